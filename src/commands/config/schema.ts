@@ -1,0 +1,16 @@
+import {BaseCommand} from '../../lib/cli/base.js'
+import {jsonSchema} from '../../lib/config/schema.js'
+
+export default class ConfigSchema extends BaseCommand {
+  static override summary = "Print the inventory's JSON Schema (for editors' YAML language servers)."
+  static override examples = [
+    '<%= config.bin %> config schema > .obsctl/schema.json',
+    '# then in obsctl.yaml:  # yaml-language-server: $schema=./.obsctl/schema.json',
+  ]
+
+  async run(): Promise<Record<string, unknown>> {
+    const schema = jsonSchema()
+    if (!this.jsonEnabled()) process.stdout.write(`${JSON.stringify(schema, null, 2)}\n`)
+    return schema
+  }
+}

@@ -1,0 +1,24 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../lib/cli/base.js'
+import {initInventory, type InitResult} from '../lib/config/init.js'
+
+export default class Init extends BaseCommand {
+  static override summary = 'Write obsctl.yaml: asks for domain, clusters, nodes, SSH, S3 and Git (or --example for the seed lab).'
+  static override examples = [
+    '<%= config.bin %> init                      # interactive wizard',
+    '<%= config.bin %> init --example            # the seed lab: cluster-01 central, cluster-02..04 edges',
+    '<%= config.bin %> init --example -c lab/obsctl.yaml --force',
+  ]
+  static override flags = {
+    example: Flags.boolean({summary: "Write the seed's lab (4 clusters on 192.168.101.194/196/197/198, miribit.lab) without asking."}),
+    force: Flags.boolean({summary: 'Overwrite an existing inventory file.'}),
+  }
+
+  async run(): Promise<InitResult> {
+    const {flags} = await this.parse(Init)
+    const result = await initInventory({file: this.inventoryPath(flags.config), example: flags.example, force: flags.force})
+    this.out(`wrote ${result.file} (${result.clusters} clusters, ${result.nodes} nodes)`)
+    this.out(`next: obsctl config validate${flags.config ? ` -c ${flags.config}` : ''} && obsctl plan`)
+    return result
+  }
+}

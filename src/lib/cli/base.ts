@@ -1,0 +1,77 @@
+/**
+ * Base class of every obsctl command: the global flags of DESIGN.md §2, inventory loading and the
+ * one error renderer (human: message + "try this" lines on stderr; --json: the error object on stdout).
+ */
+import {Command, Flags, type Interfaces} from '@oclif/core'
+import {ExitCode, ObsctlError, isObsctlError} from '../errors.js'
+import {loadInventory, resolveInventoryPath, type LoadedInventory} from '../config/load.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    config: Flags.string({
+      char: 'c',
+      summary: 'Inventory file (else $OBSCTL_CONFIG, else ./obsctl.yaml).',
+      helpGroup: 'GLOBAL',
+    }),
+    kubeconfig: Flags.string({
+      summary: 'Kubeconfig file (else $KUBECONFIG, else ~/.kube/config).',
+      helpGroup: 'GLOBAL',
+    }),
+    yes: Flags.boolean({char: 'y', summary: 'Answer yes to confirmations (required without a TTY).', helpGroup: 'GLOBAL'}),
+    verbose: Flags.boolean({summary: 'Print more detail (task logs on failure, request traces).', helpGroup: 'GLOBAL'}),
+  }
+
+  protected inventoryPath(flag?: string): string {
+    return resolveInventoryPath(flag)
+  }
+
+  protected loadInventory(flag?: string): LoadedInventory {
+    return loadInventory(this.inventoryPath(flag))
+  }
+
+  /** Print to stdout unless --json is on (the JSON result is printed by oclif from run()'s return value). */
+  protected out(text: string): void {
+    if (!this.jsonEnabled()) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+  }
+
+  /** Print to stderr (notices and progress); suppressed under --json. */
+  protected note(text: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
+  }
+
+  /** Set the exit code for a result that says "something failed" while still returning it (also with --json). */
+  protected failWith(code: number = ExitCode.failed): void {
+    process.exitCode = code
+  }
+
+  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    // oclif's own parse errors (unknown flag, missing arg) are bad input: exit 2
+    let e: ObsctlError
+    if (isObsctlError(err)) e = err
+    else if (err.oclif?.exit !== undefined && err.oclif.exit === 0) throw err
+    else if (isParseError(err)) {
+      e = new ObsctlError(err.message, {exitCode: ExitCode.badInput, code: 'BAD_FLAGS', hints: [`obsctl ${this.id?.replaceAll(':', ' ') ?? ''} --help`]})
+    } else {
+      e = new ObsctlError(err.message, {exitCode: ExitCode.failed, code: 'UNEXPECTED', cause: err})
+    }
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify(e.toJSON(), null, 2)}\n`)
+    } else {
+      process.stderr.write(`Error: ${e.message}\n`)
+      for (const h of e.hints) process.stderr.write(`  → ${h}\n`)
+      if (e.code === 'UNEXPECTED' && (process.env.OBSCTL_DEBUG || this.argv.includes('--verbose'))) process.stderr.write(`${err.stack}\n`)
+    }
+    this.exit(e.exitCode)
+    return undefined
+  }
+}
+
+/** oclif's flag/argument parse errors (CLIParseError and subclasses carry a `parse` field). */
+function isParseError(err: Error): boolean {
+  for (let p = Object.getPrototypeOf(err); p; p = Object.getPrototypeOf(p)) if (p.constructor?.name === 'CLIParseError') return true
+  return false
+}

@@ -1,0 +1,7 @@
+export * from './schema.js'
+export * from './load.js'
+export * from './model.js'
+export * from './units.js'
+export * from './sizing.js'
+export * from './lint.js'
+export * from './write.js'

@@ -1,0 +1,159 @@
+/**
+ * Load the inventory with line-accurate errors: every problem names file:line:column,
+ * the field path and what is expected. Unknown fields are errors.
+ */
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {Document, isMap, isNode, isScalar, LineCounter, parseDocument, type Node} from 'yaml'
+import type {z} from 'zod'
+import {inputError} from '../errors.js'
+import {PlatformSchema, type Platform} from './schema.js'
+
+export type FieldPath = (string | number)[]
+
+export interface Position {
+  file: string
+  line: number
+  column: number
+}
+
+export interface LoadedInventory {
+  /** absolute path of the inventory file */
+  file: string
+  /** directory holding the inventory; `.obsctl/` lives here */
+  dir: string
+  platform: Platform
+  /** the parsed YAML document (comments kept), for positions and edits */
+  doc: Document
+  /** the raw text as read */
+  text: string
+  /** file:line:column of a field path (the nearest existing ancestor if the field is absent) */
+  positionOf(p: FieldPath): Position
+}
+
+export interface ConfigProblem {
+  path: string
+  message: string
+  position: Position
+}
+
+export function formatPath(p: FieldPath): string {
+  let out = ''
+  for (const seg of p) out += typeof seg === 'number' ? `[${seg}]` : out ? `.${seg}` : seg
+  return out || '(root)'
+}
+
+export function formatPosition(pos: Position): string {
+  return `${pos.file}:${pos.line}:${pos.column}`
+}
+
+/** Where the inventory is: the flag, else $OBSCTL_CONFIG, else ./obsctl.yaml. */
+export function resolveInventoryPath(flag?: string): string {
+  return path.resolve(flag ?? process.env.OBSCTL_CONFIG ?? 'obsctl.yaml')
+}
+
+function nodeAt(doc: Document, p: FieldPath, keyNode: boolean): Node | undefined {
+  let cur: unknown = doc.contents
+  let found: Node | undefined = isNode(cur) ? cur : undefined
+  for (let i = 0; i < p.length; i++) {
+    const seg = p[i]!
+    if (isMap(cur)) {
+      const pair = cur.items.find((it) => (isScalar(it.key) ? it.key.value : it.key) === seg)
+      if (!pair) return found
+      if (i === p.length - 1 && keyNode && isNode(pair.key)) return pair.key
+      cur = pair.value
+      if (isNode(cur)) found = cur
+      else if (isNode(pair.key)) return pair.key
+    } else if (cur && typeof cur === 'object' && 'items' in cur && Array.isArray((cur as {items: unknown[]}).items)) {
+      const item = (cur as {items: unknown[]}).items[seg as number]
+      if (!isNode(item)) return found
+      cur = item
+      found = item
+    } else return found
+  }
+  return found
+}
+
+function makePositionOf(file: string, doc: Document, lc: LineCounter) {
+  return (p: FieldPath, key = false): Position => {
+    const n = nodeAt(doc, p, key)
+    const offset = n?.range?.[0] ?? 0
+    const {line, col} = lc.linePos(offset)
+    return {file, line, column: col}
+  }
+}
+
+function zodProblems(error: z.ZodError, positionOf: (p: FieldPath, key?: boolean) => Position): ConfigProblem[] {
+  const out: ConfigProblem[] = []
+  for (const issue of error.issues) {
+    const p = issue.path.filter((s): s is string | number => typeof s !== 'symbol')
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) {
+        out.push({
+          path: formatPath([...p, k]),
+          message: `unknown field "${k}"`,
+          position: positionOf([...p, k], true),
+        })
+      }
+      continue
+    }
+    let message = issue.message
+    if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = `required field is missing (${message.replace(/^Invalid input: /, '')})`
+    out.push({path: formatPath(p), message, position: positionOf(p)})
+  }
+  return out
+}
+
+/** Parse inventory text; throws an exit-2 error listing every problem with file:line:column. */
+export function parseInventory(text: string, file: string): LoadedInventory {
+  const lc = new LineCounter()
+  const doc = parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: true})
+  const positionOf = makePositionOf(file, doc, lc)
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((e) => {
+      const {line, col} = lc.linePos(e.pos[0])
+      return {path: '(yaml)', message: e.message.split('\n')[0]!, position: {file, line, column: col}}
+    })
+    throw configError(file, problems)
+  }
+  const data = doc.toJS({maxAliasCount: 100}) as unknown
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw configError(file, [{path: '(root)', message: 'expected a mapping with apiVersion: obsctl.dev/v1alpha1 and kind: Platform', position: {file, line: 1, column: 1}}])
+  }
+  const result = PlatformSchema.safeParse(data)
+  if (!result.success) throw configError(file, zodProblems(result.error, positionOf))
+  return {
+    file,
+    dir: path.dirname(file),
+    platform: result.data,
+    doc,
+    text,
+    positionOf: (p) => positionOf(p),
+  }
+}
+
+export function configError(file: string, problems: ConfigProblem[]) {
+  const lines = problems.map((p) => `${formatPosition(p.position)}: ${p.path}: ${p.message}`)
+  return inputError(
+    `invalid inventory ${file}:\n${lines.join('\n')}`,
+    ['fix the fields above; `obsctl config schema` prints the JSON Schema for your editor'],
+    'CONFIG_INVALID',
+    {problems: problems.map((p) => ({...p, location: formatPosition(p.position)}))},
+  )
+}
+
+/** Read and parse the inventory file; a missing file is an exit-2 error naming the flag and env var. */
+export function loadInventory(file: string): LoadedInventory {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw inputError(
+      code === 'ENOENT' ? `inventory not found: ${file}` : `cannot read inventory ${file}: ${(error as Error).message}`,
+      ['pass -c/--config FILE or set OBSCTL_CONFIG', 'or create one: obsctl init (obsctl init --example for the seed lab)'],
+      'CONFIG_NOT_FOUND',
+    )
+  }
+  return parseInventory(text, file)
+}

@@ -1,0 +1,98 @@
+/** Names and facts derived from the inventory, in one place (DESIGN.md §1 naming rules). */
+import path from 'node:path'
+import type {Cluster, ClusterNode, Platform} from './schema.js'
+
+export function centralCluster(p: Platform): Cluster {
+  const c = p.clusters.find((x) => x.role === 'central')
+  if (!c) throw new Error('inventory has no central cluster (config validate reports this)')
+  return c
+}
+
+export function edgeClusters(p: Platform): Cluster[] {
+  return p.clusters.filter((c) => c.role === 'edge')
+}
+
+export function findCluster(p: Platform, name: string): Cluster | undefined {
+  return p.clusters.find((c) => c.name === name)
+}
+
+/** `metrics` mode of an edge (default remote-scrape); undefined for central. */
+export function metricsMode(c: Cluster): 'remote-scrape' | 'agent' | undefined {
+  return c.role === 'edge' ? (c.metrics ?? 'remote-scrape') : undefined
+}
+
+/** Thanos Receive is rendered when any edge uses a Prometheus Agent. */
+export function needsReceive(p: Platform): boolean {
+  return edgeClusters(p).some((c) => metricsMode(c) === 'agent')
+}
+
+/** `<service>.k8s-cluster-<id>.<domain>`, e.g. grafana.k8s-cluster-01.miribit.lab */
+export function serviceHost(p: Platform, c: Cluster, service: string): string {
+  return `${service}.k8s-cluster-${c.id}.${p.domain}`
+}
+
+/** URL of a service: the inventory's endpoints override, else https://<service host>. */
+export function serviceUrl(p: Platform, c: Cluster, service: string): string {
+  return p.endpoints[service] ?? `https://${serviceHost(p, c, service)}`
+}
+
+export const kubeContextName = (c: Cluster | string) => `${typeof c === 'string' ? c : c.name}-context`
+export const kubeUserName = (c: Cluster | string) => `${typeof c === 'string' ? c : c.name}-admin`
+export const kubeClusterName = (c: Cluster | string) => (typeof c === 'string' ? c : c.name)
+
+/** Overlay directory name: `<cluster>-<role>`, e.g. cluster-01-central. */
+export const overlayName = (c: Cluster) => `${c.name}-${c.role}`
+
+export function controlPlaneNodes(c: Cluster): ClusterNode[] {
+  return c.nodes.filter((n) => n.roles.includes('control-plane'))
+}
+
+/** The node kubeadm init runs on and admin.conf is read from. */
+export function firstControlPlane(c: Cluster): ClusterNode {
+  const n = controlPlaneNodes(c)[0]
+  if (!n) throw new Error(`cluster ${c.name} has no control-plane node`)
+  return n
+}
+
+export const nodeName = (n: ClusterNode) => n.name ?? n.host
+
+export function sshTarget(p: Platform, n: ClusterNode): {host: string; port: number; user: string} {
+  return {host: n.host, port: n.port ?? p.ssh.port, user: n.user ?? p.ssh.user}
+}
+
+/** Argo CD HA needs three nodes for its pod anti-affinity. */
+export function argocdHA(p: Platform): boolean {
+  return centralCluster(p).nodes.length >= 3
+}
+
+/** API server host (without scheme/port) of a cluster. */
+export function apiServerHost(c: Cluster): string {
+  return new URL(c.apiServer).hostname
+}
+
+/** Where obsctl keeps its state beside the inventory. */
+export function obsctlDir(inventoryDir: string): string {
+  return path.join(inventoryDir, '.obsctl')
+}
+
+/** The GitOps working copy (inventory's git.dir relative to the inventory). */
+export function gitDir(p: Platform, inventoryDir: string): string {
+  return path.resolve(inventoryDir, p.git.dir)
+}
+
+export const NAMESPACES = {
+  monitoring: 'monitoring',
+  logging: 'logging',
+  argocd: 'argocd',
+  longhorn: 'longhorn-system',
+} as const
+
+/** Secret names the GitOps repo references and `secrets apply` creates (never in Git). */
+export const SECRET_NAMES = {
+  thanosObjstore: 'thanos-objstore',
+  opensearchAdmin: 'opensearch-admin-credentials',
+  opensearchKeystore: 'opensearch-s3-keystore',
+  longhornBackup: 'longhorn-backup-credentials',
+  fluentbitOpensearch: 'fluentbit-opensearch-credentials',
+  scrape: (edge: string) => `obsctl-scrape-${edge}`,
+} as const

@@ -1,0 +1,161 @@
+/**
+ * The inventory (obsctl.yaml): apiVersion obsctl.dev/v1alpha1, kind Platform.
+ * Every object is strict (unknown fields are errors). Secrets are never values here:
+ * only the names of the environment variables that hold them.
+ */
+import {z} from 'zod'
+import {isCpu, isDuration, isMemory} from './units.js'
+
+export const API_VERSION = 'obsctl.dev/v1alpha1'
+export const KIND = 'Platform'
+
+const duration = z.string().refine(isDuration, {message: 'expected a duration such as 6h, 30d, 2w'})
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (A-Z, 0-9, _)')
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a DNS label: lower-case letters, digits and -')
+  .max(63)
+const cpu = z.union([z.number().positive(), z.string()]).refine(isCpu, {message: 'expected a CPU quantity such as 4 or 500m'})
+const memory = z.union([z.number().positive(), z.string()]).refine(isMemory, {message: 'expected a memory quantity such as 16Gi'})
+const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'expected an IPv4 CIDR such as 10.244.0.0/16')
+const host = z.string().min(1).regex(/^[A-Za-z0-9.:_-]+$/, 'expected a host name or IP address')
+const url = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s):// URL')
+
+export const SshSchema = z.strictObject({
+  user: z.string().min(1).default('root').describe('login user on every node unless the node sets its own'),
+  port: z.number().int().min(1).max(65535).default(22),
+  identityFile: z.string().optional().describe('private key file; else the ssh-agent at $SSH_AUTH_SOCK; else a password prompt'),
+  agent: z.boolean().default(true).describe('use the ssh-agent at $SSH_AUTH_SOCK when it is set'),
+  knownHosts: z.string().optional().describe("obsctl's own known_hosts (default .obsctl/known_hosts beside the inventory)"),
+  sudo: z.enum(['nopasswd', 'password']).default('nopasswd').describe('password: the sudo password is prompted once and sent on stdin'),
+  connectTimeoutSeconds: z.number().int().positive().default(20),
+  proxy: z
+    .strictObject({
+      http: z.string().optional(),
+      https: z.string().optional(),
+      noProxy: z.string().optional(),
+    })
+    .optional()
+    .describe('HTTP(S) proxy the nodes use for packages and images (sites without direct internet)'),
+  aptMirror: z.string().optional().describe('mirror base URL for the Kubernetes package repository'),
+})
+
+export const BucketSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z, 0-9, ., -)'),
+  versioning: z.boolean().default(false),
+  expireAfter: duration.optional().describe('lifecycle rule: expire objects after this long (whole days)'),
+})
+
+export const S3Schema = z.strictObject({
+  endpoint: url.describe('e.g. https://s3.minio.miribit.lab'),
+  region: z.string().default('us-east-1'),
+  caFile: z.string().optional().describe('CA bundle for a private CA (TLS is never disabled)'),
+  pathStyle: z.boolean().default(true),
+  accessKeyEnv: envName.default('OBSCTL_S3_ACCESS_KEY'),
+  secretKeyEnv: envName.default('OBSCTL_S3_SECRET_KEY'),
+  buckets: z.strictObject({
+    metrics: BucketSchema.default({name: 'thanos-metrics', versioning: false}),
+    snapshots: BucketSchema.default({name: 'opensearch-snapshots', versioning: false}),
+    backups: BucketSchema.default({name: 'longhorn-backups', versioning: false}),
+  }),
+})
+
+export const GitSchema = z.strictObject({
+  remote: z.string().min(1).describe('the GitOps repository Argo CD pulls (https:// or ssh)'),
+  branch: z.string().default('main'),
+  dir: z.string().default('gitops').describe('local working copy, relative to the inventory'),
+  private: z.boolean().default(false).describe('Argo CD needs repository credentials'),
+  sshKeyFile: z.string().optional().describe('deploy key Argo CD uses for a private ssh remote'),
+  tokenEnv: envName.optional().describe('env var holding an HTTPS token for a private remote'),
+})
+
+export const ChartsSchema = z.strictObject({
+  'kube-prometheus-stack': z.string().default('78.2.1'),
+  longhorn: z.string().default('1.10.0'),
+  cilium: z.string().default('1.18.2'),
+  'opensearch-operator': z.string().default('3.0.0'),
+  'fluent-operator': z.string().default('3.4.2'),
+})
+
+export const VersionsSchema = z.strictObject({
+  kubernetes: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'expected a Kubernetes version such as 1.34 or 1.34.1').default('1.34'),
+  argocd: z.string().regex(/^v\d+\.\d+\.\d+$/, 'expected an Argo CD release tag such as v3.1.9').default('v3.1.9'),
+  charts: ChartsSchema.default(ChartsSchema.parse({})),
+  opensearch: z.string().default('2.19.3'),
+  fluentBit: z.string().default('2.2.0'),
+  thanos: z.string().regex(/^v\d+\.\d+\.\d+$/, 'expected a Thanos release tag such as v0.39.2').default('v0.39.2'),
+})
+
+export const RetentionSchema = z.strictObject({
+  prometheus: duration.default('6h').describe('Prometheus local retention (the sidecar wants >= 6h)'),
+  thanos: z
+    .record(z.string(), duration)
+    .default({raw: '30d', '5m': '90d', '1h': '180d'})
+    .describe('per resolution: raw, 5m, 1h (the only resolutions Thanos has)'),
+  opensearch: z
+    .strictObject({
+      snapshotAfter: duration.default('14d'),
+      deleteAfter: duration.default('180d'),
+    })
+    .default({snapshotAfter: '14d', deleteAfter: '180d'}),
+})
+
+export const NodeSchema = z.strictObject({
+  host: host.describe('address obsctl connects to over SSH'),
+  port: z.number().int().min(1).max(65535).optional(),
+  user: z.string().optional(),
+  name: z.string().optional().describe('hostname (defaults to the host)'),
+  roles: z.array(z.enum(['control-plane', 'worker'])).min(1).default(['control-plane', 'worker']),
+  cpu: cpu.describe('declared CPU, e.g. 4'),
+  memory: memory.describe('declared memory, e.g. 16Gi'),
+})
+
+export const ClusterSchema = z.strictObject({
+  name: dnsLabel.describe('e.g. cluster-01'),
+  id: z.string().regex(/^[0-9]{2,3}$/, 'expected a two- or three-digit id such as 01'),
+  role: z.enum(['central', 'edge']),
+  metrics: z
+    .enum(['remote-scrape', 'agent'])
+    .optional()
+    .describe('edges only: remote-scrape (central scrapes through the API server) or agent (Prometheus Agent + remote write)'),
+  apiServer: url.describe('e.g. https://192.168.101.194:6443'),
+  podCidr: cidr.default('10.244.0.0/16'),
+  serviceCidr: cidr.default('10.96.0.0/12'),
+  apiServerSans: z.array(z.string()).default([]),
+  loadBalancerIPs: z
+    .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2}|-\d{1,3}(\.\d{1,3}){3})?$/, 'expected an IP, CIDR or range a.b.c.d-e.f.g.h'))
+    .default([])
+    .describe('Cilium LB IP pool (CIDRs or start-stop ranges)'),
+  nodes: z.array(NodeSchema).min(1),
+})
+
+export const PlatformSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal(KIND),
+  name: dnsLabel.default('observability'),
+  domain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a DNS domain such as miribit.lab'),
+  profile: z.enum(['lab', 'production']).default('lab'),
+  ssh: SshSchema.default(SshSchema.parse({})),
+  s3: S3Schema,
+  git: GitSchema,
+  versions: VersionsSchema.default(VersionsSchema.parse({})),
+  retention: RetentionSchema.default(RetentionSchema.parse({})),
+  endpoints: z
+    .record(z.string(), url)
+    .default({})
+    .describe('per-service URL overrides (e.g. thanos-query: https://...); default <service>.k8s-cluster-<id>.<domain>'),
+  clusters: z.array(ClusterSchema).min(1),
+})
+
+export type Platform = z.output<typeof PlatformSchema>
+export type PlatformInput = z.input<typeof PlatformSchema>
+export type Cluster = Platform['clusters'][number]
+export type ClusterNode = Cluster['nodes'][number]
+export type Bucket = z.output<typeof BucketSchema>
+export type ChartName = keyof Platform['versions']['charts']
+
+/** The inventory's JSON Schema (draft 2020-12), for editors' YAML language servers. */
+export function jsonSchema(): Record<string, unknown> {
+  const s = z.toJSONSchema(PlatformSchema, {io: 'input', unrepresentable: 'any'}) as Record<string, unknown>
+  return {...s, title: 'obsctl inventory (obsctl.dev/v1alpha1 Platform)'}
+}

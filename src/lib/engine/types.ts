@@ -1,0 +1,94 @@
+/**
+ * The task engine's contract (DESIGN.md §3, phases as in k0sctl): each phase is an object with a
+ * title, its targets, a fingerprint of each target's inputs, an optional live-state check, run and
+ * describe. Domains (nodes, kube, s3, argocd, gitops, validate) implement phases; the engine knows
+ * nothing phase-specific.
+ */
+import type {LoadedInventory} from '../config/load.js'
+import type {Platform} from '../config/schema.js'
+
+/** One unit of work in a phase: a node or a cluster (or the whole platform). */
+export interface Target {
+  /** unique within the phase, stable across runs: e.g. `cluster-01/192.168.101.194`, `cluster-02`, `platform` */
+  id: string
+  /** shown on screen; defaults to id */
+  title?: string
+  cluster?: string
+}
+
+/** What every task of a run can see. Options are phase-specific flags (timeout, kubeconfig path, …). */
+export interface RunContext {
+  inv: LoadedInventory
+  platform: Platform
+  /** `.obsctl/` beside the inventory */
+  stateDir: string
+  /** this run's id (timestamp-based), names the log folder */
+  runId: string
+  dryRun: boolean
+  /** aborted on Ctrl-C / SIGTERM: tasks must stop promptly and close connections */
+  signal: AbortSignal
+  /** phase-specific options from the command line, e.g. {kubeconfig, timeoutSeconds, concurrency} */
+  options: Record<string, unknown>
+  /** shared per-run resources (SSH connection pools, kube clients, secrets read from env/prompt), closed at run end */
+  resources: RunResources
+}
+
+export interface RunResources {
+  get<T>(key: string): T | undefined
+  set<T>(key: string, value: T, close?: (value: T) => Promise<void> | void): T
+  /** create once per run */
+  getOrCreate<T>(key: string, create: () => Promise<T> | T, close?: (value: T) => Promise<void> | void): Promise<T>
+}
+
+/** Per-task I/O: everything logged goes to `.obsctl/logs/<run>/<phase>/<target>.log`. */
+export interface TaskIO {
+  /** append a line to the task log; the latest line is shown as live progress */
+  log(line: string): void
+  /** path of this task's log file */
+  logFile: string
+  signal: AbortSignal
+}
+
+export interface Phase<T extends Target = Target> {
+  /** stable id, e.g. `nodes`; used by --phase/--from and in state.json */
+  name: string
+  title: string
+  /** targets of this phase for the inventory (and options) */
+  targets(ctx: RunContext): Promise<T[]> | T[]
+  /**
+   * The inputs that, when changed, make a done task run again (serialisable; the engine hashes it).
+   * Never include secret values: hash them yourself first if they must count.
+   */
+  fingerprint(target: T, ctx: RunContext): unknown
+  /** live-state check: true when the target is already in the wanted state (the task is then skipped as done) */
+  isDone?(target: T, ctx: RunContext, io: TaskIO): Promise<boolean>
+  /** do the work; returns a one-line summary for the state file and the screen */
+  run(target: T, ctx: RunContext, io: TaskIO): Promise<string | void>
+  /** one line: what run() would do (dry runs and `plan`) */
+  describe(target: T, ctx: RunContext): string | Promise<string>
+  /** max targets at once (default: all, or the run's --concurrency) */
+  concurrency?: number
+}
+
+export type TaskStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'skipped'
+
+export interface TaskRecord {
+  phase: string
+  target: string
+  status: TaskStatus
+  fingerprint?: string
+  startedAt?: string
+  endedAt?: string
+  durationMs?: number
+  summary?: string
+  error?: string
+  runId?: string
+  logFile?: string
+}
+
+export interface StateFile {
+  version: 1
+  inventory: string
+  updatedAt: string
+  tasks: Record<string, TaskRecord>
+}

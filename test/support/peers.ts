@@ -1,0 +1,34 @@
+/** System peers of the integration tests: which Debian package provides each command. */
+import {execFileSync, spawnSync} from 'node:child_process'
+
+export const PEERS: Record<string, string> = {
+  sshd: 'openssh-server',
+  'ssh-keygen': 'openssh-client',
+  prometheus: 'prometheus',
+  'prometheus-node-exporter': 'prometheus-node-exporter',
+  git: 'git',
+  shellcheck: 'shellcheck',
+  kubectl: 'kubernetes-client',
+}
+
+export function which(cmd: string): string | undefined {
+  for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/bin', '/sbin', '/bin', ...(process.env.PATH ?? '').split(':')]) {
+    const r = spawnSync('test', ['-x', `${dir}/${cmd}`])
+    if (r.status === 0) return `${dir}/${cmd}`
+  }
+  return undefined
+}
+
+export async function ensureSystemPeers(): Promise<void> {
+  const missing = Object.entries(PEERS).filter(([cmd]) => !which(cmd))
+  if (missing.length === 0) return
+  const pkgs = [...new Set(missing.map(([, pkg]) => pkg))]
+  if (process.getuid?.() === 0 && which('apt-get')) {
+    execFileSync('apt-get', ['update', '-qq'], {stdio: 'inherit'})
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], {stdio: 'inherit', env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}})
+    const still = Object.entries(PEERS).filter(([cmd]) => !which(cmd))
+    if (still.length === 0) return
+    throw new Error(`test peers still missing after apt-get install: ${still.map(([c, p]) => `${c} (${p})`).join(', ')}`)
+  }
+  throw new Error(`test peers missing: ${missing.map(([c, p]) => `${c} (Debian package ${p})`).join(', ')}; install them: apt-get install ${pkgs.join(' ')}`)
+}
