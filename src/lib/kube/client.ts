@@ -1,0 +1,245 @@
+/**
+ * One Kubernetes client for all of obsctl (@kubernetes/client-node 1.4, imported lazily):
+ * kubeconfig resolution, server-side apply with field manager `obsctl`, reads that treat 404 as
+ * absent, waits, and errors that say what failed and how to fix it (403 names the missing permission).
+ */
+import os from 'node:os'
+import path from 'node:path'
+import type * as k8s from '@kubernetes/client-node'
+import {ObsctlError, inputError} from '../errors.js'
+
+export const FIELD_MANAGER = 'obsctl'
+
+export interface KubeObject {
+  apiVersion: string
+  kind: string
+  metadata: {name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown}
+  [k: string]: unknown
+}
+
+/** The kubeconfig file obsctl reads and writes: --kubeconfig, else the first path of $KUBECONFIG, else ~/.kube/config. */
+export function resolveKubeconfigPath(flag?: string): string {
+  if (flag) return path.resolve(flag)
+  const env = process.env.KUBECONFIG?.split(path.delimiter).find(Boolean)
+  if (env) return path.resolve(env)
+  return path.join(os.homedir(), '.kube', 'config')
+}
+
+let k8sModule: Promise<typeof k8s> | undefined
+/** The client library, loaded once, on first use. */
+export function k8sLib(): Promise<typeof k8s> {
+  k8sModule ??= import('@kubernetes/client-node')
+  return k8sModule
+}
+
+export interface ConnectOptions {
+  /** kubeconfig path (see resolveKubeconfigPath) */
+  kubeconfig?: string
+  /** context name, e.g. cluster-02-context */
+  context: string
+}
+
+export class Kube {
+  readonly context: string
+  readonly server: string
+
+  private constructor(
+    readonly lib: typeof k8s,
+    readonly kc: k8s.KubeConfig,
+    readonly objects: k8s.KubernetesObjectApi,
+  ) {
+    this.context = kc.getCurrentContext()
+    this.server = kc.getCurrentCluster()?.server ?? '(unknown)'
+  }
+
+  static async connect(opts: ConnectOptions): Promise<Kube> {
+    const lib = await k8sLib()
+    const file = resolveKubeconfigPath(opts.kubeconfig)
+    const kc = new lib.KubeConfig()
+    try {
+      kc.loadFromFile(file)
+    } catch (error) {
+      throw inputError(`cannot read kubeconfig ${file}: ${(error as Error).message}`, ['pass --kubeconfig FILE or set KUBECONFIG', 'obsctl kubeconfig merge writes the contexts obsctl uses'], 'KUBECONFIG')
+    }
+    if (!kc.getContextObject(opts.context)) {
+      throw inputError(`context ${opts.context} is not in ${file}`, ['run obsctl kubeconfig merge', `or pass --kubeconfig with a file that has ${opts.context}`], 'KUBE_CONTEXT')
+    }
+    kc.setCurrentContext(opts.context)
+    return new Kube(lib, kc, lib.KubernetesObjectApi.makeApiClient(kc))
+  }
+
+  api<T>(ctor: new (...args: never[]) => T): T {
+    return this.kc.makeApiClient(ctor as unknown as k8s.ApiConstructor<T & k8s.ApiType>) as T
+  }
+
+  /** Server-side apply (field manager obsctl, force: obsctl owns what it applies). */
+  async apply<T extends KubeObject>(obj: T, opts: {force?: boolean; fieldManager?: string} = {}): Promise<T> {
+    const body = {...obj, metadata: {...obj.metadata}}
+    delete (body.metadata as Record<string, unknown>).managedFields
+    delete (body.metadata as Record<string, unknown>).resourceVersion
+    try {
+      return (await this.objects.patch(body as k8s.KubernetesObject, undefined, undefined, opts.fieldManager ?? FIELD_MANAGER, opts.force ?? true, this.lib.PatchStrategy.ServerSideApply)) as T
+    } catch (error) {
+      throw this.error(error, `apply ${describeObject(obj)}`)
+    }
+  }
+
+  /** Read one object; undefined when it does not exist. */
+  async get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
+    try {
+      return (await this.objects.read({apiVersion, kind, metadata: {name, namespace}})) as unknown as T
+    } catch (error) {
+      if (statusCode(error) === 404) return undefined
+      throw this.error(error, `get ${kind} ${namespace ? `${namespace}/` : ''}${name}`)
+    }
+  }
+
+  async list<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, opts: {namespace?: string; labelSelector?: string; fieldSelector?: string} = {}): Promise<T[]> {
+    try {
+      const res = await this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector)
+      return (res.items ?? []) as unknown as T[]
+    } catch (error) {
+      if (statusCode(error) === 404 && !(error as {body?: unknown}).body) return []
+      throw this.error(error, `list ${kind}${opts.namespace ? ` in ${opts.namespace}` : ''}`)
+    }
+  }
+
+  /** Delete; true when something was deleted, false when it was already gone. */
+  async delete(obj: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'>): Promise<boolean> {
+    try {
+      await this.objects.delete(obj as k8s.KubernetesObject)
+      return true
+    } catch (error) {
+      if (statusCode(error) === 404) return false
+      throw this.error(error, `delete ${describeObject(obj)}`)
+    }
+  }
+
+  /** A Kubernetes API error as an ObsctlError: 403 names the permission, connection errors the server. */
+  error(error: unknown, action: string): ObsctlError {
+    return kubeError(error, action, this.context, this.server)
+  }
+}
+
+export function describeObject(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {
+  return `${obj.kind} ${obj.metadata.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata.name}`
+}
+
+/** HTTP status of a client-node error, if any. */
+export function statusCode(error: unknown): number | undefined {
+  const e = error as {code?: unknown; statusCode?: unknown; response?: {statusCode?: number}}
+  if (typeof e?.code === 'number') return e.code
+  if (typeof e?.statusCode === 'number') return e.statusCode
+  return e?.response?.statusCode
+}
+
+/** The Kubernetes Status body of a client-node error (parsed if it came as a string). */
+export function statusBody(error: unknown): {message?: string; reason?: string; details?: Record<string, unknown>} | undefined {
+  const body = (error as {body?: unknown})?.body
+  if (!body) return undefined
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body)
+    } catch {
+      return {message: body}
+    }
+  }
+  return body as {message?: string}
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'ENETUNREACH'])
+const TLS_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'])
+
+function errCode(error: unknown): string | undefined {
+  for (let e = error as {code?: unknown; cause?: unknown} | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.code === 'string') return e.code
+  }
+  return undefined
+}
+
+export function kubeError(error: unknown, action: string, context: string, server: string): ObsctlError {
+  if (error instanceof ObsctlError) return error
+  const code = statusCode(error)
+  const status = statusBody(error)
+  const msg = status?.message ?? (error as Error)?.message ?? String(error)
+  if (code === 403) {
+    return new ObsctlError(`${action} on ${context}: forbidden: ${msg}`, {
+      code: 'KUBE_FORBIDDEN',
+      hints: [`the credentials of ${context} lack this permission; grant it (RBAC) or use an admin kubeconfig (obsctl kubeconfig merge)`],
+    })
+  }
+  if (code === 401) {
+    return new ObsctlError(`${action} on ${context}: unauthorized (${msg})`, {code: 'KUBE_UNAUTHORIZED', hints: [`the token or certificate for ${context} was rejected; rerun obsctl kubeconfig merge`]})
+  }
+  const sys = errCode(error)
+  if (sys && CONNECT_CODES.has(sys)) {
+    return new ObsctlError(`${action}: cannot reach the API server of ${context} at ${server} (${sys})`, {code: 'KUBE_UNREACHABLE', hints: ['check that the cluster is up and the address in the inventory (clusters[].apiServer) is reachable from here']})
+  }
+  if (sys && TLS_CODES.has(sys)) {
+    return new ObsctlError(`${action}: TLS verification of ${server} failed (${sys})`, {code: 'KUBE_TLS', hints: ['the kubeconfig must hold the cluster CA (certificate-authority-data); obsctl never skips verification']})
+  }
+  return new ObsctlError(`${action} on ${context} failed${code ? ` (HTTP ${code}${status?.reason ? ` ${status.reason}` : ''})` : ''}: ${msg}`, {code: 'KUBE_ERROR'})
+}
+
+export interface WaitOptions {
+  timeoutMs: number
+  intervalMs?: number
+  signal?: AbortSignal
+  /** called with the latest progress line */
+  onProgress?: (line: string) => void
+}
+
+/**
+ * Poll `check` until it returns true, or throw on timeout (exit 1) / abort (interrupted).
+ * `check` may return a string: "not yet, because …" (shown as progress, and in the timeout error).
+ */
+export async function waitUntil(what: string, check: () => Promise<true | string>, opts: WaitOptions): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs
+  let last = ''
+  for (;;) {
+    if (opts.signal?.aborted) throw new ObsctlError(`interrupted while waiting for ${what}`, {exitCode: 130, code: 'INTERRUPTED'})
+    const r = await check()
+    if (r === true) return
+    if (r !== last) opts.onProgress?.(r)
+    last = r
+    if (Date.now() >= deadline) {
+      throw new ObsctlError(`timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${what}: ${last}`, {code: 'TIMEOUT', hints: ['raise --timeout, or look at the objects named above']})
+    }
+    await sleep(opts.intervalMs ?? 1000, opts.signal)
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t)
+      resolve()
+    }, {once: true})
+  })
+}
+
+/** Rollout state of a Deployment, StatefulSet or DaemonSet: true, or why not yet. */
+export function rolloutStatus(obj: KubeObject): true | string {
+  const name = describeObject(obj)
+  const meta = obj.metadata as {generation?: number}
+  const spec = (obj.spec ?? {}) as {replicas?: number}
+  const st = (obj.status ?? {}) as Record<string, number | undefined>
+  if ((st.observedGeneration ?? 0) < (meta.generation ?? 0)) return `${name}: waiting for the controller to observe generation ${meta.generation}`
+  if (obj.kind === 'DaemonSet') {
+    const want = st.desiredNumberScheduled ?? 0
+    if ((st.updatedNumberScheduled ?? 0) < want || (st.numberAvailable ?? 0) < want) return `${name}: ${st.numberAvailable ?? 0}/${want} pods available`
+    return true
+  }
+  const want = spec.replicas ?? 1
+  if ((st.updatedReplicas ?? 0) < want) return `${name}: ${st.updatedReplicas ?? 0}/${want} replicas updated`
+  if ((st.readyReplicas ?? 0) < want) return `${name}: ${st.readyReplicas ?? 0}/${want} replicas ready`
+  if (obj.kind === 'Deployment' && (st.availableReplicas ?? 0) < want) return `${name}: ${st.availableReplicas ?? 0}/${want} replicas available`
+  return true
+}
+
+/** Sort objects so that Namespaces and CRDs are applied before the objects that need them. */
+export function applyOrder(objs: KubeObject[]): KubeObject[] {
+  const rank = (o: KubeObject) => (o.kind === 'CustomResourceDefinition' ? 0 : o.kind === 'Namespace' ? 1 : 2)
+  return [...objs].sort((a, b) => rank(a) - rank(b))
+}

@@ -1,0 +1,13 @@
+/** Kube clients shared within one engine run (one per cluster context, created on first use). */
+import type {RunContext} from '../engine/types.js'
+import {kubeContextName} from '../config/model.js'
+import {Kube} from './client.js'
+
+/** The kubeconfig path a run uses: the run's `kubeconfig` option (from --kubeconfig), else the default resolution. */
+export function runKubeconfig(ctx: Pick<RunContext, 'options'>): string | undefined {
+  return typeof ctx.options.kubeconfig === 'string' ? ctx.options.kubeconfig : undefined
+}
+
+export function kubeForCluster(ctx: RunContext, cluster: string): Promise<Kube> {
+  return ctx.resources.getOrCreate(`kube:${cluster}`, () => Kube.connect({kubeconfig: runKubeconfig(ctx), context: kubeContextName(cluster)}))
+}
