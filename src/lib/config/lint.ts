@@ -5,7 +5,7 @@
 import type {FieldPath, LoadedInventory, Position} from './load.js'
 import {formatPath} from './load.js'
 import {argocdHA, centralCluster, metricsMode} from './model.js'
-import {capacity, type CapacityRow} from './sizing.js'
+import {capacity, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
 import {durationSeconds} from './units.js'
 
 export type Severity = 'error' | 'warning' | 'info'
@@ -104,6 +104,11 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
   if (rs >= 0) {
     const names = p.clusters.filter((c) => metricsMode(c) === 'remote-scrape').map((c) => c.name)
     add('remote-scrape-nodes-proxy', 'warning', ['clusters', rs, 'metrics'], `remote-scrape (${names.join(', ')}) gives central Prometheus a token with "get nodes/proxy" on each edge; Kubernetes documents that permission as more than read-only (it reaches the kubelet API, including exec over WebSocket). The ServiceAccount gets nothing else`, 'use metrics: agent on an edge to keep that token off the central cluster (a Prometheus Agent remote-writes instead)')
+  }
+
+  for (const [component, n] of Object.entries(p.replicas)) {
+    if (!SCALABLE_COMPONENTS.includes(component)) add('replicas-component', 'error', ['replicas', component], `no scalable component "${component}"`, `use one of: ${SCALABLE_COMPONENTS.join(', ')}`)
+    else if (component === 'prometheus' && n < 2) add('prometheus-ha', 'warning', ['replicas', component], `${n} Prometheus replica(s): the seed's HA pair (deduplicated by Thanos on prometheus_replica) needs 2`, 'set replicas.prometheus to 2 or more')
   }
 
   // capacity budget per cluster

@@ -140,6 +140,10 @@ export const PlatformSchema = z.strictObject({
   git: GitSchema,
   versions: VersionsSchema.default(VersionsSchema.parse({})),
   retention: RetentionSchema.default(RetentionSchema.parse({})),
+  replicas: z
+    .record(z.string(), z.number().int().min(0))
+    .default({})
+    .describe('per-component replica overrides of the sizing profile, e.g. prometheus: 3, opensearch-data: 5'),
   endpoints: z
     .record(z.string(), url)
     .default({})

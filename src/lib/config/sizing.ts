@@ -58,14 +58,17 @@ const CENTRAL: Row[] = [
 const RECEIVE: Row = ['thanos-receive', 1, {cpu: '100m', memory: '512Mi', disk: '10Gi'}, {cpu: '500m', memory: '1Gi', disk: '20Gi'}]
 const AGENT: Row = ['prometheus-agent', 1, {cpu: '100m', memory: '200Mi', limitMemory: '400Mi'}, {cpu: '200m', memory: '200Mi', limitMemory: '512Mi'}]
 
-function pick(rows: Row[], profile: Profile): ComponentSize[] {
+function pick(rows: Row[], p: Pick<Platform, 'profile' | 'replicas'>): ComponentSize[] {
   return rows.map(([component, replicas, lab, production, perNode]) => ({
     component,
-    replicas,
+    replicas: p.replicas?.[component] ?? replicas,
     perNode,
-    ...(profile === 'lab' ? lab : production),
+    ...(p.profile === 'lab' ? lab : production),
   }))
 }
+
+/** Component names that `replicas` overrides may use (not the per-node agents). */
+export const SCALABLE_COMPONENTS: string[] = [...SYSTEM, ...CENTRAL, RECEIVE, AGENT].filter((r) => !r[4] && r[0] !== 'kube-control-plane').map((r) => r[0])
 
 /** The platform components a cluster of this role runs, with sizes for the profile. */
 export function componentsFor(p: Platform, c: Cluster): ComponentSize[] {
@@ -74,14 +77,14 @@ export function componentsFor(p: Platform, c: Cluster): ComponentSize[] {
     rows.push(...CENTRAL)
     if (needsReceive(p)) rows.push(RECEIVE)
   } else if (metricsMode(c) === 'agent') rows.push(AGENT)
-  return pick(rows, p.profile)
+  return pick(rows, p)
 }
 
 /** Size of one component for the profile (for rendering resources). */
 export function sizeOf(p: Platform, component: string): ComponentSize {
   const row = [...SYSTEM, ...CENTRAL, RECEIVE, AGENT].find((r) => r[0] === component)
   if (!row) throw new Error(`no size for component ${component}`)
-  return pick([row], p.profile)[0]!
+  return pick([row], p)[0]!
 }
 
 export interface CapacityRow {

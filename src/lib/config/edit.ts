@@ -1,0 +1,146 @@
+/**
+ * Day-2 edits of the inventory that keep its comments and order (yaml Document API), validated
+ * (schema + lint) before an atomic write: `config set`, `cluster add`, `cluster remove`.
+ */
+import {isMap, isScalar, isSeq, parseDocument, stringify, type Document} from 'yaml'
+import {inputError} from '../errors.js'
+import {writeFileAtomic} from '../fs.js'
+import {parseInventory, type LoadedInventory} from './load.js'
+import {lintInventory, type LintReport} from './lint.js'
+
+export interface EditResult {
+  file: string
+  /** the new inventory (already validated) */
+  inventory: LoadedInventory
+  lint: LintReport
+  before: string
+  after: string
+  changed: boolean
+}
+
+/**
+ * Resolve a dotted path (`retention.prometheus`, `replicas.prometheus`, `clusters.cluster-02.metrics`,
+ * `clusters[1].nodes[0].cpu`) to document path segments; a cluster name selects its index.
+ */
+export function resolvePath(doc: Document, raw: string): (string | number)[] {
+  const segs: (string | number)[] = []
+  for (const part of raw.split('.').filter(Boolean)) {
+    const m = /^([^[\]]+)((?:\[\d+\])*)$/.exec(part)
+    if (!m) throw inputError(`cannot read path segment "${part}" in ${raw}`, ['paths look like retention.prometheus or clusters.cluster-02.metrics'], 'BAD_PATH')
+    const parent = doc.getIn(segs)
+    if (isSeq(parent) && !/^\d+$/.test(m[1]!)) {
+      const idx = parent.items.findIndex((it) => isMap(it) && it.get('name') === m[1])
+      if (idx < 0) throw inputError(`no ${segs.join('.') || 'item'} named "${m[1]}" in ${raw}`, ['check the name with obsctl cluster list'], 'BAD_PATH')
+      segs.push(idx)
+    } else segs.push(/^\d+$/.test(m[1]!) ? Number(m[1]) : m[1]!)
+    for (const i of m[2]!.matchAll(/\[(\d+)\]/g)) segs.push(Number(i[1]))
+  }
+  if (segs.length === 0) throw inputError('empty path', ['e.g. obsctl config set retention.prometheus 4h'], 'BAD_PATH')
+  return segs
+}
+
+/** Parse a value given on the command line as a YAML scalar/flow value (`3` → number, `[a, b]` → list). */
+export function parseValue(raw: string): unknown {
+  const d = parseDocument(raw)
+  if (d.errors.length) return raw
+  return d.toJS()
+}
+
+async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boolean; allowOvercommit?: boolean}): Promise<EditResult> {
+  const next = parseInventory(after, inv.file) // throws exit 2 with file:line on schema errors
+  const lint = lintInventory(next, {allowOvercommit: opts.allowOvercommit})
+  if (lint.errors > 0) {
+    const errs = lint.findings.filter((f) => f.severity === 'error')
+    throw inputError(`the edit would make the inventory invalid:\n${errs.map((f) => `${f.path}: ${f.message}`).join('\n')}`, errs.map((f) => f.fix), 'EDIT_INVALID', lint)
+  }
+  const changed = after !== inv.text
+  if (changed && !opts.dryRun) await writeFileAtomic(inv.file, after)
+  return {file: inv.file, inventory: next, lint, before: inv.text, after, changed}
+}
+
+function cloneDoc(inv: LoadedInventory): Document {
+  return parseDocument(inv.text, {keepSourceTokens: false})
+}
+
+/** `config set PATH VALUE`. */
+export async function setInventoryValue(inv: LoadedInventory, rawPath: string, rawValue: string, opts: {dryRun?: boolean; allowOvercommit?: boolean} = {}): Promise<EditResult & {path: string; value: unknown; previous: unknown}> {
+  const doc = cloneDoc(inv)
+  const segs = resolvePath(doc, rawPath)
+  const previous = doc.getIn(segs)
+  const value = parseValue(rawValue)
+  const target = doc.getIn(segs, true)
+  let after: string
+  if (isScalar(target) && target.range && (value === null || typeof value !== 'object')) {
+    // splice only the value's text: every other byte (comments, alignment) stays as it was
+    const text = stringify(value, {lineWidth: 0}).trimEnd()
+    after = inv.text.slice(0, target.range[0]) + text + inv.text.slice(target.range[1])
+  } else {
+    doc.setIn(segs, value)
+    after = doc.toString({lineWidth: 0, flowCollectionPadding: false})
+  }
+  const r = await commit(inv, after, opts)
+  return {...r, path: rawPath, value, previous: previous && typeof previous === 'object' && 'toJSON' in previous ? (previous as {toJSON(): unknown}).toJSON() : previous}
+}
+
+export interface NewCluster {
+  name: string
+  id?: string
+  role: 'central' | 'edge'
+  metrics?: 'remote-scrape' | 'agent'
+  hosts: string[]
+  user?: string
+  port?: number
+  cpu: string
+  memory: string
+  apiServer?: string
+}
+
+/** Append a cluster (comments and order of the rest preserved). */
+export async function addClusterToInventory(inv: LoadedInventory, c: NewCluster, opts: {dryRun?: boolean; allowOvercommit?: boolean} = {}): Promise<EditResult> {
+  if (inv.platform.clusters.some((x) => x.name === c.name)) throw inputError(`cluster ${c.name} is already in ${inv.file}`, ['pick another name, or obsctl cluster remove it first'], 'EXISTS')
+  const doc = cloneDoc(inv)
+  const used = new Set(inv.platform.clusters.map((x) => x.id))
+  const fromName = /(\d{2,3})$/.exec(c.name)?.[1]
+  let id = c.id ?? (fromName && !used.has(fromName) ? fromName : undefined)
+  for (let n = 1; !id; n++) if (!used.has(String(n).padStart(2, '0'))) id = String(n).padStart(2, '0')
+  const entry: Record<string, unknown> = {name: c.name, id, role: c.role}
+  if (c.role === 'edge') entry.metrics = c.metrics ?? 'remote-scrape'
+  entry.apiServer = c.apiServer ?? `https://${c.hosts[0]}:6443`
+  entry.nodes = c.hosts.map((host, i) => {
+    const n: Record<string, unknown> = {host}
+    if (c.port) n.port = c.port
+    if (c.user) n.user = c.user
+    n.roles = i === 0 ? ['control-plane', 'worker'] : ['worker']
+    n.cpu = c.cpu
+    n.memory = c.memory
+    return n
+  })
+  const seq = doc.get('clusters', true)
+  if (!isSeq(seq) || !seq.range || seq.flow) throw inputError(`${inv.file} has no block-style clusters list`, [], 'CONFIG_INVALID')
+  // append the new entry's text after the last cluster, indented like the existing items
+  const first = seq.items[0] as {range?: [number, number, number]} | undefined
+  const lineStart = inv.text.lastIndexOf('\n', (first?.range?.[0] ?? seq.range[0]) - 1) + 1
+  const indent = ' '.repeat(Math.max(0, inv.text.slice(lineStart).search(/-/)))
+  const body = stringify([entry], {lineWidth: 0, flowCollectionPadding: false, collectionStyle: 'block'})
+    .replace(/roles:\n(\s+- .+\n)+/g, (m) => `roles: [${[...m.matchAll(/- (.+)\n/g)].map((x) => x[1]).join(', ')}]\n`)
+  const block = body.trimEnd().split('\n').map((l) => indent + l).join('\n')
+  const end = seq.range[1]
+  const before = inv.text.slice(0, end).replace(/\n*$/, '\n')
+  const after = `${before}${block}\n${inv.text.slice(end).replace(/^\n*/, '')}`
+  return commit(inv, after, opts)
+}
+
+/** Remove a cluster from the inventory. */
+export async function removeClusterFromInventory(inv: LoadedInventory, name: string, opts: {dryRun?: boolean} = {}): Promise<EditResult> {
+  const doc = cloneDoc(inv)
+  const seq = doc.get('clusters')
+  const idx = isSeq(seq) ? seq.items.findIndex((it) => isMap(it) && it.get('name') === name) : -1
+  if (idx < 0) throw inputError(`no cluster ${name} in ${inv.file}`, ['obsctl cluster list shows the clusters'], 'NOT_FOUND')
+  if (inv.platform.clusters[idx]!.role === 'central') throw inputError(`${name} is the central cluster; it cannot be removed`, [], 'CENTRAL')
+  const item = (seq as {items: {range?: [number, number, number]}[]}).items[idx]!
+  const next = (seq as {items: {range?: [number, number, number]}[]}).items[idx + 1]
+  const start = inv.text.lastIndexOf('\n', item.range![0]) + 1
+  const stop = next ? inv.text.lastIndexOf('\n', next.range![0]) + 1 : item.range![2]
+  const after = inv.text.slice(0, start) + inv.text.slice(stop)
+  return commit(inv, after, opts)
+}

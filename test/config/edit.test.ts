@@ -1,0 +1,56 @@
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {EXAMPLE_ANSWERS, addClusterToInventory, loadInventory, removeClusterFromInventory, renderInventoryYaml, setInventoryValue} from '../../src/lib/config/index.js'
+import {ObsctlError} from '../../src/lib/errors.js'
+
+function example(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-edit-'))
+  const file = path.join(dir, 'obsctl.yaml')
+  writeFileSync(file, renderInventoryYaml(EXAMPLE_ANSWERS))
+  return file
+}
+
+describe('inventory edits keep comments and order', () => {
+  it('config set changes exactly the value bytes', async () => {
+    const file = example()
+    const before = readFileSync(file, 'utf8')
+    const r = await setInventoryValue(loadInventory(file), 'retention.prometheus', '8h')
+    expect(r.previous).toBe('6h')
+    const after = readFileSync(file, 'utf8')
+    expect(after).toBe(before.replace('prometheus: 6h ', 'prometheus: 8h '))
+    expect(loadInventory(file).platform.retention.prometheus).toBe('8h')
+  })
+
+  it('resolves cluster names in paths and sets replica overrides', async () => {
+    const file = example()
+    await setInventoryValue(loadInventory(file), 'clusters.cluster-03.metrics', 'agent')
+    await setInventoryValue(loadInventory(file), 'replicas.prometheus', '3', {allowOvercommit: true})
+    const p = loadInventory(file).platform
+    expect(p.clusters[2]!.metrics).toBe('agent')
+    expect(p.replicas.prometheus).toBe(3)
+  })
+
+  it('refuses an edit that breaks lint and leaves the file untouched', async () => {
+    const file = example()
+    const before = readFileSync(file, 'utf8')
+    await expect(setInventoryValue(loadInventory(file), 'retention.thanos.raw', '2h')).rejects.toMatchObject({exitCode: 2})
+    await expect(setInventoryValue(loadInventory(file), 'clusters.cluster-09.metrics', 'agent')).rejects.toBeInstanceOf(ObsctlError)
+    expect(readFileSync(file, 'utf8')).toBe(before)
+  })
+
+  it('adds and removes a cluster, the rest byte-identical', async () => {
+    const file = example()
+    const before = readFileSync(file, 'utf8')
+    await addClusterToInventory(loadInventory(file), {name: 'cluster-05', role: 'edge', metrics: 'agent', hosts: ['127.0.1.5'], cpu: '4', memory: '16Gi'})
+    const added = readFileSync(file, 'utf8')
+    expect(added.startsWith(before)).toBe(true)
+    const c5 = loadInventory(file).platform.clusters.find((c) => c.name === 'cluster-05')!
+    expect(c5).toMatchObject({id: '05', role: 'edge', metrics: 'agent', apiServer: 'https://127.0.1.5:6443'})
+    await expect(addClusterToInventory(loadInventory(file), {name: 'cluster-05', role: 'edge', hosts: ['127.0.1.6'], cpu: '4', memory: '16Gi'})).rejects.toMatchObject({exitCode: 2})
+    await removeClusterFromInventory(loadInventory(file), 'cluster-05')
+    expect(readFileSync(file, 'utf8')).toBe(before)
+    await expect(removeClusterFromInventory(loadInventory(file), 'cluster-01')).rejects.toMatchObject({exitCode: 2})
+  })
+})
