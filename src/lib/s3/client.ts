@@ -1,0 +1,248 @@
+/**
+ * The S3 (MinIO) connection: endpoint, credentials, TLS trust and error translation.
+ * `minio` is imported lazily (only when a session opens), so commands that never talk to S3 never load it.
+ */
+import {readFileSync} from 'node:fs'
+import type http from 'node:http'
+import path from 'node:path'
+import {ObsctlError, errorMessage, inputError} from '../errors.js'
+import {canPrompt} from '../cli/prompt.js'
+import type {LoadedInventory} from '../config/load.js'
+import {formatPosition} from '../config/load.js'
+import type {Platform} from '../config/schema.js'
+import type {Client} from 'minio'
+
+export interface S3Credentials {
+  accessKey: string
+  secretKey: string
+}
+
+export interface S3ConnectOptions {
+  /** --ca-file: a CA bundle to trust in addition to the system roots (else s3.caFile) */
+  caFile?: string
+  /** per-request timeout (default 15 s) */
+  timeoutSeconds?: number
+  /** aborts in-flight requests (Ctrl-C) */
+  signal?: AbortSignal
+}
+
+export interface S3Endpoint {
+  url: string
+  host: string
+  port: number
+  useSSL: boolean
+}
+
+/** Everything one run needs to talk to the S3 endpoint; close() releases its sockets. */
+export interface S3Session {
+  client: Client
+  endpoint: S3Endpoint
+  /** run one S3 call with the timeout and abort signal, translating failures into ObsctlErrors */
+  call<T>(what: string, fn: (c: Client) => Promise<T>): Promise<T>
+  close(): void
+}
+
+/** Parse `s3.endpoint` (an http(s) URL) into what the minio client takes. */
+export function parseEndpoint(url: string): S3Endpoint {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw inputError(`s3.endpoint is not a URL: ${url}`, ['set s3.endpoint to e.g. https://s3.minio.example.lab'], 'S3_ENDPOINT')
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') {
+    throw inputError(`s3.endpoint must be an http(s) URL, not ${u.protocol}`, ['set s3.endpoint to e.g. https://s3.minio.example.lab'], 'S3_ENDPOINT')
+  }
+  if (u.pathname !== '/' && u.pathname !== '') {
+    throw inputError(`s3.endpoint must not have a path (${u.pathname}): buckets are addressed by obsctl`, [`set s3.endpoint to ${u.protocol}//${u.host}`], 'S3_ENDPOINT')
+  }
+  const useSSL = u.protocol === 'https:'
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname
+  return {url: `${u.protocol}//${u.host}`, host, port: u.port ? Number(u.port) : useSSL ? 443 : 80, useSSL}
+}
+
+/**
+ * The access and secret key: from the env vars the inventory names, else a prompt on a TTY.
+ * Never from argv; the values are only held in memory.
+ */
+export async function resolveCredentials(platform: Platform): Promise<S3Credentials> {
+  const {accessKeyEnv, secretKeyEnv} = platform.s3
+  let accessKey = process.env[accessKeyEnv] || undefined
+  let secretKey = process.env[secretKeyEnv] || undefined
+  if (accessKey && secretKey) return {accessKey, secretKey}
+  const missing = [accessKey ? undefined : accessKeyEnv, secretKey ? undefined : secretKeyEnv].filter(Boolean) as string[]
+  if (!canPrompt()) {
+    throw inputError(
+      `S3 credentials are missing: set ${missing.map((m) => `$${m}`).join(' and ')} (obsctl does not prompt without a terminal or with CI set)`,
+      [`export ${accessKeyEnv}=… ${secretKeyEnv}=… (names from s3.accessKeyEnv / s3.secretKeyEnv)`, 'credentials are never taken from the command line'],
+      'S3_CREDENTIALS_MISSING',
+    )
+  }
+  const {password} = await import('@inquirer/prompts')
+  const ask = async (message: string) => password({message, mask: '*', validate: (v) => (v.length > 0 ? true : 'required')})
+  accessKey ??= await ask(`S3 access key (not set in $${accessKeyEnv})`)
+  secretKey ??= await ask(`S3 secret key (not set in $${secretKeyEnv})`)
+  return {accessKey, secretKey}
+}
+
+/** The CA bundle to add to the system roots: --ca-file (relative to cwd), else s3.caFile (relative to the inventory). */
+export function resolveCaFile(inv: LoadedInventory, flag?: string): string | undefined {
+  if (flag) return path.resolve(flag)
+  const f = inv.platform.s3.caFile
+  return f ? path.resolve(inv.dir, f) : undefined
+}
+
+function readCa(file: string): string {
+  let pem: string
+  try {
+    pem = readFileSync(file, 'utf8')
+  } catch (e) {
+    throw inputError(`cannot read the CA file ${file}: ${errorMessage(e)}`, ['--ca-file PATH or s3.caFile: a PEM bundle with the CA that signed the S3 server certificate'], 'S3_CA_FILE')
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw inputError(`the CA file ${file} holds no PEM certificate`, ['--ca-file PATH or s3.caFile: a PEM bundle (-----BEGIN CERTIFICATE-----)'], 'S3_CA_FILE')
+  }
+  return pem
+}
+
+/** Open a session: a minio client with its own agent (system roots + the CA file, verification always on). */
+export async function openS3(inv: LoadedInventory, creds: S3Credentials, opts: S3ConnectOptions = {}): Promise<S3Session> {
+  const s3 = inv.platform.s3
+  const endpoint = parseEndpoint(s3.endpoint)
+  const caFile = resolveCaFile(inv, opts.caFile)
+  const ca = caFile && endpoint.useSSL ? readCa(caFile) : undefined
+  const [{Client}, https, http, tls] = await Promise.all([import('minio'), import('node:https'), import('node:http'), import('node:tls')])
+  const agent: http.Agent = endpoint.useSSL
+    ? new https.Agent({keepAlive: true, ...(ca ? {ca: [...tls.rootCertificates, ca]} : {}), rejectUnauthorized: true})
+    : new http.Agent({keepAlive: true})
+  const client = new Client({
+    endPoint: endpoint.host,
+    port: endpoint.port,
+    useSSL: endpoint.useSSL,
+    region: s3.region,
+    pathStyle: s3.pathStyle,
+    accessKey: creds.accessKey,
+    secretKey: creds.secretKey,
+    transportAgent: agent,
+  })
+  const timeoutMs = (opts.timeoutSeconds ?? 15) * 1000
+  const where = {inv, endpoint, caFile}
+  const call = async <T>(what: string, fn: (c: Client) => Promise<T>): Promise<T> => {
+    if (opts.signal?.aborted) throw new ObsctlError('interrupted', {exitCode: 130, code: 'INTERRUPTED'})
+    let timer: NodeJS.Timeout | undefined
+    let onAbort: (() => void) | undefined
+    const guard = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // a timed-out request holds a socket: drop every socket of this session so it cannot linger
+        agent.destroy()
+        reject(Object.assign(new Error(`no answer within ${timeoutMs / 1000}s`), {code: 'OBSCTL_TIMEOUT'}))
+      }, timeoutMs)
+      onAbort = () => {
+        agent.destroy()
+        reject(new ObsctlError('interrupted', {exitCode: 130, code: 'INTERRUPTED'}))
+      }
+      opts.signal?.addEventListener('abort', onAbort, {once: true})
+    })
+    try {
+      return await Promise.race([fn(client), guard])
+    } catch (e) {
+      throw translateS3Error(e, what, where)
+    } finally {
+      clearTimeout(timer)
+      if (onAbort) opts.signal?.removeEventListener('abort', onAbort)
+    }
+  }
+  return {client, endpoint, call, close: () => agent.destroy()}
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'OBSCTL_TIMEOUT'])
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+])
+const BAD_CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken'])
+
+/** S3 error codes that mean "this server does not implement the feature" (501, or 405 on a bucket subresource). */
+export function isNotImplemented(e: unknown): boolean {
+  const code = (e as {code?: string} | undefined)?.code
+  return code === 'NotImplemented' || code === 'MethodNotAllowed' || code === 'XNotImplemented'
+}
+
+/** The S3 error code of a failed call, if the server answered. */
+export function s3Code(e: unknown): string | undefined {
+  const c = (e as {code?: unknown} | undefined)?.code
+  return typeof c === 'string' ? c : undefined
+}
+
+/**
+ * Turn a minio/network/TLS failure into an ObsctlError that names the endpoint, the inventory field
+ * or env var that fixes it. Never includes credential values.
+ */
+export function translateS3Error(
+  e: unknown,
+  what: string,
+  where: {inv: LoadedInventory; endpoint: S3Endpoint; caFile?: string},
+): ObsctlError {
+  if (e instanceof ObsctlError) return e
+  const {inv, endpoint, caFile} = where
+  const code = s3Code(e) ?? ''
+  const s3 = inv.platform.s3
+  const at = (field: string) => `${formatPosition(inv.positionOf(['s3', field]))}`
+  if (NETWORK_CODES.has(code)) {
+    const why = code === 'OBSCTL_TIMEOUT' ? errorMessage(e) : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `${code}: the host name ${endpoint.host} does not resolve` : code
+    return new ObsctlError(`cannot reach the S3 endpoint ${endpoint.url} (${why}) while trying to ${what}`, {
+      code: 'S3_UNREACHABLE',
+      hints: [`check s3.endpoint (${at('endpoint')}): is that the MinIO address and port, and is it running?`, '--timeout SECONDS for a slow link'],
+      cause: e,
+    })
+  }
+  if (TLS_TRUST_CODES.has(code)) {
+    return new ObsctlError(`the S3 endpoint ${endpoint.url} presented a certificate obsctl does not trust (${code})${caFile ? ` even with the CA file ${caFile}` : ''}`, {
+      code: 'S3_TLS',
+      hints: [
+        caFile ? `${caFile} is not the CA that signed this server's certificate: point --ca-file (or s3.caFile) at the right one` : `--ca-file PATH (or s3.caFile in ${inv.file}): the PEM of the CA that signed the server certificate`,
+        'obsctl never turns TLS verification off',
+      ],
+      cause: e,
+    })
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new ObsctlError(`the S3 endpoint's certificate does not name ${endpoint.host} (${errorMessage(e)})`, {
+      code: 'S3_TLS',
+      hints: [`use the host name the certificate was issued for in s3.endpoint (${at('endpoint')}), or reissue the certificate with ${endpoint.host} in its subjectAltName`, 'obsctl never turns TLS verification off'],
+      cause: e,
+    })
+  }
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return new ObsctlError(`the S3 endpoint's certificate is not valid now (${code})`, {code: 'S3_TLS', hints: ['renew the MinIO server certificate', 'obsctl never turns TLS verification off'], cause: e})
+  }
+  if (code === 'EPROTO' || /wrong version number|packet length too long/i.test(errorMessage(e))) {
+    return new ObsctlError(`TLS handshake with ${endpoint.url} failed: ${errorMessage(e)}`, {
+      code: 'S3_TLS',
+      hints: [`does the server speak ${endpoint.useSSL ? 'https' : 'http'}? check the scheme of s3.endpoint (${at('endpoint')})`],
+      cause: e,
+    })
+  }
+  if (BAD_CREDENTIAL_CODES.has(code)) {
+    return new ObsctlError(`the S3 endpoint ${endpoint.url} rejected the credentials (${code}) while trying to ${what}`, {
+      exitCode: 2,
+      code: 'S3_CREDENTIALS',
+      hints: [`check $${s3.accessKeyEnv} and $${s3.secretKeyEnv} (the env vars named by s3.accessKeyEnv / s3.secretKeyEnv)`],
+      cause: e,
+    })
+  }
+  if (code === 'AccessDenied') {
+    return new ObsctlError(`access denied by ${endpoint.url} while trying to ${what}`, {
+      code: 'S3_ACCESS_DENIED',
+      hints: [`the user in $${s3.accessKeyEnv} needs s3:CreateBucket, s3:ListBucket, s3:GetLifecycleConfiguration, s3:PutLifecycleConfiguration, s3:GetBucketVersioning, s3:PutBucketVersioning (or the keys are wrong)`],
+      cause: e,
+    })
+  }
+  const message = errorMessage(e)
+  return new ObsctlError(`S3 request failed while trying to ${what}${code ? ` (${code})` : ''}: ${message}`, {code: 'S3_ERROR', cause: e})
+}
