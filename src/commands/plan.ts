@@ -1,0 +1,27 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../lib/cli/base.js'
+import {formatPlan, planPhases, type PlanResult} from '../lib/engine/index.js'
+import {loadPhases} from '../lib/phases.js'
+
+export default class Plan extends BaseCommand {
+  static override summary = 'Show every phase × target: done / pending / failed / interrupted / changed since, and what it would do.'
+  static override description =
+    'Reads .obsctl/state.json beside the inventory and asks each phase what it would do. Contacts no remote system.'
+  static override examples = [
+    '<%= config.bin %> plan',
+    '<%= config.bin %> plan --phase nodes --phase kubeconfig',
+    '<%= config.bin %> plan -c lab/obsctl.yaml --json',
+  ]
+  static override flags = {
+    phase: Flags.string({char: 'p', summary: 'Only this phase (repeatable).', multiple: true}),
+  }
+
+  async run(): Promise<PlanResult> {
+    const {flags} = await this.parse(Plan)
+    const inv = this.loadInventory(flags.config)
+    const phases = await loadPhases({only: flags.phase})
+    const plan = await planPhases(phases, {inv, options: {kubeconfig: flags.kubeconfig}})
+    this.out(formatPlan(plan))
+    return plan
+  }
+}

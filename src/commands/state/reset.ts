@@ -1,0 +1,32 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {requireInteractive} from '../../lib/cli/prompt.js'
+import {phasesInState, resetState, type StateResetResult} from '../../lib/engine/index.js'
+import {inputError} from '../../lib/errors.js'
+import {PHASE_NAMES} from '../../lib/phases.js'
+
+export default class StateReset extends BaseCommand {
+  static override summary = 'Forget what the journal says was done (all, or some phases), so the next run re-checks and redoes it.'
+  static override description =
+    'Tasks stay idempotent against the live systems, so resetting costs time, never correctness. Asks for confirmation unless --yes.'
+  static override examples = ['<%= config.bin %> state reset --phase nodes --yes', '<%= config.bin %> state reset --yes --json']
+  static override flags = {
+    phase: Flags.string({char: 'p', summary: 'Only this phase (repeatable).', multiple: true}),
+  }
+
+  async run(): Promise<StateResetResult> {
+    const {flags} = await this.parse(StateReset)
+    const inv = this.loadInventory(flags.config)
+    const known = new Set([...PHASE_NAMES, ...phasesInState(inv)])
+    for (const p of flags.phase ?? []) if (!known.has(p)) throw inputError(`unknown phase ${p}`, [`phases: ${PHASE_NAMES.join(', ')}`])
+    const what = flags.phase?.length ? `the state of phase(s) ${flags.phase.join(', ')}` : 'the whole run state'
+    if (!flags.yes) {
+      requireInteractive(`resetting ${what}`, ['pass --yes to confirm'])
+      const {confirm} = await import('@inquirer/prompts')
+      if (!(await confirm({message: `Forget ${what}?`, default: false}))) throw inputError('not confirmed; nothing was reset', ['pass --yes to confirm'], 'NOT_CONFIRMED')
+    }
+    const result = resetState(inv, {phases: flags.phase, onNotice: (m) => this.note(m)})
+    this.out(`reset ${what}: ${result.removed} task record(s) removed from ${result.stateFile}`)
+    return result
+  }
+}

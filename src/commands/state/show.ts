@@ -1,0 +1,19 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {formatState, showState, type StateShowResult} from '../../lib/engine/index.js'
+
+export default class StateShow extends BaseCommand {
+  static override summary = 'Show the run journal (.obsctl/state.json): each task’s status, time and error.'
+  static override examples = ['<%= config.bin %> state show', '<%= config.bin %> state show --phase nodes --json']
+  static override flags = {
+    phase: Flags.string({char: 'p', summary: 'Only this phase (repeatable).', multiple: true}),
+  }
+
+  async run(): Promise<StateShowResult> {
+    const {flags} = await this.parse(StateShow)
+    const inv = this.loadInventory(flags.config)
+    const result = showState(inv, {phases: flags.phase})
+    this.out(formatState(result))
+    return result
+  }
+}

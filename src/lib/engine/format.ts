@@ -1,0 +1,39 @@
+/** Human views of plans, runs and the journal (the --json output is the object they are drawn from). */
+import {table} from '../cli/format.js'
+import type {PlanResult} from './plan.js'
+import type {RunResult} from './result.js'
+import type {StateShowResult} from './plan.js'
+
+const secs = (ms?: number) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)}s`)
+
+export function formatPlan(p: PlanResult): string {
+  const rows: string[][] = []
+  for (const ph of p.phases) {
+    if (ph.error) rows.push([ph.name, '-', 'error', `cannot list targets: ${ph.error}`])
+    for (const t of ph.tasks) rows.push([ph.name, t.target, t.state === 'changed' ? 'changed since' : t.state, t.description])
+  }
+  const c = p.counts
+  const out = [table(['PHASE', 'TARGET', 'STATE', 'WOULD DO'], rows), '']
+  out.push(`${c.done} done, ${c.pending} pending, ${c.changed} changed since, ${c.failed} failed, ${c.interrupted} interrupted${c.running ? `, ${c.running} running` : ''} (state: ${p.stateFile})`)
+  if (p.lock) out.push(`a run is in progress: pid ${p.lock.pid} on ${p.lock.host}, started ${p.lock.startedAt} (${p.lock.command})`)
+  return out.join('\n')
+}
+
+export function formatRunSummary(r: RunResult): string {
+  const rows: string[][] = []
+  for (const ph of r.phases) {
+    if (ph.error) rows.push([ph.name, '-', 'failed', '', ph.error])
+    if (ph.tasks.length === 0 && !ph.error) rows.push([ph.name, '-', ph.status, secs(ph.durationMs), ''])
+    for (const t of ph.tasks) rows.push([ph.name, t.target, t.status, secs(t.durationMs), t.error ?? t.summary ?? t.description ?? ''])
+  }
+  const verdict = r.dryRun ? 'dry run: nothing was changed' : r.ok ? 'all phases done' : r.interrupted ? 'interrupted' : 'failed'
+  return [table(['PHASE', 'TARGET', 'RESULT', 'TIME', 'DETAIL'], rows), '', `${verdict} in ${secs(r.durationMs)}${r.logsDir ? `; logs: ${r.logsDir}` : ''}`].join('\n')
+}
+
+export function formatState(s: StateShowResult): string {
+  if (!s.exists) return `no state yet (${s.stateFile}): nothing has run`
+  const rows = s.tasks.map((t) => [t.phase, t.target, t.status, t.endedAt ?? t.startedAt ?? '', secs(t.durationMs), t.error ?? t.summary ?? ''])
+  const out = [table(['PHASE', 'TARGET', 'STATUS', 'AT', 'TIME', 'DETAIL'], rows), '', `${s.tasks.length} task(s) in ${s.stateFile}, updated ${s.updatedAt}`]
+  if (s.lock) out.push(`a run is in progress: pid ${s.lock.pid} on ${s.lock.host}, started ${s.lock.startedAt} (${s.lock.command})`)
+  return out.join('\n')
+}

@@ -1,0 +1,11 @@
+/** The task engine's public surface (DESIGN.md §3). */
+export type * from './types.js'
+export type * from './result.js'
+export {runPhases, resolveRenderer, type RunOptions, type RendererChoice} from './runner.js'
+export {planPhases, showState, resetState, phasesInState, type PlanResult, type PlanPhase, type PlanTask, type PlanState, type StateShowResult, type StateResetResult} from './plan.js'
+export {StateStore, fingerprintOf, stableStringify, stateFilePath, taskKey} from './state.js'
+export {acquireLock, readLock, holderAlive, lockFilePath, type Lock, type LockInfo} from './lock.js'
+export {TaskLog, sanitizeForFile, newRunId, runLogsDir, taskLogPath} from './logs.js'
+export {Resources} from './resources.js'
+export {formatEventLine, lineRenderer, type RunEvent, type RunEventSink} from './events.js'
+export {formatPlan, formatRunSummary, formatState} from './format.js'

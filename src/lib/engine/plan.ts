@@ -1,0 +1,150 @@
+/**
+ * `obsctl plan` and `obsctl state show|reset`: read the journal and ask each phase for its targets,
+ * fingerprints and one-line descriptions. Nothing here contacts a remote system.
+ */
+import {obsctlDir} from '../config/model.js'
+import type {LoadedInventory} from '../config/load.js'
+import {errorMessage} from '../errors.js'
+import {acquireLock, holderAlive, readLock, type LockInfo} from './lock.js'
+import {Resources} from './resources.js'
+import {StateStore, fingerprintOf} from './state.js'
+import type {Phase, RunContext, Target, TaskRecord} from './types.js'
+
+export type PlanState = 'done' | 'pending' | 'failed' | 'interrupted' | 'changed' | 'running'
+
+export interface PlanTask {
+  phase: string
+  target: string
+  title: string
+  /** done (same inputs as last time) / pending / failed / interrupted / changed (done, but inputs changed since) / running */
+  state: PlanState
+  /** what the task does (the phase's describe()) */
+  description: string
+  lastRun?: Pick<TaskRecord, 'status' | 'startedAt' | 'endedAt' | 'summary' | 'error' | 'runId'>
+}
+
+export interface PlanPhase {
+  name: string
+  title: string
+  error?: string
+  tasks: PlanTask[]
+}
+
+export interface PlanResult {
+  inventory: string
+  stateFile: string
+  /** a run in progress, if any */
+  lock?: LockInfo
+  phases: PlanPhase[]
+  counts: Record<PlanState, number>
+}
+
+function planContext(inv: LoadedInventory, options: Record<string, unknown>, resources: Resources): RunContext {
+  return {
+    inv,
+    platform: inv.platform,
+    stateDir: obsctlDir(inv.dir),
+    runId: 'plan',
+    dryRun: true,
+    signal: new AbortController().signal,
+    options,
+    resources,
+  }
+}
+
+function activeLock(stateDir: string): LockInfo | undefined {
+  const l = readLock(stateDir)
+  return l && holderAlive(l) ? l : undefined
+}
+
+export async function planPhases(phases: Phase<Target>[], opts: {inv: LoadedInventory; options?: Record<string, unknown>}): Promise<PlanResult> {
+  const stateDir = obsctlDir(opts.inv.dir)
+  const state = StateStore.load(stateDir, opts.inv.file)
+  const lock = activeLock(stateDir)
+  const resources = new Resources()
+  const ctx = planContext(opts.inv, opts.options ?? {}, resources)
+  const counts: Record<PlanState, number> = {done: 0, pending: 0, failed: 0, interrupted: 0, changed: 0, running: 0}
+  try {
+    const out: PlanPhase[] = await Promise.all(
+      phases.map(async (phase) => {
+        const pp: PlanPhase = {name: phase.name, title: phase.title, tasks: []}
+        let targets: Target[]
+        try {
+          targets = await phase.targets(ctx)
+        } catch (e) {
+          pp.error = errorMessage(e)
+          return pp
+        }
+        for (const t of targets) {
+          const rec = state.get(phase.name, t.id)
+          let description: string
+          let fp: string | undefined
+          try {
+            description = await phase.describe(t, ctx)
+            fp = fingerprintOf(await phase.fingerprint(t, ctx))
+          } catch (e) {
+            description = `(cannot describe: ${errorMessage(e)})`
+          }
+          let st: PlanState
+          if (!rec || rec.status === 'pending' || rec.status === 'skipped') st = 'pending'
+          else if (rec.status === 'done') st = rec.fingerprint === fp ? 'done' : 'changed'
+          else if (rec.status === 'running') st = lock && lock.pid !== process.pid ? 'running' : 'interrupted'
+          else st = rec.status
+          counts[st]++
+          pp.tasks.push({
+            phase: phase.name,
+            target: t.id,
+            title: t.title ?? t.id,
+            state: st,
+            description,
+            lastRun: rec && {status: rec.status, startedAt: rec.startedAt, endedAt: rec.endedAt, summary: rec.summary, error: rec.error, runId: rec.runId},
+          })
+        }
+        return pp
+      }),
+    )
+    return {inventory: opts.inv.file, stateFile: state.file, lock, phases: out, counts}
+  } finally {
+    await resources.closeAll()
+  }
+}
+
+export interface StateShowResult {
+  stateFile: string
+  exists: boolean
+  updatedAt?: string
+  lock?: LockInfo
+  tasks: TaskRecord[]
+}
+
+export function showState(inv: LoadedInventory, opts: {phases?: string[]} = {}): StateShowResult {
+  const stateDir = obsctlDir(inv.dir)
+  const state = StateStore.load(stateDir, inv.file)
+  const tasks = state.all().filter((r) => !opts.phases?.length || opts.phases.includes(r.phase))
+  const exists = state.updatedAt !== new Date(0).toISOString()
+  return {stateFile: state.file, exists, updatedAt: exists ? state.updatedAt : undefined, lock: activeLock(stateDir), tasks}
+}
+
+export interface StateResetResult {
+  stateFile: string
+  phases: string[] | 'all'
+  removed: number
+}
+
+/** Forget tasks (all, or those of some phases). Holds the run lock so no run is changed under it. */
+export function resetState(inv: LoadedInventory, opts: {phases?: string[]; onNotice?: (m: string) => void} = {}): StateResetResult {
+  const stateDir = obsctlDir(inv.dir)
+  const lock = acquireLock(stateDir, 'state reset', opts.onNotice)
+  try {
+    const state = StateStore.load(stateDir, inv.file)
+    const removed = state.reset(opts.phases)
+    return {stateFile: state.file, phases: opts.phases?.length ? opts.phases : 'all', removed}
+  } finally {
+    lock.release()
+  }
+}
+
+/** Phase names that appear in the journal (for validating --phase on state commands). */
+export function phasesInState(inv: LoadedInventory): string[] {
+  return [...new Set(StateStore.load(obsctlDir(inv.dir), inv.file).all().map((r) => r.phase))]
+}

@@ -1,0 +1,302 @@
+/**
+ * The runner (DESIGN.md §3): phases strictly in order; each phase a listr2 task list with one task
+ * per target, run concurrently. A task done in an earlier run with the same input fingerprint is
+ * skipped; otherwise the phase's live check may find it already in the wanted state; otherwise it
+ * runs. A failing task does not stop its siblings; the phase fails once all its targets finish and
+ * later phases do not run. Ctrl-C / SIGTERM aborts the run, marks running tasks interrupted and
+ * surfaces exit code 130. Nothing phase-specific lives here.
+ */
+import {obsctlDir} from '../config/model.js'
+import type {LoadedInventory} from '../config/load.js'
+import {ExitCode, ObsctlError, errorMessage} from '../errors.js'
+import {lineRenderer, type RunEvent, type RunEventSink} from './events.js'
+import {acquireLock, type Lock} from './lock.js'
+import {TaskLog, newRunId, runLogsDir, taskLogPath} from './logs.js'
+import {Resources} from './resources.js'
+import type {PhaseResult, RunResult, TaskResult} from './result.js'
+import {StateStore, fingerprintOf, stateFilePath} from './state.js'
+import type {Phase, RunContext, Target, TaskIO, TaskRecord} from './types.js'
+
+export type RendererChoice = 'auto' | 'default' | 'lines' | 'silent'
+
+export interface RunOptions {
+  inv: LoadedInventory
+  dryRun?: boolean
+  /** ignore the journal: every task runs (or re-checks live state) again */
+  restart?: boolean
+  /** max targets at once per phase (a phase's own `concurrency` wins) */
+  concurrency?: number
+  /** phase-specific options passed to every task as ctx.options */
+  options?: Record<string, unknown>
+  /** `auto`: listr2's default renderer when stdout is a TTY (and CI unset), else `lines`; `silent` under --json */
+  renderer?: RendererChoice
+  /** extra observer of run events (tests, bootstrap's summary) */
+  onEvent?: RunEventSink
+  /** the command line shown in the lock file, e.g. `bootstrap --all` */
+  command?: string
+  /** how long to wait for tasks to stop after Ctrl-C before giving up on them (ms) */
+  interruptGraceMs?: number
+  /** handle SIGINT/SIGTERM (default true) */
+  handleSignals?: boolean
+}
+
+export function resolveRenderer(choice: RendererChoice = 'auto'): Exclude<RendererChoice, 'auto'> {
+  if (choice !== 'auto') return choice
+  return process.stdout.isTTY && !process.env.CI ? 'default' : 'lines'
+}
+
+export async function runPhases(phases: Phase<Target>[], opts: RunOptions): Promise<RunResult> {
+  const started = Date.now()
+  const dryRun = Boolean(opts.dryRun)
+  const restart = Boolean(opts.restart)
+  const renderer = resolveRenderer(opts.renderer)
+  const stateDir = obsctlDir(opts.inv.dir)
+  const runId = newRunId()
+  const lines = renderer === 'lines' ? lineRenderer() : undefined
+  const emit = (e: RunEvent) => {
+    lines?.(e)
+    opts.onEvent?.(e)
+  }
+  const notice = (message: string) => {
+    emit({type: 'notice', message})
+    if (renderer === 'default') process.stderr.write(`notice: ${message}\n`)
+  }
+
+  const state = StateStore.load(stateDir, opts.inv.file)
+  const lock: Lock | undefined = dryRun ? undefined : acquireLock(stateDir, opts.command ?? 'run', notice)
+
+  const ac = new AbortController()
+  const resources = new Resources()
+  const ctx: RunContext = {
+    inv: opts.inv,
+    platform: opts.inv.platform,
+    stateDir,
+    runId,
+    dryRun,
+    signal: ac.signal,
+    options: opts.options ?? {},
+    resources,
+  }
+  const running = new Map<string, TaskRecord>()
+  let interruptedBy: string | undefined
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interruptedBy) return
+    interruptedBy = sig
+    // on disk first, so even a run that cannot stop its tasks leaves the truth behind
+    const at = new Date().toISOString()
+    for (const rec of running.values()) {
+      state.put({...rec, status: 'interrupted', endedAt: at, error: `interrupted by ${sig}`})
+    }
+    notice(`${sig}: stopping; running tasks are marked interrupted and resume on the next run`)
+    ac.abort(new ObsctlError(`interrupted by ${sig}`, {exitCode: ExitCode.interrupted, code: 'INTERRUPTED'}))
+  }
+  const handleSignals = opts.handleSignals !== false && !dryRun
+  if (handleSignals) {
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  }
+
+  const result: RunResult = {
+    runId,
+    dryRun,
+    restart,
+    ok: true,
+    interrupted: false,
+    exitCode: ExitCode.ok,
+    inventory: opts.inv.file,
+    stateFile: stateFilePath(stateDir),
+    logsDir: dryRun ? undefined : runLogsDir(stateDir, runId),
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    phases: [],
+  }
+
+  try {
+    let stop = false
+    for (const phase of phases) {
+      if (stop || ac.signal.aborted) {
+        result.phases.push({name: phase.name, title: phase.title, status: 'not-run', durationMs: 0, tasks: []})
+        continue
+      }
+      const pr = await runPhase(phase, {ctx, state, dryRun, restart, renderer, emit, running, concurrency: opts.concurrency, graceMs: opts.interruptGraceMs ?? 5000})
+      result.phases.push(pr)
+      if (pr.status === 'failed' || pr.status === 'interrupted') stop = true
+    }
+  } finally {
+    if (handleSignals) {
+      process.removeListener('SIGINT', onSignal)
+      process.removeListener('SIGTERM', onSignal)
+    }
+    const closeErrors = await resources.closeAll()
+    for (const e of closeErrors) notice(`closing ${e}`)
+    lock?.release()
+  }
+
+  result.durationMs = Date.now() - started
+  result.interrupted = Boolean(interruptedBy)
+  result.ok = !result.interrupted && result.phases.every((p) => p.status === 'done' || p.status === 'planned')
+  result.exitCode = result.interrupted ? ExitCode.interrupted : result.ok ? ExitCode.ok : ExitCode.failed
+  if (result.interrupted) {
+    throw new ObsctlError(`interrupted by ${interruptedBy}; interrupted tasks resume on the next run`, {
+      exitCode: ExitCode.interrupted,
+      code: 'INTERRUPTED',
+      details: result,
+      hints: [`logs: ${result.logsDir}`],
+    })
+  }
+  return result
+}
+
+interface PhaseRunEnv {
+  ctx: RunContext
+  state: StateStore
+  dryRun: boolean
+  restart: boolean
+  renderer: Exclude<RendererChoice, 'auto'>
+  emit: (e: RunEvent) => void
+  running: Map<string, TaskRecord>
+  concurrency?: number
+  graceMs: number
+}
+
+async function runPhase(phase: Phase<Target>, env: PhaseRunEnv): Promise<PhaseResult> {
+  const t0 = Date.now()
+  const {ctx, emit} = env
+  const pr: PhaseResult = {name: phase.name, title: phase.title, status: env.dryRun ? 'planned' : 'done', durationMs: 0, tasks: []}
+  let targets: Target[]
+  try {
+    targets = await phase.targets(ctx)
+  } catch (e) {
+    pr.status = 'failed'
+    pr.error = `listing targets: ${errorMessage(e)}`
+    pr.durationMs = Date.now() - t0
+    emit({type: 'phase-start', phase: phase.name, title: phase.title, targets: 0, dryRun: env.dryRun})
+    emit({type: 'phase-end', phase: phase.name, status: 'failed', durationMs: pr.durationMs, failed: 0, error: pr.error})
+    return pr
+  }
+  emit({type: 'phase-start', phase: phase.name, title: phase.title, targets: targets.length, dryRun: env.dryRun})
+  pr.tasks = targets.map((t) => ({phase: phase.name, target: t.id, title: t.title ?? t.id, status: 'not-run'}))
+
+  if (targets.length > 0) {
+    const {Listr} = await import('listr2')
+    const concurrency = phase.concurrency ?? env.concurrency
+    const listrRenderer = env.renderer === 'default' ? 'default' : 'silent'
+    const work = targets.map((target, i) => ({
+      title: target.title ?? target.id,
+      task: async (_c: unknown, task: {title: string; output: string | undefined; skip(msg?: string): void}) => {
+        const tr = await runTask(phase, target, pr.tasks[i]!, env, (line) => {
+          task.output = line
+        })
+        if (tr.status === 'unchanged' || tr.status === 'in-state' || tr.status === 'would-skip' || tr.status === 'not-run') task.skip(`${task.title}: ${tr.summary ?? tr.status}`)
+        else if (tr.status === 'would-run') task.title = `${task.title}: ${tr.description}`
+        else if (tr.status === 'failed' || tr.status === 'interrupted') throw new Error(tr.error ?? tr.status)
+        else if (tr.summary) task.title = `${task.title}: ${tr.summary}`
+      },
+    }))
+    const list = new Listr(
+      [
+        {
+          title: `${env.dryRun ? '[dry-run] ' : ''}${phase.title} (${phase.name})`,
+          task: (_c, parent) => parent.newListr(work, {concurrent: concurrency && concurrency > 0 ? concurrency : true, exitOnError: false}),
+        },
+      ],
+      {renderer: listrRenderer, exitOnError: false, registerSignalListeners: false, collectErrors: false, rendererOptions: {collapseSubtasks: false, collapseSkips: false}},
+    )
+    const done = list.run().catch(() => undefined)
+    // after Ctrl-C, give tasks a grace period to stop, then stop waiting for them
+    let graceTimer: NodeJS.Timeout | undefined
+    const gaveUp = new Promise<void>((resolve) => {
+      const arm = () => {
+        graceTimer = setTimeout(resolve, env.graceMs)
+      }
+      if (ctx.signal.aborted) arm()
+      else ctx.signal.addEventListener('abort', arm, {once: true})
+    })
+    await Promise.race([done, gaveUp])
+    if (graceTimer) clearTimeout(graceTimer)
+    // tasks that did not stop within the grace period: already marked interrupted on disk
+    for (const t of pr.tasks) if (t.status === 'not-run' && env.running.has(`${phase.name}/${t.target}`)) t.status = 'interrupted'
+  }
+
+  const failed = pr.tasks.filter((t) => t.status === 'failed').length
+  if (pr.tasks.some((t) => t.status === 'interrupted') || ctx.signal.aborted) pr.status = 'interrupted'
+  else if (failed > 0) pr.status = 'failed'
+  pr.durationMs = Date.now() - t0
+  emit({type: 'phase-end', phase: phase.name, status: pr.status, durationMs: pr.durationMs, failed})
+  return pr
+}
+
+async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env: PhaseRunEnv, progress: (line: string) => void): Promise<TaskResult> {
+  const {ctx, state, emit} = env
+  const key = `${phase.name}/${target.id}`
+  if (ctx.signal.aborted) return tr
+  const t0 = Date.now()
+  let fp: string
+  try {
+    fp = fingerprintOf(await phase.fingerprint(target, ctx))
+  } catch (e) {
+    return finish(tr, {status: 'failed', error: `fingerprint: ${errorMessage(e)}`, durationMs: 0}, env)
+  }
+  const prev = state.get(phase.name, target.id)
+  const unchanged = !env.restart && prev?.status === 'done' && prev.fingerprint === fp
+
+  if (env.dryRun) {
+    try {
+      tr.description = await phase.describe(target, ctx)
+    } catch (e) {
+      return finish(tr, {status: 'failed', error: `describe: ${errorMessage(e)}`}, env)
+    }
+    return finish(tr, unchanged ? {status: 'would-skip', summary: 'done, unchanged'} : {status: 'would-run'}, env)
+  }
+  if (unchanged) return finish(tr, {status: 'unchanged', summary: 'done, unchanged'}, env)
+
+  const logFile = taskLogPath(ctx.stateDir, ctx.runId, phase.name, target.id)
+  tr.logFile = logFile
+  const log = new TaskLog(logFile, (line) => {
+    progress(line)
+    emit({type: 'task-progress', phase: phase.name, target: target.id, line})
+  })
+  const io: TaskIO = {log: (line) => log.write(line), logFile, signal: ctx.signal}
+  const rec: TaskRecord = {phase: phase.name, target: target.id, status: 'running', fingerprint: fp, startedAt: new Date(t0).toISOString(), runId: ctx.runId, logFile}
+  env.running.set(key, rec)
+  state.put(rec)
+  emit({type: 'task-start', phase: phase.name, target: target.id})
+  let outcome: Partial<TaskResult>
+  try {
+    log.write(`${phase.name} ${target.id}: ${await phase.describe(target, ctx)}`)
+    if (phase.isDone && (await phase.isDone(target, ctx, io))) {
+      outcome = {status: 'in-state', summary: 'already in wanted state'}
+    } else {
+      ctx.signal.throwIfAborted()
+      const summary = await phase.run(target, ctx, io)
+      outcome = {status: 'done', summary: summary || undefined}
+    }
+  } catch (e) {
+    const msg = errorMessage(e)
+    outcome = ctx.signal.aborted ? {status: 'interrupted', error: msg} : {status: 'failed', error: msg}
+    try {
+      log.write(`ERROR: ${msg}`)
+      if (e instanceof Error && e.stack && !(e instanceof ObsctlError)) log.write(e.stack)
+    } catch {}
+  } finally {
+    log.close()
+    env.running.delete(key)
+  }
+  const endedAt = new Date()
+  outcome.durationMs = endedAt.getTime() - t0
+  state.put({
+    ...rec,
+    status: outcome.status === 'in-state' ? 'done' : (outcome.status as 'done' | 'failed' | 'interrupted'),
+    endedAt: endedAt.toISOString(),
+    durationMs: outcome.durationMs,
+    summary: outcome.summary,
+    error: outcome.error,
+  })
+  return finish(tr, outcome, env)
+}
+
+function finish(tr: TaskResult, outcome: Partial<TaskResult>, env: PhaseRunEnv): TaskResult {
+  Object.assign(tr, outcome)
+  env.emit({type: 'task-end', phase: tr.phase, target: tr.target, status: tr.status, durationMs: tr.durationMs, summary: tr.summary ?? tr.description, error: tr.error, logFile: tr.logFile})
+  return tr
+}
