@@ -125,8 +125,10 @@ async function getLifecycleRaw(c: S3Session['client'], name: string): Promise<Li
 /** Is versioning Enabled? 'unsupported' when the server does not implement it. */
 async function readVersioning(s: S3Session, name: string): Promise<boolean | 'unsupported'> {
   try {
-    const v = await s.call(`read the versioning of bucket ${name}`, (c) => c.getBucketVersioning(name))
-    return (v as {Status?: string} | undefined)?.Status === 'Enabled'
+    const v: unknown = await s.call(`read the versioning of bucket ${name}`, (c) => c.getBucketVersioning(name))
+    // no <VersioningConfiguration> in the answer: the server ignored the subresource (s3rver lists the bucket)
+    if (v === undefined) return 'unsupported'
+    return (v as {Status?: string} | null)?.Status === 'Enabled'
   } catch (e) {
     if (isNotImplemented((e as {cause?: unknown}).cause)) return 'unsupported'
     throw e
@@ -198,7 +200,10 @@ export async function ensureBucket(s: S3Session, w: WantedBucket, log: (line: st
         await s.call(`enable versioning on bucket ${w.name}`, (c) => c.setBucketVersioning(w.name, {Status: 'Enabled'}))
         versioningState = 'enabled'
       } catch (e) {
-        if (!isNotImplemented((e as {cause?: unknown}).cause)) throw e
+        // a server that ignores ?versioning takes the PUT for CreateBucket and answers "already exists"
+        const cause = (e as {cause?: unknown}).cause
+        const ignored = ['BucketAlreadyExists', 'BucketAlreadyOwnedByYou'].includes(s3Code(cause) ?? '')
+        if (!isNotImplemented(cause) && !ignored) throw e
         versioningState = 'unsupported'
       }
     }

@@ -1,0 +1,81 @@
+/**
+ * S3 test peer: a real s3rver in-process on a random loopback port, in a temp dir, over http or
+ * https (certificates made with the real openssl), and inventories that point at it.
+ */
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import S3rver from 's3rver'
+import AWSAccount from 's3rver/lib/models/account.js'
+import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/write.js'
+import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
+
+/**
+ * s3rver knows one hard-wired account; we register a distinctive key pair with it so tests can grep
+ * for the secret. s3rver rejects an unknown access key (InvalidAccessKeyId), but it does not verify
+ * V4 signatures (minio signs V4), so a wrong secret for a known key is accepted.
+ */
+export const ACCESS_KEY = 'OBSCTLTESTACCESSKEY'
+export const SECRET_KEY = 'obsctl-test-secret-Zq81xW'
+AWSAccount.DUMMY_ACCOUNT.createKeyPair(ACCESS_KEY, SECRET_KEY)
+
+export interface S3Peer {
+  url: string
+  port: number
+  dir: string
+  close(): Promise<void>
+}
+
+export async function startS3rver(opts: {tls?: {key: string; cert: string}} = {}): Promise<S3Peer> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-s3rver-'))
+  const server = new S3rver({address: '127.0.0.1', port: 0, silent: true, directory: dir, allowMismatchedSignatures: false, ...(opts.tls ?? {})})
+  const addr = await server.run()
+  const scheme = opts.tls ? 'https' : 'http'
+  return {
+    url: `${scheme}://127.0.0.1:${addr.port}`,
+    port: addr.port,
+    dir,
+    async close() {
+      await server.close()
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+export interface TestCerts {
+  dir: string
+  caFile: string
+  /** a second CA that signed nothing the server uses */
+  otherCaFile: string
+  key: string
+  cert: string
+}
+
+/** A CA and a server certificate for 127.0.0.1/localhost, made with openssl. */
+export function makeCerts(): TestCerts {
+  const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-s3-tls-'))
+  const p = (f: string) => path.join(dir, f)
+  const ssl = (...args: string[]) => execFileSync('openssl', args, {stdio: 'pipe'})
+  for (const ca of ['ca', 'other-ca']) {
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', p(`${ca}.key`), '-out', p(`${ca}.pem`), '-days', '2', '-subj', `/CN=obsctl test ${ca}`)
+  }
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', p('server.key'), '-out', p('server.csr'), '-subj', '/CN=127.0.0.1')
+  writeFileSync(p('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n')
+  ssl('x509', '-req', '-in', p('server.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-out', p('server.pem'), '-days', '2', '-extfile', p('san.ext'))
+  return {dir, caFile: p('ca.pem'), otherCaFile: p('other-ca.pem'), key: readFileSync(p('server.key'), 'utf8'), cert: readFileSync(p('server.pem'), 'utf8')}
+}
+
+/** The example inventory (`obsctl init --example`), pointed at `endpoint`, with optional text edits. */
+export function writeInventory(dir: string, endpoint: string, edit: (yaml: string) => string = (y) => y): {file: string; inv: LoadedInventory} {
+  let text = renderInventoryYaml(EXAMPLE_ANSWERS).replace(/^( {2}endpoint: ).*$/m, `$1${endpoint}`)
+  text = edit(text)
+  const file = path.join(dir, 'obsctl.yaml')
+  writeFileSync(file, text)
+  return {file, inv: loadInventory(file)}
+}
+
+/** Env with the test credentials in the inventory's default env vars, and no CI prompt surprises. */
+export function credEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {OBSCTL_S3_ACCESS_KEY: ACCESS_KEY, OBSCTL_S3_SECRET_KEY: SECRET_KEY, ...extra}
+}

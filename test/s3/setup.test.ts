@@ -1,0 +1,239 @@
+/**
+ * `s3 setup` against a real s3rver: buckets created, idempotent rerun, lifecycle/versioning warnings
+ * (s3rver answers NotImplemented for both), unreachable endpoint, bad credentials, TLS trust.
+ */
+import {createServer, type Server} from 'node:net'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {Client} from 'minio'
+import {ObsctlError} from '../../src/lib/errors.js'
+import {s3Setup, planLifecycle, expiryRule, wantedBuckets, LIFECYCLE_RULE_ID} from '../../src/lib/s3/index.js'
+import {ACCESS_KEY, SECRET_KEY, credEnv, makeCerts, startS3rver, writeInventory, type S3Peer, type TestCerts} from './harness.js'
+
+let peer: S3Peer
+let work: string
+const savedEnv = {...process.env}
+
+beforeAll(async () => {
+  peer = await startS3rver()
+})
+afterAll(async () => {
+  await peer.close()
+})
+beforeEach(() => {
+  work = mkdtempSync(path.join(tmpdir(), 'obsctl-s3-'))
+  Object.assign(process.env, credEnv({CI: '1'}))
+})
+afterEach(() => {
+  rmSync(work, {recursive: true, force: true})
+  process.env = {...savedEnv}
+})
+
+function listClient(p: S3Peer): Client {
+  const u = new URL(p.url)
+  return new Client({endPoint: u.hostname, port: Number(u.port), useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true})
+}
+
+async function failure(p: Promise<unknown>): Promise<ObsctlError> {
+  try {
+    await p
+  } catch (e) {
+    expect(e).toBeInstanceOf(ObsctlError)
+    return e as ObsctlError
+  }
+  throw new Error('expected a failure')
+}
+
+describe('s3 setup against s3rver', () => {
+  it('creates the three buckets of the inventory (seen through minio) and warns that lifecycle is not implemented', async () => {
+    const before = await listClient(peer).listBuckets()
+    const {inv} = writeInventory(work, peer.url)
+    const lines: string[] = []
+    const r = await s3Setup(inv, {log: (l) => lines.push(l)})
+    const names = (await listClient(peer).listBuckets()).map((b) => b.name)
+    expect(names).toEqual(expect.arrayContaining(['thanos-metrics', 'opensearch-snapshots', 'longhorn-backups']))
+    expect(before.map((b) => b.name)).not.toContain('thanos-metrics')
+    expect(r.buckets.map((b) => [b.name, b.bucket])).toEqual([
+      ['thanos-metrics', 'created'],
+      ['opensearch-snapshots', 'created'],
+      ['longhorn-backups', 'created'],
+    ])
+    const snap = r.buckets.find((b) => b.role === 'snapshots')!
+    expect(snap.expireDays).toBe(180)
+    expect(snap.lifecycle).toBe('unsupported')
+    expect(r.warnings).toHaveLength(1)
+    expect(r.warnings[0]).toMatch(/does not implement bucket lifecycle.*180 days.*opensearch-snapshots/)
+    // no expiry asked: s3rver's missing lifecycle support is not worth a warning there
+    expect(r.buckets.find((b) => b.role === 'metrics')!.lifecycle).toBe('none')
+    expect(r.buckets.every((b) => b.versioningState === 'off')).toBe(true)
+    expect(lines.join('\n')).not.toContain(SECRET_KEY)
+  })
+
+  it('is idempotent: a rerun reports every bucket as "exists"', async () => {
+    const {inv} = writeInventory(work, peer.url)
+    await s3Setup(inv)
+    const again = await s3Setup(inv)
+    expect(again.buckets.map((b) => b.bucket)).toEqual(['exists', 'exists', 'exists'])
+    const names = (await listClient(peer).listBuckets()).map((b) => b.name).filter((n) => n === 'thanos-metrics')
+    expect(names).toHaveLength(1)
+  })
+
+  it('warns, naming versioning, when versioning is asked of a server that does not implement it', async () => {
+    const {inv} = writeInventory(work, peer.url, (y) => y.replace('backups: {name: longhorn-backups}', 'backups: {name: longhorn-backups-v, versioning: true}'))
+    const r = await s3Setup(inv)
+    const b = r.buckets.find((x) => x.role === 'backups')!
+    expect(b.bucket).toBe('created')
+    expect(b.versioningState).toBe('unsupported')
+    expect(r.warnings.some((w) => /does not implement bucket versioning.*longhorn-backups-v/.test(w))).toBe(true)
+  })
+
+  it('--dry-run touches nothing', async () => {
+    const {inv} = writeInventory(work, peer.url, (y) => y.replace('name: thanos-metrics', 'name: dry-run-metrics'))
+    const r = await s3Setup(inv, {dryRun: true})
+    expect(r.dryRun).toBe(true)
+    expect(r.buckets.find((b) => b.role === 'snapshots')!.plan).toBe('create bucket opensearch-snapshots if missing; expire objects after 180 days; versioning as is')
+    expect((await listClient(peer).listBuckets()).map((b) => b.name)).not.toContain('dry-run-metrics')
+  })
+})
+
+describe('s3 setup errors', () => {
+  it('an endpoint nobody listens on: names the endpoint and the inventory field', async () => {
+    const closed = await startS3rver()
+    await closed.close()
+    const {inv, file} = writeInventory(work, closed.url)
+    const e = await failure(s3Setup(inv))
+    expect(e.code).toBe('S3_UNREACHABLE')
+    expect(e.exitCode).toBe(1)
+    expect(e.message).toContain(closed.url)
+    expect(e.message).toContain('ECONNREFUSED')
+    expect(e.hints[0]).toContain('s3.endpoint')
+    expect(e.hints[0]).toMatch(new RegExp(`${file.replaceAll('.', '\\.')}:\\d+:\\d+`))
+  })
+
+  it('a host name that does not resolve', async () => {
+    const {inv} = writeInventory(work, 'https://s3.obsctl-test.invalid:9000')
+    const e = await failure(s3Setup(inv, {timeoutSeconds: 10}))
+    expect(e.code).toBe('S3_UNREACHABLE')
+    expect(e.message).toContain('https://s3.obsctl-test.invalid:9000')
+  })
+
+  it('a server that accepts connections but never answers: times out naming the endpoint', async () => {
+    const silent: Server = createServer(() => {})
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r))
+    const port = (silent.address() as {port: number}).port
+    try {
+      const {inv} = writeInventory(work, `http://127.0.0.1:${port}`)
+      const started = Date.now()
+      const e = await failure(s3Setup(inv, {timeoutSeconds: 1}))
+      expect(e.code).toBe('S3_UNREACHABLE')
+      expect(e.message).toContain('no answer within 1s')
+      expect(Date.now() - started).toBeLessThan(5000)
+    } finally {
+      silent.close()
+    }
+  })
+
+  it('an access key the server does not know: names the env vars, exit 2, never prints the secret', async () => {
+    process.env.OBSCTL_S3_ACCESS_KEY = 'NOSUCHKEY'
+    const {inv} = writeInventory(work, peer.url)
+    const e = await failure(s3Setup(inv))
+    expect(e.code).toBe('S3_CREDENTIALS')
+    expect(e.exitCode).toBe(2)
+    expect(e.message).toContain('InvalidAccessKeyId')
+    expect(e.hints.join(' ')).toContain('$OBSCTL_S3_ACCESS_KEY and $OBSCTL_S3_SECRET_KEY')
+    expect(JSON.stringify(e.toJSON())).not.toContain(SECRET_KEY)
+  })
+
+  it('credentials come from the env vars the inventory names; missing ones fail without a TTY (no prompt)', async () => {
+    process.env.MY_MINIO_KEY = ACCESS_KEY
+    process.env.MY_MINIO_SECRET = SECRET_KEY
+    const custom = (y: string) => y.replace('accessKeyEnv: OBSCTL_S3_ACCESS_KEY', 'accessKeyEnv: MY_MINIO_KEY').replace('secretKeyEnv: OBSCTL_S3_SECRET_KEY', 'secretKeyEnv: MY_MINIO_SECRET')
+    delete process.env.OBSCTL_S3_ACCESS_KEY
+    delete process.env.OBSCTL_S3_SECRET_KEY
+    const {inv} = writeInventory(work, peer.url, custom)
+    const ok = await s3Setup(inv)
+    expect(ok.buckets).toHaveLength(3)
+    delete process.env.MY_MINIO_SECRET
+    const e = await failure(s3Setup(inv))
+    expect(e.code).toBe('S3_CREDENTIALS_MISSING')
+    expect(e.exitCode).toBe(2)
+    expect(e.message).toContain('$MY_MINIO_SECRET')
+    expect(e.message).not.toContain('MY_MINIO_KEY')
+  })
+})
+
+describe('s3 setup over TLS (s3rver with an openssl-made certificate)', () => {
+  let certs: TestCerts
+  let tlsPeer: S3Peer
+  beforeAll(async () => {
+    certs = makeCerts()
+    tlsPeer = await startS3rver({tls: {key: certs.key, cert: certs.cert}})
+  })
+  afterAll(async () => {
+    await tlsPeer.close()
+    rmSync(certs.dir, {recursive: true, force: true})
+  })
+
+  it('a certificate from an unknown CA fails, suggesting --ca-file, never insecure', async () => {
+    const {inv} = writeInventory(work, tlsPeer.url)
+    const e = await failure(s3Setup(inv))
+    expect(e.code).toBe('S3_TLS')
+    expect(e.message).toContain(tlsPeer.url)
+    expect(e.message).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/)
+    expect(e.hints[0]).toContain('--ca-file')
+    expect(e.hints.join(' ')).toContain('never turns TLS verification off')
+  })
+
+  it('the wrong CA file is still a TLS failure, naming the file', async () => {
+    const {inv} = writeInventory(work, tlsPeer.url)
+    const e = await failure(s3Setup(inv, {caFile: certs.otherCaFile}))
+    expect(e.code).toBe('S3_TLS')
+    expect(e.message).toContain(certs.otherCaFile)
+  })
+
+  it('--ca-file with the right CA succeeds', async () => {
+    const {inv} = writeInventory(work, tlsPeer.url)
+    const r = await s3Setup(inv, {caFile: certs.caFile})
+    expect(r.caFile).toBe(certs.caFile)
+    expect(r.buckets.map((b) => b.bucket)).toEqual(['created', 'created', 'created'])
+  })
+
+  it('s3.caFile in the inventory (relative to it) works too', async () => {
+    const rel = path.relative(work, certs.caFile)
+    const {inv} = writeInventory(work, tlsPeer.url, (y) => y.replace('# caFile: ./minio-ca.pem', `caFile: ${rel}`))
+    expect(inv.platform.s3.caFile).toBe(rel)
+    const r = await s3Setup(inv)
+    expect(r.buckets.map((b) => b.bucket)).toEqual(['exists', 'exists', 'exists'])
+  })
+
+  it('a missing CA file is bad input (exit 2)', async () => {
+    const {inv} = writeInventory(work, tlsPeer.url)
+    const e = await failure(s3Setup(inv, {caFile: path.join(work, 'nope.pem')}))
+    expect(e.code).toBe('S3_CA_FILE')
+    expect(e.exitCode).toBe(2)
+  })
+})
+
+describe('lifecycle rules (what a server that implements lifecycle gets)', () => {
+  it('adds obsctl\'s expiry rule and keeps the bucket\'s other rules', () => {
+    const other = {ID: 'keep-me', Status: 'Enabled', Filter: {Prefix: 'tmp/'}, Expiration: {Days: 1}}
+    expect(planLifecycle([other], 180)).toEqual({change: 'apply', rules: [other, expiryRule(180)]})
+  })
+  it('is unchanged when the rule is already there (numbers parsed from XML as strings too)', () => {
+    const parsed = {ID: LIFECYCLE_RULE_ID, Status: 'Enabled', Filter: {Prefix: ''}, Expiration: {Days: '180' as unknown as number}}
+    expect(planLifecycle([parsed], 180)).toBeNull()
+  })
+  it('replaces a rule with another period, and removes obsctl\'s rule when the inventory no longer asks', () => {
+    expect(planLifecycle([expiryRule(90)], 180)).toEqual({change: 'apply', rules: [expiryRule(180)]})
+    expect(planLifecycle([expiryRule(90)], null)).toEqual({change: 'remove', rules: []})
+    expect(planLifecycle([], null)).toBeNull()
+  })
+  it('takes whole days from the inventory and refuses less than a day', () => {
+    const {inv} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', (y) => y.replace('expireAfter: 180d', 'expireAfter: 26w'))
+    expect(wantedBuckets(inv.platform).find((b) => b.role === 'snapshots')!.expireDays).toBe(182)
+    const {inv: bad} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', (y) => y.replace('expireAfter: 180d', 'expireAfter: 12h'))
+    expect(() => wantedBuckets(bad.platform)).toThrow(/whole days/)
+  })
+})
