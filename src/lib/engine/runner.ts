@@ -263,7 +263,7 @@ async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env
   emit({type: 'task-start', phase: phase.name, target: target.id})
   let outcome: Partial<TaskResult>
   try {
-    log.write(`${phase.name} ${target.id}: ${await phase.describe(target, ctx)}`)
+    log.write(`task: ${await phase.describe(target, ctx)}`)
     if (phase.isDone && (await phase.isDone(target, ctx, io))) {
       outcome = {status: 'in-state', summary: 'already in wanted state'}
     } else {

@@ -1,0 +1,168 @@
+import {existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {hostname} from 'node:os'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {fingerprintOf, planPhases, resetState, runPhases, sanitizeForFile, showState, stableStringify, type RunEvent} from '../../src/lib/engine/index.js'
+import {isObsctlError} from '../../src/lib/errors.js'
+// @ts-expect-error plain JS fixture
+import {makePhases} from './fixtures/phases.mjs'
+import {readState, runsOf, statuses, tmpInventory} from './helpers.js'
+
+const silent = {renderer: 'silent' as const, handleSignals: false}
+
+describe('engine: resume', () => {
+  it('reruns only the failed task; a failed phase stops later phases with exit code 1', async () => {
+    const t = tmpInventory()
+    const r1 = await runPhases(makePhases({dir: t.dir, fail: ['b/x']}).phases, {inv: t.inv, ...silent})
+    expect(r1.ok).toBe(false)
+    expect(r1.exitCode).toBe(1)
+    expect(r1.phases.map((p) => p.status)).toEqual(['failed', 'not-run'])
+    expect(Object.fromEntries(r1.phases[0]!.tasks.map((x) => [x.target, x.status]))).toEqual({a: 'done', 'b/x': 'failed', c: 'done'})
+    expect(r1.phases[0]!.tasks[1]!.error).toBe('b/x broke on purpose')
+    expect(runsOf(t.dir)).toEqual(['alpha/a', 'alpha/b/x', 'alpha/c'])
+    expect(statuses(t.stateFile)).toEqual({'alpha/a': 'done', 'alpha/b/x': 'failed', 'alpha/c': 'done'})
+    expect(readState(t.stateFile).tasks['alpha/b/x']!.error).toBe('b/x broke on purpose')
+
+    const r2 = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent})
+    expect(r2.ok).toBe(true)
+    expect(r2.exitCode).toBe(0)
+    expect(r2.phases[0]!.tasks.map((x) => x.status)).toEqual(['unchanged', 'done', 'unchanged'])
+    // second run: b/x once more, then beta's targets; a and c not again
+    expect(runsOf(t.dir)).toEqual(['alpha/a', 'alpha/b/x', 'alpha/b/x', 'alpha/c', 'beta/p', 'beta/q'])
+    expect(Object.values(statuses(t.stateFile)).every((s) => s === 'done')).toBe(true)
+  })
+
+  it('reruns a done task whose fingerprint changed, and everything with restart', async () => {
+    const t = tmpInventory()
+    await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent})
+    const fpBefore = readState(t.stateFile).tasks['alpha/c']!.fingerprint
+    const plan = await planPhases(makePhases({dir: t.dir, versions: {c: 'v2'}}).phases, {inv: t.inv})
+    expect(plan.phases[0]!.tasks.map((x) => x.state)).toEqual(['done', 'done', 'changed'])
+    expect(plan.phases[0]!.tasks[2]!.description).toBe('would alpha c at v2')
+
+    const r = await runPhases(makePhases({dir: t.dir, versions: {c: 'v2'}}).phases, {inv: t.inv, ...silent})
+    expect(r.phases[0]!.tasks.map((x) => x.status)).toEqual(['unchanged', 'unchanged', 'done'])
+    expect(runsOf(t.dir).filter((x) => x === 'alpha/c')).toHaveLength(2)
+    expect(readState(t.stateFile).tasks['alpha/c']!.fingerprint).not.toBe(fpBefore)
+
+    const before = runsOf(t.dir).length
+    const r3 = await runPhases(makePhases({dir: t.dir, versions: {c: 'v2'}}).phases, {inv: t.inv, restart: true, ...silent})
+    expect(r3.phases.flatMap((p) => p.tasks.map((x) => x.status)).every((s) => s === 'done')).toBe(true)
+    expect(runsOf(t.dir).length).toBe(before + 5)
+  })
+
+  it('skips run() when the live check says the target is already in the wanted state', async () => {
+    const t = tmpInventory()
+    const r = await runPhases(makePhases({dir: t.dir, live: ['a', 'p']}).phases, {inv: t.inv, ...silent})
+    expect(r.phases[0]!.tasks[0]).toMatchObject({target: 'a', status: 'in-state', summary: 'already in wanted state'})
+    expect(runsOf(t.dir)).toEqual(['alpha/b/x', 'alpha/c', 'beta/q'])
+    expect(statuses(t.stateFile)['alpha/a']).toBe('done')
+  })
+})
+
+describe('engine: dry run, logs, resources, concurrency', () => {
+  it('--dry-run only describes: no state, lock, logs, and no run()', async () => {
+    const t = tmpInventory()
+    const r = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, dryRun: true, ...silent})
+    expect(r.dryRun).toBe(true)
+    expect(r.logsDir).toBeUndefined()
+    expect(r.phases[0]!.tasks.map((x) => [x.status, x.description])).toEqual([
+      ['would-run', 'would alpha a at v1'],
+      ['would-run', 'would alpha b/x at v1'],
+      ['would-run', 'would alpha c at v1'],
+    ])
+    expect(existsSync(path.join(t.dir, '.obsctl'))).toBe(false)
+    expect(runsOf(t.dir)).toEqual([])
+  })
+
+  it('writes each task its log file under logs/<run>/<phase>/<target>.log and reports progress lines', async () => {
+    const t = tmpInventory()
+    const events: RunEvent[] = []
+    const r = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent, onEvent: (e) => events.push(e)})
+    const task = r.phases[0]!.tasks[1]!
+    expect(task.logFile).toBe(path.join(t.dir, '.obsctl', 'logs', r.runId, 'alpha', 'b_x.log'))
+    const log = readFileSync(task.logFile!, 'utf8')
+    expect(log).toMatch(/starting b\/x\n.*finished b\/x\n$/s)
+    expect(readdirSync(path.join(r.logsDir!, 'beta')).sort()).toEqual(['p.log', 'q.log'])
+    expect(events.filter((e) => e.type === 'task-progress' && e.target === 'b/x').map((e) => (e as {line: string}).line)).toContain('finished b/x')
+    expect(sanitizeForFile('cluster-01/192.168.101.194')).toBe('cluster-01_192.168.101.194')
+    expect(sanitizeForFile('../etc')).toBe('__etc')
+  })
+
+  it('closes run resources at the end, also when tasks fail', async () => {
+    const t = tmpInventory()
+    await runPhases(makePhases({dir: t.dir, fail: ['a']}).phases, {inv: t.inv, ...silent})
+    expect(readFileSync(path.join(t.dir, 'closed.log'), 'utf8')).toBe('conn\n')
+  })
+
+  it('runs targets concurrently by default, and honours a phase concurrency of 1', async () => {
+    const t = tmpInventory()
+    const targets = ['t1', 't2', 't3', 't4']
+    const all = makePhases({dir: t.dir, targets, delayMs: 60})
+    const t0 = Date.now()
+    await runPhases([all.phases[0]], {inv: t.inv, ...silent})
+    expect(all.stats.maxInFlight).toBe(4)
+    expect(Date.now() - t0).toBeLessThan(4 * 60 + 200)
+    const one = makePhases({dir: t.dir, targets, delayMs: 10, concurrency: 1})
+    await runPhases([one.phases[0]], {inv: t.inv, restart: true, ...silent})
+    expect(one.stats.maxInFlight).toBe(1)
+    const two = makePhases({dir: t.dir, targets, delayMs: 30})
+    await runPhases([two.phases[0]], {inv: t.inv, restart: true, concurrency: 2, ...silent})
+    expect(two.stats.maxInFlight).toBe(2)
+  })
+
+  it('fingerprints are stable under key order and change with values', () => {
+    expect(stableStringify({b: 1, a: {d: [1, {z: 1, y: 2}], c: undefined}})).toBe('{"a":{"d":[1,{"y":2,"z":1}]},"b":1}')
+    expect(fingerprintOf({a: 1, b: 2})).toBe(fingerprintOf({b: 2, a: 1}))
+    expect(fingerprintOf({a: 1})).not.toBe(fingerprintOf({a: 2}))
+    expect(fingerprintOf({a: 1})).toMatch(/^[0-9a-f]{64}$/)
+  })
+})
+
+describe('engine: lock and state commands', () => {
+  it('takes over a stale lock left by a dead pid, with a notice, and releases it at the end', async () => {
+    const t = tmpInventory()
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!
+    mkdirSync(path.dirname(t.lockFile), {recursive: true})
+    writeFileSync(t.lockFile, JSON.stringify({pid: dead, startedAt: '2020-01-01T00:00:00.000Z', command: 'bootstrap --all', host: hostname()}))
+    const events: RunEvent[] = []
+    const r = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent, onEvent: (e) => events.push(e)})
+    expect(r.ok).toBe(true)
+    const notices = events.filter((e) => e.type === 'notice').map((e) => (e as {message: string}).message)
+    expect(notices).toHaveLength(1)
+    expect(notices[0]).toContain(`stale lock`)
+    expect(notices[0]).toContain(`pid ${dead}`)
+    expect(existsSync(t.lockFile)).toBe(false)
+  })
+
+  it('refuses a run while a live process holds the lock, naming its pid and start time', async () => {
+    const t = tmpInventory()
+    mkdirSync(path.dirname(t.lockFile), {recursive: true})
+    // this test process is alive: a lock in its name held by "another run"
+    writeFileSync(t.lockFile, JSON.stringify({pid: process.ppid, startedAt: '2030-01-01T00:00:00.000Z', command: 'bootstrap --all', host: hostname()}))
+    const err = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent}).catch((e) => e)
+    expect(isObsctlError(err)).toBe(true)
+    expect(err.exitCode).toBe(1)
+    expect(err.message).toContain(`pid ${process.ppid}`)
+    expect(err.message).toContain('2030-01-01T00:00:00.000Z')
+    expect(runsOf(t.dir)).toEqual([])
+    expect(existsSync(t.lockFile)).toBe(true)
+  })
+
+  it('state show lists records by phase; state reset forgets them so the next run redoes them', async () => {
+    const t = tmpInventory()
+    expect(showState(t.inv).exists).toBe(false)
+    await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent})
+    const s = showState(t.inv, {phases: ['beta']})
+    expect(s.exists).toBe(true)
+    expect(s.tasks.map((x) => [x.target, x.status])).toEqual([['p', 'done'], ['q', 'done']])
+    const reset = resetState(t.inv, {phases: ['alpha']})
+    expect(reset.removed).toBe(3)
+    expect(Object.keys(readState(t.stateFile).tasks).sort()).toEqual(['beta/p', 'beta/q'])
+    const plan = await planPhases(makePhases({dir: t.dir}).phases, {inv: t.inv})
+    expect(plan.counts).toMatchObject({pending: 3, done: 2})
+    expect(resetState(t.inv).removed).toBe(2)
+    expect(readState(t.stateFile).tasks).toEqual({})
+  })
+})
