@@ -3,13 +3,13 @@
  * (s3rver answers NotImplemented for both), unreachable endpoint, bad credentials, TLS trust.
  */
 import {createServer, type Server} from 'node:net'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {Client} from 'minio'
 import {ObsctlError} from '../../src/lib/errors.js'
-import {s3Setup, planLifecycle, expiryRule, wantedBuckets, LIFECYCLE_RULE_ID} from '../../src/lib/s3/index.js'
+import {s3Setup as s3SetupLib, type S3SetupOptions, planLifecycle, expiryRule, wantedBuckets, LIFECYCLE_RULE_ID} from '../../src/lib/s3/index.js'
 import {ACCESS_KEY, SECRET_KEY, credEnv, makeCerts, startS3rver, writeInventory, type S3Peer, type TestCerts} from './harness.js'
 
 let peer: S3Peer
@@ -36,6 +36,11 @@ function listClient(p: S3Peer): Client {
   return new Client({endPoint: u.hostname, port: Number(u.port), useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true})
 }
 
+/** the lib through the engine, without screen output */
+function s3Setup(inv: Parameters<typeof s3SetupLib>[0], opts: S3SetupOptions = {}) {
+  return s3SetupLib(inv, {renderer: 'silent', ...opts})
+}
+
 async function failure(p: Promise<unknown>): Promise<ObsctlError> {
   try {
     await p
@@ -50,8 +55,7 @@ describe('s3 setup against s3rver', () => {
   it('creates the three buckets of the inventory (seen through minio) and warns that lifecycle is not implemented', async () => {
     const before = await listClient(peer).listBuckets()
     const {inv} = writeInventory(work, peer.url)
-    const lines: string[] = []
-    const r = await s3Setup(inv, {log: (l) => lines.push(l)})
+    const r = await s3Setup(inv)
     const names = (await listClient(peer).listBuckets()).map((b) => b.name)
     expect(names).toEqual(expect.arrayContaining(['thanos-metrics', 'opensearch-snapshots', 'longhorn-backups']))
     expect(before.map((b) => b.name)).not.toContain('thanos-metrics')
@@ -68,7 +72,18 @@ describe('s3 setup against s3rver', () => {
     // no expiry asked: s3rver's missing lifecycle support is not worth a warning there
     expect(r.buckets.find((b) => b.role === 'metrics')!.lifecycle).toBe('none')
     expect(r.buckets.every((b) => b.versioningState === 'off')).toBe(true)
-    expect(lines.join('\n')).not.toContain(SECRET_KEY)
+    // the engine's journal and task logs say what happened, never the credentials
+    expect(r.run.ok).toBe(true)
+    const logs = readdirSync(r.run.logsDir!, {recursive: true, withFileTypes: true}).filter((d) => d.isFile())
+    expect(logs.map((d) => d.name).sort()).toEqual(['longhorn-backups.log', 'opensearch-snapshots.log', 'thanos-metrics.log'])
+    const logText = logs.map((d) => readFileSync(path.join(d.parentPath, d.name), 'utf8')).join('\n')
+    expect(logText).toContain('bucket opensearch-snapshots: created')
+    const journal = readFileSync(r.run.stateFile, 'utf8')
+    expect(journal).toContain('"buckets/thanos-metrics"')
+    for (const text of [logText, journal, JSON.stringify(r)]) {
+      expect(text).not.toContain(SECRET_KEY)
+      expect(text).not.toContain(ACCESS_KEY)
+    }
   })
 
   it('is idempotent: a rerun reports every bucket as "exists"', async () => {

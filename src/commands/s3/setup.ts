@@ -5,7 +5,8 @@ import {s3Setup, type S3SetupReport} from '../../lib/s3/index.js'
 
 export default class S3Setup extends BaseCommand {
   static override summary = 'Create the inventory\'s buckets on the S3 (MinIO) endpoint, with lifecycle expiry and versioning where asked.'
-  static override description = `Idempotent: a bucket that exists is reported as "exists", a rule already in place as "unchanged".
+  static override description = `Runs the buckets phase of bootstrap (journal, lock, logs in .obsctl/ beside the inventory), rechecking every bucket on the server.
+Idempotent: a bucket that exists is reported as "exists", a rule already in place as "unchanged".
 Credentials come from the env vars named by s3.accessKeyEnv / s3.secretKeyEnv (default OBSCTL_S3_ACCESS_KEY / OBSCTL_S3_SECRET_KEY), or a prompt on a terminal; never from the command line.
 A server that does not implement lifecycle or versioning gets a warning naming the feature.`
   static override examples = [
@@ -22,7 +23,12 @@ A server that does not implement lifecycle or versioning gets a warning naming t
   async run(): Promise<S3SetupReport> {
     const {flags} = await this.parse(S3Setup)
     const inv = this.loadInventory(flags.config)
-    const report = await s3Setup(inv, {caFile: flags['ca-file'], dryRun: flags['dry-run'], timeoutSeconds: flags.timeout})
+    const report = await s3Setup(inv, {
+      caFile: flags['ca-file'],
+      dryRun: flags['dry-run'],
+      timeoutSeconds: flags.timeout,
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+    })
     this.out(formatReport(report))
     for (const w of report.warnings) this.note(`‼ warning: ${w}`)
     return report

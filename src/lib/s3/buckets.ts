@@ -214,6 +214,11 @@ export async function ensureBucket(s: S3Session, w: WantedBucket, log: (line: st
   return {...w, plan: describeBucket(w), bucket, lifecycle, versioningState, warnings}
 }
 
+/** The report of a bucket the live check found already in the wanted state. */
+export function inStateReport(w: WantedBucket): BucketReport {
+  return {...w, plan: describeBucket(w), bucket: 'exists', lifecycle: w.expireDays === null ? 'none' : 'unchanged', versioningState: w.versioning ? 'unchanged' : 'off', warnings: []}
+}
+
 /** The report of a dry run: what would be done, nothing touched. */
 export function dryRunReport(w: WantedBucket): BucketReport {
   return {...w, plan: describeBucket(w), bucket: 'dry-run', lifecycle: 'dry-run', versioningState: 'dry-run', warnings: []}

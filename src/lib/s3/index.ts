@@ -3,21 +3,25 @@
  * Public surface of src/lib/s3; `minio` loads only when a session opens.
  */
 import type {LoadedInventory} from '../config/load.js'
-import {ObsctlError} from '../errors.js'
+import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
+import {ObsctlError, errorMessage} from '../errors.js'
 import {dryRunReport, ensureBucket, wantedBuckets, type BucketReport} from './buckets.js'
-import {openS3, resolveCaFile, resolveCredentials, type S3ConnectOptions, type S3Credentials, type S3Session} from './client.js'
+import {resolveCaFile, resolveCredentials, type S3ConnectOptions, type S3Credentials} from './client.js'
+import {bucketsPhase, connectS3, type BucketsCollector} from './phases.js'
 
 export * from './buckets.js'
 export {openS3, parseEndpoint, resolveCaFile, resolveCredentials, translateS3Error, isNotImplemented} from './client.js'
 export type {S3ConnectOptions, S3Credentials, S3Endpoint, S3Session} from './client.js'
+export {bucketsPhase, connectS3, type BucketTarget, type BucketsCollector} from './phases.js'
 
 export interface S3SetupOptions extends S3ConnectOptions {
   /** touch nothing remote: report what would be done */
   dryRun?: boolean
   /** credentials already resolved (else env vars, else a prompt on a TTY) */
   credentials?: S3Credentials
-  /** one line per step (never a credential) */
-  log?: (line: string) => void
+  /** the engine's screen output (default auto; `silent` under --json) */
+  renderer?: RendererChoice
+  onEvent?: RunEventSink
 }
 
 export interface S3SetupReport {
@@ -29,36 +33,56 @@ export interface S3SetupReport {
   buckets: BucketReport[]
   /** every bucket's warnings, e.g. a feature the server does not implement */
   warnings: string[]
+  /** the engine run (state file, logs, per-task outcome) */
+  run: RunResult
 }
 
 /**
- * Open a session and check that the endpoint answers and accepts the credentials (ListBuckets).
- * A user allowed only its own buckets gets AccessDenied there, which is not an error yet.
+ * `obsctl s3 setup`: the `buckets` phase through the engine (journal, lock, per-task logs), every
+ * bucket rechecked against the server (an explicit setup always looks; `bootstrap` trusts the journal).
+ * Credentials are resolved before the engine starts, so a prompt never fights the progress display.
  */
-export async function connectS3(inv: LoadedInventory, opts: S3ConnectOptions & {credentials?: S3Credentials} = {}): Promise<S3Session> {
-  const creds = opts.credentials ?? (await resolveCredentials(inv.platform))
-  const session = await openS3(inv, creds, opts)
-  try {
-    await session.call('list buckets', (c) => c.listBuckets())
-  } catch (e) {
-    if (!(e instanceof ObsctlError && e.code === 'S3_ACCESS_DENIED')) {
-      session.close()
-      throw e
-    }
-  }
-  return session
-}
-
-/** Create the inventory's buckets if missing, with the expiry lifecycle and versioning it asks for. */
 export async function s3Setup(inv: LoadedInventory, opts: S3SetupOptions = {}): Promise<S3SetupReport> {
   const wanted = wantedBuckets(inv.platform)
   const caFile = resolveCaFile(inv, opts.caFile) ?? null
-  const base = {endpoint: inv.platform.s3.endpoint, region: inv.platform.s3.region, caFile, dryRun: Boolean(opts.dryRun)}
-  if (opts.dryRun) return {...base, buckets: wanted.map((w) => dryRunReport(w)), warnings: []}
+  const dryRun = Boolean(opts.dryRun)
+  const credentials = dryRun ? undefined : (opts.credentials ?? (await resolveCredentials(inv.platform)))
+  const reports = new Map<string, BucketReport>()
+  const errors: unknown[] = []
+  const collector: BucketsCollector = {report: (r) => reports.set(r.name, r), error: (_t, e) => errors.push(e)}
+  const {runPhases} = await import('../engine/index.js')
+  const run = await runPhases([bucketsPhase], {
+    inv,
+    dryRun,
+    restart: true,
+    renderer: opts.renderer,
+    onEvent: opts.onEvent,
+    command: 's3 setup',
+    options: {s3CaFile: opts.caFile, s3TimeoutSeconds: opts.timeoutSeconds, s3Credentials: credentials, s3Collector: collector},
+  })
+  if (!run.ok) {
+    // every task shares one session, so they usually fail for one reason: surface it with its hints
+    const first = errors.find((e) => e instanceof ObsctlError) as ObsctlError | undefined
+    const failed = run.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed')
+    const logs = run.logsDir ? [`task logs: ${run.logsDir}`] : []
+    if (first) throw new ObsctlError(first.message, {exitCode: first.exitCode, code: first.code, hints: [...first.hints, ...logs], details: run, cause: first})
+    throw new ObsctlError(`s3 setup failed: ${failed.map((t) => `${t.target}: ${t.error}`).join('; ') || errorMessage(run.phases[0]?.error)}`, {code: 'S3_SETUP_FAILED', hints: logs, details: run})
+  }
+  const buckets = wanted.map((w) => (dryRun ? dryRunReport(w) : (reports.get(w.name) ?? dryRunReport(w))))
+  return {endpoint: inv.platform.s3.endpoint, region: inv.platform.s3.region, caFile, dryRun, buckets, warnings: buckets.flatMap((b) => b.warnings), run}
+}
+
+/**
+ * The same work without the engine (no journal, lock or logs): for callers that hold their own
+ * session lifecycle. `log` gets one line per step.
+ */
+export async function ensureBuckets(
+  inv: LoadedInventory,
+  opts: S3ConnectOptions & {credentials?: S3Credentials; log?: (line: string) => void} = {},
+): Promise<BucketReport[]> {
   const session = await connectS3(inv, opts)
   try {
-    const buckets = await Promise.all(wanted.map((w) => ensureBucket(session, w, opts.log)))
-    return {...base, buckets, warnings: buckets.flatMap((b) => b.warnings)}
+    return await Promise.all(wantedBuckets(inv.platform).map((w) => ensureBucket(session, w, opts.log)))
   } finally {
     session.close()
   }
