@@ -1,0 +1,51 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../lib/cli/base.js'
+import {ExitCode} from '../lib/errors.js'
+import type {Verdict} from '../lib/validate/types.js'
+
+export default class Validate extends BaseCommand {
+  static override summary = 'Check that every component works and every cluster’s data arrives (the seed’s Phase 5).'
+  static override description = `Runs every check of the component (default all) concurrently, each HTTP request with its own timeout, and prints a checklist (✔ pass, ‼ warn, ✖ fail) with a hint under each problem. Exit 0 when nothing fails, 1 when any check fails (also with --json).
+
+Services are reached at <service>.k8s-cluster-<id>.<domain> of the central cluster, the inventory's endpoints, --endpoint NAME=URL, or with --via-api-server through the central API server's service proxy. OpenSearch credentials: $OBSCTL_OPENSEARCH_USER and $OBSCTL_OPENSEARCH_PASSWORD, else a prompt on a terminal. S3: the env vars the inventory names (s3.accessKeyEnv/secretKeyEnv). Argo CD: $OBSCTL_ARGOCD_PASSWORD, else the argocd-initial-admin-secret.`
+  static override examples = [
+    '<%= config.bin %> validate',
+    '<%= config.bin %> validate thanos --endpoint thanos-query=https://thanos.example.lab',
+    '<%= config.bin %> validate --via-api-server --wait --timeout 600',
+    '<%= config.bin %> validate all --skip thanos.bucket --json',
+  ]
+  static override args = {
+    component: Args.string({description: 'what to check', options: ['prometheus', 'thanos', 'opensearch', 'fluent-bit', 'argocd', 'all'], default: 'all', required: false}),
+  }
+  static override flags = {
+    wait: Flags.boolean({summary: 'Re-run failing checks until they pass or --timeout passes.'}),
+    timeout: Flags.integer({summary: 'Seconds --wait keeps trying.', default: 300, min: 1}),
+    skip: Flags.string({summary: 'Skip a check by id (repeatable), e.g. thanos.bucket.', multiple: true}),
+    since: Flags.string({summary: 'Log freshness window for opensearch.logs (e.g. 15m, 1h).', default: '15m'}),
+    endpoint: Flags.string({summary: 'Override a service URL: NAME=URL (repeatable; names: prometheus, thanos-query, thanos-compact, opensearch, argocd).', multiple: true}),
+    'via-api-server': Flags.boolean({summary: 'Reach services through the central API server’s service proxy (no DNS or ingress needed).'}),
+    'ca-file': Flags.string({summary: 'PEM bundle of a private CA, trusted in addition to the system roots (TLS is never disabled).'}),
+    'request-timeout': Flags.integer({summary: 'Seconds each HTTP request may take.', default: 10, min: 1}),
+  }
+
+  async run(): Promise<Verdict> {
+    const {args, flags} = await this.parse(Validate)
+    const inv = this.loadInventory(flags.config)
+    const {validate, formatVerdict, parseEndpointFlags} = await import('../lib/validate/index.js')
+    const verdict = await validate(inv, {
+      component: args.component as 'all',
+      skip: flags.skip ?? [],
+      kubeconfig: flags.kubeconfig,
+      endpoints: parseEndpointFlags(flags.endpoint),
+      viaApiServer: flags['via-api-server'],
+      caFile: flags['ca-file'],
+      requestTimeoutMs: flags['request-timeout'] * 1000,
+      since: flags.since,
+      wait: flags.wait,
+      waitTimeoutMs: flags.timeout * 1000,
+    })
+    this.out(formatVerdict(verdict))
+    if (!verdict.ok) this.failWith(ExitCode.failed)
+    return verdict
+  }
+}

@@ -1,0 +1,94 @@
+/** argocd.*: every Application Synced and Healthy; every edge registered with a Successful connection. */
+import {centralCluster, edgeClusters, NAMESPACES} from '../../config/model.js'
+import type {KubeObject} from '../../kube/client.js'
+import {okJson} from '../http.js'
+import type {Check, ValidateContext} from '../types.js'
+import {fail, list, pass, warn} from './util.js'
+
+export const APPLICATION = {apiVersion: 'argoproj.io/v1alpha1', kind: 'Application'} as const
+export const ADMIN_SECRET = 'argocd-initial-admin-secret'
+export const ARGOCD_PASSWORD_ENV = 'OBSCTL_ARGOCD_PASSWORD'
+
+interface Application extends KubeObject {
+  status?: {
+    sync?: {status?: string}
+    health?: {status?: string; message?: string}
+    conditions?: {type: string; message?: string}[]
+    operationState?: {phase?: string; message?: string}
+  }
+}
+
+const apps: Check = {
+  id: 'argocd.apps',
+  component: 'argocd',
+  title: 'Every Argo CD Application is Synced and Healthy',
+  async run(ctx) {
+    const kube = await ctx.kube(centralCluster(ctx.platform).name)
+    const items = await kube.list<Application>(APPLICATION.apiVersion, APPLICATION.kind, {namespace: NAMESPACES.argocd})
+    if (items.length === 0) return fail('no Applications in the argocd namespace', 'apply the root application: obsctl bootstrap --phase root-app')
+    const bad = items
+      .filter((a) => a.status?.sync?.status !== 'Synced' || a.status?.health?.status !== 'Healthy')
+      .map((a) => {
+        const st = a.status ?? {}
+        const why = st.health?.message ?? st.conditions?.[0]?.message ?? st.operationState?.message
+        return `${a.metadata.name} (${st.sync?.status ?? 'Unknown'}/${st.health?.status ?? 'Unknown'}${why ? `: ${why}` : ''})`
+      })
+      .sort()
+    if (bad.length) return fail(`${bad.length}/${items.length} not Synced and Healthy: ${list(bad, 6)}`, 'argocd app get <name> shows the failing resources; out of sync after a manual change: argocd app sync <name>')
+    return pass(`${items.length} Applications Synced and Healthy`)
+  },
+}
+
+interface ArgoCluster {
+  name?: string
+  server?: string
+  connectionState?: {status?: string; message?: string}
+  info?: {connectionState?: {status?: string; message?: string}}
+}
+
+async function adminPassword(ctx: ValidateContext): Promise<string> {
+  const env = process.env[ARGOCD_PASSWORD_ENV]
+  if (env) return env
+  const kube = await ctx.kube(centralCluster(ctx.platform).name)
+  const s = await kube.get<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', ADMIN_SECRET, NAMESPACES.argocd)
+  const b64 = s?.data?.password
+  if (!b64) throw new Error(`no admin password: set $${ARGOCD_PASSWORD_ENV} (the Secret ${NAMESPACES.argocd}/${ADMIN_SECRET} is gone)`)
+  return Buffer.from(b64, 'base64').toString('utf8')
+}
+
+const clusters: Check = {
+  id: 'argocd.clusters',
+  component: 'argocd',
+  title: 'Every edge is registered with Argo CD and its connection is Successful',
+  async run(ctx) {
+    const kube = await ctx.kube(centralCluster(ctx.platform).name)
+    const secrets = await kube.list<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', {namespace: NAMESPACES.argocd, labelSelector: 'argocd.argoproj.io/secret-type=cluster'})
+    const registered = new Map<string, string>()
+    for (const s of secrets) {
+      const name = s.metadata.labels?.['obsctl.dev/cluster'] ?? (s.data?.name ? Buffer.from(s.data.name, 'base64').toString() : s.metadata.name)
+      registered.set(name, s.data?.server ? Buffer.from(s.data.server, 'base64').toString() : '')
+    }
+    const edges = edgeClusters(ctx.platform)
+    const unregistered = edges.filter((e) => !registered.has(e.name)).map((e) => e.name)
+    if (unregistered.length) return fail(`not registered: ${list(unregistered)}`, `obsctl cluster register ${unregistered.join(' ')}`)
+    if (edges.length === 0) return pass('no edge clusters')
+    const password = await adminPassword(ctx)
+    const session = okJson<{token: string}>(await ctx.http.request('argocd', '/api/v1/session', {method: 'POST', body: JSON.stringify({username: 'admin', password}), headers: {'content-type': 'application/json'}}), 'argocd')
+    const list1 = okJson<{items?: ArgoCluster[]}>(await ctx.http.request('argocd', '/api/v1/clusters', {headers: {authorization: `Bearer ${session.token}`}}), 'argocd').items ?? []
+    const failed: string[] = []
+    const unknown: string[] = []
+    for (const e of edges) {
+      const server = registered.get(e.name)
+      const item = list1.find((c) => c.name === e.name || (server && c.server === server))
+      const st = item?.info?.connectionState ?? item?.connectionState
+      if (!item) failed.push(`${e.name}: not in Argo CD's cluster list`)
+      else if (st?.status === 'Failed') failed.push(`${e.name}: Failed${st.message ? ` (${st.message})` : ''}`)
+      else if (st?.status !== 'Successful') unknown.push(`${e.name}: ${st?.status ?? 'Unknown'}`)
+    }
+    if (failed.length) return fail(list(failed), 'Argo CD cannot reach the edge API server with the argocd-manager token: check the address (clusters[].apiServer) and rerun obsctl cluster register')
+    if (unknown.length) return warn(list(unknown), 'Argo CD reports Unknown until an Application targets the cluster; sync the edge Applications')
+    return pass(`${edges.length} edges Successful`)
+  },
+}
+
+export const argocdChecks: Check[] = [apps, clusters]

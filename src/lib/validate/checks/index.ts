@@ -1,0 +1,10 @@
+import type {Check} from '../types.js'
+import {argocdChecks} from './argocd.js'
+import {fluentBitChecks} from './fluentbit.js'
+import {opensearchChecks} from './opensearch.js'
+import {prometheusChecks} from './prometheus.js'
+import {thanosChecks} from './thanos.js'
+
+/** Every check, in display order (grouped by component). */
+export const ALL_CHECKS: Check[] = [...argocdChecks, ...prometheusChecks, ...thanosChecks, ...opensearchChecks, ...fluentBitChecks]
+export const CHECK_IDS = ALL_CHECKS.map((c) => c.id)

@@ -1,0 +1,34 @@
+import {ObsctlError, errorMessage} from '../../errors.js'
+import type {CheckResult} from '../types.js'
+
+export const pass = (detail: string): CheckResult => ({result: 'pass', detail})
+export const warn = (detail: string, hint?: string): CheckResult => ({result: 'warn', detail, hint})
+export const fail = (detail: string, hint?: string): CheckResult => ({result: 'fail', detail, hint})
+
+/** A thrown error as a failed check: its message, and its first hint. */
+export function failFromError(e: unknown): CheckResult {
+  if (e instanceof ObsctlError) return fail(e.message, e.hints[0])
+  return fail(errorMessage(e))
+}
+
+/** "a, b and c" */
+export function list(items: string[], max = 8): string {
+  const shown = items.slice(0, max)
+  const more = items.length > max ? ` and ${items.length - max} more` : ''
+  if (shown.length <= 1) return shown.join('') + more
+  return more ? `${shown.join(', ')}${more}` : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`
+}
+
+/** Prometheus HTTP API envelope (Prometheus and Thanos Query answer the same). */
+export interface PromEnvelope<T> {
+  status: 'success' | 'error'
+  data: T
+  errorType?: string
+  error?: string
+  warnings?: string[]
+}
+
+export interface PromVector {
+  resultType: 'vector'
+  result: {metric: Record<string, string>; value: [number, string]}[]
+}

@@ -1,0 +1,180 @@
+/**
+ * HTTP to the platform's services, each request with its own timeout. A service is reached at its
+ * URL (`--endpoint NAME=URL`, else the inventory's `endpoints`, else `https://<service>.k8s-cluster-<id>.<domain>`)
+ * or, with --via-api-server, through the central API server's service proxy with the kubeconfig's credentials.
+ * node:http(s) rather than fetch: a private CA (--ca-file) is added to the system roots; TLS is never disabled.
+ */
+import type {OutgoingHttpHeaders} from 'node:http'
+import type {RequestOptions} from 'node:https'
+import {ObsctlError, errorMessage} from '../errors.js'
+import {centralCluster, serviceUrl, NAMESPACES} from '../config/model.js'
+import type {Platform} from '../config/schema.js'
+import type {Kube} from '../kube/client.js'
+import type {HttpResponse} from './types.js'
+
+/** The in-cluster identity of each service the checks talk to (what the GitOps repo renders). */
+export interface ServiceSpec {
+  namespace: string
+  name: string
+  port: number
+  scheme: 'http' | 'https'
+}
+
+export const SERVICES = {
+  prometheus: {namespace: NAMESPACES.monitoring, name: 'kube-prometheus-stack-prometheus', port: 9090, scheme: 'http'},
+  'thanos-query': {namespace: NAMESPACES.monitoring, name: 'thanos-query', port: 9090, scheme: 'http'},
+  'thanos-compact': {namespace: NAMESPACES.monitoring, name: 'thanos-compact', port: 10902, scheme: 'http'},
+  opensearch: {namespace: NAMESPACES.logging, name: 'opensearch', port: 9200, scheme: 'https'},
+  argocd: {namespace: NAMESPACES.argocd, name: 'argocd-server', port: 443, scheme: 'https'},
+} as const satisfies Record<string, ServiceSpec>
+
+export type ServiceKey = keyof typeof SERVICES
+export const SERVICE_KEYS = Object.keys(SERVICES) as ServiceKey[]
+
+export interface HttpOptions {
+  method?: string
+  headers?: Record<string, string>
+  body?: string
+  timeoutMs?: number
+}
+
+export interface HttpClient {
+  /** where a service is reached (for details and hints) */
+  where(service: ServiceKey): string
+  request(service: ServiceKey, path: string, opts?: HttpOptions): Promise<HttpResponse>
+}
+
+/** API server path of a service proxy: /api/v1/namespaces/<ns>/services/<scheme>:<name>:<port>/proxy */
+export function serviceProxyPath(s: ServiceSpec): string {
+  return `/api/v1/namespaces/${s.namespace}/services/${s.scheme}:${s.name}:${s.port}/proxy`
+}
+
+/** API server path of a pod proxy: /api/v1/namespaces/<ns>/pods/<pod>:<port>/proxy */
+export function podProxyPath(namespace: string, pod: string, port: number): string {
+  return `/api/v1/namespaces/${namespace}/pods/${pod}:${port}/proxy`
+}
+
+export interface SendOptions extends HttpOptions {
+  /** TLS/auth options (ca, cert, key, headers) merged into the request */
+  tls?: RequestOptions
+  /** the service name for messages */
+  what: string
+}
+
+function joinUrl(base: string, path: string): URL {
+  const b = base.endsWith('/') ? base.slice(0, -1) : base
+  return new URL(b + (path.startsWith('/') ? path : `/${path}`))
+}
+
+const NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE'])
+
+function errCode(e: unknown): string | undefined {
+  for (let x = e as {code?: unknown; cause?: unknown} | undefined; x; x = x.cause as typeof x) if (typeof x.code === 'string') return x.code
+  return undefined
+}
+
+/** One request with its own timeout; network and TLS failures become ObsctlErrors that name the URL. */
+export async function send(url: URL, opts: SendOptions): Promise<HttpResponse> {
+  const timeoutMs = opts.timeoutMs ?? 10_000
+  const mod = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
+  const headers: OutgoingHttpHeaders = {accept: 'application/json', ...((opts.tls?.headers ?? {}) as OutgoingHttpHeaders), ...(opts.headers ?? {})}
+  if (opts.body !== undefined) headers['content-length'] = Buffer.byteLength(opts.body)
+  const signal = AbortSignal.timeout(timeoutMs)
+  const shown = `${url.origin}${url.pathname}`
+  try {
+    return await new Promise<HttpResponse>((resolve, reject) => {
+      const req = mod.request(url, {...opts.tls, method: opts.method ?? 'GET', headers, signal, rejectUnauthorized: true}, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), url: shown}))
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+      if (opts.body !== undefined) req.write(opts.body)
+      req.end()
+    })
+  } catch (e) {
+    const code = errCode(e)
+    if (signal.aborted || (e as Error).name === 'AbortError') {
+      throw new ObsctlError(`${opts.what}: no answer from ${shown} within ${timeoutMs / 1000}s`, {code: 'HTTP_TIMEOUT', hints: ['--request-timeout SECONDS for a slow link']})
+    }
+    if (code && NETWORK.has(code)) {
+      throw new ObsctlError(`${opts.what}: cannot reach ${url.origin} (${code})`, {code: 'HTTP_UNREACHABLE', hints: [`is ${url.host} reachable from here? --endpoint ${opts.what}=URL overrides it, --via-api-server goes through the API server`]})
+    }
+    if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
+      throw new ObsctlError(`${opts.what}: TLS verification of ${url.origin} failed (${code})`, {code: 'HTTP_TLS', hints: ['--ca-file PATH: the PEM of the CA that signed it (obsctl never turns verification off)']})
+    }
+    throw new ObsctlError(`${opts.what}: request to ${shown} failed: ${errorMessage(e)}`, {code: 'HTTP_ERROR'})
+  }
+}
+
+export interface DirectOptions {
+  platform: Platform
+  /** --endpoint NAME=URL overrides */
+  overrides?: Record<string, string>
+  /** PEM of --ca-file, added to the system roots */
+  ca?: string
+  timeoutMs: number
+}
+
+export function serviceBaseUrl(platform: Platform, service: string, overrides: Record<string, string> = {}): string {
+  return overrides[service] ?? serviceUrl(platform, centralCluster(platform), service)
+}
+
+/** Services at their URLs. */
+export async function directClient(o: DirectOptions): Promise<HttpClient> {
+  let tls: RequestOptions | undefined
+  if (o.ca) {
+    const {rootCertificates} = await import('node:tls')
+    tls = {ca: [...rootCertificates, o.ca]}
+  }
+  return {
+    where: (s) => serviceBaseUrl(o.platform, s, o.overrides),
+    request: (s, path, opts = {}) => send(joinUrl(serviceBaseUrl(o.platform, s, o.overrides), path), {...opts, timeoutMs: opts.timeoutMs ?? o.timeoutMs, tls, what: s}),
+  }
+}
+
+/** The kubeconfig's TLS and auth for one cluster's API server, as node:https options. */
+export async function kubeRequestOptions(kube: Kube): Promise<RequestOptions> {
+  const o: RequestOptions = {}
+  await kube.kc.applyToHTTPSOptions(o)
+  return o
+}
+
+/** GET/POST through an API server proxy path (services or pods). */
+export async function viaApiServer(kube: Kube, proxyPath: string, path: string, opts: HttpOptions & {what: string}): Promise<HttpResponse> {
+  const tls = await kubeRequestOptions(kube)
+  return send(joinUrl(kube.server + proxyPath, path), {...opts, tls})
+}
+
+/** Services through the central API server's service proxy; --endpoint overrides still win. */
+export function apiServerClient(o: {platform: Platform; kube: () => Promise<Kube>; overrides?: Record<string, string>; ca?: string; timeoutMs: number}): HttpClient {
+  let direct: Promise<HttpClient> | undefined
+  return {
+    where: (s) => (o.overrides?.[s] ? o.overrides[s]! : `API server proxy ${serviceProxyPath(SERVICES[s])}`),
+    request: async (s, path, opts = {}) => {
+      if (o.overrides?.[s]) {
+        direct ??= directClient({platform: o.platform, overrides: o.overrides, ca: o.ca, timeoutMs: o.timeoutMs})
+        return (await direct).request(s, path, opts)
+      }
+      return viaApiServer(await o.kube(), serviceProxyPath(SERVICES[s]), path, {...opts, timeoutMs: opts.timeoutMs ?? o.timeoutMs, what: s})
+    },
+  }
+}
+
+/** Parse a JSON body, failing with the status and the start of the body when it is not JSON. */
+export function parseJson<T>(res: HttpResponse, what: string): T {
+  try {
+    return JSON.parse(res.body) as T
+  } catch {
+    throw new ObsctlError(`${what}: ${res.url} answered HTTP ${res.status} with a body that is not JSON: ${res.body.slice(0, 120)}`, {code: 'HTTP_BAD_BODY'})
+  }
+}
+
+/** Expect a 2xx JSON answer. */
+export function okJson<T>(res: HttpResponse, what: string): T {
+  if (res.status < 200 || res.status >= 300) {
+    throw new ObsctlError(`${what}: ${res.url} answered HTTP ${res.status}: ${res.body.slice(0, 200).trim()}`, {code: 'HTTP_STATUS'})
+  }
+  return parseJson<T>(res, what)
+}

@@ -1,0 +1,36 @@
+/**
+ * `obsctl validate`: the seed's Phase 5 as checks (DESIGN.md §8, linkerd-style): every check runs,
+ * concurrently, each request with its own timeout; the verdict is one object for the checklist and --json.
+ */
+import type {LoadedInventory} from '../config/load.js'
+import {openContext, type ValidateOptions} from './context.js'
+import {runChecks, selectChecks, verdictOf, type ComponentArg, type RunOptions} from './run.js'
+import {COMPONENTS, type Check, type Verdict} from './types.js'
+
+export * from './types.js'
+export {ALL_CHECKS, CHECK_IDS} from './checks/index.js'
+export {formatVerdict, formatOutcome, ICONS} from './render.js'
+export {COMPONENT_ARGS, runChecks, selectChecks, verdictOf, type ComponentArg, type RunOptions} from './run.js'
+export {openContext, parseEndpointFlags, type ValidateOptions} from './context.js'
+export {SERVICES, SERVICE_KEYS, type ServiceKey} from './http.js'
+
+export interface ValidateRequest extends ValidateOptions, RunOptions {
+  component?: ComponentArg
+  skip?: string[]
+  /** replace the check list (tests, bench) */
+  checks?: Check[]
+}
+
+export async function validate(inv: LoadedInventory, req: ValidateRequest = {}): Promise<Verdict> {
+  const started = Date.now()
+  const {run, skipped} = selectChecks(req.component ?? 'all', req.skip ?? [], req.checks)
+  const need = {opensearch: run.some((c) => c.component === 'opensearch'), s3: run.some((c) => c.id === 'thanos.bucket')}
+  const opened = await openContext(inv, {...req, need})
+  try {
+    const outcomes = await runChecks(run, opened.ctx, req)
+    const components = COMPONENTS.filter((c) => req.component === undefined || req.component === 'all' || req.component === c)
+    return verdictOf(outcomes, skipped, components, Date.now() - started)
+  } finally {
+    opened.close()
+  }
+}
