@@ -27,7 +27,8 @@ A server that does not implement lifecycle or versioning gets a warning naming t
       caFile: flags['ca-file'],
       dryRun: flags['dry-run'],
       timeoutSeconds: flags.timeout,
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      // a dry run's report is the plan itself: no progress lines besides it
+      renderer: this.jsonEnabled() || flags['dry-run'] ? 'silent' : 'auto',
     })
     this.out(formatReport(report))
     for (const w of report.warnings) this.note(`‼ warning: ${w}`)

@@ -1,0 +1,134 @@
+/** `obsctl s3 setup` as a user runs it (the built CLI, `npm run build` first) against s3rver. */
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {execa} from 'execa'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {ACCESS_KEY, SECRET_KEY, credEnv, makeCerts, startS3rver, writeInventory, type S3Peer, type TestCerts} from './harness.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const bin = path.join(root, 'bin/run.js')
+
+let peer: S3Peer
+let tlsPeer: S3Peer
+let certs: TestCerts
+let work: string
+
+beforeAll(async () => {
+  const manifest = path.join(root, 'oclif.manifest.json')
+  if (!existsSync(path.join(root, 'dist/commands/s3/setup.js')) || (existsSync(manifest) && !readFileSync(manifest, 'utf8').includes('"s3:setup"'))) {
+    throw new Error('the built CLI lacks `s3 setup`: run `npm run build` first (npm test does)')
+  }
+  peer = await startS3rver()
+  certs = makeCerts()
+  tlsPeer = await startS3rver({tls: {key: certs.key, cert: certs.cert}})
+  work = mkdtempSync(path.join(tmpdir(), 'obsctl-s3-cli-'))
+})
+afterAll(async () => {
+  await peer?.close()
+  await tlsPeer?.close()
+  if (certs) rmSync(certs.dir, {recursive: true, force: true})
+  if (work) rmSync(work, {recursive: true, force: true})
+})
+
+async function obsctl(args: string[], env: Record<string, string>) {
+  // a clean env: no inherited S3 variables; CI set, so nothing may prompt
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OBSCTL_'))) as Record<string, string>
+  const r = await execa('node', [bin, ...args], {env: {...base, CI: '1', ...env}, extendEnv: false, reject: false, stdin: 'ignore'})
+  const argv = r.command
+  return {code: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr), argv}
+}
+
+function dirFor(name: string): string {
+  const d = path.join(work, name)
+  return mkdtempSync(`${d}-`)
+}
+
+describe('obsctl s3 setup (CLI)', () => {
+  it('--json: exit 0 and the report (buckets, lifecycle warning, engine run); no credential anywhere in argv or output', async () => {
+    const {file} = writeInventory(dirFor('json'), peer.url)
+    const r = await obsctl(['s3', 'setup', '-c', file, '--json'], credEnv())
+    expect(r.code, r.stderr).toBe(0)
+    const report = JSON.parse(r.stdout)
+    expect(report.endpoint).toBe(peer.url)
+    expect(report.buckets.map((b: {name: string; bucket: string}) => [b.name, b.bucket])).toEqual([
+      ['thanos-metrics', 'created'],
+      ['opensearch-snapshots', 'created'],
+      ['longhorn-backups', 'created'],
+    ])
+    expect(report.buckets[1]).toMatchObject({role: 'snapshots', expireDays: 180, lifecycle: 'unsupported', versioningState: 'off'})
+    expect(report.warnings).toEqual([expect.stringMatching(/does not implement bucket lifecycle/)])
+    expect(report.run.ok).toBe(true)
+    for (const text of [r.argv, r.stdout, r.stderr]) {
+      expect(text).not.toContain(SECRET_KEY)
+      expect(text).not.toContain(ACCESS_KEY)
+    }
+  })
+
+  it('human view: the same facts as a table; a rerun says "exists"; the warning goes to stderr', async () => {
+    const {file} = writeInventory(dirFor('human'), peer.url)
+    const first = await obsctl(['s3', 'setup', '-c', file], credEnv())
+    expect(first.code, first.stderr).toBe(0)
+    const again = await obsctl(['s3', 'setup', '-c', file], credEnv())
+    expect(again.code, again.stderr).toBe(0)
+    const lines = again.stdout.trim().split('\n')
+    expect(lines[0]).toBe(`S3 endpoint ${peer.url} (region us-east-1)`)
+    expect(lines[1]).toMatch(/^BUCKET\s+HOLDS\s+STATE\s+LIFECYCLE\s+VERSIONING$/)
+    expect(lines[2]).toMatch(/^thanos-metrics\s+Thanos blocks\s+exists\s+none\s+off \(not asked\)$/)
+    expect(lines[3]).toMatch(/^opensearch-snapshots\s+OpenSearch snapshots\s+exists\s+unsupported \(expire 180d\)\s+off \(not asked\)$/)
+    expect(lines[4]).toMatch(/^longhorn-backups\s+Longhorn backups\s+exists\s+none\s+off \(not asked\)$/)
+    expect(again.stderr).toContain('‼ warning: the S3 server does not implement bucket lifecycle')
+    const logsDir = path.join(path.dirname(file), '.obsctl', 'logs')
+    expect(existsSync(logsDir)).toBe(true)
+    expect(again.stderr).not.toContain(SECRET_KEY)
+  })
+
+  it('--dry-run contacts nothing and needs no credentials', async () => {
+    const {file} = writeInventory(dirFor('dry'), 'https://s3.obsctl-test.invalid')
+    const r = await obsctl(['s3', 'setup', '-c', file, '--dry-run', '--json'], {})
+    expect(r.code, r.stderr).toBe(0)
+    const report = JSON.parse(r.stdout)
+    expect(report.dryRun).toBe(true)
+    expect(report.buckets.map((b: {plan: string}) => b.plan)).toContain('create bucket opensearch-snapshots if missing; expire objects after 180 days; versioning as is')
+  })
+
+  it('missing credentials without a TTY: exit 2 naming the env vars, no prompt', async () => {
+    const {file} = writeInventory(dirFor('nocreds'), peer.url)
+    const r = await obsctl(['s3', 'setup', '-c', file], {})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('$OBSCTL_S3_ACCESS_KEY and $OBSCTL_S3_SECRET_KEY')
+  })
+
+  it('an access key the server rejects: exit 2, JSON error naming the env vars, no secret', async () => {
+    const {file} = writeInventory(dirFor('badkey'), peer.url)
+    const r = await obsctl(['s3', 'setup', '-c', file, '--json'], credEnv({OBSCTL_S3_ACCESS_KEY: 'NOSUCHKEY'}))
+    expect(r.code).toBe(2)
+    const {error} = JSON.parse(r.stdout)
+    expect(error.code).toBe('S3_CREDENTIALS')
+    expect(error.message).toContain('InvalidAccessKeyId')
+    expect(error.hints[0]).toContain('$OBSCTL_S3_ACCESS_KEY and $OBSCTL_S3_SECRET_KEY')
+    expect(r.stdout + r.stderr).not.toContain(SECRET_KEY)
+  })
+
+  it('an unreachable endpoint: exit 1, names the endpoint and s3.endpoint with its file:line', async () => {
+    const closed = await startS3rver()
+    await closed.close()
+    const {file} = writeInventory(dirFor('down'), closed.url)
+    const r = await obsctl(['s3', 'setup', '-c', file], credEnv())
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`Error: cannot reach the S3 endpoint ${closed.url} (ECONNREFUSED)`)
+    expect(r.stderr).toMatch(new RegExp(`→ check s3\\.endpoint \\(${file.replaceAll('.', '\\.')}:\\d+:\\d+\\)`))
+  })
+
+  it('TLS: an untrusted certificate fails suggesting --ca-file; --ca-file with the CA succeeds', async () => {
+    const {file} = writeInventory(dirFor('tls'), tlsPeer.url)
+    const bad = await obsctl(['s3', 'setup', '-c', file], credEnv())
+    expect(bad.code).toBe(1)
+    expect(bad.stderr).toContain(`Error: the S3 endpoint ${tlsPeer.url} presented a certificate obsctl does not trust`)
+    expect(bad.stderr).toContain('→ --ca-file PATH')
+    const good = await obsctl(['s3', 'setup', '-c', file, '--ca-file', certs.caFile, '--json'], credEnv())
+    expect(good.code, good.stderr).toBe(0)
+    expect(JSON.parse(good.stdout).caFile).toBe(certs.caFile)
+  })
+})
