@@ -94,5 +94,13 @@ export const SECRET_NAMES = {
   opensearchKeystore: 'opensearch-s3-keystore',
   longhornBackup: 'longhorn-backup-credentials',
   fluentbitOpensearch: 'fluentbit-opensearch-credentials',
+  /** OpenSearch security config (internal_users.yml with the admin hash), required with a custom admin Secret */
+  opensearchSecurityConfig: 'opensearch-security-config',
+  /** OpenSearch HTTP TLS (tls.crt, tls.key, ca.crt) valid for opensearch.<ns>.svc and the opensearch ingress host */
+  opensearchHttpTls: 'opensearch-http-tls',
+  /** Grafana admin (keys admin-user, admin-password) */
+  grafanaAdmin: 'grafana-admin-credentials',
+  /** TLS certificate for the central ingresses (grafana, thanos-query, thanos-receive, opensearch-dashboards) */
+  ingressTls: 'obsctl-ingress-tls',
   scrape: (edge: string) => `obsctl-scrape-${edge}`,
 } as const
