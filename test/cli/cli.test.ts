@@ -1,0 +1,98 @@
+/** The built binary as users run it: help, version, exit codes, --json shapes of plan and state. */
+import {mkdirSync, writeFileSync, readFileSync, existsSync} from 'node:fs'
+import path from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {obsctl, requireBuild, tmpDir, ROOT} from './helpers.js'
+
+let dir: string
+let file: string
+beforeAll(() => {
+  requireBuild()
+  dir = tmpDir()
+  file = path.join(dir, 'obsctl.yaml')
+  expect(obsctl(['init', '--example', '-c', file]).status).toBe(0)
+})
+
+describe('obsctl binary', () => {
+  it('--help lists the topics and commands of DESIGN.md §2', () => {
+    const r = obsctl(['--help'])
+    expect(r.status).toBe(0)
+    // the foundation's topics, plus every topic/command the build registered in the manifest
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+    const tops = new Set(['config', 'init', 'plan', 'state', ...Object.keys(manifest.commands).map((id) => id.split(':')[0]!)])
+    for (const t of tops) expect(r.stdout).toMatch(new RegExp(`^\\s+${t}\\s`, 'm'))
+  })
+
+  it('--version prints the package version', () => {
+    const r = obsctl(['--version'])
+    expect(r.status).toBe(0)
+    const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version
+    expect(r.stdout).toContain(`obsctl/${version}`)
+  })
+
+  it('exit 2 for an unknown flag, a missing inventory and an unknown phase', () => {
+    const flag = obsctl(['plan', '--no-such-flag', '-c', file])
+    expect(flag.status).toBe(2)
+    const missing = obsctl(['plan', '-c', path.join(dir, 'nope.yaml')])
+    expect(missing.status).toBe(2)
+    expect(missing.stderr).toContain('inventory not found')
+    expect(missing.stderr).toContain('obsctl init')
+    const phase = obsctl(['plan', '--phase', 'nope', '-c', file, '--json'])
+    expect(phase.status).toBe(2)
+    expect(JSON.parse(phase.stdout).error).toMatchObject({exitCode: 2, message: 'unknown phase nope'})
+  })
+
+  it('plan --json: every phase × target with state and description, pending when nothing ran', () => {
+    const r = obsctl(['plan', '-c', file, '--json'])
+    expect(r.status).toBe(0)
+    expect(r.stderr).toBe('')
+    const plan = JSON.parse(r.stdout)
+    expect(plan.phases.map((p: {name: string}) => p.name)).toEqual(['preflight', 'nodes', 'kubeconfig', 'buckets', 'render', 'argocd', 'register', 'secrets', 'root-app', 'sync', 'validate'])
+    for (const p of plan.phases) {
+      for (const t of p.tasks) {
+        expect(t).toMatchObject({phase: p.name, state: 'pending'})
+        expect(typeof t.description).toBe('string')
+        expect(t.description.length).toBeGreaterThan(0)
+      }
+    }
+    expect(plan.counts.pending).toBeGreaterThan(0)
+    expect(plan.stateFile).toBe(path.join(dir, '.obsctl', 'state.json'))
+    // plan writes nothing
+    expect(existsSync(path.join(dir, '.obsctl', 'state.json'))).toBe(false)
+  })
+
+  it('plan and state show reflect the journal: failed and changed since; state reset --yes forgets', () => {
+    const plan0 = JSON.parse(obsctl(['plan', '-c', file, '--json', '--phase', 'buckets']).stdout)
+    const [t1, t2] = plan0.phases[0].tasks
+    mkdirSync(path.join(dir, '.obsctl'), {recursive: true})
+    writeFileSync(
+      path.join(dir, '.obsctl', 'state.json'),
+      JSON.stringify({
+        version: 1,
+        inventory: file,
+        updatedAt: '2030-01-01T00:00:00.000Z',
+        tasks: {
+          [`buckets/${t1.target}`]: {phase: 'buckets', target: t1.target, status: 'failed', error: 'connection refused'},
+          [`buckets/${t2.target}`]: {phase: 'buckets', target: t2.target, status: 'done', fingerprint: 'an-older-input'},
+        },
+      }),
+    )
+    const plan = JSON.parse(obsctl(['plan', '-c', file, '--json', '--phase', 'buckets']).stdout)
+    expect(plan.phases).toHaveLength(1)
+    expect(plan.phases[0].tasks.slice(0, 2).map((t: {state: string}) => t.state)).toEqual(['failed', 'changed'])
+    const human = obsctl(['plan', '-c', file, '--phase', 'buckets'])
+    expect(human.stdout).toMatch(new RegExp(`buckets\\s+${t2.target}\\s+changed since`))
+
+    const show = JSON.parse(obsctl(['state', 'show', '-c', file, '--json']).stdout)
+    expect(show.tasks.map((t: {status: string}) => t.status)).toEqual(['failed', 'done'])
+    expect(obsctl(['state', 'show', '-c', file, '--phase', 'nodes', '--json']).stdout).toContain('"tasks": []')
+
+    const noYes = obsctl(['state', 'reset', '-c', file])
+    expect(noYes.status).toBe(2)
+    expect(noYes.stderr).toContain('--yes')
+    const reset = obsctl(['state', 'reset', '-c', file, '--phase', 'buckets', '--yes', '--json'])
+    expect(reset.status).toBe(0)
+    expect(JSON.parse(reset.stdout)).toMatchObject({removed: 2, phases: ['buckets']})
+    expect(JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')).tasks).toEqual({})
+  })
+})

@@ -1,0 +1,199 @@
+/**
+ * Schema and lint: each mistake of the seed produces its finding with file:line, the example passes,
+ * and the CLI exits 2 for each.
+ */
+import {writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {EXAMPLE_ANSWERS, lintInventory, parseInventory, renderInventoryYaml, type LintReport} from '../../src/lib/config/index.js'
+import {isObsctlError} from '../../src/lib/errors.js'
+import {obsctl, requireBuild, tmpDir} from '../cli/helpers.js'
+
+const EXAMPLE = renderInventoryYaml(EXAMPLE_ANSWERS)
+const FILE = '/lab/obsctl.yaml'
+
+/** 1-based line of the first line containing `needle` in `text`. */
+function lineOf(text: string, needle: string): number {
+  const i = text.split('\n').findIndex((l) => l.includes(needle))
+  if (i < 0) throw new Error(`not in text: ${needle}`)
+  return i + 1
+}
+
+function edit(from: string, to: string, text = EXAMPLE): string {
+  if (!text.includes(from)) throw new Error(`example has no ${JSON.stringify(from)}`)
+  return text.replace(from, to)
+}
+
+function lint(text: string, allowOvercommit = false): LintReport {
+  return lintInventory(parseInventory(text, FILE), {allowOvercommit})
+}
+
+function loadProblems(text: string): {path: string; location: string; message: string}[] {
+  try {
+    parseInventory(text, FILE)
+  } catch (e) {
+    if (!isObsctlError(e)) throw e
+    expect(e.exitCode).toBe(2)
+    return (e.details as {problems: {path: string; location: string; message: string}[]}).problems
+  }
+  throw new Error('expected the inventory to be rejected')
+}
+
+// the seed's mistakes, each as an edit of the example, with the line the finding must name
+const CASES = {
+  badYaml: () => {
+    const text = edit('profile: lab', 'profile: [lab')
+    return {text, kind: 'load' as const, path: '(yaml)', line: undefined}
+  },
+  unknownField: () => {
+    const text = edit('profile: lab\n', 'profile: lab\ncolour: blue\n')
+    return {text, kind: 'load' as const, path: 'colour', line: lineOf(text, 'colour: blue'), message: 'unknown field "colour"'}
+  },
+  duplicateNode: () => {
+    const text = edit('      - host: 192.168.101.196', '      - host: 192.168.101.194')
+    return {text, kind: 'lint' as const, id: 'unique-node address', path: 'clusters[1].nodes[0].host', line: lineOf(text, 'apiServer: https://192.168.101.196') + 3}
+  },
+  sixHourResolution: () => {
+    const text = edit('    1h: 180d\n', '    1h: 180d\n    6h: 90d\n')
+    return {text, kind: 'lint' as const, id: 'thanos-resolution', path: 'retention.thanos.6h', line: lineOf(text, '6h: 90d')}
+  },
+  rawTwoHours: () => {
+    const text = edit('    raw: 30d', '    raw: 2h')
+    return {text, kind: 'lint' as const, id: 'thanos-raw-retention', path: 'retention.thanos.raw', line: lineOf(text, 'raw: 2h')}
+  },
+  prometheusTwoHours: () => {
+    const text = edit('  prometheus: 6h', '  prometheus: 2h')
+    return {text, kind: 'lint' as const, id: 'prometheus-retention', path: 'retention.prometheus', line: lineOf(text, 'prometheus: 2h')}
+  },
+  twoCentrals: () => {
+    const text = edit('  - name: cluster-02\n    id: "02"\n    role: edge\n    # remote-scrape: central Prometheus scrapes this cluster through its API server\n    # agent: a Prometheus Agent (~200Mi) here remote-writes to Thanos Receive on central\n    metrics: agent\n', '  - name: cluster-02\n    id: "02"\n    role: central\n')
+    return {text, kind: 'lint' as const, id: 'central-count', path: 'clusters[1].role', line: lineOf(text, 'apiServer: https://192.168.101.196') - 1}
+  },
+  overcommit: () => {
+    const text = edit('profile: lab', 'profile: production')
+    return {text, kind: 'lint' as const, id: 'capacity', path: 'clusters[0].nodes', line: lineOf(text, '- host: 192.168.101.194')}
+  },
+}
+
+describe('config: the example', () => {
+  it('passes lint with the HA info and the nodes/proxy warning exactly once', () => {
+    const r = lint(EXAMPLE)
+    expect(r.errors).toBe(0)
+    expect(r.findings.map((f) => [f.severity, f.id])).toEqual([
+      ['info', 'argocd-ha'],
+      ['warning', 'remote-scrape-nodes-proxy'],
+    ])
+    const warn = r.findings[1]!
+    expect(warn.message).toContain('cluster-03, cluster-04')
+    expect(warn.message).toContain('nodes/proxy')
+    expect(warn.fix).toContain('metrics: agent')
+    expect(warn.location).toBe(`${FILE}:${lineOf(EXAMPLE, 'metrics: remote-scrape')}:14`)
+    expect(r.capacity.map((c) => [c.cluster, c.cpuOk && c.memoryOk])).toEqual([['cluster-01', true], ['cluster-02', true], ['cluster-03', true], ['cluster-04', true]])
+  })
+
+  it('with three central nodes the Argo CD HA info disappears', () => {
+    const node = (h: string) => `      - host: ${h}\n        roles: [worker]\n        cpu: "4"\n        memory: 16Gi\n`
+    const text = edit('  - name: cluster-02', `${node('192.168.101.190')}${node('192.168.101.191')}  - name: cluster-02`)
+    const r = lint(text)
+    expect(r.errors).toBe(0)
+    expect(r.findings.map((f) => f.id)).not.toContain('argocd-ha')
+  })
+
+  it('all edges on agent: no nodes/proxy warning', () => {
+    const r = lint(EXAMPLE.replaceAll('metrics: remote-scrape', 'metrics: agent'))
+    expect(r.findings.map((f) => f.id)).toEqual(['argocd-ha'])
+  })
+})
+
+describe('config: each seed mistake is found with file:line', () => {
+  it('bad YAML', () => {
+    const c = CASES.badYaml()
+    const p = loadProblems(c.text)
+    expect(p[0]!.path).toBe('(yaml)')
+    expect(p[0]!.location).toMatch(new RegExp(`^${FILE}:\\d+:\\d+$`))
+    expect(Number(p[0]!.location.split(':')[1])).toBeGreaterThanOrEqual(lineOf(c.text, 'profile: [lab'))
+  })
+
+  it('unknown field', () => {
+    const c = CASES.unknownField()
+    const p = loadProblems(c.text)
+    expect(p).toEqual([expect.objectContaining({path: 'colour', message: 'unknown field "colour"', location: `${FILE}:${c.line}:1`})])
+  })
+
+  for (const name of ['duplicateNode', 'sixHourResolution', 'rawTwoHours', 'prometheusTwoHours', 'twoCentrals', 'overcommit'] as const) {
+    it(name, () => {
+      const c = CASES[name]()
+      const r = lint(c.text)
+      const f = r.findings.find((x) => x.id === c.id && x.path === c.path)
+      expect(f, JSON.stringify(r.findings, null, 1)).toBeDefined()
+      expect(f!.severity).toBe('error')
+      expect(f!.location).toMatch(new RegExp(`^${FILE}:${c.line}:\\d+$`))
+      expect(f!.fix.length).toBeGreaterThan(5)
+    })
+  }
+
+  it('Thanos messages explain the compactor rule and the seed confusion', () => {
+    const r = lint(CASES.rawTwoHours().text)
+    expect(r.findings.find((f) => f.id === 'thanos-raw-retention')!.message).toMatch(/40h.*compactor|compactor.*40h/)
+    expect(lint(CASES.sixHourResolution().text).findings.find((f) => f.id === 'thanos-resolution')!.message).toContain('raw, 5m and 1h')
+  })
+
+  it('production profile on 4-core/16GB overcommits every cluster it does not fit; --allow-overcommit makes it a warning', () => {
+    const text = CASES.overcommit().text
+    const r = lint(text)
+    const central = r.capacity.find((c) => c.cluster === 'cluster-01')!
+    expect(central.cpuOk && central.memoryOk).toBe(false)
+    expect(central.requestedCpuMillis).toBeGreaterThan(central.declaredCpuMillis)
+    const relaxed = lint(text, true)
+    expect(relaxed.errors).toBe(0)
+    expect(relaxed.findings.filter((f) => f.id === 'capacity').every((f) => f.severity === 'warning')).toBe(true)
+  })
+})
+
+describe('config: CLI exit codes and output', () => {
+  let dir: string
+  beforeAll(() => {
+    requireBuild()
+    dir = tmpDir('obsctl-config-')
+  })
+
+  it('config validate passes on the example (exit 0) and prints the capacity table', () => {
+    const f = path.join(dir, 'ok.yaml')
+    writeFileSync(f, EXAMPLE)
+    const r = obsctl(['config', 'validate', '-c', f])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain('Capacity')
+    expect(r.stdout).toMatch(/cluster-01\s+central/)
+    expect(r.stdout).toContain(`✔ ${f} is valid (1 warning(s))`)
+  })
+
+  for (const [name, mk] of Object.entries(CASES)) {
+    it(`exit 2 with file:line for ${name}`, () => {
+      const c = mk()
+      const f = path.join(dir, `${name}.yaml`)
+      writeFileSync(f, c.text)
+      const human = obsctl(['config', 'validate', '-c', f])
+      expect(human.status).toBe(2)
+      const text = human.stdout + human.stderr
+      expect(text).toMatch(new RegExp(`${f.replaceAll('.', '\\.')}:${c.line ?? '\\d+'}:\\d+`))
+      const json = obsctl(['config', 'validate', '-c', f, '--json'])
+      expect(json.status).toBe(2)
+      const out = JSON.parse(json.stdout)
+      if (c.kind === 'load') expect(out.error.details.problems.some((p: {location: string}) => p.location.startsWith(`${f}:`))).toBe(true)
+      else expect(out.findings.some((x: {id: string; path: string; location: string}) => x.id === c.id && x.path === c.path && x.location.startsWith(`${f}:${c.line}:`))).toBe(true)
+    })
+  }
+
+  it('config schema prints a valid JSON Schema that accepts the example and rejects unknown fields', async () => {
+    const r = obsctl(['config', 'schema'])
+    expect(r.status).toBe(0)
+    const schema = JSON.parse(r.stdout)
+    const {Ajv2020} = (await import('ajv/dist/2020.js')) as unknown as {Ajv2020: new (o: object) => {compile(s: object): ((d: unknown) => boolean) & {errors?: unknown[]}; validateSchema(s: object): boolean}}
+    const ajv = new Ajv2020({strict: false, allErrors: true})
+    expect(ajv.validateSchema(schema)).toBe(true)
+    const validate = ajv.compile(schema)
+    const {parse} = await import('yaml')
+    expect(validate(parse(EXAMPLE))).toBe(true)
+    expect(validate({...parse(EXAMPLE), colour: 'blue'})).toBe(false)
+  })
+})
