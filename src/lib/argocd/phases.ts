@@ -1,3 +1,202 @@
-// Phases of this domain are registered in ../phases.ts; until this module exports them,
-// the engine runs an honest "not implemented yet" phase in their place.
-export {}
+/**
+ * The Argo CD phases of bootstrap (DESIGN.md §3): `argocd` (install on central), `register` (one task
+ * per edge), `root-app` and `sync`. Run options (ctx.options): kubeconfig, timeoutSeconds, intervalMs,
+ * manifest (argocd), clusters + rotateTokens (register), argocdCollector (commands collect reports).
+ */
+import {createHash} from 'node:crypto'
+import {readFileSync, readdirSync} from 'node:fs'
+import path from 'node:path'
+import {centralCluster, edgeClusters, findCluster, gitDir, metricsMode} from '../config/model.js'
+import {inputError} from '../errors.js'
+import type {Phase, RunContext, Target} from '../engine/types.js'
+import {kubeForCluster} from '../kube/run.js'
+import {argocdInstalled, installArgocd, type InstallReport} from './install.js'
+import {manifestUrl} from './manifest.js'
+import {edgeRegistered, registerEdge, type RegisterReport} from './register.js'
+import {applyRootApp, credentialDigest, readRootApp, repoSecretName, type RepoCredential, type RootAppReport} from './rootapp.js'
+import {isReady, listApps, waitForApps, type SyncReport} from './sync.js'
+
+/** Lets a command collect the phases' reports (ctx.options.argocdCollector). */
+export interface ArgocdCollector {
+  install?(r: InstallReport): void
+  register?(r: RegisterReport): void
+  rootApp?(r: RootAppReport): void
+  sync?(r: SyncReport): void
+}
+
+const DEFAULT_TIMEOUT_S = {argocd: 600, register: 120, 'root-app': 60, sync: 1800}
+
+function timeoutMs(ctx: RunContext, phase: keyof typeof DEFAULT_TIMEOUT_S): number {
+  const t = ctx.options.timeoutSeconds
+  return (typeof t === 'number' && t > 0 ? t : DEFAULT_TIMEOUT_S[phase]) * 1000
+}
+
+function intervalMs(ctx: RunContext): number | undefined {
+  return typeof ctx.options.intervalMs === 'number' ? ctx.options.intervalMs : undefined
+}
+
+function collector(ctx: RunContext): ArgocdCollector {
+  return (ctx.options.argocdCollector as ArgocdCollector | undefined) ?? {}
+}
+
+function manifestOption(ctx: RunContext): string | undefined {
+  return typeof ctx.options.manifest === 'string' ? ctx.options.manifest : undefined
+}
+
+function digestDir(dir: string): string | null {
+  try {
+    const h = createHash('sha256')
+    for (const f of readdirSync(dir).sort()) h.update(f).update('\0').update(readFileSync(path.join(dir, f))).update('\0')
+    return h.digest('hex').slice(0, 16)
+  } catch {
+    return null
+  }
+}
+
+function digestFile(file: string): string | null {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16)
+  } catch {
+    return null
+  }
+}
+
+const centralTarget = (ctx: RunContext): Target => {
+  const c = centralCluster(ctx.platform)
+  return {id: c.name, title: `${c.name} (central)`, cluster: c.name}
+}
+
+export const argocdPhase: Phase = {
+  name: 'argocd',
+  title: 'Install Argo CD on the central cluster',
+  targets: (ctx) => [centralTarget(ctx)],
+  fingerprint: (_t, ctx) => ({
+    version: ctx.platform.versions.argocd,
+    manifest: manifestOption(ctx) ?? null,
+    nodes: centralCluster(ctx.platform).nodes.length,
+    rendered: digestDir(path.join(gitDir(ctx.platform, ctx.inv.dir), 'argocd', 'install')),
+  }),
+  describe: (t, ctx) => {
+    const m = manifestOption(ctx)
+    const p = ctx.platform
+    return `install Argo CD ${p.versions.argocd} on ${t.cluster} from ${m ?? `${manifestUrl(p.versions.argocd, centralCluster(p).nodes.length >= 3 ? 'ha' : 'non-ha')} (HA when the cluster has >= 3 nodes)`}, wait for the rollout, apply the rendered argocd/install/`
+  },
+  async isDone(t, ctx) {
+    return argocdInstalled(await kubeForCluster(ctx, t.cluster!), ctx.platform, ctx.inv.dir)
+  },
+  async run(t, ctx, io) {
+    const kube = await kubeForCluster(ctx, t.cluster!)
+    const r = await installArgocd(kube, ctx.platform, ctx.inv.dir, {manifest: manifestOption(ctx), timeoutMs: timeoutMs(ctx, 'argocd'), intervalMs: intervalMs(ctx), signal: io.signal, log: io.log})
+    collector(ctx).install?.(r)
+    return `Argo CD ${r.version} (${r.variant === 'ha' ? 'HA' : 'non-HA'}): ${r.workloads.length} workloads rolled out; ${r.url}`
+  },
+}
+
+export interface RegisterTarget extends Target {
+  cluster: string
+}
+
+function selectedEdges(ctx: RunContext) {
+  const p = ctx.platform
+  const names = Array.isArray(ctx.options.clusters) ? (ctx.options.clusters as string[]) : []
+  if (names.length === 0) return edgeClusters(p)
+  return names.map((n) => {
+    const c = findCluster(p, n)
+    if (!c) throw inputError(`no cluster ${n} in the inventory`, [`clusters: ${p.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
+    if (c.role !== 'edge') throw inputError(`${n} is the central cluster: Argo CD manages it as in-cluster, there is nothing to register`, ['name edge clusters only'], 'NOT_EDGE')
+    return c
+  })
+}
+
+export const registerPhase: Phase<RegisterTarget> = {
+  name: 'register',
+  title: 'Register edge clusters with Argo CD',
+  targets: (ctx) => selectedEdges(ctx).map((c) => ({id: c.name, title: `${c.name} (${metricsMode(c)})`, cluster: c.name})),
+  fingerprint: (t, ctx) => {
+    const c = findCluster(ctx.platform, t.cluster)!
+    // --rotate-tokens must run again even when nothing else changed
+    return {server: c.apiServer, metrics: metricsMode(c), central: centralCluster(ctx.platform).name, rotate: ctx.options.rotateTokens ? ctx.runId : null}
+  },
+  describe: (t, ctx) => {
+    const c = findCluster(ctx.platform, t.cluster)!
+    const scrape = metricsMode(c) === 'remote-scrape' ? ` + scrape ServiceAccount and Secret obsctl-scrape-${c.name} in central's monitoring` : ''
+    return `argocd-manager ServiceAccount/ClusterRole/Binding/token on ${c.name}, cluster Secret for ${c.apiServer} in argocd${scrape}${ctx.options.rotateTokens ? '; new tokens' : ''}`
+  },
+  async isDone(t, ctx) {
+    if (ctx.options.rotateTokens) return false
+    const c = findCluster(ctx.platform, t.cluster)!
+    return edgeRegistered(await kubeForCluster(ctx, centralCluster(ctx.platform).name), await kubeForCluster(ctx, c.name), c)
+  },
+  async run(t, ctx, io) {
+    const c = findCluster(ctx.platform, t.cluster)!
+    const central = await kubeForCluster(ctx, centralCluster(ctx.platform).name)
+    const edge = await kubeForCluster(ctx, c.name)
+    const r = await registerEdge(central, edge, c, {rotateTokens: Boolean(ctx.options.rotateTokens), timeoutMs: timeoutMs(ctx, 'register'), intervalMs: intervalMs(ctx), signal: io.signal, log: io.log})
+    collector(ctx).register?.(r)
+    return `cluster Secret ${r.clusterSecret}${r.scrapeSecret ? `, scrape Secret ${r.scrapeSecret}` : ''}${r.rotated.length ? `, ${r.rotated.length} token(s) rotated` : ''}`
+  },
+}
+
+/** The credential's digest for the fingerprint, when it can be read without asking. */
+function credentialFingerprint(ctx: RunContext): string | null {
+  const g = ctx.platform.git
+  if (!g.private) return null
+  let cred: RepoCredential | undefined
+  if (g.sshKeyFile) {
+    try {
+      cred = {kind: 'ssh', from: g.sshKeyFile, secret: readFileSync(path.resolve(ctx.inv.dir, g.sshKeyFile), 'utf8')}
+    } catch {}
+  } else if (g.tokenEnv && process.env[g.tokenEnv]) {
+    cred = {kind: 'token', from: g.tokenEnv, secret: process.env[g.tokenEnv]!}
+  }
+  return credentialDigest(cred)
+}
+
+export const rootAppPhase: Phase = {
+  name: 'root-app',
+  title: 'Apply the Argo CD root application',
+  targets: (ctx) => [centralTarget(ctx)],
+  fingerprint: (_t, ctx) => ({
+    rootApp: digestFile(path.join(gitDir(ctx.platform, ctx.inv.dir), 'argocd', 'root-app.yaml')),
+    remote: ctx.platform.git.remote,
+    private: ctx.platform.git.private,
+    credential: credentialFingerprint(ctx),
+  }),
+  describe: (t, ctx) =>
+    `apply ${path.join(gitDir(ctx.platform, ctx.inv.dir), 'argocd', 'root-app.yaml')} on ${t.cluster}${ctx.platform.git.private ? `, with repository credentials in Secret argocd/${repoSecretName(ctx.platform.git.remote)}` : ''}`,
+  async isDone(t, ctx) {
+    const kube = await kubeForCluster(ctx, t.cluster!)
+    const {objects} = await readRootApp(ctx.platform, ctx.inv.dir)
+    for (const o of objects) {
+      const live = await kube.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace)
+      if (!live || JSON.stringify((live.spec as {source?: unknown})?.source) !== JSON.stringify((o.spec as {source?: unknown})?.source)) return false
+    }
+    if (ctx.platform.git.private && !(await kube.get('v1', 'Secret', repoSecretName(ctx.platform.git.remote), 'argocd'))) return false
+    return true
+  },
+  async run(t, ctx, io) {
+    const r = await applyRootApp(await kubeForCluster(ctx, t.cluster!), ctx.platform, ctx.inv.dir, {log: io.log, signal: io.signal})
+    collector(ctx).rootApp?.(r)
+    return `${r.applied.join(', ')}${r.repoSecret ? ` + repository credentials ${r.repoSecret}` : ''}`
+  },
+}
+
+export const syncPhase: Phase = {
+  name: 'sync',
+  title: 'Wait for every Application to be Synced and Healthy',
+  targets: (ctx) => [{...centralTarget(ctx), id: 'applications', title: `Applications on ${centralCluster(ctx.platform).name}`}],
+  // live state is the only truth here: look again on every run
+  fingerprint: (_t, ctx) => ({run: ctx.runId}),
+  describe: (_t, ctx) => `wait up to ${timeoutMs(ctx, 'sync') / 1000}s for every Application in argocd to be Synced and Healthy`,
+  async isDone(t, ctx) {
+    const apps = await listApps(await kubeForCluster(ctx, t.cluster!))
+    const ok = apps.length > 0 && apps.every(isReady)
+    if (ok) collector(ctx).sync?.({apps, ready: apps.length, total: apps.length, ok})
+    return ok
+  },
+  async run(t, ctx, io) {
+    const r = await waitForApps(await kubeForCluster(ctx, t.cluster!), {timeoutMs: timeoutMs(ctx, 'sync'), intervalMs: intervalMs(ctx), signal: io.signal, log: io.log})
+    collector(ctx).sync?.(r)
+    return `${r.ready}/${r.total} Applications Synced and Healthy`
+  },
+}

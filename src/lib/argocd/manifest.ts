@@ -1,0 +1,186 @@
+/**
+ * The Argo CD install manifest: which one (HA or not), where it comes from (the release on GitHub,
+ * or a file/URL for air-gapped sites), and the checks before anything is applied: it parses, it holds
+ * the kinds an Argo CD install has, and its images are the inventory's version.
+ */
+import {readFile} from 'node:fs/promises'
+import path from 'node:path'
+import {ObsctlError, inputError} from '../errors.js'
+import type {KubeObject} from '../kube/index.js'
+
+export type ManifestVariant = 'ha' | 'non-ha'
+
+/** The image every Argo CD component runs, tagged with the release. */
+export const ARGOCD_IMAGE = 'quay.io/argoproj/argocd'
+
+/** The release's manifest URL on GitHub: manifests/ha/install.yaml or manifests/install.yaml. */
+export function manifestUrl(version: string, variant: ManifestVariant): string {
+  const file = variant === 'ha' ? 'manifests/ha/install.yaml' : 'manifests/install.yaml'
+  return `https://raw.githubusercontent.com/argoproj/argo-cd/${version}/${file}`
+}
+
+/** The HA manifest's pod anti-affinity spreads replicas over nodes: it needs at least three. */
+export const HA_MIN_NODES = 3
+
+export interface VariantChoice {
+  variant: ManifestVariant
+  nodes: number
+  /** where the node count came from */
+  source: 'live' | 'inventory'
+  reason: string
+}
+
+export function chooseVariant(cluster: string, nodes: number, source: 'live' | 'inventory'): VariantChoice {
+  const counted = source === 'live' ? 'has' : 'declares'
+  if (nodes >= HA_MIN_NODES) {
+    return {variant: 'ha', nodes, source, reason: `${cluster} ${counted} ${nodes} nodes: the HA manifest (its pod anti-affinity needs at least ${HA_MIN_NODES})`}
+  }
+  return {
+    variant: 'non-ha',
+    nodes,
+    source,
+    reason: `${cluster} ${counted} ${nodes} node${nodes === 1 ? '' : 's'}: the non-HA manifest (the HA one needs at least ${HA_MIN_NODES} nodes for its pod anti-affinity; its replicas would stay Pending)`,
+  }
+}
+
+export interface LoadedManifest {
+  /** URL or absolute path it was read from */
+  source: string
+  objects: KubeObject[]
+  /** the Argo CD version its images carry */
+  version: string
+  /** HA when it has the redis-ha StatefulSet */
+  variant: ManifestVariant
+}
+
+export interface FetchOptions {
+  signal?: AbortSignal
+  timeoutMs?: number
+}
+
+/** Read a manifest from a file path, a file:// URL or an http(s) URL. */
+export async function readManifestText(source: string, opts: FetchOptions = {}): Promise<{text: string; source: string}> {
+  if (/^https?:\/\//i.test(source)) {
+    const signals = [AbortSignal.timeout(opts.timeoutMs ?? 60_000)]
+    if (opts.signal) signals.push(opts.signal)
+    let res: Response
+    try {
+      res = await fetch(source, {signal: AbortSignal.any(signals), redirect: 'follow'})
+    } catch (error) {
+      if (opts.signal?.aborted) throw new ObsctlError(`interrupted while fetching ${source}`, {exitCode: 130, code: 'INTERRUPTED'})
+      const cause = (error as {cause?: {code?: string; message?: string}}).cause
+      throw new ObsctlError(`cannot fetch the Argo CD manifest ${source}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, {
+        code: 'MANIFEST_FETCH',
+        hints: ['without internet access, download it elsewhere and pass --manifest FILE (or an internal URL)'],
+      })
+    }
+    if (!res.ok) {
+      throw new ObsctlError(`cannot fetch the Argo CD manifest ${source}: HTTP ${res.status} ${res.statusText}`, {
+        code: 'MANIFEST_FETCH',
+        hints: res.status === 404 ? ['check versions.argocd in the inventory: it must be a released tag such as v3.1.9'] : ['pass --manifest FILE|URL'],
+      })
+    }
+    return {text: await res.text(), source}
+  }
+  const file = source.startsWith('file://') ? new URL(source).pathname : path.resolve(source)
+  try {
+    return {text: await readFile(file, 'utf8'), source: file}
+  } catch (error) {
+    throw inputError(`cannot read the Argo CD manifest ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, ['pass --manifest with an existing file or an http(s) URL'], 'MANIFEST_READ')
+  }
+}
+
+/** Parse a multi-document YAML stream into objects (empty documents and `List`s flattened). */
+export async function parseObjects(text: string, source: string): Promise<KubeObject[]> {
+  const {parseAllDocuments} = await import('yaml')
+  const docs = parseAllDocuments(text)
+  const out: KubeObject[] = []
+  for (const doc of Array.isArray(docs) ? docs : [docs]) {
+    if (doc.errors.length > 0) {
+      const e = doc.errors[0]!
+      const line = e.linePos?.[0]?.line
+      throw new ObsctlError(`${source}${line ? `:${line}` : ''} is not valid YAML: ${e.message.split('\n')[0]}`, {code: 'MANIFEST_PARSE', hints: ['check the file is the complete install.yaml of the release']})
+    }
+    const v = doc.toJS({maxAliasCount: -1}) as unknown
+    if (v === null || v === undefined) continue
+    const items = isObject(v) && v.kind === 'List' && Array.isArray(v.items) ? (v.items as unknown[]) : [v]
+    for (const item of items) {
+      if (!isObject(item) || typeof item.apiVersion !== 'string' || typeof item.kind !== 'string' || !isObject(item.metadata) || typeof item.metadata.name !== 'string') {
+        throw new ObsctlError(`${source} holds a document that is not a Kubernetes object (apiVersion, kind and metadata.name are required)`, {code: 'MANIFEST_PARSE'})
+      }
+      out.push(item as unknown as KubeObject)
+    }
+  }
+  return out
+}
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Every container image of the workloads in the manifest. */
+export function imagesOf(objects: KubeObject[]): string[] {
+  const images: string[] = []
+  for (const o of objects) {
+    const pod = (o.spec as any)?.template?.spec
+    if (!pod) continue
+    for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) if (typeof c?.image === 'string') images.push(c.image)
+  }
+  return images
+}
+
+/** Check the manifest is an Argo CD install of `version`; returns the loaded manifest. */
+export function checkManifest(objects: KubeObject[], source: string, version: string): LoadedManifest {
+  if (objects.length === 0) throw new ObsctlError(`${source} holds no Kubernetes objects`, {code: 'MANIFEST_EMPTY'})
+  if (!objects.some((o) => o.kind === 'CustomResourceDefinition' && o.metadata.name === 'applications.argoproj.io')) {
+    throw new ObsctlError(`${source} is not an Argo CD install manifest: it has no applications.argoproj.io CustomResourceDefinition`, {
+      code: 'MANIFEST_NOT_ARGOCD',
+      hints: ['use manifests/install.yaml or manifests/ha/install.yaml of the Argo CD release'],
+    })
+  }
+  const tags = new Set(
+    imagesOf(objects)
+      .filter((i) => i.split('@')[0]!.replace(/:[^:/]*$/, '') === ARGOCD_IMAGE)
+      .map((i) => i.split('@')[0]!.match(/:([^:/]+)$/)?.[1] ?? 'latest'),
+  )
+  if (tags.size === 0) {
+    throw new ObsctlError(`${source} runs no ${ARGOCD_IMAGE} image, so its Argo CD version cannot be checked`, {code: 'MANIFEST_VERSION', hints: ['use the release manifest unmodified (mirror the images with the same tag if needed)']})
+  }
+  if (tags.size > 1 || !tags.has(version)) {
+    throw new ObsctlError(`${source} is Argo CD ${[...tags].join(', ')}, but the inventory pins ${version} (versions.argocd)`, {
+      code: 'MANIFEST_VERSION',
+      hints: [`pass the ${version} manifest, or set versions.argocd to the manifest's version`],
+    })
+  }
+  const variant: ManifestVariant = objects.some((o) => o.kind === 'StatefulSet' && o.metadata.name.includes('redis-ha')) ? 'ha' : 'non-ha'
+  return {source, objects, version, variant}
+}
+
+export async function loadManifest(source: string, version: string, opts: FetchOptions = {}): Promise<LoadedManifest> {
+  const {text, source: where} = await readManifestText(source, opts)
+  return checkManifest(await parseObjects(text, where), where, version)
+}
+
+/** Kinds that are cluster-scoped (everything else in the manifest goes into the argocd namespace). */
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'CustomResourceDefinition',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'PriorityClass',
+  'StorageClass',
+  'PersistentVolume',
+  'APIService',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'IngressClass',
+])
+
+export function isClusterScoped(o: Pick<KubeObject, 'kind'>): boolean {
+  return CLUSTER_SCOPED.has(o.kind)
+}
+
+/** Put namespaced objects without a namespace into `namespace` (what `kubectl apply -n argocd` does). */
+export function intoNamespace(objects: KubeObject[], namespace: string): KubeObject[] {
+  return objects.map((o) => (isClusterScoped(o) || o.metadata.namespace ? o : {...o, metadata: {...o.metadata, namespace}}))
+}

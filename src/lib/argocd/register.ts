@@ -1,0 +1,323 @@
+/**
+ * `cluster register` / the `register` phase: what `argocd cluster add` does, through the Kubernetes API.
+ *
+ * On each edge: ServiceAccount kube-system/argocd-manager, ClusterRole argocd-manager-role (all
+ * resources, all non-resource URLs, as argocd creates it), ClusterRoleBinding
+ * argocd-manager-role-binding and the long-lived token Secret argocd-manager-long-lived-token, filled
+ * by the edge's token controller. On central: the declarative cluster Secret in argocd, named the way
+ * Argo CD names the ones it creates (`cluster-<host>-<fnv32a(server)>`), so a later `argocd cluster add`
+ * or the UI update the same Secret instead of adding a duplicate.
+ *
+ * For an edge with `metrics: remote-scrape`, also a ServiceAccount that can only do what scraping through
+ * the API server needs, and its token + CA as Secret `obsctl-scrape-<cluster>` in central's monitoring
+ * namespace. The central cluster is Argo CD's in-cluster and gets nothing.
+ */
+import {readFile} from 'node:fs/promises'
+import {ObsctlError} from '../errors.js'
+import {NAMESPACES, SECRET_NAMES, metricsMode} from '../config/model.js'
+import type {Cluster} from '../config/schema.js'
+import {describeObject, waitUntil, type Kube, type KubeObject} from '../kube/index.js'
+
+export const MANAGER = {
+  namespace: 'kube-system',
+  serviceAccount: 'argocd-manager',
+  clusterRole: 'argocd-manager-role',
+  clusterRoleBinding: 'argocd-manager-role-binding',
+  tokenSecret: 'argocd-manager-long-lived-token',
+} as const
+
+export const SCRAPE = {
+  namespace: 'kube-system',
+  serviceAccount: 'obsctl-scrape',
+  clusterRole: 'obsctl-scrape',
+  clusterRoleBinding: 'obsctl-scrape',
+  /** services/proxy to the exporters, only in the edge's monitoring namespace */
+  role: 'obsctl-scrape',
+  roleBinding: 'obsctl-scrape',
+  tokenSecret: 'obsctl-scrape-long-lived-token',
+} as const
+
+export const LABELS = {
+  secretType: 'argocd.argoproj.io/secret-type',
+  cluster: 'obsctl.dev/cluster',
+  role: 'obsctl.dev/role',
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const
+
+type SecretObj = KubeObject & {data?: Record<string, string>; type?: string}
+
+const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64')
+const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8')
+
+/** 32-bit FNV-1a, as Go's hash/fnv New32a. */
+export function fnv32a(s: string): number {
+  let h = 0x811c9dc5
+  for (const b of Buffer.from(s, 'utf8')) {
+    h ^= b
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h >>> 0
+}
+
+/** Argo CD's name for a cluster Secret: `cluster-<host without port>-<fnv32a of the server URL>`. */
+export function clusterSecretName(server: string): string {
+  const u = new URL(server)
+  let host = u.hostname
+  if (host.startsWith('[')) host = host.slice(1, -1).replaceAll(':', '-')
+  return `cluster-${host.toLowerCase()}-${fnv32a(server)}`
+}
+
+/** The rules `argocd cluster add` gives argocd-manager-role: everything (Argo CD manages the whole cluster). */
+export const MANAGER_RULES = [
+  {apiGroups: ['*'], resources: ['*'], verbs: ['*']},
+  {nonResourceURLs: ['*'], verbs: ['*']},
+]
+
+/** What scraping through the API server needs, and nothing else. */
+export const SCRAPE_CLUSTER_RULES = [
+  {apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch']},
+  {apiGroups: [''], resources: ['nodes/proxy'], verbs: ['get']},
+]
+export const SCRAPE_NAMESPACE_RULES = [{apiGroups: [''], resources: ['services/proxy'], verbs: ['get']}]
+
+function labels(c: Cluster): Record<string, string> {
+  return {[LABELS.managedBy]: 'obsctl', [LABELS.cluster]: c.name}
+}
+
+export function managerObjects(c: Cluster): KubeObject[] {
+  const l = labels(c)
+  return [
+    {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: MANAGER.serviceAccount, namespace: MANAGER.namespace, labels: l}},
+    {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: MANAGER.clusterRole, labels: l}, rules: MANAGER_RULES},
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: {name: MANAGER.clusterRoleBinding, labels: l},
+      roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: MANAGER.clusterRole},
+      subjects: [{kind: 'ServiceAccount', name: MANAGER.serviceAccount, namespace: MANAGER.namespace}],
+    },
+  ]
+}
+
+export function scrapeObjects(c: Cluster): KubeObject[] {
+  const l = labels(c)
+  const mon = NAMESPACES.monitoring
+  const subject = {kind: 'ServiceAccount', name: SCRAPE.serviceAccount, namespace: SCRAPE.namespace}
+  return [
+    {apiVersion: 'v1', kind: 'Namespace', metadata: {name: mon}},
+    {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: SCRAPE.serviceAccount, namespace: SCRAPE.namespace, labels: l}},
+    {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: SCRAPE.clusterRole, labels: l}, rules: SCRAPE_CLUSTER_RULES},
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: {name: SCRAPE.clusterRoleBinding, labels: l},
+      roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: SCRAPE.clusterRole},
+      subjects: [subject],
+    },
+    {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: {name: SCRAPE.role, namespace: mon, labels: l}, rules: SCRAPE_NAMESPACE_RULES},
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: {name: SCRAPE.roleBinding, namespace: mon, labels: l},
+      roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: SCRAPE.role},
+      subjects: [subject],
+    },
+  ]
+}
+
+function tokenSecretObject(c: Cluster, name: string, namespace: string, serviceAccount: string): SecretObj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/service-account-token',
+    metadata: {name, namespace, labels: labels(c), annotations: {'kubernetes.io/service-account.name': serviceAccount}},
+  }
+}
+
+export interface RegisterOptions {
+  /** delete and recreate the token Secrets (new tokens), on purpose */
+  rotateTokens?: boolean
+  timeoutMs: number
+  intervalMs?: number
+  signal?: AbortSignal
+  log?: (line: string) => void
+}
+
+export interface RegisterReport {
+  cluster: string
+  server: string
+  metrics: 'remote-scrape' | 'agent'
+  /** argocd/<cluster secret name> on central */
+  clusterSecret: string
+  /** objects created or updated on the edge */
+  edgeObjects: string[]
+  /** monitoring/obsctl-scrape-<cluster> on central (remote-scrape edges) */
+  scrapeSecret?: string
+  /** token Secrets replaced (--rotate-tokens or a token that was invalid) */
+  rotated: string[]
+  /** leftovers of remote-scrape removed from an edge that now uses agent */
+  removed: string[]
+}
+
+interface TokenResult {
+  token: string
+  caCrt?: string
+  rotated: boolean
+}
+
+/** Apply a service-account-token Secret and wait until the token controller fills it. */
+async function ensureToken(edge: Kube, obj: SecretObj, opts: RegisterOptions): Promise<TokenResult> {
+  const log = opts.log ?? (() => {})
+  const {name, namespace} = obj.metadata
+  let old = await edge.get<SecretObj>('v1', 'Secret', name, namespace)
+  let rotated = false
+  const annotatedFor = old?.metadata.annotations?.['kubernetes.io/service-account.name']
+  if (old && (opts.rotateTokens || old.type !== obj.type || annotatedFor !== obj.metadata.annotations!['kubernetes.io/service-account.name'])) {
+    log(`deleting Secret ${namespace}/${name} for a new token`)
+    await edge.delete(obj)
+    await waitUntil(`Secret ${namespace}/${name} to be deleted`, async () => ((await edge.get('v1', 'Secret', name, namespace)) ? 'still there' : true), {
+      timeoutMs: opts.timeoutMs,
+      intervalMs: opts.intervalMs ?? 500,
+      signal: opts.signal,
+    })
+    rotated = true
+  }
+  const oldToken = rotated ? old?.data?.token : undefined
+  await edge.apply(obj)
+  let filled: SecretObj | undefined
+  await waitUntil(
+    `the token controller of ${edge.context} to fill Secret ${namespace}/${name}`,
+    async () => {
+      filled = await edge.get<SecretObj>('v1', 'Secret', name, namespace)
+      if (!filled) return 'the Secret is gone (deleted by the token controller? is the ServiceAccount there?)'
+      const t = filled.data?.token
+      if (!t) return `Secret ${namespace}/${name}: no token yet`
+      if (oldToken && t === oldToken) return `Secret ${namespace}/${name}: still the old token`
+      return true
+    },
+    {timeoutMs: opts.timeoutMs, intervalMs: opts.intervalMs ?? 500, signal: opts.signal, onProgress: log},
+  )
+  old = undefined
+  return {token: unb64(filled!.data!.token!), caCrt: filled!.data?.['ca.crt'] ? unb64(filled!.data['ca.crt']) : undefined, rotated}
+}
+
+/** The edge's CA as Argo CD wants it (base64 of PEM): from the kubeconfig, else the token Secret's ca.crt. */
+async function edgeCaPem(edge: Kube, tokenCa: string | undefined, cluster: string): Promise<string> {
+  const kc = edge.kc.getCurrentCluster()
+  if (kc?.caData) return unb64(kc.caData)
+  if (kc?.caFile) return readFile(kc.caFile, 'utf8')
+  if (tokenCa) return tokenCa
+  throw new ObsctlError(`no CA for ${cluster}: the kubeconfig context ${edge.context} has no certificate-authority(-data) and the token Secret no ca.crt`, {
+    code: 'NO_CA',
+    hints: ['obsctl kubeconfig merge writes each cluster\'s CA into the kubeconfig; Argo CD never skips TLS verification here'],
+  })
+}
+
+export function clusterSecretObject(c: Cluster, token: string, caPem: string): SecretObj {
+  const config = {bearerToken: token, tlsClientConfig: {insecure: false, caData: b64(caPem)}}
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: clusterSecretName(c.apiServer),
+      namespace: NAMESPACES.argocd,
+      labels: {[LABELS.secretType]: 'cluster', [LABELS.cluster]: c.name, [LABELS.role]: c.role, [LABELS.managedBy]: 'obsctl'},
+    },
+    data: {name: b64(c.name), server: b64(c.apiServer), config: b64(JSON.stringify(config))},
+  }
+}
+
+export function scrapeSecretObject(c: Cluster, token: string, caPem: string): SecretObj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {name: SECRET_NAMES.scrape(c.name), namespace: NAMESPACES.monitoring, labels: {[LABELS.cluster]: c.name, [LABELS.role]: c.role, [LABELS.managedBy]: 'obsctl'}},
+    data: {token: b64(token), 'ca.crt': b64(caPem)},
+  }
+}
+
+async function applyAll(kube: Kube, objs: KubeObject[], done: string[]): Promise<void> {
+  for (const o of objs) {
+    await kube.apply(o)
+    done.push(describeObject(o))
+  }
+}
+
+/** Register one edge cluster with Argo CD on central (idempotent). */
+export async function registerEdge(central: Kube, edge: Kube, c: Cluster, opts: RegisterOptions): Promise<RegisterReport> {
+  if (c.role !== 'edge') throw new ObsctlError(`${c.name} is the central cluster: Argo CD manages it as in-cluster, there is nothing to register`, {exitCode: 2, code: 'NOT_EDGE'})
+  const log = opts.log ?? (() => {})
+  const mode = metricsMode(c)!
+  const report: RegisterReport = {cluster: c.name, server: c.apiServer, metrics: mode, clusterSecret: '', edgeObjects: [], rotated: [], removed: []}
+  const check = () => {
+    if (opts.signal?.aborted) throw new ObsctlError(`interrupted while registering ${c.name}`, {exitCode: 130, code: 'INTERRUPTED'})
+  }
+
+  // 1. what `argocd cluster add` creates on the edge
+  log(`${c.name}: ServiceAccount, ClusterRole and ClusterRoleBinding for argocd-manager`)
+  await applyAll(edge, managerObjects(c), report.edgeObjects)
+  check()
+  const managerSecret = tokenSecretObject(c, MANAGER.tokenSecret, MANAGER.namespace, MANAGER.serviceAccount)
+  const manager = await ensureToken(edge, managerSecret, opts)
+  report.edgeObjects.push(describeObject(managerSecret))
+  if (manager.rotated) report.rotated.push(describeObject(managerSecret))
+  const caPem = await edgeCaPem(edge, manager.caCrt, c.name)
+  check()
+
+  // 2. the declarative cluster Secret on central
+  const secret = clusterSecretObject(c, manager.token, caPem)
+  log(`${c.name}: cluster Secret ${secret.metadata.namespace}/${secret.metadata.name} on ${central.context}`)
+  await central.apply(secret)
+  report.clusterSecret = `${secret.metadata.namespace}/${secret.metadata.name}`
+  check()
+
+  // 3. metrics: remote-scrape edges get a scrape-only token copied to central; agent edges none
+  if (mode === 'remote-scrape') {
+    log(`${c.name}: scrape ServiceAccount (list/watch nodes, get nodes/proxy, get services/proxy in ${NAMESPACES.monitoring})`)
+    await applyAll(edge, scrapeObjects(c), report.edgeObjects)
+    const scrapeSecret = tokenSecretObject(c, SCRAPE.tokenSecret, SCRAPE.namespace, SCRAPE.serviceAccount)
+    const scrape = await ensureToken(edge, scrapeSecret, opts)
+    report.edgeObjects.push(describeObject(scrapeSecret))
+    if (scrape.rotated) report.rotated.push(describeObject(scrapeSecret))
+    check()
+    await central.apply({apiVersion: 'v1', kind: 'Namespace', metadata: {name: NAMESPACES.monitoring}})
+    const copy = scrapeSecretObject(c, scrape.token, caPem)
+    await central.apply(copy)
+    report.scrapeSecret = `${copy.metadata.namespace}/${copy.metadata.name}`
+  } else {
+    // an edge switched to agent keeps no scrape credentials
+    for (const o of [...scrapeObjects(c).filter((x) => x.kind !== 'Namespace'), tokenSecretObject(c, SCRAPE.tokenSecret, SCRAPE.namespace, SCRAPE.serviceAccount)]) {
+      if (await edge.delete(o)) report.removed.push(`${edge.context}: ${describeObject(o)}`)
+    }
+    const copy = scrapeSecretObject(c, '', '')
+    if (await central.delete(copy)) report.removed.push(`${central.context}: ${describeObject(copy)}`)
+  }
+  return report
+}
+
+/** Live check of the register phase for one edge: every object there, tokens filled, copies current. */
+export async function edgeRegistered(central: Kube, edge: Kube, c: Cluster): Promise<boolean> {
+  for (const o of managerObjects(c)) if (!(await edge.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace))) return false
+  const tok = await edge.get<SecretObj>('v1', 'Secret', MANAGER.tokenSecret, MANAGER.namespace)
+  if (!tok?.data?.token) return false
+  const cs = await central.get<SecretObj>('v1', 'Secret', clusterSecretName(c.apiServer), NAMESPACES.argocd)
+  if (!cs?.data?.config || cs.metadata.labels?.[LABELS.secretType] !== 'cluster' || cs.metadata.labels?.[LABELS.cluster] !== c.name) return false
+  if (cs.data.server !== b64(c.apiServer) || cs.data.name !== b64(c.name)) return false
+  try {
+    if ((JSON.parse(unb64(cs.data.config)) as {bearerToken?: string}).bearerToken !== unb64(tok.data.token)) return false
+  } catch {
+    return false
+  }
+  if (metricsMode(c) === 'remote-scrape') {
+    for (const o of scrapeObjects(c)) if (!(await edge.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace))) return false
+    const st = await edge.get<SecretObj>('v1', 'Secret', SCRAPE.tokenSecret, SCRAPE.namespace)
+    if (!st?.data?.token) return false
+    const copy = await central.get<SecretObj>('v1', 'Secret', SECRET_NAMES.scrape(c.name), NAMESPACES.monitoring)
+    if (copy?.data?.token !== st.data.token || !copy.data['ca.crt']) return false
+  } else if (await central.get('v1', 'Secret', SECRET_NAMES.scrape(c.name), NAMESPACES.monitoring)) {
+    return false
+  }
+  return true
+}
