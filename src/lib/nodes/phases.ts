@@ -1,3 +1,42 @@
-// Phases of this domain are registered in ../phases.ts; until this module exports them,
-// the engine runs an honest "not implemented yet" phase in their place.
-export {}
+/**
+ * The `preflight` and `nodes` phases (DESIGN.md §3): one task per node. SSH connections live in the
+ * run's resources (one per node, shared by both phases, closed at run end and on Ctrl-C).
+ */
+import type {Phase} from '../engine/types.js'
+import {ObsctlError} from '../errors.js'
+import {sshPool} from '../ssh/pool.js'
+import {describeInstall, installFingerprint, installNode, nodeTargets, resolveTarget, type NodeTarget} from './install.js'
+import {checkNode} from './preflight.js'
+
+export const preflightPhase: Phase<NodeTarget> = {
+  name: 'preflight',
+  title: 'Preflight checks on every node',
+  targets: (ctx) => nodeTargets(ctx),
+  // live checks: always rerun (a passed preflight says nothing about the machine today)
+  fingerprint: () => ({at: Date.now()}),
+  describe: (t) => `ssh ${t.host}: OS/arch, CPU, memory, disk, swap, ports 6443/10250, clock, sudo (read-only)`,
+  async run(t, ctx, io) {
+    const {cluster, node} = resolveTarget(ctx.platform, t)
+    const pool = await sshPool(ctx)
+    const r = await checkNode(pool, ctx.platform, cluster, node)
+    for (const c of r.checks) io.log(`${c.status} ${c.title}: ${c.detail}`)
+    const failed = r.checks.filter((c) => c.status === 'fail')
+    if (failed.length > 0) {
+      throw new ObsctlError(`${failed.length} check(s) failed: ${failed.map((c) => `${c.title}: ${c.detail}`).join('; ')}`, {
+        code: 'PREFLIGHT',
+        hints: failed.map((c) => c.hint).filter((h): h is string => Boolean(h)),
+      })
+    }
+    const warn = r.checks.filter((c) => c.status === 'warn').length
+    return `${r.checks.length} checks passed${warn ? ` (${warn} warning${warn === 1 ? '' : 's'})` : ''}`
+  },
+}
+
+export const nodesPhase: Phase<NodeTarget> = {
+  name: 'nodes',
+  title: 'Kubernetes on every node',
+  targets: (ctx) => nodeTargets(ctx),
+  fingerprint: (t, ctx) => installFingerprint(ctx.platform, t),
+  describe: (t, ctx) => describeInstall(t, ctx),
+  run: (t, ctx, io) => installNode(t, ctx, io),
+}

@@ -1,0 +1,42 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {formatRunSummary, type RunResult} from '../../lib/engine/index.js'
+import {runNodeInstall} from '../../lib/nodes/run.js'
+
+export default class NodeInstall extends BaseCommand {
+  static override summary = 'Install Kubernetes on the nodes over SSH (the `nodes` phase): preflight, upload install-k8s.sh, run it, wait for Ready.'
+  static override description = `Nodes are installed concurrently; workers wait for their cluster's first control plane. Each node's full output is in .obsctl/logs/<run>/nodes/. A rerun skips nodes already done and retries the rest; the script itself checks before every step, so an installed node is reported "already installed".
+Passwords are never flags: a prompt, or OBSCTL_SSH_PASSWORD / OBSCTL_SUDO_PASSWORD for automation.`
+  static override examples = [
+    '<%= config.bin %> node install',
+    '<%= config.bin %> node install cluster-02 --concurrency 2',
+    '<%= config.bin %> node install --dry-run',
+    'OBSCTL_SUDO_PASSWORD=… <%= config.bin %> node install --json',
+  ]
+  static override args = {clusters: Args.string({description: 'clusters to install (default: all)'})}
+  static override strict = false
+  static override flags = {
+    concurrency: Flags.integer({summary: 'Nodes at once (default: all).', min: 1}),
+    'known-hosts': Flags.string({summary: "known_hosts file to use instead of obsctl's own (.obsctl/known_hosts)."}),
+    restart: Flags.boolean({summary: 'Ignore the journal: recheck every node (each step still checks before it acts).'}),
+    'dry-run': Flags.boolean({summary: 'Connect to nothing: print what each node task would do.'}),
+    timeout: Flags.integer({summary: 'Seconds to wait for a node to become Ready (and a worker for its control plane).', default: 600, min: 1}),
+  }
+
+  async run(): Promise<RunResult> {
+    const {flags, argv} = await this.parse(NodeInstall)
+    const inv = this.loadInventory(flags.config)
+    const result = await runNodeInstall(inv, {
+      clusters: argv as string[],
+      knownHosts: flags['known-hosts'],
+      concurrency: flags.concurrency,
+      restart: flags.restart,
+      dryRun: flags['dry-run'],
+      readyTimeoutSeconds: flags.timeout,
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+    })
+    this.out(formatRunSummary(result))
+    if (result.exitCode !== 0) this.failWith(result.exitCode)
+    return result
+  }
+}

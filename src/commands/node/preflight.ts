@@ -1,0 +1,35 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {table} from '../../lib/cli/format.js'
+import {ExitCode} from '../../lib/errors.js'
+import {runNodePreflight} from '../../lib/nodes/run.js'
+import type {PreflightReport} from '../../lib/nodes/preflight.js'
+
+const ICON = {pass: '✔', warn: '‼', fail: '✖'} as const
+
+export default class NodePreflight extends BaseCommand {
+  static override summary = 'Check every node over SSH before installing Kubernetes: OS/arch, CPU, memory, disk, swap, ports, clock, sudo, hostnames.'
+  static override description = `Read-only. Connects with the inventory's ssh settings (key file, ssh-agent, or a prompted password; OBSCTL_SSH_PASSWORD / OBSCTL_SUDO_PASSWORD for automation) and verifies host keys against .obsctl/known_hosts (trust on first use; a changed key is refused).
+Exit 1 when any check fails.`
+  static override examples = [
+    '<%= config.bin %> node preflight',
+    '<%= config.bin %> node preflight cluster-01 cluster-02 --json',
+    '<%= config.bin %> node preflight --known-hosts ~/.ssh/known_hosts',
+  ]
+  static override args = {clusters: Args.string({description: 'clusters to check (default: all)'})}
+  static override strict = false
+  static override flags = {
+    'known-hosts': Flags.string({summary: "known_hosts file to use instead of obsctl's own (.obsctl/known_hosts)."}),
+  }
+
+  async run(): Promise<PreflightReport> {
+    const {flags, argv} = await this.parse(NodePreflight)
+    const inv = this.loadInventory(flags.config)
+    const report = await runNodePreflight(inv, {clusters: argv as string[], knownHosts: flags['known-hosts'], onNotice: (l) => this.note(l)})
+    const rows = report.checks.map((c) => [`${c.cluster}/${c.node}`, c.title, `${ICON[c.status]} ${c.status}`, c.hint && c.status !== 'pass' ? `${c.detail} → ${c.hint}` : c.detail])
+    this.out(table(['NODE', 'CHECK', 'RESULT', 'DETAIL'], rows))
+    this.out(`\n${report.ok ? '✔' : '✖'} ${report.failures} failed, ${report.warnings} warning(s) (host keys: ${report.knownHosts})`)
+    if (!report.ok) this.failWith(ExitCode.failed)
+    return report
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * Installing Kubernetes on one node over SSH: preflight, upload, run, verify.
+ *
+ * Join order: a worker or extra control plane needs its cluster's first control plane initialised.
+ * All nodes are targets of the one `nodes` phase, running concurrently; a joining node first asks the
+ * control plane itself (`test -f /etc/kubernetes/admin.conf`) and, when it is not initialised yet,
+ * waits on a per-cluster promise in RunContext.resources that the first control plane's task settles.
+ * Targets are ordered first control planes first, so a --concurrency limit never fills every slot
+ * with waiting joiners. Splitting init and join into two phases would serialise every cluster behind
+ * the slowest control plane of the fleet; the promise keeps clusters independent.
+ */
+import {createHash} from 'node:crypto'
+import {findCluster, firstControlPlane, nodeName} from '../config/model.js'
+import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
+import type {RunContext, Target, TaskIO} from '../engine/types.js'
+import {ObsctlError, inputError, interruptedError} from '../errors.js'
+import type {SshConnection} from '../ssh/connection.js'
+import {shQuote} from '../ssh/connection.js'
+import {sshPool} from '../ssh/pool.js'
+import {checkNode} from './preflight.js'
+import {installMode, kubeadmJoinConfig, parseJoinCommand, renderInstallScript, type JoinInfo} from './script.js'
+
+export interface NodeTarget extends Target {
+  cluster: string
+  host: string
+  /** index in the cluster's nodes */
+  index: number
+}
+
+/** The clusters a command names (all when none). */
+export function selectClusters(p: Platform, names?: string[]): Cluster[] {
+  if (!names || names.length === 0) return p.clusters
+  return names.map((n) => {
+    const c = findCluster(p, n)
+    if (!c) throw inputError(`no cluster named ${n} in the inventory`, [`clusters: ${p.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
+    return c
+  })
+}
+
+export function clusterOption(ctx: RunContext): string[] | undefined {
+  const v = ctx.options.clusters
+  return Array.isArray(v) && v.length > 0 ? (v as string[]) : undefined
+}
+
+/** One target per node, first control planes first (see the join-order note above). */
+export function nodeTargets(ctx: RunContext): NodeTarget[] {
+  const out: NodeTarget[] = []
+  const clusters = selectClusters(ctx.platform, clusterOption(ctx))
+  for (const pass of [true, false]) {
+    for (const c of clusters) {
+      c.nodes.forEach((n, index) => {
+        if ((firstControlPlane(c) === n) !== pass) return
+        out.push({id: `${c.name}/${n.host}`, title: `${c.name}/${nodeName(n)}`, cluster: c.name, host: n.host, index})
+      })
+    }
+  }
+  return out
+}
+
+export function resolveTarget(p: Platform, t: NodeTarget): {cluster: Cluster; node: ClusterNode} {
+  const cluster = findCluster(p, t.cluster)
+  const node = cluster?.nodes[t.index]
+  if (!cluster || !node || node.host !== t.host) throw new ObsctlError(`target ${t.id} is not in the inventory`, {code: 'UNKNOWN_TARGET'})
+  return {cluster, node}
+}
+
+/** What, when changed, makes a done node task run again: the rendered script and where it runs. */
+export function installFingerprint(p: Platform, t: NodeTarget): unknown {
+  const {cluster, node} = resolveTarget(p, t)
+  const script = renderInstallScript(p, cluster, node, {joinConfigPath: '@JOIN@'})
+  return {script: createHash('sha256').update(script).digest('hex'), user: node.user ?? p.ssh.user, port: node.port ?? p.ssh.port}
+}
+
+interface Deferred {
+  promise: Promise<void>
+  resolve(): void
+  reject(e: unknown): void
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  promise.catch(() => undefined)
+  return {promise, resolve, reject}
+}
+
+const cpKey = (cluster: string) => `nodes:control-plane-ready:${cluster}`
+
+function cpDeferred(ctx: RunContext, cluster: string): Promise<Deferred> {
+  return ctx.resources.getOrCreate(cpKey(cluster), () => deferred())
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, signal: AbortSignal, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new ObsctlError(`timed out after ${Math.round(ms / 1000)} s waiting for ${what}`, {code: 'TIMEOUT'})), ms)
+    const onAbort = () => reject(interruptedError())
+    signal.addEventListener('abort', onAbort, {once: true})
+    p.then(resolve, reject).finally(() => {
+      clearTimeout(t)
+      signal.removeEventListener('abort', onAbort)
+    })
+  })
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms)
+    signal.addEventListener('abort', () => (clearTimeout(t), reject(interruptedError())), {once: true})
+  })
+
+function readyTimeoutMs(ctx: RunContext): number {
+  const s = ctx.options.readyTimeoutSeconds ?? ctx.options.timeoutSeconds
+  return (typeof s === 'number' && s > 0 ? s : 600) * 1000
+}
+
+async function waitForControlPlane(ctx: RunContext, cluster: Cluster, cp: SshConnection, io: TaskIO): Promise<void> {
+  const live = await cp.exec('test -f /etc/kubernetes/admin.conf')
+  if (live.code === 0) return
+  io.log(`waiting for the control plane ${nodeName(firstControlPlane(cluster))} to be initialised`)
+  const d = await cpDeferred(ctx, cluster.name)
+  try {
+    await withTimeout(d.promise, readyTimeoutMs(ctx), io.signal, `control plane of ${cluster.name}`)
+  } catch (e) {
+    if (e instanceof ObsctlError && e.code === 'TIMEOUT') {
+      e.hints.push(`the control plane task did not run in this run: obsctl node install ${cluster.name} --restart`)
+    }
+    throw e
+  }
+}
+
+/** A fresh join token (and certificate key for control planes), read from the first control plane; never logged. */
+async function joinInfo(cp: SshConnection, mode: 'join' | 'join-control-plane', io: TaskIO): Promise<JoinInfo> {
+  const r = await cp.sudo('kubeadm token create --print-join-command --ttl 30m', {signal: io.signal})
+  if (r.code !== 0) throw new ObsctlError(`kubeadm token create failed on ${cp.label}: ${r.stderr.trim().split('\n').pop()}`, {code: 'JOIN_TOKEN'})
+  const info = parseJoinCommand(r.stdout)
+  if (mode === 'join-control-plane') {
+    const c = await cp.sudo('kubeadm init phase upload-certs --upload-certs', {signal: io.signal})
+    const key = /^[0-9a-f]{64}$/m.exec(c.stdout)?.[0]
+    if (c.code !== 0 || !key) throw new ObsctlError(`kubeadm init phase upload-certs failed on ${cp.label}`, {code: 'JOIN_CERTS'})
+    info.certificateKey = key
+  }
+  io.log(`obtained a join token from ${cp.label} (valid 30 min; not logged)`)
+  return info
+}
+
+async function verifyReady(ctx: RunContext, cp: SshConnection, node: ClusterNode, io: TaskIO): Promise<void> {
+  const name = nodeName(node)
+  const cmd = `kubectl --kubeconfig /etc/kubernetes/admin.conf get node ${shQuote(name)} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'`
+  const deadline = Date.now() + readyTimeoutMs(ctx)
+  let last = ''
+  for (let i = 0; ; i++) {
+    const r = await cp.sudo(cmd, {signal: io.signal})
+    last = r.code === 0 ? `Ready=${r.stdout.trim() || 'unknown'}` : r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`
+    if (r.code === 0 && r.stdout.trim() === 'True') {
+      io.log(`node ${name} is Ready (kubectl on ${cp.label})`)
+      return
+    }
+    if (Date.now() > deadline) break
+    if (i % 6 === 0) io.log(`waiting for node ${name} to be Ready (${last})`)
+    await sleep(typeof ctx.options.readyPollMs === 'number' ? ctx.options.readyPollMs : 5000, io.signal)
+  }
+  throw new ObsctlError(`node ${name} did not become Ready within ${Math.round(readyTimeoutMs(ctx) / 1000)} s (${last})`, {
+    code: 'NODE_NOT_READY',
+    hints: [`on the control plane: kubectl describe node ${name}; kubectl -n kube-system get pods -o wide`],
+  })
+}
+
+export interface InstallResult {
+  result: 'installed' | 'already-installed'
+  changes: number
+}
+
+/** The `nodes` phase's run(): preflight, upload, run, verify. */
+export async function installNode(t: NodeTarget, ctx: RunContext, io: TaskIO): Promise<string> {
+  const {cluster, node} = resolveTarget(ctx.platform, t)
+  const mode = installMode(cluster, node)
+  const pool = await sshPool(ctx)
+  const seen = pool.notices.length
+  const cpD = mode === 'init' ? await cpDeferred(ctx, cluster.name) : undefined
+  try {
+    io.log(`preflight ${node.host}`)
+    const pre = await checkNode(pool, ctx.platform, cluster, node)
+    for (const n of pool.notices.slice(seen)) io.log(n)
+    const failed = pre.checks.filter((c) => c.status === 'fail')
+    for (const c of pre.checks) io.log(`preflight ${c.status} ${c.title}: ${c.detail}`)
+    if (failed.length > 0) {
+      throw new ObsctlError(`preflight failed on ${nodeName(node)}: ${failed.map((c) => `${c.title}: ${c.detail}`).join('; ')}`, {
+        code: 'PREFLIGHT',
+        hints: [...new Set(failed.map((c) => c.hint).filter((h): h is string => Boolean(h))), `obsctl node preflight ${cluster.name}`],
+      })
+    }
+    const conn = await pool.get(node)
+    const cp = mode === 'init' ? conn : await pool.get(firstControlPlane(cluster))
+
+    const home = await conn.home()
+    const dir = `${home}/.obsctl`
+    await conn.mkdir(dir, 0o700)
+    const scriptPath = `${dir}/install-k8s.sh`
+    const joinPath = `${dir}/kubeadm-join.yaml`
+    let joined = false
+    if (mode !== 'init') {
+      joined = (await conn.exec('test -f /etc/kubernetes/kubelet.conf')).code === 0
+      if (!joined) {
+        await waitForControlPlane(ctx, cluster, cp, io)
+        const info = await joinInfo(cp, mode, io)
+        await conn.upload(joinPath, kubeadmJoinConfig(ctx.platform, cluster, node, info), 0o600)
+      }
+    }
+    const script = renderInstallScript(ctx.platform, cluster, node, {joinConfigPath: mode === 'init' || joined ? '' : joinPath})
+    await conn.upload(scriptPath, script, 0o700)
+    io.log(`uploaded ${scriptPath}; running it as root`)
+    const r = await conn.sudo(`bash ${shQuote(scriptPath)}`, {log: io.log, signal: io.signal})
+    if (mode !== 'init' && !joined) await conn.remove(joinPath)
+    if (r.code !== 0) {
+      const why = r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.code}`
+      throw new ObsctlError(`install-k8s.sh failed on ${nodeName(node)} (exit ${r.code ?? r.signal}): ${why}`, {
+        code: 'INSTALL_FAILED',
+        hints: [`full output: ${io.logFile}`, 'fix the cause and rerun: finished steps are skipped'],
+      })
+    }
+    const m = /OBSCTL_RESULT=(installed|already-installed) changes=(\d+)/.exec(r.stdout)
+    const res: InstallResult = {result: (m?.[1] as InstallResult['result']) ?? 'installed', changes: Number(m?.[2] ?? 0)}
+    cpD?.resolve()
+    await verifyReady(ctx, cp, node, io)
+    return res.result === 'already-installed'
+      ? `already installed, Ready`
+      : `installed (${res.changes} change${res.changes === 1 ? '' : 's'}), Ready`
+  } catch (e) {
+    cpD?.reject(e instanceof ObsctlError ? new ObsctlError(`control plane ${nodeName(node)} failed: ${e.message}`, {code: 'CONTROL_PLANE_FAILED'}) : e)
+    throw e
+  }
+}
+
+export function describeInstall(t: NodeTarget, ctx: RunContext): string {
+  const {cluster, node} = resolveTarget(ctx.platform, t)
+  const mode = installMode(cluster, node)
+  const what = mode === 'init' ? 'kubeadm init + Cilium' : mode === 'join' ? `join ${cluster.name} as worker` : `join ${cluster.name} as control plane`
+  return `ssh ${node.user ?? ctx.platform.ssh.user}@${node.host}: upload install-k8s.sh (Kubernetes ${ctx.platform.versions.kubernetes}, ${what}), run it with sudo, wait for Ready`
+}

@@ -1,0 +1,213 @@
+/**
+ * Node preflight (checks as data, linkerd-healthcheck style): every check has an id, a title and a
+ * pass/warn/fail result with detail and a hint. Facts are read in one SSH exec per node, plus one sudo
+ * probe; nothing on the node is changed.
+ */
+import {capacity} from '../config/sizing.js'
+import {cpuMillis, formatMemory, memoryBytes} from '../config/units.js'
+import {nodeName} from '../config/model.js'
+import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
+import {errorMessage} from '../errors.js'
+import type {SshConnection} from '../ssh/connection.js'
+import type {SshPool} from '../ssh/pool.js'
+
+export type CheckStatus = 'pass' | 'warn' | 'fail'
+
+export interface CheckResult {
+  cluster: string
+  node: string
+  host: string
+  id: string
+  title: string
+  status: CheckStatus
+  detail: string
+  hint?: string
+}
+
+export interface NodeFacts {
+  arch: string
+  osId: string
+  osLike: string
+  osName: string
+  cpus: number
+  memBytes: number
+  diskFreeBytes: number
+  swapDevices: number
+  listening: string[]
+  kubeletConf: boolean
+  hostname: string
+  /** remote clock minus local clock, ms (midpoint of the exec) */
+  skewMs: number
+}
+
+const FACTS = [
+  'echo "arch=$(uname -m)"',
+  '( . /etc/os-release 2>/dev/null; echo "os_id=${ID:-}"; echo "os_like=${ID_LIKE:-}"; echo "os_name=${PRETTY_NAME:-}" )',
+  'echo "cpus=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)"',
+  'echo "mem_kb=$(awk \'/^MemTotal:/{print $2}\' /proc/meminfo)"',
+  'd=/var/lib; [ -d "$d" ] || d=/; echo "disk_kb=$(df -Pk "$d" | awk \'NR==2{print $4}\')"',
+  'echo "swap=$(awk \'NR>1\' /proc/swaps 2>/dev/null | wc -l)"',
+  'echo "listen=$(ss -Hltn 2>/dev/null | awk \'{print $4}\' | tr \'\\n\' \' \')"',
+  'if [ -f /etc/kubernetes/kubelet.conf ]; then echo kubelet_conf=1; else echo kubelet_conf=0; fi',
+  'echo "hostname=$(hostname)"',
+  'echo "time_ms=$(date +%s%3N)"',
+].join('; ')
+
+export async function readFacts(conn: SshConnection): Promise<NodeFacts> {
+  const t0 = Date.now()
+  const r = await conn.exec(FACTS)
+  const t1 = Date.now()
+  const kv = new Map<string, string>()
+  for (const line of r.stdout.split('\n')) {
+    const i = line.indexOf('=')
+    if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1).trim())
+  }
+  const num = (k: string) => Number(kv.get(k) ?? 'NaN')
+  return {
+    arch: kv.get('arch') ?? '',
+    osId: kv.get('os_id') ?? '',
+    osLike: kv.get('os_like') ?? '',
+    osName: kv.get('os_name') ?? '',
+    cpus: num('cpus'),
+    memBytes: num('mem_kb') * 1024,
+    diskFreeBytes: num('disk_kb') * 1024,
+    swapDevices: num('swap'),
+    listening: (kv.get('listen') ?? '').split(/\s+/).filter(Boolean),
+    kubeletConf: kv.get('kubelet_conf') === '1',
+    hostname: kv.get('hostname') ?? '',
+    skewMs: num('time_ms') - (t0 + t1) / 2,
+  }
+}
+
+const SUPPORTED_OS = ['ubuntu', 'debian', 'rhel', 'centos', 'rocky', 'almalinux', 'fedora']
+const GiB = 1024 ** 3
+
+function portOpen(listening: string[], port: number): boolean {
+  return listening.some((a) => a.endsWith(`:${port}`))
+}
+
+/** All per-node checks from the facts (pure; tested without SSH). */
+export function evaluateNode(p: Platform, c: Cluster, n: ClusterNode, f: NodeFacts, sudo: {ok: boolean; detail: string}): CheckResult[] {
+  const base = {cluster: c.name, node: nodeName(n), host: n.host}
+  const out: CheckResult[] = []
+  const add = (id: string, title: string, status: CheckStatus, detail: string, hint?: string) => out.push({...base, id, title, status, detail, hint})
+  const isCp = n.roles.includes('control-plane')
+
+  const osOk = [f.osId, ...f.osLike.split(/\s+/)].some((x) => SUPPORTED_OS.includes(x))
+  const archOk = ['x86_64', 'aarch64', 'amd64', 'arm64'].includes(f.arch)
+  add('os', 'OS and architecture', osOk && archOk ? 'pass' : 'fail', `${f.osName || f.osId || 'unknown OS'} ${f.arch}`, osOk && archOk ? undefined : 'supported: Ubuntu, Debian, RHEL family on x86_64 or arm64')
+
+  const declaredCpu = cpuMillis(n.cpu) / 1000
+  const minCpu = isCp ? 2 : 1
+  const cpuStatus: CheckStatus = f.cpus < minCpu ? 'fail' : f.cpus < declaredCpu ? 'fail' : 'pass'
+  add('cpu', 'CPU', cpuStatus, `${f.cpus} CPUs (declared ${declaredCpu}; ${isCp ? 'control plane' : 'worker'} needs ≥ ${minCpu})`,
+    cpuStatus === 'fail' ? 'declare what the machine has (nodes[].cpu) and rerun config validate, or give the machine more CPUs' : undefined)
+
+  const declaredMem = memoryBytes(n.memory)
+  const minMem = isCp ? 1700 * 1024 ** 2 : 1024 ** 3
+  // MemTotal excludes kernel-reserved memory: allow 10% below the declared size
+  const memStatus: CheckStatus = f.memBytes < minMem || f.memBytes < declaredMem * 0.9 ? 'fail' : 'pass'
+  add('memory', 'Memory', memStatus, `${formatMemory(f.memBytes)} (declared ${formatMemory(declaredMem)}; ${isCp ? 'control plane' : 'worker'} needs ≥ ${formatMemory(minMem)})`,
+    memStatus === 'fail' ? 'declare what the machine has (nodes[].memory) and rerun config validate, or add memory' : undefined)
+
+  const [failDisk, warnDisk] = p.profile === 'production' ? [20 * GiB, 50 * GiB] : [10 * GiB, 20 * GiB]
+  const diskStatus: CheckStatus = f.diskFreeBytes < failDisk ? 'fail' : f.diskFreeBytes < warnDisk ? 'warn' : 'pass'
+  add('disk', 'Free disk (/var/lib)', diskStatus, `${formatMemory(f.diskFreeBytes)} free (${p.profile}: ≥ ${formatMemory(failDisk)}, ${formatMemory(warnDisk)} recommended)`,
+    diskStatus === 'pass' ? undefined : 'free space under /var/lib (containerd images, Longhorn volumes)')
+
+  add('swap', 'Swap', f.swapDevices > 0 ? 'warn' : 'pass', f.swapDevices > 0 ? `${f.swapDevices} swap device(s) on` : 'off',
+    f.swapDevices > 0 ? 'node install turns swap off and comments it out of /etc/fstab' : undefined)
+
+  for (const port of isCp ? [6443, 10250] : [10250]) {
+    const open = portOpen(f.listening, port)
+    const status: CheckStatus = !open ? 'pass' : f.kubeletConf ? 'pass' : 'fail'
+    add(`port-${port}`, `Port ${port}`, status, !open ? 'free' : f.kubeletConf ? 'in use by Kubernetes (already ours)' : 'in use by another program',
+      status === 'fail' ? `find it with: ss -ltnp 'sport = :${port}'` : undefined)
+  }
+
+  const skew = Math.abs(f.skewMs)
+  const skewStatus: CheckStatus = !Number.isFinite(skew) ? 'warn' : skew > 30_000 ? 'fail' : skew > 2000 ? 'warn' : 'pass'
+  add('clock', 'Clock skew vs this machine', skewStatus, Number.isFinite(skew) ? `${(f.skewMs / 1000).toFixed(1)} s` : 'unknown',
+    skewStatus === 'pass' ? undefined : 'synchronise clocks (chrony / systemd-timesyncd): certificates and tokens depend on them')
+
+  add('sudo', 'sudo', sudo.ok ? 'pass' : 'fail', sudo.detail, sudo.ok ? undefined : 'ssh.sudo: nopasswd needs a NOPASSWD rule; ssh.sudo: password prompts (or OBSCTL_SUDO_PASSWORD)')
+  return out
+}
+
+/** Cross-node checks: unique hostnames, cluster capacity with the real CPU/memory. */
+export function evaluateFleet(p: Platform, clusters: Cluster[], facts: Map<ClusterNode, NodeFacts>): CheckResult[] {
+  const out: CheckResult[] = []
+  const byHost = new Map<string, ClusterNode[]>()
+  for (const [n, f] of facts) if (f.hostname) byHost.set(f.hostname, [...(byHost.get(f.hostname) ?? []), n])
+  for (const c of clusters) {
+    for (const n of c.nodes) {
+      const f = facts.get(n)
+      if (!f) continue
+      const same = (byHost.get(f.hostname) ?? []).filter((x) => x !== n)
+      // kubeadm registers nodes under nodes[].name (default: the host), so a duplicate machine hostname
+      // only breaks things when the inventory leaves the names to the machines
+      const status: CheckStatus = same.length === 0 ? 'pass' : n.name ? 'warn' : 'fail'
+      out.push({cluster: c.name, node: nodeName(n), host: n.host, id: 'hostname', title: 'Unique hostname', status,
+        detail: same.length === 0 ? f.hostname : `${f.hostname} also on ${same.map((x) => x.host).join(', ')}`,
+        hint: same.length === 0 ? undefined : 'give every machine its own hostname (hostnamectl set-hostname) and set nodes[].name'})
+    }
+    const known = c.nodes.map((n) => facts.get(n)).filter((f): f is NodeFacts => Boolean(f))
+    if (known.length !== c.nodes.length) continue
+    const cap = capacity(p, c)
+    const cpu = known.reduce((a, f) => a + f.cpus * 1000, 0)
+    const mem = known.reduce((a, f) => a + f.memBytes, 0)
+    const ok = cap.requestedCpuMillis <= cpu && cap.requestedMemoryBytes <= mem
+    const first = c.nodes[0]!
+    out.push({cluster: c.name, node: nodeName(first), host: first.host, id: 'capacity', title: `Cluster capacity (${p.profile} profile)`, status: ok ? 'pass' : 'fail',
+      detail: `requests ${cap.requestedCpuMillis / 1000} CPU / ${formatMemory(cap.requestedMemoryBytes)} vs ${cpu / 1000} CPU / ${formatMemory(mem)} on the machines`,
+      hint: ok ? undefined : 'add nodes or resources, or use the lab profile'})
+  }
+  return out
+}
+
+export async function probeSudo(conn: SshConnection): Promise<{ok: boolean; detail: string}> {
+  try {
+    const r = await conn.sudo('id -u')
+    return r.code === 0 && r.stdout.trim() === '0' ? {ok: true, detail: conn.opts.user === 'root' ? 'root login' : `sudo (${conn.opts.sudo?.mode ?? 'nopasswd'})`} : {ok: false, detail: r.stderr.trim() || `exit ${r.code}`}
+  } catch (e) {
+    return {ok: false, detail: errorMessage(e)}
+  }
+}
+
+/** Connect and check one node; a connection failure is one failed `ssh` check. */
+export async function checkNode(pool: SshPool, p: Platform, c: Cluster, n: ClusterNode): Promise<{checks: CheckResult[]; facts?: NodeFacts}> {
+  let conn: SshConnection
+  try {
+    conn = await pool.get(n)
+  } catch (e) {
+    const hints = (e as {hints?: string[]}).hints
+    return {checks: [{cluster: c.name, node: nodeName(n), host: n.host, id: 'ssh', title: 'SSH', status: 'fail', detail: errorMessage(e), hint: hints?.join('; ')}]}
+  }
+  const [facts, sudo] = await Promise.all([readFacts(conn), probeSudo(conn)])
+  return {checks: [{cluster: c.name, node: nodeName(n), host: n.host, id: 'ssh', title: 'SSH', status: 'pass', detail: conn.label}, ...evaluateNode(p, c, n, facts, sudo)], facts}
+}
+
+export interface PreflightReport {
+  ok: boolean
+  failures: number
+  warnings: number
+  knownHosts: string
+  notices: string[]
+  checks: CheckResult[]
+}
+
+export async function preflight(pool: SshPool, p: Platform, clusters: Cluster[]): Promise<PreflightReport> {
+  const facts = new Map<ClusterNode, NodeFacts>()
+  const perNode = await Promise.all(
+    clusters.flatMap((c) =>
+      c.nodes.map(async (n) => {
+        const r = await checkNode(pool, p, c, n)
+        if (r.facts) facts.set(n, r.facts)
+        return r.checks
+      }),
+    ),
+  )
+  const checks = [...perNode.flat(), ...evaluateFleet(p, clusters, facts)]
+  const failures = checks.filter((c) => c.status === 'fail').length
+  return {ok: failures === 0, failures, warnings: checks.filter((c) => c.status === 'warn').length, knownHosts: pool.knownHostsFile, notices: [...pool.notices], checks}
+}

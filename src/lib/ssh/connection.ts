@@ -1,0 +1,343 @@
+/**
+ * One SSH connection to a node (ssh2, imported lazily): host key checked against obsctl's known_hosts,
+ * connect timeout + keepalive, bounded retries with backoff on connection errors only, exec with
+ * output streamed line by line, sudo (NOPASSWD, or the password on stdin), SFTP upload with a mode.
+ *
+ * Retry rule: only establishing the connection is retried. Once a command's channel is open it is
+ * never re-run by this module (it may have run); the caller's rerun is safe because every remote step
+ * checks before it acts.
+ */
+import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
+import {ObsctlError, interruptedError} from '../errors.js'
+import {append, check, hostKeyChangedError, hostPattern, keyType, lookup} from './known-hosts.js'
+
+export type SudoMode = 'nopasswd' | 'password'
+
+export interface ConnectOptions {
+  host: string
+  port: number
+  user: string
+  knownHostsFile: string
+  privateKey?: Buffer
+  passphrase?: string
+  /** path of the ssh-agent socket ($SSH_AUTH_SOCK) */
+  agent?: string
+  password?: string
+  sudo?: {mode: SudoMode; password?: string}
+  connectTimeoutMs?: number
+  keepaliveIntervalMs?: number
+  /** attempts in all (default 3): the first plus retries on connection errors */
+  attempts?: number
+  /** first backoff delay; doubled each retry (default 500 ms) */
+  backoffMs?: number
+  /** notices such as a newly trusted host key (never secrets) */
+  onNotice?: (line: string) => void
+  signal?: AbortSignal
+}
+
+export interface ExecOptions {
+  /** receives every output line (stdout and stderr); omit to keep output out of logs (e.g. tokens) */
+  log?: (line: string) => void
+  /** written to the command's stdin, then closed */
+  stdin?: string
+  signal?: AbortSignal
+  /** max bytes of stdout/stderr kept in the result (default 1 MiB each) */
+  captureLimit?: number
+}
+
+export interface ExecResult {
+  code: number | null
+  signal?: string
+  stdout: string
+  stderr: string
+}
+
+/** Single-quote for POSIX sh. */
+export function shQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`
+}
+
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE'])
+
+interface Ssh2Error extends Error {
+  level?: string
+  code?: string
+}
+
+function isRetryable(e: Ssh2Error): boolean {
+  if (e.level === 'client-authentication') return false
+  if (e.level === 'client-timeout' || e.level === 'client-socket') return true
+  if (e.code && RETRYABLE_CODES.has(e.code)) return true
+  return /timed out|connection lost before handshake|ECONNRESET/i.test(e.message)
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(interruptedError())
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = () => {
+      clearTimeout(t)
+      reject(interruptedError())
+    }
+    signal?.addEventListener('abort', onAbort, {once: true})
+  })
+}
+
+export class SshConnection {
+  private sftpP?: Promise<SFTPWrapper>
+  private closed = false
+  readonly label: string
+
+  private constructor(
+    private readonly client: Client,
+    readonly opts: ConnectOptions,
+  ) {
+    this.label = `${opts.user}@${hostPattern(opts.host, opts.port)}`
+    client.on('close', () => {
+      this.closed = true
+    })
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  /** Connect, retrying connection errors (never authentication or host key errors) with backoff. */
+  static async connect(opts: ConnectOptions): Promise<SshConnection> {
+    const attempts = opts.attempts ?? 3
+    let delay = opts.backoffMs ?? 500
+    for (let i = 1; ; i++) {
+      try {
+        return await SshConnection.connectOnce(opts)
+      } catch (error) {
+        const e = error as Ssh2Error
+        if (e instanceof ObsctlError || !isRetryable(e) || i >= attempts) throw SshConnection.wrap(e, opts, i)
+        opts.onNotice?.(`ssh ${opts.user}@${hostPattern(opts.host, opts.port)}: ${e.message}; retrying in ${delay} ms (attempt ${i + 1}/${attempts})`)
+        await sleep(delay, opts.signal)
+        delay *= 2
+      }
+    }
+  }
+
+  private static wrap(e: Ssh2Error, opts: ConnectOptions, attempts: number): Error {
+    if (e instanceof ObsctlError) return e
+    const who = `${opts.user}@${hostPattern(opts.host, opts.port)}`
+    if (e.level === 'client-authentication') {
+      const tried = [opts.privateKey ? 'key file' : '', opts.agent ? 'ssh-agent' : '', opts.password ? 'password' : ''].filter(Boolean).join(', ') || 'none'
+      return new ObsctlError(`ssh ${who}: authentication failed (tried: ${tried}); the server accepted none of the offered credentials`, {
+        code: 'SSH_AUTH',
+        cause: e,
+        hints: [
+          'check ssh.identityFile (or the node/user) in the inventory, or load the key into ssh-agent (ssh-add)',
+          `authorize the public key on the node: ssh-copy-id -i KEY.pub ${who}`,
+          'for password login leave identityFile unset, stop the agent and set OBSCTL_SSH_PASSWORD or answer the prompt',
+        ],
+      })
+    }
+    return new ObsctlError(`ssh ${who}: cannot connect: ${e.message} (after ${attempts} attempt${attempts === 1 ? '' : 's'})`, {
+      code: 'SSH_CONNECT',
+      cause: e,
+      hints: ['is the node up and sshd listening on that port? check ssh.port / the node port and ssh.connectTimeoutSeconds'],
+    })
+  }
+
+  private static async connectOnce(opts: ConnectOptions): Promise<SshConnection> {
+    const {Client} = (await import('ssh2')).default
+    if (opts.signal?.aborted) throw interruptedError()
+    const client = new Client()
+    let refusal: ObsctlError | undefined
+    let accepted: Promise<void> = Promise.resolve()
+    // Negotiate only the key types we already know for this host, so a host offering several types is
+    // never mistaken for a changed key.
+    const knownTypes = [...new Set(lookup(opts.knownHostsFile, opts.host, opts.port).map((k) => k.type))]
+    const cfg: ConnectConfig = {
+      host: opts.host,
+      port: opts.port,
+      username: opts.user,
+      readyTimeout: opts.connectTimeoutMs ?? 20_000,
+      keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
+      keepaliveCountMax: 4,
+      privateKey: opts.privateKey,
+      passphrase: opts.passphrase,
+      agent: opts.agent,
+      password: opts.password,
+      hostVerifier: (key: Buffer) => {
+        const d = check(opts.knownHostsFile, opts.host, opts.port, key)
+        if (d.status === 'known') return true
+        if (d.status === 'changed') {
+          refusal = hostKeyChangedError(opts.knownHostsFile, opts.host, opts.port, d)
+          return false
+        }
+        accepted = append(opts.knownHostsFile, opts.host, opts.port, key).then(() =>
+          opts.onNotice?.(`trusted new host key of ${hostPattern(opts.host, opts.port)}: ${keyType(key)} ${d.fingerprint} (saved to ${opts.knownHostsFile})`),
+        )
+        return true
+      },
+    }
+    if (knownTypes.length > 0) cfg.algorithms = {serverHostKey: knownTypes as NonNullable<ConnectConfig['algorithms']>['serverHostKey']}
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        client.end()
+        reject(interruptedError())
+      }
+      opts.signal?.addEventListener('abort', onAbort, {once: true})
+      client.once('ready', () => {
+        opts.signal?.removeEventListener('abort', onAbort)
+        resolve()
+      })
+      client.once('error', (e: Ssh2Error) => {
+        opts.signal?.removeEventListener('abort', onAbort)
+        client.end()
+        reject(refusal ?? e)
+      })
+      client.connect(cfg)
+    })
+    await accepted
+    const conn = new SshConnection(client, opts)
+    // keep errors after ready (e.g. keepalive timeout) from crashing the process; they end the connection
+    client.on('error', () => undefined)
+    return conn
+  }
+
+  /** Run a command; resolves with its exit code and output (never rejects on a non-zero exit). */
+  exec(command: string, o: ExecOptions = {}): Promise<ExecResult> {
+    const limit = o.captureLimit ?? 1 << 20
+    const signal = o.signal ?? this.opts.signal
+    const redact = this.redactor()
+    return new Promise<ExecResult>((resolve, reject) => {
+      if (signal?.aborted) return reject(interruptedError())
+      if (this.closed) return reject(new ObsctlError(`ssh ${this.label}: connection is closed`, {code: 'SSH_CLOSED'}))
+      this.client.exec(command, {pty: false}, (err, stream: ClientChannel) => {
+        if (err) return reject(new ObsctlError(`ssh ${this.label}: cannot start command: ${err.message}`, {code: 'SSH_EXEC', cause: err}))
+        let stdout = ''
+        let stderr = ''
+        let code: number | null = null
+        let sig: string | undefined
+        let done = false
+        const partial = {out: '', err: ''}
+        const feed = (which: 'out' | 'err', chunk: Buffer) => {
+          const s = chunk.toString('utf8')
+          if (which === 'out') stdout = (stdout + s).slice(-limit)
+          else stderr = (stderr + s).slice(-limit)
+          if (!o.log) return
+          const lines = (partial[which] + s).split('\n')
+          partial[which] = lines.pop() ?? ''
+          for (const l of lines) o.log(redact(l.replace(/\r$/, '')))
+        }
+        const onAbort = () => {
+          try {
+            stream.signal('TERM')
+          } catch {
+            // the channel may be gone already
+          }
+          stream.close()
+        }
+        signal?.addEventListener('abort', onAbort, {once: true})
+        stream.on('data', (c: Buffer) => feed('out', c))
+        stream.stderr.on('data', (c: Buffer) => feed('err', c))
+        stream.on('exit', (c: number | null, s?: string) => {
+          code = c
+          sig = s ?? undefined
+        })
+        stream.on('close', () => {
+          if (done) return
+          done = true
+          signal?.removeEventListener('abort', onAbort)
+          if (o.log) for (const rest of [partial.out, partial.err]) if (rest) o.log(redact(rest))
+          if (signal?.aborted) return reject(interruptedError())
+          if (code === null && !sig) {
+            return reject(
+              new ObsctlError(`ssh ${this.label}: connection lost while running a command; it may have run, so it is not repeated automatically`, {
+                code: 'SSH_LOST',
+                hints: ['rerun: every step checks the node before it acts'],
+              }),
+            )
+          }
+          resolve({code, signal: sig, stdout, stderr})
+        })
+        if (o.stdin !== undefined) stream.end(o.stdin)
+        else stream.end()
+      })
+    })
+  }
+
+  /** The command line that runs `command` as root: directly for root, else through sudo. */
+  sudoCommand(command: string): {command: string; stdin?: string} {
+    const sudo = this.opts.sudo ?? {mode: 'nopasswd'}
+    if (sudo.mode === 'nopasswd') {
+      if (this.opts.user === 'root') return {command}
+      return {command: `sudo -n -- sh -c ${shQuote(command)}`}
+    }
+    if (!sudo.password) throw new ObsctlError('sudo password required but not provided', {code: 'SUDO_PASSWORD'})
+    // -S: password from stdin; -p '': no prompt text; -k: ignore cached credentials, so the password line
+    // is always consumed by sudo. The command's own stdin is /dev/null: the password can never reach it.
+    return {command: `sudo -S -k -p '' -- sh -c ${shQuote(`exec </dev/null; ${command}`)}`, stdin: `${sudo.password}\n`}
+  }
+
+  /** Run as root (see sudoCommand); a sudo refusal becomes a clear error. */
+  async sudo(command: string, o: Omit<ExecOptions, 'stdin'> = {}): Promise<ExecResult> {
+    const s = this.sudoCommand(command)
+    const r = await this.exec(s.command, {...o, stdin: s.stdin})
+    if (r.code !== 0 && /sudo: (a password is required|\d+ incorrect password attempt|no password was provided|a terminal is required)/.test(r.stderr)) {
+      const needsPassword = /a password is required|a terminal is required/.test(r.stderr)
+      throw new ObsctlError(`sudo on ${this.label} refused: ${r.stderr.trim().split('\n').pop()}`, {
+        code: 'SUDO',
+        hints: needsPassword
+          ? ['set ssh.sudo: password in the inventory (the password is prompted, or read from OBSCTL_SUDO_PASSWORD)', `or allow NOPASSWD for ${this.opts.user} in /etc/sudoers.d/`]
+          : ['the sudo password was wrong: check OBSCTL_SUDO_PASSWORD or retype it at the prompt'],
+      })
+    }
+    return r
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    this.sftpP ??= new Promise<SFTPWrapper>((resolve, reject) => {
+      this.client.sftp((err, sftp) => (err ? reject(new ObsctlError(`ssh ${this.label}: SFTP unavailable: ${err.message}`, {code: 'SSH_SFTP', cause: err})) : resolve(sftp)))
+    })
+    return this.sftpP
+  }
+
+  /** Absolute path of the login user's home directory. */
+  async home(): Promise<string> {
+    const sftp = await this.sftp()
+    return new Promise((resolve, reject) => sftp.realpath('.', (err, p) => (err ? reject(err) : resolve(p))))
+  }
+
+  /** Create a directory (mode applied even if it exists). */
+  async mkdir(remotePath: string, mode = 0o700): Promise<void> {
+    const sftp = await this.sftp()
+    await new Promise<void>((resolve) => sftp.mkdir(remotePath, {mode}, () => resolve()))
+    await new Promise<void>((resolve, reject) => sftp.chmod(remotePath, mode, (err) => (err ? reject(err) : resolve())))
+  }
+
+  /** Write a file over SFTP with the given mode (also when it existed before). */
+  async upload(remotePath: string, data: string | Buffer, mode = 0o600): Promise<void> {
+    const sftp = await this.sftp()
+    try {
+      await new Promise<void>((resolve, reject) => sftp.writeFile(remotePath, data, {mode}, (err) => (err ? reject(err) : resolve())))
+      await new Promise<void>((resolve, reject) => sftp.chmod(remotePath, mode, (err) => (err ? reject(err) : resolve())))
+    } catch (error) {
+      throw new ObsctlError(`ssh ${this.label}: upload of ${remotePath} failed: ${(error as Error).message}`, {code: 'SSH_UPLOAD', cause: error})
+    }
+  }
+
+  async remove(remotePath: string): Promise<void> {
+    const sftp = await this.sftp()
+    await new Promise<void>((resolve) => sftp.unlink(remotePath, () => resolve()))
+  }
+
+  private redactor(): (s: string) => string {
+    const secrets = [this.opts.password, this.opts.sudo?.password].filter((s): s is string => Boolean(s && s.length >= 3))
+    if (secrets.length === 0) return (s) => s
+    return (s) => secrets.reduce((acc, sec) => acc.split(sec).join('***'), s)
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.client.end()
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Per-run SSH connections: one connection per node, reused by every task of the run, closed at run
+ * end (RunContext.resources) and on Ctrl-C (the run's abort signal). Credentials are resolved once:
+ * key file, else ssh-agent, else a password typed at a prompt (or OBSCTL_SSH_PASSWORD for automation).
+ * The sudo password (ssh.sudo: password) comes from a prompt or OBSCTL_SUDO_PASSWORD. Never flags.
+ */
+import {existsSync, readFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {nodeName, obsctlDir, sshTarget} from '../config/model.js'
+import type {ClusterNode, Platform} from '../config/schema.js'
+import type {RunContext} from '../engine/types.js'
+import {ObsctlError, inputError} from '../errors.js'
+import {requireInteractive} from '../cli/prompt.js'
+import {SshConnection} from './connection.js'
+
+export const ENV_SSH_PASSWORD = 'OBSCTL_SSH_PASSWORD'
+export const ENV_SUDO_PASSWORD = 'OBSCTL_SUDO_PASSWORD'
+export const ENV_KEY_PASSPHRASE = 'OBSCTL_SSH_KEY_PASSPHRASE'
+
+export interface PoolOptions {
+  platform: Platform
+  /** directory holding the inventory (relative paths and .obsctl/ resolve from here) */
+  inventoryDir: string
+  /** --known-hosts: another known_hosts file */
+  knownHostsFile?: string
+  signal?: AbortSignal
+  /** notices (new host keys, retries); default: none */
+  onNotice?: (line: string) => void
+  /** attempts and first backoff for connection errors (tests shorten these) */
+  attempts?: number
+  backoffMs?: number
+  /** secrets resolved before the run started (see resolveSshSecrets), so no prompt fights the progress display */
+  secrets?: SshSecrets
+}
+
+/** Credentials and sudo password, resolved once (never persisted, never logged). */
+export interface SshSecrets {
+  credentials: Credentials
+  sudoPassword?: string
+}
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p
+}
+
+async function promptSecret(message: string, answers: string[]): Promise<string> {
+  requireInteractive(message, answers)
+  const {password} = await import('@inquirer/prompts')
+  return password({message, mask: '*'})
+}
+
+export interface Credentials {
+  privateKey?: Buffer
+  passphrase?: string
+  agent?: string
+  password?: string
+}
+
+export class SshPool {
+  private readonly conns = new Map<string, Promise<SshConnection>>()
+  private credsP?: Promise<Credentials>
+  private sudoP?: Promise<string | undefined>
+  readonly knownHostsFile: string
+  readonly notices: string[] = []
+  private closedAll = false
+
+  constructor(readonly o: PoolOptions) {
+    const kh = o.knownHostsFile ?? o.platform.ssh.knownHosts
+    this.knownHostsFile = kh ? path.resolve(o.inventoryDir, expandHome(kh)) : path.join(obsctlDir(o.inventoryDir), 'known_hosts')
+    o.signal?.addEventListener('abort', () => this.close(), {once: true})
+    if (o.secrets) {
+      this.credsP = Promise.resolve(o.secrets.credentials)
+      this.sudoP = Promise.resolve(o.secrets.sudoPassword)
+    }
+  }
+
+  private notice(line: string): void {
+    this.notices.push(line)
+    this.o.onNotice?.(line)
+  }
+
+  /** Key file, else agent, else password (env or prompt) — resolved once per run. */
+  credentials(): Promise<Credentials> {
+    this.credsP ??= (async () => {
+      const ssh = this.o.platform.ssh
+      const c: Credentials = {}
+      if (ssh.identityFile) {
+        const file = path.resolve(this.o.inventoryDir, expandHome(ssh.identityFile))
+        if (!existsSync(file)) throw inputError(`ssh.identityFile ${file} does not exist`, ['fix ssh.identityFile in the inventory'], 'SSH_KEY')
+        c.privateKey = readFileSync(file)
+        const {utils} = (await import('ssh2')).default
+        const parsed = utils.parseKey(c.privateKey)
+        if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
+          c.passphrase =
+            process.env[ENV_KEY_PASSPHRASE] ??
+            (await promptSecret(`Passphrase of ${file}`, [`set ${ENV_KEY_PASSPHRASE}`, 'or load the key into ssh-agent and leave identityFile unset']))
+        } else if (parsed instanceof Error) {
+          throw inputError(`ssh.identityFile ${file} is not a private key ssh2 can read: ${parsed.message}`, ['use an OpenSSH/PEM private key (ed25519, ecdsa or rsa)'], 'SSH_KEY')
+        }
+      }
+      if (ssh.agent && process.env.SSH_AUTH_SOCK) c.agent = process.env.SSH_AUTH_SOCK
+      if (!c.privateKey && !c.agent) {
+        c.password =
+          process.env[ENV_SSH_PASSWORD] ??
+          (await promptSecret(`SSH password for ${ssh.user} on the nodes`, [
+            'set ssh.identityFile in the inventory, or start an ssh-agent (SSH_AUTH_SOCK) with the key loaded',
+            `for automation: ${ENV_SSH_PASSWORD} in the environment`,
+          ]))
+      }
+      return c
+    })()
+    return this.credsP
+  }
+
+  /** The sudo password when ssh.sudo is `password` (prompted once per run). */
+  sudoPassword(): Promise<string | undefined> {
+    this.sudoP ??= (async () => {
+      if (this.o.platform.ssh.sudo !== 'password') return undefined
+      return (
+        process.env[ENV_SUDO_PASSWORD] ??
+        (await promptSecret('sudo password on the nodes', [`for automation: ${ENV_SUDO_PASSWORD} in the environment`, 'or configure NOPASSWD sudo and set ssh.sudo: nopasswd']))
+      )
+    })()
+    return this.sudoP
+  }
+
+  /** The connection to a node (one per node per run). */
+  get(node: ClusterNode): Promise<SshConnection> {
+    if (this.closedAll) return Promise.reject(new ObsctlError('SSH connections are closed (the run ended or was interrupted)', {code: 'INTERRUPTED', exitCode: 130}))
+    const t = sshTarget(this.o.platform, node)
+    const key = `${t.user}@${t.host}:${t.port}`
+    const existing = this.conns.get(key)
+    if (existing) return existing.then((c) => (c.isClosed ? this.reconnect(key, node) : c))
+    return this.reconnect(key, node)
+  }
+
+  private reconnect(key: string, node: ClusterNode): Promise<SshConnection> {
+    const t = sshTarget(this.o.platform, node)
+    const p = (async () => {
+      const [creds, sudoPassword] = await Promise.all([this.credentials(), this.sudoPassword()])
+      return SshConnection.connect({
+        ...t,
+        ...creds,
+        knownHostsFile: this.knownHostsFile,
+        sudo: {mode: this.o.platform.ssh.sudo, password: sudoPassword},
+        connectTimeoutMs: this.o.platform.ssh.connectTimeoutSeconds * 1000,
+        keepaliveIntervalMs: 15_000,
+        attempts: this.o.attempts,
+        backoffMs: this.o.backoffMs,
+        signal: this.o.signal,
+        onNotice: (l) => this.notice(`${nodeName(node)}: ${l}`),
+      })
+    })()
+    this.conns.set(key, p)
+    p.catch(() => this.conns.delete(key))
+    return p
+  }
+
+  /** Close every connection (idempotent). */
+  close(): void {
+    this.closedAll = true
+    for (const p of this.conns.values()) p.then((c) => c.close()).catch(() => undefined)
+    this.conns.clear()
+  }
+}
+
+/** Resolve (prompting on a terminal if needed) the SSH credentials and sudo password before a run. */
+export async function resolveSshSecrets(platform: Platform, inventoryDir: string): Promise<SshSecrets> {
+  const pool = new SshPool({platform, inventoryDir})
+  const [credentials, sudoPassword] = await Promise.all([pool.credentials(), pool.sudoPassword()])
+  return {credentials, sudoPassword}
+}
+
+/** The run's pool: created on first use, closed at run end by the engine (and on abort). */
+export function sshPool(ctx: RunContext): Promise<SshPool> {
+  return ctx.resources.getOrCreate(
+    'ssh:pool',
+    () =>
+      new SshPool({
+        platform: ctx.platform,
+        inventoryDir: ctx.inv.dir,
+        knownHostsFile: typeof ctx.options.knownHosts === 'string' ? ctx.options.knownHosts : undefined,
+        signal: ctx.signal,
+        attempts: typeof ctx.options.sshAttempts === 'number' ? ctx.options.sshAttempts : undefined,
+        backoffMs: typeof ctx.options.sshBackoffMs === 'number' ? ctx.options.sshBackoffMs : undefined,
+        secrets: ctx.options.sshSecrets as SshSecrets | undefined,
+      }),
+    (pool) => pool.close(),
+  )
+}
