@@ -1,4 +1,5 @@
 /** `obsctl s3 setup` as a user runs it (the built CLI, `npm run build` first) against s3rver. */
+import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -130,5 +131,34 @@ describe('obsctl s3 setup (CLI)', () => {
     const good = await obsctl(['s3', 'setup', '-c', file, '--ca-file', certs.caFile, '--json'], credEnv())
     expect(good.code, good.stderr).toBe(0)
     expect(JSON.parse(good.stdout).caFile).toBe(certs.caFile)
+  })
+
+  // util-linux `script` gives the CLI a real terminal on stdin, so the prompt path runs as a user sees it
+  const hasScript = spawnSync('script', ['--version']).status === 0
+  it.skipIf(!hasScript)('on a terminal, a missing secret is prompted (masked, on stderr), never echoed; stdout stays pure JSON', async () => {
+    const dir = dirFor('tty')
+    const {file} = writeInventory(dir, peer.url, (y) => y.replace('name: thanos-metrics', 'name: tty-metrics'))
+    const out = path.join(dir, 'out.json')
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OBSCTL_') && k !== 'CI')) as Record<string, string>
+    const child = spawn('script', ['-qec', `node ${bin} s3 setup -c ${file} --json > ${out}`, '/dev/null'], {env: {...env, OBSCTL_S3_ACCESS_KEY: ACCESS_KEY}})
+    let screen = ''
+    let answered = false
+    child.stdout.on('data', (b: Buffer) => {
+      screen += b.toString()
+      if (!answered && screen.includes('S3 secret key (not set in $OBSCTL_S3_SECRET_KEY)')) {
+        answered = true
+        child.stdin.write(`${SECRET_KEY}\r`)
+      }
+    })
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(answered, screen).toBe(true)
+    expect(code, screen).toBe(0)
+    expect(screen).toContain('*'.repeat(SECRET_KEY.length))
+    expect(screen).not.toContain(SECRET_KEY)
+    // the access key came from its env var: no prompt for it
+    expect(screen).not.toContain('S3 access key')
+    const report = JSON.parse(readFileSync(out, 'utf8'))
+    expect(report.buckets[0]).toMatchObject({name: 'tty-metrics', bucket: 'created'})
+    expect(readFileSync(out, 'utf8')).not.toContain(SECRET_KEY)
   })
 })

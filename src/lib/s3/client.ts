@@ -79,7 +79,8 @@ export async function resolveCredentials(platform: Platform): Promise<S3Credenti
     )
   }
   const {password} = await import('@inquirer/prompts')
-  const ask = async (message: string) => password({message, mask: '*', validate: (v) => (v.length > 0 ? true : 'required')})
+  // prompts go to stderr: stdout stays the report (or pure JSON under --json)
+  const ask = async (message: string) => password({message, mask: '*', validate: (v) => (v.length > 0 ? true : 'required')}, {output: process.stderr})
   accessKey ??= await ask(`S3 access key (not set in $${accessKeyEnv})`)
   secretKey ??= await ask(`S3 secret key (not set in $${secretKeyEnv})`)
   return {accessKey, secretKey}
@@ -124,6 +125,8 @@ export async function openS3(inv: LoadedInventory, creds: S3Credentials, opts: S
     accessKey: creds.accessKey,
     secretKey: creds.secretKey,
     transportAgent: agent,
+    // minio's own retry prints to the console and hides the server's error code; a rerun of obsctl resumes instead
+    retryOptions: {disableRetry: true},
   })
   const timeoutMs = (opts.timeoutSeconds ?? 15) * 1000
   const where = {inv, endpoint, caFile}
