@@ -9,6 +9,7 @@
  * again and checked against the intended object before anything is written.
  */
 import {existsSync, readFileSync} from 'node:fs'
+import path from 'node:path'
 import YAML, {isMap, isScalar, isSeq, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq} from 'yaml'
 import type {Cluster} from '../config/schema.js'
 import {kubeClusterName, kubeContextName, kubeUserName} from '../config/model.js'
@@ -482,7 +483,8 @@ export function maskedDiff(plan: Pick<MergePlan, 'file' | 'before' | 'after'>, c
     const hunk = ops.slice(from, to)
     const aStart = ops[from]!.a + 1
     const bStart = ops[from]!.b + 1
-    out.push(`@@ -${aStart},${hunk.filter((o) => o.op !== '+').length} +${bStart},${hunk.filter((o) => o.op !== '-').length} @@`)
+    const aCount = hunk.filter((o) => o.op !== '+').length
+    out.push(`@@ -${aCount === 0 ? aStart - 1 : aStart},${hunk.filter((o) => o.op !== '+').length} +${bStart},${hunk.filter((o) => o.op !== '-').length} @@`)
     for (const o of hunk) out.push(`${o.op}${maskCredentials(o.line)}`)
     i = to
     start = to
@@ -544,7 +546,7 @@ export function parseFromFiles(values: string[] | undefined, clusterNames: strin
     if (!name || !file) throw inputError(`--from-file ${v}: expected CLUSTER=PATH`, ['e.g. --from-file cluster-02=./cluster-02-admin.conf'], 'BAD_FLAGS')
     if (!clusterNames.includes(name)) throw inputError(`--from-file ${v}: ${name} is not a cluster of the inventory`, [`clusters: ${clusterNames.join(', ')}`], 'BAD_FLAGS')
     if (out.has(name)) throw inputError(`--from-file names ${name} twice`, [], 'BAD_FLAGS')
-    out.set(name, file)
+    out.set(name, path.resolve(file))
   }
   return out
 }

@@ -1,3 +1,186 @@
-// Phases of this domain are registered in ../phases.ts; until this module exports them,
-// the engine runs an honest "not implemented yet" phase in their place.
-export {}
+/**
+ * The phases of the kube domain (DESIGN.md §3), registered in ../phases.ts:
+ * - `kubeconfig`: one target per cluster; reads admin.conf (SSH + sudo, or --from-file) and merges
+ *   it into the target kubeconfig. Tasks run concurrently, but the file is edited by one task at a
+ *   time, and backed up once per run.
+ * - `secrets`: see secrets-phase.ts.
+ */
+import {statSync} from 'node:fs'
+import {parse as parseYaml} from 'yaml'
+import type {Phase, RunContext, Target} from '../engine/types.js'
+import {centralCluster, findCluster, firstControlPlane, kubeClusterName, kubeContextName, kubeUserName, sshTarget} from '../config/model.js'
+import type {Cluster} from '../config/schema.js'
+import {inputError} from '../errors.js'
+import {resolveKubeconfigPath} from './client.js'
+import {
+  ADMIN_CONF_PATH,
+  conflictError,
+  describeChanges,
+  entriesFor,
+  planMerge,
+  readAdminConfFile,
+  readAdminConfOverSsh,
+  readKubeconfigFile,
+  writeMerge,
+  type AdminConf,
+  type EntryChange,
+} from './kubeconfig.js'
+
+export interface ClusterTarget extends Target {
+  cluster: string
+}
+
+/** Run options of the kubeconfig phase (ctx.options), set by `kubeconfig merge` and `bootstrap`. */
+export interface KubeconfigPhaseOptions {
+  /** --kubeconfig (else $KUBECONFIG's first path, else ~/.kube/config) */
+  kubeconfig?: string
+  /** only these clusters (default: all) */
+  kubeconfigClusters?: string[]
+  /** cluster → admin.conf path the user already has (--from-file) */
+  kubeconfigFromFiles?: Record<string, string>
+  /** replace entries whose names are taken by a different cluster */
+  kubeconfigOverwrite?: boolean
+  /** always read admin.conf and compare (the explicit command); bootstrap trusts a matching file */
+  kubeconfigRecheck?: boolean
+  /** receives each cluster's outcome */
+  kubeconfigCollector?: KubeconfigCollector
+}
+
+export interface KubeconfigClusterReport {
+  cluster: string
+  source: string
+  changes: EntryChange[]
+  written: boolean
+  backup?: string
+  summary: string
+}
+
+export interface KubeconfigCollector {
+  report(r: KubeconfigClusterReport): void
+  /** a task's error, as thrown (keeps its exit code and hints) */
+  error?(cluster: string, e: unknown): void
+}
+
+function opts(ctx: Pick<RunContext, 'options'>): KubeconfigPhaseOptions {
+  return ctx.options as KubeconfigPhaseOptions
+}
+
+export function kubeconfigFile(ctx: Pick<RunContext, 'options'>): string {
+  return resolveKubeconfigPath(opts(ctx).kubeconfig)
+}
+
+function clusterOf(ctx: RunContext, name: string): Cluster {
+  const c = findCluster(ctx.platform, name)
+  if (!c) throw inputError(`cluster ${name} is not in the inventory`, [`clusters: ${ctx.platform.clusters.map((x) => x.name).join(', ')}`])
+  return c
+}
+
+function sourceOf(ctx: RunContext, c: Cluster): {kind: 'file'; file: string} | {kind: 'ssh'; label: string} {
+  const file = opts(ctx).kubeconfigFromFiles?.[c.name]
+  if (file) return {kind: 'file', file}
+  const t = sshTarget(ctx.platform, firstControlPlane(c))
+  return {kind: 'ssh', label: `${t.user}@${t.host}:${t.port}`}
+}
+
+/** admin.conf of one cluster: from --from-file, else over SSH from its first control-plane node. */
+export async function fetchAdminConf(ctx: RunContext, c: Cluster): Promise<AdminConf> {
+  const src = sourceOf(ctx, c)
+  if (src.kind === 'file') return readAdminConfFile(src.file)
+  const {sshPool} = await import('../ssh/index.js')
+  const pool = await sshPool(ctx)
+  const conn = await pool.get(firstControlPlane(c))
+  return readAdminConfOverSsh(conn, c.name)
+}
+
+/** Edits of the one file are serialised within a run. */
+async function serially<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
+  const q = await ctx.resources.getOrCreate('kubeconfig:queue', () => ({tail: Promise.resolve() as Promise<unknown>}))
+  const run = q.tail.then(fn, fn)
+  q.tail = run.catch(() => undefined)
+  return run
+}
+
+/** Merge one cluster's admin.conf into the run's kubeconfig; the file is backed up once per run. */
+export async function mergeCluster(ctx: RunContext, c: Cluster, log: (line: string) => void = () => undefined): Promise<KubeconfigClusterReport> {
+  const src = sourceOf(ctx, c)
+  const sourceText = src.kind === 'file' ? src.file : `ssh ${src.label}:${ADMIN_CONF_PATH} (sudo)`
+  log(`reading admin.conf of ${c.name} from ${sourceText}`)
+  const admin = await fetchAdminConf(ctx, c)
+  if (admin.server && admin.server !== c.apiServer) log(`admin.conf names server ${admin.server}; using the inventory's ${c.apiServer}`)
+  const entries = entriesFor(c, admin)
+  const file = kubeconfigFile(ctx)
+  const central = centralCluster(ctx.platform)
+  return serially(ctx, async () => {
+    const before = readKubeconfigFile(file)
+    const plan = planMerge(file, before, [entries], {overwrite: opts(ctx).kubeconfigOverwrite, currentContext: c.name === central.name ? kubeContextName(central) : undefined})
+    if (plan.conflicts.length > 0 && !opts(ctx).kubeconfigOverwrite) throw conflictError(plan)
+    const backupKey = `kubeconfig:backup:${file}`
+    const res = await writeMerge(plan, {backup: !ctx.resources.get(backupKey)})
+    // the backup holds the file as it was before this run: later writes of the same run make none
+    if (res.written) ctx.resources.set(backupKey, res.backup ?? 'none')
+    const summary = `${file}: ${describeChanges(plan.changes)}${res.backup ? ` (previous file backed up to ${res.backup})` : ''}`
+    log(summary)
+    const report: KubeconfigClusterReport = {cluster: c.name, source: sourceText, changes: plan.changes, written: res.written, backup: res.backup, summary}
+    opts(ctx).kubeconfigCollector?.report(report)
+    return report
+  })
+}
+
+/** The file already holds this cluster's entries with the inventory's server (bootstrap's live check). */
+export function kubeconfigHasCluster(file: string, c: Cluster): boolean {
+  const text = readKubeconfigFile(file)
+  if (!text) return false
+  let kc: {clusters?: {name?: string; cluster?: Record<string, unknown>}[]; users?: {name?: string}[]; contexts?: {name?: string; context?: Record<string, unknown>}[]}
+  try {
+    kc = parseYaml(text) ?? {}
+  } catch {
+    return false
+  }
+  const cl = kc.clusters?.find((x) => x?.name === kubeClusterName(c))
+  const user = kc.users?.find((x) => x?.name === kubeUserName(c))
+  const ctx = kc.contexts?.find((x) => x?.name === kubeContextName(c))
+  return Boolean(cl?.cluster?.server === c.apiServer && cl.cluster['certificate-authority-data'] && user && ctx?.context?.cluster === kubeClusterName(c) && ctx.context.user === kubeUserName(c))
+}
+
+export const kubeconfigPhase: Phase<ClusterTarget> = {
+  name: 'kubeconfig',
+  title: 'Merge admin kubeconfigs',
+  targets(ctx) {
+    const only = opts(ctx).kubeconfigClusters
+    const clusters = only?.length ? only.map((n) => clusterOf(ctx, n)) : ctx.platform.clusters
+    return clusters.map((c) => ({id: c.name, cluster: c.name, title: `${c.name} → ${kubeContextName(c)}`}))
+  },
+  fingerprint(t, ctx) {
+    const c = clusterOf(ctx, t.cluster)
+    const src = sourceOf(ctx, c)
+    let fileStamp: string | undefined
+    if (src.kind === 'file') {
+      try {
+        const st = statSync(src.file)
+        fileStamp = `${st.size}:${st.mtimeMs}`
+      } catch {
+        fileStamp = 'missing'
+      }
+    }
+    return {cluster: c.name, apiServer: c.apiServer, source: src.kind === 'file' ? {file: src.file, stamp: fileStamp} : src.label, kubeconfig: kubeconfigFile(ctx)}
+  },
+  async isDone(t, ctx) {
+    if (opts(ctx).kubeconfigRecheck) return false
+    return kubeconfigHasCluster(kubeconfigFile(ctx), clusterOf(ctx, t.cluster))
+  },
+  describe(t, ctx) {
+    const c = clusterOf(ctx, t.cluster)
+    const src = sourceOf(ctx, c)
+    const from = src.kind === 'file' ? src.file : `${ADMIN_CONF_PATH} on ${src.label} (sudo)`
+    return `read ${from}; merge cluster ${kubeClusterName(c)}, user ${kubeUserName(c)}, context ${kubeContextName(c)} (server ${c.apiServer}) into ${kubeconfigFile(ctx)}`
+  },
+  async run(t, ctx, io) {
+    try {
+      const r = await mergeCluster(ctx, clusterOf(ctx, t.cluster), (l) => io.log(l))
+      return r.summary
+    } catch (error) {
+      opts(ctx).kubeconfigCollector?.error?.(t.cluster, error)
+      throw error
+    }
+  },
+}

@@ -1,0 +1,59 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {table} from '../../lib/cli/format.js'
+import {kubeconfigMerge, type KubeconfigMergeReport} from '../../lib/kube/merge.js'
+
+export default class KubeconfigMerge extends BaseCommand {
+  static override summary = "Merge each cluster's admin.conf into one kubeconfig as <cluster>, <cluster>-admin, <cluster>-context."
+  static override description = `Reads /etc/kubernetes/admin.conf from each cluster's first control-plane node over SSH (sudo), or from --from-file,
+renames its cluster/user/context to <cluster>, <cluster>-admin and <cluster>-context, sets server to the inventory's apiServer,
+and merges them into --kubeconfig (else the first path of $KUBECONFIG, else ~/.kube/config).
+Every other entry of the file stays byte-for-byte as it was; the previous file is kept as <file>.obsctl-backup-<time> (0600);
+the file is written atomically with mode 0600. A rerun with nothing new changes no byte.
+A name already used by a different cluster (other server or CA) is an error (exit 2) unless --overwrite.
+Runs the kubeconfig phase of bootstrap (journal, lock, logs in .obsctl/ beside the inventory).`
+  static override examples = [
+    '<%= config.bin %> kubeconfig merge',
+    '<%= config.bin %> kubeconfig merge --dry-run',
+    '<%= config.bin %> kubeconfig merge --kubeconfig ./lab.kubeconfig cluster-02',
+    '<%= config.bin %> kubeconfig merge --from-file cluster-02=./cluster-02.conf --from-file cluster-03=./cluster-03.conf',
+  ]
+  static override strict = false
+  static override args = {
+    cluster: Args.string({description: 'Clusters to merge (default: all; with --from-file only, the clusters it names).'}),
+  }
+  static override flags = {
+    'from-file': Flags.string({summary: 'CLUSTER=PATH: use this admin.conf instead of reading it over SSH (repeatable).', multiple: true}),
+    overwrite: Flags.boolean({summary: 'Replace entries whose names a different cluster (other server or CA) already uses.'}),
+    'dry-run': Flags.boolean({summary: 'Read the admin.conf files, write nothing: print the diff with credentials masked.'}),
+    'known-hosts': Flags.string({summary: "known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts)."}),
+  }
+
+  async run(): Promise<KubeconfigMergeReport> {
+    const {argv, flags} = await this.parse(KubeconfigMerge)
+    const inv = this.loadInventory(flags.config)
+    const report = await kubeconfigMerge(inv, {
+      kubeconfig: flags.kubeconfig,
+      clusters: argv as string[],
+      fromFiles: flags['from-file'],
+      overwrite: flags.overwrite,
+      dryRun: flags['dry-run'],
+      knownHosts: flags['known-hosts'],
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+    })
+    this.out(formatReport(report))
+    return report
+  }
+}
+
+function formatReport(r: KubeconfigMergeReport): string {
+  const rows = r.clusters.flatMap((c) => c.changes.map((ch) => [c.cluster, ch.section.replace(/s$/, ''), ch.name, ch.action]))
+  const lines = [table(['CLUSTER', 'ENTRY', 'NAME', 'ACTION'], rows)]
+  if (r.dryRun) {
+    lines.unshift(`${r.file}: dry run, nothing written`)
+    lines.push(r.diff ? r.diff.replace(/\n$/, '') : 'no change')
+  } else {
+    lines.push(r.changed ? `wrote ${r.file} (0600)${r.backup ? `; previous file: ${r.backup}` : ''}` : `${r.file}: already up to date, not touched`)
+  }
+  return lines.join('\n')
+}

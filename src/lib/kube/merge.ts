@@ -1,0 +1,136 @@
+/**
+ * `obsctl kubeconfig merge`: the `kubeconfig` phase through the engine (journal, lock, per-task
+ * logs), every cluster's admin.conf read again and compared. `--dry-run` reads (never writes) and
+ * returns the diff with credentials masked.
+ */
+import type {LoadedInventory} from '../config/load.js'
+import {centralCluster, kubeContextName, obsctlDir} from '../config/model.js'
+import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
+import type {RunContext} from '../engine/types.js'
+import {ObsctlError, errorMessage, inputError} from '../errors.js'
+import {resolveKubeconfigPath} from './client.js'
+import {conflictError, entriesFor, maskedDiff, parseFromFiles, planMerge, readKubeconfigFile, type EntryChange} from './kubeconfig.js'
+import {fetchAdminConf, kubeconfigPhase, type KubeconfigClusterReport, type KubeconfigPhaseOptions} from './phases.js'
+
+export interface KubeconfigMergeOptions {
+  /** --kubeconfig */
+  kubeconfig?: string
+  /** clusters to merge (default: all, or only the --from-file ones when that is given) */
+  clusters?: string[]
+  /** --from-file CLUSTER=PATH values */
+  fromFiles?: string[]
+  overwrite?: boolean
+  dryRun?: boolean
+  /** --known-hosts for the SSH connections */
+  knownHosts?: string
+  renderer?: RendererChoice
+  onEvent?: RunEventSink
+  /** engine options passed through (tests: sshAttempts, sshBackoffMs) */
+  extraOptions?: Record<string, unknown>
+}
+
+export interface KubeconfigMergeReport {
+  file: string
+  dryRun: boolean
+  clusters: {cluster: string; source: string; changes: EntryChange[]}[]
+  /** the file changed (or would, on a dry run) */
+  changed: boolean
+  /** the previous file's copy, when it was written */
+  backup?: string
+  /** dry run: the unified diff, credentials masked */
+  diff?: string
+  run?: RunResult
+}
+
+function selectClusters(inv: LoadedInventory, opts: KubeconfigMergeOptions, fromFiles: Map<string, string>): string[] {
+  const names = inv.platform.clusters.map((c) => c.name)
+  for (const n of opts.clusters ?? []) if (!names.includes(n)) throw inputError(`cluster ${n} is not in the inventory`, [`clusters: ${names.join(', ')}`], 'BAD_ARGS')
+  if (opts.clusters?.length) return [...new Set([...opts.clusters, ...fromFiles.keys()])].sort((a, b) => names.indexOf(a) - names.indexOf(b))
+  if (fromFiles.size > 0) return names.filter((n) => fromFiles.has(n))
+  return names
+}
+
+export async function kubeconfigMerge(inv: LoadedInventory, opts: KubeconfigMergeOptions = {}): Promise<KubeconfigMergeReport> {
+  const file = resolveKubeconfigPath(opts.kubeconfig)
+  const fromFiles = parseFromFiles(opts.fromFiles, inv.platform.clusters.map((c) => c.name))
+  const clusters = selectClusters(inv, opts, fromFiles)
+  const options: KubeconfigPhaseOptions & Record<string, unknown> = {
+    ...opts.extraOptions,
+    kubeconfig: file,
+    kubeconfigClusters: clusters,
+    kubeconfigFromFiles: Object.fromEntries(fromFiles),
+    kubeconfigOverwrite: Boolean(opts.overwrite),
+    kubeconfigRecheck: true,
+    knownHosts: opts.knownHosts,
+  }
+  if (opts.dryRun) return dryRun(inv, file, clusters, options)
+
+  const reports = new Map<string, KubeconfigClusterReport>()
+  const errors: unknown[] = []
+  options.kubeconfigCollector = {report: (r) => reports.set(r.cluster, r), error: (_c, e) => errors.push(e)}
+  const {runPhases} = await import('../engine/index.js')
+  const run = await runPhases([kubeconfigPhase], {
+    inv,
+    restart: true,
+    renderer: opts.renderer,
+    onEvent: opts.onEvent,
+    command: 'kubeconfig merge',
+    options,
+  })
+  const list = clusters.map((c) => reports.get(c)).filter((r): r is KubeconfigClusterReport => Boolean(r))
+  if (!run.ok) {
+    const failed = run.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed' || t.status === 'interrupted')
+    const logs = run.logsDir ? [`task logs: ${run.logsDir}`] : []
+    const first = errors.find((e) => e instanceof ObsctlError) as ObsctlError | undefined
+    if (run.interrupted) throw new ObsctlError('kubeconfig merge interrupted', {exitCode: 130, code: 'INTERRUPTED', details: run})
+    const conflict = failed.some((t) => t.error?.startsWith('cannot merge into'))
+    throw new ObsctlError(
+      first?.message ?? `kubeconfig merge failed: ${failed.map((t) => `${t.target}: ${t.error}`).join('; ') || errorMessage(run.phases[0]?.error)}`,
+      {
+        exitCode: first?.exitCode ?? (conflict ? 2 : 1),
+        code: first?.code ?? (conflict ? 'KUBECONFIG_CONFLICT' : 'KUBECONFIG_MERGE_FAILED'),
+        hints: [...(first?.hints ?? (conflict ? ['pass --overwrite to replace entries of a re-installed cluster (the old file is backed up)'] : [])), ...logs],
+        details: {clusters: list, run},
+      },
+    )
+  }
+  return {
+    file,
+    dryRun: false,
+    clusters: list.map((r) => ({cluster: r.cluster, source: r.source, changes: r.changes})),
+    changed: list.some((r) => r.written),
+    backup: list.find((r) => r.backup)?.backup,
+    run,
+  }
+}
+
+/** Read every admin.conf (nothing is written anywhere) and diff the merged result. */
+async function dryRun(inv: LoadedInventory, file: string, clusters: string[], options: Record<string, unknown>): Promise<KubeconfigMergeReport> {
+  const {Resources} = await import('../engine/index.js')
+  const resources = new Resources()
+  const ac = new AbortController()
+  const onSignal = () => ac.abort()
+  process.once('SIGINT', onSignal)
+  const ctx: RunContext = {inv, platform: inv.platform, stateDir: obsctlDir(inv.dir), runId: 'dry-run', dryRun: true, signal: ac.signal, options, resources}
+  try {
+    const wanted = clusters.map((n) => inv.platform.clusters.find((c) => c.name === n)!)
+    const admins = await Promise.all(wanted.map((c) => fetchAdminConf(ctx, c)))
+    const entries = wanted.map((c, i) => entriesFor(c, admins[i]!))
+    const central = centralCluster(inv.platform)
+    const plan = planMerge(file, readKubeconfigFile(file), entries, {
+      overwrite: Boolean(options.kubeconfigOverwrite),
+      currentContext: clusters.includes(central.name) ? kubeContextName(central) : undefined,
+    })
+    if (plan.conflicts.length > 0 && !options.kubeconfigOverwrite) throw conflictError(plan)
+    return {
+      file,
+      dryRun: true,
+      clusters: wanted.map((c, i) => ({cluster: c.name, source: admins[i]!.source, changes: plan.changes.filter((x) => x.cluster === c.name)})),
+      changed: plan.changed,
+      diff: maskedDiff(plan),
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal)
+    await resources.closeAll()
+  }
+}
