@@ -1,0 +1,135 @@
+/**
+ * OpenSearch stand-in built from the documented REST responses: `_cluster/health`, `_snapshot/<repo>`
+ * (+ `_verify`), `_plugins/_ism/policies/<id>`, `_plugins/_ism/explain/<index pattern>`,
+ * `<index pattern>/_count` with a `range` on `@timestamp` (now-Ns), `_cat/indices?format=json`, and
+ * errors in OpenSearch's envelope ({error: {root_cause, type, reason}, status}). Basic auth is enforced.
+ */
+import {startFake, type FakeServer} from './http-fake.js'
+
+export interface LogDoc {
+  index: string
+  timestamp: number
+}
+
+export interface OpenSearchFake extends FakeServer {
+  health: {cluster_name: string; status: 'green' | 'yellow' | 'red'; number_of_nodes: number; number_of_data_nodes: number; unassigned_shards: number}
+  repositories: Record<string, {type: string; settings: Record<string, string>}>
+  /** repository name → verification failure reason */
+  verifyFailure: Record<string, string>
+  policies: Record<string, unknown>
+  /** index → failed action (name + message) */
+  failedIndices: Record<string, {action: string; message: string}>
+  docs: LogDoc[]
+  addLogs(cluster: string, n: number, ageMs?: number): void
+}
+
+const err = (status: number, type: string, reason: string) => ({status, json: {error: {root_cause: [{type, reason}], type, reason}, status}})
+
+/** `fluent-bit-*` style patterns (comma lists of * wildcards) */
+function matches(pattern: string, index: string): boolean {
+  return pattern.split(',').some((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(index))
+}
+
+export async function startOpenSearchFake(opts: {user: string; password: string; nodes?: number; policy: string; repository: string; bucket: string}): Promise<OpenSearchFake> {
+  let self!: OpenSearchFake
+  const authOk = (h: Record<string, unknown>) => h.authorization === `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`
+  const guard = (fn: Parameters<typeof startFake>[0][number][2]): Parameters<typeof startFake>[0][number][2] => (req) =>
+    authOk(req.headers) ? fn(req) : {status: 401, text: 'Unauthorized', headers: {'www-authenticate': 'Basic realm="OpenSearch Security"'}}
+  const indices = () => [...new Set(self.docs.map((d) => d.index))].sort()
+  const fake = await startFake([
+    ['GET', /^\/_cluster\/health$/, guard(() => ({json: {...self.health, timed_out: false, active_primary_shards: 10, active_shards: 20, relocating_shards: 0, initializing_shards: 0}})), 'health'],
+    [
+      'GET',
+      /^\/_snapshot\/([^/]+)$/,
+      guard((req) => {
+        const repo = self.repositories[req.params[0]!]
+        return repo ? {json: {[req.params[0]!]: repo}} : err(404, 'repository_missing_exception', `[${req.params[0]}] missing`)
+      }),
+      'snapshot',
+    ],
+    [
+      'POST',
+      /^\/_snapshot\/([^/]+)\/_verify$/,
+      guard((req) => {
+        const name = req.params[0]!
+        if (!self.repositories[name]) return err(404, 'repository_missing_exception', `[${name}] missing`)
+        if (self.verifyFailure[name]) return err(500, 'repository_verification_exception', `[${name}] ${self.verifyFailure[name]}`)
+        return {json: {nodes: Object.fromEntries(Array.from({length: self.health.number_of_nodes}, (_, i) => [`node${i}id`, {name: `opensearch-${i < 3 ? 'masters' : 'data'}-${i % 3}`}]))}}
+      }),
+      'verify',
+    ],
+    [
+      'GET',
+      /^\/_plugins\/_ism\/policies\/([^/]+)$/,
+      guard((req) => {
+        const p = self.policies[req.params[0]!]
+        return p ? {json: {_id: req.params[0], _version: 1, _primary_term: 1, _seq_no: 0, policy: p}} : err(404, 'status_exception', 'Policy not found')
+      }),
+      'policy',
+    ],
+    [
+      'GET',
+      /^\/_plugins\/_ism\/explain\/([^/]+)$/,
+      guard((req) => {
+        const mine = indices().filter((i) => matches(req.params[0]!, i))
+        const out: Record<string, unknown> = {}
+        for (const index of mine) {
+          const f = self.failedIndices[index]
+          out[index] = {
+            'index.plugins.index_state_management.policy_id': opts.policy,
+            'index.opendistro.index_state_management.policy_id': opts.policy,
+            index,
+            index_uuid: Buffer.from(index).toString('hex').slice(0, 22),
+            policy_id: opts.policy,
+            enabled: !f,
+            policy_seq_no: 0,
+            policy_primary_term: 1,
+            state: {name: 'hot', start_time: Date.now() - 3600_000},
+            action: f ? {name: f.action, start_time: Date.now() - 60_000, index: 0, failed: true, consumed_retries: 3, last_retry_time: Date.now()} : {name: 'transition', start_time: Date.now() - 60_000, index: -1, failed: false, consumed_retries: 0, last_retry_time: 0},
+            info: f ? {message: f.message} : {message: 'Transitioning to next state'},
+          }
+        }
+        return {json: {...out, total_managed_indices: mine.length}}
+      }),
+      'explain',
+    ],
+    [
+      '*',
+      /^\/([^_/][^/]*)\/_count$/,
+      guard((req) => {
+        const body = req.body ? (JSON.parse(req.body) as {query?: {range?: Record<string, {gte?: string}>}}) : {}
+        const gte = body.query?.range?.['@timestamp']?.gte
+        let since = 0
+        const m = gte ? /^now-(\d+)([smhd])$/.exec(gte) : null
+        if (m) since = Date.now() - Number(m[1]) * {s: 1000, m: 60_000, h: 3600_000, d: 86_400_000}[m[2] as 's']
+        const mine = self.docs.filter((d) => matches(req.params[0]!, d.index) && d.timestamp >= since)
+        return {json: {count: mine.length, _shards: {total: 1, successful: 1, skipped: 0, failed: 0}}}
+      }),
+      'count',
+    ],
+    [
+      'GET',
+      /^\/_cat\/indices$/,
+      guard(() => ({
+        json: indices().map((index) => ({health: 'green', status: 'open', index, uuid: index, pri: '1', rep: '1', 'docs.count': String(self.docs.filter((d) => d.index === index).length), 'docs.deleted': '0', 'store.size': '1kb', 'pri.store.size': '1kb'})),
+      })),
+      'cat',
+    ],
+  ])
+  const nodes = opts.nodes ?? 6
+  self = Object.assign(fake, {
+    health: {cluster_name: 'opensearch', status: 'green' as const, number_of_nodes: nodes, number_of_data_nodes: Math.floor(nodes / 2), unassigned_shards: 0},
+    repositories: {[opts.repository]: {type: 's3', settings: {bucket: opts.bucket, base_path: 'snapshots', client: 'default'}}},
+    verifyFailure: {},
+    policies: {[opts.policy]: {policy_id: opts.policy, description: 'snapshot after 14d, delete after 180d', default_state: 'hot', states: [], ism_template: [{index_patterns: ['fluent-bit-*'], priority: 100}]}},
+    failedIndices: {},
+    docs: [],
+    addLogs(cluster: string, n: number, ageMs = 0) {
+      const t = Date.now() - ageMs
+      const d = new Date(t)
+      const index = `fluent-bit-${cluster}-${d.getUTCFullYear()}.${String(d.getUTCMonth() + 1).padStart(2, '0')}.${String(d.getUTCDate()).padStart(2, '0')}`
+      for (let i = 0; i < n; i++) self.docs.push({index, timestamp: t})
+    },
+  })
+  return self
+}

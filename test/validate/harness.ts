@@ -1,0 +1,75 @@
+/** The validate test platform: real Prometheus + node-exporters, fake Thanos Query/Compactor and OpenSearch, s3rver. */
+import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {Client} from 'minio'
+import {ACCESS_KEY, SECRET_KEY, startS3rver, writeInventory, type S3Peer} from '../s3/harness.js'
+import {startMetrics, type MetricsPeer} from '../support/prometheus.js'
+import {startThanosFake, type ThanosFake} from '../support/thanos-fake.js'
+import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
+import type {LoadedInventory} from '../../src/lib/config/load.js'
+import {ISM_POLICY, SNAPSHOT_REPOSITORY} from '../../src/lib/validate/checks/opensearch.js'
+
+export const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
+export const OS_USER = 'admin'
+export const OS_PASSWORD = 'test-Opensearch-pw-7'
+export const BLOCK = '01JBQ4V1X2Y3Z4A5B6C7D8E9F0'
+
+export interface Platform {
+  dir: string
+  file: string
+  inv: LoadedInventory
+  metrics: MetricsPeer
+  thanos: ThanosFake
+  opensearch: OpenSearchFake
+  s3: S3Peer
+  env: Record<string, string>
+  /** an inventory with other endpoints (e.g. a dead port) */
+  inventoryWith(endpoints: Record<string, string>, edit?: (y: string) => string): LoadedInventory
+  close(): Promise<void>
+}
+
+/** A loopback port nothing listens on (connections are refused at once). */
+export const DEAD = 'http://127.0.0.1:9'
+
+export function endpointsYaml(e: Record<string, string>): (y: string) => string {
+  const block = `endpoints:\n${Object.entries(e).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n\n`
+  return (y) => y.replace(/^clusters:/m, `${block}clusters:`)
+}
+
+export async function startPlatform(): Promise<Platform> {
+  const [metrics, s3] = await Promise.all([startMetrics({central: 'cluster-01', clusters: CLUSTERS}), startS3rver()])
+  const [thanos, opensearch] = await Promise.all([
+    startThanosFake({replicas: metrics.replicas, central: 'cluster-01', receive: true}),
+    startOpenSearchFake({user: OS_USER, password: OS_PASSWORD, policy: ISM_POLICY, repository: SNAPSHOT_REPOSITORY, bucket: 'opensearch-snapshots'}),
+  ])
+  for (const c of CLUSTERS) opensearch.addLogs(c, 5, 60_000)
+  const minio = new Client({endPoint: '127.0.0.1', port: s3.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true})
+  await minio.makeBucket('thanos-metrics')
+  await minio.putObject('thanos-metrics', `${BLOCK}/meta.json`, Buffer.from(JSON.stringify({ulid: BLOCK, version: 1, thanos: {labels: {cluster: 'cluster-01'}}})))
+  await minio.makeBucket('thanos-empty')
+  const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-validate-'))
+  const endpoints = {prometheus: metrics.replicas[0]!.url, 'thanos-query': thanos.url, 'thanos-compact': thanos.url, opensearch: opensearch.url, argocd: DEAD}
+  const {file, inv} = writeInventory(dir, s3.url, endpointsYaml(endpoints))
+  const env = {OBSCTL_S3_ACCESS_KEY: ACCESS_KEY, OBSCTL_S3_SECRET_KEY: SECRET_KEY, OBSCTL_OPENSEARCH_USER: OS_USER, OBSCTL_OPENSEARCH_PASSWORD: OS_PASSWORD, CI: '1', KUBECONFIG: path.join(dir, 'no-kubeconfig')}
+  let n = 0
+  return {
+    dir,
+    file,
+    inv,
+    metrics,
+    thanos,
+    opensearch,
+    s3,
+    env,
+    inventoryWith(e, edit = (y) => y) {
+      const sub = path.join(dir, `inv-${n++}`)
+      mkdirSync(sub)
+      return writeInventory(sub, s3.url, (y) => edit(endpointsYaml({...endpoints, ...e})(y))).inv
+    },
+    async close() {
+      await Promise.all([metrics.close(), thanos.close(), opensearch.close(), s3.close()])
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * validate against real Prometheus + node-exporters (four clusters), fake Thanos Query/Compactor and
+ * OpenSearch (documented response shapes) and s3rver: each HTTP-reached check passing, then failing.
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {validate, type CheckOutcome, type Verdict} from '../../src/lib/validate/index.js'
+import {DEAD, OS_PASSWORD, startPlatform, type Platform} from './harness.js'
+
+let p: Platform
+const KUBE_CHECKS = ['prometheus.replicas']
+
+beforeAll(async () => {
+  p = await startPlatform()
+  Object.assign(process.env, p.env)
+  await p.metrics.settled()
+}, 60_000)
+afterAll(async () => {
+  await p?.close()
+})
+
+const byId = (v: Verdict, id: string): CheckOutcome => {
+  const c = v.checks.find((x) => x.id === id)
+  if (!c) throw new Error(`no outcome for ${id}: ${v.checks.map((x) => x.id).join(', ')}`)
+  return c
+}
+
+async function run(component: 'thanos' | 'prometheus' | 'opensearch', extra: Parameters<typeof validate>[1] = {}, inv = p.inv) {
+  return validate(inv, {component, skip: component === 'prometheus' ? KUBE_CHECKS : [], kubeconfig: p.env.KUBECONFIG, requestTimeoutMs: 3000, ...extra})
+}
+
+describe('thanos and prometheus against four clusters', () => {
+  it('pass: every store, every cluster, both replicas, compactor running, blocks in the bucket', async () => {
+    const v = await run('thanos')
+    expect(v.checks.map((c) => [c.id, c.result, c.detail])).toEqual([
+      ['thanos.stores', 'pass', '2 sidecar, 1 store, 1 rule, 1 receive'],
+      ['thanos.clusters', 'pass', '4 clusters: cluster-01, cluster-02, cluster-03, cluster-04'],
+      ['thanos.replicas', 'pass', '2 replicas: prometheus-0, prometheus-1'],
+      ['thanos.compactor', 'pass', 'running (thanos_compact_halted 0)'],
+      ['thanos.bucket', 'pass', 'bucket thanos-metrics: 1 block(s)'],
+    ])
+    expect(v.ok).toBe(true)
+  })
+
+  it('pass: no target down, every remote-scrape edge scraped', async () => {
+    const v = await run('prometheus')
+    expect(byId(v, 'prometheus.targets')).toMatchObject({result: 'pass', detail: '5 targets up'})
+    expect(byId(v, 'prometheus.edges')).toMatchObject({result: 'pass', detail: 'targets up: cluster-03 1, cluster-04 1'})
+    expect(v.skipped).toEqual(['prometheus.replicas'])
+    expect(v.ok).toBe(true)
+  })
+
+  it("fail: one cluster's target removed — thanos.clusters and prometheus.edges name it", async () => {
+    await p.metrics.scrapeClusters(['cluster-01', 'cluster-02', 'cluster-03'])
+    try {
+      const [t, pr] = await Promise.all([run('thanos'), run('prometheus')])
+      expect(byId(t, 'thanos.clusters')).toMatchObject({result: 'fail', detail: 'no metrics from cluster-04 (seen: cluster-01, cluster-02, cluster-03)'})
+      expect(byId(t, 'thanos.clusters').hint).toMatch(/remote-scrape/)
+      expect(byId(pr, 'prometheus.edges')).toMatchObject({result: 'fail', detail: 'cluster-04: no targets'})
+      expect(t.ok).toBe(false)
+      expect(pr.ok).toBe(false)
+    } finally {
+      await p.metrics.scrapeClusters(['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04'])
+    }
+  })
+
+  it('fail: a node-exporter stops — prometheus.targets lists the down target', async () => {
+    await p.metrics.stopExporter('cluster-03')
+    try {
+      let v!: Verdict
+      const deadline = Date.now() + 15_000
+      do v = await run('prometheus')
+      while (byId(v, 'prometheus.targets').result === 'pass' && Date.now() < deadline)
+      expect(byId(v, 'prometheus.targets').result).toBe('fail')
+      expect(byId(v, 'prometheus.targets').detail).toMatch(/^1\/5 targets down: node-exporter\/127\.0\.0\.1:\d+ \(cluster-03\): .*connection refused/)
+      expect(byId(v, 'prometheus.edges')).toMatchObject({result: 'fail', detail: 'cluster-03: 1/1 down (node-exporter)'})
+    } finally {
+      await p.metrics.startExporter('cluster-03')
+      await p.metrics.settled()
+    }
+  })
+
+  it('fail: a store with lastError, a missing store, query warnings, a halted compactor, no bucket', async () => {
+    const saved = structuredClone(p.thanos.stores)
+    p.thanos.stores.sidecar![1]!.lastError = 'rpc error: code = Unavailable desc = connection refused'
+    delete p.thanos.stores.store
+    p.thanos.warnings = ['partial response: store thanos-store.monitoring.svc:10901 unavailable']
+    p.thanos.halted = 1
+    try {
+      const inv = p.inventoryWith({}, (y) => y.replace('metrics: {name: thanos-metrics}', 'metrics: {name: thanos-gone}'))
+      const v = await run('thanos', {}, inv)
+      expect(byId(v, 'thanos.stores').result).toBe('fail')
+      expect(byId(v, 'thanos.stores').detail).toBe('missing or failing: store gateway: 0/1 (store) and sidecar 10.0.1.11:10901: rpc error: code = Unavailable desc = connection refused (has 2 sidecar, 1 rule, 1 receive)')
+      expect(byId(v, 'thanos.clusters')).toMatchObject({result: 'fail', detail: 'thanos-query answered count by (cluster) (up) with warnings: partial response: store thanos-store.monitoring.svc:10901 unavailable'})
+      expect(byId(v, 'thanos.replicas').result).toBe('fail')
+      expect(byId(v, 'thanos.compactor')).toMatchObject({result: 'fail', detail: 'the compactor has halted (thanos_compact_halted 1): compaction and downsampling stopped'})
+      expect(byId(v, 'thanos.bucket')).toMatchObject({result: 'fail', detail: 'bucket thanos-gone does not exist', hint: 'obsctl s3 setup creates it'})
+      expect(v.summary).toEqual({pass: 0, warn: 0, fail: 5, skipped: 0})
+    } finally {
+      p.thanos.stores = saved
+      p.thanos.warnings = []
+      p.thanos.halted = 0
+    }
+  })
+
+  it('warn: an empty metrics bucket (the sidecars upload every 2h)', async () => {
+    const inv = p.inventoryWith({}, (y) => y.replace('metrics: {name: thanos-metrics}', 'metrics: {name: thanos-empty}'))
+    const v = await run('thanos', {}, inv)
+    expect(byId(v, 'thanos.bucket')).toMatchObject({result: 'warn', detail: 'bucket thanos-empty holds no blocks yet'})
+    expect(v.ok).toBe(true)
+  })
+
+  it('fail: only one replica answers without dedup', async () => {
+    p.thanos.stores.sidecar!.pop()
+    await p.metrics.replicas[1]!.proc.kill('SIGSTOP')
+    try {
+      const v = await run('thanos', {requestTimeoutMs: 1500})
+      expect(byId(v, 'thanos.stores').detail).toMatch(/^missing or failing: Prometheus sidecars: 1\/2 \(sidecar\)/)
+      // the fake answers like Thanos with partial_response=false: the stopped replica fails the query
+      expect(byId(v, 'thanos.replicas').result).toBe('fail')
+    } finally {
+      p.metrics.replicas[1]!.proc.kill('SIGCONT')
+      p.thanos.stores.sidecar!.push({...p.thanos.stores.sidecar![0]!, name: '10.0.1.11:10901', labelSets: [{cluster: 'cluster-01', prometheus_replica: 'prometheus-1'}]})
+    }
+  })
+})
+
+describe('opensearch', () => {
+  it('pass: green with 6 nodes, repository verifies, ISM policy with no failed index, logs from every cluster', async () => {
+    const v = await run('opensearch')
+    expect(v.checks.map((c) => [c.id, c.result, c.detail])).toEqual([
+      ['opensearch.health', 'pass', 'opensearch: green, 6/6 nodes (3 data)'],
+      ['opensearch.snapshots', 'pass', 's3 repository, bucket opensearch-snapshots, verified by 6 node(s)'],
+      ['opensearch.ism', 'pass', 'policy fluent-bit-logs, 4 managed indices, none failed'],
+      ['opensearch.logs', 'pass', 'within 15m: cluster-01 5, cluster-02 5, cluster-03 5, cluster-04 5'],
+    ])
+  })
+
+  it('warn: yellow health', async () => {
+    p.opensearch.health.status = 'yellow'
+    p.opensearch.health.unassigned_shards = 3
+    try {
+      const v = await run('opensearch')
+      expect(byId(v, 'opensearch.health')).toMatchObject({result: 'warn', detail: 'opensearch: yellow, 6/6 nodes (3 data), 3 unassigned shards'})
+      expect(v.ok).toBe(true)
+    } finally {
+      p.opensearch.health.status = 'green'
+      p.opensearch.health.unassigned_shards = 0
+    }
+  })
+
+  it('fail: red, a node missing, repository failing verification, failed ISM index, a silent cluster', async () => {
+    p.opensearch.health.status = 'red'
+    p.opensearch.health.number_of_nodes = 5
+    p.opensearch.verifyFailure['s3-snapshots'] = 'is not accessible on master node: AmazonS3Exception: Access Denied'
+    const failedIndex = p.opensearch.docs[0]!.index
+    p.opensearch.failedIndices[failedIndex] = {action: 'snapshot', message: 'Failed to create snapshot'}
+    const docs = p.opensearch.docs
+    p.opensearch.docs = docs.filter((d) => !d.index.startsWith('fluent-bit-cluster-03-'))
+    p.opensearch.addLogs('cluster-03', 2, 2 * 3600_000)
+    try {
+      const v = await run('opensearch')
+      expect(byId(v, 'opensearch.health')).toMatchObject({result: 'fail', detail: 'opensearch: red, 5/6 nodes (3 data)'})
+      expect(byId(v, 'opensearch.snapshots')).toMatchObject({result: 'fail', detail: 'repository s3-snapshots (s3, bucket opensearch-snapshots) does not verify: repository_verification_exception: [s3-snapshots] is not accessible on master node: AmazonS3Exception: Access Denied'})
+      expect(byId(v, 'opensearch.ism')).toMatchObject({result: 'fail', detail: `1/4 managed indices failed: ${failedIndex} (snapshot: Failed to create snapshot)`})
+      expect(byId(v, 'opensearch.logs')).toMatchObject({result: 'fail', detail: 'no logs within 15m from cluster-03'})
+      const longer = await run('opensearch', {since: '3h'})
+      expect(byId(longer, 'opensearch.logs')).toMatchObject({result: 'pass', detail: 'within 3h: cluster-01 5, cluster-02 5, cluster-03 2, cluster-04 5'})
+    } finally {
+      p.opensearch.health.status = 'green'
+      p.opensearch.health.number_of_nodes = 6
+      p.opensearch.verifyFailure = {}
+      p.opensearch.failedIndices = {}
+      p.opensearch.docs = docs
+    }
+  })
+
+  it('fail: missing repository and policy; wrong and missing credentials', async () => {
+    const repos = p.opensearch.repositories
+    const policies = p.opensearch.policies
+    p.opensearch.repositories = {}
+    p.opensearch.policies = {}
+    try {
+      const v = await run('opensearch')
+      expect(byId(v, 'opensearch.snapshots')).toMatchObject({result: 'fail', detail: 'repository s3-snapshots does not exist (repository_missing_exception: [s3-snapshots] missing)'})
+      expect(byId(v, 'opensearch.ism')).toMatchObject({result: 'fail', detail: 'ISM policy fluent-bit-logs does not exist'})
+    } finally {
+      p.opensearch.repositories = repos
+      p.opensearch.policies = policies
+    }
+    process.env.OBSCTL_OPENSEARCH_PASSWORD = 'wrong'
+    try {
+      const v = await run('opensearch')
+      expect(v.checks.every((c) => c.result === 'fail' && c.detail === 'opensearch rejected the credentials (HTTP 401)')).toBe(true)
+      delete process.env.OBSCTL_OPENSEARCH_PASSWORD
+      const w = await run('opensearch')
+      expect(byId(w, 'opensearch.health').detail).toMatch(/^OpenSearch credentials missing: set \$OBSCTL_OPENSEARCH_USER and \$OBSCTL_OPENSEARCH_PASSWORD/)
+    } finally {
+      process.env.OBSCTL_OPENSEARCH_PASSWORD = OS_PASSWORD
+    }
+  })
+})
+
+describe('runner', () => {
+  it('an unreachable endpoint fails its checks, never the run; every check still runs', async () => {
+    const inv = p.inventoryWith({'thanos-query': DEAD, opensearch: DEAD})
+    const v = await validate(inv, {component: 'all', kubeconfig: p.env.KUBECONFIG, requestTimeoutMs: 2000})
+    expect(v.checks).toHaveLength(17)
+    expect(byId(v, 'thanos.stores')).toMatchObject({result: 'fail', detail: 'thanos-query: cannot reach http://127.0.0.1:9 (ECONNREFUSED)'})
+    expect(byId(v, 'opensearch.health').detail).toBe('opensearch: cannot reach http://127.0.0.1:9 (ECONNREFUSED)')
+    expect(byId(v, 'thanos.compactor').result).toBe('pass')
+    expect(byId(v, 'prometheus.targets').result).toBe('pass')
+    // no kubeconfig: the kube-based checks fail with the fix
+    expect(byId(v, 'argocd.apps').detail).toMatch(/^cannot read kubeconfig/)
+    expect(byId(v, 'argocd.apps').hint).toBe('pass --kubeconfig FILE or set KUBECONFIG')
+    expect(v.ok).toBe(false)
+  })
+
+  it('a hanging endpoint is bounded by the request timeout', async () => {
+    p.thanos.latency['*'] = 5000
+    try {
+      const t0 = Date.now()
+      const v = await run('thanos', {requestTimeoutMs: 500, skip: ['thanos.bucket']})
+      expect(Date.now() - t0).toBeLessThan(3000)
+      expect(byId(v, 'thanos.stores').detail).toMatch(/^thanos-query: no answer from http:\/\/127\.0\.0\.1:\d+\/api\/v1\/stores within 0\.5s$/)
+    } finally {
+      p.thanos.latency = {}
+    }
+  })
+
+  it('--wait re-runs a failing check until it passes', async () => {
+    p.thanos.halted = 1
+    setTimeout(() => (p.thanos.halted = 0), 1200)
+    const v = await run('thanos', {wait: true, waitTimeoutMs: 10_000, intervalMs: 300, skip: ['thanos.bucket']})
+    const c = byId(v, 'thanos.compactor')
+    expect(c.result).toBe('pass')
+    expect(c.attempts).toBeGreaterThan(1)
+    expect(byId(v, 'thanos.stores').attempts).toBe(1)
+  })
+
+  it('--wait gives up at the timeout and reports the failure', async () => {
+    p.thanos.halted = 1
+    try {
+      const v = await run('thanos', {wait: true, waitTimeoutMs: 1000, intervalMs: 300, skip: ['thanos.bucket']})
+      expect(byId(v, 'thanos.compactor').result).toBe('fail')
+      expect(byId(v, 'thanos.compactor').attempts).toBeGreaterThan(1)
+    } finally {
+      p.thanos.halted = 0
+    }
+  })
+
+  it('--skip of an unknown id is bad input (exit 2)', async () => {
+    await expect(validate(p.inv, {skip: ['thanos.nope']})).rejects.toMatchObject({exitCode: 2, code: 'BAD_SKIP'})
+  })
+})
