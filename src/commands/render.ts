@@ -1,0 +1,44 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../lib/cli/base.js'
+import type {RenderResult} from '../lib/gitops/repo.js'
+
+export default class Render extends BaseCommand {
+  static override summary = 'Write the GitOps repository (Argo CD apps, kustomize overlays, dashboards) from the inventory.'
+  static override description =
+    'Renders templates/gitops/ into the inventory\'s git.dir (or --out). The same inventory gives a byte-identical tree. ' +
+    'Files edited by hand are not overwritten without --force (the diff is shown); files no longer rendered are removed; ' +
+    'files obsctl never rendered are never touched. --commit commits what changed, --push also pushes to git.remote.'
+  static override examples = [
+    '<%= config.bin %> render',
+    '<%= config.bin %> render --out /tmp/repo',
+    '<%= config.bin %> render --commit --push',
+    '<%= config.bin %> render --dry-run --json',
+  ]
+  static override flags = {
+    out: Flags.string({char: 'o', summary: 'Render into this directory instead of the inventory\'s git.dir.'}),
+    commit: Flags.boolean({summary: 'Commit the changed files (initialises the working copy when needed).'}),
+    push: Flags.boolean({summary: 'Commit and push to git.remote/git.branch.'}),
+    force: Flags.boolean({summary: 'Overwrite or remove rendered files that were edited by hand.'}),
+    'dry-run': Flags.boolean({summary: 'Show what would change; write nothing.'}),
+  }
+
+  async run(): Promise<RenderResult> {
+    const {flags} = await this.parse(Render)
+    const inv = this.loadInventory(flags.config)
+    const {renderRepo, renderDir} = await import('../lib/gitops/index.js')
+    const dir = renderDir(inv.platform, inv.dir, flags.out)
+    const r = await renderRepo(inv.platform, {dir, force: flags.force, commit: flags.commit || flags.push, push: flags.push, dryRun: flags['dry-run']})
+    const verb = r.dryRun ? 'would be ' : ''
+    const lines: string[] = []
+    for (const f of r.added) lines.push(`  + ${f}`)
+    for (const f of r.changed) lines.push(`  ~ ${f}`)
+    for (const f of r.removed) lines.push(`  - ${f}`)
+    if (r.noChanges) lines.push(`${dir}: no changes (${r.unchanged} files up to date)`)
+    else lines.push(`${dir}: ${r.added.length} ${verb}added, ${r.changed.length} ${verb}changed, ${r.removed.length} ${verb}removed, ${r.unchanged} unchanged`)
+    if (r.commit) lines.push(`committed ${r.commit.sha.slice(0, 12)}: ${r.commit.message}`)
+    else if (flags.commit || flags.push) lines.push('nothing to commit')
+    if (r.push) lines.push(`pushed ${r.push.commit.slice(0, 12)} to ${r.push.remote} (${r.push.branch})`)
+    this.out(lines.join('\n'))
+    return r
+  }
+}

@@ -1,0 +1,132 @@
+/** The GitOps working copy through the real `git` CLI (execa, loaded only when git is used). */
+import {existsSync, mkdirSync} from 'node:fs'
+import path from 'node:path'
+import {ObsctlError} from '../errors.js'
+
+export interface GitResult {
+  stdout: string
+  stderr: string
+  exitCode: number
+}
+
+/** Run git in dir; never throws for a non-zero exit (callers decide). */
+export async function git(dir: string, args: string[], opts: {input?: string; env?: Record<string, string>} = {}): Promise<GitResult> {
+  const {execa} = await import('execa')
+  const r = await execa('git', args, {
+    cwd: dir,
+    reject: false,
+    input: opts.input,
+    env: {GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env},
+    stripFinalNewline: true,
+  })
+  if (r.failed && r.exitCode === undefined) {
+    throw new ObsctlError(`cannot run git: ${r.shortMessage ?? r.message}`, {code: 'GIT_MISSING', hints: ['install git (apt-get install git)']})
+  }
+  return {stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? 1}
+}
+
+async function must(dir: string, args: string[], what: string, opts: {input?: string; env?: Record<string, string>} = {}): Promise<string> {
+  const r = await git(dir, args, opts)
+  if (r.exitCode !== 0) throw new ObsctlError(`${what} failed: ${r.stderr || r.stdout}`, {code: 'GIT_FAILED', hints: [`in ${dir}: git ${args.join(' ')}`]})
+  return r.stdout
+}
+
+export async function isRepo(dir: string): Promise<boolean> {
+  if (!existsSync(dir)) return false
+  const r = await git(dir, ['rev-parse', '--show-toplevel'])
+  return r.exitCode === 0 && path.resolve(r.stdout.trim()) === (await realDir(dir))
+}
+
+async function realDir(dir: string): Promise<string> {
+  const {realpathSync} = await import('node:fs')
+  return realpathSync(dir)
+}
+
+/** Make dir a Git working copy on `branch` with `origin` = remote (only what is missing). */
+export async function ensureRepo(dir: string, remote: string, branch: string): Promise<{initialised: boolean}> {
+  mkdirSync(dir, {recursive: true})
+  let initialised = false
+  if (!(await isRepo(dir))) {
+    await must(dir, ['init', '-q', '-b', branch], 'git init')
+    initialised = true
+  }
+  const cur = await git(dir, ['remote', 'get-url', 'origin'])
+  if (cur.exitCode !== 0) await must(dir, ['remote', 'add', 'origin', remote], 'git remote add')
+  return {initialised}
+}
+
+/** Identity for obsctl's commits when the user has none configured (CI, fresh machines). */
+async function identityEnv(dir: string): Promise<Record<string, string>> {
+  const email = await git(dir, ['config', 'user.email'])
+  if (email.exitCode === 0 && email.stdout.trim()) return {}
+  return {GIT_AUTHOR_NAME: 'obsctl', GIT_AUTHOR_EMAIL: 'obsctl@localhost', GIT_COMMITTER_NAME: 'obsctl', GIT_COMMITTER_EMAIL: 'obsctl@localhost'}
+}
+
+/**
+ * Commit exactly `paths` (added, changed and removed files) with `message`; other staged or
+ * unstaged changes in the working copy are left alone. Returns the new commit, or null when
+ * those paths have nothing to commit.
+ */
+export async function commitPaths(dir: string, paths: string[], message: string): Promise<string | null> {
+  if (paths.length === 0) return null
+  const list = `${paths.join('\n')}\n`
+  await must(dir, ['add', '-A', '--pathspec-from-file=-'], 'git add', {input: list})
+  const staged = await git(dir, ['diff', '--cached', '--quiet', '--pathspec-from-file=-'], {input: list})
+  if (staged.exitCode === 0) return null
+  const env = await identityEnv(dir)
+  await must(dir, ['commit', '-q', '-m', message, '--pathspec-from-file=-'], 'git commit', {input: list, env})
+  return (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()
+}
+
+export interface PushResult {
+  remote: string
+  branch: string
+  commit: string
+}
+
+/**
+ * Push HEAD to origin/<branch>. A rejected push (the remote has commits this copy lacks) is an
+ * exit-1 error that keeps the local commit and says how to recover.
+ */
+export async function push(dir: string, branch: string): Promise<PushResult> {
+  const head = (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()
+  const remote = (await git(dir, ['remote', 'get-url', 'origin'])).stdout.trim()
+  const r = await git(dir, ['push', '--porcelain', 'origin', `HEAD:refs/heads/${branch}`])
+  if (r.exitCode !== 0) {
+    const text = `${r.stdout}\n${r.stderr}`
+    if (/\[rejected\]|non-fast-forward|fetch first|\(rejected\)|failed to push some refs/i.test(text) && /reject/i.test(text)) {
+      throw new ObsctlError(`push to ${remote} (${branch}) was rejected: the remote has commits this working copy does not have`, {
+        code: 'PUSH_REJECTED',
+        hints: [
+          `your commit ${head.slice(0, 12)} is kept in ${dir}`,
+          `bring in the remote's commits: git -C ${dir} pull --rebase origin ${branch}`,
+          'then push again: obsctl render --push',
+        ],
+        details: {remote, branch, commit: head},
+      })
+    }
+    throw new ObsctlError(`push to ${remote} (${branch}) failed: ${r.stderr.trim() || r.stdout.trim()}`, {
+      code: 'PUSH_FAILED',
+      hints: [`your commit ${head.slice(0, 12)} is kept in ${dir}`, 'check git.remote and your credentials, then: obsctl render --push'],
+      details: {remote, branch, commit: head},
+    })
+  }
+  return {remote, branch, commit: head}
+}
+
+/** Unified diff between a file on disk and wanted content ('' for "absent"), via git diff --no-index. */
+export async function unifiedDiff(dir: string, rel: string, wanted: string | undefined): Promise<string> {
+  const {mkdtempSync, writeFileSync, rmSync} = await import('node:fs')
+  const {tmpdir} = await import('node:os')
+  const tmp = mkdtempSync(path.join(tmpdir(), 'obsctl-diff-'))
+  try {
+    const target = path.join(tmp, path.basename(rel))
+    writeFileSync(target, wanted ?? '')
+    const r = await git(dir, ['diff', '--no-index', '--no-color', '--', path.join(dir, rel), wanted === undefined ? '/dev/null' : target])
+    return r.stdout
+      .replaceAll(`a${path.join(dir, rel)}`, `a/${rel} (on disk)`)
+      .replaceAll(`b${target}`, `b/${rel} (rendered)`)
+  } finally {
+    rmSync(tmp, {recursive: true, force: true})
+  }
+}

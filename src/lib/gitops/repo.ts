@@ -1,0 +1,146 @@
+/**
+ * renderRepo: the one entry point `obsctl render`, the render phase and the day-2 commands
+ * (upgrade chart, config set, cluster add/remove) use: render → compare → write → commit → push.
+ */
+import type {Platform} from '../config/schema.js'
+import {ObsctlError} from '../errors.js'
+import {commitPaths, ensureRepo, push as gitPush, unifiedDiff, type PushResult} from './git.js'
+import {applyRender, MANIFEST_FILE, planRender, readManifest, renderFiles, type Conflict, type RenderPlan} from './render.js'
+
+export interface RenderOptions {
+  /** target directory (absolute); the inventory's git dir by default (resolved by the caller) */
+  dir: string
+  /** overwrite/remove hand-edited files */
+  force?: boolean
+  /** commit what changed (initialising the working copy if needed) */
+  commit?: boolean
+  /** push to git.remote/git.branch (implies commit) */
+  push?: boolean
+  /** compare only; write nothing */
+  dryRun?: boolean
+}
+
+export interface RenderResult {
+  dir: string
+  added: string[]
+  changed: string[]
+  removed: string[]
+  unchanged: number
+  /** true when nothing had to be written */
+  noChanges: boolean
+  dryRun: boolean
+  commit: {sha: string; message: string} | null
+  push: PushResult | null
+}
+
+const CLUSTER_PATH = /^(?:argocd\/applications\/([^/]+)\/|deploy\/overlays\/(.+)-(?:central|edge)\/)/
+
+function clusterOf(p: string): string | undefined {
+  const m = CLUSTER_PATH.exec(p)
+  return m ? (m[1] ?? m[2]) : undefined
+}
+
+/**
+ * A commit subject naming what changed: whole clusters added/removed are named once
+ * ("add cluster-05 (12 files)"), other files by path; the body lists every file.
+ */
+export function commitMessage(r: Pick<RenderResult, 'added' | 'changed' | 'removed'>, prev: {clusters: Set<string>; next: Set<string>}): string {
+  const parts: string[] = []
+  const used = new Set<string>()
+  const group = (list: string[]) => {
+    const m = new Map<string, string[]>()
+    for (const p of list) {
+      const c = clusterOf(p)
+      if (c) m.set(c, [...(m.get(c) ?? []), p])
+    }
+    return m
+  }
+  for (const [c, files] of group(r.added)) {
+    if (!prev.clusters.has(c) && prev.next.has(c)) {
+      parts.push(`add ${c} (${files.length} files)`)
+      files.forEach((f) => used.add(f))
+    }
+  }
+  for (const [c, files] of group(r.removed)) {
+    if (prev.clusters.has(c) && !prev.next.has(c)) {
+      parts.push(`remove ${c} (${files.length} files)`)
+      files.forEach((f) => used.add(f))
+    }
+  }
+  const rest = [
+    ...r.changed.filter((f) => !used.has(f)).map((f) => `update ${f}`),
+    ...r.added.filter((f) => !used.has(f)).map((f) => `add ${f}`),
+    ...r.removed.filter((f) => !used.has(f)).map((f) => `remove ${f}`),
+  ]
+  const shown = rest.slice(0, 4)
+  if (rest.length > shown.length) shown.push(`and ${rest.length - shown.length} more`)
+  const subject = `obsctl render: ${[...parts, ...shown].join(', ') || 'update the render manifest'}`
+  const body = [
+    ...r.added.map((f) => `A ${f}`),
+    ...r.changed.map((f) => `M ${f}`),
+    ...r.removed.map((f) => `D ${f}`),
+  ]
+  return body.length > 0 ? `${subject}\n\n${body.join('\n')}\n` : subject
+}
+
+function clustersIn(paths: Iterable<string>): Set<string> {
+  const s = new Set<string>()
+  for (const p of paths) {
+    const c = clusterOf(p)
+    if (c) s.add(c)
+  }
+  return s
+}
+
+async function conflictError(plan: RenderPlan, rendered: Map<string, string>): Promise<ObsctlError> {
+  const conflicts: Conflict[] = []
+  for (const c of plan.conflicts) {
+    conflicts.push({...c, diff: await unifiedDiff(plan.dir, c.path, c.reason === 'edited-removed' ? undefined : rendered.get(c.path))})
+  }
+  const why: Record<Conflict['reason'], string> = {
+    edited: 'edited by hand since obsctl rendered it',
+    unmanaged: 'exists but was not rendered by obsctl',
+    'edited-removed': 'is no longer rendered but was edited by hand',
+  }
+  const lines = conflicts.map((c) => `  ${c.path}: ${why[c.reason]}`)
+  const diffs = conflicts.map((c) => c.diff ?? '').filter(Boolean).join('\n')
+  return new ObsctlError(`render would overwrite ${conflicts.length} file(s) changed outside obsctl in ${plan.dir}:\n${lines.join('\n')}${diffs ? `\n\n${diffs}` : ''}`, {
+    code: 'RENDER_CONFLICT',
+    hints: [
+      'keep your change: put it into the inventory (or the templates) and render again',
+      'discard your change: obsctl render --force',
+    ],
+    details: {dir: plan.dir, conflicts},
+  })
+}
+
+/** Render the inventory into opts.dir; see RenderOptions. Throws RENDER_CONFLICT, PUSH_REJECTED, … */
+export async function renderRepo(p: Platform, opts: RenderOptions): Promise<RenderResult> {
+  const files = renderFiles(p)
+  const before = clustersIn(Object.keys(readManifest(opts.dir).files))
+  const plan = planRender(opts.dir, files, {force: opts.force})
+  if (plan.conflicts.length > 0) throw await conflictError(plan, new Map(files.map((f) => [f.path, f.content])))
+  const result: RenderResult = {
+    dir: opts.dir,
+    added: plan.added,
+    changed: plan.changed,
+    removed: plan.removed,
+    unchanged: plan.unchanged,
+    noChanges: plan.added.length + plan.changed.length + plan.removed.length === 0,
+    dryRun: Boolean(opts.dryRun),
+    commit: null,
+    push: null,
+  }
+  if (opts.dryRun) return result
+  const wantGit = opts.commit || opts.push
+  if (wantGit) await ensureRepo(opts.dir, p.git.remote, p.git.branch)
+  applyRender(plan)
+  if (wantGit) {
+    const message = commitMessage(result, {clusters: before, next: new Set(p.clusters.map((c) => c.name))})
+    const paths = [...plan.added, ...plan.changed, ...plan.removed, MANIFEST_FILE]
+    const sha = await commitPaths(opts.dir, paths, message)
+    if (sha) result.commit = {sha, message: message.split('\n')[0]!}
+  }
+  if (opts.push) result.push = await gitPush(opts.dir, p.git.branch)
+  return result
+}
