@@ -6,13 +6,12 @@
 import {createHash} from 'node:crypto'
 import {readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
-import {centralCluster, edgeClusters, findCluster, gitDir, metricsMode} from '../config/model.js'
-import {inputError} from '../errors.js'
+import {centralCluster, findCluster, gitDir, metricsMode} from '../config/model.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {kubeForCluster} from '../kube/run.js'
 import {argocdInstalled, installArgocd, type InstallReport} from './install.js'
 import {manifestUrl} from './manifest.js'
-import {edgeRegistered, registerEdge, type RegisterReport} from './register.js'
+import {edgeRegistered, edgesToRegister, registerEdge, type RegisterReport} from './register.js'
 import {applyRootApp, credentialDigest, readRootApp, repoSecretName, type RepoCredential, type RootAppReport} from './rootapp.js'
 import {isReady, listApps, waitForApps, type SyncReport} from './sync.js'
 
@@ -22,6 +21,23 @@ export interface ArgocdCollector {
   register?(r: RegisterReport): void
   rootApp?(r: RootAppReport): void
   sync?(r: SyncReport): void
+  /** a task's error, with its exit code and hints intact */
+  error?(target: string, e: unknown): void
+}
+
+/** Report a task's errors (live check or run) to the collector, then rethrow them for the engine. */
+function reporting<T extends Target>(phase: Phase<T>): Phase<T> {
+  const wrap =
+    <A extends unknown[], R>(fn: (t: T, ctx: RunContext, ...rest: A) => Promise<R>) =>
+    async (t: T, ctx: RunContext, ...rest: A): Promise<R> => {
+      try {
+        return await fn(t, ctx, ...rest)
+      } catch (error) {
+        collector(ctx).error?.(t.id, error)
+        throw error
+      }
+    }
+  return {...phase, run: wrap(phase.run.bind(phase)), isDone: phase.isDone ? wrap(phase.isDone.bind(phase)) : undefined}
 }
 
 const DEFAULT_TIMEOUT_S = {argocd: 600, register: 120, 'root-app': 60, sync: 1800}
@@ -66,7 +82,7 @@ const centralTarget = (ctx: RunContext): Target => {
   return {id: c.name, title: `${c.name} (central)`, cluster: c.name}
 }
 
-export const argocdPhase: Phase = {
+export const argocdPhase: Phase = reporting({
   name: 'argocd',
   title: 'Install Argo CD on the central cluster',
   targets: (ctx) => [centralTarget(ctx)],
@@ -90,25 +106,17 @@ export const argocdPhase: Phase = {
     collector(ctx).install?.(r)
     return `Argo CD ${r.version} (${r.variant === 'ha' ? 'HA' : 'non-HA'}): ${r.workloads.length} workloads rolled out; ${r.url}`
   },
-}
+})
 
 export interface RegisterTarget extends Target {
   cluster: string
 }
 
 function selectedEdges(ctx: RunContext) {
-  const p = ctx.platform
-  const names = Array.isArray(ctx.options.clusters) ? (ctx.options.clusters as string[]) : []
-  if (names.length === 0) return edgeClusters(p)
-  return names.map((n) => {
-    const c = findCluster(p, n)
-    if (!c) throw inputError(`no cluster ${n} in the inventory`, [`clusters: ${p.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
-    if (c.role !== 'edge') throw inputError(`${n} is the central cluster: Argo CD manages it as in-cluster, there is nothing to register`, ['name edge clusters only'], 'NOT_EDGE')
-    return c
-  })
+  return edgesToRegister(ctx.platform, Array.isArray(ctx.options.clusters) ? (ctx.options.clusters as string[]) : [])
 }
 
-export const registerPhase: Phase<RegisterTarget> = {
+export const registerPhase: Phase<RegisterTarget> = reporting({
   name: 'register',
   title: 'Register edge clusters with Argo CD',
   targets: (ctx) => selectedEdges(ctx).map((c) => ({id: c.name, title: `${c.name} (${metricsMode(c)})`, cluster: c.name})),
@@ -135,7 +143,7 @@ export const registerPhase: Phase<RegisterTarget> = {
     collector(ctx).register?.(r)
     return `cluster Secret ${r.clusterSecret}${r.scrapeSecret ? `, scrape Secret ${r.scrapeSecret}` : ''}${r.rotated.length ? `, ${r.rotated.length} token(s) rotated` : ''}`
   },
-}
+})
 
 /** The credential's digest for the fingerprint, when it can be read without asking. */
 function credentialFingerprint(ctx: RunContext): string | null {
@@ -152,7 +160,7 @@ function credentialFingerprint(ctx: RunContext): string | null {
   return credentialDigest(cred)
 }
 
-export const rootAppPhase: Phase = {
+export const rootAppPhase: Phase = reporting({
   name: 'root-app',
   title: 'Apply the Argo CD root application',
   targets: (ctx) => [centralTarget(ctx)],
@@ -179,9 +187,9 @@ export const rootAppPhase: Phase = {
     collector(ctx).rootApp?.(r)
     return `${r.applied.join(', ')}${r.repoSecret ? ` + repository credentials ${r.repoSecret}` : ''}`
   },
-}
+})
 
-export const syncPhase: Phase = {
+export const syncPhase: Phase = reporting({
   name: 'sync',
   title: 'Wait for every Application to be Synced and Healthy',
   targets: (ctx) => [{...centralTarget(ctx), id: 'applications', title: `Applications on ${centralCluster(ctx.platform).name}`}],
@@ -199,4 +207,4 @@ export const syncPhase: Phase = {
     collector(ctx).sync?.(r)
     return `${r.ready}/${r.total} Applications Synced and Healthy`
   },
-}
+})

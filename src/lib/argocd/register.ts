@@ -13,9 +13,9 @@
  * namespace. The central cluster is Argo CD's in-cluster and gets nothing.
  */
 import {readFile} from 'node:fs/promises'
-import {ObsctlError} from '../errors.js'
-import {NAMESPACES, SECRET_NAMES, metricsMode} from '../config/model.js'
-import type {Cluster} from '../config/schema.js'
+import {ObsctlError, inputError} from '../errors.js'
+import {NAMESPACES, SECRET_NAMES, edgeClusters, findCluster, metricsMode} from '../config/model.js'
+import type {Cluster, Platform} from '../config/schema.js'
 import {describeObject, waitUntil, type Kube, type KubeObject} from '../kube/index.js'
 
 export const MANAGER = {
@@ -43,6 +43,17 @@ export const LABELS = {
   role: 'obsctl.dev/role',
   managedBy: 'app.kubernetes.io/managed-by',
 } as const
+
+/** The edges to register: the named ones (exit 2 for an unknown or central name), else every edge. */
+export function edgesToRegister(p: Platform, names: string[]): Cluster[] {
+  if (names.length === 0) return edgeClusters(p)
+  return names.map((n) => {
+    const c = findCluster(p, n)
+    if (!c) throw inputError(`no cluster ${n} in the inventory`, [`clusters: ${p.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
+    if (c.role !== 'edge') throw inputError(`${n} is the central cluster: Argo CD manages it as in-cluster, there is nothing to register`, ['name edge clusters only'], 'NOT_EDGE')
+    return c
+  })
+}
 
 type SecretObj = KubeObject & {data?: Record<string, string>; type?: string}
 

@@ -1,0 +1,47 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {table} from '../../lib/cli/format.js'
+import type {ArgocdRunResult} from '../../lib/argocd/index.js'
+
+export default class ArgocdInstall extends BaseCommand {
+  static override summary = 'Install Argo CD on the central cluster (the argocd phase of bootstrap).'
+  static override description = `Fetches the install manifest of versions.argocd — the HA one (manifests/ha/install.yaml) when the central cluster has at least 3 nodes, which its pod anti-affinity needs, else manifests/install.yaml — or takes --manifest for air-gapped sites. Checks it parses and runs quay.io/argoproj/argocd:<version>, creates the argocd namespace, server-side applies the CRDs and waits until they are Established, then everything else, waits until every Deployment and StatefulSet is rolled out, and applies the rendered argocd/install/ (settings, ingress).
+Idempotent: a rerun, also after an interruption, converges. Journal, lock and logs in .obsctl/ beside the inventory.`
+  static override examples = [
+    '<%= config.bin %> argocd install',
+    '<%= config.bin %> argocd install --manifest ./argocd-v3.1.9-install.yaml',
+    '<%= config.bin %> argocd install --manifest https://mirror.lab/argo-cd/v3.1.9/ha/install.yaml --timeout 900',
+  ]
+  static override flags = {
+    manifest: Flags.string({summary: 'Install manifest FILE or URL instead of the release on GitHub (air-gapped sites). Its images must be the inventory\'s version.'}),
+    timeout: Flags.integer({summary: 'Seconds to wait for the CRDs and the rollout.', default: 600, min: 1}),
+    'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
+  }
+
+  async run(): Promise<ArgocdRunResult> {
+    const {flags} = await this.parse(ArgocdInstall)
+    const inv = this.loadInventory(flags.config)
+    const {argocdPhase, runArgocdPhases} = await import('../../lib/argocd/index.js')
+    const r = await runArgocdPhases(inv, [argocdPhase], {
+      command: 'argocd install',
+      dryRun: flags['dry-run'],
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      options: {kubeconfig: flags.kubeconfig, manifest: flags.manifest, timeoutSeconds: flags.timeout},
+    })
+    const i = r.install
+    if (flags['dry-run']) this.out(r.run.phases[0]?.tasks.map((t) => `would ${t.description}`).join('\n') ?? '')
+    else if (i) {
+      this.out(
+        [
+          `Argo CD ${i.version} on ${i.cluster} (${i.context}), ${i.variant === 'ha' ? 'HA' : 'non-HA'} manifest: ${i.reason}`,
+          `manifest: ${i.manifest}; ${i.applied} objects applied (${i.crds.length} CRDs)`,
+          table(['KIND', 'NAME', 'ROLLED OUT'], i.workloads.map((w) => [w.kind, `${i.namespace}/${w.name}`, w.ready ? 'yes' : (w.detail ?? 'no')])),
+          `rendered: ${i.extras.join(', ')}`,
+          `URL: ${i.url}`,
+          'admin password: obsctl argocd password --show (then --rotate)',
+        ].join('\n'),
+      )
+    } else this.out('Argo CD is already installed and rolled out (live check); nothing to do')
+    return r
+  }
+}

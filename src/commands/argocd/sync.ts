@@ -1,0 +1,26 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {table} from '../../lib/cli/format.js'
+import type {ArgocdRunResult} from '../../lib/argocd/index.js'
+
+export default class ArgocdSync extends BaseCommand {
+  static override summary = 'Wait until every Argo CD Application is Synced and Healthy (the sync phase of bootstrap).'
+  static override description = `Polls the Applications in argocd on the central cluster and shows each one's sync/health as it changes. On --timeout it lists the Applications that are not Synced and Healthy, with their conditions and the last operation's message, and exits 1.`
+  static override examples = ['<%= config.bin %> argocd sync', '<%= config.bin %> argocd sync --timeout 3600 --json']
+  static override flags = {
+    timeout: Flags.integer({summary: 'Seconds to wait.', default: 1800, min: 1}),
+  }
+
+  async run(): Promise<ArgocdRunResult> {
+    const {flags} = await this.parse(ArgocdSync)
+    const inv = this.loadInventory(flags.config)
+    const {syncPhase, runArgocdPhases} = await import('../../lib/argocd/index.js')
+    const r = await runArgocdPhases(inv, [syncPhase], {
+      command: 'argocd sync',
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      options: {kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout},
+    })
+    if (r.sync) this.out(table(['APPLICATION', 'SYNC', 'HEALTH'], r.sync.apps.map((a) => [a.name, a.sync, a.health])))
+    return r
+  }
+}

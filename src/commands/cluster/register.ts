@@ -1,0 +1,44 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {table} from '../../lib/cli/format.js'
+import type {ArgocdRunResult} from '../../lib/argocd/index.js'
+
+export default class ClusterRegister extends BaseCommand {
+  static override summary = 'Register edge clusters with Argo CD (the register phase of bootstrap).'
+  static override description = `For each edge, what \`argocd cluster add\` creates: ServiceAccount kube-system/argocd-manager, ClusterRole argocd-manager-role, ClusterRoleBinding argocd-manager-role-binding and the long-lived token Secret argocd-manager-long-lived-token (waiting until the token controller fills it); then the declarative cluster Secret in argocd on the central cluster (labels argocd.argoproj.io/secret-type=cluster, obsctl.dev/cluster, obsctl.dev/role).
+For a remote-scrape edge also a ServiceAccount that may only list/watch nodes, get nodes/proxy and get services/proxy in monitoring, with its token and CA copied to Secret monitoring/obsctl-scrape-<cluster> on central.
+The central cluster is Argo CD's in-cluster and is not registered. Idempotent; --rotate-tokens replaces the tokens on purpose.`
+  static override strict = false
+  static override args = {cluster: Args.string({description: 'Edge cluster(s) to register (default: every edge).'})}
+  static override examples = ['<%= config.bin %> cluster register', '<%= config.bin %> cluster register cluster-02 cluster-03', '<%= config.bin %> cluster register --rotate-tokens']
+  static override flags = {
+    'rotate-tokens': Flags.boolean({summary: 'Delete and recreate the token Secrets (new tokens), and update the copies on central.'}),
+    timeout: Flags.integer({summary: 'Seconds to wait for each token.', default: 120, min: 1}),
+    'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
+  }
+
+  async run(): Promise<ArgocdRunResult> {
+    const {argv, flags} = await this.parse(ClusterRegister)
+    const inv = this.loadInventory(flags.config)
+    const {edgesToRegister, registerPhase, runArgocdPhases} = await import('../../lib/argocd/index.js')
+    const clusters = edgesToRegister(inv.platform, argv as string[]).map((c) => c.name)
+    const r = await runArgocdPhases(inv, [registerPhase], {
+      command: 'cluster register',
+      dryRun: flags['dry-run'],
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      options: {kubeconfig: flags.kubeconfig, clusters, rotateTokens: flags['rotate-tokens'], timeoutSeconds: flags.timeout},
+    })
+    if (flags['dry-run']) {
+      this.out(r.run.phases[0]?.tasks.map((t) => `${t.target}: would ${t.description}`).join('\n') ?? '')
+      return r
+    }
+    const rows = clusters.map((name) => {
+      const rep = r.register.find((x) => x.cluster === name)
+      if (!rep) return [name, '', 'already registered (live check)', '', '']
+      return [name, rep.metrics, rep.clusterSecret, rep.scrapeSecret ?? '-', rep.rotated.length ? 'rotated' : 'kept']
+    })
+    this.out(table(['CLUSTER', 'METRICS', 'CLUSTER SECRET (central)', 'SCRAPE SECRET (central)', 'TOKENS'], rows))
+    for (const rep of r.register) for (const x of rep.removed) this.note(`removed ${x} (the edge uses metrics: agent)`)
+    return r
+  }
+}
