@@ -1,0 +1,230 @@
+#!/bin/bash
+# Recording shim for the node sandbox (see ../README-nodes.md). Every system command the install
+# script runs (apt-get, dnf, systemctl, kubeadm, kubectl, modprobe, sysctl, swapoff, curl, …) is a
+# wrapper `exec shim.sh NODE_DIR NODE_IP CLUSTERS_DIR CMD ARGS…` on the node's PATH. The shim appends
+# one tab-separated line per call to NODE_DIR/state/calls.log and emulates just enough state (packages,
+# services, modules, sysctls, kubeadm init/join, a cluster's node registry) for the real script to run
+# end to end and for a rerun to see "already installed". It never touches the real system: the sshd of
+# the node runs in a mount namespace whose /etc, /var/lib, /opt and /usr/local are overlays on the
+# node's own directory.
+set -u
+node=$1 ip=$2 clusters=$3 cmd=$4
+shift 4
+st=$node/state
+mkdir -p "$st"
+
+line=$cmd
+for a in "$@"; do line+=$'\t'"$a"; done
+printf '%s\n' "$line" >>"$st/calls.log"
+
+# failure injection: state/fail holds a command prefix (e.g. "kubeadm init")
+if [ -s "$st/fail" ]; then
+  want=$(cat "$st/fail")
+  case "$cmd $*" in "$want"*) echo "sandbox: injected failure of: $want" >&2; exit 1 ;; esac
+fi
+
+k8s_version() { cat "$st/k8s-version" 2>/dev/null || echo 1.34.1; }
+registry_of() { echo "$clusters/$1"; }
+
+provide() { # create an installed command (a wrapper back to this shim) in the node's pkgbin
+  mkdir -p "$node/pkgbin"
+  printf '#!/bin/bash\nexec /bin/bash %q %q %q %q %q "$@"\n' "$0" "$node" "$ip" "$clusters" "$1" >"$node/pkgbin/$1"
+  chmod 755 "$node/pkgbin/$1"
+}
+
+install_pkgs() {
+  for p in "$@"; do
+    case $p in -*) continue ;; esac
+    name=${p%%=*}
+    name=${name%%-[0-9]*}
+    grep -qx "$name" "$st/pkgs" 2>/dev/null || echo "$name" >>"$st/pkgs"
+    case $name in
+      kubeadm | kubelet | kubectl | containerd) provide "$name" ;;
+      containerd.io) provide containerd ;;
+    esac
+  done
+}
+
+case $cmd in
+  sudo)
+    mode=nopasswd
+    while [ $# -gt 0 ]; do
+      case $1 in
+        -n) mode=nopasswd; shift ;;
+        -S) mode=stdin; shift ;;
+        -k) shift ;;
+        -p) shift 2 ;;
+        --) shift; break ;;
+        *) break ;;
+      esac
+    done
+    if [ -s "$st/sudo-password.sha256" ]; then
+      if [ "$mode" != stdin ]; then echo "sudo: a password is required" >&2; exit 1; fi
+      IFS= read -r pw || pw=
+      if [ "$(printf '%s' "$pw" | sha256sum | cut -d' ' -f1)" != "$(cat "$st/sudo-password.sha256")" ]; then
+        echo "sudo: 1 incorrect password attempt" >&2
+        exit 1
+      fi
+      echo ok >>"$st/sudo-accepted"
+    fi
+    exec "$@"
+    ;;
+  apt-get)
+    case ${1:-} in install) shift; install_pkgs "$@" ;; esac
+    ;;
+  dnf | yum)
+    case ${1:-} in install) shift; install_pkgs "$@" ;; esac
+    ;;
+  apt-mark) ;;
+  apt-cache)
+    v=$(k8s_version)
+    [ "${1:-}" = madison ] && printf '   %s | %s-1.1 | https://pkgs.k8s.io/core:/stable:/v%s/deb  Packages\n' "${2:-kubeadm}" "$v" "${v%.*}"
+    ;;
+  dpkg-query)
+    pkg=${*: -1}
+    grep -qx "$pkg" "$st/pkgs" 2>/dev/null || exit 1
+    printf 'install ok installed'
+    ;;
+  rpm)
+    pkg=${*: -1}
+    grep -qx "$pkg" "$st/pkgs" 2>/dev/null || exit 1
+    ;;
+  systemctl)
+    mkdir -p "$st/services"
+    verb=${1:-}
+    shift || true
+    units=()
+    for a in "$@"; do case $a in -*) ;; *) units+=("$a") ;; esac; done
+    case $verb in
+      is-active) [ -e "$st/services/${units[0]}.active" ] || exit 3 ;;
+      is-enabled) [ -e "$st/services/${units[0]}.enabled" ] || exit 1 ;;
+      enable)
+        for u in "${units[@]}"; do
+          touch "$st/services/$u.enabled"
+          case " $* " in *" --now "*) touch "$st/services/$u.active" ;; esac
+        done
+        ;;
+      start | restart) for u in "${units[@]}"; do touch "$st/services/$u.active"; done ;;
+      *) ;;
+    esac
+    ;;
+  lsmod)
+    echo "Module                  Size  Used by"
+    [ -f "$st/modules" ] && sed 's/$/ 16384 0/' "$st/modules"
+    ;;
+  modprobe)
+    for m in "$@"; do case $m in -*) ;; *) echo "$m" >>"$st/modules" ;; esac; done
+    ;;
+  sysctl)
+    mkdir -p "$st/sysctl"
+    case ${1:-} in
+      -n) cat "$st/sysctl/$2" 2>/dev/null || echo 0 ;;
+      *)
+        for a in "$@"; do
+          case $a in *=*) echo "${a#*=}" >"$st/sysctl/${a%%=*}" ;; esac
+        done
+        ;;
+    esac
+    ;;
+  swapon) cat "$st/swap" 2>/dev/null ;;
+  swapoff) rm -f "$st/swap" ;;
+  nproc) cat "$st/nproc" 2>/dev/null || /usr/bin/nproc ;;
+  hostname) cat "$st/hostname" ;;
+  ss) cat "$st/listen" 2>/dev/null ;;
+  containerd)
+    if [ "${1:-} ${2:-}" = "config default" ]; then
+      printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = false\n'
+    fi
+    ;;
+  gpg)
+    out=
+    while [ $# -gt 0 ]; do case $1 in -o) out=$2; shift 2 ;; *) shift ;; esac; done
+    if [ -n "$out" ]; then cat >"$out"; else cat; fi
+    ;;
+  curl)
+    out= url=
+    while [ $# -gt 0 ]; do
+      case $1 in
+        -o) out=$2; shift 2 ;;
+        -*) shift ;;
+        *) url=$1; shift ;;
+      esac
+    done
+    case $url in
+      *.tar.gz)
+        tmp=$(mktemp -d)
+        printf '#!/bin/bash\nexec /bin/bash %q %q %q %q cilium "$@"\n' "$0" "$node" "$ip" "$clusters" >"$tmp/cilium"
+        chmod 755 "$tmp/cilium"
+        tar -czf "$out" -C "$tmp" cilium
+        rm -rf "$tmp"
+        ;;
+      *.sha256sum)
+        tgz=${out%.sha256sum}
+        (cd "$(dirname "$tgz")" && sha256sum "$(basename "$tgz")") >"$out"
+        ;;
+      *)
+        if [ -n "$out" ]; then echo "sandbox download of $url" >"$out"; else echo "-----BEGIN PGP PUBLIC KEY BLOCK----- (sandbox)"; fi
+        ;;
+    esac
+    ;;
+  kubeadm)
+    case "${1:-} ${2:-}" in
+      "version "*) echo "v$(k8s_version)" ;;
+      "init --config")
+        cfg=$3
+        name=$(awk '/^  name:/{print $2; exit}' "$cfg")
+        mkdir -p /etc/kubernetes/manifests
+        printf 'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://%s:6443\n  name: kubernetes\n# sandbox admin.conf of %s\n' "$ip" "$name" >/etc/kubernetes/admin.conf
+        cp /etc/kubernetes/admin.conf /etc/kubernetes/kubelet.conf
+        chmod 600 /etc/kubernetes/admin.conf /etc/kubernetes/kubelet.conf
+        mkdir -p "$(registry_of "$ip")"
+        echo control-plane >"$(registry_of "$ip")/$name"
+        touch "$st/services/kubelet.active" 2>/dev/null || true
+        echo "Your Kubernetes control-plane has initialized successfully!"
+        ;;
+      "join --config")
+        cfg=$3
+        name=$(awk '/^  name:/{print $2; exit}' "$cfg")
+        ep=$(awk '/apiServerEndpoint:/{print $2; exit}' "$cfg")
+        cp_ip=${ep%:*}
+        [ -d "$(registry_of "$cp_ip")" ] || { echo "error: cannot reach $ep" >&2; exit 1; }
+        mkdir -p /etc/kubernetes
+        echo "# sandbox kubelet.conf of $name" >/etc/kubernetes/kubelet.conf
+        if grep -q 'certificateKey:' "$cfg"; then cp /etc/kubernetes/kubelet.conf /etc/kubernetes/admin.conf; fi
+        echo worker >"$(registry_of "$cp_ip")/$name"
+        echo "This node has joined the cluster"
+        ;;
+      "token create") echo "kubeadm join $ip:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:$(printf '%064d' 0 | tr 0 a)" ;;
+      "init phase") printf '[upload-certs] Using certificate key:\n%s\n' "$(printf '%064d' 0 | tr 0 b)" ;;
+      *) ;;
+    esac
+    ;;
+  kubectl)
+    reg=$(registry_of "$ip")
+    args=" $* "
+    case $args in
+      *" get node "*"Ready"*)
+        name=$(printf '%s\n' "$@" | awk 'prev=="node"{print; exit} {prev=$0}')
+        [ -e "$reg/$name" ] || { echo "Error from server (NotFound): nodes \"$name\" not found" >&2; exit 1; }
+        printf True
+        ;;
+      *" get node "*"taints"*)
+        name=$(printf '%s\n' "$@" | awk 'prev=="node"{print; exit} {prev=$0}')
+        [ -e "$reg/$name.untainted" ] || printf 'node-role.kubernetes.io/control-plane'
+        ;;
+      *" taint nodes "*)
+        name=$(printf '%s\n' "$@" | awk 'prev=="nodes"{print; exit} {prev=$0}')
+        touch "$reg/$name.untainted"
+        ;;
+      *" get daemonset cilium "*) [ -e "$reg/.cilium" ] || exit 1 ;;
+      *" get ciliumloadbalancerippool "*) [ -e "$reg/.lbpool" ] || exit 1 ;;
+      *" apply "*) cat >"$reg/.lbpool" ;;
+      *) ;;
+    esac
+    ;;
+  cilium)
+    case ${1:-} in install) touch "$(registry_of "$ip")/.cilium" ;; esac
+    ;;
+  *) ;;
+esac
+exit 0

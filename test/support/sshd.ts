@@ -1,0 +1,330 @@
+/**
+ * Real OpenSSH servers as test nodes (DESIGN.md §5): one sshd per node on its own loopback address
+ * (127.0.1.x), with its own ed25519 host key and an authorized test key, running in a private mount
+ * namespace whose /etc, /var/lib, /opt, /usr/local and /root are overlays on the node's directory; the
+ * node's PATH (sshd SetEnv) starts with recording shims of the system commands. So the real rendered
+ * install script runs over real SSH end to end, writes "system" files only into the node's own
+ * directory, and a test can read them back. See README-nodes.md. Needs root (mount namespaces).
+ *
+ * Exported for other suites (kubeconfig merge reads /etc/kubernetes/admin.conf over SSH; bootstrap e2e).
+ */
+import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+export const SHIM = path.join(HERE, 'node-sandbox', 'shim.sh')
+
+/** Commands replaced by recording shims on every node's PATH. */
+export const SHIMMED = [
+  'sudo', 'apt-get', 'apt-mark', 'apt-cache', 'dnf', 'yum', 'dpkg-query', 'rpm', 'systemctl', 'lsmod', 'modprobe',
+  'sysctl', 'swapon', 'swapoff', 'nproc', 'hostname', 'ss', 'gpg', 'curl',
+]
+const OVERLAYS = ['/etc', '/var/lib', '/opt', '/usr/local', '/root']
+
+export interface NodeOptions {
+  /** loopback address; default 127.0.1.<n+1> */
+  ip?: string
+  hostname?: string
+  /** content of /etc/os-release inside the node (default: this machine's) */
+  osRelease?: string
+  /** files placed in the node before sshd starts, e.g. {'/etc/kubernetes/admin.conf': '...'} */
+  files?: Record<string, string>
+  /** sudo (the shim) then requires this password on stdin (sudo -S); else NOPASSWD */
+  sudoPassword?: string
+  /** a command prefix that fails, e.g. 'kubeadm init' */
+  failOn?: string
+  /** what `nproc` reports (default: the real count) */
+  nproc?: number
+  /** Kubernetes version the package shims "install" (default 1.34.1) */
+  k8sVersion?: string
+}
+
+export interface Call {
+  cmd: string
+  args: string[]
+  line: string
+}
+
+export interface SandboxNode {
+  ip: string
+  port: number
+  hostname: string
+  dir: string
+  hostKeyFile: string
+  /** SHA256:… of the host key, as obsctl prints it */
+  hostKeyFingerprint(): string
+  /** recorded shim calls, in order */
+  calls(): Call[]
+  clearCalls(): void
+  /** a file the node wrote (through the overlay), or undefined */
+  file(p: string): string | undefined
+  /** write a file inside the running node (its mount namespace) */
+  writeFile(p: string, content: string, mode?: number): void
+  setFailOn(prefix: string | undefined): void
+  /** sshd's pid (its mount namespace holds the node's view) */
+  pid(): number | undefined
+  stop(): Promise<void>
+  start(): Promise<void>
+  /** new host key (as a reinstalled machine would have), then restart */
+  rotateHostKey(): Promise<void>
+}
+
+export interface Sandbox {
+  root: string
+  /** private key authorized on every node */
+  clientKey: string
+  /** a key no node authorizes */
+  wrongKey: string
+  /** shared registry of cluster nodes kubeadm shims "join" (by control-plane ip) */
+  clustersDir: string
+  nodes: SandboxNode[]
+  stop(): Promise<void>
+}
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+}
+
+function freePort(ip: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once('error', reject)
+    s.listen(0, ip, () => {
+      const port = (s.address() as net.AddressInfo).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitForPort(ip: string, port: number, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = net.connect({host: ip, port}, () => {
+        c.destroy()
+        resolve(true)
+      })
+      c.once('error', () => resolve(false))
+    })
+    if (ok) return
+    if (Date.now() > until) throw new Error(`sshd on ${ip}:${port} did not start`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+function keygen(file: string, comment: string): void {
+  rmSync(file, {force: true})
+  rmSync(`${file}.pub`, {force: true})
+  sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file])
+}
+
+function hostKeyFp(pubFile: string): string {
+  const b64 = readFileSync(pubFile, 'utf8').trim().split(/\s+/)[1]!
+  return `SHA256:${createHash('sha256').update(Buffer.from(b64, 'base64')).digest('base64').replace(/=+$/, '')}`
+}
+
+function makeNode(root: string, clustersDir: string, clientPub: string, ip: string, port: number, o: NodeOptions): SandboxNode {
+  const dir = path.join(root, ip)
+  const st = path.join(dir, 'state')
+  const bin = path.join(dir, 'bin')
+  for (const d of [st, bin, path.join(dir, 'pkgbin')]) mkdirSync(d, {recursive: true})
+  for (const o2 of OVERLAYS) {
+    mkdirSync(path.join(dir, 'upper', o2), {recursive: true})
+    mkdirSync(path.join(dir, 'work', o2), {recursive: true})
+  }
+  const hostKeyFile = path.join(dir, 'ssh_host_ed25519_key')
+  keygen(hostKeyFile, `sandbox-${ip}`)
+  writeFileSync(path.join(dir, 'authorized_keys'), clientPub, {mode: 0o600})
+  const hostname = o.hostname ?? `node-${ip.replaceAll('.', '-')}`
+  writeFileSync(path.join(st, 'hostname'), `${hostname}\n`)
+  writeFileSync(path.join(st, 'calls.log'), '')
+  if (o.sudoPassword) writeFileSync(path.join(st, 'sudo-password.sha256'), createHash('sha256').update(o.sudoPassword).digest('hex'))
+  if (o.failOn) writeFileSync(path.join(st, 'fail'), o.failOn)
+  if (o.nproc) writeFileSync(path.join(st, 'nproc'), `${o.nproc}\n`)
+  if (o.k8sVersion) writeFileSync(path.join(st, 'k8s-version'), o.k8sVersion)
+  for (const c of SHIMMED) {
+    const w = path.join(bin, c)
+    writeFileSync(w, `#!/bin/bash\nexec /bin/bash ${SHIM} ${dir} ${ip} ${clustersDir} ${c} "$@"\n`)
+    chmodSync(w, 0o755)
+  }
+  const upperOf = (p: string) => {
+    const o2 = OVERLAYS.find((x) => p === x || p.startsWith(`${x}/`))
+    if (!o2) throw new Error(`${p} is outside the node's overlays (${OVERLAYS.join(', ')})`)
+    return path.join(dir, 'upper', o2, p.slice(o2.length))
+  }
+  if (o.osRelease) writeFileSync(upperOf('/etc/os-release'), o.osRelease)
+  for (const [p, content] of Object.entries(o.files ?? {})) {
+    mkdirSync(path.dirname(upperOf(p)), {recursive: true})
+    writeFileSync(upperOf(p), content, {mode: 0o600})
+  }
+  const pathEnv = `${bin}:${path.join(dir, 'pkgbin')}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`
+  const config = path.join(dir, 'sshd_config')
+  writeFileSync(
+    config,
+    [
+      `ListenAddress ${ip}:${port}`,
+      `HostKey ${hostKeyFile}`,
+      `PidFile ${path.join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'PrintMotd no',
+      `SetEnv PATH=${pathEnv}`,
+      'Subsystem sftp internal-sftp',
+      'MaxStartups 200',
+      'MaxSessions 100',
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  )
+  const mounts = OVERLAYS.map(
+    (m) => `mount -t overlay overlay -o lowerdir=${m},upperdir=${path.join(dir, 'upper', m)},workdir=${path.join(dir, 'work', m)} ${m}`,
+  ).join(' && ')
+  let child: ChildProcess | undefined
+
+  const node: SandboxNode = {
+    ip,
+    port,
+    hostname,
+    dir,
+    hostKeyFile,
+    hostKeyFingerprint: () => hostKeyFp(`${hostKeyFile}.pub`),
+    calls: () =>
+      readFileSync(path.join(st, 'calls.log'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const [cmd, ...args] = line.split('\t')
+          return {cmd: cmd!, args, line: line.replaceAll('\t', ' ')}
+        }),
+    clearCalls: () => writeFileSync(path.join(st, 'calls.log'), ''),
+    file: (p) => {
+      const f = upperOf(p)
+      return existsSync(f) ? readFileSync(f, 'utf8') : undefined
+    },
+    writeFile: (p, content, mode = 0o600) => {
+      const pid = node.pid()
+      if (!pid) throw new Error('node is not running')
+      execFileSync('nsenter', ['-t', String(pid), '-m', 'sh', '-c', `mkdir -p "$(dirname "$1")" && cat > "$1" && chmod ${mode.toString(8)} "$1"`, 'sh', p], {input: content})
+    },
+    setFailOn: (prefix) => {
+      if (prefix) writeFileSync(path.join(st, 'fail'), prefix)
+      else rmSync(path.join(st, 'fail'), {force: true})
+    },
+    pid: () => child?.pid,
+    async start() {
+      mkdirSync('/run/sshd', {recursive: true, mode: 0o755})
+      child = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', `${mounts} && exec /usr/sbin/sshd -D -e -f ${config}`], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+      let err = ''
+      child.stderr?.on('data', (d: Buffer) => {
+        err = (err + d.toString()).slice(-4000)
+      })
+      const exited = new Promise<never>((_, reject) => child!.once('exit', (c) => reject(new Error(`sshd ${ip}:${port} exited (${c}): ${err}`))))
+      exited.catch(() => undefined)
+      await Promise.race([waitForPort(ip, port), exited])
+    },
+    async stop() {
+      const c = child
+      child = undefined
+      if (!c || c.exitCode !== null) return
+      const gone = new Promise((r) => c.once('exit', r))
+      c.kill('SIGTERM')
+      await gone
+    },
+    async rotateHostKey() {
+      await node.stop()
+      keygen(hostKeyFile, `sandbox-${ip}-reinstalled`)
+      await node.start()
+    },
+  }
+  return node
+}
+
+/** Start `count` nodes (or one per options entry) on 127.0.1.x. Root only. */
+export async function startSandbox(nodes: number | NodeOptions[], o: {firstIp?: number} = {}): Promise<Sandbox> {
+  if (process.getuid?.() !== 0) throw new Error('the sshd node sandbox needs root (mount namespaces, sshd)')
+  const opts = typeof nodes === 'number' ? Array.from({length: nodes}, () => ({}) as NodeOptions) : nodes
+  const root = mkdtempSync(path.join(os.tmpdir(), 'obsctl-nodes-'))
+  const clustersDir = path.join(root, 'clusters')
+  mkdirSync(clustersDir)
+  const clientKey = path.join(root, 'client_key')
+  const wrongKey = path.join(root, 'wrong_key')
+  keygen(clientKey, 'obsctl-test')
+  keygen(wrongKey, 'obsctl-test-wrong')
+  const clientPub = readFileSync(`${clientKey}.pub`, 'utf8')
+  const first = o.firstIp ?? 1
+  const list: SandboxNode[] = []
+  for (const [i, no] of opts.entries()) {
+    const ip = no.ip ?? `127.0.1.${first + i}`
+    list.push(makeNode(root, clustersDir, clientPub, ip, await freePort(ip), no))
+  }
+  const sandbox: Sandbox = {
+    root,
+    clientKey,
+    wrongKey,
+    clustersDir,
+    nodes: list,
+    async stop() {
+      await Promise.all(list.map((n) => n.stop()))
+      rmSync(root, {recursive: true, force: true})
+    },
+  }
+  try {
+    await Promise.all(list.map((n) => n.start()))
+  } catch (e) {
+    await sandbox.stop()
+    throw e
+  }
+  return sandbox
+}
+
+/** An inventory (YAML text) for sandbox nodes: `layout` lists node indexes per cluster (first = control plane). */
+export function sandboxInventory(sb: Sandbox, layout: number[][], extra: {sudo?: 'nopasswd' | 'password'; knownHosts?: string; identityFile?: string} = {}): string {
+  const clusters = layout.map((idx, ci) => {
+    const id = String(ci + 1).padStart(2, '0')
+    const cp = sb.nodes[idx[0]!]!
+    const nodes = idx.map((ni, j) => {
+      const n = sb.nodes[ni]!
+      const roles = j === 0 ? '[control-plane, worker]' : '[worker]'
+      return `      - {host: ${n.ip}, port: ${n.port}, name: ${n.hostname}, roles: ${roles}, cpu: 1, memory: 1Gi}`
+    })
+    return [
+      `  - name: cluster-${id}`,
+      `    id: "${id}"`,
+      `    role: ${ci === 0 ? 'central' : 'edge'}`,
+      `    apiServer: https://${cp.ip}:6443`,
+      '    nodes:',
+      ...nodes,
+    ].join('\n')
+  })
+  return [
+    'apiVersion: obsctl.dev/v1alpha1',
+    'kind: Platform',
+    'domain: sandbox.test',
+    'ssh:',
+    '  user: root',
+    `  identityFile: ${extra.identityFile ?? sb.clientKey}`,
+    '  agent: false',
+    `  sudo: ${extra.sudo ?? 'nopasswd'}`,
+    '  connectTimeoutSeconds: 5',
+    ...(extra.knownHosts ? [`  knownHosts: ${extra.knownHosts}`] : []),
+    's3:',
+    '  endpoint: https://s3.sandbox.test',
+    '  buckets: {}',
+    'git:',
+    '  remote: https://git.sandbox.test/platform.git',
+    'clusters:',
+    ...clusters,
+    '',
+  ].join('\n')
+}
