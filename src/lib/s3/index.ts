@@ -5,9 +5,9 @@
 import type {LoadedInventory} from '../config/load.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import {ObsctlError, errorMessage} from '../errors.js'
-import {dryRunReport, ensureBucket, wantedBuckets, type BucketReport} from './buckets.js'
+import {dryRunReport, wantedBuckets, type BucketReport} from './buckets.js'
 import {resolveCaFile, resolveCredentials, type S3ConnectOptions, type S3Credentials} from './client.js'
-import {bucketsPhase, connectS3, type BucketsCollector} from './phases.js'
+import {bucketsPhase, type BucketsCollector} from './phases.js'
 
 export * from './buckets.js'
 export {openS3, parseEndpoint, resolveCaFile, resolveCredentials, translateS3Error, isNotImplemented} from './client.js'
@@ -72,18 +72,3 @@ export async function s3Setup(inv: LoadedInventory, opts: S3SetupOptions = {}): 
   return {endpoint: inv.platform.s3.endpoint, region: inv.platform.s3.region, caFile, dryRun, buckets, warnings: buckets.flatMap((b) => b.warnings), run}
 }
 
-/**
- * The same work without the engine (no journal, lock or logs): for callers that hold their own
- * session lifecycle. `log` gets one line per step.
- */
-export async function ensureBuckets(
-  inv: LoadedInventory,
-  opts: S3ConnectOptions & {credentials?: S3Credentials; log?: (line: string) => void} = {},
-): Promise<BucketReport[]> {
-  const session = await connectS3(inv, opts)
-  try {
-    return await Promise.all(wantedBuckets(inv.platform).map((w) => ensureBucket(session, w, opts.log)))
-  } finally {
-    session.close()
-  }
-}
