@@ -1,0 +1,53 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../lib/cli/base.js'
+import {bootstrap, type BootstrapResult} from '../lib/bootstrap/index.js'
+import {formatPlan, formatRunSummary} from '../lib/engine/index.js'
+import {PHASE_NAMES} from '../lib/phases.js'
+
+export default class Bootstrap extends BaseCommand {
+  static override summary = 'Run the phases that take bare machines to the running platform, resumably.'
+  static override description = `Phases in order: ${PHASE_NAMES.join(' → ')}.
+A rerun skips tasks already done with unchanged inputs and retries the rest. --dry-run validates the
+inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the plan, touching no remote system.`
+  static override examples = [
+    '<%= config.bin %> bootstrap --all --dry-run',
+    '<%= config.bin %> bootstrap --all --yes',
+    '<%= config.bin %> bootstrap --phase nodes --phase kubeconfig',
+    '<%= config.bin %> bootstrap --from argocd --restart',
+  ]
+  static override flags = {
+    all: Flags.boolean({summary: 'Every phase.', exclusive: ['phase', 'from']}),
+    phase: Flags.string({char: 'p', summary: 'Only this phase (repeatable).', multiple: true, options: PHASE_NAMES, exclusive: ['all', 'from']}),
+    from: Flags.string({summary: 'This phase and every later one.', options: PHASE_NAMES, exclusive: ['all', 'phase']}),
+    'dry-run': Flags.boolean({summary: 'Print what each task would do; render the repo locally; touch no remote system.'}),
+    restart: Flags.boolean({summary: 'Ignore the journal: recheck every task against the live system.'}),
+    concurrency: Flags.integer({summary: 'Targets at once per phase (default: all).', min: 1}),
+    timeout: Flags.integer({summary: 'Seconds to wait for rollouts and sync.', default: 900}),
+    'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
+  }
+
+  async run(): Promise<BootstrapResult> {
+    const {flags} = await this.parse(Bootstrap)
+    const inv = this.loadInventory(flags.config)
+    const result = await bootstrap({
+      inv,
+      all: flags.all,
+      phases: flags.phase,
+      from: flags.from,
+      dryRun: flags['dry-run'],
+      restart: flags.restart,
+      yes: flags.yes,
+      concurrency: flags.concurrency,
+      allowOvercommit: flags['allow-overcommit'],
+      options: {kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout},
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      onNotice: (l) => this.note(l),
+      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),
+    })
+    if (result.cancelled) this.out('cancelled; nothing was changed')
+    if (result.plan && !result.run) this.out(formatPlan(result.plan))
+    if (result.run) this.out(formatRunSummary(result.run))
+    if (result.run && !result.run.ok) this.failWith(result.run.exitCode)
+    return result
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * `obsctl bootstrap`: lint, then every phase of DESIGN.md §3 in order on the engine as one
+ * resumable run. A dry run also renders the GitOps repo into a preview folder and prints the plan,
+ * touching no remote system. A real run shows what will change and asks first (or --yes).
+ */
+import path from 'node:path'
+import type {LoadedInventory} from '../config/load.js'
+import {lintInventory, type LintReport} from '../config/lint.js'
+import {obsctlDir} from '../config/model.js'
+import {ExitCode, ObsctlError, inputError} from '../errors.js'
+import {canPrompt} from '../cli/prompt.js'
+import {planPhases, runPhases, type PlanResult, type RendererChoice, type RunResult} from '../engine/index.js'
+import {loadPhases, PHASE_NAMES} from '../phases.js'
+
+export interface BootstrapOptions {
+  inv: LoadedInventory
+  all?: boolean
+  phases?: string[]
+  from?: string
+  dryRun?: boolean
+  restart?: boolean
+  yes?: boolean
+  concurrency?: number
+  allowOvercommit?: boolean
+  /** phase options (kubeconfig, timeoutSeconds, …) passed to every task */
+  options?: Record<string, unknown>
+  renderer?: RendererChoice
+  /** where a dry run renders the GitOps repo (default .obsctl/dry-run/gitops) */
+  previewDir?: string
+  /** ask the user; resolves true to go on (the command supplies an inquirer confirm) */
+  confirm?: (question: string) => Promise<boolean>
+  onNotice?: (line: string) => void
+}
+
+export interface PhaseSummary {
+  name: string
+  status: string
+  done: number
+  skipped: number
+  failed: number
+  durationMs: number
+}
+
+export interface BootstrapResult {
+  lint: Pick<LintReport, 'errors' | 'warnings'>
+  plan?: PlanResult
+  preview?: {dir: string; files: number}
+  run?: RunResult
+  summary: PhaseSummary[]
+  cancelled?: boolean
+  ok: boolean
+}
+
+/** Which phases a bootstrap call selects: --all, --phase P (repeatable) or --from P. */
+export function selectPhases(o: Pick<BootstrapOptions, 'all' | 'phases' | 'from'>): {only?: string[]; from?: string} {
+  const chosen = [o.all, o.phases?.length, o.from].filter(Boolean).length
+  if (chosen !== 1) {
+    throw inputError('say which phases to run: --all, --phase P or --from P (exactly one)', [`phases in order: ${PHASE_NAMES.join(' → ')}`, 'obsctl bootstrap --all --dry-run shows the whole plan'], 'BAD_FLAGS')
+  }
+  return o.all ? {} : o.from ? {from: o.from} : {only: o.phases}
+}
+
+export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
+  const lint = lintInventory(o.inv, {allowOvercommit: o.allowOvercommit})
+  if (lint.errors > 0) {
+    const errs = lint.findings.filter((f) => f.severity === 'error')
+    throw inputError(`${o.inv.file} has ${lint.errors} error(s):\n${errs.map((f) => `${f.location} ${f.path}: ${f.message}`).join('\n')}`, ['obsctl config validate shows every finding with its fix'], 'CONFIG_INVALID', lint)
+  }
+  const phases = await loadPhases(selectPhases(o))
+  const options = {...o.options, concurrency: o.concurrency}
+  const result: BootstrapResult = {lint: {errors: lint.errors, warnings: lint.warnings}, summary: [], ok: false}
+
+  if (o.dryRun) {
+    result.preview = await renderPreview(o)
+    o.onNotice?.(`rendered the GitOps repository into ${result.preview.dir} (${result.preview.files} files); nothing was pushed`)
+  } else {
+    const plan = await planPhases(phases, {inv: o.inv, options})
+    result.plan = plan
+    const todo = plan.phases.flatMap((p) => p.tasks.filter((t) => t.state !== 'done'))
+    if (todo.length > 0 && !o.yes) {
+      const question = `bootstrap will change:\n${todo.map((t) => `  ${t.phase}/${t.target}: ${t.description}`).join('\n')}\nGo ahead?`
+      if (!canPrompt() || !o.confirm) {
+        throw inputError('bootstrap changes remote systems and asks first; there is no terminal to ask on', ['pass --yes to go ahead', 'or --dry-run to see the plan only'], 'NO_TTY', plan)
+      }
+      if (!(await o.confirm(question))) {
+        result.cancelled = true
+        return result
+      }
+    }
+  }
+
+  const run = await runPhases(phases, {
+    inv: o.inv,
+    dryRun: o.dryRun,
+    restart: o.restart,
+    concurrency: o.concurrency,
+    options,
+    renderer: o.renderer,
+    command: `bootstrap ${o.all ? '--all' : o.from ? `--from ${o.from}` : (o.phases ?? []).map((p) => `--phase ${p}`).join(' ')}`,
+  })
+  result.run = run
+  result.summary = run.phases.map((p) => ({
+    name: p.name,
+    status: p.status,
+    done: p.tasks.filter((t) => t.status === 'done').length,
+    skipped: p.tasks.filter((t) => ['unchanged', 'in-state', 'would-skip'].includes(t.status)).length,
+    failed: p.tasks.filter((t) => ['failed', 'interrupted'].includes(t.status)).length,
+    durationMs: p.durationMs,
+  }))
+  result.ok = run.ok
+  if (run.interrupted) throw new ObsctlError('bootstrap interrupted; rerun the same command to resume', {exitCode: ExitCode.interrupted, code: 'INTERRUPTED', details: result})
+  return result
+}
+
+/** Dry run: render the repo into a preview folder (local files only). */
+async function renderPreview(o: BootstrapOptions): Promise<{dir: string; files: number}> {
+  const dir = o.previewDir ?? path.join(obsctlDir(o.inv.dir), 'dry-run', 'gitops')
+  const {renderRepo} = await import('../gitops/index.js')
+  const r = await renderRepo(o.inv.platform, {dir, force: true})
+  return {dir, files: r.added.length + r.changed.length + r.unchanged}
+}
