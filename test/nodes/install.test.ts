@@ -1,0 +1,123 @@
+/**
+ * `node install` (the nodes phase) against real OpenSSH servers: the real rendered install-k8s.sh runs
+ * over SSH in each sandboxed node; system commands are recording shims (test/support/README-nodes.md).
+ */
+import {readFileSync} from 'node:fs'
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {runNodeInstall} from '../../src/lib/nodes/run.js'
+import {startSandbox, type Sandbox} from '../support/sshd.js'
+import {MUTATING, filesUnder, inventoryFor, tasks} from './helpers.js'
+
+describe('a two-node cluster (control plane + worker)', () => {
+  let sb: Sandbox
+  beforeAll(async () => {
+    sb = await startSandbox(2, {firstIp: 11})
+  })
+  afterAll(async () => sb?.stop())
+
+  test('first run installs: init + Cilium on the control plane, join on the worker; second run changes nothing', async () => {
+    const inv = inventoryFor(sb, [[0, 1]])
+    const [cp, worker] = sb.nodes as [Sandbox['nodes'][0], Sandbox['nodes'][0]]
+    const r = await runNodeInstall(inv, {renderer: 'silent', readyTimeoutSeconds: 20})
+    expect(tasks(r).map((t) => [t.target, t.status])).toEqual([
+      [`cluster-01/${cp.ip}`, 'done'],
+      [`cluster-01/${worker.ip}`, 'done'],
+    ])
+    expect(tasks(r)[0]!.summary).toMatch(/^installed \(\d+ changes\), Ready$/)
+
+    const cpCalls = cp.calls().map((c) => c.line)
+    const wCalls = worker.calls().map((c) => c.line)
+    // control plane: packages pinned to the inventory's version, kubeadm init from a config file, Cilium, taint removed
+    expect(cpCalls).toContain('apt-get install -y -q --allow-change-held-packages kubelet=1.34.1-1.1 kubeadm=1.34.1-1.1 kubectl=1.34.1-1.1')
+    expect(cpCalls).toContain('apt-mark hold kubelet kubeadm kubectl')
+    expect(cpCalls).toContain('kubeadm init --config /var/lib/obsctl/kubeadm-init.yaml')
+    expect(cpCalls.some((l) => l.startsWith('cilium install --version 1.18.2') && l.includes('l2announcements.enabled=true') && l.includes('kubeProxyReplacement=true'))).toBe(true)
+    expect(cpCalls).toContain(`kubectl taint nodes ${cp.hostname} node-role.kubernetes.io/control-plane:NoSchedule-`)
+    expect(cpCalls).toContain('kubeadm token create --print-join-command --ttl 30m')
+    expect(cpCalls).toContain('modprobe br_netfilter')
+    expect(cpCalls).toContain('systemctl enable --now containerd')
+    expect(cpCalls.some((l) => l.startsWith('kubeadm join'))).toBe(false)
+    // worker: the same node preparation, then kubeadm join from an uploaded config; no init, no Cilium
+    expect(wCalls).toContain('kubeadm join --config /root/.obsctl/kubeadm-join.yaml')
+    expect(wCalls).toContain('apt-get install -y -q ca-certificates curl gpg containerd open-iscsi nfs-common')
+    expect(wCalls.some((l) => l.startsWith('kubeadm init') || l.startsWith('cilium'))).toBe(false)
+    // readiness verified with kubectl on the control plane, for both nodes
+    for (const n of [cp, worker]) expect(cpCalls.some((l) => l.startsWith(`kubectl --kubeconfig /etc/kubernetes/admin.conf get node ${n.hostname}`))).toBe(true)
+
+    // files the script wrote, inside each node
+    expect(cp.file('/etc/containerd/config.toml')).toContain('SystemdCgroup = true')
+    expect(cp.file('/etc/apt/sources.list.d/kubernetes.list')).toBe(
+      'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.34/deb/ /\n',
+    )
+    expect(cp.file('/etc/sysctl.d/99-kubernetes.conf')).toContain('net.ipv4.ip_forward = 1')
+    const init = cp.file('/var/lib/obsctl/kubeadm-init.yaml')!
+    expect(init).toContain('podSubnet: 10.244.0.0/16')
+    expect(init).toContain('serviceSubnet: 10.96.0.0/12')
+    expect(init).toContain(`controlPlaneEndpoint: ${cp.ip}:6443`)
+    expect(init).toContain('kubernetesVersion: "v1.34.1"')
+    expect(init).toContain('- addon/kube-proxy')
+    expect(cp.file('/etc/kubernetes/admin.conf')).toBeDefined()
+    // the join configuration (it holds the bootstrap token) is gone from the worker, and the token is in no log
+    expect(worker.file('/root/.obsctl/kubeadm-join.yaml')).toBeUndefined()
+    for (const f of filesUnder(`${inv.dir}/.obsctl`)) expect(f.content, f.file).not.toContain('0123456789abcdef')
+
+    // second run: the journal skips both nodes
+    const again = await runNodeInstall(inv, {renderer: 'silent', readyTimeoutSeconds: 20})
+    expect(tasks(again).map((t) => t.status)).toEqual(['unchanged', 'unchanged'])
+
+    // --restart: the script runs again on both; every step finds its work done
+    cp.clearCalls()
+    worker.clearCalls()
+    const restarted = await runNodeInstall(inv, {renderer: 'silent', restart: true, readyTimeoutSeconds: 20})
+    expect(tasks(restarted).map((t) => [t.status, t.summary])).toEqual([
+      ['done', 'already installed, Ready'],
+      ['done', 'already installed, Ready'],
+    ])
+    for (const n of [cp, worker]) {
+      const changed = n.calls().filter((c) => MUTATING.some((re) => re.test(c.line)))
+      expect(changed.map((c) => c.line), n.ip).toEqual([])
+    }
+    // no new token was created for a worker that had already joined
+    expect(cp.calls().some((c) => c.line.startsWith('kubeadm token create'))).toBe(false)
+    const log = readFileSync(tasks(restarted)[0]!.logFile!, 'utf8')
+    expect(log).toContain('already installed')
+  })
+})
+
+describe('four single-node clusters', () => {
+  let sb: Sandbox
+  beforeAll(async () => {
+    sb = await startSandbox(4, {firstIp: 21})
+  })
+  afterAll(async () => sb?.stop())
+
+  test('one node failing leaves the others done; the rerun completes only it', async () => {
+    const inv = inventoryFor(sb, [[0], [1], [2], [3]])
+    const bad = sb.nodes[2]!
+    bad.setFailOn('kubeadm init')
+    const r = await runNodeInstall(inv, {renderer: 'silent', readyTimeoutSeconds: 20})
+    expect(r.ok).toBe(false)
+    expect(r.exitCode).toBe(1)
+    const status = Object.fromEntries(tasks(r).map((t) => [t.target, t.status]))
+    expect(status).toEqual({
+      [`cluster-01/${sb.nodes[0]!.ip}`]: 'done',
+      [`cluster-02/${sb.nodes[1]!.ip}`]: 'done',
+      [`cluster-03/${bad.ip}`]: 'failed',
+      [`cluster-04/${sb.nodes[3]!.ip}`]: 'done',
+    })
+    const failed = tasks(r).find((t) => t.status === 'failed')!
+    expect(failed.error).toContain('install-k8s.sh failed')
+    expect(failed.error).toContain('injected failure of: kubeadm init')
+    expect(readFileSync(failed.logFile!, 'utf8')).toContain('sandbox: injected failure')
+
+    bad.setFailOn(undefined)
+    for (const n of sb.nodes) n.clearCalls()
+    const rerun = await runNodeInstall(inv, {renderer: 'silent', readyTimeoutSeconds: 20})
+    expect(rerun.ok).toBe(true)
+    expect(tasks(rerun).map((t) => t.status)).toEqual(['unchanged', 'unchanged', 'done', 'unchanged'])
+    expect(sb.nodes.map((n) => n.calls().length > 0)).toEqual([false, false, true, false])
+    // the finished steps of the failed run are not repeated
+    expect(bad.calls().some((c) => c.line.startsWith('apt-get install -y -q ca-certificates'))).toBe(false)
+    expect(bad.calls().map((c) => c.line)).toContain('kubeadm init --config /var/lib/obsctl/kubeadm-init.yaml')
+  })
+})
