@@ -1,0 +1,220 @@
+import {execFileSync} from 'node:child_process'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parseAllDocuments} from 'yaml'
+import {renderFiles, type RenderedFile} from '../../src/lib/gitops/index.js'
+import {CRD_FIELDS, REQUIRED, unknownFields} from './schema-facts.js'
+import {fleetAnswers, platformOf} from './support.js'
+
+type Obj = {apiVersion?: string; kind?: string; metadata?: {name?: string; namespace?: string; annotations?: Record<string, string>}; spec?: Record<string, unknown>; [k: string]: unknown}
+
+/** The kubernetes-models class for an object, or undefined when no maintained schema package covers it. */
+async function modelFor(o: Obj): Promise<(new (d: unknown) => {validate(): void}) | undefined> {
+  const [group, version] = o.apiVersion!.includes('/') ? o.apiVersion!.split('/') : ['', o.apiVersion!]
+  let mod: string | undefined
+  if (group === '') mod = `kubernetes-models/v1/${o.kind}`
+  else if (['apps', 'batch', 'networking.k8s.io', 'rbac.authorization.k8s.io', 'policy'].includes(group!)) mod = `kubernetes-models/${group}/${version}/${o.kind}`
+  else if (group === 'argoproj.io') mod = `@kubernetes-models/argo-cd/argoproj.io/${version}/${o.kind}`
+  else if (group === 'monitoring.coreos.com') mod = `@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}/${o.kind}`
+  if (!mod) return undefined
+  const m = (await import(mod)) as Record<string, new (d: unknown) => {validate(): void}>
+  return m[o.kind!]
+}
+
+function objectsOf(f: RenderedFile): Obj[] {
+  return parseAllDocuments(f.content).map((d) => {
+    if (d.errors.length > 0) throw new Error(`${f.path}: ${d.errors[0]!.message}`)
+    return d.toJS() as Obj
+  }).filter((o) => o !== null)
+}
+
+const isManifest = (p: string) => p.endsWith('.yaml') && !p.endsWith('/kustomization.yaml') && !p.endsWith('/values.yaml')
+
+let tmp: string
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'obsctl-render-'))
+})
+afterAll(() => rmSync(tmp, {recursive: true, force: true}))
+
+for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-cluster fleet', fleetAnswers(30)]] as const) {
+  describe(`rendered repository: ${label}`, () => {
+    const p = platformOf(answers)
+    const files = renderFiles(p)
+    const byPath = new Map(files.map((f) => [f.path, f.content]))
+
+    it('is deterministic: the same inventory gives the same bytes', () => {
+      expect(renderFiles(platformOf(answers))).toEqual(files)
+    })
+
+    it('every YAML file parses', () => {
+      for (const f of files.filter((x) => x.path.endsWith('.yaml'))) expect(() => objectsOf(f), f.path).not.toThrow()
+    })
+
+    it('contains no Secret objects and no credentials (Secrets are referenced by name only)', () => {
+      for (const f of files.filter((x) => isManifest(x.path))) {
+        for (const o of objectsOf(f)) expect(o.kind, f.path).not.toBe('Secret')
+      }
+      const all = files.map((f) => f.content).join('\n')
+      expect(all).not.toMatch(/admin:admin|prom-operator|secret_key:|access_key:\s*\S/i)
+    })
+
+    it('objects of kinds with maintained schema packages validate against them', async () => {
+      let validated = 0
+      for (const f of files.filter((x) => isManifest(x.path))) {
+        for (const o of objectsOf(f)) {
+          const Model = await modelFor(o)
+          if (!Model) continue
+          expect(() => new Model(o).validate(), `${f.path} ${o.kind}/${o.metadata?.name}`).not.toThrow()
+          validated++
+        }
+      }
+      expect(validated).toBeGreaterThan(p.clusters.length * 5)
+    })
+
+    it('OpenSearch and Fluent operator objects use only fields of their upstream CRDs', () => {
+      const seen = new Set<string>()
+      for (const f of files.filter((x) => isManifest(x.path))) {
+        for (const o of objectsOf(f)) {
+          const key = `${o.apiVersion}/${o.kind}`
+          if (!(key in CRD_FIELDS)) {
+            expect(o.apiVersion ?? '', `${f.path}: ${key}`).not.toMatch(/opensearch|fluent/)
+            continue
+          }
+          seen.add(key)
+          expect(unknownFields(o.spec, CRD_FIELDS[key]!), `${f.path} ${key}`).toEqual([])
+          for (const req of REQUIRED[key] ?? []) {
+            let v: unknown = o.spec
+            for (const k of req) v = (v as Record<string, unknown> | undefined)?.[k]
+            expect(v, `${f.path} ${key} spec.${req.join('.')}`).toBeDefined()
+          }
+        }
+      }
+      expect([...seen].sort()).toEqual(Object.keys(CRD_FIELDS).sort())
+    })
+
+    it('OpenSearch uses opensearch.org/v1 with the repository-s3 plugin and keystore Secret', () => {
+      const os = objectsOf({path: 'x', content: byPath.get('deploy/base/opensearch/cluster.yaml')!})[0]!
+      expect(os.apiVersion).toBe('opensearch.org/v1')
+      const general = os.spec!.general as {pluginsList: string[]; keystore: {secret: {name: string}}[]; version: string}
+      expect(general.pluginsList).toContain('repository-s3')
+      expect(general.keystore[0]!.secret.name).toBe('opensearch-s3-keystore')
+      expect(general.version).toBe(p.versions.opensearch)
+      const hook = objectsOf({path: 'x', content: byPath.get('deploy/base/opensearch/setup-job.yaml')!})[0]!
+      expect(hook.metadata!.annotations!['argocd.argoproj.io/hook']).toBe('PostSync')
+      const script = byPath.get('deploy/base/opensearch/setup-script.yaml')!
+      expect(script).toContain('_plugins/_ism/policies/')
+      expect(script).toContain('"min_index_age": "14d"')
+      expect(script).toContain('"min_index_age": "180d"')
+    })
+
+    it('every kustomization without helmCharts builds with the real kubectl kustomize', () => {
+      const dir = path.join(tmp, label.replaceAll(' ', '-'))
+      for (const f of files) {
+        mkdirSync(path.dirname(path.join(dir, f.path)), {recursive: true})
+        writeFileSync(path.join(dir, f.path), f.content)
+      }
+      const plain = files.filter((f) => f.path.endsWith('kustomization.yaml') && !f.content.includes('helmCharts:'))
+      expect(plain.length).toBeGreaterThan(3)
+      // a sample on the big fleet: every shape once (central, agent edge, remote-scrape edge), plus bases
+      const sample = plain.filter((f) => !/overlays\/cluster-(0[5-9]|[1-9]\d)/.test(f.path))
+      for (const f of sample) {
+        const out = execFileSync('kubectl', ['kustomize', path.join(dir, path.dirname(f.path))], {encoding: 'utf8'})
+        expect(out.length, f.path).toBeGreaterThan(0)
+      }
+    })
+
+    it('kustomizations with helmCharts are structurally right (pinned chart, values file beside it)', () => {
+      const helm = files.filter((f) => f.path.endsWith('kustomization.yaml') && f.content.includes('helmCharts:'))
+      expect(helm.length).toBe(p.clusters.length * 4 + 1)
+      const pins: Record<string, string> = p.versions.charts
+      for (const f of helm) {
+        const k = objectsOf(f)[0] as {helmCharts: {name: string; repo: string; version: string; releaseName: string; namespace: string; valuesFile: string; includeCRDs: boolean}[]}
+        for (const h of k.helmCharts) {
+          expect(h.repo, f.path).toMatch(/^https:\/\//)
+          expect(h.version, f.path).toBe(pins[h.name])
+          expect(h.releaseName && h.namespace, f.path).toBeTruthy()
+          const values = byPath.get(path.posix.join(path.posix.dirname(f.path), h.valuesFile))
+          expect(values, `${f.path}: ${h.valuesFile}`).toBeDefined()
+          expect(() => objectsOf({path: h.valuesFile, content: values!})).not.toThrow()
+        }
+      }
+    })
+
+    it('Applications: one per component and cluster, waves by layer, destination the cluster', () => {
+      const apps = files.filter((f) => f.path.startsWith('argocd/applications/'))
+      expect(apps.length).toBe(9 + (p.clusters.length - 1) * 5)
+      for (const f of apps) {
+        const a = objectsOf(f)[0] as {metadata: {annotations: Record<string, string>}; spec: {destination: {server: string}; source: {path: string; repoURL: string; targetRevision: string}; syncPolicy: {automated: {selfHeal: boolean}; syncOptions: string[]}}}
+        const c = p.clusters.find((x) => f.path.startsWith(`argocd/applications/${x.name}/`))!
+        expect(a.spec.destination.server).toBe(c.role === 'central' ? 'https://kubernetes.default.svc' : c.apiServer)
+        expect(a.spec.source.repoURL).toBe(p.git.remote)
+        expect(a.spec.source.targetRevision).toBe(p.git.branch)
+        expect(byPath.has(`${a.spec.source.path}/kustomization.yaml`), a.spec.source.path).toBe(true)
+        expect(a.spec.syncPolicy.syncOptions).toContain('CreateNamespace=true')
+        expect(a.spec.syncPolicy.automated.selfHeal).toBe(true)
+        expect(['1', '2', '3', '4']).toContain(a.metadata.annotations['argocd.argoproj.io/sync-wave'])
+      }
+    })
+
+    it('central Prometheus: HA with Thanos sidecar, cluster label, replica label, retention, a scrape job set per remote-scrape edge', () => {
+      const central = p.clusters.find((c) => c.role === 'central')!
+      const v = objectsOf({path: 'v', content: byPath.get(`deploy/overlays/${central.name}-central/kube-prometheus-stack/values.yaml`)!})[0] as {
+        prometheus: {prometheusSpec: {replicas: number; externalLabels: {cluster: string}; replicaExternalLabelName: string; retention: string; thanos: {objectStorageConfig: {existingSecret: {name: string}}}; additionalScrapeConfigs?: {job_name: string}[]; secrets?: string[]}}
+      }
+      const ps = v.prometheus.prometheusSpec
+      expect(ps.replicas).toBe(2)
+      expect(ps.externalLabels.cluster).toBe(central.name)
+      expect(ps.replicaExternalLabelName).toBe('prometheus_replica')
+      expect(ps.retention).toBe(p.retention.prometheus)
+      expect(ps.thanos.objectStorageConfig.existingSecret.name).toBe('thanos-objstore')
+      const scrape = p.clusters.filter((c) => c.role === 'edge' && (c.metrics ?? 'remote-scrape') === 'remote-scrape')
+      expect(ps.secrets ?? []).toEqual(scrape.map((c) => `obsctl-scrape-${c.name}`))
+      expect((ps.additionalScrapeConfigs ?? []).length).toBe(scrape.length * 4)
+      const compactor = byPath.get('deploy/base/thanos/compactor.yaml')!
+      expect(compactor).toContain(`--retention.resolution-raw=${p.retention.thanos.raw}`)
+      expect(compactor).toContain(`--retention.resolution-1h=${p.retention.thanos['1h']}`)
+      const query = byPath.get('deploy/base/thanos/query.yaml')!
+      expect(query).toContain('--query.replica-label=prometheus_replica')
+      expect(query).toContain('--query.replica-label=thanos_ruler_replica')
+      expect(byPath.has('deploy/base/thanos/receive.yaml')).toBe(p.clusters.some((c) => c.metrics === 'agent'))
+    })
+
+    it('agent edges remote-write to Thanos Receive on central; remote-scrape edges run no Prometheus', () => {
+      for (const c of p.clusters.filter((x) => x.role === 'edge')) {
+        const agent = byPath.get(`deploy/overlays/${c.name}-edge/kube-prometheus-stack/prometheus-agent.yaml`)
+        if (c.metrics === 'agent') {
+          const o = objectsOf({path: 'a', content: agent!})[0] as {spec: {remoteWrite: {url: string}[]; externalLabels: {cluster: string}}}
+          expect(o.spec.remoteWrite[0]!.url).toBe(`https://thanos-receive.k8s-cluster-01.${p.domain}/api/v1/receive`)
+          expect(o.spec.externalLabels.cluster).toBe(c.name)
+        } else expect(agent).toBeUndefined()
+      }
+    })
+
+    it('every dashboard parses, has a cluster variable, and every panel has a query', () => {
+      const dashboards = files.filter((f) => f.path.startsWith('dashboards/') && f.path.endsWith('.json'))
+      expect(dashboards.map((f) => path.basename(f.path)).sort()).toEqual(['cluster-metrics.json', 'multi-cluster-summary.json', 'opensearch-logs.json', 'thanos-overview.json'])
+      for (const f of dashboards) {
+        const d = JSON.parse(f.content) as {uid: string; title: string; templating: {list: {name: string; query: {query: string}}[]}; panels: {title: string; targets: {expr: string}[]}[]}
+        expect(d.uid && d.title).toBeTruthy()
+        expect(d.templating.list.find((v) => v.name === 'cluster')?.query.query).toContain('cluster')
+        expect(d.panels.length).toBeGreaterThan(3)
+        for (const panel of d.panels) {
+          expect(panel.targets.length, `${f.path}: ${panel.title}`).toBeGreaterThan(0)
+          for (const t of panel.targets) expect(t.expr, `${f.path}: ${panel.title}`).toMatch(/\w+/)
+        }
+      }
+      expect(byPath.get('dashboards/kustomization.yaml')).toContain('grafana_dashboard: "1"')
+    })
+
+    it('Fluent Bit on every cluster ships to fluent-bit-<cluster> with a cluster field', () => {
+      for (const c of p.clusters) {
+        const out = byPath.get(`deploy/overlays/${c.name}-${c.role}/fluent-bit/cluster-output.yaml`)!
+        expect(out).toContain(`logstashPrefix: fluent-bit-${c.name}`)
+        expect(byPath.get(`deploy/overlays/${c.name}-${c.role}/fluent-bit/cluster-filter.yaml`)).toContain(`- cluster ${c.name}`)
+      }
+      expect(byPath.get('deploy/base/fluent-bit/fluent-bit.yaml')).toContain(`fluent/fluent-bit:${p.versions.fluentBit}`)
+    })
+  })
+}
