@@ -37,7 +37,7 @@ export function formatEventLine(e: RunEvent): string | undefined {
         'would-skip': 'would skip (done, unchanged)',
         'not-run': 'not run',
       }
-      const detail = e.error ?? e.summary
+      const detail = e.status === 'unchanged' || e.status === 'in-state' || e.status === 'would-skip' ? undefined : (e.error ?? e.summary)
       return `${e.phase} ${e.target}: ${label[e.status]}${secs(e.durationMs)}${detail ? `: ${detail}` : ''}${e.status === 'failed' && e.logFile ? ` (log: ${e.logFile})` : ''}`
     }
     case 'notice':

@@ -23,7 +23,7 @@ export function formatRunSummary(r: RunResult): string {
   const rows: string[][] = []
   for (const ph of r.phases) {
     if (ph.error) rows.push([ph.name, '-', 'failed', '', ph.error])
-    if (ph.tasks.length === 0 && !ph.error) rows.push([ph.name, '-', ph.status, secs(ph.durationMs), ''])
+    if (ph.tasks.length === 0 && !ph.error) rows.push([ph.name, '-', ph.status, ph.status === 'not-run' ? '' : secs(ph.durationMs), ph.status === 'not-run' ? 'an earlier phase did not finish' : 'no targets'])
     for (const t of ph.tasks) rows.push([ph.name, t.target, t.status, secs(t.durationMs), t.error ?? t.summary ?? t.description ?? ''])
   }
   const verdict = r.dryRun ? 'dry run: nothing was changed' : r.ok ? 'all phases done' : r.interrupted ? 'interrupted' : 'failed'

@@ -26,7 +26,8 @@ export class TaskLog {
 
   constructor(readonly file: string, private readonly onLine?: (line: string) => void) {}
 
-  write(line: string): void {
+  /** append a line; unless quiet, its last non-empty line becomes the task's live progress */
+  write(line: string, quiet = false): void {
     const text = String(line).replace(/\r?\n$/, '')
     if (this.fd === undefined) {
       mkdirSync(path.dirname(this.file), {recursive: true, mode: 0o700})
@@ -34,7 +35,7 @@ export class TaskLog {
     }
     writeSync(this.fd, `${new Date().toISOString()} ${text}\n`)
     const lastLine = text.split('\n').filter((l) => l.trim()).pop()
-    if (lastLine !== undefined) {
+    if (lastLine !== undefined && !quiet) {
       this.last = lastLine
       this.onLine?.(lastLine)
     }

@@ -189,7 +189,7 @@ async function runPhase(phase: Phase<Target>, env: PhaseRunEnv): Promise<PhaseRe
         })
         if (tr.status === 'unchanged' || tr.status === 'in-state' || tr.status === 'would-skip' || tr.status === 'not-run') task.skip(`${task.title}: ${tr.summary ?? tr.status}`)
         else if (tr.status === 'would-run') task.title = `${task.title}: ${tr.description}`
-        else if (tr.status === 'failed' || tr.status === 'interrupted') throw new Error(tr.error ?? tr.status)
+        else if (tr.status === 'failed' || tr.status === 'interrupted') throw new Error(`${task.title}: ${tr.error ?? tr.status}`)
         else if (tr.summary) task.title = `${task.title}: ${tr.summary}`
       },
     }))
@@ -275,8 +275,8 @@ async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env
     const msg = errorMessage(e)
     outcome = ctx.signal.aborted ? {status: 'interrupted', error: msg} : {status: 'failed', error: msg}
     try {
-      log.write(`ERROR: ${msg}`)
-      if (e instanceof Error && e.stack && !(e instanceof ObsctlError)) log.write(e.stack)
+      if (e instanceof Error && e.stack && !(e instanceof ObsctlError)) log.write(e.stack, true)
+      log.write(`ERROR: ${msg}`, true)
     } catch {}
   } finally {
     log.close()
