@@ -1,5 +1,7 @@
 /** Test fixtures: fake (but well-formed) kubeadm admin.conf files. No real key material. */
 import {createHash} from 'node:crypto'
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import path from 'node:path'
 
 /** Deterministic base64 that looks like certificate data. */
 export function fakeB64(seed: string, bytes = 96): string {
@@ -30,4 +32,22 @@ users:
     client-certificate-data: ${fakeB64(`${seed}-cert`)}
     client-key-data: ${fakeB64(`${seed}-key`)}
 `
+}
+
+/** Files under `dir` (recursively) whose bytes contain any of `needles`. */
+export function filesContaining(dir: string, needles: string[]): string[] {
+  const hits: string[] = []
+  const walk = (d: string) => {
+    if (!existsSync(d)) return
+    for (const f of readdirSync(d)) {
+      const p = path.join(d, f)
+      if (statSync(p).isDirectory()) walk(p)
+      else {
+        const text = readFileSync(p, 'latin1')
+        if (needles.some((n) => n && text.includes(n))) hits.push(p)
+      }
+    }
+  }
+  walk(dir)
+  return hits
 }
