@@ -73,8 +73,9 @@ const clusters: Check = {
     if (unregistered.length) return fail(`not registered: ${list(unregistered)}`, `obsctl cluster register ${unregistered.join(' ')}`)
     if (edges.length === 0) return pass('no edge clusters')
     const password = await adminPassword(ctx)
+    // the token goes in Argo CD's session cookie: an API server proxy (--via-api-server) strips Authorization headers
     const session = okJson<{token: string}>(await ctx.http.request('argocd', '/api/v1/session', {method: 'POST', body: JSON.stringify({username: 'admin', password}), headers: {'content-type': 'application/json'}}), 'argocd')
-    const list1 = okJson<{items?: ArgoCluster[]}>(await ctx.http.request('argocd', '/api/v1/clusters', {headers: {authorization: `Bearer ${session.token}`}}), 'argocd').items ?? []
+    const list1 = okJson<{items?: ArgoCluster[]}>(await ctx.http.request('argocd', '/api/v1/clusters', {headers: {cookie: `argocd.token=${session.token}`}}), 'argocd').items ?? []
     const failed: string[] = []
     const unknown: string[] = []
     for (const e of edges) {

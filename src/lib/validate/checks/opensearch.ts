@@ -16,6 +16,11 @@ export const CREDENTIAL_ENV = {user: 'OBSCTL_OPENSEARCH_USER', password: 'OBSCTL
 async function os(ctx: ValidateContext, path: string, opts: HttpOptions = {}): Promise<HttpResponse> {
   const creds = ctx.opensearch
   if ('missing' in creds) throw new ObsctlError(creds.missing, {hints: [`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=… (or run in a terminal to be asked)`]})
+  if (ctx.http.where('opensearch').startsWith('API server proxy')) {
+    throw new ObsctlError('OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)', {
+      hints: ['pass --endpoint opensearch=https://ADDRESS:9200 as well (an override wins over --via-api-server), or --skip the opensearch checks'],
+    })
+  }
   const auth = Buffer.from(`${creds.user}:${creds.password}`).toString('base64')
   const res = await ctx.http.request('opensearch', path, {...opts, headers: {authorization: `Basic ${auth}`, 'content-type': 'application/json', ...opts.headers}})
   if (res.status === 401) throw new ObsctlError(`opensearch rejected the credentials (HTTP 401)`, {hints: [`check ${CREDENTIAL_ENV.user} / ${CREDENTIAL_ENV.password}`]})
