@@ -13,10 +13,15 @@ export type ManifestVariant = 'ha' | 'non-ha'
 /** The image every Argo CD component runs, tagged with the release. */
 export const ARGOCD_IMAGE = 'quay.io/argoproj/argocd'
 
-/** The release's manifest URL on GitHub: manifests/ha/install.yaml or manifests/install.yaml. */
-export function manifestUrl(version: string, variant: ManifestVariant): string {
+export const DEFAULT_MANIFEST_BASE = 'https://raw.githubusercontent.com/argoproj/argo-cd'
+
+/**
+ * The release's manifest URL: `<base>/<version>/manifests/ha/install.yaml` or `.../manifests/install.yaml`,
+ * base GitHub's raw content, or a mirror of the same layout from $OBSCTL_ARGOCD_MANIFEST_BASE.
+ */
+export function manifestUrl(version: string, variant: ManifestVariant, base = process.env.OBSCTL_ARGOCD_MANIFEST_BASE || DEFAULT_MANIFEST_BASE): string {
   const file = variant === 'ha' ? 'manifests/ha/install.yaml' : 'manifests/install.yaml'
-  return `https://raw.githubusercontent.com/argoproj/argo-cd/${version}/${file}`
+  return `${base.replace(/\/+$/, '')}/${version}/${file}`
 }
 
 /** The HA manifest's pod anti-affinity spreads replicas over nodes: it needs at least three. */

@@ -1,0 +1,210 @@
+/** The `argocd` phase / `argocd install` against the Kubernetes API test servers. */
+import {writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {argocdPhase, chooseVariant, checkManifest, installArgocd, loadManifest, manifestUrl, parseObjects, runArgocdPhases} from '../../src/lib/argocd/index.js'
+import {Kube} from '../../src/lib/kube/index.js'
+import {ObsctlError} from '../../src/lib/errors.js'
+import {VERSION, autoRollout, manifestServer, runContext, startFleet, taskIO, writeManifest, type Fleet} from './harness.js'
+
+describe('manifest checks', () => {
+  it('release URLs for HA and non-HA', () => {
+    expect(manifestUrl('v3.1.9', 'ha', 'https://raw.githubusercontent.com/argoproj/argo-cd')).toBe('https://raw.githubusercontent.com/argoproj/argo-cd/v3.1.9/manifests/ha/install.yaml')
+    expect(manifestUrl('v3.1.9', 'non-ha', 'https://raw.githubusercontent.com/argoproj/argo-cd')).toBe('https://raw.githubusercontent.com/argoproj/argo-cd/v3.1.9/manifests/install.yaml')
+  })
+
+  it('HA needs three nodes, and says why', () => {
+    expect(chooseVariant('cluster-01', 3, 'live')).toMatchObject({variant: 'ha'})
+    const one = chooseVariant('cluster-01', 1, 'inventory')
+    expect(one.variant).toBe('non-ha')
+    expect(one.reason).toContain('declares 1 node')
+    expect(one.reason).toContain('needs at least 3 nodes for its pod anti-affinity')
+  })
+
+  it('rejects a manifest of another version, one that is not Argo CD, and broken YAML', async () => {
+    const dir = (await import('node:os')).tmpdir()
+    const other = writeManifest(dir, 'non-ha', 'v3.0.0')
+    await expect(loadManifest(other, VERSION)).rejects.toThrow(/is Argo CD v3\.0\.0, but the inventory pins v3\.1\.9/)
+    const objs = await parseObjects('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n', 'x.yaml')
+    expect(() => checkManifest(objs, 'x.yaml', VERSION)).toThrow(/no applications\.argoproj\.io CustomResourceDefinition/)
+    await expect(parseObjects('a: [1,\n', 'bad.yaml')).rejects.toThrow(/bad\.yaml.*is not valid YAML/)
+    await expect(loadManifest(path.join(dir, 'does-not-exist.yaml'), VERSION)).rejects.toMatchObject({exitCode: 2, code: 'MANIFEST_READ'})
+  })
+})
+
+describe('argocd install', () => {
+  let fleet: Fleet
+  let stopRollout: () => void
+  beforeAll(async () => {
+    fleet = await startFleet()
+    stopRollout = autoRollout(fleet.central)
+  })
+  afterAll(async () => {
+    stopRollout()
+    await fleet.stop()
+  })
+  afterEach(() => {
+    delete process.env.OBSCTL_ARGOCD_MANIFEST_BASE
+  })
+
+  it('installs from a local manifest: namespace, CRDs Established first, every object, rollout, rendered ingress, URL', async () => {
+    const manifest = writeManifest(fleet.dir)
+    const kube = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})
+    const lines: string[] = []
+    fleet.central.clearRequestLog()
+    const r = await installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {manifest, timeoutMs: 20_000, intervalMs: 25, log: (l) => lines.push(l)})
+    expect(r).toMatchObject({cluster: 'cluster-01', version: VERSION, variant: 'non-ha', url: 'https://argocd.k8s-cluster-01.miribit.lab', namespace: 'argocd'})
+    expect(r.crds).toEqual(['applications.argoproj.io', 'applicationsets.argoproj.io', 'appprojects.argoproj.io'])
+    expect(r.workloads.map((w) => `${w.kind}/${w.name}:${w.ready}`).sort()).toEqual([
+      'Deployment/argocd-redis:true',
+      'Deployment/argocd-repo-server:true',
+      'Deployment/argocd-server:true',
+      'StatefulSet/argocd-application-controller:true',
+    ])
+    expect(r.extras).toContain('Ingress argocd/argocd-server')
+    // namespaced objects went into argocd; cluster-scoped ones stayed cluster-scoped
+    expect(fleet.central.getObject('namespaces', undefined, 'argocd')).toBeTruthy()
+    expect(fleet.central.getObject('configmaps', 'argocd', 'argocd-cmd-params-cm')).toBeTruthy()
+    expect(fleet.central.getObject('clusterrolebindings.rbac.authorization.k8s.io', undefined, 'argocd-application-controller')).toBeTruthy()
+    const ingress = fleet.central.getObject('ingresses.networking.k8s.io', 'argocd', 'argocd-server')!
+    expect(ingress.spec.rules[0].host).toBe('argocd.k8s-cluster-01.miribit.lab')
+    // the rendered argocd-cm settings are merged into the install's ConfigMap, not replacing its labels
+    const cm = fleet.central.getObject('configmaps', 'argocd', 'argocd-cm')!
+    expect(cm.data['kustomize.buildOptions']).toBe('--enable-helm')
+    expect(cm.metadata.labels['app.kubernetes.io/part-of']).toBe('argocd')
+    // server-side apply with field manager obsctl; CRDs before any Deployment
+    const applies = fleet.central.requestLog.filter((e) => e.method === 'PATCH')
+    expect(applies.length).toBeGreaterThan(10)
+    expect(applies.every((e) => e.contentType?.startsWith('application/apply-patch'))).toBe(true)
+    expect(applies.every((e) => /fieldManager=obsctl/.test(e.query))).toBe(true)
+    const firstDeploy = applies.findIndex((e) => e.path.includes('/deployments/'))
+    const lastCrd = applies.map((e) => e.path.includes('customresourcedefinitions')).lastIndexOf(true)
+    expect(lastCrd).toBeLessThan(firstDeploy)
+    expect(lines.some((l) => /rolled out/.test(l))).toBe(true)
+    expect(lines.join('\n')).toContain('3 CustomResourceDefinitions Established')
+  })
+
+  it('is idempotent: a second run converges and the live check says done', async () => {
+    const manifest = writeManifest(fleet.dir)
+    const {ctx, resources} = runContext(fleet, {manifest})
+    try {
+      const [t] = await argocdPhase.targets(ctx)
+      expect(await argocdPhase.isDone!(t!, ctx, taskIO([]))).toBe(true)
+      expect(await argocdPhase.run(t!, ctx, taskIO([]))).toMatch(/Argo CD v3\.1\.9 \(non-HA\): 4 workloads rolled out; https:\/\/argocd\.k8s-cluster-01\.miribit\.lab/)
+    } finally {
+      await resources.closeAll()
+    }
+  })
+})
+
+describe('HA or not, from the release URL', () => {
+  let peer: Awaited<ReturnType<typeof manifestServer>>
+  beforeAll(async () => {
+    peer = await manifestServer()
+    process.env.OBSCTL_ARGOCD_MANIFEST_BASE = `${peer.url}/argoproj/argo-cd`
+  })
+  afterAll(async () => {
+    delete process.env.OBSCTL_ARGOCD_MANIFEST_BASE
+    await peer.close()
+  })
+
+  for (const [nodes, variant, file] of [
+    [3, 'ha', '/argoproj/argo-cd/v3.1.9/manifests/ha/install.yaml'],
+    [1, 'non-ha', '/argoproj/argo-cd/v3.1.9/manifests/install.yaml'],
+  ] as const) {
+    it(`${nodes} live node(s) → ${variant}`, async () => {
+      const fleet = await startFleet({centralNodes: nodes})
+      const stop = autoRollout(fleet.central)
+      try {
+        const kube = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})
+        const lines: string[] = []
+        const r = await installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {timeoutMs: 20_000, intervalMs: 25, log: (l) => lines.push(l)})
+        expect(r.variant).toBe(variant)
+        expect(r.manifest).toBe(`${peer.url}${file}`)
+        expect(r.reason).toContain(`has ${nodes} node`)
+        expect(lines[0]).toBe(r.reason)
+        if (variant === 'ha') expect(fleet.central.getObject('statefulsets.apps', 'argocd', 'argocd-redis-ha-server')).toBeTruthy()
+        else expect(fleet.central.getObject('deployments.apps', 'argocd', 'argocd-redis')).toBeTruthy()
+      } finally {
+        stop()
+        await fleet.stop()
+      }
+    })
+  }
+})
+
+describe('install failures', () => {
+  let fleet: Fleet
+  beforeAll(async () => {
+    fleet = await startFleet()
+  })
+  afterAll(async () => {
+    await fleet.stop()
+  })
+
+  it('times out naming the workloads that did not roll out', async () => {
+    const manifest = writeManifest(fleet.dir)
+    const kube = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})
+    const err = await installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {manifest, timeoutMs: 1500, intervalMs: 50}).catch((e) => e)
+    expect(err).toBeInstanceOf(ObsctlError)
+    expect(err.code).toBe('TIMEOUT')
+    expect(err.exitCode).toBe(1)
+    expect(err.message).toMatch(/did not roll out within 2s: Deployment argocd\/argocd-server: waiting for the controller .*; StatefulSet argocd\/argocd-application-controller/)
+  })
+
+  it('interrupted (AbortSignal) mid-rollout exits 130; the rerun completes', async () => {
+    const manifest = writeManifest(fleet.dir)
+    const kube = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})
+    const ac = new AbortController()
+    const lines: string[] = []
+    const p = installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {manifest, timeoutMs: 20_000, intervalMs: 25, signal: ac.signal, log: (l) => {
+      lines.push(l)
+      if (/rolled out;/.test(l)) ac.abort()
+    }})
+    const err = await p.catch((e) => e)
+    expect(err).toMatchObject({exitCode: 130, code: 'INTERRUPTED'})
+    const stop = autoRollout(fleet.central)
+    try {
+      const {ctx, resources} = runContext(fleet, {manifest})
+      const [t] = await argocdPhase.targets(ctx)
+      expect(await argocdPhase.isDone!(t!, ctx, taskIO([]))).toBe(false)
+      await argocdPhase.run(t!, ctx, taskIO([]))
+      expect(await argocdPhase.isDone!(t!, ctx, taskIO([]))).toBe(true)
+      await resources.closeAll()
+    } finally {
+      stop()
+    }
+  })
+
+  it('403: the message names the missing permission (through the engine, exit 1)', async () => {
+    const limited = fleet.central.addUser({name: 'viewer', rules: [{verbs: ['get', 'list', 'watch'], resources: ['*']}]})
+    const kc = path.join(fleet.dir, 'viewer.kubeconfig')
+    const {writeFleetKubeconfig} = await import('../support/kube/index.js')
+    writeFleetKubeconfig(kc, [fleet.central], {user: limited.name})
+    const manifest = writeManifest(fleet.dir)
+    // the install is not complete (its ingress is gone), so the live check sends the task to run()
+    const admin = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})
+    expect(await admin.delete({apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: {name: 'argocd-server', namespace: 'argocd'}})).toBe(true)
+    const err = await runArgocdPhases(fleet.inv, [argocdPhase], {command: 'argocd install', renderer: 'silent', handleSignals: false, options: {kubeconfig: kc, manifest, intervalMs: 25}}).catch((e) => e)
+    expect(err).toBeInstanceOf(ObsctlError)
+    expect(err.exitCode).toBe(1)
+    expect(err.code).toBe('KUBE_FORBIDDEN')
+    expect(err.message).toMatch(/forbidden/)
+    expect(err.message).toMatch(/cannot patch resource "(namespaces|customresourcedefinitions)"/)
+    expect(err.hints.join('\n')).toMatch(/lack this permission/)
+  })
+
+  it('an unreachable API server is named with its address', async () => {
+    const kc = path.join(fleet.dir, 'dead.kubeconfig')
+    writeFileSync(kc, `apiVersion: v1
+kind: Config
+clusters: [{name: cluster-01, cluster: {server: 'https://127.0.0.1:9', certificate-authority-data: ${Buffer.from(fleet.central.caPem).toString('base64')}}}]
+users: [{name: u, user: {token: x}}]
+contexts: [{name: cluster-01-context, context: {cluster: cluster-01, user: u}}]
+current-context: cluster-01-context
+`)
+    const err = await runArgocdPhases(fleet.inv, [argocdPhase], {command: 'argocd install', renderer: 'silent', handleSignals: false, options: {kubeconfig: kc, manifest: writeManifest(fleet.dir)}}).catch((e) => e)
+    expect(err).toMatchObject({exitCode: 1, code: 'KUBE_UNREACHABLE'})
+    expect(err.message).toContain('cannot reach the API server of cluster-01-context at https://127.0.0.1:9 (ECONNREFUSED)')
+  })
+})
