@@ -71,8 +71,10 @@ export async function commitPaths(dir: string, paths: string[], message: string)
   if (paths.length === 0) return null
   const list = `${paths.join('\n')}\n`
   await must(dir, ['add', '-A', '--pathspec-from-file=-'], 'git add', {input: list})
-  const staged = await git(dir, ['diff', '--cached', '--quiet', '--pathspec-from-file=-'], {input: list})
-  if (staged.exitCode === 0) return null
+  // git diff has no --pathspec-from-file: list what is staged and intersect with our paths
+  const staged = await must(dir, ['diff', '--cached', '--name-only', '--no-renames', '-z'], 'git diff')
+  const ours = new Set(paths)
+  if (!staged.split('\0').some((f) => ours.has(f))) return null
   const env = await identityEnv(dir)
   await must(dir, ['commit', '-q', '-m', message, '--pathspec-from-file=-'], 'git commit', {input: list, env})
   return (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()

@@ -1,0 +1,134 @@
+import {execFileSync} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {EXAMPLE_ANSWERS} from '../../src/lib/config/index.js'
+import {MANIFEST_FILE, readManifest, renderFiles, renderRepo} from '../../src/lib/gitops/index.js'
+import {isObsctlError} from '../../src/lib/errors.js'
+import {platformOf, withoutCluster} from './support.js'
+
+let tmp: string
+beforeEach(() => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'obsctl-repo-'))
+})
+afterEach(() => rmSync(tmp, {recursive: true, force: true}))
+
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, {cwd, encoding: 'utf8', env: {...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t'}}).trim()
+
+async function rejects(p: Promise<unknown>): Promise<{code: string; exitCode: number; message: string; hints: string[]}> {
+  try {
+    await p
+  } catch (error) {
+    if (isObsctlError(error)) return error
+    throw error
+  }
+  throw new Error('expected an error')
+}
+
+describe('renderRepo into a directory', () => {
+  it('writes the tree and the manifest; a second run says no changes', async () => {
+    const p = platformOf()
+    const dir = path.join(tmp, 'repo')
+    const first = await renderRepo(p, {dir})
+    expect(first.added.length).toBe(renderFiles(p).length)
+    expect(Object.keys(readManifest(dir).files).sort()).toEqual(first.added.slice().sort())
+    const second = await renderRepo(p, {dir})
+    expect(second.noChanges).toBe(true)
+    expect(second.unchanged).toBe(first.added.length)
+  })
+
+  it('removing cluster-04 removes exactly its files and touches files obsctl did not render', async () => {
+    const dir = path.join(tmp, 'repo')
+    await renderRepo(platformOf(), {dir})
+    writeFileSync(path.join(dir, 'NOTES.md'), 'mine\n')
+    writeFileSync(path.join(dir, 'deploy/overlays/cluster-04-edge/mine.txt'), 'mine too\n')
+    const r = await renderRepo(platformOf(withoutCluster(EXAMPLE_ANSWERS, 'cluster-04')), {dir})
+    const own = (f: string) => f.startsWith('argocd/applications/cluster-04/') || f.startsWith('deploy/overlays/cluster-04-edge/')
+    expect(r.removed.length).toBeGreaterThan(5)
+    expect(r.removed.every(own)).toBe(true)
+    expect(renderFiles(platformOf()).filter((f) => own(f.path)).map((f) => f.path).sort()).toEqual(r.removed.slice().sort())
+    expect(r.added).toEqual([])
+    expect(r.changed.some(own)).toBe(false)
+    expect(readFileSync(path.join(dir, 'NOTES.md'), 'utf8')).toBe('mine\n')
+    expect(existsSync(path.join(dir, 'deploy/overlays/cluster-04-edge/mine.txt'))).toBe(true)
+    expect(existsSync(path.join(dir, 'argocd/applications/cluster-04'))).toBe(false)
+  })
+
+  it('a hand-edited file is not overwritten without force; the error shows the diff; --force overwrites', async () => {
+    const p = platformOf()
+    const dir = path.join(tmp, 'repo')
+    await renderRepo(p, {dir})
+    const rel = 'deploy/overlays/cluster-01-central/kube-prometheus-stack/values.yaml'
+    const file = path.join(dir, rel)
+    const original = readFileSync(file, 'utf8')
+    writeFileSync(file, original.replace('retention: 6h', 'retention: 4h'))
+    const changed = platformOf({...EXAMPLE_ANSWERS, domain: 'example.lab'})
+    const e = await rejects(renderRepo(changed, {dir}))
+    expect(e.code).toBe('RENDER_CONFLICT')
+    expect(e.exitCode).toBe(1)
+    expect(e.message).toContain(rel)
+    expect(e.message).toContain('-    retention: 4h')
+    expect(e.message).toContain('+    retention: 6h')
+    expect(e.hints.join('\n')).toContain('--force')
+    // nothing was written
+    expect(readFileSync(path.join(dir, 'argocd/install/ingress.yaml'), 'utf8')).toContain('miribit.lab')
+    // the same inventory also leaves the edit alone
+    await expect(renderRepo(p, {dir})).rejects.toThrow(/edited by hand/)
+    const forced = await renderRepo(changed, {dir, force: true})
+    expect(forced.changed).toContain(rel)
+    expect(readFileSync(file, 'utf8')).toContain('retention: 6h')
+  })
+
+  it('a file that exists but was never rendered is not overwritten', async () => {
+    const dir = path.join(tmp, 'repo')
+    const p = platformOf()
+    await renderRepo(p, {dir, dryRun: true})
+    expect(existsSync(dir)).toBe(false)
+    const {mkdirSync} = await import('node:fs')
+    mkdirSync(path.join(dir, 'argocd'), {recursive: true})
+    writeFileSync(path.join(dir, 'argocd/root-app.yaml'), 'hand written\n')
+    const e = await rejects(renderRepo(p, {dir}))
+    expect(e.message).toContain('was not rendered by obsctl')
+  })
+})
+
+describe('commit and push against a bare repository', () => {
+  it('initialises the working copy, commits with a message naming the change, pushes; rejected push keeps the commit', async () => {
+    const remote = path.join(tmp, 'remote.git')
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', remote])
+    const answers = {...EXAMPLE_ANSWERS, gitRemote: remote}
+    const dir = path.join(tmp, 'work')
+    const first = await renderRepo(platformOf(answers), {dir, commit: true, push: true})
+    expect(first.commit?.message).toMatch(/^obsctl render: add cluster-01 \(\d+ files\), add cluster-02/)
+    expect(first.push?.branch).toBe('main')
+    expect(git(remote, 'rev-parse', 'main')).toBe(first.commit!.sha)
+    expect(git(remote, 'ls-tree', '-r', '--name-only', 'main')).toContain(MANIFEST_FILE)
+
+    // nothing changed: nothing to commit, push is a no-op
+    const again = await renderRepo(platformOf(answers), {dir, commit: true, push: true})
+    expect(again.commit).toBeNull()
+
+    // add a cluster: the message names it
+    const more = {...answers, clusters: [...answers.clusters, {name: 'cluster-05', id: '05', role: 'edge' as const, metrics: 'agent' as const, hosts: ['192.168.101.199'], cpu: '4', memory: '16Gi'}]}
+    const added = await renderRepo(platformOf(more), {dir, commit: true, push: true})
+    expect(added.commit?.message).toMatch(/^obsctl render: add cluster-05 \(\d+ files\), update /)
+    expect(git(remote, 'rev-parse', 'main')).toBe(added.commit!.sha)
+
+    // someone else pushes first: our push is rejected, our commit stays
+    const other = path.join(tmp, 'other')
+    execFileSync('git', ['clone', '-q', remote, other])
+    writeFileSync(path.join(other, 'README.md'), 'other change\n')
+    git(other, 'add', 'README.md')
+    git(other, 'commit', '-q', '-m', 'other')
+    git(other, 'push', '-q', 'origin', 'main')
+    const e = await rejects(renderRepo(platformOf(answers), {dir, commit: true, push: true}))
+    expect(e.code).toBe('PUSH_REJECTED')
+    expect(e.exitCode).toBe(1)
+    expect(e.hints.join('\n')).toContain('pull --rebase')
+    const local = git(dir, 'log', '-1', '--format=%s')
+    expect(local).toMatch(/^obsctl render: remove cluster-05/)
+    expect(git(remote, 'log', '-1', '--format=%s', 'main')).toBe('other')
+  })
+})
