@@ -193,7 +193,7 @@ EOF
   step "Kubernetes $K8S_VERSION packages"
   if [ "$PKG" = apt ]; then
     if [ ! -s /etc/apt/keyrings/kubernetes-apt-keyring.gpg ]; then
-      mkdir -p -m 0755 /etc/apt/keyrings
+      install -d -m 0755 /etc/apt/keyrings
       curl -fsSL "$PKG_BASE/deb/Release.key" | gpg --batch --yes --dearmor -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
       changed "Kubernetes repository key saved"
     fi
@@ -235,7 +235,7 @@ EOF
   fi
 
   # ---- 7. kubeadm init / join ------------------------------------------------------------------
-  mkdir -p -m 0700 "$STATE_DIR"
+  install -d -m 0700 "$STATE_DIR"
   KUBE_VERSION=$(kubeadm version -o short)
   if [ "$MODE" = init ]; then
     step "kubeadm init ($KUBE_VERSION)"

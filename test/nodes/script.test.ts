@@ -1,0 +1,141 @@
+/** install-k8s.sh rendering: shellcheck on every variant, values quoted, kubeadm configs. */
+import {execFileSync, spawnSync} from 'node:child_process'
+import {mkdtempSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {describe, expect, test} from 'vitest'
+import {parseInventory} from '../../src/lib/config/load.js'
+import type {Platform} from '../../src/lib/config/schema.js'
+import {evaluateNode, type NodeFacts} from '../../src/lib/nodes/preflight.js'
+import {kubeadmInitConfig, kubeadmJoinConfig, packageBase, parseJoinCommand, renderInstallScript} from '../../src/lib/nodes/script.js'
+
+const INVENTORY = `apiVersion: obsctl.dev/v1alpha1
+kind: Platform
+domain: miribit.lab
+ssh:
+  user: bsh
+  sudo: password
+  proxy: {http: "http://proxy.lab:3128", noProxy: "10.0.0.0/8,.miribit.lab"}
+  aptMirror: https://mirror.lab/k8s/
+versions: {kubernetes: "1.33.4"}
+s3: {endpoint: https://s3.minio.miribit.lab, buckets: {}}
+git: {remote: https://git.lab/platform.git}
+clusters:
+  - name: cluster-01
+    id: "01"
+    role: central
+    apiServer: https://192.168.101.194:6443
+    apiServerSans: [api.k8s-cluster-01.miribit.lab]
+    loadBalancerIPs: [192.168.101.210-192.168.101.219, 192.168.101.224/28]
+    podCidr: 10.10.0.0/16
+    nodes:
+      - {host: 192.168.101.194, cpu: 4, memory: 16Gi}
+      - {host: 192.168.101.195, roles: [control-plane], cpu: 4, memory: 16Gi}
+      - {host: 192.168.101.199, name: "it's-quoted", roles: [worker], cpu: 4, memory: 16Gi}
+  - name: cluster-02
+    id: "02"
+    role: edge
+    apiServer: https://192.168.101.196:6443
+    nodes:
+      - {host: 192.168.101.196, cpu: 4, memory: 16Gi}
+`
+
+function platform(): Platform {
+  return parseInventory(INVENTORY, 'obsctl.yaml').platform
+}
+
+describe('install-k8s.sh', () => {
+  const p = platform()
+  const c1 = p.clusters[0]!
+  const variants = {
+    init: renderInstallScript(p, c1, c1.nodes[0]!),
+    'join-control-plane': renderInstallScript(p, c1, c1.nodes[1]!, {joinConfigPath: '/home/bsh/.obsctl/kubeadm-join.yaml'}),
+    join: renderInstallScript(p, c1, c1.nodes[2]!, {joinConfigPath: '/home/bsh/.obsctl/kubeadm-join.yaml'}),
+    'single-node edge': renderInstallScript(p, p.clusters[1]!, p.clusters[1]!.nodes[0]!),
+  }
+
+  test.each(Object.entries(variants))('%s passes shellcheck', (_name, script) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-sc-'))
+    const f = path.join(dir, 'install-k8s.sh')
+    writeFileSync(f, script)
+    const r = spawnSync('shellcheck', ['--shell=bash', '--severity=style', f], {encoding: 'utf8'})
+    expect(r.stdout + r.stderr).toBe('')
+    expect(r.status).toBe(0)
+    // and bash parses it
+    execFileSync('bash', ['-n', f])
+  })
+
+  test('inventory values are rendered as quoted shell words; no placeholder is left', () => {
+    const s = variants.join
+    expect(s).not.toMatch(/\{\{[A-Z_]+\}\}/)
+    expect(s).toContain(`NODE_NAME='it'\\''s-quoted'`)
+    expect(s).toContain("MODE='join'")
+    expect(s).toContain("K8S_VERSION='1.33.4'")
+    expect(s).toContain("PKG_BASE='https://mirror.lab/k8s/core:/stable:/v1.33'")
+    expect(s).toContain("PROXY_HTTP='http://proxy.lab:3128'")
+    expect(s).toContain("PROXY_HTTPS='http://proxy.lab:3128'")
+    expect(s).toContain("PROXY_NO='10.0.0.0/8,.miribit.lab'")
+    expect(s).toContain("JOIN_CONFIG='/home/bsh/.obsctl/kubeadm-join.yaml'")
+    expect(variants.init).toContain("LB_IPS='192.168.101.210-192.168.101.219 192.168.101.224/28'")
+    expect(variants.init).toContain("UNTAINT='1'")
+    expect(variants['join-control-plane']).toContain("UNTAINT='0'")
+    expect(packageBase({...p, ssh: {...p.ssh, aptMirror: undefined}})).toBe('https://pkgs.k8s.io/core:/stable:/v1.33')
+  })
+
+  test('kubeadm init config: CIDRs, endpoint, SANs, kube-proxy skipped (Cilium replaces it)', () => {
+    const y = kubeadmInitConfig(p, c1)
+    expect(y).toContain('apiVersion: kubeadm.k8s.io/v1beta4')
+    expect(y).toContain('podSubnet: 10.10.0.0/16')
+    expect(y).toContain('serviceSubnet: 10.96.0.0/12')
+    expect(y).toContain('controlPlaneEndpoint: 192.168.101.194:6443')
+    for (const san of ['api.k8s-cluster-01.miribit.lab', '192.168.101.194', '192.168.101.195']) expect(y).toContain(`- ${san}`)
+    expect(y).toContain('- addon/kube-proxy')
+    expect(y).toContain('name: 192.168.101.194')
+  })
+
+  test('join command parsed into a JoinConfiguration (control planes get the certificate key)', () => {
+    const j = parseJoinCommand('kubeadm join 192.168.101.194:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:1234 \n')
+    expect(j).toEqual({endpoint: '192.168.101.194:6443', token: 'abcdef.0123456789abcdef', caCertHash: 'sha256:1234'})
+    const w = kubeadmJoinConfig(p, c1, c1.nodes[2]!, j)
+    expect(w).toContain('kind: JoinConfiguration')
+    expect(w).toContain('apiServerEndpoint: 192.168.101.194:6443')
+    expect(w).not.toContain('controlPlane')
+    const cp = kubeadmJoinConfig(p, c1, c1.nodes[1]!, {...j, certificateKey: 'f'.repeat(64)})
+    expect(cp).toContain(`certificateKey: ${'f'.repeat(64)}`)
+    expect(cp).toContain('advertiseAddress: 192.168.101.195')
+    expect(() => parseJoinCommand('garbage')).toThrow()
+  })
+})
+
+describe('preflight evaluation', () => {
+  const p = platform()
+  const c = p.clusters[0]!
+  const facts: NodeFacts = {
+    arch: 'x86_64', osId: 'ubuntu', osLike: 'debian', osName: 'Ubuntu 24.04 LTS', cpus: 4, memBytes: 16 * 1024 ** 3 - 300 * 1024 ** 2,
+    diskFreeBytes: 80 * 1024 ** 3, swapDevices: 0, listening: ['0.0.0.0:22'], kubeletConf: false, hostname: 'n1', skewMs: 120,
+  }
+  const ok = {ok: true, detail: 'sudo (password)'}
+  const byId = (f: Partial<NodeFacts>, sudo = ok) => Object.fromEntries(evaluateNode(p, c, c.nodes[0]!, {...facts, ...f}, sudo).map((r) => [r.id, r]))
+
+  test('a good node passes everything', () => {
+    expect(Object.values(byId({})).map((r) => `${r.id}:${r.status}`)).toEqual([
+      'os:pass', 'cpu:pass', 'memory:pass', 'disk:pass', 'swap:pass', 'port-6443:pass', 'port-10250:pass', 'clock:pass', 'sudo:pass',
+    ])
+  })
+
+  test('failures and warnings say why and what to do', () => {
+    const r = byId({osId: 'alpine', osLike: '', arch: 'riscv64', cpus: 2, memBytes: 8 * 1024 ** 3, diskFreeBytes: 5 * 1024 ** 3, swapDevices: 1, listening: ['0.0.0.0:6443'], skewMs: 45_000}, {ok: false, detail: 'sudo: a password is required'})
+    expect(r.os!.status).toBe('fail')
+    expect(r.cpu!.status).toBe('fail')
+    expect(r.cpu!.detail).toContain('declared 4')
+    expect(r.memory!.status).toBe('fail')
+    expect(r.disk!.status).toBe('fail')
+    expect(r.swap!.status).toBe('warn')
+    expect(r['port-6443']!.status).toBe('fail')
+    expect(r.clock!.status).toBe('fail')
+    expect(r.sudo!.status).toBe('fail')
+    expect(r.sudo!.hint).toContain('OBSCTL_SUDO_PASSWORD')
+    // a port held by our own Kubernetes is fine
+    expect(byId({listening: ['0.0.0.0:6443', '0.0.0.0:10250'], kubeletConf: true})['port-6443']!.detail).toContain('already ours')
+  })
+})
