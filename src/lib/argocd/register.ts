@@ -266,6 +266,10 @@ export async function registerEdge(central: Kube, edge: Kube, c: Cluster, opts: 
     if (opts.signal?.aborted) throw new ObsctlError(`interrupted while registering ${c.name}`, {exitCode: 130, code: 'INTERRUPTED'})
   }
 
+  if (!(await central.get('v1', 'Namespace', NAMESPACES.argocd))) {
+    throw new ObsctlError(`Argo CD is not installed on ${central.context}: namespace ${NAMESPACES.argocd} does not exist`, {code: 'ARGOCD_MISSING', hints: ['run obsctl argocd install (or bootstrap --phase argocd) first']})
+  }
+
   // 1. what `argocd cluster add` creates on the edge
   log(`${c.name}: ServiceAccount, ClusterRole and ClusterRoleBinding for argocd-manager`)
   await applyAll(edge, managerObjects(c), report.edgeObjects)
