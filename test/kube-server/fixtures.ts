@@ -71,3 +71,47 @@ export function writeFile(dir: string, name: string, text: string): string {
   writeFileSync(p, text)
   return p
 }
+
+export interface RawResponse {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  text: string
+  json: any
+}
+
+/** a plain HTTPS request to a test server (verifying its CA), as `user` (token) */
+export async function call(kube: {url: string; caPem: string; credentials(u?: string): {token: string}}, method: string, path: string,
+  body?: unknown, opts: {contentType?: string; user?: string; token?: string} = {}): Promise<RawResponse> {
+  const {request} = await import('node:https')
+  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+  const url = new URL(path, kube.url)
+  return new Promise((resolve, reject) => {
+    const req = request(url, {method, ca: kube.caPem, headers: {
+      Authorization: `Bearer ${opts.token ?? kube.credentials(opts.user).token}`, Accept: 'application/json',
+      ...(payload !== undefined ? {'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload)} : {}),
+    }}, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let json: any
+        try { json = JSON.parse(text) } catch { json = undefined }
+        resolve({status: res.statusCode ?? 0, headers: res.headers, text, json})
+      })
+    })
+    req.on('error', reject)
+    if (payload !== undefined) req.write(payload)
+    req.end()
+  })
+}
+
+/** polls until fn returns a truthy value (no fixed sleeps) */
+export async function until<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v) return v
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
