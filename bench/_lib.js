@@ -1,0 +1,65 @@
+// Shared helpers for bench/*.js (not a benchmark itself: files starting with "_" are skipped by run-all).
+import {spawnSync} from 'node:child_process'
+import {pathToFileURL} from 'node:url'
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/** Wall time (ms) of one run of a command; throws if it exits non-zero and that was not expected. */
+export function timeOnce(cmd, args, {cwd, env, okCodes = [0]} = {}) {
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync(cmd, args, {cwd, env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6
+  if (!okCodes.includes(r.status)) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
+  return ms
+}
+
+/**
+ * Medians of several commands measured round-robin (each round runs every command once, after one
+ * warm-up round), so a change in machine load during the bench affects all of them alike.
+ * cases: [{name, cmd, args, opts}] → Map name → median ms
+ */
+export function timeRoundRobin(cases, runs = 15) {
+  const xs = new Map(cases.map((c) => [c.name, []]))
+  for (let round = -1; round < runs; round++) {
+    for (const c of cases) {
+      const ms = timeOnce(c.cmd, c.args, c.opts)
+      if (round >= 0) xs.get(c.name).push(ms)
+    }
+  }
+  return new Map([...xs].map(([k, v]) => [k, median(v)]))
+}
+
+/** Median wall time over `runs` runs (after one warm-up run). */
+export function timeMedian(cmd, args, opts = {}) {
+  const runs = opts.runs ?? 15
+  timeOnce(cmd, args, opts)
+  const xs = []
+  for (let i = 0; i < runs; i++) xs.push(timeOnce(cmd, args, opts))
+  return median(xs)
+}
+
+export function formatTable(headers, rows) {
+  const cells = [headers, ...rows.map((r) => r.map((c) => String(c ?? '')))]
+  const w = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)))
+  return cells.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n')
+}
+
+/** Print a bench result ({title, rows: [{name, value, unit, ratio?, budget?, ok?}]}) as a table. */
+export function printResult(res) {
+  process.stdout.write(`\n${res.title}\n`)
+  process.stdout.write(
+    `${formatTable(
+      ['BENCH', 'VALUE', 'RATIO', 'BUDGET', 'OK'],
+      res.rows.map((r) => [r.name, `${r.value.toFixed(r.unit === 'ms' ? 0 : 2)} ${r.unit}`, r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`, r.budget ?? '', r.ok === undefined ? '' : r.ok ? 'yes' : 'OVER']),
+    )}\n`,
+  )
+}
+
+/** `node bench/x.js` runs the bench on its own; run-all imports it instead. */
+export async function runIfMain(metaUrl, fn) {
+  if (process.argv[1] && pathToFileURL(process.argv[1]).href === metaUrl) printResult(await fn())
+}
