@@ -39,7 +39,7 @@ describe('kube test server with @kubernetes/client-node', () => {
     const objects = k8s.KubernetesObjectApi.makeApiClient(kc)
     const crd = await objects.patch(widgetCrd() as k8s.KubernetesObject, undefined, undefined, 'obsctl', true, k8s.PatchStrategy.ServerSideApply)
     expect((crd as any).status.conditions.map((c: any) => `${c.type}=${c.status}`)).toEqual(['NamesAccepted=True', 'Established=True'])
-    const w = {apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w1', namespace: 'demo'}, spec: {size: 2}}
+    const w: k8s.KubernetesObject & {spec: unknown} = {apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w1', namespace: 'demo'}, spec: {size: 2}}
     const applied = await objects.patch(w, undefined, undefined, 'obsctl', true, k8s.PatchStrategy.ServerSideApply)
     expect(applied.metadata?.managedFields?.[0]).toMatchObject({manager: 'obsctl', operation: 'Apply', fieldsV1: {'f:spec': {'f:size': {}}}})
     const read = await objects.read({apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w1', namespace: 'demo'}})
@@ -47,7 +47,7 @@ describe('kube test server with @kubernetes/client-node', () => {
     const listed = await objects.list('example.com/v1', 'Widget', 'demo')
     expect(listed.items.map((i) => i.metadata?.name)).toEqual(['w1'])
     await objects.delete(read)
-    await expect(objects.read(read)).rejects.toMatchObject({code: 404})
+    await expect(objects.read({apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w1', namespace: 'demo'}})).rejects.toMatchObject({code: 404})
     await objects.delete(crd)
     expect(kube.registry.all().some((t) => t.kind === 'Widget')).toBe(false)
   })
