@@ -49,7 +49,7 @@ export async function startPlatform(): Promise<Platform> {
   await minio.putObject('thanos-metrics', `${BLOCK}/meta.json`, Buffer.from(JSON.stringify({ulid: BLOCK, version: 1, thanos: {labels: {cluster: 'cluster-01'}}})))
   await minio.makeBucket('thanos-empty')
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-validate-'))
-  const endpoints = {prometheus: metrics.replicas[0]!.url, 'thanos-query': thanos.url, 'thanos-compact': thanos.url, opensearch: opensearch.url, argocd: DEAD}
+  const endpoints = {prometheus: metrics.replicas[0]!.url, 'thanos-query': thanos.url, 'thanos-compactor': thanos.url, opensearch: opensearch.url, argocd: DEAD}
   const {file, inv} = writeInventory(dir, s3.url, endpointsYaml(endpoints))
   const env = {OBSCTL_S3_ACCESS_KEY: ACCESS_KEY, OBSCTL_S3_SECRET_KEY: SECRET_KEY, OBSCTL_OPENSEARCH_USER: OS_USER, OBSCTL_OPENSEARCH_PASSWORD: OS_PASSWORD, CI: '1', KUBECONFIG: path.join(dir, 'no-kubeconfig')}
   let n = 0

@@ -21,7 +21,7 @@ const fbHealth: Record<string, {status: number; body: string}> = {}
 
 const forward = (base: string): ProxyHandler => async (req) => {
   const q = req.query.toString()
-  const res = await fetch(`${base}${req.path}${q ? `?${q}` : ''}`, {method: req.method, headers: {...(req.headers.cookie ? {cookie: String(req.headers.cookie)} : {}), 'content-type': 'application/json'}, body: req.method === 'GET' ? undefined : req.body})
+  const res = await fetch(`${base}${req.path}${q ? `?${q}` : ''}`, {method: req.method, headers: {...(req.headers.cookie ? {cookie: String(req.headers.cookie)} : {}), 'content-type': 'application/json'}, body: req.method === 'GET' ? undefined : new Uint8Array(req.body)})
   return {status: res.status, headers: {'content-type': res.headers.get('content-type') ?? 'text/plain'}, body: await res.text()}
 }
 
@@ -121,7 +121,7 @@ beforeAll(async () => {
   }
   svc('monitoring', 'kube-prometheus-stack-prometheus', 9090, p.metrics.replicas[0]!.url)
   svc('monitoring', 'thanos-query', 9090, p.thanos.url)
-  svc('monitoring', 'thanos-compact', 10902, p.thanos.url)
+  svc('monitoring', 'thanos-compactor', 10902, p.thanos.url)
   svc('logging', 'opensearch', 9200, p.opensearch.url)
   // the Prometheus replicas: pods whose port 9090 is the real Prometheus
   for (const [i, r] of p.metrics.replicas.entries()) {
@@ -162,7 +162,7 @@ describe('validate all with Kubernetes state', () => {
   })
 
   it('passes --via-api-server: every service through the central API server service proxy', async () => {
-    const inv = p.inventoryWith({prometheus: DEAD, 'thanos-query': DEAD, 'thanos-compact': DEAD, opensearch: DEAD, argocd: DEAD})
+    const inv = p.inventoryWith({prometheus: DEAD, 'thanos-query': DEAD, 'thanos-compactor': DEAD, opensearch: DEAD, argocd: DEAD})
     const direct = await validate(inv, {kubeconfig, requestTimeoutMs: 2000, component: 'thanos', skip: ['thanos.bucket']})
     expect(direct.ok).toBe(false)
     const v = await validate(inv, {kubeconfig, requestTimeoutMs: 3000, viaApiServer: true, skip: ['opensearch.health', 'opensearch.snapshots', 'opensearch.ism', 'opensearch.logs']})
@@ -179,7 +179,7 @@ describe('validate all with Kubernetes state', () => {
     central.setApplicationStatus('argocd', 'opensearch', {sync: 'OutOfSync', health: 'Degraded', message: 'StatefulSet opensearch-data: 1/3 ready'})
     central.setApplicationStatus('argocd', 'thanos', {sync: 'Synced', health: 'Progressing'})
     argo.connection['cluster-04'] = 'Failed'
-    seedPod(central, {...readyPod('prometheus-kube-prometheus-stack-prometheus-1', 'monitoring', {'app.kubernetes.io/name': 'prometheus'}), status: {phase: 'Pending', conditions: [{type: 'Ready', status: 'False'}]}})
+    seedPod(central, {...readyPod('prometheus-kube-prometheus-stack-prometheus-1', 'monitoring', {'app.kubernetes.io/name': 'prometheus'}), status: {phase: 'Pending', podIP: '10.0.0.6', conditions: [{type: 'Ready', status: 'False'}]}})
     setDaemonSet(c3, 2, 1)
     c2.seed({apiVersion: 'fluentbit.fluent.io/v1alpha2', kind: 'ClusterOutput', metadata: {name: 'opensearch'}, spec: {match: '*', opensearch: {host: 'opensearch.logging.svc', port: 9200}}})
     fbHealth['cluster-04'] = {status: 500, body: 'error'}

@@ -130,7 +130,7 @@ describe('opensearch', () => {
     expect(v.checks.map((c) => [c.id, c.result, c.detail])).toEqual([
       ['opensearch.health', 'pass', 'opensearch: green, 6/6 nodes (3 data)'],
       ['opensearch.snapshots', 'pass', 's3 repository, bucket opensearch-snapshots, verified by 6 node(s)'],
-      ['opensearch.ism', 'pass', 'policy fluent-bit-logs, 4 managed indices, none failed'],
+      ['opensearch.ism', 'pass', 'policy fluent-bit-retention, 4 managed indices, none failed'],
       ['opensearch.logs', 'pass', 'within 15m: cluster-01 5, cluster-02 5, cluster-03 5, cluster-04 5'],
     ])
   })
@@ -182,7 +182,7 @@ describe('opensearch', () => {
     try {
       const v = await run('opensearch')
       expect(byId(v, 'opensearch.snapshots')).toMatchObject({result: 'fail', detail: 'repository s3-snapshots does not exist (repository_missing_exception: [s3-snapshots] missing)'})
-      expect(byId(v, 'opensearch.ism')).toMatchObject({result: 'fail', detail: 'ISM policy fluent-bit-logs does not exist'})
+      expect(byId(v, 'opensearch.ism')).toMatchObject({result: 'fail', detail: 'ISM policy fluent-bit-retention does not exist'})
     } finally {
       p.opensearch.repositories = repos
       p.opensearch.policies = policies

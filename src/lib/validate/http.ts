@@ -12,7 +12,7 @@ import type {Platform} from '../config/schema.js'
 import type {Kube} from '../kube/client.js'
 import type {HttpResponse} from './types.js'
 
-/** The in-cluster identity of each service the checks talk to (what the GitOps repo renders). */
+/** The in-cluster identity of each service the checks talk to (as templates/gitops renders them). */
 export interface ServiceSpec {
   namespace: string
   name: string
@@ -23,7 +23,7 @@ export interface ServiceSpec {
 export const SERVICES = {
   prometheus: {namespace: NAMESPACES.monitoring, name: 'kube-prometheus-stack-prometheus', port: 9090, scheme: 'http'},
   'thanos-query': {namespace: NAMESPACES.monitoring, name: 'thanos-query', port: 9090, scheme: 'http'},
-  'thanos-compact': {namespace: NAMESPACES.monitoring, name: 'thanos-compact', port: 10902, scheme: 'http'},
+  'thanos-compactor': {namespace: NAMESPACES.monitoring, name: 'thanos-compactor', port: 10902, scheme: 'http'},
   opensearch: {namespace: NAMESPACES.logging, name: 'opensearch', port: 9200, scheme: 'https'},
   argocd: {namespace: NAMESPACES.argocd, name: 'argocd-server', port: 443, scheme: 'https'},
 } as const satisfies Record<string, ServiceSpec>

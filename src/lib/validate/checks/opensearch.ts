@@ -1,14 +1,15 @@
 /** opensearch.*: cluster health, the S3 snapshot repository, the ISM policy and fresh logs from every cluster. */
 import {sizeOf} from '../../config/sizing.js'
+import {ISM_POLICY_ID, SNAPSHOT_REPOSITORY as RENDERED_REPOSITORY} from '../../gitops/context.js'
 import {ObsctlError} from '../../errors.js'
 import type {HttpOptions} from '../http.js'
 import {okJson, parseJson} from '../http.js'
 import type {Check, HttpResponse, ValidateContext} from '../types.js'
 import {fail, list, pass, warn} from './util.js'
 
-/** Names the GitOps repo's PostSync hook creates through the OpenSearch API. */
-export const SNAPSHOT_REPOSITORY = 's3-snapshots'
-export const ISM_POLICY = 'fluent-bit-logs'
+/** Names the GitOps repo's PostSync hook creates through the OpenSearch API (from the render context). */
+export const SNAPSHOT_REPOSITORY = RENDERED_REPOSITORY
+export const ISM_POLICY = ISM_POLICY_ID
 export const indexPattern = (cluster: string) => `fluent-bit-${cluster}-*`
 
 export const CREDENTIAL_ENV = {user: 'OBSCTL_OPENSEARCH_USER', password: 'OBSCTL_OPENSEARCH_PASSWORD'} as const

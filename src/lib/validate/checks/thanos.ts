@@ -96,12 +96,12 @@ const compactor: Check = {
   component: 'thanos',
   title: 'Thanos Compactor is not halted',
   async run(ctx) {
-    const res = await ctx.http.request('thanos-compact', '/metrics', {headers: {accept: 'text/plain'}})
-    if (res.status !== 200) return fail(`thanos-compact: ${res.url} answered HTTP ${res.status}`, 'kubectl -n monitoring get pods -l app.kubernetes.io/name=thanos-compact')
+    const res = await ctx.http.request('thanos-compactor', '/metrics', {headers: {accept: 'text/plain'}})
+    if (res.status !== 200) return fail(`thanos-compactor: ${res.url} answered HTTP ${res.status}`, 'kubectl -n monitoring get pods -l app.kubernetes.io/name=thanos-compactor')
     const m = /^thanos_compact_halted(?:\{[^}]*\})?\s+(\S+)/m.exec(res.body)
-    if (!m) return warn('the compactor exposes no thanos_compact_halted metric', 'is this a Thanos Compactor? check --endpoint thanos-compact=URL')
+    if (!m) return warn('the compactor exposes no thanos_compact_halted metric', 'is this a Thanos Compactor? check --endpoint thanos-compactor=URL')
     if (Number(m[1]) !== 0) {
-      return fail('the compactor has halted (thanos_compact_halted 1): compaction and downsampling stopped', 'kubectl -n monitoring logs deploy/thanos-compact | grep -i halt — usually overlapping blocks or a retention flag it refuses; fix and restart it')
+      return fail('the compactor has halted (thanos_compact_halted 1): compaction and downsampling stopped', 'kubectl -n monitoring logs statefulset/thanos-compactor | grep -i halt — usually overlapping blocks or a retention flag it refuses; fix and restart it')
     }
     return pass('running (thanos_compact_halted 0)')
   },
