@@ -1,0 +1,51 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import type {ChangeResult} from '../../lib/fleet/index.js'
+
+export default class ConfigSet extends BaseCommand {
+  static override summary = 'Change one inventory value and roll it out: render, diff, commit, push, sync.'
+  static override description = `Lints the edited inventory first (exit 2, nothing written, when it would be invalid), renders the
+GitOps repository in dry-run mode and shows the rendered diff, asks (--yes), then writes the inventory
+(only the value's bytes change), renders and commits, pushes (unless --no-push) and waits for Argo CD
+to sync (unless --no-sync). --dry-run shows the diff only.`
+  static override examples = [
+    '<%= config.bin %> config set retention.prometheus 4h --dry-run',
+    '<%= config.bin %> config set retention.prometheus 4h --yes',
+    '<%= config.bin %> config set replicas.prometheus 2 --yes --no-sync',
+    '<%= config.bin %> config set clusters.cluster-02.metrics agent --yes',
+  ]
+  static override args = {
+    path: Args.string({description: 'Dotted path, e.g. retention.prometheus or clusters.cluster-02.metrics.', required: true}),
+    value: Args.string({description: 'The new value (YAML: 4h, 2, [a, b]).', required: true}),
+  }
+  static override flags = {
+    'dry-run': Flags.boolean({summary: 'Show the inventory change and the rendered diff; write nothing.'}),
+    push: Flags.boolean({summary: 'Push the commit (--no-push: commit only).', default: true, allowNo: true}),
+    sync: Flags.boolean({summary: 'Wait for the Applications to be Synced and Healthy (--no-sync: do not).', default: true, allowNo: true}),
+    force: Flags.boolean({summary: 'Overwrite rendered files edited by hand.'}),
+    timeout: Flags.integer({summary: 'Seconds to wait for the sync.', default: 900, min: 1}),
+    'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
+  }
+
+  async run(): Promise<ChangeResult> {
+    const {args, flags} = await this.parse(ConfigSet)
+    const inv = this.loadInventory(flags.config)
+    const {configSet, formatChange} = await import('../../lib/fleet/index.js')
+    const r = await configSet(inv, args.path, args.value, {
+      dryRun: flags['dry-run'],
+      yes: flags.yes,
+      push: flags.push,
+      sync: flags.sync,
+      force: flags.force,
+      allowOvercommit: flags['allow-overcommit'],
+      kubeconfig: flags.kubeconfig,
+      timeoutSeconds: flags.timeout,
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      onNotice: (l) => this.note(l),
+      onDiff: (t) => this.out(t),
+      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),
+    })
+    this.out(formatChange(r))
+    return r
+  }
+}

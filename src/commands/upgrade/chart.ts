@@ -1,0 +1,45 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import type {ChangeResult} from '../../lib/fleet/index.js'
+
+export default class UpgradeChart extends BaseCommand {
+  static override summary = 'Upgrade a Helm chart (versions.charts): render, show the diff, commit, push, sync.'
+  static override description = `NAME is a key of versions.charts in the inventory (exit 2 lists them). Sets the version in the
+inventory, renders the GitOps repository and shows the rendered diff (the kustomization's chart version)
+before asking (--yes), then commits "obsctl: upgrade NAME OLD → NEW", pushes (unless --no-push) and waits
+for Argo CD to sync (unless --no-sync). Refuses a no-op. --dry-run shows the diff only.`
+  static override examples = [
+    '<%= config.bin %> upgrade chart kube-prometheus-stack --version 79.0.0 --dry-run',
+    '<%= config.bin %> upgrade chart kube-prometheus-stack --version 79.0.0 --yes',
+  ]
+  static override args = {name: Args.string({description: 'Chart name (a key of versions.charts).', required: true})}
+  static override flags = {
+    version: Flags.string({summary: 'The chart version to upgrade to.', required: true}),
+    'dry-run': Flags.boolean({summary: 'Show the rendered diff; write nothing.'}),
+    push: Flags.boolean({summary: 'Push the commit (--no-push: commit only).', default: true, allowNo: true}),
+    sync: Flags.boolean({summary: 'Wait for the Applications to be Synced and Healthy (--no-sync: do not).', default: true, allowNo: true}),
+    force: Flags.boolean({summary: 'Overwrite rendered files edited by hand.'}),
+    timeout: Flags.integer({summary: 'Seconds to wait for the sync.', default: 900, min: 1}),
+  }
+
+  async run(): Promise<ChangeResult> {
+    const {args, flags} = await this.parse(UpgradeChart)
+    const inv = this.loadInventory(flags.config)
+    const {upgradeChart, formatChange} = await import('../../lib/fleet/index.js')
+    const r = await upgradeChart(inv, args.name, flags.version, {
+      dryRun: flags['dry-run'],
+      yes: flags.yes,
+      push: flags.push,
+      sync: flags.sync,
+      force: flags.force,
+      kubeconfig: flags.kubeconfig,
+      timeoutSeconds: flags.timeout,
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      onNotice: (l) => this.note(l),
+      onDiff: (t) => this.out(t),
+      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),
+    })
+    this.out(formatChange(r))
+    return r
+  }
+}

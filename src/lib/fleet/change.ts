@@ -1,0 +1,252 @@
+/**
+ * The one day-2 change path of `config set` and `upgrade chart` (issue 9 item 5): edit the inventory
+ * (dry) → render into the GitOps working copy (dry) → show the rendered diff → confirm → write the
+ * inventory → render + commit (a message naming the change) → push → sync. `dryRun` stops after the
+ * diff. A rerun after a failure resumes: an inventory already edited is kept and the render, commit,
+ * push and sync that did not happen yet are done.
+ */
+import type {LoadedInventory} from '../config/load.js'
+import {gitDir} from '../config/model.js'
+import {setInventoryValue, type EditResult} from '../config/edit.js'
+import {canPrompt} from '../cli/prompt.js'
+import type {RendererChoice, RunResult} from '../engine/index.js'
+import {ObsctlError, inputError} from '../errors.js'
+
+export interface ChangeOptions {
+  dryRun?: boolean
+  /** answer the confirmation */
+  yes?: boolean
+  /** push after the commit (default true) */
+  push?: boolean
+  /** run the sync phase after the push (default true) */
+  sync?: boolean
+  /** overwrite files edited by hand in the working copy */
+  force?: boolean
+  allowOvercommit?: boolean
+  kubeconfig?: string
+  timeoutSeconds?: number
+  /** sync poll interval (tests) */
+  intervalMs?: number
+  renderer?: RendererChoice
+  /** asks the user; resolves true to go on */
+  confirm?: (question: string) => Promise<boolean>
+  /** progress lines (stderr) */
+  onNotice?: (line: string) => void
+  /** the change and its rendered diff, shown before the confirmation (stdout) */
+  onDiff?: (text: string) => void
+}
+
+export interface RenderedDiff {
+  dir: string
+  added: string[]
+  changed: string[]
+  removed: string[]
+  /** unified diff of every added/changed/removed file */
+  diff: string
+}
+
+export interface ChangeResult {
+  /** what the change is, e.g. `upgrade kube-prometheus-stack 78.2.1 → 79.0.0` */
+  title: string
+  path: string
+  previous: unknown
+  value: unknown
+  inventory: {file: string; changed: boolean}
+  render: RenderedDiff
+  dryRun: boolean
+  /** nothing to change: the inventory already says so and the working copy is rendered */
+  noop: boolean
+  cancelled?: boolean
+  commit?: {sha: string; message: string} | null
+  push?: {remote: string; branch: string; commit: string} | null
+  sync?: {ok: boolean; summary: string; run: RunResult} | null
+}
+
+const show = (v: unknown) => (v === undefined ? '(unset)' : typeof v === 'string' ? v : JSON.stringify(v))
+
+/** A unified diff for a file that is not on disk yet. */
+function addedDiff(rel: string, content: string): string {
+  const lines = content.split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  return [`--- /dev/null`, `+++ b/${rel} (rendered)`, `@@ -0,0 +1,${lines.length} @@`, ...lines.map((l) => `+${l}`)].join('\n')
+}
+
+/** Render `inv` into its GitOps working copy in dry-run mode and diff it against what is on disk. */
+export async function previewRender(inv: LoadedInventory, opts: {force?: boolean} = {}): Promise<RenderedDiff> {
+  const {renderRepo, renderFiles, unifiedDiff} = await import('../gitops/index.js')
+  const dir = gitDir(inv.platform, inv.dir)
+  const r = await renderRepo(inv.platform, {dir, dryRun: true, force: opts.force})
+  const wanted = new Map(renderFiles(inv.platform).map((f) => [f.path, f.content]))
+  const parts: string[] = []
+  for (const f of [...r.added, ...r.changed, ...r.removed].sort()) {
+    if (r.added.includes(f)) parts.push(addedDiff(f, wanted.get(f) ?? ''))
+    else parts.push((await unifiedDiff(dir, f, r.removed.includes(f) ? undefined : wanted.get(f))).trimEnd())
+  }
+  return {dir, added: r.added, changed: r.changed, removed: r.removed, diff: parts.filter(Boolean).join('\n')}
+}
+
+/** The human summary of a rendered diff: file list, then the unified diff. */
+export function formatRenderedDiff(d: RenderedDiff): string {
+  const files = [...d.added.map((f) => `  added   ${f}`), ...d.changed.map((f) => `  changed ${f}`), ...d.removed.map((f) => `  removed ${f}`)]
+  if (files.length === 0) return `${d.dir}: no rendered file changes`
+  return `${d.dir}: ${d.added.length} added, ${d.changed.length} changed, ${d.removed.length} removed\n${files.join('\n')}\n\n${d.diff}`
+}
+
+/** Ask (or refuse without a terminal unless yes). Returns false when the user says no. */
+export async function confirmOrRefuse(what: string, question: string, o: {yes?: boolean; confirm?: (q: string) => Promise<boolean>}, dryRunHint = true): Promise<boolean> {
+  if (o.yes) return true
+  if (!canPrompt() || !o.confirm) {
+    throw inputError(`${what} asks first, and there is no terminal to ask on`, ['pass --yes to go ahead', ...(dryRunHint ? ['or --dry-run to see the diff only'] : [])], 'NO_TTY')
+  }
+  return o.confirm(question)
+}
+
+/** The change and its rendered diff. */
+export function formatChangeDiff(r: ChangeResult): string {
+  const inv = r.inventory.changed ? `${r.inventory.file}: ${r.path}: ${show(r.previous)} → ${show(r.value)}` : `${r.inventory.file}: ${r.path} is already ${show(r.value)}`
+  return `${r.title}\n${inv}\n${formatRenderedDiff(r.render)}`
+}
+
+/** What the command prints: the diff on a dry run, else what was done. */
+export function formatChange(r: ChangeResult): string {
+  if (r.dryRun) return `${formatChangeDiff(r)}\n\ndry run: nothing was written, committed or pushed`
+  if (r.noop) return `${r.path} is already ${show(r.value)} and the repository is rendered: nothing to do`
+  if (r.cancelled) return 'cancelled; nothing was changed'
+  const lines = [`${r.title}`]
+  lines.push(r.commit ? `commit  ${r.commit.sha.slice(0, 12)} ${r.commit.message}` : 'commit  (nothing new to commit)')
+  lines.push(r.push ? `push    ${r.push.remote} ${r.push.branch} at ${r.push.commit.slice(0, 12)}` : 'push    skipped (--no-push)')
+  lines.push(r.sync ? `sync    ${r.sync.summary}` : 'sync    skipped (--no-sync)')
+  return lines.join('\n')
+}
+
+/** Commit message: the title as subject, the files in the body. */
+export function changeMessage(title: string, d: Pick<RenderedDiff, 'added' | 'changed' | 'removed'>): string {
+  const body = [...d.added.map((f) => `A ${f}`), ...d.changed.map((f) => `M ${f}`), ...d.removed.map((f) => `D ${f}`)]
+  return `obsctl: ${title}${body.length ? `\n\n${body.join('\n')}\n` : ''}`
+}
+
+/** Render `next` into its working copy and commit exactly the rendered paths with `message`; push when asked. */
+export async function renderCommitPush(next: LoadedInventory, message: string, o: {push?: boolean; force?: boolean}): Promise<{commit: {sha: string; message: string} | null; push: ChangeResult['push']; files: Pick<RenderedDiff, 'added' | 'changed' | 'removed'>}> {
+  const {ensureRepo, renderRepo, commitPaths, push, MANIFEST_FILE, git} = await import('../gitops/index.js')
+  const p = next.platform
+  const dir = gitDir(p, next.dir)
+  await ensureRepo(dir, p.git.remote, p.git.branch)
+  const r = await renderRepo(p, {dir, force: o.force})
+  const paths = [...r.added, ...r.changed, ...r.removed, MANIFEST_FILE]
+  const sha = await commitPaths(dir, paths, message)
+  let pushed: ChangeResult['push'] = null
+  if (o.push !== false) {
+    // push also when an earlier run committed but did not push (resume)
+    const head = await git(dir, ['rev-parse', '--verify', '-q', 'HEAD'])
+    if (head.exitCode === 0) pushed = await push(dir, p.git.branch)
+  }
+  return {commit: sha ? {sha, message: message.split('\n')[0]!} : null, push: pushed, files: r}
+}
+
+/** Run the sync phase (every Application Synced and Healthy) for the inventory. */
+export async function runSync(inv: LoadedInventory, o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer'>, command: string): Promise<{ok: boolean; summary: string; run: RunResult}> {
+  const {runPhases} = await import('../engine/index.js')
+  const {loadPhases} = await import('../phases.js')
+  const run = await runPhases(await loadPhases({only: ['sync']}), {
+    inv,
+    restart: true,
+    renderer: o.renderer,
+    command,
+    options: {kubeconfig: o.kubeconfig, timeoutSeconds: o.timeoutSeconds, intervalMs: o.intervalMs},
+  })
+  const task = run.phases[0]?.tasks[0]
+  return {ok: run.ok, summary: task?.summary ?? task?.error ?? (run.ok ? 'synced' : 'sync failed'), run}
+}
+
+/**
+ * The shared path. `edit(dryRun)` makes the inventory edit (setInventoryValue & co.); `title` names
+ * the change for the commit; `refuseNoop` makes "nothing to change" an exit-2 error (upgrade chart).
+ */
+export async function applyInventoryChange(
+  inv: LoadedInventory,
+  change: {path: string; edit: (dryRun: boolean) => Promise<EditResult & {previous?: unknown; value?: unknown}>; title: (previous: unknown, value: unknown, inventoryChanged: boolean) => string; refuseNoop?: string; command: string},
+  o: ChangeOptions = {},
+): Promise<ChangeResult> {
+  const dry = await change.edit(true)
+  const next = dry.inventory
+  const render = await previewRender(next, {force: o.force})
+  const renderChanges = render.added.length + render.changed.length + render.removed.length
+  const title = change.title(dry.previous, dry.value, dry.changed)
+  const result: ChangeResult = {
+    title,
+    path: change.path,
+    previous: dry.previous,
+    value: dry.value,
+    inventory: {file: inv.file, changed: dry.changed},
+    render,
+    dryRun: Boolean(o.dryRun),
+    noop: !dry.changed && renderChanges === 0,
+  }
+  if (result.noop && change.refuseNoop) throw inputError(change.refuseNoop, ['nothing was changed'], 'NOOP', result)
+  if (o.dryRun || result.noop) return result
+
+  o.onDiff?.(formatChangeDiff(result))
+  if (!(await confirmOrRefuse(change.command, `${title}: commit${o.push === false ? '' : ' and push'} this change?`, o))) {
+    result.cancelled = true
+    return result
+  }
+  if (dry.changed) {
+    await change.edit(false)
+    o.onNotice?.(`wrote ${inv.file}`)
+  }
+  const message = changeMessage(title, render)
+  const rc = await renderCommitPush(next, message, {push: o.push, force: o.force})
+  result.commit = rc.commit
+  result.push = rc.push
+  if (rc.commit) o.onNotice?.(`commit ${rc.commit.sha.slice(0, 12)} ${rc.commit.message}`)
+  if (rc.push) o.onNotice?.(`pushed to ${rc.push.remote} (${rc.push.branch})`)
+  if (o.sync !== false) {
+    result.sync = await runSync(next, o, change.command)
+    if (!result.sync.ok) {
+      const first = result.sync.run.phases[0]?.error
+      throw new ObsctlError(`the change is committed${rc.push ? ' and pushed' : ''}, but the sync did not finish: ${result.sync.summary}`, {
+        code: 'SYNC_FAILED',
+        exitCode: result.sync.run.exitCode || 1,
+        hints: ['obsctl argocd sync waits again', ...(result.sync.run.logsDir ? [`task logs: ${result.sync.run.logsDir}`] : [])],
+        details: {...result, sync: {ok: false, summary: result.sync.summary}, error: first},
+      })
+    }
+  } else result.sync = null
+  return result
+}
+
+/** `obsctl config set PATH VALUE`. */
+export async function configSet(inv: LoadedInventory, rawPath: string, rawValue: string, o: ChangeOptions = {}): Promise<ChangeResult> {
+  return applyInventoryChange(
+    inv,
+    {
+      path: rawPath,
+      edit: (dryRun) => setInventoryValue(inv, rawPath, rawValue, {dryRun, allowOvercommit: o.allowOvercommit}),
+      title: (prev, value, changed) => (changed ? `set ${rawPath} ${show(prev)} → ${show(value)}` : `set ${rawPath} = ${show(value)}`),
+      command: 'config set',
+    },
+    o,
+  )
+}
+
+/** `obsctl upgrade chart NAME --version V`. */
+export async function upgradeChart(inv: LoadedInventory, name: string, version: string, o: ChangeOptions = {}): Promise<ChangeResult> {
+  const charts = inv.platform.versions.charts as Record<string, string>
+  if (!Object.hasOwn(charts, name)) {
+    throw inputError(`no chart ${name} in versions.charts of ${inv.file}`, [`charts: ${Object.keys(charts).join(', ')}`], 'UNKNOWN_CHART')
+  }
+  if (!version.trim()) throw inputError('--version is empty', [`e.g. obsctl upgrade chart ${name} --version 1.2.3`], 'BAD_VERSION')
+  const path = `versions.charts.${name}`
+  return applyInventoryChange(
+    inv,
+    {
+      path,
+      // quote the version so 1.10 stays the string "1.10"
+      edit: (dryRun) => setInventoryValue(inv, path, JSON.stringify(version), {dryRun, allowOvercommit: o.allowOvercommit}),
+      title: (prev, value, changed) => (changed ? `upgrade ${name} ${show(prev)} → ${show(value)}` : `upgrade ${name} to ${show(value)}`),
+      refuseNoop: `${name} is already at ${charts[name]} and the repository is rendered: nothing to upgrade`,
+      command: 'upgrade chart',
+    },
+    o,
+  )
+}

@@ -1,0 +1,130 @@
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {configSet, upgradeChart} from '../../src/lib/fleet/index.js'
+import {ObsctlError} from '../../src/lib/errors.js'
+import {workspace, type Workspace} from './helpers.js'
+
+let ws: Workspace | undefined
+afterEach(() => {
+  ws?.cleanup()
+  ws = undefined
+})
+
+/** byte ranges where a and b differ (after the common prefix/suffix) */
+function changedSpan(a: string, b: string): {before: string; after: string} {
+  let i = 0
+  while (i < a.length && a[i] === b[i]) i++
+  let j = 0
+  while (j < a.length - i && a[a.length - 1 - j] === b[b.length - 1 - j]) j++
+  return {before: a.slice(i, a.length - j), after: b.slice(i, b.length - j)}
+}
+
+async function expectExit2(p: Promise<unknown>, code?: string): Promise<ObsctlError> {
+  const e = await p.then(() => undefined, (error: unknown) => error)
+  expect(e).toBeInstanceOf(ObsctlError)
+  expect((e as ObsctlError).exitCode).toBe(2)
+  if (code) expect((e as ObsctlError).code).toBe(code)
+  return e as ObsctlError
+}
+
+describe('config set', () => {
+  it('retention.prometheus 8h: only the value bytes change, the values file is re-rendered, committed and pushed with a message naming the change', async () => {
+    ws = await workspace()
+    const before = readFileSync(ws.file, 'utf8')
+    const headBefore = ws.remoteGit('rev-parse', 'main').trim()
+    const diffs: string[] = []
+    const r = await configSet(ws.inv(), 'retention.prometheus', '8h', {yes: true, sync: false, onDiff: (t) => diffs.push(t)})
+    const after = readFileSync(ws.file, 'utf8')
+    expect(changedSpan(before, after)).toEqual({before: '6', after: '8'})
+    expect(r.previous).toBe('6h')
+    expect(r.value).toBe('8h')
+    expect(r.render.changed.length).toBeGreaterThan(0)
+    expect(r.render.changed.some((f) => f.includes('kube-prometheus-stack/values.yaml'))).toBe(true)
+    expect(r.render.added).toEqual([])
+    expect(r.render.removed).toEqual([])
+    expect(r.render.diff).toMatch(/^-.*6h/m)
+    expect(r.render.diff).toMatch(/^\+.*8h/m)
+    expect(diffs[0]).toContain('retention.prometheus: 6h → 8h')
+    // the working copy has it, and the remote got the commit
+    const values = r.render.changed.find((f) => f.endsWith('kube-prometheus-stack/values.yaml'))!
+    expect(readFileSync(path.join(ws.gitops, values), 'utf8')).toContain('8h')
+    const head = ws.remoteGit('rev-parse', 'main').trim()
+    expect(head).not.toBe(headBefore)
+    expect(head).toBe(r.push!.commit)
+    expect(ws.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: set retention.prometheus 6h → 8h')
+    expect(ws.remoteGit('show', '--name-only', '--format=', 'main').trim().split('\n').sort()).toEqual([...r.render.changed, '.obsctl-render.json'].sort())
+    expect(r.sync).toBeNull()
+  })
+
+  it('--dry-run shows the diff and writes, commits and pushes nothing', async () => {
+    ws = await workspace()
+    const before = readFileSync(ws.file, 'utf8')
+    const head = ws.remoteGit('rev-parse', 'main').trim()
+    const r = await configSet(ws.inv(), 'retention.thanos.raw', '60d', {dryRun: true})
+    expect(r.dryRun).toBe(true)
+    expect(r.render.changed.length).toBeGreaterThan(0)
+    expect(r.render.diff).toMatch(/^\+.*60d/m)
+    expect(readFileSync(ws.file, 'utf8')).toBe(before)
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(head)
+  })
+
+  it('an invalid edit exits 2 and writes nothing (4h: the lint wants >= 6h local retention beside the sidecar)', async () => {
+    ws = await workspace()
+    const before = readFileSync(ws.file, 'utf8')
+    const head = ws.remoteGit('rev-parse', 'main').trim()
+    const e = await expectExit2(configSet(ws.inv(), 'retention.prometheus', '4h', {yes: true, sync: false}), 'EDIT_INVALID')
+    expect(e.message).toContain('under 6h')
+    await expectExit2(configSet(ws.inv(), 'retention.prometheus', 'soon', {yes: true, sync: false}))
+    await expectExit2(configSet(ws.inv(), 'no.such.path', '1', {yes: true, sync: false}))
+    await expectExit2(configSet(ws.inv(), 'clusters.cluster-02.metrics', 'carrier-pigeon', {yes: true, sync: false}))
+    expect(readFileSync(ws.file, 'utf8')).toBe(before)
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(head)
+  })
+
+  it('without a terminal and without --yes it refuses (exit 2, naming --yes) and writes nothing', async () => {
+    ws = await workspace()
+    const before = readFileSync(ws.file, 'utf8')
+    const e = await expectExit2(configSet(ws.inv(), 'retention.prometheus', '8h', {sync: false}), 'NO_TTY')
+    expect(e.hints.join(' ')).toContain('--yes')
+    expect(readFileSync(ws.file, 'utf8')).toBe(before)
+  })
+
+  it('the same value again is a no-op; --no-push commits but leaves the remote alone', async () => {
+    ws = await workspace()
+    const noop = await configSet(ws.inv(), 'retention.prometheus', '6h', {yes: true, sync: false})
+    expect(noop.noop).toBe(true)
+    const head = ws.remoteGit('rev-parse', 'main').trim()
+    const r = await configSet(ws.inv(), 'retention.prometheus', '12h', {yes: true, sync: false, push: false})
+    expect(r.commit).toBeTruthy()
+    expect(r.push).toBeNull()
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(head)
+    // rerun: the inventory already says 12h and the working copy is rendered: nothing to do
+    const again = await configSet(ws.inv(), 'retention.prometheus', '12h', {yes: true, sync: false})
+    expect(again.noop).toBe(true)
+  })
+})
+
+describe('upgrade chart', () => {
+  it('bumps the kustomization chart version, shows the diff, commits and pushes', async () => {
+    ws = await workspace()
+    const diffs: string[] = []
+    const r = await upgradeChart(ws.inv(), 'kube-prometheus-stack', '79.0.0', {yes: true, sync: false, onDiff: (t) => diffs.push(t)})
+    expect(readFileSync(ws.file, 'utf8')).toContain('kube-prometheus-stack: 79.0.0')
+    const kust = r.render.changed.filter((f) => f.endsWith('kube-prometheus-stack/kustomization.yaml'))
+    expect(kust.length).toBeGreaterThan(0)
+    for (const f of kust) expect(readFileSync(path.join(ws.gitops, f), 'utf8')).toMatch(/version: "?79\.0\.0"?/)
+    expect(diffs[0]).toMatch(/^-\s+version: "?78\.2\.1"?/m)
+    expect(diffs[0]).toMatch(/^\+\s+version: "?79\.0\.0"?/m)
+    expect(ws.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: upgrade kube-prometheus-stack 78.2.1 → 79.0.0')
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(r.commit!.sha)
+  })
+
+  it('an unknown chart exits 2 listing the charts; the same version is refused as a no-op', async () => {
+    ws = await workspace()
+    const e = await expectExit2(upgradeChart(ws.inv(), 'grafana', '1.0.0', {yes: true, sync: false}), 'UNKNOWN_CHART')
+    expect(e.hints.join(' ')).toContain('kube-prometheus-stack')
+    expect(e.hints.join(' ')).toContain('longhorn')
+    await expectExit2(upgradeChart(ws.inv(), 'longhorn', '1.10.0', {yes: true, sync: false}), 'NOOP')
+  })
+})
