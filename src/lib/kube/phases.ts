@@ -3,7 +3,7 @@
  * - `kubeconfig`: one target per cluster; reads admin.conf (SSH + sudo, or --from-file) and merges
  *   it into the target kubeconfig. Tasks run concurrently, but the file is edited by one task at a
  *   time, and backed up once per run.
- * - `secrets`: see secrets-phase.ts.
+ * - `secrets`: one target per cluster; server-side applies the credentials Secrets (see secrets.ts).
  */
 import {statSync} from 'node:fs'
 import {parse as parseYaml} from 'yaml'
@@ -12,6 +12,8 @@ import {centralCluster, findCluster, firstControlPlane, kubeClusterName, kubeCon
 import type {Cluster} from '../config/schema.js'
 import {inputError} from '../errors.js'
 import {resolveKubeconfigPath} from './client.js'
+import {kubeForCluster} from './run.js'
+import {ENV, applyClusterSecrets, clusterSecretsMatch, resolveSecretValues, secretShapes, type SecretResult, type SecretValues} from './secrets.js'
 import {
   ADMIN_CONF_PATH,
   conflictError,
@@ -180,6 +182,102 @@ export const kubeconfigPhase: Phase<ClusterTarget> = {
       return r.summary
     } catch (error) {
       opts(ctx).kubeconfigCollector?.error?.(t.cluster, error)
+      throw error
+    }
+  },
+}
+
+// ---------------------------------------------------------------------------------------------
+// secrets
+
+/** Run options of the secrets phase (ctx.options), set by `secrets apply` and `bootstrap`. */
+export interface SecretsPhaseOptions {
+  kubeconfig?: string
+  /** only these clusters (default: all) */
+  secretsClusters?: string[]
+  /** values resolved before the run (the command does this, so prompts never fight the progress display) */
+  secretValues?: SecretValues
+  /** --generate-passwords (bootstrap: when values are resolved inside the run) */
+  generatePasswords?: boolean
+  /** --opensearch-ca-file */
+  opensearchCaFile?: string
+  /** always compare with the live Secrets (the explicit command); bootstrap trusts the journal */
+  secretsRecheck?: boolean
+  secretsCollector?: SecretsCollector
+}
+
+export interface SecretsClusterReport {
+  cluster: string
+  namespaces: string[]
+  secrets: SecretResult[]
+}
+
+export interface SecretsCollector {
+  report(r: SecretsClusterReport): void
+  error?(cluster: string, e: unknown): void
+}
+
+function sopts(ctx: Pick<RunContext, 'options'>): SecretsPhaseOptions {
+  return ctx.options as SecretsPhaseOptions
+}
+
+/** The run's values: given by the command, else resolved once (env, cluster, generated, prompt). */
+export function secretValues(ctx: RunContext): Promise<SecretValues> {
+  const given = sopts(ctx).secretValues
+  if (given) return Promise.resolve(given)
+  return ctx.resources.getOrCreate('secrets:values', () =>
+    resolveSecretValues(ctx.inv, {
+      generate: sopts(ctx).generatePasswords,
+      opensearchCaFile: sopts(ctx).opensearchCaFile,
+      central: () => kubeForCluster(ctx, centralCluster(ctx.platform).name),
+    }),
+  )
+}
+
+export const secretsPhase: Phase<ClusterTarget> = {
+  name: 'secrets',
+  title: 'Credentials as Secrets in the clusters',
+  targets(ctx) {
+    const only = sopts(ctx).secretsClusters
+    const clusters = only?.length ? only.map((n) => clusterOf(ctx, n)) : ctx.platform.clusters
+    return clusters.map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${c.role})`}))
+  },
+  // names, keys and where values come from — never a value, nor a hash of one (see docs/readme/45-kubeconfig-secrets.md)
+  fingerprint(t, ctx) {
+    const c = clusterOf(ctx, t.cluster)
+    const p = ctx.platform
+    return {
+      cluster: c.name,
+      context: kubeContextName(c),
+      secrets: secretShapes(p, c, {s3Ca: Boolean(p.s3.caFile)}).map((s) => ({ns: s.namespace, name: s.name, keys: s.keys})),
+      env: [p.s3.accessKeyEnv, p.s3.secretKeyEnv, ENV.opensearchAdminPassword, ENV.fluentbitPassword, ENV.grafanaAdminPassword],
+      s3: {endpoint: p.s3.endpoint, region: p.s3.region, pathStyle: p.s3.pathStyle, buckets: p.s3.buckets, caFile: p.s3.caFile ?? null},
+      opensearchCaFile: sopts(ctx).opensearchCaFile ?? process.env[ENV.opensearchCaFile] ?? null,
+    }
+  },
+  async isDone(t, ctx) {
+    if (sopts(ctx).secretsRecheck) return false
+    const c = clusterOf(ctx, t.cluster)
+    return clusterSecretsMatch(await kubeForCluster(ctx, c.name), {platform: ctx.platform, cluster: c, values: await secretValues(ctx)})
+  },
+  describe(t, ctx) {
+    const c = clusterOf(ctx, t.cluster)
+    const list = secretShapes(ctx.platform, c, {s3Ca: Boolean(ctx.platform.s3.caFile)}).map((s) => `${s.namespace}/${s.name} [${s.keys.join(', ')}]`)
+    return `server-side apply (field manager obsctl) on ${kubeContextName(c)}: ${list.join('; ')}`
+  },
+  async run(t, ctx, io) {
+    const c = clusterOf(ctx, t.cluster)
+    try {
+      const values = await secretValues(ctx)
+      const kube = await kubeForCluster(ctx, c.name)
+      const r = await applyClusterSecrets(kube, {platform: ctx.platform, cluster: c, values}, (l) => io.log(l))
+      sopts(ctx).secretsCollector?.report({cluster: c.name, ...r})
+      const by = (a: string) => r.secrets.filter((s) => s.action === a).map((s) => s.name)
+      const parts = (['created', 'updated', 'unchanged'] as const).filter((a) => by(a).length > 0).map((a) => `${a}: ${by(a).join(', ')}`)
+      if (r.namespaces.length > 0) parts.unshift(`namespaces created: ${r.namespaces.join(', ')}`)
+      return parts.join('; ')
+    } catch (error) {
+      sopts(ctx).secretsCollector?.error?.(c.name, error)
       throw error
     }
   },

@@ -1,0 +1,61 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {table} from '../../lib/cli/format.js'
+import {secretsApply, type SecretsApplyReport} from '../../lib/kube/secrets-apply.js'
+
+export default class SecretsApply extends BaseCommand {
+  static override summary = 'Create or update the credentials Secrets the GitOps repo references (S3, OpenSearch, Grafana, Longhorn, Fluent Bit); never in Git.'
+  static override description = `Server-side apply (field manager obsctl) with the merged kubeconfig (contexts <cluster>-context); namespaces are created when missing.
+Values stay in memory, never on disk, in state or in logs:
+  S3 keys           the env vars named by s3.accessKeyEnv / s3.secretKeyEnv (default OBSCTL_S3_ACCESS_KEY / OBSCTL_S3_SECRET_KEY), else a prompt
+  passwords         OBSCTL_OPENSEARCH_ADMIN_PASSWORD, OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD, OBSCTL_GRAFANA_ADMIN_PASSWORD;
+                    else the value already in the cluster (a rerun keeps it); else generated with --generate-passwords; else a prompt
+  OpenSearch CA     --opensearch-ca-file or OBSCTL_OPENSEARCH_CA_FILE, else ca.crt of logging/opensearch-http-tls on the central cluster
+Runs the secrets phase of bootstrap (journal, lock, logs in .obsctl/ beside the inventory); a Secret that already holds the wanted values is not written.`
+  static override examples = [
+    'OBSCTL_S3_ACCESS_KEY=… OBSCTL_S3_SECRET_KEY=… <%= config.bin %> secrets apply --generate-passwords --show-generated',
+    '<%= config.bin %> secrets apply --opensearch-ca-file ./opensearch-ca.pem cluster-02',
+    '<%= config.bin %> secrets apply --dry-run',
+  ]
+  static override strict = false
+  static override args = {
+    cluster: Args.string({description: 'Clusters to apply to (default: all).'}),
+  }
+  static override flags = {
+    'generate-passwords': Flags.boolean({summary: 'Generate the OpenSearch and Grafana passwords that are neither set in the environment nor already in the cluster.'}),
+    'show-generated': Flags.boolean({summary: 'Print the passwords generated in this run, once (with --generate-passwords).'}),
+    'opensearch-ca-file': Flags.string({summary: "PEM CA of the central OpenSearch's HTTP certificate, for Fluent Bit (else $OBSCTL_OPENSEARCH_CA_FILE)."}),
+    'dry-run': Flags.boolean({summary: 'Touch nothing: list the Secrets and keys each cluster would get.'}),
+  }
+
+  async run(): Promise<SecretsApplyReport> {
+    const {argv, flags} = await this.parse(SecretsApply)
+    const inv = this.loadInventory(flags.config)
+    const report = await secretsApply(inv, {
+      kubeconfig: flags.kubeconfig,
+      clusters: argv as string[],
+      generatePasswords: flags['generate-passwords'],
+      showGenerated: flags['show-generated'],
+      opensearchCaFile: flags['opensearch-ca-file'],
+      dryRun: flags['dry-run'],
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+    })
+    this.out(formatReport(report))
+    if (report.generated.length > 0 && !report.generatedPasswords) this.note(`generated: ${report.generated.join(', ')} (read them from the cluster, or rerun a fresh install with --show-generated)`)
+    return report
+  }
+}
+
+function formatReport(r: SecretsApplyReport): string {
+  const rows: string[][] = []
+  for (const c of r.clusters) {
+    if ('plan' in c) for (const s of c.plan) rows.push([c.cluster, `${s.namespace}/${s.name}`, s.keys.join(', '), 'would apply'])
+    else for (const s of c.secrets) rows.push([c.cluster, `${s.namespace}/${s.name}`, s.keys.join(', '), s.action])
+  }
+  const lines = [r.dryRun ? 'dry run, nothing touched' : '', table(['CLUSTER', 'SECRET', 'KEYS', 'ACTION'], rows)].filter(Boolean)
+  if (r.generatedPasswords) {
+    lines.push('', 'Generated passwords (shown once; they are stored only in the clusters):')
+    for (const [k, v] of Object.entries(r.generatedPasswords)) lines.push(`  ${k}: ${v}`)
+  }
+  return lines.join('\n')
+}
