@@ -1,6 +1,6 @@
 /** `obsctl node preflight|install` as a user runs them (the built CLI; `npm run build` first). */
 import {execFile} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
@@ -22,6 +22,7 @@ async function obsctl(args: string[], env: Record<string, string> = {}): Promise
 
 describe.skipIf(!existsSync('dist/commands/node/install.js'))('obsctl node (CLI)', () => {
   let sb: Sandbox
+  const hostOsRelease = readFileSync('/etc/os-release', 'utf8')
   beforeAll(async () => {
     sb = await startSandbox(4, {firstIp: 61})
   })
@@ -61,5 +62,8 @@ describe.skipIf(!existsSync('dist/commands/node/install.js'))('obsctl node (CLI)
     const failing = await obsctl(['node', 'preflight', 'cluster-03', '-c', inv.file])
     expect(failing.code).toBe(1)
     expect(failing.stdout).toMatch(/OS and architecture\s+✖ fail\s+Alpine Linux/)
+    // only that node sees it: the sandbox never writes through to this machine
+    expect(readFileSync('/etc/os-release', 'utf8')).toBe(hostOsRelease)
+    expect((await obsctl(['node', 'preflight', 'cluster-02', '-c', inv.file])).code).toBe(0)
   })
 })

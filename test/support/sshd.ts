@@ -213,7 +213,10 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
     writeFile: (p, content, mode = 0o600) => {
       const pid = node.pid()
       if (!pid) throw new Error('node is not running')
-      execFileSync('nsenter', ['-t', String(pid), '-m', 'sh', '-c', `mkdir -p "$(dirname "$1")" && cat > "$1" && chmod ${mode.toString(8)} "$1"`, 'sh', p], {input: content})
+      upperOf(p) // refuse paths outside the overlays
+      // rm first: a symlink (Debian's /etc/os-release -> ../usr/lib/os-release) must be replaced, never
+      // followed out of the overlay onto the real system
+      execFileSync('nsenter', ['-t', String(pid), '-m', 'sh', '-c', `rm -f -- "$1" && mkdir -p "$(dirname "$1")" && cat > "$1" && chmod ${mode.toString(8)} "$1"`, 'sh', p], {input: content})
     },
     setFailOn: (prefix) => {
       if (prefix) writeFileSync(path.join(st, 'fail'), prefix)
