@@ -23,6 +23,7 @@ export interface IssuedToken {
   secretName?: string
   /** epoch ms; undefined = never */
   expires?: number
+  audiences?: string[]
 }
 
 /** a JWT-shaped token with the claims kube-apiserver puts in ServiceAccount tokens (unsigned: the server looks it up) */
@@ -133,7 +134,7 @@ export class Controllers {
     const expirationSeconds = Number(body.spec?.expirationSeconds ?? 3600)
     const audiences: string[] = body.spec?.audiences?.length ? body.spec.audiences : ['https://kubernetes.default.svc.cluster.local']
     const expires = Date.now() + expirationSeconds * 1000
-    const issued: IssuedToken = {namespace: ns, serviceAccount: saName, serviceAccountUid: sa.metadata.uid, expires}
+    const issued: IssuedToken = {namespace: ns, serviceAccount: saName, serviceAccountUid: sa.metadata.uid, expires, audiences}
     const token = this.issueToken(issued)
     void issuer
     return {

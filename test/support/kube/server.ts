@@ -187,7 +187,7 @@ export class KubeServer {
   }
 
   private issueServiceAccountToken(t: IssuedToken): string {
-    const token = makeServiceAccountToken(this.url, t, [])
+    const token = makeServiceAccountToken(this.url, t, t.audiences ?? [])
     this.tokens.set(token, {sa: t})
     return token
   }
