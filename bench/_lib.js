@@ -1,5 +1,6 @@
 // Shared helpers for bench/*.js (not a benchmark itself: files starting with "_" are skipped by run-all).
 import {spawnSync} from 'node:child_process'
+import {existsSync} from 'node:fs'
 import {pathToFileURL} from 'node:url'
 
 export function median(xs) {
@@ -8,12 +9,23 @@ export function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-/** Wall time (ms) of one run of a command; throws if it exits non-zero and that was not expected. */
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+/** last CPU time (user+sys, ms) measured by timeOnce, when GNU time is installed */
+export let lastCpuMs
+
+/**
+ * Wall time (ms) of one run of a command; throws if it exits non-zero and that was not expected.
+ * With GNU time installed, the child's CPU time (user+sys) is kept in `lastCpuMs`: on a busy machine
+ * CPU time is the steadier figure.
+ */
 export function timeOnce(cmd, args, {cwd, env, okCodes = [0]} = {}) {
+  const [c, a] = GNU_TIME ? [GNU_TIME, ['-f', 'CPU %U %S', cmd, ...args]] : [cmd, args]
   const t0 = process.hrtime.bigint()
-  const r = spawnSync(cmd, args, {cwd, env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
+  const r = spawnSync(c, a, {cwd, env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
   const ms = Number(process.hrtime.bigint() - t0) / 1e6
   if (!okCodes.includes(r.status)) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
+  const m = GNU_TIME && /CPU ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr)
+  lastCpuMs = m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined
   return ms
 }
 
@@ -24,13 +36,20 @@ export function timeOnce(cmd, args, {cwd, env, okCodes = [0]} = {}) {
  */
 export function timeRoundRobin(cases, runs = 15) {
   const xs = new Map(cases.map((c) => [c.name, []]))
+  const cpu = new Map(cases.map((c) => [c.name, []]))
   for (let round = -1; round < runs; round++) {
     for (const c of cases) {
       const ms = timeOnce(c.cmd, c.args, c.opts)
-      if (round >= 0) xs.get(c.name).push(ms)
+      if (round >= 0) {
+        xs.get(c.name).push(ms)
+        if (lastCpuMs !== undefined) cpu.get(c.name).push(lastCpuMs)
+      }
     }
   }
-  return new Map([...xs].map(([k, v]) => [k, median(v)]))
+  const out = new Map([...xs].map(([k, v]) => [k, median(v)]))
+  /** medians of CPU time (user+sys), when measurable */
+  out.cpu = new Map([...cpu].filter(([, v]) => v.length).map(([k, v]) => [k, median(v)]))
+  return out
 }
 
 /** Median wall time over `runs` runs (after one warm-up run). */
