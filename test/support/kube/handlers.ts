@@ -9,11 +9,10 @@ import {parse as parseYaml} from 'yaml'
 import {aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroup, apiGroupList, apiResourceList, apiVersions, KUBE_VERSION, wantsAggregated} from './discovery.js'
 import {groupVersion, type ResourceType, type TypeRegistry} from './kinds.js'
 import type {ObjectApi, WriteOptions} from './objects.js'
-import {timestamp} from './objects.js'
 import type {OpenApi} from './openapi.js'
 import {decodeProtobuf, isProtobuf} from './protobuf.js'
 import {parseSelector} from './selectors.js'
-import {ApiError, badRequest, methodNotAllowed, notFound, notFoundPath, type StatusBody} from './status.js'
+import {ApiError, badRequest, methodNotAllowed, notFoundPath, type StatusBody} from './status.js'
 import type {Obj} from './store.js'
 import type {Watches} from './watch.js'
 
@@ -251,9 +250,6 @@ export async function route(ctx: RouteContext, req: IncomingMessage, res: Server
     throw methodNotAllowed()
   }
 
-  if (!namespaced && info.namespace && t.resource === 'namespaces' && !name) {
-    // /api/v1/namespaces/<ns> parsed as a namespace GET etc.
-  }
   const objName = t.resource === 'namespaces' && !name && info.namespace ? info.namespace : name
   if (method === 'GET' || method === 'HEAD') {
     if (objName) {
@@ -337,4 +333,3 @@ async function proxy(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   res.end(payload)
 }
 
-export {notFound, timestamp}

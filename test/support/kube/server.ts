@@ -9,7 +9,7 @@ import type {AddressInfo, Socket} from 'node:net'
 import {isDiscoveryPath, ruleAllows, bearerToken, peerCommonName, type PolicyRule, type RequestAttributes, type User, type UserSpec} from './auth.js'
 import {Controllers, controllerOptions, makeServiceAccountToken, rolledOutStatus, type IssuedToken} from './controllers.js'
 import {route, requestInfo, sendStatus, type ProxyHandler, type RequestInfo} from './handlers.js'
-import {groupVersion, TypeRegistry, type ResourceType} from './kinds.js'
+import {TypeRegistry, type ResourceType} from './kinds.js'
 import {buildKubeconfig, writeKubeconfigFile, type KubeconfigEntry} from './kubeconfig.js'
 import {ObjectApi, timestamp} from './objects.js'
 import {OpenApi} from './openapi.js'
@@ -106,11 +106,8 @@ export class KubeServer {
     this.name = opts.name ?? 'kube-test'
     this.aggregated = opts.aggregatedDiscovery ?? true
     this.ca = CertificateAuthority.create(`${this.name}-ca`)
-    this.controllers = new Controllers(
-      // objects is assigned below; the arrow defers the lookup
-      undefined as unknown as ObjectApi, this.registry, () => this.ca.cert, (t) => this.issueServiceAccountToken(t), opts.tokenControllerDelayMs ?? 20)
     this.objects = new ObjectApi(this.store, this.registry, {onCommitted: (t, type, o) => this.controllers.onCommitted(t, type, o)})
-    ;(this.controllers as unknown as {objects: ObjectApi}).objects = this.objects
+    this.controllers = new Controllers(this.objects, this.registry, () => this.ca.cert, (t) => this.issueServiceAccountToken(t), opts.tokenControllerDelayMs ?? 20)
     this.watches = new Watches(this.store)
     this.openapi = new OpenApi(this.registry)
     this.addUser({name: 'admin', groups: ['system:masters']})
@@ -461,4 +458,3 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   })
 }
 
-export {groupVersion}
