@@ -3,12 +3,15 @@
  * cluster Secrets, the Prometheus pods (pod proxy to the real Prometheus), Fluent Bit DaemonSets,
  * ClusterOutputs and pod health; `--via-api-server` reaching every service through the service proxy.
  */
+import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {validate, formatVerdict, type CheckOutcome, type Verdict} from '../../src/lib/validate/index.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer, type ProxyHandler} from '../support/kube/index.js'
 import {CLUSTERS, DEAD, startPlatform, type Platform} from './harness.js'
 import {startFake, type FakeServer} from '../support/http-fake.js'
+import {execFile} from 'node:child_process'
+import {BIN, requireBuild} from '../cli/helpers.js'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
 
 let p: Platform
@@ -145,6 +148,15 @@ afterAll(async () => {
   await Promise.all([p?.close(), kubes && stopKubeServers(kubes), argocdFake?.close()])
 })
 
+/** the built CLI, asynchronously: the test servers live in this process, so spawnSync would deadlock them */
+function obsctl(args: string[], opts: {env: Record<string, string>}): Promise<{status: number | null; stdout: string; stderr: string}> {
+  const env: NodeJS.ProcessEnv = {...process.env, CI: '1', NO_COLOR: '1', ...opts.env}
+  delete env.OBSCTL_CONFIG
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], {env, timeout: 30_000}, (err, stdout, stderr) => resolve({status: err ? ((err as {code?: number}).code ?? 1) : 0, stdout, stderr}))
+  })
+}
+
 const byId = (v: Verdict, id: string): CheckOutcome => v.checks.find((x) => x.id === id)!
 
 describe('validate all with Kubernetes state', () => {
@@ -216,6 +228,35 @@ describe('validate all with Kubernetes state', () => {
       expect(byId(v, 'prometheus.replicas')).toMatchObject({result: 'fail', detail: 'prometheus-kube-prometheus-stack-prometheus-0: external label cluster=(none), want cluster-01'})
     } finally {
       central.onProxy('pods/monitoring/prometheus-kube-prometheus-stack-prometheus-0:9090', forward(p.metrics.replicas[0]!.url))
+    }
+  })
+
+  it('the built CLI: exit 0 with the checklist, exit 1 with --json when a check fails', async () => {
+    requireBuild()
+    const env = {...p.env, KUBECONFIG: kubeconfig}
+    const ok = await obsctl(['validate', 'all', '-c', inv.file], {env})
+    expect(ok.stderr).toBe('')
+    expect(ok.status).toBe(0)
+    expect(ok.stdout).toMatch(/✔ 17 passed, 0 warnings, 0 failed in \d+\.\ds\n$/)
+    p.thanos.halted = 1
+    p.opensearch.health.status = 'yellow'
+    const central = kubes[0]!
+    central.setApplicationStatus('argocd', 'opensearch', {sync: 'OutOfSync', health: 'Degraded', message: 'StatefulSet logging/opensearch-cluster-data: 2/3 ready'})
+    try {
+      const bad = await obsctl(['validate', 'all', '-c', inv.file], {env})
+      expect(bad.status).toBe(1)
+      expect(bad.stdout).toMatch(/✖ 14 passed, 1 warning, 2 failed in/)
+      const json = await obsctl(['validate', 'all', '-c', inv.file, '--json', '--skip', 'thanos.bucket'], {env})
+      expect(json.status).toBe(1)
+      const v = JSON.parse(json.stdout) as Verdict
+      expect(v.ok).toBe(false)
+      expect(v.summary).toEqual({pass: 13, warn: 1, fail: 2, skipped: 1})
+      expect(v.checks.filter((c) => c.result === 'fail').map((c) => c.id).sort()).toEqual(['argocd.apps', 'thanos.compactor'])
+      if (process.env.OBSCTL_CAPTURE) writeFileSync(process.env.OBSCTL_CAPTURE, `$ obsctl validate all\n${ok.stdout}\n$ obsctl validate all   # exit 1\n${bad.stdout}`)
+    } finally {
+      p.thanos.halted = 0
+      p.opensearch.health.status = 'green'
+      central.setApplicationStatus('argocd', 'opensearch', {sync: 'Synced', health: 'Healthy'})
     }
   })
 })
