@@ -46,11 +46,16 @@ Runs the secrets phase of bootstrap (journal, lock, logs in .obsctl/ beside the 
   }
 }
 
+/** Long key lists (the security config's nine files) are shortened on screen; --json has them all. */
+function keyList(keys: string[]): string {
+  return keys.length > 4 ? `${keys.length} keys (${keys.slice(0, 2).join(', ')}, …)` : keys.join(', ')
+}
+
 function formatReport(r: SecretsApplyReport): string {
   const rows: string[][] = []
   for (const c of r.clusters) {
-    if ('plan' in c) for (const s of c.plan) rows.push([c.cluster, `${s.namespace}/${s.name}`, s.keys.join(', '), 'would apply'])
-    else for (const s of c.secrets) rows.push([c.cluster, `${s.namespace}/${s.name}`, s.keys.join(', '), s.action])
+    if ('plan' in c) for (const s of c.plan) rows.push([c.cluster, `${s.namespace}/${s.name}`, keyList(s.keys), 'would apply'])
+    else for (const s of c.secrets) rows.push([c.cluster, `${s.namespace}/${s.name}`, keyList(s.keys), s.action])
   }
   const lines = [r.dryRun ? 'dry run, nothing touched' : '', table(['CLUSTER', 'SECRET', 'KEYS', 'ACTION'], rows)].filter(Boolean)
   if (r.generatedPasswords) {
