@@ -100,10 +100,8 @@ describe('engine: dry run, logs, resources, concurrency', () => {
     const t = tmpInventory()
     const targets = ['t1', 't2', 't3', 't4']
     const all = makePhases({dir: t.dir, targets, delayMs: 60})
-    const t0 = Date.now()
     await runPhases([all.phases[0]], {inv: t.inv, ...silent})
     expect(all.stats.maxInFlight).toBe(4)
-    expect(Date.now() - t0).toBeLessThan(4 * 60 + 200)
     const one = makePhases({dir: t.dir, targets, delayMs: 10, concurrency: 1})
     await runPhases([one.phases[0]], {inv: t.inv, restart: true, ...silent})
     expect(one.stats.maxInFlight).toBe(1)
