@@ -25,6 +25,20 @@ export function resolveKubeconfigPath(flag?: string): string {
   return path.join(os.homedir(), '.kube', 'config')
 }
 
+type Serializer = {ObjectSerializer: {deserialize(data: unknown, type: string): unknown}}
+let serializerModule: Promise<Serializer> | undefined
+/**
+ * client-node serializes a plain object by its model's attribute names, so JSON keys that differ from
+ * them (`x-kubernetes-preserve-unknown-fields`, `enum`, `default`, `$ref` in CRD schemas) are dropped
+ * unless the object is first turned into the model form; this does that (unknown kinds pass as is).
+ */
+async function toModel<T extends KubeObject>(obj: T): Promise<T> {
+  serializerModule ??= import('@kubernetes/client-node/dist/serializer.js') as unknown as Promise<Serializer>
+  const gv = obj.apiVersion.split('/')
+  const version = gv[gv.length - 1]!
+  return (await serializerModule).ObjectSerializer.deserialize(obj, `${version.charAt(0).toUpperCase()}${version.slice(1)}${obj.kind}`) as T
+}
+
 let k8sModule: Promise<typeof k8s> | undefined
 /** The client library, loaded once, on first use. */
 export function k8sLib(): Promise<typeof k8s> {
@@ -78,7 +92,7 @@ export class Kube {
     delete (body.metadata as Record<string, unknown>).managedFields
     delete (body.metadata as Record<string, unknown>).resourceVersion
     try {
-      return (await this.objects.patch(body as k8s.KubernetesObject, undefined, undefined, opts.fieldManager ?? FIELD_MANAGER, opts.force ?? true, this.lib.PatchStrategy.ServerSideApply)) as T
+      return (await this.objects.patch((await toModel(body)) as k8s.KubernetesObject, undefined, undefined, opts.fieldManager ?? FIELD_MANAGER, opts.force ?? true, this.lib.PatchStrategy.ServerSideApply)) as T
     } catch (error) {
       throw this.error(error, `apply ${describeObject(obj)}`)
     }
