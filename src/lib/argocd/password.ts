@@ -11,6 +11,7 @@ import type {Kube, KubeObject} from '../kube/index.js'
 
 export const INITIAL_ADMIN_SECRET = 'argocd-initial-admin-secret'
 export const ARGOCD_SECRET = 'argocd-secret'
+export const PASSWORD_FIELD_MANAGER = 'obsctl-password'
 
 export interface PasswordReport {
   namespace: string
@@ -80,8 +81,9 @@ export async function rotateAdminPassword(kube: Kube, password: string): Promise
   }
   const passwordMtime = rfc3339()
   const hash = await hashPassword(password)
-  // server-side apply owns only these two keys; everything else in argocd-secret stays Argo CD's
-  await kube.apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: ARGOCD_SECRET, namespace: ns}, data: {'admin.password': b64(hash), 'admin.passwordMtime': b64(passwordMtime)}})
+  // server-side apply under its own field manager owns only these two keys; the rest of argocd-secret
+  // stays the install's (field manager obsctl) and Argo CD's
+  await kube.apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: ARGOCD_SECRET, namespace: ns}, data: {'admin.password': b64(hash), 'admin.passwordMtime': b64(passwordMtime)}}, {fieldManager: PASSWORD_FIELD_MANAGER})
   const initialDeleted = await kube.delete({apiVersion: 'v1', kind: 'Secret', metadata: {name: INITIAL_ADMIN_SECRET, namespace: ns}})
   return {passwordMtime, initialDeleted}
 }
