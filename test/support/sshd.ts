@@ -42,6 +42,8 @@ export interface NodeOptions {
   nproc?: number
   /** Kubernetes version the package shims "install" (default 1.34.1) */
   k8sVersion?: string
+  /** seconds each slow step (package install, kubeadm init/join, cilium install) sleeps, as on a real machine */
+  slowSeconds?: number
 }
 
 export interface Call {
@@ -147,6 +149,7 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
   if (o.failOn) writeFileSync(path.join(st, 'fail'), o.failOn)
   if (o.nproc) writeFileSync(path.join(st, 'nproc'), `${o.nproc}\n`)
   if (o.k8sVersion) writeFileSync(path.join(st, 'k8s-version'), o.k8sVersion)
+  if (o.slowSeconds) writeFileSync(path.join(st, 'slow-seconds'), String(o.slowSeconds))
   for (const c of SHIMMED) {
     const w = path.join(bin, c)
     writeFileSync(w, `#!/bin/bash\nexec /bin/bash ${SHIM} ${dir} ${ip} ${clustersDir} ${c} "$@"\n`)

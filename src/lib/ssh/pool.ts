@@ -4,6 +4,7 @@
  * key file, else ssh-agent, else a password typed at a prompt (or OBSCTL_SSH_PASSWORD for automation).
  * The sudo password (ssh.sudo: password) comes from a prompt or OBSCTL_SUDO_PASSWORD. Never flags.
  */
+import {setMaxListeners} from 'node:events'
 import {existsSync, readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -68,6 +69,8 @@ export class SshPool {
   constructor(readonly o: PoolOptions) {
     const kh = o.knownHostsFile ?? o.platform.ssh.knownHosts
     this.knownHostsFile = kh ? path.resolve(o.inventoryDir, expandHome(kh)) : path.join(obsctlDir(o.inventoryDir), 'known_hosts')
+    // every connection and running command of a wide fan-out listens for Ctrl-C on the run's signal
+    if (o.signal) setMaxListeners(0, o.signal)
     o.signal?.addEventListener('abort', () => this.close(), {once: true})
     if (o.secrets) {
       this.credsP = Promise.resolve(o.secrets.credentials)

@@ -23,6 +23,14 @@ if [ -s "$st/fail" ]; then
   case "$cmd $*" in "$want"*) echo "sandbox: injected failure of: $want" >&2; exit 1 ;; esac
 fi
 
+# simulated duration of the slow steps (package installs, kubeadm, Cilium): real nodes spend most of an
+# install waiting on the network and disks of their own machine, not on this machine's CPU
+if [ -s "$st/slow-seconds" ]; then
+  case "$cmd ${1:-}" in
+    "apt-get install" | "dnf install" | "kubeadm init" | "kubeadm join" | "cilium install") sleep "$(cat "$st/slow-seconds")" ;;
+  esac
+fi
+
 k8s_version() { cat "$st/k8s-version" 2>/dev/null || echo 1.34.1; }
 registry_of() { echo "$clusters/$1"; }
 
@@ -174,7 +182,10 @@ case $cmd in
         cfg=$3
         name=$(awk '/^  name:/{print $2; exit}' "$cfg")
         mkdir -p /etc/kubernetes/manifests
-        printf 'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://%s:6443\n  name: kubernetes\n# sandbox admin.conf of %s\n' "$ip" "$name" >/etc/kubernetes/admin.conf
+        # a test may have put a real admin.conf (pointing at a Kubernetes API test server) in place first
+        if [ ! -s /etc/kubernetes/admin.conf ]; then
+          printf 'apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://%s:6443\n  name: kubernetes\n# sandbox admin.conf of %s\n' "$ip" "$name" >/etc/kubernetes/admin.conf
+        fi
         cp /etc/kubernetes/admin.conf /etc/kubernetes/kubelet.conf
         chmod 600 /etc/kubernetes/admin.conf /etc/kubernetes/kubelet.conf
         mkdir -p "$(registry_of "$ip")"
