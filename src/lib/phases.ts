@@ -30,7 +30,8 @@ export function phaseIndex(name: string): number {
 
 /** A phase whose issue has not landed: honest, exits 1, never a fake success. */
 function notImplemented(name: string, title: string): Phase {
-  return {
+  const phase: Phase & {notImplemented: true} = {
+    notImplemented: true,
     name,
     title,
     targets: () => [{id: 'platform'}],
@@ -40,6 +41,12 @@ function notImplemented(name: string, title: string): Phase {
       throw new ObsctlError(`phase ${name} is not implemented yet`, {code: 'NOT_IMPLEMENTED'})
     },
   }
+  return phase
+}
+
+/** False for the stand-in of a phase whose issue has not landed (it would fail with NOT_IMPLEMENTED). */
+export function phaseImplemented(p: Phase<Target>): boolean {
+  return !(p as {notImplemented?: boolean}).notImplemented
 }
 
 /** Load one phase by name. */

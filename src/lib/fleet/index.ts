@@ -1,2 +1,4 @@
 export * from './list.js'
 export * from './change.js'
+export * from './add.js'
+export * from './remove.js'

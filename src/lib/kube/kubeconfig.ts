@@ -595,3 +595,73 @@ export function describeChanges(changes: EntryChange[]): string {
   }
   return parts.join('; ')
 }
+
+// ---------------------------------------------------------------------------------------------
+// removing a cluster's entries (cluster remove)
+
+export interface KubeconfigRemoveResult {
+  file: string
+  /** `clusters/<name>`, `users/<name>`, `contexts/<name>` that were (or, on a dry run, would be) removed */
+  removed: string[]
+  changed: boolean
+  backup?: string
+  /** current-context pointed at the removed context and was set to this one (or cleared: '') */
+  currentContext?: string
+}
+
+/**
+ * Delete the cluster, user and context entries obsctl merged for `cluster` from a kubeconfig; every
+ * other byte stays as it was (block-style files: only the entries' lines are cut). When current-context
+ * named the removed context it becomes `fallbackContext` (or empty). The old file is backed up (0600).
+ */
+export async function removeFromKubeconfig(file: string, cluster: Cluster | string, opts: {fallbackContext?: string; dryRun?: boolean} = {}): Promise<KubeconfigRemoveResult> {
+  const text = readKubeconfigFile(file)
+  const result: KubeconfigRemoveResult = {file, removed: [], changed: false}
+  if (text === undefined || text.trim() === '') return result
+  const doc = parseKubeconfigDocument(text, file)
+  const names: Record<SectionKey, string> = {clusters: kubeClusterName(cluster), users: kubeUserName(cluster), contexts: kubeContextName(cluster)}
+  const cuts: [number, number][] = []
+  let flow = false
+  for (const s of SECTIONS) {
+    const seq = doc.get(s, true)
+    if (!isSeq(seq)) continue
+    seq.items.forEach((item, i) => {
+      if (!isMap(item) || item.get('name') !== names[s]) return
+      result.removed.push(`${s}/${names[s]}`)
+      const next = seq.items[i + 1] as YamlNode | undefined
+      if (seq.flow || !item.range || (next && !next.range)) flow = true
+      const start = text.lastIndexOf('\n', item.range![0]) + 1
+      const stop = next?.range ? text.lastIndexOf('\n', next.range[0]) + 1 : item.range![2]
+      cuts.push([start, stop])
+    })
+  }
+  const current = doc.get('current-context')
+  const retarget = current === names.contexts
+  if (result.removed.length === 0 && !retarget) return result
+  let after: string
+  if (flow || (doc.contents as YAMLMap).flow) {
+    for (const s of SECTIONS) {
+      const seq = doc.get(s, true)
+      if (isSeq(seq)) seq.items = seq.items.filter((it) => !(isMap(it) && it.get('name') === names[s]))
+    }
+    if (retarget) doc.set('current-context', opts.fallbackContext ?? '')
+    after = doc.toString()
+  } else {
+    after = text
+    for (const [a, b] of cuts.sort((x, y) => y[0] - x[0])) after = after.slice(0, a) + after.slice(b)
+    // an emptied block list (`users:` with no items left) becomes `users: []`
+    after = after.replace(/^(clusters|users|contexts):[ \t]*\n(?=\S|$)/gm, '$1: []\n')
+    if (retarget) {
+      const cc = YAML.parseDocument(after).get('current-context', true)
+      if (isScalar(cc) && cc.range) after = after.slice(0, cc.range[0]) + (opts.fallbackContext || '""') + after.slice(cc.range[1])
+    }
+  }
+  if (retarget) result.currentContext = opts.fallbackContext ?? ''
+  result.changed = after !== text
+  if (result.changed && !opts.dryRun) {
+    result.backup = backupName(file)
+    await writeFileAtomic(result.backup, text, {mode: KUBECONFIG_MODE})
+    await writeFileAtomic(file, after, {mode: KUBECONFIG_MODE})
+  }
+  return result
+}

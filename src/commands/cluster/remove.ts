@@ -1,0 +1,48 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {formatRunSummary} from '../../lib/engine/index.js'
+import type {RemoveResult} from '../../lib/fleet/index.js'
+
+export default class ClusterRemove extends BaseCommand {
+  static override summary = 'Remove an edge cluster from the fleet (cluster add in reverse).'
+  static override description = `In order: its Argo CD Applications on central, its cluster Secret (and scrape Secret), the GitOps
+repo re-rendered without it (its files removed; commit + push), its kubeconfig entries (the file is
+backed up), then the inventory. Its nodes are left alone unless --reset-nodes, which runs
+\`kubeadm reset -f\` on each of them over SSH. Asks first (--yes). The central cluster cannot be removed.
+Rerun to finish after a failure; --dry-run prints the steps.`
+  static override examples = [
+    '<%= config.bin %> cluster remove cluster-04 --dry-run',
+    '<%= config.bin %> cluster remove cluster-04 --yes',
+    '<%= config.bin %> cluster remove cluster-04 --reset-nodes --yes',
+  ]
+  static override args = {name: Args.string({description: 'The edge cluster to remove.', required: true})}
+  static override flags = {
+    'reset-nodes': Flags.boolean({summary: 'Also run kubeadm reset -f on its nodes (after the confirmation).'}),
+    'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
+    push: Flags.boolean({summary: 'Push the render commit (--no-push: commit only).', default: true, allowNo: true}),
+    force: Flags.boolean({summary: 'Remove rendered files even when they were edited by hand.'}),
+  }
+
+  async run(): Promise<RemoveResult> {
+    const {args, flags} = await this.parse(ClusterRemove)
+    const inv = this.loadInventory(flags.config)
+    const {removeCluster} = await import('../../lib/fleet/index.js')
+    const r = await removeCluster(inv, args.name, {
+      resetNodes: flags['reset-nodes'],
+      dryRun: flags['dry-run'],
+      yes: flags.yes,
+      push: flags.push,
+      force: flags.force,
+      kubeconfig: flags.kubeconfig,
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      onNotice: (l) => this.note(l),
+      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),
+    })
+    if (r.absent) this.out(`${args.name} is not in ${inv.file}: nothing to remove`)
+    else if (r.cancelled) this.out('cancelled; nothing was changed')
+    else if (r.run && r.dryRun) this.out(r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: would ${t.description ?? ''}`)).join('\n'))
+    else if (r.run) this.out(formatRunSummary(r.run))
+    if (r.run && !r.run.ok) this.failWith(r.run.exitCode)
+    return r
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * cluster add / remove against Kubernetes API test servers (cluster-01 central, cluster-02..04 edges,
+ * cluster-05 the one added) and a bare Git remote. The add runs the phases from `kubeconfig` on
+ * (admin.conf from a file): preflight and nodes need sshd nodes, covered by the nodes tests.
+ */
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {parse} from 'yaml'
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
+import {addCluster, removeCluster, type AddOptions} from '../../src/lib/fleet/index.js'
+import {clusterSecretName} from '../../src/lib/argocd/register.js'
+import {Kube} from '../../src/lib/kube/index.js'
+import {ObsctlError} from '../../src/lib/errors.js'
+import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
+import {workspace, type Workspace} from './helpers.js'
+
+const NAMES = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04', 'cluster-05']
+
+const applicationCrd = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: {name: 'applications.argoproj.io'},
+  spec: {
+    group: 'argoproj.io',
+    names: {kind: 'Application', listKind: 'ApplicationList', plural: 'applications', singular: 'application', shortNames: ['app']},
+    scope: 'Namespaced',
+    versions: [{name: 'v1alpha1', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}],
+  },
+}
+
+describe('cluster add / remove', () => {
+  let servers: KubeServer[]
+  let ws: Workspace
+  let kubeconfig: string
+  let adminConf: string
+  let central: Kube
+  let inventoryBefore: string
+  let kubeconfigBefore: string
+
+  beforeAll(async () => {
+    vi.stubEnv('OBSCTL_S3_ACCESS_KEY', 'test-access-key')
+    vi.stubEnv('OBSCTL_S3_SECRET_KEY', 'test-secret-key-0123456789')
+    vi.stubEnv('OBSCTL_OPENSEARCH_ADMIN_PASSWORD', 'Admin-Pw-for-tests-1')
+    vi.stubEnv('OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD', 'Fluent-Pw-for-tests-1')
+    vi.stubEnv('OBSCTL_GRAFANA_ADMIN_PASSWORD', 'Grafana-Pw-for-tests-1')
+    servers = await startKubeServers(NAMES, {tokenControllerDelayMs: 30})
+    ws = await workspace({
+      edit: (t) => {
+        servers.slice(0, 4).forEach((s, i) => {
+          t = t.replace(`apiServer: https://192.168.101.${[194, 196, 197, 198][i]}:6443`, `apiServer: ${s.url}`)
+        })
+        return t
+      },
+    })
+    kubeconfig = writeFleetKubeconfig(path.join(ws.dir, 'kubeconfig'), servers.slice(0, 4))
+    adminConf = servers[4]!.writeKubeconfig(path.join(ws.dir, 'admin-05.conf'))
+    central = await Kube.connect({kubeconfig, context: 'cluster-01-context'})
+    for (const ns of ['argocd', 'monitoring']) await central.apply({apiVersion: 'v1', kind: 'Namespace', metadata: {name: ns}})
+    await central.apply(applicationCrd)
+    inventoryBefore = readFileSync(ws.file, 'utf8')
+    kubeconfigBefore = readFileSync(kubeconfig, 'utf8')
+  })
+  afterAll(async () => {
+    vi.unstubAllEnvs()
+    await stopKubeServers(servers)
+    ws.cleanup()
+  })
+
+  const addOptions = (over: Partial<AddOptions> = {}): AddOptions => ({
+    cluster: {name: 'cluster-05', role: 'edge', metrics: 'remote-scrape', hosts: ['192.168.101.199'], cpu: '4', memory: '16Gi', apiServer: servers[4]!.url},
+    yes: true,
+    from: 'kubeconfig',
+    phases: ['kubeconfig', 'render', 'register', 'secrets'],
+    kubeconfig,
+    renderer: 'silent',
+    extraOptions: {kubeconfigFromFiles: {'cluster-05': adminConf}, intervalMs: 25, handleSignals: false},
+    ...over,
+  })
+
+  it('add --dry-run writes nothing and lists the tasks for the new cluster only', async () => {
+    const r = await addCluster(ws.inv(), addOptions({dryRun: true}))
+    expect(r.inventory.changed).toBe(true)
+    expect(r.inventory.added).toContain('name: cluster-05')
+    expect(readFileSync(ws.file, 'utf8')).toBe(inventoryBefore)
+    const tasks = r.run!.phases.flatMap((p) => p.tasks.map((t) => `${p.name}/${t.target}`))
+    expect(tasks).toContain('kubeconfig/cluster-05')
+    expect(tasks).toContain('register/cluster-05')
+    expect(tasks.filter((t) => /cluster-0[234]/.test(t))).toEqual([])
+  })
+
+  it('add: inventory appended (the rest byte for byte), kubeconfig merged, overlay + Applications committed and pushed, registered with Argo CD', async () => {
+    const head = ws.remoteGit('rev-parse', 'main').trim()
+    const r = await addCluster(ws.inv(), addOptions())
+    expect(r.run!.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed')).toEqual([])
+    expect(r.ok).toBe(true)
+    const inv = readFileSync(ws.file, 'utf8')
+    expect(inv.startsWith(inventoryBefore.trimEnd())).toBe(true)
+    expect(inv).toContain('name: cluster-05')
+    // kubeconfig
+    const kc = parse(readFileSync(kubeconfig, 'utf8'))
+    expect(kc.contexts.map((c: {name: string}) => c.name)).toContain('cluster-05-context')
+    // Git: one commit on the remote naming the cluster, with its Applications
+    expect(ws.remoteGit('rev-parse', 'main').trim()).not.toBe(head)
+    expect(ws.remoteGit('log', '-1', '--format=%s', 'main')).toContain('add cluster-05')
+    const tree = ws.remoteGit('ls-tree', '-r', '--name-only', 'main')
+    expect(tree).toContain('argocd/applications/cluster-05/kube-prometheus-stack.yaml')
+    expect(tree).toContain('deploy/overlays/cluster-05-edge/')
+    // Argo CD: the cluster Secret on central, argocd-manager on the edge, the scrape Secret
+    const secret = servers[0]!.getObject('secrets', 'argocd', clusterSecretName(servers[4]!.url))
+    expect(secret?.metadata.labels['obsctl.dev/cluster']).toBe('cluster-05')
+    expect(servers[4]!.getObject('serviceaccounts', 'kube-system', 'argocd-manager')).toBeTruthy()
+    expect(servers[0]!.getObject('secrets', 'monitoring', 'obsctl-scrape-cluster-05')).toBeTruthy()
+    // nothing registered for the other edges
+    expect(servers[1]!.getObject('serviceaccounts', 'kube-system', 'argocd-manager')).toBeFalsy()
+  })
+
+  it('add again with the same flags resumes: no second inventory edit, no new commit, every task skipped or rechecked', async () => {
+    const head = ws.remoteGit('rev-parse', 'main').trim()
+    const inv = readFileSync(ws.file, 'utf8')
+    const r = await addCluster(ws.inv(), addOptions({push: false}))
+    expect(r.ok).toBe(true)
+    expect(r.inventory.changed).toBe(false)
+    expect(readFileSync(ws.file, 'utf8')).toBe(inv)
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(head)
+    expect(r.run!.phases.flatMap((p) => p.tasks).every((t) => t.status === 'unchanged' || t.status === 'in-state')).toBe(true)
+  })
+
+  it('add with other settings for an existing name exits 2 and writes nothing', async () => {
+    const inv = readFileSync(ws.file, 'utf8')
+    const e = await addCluster(ws.inv(), addOptions({cluster: {...addOptions().cluster, metrics: 'agent'}})).catch((x: unknown) => x)
+    expect(e).toBeInstanceOf(ObsctlError)
+    expect((e as ObsctlError).exitCode).toBe(2)
+    expect((e as ObsctlError).code).toBe('EXISTS')
+    expect(readFileSync(ws.file, 'utf8')).toBe(inv)
+  })
+
+  it('remove refuses the central cluster and, without a terminal, asks for --yes (exit 2)', async () => {
+    await expect(removeCluster(ws.inv(), 'cluster-01', {yes: true, kubeconfig})).rejects.toMatchObject({exitCode: 2, code: 'CENTRAL'})
+    await expect(removeCluster(ws.inv(), 'cluster-05', {kubeconfig})).rejects.toMatchObject({exitCode: 2, code: 'NO_TTY'})
+    expect(readFileSync(ws.file, 'utf8')).toContain('name: cluster-05')
+  })
+
+  it('remove: its Applications, cluster and scrape Secrets, rendered files (commit + push), kubeconfig entries, then the inventory', async () => {
+    const app = (name: string, cluster: string, server: string) => ({
+      apiVersion: 'argoproj.io/v1alpha1', kind: 'Application',
+      metadata: {name, namespace: 'argocd', labels: {'obsctl.dev/cluster': cluster}},
+      spec: {destination: {server, namespace: 'monitoring'}, source: {repoURL: ws.remote, path: 'x'}, project: 'default'},
+    })
+    await central.apply(app('kube-prometheus-stack-cluster-05', 'cluster-05', servers[4]!.url))
+    await central.apply(app('fluent-bit-cluster-05', 'cluster-05', servers[4]!.url))
+    await central.apply({...app('unlabelled', 'x', servers[4]!.url), metadata: {name: 'unlabelled', namespace: 'argocd'}})
+    await central.apply(app('kube-prometheus-stack-cluster-02', 'cluster-02', servers[1]!.url))
+
+    const r = await removeCluster(ws.inv(), 'cluster-05', {yes: true, kubeconfig, renderer: 'silent', extraOptions: {handleSignals: false}})
+    expect(r.run!.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed')).toEqual([])
+    expect(r.ok).toBe(true)
+    expect(r.report.applications.sort()).toEqual(['fluent-bit-cluster-05', 'kube-prometheus-stack-cluster-05', 'unlabelled'])
+    const left = (await central.list('argoproj.io/v1alpha1', 'Application', {namespace: 'argocd'})).map((a) => a.metadata.name)
+    expect(left).toEqual(['kube-prometheus-stack-cluster-02'])
+    expect(servers[0]!.getObject('secrets', 'argocd', clusterSecretName(servers[4]!.url))).toBeFalsy()
+    expect(servers[0]!.getObject('secrets', 'monitoring', 'obsctl-scrape-cluster-05')).toBeFalsy()
+    // Git
+    expect(ws.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: remove cluster cluster-05')
+    const tree = ws.remoteGit('ls-tree', '-r', '--name-only', 'main')
+    expect(tree).not.toContain('cluster-05')
+    expect(r.report.render!.removed.length).toBeGreaterThan(5)
+    // kubeconfig: its entries gone, the rest as before the add
+    const kc = readFileSync(kubeconfig, 'utf8')
+    expect(kc).not.toContain('cluster-05')
+    expect(parse(kc)).toEqual(parse(kubeconfigBefore))
+    // inventory: back to the bytes it had before the add
+    expect(readFileSync(ws.file, 'utf8')).toBe(inventoryBefore)
+    // rerun: nothing to remove
+    const again = await removeCluster(ws.inv(), 'cluster-05', {yes: true, kubeconfig})
+    expect(again.absent).toBe(true)
+  })
+})
