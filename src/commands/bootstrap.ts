@@ -24,6 +24,8 @@ inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the pl
     concurrency: Flags.integer({summary: 'Targets at once per phase (default: all).', min: 1}),
     timeout: Flags.integer({summary: 'Seconds to wait for rollouts and sync.', default: 900}),
     'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
+    push: Flags.boolean({summary: 'Commit and push the rendered repo (Argo CD pulls it from the remote).', default: true, allowNo: true}),
+    'argocd-manifest': Flags.string({summary: 'Argo CD install manifest FILE or URL (air-gapped sites); default: the release manifest for versions.argocd.'}),
   }
 
   async run(): Promise<BootstrapResult> {
@@ -39,7 +41,7 @@ inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the pl
       yes: flags.yes,
       concurrency: flags.concurrency,
       allowOvercommit: flags['allow-overcommit'],
-      options: {kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout},
+      options: {kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout, commit: flags.push, push: flags.push, manifest: flags['argocd-manifest']},
       renderer: this.jsonEnabled() ? 'silent' : 'auto',
       onNotice: (l) => this.note(l),
       confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),

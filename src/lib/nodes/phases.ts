@@ -12,8 +12,12 @@ export const preflightPhase: Phase<NodeTarget> = {
   name: 'preflight',
   title: 'Preflight checks on every node',
   targets: (ctx) => nodeTargets(ctx),
-  // live checks: always rerun (a passed preflight says nothing about the machine today)
-  fingerprint: () => ({at: Date.now()}),
+  // a resumed bootstrap does not re-check nodes that passed with the same declared inputs (after
+  // `nodes` they would report our own kubelet on 10250); `obsctl node preflight` and --restart always check
+  fingerprint: (t, ctx) => {
+    const {cluster, node} = resolveTarget(ctx.platform, t)
+    return {node, role: cluster.role, profile: ctx.platform.profile, k8s: ctx.platform.versions.kubernetes}
+  },
   describe: (t) => `ssh ${t.host}: OS/arch, CPU, memory, disk, swap, ports 6443/10250, clock, sudo (read-only)`,
   async run(t, ctx, io) {
     const {cluster, node} = resolveTarget(ctx.platform, t)
