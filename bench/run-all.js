@@ -8,9 +8,12 @@
 //   - measure the built CLI/dist (never src via a TS loader), use medians over several runs, temp dirs, and
 //     loopback peers only; end with `await runIfMain(import.meta.url, bench)` (from ./_lib.js) so that
 //     `node bench/<topic>.js` runs it alone.
+//   - a plain script without a default export is also accepted: it is run as `node bench/<file>` and each
+//     stdout line that is a JSON object {name, value, unit, budget_ms?} becomes a row (other lines are shown).
 // Benches run one after another (never in parallel, so they do not compete for the CPU).
 // `node bench/run-all.js [name...]` runs only the named ones (e.g. `startup`).
-import {readdirSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {printResult} from './_lib.js'
@@ -24,13 +27,9 @@ const files = readdirSync(dir)
 
 let over = 0
 for (const f of files) {
-  const mod = await import(pathToFileURL(path.join(dir, f)).href)
-  if (typeof mod.default !== 'function') {
-    process.stdout.write(`\n${f}: no default export; skipped (see the convention at the top of run-all.js)\n`)
-    continue
-  }
+  const file = path.join(dir, f)
   try {
-    const res = await mod.default()
+    const res = /^export default /m.test(readFileSync(file, 'utf8')) ? await (await import(pathToFileURL(file).href)).default() : runScript(f, file)
     printResult(res)
     over += res.rows.filter((r) => r.ok === false).length
   } catch (e) {
@@ -39,3 +38,23 @@ for (const f of files) {
   }
 }
 process.stdout.write(`\n${files.length} bench file(s); ${over} figure(s) over budget\n`)
+
+/** A bench written as a plain script: run it, turn its JSON lines into rows. */
+function runScript(f, file) {
+  const r = spawnSync(process.execPath, [file], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit']})
+  if (r.status !== 0) throw new Error(`exited ${r.status}`)
+  const rows = []
+  for (const line of r.stdout.split('\n').filter(Boolean)) {
+    let o
+    try {
+      o = JSON.parse(line)
+    } catch {
+      process.stdout.write(`${line}\n`)
+      continue
+    }
+    if (o && typeof o.value === 'number') {
+      rows.push({name: o.name ?? f, value: o.value, unit: o.unit ?? '', budget: o.budget_ms === undefined ? undefined : `${o.budget_ms} ms`, ok: o.budget_ms === undefined ? undefined : o.value <= o.budget_ms})
+    }
+  }
+  return {title: f, rows}
+}
