@@ -6,6 +6,7 @@
  * later phases do not run. Ctrl-C / SIGTERM aborts the run, marks running tasks interrupted and
  * surfaces exit code 130. Nothing phase-specific lives here.
  */
+import {setMaxListeners} from 'node:events'
 import {obsctlDir} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
 import {ExitCode, ObsctlError, errorMessage} from '../errors.js'
@@ -66,6 +67,8 @@ export async function runPhases(phases: Phase<Target>[], opts: RunOptions): Prom
   const lock: Lock | undefined = dryRun ? undefined : acquireLock(stateDir, opts.command ?? 'run', notice)
 
   const ac = new AbortController()
+  // every task of the run (and each SSH/HTTP request in it) listens on this one signal
+  setMaxListeners(0, ac.signal)
   const resources = new Resources()
   const ctx: RunContext = {
     inv: opts.inv,
