@@ -8,6 +8,9 @@ export const PEERS: Record<string, string> = {
   'prometheus-node-exporter': 'prometheus-node-exporter',
   git: 'git',
   shellcheck: 'shellcheck',
+  // the node sandbox (test/support/sshd.ts): mount namespaces for each sshd
+  unshare: 'util-linux',
+  nsenter: 'util-linux',
   kubectl: 'kubernetes-client',
 }
 
