@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
+import {centralCluster, serviceUrl} from '../../lib/config/index.js'
 import type {ArgocdRunResult} from '../../lib/argocd/index.js'
 
 export default class ArgocdInstall extends BaseCommand {
@@ -21,7 +22,9 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
   async run(): Promise<ArgocdRunResult> {
     const {flags} = await this.parse(ArgocdInstall)
     const inv = this.loadInventory(flags.config)
-    const {argocdPhase, runArgocdPhases} = await import('../../lib/argocd/index.js')
+    const {argocdPhase, loadManifest, runArgocdPhases} = await import('../../lib/argocd/index.js')
+    // an explicit manifest is checked even when the live check finds Argo CD installed already
+    if (flags.manifest) await loadManifest(flags.manifest, inv.platform.versions.argocd)
     const r = await runArgocdPhases(inv, [argocdPhase], {
       command: 'argocd install',
       dryRun: flags['dry-run'],
@@ -41,7 +44,7 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
           'admin password: obsctl argocd password --show (then --rotate)',
         ].join('\n'),
       )
-    } else this.out('Argo CD is already installed and rolled out (live check); nothing to do')
+    } else this.out(`Argo CD ${inv.platform.versions.argocd} is already installed and rolled out (live check); nothing to do\nURL: ${serviceUrl(inv.platform, centralCluster(inv.platform), 'argocd')}`)
     return r
   }
 }

@@ -1,0 +1,95 @@
+/** The built CLI (bin/run.js) against the test fleet: argocd install, cluster register, argocd password, argocd sync. */
+import {spawn} from 'node:child_process'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {BIN, ROOT, requireBuild} from '../cli/helpers.js'
+import {INITIAL_PASSWORD, autoRollout, startFleet, writeManifest, type Fleet} from './harness.js'
+
+interface Result {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/** async: the test servers live in this process and must keep answering while the CLI runs */
+function obsctl(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: ROOT, env: {...process.env, CI: '1', NO_COLOR: '1', ...env}})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('close', (status) => resolve({status, stdout, stderr}))
+  })
+}
+
+describe('obsctl argocd / cluster register (built CLI)', () => {
+  let fleet: Fleet
+  let stop: () => void
+  let common: string[]
+  beforeAll(async () => {
+    requireBuild()
+    fleet = await startFleet()
+    stop = autoRollout(fleet.central)
+    common = ['-c', path.join(fleet.dir, 'obsctl.yaml'), '--kubeconfig', fleet.kubeconfig]
+  })
+  afterAll(async () => {
+    stop()
+    await fleet.stop()
+  })
+
+  it('argocd install --manifest FILE prints the choice, the rollout and the URL', async () => {
+    const r = await obsctl(['argocd', 'install', ...common, '--manifest', writeManifest(fleet.dir), '--timeout', '60'])
+    expect(r.stderr).not.toMatch(/Error/)
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain('Argo CD v3.1.9 on cluster-01 (cluster-01-context), non-HA manifest')
+    expect(r.stdout).toContain('URL: https://argocd.k8s-cluster-01.miribit.lab')
+    expect(r.stdout).toMatch(/StatefulSet\s+argocd\/argocd-application-controller\s+yes/)
+  })
+
+  it('a wrong version manifest fails with exit 1 and the fix', async () => {
+    const r = await obsctl(['argocd', 'install', ...common, '--manifest', writeManifest(fleet.dir, 'non-ha', 'v2.14.0')])
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain('is Argo CD v2.14.0, but the inventory pins v3.1.9 (versions.argocd)')
+    expect(r.stderr).toContain('→ pass the v3.1.9 manifest, or set versions.argocd')
+  })
+
+  it('cluster register: every edge, then --json; the central cluster is refused with exit 2', async () => {
+    const r = await obsctl(['cluster', 'register', ...common])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/cluster-02\s+agent\s+argocd\/cluster-127\.0\.0\.1-\d+\s+-\s+kept/)
+    expect(r.stdout).toMatch(/cluster-03\s+remote-scrape\s+argocd\/cluster-127\.0\.0\.1-\d+\s+monitoring\/obsctl-scrape-cluster-03\s+kept/)
+    const bad = await obsctl(['cluster', 'register', ...common, 'cluster-01'])
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain('cluster-01 is the central cluster')
+  })
+
+  it('argocd password: hidden without --show; --rotate without a terminal needs --generate; --generate shows it once', async () => {
+    const hidden = await obsctl(['argocd', 'password', ...common])
+    expect(hidden.status).toBe(0)
+    expect(hidden.stdout).not.toContain(INITIAL_PASSWORD)
+    const shown = await obsctl(['argocd', 'password', ...common, '--show'])
+    expect(shown.stdout.trim()).toBe(INITIAL_PASSWORD)
+    const noTty = await obsctl(['argocd', 'password', ...common, '--rotate'])
+    expect(noTty.status).toBe(2)
+    expect(noTty.stderr).toContain('→ add --generate')
+    const gen = await obsctl(['argocd', 'password', ...common, '--rotate', '--generate', '--json'])
+    expect(gen.status).toBe(0)
+    const rep = JSON.parse(gen.stdout)
+    expect(rep).toMatchObject({rotated: true, generated: true, initialSecret: false})
+    expect(rep.password).toMatch(/^[A-Za-z0-9]{24}$/)
+  })
+
+  it('argocd sync times out with exit 1 listing the unhealthy apps', async () => {
+    fleet.central.seed({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: 'root-app', namespace: 'argocd'}, spec: {project: 'default'}})
+    fleet.central.setApplicationStatus('argocd', 'root-app', {sync: 'OutOfSync', health: 'Missing'})
+    const r = await obsctl(['argocd', 'sync', ...common, '--timeout', '2'])
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain('1 of 1 Applications are not Synced and Healthy')
+    expect(r.stderr).toContain('root-app: OutOfSync/Missing')
+    fleet.central.setApplicationStatus('argocd', 'root-app', {sync: 'Synced', health: 'Healthy'})
+    const ok = await obsctl(['argocd', 'sync', ...common, '--timeout', '10'])
+    expect(ok.status).toBe(0)
+    expect(ok.stdout).toMatch(/root-app\s+Synced\s+Healthy/)
+  })
+})
