@@ -90,7 +90,7 @@ describe('config set', () => {
     expect(readFileSync(ws.file, 'utf8')).toBe(before)
   })
 
-  it('the same value again is a no-op; --no-push commits but leaves the remote alone', async () => {
+  it('the same value again is a no-op; --no-push commits but leaves the remote alone; a rerun pushes the pending commit', async () => {
     ws = await workspace()
     const noop = await configSet(ws.inv(), 'retention.prometheus', '6h', {yes: true, sync: false})
     expect(noop.noop).toBe(true)
@@ -99,9 +99,14 @@ describe('config set', () => {
     expect(r.commit).toBeTruthy()
     expect(r.push).toBeNull()
     expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(head)
-    // rerun: the inventory already says 12h and the working copy is rendered: nothing to do
+    // rerun (resume): the inventory already says 12h and the working copy is rendered, but the commit was never pushed
     const again = await configSet(ws.inv(), 'retention.prometheus', '12h', {yes: true, sync: false})
-    expect(again.noop).toBe(true)
+    expect(again.noop).toBe(false)
+    expect(again.commit).toBeNull()
+    expect(again.push!.commit).toBe(r.commit!.sha)
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(r.commit!.sha)
+    // and now there is nothing left to do
+    expect((await configSet(ws.inv(), 'retention.prometheus', '12h', {yes: true, sync: false})).noop).toBe(true)
   })
 })
 

@@ -7,7 +7,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {parse} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
-import {addCluster, removeCluster, type AddOptions} from '../../src/lib/fleet/index.js'
+import {addCluster, configSet, removeCluster, type AddOptions} from '../../src/lib/fleet/index.js'
 import {clusterSecretName} from '../../src/lib/argocd/register.js'
 import {Kube} from '../../src/lib/kube/index.js'
 import {ObsctlError} from '../../src/lib/errors.js'
@@ -110,6 +110,9 @@ describe('cluster add / remove', () => {
     expect(secret?.metadata.labels['obsctl.dev/cluster']).toBe('cluster-05')
     expect(servers[4]!.getObject('serviceaccounts', 'kube-system', 'argocd-manager')).toBeTruthy()
     expect(servers[0]!.getObject('secrets', 'monitoring', 'obsctl-scrape-cluster-05')).toBeTruthy()
+    // its Secrets (S3 credentials for Thanos/Longhorn, Fluent Bit's OpenSearch user) on the new edge only
+    expect(servers[4]!.listObjects('secrets', 'monitoring').length + servers[4]!.listObjects('secrets', 'logging').length).toBeGreaterThan(0)
+    expect(servers[1]!.listObjects('secrets', 'logging')).toEqual([])
     // nothing registered for the other edges
     expect(servers[1]!.getObject('serviceaccounts', 'kube-system', 'argocd-manager')).toBeFalsy()
   })
@@ -173,5 +176,25 @@ describe('cluster add / remove', () => {
     // rerun: nothing to remove
     const again = await removeCluster(ws.inv(), 'cluster-05', {yes: true, kubeconfig})
     expect(again.absent).toBe(true)
+  })
+
+  it('config set then syncs: waits until every Application on central is Synced and Healthy', async () => {
+    // Argo CD (played by the test) reports the old revision as Synced until it sees the new commit
+    const app = 'kube-prometheus-stack-cluster-02'
+    servers[0]!.setApplicationStatus('argocd', app, {sync: 'Synced', health: 'Healthy', revision: 'old'})
+    const timer = setInterval(() => {
+      const live = servers[0]!.getObject('applications.argoproj.io', 'argocd', app)
+      if (live?.metadata.annotations?.['argocd.argoproj.io/refresh']) {
+        clearInterval(timer)
+        const head = ws.remoteGit('rev-parse', 'main').trim()
+        servers[0]!.setApplicationStatus('argocd', app, {sync: 'OutOfSync', health: 'Healthy', revision: head})
+        setTimeout(() => servers[0]!.setApplicationStatus('argocd', app, {sync: 'Synced', health: 'Healthy', revision: head}), 150)
+      }
+    }, 20)
+    const r = await configSet(ws.inv(), 'retention.prometheus', '10h', {yes: true, kubeconfig, intervalMs: 25, timeoutSeconds: 20, renderer: 'silent'})
+    clearInterval(timer)
+    expect(r.sync?.ok).toBe(true)
+    expect(servers[0]!.getObject('applications.argoproj.io', 'argocd', app)?.status.sync.revision).toBe(r.push!.commit)
+    expect(ws.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: set retention.prometheus 6h → 10h')
   })
 })

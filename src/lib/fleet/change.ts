@@ -143,8 +143,53 @@ export async function renderCommitPush(next: LoadedInventory, message: string, o
   return {commit: sha ? {sha, message: message.split('\n')[0]!} : null, push: pushed, files: r}
 }
 
-/** Run the sync phase (every Application Synced and Healthy) for the inventory. */
-export async function runSync(inv: LoadedInventory, o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer'>, command: string): Promise<{ok: boolean; summary: string; run: RunResult}> {
+/** HEAD of the working copy when the remote branch does not have it (an earlier run committed, then failed to push). */
+export async function unpushedHead(inv: LoadedInventory): Promise<string | undefined> {
+  const {git, isRepo} = await import('../gitops/index.js')
+  const dir = gitDir(inv.platform, inv.dir)
+  if (!(await isRepo(dir))) return undefined
+  const head = await git(dir, ['rev-parse', '--verify', '-q', 'HEAD'])
+  if (head.exitCode !== 0) return undefined
+  const remote = await git(dir, ['ls-remote', 'origin', `refs/heads/${inv.platform.git.branch}`])
+  if (remote.exitCode !== 0) return undefined
+  const sha = head.stdout.trim()
+  return remote.stdout.split(/\s/)[0] === sha ? undefined : sha
+}
+
+/**
+ * After a push Argo CD may still report Synced for the previous revision: ask every Application that
+ * tracks the repository to refresh (what `argocd app get --refresh` does) and wait until it has seen
+ * `revision`. Applications of other repositories are left alone.
+ */
+export async function waitForRevision(inv: LoadedInventory, revision: string, o: {kubeconfig?: string; timeoutMs: number; intervalMs?: number; onNotice?: (l: string) => void}): Promise<void> {
+  const {Kube, sleep} = await import('../kube/index.js')
+  const {centralCluster, kubeContextName, NAMESPACES} = await import('../config/model.js')
+  const kube = await Kube.connect({kubeconfig: o.kubeconfig, context: kubeContextName(centralCluster(inv.platform))})
+  type App = {metadata: {name: string}; spec?: {source?: {repoURL?: string}}; status?: {sync?: {revision?: string}}}
+  const ours = async () => ((await kube.list('argoproj.io/v1alpha1', 'Application', {namespace: NAMESPACES.argocd})) as unknown as App[]).filter((a) => a.spec?.source?.repoURL === inv.platform.git.remote)
+  for (const a of await ours()) {
+    await kube.apply({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: a.metadata.name, namespace: NAMESPACES.argocd, annotations: {'argocd.argoproj.io/refresh': 'normal'}}}, {fieldManager: 'obsctl-refresh'})
+  }
+  const deadline = Date.now() + o.timeoutMs
+  for (;;) {
+    const behind = (await ours()).filter((a) => a.status?.sync?.revision !== revision)
+    if (behind.length === 0) return
+    if (Date.now() > deadline) {
+      throw new ObsctlError(`Argo CD has not seen commit ${revision.slice(0, 12)} yet: ${behind.map((a) => `${a.metadata.name} (at ${a.status?.sync?.revision?.slice(0, 12) ?? 'none'})`).join(', ')}`, {
+        code: 'SYNC_REVISION',
+        hints: ['check the repository URL and credentials Argo CD uses (obsctl validate argocd)', 'obsctl argocd sync waits again'],
+      })
+    }
+    await sleep(o.intervalMs ?? 5000)
+  }
+}
+
+/** Run the sync phase (every Application Synced and Healthy) for the inventory; first wait for `revision` when given. */
+export async function runSync(inv: LoadedInventory, o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice'>, command: string, revision?: string): Promise<{ok: boolean; summary: string; run: RunResult}> {
+  if (revision) {
+    o.onNotice?.(`waiting for Argo CD to see commit ${revision.slice(0, 12)}`)
+    await waitForRevision(inv, revision, {kubeconfig: o.kubeconfig, timeoutMs: (o.timeoutSeconds ?? 900) * 1000, intervalMs: o.intervalMs, onNotice: o.onNotice})
+  }
   const {runPhases} = await import('../engine/index.js')
   const {loadPhases} = await import('../phases.js')
   const run = await runPhases(await loadPhases({only: ['sync']}), {
@@ -182,6 +227,12 @@ export async function applyInventoryChange(
     dryRun: Boolean(o.dryRun),
     noop: !dry.changed && renderChanges === 0,
   }
+  // resume: the inventory and the working copy already have the change, but its commit never reached the remote
+  const pending = result.noop && o.push !== false ? await unpushedHead(next) : undefined
+  if (pending) {
+    result.noop = false
+    o.onNotice?.(`the working copy has commit ${pending.slice(0, 12)} that the remote does not have: pushing it`)
+  }
   if (result.noop && change.refuseNoop) throw inputError(change.refuseNoop, ['nothing was changed'], 'NOOP', result)
   if (o.dryRun || result.noop) return result
 
@@ -201,7 +252,7 @@ export async function applyInventoryChange(
   if (rc.commit) o.onNotice?.(`commit ${rc.commit.sha.slice(0, 12)} ${rc.commit.message}`)
   if (rc.push) o.onNotice?.(`pushed to ${rc.push.remote} (${rc.push.branch})`)
   if (o.sync !== false) {
-    result.sync = await runSync(next, o, change.command)
+    result.sync = await runSync(next, o, change.command, rc.push?.commit)
     if (!result.sync.ok) {
       const first = result.sync.run.phases[0]?.error
       throw new ObsctlError(`the change is committed${rc.push ? ' and pushed' : ''}, but the sync did not finish: ${result.sync.summary}`, {

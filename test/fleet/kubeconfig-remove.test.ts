@@ -1,0 +1,72 @@
+import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {removeFromKubeconfig} from '../../src/lib/kube/kubeconfig.js'
+
+const KC = `# my kubeconfig: comments stay
+apiVersion: v1
+kind: Config
+clusters:
+  - name: cluster-01   # central
+    cluster:
+      server: https://10.0.0.1:6443
+      certificate-authority-data: AAAA
+  - name: cluster-05
+    cluster:
+      server: https://10.0.0.5:6443
+      certificate-authority-data: BBBB
+  - name: other
+    cluster: {server: 'https://other:6443'}
+users:
+  - name: cluster-01-admin
+    user: {token: t1}
+  - name: cluster-05-admin
+    user:
+      token: t5
+contexts:
+  - name: cluster-01-context
+    context: {cluster: cluster-01, user: cluster-01-admin}
+  - name: cluster-05-context
+    context:
+      cluster: cluster-05
+      user: cluster-05-admin
+current-context: cluster-05-context
+preferences: {}
+`
+
+let dir: string | undefined
+afterEach(() => {
+  if (dir) rmSync(dir, {recursive: true, force: true})
+  dir = undefined
+})
+
+describe('removeFromKubeconfig', () => {
+  it('cuts exactly its cluster, user and context entries; everything else byte for byte; current-context moves to the fallback; backup kept', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'obsctl-kc-'))
+    const file = path.join(dir, 'config')
+    writeFileSync(file, KC)
+    const r = await removeFromKubeconfig(file, 'cluster-05', {fallbackContext: 'cluster-01-context'})
+    expect(r.removed).toEqual(['clusters/cluster-05', 'users/cluster-05-admin', 'contexts/cluster-05-context'])
+    expect(r.currentContext).toBe('cluster-01-context')
+    const want = KC.replace(/  - name: cluster-05\n(    .*\n)+/, '')
+      .replace(/  - name: cluster-05-admin\n(    .*\n)+/, '')
+      .replace(/  - name: cluster-05-context\n(    .*\n)+/, '')
+      .replace('current-context: cluster-05-context', 'current-context: cluster-01-context')
+    expect(readFileSync(file, 'utf8')).toBe(want)
+    expect(readFileSync(r.backup!, 'utf8')).toBe(KC)
+    // again: nothing to do, nothing written
+    const again = await removeFromKubeconfig(file, 'cluster-05')
+    expect(again.changed).toBe(false)
+    expect(readdirSync(dir).filter((f) => f.includes('backup'))).toHaveLength(1)
+  })
+
+  it('a missing file or a cluster that is not there changes nothing', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'obsctl-kc-'))
+    expect((await removeFromKubeconfig(path.join(dir, 'none'), 'cluster-05')).changed).toBe(false)
+    const file = path.join(dir, 'config')
+    writeFileSync(file, KC)
+    expect((await removeFromKubeconfig(file, 'cluster-09')).changed).toBe(false)
+    expect(readFileSync(file, 'utf8')).toBe(KC)
+  })
+})
