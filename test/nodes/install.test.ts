@@ -121,3 +121,26 @@ describe('four single-node clusters', () => {
     expect(bad.calls().map((c) => c.line)).toContain('kubeadm init --config /var/lib/obsctl/kubeadm-init.yaml')
   })
 })
+
+describe('RHEL family', () => {
+  let sb: Sandbox
+  beforeAll(async () => {
+    sb = await startSandbox([{osRelease: 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\n'}], {firstIp: 51})
+  })
+  afterAll(async () => sb?.stop())
+
+  test('dnf, the rpm repository pinned to the minor, containerd.io from Docker\'s repository', async () => {
+    const inv = inventoryFor(sb, [[0]])
+    const r = await runNodeInstall(inv, {renderer: 'silent', readyTimeoutSeconds: 20})
+    expect(r.ok, JSON.stringify(tasks(r))).toBe(true)
+    const n = sb.nodes[0]!
+    const calls = n.calls().map((c) => c.line)
+    expect(calls).toContain('dnf install -y -q ca-certificates curl containerd.io iscsi-initiator-utils nfs-utils')
+    expect(calls).toContain('dnf install -y -q --disableexcludes=kubernetes kubelet-1.34* kubeadm-1.34* kubectl-1.34*')
+    expect(calls.some((l) => l.startsWith('apt-get'))).toBe(false)
+    const repo = n.file('/etc/yum.repos.d/kubernetes.repo')!
+    expect(repo).toContain('baseurl=https://pkgs.k8s.io/core:/stable:/v1.34/rpm/')
+    expect(repo).toContain('gpgkey=https://pkgs.k8s.io/core:/stable:/v1.34/rpm/repodata/repomd.xml.key')
+    expect(repo).toContain('exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni')
+  })
+})

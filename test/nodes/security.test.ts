@@ -192,6 +192,26 @@ describe('connection errors', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150)
   })
 
+  test('Ctrl-C (the run\'s abort signal) closes every pooled connection', async () => {
+    const sb = await startSandbox(2, {firstIp: 55})
+    try {
+      const inv = inventoryFor(sb, [[0], [1]])
+      const {SshPool} = await import('../../src/lib/ssh/pool.js')
+      const ac = new AbortController()
+      const pool = new SshPool({platform: inv.platform, inventoryDir: inv.dir, signal: ac.signal})
+      const conns = await Promise.all(inv.platform.clusters.map((c) => pool.get(c.nodes[0]!)))
+      expect(await pool.get(inv.platform.clusters[0]!.nodes[0]!)).toBe(conns[0]) // reused within the run
+      const running = conns[0]!.exec('sleep 30')
+      ac.abort()
+      await expect(running).rejects.toMatchObject({exitCode: 130})
+      await new Promise((r) => setTimeout(r, 100))
+      expect(conns.map((c) => c.isClosed)).toEqual([true, true])
+      await expect(pool.get(inv.platform.clusters[0]!.nodes[0]!)).rejects.toMatchObject({exitCode: 130})
+    } finally {
+      await sb.stop()
+    }
+  })
+
   test('an aborted signal stops the retries (Ctrl-C)', async () => {
     const ac = new AbortController()
     ac.abort()

@@ -211,7 +211,10 @@ export class SshConnection {
       if (signal?.aborted) return reject(interruptedError())
       if (this.closed) return reject(new ObsctlError(`ssh ${this.label}: connection is closed`, {code: 'SSH_CLOSED'}))
       this.client.exec(command, {pty: false}, (err, stream: ClientChannel) => {
-        if (err) return reject(new ObsctlError(`ssh ${this.label}: cannot start command: ${err.message}`, {code: 'SSH_EXEC', cause: err}))
+        if (err) {
+          if (signal?.aborted) return reject(interruptedError())
+          return reject(new ObsctlError(`ssh ${this.label}: cannot start command: ${err.message}`, {code: 'SSH_EXEC', cause: err}))
+        }
         let stdout = ''
         let stderr = ''
         let code: number | null = null
