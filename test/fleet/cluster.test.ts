@@ -81,6 +81,7 @@ describe('cluster add / remove', () => {
     const r = await addCluster(ws.inv(), addOptions({dryRun: true}))
     expect(r.inventory.changed).toBe(true)
     expect(r.inventory.added).toContain('name: cluster-05')
+    expect(r.inventory.added).toMatch(/cpu: "?4"?\n\s+memory: 16Gi$/)
     expect(readFileSync(ws.file, 'utf8')).toBe(inventoryBefore)
     const tasks = r.run!.phases.flatMap((p) => p.tasks.map((t) => `${p.name}/${t.target}`))
     expect(tasks).toContain('kubeconfig/cluster-05')

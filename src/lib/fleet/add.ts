@@ -96,8 +96,7 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
     next = dry.inventory
     after = dry.after
     result.inventory.changed = true
-    const start = commonPrefix(dry.before, dry.after)
-    result.inventory.added = dry.after.slice(start, Math.max(start, dry.after.length - commonSuffix(dry.before, dry.after))).trimEnd()
+    result.inventory.added = insertedLines(dry.before, dry.after)
   }
 
   const {loadPhases, phaseImplemented} = await import('../phases.js')
@@ -121,14 +120,14 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
 
   if (o.dryRun) {
     // the new inventory in memory only: a dry run writes nothing and touches no remote system
-    result.run = await runPhases(phases, {inv: next, dryRun: true, options, renderer: o.renderer, onEvent: o.onEvent, command})
+    result.run = await runPhases(phases, {inv: next, dryRun: true, options, renderer: 'silent', onEvent: o.onEvent, command})
     result.ok = result.run.ok
     return result
   }
 
   if (result.inventory.changed) {
     const question = `add ${n.name} to ${inv.file}:\n${result.inventory.added}\nthen run ${result.phases.join(' → ')} for ${n.name}. Go ahead?`
-    if (!(await confirmOrRefuse('cluster add', question, o))) {
+    if (!(await confirmOrRefuse('cluster add', question, o, 'or --dry-run to see what would be done'))) {
       result.cancelled = true
       return result
     }
@@ -144,14 +143,13 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
   return result
 }
 
-function commonPrefix(a: string, b: string): number {
-  let i = 0
-  while (i < a.length && a[i] === b[i]) i++
-  return a.lastIndexOf('\n', i - 1) + 1
-}
-
-function commonSuffix(a: string, b: string): number {
-  let j = 0
-  while (j < a.length && j < b.length && a[a.length - 1 - j] === b[b.length - 1 - j]) j++
-  return j
+/** The lines `after` has that `before` does not (a pure insertion: prefix and suffix never overlap). */
+export function insertedLines(before: string, after: string): string {
+  const a = before.split('\n')
+  const b = after.split('\n')
+  let p = 0
+  while (p < a.length && p < b.length && a[p] === b[p]) p++
+  let q = 0
+  while (q < a.length - p && q < b.length - p && a[a.length - 1 - q] === b[b.length - 1 - q]) q++
+  return b.slice(p, b.length - q).join('\n').trimEnd()
 }

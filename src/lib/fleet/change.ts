@@ -93,10 +93,10 @@ export function formatRenderedDiff(d: RenderedDiff): string {
 }
 
 /** Ask (or refuse without a terminal unless yes). Returns false when the user says no. */
-export async function confirmOrRefuse(what: string, question: string, o: {yes?: boolean; confirm?: (q: string) => Promise<boolean>}, dryRunHint = true): Promise<boolean> {
+export async function confirmOrRefuse(what: string, question: string, o: {yes?: boolean; confirm?: (q: string) => Promise<boolean>}, dryRunHint = 'or --dry-run to see the diff only'): Promise<boolean> {
   if (o.yes) return true
   if (!canPrompt() || !o.confirm) {
-    throw inputError(`${what} asks first, and there is no terminal to ask on`, ['pass --yes to go ahead', ...(dryRunHint ? ['or --dry-run to see the diff only'] : [])], 'NO_TTY')
+    throw inputError(`${what} asks first, and there is no terminal to ask on`, ['pass --yes to go ahead', dryRunHint], 'NO_TTY')
   }
   return o.confirm(question)
 }

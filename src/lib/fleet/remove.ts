@@ -218,12 +218,12 @@ export async function removeCluster(inv: LoadedInventory, name: string, o: Remov
   if (!o.dryRun) {
     const reset = o.resetNodes ? `\nkubeadm reset -f on ${c.nodes.map((n) => n.host).join(', ')}: Kubernetes on these nodes is wiped` : '\nits nodes are left untouched (--reset-nodes wipes them)'
     const question = `remove ${name} (${c.apiServer}):\n${steps.map((s, i) => `  ${i + 1}. ${s}`).join('\n')}${reset}\nGo ahead?`
-    if (!(await confirmOrRefuse('cluster remove', question, o))) {
+    if (!(await confirmOrRefuse('cluster remove', question, o, 'or --dry-run to see what would be done'))) {
       result.cancelled = true
       return result
     }
   }
-  const run = await runPhases(phases as Phase<Target>[], {inv, dryRun: o.dryRun, restart: true, options, renderer: o.renderer, onEvent: o.onEvent, command})
+  const run = await runPhases(phases as Phase<Target>[], {inv, dryRun: o.dryRun, restart: true, options, renderer: o.dryRun ? 'silent' : o.renderer, onEvent: o.onEvent, command})
   result.run = run
   result.ok = run.ok
   return result
