@@ -271,7 +271,7 @@ export async function registerEdge(central: Kube, edge: Kube, c: Cluster, opts: 
   }
 
   // 1. what `argocd cluster add` creates on the edge
-  log(`${c.name}: ServiceAccount, ClusterRole and ClusterRoleBinding for argocd-manager`)
+  log(`ServiceAccount, ClusterRole and ClusterRoleBinding for argocd-manager`)
   await applyAll(edge, managerObjects(c), report.edgeObjects)
   check()
   const managerSecret = tokenSecretObject(c, MANAGER.tokenSecret, MANAGER.namespace, MANAGER.serviceAccount)
@@ -283,14 +283,14 @@ export async function registerEdge(central: Kube, edge: Kube, c: Cluster, opts: 
 
   // 2. the declarative cluster Secret on central
   const secret = clusterSecretObject(c, manager.token, caPem)
-  log(`${c.name}: cluster Secret ${secret.metadata.namespace}/${secret.metadata.name} on ${central.context}`)
+  log(`cluster Secret ${secret.metadata.namespace}/${secret.metadata.name} on ${central.context}`)
   await central.apply(secret)
   report.clusterSecret = `${secret.metadata.namespace}/${secret.metadata.name}`
   check()
 
   // 3. metrics: remote-scrape edges get a scrape-only token copied to central; agent edges none
   if (mode === 'remote-scrape') {
-    log(`${c.name}: scrape ServiceAccount (list/watch nodes, get nodes/proxy, get services/proxy in ${NAMESPACES.monitoring})`)
+    log(`scrape ServiceAccount (list/watch nodes, get nodes/proxy, get services/proxy in ${NAMESPACES.monitoring})`)
     await applyAll(edge, scrapeObjects(c), report.edgeObjects)
     const scrapeSecret = tokenSecretObject(c, SCRAPE.tokenSecret, SCRAPE.namespace, SCRAPE.serviceAccount)
     const scrape = await ensureToken(edge, scrapeSecret, opts)

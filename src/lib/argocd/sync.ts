@@ -55,6 +55,7 @@ export async function waitForApps(central: Kube, opts: SyncOptions): Promise<Syn
   const log = opts.log ?? (() => {})
   const deadline = Date.now() + opts.timeoutMs
   const seen = new Map<string, string>()
+  let lastSummary = ''
   let apps: AppStatus[] = []
   for (;;) {
     if (opts.signal?.aborted) throw new ObsctlError('interrupted while waiting for the Applications', {exitCode: 130, code: 'INTERRUPTED'})
@@ -70,7 +71,9 @@ export async function waitForApps(central: Kube, opts: SyncOptions): Promise<Syn
       return {apps, ready, total: apps.length, ok: true}
     }
     if (Date.now() >= deadline) break
-    log(apps.length === 0 ? 'no Applications in argocd yet' : `${ready}/${apps.length} Synced and Healthy`)
+    const summary = apps.length === 0 ? 'no Applications in argocd yet' : `${ready}/${apps.length} Synced and Healthy`
+    if (summary !== lastSummary) log(summary)
+    lastSummary = summary
     await sleep(Math.min(opts.intervalMs ?? 3000, Math.max(0, deadline - Date.now())), opts.signal)
   }
   const notReady = apps.filter((a) => !isReady(a))
