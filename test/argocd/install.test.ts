@@ -152,6 +152,14 @@ describe('install failures', () => {
     expect(err.message).toMatch(/did not roll out within 2s: Deployment argocd\/argocd-server: waiting for the controller .*; StatefulSet argocd\/argocd-application-controller/)
   })
 
+  it('an HA --manifest on a one-node central warns that replicas will stay Pending', async () => {
+    const kube = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})
+    const lines: string[] = []
+    const err = await installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {manifest: writeManifest(fleet.dir, 'ha'), timeoutMs: 1000, intervalMs: 50, log: (l) => lines.push(l)}).catch((e) => e)
+    expect(err).toMatchObject({code: 'TIMEOUT'})
+    expect(lines.join('\n')).toContain("warning: cluster-01 has 1 node(s), and the HA manifest's pod anti-affinity needs 3")
+  })
+
   it('interrupted (AbortSignal) mid-rollout exits 130; the rerun completes', async () => {
     const manifest = writeManifest(fleet.dir)
     const kube = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})

@@ -9,7 +9,7 @@ import {ObsctlError} from '../errors.js'
 import {NAMESPACES, centralCluster, gitDir, serviceUrl} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {applyOrder, describeObject, rolloutStatus, waitUntil, type Kube, type KubeObject} from '../kube/index.js'
-import {chooseVariant, intoNamespace, loadManifest, manifestUrl, parseObjects, type ManifestVariant, type VariantChoice} from './manifest.js'
+import {HA_MIN_NODES, chooseVariant, intoNamespace, loadManifest, manifestUrl, parseObjects, type ManifestVariant, type VariantChoice} from './manifest.js'
 
 export interface InstallOptions {
   /** --manifest FILE|URL (air-gapped sites); else the release manifest from GitHub */
@@ -135,7 +135,14 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
   }
   log(`reading ${source}`)
   const manifest = await loadManifest(source, version, {signal: opts.signal})
-  const reason = choice?.reason ?? `--manifest ${manifest.source}: the ${manifest.variant === 'ha' ? 'HA' : 'non-HA'} manifest as given`
+  let reason = choice?.reason ?? `--manifest ${manifest.source}: the ${manifest.variant === 'ha' ? 'HA' : 'non-HA'} manifest as given`
+  if (!choice && manifest.variant === 'ha') {
+    const {nodes, source: counted} = await centralNodeCount(kube, central)
+    if (nodes < HA_MIN_NODES) {
+      reason += `; warning: ${central.name} ${counted === 'live' ? 'has' : 'declares'} ${nodes} node(s), and the HA manifest's pod anti-affinity needs ${HA_MIN_NODES}: some replicas will stay Pending and the rollout wait will time out`
+      log(reason)
+    }
+  }
   log(`Argo CD ${version}, ${manifest.variant === 'ha' ? 'HA' : 'non-HA'} manifest: ${manifest.objects.length} objects`)
   if (opts.signal?.aborted) throw interrupted('reading the manifest')
 
