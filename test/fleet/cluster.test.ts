@@ -138,6 +138,26 @@ describe('cluster add / remove', () => {
     expect(readFileSync(ws.file, 'utf8')).toBe(inv)
   })
 
+  it('add resumed at sync: Argo CD is asked to refresh and must report the pushed commit before the sync phase judges the Applications', async () => {
+    await central.apply({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: 'root-app', namespace: 'argocd'}, spec: {project: 'default', source: {repoURL: ws.remote, path: 'argocd/applications'}, destination: {server: 'https://kubernetes.default.svc'}}})
+    servers[0]!.setApplicationStatus('argocd', 'root-app', {sync: 'Synced', health: 'Healthy', revision: 'old'})
+    const head = ws.remoteGit('rev-parse', 'main').trim()
+    let refreshed = false
+    const timer = setInterval(() => {
+      if (servers[0]!.getObject('applications.argoproj.io', 'argocd', 'root-app')?.metadata.annotations?.['argocd.argoproj.io/refresh']) {
+        clearInterval(timer)
+        refreshed = true
+        servers[0]!.setApplicationStatus('argocd', 'root-app', {sync: 'Synced', health: 'Healthy', revision: head})
+      }
+    }, 20)
+    const r = await addCluster(ws.inv(), addOptions({from: 'sync', phases: ['sync'], timeoutSeconds: 10}))
+    clearInterval(timer)
+    expect(r.phases).toEqual(['argocd-refresh', 'sync'])
+    expect(r.ok).toBe(true)
+    expect(refreshed).toBe(true)
+    await central.delete({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: 'root-app', namespace: 'argocd'}})
+  })
+
   it('remove refuses the central cluster and, without a terminal, asks for --yes (exit 2)', async () => {
     await expect(removeCluster(ws.inv(), 'cluster-01', {yes: true, kubeconfig})).rejects.toMatchObject({exitCode: 2, code: 'CENTRAL'})
     await expect(removeCluster(ws.inv(), 'cluster-05', {kubeconfig})).rejects.toMatchObject({exitCode: 2, code: 'NO_TTY'})

@@ -10,6 +10,7 @@ import {addClusterToInventory, type NewCluster} from '../config/edit.js'
 import type {Cluster} from '../config/schema.js'
 import {loadInventory} from '../config/load.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
+import type {Phase} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {confirmOrRefuse} from './change.js'
 
@@ -102,6 +103,9 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
   const {loadPhases, phaseImplemented} = await import('../phases.js')
   const all = await loadPhases({only: result.phases})
   const phases = all.filter((p) => phaseImplemented(p))
+  // Argo CD must see the pushed commit (root-app then creates the new cluster's Applications) before the sync phase judges them
+  const syncAt = phases.findIndex((p) => p.name === 'sync')
+  if (syncAt >= 0) phases.splice(syncAt, 0, refreshPhase)
   result.skipped = all.filter((p) => !phaseImplemented(p)).map((p) => p.name)
   result.phases = phases.map((p) => p.name)
   for (const s of result.skipped) o.onNotice?.(`phase ${s} is not implemented yet: skipped (run it once it lands: obsctl bootstrap --phase ${s})`)
@@ -141,6 +145,31 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
   result.run = run
   result.ok = run.ok
   return result
+}
+
+/** Refresh the Applications that track the repository and wait until Argo CD has seen the working copy's HEAD. */
+export const refreshPhase: Phase = {
+  name: 'argocd-refresh',
+  title: 'Argo CD sees the pushed commit',
+  targets: () => [{id: 'applications', title: 'Applications tracking the GitOps repository'}],
+  fingerprint: (_t, ctx) => ({run: ctx.runId}),
+  describe: () => 'annotate the Applications of the GitOps repository with argocd.argoproj.io/refresh and wait until they report the pushed commit',
+  async run(_t, ctx, io) {
+    const {git} = await import('../gitops/index.js')
+    const {gitDir} = await import('../config/model.js')
+    const {waitForRevision} = await import('./change.js')
+    const head = await git(gitDir(ctx.platform, ctx.inv.dir), ['rev-parse', '--verify', '-q', 'HEAD'])
+    if (head.exitCode !== 0) return 'no commit in the working copy yet'
+    const sha = head.stdout.trim()
+    const t = ctx.options.timeoutSeconds
+    await waitForRevision(ctx.inv, sha, {
+      kubeconfig: typeof ctx.options.kubeconfig === 'string' ? ctx.options.kubeconfig : undefined,
+      timeoutMs: (typeof t === 'number' && t > 0 ? t : 900) * 1000,
+      intervalMs: typeof ctx.options.intervalMs === 'number' ? ctx.options.intervalMs : undefined,
+      onNotice: io.log,
+    })
+    return `Argo CD is at ${sha.slice(0, 12)}`
+  },
 }
 
 /** The lines `after` has that `before` does not (a pure insertion: prefix and suffix never overlap). */
