@@ -210,7 +210,20 @@ export class SshConnection {
     return new Promise<ExecResult>((resolve, reject) => {
       if (signal?.aborted) return reject(interruptedError())
       if (this.closed) return reject(new ObsctlError(`ssh ${this.label}: connection is closed`, {code: 'SSH_CLOSED'}))
+      // an abort while the channel is still opening settles the call as interrupted at once
+      // (the pool may close the connection on the same signal before the channel exists)
+      let abortedEarly = false
+      const onEarlyAbort = () => {
+        abortedEarly = true
+        reject(interruptedError())
+      }
+      signal?.addEventListener('abort', onEarlyAbort, {once: true})
       this.client.exec(command, {pty: false}, (err, stream: ClientChannel) => {
+        signal?.removeEventListener('abort', onEarlyAbort)
+        if (abortedEarly) {
+          stream?.close()
+          return
+        }
         if (err) {
           if (signal?.aborted) return reject(interruptedError())
           return reject(new ObsctlError(`ssh ${this.label}: cannot start command: ${err.message}`, {code: 'SSH_EXEC', cause: err}))
