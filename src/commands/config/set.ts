@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/cli/base.js'
+import {changeFlags} from '../../lib/cli/change-flags.js'
 import type {ChangeResult} from '../../lib/fleet/index.js'
 
 export default class ConfigSet extends BaseCommand {
@@ -20,10 +21,7 @@ to sync (unless --no-sync). --dry-run shows the diff only.`
   }
   static override flags = {
     'dry-run': Flags.boolean({summary: 'Show the inventory change and the rendered diff; write nothing.'}),
-    push: Flags.boolean({summary: 'Push the commit (--no-push: commit only).', default: true, allowNo: true}),
-    sync: Flags.boolean({summary: 'Wait for the Applications to be Synced and Healthy (--no-sync: do not).', default: true, allowNo: true}),
-    force: Flags.boolean({summary: 'Overwrite rendered files edited by hand.'}),
-    timeout: Flags.integer({summary: 'Seconds to wait for the sync.', default: 900, min: 1}),
+    ...changeFlags,
     'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
   }
 

@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../../lib/cli/base.js'
+import {changeFlags} from '../../lib/cli/change-flags.js'
 import type {ChangeResult} from '../../lib/fleet/index.js'
 
 export default class UpgradeChart extends BaseCommand {
@@ -16,10 +17,7 @@ for Argo CD to sync (unless --no-sync). Refuses a no-op. --dry-run shows the dif
   static override flags = {
     version: Flags.string({summary: 'The chart version to upgrade to.', required: true}),
     'dry-run': Flags.boolean({summary: 'Show the rendered diff; write nothing.'}),
-    push: Flags.boolean({summary: 'Push the commit (--no-push: commit only).', default: true, allowNo: true}),
-    sync: Flags.boolean({summary: 'Wait for the Applications to be Synced and Healthy (--no-sync: do not).', default: true, allowNo: true}),
-    force: Flags.boolean({summary: 'Overwrite rendered files edited by hand.'}),
-    timeout: Flags.integer({summary: 'Seconds to wait for the sync.', default: 900, min: 1}),
+    ...changeFlags,
   }
 
   async run(): Promise<ChangeResult> {
