@@ -71,7 +71,7 @@ describe('thanos and prometheus against four clusters', () => {
       do v = await run('prometheus')
       while (byId(v, 'prometheus.targets').result === 'pass' && Date.now() < deadline)
       expect(byId(v, 'prometheus.targets').result).toBe('fail')
-      expect(byId(v, 'prometheus.targets').detail).toMatch(/^1\/5 targets down: node-exporter\/127\.0\.0\.1:\d+ \(cluster-03\): .*connection refused/)
+      expect(byId(v, 'prometheus.targets').detail).toMatch(/^1\/5 targets down: node-exporter\/127\.0\.0\.1:\d+ \(cluster-03\): .*connection (refused|reset by peer)/)
       expect(byId(v, 'prometheus.edges')).toMatchObject({result: 'fail', detail: 'cluster-03: 1/1 down (node-exporter)'})
     } finally {
       await p.metrics.startExporter('cluster-03')
