@@ -1,4 +1,4 @@
-import {spawnSync} from 'node:child_process'
+import {execFile, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -18,6 +18,20 @@ export function obsctl(args: string[], opts: {cwd?: string; env?: Record<string,
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
   const r = spawnSync(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, input: opts.input ?? '', encoding: 'utf8', timeout: 60_000})
   return {status: r.status, stdout: r.stdout, stderr: r.stderr}
+}
+
+/**
+ * The built CLI, asynchronously: for tests whose peers (test servers, fakes) live in this process,
+ * which spawnSync would block from answering.
+ */
+export function obsctlAsync(args: string[], opts: {cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number} = {}): Promise<CliResult> {
+  const env: Record<string, string | undefined> = {...process.env, CI: '1', OBSCTL_CONFIG: undefined, NO_COLOR: '1', ...opts.env}
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, timeout: opts.timeoutMs ?? 60_000}, (err, stdout, stderr) =>
+      resolve({status: err ? (typeof (err as {code?: unknown}).code === 'number' ? ((err as {code: number}).code) : 1) : 0, stdout, stderr}),
+    )
+  })
 }
 
 export function tmpDir(prefix = 'obsctl-cli-'): string {

@@ -9,6 +9,7 @@
  * with waiting joiners. Splitting init and join into two phases would serialise every cluster behind
  * the slowest control plane of the fleet; the promise keeps clusters independent.
  */
+import {withTimeout} from '../async.js'
 import {createHash} from 'node:crypto'
 import {findCluster, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
@@ -94,18 +95,6 @@ function cpDeferred(ctx: RunContext, cluster: string): Promise<Deferred> {
   return ctx.resources.getOrCreate(cpKey(cluster), () => deferred())
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, signal: AbortSignal, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new ObsctlError(`timed out after ${Math.round(ms / 1000)} s waiting for ${what}`, {code: 'TIMEOUT'})), ms)
-    const onAbort = () => reject(interruptedError())
-    signal.addEventListener('abort', onAbort, {once: true})
-    p.then(resolve, reject).finally(() => {
-      clearTimeout(t)
-      signal.removeEventListener('abort', onAbort)
-    })
-  })
-}
-
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const t = setTimeout(resolve, ms)
@@ -123,7 +112,7 @@ async function waitForControlPlane(ctx: RunContext, cluster: Cluster, cp: SshCon
   io.log(`waiting for the control plane ${nodeName(firstControlPlane(cluster))} to be initialised`)
   const d = await cpDeferred(ctx, cluster.name)
   try {
-    await withTimeout(d.promise, readyTimeoutMs(ctx), io.signal, `control plane of ${cluster.name}`)
+    await withTimeout(d.promise, readyTimeoutMs(ctx), `control plane of ${cluster.name}`, io.signal)
   } catch (e) {
     if (e instanceof ObsctlError && e.code === 'TIMEOUT') {
       e.hints.push(`the control plane task did not run in this run: obsctl node install ${cluster.name} --restart`)

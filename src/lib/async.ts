@@ -1,0 +1,18 @@
+/** Small promise helpers shared by the domains. */
+import {ObsctlError, interruptedError} from './errors.js'
+
+/**
+ * Settle with `p`, or reject with a TIMEOUT error after `ms` (naming `what`), or with an interrupted
+ * error when `signal` aborts first. `p` itself is not cancelled; callers pass their own signal to it.
+ */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new ObsctlError(`timed out after ${Math.round(ms / 1000)} s waiting for ${what}`, {code: 'TIMEOUT'})), ms)
+    const onAbort = () => reject(interruptedError())
+    signal?.addEventListener('abort', onAbort, {once: true})
+    p.then(resolve, reject).finally(() => {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', onAbort)
+    })
+  })
+}
