@@ -5,6 +5,7 @@
 import type {LoadedInventory} from '../config/load.js'
 import {openContext, type ValidateOptions} from './context.js'
 import {runChecks, selectChecks, verdictOf, type ComponentArg, type RunOptions} from './run.js'
+import {recordVerdict} from './record.js'
 import {COMPONENTS, type Check, type Verdict} from './types.js'
 
 export * from './types.js'
@@ -13,12 +14,15 @@ export {formatVerdict, formatOutcome, ICONS} from './render.js'
 export {COMPONENT_ARGS, runChecks, selectChecks, verdictOf, type ComponentArg, type RunOptions} from './run.js'
 export {openContext, parseEndpointFlags, type ValidateOptions} from './context.js'
 export {SERVICES, SERVICE_KEYS, type ServiceKey} from './http.js'
+export {lastValidation, recordVerdict, type ValidationRecord} from './record.js'
 
 export interface ValidateRequest extends ValidateOptions, RunOptions {
   component?: ComponentArg
   skip?: string[]
   /** replace the check list (tests, bench) */
   checks?: Check[]
+  /** keep the verdict in .obsctl/validation.json for `obsctl status` */
+  record?: boolean
 }
 
 export async function validate(inv: LoadedInventory, req: ValidateRequest = {}): Promise<Verdict> {
@@ -29,7 +33,9 @@ export async function validate(inv: LoadedInventory, req: ValidateRequest = {}):
   try {
     const outcomes = await runChecks(run, opened.ctx, req)
     const components = COMPONENTS.filter((c) => req.component === undefined || req.component === 'all' || req.component === c)
-    return verdictOf(outcomes, skipped, components, Date.now() - started)
+    const verdict = verdictOf(outcomes, skipped, components, Date.now() - started)
+    if (req.record) await recordVerdict(inv, verdict)
+    return verdict
   } finally {
     opened.close()
   }

@@ -16,6 +16,7 @@ export const validatePhase: Phase<Target> = {
       kubeconfig: typeof ctx.options.kubeconfig === 'string' ? ctx.options.kubeconfig : undefined,
       caFile: typeof ctx.options.caFile === 'string' ? ctx.options.caFile : undefined,
       signal: ctx.signal,
+      record: true,
       onOutcome: (o) => io.log(formatOutcome(o).split('\n').join(' | ')),
     })
     const s = v.summary

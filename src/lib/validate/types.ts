@@ -18,6 +18,8 @@ export interface CheckResult {
   detail: string
   /** what to do about a warn/fail */
   hint?: string
+  /** the inventory clusters a warn/fail concerns (absent: the platform as a whole) */
+  clusters?: string[]
 }
 
 export interface OpenSearchCredentials {

@@ -317,6 +317,11 @@ export class KubeServer {
     this.failures.push({match, remaining: n, spec})
   }
 
+  /** drop the failures failNext armed and that have not fired yet */
+  clearFailures(): void {
+    this.failures.length = 0
+  }
+
   clearRequestLog(): void {
     this.requestLog.length = 0
   }

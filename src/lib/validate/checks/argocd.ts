@@ -3,7 +3,7 @@ import {centralCluster, edgeClusters, NAMESPACES} from '../../config/model.js'
 import type {KubeObject} from '../../kube/client.js'
 import {okJson} from '../http.js'
 import type {Check, ValidateContext} from '../types.js'
-import {fail, list, pass, warn} from './util.js'
+import {clustersOf, fail, list, pass, warn} from './util.js'
 
 export const APPLICATION = {apiVersion: 'argoproj.io/v1alpha1', kind: 'Application'} as const
 export const ADMIN_SECRET = 'argocd-initial-admin-secret'
@@ -26,15 +26,15 @@ const apps: Check = {
     const kube = await ctx.kube(centralCluster(ctx.platform).name)
     const items = await kube.list<Application>(APPLICATION.apiVersion, APPLICATION.kind, {namespace: NAMESPACES.argocd})
     if (items.length === 0) return fail('no Applications in the argocd namespace', 'apply the root application: obsctl bootstrap --phase root-app')
-    const bad = items
-      .filter((a) => a.status?.sync?.status !== 'Synced' || a.status?.health?.status !== 'Healthy')
+    const failing = items.filter((a) => a.status?.sync?.status !== 'Synced' || a.status?.health?.status !== 'Healthy')
+    const bad = failing
       .map((a) => {
         const st = a.status ?? {}
         const why = st.health?.message ?? st.conditions?.[0]?.message ?? st.operationState?.message
         return `${a.metadata.name} (${st.sync?.status ?? 'Unknown'}/${st.health?.status ?? 'Unknown'}${why ? `: ${why}` : ''})`
       })
       .sort()
-    if (bad.length) return fail(`${bad.length}/${items.length} not Synced and Healthy: ${list(bad, 6)}`, 'argocd app get <name> shows the failing resources; out of sync after a manual change: argocd app sync <name>')
+    if (bad.length) return fail(`${bad.length}/${items.length} not Synced and Healthy: ${list(bad, 6)}`, 'argocd app get <name> shows the failing resources; out of sync after a manual change: argocd app sync <name>', [...new Set(failing.map((a) => a.metadata.labels?.['obsctl.dev/cluster'] ?? centralCluster(ctx.platform).name))])
     return pass(`${items.length} Applications Synced and Healthy`)
   },
 }
@@ -70,7 +70,7 @@ const clusters: Check = {
     }
     const edges = edgeClusters(ctx.platform)
     const unregistered = edges.filter((e) => !registered.has(e.name)).map((e) => e.name)
-    if (unregistered.length) return fail(`not registered: ${list(unregistered)}`, `obsctl cluster register ${unregistered.join(' ')}`)
+    if (unregistered.length) return fail(`not registered: ${list(unregistered)}`, `obsctl cluster register ${unregistered.join(' ')}`, unregistered)
     if (edges.length === 0) return pass('no edge clusters')
     const password = await adminPassword(ctx)
     // the token goes in Argo CD's session cookie: an API server proxy (--via-api-server) strips Authorization headers
@@ -86,8 +86,8 @@ const clusters: Check = {
       else if (st?.status === 'Failed') failed.push(`${e.name}: Failed${st.message ? ` (${st.message})` : ''}`)
       else if (st?.status !== 'Successful') unknown.push(`${e.name}: ${st?.status ?? 'Unknown'}`)
     }
-    if (failed.length) return fail(list(failed), 'Argo CD cannot reach the edge API server with the argocd-manager token: check the address (clusters[].apiServer) and rerun obsctl cluster register')
-    if (unknown.length) return warn(list(unknown), 'Argo CD reports Unknown until an Application targets the cluster; sync the edge Applications')
+    if (failed.length) return fail(list(failed), 'Argo CD cannot reach the edge API server with the argocd-manager token: check the address (clusters[].apiServer) and rerun obsctl cluster register', clustersOf(failed))
+    if (unknown.length) return warn(list(unknown), 'Argo CD reports Unknown until an Application targets the cluster; sync the edge Applications', clustersOf(unknown))
     return pass(`${edges.length} edges Successful`)
   },
 }

@@ -14,7 +14,8 @@ export const indexPattern = (cluster: string) => `fluent-bit-${cluster}-*`
 
 export const CREDENTIAL_ENV = {user: 'OBSCTL_OPENSEARCH_USER', password: 'OBSCTL_OPENSEARCH_PASSWORD'} as const
 
-async function os(ctx: ValidateContext, path: string, opts: HttpOptions = {}): Promise<HttpResponse> {
+/** A request to OpenSearch with basic auth (from the context's credentials); 401 and --via-api-server are clear errors. */
+export async function os(ctx: ValidateContext, path: string, opts: HttpOptions = {}): Promise<HttpResponse> {
   const creds = ctx.opensearch
   if ('missing' in creds) throw new ObsctlError(creds.missing, {hints: [`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=… (or run in a terminal to be asked)`]})
   if (ctx.http.where('opensearch').startsWith('API server proxy')) {
@@ -29,7 +30,7 @@ async function os(ctx: ValidateContext, path: string, opts: HttpOptions = {}): P
 }
 
 /** OpenSearch's error envelope: {error: {type, reason, root_cause}, status} */
-function osError(res: HttpResponse): string {
+export function osError(res: HttpResponse): string {
   try {
     const e = (JSON.parse(res.body) as {error?: {type?: string; reason?: string} | string}).error
     if (typeof e === 'string') return e
@@ -118,7 +119,7 @@ const logs: Check = {
     )
     const silent = results.filter(([, n]) => n === 0).map(([c]) => c)
     if (silent.length) {
-      return fail(`no logs within ${ctx.since} from ${list(silent)}`, `kubectl -n logging logs daemonset/fluent-bit on those clusters; see fluent-bit.output (the ClusterOutput must point at the central OpenSearch)`)
+      return fail(`no logs within ${ctx.since} from ${list(silent)}`, `kubectl -n logging logs daemonset/fluent-bit on those clusters; see fluent-bit.output (the ClusterOutput must point at the central OpenSearch)`, silent)
     }
     return pass(`within ${ctx.since}: ${results.map(([c, n]) => `${c} ${n}`).join(', ')}`)
   },

@@ -4,7 +4,7 @@ import {sizeOf} from '../../config/sizing.js'
 import type {KubeObject} from '../../kube/client.js'
 import {okJson} from '../http.js'
 import type {Check} from '../types.js'
-import {fail, list, pass, type PromEnvelope} from './util.js'
+import {clustersOf, fail, list, pass, type PromEnvelope} from './util.js'
 
 export const PROMETHEUS_POD_SELECTOR = 'app.kubernetes.io/name=prometheus'
 export const PROMETHEUS_PORT = 9090
@@ -74,7 +74,7 @@ const targets: Check = {
     const ts = await activeTargets(ctx)
     const down = ts.filter((t) => t.health === 'down')
     if (ts.length === 0) return fail('Prometheus has no active targets', 'the ServiceMonitors/scrape configs are missing: is the kube-prometheus-stack Application synced? (argocd.apps)')
-    if (down.length) return fail(`${down.length}/${ts.length} targets down: ${list(down.map(describeTarget), 6)}`, 'the error says why; for an edge, check its API server and the scrape token (obsctl secrets apply)')
+    if (down.length) return fail(`${down.length}/${ts.length} targets down: ${list(down.map(describeTarget), 6)}`, 'the error says why; for an edge, check its API server and the scrape token (obsctl secrets apply)', [...new Set(down.map((t) => t.labels.cluster ?? centralCluster(ctx.platform).name))])
     const unknown = ts.filter((t) => t.health === 'unknown').length
     return pass(`${ts.length} targets up${unknown ? ` (${unknown} not scraped yet)` : ''}`)
   },
@@ -97,7 +97,7 @@ const edges: Check = {
       else if (down.length) problems.push(`${c.name}: ${down.length}/${mine.length} down (${[...new Set(down.map((t) => t.labels.job ?? t.scrapePool))].join(', ')})`)
       else ok.push(`${c.name} ${mine.length}`)
     }
-    if (problems.length) return fail(list(problems), `the central Prometheus scrapes these edges through their API servers: check the edge is up and the Secret ${'obsctl-scrape-<edge>'} holds a valid token (obsctl secrets apply)`)
+    if (problems.length) return fail(list(problems), `the central Prometheus scrapes these edges through their API servers: check the edge is up and the Secret ${'obsctl-scrape-<edge>'} holds a valid token (obsctl secrets apply)`, clustersOf(problems))
     return pass(`targets up: ${ok.join(', ')}`)
   },
 }

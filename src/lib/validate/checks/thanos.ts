@@ -69,7 +69,7 @@ const clusters: Check = {
     const seen = new Set(result.map((r) => r.metric.cluster).filter(Boolean))
     const missing = ctx.platform.clusters.map((c) => c.name).filter((n) => !seen.has(n))
     if (missing.length) {
-      return fail(`no metrics from ${list(missing)} (seen: ${[...seen].sort().join(', ') || 'none'})`, 'remote-scrape edges: see prometheus.edges; agent edges: the Prometheus Agent remote-writes to Thanos Receive — kubectl -n monitoring logs of the agent on that cluster')
+      return fail(`no metrics from ${list(missing)} (seen: ${[...seen].sort().join(', ') || 'none'})`, 'remote-scrape edges: see prometheus.edges; agent edges: the Prometheus Agent remote-writes to Thanos Receive — kubectl -n monitoring logs of the agent on that cluster', missing)
     }
     return pass(`${seen.size} clusters: ${[...seen].sort().join(', ')}`)
   },

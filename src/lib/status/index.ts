@@ -1,0 +1,221 @@
+/**
+ * `obsctl status`: the fleet at a glance, per cluster — nodes Ready (its API server), Argo CD
+ * Applications Synced/Healthy (central Argo CD, by the obsctl.dev/cluster label), metrics freshness
+ * (newest `up` sample per cluster label in Thanos Query), logs freshness (newest @timestamp in
+ * fluent-bit-<cluster>-*) and the last recorded validation. Every probe is bounded in time and a failed
+ * probe is a cell saying why, never a failed command.
+ */
+import type {LoadedInventory} from '../config/load.js'
+import {centralCluster} from '../config/model.js'
+import type {Cluster} from '../config/schema.js'
+import {durationSeconds, isDuration} from '../config/units.js'
+import {errorMessage, inputError} from '../errors.js'
+import {withTimeout} from '../async.js'
+import type {KubeObject} from '../kube/client.js'
+import {NAMESPACES} from '../config/model.js'
+import {openContext, type ValidateOptions} from '../validate/context.js'
+import {APPLICATION} from '../validate/checks/argocd.js'
+import {indexPattern, os} from '../validate/checks/opensearch.js'
+import {thanosQuery} from '../validate/checks/thanos.js'
+import {okJson} from '../validate/http.js'
+import {lastValidation, type ValidationRecord} from '../validate/record.js'
+import type {CheckStatus, ValidateContext} from '../validate/types.js'
+
+/** A probe that could not answer. */
+export interface ProbeError {
+  error: string
+}
+
+export interface NodesStatus {
+  ready: number
+  total: number
+  /** names of nodes that are not Ready */
+  notReady: string[]
+}
+
+export interface AppsStatus {
+  total: number
+  synced: number
+  healthy: number
+  /** `name (Sync/Health)` of those that are not Synced and Healthy */
+  problems: string[]
+}
+
+export interface Freshness {
+  /** ISO time of the newest sample / log line, null when there is none */
+  last: string | null
+  ageSeconds: number | null
+  fresh: boolean
+}
+
+export interface ClusterValidation {
+  /** worst result among the checks about this cluster (platform-wide ones count for the central cluster) */
+  result: CheckStatus
+  at: string
+  ageSeconds: number
+  /** ids of the warn/fail checks that concern this cluster */
+  checks: string[]
+}
+
+export interface ClusterStatus {
+  name: string
+  id: string
+  role: 'central' | 'edge'
+  nodes: NodesStatus | ProbeError
+  apps: AppsStatus | ProbeError
+  metrics: Freshness | ProbeError
+  logs: Freshness | ProbeError
+  validation: ClusterValidation | null
+  /** nodes all Ready, apps all Synced and Healthy, metrics and logs fresh */
+  ok: boolean
+}
+
+export interface FleetStatus {
+  at: string
+  ok: boolean
+  clusters: ClusterStatus[]
+  validation: (Pick<ValidationRecord, 'at' | 'ok' | 'summary' | 'components'> & {ageSeconds: number; failed: string[]}) | null
+  thresholds: {metrics: string; logs: string}
+}
+
+export interface StatusOptions extends Pick<ValidateOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile'> {
+  /** per-request timeout (default 5 s); each probe is bounded by twice that */
+  requestTimeoutMs?: number
+  /** newest metric sample older than this is stale (default 5m) */
+  metricsStale?: string
+  /** newest log line older than this is stale (default 15m) */
+  logsStale?: string
+  /** ask for OpenSearch credentials on a terminal (default true; --watch asks once) */
+  prompt?: boolean
+  now?: () => number
+}
+
+export interface StatusSession {
+  collect(): Promise<FleetStatus>
+  close(): void
+}
+
+const isError = (x: unknown): x is ProbeError => typeof x === 'object' && x !== null && 'error' in x
+
+function threshold(flag: string, value: string): number {
+  if (!isDuration(value)) throw inputError(`${flag} ${value}: expected a duration such as 90s, 5m, 1h`, [], 'BAD_DURATION')
+  return durationSeconds(value)
+}
+
+interface Application extends KubeObject {
+  spec?: {destination?: {server?: string; name?: string}}
+  status?: {sync?: {status?: string}; health?: {status?: string}}
+}
+
+/** The cluster an Application deploys to: obsctl's label, else its destination (in-cluster = central). */
+function appCluster(a: Application, clusters: Cluster[], central: string): string | undefined {
+  const label = a.metadata.labels?.['obsctl.dev/cluster']
+  if (label) return label
+  const d = a.spec?.destination ?? {}
+  if (d.server === 'https://kubernetes.default.svc' || d.name === 'in-cluster') return central
+  return clusters.find((c) => c.name === d.name || (d.server && c.apiServer === d.server))?.name
+}
+
+/** A warn/fail concerns the clusters the check named; one about the platform as a whole, the central cluster. */
+function clusterValidation(rec: ValidationRecord, c: Cluster, central: string, nowMs: number): ClusterValidation {
+  const mine = rec.checks.filter((k) => k.result !== 'pass' && (k.clusters?.length ? k.clusters.includes(c.name) : c.name === central))
+  const result: CheckStatus = mine.some((k) => k.result === 'fail') ? 'fail' : mine.length ? 'warn' : 'pass'
+  return {result, at: rec.at, ageSeconds: Math.max(0, Math.round((nowMs - Date.parse(rec.at)) / 1000)), checks: mine.map((k) => k.id)}
+}
+
+async function probe<T>(what: string, ms: number, fn: () => Promise<T>): Promise<T | ProbeError> {
+  try {
+    return await withTimeout(fn(), ms, what)
+  } catch (e) {
+    return {error: errorMessage(e).split('\n')[0]!}
+  }
+}
+
+async function nodesOf(ctx: ValidateContext, cluster: string): Promise<NodesStatus> {
+  const kube = await ctx.kube(cluster)
+  const nodes = await kube.list<KubeObject & {status?: {conditions?: {type: string; status: string}[]}}>('v1', 'Node')
+  const notReady = nodes.filter((n) => !n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name)
+  return {ready: nodes.length - notReady.length, total: nodes.length, notReady}
+}
+
+/** newest sample of `up` per cluster label, deduplicated across the Prometheus replicas */
+async function metricsAges(ctx: ValidateContext): Promise<Map<string, number>> {
+  const rows = await thanosQuery(ctx, 'max by (cluster) (timestamp(up))', true)
+  return new Map(rows.filter((r) => r.metric.cluster).map((r) => [r.metric.cluster!, Number(r.value?.[1]) * 1000]))
+}
+
+async function newestLog(ctx: ValidateContext, cluster: string): Promise<number | null> {
+  const body = JSON.stringify({size: 0, track_total_hits: false, aggs: {newest: {max: {field: '@timestamp'}}}})
+  const res = await os(ctx, `/${encodeURIComponent(indexPattern(cluster))}/_search?allow_no_indices=true&ignore_unavailable=true`, {method: 'POST', body})
+  const v = okJson<{aggregations?: {newest?: {value: number | null}}}>(res, 'opensearch').aggregations?.newest?.value
+  return typeof v === 'number' ? v : null
+}
+
+function freshness(lastMs: number | null | undefined, nowMs: number, staleSeconds: number): Freshness {
+  if (lastMs === null || lastMs === undefined || !Number.isFinite(lastMs)) return {last: null, ageSeconds: null, fresh: false}
+  const age = Math.max(0, Math.round((nowMs - lastMs) / 1000))
+  return {last: new Date(lastMs).toISOString(), ageSeconds: age, fresh: age <= staleSeconds}
+}
+
+/** Open the connections once (credentials asked once), then collect as often as needed (--watch). */
+export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): Promise<StatusSession> {
+  const metricsStale = o.metricsStale ?? '5m'
+  const logsStale = o.logsStale ?? '15m'
+  const metricsS = threshold('--metrics-stale', metricsStale)
+  const logsS = threshold('--logs-stale', logsStale)
+  const timeoutMs = o.requestTimeoutMs ?? 5000
+  const probeMs = timeoutMs * 2
+  const now = o.now ?? Date.now
+  const opened = await openContext(inv, {...o, requestTimeoutMs: timeoutMs, prompt: o.prompt, need: {opensearch: true, s3: false}})
+  const {ctx} = opened
+  const p = inv.platform
+  const central = centralCluster(p).name
+
+  async function collect(): Promise<FleetStatus> {
+    const [apps, ages] = await Promise.all([
+      probe('Argo CD Applications', probeMs, async () => (await ctx.kube(central)).list<Application>(APPLICATION.apiVersion, APPLICATION.kind, {namespace: NAMESPACES.argocd})),
+      probe('Thanos Query', probeMs, () => metricsAges(ctx)),
+    ])
+    const rec = lastValidation(inv)
+    const t = now()
+    const clusters = await Promise.all(
+      p.clusters.map(async (c): Promise<ClusterStatus> => {
+        const [nodes, logs] = await Promise.all([
+          probe(`${c.name} API server`, probeMs, () => nodesOf(ctx, c.name)),
+          probe('OpenSearch', probeMs, async () => freshness(await newestLog(ctx, c.name), now(), logsS)),
+        ])
+        let appsOf: AppsStatus | ProbeError
+        if (isError(apps)) appsOf = apps
+        else {
+          const mine = apps.filter((a) => appCluster(a, p.clusters, central) === c.name)
+          const synced = mine.filter((a) => a.status?.sync?.status === 'Synced').length
+          const healthy = mine.filter((a) => a.status?.health?.status === 'Healthy').length
+          const problems = mine
+            .filter((a) => a.status?.sync?.status !== 'Synced' || a.status?.health?.status !== 'Healthy')
+            .map((a) => `${a.metadata.name} (${a.status?.sync?.status ?? 'Unknown'}/${a.status?.health?.status ?? 'Unknown'})`)
+            .sort()
+          appsOf = {total: mine.length, synced, healthy, problems}
+        }
+        const metrics: Freshness | ProbeError = isError(ages) ? ages : freshness(ages.get(c.name), now(), metricsS)
+        const ok =
+          !isError(nodes) && nodes.total > 0 && nodes.ready === nodes.total &&
+          !isError(appsOf) && appsOf.total > 0 && appsOf.problems.length === 0 &&
+          !isError(metrics) && metrics.fresh &&
+          !isError(logs) && logs.fresh
+        return {name: c.name, id: c.id, role: c.role, nodes, apps: appsOf, metrics, logs, validation: rec ? clusterValidation(rec, c, central, t) : null, ok}
+      }),
+    )
+    return {
+      at: new Date(t).toISOString(),
+      ok: clusters.every((c) => c.ok),
+      clusters,
+      validation: rec
+        ? {at: rec.at, ok: rec.ok, summary: rec.summary, components: rec.components, ageSeconds: Math.max(0, Math.round((t - Date.parse(rec.at)) / 1000)), failed: rec.checks.filter((k) => k.result === 'fail').map((k) => k.id)}
+        : null,
+      thresholds: {metrics: metricsStale, logs: logsStale},
+    }
+  }
+  return {collect, close: opened.close}
+}
+
+export {formatStatus, formatAge} from './render.js'

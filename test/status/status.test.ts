@@ -1,0 +1,178 @@
+/**
+ * obsctl status against the deployed-platform harness: four Kubernetes API test servers (nodes, Argo CD
+ * Applications), real Prometheus behind the Thanos Query fake (metrics freshness), the OpenSearch fake
+ * (logs freshness) and the validation record.
+ */
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {spawn} from 'node:child_process'
+import {openStatus, formatStatus, type ClusterStatus, type FleetStatus} from '../../src/lib/status/index.js'
+import {validate} from '../../src/lib/validate/index.js'
+import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
+import {CLUSTERS, startPlatform, type Platform} from '../validate/harness.js'
+import {deployPlatform, type Deployed} from '../validate/deployed.js'
+import {BIN, obsctlAsync, requireBuild} from '../cli/helpers.js'
+import type {LoadedInventory} from '../../src/lib/config/load.js'
+
+let p: Platform
+let kubes: KubeServer[]
+let kubeconfig: string
+let deployed: Deployed
+let inv: LoadedInventory
+
+const app = (name: string, cluster: string) => ({
+  apiVersion: 'argoproj.io/v1alpha1',
+  kind: 'Application',
+  metadata: {name: `${name}-${cluster}`, namespace: 'argocd', labels: {'obsctl.dev/cluster': cluster}},
+  spec: {project: 'default', source: {repoURL: 'https://git.example/x.git', path: name}, destination: {server: 'https://example', namespace: 'x'}},
+})
+
+beforeAll(async () => {
+  ;[p, kubes] = await Promise.all([startPlatform(), startKubeServers(CLUSTERS)])
+  Object.assign(process.env, p.env)
+  kubeconfig = writeFleetKubeconfig(path.join(p.dir, 'kubeconfig'), kubes)
+  process.env.KUBECONFIG = kubeconfig
+  // root-app deploys to the central cluster (in-cluster destination, no label)
+  deployed = await deployPlatform(p, kubes, CLUSTERS, {inv: p.inv, apps: ['root-app']})
+  inv = p.inventoryWith({argocd: deployed.argocdFake.url})
+  for (const [i, k] of kubes.entries()) {
+    k.addReadyNode(`node-${i + 1}`)
+    for (const name of ['fluent-bit', 'node-exporter']) {
+      kubes[0]!.seed(app(name, CLUSTERS[i]!))
+      kubes[0]!.setApplicationStatus('argocd', `${name}-${CLUSTERS[i]}`, {sync: 'Synced', health: 'Healthy'})
+    }
+  }
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all([p?.close(), kubes && stopKubeServers(kubes), deployed?.close()])
+})
+
+async function status(o: Parameters<typeof openStatus>[1] = {}): Promise<FleetStatus> {
+  const s = await openStatus(inv, {kubeconfig, requestTimeoutMs: 3000, ...o})
+  try {
+    return await s.collect()
+  } finally {
+    s.close()
+  }
+}
+const internal = (k: KubeServer) => (k as unknown as {objects: {update: (...a: unknown[]) => unknown; delete: (...a: unknown[]) => unknown}}).objects
+const row = (s: FleetStatus, name: string): ClusterStatus => s.clusters.find((c) => c.name === name)!
+
+describe('obsctl status', () => {
+  it('all ok: nodes Ready, apps Synced and Healthy per cluster, fresh metrics and logs; no validation yet', async () => {
+    const s = await status()
+    expect(s.clusters.map((c) => [c.name, c.ok]), formatStatus(s)).toEqual(CLUSTERS.map((c) => [c, true]))
+    expect(row(s, 'cluster-01')).toMatchObject({role: 'central', nodes: {ready: 1, total: 1, notReady: []}, apps: {total: 3, synced: 3, healthy: 3, problems: []}, validation: null})
+    expect(row(s, 'cluster-03').apps).toEqual({total: 2, synced: 2, healthy: 2, problems: []})
+    for (const c of s.clusters) {
+      expect(c.metrics).toMatchObject({fresh: true})
+      expect((c.metrics as {ageSeconds: number}).ageSeconds).toBeLessThan(60)
+      expect(c.logs).toMatchObject({fresh: true})
+      expect((c.logs as {ageSeconds: number}).ageSeconds).toBeGreaterThanOrEqual(59)
+    }
+    expect(s.ok).toBe(true)
+    const text = formatStatus(s)
+    expect(text).toMatch(/^CLUSTER\s+ROLE\s+NODES\s+APPS\s+METRICS\s+LOGS\s+VALIDATED\s+STATUS\n/)
+    expect(text).toMatch(/cluster-01\s+central\s+1\/1 Ready\s+3\/3 Synced\+Healthy\s+\d+s ago\s+\d+s ago\s+never\s+ok/)
+    expect(text).toMatch(/all 4 clusters ok; no validation recorded yet \(obsctl validate\)$/)
+  })
+
+  it('shows the last validation per cluster: failures that name a cluster go to it, the rest to the central', async () => {
+    await p.metrics.scrapeClusters(['cluster-01', 'cluster-02', 'cluster-03'])
+    try {
+      const v = await validate(inv, {kubeconfig, component: 'thanos', skip: ['thanos.bucket'], record: true, requestTimeoutMs: 3000})
+      expect(v.ok).toBe(false)
+      const s = await status()
+      expect(row(s, 'cluster-04').validation).toMatchObject({result: 'fail', checks: ['thanos.clusters']})
+      expect(row(s, 'cluster-02').validation).toMatchObject({result: 'pass', checks: []})
+      expect(row(s, 'cluster-04').validation!.ageSeconds).toBeLessThan(30)
+      expect(s.validation).toMatchObject({ok: false, failed: ['thanos.clusters'], summary: {pass: 3, warn: 0, fail: 1, skipped: 1}})
+      expect(formatStatus(s)).toMatch(/last validation \d+s ago: 3 passed, 0 warnings, 1 failed \(thanos\.clusters\)$/)
+    } finally {
+      await p.metrics.scrapeClusters(CLUSTERS)
+      await p.metrics.settled()
+    }
+  })
+
+  it('degraded: a node NotReady, an app out of sync, stale logs, an API server error — each said under the table', async () => {
+    const [c1, c2] = [kubes[0]!, kubes[1]!]
+    const n = c2.addReadyNode('node-2b')
+    internal(c2).update(c2.type('nodes'), '', 'node-2b', {...n, status: {conditions: [{type: 'Ready', status: 'False', reason: 'KubeletNotReady'}]}}, {manager: 'kubelet'}, 'status')
+    c1.setApplicationStatus('argocd', 'fluent-bit-cluster-03', {sync: 'OutOfSync', health: 'Progressing'})
+    const saved = p.opensearch.docs
+    p.opensearch.docs = saved.filter((d) => !d.index.startsWith('fluent-bit-cluster-04-'))
+    p.opensearch.addLogs('cluster-04', 3, 2 * 3600_000)
+    kubes[3]!.failNext(/\/api\/v1\/nodes/, 10, {status: 500})
+    try {
+      const s = await status()
+      expect(s.ok).toBe(false)
+      expect(row(s, 'cluster-01').ok).toBe(true)
+      expect(row(s, 'cluster-02')).toMatchObject({ok: false, nodes: {ready: 1, total: 2, notReady: ['node-2b']}})
+      expect(row(s, 'cluster-03')).toMatchObject({ok: false, apps: {total: 2, synced: 1, healthy: 1, problems: ['fluent-bit-cluster-03 (OutOfSync/Progressing)']}})
+      expect(row(s, 'cluster-04')).toMatchObject({ok: false, logs: {fresh: false}})
+      expect((row(s, 'cluster-04').logs as {ageSeconds: number}).ageSeconds).toBeGreaterThanOrEqual(7199)
+      expect(row(s, 'cluster-04').nodes).toHaveProperty('error')
+      const text = formatStatus(s)
+      expect(text).toContain('  ✖ cluster-02 nodes: not Ready: node-2b')
+      expect(text).toContain('  ✖ cluster-03 apps: fluent-bit-cluster-03 (OutOfSync/Progressing)')
+      expect(text).toContain('  ✖ cluster-04 logs: newest line 2h old (stale after 15m)')
+      expect(text).toMatch(/ {2}✖ cluster-04 nodes: .+/)
+      expect(text).toMatch(/cluster-04\s+edge\s+unknown\s+2\/2 Synced\+Healthy\s+\d+s ago\s+stale 2h ago\s+\S+ \S+ ago\s+DEGRADED/)
+      expect(text).toMatch(/3\/4 clusters degraded; /)
+    } finally {
+      internal(c2).delete(c2.type('nodes'), '', 'node-2b', {}, false)
+      c1.setApplicationStatus('argocd', 'fluent-bit-cluster-03', {sync: 'Synced', health: 'Healthy'})
+      p.opensearch.docs = saved
+      kubes[3]!.clearFailures()
+    }
+  })
+
+  it('without OpenSearch credentials the logs cells say which env vars to set; bad thresholds are bad input', async () => {
+    const saved = process.env.OBSCTL_OPENSEARCH_PASSWORD
+    delete process.env.OBSCTL_OPENSEARCH_PASSWORD
+    try {
+      const s = await status({prompt: false})
+      expect(row(s, 'cluster-01').logs).toEqual({error: expect.stringMatching(/OBSCTL_OPENSEARCH_USER and \$OBSCTL_OPENSEARCH_PASSWORD/)})
+      expect(row(s, 'cluster-01').nodes).toMatchObject({ready: 1})
+    } finally {
+      process.env.OBSCTL_OPENSEARCH_PASSWORD = saved
+    }
+    await expect(status({metricsStale: 'soon'})).rejects.toMatchObject({exitCode: 2, message: expect.stringMatching(/^--metrics-stale soon: expected a duration/)})
+  })
+
+  it('the built CLI: table and exit 0, --json, exit 1 when degraded, --watch --json streams until Ctrl-C (exit 0)', async () => {
+    requireBuild()
+    const env = {...p.env, KUBECONFIG: kubeconfig}
+    const ok = await obsctlAsync(['status', '-c', inv.file], {env})
+    expect(ok.stderr).toBe('')
+    expect(ok.status).toBe(0)
+    expect(ok.stdout).toMatch(/^CLUSTER +ROLE +NODES/)
+    expect(ok.stdout).toMatch(/all 4 clusters ok; last validation/)
+    p.opensearch.addLogs('cluster-02', 1, 0)
+    kubes[0]!.setApplicationStatus('argocd', 'node-exporter-cluster-02', {sync: 'Synced', health: 'Degraded'})
+    try {
+      const bad = await obsctlAsync(['status', '-c', inv.file, '--json'], {env})
+      expect(bad.status).toBe(1)
+      const s = JSON.parse(bad.stdout) as FleetStatus
+      expect(s.clusters.filter((c) => !c.ok).map((c) => c.name)).toEqual(['cluster-02'])
+      expect(row(s, 'cluster-02').logs).toMatchObject({fresh: true, ageSeconds: expect.any(Number)})
+    } finally {
+      kubes[0]!.setApplicationStatus('argocd', 'node-exporter-cluster-02', {sync: 'Synced', health: 'Healthy'})
+    }
+
+    // --watch --json: one object per line, then SIGINT ends it with exit 0
+    const child = spawn(process.execPath, [BIN, 'status', '-c', inv.file, '--watch', '--json', '--interval', '1'], {env: {...process.env, ...env, CI: '1'}})
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    const deadline = Date.now() + 20_000
+    while (out.split('\n').filter(Boolean).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    child.kill('SIGINT')
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
+    expect(code).toBe(0)
+    const frames = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as FleetStatus)
+    expect(frames.length).toBeGreaterThanOrEqual(2)
+    expect(frames.every((f) => f.clusters.length === 4)).toBe(true)
+    expect(Date.parse(frames[1]!.at)).toBeGreaterThan(Date.parse(frames[0]!.at))
+  }, 60_000)
+})
