@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../lib/cli/base.js'
+import {serviceFlags} from '../lib/cli/service-flags.js'
 import {ExitCode} from '../lib/errors.js'
 import type {Verdict} from '../lib/validate/types.js'
 
@@ -22,10 +23,7 @@ Services are reached at <service>.k8s-cluster-<id>.<domain> of the central clust
     timeout: Flags.integer({summary: 'Seconds --wait keeps trying.', default: 300, min: 1}),
     skip: Flags.string({summary: 'Skip a check by id (repeatable), e.g. thanos.bucket.', multiple: true}),
     since: Flags.string({summary: 'Log freshness window for opensearch.logs (e.g. 15m, 1h).', default: '15m'}),
-    endpoint: Flags.string({summary: 'Override a service URL: NAME=URL (repeatable; names: prometheus, thanos-query, thanos-compactor, opensearch, argocd).', multiple: true}),
-    'via-api-server': Flags.boolean({summary: 'Reach services through the central API server’s service proxy (no DNS or ingress needed).'}),
-    'ca-file': Flags.string({summary: 'PEM bundle of a private CA, trusted in addition to the system roots (TLS is never disabled).'}),
-    'request-timeout': Flags.integer({summary: 'Seconds each HTTP request may take.', default: 10, min: 1}),
+    ...serviceFlags(),
   }
 
   async run(): Promise<Verdict> {
@@ -43,6 +41,7 @@ Services are reached at <service>.k8s-cluster-<id>.<domain> of the central clust
       since: flags.since,
       wait: flags.wait,
       waitTimeoutMs: flags.timeout * 1000,
+      record: true,
     })
     this.out(formatVerdict(verdict))
     if (!verdict.ok) this.failWith(ExitCode.failed)

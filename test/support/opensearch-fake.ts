@@ -1,8 +1,12 @@
 /**
  * OpenSearch stand-in built from the documented REST responses: `_cluster/health`, `_snapshot/<repo>`
  * (+ `_verify`), `_plugins/_ism/policies/<id>`, `_plugins/_ism/explain/<index pattern>`,
- * `<index pattern>/_count` with a `range` on `@timestamp` (now-Ns), `_cat/indices?format=json`, and
+ * `<index pattern>/_count` with a `range` on `@timestamp` (now-Ns), `<index pattern>/_search` with a `max`
+ * aggregation on `@timestamp`, `_cat/indices?format=json`, and
  * errors in OpenSearch's envelope ({error: {root_cause, type, reason}, status}). Basic auth is enforced.
+ * Snapshots: `PUT _snapshot/<repo>/<name>` (?wait_for_completion) answers `{accepted: true}` or
+ * `{snapshot: SnapshotInfo}`, `GET _snapshot/<repo>/<name>` answers `{snapshots: [SnapshotInfo]}` with the
+ * documented fields (state IN_PROGRESS|SUCCESS|PARTIAL|FAILED, shards, failures, start/end_time_in_millis).
  */
 import {startFake, type FakeServer} from './http-fake.js'
 
@@ -21,6 +25,62 @@ export interface OpenSearchFake extends FakeServer {
   failedIndices: Record<string, {action: string; message: string}>
   docs: LogDoc[]
   addLogs(cluster: string, n: number, ageMs?: number): void
+  /** repository → snapshot name → the snapshot (its create request and how it runs) */
+  snapshots: Record<string, Record<string, FakeSnapshot>>
+  /** how the next created snapshot runs (consumed by the PUT; default: SUCCESS at once) */
+  nextSnapshot: SnapshotPlan
+}
+
+/** IN_PROGRESS for `polls` GETs of the snapshot, then `state` (with `reason` on failed shards). */
+export interface SnapshotPlan {
+  polls?: number
+  state?: 'SUCCESS' | 'PARTIAL' | 'FAILED'
+  reason?: string
+}
+
+export interface FakeSnapshot {
+  /** the create request's body as sent */
+  request: {indices?: string | string[]; ignore_unavailable?: boolean; include_global_state?: boolean; partial?: boolean; [k: string]: unknown}
+  /** the indices the request resolved to */
+  indices: string[]
+  startMs: number
+  /** GETs still to answer IN_PROGRESS */
+  pollsLeft: number
+  plan: Required<Pick<SnapshotPlan, 'state'>> & SnapshotPlan
+  /** GETs answered so far */
+  gets: number
+  /** when it was first seen finished */
+  endMs?: number
+}
+
+/** OpenSearch's SnapshotInfo as GET _snapshot/<repo>/<name> and PUT …?wait_for_completion=true show it */
+function snapshotInfo(name: string, s: FakeSnapshot, done: boolean): Record<string, unknown> {
+  const total = s.indices.length
+  const base = {
+    snapshot: name,
+    uuid: Buffer.from(name).toString('base64url').slice(0, 22).padEnd(22, 'A'),
+    version_id: 136_407_827,
+    version: '2.19.3',
+    indices: s.indices,
+    data_streams: [],
+    include_global_state: s.request.include_global_state ?? true,
+    start_time: new Date(s.startMs).toISOString(),
+    start_time_in_millis: s.startMs,
+  }
+  if (!done) return {...base, state: 'IN_PROGRESS', failures: [], shards: {total: 0, failed: 0, successful: 0}}
+  const endMs = (s.endMs ??= Math.max(Date.now(), s.startMs + 1))
+  const failedIndices = s.plan.state === 'FAILED' ? s.indices : s.plan.state === 'PARTIAL' ? s.indices.slice(0, 1) : []
+  const reason = s.plan.reason ?? 'IOException[Unable to upload object to S3]'
+  return {
+    ...base,
+    state: s.plan.state,
+    ...(s.plan.state === 'FAILED' ? {reason: `Indices don't have primary shards ${JSON.stringify(failedIndices)}`} : {}),
+    end_time: new Date(endMs).toISOString(),
+    end_time_in_millis: endMs,
+    duration_in_millis: endMs - s.startMs,
+    failures: failedIndices.map((index) => ({index, index_uuid: Buffer.from(index).toString('hex').slice(0, 22), shard_id: 0, reason, node_id: 'node3id', status: 'INTERNAL_SERVER_ERROR'})),
+    shards: {total, failed: failedIndices.length, successful: total - failedIndices.length},
+  }
 }
 
 const err = (status: number, type: string, reason: string) => ({status, json: {error: {root_cause: [{type, reason}], type, reason}, status}})
@@ -108,12 +168,65 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
       'count',
     ],
     [
+      '*',
+      /^\/([^_/][^/]*)\/_search$/,
+      guard((req) => {
+        // the shape obsctl status asks for: size 0 and a max aggregation on @timestamp
+        const body = req.body ? (JSON.parse(req.body) as {aggs?: Record<string, {max?: {field?: string}}>}) : {}
+        const mine = self.docs.filter((d) => matches(req.params[0]!, d.index))
+        const aggregations: Record<string, {value: number | null; value_as_string?: string}> = {}
+        for (const [name, agg] of Object.entries(body.aggs ?? {})) {
+          if (agg.max?.field !== '@timestamp') continue
+          const max = mine.length ? Math.max(...mine.map((d) => d.timestamp)) : null
+          aggregations[name] = max === null ? {value: null} : {value: max, value_as_string: new Date(max).toISOString()}
+        }
+        return {json: {took: 1, timed_out: false, _shards: {total: 1, successful: 1, skipped: 0, failed: 0}, hits: {total: {value: mine.length, relation: 'eq'}, max_score: null, hits: []}, aggregations}}
+      }),
+      'search',
+    ],
+    [
       'GET',
       /^\/_cat\/indices$/,
       guard(() => ({
         json: indices().map((index) => ({health: 'green', status: 'open', index, uuid: index, pri: '1', rep: '1', 'docs.count': String(self.docs.filter((d) => d.index === index).length), 'docs.deleted': '0', 'store.size': '1kb', 'pri.store.size': '1kb'})),
       })),
       'cat',
+    ],
+    [
+      'PUT',
+      /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)$/,
+      guard((req) => {
+        const [repo, name] = [req.params[0]!, req.params[1]!]
+        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+        if (self.snapshots[repo]?.[name]) return err(400, 'invalid_snapshot_name_exception', `[${repo}:${name}] Invalid snapshot name [${name}], snapshot with the same name already exists`)
+        const body = (req.body ? JSON.parse(req.body) : {}) as FakeSnapshot['request']
+        const patterns = Array.isArray(body.indices) ? body.indices.join(',') : (body.indices ?? '*')
+        const concrete = patterns.split(',').filter((p) => !p.includes('*') && !p.startsWith('-'))
+        const missing = concrete.filter((i) => !indices().includes(i))
+        if (missing.length && !body.ignore_unavailable) return err(404, 'index_not_found_exception', `no such index [${missing[0]}]`)
+        const plan = {state: 'SUCCESS' as const, ...self.nextSnapshot}
+        self.nextSnapshot = {}
+        const waitForCompletion = req.query.get('wait_for_completion') === 'true'
+        const snap: FakeSnapshot = {request: body, indices: indices().filter((i) => matches(patterns, i)), startMs: Date.now(), pollsLeft: waitForCompletion ? 0 : (plan.polls ?? 0), plan, gets: 0}
+        ;(self.snapshots[repo] ??= {})[name] = snap
+        return waitForCompletion ? {json: {snapshot: snapshotInfo(name, snap, true)}} : {json: {accepted: true}}
+      }),
+      'snapshot-create',
+    ],
+    [
+      'GET',
+      /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)$/,
+      guard((req) => {
+        const [repo, name] = [req.params[0]!, req.params[1]!]
+        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+        const snap = self.snapshots[repo]?.[name]
+        if (!snap) return err(404, 'snapshot_missing_exception', `[${repo}:${name}] is missing`)
+        const done = snap.pollsLeft <= 0
+        if (!done) snap.pollsLeft--
+        snap.gets++
+        return {json: {snapshots: [snapshotInfo(name, snap, done)]}}
+      }),
+      'snapshot-get',
     ],
   ])
   const nodes = opts.nodes ?? 6
@@ -124,6 +237,8 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
     policies: {[opts.policy]: {policy_id: opts.policy, description: 'snapshot after 14d, delete after 180d', default_state: 'hot', states: [], ism_template: [{index_patterns: ['fluent-bit-*'], priority: 100}]}},
     failedIndices: {},
     docs: [],
+    snapshots: {},
+    nextSnapshot: {},
     addLogs(cluster: string, n: number, ageMs = 0) {
       const t = Date.now() - ageMs
       const d = new Date(t)

@@ -1,0 +1,48 @@
+import {Flags} from '@oclif/core'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {serviceFlags} from '../../lib/cli/service-flags.js'
+import {ExitCode} from '../../lib/errors.js'
+import type {SnapshotResult} from '../../lib/opensearch/snapshot.js'
+
+export default class OpenSearchSnapshot extends BaseCommand {
+  static override summary = 'Take an OpenSearch snapshot now, to the S3 snapshot repository (s3-snapshots).'
+  static override description = `Snapshots the log indices (default fluent-bit-*, without the cluster's global state) to the repository s3-snapshots that the opensearch-setup Job of the rendered GitOps repo registers; the ISM policy's scheduled snapshots go there too. The repository must exist first (obsctl validate opensearch shows it).
+
+Without --wait the snapshot is started and keeps running in OpenSearch; obsctl says how to follow it. With --wait obsctl polls it every second, with progress on stderr, until it is SUCCESS (exit 0), PARTIAL or FAILED (exit 1, with each shard failure's reason), or --timeout passes (exit 1; the snapshot keeps running).
+
+OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, --ca-file, --request-timeout; --via-api-server only with an --endpoint opensearch override, since the API server proxy drops basic auth). Credentials: $OBSCTL_OPENSEARCH_USER and $OBSCTL_OPENSEARCH_PASSWORD, else a prompt on a terminal.`
+  static override examples = [
+    '<%= config.bin %> opensearch snapshot',
+    '<%= config.bin %> opensearch snapshot --wait --timeout 1800',
+    '<%= config.bin %> opensearch snapshot --name before-upgrade --indices "fluent-bit-cluster-02-*" --wait --json',
+    '<%= config.bin %> opensearch snapshot --endpoint opensearch=https://192.168.101.194:9200 --ca-file ./opensearch-ca.pem',
+  ]
+  static override flags = {
+    name: Flags.string({summary: 'Snapshot name (lowercase; default obsctl-<UTC yyyymmdd-hhmmss>).'}),
+    indices: Flags.string({summary: 'Index pattern to snapshot (commas, * wildcards, -exclusions).', default: 'fluent-bit-*'}),
+    wait: Flags.boolean({summary: 'Follow the snapshot until it ends (or --timeout passes).'}),
+    timeout: Flags.integer({summary: 'Seconds --wait follows the snapshot.', default: 600, min: 1}),
+    ...serviceFlags(),
+  }
+
+  async run(): Promise<SnapshotResult> {
+    const {flags} = await this.parse(OpenSearchSnapshot)
+    const inv = this.loadInventory(flags.config)
+    const [{createSnapshot, formatSnapshot}, {parseEndpointFlags}] = await Promise.all([import('../../lib/opensearch/index.js'), import('../../lib/validate/context.js')])
+    const result = await createSnapshot(inv, {
+      name: flags.name,
+      indices: flags.indices,
+      wait: flags.wait,
+      timeoutMs: flags.timeout * 1000,
+      kubeconfig: flags.kubeconfig,
+      endpoints: parseEndpointFlags(flags.endpoint),
+      viaApiServer: flags['via-api-server'],
+      caFile: flags['ca-file'],
+      requestTimeoutMs: flags['request-timeout'] * 1000,
+      onProgress: (line) => this.note(line),
+    })
+    this.out(formatSnapshot(result))
+    if (!result.ok) this.failWith(ExitCode.failed)
+    return result
+  }
+}

@@ -1,0 +1,2 @@
+/** OpenSearch day-2 operations (`obsctl opensearch …`). Public surface of src/lib/opensearch. */
+export * from './snapshot.js'

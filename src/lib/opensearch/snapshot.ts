@@ -1,0 +1,279 @@
+/**
+ * `obsctl opensearch snapshot`: an on-demand snapshot of the log indices to the S3 snapshot repository
+ * that the rendered GitOps repo registers (`s3-snapshots`, by the opensearch-setup PostSync Job).
+ * OpenSearch is reached exactly as `obsctl validate` reaches it (openContext, and the checks' basic-auth
+ * request helper); the snapshot is started with wait_for_completion=false and, with --wait, followed
+ * by polling GET _snapshot/<repo>/<name> until it is SUCCESS, PARTIAL or FAILED, or the time is up.
+ */
+import {setTimeout as sleep} from 'node:timers/promises'
+import type {LoadedInventory} from '../config/load.js'
+import {NAMESPACES} from '../config/model.js'
+import {ObsctlError, inputError} from '../errors.js'
+import {CREDENTIAL_ENV, SNAPSHOT_REPOSITORY, os, osError} from '../validate/checks/opensearch.js'
+import {openContext, type ValidateOptions} from '../validate/context.js'
+import {okJson, parseJson} from '../validate/http.js'
+import type {HttpResponse, ValidateContext} from '../validate/types.js'
+
+/** The log indices Fluent Bit writes (fluent-bit-<cluster>-YYYY.MM.DD). */
+export const DEFAULT_INDICES = 'fluent-bit-*'
+export const DEFAULT_TIMEOUT_MS = 600_000
+const DEFAULT_POLL_MS = 1000
+/** a progress line at least this often while the state does not change */
+const PROGRESS_EVERY_MS = 10_000
+
+/** OpenSearch's SnapshotState: IN_PROGRESS while running; the others are final. */
+export type SnapshotState = 'IN_PROGRESS' | 'SUCCESS' | 'PARTIAL' | 'FAILED' | 'INCOMPATIBLE'
+
+export interface SnapshotFailure {
+  index: string
+  shard?: number
+  node?: string
+  reason: string
+}
+
+export interface SnapshotResult {
+  /** SUCCESS; or, without --wait, started and not failed (yet) */
+  ok: boolean
+  repository: string
+  name: string
+  /** the index pattern asked for */
+  indices: string
+  /** the indices OpenSearch put in the snapshot (known once it says) */
+  snapshotIndices: string[]
+  state: SnapshotState
+  /** --wait was given: the snapshot was followed to the end (or to --timeout) */
+  waited: boolean
+  /** --wait ran out of time; the snapshot keeps running in OpenSearch */
+  timedOut: boolean
+  startedAt?: string
+  endedAt?: string
+  shards: {total: number; successful: number; failed: number}
+  failures: SnapshotFailure[]
+  /** OpenSearch's reason for a snapshot that failed as a whole */
+  reason?: string
+  /** how to look at the snapshot later (no credentials in it) */
+  follow: string
+}
+
+export interface SnapshotOptions extends Pick<ValidateOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs' | 'prompt'> {
+  /** snapshot name (default obsctl-<UTC yyyymmdd-hhmmss>) */
+  name?: string
+  /** index pattern (default fluent-bit-*) */
+  indices?: string
+  /** follow the snapshot until it ends or timeoutMs passes */
+  wait?: boolean
+  timeoutMs?: number
+  /** between polls under wait (default 1 s) */
+  pollMs?: number
+  /** the clock of the default name */
+  now?: () => Date
+  /** progress lines while waiting (the command prints them on stderr) */
+  onProgress?: (line: string) => void
+}
+
+/** obsctl-<UTC yyyymmdd-hhmmss> */
+export function defaultSnapshotName(d: Date = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `obsctl-${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`
+}
+
+const FORBIDDEN = ['\\', '/', '*', '?', '"', '<', '>', '|', ',', '#']
+
+/** Why OpenSearch would refuse this snapshot name, or undefined when it is valid. */
+export function snapshotNameProblem(name: string): string | undefined {
+  if (!name) return 'it is empty'
+  if (/\s/.test(name)) return 'it contains whitespace'
+  const bad = FORBIDDEN.filter((c) => name.includes(c))
+  if (bad.length) return `it contains ${bad.join(' ')}`
+  if (name.startsWith('_') || name.startsWith('-')) return `it starts with ${name[0]}`
+  if (name !== name.toLowerCase()) return 'it has uppercase letters'
+  return undefined
+}
+
+function checkInputs(name: string, indices: string): void {
+  const problem = snapshotNameProblem(name)
+  if (problem) {
+    throw inputError(`--name ${JSON.stringify(name)} is not a valid snapshot name: ${problem}`, [
+      `snapshot names are lowercase, without whitespace or any of ${FORBIDDEN.join(' ')}, and do not start with _ or -`,
+      'leave --name out for obsctl-<UTC yyyymmdd-hhmmss>',
+    ], 'BAD_SNAPSHOT_NAME')
+  }
+  if (!indices || /\s/.test(indices)) {
+    throw inputError(`--indices ${JSON.stringify(indices)}: expected an index pattern without spaces, e.g. ${DEFAULT_INDICES} or fluent-bit-cluster-02-*,fluent-bit-cluster-03-*`, [], 'BAD_INDICES')
+  }
+}
+
+/** OpenSearch's SnapshotInfo (GET _snapshot/<repo>/<name>, documented fields) */
+interface SnapshotInfo {
+  snapshot: string
+  state?: SnapshotState
+  indices?: string[]
+  reason?: string
+  start_time_in_millis?: number
+  end_time_in_millis?: number
+  shards?: {total?: number; successful?: number; failed?: number}
+  failures?: {index?: string; shard_id?: number | string; node_id?: string; reason?: string}[]
+}
+
+/** The error type OpenSearch put in its envelope, if any. */
+function errorType(res: HttpResponse): string | undefined {
+  try {
+    const e = (JSON.parse(res.body) as {error?: {type?: string}}).error
+    return typeof e === 'object' && e ? e.type : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Create a snapshot (and follow it under `wait`) with a context of its own. */
+export async function createSnapshot(inv: LoadedInventory, o: SnapshotOptions = {}): Promise<SnapshotResult> {
+  const name = o.name ?? defaultSnapshotName(o.now?.() ?? new Date())
+  const indices = o.indices ?? DEFAULT_INDICES
+  checkInputs(name, indices)
+  const opened = await openContext(inv, {...o, need: {opensearch: true, s3: false}})
+  try {
+    return await takeSnapshot(opened.ctx, {...o, name, indices})
+  } finally {
+    opened.close()
+  }
+}
+
+/** The snapshot against an open context (validate's): repository check, create, then read or follow. */
+export async function takeSnapshot(ctx: ValidateContext, o: SnapshotOptions & {name: string; indices: string}): Promise<SnapshotResult> {
+  const {name, indices} = o
+  checkInputs(name, indices)
+  const repo = SNAPSHOT_REPOSITORY
+  const creds = ctx.opensearch
+  if ('missing' in creds) throw inputError(creds.missing, [`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=… (or run in a terminal to be asked)`], 'OPENSEARCH_CREDENTIALS')
+  if (ctx.http.where('opensearch').startsWith('API server proxy')) {
+    throw inputError('OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)', ['pass --endpoint opensearch=https://ADDRESS:9200 as well (an override wins over --via-api-server)'], 'OPENSEARCH_VIA_PROXY')
+  }
+
+  const repoRes = await os(ctx, `/_snapshot/${repo}`)
+  if (repoRes.status === 404) {
+    throw new ObsctlError(`the snapshot repository ${repo} is not registered in OpenSearch (${osError(repoRes)})`, {
+      code: 'SNAPSHOT_REPOSITORY_MISSING',
+      hints: [
+        `the opensearch-setup Job of the rendered GitOps repo registers it (a PostSync hook of the opensearch Application): kubectl -n ${NAMESPACES.logging} logs job/opensearch-setup, then sync the opensearch Application again`,
+        'obsctl validate opensearch shows it (check opensearch.snapshots)',
+      ],
+    })
+  }
+  okJson(repoRes, 'opensearch')
+
+  const path = `/_snapshot/${repo}/${encodeURIComponent(name)}`
+  const follow = `GET ${ctx.http.where('opensearch').replace(/\/$/, '')}${path}`
+  const body = JSON.stringify({indices, ignore_unavailable: true, include_global_state: false})
+  const created = await os(ctx, `${path}?wait_for_completion=false`, {method: 'PUT', body})
+  if (created.status === 400 && errorType(created) === 'invalid_snapshot_name_exception') {
+    const why = osError(created)
+    if (/already exists|already in-progress/.test(why)) {
+      throw inputError(`snapshot ${name} already exists in ${repo}`, ['--name NAME: another name (or leave --name out for obsctl-<UTC yyyymmdd-hhmmss>)', `the existing one: ${follow}`], 'SNAPSHOT_EXISTS')
+    }
+    throw inputError(`--name ${name}: OpenSearch refuses the name (${why})`, [], 'BAD_SNAPSHOT_NAME')
+  }
+  if (created.status === 503 && errorType(created) === 'concurrent_snapshot_execution_exception') {
+    throw new ObsctlError(`OpenSearch is busy with another snapshot operation (${osError(created)})`, {code: 'SNAPSHOT_BUSY', hints: ['the ISM policy takes snapshots too: try again in a moment']})
+  }
+  if (created.status < 200 || created.status >= 300) {
+    throw new ObsctlError(`opensearch: could not start snapshot ${name} in ${repo}: ${osError(created)}`, {code: 'SNAPSHOT_CREATE'})
+  }
+  parseJson(created, 'opensearch')
+
+  // from here on the snapshot runs in OpenSearch whatever happens to us
+  const base = {repository: repo, name, indices, follow}
+  try {
+    if (!o.wait) {
+      const info = await readSnapshot(ctx, repo, name)
+      return resultOf(info, base, {waited: false, timedOut: false})
+    }
+    return await waitForSnapshot(ctx, repo, name, base, o)
+  } catch (e) {
+    if (e instanceof ObsctlError) throw new ObsctlError(e.message, {code: e.code, exitCode: e.exitCode, details: e.details, cause: e, hints: [...e.hints, `snapshot ${name} was started and keeps running in OpenSearch: ${follow}`]})
+    throw e
+  }
+}
+
+async function readSnapshot(ctx: ValidateContext, repo: string, name: string): Promise<SnapshotInfo> {
+  const res = await os(ctx, `/_snapshot/${repo}/${encodeURIComponent(name)}`)
+  if (res.status === 404) throw new ObsctlError(`snapshot ${name} is not in ${repo} (${osError(res)}): was it deleted?`, {code: 'SNAPSHOT_MISSING'})
+  const info = okJson<{snapshots?: SnapshotInfo[]}>(res, 'opensearch').snapshots?.find((s) => s.snapshot === name)
+  if (!info) throw new ObsctlError(`opensearch: GET _snapshot/${repo}/${name} did not list the snapshot`, {code: 'SNAPSHOT_MISSING'})
+  return info
+}
+
+const TRANSIENT = new Set(['HTTP_TIMEOUT', 'HTTP_UNREACHABLE', 'HTTP_ERROR'])
+
+async function waitForSnapshot(ctx: ValidateContext, repo: string, name: string, base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow'>, o: SnapshotOptions): Promise<SnapshotResult> {
+  const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  const pollMs = o.pollMs ?? DEFAULT_POLL_MS
+  const progress = o.onProgress ?? (() => undefined)
+  const t0 = Date.now()
+  const deadline = t0 + timeoutMs
+  progress(`… waiting for snapshot ${name} in ${repo} (up to ${Math.round(timeoutMs / 1000)}s; Ctrl-C stops the waiting, not the snapshot)`)
+  let info = await readSnapshot(ctx, repo, name)
+  let shown = ''
+  let shownAt = 0
+  while (info.state === 'IN_PROGRESS' || info.state === undefined) {
+    const what = `${info.state ?? 'state unknown'}${info.shards?.total ? `, ${info.shards.successful ?? 0}/${info.shards.total} shards` : ''}`
+    if (what !== shown || Date.now() - shownAt >= PROGRESS_EVERY_MS) {
+      progress(`… ${name}: ${what} (${Math.round((Date.now() - t0) / 1000)}s)`)
+      shown = what
+      shownAt = Date.now()
+    }
+    if (Date.now() + pollMs > deadline) return resultOf(info, base, {waited: true, timedOut: true})
+    await sleep(pollMs)
+    try {
+      info = await readSnapshot(ctx, repo, name)
+    } catch (e) {
+      // a blip of the network is no reason to stop following; anything else is
+      if (!(e instanceof ObsctlError && TRANSIENT.has(e.code))) throw e
+      progress(`‼ ${name}: ${e.message}; trying again`)
+    }
+  }
+  return resultOf(info, base, {waited: true, timedOut: false})
+}
+
+function resultOf(info: SnapshotInfo, base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow'>, how: {waited: boolean; timedOut: boolean}): SnapshotResult {
+  const state = info.state ?? 'IN_PROGRESS'
+  const iso = (ms?: number) => (ms && ms > 0 ? new Date(ms).toISOString() : undefined)
+  const ok = state === 'SUCCESS' || (state === 'IN_PROGRESS' && !how.waited)
+  return {
+    ok,
+    repository: base.repository,
+    name: base.name,
+    indices: base.indices,
+    snapshotIndices: info.indices ?? [],
+    state,
+    waited: how.waited,
+    timedOut: how.timedOut,
+    startedAt: iso(info.start_time_in_millis),
+    endedAt: iso(info.end_time_in_millis),
+    shards: {total: info.shards?.total ?? 0, successful: info.shards?.successful ?? 0, failed: info.shards?.failed ?? 0},
+    failures: (info.failures ?? []).map((f) => ({
+      index: f.index ?? '?',
+      ...(f.shard_id !== undefined ? {shard: Number(f.shard_id)} : {}),
+      ...(f.node_id ? {node: f.node_id} : {}),
+      reason: f.reason ?? 'no reason given',
+    })),
+    ...(info.reason ? {reason: info.reason} : {}),
+    follow: base.follow,
+  }
+}
+
+/** The human view: one summary line, then the reasons of a failure or how to follow a running snapshot. */
+export function formatSnapshot(r: SnapshotResult): string {
+  const what = `snapshot ${r.name} of ${r.indices} in ${r.repository}`
+  const n = r.snapshotIndices.length
+  const idx = `${n} ${n === 1 ? 'index' : 'indices'}`
+  const shards = r.shards.total ? `${r.shards.successful}/${r.shards.total} shards${r.shards.failed ? ` (${r.shards.failed} failed)` : ''}, ${idx}` : idx
+  const took = r.startedAt && r.endedAt ? ` in ${((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)}s` : ''
+  if (r.state === 'SUCCESS') return `✔ ${what}: SUCCESS, ${shards}${took}`
+  if (r.state === 'IN_PROGRESS' && !r.waited) return [`✔ ${what}: started (IN_PROGRESS${r.startedAt ? ` since ${r.startedAt}` : ''})`, `  → follow it: ${r.follow} (or add --wait next time)`].join('\n')
+  if (r.timedOut) return [`‼ ${what}: still IN_PROGRESS when --timeout passed; it keeps running in OpenSearch`, `  → follow it: ${r.follow}`].join('\n')
+  const out = [`✖ ${what}: ${r.state}, ${shards}${took}`]
+  if (r.reason) out.push(`  reason: ${r.reason}`)
+  for (const f of r.failures.slice(0, 10)) out.push(`  ✖ ${f.index}${f.shard !== undefined ? `[${f.shard}]` : ''}${f.node ? ` on ${f.node}` : ''}: ${f.reason}`)
+  if (r.failures.length > 10) out.push(`  … and ${r.failures.length - 10} more (--json lists them all)`)
+  return out.join('\n')
+}

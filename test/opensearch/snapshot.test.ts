@@ -1,0 +1,258 @@
+/**
+ * `obsctl opensearch snapshot` against the OpenSearch fake (documented _snapshot responses, basic auth):
+ * the create request, following a snapshot to SUCCESS / FAILED / PARTIAL / --timeout, the repository
+ * and name errors, credentials, and the built binary's --json output and exit codes.
+ */
+import {execFile} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import type {LoadedInventory} from '../../src/lib/config/load.js'
+import {ObsctlError} from '../../src/lib/errors.js'
+import {createSnapshot, defaultSnapshotName, formatSnapshot, snapshotNameProblem, type SnapshotOptions, type SnapshotResult} from '../../src/lib/opensearch/index.js'
+import {ISM_POLICY, SNAPSHOT_REPOSITORY} from '../../src/lib/validate/checks/opensearch.js'
+import {BIN, requireBuild} from '../cli/helpers.js'
+import {writeInventory} from '../s3/harness.js'
+import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
+import {CLUSTERS, DEAD, OS_PASSWORD, OS_USER, endpointsYaml} from '../validate/harness.js'
+
+let fake: OpenSearchFake
+let dir: string
+let file: string
+let inv: LoadedInventory
+const creds = {OBSCTL_OPENSEARCH_USER: OS_USER, OBSCTL_OPENSEARCH_PASSWORD: OS_PASSWORD}
+
+beforeAll(async () => {
+  fake = await startOpenSearchFake({user: OS_USER, password: OS_PASSWORD, policy: ISM_POLICY, repository: SNAPSHOT_REPOSITORY, bucket: 'opensearch-snapshots'})
+  for (const c of CLUSTERS) fake.addLogs(c, 3, 60_000)
+  fake.addLogs('cluster-01', 1, 3 * 86_400_000) // an older daily index as well
+  dir = mkdtempSync(path.join(tmpdir(), 'obsctl-snapshot-'))
+  ;({file, inv} = writeInventory(dir, DEAD, endpointsYaml({opensearch: fake.url})))
+  Object.assign(process.env, creds, {CI: '1'})
+})
+
+afterAll(async () => {
+  await fake?.close()
+  if (dir) rmSync(dir, {recursive: true, force: true})
+})
+
+beforeEach(() => {
+  fake.nextSnapshot = {}
+})
+
+const snap = (o: SnapshotOptions = {}) => createSnapshot(inv, {requestTimeoutMs: 3000, pollMs: 20, ...o})
+const inFake = (name: string) => fake.snapshots[SNAPSHOT_REPOSITORY]?.[name]
+
+async function rejection(p: Promise<unknown>): Promise<ObsctlError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  )
+  expect(e).toBeInstanceOf(ObsctlError)
+  return e as ObsctlError
+}
+
+describe('names', () => {
+  it('defaults to obsctl-<UTC yyyymmdd-hhmmss>', () => {
+    expect(defaultSnapshotName(new Date(Date.UTC(2025, 0, 2, 3, 4, 5)))).toBe('obsctl-20250102-030405')
+  })
+
+  it('knows what OpenSearch refuses', () => {
+    expect(snapshotNameProblem('before-upgrade.2')).toBeUndefined()
+    expect(snapshotNameProblem('a_b')).toBeUndefined()
+    for (const bad of ['', 'Upper', '_x', '-x', 'a b', 'a\tb', 'a\\b', 'a/b', 'a*b', 'a?b', 'a"b', 'a<b', 'a>b', 'a|b', 'a,b', 'a#b']) {
+      expect(snapshotNameProblem(bad), bad).toBeTypeOf('string')
+    }
+  })
+})
+
+describe('opensearch snapshot (lib against the OpenSearch fake)', () => {
+  it('starts a snapshot of fluent-bit-* without the global state, and says how to follow it', async () => {
+    fake.nextSnapshot = {polls: 3}
+    const r = await snap({now: () => new Date(Date.UTC(2025, 5, 30, 23, 59, 1))})
+    expect(r).toMatchObject({ok: true, repository: 's3-snapshots', name: 'obsctl-20250630-235901', indices: 'fluent-bit-*', state: 'IN_PROGRESS', waited: false, timedOut: false})
+    const s = inFake('obsctl-20250630-235901')!
+    expect(s.request).toEqual({indices: 'fluent-bit-*', ignore_unavailable: true, include_global_state: false})
+    expect(s.indices).toHaveLength(5)
+    expect(s.indices.every((i) => i.startsWith('fluent-bit-cluster-0'))).toBe(true)
+    // wait_for_completion=false: the snapshot still runs (one GET of three used up by obsctl)
+    expect(s.pollsLeft).toBe(2)
+    expect(r.snapshotIndices).toEqual(s.indices)
+    expect(r.startedAt).toMatch(/^\d{4}-\d\d-\d\dT/)
+    expect(r.follow).toBe(`GET ${fake.url}/_snapshot/s3-snapshots/obsctl-20250630-235901`)
+    expect(formatSnapshot(r)).toMatch(/^✔ snapshot obsctl-20250630-235901 of fluent-bit-\* in s3-snapshots: started \(IN_PROGRESS since .*\)\n {2}→ follow it: GET http:\/\/127\.0\.0\.1:\d+\/_snapshot\/s3-snapshots\/obsctl-20250630-235901/)
+  })
+
+  it('--wait follows it to SUCCESS, with progress lines', async () => {
+    fake.nextSnapshot = {polls: 3}
+    const lines: string[] = []
+    const r = await snap({name: 'wait-ok', indices: 'fluent-bit-cluster-02-*', wait: true, onProgress: (l) => lines.push(l)})
+    expect(r).toMatchObject({ok: true, state: 'SUCCESS', waited: true, timedOut: false, failures: []})
+    expect(r.snapshotIndices).toEqual([expect.stringMatching(/^fluent-bit-cluster-02-\d{4}\.\d\d\.\d\d$/)])
+    expect(r.shards).toEqual({total: 1, successful: 1, failed: 0})
+    expect(Date.parse(r.endedAt!)).toBeGreaterThan(Date.parse(r.startedAt!))
+    expect(inFake('wait-ok')!.request.indices).toBe('fluent-bit-cluster-02-*')
+    expect(lines[0]).toMatch(/waiting for snapshot wait-ok in s3-snapshots \(up to 600s/)
+    expect(lines.some((l) => /wait-ok: IN_PROGRESS/.test(l))).toBe(true)
+    expect(formatSnapshot(r)).toMatch(/^✔ snapshot wait-ok of fluent-bit-cluster-02-\* in s3-snapshots: SUCCESS, 1\/1 shards, 1 index in \d+\.\ds$/)
+  })
+
+  it('--wait on a FAILED snapshot: not ok, with the shard failures’ reasons', async () => {
+    fake.nextSnapshot = {polls: 1, state: 'FAILED', reason: 'IOException[Unable to upload object [indices/x/0/__abc] using a single upload]'}
+    const r = await snap({name: 'wait-failed', wait: true})
+    expect(r.ok).toBe(false)
+    expect(r.state).toBe('FAILED')
+    expect(r.shards).toEqual({total: 5, successful: 0, failed: 5})
+    expect(r.failures).toHaveLength(5)
+    expect(r.failures[0]).toEqual({index: expect.stringMatching(/^fluent-bit-/), shard: 0, node: 'node3id', reason: 'IOException[Unable to upload object [indices/x/0/__abc] using a single upload]'})
+    expect(r.reason).toMatch(/^Indices don't have primary shards/)
+    const text = formatSnapshot(r)
+    expect(text.split('\n')[0]).toMatch(/^✖ snapshot wait-failed of fluent-bit-\* in s3-snapshots: FAILED, 0\/5 shards \(5 failed\), 5 indices/)
+    expect(text).toContain('  ✖ fluent-bit-cluster-01-')
+    expect(text).toContain('Unable to upload object')
+  })
+
+  it('--wait on a PARTIAL snapshot: not ok, naming the failed shard', async () => {
+    fake.nextSnapshot = {state: 'PARTIAL', reason: 'NodeDisconnectedException[opensearch-data-2]'}
+    const r = await snap({name: 'wait-partial', wait: true})
+    expect(r).toMatchObject({ok: false, state: 'PARTIAL', shards: {total: 5, successful: 4, failed: 1}})
+    expect(r.failures.map((f) => f.reason)).toEqual(['NodeDisconnectedException[opensearch-data-2]'])
+  })
+
+  it('--timeout: not ok, and the snapshot keeps running in OpenSearch', async () => {
+    fake.nextSnapshot = {polls: 10_000}
+    const r = await snap({name: 'wait-timeout', wait: true, timeoutMs: 250})
+    expect(r).toMatchObject({ok: false, state: 'IN_PROGRESS', waited: true, timedOut: true})
+    expect(inFake('wait-timeout')!.gets).toBeGreaterThan(2)
+    expect(formatSnapshot(r)).toMatch(/still IN_PROGRESS when --timeout passed; it keeps running in OpenSearch\n {2}→ follow it: GET .*\/_snapshot\/s3-snapshots\/wait-timeout$/)
+  })
+
+  it('an existing name is a clear error (exit 2)', async () => {
+    await snap({name: 'twice'})
+    const e = await rejection(snap({name: 'twice'}))
+    expect(e).toMatchObject({code: 'SNAPSHOT_EXISTS', exitCode: 2, message: 'snapshot twice already exists in s3-snapshots'})
+    expect(e.hints[0]).toMatch(/--name NAME/)
+  })
+
+  it('a missing repository fails before creating anything, pointing at the setup Job and validate', async () => {
+    const saved = fake.repositories[SNAPSHOT_REPOSITORY]!
+    delete fake.repositories[SNAPSHOT_REPOSITORY]
+    try {
+      const e = await rejection(snap({name: 'no-repo'}))
+      expect(e.code).toBe('SNAPSHOT_REPOSITORY_MISSING')
+      expect(e.exitCode).toBe(1)
+      expect(e.message).toBe('the snapshot repository s3-snapshots is not registered in OpenSearch (repository_missing_exception: [s3-snapshots] missing)')
+      expect(e.hints.join('\n')).toMatch(/opensearch-setup Job of the rendered GitOps repo registers it/)
+      expect(e.hints.join('\n')).toMatch(/obsctl validate opensearch .*opensearch\.snapshots/)
+    } finally {
+      fake.repositories[SNAPSHOT_REPOSITORY] = saved
+    }
+    expect(inFake('no-repo')).toBeUndefined()
+  })
+
+  it('a bad --name or --indices exits 2 naming the flag, before any request', async () => {
+    const before = fake.requests.length
+    for (const name of ['Before-Upgrade', '_x', '-x', 'a b', 'a/b', 'a,b', 'a#b', 'a*']) {
+      const e = await rejection(snap({name}))
+      expect(e.exitCode, name).toBe(2)
+      expect(e.code).toBe('BAD_SNAPSHOT_NAME')
+      expect(e.message).toMatch(/^--name ".*" is not a valid snapshot name: /)
+    }
+    const e = await rejection(snap({indices: 'fluent-bit-* other'}))
+    expect(e).toMatchObject({exitCode: 2, code: 'BAD_INDICES'})
+    expect(e.message).toMatch(/^--indices/)
+    expect(fake.requests.length).toBe(before)
+  })
+
+  it('without credentials and without a terminal: exit 2 naming the env vars', async () => {
+    delete process.env.OBSCTL_OPENSEARCH_USER
+    delete process.env.OBSCTL_OPENSEARCH_PASSWORD
+    try {
+      const e = await rejection(snap({name: 'no-creds'}))
+      expect(e.exitCode).toBe(2)
+      expect(e.message).toMatch(/\$OBSCTL_OPENSEARCH_USER and \$OBSCTL_OPENSEARCH_PASSWORD/)
+      expect(e.hints[0]).toMatch(/export OBSCTL_OPENSEARCH_USER=… OBSCTL_OPENSEARCH_PASSWORD=…/)
+    } finally {
+      Object.assign(process.env, creds)
+    }
+    expect(inFake('no-creds')).toBeUndefined()
+  })
+
+  it('wrong credentials: OpenSearch’s 401 is named', async () => {
+    process.env.OBSCTL_OPENSEARCH_PASSWORD = 'not-the-password'
+    try {
+      const e = await rejection(snap({name: 'bad-creds'}))
+      expect(e.message).toBe('opensearch rejected the credentials (HTTP 401)')
+    } finally {
+      Object.assign(process.env, creds)
+    }
+  })
+
+  it('--via-api-server: the same clear error as validate, unless --endpoint opensearch overrides it', async () => {
+    const e = await rejection(snap({name: 'via-proxy', viaApiServer: true}))
+    expect(e).toMatchObject({exitCode: 2, message: 'OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)'})
+    expect(e.hints[0]).toMatch(/--endpoint opensearch=/)
+    const r = await snap({name: 'via-proxy', viaApiServer: true, endpoints: {opensearch: fake.url}, wait: true})
+    expect(r.state).toBe('SUCCESS')
+  })
+})
+
+describe('obsctl opensearch snapshot (built binary)', () => {
+  beforeAll(() => requireBuild())
+
+  function run(args: string[], env: Record<string, string | undefined> = {}): Promise<{status: number; stdout: string; stderr: string}> {
+    const all: Record<string, string | undefined> = {...process.env, CI: '1', NO_COLOR: '1', OBSCTL_CONFIG: undefined, ...creds, ...env}
+    for (const k of Object.keys(all)) if (all[k] === undefined) delete all[k]
+    // async: the fake answers from this process
+    return new Promise((resolve) => {
+      execFile(process.execPath, [BIN, 'opensearch', 'snapshot', '-c', file, ...args], {env: all as NodeJS.ProcessEnv, timeout: 30_000}, (err, stdout, stderr) =>
+        resolve({status: err ? ((err as {code?: number}).code ?? 1) : 0, stdout, stderr}),
+      )
+    })
+  }
+
+  it('--wait --json: the result object, exit 0 on SUCCESS', async () => {
+    fake.nextSnapshot = {polls: 1}
+    const r = await run(['--name', 'bin-ok', '--wait', '--json'])
+    expect(r.status, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout) as SnapshotResult
+    expect(out).toMatchObject({ok: true, repository: 's3-snapshots', name: 'bin-ok', indices: 'fluent-bit-*', state: 'SUCCESS', waited: true, timedOut: false, shards: {total: 5, successful: 5, failed: 0}, failures: []})
+    expect(out.snapshotIndices).toHaveLength(5)
+    expect(r.stderr).toBe('') // no progress lines under --json
+    expect(inFake('bin-ok')!.request.include_global_state).toBe(false)
+  })
+
+  it('human output: one summary line on stdout, progress on stderr; no secret anywhere', async () => {
+    fake.nextSnapshot = {polls: 1}
+    const r = await run(['--name', 'bin-human', '--indices', 'fluent-bit-cluster-03-*', '--wait'])
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^✔ snapshot bin-human of fluent-bit-cluster-03-\* in s3-snapshots: SUCCESS, 1\/1 shards, 1 index in \d+\.\ds\n$/)
+    expect(r.stderr).toMatch(/… waiting for snapshot bin-human in s3-snapshots/)
+    expect(r.stdout + r.stderr).not.toContain(OS_PASSWORD)
+  })
+
+  it('FAILED: exit 1, the --json result carries the reasons', async () => {
+    fake.nextSnapshot = {state: 'FAILED', reason: 'RepositoryException[[s3-snapshots] could not write]'}
+    const r = await run(['--name', 'bin-failed', '--wait', '--json'])
+    expect(r.status).toBe(1)
+    const out = JSON.parse(r.stdout) as SnapshotResult
+    expect(out).toMatchObject({ok: false, state: 'FAILED', shards: {failed: 5}})
+    expect(out.failures[0]!.reason).toBe('RepositoryException[[s3-snapshots] could not write]')
+  })
+
+  it('bad input: exit 2 with the error object under --json; an existing name too', async () => {
+    const bad = await run(['--name', 'Bad Name', '--json'])
+    expect(bad.status).toBe(2)
+    expect(JSON.parse(bad.stdout)).toMatchObject({error: {code: 'BAD_SNAPSHOT_NAME', exitCode: 2}})
+    const dup = await run(['--name', 'bin-ok'])
+    expect(dup.status).toBe(2)
+    expect(dup.stderr).toMatch(/^Error: snapshot bin-ok already exists in s3-snapshots\n {2}→ --name NAME/)
+  })
+
+  it('no credentials, no terminal: exit 2 naming the env vars', async () => {
+    const r = await run(['--name', 'bin-nocreds'], {OBSCTL_OPENSEARCH_USER: undefined, OBSCTL_OPENSEARCH_PASSWORD: undefined})
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(/OBSCTL_OPENSEARCH_USER and \$OBSCTL_OPENSEARCH_PASSWORD/)
+  })
+})
