@@ -1,25 +1,37 @@
 /**
- * bootstrap end to end (issue 9): four loopback sshd nodes with the node sandbox, four Kubernetes API
- * test servers, s3rver, a bare Git remote. The test plays the controllers (rollouts, Argo CD health).
- * A run SIGKILLed in the middle of the sync phase is rerun and completes without redoing finished
- * tasks and without duplicate side effects.
+ * `bootstrap --all` end to end (issue 9): four loopback sshd nodes with the node sandbox, four
+ * Kubernetes API test servers, s3rver, a bare Git remote, and for the validate phase real Prometheus
+ * (behind the Thanos Query fake), the OpenSearch fake and argocd-server's API. The test plays the
+ * controllers: rollouts, kubelets, and Argo CD (the root app's children from the pushed repo, health,
+ * the deployed workloads). A run SIGKILLed in the middle of the sync phase is rerun and completes —
+ * sync and validate — without redoing finished tasks and without duplicate side effects; then
+ * `obsctl status` reports every cluster ok.
  */
 import {spawn, execFileSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, writeFileSync, existsSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {stringify} from 'yaml'
+import {parseAllDocuments, stringify} from 'yaml'
 import {Client} from 'minio'
 import {startSandbox, type Sandbox} from '../support/sshd.js'
 import {startKubeServers, stopKubeServers, type KubeServer} from '../support/kube/index.js'
 import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js'
 import {writeManifest} from '../argocd/harness.js'
+import {BLOCK, OS_PASSWORD, OS_USER, endpointsYaml, startPlatform, type Platform} from '../validate/harness.js'
+import {deployPlatform, startArgocdApi, type ArgocdApi, type Deployed} from '../validate/deployed.js'
+import {loadInventory} from '../../src/lib/config/load.js'
+import type {FleetStatus} from '../../src/lib/status/index.js'
+import {obsctlAsync} from '../cli/helpers.js'
 
 const root = process.getuid?.() === 0
 const BIN = path.resolve('bin/run.js')
 const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
-const PHASES = ['preflight', 'nodes', 'kubeconfig', 'buckets', 'render', 'argocd', 'register', 'secrets', 'root-app', 'sync']
+/** added on day 2 by `obsctl cluster add` (its machine and API server exist from the start) */
+const NEW = 'cluster-05'
+/** OBSCTL_CAPTURE_DIR=DIR: write the human output of each step there (for the README) */
+const CAPTURE = process.env.OBSCTL_CAPTURE_DIR
+const PHASES = ['preflight', 'nodes', 'kubeconfig', 'buckets', 'render', 'argocd', 'register', 'secrets', 'root-app', 'sync', 'validate']
 
 let sb: Sandbox
 let kubes: KubeServer[]
@@ -29,6 +41,10 @@ let remote: string
 let manifest: string
 let controller: NodeJS.Timeout
 let healthy = false
+let head = ''
+let platform: Platform
+let argocdApi: ArgocdApi
+let deployed: Deployed | undefined
 
 function adminConf(k: KubeServer): string {
   // what kubeadm writes: every cluster calls itself kubernetes / kubernetes-admin
@@ -70,14 +86,20 @@ ${clusters.join('\n')}
 `
 }
 
+/** where obsctl reaches the platform's services: the validate harness's peers */
+function endpoints(): Record<string, string> {
+  return {prometheus: platform.metrics.replicas[0]!.url, 'thanos-query': platform.thanos.url, 'thanos-compactor': platform.thanos.url, opensearch: platform.opensearch.url, argocd: argocdApi.fake.url}
+}
+
 const env = () => ({
   ...process.env,
   CI: 'true',
   KUBECONFIG: path.join(dir, 'kubeconfig'),
   OBSCTL_S3_ACCESS_KEY: ACCESS_KEY,
   OBSCTL_S3_SECRET_KEY: SECRET_KEY,
-  OBSCTL_OPENSEARCH_ADMIN_PASSWORD: 'e2e-Admin-pw-1',
-  OBSCTL_OPENSEARCH_PASSWORD: 'e2e-Admin-pw-1',
+  OBSCTL_OPENSEARCH_ADMIN_PASSWORD: OS_PASSWORD,
+  OBSCTL_OPENSEARCH_USER: OS_USER,
+  OBSCTL_OPENSEARCH_PASSWORD: OS_PASSWORD,
   OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD: 'e2e-Fluent-pw-2',
   OBSCTL_GRAFANA_ADMIN_PASSWORD: 'e2e-Grafana-pw-3',
   GIT_AUTHOR_NAME: 'obsctl e2e',
@@ -86,19 +108,32 @@ const env = () => ({
   GIT_COMMITTER_EMAIL: 'e2e@obsctl.test',
 })
 
-function bootstrapArgs(): string[] {
-  return ['bootstrap', ...PHASES.flatMap((p) => ['--phase', p]), '--yes', '--json', '--timeout', '60', '--argocd-manifest', manifest]
-}
-
-function runBootstrap(): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
+function runBootstrap(json: boolean): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
+  const args = ['bootstrap', '--all', '--yes', ...(json ? ['--json'] : []), '--timeout', '60', '--argocd-manifest', manifest]
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...bootstrapArgs()], {cwd: dir, env: env()})
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: dir, env: env()})
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
     child.stderr.on('data', (d) => (stderr += d))
     child.on('exit', (code, signal) => resolve({code, signal, stdout, stderr}))
   })
+}
+
+/** Argo CD syncing the root app: its children are the Applications in argocd/applications of the pushed repo */
+function playRootApp(): void {
+  const git = (...a: string[]) => execFileSync('git', ['--git-dir', remote, ...a], {encoding: 'utf8'})
+  for (const file of git('ls-tree', '-r', '--name-only', 'main', 'argocd/applications').split('\n').filter((f) => f.endsWith('.yaml'))) {
+    for (const doc of parseAllDocuments(git('show', `main:${file}`))) {
+      const app = doc.toJS() as {kind?: string; metadata: {namespace: string; name: string}}
+      if (app?.kind === 'Application' && !kubes[0]!.getObject('applications.argoproj.io', app.metadata.namespace, app.metadata.name)) kubes[0]!.seed(app)
+    }
+  }
+}
+
+/** the kubelets: every cluster's node registers Ready (kubeadm ran only in the node sandbox) */
+function playKubelets(): void {
+  for (const [i, k] of kubes.entries()) if (k.listObjects('nodes').length === 0) k.addReadyNode(sb.nodes[i]!.hostname)
 }
 
 /** the controllers: workloads roll out; Argo CD reports every Application Synced/Healthy once `healthy` */
@@ -115,13 +150,27 @@ function playControllers(): void {
     }
   }
   if (!healthy) return
-  let apps: {metadata: {namespace: string; name: string}; status?: {health?: {status?: string}}}[] = []
+  // Argo CD: the root app follows the branch (new children when a commit adds them); every app Synced to it and Healthy
+  const now = execFileSync('git', ['--git-dir', remote, 'rev-parse', 'main'], {encoding: 'utf8'}).trim()
+  if (now !== head) {
+    playRootApp()
+    head = now
+  }
+  let apps: {metadata: {namespace: string; name: string}; status?: {health?: {status?: string}; sync?: {revision?: string}}}[] = []
   try {
     apps = kubes[0]!.listObjects('applications.argoproj.io') as typeof apps
   } catch {
     return
   }
-  for (const a of apps) if (a.status?.health?.status !== 'Healthy') kubes[0]!.setApplicationStatus(a.metadata.namespace, a.metadata.name, {sync: 'Synced', health: 'Healthy'})
+  for (const a of apps) {
+    if (a.status?.health?.status !== 'Healthy' || a.status?.sync?.revision !== head) kubes[0]!.setApplicationStatus(a.metadata.namespace, a.metadata.name, {sync: 'Synced', health: 'Healthy', revision: head})
+  }
+}
+
+function capture(name: string, command: string, output: string): void {
+  if (!CAPTURE) return
+  const shown = `${command}\n${output}`.replaceAll(dir, '~/lab').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
+  writeFileSync(path.join(CAPTURE, `${name}.txt`), shown)
 }
 
 function state(): Record<string, {status: string; endedAt?: string}> {
@@ -129,30 +178,32 @@ function state(): Record<string, {status: string; endedAt?: string}> {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).tasks : {}
 }
 
-describe.skipIf(!root)('bootstrap end to end with a SIGKILL in the middle', () => {
+describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle, then cluster add', () => {
   beforeAll(async () => {
-    kubes = await startKubeServers(CLUSTERS)
-    ;[sb, s3] = await Promise.all([
+    kubes = await startKubeServers([...CLUSTERS, NEW])
+    ;[sb, s3, platform, argocdApi] = await Promise.all([
       startSandbox(kubes.map((k) => ({nproc: 4, files: {'/etc/kubernetes/admin.conf': adminConf(k)}})), {firstIp: 201}),
       startS3rver(),
+      startPlatform([...CLUSTERS, NEW]),
+      startArgocdApi(kubes, [...CLUSTERS, NEW]),
     ])
     dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-e2e-'))
     remote = path.join(dir, 'remote.git')
     execFileSync('git', ['init', '--bare', '-q', '-b', 'main', remote])
     manifest = writeManifest(dir, 'non-ha')
-    writeFileSync(path.join(dir, 'obsctl.yaml'), inventory())
+    writeFileSync(path.join(dir, 'obsctl.yaml'), endpointsYaml(endpoints())(inventory()))
     controller = setInterval(playControllers, 100)
   }, 120_000)
 
   afterAll(async () => {
     clearInterval(controller)
-    await Promise.all([sb?.stop(), s3?.close(), kubes && stopKubeServers(kubes)])
+    await Promise.all([sb?.stop(), s3?.close(), kubes && stopKubeServers(kubes), platform?.close(), deployed?.close() ?? argocdApi?.fake.close()])
   })
 
-  it('is killed during sync, then a rerun completes without redoing or duplicating work', async () => {
+  it('is killed during sync, then a rerun completes (sync, validate) without redoing or duplicating work; status is ok', async () => {
     // first run: everything up to sync; Applications stay Progressing, so sync waits — kill it there
     let exited: {stdout: string; stderr: string} | undefined
-    const first = runBootstrap().then((r) => (exited = r))
+    const first = runBootstrap(false).then((r) => (exited = r))
     const until = Date.now() + 90_000
     while (!Object.entries(state()).some(([k, v]) => k.startsWith('sync/') && v.status === 'running')) {
       if (exited) throw new Error(`the first run ended before the sync phase:\n${exited.stdout}\n${exited.stderr}`)
@@ -163,32 +214,43 @@ describe.skipIf(!root)('bootstrap end to end with a SIGKILL in the middle', () =
     process.kill(pid, 'SIGKILL')
     const killed = await first
     expect(killed.signal).toBe('SIGKILL')
+    capture('1-bootstrap-killed', '$ obsctl bootstrap --all --yes    # SIGKILLed during sync', killed.stdout + killed.stderr)
 
     const before = state()
-    for (const p of PHASES.slice(0, -1)) {
+    for (const p of PHASES.slice(0, -2)) {
       const tasks = Object.entries(before).filter(([k]) => k.startsWith(`${p}/`))
       expect(tasks.length, `tasks of ${p}`).toBeGreaterThan(0)
       for (const [k, v] of tasks) expect(v.status, k).toBe('done')
     }
+    // meanwhile Argo CD deploys the platform: the root app's children, the workloads, a first Thanos block
+    playRootApp()
+    playKubelets()
+    deployed = await deployPlatform(platform, kubes.slice(0, 4), CLUSTERS, {inv: loadInventory(path.join(dir, 'obsctl.yaml')), argocd: argocdApi})
+    const minio = new Client({endPoint: '127.0.0.1', port: s3.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true})
+    await minio.putObject('thanos-metrics', `${BLOCK}/meta.json`, Buffer.from(JSON.stringify({ulid: BLOCK, version: 1, thanos: {labels: {cluster: 'cluster-01'}}})))
+
     const calls = sb.nodes.map((n) => n.calls().length)
     const commits = execFileSync('git', ['--git-dir', remote, 'rev-list', '--count', 'main'], {encoding: 'utf8'}).trim()
     const secretVersions = kubes[0]!.listObjects('secrets', 'argocd').map((s) => `${(s as {metadata: {name: string; resourceVersion: string}}).metadata.name}@${(s as {metadata: {resourceVersion: string}}).metadata.resourceVersion}`).sort()
 
-    // rerun: Argo CD now reports health; only sync runs
+    // rerun: Argo CD now reports health; only sync and validate run
     healthy = true
-    const second = await runBootstrap()
+    const second = await runBootstrap(true)
     expect(second.code, `${second.stderr}\n${JSON.stringify(JSON.parse(second.stdout || '{}').run?.phases?.flatMap((p: {tasks: {error?: string}[]}) => p.tasks.filter((t) => t.error)))}`).toBe(0)
     const result = JSON.parse(second.stdout)
     expect(result.ok).toBe(true)
     const statuses = Object.fromEntries(result.run.phases.map((p: {name: string; tasks: {status: string}[]}) => [p.name, [...new Set(p.tasks.map((t) => t.status))]]))
-    for (const p of PHASES.slice(0, -1)) expect(statuses[p], p).toEqual(['unchanged'])
+    for (const p of PHASES.slice(0, -2)) expect(statuses[p], p).toEqual(['unchanged'])
     expect(['done', 'in-state']).toContain(statuses.sync[0])
+    expect(statuses.validate).toEqual(['done'])
+    const validation = JSON.parse(readFileSync(path.join(dir, '.obsctl', 'validation.json'), 'utf8'))
+    expect(validation.checks.filter((c: {result: string}) => c.result !== 'pass'), JSON.stringify(validation.checks, null, 1)).toEqual([])
+    expect(validation.summary).toEqual({pass: 17, warn: 0, fail: 0, skipped: 0})
 
     // no duplicate side effects: node commands, Git history, Argo CD objects, buckets
     expect(sb.nodes.map((n) => n.calls().length)).toEqual(calls)
     expect(execFileSync('git', ['--git-dir', remote, 'rev-list', '--count', 'main'], {encoding: 'utf8'}).trim()).toBe(commits)
     expect(kubes[0]!.listObjects('secrets', 'argocd').map((s) => `${(s as {metadata: {name: string}}).metadata.name}@${(s as {metadata: {resourceVersion: string}}).metadata.resourceVersion}`).sort()).toEqual(secretVersions)
-    const minio = new Client({endPoint: '127.0.0.1', port: s3.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true})
     expect((await minio.listBuckets()).map((b) => b.name).sort()).toEqual(['longhorn-backups', 'opensearch-snapshots', 'thanos-metrics'])
 
     // outcomes: kubeconfig contexts, cluster Secrets for the three edges, the root app, the pushed repo
@@ -198,5 +260,48 @@ describe.skipIf(!root)('bootstrap end to end with a SIGKILL in the middle', () =
     expect(clusterSecrets).toHaveLength(3)
     expect(kubes[0]!.getObject('applications.argoproj.io', 'argocd', 'root-app')).toBeTruthy()
     expect(execFileSync('git', ['--git-dir', remote, 'ls-tree', '-r', '--name-only', 'main'], {encoding: 'utf8'})).toContain('argocd/root-app.yaml')
-  }, 240_000)
+
+    // day 1 done: the fleet at a glance
+    const st = await obsctlAsync(['status', '--json'], {cwd: dir, env: env()})
+    const fleet = JSON.parse(st.stdout) as FleetStatus
+    expect(fleet.clusters.filter((c) => !c.ok), st.stdout).toEqual([])
+    expect(st.status).toBe(0)
+    for (const c of fleet.clusters) {
+      expect(c.nodes).toMatchObject({ready: 1, total: 1})
+      expect((c.apps as {total: number}).total, c.name).toBeGreaterThan(0)
+      expect(c.validation).toMatchObject({result: 'pass', checks: []})
+    }
+    if (CAPTURE) {
+      const again = await runBootstrap(false)
+      capture('2-bootstrap-rerun', '$ obsctl bootstrap --all --yes', again.stdout + again.stderr)
+      const human = await obsctlAsync(['status'], {cwd: dir, env: env()})
+      capture('3-status', '$ obsctl status', human.stdout + human.stderr)
+    }
+
+    // day 2: a fifth cluster, end to end — its machine, its API server; Argo CD (played) deploys what the add pushes
+    const n5 = sb.nodes[4]!
+    const inv = loadInventory(path.join(dir, 'obsctl.yaml'))
+    await deployPlatform(platform, [kubes[0]!, kubes[4]!], ['cluster-01', NEW], {inv, argocd: argocdApi, registerEdges: false})
+    const before5 = n5.calls().length
+    const add = await obsctlAsync(['cluster', 'add', NEW, '--host', n5.ip, '--port', String(n5.port), '--api-server', kubes[4]!.url, '--metrics', 'remote-scrape', '--yes', '--timeout', '60'], {cwd: dir, env: env(), timeoutMs: 180_000})
+    capture('4-cluster-add', `$ obsctl cluster add ${NEW} --host ${n5.ip} --port ${n5.port} --api-server ${kubes[4]!.url} --yes`, add.stdout + add.stderr)
+    expect(add.status, add.stdout + add.stderr).toBe(0)
+    // outcomes: the inventory, the node (install ran), the kubeconfig, the Argo CD cluster Secret, the pushed overlay, its Applications
+    expect(readFileSync(path.join(dir, 'obsctl.yaml'), 'utf8')).toMatch(new RegExp(`- name: ${NEW}\\n {4}id: "05"\\n {4}role: edge`))
+    expect(n5.calls().length).toBeGreaterThan(before5)
+    expect(readFileSync(path.join(dir, 'kubeconfig'), 'utf8')).toContain(`name: ${NEW}-context`)
+    expect(kubes[0]!.listObjects('secrets', 'argocd').filter((x) => (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['obsctl.dev/cluster'] === NEW && (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['argocd.argoproj.io/secret-type'] === 'cluster')).toHaveLength(1)
+    expect(execFileSync('git', ['--git-dir', remote, 'log', '-1', '--format=%s', 'main'], {encoding: 'utf8'})).toContain(NEW)
+    expect(execFileSync('git', ['--git-dir', remote, 'ls-tree', '-r', '--name-only', 'main'], {encoding: 'utf8'})).toContain(`deploy/overlays/${NEW}-edge/`)
+    const validation5 = JSON.parse(readFileSync(path.join(dir, '.obsctl', 'validation.json'), 'utf8'))
+    expect(validation5.ok, JSON.stringify(validation5.checks.filter((c: {result: string}) => c.result !== 'pass'))).toBe(true)
+    const st5 = await obsctlAsync(['status', '--json'], {cwd: dir, env: env()})
+    const fleet5 = JSON.parse(st5.stdout) as FleetStatus
+    expect(fleet5.clusters.map((c) => [c.name, c.ok])).toEqual([...CLUSTERS, NEW].map((c) => [c, true]))
+    expect((fleet5.clusters[4]!.apps as {total: number}).total).toBeGreaterThan(0)
+    if (CAPTURE) {
+      const human = await obsctlAsync(['status'], {cwd: dir, env: env()})
+      capture('5-status', '$ obsctl status', human.stdout + human.stderr)
+    }
+  }, 360_000)
 })

@@ -76,6 +76,8 @@ export interface DeployOptions {
   apps?: string[]
   /** an argocd-server API started earlier (its URL had to go into the inventory first) */
   argocd?: ArgocdApi
+  /** seed the edges' Argo CD cluster Secrets when missing (default true; false when obsctl registers them) */
+  registerEdges?: boolean
 }
 
 export interface ArgocdApi {
@@ -138,7 +140,7 @@ export async function deployPlatform(p: Platform, kubes: KubeServer[], clusters:
   else central.seed({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'argocd-initial-admin-secret', namespace: 'argocd'}, data: {password: b64(api.argo.password)}})
   for (const [i, edge] of clusters.slice(1).entries()) {
     const server = kubes[i + 1]!.url
-    if (!central.listObjects('secrets', 'argocd').some((s) => s.metadata?.labels?.['obsctl.dev/cluster'] === edge)) {
+    if (o.registerEdges !== false && !central.listObjects('secrets', 'argocd').some((s) => s.metadata?.labels?.['obsctl.dev/cluster'] === edge)) {
       central.seed({apiVersion: 'v1', kind: 'Secret', metadata: {name: `cluster-${edge}`, namespace: 'argocd', labels: {'argocd.argoproj.io/secret-type': 'cluster', 'obsctl.dev/cluster': edge, 'obsctl.dev/role': 'edge'}}, data: {name: b64(edge), server: b64(server), config: b64('{}')}})
     }
   }

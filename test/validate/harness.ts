@@ -37,13 +37,14 @@ export function endpointsYaml(e: Record<string, string>): (y: string) => string 
   return (y) => y.replace(/^clusters:/m, `${block}clusters:`)
 }
 
-export async function startPlatform(): Promise<Platform> {
-  const [metrics, s3] = await Promise.all([startMetrics({central: 'cluster-01', clusters: CLUSTERS}), startS3rver()])
+/** `clusters`: the clusters with metrics (a node-exporter each) and logs (default the four of the inventory) */
+export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Platform> {
+  const [metrics, s3] = await Promise.all([startMetrics({central: 'cluster-01', clusters}), startS3rver()])
   const [thanos, opensearch] = await Promise.all([
     startThanosFake({replicas: metrics.replicas, central: 'cluster-01', receive: true}),
     startOpenSearchFake({user: OS_USER, password: OS_PASSWORD, policy: ISM_POLICY, repository: SNAPSHOT_REPOSITORY, bucket: 'opensearch-snapshots'}),
   ])
-  for (const c of CLUSTERS) opensearch.addLogs(c, 5, 60_000)
+  for (const c of clusters) opensearch.addLogs(c, 5, 60_000)
   const minio = new Client({endPoint: '127.0.0.1', port: s3.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true})
   await minio.makeBucket('thanos-metrics')
   await minio.putObject('thanos-metrics', `${BLOCK}/meta.json`, Buffer.from(JSON.stringify({ulid: BLOCK, version: 1, thanos: {labels: {cluster: 'cluster-01'}}})))
