@@ -303,5 +303,18 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
       const human = await obsctlAsync(['status'], {cwd: dir, env: env()})
       capture('5-status', '$ obsctl status', human.stdout + human.stderr)
     }
+
+    // day 2: a chart upgrade through render → diff → commit → push → Argo CD sees it → sync
+    const from = loadInventory(path.join(dir, 'obsctl.yaml')).platform.versions.charts['kube-prometheus-stack']
+    const to = from === '79.0.0' ? '79.0.1' : '79.0.0'
+    const up = await obsctlAsync(['upgrade', 'chart', 'kube-prometheus-stack', '--version', to, '--yes', '--timeout', '60'], {cwd: dir, env: env(), timeoutMs: 120_000})
+    capture('6-upgrade-chart', `$ obsctl upgrade chart kube-prometheus-stack --version ${to} --yes`, up.stdout + up.stderr)
+    expect(up.status, up.stdout + up.stderr).toBe(0)
+    const upHead = execFileSync('git', ['--git-dir', remote, 'rev-parse', 'main'], {encoding: 'utf8'}).trim()
+    expect(execFileSync('git', ['--git-dir', remote, 'log', '-1', '--format=%s', 'main'], {encoding: 'utf8'})).toContain(`upgrade kube-prometheus-stack ${from} → ${to}`)
+    expect(execFileSync('git', ['--git-dir', remote, 'show', `main:deploy/overlays/${NEW}-edge/kube-prometheus-stack/kustomization.yaml`], {encoding: 'utf8'})).toContain(`version: "${to}"`)
+    expect(up.stdout).toMatch(/sync +(already in wanted state: )?\d+\/\d+ Applications Synced and Healthy/)
+    const rootApp = kubes[0]!.getObject('applications.argoproj.io', 'argocd', 'root-app') as {status: {sync: {revision: string}}}
+    expect(rootApp.status.sync.revision).toBe(upHead)
   }, 360_000)
 })

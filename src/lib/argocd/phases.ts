@@ -199,8 +199,9 @@ export const syncPhase: Phase = reporting({
   async isDone(t, ctx) {
     const apps = await listApps(await kubeForCluster(ctx, t.cluster!))
     const ok = apps.length > 0 && apps.every(isReady)
-    if (ok) collector(ctx).sync?.({apps, ready: apps.length, total: apps.length, ok})
-    return ok
+    if (!ok) return false
+    collector(ctx).sync?.({apps, ready: apps.length, total: apps.length, ok})
+    return `${apps.length}/${apps.length} Applications Synced and Healthy`
   },
   async run(t, ctx, io) {
     const r = await waitForApps(await kubeForCluster(ctx, t.cluster!), {timeoutMs: timeoutMs(ctx, 'sync'), intervalMs: intervalMs(ctx), signal: io.signal, log: io.log})

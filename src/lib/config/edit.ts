@@ -63,10 +63,13 @@ function cloneDoc(inv: LoadedInventory): Document {
 }
 
 /** `config set PATH VALUE`. */
-export async function setInventoryValue(inv: LoadedInventory, rawPath: string, rawValue: string, opts: {dryRun?: boolean; allowOvercommit?: boolean} = {}): Promise<EditResult & {path: string; value: unknown; previous: unknown}> {
+export async function setInventoryValue(inv: LoadedInventory, rawPath: string, rawValue: string, opts: {dryRun?: boolean; allowOvercommit?: boolean} = {}): Promise<EditResult & {path: string; value: unknown; previous: unknown; previousIsDefault?: boolean}> {
   const doc = cloneDoc(inv)
   const segs = resolvePath(doc, rawPath)
-  const previous = doc.getIn(segs)
+  const written = doc.getIn(segs)
+  // not in the file: the value in effect is the schema's default
+  const fallback = written === undefined ? segs.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[String(k)] : undefined), inv.platform) : undefined
+  const previous = written ?? fallback
   const value = parseValue(rawValue)
   const target = doc.getIn(segs, true)
   let after: string
@@ -79,7 +82,13 @@ export async function setInventoryValue(inv: LoadedInventory, rawPath: string, r
     after = doc.toString({lineWidth: 0, flowCollectionPadding: false})
   }
   const r = await commit(inv, after, opts)
-  return {...r, path: rawPath, value, previous: previous && typeof previous === 'object' && 'toJSON' in previous ? (previous as {toJSON(): unknown}).toJSON() : previous}
+  return {
+    ...r,
+    path: rawPath,
+    value,
+    previous: previous && typeof previous === 'object' && 'toJSON' in previous ? (previous as {toJSON(): unknown}).toJSON() : previous,
+    ...(written === undefined && fallback !== undefined ? {previousIsDefault: true} : {}),
+  }
 }
 
 export interface NewCluster {

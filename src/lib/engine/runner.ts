@@ -267,8 +267,9 @@ async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env
   let outcome: Partial<TaskResult>
   try {
     log.write(`task: ${await phase.describe(target, ctx)}`)
-    if (phase.isDone && (await phase.isDone(target, ctx, io))) {
-      outcome = {status: 'in-state', summary: 'already in wanted state'}
+    const found = phase.isDone ? await phase.isDone(target, ctx, io) : false
+    if (found) {
+      outcome = {status: 'in-state', summary: typeof found === 'string' ? `already in wanted state: ${found}` : 'already in wanted state'}
     } else {
       ctx.signal.throwIfAborted()
       const summary = await phase.run(target, ctx, io)

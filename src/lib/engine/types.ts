@@ -60,8 +60,11 @@ export interface Phase<T extends Target = Target> {
    * Never include secret values: hash them yourself first if they must count.
    */
   fingerprint(target: T, ctx: RunContext): unknown
-  /** live-state check: true when the target is already in the wanted state (the task is then skipped as done) */
-  isDone?(target: T, ctx: RunContext, io: TaskIO): Promise<boolean>
+  /**
+   * live-state check: true (or a one-line summary of what was found) when the target is already in the
+   * wanted state; the task is then skipped as done
+   */
+  isDone?(target: T, ctx: RunContext, io: TaskIO): Promise<boolean | string>
   /** do the work; returns a one-line summary for the state file and the screen */
   run(target: T, ctx: RunContext, io: TaskIO): Promise<string | void>
   /** one line: what run() would do (dry runs and `plan`) */

@@ -50,6 +50,8 @@ export interface ChangeResult {
   title: string
   path: string
   previous: unknown
+  /** `previous` is the schema's default (the inventory did not set it) */
+  previousIsDefault?: boolean
   value: unknown
   inventory: {file: string; changed: boolean}
   render: RenderedDiff
@@ -103,7 +105,7 @@ export async function confirmOrRefuse(what: string, question: string, o: {yes?: 
 
 /** The change and its rendered diff. */
 export function formatChangeDiff(r: ChangeResult): string {
-  const inv = r.inventory.changed ? `${r.inventory.file}: ${r.path}: ${show(r.previous)} → ${show(r.value)}` : `${r.inventory.file}: ${r.path} is already ${show(r.value)}`
+  const inv = r.inventory.changed ? `${r.inventory.file}: ${r.path}: ${show(r.previous)}${r.previousIsDefault ? ' (default)' : ''} → ${show(r.value)}` : `${r.inventory.file}: ${r.path} is already ${show(r.value)}`
   return `${r.title}\n${inv}\n${formatRenderedDiff(r.render)}`
 }
 
@@ -209,7 +211,7 @@ export async function runSync(inv: LoadedInventory, o: Pick<ChangeOptions, 'kube
  */
 export async function applyInventoryChange(
   inv: LoadedInventory,
-  change: {path: string; edit: (dryRun: boolean) => Promise<EditResult & {previous?: unknown; value?: unknown}>; title: (previous: unknown, value: unknown, inventoryChanged: boolean) => string; refuseNoop?: string; command: string},
+  change: {path: string; edit: (dryRun: boolean) => Promise<EditResult & {previous?: unknown; previousIsDefault?: boolean; value?: unknown}>; title: (previous: unknown, value: unknown, inventoryChanged: boolean) => string; refuseNoop?: string; command: string},
   o: ChangeOptions = {},
 ): Promise<ChangeResult> {
   const dry = await change.edit(true)
@@ -221,6 +223,7 @@ export async function applyInventoryChange(
     title,
     path: change.path,
     previous: dry.previous,
+    ...(dry.previousIsDefault ? {previousIsDefault: true} : {}),
     value: dry.value,
     inventory: {file: inv.file, changed: dry.changed},
     render,
