@@ -3,6 +3,7 @@
  * Applications), real Prometheus behind the Thanos Query fake (metrics freshness), the OpenSearch fake
  * (logs freshness) and the validation record.
  */
+import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawn} from 'node:child_process'
@@ -120,6 +121,7 @@ describe('obsctl status', () => {
       expect(text).toMatch(/ {2}✖ cluster-04 nodes: .+/)
       expect(text).toMatch(/cluster-04\s+edge\s+unknown\s+2\/2 Synced\+Healthy\s+\d+s ago\s+stale 2h ago\s+\S+ \S+ ago\s+DEGRADED/)
       expect(text).toMatch(/3\/4 clusters degraded; /)
+      if (process.env.OBSCTL_CAPTURE_DIR) writeFileSync(path.join(process.env.OBSCTL_CAPTURE_DIR, 'status-degraded.txt'), `${text}\n`)
     } finally {
       internal(c2).delete(c2.type('nodes'), '', 'node-2b', {}, false)
       c1.setApplicationStatus('argocd', 'fluent-bit-cluster-03', {sync: 'Synced', health: 'Healthy'})
