@@ -7,6 +7,7 @@ import {createHash} from 'node:crypto'
 import {readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {centralCluster, findCluster, gitDir, metricsMode} from '../config/model.js'
+import {runClusterNames} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {kubeForCluster} from '../kube/run.js'
 import {argocdInstalled, installArgocd, type InstallReport} from './install.js'
@@ -113,7 +114,7 @@ export interface RegisterTarget extends Target {
 }
 
 function selectedEdges(ctx: RunContext) {
-  return edgesToRegister(ctx.platform, Array.isArray(ctx.options.clusters) ? (ctx.options.clusters as string[]) : [])
+  return edgesToRegister(ctx.platform, runClusterNames(ctx) ?? [])
 }
 
 export const registerPhase: Phase<RegisterTarget> = reporting({

@@ -1,5 +1,6 @@
 /** Names and facts derived from the inventory, in one place (DESIGN.md §1 naming rules). */
 import path from 'node:path'
+import {inputError} from '../errors.js'
 import type {Cluster, ClusterNode, Platform} from './schema.js'
 
 export function centralCluster(p: Platform): Cluster {
@@ -17,6 +18,16 @@ export function findCluster(p: Platform, name: string): Cluster | undefined {
 }
 
 /** `metrics` mode of an edge (default remote-scrape); undefined for central. */
+/** The clusters a command or run names (all when none); an unknown name is bad input. */
+export function selectClusters(p: Platform, names?: string[]): Cluster[] {
+  if (!names || names.length === 0) return p.clusters
+  return names.map((n) => {
+    const c = findCluster(p, n)
+    if (!c) throw inputError(`no cluster named ${n} in the inventory`, [`clusters: ${p.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
+    return c
+  })
+}
+
 export function metricsMode(c: Cluster): 'remote-scrape' | 'agent' | undefined {
   return c.role === 'edge' ? (c.metrics ?? 'remote-scrape') : undefined
 }

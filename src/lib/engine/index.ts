@@ -7,5 +7,6 @@ export {StateStore, fingerprintOf, stableStringify, stateFilePath, taskKey} from
 export {acquireLock, readLock, holderAlive, lockFilePath, type Lock, type LockInfo} from './lock.js'
 export {TaskLog, sanitizeForFile, newRunId, runLogsDir, taskLogPath} from './logs.js'
 export {Resources} from './resources.js'
+export {runClusterNames, runClusters} from './options.js'
 export {formatEventLine, lineRenderer, type RunEvent, type RunEventSink} from './events.js'
 export {formatPlan, formatRunSummary, formatState} from './format.js'

@@ -115,8 +115,6 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
     kubeconfig: o.kubeconfig,
     timeoutSeconds: o.timeoutSeconds,
     clusters: [n.name],
-    kubeconfigClusters: [n.name],
-    secretsClusters: [n.name],
     push: o.push !== false,
   }
   const {runPhases} = await import('../engine/index.js')

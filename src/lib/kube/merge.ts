@@ -57,7 +57,7 @@ export async function kubeconfigMerge(inv: LoadedInventory, opts: KubeconfigMerg
   const options: KubeconfigPhaseOptions & Record<string, unknown> = {
     ...opts.extraOptions,
     kubeconfig: file,
-    kubeconfigClusters: clusters,
+    clusters,
     kubeconfigFromFiles: Object.fromEntries(fromFiles),
     kubeconfigOverwrite: Boolean(opts.overwrite),
     kubeconfigRecheck: true,

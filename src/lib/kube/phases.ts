@@ -7,6 +7,7 @@
  */
 import {statSync} from 'node:fs'
 import {parse as parseYaml} from 'yaml'
+import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {centralCluster, findCluster, firstControlPlane, kubeClusterName, kubeContextName, kubeUserName, sshTarget} from '../config/model.js'
 import type {Cluster} from '../config/schema.js'
@@ -36,8 +37,6 @@ export interface ClusterTarget extends Target {
 export interface KubeconfigPhaseOptions {
   /** --kubeconfig (else $KUBECONFIG's first path, else ~/.kube/config) */
   kubeconfig?: string
-  /** only these clusters (default: all) */
-  kubeconfigClusters?: string[]
   /** cluster → admin.conf path the user already has (--from-file) */
   kubeconfigFromFiles?: Record<string, string>
   /** replace entries whose names are taken by a different cluster */
@@ -148,9 +147,7 @@ export const kubeconfigPhase: Phase<ClusterTarget> = {
   name: 'kubeconfig',
   title: 'Merge admin kubeconfigs',
   targets(ctx) {
-    const only = opts(ctx).kubeconfigClusters
-    const clusters = only?.length ? only.map((n) => clusterOf(ctx, n)) : ctx.platform.clusters
-    return clusters.map((c) => ({id: c.name, cluster: c.name, title: `${c.name} → ${kubeContextName(c)}`}))
+    return runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} → ${kubeContextName(c)}`}))
   },
   fingerprint(t, ctx) {
     const c = clusterOf(ctx, t.cluster)
@@ -193,8 +190,6 @@ export const kubeconfigPhase: Phase<ClusterTarget> = {
 /** Run options of the secrets phase (ctx.options), set by `secrets apply` and `bootstrap`. */
 export interface SecretsPhaseOptions {
   kubeconfig?: string
-  /** only these clusters (default: all) */
-  secretsClusters?: string[]
   /** values resolved before the run (the command does this, so prompts never fight the progress display) */
   secretValues?: SecretValues
   /** --generate-passwords (bootstrap: when values are resolved inside the run) */
@@ -238,9 +233,7 @@ export const secretsPhase: Phase<ClusterTarget> = {
   name: 'secrets',
   title: 'Credentials as Secrets in the clusters',
   targets(ctx) {
-    const only = sopts(ctx).secretsClusters
-    const clusters = only?.length ? only.map((n) => clusterOf(ctx, n)) : ctx.platform.clusters
-    return clusters.map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${c.role})`}))
+    return runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${c.role})`}))
   },
   // names, keys and where values come from — never a value, nor a hash of one (see docs/readme/45-kubeconfig-secrets.md)
   fingerprint(t, ctx) {

@@ -67,7 +67,7 @@ export async function secretsApply(inv: LoadedInventory, opts: SecretsApplyOptio
   const errors: unknown[] = []
   const options: SecretsPhaseOptions & Record<string, unknown> = {
     kubeconfig: opts.kubeconfig,
-    secretsClusters: clusters,
+    clusters,
     secretValues: values,
     secretsRecheck: true,
     secretsCollector: {report: (r) => reports.set(r.cluster, r), error: (_c, e) => errors.push(e)},

@@ -11,6 +11,6 @@ export {
   type InstallMode,
   type JoinInfo,
 } from './script.js'
-export {installNode, nodeTargets, selectClusters, type NodeTarget} from './install.js'
+export {installNode, nodeTargets, type NodeTarget} from './install.js'
 export {preflightPhase, nodesPhase} from './phases.js'
 export {runNodePreflight, runNodeInstall, type NodeRunOptions, type NodeInstallOptions} from './run.js'

@@ -10,11 +10,12 @@
  * the slowest control plane of the fleet; the promise keeps clusters independent.
  */
 import {withTimeout} from '../async.js'
+import {runClusters} from '../engine/options.js'
 import {createHash} from 'node:crypto'
 import {findCluster, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import type {RunContext, Target, TaskIO} from '../engine/types.js'
-import {ObsctlError, inputError, interruptedError} from '../errors.js'
+import {ObsctlError, interruptedError} from '../errors.js'
 import type {SshConnection} from '../ssh/connection.js'
 import {shQuote} from '../ssh/connection.js'
 import {sshPool} from '../ssh/pool.js'
@@ -28,25 +29,10 @@ export interface NodeTarget extends Target {
   index: number
 }
 
-/** The clusters a command names (all when none). */
-export function selectClusters(p: Platform, names?: string[]): Cluster[] {
-  if (!names || names.length === 0) return p.clusters
-  return names.map((n) => {
-    const c = findCluster(p, n)
-    if (!c) throw inputError(`no cluster named ${n} in the inventory`, [`clusters: ${p.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
-    return c
-  })
-}
-
-export function clusterOption(ctx: RunContext): string[] | undefined {
-  const v = ctx.options.clusters
-  return Array.isArray(v) && v.length > 0 ? (v as string[]) : undefined
-}
-
 /** One target per node, first control planes first (see the join-order note above). */
 export function nodeTargets(ctx: RunContext): NodeTarget[] {
   const out: NodeTarget[] = []
-  const clusters = selectClusters(ctx.platform, clusterOption(ctx))
+  const clusters = runClusters(ctx)
   for (const pass of [true, false]) {
     for (const c of clusters) {
       c.nodes.forEach((n, index) => {

@@ -5,7 +5,7 @@ import type {RendererChoice, RunResult} from '../engine/index.js'
 import type {RunEventSink} from '../engine/events.js'
 import {SshPool, resolveSshSecrets} from '../ssh/pool.js'
 import {preflight, type PreflightReport} from './preflight.js'
-import {selectClusters} from './install.js'
+import {selectClusters} from '../config/model.js'
 
 export interface NodeRunOptions {
   clusters?: string[]
