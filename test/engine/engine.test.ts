@@ -52,6 +52,48 @@ describe('engine: resume', () => {
     expect(runsOf(t.dir).length).toBe(before + 5)
   })
 
+  it('prepare() runs before the phase starts, with the targets that will run only; never on a dry run; its error is the tasks\' to report', async () => {
+    const t = tmpInventory()
+    const calls: string[] = []
+    const withPrepare = (o: object, fail = false) => {
+      const {phases} = makePhases({dir: t.dir, ...o})
+      const alpha = phases[0]
+      alpha.prepare = async (targets: {id: string}[], ctx: {resources: {getOrCreate<T>(k: string, f: () => Promise<T>): Promise<T>}}) => {
+        calls.push(`prepare ${targets.map((x) => x.id).join(',')}`)
+        await ctx.resources.getOrCreate('creds', async () => {
+          if (fail) throw new Error('no credentials: set $CREDS')
+          return 'ok'
+        })
+      }
+      const run = alpha.run.bind(alpha)
+      alpha.run = async (target: {id: string}, ctx: {resources: {getOrCreate<T>(k: string, f: () => Promise<T>): Promise<T>}}, io: unknown) => {
+        calls.push(`run ${target.id}`)
+        // a failed resolution is not cached: the task resolves again and reports its own error
+        await ctx.resources.getOrCreate('creds', async () => {
+          if (fail) throw new Error('no credentials: set $CREDS')
+          return 'late'
+        })
+        return run(target, ctx, io)
+      }
+      return phases
+    }
+    await runPhases(withPrepare({}), {inv: t.inv, dryRun: true, ...silent})
+    expect(calls).toEqual([])
+    const r1 = await runPhases(withPrepare({fail: ['c']}), {inv: t.inv, ...silent})
+    expect(calls).toEqual(['prepare a,b/x,c', 'run a', 'run b/x', 'run c'])
+    expect(r1.phases[0]!.tasks.map((x) => x.status)).toEqual(['done', 'done', 'failed'])
+    calls.length = 0
+    await runPhases(withPrepare({}), {inv: t.inv, ...silent})
+    expect(calls).toEqual(['prepare c', 'run c'])
+    calls.length = 0
+    await runPhases(withPrepare({}), {inv: t.inv, ...silent})
+    expect(calls).toEqual([])
+    calls.length = 0
+    const r4 = await runPhases(withPrepare({}, true), {inv: t.inv, restart: true, ...silent})
+    expect(calls).toEqual(['prepare a,b/x,c', 'run a', 'run b/x', 'run c'])
+    expect(r4.phases[0]!.tasks.map((x) => [x.status, x.error])).toEqual([['failed', 'no credentials: set $CREDS'], ['failed', 'no credentials: set $CREDS'], ['failed', 'no credentials: set $CREDS']])
+  })
+
   it('skips run() when the live check says the target is already in the wanted state', async () => {
     const t = tmpInventory()
     const r = await runPhases(makePhases({dir: t.dir, live: ['a', 'p']}).phases, {inv: t.inv, ...silent})

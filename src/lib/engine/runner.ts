@@ -180,6 +180,11 @@ async function runPhase(phase: Phase<Target>, env: PhaseRunEnv): Promise<PhaseRe
   emit({type: 'phase-start', phase: phase.name, title: phase.title, targets: targets.length, dryRun: env.dryRun})
   pr.tasks = targets.map((t) => ({phase: phase.name, target: t.id, title: t.title ?? t.id, status: 'not-run'}))
 
+  if (targets.length > 0 && phase.prepare && !env.dryRun) {
+    const pending = await pendingTargets(phase, targets, env)
+    if (pending.length > 0) await phase.prepare(pending, ctx).catch(() => undefined)
+  }
+
   if (targets.length > 0) {
     const {Listr} = await import('listr2')
     const concurrency = phase.concurrency ?? env.concurrency
@@ -227,6 +232,21 @@ async function runPhase(phase: Phase<Target>, env: PhaseRunEnv): Promise<PhaseRe
   pr.durationMs = Date.now() - t0
   emit({type: 'phase-end', phase: phase.name, status: pr.status, durationMs: pr.durationMs, failed})
   return pr
+}
+
+/** The targets a run would not skip as unchanged (a fingerprint that fails counts as pending). */
+async function pendingTargets(phase: Phase<Target>, targets: Target[], env: PhaseRunEnv): Promise<Target[]> {
+  if (env.restart) return targets
+  const out: Target[] = []
+  for (const t of targets) {
+    const prev = env.state.get(phase.name, t.id)
+    let fp: string | undefined
+    try {
+      fp = fingerprintOf(await phase.fingerprint(t, env.ctx))
+    } catch {}
+    if (!(prev?.status === 'done' && fp !== undefined && prev.fingerprint === fp)) out.push(t)
+  }
+  return out
 }
 
 async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env: PhaseRunEnv, progress: (line: string) => void): Promise<TaskResult> {

@@ -61,6 +61,13 @@ export interface Phase<T extends Target = Target> {
    */
   fingerprint(target: T, ctx: RunContext): unknown
   /**
+   * Resolve what may need a question (credentials, passwords) before the phase's progress display
+   * starts, so a prompt never fights it; called only when some target will run, with those targets.
+   * Cache the result in ctx.resources for the tasks. An error here is not the phase's: resources do not
+   * cache failures, so each task resolves again and reports its own error.
+   */
+  prepare?(targets: T[], ctx: RunContext): Promise<void>
+  /**
    * live-state check: true (or a one-line summary of what was found) when the target is already in the
    * wanted state; the task is then skipped as done
    */

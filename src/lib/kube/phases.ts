@@ -163,6 +163,10 @@ export const kubeconfigPhase: Phase<ClusterTarget> = {
     }
     return {cluster: c.name, apiServer: c.apiServer, source: src.kind === 'file' ? {file: src.file, stamp: fileStamp} : src.label, kubeconfig: kubeconfigFile(ctx)}
   },
+  // admin.conf comes over SSH (with sudo) unless --from-file gave it
+  async prepare(targets, ctx) {
+    if (targets.some((t) => sourceOf(ctx, clusterOf(ctx, t.cluster)).kind === 'ssh')) await (await import('../ssh/index.js')).prepareSsh(ctx)
+  },
   async isDone(t, ctx) {
     if (opts(ctx).kubeconfigRecheck) return false
     return kubeconfigHasCluster(kubeconfigFile(ctx), clusterOf(ctx, t.cluster))
@@ -248,6 +252,7 @@ export const secretsPhase: Phase<ClusterTarget> = {
       opensearchCaFile: sopts(ctx).opensearchCaFile ?? process.env[ENV.opensearchCaFile] ?? null,
     }
   },
+  prepare: async (_t, ctx) => void (await secretValues(ctx)),
   async isDone(t, ctx) {
     if (sopts(ctx).secretsRecheck) return false
     const c = clusterOf(ctx, t.cluster)

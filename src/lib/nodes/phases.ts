@@ -4,7 +4,7 @@
  */
 import type {Phase} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
-import {sshPool} from '../ssh/pool.js'
+import {prepareSsh, sshPool} from '../ssh/pool.js'
 import {describeInstall, installFingerprint, installNode, nodeTargets, resolveTarget, type NodeTarget} from './install.js'
 import {checkNode} from './preflight.js'
 
@@ -19,6 +19,7 @@ export const preflightPhase: Phase<NodeTarget> = {
     return {node, role: cluster.role, profile: ctx.platform.profile, k8s: ctx.platform.versions.kubernetes}
   },
   describe: (t) => `ssh ${t.host}: OS/arch, CPU, memory, disk, swap, ports 6443/10250, clock, sudo (read-only)`,
+  prepare: (_t, ctx) => prepareSsh(ctx),
   async run(t, ctx, io) {
     const {cluster, node} = resolveTarget(ctx.platform, t)
     const pool = await sshPool(ctx)
@@ -42,5 +43,6 @@ export const nodesPhase: Phase<NodeTarget> = {
   targets: (ctx) => nodeTargets(ctx),
   fingerprint: (t, ctx) => installFingerprint(ctx.platform, t),
   describe: (t, ctx) => describeInstall(t, ctx),
+  prepare: (_t, ctx) => prepareSsh(ctx),
   run: (t, ctx, io) => installNode(t, ctx, io),
 }

@@ -83,6 +83,7 @@ export const bucketsPhase: Phase<BucketTarget> = {
   targets: (ctx) => wantedBuckets(ctx.platform).map((w) => ({id: w.name, title: `bucket ${w.name} (${w.use})`, bucket: w})),
   fingerprint: (t, ctx) => bucketFingerprint(find(t, ctx), ctx.platform),
   describe: (t, ctx) => describeBucket(find(t, ctx)),
+  prepare: async (_t, ctx) => void (await session(ctx)),
   isDone: (t, ctx, io) =>
     collecting(t, ctx, async () => {
       const w = find(t, ctx)

@@ -192,3 +192,10 @@ export function sshPool(ctx: RunContext): Promise<SshPool> {
     (pool) => pool.close(),
   )
 }
+
+/** A phase's prepare(): the run's SSH credentials and sudo password, asked (if at all) one after the other. */
+export async function prepareSsh(ctx: RunContext): Promise<void> {
+  const pool = await sshPool(ctx)
+  await pool.credentials()
+  await pool.sudoPassword()
+}
