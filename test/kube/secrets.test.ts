@@ -3,8 +3,9 @@
  * merged-style kubeconfig (contexts <cluster>-context). No value may reach .obsctl/ (state, logs).
  */
 import {execFile} from 'node:child_process'
+import {X509Certificate} from 'node:crypto'
 import {promisify} from 'node:util'
-import {mkdtempSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import bcrypt from 'bcryptjs'
@@ -12,7 +13,9 @@ import YAML from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {isObsctlError} from '../../src/lib/errors.js'
-import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
+import {ensurePlatformCa, issueServerCertificate} from '../../src/lib/kube/pki.js'
+import {secretsApply, type SecretsApplyReport} from '../../src/lib/kube/secrets-apply.js'
+import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {writeKubeconfigFile} from '../support/kube/kubeconfig.js'
 import {filesContaining} from './fixtures.js'
@@ -36,7 +39,7 @@ function setEnv(vars: Record<string, string | undefined>): void {
   }
 }
 
-function inventory(): string {
+function inventory(extra = ''): string {
   return `apiVersion: obsctl.dev/v1alpha1
 kind: Platform
 domain: lab.test
@@ -46,7 +49,7 @@ s3:
   buckets: {}
 git:
   remote: https://git.lab.test/platform.git
-clusters:
+${extra}clusters:
 ${NAMES.map((n, i) => `  - name: ${n}
     id: "0${i + 1}"
     role: ${i === 0 ? 'central' : 'edge'}
@@ -58,6 +61,40 @@ ${NAMES.map((n, i) => `  - name: ${n}
 
 const secret = (s: KubeServer, ns: string, name: string) => s.getObject('secrets', ns, name) as {metadata: {resourceVersion: string; labels?: Record<string, string>; managedFields?: {manager: string; operation: string}[]}; data: Record<string, string>; type: string} | undefined
 const dec = (b64: string) => Buffer.from(b64, 'base64').toString('utf8')
+
+// the central TLS Secrets and the hosts of their certificates (inventory() above: central cluster-01, id 01, domain lab.test)
+const TLS = [
+  {ns: 'logging', name: 'opensearch-http-tls'},
+  {ns: 'monitoring', name: 'obsctl-ingress-tls'},
+  {ns: 'logging', name: 'obsctl-ingress-tls'},
+]
+const OPENSEARCH_SANS = ['opensearch', 'opensearch.logging', 'opensearch.logging.svc', 'opensearch.logging.svc.cluster.local', 'opensearch.k8s-cluster-01.lab.test']
+const INGRESS_SANS = ['*.k8s-cluster-01.lab.test', 'grafana.k8s-cluster-01.lab.test', 'thanos-query.k8s-cluster-01.lab.test', 'thanos-receive.k8s-cluster-01.lab.test', 'opensearch-dashboards.k8s-cluster-01.lab.test']
+const sansOf = (pem: string) => new X509Certificate(pem).subjectAltName!.split(', ').map((x) => x.replace(/^DNS:/, ''))
+const caFiles = (d: string) => ({crt: path.join(d, '.obsctl', 'pki', 'ca.crt'), key: path.join(d, '.obsctl', 'pki', 'ca.key')})
+const rvOf = (s: KubeServer) => s.listObjects('secrets').map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort()
+/** long enough pieces of a PEM to find it in any text form (first body line; the whole PEM base64-encoded as in a Secret) */
+const pemNeedles = (pem: string) => [pem.split('\n')[1]!, Buffer.from(pem).toString('base64')]
+const actions = (r: SecretsApplyReport, cluster: string) => Object.fromEntries(((r.clusters.find((c) => c.cluster === cluster) as {secrets: {namespace: string; name: string; action: string}[]}).secrets).map((s) => [`${s.namespace}/${s.name}`, s.action]))
+
+/** the certificate of a TLS Secret: type, keys, label, issued by the CA in dir/.obsctl/pki, its hosts */
+function expectTlsSecret(s: KubeServer, ns: string, name: string, d: string, sans: string[]): {crt: string; key: string} {
+  const o = secret(s, ns, name)
+  expect(o, `${ns}/${name}`).toBeTruthy()
+  expect(o!.type).toBe('kubernetes.io/tls')
+  expect(Object.keys(o!.data).sort()).toEqual(['ca.crt', 'tls.crt', 'tls.key'])
+  expect(o!.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('obsctl')
+  const caPem = readFileSync(caFiles(d).crt, 'utf8')
+  expect(dec(o!.data['ca.crt']!)).toBe(caPem)
+  const crt = dec(o!.data['tls.crt']!)
+  const cert = new X509Certificate(crt)
+  const ca = new X509Certificate(caPem)
+  expect(cert.checkIssued(ca)).toBe(true)
+  expect(cert.verify(ca.publicKey)).toBe(true)
+  expect(sansOf(crt)).toEqual(sans)
+  expect(dec(o!.data['tls.key']!)).toMatch(/^-----BEGIN PRIVATE KEY-----\n/)
+  return {crt, key: dec(o!.data['tls.key']!)}
+}
 
 beforeAll(async () => {
   servers = await startKubeServers(NAMES, {users: [{name: 'no-secrets', rules: [{verbs: ['get', 'list', 'create', 'patch'], resources: ['namespaces']}]}]})
@@ -81,6 +118,7 @@ beforeAll(async () => {
 afterAll(async () => {
   setEnv(Object.fromEntries(Object.keys(env).map((k) => [k, env[k]])))
   await stopKubeServers(servers ?? [])
+  if (dir) rmSync(dir, {recursive: true, force: true}) // holds the platform CA's key
 })
 
 describe('secrets apply', () => {
@@ -124,10 +162,20 @@ describe('secrets apply', () => {
       const fb = secret(s, 'logging', 'fluentbit-opensearch-credentials')!
       expect(Object.fromEntries(Object.entries(fb.data).map(([k, v]) => [k, dec(v)]))).toEqual({username: 'fluentbit', password: PW.fluentbit, 'ca.crt': CA})
     }
+    // TLS: issued from the platform CA created beside the inventory, the same ingress certificate in both namespaces
+    const os = expectTlsSecret(central!, 'logging', 'opensearch-http-tls', dir, OPENSEARCH_SANS)
+    const ing = expectTlsSecret(central!, 'monitoring', 'obsctl-ingress-tls', dir, INGRESS_SANS)
+    expect(expectTlsSecret(central!, 'logging', 'obsctl-ingress-tls', dir, INGRESS_SANS)).toEqual(ing)
+    expect(os.crt).not.toBe(ing.crt)
+    expect(statSync(caFiles(dir).key).mode & 0o777).toBe(0o600)
+    expect(statSync(path.dirname(caFiles(dir).key)).mode & 0o777).toBe(0o700)
+    expect(actions(r, 'cluster-01')).toMatchObject({'logging/opensearch-http-tls': 'created', 'monitoring/obsctl-ingress-tls': 'created', 'logging/obsctl-ingress-tls': 'created'})
+
     // edges get only Longhorn's and Fluent Bit's
     for (const e of edges) {
       expect(secret(e, 'monitoring', 'thanos-objstore')).toBeUndefined()
       expect(secret(e, 'logging', 'opensearch-admin-credentials')).toBeUndefined()
+      for (const t of TLS) expect(secret(e, t.ns, t.name)).toBeUndefined()
     }
     // real kubectl sees them through the same kubeconfig
     // (async: the API test servers run in this process)
@@ -140,6 +188,8 @@ describe('secrets apply', () => {
     servers.forEach((s) => s.clearRequestLog())
     const r = await secretsApply(inv, {kubeconfig, opensearchCaFile: path.join(dir, 'os-ca.pem'), renderer: 'silent'})
     for (const c of r.clusters) if ('secrets' in c) expect(c.secrets.every((s) => s.action === 'unchanged')).toBe(true)
+    expect(actions(r, 'cluster-01')).toMatchObject({'logging/opensearch-http-tls': 'unchanged', 'monitoring/obsctl-ingress-tls': 'unchanged', 'logging/obsctl-ingress-tls': 'unchanged'})
+    expect(r.sources['logging/opensearch-http-tls']).toBe('cluster (reused)')
     const after = servers.map((s) => s.listObjects('secrets').map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort())
     expect(after).toEqual(before)
     for (const s of servers) expect(s.requestLog.filter((e) => e.method !== 'GET')).toEqual([])
@@ -164,6 +214,14 @@ describe('secrets apply', () => {
     const r = await secretsApply(inv, {kubeconfig, opensearchCaFile: path.join(dir, 'os-ca.pem'), renderer: 'silent'})
     const json = JSON.stringify(r)
     for (const v of [...values, ...b64]) expect(json).not.toContain(v)
+
+    // TLS: the leaf keys and certificates nowhere under .obsctl/, the CA's nowhere but in .obsctl/pki
+    const leaves = TLS.flatMap((t) => ['tls.key', 'tls.crt'].map((k) => dec(secret(servers[0]!, t.ns, t.name)!.data[k]!)))
+    const tlsNeedles = leaves.flatMap(pemNeedles)
+    expect(filesContaining(path.join(dir, '.obsctl'), tlsNeedles)).toEqual([])
+    const caNeedles = [readFileSync(caFiles(dir).key, 'utf8'), readFileSync(caFiles(dir).crt, 'utf8')].flatMap(pemNeedles)
+    expect(filesContaining(path.join(dir, '.obsctl'), caNeedles).filter((f) => !f.startsWith(path.join(dir, '.obsctl', 'pki')))).toEqual([])
+    for (const n of [...tlsNeedles, ...caNeedles]) expect(json).not.toContain(n)
   })
 
   it('--generate-passwords generates only what is missing, keeps what the cluster has, shows them once on request', async () => {
@@ -184,8 +242,11 @@ describe('secrets apply', () => {
       expect(gen['OpenSearch admin password']).toMatch(/^[A-Za-z0-9_-]{32}$/)
       expect(dec(secret(fresh[0]!, 'logging', 'opensearch-admin-credentials')!.data.password!)).toBe(gen['OpenSearch admin password'])
       expect(dec(secret(fresh[2]!, 'logging', 'fluentbit-opensearch-credentials')!.data.password!)).toBe(gen['Fluent Bit OpenSearch password'])
-      // no CA given and none in the cluster: Fluent Bit's Secret has no ca.crt
-      expect(secret(fresh[2]!, 'logging', 'fluentbit-opensearch-credentials')!.data['ca.crt']).toBeUndefined()
+      // no CA given and none in the cluster: obsctl issues opensearch-http-tls, so Fluent Bit trusts the platform CA
+      expect(dec(secret(fresh[2]!, 'logging', 'fluentbit-opensearch-credentials')!.data['ca.crt']!)).toBe(readFileSync(caFiles(dir).crt, 'utf8'))
+      expect(r.sources.opensearchCa).toBe('the platform CA (.obsctl/pki/ca.crt)')
+      // the CA the first test created is reused: the new cluster's certificates come from it
+      expectTlsSecret(fresh[0]!, 'logging', 'opensearch-http-tls', dir, OPENSEARCH_SANS)
       expect(filesContaining(path.join(dir, '.obsctl'), Object.values(gen))).toEqual([])
 
       // rerun with --generate-passwords: keeps the cluster's values, generates nothing, writes nothing
@@ -219,6 +280,186 @@ describe('secrets apply', () => {
     expect(r.clusters.map((c) => c.cluster)).toEqual(NAMES)
     const plan = (r.clusters[1] as {plan: {name: string; keys: string[]}[]}).plan
     expect(plan.map((s) => s.name)).toEqual(['longhorn-backup-credentials', 'fluentbit-opensearch-credentials'])
+    const central = (r.clusters[0] as {plan: {namespace: string; name: string; keys: string[]}[]}).plan
+    for (const t of TLS) expect(central.find((s) => s.namespace === t.ns && s.name === t.name)?.keys).toEqual(['ca.crt', 'tls.crt', 'tls.key'])
     for (const s of servers) expect(s.requestLog).toEqual([])
+  })
+})
+
+describe('secrets apply: TLS certificates from the platform CA', () => {
+  let fleet: KubeServer[]
+  let tdir: string
+  let kc: string
+  let tinv: LoadedInventory
+  const invFile = () => path.join(tdir, 'obsctl.yaml')
+
+  beforeAll(async () => {
+    fleet = await startKubeServers(NAMES)
+    tdir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-secrets-tls-'))
+    kc = path.join(tdir, 'kubeconfig')
+    writeFleetKubeconfig(kc, fleet)
+    writeFileSync(invFile(), inventory())
+    tinv = loadInventory(invFile())
+  }, 60_000)
+
+  afterAll(async () => {
+    await stopKubeServers(fleet ?? [])
+    if (tdir) rmSync(tdir, {recursive: true, force: true}) // holds a CA key
+  })
+
+  it('a dry run creates no CA and contacts no cluster', async () => {
+    const r = await secretsApply(tinv, {kubeconfig: kc, dryRun: true})
+    expect(r.dryRun).toBe(true)
+    expect(existsSync(path.join(tdir, '.obsctl', 'pki'))).toBe(false)
+    for (const s of fleet) expect(s.requestLog).toEqual([])
+  })
+
+  it('first run: the CA beside the inventory, both certificates, and Fluent Bit trusting that CA on every cluster', async () => {
+    const r = await secretsApply(tinv, {kubeconfig: kc, renderer: 'silent'})
+    const caPem = readFileSync(caFiles(tdir).crt, 'utf8')
+    expect(new X509Certificate(caPem).subject).toBe('CN=obsctl platform CA (lab.test)')
+    expect(statSync(caFiles(tdir).key).mode & 0o777).toBe(0o600)
+    expectTlsSecret(fleet[0]!, 'logging', 'opensearch-http-tls', tdir, OPENSEARCH_SANS)
+    expectTlsSecret(fleet[0]!, 'monitoring', 'obsctl-ingress-tls', tdir, INGRESS_SANS)
+    expectTlsSecret(fleet[0]!, 'logging', 'obsctl-ingress-tls', tdir, INGRESS_SANS)
+    for (const s of fleet) expect(dec(secret(s, 'logging', 'fluentbit-opensearch-credentials')!.data['ca.crt']!)).toBe(caPem)
+    expect(r.sources['logging/opensearch-http-tls']).toBe('new from the platform CA: none yet')
+  })
+
+  it('a rerun reports the TLS Secrets unchanged and writes nothing', async () => {
+    const before = fleet.map(rvOf)
+    fleet.forEach((s) => s.clearRequestLog())
+    const r = await secretsApply(tinv, {kubeconfig: kc, renderer: 'silent'})
+    expect(actions(r, 'cluster-01')).toMatchObject({'logging/opensearch-http-tls': 'unchanged', 'monitoring/obsctl-ingress-tls': 'unchanged', 'logging/obsctl-ingress-tls': 'unchanged'})
+    for (const c of r.clusters) expect((c as {secrets: {action: string}[]}).secrets.every((s) => s.action === 'unchanged')).toBe(true)
+    expect(fleet.map(rvOf)).toEqual(before)
+    for (const s of fleet) expect(s.requestLog.filter((e) => e.method !== 'GET')).toEqual([])
+  })
+
+  it('a host the certificate lacks (a new endpoints.opensearch) reissues just that certificate, from the same CA', async () => {
+    const caBefore = readFileSync(caFiles(tdir).crt, 'utf8')
+    const oldOs = dec(secret(fleet[0]!, 'logging', 'opensearch-http-tls')!.data['tls.crt']!)
+    const ingressRv = TLS.slice(1).map((t) => secret(fleet[0]!, t.ns, t.name)!.metadata.resourceVersion)
+    const edgeRvs = fleet.slice(1).map(rvOf)
+    writeFileSync(invFile(), inventory('endpoints:\n  opensearch: https://logs.example.test\n'))
+    tinv = loadInventory(invFile())
+    const r = await secretsApply(tinv, {kubeconfig: kc, renderer: 'silent'})
+    expect(r.sources['logging/opensearch-http-tls']).toBe('new from the platform CA: not valid for logs.example.test')
+    const a = actions(r, 'cluster-01')
+    expect(Object.entries(a).filter(([, v]) => v !== 'unchanged')).toEqual([['logging/opensearch-http-tls', 'updated']])
+    const now = expectTlsSecret(fleet[0]!, 'logging', 'opensearch-http-tls', tdir, [...OPENSEARCH_SANS, 'logs.example.test'])
+    expect(now.crt).not.toBe(oldOs)
+    expect(readFileSync(caFiles(tdir).crt, 'utf8')).toBe(caBefore)
+    expect(TLS.slice(1).map((t) => secret(fleet[0]!, t.ns, t.name)!.metadata.resourceVersion)).toEqual(ingressRv)
+    expect(fleet.slice(1).map(rvOf)).toEqual(edgeRvs)
+  })
+
+  it('through the CLI, a lost CA is replaced: new certificates, Fluent Bit follows; no key or certificate in stdout, stderr or the logs', async () => {
+    requireBuild()
+    const oldCa = {crt: readFileSync(caFiles(tdir).crt, 'utf8'), key: readFileSync(caFiles(tdir).key, 'utf8')}
+    const seen: string[] = []
+    const needles = new Set<string>(pemNeedles(oldCa.key))
+    for (const args of [['--verbose'], ['--json']]) {
+      rmSync(path.join(tdir, '.obsctl', 'pki'), {recursive: true})
+      const out = await obsctlAsync(['secrets', 'apply', '-c', invFile(), '--kubeconfig', kc, ...args], {timeoutMs: 120_000})
+      expect(out.status, out.stderr).toBe(0)
+      seen.push(out.stdout, out.stderr)
+      const caPem = readFileSync(caFiles(tdir).crt, 'utf8')
+      expect(caPem).not.toBe(oldCa.crt)
+      const os = expectTlsSecret(fleet[0]!, 'logging', 'opensearch-http-tls', tdir, [...OPENSEARCH_SANS, 'logs.example.test'])
+      const ing = expectTlsSecret(fleet[0]!, 'monitoring', 'obsctl-ingress-tls', tdir, INGRESS_SANS)
+      for (const s of fleet) expect(dec(secret(s, 'logging', 'fluentbit-opensearch-credentials')!.data['ca.crt']!)).toBe(caPem)
+      for (const pem of [readFileSync(caFiles(tdir).key, 'utf8'), caPem, os.crt, os.key, ing.crt, ing.key]) for (const n of pemNeedles(pem)) needles.add(n)
+      if (args[0] === '--json') {
+        const report = JSON.parse(out.stdout) as SecretsApplyReport
+        expect(actions(report, 'cluster-01')).toMatchObject({'logging/opensearch-http-tls': 'updated', 'monitoring/obsctl-ingress-tls': 'updated', 'logging/obsctl-ingress-tls': 'updated', 'logging/fluentbit-opensearch-credentials': 'updated'})
+        expect(report.sources['logging/opensearch-http-tls']).toBe('new from the platform CA: signed by another CA')
+        expect(report.platformCa).toEqual({file: caFiles(tdir).crt, created: true})
+      } else {
+        expect(out.stdout).toMatch(/logging\/opensearch-http-tls\s+ca\.crt, tls\.crt, tls\.key\s+updated/)
+        expect(out.stderr).toContain(`created the platform CA ${caFiles(tdir).crt}`)
+      }
+    }
+    const all = seen.join('\n')
+    for (const n of needles) expect(all.includes(n), 'a PEM in the CLI output').toBe(false)
+    const logs = path.join(tdir, '.obsctl', 'logs')
+    expect(filesContaining(logs, ['tls.key']).length).toBeGreaterThan(0) // the logs exist and name keys
+    expect(filesContaining(path.join(tdir, '.obsctl'), [...needles]).filter((f) => !f.startsWith(path.join(tdir, '.obsctl', 'pki')))).toEqual([])
+  }, 180_000)
+})
+
+describe('secrets apply: a TLS Secret of your own', () => {
+  const dirs: string[] = []
+  const tmp = (prefix: string) => {
+    const d = mkdtempSync(path.join(os.tmpdir(), prefix))
+    dirs.push(d)
+    return d
+  }
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, {recursive: true, force: true}) // CA keys
+  })
+
+  it('is left untouched (no write, same data), reported as kept; Fluent Bit trusts its ca.crt; the rest is still done', async () => {
+    const fleet = await startKubeServers(NAMES)
+    const d = tmp('obsctl-secrets-own-')
+    try {
+      const kc = path.join(d, 'kubeconfig')
+      writeFleetKubeconfig(kc, fleet)
+      writeFileSync(path.join(d, 'obsctl.yaml'), inventory())
+      const own = loadInventory(path.join(d, 'obsctl.yaml'))
+      // the user's PKI: another CA (made elsewhere), its certificate created as `kubectl create secret tls` would
+      const userCa = await ensurePlatformCa(tmp('obsctl-user-ca-'), 'corp.example')
+      const leaf = await issueServerCertificate(userCa, {commonName: 'opensearch', hosts: ['opensearch.logging.svc']})
+      const b64 = (x: string) => Buffer.from(x).toString('base64')
+      fleet[0]!.seed(
+        {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}},
+        {apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: {name: 'opensearch-http-tls', namespace: 'logging'}, data: {'tls.crt': b64(leaf.certPem), 'tls.key': b64(leaf.keyPem), 'ca.crt': b64(userCa.certPem)}},
+      )
+      const before = secret(fleet[0]!, 'logging', 'opensearch-http-tls')!
+      const beforeJson = JSON.stringify(before)
+
+      for (let run = 0; run < 2; run++) {
+        const r = await secretsApply(own, {kubeconfig: kc, renderer: 'silent'})
+        const after = secret(fleet[0]!, 'logging', 'opensearch-http-tls')!
+        expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion)
+        expect(JSON.stringify(after)).toBe(beforeJson)
+        const central = r.clusters.find((c) => c.cluster === 'cluster-01') as {secrets: {namespace: string; name: string; keys: string[]; action: string}[]}
+        expect(central.secrets.filter((s) => s.name === 'opensearch-http-tls')).toEqual([{namespace: 'logging', name: 'opensearch-http-tls', keys: ['ca.crt', 'tls.crt', 'tls.key'], action: 'kept'}])
+        // listed where obsctl's own would be: after the security config, before the ingress certificates
+        expect(central.secrets.map((s) => `${s.namespace}/${s.name}`).slice(4, 8)).toEqual(['logging/opensearch-security-config', 'logging/opensearch-http-tls', 'monitoring/obsctl-ingress-tls', 'logging/obsctl-ingress-tls'])
+        expect(r.sources['logging/opensearch-http-tls']).toBe('cluster (yours, left alone)')
+        expect(r.sources.opensearchCa).toBe('logging/opensearch-http-tls on cluster-01')
+        for (const s of fleet) expect(dec(secret(s, 'logging', 'fluentbit-opensearch-credentials')!.data['ca.crt']!)).toBe(userCa.certPem)
+        // the ingress certificate is still obsctl's, from the platform CA
+        expectTlsSecret(fleet[0]!, 'monitoring', 'obsctl-ingress-tls', d, INGRESS_SANS)
+        expectTlsSecret(fleet[0]!, 'logging', 'obsctl-ingress-tls', d, INGRESS_SANS)
+        if (run === 1) expect(Object.values(actions(r, 'cluster-01')).filter((a) => a !== 'unchanged' && a !== 'kept')).toEqual([])
+      }
+    } finally {
+      await stopKubeServers(fleet)
+    }
+  })
+
+  it('when every TLS Secret is yours, no CA is created', async () => {
+    const fleet = await startKubeServers(NAMES)
+    const d = tmp('obsctl-secrets-own-')
+    try {
+      const kc = path.join(d, 'kubeconfig')
+      writeFleetKubeconfig(kc, fleet)
+      writeFileSync(path.join(d, 'obsctl.yaml'), inventory())
+      const userCa = await ensurePlatformCa(tmp('obsctl-user-ca-'), 'corp.example')
+      const leaf = await issueServerCertificate(userCa, {commonName: 'x', hosts: ['x.corp.example']})
+      const data = {'tls.crt': Buffer.from(leaf.certPem).toString('base64'), 'tls.key': Buffer.from(leaf.keyPem).toString('base64')}
+      fleet[0]!.seed(
+        {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}},
+        {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'monitoring'}},
+        ...TLS.map((t) => ({apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: {name: t.name, namespace: t.ns}, data})),
+      )
+      const r = await secretsApply(loadInventory(path.join(d, 'obsctl.yaml')), {kubeconfig: kc, renderer: 'silent', clusters: ['cluster-01']})
+      expect(TLS.map((t) => actions(r, 'cluster-01')[`${t.ns}/${t.name}`])).toEqual(['kept', 'kept', 'kept'])
+      expect(existsSync(path.join(d, '.obsctl', 'pki'))).toBe(false)
+    } finally {
+      await stopKubeServers(fleet)
+    }
   })
 })

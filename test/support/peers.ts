@@ -12,6 +12,8 @@ export const PEERS: Record<string, string> = {
   unshare: 'util-linux',
   nsenter: 'util-linux',
   kubectl: 'kubernetes-client',
+  // the platform CA and TLS certificates of `secrets apply` (src/lib/kube/pki.ts)
+  openssl: 'openssl',
 }
 
 export function which(cmd: string): string | undefined {

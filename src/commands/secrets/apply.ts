@@ -4,13 +4,17 @@ import {table} from '../../lib/cli/format.js'
 import {secretsApply, type SecretsApplyReport} from '../../lib/kube/secrets-apply.js'
 
 export default class SecretsApply extends BaseCommand {
-  static override summary = 'Create or update the credentials Secrets the GitOps repo references (S3, OpenSearch, Grafana, Longhorn, Fluent Bit); never in Git.'
+  static override summary = 'Create or update the credentials and TLS Secrets the GitOps repo references (S3, OpenSearch, Grafana, Longhorn, Fluent Bit, ingress TLS); never in Git.'
   static override description = `Server-side apply (field manager obsctl) with the merged kubeconfig (contexts <cluster>-context); namespaces are created when missing.
-Values stay in memory, never on disk, in state or in logs:
+Values stay in memory, never on disk, in state or in logs (the one exception: the platform CA's key, .obsctl/pki/ca.key, mode 0600):
   S3 keys           the env vars named by s3.accessKeyEnv / s3.secretKeyEnv (default OBSCTL_S3_ACCESS_KEY / OBSCTL_S3_SECRET_KEY), else a prompt
   passwords         OBSCTL_OPENSEARCH_ADMIN_PASSWORD, OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD, OBSCTL_GRAFANA_ADMIN_PASSWORD;
                     else the value already in the cluster (a rerun keeps it); else generated with --generate-passwords; else a prompt
-  OpenSearch CA     --opensearch-ca-file or OBSCTL_OPENSEARCH_CA_FILE, else ca.crt of logging/opensearch-http-tls on the central cluster
+  TLS (central)     logging/opensearch-http-tls and obsctl-ingress-tls (monitoring, logging): certificates issued from the platform CA
+                    in .obsctl/pki beside the inventory (created on first need with openssl; ca.key is mode 0600), reused while still valid
+                    for 30 days and every host; a TLS Secret without the label app.kubernetes.io/managed-by=obsctl is yours and is kept
+  OpenSearch CA     --opensearch-ca-file or OBSCTL_OPENSEARCH_CA_FILE, else the platform CA when obsctl manages logging/opensearch-http-tls,
+                    else ca.crt of your logging/opensearch-http-tls on the central cluster
 Runs the secrets phase of bootstrap (journal, lock, logs in .obsctl/ beside the inventory); a Secret that already holds the wanted values is not written.`
   static override examples = [
     'OBSCTL_S3_ACCESS_KEY=… OBSCTL_S3_SECRET_KEY=… <%= config.bin %> secrets apply --generate-passwords --show-generated',
@@ -25,7 +29,7 @@ Runs the secrets phase of bootstrap (journal, lock, logs in .obsctl/ beside the 
     'generate-passwords': Flags.boolean({summary: 'Generate the OpenSearch and Grafana passwords that are neither set in the environment nor already in the cluster.'}),
     'show-generated': Flags.boolean({summary: 'Print the passwords generated in this run, once (with --generate-passwords).'}),
     'opensearch-ca-file': Flags.string({summary: "PEM CA of the central OpenSearch's HTTP certificate, for Fluent Bit (else $OBSCTL_OPENSEARCH_CA_FILE)."}),
-    'dry-run': Flags.boolean({summary: 'Touch nothing: list the Secrets and keys each cluster would get.'}),
+    'dry-run': Flags.boolean({summary: 'Touch nothing (no Secret, no CA): list the Secrets and keys each cluster would get.'}),
   }
 
   async run(): Promise<SecretsApplyReport> {
@@ -41,6 +45,7 @@ Runs the secrets phase of bootstrap (journal, lock, logs in .obsctl/ beside the 
       renderer: this.jsonEnabled() ? 'silent' : 'auto',
     })
     this.out(formatReport(report))
+    if (report.platformCa?.created) this.note(`created the platform CA ${report.platformCa.file} (its key beside it, mode 0600): the central ingresses and OpenSearch serve certificates from it; give ca.crt to the browsers and clients that should trust them`)
     if (report.generated.length > 0 && !report.generatedPasswords) this.note(`generated: ${report.generated.join(', ')} (read them from the cluster, or rerun a fresh install with --show-generated)`)
     return report
   }

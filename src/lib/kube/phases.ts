@@ -14,7 +14,7 @@ import type {Cluster} from '../config/schema.js'
 import {inputError} from '../errors.js'
 import {resolveKubeconfigPath} from './client.js'
 import {kubeForCluster} from './run.js'
-import {ENV, applyClusterSecrets, clusterSecretsMatch, resolveSecretValues, secretShapes, type SecretResult, type SecretValues} from './secrets.js'
+import {ENV, applyClusterSecrets, clusterSecretsMatch, resolveSecretValues, secretShapes, tlsSecretSpecs, type SecretResult, type SecretValues} from './secrets.js'
 import {
   ADMIN_CONF_PATH,
   conflictError,
@@ -233,20 +233,28 @@ export function secretValues(ctx: RunContext): Promise<SecretValues> {
   )
 }
 
+/** Secret shapes: Fluent Bit's ca.crt is there (the platform CA, a given file or the live one), AWS_CERT with s3.caFile. */
+function shapeOptions(ctx: Pick<RunContext, 'platform'>): {opensearchCa: boolean; s3Ca: boolean} {
+  return {opensearchCa: true, s3Ca: Boolean(ctx.platform.s3.caFile)}
+}
+
 export const secretsPhase: Phase<ClusterTarget> = {
   name: 'secrets',
   title: 'Credentials as Secrets in the clusters',
   targets(ctx) {
     return runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${c.role})`}))
   },
-  // names, keys and where values come from — never a value, nor a hash of one (see docs/readme/45-kubeconfig-secrets.md)
+  // names, keys and where values come from — never a value, nor a hash of one (see docs/readme/45-kubeconfig-secrets.md);
+  // the hosts of the central TLS certificates (inventory facts, not secrets) so a new endpoint reissues them
   fingerprint(t, ctx) {
     const c = clusterOf(ctx, t.cluster)
     const p = ctx.platform
+    const central = c.name === centralCluster(p).name
     return {
       cluster: c.name,
       context: kubeContextName(c),
-      secrets: secretShapes(p, c, {s3Ca: Boolean(p.s3.caFile)}).map((s) => ({ns: s.namespace, name: s.name, keys: s.keys})),
+      secrets: secretShapes(p, c, shapeOptions(ctx)).map((s) => ({ns: s.namespace, name: s.name, keys: s.keys})),
+      ...(central ? {tls: tlsSecretSpecs(p).map((s) => ({name: s.name, hosts: s.hosts}))} : {}),
       env: [p.s3.accessKeyEnv, p.s3.secretKeyEnv, ENV.opensearchAdminPassword, ENV.fluentbitPassword, ENV.grafanaAdminPassword],
       s3: {endpoint: p.s3.endpoint, region: p.s3.region, pathStyle: p.s3.pathStyle, buckets: p.s3.buckets, caFile: p.s3.caFile ?? null},
       opensearchCaFile: sopts(ctx).opensearchCaFile ?? process.env[ENV.opensearchCaFile] ?? null,
@@ -260,8 +268,9 @@ export const secretsPhase: Phase<ClusterTarget> = {
   },
   describe(t, ctx) {
     const c = clusterOf(ctx, t.cluster)
-    const list = secretShapes(ctx.platform, c, {s3Ca: Boolean(ctx.platform.s3.caFile)}).map((s) => `${s.namespace}/${s.name} [${s.keys.join(', ')}]`)
-    return `server-side apply (field manager obsctl) on ${kubeContextName(c)}: ${list.join('; ')}`
+    const list = secretShapes(ctx.platform, c, shapeOptions(ctx)).map((s) => `${s.namespace}/${s.name} [${s.keys.join(', ')}]`)
+    const tls = c.name === centralCluster(ctx.platform).name ? ' (TLS certificates from the platform CA in .obsctl/pki, unless a TLS Secret without the obsctl label is already there: that one is kept)' : ''
+    return `server-side apply (field manager obsctl) on ${kubeContextName(c)}: ${list.join('; ')}${tls}`
   },
   async run(t, ctx, io) {
     const c = clusterOf(ctx, t.cluster)
@@ -270,8 +279,10 @@ export const secretsPhase: Phase<ClusterTarget> = {
       const kube = await kubeForCluster(ctx, c.name)
       const r = await applyClusterSecrets(kube, {platform: ctx.platform, cluster: c, values}, (l) => io.log(l))
       sopts(ctx).secretsCollector?.report({cluster: c.name, ...r})
-      const by = (a: string) => r.secrets.filter((s) => s.action === a).map((s) => s.name)
-      const parts = (['created', 'updated', 'unchanged'] as const).filter((a) => by(a).length > 0).map((a) => `${a}: ${by(a).join(', ')}`)
+      // a name in two namespaces (obsctl-ingress-tls) is shown with its namespace
+      const twice = new Set(r.secrets.map((s) => s.name).filter((n, i, all) => all.indexOf(n) !== i))
+      const by = (a: string) => r.secrets.filter((s) => s.action === a).map((s) => (twice.has(s.name) ? `${s.namespace}/${s.name}` : s.name))
+      const parts = (['created', 'updated', 'unchanged', 'kept'] as const).filter((a) => by(a).length > 0).map((a) => `${a}: ${by(a).join(', ')}`)
       if (r.namespaces.length > 0) parts.unshift(`namespaces created: ${r.namespaces.join(', ')}`)
       return parts.join('; ')
     } catch (error) {

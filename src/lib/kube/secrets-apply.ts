@@ -2,6 +2,8 @@
  * `obsctl secrets apply`: the `secrets` phase through the engine (journal, lock, per-task logs), every
  * Secret compared with the live one. Values are resolved before the engine starts (prompts never fight
  * the progress display) and stay in memory; generated passwords are returned only with showGenerated.
+ * Resolving them also issues the central TLS certificates (from the platform CA in .obsctl/pki, created
+ * on first need) that are missing or no longer right; a dry run does neither.
  */
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, kubeContextName} from '../config/model.js'
@@ -30,8 +32,13 @@ export interface SecretsApplyReport {
   clusters: (SecretsClusterReport | {cluster: string; plan: {namespace: string; name: string; keys: string[]; purpose: string}[]})[]
   /** names of the passwords generated in this run */
   generated: string[]
-  /** where each value came from (names of env vars, "cluster (kept)", "generated", "prompt") */
+  /**
+   * where each value came from (names of env vars, "cluster (kept)", "generated", "prompt"); per TLS Secret
+   * ("logging/opensearch-http-tls"): "cluster (reused)", "cluster (yours, left alone)", "new from the platform CA: <why>"
+   */
   sources: Record<string, string>
+  /** the platform CA certificate (path) when the run needed it; created: in this run */
+  platformCa?: {file: string; created: boolean}
   /** only with showGenerated: the generated passwords, by name */
   generatedPasswords?: Record<string, string>
   run?: RunResult
@@ -45,10 +52,11 @@ export async function secretsApply(inv: LoadedInventory, opts: SecretsApplyOptio
   if (opts.showGenerated && !opts.generatePasswords) throw inputError('--show-generated needs --generate-passwords', [], 'BAD_FLAGS')
 
   if (opts.dryRun) {
-    const s3Ca = Boolean(p.s3.caFile)
+    // names and keys only: no value is resolved, no CA created, nothing contacted
+    const shape = {opensearchCa: true, s3Ca: Boolean(p.s3.caFile)}
     return {
       dryRun: true,
-      clusters: clusters.map((n) => ({cluster: n, plan: secretShapes(p, p.clusters.find((c) => c.name === n)!, {s3Ca})})),
+      clusters: clusters.map((n) => ({cluster: n, plan: secretShapes(p, p.clusters.find((c) => c.name === n)!, shape)})),
       generated: [],
       sources: {},
     }
@@ -83,7 +91,7 @@ export async function secretsApply(inv: LoadedInventory, opts: SecretsApplyOptio
     const message = failed.length > 1 ? `secrets apply failed on ${failed.map((t) => t.target).join(', ')}: ${first?.message ?? failed[0]?.error}` : (first?.message ?? `secrets apply failed: ${failed.map((t) => `${t.target}: ${t.error}`).join('; ') || errorMessage(run.phases[0]?.error)}`)
     throw new ObsctlError(message, {exitCode: first?.exitCode ?? 1, code: first?.code ?? 'SECRETS_APPLY_FAILED', hints: [...(first?.hints ?? []), ...logs], details: {clusters: list, run}})
   }
-  const report: SecretsApplyReport = {dryRun: false, clusters: list, generated: values.generated, sources: values.sources, run}
+  const report: SecretsApplyReport = {dryRun: false, clusters: list, generated: values.generated, sources: values.sources, ...(values.platformCa ? {platformCa: values.platformCa} : {}), run}
   if (opts.showGenerated && values.generated.length > 0) {
     const byName: Record<string, string> = {
       'OpenSearch admin password': values.opensearchAdminPassword,

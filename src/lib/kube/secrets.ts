@@ -7,21 +7,32 @@
  *   central  logging     opensearch-admin-credentials      username, password
  *   central  logging     opensearch-s3-keystore            s3.client.default.access_key, s3.client.default.secret_key
  *   central  logging     opensearch-security-config        config.yml, internal_users.yml (bcrypt hashes), roles.yml, …
+ *   central  logging     opensearch-http-tls               tls.crt, tls.key, ca.crt (kubernetes.io/tls; OpenSearch's HTTP certificate)
+ *   central  monitoring  obsctl-ingress-tls                tls.crt, tls.key, ca.crt (kubernetes.io/tls; grafana, thanos-query, thanos-receive)
+ *   central  logging     obsctl-ingress-tls                tls.crt, tls.key, ca.crt (kubernetes.io/tls; opensearch-dashboards)
  *   every    longhorn-system longhorn-backup-credentials   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINTS (+ AWS_CERT)
  *   every    logging     fluentbit-opensearch-credentials  username, password (+ ca.crt: the central OpenSearch CA)
  *
  * Values live only in memory: from env vars, a prompt on a terminal, the cluster itself (a rerun keeps
  * what is there) or, with --generate-passwords, crypto.randomBytes. Nothing here logs or returns a value.
+ *
+ * The two TLS Secrets hold certificates issued from the platform CA kept beside the inventory
+ * (.obsctl/pki/ca.crt and ca.key, mode 0600; see pki.ts), their keys only in memory. A live certificate
+ * of obsctl's (label app.kubernetes.io/managed-by=obsctl) that is still right (issued by this CA, more
+ * than 30 days left, valid for every wanted host) is reused as it is; any other is replaced. A TLS
+ * Secret without that label is the user's own certificate (their PKI): never touched, reported as
+ * "kept". Fluent Bit's ca.crt follows what the central OpenSearch serves.
  */
 import {randomBytes, timingSafeEqual} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
 import type {LoadedInventory} from '../config/load.js'
-import {centralCluster, NAMESPACES, SECRET_NAMES} from '../config/model.js'
+import {centralCluster, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {canPrompt} from '../cli/prompt.js'
 import {errorMessage, inputError} from '../errors.js'
+import {SERVICES} from '../validate/http.js'
 import {describeObject, type Kube, type KubeObject} from './client.js'
 
 export const ENV = {
@@ -46,6 +57,10 @@ export interface SecretValues {
   opensearchCa?: string
   /** PEM of the S3 endpoint's private CA (s3.caFile), for Longhorn's AWS_CERT */
   s3Ca?: string
+  /** the central TLS Secrets, one entry per namespace/name (absent: none are written) */
+  tls?: TlsResolution[]
+  /** the platform CA certificate's file, when this run needed the CA (created: in this run) */
+  platformCa?: {file: string; created: boolean}
   /** which passwords were generated in this run (names, never values) */
   generated: string[]
   /** where each value came from (names only): env, prompt, cluster, generated */
@@ -135,6 +150,71 @@ export function securityConfigFiles(hashes: {admin: string; fluentbit: string}, 
 }
 
 // ---------------------------------------------------------------------------------------------
+// TLS: which certificates the central cluster serves
+
+export const TLS_SECRET_TYPE = 'kubernetes.io/tls'
+
+/** One TLS Secret name, the namespaces it is mounted in (one certificate for all) and its hosts. */
+export interface TlsSecretSpec {
+  name: string
+  namespaces: string[]
+  /** subjectAltNames (DNS names, or IP addresses when the inventory's endpoints use them) */
+  hosts: string[]
+  commonName: string
+  purpose: string
+}
+
+/** TLS material of one Secret (PEM), in memory only. */
+export interface TlsMaterial {
+  crt: string
+  key: string
+  ca: string
+}
+
+export interface TlsResolution {
+  namespace: string
+  name: string
+  /** kept: the user's own Secret (no managed-by label), left alone; reused: obsctl's, still right; issued: new this run */
+  origin: 'kept' | 'reused' | 'issued'
+  /** why a certificate was issued (hosts and dates only) */
+  reason?: string
+  /** kept: the live Secret's keys (names only) */
+  keys?: string[]
+  /** reused / issued: what the Secret gets */
+  material?: TlsMaterial
+}
+
+/** The host part of a URL (IPv6 without brackets). */
+function urlHost(url: string): string {
+  return new URL(url).hostname.replace(/^\[(.*)\]$/, '$1')
+}
+
+/** The central ingresses' hosts as the templates render them (`it.host(service)` in gitops/context.ts). */
+export const INGRESS_TLS_SERVICES = ['grafana', 'thanos-query', 'thanos-receive', 'opensearch-dashboards'] as const
+
+export function tlsSecretSpecs(p: Platform): TlsSecretSpec[] {
+  const central = centralCluster(p)
+  const os = SERVICES.opensearch
+  const inCluster = [os.name, `${os.name}.${os.namespace}`, `${os.name}.${os.namespace}.svc`, `${os.name}.${os.namespace}.svc.cluster.local`]
+  const osHosts = [...inCluster, serviceHost(p, central, 'opensearch'), ...(p.endpoints.opensearch ? [urlHost(p.endpoints.opensearch)] : [])]
+  // the wildcard of the central cluster's service hosts (<service>.k8s-cluster-<id>.<domain>)
+  const wildcard = serviceHost(p, central, '*')
+  const ingressHosts = [wildcard, ...INGRESS_TLS_SERVICES.map((s) => urlHost(serviceUrl(p, central, s)))]
+  const uniq = (xs: string[]) => [...new Set(xs)]
+  return [
+    {name: SECRET_NAMES.opensearchHttpTls, namespaces: [os.namespace], hosts: uniq(osHosts), commonName: os.name, purpose: 'OpenSearch HTTP TLS (certificate from the platform CA)'},
+    {
+      name: SECRET_NAMES.ingressTls,
+      // the namespaces of the central ingresses that name it: thanos-query, thanos-receive, grafana; opensearch-dashboards
+      namespaces: [NAMESPACES.monitoring, NAMESPACES.logging],
+      hosts: uniq(ingressHosts),
+      commonName: wildcard.length <= 64 ? wildcard : SECRET_NAMES.ingressTls,
+      purpose: 'TLS of the central ingresses (certificate from the platform CA)',
+    },
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------
 // what each cluster gets
 
 export interface SecretsContext {
@@ -172,6 +252,13 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
     if (x.hashes) {
       out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.opensearchSecurityConfig, type: opaque, data: securityConfigFiles(x.hashes), purpose: 'OpenSearch security config (admin and fluentbit users as bcrypt hashes)'})
     }
+    // the TLS Secrets obsctl manages (the user's own are not in the list: never written)
+    for (const spec of tlsSecretSpecs(p)) {
+      for (const namespace of spec.namespaces) {
+        const m = v.tls?.find((t) => t.name === spec.name && t.namespace === namespace)?.material
+        if (m) out.push({namespace, name: spec.name, type: TLS_SECRET_TYPE, data: {'tls.crt': m.crt, 'tls.key': m.key, 'ca.crt': m.ca}, purpose: spec.purpose})
+      }
+    }
   }
   const longhorn: Record<string, string> = {AWS_ACCESS_KEY_ID: v.s3.accessKey, AWS_SECRET_ACCESS_KEY: v.s3.secretKey, AWS_ENDPOINTS: new URL(p.s3.endpoint).origin}
   if (!p.s3.pathStyle) longhorn.VIRTUAL_HOSTED_STYLE = 'true'
@@ -192,6 +279,7 @@ export function secretShapes(p: Platform, c: Cluster, opts: {opensearchCa?: bool
     grafanaAdminPassword: '-',
     opensearchCa: opts.opensearchCa ? '-' : undefined,
     s3Ca: opts.s3Ca ? '-' : undefined,
+    tls: tlsSecretSpecs(p).flatMap((s) => s.namespaces.map((namespace) => ({namespace, name: s.name, origin: 'issued' as const, material: {crt: '-', key: '-', ca: '-'}}))),
     generated: [],
     sources: {},
   }
@@ -204,7 +292,7 @@ export function secretShapes(p: Platform, c: Cluster, opts: {opensearchCa?: bool
 export interface ResolveOptions {
   /** --generate-passwords: generate OpenSearch/Grafana passwords that are neither set nor in the cluster */
   generate?: boolean
-  /** --opensearch-ca-file (else $OBSCTL_OPENSEARCH_CA_FILE, else the central opensearch-http-tls ca.crt) */
+  /** --opensearch-ca-file (else $OBSCTL_OPENSEARCH_CA_FILE, else the ca.crt of the central opensearch-http-tls: the platform CA when obsctl manages it) */
   opensearchCaFile?: string
   /** S3 credentials already resolved */
   s3?: SecretValues['s3']
@@ -214,6 +302,54 @@ export interface ResolveOptions {
 
 export function generatePassword(): string {
   return randomBytes(24).toString('base64url')
+}
+
+const isManaged = (o: KubeObject | undefined) => o?.metadata.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by']
+const decoded = (b64: string | undefined) => (b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined)
+
+/**
+ * The central TLS Secrets: the user's own (unlabelled) are kept; obsctl's are reused while still right
+ * (pki.ts certificateProblem), else one new certificate per name is issued for all its namespaces.
+ * The platform CA is loaded or created only when obsctl manages at least one of them.
+ */
+export async function resolveTls(inv: LoadedInventory, kube: Kube): Promise<{tls: TlsResolution[]; platformCa?: {file: string; created: boolean}}> {
+  const p = inv.platform
+  const pki = await import('./pki.js')
+  let ca: Promise<Awaited<ReturnType<typeof pki.ensurePlatformCa>>> | undefined
+  const platformCa = () => (ca ??= pki.ensurePlatformCa(inv.dir, p.domain))
+  const out: TlsResolution[] = []
+  for (const spec of tlsSecretSpecs(p)) {
+    const mine: {namespace: string; live?: SecretObject}[] = []
+    for (const namespace of spec.namespaces) {
+      const live = await kube.get<SecretObject>('v1', 'Secret', spec.name, namespace)
+      if (live && !isManaged(live)) out.push({namespace, name: spec.name, origin: 'kept', keys: Object.keys(live.data ?? {}).sort()})
+      else mine.push({namespace, live})
+    }
+    if (mine.length === 0) continue
+    const theCa = await platformCa()
+    let material: TlsMaterial | undefined
+    let reason: string | undefined
+    for (const {live} of mine) {
+      if (!live) continue
+      const crt = decoded(live.data?.['tls.crt'])
+      const key = decoded(live.data?.['tls.key'])
+      const problem = crt && key ? pki.certificateProblem(crt, key, theCa, spec.hosts) : 'no tls.crt and tls.key'
+      if (!problem) {
+        material = {crt: crt!, key: key!, ca: theCa.certPem}
+        break
+      }
+      reason ??= problem
+    }
+    const origin = material ? 'reused' : 'issued'
+    if (!material) {
+      const c = await pki.issueServerCertificate(theCa, {commonName: spec.commonName, hosts: spec.hosts})
+      material = {crt: c.certPem, key: c.keyPem, ca: theCa.certPem}
+      reason ??= 'none yet'
+    }
+    for (const {namespace} of mine) out.push({namespace, name: spec.name, origin, material, ...(origin === 'issued' ? {reason} : {})})
+  }
+  const used = ca ? await ca : undefined
+  return {tls: out, platformCa: used ? {file: used.certFile, created: used.created} : undefined}
 }
 
 async function liveValue(kube: Kube | undefined, namespace: string, name: string, key: string): Promise<string | undefined> {
@@ -287,12 +423,24 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     )
   }
 
+  // the central TLS Secrets (only with the central cluster at hand: a user's own Secret must be seen to be kept)
+  const {tls, platformCa} = kube ? await resolveTls(inv, kube) : {tls: undefined, platformCa: undefined}
+  for (const t of tls ?? []) {
+    sources[`${t.namespace}/${t.name}`] = t.origin === 'kept' ? 'cluster (yours, left alone)' : t.origin === 'reused' ? 'cluster (reused)' : `new from the platform CA: ${t.reason}`
+  }
+  if (platformCa) sources.platformCa = `${platformCa.file}${platformCa.created ? ' (created in this run)' : ''}`
+
   const caHint = `--opensearch-ca-file PATH (or $${ENV.opensearchCaFile}): the PEM CA that signed the central OpenSearch HTTP certificate`
   const caFile = opts.opensearchCaFile ?? process.env[ENV.opensearchCaFile]
+  const osTls = tls?.find((t) => t.name === SECRET_NAMES.opensearchHttpTls && t.namespace === SERVICES.opensearch.namespace)
   let opensearchCa: string | undefined
   if (caFile) {
     opensearchCa = readPem(path.resolve(caFile), 'the OpenSearch CA file', caHint)
     sources.opensearchCa = caFile
+  } else if (osTls?.material) {
+    // obsctl manages the central certificate: Fluent Bit trusts what this run leaves there
+    opensearchCa = osTls.material.ca
+    sources.opensearchCa = 'the platform CA (.obsctl/pki/ca.crt)'
   } else {
     opensearchCa = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchHttpTls, 'ca.crt')
     if (opensearchCa) sources.opensearchCa = `${NAMESPACES.logging}/${SECRET_NAMES.opensearchHttpTls} on ${central.name}`
@@ -302,7 +450,7 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     const f = path.resolve(inv.dir, p.s3.caFile)
     s3Ca = readPem(f, 'the S3 CA file (s3.caFile)', 'fix s3.caFile in the inventory')
   }
-  return {s3, opensearchAdminPassword, fluentbitPassword, grafanaAdminPassword, opensearchCa, s3Ca, generated, sources}
+  return {s3, opensearchAdminPassword, fluentbitPassword, grafanaAdminPassword, opensearchCa, s3Ca, tls, platformCa, generated, sources}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,7 +462,8 @@ export interface SecretResult {
   namespace: string
   name: string
   keys: string[]
-  action: SecretAction | 'would-apply'
+  /** kept: the user's own TLS Secret (without obsctl's label), left alone */
+  action: SecretAction | 'kept' | 'would-apply'
 }
 
 type SecretObject = KubeObject & {type?: string; data?: Record<string, string>}
@@ -329,7 +478,7 @@ function sameBytes(a: string, b: string): boolean {
 export function secretMatches(live: SecretObject | undefined, want: WantedSecret): boolean {
   if (!live) return false
   if ((live.type ?? 'Opaque') !== want.type) return false
-  if (live.metadata.labels?.['app.kubernetes.io/managed-by'] !== MANAGED_BY['app.kubernetes.io/managed-by']) return false
+  if (!isManaged(live)) return false
   const data = live.data ?? {}
   const keys = Object.keys(want.data)
   if (Object.keys(data).length !== keys.length) return false
@@ -383,9 +532,25 @@ export async function applyClusterSecrets(kube: Kube, x: Omit<SecretsContext, 'h
   const wanted = wantedSecrets({...x, hashes})
   const namespaces = await ensureNamespaces(kube, wanted.map((s) => s.namespace), log)
   const results: SecretResult[] = []
+  if (isCentral) {
+    for (const t of x.values.tls ?? []) {
+      if (t.origin === 'kept') {
+        log(`${t.namespace}/${t.name}: kept (no label app.kubernetes.io/managed-by=obsctl: your own certificate, left alone)`)
+        results.push({namespace: t.namespace, name: t.name, keys: t.keys ?? [], action: 'kept'})
+      } else if (t.origin === 'issued') {
+        log(`${t.namespace}/${t.name}: new certificate from the platform CA (${t.reason})`)
+      }
+    }
+  }
   for (const s of wanted) {
     const live = await kube.get<SecretObject>('v1', 'Secret', s.name, s.namespace)
     const keys = Object.keys(s.data).sort()
+    if (live && s.type === TLS_SECRET_TYPE && !isManaged(live)) {
+      // became the user's since values were resolved: theirs wins
+      log(`${s.namespace}/${s.name}: kept (no label app.kubernetes.io/managed-by=obsctl: your own certificate, left alone)`)
+      results.push({namespace: s.namespace, name: s.name, keys: Object.keys(live.data ?? {}).sort(), action: 'kept'})
+      continue
+    }
     if (secretMatches(live, s)) {
       log(`${s.namespace}/${s.name}: unchanged (keys ${keys.join(', ')})`)
       results.push({namespace: s.namespace, name: s.name, keys, action: 'unchanged'})
@@ -400,7 +565,10 @@ export async function applyClusterSecrets(kube: Kube, x: Omit<SecretsContext, 'h
     log(`${s.namespace}/${s.name}: ${action} (keys ${keys.join(', ')})`)
     results.push({namespace: s.namespace, name: s.name, keys, action})
   }
-  return {namespaces, secrets: results}
+  // in the order of the table (a kept TLS Secret where obsctl's would be)
+  const rank = new Map(secretShapes(x.platform, x.cluster, {opensearchCa: true, s3Ca: true}).map((s, i) => [`${s.namespace}/${s.name}`, i]))
+  const at = (r: SecretResult) => rank.get(`${r.namespace}/${r.name}`) ?? rank.size
+  return {namespaces, secrets: results.sort((a, b) => at(a) - at(b))}
 }
 
 /** Live check: every Secret of the cluster already matches (no write). */

@@ -1,5 +1,5 @@
 /** The shared resources of one validate run: HTTP, kube clients, pod proxy, credentials, S3. */
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {centralCluster, kubeContextName} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
@@ -7,6 +7,7 @@ import {durationSeconds, isDuration} from '../config/units.js'
 import {errorMessage, inputError} from '../errors.js'
 import {canPrompt} from '../cli/prompt.js'
 import {Kube} from '../kube/client.js'
+import {pkiDir} from '../kube/pki.js'
 import type {S3Credentials, S3Session} from '../s3/client.js'
 import {CREDENTIAL_ENV} from './checks/opensearch.js'
 import {apiServerClient, directClient, podProxyPath, SERVICE_KEYS, viaApiServer} from './http.js'
@@ -66,14 +67,18 @@ export async function openContext(inv: LoadedInventory, o: ValidateOptions = {})
   const since = o.since ?? '15m'
   if (!isDuration(since)) throw inputError(`--since ${since}: expected a duration such as 15m, 1h, 2d`, [], 'BAD_SINCE')
   const timeoutMs = o.requestTimeoutMs ?? 10_000
-  let ca: string | undefined
+  const cas: string[] = []
   if (o.caFile) {
     try {
-      ca = readFileSync(path.resolve(o.caFile), 'utf8')
+      cas.push(readFileSync(path.resolve(o.caFile), 'utf8'))
     } catch (e) {
       throw inputError(`cannot read --ca-file ${o.caFile}: ${errorMessage(e)}`, ['--ca-file PATH: a PEM bundle'], 'CA_FILE')
     }
   }
+  // the platform CA that `secrets apply` issued the ingress and OpenSearch certificates from
+  const platformCa = path.join(pkiDir(inv.dir), 'ca.crt')
+  if (existsSync(platformCa)) cas.push(readFileSync(platformCa, 'utf8'))
+  const ca = cas.length ? cas.join('\n') : undefined
   const kubes = new Map<string, Promise<Kube>>()
   const kube = (cluster: string) => {
     let k = kubes.get(cluster)
