@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../lib/cli/base.js'
 import {bootstrap, type BootstrapResult} from '../lib/bootstrap/index.js'
 import {formatPlan, formatRunSummary} from '../lib/engine/index.js'

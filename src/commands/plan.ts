@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../lib/cli/base.js'
 import {formatPlan, planPhases, type PlanResult} from '../lib/engine/index.js'
 import {loadPhases} from '../lib/phases.js'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import type {ArgocdRunResult} from '../../lib/argocd/index.js'

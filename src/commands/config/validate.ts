@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {lintInventory, type LintReport} from '../../lib/config/lint.js'
 import {formatLintReport} from '../../lib/cli/format.js'

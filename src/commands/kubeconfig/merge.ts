@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import {kubeconfigMerge, type KubeconfigMergeReport} from '../../lib/kube/merge.js'

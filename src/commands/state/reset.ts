@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {requireInteractive} from '../../lib/cli/prompt.js'
 import {phasesInState, resetState, type StateResetResult} from '../../lib/engine/index.js'

@@ -1,4 +1,5 @@
-import {Args, Flags} from '@oclif/core'
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {changeFlags} from '../../lib/cli/change-flags.js'
 import type {ChangeResult} from '../../lib/fleet/index.js'

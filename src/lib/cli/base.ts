@@ -2,7 +2,9 @@
  * Base class of every obsctl command: the global flags of DESIGN.md §2, inventory loading and the
  * one error renderer (human: message + "try this" lines on stderr; --json: the error object on stdout).
  */
-import {Command, Flags, type Interfaces} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
+import type {Interfaces} from '@oclif/core'
 import {ExitCode, ObsctlError, isObsctlError} from '../errors.js'
 import {loadInventory, resolveInventoryPath, type LoadedInventory} from '../config/load.js'
 

@@ -1,5 +1,5 @@
 /** Flags of the day-2 change path (render → diff → commit → push → sync), shared by config set and upgrade chart. */
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 export const changeFlags = {
   push: Flags.boolean({summary: 'Push the commit (--no-push: commit only).', default: true, allowNo: true}),

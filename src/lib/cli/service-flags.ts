@@ -3,7 +3,7 @@
  * --via-api-server, --ca-file, --request-timeout. Turned into lib options by the command
  * (parseEndpointFlags in src/lib/validate/context.ts), so this file loads nothing but @oclif/core.
  */
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 
 /** The four flags; `requestTimeout` is the default of --request-timeout in seconds (10). */
 export function serviceFlags(o: {requestTimeout?: number} = {}) {
