@@ -6,10 +6,10 @@
  */
 import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {Eta, type TemplateFunction} from 'eta'
+import {PACKAGE_ROOT} from '../package-root.js'
 
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../../templates/gitops/', import.meta.url))
+export const TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates', 'gitops') + path.sep
 
 export interface Template {
   /** path under templates/gitops/, with / separators */

@@ -5,10 +5,10 @@
  */
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {stringify} from 'yaml'
 import {apiServerHost, controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
+import {PACKAGE_ROOT} from '../package-root.js'
 import {shQuote} from '../ssh/connection.js'
 
 /** cilium-cli release used to install Cilium on the first control plane (it embeds the Helm chart). */
@@ -17,7 +17,7 @@ export const PKGS_K8S_IO = 'https://pkgs.k8s.io'
 
 export type InstallMode = 'init' | 'join' | 'join-control-plane'
 
-const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../templates/scripts/install-k8s.sh')
+const TEMPLATE = path.join(PACKAGE_ROOT, 'templates', 'scripts', 'install-k8s.sh')
 
 export function installMode(c: Cluster, n: ClusterNode): InstallMode {
   if (firstControlPlane(c) === n) return 'init'
