@@ -5,6 +5,7 @@
  */
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
+import {parseAllDocuments} from 'yaml'
 import {ObsctlError, inputError} from '../errors.js'
 import type {KubeObject} from '../kube/index.js'
 
@@ -97,7 +98,6 @@ export async function readManifestText(source: string, opts: FetchOptions = {}):
 
 /** Parse a multi-document YAML stream into objects (empty documents and `List`s flattened). */
 export async function parseObjects(text: string, source: string): Promise<KubeObject[]> {
-  const {parseAllDocuments} = await import('yaml')
   const docs = parseAllDocuments(text)
   const out: KubeObject[] = []
   for (const doc of Array.isArray(docs) ? docs : [docs]) {

@@ -1,4 +1,5 @@
 /** prometheus.*: the central replicas, the targets API and the remote-scrape edges. */
+import {parse} from 'yaml'
 import {centralCluster, edgeClusters, metricsMode, NAMESPACES} from '../../config/model.js'
 import {sizeOf} from '../../config/sizing.js'
 import type {KubeObject} from '../../kube/client.js'
@@ -28,7 +29,6 @@ const replicas: Check = {
     const pods = (await kube.list<Pod>('v1', 'Pod', {namespace: NAMESPACES.monitoring, labelSelector: PROMETHEUS_POD_SELECTOR})).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
     const problems: string[] = []
     if (pods.length < want) problems.push(`${pods.length}/${want} pods (selector ${PROMETHEUS_POD_SELECTOR})`)
-    const {parse} = await import('yaml')
     await Promise.all(
       pods.map(async (pod) => {
         const name = pod.metadata.name
