@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `@oclif/core/execute`, not the package index: the index also loads semver (48 files, for a Node
-// version check this CLI's own engines field already covers), the help, ux and parser modules up front,
-// ~20 ms of start-up (DESIGN.md §6). The index's other start-up check is kept here.
-import {execute} from '@oclif/core/execute'
+// dist/main.js is @oclif/core's `execute`, bundled with the commands (scripts/bundle.js) so that start-up
+// reads a few files instead of hundreds (DESIGN.md §6). It is the `@oclif/core/execute` subpath, not the
+// package index: the index also loads semver (for a Node version check this CLI's own engines field
+// already covers), help, ux and parser modules up front. The index's other start-up check is kept here.
+import {execute} from '../dist/main.js'
 
 try {
   process.cwd()
