@@ -3,7 +3,7 @@
  * Every object is strict (unknown fields are errors). Secrets are never values here:
  * only the names of the environment variables that hold them.
  */
-import {z} from 'zod'
+import * as z from 'zod'
 import {isCpu, isDuration, isMemory} from './units.js'
 
 export const API_VERSION = 'obsctl.dev/v1alpha1'
