@@ -1,7 +1,7 @@
 /**
  * The package's root directory (package.json, templates/), found by walking up from this module rather
  * than by a fixed number of `..`: the module runs from src/lib/ (tests), dist/lib/ (tsc output) and
- * dist/chunks/ (the start-up bundle of scripts/bundle.js), which sit at different depths.
+ * dist/chunks/ (the start-up bundle of bin/bundle.js), which sit at different depths.
  */
 import {existsSync} from 'node:fs'
 import path from 'node:path'

@@ -23,7 +23,7 @@ const BUNDLED = ['@oclif/core', 'yaml', 'zod', 'eta']
 const OPTIONAL = ['typescript', 'ts-node', 'tsx', 'pnpapi']
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
-for (const b of BUNDLED) if (!pkg.dependencies[b]) throw new Error(`scripts/bundle.js: ${b} is not a dependency any more`)
+for (const b of BUNDLED) if (!pkg.dependencies[b]) throw new Error(`bin/bundle.js: ${b} is not a dependency any more`)
 const external = [...Object.keys(pkg.dependencies).filter((d) => !BUNDLED.includes(d)), ...OPTIONAL].flatMap((d) => [d, `${d}/*`])
 
 const jsFiles = (dir) =>
@@ -59,7 +59,7 @@ const result = await build({
 const cjsOnly = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js') && /\bexport default require_\w+\(\)/.test(readFileSync(path.join(ROOT, f), 'utf8')))
 if (cjsOnly.length > 0) {
   throw new Error(
-    `scripts/bundle.js: ${cjsOnly.join(', ')}: a bundled CommonJS package (${BUNDLED.join(', ')}) is imported with import(); ` +
+    `bin/bundle.js: ${cjsOnly.join(', ')}: a bundled CommonJS package (${BUNDLED.join(', ')}) is imported with import(); ` +
       'its named exports would be undefined. Import it statically (grep -rn "import(\'" src).',
   )
 }
