@@ -42,7 +42,7 @@ async function once() {
     const c1 = process.cpuUsage(c0)
     const second = await renderRepo(platform, {dir: path.join(dir, 'repo')})
     if (!second.noChanges) throw new Error('re-render was not idempotent')
-    return {cpuMs: (c1.user + c1.system) / 1000, files: first.added.length}
+    return {cpuMs: (c1.user + c1.system) / 1000, userMs: c1.user / 1000, systemMs: c1.system / 1000, files: first.added.length}
   } finally {
     rmSync(dir, {recursive: true, force: true})
   }
@@ -55,7 +55,8 @@ if (process.argv.includes('--once')) {
   // pays), the median of 5 processes: this machine's CPU is shared and single runs vary up to 2x
   const runs = []
   for (let i = 0; i < 5; i++) runs.push(JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--once'], {encoding: 'utf8'})))
-  const sorted = runs.map((r) => r.cpuMs).sort((a, b) => a - b)
-  process.stderr.write(`rendered ${runs[0].files} files for ${CLUSTERS} clusters; CPU ms per process: ${sorted.map((x) => Math.round(x)).join(', ')}\n`)
-  process.stdout.write(`${JSON.stringify({name: 'render-100-clusters', metric: 'cpu_time', value: Math.round(sorted[2] * 10) / 10, unit: 'ms', files: runs[0].files, budget_ms: 1000})}\n`)
+  const median = (k) => runs.map((r) => r[k]).sort((a, b) => a - b)[2]
+  // system time is the kernel writing ~2000 small files: it swings with this machine's disk (seen 0.1-1.6 s)
+  process.stderr.write(`rendered ${runs[0].files} files for ${CLUSTERS} clusters; per process CPU ms (user+sys): ${runs.map((r) => `${Math.round(r.userMs)}+${Math.round(r.systemMs)}`).join(', ')}\n`)
+  process.stdout.write(`${JSON.stringify({name: 'render-100-clusters', metric: 'cpu_time', value: Math.round(median('cpuMs') * 10) / 10, unit: 'ms', user_ms: Math.round(median('userMs')), system_ms: Math.round(median('systemMs')), files: runs[0].files, budget_ms: 1000})}\n`)
 }
