@@ -1,10 +1,9 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../../lib/cli/base.js'
-import {changeFlags} from '../../lib/cli/change-flags.js'
+import {ChangeCommand, changeFlags} from '../../lib/cli/change-flags.js'
 import type {ChangeResult} from '../../lib/fleet/index.js'
 
-export default class ConfigSet extends BaseCommand {
+export default class ConfigSet extends ChangeCommand {
   static override summary = 'Change one inventory value and roll it out: render, diff, commit, push, sync.'
   static override description = `Lints the edited inventory first (exit 2, nothing written, when it would be invalid), renders the
 GitOps repository in dry-run mode and shows the rendered diff, asks (--yes), then writes the inventory
@@ -21,7 +20,6 @@ to sync (unless --no-sync). --dry-run shows the diff only.`
     value: Args.string({description: 'The new value (YAML: 4h, 2, [a, b]).', required: true}),
   }
   static override flags = {
-    'dry-run': Flags.boolean({summary: 'Show the inventory change and the rendered diff; write nothing.'}),
     ...changeFlags,
     'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
   }
@@ -31,18 +29,8 @@ to sync (unless --no-sync). --dry-run shows the diff only.`
     const inv = this.loadInventory(flags.config)
     const {configSet, formatChange} = await import('../../lib/fleet/index.js')
     const r = await configSet(inv, args.path, args.value, {
-      dryRun: flags['dry-run'],
-      yes: flags.yes,
-      push: flags.push,
-      sync: flags.sync,
-      force: flags.force,
+      ...this.changeOptions(flags),
       allowOvercommit: flags['allow-overcommit'],
-      kubeconfig: flags.kubeconfig,
-      timeoutSeconds: flags.timeout,
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
-      onNotice: (l) => this.note(l),
-      onDiff: (t) => this.out(t),
-      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),
     })
     this.out(formatChange(r))
     return r

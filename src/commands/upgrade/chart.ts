@@ -1,10 +1,9 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../../lib/cli/base.js'
-import {changeFlags} from '../../lib/cli/change-flags.js'
+import {ChangeCommand, changeFlags} from '../../lib/cli/change-flags.js'
 import type {ChangeResult} from '../../lib/fleet/index.js'
 
-export default class UpgradeChart extends BaseCommand {
+export default class UpgradeChart extends ChangeCommand {
   static override summary = 'Upgrade a Helm chart (versions.charts): render, show the diff, commit, push, sync.'
   static override description = `NAME is a key of versions.charts in the inventory (exit 2 lists them). Sets the version in the
 inventory, renders the GitOps repository and shows the rendered diff (the kustomization's chart version)
@@ -17,7 +16,6 @@ for Argo CD to sync (unless --no-sync). Refuses a no-op. --dry-run shows the dif
   static override args = {name: Args.string({description: 'Chart name (a key of versions.charts).', required: true})}
   static override flags = {
     version: Flags.string({summary: 'The chart version to upgrade to.', required: true}),
-    'dry-run': Flags.boolean({summary: 'Show the rendered diff; write nothing.'}),
     ...changeFlags,
   }
 
@@ -25,19 +23,7 @@ for Argo CD to sync (unless --no-sync). Refuses a no-op. --dry-run shows the dif
     const {args, flags} = await this.parse(UpgradeChart)
     const inv = this.loadInventory(flags.config)
     const {upgradeChart, formatChange} = await import('../../lib/fleet/index.js')
-    const r = await upgradeChart(inv, args.name, flags.version, {
-      dryRun: flags['dry-run'],
-      yes: flags.yes,
-      push: flags.push,
-      sync: flags.sync,
-      force: flags.force,
-      kubeconfig: flags.kubeconfig,
-      timeoutSeconds: flags.timeout,
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
-      onNotice: (l) => this.note(l),
-      onDiff: (t) => this.out(t),
-      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),
-    })
+    const r = await upgradeChart(inv, args.name, flags.version, this.changeOptions(flags))
     this.out(formatChange(r))
     return r
   }

@@ -1,9 +1,41 @@
-/** Flags of the day-2 change path (render → diff → commit → push → sync), shared by config set and upgrade chart. */
+/** The day-2 change path (render → diff → commit → push → sync) as seen by its commands: config set and upgrade chart. */
 import * as Flags from '@oclif/core/flags'
+import type {ChangeOptions} from '../fleet/change.js'
+import {BaseCommand} from './base.js'
 
 export const changeFlags = {
+  'dry-run': Flags.boolean({summary: 'Show the inventory change and the rendered diff; write nothing.'}),
   push: Flags.boolean({summary: 'Push the commit (--no-push: commit only).', default: true, allowNo: true}),
   sync: Flags.boolean({summary: 'Wait for the Applications to be Synced and Healthy (--no-sync: do not).', default: true, allowNo: true}),
   force: Flags.boolean({summary: 'Overwrite rendered files edited by hand.'}),
   timeout: Flags.integer({summary: 'Seconds to wait for the sync.', default: 900, min: 1}),
+}
+
+interface ChangeFlagValues {
+  'dry-run': boolean
+  push: boolean
+  sync: boolean
+  force: boolean
+  timeout: number
+  yes: boolean
+  kubeconfig?: string
+}
+
+/** A command on the change path: its flags become ChangeOptions the same way everywhere. */
+export abstract class ChangeCommand extends BaseCommand {
+  protected changeOptions(flags: ChangeFlagValues): ChangeOptions {
+    return {
+      dryRun: flags['dry-run'],
+      yes: flags.yes,
+      push: flags.push,
+      sync: flags.sync,
+      force: flags.force,
+      kubeconfig: flags.kubeconfig,
+      timeoutSeconds: flags.timeout,
+      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      onNotice: (l) => this.note(l),
+      onDiff: (t) => this.out(t),
+      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),
+    }
+  }
 }
