@@ -316,5 +316,22 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
     expect(up.stdout).toMatch(/sync +(already in wanted state: )?\d+\/\d+ Applications Synced and Healthy/)
     const rootApp = kubes[0]!.getObject('applications.argoproj.io', 'argocd', 'root-app') as {status: {sync: {revision: string}}}
     expect(rootApp.status.sync.revision).toBe(upHead)
+
+    // day 2: the fifth cluster removed again, its node reset (kubeadm reset -f over SSH, recorded by the shim)
+    const labelled = (kind: string, ns: string) => kubes[0]!.listObjects(kind, ns).filter((o) => (o as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['obsctl.dev/cluster'] === NEW)
+    expect(labelled('applications.argoproj.io', 'argocd').length).toBeGreaterThan(0)
+    n5.clearCalls()
+    const rm = await obsctlAsync(['cluster', 'remove', NEW, '--reset-nodes', '--yes'], {cwd: dir, env: env(), timeoutMs: 120_000})
+    capture('7-cluster-remove', `$ obsctl cluster remove ${NEW} --reset-nodes --yes`, rm.stdout + rm.stderr)
+    expect(rm.status, rm.stdout + rm.stderr).toBe(0)
+    expect(labelled('applications.argoproj.io', 'argocd')).toEqual([])
+    expect(labelled('secrets', 'argocd')).toEqual([])
+    expect(execFileSync('git', ['--git-dir', remote, 'ls-tree', '-r', '--name-only', 'main'], {encoding: 'utf8'})).not.toContain(`${NEW}-edge/`)
+    expect(readFileSync(path.join(dir, 'kubeconfig'), 'utf8')).not.toContain(`${NEW}-context`)
+    expect(readFileSync(path.join(dir, 'obsctl.yaml'), 'utf8')).not.toContain(`name: ${NEW}`)
+    expect(n5.calls().some((c) => c.cmd === 'kubeadm' && c.args.join(' ') === 'reset -f')).toBe(true)
+    for (const n of sb.nodes.slice(0, 4)) expect(n.calls().some((c) => c.cmd === 'kubeadm' && c.args[0] === 'reset')).toBe(false)
+    const st4 = JSON.parse((await obsctlAsync(['status', '--json'], {cwd: dir, env: env()})).stdout) as FleetStatus
+    expect(st4.clusters.map((c) => [c.name, c.ok]), JSON.stringify(st4.clusters, null, 1)).toEqual(CLUSTERS.map((c) => [c, true]))
   }, 360_000)
 })

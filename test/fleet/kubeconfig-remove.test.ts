@@ -61,6 +61,22 @@ describe('removeFromKubeconfig', () => {
     expect(readdirSync(dir).filter((f) => f.includes('backup'))).toHaveLength(1)
   })
 
+  it('kubectl style (items at column 0, name last, the removed ones last in each list): the rest stays a valid kubeconfig', async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'obsctl-kc-'))
+    const file = path.join(dir, 'config')
+    const entry = (kind: string, name: string, body: string) => `- ${kind}:\n    ${body}\n  name: ${name}\n`
+    const kc = (n: string[]) =>
+      `apiVersion: v1\nclusters:\n${n.map((c) => entry('cluster', c, `server: https://${c}:6443`)).join('')}contexts:\n${n.map((c) => entry('context', `${c}-context`, `cluster: ${c}`)).join('')}current-context: cluster-02-context\nkind: Config\npreferences: {}\nusers:\n${n.map((c) => entry('user', `${c}-admin`, 'token: t')).join('')}`
+    writeFileSync(file, kc(['cluster-02', 'cluster-01', 'cluster-05']))
+    const r = await removeFromKubeconfig(file, 'cluster-05')
+    expect(r.removed).toEqual(['clusters/cluster-05', 'users/cluster-05-admin', 'contexts/cluster-05-context'])
+    expect(readFileSync(file, 'utf8')).toBe(kc(['cluster-02', 'cluster-01']))
+    // and down to nothing: emptied lists become []
+    await removeFromKubeconfig(file, 'cluster-01')
+    await removeFromKubeconfig(file, 'cluster-02', {fallbackContext: ''})
+    expect(readFileSync(file, 'utf8')).toBe('apiVersion: v1\nclusters: []\ncontexts: []\ncurrent-context: ""\nkind: Config\npreferences: {}\nusers: []\n')
+  })
+
   it('a missing file or a cluster that is not there changes nothing', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'obsctl-kc-'))
     expect((await removeFromKubeconfig(path.join(dir, 'none'), 'cluster-05')).changed).toBe(false)

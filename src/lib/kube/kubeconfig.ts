@@ -649,8 +649,9 @@ export async function removeFromKubeconfig(file: string, cluster: Cluster | stri
   } else {
     after = text
     for (const [a, b] of cuts.sort((x, y) => y[0] - x[0])) after = after.slice(0, a) + after.slice(b)
-    // an emptied block list (`users:` with no items left) becomes `users: []`
-    after = after.replace(/^(clusters|users|contexts):[ \t]*\n(?=\S|$)/gm, '$1: []\n')
+    // an emptied block list (`users:` with no items left) becomes `users: []`; kubectl writes items at
+    // column 0 (`clusters:` then `- cluster:`), which is not empty
+    after = after.replace(/^(clusters|users|contexts):[ \t]*\n(?=(?!-[ \t\n])\S|$)/gm, '$1: []\n')
     if (retarget) {
       const cc = YAML.parseDocument(after).get('current-context', true)
       if (isScalar(cc) && cc.range) after = after.slice(0, cc.range[0]) + (opts.fallbackContext || '""') + after.slice(cc.range[1])
