@@ -42,9 +42,9 @@ inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the pl
       concurrency: flags.concurrency,
       allowOvercommit: flags['allow-overcommit'],
       options: {kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout, commit: flags.push, push: flags.push, manifest: flags['argocd-manifest']},
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      renderer: this.renderer(),
       onNotice: (l) => this.note(l),
-      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),
+      confirm: (message) => this.confirm(message),
     })
     if (result.cancelled) this.out('cancelled; nothing was changed')
     if (result.plan && !result.run) this.out(formatPlan(result.plan))

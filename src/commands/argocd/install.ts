@@ -28,7 +28,7 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
     const r = await runArgocdPhases(inv, [argocdPhase], {
       command: 'argocd install',
       dryRun: flags['dry-run'],
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      renderer: this.renderer(),
       options: {kubeconfig: flags.kubeconfig, manifest: flags.manifest, timeoutSeconds: flags.timeout},
     })
     const i = r.install

@@ -17,7 +17,7 @@ export default class ArgocdSync extends BaseCommand {
     const {syncPhase, runArgocdPhases} = await import('../../lib/argocd/index.js')
     const r = await runArgocdPhases(inv, [syncPhase], {
       command: 'argocd sync',
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      renderer: this.renderer(),
       options: {kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout},
     })
     if (r.sync) this.out(table(['APPLICATION', 'SYNC', 'HEALTH'], r.sync.apps.map((a) => [a.name, a.sync, a.health])))

@@ -60,9 +60,9 @@ finished tasks are skipped. --dry-run prints the plan and touches nothing.`
       kubeconfig: flags.kubeconfig,
       timeoutSeconds: flags.timeout,
       allowOvercommit: flags['allow-overcommit'],
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      renderer: this.renderer(),
       onNotice: (l) => this.note(l),
-      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),
+      confirm: (message) => this.confirm(message),
     })
     if (r.cancelled) {
       this.out('cancelled; nothing was changed')

@@ -26,7 +26,7 @@ The central cluster is Argo CD's in-cluster and is not registered. Idempotent; -
     const r = await runArgocdPhases(inv, [registerPhase], {
       command: 'cluster register',
       dryRun: flags['dry-run'],
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      renderer: this.renderer(),
       options: {kubeconfig: flags.kubeconfig, clusters, rotateTokens: flags['rotate-tokens'], timeoutSeconds: flags.timeout},
     })
     if (flags['dry-run']) {

@@ -35,9 +35,9 @@ Rerun to finish after a failure; --dry-run prints the steps.`
       push: flags.push,
       force: flags.force,
       kubeconfig: flags.kubeconfig,
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      renderer: this.renderer(),
       onNotice: (l) => this.note(l),
-      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),
+      confirm: (message) => this.confirm(message),
     })
     if (r.absent) this.out(`${args.name} is not in ${inv.file}: nothing to remove`)
     else if (r.cancelled) this.out('cancelled; nothing was changed')

@@ -40,7 +40,7 @@ Runs the kubeconfig phase of bootstrap (journal, lock, logs in .obsctl/ beside t
       overwrite: flags.overwrite,
       dryRun: flags['dry-run'],
       knownHosts: flags['known-hosts'],
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      renderer: this.renderer(),
     })
     this.out(formatReport(report))
     return report

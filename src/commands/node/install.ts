@@ -34,7 +34,7 @@ Passwords are never flags: a prompt, or OBSCTL_SSH_PASSWORD / OBSCTL_SUDO_PASSWO
       restart: flags.restart,
       dryRun: flags['dry-run'],
       readyTimeoutSeconds: flags.timeout,
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      renderer: this.renderer(),
     })
     this.out(formatRunSummary(result))
     if (result.exitCode !== 0) this.failWith(result.exitCode)

@@ -43,7 +43,7 @@ Runs the secrets phase of bootstrap (journal, lock, logs in .obsctl/ beside the 
       showGenerated: flags['show-generated'],
       opensearchCaFile: flags['opensearch-ca-file'],
       dryRun: flags['dry-run'],
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      renderer: this.renderer(),
     })
     this.out(formatReport(report))
     if (report.platformCa?.created) this.note(`created the platform CA ${report.platformCa.file} (its key beside it, mode 0600): the central ingresses and OpenSearch serve certificates from it; give ca.crt to the browsers and clients that should trust them`)

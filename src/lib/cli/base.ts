@@ -45,6 +45,16 @@ export abstract class BaseCommand extends Command {
     if (!this.jsonEnabled()) process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
   }
 
+  /** The engine renderer for this output mode: silent under --json, else auto (listr2 on a TTY, lines otherwise). */
+  protected renderer(): 'silent' | 'auto' {
+    return this.jsonEnabled() ? 'silent' : 'auto'
+  }
+
+  /** A yes/no question (the libs ask only with a terminal and without --yes); no is the default. */
+  protected async confirm(message: string): Promise<boolean> {
+    return (await import('@inquirer/prompts')).confirm({message, default: false})
+  }
+
   /** Set the exit code for a result that says "something failed" while still returning it (also with --json). */
   protected failWith(code: number = ExitCode.failed): void {
     process.exitCode = code

@@ -32,10 +32,10 @@ export abstract class ChangeCommand extends BaseCommand {
       force: flags.force,
       kubeconfig: flags.kubeconfig,
       timeoutSeconds: flags.timeout,
-      renderer: this.jsonEnabled() ? 'silent' : 'auto',
+      renderer: this.renderer(),
       onNotice: (l) => this.note(l),
       onDiff: (t) => this.out(t),
-      confirm: async (message) => (await import('@inquirer/prompts')).confirm({message, default: false}),
+      confirm: (message) => this.confirm(message),
     }
   }
 }

@@ -1,4 +1,5 @@
 /** argocd.*: every Application Synced and Healthy; every edge registered with a Successful connection. */
+import {INITIAL_ADMIN_SECRET} from '../../argocd/password.js'
 import {centralCluster, edgeClusters, NAMESPACES} from '../../config/model.js'
 import type {KubeObject} from '../../kube/client.js'
 import {okJson} from '../http.js'
@@ -6,7 +7,6 @@ import type {Check, ValidateContext} from '../types.js'
 import {clustersOf, fail, list, pass, warn} from './util.js'
 
 export const APPLICATION = {apiVersion: 'argoproj.io/v1alpha1', kind: 'Application'} as const
-export const ADMIN_SECRET = 'argocd-initial-admin-secret'
 export const ARGOCD_PASSWORD_ENV = 'OBSCTL_ARGOCD_PASSWORD'
 
 interface Application extends KubeObject {
@@ -50,9 +50,9 @@ async function adminPassword(ctx: ValidateContext): Promise<string> {
   const env = process.env[ARGOCD_PASSWORD_ENV]
   if (env) return env
   const kube = await ctx.kube(centralCluster(ctx.platform).name)
-  const s = await kube.get<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', ADMIN_SECRET, NAMESPACES.argocd)
+  const s = await kube.get<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', INITIAL_ADMIN_SECRET, NAMESPACES.argocd)
   const b64 = s?.data?.password
-  if (!b64) throw new Error(`no admin password: set $${ARGOCD_PASSWORD_ENV} (the Secret ${NAMESPACES.argocd}/${ADMIN_SECRET} is gone)`)
+  if (!b64) throw new Error(`no admin password: set $${ARGOCD_PASSWORD_ENV} (the Secret ${NAMESPACES.argocd}/${INITIAL_ADMIN_SECRET} is gone)`)
   return Buffer.from(b64, 'base64').toString('utf8')
 }
 
