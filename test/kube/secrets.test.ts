@@ -399,17 +399,22 @@ describe('secrets apply: a TLS Secret of your own', () => {
     for (const d of dirs) rmSync(d, {recursive: true, force: true}) // CA keys
   })
 
-  it('is left untouched (no write, same data), reported as kept; Fluent Bit trusts its ca.crt; the rest is still done', async () => {
+  /** an inventory and kubeconfig over a fresh fleet, and the user's own PKI: another CA, made elsewhere */
+  async function ownPkiFleet(leafHost: string) {
     const fleet = await startKubeServers(NAMES)
     const d = tmp('obsctl-secrets-own-')
+    const kc = path.join(d, 'kubeconfig')
+    writeFleetKubeconfig(kc, fleet)
+    writeFileSync(path.join(d, 'obsctl.yaml'), inventory())
+    const userCa = await ensurePlatformCa(tmp('obsctl-user-ca-'), 'corp.example')
+    const leaf = await issueServerCertificate(userCa, {commonName: leafHost.split('.')[0]!, hosts: [leafHost]})
+    return {fleet, d, kc, inv: loadInventory(path.join(d, 'obsctl.yaml')), userCa, leaf}
+  }
+
+  it('is left untouched (no write, same data), reported as kept; Fluent Bit trusts its ca.crt; the rest is still done', async () => {
+    const {fleet, d, kc, inv: own, userCa, leaf} = await ownPkiFleet('opensearch.logging.svc')
     try {
-      const kc = path.join(d, 'kubeconfig')
-      writeFleetKubeconfig(kc, fleet)
-      writeFileSync(path.join(d, 'obsctl.yaml'), inventory())
-      const own = loadInventory(path.join(d, 'obsctl.yaml'))
-      // the user's PKI: another CA (made elsewhere), its certificate created as `kubectl create secret tls` would
-      const userCa = await ensurePlatformCa(tmp('obsctl-user-ca-'), 'corp.example')
-      const leaf = await issueServerCertificate(userCa, {commonName: 'opensearch', hosts: ['opensearch.logging.svc']})
+      // its certificate created as `kubectl create secret tls` would
       const b64 = (x: string) => Buffer.from(x).toString('base64')
       fleet[0]!.seed(
         {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}},
@@ -441,21 +446,15 @@ describe('secrets apply: a TLS Secret of your own', () => {
   })
 
   it('when every TLS Secret is yours, no CA is created', async () => {
-    const fleet = await startKubeServers(NAMES)
-    const d = tmp('obsctl-secrets-own-')
+    const {fleet, d, kc, inv, leaf} = await ownPkiFleet('x.corp.example')
     try {
-      const kc = path.join(d, 'kubeconfig')
-      writeFleetKubeconfig(kc, fleet)
-      writeFileSync(path.join(d, 'obsctl.yaml'), inventory())
-      const userCa = await ensurePlatformCa(tmp('obsctl-user-ca-'), 'corp.example')
-      const leaf = await issueServerCertificate(userCa, {commonName: 'x', hosts: ['x.corp.example']})
       const data = {'tls.crt': Buffer.from(leaf.certPem).toString('base64'), 'tls.key': Buffer.from(leaf.keyPem).toString('base64')}
       fleet[0]!.seed(
         {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}},
         {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'monitoring'}},
         ...TLS.map((t) => ({apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: {name: t.name, namespace: t.ns}, data})),
       )
-      const r = await secretsApply(loadInventory(path.join(d, 'obsctl.yaml')), {kubeconfig: kc, renderer: 'silent', clusters: ['cluster-01']})
+      const r = await secretsApply(inv, {kubeconfig: kc, renderer: 'silent', clusters: ['cluster-01']})
       expect(TLS.map((t) => actions(r, 'cluster-01')[`${t.ns}/${t.name}`])).toEqual(['kept', 'kept', 'kept'])
       expect(existsSync(path.join(d, '.obsctl', 'pki'))).toBe(false)
     } finally {

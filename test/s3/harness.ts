@@ -6,6 +6,7 @@ import {execFileSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {afterAll, afterEach, beforeAll, beforeEach} from 'vitest'
 import S3rver from 's3rver'
 import AWSAccount from 's3rver/lib/models/account.js'
 import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/write.js'
@@ -78,4 +79,30 @@ export function writeInventory(dir: string, endpoint: string, edit: (yaml: strin
 /** Env with the test credentials in the inventory's default env vars, and no CI prompt surprises. */
 export function credEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {OBSCTL_S3_ACCESS_KEY: ACCESS_KEY, OBSCTL_S3_SECRET_KEY: SECRET_KEY, ...extra}
+}
+
+/**
+ * One s3rver for a test file, a fresh work folder and the credential env vars for each test (the
+ * environment restored after it). The values reach the file's own variables through the setters.
+ */
+export function useS3Peer(prefix: string, setPeer: (p: S3Peer) => void, setWork: (dir: string) => void): void {
+  let peer: S3Peer | undefined
+  let work = ''
+  const savedEnv = {...process.env}
+  beforeAll(async () => {
+    peer = await startS3rver()
+    setPeer(peer)
+  })
+  afterAll(async () => {
+    await peer?.close()
+  })
+  beforeEach(() => {
+    work = mkdtempSync(path.join(tmpdir(), prefix))
+    setWork(work)
+    Object.assign(process.env, credEnv({CI: '1'}))
+  })
+  afterEach(() => {
+    rmSync(work, {recursive: true, force: true})
+    process.env = {...savedEnv}
+  })
 }

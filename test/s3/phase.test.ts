@@ -1,30 +1,14 @@
 /** The `buckets` phase on its own (targets, fingerprint, isDone, run) and resumed through the engine. */
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import {Resources, runPhases} from '../../src/lib/engine/index.js'
 import type {RunContext, TaskIO, Target, Phase} from '../../src/lib/engine/types.js'
 import {bucketsPhase, s3Setup, type BucketReport, type BucketTarget} from '../../src/lib/s3/index.js'
-import {ACCESS_KEY, SECRET_KEY, credEnv, startS3rver, writeInventory, type S3Peer} from './harness.js'
+import {ACCESS_KEY, SECRET_KEY, startS3rver, useS3Peer, writeInventory, type S3Peer} from './harness.js'
 
 let peer: S3Peer
 let work: string
-const savedEnv = {...process.env}
-beforeAll(async () => {
-  peer = await startS3rver()
-})
-afterAll(async () => {
-  await peer.close()
-})
-beforeEach(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'obsctl-s3-phase-'))
-  Object.assign(process.env, credEnv({CI: '1'}))
-})
-afterEach(() => {
-  rmSync(work, {recursive: true, force: true})
-  process.env = {...savedEnv}
-})
+useS3Peer('obsctl-s3-phase-', (p) => (peer = p), (w) => (work = w))
 
 function context(inv: ReturnType<typeof writeInventory>['inv'], options: Record<string, unknown> = {}): {ctx: RunContext; resources: Resources} {
   const resources = new Resources()

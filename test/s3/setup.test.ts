@@ -6,30 +6,15 @@ import {createServer, type Server} from 'node:net'
 import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Client} from 'minio'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {s3Setup as s3SetupLib, type S3SetupOptions, planLifecycle, expiryRule, wantedBuckets, LIFECYCLE_RULE_ID} from '../../src/lib/s3/index.js'
-import {ACCESS_KEY, SECRET_KEY, credEnv, makeCerts, startS3rver, writeInventory, type S3Peer, type TestCerts} from './harness.js'
+import {ACCESS_KEY, SECRET_KEY, makeCerts, startS3rver, useS3Peer, writeInventory, type S3Peer, type TestCerts} from './harness.js'
 
 let peer: S3Peer
 let work: string
-const savedEnv = {...process.env}
-
-beforeAll(async () => {
-  peer = await startS3rver()
-})
-afterAll(async () => {
-  await peer.close()
-})
-beforeEach(() => {
-  work = mkdtempSync(path.join(tmpdir(), 'obsctl-s3-'))
-  Object.assign(process.env, credEnv({CI: '1'}))
-})
-afterEach(() => {
-  rmSync(work, {recursive: true, force: true})
-  process.env = {...savedEnv}
-})
+useS3Peer('obsctl-s3-', (p) => (peer = p), (w) => (work = w))
 
 function listClient(p: S3Peer): Client {
   const u = new URL(p.url)
