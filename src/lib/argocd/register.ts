@@ -95,44 +95,43 @@ function labels(c: Cluster): Record<string, string> {
   return {[LABELS.managedBy]: 'obsctl', [LABELS.cluster]: c.name}
 }
 
+const RBAC = 'rbac.authorization.k8s.io/v1'
+
+/** A ServiceAccount with a (Cluster)Role of its own and the binding between them. */
+function boundServiceAccount(
+  who: {serviceAccount: string; namespace: string},
+  role: {kind: 'ClusterRole' | 'Role'; name: string; binding: string; namespace?: string; rules: object[]},
+  labels: Record<string, string>,
+): KubeObject[] {
+  const ns = role.namespace ? {namespace: role.namespace} : {}
+  return [
+    {apiVersion: RBAC, kind: role.kind, metadata: {name: role.name, ...ns, labels}, rules: role.rules},
+    {
+      apiVersion: RBAC,
+      kind: `${role.kind}Binding`,
+      metadata: {name: role.binding, ...ns, labels},
+      roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: role.kind, name: role.name},
+      subjects: [{kind: 'ServiceAccount', name: who.serviceAccount, namespace: who.namespace}],
+    },
+  ]
+}
+
 export function managerObjects(c: Cluster): KubeObject[] {
   const l = labels(c)
   return [
     {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: MANAGER.serviceAccount, namespace: MANAGER.namespace, labels: l}},
-    {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: MANAGER.clusterRole, labels: l}, rules: MANAGER_RULES},
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: {name: MANAGER.clusterRoleBinding, labels: l},
-      roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: MANAGER.clusterRole},
-      subjects: [{kind: 'ServiceAccount', name: MANAGER.serviceAccount, namespace: MANAGER.namespace}],
-    },
+    ...boundServiceAccount(MANAGER, {kind: 'ClusterRole', name: MANAGER.clusterRole, binding: MANAGER.clusterRoleBinding, rules: MANAGER_RULES}, l),
   ]
 }
 
 export function scrapeObjects(c: Cluster): KubeObject[] {
   const l = labels(c)
   const mon = NAMESPACES.monitoring
-  const subject = {kind: 'ServiceAccount', name: SCRAPE.serviceAccount, namespace: SCRAPE.namespace}
   return [
     {apiVersion: 'v1', kind: 'Namespace', metadata: {name: mon}},
     {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: SCRAPE.serviceAccount, namespace: SCRAPE.namespace, labels: l}},
-    {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: SCRAPE.clusterRole, labels: l}, rules: SCRAPE_CLUSTER_RULES},
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: {name: SCRAPE.clusterRoleBinding, labels: l},
-      roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: SCRAPE.clusterRole},
-      subjects: [subject],
-    },
-    {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: {name: SCRAPE.role, namespace: mon, labels: l}, rules: SCRAPE_NAMESPACE_RULES},
-    {
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: {name: SCRAPE.roleBinding, namespace: mon, labels: l},
-      roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: SCRAPE.role},
-      subjects: [subject],
-    },
+    ...boundServiceAccount(SCRAPE, {kind: 'ClusterRole', name: SCRAPE.clusterRole, binding: SCRAPE.clusterRoleBinding, rules: SCRAPE_CLUSTER_RULES}, l),
+    ...boundServiceAccount(SCRAPE, {kind: 'Role', name: SCRAPE.role, binding: SCRAPE.roleBinding, namespace: mon, rules: SCRAPE_NAMESPACE_RULES}, l),
   ]
 }
 
