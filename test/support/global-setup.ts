@@ -1,9 +1,55 @@
 /**
- * Runs once before the suite: makes sure the system peers the tests need exist (DESIGN.md §5).
- * Missing packages are installed with apt when running as root, else the run fails naming them.
+ * Runs once before the suite: makes sure the system peers the tests need exist (DESIGN.md §5), and
+ * gives the run one temporary folder of its own.
+ *
+ * Every test worker, and every process a test starts (obsctl, sshd, prometheus, git, kubectl), inherits
+ * TMPDIR, so `os.tmpdir()`-based folders all land under one run folder that the teardown removes
+ * whole: a test that forgets its own clean-up, or a worker killed by a timeout, leaves nothing behind.
+ * The teardown also ends any peer process still running from that folder.
  */
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 import {ensureSystemPeers} from './peers.js'
 
-export default async function setup(): Promise<void> {
+/** Processes whose command line or working folder lies under `dir` (peers a test started and never stopped). */
+export function processesUnder(dir: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || pid === process.pid) continue
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      let cwd = ''
+      try {
+        cwd = readlinkSync(`/proc/${pid}/cwd`)
+      } catch {}
+      if (cmd.includes(dir) || cwd.startsWith(dir)) pids.push(pid)
+    } catch {}
+  }
+  return pids
+}
+
+export default async function setup(): Promise<() => void> {
   await ensureSystemPeers()
+  const base = process.env.OBSCTL_TEST_TMPDIR_PARENT ?? tmpdir()
+  const dir = mkdtempSync(path.join(base, 'obsctl-tests-'))
+  process.env.TMPDIR = dir
+  return () => {
+    for (const pid of processesUnder(dir)) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {}
+    }
+    try {
+      rmSync(dir, {recursive: true, force: true, maxRetries: 3})
+    } catch {
+      // a folder still mounted by a sandbox: unmount lazily, then remove
+      try {
+        execFileSync('sh', ['-c', `grep -o " ${dir}[^ ]*" /proc/mounts | xargs -r -n1 umount -l`])
+        rmSync(dir, {recursive: true, force: true})
+      } catch {}
+    }
+  }
 }
