@@ -140,11 +140,21 @@ describe('root app, sync, password', () => {
 
     it('waits with live per-app status until every Application is Synced and Healthy', async () => {
       const lines: string[] = []
-      const p = waitForApps(central, {timeoutMs: 20_000, intervalMs: 25, log: (l) => lines.push(l)})
-      setTimeout(() => fleet.central.setApplicationStatus('argocd', 'thanos-cluster-01', {sync: 'Synced', health: 'Healthy'}), 200)
-      setTimeout(() => fleet.central.setApplicationStatus('argocd', 'prometheus-cluster-02', {sync: 'Synced', health: 'Progressing'}), 500)
-      setTimeout(() => fleet.central.setApplicationStatus('argocd', 'prometheus-cluster-02', {sync: 'Synced', health: 'Healthy'}), 1000)
-      const r = await p
+      // Argo CD (played here) moves on only after the waiter has shown the previous state, so the
+      // test sees every intermediate line however slowly the machine runs
+      const next: [RegExp, () => void][] = [
+        [/./, () => fleet.central.setApplicationStatus('argocd', 'thanos-cluster-01', {sync: 'Synced', health: 'Healthy'})],
+        [/^thanos-cluster-01: Synced\/Healthy$/, () => fleet.central.setApplicationStatus('argocd', 'prometheus-cluster-02', {sync: 'Synced', health: 'Progressing'})],
+        [/^prometheus-cluster-02: Synced\/Progressing/, () => fleet.central.setApplicationStatus('argocd', 'prometheus-cluster-02', {sync: 'Synced', health: 'Healthy'})],
+      ]
+      const r = await waitForApps(central, {
+        timeoutMs: 120_000,
+        intervalMs: 25,
+        log: (l) => {
+          lines.push(l)
+          if (next[0]?.[0].test(l)) next.shift()![1]()
+        },
+      })
       expect(r).toMatchObject({ok: true, ready: 3, total: 3})
       expect(lines).toContain('thanos-cluster-01: Synced/Healthy')
       expect(lines, lines.join('\n')).toContain('prometheus-cluster-02: Synced/Progressing (operation Failed)')

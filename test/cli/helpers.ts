@@ -16,7 +16,7 @@ export interface CliResult {
 export function obsctl(args: string[], opts: {cwd?: string; env?: Record<string, string | undefined>; input?: string} = {}): CliResult {
   const env: Record<string, string | undefined> = {...process.env, CI: '1', OBSCTL_CONFIG: undefined, NO_COLOR: '1', ...opts.env}
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
-  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, input: opts.input ?? '', encoding: 'utf8', timeout: 60_000})
+  const r = spawnSync(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, input: opts.input ?? '', encoding: 'utf8', timeout: 240_000})
   return {status: r.status, stdout: r.stdout, stderr: r.stderr}
 }
 
@@ -28,7 +28,7 @@ export function obsctlAsync(args: string[], opts: {cwd?: string; env?: Record<st
   const env: Record<string, string | undefined> = {...process.env, CI: '1', OBSCTL_CONFIG: undefined, NO_COLOR: '1', ...opts.env}
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, timeout: opts.timeoutMs ?? 60_000}, (err, stdout, stderr) =>
+    execFile(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, timeout: opts.timeoutMs ?? 240_000}, (err, stdout, stderr) =>
       resolve({status: err ? (typeof (err as {code?: unknown}).code === 'number' ? ((err as {code: number}).code) : 1) : 0, stdout, stderr}),
     )
   })

@@ -193,7 +193,7 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
     manifest = writeManifest(dir, 'non-ha')
     writeFileSync(path.join(dir, 'obsctl.yaml'), endpointsYaml(endpoints())(inventory()))
     controller = setInterval(playControllers, 100)
-  }, 120_000)
+  }, 300_000)
 
   afterAll(async () => {
     clearInterval(controller)
@@ -333,5 +333,5 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
     for (const n of sb.nodes.slice(0, 4)) expect(n.calls().some((c) => c.cmd === 'kubeadm' && c.args[0] === 'reset')).toBe(false)
     const st4 = JSON.parse((await obsctlAsync(['status', '--json'], {cwd: dir, env: env()})).stdout) as FleetStatus
     expect(st4.clusters.map((c) => [c.name, c.ok]), JSON.stringify(st4.clusters, null, 1)).toEqual(CLUSTERS.map((c) => [c, true]))
-  }, 360_000)
+  }, 600_000)
 })

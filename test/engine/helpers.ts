@@ -27,14 +27,7 @@ export function statuses(file: string): Record<string, string> {
   return Object.fromEntries(Object.entries(readState(file).tasks).map(([k, v]) => [k, v.status]))
 }
 
-/** Poll until cond() is true (no fixed sleeps); fails after timeoutMs. */
-export async function waitFor(cond: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-  const t0 = Date.now()
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+export {waitFor} from '../support/wait.js'
 
 export function requireDist(): void {
   if (!existsSync(path.join(ROOT, 'dist/lib/engine/index.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')

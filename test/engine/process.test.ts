@@ -33,7 +33,7 @@ describe('engine in real processes', () => {
   it('a run SIGKILLed mid-phase leaves a whole state file that loads, and the next run resumes', async () => {
     const t = tmpInventory()
     const {child, done} = start(t.file, {dir: t.dir, hang: ['c']})
-    await waitFor(() => started(t.dir, 'c') && existsSync(t.stateFile) && statuses(t.stateFile)['alpha/a'] === 'done' && statuses(t.stateFile)['alpha/b/x'] === 'done', 15_000, 'c to start and a, b/x to finish')
+    await waitFor(() => started(t.dir, 'c') && existsSync(t.stateFile) && statuses(t.stateFile)['alpha/a'] === 'done' && statuses(t.stateFile)['alpha/b/x'] === 'done', 120_000, 'c to start and a, b/x to finish')
     child.kill('SIGKILL')
     const r = await done
     expect(r.signal).toBe('SIGKILL')
@@ -55,7 +55,7 @@ describe('engine in real processes', () => {
   it('a second run is refused while the first holds the lock; Ctrl-C on the first exits 130 with interrupted tasks', async () => {
     const t = tmpInventory()
     const first = start(t.file, {dir: t.dir, hang: ['b/x']})
-    await waitFor(() => started(t.dir, 'b/x'), 15_000, 'b/x to start')
+    await waitFor(() => started(t.dir, 'b/x'), 120_000, 'b/x to start')
     const holder = JSON.parse(readFileSync(t.lockFile, 'utf8'))
     expect(holder.pid).toBe(first.child.pid)
 

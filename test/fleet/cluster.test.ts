@@ -150,7 +150,7 @@ describe('cluster add / remove', () => {
         servers[0]!.setApplicationStatus('argocd', 'root-app', {sync: 'Synced', health: 'Healthy', revision: head})
       }
     }, 20)
-    const r = await addCluster(ws.inv(), addOptions({from: 'sync', phases: ['sync'], timeoutSeconds: 10}))
+    const r = await addCluster(ws.inv(), addOptions({from: 'sync', phases: ['sync'], timeoutSeconds: 120}))
     clearInterval(timer)
     expect(r.phases).toEqual(['argocd-refresh', 'sync'])
     expect(r.ok).toBe(true)
@@ -212,7 +212,7 @@ describe('cluster add / remove', () => {
         setTimeout(() => servers[0]!.setApplicationStatus('argocd', app, {sync: 'Synced', health: 'Healthy', revision: head}), 150)
       }
     }, 20)
-    const r = await configSet(ws.inv(), 'retention.prometheus', '10h', {yes: true, kubeconfig, intervalMs: 25, timeoutSeconds: 20, renderer: 'silent'})
+    const r = await configSet(ws.inv(), 'retention.prometheus', '10h', {yes: true, kubeconfig, intervalMs: 25, timeoutSeconds: 120, renderer: 'silent'})
     clearInterval(timer)
     expect(r.sync?.ok).toBe(true)
     expect(servers[0]!.getObject('applications.argoproj.io', 'argocd', app)?.status.sync.revision).toBe(r.push!.commit)

@@ -106,7 +106,7 @@ export async function call(kube: {url: string; caPem: string; credentials(u?: st
 }
 
 /** polls until fn returns a truthy value (no fixed sleeps) */
-export async function until<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+export async function until<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs
   for (;;) {
     const v = await fn()

@@ -45,7 +45,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-kcssh-'))
   invFile = path.join(dir, 'obsctl.yaml')
   writeFileSync(invFile, sandboxInventory(sb, [[0], [1], [2], [3]]))
-}, 60_000)
+})
 
 afterAll(async () => {
   await sb?.stop()

@@ -113,7 +113,7 @@ beforeAll(async () => {
     OBSCTL_OPENSEARCH_CA_FILE: undefined,
     CI: '1',
   })
-}, 60_000)
+})
 
 afterAll(async () => {
   setEnv(Object.fromEntries(Object.keys(env).map((k) => [k, env[k]])))
@@ -300,7 +300,7 @@ describe('secrets apply: TLS certificates from the platform CA', () => {
     writeFleetKubeconfig(kc, fleet)
     writeFileSync(invFile(), inventory())
     tinv = loadInventory(invFile())
-  }, 60_000)
+  })
 
   afterAll(async () => {
     await stopKubeServers(fleet ?? [])
@@ -385,7 +385,7 @@ describe('secrets apply: TLS certificates from the platform CA', () => {
     const logs = path.join(tdir, '.obsctl', 'logs')
     expect(filesContaining(logs, ['tls.key']).length).toBeGreaterThan(0) // the logs exist and name keys
     expect(filesContaining(path.join(tdir, '.obsctl'), [...needles]).filter((f) => !f.startsWith(path.join(tdir, '.obsctl', 'pki')))).toEqual([])
-  }, 180_000)
+  })
 })
 
 describe('secrets apply: a TLS Secret of your own', () => {

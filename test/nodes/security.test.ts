@@ -11,6 +11,7 @@ import {ObsctlError} from '../../src/lib/errors.js'
 import {runNodeInstall, runNodePreflight} from '../../src/lib/nodes/run.js'
 import {SshConnection, checkHostKey, fingerprint} from '../../src/lib/ssh/index.js'
 import {startSandbox, type Sandbox} from '../support/sshd.js'
+import {waitFor} from '../support/wait.js'
 import {filesUnder, inventoryFor, tasks} from './helpers.js'
 
 const SUDO_PASSWORD = 'S3cret-sudo-pw-71f3'
@@ -204,7 +205,7 @@ describe('connection errors', () => {
       const running = conns[0]!.exec('sleep 30')
       ac.abort()
       await expect(running).rejects.toMatchObject({exitCode: 130})
-      await new Promise((r) => setTimeout(r, 100))
+      await waitFor(() => conns.every((c) => c.isClosed), 60_000, 'every pooled connection to close')
       expect(conns.map((c) => c.isClosed)).toEqual([true, true])
       await expect(pool.get(inv.platform.clusters[0]!.nodes[0]!)).rejects.toMatchObject({exitCode: 130})
     } finally {

@@ -41,7 +41,7 @@ beforeEach(() => {
   fake.nextSnapshot = {}
 })
 
-const snap = (o: SnapshotOptions = {}) => createSnapshot(inv, {requestTimeoutMs: 3000, pollMs: 20, ...o})
+const snap = (o: SnapshotOptions = {}) => createSnapshot(inv, {requestTimeoutMs: 20_000, pollMs: 20, ...o})
 const inFake = (name: string) => fake.snapshots[SNAPSHOT_REPOSITORY]?.[name]
 
 async function rejection(p: Promise<unknown>): Promise<ObsctlError> {
@@ -122,7 +122,7 @@ describe('opensearch snapshot (lib against the OpenSearch fake)', () => {
 
   it('--timeout: not ok, and the snapshot keeps running in OpenSearch', async () => {
     fake.nextSnapshot = {polls: 10_000}
-    const r = await snap({name: 'wait-timeout', wait: true, timeoutMs: 250})
+    const r = await snap({name: 'wait-timeout', wait: true, timeoutMs: 2000})
     expect(r).toMatchObject({ok: false, state: 'IN_PROGRESS', waited: true, timedOut: true})
     expect(inFake('wait-timeout')!.gets).toBeGreaterThan(2)
     expect(formatSnapshot(r)).toMatch(/still IN_PROGRESS when --timeout passed; it keeps running in OpenSearch\n {2}→ follow it: GET .*\/_snapshot\/s3-snapshots\/wait-timeout$/)

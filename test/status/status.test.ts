@@ -43,14 +43,14 @@ beforeAll(async () => {
       kubes[0]!.setApplicationStatus('argocd', `${name}-${CLUSTERS[i]}`, {sync: 'Synced', health: 'Healthy'})
     }
   }
-}, 60_000)
+})
 
 afterAll(async () => {
   await Promise.all([p?.close(), kubes && stopKubeServers(kubes), deployed?.close()])
 })
 
 async function status(o: Parameters<typeof openStatus>[1] = {}): Promise<FleetStatus> {
-  const s = await openStatus(inv, {kubeconfig, requestTimeoutMs: 3000, ...o})
+  const s = await openStatus(inv, {kubeconfig, requestTimeoutMs: 20_000, ...o})
   try {
     return await s.collect()
   } finally {
@@ -82,7 +82,7 @@ describe('obsctl status', () => {
   it('shows the last validation per cluster: failures that name a cluster go to it, the rest to the central', async () => {
     await p.metrics.scrapeClusters(['cluster-01', 'cluster-02', 'cluster-03'])
     try {
-      const v = await validate(inv, {kubeconfig, component: 'thanos', skip: ['thanos.bucket'], record: true, requestTimeoutMs: 3000})
+      const v = await validate(inv, {kubeconfig, component: 'thanos', skip: ['thanos.bucket'], record: true, requestTimeoutMs: 20_000})
       expect(v.ok).toBe(false)
       const s = await status()
       expect(row(s, 'cluster-04').validation).toMatchObject({result: 'fail', checks: ['thanos.clusters']})
@@ -167,7 +167,7 @@ describe('obsctl status', () => {
     const child = spawn(process.execPath, [BIN, 'status', '-c', inv.file, '--watch', '--json', '--interval', '1'], {env: {...process.env, ...env, CI: '1'}})
     let out = ''
     child.stdout.on('data', (d) => (out += d))
-    const deadline = Date.now() + 20_000
+    const deadline = Date.now() + 120_000
     while (out.split('\n').filter(Boolean).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
     child.kill('SIGINT')
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
@@ -176,5 +176,5 @@ describe('obsctl status', () => {
     expect(frames.length).toBeGreaterThanOrEqual(2)
     expect(frames.every((f) => f.clusters.length === 4)).toBe(true)
     expect(Date.parse(frames[1]!.at)).toBeGreaterThan(Date.parse(frames[0]!.at))
-  }, 60_000)
+  })
 })

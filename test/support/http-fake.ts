@@ -40,7 +40,7 @@ export async function startFake(routes: [method: string, path: RegExp, handler: 
         const m = re.exec(u.pathname)
         if (!m || (method !== '*' && method !== req.method)) continue
         const delay = fake.latency![name ?? ''] ?? fake.latency!['*'] ?? 0
-        if (delay) await new Promise((r) => setTimeout(r, delay))
+        if (delay) await new Promise((r) => setTimeout(r, delay).unref())
         let out: FakeResponse
         try {
           out = await handler({method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), params: m.slice(1).map((x) => decodeURIComponent(x ?? ''))})

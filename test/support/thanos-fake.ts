@@ -26,6 +26,8 @@ export interface ThanosFake extends FakeServer {
 }
 
 export const REPLICA_LABEL = 'prometheus_replica'
+/** how long the fake waits for a Prometheus replica before it answers like Thanos with that replica failed */
+export const REPLICA_TIMEOUT_MS = 5000
 
 export function store(name: string, labelSets: Record<string, string>[] = [], lastError: string | null = null): FakeStore {
   const now = Date.now()
@@ -56,7 +58,7 @@ export async function startThanosFake(opts: {replicas: {name: string; url: strin
         const answers = await Promise.all(
           opts.replicas.map(async (r) => {
             try {
-              const res = await fetch(`${r.url}/api/v1/query?${new URLSearchParams({query})}`, {signal: AbortSignal.timeout(3000)})
+              const res = await fetch(`${r.url}/api/v1/query?${new URLSearchParams({query})}`, {signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS)})
               return (await res.json()) as {status: string; data?: {resultType: string; result: {metric: Record<string, string>; value: unknown}[]}; error?: string}
             } catch (e) {
               return {status: 'error', error: `${r.name}: ${(e as Error).message}`}

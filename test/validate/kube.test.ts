@@ -31,7 +31,7 @@ beforeAll(async () => {
   deployed = await deployPlatform(p, kubes, CLUSTERS, {inv: p.inv, apps: ['root', 'kube-prometheus-stack', 'thanos', 'opensearch', 'fluent-bit-cluster-02']})
   ;({argo, fbHealth, argocdFake} = deployed)
   inv = p.inventoryWith({argocd: argocdFake.url})
-}, 60_000)
+})
 
 afterAll(async () => {
   await Promise.all([p?.close(), kubes && stopKubeServers(kubes), deployed?.close()])
@@ -41,7 +41,7 @@ const byId = (v: Verdict, id: string): CheckOutcome => v.checks.find((x) => x.id
 
 describe('validate all with Kubernetes state', () => {
   it('passes: all 17 checks', async () => {
-    const v = await validate(inv, {kubeconfig, requestTimeoutMs: 3000})
+    const v = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000})
     const bad = v.checks.filter((c) => c.result !== 'pass')
     expect(bad, formatVerdict(v)).toEqual([])
     expect(v.summary).toEqual({pass: 17, warn: 0, fail: 0, skipped: 0})
@@ -55,14 +55,14 @@ describe('validate all with Kubernetes state', () => {
 
   it('passes --via-api-server: every service through the central API server service proxy', async () => {
     const inv = p.inventoryWith({prometheus: DEAD, 'thanos-query': DEAD, 'thanos-compactor': DEAD, opensearch: DEAD, argocd: DEAD})
-    const direct = await validate(inv, {kubeconfig, requestTimeoutMs: 2000, component: 'thanos', skip: ['thanos.bucket']})
+    const direct = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, component: 'thanos', skip: ['thanos.bucket']})
     expect(direct.ok).toBe(false)
-    const v = await validate(inv, {kubeconfig, requestTimeoutMs: 3000, viaApiServer: true, skip: ['opensearch.health', 'opensearch.snapshots', 'opensearch.ism', 'opensearch.logs']})
+    const v = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, viaApiServer: true, skip: ['opensearch.health', 'opensearch.snapshots', 'opensearch.ism', 'opensearch.logs']})
     expect(v.checks.filter((c) => c.result !== 'pass'), formatVerdict(v)).toEqual([])
     // OpenSearch needs basic auth, which an API server proxy strips: an --endpoint override is required and wins
-    const os = await validate(inv, {kubeconfig, requestTimeoutMs: 3000, viaApiServer: true, component: 'opensearch'})
+    const os = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, viaApiServer: true, component: 'opensearch'})
     expect(byId(os, 'opensearch.health')).toMatchObject({result: 'fail', detail: 'OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)'})
-    const os2 = await validate(inv, {kubeconfig, requestTimeoutMs: 3000, viaApiServer: true, component: 'opensearch', endpoints: {opensearch: p.opensearch.url}})
+    const os2 = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, viaApiServer: true, component: 'opensearch', endpoints: {opensearch: p.opensearch.url}})
     expect(os2.ok).toBe(true)
   })
 
@@ -76,7 +76,7 @@ describe('validate all with Kubernetes state', () => {
     c2.seed({apiVersion: 'fluentbit.fluent.io/v1alpha2', kind: 'ClusterOutput', metadata: {name: 'opensearch'}, spec: {match: '*', opensearch: {host: 'opensearch.logging.svc', port: 9200}}})
     fbHealth['cluster-04'] = {status: 500, body: 'error'}
     try {
-      const v = await validate(inv, {kubeconfig, requestTimeoutMs: 3000, skip: ['thanos.bucket']})
+      const v = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, skip: ['thanos.bucket']})
       expect(byId(v, 'argocd.apps')).toMatchObject({result: 'fail', detail: '2/5 not Synced and Healthy: opensearch (OutOfSync/Degraded: StatefulSet opensearch-data: 1/3 ready) and thanos (Synced/Progressing)'})
       expect(byId(v, 'argocd.clusters')).toMatchObject({result: 'fail', detail: 'cluster-04: Failed (dial tcp: connect: connection refused)'})
       expect(byId(v, 'prometheus.replicas')).toMatchObject({result: 'fail', detail: 'prometheus-kube-prometheus-stack-prometheus-1 not ready (Pending)'})

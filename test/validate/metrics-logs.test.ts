@@ -8,12 +8,14 @@ import {DEAD, OS_PASSWORD, startPlatform, type Platform} from './harness.js'
 
 let p: Platform
 const KUBE_CHECKS = ['prometheus.replicas']
+/** request timeout where an answer is expected: bounds only a failure, so generous for a loaded machine */
+const GENEROUS_MS = 20_000
 
 beforeAll(async () => {
   p = await startPlatform()
   Object.assign(process.env, p.env)
   await p.metrics.settled()
-}, 60_000)
+})
 afterAll(async () => {
   await p?.close()
 })
@@ -25,7 +27,7 @@ const byId = (v: Verdict, id: string): CheckOutcome => {
 }
 
 async function run(component: 'thanos' | 'prometheus' | 'opensearch', extra: Parameters<typeof validate>[1] = {}, inv = p.inv) {
-  return validate(inv, {component, skip: component === 'prometheus' ? KUBE_CHECKS : [], kubeconfig: p.env.KUBECONFIG, requestTimeoutMs: 3000, ...extra})
+  return validate(inv, {component, skip: component === 'prometheus' ? KUBE_CHECKS : [], kubeconfig: p.env.KUBECONFIG, requestTimeoutMs: GENEROUS_MS, ...extra})
 }
 
 describe('thanos and prometheus against four clusters', () => {
@@ -67,7 +69,7 @@ describe('thanos and prometheus against four clusters', () => {
     await p.metrics.stopExporter('cluster-03')
     try {
       let v!: Verdict
-      const deadline = Date.now() + 15_000
+      const deadline = Date.now() + 120_000
       do v = await run('prometheus')
       while (byId(v, 'prometheus.targets').result === 'pass' && Date.now() < deadline)
       expect(byId(v, 'prometheus.targets').result).toBe('fail')
@@ -113,7 +115,8 @@ describe('thanos and prometheus against four clusters', () => {
     p.thanos.stores.sidecar!.pop()
     await p.metrics.replicas[1]!.proc.kill('SIGSTOP')
     try {
-      const v = await run('thanos', {requestTimeoutMs: 1500})
+      // the fake gives up on the stopped replica after its own replica timeout and answers 422
+      const v = await run('thanos')
       expect(byId(v, 'thanos.stores').detail).toMatch(/^missing or failing: Prometheus sidecars: 1\/2 \(sidecar\)/)
       // the fake answers like Thanos with partial_response=false: the stopped replica fails the query
       expect(byId(v, 'thanos.replicas').result).toBe('fail')
@@ -203,7 +206,7 @@ describe('opensearch', () => {
 describe('runner', () => {
   it('an unreachable endpoint fails its checks, never the run; every check still runs', async () => {
     const inv = p.inventoryWith({'thanos-query': DEAD, opensearch: DEAD})
-    const v = await validate(inv, {component: 'all', kubeconfig: p.env.KUBECONFIG, requestTimeoutMs: 2000})
+    const v = await validate(inv, {component: 'all', kubeconfig: p.env.KUBECONFIG, requestTimeoutMs: GENEROUS_MS})
     expect(v.checks).toHaveLength(17)
     expect(byId(v, 'thanos.stores')).toMatchObject({result: 'fail', detail: 'thanos-query: cannot reach http://127.0.0.1:9 (ECONNREFUSED)'})
     expect(byId(v, 'opensearch.health').detail).toBe('opensearch: cannot reach http://127.0.0.1:9 (ECONNREFUSED)')
@@ -216,11 +219,10 @@ describe('runner', () => {
   })
 
   it('a hanging endpoint is bounded by the request timeout', async () => {
-    p.thanos.latency['*'] = 5000
+    // the endpoint accepts and never answers within the test: only the request timeout can end the checks
+    p.thanos.latency['*'] = 600_000
     try {
-      const t0 = Date.now()
       const v = await run('thanos', {requestTimeoutMs: 500, skip: ['thanos.bucket']})
-      expect(Date.now() - t0).toBeLessThan(3000)
       expect(byId(v, 'thanos.stores').detail).toMatch(/^thanos-query: no answer from http:\/\/127\.0\.0\.1:\d+\/api\/v1\/stores within 0\.5s$/)
     } finally {
       p.thanos.latency = {}
@@ -228,9 +230,15 @@ describe('runner', () => {
   })
 
   it('--wait re-runs a failing check until it passes', async () => {
-    p.thanos.halted = 1
-    setTimeout(() => (p.thanos.halted = 0), 1200)
-    const v = await run('thanos', {wait: true, waitTimeoutMs: 10_000, intervalMs: 300, skip: ['thanos.bucket']})
+    // the compactor reports halted on the first scrape only, then recovers: no timing involved
+    let scrapes = 0
+    Object.defineProperty(p.thanos, 'halted', {configurable: true, get: () => (scrapes++ === 0 ? 1 : 0), set: () => {}})
+    let v: Verdict
+    try {
+      v = await run('thanos', {wait: true, waitTimeoutMs: 120_000, intervalMs: 100, skip: ['thanos.bucket']})
+    } finally {
+      Object.defineProperty(p.thanos, 'halted', {configurable: true, writable: true, enumerable: true, value: 0})
+    }
     const c = byId(v, 'thanos.compactor')
     expect(c.result).toBe('pass')
     expect(c.attempts).toBeGreaterThan(1)
@@ -240,7 +248,7 @@ describe('runner', () => {
   it('--wait gives up at the timeout and reports the failure', async () => {
     p.thanos.halted = 1
     try {
-      const v = await run('thanos', {wait: true, waitTimeoutMs: 1000, intervalMs: 300, skip: ['thanos.bucket']})
+      const v = await run('thanos', {wait: true, waitTimeoutMs: 8000, intervalMs: 100, skip: ['thanos.bucket']})
       expect(byId(v, 'thanos.compactor').result).toBe('fail')
       expect(byId(v, 'thanos.compactor').attempts).toBeGreaterThan(1)
     } finally {

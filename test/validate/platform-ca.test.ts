@@ -36,7 +36,7 @@ describe('validate and the platform CA', () => {
     const other = path.join(dir, 'elsewhere')
     mkdirSync(other)
     const withoutCa = writeInventory(other, 'http://127.0.0.1:9', edit).inv
-    const only = {component: 'thanos' as const, skip: ['thanos.clusters', 'thanos.replicas', 'thanos.compactor', 'thanos.bucket'], requestTimeoutMs: 3000}
+    const only = {component: 'thanos' as const, skip: ['thanos.clusters', 'thanos.replicas', 'thanos.compactor', 'thanos.bucket'], requestTimeoutMs: 20_000}
     const ok = await validate(withCa, only)
     expect(ok.checks[0]).toMatchObject({id: 'thanos.stores', result: 'pass', detail: '2 sidecar, 1 store, 1 rule, 1 receive'})
     const bad = await validate(withoutCa, only)
