@@ -1,14 +1,29 @@
 #!/usr/bin/env node
-// dist/main.js is @oclif/core's `execute`, bundled with the commands (bin/bundle.js) so that start-up
-// reads a few files instead of hundreds (DESIGN.md §6). It is the `@oclif/core/execute` subpath, not the
+// `obsctl --version` is answered here, before anything else loads (DESIGN.md §6: ≤ 1.3x of `node -e 0`):
+// the same line oclif prints, plus the commit and build date that bin/build-info.js recorded.
+//
+// Everything else: dist/main.js is @oclif/core's `execute`, bundled with the commands (bin/bundle.js) so
+// that start-up reads a few files instead of hundreds. It is the `@oclif/core/execute` subpath, not the
 // package index: the index also loads semver (for a Node version check this CLI's own engines field
 // already covers), help, ux and parser modules up front. The index's other start-up check is kept here.
-import {execute} from '../dist/main.js'
+import {readFileSync} from 'node:fs'
 
-try {
-  process.cwd()
-} catch (error) {
-  if (error.code === 'ENOENT') process.stderr.write('WARNING: current directory does not exist\n')
+const argv = process.argv.slice(2)
+if (argv.length === 1 && argv[0] === '--version') {
+  let info = {}
+  try {
+    info = JSON.parse(readFileSync(new URL('../dist/build-info.json', import.meta.url), 'utf8'))
+  } catch {}
+  const version = info.version ?? JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
+  const arch = process.arch === 'ia32' ? 'x86' : process.arch
+  const extra = info.commit ? ` (commit ${info.commit}, built ${info.date})` : ''
+  process.stdout.write(`obsctl/${version} ${process.platform}-${arch} node-${process.version}${extra}\n`)
+} else {
+  try {
+    process.cwd()
+  } catch (error) {
+    if (error.code === 'ENOENT') process.stderr.write('WARNING: current directory does not exist\n')
+  }
+  const {execute} = await import('../dist/main.js')
+  await execute({dir: import.meta.url})
 }
-
-await execute({dir: import.meta.url})

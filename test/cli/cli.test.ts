@@ -28,6 +28,13 @@ describe('obsctl binary', () => {
     expect(r.status).toBe(0)
     const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version
     expect(r.stdout).toContain(`obsctl/${version}`)
+    // the commit and build date the build recorded (answered before oclif loads)
+    const info = JSON.parse(readFileSync(path.join(ROOT, 'dist/build-info.json'), 'utf8')) as {commit: string; date: string}
+    expect(info.commit).toMatch(/^([0-9a-f]{12}(-dirty)?|unknown)$/)
+    expect(r.stdout.trim()).toBe(`obsctl/${version} ${process.platform}-${process.arch} node-${process.version} (commit ${info.commit}, built ${info.date})`)
+    // the same line through oclif when --version comes with other words
+    const slow = obsctl(['--version', '--json'])
+    expect(slow.stdout).toContain(`obsctl/${version} ${process.platform}-${process.arch} node-${process.version}`)
   })
 
   it('exit 2 for an unknown flag, a missing inventory and an unknown phase', () => {
