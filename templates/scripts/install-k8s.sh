@@ -25,8 +25,6 @@ API_HOST={{API_HOST}}
 API_PORT={{API_PORT}}
 # 1: remove the control-plane taint (single-node cluster, or a control plane that is also a worker)
 UNTAINT={{UNTAINT}}
-# Cilium LB IPAM pool (space-separated CIDRs or start-stop ranges); empty: no pool
-LB_IPS={{LB_IPS}}
 PROXY_HTTP={{PROXY_HTTP}}
 PROXY_HTTPS={{PROXY_HTTPS}}
 PROXY_NO={{PROXY_NO}}
@@ -271,32 +269,18 @@ if [ "$MODE" != join ] && [ -f /etc/kubernetes/admin.conf ]; then
         rm -rf "$tmpd"
         changed "installed cilium CLI $CILIUM_CLI_VERSION"
       fi
-      cilium install --version "$CILIUM_VERSION" \
-        --set ipam.mode=kubernetes \
-        --set kubeProxyReplacement=true \
-        --set k8sServiceHost="$API_HOST" \
-        --set k8sServicePort="$API_PORT" \
-        --set l2announcements.enabled=true \
-        --set externalIPs.enabled=true \
-        --set k8sClientRateLimit.qps=50 \
-        --set k8sClientRateLimit.burst=100
+      # the same Helm values as the GitOps repository's cilium Application (src/lib/config/cilium.ts),
+      # so Argo CD adopts this release without changing it
+      install -d -m 0700 "$STATE_DIR"
+      cat >"$STATE_DIR/cilium-values.yaml" <<'EOF'
+{{CILIUM_VALUES}}
+EOF
+      cilium install --version "$CILIUM_VERSION" --values "$STATE_DIR/cilium-values.yaml"
       changed "Cilium $CILIUM_VERSION installed"
     fi
-    if [ -n "$LB_IPS" ] && ! kubectl get ciliumloadbalancerippool obsctl >/dev/null 2>&1; then
-      cilium status --wait >/dev/null
-      {
-        printf 'apiVersion: cilium.io/v2alpha1\nkind: CiliumLoadBalancerIPPool\nmetadata:\n  name: obsctl\nspec:\n  blocks:\n'
-        for b in $LB_IPS; do
-          case $b in
-            *-*) printf '    - start: "%s"\n      stop: "%s"\n' "${b%-*}" "${b#*-}" ;;
-            */*) printf '    - cidr: "%s"\n' "$b" ;;
-            *) printf '    - cidr: "%s/32"\n' "$b" ;;
-          esac
-        done
-        printf -- '---\napiVersion: cilium.io/v2alpha1\nkind: CiliumL2AnnouncementPolicy\nmetadata:\n  name: obsctl\nspec:\n  loadBalancerIPs: true\n  externalIPs: true\n'
-      } | kubectl apply -f -
-      changed "Cilium LB IP pool and L2 announcement policy"
-    fi
+    # The LoadBalancer IP pool and the L2 announcement policy belong to the GitOps repository
+    # (deploy/overlays/<cluster>-<role>/cilium): nothing in the bootstrap needs a LoadBalancer IP before
+    # Argo CD syncs that Application, and a second owner here would add an overlapping pool.
   fi
   if [ "$UNTAINT" = 1 ] && kubectl get node "$NODE_NAME" -o jsonpath='{.spec.taints[*].key}' 2>/dev/null | grep -q 'node-role.kubernetes.io/control-plane'; then
     kubectl taint nodes "$NODE_NAME" node-role.kubernetes.io/control-plane:NoSchedule-

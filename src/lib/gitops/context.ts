@@ -14,6 +14,7 @@ import {
   serviceUrl,
 } from '../config/model.js'
 import {sizeOf, type ComponentSize} from '../config/sizing.js'
+import {CILIUM_L2_POLICY, CILIUM_LB_POOL, ciliumValuesYaml} from '../config/cilium.js'
 import {durationDays, memoryBytes} from '../config/units.js'
 
 export const DASHBOARDS = ['cluster-metrics', 'multi-cluster-summary', 'opensearch-logs', 'thanos-overview'] as const
@@ -145,6 +146,7 @@ export function clusterContext(base: PlatformContext, c: Cluster) {
     overlay: overlayName(c),
     api: hostPort(c.apiServer),
     lbBlocks: lbBlocks(c),
+    cilium: {values: ciliumValuesYaml(c).trimEnd(), pool: CILIUM_LB_POOL, l2Policy: CILIUM_L2_POLICY},
     volumeReplicas: Math.min(3, c.nodes.length),
     hasPrometheusOperator: c.role === 'central' || mode === 'agent',
     indexPrefix: `fluent-bit-${c.name}`,

@@ -6,6 +6,7 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {stringify} from 'yaml'
+import {ciliumValuesYaml} from '../config/cilium.js'
 import {apiServerHost, controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import {PACKAGE_ROOT} from '../package-root.js'
@@ -126,7 +127,6 @@ export function renderInstallScript(p: Platform, c: Cluster, n: ClusterNode, o: 
     API_HOST: apiServerHost(c),
     API_PORT: String(apiPort(c)),
     UNTAINT: untaint ? '1' : '0',
-    LB_IPS: c.loadBalancerIPs.join(' '),
     PROXY_HTTP: p.ssh.proxy?.http ?? '',
     PROXY_HTTPS: p.ssh.proxy?.https ?? p.ssh.proxy?.http ?? '',
     PROXY_NO: p.ssh.proxy?.noProxy ?? '',
@@ -135,8 +135,12 @@ export function renderInstallScript(p: Platform, c: Cluster, n: ClusterNode, o: 
   const raw: Record<string, string> = {
     NODE_LABEL: `${c.name}/${nodeName(n)} (${n.host}, ${mode})`.replace(/[\r\n]/g, ' '),
     KUBEADM_CONFIG: mode === 'init' ? kubeadmInitConfig(p, c) : '# (join modes use the uploaded JoinConfiguration)',
+    // only the first control plane installs Cilium; the same values as the repository's cilium Application
+    CILIUM_VALUES: mode === 'init' ? ciliumValuesYaml(c).trimEnd() : '# (only the first control plane installs Cilium)',
   }
-  if (raw.KUBEADM_CONFIG!.split('\n').includes('EOF')) throw new Error('kubeadm config may not contain a line "EOF"')
+  for (const k of ['KUBEADM_CONFIG', 'CILIUM_VALUES']) {
+    if (raw[k]!.split('\n').includes('EOF')) throw new Error(`install-k8s.sh: ${k} may not contain a line "EOF"`)
+  }
   return readFileSync(TEMPLATE, 'utf8').replace(/\{\{([A-Z0-9_]+)\}\}/g, (m, name: string) => {
     if (name in raw) return raw[name]!
     if (name in values) return shQuote(values[name]!)
