@@ -21,8 +21,6 @@ K8S_VERSION={{K8S_VERSION}}
 PKG_BASE={{PKG_BASE}}
 CILIUM_VERSION={{CILIUM_VERSION}}
 CILIUM_CLI_VERSION={{CILIUM_CLI_VERSION}}
-API_HOST={{API_HOST}}
-API_PORT={{API_PORT}}
 # 1: remove the control-plane taint (single-node cluster, or a control plane that is also a worker)
 UNTAINT={{UNTAINT}}
 PROXY_HTTP={{PROXY_HTTP}}

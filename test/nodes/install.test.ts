@@ -4,6 +4,8 @@
  */
 import {readFileSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {parse} from 'yaml'
+import {renderFiles} from '../../src/lib/gitops/index.js'
 import {runNodeInstall} from '../../src/lib/nodes/run.js'
 import {startSandbox, type Sandbox} from '../support/sshd.js'
 import {MUTATING, filesUnder, inventoryFor, tasks} from './helpers.js'
@@ -31,7 +33,12 @@ describe('a two-node cluster (control plane + worker)', () => {
     expect(cpCalls).toContain('apt-get install -y -q --allow-change-held-packages kubelet=1.34.1-1.1 kubeadm=1.34.1-1.1 kubectl=1.34.1-1.1')
     expect(cpCalls).toContain('apt-mark hold kubelet kubeadm kubectl')
     expect(cpCalls).toContain('kubeadm init --config /var/lib/obsctl/kubeadm-init.yaml')
-    expect(cpCalls.some((l) => l.startsWith('cilium install --version 1.18.2') && l.includes('l2announcements.enabled=true') && l.includes('kubeProxyReplacement=true'))).toBe(true)
+    expect(cpCalls).toContain('cilium install --version 1.18.2 --values /var/lib/obsctl/cilium-values.yaml')
+    // the values file on the node is the repository's cilium values.yaml (one source), and no LB pool is applied
+    const repoValues = renderFiles(inv.platform).find((f) => f.path === `deploy/overlays/${inv.platform.clusters[0]!.name}-central/cilium/values.yaml`)!
+    expect(parse(cp.file('/var/lib/obsctl/cilium-values.yaml')!)).toEqual(parse(repoValues.content))
+    expect(parse(repoValues.content)).toMatchObject({l2announcements: {enabled: true}, kubeProxyReplacement: true, k8sClientRateLimit: {qps: 50, burst: 100}})
+    expect(cpCalls.some((l) => l.startsWith('kubectl apply'))).toBe(false)
     expect(cpCalls).toContain(`kubectl taint nodes ${cp.hostname} node-role.kubernetes.io/control-plane:NoSchedule-`)
     expect(cpCalls).toContain('kubeadm token create --print-join-command --ttl 30m')
     expect(cpCalls).toContain('modprobe br_netfilter')

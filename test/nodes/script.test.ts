@@ -76,7 +76,9 @@ describe('install-k8s.sh', () => {
     expect(s).toContain("PROXY_HTTPS='http://proxy.lab:3128'")
     expect(s).toContain("PROXY_NO='10.0.0.0/8,.miribit.lab'")
     expect(s).toContain("JOIN_CONFIG='/home/bsh/.obsctl/kubeadm-join.yaml'")
-    expect(variants.init).toContain("LB_IPS='192.168.101.210-192.168.101.219 192.168.101.224/28'")
+    // the LB pool is the GitOps repository's: the script has no pool to apply
+    expect(variants.init).not.toContain('LB_IPS')
+    expect(variants.init).not.toMatch(/CiliumLoadBalancerIPPool|kubectl apply/)
     expect(variants.init).toContain("UNTAINT='1'")
     expect(variants['join-control-plane']).toContain("UNTAINT='0'")
     expect(packageBase({...p, ssh: {...p.ssh, aptMirror: undefined}})).toBe('https://pkgs.k8s.io/core:/stable:/v1.33')

@@ -124,8 +124,6 @@ export function renderInstallScript(p: Platform, c: Cluster, n: ClusterNode, o: 
     PKG_BASE: packageBase(p),
     CILIUM_VERSION: p.versions.charts.cilium,
     CILIUM_CLI_VERSION,
-    API_HOST: apiServerHost(c),
-    API_PORT: String(apiPort(c)),
     UNTAINT: untaint ? '1' : '0',
     PROXY_HTTP: p.ssh.proxy?.http ?? '',
     PROXY_HTTPS: p.ssh.proxy?.https ?? p.ssh.proxy?.http ?? '',
