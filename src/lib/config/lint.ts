@@ -5,6 +5,7 @@
 import type {FieldPath, LoadedInventory, Position} from './load.js'
 import {formatPath} from './load.js'
 import {argocdHA, centralCluster, metricsMode} from './model.js'
+import {lintAlerting} from './alerting.js'
 import {capacity, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
 import {durationSeconds} from './units.js'
 
@@ -110,6 +111,9 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
     if (!SCALABLE_COMPONENTS.includes(component)) add('replicas-component', 'error', ['replicas', component], `no scalable component "${component}"`, `use one of: ${SCALABLE_COMPONENTS.join(', ')}`)
     else if (component === 'prometheus' && n < 2) add('prometheus-ha', 'warning', ['replicas', component], `${n} Prometheus replica(s): the seed's HA pair (deduplicated by Thanos on prometheus_replica) needs 2`, 'set replicas.prometheus to 2 or more')
   }
+
+  // alerting: receivers and routes (config/alerting.ts)
+  lintAlerting(p.alerting, p.clusters.map((c) => c.name), add)
 
   // capacity budget per cluster
   const rows = p.clusters.map((c) => capacity(p, c))

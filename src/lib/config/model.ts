@@ -98,6 +98,9 @@ export const NAMESPACES = {
   longhorn: 'longhorn-system',
 } as const
 
+/** OpenSearch user of Grafana's logs datasource (read-only on the log indices; created by `secrets apply`) */
+export const GRAFANA_OPENSEARCH_USER = 'grafana'
+
 /** Secret names the GitOps repo references and `secrets apply` creates (never in Git). */
 export const SECRET_NAMES = {
   thanosObjstore: 'thanos-objstore',
@@ -114,4 +117,8 @@ export const SECRET_NAMES = {
   /** TLS certificate for the central ingresses (grafana, thanos-query, thanos-receive, opensearch-dashboards) */
   ingressTls: 'obsctl-ingress-tls',
   scrape: (edge: string) => `obsctl-scrape-${edge}`,
+  /** Alertmanager receivers' URLs, keys and passwords (keys <receiver>.<what>), mounted at /etc/alertmanager/secrets/<name>/ */
+  alertmanagerReceivers: 'alertmanager-receivers',
+  /** Grafana's OpenSearch datasource: the read-only user grafana (username, password) and ca.crt */
+  grafanaOpensearch: 'grafana-opensearch-credentials',
 } as const

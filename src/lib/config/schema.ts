@@ -5,6 +5,7 @@
  */
 import * as z from 'zod'
 import {isCpu, isDuration, isMemory} from './units.js'
+import {AlertingSchema} from './alerting.js'
 
 export const API_VERSION = 'obsctl.dev/v1alpha1'
 export const KIND = 'Platform'
@@ -149,6 +150,7 @@ export const PlatformSchema = z.strictObject({
     .default({})
     .describe('per-service URL overrides (e.g. thanos-query: https://...); default <service>.k8s-cluster-<id>.<domain>'),
   clusters: z.array(ClusterSchema).min(1),
+  alerting: AlertingSchema.default(AlertingSchema.parse({})).describe('Alertmanager receivers and routes (config/alerting.ts); secrets only as env var names'),
 })
 
 export type Platform = z.output<typeof PlatformSchema>

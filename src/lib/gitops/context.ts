@@ -2,8 +2,11 @@
  * The data every template sees (`it`): the inventory, names from config/model.ts, sizes from
  * config/sizing.ts (so lint and render agree), and small helpers that print YAML fragments.
  */
+import YAML from 'yaml'
 import type {Cluster, Platform} from '../config/schema.js'
+import {alertmanagerConfig, alertmanagerSecretMounts} from '../alerts/config.js'
 import {
+  GRAFANA_OPENSEARCH_USER,
   NAMESPACES,
   SECRET_NAMES,
   centralCluster,
@@ -19,6 +22,8 @@ import {durationDays, memoryBytes} from '../config/units.js'
 
 export const DASHBOARDS = ['cluster-metrics', 'multi-cluster-summary', 'opensearch-logs', 'thanos-overview'] as const
 export const SNAPSHOT_REPOSITORY = 's3-snapshots'
+/** uids of the datasources provisioned in Grafana (grafana.additionalDataSources): the dashboards reference these */
+export const GRAFANA_DATASOURCES = {thanos: 'thanos', opensearch: 'opensearch'} as const
 export const ISM_POLICY_ID = 'fluent-bit-retention'
 
 const q = (v: unknown) => JSON.stringify(v)
@@ -109,6 +114,12 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
     ismPolicyId: ISM_POLICY_ID,
     ismPolicyJson: JSON.stringify(ismPolicy(p), null, 2),
     receiveUrl: `${serviceUrl(p, central, 'thanos-receive')}/api/v1/receive`,
+    /** alertmanager.config (route, receivers) as YAML at indent n; alertmanagerSpec.secrets */
+    alertmanagerConfig: (n: number) => indent(YAML.stringify(alertmanagerConfig(p.alerting), {lineWidth: 0}).trimEnd(), n),
+    alertmanagerSecrets: alertmanagerSecretMounts(p.alerting),
+    /** Grafana's datasources (uids the dashboards use) and the OpenSearch one's user */
+    datasources: GRAFANA_DATASOURCES,
+    grafanaOpensearchUser: GRAFANA_OPENSEARCH_USER,
     opensearchPools: [
       {component: 'masters', size: sizeOf(p, 'opensearch-master'), roles: ['cluster_manager']},
       {component: 'data', size: sizeOf(p, 'opensearch-data'), roles: ['data', 'ingest']},

@@ -10,6 +10,7 @@ import {parse as parseYaml} from 'yaml'
 import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {centralCluster, findCluster, firstControlPlane, kubeClusterName, kubeContextName, kubeUserName, sshTarget} from '../config/model.js'
+import {receiverSecrets} from '../config/alerting.js'
 import type {Cluster} from '../config/schema.js'
 import {inputError} from '../errors.js'
 import {resolveKubeconfigPath} from './client.js'
@@ -255,7 +256,7 @@ export const secretsPhase: Phase<ClusterTarget> = {
       context: kubeContextName(c),
       secrets: secretShapes(p, c, shapeOptions(ctx)).map((s) => ({ns: s.namespace, name: s.name, keys: s.keys})),
       ...(central ? {tls: tlsSecretSpecs(p).map((s) => ({name: s.name, hosts: s.hosts}))} : {}),
-      env: [p.s3.accessKeyEnv, p.s3.secretKeyEnv, ENV.opensearchAdminPassword, ENV.fluentbitPassword, ENV.grafanaAdminPassword],
+      env: [p.s3.accessKeyEnv, p.s3.secretKeyEnv, ENV.opensearchAdminPassword, ENV.fluentbitPassword, ENV.grafanaAdminPassword, ENV.grafanaOpensearchPassword, ...receiverSecrets(p.alerting).map((r) => r.env)],
       s3: {endpoint: p.s3.endpoint, region: p.s3.region, pathStyle: p.s3.pathStyle, buckets: p.s3.buckets, caFile: p.s3.caFile ?? null},
       opensearchCaFile: sopts(ctx).opensearchCaFile ?? process.env[ENV.opensearchCaFile] ?? null,
     }

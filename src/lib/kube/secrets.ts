@@ -12,9 +12,14 @@
  *   central  logging     obsctl-ingress-tls                tls.crt, tls.key, ca.crt (kubernetes.io/tls; opensearch-dashboards)
  *   every    longhorn-system longhorn-backup-credentials   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ENDPOINTS (+ AWS_CERT)
  *   every    logging     fluentbit-opensearch-credentials  username, password (+ ca.crt: the central OpenSearch CA)
+ *   central  monitoring  grafana-opensearch-credentials    username, password (+ ca.crt): Grafana's OpenSearch datasource (read-only user grafana)
+ *   central  monitoring  alertmanager-receivers            <receiver>.<what>: the URLs, keys and passwords of alerting.receivers (when any)
  *
  * Values live only in memory: from env vars, a prompt on a terminal, the cluster itself (a rerun keeps
  * what is there) or, with --generate-passwords, crypto.randomBytes. Nothing here logs or returns a value.
+ * Grafana's OpenSearch password is a machine credential nobody types: env var, else the cluster's, else
+ * generated. Alert receivers' values come only from the env vars the inventory names (a missing one is
+ * bad input naming the inventory's file:line).
  *
  * The two TLS Secrets hold certificates issued from the platform CA kept beside the inventory
  * (.obsctl/pki/ca.crt and ca.key, mode 0600; see pki.ts), their keys only in memory. A live certificate
@@ -27,8 +32,9 @@ import {randomBytes, timingSafeEqual} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import YAML from 'yaml'
-import type {LoadedInventory} from '../config/load.js'
-import {centralCluster, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from '../config/model.js'
+import {receiverSecrets} from '../config/alerting.js'
+import {formatPath, formatPosition, type LoadedInventory} from '../config/load.js'
+import {centralCluster, GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {canPrompt} from '../cli/prompt.js'
 import {errorMessage, inputError} from '../errors.js'
@@ -40,11 +46,13 @@ export const ENV = {
   fluentbitPassword: 'OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD',
   grafanaAdminPassword: 'OBSCTL_GRAFANA_ADMIN_PASSWORD',
   opensearchCaFile: 'OBSCTL_OPENSEARCH_CA_FILE',
+  grafanaOpensearchPassword: 'OBSCTL_GRAFANA_OPENSEARCH_PASSWORD',
 } as const
 
 export const OPENSEARCH_ADMIN_USER = 'admin'
 export const FLUENTBIT_OPENSEARCH_USER = 'fluentbit'
 export const GRAFANA_ADMIN_USER = 'admin'
+export {GRAFANA_OPENSEARCH_USER}
 export const MANAGED_BY = {'app.kubernetes.io/managed-by': 'obsctl'}
 
 /** Every value `secrets apply` writes, held in memory for one run. */
@@ -53,6 +61,10 @@ export interface SecretValues {
   opensearchAdminPassword: string
   fluentbitPassword: string
   grafanaAdminPassword: string
+  /** Grafana's OpenSearch datasource (user grafana) */
+  grafanaOpensearchPassword: string
+  /** alert receivers' values by key of the Secret alertmanager-receivers (config/alerting.ts receiverSecrets) */
+  alerting: Record<string, string>
   /** PEM of the CA that signed the central OpenSearch's HTTP certificate (Fluent Bit verifies with it) */
   opensearchCa?: string
   /** PEM of the S3 endpoint's private CA (s3.caFile), for Longhorn's AWS_CERT */
@@ -100,7 +112,7 @@ export function thanosObjstoreYaml(p: Platform, s3: SecretValues['s3']): string 
 const META = (type: string) => ({_meta: {type, config_version: 2}})
 
 /** The OpenSearch security plugin's config directory (all files the operator's securityadmin loads). */
-export function securityConfigFiles(hashes: {admin: string; fluentbit: string}, indexPattern = 'fluent-bit-*'): Record<string, string> {
+export function securityConfigFiles(hashes: SecurityHashes, indexPattern = 'fluent-bit-*'): Record<string, string> {
   const y = (o: unknown) => YAML.stringify(o, {lineWidth: 0})
   return {
     'config.yml': y({
@@ -125,6 +137,7 @@ export function securityConfigFiles(hashes: {admin: string; fluentbit: string}, 
       ...META('internalusers'),
       [OPENSEARCH_ADMIN_USER]: {hash: hashes.admin, reserved: true, backend_roles: ['admin'], description: 'admin (obsctl secrets apply)'},
       [FLUENTBIT_OPENSEARCH_USER]: {hash: hashes.fluentbit, reserved: true, backend_roles: [], description: 'Fluent Bit log shipping from every cluster (obsctl secrets apply)'},
+      [GRAFANA_OPENSEARCH_USER]: {hash: hashes.grafana, reserved: true, backend_roles: [], description: "Grafana's logs datasource, read-only (obsctl secrets apply)"},
     }),
     'roles.yml': y({
       ...META('roles'),
@@ -134,12 +147,20 @@ export function securityConfigFiles(hashes: {admin: string; fluentbit: string}, 
         cluster_permissions: ['cluster_monitor', 'cluster_composite_ops', 'indices:admin/template/get', 'indices:admin/template/put', 'indices:admin/index_template/get', 'indices:admin/index_template/put'],
         index_permissions: [{index_patterns: [indexPattern], allowed_actions: ['crud', 'create_index', 'indices:admin/mapping/put']}],
       },
+      // Grafana's OpenSearch datasource: search, field mappings and the cluster version, nothing that writes
+      grafana_reader: {
+        reserved: true,
+        description: 'read the log indices (Grafana)',
+        cluster_permissions: ['cluster_monitor', 'cluster_composite_ops_ro'],
+        index_permissions: [{index_patterns: [indexPattern], allowed_actions: ['read', 'indices:admin/mappings/get', 'indices:admin/get']}],
+      },
     }),
     'roles_mapping.yml': y({
       ...META('rolesmapping'),
       all_access: {reserved: false, backend_roles: ['admin'], description: 'admin has all access'},
       security_rest_api_access: {reserved: false, backend_roles: ['admin']},
       fluentbit_writer: {reserved: true, users: [FLUENTBIT_OPENSEARCH_USER]},
+      grafana_reader: {reserved: true, users: [GRAFANA_OPENSEARCH_USER]},
     }),
     'action_groups.yml': y(META('actiongroups')),
     'tenants.yml': y(META('tenants')),
@@ -147,6 +168,13 @@ export function securityConfigFiles(hashes: {admin: string; fluentbit: string}, 
     'allowlist.yml': y({...META('allowlist'), config: {enabled: false}}),
     'audit.yml': y({...META('audit'), config: {enabled: false}}),
   }
+}
+
+/** bcrypt hashes of the OpenSearch internal users obsctl manages */
+export interface SecurityHashes {
+  admin: string
+  fluentbit: string
+  grafana: string
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,7 +250,7 @@ export interface SecretsContext {
   cluster: Cluster
   values: SecretValues
   /** bcrypt hashes for the security config (reusing live hashes that still match) */
-  hashes?: {admin: string; fluentbit: string}
+  hashes?: SecurityHashes
 }
 
 export function wantedSecrets(x: SecretsContext): WantedSecret[] {
@@ -250,7 +278,15 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
       },
     )
     if (x.hashes) {
-      out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.opensearchSecurityConfig, type: opaque, data: securityConfigFiles(x.hashes), purpose: 'OpenSearch security config (admin and fluentbit users as bcrypt hashes)'})
+      out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.opensearchSecurityConfig, type: opaque, data: securityConfigFiles(x.hashes), purpose: 'OpenSearch security config (admin, fluentbit and grafana users as bcrypt hashes)'})
+    }
+    const gos: Record<string, string> = {username: GRAFANA_OPENSEARCH_USER, password: v.grafanaOpensearchPassword}
+    if (v.opensearchCa) gos['ca.crt'] = v.opensearchCa
+    out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.grafanaOpensearch, type: opaque, data: gos, purpose: "Grafana's OpenSearch datasource (read-only user grafana)"})
+    const receivers = receiverSecrets(p.alerting)
+    if (receivers.length > 0) {
+      const data = Object.fromEntries(receivers.map((r) => [r.key, v.alerting[r.key] ?? '']))
+      out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.alertmanagerReceivers, type: opaque, data, purpose: `Alertmanager receivers (${[...new Set(receivers.map((r) => r.receiver))].join(', ')})`})
     }
     // the TLS Secrets obsctl manages (the user's own are not in the list: never written)
     for (const spec of tlsSecretSpecs(p)) {
@@ -277,13 +313,15 @@ export function secretShapes(p: Platform, c: Cluster, opts: {opensearchCa?: bool
     opensearchAdminPassword: '-',
     fluentbitPassword: '-',
     grafanaAdminPassword: '-',
+    grafanaOpensearchPassword: '-',
+    alerting: {},
     opensearchCa: opts.opensearchCa ? '-' : undefined,
     s3Ca: opts.s3Ca ? '-' : undefined,
     tls: tlsSecretSpecs(p).flatMap((s) => s.namespaces.map((namespace) => ({namespace, name: s.name, origin: 'issued' as const, material: {crt: '-', key: '-', ca: '-'}}))),
     generated: [],
     sources: {},
   }
-  return wantedSecrets({platform: p, cluster: c, values: dummy, hashes: {admin: '-', fluentbit: '-'}}).map((s) => ({namespace: s.namespace, name: s.name, keys: Object.keys(s.data).sort(), purpose: s.purpose}))
+  return wantedSecrets({platform: p, cluster: c, values: dummy, hashes: {admin: '-', fluentbit: '-', grafana: '-'}}).map((s) => ({namespace: s.namespace, name: s.name, keys: Object.keys(s.data).sort(), purpose: s.purpose}))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -382,6 +420,7 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     const {resolveCredentials} = await import('../s3/client.js')
     s3 = await resolveCredentials(p)
   }
+  const alerting = alertingValues(inv)
   const kube = opts.central ? await opts.central() : undefined
   const generated: string[] = []
   const sources: Record<string, string> = {s3: `$${p.s3.accessKeyEnv}/$${p.s3.secretKeyEnv}`}
@@ -415,6 +454,14 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
   const opensearchAdminPassword = await password('OpenSearch admin password', ENV.opensearchAdminPassword, () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'password'))
   const fluentbitPassword = await password('Fluent Bit OpenSearch password', ENV.fluentbitPassword, () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.fluentbitOpensearch, 'password'))
   const grafanaAdminPassword = await password('Grafana admin password', ENV.grafanaAdminPassword, () => liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaAdmin, 'admin-password'))
+  // a machine credential (Grafana's datasource): env, else the cluster's, else generated without asking
+  let grafanaOpensearchPassword = process.env[ENV.grafanaOpensearchPassword]
+  if (grafanaOpensearchPassword) sources['Grafana OpenSearch password'] = `$${ENV.grafanaOpensearchPassword}`
+  else {
+    grafanaOpensearchPassword = await liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaOpensearch, 'password')
+    sources['Grafana OpenSearch password'] = grafanaOpensearchPassword ? 'cluster (kept)' : 'generated (a machine credential: nobody types it)'
+    grafanaOpensearchPassword ??= generatePassword()
+  }
   if (missing.length > 0) {
     throw inputError(
       `${missing.map((m) => m.what).join(', ')}: not set, and obsctl does not prompt without a terminal (or with CI set)`,
@@ -450,7 +497,30 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     const f = path.resolve(inv.dir, p.s3.caFile)
     s3Ca = readPem(f, 'the S3 CA file (s3.caFile)', 'fix s3.caFile in the inventory')
   }
-  return {s3, opensearchAdminPassword, fluentbitPassword, grafanaAdminPassword, opensearchCa, s3Ca, tls, platformCa, generated, sources}
+  for (const r of receiverSecrets(p.alerting)) sources[`alerting ${r.key}`] = `$${r.env}`
+  return {s3, opensearchAdminPassword, fluentbitPassword, grafanaAdminPassword, grafanaOpensearchPassword, alerting, opensearchCa, s3Ca, tls, platformCa, generated, sources}
+}
+
+/**
+ * The alert receivers' values from the env vars the inventory names (alerting.receivers[].*Env). Only from
+ * the environment: a missing one is bad input naming the inventory field (file:line) that names it.
+ */
+export function alertingValues(inv: LoadedInventory): Record<string, string> {
+  const out: Record<string, string> = {}
+  const missing: string[] = []
+  for (const r of receiverSecrets(inv.platform.alerting)) {
+    const value = process.env[r.env]
+    if (value) out[r.key] = value
+    else missing.push(`${formatPosition(inv.positionOf(r.at))}: ${formatPath(r.at)}: $${r.env} is not set (receiver ${r.receiver}, ${r.kind})`)
+  }
+  if (missing.length > 0) {
+    throw inputError(
+      `alert receivers need env vars that are not set:\n${missing.join('\n')}`,
+      [`export ${[...new Set(receiverSecrets(inv.platform.alerting).filter((r) => !process.env[r.env]).map((r) => r.env))].map((e) => `${e}=…`).join(' ')}`, 'the values go into the Secret monitoring/alertmanager-receivers, never into Git, argv or logs'],
+      'ALERTING_ENV_MISSING',
+    )
+  }
+  return out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -496,7 +566,7 @@ function toObject(s: WantedSecret): SecretObject {
 }
 
 /** bcrypt hashes for the security config, reusing a live hash when it still matches the password. */
-export async function securityHashes(kube: Kube, v: SecretValues): Promise<{admin: string; fluentbit: string}> {
+export async function securityHashes(kube: Kube, v: SecretValues): Promise<SecurityHashes> {
   const bcrypt = (await import('bcryptjs')).default
   const live = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchSecurityConfig, 'internal_users.yml')
   let users: Record<string, {hash?: string}> = {}
@@ -510,7 +580,11 @@ export async function securityHashes(kube: Kube, v: SecretValues): Promise<{admi
     if (old && (await bcrypt.compare(password, old))) return old
     return bcrypt.hash(password, 12)
   }
-  return {admin: await hashFor(OPENSEARCH_ADMIN_USER, v.opensearchAdminPassword), fluentbit: await hashFor(FLUENTBIT_OPENSEARCH_USER, v.fluentbitPassword)}
+  return {
+    admin: await hashFor(OPENSEARCH_ADMIN_USER, v.opensearchAdminPassword),
+    fluentbit: await hashFor(FLUENTBIT_OPENSEARCH_USER, v.fluentbitPassword),
+    grafana: await hashFor(GRAFANA_OPENSEARCH_USER, v.grafanaOpensearchPassword),
+  }
 }
 
 /** Namespaces the Secrets go to: created when missing (never modified when present). */
@@ -582,8 +656,9 @@ export async function clusterSecretsMatch(kube: Kube, x: Omit<SecretsContext, 'h
     const users = ((live ? YAML.parse(live) : {}) ?? {}) as Record<string, {hash?: string}>
     const a = users[OPENSEARCH_ADMIN_USER]?.hash
     const f = users[FLUENTBIT_OPENSEARCH_USER]?.hash
-    if (!a || !f || !(await bcrypt.compare(x.values.opensearchAdminPassword, a)) || !(await bcrypt.compare(x.values.fluentbitPassword, f))) return false
-    hashes = {admin: a, fluentbit: f}
+    const g = users[GRAFANA_OPENSEARCH_USER]?.hash
+    if (!a || !f || !g || !(await bcrypt.compare(x.values.opensearchAdminPassword, a)) || !(await bcrypt.compare(x.values.fluentbitPassword, f)) || !(await bcrypt.compare(x.values.grafanaOpensearchPassword, g))) return false
+    hashes = {admin: a, fluentbit: f, grafana: g}
   }
   for (const s of wantedSecrets({...x, hashes})) {
     if (!secretMatches(await kube.get<SecretObject>('v1', 'Secret', s.name, s.namespace), s)) return false
