@@ -76,12 +76,13 @@ const CASES = {
 }
 
 describe('config: the example', () => {
-  it('passes lint with the HA info and the nodes/proxy warning exactly once', () => {
+  it('passes lint with the HA info, the nodes/proxy warning exactly once and the no-receiver warning (its alerting block is commented)', () => {
     const r = lint(EXAMPLE)
     expect(r.errors).toBe(0)
     expect(r.findings.map((f) => [f.severity, f.id])).toEqual([
       ['info', 'argocd-ha'],
       ['warning', 'remote-scrape-nodes-proxy'],
+      ['warning', 'alerting-no-receiver'],
     ])
     const warn = r.findings[1]!
     expect(warn.message).toContain('cluster-03, cluster-04')
@@ -101,7 +102,7 @@ describe('config: the example', () => {
 
   it('all edges on agent: no nodes/proxy warning', () => {
     const r = lint(EXAMPLE.replaceAll('metrics: remote-scrape', 'metrics: agent'))
-    expect(r.findings.map((f) => f.id)).toEqual(['argocd-ha'])
+    expect(r.findings.map((f) => f.id)).toEqual(['argocd-ha', 'alerting-no-receiver'])
   })
 })
 
@@ -164,7 +165,7 @@ describe('config: CLI exit codes and output', () => {
     expect(r.status).toBe(0)
     expect(r.stdout).toContain('Capacity')
     expect(r.stdout).toMatch(/cluster-01\s+central/)
-    expect(r.stdout).toContain(`✔ ${f} is valid (1 warning(s))`)
+    expect(r.stdout).toContain(`✔ ${f} is valid (2 warning(s))`)
   })
 
   for (const [name, mk] of Object.entries(CASES)) {

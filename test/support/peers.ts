@@ -14,6 +14,8 @@ export const PEERS: Record<string, string> = {
   kubectl: 'kubernetes-client',
   // the platform CA and TLS certificates of `secrets apply` (src/lib/kube/pki.ts)
   openssl: 'openssl',
+  // amtool check-config / config routes test on the rendered Alertmanager configuration (test/alerts)
+  amtool: 'prometheus-alertmanager',
 }
 
 export function which(cmd: string): string | undefined {

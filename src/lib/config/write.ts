@@ -122,6 +122,24 @@ retention:
     snapshotAfter: 14d
     deleteAfter: 180d
 
+# Where Alertmanager sends alerts. With no receiver, alerts reach nobody (config validate warns).
+# URLs, keys and passwords are read from the env vars named here by \`obsctl secrets apply\`, never stored here.
+# alerting:
+#   defaultReceiver: ops-email       # what no route matches (default: the first receiver)
+#   receivers:
+#     - name: ops-email
+#       email: {to: [ops@${a.domain}], from: alertmanager@${a.domain}, smarthost: smtp.${a.domain}:587, authUsername: alertmanager, authPasswordEnv: OBSCTL_SMTP_PASSWORD}
+#     - name: ops-slack
+#       slack: {webhookUrlEnv: OBSCTL_SLACK_WEBHOOK_URL, channel: "#alerts"}
+#     - name: oncall
+#       pagerduty: {routingKeyEnv: OBSCTL_PAGERDUTY_ROUTING_KEY}
+#     - name: ticketing
+#       webhook: {urlEnv: OBSCTL_ALERT_WEBHOOK_URL}
+#   routes:                          # first match wins unless continue: true
+#     - {receiver: oncall, severity: [critical], continue: true}
+#     - {receiver: ops-slack, severity: [critical, warning]}
+#     - {receiver: ticketing, clusters: [cluster-02]}
+
 clusters:
 ${a.clusters.map(clusterYaml).join('\n')}
 `

@@ -1,0 +1,246 @@
+/**
+ * Alerting (issue 12 item 12): the inventory's receivers and routes, linted with file:line, rendered into
+ * kube-prometheus-stack's `alertmanager.config`, and checked by the real Alertmanager tooling: the rendered
+ * values merged over the chart's own values (kube-prometheus-stack 78.2.1 from ../shared/upstream, as Helm
+ * merges them) give the configuration Alertmanager loads; `amtool check-config` must accept it and
+ * `amtool config routes test` must route sample alerts to the receivers the inventory says.
+ */
+import {execFileSync, spawnSync} from 'node:child_process'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {gunzipSync} from 'node:zlib'
+import YAML from 'yaml'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {EXAMPLE_ANSWERS, lintInventory, parseInventory, renderInventoryYaml, type LintReport} from '../../src/lib/config/index.js'
+import {ALERTMANAGER_SECRETS_DIR} from '../../src/lib/alerts/config.js'
+import {renderFiles} from '../../src/lib/gitops/index.js'
+import {which} from '../support/peers.js'
+
+const FILE = '/lab/obsctl.yaml'
+const EXAMPLE = renderInventoryYaml(EXAMPLE_ANSWERS)
+const VALUES = 'deploy/overlays/cluster-01-central/kube-prometheus-stack/values.yaml'
+
+/** The example with its commented alerting block switched on (all four receiver kinds, three routes). */
+function withAlertingExample(text = EXAMPLE): string {
+  const lines = text.split('\n')
+  const start = lines.findIndex((l) => l.startsWith('# alerting:'))
+  if (start < 0) throw new Error('the example has no commented alerting block')
+  for (let i = start; i < lines.length && lines[i]!.startsWith('#'); i++) lines[i] = lines[i]!.slice(2)
+  return lines.join('\n')
+}
+
+function lineOf(text: string, needle: string, from = 0): number {
+  const i = text.split('\n').findIndex((l, n) => n >= from && l.includes(needle))
+  if (i < 0) throw new Error(`not in text: ${needle}`)
+  return i + 1
+}
+
+const lint = (text: string): LintReport => lintInventory(parseInventory(text, FILE))
+
+type Values = Record<string, unknown>
+const charts = JSON.parse(gunzipSync(readFileSync(new URL('../../../shared/upstream/charts.json.gz', import.meta.url))).toString('utf8')) as Record<string, {values: Values; templateRefs: string[]}>
+const KPS = charts['kube-prometheus-stack']!
+const GRAFANA = charts.grafana!
+
+const isMap = (v: unknown): v is Values => typeof v === 'object' && v !== null && !Array.isArray(v)
+/** Helm's coalescing of user values over chart values: maps merge key by key, anything else (lists too) replaces. */
+function helmMerge(base: unknown, over: unknown): unknown {
+  if (!isMap(base) || !isMap(over)) return over === undefined ? base : over
+  const out: Values = {...base}
+  for (const [k, v] of Object.entries(over)) out[k] = v === null ? undefined : helmMerge(base[k], v)
+  return out
+}
+
+function renderedValues(text: string): Values {
+  const files = renderFiles(parseInventory(text, FILE).platform)
+  const f = files.find((x) => x.path === VALUES)
+  if (!f) throw new Error(`no ${VALUES} in ${files.map((x) => x.path).join(', ')}`)
+  return YAML.parse(f.content) as Values
+}
+
+/** The configuration Alertmanager loads: the chart's alertmanager.config with ours merged over it. */
+function effectiveConfig(values: Values): Values {
+  return helmMerge(KPS.values.alertmanager && (KPS.values.alertmanager as Values).config, (values.alertmanager as Values).config) as Values
+}
+
+let tmp: string
+let amtoolVersion: [number, number]
+beforeAll(() => {
+  if (!which('amtool')) throw new Error('amtool missing: install Debian prometheus-alertmanager (test/support/peers.ts installs it as root)')
+  tmp = mkdtempSync(path.join(tmpdir(), 'obsctl-alerting-'))
+  const v = /version (\d+)\.(\d+)/.exec(execFileSync('amtool', ['--version'], {encoding: 'utf8'}))!
+  amtoolVersion = [Number(v[1]), Number(v[2])]
+})
+afterAll(() => tmp && rmSync(tmp, {recursive: true, force: true}))
+
+/**
+ * Write the config for amtool: every `*_file` it names is created (under tmp, with a value of the right shape)
+ * and the path rewritten to it. Debian's amtool 0.25 predates webhook_configs[].url_file (Alertmanager v0.26,
+ * PR #3223; the chart runs v0.28.1): with amtool < 0.26 that one field is given as `url` with the file's
+ * content, so everything else is still checked by Alertmanager's own parser.
+ */
+function writeForAmtool(config: Values, name: string): string {
+  const dir = path.join(tmp, name)
+  mkdirSync(dir, {recursive: true})
+  const sample: Record<string, string> = {
+    auth_password_file: 'smtp-Pw-sample',
+    api_url_file: 'https://hooks.slack.com/services/T000/B000/XXXX',
+    url_file: 'https://tickets.example.org/hook?token=abc',
+    routing_key_file: '0123456789abcdef0123456789abcdef',
+    service_key_file: '0123456789abcdef0123456789abcdef',
+  }
+  const oldAmtool = amtoolVersion[0] === 0 && amtoolVersion[1] < 26
+  const rewrite = (o: unknown): unknown => {
+    if (Array.isArray(o)) return o.map(rewrite)
+    if (!isMap(o)) return o
+    const out: Values = {}
+    for (const [k, v] of Object.entries(o)) {
+      if (k.endsWith('_file') && typeof v === 'string' && v.startsWith(ALERTMANAGER_SECRETS_DIR)) {
+        const f = path.join(dir, path.basename(v))
+        writeFileSync(f, sample[k] ?? 'x', {mode: 0o600})
+        if (k === 'url_file' && oldAmtool) out.url = sample[k]
+        else out[k] = f
+      } else out[k] = rewrite(v)
+    }
+    return out
+  }
+  const file = path.join(dir, 'alertmanager.yaml')
+  writeFileSync(file, YAML.stringify(rewrite(config)))
+  return file
+}
+
+function amtool(args: string[]): {status: number | null; out: string} {
+  const r = spawnSync('amtool', args, {encoding: 'utf8', env: {...process.env, HOME: tmp}})
+  return {status: r.status, out: `${r.stdout}${r.stderr}`}
+}
+
+const routeOf = (file: string, labels: string[]) => amtool(['config', 'routes', 'test', `--config.file=${file}`, ...labels]).out.split('\n')[0]!.trim()
+
+describe('alerting: config validate', () => {
+  it('the example (alerting commented out) warns once that alerts reach nobody, with no error', () => {
+    const r = lint(EXAMPLE)
+    expect(r.errors).toBe(0)
+    const w = r.findings.filter((f) => f.id === 'alerting-no-receiver')
+    expect(w).toHaveLength(1)
+    expect(w[0]!.severity).toBe('warning')
+    expect(w[0]!.message).toContain('reach nobody')
+  })
+
+  it('the example with its alerting block switched on lints clean of alerting findings', () => {
+    const r = lint(withAlertingExample())
+    expect(r.errors).toBe(0)
+    expect(r.findings.filter((f) => f.id.startsWith('alerting'))).toEqual([])
+  })
+
+  const CASES: {name: string; from: string; to: string; id: string; path: string; needle: string}[] = [
+    {name: 'a route names an unknown receiver', from: '{receiver: ops-slack, severity', to: '{receiver: ops-slak, severity', id: 'alerting-unknown-receiver', path: 'alerting.routes[1].receiver', needle: 'receiver: ops-slak'},
+    {name: 'defaultReceiver names an unknown receiver', from: 'defaultReceiver: ops-email', to: 'defaultReceiver: nobody', id: 'alerting-unknown-receiver', path: 'alerting.defaultReceiver', needle: 'defaultReceiver: nobody'},
+    {name: 'a route names an unknown cluster', from: 'clusters: [cluster-02]', to: 'clusters: [cluster-09]', id: 'alerting-unknown-cluster', path: 'alerting.routes[2].clusters[0]', needle: 'clusters: [cluster-09]'},
+    {name: 'a receiver named null', from: '- name: ticketing', to: '- name: "null"', id: 'alerting-receiver-name', path: 'alerting.receivers[3].name', needle: 'name: "null"'},
+    {name: 'two receivers with one name', from: '- name: ticketing', to: '- name: oncall', id: 'alerting-receiver-name', path: 'alerting.receivers[3].name', needle: 'webhook: {urlEnv'},
+    {name: 'a route that matches everything', from: '{receiver: ticketing, clusters: [cluster-02]}', to: '{receiver: ticketing}', id: 'alerting-route-matches-all', path: 'alerting.routes[2]', needle: '{receiver: ticketing}'},
+    {name: 'PagerDuty with both keys', from: '{routingKeyEnv: OBSCTL_PAGERDUTY_ROUTING_KEY}', to: '{routingKeyEnv: OBSCTL_PAGERDUTY_ROUTING_KEY, serviceKeyEnv: PD_V1}', id: 'alerting-pagerduty-key', path: 'alerting.receivers[2].pagerduty', needle: 'serviceKeyEnv: PD_V1'},
+    {name: 'SMTP login without a password', from: ', authPasswordEnv: OBSCTL_SMTP_PASSWORD}', to: '}', id: 'alerting-email-auth', path: 'alerting.receivers[0].email.authUsername', needle: 'authUsername: alertmanager'},
+  ]
+  for (const c of CASES) {
+    it(`error with file:line: ${c.name}`, () => {
+      const base = withAlertingExample()
+      if (!base.includes(c.from)) throw new Error(`no ${c.from}`)
+      const text = base.replace(c.from, c.to)
+      const r = lint(text)
+      const f = r.findings.find((x) => x.id === c.id && x.path === c.path)
+      expect(f, JSON.stringify(r.findings, null, 1)).toBeDefined()
+      expect(f!.severity).toBe('error')
+      // the line of the field (receivers[3] of the duplicate: the line after the webhook line's receiver)
+      const line = c.name === 'two receivers with one name' ? lineOf(text, c.needle) - 1 : lineOf(text, c.needle, lineOf(text, 'alerting:'))
+      expect(f!.location).toMatch(new RegExp(`^${FILE}:${line}:\\d+$`))
+      expect(f!.fix.length).toBeGreaterThan(5)
+    })
+  }
+
+  it('schema: an unknown receiver kind and a secret given as a value are rejected at load, with file:line', () => {
+    const text = withAlertingExample().replace('webhook: {urlEnv: OBSCTL_ALERT_WEBHOOK_URL}', 'webhook: {url: "https://x.example.org/hook?token=abc"}')
+    expect(() => parseInventory(text, FILE)).toThrow(new RegExp(`${FILE}:${lineOf(text, 'webhook: {url:')}:\\d+: alerting\\.receivers\\[3\\]\\.webhook\\.url: unknown field "url"`))
+  })
+})
+
+describe('alerting: the rendered Alertmanager configuration', () => {
+  it('without receivers: the chart defaults stay (inhibit rules, templates), Watchdog and the rest go to null; amtool accepts it', () => {
+    const values = renderedValues(EXAMPLE)
+    const am = values.alertmanager as Values
+    expect((am.alertmanagerSpec as Values).secrets).toBeUndefined()
+    const config = effectiveConfig(values)
+    expect(config.inhibit_rules).toEqual((KPS.values.alertmanager as {config: Values}).config.inhibit_rules)
+    expect(config.templates).toEqual(['/etc/alertmanager/config/*.tmpl'])
+    expect(config.receivers).toEqual([{name: 'null'}])
+    const file = writeForAmtool(config, 'none')
+    const r = amtool(['check-config', file])
+    expect(r.status, r.out).toBe(0)
+    expect(routeOf(file, ['alertname=Watchdog'])).toBe('null')
+    expect(routeOf(file, ['alertname=KubePodCrashLooping', 'severity=critical'])).toBe('null')
+  })
+
+  it('with all four receiver kinds: *_file fields under the mounted Secret, no value; amtool check-config accepts it and routes as the inventory says', () => {
+    const text = withAlertingExample()
+    const values = renderedValues(text)
+    const am = values.alertmanager as Values
+    expect((am.alertmanagerSpec as Values).secrets).toEqual(['alertmanager-receivers'])
+    const config = effectiveConfig(values)
+    const dir = `${ALERTMANAGER_SECRETS_DIR}/alertmanager-receivers`
+    expect(config.receivers).toEqual([
+      {name: 'null'},
+      {name: 'ops-email', email_configs: [{to: 'ops@miribit.lab', from: 'alertmanager@miribit.lab', smarthost: 'smtp.miribit.lab:587', auth_username: 'alertmanager', auth_password_file: `${dir}/ops-email.smtp-password`}]},
+      {name: 'ops-slack', slack_configs: [{api_url_file: `${dir}/ops-slack.slack-webhook-url`, channel: '#alerts'}]},
+      {name: 'oncall', pagerduty_configs: [{routing_key_file: `${dir}/oncall.pagerduty-routing-key`}]},
+      {name: 'ticketing', webhook_configs: [{url_file: `${dir}/ticketing.webhook-url`}]},
+    ])
+    const route = config.route as Values
+    expect(route.receiver).toBe('ops-email')
+    expect((route.routes as Values[])[0]).toEqual({receiver: 'null', matchers: ['alertname = "Watchdog"']})
+    // the chart's inhibit rules are still there
+    expect((config.inhibit_rules as unknown[]).length).toBeGreaterThan(0)
+
+    const file = writeForAmtool(config, 'all-kinds')
+    const r = amtool(['check-config', file])
+    expect(r.status, r.out).toBe(0)
+    expect(r.out).toContain('SUCCESS')
+    expect(r.out).toMatch(/5 receivers/)
+    // first match wins unless continue: critical goes to PagerDuty and Slack; a warning to Slack;
+    // anything from cluster-02 that is not critical/warning to the ticketing webhook; the rest by e-mail
+    expect(routeOf(file, ['alertname=TargetDown', 'severity=critical', 'cluster=cluster-03'])).toBe('oncall,ops-slack')
+    expect(routeOf(file, ['alertname=TargetDown', 'severity=warning', 'cluster=cluster-01'])).toBe('ops-slack')
+    expect(routeOf(file, ['alertname=FluentBitOutputErrors', 'severity=info', 'cluster=cluster-02'])).toBe('ticketing')
+    expect(routeOf(file, ['alertname=Something', 'severity=info', 'cluster=cluster-04'])).toBe('ops-email')
+    expect(routeOf(file, ['alertname=Watchdog', 'severity=none'])).toBe('null')
+  })
+
+  it('a PagerDuty v1 service key, raw matchers, send_resolved, require_tls and a per-route repeat interval render as Alertmanager fields amtool accepts', () => {
+    const text = withAlertingExample()
+      .replace('{routingKeyEnv: OBSCTL_PAGERDUTY_ROUTING_KEY}', '{serviceKeyEnv: OBSCTL_PAGERDUTY_SERVICE_KEY}\n      sendResolved: false')
+      .replace(', authPasswordEnv: OBSCTL_SMTP_PASSWORD}', ', authPasswordEnv: OBSCTL_SMTP_PASSWORD, requireTls: true}')
+      .replace('{receiver: ticketing, clusters: [cluster-02]}', '{receiver: ticketing, clusters: [cluster-02, cluster-03], matchers: [\'namespace =~ "logging|monitoring"\'], repeatInterval: 4h}')
+    expect(lint(text).errors).toBe(0)
+    const config = effectiveConfig(renderedValues(text))
+    const receivers = config.receivers as Values[]
+    expect(receivers.find((x) => x.name === 'oncall')).toEqual({name: 'oncall', pagerduty_configs: [{send_resolved: false, service_key_file: `${ALERTMANAGER_SECRETS_DIR}/alertmanager-receivers/oncall.pagerduty-service-key`}]})
+    expect((receivers.find((x) => x.name === 'ops-email')!.email_configs as Values[])[0]!.require_tls).toBe(true)
+    expect((config.route as {routes: Values[]}).routes[3]).toEqual({receiver: 'ticketing', matchers: ['cluster =~ "cluster-02|cluster-03"', 'namespace =~ "logging|monitoring"'], repeat_interval: '4h'})
+    const file = writeForAmtool(config, 'v1-matchers')
+    const r = amtool(['check-config', file])
+    expect(r.status, r.out).toBe(0)
+    expect(routeOf(file, ['severity=info', 'cluster=cluster-03', 'namespace=logging'])).toBe('ticketing')
+    expect(routeOf(file, ['severity=info', 'cluster=cluster-03', 'namespace=default'])).toBe('ops-email')
+  })
+
+  it('the values paths obsctl sets exist in kube-prometheus-stack 78.2.1 (values or template paths)', () => {
+    const has = (chart: {values: Values; templateRefs: string[]}, p: string) => {
+      let cur: unknown = chart.values
+      for (const k of p.split('.')) cur = isMap(cur) ? cur[k] : undefined
+      return cur !== undefined || chart.templateRefs.includes(p)
+    }
+    for (const p of ['alertmanager.config', 'alertmanager.config.route', 'alertmanager.config.receivers', 'alertmanager.alertmanagerSpec.secrets', 'grafana.additionalDataSources']) expect(has(KPS, p), p).toBe(true)
+    for (const p of ['plugins', 'envValueFrom']) expect(has(GRAFANA, p), `grafana ${p}`).toBe(true)
+    // alertmanager.config is rendered by the chart as a whole (toYaml into the config Secret): its keys are Alertmanager's, checked by amtool above
+  })
+})
