@@ -196,13 +196,14 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       const dashboards = files.filter((f) => f.path.startsWith('dashboards/') && f.path.endsWith('.json'))
       expect(dashboards.map((f) => path.basename(f.path)).sort()).toEqual(['cluster-metrics.json', 'multi-cluster-summary.json', 'opensearch-logs.json', 'thanos-overview.json'])
       for (const f of dashboards) {
-        const d = JSON.parse(f.content) as {uid: string; title: string; templating: {list: {name: string; query: {query: string}}[]}; panels: {title: string; targets: {expr: string}[]}[]}
+        const d = JSON.parse(f.content) as {uid: string; title: string; templating: {list: {name: string; query: {query: string}}[]}; panels: {title: string; targets: {expr?: string; query?: string}[]}[]}
         expect(d.uid && d.title).toBeTruthy()
         expect(d.templating.list.find((v) => v.name === 'cluster')?.query.query).toContain('cluster')
         expect(d.panels.length).toBeGreaterThan(3)
         for (const panel of d.panels) {
           expect(panel.targets.length, `${f.path}: ${panel.title}`).toBeGreaterThan(0)
-          for (const t of panel.targets) expect(t.expr, `${f.path}: ${panel.title}`).toMatch(/\w+/)
+          // PromQL (expr) or, on the OpenSearch datasource, a Lucene query
+          for (const t of panel.targets) expect(t.expr ?? t.query, `${f.path}: ${panel.title}`).toMatch(/\w+/)
         }
       }
       expect(byPath.get('dashboards/kustomization.yaml')).toContain('grafana_dashboard: "1"')

@@ -280,6 +280,13 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
     if (x.hashes) {
       out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.opensearchSecurityConfig, type: opaque, data: securityConfigFiles(x.hashes), purpose: 'OpenSearch security config (admin, fluentbit and grafana users as bcrypt hashes)'})
     }
+    // the TLS Secrets obsctl manages (the user's own are not in the list: never written)
+    for (const spec of tlsSecretSpecs(p)) {
+      for (const namespace of spec.namespaces) {
+        const m = v.tls?.find((t) => t.name === spec.name && t.namespace === namespace)?.material
+        if (m) out.push({namespace, name: spec.name, type: TLS_SECRET_TYPE, data: {'tls.crt': m.crt, 'tls.key': m.key, 'ca.crt': m.ca}, purpose: spec.purpose})
+      }
+    }
     const gos: Record<string, string> = {username: GRAFANA_OPENSEARCH_USER, password: v.grafanaOpensearchPassword}
     if (v.opensearchCa) gos['ca.crt'] = v.opensearchCa
     out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.grafanaOpensearch, type: opaque, data: gos, purpose: "Grafana's OpenSearch datasource (read-only user grafana)"})
@@ -287,13 +294,6 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
     if (receivers.length > 0) {
       const data = Object.fromEntries(receivers.map((r) => [r.key, v.alerting[r.key] ?? '']))
       out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.alertmanagerReceivers, type: opaque, data, purpose: `Alertmanager receivers (${[...new Set(receivers.map((r) => r.receiver))].join(', ')})`})
-    }
-    // the TLS Secrets obsctl manages (the user's own are not in the list: never written)
-    for (const spec of tlsSecretSpecs(p)) {
-      for (const namespace of spec.namespaces) {
-        const m = v.tls?.find((t) => t.name === spec.name && t.namespace === namespace)?.material
-        if (m) out.push({namespace, name: spec.name, type: TLS_SECRET_TYPE, data: {'tls.crt': m.crt, 'tls.key': m.key, 'ca.crt': m.ca}, purpose: spec.purpose})
-      }
     }
   }
   const longhorn: Record<string, string> = {AWS_ACCESS_KEY_ID: v.s3.accessKey, AWS_SECRET_ACCESS_KEY: v.s3.secretKey, AWS_ENDPOINTS: new URL(p.s3.endpoint).origin}
