@@ -5,12 +5,14 @@ import {table} from '../../lib/cli/format.js'
 import {secretsApply, type SecretsApplyReport} from '../../lib/kube/secrets-apply.js'
 
 export default class SecretsApply extends BaseCommand {
-  static override summary = 'Create or update the credentials and TLS Secrets the GitOps repo references (S3, OpenSearch, Grafana, Longhorn, Fluent Bit, ingress TLS); never in Git.'
+  static override summary = 'Create or update the credentials and TLS Secrets the GitOps repo references (S3, OpenSearch, Grafana, Longhorn, Fluent Bit, Alertmanager receivers, ingress TLS); never in Git.'
   static override description = `Server-side apply (field manager obsctl) with the merged kubeconfig (contexts <cluster>-context); namespaces are created when missing.
 Values stay in memory, never on disk, in state or in logs (the one exception: the platform CA's key, .obsctl/pki/ca.key, mode 0600):
   S3 keys           the env vars named by s3.accessKeyEnv / s3.secretKeyEnv (default OBSCTL_S3_ACCESS_KEY / OBSCTL_S3_SECRET_KEY), else a prompt
   passwords         OBSCTL_OPENSEARCH_ADMIN_PASSWORD, OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD, OBSCTL_GRAFANA_ADMIN_PASSWORD;
                     else the value already in the cluster (a rerun keeps it); else generated with --generate-passwords; else a prompt
+  Grafana→OpenSearch OBSCTL_GRAFANA_OPENSEARCH_PASSWORD (read-only user grafana), else the cluster's, else generated (never asked)
+  alert receivers   only the env vars alerting.receivers[] names (monitoring/alertmanager-receivers); an unset one is exit 2 with file:line
   TLS (central)     logging/opensearch-http-tls and obsctl-ingress-tls (monitoring, logging): certificates issued from the platform CA
                     in .obsctl/pki beside the inventory (created on first need with openssl; ca.key is mode 0600), reused while still valid
                     for 30 days and every host; a TLS Secret without the label app.kubernetes.io/managed-by=obsctl is yours and is kept
