@@ -233,6 +233,15 @@ describe('alerting: the rendered Alertmanager configuration', () => {
     expect(routeOf(file, ['severity=info', 'cluster=cluster-03', 'namespace=default'])).toBe('ops-email')
   })
 
+  it('a route to "null" drops what it matches (e.g. a noisy alert), and lints clean', () => {
+    const text = withAlertingExample().replace('  routes:                          # first match wins unless continue: true\n', '  routes:\n    - {receiver: "null", matchers: [\'alertname = "CPUThrottlingHigh"\']}\n')
+    expect(lint(text).findings.filter((f) => f.id.startsWith('alerting'))).toEqual([])
+    const file = writeForAmtool(effectiveConfig(renderedValues(text)), 'null-route')
+    expect(amtool(['check-config', file]).status).toBe(0)
+    expect(routeOf(file, ['alertname=CPUThrottlingHigh', 'severity=critical'])).toBe('null')
+    expect(routeOf(file, ['alertname=KubePodCrashLooping', 'severity=critical'])).toBe('oncall,ops-slack')
+  })
+
   it('the values paths obsctl sets exist in kube-prometheus-stack 78.2.1 (values or template paths)', () => {
     const has = (chart: {values: Values; templateRefs: string[]}, p: string) => {
       let cur: unknown = chart.values

@@ -61,7 +61,7 @@ export const ReceiverSchema = z.strictObject({
 })
 
 export const RouteSchema = z.strictObject({
-  receiver: receiverName.describe('a receiver name from alerting.receivers'),
+  receiver: receiverName.describe('a receiver name from alerting.receivers, or "null" to drop what the route matches'),
   severity: z.array(labelValue).min(1).optional().describe('match alerts whose severity label is one of these (critical, warning, info)'),
   clusters: z.array(z.string().min(1)).min(1).optional().describe('match alerts whose cluster label is one of these cluster names'),
   matchers: z.array(matcher).optional().describe('more Alertmanager matchers, e.g. namespace = "logging"'),
@@ -151,8 +151,9 @@ export function lintAlerting(a: Alerting | undefined, clusterNames: string[], ad
     if (r.email && r.email.authPasswordEnv && !r.email.authUsername) add('alerting-email-auth', 'error', ['alerting', 'receivers', i, 'email', 'authPasswordEnv'], `receiver "${r.name}": authPasswordEnv without authUsername (Alertmanager authenticates only with a username)`, 'set authUsername')
     if (r.pagerduty && Boolean(r.pagerduty.routingKeyEnv) === Boolean(r.pagerduty.serviceKeyEnv)) add('alerting-pagerduty-key', 'error', ['alerting', 'receivers', i, 'pagerduty'], `receiver "${r.name}": PagerDuty needs exactly one of routingKeyEnv (Events API v2) or serviceKeyEnv (v1)`, 'set routingKeyEnv (the integration key of an Events API v2 integration)')
   })
-  const known = (n: string) => names.has(n)
-  const list = [...names.keys()].join(', ') || '(none)'
+  // "null" is always there: a route to it drops what it matches (the chart's Watchdog route does that)
+  const known = (n: string) => n === NULL_RECEIVER || names.has(n)
+  const list = [...names.keys(), NULL_RECEIVER].join(', ')
   if (a?.defaultReceiver && !known(a.defaultReceiver)) add('alerting-unknown-receiver', 'error', ['alerting', 'defaultReceiver'], `defaultReceiver "${a.defaultReceiver}" is not a receiver`, `use one of: ${list}`)
   ;(a?.routes ?? []).forEach((r, i) => {
     if (!known(r.receiver)) add('alerting-unknown-receiver', 'error', ['alerting', 'routes', i, 'receiver'], `route ${i + 1} names receiver "${r.receiver}", which is not in alerting.receivers`, `use one of: ${list}`)
