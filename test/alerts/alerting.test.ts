@@ -5,7 +5,7 @@
  * merges them) give the configuration Alertmanager loads; `amtool check-config` must accept it and
  * `amtool config routes test` must route sample alerts to the receivers the inventory says.
  */
-import {execFileSync, spawnSync} from 'node:child_process'
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -15,7 +15,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, lintInventory, parseInventory, renderInventoryYaml, type LintReport} from '../../src/lib/config/index.js'
 import {ALERTMANAGER_SECRETS_DIR} from '../../src/lib/alerts/config.js'
 import {renderFiles} from '../../src/lib/gitops/index.js'
+import {startFake, type FakeRequest} from '../support/http-fake.js'
 import {which} from '../support/peers.js'
+import {freePort, waitFor} from '../support/prometheus.js'
 
 const FILE = '/lab/obsctl.yaml'
 const EXAMPLE = renderInventoryYaml(EXAMPLE_ANSWERS)
@@ -80,7 +82,7 @@ afterAll(() => tmp && rmSync(tmp, {recursive: true, force: true}))
  * PR #3223; the chart runs v0.28.1): with amtool < 0.26 that one field is given as `url` with the file's
  * content, so everything else is still checked by Alertmanager's own parser.
  */
-function writeForAmtool(config: Values, name: string): string {
+function writeForAmtool(config: Values, name: string, samples: Record<string, string> = {}): string {
   const dir = path.join(tmp, name)
   mkdirSync(dir, {recursive: true})
   const sample: Record<string, string> = {
@@ -89,6 +91,7 @@ function writeForAmtool(config: Values, name: string): string {
     url_file: 'https://tickets.example.org/hook?token=abc',
     routing_key_file: '0123456789abcdef0123456789abcdef',
     service_key_file: '0123456789abcdef0123456789abcdef',
+    ...samples,
   }
   const oldAmtool = amtoolVersion[0] === 0 && amtoolVersion[1] < 26
   const rewrite = (o: unknown): unknown => {
@@ -252,4 +255,55 @@ describe('alerting: the rendered Alertmanager configuration', () => {
     for (const p of ['plugins', 'envValueFrom']) expect(has(GRAFANA, p), `grafana ${p}`).toBe(true)
     // alertmanager.config is rendered by the chart as a whole (toYaml into the config Secret): its keys are Alertmanager's, checked by amtool above
   })
+})
+
+describe('alerting: a real Alertmanager delivers with the values of the mounted files', () => {
+  it('critical alert → PagerDuty (routing key read from routing_key_file) and Slack (URL read from api_url_file), nothing else; no traffic leaves loopback', async () => {
+    if (!which('prometheus-alertmanager')) throw new Error('prometheus-alertmanager missing: install Debian prometheus-alertmanager')
+    const got: {kind: string; req: FakeRequest}[] = []
+    const fake = await startFake([
+      ['POST', /^\/v2\/enqueue$/, (req) => (got.push({kind: 'pagerduty', req}), {status: 202, json: {status: 'success'}})],
+      ['POST', /^\/slack\/(.+)$/, (req) => (got.push({kind: 'slack', req}), {text: 'ok'})],
+      ['POST', /^\/hook$/, (req) => (got.push({kind: 'webhook', req}), {text: 'ok'})],
+    ])
+    const secretPath = 'T0OBSCTL/B0TEST/hookSecretPart'
+    const routingKey = 'r0utingKeyFromTheMountedFile0001'
+    const config = effectiveConfig(renderedValues(withAlertingExample()))
+    // loopback only: PagerDuty's API URL and the SMTP smarthost point at this test; no waiting for groups
+    config.global = {...(config.global as Values), pagerduty_url: `${fake.url}/v2/enqueue`}
+    const route = config.route as Values
+    route.group_wait = '0s'
+    for (const r of config.receivers as Values[]) for (const e of (r.email_configs as Values[] | undefined) ?? []) e.smarthost = '127.0.0.1:1'
+    const file = writeForAmtool(config, 'delivery', {api_url_file: `${fake.url}/slack/${secretPath}`, routing_key_file: routingKey, url_file: `${fake.url}/hook`})
+    expect(amtool(['check-config', file]).status).toBe(0)
+
+    const port = await freePort()
+    const storage = path.join(tmp, 'delivery', 'data')
+    mkdirSync(storage, {recursive: true})
+    const am = spawn('prometheus-alertmanager', [`--config.file=${file}`, `--storage.path=${storage}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], {stdio: ['ignore', 'ignore', 'pipe']})
+    let log = ''
+    am.stderr!.on('data', (c: Buffer) => (log += c.toString()))
+    try {
+      const api = `http://127.0.0.1:${port}`
+      await waitFor('Alertmanager ready', async () => (await fetch(`${api}/-/ready`)).ok, 30_000)
+      const res = await fetch(`${api}/api/v2/alerts`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify([{labels: {alertname: 'TargetDown', severity: 'critical', cluster: 'cluster-03', namespace: 'monitoring'}, annotations: {summary: 'a target is down'}}])})
+      expect(res.status).toBe(200)
+      await waitFor('PagerDuty and Slack notifications', async () => got.some((g) => g.kind === 'pagerduty') && got.some((g) => g.kind === 'slack'), 60_000).catch((e: Error) => {
+        throw new Error(`${e.message}\nreceived: ${JSON.stringify(got.map((g) => g.kind))}\nalertmanager log:\n${log}`)
+      })
+      const pd = JSON.parse(got.find((g) => g.kind === 'pagerduty')!.req.body) as {routing_key: string; event_action: string; payload: {severity: string}}
+      expect(pd.routing_key).toBe(routingKey)
+      expect(pd.event_action).toBe('trigger')
+      const slack = got.find((g) => g.kind === 'slack')!.req
+      expect(slack.path).toBe(`/slack/${secretPath}`)
+      expect((JSON.parse(slack.body) as {channel: string}).channel).toBe('#alerts')
+      // first match wins: the ticketing webhook (cluster-02) and e-mail (the default) got nothing
+      expect(got.filter((g) => g.kind === 'webhook')).toEqual([])
+      expect(log).not.toMatch(/smtp|127\.0\.0\.1:1/)
+    } finally {
+      am.kill('SIGTERM')
+      await new Promise((r) => (am.exitCode !== null ? r(undefined) : am.once('exit', r)))
+      await fake.close()
+    }
+  }, 120_000)
 })
