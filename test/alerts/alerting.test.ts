@@ -3,7 +3,9 @@
  * kube-prometheus-stack's `alertmanager.config`, and checked by the real Alertmanager tooling: the rendered
  * values merged over the chart's own values (kube-prometheus-stack 78.2.1 from ../shared/upstream, as Helm
  * merges them) give the configuration Alertmanager loads; `amtool check-config` must accept it and
- * `amtool config routes test` must route sample alerts to the receivers the inventory says.
+ * `amtool config routes test` must route sample alerts to the receivers the inventory says; a real
+ * Alertmanager (Debian 0.25) loaded with it delivers to loopback stand-ins of Slack and PagerDuty with
+ * the values it reads from the `*_file` files.
  */
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
