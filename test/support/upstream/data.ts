@@ -78,8 +78,8 @@ export interface Upstream {
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 export const UPSTREAM_DIR = path.resolve(REPO_ROOT, '../shared/upstream')
 
-function load<T>(file: string): T {
-  const f = path.join(UPSTREAM_DIR, file)
+function load<T>(dir: string, file: string): T {
+  const f = path.join(dir, file)
   if (!existsSync(f)) {
     throw new Error(`upstream data missing: ${f} (the checks of the rendered repository read ../shared/upstream relative to the repository root; see that folder's README)`)
   }
@@ -87,14 +87,18 @@ function load<T>(file: string): T {
   return JSON.parse((file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8')) as T
 }
 
+export function loadUpstream(dir: string = UPSTREAM_DIR): Upstream {
+  return {
+    dir,
+    crds: load(dir, 'crds.json.gz'),
+    k8s: load(dir, 'k8s.json.gz'),
+    charts: load(dir, 'charts.json.gz'),
+    thanos: load(dir, 'thanos-flags.json'),
+  }
+}
+
 let cached: Upstream | undefined
 export function upstream(): Upstream {
-  cached ??= {
-    dir: UPSTREAM_DIR,
-    crds: load('crds.json.gz'),
-    k8s: load('k8s.json.gz'),
-    charts: load('charts.json.gz'),
-    thanos: load('thanos-flags.json'),
-  }
+  cached ??= loadUpstream()
   return cached
 }

@@ -45,7 +45,7 @@ export function alertmanagerConfigs(up: Upstream, values: ValuesBlock[]): Alertm
   for (const b of values.filter((x) => x.chart === 'kube-prometheus-stack')) {
     const effective = coalesce(chart.values, b.values)
     if (get(effective, 'alertmanager', 'enabled') === false) continue
-    out.push({file: b.file, object: `helm values kube-prometheus-stack (${b.via})`, config: get(effective, 'alertmanager', 'config') as Record<string, unknown>, rendered: get(b.values, 'alertmanager', 'config') !== undefined})
+    out.push({file: b.file, object: `helm values of chart kube-prometheus-stack${b.version ? ` ${b.version}` : ""}`, config: get(effective, 'alertmanager', 'config') as Record<string, unknown>, rendered: get(b.values, 'alertmanager', 'config') !== undefined})
   }
   return out
 }

@@ -10,7 +10,7 @@ import {checkValuesBlock, valuesBlocks, type ValuesBlock} from './helm.js'
 import {checkObject, renderedObjects, type ParsedObject, type RenderedFile} from './objects.js'
 import {checkThanosObject, checkThanosValues} from './thanos.js'
 
-export {upstream, UPSTREAM_DIR} from './data.js'
+export {upstream, loadUpstream, UPSTREAM_DIR} from './data.js'
 export {formatFinding, type Finding} from './finding.js'
 export {valuesBlocks, coalesce, type ValuesBlock} from './helm.js'
 export {renderedObjects, parseYaml, isKustomization, type RenderedFile, type ParsedObject, type K8sObject} from './objects.js'
@@ -42,7 +42,7 @@ export function checkRepository(files: RenderedFile[], up: Upstream = upstream()
   const unchecked: string[] = []
   for (const b of values) {
     if (checkValuesBlock(up, b, findings) === 'no-data') unchecked.push(`${b.file}: chart ${b.chart} (no data in charts.json.gz)`)
-    else if (b.chart === 'kube-prometheus-stack') thanosChecked += checkThanosValues(up, b.file, `helm values ${b.chart}`, b.values, findings)
+    else if (b.chart === 'kube-prometheus-stack') thanosChecked += checkThanosValues(up, b.file, `helm values of chart ${b.chart}`, b.values, findings)
   }
   // alerts must reach someone: the Alertmanager configuration the chart renders needs a notifier
   for (const am of alertmanagerConfigs(up, values)) for (const f of silentReceivers(am, up)) findings.add(f)

@@ -1,0 +1,136 @@
+/**
+ * The checker catches each class of defect (issue 12, "The checks that keep it correct"): every case
+ * changes one thing in the rendered example repository (or adds one object to it) and expects
+ * exactly that finding, with the file, the object, the field and the upstream source; the unchanged
+ * counterpart is the control that proves the finding is about the change.
+ */
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {stringify} from 'yaml'
+import {renderFiles} from '../../src/lib/gitops/index.js'
+import {checkRepository, formatFinding, loadUpstream, parseYaml, type RenderedFile} from '../support/upstream/index.js'
+import {example} from './inventories.js'
+
+const base = renderFiles(example().platform)
+const baseline = new Set(checkRepository(base).findings.map(formatFinding))
+
+/** Findings of the repository with `file` edited (or added), minus those the unedited repository has. */
+function newFindings(file: string, edit: (docs: Record<string, any>[]) => Record<string, any>[]): string[] {
+  const old = base.find((f) => f.path === file)
+  const docs = old ? (parseYaml(file, old.content) as Record<string, any>[]) : []
+  const content = edit(docs).map((d) => stringify(d)).join('---\n')
+  const files: RenderedFile[] = [...base.filter((f) => f.path !== file), {path: file, content}]
+  return checkRepository(files).findings.map(formatFinding).filter((f) => !baseline.has(f))
+}
+
+const LONGHORN = 'deploy/overlays/cluster-02-edge/longhorn/values.yaml'
+const KPS = 'deploy/overlays/cluster-01-central/kube-prometheus-stack/values.yaml'
+const thanosQuery = (args: string[]) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: {name: 'q', namespace: 'monitoring'},
+  spec: {selector: {matchLabels: {a: 'q'}}, template: {metadata: {labels: {a: 'q'}}, spec: {containers: [{name: 'q', image: 'quay.io/thanos/thanos:v0.39.2', args: ['query', ...args]}]}}},
+})
+
+describe('the upstream checker catches', () => {
+  it('an integer where a chart fail rule wants a string (Longhorn defaultSettings)', () => {
+    const set = (v: unknown) => newFindings(LONGHORN, ([d]) => [{...d, defaultSettings: {defaultReplicaCount: '1', storageOverProvisioningPercentage: v}}])
+    expect(set(200)).toEqual([
+      `${LONGHORN}: helm values of chart longhorn 1.10.0 defaultSettings.storageOverProvisioningPercentage: must be a string (the chart fails: "defaultSettings.storageOverProvisioningPercentage must be a string"), got 200 [charts.json.gz: longhorn failRules (v1.10.0:chart/templates/default-setting.yaml)]`,
+    ])
+    expect(set('200')).toEqual([])
+  })
+
+  it('an unknown Helm values key, in the chart, in a subchart and in a passthrough map', () => {
+    const found = newFindings(KPS, ([d]) => [{...d, retentionn: '1d', grafana: {...d!.grafana, sidecarr: {}, 'grafana.ini': {server: {root_url: 'x'}}}, prometheus: {...d!.prometheus, prometheusSpec: {...d!.prometheus.prometheusSpec, storageSpec: {volumeClaimTemplatee: {}}}}}])
+    expect(found).toHaveLength(3)
+    expect(found).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^deploy\/overlays\/cluster-01-central\/kube-prometheus-stack\/values\.yaml: helm values of chart kube-prometheus-stack 78\.2\.1 retentionn: unknown values key: .*Helm ignores it \[charts\.json\.gz: kube-prometheus-stack 78\.2\.1/),
+      expect.stringMatching(/ grafana\.sidecarr: unknown values key: .*\(nor by subchart grafana\)/),
+      expect.stringMatching(/ prometheus\.prometheusSpec\.storageSpec\.volumeClaimTemplatee: unknown field: .* \[crds\.json\.gz: monitoring\.coreos\.com\/v1\/Prometheus spec\.storage \(passthrough of charts\.json\.gz: kube-prometheus-stack/),
+    ]))
+  })
+
+  it('an unknown custom resource field (pruned by the API server) and a missing required one, while open maps stay open', () => {
+    const file = 'deploy/base/opensearch/cluster.yaml'
+    const general = {...(parseYaml(file, base.find((f) => f.path === file)!.content)[0] as {spec: {general: Record<string, unknown>}}).spec.general}
+    delete general.serviceName
+    expect(newFindings(file, ([d]) => [{...d, spec: {...d!.spec, general: {...general, bogusField: true, additionalConfig: {'any.key': 'x'}}}}])).toEqual([
+      `${file}: OpenSearchCluster/opensearch-cluster spec.general.bogusField: unknown field: not in the schema, the API server prunes it [crds.json.gz: opensearch.org/v1/OpenSearchCluster]`,
+      `${file}: OpenSearchCluster/opensearch-cluster spec.general.serviceName: required field missing [crds.json.gz: opensearch.org/v1/OpenSearchCluster]`,
+    ])
+  })
+
+  it('a wrong type, an enum miss, a bound and int-or-string in a custom resource', () => {
+    const file = 'deploy/overlays/cluster-02-edge/fluent-bit/pod-monitor.yaml'
+    const found = newFindings(file, ([d]) => [{...d, spec: {...d!.spec, podMetricsEndpoints: [{port: 2020, scheme: 'htp'}, {targetPort: 'metrics'}]}}])
+    expect(found).toEqual([
+      `${file}: PodMonitor/fluent-bit spec.podMetricsEndpoints[0].port: expected a string, got the integer 2020 [crds.json.gz: monitoring.coreos.com/v1/PodMonitor]`,
+      `${file}: PodMonitor/fluent-bit spec.podMetricsEndpoints[0].scheme: the string "htp" is not one of "http", "https" [crds.json.gz: monitoring.coreos.com/v1/PodMonitor]`,
+      `${file}: PodMonitor/fluent-bit spec.podMetricsEndpoints[1].targetPort: deprecated field (the CRD marks it deprecated) [crds.json.gz: monitoring.coreos.com/v1/PodMonitor]`,
+    ])
+    const ruler = 'deploy/base/thanos/ruler.yaml'
+    expect(newFindings(ruler, ([d]) => [{...d, spec: {...d!.spec, replicas: '2'}}])).toEqual([
+      `${ruler}: ThanosRuler/thanos-ruler spec.replicas: expected an integer, got the string "2" [crds.json.gz: monitoring.coreos.com/v1/ThanosRuler]`,
+    ])
+    const output = 'deploy/overlays/cluster-02-edge/fluent-bit/cluster-output.yaml'
+    expect(newFindings(output, ([d]) => [{...d, spec: {...d!.spec, opensearch: {...d!.spec.opensearch, port: 70000}}}])).toEqual([
+      expect.stringMatching(/spec\.opensearch\.port: 70000 is above the maximum 65535 \[crds\.json\.gz: fluentbit\.fluent\.io\/v1alpha2\/ClusterOutput\]$/),
+    ])
+  })
+
+  it('an unknown field and a wrong type in a built-in kind (strict field validation)', () => {
+    const file = 'deploy/base/thanos/query.yaml'
+    const found = newFindings(file, ([dep, svc]) => {
+      const c = dep!.spec.template.spec.containers[0]
+      return [{...dep, spec: {...dep!.spec, replicas: '1', template: {...dep!.spec.template, spec: {...dep!.spec.template.spec, containers: [{...c, imagePullPolicyy: 'Always'}]}}}}, {...svc, spec: {...svc!.spec, ports: [{port: 9090, targetPort: 'http'}, {port: 10901, targetPort: 10901}, {port: '1'}]}}]
+    })
+    expect(found).toEqual([
+      `${file}: Deployment/thanos-query spec.replicas: expected an integer, got the string "1" [k8s.json.gz: apps/v1/Deployment]`,
+      `${file}: Deployment/thanos-query spec.template.spec.containers[0].imagePullPolicyy: unknown field: not in the schema, strict field validation rejects it [k8s.json.gz: apps/v1/Deployment]`,
+      `${file}: Service/thanos-query spec.ports[2].port: expected an integer, got the string "1" [k8s.json.gz: v1/Service]`,
+    ])
+  })
+
+  it('a deprecated API version (cilium.io/v2alpha1 pool) and a kind no upstream data knows', () => {
+    const file = 'extra/pools.yaml'
+    const pool = (apiVersion: string) => ({apiVersion, kind: 'CiliumLoadBalancerIPPool', metadata: {name: `p-${apiVersion.split('/')[1]}`}, spec: {blocks: [{start: '10.0.0.1', stop: '10.0.0.5'}]}})
+    expect(newFindings(file, () => [pool('cilium.io/v2alpha1'), pool('cilium.io/v2'), {apiVersion: 'example.com/v1', kind: 'Thing', metadata: {name: 't'}}])).toEqual([
+      `${file}: CiliumLoadBalancerIPPool/p-v2alpha1 apiVersion: cilium.io/v2alpha1 CiliumLoadBalancerIPPool is deprecated; use cilium.io/v2 [crds.json.gz: cilium.io/v2alpha1/CiliumLoadBalancerIPPool]`,
+      `${file}: Thing/t apiVersion: example.com/v1/Thing: cannot check (no CRD or built-in kind with this apiVersion/kind in the upstream data) [crds.json.gz, k8s.json.gz]`,
+    ])
+  })
+
+  it('a deprecated Thanos flag and an unknown one, in a container and in ThanosRuler additionalArgs', () => {
+    const file = 'extra/query.yaml'
+    const src = '[thanos-flags.json: thanos-io/thanos@v0.39.2:docs/components/*.md]'
+    expect(newFindings(file, () => [thanosQuery(['--endpoint=dnssrv+_grpc._tcp.x', '--store', 'dnssrv+_grpc._tcp.y', '--endpoint.sd-config-file=/etc/sd.yaml', '--query.replica-label', 'replica', '--no-query.partial-response'])])).toEqual([
+      `${file}: Deployment/q spec.template.spec.containers[0].args[1]: --endpoint is deprecated in thanos query v0.39.2 ${src}`,
+      `${file}: Deployment/q spec.template.spec.containers[0].args[2]: --store is not a flag of thanos query v0.39.2 ${src}`,
+    ])
+    const ruler = 'deploy/base/thanos/ruler.yaml'
+    expect(newFindings(ruler, ([d]) => [{...d, spec: {...d!.spec, additionalArgs: [{name: 'query.http-method', value: 'GET'}, {name: 'bogus-flag'}]}}])).toEqual([
+      `${ruler}: ThanosRuler/thanos-ruler spec.additionalArgs[1]: --bogus-flag is not a flag of thanos rule v0.39.2 ${src}`,
+    ])
+    expect(newFindings(KPS, ([d]) => [{...d, prometheus: {...d!.prometheus, prometheusSpec: {...d!.prometheus.prometheusSpec, thanos: {...d!.prometheus.prometheusSpec.thanos, additionalArgs: [{name: 'tsdb.path', value: '/x'}, {name: 'endpoint'}]}}}}])).toEqual([
+      `${KPS}: helm values of chart kube-prometheus-stack prometheus.prometheusSpec.thanos.additionalArgs[1]: --endpoint is not a flag of thanos sidecar v0.39.2 ${src}`,
+    ])
+  })
+
+  it('alerts that reach nobody, and not a configuration with a notifier', () => {
+    const route = {receiver: 'ops', routes: []}
+    expect(newFindings(KPS, ([d]) => [{...d, alertmanager: {...d!.alertmanager, config: {route, receivers: [{name: 'ops', webhook_configs: [{url_file: '/etc/alertmanager/secrets/x/url'}]}]}}}]).filter((f) => f.includes('receivers'))).toEqual([])
+    expect(baseline.has(`${KPS}: helm values of chart kube-prometheus-stack 78.2.1 alertmanager.config.receivers: no receiver has a notifier (null): every alert is dropped [charts.json.gz: kube-prometheus-stack 78.2.1 values alertmanager.config]`)).toBe(true)
+  })
+
+  it('missing upstream data: a clear error naming the path', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-no-upstream-'))
+    try {
+      expect(() => loadUpstream(dir)).toThrow(`upstream data missing: ${path.join(dir, 'crds.json.gz')}`)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+})
