@@ -5,7 +5,6 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseAllDocuments} from 'yaml'
 import {renderFiles, type RenderedFile} from '../../src/lib/gitops/index.js'
-import {CRD_FIELDS, REQUIRED, unknownFields} from './schema-facts.js'
 import {fleetAnswers, platformOf} from './support.js'
 
 type Obj = {apiVersion?: string; kind?: string; metadata?: {name?: string; namespace?: string; annotations?: Record<string, string>}; spec?: Record<string, unknown>; [k: string]: unknown}
@@ -71,27 +70,6 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
         }
       }
       expect(validated).toBeGreaterThan(p.clusters.length * 5)
-    })
-
-    it('OpenSearch and Fluent operator objects use only fields of their upstream CRDs', () => {
-      const seen = new Set<string>()
-      for (const f of files.filter((x) => isManifest(x.path))) {
-        for (const o of objectsOf(f)) {
-          const key = `${o.apiVersion}/${o.kind}`
-          if (!(key in CRD_FIELDS)) {
-            expect(o.apiVersion ?? '', `${f.path}: ${key}`).not.toMatch(/opensearch|fluent/)
-            continue
-          }
-          seen.add(key)
-          expect(unknownFields(o.spec, CRD_FIELDS[key]!), `${f.path} ${key}`).toEqual([])
-          for (const req of REQUIRED[key] ?? []) {
-            let v: unknown = o.spec
-            for (const k of req) v = (v as Record<string, unknown> | undefined)?.[k]
-            expect(v, `${f.path} ${key} spec.${req.join('.')}`).toBeDefined()
-          }
-        }
-      }
-      expect([...seen].sort()).toEqual(Object.keys(CRD_FIELDS).sort())
     })
 
     it('OpenSearch uses opensearch.org/v1 with the repository-s3 plugin and keystore Secret', () => {

@@ -5,6 +5,8 @@ export const PEERS: Record<string, string> = {
   sshd: 'openssh-server',
   'ssh-keygen': 'openssh-client',
   prometheus: 'prometheus',
+  // `promtool check rules` on the rendered repository (test/upstream)
+  promtool: 'prometheus',
   'prometheus-node-exporter': 'prometheus-node-exporter',
   git: 'git',
   shellcheck: 'shellcheck',
@@ -14,7 +16,7 @@ export const PEERS: Record<string, string> = {
   kubectl: 'kubernetes-client',
   // the platform CA and TLS certificates of `secrets apply` (src/lib/kube/pki.ts)
   openssl: 'openssl',
-  // amtool check-config / config routes test on the rendered Alertmanager configuration (test/alerts)
+  // amtool check-config / config routes test on the rendered Alertmanager configuration (test/alerts, test/upstream)
   amtool: 'prometheus-alertmanager',
 }
 
