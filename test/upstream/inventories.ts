@@ -38,15 +38,36 @@ export async function fleet(n: number): Promise<LoadedInventory> {
   return inv
 }
 
+/**
+ * Issue 12 item 12 adds `alerting` to the inventory: once the schema has it, the checked inventories
+ * get a receiver of every kind and routes by severity, cluster and matcher, so amtool checks how each
+ * notifier is rendered (field names as in src/lib/config/alerting.ts on branch h-alerting).
+ */
+const ALERTING = `{receivers: [
+  {name: ops-email, email: {to: [ops@example.org], from: alertmanager@example.org, smarthost: "smtp.example.org:587", authUsername: alertmanager, authPasswordEnv: SMTP_PASSWORD}},
+  {name: ops-slack, slack: {webhookUrlEnv: SLACK_WEBHOOK_URL, channel: "#alerts"}},
+  {name: ops-webhook, webhook: {urlEnv: ALERT_WEBHOOK_URL}},
+  {name: oncall, pagerduty: {routingKeyEnv: PAGERDUTY_ROUTING_KEY}}],
+ defaultReceiver: ops-email,
+ routes: [
+  {receiver: oncall, severity: [critical]},
+  {receiver: ops-slack, clusters: [cluster-02, cluster-03]},
+  {receiver: ops-webhook, matchers: ['namespace = "logging"']}]}`
+
+async function withAlerting(inv: LoadedInventory): Promise<LoadedInventory> {
+  if (!('alerting' in inv.platform)) return inv // the schema has no alerting section yet
+  return (await setInventoryValue(inv, 'alerting', ALERTING, {dryRun: true, allowOvercommit: true})).inventory
+}
+
 export const INVENTORY_LABELS = ['example, profile lab', 'example, profile production', '25 clusters (agent and remote-scrape edges)'] as const
 
 export async function inventories(): Promise<CheckedInventory[]> {
   const out: CheckedInventory[] = []
   for (const profile of ['lab', 'production'] as const) {
-    const inventory = await withProfile(example(), profile)
+    const inventory = await withAlerting(await withProfile(example(), profile))
     out.push({label: INVENTORY_LABELS[profile === 'lab' ? 0 : 1], inventory, files: renderFiles(inventory.platform)})
   }
-  const big = await fleet(25)
+  const big = await withAlerting(await fleet(25))
   out.push({label: INVENTORY_LABELS[2], inventory: big, files: renderFiles(big.platform)})
   return out
 }
