@@ -12,12 +12,8 @@ export interface KnownFinding {
 }
 
 export const KNOWN_FINDINGS: KnownFinding[] = [
-  // 1. Longhorn defaultSettings values must be strings (the chart fails otherwise)
-  {item: 1, match: /^deploy\/overlays\/cluster-\d+-(central|edge)\/longhorn\/values\.yaml: helm values of chart longhorn 1\.10\.0 defaultSettings\.defaultReplicaCount: must be a string/},
   // 12. Alertmanager routes every alert to the chart's `null` receiver
   {item: 12, match: /^deploy\/overlays\/cluster-01-central\/kube-prometheus-stack\/values\.yaml: helm values of chart kube-prometheus-stack 78\.2\.1 alertmanager\.config\.receivers: no receiver has a notifier/},
-  // 14. cilium.io/v2alpha1 CiliumLoadBalancerIPPool is deprecated (use v2)
-  {item: 14, match: /^deploy\/overlays\/cluster-\d+-(central|edge)\/cilium\/lb-ippool\.yaml: CiliumLoadBalancerIPPool\/cluster-\d+-pool apiVersion: cilium\.io\/v2alpha1 CiliumLoadBalancerIPPool is deprecated/},
   // 14. PodMonitor podMetricsEndpoints[].targetPort is deprecated (use port)
   {item: 14, match: /^deploy\/overlays\/cluster-\d+-(central|edge)\/fluent-bit\/pod-monitor\.yaml: PodMonitor\/fluent-bit spec\.podMetricsEndpoints\[0\]\.targetPort: deprecated field/},
   // 14. Thanos Query --endpoint is deprecated in v0.39 (thanos-flags.json)
