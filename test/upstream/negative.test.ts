@@ -16,14 +16,19 @@ import {example} from './inventories.js'
 const base = renderFiles(example().platform)
 const baseline = new Set(checkRepository(base).findings.map(formatFinding))
 
-/** Findings of the repository with `file` edited (or added), minus those the unedited repository has. */
-function newFindings(file: string, edit: (docs: Record<string, any>[]) => Record<string, any>[]): string[] {
+type Edit = (docs: Record<string, any>[]) => Record<string, any>[]
+
+/** All findings of the repository with `file` edited (or added). */
+function findingsWith(file: string, edit: Edit): string[] {
   const old = base.find((f) => f.path === file)
   const docs = old ? (parseYaml(file, old.content) as Record<string, any>[]) : []
   const content = edit(docs).map((d) => stringify(d)).join('---\n')
   const files: RenderedFile[] = [...base.filter((f) => f.path !== file), {path: file, content}]
-  return checkRepository(files).findings.map(formatFinding).filter((f) => !baseline.has(f))
+  return checkRepository(files).findings.map(formatFinding)
 }
+
+/** Findings of the edited repository minus those the unedited one has. */
+const newFindings = (file: string, edit: Edit) => findingsWith(file, edit).filter((f) => !baseline.has(f))
 
 const LONGHORN = 'deploy/overlays/cluster-02-edge/longhorn/values.yaml'
 const KPS = 'deploy/overlays/cluster-01-central/kube-prometheus-stack/values.yaml'
@@ -123,6 +128,19 @@ describe('the upstream checker catches', () => {
     const route = {receiver: 'ops', routes: []}
     expect(newFindings(KPS, ([d]) => [{...d, alertmanager: {...d!.alertmanager, config: {route, receivers: [{name: 'ops', webhook_configs: [{url_file: '/etc/alertmanager/secrets/x/url'}]}]}}}]).filter((f) => f.includes('receivers'))).toEqual([])
     expect(baseline.has(`${KPS}: helm values of chart kube-prometheus-stack 78.2.1 alertmanager.config.receivers: no receiver has a notifier (null): every alert is dropped [charts.json.gz: kube-prometheus-stack 78.2.1 values alertmanager.config]`)).toBe(true)
+  })
+
+  it("a FluentBit not on the operator's image, and a chart that needs a cert-manager nobody deploys", () => {
+    const fb = 'deploy/base/fluent-bit/fluent-bit.yaml'
+    const image = (image: string) => findingsWith(fb, ([d]) => [{...d, spec: {...d!.spec, image}}]).filter((f) => f.includes('spec.image'))
+    expect(image('fluent/fluent-bit:4.0.1')).toEqual([
+      `${fb}: FluentBit/fluent-bit spec.image: fluent/fluent-bit:4.0.1 is not the fluent-operator's Fluent Bit image ghcr.io/fluent/fluent-operator/fluent-bit: a stock image ignores the configuration the operator generates [charts.json.gz: fluent-operator 3.4.2 values fluentbit.image]`,
+    ])
+    expect(image('ghcr.io/fluent/fluent-operator/fluent-bit:4.0.1')).toEqual([])
+    const op = 'deploy/overlays/cluster-01-central/opensearch-operator/values.yaml'
+    const webhook = (w: object | undefined) => findingsWith(op, ([d]) => [{...d, webhook: w}]).filter((f) => f.includes('cert-manager'))
+    expect(webhook(undefined)).toEqual([`${op}: helm values of chart opensearch-operator 3.0.0 webhook.enabled + webhook.certManager.enabled: true (the chart default unless set): the chart renders cert-manager Issuer/Certificate objects, and the repository deploys no cert-manager [charts.json.gz: opensearch-operator 3.0.0 values webhook.enabled, webhook.certManager.enabled]`])
+    expect(webhook({enabled: false})).toEqual([])
   })
 
   it('missing upstream data: a clear error naming the path', () => {

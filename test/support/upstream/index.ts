@@ -5,6 +5,7 @@
  */
 import {upstream, type Upstream} from './data.js'
 import {Findings, type Finding} from './finding.js'
+import {consistencyFindings} from './consistency.js'
 import {alertmanagerConfigs, silentReceivers} from './extract.js'
 import {checkValuesBlock, valuesBlocks, type ValuesBlock} from './helm.js'
 import {checkObject, renderedObjects, type ParsedObject, type RenderedFile} from './objects.js'
@@ -46,5 +47,6 @@ export function checkRepository(files: RenderedFile[], up: Upstream = upstream()
   }
   // alerts must reach someone: the Alertmanager configuration the chart renders needs a notifier
   for (const am of alertmanagerConfigs(up, values)) for (const f of silentReceivers(am, up)) findings.add(f)
+  for (const f of consistencyFindings(up, objects, values)) findings.add(f)
   return {findings: findings.list, objects, values, bySource, thanosChecked, unchecked}
 }
