@@ -35,13 +35,30 @@ export function parseYaml(file: string, content: string): unknown[] {
   }).filter((o) => o !== null && o !== undefined)
 }
 
-/** The values files referenced by a helmCharts entry are values, not objects. */
-export function valuesFiles(files: RenderedFile[]): Set<string> {
+type KustomizationDoc = {
+  helmCharts?: {valuesFile?: string; additionalValuesFiles?: string[]}[]
+  patches?: ({path?: string} | string)[]
+  patchesStrategicMerge?: string[]
+  configMapGenerator?: {files?: string[]; envs?: string[]}[]
+  secretGenerator?: {files?: string[]; envs?: string[]}[]
+}
+
+/**
+ * Files a kustomization reads as something other than a resource: Helm values, patches (partial
+ * objects; `kubectl kustomize` in tools.test.ts builds them) and generator inputs (`key=path` too).
+ */
+export function nonResourceFiles(files: RenderedFile[]): Set<string> {
   const out = new Set<string>()
   for (const f of files.filter((x) => isKustomization(x.path))) {
     const dir = f.path.includes('/') ? f.path.slice(0, f.path.lastIndexOf('/') + 1) : ''
-    for (const k of parseYaml(f.path, f.content) as {helmCharts?: {valuesFile?: string; additionalValuesFiles?: string[]}[]}[]) {
-      for (const h of k.helmCharts ?? []) for (const v of [h.valuesFile, ...(h.additionalValuesFiles ?? [])]) if (v) out.add(normalize(dir + v))
+    for (const k of parseYaml(f.path, f.content) as KustomizationDoc[]) {
+      const refs = [
+        ...(k.helmCharts ?? []).flatMap((h) => [h.valuesFile, ...(h.additionalValuesFiles ?? [])]),
+        ...(k.patches ?? []).map((p) => (typeof p === 'string' ? p : p.path)),
+        ...(k.patchesStrategicMerge ?? []),
+        ...[...(k.configMapGenerator ?? []), ...(k.secretGenerator ?? [])].flatMap((g) => [...(g.files ?? []), ...(g.envs ?? [])].map((x) => x.split('=').at(-1))),
+      ]
+      for (const v of refs) if (v && !v.includes('\n')) out.add(normalize(dir + v))
     }
   }
   return out
@@ -56,12 +73,12 @@ export function normalize(p: string): string {
   return out.join('/')
 }
 
-/** Every Kubernetes object in the rendered YAML files (kustomizations and Helm values excluded). */
+/** Every Kubernetes object in the rendered YAML files (kustomizations, Helm values, patches and generator inputs excluded). */
 export function renderedObjects(files: RenderedFile[]): ParsedObject[] {
-  const values = valuesFiles(files)
+  const skip = nonResourceFiles(files)
   const out: ParsedObject[] = []
   for (const f of files) {
-    if (!/\.ya?ml$/.test(f.path) || isKustomization(f.path) || values.has(f.path)) continue
+    if (!/\.ya?ml$/.test(f.path) || isKustomization(f.path) || skip.has(f.path)) continue
     parseYaml(f.path, f.content).forEach((o, index) => out.push({file: f.path, index, object: o as K8sObject}))
   }
   return out
