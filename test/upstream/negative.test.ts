@@ -27,6 +27,9 @@ function findingsWith(file: string, edit: Edit): string[] {
   return checkRepository(files).findings.map(formatFinding)
 }
 
+/** An edit of the documents of one kind in a file (the others stay as rendered). */
+const ofKind = (kind: string, fn: (d: Record<string, any>) => Record<string, any>): Edit => (docs) => docs.map((d) => (d.kind === kind ? fn(d) : d))
+
 /** Findings of the edited repository minus those the unedited one has. */
 const newFindings = (file: string, edit: Edit) => findingsWith(file, edit).filter((f) => !baseline.has(f))
 
@@ -60,9 +63,10 @@ describe('the upstream checker catches', () => {
 
   it('an unknown custom resource field (pruned by the API server) and a missing required one, while open maps stay open', () => {
     const file = 'deploy/base/opensearch/cluster.yaml'
-    const general = {...(parseYaml(file, base.find((f) => f.path === file)!.content)[0] as {spec: {general: Record<string, unknown>}}).spec.general}
+    const cluster = (parseYaml(file, base.find((f) => f.path === file)!.content) as {kind: string; spec: {general: Record<string, unknown>}}[]).find((d) => d.kind === 'OpenSearchCluster')!
+    const general = {...cluster.spec.general}
     delete general.serviceName
-    expect(newFindings(file, ([d]) => [{...d, spec: {...d!.spec, general: {...general, bogusField: true, additionalConfig: {'any.key': 'x'}}}}])).toEqual([
+    expect(newFindings(file, ofKind('OpenSearchCluster', (d) => ({...d, spec: {...d.spec, general: {...general, bogusField: true, additionalConfig: {'any.key': 'x'}}}})))).toEqual([
       `${file}: OpenSearchCluster/opensearch-cluster spec.general.bogusField: unknown field: not in the schema, the API server prunes it [crds.json.gz: opensearch.org/v1/OpenSearchCluster]`,
       `${file}: OpenSearchCluster/opensearch-cluster spec.general.serviceName: required field missing [crds.json.gz: opensearch.org/v1/OpenSearchCluster]`,
     ])
@@ -70,28 +74,33 @@ describe('the upstream checker catches', () => {
 
   it('a wrong type, an enum miss, a bound and int-or-string in a custom resource', () => {
     const file = 'deploy/overlays/cluster-02-edge/fluent-bit/pod-monitor.yaml'
-    const found = newFindings(file, ([d]) => [{...d, spec: {...d!.spec, podMetricsEndpoints: [{port: 2020, scheme: 'htp'}, {targetPort: 'metrics'}]}}])
+    const found = newFindings(file, ofKind('PodMonitor', (d) => ({...d, spec: {...d.spec, podMetricsEndpoints: [{port: 2020, scheme: 'htp'}, {targetPort: 'metrics'}]}})))
     expect(found).toEqual([
       `${file}: PodMonitor/fluent-bit spec.podMetricsEndpoints[0].port: expected a string, got the integer 2020 [crds.json.gz: monitoring.coreos.com/v1/PodMonitor]`,
       `${file}: PodMonitor/fluent-bit spec.podMetricsEndpoints[0].scheme: the string "htp" is not one of "http", "https" [crds.json.gz: monitoring.coreos.com/v1/PodMonitor]`,
       `${file}: PodMonitor/fluent-bit spec.podMetricsEndpoints[1].targetPort: deprecated field (the CRD marks it deprecated) [crds.json.gz: monitoring.coreos.com/v1/PodMonitor]`,
     ])
     const ruler = 'deploy/base/thanos/ruler.yaml'
-    expect(newFindings(ruler, ([d]) => [{...d, spec: {...d!.spec, replicas: '2'}}])).toEqual([
+    expect(newFindings(ruler, ofKind('ThanosRuler', (d) => ({...d, spec: {...d.spec, replicas: '2'}})))).toEqual([
       `${ruler}: ThanosRuler/thanos-ruler spec.replicas: expected an integer, got the string "2" [crds.json.gz: monitoring.coreos.com/v1/ThanosRuler]`,
     ])
     const output = 'deploy/overlays/cluster-02-edge/fluent-bit/cluster-output.yaml'
-    expect(newFindings(output, ([d]) => [{...d, spec: {...d!.spec, opensearch: {...d!.spec.opensearch, port: 70000}}}])).toEqual([
+    expect(newFindings(output, ofKind('ClusterOutput', (d) => ({...d, spec: {...d.spec, opensearch: {...d.spec.opensearch, port: 70000}}})))).toEqual([
       expect.stringMatching(/spec\.opensearch\.port: 70000 is above the maximum 65535 \[crds\.json\.gz: fluentbit\.fluent\.io\/v1alpha2\/ClusterOutput\]$/),
     ])
   })
 
   it('an unknown field and a wrong type in a built-in kind (strict field validation)', () => {
     const file = 'deploy/base/thanos/query.yaml'
-    const found = newFindings(file, ([dep, svc]) => {
-      const c = dep!.spec.template.spec.containers[0]
-      return [{...dep, spec: {...dep!.spec, replicas: '1', template: {...dep!.spec.template, spec: {...dep!.spec.template.spec, containers: [{...c, imagePullPolicyy: 'Always'}]}}}}, {...svc, spec: {...svc!.spec, ports: [{port: 9090, targetPort: 'http'}, {port: 10901, targetPort: 10901}, {port: '1'}]}}]
-    })
+    // the file's Deployment and Service, wherever they are among its documents
+    const found = newFindings(file, (docs) => docs.map((d) => {
+      if (d.kind === 'Deployment' && d.metadata.name === 'thanos-query') {
+        const c = d.spec.template.spec.containers[0]
+        return {...d, spec: {...d.spec, replicas: '1', template: {...d.spec.template, spec: {...d.spec.template.spec, containers: [{...c, imagePullPolicyy: 'Always'}]}}}}
+      }
+      if (d.kind === 'Service' && d.metadata.name === 'thanos-query') return {...d, spec: {...d.spec, ports: [{port: 9090, targetPort: 'http'}, {port: 10901, targetPort: 10901}, {port: '1'}]}}
+      return d
+    }))
     expect(found).toEqual([
       `${file}: Deployment/thanos-query spec.replicas: expected an integer, got the string "1" [k8s.json.gz: apps/v1/Deployment]`,
       `${file}: Deployment/thanos-query spec.template.spec.containers[0].imagePullPolicyy: unknown field: not in the schema, strict field validation rejects it [k8s.json.gz: apps/v1/Deployment]`,
@@ -116,7 +125,7 @@ describe('the upstream checker catches', () => {
       `${file}: Deployment/q spec.template.spec.containers[0].args[2]: --store is not a flag of thanos query v0.39.2 ${src}`,
     ])
     const ruler = 'deploy/base/thanos/ruler.yaml'
-    expect(newFindings(ruler, ([d]) => [{...d, spec: {...d!.spec, additionalArgs: [{name: 'query.http-method', value: 'GET'}, {name: 'bogus-flag'}]}}])).toEqual([
+    expect(newFindings(ruler, ofKind('ThanosRuler', (d) => ({...d, spec: {...d.spec, additionalArgs: [{name: 'query.http-method', value: 'GET'}, {name: 'bogus-flag'}]}})))).toEqual([
       `${ruler}: ThanosRuler/thanos-ruler spec.additionalArgs[1]: --bogus-flag is not a flag of thanos rule v0.39.2 ${src}`,
     ])
     expect(newFindings(KPS, ([d]) => [{...d, prometheus: {...d!.prometheus, prometheusSpec: {...d!.prometheus.prometheusSpec, thanos: {...d!.prometheus.prometheusSpec.thanos, additionalArgs: [{name: 'tsdb.path', value: '/x'}, {name: 'endpoint'}]}}}}])).toEqual([
@@ -132,7 +141,7 @@ describe('the upstream checker catches', () => {
 
   it("a FluentBit not on the operator's image, and a chart that needs a cert-manager nobody deploys", () => {
     const fb = 'deploy/base/fluent-bit/fluent-bit.yaml'
-    const image = (image: string) => findingsWith(fb, ([d]) => [{...d, spec: {...d!.spec, image}}]).filter((f) => f.includes('spec.image'))
+    const image = (image: string) => findingsWith(fb, ofKind('FluentBit', (d) => ({...d, spec: {...d.spec, image}}))).filter((f) => f.includes('spec.image'))
     expect(image('fluent/fluent-bit:4.0.1')).toEqual([
       `${fb}: FluentBit/fluent-bit spec.image: fluent/fluent-bit:4.0.1 is not the fluent-operator's Fluent Bit image ghcr.io/fluent/fluent-operator/fluent-bit: a stock image ignores the configuration the operator generates [charts.json.gz: fluent-operator 3.4.2 values fluentbit.image]`,
     ])
