@@ -97,6 +97,8 @@ export function validate(value: unknown, schema: Schema, at: string, ctx: Schema
       return
     }
     case 'string': {
+      // an unquoted date is a YAML 1.1 timestamp here; Go's YAML → JSON conversion keeps it a string
+      if (value instanceof Date) return
       if (typeof value !== 'string') return ctx.report(at, `expected a string, got ${describe(value)}`)
       if (typeof schema.pattern === 'string' && !matches(schema.pattern, value)) ctx.report(at, `${describe(value)} does not match ${schema.pattern}`)
       if (typeof schema.minLength === 'number' && value.length < schema.minLength) ctx.report(at, `shorter than ${schema.minLength}`)
