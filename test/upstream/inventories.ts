@@ -34,6 +34,8 @@ export async function fleet(n: number): Promise<LoadedInventory> {
       cpu: '8',
       memory: '32Gi',
     }, {dryRun: true, allowOvercommit: true})).inventory
+    // `cluster add` takes no LB range: set it as `config set` would, so every cluster renders its Cilium pool
+    inv = (await setInventoryValue(inv, `clusters.cluster-${id}.loadBalancerIPs`, `["10.20.${i}.200-10.20.${i}.204"]`, {dryRun: true, allowOvercommit: true})).inventory
   }
   return inv
 }
