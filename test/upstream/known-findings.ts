@@ -14,8 +14,6 @@ export interface KnownFinding {
 export const KNOWN_FINDINGS: KnownFinding[] = [
   // 3. FluentBit runs the stock image, which ignores the operator's configuration
   {item: 3, match: /^deploy\/base\/fluent-bit\/fluent-bit\.yaml: FluentBit\/fluent-bit spec\.image: fluent\/fluent-bit:[^ ]+ is not the fluent-operator's Fluent Bit image ghcr\.io\/fluent\/fluent-operator\/fluent-bit/},
-  // 12. Alertmanager routes every alert to the chart's `null` receiver
-  {item: 12, match: /^deploy\/overlays\/cluster-01-central\/kube-prometheus-stack\/values\.yaml: helm values of chart kube-prometheus-stack 78\.2\.1 alertmanager\.config\.receivers: no receiver has a notifier/},
   // 14. PodMonitor podMetricsEndpoints[].targetPort is deprecated (use port)
   {item: 14, match: /^deploy\/overlays\/cluster-\d+-(central|edge)\/fluent-bit\/pod-monitor\.yaml: PodMonitor\/fluent-bit spec\.podMetricsEndpoints\[0\]\.targetPort: deprecated field/},
   // 14. Thanos Query --endpoint is deprecated in v0.39 (thanos-flags.json)
