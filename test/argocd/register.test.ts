@@ -97,7 +97,10 @@ describe('register', () => {
         {apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch']},
         {apiGroups: [''], resources: ['nodes/proxy'], verbs: ['get']},
       ])
-      expect(edge.getObject('roles.rbac.authorization.k8s.io', 'monitoring', 'obsctl-scrape')!.rules).toEqual([{apiGroups: [''], resources: ['services/proxy'], verbs: ['get']}])
+      expect(edge.getObject('roles.rbac.authorization.k8s.io', 'monitoring', 'obsctl-scrape')!.rules).toEqual([
+        {apiGroups: [''], resources: ['pods', 'services'], verbs: ['list', 'watch']},
+        {apiGroups: [''], resources: ['pods/proxy', 'services/proxy'], verbs: ['get']},
+      ])
       const copy = fleet.central.getObject('secrets', 'monitoring', `obsctl-scrape-${name}`)!
       expect(Object.keys(copy.data).sort()).toEqual(['ca.crt', 'token'])
       expect(unb64(copy.data['ca.crt'])).toBe(edge.caPem)

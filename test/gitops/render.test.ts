@@ -136,10 +136,10 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       }
     })
 
-    it('central Prometheus: HA with Thanos sidecar, cluster label, replica label, retention, a scrape job set per remote-scrape edge', () => {
+    it('central Prometheus: HA with Thanos sidecar, cluster label, replica label, retention; no edge scraped there', () => {
       const central = p.clusters.find((c) => c.role === 'central')!
       const v = objectsOf({path: 'v', content: byPath.get(`deploy/overlays/${central.name}-central/kube-prometheus-stack/values.yaml`)!})[0] as {
-        prometheus: {prometheusSpec: {replicas: number; externalLabels: {cluster: string}; replicaExternalLabelName: string; retention: string; thanos: {objectStorageConfig: {existingSecret: {name: string}}}; additionalScrapeConfigs?: {job_name: string}[]; secrets?: string[]}}
+        prometheus: {thanosService: {enabled: boolean}; thanosServiceMonitor: {enabled: boolean}; prometheusSpec: {replicas: number; externalLabels: {cluster: string}; replicaExternalLabelName: string; retention: string; thanos: {objectStorageConfig: {existingSecret: {name: string}}}; additionalScrapeConfigs?: unknown[]; secrets?: string[]}}
       }
       const ps = v.prometheus.prometheusSpec
       expect(ps.replicas).toBe(2)
@@ -147,9 +147,10 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       expect(ps.replicaExternalLabelName).toBe('prometheus_replica')
       expect(ps.retention).toBe(p.retention.prometheus)
       expect(ps.thanos.objectStorageConfig.existingSecret.name).toBe('thanos-objstore')
-      const scrape = p.clusters.filter((c) => c.role === 'edge' && (c.metrics ?? 'remote-scrape') === 'remote-scrape')
-      expect(ps.secrets ?? []).toEqual(scrape.map((c) => `obsctl-scrape-${c.name}`))
-      expect((ps.additionalScrapeConfigs ?? []).length).toBe(scrape.length * 4)
+      // the central Prometheus (cluster=<central>) must not carry edge series: its sidecar would relabel them
+      expect(ps.additionalScrapeConfigs).toBeUndefined()
+      expect(ps.secrets).toBeUndefined()
+      expect(v.prometheus.thanosService.enabled && v.prometheus.thanosServiceMonitor.enabled).toBe(true)
       const compactor = byPath.get('deploy/base/thanos/compactor.yaml')!
       expect(compactor).toContain(`--retention.resolution-raw=${p.retention.thanos.raw}`)
       expect(compactor).toContain(`--retention.resolution-1h=${p.retention.thanos['1h']}`)
@@ -159,12 +160,55 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       expect(byPath.has('deploy/base/thanos/receive.yaml')).toBe(p.clusters.some((c) => c.metrics === 'agent'))
     })
 
+    it('each remote-scrape edge: its own Prometheus on central (external label cluster=<edge>, sidecar, retention), its ScrapeConfigs, a Thanos Query endpoint', () => {
+      const central = p.clusters.find((c) => c.role === 'central')!
+      const scrape = p.clusters.filter((c) => c.role === 'edge' && (c.metrics ?? 'remote-scrape') === 'remote-scrape')
+      const dir = `deploy/overlays/${central.name}-central/kube-prometheus-stack`
+      expect(byPath.get(`${dir}/kustomization.yaml`)).toContain('- edge-prometheus.yaml')
+      const objs = objectsOf({path: 'e', content: byPath.get(`${dir}/edge-prometheus.yaml`)!}) as (Obj & {spec: Record<string, any>; metadata: {name: string; labels?: Record<string, string>}})[]
+      const proms = objs.filter((o) => o.kind === 'Prometheus')
+      expect(proms.map((o) => o.metadata.name)).toEqual(scrape.map((c) => `edge-${c.name}`))
+      for (const c of scrape) {
+        const pr = proms.find((o) => o.metadata.name === `edge-${c.name}`)!
+        expect(pr.spec.externalLabels).toEqual({cluster: c.name})
+        expect(pr.spec.retention).toBe(p.retention.prometheus)
+        expect(pr.spec.thanos.objectStorageConfig).toEqual({name: 'thanos-objstore', key: 'objstore.yml'})
+        expect(pr.spec.scrapeConfigSelector).toEqual({matchLabels: {'obsctl.dev/edge': c.name}})
+        expect(pr.spec.podMetadata.labels['obsctl.dev/prometheus']).toBe('edge')
+        const scs = objs.filter((o) => o.kind === 'ScrapeConfig' && o.metadata.labels?.['obsctl.dev/edge'] === c.name)
+        expect(scs.map((o) => o.spec.jobName)).toEqual(['kubelet', 'cadvisor', 'node-exporter', 'kube-state-metrics'])
+        const api = new URL(c.apiServer)
+        for (const sc of scs) {
+          expect(sc.spec.kubernetesSDConfigs[0].apiServer).toBe(c.apiServer)
+          expect(sc.spec.authorization.credentials).toEqual({name: `obsctl-scrape-${c.name}`, key: 'token'})
+          expect(sc.spec.relabelings).toContainEqual({targetLabel: '__address__', replacement: `${api.hostname}:${api.port || 443}`})
+          // no cluster relabel: the label comes from this Prometheus's external label
+          expect(JSON.stringify(sc.spec.relabelings)).not.toContain('"cluster"')
+        }
+      }
+      const svc = objs.find((o) => o.kind === 'Service')!
+      expect(svc.spec.selector).toEqual({'app.kubernetes.io/name': 'prometheus', 'obsctl.dev/prometheus': 'edge'})
+      expect(objs.find((o) => o.kind === 'ServiceMonitor')!.spec.selector.matchLabels).toEqual({'app.kubernetes.io/name': svc.metadata.name})
+      // Thanos Query discovers them from its endpoint file; no deprecated --endpoint flag (thanos-flags.json)
+      const q = objectsOf({path: 'q', content: byPath.get('deploy/base/thanos/query.yaml')!}) as (Obj & {data?: Record<string, string>; spec: any})[]
+      const args: string[] = q.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].args
+      expect(args.filter((a) => /^--endpoint(=|-group|-strict)/.test(a))).toEqual([])
+      expect(args).toContain('--endpoint.sd-config-file=/etc/thanos/endpoints/endpoints.yaml')
+      const sd = parseAllDocuments(q.find((o) => o.kind === 'ConfigMap')!.data!['endpoints.yaml']!)[0]!.toJS() as {endpoints: {address: string}[]}
+      const addresses = sd.endpoints.map((e) => e.address)
+      expect(addresses).toContain('dnssrv+_grpc._tcp.kube-prometheus-stack-thanos-discovery.monitoring.svc.cluster.local')
+      expect(addresses.includes(`dnssrv+_grpc._tcp.${svc.metadata.name}.monitoring.svc.cluster.local`)).toBe(scrape.length > 0)
+      expect(addresses.includes('dnssrv+_grpc._tcp.thanos-receive.monitoring.svc.cluster.local')).toBe(p.clusters.some((c) => c.metrics === 'agent'))
+    })
+
     it('agent edges remote-write to Thanos Receive on central; remote-scrape edges run no Prometheus', () => {
       for (const c of p.clusters.filter((x) => x.role === 'edge')) {
         const agent = byPath.get(`deploy/overlays/${c.name}-edge/kube-prometheus-stack/prometheus-agent.yaml`)
         if (c.metrics === 'agent') {
-          const o = objectsOf({path: 'a', content: agent!})[0] as {spec: {remoteWrite: {url: string}[]; externalLabels: {cluster: string}}}
+          const o = objectsOf({path: 'a', content: agent!})[0] as {spec: {remoteWrite: {url: string; tlsConfig: {ca: {secret: {name: string; key: string}}}}[]; externalLabels: {cluster: string}}}
           expect(o.spec.remoteWrite[0]!.url).toBe(`https://thanos-receive.k8s-cluster-01.${p.domain}/api/v1/receive`)
+          // the receive ingress serves a certificate from the platform CA (Secret written by secrets apply)
+          expect(o.spec.remoteWrite[0]!.tlsConfig.ca.secret).toEqual({name: 'obsctl-platform-ca', key: 'ca.crt'})
           expect(o.spec.externalLabels.cluster).toBe(c.name)
         } else expect(agent).toBeUndefined()
       }

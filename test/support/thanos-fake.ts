@@ -3,8 +3,10 @@
  * `dedup` and `partial_response`, and a `warnings` array) answered by fanning the query out to real
  * Prometheus replicas and merging (dedup=true drops the replica label and keeps one series per label set),
  * `/api/v1/stores` (store sets grouped by component type: sidecar, store, rule, receive; each with
- * name, lastCheck, lastError, labelSets, minTime, maxTime), and a Compactor's `/metrics`
- * (`thanos_compact_halted`).
+ * name, lastCheck, lastError, labelSets, minTime, maxTime; one sidecar per central replica and one per
+ * remote-scrape edge's own Prometheus, labelled cluster=<edge>), `/api/v1/targets` (every replica's
+ * targets merged; with dedup the replica label is dropped and duplicates merged, as
+ * pkg/targets/targets.go dedupActiveTargets does) and a Compactor's `/metrics` (`thanos_compact_halted`).
  */
 import {startFake, type FakeServer} from './http-fake.js'
 
@@ -34,10 +36,13 @@ export function store(name: string, labelSets: Record<string, string>[] = [], la
   return {name, lastCheck: new Date().toISOString(), lastError, labelSets, minTime: now - 6 * 3600_000, maxTime: now}
 }
 
-export async function startThanosFake(opts: {replicas: {name: string; url: string}[]; central: string; receive?: boolean}): Promise<ThanosFake> {
+export async function startThanosFake(opts: {replicas: {name: string; url: string}[]; central: string; receive?: boolean; edges?: string[]}): Promise<ThanosFake> {
   const initial = {
     stores: {
-      sidecar: opts.replicas.map((r, i) => store(`10.0.1.${10 + i}:10901`, [{cluster: opts.central, [REPLICA_LABEL]: r.name}])),
+      sidecar: [
+        ...opts.replicas.map((r, i) => store(`10.0.1.${10 + i}:10901`, [{cluster: opts.central, [REPLICA_LABEL]: r.name}])),
+        ...(opts.edges ?? []).map((e, i) => store(`10.0.2.${10 + i}:10901`, [{cluster: e, [REPLICA_LABEL]: `prometheus-edge-${e}-0`}])),
+      ],
       store: [store('thanos-store.monitoring.svc:10901', [])],
       rule: [store('thanos-ruler-0.thanos-ruler.monitoring.svc:10901', [{cluster: opts.central, thanos_ruler_replica: 'thanos-ruler-0'}])],
       ...(opts.receive ? {receive: [store('thanos-receive-0.thanos-receive.monitoring.svc:10901', [{receive: 'true', tenant_id: 'default-tenant'}])]} : {}),
@@ -84,6 +89,34 @@ export async function startThanosFake(opts: {replicas: {name: string; url: strin
         return {json: {status: 'success', data: {resultType: 'vector', result}, ...(warnings.length ? {warnings} : {})}}
       },
       'query',
+    ],
+    [
+      'GET',
+      /^\/api\/v1\/targets$/,
+      async (req) => {
+        const state = req.query.get('state') ?? 'any'
+        const dedup = req.query.get('dedup') !== 'false'
+        const answers = await Promise.all(
+          opts.replicas.map(async (r) => {
+            const res = await fetch(`${r.url}/api/v1/targets?${new URLSearchParams({state})}`, {signal: AbortSignal.timeout(3000)})
+            return (await res.json()) as {data: {activeTargets?: {labels: Record<string, string>}[]; droppedTargets?: unknown[]}}
+          }),
+        )
+        const seen = new Set<string>()
+        const activeTargets = []
+        for (const a of answers) {
+          for (const t of a.data.activeTargets ?? []) {
+            const labels = {...t.labels}
+            if (dedup) delete labels[REPLICA_LABEL]
+            const key = JSON.stringify(Object.entries(labels).sort())
+            if (dedup && seen.has(key)) continue
+            seen.add(key)
+            activeTargets.push({...t, labels})
+          }
+        }
+        return {json: {status: 'success', data: {activeTargets, droppedTargets: []}}}
+      },
+      'targets',
     ],
     ['GET', /^\/metrics$/, () => ({text: `# HELP thanos_compact_halted Set to 1 if the compactor halted due to an unexpected error.\n# TYPE thanos_compact_halted gauge\nthanos_compact_halted ${state.halted}\n`}), 'metrics'],
   ])

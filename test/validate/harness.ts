@@ -41,7 +41,8 @@ export function endpointsYaml(e: Record<string, string>): (y: string) => string 
 export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Platform> {
   const [metrics, s3] = await Promise.all([startMetrics({central: 'cluster-01', clusters}), startS3rver()])
   const [thanos, opensearch] = await Promise.all([
-    startThanosFake({replicas: metrics.replicas, central: 'cluster-01', receive: true}),
+    // the inventories of these tests: cluster-02 uses metrics: agent, every other edge remote-scrape (its own Prometheus and sidecar)
+    startThanosFake({replicas: metrics.replicas, central: 'cluster-01', receive: true, edges: clusters.filter((c) => c !== 'cluster-01' && c !== 'cluster-02')}),
     startOpenSearchFake({user: OS_USER, password: OS_PASSWORD, policy: ISM_POLICY, repository: SNAPSHOT_REPOSITORY, bucket: 'opensearch-snapshots'}),
   ])
   for (const c of clusters) opensearch.addLogs(c, 5, 60_000)

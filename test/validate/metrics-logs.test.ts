@@ -34,7 +34,7 @@ describe('thanos and prometheus against four clusters', () => {
   it('pass: every store, every cluster, both replicas, compactor running, blocks in the bucket', async () => {
     const v = await run('thanos')
     expect(v.checks.map((c) => [c.id, c.result, c.detail])).toEqual([
-      ['thanos.stores', 'pass', '2 sidecar, 1 store, 1 rule, 1 receive'],
+      ['thanos.stores', 'pass', '4 sidecar, 1 store, 1 rule, 1 receive'],
       ['thanos.clusters', 'pass', '4 clusters: cluster-01, cluster-02, cluster-03, cluster-04'],
       ['thanos.replicas', 'pass', '2 replicas: prometheus-0, prometheus-1'],
       ['thanos.compactor', 'pass', 'running (thanos_compact_halted 0)'],
@@ -91,7 +91,7 @@ describe('thanos and prometheus against four clusters', () => {
       const inv = p.inventoryWith({}, (y) => y.replace('metrics: {name: thanos-metrics}', 'metrics: {name: thanos-gone}'))
       const v = await run('thanos', {}, inv)
       expect(byId(v, 'thanos.stores').result).toBe('fail')
-      expect(byId(v, 'thanos.stores').detail).toBe('missing or failing: store gateway: 0/1 (store) and sidecar 10.0.1.11:10901: rpc error: code = Unavailable desc = connection refused (has 2 sidecar, 1 rule, 1 receive)')
+      expect(byId(v, 'thanos.stores').detail).toBe('missing or failing: store gateway: 0/1 (store) and sidecar 10.0.1.11:10901: rpc error: code = Unavailable desc = connection refused (has 4 sidecar, 1 rule, 1 receive)')
       expect(byId(v, 'thanos.clusters')).toMatchObject({result: 'fail', detail: 'thanos-query answered count by (cluster) (up) with warnings: partial response: store thanos-store.monitoring.svc:10901 unavailable'})
       expect(byId(v, 'thanos.replicas').result).toBe('fail')
       expect(byId(v, 'thanos.compactor')).toMatchObject({result: 'fail', detail: 'the compactor has halted (thanos_compact_halted 1): compaction and downsampling stopped'})
@@ -111,18 +111,29 @@ describe('thanos and prometheus against four clusters', () => {
     expect(v.ok).toBe(true)
   })
 
+  it("fail: a remote-scrape edge's sidecar carries the central cluster label (the old single-Prometheus shape)", async () => {
+    const saved = structuredClone(p.thanos.stores)
+    for (const s of p.thanos.stores.sidecar!) for (const l of s.labelSets) if (l.cluster === 'cluster-03') l.cluster = 'cluster-01'
+    try {
+      const v = await run('thanos')
+      expect(byId(v, 'thanos.stores')).toMatchObject({result: 'fail', detail: 'missing or failing: no sidecar with cluster=cluster-03 (Prometheus edge-cluster-03) (has 4 sidecar, 1 store, 1 rule, 1 receive)'})
+    } finally {
+      p.thanos.stores = saved
+    }
+  })
+
   it('fail: only one replica answers without dedup', async () => {
-    p.thanos.stores.sidecar!.pop()
+    const [gone] = p.thanos.stores.sidecar!.splice(1, 1)
     await p.metrics.replicas[1]!.proc.kill('SIGSTOP')
     try {
       // the fake gives up on the stopped replica after its own replica timeout and answers 422
       const v = await run('thanos')
-      expect(byId(v, 'thanos.stores').detail).toMatch(/^missing or failing: Prometheus sidecars: 1\/2 \(sidecar\)/)
+      expect(byId(v, 'thanos.stores').detail).toMatch(/^missing or failing: Prometheus sidecars: 3\/4 \(sidecar\)/)
       // the fake answers like Thanos with partial_response=false: the stopped replica fails the query
       expect(byId(v, 'thanos.replicas').result).toBe('fail')
     } finally {
       p.metrics.replicas[1]!.proc.kill('SIGCONT')
-      p.thanos.stores.sidecar!.push({...p.thanos.stores.sidecar![0]!, name: '10.0.1.11:10901', labelSets: [{cluster: 'cluster-01', prometheus_replica: 'prometheus-1'}]})
+      p.thanos.stores.sidecar!.splice(1, 0, gone!)
     }
   })
 })

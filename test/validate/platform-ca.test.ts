@@ -22,7 +22,7 @@ beforeAll(async () => {
   const leaf = await issueServerCertificate(ca, {commonName: 'thanos-query', hosts: ['127.0.0.1']})
   server = createServer({cert: leaf.certPem, key: leaf.keyPem}, (_req, res) => {
     res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({status: 'success', data: {sidecar: [{name: 'a'}, {name: 'b'}], store: [{name: 's'}], rule: [{name: 'r'}], receive: [{name: 'x'}]}}))
+    res.end(JSON.stringify({status: 'success', data: {sidecar: [{name: 'a'}, {name: 'b'}, {name: 'c', labelSets: [{cluster: 'cluster-03'}]}, {name: 'd', labelSets: [{cluster: 'cluster-04'}]}], store: [{name: 's'}], rule: [{name: 'r'}], receive: [{name: 'x'}]}}))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -38,7 +38,7 @@ describe('validate and the platform CA', () => {
     const withoutCa = writeInventory(other, 'http://127.0.0.1:9', edit).inv
     const only = {component: 'thanos' as const, skip: ['thanos.clusters', 'thanos.replicas', 'thanos.compactor', 'thanos.bucket'], requestTimeoutMs: 20_000}
     const ok = await validate(withCa, only)
-    expect(ok.checks[0]).toMatchObject({id: 'thanos.stores', result: 'pass', detail: '2 sidecar, 1 store, 1 rule, 1 receive'})
+    expect(ok.checks[0]).toMatchObject({id: 'thanos.stores', result: 'pass', detail: '4 sidecar, 1 store, 1 rule, 1 receive'})
     const bad = await validate(withoutCa, only)
     expect(bad.checks[0]).toMatchObject({id: 'thanos.stores', result: 'fail', detail: expect.stringMatching(/^thanos-query: TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/)})
   })

@@ -31,7 +31,7 @@ export const SCRAPE = {
   serviceAccount: 'obsctl-scrape',
   clusterRole: 'obsctl-scrape',
   clusterRoleBinding: 'obsctl-scrape',
-  /** services/proxy to the exporters, only in the edge's monitoring namespace */
+  /** the exporters (discovery and proxy), only in the edge's monitoring namespace */
   role: 'obsctl-scrape',
   roleBinding: 'obsctl-scrape',
   tokenSecret: 'obsctl-scrape-long-lived-token',
@@ -89,7 +89,12 @@ export const SCRAPE_CLUSTER_RULES = [
   {apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch']},
   {apiGroups: [''], resources: ['nodes/proxy'], verbs: ['get']},
 ]
-export const SCRAPE_NAMESPACE_RULES = [{apiGroups: [''], resources: ['services/proxy'], verbs: ['get']}]
+/** the exporters' scrape jobs (templates/gitops/partials/scrape-jobs.yaml): node-exporter by pod and
+ * kube-state-metrics by service discovery, each scraped through the API server's proxy */
+export const SCRAPE_NAMESPACE_RULES = [
+  {apiGroups: [''], resources: ['pods', 'services'], verbs: ['list', 'watch']},
+  {apiGroups: [''], resources: ['pods/proxy', 'services/proxy'], verbs: ['get']},
+]
 
 function labels(c: Cluster): Record<string, string> {
   return {[LABELS.managedBy]: 'obsctl', [LABELS.cluster]: c.name}
@@ -289,7 +294,7 @@ export async function registerEdge(central: Kube, edge: Kube, c: Cluster, opts: 
 
   // 3. metrics: remote-scrape edges get a scrape-only token copied to central; agent edges none
   if (mode === 'remote-scrape') {
-    log(`scrape ServiceAccount (list/watch nodes, get nodes/proxy, get services/proxy in ${NAMESPACES.monitoring})`)
+    log(`scrape ServiceAccount (list/watch nodes, get nodes/proxy; list/watch pods and services, get their proxy in ${NAMESPACES.monitoring})`)
     await applyAll(edge, scrapeObjects(c), report.edgeObjects)
     const scrapeSecret = tokenSecretObject(c, SCRAPE.tokenSecret, SCRAPE.namespace, SCRAPE.serviceAccount)
     const scrape = await ensureToken(edge, scrapeSecret, opts)

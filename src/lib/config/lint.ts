@@ -4,7 +4,7 @@
  */
 import type {FieldPath, LoadedInventory, Position} from './load.js'
 import {formatPath} from './load.js'
-import {argocdHA, centralCluster, metricsMode} from './model.js'
+import {argocdHA, centralCluster, edgePrometheusName, metricsMode} from './model.js'
 import {lintAlerting} from './alerting.js'
 import {capacity, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
 import {durationSeconds} from './units.js'
@@ -104,7 +104,13 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
   const rs = p.clusters.findIndex((c) => metricsMode(c) === 'remote-scrape')
   if (rs >= 0) {
     const names = p.clusters.filter((c) => metricsMode(c) === 'remote-scrape').map((c) => c.name)
-    add('remote-scrape-nodes-proxy', 'warning', ['clusters', rs, 'metrics'], `remote-scrape (${names.join(', ')}) gives central Prometheus a token with "get nodes/proxy" on each edge; Kubernetes documents that permission as more than read-only (it reaches the kubelet API, including exec over WebSocket). The ServiceAccount gets nothing else`, 'use metrics: agent on an edge to keep that token off the central cluster (a Prometheus Agent remote-writes instead)')
+    add(
+      'remote-scrape-nodes-proxy',
+      'warning',
+      ['clusters', rs, 'metrics'],
+      `remote-scrape (${names.join(', ')}) runs one small Prometheus per edge on the central cluster (${names.map((n) => edgePrometheusName(n)).join(', ')}: external label cluster=<edge>, its own Thanos sidecar), holding a token with "get nodes/proxy" on that edge; Kubernetes documents that permission as more than read-only (it reaches the kubelet API, including exec over WebSocket). The ServiceAccount gets nothing else`,
+      'use metrics: agent on an edge to keep that token off the central cluster and that Prometheus off its budget (a Prometheus Agent on the edge remote-writes instead)',
+    )
   }
 
   for (const [component, n] of Object.entries(p.replicas)) {

@@ -37,6 +37,23 @@ export function needsReceive(p: Platform): boolean {
   return edgeClusters(p).some((c) => metricsMode(c) === 'agent')
 }
 
+/** Edges whose metrics the central cluster scrapes through their API servers (`metrics: remote-scrape`). */
+export function scrapeEdges(p: Platform): Cluster[] {
+  return edgeClusters(p).filter((c) => metricsMode(c) === 'remote-scrape')
+}
+
+/**
+ * The Prometheus (monitoring.coreos.com/v1 resource name) on the central cluster that scrapes one
+ * remote-scrape edge, with external label cluster=<edge> and its own Thanos sidecar. A Thanos sidecar
+ * overwrites every series' labels with its Prometheus's external labels (thanos-io/thanos
+ * pkg/store/prometheus.go, labelpb.ExtendSortedLabels), so the central Prometheus (cluster=<central>)
+ * cannot carry an edge's series.
+ */
+export const edgePrometheusName = (edge: Cluster | string) => `edge-${typeof edge === 'string' ? edge : edge.name}`
+
+/** The headless Service over every edge Prometheus's sidecar (Thanos Query discovers them through it). */
+export const EDGE_SIDECAR_SERVICE = 'prometheus-edges-thanos-discovery'
+
 /** `<service>.k8s-cluster-<id>.<domain>`, e.g. grafana.k8s-cluster-01.miribit.lab */
 export function serviceHost(p: Platform, c: Cluster, service: string): string {
   return `${service}.k8s-cluster-${c.id}.${p.domain}`
@@ -121,4 +138,6 @@ export const SECRET_NAMES = {
   alertmanagerReceivers: 'alertmanager-receivers',
   /** Grafana's OpenSearch datasource: the read-only user grafana (username, password) and ca.crt */
   grafanaOpensearch: 'grafana-opensearch-credentials',
+  /** the central ingresses' CA (ca.crt) on agent edges: the Prometheus Agent verifies Thanos Receive with it */
+  platformCa: 'obsctl-platform-ca',
 } as const

@@ -5,7 +5,7 @@
  */
 import type {Cluster, Platform} from './schema.js'
 import {cpuMillis, memoryBytes} from './units.js'
-import {metricsMode, needsReceive} from './model.js'
+import {metricsMode, needsReceive, scrapeEdges} from './model.js'
 
 export type Profile = Platform['profile']
 
@@ -57,6 +57,9 @@ const CENTRAL: Row[] = [
 
 const RECEIVE: Row = ['thanos-receive', 1, {cpu: '100m', memory: '512Mi', disk: '10Gi'}, {cpu: '500m', memory: '1Gi', disk: '20Gi'}]
 const AGENT: Row = ['prometheus-agent', 1, {cpu: '100m', memory: '200Mi', limitMemory: '400Mi'}, {cpu: '200m', memory: '200Mi', limitMemory: '512Mi'}]
+/** on central, one per `metrics: remote-scrape` edge (with a Thanos sidecar sized like the central pair's) */
+const EDGE_PROMETHEUS: Row = ['prometheus-edge', 1, {cpu: '100m', memory: '256Mi', limitMemory: '512Mi', disk: '5Gi'}, {cpu: '250m', memory: '512Mi', limitMemory: '1Gi', disk: '10Gi'}]
+const SIDECAR = CENTRAL.find((r) => r[0] === 'thanos-sidecar')!
 
 function pick(rows: Row[], p: Pick<Platform, 'profile' | 'replicas'>): ComponentSize[] {
   return rows.map(([component, replicas, lab, production, perNode]) => ({
@@ -68,7 +71,7 @@ function pick(rows: Row[], p: Pick<Platform, 'profile' | 'replicas'>): Component
 }
 
 /** Component names that `replicas` overrides may use (not the per-node agents). */
-export const SCALABLE_COMPONENTS: string[] = [...SYSTEM, ...CENTRAL, RECEIVE, AGENT].filter((r) => !r[4] && r[0] !== 'kube-control-plane').map((r) => r[0])
+export const SCALABLE_COMPONENTS: string[] = [...SYSTEM, ...CENTRAL, RECEIVE, AGENT, EDGE_PROMETHEUS].filter((r) => !r[4] && r[0] !== 'kube-control-plane').map((r) => r[0])
 
 /** The platform components a cluster of this role runs, with sizes for the profile. */
 export function componentsFor(p: Platform, c: Cluster): ComponentSize[] {
@@ -77,12 +80,19 @@ export function componentsFor(p: Platform, c: Cluster): ComponentSize[] {
     rows.push(...CENTRAL)
     if (needsReceive(p)) rows.push(RECEIVE)
   } else if (metricsMode(c) === 'agent') rows.push(AGENT)
-  return pick(rows, p)
+  const out = pick(rows, p)
+  const edges = c.role === 'central' ? scrapeEdges(p).length : 0
+  if (edges > 0) {
+    // every remote-scrape edge's own Prometheus and its sidecar
+    const [prom, side] = pick([EDGE_PROMETHEUS, SIDECAR], p)
+    out.push({...prom!, replicas: prom!.replicas * edges}, {...side!, component: 'thanos-sidecar-edge', replicas: prom!.replicas * edges})
+  }
+  return out
 }
 
 /** Size of one component for the profile (for rendering resources). */
 export function sizeOf(p: Platform, component: string): ComponentSize {
-  const row = [...SYSTEM, ...CENTRAL, RECEIVE, AGENT].find((r) => r[0] === component)
+  const row = [...SYSTEM, ...CENTRAL, RECEIVE, AGENT, EDGE_PROMETHEUS].find((r) => r[0] === component)
   if (!row) throw new Error(`no size for component ${component}`)
   return pick([row], p)[0]!
 }

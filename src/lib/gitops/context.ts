@@ -11,6 +11,9 @@ import {
   SECRET_NAMES,
   centralCluster,
   edgeClusters,
+  edgePrometheusName,
+  scrapeEdges,
+  EDGE_SIDECAR_SERVICE,
   metricsMode,
   needsReceive,
   overlayName,
@@ -89,6 +92,18 @@ export function ismPolicy(p: Platform): Record<string, unknown> {
   }
 }
 
+/** The StoreAPI addresses Thanos Query discovers (DNS SRV over headless Services; templates/…/thanos/query.yaml). */
+export function thanosQueryEndpoints(p: Platform): string[] {
+  const srv = (service: string) => `dnssrv+_grpc._tcp.${service}.${NAMESPACES.monitoring}.svc.cluster.local`
+  return [
+    srv('kube-prometheus-stack-thanos-discovery'),
+    ...(scrapeEdges(p).length > 0 ? [srv(EDGE_SIDECAR_SERVICE)] : []),
+    srv('thanos-store'),
+    srv('thanos-ruler-operated'),
+    ...(needsReceive(p) ? [srv('thanos-receive')] : []),
+  ]
+}
+
 export type Scope = 'platform' | 'cluster' | 'central' | 'edge'
 
 /** Platform-wide data, computed once per render. */
@@ -102,7 +117,7 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
     central,
     edges,
     agentEdges: edges.filter((e) => metricsMode(e) === 'agent'),
-    scrapeEdges: edges.filter((e) => metricsMode(e) === 'remote-scrape'),
+    scrapeEdges: scrapeEdges(p),
     needsReceive: needsReceive(p),
     ns: NAMESPACES,
     secrets: SECRET_NAMES,
@@ -120,6 +135,9 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
     /** Grafana's datasources (uids the dashboards use) and the OpenSearch one's user */
     datasources: GRAFANA_DATASOURCES,
     grafanaOpensearchUser: GRAFANA_OPENSEARCH_USER,
+    queryEndpoints: thanosQueryEndpoints(p),
+    /** jobs of the Thanos sidecars' metrics: the chart's thanosServiceMonitor, and the edge Prometheuses' */
+    sidecarJobs: ['kube-prometheus-stack-thanos-discovery', ...(scrapeEdges(p).length > 0 ? [EDGE_SIDECAR_SERVICE] : [])],
     opensearchPools: [
       {component: 'masters', size: sizeOf(p, 'opensearch-master'), roles: ['cluster_manager']},
       {component: 'data', size: sizeOf(p, 'opensearch-data'), roles: ['data', 'ingest']},
@@ -132,11 +150,13 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
     resourcesOf,
     jvm,
     modeOf: metricsMode,
-    scrapeJobs: (e: Cluster, n: number) => {
+    /** the ScrapeConfig objects of a remote-scrape edge (partials/scrape-jobs.yaml), read by its own Prometheus */
+    scrapeConfigs: (e: Cluster) => {
       const api = hostPort(e.apiServer)
-      const text = renderPartial('scrape-jobs', {e, ns: NAMESPACES, api: `${api.host}:${api.port}`, dir: `/etc/prometheus/secrets/${SECRET_NAMES.scrape(e.name)}`})
-      return indent(text.trimEnd(), n)
+      return renderPartial('scrape-jobs', {e, ns: NAMESPACES, api: `${api.host}:${api.port}`, secret: SECRET_NAMES.scrape(e.name)}).trimEnd()
     },
+    edgePrometheus: edgePrometheusName,
+    edgeSidecarService: EDGE_SIDECAR_SERVICE,
   }
   return base
 }

@@ -14,6 +14,7 @@
  *   every    logging     fluentbit-opensearch-credentials  username, password (+ ca.crt: the central OpenSearch CA)
  *   central  monitoring  grafana-opensearch-credentials    username, password (+ ca.crt): Grafana's OpenSearch datasource (read-only user grafana)
  *   central  monitoring  alertmanager-receivers            <receiver>.<what>: the URLs, keys and passwords of alerting.receivers (when any)
+ *   agent    monitoring  obsctl-platform-ca                ca.crt: the CA of the central ingresses (the Prometheus Agent verifies Thanos Receive)
  *
  * Values live only in memory: from env vars, a prompt on a terminal, the cluster itself (a rerun keeps
  * what is there) or, with --generate-passwords, crypto.randomBytes. Nothing here logs or returns a value.
@@ -34,7 +35,7 @@ import path from 'node:path'
 import YAML from 'yaml'
 import {receiverSecrets} from '../config/alerting.js'
 import {formatPath, formatPosition, type LoadedInventory} from '../config/load.js'
-import {centralCluster, GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from '../config/model.js'
+import {centralCluster, GRAFANA_OPENSEARCH_USER, metricsMode, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {canPrompt} from '../cli/prompt.js'
 import {errorMessage, inputError} from '../errors.js'
@@ -69,6 +70,8 @@ export interface SecretValues {
   opensearchCa?: string
   /** PEM of the S3 endpoint's private CA (s3.caFile), for Longhorn's AWS_CERT */
   s3Ca?: string
+  /** PEM of the CA of the central ingresses' certificate (the platform CA when obsctl issues it): agent edges trust Thanos Receive with it */
+  ingressCa?: string
   /** the central TLS Secrets, one entry per namespace/name (absent: none are written) */
   tls?: TlsResolution[]
   /** the platform CA certificate's file, when this run needed the CA (created: in this run) */
@@ -303,11 +306,15 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
   const fb: Record<string, string> = {username: FLUENTBIT_OPENSEARCH_USER, password: v.fluentbitPassword}
   if (v.opensearchCa) fb['ca.crt'] = v.opensearchCa
   out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.fluentbitOpensearch, type: opaque, data: fb, purpose: 'Fluent Bit output to the central OpenSearch'})
+  if (metricsMode(c) === 'agent' && v.ingressCa) {
+    // PrometheusAgent remoteWrite tlsConfig.ca.secret (templates/gitops/edge/…/prometheus-agent.yaml)
+    out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.platformCa, type: opaque, data: {'ca.crt': v.ingressCa}, purpose: 'CA of the Thanos Receive ingress, for the Prometheus Agent remote write'})
+  }
   return out
 }
 
 /** Names and keys only: what a cluster gets, for fingerprints, plans and dry runs. */
-export function secretShapes(p: Platform, c: Cluster, opts: {opensearchCa?: boolean; s3Ca?: boolean} = {}): {namespace: string; name: string; keys: string[]; purpose: string}[] {
+export function secretShapes(p: Platform, c: Cluster, opts: {opensearchCa?: boolean; s3Ca?: boolean; ingressCa?: boolean} = {}): {namespace: string; name: string; keys: string[]; purpose: string}[] {
   const dummy: SecretValues = {
     s3: {accessKey: '-', secretKey: '-'},
     opensearchAdminPassword: '-',
@@ -317,6 +324,7 @@ export function secretShapes(p: Platform, c: Cluster, opts: {opensearchCa?: bool
     alerting: {},
     opensearchCa: opts.opensearchCa ? '-' : undefined,
     s3Ca: opts.s3Ca ? '-' : undefined,
+    ingressCa: opts.ingressCa === false ? undefined : '-',
     tls: tlsSecretSpecs(p).flatMap((s) => s.namespaces.map((namespace) => ({namespace, name: s.name, origin: 'issued' as const, material: {crt: '-', key: '-', ca: '-'}}))),
     generated: [],
     sources: {},
@@ -492,13 +500,22 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     opensearchCa = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchHttpTls, 'ca.crt')
     if (opensearchCa) sources.opensearchCa = `${NAMESPACES.logging}/${SECRET_NAMES.opensearchHttpTls} on ${central.name}`
   }
+  // the CA the central ingresses (Thanos Receive among them) serve a certificate from: what this run
+  // leaves in monitoring/obsctl-ingress-tls (the platform CA when obsctl manages it), else its live ca.crt
+  const ingressTls = tls?.find((t) => t.name === SECRET_NAMES.ingressTls && t.namespace === NAMESPACES.monitoring)
+  let ingressCa = ingressTls?.material?.ca
+  if (ingressCa) sources.ingressCa = 'the platform CA (.obsctl/pki/ca.crt)'
+  else {
+    ingressCa = await liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.ingressTls, 'ca.crt')
+    if (ingressCa) sources.ingressCa = `${NAMESPACES.monitoring}/${SECRET_NAMES.ingressTls} on ${central.name}`
+  }
   let s3Ca: string | undefined
   if (p.s3.caFile) {
     const f = path.resolve(inv.dir, p.s3.caFile)
     s3Ca = readPem(f, 'the S3 CA file (s3.caFile)', 'fix s3.caFile in the inventory')
   }
   for (const r of receiverSecrets(p.alerting)) sources[`alerting ${r.key}`] = `$${r.env}`
-  return {s3, opensearchAdminPassword, fluentbitPassword, grafanaAdminPassword, grafanaOpensearchPassword, alerting, opensearchCa, s3Ca, tls, platformCa, generated, sources}
+  return {s3, opensearchAdminPassword, fluentbitPassword, grafanaAdminPassword, grafanaOpensearchPassword, alerting, opensearchCa, s3Ca, ingressCa, tls, platformCa, generated, sources}
 }
 
 /**

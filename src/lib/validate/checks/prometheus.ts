@@ -1,13 +1,15 @@
-/** prometheus.*: the central replicas, the targets API and the remote-scrape edges. */
+/** prometheus.*: the central replicas, the targets API and the remote-scrape edges' own Prometheuses. */
 import {parse} from 'yaml'
-import {centralCluster, edgeClusters, metricsMode, NAMESPACES} from '../../config/model.js'
+import {centralCluster, edgePrometheusName, NAMESPACES, scrapeEdges} from '../../config/model.js'
 import {sizeOf} from '../../config/sizing.js'
 import type {KubeObject} from '../../kube/client.js'
 import {okJson} from '../http.js'
 import type {Check} from '../types.js'
 import {clustersOf, fail, list, pass, type PromEnvelope} from './util.js'
 
-export const PROMETHEUS_POD_SELECTOR = 'app.kubernetes.io/name=prometheus'
+/** the central pair only (the chart's Prometheus; the thanos-discovery Service selects the same labels),
+ * not the remote-scrape edges' Prometheuses in the same namespace */
+export const PROMETHEUS_POD_SELECTOR = 'app.kubernetes.io/name=prometheus,prometheus=kube-prometheus-stack-prometheus'
 export const PROMETHEUS_PORT = 9090
 
 interface Pod extends KubeObject {
@@ -80,14 +82,22 @@ const targets: Check = {
   },
 }
 
+/**
+ * Each remote-scrape edge is scraped by its own Prometheus on central (edge-<edge>). Its targets are read
+ * through Thanos Query's targets API, which fans out to every sidecar and labels each target with that
+ * sidecar's external labels (thanos-io/thanos pkg/targets/prometheus.go enrichTargetsWithExtLabels) and
+ * deduplicates replicas (pkg/targets/targets.go): so `cluster=<edge>` there proves the edge's series carry
+ * its own cluster label end to end, not the central one.
+ */
 const edges: Check = {
   id: 'prometheus.edges',
   component: 'prometheus',
-  title: "Every remote-scrape edge's jobs are up",
+  title: "Every remote-scrape edge's jobs are up, labelled with the edge (through Thanos Query)",
   async run(ctx) {
-    const want = edgeClusters(ctx.platform).filter((c) => metricsMode(c) === 'remote-scrape')
+    const want = scrapeEdges(ctx.platform)
     if (want.length === 0) return pass('no edge uses metrics: remote-scrape')
-    const ts = await activeTargets(ctx)
+    const body = okJson<PromEnvelope<{activeTargets: PromTarget[]}>>(await ctx.http.request('thanos-query', '/api/v1/targets?state=active'), 'thanos-query')
+    const ts = body.data?.activeTargets ?? []
     const problems: string[] = []
     const ok: string[] = []
     for (const c of want) {
@@ -97,7 +107,13 @@ const edges: Check = {
       else if (down.length) problems.push(`${c.name}: ${down.length}/${mine.length} down (${[...new Set(down.map((t) => t.labels.job ?? t.scrapePool))].join(', ')})`)
       else ok.push(`${c.name} ${mine.length}`)
     }
-    if (problems.length) return fail(list(problems), `the central Prometheus scrapes these edges through their API servers: check the edge is up and the Secret ${'obsctl-scrape-<edge>'} holds a valid token (obsctl secrets apply)`, clustersOf(problems))
+    if (problems.length) {
+      return fail(
+        list(problems),
+        `each edge has its own Prometheus on the central cluster (${want.map((c) => edgePrometheusName(c)).join(', ')}) scraping through the edge's API server: kubectl -n monitoring get prometheus,scrapeconfig -l obsctl.dev/edge=<edge>; check the edge is up and the Secret obsctl-scrape-<edge> holds a valid token (obsctl cluster register)`,
+        clustersOf(problems),
+      )
+    }
     return pass(`targets up: ${ok.join(', ')}`)
   },
 }

@@ -1,5 +1,5 @@
 /** thanos.*: Thanos Query's store set, the global view per cluster, HA pairs, the compactor and the bucket. */
-import {centralCluster, needsReceive} from '../../config/model.js'
+import {centralCluster, needsReceive, scrapeEdges} from '../../config/model.js'
 import {sizeOf} from '../../config/sizing.js'
 import {ObsctlError} from '../../errors.js'
 import {okJson} from '../http.js'
@@ -39,8 +39,9 @@ const stores: Check = {
     const p = ctx.platform
     const body = okJson<PromEnvelope<Record<string, ThanosStore[] | null>>>(await ctx.http.request('thanos-query', '/api/v1/stores'), 'thanos-query')
     const data = body.data ?? {}
+    const edges = scrapeEdges(p)
     const want: [type: string, n: number, what: string][] = [
-      ['sidecar', sizeOf(p, 'prometheus').replicas, 'Prometheus sidecars'],
+      ['sidecar', sizeOf(p, 'prometheus').replicas + edges.length * sizeOf(p, 'prometheus-edge').replicas, 'Prometheus sidecars'],
       ['store', 1, 'store gateway'],
       ['rule', 1, 'ruler'],
     ]
@@ -50,11 +51,14 @@ const stores: Check = {
       const have = (data[type] ?? []).length
       if (have < n) problems.push(`${what}: ${have}/${n} (${type})`)
     }
+    // each remote-scrape edge's own Prometheus: a sidecar whose external labels say cluster=<edge>
+    const sidecarClusters = new Set((data.sidecar ?? []).flatMap((s) => (s.labelSets ?? []).map((l) => l.cluster)))
+    for (const e of edges) if (!sidecarClusters.has(e.name)) problems.push(`no sidecar with cluster=${e.name} (Prometheus edge-${e.name})`)
     const broken = Object.entries(data).flatMap(([type, list]) => (list ?? []).filter((s) => s.lastError).map((s) => `${type} ${s.name}: ${s.lastError}`))
     problems.push(...broken)
     const counts = Object.entries(data).map(([t, l]) => `${(l ?? []).length} ${t}`).join(', ')
     if (problems.length) {
-      return fail(`missing or failing: ${list(problems)} (has ${counts || 'none'})`, 'check the endpoints Thanos Query is given (--endpoint flags) and that the sidecar gRPC port 10901 is reachable: kubectl -n monitoring logs deploy/thanos-query')
+      return fail(`missing or failing: ${list(problems)} (has ${counts || 'none'})`, 'check the endpoints Thanos Query discovers (ConfigMap monitoring/thanos-query-endpoints, --endpoint.sd-config-file) and that the sidecar gRPC port 10901 is reachable: kubectl -n monitoring logs deploy/thanos-query')
     }
     return pass(counts)
   },
@@ -69,7 +73,7 @@ const clusters: Check = {
     const seen = new Set(result.map((r) => r.metric.cluster).filter(Boolean))
     const missing = ctx.platform.clusters.map((c) => c.name).filter((n) => !seen.has(n))
     if (missing.length) {
-      return fail(`no metrics from ${list(missing)} (seen: ${[...seen].sort().join(', ') || 'none'})`, 'remote-scrape edges: see prometheus.edges; agent edges: the Prometheus Agent remote-writes to Thanos Receive — kubectl -n monitoring logs of the agent on that cluster', missing)
+      return fail(`no metrics from ${list(missing)} (seen: ${[...seen].sort().join(', ') || 'none'})`, 'remote-scrape edges: see prometheus.edges (each has its own Prometheus edge-<edge> on the central cluster); agent edges: the Prometheus Agent remote-writes to Thanos Receive — kubectl -n monitoring logs of the agent on that cluster', missing)
     }
     return pass(`${seen.size} clusters: ${[...seen].sort().join(', ')}`)
   },
@@ -85,7 +89,7 @@ const replicas: Check = {
     const result = await thanosQuery(ctx, `count by (${REPLICA_LABEL}) (up{cluster="${central.name}"})`, false)
     const reps = [...new Set(result.map((r) => r.metric[REPLICA_LABEL]).filter((x): x is string => Boolean(x)))].sort()
     if (reps.length < want) {
-      return fail(`${reps.length}/${want} replicas of the central Prometheus answer${reps.length ? ` (${reps.join(', ')})` : ''}`, `every replica needs the external label ${REPLICA_LABEL} and a sidecar Thanos Query reaches: kubectl -n monitoring get pods -l app.kubernetes.io/name=prometheus`)
+      return fail(`${reps.length}/${want} replicas of the central Prometheus answer${reps.length ? ` (${reps.join(', ')})` : ''}`, `every replica needs the external label ${REPLICA_LABEL} and a sidecar Thanos Query reaches: kubectl -n monitoring get pods -l app.kubernetes.io/name=prometheus,prometheus=kube-prometheus-stack-prometheus`)
     }
     return pass(`${reps.length} replicas: ${reps.join(', ')}`)
   },
