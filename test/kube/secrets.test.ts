@@ -52,7 +52,7 @@ git:
 ${extra}clusters:
 ${NAMES.map((n, i) => `  - name: ${n}
     id: "0${i + 1}"
-    role: ${i === 0 ? 'central' : 'edge'}
+    role: ${i === 0 ? 'central' : 'edge'}${i === 1 ? '\n    metrics: agent' : ''}
     apiServer: https://127.0.0.1:6443
     nodes:
       - {host: 10.0.0.${i + 1}, cpu: 4, memory: 16Gi}`).join('\n')}
@@ -171,7 +171,15 @@ describe('secrets apply', () => {
     expect(statSync(path.dirname(caFiles(dir).key)).mode & 0o777).toBe(0o700)
     expect(actions(r, 'cluster-01')).toMatchObject({'logging/opensearch-http-tls': 'created', 'monitoring/obsctl-ingress-tls': 'created', 'logging/obsctl-ingress-tls': 'created'})
 
-    // edges get only Longhorn's and Fluent Bit's
+    // the agent edge (cluster-02) trusts the Thanos Receive ingress: the platform CA that issued monitoring/obsctl-ingress-tls
+    const agentCa = secret(edges[0]!, 'monitoring', 'obsctl-platform-ca')!
+    expect(Object.keys(agentCa.data)).toEqual(['ca.crt'])
+    expect(dec(agentCa.data['ca.crt']!)).toBe(readFileSync(caFiles(dir).crt, 'utf8'))
+    expect(dec(agentCa.data['ca.crt']!)).toBe(dec(secret(central!, 'monitoring', 'obsctl-ingress-tls')!.data['ca.crt']!))
+    expect(r.sources.ingressCa).toBe('the platform CA (.obsctl/pki/ca.crt)')
+    // remote-scrape edges run no Prometheus: no CA object there
+    for (const e of edges.slice(1)) expect(secret(e, 'monitoring', 'obsctl-platform-ca')).toBeUndefined()
+    // edges get only Longhorn's and Fluent Bit's (and the agent's CA)
     for (const e of edges) {
       expect(secret(e, 'monitoring', 'thanos-objstore')).toBeUndefined()
       expect(secret(e, 'logging', 'opensearch-admin-credentials')).toBeUndefined()
@@ -279,7 +287,9 @@ describe('secrets apply', () => {
     const r = await secretsApply(inv, {kubeconfig, dryRun: true})
     expect(r.clusters.map((c) => c.cluster)).toEqual(NAMES)
     const plan = (r.clusters[1] as {plan: {name: string; keys: string[]}[]}).plan
-    expect(plan.map((s) => s.name)).toEqual(['longhorn-backup-credentials', 'fluentbit-opensearch-credentials'])
+    expect(plan.map((s) => s.name)).toEqual(['longhorn-backup-credentials', 'fluentbit-opensearch-credentials', 'obsctl-platform-ca'])
+    expect(plan.find((s) => s.name === 'obsctl-platform-ca')!.keys).toEqual(['ca.crt'])
+    expect((r.clusters[2] as {plan: {name: string}[]}).plan.map((s) => s.name)).toEqual(['longhorn-backup-credentials', 'fluentbit-opensearch-credentials'])
     const central = (r.clusters[0] as {plan: {namespace: string; name: string; keys: string[]}[]}).plan
     for (const t of TLS) expect(central.find((s) => s.namespace === t.ns && s.name === t.name)?.keys).toEqual(['ca.crt', 'tls.crt', 'tls.key'])
     for (const s of servers) expect(s.requestLog).toEqual([])
@@ -440,6 +450,23 @@ describe('secrets apply: a TLS Secret of your own', () => {
         expectTlsSecret(fleet[0]!, 'logging', 'obsctl-ingress-tls', d, INGRESS_SANS)
         if (run === 1) expect(Object.values(actions(r, 'cluster-01')).filter((a) => a !== 'unchanged' && a !== 'kept')).toEqual([])
       }
+    } finally {
+      await stopKubeServers(fleet)
+    }
+  })
+
+  it("an ingress certificate of your own: the agent edge trusts its ca.crt", async () => {
+    const {fleet, kc, inv: own, userCa, leaf} = await ownPkiFleet('*.k8s-cluster-01.lab.test')
+    try {
+      const b64 = (x: string) => Buffer.from(x).toString('base64')
+      fleet[0]!.seed(
+        {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'monitoring'}},
+        {apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: {name: 'obsctl-ingress-tls', namespace: 'monitoring'}, data: {'tls.crt': b64(leaf.certPem), 'tls.key': b64(leaf.keyPem), 'ca.crt': b64(userCa.certPem)}},
+      )
+      const r = await secretsApply(own, {kubeconfig: kc, renderer: 'silent'})
+      expect(actions(r, 'cluster-01')['monitoring/obsctl-ingress-tls']).toBe('kept')
+      expect(dec(secret(fleet[1]!, 'monitoring', 'obsctl-platform-ca')!.data['ca.crt']!)).toBe(userCa.certPem)
+      expect(r.sources.ingressCa).toBe('monitoring/obsctl-ingress-tls on cluster-01')
     } finally {
       await stopKubeServers(fleet)
     }
