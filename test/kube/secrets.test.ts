@@ -379,6 +379,8 @@ describe('secrets apply: TLS certificates from the platform CA', () => {
       const os = expectTlsSecret(fleet[0]!, 'logging', 'opensearch-http-tls', tdir, [...OPENSEARCH_SANS, 'logs.example.test'])
       const ing = expectTlsSecret(fleet[0]!, 'monitoring', 'obsctl-ingress-tls', tdir, INGRESS_SANS)
       for (const s of fleet) expect(dec(secret(s, 'logging', 'fluentbit-opensearch-credentials')!.data['ca.crt']!)).toBe(caPem)
+      // and so does the agent edge's trust of the Thanos Receive ingress
+      expect(dec(secret(fleet[1]!, 'monitoring', 'obsctl-platform-ca')!.data['ca.crt']!)).toBe(caPem)
       for (const pem of [readFileSync(caFiles(tdir).key, 'utf8'), caPem, os.crt, os.key, ing.crt, ing.key]) for (const n of pemNeedles(pem)) needles.add(n)
       if (args[0] === '--json') {
         const report = JSON.parse(out.stdout) as SecretsApplyReport
