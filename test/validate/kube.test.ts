@@ -71,7 +71,7 @@ describe('validate all with Kubernetes state', () => {
     central.setApplicationStatus('argocd', 'opensearch', {sync: 'OutOfSync', health: 'Degraded', message: 'StatefulSet opensearch-data: 1/3 ready'})
     central.setApplicationStatus('argocd', 'thanos', {sync: 'Synced', health: 'Progressing'})
     argo.connection['cluster-04'] = 'Failed'
-    seedPod(central, {...readyPod('prometheus-kube-prometheus-stack-prometheus-1', 'monitoring', {'app.kubernetes.io/name': 'prometheus'}), status: {phase: 'Pending', podIP: '10.0.0.6', conditions: [{type: 'Ready', status: 'False'}]}})
+    seedPod(central, {...readyPod('prometheus-kube-prometheus-stack-prometheus-1', 'monitoring', {'app.kubernetes.io/name': 'prometheus', prometheus: 'kube-prometheus-stack-prometheus'}), status: {phase: 'Pending', podIP: '10.0.0.6', conditions: [{type: 'Ready', status: 'False'}]}})
     setDaemonSet(c3, 2, 1)
     c2.seed({apiVersion: 'fluentbit.fluent.io/v1alpha2', kind: 'ClusterOutput', metadata: {name: 'opensearch'}, spec: {match: '*', opensearch: {host: 'opensearch.logging.svc', port: 9200}}})
     fbHealth['cluster-04'] = {status: 500, body: 'error'}
@@ -92,7 +92,7 @@ describe('validate all with Kubernetes state', () => {
       central.setApplicationStatus('argocd', 'opensearch', {sync: 'Synced', health: 'Healthy'})
       central.setApplicationStatus('argocd', 'thanos', {sync: 'Synced', health: 'Healthy'})
       argo.connection['cluster-04'] = 'Successful'
-      seedPod(central, readyPod('prometheus-kube-prometheus-stack-prometheus-1', 'monitoring', {'app.kubernetes.io/name': 'prometheus'}))
+      seedPod(central, readyPod('prometheus-kube-prometheus-stack-prometheus-1', 'monitoring', {'app.kubernetes.io/name': 'prometheus', prometheus: 'kube-prometheus-stack-prometheus'}))
       central.seed({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'cluster-cluster-03', namespace: 'argocd', labels: {'argocd.argoproj.io/secret-type': 'cluster', 'obsctl.dev/cluster': 'cluster-03'}}, data: {name: b64('cluster-03'), server: b64(kubes[2]!.url)}})
       setDaemonSet(c3, 1, 1)
       c2.seed({apiVersion: 'fluentbit.fluent.io/v1alpha2', kind: 'ClusterOutput', metadata: {name: 'opensearch'}, spec: {match: '*', opensearch: {host: 'opensearch.k8s-cluster-01.miribit.lab', port: 9200}}})
@@ -100,8 +100,11 @@ describe('validate all with Kubernetes state', () => {
     }
   })
 
-  it('fails prometheus.replicas when a replica lacks the external label cluster', async () => {
+  it('fails prometheus.replicas when a replica lacks the external label cluster (a remote-scrape edge\'s own Prometheus is not a central replica)', async () => {
     const central = kubes[0]!
+    // the Prometheus of remote-scrape edge cluster-03 on central: same app label, its own external label
+    seedPod(central, readyPod('prometheus-edge-cluster-03-0', 'monitoring', {'app.kubernetes.io/name': 'prometheus', prometheus: 'edge-cluster-03'}))
+    central.onProxy('pods/monitoring/prometheus-edge-cluster-03-0:9090', () => ({body: {status: 'success', data: {yaml: 'global:\n  external_labels:\n    cluster: cluster-03\n'}}}))
     central.onProxy('pods/monitoring/prometheus-kube-prometheus-stack-prometheus-0:9090', () => ({body: {status: 'success', data: {yaml: 'global:\n  scrape_interval: 30s\n  external_labels:\n    prometheus_replica: prometheus-0\n'}}}))
     try {
       const v = await validate(inv, {kubeconfig, component: 'prometheus'})
