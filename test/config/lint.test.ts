@@ -66,7 +66,7 @@ const CASES = {
     return {text, kind: 'lint' as const, id: 'prometheus-retention', path: 'retention.prometheus', line: lineOf(text, 'prometheus: 2h')}
   },
   twoCentrals: () => {
-    const text = edit('  - name: cluster-02\n    id: "02"\n    role: edge\n    # remote-scrape: central Prometheus scrapes this cluster through its API server\n    # agent: a Prometheus Agent (~200Mi) here remote-writes to Thanos Receive on central\n    metrics: agent\n', '  - name: cluster-02\n    id: "02"\n    role: central\n')
+    const text = edit('  - name: cluster-02\n    id: "02"\n    role: edge\n    # remote-scrape: a Prometheus of its own on central scrapes this cluster through its API server\n    # agent: a Prometheus Agent (~200Mi) here remote-writes to Thanos Receive on central\n    metrics: agent\n', '  - name: cluster-02\n    id: "02"\n    role: central\n')
     return {text, kind: 'lint' as const, id: 'central-count', path: 'clusters[1].role', line: lineOf(text, 'apiServer: https://192.168.101.196') - 1}
   },
   overcommit: () => {

@@ -48,7 +48,7 @@ function clusterYaml(c: InitCluster): string {
   ]
   if (c.role === 'edge') {
     lines.push(
-      `    # remote-scrape: central Prometheus scrapes this cluster through its API server`,
+      `    # remote-scrape: a Prometheus of its own on central scrapes this cluster through its API server`,
       `    # agent: a Prometheus Agent (~200Mi) here remote-writes to Thanos Receive on central`,
       `    metrics: ${c.metrics ?? 'remote-scrape'}`,
     )
