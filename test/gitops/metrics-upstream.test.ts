@@ -86,6 +86,8 @@ const EXPORTS: Record<string, {metrics: string[]; source: string}> = {
   'thanos-receive': {metrics: ['process_start_time_seconds'], source: 'prometheus/client_golang process collector'},
   // a PodMonitor's job is <namespace>/<name> (prometheus-operator default without jobLabel)
   'logging/fluent-bit': {metrics: ['fluentbit_output_errors_total'], source: 'fluent/fluent-bit src/flb_output.c (cmt_counter_create "fluentbit" "output" "errors_total")'},
+  // the same exporter scraped by a ScrapeConfig with jobName fluent-bit (a remote-scrape edge's, through its API server)
+  'fluent-bit': {metrics: ['fluentbit_output_errors_total'], source: 'fluent/fluent-bit src/flb_output.c'},
 }
 
 /** The jobs the rendered repository makes some Prometheus (central, edge or agent) scrape. */

@@ -57,9 +57,12 @@ const CENTRAL: Row[] = [
 
 const RECEIVE: Row = ['thanos-receive', 1, {cpu: '100m', memory: '512Mi', disk: '10Gi'}, {cpu: '500m', memory: '1Gi', disk: '20Gi'}]
 const AGENT: Row = ['prometheus-agent', 1, {cpu: '100m', memory: '200Mi', limitMemory: '400Mi'}, {cpu: '200m', memory: '200Mi', limitMemory: '512Mi'}]
-/** on central, one per `metrics: remote-scrape` edge (with a Thanos sidecar sized like the central pair's) */
-const EDGE_PROMETHEUS: Row = ['prometheus-edge', 1, {cpu: '100m', memory: '256Mi', limitMemory: '512Mi', disk: '5Gi'}, {cpu: '250m', memory: '512Mi', limitMemory: '1Gi', disk: '10Gi'}]
-const SIDECAR = CENTRAL.find((r) => r[0] === 'thanos-sidecar')!
+/**
+ * On central, one per `metrics: remote-scrape` edge, with its Thanos sidecar: a few targets per edge node
+ * at 30s and a block upload every 2h, so small (three such edges still fit the seed's 4-core central in lab)
+ */
+const EDGE_PROMETHEUS: Row = ['prometheus-edge', 1, {cpu: '50m', memory: '256Mi', limitMemory: '512Mi', disk: '5Gi'}, {cpu: '200m', memory: '512Mi', limitMemory: '1Gi', disk: '10Gi'}]
+const EDGE_SIDECAR: Row = ['thanos-sidecar-edge', 1, {cpu: '25m', memory: '64Mi'}, {cpu: '50m', memory: '128Mi'}]
 
 function pick(rows: Row[], p: Pick<Platform, 'profile' | 'replicas'>): ComponentSize[] {
   return rows.map(([component, replicas, lab, production, perNode]) => ({
@@ -84,15 +87,15 @@ export function componentsFor(p: Platform, c: Cluster): ComponentSize[] {
   const edges = c.role === 'central' ? scrapeEdges(p).length : 0
   if (edges > 0) {
     // every remote-scrape edge's own Prometheus and its sidecar
-    const [prom, side] = pick([EDGE_PROMETHEUS, SIDECAR], p)
-    out.push({...prom!, replicas: prom!.replicas * edges}, {...side!, component: 'thanos-sidecar-edge', replicas: prom!.replicas * edges})
+    const [prom, side] = pick([EDGE_PROMETHEUS, EDGE_SIDECAR], p)
+    out.push({...prom!, replicas: prom!.replicas * edges}, {...side!, replicas: prom!.replicas * edges})
   }
   return out
 }
 
 /** Size of one component for the profile (for rendering resources). */
 export function sizeOf(p: Platform, component: string): ComponentSize {
-  const row = [...SYSTEM, ...CENTRAL, RECEIVE, AGENT, EDGE_PROMETHEUS].find((r) => r[0] === component)
+  const row = [...SYSTEM, ...CENTRAL, RECEIVE, AGENT, EDGE_PROMETHEUS, EDGE_SIDECAR].find((r) => r[0] === component)
   if (!row) throw new Error(`no size for component ${component}`)
   return pick([row], p)[0]!
 }
