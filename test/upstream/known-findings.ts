@@ -16,6 +16,4 @@ export const KNOWN_FINDINGS: KnownFinding[] = [
   {item: 3, match: /^deploy\/base\/fluent-bit\/fluent-bit\.yaml: FluentBit\/fluent-bit spec\.image: fluent\/fluent-bit:[^ ]+ is not the fluent-operator's Fluent Bit image ghcr\.io\/fluent\/fluent-operator\/fluent-bit/},
   // 14. PodMonitor podMetricsEndpoints[].targetPort is deprecated (use port)
   {item: 14, match: /^deploy\/overlays\/cluster-\d+-(central|edge)\/fluent-bit\/pod-monitor\.yaml: PodMonitor\/fluent-bit spec\.podMetricsEndpoints\[0\]\.targetPort: deprecated field/},
-  // 14. Thanos Query --endpoint is deprecated in v0.39 (thanos-flags.json)
-  {item: 14, match: /^deploy\/base\/thanos\/query\.yaml: Deployment\/thanos-query spec\.template\.spec\.containers\[0\]\.args\[\d+\]: --endpoint is deprecated in thanos query v0\.39\.2/},
 ]
