@@ -1,19 +1,57 @@
 /** Atomic file writes (write + fsync + rename) — the one way obsctl writes state and credentials. */
-import {mkdirSync} from 'node:fs'
+import {chmodSync, mkdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 import writeFileAtomicLib from 'write-file-atomic'
 
 export interface AtomicWriteOptions {
-  /** file mode, e.g. 0o600 for anything holding credentials */
+  /** file mode, e.g. 0o600 for anything holding credentials (default 0o600 inside `.obsctl/`, else 0o644) */
   mode?: number
 }
 
+/** The folder obsctl keeps its state in, beside the inventory (see config/model obsctlDir). */
+export const OBSCTL_DIR_NAME = '.obsctl'
+
+/** Is p `.obsctl/` or inside it? Everything there may hold credentials or findings. */
+export function isPrivatePath(p: string): boolean {
+  return path.resolve(p).split(path.sep).includes(OBSCTL_DIR_NAME)
+}
+
+/**
+ * The one way obsctl creates `.obsctl/` and its folders (logs, pki, dry-run, backups…): mode 0700, and
+ * an existing folder on the way (from `.obsctl/` down to dir) that is open to group or others is
+ * tightened to 0700. Returns dir.
+ */
+export function ensurePrivateDir(dir: string): string {
+  const abs = path.resolve(dir)
+  mkdirSync(abs, {recursive: true, mode: 0o700})
+  const parts = abs.split(path.sep)
+  const top = parts.indexOf(OBSCTL_DIR_NAME)
+  // from .obsctl/ down to dir (just dir when it is not under .obsctl/)
+  const from = top >= 0 ? top + 1 : parts.length
+  for (let i = from; i <= parts.length; i++) {
+    const d = parts.slice(0, i).join(path.sep) || path.sep
+    const st = statSync(d)
+    if ((st.mode & 0o077) !== 0) chmodSync(d, 0o700)
+  }
+  return dir
+}
+
+/** Create dir (and parents): private (0700) inside `.obsctl/`, otherwise as the umask says. */
+export function ensureDir(dir: string): void {
+  if (isPrivatePath(dir)) ensurePrivateDir(dir)
+  else mkdirSync(dir, {recursive: true})
+}
+
+function modeFor(file: string, opts: AtomicWriteOptions): number {
+  return opts.mode ?? (isPrivatePath(file) ? 0o600 : 0o644)
+}
+
 export async function writeFileAtomic(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
-  mkdirSync(path.dirname(file), {recursive: true})
-  await writeFileAtomicLib(file, data, {mode: opts.mode ?? 0o644, fsync: true})
+  ensureDir(path.dirname(file))
+  await writeFileAtomicLib(file, data, {mode: modeFor(file, opts), fsync: true})
 }
 
 export function writeFileAtomicSync(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): void {
-  mkdirSync(path.dirname(file), {recursive: true})
-  writeFileAtomicLib.sync(file, data, {mode: opts.mode ?? 0o644, fsync: true})
+  ensureDir(path.dirname(file))
+  writeFileAtomicLib.sync(file, data, {mode: modeFor(file, opts), fsync: true})
 }

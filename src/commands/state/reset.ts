@@ -26,7 +26,8 @@ export default class StateReset extends BaseCommand {
       if (!(await confirm({message: `Forget ${what}?`, default: false}))) throw inputError('not confirmed; nothing was reset', ['pass --yes to confirm'], 'NOT_CONFIRMED')
     }
     const result = resetState(inv, {phases: flags.phase, onNotice: (m) => this.note(m)})
-    this.out(`reset ${what}: ${result.removed} task record(s) removed from ${result.stateFile}`)
+    if (result.movedAside) this.out(`the unusable journal was moved aside to ${result.movedAside}; ${result.stateFile} starts empty`)
+    else this.out(`reset ${what}: ${result.removed} task record(s) removed from ${result.stateFile}`)
     return result
   }
 }

@@ -7,6 +7,7 @@ import path from 'node:path'
 import type {LoadedInventory} from '../config/load.js'
 import {lintInventory, type LintReport} from '../config/lint.js'
 import {obsctlDir} from '../config/model.js'
+import {ensureDir} from '../fs.js'
 import {ExitCode, ObsctlError, inputError} from '../errors.js'
 import {canPrompt} from '../cli/prompt.js'
 import {planPhases, runPhases, type PlanResult, type RendererChoice, type RunResult} from '../engine/index.js'
@@ -115,6 +116,7 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
 /** Dry run: render the repo into a preview folder (local files only). */
 async function renderPreview(o: BootstrapOptions): Promise<{dir: string; files: number}> {
   const dir = o.previewDir ?? path.join(obsctlDir(o.inv.dir), 'dry-run', 'gitops')
+  ensureDir(dir) // private (0700) under .obsctl/
   const {renderRepo} = await import('../gitops/index.js')
   const r = await renderRepo(o.inv.platform, {dir, force: true})
   return {dir, files: r.added.length + r.changed.length + r.unchanged}

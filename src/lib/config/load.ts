@@ -2,7 +2,7 @@
  * Load the inventory with line-accurate errors: every problem names file:line:column,
  * the field path and what is expected. Unknown fields are errors.
  */
-import {readFileSync} from 'node:fs'
+import {readFileSync, realpathSync} from 'node:fs'
 import path from 'node:path'
 import {Document, isMap, isNode, isScalar, LineCounter, parseDocument, type Node} from 'yaml'
 import type {z} from 'zod'
@@ -20,7 +20,10 @@ export interface Position {
 export interface LoadedInventory {
   /** absolute path of the inventory file */
   file: string
-  /** directory holding the inventory; `.obsctl/` lives here */
+  /**
+   * directory holding the inventory's real file (symlinks resolved, so every link to one inventory shares
+   * one `.obsctl/`: one journal, one lock); `.obsctl/` lives here and relative paths resolve from here
+   */
   dir: string
   platform: Platform
   /** the parsed YAML document (comments kept), for positions and edits */
@@ -124,7 +127,7 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   if (!result.success) throw configError(file, zodProblems(result.error, positionOf))
   return {
     file,
-    dir: path.dirname(file),
+    dir: path.dirname(realpathSync(file)),
     platform: result.data,
     doc,
     text,

@@ -1,12 +1,21 @@
 /**
- * `.obsctl/lock`: one run at a time per inventory. Created exclusively (the content is written to a
+ * `.obsctl/lock`: one run at a time per inventory (the inventory's real path decides where `.obsctl/` is,
+ * so two symlinks to one inventory share one lock). Created exclusively: the content is written to a
  * temporary file first and hard-linked into place, which fails if the lock exists, so a lock file is
- * never seen half-written). A lock whose pid is no longer alive on this host is taken over.
+ * never seen half-written.
+ *
+ * A lock whose pid is no longer alive on this host is taken over, atomically: the taker first creates
+ * `lock.takeover-<hash of the stale content>` exclusively, so of several processes that found the same
+ * stale lock exactly one may remove it; it removes it only if the lock still holds that same content
+ * (a stale content never comes back: pid and start time are in it), then every process races for the
+ * plain exclusive link again and exactly one wins.
  */
+import {createHash} from 'node:crypto'
 import {hostname} from 'node:os'
-import {linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {linkSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
+import {ensurePrivateDir} from '../fs.js'
 
 export interface LockInfo {
   pid: number
@@ -28,11 +37,43 @@ export function lockFilePath(stateDir: string): string {
 }
 
 export function readLock(stateDir: string): LockInfo | undefined {
+  return parseLock(readRaw(lockFilePath(stateDir)))
+}
+
+function readRaw(file: string): string | undefined {
   try {
-    const v = JSON.parse(readFileSync(lockFilePath(stateDir), 'utf8')) as LockInfo
-    return typeof v.pid === 'number' ? v : undefined
+    return readFileSync(file, 'utf8')
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw e
+  }
+}
+
+function parseLock(raw: string | undefined): LockInfo | undefined {
+  if (raw === undefined) return undefined
+  try {
+    const v = JSON.parse(raw) as LockInfo
+    return v && typeof v.pid === 'number' ? v : undefined
   } catch {
     return undefined
+  }
+}
+
+function tryLink(from: string, to: string): boolean {
+  try {
+    linkSync(from, to)
+    return true
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw e
+  }
+}
+
+function unlinkQuiet(file: string): void {
+  try {
+    unlinkSync(file)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
   }
 }
 
@@ -48,43 +89,51 @@ export function holderAlive(info: LockInfo): boolean {
 }
 
 export function acquireLock(stateDir: string, command: string, onNotice?: (msg: string) => void): Lock {
-  mkdirSync(stateDir, {recursive: true, mode: 0o700})
+  ensurePrivateDir(stateDir)
   const file = lockFilePath(stateDir)
   const info: LockInfo = {pid: process.pid, startedAt: new Date().toISOString(), command, host: hostname()}
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
   writeFileSync(tmp, `${JSON.stringify(info)}\n`, {mode: 0o600})
   let takenOver: LockInfo | undefined
+  let removedStale: LockInfo | undefined
   try {
     for (let attempt = 0; ; attempt++) {
-      try {
-        linkSync(tmp, file)
+      if (tryLink(tmp, file)) {
+        if (removedStale) {
+          takenOver = removedStale
+          onNotice?.(`taking over a stale lock ${file} left by pid ${takenOver.pid} (started ${takenOver.startedAt}), which is no longer running`)
+        }
         break
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw e
       }
-      const holder = readLock(stateDir)
+      const raw = readRaw(file)
+      if (raw === undefined) continue // released in between: race for it again
+      const holder = parseLock(raw)
       if (holder && holder.pid === process.pid && holder.host === info.host) {
         throw new ObsctlError(`this process already holds ${file}`, {code: 'LOCKED'})
       }
-      if (holder && holderAlive(holder)) {
-        throw new ObsctlError(
-          `another obsctl run holds ${file}: pid ${holder.pid} on ${holder.host}, started ${holder.startedAt} (${holder.command})`,
-          {code: 'LOCKED', details: {holder}, hints: ['wait for it to finish, or stop it (Ctrl-C) — it resumes where it stopped', `if pid ${holder.pid} is not obsctl, remove ${file}`]},
-        )
+      if (holder && holderAlive(holder)) throw lockedError(file, holder)
+      if (attempt >= 5) throw lockedError(file, holder ?? {pid: 0, startedAt: 'unknown', command: 'unknown', host: 'unknown'})
+      // dead holder (or an unreadable lock): exactly one process may remove this stale content
+      const takeover = `${file}.takeover-${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`
+      if (!tryLink(tmp, takeover)) {
+        const taker = parseLock(readRaw(takeover))
+        if (taker && holderAlive(taker)) throw lockedError(file, taker, 'is taking over a stale lock')
+        throw new ObsctlError(`a takeover of the stale lock ${file} was left unfinished by pid ${taker?.pid ?? 'unknown'}, which is no longer running`, {
+          code: 'LOCKED',
+          hints: [`if no obsctl is running for this inventory: rm ${file} ${takeover}`],
+        })
       }
-      // dead holder (or an unreadable lock): take it over
-      takenOver = holder ?? {pid: 0, startedAt: 'unknown', command: 'unknown', host: 'unknown'}
-      onNotice?.(`taking over a stale lock ${file} left by pid ${takenOver.pid} (started ${takenOver.startedAt}), which is no longer running`)
       try {
-        unlinkSync(file)
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+        if (readRaw(file) === raw) {
+          unlinkQuiet(file)
+          removedStale = holder ?? {pid: 0, startedAt: 'unknown', command: 'unknown', host: 'unknown'}
+        }
+      } finally {
+        unlinkQuiet(takeover)
       }
     }
   } finally {
-    try {
-      unlinkSync(tmp)
-    } catch {}
+    unlinkQuiet(tmp)
   }
   let released = false
   const release = () => {
@@ -101,4 +150,12 @@ export function acquireLock(stateDir: string, command: string, onNotice?: (msg: 
   // also released when the process exits by any path that runs exit handlers
   process.once('exit', release)
   return {file, info, takenOver, release}
+}
+
+function lockedError(file: string, holder: LockInfo, doing = 'holds'): ObsctlError {
+  return new ObsctlError(`another obsctl run ${doing} ${file}: pid ${holder.pid} on ${holder.host}, started ${holder.startedAt} (${holder.command})`, {
+    code: 'LOCKED',
+    details: {holder},
+    hints: ['wait for it to finish, or stop it (Ctrl-C) — it resumes where it stopped', `if pid ${holder.pid} is not obsctl, remove ${file}`],
+  })
 }

@@ -1,5 +1,6 @@
 /** Per-task log files: `.obsctl/logs/<runId>/<phase>/<target>.log`, appended line by line. */
-import {closeSync, mkdirSync, openSync, writeSync} from 'node:fs'
+import {closeSync, openSync, writeSync} from 'node:fs'
+import {ensurePrivateDir} from '../fs.js'
 import path from 'node:path'
 
 /** A target id as a file name: `cluster-01/192.168.101.194` → `cluster-01_192.168.101.194`. */
@@ -30,7 +31,7 @@ export class TaskLog {
   write(line: string, quiet = false): void {
     const text = String(line).replace(/\r?\n$/, '')
     if (this.fd === undefined) {
-      mkdirSync(path.dirname(this.file), {recursive: true, mode: 0o700})
+      ensurePrivateDir(path.dirname(this.file))
       this.fd = openSync(this.file, 'a', 0o600)
     }
     writeSync(this.fd, `${new Date().toISOString()} ${text}\n`)

@@ -129,6 +129,10 @@ export interface StateResetResult {
   stateFile: string
   phases: string[] | 'all'
   removed: number
+  /** where an unusable journal was moved aside (`state.json.bad-<time>`), when it was */
+  movedAside?: string
+  /** why it was unusable */
+  problem?: string
 }
 
 /** Forget tasks (all, or those of some phases). Holds the run lock so no run is changed under it. */
@@ -136,9 +140,10 @@ export function resetState(inv: LoadedInventory, opts: {phases?: string[]; onNot
   const stateDir = obsctlDir(inv.dir)
   const lock = acquireLock(stateDir, 'state reset', opts.onNotice)
   try {
-    const state = StateStore.load(stateDir, inv.file)
+    const {store: state, movedTo, problem} = StateStore.loadOrSetAside(stateDir, inv.file)
+    if (movedTo) opts.onNotice?.(`${problem}; moved it aside to ${movedTo}`)
     const removed = state.reset(opts.phases)
-    return {stateFile: state.file, phases: opts.phases?.length ? opts.phases : 'all', removed}
+    return {stateFile: state.file, phases: opts.phases?.length ? opts.phases : 'all', removed, ...(movedTo && {movedAside: movedTo, problem})}
   } finally {
     lock.release()
   }
@@ -146,5 +151,13 @@ export function resetState(inv: LoadedInventory, opts: {phases?: string[]; onNot
 
 /** Phase names that appear in the journal (for validating --phase on state commands). */
 export function phasesInState(inv: LoadedInventory): string[] {
-  return [...new Set(StateStore.load(obsctlDir(inv.dir), inv.file).all().map((r) => r.phase))]
+  let tasks: TaskRecord[]
+  try {
+    tasks = StateStore.load(obsctlDir(inv.dir), inv.file).all()
+  } catch (e) {
+    // an unusable journal has no phases to offer; `state reset` sets it aside
+    if ((e as {code?: string}).code === 'STATE_CORRUPT') return []
+    throw e
+  }
+  return [...new Set(tasks.map((r) => r.phase))]
 }

@@ -3,11 +3,50 @@
  * (write + fsync + rename) on every task transition, so a SIGKILLed run always leaves a whole file.
  */
 import {createHash} from 'node:crypto'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, renameSync} from 'node:fs'
 import path from 'node:path'
+import * as z from 'zod'
 import {ObsctlError} from '../errors.js'
 import {writeFileAtomicSync} from '../fs.js'
 import type {StateFile, TaskRecord} from './types.js'
+
+const TaskStatusSchema = z.enum(['pending', 'running', 'done', 'failed', 'interrupted', 'skipped'])
+
+/** The journal's shape, checked on every load: a record that is not a task object is refused. */
+const TaskRecordSchema = z.object({
+  phase: z.string().min(1),
+  target: z.string().min(1),
+  status: TaskStatusSchema,
+  fingerprint: z.string().optional(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  durationMs: z.number().optional(),
+  summary: z.string().optional(),
+  error: z.string().optional(),
+  runId: z.string().optional(),
+  logFile: z.string().optional(),
+})
+
+const StateFileSchema = z.object({
+  version: z.literal(1),
+  inventory: z.string().optional(),
+  updatedAt: z.string().optional(),
+  tasks: z.record(z.string(), TaskRecordSchema),
+})
+
+const RESET_HINT = 'obsctl state reset --yes  (moves the bad file aside; tasks then re-check the live systems)'
+
+function corrupt(file: string, what: string, cause?: unknown): ObsctlError {
+  return new ObsctlError(`${file} is not a usable obsctl journal: ${what}`, {exitCode: 2, code: 'STATE_CORRUPT', hints: [RESET_HINT], cause})
+}
+
+/** The first problem zod found, as `tasks["nodes/a"].status: …`. */
+function firstIssue(err: z.ZodError): string {
+  const i = err.issues[0]!
+  const where = i.path.map((s, n) => (typeof s === 'number' ? `[${s}]` : n === 0 ? String(s) : n === 1 && i.path[0] === 'tasks' ? `[${JSON.stringify(s)}]` : `.${String(s)}`)).join('')
+  const more = err.issues.length > 1 ? ` (and ${err.issues.length - 1} more problem(s))` : ''
+  return `${where || '(root)'}: ${i.message}${more}`
+}
 
 export const STATE_FILE = 'state.json'
 
@@ -61,17 +100,33 @@ export class StateStore {
     try {
       parsed = JSON.parse(readFileSync(file, 'utf8'))
     } catch (e) {
-      throw new ObsctlError(`${file} is not valid JSON: ${(e as Error).message}`, {
-        exitCode: 2,
-        code: 'STATE_CORRUPT',
-        hints: ['obsctl state reset --yes  (forgets what was done; tasks re-check the live systems)'],
-      })
+      throw corrupt(file, `not valid JSON (${(e as Error).message})`, e)
     }
-    const s = parsed as Partial<StateFile>
-    if (!s || typeof s !== 'object' || s.version !== 1 || typeof s.tasks !== 'object' || s.tasks === null) {
-      throw new ObsctlError(`${file} is not an obsctl state file (version 1)`, {exitCode: 2, code: 'STATE_CORRUPT', hints: ['obsctl state reset --yes']})
+    const r = StateFileSchema.safeParse(parsed)
+    if (!r.success) throw corrupt(file, firstIssue(r.error))
+    const s = r.data
+    for (const [k, rec] of Object.entries(s.tasks)) {
+      if (k !== taskKey(rec.phase, rec.target)) throw corrupt(file, `tasks[${JSON.stringify(k)}] holds the record of ${taskKey(rec.phase, rec.target)}`)
     }
-    return new StateStore(file, {version: 1, inventory: s.inventory ?? inventory, updatedAt: s.updatedAt ?? empty.updatedAt, tasks: s.tasks})
+    return new StateStore(file, {version: 1, inventory: s.inventory ?? inventory, updatedAt: s.updatedAt ?? empty.updatedAt, tasks: s.tasks as Record<string, TaskRecord>})
+  }
+
+  /**
+   * Load the journal; one that cannot be used (not JSON, not a journal, wrong shape) is moved aside to
+   * `state.json.bad-<ISO time>` and an empty journal is returned, with where it went. For `state reset`,
+   * which must always be able to recover.
+   */
+  static loadOrSetAside(stateDir: string, inventory: string): {store: StateStore; movedTo?: string; problem?: string} {
+    try {
+      return {store: StateStore.load(stateDir, inventory)}
+    } catch (e) {
+      if (!(e instanceof ObsctlError) || e.code !== 'STATE_CORRUPT') throw e
+      const file = stateFilePath(stateDir)
+      const movedTo = `${file}.bad-${new Date().toISOString().replace(/:/g, '-')}`
+      renameSync(file, movedTo)
+      const empty: StateFile = {version: 1, inventory, updatedAt: new Date(0).toISOString(), tasks: {}}
+      return {store: new StateStore(file, empty), movedTo, problem: e.message}
+    }
   }
 
   get(phase: string, targetId: string): TaskRecord | undefined {

@@ -12,12 +12,12 @@
  * in). Nothing here logs a key or returns one outside the values the caller asked for.
  */
 import {X509Certificate, createPrivateKey} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import {obsctlDir} from '../config/model.js'
 import {ObsctlError, errorMessage} from '../errors.js'
-import {writeFileAtomic} from '../fs.js'
+import {ensurePrivateDir, writeFileAtomic} from '../fs.js'
 
 export const CA_DAYS = 3650
 export const LEAF_DAYS = 825
@@ -159,6 +159,7 @@ export async function ensurePlatformCa(inventoryDir: string, domain: string): Pr
   const keyFile = path.join(dir, 'ca.key')
   if (existsSync(certFile)) {
     if (!existsSync(keyFile)) throw caError(`${certFile} exists without its key ${keyFile}`, dir)
+    ensurePrivateDir(dir) // a pki/ (or .obsctl/) left too open is tightened
     return loadCa(certFile, keyFile, dir)
   }
   await checkOpenssl()
@@ -169,7 +170,7 @@ export async function ensurePlatformCa(inventoryDir: string, domain: string): Pr
     '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
   ])
   const created: PlatformCa = {certFile, keyFile, certPem, cert: new X509Certificate(certPem), created: true}
-  mkdirSync(path.dirname(dir), {recursive: true})
+  ensurePrivateDir(path.dirname(dir))
   const stage = mkdtempSync(path.join(path.dirname(dir), '.pki-')) // mode 0700
   try {
     await writeFileAtomic(path.join(stage, 'ca.key'), keyPem, {mode: 0o600})
