@@ -2,7 +2,7 @@ import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'nod
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {removeFromKubeconfig} from '../../src/lib/kube/kubeconfig.js'
+import {KEEP_BACKUPS, listBackups, pruneBackups, removeFromKubeconfig} from '../../src/lib/kube/kubeconfig.js'
 
 const KC = `# my kubeconfig: comments stay
 apiVersion: v1
@@ -42,7 +42,7 @@ afterEach(() => {
 })
 
 describe('removeFromKubeconfig', () => {
-  it('cuts exactly its cluster, user and context entries; everything else byte for byte; current-context moves to the fallback; backup kept', async () => {
+  it('cuts exactly its cluster, user and context entries; everything else byte for byte; current-context moves to the fallback; no backup keeps its credentials', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'obsctl-kc-'))
     const file = path.join(dir, 'config')
     writeFileSync(file, KC)
@@ -54,11 +54,45 @@ describe('removeFromKubeconfig', () => {
       .replace(/  - name: cluster-05-context\n(    .*\n)+/, '')
       .replace('current-context: cluster-05-context', 'current-context: cluster-01-context')
     expect(readFileSync(file, 'utf8')).toBe(want)
-    expect(readFileSync(r.backup!, 'utf8')).toBe(KC)
+    // no backup of the old file: it would hold cluster-05's token
+    expect(r.backup).toBeUndefined()
+    expect(readdirSync(dir).filter((f) => f.includes('backup'))).toHaveLength(0)
     // again: nothing to do, nothing written
     const again = await removeFromKubeconfig(file, 'cluster-05')
     expect(again.changed).toBe(false)
-    expect(readdirSync(dir).filter((f) => f.includes('backup'))).toHaveLength(1)
+    expect(readFileSync(file, 'utf8')).toBe(want)
+  })
+
+  it("earlier obsctl backups lose the removed cluster's entries (credentials); other backups' bytes stay", async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'obsctl-kc-'))
+    const file = path.join(dir, 'config')
+    writeFileSync(file, KC)
+    const b1 = path.join(dir, 'config.obsctl-backup-2026-01-01T00-00-00-000Z')
+    const b2 = path.join(dir, 'config.obsctl-backup-2026-01-02T00-00-00-000Z')
+    const unrelated = 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n'
+    writeFileSync(b1, KC, {mode: 0o600})
+    writeFileSync(b2, unrelated, {mode: 0o600})
+    const r = await removeFromKubeconfig(file, 'cluster-05', {fallbackContext: 'cluster-01-context'})
+    expect(r.scrubbedBackups).toEqual([b1])
+    for (const f of [file, b1, b2]) {
+      const text = readFileSync(f, 'utf8')
+      expect(text).not.toContain('t5')
+      expect(text).not.toContain('cluster-05')
+    }
+    expect(readFileSync(b1, 'utf8')).toContain('cluster-01-admin')
+    expect(readFileSync(b2, 'utf8')).toBe(unrelated)
+  })
+
+  it(`backups are pruned to the newest ${KEEP_BACKUPS}`, () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'obsctl-kc-'))
+    const file = path.join(dir, 'config')
+    writeFileSync(file, KC)
+    const names = Array.from({length: 8}, (_, i) => path.join(dir!, `config.obsctl-backup-2026-01-0${i + 1}T00-00-00-000Z`))
+    for (const n of names) writeFileSync(n, KC, {mode: 0o600})
+    writeFileSync(path.join(dir, 'config.other'), 'x')
+    expect(pruneBackups(file)).toEqual(names.slice(0, 3))
+    expect(listBackups(file)).toEqual(names.slice(3))
+    expect(readdirSync(dir)).toContain('config.other')
   })
 
   it('kubectl style (items at column 0, name last, the removed ones last in each list): the rest stays a valid kubeconfig', async () => {

@@ -1,8 +1,17 @@
 /** Prompting policy: never prompt without a TTY or with CI set; fail naming the flag instead. */
 import {inputError} from '../errors.js'
 
+/**
+ * Is this a CI run? The one place obsctl reads $CI: set to anything but empty, `false`, `0` or `no`
+ * (any case) means CI — so `CI=false` on a workstation still prompts.
+ */
+export function isCI(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.CI?.trim().toLowerCase()
+  return v !== undefined && v !== '' && v !== 'false' && v !== '0' && v !== 'no'
+}
+
 export function canPrompt(): boolean {
-  return Boolean(process.stdin.isTTY) && !process.env.CI
+  return Boolean(process.stdin.isTTY) && !isCI()
 }
 
 /** Throw an exit-2 error naming the flags/env vars that answer the question. */

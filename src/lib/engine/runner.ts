@@ -10,6 +10,7 @@ import {setMaxListeners} from 'node:events'
 import {obsctlDir} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
 import {ExitCode, ObsctlError, errorMessage} from '../errors.js'
+import {isCI} from '../cli/prompt.js'
 import {lineRenderer, type RunEvent, type RunEventSink} from './events.js'
 import {acquireLock, type Lock} from './lock.js'
 import {TaskLog, newRunId, runLogsDir, taskLogPath} from './logs.js'
@@ -43,7 +44,7 @@ export interface RunOptions {
 
 export function resolveRenderer(choice: RendererChoice = 'auto'): Exclude<RendererChoice, 'auto'> {
   if (choice !== 'auto') return choice
-  return process.stdout.isTTY && !process.env.CI ? 'default' : 'lines'
+  return process.stdout.isTTY && !isCI() ? 'default' : 'lines'
 }
 
 export async function runPhases(phases: Phase<Target>[], opts: RunOptions): Promise<RunResult> {

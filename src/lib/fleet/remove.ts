@@ -33,7 +33,7 @@ export interface RemoveReport {
   applications: string[]
   secrets: string[]
   render?: {commit: string | null; pushed: boolean; removed: string[]; changed: string[]}
-  kubeconfig?: {file: string; removed: string[]; backup?: string}
+  kubeconfig?: {file: string; removed: string[]; scrubbedBackups?: string[]}
   reset: string[]
   inventory: boolean
 }
@@ -154,14 +154,15 @@ const kubeconfigPhase: Phase = {
   title: 'Remove its kubeconfig entries',
   targets: (ctx) => [target(st(ctx).cluster)],
   fingerprint: (_t, ctx) => ({run: ctx.runId}),
-  describe: (_t, ctx) => `remove cluster ${st(ctx).cluster.name}, user ${st(ctx).cluster.name}-admin, context ${kubeContextName(st(ctx).cluster)} from the kubeconfig (backed up first)`,
+  describe: (_t, ctx) => `remove cluster ${st(ctx).cluster.name}, user ${st(ctx).cluster.name}-admin, context ${kubeContextName(st(ctx).cluster)} from the kubeconfig and from its earlier obsctl backups (no backup keeps its credentials)`,
   async run(_t, ctx, io) {
     const {removeFromKubeconfig, resolveKubeconfigPath} = await import('../kube/index.js')
     const file = resolveKubeconfigPath(typeof ctx.options.kubeconfig === 'string' ? ctx.options.kubeconfig : undefined)
     const r = await removeFromKubeconfig(file, st(ctx).cluster, {fallbackContext: kubeContextName(centralCluster(ctx.platform))})
     for (const e of r.removed) io.log(`removed ${e}`)
-    st(ctx).report.kubeconfig = {file, removed: r.removed, backup: r.backup}
-    return r.changed ? `${file}: removed ${r.removed.join(', ')}${r.backup ? ` (backup ${r.backup})` : ''}` : `${file}: no entries left`
+    st(ctx).report.kubeconfig = {file, removed: r.removed, scrubbedBackups: r.scrubbedBackups}
+    const scrubbed = r.scrubbedBackups?.length ? `; its credentials also removed from ${r.scrubbedBackups.length} earlier backup(s)` : ''
+    return `${r.changed ? `${file}: removed ${r.removed.join(', ')}` : `${file}: no entries left`}${scrubbed}`
   },
 }
 

@@ -8,7 +8,7 @@
  * user, context, comment and quirk of formatting stays byte-for-byte as it was. The result is parsed
  * again and checked against the intended object before anything is written.
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import YAML, {isMap, isScalar, isSeq, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq} from 'yaml'
 import type {Cluster} from '../config/schema.js'
@@ -415,6 +415,30 @@ export function backupName(file: string, now = new Date()): string {
   return `${file}.obsctl-backup-${now.toISOString().replace(/[:.]/g, '-')}`
 }
 
+/** How many obsctl backups of a kubeconfig are kept (the newest). */
+export const KEEP_BACKUPS = 5
+
+/** obsctl's backups of `file`, oldest first (the names sort by time). */
+export function listBackups(file: string): string[] {
+  const dir = path.dirname(file)
+  const prefix = `${path.basename(file)}.obsctl-backup-`
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return []
+  }
+  return names.filter((n) => n.startsWith(prefix)).sort().map((n) => path.join(dir, n))
+}
+
+/** Delete all but the newest `keep` backups of `file`; returns those deleted. */
+export function pruneBackups(file: string, keep = KEEP_BACKUPS): string[] {
+  const all = listBackups(file)
+  const old = all.slice(0, Math.max(0, all.length - keep))
+  for (const b of old) rmSync(b, {force: true})
+  return old
+}
+
 /**
  * Write the plan's result (0600, atomically), backing up the previous file first (0600) unless
  * `backup: false` (already backed up earlier in the same run). Nothing changes → nothing is written.
@@ -428,6 +452,7 @@ export async function writeMerge(plan: MergePlan, opts: {backup?: boolean} = {})
     await writeFileAtomic(backup, plan.before, {mode: KUBECONFIG_MODE})
   }
   await writeFileAtomic(plan.file, plan.after, {mode: KUBECONFIG_MODE})
+  if (backup) pruneBackups(plan.file)
   return {written: true, backup}
 }
 
@@ -607,17 +632,65 @@ export interface KubeconfigRemoveResult {
   backup?: string
   /** current-context pointed at the removed context and was set to this one (or cleared: '') */
   currentContext?: string
+  /** earlier obsctl backups of the file from which the cluster's entries (credentials) were removed */
+  scrubbedBackups?: string[]
 }
 
 /**
  * Delete the cluster, user and context entries obsctl merged for `cluster` from a kubeconfig; every
  * other byte stays as it was (block-style files: only the entries' lines are cut). When current-context
- * named the removed context it becomes `fallbackContext` (or empty). The old file is backed up (0600).
+ * named the removed context it becomes `fallbackContext` (or empty). No backup is made (it would keep the
+ * removed cluster's credentials), and earlier obsctl backups of the file lose the cluster's entries too.
  */
 export async function removeFromKubeconfig(file: string, cluster: Cluster | string, opts: {fallbackContext?: string; dryRun?: boolean} = {}): Promise<KubeconfigRemoveResult> {
   const text = readKubeconfigFile(file)
   const result: KubeconfigRemoveResult = {file, removed: [], changed: false}
   if (text === undefined || text.trim() === '') return result
+  const cut = cutEntries(text, file, cluster, opts.fallbackContext)
+  result.removed = cut.removed
+  if (cut.currentContext !== undefined) result.currentContext = cut.currentContext
+  result.changed = cut.after !== text
+  if (opts.dryRun) return result
+  if (result.changed) {
+    // no backup of the old file: it would keep the removed cluster's credentials; every other entry
+    // stays byte-for-byte, so there is nothing else to undo
+    await writeFileAtomic(file, cut.after, {mode: KUBECONFIG_MODE})
+  }
+  // earlier backups of this file lose the removed cluster's entries too
+  result.scrubbedBackups = await scrubBackups(file, cluster)
+  return result
+}
+
+/** Remove `cluster`'s entries from every obsctl backup of `file`; returns the backups rewritten. */
+async function scrubBackups(file: string, cluster: Cluster | string): Promise<string[]> {
+  const out: string[] = []
+  for (const b of listBackups(file)) {
+    let text: string
+    try {
+      text = readFileSync(b, 'utf8')
+    } catch {
+      continue
+    }
+    let after: string
+    try {
+      after = cutEntries(text, b, cluster, undefined).after
+    } catch {
+      // a backup that no longer parses cannot be scrubbed safely: remove it rather than keep secrets
+      rmSync(b, {force: true})
+      out.push(b)
+      continue
+    }
+    if (after !== text) {
+      await writeFileAtomic(b, after, {mode: KUBECONFIG_MODE})
+      out.push(b)
+    }
+  }
+  return out
+}
+
+/** The text of a kubeconfig without `cluster`'s cluster, user and context entries. */
+function cutEntries(text: string, file: string, cluster: Cluster | string, fallbackContext: string | undefined): {after: string; removed: string[]; currentContext?: string} {
+  const result: {after: string; removed: string[]; currentContext?: string} = {after: text, removed: []}
   const doc = parseKubeconfigDocument(text, file)
   const names: Record<SectionKey, string> = {clusters: kubeClusterName(cluster), users: kubeUserName(cluster), contexts: kubeContextName(cluster)}
   const cuts: [number, number][] = []
@@ -644,7 +717,7 @@ export async function removeFromKubeconfig(file: string, cluster: Cluster | stri
       const seq = doc.get(s, true)
       if (isSeq(seq)) seq.items = seq.items.filter((it) => !(isMap(it) && it.get('name') === names[s]))
     }
-    if (retarget) doc.set('current-context', opts.fallbackContext ?? '')
+    if (retarget) doc.set('current-context', fallbackContext ?? '')
     after = doc.toString()
   } else {
     after = text
@@ -654,15 +727,10 @@ export async function removeFromKubeconfig(file: string, cluster: Cluster | stri
     after = after.replace(/^(clusters|users|contexts):[ \t]*\n(?=(?!-[ \t\n])\S|$)/gm, '$1: []\n')
     if (retarget) {
       const cc = YAML.parseDocument(after).get('current-context', true)
-      if (isScalar(cc) && cc.range) after = after.slice(0, cc.range[0]) + (opts.fallbackContext || '""') + after.slice(cc.range[1])
+      if (isScalar(cc) && cc.range) after = after.slice(0, cc.range[0]) + (fallbackContext || '""') + after.slice(cc.range[1])
     }
   }
-  if (retarget) result.currentContext = opts.fallbackContext ?? ''
-  result.changed = after !== text
-  if (result.changed && !opts.dryRun) {
-    result.backup = backupName(file)
-    await writeFileAtomic(result.backup, text, {mode: KUBECONFIG_MODE})
-    await writeFileAtomic(file, after, {mode: KUBECONFIG_MODE})
-  }
+  if (retarget) result.currentContext = fallbackContext ?? ''
+  result.after = after
   return result
 }
