@@ -127,11 +127,20 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   if (!result.success) throw configError(file, zodProblems(result.error, positionOf))
   return {
     file,
-    dir: path.dirname(realpathSync(file)),
+    dir: realDir(file),
     platform: result.data,
     doc,
     text,
     positionOf: (p) => positionOf(p),
+  }
+}
+
+/** The folder of the inventory's real file (symlinks resolved); the given folder while the file does not exist yet. */
+function realDir(file: string): string {
+  try {
+    return path.dirname(realpathSync(file))
+  } catch {
+    return path.dirname(file)
   }
 }
 

@@ -51,19 +51,65 @@ export interface ConnectOptions {
   kubeconfig?: string
   /** context name, e.g. cluster-02-context */
   context: string
+  /** every request is cancelled (its socket closed) after this long (default 60 s) */
+  requestTimeoutMs?: number
+  /** aborts every request in flight (Ctrl-C) */
+  signal?: AbortSignal
+}
+
+/** Default deadline of one API request. */
+export const KUBE_REQUEST_TIMEOUT_MS = 60_000
+
+/**
+ * client-node 1.4 sends every request of a generated or KubernetesObjectApi client through
+ * `requestPromise`, which first calls the kubeconfig's `applySecurityAuthentication(requestContext)`
+ * (checked in node_modules/@kubernetes/client-node/dist/object.js and gen/apis/*), and its fetch library
+ * passes `requestContext.getSignal()` to node-fetch (dist/gen/http/isomorphic-fetch.js), which destroys
+ * the socket on abort. So a signal set there cancels each request at its deadline instead of leaving a
+ * raced promise (and its socket) holding the process open.
+ */
+function cancelAtDeadline(kc: k8s.KubeConfig, timeoutMs: number, signal?: AbortSignal): void {
+  const apply = kc.applySecurityAuthentication.bind(kc)
+  kc.applySecurityAuthentication = async (context: k8s.RequestContext) => {
+    await apply(context)
+    const deadline = AbortSignal.timeout(timeoutMs)
+    context.setSignal(signal ? AbortSignal.any([deadline, signal]) : deadline)
+  }
+}
+
+/**
+ * Credentials are never sent over a connection whose server is not verified: a kubeconfig cluster with
+ * `insecure-skip-tls-verify: true` is refused (exit 2) with how to supply its CA.
+ */
+export function refuseUnverified(kc: k8s.KubeConfig, file: string, context: string): void {
+  const cluster = kc.getCurrentCluster()
+  if (!cluster?.skipTLSVerify) return
+  throw inputError(
+    `kubeconfig ${file}: cluster ${cluster.name} (context ${context}) sets insecure-skip-tls-verify: true; obsctl does not send credentials to an API server it cannot verify`,
+    [
+      `put the cluster's CA in ${file} (clusters[name=${cluster.name}].cluster.certificate-authority-data, base64 of the PEM, or certificate-authority: PATH) and remove insecure-skip-tls-verify`,
+      'or let obsctl write the entry from the node: obsctl kubeconfig merge --overwrite',
+    ],
+    'KUBE_INSECURE',
+  )
 }
 
 export class Kube {
   readonly context: string
   readonly server: string
 
+  readonly requestTimeoutMs: number
+
   private constructor(
     readonly lib: typeof k8s,
     readonly kc: k8s.KubeConfig,
     readonly objects: k8s.KubernetesObjectApi,
+    requestTimeoutMs: number,
+    private readonly signal?: AbortSignal,
   ) {
     this.context = kc.getCurrentContext()
     this.server = kc.getCurrentCluster()?.server ?? '(unknown)'
+    this.requestTimeoutMs = requestTimeoutMs
   }
 
   static async connect(opts: ConnectOptions): Promise<Kube> {
@@ -79,7 +125,10 @@ export class Kube {
       throw inputError(`context ${opts.context} is not in ${file}`, ['run obsctl kubeconfig merge', `or pass --kubeconfig with a file that has ${opts.context}`], 'KUBE_CONTEXT')
     }
     kc.setCurrentContext(opts.context)
-    return new Kube(lib, kc, lib.KubernetesObjectApi.makeApiClient(kc))
+    refuseUnverified(kc, file, opts.context)
+    const timeoutMs = opts.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS
+    cancelAtDeadline(kc, timeoutMs, opts.signal)
+    return new Kube(lib, kc, lib.KubernetesObjectApi.makeApiClient(kc), timeoutMs, opts.signal)
   }
 
   api<T>(ctor: new (...args: never[]) => T): T {
@@ -131,8 +180,26 @@ export class Kube {
 
   /** A Kubernetes API error as an ObsctlError: 403 names the permission, connection errors the server. */
   error(error: unknown, action: string): ObsctlError {
+    if (isAbort(error)) {
+      if (this.signal?.aborted) return new ObsctlError(`${action} on ${this.context}: interrupted`, {exitCode: 130, code: 'INTERRUPTED'})
+      return new ObsctlError(`${action}: no answer from the API server of ${this.context} at ${this.server} within ${formatSeconds(this.requestTimeoutMs)} (request cancelled)`, {
+        code: 'KUBE_TIMEOUT',
+        hints: ['check that the API server is up and answering; --request-timeout (or --timeout) SECONDS for a slow link'],
+      })
+    }
     return kubeError(error, action, this.context, this.server)
   }
+}
+
+function isAbort(error: unknown): boolean {
+  for (let e = error as {name?: unknown; type?: unknown; cause?: unknown} | undefined; e; e = e.cause as typeof e) {
+    if (e.name === 'AbortError' || e.name === 'TimeoutError' || e.type === 'aborted') return true
+  }
+  return false
+}
+
+function formatSeconds(ms: number): string {
+  return `${Math.round((ms / 1000) * 10) / 10} s`
 }
 
 export function describeObject(obj: Pick<KubeObject, 'kind' | 'metadata'>): string {

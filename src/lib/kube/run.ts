@@ -9,5 +9,5 @@ export function runKubeconfig(ctx: Pick<RunContext, 'options'>): string | undefi
 }
 
 export function kubeForCluster(ctx: RunContext, cluster: string): Promise<Kube> {
-  return ctx.resources.getOrCreate(`kube:${cluster}`, () => Kube.connect({kubeconfig: runKubeconfig(ctx), context: kubeContextName(cluster)}))
+  return ctx.resources.getOrCreate(`kube:${cluster}`, () => Kube.connect({kubeconfig: runKubeconfig(ctx), context: kubeContextName(cluster), signal: ctx.signal}))
 }

@@ -83,7 +83,7 @@ export async function openContext(inv: LoadedInventory, o: ValidateOptions = {})
   const kube = (cluster: string) => {
     let k = kubes.get(cluster)
     if (!k) {
-      k = Kube.connect({kubeconfig: o.kubeconfig, context: kubeContextName(cluster)})
+      k = Kube.connect({kubeconfig: o.kubeconfig, context: kubeContextName(cluster), requestTimeoutMs: timeoutMs})
       kubes.set(cluster, k)
     }
     return k

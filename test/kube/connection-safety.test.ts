@@ -1,0 +1,124 @@
+/**
+ * Connections to API servers: a request is cancelled at its deadline (a server that accepts and never
+ * answers does not keep `status` or `validate` alive after the verdict), and credentials are never sent
+ * to an API server that the kubeconfig says not to verify (insecure-skip-tls-verify).
+ */
+import {spawn} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import net from 'node:net'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {stringify} from 'yaml'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
+import {BIN, obsctlAsync, requireBuild} from '../cli/helpers.js'
+import {buildKubeconfig} from '../support/kube/kubeconfig.js'
+import {startKubeServer, type KubeServer} from '../support/kube/index.js'
+
+const CLUSTERS = EXAMPLE_ANSWERS.clusters.map((c) => c.name)
+
+let dir: string
+let inventory: string
+let kube: KubeServer
+let silent: net.Server
+let silentPort: number
+const held = new Set<net.Socket>()
+let accepted = 0
+
+beforeAll(async () => {
+  requireBuild()
+  dir = mkdtempSync(path.join(tmpdir(), 'obsctl-connsafety-'))
+  inventory = path.join(dir, 'obsctl.yaml')
+  writeFileSync(inventory, renderInventoryYaml(EXAMPLE_ANSWERS))
+  kube = await startKubeServer({name: CLUSTERS[0]})
+  // accepts every connection and never sends a byte
+  silent = net.createServer((sock) => {
+    accepted++
+    held.add(sock)
+    sock.on('error', () => {})
+    sock.resume() // read (and drop) what is sent, so a client's close is seen
+    sock.on('close', () => held.delete(sock))
+  })
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  silentPort = (silent.address() as net.AddressInfo).port
+})
+
+afterAll(async () => {
+  for (const s of held) s.destroy()
+  await new Promise<void>((resolve) => (silent ? silent.close(() => resolve()) : resolve()))
+  await kube?.stop()
+  if (dir) rmSync(dir, {recursive: true, force: true})
+})
+
+/** Run the CLI and wait for it to EXIT by itself; a process still alive after deadlineMs is killed and reported. */
+function runUntilExit(args: string[], deadlineMs: number): Promise<{code: number | null; stdout: string; stderr: string; ms: number; killed: boolean}> {
+  const env: NodeJS.ProcessEnv = {...process.env, CI: '1', NO_COLOR: '1'}
+  for (const k of ['OBSCTL_CONFIG', 'OPENSEARCH_USERNAME', 'OPENSEARCH_PASSWORD', 'OBSCTL_OPENSEARCH_USERNAME', 'OBSCTL_OPENSEARCH_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'OBSCTL_S3_ACCESS_KEY', 'OBSCTL_S3_SECRET_KEY']) delete env[k]
+  const t0 = Date.now()
+  const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  let killed = false
+  const timer = setTimeout(() => {
+    killed = true
+    child.kill('SIGKILL')
+  }, deadlineMs)
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({code, stdout, stderr, ms: Date.now() - t0, killed})
+    }),
+  )
+}
+
+function silentKubeconfig(): string {
+  const file = path.join(dir, 'silent-kubeconfig')
+  const entries = CLUSTERS.map((name) => ({server: `https://127.0.0.1:${silentPort}`, caPem: kube.kubeconfigEntry().caPem, clusterName: name, contextName: `${name}-context`, userName: `${name}-admin`, token: 'not-sent-anywhere-else'}))
+  writeFileSync(file, stringify(buildKubeconfig(entries)), {mode: 0o600})
+  return file
+}
+
+const endpoints = () => ['prometheus', 'thanos-query', 'thanos-compactor', 'opensearch', 'argocd'].flatMap((s) => ['--endpoint', `${s}=https://127.0.0.1:${silentPort}`])
+
+describe('a server that accepts and never answers', () => {
+  it('obsctl status --json prints the timed-out verdict and EXITS (the request is cancelled, not raced)', async () => {
+    const before = accepted
+    const r = await runUntilExit(['status', '--json', '--config', inventory, '--kubeconfig', silentKubeconfig(), '--request-timeout', '1', ...endpoints()], 60_000)
+    expect(r.killed, `still running after 60 s; stderr: ${r.stderr}`).toBe(false)
+    expect(r.code).toBe(1)
+    expect(accepted).toBeGreaterThan(before) // it really connected to the silent server
+    const s = JSON.parse(r.stdout) as {ok: boolean; clusters: {name: string; nodes: {error?: string}; apps: {error?: string}}[]}
+    expect(s.ok).toBe(false)
+    for (const c of s.clusters) expect(c.nodes.error, c.name).toMatch(/no answer from the API server of .*-context at https:\/\/127\.0\.0\.1:\d+ within 1 s|timed out after/)
+    expect(s.clusters[0]!.apps.error).toMatch(/no answer|timed out/)
+  })
+
+  it('obsctl validate prints its verdict and EXITS', async () => {
+    const r = await runUntilExit(['validate', '--config', inventory, '--kubeconfig', silentKubeconfig(), '--request-timeout', '1', ...endpoints()], 60_000)
+    expect(r.killed, `still running after 60 s; stdout: ${r.stdout}\nstderr: ${r.stderr}`).toBe(false)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/no answer from .*within 1s|no answer from the API server/)
+    // every socket the run opened was closed by it (none left held open on our side by a live client)
+    await expect.poll(() => held.size, {timeout: 30_000}).toBe(0)
+  })
+})
+
+describe('insecure-skip-tls-verify', () => {
+  it('is refused before any credential is sent: exit 2, naming the cluster, context and how to supply the CA', async () => {
+    const file = path.join(dir, 'insecure-kubeconfig')
+    const kc = kube.kubeconfig({clusterName: CLUSTERS[0], contextName: `${CLUSTERS[0]}-context`}) as {clusters: {cluster: Record<string, unknown>}[]}
+    delete kc.clusters[0]!.cluster['certificate-authority-data']
+    kc.clusters[0]!.cluster['insecure-skip-tls-verify'] = true
+    writeFileSync(file, stringify(kc), {mode: 0o600})
+    kube.clearRequestLog()
+    const seen = kube.requestLog.length
+    const r = await obsctlAsync(['argocd', 'password', '--config', inventory, '--kubeconfig', file])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain(`cluster ${CLUSTERS[0]} (context ${CLUSTERS[0]}-context) sets insecure-skip-tls-verify: true`)
+    expect(r.stderr).toContain('certificate-authority-data')
+    expect(r.stderr).toContain('obsctl kubeconfig merge')
+    expect(kube.requestLog.length).toBe(seen) // nothing reached the server, no token was sent
+  })
+})
