@@ -24,6 +24,9 @@ export interface CheckResult {
   hint?: string
 }
 
+/** Facts a check measures; each one either has a value or says why it could not be read. */
+export type FactKey = 'arch' | 'cpus' | 'mem' | 'disk' | 'swap' | 'listen' | 'hostname' | 'time'
+
 export interface NodeFacts {
   arch: string
   osId: string
@@ -38,20 +41,34 @@ export interface NodeFacts {
   hostname: string
   /** remote clock minus local clock, ms (midpoint of the exec) */
   skewMs: number
+  /** facts that could not be read, with why (their values above are then meaningless) */
+  unmeasured?: Partial<Record<FactKey, string>>
+}
+
+/**
+ * One line per fact: `key=value` when its command succeeded, `key_error=<what> exited N` when it did not
+ * (pipelines under pipefail, so a failing first command is not hidden by the last one).
+ */
+function fact(key: FactKey, cmd: string, what: string): string {
+  return `if v=$(${cmd} 2>/dev/null); then printf '%s=%s\\n' ${key} "$v"; else printf '%s_error=%s exited %s\\n' ${key} '${what}' "$?"; fi`
 }
 
 const FACTS = [
-  'echo "arch=$(uname -m)"',
+  '(set -o pipefail) 2>/dev/null && set -o pipefail',
+  fact('arch', 'uname -m', 'uname -m'),
   '( . /etc/os-release 2>/dev/null; echo "os_id=${ID:-}"; echo "os_like=${ID_LIKE:-}"; echo "os_name=${PRETTY_NAME:-}" )',
-  'echo "cpus=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)"',
-  'echo "mem_kb=$(awk \'/^MemTotal:/{print $2}\' /proc/meminfo)"',
-  'd=/var/lib; [ -d "$d" ] || d=/; echo "disk_kb=$(df -Pk "$d" | awk \'NR==2{print $4}\')"',
-  'echo "swap=$(awk \'NR>1\' /proc/swaps 2>/dev/null | wc -l)"',
-  'echo "listen=$(ss -Hltn 2>/dev/null | awk \'{print $4}\' | tr \'\\n\' \' \')"',
+  fact('cpus', '{ nproc || getconf _NPROCESSORS_ONLN; }', 'nproc (and getconf _NPROCESSORS_ONLN)'),
+  fact('mem', "awk '/^MemTotal:/{print $2}' /proc/meminfo", 'reading MemTotal from /proc/meminfo'),
+  'd=/var/lib; [ -d "$d" ] || d=/',
+  fact('disk', `df -Pk "$d" | awk 'NR==2{print $4}'`, 'df -Pk /var/lib'),
+  fact('swap', "awk 'NR>1{n++} END{print n+0}' /proc/swaps", 'reading /proc/swaps'),
+  fact('listen', "ss -Hltn | awk '{print $4}' | tr '\\n' ' '", 'ss -Hltn'),
   'if [ -f /etc/kubernetes/kubelet.conf ]; then echo kubelet_conf=1; else echo kubelet_conf=0; fi',
-  'echo "hostname=$(hostname)"',
-  'echo "time_ms=$(date +%s%3N)"',
-].join('; ')
+  fact('hostname', 'hostname', 'hostname'),
+  fact('time', 'date +%s%3N', 'date +%s%3N'),
+].join('\n')
+
+const NUMERIC: Partial<Record<FactKey, string>> = {cpus: 'a CPU count', mem: 'a size in KiB', disk: 'a size in KiB', swap: 'a count', time: 'milliseconds since the epoch'}
 
 export async function readFacts(conn: SshConnection): Promise<NodeFacts> {
   const t0 = Date.now()
@@ -62,22 +79,40 @@ export async function readFacts(conn: SshConnection): Promise<NodeFacts> {
     const i = line.indexOf('=')
     if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1).trim())
   }
-  const num = (k: string) => Number(kv.get(k) ?? 'NaN')
+  const unmeasured: Partial<Record<FactKey, string>> = {}
+  const stderr = r.stderr.trim().split('\n').filter(Boolean).slice(-1)[0]
+  for (const key of ['arch', 'cpus', 'mem', 'disk', 'swap', 'listen', 'hostname', 'time'] as FactKey[]) {
+    const err = kv.get(`${key}_error`)
+    const v = kv.get(key)
+    if (err !== undefined) unmeasured[key] = err
+    else if (v === undefined) unmeasured[key] = `the facts command printed nothing for it (exit ${r.code}${stderr ? `: ${stderr}` : ''})`
+    else if (NUMERIC[key] && !/^\d+$/.test(v)) unmeasured[key] = `expected ${NUMERIC[key]}, got ${JSON.stringify(v.slice(0, 40))}`
+    else if ((key === 'hostname' || key === 'arch') && v === '') unmeasured[key] = `${key} printed nothing`
+  }
+  const num = (k: FactKey) => (unmeasured[k] ? Number.NaN : Number(kv.get(k)))
   return {
     arch: kv.get('arch') ?? '',
     osId: kv.get('os_id') ?? '',
     osLike: kv.get('os_like') ?? '',
     osName: kv.get('os_name') ?? '',
     cpus: num('cpus'),
-    memBytes: num('mem_kb') * 1024,
-    diskFreeBytes: num('disk_kb') * 1024,
+    memBytes: num('mem') * 1024,
+    diskFreeBytes: num('disk') * 1024,
     swapDevices: num('swap'),
     listening: (kv.get('listen') ?? '').split(/\s+/).filter(Boolean),
     kubeletConf: kv.get('kubelet_conf') === '1',
-    hostname: kv.get('hostname') ?? '',
-    skewMs: num('time_ms') - (t0 + t1) / 2,
+    hostname: unmeasured.hostname ? '' : (kv.get('hostname') ?? ''),
+    skewMs: num('time') - (t0 + t1) / 2,
+    ...(Object.keys(unmeasured).length ? {unmeasured} : {}),
   }
 }
+
+/** Why a fact could not be measured, or undefined when it was (a non-finite number is never a measurement). */
+function notMeasured(f: NodeFacts, key: FactKey, value?: number): string | undefined {
+  return f.unmeasured?.[key] ?? (value !== undefined && !Number.isFinite(value) ? 'no value was read' : undefined)
+}
+
+const UNMEASURED_HINT = 'the node must run the standard tools (uname, nproc, awk, df, ss, hostname, date) for obsctl user; run them there by hand to see why they fail'
 
 const SUPPORTED_OS = ['ubuntu', 'debian', 'rhel', 'centos', 'rocky', 'almalinux', 'fedora']
 const GiB = 1024 ** 3
@@ -93,32 +128,49 @@ export function evaluateNode(p: Platform, c: Cluster, n: ClusterNode, f: NodeFac
   const add = (id: string, title: string, status: CheckStatus, detail: string, hint?: string) => out.push({...base, id, title, status, detail, hint})
   const isCp = n.roles.includes('control-plane')
 
+  /** a check that could not measure is a failure that says why, never a pass */
+  const unmeasurable = (id: string, title: string, key: FactKey, value?: number): boolean => {
+    const why = notMeasured(f, key, value)
+    if (why) add(id, title, 'fail', `could not measure: ${why}`, UNMEASURED_HINT)
+    return Boolean(why)
+  }
+
   const osOk = [f.osId, ...f.osLike.split(/\s+/)].some((x) => SUPPORTED_OS.includes(x))
   const archOk = ['x86_64', 'aarch64', 'amd64', 'arm64'].includes(f.arch)
-  add('os', 'OS and architecture', osOk && archOk ? 'pass' : 'fail', `${f.osName || f.osId || 'unknown OS'} ${f.arch}`, osOk && archOk ? undefined : 'supported: Ubuntu, Debian, RHEL family on x86_64 or arm64')
+  const archWhy = notMeasured(f, 'arch')
+  add('os', 'OS and architecture', osOk && archOk ? 'pass' : 'fail', `${f.osName || f.osId || 'unknown OS (/etc/os-release not read)'} ${archWhy ? `(architecture could not be measured: ${archWhy})` : f.arch}`, osOk && archOk ? undefined : archWhy ? UNMEASURED_HINT : 'supported: Ubuntu, Debian, RHEL family on x86_64 or arm64')
 
   const declaredCpu = cpuMillis(n.cpu) / 1000
   const minCpu = isCp ? 2 : 1
-  const cpuStatus: CheckStatus = f.cpus < minCpu ? 'fail' : f.cpus < declaredCpu ? 'fail' : 'pass'
-  add('cpu', 'CPU', cpuStatus, `${f.cpus} CPUs (declared ${declaredCpu}; ${isCp ? 'control plane' : 'worker'} needs ≥ ${minCpu})`,
-    cpuStatus === 'fail' ? 'declare what the machine has (nodes[].cpu) and rerun config validate, or give the machine more CPUs' : undefined)
+  if (!unmeasurable('cpu', 'CPU', 'cpus', f.cpus)) {
+    const cpuStatus: CheckStatus = f.cpus < minCpu ? 'fail' : f.cpus < declaredCpu ? 'fail' : 'pass'
+    add('cpu', 'CPU', cpuStatus, `${f.cpus} CPUs (declared ${declaredCpu}; ${isCp ? 'control plane' : 'worker'} needs ≥ ${minCpu})`,
+      cpuStatus === 'fail' ? 'declare what the machine has (nodes[].cpu) and rerun config validate, or give the machine more CPUs' : undefined)
+  }
 
   const declaredMem = memoryBytes(n.memory)
   const minMem = isCp ? 1700 * 1024 ** 2 : 1024 ** 3
   // MemTotal excludes kernel-reserved memory: allow 10% below the declared size
-  const memStatus: CheckStatus = f.memBytes < minMem || f.memBytes < declaredMem * 0.9 ? 'fail' : 'pass'
-  add('memory', 'Memory', memStatus, `${formatMemory(f.memBytes)} (declared ${formatMemory(declaredMem)}; ${isCp ? 'control plane' : 'worker'} needs ≥ ${formatMemory(minMem)})`,
-    memStatus === 'fail' ? 'declare what the machine has (nodes[].memory) and rerun config validate, or add memory' : undefined)
+  if (!unmeasurable('memory', 'Memory', 'mem', f.memBytes)) {
+    const memStatus: CheckStatus = f.memBytes < minMem || f.memBytes < declaredMem * 0.9 ? 'fail' : 'pass'
+    add('memory', 'Memory', memStatus, `${formatMemory(f.memBytes)} (declared ${formatMemory(declaredMem)}; ${isCp ? 'control plane' : 'worker'} needs ≥ ${formatMemory(minMem)})`,
+      memStatus === 'fail' ? 'declare what the machine has (nodes[].memory) and rerun config validate, or add memory' : undefined)
+  }
 
   const [failDisk, warnDisk] = p.profile === 'production' ? [20 * GiB, 50 * GiB] : [10 * GiB, 20 * GiB]
-  const diskStatus: CheckStatus = f.diskFreeBytes < failDisk ? 'fail' : f.diskFreeBytes < warnDisk ? 'warn' : 'pass'
-  add('disk', 'Free disk (/var/lib)', diskStatus, `${formatMemory(f.diskFreeBytes)} free (${p.profile}: ≥ ${formatMemory(failDisk)}, ${formatMemory(warnDisk)} recommended)`,
-    diskStatus === 'pass' ? undefined : 'free space under /var/lib (containerd images, Longhorn volumes)')
+  if (!unmeasurable('disk', 'Free disk (/var/lib)', 'disk', f.diskFreeBytes)) {
+    const diskStatus: CheckStatus = f.diskFreeBytes < failDisk ? 'fail' : f.diskFreeBytes < warnDisk ? 'warn' : 'pass'
+    add('disk', 'Free disk (/var/lib)', diskStatus, `${formatMemory(f.diskFreeBytes)} free (${p.profile}: ≥ ${formatMemory(failDisk)}, ${formatMemory(warnDisk)} recommended)`,
+      diskStatus === 'pass' ? undefined : 'free space under /var/lib (containerd images, Longhorn volumes)')
+  }
 
-  add('swap', 'Swap', f.swapDevices > 0 ? 'warn' : 'pass', f.swapDevices > 0 ? `${f.swapDevices} swap device(s) on` : 'off',
-    f.swapDevices > 0 ? 'node install turns swap off and comments it out of /etc/fstab' : undefined)
+  if (!unmeasurable('swap', 'Swap', 'swap', f.swapDevices)) {
+    add('swap', 'Swap', f.swapDevices > 0 ? 'warn' : 'pass', f.swapDevices > 0 ? `${f.swapDevices} swap device(s) on` : 'off',
+      f.swapDevices > 0 ? 'node install turns swap off and comments it out of /etc/fstab' : undefined)
+  }
 
   for (const port of isCp ? [6443, 10250] : [10250]) {
+    if (unmeasurable(`port-${port}`, `Port ${port}`, 'listen')) continue
     const open = portOpen(f.listening, port)
     const status: CheckStatus = !open ? 'pass' : f.kubeletConf ? 'pass' : 'fail'
     add(`port-${port}`, `Port ${port}`, status, !open ? 'free' : f.kubeletConf ? 'in use by Kubernetes (already ours)' : 'in use by another program',
@@ -126,9 +178,11 @@ export function evaluateNode(p: Platform, c: Cluster, n: ClusterNode, f: NodeFac
   }
 
   const skew = Math.abs(f.skewMs)
-  const skewStatus: CheckStatus = !Number.isFinite(skew) ? 'warn' : skew > 30_000 ? 'fail' : skew > 2000 ? 'warn' : 'pass'
-  add('clock', 'Clock skew vs this machine', skewStatus, Number.isFinite(skew) ? `${(f.skewMs / 1000).toFixed(1)} s` : 'unknown',
-    skewStatus === 'pass' ? undefined : 'synchronise clocks (chrony / systemd-timesyncd): certificates and tokens depend on them')
+  if (!unmeasurable('clock', 'Clock skew vs this machine', 'time', f.skewMs)) {
+    const skewStatus: CheckStatus = skew > 30_000 ? 'fail' : skew > 2000 ? 'warn' : 'pass'
+    add('clock', 'Clock skew vs this machine', skewStatus, `${(f.skewMs / 1000).toFixed(1)} s`,
+      skewStatus === 'pass' ? undefined : 'synchronise clocks (chrony / systemd-timesyncd): certificates and tokens depend on them')
+  }
 
   add('sudo', 'sudo', sudo.ok ? 'pass' : 'fail', sudo.detail, sudo.ok ? undefined : 'ssh.sudo: nopasswd needs a NOPASSWD rule; ssh.sudo: password prompts (or OBSCTL_SUDO_PASSWORD)')
   return out
@@ -143,6 +197,11 @@ export function evaluateFleet(p: Platform, clusters: Cluster[], facts: Map<Clust
     for (const n of c.nodes) {
       const f = facts.get(n)
       if (!f) continue
+      const why = notMeasured(f, 'hostname')
+      if (why) {
+        out.push({cluster: c.name, node: nodeName(n), host: n.host, id: 'hostname', title: 'Unique hostname', status: 'fail', detail: `could not measure: ${why}`, hint: UNMEASURED_HINT})
+        continue
+      }
       const same = (byHost.get(f.hostname) ?? []).filter((x) => x !== n)
       // kubeadm registers nodes under nodes[].name (default: the host), so a duplicate machine hostname
       // only breaks things when the inventory leaves the names to the machines
@@ -153,6 +212,13 @@ export function evaluateFleet(p: Platform, clusters: Cluster[], facts: Map<Clust
     }
     const known = c.nodes.map((n) => facts.get(n)).filter((f): f is NodeFacts => Boolean(f))
     if (known.length !== c.nodes.length) continue
+    const blind = c.nodes.filter((n) => notMeasured(facts.get(n)!, 'cpus', facts.get(n)!.cpus) || notMeasured(facts.get(n)!, 'mem', facts.get(n)!.memBytes))
+    if (blind.length) {
+      const first = c.nodes[0]!
+      out.push({cluster: c.name, node: nodeName(first), host: first.host, id: 'capacity', title: `Cluster capacity (${p.profile} profile)`, status: 'fail',
+        detail: `could not measure: CPU or memory unknown on ${blind.map((n) => n.host).join(', ')}`, hint: UNMEASURED_HINT})
+      continue
+    }
     const cap = capacity(p, c)
     const cpu = known.reduce((a, f) => a + f.cpus * 1000, 0)
     const mem = known.reduce((a, f) => a + f.memBytes, 0)
