@@ -132,10 +132,15 @@ describe('register', () => {
     }
   })
 
-  it('--rotate-tokens replaces both tokens and the copies on central', async () => {
+  it('--rotate-tokens replaces both tokens and the copies on central, and the old tokens are refused (401) while the new ones work', async () => {
     const edge = fleet.byName['cluster-04']!
+    const ca = edge.kubeconfigEntry().caPem
     const old = unb64(edge.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token)
     const oldScrape = unb64(edge.getObject('secrets', 'kube-system', 'obsctl-scrape-long-lived-token')!.data.token)
+    // before: both tokens authenticate (argocd-manager may list namespaces, as Argo CD does)
+    expect(await statusAs(edge.url, ca, old, '/api/v1/namespaces')).toBe(200)
+    // the scrape account authenticates (what it may do is RBAC's business: 200 or 403, never 401)
+    expect(await statusAs(edge.url, ca, oldScrape, '/api/v1/namespaces')).not.toBe(401)
     const r = await runArgocdPhases(fleet.inv, [registerPhase], {command: 'cluster register', renderer: 'silent', handleSignals: false, options: {kubeconfig: fleet.kubeconfig, intervalMs: 25, clusters: ['cluster-04'], rotateTokens: true}})
     expect(r.register).toHaveLength(1)
     expect(r.register[0]!.rotated).toEqual(['Secret kube-system/argocd-manager-long-lived-token', 'Secret kube-system/obsctl-scrape-long-lived-token'])
@@ -143,7 +148,13 @@ describe('register', () => {
     expect(now).not.toBe(old)
     const cfg = JSON.parse(unb64(fleet.central.getObject('secrets', 'argocd', clusterSecretName(edge.url))!.data.config))
     expect(cfg.bearerToken).toBe(now)
-    expect(unb64(fleet.central.getObject('secrets', 'monitoring', 'obsctl-scrape-cluster-04')!.data.token)).not.toBe(oldScrape)
+    const nowScrape = unb64(fleet.central.getObject('secrets', 'monitoring', 'obsctl-scrape-cluster-04')!.data.token)
+    expect(nowScrape).not.toBe(oldScrape)
+    // the Secrets were recreated under the same names: the old tokens no longer match the server's copy
+    expect(await statusAs(edge.url, ca, old, '/api/v1/namespaces')).toBe(401)
+    expect(await statusAs(edge.url, ca, oldScrape, '/api/v1/namespaces')).toBe(401)
+    expect(await statusAs(edge.url, ca, now, '/api/v1/namespaces')).toBe(200)
+    expect(await statusAs(edge.url, ca, nowScrape, '/api/v1/namespaces')).not.toBe(401)
   })
 
   it('rejects the central cluster and unknown names with exit 2', async () => {
@@ -165,8 +176,9 @@ describe('register', () => {
     expect(err.message).toMatch(/apply ClusterRole argocd-manager-role on cluster-02-context: forbidden: .*clusterroles/)
   })
 
-  it('interrupted while waiting for a token (exit 130); the rerun completes', async () => {
+  it('interrupted during a rotation (exit 130): the request in flight is cancelled, nothing half-done; the rerun rotates', async () => {
     const edge = fleet.byName['cluster-03']!
+    const before = edge.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token
     const ac = new AbortController()
     const {ctx, resources} = runContext(fleet, {rotateTokens: true}, ac.signal)
     const [, t] = await registerPhase.targets(ctx)
@@ -179,12 +191,17 @@ describe('register', () => {
     const err = await registerPhase.run(t!, ctx, io).catch((e) => e)
     expect(err).toMatchObject({exitCode: 130, code: 'INTERRUPTED'})
     await resources.closeAll()
-    const again = runContext(fleet)
+    // Ctrl-C came before the DELETE went out: it was cancelled, so the old token Secret is still there
+    expect(edge.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token).toBe(before)
+    const again = runContext(fleet, {rotateTokens: true})
     try {
-      expect(await registerPhase.isDone!(t!, again.ctx, taskIO([]))).toBe(false)
       await registerPhase.run(t!, again.ctx, taskIO([]))
-      expect(await registerPhase.isDone!(t!, again.ctx, taskIO([]))).toBe(true)
-      expect(edge.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token).toBeTruthy()
+      const check = runContext(fleet) // without --rotate-tokens: is it registered and working?
+      expect(await registerPhase.isDone!(t!, check.ctx, taskIO([]))).toBe(true)
+      await check.resources.closeAll()
+      const now = edge.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token
+      expect(now).toBeTruthy()
+      expect(now).not.toBe(before)
     } finally {
       await again.resources.closeAll()
     }

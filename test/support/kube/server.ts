@@ -2,7 +2,7 @@
  * KubeServer: one simulated cluster's API server over HTTPS (own CA), with users, the controllers
  * of controllers.ts, RBAC for ServiceAccounts, failure injection, a request log, and test helpers.
  */
-import {randomBytes} from 'node:crypto'
+import {randomBytes, timingSafeEqual} from 'node:crypto'
 import {createServer, type Server} from 'node:https'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {AddressInfo, Socket} from 'node:net'
@@ -202,7 +202,16 @@ export class KubeServer {
       if (sa.expires !== undefined && sa.expires < Date.now()) return undefined
       const live = this.store.get('', 'serviceaccounts', sa.namespace, sa.serviceAccount)
       if (!live || live.metadata.uid !== sa.serviceAccountUid) return undefined
-      if (sa.secretName && !this.store.get('', 'secrets', sa.namespace, sa.secretName)) return undefined
+      if (sa.secretName) {
+        // as kube-apiserver's legacy token validator (pkg/serviceaccount/legacy.go): the Secret must exist,
+        // not be deleting, and hold this very token in data.token ("Token does not match server's copy");
+        // a Secret recreated under the same name carries a new token, so the old one stays revoked
+        const secret = this.store.get('', 'secrets', sa.namespace, sa.secretName)
+        if (!secret || secret.metadata.deletionTimestamp) return undefined
+        const stored = typeof secret.data?.token === 'string' ? Buffer.from(secret.data.token, 'base64') : Buffer.alloc(0)
+        const given = Buffer.from(token)
+        if (stored.length !== given.length || !timingSafeEqual(stored, given)) return undefined
+      }
       return {name: `system:serviceaccount:${sa.namespace}:${sa.serviceAccount}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'],
         serviceAccount: {namespace: sa.namespace, name: sa.serviceAccount}}
     }
