@@ -295,7 +295,7 @@ export async function startSandbox(nodes: number | NodeOptions[], o: {firstIp?: 
 }
 
 /** An inventory (YAML text) for sandbox nodes: `layout` lists node indexes per cluster (first = control plane). */
-export function sandboxInventory(sb: Sandbox, layout: number[][], extra: {sudo?: 'nopasswd' | 'password'; knownHosts?: string; identityFile?: string} = {}): string {
+export function sandboxInventory(sb: Sandbox, layout: number[][], extra: {sudo?: 'nopasswd' | 'password'; knownHosts?: string; identityFile?: string; hostKeyPolicy?: 'accept-new' | 'strict'} = {}): string {
   const clusters = layout.map((idx, ci) => {
     const id = String(ci + 1).padStart(2, '0')
     const cp = sb.nodes[idx[0]!]!
@@ -324,6 +324,7 @@ export function sandboxInventory(sb: Sandbox, layout: number[][], extra: {sudo?:
     `  sudo: ${extra.sudo ?? 'nopasswd'}`,
     '  connectTimeoutSeconds: 5',
     ...(extra.knownHosts ? [`  knownHosts: ${extra.knownHosts}`] : []),
+    ...(extra.hostKeyPolicy ? [`  hostKeyPolicy: ${extra.hostKeyPolicy}`] : []),
     's3:',
     '  endpoint: https://s3.sandbox.test',
     '  buckets: {}',

@@ -28,6 +28,7 @@ export const SshSchema = z.strictObject({
   identityFile: z.string().optional().describe('private key file; else the ssh-agent at $SSH_AUTH_SOCK; else a password prompt'),
   agent: z.boolean().default(true).describe('use the ssh-agent at $SSH_AUTH_SOCK when it is set'),
   knownHosts: z.string().optional().describe("obsctl's own known_hosts (default .obsctl/known_hosts beside the inventory)"),
+  hostKeyPolicy: z.enum(['accept-new', 'strict']).default('accept-new').describe('accept-new: trust a node’s unknown host key on first use and record it; strict: refuse unknown keys (put them in known_hosts first)'),
   sudo: z.enum(['nopasswd', 'password']).default('nopasswd').describe('password: the sudo password is prompted once and sent on stdin'),
   connectTimeoutSeconds: z.number().int().positive().default(20),
   proxy: z

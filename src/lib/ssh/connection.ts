@@ -9,7 +9,7 @@
  */
 import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
 import {ObsctlError, interruptedError} from '../errors.js'
-import {append, check, hostKeyChangedError, hostPattern, keyType, lookup} from './known-hosts.js'
+import {append, check, hostPattern, keyType, lookup, refusal as hostKeyRefusal, type HostKeyPolicy} from './known-hosts.js'
 
 export type SudoMode = 'nopasswd' | 'password'
 
@@ -18,6 +18,8 @@ export interface ConnectOptions {
   port: number
   user: string
   knownHostsFile: string
+  /** accept-new (default): trust an unknown host key on first use and record it; strict: refuse it */
+  hostKeyPolicy?: HostKeyPolicy
   privateKey?: Buffer
   passphrase?: string
   /** path of the ssh-agent socket ($SSH_AUTH_SOCK) */
@@ -166,11 +168,9 @@ export class SshConnection {
       password: opts.password,
       hostVerifier: (key: Buffer) => {
         const d = check(opts.knownHostsFile, opts.host, opts.port, key)
+        refusal = hostKeyRefusal(opts.knownHostsFile, opts.host, opts.port, key, d, opts.hostKeyPolicy ?? 'accept-new')
+        if (refusal) return false
         if (d.status === 'known') return true
-        if (d.status === 'changed') {
-          refusal = hostKeyChangedError(opts.knownHostsFile, opts.host, opts.port, d)
-          return false
-        }
         accepted = append(opts.knownHostsFile, opts.host, opts.port, key).then(() =>
           opts.onNotice?.(`trusted new host key of ${hostPattern(opts.host, opts.port)}: ${keyType(key)} ${d.fingerprint} (saved to ${opts.knownHostsFile})`),
         )

@@ -1,18 +1,41 @@
 /**
- * obsctl's own known_hosts (OpenSSH format): trust on first use, refuse a changed key.
- * Entries are `host keytype base64` or `[host]:port keytype base64` (port other than 22); hashed host
- * names (`|1|salt|hash`, as written by `ssh-keygen -H`) are matched too, so an existing file can be
- * passed with --known-hosts. New entries are appended with an atomic rewrite of the file.
+ * obsctl's own known_hosts, read as OpenSSH reads it (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"):
+ *
+ *   [@revoked|@cert-authority] hostpatterns keytype base64-key [comment]
+ *
+ * - host patterns are comma-separated; `*` and `?` are wildcards, `!pattern` negates (a host matching a
+ *   negated pattern is not matched by the line, whatever else matches); matching is case-insensitive;
+ * - a host on a port other than 22 is written and matched as `[host]:port` (patterns too: `[*.lab]:2222`);
+ * - hashed names `|1|base64(salt)|base64(HMAC-SHA1(salt, name))` (ssh-keygen -H) are matched exactly;
+ * - `@revoked`: that key is refused for the matching hosts, always — never trusted on first use, never
+ *   appended, even if a plain line also lists it;
+ * - `@cert-authority`: host certificates signed by that CA are to be accepted. obsctl's SSH library
+ *   (ssh2 1.17: lib/protocol/constants.js offers ssh-ed25519, ecdsa-sha2-*, rsa-sha2-*, ssh-rsa, ssh-dss,
+ *   no `*-cert-v01@openssh.com` algorithm) cannot negotiate host certificates, so a host covered only by
+ *   a CA line is refused with that reason rather than trusted unverified.
+ *
+ * Policy (`ssh.hostKeyPolicy`): `accept-new` (default) trusts and appends an unknown key on first use;
+ * `strict` refuses it. A changed key is refused under both. Appends are atomic rewrites (0600).
  */
-import {createHash, createHmac} from 'node:crypto'
+import {createHash, createHmac, timingSafeEqual} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
 import {ObsctlError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
+
+export type HostKeyPolicy = 'accept-new' | 'strict'
 
 export interface HostKey {
   type: string
   /** the key blob (SSH wire format) */
   key: Buffer
+}
+
+export interface KnownHostsEntry extends HostKey {
+  marker?: 'revoked' | 'cert-authority'
+  /** the host-pattern field as written */
+  hosts: string
+  /** 1-based line number in the file */
+  line: number
 }
 
 /** `SHA256:<base64 without padding>`, as `ssh-keygen -lf` and `ssh` print it. */
@@ -27,36 +50,101 @@ export function keyType(key: Buffer): string {
   return key.subarray(4, 4 + n).toString('latin1')
 }
 
-/** The host pattern OpenSSH writes: `host` for port 22, else `[host]:port`. */
+/** The host name OpenSSH writes and matches: `host` for port 22, else `[host]:port`. */
 export function hostPattern(host: string, port: number): string {
   return port === 22 ? host : `[${host}]:${port}`
 }
 
-function matchesHost(field: string, pattern: string): boolean {
-  for (const name of field.split(',')) {
-    if (name.startsWith('|1|')) {
-      const [, , salt, hash] = name.split('|')
-      if (!salt || !hash) continue
-      const h = createHmac('sha1', Buffer.from(salt, 'base64')).update(pattern).digest('base64')
-      if (h === hash) return true
-    } else if (name === pattern) return true
+/** OpenSSH match_pattern: `*` any run of characters, `?` exactly one (case-insensitive for host names). */
+export function wildcardMatch(name: string, pattern: string): boolean {
+  const s = name.toLowerCase()
+  const p = pattern.toLowerCase()
+  // iterative glob with backtracking on the last `*`
+  let si = 0
+  let pi = 0
+  let star = -1
+  let mark = 0
+  while (si < s.length) {
+    if (pi < p.length && (p[pi] === '?' || p[pi] === s[si])) {
+      si++
+      pi++
+    } else if (pi < p.length && p[pi] === '*') {
+      star = pi++
+      mark = si
+    } else if (star >= 0) {
+      pi = star + 1
+      si = ++mark
+    } else return false
   }
-  return false
+  while (pi < p.length && p[pi] === '*') pi++
+  return pi === p.length
 }
 
-/** Keys recorded for host:port (marker lines such as @revoked/@cert-authority are ignored). */
-export function lookup(file: string, host: string, port: number): HostKey[] {
-  if (!existsSync(file)) return []
-  const pattern = hostPattern(host, port)
-  const out: HostKey[] = []
-  for (const raw of readFileSync(file, 'utf8').split('\n')) {
-    const line = raw.trim()
-    if (!line || line.startsWith('#') || line.startsWith('@')) continue
-    const [hosts, type, b64] = line.split(/\s+/)
-    if (!hosts || !type || !b64) continue
-    if (matchesHost(hosts, pattern)) out.push({type, key: Buffer.from(b64, 'base64')})
+function hashedMatch(entry: string, name: string): boolean {
+  const [, , salt, hash] = entry.split('|')
+  if (!salt || !hash) return false
+  const want = Buffer.from(hash, 'base64')
+  const got = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest()
+  return want.length === got.length && timingSafeEqual(want, got)
+}
+
+/**
+ * Does a host-pattern field match `name` (`host` or `[host]:port`)? As OpenSSH match_hostname: a
+ * negated pattern that matches rejects the line; otherwise any positive match accepts it.
+ */
+export function hostsFieldMatches(field: string, name: string): boolean {
+  let matched = false
+  for (const raw of field.split(',')) {
+    if (!raw) continue
+    if (raw.startsWith('|1|')) {
+      if (hashedMatch(raw, name)) matched = true
+      continue
+    }
+    const negated = raw.startsWith('!')
+    const pattern = negated ? raw.slice(1) : raw
+    if (wildcardMatch(name, pattern)) {
+      if (negated) return false
+      matched = true
+    }
   }
+  return matched
+}
+
+/** Every usable line of a known_hosts file (comments, blank and malformed lines skipped). */
+export function parseKnownHosts(text: string): KnownHostsEntry[] {
+  const out: KnownHostsEntry[] = []
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim()
+    if (!line || line.startsWith('#')) return
+    const fields = line.split(/\s+/)
+    let marker: KnownHostsEntry['marker']
+    if (fields[0]!.startsWith('@')) {
+      const m = fields.shift()!
+      if (m === '@revoked') marker = 'revoked'
+      else if (m === '@cert-authority') marker = 'cert-authority'
+      else return // an unknown marker: OpenSSH skips the line
+    }
+    const [hosts, type, b64] = fields
+    if (!hosts || !type || !b64) return
+    out.push({marker, hosts, type, key: Buffer.from(b64, 'base64'), line: i + 1})
+  })
   return out
+}
+
+function readEntries(file: string): KnownHostsEntry[] {
+  if (!existsSync(file)) return []
+  return parseKnownHosts(readFileSync(file, 'utf8'))
+}
+
+/** The lines of `file` that apply to host:port. */
+export function entriesFor(file: string, host: string, port: number): KnownHostsEntry[] {
+  const name = hostPattern(host, port)
+  return readEntries(file).filter((e) => hostsFieldMatches(e.hosts, name))
+}
+
+/** Plain (unmarked) keys recorded for host:port: the keys that may be accepted. */
+export function lookup(file: string, host: string, port: number): HostKey[] {
+  return entriesFor(file, host, port).filter((e) => !e.marker)
 }
 
 // Appends from concurrent connections are serialised in-process (a run is one process; .obsctl/lock
@@ -65,6 +153,10 @@ let appendChain: Promise<void> = Promise.resolve()
 
 export function append(file: string, host: string, port: number, key: Buffer): Promise<void> {
   const next = appendChain.then(async () => {
+    // re-checked under the chain: a key revoked meanwhile is never written
+    if (entriesFor(file, host, port).some((e) => e.marker === 'revoked' && e.key.equals(key))) {
+      throw revokedError(file, host, port, fingerprint(key), keyType(key))
+    }
     const before = existsSync(file) ? readFileSync(file, 'utf8') : ''
     const line = `${hostPattern(host, port)} ${keyType(key)} ${key.toString('base64')}\n`
     await writeFileAtomic(file, before && !before.endsWith('\n') ? `${before}\n${line}` : before + line, {mode: 0o600})
@@ -77,14 +169,38 @@ export type HostKeyDecision =
   | {status: 'known'; fingerprint: string}
   | {status: 'new'; fingerprint: string}
   | {status: 'changed'; fingerprint: string; known: string[]}
+  | {status: 'revoked'; fingerprint: string; line: number}
+  /** only @cert-authority lines cover this host: a host certificate would be needed */
+  | {status: 'cert-authority'; fingerprint: string; lines: number[]}
 
-/** Compare a presented key with the file. */
+/** Compare a presented key with the file (revoked first, as OpenSSH does). */
 export function check(file: string, host: string, port: number, key: Buffer): HostKeyDecision {
   const fp = fingerprint(key)
-  const known = lookup(file, host, port)
-  if (known.length === 0) return {status: 'new', fingerprint: fp}
+  const entries = entriesFor(file, host, port)
+  const revoked = entries.find((e) => e.marker === 'revoked' && e.key.equals(key))
+  if (revoked) return {status: 'revoked', fingerprint: fp, line: revoked.line}
+  const known = entries.filter((e) => !e.marker)
   if (known.some((k) => k.key.equals(key))) return {status: 'known', fingerprint: fp}
-  return {status: 'changed', fingerprint: fp, known: known.map((k) => `${k.type} ${fingerprint(k.key)}`)}
+  if (known.length > 0) return {status: 'changed', fingerprint: fp, known: known.map((k) => `${k.type} ${fingerprint(k.key)}`)}
+  const cas = entries.filter((e) => e.marker === 'cert-authority')
+  if (cas.length > 0) return {status: 'cert-authority', fingerprint: fp, lines: cas.map((e) => e.line)}
+  return {status: 'new', fingerprint: fp}
+}
+
+/** The refusal for a decision under a policy, or undefined when the key may be used (known, or new under accept-new). */
+export function refusal(file: string, host: string, port: number, key: Buffer, d: HostKeyDecision, policy: HostKeyPolicy): ObsctlError | undefined {
+  switch (d.status) {
+    case 'known':
+      return undefined
+    case 'new':
+      return policy === 'strict' ? unknownKeyError(file, host, port, d.fingerprint, keyType(key)) : undefined
+    case 'changed':
+      return hostKeyChangedError(file, host, port, d)
+    case 'revoked':
+      return revokedError(file, host, port, d.fingerprint, keyType(key), d.line)
+    case 'cert-authority':
+      return certAuthorityError(file, host, port, d.fingerprint, keyType(key), d.lines)
+  }
 }
 
 export function hostKeyChangedError(file: string, host: string, port: number, d: {fingerprint: string; known: string[]}): ObsctlError {
@@ -98,6 +214,37 @@ export function hostKeyChangedError(file: string, host: string, port: number, d:
         `if the change is expected, remove the old entry: ssh-keygen -R '${hostPattern(host, port)}' -f ${file}`,
       ],
       details: {host, port, presented: d.fingerprint, known: d.known, knownHostsFile: file},
+    },
+  )
+}
+
+export function revokedError(file: string, host: string, port: number, fp: string, type: string, line?: number): ObsctlError {
+  return new ObsctlError(`host key of ${hostPattern(host, port)} is REVOKED: it presented ${type} ${fp}, which ${file}${line ? `:${line}` : ''} marks @revoked. Refusing to connect.`, {
+    code: 'SSH_HOSTKEY_REVOKED',
+    hints: ['the machine needs a new host key (the revoked one may be in someone else’s hands): regenerate it there (ssh-keygen -A after removing the old key), then verify and trust the new one'],
+    details: {host, port, presented: fp, knownHostsFile: file, line},
+  })
+}
+
+export function unknownKeyError(file: string, host: string, port: number, fp: string, type: string): ObsctlError {
+  return new ObsctlError(`host key of ${hostPattern(host, port)} is not in ${file} (it presented ${type} ${fp}), and ssh.hostKeyPolicy is strict: refusing an unknown key.`, {
+    code: 'SSH_HOSTKEY_UNKNOWN',
+    hints: [
+      `check the fingerprint on the machine (ssh-keygen -lf /etc/ssh/ssh_host_${type === 'ssh-ed25519' ? 'ed25519' : type.startsWith('ecdsa') ? 'ecdsa' : 'rsa'}_key.pub), then add its line: ssh-keyscan -p ${port} -t ${type} ${host} >> ${file}`,
+      'or set ssh.hostKeyPolicy: accept-new to trust a new key on first use',
+    ],
+    details: {host, port, presented: fp, knownHostsFile: file},
+  })
+}
+
+export function certAuthorityError(file: string, host: string, port: number, fp: string, type: string, lines: number[]): ObsctlError {
+  return new ObsctlError(
+    `${hostPattern(host, port)} is covered only by @cert-authority (${lines.map((l) => `${file}:${l}`).join(', ')}), but obsctl's SSH library cannot negotiate host certificates, ` +
+      `so the plain key it presented (${type} ${fp}) cannot be checked against the CA. Refusing rather than trusting it unverified.`,
+    {
+      code: 'SSH_HOSTKEY_CERT_UNSUPPORTED',
+      hints: [`add the host's plain key to ${file} after checking its fingerprint on the machine: ssh-keyscan -p ${port} -t ${type} ${host} >> ${file}`],
+      details: {host, port, presented: fp, knownHostsFile: file, lines},
     },
   )
 }

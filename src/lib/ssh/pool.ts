@@ -146,6 +146,7 @@ export class SshPool {
         ...t,
         ...creds,
         knownHostsFile: this.knownHostsFile,
+        hostKeyPolicy: this.o.platform.ssh.hostKeyPolicy,
         sudo: {mode: this.o.platform.ssh.sudo, password: sudoPassword},
         connectTimeoutMs: this.o.platform.ssh.connectTimeoutSeconds * 1000,
         keepaliveIntervalMs: 15_000,
