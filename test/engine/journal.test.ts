@@ -69,6 +69,18 @@ describe('an unusable journal', () => {
     })
   }
 
+  it('a folder where state.json should be: exit 2 with the reset hint; the reset moves it aside', () => {
+    const t = inventory()
+    mkdirSync(t.state)
+    writeFileSync(path.join(t.state, 'x'), 'x')
+    const show = obsctl(['state', 'show', '-c', t.file])
+    expect(show.status, show.stderr).toBe(2)
+    expect(show.stderr).toContain(`${t.state} is not a usable obsctl journal: cannot be read (EISDIR)`)
+    expect(obsctl(['state', 'reset', '--yes', '-c', t.file]).status).toBe(0)
+    expect(statSync(t.state).isFile()).toBe(true)
+    expect(readdirSync(path.dirname(t.state)).filter((f) => f.startsWith('state.json.bad-'))).toHaveLength(1)
+  })
+
   it('a good journal is shown with its rows (no undefined), and reset of one phase keeps the others', () => {
     const t = inventory()
     writeFileSync(t.state, JSON.stringify({version: 1, inventory: t.file, updatedAt: '2026-01-01T00:00:02.000Z', tasks: {'nodes/a': record('nodes', 'a'), 'buckets/b': record('buckets', 'b')}}), {mode: 0o600})

@@ -96,9 +96,16 @@ export class StateStore {
     const file = stateFilePath(stateDir)
     const empty: StateFile = {version: 1, inventory, updatedAt: new Date(0).toISOString(), tasks: {}}
     if (!existsSync(file)) return new StateStore(file, empty)
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (e) {
+      // a folder or an unreadable file in its place
+      throw corrupt(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, e)
+    }
     let parsed: unknown
     try {
-      parsed = JSON.parse(readFileSync(file, 'utf8'))
+      parsed = JSON.parse(text)
     } catch (e) {
       throw corrupt(file, `not valid JSON (${(e as Error).message})`, e)
     }
