@@ -12,6 +12,7 @@ import type {LoadedInventory} from '../config/load.js'
 import {ExitCode, ObsctlError, errorMessage} from '../errors.js'
 import {isCI} from '../cli/prompt.js'
 import {lineRenderer, type RunEvent, type RunEventSink} from './events.js'
+import {killPoint} from './kill-point.js'
 import {acquireLock, type Lock} from './lock.js'
 import {TaskLog, newRunId, runLogsDir, taskLogPath} from './logs.js'
 import {Resources} from './resources.js'
@@ -272,7 +273,16 @@ async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env
     }
     return finish(tr, unchanged ? {status: 'would-skip', summary: 'done, unchanged'} : {status: 'would-run'}, env)
   }
-  if (unchanged) return finish(tr, {status: 'unchanged', summary: 'done, unchanged'}, env)
+  if (unchanged && !(phase.recheck && phase.isDone)) return finish(tr, {status: 'unchanged', summary: 'done, unchanged'}, env)
+  if (unchanged) {
+    // a recheck phase: the journal alone is not trusted; its cheap live check must agree, else it runs again
+    const quiet: TaskIO = {log: () => undefined, logFile: '', signal: ctx.signal}
+    let found: boolean | string = false
+    try {
+      found = await phase.isDone!(target, ctx, quiet)
+    } catch {}
+    if (found) return finish(tr, {status: 'unchanged', summary: 'done, unchanged'}, env)
+  }
 
   const logFile = taskLogPath(ctx.stateDir, ctx.runId, phase.name, target.id)
   tr.logFile = logFile
@@ -280,7 +290,14 @@ async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env
     progress(line)
     emit({type: 'task-progress', phase: phase.name, target: target.id, line})
   })
-  const io: TaskIO = {log: (line) => log.write(line), logFile, signal: ctx.signal}
+  const io: TaskIO = {
+    log: (line) => {
+      log.write(line)
+      killPoint(`${phase.name}:log`)
+    },
+    logFile,
+    signal: ctx.signal,
+  }
   const rec: TaskRecord = {phase: phase.name, target: target.id, status: 'running', fingerprint: fp, startedAt: new Date(t0).toISOString(), runId: ctx.runId, logFile}
   env.running.set(key, rec)
   state.put(rec)
@@ -294,6 +311,7 @@ async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env
     } else {
       ctx.signal.throwIfAborted()
       const summary = await phase.run(target, ctx, io)
+      killPoint(`${phase.name}:after-run`)
       outcome = {status: 'done', summary: summary || undefined}
     }
   } catch (e) {

@@ -72,6 +72,12 @@ export interface Phase<T extends Target = Target> {
    * wanted state; the task is then skipped as done
    */
   isDone?(target: T, ctx: RunContext, io: TaskIO): Promise<boolean | string>
+  /**
+   * The journal alone never skips this phase's tasks: a task recorded done with the same fingerprint
+   * is still checked with isDone (which must then be cheap), and runs again when the check fails —
+   * for a phase whose result can be lost outside obsctl's view (the render phase's pushed branch).
+   */
+  recheck?: boolean
   /** do the work; returns a one-line summary for the state file and the screen */
   run(target: T, ctx: RunContext, io: TaskIO): Promise<string | void>
   /** one line: what run() would do (dry runs and `plan`) */

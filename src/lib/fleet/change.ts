@@ -127,15 +127,15 @@ export function changeMessage(title: string, d: Pick<RenderedDiff, 'added' | 'ch
   return `obsctl: ${title}${body.length ? `\n\n${body.join('\n')}\n` : ''}`
 }
 
-/** Render `next` into its working copy and commit exactly the rendered paths with `message`; push when asked. */
+/** Render `next` into its working copy and commit what of the rendered tree differs from Git HEAD with `message`; push when asked. */
 export async function renderCommitPush(next: LoadedInventory, message: string, o: {push?: boolean; force?: boolean}): Promise<{commit: {sha: string; message: string} | null; push: ChangeResult['push']; files: Pick<RenderedDiff, 'added' | 'changed' | 'removed'>}> {
-  const {ensureRepo, renderRepo, commitPaths, push, MANIFEST_FILE, git} = await import('../gitops/index.js')
+  const {ensureRepo, renderRepo, commitRender, push, git} = await import('../gitops/index.js')
   const p = next.platform
   const dir = gitDir(p, next.dir)
   await ensureRepo(dir, p.git.remote, p.git.branch)
   const r = await renderRepo(p, {dir, force: o.force})
-  const paths = [...r.added, ...r.changed, ...r.removed, MANIFEST_FILE]
-  const sha = await commitPaths(dir, paths, message)
+  // against Git, not the render: files an interrupted run wrote but never committed go in too
+  const sha = (await commitRender(p, dir, message))?.sha
   let pushed: ChangeResult['push'] = null
   if (o.push !== false) {
     // push also when an earlier run committed but did not push (resume)

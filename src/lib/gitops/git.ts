@@ -2,6 +2,7 @@
 import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
+import {killPoint} from '../engine/kill-point.js'
 
 export interface GitResult {
   stdout: string
@@ -52,6 +53,8 @@ export async function ensureRepo(dir: string, remote: string, branch: string): P
   }
   const cur = await git(dir, ['remote', 'get-url', 'origin'])
   if (cur.exitCode !== 0) await must(dir, ['remote', 'add', 'origin', remote], 'git remote add')
+  // the inventory's git.remote is the truth: a changed remote is followed, not pushed past
+  else if (cur.stdout.trim() !== remote) await must(dir, ['remote', 'set-url', 'origin', remote], 'git remote set-url')
   return {initialised}
 }
 
@@ -78,6 +81,59 @@ export async function commitPaths(dir: string, paths: string[], message: string)
   const env = await identityEnv(dir)
   await must(dir, ['commit', '-q', '-m', message, '--pathspec-from-file=-'], 'git commit', {input: list, env})
   return (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()
+}
+
+export interface GitChanges {
+  added: string[]
+  changed: string[]
+  removed: string[]
+}
+
+/** Paths among `managed` whose working-tree or staged state differs from HEAD (git status). */
+export async function dirtyPaths(dir: string, managed: Set<string>): Promise<string[]> {
+  const out = await must(dir, ['status', '--porcelain=v1', '-z', '--untracked-files=all', '--no-renames'], 'git status')
+  return out
+    .split('\0')
+    .filter((e) => e.length > 3)
+    .map((e) => e.slice(3))
+    .filter((p) => managed.has(p))
+    .sort()
+}
+
+/**
+ * Commit whatever of `managed` differs from HEAD — files written now or by an earlier run that never
+ * committed them — and nothing else (other staged or unstaged changes are left alone). `message`
+ * may be built from what is actually committed. Returns null when Git already has it all.
+ */
+export async function commitManaged(dir: string, managed: Set<string>, message: string | ((c: GitChanges) => string)): Promise<{sha: string; message: string; changes: GitChanges} | null> {
+  const dirty = await dirtyPaths(dir, managed)
+  if (dirty.length === 0) return null
+  await must(dir, ['add', '-A', '--pathspec-from-file=-'], 'git add', {input: `${dirty.join('\n')}\n`})
+  const staged = (await must(dir, ['diff', '--cached', '--name-status', '--no-renames', '-z'], 'git diff')).split('\0')
+  const changes: GitChanges = {added: [], changed: [], removed: []}
+  for (let i = 0; i + 1 < staged.length; i += 2) {
+    const [st, p] = [staged[i]!, staged[i + 1]!]
+    if (!managed.has(p)) continue
+    if (st === 'A') changes.added.push(p)
+    else if (st === 'D') changes.removed.push(p)
+    else changes.changed.push(p)
+  }
+  const paths = [...changes.added, ...changes.changed, ...changes.removed]
+  if (paths.length === 0) return null
+  killPoint('render:staged')
+  const text = typeof message === 'function' ? message(changes) : message
+  const env = await identityEnv(dir)
+  await must(dir, ['commit', '-q', '-m', text, '--pathspec-from-file=-'], 'git commit', {input: `${paths.join('\n')}\n`, env})
+  const sha = (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()
+  killPoint('render:committed')
+  return {sha, message: text, changes}
+}
+
+/** The commit at refs/heads/<branch> on origin ('' when the branch does not exist), or null when origin cannot be read. */
+export async function remoteHead(dir: string, branch: string): Promise<string | null> {
+  const r = await git(dir, ['ls-remote', 'origin', `refs/heads/${branch}`])
+  if (r.exitCode !== 0) return null
+  return r.stdout.split(/\s/)[0] ?? ''
 }
 
 export interface PushResult {
@@ -113,6 +169,7 @@ export async function push(dir: string, branch: string): Promise<PushResult> {
       details: {remote, branch, commit: head},
     })
   }
+  killPoint('render:pushed')
   return {remote, branch, commit: head}
 }
 

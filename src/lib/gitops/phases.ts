@@ -1,6 +1,10 @@
 /**
  * The `render` phase: one target (`platform`); renders into the inventory's git dir and commits;
  * pushes only when the run's options say `push: true`. Options: force, push, commit (default true).
+ *
+ * Git and the remote are the truth, not the journal: the task is done when the working copy equals
+ * the render, HEAD holds it, and (push) origin's branch has it — checked even when the journal says
+ * done (`recheck`), so a push lost to a kill, a `render` run by hand, or a reset remote is redone.
  */
 import type {Phase, Target} from '../engine/types.js'
 import {renderDir, renderFingerprint} from './fingerprint.js'
@@ -10,10 +14,10 @@ export const renderPhase: Phase<Target> = {
   title: 'Render the GitOps repository',
   targets: () => [{id: 'platform', title: 'GitOps repository'}],
   fingerprint: (_t, ctx) => renderFingerprint(ctx.platform),
+  recheck: true,
   async isDone(_t, ctx) {
-    const {planRender, renderFiles} = await import('./render.js')
-    const plan = planRender(renderDir(ctx.platform, ctx.inv.dir), renderFiles(ctx.platform))
-    return plan.conflicts.length === 0 && plan.added.length + plan.changed.length + plan.removed.length === 0 && !ctx.options.push
+    const {repoInSync} = await import('./repo.js')
+    return repoInSync(ctx.platform, renderDir(ctx.platform, ctx.inv.dir), {commit: ctx.options.commit !== false, push: Boolean(ctx.options.push)})
   },
   async run(_t, ctx, io) {
     const {renderRepo} = await import('./repo.js')
@@ -27,10 +31,14 @@ export const renderPhase: Phase<Target> = {
     for (const f of r.added) io.log(`added   ${f}`)
     for (const f of r.changed) io.log(`changed ${f}`)
     for (const f of r.removed) io.log(`removed ${f}`)
-    if (r.commit) io.log(`commit ${r.commit.sha.slice(0, 12)} ${r.commit.message}`)
-    if (r.push) io.log(`pushed to ${r.push.remote} ${r.push.branch}`)
-    const what = r.noChanges ? 'no changes' : `${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed`
-    return `${dir}: ${what}${r.commit ? `, commit ${r.commit.sha.slice(0, 12)}` : ''}${r.push ? ', pushed' : ''}`
+    if (r.commit) {
+      const c = r.commit.files
+      io.log(`commit ${r.commit.sha.slice(0, 12)} ${r.commit.message} (${c.added.length} added, ${c.changed.length} changed, ${c.removed.length} removed)`)
+    }
+    if (r.push) io.log(`pushed ${r.push.commit.slice(0, 12)} to ${r.push.remote} ${r.push.branch}`)
+    const what = r.noChanges ? 'no file changes' : `${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed`
+    const n = r.commit ? r.commit.files.added.length + r.commit.files.changed.length + r.commit.files.removed.length : 0
+    return `${dir}: ${what}${r.commit ? `, commit ${r.commit.sha.slice(0, 12)} (${n} files)` : ', nothing to commit'}${r.push ? `, pushed ${r.push.branch} at ${r.push.commit.slice(0, 12)}` : ''}`
   },
   async describe(_t, ctx) {
     const {planRender, renderFiles} = await import('./render.js')

@@ -7,13 +7,19 @@
  * - files that are no longer rendered (a removed cluster) are removed; files obsctl never rendered
  *   are never touched.
  * Nothing is written when any conflict is found.
+ *
+ * A run killed half-way never makes obsctl's own files look foreign: the manifest is written first
+ * with the new hashes and, under `previous`, the hashes it replaces; each file is written to a
+ * temporary name and renamed (never a torn file); the final manifest (without `previous`) is
+ * written last. A file whose bytes match the new render, the manifest or `previous` is obsctl's.
  */
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import type {Platform} from '../config/schema.js'
 import {ObsctlError} from '../errors.js'
 import {writeFileAtomicSync} from '../fs.js'
+import {killPoint} from '../engine/kill-point.js'
 import {renderFiles, type RenderedFile} from './plan.js'
 
 export const MANIFEST_FILE = '.obsctl-render.json'
@@ -22,6 +28,8 @@ export interface RenderManifest {
   version: 1
   /** path → sha256 of the bytes obsctl wrote */
   files: Record<string, string>
+  /** only while a render is being applied: path → earlier hashes of obsctl's own bytes there */
+  previous?: Record<string, string[]>
 }
 
 export type ConflictReason = 'edited' | 'unmanaged' | 'edited-removed'
@@ -43,6 +51,8 @@ export interface RenderPlan {
   /** files to write (added + changed), with content */
   writes: RenderedFile[]
   manifest: RenderManifest
+  /** the manifest found on disk */
+  old: RenderManifest
 }
 
 export const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
@@ -52,7 +62,8 @@ export function readManifest(dir: string): RenderManifest {
   if (!existsSync(f)) return {version: 1, files: {}}
   try {
     const m = JSON.parse(readFileSync(f, 'utf8')) as RenderManifest
-    if (m.version !== 1 || typeof m.files !== 'object') throw new Error('unknown format')
+    if (m.version !== 1 || typeof m.files !== 'object' || m.files === null) throw new Error('unknown format')
+    if (m.previous !== undefined && (typeof m.previous !== 'object' || m.previous === null)) throw new Error('unknown format')
     return m
   } catch (error) {
     throw new ObsctlError(`cannot read ${f}: ${(error as Error).message}`, {
@@ -74,7 +85,9 @@ function readIf(file: string): Buffer | undefined {
 /** Compare the rendered files with the directory and the last manifest; writes nothing. */
 export function planRender(dir: string, files: RenderedFile[], opts: {force?: boolean} = {}): RenderPlan {
   const old = readManifest(dir)
-  const plan: RenderPlan = {dir, added: [], changed: [], removed: [], unchanged: 0, conflicts: [], writes: [], manifest: {version: 1, files: {}}}
+  // bytes obsctl itself wrote at a path: the last manifest's, and those of an interrupted apply
+  const ours = (p: string, h: string) => old.files[p] === h || Boolean(old.previous?.[p]?.includes(h))
+  const plan: RenderPlan = {dir, added: [], changed: [], removed: [], unchanged: 0, conflicts: [], writes: [], manifest: {version: 1, files: {}}, old}
   const wanted = new Set<string>()
   for (const f of files) {
     wanted.add(f.path)
@@ -91,24 +104,23 @@ export function planRender(dir: string, files: RenderedFile[], opts: {force?: bo
       plan.unchanged++
       continue
     }
-    const last = old.files[f.path]
-    if (last === undefined || curHash !== last) {
-      if (!opts.force) {
-        plan.conflicts.push({path: f.path, reason: last === undefined ? 'unmanaged' : 'edited'})
-        continue
-      }
+    if (!ours(f.path, curHash) && !opts.force) {
+      const known = old.files[f.path] !== undefined || old.previous?.[f.path] !== undefined
+      plan.conflicts.push({path: f.path, reason: known ? 'edited' : 'unmanaged'})
+      continue
     }
     plan.changed.push(f.path)
     plan.writes.push(f)
   }
-  for (const [p, last] of Object.entries(old.files).sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const known = [...new Set([...Object.keys(old.files), ...Object.keys(old.previous ?? {})])].sort()
+  for (const p of known) {
     if (wanted.has(p)) continue
     const cur = readIf(path.join(dir, p))
     if (cur === undefined) continue
-    if (sha256(cur) !== last && !opts.force) {
+    if (!ours(p, sha256(cur)) && !opts.force) {
       plan.conflicts.push({path: p, reason: 'edited-removed'})
       // keep it recorded so the next render still knows it is ours
-      plan.manifest.files[p] = last
+      if (old.files[p] !== undefined) plan.manifest.files[p] = old.files[p]!
       continue
     }
     plan.removed.push(p)
@@ -130,10 +142,33 @@ function removeEmptyDirs(dir: string, rel: string): void {
   }
 }
 
-/** Apply a plan without conflicts: write, remove, then record the manifest (atomically, last). */
+/** The temporary name a rendered file is written under before it is renamed into place. */
+const tmpOf = (abs: string) => path.join(path.dirname(abs), `.${path.basename(abs)}.obsctl-tmp`)
+
+/**
+ * Apply a plan without conflicts: record the pending manifest, write (each file atomically), remove,
+ * then record the final manifest (atomically, last). A kill at any point leaves files that the next
+ * planRender recognises as obsctl's.
+ */
 export function applyRender(plan: RenderPlan): void {
   if (plan.conflicts.length > 0) throw new Error('applyRender: the plan has conflicts')
   if (plan.writes.length === 0 && plan.removed.length === 0 && sameManifest(plan)) return
+  const manifestFile = path.join(plan.dir, MANIFEST_FILE)
+  if (plan.old.previous) {
+    // an earlier apply was interrupted: drop the temporary files it may have left
+    for (const p of new Set([...Object.keys(plan.old.files), ...Object.keys(plan.old.previous)])) rmSync(tmpOf(path.join(plan.dir, p)), {force: true})
+  }
+  if (plan.writes.length > 0 || plan.removed.length > 0) {
+    const previous: Record<string, string[]> = {}
+    for (const p of new Set([...plan.writes.map((f) => f.path), ...plan.removed])) {
+      const hashes = new Set([...(plan.old.previous?.[p] ?? []), ...(plan.old.files[p] ? [plan.old.files[p]] : [])])
+      hashes.delete(plan.manifest.files[p] ?? '')
+      if (hashes.size > 0) previous[p] = [...hashes].sort()
+    }
+    for (const [p, hashes] of Object.entries(plan.old.previous ?? {})) previous[p] ??= hashes
+    writeFileAtomicSync(manifestFile, manifestText({...plan.manifest, previous}))
+    killPoint('render:pending-manifest')
+  }
   const dirs = new Set<string>()
   for (const f of plan.writes) {
     const abs = path.join(plan.dir, f.path)
@@ -142,7 +177,10 @@ export function applyRender(plan: RenderPlan): void {
       mkdirSync(d, {recursive: true})
       dirs.add(d)
     }
-    writeFileSync(abs, f.content)
+    const tmp = tmpOf(abs)
+    writeFileSync(tmp, f.content)
+    renameSync(tmp, abs)
+    killPoint('render:write')
   }
   for (const p of plan.removed) {
     try {
@@ -151,11 +189,14 @@ export function applyRender(plan: RenderPlan): void {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
     }
     removeEmptyDirs(plan.dir, p)
+    killPoint('render:remove')
   }
-  writeFileAtomicSync(path.join(plan.dir, MANIFEST_FILE), manifestText(plan.manifest))
+  writeFileAtomicSync(manifestFile, manifestText(plan.manifest))
+  killPoint('render:manifest')
 }
 
-function sameManifest(plan: RenderPlan): boolean {
+/** True when the manifest on disk is already the plan's final one (no interrupted apply pending). */
+export function sameManifest(plan: RenderPlan): boolean {
   const f = path.join(plan.dir, MANIFEST_FILE)
   return existsSync(f) && readFileSync(f, 'utf8') === manifestText(plan.manifest)
 }
@@ -163,7 +204,12 @@ function sameManifest(plan: RenderPlan): boolean {
 export function manifestText(m: RenderManifest): string {
   const files: Record<string, string> = {}
   for (const k of Object.keys(m.files).sort()) files[k] = m.files[k]!
-  return `${JSON.stringify({version: 1, files}, null, 2)}\n`
+  const out: RenderManifest = {version: 1, files}
+  if (m.previous) {
+    out.previous = {}
+    for (const k of Object.keys(m.previous).sort()) out.previous[k] = m.previous[k]!
+  }
+  return `${JSON.stringify(out, null, 2)}\n`
 }
 
 export {renderFiles}

@@ -4,8 +4,8 @@
  */
 import type {Platform} from '../config/schema.js'
 import {ObsctlError} from '../errors.js'
-import {commitPaths, ensureRepo, push as gitPush, unifiedDiff, type PushResult} from './git.js'
-import {applyRender, MANIFEST_FILE, planRender, readManifest, renderFiles, type Conflict, type RenderPlan} from './render.js'
+import {commitManaged, dirtyPaths, ensureRepo, git, isRepo, push as gitPush, remoteHead, unifiedDiff, type GitChanges, type PushResult} from './git.js'
+import {applyRender, MANIFEST_FILE, planRender, readManifest, renderFiles, sameManifest, type Conflict, type RenderManifest, type RenderPlan} from './render.js'
 
 export interface RenderOptions {
   /** target directory (absolute); the inventory's git dir by default (resolved by the caller) */
@@ -29,7 +29,8 @@ export interface RenderResult {
   /** true when nothing had to be written */
   noChanges: boolean
   dryRun: boolean
-  commit: {sha: string; message: string} | null
+  /** what the commit holds: Git's view (it includes files an earlier, interrupted run wrote but never committed) */
+  commit: {sha: string; message: string; files: GitChanges} | null
   push: PushResult | null
 }
 
@@ -114,10 +115,69 @@ async function conflictError(plan: RenderPlan, rendered: Map<string, string>): P
   })
 }
 
+/** The render manifest as committed at HEAD (empty without a HEAD or a manifest there). */
+async function headManifest(dir: string): Promise<RenderManifest> {
+  const r = await git(dir, ['show', `HEAD:${MANIFEST_FILE}`])
+  if (r.exitCode !== 0) return {version: 1, files: {}}
+  try {
+    const m = JSON.parse(r.stdout) as RenderManifest
+    return m && typeof m.files === 'object' && m.files !== null ? m : {version: 1, files: {}}
+  } catch {
+    return {version: 1, files: {}}
+  }
+}
+
+/** Every path that is obsctl's in the working copy: rendered now, or committed as rendered at HEAD (removed since). */
+async function managedPaths(dir: string, head?: RenderManifest): Promise<Set<string>> {
+  const h = head ?? (await headManifest(dir))
+  return new Set([MANIFEST_FILE, ...Object.keys(readManifest(dir).files), ...Object.keys(h.files)])
+}
+
+/**
+ * Commit what of the rendered tree differs from Git HEAD (this render's writes and anything an
+ * interrupted run left uncommitted). Without `message`, the message names what is committed.
+ */
+export async function commitRender(p: Platform, dir: string, message?: string): Promise<{sha: string; message: string; files: GitChanges} | null> {
+  const head = await headManifest(dir)
+  const managed = await managedPaths(dir, head)
+  const next = new Set(p.clusters.map((c) => c.name))
+  const c = await commitManaged(dir, managed, message ?? ((ch) => commitMessage(ch, {clusters: clustersIn(Object.keys(head.files)), next})))
+  return c ? {sha: c.sha, message: c.message.split('\n')[0]!, files: c.changes} : null
+}
+
+/**
+ * Is the rendered repository where Git and the remote should have it? The working copy equals the
+ * render (no interrupted apply), Git HEAD holds every rendered file, and (push) origin's branch head
+ * is HEAD or has the same rendered content. Returns a one-line summary, or false. Reads only:
+ * `git status`, `git ls-remote`.
+ */
+export async function repoInSync(p: Platform, dir: string, o: {commit?: boolean; push?: boolean}): Promise<string | false> {
+  const plan = planRender(dir, renderFiles(p))
+  if (plan.conflicts.length > 0 || plan.added.length + plan.changed.length + plan.removed.length > 0 || !sameManifest(plan)) return false
+  if (!o.commit && !o.push) return `${dir} matches the render`
+  if (!(await isRepo(dir))) return false
+  const origin = await git(dir, ['remote', 'get-url', 'origin'])
+  if (origin.exitCode !== 0 || origin.stdout.trim() !== p.git.remote) return false
+  const managed = await managedPaths(dir)
+  if ((await dirtyPaths(dir, managed)).length > 0) return false
+  const head = await git(dir, ['rev-parse', '--verify', '-q', 'HEAD'])
+  if (head.exitCode !== 0) return false
+  const sha = head.stdout.trim()
+  if (!o.push) return `committed at ${sha.slice(0, 12)} (not pushed)`
+  const remote = await remoteHead(dir, p.git.branch)
+  if (!remote) return false
+  if (remote !== sha) {
+    // the remote moved on (someone else's commit on top): fine when its rendered files are ours
+    if ((await git(dir, ['cat-file', '-e', `${remote}^{commit}`])).exitCode !== 0) return false
+    const diff = await git(dir, ['diff', '--name-only', '-z', remote, sha])
+    if (diff.exitCode !== 0 || diff.stdout.split('\0').some((f) => managed.has(f))) return false
+  }
+  return `${p.git.branch} on ${p.git.remote} at ${remote.slice(0, 12)} holds the rendered tree`
+}
+
 /** Render the inventory into opts.dir; see RenderOptions. Throws RENDER_CONFLICT, PUSH_REJECTED, … */
 export async function renderRepo(p: Platform, opts: RenderOptions): Promise<RenderResult> {
   const files = renderFiles(p)
-  const before = clustersIn(Object.keys(readManifest(opts.dir).files))
   const plan = planRender(opts.dir, files, {force: opts.force})
   if (plan.conflicts.length > 0) throw await conflictError(plan, new Map(files.map((f) => [f.path, f.content])))
   const result: RenderResult = {
@@ -135,12 +195,7 @@ export async function renderRepo(p: Platform, opts: RenderOptions): Promise<Rend
   const wantGit = opts.commit || opts.push
   if (wantGit) await ensureRepo(opts.dir, p.git.remote, p.git.branch)
   applyRender(plan)
-  if (wantGit) {
-    const message = commitMessage(result, {clusters: before, next: new Set(p.clusters.map((c) => c.name))})
-    const paths = [...plan.added, ...plan.changed, ...plan.removed, MANIFEST_FILE]
-    const sha = await commitPaths(opts.dir, paths, message)
-    if (sha) result.commit = {sha, message: message.split('\n')[0]!}
-  }
+  if (wantGit) result.commit = await commitRender(p, opts.dir)
   if (opts.push) result.push = await gitPush(opts.dir, p.git.branch)
   return result
 }

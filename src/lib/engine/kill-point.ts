@@ -1,0 +1,29 @@
+/**
+ * TEST-ONLY crash hook. `OBSCTL_TEST_KILL_AT=<point>[:<n>]` makes obsctl SIGKILL itself the n-th time
+ * (default: the first) the code passes the named point, so the kill tests can crash a run at an exact,
+ * repeatable place instead of racing a timer. Unset (always, outside tests) it does nothing.
+ *
+ * Points: `<phase>:log` (a task of the phase wrote a log line), `<phase>:after-run` (a task's run()
+ * returned, before the journal records it done); in the render path: `render:pending-manifest`,
+ * `render:write` (one rendered file written), `render:remove`, `render:manifest`, `render:staged`,
+ * `render:committed`, `render:pushed`. Examples: `render:write:3`, `nodes:after-run:2`.
+ */
+let spec: {point: string; n: number} | null | undefined
+const seen = new Map<string, number>()
+
+function parse(): {point: string; n: number} | null {
+  const raw = process.env.OBSCTL_TEST_KILL_AT
+  if (!raw) return null
+  const parts = raw.split(':')
+  const last = parts.at(-1)!
+  if (parts.length > 1 && /^\d+$/.test(last)) return {point: parts.slice(0, -1).join(':'), n: Number(last)}
+  return {point: raw, n: 1}
+}
+
+export function killPoint(point: string): void {
+  if (spec === undefined) spec = parse()
+  if (spec === null || spec.point !== point) return
+  const n = (seen.get(point) ?? 0) + 1
+  seen.set(point, n)
+  if (n === spec.n) process.kill(process.pid, 'SIGKILL')
+}
