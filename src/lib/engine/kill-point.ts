@@ -3,7 +3,8 @@
  * (default: the first) the code passes the named point, so the kill tests can crash a run at an exact,
  * repeatable place instead of racing a timer. Unset (always, outside tests) it does nothing.
  *
- * Points: `<phase>:log` (a task of the phase wrote a log line), `<phase>:after-run` (a task's run()
+ * Points: `<phase>:start` (a task is recorded running, before its live check), `<phase>:log` (a task of
+ * the phase wrote a log line), `<phase>:after-run` (a task's run()
  * returned, before the journal records it done); in the render path: `render:pending-manifest`,
  * `render:write` (one rendered file written), `render:remove`, `render:manifest`, `render:staged`,
  * `render:committed`, `render:pushed`. Examples: `render:write:3`, `nodes:after-run:2`.

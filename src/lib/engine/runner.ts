@@ -301,6 +301,7 @@ async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env
   const rec: TaskRecord = {phase: phase.name, target: target.id, status: 'running', fingerprint: fp, startedAt: new Date(t0).toISOString(), runId: ctx.runId, logFile}
   env.running.set(key, rec)
   state.put(rec)
+  killPoint(`${phase.name}:start`)
   emit({type: 'task-start', phase: phase.name, target: target.id})
   let outcome: Partial<TaskResult>
   try {

@@ -1,0 +1,264 @@
+/**
+ * Issue 13 §1: the GitOps push is the truth. The built CLI (`bootstrap --phase render`) against a bare
+ * Git remote: the README's `render` then `bootstrap` sequence, `--no-push`, a remote reset behind the
+ * journal's back, and the render task SIGKILLed at every step — before, during and after the file
+ * writes, the commit and the push. Kills are deterministic: obsctl's test-only crash points
+ * (OBSCTL_TEST_KILL_AT, src/lib/engine/kill-point.ts) and, for "inside git", real Git hooks that kill
+ * the obsctl process from within `git commit` / `git push` (and the remote's post-receive). After each
+ * kill a rerun must leave the whole rendered tree, byte for byte, on the remote in one or two commits,
+ * never a RENDER_CONFLICT on a file obsctl wrote.
+ */
+import {execFileSync, spawn} from 'node:child_process'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {EXAMPLE_ANSWERS, type InitAnswers} from '../../src/lib/config/index.js'
+import {MANIFEST_FILE, renderFiles, sha256} from '../../src/lib/gitops/index.js'
+import {manifestText} from '../../src/lib/gitops/render.js'
+import {inventoryText, platformOf, withoutCluster} from './support.js'
+
+const BIN = path.resolve('bin/run.js')
+const root = mkdtempSync(path.join(tmpdir(), 'obsctl-render-kill-'))
+afterAll(() => rmSync(root, {recursive: true, force: true}))
+
+const A: InitAnswers = EXAMPLE_ANSWERS
+/** a day-2 change: cluster-04 removed (files removed) and another domain (files changed) */
+const B: InitAnswers = {...withoutCluster(EXAMPLE_ANSWERS, 'cluster-04'), domain: 'example.lab'}
+const N = renderFiles(platformOf(A)).length
+
+/** Kill the obsctl process from inside a git hook, then fail (pre-*) or carry on (post-*). */
+const HOOK = `#!/bin/sh
+[ "$OBSCTL_KILL_HOOK" = "$(basename "$0")" ] || exit 0
+p=$PPID; pids=""
+while [ "$p" -gt 1 ]; do
+  if tr '\\0' ' ' < /proc/$p/cmdline | grep -q 'bin/run.js'; then
+    echo "$pids" > "$OBSCTL_KILL_HOOK_PIDS"; kill -9 "$p"
+    case "$(basename "$0")" in pre-*) exit 1;; esac
+    exit 0
+  fi
+  pids="$pids $p"
+  p=$(awk '/^PPid:/ {print $2}' /proc/$p/status)
+done
+exit 0
+`
+const HOOKS = ['pre-commit', 'post-commit', 'pre-push', 'post-receive']
+
+let n = 0
+function lab(answers: InitAnswers = A): {dir: string; remote: string; hooks: string; pids: string; write(a: InitAnswers): void} {
+  const dir = path.join(root, `lab-${++n}`)
+  const remote = path.join(dir, 'remote.git')
+  const hooks = path.join(dir, 'hooks')
+  mkdirSync(hooks, {recursive: true})
+  execFileSync('git', ['init', '--bare', '-q', '-b', 'main', remote])
+  for (const h of HOOKS) {
+    for (const d of [hooks, path.join(remote, 'hooks')]) {
+      writeFileSync(path.join(d, h), HOOK)
+      chmodSync(path.join(d, h), 0o755)
+    }
+  }
+  const write = (a: InitAnswers) => writeFileSync(path.join(dir, 'obsctl.yaml'), inventoryText({...a, gitRemote: remote}))
+  write(answers)
+  return {dir, remote, hooks, pids: path.join(dir, 'hook-pids'), write}
+}
+
+interface Run {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** the render task's status, from --json */
+  status?: string
+}
+
+function obsctl(l: ReturnType<typeof lab>, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: l.dir,
+      env: {
+        ...process.env,
+        CI: '1',
+        NO_COLOR: '1',
+        // real Git hooks from the test's folder (they act only when OBSCTL_KILL_HOOK names them)
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'core.hooksPath',
+        GIT_CONFIG_VALUE_0: l.hooks,
+        OBSCTL_KILL_HOOK_PIDS: l.pids,
+        ...env,
+      },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('exit', (code, signal) => {
+      let status: string | undefined
+      try {
+        status = JSON.parse(stdout).run.phases[0].tasks[0].status
+      } catch {}
+      resolve({code, signal, stdout, stderr, status})
+    })
+  })
+}
+
+const bootstrap = (l: ReturnType<typeof lab>, env: Record<string, string> = {}, extra: string[] = []) => obsctl(l, ['bootstrap', '--phase', 'render', '--yes', '--json', ...extra], env)
+
+/** After a kill from a git hook, the git processes it interrupted finish on their own: wait for them. */
+async function orphansGone(l: ReturnType<typeof lab>): Promise<void> {
+  if (!existsSync(l.pids)) return
+  const pids = readFileSync(l.pids, 'utf8').trim().split(/\s+/).filter(Boolean)
+  const alive = (pid: string) => {
+    try {
+      return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    } catch {
+      return false
+    }
+  }
+  const until = Date.now() + 60_000
+  while (pids.some(alive)) {
+    if (Date.now() > until) throw new Error(`git processes ${pids.join(' ')} did not finish`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  rmSync(l.pids)
+}
+
+const git = (remote: string, ...args: string[]) => execFileSync('git', ['--git-dir', remote, ...args], {encoding: 'utf8'})
+
+/** Every file at the remote's main, with its content. */
+function remoteTree(remote: string): Map<string, string> {
+  const names = git(remote, 'ls-tree', '-r', '-z', '--name-only', 'main').split('\0').filter(Boolean)
+  const out = execFileSync('git', ['--git-dir', remote, 'cat-file', '--batch'], {input: names.map((f) => `main:${f}\n`).join('')})
+  const tree = new Map<string, string>()
+  let at = 0
+  for (const f of names) {
+    const nl = out.indexOf(10, at)
+    const size = Number(out.subarray(at, nl).toString().split(' ')[2])
+    tree.set(f, out.subarray(nl + 1, nl + 1 + size).toString())
+    at = nl + 1 + size + 1
+  }
+  return tree
+}
+
+/** What the remote must hold for an inventory: every rendered file and the manifest, nothing else. */
+function expectedTree(a: InitAnswers): Map<string, string> {
+  const files = renderFiles(platformOf(a))
+  const m = new Map(files.map((f) => [f.path, f.content]))
+  m.set(MANIFEST_FILE, manifestText({version: 1, files: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)]))}))
+  return m
+}
+
+function expectRemoteHolds(l: ReturnType<typeof lab>, a: InitAnswers): void {
+  const have = remoteTree(l.remote)
+  const want = expectedTree({...a, gitRemote: l.remote})
+  expect([...have.keys()].sort()).toEqual([...want.keys()].sort())
+  for (const [f, content] of want) expect(have.get(f), f).toBe(content)
+}
+
+const commits = (l: ReturnType<typeof lab>) => Number(git(l.remote, 'rev-list', '--count', 'main').trim())
+
+function leftovers(dir: string): string[] {
+  const out: string[] = []
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, {withFileTypes: true})) {
+      if (e.name === '.git') continue
+      if (e.isDirectory()) walk(path.join(d, e.name))
+      else if (e.name.endsWith('.obsctl-tmp')) out.push(path.join(d, e.name))
+    }
+  }
+  if (existsSync(dir)) walk(dir)
+  return out
+}
+
+/** The rerun's outcome: exit 0, the whole tree on the remote, a clean working copy; with `verify`, a third run finds it done. */
+async function expectRecovered(l: ReturnType<typeof lab>, a: InitAnswers, maxCommits: number, verify = false): Promise<void> {
+  const again = await bootstrap(l)
+  expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0)
+  expect(again.stdout).not.toContain('RENDER_CONFLICT')
+  expectRemoteHolds(l, a)
+  const count = commits(l)
+  expect(count).toBeGreaterThanOrEqual(1)
+  expect(count).toBeLessThanOrEqual(maxCommits)
+  const work = path.join(l.dir, 'gitops')
+  expect(execFileSync('git', ['status', '--porcelain'], {cwd: work, encoding: 'utf8'})).toBe('')
+  expect(leftovers(work)).toEqual([])
+  if (!verify) return
+  const third = await bootstrap(l)
+  expect(third.code).toBe(0)
+  expect(third.status).toBe('unchanged')
+  expect(commits(l)).toBe(count)
+}
+
+describe('render then bootstrap: Git, not the render manifest, decides what to commit', () => {
+  it('`obsctl render` then `bootstrap --phase render` pushes the whole tree in one commit', async () => {
+    const l = lab()
+    const r = await obsctl(l, ['render'])
+    expect(r.code, r.stderr).toBe(0)
+    const b = await bootstrap(l)
+    expect(b.code, b.stdout + b.stderr).toBe(0)
+    expect(b.status).toBe('done')
+    expect(JSON.parse(b.stdout).run.phases[0].tasks[0].summary).toMatch(new RegExp(`no file changes, commit [0-9a-f]{12} \\(${N + 1} files\\), pushed main`))
+    expectRemoteHolds(l, A)
+    expect(commits(l)).toBe(1)
+  })
+
+  it('--no-push commits locally and pushes nothing; the next bootstrap pushes although the journal says done', async () => {
+    const l = lab()
+    const local = await bootstrap(l, {}, ['--no-push'])
+    expect(local.code, local.stdout + local.stderr).toBe(0)
+    expect(git(path.join(l.dir, 'gitops', '.git'), 'ls-tree', '-r', '--name-only', 'HEAD').split('\n').filter(Boolean)).toHaveLength(N + 1)
+    expect(git(l.remote, 'for-each-ref').trim()).toBe('')
+    const pushed = await bootstrap(l)
+    expect(pushed.code, pushed.stdout + pushed.stderr).toBe(0)
+    expect(pushed.status).toBe('done')
+    expectRemoteHolds(l, A)
+    expect(commits(l)).toBe(1)
+  })
+
+  it('a remote emptied behind the journal\'s back is pushed again on the next run', async () => {
+    const l = lab()
+    expect((await bootstrap(l)).code).toBe(0)
+    rmSync(l.remote, {recursive: true})
+    execFileSync('git', ['init', '--bare', '-q', '-b', 'main', l.remote])
+    const again = await bootstrap(l)
+    expect(again.code, again.stdout + again.stderr).toBe(0)
+    expect(again.status).toBe('done')
+    expectRemoteHolds(l, A)
+  })
+})
+
+/** Kill points of a first render into an empty remote: obsctl's own (OBSCTL_TEST_KILL_AT) and inside git (hooks). */
+const FIRST: {name: string; env: Record<string, string>; verify?: boolean}[] = [
+  ...['render:start', 'render:pending-manifest', `render:write:${Math.floor(N / 2)}`, `render:write:${N}`, 'render:manifest', 'render:staged', 'render:committed', 'render:pushed', 'render:after-run'].map((p) => ({name: p, env: {OBSCTL_TEST_KILL_AT: p}, verify: p === 'render:committed'})),
+  ...HOOKS.map((h) => ({name: `git ${h} hook`, env: {OBSCTL_KILL_HOOK: h}, verify: h === 'post-receive'})),
+]
+
+describe.concurrent('the render task SIGKILLed at every step of a first render; the rerun pushes the whole tree', () => {
+  it.each(FIRST)('killed at $name', async ({env, verify}) => {
+    const l = lab()
+    const killed = await bootstrap(l, env)
+    expect(killed.signal, `${killed.code} ${killed.stdout}\n${killed.stderr}`).toBe('SIGKILL')
+    await orphansGone(l)
+    await expectRecovered(l, A, 2, verify)
+  })
+})
+
+/** A day-2 render (files changed and removed) killed part-way; the rerun with the same or yet another inventory. */
+const CHANGE: {name: string; at: string; rerun: InitAnswers; want: InitAnswers}[] = [
+  {name: 'mid-writes, rerun the same change', at: 'render:write:5', rerun: B, want: B},
+  {name: 'mid-removals, rerun the same change', at: 'render:remove:3', rerun: B, want: B},
+  {name: 'mid-writes, then the inventory changed back', at: 'render:write:5', rerun: A, want: A},
+  {name: 'after the commit, then the inventory changed back', at: 'render:committed', rerun: A, want: A},
+]
+
+describe.concurrent('a changing render SIGKILLed part-way: files obsctl wrote are never a conflict', () => {
+  it.each(CHANGE)('$name', async ({at, rerun, want}) => {
+    const l = lab()
+    expect((await bootstrap(l)).code).toBe(0)
+    l.write(B)
+    const killed = await bootstrap(l, {OBSCTL_TEST_KILL_AT: at})
+    expect(killed.signal).toBe('SIGKILL')
+    l.write(rerun)
+    // the first render's commit, then at most two more
+    await expectRecovered(l, want, 3, at === 'render:committed')
+  })
+})
