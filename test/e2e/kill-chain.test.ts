@@ -1,0 +1,131 @@
+/**
+ * Issue 13 §1: `bootstrap --all` SIGKILLed inside every phase, one fleet, kills chained: the first run
+ * dies inside preflight, the rerun resumes it and dies inside nodes, … inside validate; a last rerun
+ * completes. Kills are deterministic (OBSCTL_TEST_KILL_AT, a test-only crash point in the engine —
+ * src/lib/engine/kill-point.ts): mostly `<phase>:after-run:N`, the worst place (the side effect is
+ * done, the journal still says running), and mid-phase log lines where a kill leaves nothing running
+ * elsewhere. Killed runs use --concurrency 1 so no sibling task is half-way on a node when the process
+ * dies. Across the whole history there must be no duplicate side effect: node commands recorded by
+ * the sandbox shims (one `kubeadm init` per node, nothing but reads after `nodes` completed), Git
+ * commits on the remote (the tree in one commit), buckets, and Secrets' resourceVersions (a task
+ * resumed after its Secrets were written rewrites none of them).
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {renderFiles} from '../../src/lib/gitops/index.js'
+import {loadInventory} from '../../src/lib/config/load.js'
+import {PHASES, secretVersions, startLab, type Lab} from './lab.js'
+import path from 'node:path'
+
+const root = process.getuid?.() === 0
+
+/** One kill per phase, in bootstrap order. */
+const KILLS: {phase: string; at: string}[] = [
+  {phase: 'preflight', at: 'preflight:log:6'},
+  {phase: 'nodes', at: 'nodes:after-run:2'},
+  {phase: 'kubeconfig', at: 'kubeconfig:after-run:2'},
+  {phase: 'buckets', at: 'buckets:after-run:2'},
+  {phase: 'render', at: 'render:write:40'},
+  {phase: 'argocd', at: 'argocd:after-run:1'},
+  {phase: 'register', at: 'register:after-run:2'},
+  {phase: 'secrets', at: 'secrets:after-run:2'},
+  {phase: 'root-app', at: 'root-app:after-run:1'},
+  {phase: 'sync', at: 'sync:log:1'},
+  {phase: 'validate', at: 'validate:log:2'},
+]
+
+/** Node commands that change a machine (the shims record reads too). */
+const MUTATING = /^(kubeadm (init|join|reset)|apt-get install|apt-mark hold|systemctl (enable|restart)|swapoff|modprobe|sysctl -q -w|gpg |cilium install|kubectl taint)/
+
+let lab: Lab
+let started = 0
+
+describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on one fleet', () => {
+  beforeAll(async () => {
+    lab = await startLab({firstIp: 221})
+  }, 120_000)
+  afterAll(async () => {
+    await lab?.stop()
+  })
+
+  it('each rerun resumes the killed phase; the last completes; no side effect happens twice', async () => {
+    started = Date.now()
+    const report: {phase: string; at: string; killed: boolean; recovered: boolean; seconds: number}[] = []
+    let secretsBefore: Record<string, string> | undefined
+    let mutatingAfterNodes: string[][] | undefined
+
+    for (const [i, k] of KILLS.entries()) {
+      if (k.phase === 'sync') {
+        // the root app exists now: the kubelets register and Argo CD deploys, but reports health only later
+        lab.playKubelets()
+      }
+      if (k.phase === 'validate') {
+        lab.playRootApp()
+        await lab.deploy()
+        lab.healthy = true
+      }
+      const t0 = Date.now()
+      const run = await lab.bootstrap({args: ['--concurrency', '1'], env: {OBSCTL_TEST_KILL_AT: k.at}})
+      const st = lab.state()
+      expect(run.signal, `run ${i + 1} (${k.at}) was not killed: exit ${run.code}\n${run.stdout}\n${run.stderr}`).toBe('SIGKILL')
+      // the kill landed inside the phase: one of its tasks is recorded running; every earlier phase is done
+      expect(Object.entries(st).some(([key, v]) => key.startsWith(`${k.phase}/`) && v.status === 'running'), `${k.at}: ${JSON.stringify(st)}`).toBe(true)
+      for (const p of PHASES.slice(0, PHASES.indexOf(k.phase))) {
+        const tasks = Object.entries(st).filter(([key]) => key.startsWith(`${p}/`))
+        expect(tasks.length, `tasks of ${p}`).toBeGreaterThan(0)
+        for (const [key, v] of tasks) expect(v.status, `${key} after the kill in ${k.phase}`).toBe('done')
+      }
+      // the phase killed one run earlier was recovered by this run
+      if (i > 0) report[i - 1]!.recovered = true
+      report.push({phase: k.phase, at: k.at, killed: true, recovered: false, seconds: (Date.now() - t0) / 1000})
+
+      // Secrets: those written before a kill inside `secrets` (or `register`) are not rewritten by the rerun
+      if (secretsBefore) {
+        const now = secretVersions(lab.kubes)
+        for (const [key, rv] of Object.entries(secretsBefore)) expect(now[key], `${key} rewritten after the kill`).toBe(rv)
+      }
+      secretsBefore = ['register', 'secrets', 'root-app', 'sync', 'validate'].includes(k.phase) ? secretVersions(lab.kubes) : undefined
+      if (k.phase === 'kubeconfig') mutatingAfterNodes = lab.sb.nodes.slice(0, 4).map((n) => n.calls().map((c) => c.line).filter((l) => MUTATING.test(l)))
+    }
+
+    // the last rerun completes: every phase done, validation passes
+    const t0 = Date.now()
+    const last = await lab.bootstrap({json: true})
+    expect(last.code, `${last.stderr}\n${last.stdout.slice(0, 4000)}`).toBe(0)
+    report.at(-1)!.recovered = true
+    const result = JSON.parse(last.stdout)
+    expect(result.ok).toBe(true)
+    const statuses = Object.fromEntries(result.run.phases.map((p: {name: string; tasks: {status: string}[]}) => [p.name, [...new Set(p.tasks.map((t) => t.status))]]))
+    for (const p of PHASES.slice(0, -2)) expect(statuses[p], p).toEqual(['unchanged'])
+    expect(statuses.validate).toEqual(['done'])
+    for (const [key, v] of Object.entries(lab.state())) expect(v.status, key).toBe('done')
+
+    // no duplicate side effects over the whole history
+    // nodes: one kubeadm init each, no reset, and nothing changed on a machine after `nodes` completed
+    for (const [i, n] of lab.sb.nodes.slice(0, 4).entries()) {
+      const lines = n.calls().map((c) => c.line)
+      expect(lines.filter((l) => l.startsWith('kubeadm init')), n.hostname).toHaveLength(1)
+      expect(lines.filter((l) => l.startsWith('kubeadm reset')), n.hostname).toHaveLength(0)
+      expect(lines.filter((l) => MUTATING.test(l)), `${n.hostname}: machine changes after the nodes phase`).toEqual(mutatingAfterNodes![i])
+      const installs = lines.filter((l) => /^apt-get install/.test(l))
+      expect(new Set(installs).size, `${n.hostname}: a package installed twice`).toBe(installs.length)
+    }
+    // Git: the whole rendered tree, in one commit
+    expect(lab.git('rev-list', '--count', 'main').trim()).toBe('1')
+    const tree = lab.git('ls-tree', '-r', '--name-only', 'main').split('\n').filter(Boolean).sort()
+    const want = renderFiles(loadInventory(path.join(lab.dir, 'obsctl.yaml')).platform).map((f) => f.path)
+    expect(tree).toEqual([...want, '.obsctl-render.json'].sort())
+    // buckets: the three, once
+    expect((await lab.minio().listBuckets()).map((b) => b.name).sort()).toEqual(['longhorn-backups', 'opensearch-snapshots', 'thanos-metrics'])
+    // Secrets: the final run rewrote none
+    const finalSecrets = secretVersions(lab.kubes)
+    for (const [key, rv] of Object.entries(secretsBefore!)) expect(finalSecrets[key], key).toBe(rv)
+    // Argo CD: one cluster Secret per edge
+    const clusterSecrets = lab.kubes[0]!.listObjects('secrets', 'argocd').filter((x) => (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['argocd.argoproj.io/secret-type'] === 'cluster')
+    expect(clusterSecrets).toHaveLength(3)
+
+    report.push({phase: '(final run)', at: '-', killed: false, recovered: true, seconds: (Date.now() - t0) / 1000})
+    const lines = report.map((r) => `${r.phase.padEnd(12)} ${r.at.padEnd(24)} killed=${r.killed ? 1 : 0} recovered=${r.recovered ? 1 : 0} run ${r.seconds.toFixed(1)}s`)
+    process.stdout.write(`kill chain (${((Date.now() - started) / 1000).toFixed(1)}s):\n${lines.join('\n')}\n`)
+    expect(report.filter((r) => r.killed && r.recovered)).toHaveLength(KILLS.length)
+  }, 480_000)
+})
