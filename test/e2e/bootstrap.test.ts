@@ -7,200 +7,44 @@
  * sync and validate — without redoing finished tasks and without duplicate side effects; then
  * `obsctl status` reports every cluster ok.
  */
-import {spawn, execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, writeFileSync, existsSync} from 'node:fs'
-import os from 'node:os'
+import {execFileSync} from 'node:child_process'
+import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {parseAllDocuments, stringify} from 'yaml'
-import {Client} from 'minio'
-import {startSandbox, type Sandbox} from '../support/sshd.js'
-import {startKubeServers, stopKubeServers, type KubeServer} from '../support/kube/index.js'
-import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js'
-import {writeManifest} from '../argocd/harness.js'
-import {BLOCK, OS_PASSWORD, OS_USER, endpointsYaml, startPlatform, type Platform} from '../validate/harness.js'
-import {deployPlatform, startArgocdApi, type ArgocdApi, type Deployed} from '../validate/deployed.js'
+import {deployPlatform} from '../validate/deployed.js'
 import {loadInventory} from '../../src/lib/config/load.js'
 import type {FleetStatus} from '../../src/lib/status/index.js'
 import {obsctlAsync} from '../cli/helpers.js'
+import {CLUSTERS, PHASES, startLab, type Lab} from './lab.js'
 
 const root = process.getuid?.() === 0
-const BIN = path.resolve('bin/run.js')
-const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
 /** added on day 2 by `obsctl cluster add` (its machine and API server exist from the start) */
 const NEW = 'cluster-05'
 /** OBSCTL_CAPTURE_DIR=DIR: write the human output of each step there (for the README) */
 const CAPTURE = process.env.OBSCTL_CAPTURE_DIR
-const PHASES = ['preflight', 'nodes', 'kubeconfig', 'buckets', 'render', 'argocd', 'register', 'secrets', 'root-app', 'sync', 'validate']
 
-let sb: Sandbox
-let kubes: KubeServer[]
-let s3: S3Peer
-let dir: string
-let remote: string
-let manifest: string
-let controller: NodeJS.Timeout
-let healthy = false
-let head = ''
-let platform: Platform
-let argocdApi: ArgocdApi
-let deployed: Deployed | undefined
-
-function adminConf(k: KubeServer): string {
-  // what kubeadm writes: every cluster calls itself kubernetes / kubernetes-admin
-  return stringify(k.kubeconfig({clusterName: 'kubernetes', userEntryName: 'kubernetes-admin', contextName: 'kubernetes-admin@kubernetes'}))
-}
-
-function inventory(): string {
-  const clusters = CLUSTERS.map((name, i) => {
-    const n = sb.nodes[i]!
-    return [
-      `  - name: ${name}`,
-      `    id: "${String(i + 1).padStart(2, '0')}"`,
-      `    role: ${i === 0 ? 'central' : 'edge'}`,
-      ...(i === 0 ? [] : [`    metrics: ${i === 1 ? 'agent' : 'remote-scrape'}`]),
-      `    apiServer: ${kubes[i]!.url}`,
-      '    nodes:',
-      `      - {host: ${n.ip}, port: ${n.port}, name: ${n.hostname}, roles: [control-plane, worker], cpu: 4, memory: 16Gi}`,
-    ].join('\n')
-  })
-  return `apiVersion: obsctl.dev/v1alpha1
-kind: Platform
-domain: e2e.test
-ssh:
-  user: root
-  identityFile: ${sb.clientKey}
-  agent: false
-  connectTimeoutSeconds: 5
-s3:
-  endpoint: ${s3.url}
-  buckets:
-    metrics: {name: thanos-metrics}
-    snapshots: {name: opensearch-snapshots}
-    backups: {name: longhorn-backups}
-git:
-  remote: ${remote}
-  branch: main
-clusters:
-${clusters.join('\n')}
-`
-}
-
-/** where obsctl reaches the platform's services: the validate harness's peers */
-function endpoints(): Record<string, string> {
-  return {prometheus: platform.metrics.replicas[0]!.url, 'thanos-query': platform.thanos.url, 'thanos-compactor': platform.thanos.url, opensearch: platform.opensearch.url, argocd: argocdApi.fake.url}
-}
-
-const env = () => ({
-  ...process.env,
-  CI: 'true',
-  KUBECONFIG: path.join(dir, 'kubeconfig'),
-  OBSCTL_S3_ACCESS_KEY: ACCESS_KEY,
-  OBSCTL_S3_SECRET_KEY: SECRET_KEY,
-  OBSCTL_OPENSEARCH_ADMIN_PASSWORD: OS_PASSWORD,
-  OBSCTL_OPENSEARCH_USER: OS_USER,
-  OBSCTL_OPENSEARCH_PASSWORD: OS_PASSWORD,
-  OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD: 'e2e-Fluent-pw-2',
-  OBSCTL_GRAFANA_ADMIN_PASSWORD: 'e2e-Grafana-pw-3',
-  GIT_AUTHOR_NAME: 'obsctl e2e',
-  GIT_AUTHOR_EMAIL: 'e2e@obsctl.test',
-  GIT_COMMITTER_NAME: 'obsctl e2e',
-  GIT_COMMITTER_EMAIL: 'e2e@obsctl.test',
-})
-
-function runBootstrap(json: boolean): Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string}> {
-  const args = ['bootstrap', '--all', '--yes', ...(json ? ['--json'] : []), '--timeout', '60', '--argocd-manifest', manifest]
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: dir, env: env()})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('exit', (code, signal) => resolve({code, signal, stdout, stderr}))
-  })
-}
-
-/** Argo CD syncing the root app: its children are the Applications in argocd/applications of the pushed repo */
-function playRootApp(): void {
-  const git = (...a: string[]) => execFileSync('git', ['--git-dir', remote, ...a], {encoding: 'utf8'})
-  for (const file of git('ls-tree', '-r', '--name-only', 'main', 'argocd/applications').split('\n').filter((f) => f.endsWith('.yaml'))) {
-    for (const doc of parseAllDocuments(git('show', `main:${file}`))) {
-      const app = doc.toJS() as {kind?: string; metadata: {namespace: string; name: string}}
-      if (app?.kind === 'Application' && !kubes[0]!.getObject('applications.argoproj.io', app.metadata.namespace, app.metadata.name)) kubes[0]!.seed(app)
-    }
-  }
-}
-
-/** the kubelets: every cluster's node registers Ready (kubeadm ran only in the node sandbox) */
-function playKubelets(): void {
-  for (const [i, k] of kubes.entries()) if (k.listObjects('nodes').length === 0) k.addReadyNode(sb.nodes[i]!.hostname)
-}
-
-/** the controllers: workloads roll out; Argo CD reports every Application Synced/Healthy once `healthy` */
-function playControllers(): void {
-  for (const k of kubes) {
-    for (const kind of ['deployments', 'statefulsets', 'daemonsets']) {
-      let objs: {metadata: {namespace?: string; name: string; generation?: number}; status?: {observedGeneration?: number}}[] = []
-      try {
-        objs = k.listObjects(kind) as typeof objs
-      } catch {
-        continue
-      }
-      for (const o of objs) if ((o.status?.observedGeneration ?? 0) < (o.metadata.generation ?? 1)) k.markRolledOut(kind, o.metadata.namespace!, o.metadata.name)
-    }
-  }
-  if (!healthy) return
-  // Argo CD: the root app follows the branch (new children when a commit adds them); every app Synced to it and Healthy
-  const now = execFileSync('git', ['--git-dir', remote, 'rev-parse', 'main'], {encoding: 'utf8'}).trim()
-  if (now !== head) {
-    playRootApp()
-    head = now
-  }
-  let apps: {metadata: {namespace: string; name: string}; status?: {health?: {status?: string}; sync?: {revision?: string}}}[] = []
-  try {
-    apps = kubes[0]!.listObjects('applications.argoproj.io') as typeof apps
-  } catch {
-    return
-  }
-  for (const a of apps) {
-    if (a.status?.health?.status !== 'Healthy' || a.status?.sync?.revision !== head) kubes[0]!.setApplicationStatus(a.metadata.namespace, a.metadata.name, {sync: 'Synced', health: 'Healthy', revision: head})
-  }
-}
+let lab: Lab
+const env = () => lab.env()
+const runBootstrap = (json: boolean) => lab.bootstrap({json})
+const state = () => lab.state()
 
 function capture(name: string, command: string, output: string): void {
   if (!CAPTURE) return
-  const shown = `${command}\n${output}`.replaceAll(dir, '~/lab').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
+  const shown = `${command}\n${output}`.replaceAll(lab.dir, '~/lab').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
   writeFileSync(path.join(CAPTURE, `${name}.txt`), shown)
-}
-
-function state(): Record<string, {status: string; endedAt?: string}> {
-  const file = path.join(dir, '.obsctl', 'state.json')
-  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).tasks : {}
 }
 
 describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle, then cluster add', () => {
   beforeAll(async () => {
-    kubes = await startKubeServers([...CLUSTERS, NEW])
-    ;[sb, s3, platform, argocdApi] = await Promise.all([
-      startSandbox(kubes.map((k) => ({nproc: 4, files: {'/etc/kubernetes/admin.conf': adminConf(k)}})), {firstIp: 201}),
-      startS3rver(),
-      startPlatform([...CLUSTERS, NEW]),
-      startArgocdApi(kubes, [...CLUSTERS, NEW]),
-    ])
-    dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-e2e-'))
-    remote = path.join(dir, 'remote.git')
-    execFileSync('git', ['init', '--bare', '-q', '-b', 'main', remote])
-    manifest = writeManifest(dir, 'non-ha')
-    writeFileSync(path.join(dir, 'obsctl.yaml'), endpointsYaml(endpoints())(inventory()))
-    controller = setInterval(playControllers, 100)
+    lab = await startLab({extraClusters: [NEW], firstIp: 201})
   }, 300_000)
 
   afterAll(async () => {
-    clearInterval(controller)
-    await Promise.all([sb?.stop(), s3?.close(), kubes && stopKubeServers(kubes), platform?.close(), deployed?.close() ?? argocdApi?.fake.close()])
+    await lab?.stop()
   })
 
   it('is killed during sync, then a rerun completes (sync, validate) without redoing or duplicating work; status is ok', async () => {
+    const {sb, kubes, dir, remote, platform, argocdApi} = lab
     // first run: everything up to sync; Applications stay Progressing, so sync waits — kill it there
     let exited: {stdout: string; stderr: string} | undefined
     const first = runBootstrap(false).then((r) => (exited = r))
@@ -223,18 +67,17 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
       for (const [k, v] of tasks) expect(v.status, k).toBe('done')
     }
     // meanwhile Argo CD deploys the platform: the root app's children, the workloads, a first Thanos block
-    playRootApp()
-    playKubelets()
-    deployed = await deployPlatform(platform, kubes.slice(0, 4), CLUSTERS, {inv: loadInventory(path.join(dir, 'obsctl.yaml')), argocd: argocdApi})
-    const minio = new Client({endPoint: '127.0.0.1', port: s3.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true})
-    await minio.putObject('thanos-metrics', `${BLOCK}/meta.json`, Buffer.from(JSON.stringify({ulid: BLOCK, version: 1, thanos: {labels: {cluster: 'cluster-01'}}})))
+    lab.playRootApp()
+    lab.playKubelets()
+    await lab.deploy()
+    const minio = lab.minio()
 
     const calls = sb.nodes.map((n) => n.calls().length)
     const commits = execFileSync('git', ['--git-dir', remote, 'rev-list', '--count', 'main'], {encoding: 'utf8'}).trim()
     const secretVersions = kubes[0]!.listObjects('secrets', 'argocd').map((s) => `${(s as {metadata: {name: string; resourceVersion: string}}).metadata.name}@${(s as {metadata: {resourceVersion: string}}).metadata.resourceVersion}`).sort()
 
     // rerun: Argo CD now reports health; only sync and validate run
-    healthy = true
+    lab.healthy = true
     const second = await runBootstrap(true)
     expect(second.code, `${second.stderr}\n${JSON.stringify(JSON.parse(second.stdout || '{}').run?.phases?.flatMap((p: {tasks: {error?: string}[]}) => p.tasks.filter((t) => t.error)))}`).toBe(0)
     const result = JSON.parse(second.stdout)

@@ -42,7 +42,7 @@ let started = 0
 describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on one fleet', () => {
   beforeAll(async () => {
     lab = await startLab({firstIp: 221})
-  }, 120_000)
+  }, 300_000)
   afterAll(async () => {
     await lab?.stop()
   })
@@ -127,5 +127,5 @@ describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on
     const lines = report.map((r) => `${r.phase.padEnd(12)} ${r.at.padEnd(24)} killed=${r.killed ? 1 : 0} recovered=${r.recovered ? 1 : 0} run ${r.seconds.toFixed(1)}s`)
     process.stdout.write(`kill chain (${((Date.now() - started) / 1000).toFixed(1)}s):\n${lines.join('\n')}\n`)
     expect(report.filter((r) => r.killed && r.recovered)).toHaveLength(KILLS.length)
-  }, 480_000)
+  }, 600_000)
 })

@@ -214,6 +214,22 @@ describe('render then bootstrap: Git, not the render manifest, decides what to c
     expect(commits(l)).toBe(1)
   })
 
+  it('someone else\'s commit on the remote that touches no rendered file: render is still done', async () => {
+    const l = lab()
+    expect((await bootstrap(l)).code).toBe(0)
+    const other = path.join(l.dir, 'other')
+    execFileSync('git', ['clone', '-q', l.remote, other])
+    writeFileSync(path.join(other, 'README.md'), 'ours\n')
+    const g = (...a: string[]) => execFileSync('git', a, {cwd: other, env: {...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t'}})
+    g('add', 'README.md')
+    g('commit', '-q', '-m', 'a README')
+    g('push', '-q', 'origin', 'main')
+    const again = await bootstrap(l)
+    expect(again.code, again.stdout + again.stderr).toBe(0)
+    expect(again.status).toBe('unchanged')
+    expect(commits(l)).toBe(2)
+  })
+
   it('a remote emptied behind the journal\'s back is pushed again on the next run', async () => {
     const l = lab()
     expect((await bootstrap(l)).code).toBe(0)

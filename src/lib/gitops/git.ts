@@ -65,24 +65,6 @@ async function identityEnv(dir: string): Promise<Record<string, string>> {
   return {GIT_AUTHOR_NAME: 'obsctl', GIT_AUTHOR_EMAIL: 'obsctl@localhost', GIT_COMMITTER_NAME: 'obsctl', GIT_COMMITTER_EMAIL: 'obsctl@localhost'}
 }
 
-/**
- * Commit exactly `paths` (added, changed and removed files) with `message`; other staged or
- * unstaged changes in the working copy are left alone. Returns the new commit, or null when
- * those paths have nothing to commit.
- */
-export async function commitPaths(dir: string, paths: string[], message: string): Promise<string | null> {
-  if (paths.length === 0) return null
-  const list = `${paths.join('\n')}\n`
-  await must(dir, ['add', '-A', '--pathspec-from-file=-'], 'git add', {input: list})
-  // git diff has no --pathspec-from-file: list what is staged and intersect with our paths
-  const staged = await must(dir, ['diff', '--cached', '--name-only', '--no-renames', '-z'], 'git diff')
-  const ours = new Set(paths)
-  if (!staged.split('\0').some((f) => ours.has(f))) return null
-  const env = await identityEnv(dir)
-  await must(dir, ['commit', '-q', '-m', message, '--pathspec-from-file=-'], 'git commit', {input: list, env})
-  return (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()
-}
-
 export interface GitChanges {
   added: string[]
   changed: string[]

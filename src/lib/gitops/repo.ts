@@ -148,8 +148,8 @@ export async function commitRender(p: Platform, dir: string, message?: string): 
 /**
  * Is the rendered repository where Git and the remote should have it? The working copy equals the
  * render (no interrupted apply), Git HEAD holds every rendered file, and (push) origin's branch head
- * is HEAD or has the same rendered content. Returns a one-line summary, or false. Reads only:
- * `git status`, `git ls-remote`.
+ * is HEAD or has the same rendered content. Returns a one-line summary, or false. Changes nothing
+ * in the working copy: `git status`, `git ls-remote`, and `git fetch` when the remote moved on.
  */
 export async function repoInSync(p: Platform, dir: string, o: {commit?: boolean; push?: boolean}): Promise<string | false> {
   const plan = planRender(dir, renderFiles(p))
@@ -168,7 +168,9 @@ export async function repoInSync(p: Platform, dir: string, o: {commit?: boolean;
   if (!remote) return false
   if (remote !== sha) {
     // the remote moved on (someone else's commit on top): fine when its rendered files are ours
-    if ((await git(dir, ['cat-file', '-e', `${remote}^{commit}`])).exitCode !== 0) return false
+    const known = async () => (await git(dir, ['cat-file', '-e', `${remote}^{commit}`])).exitCode === 0
+    if (!(await known())) await git(dir, ['fetch', '-q', 'origin', `refs/heads/${p.git.branch}`])
+    if (!(await known())) return false
     const diff = await git(dir, ['diff', '--name-only', '-z', remote, sha])
     if (diff.exitCode !== 0 || diff.stdout.split('\0').some((f) => managed.has(f))) return false
   }
