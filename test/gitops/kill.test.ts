@@ -278,3 +278,15 @@ describe.concurrent('a changing render SIGKILLed part-way: files obsctl wrote ar
     await expectRecovered(l, want, 3, at === 'render:committed')
   })
 })
+
+describe('a git process killed together with obsctl', () => {
+  it('a stale index.lock is named with the command that clears it', async () => {
+    const l = lab()
+    expect((await obsctl(l, ['render'])).code).toBe(0)
+    execFileSync('git', ['init', '-q', '-b', 'main'], {cwd: path.join(l.dir, 'gitops')})
+    writeFileSync(path.join(l.dir, 'gitops', '.git', 'index.lock'), '')
+    const r = await bootstrap(l)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toContain(`remove the stale lock: rm ${path.join(l.dir, 'gitops', '.git', 'index.lock')}`)
+  })
+})

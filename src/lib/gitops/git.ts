@@ -28,7 +28,11 @@ export async function git(dir: string, args: string[], opts: {input?: string; en
 
 async function must(dir: string, args: string[], what: string, opts: {input?: string; env?: Record<string, string>} = {}): Promise<string> {
   const r = await git(dir, args, opts)
-  if (r.exitCode !== 0) throw new ObsctlError(`${what} failed: ${r.stderr || r.stdout}`, {code: 'GIT_FAILED', hints: [`in ${dir}: git ${args.join(' ')}`]})
+  if (r.exitCode !== 0) {
+    // a git process killed together with obsctl can leave its lock behind (said in the message: a task shows only that)
+    const lock = /index\.lock': File exists/.test(r.stderr) ? `; if no git process is running in ${dir}, remove the stale lock: rm ${path.join(dir, '.git', 'index.lock')}` : ''
+    throw new ObsctlError(`${what} failed: ${(r.stderr || r.stdout).trim()}${lock}`, {code: 'GIT_FAILED', hints: [`in ${dir}: git ${args.join(' ')}`]})
+  }
   return r.stdout
 }
 
