@@ -33,6 +33,31 @@ describe('engine: resume', () => {
     expect(Object.values(statuses(t.stateFile)).every((s) => s === 'done')).toBe(true)
   })
 
+  it('a recheck phase: a task the journal says done is checked live, and runs again when the check disagrees', async () => {
+    const t = tmpInventory()
+    await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent})
+    const before = runsOf(t.dir).length
+    const checked: string[] = []
+    const withRecheck = (lost: string[]) => {
+      const {phases} = makePhases({dir: t.dir})
+      phases[0].recheck = true
+      phases[0].isDone = async (target: {id: string}) => {
+        checked.push(target.id)
+        return !lost.includes(target.id)
+      }
+      return phases
+    }
+    const r1 = await runPhases(withRecheck([]), {inv: t.inv, ...silent})
+    expect(r1.phases[0]!.tasks.map((x) => x.status)).toEqual(['unchanged', 'unchanged', 'unchanged'])
+    expect(checked).toEqual(['a', 'b/x', 'c'])
+    expect(runsOf(t.dir).length).toBe(before)
+    // c's result was lost outside obsctl's view: only c runs again
+    const r2 = await runPhases(withRecheck(['c']), {inv: t.inv, ...silent})
+    expect(r2.phases[0]!.tasks.map((x) => x.status)).toEqual(['unchanged', 'unchanged', 'done'])
+    expect(runsOf(t.dir).length).toBe(before + 1)
+    expect(runsOf(t.dir).filter((x) => x === 'alpha/c')).toHaveLength(2)
+  })
+
   it('reruns a done task whose fingerprint changed, and everything with restart', async () => {
     const t = tmpInventory()
     await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent})
