@@ -193,6 +193,9 @@ describe('render then bootstrap: Git, not the render manifest, decides what to c
     const l = lab()
     const r = await obsctl(l, ['render'])
     expect(r.code, r.stderr).toBe(0)
+    // the plan already says what the run will do: nothing to write, everything to commit
+    const plan = await obsctl(l, ['bootstrap', '--phase', 'render', '--dry-run'])
+    expect(plan.stdout).toContain(`no changes; ${N + 1} rendered file(s) not committed yet`)
     const b = await bootstrap(l)
     expect(b.code, b.stdout + b.stderr).toBe(0)
     expect(b.status).toBe('done')

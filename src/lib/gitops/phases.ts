@@ -46,7 +46,10 @@ export const renderPhase: Phase<Target> = {
     const plan = planRender(dir, renderFiles(ctx.platform), {force: Boolean(ctx.options.force)})
     const n = plan.added.length + plan.changed.length + plan.removed.length
     const conflicts = plan.conflicts.length ? `; ${plan.conflicts.length} file(s) edited by hand would block it (--force)` : ''
-    if (n === 0) return `render ${dir}: no changes${conflicts}`
+    // local only (plan and dry runs read no remote): rendered files Git does not hold yet
+    const {uncommittedCount} = await import('./repo.js')
+    const pending = await uncommittedCount(dir)
+    if (n === 0) return `render ${dir}: no changes${pending ? `; ${pending} rendered file(s) not committed yet` : ''}${conflicts}`
     return `render ${dir}: would add ${plan.added.length}, change ${plan.changed.length}, remove ${plan.removed.length} file(s)${conflicts}`
   },
 }

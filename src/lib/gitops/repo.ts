@@ -2,6 +2,8 @@
  * renderRepo: the one entry point `obsctl render`, the render phase and the day-2 commands
  * (upgrade chart, config set, cluster add/remove) use: render → compare → write → commit → push.
  */
+import {existsSync} from 'node:fs'
+import path from 'node:path'
 import type {Platform} from '../config/schema.js'
 import {ObsctlError} from '../errors.js'
 import {commitManaged, dirtyPaths, ensureRepo, git, isRepo, push as gitPush, remoteHead, unifiedDiff, type GitChanges, type PushResult} from './git.js'
@@ -131,6 +133,12 @@ async function headManifest(dir: string): Promise<RenderManifest> {
 async function managedPaths(dir: string, head?: RenderManifest): Promise<Set<string>> {
   const h = head ?? (await headManifest(dir))
   return new Set([MANIFEST_FILE, ...Object.keys(readManifest(dir).files), ...Object.keys(h.files)])
+}
+
+/** How many of obsctl's files in the working copy Git HEAD does not hold as they are (0 when it is no repository). */
+export async function uncommittedCount(dir: string): Promise<number> {
+  if (!(await isRepo(dir))) return existsSync(path.join(dir, MANIFEST_FILE)) ? Object.keys(readManifest(dir).files).length + 1 : 0
+  return (await dirtyPaths(dir, await managedPaths(dir))).length
 }
 
 /**
