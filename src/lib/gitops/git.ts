@@ -94,7 +94,9 @@ export async function dirtyPaths(dir: string, managed: Set<string>): Promise<str
 export async function commitManaged(dir: string, managed: Set<string>, message: string | ((c: GitChanges) => string)): Promise<{sha: string; message: string; changes: GitChanges} | null> {
   const dirty = await dirtyPaths(dir, managed)
   if (dirty.length === 0) return null
-  await must(dir, ['add', '-A', '--pathspec-from-file=-'], 'git add', {input: `${dirty.join('\n')}\n`})
+  // paths, not patterns (a rendered name is never a glob)
+  const literal = {GIT_LITERAL_PATHSPECS: '1'}
+  await must(dir, ['add', '-A', '--pathspec-from-file=-'], 'git add', {input: `${dirty.join('\n')}\n`, env: literal})
   const staged = (await must(dir, ['diff', '--cached', '--name-status', '--no-renames', '-z'], 'git diff')).split('\0')
   const changes: GitChanges = {added: [], changed: [], removed: []}
   for (let i = 0; i + 1 < staged.length; i += 2) {
@@ -109,7 +111,7 @@ export async function commitManaged(dir: string, managed: Set<string>, message: 
   killPoint('render:staged')
   const text = typeof message === 'function' ? message(changes) : message
   const env = await identityEnv(dir)
-  await must(dir, ['commit', '-q', '-m', text, '--pathspec-from-file=-'], 'git commit', {input: `${paths.join('\n')}\n`, env})
+  await must(dir, ['commit', '-q', '-m', text, '--pathspec-from-file=-'], 'git commit', {input: `${paths.join('\n')}\n`, env: {...env, ...literal}})
   const sha = (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()
   killPoint('render:committed')
   return {sha, message: text, changes}
