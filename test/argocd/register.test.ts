@@ -101,6 +101,11 @@ describe('register', () => {
         {apiGroups: [''], resources: ['pods', 'services'], verbs: ['list', 'watch']},
         {apiGroups: [''], resources: ['pods/proxy', 'services/proxy'], verbs: ['get']},
       ])
+      // Fluent Bit's metrics (scrape-jobs-fluent-bit): its pods and their proxy, in logging only
+      expect(edge.getObject('roles.rbac.authorization.k8s.io', 'logging', 'obsctl-scrape')!.rules).toEqual([
+        {apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch']},
+        {apiGroups: [''], resources: ['pods/proxy'], verbs: ['get']},
+      ])
       const copy = fleet.central.getObject('secrets', 'monitoring', `obsctl-scrape-${name}`)!
       expect(Object.keys(copy.data).sort()).toEqual(['ca.crt', 'token'])
       expect(unb64(copy.data['ca.crt'])).toBe(edge.caPem)
@@ -111,6 +116,7 @@ describe('register', () => {
       expect(await statusAs(edge.url, edge.caPem, scrapeToken, '/api/v1/nodes')).toBe(200)
       expect(await statusAs(edge.url, edge.caPem, scrapeToken, '/api/v1/namespaces/kube-system/secrets')).toBe(403)
       expect(await statusAs(edge.url, edge.caPem, scrapeToken, '/api/v1/namespaces/kube-system/pods')).toBe(403)
+      expect(await statusAs(edge.url, edge.caPem, scrapeToken, '/api/v1/namespaces/logging/pods')).toBe(200)
       expect(await statusAs(edge.url, edge.caPem, scrapeToken, '/api/v1/nodes/n1')).toBe(403)
     }
     // central is Argo CD's in-cluster: no Secret for it

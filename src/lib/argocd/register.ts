@@ -95,6 +95,14 @@ export const SCRAPE_NAMESPACE_RULES = [
   {apiGroups: [''], resources: ['pods', 'services'], verbs: ['list', 'watch']},
   {apiGroups: [''], resources: ['pods/proxy', 'services/proxy'], verbs: ['get']},
 ]
+/**
+ * Fluent Bit's own metrics (partials/scrape-jobs-fluent-bit.yaml): discover the DaemonSet's pods and read
+ * their metrics port through the pod proxy, in the logging namespace only.
+ */
+export const SCRAPE_LOGGING_RULES = [
+  {apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch']},
+  {apiGroups: [''], resources: ['pods/proxy'], verbs: ['get']},
+]
 
 function labels(c: Cluster): Record<string, string> {
   return {[LABELS.managedBy]: 'obsctl', [LABELS.cluster]: c.name}
@@ -137,6 +145,8 @@ export function scrapeObjects(c: Cluster): KubeObject[] {
     {apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: SCRAPE.serviceAccount, namespace: SCRAPE.namespace, labels: l}},
     ...boundServiceAccount(SCRAPE, {kind: 'ClusterRole', name: SCRAPE.clusterRole, binding: SCRAPE.clusterRoleBinding, rules: SCRAPE_CLUSTER_RULES}, l),
     ...boundServiceAccount(SCRAPE, {kind: 'Role', name: SCRAPE.role, binding: SCRAPE.roleBinding, namespace: mon, rules: SCRAPE_NAMESPACE_RULES}, l),
+    {apiVersion: 'v1', kind: 'Namespace', metadata: {name: NAMESPACES.logging}},
+    ...boundServiceAccount(SCRAPE, {kind: 'Role', name: SCRAPE.role, binding: SCRAPE.roleBinding, namespace: NAMESPACES.logging, rules: SCRAPE_LOGGING_RULES}, l),
   ]
 }
 
@@ -294,7 +304,7 @@ export async function registerEdge(central: Kube, edge: Kube, c: Cluster, opts: 
 
   // 3. metrics: remote-scrape edges get a scrape-only token copied to central; agent edges none
   if (mode === 'remote-scrape') {
-    log(`scrape ServiceAccount (list/watch nodes, get nodes/proxy; list/watch pods and services, get their proxy in ${NAMESPACES.monitoring})`)
+    log(`scrape ServiceAccount (list/watch nodes, get nodes/proxy; list/watch pods and services, get their proxy in ${NAMESPACES.monitoring}; list/watch pods, get pods/proxy in ${NAMESPACES.logging})`)
     await applyAll(edge, scrapeObjects(c), report.edgeObjects)
     const scrapeSecret = tokenSecretObject(c, SCRAPE.tokenSecret, SCRAPE.namespace, SCRAPE.serviceAccount)
     const scrape = await ensureToken(edge, scrapeSecret, opts)

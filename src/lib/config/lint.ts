@@ -33,6 +33,11 @@ export interface LintOptions {
 }
 
 const THANOS_RESOLUTIONS = ['raw', '5m', '1h'] as const
+
+/** Why the snapshots bucket must not expire objects (also the error of `s3 setup`). */
+export const SNAPSHOT_EXPIRY_REASON =
+  'an S3 lifecycle expiry on the OpenSearch snapshots bucket deletes files that newer snapshots still use: snapshots are incremental and share segment files, so expiring objects by age corrupts every later snapshot. OpenSearch deletes old snapshots itself, through the snapshot API (the snapshot management policy, retention.opensearch.deleteAfter)'
+export const SNAPSHOT_EXPIRY_FIX = 'remove s3.buckets.snapshots.expireAfter; set retention.opensearch.deleteAfter to keep snapshots for that long'
 const HOUR = 3600
 const DAY = 86_400
 
@@ -90,9 +95,9 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
   // Prometheus local retention with the sidecar
   if (durationSeconds(p.retention.prometheus) < 6 * HOUR) add('prometheus-retention', 'error', ['retention', 'prometheus'], `Prometheus local retention ${p.retention.prometheus} is under 6h: the Thanos sidecar uploads 2h blocks and needs local data to survive an upload outage or restart`, 'set retention.prometheus to 6h or more')
   const os = p.retention.opensearch
-  if (durationSeconds(os.deleteAfter) <= durationSeconds(os.snapshotAfter)) add('opensearch-retention', 'error', ['retention', 'opensearch', 'deleteAfter'], `indices would be deleted (${os.deleteAfter}) before they are snapshotted (${os.snapshotAfter})`, 'set deleteAfter longer than snapshotAfter (e.g. 14d and 180d)')
-  const snapExpire = p.s3.buckets.snapshots.expireAfter
-  if (snapExpire && durationSeconds(snapExpire) < durationSeconds(os.deleteAfter)) add('snapshot-expiry', 'warning', ['s3', 'buckets', 'snapshots', 'expireAfter'], `the bucket expires snapshot files after ${snapExpire}, before indices are deleted (${os.deleteAfter}): restores of older snapshots would fail`, `set expireAfter to at least ${os.deleteAfter}`)
+  if (durationSeconds(os.deleteAfter) < 2 * DAY) add('opensearch-retention', 'error', ['retention', 'opensearch', 'deleteAfter'], `indices and snapshots deleted after ${os.deleteAfter}: the snapshot management policy snapshots the daily log indices once a day, so an index could be deleted before any snapshot holds it`, 'set retention.opensearch.deleteAfter to 2d or more (e.g. 180d)')
+  if (os.snapshotAfter) add('opensearch-snapshot-after', 'warning', ['retention', 'opensearch', 'snapshotAfter'], `retention.opensearch.snapshotAfter (${os.snapshotAfter}) is no longer used: the snapshot management policy snapshots fluent-bit-* every day and deletes snapshots after deleteAfter (snapshots made by an ISM snapshot action could never be deleted through OpenSearch)`, 'remove retention.opensearch.snapshotAfter')
+  if (p.s3.buckets.snapshots.expireAfter) add('snapshot-expiry', 'error', ['s3', 'buckets', 'snapshots', 'expireAfter'], SNAPSHOT_EXPIRY_REASON, SNAPSHOT_EXPIRY_FIX)
 
   // Argo CD HA needs >= 3 central nodes
   if (centrals.length === 1 && !argocdHA(p)) {

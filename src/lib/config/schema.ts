@@ -45,7 +45,7 @@ export const SshSchema = z.strictObject({
 export const BucketSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z, 0-9, ., -)'),
   versioning: z.boolean().default(false),
-  expireAfter: duration.optional().describe('lifecycle rule: expire objects after this long (whole days)'),
+  expireAfter: duration.optional().describe('lifecycle rule: expire objects after this long (whole days); never on the snapshots bucket, whose snapshots OpenSearch deletes itself'),
 })
 
 export const S3Schema = z.strictObject({
@@ -84,7 +84,7 @@ export const VersionsSchema = z.strictObject({
   argocd: z.string().regex(/^v\d+\.\d+\.\d+$/, 'expected an Argo CD release tag such as v3.1.9').default('v3.1.9'),
   charts: ChartsSchema.default(ChartsSchema.parse({})),
   opensearch: z.string().default('2.19.3'),
-  fluentBit: z.string().default('2.2.0'),
+  fluentBit: z.string().default('4.0.1').describe('tag of ghcr.io/fluent/fluent-operator/fluent-bit (the Fluent operator chart 3.4.2 default is 4.0.1)'),
   thanos: z.string().regex(/^v\d+\.\d+\.\d+$/, 'expected a Thanos release tag such as v0.39.2').default('v0.39.2'),
 })
 
@@ -96,10 +96,10 @@ export const RetentionSchema = z.strictObject({
     .describe('per resolution: raw, 5m, 1h (the only resolutions Thanos has)'),
   opensearch: z
     .strictObject({
-      snapshotAfter: duration.default('14d'),
-      deleteAfter: duration.default('180d'),
+      snapshotAfter: duration.optional().describe('no longer used: the snapshot management policy snapshots the log indices every day (accepted so older inventories load; config validate warns)'),
+      deleteAfter: duration.default('180d').describe('log indices (ISM policy) and their snapshots (snapshot management policy) are deleted after this'),
     })
-    .default({snapshotAfter: '14d', deleteAfter: '180d'}),
+    .default({deleteAfter: '180d'}),
 })
 
 export const NodeSchema = z.strictObject({

@@ -133,3 +133,29 @@ export function capacity(p: Platform, c: Cluster): CapacityRow {
     memoryOk: mem <= declaredMem,
   }
 }
+
+/**
+ * Fluent Bit's delivery guarantees per profile: how long an output retries a chunk and how much a
+ * node buffers on disk while OpenSearch is unreachable.
+ * - retryLimit (ClusterOutput `retry_limit`): with Fluent Bit's scheduler defaults (base 5s, cap 2000s,
+ *   full-jitter backoff) 30 retries span about 6 hours, 100 about a day; a chunk is dropped only after that.
+ * - totalLimitSize (`storage.total_limit_size` of the output): the filesystem buffer per node; when it is
+ *   full the oldest chunks are dropped (fluentbit_output_dropped_records_total).
+ * - backlogMemLimit / maxChunksUp (`storage.backlog.mem_limit`, `storage.max_chunks_up`): memory for
+ *   chunks read back from disk, well under the fluent-bit memory limit above.
+ */
+export interface FluentBitDelivery {
+  retryLimit: number
+  totalLimitSize: string
+  backlogMemLimit: string
+  maxChunksUp: number
+}
+
+const FLUENT_BIT_DELIVERY: Record<Profile, FluentBitDelivery> = {
+  lab: {retryLimit: 30, totalLimitSize: '1G', backlogMemLimit: '16M', maxChunksUp: 64},
+  production: {retryLimit: 100, totalLimitSize: '8G', backlogMemLimit: '64M', maxChunksUp: 128},
+}
+
+export function fluentBitDelivery(p: Pick<Platform, 'profile'>): FluentBitDelivery {
+  return FLUENT_BIT_DELIVERY[p.profile]
+}

@@ -91,7 +91,8 @@ s3:
   secretKeyEnv: OBSCTL_S3_SECRET_KEY
   buckets:
     metrics: {name: thanos-metrics}
-    snapshots: {name: opensearch-snapshots, expireAfter: 180d}
+    # no expireAfter here, ever: OpenSearch deletes its snapshots itself (snapshot management policy)
+    snapshots: {name: opensearch-snapshots}
     backups: {name: longhorn-backups}
 
 git:
@@ -109,7 +110,7 @@ versions:
     opensearch-operator: 3.0.0
     fluent-operator: 3.4.2
   opensearch: 2.19.3
-  fluentBit: 2.2.0
+  fluentBit: 4.0.1               # ghcr.io/fluent/fluent-operator/fluent-bit (the operator's image)
   thanos: v0.39.2
 
 retention:
@@ -119,8 +120,7 @@ retention:
     5m: 90d
     1h: 180d
   opensearch:
-    snapshotAfter: 14d
-    deleteAfter: 180d
+    deleteAfter: 180d          # log indices, and their daily snapshots in S3
 
 # Where Alertmanager sends alerts. With no receiver, alerts reach nobody (config validate warns).
 # URLs, keys and passwords are read from the env vars named here by \`obsctl secrets apply\`, never stored here.

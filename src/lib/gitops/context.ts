@@ -2,6 +2,7 @@
  * The data every template sees (`it`): the inventory, names from config/model.ts, sizes from
  * config/sizing.ts (so lint and render agree), and small helpers that print YAML fragments.
  */
+import {createHash} from 'node:crypto'
 import YAML from 'yaml'
 import type {Cluster, Platform} from '../config/schema.js'
 import {alertmanagerConfig, alertmanagerSecretMounts} from '../alerts/config.js'
@@ -19,7 +20,7 @@ import {
   overlayName,
   serviceUrl,
 } from '../config/model.js'
-import {sizeOf, type ComponentSize} from '../config/sizing.js'
+import {fluentBitDelivery, sizeOf, type ComponentSize} from '../config/sizing.js'
 import {CILIUM_L2_POLICY, CILIUM_LB_POOL, ciliumValuesYaml} from '../config/cilium.js'
 import {durationDays, memoryBytes} from '../config/units.js'
 
@@ -27,7 +28,13 @@ export const DASHBOARDS = ['cluster-metrics', 'multi-cluster-summary', 'opensear
 export const SNAPSHOT_REPOSITORY = 's3-snapshots'
 /** uids of the datasources provisioned in Grafana (grafana.additionalDataSources): the dashboards reference these */
 export const GRAFANA_DATASOURCES = {thanos: 'thanos', opensearch: 'opensearch'} as const
-export const ISM_POLICY_ID = 'fluent-bit-retention'
+/**
+ * The Fluent operator's Fluent Bit image (fluent-bit + the operator's config watcher): fluent-operator
+ * 3.4.2's chart default is ghcr.io/fluent/fluent-operator/fluent-bit:4.0.1 (charts.json.gz values
+ * fluentbit.image); tags are the Fluent Bit version, with and without a leading v
+ * (fluent-operator .github/workflows/build-fluentbit-image.yaml).
+ */
+export const FLUENT_BIT_IMAGE = 'ghcr.io/fluent/fluent-operator/fluent-bit'
 
 const q = (v: unknown) => JSON.stringify(v)
 
@@ -71,24 +78,46 @@ function hostPort(url: string): {host: string; port: number} {
   return {host: u.hostname, port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80}
 }
 
-export function ismPolicy(p: Platform): Record<string, unknown> {
-  const snap = `${durationDays(p.retention.opensearch.snapshotAfter)}d`
+/** The log indices Fluent Bit writes (fluent-bit-<cluster>-YYYY.MM.DD). */
+export const LOG_INDEX_PATTERN = 'fluent-bit-*'
+/**
+ * The ISM policy, as an OpenSearchISMPolicy (opensearch.org/v1) the operator creates and updates. A new id:
+ * the operator leaves alone a policy it did not create itself (status "Ignored"), such as the one the
+ * opensearch-setup Job of earlier obsctl versions PUT as LEGACY_ISM_POLICY_ID; that Job now moves the
+ * indices still on the legacy policy to this one and deletes the legacy policy.
+ */
+export const ISM_POLICY_ID = 'fluent-bit-logs'
+export const LEGACY_ISM_POLICY_ID = 'fluent-bit-retention'
+/** above the legacy policy's 100: ISM refuses two templates with overlapping patterns and the same priority */
+export const ISM_PRIORITY = 200
+/** The snapshot management policy (OpensearchSnapshotPolicy): daily snapshots, deleted through OpenSearch. */
+export const SNAPSHOT_POLICY = 'fluent-bit-snapshots'
+export const SNAPSHOT_SCHEDULE = {create: '0 1 * * *', delete: '0 3 * * *', timezone: 'UTC'} as const
+/** SM never deletes below this many snapshots, whatever their age (a stalled schedule keeps the last week). */
+export const SNAPSHOT_MIN_COUNT = 7
+
+/**
+ * The spec of the OpenSearchISMPolicy: fluent-bit-* indices are deleted at retention.opensearch.deleteAfter.
+ * No ISM snapshot action: snapshot management deletes only the snapshots it made itself (index-management
+ * filterBySMPolicyInSnapshotMetadata), so ISM-made snapshots could never be deleted through OpenSearch;
+ * the daily SM snapshots cover every index instead. The description carries a digest of the states, so the
+ * setup Job can wait until the operator has written this version before it moves older indices to it.
+ */
+export function ismPolicy(p: Platform) {
   const del = `${durationDays(p.retention.opensearch.deleteAfter)}d`
+  const states = [
+    {name: 'hot', actions: [], transitions: [{stateName: 'delete', conditions: {minIndexAge: del}}]},
+    {name: 'delete', actions: [{delete: {}}], transitions: []},
+  ]
+  const ismTemplate = {indexPatterns: [LOG_INDEX_PATTERN], priority: ISM_PRIORITY}
+  const version = createHash('sha256').update(JSON.stringify({states, ismTemplate})).digest('hex').slice(0, 12)
   return {
-    policy: {
-      description: `fluent-bit-* indices: snapshot to ${SNAPSHOT_REPOSITORY} after ${snap}, delete after ${del}`,
-      default_state: 'hot',
-      states: [
-        {name: 'hot', actions: [], transitions: [{state_name: 'snapshot', conditions: {min_index_age: snap}}]},
-        {
-          name: 'snapshot',
-          actions: [{snapshot: {repository: SNAPSHOT_REPOSITORY, snapshot: 'fluent-bit'}}],
-          transitions: [{state_name: 'delete', conditions: {min_index_age: del}}],
-        },
-        {name: 'delete', actions: [{delete: {}}], transitions: []},
-      ],
-      ism_template: [{index_patterns: ['fluent-bit-*'], priority: 100}],
-    },
+    policyId: ISM_POLICY_ID,
+    description: `${LOG_INDEX_PATTERN} log indices: delete after ${del} [obsctl ${version}]`,
+    defaultState: 'hot',
+    states,
+    ismTemplate,
+    version,
   }
 }
 
@@ -123,11 +152,20 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
     secrets: SECRET_NAMES,
     dashboards: DASHBOARDS,
     thanosImage: `quay.io/thanos/thanos:${p.versions.thanos}`,
+    fluentBitImage: FLUENT_BIT_IMAGE,
+    fluentBit: fluentBitDelivery(p),
     thanosRetention: {raw: p.retention.thanos.raw ?? '30d', '5m': p.retention.thanos['5m'] ?? '90d', '1h': p.retention.thanos['1h'] ?? '180d'},
     s3: {host: s3.host, protocol: s3.protocol.replace(':', '')},
     snapshotRepo: SNAPSHOT_REPOSITORY,
-    ismPolicyId: ISM_POLICY_ID,
-    ismPolicyJson: JSON.stringify(ismPolicy(p), null, 2),
+    ism: ismPolicy(p),
+    legacyIsmPolicyId: LEGACY_ISM_POLICY_ID,
+    logIndexPattern: LOG_INDEX_PATTERN,
+    snapshotPolicy: {
+      name: SNAPSHOT_POLICY,
+      schedule: SNAPSHOT_SCHEDULE,
+      maxAge: `${durationDays(p.retention.opensearch.deleteAfter)}d`,
+      minCount: SNAPSHOT_MIN_COUNT,
+    },
     receiveUrl: `${serviceUrl(p, central, 'thanos-receive')}/api/v1/receive`,
     /** alertmanager.config (route, receivers) as YAML at indent n; alertmanagerSpec.secrets */
     alertmanagerConfig: (n: number) => indent(YAML.stringify(alertmanagerConfig(p.alerting), {lineWidth: 0}).trimEnd(), n),
@@ -153,7 +191,9 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
     /** the ScrapeConfig objects of a remote-scrape edge (partials/scrape-jobs.yaml), read by its own Prometheus */
     scrapeConfigs: (e: Cluster) => {
       const api = hostPort(e.apiServer)
-      return renderPartial('scrape-jobs', {e, ns: NAMESPACES, api: `${api.host}:${api.port}`, secret: SECRET_NAMES.scrape(e.name)}).trimEnd()
+      const data = {e, ns: NAMESPACES, api: `${api.host}:${api.port}`, secret: SECRET_NAMES.scrape(e.name)}
+      // Fluent Bit's own metrics on the edge: a ScrapeConfig of its own (partials/scrape-jobs-fluent-bit.yaml)
+      return `${renderPartial('scrape-jobs', data).trimEnd()}\n---\n${renderPartial('scrape-jobs-fluent-bit', data).trimEnd()}`
     },
     edgePrometheus: edgePrometheusName,
     edgeSidecarService: EDGE_SIDECAR_SERVICE,

@@ -6,6 +6,7 @@
 import {inputError} from '../errors.js'
 import type {Platform} from '../config/schema.js'
 import {durationDays} from '../config/units.js'
+import {SNAPSHOT_EXPIRY_FIX, SNAPSHOT_EXPIRY_REASON} from '../config/lint.js'
 import {isNotImplemented, s3Code, type S3Session} from './client.js'
 import type {LifecycleConfig, LifecycleRule} from 'minio'
 
@@ -54,6 +55,8 @@ export function wantedBuckets(platform: Platform): WantedBucket[] {
     if (other) throw inputError(`s3.buckets.${role}.name and s3.buckets.${other}.name are both ${b.name}`, ['give each bucket its own name'], 'S3_BUCKET_NAME')
     seen.set(b.name, role)
     let expireDays: number | null = null
+    // never on the snapshots bucket: the rule obsctl once set there (obsctl-expire) is removed by planLifecycle
+    if (role === 'snapshots' && b.expireAfter) throw inputError(`s3.buckets.snapshots.expireAfter is ${b.expireAfter}: ${SNAPSHOT_EXPIRY_REASON}`, [SNAPSHOT_EXPIRY_FIX], 'S3_SNAPSHOT_EXPIRY')
     if (b.expireAfter) {
       expireDays = durationDays(b.expireAfter)
       if (expireDays < 1) throw inputError(`s3.buckets.${role}.expireAfter is ${b.expireAfter}: S3 lifecycle rules count whole days`, [`set s3.buckets.${role}.expireAfter to 1d or more`], 'S3_EXPIRE_AFTER')
