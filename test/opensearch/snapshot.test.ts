@@ -143,7 +143,7 @@ describe('opensearch snapshot (lib against the OpenSearch fake)', () => {
       expect(e.code).toBe('SNAPSHOT_REPOSITORY_MISSING')
       expect(e.exitCode).toBe(1)
       expect(e.message).toBe('the snapshot repository s3-snapshots is not registered in OpenSearch (repository_missing_exception: [s3-snapshots] missing)')
-      expect(e.hints.join('\n')).toMatch(/opensearch-setup Job of the rendered GitOps repo registers it/)
+      expect(e.hints.join('\n')).toMatch(/the OpenSearch operator registers it from the OpenSearchCluster of the rendered GitOps repo \(spec\.general\.snapshotRepositories\)/)
       expect(e.hints.join('\n')).toMatch(/obsctl validate opensearch .*opensearch\.snapshots/)
     } finally {
       fake.repositories[SNAPSHOT_REPOSITORY] = saved

@@ -1,5 +1,6 @@
 /** A tiny loopback HTTP server for fakes: routes by method + path regex, optional latency per route. */
 import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
+import {createServer as createHttpsServer} from 'node:https'
 
 export interface FakeRequest {
   method: string
@@ -28,9 +29,10 @@ export interface FakeServer {
   close(): Promise<void>
 }
 
-export async function startFake(routes: [method: string, path: RegExp, handler: Handler, name?: string][]): Promise<FakeServer> {
+/** `tls`: serve HTTPS with this certificate (e.g. one issued by the platform CA) instead of HTTP. */
+export async function startFake(routes: [method: string, path: RegExp, handler: Handler, name?: string][], opts: {tls?: {cert: string; key: string}} = {}): Promise<FakeServer> {
   const fake: Partial<FakeServer> = {latency: {}, requests: []}
-  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', async () => {
@@ -55,11 +57,12 @@ export async function startFake(routes: [method: string, path: RegExp, handler: 
       res.writeHead(404, {'content-type': 'text/plain'})
       res.end('404 page not found\n')
     })
-  })
+  }
+  const server: Server = opts.tls ? (createHttpsServer(opts.tls, listener) as unknown as Server) : createServer(listener)
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as {port: number}).port
   return Object.assign(fake, {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     close: () =>
       new Promise<void>((r) => {

@@ -4,6 +4,12 @@
  * `<index pattern>/_count` with a `range` on `@timestamp` (now-Ns), `<index pattern>/_search` with a `max`
  * aggregation on `@timestamp`, `_cat/indices?format=json`, and
  * errors in OpenSearch's envelope ({error: {root_cause, type, reason}, status}). Basic auth is enforced.
+ * ISM as the index-management plugin answers: `GET|DELETE _plugins/_ism/policies/<id>` (with `_seq_no` /
+ * `_primary_term`), explain per index (managed: index, index_uuid, policy_id, policy_seq_no, policy_primary_term
+ * in that order; unmanaged: the two policy_id settings null), `POST _plugins/_ism/change_policy|add/<index>`
+ * ({updated_indices, failures, failed_indices}); the fake applies a change at once (ISM does at the index's
+ * next run). Snapshot management: `GET _plugins/_sm/policies/<name>/_explain` ({policies: [...]}).
+ * OpenSearch Dashboards (same server): `GET /api/status`, `POST /api/saved_objects/index-pattern/<id>`.
  * Snapshots: `PUT _snapshot/<repo>/<name>` (?wait_for_completion) answers `{accepted: true}` or
  * `{snapshot: SnapshotInfo}`, `GET _snapshot/<repo>/<name>` answers `{snapshots: [SnapshotInfo]}` with the
  * documented fields (state IN_PROGRESS|SUCCESS|PARTIAL|FAILED, shards, failures, start/end_time_in_millis).
@@ -20,7 +26,18 @@ export interface OpenSearchFake extends FakeServer {
   repositories: Record<string, {type: string; settings: Record<string, string>}>
   /** repository name → verification failure reason */
   verifyFailure: Record<string, string>
-  policies: Record<string, unknown>
+  /** ISM policies by id: the document and its version */
+  policies: Record<string, FakePolicy>
+  /** index → the ISM policy (and version) it runs; an index of `docs` not listed runs opts.policy at its current version */
+  managed: Record<string, {policyId: string; seqNo?: number; primaryTerm?: number}>
+  /** indices of `docs` no policy manages */
+  unmanaged: Set<string>
+  /** every ISM change_policy / add request, as sent */
+  ismRequests: {action: 'change_policy' | 'add'; index: string; body: Record<string, unknown>}[]
+  /** snapshot management policies by name, as GET …/_explain shows them */
+  smPolicies: Record<string, {enabled: boolean; creation?: {latest_execution?: Record<string, unknown>}; deletion?: {latest_execution?: Record<string, unknown>}}>
+  /** OpenSearch Dashboards saved objects (type/id → attributes) */
+  savedObjects: Record<string, unknown>
   /** index → failed action (name + message) */
   failedIndices: Record<string, {action: string; message: string}>
   docs: LogDoc[]
@@ -29,6 +46,12 @@ export interface OpenSearchFake extends FakeServer {
   snapshots: Record<string, Record<string, FakeSnapshot>>
   /** how the next created snapshot runs (consumed by the PUT; default: SUCCESS at once) */
   nextSnapshot: SnapshotPlan
+}
+
+export interface FakePolicy {
+  seqNo: number
+  primaryTerm: number
+  policy: Record<string, unknown>
 }
 
 /** IN_PROGRESS for `polls` GETs of the snapshot, then `state` (with `reason` on failed shards). */
@@ -83,6 +106,8 @@ function snapshotInfo(name: string, s: FakeSnapshot, done: boolean): Record<stri
   }
 }
 
+const uuidOf = (index: string) => Buffer.from(index).toString('hex').slice(0, 22)
+
 const err = (status: number, type: string, reason: string) => ({status, json: {error: {root_cause: [{type, reason}], type, reason}, status}})
 
 /** `fluent-bit-*` style patterns (comma lists of * wildcards) */
@@ -90,7 +115,7 @@ function matches(pattern: string, index: string): boolean {
   return pattern.split(',').some((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(index))
 }
 
-export async function startOpenSearchFake(opts: {user: string; password: string; nodes?: number; policy: string; repository: string; bucket: string}): Promise<OpenSearchFake> {
+export async function startOpenSearchFake(opts: {user: string; password: string; nodes?: number; policy: string; repository: string; bucket: string; snapshotPolicy?: string; tls?: {cert: string; key: string}}): Promise<OpenSearchFake> {
   let self!: OpenSearchFake
   const authOk = (h: Record<string, unknown>) => h.authorization === `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`
   const guard = (fn: Parameters<typeof startFake>[0][number][2]): Parameters<typeof startFake>[0][number][2] => (req) =>
@@ -123,9 +148,69 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
       /^\/_plugins\/_ism\/policies\/([^/]+)$/,
       guard((req) => {
         const p = self.policies[req.params[0]!]
-        return p ? {json: {_id: req.params[0], _version: 1, _primary_term: 1, _seq_no: 0, policy: p}} : err(404, 'status_exception', 'Policy not found')
+        return p ? {json: {_id: req.params[0], _version: p.seqNo + 1, _primary_term: p.primaryTerm, _seq_no: p.seqNo, policy: {policy_id: req.params[0], ...p.policy}}} : err(404, 'status_exception', 'Policy not found')
       }),
       'policy',
+    ],
+    [
+      'DELETE',
+      /^\/_plugins\/_ism\/policies\/([^/]+)$/,
+      guard((req) => {
+        const id = req.params[0]!
+        const p = self.policies[id]
+        if (!p) return err(404, 'status_exception', 'Policy not found')
+        delete self.policies[id]
+        return {json: {_index: '.opendistro-ism-config', _id: id, _version: p.seqNo + 2, result: 'deleted', forced_refresh: true, _shards: {total: 2, successful: 2, failed: 0}, _seq_no: p.seqNo + 1, _primary_term: p.primaryTerm}}
+      }),
+      'policy-delete',
+    ],
+    [
+      'POST',
+      /^\/_plugins\/_ism\/(change_policy|add)\/([^/]+)$/,
+      guard((req) => {
+        const action = req.params[0] as 'change_policy' | 'add'
+        const body = JSON.parse(req.body || '{}') as {policy_id?: string}
+        self.ismRequests.push({action, index: req.params[1]!, body})
+        const target = body.policy_id ? self.policies[body.policy_id] : undefined
+        if (!target) return err(404, 'status_exception', `Could not find policy=${body.policy_id}`)
+        const failed: {index_name: string; index_uuid: string; reason: string}[] = []
+        let updated = 0
+        for (const index of indices().filter((i) => matches(req.params[1]!, i))) {
+          const isManaged = !self.unmanaged.has(index)
+          if (action === 'change_policy' && !isManaged) failed.push({index_name: index, index_uuid: uuidOf(index), reason: 'This index is not being managed'})
+          else if (action === 'add' && isManaged) failed.push({index_name: index, index_uuid: uuidOf(index), reason: 'This index already has a policy, use the update policy API to update index policies'})
+          else {
+            self.unmanaged.delete(index)
+            self.managed[index] = {policyId: body.policy_id!, seqNo: target.seqNo, primaryTerm: target.primaryTerm}
+            updated++
+          }
+        }
+        return {json: {updated_indices: updated, failures: failed.length > 0, failed_indices: failed}}
+      }),
+      'ism-change',
+    ],
+    [
+      'GET',
+      /^\/_plugins\/_sm\/policies\/([^/]+)\/_explain$/,
+      guard((req) => {
+        const found = Object.entries(self.smPolicies).filter(([name]) => matches(req.params[0]!, name))
+        return {json: {policies: found.map(([name, p]) => ({name, creation: {current_state: 'CREATION_START', trigger: {time: Date.now() + 3600_000}, ...p.creation}, deletion: {current_state: 'DELETION_START', trigger: {time: Date.now() + 3600_000}, ...p.deletion}, policy_seq_no: 3, policy_primary_term: 1, enabled: p.enabled}))}}
+      }),
+      'sm-explain',
+    ],
+    ['GET', /^\/api\/status$/, guard(() => ({json: {name: 'opensearch-dashboards', version: {number: '2.19.3'}, status: {overall: {state: 'green'}}}})), 'osd-status'],
+    [
+      'POST',
+      /^\/api\/saved_objects\/([^/]+)\/([^/]+)$/,
+      guard((req) => {
+        if (req.headers['osd-xsrf'] === undefined) return {status: 400, json: {statusCode: 400, error: 'Bad Request', message: 'Request must contain a osd-xsrf header.'}}
+        const key = `${req.params[0]}/${req.params[1]}`
+        if (self.savedObjects[key] && req.query.get('overwrite') !== 'true') return {status: 409, json: {statusCode: 409, error: 'Conflict', message: `Saved object [${key}] conflict`}}
+        const attributes = (JSON.parse(req.body || '{}') as {attributes?: unknown}).attributes
+        self.savedObjects[key] = attributes
+        return {json: {type: req.params[0], id: req.params[1], attributes, references: [], updated_at: new Date().toISOString(), version: 'WzEsMV0='}}
+      }),
+      'osd-saved-object',
     ],
     [
       'GET',
@@ -133,23 +218,30 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
       guard((req) => {
         const mine = indices().filter((i) => matches(req.params[0]!, i))
         const out: Record<string, unknown> = {}
+        let managedCount = 0
         for (const index of mine) {
+          if (self.unmanaged.has(index)) {
+            out[index] = {'index.plugins.index_state_management.policy_id': null, 'index.opendistro.index_state_management.policy_id': null, enabled: null}
+            continue
+          }
+          managedCount++
           const f = self.failedIndices[index]
+          const current = self.policies[opts.policy]
+          const m = self.managed[index] ?? {policyId: opts.policy, seqNo: current?.seqNo ?? 0, primaryTerm: current?.primaryTerm ?? 1}
           out[index] = {
-            'index.plugins.index_state_management.policy_id': opts.policy,
-            'index.opendistro.index_state_management.policy_id': opts.policy,
+            'index.plugins.index_state_management.policy_id': m.policyId,
+            'index.opendistro.index_state_management.policy_id': m.policyId,
             index,
-            index_uuid: Buffer.from(index).toString('hex').slice(0, 22),
-            policy_id: opts.policy,
+            index_uuid: uuidOf(index),
+            policy_id: m.policyId,
+            ...(m.seqNo === undefined ? {} : {policy_seq_no: m.seqNo, policy_primary_term: m.primaryTerm}),
             enabled: !f,
-            policy_seq_no: 0,
-            policy_primary_term: 1,
             state: {name: 'hot', start_time: Date.now() - 3600_000},
             action: f ? {name: f.action, start_time: Date.now() - 60_000, index: 0, failed: true, consumed_retries: 3, last_retry_time: Date.now()} : {name: 'transition', start_time: Date.now() - 60_000, index: -1, failed: false, consumed_retries: 0, last_retry_time: 0},
             info: f ? {message: f.message} : {message: 'Transitioning to next state'},
           }
         }
-        return {json: {...out, total_managed_indices: mine.length}}
+        return {json: {...out, total_managed_indices: managedCount}}
       }),
       'explain',
     ],
@@ -228,13 +320,18 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
       }),
       'snapshot-get',
     ],
-  ])
+  ], {tls: opts.tls})
   const nodes = opts.nodes ?? 6
   self = Object.assign(fake, {
     health: {cluster_name: 'opensearch', status: 'green' as const, number_of_nodes: nodes, number_of_data_nodes: Math.floor(nodes / 2), unassigned_shards: 0},
     repositories: {[opts.repository]: {type: 's3', settings: {bucket: opts.bucket, base_path: 'snapshots', client: 'default'}}},
     verifyFailure: {},
-    policies: {[opts.policy]: {policy_id: opts.policy, description: 'snapshot after 14d, delete after 180d', default_state: 'hot', states: [], ism_template: [{index_patterns: ['fluent-bit-*'], priority: 100}]}},
+    policies: {[opts.policy]: {seqNo: 7, primaryTerm: 1, policy: {description: 'fluent-bit-* log indices: delete after 180d', default_state: 'hot', states: [], ism_template: [{index_patterns: ['fluent-bit-*'], priority: 200}]}}},
+    managed: {},
+    unmanaged: new Set<string>(),
+    ismRequests: [],
+    smPolicies: {[opts.snapshotPolicy ?? 'fluent-bit-snapshots']: {enabled: true, creation: {latest_execution: {status: 'SUCCESS', start_time: Date.now() - 3600_000, end_time: Date.now() - 3500_000, info: {message: 'Snapshot created'}}}}},
+    savedObjects: {},
     failedIndices: {},
     docs: [],
     snapshots: {},

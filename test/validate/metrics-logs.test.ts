@@ -139,12 +139,12 @@ describe('thanos and prometheus against four clusters', () => {
 })
 
 describe('opensearch', () => {
-  it('pass: green with 6 nodes, repository verifies, ISM policy with no failed index, logs from every cluster', async () => {
+  it('pass: green with 6 nodes, repository verifies, snapshot policy runs, ISM policy current on every index, logs from every cluster', async () => {
     const v = await run('opensearch')
     expect(v.checks.map((c) => [c.id, c.result, c.detail])).toEqual([
       ['opensearch.health', 'pass', 'opensearch: green, 6/6 nodes (3 data)'],
-      ['opensearch.snapshots', 'pass', 's3 repository, bucket opensearch-snapshots, verified by 6 node(s)'],
-      ['opensearch.ism', 'pass', 'policy fluent-bit-retention, 4 managed indices, none failed'],
+      ['opensearch.snapshots', 'pass', 's3 repository, bucket opensearch-snapshots, verified by 6 node(s); snapshot policy fluent-bit-snapshots enabled, last creation SUCCESS'],
+      ['opensearch.ism', 'pass', 'policy fluent-bit-logs, 4 managed indices on its current version, none failed'],
       ['opensearch.logs', 'pass', 'within 15m: cluster-01 5, cluster-02 5, cluster-03 5, cluster-04 5'],
     ])
   })
@@ -188,6 +188,41 @@ describe('opensearch', () => {
     }
   })
 
+  it('warn: indices on an older ISM policy version, on the legacy policy, unmanaged; a failed snapshot run', async () => {
+    const [a, b, c] = [...new Set(p.opensearch.docs.map((d) => d.index))].sort()
+    p.opensearch.managed[a!] = {policyId: 'fluent-bit-logs', seqNo: 3, primaryTerm: 1}
+    p.opensearch.managed[b!] = {policyId: 'fluent-bit-retention', seqNo: 0, primaryTerm: 1}
+    p.opensearch.unmanaged.add(c!)
+    const sm = p.opensearch.smPolicies['fluent-bit-snapshots']!
+    p.opensearch.smPolicies['fluent-bit-snapshots'] = {...sm, deletion: {latest_execution: {status: 'FAILED', info: {message: 'Caught exception while deleting snapshot', cause: 'repository_exception: [s3-snapshots] Access Denied'}}}}
+    try {
+      const v = await run('opensearch')
+      expect(byId(v, 'opensearch.ism')).toMatchObject({
+        result: 'warn',
+        detail: `policy fluent-bit-logs version 7/1: 2 on an older policy (${a}: fluent-bit-logs 3/1 and ${b}: fluent-bit-retention 0/1); 1 unmanaged (${c})`,
+        hint: expect.stringContaining('opensearch-setup PostSync Job moves them'),
+      })
+      expect(byId(v, 'opensearch.snapshots')).toMatchObject({result: 'warn', detail: 's3 repository, bucket opensearch-snapshots, verified by 6 node(s); snapshot policy fluent-bit-snapshots: last deletion FAILED (repository_exception: [s3-snapshots] Access Denied)'})
+      expect(v.ok).toBe(true)
+    } finally {
+      p.opensearch.managed = {}
+      p.opensearch.unmanaged.clear()
+      p.opensearch.smPolicies['fluent-bit-snapshots'] = sm
+    }
+  })
+
+  it('fail: the snapshot management policy is missing or stopped (no snapshot is taken or deleted)', async () => {
+    const sm = p.opensearch.smPolicies
+    try {
+      p.opensearch.smPolicies = {}
+      expect(byId(await run('opensearch'), 'opensearch.snapshots')).toMatchObject({result: 'fail', detail: expect.stringMatching(/snapshot policy fluent-bit-snapshots does not exist/), hint: expect.stringContaining('kubectl -n logging describe opensearchsnapshotpolicy fluent-bit-snapshots')})
+      p.opensearch.smPolicies = {'fluent-bit-snapshots': {enabled: false}}
+      expect(byId(await run('opensearch'), 'opensearch.snapshots')).toMatchObject({result: 'fail', detail: expect.stringMatching(/snapshot policy fluent-bit-snapshots is stopped$/)})
+    } finally {
+      p.opensearch.smPolicies = sm
+    }
+  })
+
   it('fail: missing repository and policy; wrong and missing credentials', async () => {
     const repos = p.opensearch.repositories
     const policies = p.opensearch.policies
@@ -196,7 +231,7 @@ describe('opensearch', () => {
     try {
       const v = await run('opensearch')
       expect(byId(v, 'opensearch.snapshots')).toMatchObject({result: 'fail', detail: 'repository s3-snapshots does not exist (repository_missing_exception: [s3-snapshots] missing)'})
-      expect(byId(v, 'opensearch.ism')).toMatchObject({result: 'fail', detail: 'ISM policy fluent-bit-retention does not exist'})
+      expect(byId(v, 'opensearch.ism')).toMatchObject({result: 'fail', detail: 'ISM policy fluent-bit-logs does not exist'})
     } finally {
       p.opensearch.repositories = repos
       p.opensearch.policies = policies

@@ -6,7 +6,7 @@ import type {SnapshotResult} from '../../lib/opensearch/snapshot.js'
 
 export default class OpenSearchSnapshot extends BaseCommand {
   static override summary = 'Take an OpenSearch snapshot now, to the S3 snapshot repository (s3-snapshots).'
-  static override description = `Snapshots the log indices (default fluent-bit-*, without the cluster's global state) to the repository s3-snapshots that the opensearch-setup Job of the rendered GitOps repo registers; the ISM policy's scheduled snapshots go there too. The repository must exist first (obsctl validate opensearch shows it).
+  static override description = `Snapshots the log indices (default fluent-bit-*, without the cluster's global state) to the repository s3-snapshots that the OpenSearch operator registers from the rendered OpenSearchCluster; the daily snapshots of the snapshot management policy fluent-bit-snapshots go there too (it deletes only its own: an on-demand snapshot stays until it is deleted through the snapshot API, DELETE _snapshot/s3-snapshots/NAME). The repository must exist first (obsctl validate opensearch shows it).
 
 Without --wait the snapshot is started and keeps running in OpenSearch; obsctl says how to follow it. With --wait obsctl polls it every second, with progress on stderr, until it is SUCCESS (exit 0), PARTIAL or FAILED (exit 1, with each shard failure's reason), or --timeout passes (exit 1; the snapshot keeps running).
 

@@ -1,6 +1,7 @@
 /**
  * `obsctl opensearch snapshot`: an on-demand snapshot of the log indices to the S3 snapshot repository
- * that the rendered GitOps repo registers (`s3-snapshots`, by the opensearch-setup PostSync Job).
+ * that the rendered GitOps repo declares (`s3-snapshots`, OpenSearchCluster spec.general.snapshotRepositories,
+ * registered by the OpenSearch operator).
  * OpenSearch is reached exactly as `obsctl validate` reaches it (openContext, and the checks' basic-auth
  * request helper); the snapshot is started with wait_for_completion=false and, with --wait, followed
  * by polling GET _snapshot/<repo>/<name> until it is SUCCESS, PARTIAL or FAILED, or the time is up.
@@ -154,7 +155,7 @@ export async function takeSnapshot(ctx: ValidateContext, o: SnapshotOptions & {n
     throw new ObsctlError(`the snapshot repository ${repo} is not registered in OpenSearch (${osError(repoRes)})`, {
       code: 'SNAPSHOT_REPOSITORY_MISSING',
       hints: [
-        `the opensearch-setup Job of the rendered GitOps repo registers it (a PostSync hook of the opensearch Application): kubectl -n ${NAMESPACES.logging} logs job/opensearch-setup, then sync the opensearch Application again`,
+        `the OpenSearch operator registers it from the OpenSearchCluster of the rendered GitOps repo (spec.general.snapshotRepositories): kubectl -n ${NAMESPACES.logging} describe opensearchcluster opensearch-cluster shows why it did not`,
         'obsctl validate opensearch shows it (check opensearch.snapshots)',
       ],
     })

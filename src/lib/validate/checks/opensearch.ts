@@ -1,15 +1,23 @@
-/** opensearch.*: cluster health, the S3 snapshot repository, the ISM policy and fresh logs from every cluster. */
+/**
+ * opensearch.*: cluster health, the S3 snapshot repository and the snapshot management policy, the ISM policy
+ * (and that every log index runs its current version) and fresh logs from every cluster.
+ */
 import {sizeOf} from '../../config/sizing.js'
-import {ISM_POLICY_ID, SNAPSHOT_REPOSITORY as RENDERED_REPOSITORY} from '../../gitops/context.js'
+import {ISM_POLICY_ID, LOG_INDEX_PATTERN, SNAPSHOT_POLICY as RENDERED_SNAPSHOT_POLICY, SNAPSHOT_REPOSITORY as RENDERED_REPOSITORY} from '../../gitops/context.js'
 import {ObsctlError} from '../../errors.js'
 import type {HttpOptions} from '../http.js'
 import {okJson, parseJson} from '../http.js'
 import type {Check, HttpResponse, ValidateContext} from '../types.js'
 import {fail, list, pass, warn} from './util.js'
 
-/** Names the GitOps repo's PostSync hook creates through the OpenSearch API (from the render context). */
+/**
+ * Names the OpenSearch operator creates from the rendered custom resources (from the render context): the
+ * repository from OpenSearchCluster spec.general.snapshotRepositories, the ISM policy from an
+ * OpenSearchISMPolicy, the snapshot management policy from an OpensearchSnapshotPolicy.
+ */
 export const SNAPSHOT_REPOSITORY = RENDERED_REPOSITORY
 export const ISM_POLICY = ISM_POLICY_ID
+export const SNAPSHOT_POLICY = RENDERED_SNAPSHOT_POLICY
 export const indexPattern = (cluster: string) => `fluent-bit-${cluster}-*`
 
 export const CREDENTIAL_ENV = {user: 'OBSCTL_OPENSEARCH_USER', password: 'OBSCTL_OPENSEARCH_PASSWORD'} as const
@@ -62,25 +70,50 @@ const health: Check = {
   },
 }
 
+/** GET _plugins/_sm/policies/<name>/_explain (OpenSearch snapshot management API docs) */
+interface SmExecution {
+  status?: 'IN_PROGRESS' | 'SUCCESS' | 'RETRYING' | 'FAILED' | 'TIME_LIMIT_EXCEEDED'
+  info?: {message?: string; cause?: string}
+}
+interface SmExplain {
+  policies?: {name: string; enabled?: boolean; creation?: {latest_execution?: SmExecution}; deletion?: {latest_execution?: SmExecution}}[]
+}
+
 const snapshots: Check = {
   id: 'opensearch.snapshots',
   component: 'opensearch',
-  title: `The S3 snapshot repository ${SNAPSHOT_REPOSITORY} exists and verifies`,
+  title: `The S3 snapshot repository ${SNAPSHOT_REPOSITORY} verifies and the snapshot policy ${SNAPSHOT_POLICY} runs`,
   async run(ctx) {
     const repo = await os(ctx, `/_snapshot/${SNAPSHOT_REPOSITORY}`)
-    if (repo.status === 404) return fail(`repository ${SNAPSHOT_REPOSITORY} does not exist (${osError(repo)})`, 'the PostSync hook Job of the OpenSearch Application creates it: kubectl -n logging logs job/opensearch-setup, then argocd app sync')
+    if (repo.status === 404) return fail(`repository ${SNAPSHOT_REPOSITORY} does not exist (${osError(repo)})`, 'the OpenSearch operator registers it from the OpenSearchCluster (spec.general.snapshotRepositories): kubectl -n logging describe opensearchcluster opensearch-cluster shows why it did not')
     const body = okJson<Record<string, {type: string; settings?: {bucket?: string}}>>(repo, 'opensearch')
     const def = body[SNAPSHOT_REPOSITORY]
     const verify = await os(ctx, `/_snapshot/${SNAPSHOT_REPOSITORY}/_verify`, {method: 'POST'})
     if (verify.status !== 200) return fail(`repository ${SNAPSHOT_REPOSITORY} (${def?.type ?? '?'}, bucket ${def?.settings?.bucket ?? '?'}) does not verify: ${osError(verify)}`, 'every node needs the S3 keys in its keystore (Secret opensearch-s3-keystore, obsctl secrets apply) and must reach the S3 endpoint')
     const nodes = Object.keys(parseJson<{nodes?: Record<string, unknown>}>(verify, 'opensearch').nodes ?? {}).length
-    return pass(`${def?.type ?? '?'} repository, bucket ${def?.settings?.bucket ?? '?'}, verified by ${nodes} node(s)`)
+    const repoDetail = `${def?.type ?? '?'} repository, bucket ${def?.settings?.bucket ?? '?'}, verified by ${nodes} node(s)`
+    const hint = `the OpensearchSnapshotPolicy ${SNAPSHOT_POLICY} (deploy/base/opensearch/snapshot-policy.yaml): kubectl -n logging describe opensearchsnapshotpolicy ${SNAPSHOT_POLICY}`
+    const ex = await os(ctx, `/_plugins/_sm/policies/${SNAPSHOT_POLICY}/_explain`)
+    const policy = ex.status === 404 ? undefined : okJson<SmExplain>(ex, 'opensearch').policies?.find((x) => x.name === SNAPSHOT_POLICY)
+    if (!policy) return fail(`${repoDetail}; snapshot policy ${SNAPSHOT_POLICY} does not exist: no snapshot is taken and none deleted`, hint)
+    if (policy.enabled === false) return fail(`${repoDetail}; snapshot policy ${SNAPSHOT_POLICY} is stopped`, `POST _plugins/_sm/policies/${SNAPSHOT_POLICY}/_start, or see ${hint}`)
+    const bad = (['creation', 'deletion'] as const).flatMap((w) => {
+      const e = policy[w]?.latest_execution
+      return e?.status === 'FAILED' || e?.status === 'TIME_LIMIT_EXCEEDED' ? [`last ${w} ${e.status}${e.info?.cause || e.info?.message ? ` (${e.info.cause ?? e.info.message})` : ''}`] : []
+    })
+    if (bad.length) return warn(`${repoDetail}; snapshot policy ${SNAPSHOT_POLICY}: ${bad.join(', ')}`, `GET _plugins/_sm/policies/${SNAPSHOT_POLICY}/_explain; the repository must stay writable (bucket, keys)`)
+    const last = policy.creation?.latest_execution?.status
+    return pass(`${repoDetail}; snapshot policy ${SNAPSHOT_POLICY} enabled${last ? `, last creation ${last}` : ', no snapshot yet'}`)
   },
 }
 
+/** one index of GET _plugins/_ism/explain/<pattern> (unmanaged: only the two settings, null) */
 interface Explain {
+  'index.plugins.index_state_management.policy_id'?: string | null
   index?: string
   policy_id?: string
+  policy_seq_no?: number
+  policy_primary_term?: number
   enabled?: boolean
   action?: {name?: string; failed?: boolean}
   info?: {message?: string; cause?: string}
@@ -89,18 +122,29 @@ interface Explain {
 const ism: Check = {
   id: 'opensearch.ism',
   component: 'opensearch',
-  title: `The ISM policy ${ISM_POLICY} exists and no managed index failed`,
+  title: `The ISM policy ${ISM_POLICY} exists and every log index runs its current version`,
   async run(ctx) {
     const pol = await os(ctx, `/_plugins/_ism/policies/${ISM_POLICY}`)
-    if (pol.status === 404) return fail(`ISM policy ${ISM_POLICY} does not exist`, 'the PostSync hook Job of the OpenSearch Application creates it: kubectl -n logging logs job/opensearch-setup')
-    okJson(pol, 'opensearch')
-    const ex = okJson<Record<string, Explain | number>>(await os(ctx, `/_plugins/_ism/explain/${encodeURIComponent('fluent-bit-*')}`), 'opensearch')
-    const managed = Object.entries(ex).filter((e): e is [string, Explain] => typeof e[1] === 'object' && e[1] !== null && Boolean(e[1].policy_id))
+    if (pol.status === 404) return fail(`ISM policy ${ISM_POLICY} does not exist`, `the OpenSearch operator creates it from the OpenSearchISMPolicy ${ISM_POLICY}: kubectl -n logging describe opensearchismpolicy ${ISM_POLICY}`)
+    const version = okJson<{_seq_no?: number; _primary_term?: number}>(pol, 'opensearch')
+    const ex = okJson<Record<string, Explain | number>>(await os(ctx, `/_plugins/_ism/explain/${encodeURIComponent(LOG_INDEX_PATTERN)}`), 'opensearch')
+    const entries = Object.entries(ex).filter((e): e is [string, Explain] => typeof e[1] === 'object' && e[1] !== null)
+    const managed = entries.filter(([, e]) => Boolean(e.policy_id))
+    const unmanaged = entries.filter(([, e]) => !e.policy_id && !e['index.plugins.index_state_management.policy_id']).map(([i]) => i)
     const failed = managed.filter(([, e]) => e.action?.failed)
     if (failed.length) {
       return fail(`${failed.length}/${managed.length} managed indices failed: ${list(failed.map(([i, e]) => `${i} (${e.action?.name ?? '?'}: ${e.info?.message ?? e.info?.cause ?? 'failed'})`), 4)}`, 'fix the cause, then POST _plugins/_ism/retry/<index>')
     }
-    return pass(`policy ${ISM_POLICY}, ${managed.length} managed indices, none failed`)
+    // a managed index keeps the policy version it started with; the opensearch-setup Job moves it (change_policy)
+    const stale = managed.filter(([, e]) => e.policy_id !== ISM_POLICY || (e.policy_seq_no !== undefined && (e.policy_seq_no !== version._seq_no || e.policy_primary_term !== version._primary_term)))
+    if (stale.length || unmanaged.length) {
+      const parts = [
+        ...(stale.length ? [`${stale.length} on an older policy (${list(stale.map(([i, e]) => `${i}: ${e.policy_id} ${e.policy_seq_no ?? '?'}/${e.policy_primary_term ?? '?'}`), 3)})`] : []),
+        ...(unmanaged.length ? [`${unmanaged.length} unmanaged (${list(unmanaged, 3)})`] : []),
+      ]
+      return warn(`policy ${ISM_POLICY} version ${version._seq_no ?? '?'}/${version._primary_term ?? '?'}: ${parts.join('; ')}`, 'the opensearch-setup PostSync Job moves them at the next sync of the opensearch Application: kubectl -n logging logs job/opensearch-setup')
+    }
+    return pass(`policy ${ISM_POLICY}, ${managed.length} managed indices on its current version, none failed`)
   },
 }
 
