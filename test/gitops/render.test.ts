@@ -79,12 +79,23 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       expect(general.pluginsList).toContain('repository-s3')
       expect(general.keystore[0]!.secret.name).toBe('opensearch-s3-keystore')
       expect(general.version).toBe(p.versions.opensearch)
+      // the snapshot repository, the ISM policy and the snapshot policy are resources the operator reconciles
+      const general2 = general as unknown as {snapshotRepositories: {name: string; type: string; settings: Record<string, string>}[]}
+      expect(general2.snapshotRepositories).toEqual([{name: 's3-snapshots', type: 's3', settings: {bucket: p.s3.buckets.snapshots.name, base_path: p.name, client: 'default'}}])
+      const ism = objectsOf({path: 'x', content: byPath.get('deploy/base/opensearch/ism-policy.yaml')!})[0] as Obj & {spec: {policyId: string; states: {name: string; transitions: {stateName: string; conditions: {minIndexAge: string}}[]}[]; ismTemplate: {indexPatterns: string[]; priority: number}}}
+      expect(ism.kind).toBe('OpenSearchISMPolicy')
+      expect(ism.spec.policyId).toBe('fluent-bit-logs')
+      expect(ism.spec.states[0]!.transitions[0]).toEqual({stateName: 'delete', conditions: {minIndexAge: '180d'}})
+      expect(ism.spec.ismTemplate).toEqual({indexPatterns: ['fluent-bit-*'], priority: 200})
+      const sm = objectsOf({path: 'x', content: byPath.get('deploy/base/opensearch/snapshot-policy.yaml')!})[0] as Obj & {spec: {snapshotConfig: {repository: string; indices: string}; deletion: {deleteCondition: {maxAge: string; minCount: number}}}}
+      expect(sm.kind).toBe('OpensearchSnapshotPolicy')
+      expect(sm.spec.snapshotConfig).toMatchObject({repository: 's3-snapshots', indices: 'fluent-bit-*'})
+      expect(sm.spec.deletion.deleteCondition).toEqual({maxAge: '180d', minCount: 7})
       const hook = objectsOf({path: 'x', content: byPath.get('deploy/base/opensearch/setup-job.yaml')!})[0]!
       expect(hook.metadata!.annotations!['argocd.argoproj.io/hook']).toBe('PostSync')
       const script = byPath.get('deploy/base/opensearch/setup-script.yaml')!
-      expect(script).toContain('_plugins/_ism/policies/')
-      expect(script).toContain('"min_index_age": "14d"')
-      expect(script).toContain('"min_index_age": "180d"')
+      expect(script).toContain('ism change_policy "$index"')
+      expect(script).not.toContain('_snapshot/')
     })
 
     it('every kustomization without helmCharts builds with the real kubectl kustomize', () => {
@@ -176,7 +187,12 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
         expect(pr.spec.scrapeConfigSelector).toEqual({matchLabels: {'obsctl.dev/edge': c.name}})
         expect(pr.spec.podMetadata.labels['obsctl.dev/prometheus']).toBe('edge')
         const scs = objs.filter((o) => o.kind === 'ScrapeConfig' && o.metadata.labels?.['obsctl.dev/edge'] === c.name)
-        expect(scs.map((o) => o.spec.jobName)).toEqual(['kubelet', 'cadvisor', 'node-exporter', 'kube-state-metrics'])
+        // the four of scrape-jobs, and Fluent Bit's own metrics (scrape-jobs-fluent-bit) through the pod proxy in logging
+        expect(scs.map((o) => o.spec.jobName)).toEqual(['kubelet', 'cadvisor', 'node-exporter', 'kube-state-metrics', 'logging/fluent-bit'])
+        const fb = scs.at(-1)!
+        expect(fb.spec.kubernetesSDConfigs[0]).toMatchObject({role: 'Pod', namespaces: {names: ['logging']}})
+        expect(fb.spec.relabelings).toContainEqual({sourceLabels: ['__meta_kubernetes_pod_container_port_name'], regex: 'metrics', action: 'keep'})
+        expect(fb.spec.relabelings).toContainEqual({sourceLabels: ['__meta_kubernetes_pod_name', '__meta_kubernetes_pod_container_port_number'], regex: '(.+);(.+)', targetLabel: '__metrics_path__', replacement: '/api/v1/namespaces/logging/pods/${1}:${2}/proxy/api/v2/metrics/prometheus'})
         const api = new URL(c.apiServer)
         for (const sc of scs) {
           expect(sc.spec.kubernetesSDConfigs[0].apiServer).toBe(c.apiServer)
@@ -237,7 +253,24 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
         expect(out).toContain(`logstashPrefix: fluent-bit-${c.name}`)
         expect(byPath.get(`deploy/overlays/${c.name}-${c.role}/fluent-bit/cluster-filter.yaml`)).toContain(`- cluster ${c.name}`)
       }
-      expect(byPath.get('deploy/base/fluent-bit/fluent-bit.yaml')).toContain(`fluent/fluent-bit:${p.versions.fluentBit}`)
+      // the operator's image (its config watcher runs fluent-bit with the configuration the operator generates)
+      const fb = objectsOf({path: 'x', content: byPath.get('deploy/base/fluent-bit/fluent-bit.yaml')!})[0] as Obj & {spec: {image: string; volumes: {name: string; hostPath: {path: string}}[]; volumesMounts: {name: string; mountPath: string}[]}}
+      expect(fb.spec.image).toBe(`ghcr.io/fluent/fluent-operator/fluent-bit:${p.versions.fluentBit}`)
+      // filesystem buffering: service.storage.path on a hostPath volume, the input on filesystem storage, retries and a size cap on the output
+      const config = objectsOf({path: 'x', content: byPath.get('deploy/base/fluent-bit/cluster-fluentbit-config.yaml')!})[0] as Obj & {spec: {service: {storage: {path: string; maxChunksUp: number; backlogMemLimit: string}}}}
+      const mount = fb.spec.volumesMounts.find((m) => config.spec.service.storage.path.startsWith(m.mountPath))!
+      expect(fb.spec.volumes.find((v) => v.name === mount.name)!.hostPath.path).toBe('/var/lib/fluent-bit/storage')
+      expect(byPath.get('deploy/base/fluent-bit/cluster-input.yaml')).toContain('storageType: filesystem')
+      const want = p.profile === 'lab' ? {retry: '30', size: '1G', chunks: 64} : {retry: '100', size: '8G', chunks: 128}
+      expect(config.spec.service.storage.maxChunksUp).toBe(want.chunks)
+      for (const c of p.clusters) {
+        const o = objectsOf({path: 'x', content: byPath.get(`deploy/overlays/${c.name}-${c.role}/fluent-bit/cluster-output.yaml`)!})[0] as Obj & {spec: {retry_limit: string; alias: string; opensearch: {totalLimitSize: string}}}
+        expect([o.spec.retry_limit, o.spec.opensearch.totalLimitSize, o.spec.alias]).toEqual([want.retry, want.size, 'opensearch'])
+        // the PodMonitor (where a Prometheus or Agent runs) uses the port the operator names "metrics", not the deprecated targetPort
+        const pm = byPath.get(`deploy/overlays/${c.name}-${c.role}/fluent-bit/pod-monitor.yaml`)
+        if (pm) expect((objectsOf({path: 'x', content: pm})[0] as Obj & {spec: {podMetricsEndpoints: Record<string, unknown>[]}}).spec.podMetricsEndpoints).toEqual([{port: 'metrics', path: '/api/v2/metrics/prometheus', interval: '30s'}])
+        else expect(c.role === 'edge' && (c.metrics ?? 'remote-scrape') === 'remote-scrape').toBe(true)
+      }
     })
   })
 }
