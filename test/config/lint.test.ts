@@ -69,6 +69,14 @@ const CASES = {
     const text = edit('  - name: cluster-02\n    id: "02"\n    role: edge\n    # remote-scrape: a Prometheus of its own on central scrapes this cluster through its API server\n    # agent: a Prometheus Agent (~200Mi) here remote-writes to Thanos Receive on central\n    metrics: agent\n', '  - name: cluster-02\n    id: "02"\n    role: central\n')
     return {text, kind: 'lint' as const, id: 'central-count', path: 'clusters[1].role', line: lineOf(text, 'apiServer: https://192.168.101.196') - 1}
   },
+  snapshotBucketExpiry: () => {
+    const text = edit('snapshots: {name: opensearch-snapshots}', 'snapshots: {name: opensearch-snapshots, expireAfter: 180d}')
+    return {text, kind: 'lint' as const, id: 'snapshot-expiry', path: 's3.buckets.snapshots.expireAfter', line: lineOf(text, 'expireAfter: 180d')}
+  },
+  opensearchDeleteAfterOneDay: () => {
+    const text = edit('    deleteAfter: 180d', '    deleteAfter: 1d')
+    return {text, kind: 'lint' as const, id: 'opensearch-retention', path: 'retention.opensearch.deleteAfter', line: lineOf(text, 'deleteAfter: 1d')}
+  },
   overcommit: () => {
     const text = edit('profile: lab', 'profile: production')
     return {text, kind: 'lint' as const, id: 'capacity', path: 'clusters[0].nodes', line: lineOf(text, '- host: 192.168.101.194')}
@@ -121,7 +129,7 @@ describe('config: each seed mistake is found with file:line', () => {
     expect(p).toEqual([expect.objectContaining({path: 'colour', message: 'unknown field "colour"', location: `${FILE}:${c.line}:1`})])
   })
 
-  for (const name of ['duplicateNode', 'sixHourResolution', 'rawTwoHours', 'prometheusTwoHours', 'twoCentrals', 'overcommit'] as const) {
+  for (const name of ['duplicateNode', 'sixHourResolution', 'rawTwoHours', 'prometheusTwoHours', 'twoCentrals', 'snapshotBucketExpiry', 'opensearchDeleteAfterOneDay', 'overcommit'] as const) {
     it(name, () => {
       const c = CASES[name]()
       const r = lint(c.text)
@@ -137,6 +145,24 @@ describe('config: each seed mistake is found with file:line', () => {
     const r = lint(CASES.rawTwoHours().text)
     expect(r.findings.find((f) => f.id === 'thanos-raw-retention')!.message).toMatch(/40h.*compactor|compactor.*40h/)
     expect(lint(CASES.sixHourResolution().text).findings.find((f) => f.id === 'thanos-resolution')!.message).toContain('raw, 5m and 1h')
+  })
+
+  it('an expiry on the snapshots bucket is refused with the reason (incremental snapshots share files) and the fix', () => {
+    const f = lint(CASES.snapshotBucketExpiry().text).findings.find((x) => x.id === 'snapshot-expiry')!
+    expect(f.message).toMatch(/incremental and share segment files/)
+    expect(f.message).toContain('snapshot management policy')
+    expect(f.fix).toContain('remove s3.buckets.snapshots.expireAfter')
+    // an expiry on another bucket is that bucket's business
+    expect(lint(edit('backups: {name: longhorn-backups}', 'backups: {name: longhorn-backups, expireAfter: 180d}')).errors).toBe(0)
+  })
+
+  it('retention.opensearch.snapshotAfter of older inventories still loads, with a warning that it is no longer used', () => {
+    const text = edit('    deleteAfter: 180d', '    snapshotAfter: 14d\n    deleteAfter: 180d')
+    const r = lint(text)
+    expect(r.errors).toBe(0)
+    const f = r.findings.find((x) => x.id === 'opensearch-snapshot-after')!
+    expect(f).toMatchObject({severity: 'warning', path: 'retention.opensearch.snapshotAfter', fix: 'remove retention.opensearch.snapshotAfter'})
+    expect(f.location).toBe(`${FILE}:${lineOf(text, 'snapshotAfter: 14d')}:20`)
   })
 
   it('production profile on 4-core/16GB overcommits every cluster it does not fit; --allow-overcommit makes it a warning', () => {

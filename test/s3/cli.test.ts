@@ -6,7 +6,8 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ACCESS_KEY, SECRET_KEY, credEnv, makeCerts, startS3rver, writeInventory, type S3Peer, type TestCerts} from './harness.js'
+import {Client} from 'minio'
+import {ACCESS_KEY, BACKUPS_EXPIRY, SECRET_KEY, credEnv, makeCerts, startS3rver, writeInventory, type S3Peer, type TestCerts} from './harness.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const bin = path.join(root, 'bin/run.js')
@@ -48,7 +49,7 @@ function dirFor(name: string): string {
 
 describe('obsctl s3 setup (CLI)', () => {
   it('--json: exit 0 and the report (buckets, lifecycle warning, engine run); no credential anywhere in argv or output', async () => {
-    const {file} = writeInventory(dirFor('json'), peer.url)
+    const {file} = writeInventory(dirFor('json'), peer.url, BACKUPS_EXPIRY)
     const r = await obsctl(['s3', 'setup', '-c', file, '--json'], credEnv())
     expect(r.code, r.stderr).toBe(0)
     const report = JSON.parse(r.stdout)
@@ -58,7 +59,8 @@ describe('obsctl s3 setup (CLI)', () => {
       ['opensearch-snapshots', 'created'],
       ['longhorn-backups', 'created'],
     ])
-    expect(report.buckets[1]).toMatchObject({role: 'snapshots', expireDays: 180, lifecycle: 'unsupported', versioningState: 'off'})
+    expect(report.buckets[1]).toMatchObject({role: 'snapshots', expireDays: null, lifecycle: 'none', versioningState: 'off'})
+    expect(report.buckets[2]).toMatchObject({role: 'backups', expireDays: 180, lifecycle: 'unsupported', versioningState: 'off'})
     expect(report.warnings).toEqual([expect.stringMatching(/does not implement bucket lifecycle/)])
     expect(report.run.ok).toBe(true)
     for (const text of [r.argv, r.stdout, r.stderr]) {
@@ -68,7 +70,7 @@ describe('obsctl s3 setup (CLI)', () => {
   })
 
   it('human view: the same facts as a table; a rerun says "exists"; the warning goes to stderr', async () => {
-    const {file} = writeInventory(dirFor('human'), peer.url)
+    const {file} = writeInventory(dirFor('human'), peer.url, BACKUPS_EXPIRY)
     const first = await obsctl(['s3', 'setup', '-c', file], credEnv())
     expect(first.code, first.stderr).toBe(0)
     const again = await obsctl(['s3', 'setup', '-c', file], credEnv())
@@ -77,8 +79,8 @@ describe('obsctl s3 setup (CLI)', () => {
     expect(lines[0]).toBe(`S3 endpoint ${peer.url} (region us-east-1)`)
     expect(lines[1]).toMatch(/^BUCKET\s+HOLDS\s+STATE\s+LIFECYCLE\s+VERSIONING$/)
     expect(lines[2]).toMatch(/^thanos-metrics\s+Thanos blocks\s+exists\s+none\s+off \(not asked\)$/)
-    expect(lines[3]).toMatch(/^opensearch-snapshots\s+OpenSearch snapshots\s+exists\s+unsupported \(expire 180d\)\s+off \(not asked\)$/)
-    expect(lines[4]).toMatch(/^longhorn-backups\s+Longhorn backups\s+exists\s+none\s+off \(not asked\)$/)
+    expect(lines[3]).toMatch(/^opensearch-snapshots\s+OpenSearch snapshots\s+exists\s+none\s+off \(not asked\)$/)
+    expect(lines[4]).toMatch(/^longhorn-backups\s+Longhorn backups\s+exists\s+unsupported \(expire 180d\)\s+off \(not asked\)$/)
     expect(again.stderr).toContain('‼ warning: the S3 server does not implement bucket lifecycle')
     const logsDir = path.join(path.dirname(file), '.obsctl', 'logs')
     expect(existsSync(logsDir)).toBe(true)
@@ -86,12 +88,27 @@ describe('obsctl s3 setup (CLI)', () => {
   })
 
   it('--dry-run contacts nothing and needs no credentials', async () => {
-    const {file} = writeInventory(dirFor('dry'), 'https://s3.obsctl-test.invalid')
+    const {file} = writeInventory(dirFor('dry'), 'https://s3.obsctl-test.invalid', BACKUPS_EXPIRY)
     const r = await obsctl(['s3', 'setup', '-c', file, '--dry-run', '--json'], {})
     expect(r.code, r.stderr).toBe(0)
     const report = JSON.parse(r.stdout)
     expect(report.dryRun).toBe(true)
-    expect(report.buckets.map((b: {plan: string}) => b.plan)).toContain('create bucket opensearch-snapshots if missing; expire objects after 180 days; versioning as is')
+    expect(report.buckets.map((b: {plan: string}) => b.plan)).toEqual([
+      'create bucket thanos-metrics if missing; no expiry rule; versioning as is',
+      'create bucket opensearch-snapshots if missing; no expiry rule; versioning as is',
+      'create bucket longhorn-backups if missing; expire objects after 180 days; versioning as is',
+    ])
+  })
+
+  it('an expiry on the snapshots bucket: exit 2 with the reason and the fix, nothing created', async () => {
+    const {file} = writeInventory(dirFor('snapexpiry'), peer.url, (y) => y.replace('snapshots: {name: opensearch-snapshots}', 'snapshots: {name: opensearch-snapshots-x, expireAfter: 180d}'))
+    const r = await obsctl(['s3', 'setup', '-c', file, '--json'], credEnv())
+    expect(r.code).toBe(2)
+    const out = JSON.parse(r.stdout) as {error: {message: string; code: string; hints: string[]}}
+    expect(out.error.code).toBe('S3_SNAPSHOT_EXPIRY')
+    expect(out.error.message).toMatch(/^s3\.buckets\.snapshots\.expireAfter is 180d: .*incremental and share segment files/)
+    expect(out.error.hints.join('\n')).toContain('remove s3.buckets.snapshots.expireAfter')
+    expect((await new Client({endPoint: '127.0.0.1', port: peer.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true}).listBuckets()).map((b) => b.name)).not.toContain('opensearch-snapshots-x')
   })
 
   it('missing credentials without a TTY: exit 2 naming the env vars, no prompt', async () => {

@@ -76,6 +76,12 @@ export function writeInventory(dir: string, endpoint: string, edit: (yaml: strin
   return {file, inv: loadInventory(file)}
 }
 
+/**
+ * An expiry rule for the lifecycle tests, on the backups bucket: the snapshots bucket refuses one
+ * (OpenSearch snapshots share files; only OpenSearch deletes them).
+ */
+export const BACKUPS_EXPIRY = (y: string): string => y.replace('backups: {name: longhorn-backups}', 'backups: {name: longhorn-backups, expireAfter: 180d}')
+
 /** Env with the test credentials in the inventory's default env vars, and no CI prompt surprises. */
 export function credEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {OBSCTL_S3_ACCESS_KEY: ACCESS_KEY, OBSCTL_S3_SECRET_KEY: SECRET_KEY, ...extra}

@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {Resources, runPhases} from '../../src/lib/engine/index.js'
 import type {RunContext, TaskIO, Target, Phase} from '../../src/lib/engine/types.js'
 import {bucketsPhase, s3Setup, type BucketReport, type BucketTarget} from '../../src/lib/s3/index.js'
-import {ACCESS_KEY, SECRET_KEY, startS3rver, useS3Peer, writeInventory, type S3Peer} from './harness.js'
+import {ACCESS_KEY, BACKUPS_EXPIRY, SECRET_KEY, startS3rver, useS3Peer, writeInventory, type S3Peer} from './harness.js'
 
 let peer: S3Peer
 let work: string
@@ -22,35 +22,37 @@ function io(lines: string[]): TaskIO {
 
 describe('bucketsPhase', () => {
   it('one target per bucket; the fingerprint holds bucket settings, never credentials', async () => {
-    const {inv} = writeInventory(work, peer.url)
+    const {inv} = writeInventory(work, peer.url, BACKUPS_EXPIRY)
     const {ctx} = context(inv)
     const targets = await bucketsPhase.targets(ctx)
     expect(targets.map((t) => t.id)).toEqual(['thanos-metrics', 'opensearch-snapshots', 'longhorn-backups'])
-    const fp = bucketsPhase.fingerprint(targets[1]!, ctx)
-    expect(fp).toEqual({endpoint: peer.url, region: 'us-east-1', pathStyle: true, name: 'opensearch-snapshots', versioning: false, expireDays: 180})
+    const fp = bucketsPhase.fingerprint(targets[2]!, ctx)
+    expect(fp).toEqual({endpoint: peer.url, region: 'us-east-1', pathStyle: true, name: 'longhorn-backups', versioning: false, expireDays: 180})
     expect(JSON.stringify(fp)).not.toContain(SECRET_KEY)
     expect(JSON.stringify(fp)).not.toContain(ACCESS_KEY)
-    expect(await bucketsPhase.describe(targets[1]!, ctx)).toBe('create bucket opensearch-snapshots if missing; expire objects after 180 days; versioning as is')
+    expect(await bucketsPhase.describe(targets[2]!, ctx)).toBe('create bucket longhorn-backups if missing; expire objects after 180 days; versioning as is')
+    // the snapshots bucket never gets an expiry rule (OpenSearch deletes its snapshots itself)
+    expect(await bucketsPhase.describe(targets[1]!, ctx)).toBe('create bucket opensearch-snapshots if missing; no expiry rule; versioning as is')
   })
 
   it('isDone is false for a missing bucket; run() creates it; then isDone is true (except where the server lacks lifecycle)', async () => {
-    const {inv} = writeInventory(work, peer.url, (y) => y.replace('name: thanos-metrics', 'name: phase-metrics').replace('name: opensearch-snapshots', 'name: phase-snapshots').replace('name: longhorn-backups', 'name: phase-backups'))
+    const {inv} = writeInventory(work, peer.url, (y) => BACKUPS_EXPIRY(y).replace('name: thanos-metrics', 'name: phase-metrics').replace('name: opensearch-snapshots', 'name: phase-snapshots').replace('name: longhorn-backups', 'name: phase-backups'))
     const reports: BucketReport[] = []
     const {ctx, resources} = context(inv, {s3Collector: {report: (r: BucketReport) => reports.push(r), error: () => {}}})
     try {
-      const [metrics, snapshots] = (await bucketsPhase.targets(ctx)) as BucketTarget[]
+      const [metrics, , backups] = (await bucketsPhase.targets(ctx)) as BucketTarget[]
       const lines: string[] = []
       expect(await bucketsPhase.isDone!(metrics!, ctx, io(lines))).toBe(false)
       expect(await bucketsPhase.run(metrics!, ctx, io(lines))).toBe('created, lifecycle none, versioning off')
       expect(await bucketsPhase.isDone!(metrics!, ctx, io(lines))).toBe(true)
-      const snap = await bucketsPhase.run(snapshots!, ctx, io(lines))
-      expect(snap).toMatch(/^created, lifecycle unsupported, versioning off, warning: the S3 server does not implement bucket lifecycle/)
+      const expiring = await bucketsPhase.run(backups!, ctx, io(lines))
+      expect(expiring).toMatch(/^created, lifecycle unsupported, versioning off, warning: the S3 server does not implement bucket lifecycle/)
       // the expiry the inventory asks for cannot be in place on this server: never "done" by the live check
-      expect(await bucketsPhase.isDone!(snapshots!, ctx, io(lines))).toBe(false)
+      expect(await bucketsPhase.isDone!(backups!, ctx, io(lines))).toBe(false)
       expect(reports.map((r) => [r.name, r.bucket])).toEqual([
         ['phase-metrics', 'created'],
         ['phase-metrics', 'exists'],
-        ['phase-snapshots', 'created'],
+        ['phase-backups', 'created'],
       ])
       expect(lines.join('\n')).not.toContain(SECRET_KEY)
     } finally {
@@ -59,18 +61,18 @@ describe('bucketsPhase', () => {
   })
 
   it('through the engine: s3 setup journals the buckets, and a later bootstrap-style run skips them as unchanged', async () => {
-    const {inv} = writeInventory(work, peer.url)
+    const {inv} = writeInventory(work, peer.url, BACKUPS_EXPIRY)
     const first = await s3Setup(inv, {renderer: 'silent'})
     expect(first.run.phases[0]!.tasks.map((t) => t.status)).toEqual(['done', 'done', 'done'])
     const again = await runPhases([bucketsPhase as unknown as Phase<Target>], {inv, renderer: 'silent'})
     expect(again.phases[0]!.tasks.map((t) => t.status)).toEqual(['unchanged', 'unchanged', 'unchanged'])
     // a changed bucket setting changes the fingerprint: that bucket runs again
-    const {inv: changed} = writeInventory(work, peer.url, (y) => y.replace('expireAfter: 180d', 'expireAfter: 200d'))
+    const {inv: changed} = writeInventory(work, peer.url, (y) => BACKUPS_EXPIRY(y).replace('expireAfter: 180d', 'expireAfter: 200d'))
     const third = await runPhases([bucketsPhase as unknown as Phase<Target>], {inv: changed, renderer: 'silent'})
     expect(third.phases[0]!.tasks.map((t) => [t.target, t.status])).toEqual([
       ['thanos-metrics', 'unchanged'],
-      ['opensearch-snapshots', 'done'],
-      ['longhorn-backups', 'unchanged'],
+      ['opensearch-snapshots', 'unchanged'],
+      ['longhorn-backups', 'done'],
     ])
   })
 

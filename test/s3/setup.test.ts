@@ -10,7 +10,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Client} from 'minio'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {s3Setup as s3SetupLib, type S3SetupOptions, planLifecycle, expiryRule, wantedBuckets, LIFECYCLE_RULE_ID} from '../../src/lib/s3/index.js'
-import {ACCESS_KEY, SECRET_KEY, makeCerts, startS3rver, useS3Peer, writeInventory, type S3Peer, type TestCerts} from './harness.js'
+import {ACCESS_KEY, BACKUPS_EXPIRY, SECRET_KEY, makeCerts, startS3rver, useS3Peer, writeInventory, type S3Peer, type TestCerts} from './harness.js'
 
 let peer: S3Peer
 let work: string
@@ -39,7 +39,7 @@ async function failure(p: Promise<unknown>): Promise<ObsctlError> {
 describe('s3 setup against s3rver', () => {
   it('creates the three buckets of the inventory (seen through minio) and warns that lifecycle is not implemented', async () => {
     const before = await listClient(peer).listBuckets()
-    const {inv} = writeInventory(work, peer.url)
+    const {inv} = writeInventory(work, peer.url, BACKUPS_EXPIRY)
     const r = await s3Setup(inv)
     const names = (await listClient(peer).listBuckets()).map((b) => b.name)
     expect(names).toEqual(expect.arrayContaining(['thanos-metrics', 'opensearch-snapshots', 'longhorn-backups']))
@@ -49,13 +49,14 @@ describe('s3 setup against s3rver', () => {
       ['opensearch-snapshots', 'created'],
       ['longhorn-backups', 'created'],
     ])
-    const snap = r.buckets.find((b) => b.role === 'snapshots')!
-    expect(snap.expireDays).toBe(180)
-    expect(snap.lifecycle).toBe('unsupported')
+    const expiring = r.buckets.find((b) => b.role === 'backups')!
+    expect(expiring.expireDays).toBe(180)
+    expect(expiring.lifecycle).toBe('unsupported')
     expect(r.warnings).toHaveLength(1)
-    expect(r.warnings[0]).toMatch(/does not implement bucket lifecycle.*180 days.*opensearch-snapshots/)
+    expect(r.warnings[0]).toMatch(/does not implement bucket lifecycle.*180 days.*longhorn-backups/)
     // no expiry asked: s3rver's missing lifecycle support is not worth a warning there
     expect(r.buckets.find((b) => b.role === 'metrics')!.lifecycle).toBe('none')
+    expect(r.buckets.find((b) => b.role === 'snapshots')!).toMatchObject({expireDays: null, lifecycle: 'none'})
     expect(r.buckets.every((b) => b.versioningState === 'off')).toBe(true)
     // the engine's journal and task logs say what happened, never the credentials
     expect(r.run.ok).toBe(true)
@@ -93,7 +94,7 @@ describe('s3 setup against s3rver', () => {
     const {inv} = writeInventory(work, peer.url, (y) => y.replace('name: thanos-metrics', 'name: dry-run-metrics'))
     const r = await s3Setup(inv, {dryRun: true})
     expect(r.dryRun).toBe(true)
-    expect(r.buckets.find((b) => b.role === 'snapshots')!.plan).toBe('create bucket opensearch-snapshots if missing; expire objects after 180 days; versioning as is')
+    expect(r.buckets.find((b) => b.role === 'snapshots')!.plan).toBe('create bucket opensearch-snapshots if missing; no expiry rule; versioning as is')
     expect((await listClient(peer).listBuckets()).map((b) => b.name)).not.toContain('dry-run-metrics')
   })
 })
@@ -231,9 +232,21 @@ describe('lifecycle rules (what a server that implements lifecycle gets)', () =>
     expect(planLifecycle([], null)).toBeNull()
   })
   it('takes whole days from the inventory and refuses less than a day', () => {
-    const {inv} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', (y) => y.replace('expireAfter: 180d', 'expireAfter: 26w'))
-    expect(wantedBuckets(inv.platform).find((b) => b.role === 'snapshots')!.expireDays).toBe(182)
-    const {inv: bad} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', (y) => y.replace('expireAfter: 180d', 'expireAfter: 12h'))
+    const {inv} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', (y) => BACKUPS_EXPIRY(y).replace('expireAfter: 180d', 'expireAfter: 26w'))
+    expect(wantedBuckets(inv.platform).find((b) => b.role === 'backups')!.expireDays).toBe(182)
+    const {inv: bad} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', (y) => BACKUPS_EXPIRY(y).replace('expireAfter: 180d', 'expireAfter: 12h'))
     expect(() => wantedBuckets(bad.platform)).toThrow(/whole days/)
+  })
+  it('never an expiry on the snapshots bucket: asking is bad input (exit 2); the rule obsctl once set there is removed', () => {
+    const {inv} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', (y) => y.replace('snapshots: {name: opensearch-snapshots}', 'snapshots: {name: opensearch-snapshots, expireAfter: 400d}'))
+    try {
+      wantedBuckets(inv.platform)
+      throw new Error('expected a refusal')
+    } catch (e) {
+      expect(e).toMatchObject({exitCode: 2, code: 'S3_SNAPSHOT_EXPIRY', message: expect.stringMatching(/incremental and share segment files/)})
+    }
+    const {inv: ok} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1')
+    expect(wantedBuckets(ok.platform).find((b) => b.role === 'snapshots')!.expireDays).toBeNull()
+    expect(planLifecycle([expiryRule(180)], null)).toEqual({change: 'remove', rules: []})
   })
 })
