@@ -12,8 +12,4 @@ export interface KnownFinding {
 }
 
 export const KNOWN_FINDINGS: KnownFinding[] = [
-  // 3. FluentBit runs the stock image, which ignores the operator's configuration
-  {item: 3, match: /^deploy\/base\/fluent-bit\/fluent-bit\.yaml: FluentBit\/fluent-bit spec\.image: fluent\/fluent-bit:[^ ]+ is not the fluent-operator's Fluent Bit image ghcr\.io\/fluent\/fluent-operator\/fluent-bit/},
-  // 14. PodMonitor podMetricsEndpoints[].targetPort is deprecated (use port)
-  {item: 14, match: /^deploy\/overlays\/cluster-\d+-(central|edge)\/fluent-bit\/pod-monitor\.yaml: PodMonitor\/fluent-bit spec\.podMetricsEndpoints\[0\]\.targetPort: deprecated field/},
 ]
