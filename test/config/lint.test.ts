@@ -165,6 +165,14 @@ describe('config: each seed mistake is found with file:line', () => {
     expect(f.location).toBe(`${FILE}:${lineOf(text, 'snapshotAfter: 14d')}:20`)
   })
 
+  it('an inventory written with the old Fluent Bit default 2.2.0 gets a warning and the fix', () => {
+    const text = edit('  fluentBit: 4.0.1', '  fluentBit: 2.2.0')
+    const f = lint(text).findings.find((x) => x.id === 'fluent-bit-version')!
+    expect(f).toMatchObject({severity: 'warning', path: 'versions.fluentBit', fix: 'set versions.fluentBit to 4.0.1 (the default of the fluent-operator 3.4.2 chart)'})
+    expect(f.location).toMatch(new RegExp(`^${FILE}:${lineOf(text, 'fluentBit: 2.2.0')}:`))
+    expect(lint(EXAMPLE).findings.map((x) => x.id)).not.toContain('fluent-bit-version')
+  })
+
   it('production profile on 4-core/16GB overcommits every cluster it does not fit; --allow-overcommit makes it a warning', () => {
     const text = CASES.overcommit().text
     const r = lint(text)

@@ -99,6 +99,12 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
   if (os.snapshotAfter) add('opensearch-snapshot-after', 'warning', ['retention', 'opensearch', 'snapshotAfter'], `retention.opensearch.snapshotAfter (${os.snapshotAfter}) is no longer used: the snapshot management policy snapshots fluent-bit-* every day and deletes snapshots after deleteAfter (snapshots made by an ISM snapshot action could never be deleted through OpenSearch)`, 'remove retention.opensearch.snapshotAfter')
   if (p.s3.buckets.snapshots.expireAfter) add('snapshot-expiry', 'error', ['s3', 'buckets', 'snapshots', 'expireAfter'], SNAPSHOT_EXPIRY_REASON, SNAPSHOT_EXPIRY_FIX)
 
+  // Fluent Bit runs the Fluent operator's image; its 2.x builds were published elsewhere (kubesphere/fluent-bit:v2.x,
+  // fluent-operator .github/workflows/build-fb-image.yaml), so an inventory written with the old default 2.2.0 would
+  // render an image that is not there
+  const fbMajor = Number(/^v?(\d+)\./.exec(p.versions.fluentBit)?.[1] ?? NaN)
+  if (fbMajor < 3) add('fluent-bit-version', 'warning', ['versions', 'fluentBit'], `versions.fluentBit ${p.versions.fluentBit} is a tag of the Fluent operator's image ghcr.io/fluent/fluent-operator/fluent-bit, which is published from Fluent Bit 3 on (2.x builds went to kubesphere/fluent-bit); the pod would not start`, 'set versions.fluentBit to 4.0.1 (the default of the fluent-operator 3.4.2 chart)')
+
   // Argo CD HA needs >= 3 central nodes
   if (centrals.length === 1 && !argocdHA(p)) {
     const c = centralCluster(p)
