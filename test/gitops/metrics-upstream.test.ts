@@ -85,9 +85,8 @@ const EXPORTS: Record<string, {metrics: string[]; source: string}> = {
   'thanos-store': {metrics: ['process_start_time_seconds'], source: 'prometheus/client_golang process collector'},
   'thanos-receive': {metrics: ['process_start_time_seconds'], source: 'prometheus/client_golang process collector'},
   // a PodMonitor's job is <namespace>/<name> (prometheus-operator default without jobLabel)
-  'logging/fluent-bit': {metrics: ['fluentbit_output_errors_total'], source: 'fluent/fluent-bit src/flb_output.c (cmt_counter_create "fluentbit" "output" "errors_total")'},
-  // the same exporter scraped by a ScrapeConfig with jobName fluent-bit (a remote-scrape edge's, through its API server)
-  'fluent-bit': {metrics: ['fluentbit_output_errors_total'], source: 'fluent/fluent-bit src/flb_output.c'},
+  // (a remote-scrape edge's ScrapeConfig edge-<edge>-fluent-bit uses the same job name, through its API server)
+  'logging/fluent-bit': {metrics: ['fluentbit_output_errors_total', 'fluentbit_output_retries_failed_total', 'fluentbit_output_dropped_records_total'], source: 'fluent/fluent-bit src/flb_output.c (cmt_counter_create "fluentbit" "output" "errors_total" / "retries_failed_total" / "dropped_records_total")'},
 }
 
 /** The jobs the rendered repository makes some Prometheus (central, edge or agent) scrape. */
@@ -173,7 +172,8 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
       const scs = all.filter(({o}) => o.kind === 'ScrapeConfig').map(({o}) => o)
       for (const e of scrape) {
         const mine = scs.filter((s) => s.spec.kubernetesSDConfigs.some((k: {apiServer?: string}) => k.apiServer === e.apiServer))
-        expect(mine.length, e.name).toBe(4)
+        // kubelet, cadvisor, node-exporter, kube-state-metrics (scrape-jobs) and Fluent Bit (scrape-jobs-fluent-bit)
+        expect(mine.length, e.name).toBe(5)
         // the Prometheus that selects them (label selector on the ScrapeConfig's labels)
         const readers = proms.filter((pr) => mine.every((s) => Object.entries(pr.spec.scrapeConfigSelector?.matchLabels ?? {}).every(([k, v]) => s.metadata.labels?.[k] === v)) && pr.spec.scrapeConfigSelector)
         expect(readers.map((r) => r.spec.externalLabels), e.name).toEqual([{cluster: e.name}])
