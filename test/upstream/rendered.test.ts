@@ -7,25 +7,16 @@
 import {beforeAll, describe, expect, it} from 'vitest'
 import {checkRepository, formatFinding, type RepositoryCheck} from '../support/upstream/index.js'
 import {INVENTORY_LABELS, inventories, type CheckedInventory} from './inventories.js'
-import {KNOWN_FINDINGS} from './known-findings.js'
 
 let all: {inv: CheckedInventory; check: RepositoryCheck}[] = []
 beforeAll(async () => {
   all = (await inventories()).map((inv) => ({inv, check: checkRepository(inv.files)}))
 })
 
-const matched = new Set<number>()
-
 describe.each(INVENTORY_LABELS.map((label, n) => [label, n] as const))('rendered repository: %s', (_label, n) => {
   it('every object, values block and Thanos flag is valid against upstream', () => {
     const {inv, check} = all[n]!
-    const left = check.findings.map(formatFinding).filter((f) => {
-      const i = KNOWN_FINDINGS.findIndex((k) => k.match.test(f))
-      if (i < 0) return true
-      matched.add(i)
-      return false
-    })
-    expect(left, `${inv.label}: findings against upstream`).toEqual([])
+    expect(check.findings.map(formatFinding), `${inv.label}: findings against upstream`).toEqual([])
   })
 
   it('checked what it should: every object had an upstream schema, every chart but Cilium had data', () => {
@@ -44,13 +35,5 @@ describe.each(INVENTORY_LABELS.map((label, n) => [label, n] as const))('rendered
     expect([...charts].sort()).toEqual(['cilium', 'fluent-operator', 'kube-prometheus-stack', 'longhorn', 'opensearch-operator'])
     // Cilium's values are not in charts.json.gz: named here rather than passed silently (not checked)
     expect(check.unchecked).toEqual(p.clusters.map((c) => `deploy/overlays/${c.name}-${c.role}/cilium/values.yaml: chart cilium (no data in charts.json.gz)`))
-  })
-})
-
-describe('known-findings.ts (temporary allow-list)', () => {
-  it('has no stale entry: each still matches a finding', () => {
-    expect(all.length).toBe(INVENTORY_LABELS.length)
-    const stale = KNOWN_FINDINGS.filter((_, i) => !matched.has(i)).map((k) => `item ${k.item}: ${k.match} matches no finding any more: remove it from known-findings`)
-    expect(stale).toEqual([])
   })
 })
