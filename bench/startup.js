@@ -34,12 +34,14 @@ function loopbackLab(dir) {
   writeFileSync(env.OBSCTL_CONFIG, inv)
   const key = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'obsctl-bench', '-f', path.join(dir, 'id_ed25519')])
   if (key.status !== 0) throw new Error(`ssh-keygen: ${key.stderr}`)
+  // the inventory's API servers: 192.168.101.194/196/197/198 became 127.0.0.14/16/17/18
   const clusters = [1, 2, 3, 4]
+  const server = {1: 4, 2: 6, 3: 7, 4: 8}
   const kubeconfig = [
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
-    ...clusters.map((i) => `- name: cluster-0${i}\n  cluster:\n    server: https://127.0.0.1${i + 3}:9`),
+    ...clusters.map((i) => `- name: cluster-0${i}\n  cluster:\n    server: https://127.0.0.1${server[i]}:9`),
     'users:',
     ...clusters.map((i) => `- name: cluster-0${i}-admin\n  user:\n    token: obsctl-bench-not-a-credential`),
     'contexts:',

@@ -1,39 +1,69 @@
 // Start-up bundle (DESIGN.md §6), run by `npm run build` after tsc and before `oclif manifest`.
 //
-// Start-up time is mostly module loading: --help reads ~150 files of @oclif/core and its
-// dependencies, `config validate` ~300 with yaml and zod, `plan` ~370. Node 20 has no compile cache,
-// and per file it resolves, stats, reads and compiles. So the runner (dist/main.js) and each command
-// (dist/commands/**) are bundled in place with esbuild, code splitting on: code shared by several
-// entries goes to dist/chunks/, loaded once, so runner and commands share one @oclif/core. Dynamic
-// imports stay dynamic (lazy phases, lazy heavy dependencies).
+// Start-up time is module loading and V8 compilation: --help read ~150 files of @oclif/core and its
+// dependencies, `config validate` ~300 with yaml and zod, `plan` ~370, and V8 compilation is 30–40% of
+// start-up CPU. So the runner and each command are bundled with esbuild, code splitting on: code shared by
+// several entries goes to dist/chunks/, loaded once, so runner and commands share one @oclif/core; dynamic
+// imports stay lazy (phases, heavy dependencies: each its own chunk, loaded only by the code that uses it).
 //
-// Bundled: only packages that start-up loads statically and that do not depend on where their own files
-// are (BUNDLED; write-file-atomic is not one: it hashes its own __filename into temp file names). Every
-// other dependency stays an import from node_modules, as before: the heavy ones are loaded lazily where
-// used (DESIGN.md §6), and a dependency added later is external unless it is added here. dist/lib/ stays
-// tsc's output (tests import it); the CLI itself no longer loads it.
+// Node 20 has no compile cache for ES modules (no `module.enableCompileCache`), but a CommonJS module
+// compiled as a `vm.Script` can use V8's cached data; src/lib/code-cache.ts does that for every file of
+// the bundle. Hence two passes: (1) esbuild bundles as ES modules with splitting (esbuild splits only ESM)
+// into dist/.esm/; (2) each output file is converted on its own to CommonJS (imports of other chunks stay
+// imports, now require(); `import()` becomes a lazy require(); `import.meta.url` the file's own URL).
+//
+//   dist/chunks/main.js        the runner: @oclif/core's `execute` (bin/run.js requires it)
+//   dist/commands/**.js        one file per command (oclif.manifest.json points at them; `isESM: false`)
+//   dist/chunks/*.js           shared code and lazily loaded chunks (client-node, minio, listr2, …)
+//   dist/chunks/bundle.json    {version, id}: id is a hash of every output file, the code cache's key
+// dist/commands/ and dist/chunks/ each hold a package.json saying "type": "commonjs". dist/lib/ stays tsc's
+// output (ES modules; tests import it); the CLI does not load it, except dist/lib/code-cache.js.
+//
+// Bundled: packages that do not depend on where their own files are. Not bundled (required from
+// node_modules at run time, lazily where used): write-file-atomic (hashes its own __filename into temp file
+// names), ssh2 (optional native bindings beside its files), bcryptjs and @inquirer/prompts (rarely loaded,
+// small). Every dependency not listed in BUNDLED stays external, so a dependency added later is external
+// until it is added here; externals are require()d, so each must be loadable by require() (checked below).
 import {build} from 'esbuild'
-import {readFileSync, readdirSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {createRequire} from 'node:module'
+import {mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DIST = path.join(ROOT, 'dist')
-const BUNDLED = ['@oclif/core', 'yaml', 'zod', 'eta']
+const ESM = path.join(DIST, '.esm')
+const BUNDLED = ['@oclif/core', 'yaml', 'zod', 'eta', '@kubernetes/client-node', 'minio', 'listr2', 'execa', 'chalk']
 // optional requires inside @oclif/core (TypeScript support for development): resolved at run time, never bundled
 const OPTIONAL = ['typescript', 'ts-node', 'tsx', 'pnpapi']
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 for (const b of BUNDLED) if (!pkg.dependencies[b]) throw new Error(`bin/bundle.js: ${b} is not a dependency any more`)
-const external = [...Object.keys(pkg.dependencies).filter((d) => !BUNDLED.includes(d)), ...OPTIONAL].flatMap((d) => [d, `${d}/*`])
+const externalDeps = Object.keys(pkg.dependencies).filter((d) => !BUNDLED.includes(d))
+const external = [...externalDeps, ...OPTIONAL].flatMap((d) => [d, `${d}/*`])
+
+// An external is require()d by the CommonJS bundle: an ES-module-only package would fail on Node < 20.19.
+const requireFromRoot = createRequire(path.join(ROOT, 'package.json'))
+for (const d of externalDeps) {
+  const file = requireFromRoot.resolve(d)
+  const type = nearestPackageType(file)
+  if (file.endsWith('.mjs') || (file.endsWith('.js') && type === 'module')) {
+    throw new Error(`bin/bundle.js: ${d} resolves to an ES module for require() (${path.relative(ROOT, file)}); add it to BUNDLED`)
+  }
+}
 
 const jsFiles = (dir) =>
   readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? jsFiles(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : []))
 
+// Pass 1: ES modules, split.
+const commands = jsFiles(path.join(DIST, 'commands'))
+rmSync(ESM, {recursive: true, force: true})
 const result = await build({
-  entryPoints: [path.join(DIST, 'main.js'), ...jsFiles(path.join(DIST, 'commands'))],
-  outdir: DIST,
-  outbase: DIST,
-  allowOverwrite: true,
+  entryPoints: [
+    {in: path.join(DIST, 'main.js'), out: 'chunks/main'},
+    ...commands.map((f) => ({in: f, out: path.relative(DIST, f).replace(/\.js$/, '')})),
+  ],
+  outdir: ESM,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,
@@ -41,14 +71,14 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  // the CommonJS packages bundled into ES modules call require() for Node built-ins
-  banner: {js: "import {createRequire as __obsctlCreateRequire} from 'node:module';const require = __obsctlCreateRequire(import.meta.url);"},
-  // less to read and parse (~10 ms on `plan`); identifiers stay, and class and function names stay as
-  // written (error classes are told apart by constructor name); source maps lead back to src/
+  // less to read and parse; identifiers stay, and class and function names stay as written (error
+  // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
   minifySyntax: true,
   keepNames: true,
   sourcemap: 'linked',
+  // client-node's optional peers (bufferutil, utf-8-validate for ws) are require()d in try/catch
+  logOverride: {'require-resolve-not-external': 'silent'},
   logLevel: 'warning',
   metafile: true,
 })
@@ -59,7 +89,67 @@ const result = await build({
 const cjsOnly = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js') && /\bexport default require_\w+\(\)/.test(readFileSync(path.join(ROOT, f), 'utf8')))
 if (cjsOnly.length > 0) {
   throw new Error(
-    `bin/bundle.js: ${cjsOnly.join(', ')}: a bundled CommonJS package (${BUNDLED.join(', ')}) is imported with import(); ` +
+    `bin/bundle.js: ${cjsOnly.map((f) => path.relative(ESM, f)).join(', ')}: a bundled CommonJS package is imported with import(); ` +
       'its named exports would be undefined. Import it statically (grep -rn "import(\'" src).',
   )
+}
+
+// Pass 2: each file on its own to CommonJS. Every import but the entry itself stays an import (external).
+const esmFiles = jsFiles(ESM)
+const pass2 = {
+  outdir: DIST,
+  outbase: ESM,
+  allowOverwrite: true,
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // import() → Promise.resolve().then(() => require()): vm.Script code (the code cache) has no ESM loader
+  supported: {'dynamic-import': false},
+  plugins: [
+    {
+      name: 'keep-imports',
+      setup(b) {
+        b.onResolve({filter: /.*/}, (args) => (args.kind === 'entry-point' ? undefined : {path: args.path, external: true}))
+      },
+    },
+  ],
+  minifyWhitespace: true,
+  sourcemap: 'linked',
+  // lint warnings on bundled dependencies' code (pass 1 keeps them quiet for node_modules)
+  logOverride: {'equals-negative-zero': 'silent'},
+  logLevel: 'warning',
+}
+const usesImportMeta = esmFiles.filter((f) => readFileSync(f, 'utf8').includes('import.meta'))
+await build({...pass2, entryPoints: esmFiles.filter((f) => !usesImportMeta.includes(f))})
+if (usesImportMeta.length) {
+  await build({
+    ...pass2,
+    entryPoints: usesImportMeta,
+    define: {'import.meta.url': '__obsctl_import_meta_url', 'import.meta.dirname': '__dirname', 'import.meta.filename': '__filename'},
+    inject: [path.join(ROOT, 'bin', 'bundle-import-meta.js')],
+  })
+}
+rmSync(ESM, {recursive: true, force: true})
+// tsc's ES module runner, replaced by dist/chunks/main.js
+rmSync(path.join(DIST, 'main.js'))
+rmSync(path.join(DIST, 'main.js.map'), {force: true})
+
+const outputs = [...jsFiles(path.join(DIST, 'chunks')), ...jsFiles(path.join(DIST, 'commands'))].sort()
+const left = outputs.filter((f) => /\bimport\(/.test(readFileSync(f, 'utf8').replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""')))
+if (left.length) throw new Error(`bin/bundle.js: import() left in ${left.map((f) => path.relative(DIST, f)).join(', ')}`)
+
+for (const dir of ['chunks', 'commands']) writeFileSync(path.join(DIST, dir, 'package.json'), '{"type": "commonjs"}\n')
+const hash = createHash('sha256')
+for (const f of outputs) hash.update(`${path.relative(DIST, f)}\0`).update(readFileSync(f)).update('\0')
+mkdirSync(path.join(DIST, 'chunks'), {recursive: true})
+writeFileSync(path.join(DIST, 'chunks', 'bundle.json'), `${JSON.stringify({version: pkg.version, id: hash.digest('hex').slice(0, 16)})}\n`)
+
+function nearestPackageType(file) {
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    try {
+      return JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).type ?? 'commonjs'
+    } catch {}
+  }
+  return 'commonjs'
 }

@@ -2,11 +2,15 @@
 // `obsctl --version` is answered here, before anything else loads (DESIGN.md §6: ≤ 1.3x of `node -e 0`):
 // the same line oclif prints, plus the commit and build date that bin/build-info.js recorded.
 //
-// Everything else: dist/main.js is @oclif/core's `execute`, bundled with the commands (bin/bundle.js) so
-// that start-up reads a few files instead of hundreds. It is the `@oclif/core/execute` subpath, not the
-// package index: the index also loads semver (for a Node version check this CLI's own engines field
-// already covers), help, ux and parser modules up front. The index's other start-up check is kept here.
+// Everything else: dist/chunks/main.js is @oclif/core's `execute`, bundled with the commands (bin/bundle.js)
+// so that start-up reads a few files instead of hundreds, as CommonJS so that dist/lib/code-cache.js can
+// compile them with V8's cached data of the previous run (Node 20 cannot cache ES modules). It is the
+// `@oclif/core/execute` subpath, not the package index: the index also loads semver (for a Node version
+// check this CLI's own engines field already covers), help, ux and parser modules up front. The index's
+// other start-up check is kept here.
 import {readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {fileURLToPath} from 'node:url'
 
 const argv = process.argv.slice(2)
 if (argv.length === 1 && argv[0] === '--version') {
@@ -24,6 +28,10 @@ if (argv.length === 1 && argv[0] === '--version') {
   } catch (error) {
     if (error.code === 'ENOENT') process.stderr.write('WARNING: current directory does not exist\n')
   }
-  const {execute} = await import('../dist/main.js')
+  const chunks = new URL('../dist/chunks/', import.meta.url)
+  const bundle = JSON.parse(readFileSync(new URL('bundle.json', chunks), 'utf8'))
+  const {installCodeCache} = await import('../dist/lib/code-cache.js')
+  installCodeCache({roots: [fileURLToPath(chunks), fileURLToPath(new URL('../dist/commands/', import.meta.url))], version: bundle.version, bundleId: bundle.id})
+  const {execute} = createRequire(import.meta.url)('../dist/chunks/main.js')
   await execute({dir: import.meta.url})
 }

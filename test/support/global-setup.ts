@@ -3,7 +3,7 @@
  * gives the run one temporary folder of its own.
  *
  * Every test worker, and every process a test starts (obsctl, sshd, prometheus, git, kubectl), inherits
- * TMPDIR, so `os.tmpdir()`-based folders all land under one run folder that the teardown removes
+ * TMPDIR (and XDG_CACHE_HOME, for obsctl's code cache), so `os.tmpdir()`-based folders all land under one run folder that the teardown removes
  * whole: a test that forgets its own clean-up, or a worker killed by a timeout, leaves nothing behind.
  * The teardown also ends any peer process still running from that folder.
  */
@@ -36,6 +36,8 @@ export default async function setup(): Promise<() => void> {
   const base = process.env.OBSCTL_TEST_TMPDIR_PARENT ?? tmpdir()
   const dir = mkdtempSync(path.join(base, 'obsctl-tests-'))
   process.env.TMPDIR = dir
+  // the CLI's code cache (src/lib/code-cache.ts) goes there too, not into the user's ~/.cache
+  process.env.XDG_CACHE_HOME = path.join(dir, 'cache')
   return () => {
     for (const pid of processesUnder(dir)) {
       try {

@@ -1,0 +1,228 @@
+/**
+ * V8 code cache for the CLI's start-up bundle (DESIGN.md §6, issue 18): compiling JavaScript is 30–40% of
+ * start-up CPU, and Node 20 has no compile cache (`module.enableCompileCache` came in Node 22). So
+ * bin/run.js installs this before it requires the bundle: every CommonJS file of the bundle (bin/bundle.js:
+ * dist/chunks/, dist/commands/) is compiled as a `vm.Script` with the cached data of the previous run, and
+ * the scripts compiled without usable data have theirs written when the process exits (after the command
+ * ran, so the functions it ran are in it).
+ *
+ * Where: `$XDG_CACHE_HOME/obsctl/code-cache/<key>/` (else `~/.cache/...`), one folder per obsctl version,
+ * bundle content hash, Node version and architecture, so an upgrade of either never reads stale data (V8
+ * also refuses data of another V8 version or other flags: then the file is compiled and its data rewritten).
+ * Per user, never shared: the folders are created 0700 and the files 0600, and a folder that is not the
+ * user's own or that others may write to is not used at all (V8 checks only the length of the source, so
+ * data planted by another user would run as code). Each file records the size and mtime of the source it
+ * was made from.
+ *
+ * Never in the way: a read-only or unwritable cache folder, a missing home, a corrupt or truncated file —
+ * the command runs as without a cache, silently. OBSCTL_CODE_CACHE=0 turns it off;
+ * NODE_DEBUG=obsctl-code-cache prints where it is and what it read and wrote.
+ */
+import fs from 'node:fs'
+import Module from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import {debuglog} from 'node:util'
+import vm from 'node:vm'
+
+export interface CodeCacheOptions {
+  /** the bundle's folders: every .js file under them is compiled through the cache */
+  roots: string[]
+  /** obsctl's version */
+  version: string
+  /** the bundle's content hash (dist/chunks/bundle.json, written by bin/bundle.js) */
+  bundleId: string
+  env?: NodeJS.ProcessEnv
+}
+
+export interface CodeCacheState {
+  /** the folder used, or undefined: no cache this run */
+  dir?: string
+  /** why there is no cache */
+  off?: string
+  /** bundle files compiled from cached data / compiled from source / whose data was written at exit */
+  hits: string[]
+  misses: string[]
+  written: string[]
+}
+
+const FORMAT = 'obsctl-code-cache 1'
+const debug = debuglog('obsctl-code-cache')
+
+/**
+ * The folder name: obsctl version, bundle hash, Node version, architecture, and where the bundle is
+ * installed (two installs of one version have sources of other mtimes: one folder each, or they would
+ * keep replacing each other's data).
+ */
+export function codeCacheKey(o: {version: string; bundleId: string; node?: string; arch?: string; location: string}): string {
+  const clean = (s: string) => s.replace(/[^\w.+-]/g, '_')
+  return [`obsctl-${clean(o.version)}`, clean(o.bundleId), `node-${clean(o.node ?? process.version)}`, clean(o.arch ?? process.arch), fnv1a(o.location)].join('-')
+}
+
+/** FNV-1a, 32 bits, hex: a short stable name for a path (node:crypto costs more to load than it saves). */
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
+  return (h >>> 0).toString(16).padStart(8, '0')
+}
+
+/** The base cache folder: $XDG_CACHE_HOME when absolute (the XDG rule), else ~/.cache; undefined when there is no home. */
+export function userCacheHome(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const xdg = env.XDG_CACHE_HOME
+  if (xdg && path.isAbsolute(xdg)) return xdg
+  const home = env.HOME || safe(() => os.homedir())
+  return home && path.isAbsolute(home) ? path.join(home, '.cache') : undefined
+}
+
+function safe<T>(f: () => T): T | undefined {
+  try {
+    return f()
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Why `dir` must not be used (undefined: it may). `mine`: the folder must belong to this user and no one
+ * else may write to it; else (the base cache folder) root may own it too, and a shared folder is allowed
+ * with the sticky bit (others cannot rename what is ours).
+ */
+function unsafeDir(dir: string, uid: number, mine: boolean): string | undefined {
+  const st = safe(() => fs.lstatSync(dir))
+  if (!st) return undefined // does not exist (yet)
+  if (!st.isDirectory()) return `${dir} is not a folder`
+  if (st.uid !== uid && (mine || st.uid !== 0)) return `${dir} belongs to uid ${st.uid}`
+  if (st.mode & 0o022 && (mine || !(st.mode & 0o1000))) return `${dir} may be written by others`
+  return undefined
+}
+
+interface Pending {
+  script: vm.Script
+  file: string
+  cacheFile: string
+  head: string
+}
+
+/**
+ * Compile the bundle's files through the code cache from now on in this process. Returns the state,
+ * filled in as files load (and `written` at exit).
+ */
+export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
+  const state: CodeCacheState = {hits: [], misses: [], written: []}
+  const env = opts.env ?? process.env
+  const base = userCacheHome(env)
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined
+  const top = base && path.join(base, 'obsctl', 'code-cache')
+  if (env.OBSCTL_CODE_CACHE === '0' || env.OBSCTL_CODE_CACHE === 'off') state.off = 'OBSCTL_CODE_CACHE is off'
+  else if (!base || !top) state.off = 'no home folder'
+  else if (uid === undefined) state.off = 'no user id on this platform'
+  else {
+    const dir = path.join(top, codeCacheKey({...opts, location: path.resolve(opts.roots[0]!)}))
+    state.off = unsafeDir(base, uid, false) ?? [path.dirname(top), top, dir].map((d) => unsafeDir(d, uid, true)).find(Boolean)
+    if (!state.off) state.dir = dir
+  }
+  const roots = opts.roots.map((r) => path.resolve(r) + path.sep)
+  const inBundle = (file: string) => roots.some((r) => file.startsWith(r))
+  const pending: Pending[] = []
+  const cacheFileOf = (file: string) => path.join(state.dir!, `${path.relative(path.dirname(roots[0]!), file).replaceAll(path.sep, '!')}.v8`)
+
+  type Loader = (module: NodeJS.Module, filename: string) => void
+  const extensions = (Module as unknown as {_extensions: Record<string, Loader>})._extensions
+  const resolveFilename = (Module as unknown as {_resolveFilename: (request: string, parent: NodeJS.Module, isMain: boolean, options?: unknown) => string})._resolveFilename
+  const original = extensions['.js']!
+  extensions['.js'] = function obsctlCodeCache(module, filename) {
+    if (!inBundle(filename)) return original.call(this, module, filename)
+    const source = fs.readFileSync(filename, 'utf8')
+    let cachedData: Buffer | undefined
+    let head = ''
+    let cacheFile: string | undefined
+    if (state.dir) {
+      cacheFile = cacheFileOf(filename)
+      const st = safe(() => fs.statSync(filename))
+      head = st ? `${FORMAT} ${st.size} ${Math.trunc(st.mtimeMs)}\n` : ''
+      cachedData = head ? readCache(cacheFile, head, uid!) : undefined
+    }
+    const script = new vm.Script(Module.wrap(source), {
+      filename,
+      cachedData,
+      // the bundle has no import() left (bin/bundle.js); this only keeps one working should it appear
+      ...(vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ? {importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER} : {}),
+    } as vm.ScriptOptions)
+    if (cachedData && !script.cachedDataRejected) state.hits.push(filename)
+    else {
+      state.misses.push(filename)
+      if (cacheFile && head) pending.push({script, file: filename, cacheFile, head})
+    }
+    const require = ((id: string) => module.require(id)) as NodeJS.Require
+    require.resolve = ((request: string, options?: unknown) => resolveFilename(request, module, false, options)) as NodeJS.RequireResolve
+    require.main = process.mainModule
+    require.cache = (Module as unknown as {_cache: NodeJS.Require['cache']})._cache
+    require.extensions = extensions as unknown as NodeJS.Require['extensions']
+    const fn = script.runInThisContext({displayErrors: true}) as (...a: unknown[]) => void
+    fn.call(module.exports, module.exports, require, module, filename, path.dirname(filename))
+  }
+
+  process.once('exit', () => {
+    if (pending.length) writeAll(state, pending, uid!)
+    debug('%s: %d from cache, %d compiled, %d written%s', state.dir ?? 'off', state.hits.length, state.misses.length, state.written.length, state.off ? ` (${state.off})` : '')
+  })
+  return state
+}
+
+/** Cached data for a source of this size and mtime, or undefined (absent, stale, not ours, unreadable). */
+function readCache(cacheFile: string, head: string, uid: number): Buffer | undefined {
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(cacheFile, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
+    const st = fs.fstatSync(fd)
+    if (!st.isFile() || st.uid !== uid || st.mode & 0o022) return undefined
+    const buf = fs.readFileSync(fd)
+    if (buf.length <= head.length || buf.toString('latin1', 0, head.length) !== head) return undefined
+    return buf.subarray(head.length)
+  } catch {
+    return undefined
+  } finally {
+    if (fd !== undefined) safe(() => fs.closeSync(fd!))
+  }
+}
+
+/** Write the data of the scripts compiled from source: folders 0700, files 0600, each atomically. */
+function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void {
+  const dir = state.dir!
+  try {
+    const created = fs.mkdirSync(dir, {recursive: true, mode: 0o700})
+    // what mkdir created (or found) must still be ours alone
+    if ([path.dirname(path.dirname(dir)), path.dirname(dir), dir].some((d) => unsafeDir(d, uid, true))) return
+    if (created) pruneOthers(path.dirname(dir), path.basename(dir))
+  } catch {
+    return
+  }
+  for (const p of pending) {
+    const tmp = `${p.cacheFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
+    try {
+      const data = p.script.createCachedData()
+      const fd = fs.openSync(tmp, 'wx', 0o600)
+      try {
+        fs.writeSync(fd, p.head)
+        fs.writeSync(fd, data)
+      } finally {
+        fs.closeSync(fd)
+      }
+      fs.renameSync(tmp, p.cacheFile)
+      state.written.push(p.file)
+    } catch {
+      safe(() => fs.unlinkSync(tmp))
+    }
+  }
+}
+
+/** A new version's folder replaces those of versions not used for 30 days (several installs may alternate). */
+function pruneOthers(top: string, keep: string): void {
+  const old = Date.now() - 30 * 24 * 3600 * 1000
+  for (const name of safe(() => fs.readdirSync(top)) ?? []) {
+    if (name === keep) continue
+    const d = path.join(top, name)
+    const st = safe(() => fs.lstatSync(d))
+    if (st?.isDirectory() && st.mtimeMs < old) safe(() => fs.rmSync(d, {recursive: true, force: true}))
+  }
+}
