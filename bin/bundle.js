@@ -19,10 +19,10 @@
 // dist/commands/ and dist/chunks/ each hold a package.json saying "type": "commonjs". dist/lib/ stays tsc's
 // output (ES modules; tests import it); the CLI does not load it, except dist/lib/code-cache.js.
 //
-// Bundled: packages that do not depend on where their own files are. Not bundled (required from
-// node_modules at run time, lazily where used): write-file-atomic (hashes its own __filename into temp file
-// names), ssh2 (optional native bindings beside its files), bcryptjs and @inquirer/prompts (rarely loaded,
-// small). Every dependency not listed in BUNDLED stays external, so a dependency added later is external
+// Bundled: packages that do not depend on where their own files are, or whose files that must stay in place
+// are native addons (`*.node`: ssh2's sshcrypto.node, required from node_modules, see nativeAddons). Not
+// bundled (required from node_modules at run time, lazily where used): write-file-atomic (hashes its own
+// __filename into temp file names), bcryptjs and @inquirer/prompts (rarely loaded, small). Every dependency not listed in BUNDLED stays external, so a dependency added later is external
 // until it is added here; externals are require()d, so each must be loadable by require() (checked below).
 import {build} from 'esbuild'
 import {createHash} from 'node:crypto'
@@ -33,9 +33,10 @@ import path from 'node:path'
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DIST = path.join(ROOT, 'dist')
 const ESM = path.join(DIST, '.esm')
-const BUNDLED = ['@oclif/core', 'yaml', 'zod', 'eta', '@kubernetes/client-node', 'minio', 'listr2', 'execa', 'chalk']
-// optional requires inside @oclif/core (TypeScript support for development): resolved at run time, never bundled
-const OPTIONAL = ['typescript', 'ts-node', 'tsx', 'pnpapi']
+const BUNDLED = ['@oclif/core', 'yaml', 'zod', 'eta', '@kubernetes/client-node', 'minio', 'listr2', 'execa', 'chalk', 'ssh2']
+// optional requires inside @oclif/core (TypeScript support for development) and ssh2 (cpu-features, a
+// native addon, in try/catch): resolved at run time, never bundled
+const OPTIONAL = ['typescript', 'ts-node', 'tsx', 'pnpapi', 'cpu-features']
 
 const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
 for (const b of BUNDLED) if (!pkg.dependencies[b]) throw new Error(`bin/bundle.js: ${b} is not a dependency any more`)
@@ -71,6 +72,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
+  plugins: [nativeAddons()],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -85,7 +87,9 @@ const result = await build({
 
 // esbuild exposes a bundled CommonJS module reached by a dynamic import() as a chunk with a default
 // export only, where Node gives named exports too: `const {parse} = await import('yaml')` would get
-// undefined. Import bundled CommonJS packages (yaml, @oclif/core) statically instead; stop here if not.
+// undefined; and once converted to CommonJS (pass 2), `(await import('ssh2')).default` would get the module
+// object, not ssh2. Import bundled CommonJS packages (yaml, @oclif/core) statically instead, or through a
+// module of ours that re-exports them by name (src/lib/ssh/ssh2.ts); stop here if not.
 const cjsOnly = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js') && /\bexport default require_\w+\(\)/.test(readFileSync(path.join(ROOT, f), 'utf8')))
 if (cjsOnly.length > 0) {
   throw new Error(
@@ -117,7 +121,7 @@ const pass2 = {
   minifyWhitespace: true,
   sourcemap: 'linked',
   // lint warnings on bundled dependencies' code (pass 1 keeps them quiet for node_modules)
-  logOverride: {'equals-negative-zero': 'silent'},
+  logOverride: {'equals-negative-zero': 'silent', 'suspicious-boolean-not': 'silent'},
   logLevel: 'warning',
 }
 const usesImportMeta = esmFiles.filter((f) => readFileSync(f, 'utf8').includes('import.meta'))
@@ -144,6 +148,26 @@ const hash = createHash('sha256')
 for (const f of outputs) hash.update(`${path.relative(DIST, f)}\0`).update(readFileSync(f)).update('\0')
 mkdirSync(path.join(DIST, 'chunks'), {recursive: true})
 writeFileSync(path.join(DIST, 'chunks', 'bundle.json'), `${JSON.stringify({version: pkg.version, id: hash.digest('hex').slice(0, 16)})}\n`)
+
+/**
+ * A native addon (`require('./build/Release/x.node')` inside a bundled package) stays where npm put it:
+ * the bundle requires it by its package path (`ssh2/lib/protocol/crypto/build/Release/sshcrypto.node`),
+ * resolved from node_modules at run time. The packages that require one do so in try/catch (ssh2 falls
+ * back to node:crypto), so a missing build changes nothing but speed.
+ */
+function nativeAddons() {
+  return {
+    name: 'native-addons',
+    setup(b) {
+      b.onResolve({filter: /\.node$/}, (args) => {
+        const file = path.resolve(args.resolveDir, args.path)
+        const rel = path.relative(path.join(ROOT, 'node_modules'), file)
+        if (rel.startsWith('..')) throw new Error(`bin/bundle.js: native addon outside node_modules: ${file}`)
+        return {path: rel.split(path.sep).join('/'), external: true}
+      })
+    },
+  }
+}
 
 function nearestPackageType(file) {
   for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {

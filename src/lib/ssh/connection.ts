@@ -147,7 +147,7 @@ export class SshConnection {
   }
 
   private static async connectOnce(opts: ConnectOptions): Promise<SshConnection> {
-    const {Client} = (await import('ssh2')).default
+    const {Client} = await import('./ssh2.js')
     if (opts.signal?.aborted) throw interruptedError()
     const client = new Client()
     let refusal: ObsctlError | undefined

@@ -92,7 +92,7 @@ export class SshPool {
         const file = path.resolve(this.o.inventoryDir, expandHome(ssh.identityFile))
         if (!existsSync(file)) throw inputError(`ssh.identityFile ${file} does not exist`, ['fix ssh.identityFile in the inventory'], 'SSH_KEY')
         c.privateKey = readFileSync(file)
-        const {utils} = (await import('ssh2')).default
+        const {utils} = await import('./ssh2.js')
         const parsed = utils.parseKey(c.privateKey)
         if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
           c.passphrase =
