@@ -1,7 +1,14 @@
 /** Atomic file writes (write + fsync + rename) — the one way obsctl writes state and credentials. */
 import {chmodSync, mkdirSync, statSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import path from 'node:path'
-import writeFileAtomicLib from 'write-file-atomic'
+import type WriteFileAtomicLib from 'write-file-atomic'
+
+let lib: typeof WriteFileAtomicLib | undefined
+/** write-file-atomic, on the first write: it loads node:crypto, worker_threads and signal-exit, start-up time that commands which only read need not pay */
+function writeFileAtomicLib(): typeof WriteFileAtomicLib {
+  return (lib ??= createRequire(import.meta.url)('write-file-atomic') as typeof WriteFileAtomicLib)
+}
 
 export interface AtomicWriteOptions {
   /** file mode, e.g. 0o600 for anything holding credentials (default 0o600 inside `.obsctl/`, else 0o644) */
@@ -48,10 +55,10 @@ function modeFor(file: string, opts: AtomicWriteOptions): number {
 
 export async function writeFileAtomic(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
   ensureDir(path.dirname(file))
-  await writeFileAtomicLib(file, data, {mode: modeFor(file, opts), fsync: true})
+  await writeFileAtomicLib()(file, data, {mode: modeFor(file, opts), fsync: true})
 }
 
 export function writeFileAtomicSync(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): void {
   ensureDir(path.dirname(file))
-  writeFileAtomicLib.sync(file, data, {mode: modeFor(file, opts), fsync: true})
+  writeFileAtomicLib().sync(file, data, {mode: modeFor(file, opts), fsync: true})
 }
