@@ -39,10 +39,12 @@ async function toModel<T extends KubeObject>(obj: T): Promise<T> {
   return (await serializerModule).ObjectSerializer.deserialize(obj, `${version.charAt(0).toUpperCase()}${version.slice(1)}${obj.kind}`) as T
 }
 
-let k8sModule: Promise<typeof k8s> | undefined
+/** What obsctl uses of the library (./client-node.ts: the bundle's lazily loaded chunk then holds only that) */
+type K8sLib = typeof import('./client-node.js')
+let k8sModule: Promise<K8sLib> | undefined
 /** The client library, loaded once, on first use. */
-export function k8sLib(): Promise<typeof k8s> {
-  k8sModule ??= import('@kubernetes/client-node')
+export function k8sLib(): Promise<K8sLib> {
+  k8sModule ??= import('./client-node.js')
   return k8sModule
 }
 
@@ -101,7 +103,7 @@ export class Kube {
   readonly requestTimeoutMs: number
 
   private constructor(
-    readonly lib: typeof k8s,
+    readonly lib: K8sLib,
     readonly kc: k8s.KubeConfig,
     readonly objects: k8s.KubernetesObjectApi,
     requestTimeoutMs: number,
