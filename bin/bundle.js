@@ -72,7 +72,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [nativeAddons()],
+  plugins: [nativeAddons(), clientNodePure()],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -164,6 +164,25 @@ function nativeAddons() {
         const rel = path.relative(path.join(ROOT, 'node_modules'), file)
         if (rel.startsWith('..')) throw new Error(`bin/bundle.js: native addon outside node_modules: ${file}`)
         return {path: rel.split(path.sep).join('/'), external: true}
+      })
+    },
+  }
+}
+
+/**
+ * @kubernetes/client-node's own modules are TypeScript output without side effects at load, but its
+ * package.json does not say so (no "sideEffects": false), so esbuild would keep every module index.js
+ * re-exports — cp (tar-fs), exec/attach (ws), … — with their dependencies, though obsctl imports only
+ * KubeConfig, KubernetesObjectApi and PatchStrategy (src/lib/kube/client-node.ts). Said here instead.
+ */
+function clientNodePure() {
+  return {
+    name: 'client-node-pure',
+    setup(b) {
+      b.onResolve({filter: /.*/}, async (args) => {
+        if (args.pluginData?.clientNodePure || !/[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]/.test(args.importer) || !args.path.startsWith('.')) return undefined
+        const r = await b.resolve(args.path, {kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: {clientNodePure: true}})
+        return r.errors.length ? undefined : {...r, sideEffects: false}
       })
     },
   }
