@@ -22,7 +22,7 @@ inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the pl
     'dry-run': Flags.boolean({summary: 'Print what each task would do; render the repo locally; touch no remote system.'}),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every task against the live system.'}),
     concurrency: Flags.integer({summary: 'Targets at once per phase (default: all).', min: 1}),
-    timeout: Flags.integer({summary: 'Seconds to wait for rollouts and sync.', default: 900}),
+    timeout: Flags.integer({summary: 'Seconds to wait for rollouts and sync.', default: 900, min: 1}),
     'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
     push: Flags.boolean({summary: 'Push the render commit (Argo CD pulls it from the remote); --no-push keeps the commit local.', default: true, allowNo: true}),
     'argocd-manifest': Flags.string({summary: 'Argo CD install manifest FILE or URL (air-gapped sites); default: the release manifest for versions.argocd.'}),

@@ -64,3 +64,77 @@ export function errorMessage(e: unknown): string {
   if (e instanceof Error) return e.message
   return String(e)
 }
+
+/** What a Node.js file-system error code means, in words (never the raw `EACCES: …` text). */
+const FS_REASONS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'it is a directory, not a file',
+  ENOTDIR: 'a part of the path is not a directory',
+  ENOENT: 'no such file or directory',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EEXIST: 'it already exists',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'the path is too long',
+  EMFILE: 'too many open files',
+  EBUSY: 'the file is busy',
+}
+
+const FS_VERBS: Record<string, string> = {
+  open: 'open', read: 'read', write: 'write', mkdir: 'create the folder', rename: 'replace', unlink: 'remove',
+  rmdir: 'remove the folder', scandir: 'list', stat: 'inspect', lstat: 'inspect', chmod: 'change the mode of',
+  copyfile: 'copy', link: 'link', symlink: 'link', access: 'access', readlink: 'read the link',
+}
+
+type NodeError = Error & {code?: string; syscall?: string; path?: string; dest?: string}
+
+/** Only the reason of a Node.js file-system error ("permission denied"), else the error's message. */
+export function fsReason(e: unknown): string {
+  const code = (e as NodeError)?.code
+  return typeof code === 'string' && code in FS_REASONS ? FS_REASONS[code]! : errorMessage(e)
+}
+
+/** A Node.js file-system error as words: "cannot write /x/y: permission denied"; undefined if `e` is not one. */
+export function fsErrorMessage(e: unknown): string | undefined {
+  const err = e as NodeError
+  if (!(e instanceof Error) || typeof err.code !== 'string' || !(err.code in FS_REASONS)) return undefined
+  const verb = (err.syscall && FS_VERBS[err.syscall]) ?? 'use'
+  const where = err.path ? ` ${err.path}` : ''
+  return `cannot ${verb}${where}: ${FS_REASONS[err.code]}`
+}
+
+/** An ObsctlError for a raw Node.js file-system error (what to check, where), or undefined. */
+export function fromFsError(e: unknown): ObsctlError | undefined {
+  const message = fsErrorMessage(e)
+  if (!message) return undefined
+  const err = e as NodeError
+  const p = err.path ?? 'the file'
+  const hints: Record<string, string[]> = {
+    EACCES: [`check the owner and mode of ${p} and its folders (ls -ld ${p}); run obsctl as the user who owns them`],
+    EPERM: [`check the owner and mode of ${p} (ls -ld ${p})`],
+    EISDIR: [`give the path of a file, not of the folder ${p}`],
+    ENOTDIR: [`check the path ${p}: one of its parents is a file`],
+    ENOENT: [`check the path ${p}`],
+    EROFS: ['run from a folder on a writable file system (obsctl writes .obsctl/ beside the inventory)'],
+    ENOSPC: ['free some disk space and rerun; finished tasks are not redone'],
+    EDQUOT: ['free some disk space and rerun; finished tasks are not redone'],
+  }
+  // a path the user pointed at (wrong kind of file, missing) is bad input; the machine refusing is a failure
+  const badInput = ['EISDIR', 'ENOTDIR', 'ENOENT', 'ENAMETOOLONG', 'ELOOP'].includes(err.code!)
+  return new ObsctlError(message, {exitCode: badInput ? ExitCode.badInput : ExitCode.failed, code: `FS_${err.code}`, hints: hints[err.code!] ?? [], cause: e})
+}
+
+/** The user answered no to a confirmation: exit code 1, nothing was changed. */
+export function declinedError(what = 'not confirmed'): ObsctlError {
+  return new ObsctlError(`${what}; nothing was changed`, {exitCode: ExitCode.failed, code: 'DECLINED', hints: ['pass --yes to go ahead without the question']})
+}
+
+/** Ctrl-C at a prompt (@inquirer/prompts rejects with ExitPromptError), anywhere in the cause chain. */
+export function isPromptExit(e: unknown): boolean {
+  for (let x = e, i = 0; x && i < 10; x = (x as {cause?: unknown}).cause, i++) {
+    if (x instanceof Error && x.name === 'ExitPromptError') return true
+  }
+  return false
+}

@@ -22,8 +22,7 @@ export default class StateReset extends BaseCommand {
     const what = flags.phase?.length ? `the state of phase(s) ${flags.phase.join(', ')}` : 'the whole run state'
     if (!flags.yes) {
       requireInteractive(`resetting ${what}`, ['pass --yes to confirm'])
-      const {confirm} = await import('@inquirer/prompts')
-      if (!(await confirm({message: `Forget ${what}?`, default: false}))) throw inputError('not confirmed; nothing was reset', ['pass --yes to confirm'], 'NOT_CONFIRMED')
+      await this.confirm(`Forget ${what}?`) // no: exit 1, nothing reset
     }
     const result = resetState(inv, {phases: flags.phase, onNotice: (m) => this.note(m)})
     if (result.movedAside) this.out(`the unusable journal was moved aside to ${result.movedAside}; ${result.stateFile} starts empty`)

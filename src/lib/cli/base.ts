@@ -5,8 +5,14 @@
 import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type {Interfaces} from '@oclif/core'
-import {ExitCode, ObsctlError, isObsctlError} from '../errors.js'
+import {declinedError, ExitCode, fromFsError, isPromptExit, ObsctlError, isObsctlError} from '../errors.js'
 import {loadInventory, resolveInventoryPath, type LoadedInventory} from '../config/load.js'
+
+// oclif's parser output constraints (not exported by @oclif/core's package entry points)
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type FlagOutput = {[name: string]: any}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ArgOutput = {[name: string]: any}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -50,9 +56,29 @@ export abstract class BaseCommand extends Command {
     return this.jsonEnabled() ? 'silent' : 'auto'
   }
 
-  /** A yes/no question (the libs ask only with a terminal and without --yes); no is the default. */
+  /**
+   * A yes/no question (the libs ask only with a terminal and without --yes); no is the default.
+   * No is an answer too: it ends the command with exit 1 ("declined; nothing was changed").
+   */
   protected async confirm(message: string): Promise<boolean> {
-    return (await import('@inquirer/prompts')).confirm({message, default: false})
+    if (!(await (await import('@inquirer/prompts')).confirm({message, default: false}))) throw declinedError('declined')
+    return true
+  }
+
+  /**
+   * oclif's parse, with every parse problem (bad value, missing value, a single-value flag given twice,
+   * unknown flag, missing argument) turned into exit 2 naming the flag.
+   */
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    try {
+      return await super.parse(options, argv)
+    } catch (error) {
+      if (isObsctlError(error)) throw error
+      throw usageError(error as Error, this.id)
+    }
   }
 
   /** Set the exit code for a result that says "something failed" while still returning it (also with --json). */
@@ -63,23 +89,42 @@ export abstract class BaseCommand extends Command {
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own parse errors (unknown flag, missing arg) are bad input: exit 2
     let e: ObsctlError
-    if (isObsctlError(err)) e = err
+    if (isPromptExit(err)) e = new ObsctlError('interrupted at a prompt (Ctrl-C)', {exitCode: ExitCode.interrupted, code: 'INTERRUPTED', hints: ['rerun the command; finished tasks are not redone']})
+    else if (isObsctlError(err)) e = err
     else if (err.oclif?.exit !== undefined && err.oclif.exit === 0) throw err
-    else if (isParseError(err)) {
-      e = new ObsctlError(err.message, {exitCode: ExitCode.badInput, code: 'BAD_FLAGS', hints: [`obsctl ${this.id?.replaceAll(':', ' ') ?? ''} --help`]})
-    } else {
-      e = new ObsctlError(err.message, {exitCode: ExitCode.failed, code: 'UNEXPECTED', cause: err})
+    else if (isParseError(err)) e = usageError(err, this.id)
+    else {
+      e =
+        fromFsError(err) ??
+        new ObsctlError(`obsctl stopped on an internal error (a bug) while running \`obsctl ${this.id?.replaceAll(':', ' ') ?? ''}\``, {
+          exitCode: ExitCode.failed,
+          code: 'UNEXPECTED',
+          cause: err,
+          hints: ['rerun with --verbose to print the stack trace, and report it with the command you ran'],
+        })
     }
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify(e.toJSON(), null, 2)}\n`)
     } else {
       process.stderr.write(`Error: ${e.message}\n`)
       for (const h of e.hints) process.stderr.write(`  → ${h}\n`)
-      if (e.code === 'UNEXPECTED' && (process.env.OBSCTL_DEBUG || this.argv.includes('--verbose'))) process.stderr.write(`${err.stack}\n`)
+      if ((e.code === 'UNEXPECTED' || e.code.startsWith('FS_')) && (process.env.OBSCTL_DEBUG || this.argv.includes('--verbose'))) process.stderr.write(`${err.stack}\n`)
     }
     this.exit(e.exitCode)
     return undefined
   }
+}
+
+/**
+ * A parse error as exit 2 naming the flag: oclif writes "Parsing --interval \n\tExpected an integer but
+ * received: abc\nSee more help with --help"; we say "--interval: expected an integer but received: abc".
+ */
+function usageError(err: Error, id: string | undefined): ObsctlError {
+  const lines = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^See more help with --help$/.test(l))
+  let message = lines.join('\n')
+  const m = /^Parsing (--[\w-]+)\s*\n?(.*)$/s.exec(message)
+  if (m) message = `${m[1]}: ${m[2]!.charAt(0).toLowerCase()}${m[2]!.slice(1)}`
+  return new ObsctlError(message, {exitCode: ExitCode.badInput, code: 'BAD_FLAGS', hints: [`obsctl ${id?.replaceAll(':', ' ') ?? ''} --help`]})
 }
 
 /** oclif's flag/argument parse errors (CLIParseError and subclasses carry a `parse` field). */

@@ -4,9 +4,9 @@
  */
 import {readFileSync, realpathSync} from 'node:fs'
 import path from 'node:path'
-import {Document, isMap, isNode, isScalar, LineCounter, parseDocument, type Node} from 'yaml'
+import {Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Node} from 'yaml'
 import type {z} from 'zod'
-import {inputError} from '../errors.js'
+import {errorMessage, fsReason, inputError} from '../errors.js'
 import {PlatformSchema, type Platform} from './schema.js'
 
 export type FieldPath = (string | number)[]
@@ -86,6 +86,28 @@ function makePositionOf(file: string, doc: Document, lc: LineCounter) {
   }
 }
 
+interface ZodLike {
+  _zod: {def: {type: string; innerType?: ZodLike; element?: ZodLike; shape?: Record<string, ZodLike>}}
+}
+
+/** The field names an object of the schema allows at a path (for "unknown field" messages); [] when unknown. */
+export function knownFields(p: FieldPath): string[] {
+  let cur: ZodLike | undefined = PlatformSchema as unknown as ZodLike
+  const unwrap = () => {
+    while (cur && (cur._zod.def.type === 'default' || cur._zod.def.type === 'optional' || cur._zod.def.type === 'nullable' || cur._zod.def.type === 'prefault')) cur = cur._zod.def.innerType
+  }
+  for (const seg of p) {
+    unwrap()
+    if (!cur) return []
+    const def: ZodLike['_zod']['def'] = cur._zod.def
+    if (typeof seg === 'number' && def.type === 'array') cur = def.element
+    else if (typeof seg === 'string' && def.type === 'object') cur = def.shape?.[seg]
+    else return []
+  }
+  unwrap()
+  return cur?._zod.def.type === 'object' ? Object.keys(cur._zod.def.shape ?? {}) : []
+}
+
 function zodProblems(error: z.ZodError, positionOf: (p: FieldPath, key?: boolean) => Position): ConfigProblem[] {
   const out: ConfigProblem[] = []
   for (const issue of error.issues) {
@@ -94,7 +116,7 @@ function zodProblems(error: z.ZodError, positionOf: (p: FieldPath, key?: boolean
       for (const k of issue.keys) {
         out.push({
           path: formatPath([...p, k]),
-          message: `unknown field "${k}"`,
+          message: unknownFieldMessage(k, knownFields(p)),
           position: positionOf([...p, k], true),
         })
       }
@@ -105,6 +127,11 @@ function zodProblems(error: z.ZodError, positionOf: (p: FieldPath, key?: boolean
     out.push({path: formatPath(p), message, position: positionOf(p)})
   }
   return out
+}
+
+function unknownFieldMessage(k: string, known: string[]): string {
+  if (known.length === 0) return `unknown field "${k}"`
+  return `unknown field "${k}" (a typo? known here: ${known.join(', ')})`
 }
 
 /** Parse inventory text; throws an exit-2 error listing every problem with file:line:column. */
@@ -119,7 +146,21 @@ export function parseInventory(text: string, file: string): LoadedInventory {
     })
     throw configError(file, problems)
   }
-  const data = doc.toJS({maxAliasCount: 100}) as unknown
+  let data: unknown
+  try {
+    data = doc.toJS({maxAliasCount: 100}) as unknown
+  } catch (error) {
+    // the yaml library refuses alias expansion beyond maxAliasCount ("billion laughs"); say where the aliases are
+    let at: Position = {file, line: 1, column: 1}
+    visit(doc, {
+      Alias(_, node) {
+        const {line, col} = lc.linePos(node.range?.[0] ?? 0)
+        at = {file, line, column: col}
+        return visit.BREAK
+      },
+    })
+    throw configError(file, [{path: '(yaml)', message: `${errorMessage(error)} (aliases *name expand to too much data; write the values out)`, position: at}])
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw configError(file, [{path: '(root)', message: 'expected a mapping with apiVersion: obsctl.dev/v1alpha1 and kind: Platform', position: {file, line: 1, column: 1}}])
   }
@@ -162,7 +203,7 @@ export function loadInventory(file: string): LoadedInventory {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     throw inputError(
-      code === 'ENOENT' ? `inventory not found: ${file}` : `cannot read inventory ${file}: ${(error as Error).message}`,
+      code === 'ENOENT' ? `inventory not found: ${file}` : `cannot read inventory ${file}: ${fsReason(error)}`,
       ['pass -c/--config FILE or set OBSCTL_CONFIG', 'or create one: obsctl init (obsctl init --example for the seed lab)'],
       'CONFIG_NOT_FOUND',
     )

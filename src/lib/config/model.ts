@@ -61,7 +61,7 @@ export function serviceHost(p: Platform, c: Cluster, service: string): string {
 
 /** URL of a service: the inventory's endpoints override, else https://<service host>. */
 export function serviceUrl(p: Platform, c: Cluster, service: string): string {
-  return p.endpoints[service] ?? `https://${serviceHost(p, c, service)}`
+  return (p.endpoints as Record<string, string | undefined>)[service] ?? `https://${serviceHost(p, c, service)}`
 }
 
 export const kubeContextName = (c: Cluster | string) => `${typeof c === 'string' ? c : c.name}-context`

@@ -6,21 +6,32 @@
 import * as z from 'zod'
 import {isCpu, isDuration, isMemory} from './units.js'
 import {AlertingSchema} from './alerting.js'
+import {cidrError, dnsLabelError, dnsSubdomainError, gitRemoteError, hostError, httpUrlError, parseLbEntry, semverError, vTagError} from './validators.js'
 
 export const API_VERSION = 'obsctl.dev/v1alpha1'
 export const KIND = 'Platform'
 
-const duration = z.string().refine(isDuration, {message: 'expected a duration such as 6h, 30d, 2w'})
+/** A string checked by `check` (undefined = fine, else the reason), reported as the field's error. */
+const checked = (check: (v: string) => string | undefined) =>
+  z.string().superRefine((v, ctx) => {
+    const problem = check(v)
+    if (problem) ctx.addIssue({code: 'custom', message: problem})
+  })
+
+const duration = z.string().refine(isDuration, {message: 'expected a duration as Prometheus writes it: units y, w, d, h, m, s, ms, largest first, e.g. 6h, 30d, 1d12h'})
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (A-Z, 0-9, _)')
-const dnsLabel = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a DNS label: lower-case letters, digits and -')
-  .max(63)
-const cpu = z.union([z.number().positive(), z.string()]).refine(isCpu, {message: 'expected a CPU quantity such as 4 or 500m'})
-const memory = z.union([z.number().positive(), z.string()]).refine(isMemory, {message: 'expected a memory quantity such as 16Gi'})
-const cidr = z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'expected an IPv4 CIDR such as 10.244.0.0/16')
-const host = z.string().min(1).regex(/^[A-Za-z0-9.:_-]+$/, 'expected a host name or IP address')
-const url = z.string().regex(/^https?:\/\/[^\s]+$/, 'expected an http(s):// URL')
+const dnsLabel = checked(dnsLabelError)
+const cpu = z.union([z.number().positive(), z.string()]).refine(isCpu, {message: 'expected a CPU quantity as Kubernetes writes it, e.g. 4, 500m, 0.5'})
+const memory = z.union([z.number().positive(), z.string()]).refine(isMemory, {message: 'expected a memory quantity as Kubernetes writes it, e.g. 16Gi, 512Mi, 16G, 1e9 (kilo is a lower-case k)'})
+const cidr = checked(cidrError)
+const host = checked(hostError)
+/** An http(s) URL without embedded credentials; `credentialFix` says where a credential goes instead. */
+const url = (credentialFix = 'put credentials in the environment variable fields (…Env), never in a URL') => checked((v) => httpUrlError(v, credentialFix))
+const semverField = (example: string) => checked((v) => semverError(v, example))
+
+/** Services whose URL `endpoints` may override (the ingress hosts and the services obsctl talks to). */
+export const ENDPOINT_SERVICES = ['argocd', 'grafana', 'opensearch', 'opensearch-dashboards', 'prometheus', 'thanos-compactor', 'thanos-query', 'thanos-receive'] as const
+export type EndpointService = (typeof ENDPOINT_SERVICES)[number]
 
 export const SshSchema = z.strictObject({
   user: z.string().min(1).default('root').describe('login user on every node unless the node sets its own'),
@@ -33,13 +44,13 @@ export const SshSchema = z.strictObject({
   connectTimeoutSeconds: z.number().int().positive().default(20),
   proxy: z
     .strictObject({
-      http: z.string().optional(),
-      https: z.string().optional(),
+      http: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead').optional(),
+      https: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead').optional(),
       noProxy: z.string().optional(),
     })
     .optional()
     .describe('HTTP(S) proxy the nodes use for packages and images (sites without direct internet)'),
-  aptMirror: z.string().optional().describe('mirror base URL for the Kubernetes package repository'),
+  aptMirror: url('use a mirror that needs no credentials').optional().describe('mirror base URL for the Kubernetes package repository'),
 })
 
 export const BucketSchema = z.strictObject({
@@ -49,7 +60,7 @@ export const BucketSchema = z.strictObject({
 })
 
 export const S3Schema = z.strictObject({
-  endpoint: url.describe('e.g. https://s3.minio.miribit.lab'),
+  endpoint: url('set s3.accessKeyEnv and s3.secretKeyEnv to the names of the env vars holding the keys').describe('e.g. https://s3.minio.miribit.lab'),
   region: z.string().default('us-east-1'),
   caFile: z.string().optional().describe('CA bundle for a private CA (TLS is never disabled)'),
   pathStyle: z.boolean().default(true),
@@ -63,7 +74,7 @@ export const S3Schema = z.strictObject({
 })
 
 export const GitSchema = z.strictObject({
-  remote: z.string().min(1).describe('the GitOps repository Argo CD pulls (https:// or ssh)'),
+  remote: checked(gitRemoteError).describe('the GitOps repository Argo CD pulls (https:// or ssh)'),
   branch: z.string().default('main'),
   dir: z.string().default('gitops').describe('local working copy, relative to the inventory'),
   private: z.boolean().default(false).describe('Argo CD needs repository credentials'),
@@ -72,20 +83,20 @@ export const GitSchema = z.strictObject({
 })
 
 export const ChartsSchema = z.strictObject({
-  'kube-prometheus-stack': z.string().default('78.2.1'),
-  longhorn: z.string().default('1.10.0'),
-  cilium: z.string().default('1.18.2'),
-  'opensearch-operator': z.string().default('3.0.0'),
-  'fluent-operator': z.string().default('3.4.2'),
+  'kube-prometheus-stack': semverField('78.2.1').default('78.2.1'),
+  longhorn: semverField('1.10.0').default('1.10.0'),
+  cilium: semverField('1.18.2').default('1.18.2'),
+  'opensearch-operator': semverField('3.0.0').default('3.0.0'),
+  'fluent-operator': semverField('3.4.2').default('3.4.2'),
 })
 
 export const VersionsSchema = z.strictObject({
   kubernetes: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'expected a Kubernetes version such as 1.34 or 1.34.1').default('1.34'),
-  argocd: z.string().regex(/^v\d+\.\d+\.\d+$/, 'expected an Argo CD release tag such as v3.1.9').default('v3.1.9'),
+  argocd: checked((v) => vTagError(v, 'v3.1.9')).default('v3.1.9'),
   charts: ChartsSchema.default(ChartsSchema.parse({})),
-  opensearch: z.string().default('2.19.3'),
-  fluentBit: z.string().default('4.0.1').describe('tag of ghcr.io/fluent/fluent-operator/fluent-bit (the Fluent operator chart 3.4.2 default is 4.0.1)'),
-  thanos: z.string().regex(/^v\d+\.\d+\.\d+$/, 'expected a Thanos release tag such as v0.39.2').default('v0.39.2'),
+  opensearch: semverField('2.19.3').default('2.19.3'),
+  fluentBit: semverField('4.0.1').default('4.0.1').describe('tag of ghcr.io/fluent/fluent-operator/fluent-bit (the Fluent operator chart 3.4.2 default is 4.0.1)'),
+  thanos: checked((v) => vTagError(v, 'v0.39.2')).default('v0.39.2'),
 })
 
 export const RetentionSchema = z.strictObject({
@@ -106,7 +117,7 @@ export const NodeSchema = z.strictObject({
   host: host.describe('address obsctl connects to over SSH'),
   port: z.number().int().min(1).max(65535).optional(),
   user: z.string().optional(),
-  name: z.string().optional().describe('hostname (defaults to the host)'),
+  name: checked(dnsSubdomainError).optional().describe('Kubernetes node name, a lower-case DNS name (defaults to the host)'),
   roles: z.array(z.enum(['control-plane', 'worker'])).min(1).default(['control-plane', 'worker']),
   cpu: cpu.describe('declared CPU, e.g. 4'),
   memory: memory.describe('declared memory, e.g. 16Gi'),
@@ -120,12 +131,15 @@ export const ClusterSchema = z.strictObject({
     .enum(['remote-scrape', 'agent'])
     .optional()
     .describe('edges only: remote-scrape (central scrapes through the API server) or agent (Prometheus Agent + remote write)'),
-  apiServer: url.describe('e.g. https://192.168.101.194:6443'),
+  apiServer: url('the API server URL carries no credentials: obsctl reads them from the kubeconfig').describe('e.g. https://192.168.101.194:6443'),
   podCidr: cidr.default('10.244.0.0/16'),
   serviceCidr: cidr.default('10.96.0.0/12'),
-  apiServerSans: z.array(z.string()).default([]),
+  apiServerSans: z.array(host).default([]),
   loadBalancerIPs: z
-    .array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2}|-\d{1,3}(\.\d{1,3}){3})?$/, 'expected an IP, CIDR or range a.b.c.d-e.f.g.h'))
+    .array(checked((v) => {
+      const r = parseLbEntry(v)
+      return typeof r === 'string' ? `${r} (expected an address, a CIDR or a range START-STOP)` : undefined
+    }))
     .default([])
     .describe('Cilium LB IP pool (CIDRs or start-stop ranges)'),
   nodes: z.array(NodeSchema).min(1),
@@ -135,7 +149,7 @@ export const PlatformSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal(KIND),
   name: dnsLabel.default('observability'),
-  domain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'expected a DNS domain such as miribit.lab'),
+  domain: checked(dnsSubdomainError).describe('base DNS domain, e.g. miribit.lab'),
   profile: z.enum(['lab', 'production']).default('lab'),
   ssh: SshSchema.default(SshSchema.parse({})),
   s3: S3Schema,
@@ -147,7 +161,7 @@ export const PlatformSchema = z.strictObject({
     .default({})
     .describe('per-component replica overrides of the sizing profile, e.g. prometheus: 3, opensearch-data: 5'),
   endpoints: z
-    .record(z.string(), url)
+    .strictObject(Object.fromEntries(ENDPOINT_SERVICES.map((s) => [s, url('services get their credentials from env vars, never from the URL').optional()])) as Record<EndpointService, z.ZodOptional<ReturnType<typeof url>>>)
     .default({})
     .describe('per-service URL overrides (e.g. thanos-query: https://...); default <service>.k8s-cluster-<id>.<domain>'),
   clusters: z.array(ClusterSchema).min(1),

@@ -1,17 +1,42 @@
-/** Durations (Prometheus style: 30s, 6h, 10d, 2w, 1y) and Kubernetes quantities. */
+/** Durations as Prometheus writes them (30s, 6h, 1d12h, 2w, 1y, 0) and Kubernetes quantities. */
 
-const DURATION_RE = /^(\d+)(ms|s|m|h|d|w|y)$/
+/**
+ * Prometheus's duration grammar (prometheus/common model.ParseDuration, also what Thanos and the
+ * Prometheus Operator's Duration type accept): units y, w, d, h, m, s, ms, each at most once and in
+ * that order, e.g. 1d12h or 1h30m; "0" alone is zero. A year is 365 days.
+ */
+const UNITS = ['y', 'w', 'd', 'h', 'm', 's', 'ms'] as const
 const UNIT_SECONDS: Record<string, number> = {ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000}
 
-export function isDuration(v: string): boolean {
-  return DURATION_RE.test(v)
+function parseDuration(v: string): number | undefined {
+  if (v === '0') return 0
+  if (v === '') return undefined
+  let total = 0
+  let last = -1
+  for (let i = 0; i < v.length; ) {
+    let j = i
+    while (j < v.length && v[j]! >= '0' && v[j]! <= '9') j++
+    if (j === i) return undefined
+    const n = Number(v.slice(i, j))
+    const unit = v.startsWith('ms', j) ? 'ms' : v[j]
+    const idx = UNITS.indexOf(unit as (typeof UNITS)[number])
+    if (idx < 0 || idx <= last) return undefined // unknown unit, or out of order / repeated
+    last = idx
+    total += n * UNIT_SECONDS[unit!]!
+    i = j + unit!.length
+  }
+  return total
 }
 
-/** Seconds in a duration such as `6h` or `30d`; throws on a malformed value. */
+export function isDuration(v: string): boolean {
+  return parseDuration(v) !== undefined
+}
+
+/** Seconds in a duration such as `6h`, `30d` or `1d12h`; throws on a malformed value. */
 export function durationSeconds(v: string): number {
-  const m = DURATION_RE.exec(v)
-  if (!m) throw new Error(`not a duration: ${v} (expected e.g. 6h, 30d)`)
-  return Number(m[1]) * UNIT_SECONDS[m[2]!]!
+  const s = parseDuration(v)
+  if (s === undefined) throw new Error(`not a duration: ${v} (expected e.g. 6h, 30d, 1d12h)`)
+  return s
 }
 
 /** Whole days in a duration (rounded down), e.g. `180d` → 180, `2w` → 14. */
@@ -19,32 +44,50 @@ export function durationDays(v: string): number {
   return Math.floor(durationSeconds(v) / 86_400)
 }
 
-const CPU_RE = /^(\d+(?:\.\d+)?)(m?)$/
-/** Millicores in a CPU quantity: `4` → 4000, `500m` → 500, `0.5` → 500. */
-export function cpuMillis(v: string | number): number {
-  if (typeof v === 'number') return Math.round(v * 1000)
-  const m = CPU_RE.exec(v.trim())
-  if (!m) throw new Error(`not a CPU quantity: ${v} (expected e.g. 4, 500m)`)
-  return m[2] ? Math.round(Number(m[1])) : Math.round(Number(m[1]) * 1000)
+/**
+ * Kubernetes resource quantities (k8s.io/apimachinery/pkg/api/resource, quantity.go):
+ *   <signedNumber><suffix>, number = digits | digits.digits | digits. | .digits,
+ *   suffix = binary SI (Ki Mi Gi Ti Pi Ei) | decimal SI (n u m "" k M G T P E) | e/E<signed integer>.
+ * So `1k` (not `1K`), `1e9`, `500m`, `16Gi`.
+ */
+const QUANTITY_RE = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/
+const SUFFIX: Record<string, number> = {
+  '': 1, n: 1e-9, u: 1e-6, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, Pi: 1024 ** 5, Ei: 1024 ** 6,
 }
 
-const MEM_RE = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|K|M|G|T)?$/
-const MEM_MULT: Record<string, number> = {
-  '': 1, K: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
+/** The value of a Kubernetes quantity as a number (`16Gi` → 17179869184, `500m` → 0.5); undefined when malformed. */
+export function parseQuantity(v: string | number): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined
+  const m = QUANTITY_RE.exec(v.trim())
+  if (!m) return undefined
+  const suffix = m[2] ?? ''
+  const mult = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix]!
+  const n = Number(m[1]) * mult
+  return Number.isFinite(n) ? n : undefined
 }
-/** Bytes in a memory quantity: `16Gi`, `512Mi`, `1G`. */
+
+/** Millicores in a CPU quantity: `4` → 4000, `500m` → 500, `0.5` → 500, `2e3m` → 2000. */
+export function cpuMillis(v: string | number): number {
+  const n = parseQuantity(v)
+  if (n === undefined) throw new Error(`not a CPU quantity: ${v} (expected e.g. 4, 500m)`)
+  return Math.round(n * 1000)
+}
+
+/** Bytes in a memory quantity: `16Gi`, `512Mi`, `1G`, `1e9`. */
 export function memoryBytes(v: string | number): number {
-  if (typeof v === 'number') return v
-  const m = MEM_RE.exec(v.trim())
-  if (!m) throw new Error(`not a memory quantity: ${v} (expected e.g. 16Gi, 512Mi)`)
-  return Math.round(Number(m[1]) * MEM_MULT[m[2] ?? '']!)
+  const n = parseQuantity(v)
+  if (n === undefined) throw new Error(`not a memory quantity: ${v} (expected e.g. 16Gi, 512Mi)`)
+  return Math.round(n)
 }
 
 export function isCpu(v: string | number): boolean {
-  return typeof v === 'number' ? v > 0 : CPU_RE.test(v.trim())
+  const n = parseQuantity(v)
+  return n !== undefined && n >= 0.001
 }
 export function isMemory(v: string | number): boolean {
-  return typeof v === 'number' ? v > 0 : MEM_RE.test(v.trim())
+  const n = parseQuantity(v)
+  return n !== undefined && n >= 1
 }
 
 export function formatCpu(millis: number): string {

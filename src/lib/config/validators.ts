@@ -1,0 +1,215 @@
+/**
+ * Field validators of the inventory, on maintained libraries where one exists: ipaddr.js for IP
+ * literals and CIDRs, semver for versions, WHATWG URL for URLs. Each returns an error message (the
+ * reason, phrased for a user) or undefined when the value is fine.
+ */
+import ipaddr from 'ipaddr.js'
+import semver from 'semver'
+
+export type IpFamily = 'ipv4' | 'ipv6'
+
+/** An inclusive range of addresses of one family, as integers (for overlap checks). */
+export interface AddressRange {
+  family: IpFamily
+  start: bigint
+  end: bigint
+  /** as written, for messages */
+  text: string
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+
+function toBigInt(a: ipaddr.IPv4 | ipaddr.IPv6): bigint {
+  let n = 0n
+  for (const b of a.toByteArray()) n = (n << 8n) | BigInt(b)
+  return n
+}
+
+/** Go's net.ParseIP (since Go 1.17, so Kubernetes and kubeadm) rejects IPv4 octets with leading zeros; ipaddr.js would read them as octal. */
+function hasLeadingZero(v4: string): boolean {
+  return v4.split('.').some((o) => o.length > 1 && o.startsWith('0'))
+}
+
+/** An IPv4 (four decimal parts) or IPv6 literal; undefined when it is not one. */
+export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return hasLeadingZero(text) ? undefined : ipaddr.IPv4.parse(text)
+  if (text.includes(':') && ipaddr.IPv6.isValid(text) && !text.includes('%')) return ipaddr.IPv6.parse(text)
+  return undefined
+}
+
+/** Does it look like someone meant an IPv4 address (only digits and dots)? */
+export function looksLikeIpv4(text: string): boolean {
+  return /^[0-9.]+$/.test(text)
+}
+
+export function ipError(text: string): string | undefined {
+  if (parseIp(text)) return undefined
+  return `"${text}" is not an IPv4 or IPv6 address (IPv4: four decimal parts 0-255 without leading zeros, e.g. 192.168.101.194)`
+}
+
+/** A CIDR as a range; undefined when malformed. */
+export function parseCidr(text: string): AddressRange | undefined {
+  const slash = text.indexOf('/')
+  if (slash < 0) return undefined
+  const addr = parseIp(text.slice(0, slash))
+  const bitsText = text.slice(slash + 1)
+  if (!addr || !/^\d{1,3}$/.test(bitsText)) return undefined
+  const bits = Number(bitsText)
+  const width = addr.kind() === 'ipv4' ? 32 : 128
+  if (bits > width) return undefined
+  const hostBits = BigInt(width - bits)
+  const base = (toBigInt(addr) >> hostBits) << hostBits
+  return {family: addr.kind(), start: base, end: base + (1n << hostBits) - 1n, text}
+}
+
+export function cidrError(text: string): string | undefined {
+  const slash = text.indexOf('/')
+  if (slash < 0) return `"${text}" is not a CIDR: expected ADDRESS/PREFIX such as 10.244.0.0/16`
+  const addr = text.slice(0, slash)
+  if (!parseIp(addr)) return `"${text}" is not a CIDR: ${ipError(addr)}`
+  if (!parseCidr(text)) return `"${text}" is not a CIDR: the prefix length must be 0-${parseIp(addr)!.kind() === 'ipv4' ? 32 : 128}`
+  return undefined
+}
+
+/** A Cilium LB pool entry: an address, a CIDR, or START-STOP (same family, START <= STOP). */
+export function parseLbEntry(text: string): AddressRange | string {
+  if (text.includes('/')) return parseCidr(text) ?? cidrError(text)!
+  // IP literals never contain '-', so a dash means START-STOP
+  const dash = text.indexOf('-')
+  if (dash >= 0) {
+    const [a, b] = [text.slice(0, dash), text.slice(dash + 1)]
+    const start = parseIp(a)
+    const stop = parseIp(b)
+    if (!start) return `"${text}": ${ipError(a)}`
+    if (!stop) return `"${text}": ${ipError(b)}`
+    if (start.kind() !== stop.kind()) return `"${text}" mixes IPv4 and IPv6`
+    const [s, e] = [toBigInt(start), toBigInt(stop)]
+    if (s > e) return `"${text}" is written backwards: the start ${a} is after the stop ${b}`
+    return {family: start.kind(), start: s, end: e, text}
+  }
+  const one = parseIp(text)
+  if (!one) return ipError(text)!
+  const n = toBigInt(one)
+  return {family: one.kind(), start: n, end: n, text}
+}
+
+export function addressRange(text: string): AddressRange | undefined {
+  const a = parseIp(text)
+  if (!a) return undefined
+  const n = toBigInt(a)
+  return {family: a.kind(), start: n, end: n, text}
+}
+
+export function overlaps(a: AddressRange, b: AddressRange): boolean {
+  return a.family === b.family && a.start <= b.end && b.start <= a.end
+}
+
+/** RFC 1123 label as Kubernetes checks it (IsDNS1123Label): lower-case alphanumerics and '-', at most 63. */
+export function dnsLabelError(text: string): string | undefined {
+  if (text.length > 63) return `"${text}" is longer than 63 characters (a DNS label)`
+  if (!DNS_LABEL.test(text)) return `"${text}" is not a DNS label: lower-case letters a-z, digits and '-', starting and ending with a letter or digit (e.g. cluster-01)`
+  return undefined
+}
+
+/** RFC 1123 subdomain as Kubernetes checks it (IsDNS1123Subdomain): dot-separated labels, at most 253 in all. */
+export function dnsSubdomainError(text: string): string | undefined {
+  if (text.length > 253) return `"${text}" is longer than 253 characters`
+  if (text === '') return 'empty name'
+  for (const label of text.split('.')) {
+    if (label === '') return `"${text}" has an empty label (two dots in a row, or a dot at the start or end)`
+    if (label.length > 63) return `"${text}": the label "${label}" is longer than 63 characters`
+    if (!DNS_LABEL.test(label)) return `"${text}": the label "${label}" may hold only lower-case letters a-z, digits and '-', starting and ending with a letter or digit`
+  }
+  return undefined
+}
+
+/** A node address: an IP literal, or a host name (RFC 1123; upper case allowed, DNS is case-insensitive). */
+export function hostError(text: string): string | undefined {
+  if (parseIp(text)) return undefined
+  if (looksLikeIpv4(text) || text.includes(':')) return ipError(text)
+  return dnsSubdomainError(text.toLowerCase())
+}
+
+/** Where a credential embedded in a URL must go instead (the inventory field or environment variable). */
+export interface CredentialHint {
+  /** e.g. "set git.tokenEnv to the name of an env var holding the token" */
+  fix: string
+}
+
+/** The URL without its password/user part, for messages (the secret is never echoed). */
+export function redactUrl(text: string): string {
+  try {
+    const u = new URL(text)
+    if (u.username || u.password) {
+      u.username = ''
+      u.password = ''
+    }
+    return u.toString()
+  } catch {
+    return text.replace(/\/\/[^/@]*@/, '//')
+  }
+}
+
+/**
+ * An http(s) URL: parses (WHATWG URL), has a host, and carries no user or password — a credential in a
+ * URL ends up in Git, .git/config, state, logs and rendered files. `credentialFix` says where it goes.
+ */
+export function httpUrlError(text: string, credentialFix: string): string | undefined {
+  let u: URL
+  try {
+    u = new URL(text)
+  } catch {
+    return `"${text.replace(/\/\/[^/@]*@/, '//…@')}" is not a URL: expected http(s)://HOST[:PORT][/PATH]`
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `"${redactUrl(text)}": expected an http:// or https:// URL, not ${u.protocol}`
+  if (u.username || u.password) return `the URL carries a credential (user:password@ before the host); credentials never go in the inventory: ${credentialFix}`
+  const host = u.hostname.replace(/^\[|\]$/g, '')
+  const hostProblem = hostError(host)
+  if (hostProblem) return `"${redactUrl(text)}": ${hostProblem}`
+  return undefined
+}
+
+/**
+ * A Git remote: https://, http://, ssh://, git:// or scp-like user@host:path. An https remote never
+ * carries user or token; an ssh remote may name its user (git@) but never a password.
+ */
+export function gitRemoteError(text: string): string | undefined {
+  if (/^(https?|ssh|git|file):\/\//.test(text)) {
+    let u: URL
+    try {
+      u = new URL(text)
+    } catch {
+      return `"${text.replace(/\/\/[^/@]*@/, '//…@')}" is not a URL`
+    }
+    if ((u.protocol === 'http:' || u.protocol === 'https:') && (u.username || u.password))
+      return 'the remote carries a credential (user:token@ before the host); it would end up in .git/config, the Argo CD Applications and logs: set git.private: true and git.tokenEnv to the name of an env var holding the token'
+    if (u.password) return 'the ssh remote carries a password; use a key: set git.private: true and git.sshKeyFile'
+    if (u.protocol !== 'file:' && !u.hostname) return `"${redactUrl(text)}" has no host`
+    return undefined
+  }
+  // scp-like syntax: [user@]host:path (git's own rule: no slash before the first colon)
+  const m = /^(?:([^@/:]+)@)?([^@/:]+):(.+)$/.exec(text)
+  if (m) {
+    const hostProblem = hostError(m[2]!)
+    return hostProblem ? `"${text}": ${hostProblem}` : undefined
+  }
+  if (text.startsWith('/') || text.startsWith('./') || text.startsWith('../')) return undefined // a local path (tests, mirrors)
+  return `"${text}" is not a Git remote: expected https://HOST/PATH.git, ssh://git@HOST/PATH.git or git@HOST:PATH.git`
+}
+
+/** A semantic version (strict: MAJOR.MINOR.PATCH[-pre][+build], no leading v). */
+export function semverError(text: string, example: string): string | undefined {
+  if (semver.valid(text) && !text.startsWith('v') && !text.startsWith('=')) return undefined
+  return `"${text}" is not a semantic version MAJOR.MINOR.PATCH (e.g. ${example})`
+}
+
+/** A release tag vMAJOR.MINOR.PATCH (Argo CD, Thanos). */
+export function vTagError(text: string, example: string): string | undefined {
+  if (text.startsWith('v') && semverError(text.slice(1), example) === undefined) return undefined
+  return `"${text}" is not a release tag vMAJOR.MINOR.PATCH (e.g. ${example})`
+}
+
+/** semver comparison; both must be valid. */
+export function compareVersions(a: string, b: string): number {
+  return semver.compare(a.replace(/^v/, ''), b.replace(/^v/, ''))
+}
