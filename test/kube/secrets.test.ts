@@ -22,7 +22,7 @@ import {filesContaining} from './fixtures.js'
 
 const NAMES = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
 const S3 = {access: 'AKIA-obsctl-test-7Q2', secret: 'sEcReT-s3-key-Zx81-obsctl'}
-const PW = {admin: 'os-admin-Pw-91kd', fluentbit: 'fb-Pw-k2j3-obsctl', grafana: 'graf-Pw-a8s7-obsctl'}
+const PW = {admin: 'os-Root-Pw-91kd', fluentbit: 'fb-Pw-k2j3-obsctl', grafana: 'graf-Pw-a8s7-obsctl'}
 const CA = '-----BEGIN CERTIFICATE-----\nMIIBfakeCAforTests\n-----END CERTIFICATE-----\n'
 
 let servers: KubeServer[]

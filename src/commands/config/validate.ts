@@ -20,7 +20,7 @@ export default class ConfigValidate extends BaseCommand {
   async run(): Promise<LintReport> {
     const {flags} = await this.parse(ConfigValidate)
     const inv = this.loadInventory(flags.config)
-    const report = lintInventory(inv, {allowOvercommit: flags['allow-overcommit']})
+    const report = lintInventory(inv, {allowOvercommit: flags['allow-overcommit'], workstation: true})
     this.out(formatLintReport(report))
     if (report.errors > 0) this.failWith(ExitCode.badInput)
     return report

@@ -8,14 +8,16 @@ export default class UpgradeChart extends ChangeCommand {
   static override description = `NAME is a key of versions.charts in the inventory (exit 2 lists them). Sets the version in the
 inventory, renders the GitOps repository and shows the rendered diff (the kustomization's chart version)
 before asking (--yes), then commits "obsctl: upgrade NAME OLD → NEW", pushes (unless --no-push) and waits
-for Argo CD to sync (unless --no-sync). Refuses a no-op. --dry-run shows the diff only.`
+for Argo CD to sync (unless --no-sync). Refuses a no-op, a version that is not semver, and a downgrade
+without --allow-downgrade. --dry-run shows the diff only.`
   static override examples = [
     '<%= config.bin %> upgrade chart kube-prometheus-stack --version 79.0.0 --dry-run',
     '<%= config.bin %> upgrade chart kube-prometheus-stack --version 79.0.0 --yes',
   ]
   static override args = {name: Args.string({description: 'Chart name (a key of versions.charts).', required: true})}
   static override flags = {
-    version: Flags.string({summary: 'The chart version to upgrade to.', required: true}),
+    version: Flags.string({summary: 'The chart version to upgrade to (semver, e.g. 79.0.0).', required: true}),
+    'allow-downgrade': Flags.boolean({summary: 'Accept a version older than the one in the inventory (a rollback).'}),
     ...changeFlags,
   }
 
@@ -23,7 +25,7 @@ for Argo CD to sync (unless --no-sync). Refuses a no-op. --dry-run shows the dif
     const {args, flags} = await this.parse(UpgradeChart)
     const inv = this.loadInventory(flags.config)
     const {upgradeChart, formatChange} = await import('../../lib/fleet/index.js')
-    const r = await upgradeChart(inv, args.name, flags.version, this.changeOptions(flags))
+    const r = await upgradeChart(inv, args.name, flags.version, {...this.changeOptions(flags), allowDowngrade: flags['allow-downgrade']})
     this.out(formatChange(r))
     return r
   }

@@ -62,7 +62,7 @@ export function selectPhases(o: Pick<BootstrapOptions, 'all' | 'phases' | 'from'
 }
 
 export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
-  const lint = lintInventory(o.inv, {allowOvercommit: o.allowOvercommit})
+  const lint = lintInventory(o.inv, {allowOvercommit: o.allowOvercommit, workstation: true})
   if (lint.errors > 0) {
     const errs = lint.findings.filter((f) => f.severity === 'error')
     throw inputError(`${o.inv.file} has ${lint.errors} error(s):\n${errs.map((f) => `${f.location} ${f.path}: ${f.message}`).join('\n')}`, ['obsctl config validate shows every finding with its fix'], 'CONFIG_INVALID', lint)

@@ -5,7 +5,7 @@
 import {isMap, isScalar, isSeq, parseDocument, stringify, type Document} from 'yaml'
 import {inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
-import {parseInventory, type LoadedInventory} from './load.js'
+import {formatPosition, parseInventory, type ConfigProblem, type FieldPath, type LoadedInventory} from './load.js'
 import {lintInventory, type LintReport} from './lint.js'
 
 export interface EditResult {
@@ -46,12 +46,49 @@ export function parseValue(raw: string): unknown {
   return d.toJS()
 }
 
-async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boolean; allowOvercommit?: boolean}): Promise<EditResult> {
-  const next = parseInventory(after, inv.file) // throws exit 2 with file:line on schema errors
+/** What an edit is, for its error messages: the change, where it lands in the file, and the flags that gave its values. */
+interface EditOrigin {
+  /** e.g. "config set retention.prometheus 4h" */
+  what: string
+  /** the field the edit writes (its nearest existing ancestor gives the line) */
+  at: FieldPath
+  /** the command-line flag (with its value) that produced a field of the edit, for fields not yet in the file */
+  flagOf?: (p: FieldPath) => string | undefined
+}
+
+/** `clusters[4].nodes[0].host` → ['clusters', 4, 'nodes', 0, 'host'] (the inverse of formatPath). */
+function parseFormattedPath(text: string): FieldPath {
+  const out: FieldPath = []
+  for (const m of text.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!)
+  return out
+}
+
+/**
+ * Where a problem of the edited text is, in the file as it is on disk (nothing was written): the field's
+ * own line when it exists there, else the flag that gave it, else the line of the field being edited.
+ */
+function editLocation(inv: LoadedInventory, origin: EditOrigin, path: string): string {
+  const fp = parseFormattedPath(path)
+  if (fp.length > 0 && inv.doc.hasIn(fp)) return formatPosition(inv.positionOf(fp))
+  const flag = origin.flagOf?.(fp)
+  if (flag) return flag
+  return formatPosition(inv.positionOf(origin.at))
+}
+
+async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boolean; allowOvercommit?: boolean}, origin: EditOrigin): Promise<EditResult> {
+  let next: LoadedInventory
+  try {
+    next = parseInventory(after, inv.file)
+  } catch (error) {
+    const problems = ((error as {details?: {problems?: ConfigProblem[]}}).details?.problems ?? [])
+    if (problems.length === 0) throw error
+    const lines = problems.map((pr) => `${editLocation(inv, origin, pr.path)} ${pr.path}: ${pr.message}`)
+    throw inputError(`${origin.what} would make the inventory invalid; nothing was written:\n${lines.join('\n')}`, ['fix the value and rerun; `obsctl config schema` prints every field\'s rule'], 'EDIT_INVALID', {problems: problems.map((pr, i) => ({path: pr.path, message: pr.message, location: lines[i]!.split(' ')[0]}))})
+  }
   const lint = lintInventory(next, {allowOvercommit: opts.allowOvercommit})
   if (lint.errors > 0) {
     const errs = lint.findings.filter((f) => f.severity === 'error')
-    throw inputError(`the edit would make the inventory invalid:\n${errs.map((f) => `${f.path}: ${f.message}`).join('\n')}`, errs.map((f) => f.fix), 'EDIT_INVALID', lint)
+    throw inputError(`${origin.what} would make the inventory invalid; nothing was written:\n${errs.map((f) => `${editLocation(inv, origin, f.path)} ${f.path}: ${f.message}`).join('\n')}`, [...new Set(errs.map((f) => f.fix))], 'EDIT_INVALID', lint)
   }
   const changed = after !== inv.text
   if (changed && !opts.dryRun) await writeFileAtomic(inv.file, after)
@@ -81,7 +118,7 @@ export async function setInventoryValue(inv: LoadedInventory, rawPath: string, r
     doc.setIn(segs, value)
     after = doc.toString({lineWidth: 0, flowCollectionPadding: false})
   }
-  const r = await commit(inv, after, opts)
+  const r = await commit(inv, after, opts, {what: `config set ${rawPath} ${rawValue}`, at: segs})
   return {
     ...r,
     path: rawPath,
@@ -136,7 +173,26 @@ export async function addClusterToInventory(inv: LoadedInventory, c: NewCluster,
   const end = seq.range[1]
   const before = inv.text.slice(0, end).replace(/\n*$/, '\n')
   const after = `${before}${block}\n${inv.text.slice(end).replace(/^\n*/, '')}`
-  return commit(inv, after, opts)
+  const index = inv.platform.clusters.length
+  const flagOf = (p: FieldPath): string | undefined => {
+    if (p[0] !== 'clusters' || p[1] !== index) return undefined
+    const f = p[2]
+    if (f === 'nodes' && typeof p[3] === 'number') {
+      const leaf = p[4]
+      if (leaf === 'host' || leaf === undefined) return `--host ${c.hosts[p[3]] ?? ''}`.trim()
+      if (leaf === 'port') return `--port ${c.port}`
+      if (leaf === 'user') return `--user ${c.user}`
+      if (leaf === 'cpu') return `--cpu ${c.cpu}`
+      if (leaf === 'memory') return `--memory ${c.memory}`
+      return `--host ${c.hosts[p[3]] ?? ''}`.trim()
+    }
+    if (f === 'name') return `NAME ${c.name}`
+    if (f === 'apiServer') return c.apiServer ? `--api-server ${c.apiServer}` : `--host ${c.hosts[0]} (API server https://${c.hosts[0]}:6443)`
+    if (f === 'metrics') return `--metrics ${c.metrics ?? 'remote-scrape'}`
+    if (f === 'id') return `NAME ${c.name} (id ${id})`
+    return `cluster ${c.name}`
+  }
+  return commit(inv, after, opts, {what: `cluster add ${c.name}`, at: ['clusters'], flagOf})
 }
 
 /** Remove a cluster from the inventory. */
@@ -151,5 +207,5 @@ export async function removeClusterFromInventory(inv: LoadedInventory, name: str
   const start = inv.text.lastIndexOf('\n', item.range![0]) + 1
   const stop = next ? inv.text.lastIndexOf('\n', next.range![0]) + 1 : item.range![2]
   const after = inv.text.slice(0, start) + inv.text.slice(stop)
-  return commit(inv, after, opts)
+  return commit(inv, after, opts, {what: `cluster remove ${name}`, at: ['clusters', idx]})
 }

@@ -4,10 +4,13 @@
  */
 import type {FieldPath, LoadedInventory, Position} from './load.js'
 import {formatPath} from './load.js'
-import {argocdHA, centralCluster, edgePrometheusName, metricsMode} from './model.js'
+import {apiServerHost, argocdHA, centralCluster, edgePrometheusName, metricsMode, nodeName} from './model.js'
 import {lintAlerting} from './alerting.js'
 import {capacity, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
 import {durationSeconds} from './units.js'
+import {checkFiles} from './files.js'
+import {envPasswordProblems} from './passwords.js'
+import {addressRange, overlaps, parseCidr, parseLbEntry, type AddressRange} from './validators.js'
 
 export type Severity = 'error' | 'warning' | 'info'
 
@@ -30,6 +33,14 @@ export interface LintReport {
 
 export interface LintOptions {
   allowOvercommit?: boolean
+  /**
+   * Also check what the run will read from this workstation: the files the inventory names (SSH
+   * identity, Git deploy key, CA bundle) and the passwords set in the environment. `config validate`
+   * and `bootstrap` (also --dry-run) do; inventory edits do not (a day-2 edit need not have the SSH key).
+   */
+  workstation?: boolean
+  /** the environment to read passwords from (default process.env) */
+  env?: NodeJS.ProcessEnv
 }
 
 const THANOS_RESOLUTIONS = ['raw', '5m', '1h'] as const
@@ -71,9 +82,50 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
     c.nodes.forEach((n, j) => {
       seen('node address', `${n.host}:${n.port ?? p.ssh.port}`, ['clusters', i, 'nodes', j, 'host'], addrs, `clusters[${i}].nodes[${j}] (${c.name})`)
     })
+    // Kubernetes node names (name, else the host) are unique in a cluster; equal hosts are reported above
+    const nodeNames = new Map<string, number>()
+    c.nodes.forEach((n, j) => {
+      const prev = nodeNames.get(nodeName(n))
+      if (prev === undefined) nodeNames.set(nodeName(n), j)
+      else if (n.name || c.nodes[prev]!.name) add('unique-node-name', 'error', ['clusters', i, 'nodes', j, n.name ? 'name' : 'host'], `duplicate node name "${nodeName(n)}" in ${c.name} (also clusters[${i}].nodes[${prev}]): kubeadm would join the second node over the first`, 'give each node of a cluster its own name')
+    })
     if (c.role === 'central' && c.metrics) add('metrics-central', 'error', ['clusters', i, 'metrics'], 'metrics applies to edge clusters only; the central cluster runs the full Prometheus', 'remove metrics from the central cluster')
     if (!c.nodes.some((n) => n.roles.includes('control-plane'))) add('control-plane', 'error', ['clusters', i, 'nodes'], `cluster ${c.name} has no control-plane node`, 'give the first node roles: [control-plane, worker]')
   })
+
+  lintNetworks(p, add)
+
+  // lifecycle rules and ISM count whole days
+  const wholeDays: [FieldPath, string | undefined][] = [
+    [['s3', 'buckets', 'metrics', 'expireAfter'], p.s3.buckets.metrics.expireAfter],
+    [['s3', 'buckets', 'snapshots', 'expireAfter'], p.s3.buckets.snapshots.expireAfter],
+    [['s3', 'buckets', 'backups', 'expireAfter'], p.s3.buckets.backups.expireAfter],
+    [['retention', 'opensearch', 'snapshotAfter'], p.retention.opensearch.snapshotAfter],
+    [['retention', 'opensearch', 'deleteAfter'], p.retention.opensearch.deleteAfter],
+  ]
+  for (const [at, v] of wholeDays) {
+    if (v === undefined) continue
+    const s = durationSeconds(v)
+    if (s < DAY || s % DAY !== 0) add('whole-days', 'error', at, `${v} is not a whole number of days: S3 lifecycle rules and OpenSearch ISM count in days`, `write it in days, e.g. ${Math.max(1, Math.round(s / DAY))}d`)
+  }
+
+  // git credentials Argo CD will need for a private remote
+  if (p.git.private) {
+    const https = /^https?:\/\//.test(p.git.remote)
+    if (https && !p.git.tokenEnv) add('git-credentials', 'error', ['git', 'private'], 'the remote is private over https, but git.tokenEnv is not set: Argo CD could not pull it', 'set git.tokenEnv to the name of an env var holding a read token')
+    if (!https && !p.git.sshKeyFile) add('git-credentials', 'error', ['git', 'private'], 'the remote is private over ssh, but git.sshKeyFile is not set: Argo CD could not pull it', 'set git.sshKeyFile to the private deploy key of the GitOps repository')
+  }
+
+  if (opts.workstation) {
+    for (const f of checkFiles(inv)) add(f.id, 'error', f.at, f.message, f.fix)
+    const env = opts.env ?? process.env
+    if (p.git.private && p.git.tokenEnv && /^https?:\/\//.test(p.git.remote) && !env[p.git.tokenEnv]) {
+      add('git-token-env', 'warning', ['git', 'tokenEnv'], `$${p.git.tokenEnv} is not set in this environment: the root-app phase will need it`, `export ${p.git.tokenEnv}=… before bootstrap`)
+    }
+    for (const w of envPasswordProblems(env)) {
+      findings.push({id: 'password-policy', severity: 'error', path: `$${w.env}`, location: 'environment', message: `$${w.env} ${w.problem}`, fix: `export ${w.env}=… with a password that passes (or unset it: secrets apply keeps, generates or asks)`})
+    }
+  }
 
   // Thanos retention: only raw/5m/1h; raw >= 40h, 5m >= 10d (compactor refuses to start otherwise)
   const th = p.retention.thanos
@@ -147,4 +199,62 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
     errors: findings.filter((f) => f.severity === 'error').length,
     warnings: findings.filter((f) => f.severity === 'warning').length,
   }
+}
+
+type AddFinding = (id: string, severity: Severity, at: FieldPath, message: string, fix: string) => void
+
+/**
+ * Addresses that would collide once the cluster runs: pod, service and load-balancer ranges that
+ * overlap, nodes inside them, LB pools shared by two clusters, and edge API servers that the central
+ * cluster's own pod or service range would swallow (central Prometheus and Argo CD reach them from pods).
+ */
+function lintNetworks(p: LoadedInventory['platform'], add: AddFinding): void {
+  const pools: {range: AddressRange; at: FieldPath; cluster: string}[] = []
+  const nets = p.clusters.map((c, i) => {
+    const pod = parseCidr(c.podCidr)
+    const svc = parseCidr(c.serviceCidr)
+    if (pod && svc && overlaps(pod, svc)) add('cidr-overlap', 'error', ['clusters', i, 'serviceCidr'], `${c.name}: serviceCidr ${c.serviceCidr} overlaps podCidr ${c.podCidr}: a Service address would also be a pod address`, 'pick ranges that do not overlap, e.g. podCidr 10.244.0.0/16 and serviceCidr 10.96.0.0/12')
+    const lb: AddressRange[] = []
+    c.loadBalancerIPs.forEach((e, k) => {
+      const r = parseLbEntry(e)
+      if (typeof r === 'string') return // the schema reported it
+      const at: FieldPath = ['clusters', i, 'loadBalancerIPs', k]
+      for (const [name, net] of [['podCidr', pod], ['serviceCidr', svc]] as const) {
+        if (net && overlaps(r, net)) add('lb-overlap', 'error', at, `${c.name}: load-balancer range ${e} overlaps ${name} ${net.text}: Cilium would hand out addresses the cluster already routes internally`, `take the pool from the nodes' network, outside ${net.text}`)
+      }
+      for (const other of lb) if (overlaps(r, other)) add('lb-overlap', 'error', at, `${c.name}: load-balancer range ${e} overlaps ${other.text} of the same pool`, 'list each address once')
+      for (const o of pools) if (o.cluster !== c.name && overlaps(r, o.range)) add('lb-overlap', 'error', at, `${c.name}: load-balancer range ${e} overlaps ${o.range.text} of ${o.cluster}: two clusters would announce the same address`, 'give each cluster its own addresses')
+      lb.push(r)
+      pools.push({range: r, at, cluster: c.name})
+    })
+    return {pod, svc}
+  })
+  p.clusters.forEach((c, i) => {
+    c.nodes.forEach((n, j) => {
+      const a = addressRange(n.host)
+      if (!a) return
+      const at: FieldPath = ['clusters', i, 'nodes', j, 'host']
+      const {pod, svc} = nets[i]!
+      if (pod && overlaps(a, pod)) add('node-in-cidr', 'error', at, `node ${n.host} is inside ${c.name}'s podCidr ${c.podCidr}: traffic to the node would be routed to pods`, 'move podCidr off the nodes\' network (e.g. 10.244.0.0/16)')
+      if (svc && overlaps(a, svc)) add('node-in-cidr', 'error', at, `node ${n.host} is inside ${c.name}'s serviceCidr ${c.serviceCidr}: traffic to the node would be taken for a Service`, 'move serviceCidr off the nodes\' network (e.g. 10.96.0.0/12)')
+      for (const o of pools) if (overlaps(a, o.range)) add('node-in-lb', 'error', at, `node ${n.host} is inside the load-balancer range ${o.range.text} of ${o.cluster}: Cilium could give a Service the node's address`, 'keep node addresses out of every loadBalancerIPs range')
+    })
+  })
+  const ci = p.clusters.findIndex((c) => c.role === 'central')
+  if (ci < 0) return
+  const {pod, svc} = nets[ci]!
+  p.clusters.forEach((c, i) => {
+    if (i === ci) return
+    let host: string
+    try {
+      host = apiServerHost(c)
+    } catch {
+      return
+    }
+    const a = addressRange(host.replace(/^\[|\]$/g, ''))
+    if (!a) return
+    for (const [name, net] of [['podCidr', pod], ['serviceCidr', svc]] as const) {
+      if (net && overlaps(a, net)) add('edge-api-in-central-cidr', 'error', ['clusters', i, 'apiServer'], `${c.name}'s API server ${host} is inside the central cluster's ${name} ${net.text}: central Prometheus and Argo CD, which run in pods, could not reach it`, `move the central cluster's ${name} off the edges' network`)
+    }
+  })
 }

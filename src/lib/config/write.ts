@@ -26,7 +26,7 @@ export interface InitAnswers {
 export const EXAMPLE_ANSWERS: InitAnswers = {
   domain: 'miribit.lab',
   sshUser: 'bsh',
-  identityFile: '~/.ssh/id_ed25519',
+  // no identityFile: the example must validate on any workstation; the written file shows the line to uncomment
   s3Endpoint: 'https://s3.minio.miribit.lab',
   gitRemote: 'https://git.miribit.lab/platform/thanos-multi-cluster.git',
   profile: 'lab',

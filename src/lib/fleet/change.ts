@@ -8,6 +8,7 @@
 import type {LoadedInventory} from '../config/load.js'
 import {gitDir} from '../config/model.js'
 import {setInventoryValue, type EditResult} from '../config/edit.js'
+import {compareVersions, semverError} from '../config/validators.js'
 import {canPrompt} from '../cli/prompt.js'
 import type {RendererChoice, RunResult} from '../engine/index.js'
 import {ObsctlError, inputError} from '../errors.js'
@@ -23,6 +24,8 @@ export interface ChangeOptions {
   /** overwrite files edited by hand in the working copy */
   force?: boolean
   allowOvercommit?: boolean
+  /** upgrade chart: accept a version older than the inventory's */
+  allowDowngrade?: boolean
   kubeconfig?: string
   timeoutSeconds?: number
   /** sync poll interval (tests) */
@@ -290,6 +293,11 @@ export async function upgradeChart(inv: LoadedInventory, name: string, version: 
     throw inputError(`no chart ${name} in versions.charts of ${inv.file}`, [`charts: ${Object.keys(charts).join(', ')}`], 'UNKNOWN_CHART')
   }
   if (!version.trim()) throw inputError('--version is empty', [`e.g. obsctl upgrade chart ${name} --version 1.2.3`], 'BAD_VERSION')
+  const bad = semverError(version, charts[name]!)
+  if (bad) throw inputError(`--version ${bad}`, [`e.g. obsctl upgrade chart ${name} --version ${charts[name]}`, 'chart versions are in the chart repository\'s index (helm search repo --versions)'], 'BAD_VERSION')
+  if (semverError(charts[name]!, charts[name]!) === undefined && compareVersions(version, charts[name]!) < 0 && !o.allowDowngrade) {
+    throw inputError(`--version ${version} is older than ${charts[name]}, the version in ${inv.file}: a chart downgrade can fail on CRDs and stored state`, ['pass --allow-downgrade if you mean it (e.g. to roll back a bad upgrade)'], 'DOWNGRADE')
+  }
   const path = `versions.charts.${name}`
   return applyInventoryChange(
     inv,

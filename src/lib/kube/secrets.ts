@@ -35,6 +35,7 @@ import path from 'node:path'
 import YAML from 'yaml'
 import {receiverSecrets} from '../config/alerting.js'
 import {formatPath, formatPosition, type LoadedInventory} from '../config/load.js'
+import {PASSWORD_ENV, passwordProblem, type PasswordKind} from '../config/passwords.js'
 import {centralCluster, GRAFANA_OPENSEARCH_USER, metricsMode, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {canPrompt} from '../cli/prompt.js'
@@ -43,11 +44,11 @@ import {SERVICES} from '../validate/http.js'
 import {describeObject, type Kube, type KubeObject} from './client.js'
 
 export const ENV = {
-  opensearchAdminPassword: 'OBSCTL_OPENSEARCH_ADMIN_PASSWORD',
-  fluentbitPassword: 'OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD',
-  grafanaAdminPassword: 'OBSCTL_GRAFANA_ADMIN_PASSWORD',
+  opensearchAdminPassword: PASSWORD_ENV.opensearchAdmin,
+  fluentbitPassword: PASSWORD_ENV.fluentbitOpensearch,
+  grafanaAdminPassword: PASSWORD_ENV.grafanaAdmin,
   opensearchCaFile: 'OBSCTL_OPENSEARCH_CA_FILE',
-  grafanaOpensearchPassword: 'OBSCTL_GRAFANA_OPENSEARCH_PASSWORD',
+  grafanaOpensearchPassword: PASSWORD_ENV.grafanaOpensearch,
 } as const
 
 export const OPENSEARCH_ADMIN_USER = 'admin'
@@ -347,7 +348,11 @@ export interface ResolveOptions {
 }
 
 export function generatePassword(): string {
-  return randomBytes(24).toString('base64url')
+  // 192 random bits; drawn again until it has every character class OpenSearch's rules ask for
+  for (;;) {
+    const pw = randomBytes(24).toString('base64url')
+    if ((['opensearchAdmin', 'fluentbitOpensearch', 'grafanaOpensearch'] as const).every((k) => passwordProblem(k, pw) === undefined)) return pw
+  }
 }
 
 const isManaged = (o: KubeObject | undefined) => o?.metadata.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by']
@@ -434,9 +439,13 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
   const sources: Record<string, string> = {s3: `$${p.s3.accessKeyEnv}/$${p.s3.secretKeyEnv}`}
   const missing: {what: string; env: string}[] = []
 
-  const password = async (what: string, env: string, live: () => Promise<string | undefined>): Promise<string> => {
+  const password = async (what: string, kind: PasswordKind, live: () => Promise<string | undefined>): Promise<string> => {
+    const env = PASSWORD_ENV[kind]
     const fromEnv = process.env[env]
     if (fromEnv) {
+      // checked before anything is applied: the consumer (OpenSearch, Grafana) would refuse it later
+      const problem = passwordProblem(kind, fromEnv)
+      if (problem) throw inputError(`$${env} (${what}) ${problem}`, [`export ${env}=… with a password that passes`, 'or unset it and pass --generate-passwords'], 'WEAK_PASSWORD')
       sources[what] = `$${env}`
       return fromEnv
     }
@@ -453,17 +462,22 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     if (canPrompt()) {
       const {password: ask} = await import('@inquirer/prompts')
       sources[what] = 'prompt'
-      return ask({message: `${what} (not set in $${env})`, mask: '*', validate: (x) => (x.length >= 8 ? true : 'at least 8 characters')})
+      return ask({message: `${what} (not set in $${env})`, mask: '*', validate: (x) => {
+        const problem = passwordProblem(kind, x)
+        return problem ? `it ${problem}` : true
+      }})
     }
     missing.push({what, env})
     return ''
   }
   const central = centralCluster(p)
-  const opensearchAdminPassword = await password('OpenSearch admin password', ENV.opensearchAdminPassword, () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'password'))
-  const fluentbitPassword = await password('Fluent Bit OpenSearch password', ENV.fluentbitPassword, () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.fluentbitOpensearch, 'password'))
-  const grafanaAdminPassword = await password('Grafana admin password', ENV.grafanaAdminPassword, () => liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaAdmin, 'admin-password'))
+  const opensearchAdminPassword = await password('OpenSearch admin password', 'opensearchAdmin', () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'password'))
+  const fluentbitPassword = await password('Fluent Bit OpenSearch password', 'fluentbitOpensearch', () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.fluentbitOpensearch, 'password'))
+  const grafanaAdminPassword = await password('Grafana admin password', 'grafanaAdmin', () => liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaAdmin, 'admin-password'))
   // a machine credential (Grafana's datasource): env, else the cluster's, else generated without asking
   let grafanaOpensearchPassword = process.env[ENV.grafanaOpensearchPassword]
+  const grafanaOsProblem = grafanaOpensearchPassword ? passwordProblem('grafanaOpensearch', grafanaOpensearchPassword) : undefined
+  if (grafanaOsProblem) throw inputError(`$${ENV.grafanaOpensearchPassword} (Grafana OpenSearch password) ${grafanaOsProblem}`, [`export ${ENV.grafanaOpensearchPassword}=… with a password that passes, or unset it (obsctl generates one)`], 'WEAK_PASSWORD')
   if (grafanaOpensearchPassword) sources['Grafana OpenSearch password'] = `$${ENV.grafanaOpensearchPassword}`
   else {
     grafanaOpensearchPassword = await liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaOpensearch, 'password')

@@ -1,0 +1,76 @@
+/**
+ * The files the run will read from this workstation, checked up front (`config validate`, bootstrap and
+ * its dry run) instead of in a late phase: ssh.identityFile (the nodes phase), git.sshKeyFile (root-app)
+ * and s3.caFile (buckets, secrets). Paths resolve exactly as their consumers resolve them.
+ */
+import {X509Certificate} from 'node:crypto'
+import {readFileSync, statSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fsReason} from '../errors.js'
+import type {FieldPath, LoadedInventory} from './load.js'
+
+export interface FileFinding {
+  id: string
+  at: FieldPath
+  message: string
+  fix: string
+}
+
+/** `~/x` as the SSH pool expands it (ssh.identityFile, ssh.knownHosts). */
+export function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p
+}
+
+const PUBLIC_KEY = /^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) AAAA/
+
+function readSmall(file: string): {text?: string; problem?: string} {
+  try {
+    const st = statSync(file)
+    if (st.isDirectory()) return {problem: 'it is a directory, not a file'}
+    if (st.size > 1024 * 1024) return {problem: `it is ${st.size} bytes: too big for a key or a certificate bundle`}
+    return {text: readFileSync(file, 'utf8')}
+  } catch (error) {
+    return {problem: fsReason(error)}
+  }
+}
+
+/** What is wrong with a private key file, or undefined (a passphrase-protected key is fine: obsctl asks for it). */
+function privateKeyProblem(file: string): {message: string; fix: string} | undefined {
+  const {text, problem} = readSmall(file)
+  if (problem) return {message: `${file}: ${problem}`, fix: 'point it at a private key file you can read'}
+  const t = text!.trim()
+  if (PUBLIC_KEY.test(t) || t.startsWith('---- BEGIN SSH2 PUBLIC KEY') || /-----BEGIN (RSA )?PUBLIC KEY-----/.test(t)) {
+    const priv = file.endsWith('.pub') ? file.slice(0, -4) : undefined
+    return {message: `${file} is a public key; obsctl needs the private key to log in`, fix: priv ? `use the private half: ${priv}` : 'use the private half of the key pair (the file without .pub)'}
+  }
+  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(t)) return {message: `${file} is not a PEM or OpenSSH private key`, fix: 'point it at a private key (-----BEGIN OPENSSH PRIVATE KEY-----)'}
+  return undefined
+}
+
+function caProblem(file: string): {message: string; fix: string} | undefined {
+  const {text, problem} = readSmall(file)
+  if (problem) return {message: `${file}: ${problem}`, fix: 'point it at a PEM CA bundle you can read'}
+  const blocks = text!.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+  if (blocks.length === 0) return {message: `${file} holds no PEM certificate`, fix: 'use a PEM bundle (-----BEGIN CERTIFICATE-----) with the CA that signed the server certificate'}
+  for (const [k, b] of blocks.entries()) {
+    try {
+      new X509Certificate(b)
+    } catch {
+      return {message: `${file}: certificate ${k + 1} of ${blocks.length} cannot be parsed`, fix: 'replace the bundle with a valid PEM copy of the CA certificate'}
+    }
+  }
+  return undefined
+}
+
+export function checkFiles(inv: LoadedInventory): FileFinding[] {
+  const p = inv.platform
+  const out: FileFinding[] = []
+  const push = (id: string, at: FieldPath, r: {message: string; fix: string} | undefined) => {
+    if (r) out.push({id, at, message: r.message, fix: r.fix})
+  }
+  if (p.ssh.identityFile) push('ssh-identity-file', ['ssh', 'identityFile'], privateKeyProblem(path.resolve(inv.dir, expandHome(p.ssh.identityFile))))
+  if (p.git.sshKeyFile) push('git-ssh-key-file', ['git', 'sshKeyFile'], privateKeyProblem(path.resolve(inv.dir, p.git.sshKeyFile)))
+  if (p.s3.caFile) push('s3-ca-file', ['s3', 'caFile'], caProblem(path.resolve(inv.dir, p.s3.caFile)))
+  return out
+}
