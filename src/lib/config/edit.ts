@@ -99,14 +99,14 @@ function cloneDoc(inv: LoadedInventory): Document {
   return parseDocument(inv.text, {keepSourceTokens: false})
 }
 
-/** `config set PATH VALUE`. */
-export async function setInventoryValue(inv: LoadedInventory, rawPath: string, rawValue: string, opts: {dryRun?: boolean; allowOvercommit?: boolean} = {}): Promise<EditResult & {path: string; value: unknown; previous: unknown; previousIsDefault?: boolean}> {
+/**
+ * The inventory text with PATH set to VALUE, not validated (setInventoryValue validates it before
+ * writing): only the value's bytes change when the field is a scalar already in the file.
+ */
+export function editInventoryText(inv: LoadedInventory, rawPath: string, rawValue: string): {segs: (string | number)[]; written: unknown; value: unknown; after: string} {
   const doc = cloneDoc(inv)
   const segs = resolvePath(doc, rawPath)
   const written = doc.getIn(segs)
-  // not in the file: the value in effect is the schema's default
-  const fallback = written === undefined ? segs.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[String(k)] : undefined), inv.platform) : undefined
-  const previous = written ?? fallback
   const value = parseValue(rawValue)
   const target = doc.getIn(segs, true)
   let after: string
@@ -118,6 +118,15 @@ export async function setInventoryValue(inv: LoadedInventory, rawPath: string, r
     doc.setIn(segs, value)
     after = doc.toString({lineWidth: 0, flowCollectionPadding: false})
   }
+  return {segs, written, value, after}
+}
+
+/** `config set PATH VALUE`. */
+export async function setInventoryValue(inv: LoadedInventory, rawPath: string, rawValue: string, opts: {dryRun?: boolean; allowOvercommit?: boolean} = {}): Promise<EditResult & {path: string; value: unknown; previous: unknown; previousIsDefault?: boolean}> {
+  const {segs, written, value, after} = editInventoryText(inv, rawPath, rawValue)
+  // not in the file: the value in effect is the schema's default
+  const fallback = written === undefined ? segs.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[String(k)] : undefined), inv.platform) : undefined
+  const previous = written ?? fallback
   const r = await commit(inv, after, opts, {what: `config set ${rawPath} ${rawValue}`, at: segs})
   return {
     ...r,
