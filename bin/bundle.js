@@ -33,7 +33,7 @@ import path from 'node:path'
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DIST = path.join(ROOT, 'dist')
 const ESM = path.join(DIST, '.esm')
-const BUNDLED = ['@oclif/core', 'yaml', 'zod', 'eta', '@kubernetes/client-node', 'minio', 'listr2', 'execa', 'chalk', 'ssh2']
+const BUNDLED = ['@oclif/core', 'yaml', 'zod', 'eta', '@kubernetes/client-node', 'minio', 'listr2', 'execa', 'chalk', 'ssh2', 'ipaddr.js', 'semver']
 // optional requires inside @oclif/core (TypeScript support for development) and ssh2 (cpu-features, a
 // native addon, in try/catch): resolved at run time, never bundled
 const OPTIONAL = ['typescript', 'ts-node', 'tsx', 'pnpapi', 'cpu-features']

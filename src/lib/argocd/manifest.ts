@@ -6,7 +6,7 @@
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {parseAllDocuments} from 'yaml'
-import {ObsctlError, inputError} from '../errors.js'
+import {ObsctlError, inputError, fsReason} from '../errors.js'
 import type {KubeObject} from '../kube/index.js'
 
 export type ManifestVariant = 'ha' | 'non-ha'
@@ -92,7 +92,7 @@ export async function readManifestText(source: string, opts: FetchOptions = {}):
   try {
     return {text: await readFile(file, 'utf8'), source: file}
   } catch (error) {
-    throw inputError(`cannot read the Argo CD manifest ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, ['pass --manifest with an existing file or an http(s) URL'], 'MANIFEST_READ')
+    throw inputError(`cannot read the Argo CD manifest ${file}: ${fsReason(error)}`, ['pass --manifest with an existing file or an http(s) URL'], 'MANIFEST_READ')
   }
 }
 

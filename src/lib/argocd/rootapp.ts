@@ -7,7 +7,7 @@
 import {createHash} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
-import {ObsctlError, inputError} from '../errors.js'
+import {ObsctlError, inputError, fsReason} from '../errors.js'
 import {NAMESPACES, gitDir} from '../config/model.js'
 import type {Platform} from '../config/schema.js'
 import {describeObject, type Kube, type KubeObject} from '../kube/index.js'
@@ -55,7 +55,7 @@ export async function repoCredential(p: Platform, inventoryDir: string, prompt?:
     try {
       key = await readFile(file, 'utf8')
     } catch (error) {
-      throw inputError(`cannot read git.sshKeyFile ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, ['point git.sshKeyFile at the private deploy key'], 'GIT_CREDENTIALS')
+      throw inputError(`cannot read git.sshKeyFile ${file}: ${fsReason(error)}`, ['point git.sshKeyFile at the private deploy key'], 'GIT_CREDENTIALS')
     }
     if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw inputError(`${file} is not a PEM/OpenSSH private key`, ['git.sshKeyFile must be the private half of the deploy key'], 'GIT_CREDENTIALS')
     return {kind: 'ssh', from: file, secret: key}

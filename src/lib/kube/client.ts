@@ -6,7 +6,7 @@
 import os from 'node:os'
 import path from 'node:path'
 import type * as k8s from '@kubernetes/client-node'
-import {ObsctlError, inputError} from '../errors.js'
+import {ObsctlError, fsReason, inputError} from '../errors.js'
 
 export const FIELD_MANAGER = 'obsctl'
 
@@ -121,7 +121,9 @@ export class Kube {
     try {
       kc.loadFromFile(file)
     } catch (error) {
-      throw inputError(`cannot read kubeconfig ${file}: ${(error as Error).message}`, ['pass --kubeconfig FILE or set KUBECONFIG', 'obsctl kubeconfig merge writes the contexts obsctl uses'], 'KUBECONFIG')
+      // client-node reads an empty or non-mapping file as undefined and fails with a TypeError: say what it is
+      const why = error instanceof TypeError ? 'it is empty or not a kubeconfig (no clusters, users and contexts)' : fsReason(error)
+      throw inputError(`cannot read kubeconfig ${file}: ${why}`, ['pass --kubeconfig FILE or set KUBECONFIG', 'obsctl kubeconfig merge writes the contexts obsctl uses'], 'KUBECONFIG')
     }
     if (!kc.getContextObject(opts.context)) {
       throw inputError(`context ${opts.context} is not in ${file}`, ['run obsctl kubeconfig merge', `or pass --kubeconfig with a file that has ${opts.context}`], 'KUBE_CONTEXT')

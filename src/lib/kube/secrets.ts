@@ -39,7 +39,7 @@ import {PASSWORD_ENV, passwordProblem, type PasswordKind} from '../config/passwo
 import {centralCluster, GRAFANA_OPENSEARCH_USER, metricsMode, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {canPrompt} from '../cli/prompt.js'
-import {errorMessage, inputError} from '../errors.js'
+import {fsReason, inputError} from '../errors.js'
 import {SERVICES} from '../validate/http.js'
 import {describeObject, type Kube, type KubeObject} from './client.js'
 
@@ -415,7 +415,7 @@ function readPem(file: string, what: string, hint: string): string {
   try {
     pem = readFileSync(file, 'utf8')
   } catch (error) {
-    throw inputError(`cannot read ${what} ${file}: ${errorMessage(error)}`, [hint], 'SECRETS_CA_FILE')
+    throw inputError(`cannot read ${what} ${file}: ${fsReason(error)}`, [hint], 'SECRETS_CA_FILE')
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw inputError(`${what} ${file} holds no PEM certificate`, [hint], 'SECRETS_CA_FILE')
   return pem

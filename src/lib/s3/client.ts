@@ -5,7 +5,7 @@
 import {readFileSync} from 'node:fs'
 import type http from 'node:http'
 import path from 'node:path'
-import {ObsctlError, errorMessage, inputError} from '../errors.js'
+import {ObsctlError, errorMessage, inputError, fsReason} from '../errors.js'
 import {canPrompt} from '../cli/prompt.js'
 import type {LoadedInventory} from '../config/load.js'
 import {formatPosition} from '../config/load.js'
@@ -98,7 +98,7 @@ function readCa(file: string): string {
   try {
     pem = readFileSync(file, 'utf8')
   } catch (e) {
-    throw inputError(`cannot read the CA file ${file}: ${errorMessage(e)}`, ['--ca-file PATH or s3.caFile: a PEM bundle with the CA that signed the S3 server certificate'], 'S3_CA_FILE')
+    throw inputError(`cannot read the CA file ${file}: ${fsReason(e)}`, ['--ca-file PATH or s3.caFile: a PEM bundle with the CA that signed the S3 server certificate'], 'S3_CA_FILE')
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
     throw inputError(`the CA file ${file} holds no PEM certificate`, ['--ca-file PATH or s3.caFile: a PEM bundle (-----BEGIN CERTIFICATE-----)'], 'S3_CA_FILE')

@@ -4,7 +4,7 @@ import path from 'node:path'
 import {centralCluster, kubeContextName} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
 import {durationSeconds, isDuration} from '../config/units.js'
-import {errorMessage, inputError} from '../errors.js'
+import {fsReason, inputError} from '../errors.js'
 import {canPrompt} from '../cli/prompt.js'
 import {Kube} from '../kube/client.js'
 import {pkiDir} from '../kube/pki.js'
@@ -72,7 +72,7 @@ export async function openContext(inv: LoadedInventory, o: ValidateOptions = {})
     try {
       cas.push(readFileSync(path.resolve(o.caFile), 'utf8'))
     } catch (e) {
-      throw inputError(`cannot read --ca-file ${o.caFile}: ${errorMessage(e)}`, ['--ca-file PATH: a PEM bundle'], 'CA_FILE')
+      throw inputError(`cannot read --ca-file ${o.caFile}: ${fsReason(e)}`, ['--ca-file PATH: a PEM bundle'], 'CA_FILE')
     }
   }
   // the platform CA that `secrets apply` issued the ingress and OpenSearch certificates from

@@ -1,0 +1,82 @@
+/**
+ * The exit-code rule at a real terminal: a declined confirmation exits 1 ("declined; nothing was
+ * changed"), Ctrl-C at a prompt exits 130. The CLI runs under `script` (util-linux), which gives it a
+ * pseudo-terminal; keys are typed only once the question is on the screen (no timing guesses).
+ */
+import {spawn} from 'node:child_process'
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
+import {BIN, requireBuild, tmpDir} from './helpers.js'
+
+let dir: string
+
+/** Run obsctl in a pty; when `question` appears on the screen, type `keys`. Resolves with the exit code and the screen. */
+function atTerminal(args: string[], question: string, keys: string): Promise<{code: number | null; screen: string}> {
+  const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', TERM: 'xterm'}
+  delete env.CI
+  delete env.OBSCTL_CONFIG
+  const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], {cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe']})
+  let screen = ''
+  let typed = false
+  return new Promise((resolve, reject) => {
+    // a generous deadline for a loaded machine; the test fails (never hangs) if the question never comes
+    const deadline = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`no "${question}" within 90s; screen:\n${screen}`))
+    }, 90_000)
+    child.stdout.on('data', (d: Buffer) => {
+      screen += d.toString()
+      if (!typed && screen.includes(question)) {
+        typed = true
+        child.stdin.write(keys)
+      }
+    })
+    child.on('exit', (code) => {
+      clearTimeout(deadline)
+      resolve({code, screen})
+    })
+  })
+}
+
+describe('exit codes at a terminal', () => {
+  beforeAll(() => {
+    requireBuild()
+    dir = tmpDir('obsctl-exit-codes-')
+    writeFileSync(path.join(dir, 'obsctl.yaml'), renderInventoryYaml(EXAMPLE_ANSWERS))
+  })
+  afterAll(() => {
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('state reset: "no" exits 1 and resets nothing', async () => {
+    const state = path.join(dir, '.obsctl/state.json')
+    const before = existsSync(state) ? readFileSync(state, 'utf8') : undefined
+    const r = await atTerminal(['state', 'reset'], 'Forget the whole run state?', 'n\r')
+    expect(r.code, r.screen).toBe(1)
+    expect(r.screen).toContain('declined; nothing was changed')
+    expect(r.screen).not.toMatch(/task record\(s\) removed/)
+    expect(existsSync(state) ? readFileSync(state, 'utf8') : undefined).toBe(before)
+  })
+
+  it('state reset: Ctrl-C at the question exits 130', async () => {
+    const r = await atTerminal(['state', 'reset'], 'Forget the whole run state?', '\u0003')
+    expect(r.code, r.screen).toBe(130)
+    expect(r.screen).toContain('interrupted at a prompt (Ctrl-C)')
+    expect(r.screen).not.toContain('ExitPromptError')
+  })
+
+  it('bootstrap: "no" exits 1; Ctrl-C exits 130; neither touches anything', async () => {
+    const no = await atTerminal(['bootstrap', '--phase', 'buckets'], 'Go ahead?', 'n\r')
+    expect(no.code, no.screen).toBe(1)
+    expect(no.screen).toContain('declined; nothing was changed')
+    const ctrlC = await atTerminal(['bootstrap', '--phase', 'buckets'], 'Go ahead?', '\u0003')
+    expect(ctrlC.code, ctrlC.screen).toBe(130)
+    expect(ctrlC.screen).toContain('interrupted at a prompt (Ctrl-C)')
+    // nothing ran: no task was journalled
+    const state = path.join(dir, '.obsctl/state.json')
+    if (existsSync(state)) expect(JSON.parse(readFileSync(state, 'utf8')).tasks ?? {}).toEqual({})
+  })
+})
