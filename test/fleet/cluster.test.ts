@@ -40,7 +40,7 @@ describe('cluster add / remove', () => {
   beforeAll(async () => {
     vi.stubEnv('OBSCTL_S3_ACCESS_KEY', 'test-access-key')
     vi.stubEnv('OBSCTL_S3_SECRET_KEY', 'test-secret-key-0123456789')
-    vi.stubEnv('OBSCTL_OPENSEARCH_ADMIN_PASSWORD', 'Admin-Pw-for-tests-1')
+    vi.stubEnv('OBSCTL_OPENSEARCH_ADMIN_PASSWORD', 'Root-Pw-for-tests-1')
     vi.stubEnv('OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD', 'Fluent-Pw-for-tests-1')
     vi.stubEnv('OBSCTL_GRAFANA_ADMIN_PASSWORD', 'Grafana-Pw-for-tests-1')
     servers = await startKubeServers(NAMES, {tokenControllerDelayMs: 30})
