@@ -16,7 +16,7 @@ let dir: string
 function atTerminal(args: string[], question: string, keys: string): Promise<{code: number | null; screen: string}> {
   const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1', TERM: 'xterm'}
   delete env.CI
-  delete env.OBSCTL_CONFIG
+  for (const k of Object.keys(env)) if (k.startsWith('OBSCTL_')) delete env[k]
   const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
   const child = spawn('script', ['-qec', cmd, '/dev/null'], {cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe']})
   let screen = ''
@@ -78,5 +78,14 @@ describe('exit codes at a terminal', () => {
     // nothing ran: no task was journalled
     const state = path.join(dir, '.obsctl/state.json')
     if (existsSync(state)) expect(JSON.parse(readFileSync(state, 'utf8')).tasks ?? {}).toEqual({})
+  })
+
+  it('Ctrl-C at a question asked while a run prepares a phase (the S3 keys) exits 130 and nothing is done', async () => {
+    const r = await atTerminal(['bootstrap', '--phase', 'buckets', '--yes'], 'S3 access key (not set in $OBSCTL_S3_ACCESS_KEY)', '\u0003')
+    expect(r.code, r.screen).toBe(130)
+    expect(r.screen).toContain('interrupted by Ctrl-C at a prompt')
+    const state = path.join(dir, '.obsctl/state.json')
+    const tasks = existsSync(state) ? Object.values(JSON.parse(readFileSync(state, 'utf8')).tasks ?? {}) : []
+    expect(tasks.filter((t) => (t as {status: string}).status === 'done')).toEqual([])
   })
 })

@@ -9,7 +9,7 @@
 import {setMaxListeners} from 'node:events'
 import {obsctlDir} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
-import {ExitCode, ObsctlError, errorMessage} from '../errors.js'
+import {ExitCode, ObsctlError, errorMessage, isPromptExit} from '../errors.js'
 import {isCI} from '../cli/prompt.js'
 import {lineRenderer, type RunEvent, type RunEventSink} from './events.js'
 import {killPoint} from './kill-point.js'
@@ -84,7 +84,7 @@ export async function runPhases(phases: Phase<Target>[], opts: RunOptions): Prom
   }
   const running = new Map<string, TaskRecord>()
   let interruptedBy: string | undefined
-  const onSignal = (sig: NodeJS.Signals) => {
+  const onSignal = (sig: string) => {
     if (interruptedBy) return
     interruptedBy = sig
     // on disk first, so even a run that cannot stop its tasks leaves the truth behind
@@ -123,7 +123,7 @@ export async function runPhases(phases: Phase<Target>[], opts: RunOptions): Prom
         result.phases.push({name: phase.name, title: phase.title, status: 'not-run', durationMs: 0, tasks: []})
         continue
       }
-      const pr = await runPhase(phase, {ctx, state, dryRun, restart, renderer, emit, running, concurrency: opts.concurrency, graceMs: opts.interruptGraceMs ?? 5000})
+      const pr = await runPhase(phase, {ctx, state, dryRun, restart, renderer, emit, running, concurrency: opts.concurrency, graceMs: opts.interruptGraceMs ?? 5000, interrupt: onSignal})
       result.phases.push(pr)
       if (pr.status === 'failed' || pr.status === 'interrupted') stop = true
     }
@@ -162,6 +162,8 @@ interface PhaseRunEnv {
   running: Map<string, TaskRecord>
   concurrency?: number
   graceMs: number
+  /** stop the run as Ctrl-C does (Ctrl-C at a prompt of prepare()) */
+  interrupt: (why: string) => void
 }
 
 async function runPhase(phase: Phase<Target>, env: PhaseRunEnv): Promise<PhaseResult> {
@@ -184,7 +186,8 @@ async function runPhase(phase: Phase<Target>, env: PhaseRunEnv): Promise<PhaseRe
 
   if (targets.length > 0 && phase.prepare && !env.dryRun) {
     const pending = await pendingTargets(phase, targets, env)
-    if (pending.length > 0) await phase.prepare(pending, ctx).catch(() => undefined)
+    // a failed prepare() is retried by the tasks themselves; Ctrl-C at its prompt stops the run (exit 130)
+    if (pending.length > 0) await phase.prepare(pending, ctx).catch((e: unknown) => (isPromptExit(e) ? env.interrupt('Ctrl-C at a prompt') : undefined))
   }
 
   if (targets.length > 0) {
