@@ -125,6 +125,7 @@ const ARGV_ROWS: ArgvRow[] = [
   {name: 'a phase that does not exist', argv: ['bootstrap', '--phase', 'nope'], says: /--phase=nope to be one of/},
   {name: 'upgrade chart --version banana', argv: ['upgrade', 'chart', 'longhorn', '--version', 'banana', '--dry-run'], says: /--version "banana" is not a semantic version/},
   {name: 'upgrade chart downgrade', argv: ['upgrade', 'chart', 'longhorn', '--version', '1.9.2', '--dry-run'], says: /older than 1\.10\.0.*\n.*--allow-downgrade/},
+  {name: '--endpoint URL with a password', argv: ['validate', '--endpoint', 'opensearch=https://admin:hunter2pw@os.miribit.lab'], says: /--endpoint opensearch=https:\/\/os\.miribit\.lab\/: the URL carries a credential/},
   {name: 'cluster add --host 300.1.2.3', argv: ['cluster', 'add', 'cluster-05', '--host', '300.1.2.3', '--dry-run'], says: /--host 300\.1\.2\.3 clusters\[4\]\.nodes\[0\]\.host: "300\.1\.2\.3" is not an IPv4/},
   {name: 'cluster add NAME with a space', argv: ['cluster', 'add', 'cluster 05', '--host', '192.168.101.199', '--dry-run'], says: /cluster name cluster 05 is not a DNS label/},
 ]
@@ -258,6 +259,7 @@ describe('bad flags exit 2 naming the flag', () => {
     expect(r.status, r.stdout + r.stderr).toBe(2)
     expect(r.stderr).toMatch(ARGV_ROWS[i]!.says)
     expect(r.stderr).not.toContain('UNEXPECTED')
+    expect(r.stderr).not.toContain('hunter2pw')
     refused.push(ARGV_ROWS[i]!.name)
   })
 })

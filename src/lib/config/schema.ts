@@ -134,7 +134,7 @@ export const ClusterSchema = z.strictObject({
   apiServer: url('the API server URL carries no credentials: obsctl reads them from the kubeconfig').describe('e.g. https://192.168.101.194:6443'),
   podCidr: cidr.default('10.244.0.0/16'),
   serviceCidr: cidr.default('10.96.0.0/12'),
-  apiServerSans: z.array(host).default([]),
+  apiServerSans: z.array(checked((v) => hostError(v.startsWith('*.') ? v.slice(2) : v))).default([]),
   loadBalancerIPs: z
     .array(checked((v) => {
       const r = parseLbEntry(v)

@@ -5,6 +5,7 @@ import {centralCluster, kubeContextName} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
 import {durationSeconds, isDuration} from '../config/units.js'
 import {fsReason, inputError} from '../errors.js'
+import {httpUrlError, redactUrl} from '../config/validators.js'
 import {canPrompt} from '../cli/prompt.js'
 import {Kube} from '../kube/client.js'
 import {pkiDir} from '../kube/pki.js'
@@ -39,8 +40,10 @@ export function parseEndpointFlags(values: string[] = []): Record<string, string
     const i = v.indexOf('=')
     const name = i > 0 ? v.slice(0, i) : ''
     const url = i > 0 ? v.slice(i + 1) : ''
-    if (!name || !/^https?:\/\/\S+$/.test(url)) throw inputError(`--endpoint ${v}: expected NAME=URL, e.g. thanos-query=https://thanos.example.lab`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
-    if (!(SERVICE_KEYS as string[]).includes(name)) throw inputError(`--endpoint ${v}: unknown service ${name}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
+    if (!name || !/^https?:\/\/\S+$/.test(url)) throw inputError(`--endpoint ${redactUrl(v)}: expected NAME=URL, e.g. thanos-query=https://thanos.example.lab`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
+    if (!(SERVICE_KEYS as string[]).includes(name)) throw inputError(`--endpoint ${name}=${redactUrl(url)}: unknown service ${name}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
+    const bad = httpUrlError(url, 'service credentials come from their env vars (e.g. OBSCTL_OPENSEARCH_USER, OBSCTL_OPENSEARCH_PASSWORD), never from a URL')
+    if (bad) throw inputError(`--endpoint ${name}=${redactUrl(url)}: ${bad}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
     out[name] = url
   }
   return out
