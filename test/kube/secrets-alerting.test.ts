@@ -30,7 +30,7 @@ const ALERT_ENV = {
 const BASE_ENV = {
   OBSCTL_S3_ACCESS_KEY: 'AKIA-alerting-test-1',
   OBSCTL_S3_SECRET_KEY: 'sEcReT-alerting-s3-Zx81',
-  OBSCTL_OPENSEARCH_ADMIN_PASSWORD: 'os-admin-Pw-alerting-1',
+  OBSCTL_OPENSEARCH_ADMIN_PASSWORD: 'os-Root-Pw-alerting-1',
   OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD: 'fb-Pw-alerting-1',
   OBSCTL_GRAFANA_ADMIN_PASSWORD: 'graf-Pw-alerting-1',
   OBSCTL_GRAFANA_OPENSEARCH_PASSWORD: undefined,
