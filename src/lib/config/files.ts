@@ -48,7 +48,7 @@ function privateKeyProblem(file: string): {message: string; fix: string} | undef
   return undefined
 }
 
-function caProblem(file: string): {message: string; fix: string} | undefined {
+export function caProblem(file: string): {message: string; fix: string} | undefined {
   const {text, problem} = readSmall(file)
   if (problem) return {message: `${file}: ${problem}`, fix: 'point it at a PEM CA bundle you can read'}
   const blocks = text!.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []

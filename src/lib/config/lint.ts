@@ -8,7 +8,8 @@ import {apiServerHost, argocdHA, centralCluster, edgePrometheusName, metricsMode
 import {lintAlerting} from './alerting.js'
 import {capacity, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
 import {durationSeconds} from './units.js'
-import {checkFiles} from './files.js'
+import path from 'node:path'
+import {caProblem, checkFiles} from './files.js'
 import {envPasswordProblems} from './passwords.js'
 import {addressRange, overlaps, parseCidr, parseLbEntry, type AddressRange} from './validators.js'
 
@@ -122,6 +123,10 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
     if (p.git.private && p.git.tokenEnv && /^https?:\/\//.test(p.git.remote) && !env[p.git.tokenEnv]) {
       add('git-token-env', 'warning', ['git', 'tokenEnv'], `$${p.git.tokenEnv} is not set in this environment: the root-app phase will need it`, `export ${p.git.tokenEnv}=… before bootstrap`)
     }
+    // the CA `secrets apply` gives Fluent Bit (its --opensearch-ca-file flag is checked where it is read)
+    const osCa = env.OBSCTL_OPENSEARCH_CA_FILE
+    const osCaProblem = osCa ? caProblem(path.resolve(osCa)) : undefined
+    if (osCaProblem) findings.push({id: 'opensearch-ca-file', severity: 'error', path: '$OBSCTL_OPENSEARCH_CA_FILE', location: 'environment', message: osCaProblem.message, fix: osCaProblem.fix})
     for (const w of envPasswordProblems(env)) {
       findings.push({id: 'password-policy', severity: 'error', path: `$${w.env}`, location: 'environment', message: `$${w.env} ${w.problem}`, fix: `export ${w.env}=… with a password that passes (or unset it: secrets apply keeps, generates or asks)`})
     }
