@@ -73,7 +73,7 @@ const INVENTORY_ROWS: InventoryRow[] = [
   // durations and quantities
   R('duration with an unknown unit', [['retention.prometheus', '6x']], 'retention.prometheus', 'prometheus: 6x', /duration as Prometheus writes it/),
   R('duration units out of order', [['retention.prometheus', '1h1d']], 'retention.prometheus', 'prometheus: 1h1d', /largest first/),
-  R('bucket expiry not in whole days', [['s3.buckets.snapshots.expireAfter', '1d12h']], 's3.buckets.snapshots.expireAfter', 'expireAfter: 1d12h', /not a whole number of days/),
+  R('bucket expiry not in whole days', [['s3.buckets.backups.expireAfter', '1d12h']], 's3.buckets.backups.expireAfter', 'expireAfter: 1d12h', /not a whole number of days/),
   R('memory with an upper-case K', [['clusters.cluster-02.nodes[0].memory', '16000000K']], 'clusters[1].nodes[0].memory', 'memory: 16000000K', /kilo is a lower-case k/),
   R('CPU that is no quantity', [['clusters.cluster-02.nodes[0].cpu', 'four']], 'clusters[1].nodes[0].cpu', 'cpu: four', /CPU quantity/),
   // passwords from the environment (checked before anything is applied)

@@ -101,7 +101,6 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
     [['s3', 'buckets', 'metrics', 'expireAfter'], p.s3.buckets.metrics.expireAfter],
     [['s3', 'buckets', 'snapshots', 'expireAfter'], p.s3.buckets.snapshots.expireAfter],
     [['s3', 'buckets', 'backups', 'expireAfter'], p.s3.buckets.backups.expireAfter],
-    [['retention', 'opensearch', 'snapshotAfter'], p.retention.opensearch.snapshotAfter],
     [['retention', 'opensearch', 'deleteAfter'], p.retention.opensearch.deleteAfter],
   ]
   for (const [at, v] of wholeDays) {
