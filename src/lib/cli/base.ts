@@ -2,6 +2,7 @@
  * Base class of every obsctl command: the global flags of DESIGN.md §2, inventory loading and the
  * one error renderer (human: message + "try this" lines on stderr; --json: the error object on stdout).
  */
+import {writeSync} from 'node:fs'
 import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type {Interfaces} from '@oclif/core'
@@ -106,9 +107,12 @@ export abstract class BaseCommand extends Command {
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify(e.toJSON(), null, 2)}\n`)
     } else {
-      process.stderr.write(`Error: ${e.message}\n`)
-      for (const h of e.hints) process.stderr.write(`  → ${h}\n`)
-      if ((e.code === 'UNEXPECTED' || e.code.startsWith('FS_')) && (process.env.OBSCTL_DEBUG || this.argv.includes('--verbose'))) process.stderr.write(`${err.stack}\n`)
+      // straight to fd 2: a progress renderer still holding process.stderr (listr2 buffers it while it draws)
+      // must not swallow the verdict when the run stops under it (Ctrl-C at a prompt)
+      const lines = [`Error: ${e.message}`, ...e.hints.map((h) => `  → ${h}`)]
+      if ((e.code === 'UNEXPECTED' || e.code.startsWith('FS_')) && (process.env.OBSCTL_DEBUG || this.argv.includes('--verbose'))) lines.push(String(err.stack))
+      // (and the cursor it may have hidden is shown again)
+      writeSync(2, `${process.stderr.isTTY ? '\u001b[?25h' : ''}${lines.join('\n')}\n`)
     }
     this.exit(e.exitCode)
     return undefined
