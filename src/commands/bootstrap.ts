@@ -1,8 +1,9 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../lib/cli/base.js'
-import {bootstrap, type BootstrapResult} from '../lib/bootstrap/index.js'
 import {formatPlan, formatRunSummary} from '../lib/engine/index.js'
-import {PHASE_NAMES} from '../lib/phases.js'
+import {BOOTSTRAP_PHASES, bootstrap, type BootstrapResult} from '../lib/flows/bootstrap.js'
+
+const PHASE_NAMES = [...BOOTSTRAP_PHASES]
 
 export default class Bootstrap extends BaseCommand {
   static override summary = 'Run the phases that take bare machines to the running platform, resumably.'
@@ -41,7 +42,7 @@ inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the pl
       yes: flags.yes,
       concurrency: flags.concurrency,
       allowOvercommit: flags['allow-overcommit'],
-      options: {kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout, commit: true, push: flags.push, manifest: flags['argocd-manifest']},
+      settings: {kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout, push: flags.push, manifest: flags['argocd-manifest']},
       renderer: this.renderer(),
       onNotice: (l) => this.note(l),
       confirm: (message) => this.confirm(message),

@@ -1,7 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../lib/cli/base.js'
 import {formatPlan, planPhases, type PlanResult} from '../lib/engine/index.js'
-import {loadPhases} from '../lib/phases.js'
+import {BOOTSTRAP_PHASES, bootstrapPhaseOptions} from '../lib/flows/bootstrap.js'
+import {buildPhases, selectFlow} from '../lib/flows/registry.js'
 
 export default class Plan extends BaseCommand {
   static override summary = 'Show every phase × target: done / pending / failed / interrupted / changed since, and what it would do.'
@@ -19,8 +20,8 @@ export default class Plan extends BaseCommand {
   async run(): Promise<PlanResult> {
     const {flags} = await this.parse(Plan)
     const inv = this.loadInventory(flags.config)
-    const phases = await loadPhases({only: flags.phase})
-    const plan = await planPhases(phases, {inv, options: {kubeconfig: flags.kubeconfig}})
+    const phases = await buildPhases(selectFlow(BOOTSTRAP_PHASES, {only: flags.phase}), bootstrapPhaseOptions({kubeconfig: flags.kubeconfig}))
+    const plan = await planPhases(phases, {inv, kubeconfig: flags.kubeconfig})
     this.out(formatPlan(plan))
     return plan
   }

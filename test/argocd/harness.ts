@@ -63,7 +63,8 @@ export async function startFleet(opts: {centralNodes?: number; edit?: (yaml: str
   }
 }
 
-export function runContext(fleet: Fleet, options: Record<string, unknown> = {}, signal = new AbortController().signal): {ctx: RunContext; resources: Resources} {
+/** A run context over the fleet (phases' own options go to their factories). */
+export function runContext(fleet: Fleet, signal = new AbortController().signal): {ctx: RunContext; resources: Resources} {
   const resources = new Resources()
   const ctx: RunContext = {
     inv: fleet.inv,
@@ -72,7 +73,8 @@ export function runContext(fleet: Fleet, options: Record<string, unknown> = {}, 
     runId: `test-${Date.now()}`,
     dryRun: false,
     signal,
-    options: {kubeconfig: fleet.kubeconfig, intervalMs: 25, ...options},
+    kubeconfig: fleet.kubeconfig,
+    ssh: {},
     resources,
   }
   return {ctx, resources}

@@ -2,7 +2,7 @@
 import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {argocdPhase, chooseVariant, checkManifest, installArgocd, loadManifest, manifestUrl, parseObjects, runArgocdPhases} from '../../src/lib/argocd/index.js'
+import {argocdInstall, argocdPhase, chooseVariant, checkManifest, installArgocd, loadManifest, manifestUrl, parseObjects} from '../../src/lib/argocd/index.js'
 import {Kube} from '../../src/lib/kube/index.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {VERSION, autoRollout, manifestServer, runContext, startFleet, taskIO, writeManifest, type Fleet} from './harness.js'
@@ -86,11 +86,12 @@ describe('argocd install', () => {
 
   it('is idempotent: a second run converges and the live check says done', async () => {
     const manifest = writeManifest(fleet.dir)
-    const {ctx, resources} = runContext(fleet, {manifest})
+    const {ctx, resources} = runContext(fleet)
+    const phase = argocdPhase({manifest, intervalMs: 25})
     try {
-      const [t] = await argocdPhase.targets(ctx)
-      expect(await argocdPhase.isDone!(t!, ctx, taskIO([]))).toBe(true)
-      expect(await argocdPhase.run(t!, ctx, taskIO([]))).toMatch(/Argo CD v3\.1\.9 \(non-HA\): 4 workloads rolled out; https:\/\/argocd\.k8s-cluster-01\.miribit\.lab/)
+      const [t] = await phase.targets(ctx)
+      expect(await phase.isDone!(t!, ctx, taskIO([]))).toBe(true)
+      expect((await phase.run(t!, ctx, taskIO([]))).summary).toMatch(/Argo CD v3\.1\.9 \(non-HA\): 4 workloads rolled out; https:\/\/argocd\.k8s-cluster-01\.miribit\.lab/)
     } finally {
       await resources.closeAll()
     }
@@ -173,11 +174,12 @@ describe('install failures', () => {
     expect(err).toMatchObject({exitCode: 130, code: 'INTERRUPTED'})
     const stop = autoRollout(fleet.central)
     try {
-      const {ctx, resources} = runContext(fleet, {manifest})
-      const [t] = await argocdPhase.targets(ctx)
-      expect(await argocdPhase.isDone!(t!, ctx, taskIO([]))).toBe(false)
-      await argocdPhase.run(t!, ctx, taskIO([]))
-      expect(await argocdPhase.isDone!(t!, ctx, taskIO([]))).toBe(true)
+      const {ctx, resources} = runContext(fleet)
+      const phase = argocdPhase({manifest, intervalMs: 25})
+      const [t] = await phase.targets(ctx)
+      expect(await phase.isDone!(t!, ctx, taskIO([]))).toBe(false)
+      await phase.run(t!, ctx, taskIO([]))
+      expect(await phase.isDone!(t!, ctx, taskIO([]))).toBe(true)
       await resources.closeAll()
     } finally {
       stop()
@@ -193,7 +195,7 @@ describe('install failures', () => {
     // the install is not complete (its ingress is gone), so the live check sends the task to run()
     const admin = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})
     expect(await admin.delete({apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: {name: 'argocd-server', namespace: 'argocd'}})).toBe(true)
-    const err = await runArgocdPhases(fleet.inv, [argocdPhase], {command: 'argocd install', renderer: 'silent', handleSignals: false, options: {kubeconfig: kc, manifest, intervalMs: 25}}).catch((e) => e)
+    const err = await argocdInstall(fleet.inv, {renderer: 'silent', handleSignals: false, kubeconfig: kc, manifest, intervalMs: 25}).catch((e) => e)
     expect(err).toBeInstanceOf(ObsctlError)
     expect(err.exitCode).toBe(1)
     expect(err.code).toBe('KUBE_FORBIDDEN')
@@ -211,7 +213,7 @@ users: [{name: u, user: {token: x}}]
 contexts: [{name: cluster-01-context, context: {cluster: cluster-01, user: u}}]
 current-context: cluster-01-context
 `)
-    const err = await runArgocdPhases(fleet.inv, [argocdPhase], {command: 'argocd install', renderer: 'silent', handleSignals: false, options: {kubeconfig: kc, manifest: writeManifest(fleet.dir)}}).catch((e) => e)
+    const err = await argocdInstall(fleet.inv, {renderer: 'silent', handleSignals: false, kubeconfig: kc, manifest: writeManifest(fleet.dir)}).catch((e) => e)
     expect(err).toMatchObject({exitCode: 1, code: 'KUBE_UNREACHABLE'})
     expect(err.message).toContain('cannot reach the API server of cluster-01-context at https://127.0.0.1:9 (ECONNREFUSED)')
   })

@@ -2,7 +2,7 @@
 import {request} from 'node:https'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {clusterSecretName, fnv32a, registerPhase, runArgocdPhases, type RegisterReport} from '../../src/lib/argocd/index.js'
+import {clusterRegister, clusterSecretName, fnv32a, registerPhase, type RegisterReport} from '../../src/lib/argocd/index.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {runContext, startFleet, taskIO, type Fleet} from './harness.js'
 
@@ -39,7 +39,7 @@ describe('register', () => {
   })
 
   it('without Argo CD on central it says so and touches no edge', async () => {
-    const err = await runArgocdPhases(fleet.inv, [registerPhase], {command: 'cluster register', renderer: 'silent', handleSignals: false, options: {kubeconfig: fleet.kubeconfig, intervalMs: 25, clusters: ['cluster-02']}}).catch((e) => e)
+    const err = await clusterRegister(fleet.inv, {renderer: 'silent', handleSignals: false, kubeconfig: fleet.kubeconfig, intervalMs: 25, clusters: ['cluster-02']}).catch((e) => e)
     expect(err).toMatchObject({exitCode: 1, code: 'ARGOCD_MISSING'})
     expect(err.message).toBe('Argo CD is not installed on cluster-01-context: namespace argocd does not exist')
     expect(fleet.byName['cluster-02']!.getObject('serviceaccounts', 'kube-system', 'argocd-manager')).toBeUndefined()
@@ -48,7 +48,7 @@ describe('register', () => {
 
   it('registers all three edges through the engine: every object, the cluster Secret format, the scrape Secret', async () => {
     const reports: RegisterReport[] = []
-    const r = await runArgocdPhases(fleet.inv, [registerPhase], {command: 'cluster register', renderer: 'silent', handleSignals: false, options: {kubeconfig: fleet.kubeconfig, intervalMs: 25}})
+    const r = await clusterRegister(fleet.inv, {renderer: 'silent', handleSignals: false, kubeconfig: fleet.kubeconfig, intervalMs: 25})
     reports.push(...r.register)
     expect(r.run.ok).toBe(true)
     expect(reports.map((x) => x.cluster).sort()).toEqual(['cluster-02', 'cluster-03', 'cluster-04'])
@@ -126,12 +126,13 @@ describe('register', () => {
 
   it('idempotent: the live check says done, and a rerun keeps the tokens', async () => {
     const {ctx, resources} = runContext(fleet)
+    const phase = registerPhase({intervalMs: 25})
     try {
-      const targets = await registerPhase.targets(ctx)
+      const targets = await phase.targets(ctx)
       expect(targets.map((t) => t.id)).toEqual(['cluster-02', 'cluster-03', 'cluster-04'])
-      for (const t of targets) expect(await registerPhase.isDone!(t, ctx, taskIO([]))).toBe(true)
+      for (const t of targets) expect(await phase.isDone!(t, ctx, taskIO([]))).toBe(true)
       const before = fleet.byName['cluster-03']!.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token
-      expect(await registerPhase.run(targets[1]!, ctx, taskIO([]))).toBe(`cluster Secret argocd/${clusterSecretName(fleet.byName['cluster-03']!.url)}, scrape Secret monitoring/obsctl-scrape-cluster-03`)
+      expect((await phase.run(targets[1]!, ctx, taskIO([]))).summary).toBe(`cluster Secret argocd/${clusterSecretName(fleet.byName['cluster-03']!.url)}, scrape Secret monitoring/obsctl-scrape-cluster-03`)
       expect(fleet.byName['cluster-03']!.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token).toBe(before)
     } finally {
       await resources.closeAll()
@@ -147,7 +148,7 @@ describe('register', () => {
     expect(await statusAs(edge.url, ca, old, '/api/v1/namespaces')).toBe(200)
     // the scrape account authenticates (what it may do is RBAC's business: 200 or 403, never 401)
     expect(await statusAs(edge.url, ca, oldScrape, '/api/v1/namespaces')).not.toBe(401)
-    const r = await runArgocdPhases(fleet.inv, [registerPhase], {command: 'cluster register', renderer: 'silent', handleSignals: false, options: {kubeconfig: fleet.kubeconfig, intervalMs: 25, clusters: ['cluster-04'], rotateTokens: true}})
+    const r = await clusterRegister(fleet.inv, {renderer: 'silent', handleSignals: false, kubeconfig: fleet.kubeconfig, intervalMs: 25, clusters: ['cluster-04'], rotateTokens: true})
     expect(r.register).toHaveLength(1)
     expect(r.register[0]!.rotated).toEqual(['Secret kube-system/argocd-manager-long-lived-token', 'Secret kube-system/obsctl-scrape-long-lived-token'])
     const now = unb64(edge.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token)
@@ -176,7 +177,7 @@ describe('register', () => {
     // central and the other edges as admin, cluster-02 as a user that may not touch RBAC
     const {writeKubeconfigFile} = await import('../support/kube/kubeconfig.js')
     writeKubeconfigFile(kc, [fleet.central.kubeconfigEntry(), edge.kubeconfigEntry({user: limited.name, userEntryName: 'cluster-02-admin'})])
-    const err = await runArgocdPhases(fleet.inv, [registerPhase], {command: 'cluster register', renderer: 'silent', handleSignals: false, options: {kubeconfig: kc, intervalMs: 25, clusters: ['cluster-02'], rotateTokens: true}}).catch((e) => e)
+    const err = await clusterRegister(fleet.inv, {renderer: 'silent', handleSignals: false, kubeconfig: kc, intervalMs: 25, clusters: ['cluster-02'], rotateTokens: true}).catch((e) => e)
     expect(err).toBeInstanceOf(ObsctlError)
     expect(err).toMatchObject({exitCode: 1, code: 'KUBE_FORBIDDEN'})
     expect(err.message).toMatch(/apply ClusterRole argocd-manager-role on cluster-02-context: forbidden: .*clusterroles/)
@@ -186,24 +187,25 @@ describe('register', () => {
     const edge = fleet.byName['cluster-03']!
     const before = edge.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token
     const ac = new AbortController()
-    const {ctx, resources} = runContext(fleet, {rotateTokens: true}, ac.signal)
-    const [, t] = await registerPhase.targets(ctx)
+    const {ctx, resources} = runContext(fleet, ac.signal)
+    const rotate = registerPhase({rotateTokens: true, intervalMs: 25})
+    const [, t] = await rotate.targets(ctx)
     const lines: string[] = []
     const io = taskIO(lines, ac.signal)
     io.log = (l) => {
       lines.push(l)
       if (/deleting Secret/.test(l)) ac.abort()
     }
-    const err = await registerPhase.run(t!, ctx, io).catch((e) => e)
+    const err = await rotate.run(t!, ctx, io).catch((e) => e)
     expect(err).toMatchObject({exitCode: 130, code: 'INTERRUPTED'})
     await resources.closeAll()
     // Ctrl-C came before the DELETE went out: it was cancelled, so the old token Secret is still there
     expect(edge.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token).toBe(before)
-    const again = runContext(fleet, {rotateTokens: true})
+    const again = runContext(fleet)
     try {
-      await registerPhase.run(t!, again.ctx, taskIO([]))
+      await rotate.run(t!, again.ctx, taskIO([]))
       const check = runContext(fleet) // without --rotate-tokens: is it registered and working?
-      expect(await registerPhase.isDone!(t!, check.ctx, taskIO([]))).toBe(true)
+      expect(await registerPhase({intervalMs: 25}).isDone!(t!, check.ctx, taskIO([]))).toBe(true)
       await check.resources.closeAll()
       const now = edge.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token
       expect(now).toBeTruthy()

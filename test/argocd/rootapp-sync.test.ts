@@ -10,18 +10,24 @@ import {
   repoSecretName,
   rootAppPhase,
   rotateAdminPassword,
-  runArgocdPhases,
   syncPhase,
   verifyPassword,
   waitForApps,
+  type RootAppReport,
+  type SyncReport,
 } from '../../src/lib/argocd/index.js'
+import {runStandalone, type Phase, type Target} from '../../src/lib/engine/index.js'
 import {loadInventory} from '../../src/lib/config/load.js'
 import {Kube} from '../../src/lib/kube/index.js'
 import {INITIAL_PASSWORD, autoRollout, runContext, startFleet, taskIO, writeManifest, type Fleet} from './harness.js'
 
 const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8')
-const run = (fleet: Fleet, phases: Parameters<typeof runArgocdPhases>[1], options: Record<string, unknown> = {}, inv = fleet.inv) =>
-  runArgocdPhases(inv, phases, {command: 'test', renderer: 'silent', handleSignals: false, options: {kubeconfig: fleet.kubeconfig, intervalMs: 25, ...options}})
+type Make<R> = (o: {intervalMs?: number; timeoutSeconds?: number; manifest?: string}) => Phase<Target, R>
+/** One phase through the engine as its command runs it; its report is read from the run result. */
+const run = async <R>(fleet: Fleet, [make]: [Make<R>], options: {timeoutSeconds?: number; manifest?: string} = {}, inv = fleet.inv) => {
+  const r = await runStandalone(make({intervalMs: 25, ...options}), {inv, command: 'test', renderer: 'silent', handleSignals: false, kubeconfig: fleet.kubeconfig})
+  return {run: r.run, rootApp: r.reports[0] as RootAppReport | undefined, sync: r.reports[0] as SyncReport | undefined}
+}
 
 describe('root app, sync, password', () => {
   let fleet: Fleet
@@ -49,8 +55,9 @@ describe('root app, sync, password', () => {
     expect(app.spec.destination.server).toBe('https://kubernetes.default.svc')
     expect(fleet.central.listObjects('secrets', 'argocd').filter((s) => s.metadata.labels?.['argocd.argoproj.io/secret-type'] === 'repository')).toEqual([])
     const {ctx, resources} = runContext(fleet)
-    const [t] = await rootAppPhase.targets(ctx)
-    expect(await rootAppPhase.isDone!(t!, ctx, taskIO([]))).toBe(true)
+    const phase = rootAppPhase()
+    const [t] = await phase.targets(ctx)
+    expect(await phase.isDone!(t!, ctx, taskIO([]))).toBe(true)
     await resources.closeAll()
   })
 
@@ -78,7 +85,8 @@ describe('root app, sync, password', () => {
         password: 'glpat-secret-token-123',
       })
       const {ctx} = runContext(fleet)
-      const fp = JSON.stringify(rootAppPhase.fingerprint((await rootAppPhase.targets({...ctx, inv, platform: inv.platform}))[0]!, {...ctx, inv, platform: inv.platform}))
+      const phase = rootAppPhase()
+      const fp = JSON.stringify(phase.fingerprint((await phase.targets({...ctx, inv, platform: inv.platform}))[0]!, {...ctx, inv, platform: inv.platform}))
       expect(fp).not.toContain('glpat')
       // nothing of it in the GitOps working copy
       const {execFileSync} = await import('node:child_process')
@@ -166,10 +174,11 @@ describe('root app, sync, password', () => {
     it('interrupted while waiting: exit 130; the next run completes', async () => {
       fleet.central.setApplicationStatus('argocd', 'root-app', {sync: 'OutOfSync', health: 'Progressing'})
       const ac = new AbortController()
-      const {ctx, resources} = runContext(fleet, {}, ac.signal)
-      const [t] = await syncPhase.targets(ctx)
+      const {ctx, resources} = runContext(fleet, ac.signal)
+      const phase = syncPhase({intervalMs: 25})
+      const [t] = await phase.targets(ctx)
       setTimeout(() => ac.abort(), 100)
-      await expect(syncPhase.run(t!, ctx, taskIO([], ac.signal))).rejects.toMatchObject({exitCode: 130})
+      await expect(phase.run(t!, ctx, taskIO([], ac.signal))).rejects.toMatchObject({exitCode: 130})
       await resources.closeAll()
       setTimeout(() => fleet.central.setApplicationStatus('argocd', 'root-app', {sync: 'Synced', health: 'Healthy'}), 100)
       const r = await run(fleet, [syncPhase])

@@ -22,7 +22,7 @@ describe('engine: resume', () => {
     expect(r1.phases[0]!.tasks[1]!.error).toBe('b/x broke on purpose')
     expect(runsOf(t.dir)).toEqual(['alpha/a', 'alpha/b/x', 'alpha/c'])
     expect(statuses(t.stateFile)).toEqual({'alpha/a': 'done', 'alpha/b/x': 'failed', 'alpha/c': 'done'})
-    expect(readState(t.stateFile).tasks['alpha/b/x']!.error).toBe('b/x broke on purpose')
+    expect(readState(t.stateFile).tasks['alpha/b/x']!.failure).toEqual({message: 'b/x broke on purpose', exitCode: 1, hints: []})
 
     const r2 = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent})
     expect(r2.ok).toBe(true)

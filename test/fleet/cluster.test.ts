@@ -73,7 +73,9 @@ describe('cluster add / remove', () => {
     phases: ['kubeconfig', 'render', 'register', 'secrets'],
     kubeconfig,
     renderer: 'silent',
-    extraOptions: {kubeconfigFromFiles: {'cluster-05': adminConf}, intervalMs: 25, handleSignals: false},
+    fromFiles: {'cluster-05': adminConf},
+    intervalMs: 25,
+    handleSignals: false,
     ...over,
   })
 
@@ -175,7 +177,7 @@ describe('cluster add / remove', () => {
     await central.apply({...app('unlabelled', 'x', servers[4]!.url), metadata: {name: 'unlabelled', namespace: 'argocd'}})
     await central.apply(app('kube-prometheus-stack-cluster-02', 'cluster-02', servers[1]!.url))
 
-    const r = await removeCluster(ws.inv(), 'cluster-05', {yes: true, kubeconfig, renderer: 'silent', extraOptions: {handleSignals: false}})
+    const r = await removeCluster(ws.inv(), 'cluster-05', {yes: true, kubeconfig, renderer: 'silent', handleSignals: false})
     expect(r.run!.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed')).toEqual([])
     expect(r.ok).toBe(true)
     expect(r.report.applications.sort()).toEqual(['fluent-bit-cluster-05', 'kube-prometheus-stack-cluster-05', 'unlabelled'])

@@ -2,7 +2,8 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import {centralCluster, serviceUrl} from '../../lib/config/index.js'
-import type {ArgocdRunResult} from '../../lib/argocd/index.js'
+import type {InstallReport} from '../../lib/argocd/index.js'
+import type {RunResult} from '../../lib/engine/index.js'
 
 export default class ArgocdInstall extends BaseCommand {
   static override summary = 'Install Argo CD on the central cluster (the argocd phase of bootstrap).'
@@ -19,18 +20,13 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
   }
 
-  async run(): Promise<ArgocdRunResult> {
+  async run(): Promise<{install?: InstallReport; run: RunResult}> {
     const {flags} = await this.parse(ArgocdInstall)
     const inv = this.loadInventory(flags.config)
-    const {argocdPhase, loadManifest, runArgocdPhases} = await import('../../lib/argocd/index.js')
+    const {argocdInstall, loadManifest} = await import('../../lib/argocd/index.js')
     // an explicit manifest is checked even when the live check finds Argo CD installed already
     if (flags.manifest) await loadManifest(flags.manifest, inv.platform.versions.argocd)
-    const r = await runArgocdPhases(inv, [argocdPhase], {
-      command: 'argocd install',
-      dryRun: flags['dry-run'],
-      renderer: this.renderer(),
-      options: {kubeconfig: flags.kubeconfig, manifest: flags.manifest, timeoutSeconds: flags.timeout},
-    })
+    const r = await argocdInstall(inv, {dryRun: flags['dry-run'], renderer: this.renderer(), kubeconfig: flags.kubeconfig, manifest: flags.manifest, timeoutSeconds: flags.timeout})
     const i = r.install
     if (flags['dry-run']) this.out(r.run.phases[0]?.tasks.map((t) => `would ${t.description}`).join('\n') ?? '')
     else if (i) {

@@ -1,7 +1,8 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
-import type {ArgocdRunResult} from '../../lib/argocd/index.js'
+import type {SyncReport} from '../../lib/argocd/index.js'
+import type {RunResult} from '../../lib/engine/index.js'
 
 export default class ArgocdSync extends BaseCommand {
   static override summary = 'Wait until every Argo CD Application is Synced and Healthy (the sync phase of bootstrap).'
@@ -11,15 +12,11 @@ export default class ArgocdSync extends BaseCommand {
     timeout: Flags.integer({summary: 'Seconds to wait.', default: 1800, min: 1}),
   }
 
-  async run(): Promise<ArgocdRunResult> {
+  async run(): Promise<{sync?: SyncReport; run: RunResult}> {
     const {flags} = await this.parse(ArgocdSync)
     const inv = this.loadInventory(flags.config)
-    const {syncPhase, runArgocdPhases} = await import('../../lib/argocd/index.js')
-    const r = await runArgocdPhases(inv, [syncPhase], {
-      command: 'argocd sync',
-      renderer: this.renderer(),
-      options: {kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout},
-    })
+    const {argocdSync} = await import('../../lib/argocd/index.js')
+    const r = await argocdSync(inv, {renderer: this.renderer(), kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout})
     if (r.sync) this.out(table(['APPLICATION', 'SYNC', 'HEALTH'], r.sync.apps.map((a) => [a.name, a.sync, a.health])))
     return r
   }

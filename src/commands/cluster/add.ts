@@ -3,8 +3,9 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import type {AddPhase, AddResult} from '../../lib/fleet/index.js'
+import {ADD_PHASES} from '../../lib/flows/cluster-add.js'
 
-const PHASES = ['preflight', 'nodes', 'kubeconfig', 'render', 'register', 'secrets', 'sync', 'validate']
+const PHASES = [...ADD_PHASES]
 
 export default class ClusterAdd extends BaseCommand {
   static override summary = 'Add a cluster to the fleet: inventory, nodes, kubeconfig, GitOps repo, Argo CD, secrets, sync, validate.'

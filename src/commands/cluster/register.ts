@@ -2,7 +2,8 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
-import type {ArgocdRunResult} from '../../lib/argocd/index.js'
+import type {RegisterReport} from '../../lib/argocd/index.js'
+import type {RunResult} from '../../lib/engine/index.js'
 
 export default class ClusterRegister extends BaseCommand {
   static override summary = 'Register edge clusters with Argo CD (the register phase of bootstrap).'
@@ -18,17 +19,12 @@ The central cluster is Argo CD's in-cluster and is not registered. Idempotent; -
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
   }
 
-  async run(): Promise<ArgocdRunResult> {
+  async run(): Promise<{register: RegisterReport[]; run: RunResult}> {
     const {argv, flags} = await this.parse(ClusterRegister)
     const inv = this.loadInventory(flags.config)
-    const {edgesToRegister, registerPhase, runArgocdPhases} = await import('../../lib/argocd/index.js')
+    const {clusterRegister, edgesToRegister} = await import('../../lib/argocd/index.js')
     const clusters = edgesToRegister(inv.platform, argv as string[]).map((c) => c.name)
-    const r = await runArgocdPhases(inv, [registerPhase], {
-      command: 'cluster register',
-      dryRun: flags['dry-run'],
-      renderer: this.renderer(),
-      options: {kubeconfig: flags.kubeconfig, clusters, rotateTokens: flags['rotate-tokens'], timeoutSeconds: flags.timeout},
-    })
+    const r = await clusterRegister(inv, {dryRun: flags['dry-run'], renderer: this.renderer(), kubeconfig: flags.kubeconfig, clusters, rotateTokens: flags['rotate-tokens'], timeoutSeconds: flags.timeout})
     if (flags['dry-run']) {
       this.out(r.run.phases[0]?.tasks.map((t) => `${t.target}: would ${t.description}`).join('\n') ?? '')
       return r

@@ -3,7 +3,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {requireInteractive} from '../../lib/cli/prompt.js'
 import {phasesInState, resetState, type StateResetResult} from '../../lib/engine/index.js'
 import {inputError} from '../../lib/errors.js'
-import {PHASE_NAMES} from '../../lib/phases.js'
+import {REGISTERED_PHASES as PHASE_NAMES} from '../../lib/flows/registry.js'
 
 export default class StateReset extends BaseCommand {
   static override summary = 'Forget what the journal says was done (all, or some phases), so the next run re-checks and redoes it.'

@@ -1,7 +1,7 @@
 /**
- * The Argo CD phases of bootstrap (DESIGN.md §3): `argocd` (install on central), `register` (one task
- * per edge), `root-app` and `sync`. Run options (ctx.options): kubeconfig, timeoutSeconds, intervalMs,
- * manifest (argocd), clusters + rotateTokens (register), argocdCollector (commands collect reports).
+ * The Argo CD phases of bootstrap (DESIGN.md §3), as factories taking typed options: `argocd` (install
+ * on central), `register` (one task per edge), `root-app` and `sync`. Each task returns its report
+ * (install, register, root-app, sync), which commands read from the run result.
  */
 import {createHash} from 'node:crypto'
 import {readFileSync, readdirSync} from 'node:fs'
@@ -16,48 +16,27 @@ import {edgeRegistered, edgesToRegister, registerEdge, type RegisterReport} from
 import {applyRootApp, credentialDigest, readRootApp, repoSecretName, type RepoCredential, type RootAppReport} from './rootapp.js'
 import {isReady, listApps, waitForApps, type SyncReport} from './sync.js'
 
-/** Lets a command collect the phases' reports (ctx.options.argocdCollector). */
-export interface ArgocdCollector {
-  install?(r: InstallReport): void
-  register?(r: RegisterReport): void
-  rootApp?(r: RootAppReport): void
-  sync?(r: SyncReport): void
-  /** a task's error, with its exit code and hints intact */
-  error?(target: string, e: unknown): void
+/** What every Argo CD phase waits with: --timeout (else the phase's default) and the poll interval (tests). */
+export interface ArgocdWaitOptions {
+  timeoutSeconds?: number
+  intervalMs?: number
 }
 
-/** Report a task's errors (live check or run) to the collector, then rethrow them for the engine. */
-function reporting<T extends Target>(phase: Phase<T>): Phase<T> {
-  const wrap =
-    <A extends unknown[], R>(fn: (t: T, ctx: RunContext, ...rest: A) => Promise<R>) =>
-    async (t: T, ctx: RunContext, ...rest: A): Promise<R> => {
-      try {
-        return await fn(t, ctx, ...rest)
-      } catch (error) {
-        collector(ctx).error?.(t.id, error)
-        throw error
-      }
-    }
-  return {...phase, run: wrap(phase.run.bind(phase)), isDone: phase.isDone ? wrap(phase.isDone.bind(phase)) : undefined}
+export interface ArgocdPhaseOptions extends ArgocdWaitOptions {
+  /** --manifest FILE or URL (air-gapped sites) */
+  manifest?: string
+}
+
+export interface RegisterPhaseOptions extends ArgocdWaitOptions {
+  /** --rotate-tokens: run again and replace the tokens even when nothing else changed */
+  rotateTokens?: boolean
 }
 
 const DEFAULT_TIMEOUT_S = {argocd: 600, register: 120, 'root-app': 60, sync: 1800}
 
-function timeoutMs(ctx: RunContext, phase: keyof typeof DEFAULT_TIMEOUT_S): number {
-  const t = ctx.options.timeoutSeconds
-  return (typeof t === 'number' && t > 0 ? t : DEFAULT_TIMEOUT_S[phase]) * 1000
-}
-
-function intervalMs(ctx: RunContext): number | undefined {
-  return typeof ctx.options.intervalMs === 'number' ? ctx.options.intervalMs : undefined
-}
-
-function collector(ctx: RunContext): ArgocdCollector {
-  return (ctx.options.argocdCollector as ArgocdCollector | undefined) ?? {}
-}
-
-function manifestOption(ctx: RunContext): string | undefined {
-  return typeof ctx.options.manifest === 'string' ? ctx.options.manifest : undefined
+function timeoutMs(o: ArgocdWaitOptions, phase: keyof typeof DEFAULT_TIMEOUT_S): number {
+  const t = o.timeoutSeconds
+  return (t !== undefined && t > 0 ? t : DEFAULT_TIMEOUT_S[phase]) * 1000
 }
 
 function digestDir(dir: string): string | null {
@@ -83,31 +62,32 @@ const centralTarget = (ctx: RunContext): Target => {
   return {id: c.name, title: `${c.name} (central)`, cluster: c.name}
 }
 
-export const argocdPhase: Phase = reporting({
-  name: 'argocd',
-  title: 'Install Argo CD on the central cluster',
-  targets: (ctx) => [centralTarget(ctx)],
-  fingerprint: (_t, ctx) => ({
-    version: ctx.platform.versions.argocd,
-    manifest: manifestOption(ctx) ?? null,
-    nodes: centralCluster(ctx.platform).nodes.length,
-    rendered: digestDir(path.join(gitDir(ctx.platform, ctx.inv.dir), 'argocd', 'install')),
-  }),
-  describe: (t, ctx) => {
-    const m = manifestOption(ctx)
-    const p = ctx.platform
-    return `install Argo CD ${p.versions.argocd} on ${t.cluster} from ${m ?? `${manifestUrl(p.versions.argocd, centralCluster(p).nodes.length >= 3 ? 'ha' : 'non-ha')} (HA when the cluster has >= 3 nodes)`}, wait for the rollout, apply the rendered argocd/install/`
-  },
-  async isDone(t, ctx) {
-    return argocdInstalled(await kubeForCluster(ctx, t.cluster!), ctx.platform, ctx.inv.dir)
-  },
-  async run(t, ctx, io) {
-    const kube = await kubeForCluster(ctx, t.cluster!)
-    const r = await installArgocd(kube, ctx.platform, ctx.inv.dir, {manifest: manifestOption(ctx), timeoutMs: timeoutMs(ctx, 'argocd'), intervalMs: intervalMs(ctx), signal: io.signal, log: io.log})
-    collector(ctx).install?.(r)
-    return `Argo CD ${r.version} (${r.variant === 'ha' ? 'HA' : 'non-HA'}): ${r.workloads.length} workloads rolled out; ${r.url}`
-  },
-})
+export function argocdPhase(o: ArgocdPhaseOptions = {}): Phase<Target, InstallReport> {
+  return {
+    name: 'argocd',
+    title: 'Install Argo CD on the central cluster',
+    targets: (ctx) => [centralTarget(ctx)],
+    fingerprint: (_t, ctx) => ({
+      version: ctx.platform.versions.argocd,
+      manifest: o.manifest ?? null,
+      nodes: centralCluster(ctx.platform).nodes.length,
+      rendered: digestDir(path.join(gitDir(ctx.platform, ctx.inv.dir), 'argocd', 'install')),
+    }),
+    describe: (t, ctx) => {
+      const m = o.manifest
+      const p = ctx.platform
+      return `install Argo CD ${p.versions.argocd} on ${t.cluster} from ${m ?? `${manifestUrl(p.versions.argocd, centralCluster(p).nodes.length >= 3 ? 'ha' : 'non-ha')} (HA when the cluster has >= 3 nodes)`}, wait for the rollout, apply the rendered argocd/install/`
+    },
+    async isDone(t, ctx) {
+      return argocdInstalled(await kubeForCluster(ctx, t.cluster!), ctx.platform, ctx.inv.dir)
+    },
+    async run(t, ctx, io) {
+      const kube = await kubeForCluster(ctx, t.cluster!)
+      const r = await installArgocd(kube, ctx.platform, ctx.inv.dir, {manifest: o.manifest, timeoutMs: timeoutMs(o, 'argocd'), intervalMs: o.intervalMs, signal: io.signal, log: io.log})
+      return {summary: `Argo CD ${r.version} (${r.variant === 'ha' ? 'HA' : 'non-HA'}): ${r.workloads.length} workloads rolled out; ${r.url}`, report: r}
+    },
+  }
+}
 
 export interface RegisterTarget extends Target {
   cluster: string
@@ -117,34 +97,35 @@ function selectedEdges(ctx: RunContext) {
   return edgesToRegister(ctx.platform, runClusterNames(ctx) ?? [])
 }
 
-export const registerPhase: Phase<RegisterTarget> = reporting({
-  name: 'register',
-  title: 'Register edge clusters with Argo CD',
-  targets: (ctx) => selectedEdges(ctx).map((c) => ({id: c.name, title: `${c.name} (${metricsMode(c)})`, cluster: c.name})),
-  fingerprint: (t, ctx) => {
-    const c = findCluster(ctx.platform, t.cluster)!
-    // --rotate-tokens must run again even when nothing else changed
-    return {server: c.apiServer, metrics: metricsMode(c), central: centralCluster(ctx.platform).name, rotate: ctx.options.rotateTokens ? ctx.runId : null}
-  },
-  describe: (t, ctx) => {
-    const c = findCluster(ctx.platform, t.cluster)!
-    const scrape = metricsMode(c) === 'remote-scrape' ? ` + scrape ServiceAccount and Secret obsctl-scrape-${c.name} in central's monitoring` : ''
-    return `argocd-manager ServiceAccount/ClusterRole/Binding/token on ${c.name}, cluster Secret for ${c.apiServer} in argocd${scrape}${ctx.options.rotateTokens ? '; new tokens' : ''}`
-  },
-  async isDone(t, ctx) {
-    if (ctx.options.rotateTokens) return false
-    const c = findCluster(ctx.platform, t.cluster)!
-    return edgeRegistered(await kubeForCluster(ctx, centralCluster(ctx.platform).name), await kubeForCluster(ctx, c.name), c)
-  },
-  async run(t, ctx, io) {
-    const c = findCluster(ctx.platform, t.cluster)!
-    const central = await kubeForCluster(ctx, centralCluster(ctx.platform).name)
-    const edge = await kubeForCluster(ctx, c.name)
-    const r = await registerEdge(central, edge, c, {rotateTokens: Boolean(ctx.options.rotateTokens), timeoutMs: timeoutMs(ctx, 'register'), intervalMs: intervalMs(ctx), signal: io.signal, log: io.log})
-    collector(ctx).register?.(r)
-    return `cluster Secret ${r.clusterSecret}${r.scrapeSecret ? `, scrape Secret ${r.scrapeSecret}` : ''}${r.rotated.length ? `, ${r.rotated.length} token(s) rotated` : ''}`
-  },
-})
+export function registerPhase(o: RegisterPhaseOptions = {}): Phase<RegisterTarget, RegisterReport> {
+  return {
+    name: 'register',
+    title: 'Register edge clusters with Argo CD',
+    targets: (ctx) => selectedEdges(ctx).map((c) => ({id: c.name, title: `${c.name} (${metricsMode(c)})`, cluster: c.name})),
+    fingerprint: (t, ctx) => {
+      const c = findCluster(ctx.platform, t.cluster)!
+      // --rotate-tokens must run again even when nothing else changed
+      return {server: c.apiServer, metrics: metricsMode(c), central: centralCluster(ctx.platform).name, rotate: o.rotateTokens ? ctx.runId : null}
+    },
+    describe: (t, ctx) => {
+      const c = findCluster(ctx.platform, t.cluster)!
+      const scrape = metricsMode(c) === 'remote-scrape' ? ` + scrape ServiceAccount and Secret obsctl-scrape-${c.name} in central's monitoring` : ''
+      return `argocd-manager ServiceAccount/ClusterRole/Binding/token on ${c.name}, cluster Secret for ${c.apiServer} in argocd${scrape}${o.rotateTokens ? '; new tokens' : ''}`
+    },
+    async isDone(t, ctx) {
+      if (o.rotateTokens) return false
+      const c = findCluster(ctx.platform, t.cluster)!
+      return edgeRegistered(await kubeForCluster(ctx, centralCluster(ctx.platform).name), await kubeForCluster(ctx, c.name), c)
+    },
+    async run(t, ctx, io) {
+      const c = findCluster(ctx.platform, t.cluster)!
+      const central = await kubeForCluster(ctx, centralCluster(ctx.platform).name)
+      const edge = await kubeForCluster(ctx, c.name)
+      const r = await registerEdge(central, edge, c, {rotateTokens: Boolean(o.rotateTokens), timeoutMs: timeoutMs(o, 'register'), intervalMs: o.intervalMs, signal: io.signal, log: io.log})
+      return {summary: `cluster Secret ${r.clusterSecret}${r.scrapeSecret ? `, scrape Secret ${r.scrapeSecret}` : ''}${r.rotated.length ? `, ${r.rotated.length} token(s) rotated` : ''}`, report: r}
+    },
+  }
+}
 
 /** The credential's digest for the fingerprint, when it can be read without asking. */
 function credentialFingerprint(ctx: RunContext): string | null {
@@ -161,52 +142,53 @@ function credentialFingerprint(ctx: RunContext): string | null {
   return credentialDigest(cred)
 }
 
-export const rootAppPhase: Phase = reporting({
-  name: 'root-app',
-  title: 'Apply the Argo CD root application',
-  targets: (ctx) => [centralTarget(ctx)],
-  fingerprint: (_t, ctx) => ({
-    rootApp: digestFile(path.join(gitDir(ctx.platform, ctx.inv.dir), 'argocd', 'root-app.yaml')),
-    remote: ctx.platform.git.remote,
-    private: ctx.platform.git.private,
-    credential: credentialFingerprint(ctx),
-  }),
-  describe: (t, ctx) =>
-    `apply ${path.join(gitDir(ctx.platform, ctx.inv.dir), 'argocd', 'root-app.yaml')} on ${t.cluster}${ctx.platform.git.private ? `, with repository credentials in Secret argocd/${repoSecretName(ctx.platform.git.remote)}` : ''}`,
-  async isDone(t, ctx) {
-    const kube = await kubeForCluster(ctx, t.cluster!)
-    const {objects} = await readRootApp(ctx.platform, ctx.inv.dir)
-    for (const o of objects) {
-      const live = await kube.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace)
-      if (!live || JSON.stringify((live.spec as {source?: unknown})?.source) !== JSON.stringify((o.spec as {source?: unknown})?.source)) return false
-    }
-    if (ctx.platform.git.private && !(await kube.get('v1', 'Secret', repoSecretName(ctx.platform.git.remote), 'argocd'))) return false
-    return true
-  },
-  async run(t, ctx, io) {
-    const r = await applyRootApp(await kubeForCluster(ctx, t.cluster!), ctx.platform, ctx.inv.dir, {log: io.log, signal: io.signal})
-    collector(ctx).rootApp?.(r)
-    return `${r.applied.join(', ')}${r.repoSecret ? ` + repository credentials ${r.repoSecret}` : ''}`
-  },
-})
+export function rootAppPhase(): Phase<Target, RootAppReport> {
+  return {
+    name: 'root-app',
+    title: 'Apply the Argo CD root application',
+    targets: (ctx) => [centralTarget(ctx)],
+    fingerprint: (_t, ctx) => ({
+      rootApp: digestFile(path.join(gitDir(ctx.platform, ctx.inv.dir), 'argocd', 'root-app.yaml')),
+      remote: ctx.platform.git.remote,
+      private: ctx.platform.git.private,
+      credential: credentialFingerprint(ctx),
+    }),
+    describe: (t, ctx) =>
+      `apply ${path.join(gitDir(ctx.platform, ctx.inv.dir), 'argocd', 'root-app.yaml')} on ${t.cluster}${ctx.platform.git.private ? `, with repository credentials in Secret argocd/${repoSecretName(ctx.platform.git.remote)}` : ''}`,
+    async isDone(t, ctx) {
+      const kube = await kubeForCluster(ctx, t.cluster!)
+      const {objects} = await readRootApp(ctx.platform, ctx.inv.dir)
+      for (const o of objects) {
+        const live = await kube.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace)
+        if (!live || JSON.stringify((live.spec as {source?: unknown})?.source) !== JSON.stringify((o.spec as {source?: unknown})?.source)) return false
+      }
+      if (ctx.platform.git.private && !(await kube.get('v1', 'Secret', repoSecretName(ctx.platform.git.remote), 'argocd'))) return false
+      return true
+    },
+    async run(t, ctx, io) {
+      const r = await applyRootApp(await kubeForCluster(ctx, t.cluster!), ctx.platform, ctx.inv.dir, {log: io.log, signal: io.signal})
+      return {summary: `${r.applied.join(', ')}${r.repoSecret ? ` + repository credentials ${r.repoSecret}` : ''}`, report: r}
+    },
+  }
+}
 
-export const syncPhase: Phase = reporting({
-  name: 'sync',
-  title: 'Wait for every Application to be Synced and Healthy',
-  targets: (ctx) => [{...centralTarget(ctx), id: 'applications', title: `Applications on ${centralCluster(ctx.platform).name}`}],
-  // live state is the only truth here: look again on every run
-  fingerprint: (_t, ctx) => ({run: ctx.runId}),
-  describe: (_t, ctx) => `wait up to ${timeoutMs(ctx, 'sync') / 1000}s for every Application in argocd to be Synced and Healthy`,
-  async isDone(t, ctx) {
-    const apps = await listApps(await kubeForCluster(ctx, t.cluster!))
-    const ok = apps.length > 0 && apps.every(isReady)
-    if (!ok) return false
-    collector(ctx).sync?.({apps, ready: apps.length, total: apps.length, ok})
-    return `${apps.length}/${apps.length} Applications Synced and Healthy`
-  },
-  async run(t, ctx, io) {
-    const r = await waitForApps(await kubeForCluster(ctx, t.cluster!), {timeoutMs: timeoutMs(ctx, 'sync'), intervalMs: intervalMs(ctx), signal: io.signal, log: io.log})
-    collector(ctx).sync?.(r)
-    return `${r.ready}/${r.total} Applications Synced and Healthy`
-  },
-})
+export function syncPhase(o: ArgocdWaitOptions = {}): Phase<Target, SyncReport> {
+  return {
+    name: 'sync',
+    title: 'Wait for every Application to be Synced and Healthy',
+    targets: (ctx) => [{...centralTarget(ctx), id: 'applications', title: `Applications on ${centralCluster(ctx.platform).name}`}],
+    // live state is the only truth here: look again on every run
+    fingerprint: (_t, ctx) => ({run: ctx.runId}),
+    describe: () => `wait up to ${timeoutMs(o, 'sync') / 1000}s for every Application in argocd to be Synced and Healthy`,
+    async isDone(t, ctx) {
+      const apps = await listApps(await kubeForCluster(ctx, t.cluster!))
+      const ok = apps.length > 0 && apps.every(isReady)
+      if (!ok) return false
+      return {summary: `${apps.length}/${apps.length} Applications Synced and Healthy`, report: {apps, ready: apps.length, total: apps.length, ok}}
+    },
+    async run(t, ctx, io) {
+      const r = await waitForApps(await kubeForCluster(ctx, t.cluster!), {timeoutMs: timeoutMs(o, 'sync'), intervalMs: o.intervalMs, signal: io.signal, log: io.log})
+      return {summary: `${r.ready}/${r.total} Applications Synced and Healthy`, report: r}
+    },
+  }
+}

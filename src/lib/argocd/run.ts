@@ -1,67 +1,40 @@
 /**
- * Commands run the Argo CD phases through the engine (journal, lock, per-task logs, Ctrl-C → 130) and
- * get the phases' reports back; a failed task's own error (exit code, hints) is what the command shows.
+ * The Argo CD commands (`argocd install`, `cluster register`, `argocd sync`): one phase each through
+ * the engine (journal, lock, per-task logs, Ctrl-C → 130); the phase's reports come from the run
+ * result, and a failed task's own error (exit code, hints) is what the command shows.
  */
 import type {LoadedInventory} from '../config/load.js'
-import type {Phase, RendererChoice, RunEventSink, RunResult, Target} from '../engine/index.js'
-import {ObsctlError, errorMessage} from '../errors.js'
+import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {InstallReport} from './install.js'
-import type {ArgocdCollector} from './phases.js'
+import {argocdPhase, registerPhase, syncPhase, type ArgocdPhaseOptions, type ArgocdWaitOptions, type RegisterPhaseOptions} from './phases.js'
 import type {RegisterReport} from './register.js'
-import type {RootAppReport} from './rootapp.js'
 import type {SyncReport} from './sync.js'
 
 export interface ArgocdRunOptions {
-  /** phase options: kubeconfig, timeoutSeconds, intervalMs, manifest, clusters, rotateTokens */
-  options: Record<string, unknown>
+  kubeconfig?: string
   renderer?: RendererChoice
   onEvent?: RunEventSink
-  command: string
   dryRun?: boolean
   /** let the engine handle SIGINT/SIGTERM (default true; tests turn it off) */
   handleSignals?: boolean
 }
 
-export interface ArgocdRunResult {
-  install?: InstallReport
-  register: RegisterReport[]
-  rootApp?: RootAppReport
-  sync?: SyncReport
-  run: RunResult
+const standalone = async () => (await import('../engine/standalone.js')).runStandalone
+
+/** `argocd install`: the install report, absent when the live check found Argo CD installed already. */
+export async function argocdInstall(inv: LoadedInventory, o: ArgocdRunOptions & ArgocdPhaseOptions = {}): Promise<{install?: InstallReport; run: RunResult}> {
+  const {reports, run} = await (await standalone())(argocdPhase(o), {...o, inv, command: 'argocd install', failureCode: 'ARGOCD_FAILED'})
+  return {install: reports[0], run}
 }
 
-export async function runArgocdPhases(inv: LoadedInventory, phases: Phase<Target>[], opts: ArgocdRunOptions): Promise<ArgocdRunResult> {
-  const out: Omit<ArgocdRunResult, 'run'> = {register: []}
-  const errors: unknown[] = []
-  const collector: ArgocdCollector = {
-    install: (r) => (out.install = r),
-    register: (r) => out.register.push(r),
-    rootApp: (r) => (out.rootApp = r),
-    sync: (r) => (out.sync = r),
-    error: (_t, e) => errors.push(e),
-  }
-  const {runPhases} = await import('../engine/index.js')
-  // an explicit command always looks at the live system (bootstrap is the one that trusts the journal)
-  const run = await runPhases(phases, {
-    inv,
-    dryRun: opts.dryRun,
-    restart: true,
-    renderer: opts.renderer,
-    onEvent: opts.onEvent,
-    command: opts.command,
-    handleSignals: opts.handleSignals,
-    options: {...opts.options, argocdCollector: collector},
-  })
-  if (!run.ok) {
-    const logs = run.logsDir ? [`task logs: ${run.logsDir}`] : []
-    const first = errors.find((e) => e instanceof ObsctlError) as ObsctlError | undefined
-    const failed = run.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed')
-    if (first) {
-      const others = failed.length > 1 ? [`${failed.length} tasks failed: ${failed.map((t) => t.target).join(', ')}`] : []
-      throw new ObsctlError(first.message, {exitCode: first.exitCode, code: first.code, hints: [...first.hints, ...others, ...logs], details: {error: first.details, run}, cause: first})
-    }
-    const phaseError = run.phases.find((p) => p.error)?.error
-    throw new ObsctlError(`${opts.command} failed: ${failed.map((t) => `${t.target}: ${t.error}`).join('; ') || errorMessage(phaseError)}`, {code: 'ARGOCD_FAILED', hints: logs, details: run})
-  }
-  return {...out, run}
+/** `cluster register [NAME…]`: a report per edge that was registered now (not those found registered). */
+export async function clusterRegister(inv: LoadedInventory, o: ArgocdRunOptions & RegisterPhaseOptions & {clusters?: string[]} = {}): Promise<{register: RegisterReport[]; run: RunResult}> {
+  const {reports, run} = await (await standalone())(registerPhase(o), {...o, inv, command: 'cluster register', failureCode: 'ARGOCD_FAILED'})
+  return {register: reports, run}
+}
+
+/** `argocd sync`: every Application Synced and Healthy, or the failure naming those that are not. */
+export async function argocdSync(inv: LoadedInventory, o: ArgocdRunOptions & ArgocdWaitOptions = {}): Promise<{sync?: SyncReport; run: RunResult}> {
+  const {reports, run} = await (await standalone())(syncPhase(o), {...o, inv, command: 'argocd sync', failureCode: 'ARGOCD_FAILED'})
+  return {sync: reports[0], run}
 }

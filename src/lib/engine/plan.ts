@@ -20,7 +20,7 @@ export interface PlanTask {
   state: PlanState
   /** what the task does (the phase's describe()) */
   description: string
-  lastRun?: Pick<TaskRecord, 'status' | 'startedAt' | 'endedAt' | 'summary' | 'error' | 'runId'>
+  lastRun?: Pick<TaskRecord, 'status' | 'startedAt' | 'endedAt' | 'summary' | 'failure' | 'runId'>
 }
 
 export interface PlanPhase {
@@ -39,7 +39,15 @@ export interface PlanResult {
   counts: Record<PlanState, number>
 }
 
-function planContext(inv: LoadedInventory, options: Record<string, unknown>, resources: Resources): RunContext {
+/** What plan needs of a run: the inventory and the settings every phase shares. */
+export interface PlanOptions {
+  inv: LoadedInventory
+  kubeconfig?: string
+  clusters?: string[]
+}
+
+function planContext(o: PlanOptions, resources: Resources): RunContext {
+  const inv = o.inv
   return {
     inv,
     platform: inv.platform,
@@ -47,7 +55,9 @@ function planContext(inv: LoadedInventory, options: Record<string, unknown>, res
     runId: 'plan',
     dryRun: true,
     signal: new AbortController().signal,
-    options,
+    kubeconfig: o.kubeconfig,
+    clusters: o.clusters?.length ? o.clusters : undefined,
+    ssh: {},
     resources,
   }
 }
@@ -57,12 +67,13 @@ function activeLock(stateDir: string): LockInfo | undefined {
   return l && holderAlive(l) ? l : undefined
 }
 
-export async function planPhases(phases: Phase<Target>[], opts: {inv: LoadedInventory; options?: Record<string, unknown>}): Promise<PlanResult> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a flow's list mixes target/report types (see AnyPhase)
+export async function planPhases(phases: Phase<any, any>[], opts: PlanOptions): Promise<PlanResult> {
   const stateDir = obsctlDir(opts.inv.dir)
   const state = StateStore.load(stateDir, opts.inv.file)
   const lock = activeLock(stateDir)
   const resources = new Resources()
-  const ctx = planContext(opts.inv, opts.options ?? {}, resources)
+  const ctx = planContext(opts, resources)
   const counts: Record<PlanState, number> = {done: 0, pending: 0, failed: 0, interrupted: 0, changed: 0, running: 0}
   try {
     const out: PlanPhase[] = await Promise.all(
@@ -97,7 +108,7 @@ export async function planPhases(phases: Phase<Target>[], opts: {inv: LoadedInve
             title: t.title ?? t.id,
             state: st,
             description,
-            lastRun: rec && {status: rec.status, startedAt: rec.startedAt, endedAt: rec.endedAt, summary: rec.summary, error: rec.error, runId: rec.runId},
+            lastRun: rec && {status: rec.status, startedAt: rec.startedAt, endedAt: rec.endedAt, summary: rec.summary, failure: rec.failure, runId: rec.runId},
           })
         }
         return pp

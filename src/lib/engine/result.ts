@@ -1,4 +1,6 @@
 /** The result of a run: what `bootstrap` prints as its summary and returns under --json. */
+import type {TaskFailure} from './types.js'
+
 export type TaskOutcome =
   /** ran now and succeeded */
   | 'done'
@@ -24,7 +26,11 @@ export interface TaskResult {
   summary?: string
   /** describe(): what the task does */
   description?: string
+  /** the phase's report (ran now, found in state by the live check, or kept by the journal when unchanged) */
+  report?: unknown
+  /** the failure's message (failure.message) */
   error?: string
+  failure?: TaskFailure
   durationMs?: number
   logFile?: string
 }
@@ -38,6 +44,7 @@ export interface PhaseResult {
   durationMs: number
   /** targets() itself failed */
   error?: string
+  failure?: TaskFailure
   tasks: TaskResult[]
 }
 

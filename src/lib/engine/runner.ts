@@ -17,8 +17,9 @@ import {acquireLock, type Lock} from './lock.js'
 import {TaskLog, newRunId, runLogsDir, taskLogPath} from './logs.js'
 import {Resources} from './resources.js'
 import type {PhaseResult, RunResult, TaskResult} from './result.js'
+import {failureOf} from './failure.js'
 import {StateStore, fingerprintOf, stateFilePath} from './state.js'
-import type {Phase, RunContext, Target, TaskIO, TaskRecord} from './types.js'
+import type {Phase, RunContext, RunSsh, Target, TaskIO, TaskOutput, TaskRecord} from './types.js'
 
 export type RendererChoice = 'auto' | 'default' | 'lines' | 'silent'
 
@@ -29,8 +30,10 @@ export interface RunOptions {
   restart?: boolean
   /** max targets at once per phase (a phase's own `concurrency` wins) */
   concurrency?: number
-  /** phase-specific options passed to every task as ctx.options */
-  options?: Record<string, unknown>
+  /** settings every phase of the run shares (ctx.kubeconfig, ctx.clusters, ctx.ssh); a phase's own are its factory's options */
+  kubeconfig?: string
+  clusters?: string[]
+  ssh?: RunSsh
   /** `auto`: listr2's default renderer when stdout is a TTY (and CI unset), else `lines`; `silent` under --json */
   renderer?: RendererChoice
   /** extra observer of run events (tests, bootstrap's summary) */
@@ -48,7 +51,11 @@ export function resolveRenderer(choice: RendererChoice = 'auto'): Exclude<Render
   return process.stdout.isTTY && !isCI() ? 'default' : 'lines'
 }
 
-export async function runPhases(phases: Phase<Target>[], opts: RunOptions): Promise<RunResult> {
+/** A phase of any target and report type, as a list of a flow holds them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list mixes phases of different target/report types; each phase only ever sees its own targets
+export type AnyPhase = Phase<any, any>
+
+export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<RunResult> {
   const started = Date.now()
   const dryRun = Boolean(opts.dryRun)
   const restart = Boolean(opts.restart)
@@ -79,7 +86,9 @@ export async function runPhases(phases: Phase<Target>[], opts: RunOptions): Prom
     runId,
     dryRun,
     signal: ac.signal,
-    options: opts.options ?? {},
+    kubeconfig: opts.kubeconfig,
+    clusters: opts.clusters?.length ? opts.clusters : undefined,
+    ssh: opts.ssh ?? {},
     resources,
   }
   const running = new Map<string, TaskRecord>()
@@ -90,7 +99,7 @@ export async function runPhases(phases: Phase<Target>[], opts: RunOptions): Prom
     // on disk first, so even a run that cannot stop its tasks leaves the truth behind
     const at = new Date().toISOString()
     for (const rec of running.values()) {
-      state.put({...rec, status: 'interrupted', endedAt: at, error: `interrupted by ${sig}`})
+      state.put({...rec, status: 'interrupted', endedAt: at, failure: {message: `interrupted by ${sig}`, code: 'INTERRUPTED', exitCode: ExitCode.interrupted, hints: []}})
     }
     notice(`${sig}: stopping; running tasks are marked interrupted and resume on the next run`)
     ac.abort(new ObsctlError(`interrupted by ${sig}`, {exitCode: ExitCode.interrupted, code: 'INTERRUPTED'}))
@@ -166,7 +175,7 @@ interface PhaseRunEnv {
   interrupt: (why: string) => void
 }
 
-async function runPhase(phase: Phase<Target>, env: PhaseRunEnv): Promise<PhaseResult> {
+async function runPhase(phase: AnyPhase, env: PhaseRunEnv): Promise<PhaseResult> {
   const t0 = Date.now()
   const {ctx, emit} = env
   const pr: PhaseResult = {name: phase.name, title: phase.title, status: env.dryRun ? 'planned' : 'done', durationMs: 0, tasks: []}
@@ -175,7 +184,8 @@ async function runPhase(phase: Phase<Target>, env: PhaseRunEnv): Promise<PhaseRe
     targets = await phase.targets(ctx)
   } catch (e) {
     pr.status = 'failed'
-    pr.error = `listing targets: ${errorMessage(e)}`
+    pr.failure = failureOf(e, 'listing targets: ')
+    pr.error = pr.failure.message
     pr.durationMs = Date.now() - t0
     emit({type: 'phase-start', phase: phase.name, title: phase.title, targets: 0, dryRun: env.dryRun})
     emit({type: 'phase-end', phase: phase.name, status: 'failed', durationMs: pr.durationMs, failed: 0, error: pr.error})
@@ -240,7 +250,7 @@ async function runPhase(phase: Phase<Target>, env: PhaseRunEnv): Promise<PhaseRe
 }
 
 /** The targets a run would not skip as unchanged (a fingerprint that fails counts as pending). */
-async function pendingTargets(phase: Phase<Target>, targets: Target[], env: PhaseRunEnv): Promise<Target[]> {
+async function pendingTargets(phase: AnyPhase, targets: Target[], env: PhaseRunEnv): Promise<Target[]> {
   if (env.restart) return targets
   const out: Target[] = []
   for (const t of targets) {
@@ -254,7 +264,7 @@ async function pendingTargets(phase: Phase<Target>, targets: Target[], env: Phas
   return out
 }
 
-async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env: PhaseRunEnv, progress: (line: string) => void): Promise<TaskResult> {
+async function runTask(phase: AnyPhase, target: Target, tr: TaskResult, env: PhaseRunEnv, progress: (line: string) => void): Promise<TaskResult> {
   const {ctx, state, emit} = env
   const key = `${phase.name}/${target.id}`
   if (ctx.signal.aborted) return tr
@@ -263,7 +273,7 @@ async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env
   try {
     fp = fingerprintOf(await phase.fingerprint(target, ctx))
   } catch (e) {
-    return finish(tr, {status: 'failed', error: `fingerprint: ${errorMessage(e)}`, durationMs: 0}, env)
+    return finish(tr, failed(failureOf(e, 'fingerprint: '), {durationMs: 0}), env)
   }
   const prev = state.get(phase.name, target.id)
   const unchanged = !env.restart && prev?.status === 'done' && prev.fingerprint === fp
@@ -272,19 +282,20 @@ async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env
     try {
       tr.description = await phase.describe(target, ctx)
     } catch (e) {
-      return finish(tr, {status: 'failed', error: `describe: ${errorMessage(e)}`}, env)
+      return finish(tr, failed(failureOf(e, 'describe: ')), env)
     }
     return finish(tr, unchanged ? {status: 'would-skip', summary: 'done, unchanged'} : {status: 'would-run'}, env)
   }
-  if (unchanged && !(phase.recheck && phase.isDone)) return finish(tr, {status: 'unchanged', summary: 'done, unchanged'}, env)
+  const kept = prev?.report !== undefined ? {report: prev.report} : {}
+  if (unchanged && !(phase.recheck && phase.isDone)) return finish(tr, {status: 'unchanged', summary: 'done, unchanged', ...kept}, env)
   if (unchanged) {
     // a recheck phase: the journal alone is not trusted; its cheap live check must agree, else it runs again
     const quiet: TaskIO = {log: () => undefined, logFile: '', signal: ctx.signal}
-    let found: boolean | string = false
+    let found: boolean | string | TaskOutput = false
     try {
       found = await phase.isDone!(target, ctx, quiet)
     } catch {}
-    if (found) return finish(tr, {status: 'unchanged', summary: 'done, unchanged'}, env)
+    if (found) return finish(tr, {status: 'unchanged', summary: 'done, unchanged', ...kept}, env)
   }
 
   const logFile = taskLogPath(ctx.stateDir, ctx.runId, phase.name, target.id)
@@ -311,19 +322,20 @@ async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env
     log.write(`task: ${await phase.describe(target, ctx)}`)
     const found = phase.isDone ? await phase.isDone(target, ctx, io) : false
     if (found) {
-      outcome = {status: 'in-state', summary: typeof found === 'string' ? `already in wanted state: ${found}` : 'already in wanted state'}
+      const out: TaskOutput = typeof found === 'object' ? found : {summary: typeof found === 'string' ? found : undefined}
+      outcome = {status: 'in-state', summary: out.summary ? `already in wanted state: ${out.summary}` : 'already in wanted state', ...(out.report !== undefined && {report: out.report})}
     } else {
       ctx.signal.throwIfAborted()
-      const summary = await phase.run(target, ctx, io)
+      const out = await phase.run(target, ctx, io)
       killPoint(`${phase.name}:after-run`)
-      outcome = {status: 'done', summary: summary || undefined}
+      outcome = {status: 'done', summary: out.summary || undefined, ...(out.report !== undefined && {report: out.report})}
     }
   } catch (e) {
-    const msg = errorMessage(e)
-    outcome = ctx.signal.aborted ? {status: 'interrupted', error: msg} : {status: 'failed', error: msg}
+    const failure = failureOf(e)
+    outcome = ctx.signal.aborted ? {status: 'interrupted', error: failure.message, failure} : failed(failure)
     try {
       if (e instanceof Error && e.stack && !(e instanceof ObsctlError)) log.write(e.stack, true)
-      log.write(`ERROR: ${msg}`, true)
+      log.write(`ERROR: ${failure.message}`, true)
     } catch {}
   } finally {
     log.close()
@@ -337,9 +349,14 @@ async function runTask(phase: Phase<Target>, target: Target, tr: TaskResult, env
     endedAt: endedAt.toISOString(),
     durationMs: outcome.durationMs,
     summary: outcome.summary,
-    error: outcome.error,
+    report: outcome.report,
+    failure: outcome.failure,
   })
   return finish(tr, outcome, env)
+}
+
+function failed(failure: TaskResult['failure'] & {}, extra: Partial<TaskResult> = {}): Partial<TaskResult> {
+  return {status: 'failed', error: failure.message, failure, ...extra}
 }
 
 function finish(tr: TaskResult, outcome: Partial<TaskResult>, env: PhaseRunEnv): TaskResult {

@@ -12,6 +12,13 @@ import type {StateFile, TaskRecord} from './types.js'
 
 const TaskStatusSchema = z.enum(['pending', 'running', 'done', 'failed', 'interrupted', 'skipped'])
 
+const TaskFailureSchema = z.object({
+  message: z.string(),
+  code: z.string().optional(),
+  exitCode: z.number().int(),
+  hints: z.array(z.string()),
+})
+
 /** The journal's shape, checked on every load: a record that is not a task object is refused. */
 const TaskRecordSchema = z.object({
   phase: z.string().min(1),
@@ -22,6 +29,9 @@ const TaskRecordSchema = z.object({
   endedAt: z.string().optional(),
   durationMs: z.number().optional(),
   summary: z.string().optional(),
+  report: z.unknown().optional(),
+  failure: TaskFailureSchema.optional(),
+  /** journals written before failures were structured kept only the message */
   error: z.string().optional(),
   runId: z.string().optional(),
   logFile: z.string().optional(),
@@ -115,7 +125,11 @@ export class StateStore {
     for (const [k, rec] of Object.entries(s.tasks)) {
       if (k !== taskKey(rec.phase, rec.target)) throw corrupt(file, `tasks[${JSON.stringify(k)}] holds the record of ${taskKey(rec.phase, rec.target)}`)
     }
-    return new StateStore(file, {version: 1, inventory: s.inventory ?? inventory, updatedAt: s.updatedAt ?? empty.updatedAt, tasks: s.tasks as Record<string, TaskRecord>})
+    const tasks: Record<string, TaskRecord> = {}
+    for (const [k, {error, ...rec}] of Object.entries(s.tasks)) {
+      tasks[k] = error !== undefined && !rec.failure ? {...rec, failure: {message: error, exitCode: 1, hints: []}} : rec
+    }
+    return new StateStore(file, {version: 1, inventory: s.inventory ?? inventory, updatedAt: s.updatedAt ?? empty.updatedAt, tasks})
   }
 
   /**

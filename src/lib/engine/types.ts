@@ -1,11 +1,13 @@
 /**
  * The task engine's contract (DESIGN.md §3, phases as in k0sctl): each phase is an object with a
  * title, its targets, a fingerprint of each target's inputs, an optional live-state check, run and
- * describe. Domains (nodes, kube, s3, argocd, gitops, validate) implement phases; the engine knows
- * nothing phase-specific.
+ * describe. Domains (nodes, kube, s3, argocd, gitops, validate) implement phases as factories taking
+ * typed options; the engine knows nothing phase-specific. See CONTRIBUTING.md.
  */
 import type {LoadedInventory} from '../config/load.js'
 import type {Platform} from '../config/schema.js'
+// type only: the run's SSH settings travel in the context because every SSH phase shares one pool
+import type {SshSecrets} from '../ssh/pool.js'
 
 /** One unit of work in a phase: a node or a cluster (or the whole platform). */
 export interface Target {
@@ -16,7 +18,21 @@ export interface Target {
   cluster?: string
 }
 
-/** What every task of a run can see. Options are phase-specific flags (timeout, kubeconfig path, …). */
+/** How the run's SSH connections are made (one pool per run, shared by every phase that uses SSH). */
+export interface RunSsh {
+  /** --known-hosts */
+  knownHostsFile?: string
+  /** connection attempts and backoff (tests shorten them) */
+  attempts?: number
+  backoffMs?: number
+  /** credentials and sudo password resolved before the run (so no prompt fights the progress display) */
+  secrets?: SshSecrets
+}
+
+/**
+ * What every task of a run can see: only settings every phase shares. A phase's own settings are the
+ * typed options of its factory (e.g. `secretsPhase({values, recheck})`), never a bag on the context.
+ */
 export interface RunContext {
   inv: LoadedInventory
   platform: Platform
@@ -27,8 +43,11 @@ export interface RunContext {
   dryRun: boolean
   /** aborted on Ctrl-C / SIGTERM: tasks must stop promptly and close connections */
   signal: AbortSignal
-  /** phase-specific options from the command line, e.g. {kubeconfig, timeoutSeconds, concurrency} */
-  options: Record<string, unknown>
+  /** --kubeconfig (else $KUBECONFIG's first path, else ~/.kube/config) */
+  kubeconfig?: string
+  /** the clusters a run is limited to (`cluster add NAME`, `secrets apply NAME`…); unset: every cluster */
+  clusters?: string[]
+  ssh: RunSsh
   /** shared per-run resources (SSH connection pools, kube clients, secrets read from env/prompt), closed at run end */
   resources: RunResources
 }
@@ -49,7 +68,23 @@ export interface TaskIO {
   signal: AbortSignal
 }
 
-export interface Phase<T extends Target = Target> {
+/** What a task hands back: a one-line summary (journal, screen) and the phase's structured report. */
+export interface TaskOutput<R = unknown> {
+  summary?: string
+  /** kept in the journal and returned in the run result; never holds a secret */
+  report?: R
+}
+
+/** A task's failure as the journal keeps it: what an ObsctlError carries (exit code, code, hints). */
+export interface TaskFailure {
+  message: string
+  /** the error's stable code (ObsctlError.code); absent for an unexpected error */
+  code?: string
+  exitCode: number
+  hints: string[]
+}
+
+export interface Phase<T extends Target = Target, R = unknown> {
   /** stable id, e.g. `nodes`; used by --phase/--from and in state.json */
   name: string
   title: string
@@ -68,18 +103,18 @@ export interface Phase<T extends Target = Target> {
    */
   prepare?(targets: T[], ctx: RunContext): Promise<void>
   /**
-   * live-state check: true (or a one-line summary of what was found) when the target is already in the
-   * wanted state; the task is then skipped as done
+   * live-state check: true (or a one-line summary of what was found, or a summary and report) when the
+   * target is already in the wanted state; the task is then skipped as done
    */
-  isDone?(target: T, ctx: RunContext, io: TaskIO): Promise<boolean | string>
+  isDone?(target: T, ctx: RunContext, io: TaskIO): Promise<boolean | string | TaskOutput<R>>
   /**
    * The journal alone never skips this phase's tasks: a task recorded done with the same fingerprint
    * is still checked with isDone (which must then be cheap), and runs again when the check fails —
    * for a phase whose result can be lost outside obsctl's view (the render phase's pushed branch).
    */
   recheck?: boolean
-  /** do the work; returns a one-line summary for the state file and the screen */
-  run(target: T, ctx: RunContext, io: TaskIO): Promise<string | void>
+  /** do the work; returns a one-line summary for the state file and the screen, and the phase's report */
+  run(target: T, ctx: RunContext, io: TaskIO): Promise<TaskOutput<R>>
   /** one line: what run() would do (dry runs and `plan`) */
   describe(target: T, ctx: RunContext): string | Promise<string>
   /** max targets at once (default: all, or the run's --concurrency) */
@@ -97,7 +132,10 @@ export interface TaskRecord {
   endedAt?: string
   durationMs?: number
   summary?: string
-  error?: string
+  /** the phase's report of the task's last success */
+  report?: unknown
+  /** why the task failed (older journals held a plain message: read as {message, exitCode: 1}) */
+  failure?: TaskFailure
   runId?: string
   logFile?: string
 }

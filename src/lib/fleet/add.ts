@@ -1,7 +1,8 @@
 /**
  * `cluster add NAME --host ADDR …` (issue 9 item 3): one resumable task list — the inventory edit
- * (comments and order kept), then the bootstrap phases preflight → nodes → kubeconfig → render
- * (commit + push) → register → secrets → sync → validate, restricted to the new cluster. Rerunning
+ * (comments and order kept), then the cluster add flow (../flows/cluster-add.ts: preflight → nodes →
+ * kubeconfig → render (commit + push) → register → secrets → argocd-refresh → sync → validate),
+ * restricted to the new cluster. Rerunning
  * the same command resumes: the edit is skipped when the cluster is already in the inventory with the
  * same settings, and the engine's journal skips the tasks already done.
  */
@@ -10,12 +11,12 @@ import {addClusterToInventory, type NewCluster} from '../config/edit.js'
 import type {Cluster} from '../config/schema.js'
 import {loadInventory} from '../config/load.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
-import type {Phase} from '../engine/types.js'
+import type {RunSsh} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
+import {clusterAddPhaseOptions, selectClusterAdd, type AddPhase, type ClusterAddPhase} from '../flows/cluster-add.js'
 import {confirmOrRefuse} from './change.js'
 
-export const ADD_PHASES = ['preflight', 'nodes', 'kubeconfig', 'render', 'register', 'secrets', 'sync', 'validate'] as const
-export type AddPhase = (typeof ADD_PHASES)[number]
+export {ADD_PHASES, type AddPhase} from '../flows/cluster-add.js'
 
 export interface AddOptions {
   cluster: NewCluster
@@ -36,16 +37,19 @@ export interface AddOptions {
   onEvent?: RunEventSink
   onNotice?: (line: string) => void
   confirm?: (question: string) => Promise<boolean>
-  /** extra engine options (tests: intervalMs, knownHosts, ssh secrets…) */
-  extraOptions?: Record<string, unknown>
+  /** cluster → admin.conf the user already has (else read over SSH from its first control plane) */
+  fromFiles?: Record<string, string>
+  /** Argo CD poll interval (tests) */
+  intervalMs?: number
+  ssh?: RunSsh
+  /** let the engine handle SIGINT/SIGTERM (default true; tests turn it off) */
+  handleSignals?: boolean
 }
 
 export interface AddResult {
   cluster: string
   inventory: {file: string; changed: boolean; added?: string}
-  phases: string[]
-  /** phases skipped because their implementation has not landed */
-  skipped: string[]
+  phases: ClusterAddPhase[]
   dryRun: boolean
   cancelled?: boolean
   run?: RunResult
@@ -69,19 +73,12 @@ export function sameSettings(c: Cluster, n: NewCluster): string[] {
   return diffs
 }
 
-function selectPhases(o: AddOptions): string[] {
-  let names: string[] = [...ADD_PHASES]
-  if (o.from) names = names.slice(names.indexOf(o.from))
-  if (o.phases?.length) names = names.filter((n) => o.phases!.includes(n as AddPhase))
-  return names
-}
-
 export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<AddResult> {
   const n = o.cluster
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n.name)) throw inputError(`cluster name ${n.name} is not a DNS label`, ['lowercase letters, digits and -, e.g. cluster-05'], 'BAD_NAME')
   if (n.hosts.length === 0) throw inputError('cluster add needs at least one --host', ['e.g. obsctl cluster add cluster-05 --host 192.168.101.199'], 'BAD_FLAGS')
   const existing = inv.platform.clusters.find((c) => c.name === n.name)
-  const result: AddResult = {cluster: n.name, inventory: {file: inv.file, changed: false}, phases: selectPhases(o), skipped: [], dryRun: Boolean(o.dryRun), ok: false}
+  const result: AddResult = {cluster: n.name, inventory: {file: inv.file, changed: false}, phases: selectClusterAdd({only: o.phases, from: o.from}), dryRun: Boolean(o.dryRun), ok: false}
 
   // 1. the inventory edit (skipped on a rerun with the same settings)
   let next: LoadedInventory = inv
@@ -100,29 +97,15 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
     result.inventory.added = insertedLines(dry.before, dry.after)
   }
 
-  const {loadPhases, phaseImplemented} = await import('../phases.js')
-  const all = await loadPhases({only: result.phases})
-  const phases = all.filter((p) => phaseImplemented(p))
-  // Argo CD must see the pushed commit (root-app then creates the new cluster's Applications) before the sync phase judges them
-  const syncAt = phases.findIndex((p) => p.name === 'sync')
-  if (syncAt >= 0) phases.splice(syncAt, 0, refreshPhase)
-  result.skipped = all.filter((p) => !phaseImplemented(p)).map((p) => p.name)
-  result.phases = phases.map((p) => p.name)
-  for (const s of result.skipped) o.onNotice?.(`phase ${s} is not implemented yet: skipped (run it once it lands: obsctl bootstrap --phase ${s})`)
-
-  const options = {
-    ...o.extraOptions,
-    kubeconfig: o.kubeconfig,
-    timeoutSeconds: o.timeoutSeconds,
-    clusters: [n.name],
-    push: o.push !== false,
-  }
+  const {buildPhases} = await import('../flows/registry.js')
+  const phases = await buildPhases(result.phases, clusterAddPhaseOptions({push: o.push, timeoutSeconds: o.timeoutSeconds, fromFiles: o.fromFiles, intervalMs: o.intervalMs}))
   const {runPhases} = await import('../engine/index.js')
   const command = `cluster add ${n.name}`
+  const run = {kubeconfig: o.kubeconfig, clusters: [n.name], ssh: o.ssh, onEvent: o.onEvent, command, handleSignals: o.handleSignals}
 
   if (o.dryRun) {
     // the new inventory in memory only: a dry run writes nothing and touches no remote system
-    result.run = await runPhases(phases, {inv: next, dryRun: true, options, renderer: 'silent', onEvent: o.onEvent, command})
+    result.run = await runPhases(phases, {...run, inv: next, dryRun: true, renderer: 'silent'})
     result.ok = result.run.ok
     return result
   }
@@ -139,35 +122,9 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
     o.onNotice?.(`added ${n.name} to ${inv.file}`)
   }
 
-  const run = await runPhases(phases, {inv: next, restart: o.restart, options, renderer: o.renderer, onEvent: o.onEvent, command})
-  result.run = run
-  result.ok = run.ok
+  result.run = await runPhases(phases, {...run, inv: next, restart: o.restart, renderer: o.renderer})
+  result.ok = result.run.ok
   return result
-}
-
-/** Refresh the Applications that track the repository and wait until Argo CD has seen the working copy's HEAD. */
-export const refreshPhase: Phase = {
-  name: 'argocd-refresh',
-  title: 'Argo CD sees the pushed commit',
-  targets: () => [{id: 'applications', title: 'Applications tracking the GitOps repository'}],
-  fingerprint: (_t, ctx) => ({run: ctx.runId}),
-  describe: () => 'annotate the Applications of the GitOps repository with argocd.argoproj.io/refresh and wait until they report the pushed commit',
-  async run(_t, ctx, io) {
-    const {git} = await import('../gitops/index.js')
-    const {gitDir} = await import('../config/model.js')
-    const {waitForRevision} = await import('./change.js')
-    const head = await git(gitDir(ctx.platform, ctx.inv.dir), ['rev-parse', '--verify', '-q', 'HEAD'])
-    if (head.exitCode !== 0) return 'no commit in the working copy yet'
-    const sha = head.stdout.trim()
-    const t = ctx.options.timeoutSeconds
-    await waitForRevision(ctx.inv, sha, {
-      kubeconfig: typeof ctx.options.kubeconfig === 'string' ? ctx.options.kubeconfig : undefined,
-      timeoutMs: (typeof t === 'number' && t > 0 ? t : 900) * 1000,
-      intervalMs: typeof ctx.options.intervalMs === 'number' ? ctx.options.intervalMs : undefined,
-      onNotice: io.log,
-    })
-    return `Argo CD is at ${sha.slice(0, 12)}`
-  },
 }
 
 /** The lines `after` has that `before` does not (a pure insertion: prefix and suffix never overlap). */

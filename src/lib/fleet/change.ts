@@ -189,23 +189,20 @@ export async function waitForRevision(inv: LoadedInventory, revision: string, o:
   }
 }
 
-/** Run the sync phase (every Application Synced and Healthy) for the inventory; first wait for `revision` when given. */
+/**
+ * The change flow (../flows/change.ts): when a commit was pushed, Argo CD refreshes until it has seen
+ * it (the working copy's HEAD); then every Application Synced and Healthy.
+ */
 export async function runSync(inv: LoadedInventory, o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice'>, command: string, revision?: string): Promise<{ok: boolean; summary: string; run: RunResult}> {
-  if (revision) {
-    o.onNotice?.(`waiting for Argo CD to see commit ${revision.slice(0, 12)}`)
-    await waitForRevision(inv, revision, {kubeconfig: o.kubeconfig, timeoutMs: (o.timeoutSeconds ?? 900) * 1000, intervalMs: o.intervalMs, onNotice: o.onNotice})
-  }
+  if (revision) o.onNotice?.(`waiting for Argo CD to see commit ${revision.slice(0, 12)}`)
   const {runPhases} = await import('../engine/index.js')
-  const {loadPhases} = await import('../phases.js')
-  const run = await runPhases(await loadPhases({only: ['sync']}), {
-    inv,
-    restart: true,
-    renderer: o.renderer,
-    command,
-    options: {kubeconfig: o.kubeconfig, timeoutSeconds: o.timeoutSeconds, intervalMs: o.intervalMs},
-  })
-  const task = run.phases[0]?.tasks[0]
-  return {ok: run.ok, summary: task?.summary ?? task?.error ?? (run.ok ? 'synced' : 'sync failed'), run}
+  const {buildPhases} = await import('../flows/registry.js')
+  const {changePhaseOptions, selectChange} = await import('../flows/change.js')
+  const phases = await buildPhases(selectChange({pushed: Boolean(revision)}), changePhaseOptions(o))
+  const run = await runPhases(phases, {inv, restart: true, renderer: o.renderer, command, kubeconfig: o.kubeconfig})
+  const tasks = run.phases.flatMap((p) => p.tasks)
+  const task = tasks.find((t) => t.status === 'failed' || t.status === 'not-run') ?? tasks.at(-1)
+  return {ok: run.ok, summary: task?.error ?? task?.summary ?? (run.ok ? 'synced' : 'sync failed'), run}
 }
 
 /**

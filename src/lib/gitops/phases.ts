@@ -1,6 +1,6 @@
 /**
  * The `render` phase: one target (`platform`); renders into the inventory's git dir and commits;
- * pushes only when the run's options say `push: true`. Options: force, push, commit (default true).
+ * pushes only when its options say `push: true`.
  *
  * Git and the remote are the truth, not the journal: the task is done when the working copy equals
  * the render, HEAD holds it, and (push) origin's branch has it — checked even when the journal says
@@ -9,47 +9,57 @@
 import type {Phase, Target} from '../engine/types.js'
 import {renderDir, renderFingerprint} from './fingerprint.js'
 
-export const renderPhase: Phase<Target> = {
-  name: 'render',
-  title: 'Render the GitOps repository',
-  targets: () => [{id: 'platform', title: 'GitOps repository'}],
-  fingerprint: (_t, ctx) => renderFingerprint(ctx.platform),
-  recheck: true,
-  async isDone(_t, ctx) {
-    const {repoInSync} = await import('./repo.js')
-    return repoInSync(ctx.platform, renderDir(ctx.platform, ctx.inv.dir), {commit: ctx.options.commit !== false, push: Boolean(ctx.options.push)})
-  },
-  async run(_t, ctx, io) {
-    const {renderRepo} = await import('./repo.js')
-    const dir = renderDir(ctx.platform, ctx.inv.dir)
-    const r = await renderRepo(ctx.platform, {
-      dir,
-      force: Boolean(ctx.options.force),
-      commit: ctx.options.commit !== false,
-      push: Boolean(ctx.options.push),
-    })
-    for (const f of r.added) io.log(`added   ${f}`)
-    for (const f of r.changed) io.log(`changed ${f}`)
-    for (const f of r.removed) io.log(`removed ${f}`)
-    if (r.commit) {
-      const c = r.commit.files
-      io.log(`commit ${r.commit.sha.slice(0, 12)} ${r.commit.message} (${c.added.length} added, ${c.changed.length} changed, ${c.removed.length} removed)`)
-    }
-    if (r.push) io.log(`pushed ${r.push.commit.slice(0, 12)} to ${r.push.remote} ${r.push.branch}`)
-    const what = r.noChanges ? 'no file changes' : `${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed`
-    const n = r.commit ? r.commit.files.added.length + r.commit.files.changed.length + r.commit.files.removed.length : 0
-    return `${dir}: ${what}${r.commit ? `, commit ${r.commit.sha.slice(0, 12)} (${n} files)` : ', nothing to commit'}${r.push ? `, pushed ${r.push.branch} at ${r.push.commit.slice(0, 12)}` : ''}`
-  },
-  async describe(_t, ctx) {
-    const {planRender, renderFiles} = await import('./render.js')
-    const dir = renderDir(ctx.platform, ctx.inv.dir)
-    const plan = planRender(dir, renderFiles(ctx.platform), {force: Boolean(ctx.options.force)})
-    const n = plan.added.length + plan.changed.length + plan.removed.length
-    const conflicts = plan.conflicts.length ? `; ${plan.conflicts.length} file(s) edited by hand would block it (--force)` : ''
-    // local only (plan and dry runs read no remote): rendered files Git does not hold yet
-    const {uncommittedCount} = await import('./repo.js')
-    const pending = await uncommittedCount(dir)
-    if (n === 0) return `render ${dir}: no changes${pending ? `; ${pending} rendered file(s) not committed yet` : ''}${conflicts}`
-    return `render ${dir}: would add ${plan.added.length}, change ${plan.changed.length}, remove ${plan.removed.length} file(s)${conflicts}`
-  },
+export interface RenderPhaseOptions {
+  /** overwrite files edited by hand */
+  force?: boolean
+  /** commit the rendered files (default true) */
+  commit?: boolean
+  push?: boolean
+}
+
+export function renderPhase(o: RenderPhaseOptions = {}): Phase<Target> {
+  return {
+    name: 'render',
+    title: 'Render the GitOps repository',
+    targets: () => [{id: 'platform', title: 'GitOps repository'}],
+    fingerprint: (_t, ctx) => renderFingerprint(ctx.platform),
+    recheck: true,
+    async isDone(_t, ctx) {
+      const {repoInSync} = await import('./repo.js')
+      return repoInSync(ctx.platform, renderDir(ctx.platform, ctx.inv.dir), {commit: o.commit !== false, push: Boolean(o.push)})
+    },
+    async run(_t, ctx, io) {
+      const {renderRepo} = await import('./repo.js')
+      const dir = renderDir(ctx.platform, ctx.inv.dir)
+      const r = await renderRepo(ctx.platform, {
+        dir,
+        force: Boolean(o.force),
+        commit: o.commit !== false,
+        push: Boolean(o.push),
+      })
+      for (const f of r.added) io.log(`added   ${f}`)
+      for (const f of r.changed) io.log(`changed ${f}`)
+      for (const f of r.removed) io.log(`removed ${f}`)
+      if (r.commit) {
+        const c = r.commit.files
+        io.log(`commit ${r.commit.sha.slice(0, 12)} ${r.commit.message} (${c.added.length} added, ${c.changed.length} changed, ${c.removed.length} removed)`)
+      }
+      if (r.push) io.log(`pushed ${r.push.commit.slice(0, 12)} to ${r.push.remote} ${r.push.branch}`)
+      const what = r.noChanges ? 'no file changes' : `${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed`
+      const n = r.commit ? r.commit.files.added.length + r.commit.files.changed.length + r.commit.files.removed.length : 0
+      return {summary: `${dir}: ${what}${r.commit ? `, commit ${r.commit.sha.slice(0, 12)} (${n} files)` : ', nothing to commit'}${r.push ? `, pushed ${r.push.branch} at ${r.push.commit.slice(0, 12)}` : ''}`}
+    },
+    async describe(_t, ctx) {
+      const {planRender, renderFiles} = await import('./render.js')
+      const dir = renderDir(ctx.platform, ctx.inv.dir)
+      const plan = planRender(dir, renderFiles(ctx.platform), {force: Boolean(o.force)})
+      const n = plan.added.length + plan.changed.length + plan.removed.length
+      const conflicts = plan.conflicts.length ? `; ${plan.conflicts.length} file(s) edited by hand would block it (--force)` : ''
+      // local only (plan and dry runs read no remote): rendered files Git does not hold yet
+      const {uncommittedCount} = await import('./repo.js')
+      const pending = await uncommittedCount(dir)
+      if (n === 0) return `render ${dir}: no changes${pending ? `; ${pending} rendered file(s) not committed yet` : ''}${conflicts}`
+      return `render ${dir}: would add ${plan.added.length}, change ${plan.changed.length}, remove ${plan.removed.length} file(s)${conflicts}`
+    },
+  }
 }

@@ -6,11 +6,11 @@
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, kubeContextName, obsctlDir} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
-import type {RunContext} from '../engine/types.js'
-import {ObsctlError, errorMessage, inputError} from '../errors.js'
+import type {RunContext, RunSsh} from '../engine/types.js'
+import {inputError} from '../errors.js'
 import {resolveKubeconfigPath} from './client.js'
 import {conflictError, entriesFor, maskedDiff, parseFromFiles, planMerge, readKubeconfigFile, type EntryChange} from './kubeconfig.js'
-import {fetchAdminConf, kubeconfigPhase, type KubeconfigClusterReport, type KubeconfigPhaseOptions} from './phases.js'
+import {fetchAdminConf, kubeconfigPhase, type KubeconfigPhaseOptions} from './phases.js'
 
 export interface KubeconfigMergeOptions {
   /** --kubeconfig */
@@ -25,8 +25,8 @@ export interface KubeconfigMergeOptions {
   knownHosts?: string
   renderer?: RendererChoice
   onEvent?: RunEventSink
-  /** engine options passed through (tests: sshAttempts, sshBackoffMs) */
-  extraOptions?: Record<string, unknown>
+  /** SSH connection settings beyond --known-hosts (tests: attempts, backoffMs) */
+  ssh?: RunSsh
 }
 
 export interface KubeconfigMergeReport {
@@ -54,46 +54,21 @@ export async function kubeconfigMerge(inv: LoadedInventory, opts: KubeconfigMerg
   const file = resolveKubeconfigPath(opts.kubeconfig)
   const fromFiles = parseFromFiles(opts.fromFiles, inv.platform.clusters.map((c) => c.name))
   const clusters = selectClusters(inv, opts, fromFiles)
-  const options: KubeconfigPhaseOptions & Record<string, unknown> = {
-    ...opts.extraOptions,
+  const phaseOptions: KubeconfigPhaseOptions = {fromFiles: Object.fromEntries(fromFiles), overwrite: Boolean(opts.overwrite), recheck: true}
+  const ssh: RunSsh = {...opts.ssh, knownHostsFile: opts.knownHosts}
+  if (opts.dryRun) return dryRun(inv, file, clusters, phaseOptions, ssh)
+
+  const {runStandalone} = await import('../engine/standalone.js')
+  const {run, reports: list} = await runStandalone(kubeconfigPhase(phaseOptions), {
+    inv,
     kubeconfig: file,
     clusters,
-    kubeconfigFromFiles: Object.fromEntries(fromFiles),
-    kubeconfigOverwrite: Boolean(opts.overwrite),
-    kubeconfigRecheck: true,
-    knownHosts: opts.knownHosts,
-  }
-  if (opts.dryRun) return dryRun(inv, file, clusters, options)
-
-  const reports = new Map<string, KubeconfigClusterReport>()
-  const errors: unknown[] = []
-  options.kubeconfigCollector = {report: (r) => reports.set(r.cluster, r), error: (_c, e) => errors.push(e)}
-  const {runPhases} = await import('../engine/index.js')
-  const run = await runPhases([kubeconfigPhase], {
-    inv,
-    restart: true,
+    ssh,
     renderer: opts.renderer,
     onEvent: opts.onEvent,
     command: 'kubeconfig merge',
-    options,
+    failureCode: 'KUBECONFIG_MERGE_FAILED',
   })
-  const list = clusters.map((c) => reports.get(c)).filter((r): r is KubeconfigClusterReport => Boolean(r))
-  if (!run.ok) {
-    const failed = run.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed' || t.status === 'interrupted')
-    const logs = run.logsDir ? [`task logs: ${run.logsDir}`] : []
-    const first = errors.find((e) => e instanceof ObsctlError) as ObsctlError | undefined
-    if (run.interrupted) throw new ObsctlError('kubeconfig merge interrupted', {exitCode: 130, code: 'INTERRUPTED', details: run})
-    const conflict = failed.some((t) => t.error?.startsWith('cannot merge into'))
-    throw new ObsctlError(
-      first?.message ?? `kubeconfig merge failed: ${failed.map((t) => `${t.target}: ${t.error}`).join('; ') || errorMessage(run.phases[0]?.error)}`,
-      {
-        exitCode: first?.exitCode ?? (conflict ? 2 : 1),
-        code: first?.code ?? (conflict ? 'KUBECONFIG_CONFLICT' : 'KUBECONFIG_MERGE_FAILED'),
-        hints: [...(first?.hints ?? (conflict ? ['pass --overwrite to replace entries of a re-installed cluster (the old file is backed up)'] : [])), ...logs],
-        details: {clusters: list, run},
-      },
-    )
-  }
   return {
     file,
     dryRun: false,
@@ -105,23 +80,23 @@ export async function kubeconfigMerge(inv: LoadedInventory, opts: KubeconfigMerg
 }
 
 /** Read every admin.conf (nothing is written anywhere) and diff the merged result. */
-async function dryRun(inv: LoadedInventory, file: string, clusters: string[], options: Record<string, unknown>): Promise<KubeconfigMergeReport> {
+async function dryRun(inv: LoadedInventory, file: string, clusters: string[], o: KubeconfigPhaseOptions, ssh: RunSsh): Promise<KubeconfigMergeReport> {
   const {Resources} = await import('../engine/index.js')
   const resources = new Resources()
   const ac = new AbortController()
   const onSignal = () => ac.abort()
   process.once('SIGINT', onSignal)
-  const ctx: RunContext = {inv, platform: inv.platform, stateDir: obsctlDir(inv.dir), runId: 'dry-run', dryRun: true, signal: ac.signal, options, resources}
+  const ctx: RunContext = {inv, platform: inv.platform, stateDir: obsctlDir(inv.dir), runId: 'dry-run', dryRun: true, signal: ac.signal, kubeconfig: file, clusters, ssh, resources}
   try {
     const wanted = clusters.map((n) => inv.platform.clusters.find((c) => c.name === n)!)
-    const admins = await Promise.all(wanted.map((c) => fetchAdminConf(ctx, c)))
+    const admins = await Promise.all(wanted.map((c) => fetchAdminConf(ctx, c, o)))
     const entries = wanted.map((c, i) => entriesFor(c, admins[i]!))
     const central = centralCluster(inv.platform)
     const plan = planMerge(file, readKubeconfigFile(file), entries, {
-      overwrite: Boolean(options.kubeconfigOverwrite),
+      overwrite: Boolean(o.overwrite),
       currentContext: clusters.includes(central.name) ? kubeContextName(central) : undefined,
     })
-    if (plan.conflicts.length > 0 && !options.kubeconfigOverwrite) throw conflictError(plan)
+    if (plan.conflicts.length > 0 && !o.overwrite) throw conflictError(plan)
     return {
       file,
       dryRun: true,

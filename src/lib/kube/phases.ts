@@ -1,5 +1,5 @@
 /**
- * The phases of the kube domain (DESIGN.md §3), registered in ../phases.ts:
+ * The phases of the kube domain (DESIGN.md §3), factories registered in ../flows/registry.ts:
  * - `kubeconfig`: one target per cluster; reads admin.conf (SSH + sudo, or --from-file) and merges
  *   it into the target kubeconfig. Tasks run concurrently, but the file is edited by one task at a
  *   time, and backed up once per run.
@@ -34,18 +34,14 @@ export interface ClusterTarget extends Target {
   cluster: string
 }
 
-/** Run options of the kubeconfig phase (ctx.options), set by `kubeconfig merge` and `bootstrap`. */
+/** Options of the kubeconfig phase, set by `kubeconfig merge`, `cluster add` and `bootstrap` (the file is the run's --kubeconfig). */
 export interface KubeconfigPhaseOptions {
-  /** --kubeconfig (else $KUBECONFIG's first path, else ~/.kube/config) */
-  kubeconfig?: string
   /** cluster → admin.conf path the user already has (--from-file) */
-  kubeconfigFromFiles?: Record<string, string>
+  fromFiles?: Record<string, string>
   /** replace entries whose names are taken by a different cluster */
-  kubeconfigOverwrite?: boolean
+  overwrite?: boolean
   /** always read admin.conf and compare (the explicit command); bootstrap trusts a matching file */
-  kubeconfigRecheck?: boolean
-  /** receives each cluster's outcome */
-  kubeconfigCollector?: KubeconfigCollector
+  recheck?: boolean
 }
 
 export interface KubeconfigClusterReport {
@@ -57,18 +53,8 @@ export interface KubeconfigClusterReport {
   summary: string
 }
 
-export interface KubeconfigCollector {
-  report(r: KubeconfigClusterReport): void
-  /** a task's error, as thrown (keeps its exit code and hints) */
-  error?(cluster: string, e: unknown): void
-}
-
-function opts(ctx: Pick<RunContext, 'options'>): KubeconfigPhaseOptions {
-  return ctx.options as KubeconfigPhaseOptions
-}
-
-export function kubeconfigFile(ctx: Pick<RunContext, 'options'>): string {
-  return resolveKubeconfigPath(opts(ctx).kubeconfig)
+export function kubeconfigFile(ctx: Pick<RunContext, 'kubeconfig'>): string {
+  return resolveKubeconfigPath(ctx.kubeconfig)
 }
 
 function clusterOf(ctx: RunContext, name: string): Cluster {
@@ -77,16 +63,16 @@ function clusterOf(ctx: RunContext, name: string): Cluster {
   return c
 }
 
-function sourceOf(ctx: RunContext, c: Cluster): {kind: 'file'; file: string} | {kind: 'ssh'; label: string} {
-  const file = opts(ctx).kubeconfigFromFiles?.[c.name]
+function sourceOf(ctx: RunContext, c: Cluster, o: KubeconfigPhaseOptions): {kind: 'file'; file: string} | {kind: 'ssh'; label: string} {
+  const file = o.fromFiles?.[c.name]
   if (file) return {kind: 'file', file}
   const t = sshTarget(ctx.platform, firstControlPlane(c))
   return {kind: 'ssh', label: `${t.user}@${t.host}:${t.port}`}
 }
 
 /** admin.conf of one cluster: from --from-file, else over SSH from its first control-plane node. */
-export async function fetchAdminConf(ctx: RunContext, c: Cluster): Promise<AdminConf> {
-  const src = sourceOf(ctx, c)
+export async function fetchAdminConf(ctx: RunContext, c: Cluster, o: KubeconfigPhaseOptions = {}): Promise<AdminConf> {
+  const src = sourceOf(ctx, c, o)
   if (src.kind === 'file') return readAdminConfFile(src.file)
   const {sshPool} = await import('../ssh/index.js')
   const pool = await sshPool(ctx)
@@ -103,28 +89,26 @@ async function serially<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Merge one cluster's admin.conf into the run's kubeconfig; the file is backed up once per run. */
-export async function mergeCluster(ctx: RunContext, c: Cluster, log: (line: string) => void = () => undefined): Promise<KubeconfigClusterReport> {
-  const src = sourceOf(ctx, c)
+export async function mergeCluster(ctx: RunContext, c: Cluster, o: KubeconfigPhaseOptions, log: (line: string) => void = () => undefined): Promise<KubeconfigClusterReport> {
+  const src = sourceOf(ctx, c, o)
   const sourceText = src.kind === 'file' ? src.file : `ssh ${src.label}:${ADMIN_CONF_PATH} (sudo)`
   log(`reading admin.conf of ${c.name} from ${sourceText}`)
-  const admin = await fetchAdminConf(ctx, c)
+  const admin = await fetchAdminConf(ctx, c, o)
   if (admin.server && admin.server !== c.apiServer) log(`admin.conf names server ${admin.server}; using the inventory's ${c.apiServer}`)
   const entries = entriesFor(c, admin)
   const file = kubeconfigFile(ctx)
   const central = centralCluster(ctx.platform)
   return serially(ctx, async () => {
     const before = readKubeconfigFile(file)
-    const plan = planMerge(file, before, [entries], {overwrite: opts(ctx).kubeconfigOverwrite, currentContext: c.name === central.name ? kubeContextName(central) : undefined})
-    if (plan.conflicts.length > 0 && !opts(ctx).kubeconfigOverwrite) throw conflictError(plan)
+    const plan = planMerge(file, before, [entries], {overwrite: o.overwrite, currentContext: c.name === central.name ? kubeContextName(central) : undefined})
+    if (plan.conflicts.length > 0 && !o.overwrite) throw conflictError(plan)
     const backupKey = `kubeconfig:backup:${file}`
     const res = await writeMerge(plan, {backup: !ctx.resources.get(backupKey)})
     // the backup holds the file as it was before this run: later writes of the same run make none
     if (res.written) ctx.resources.set(backupKey, res.backup ?? 'none')
     const summary = `${file}: ${describeChanges(plan.changes)}${res.backup ? ` (previous file backed up to ${res.backup})` : ''}`
     log(summary)
-    const report: KubeconfigClusterReport = {cluster: c.name, source: sourceText, changes: plan.changes, written: res.written, backup: res.backup, summary}
-    opts(ctx).kubeconfigCollector?.report(report)
-    return report
+    return {cluster: c.name, source: sourceText, changes: plan.changes, written: res.written, backup: res.backup, summary}
   })
 }
 
@@ -144,66 +128,61 @@ export function kubeconfigHasCluster(file: string, c: Cluster): boolean {
   return Boolean(cl?.cluster?.server === c.apiServer && cl.cluster['certificate-authority-data'] && user && ctx?.context?.cluster === kubeClusterName(c) && ctx.context.user === kubeUserName(c))
 }
 
-export const kubeconfigPhase: Phase<ClusterTarget> = {
-  name: 'kubeconfig',
-  title: 'Merge admin kubeconfigs',
-  targets(ctx) {
-    return runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} → ${kubeContextName(c)}`}))
-  },
-  fingerprint(t, ctx) {
-    const c = clusterOf(ctx, t.cluster)
-    const src = sourceOf(ctx, c)
-    let fileStamp: string | undefined
-    if (src.kind === 'file') {
-      try {
-        const st = statSync(src.file)
-        fileStamp = `${st.size}:${st.mtimeMs}`
-      } catch {
-        fileStamp = 'missing'
+export function kubeconfigPhase(o: KubeconfigPhaseOptions = {}): Phase<ClusterTarget, KubeconfigClusterReport> {
+  return {
+    name: 'kubeconfig',
+    title: 'Merge admin kubeconfigs',
+    targets(ctx) {
+      return runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} → ${kubeContextName(c)}`}))
+    },
+    fingerprint(t, ctx) {
+      const c = clusterOf(ctx, t.cluster)
+      const src = sourceOf(ctx, c, o)
+      let fileStamp: string | undefined
+      if (src.kind === 'file') {
+        try {
+          const st = statSync(src.file)
+          fileStamp = `${st.size}:${st.mtimeMs}`
+        } catch {
+          fileStamp = 'missing'
+        }
       }
-    }
-    return {cluster: c.name, apiServer: c.apiServer, source: src.kind === 'file' ? {file: src.file, stamp: fileStamp} : src.label, kubeconfig: kubeconfigFile(ctx)}
-  },
-  // admin.conf comes over SSH (with sudo) unless --from-file gave it
-  async prepare(targets, ctx) {
-    if (targets.some((t) => sourceOf(ctx, clusterOf(ctx, t.cluster)).kind === 'ssh')) await (await import('../ssh/index.js')).prepareSsh(ctx)
-  },
-  async isDone(t, ctx) {
-    if (opts(ctx).kubeconfigRecheck) return false
-    return kubeconfigHasCluster(kubeconfigFile(ctx), clusterOf(ctx, t.cluster))
-  },
-  describe(t, ctx) {
-    const c = clusterOf(ctx, t.cluster)
-    const src = sourceOf(ctx, c)
-    const from = src.kind === 'file' ? src.file : `${ADMIN_CONF_PATH} on ${src.label} (sudo)`
-    return `read ${from}; merge cluster ${kubeClusterName(c)}, user ${kubeUserName(c)}, context ${kubeContextName(c)} (server ${c.apiServer}) into ${kubeconfigFile(ctx)}`
-  },
-  async run(t, ctx, io) {
-    try {
-      const r = await mergeCluster(ctx, clusterOf(ctx, t.cluster), (l) => io.log(l))
-      return r.summary
-    } catch (error) {
-      opts(ctx).kubeconfigCollector?.error?.(t.cluster, error)
-      throw error
-    }
-  },
+      return {cluster: c.name, apiServer: c.apiServer, source: src.kind === 'file' ? {file: src.file, stamp: fileStamp} : src.label, kubeconfig: kubeconfigFile(ctx)}
+    },
+    // admin.conf comes over SSH (with sudo) unless --from-file gave it
+    async prepare(targets, ctx) {
+      if (targets.some((t) => sourceOf(ctx, clusterOf(ctx, t.cluster), o).kind === 'ssh')) await (await import('../ssh/index.js')).prepareSsh(ctx)
+    },
+    async isDone(t, ctx) {
+      if (o.recheck) return false
+      return kubeconfigHasCluster(kubeconfigFile(ctx), clusterOf(ctx, t.cluster))
+    },
+    describe(t, ctx) {
+      const c = clusterOf(ctx, t.cluster)
+      const src = sourceOf(ctx, c, o)
+      const from = src.kind === 'file' ? src.file : `${ADMIN_CONF_PATH} on ${src.label} (sudo)`
+      return `read ${from}; merge cluster ${kubeClusterName(c)}, user ${kubeUserName(c)}, context ${kubeContextName(c)} (server ${c.apiServer}) into ${kubeconfigFile(ctx)}`
+    },
+    async run(t, ctx, io) {
+      const r = await mergeCluster(ctx, clusterOf(ctx, t.cluster), o, (l) => io.log(l))
+      return {summary: r.summary, report: r}
+    },
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // secrets
 
-/** Run options of the secrets phase (ctx.options), set by `secrets apply` and `bootstrap`. */
+/** Options of the secrets phase, set by `secrets apply`, `cluster add` and `bootstrap`. */
 export interface SecretsPhaseOptions {
-  kubeconfig?: string
   /** values resolved before the run (the command does this, so prompts never fight the progress display) */
-  secretValues?: SecretValues
+  values?: SecretValues
   /** --generate-passwords (bootstrap: when values are resolved inside the run) */
   generatePasswords?: boolean
   /** --opensearch-ca-file */
   opensearchCaFile?: string
   /** always compare with the live Secrets (the explicit command); bootstrap trusts the journal */
-  secretsRecheck?: boolean
-  secretsCollector?: SecretsCollector
+  recheck?: boolean
 }
 
 export interface SecretsClusterReport {
@@ -212,23 +191,13 @@ export interface SecretsClusterReport {
   secrets: SecretResult[]
 }
 
-export interface SecretsCollector {
-  report(r: SecretsClusterReport): void
-  error?(cluster: string, e: unknown): void
-}
-
-function sopts(ctx: Pick<RunContext, 'options'>): SecretsPhaseOptions {
-  return ctx.options as SecretsPhaseOptions
-}
-
 /** The run's values: given by the command, else resolved once (env, cluster, generated, prompt). */
-export function secretValues(ctx: RunContext): Promise<SecretValues> {
-  const given = sopts(ctx).secretValues
-  if (given) return Promise.resolve(given)
+export function secretValues(ctx: RunContext, o: SecretsPhaseOptions): Promise<SecretValues> {
+  if (o.values) return Promise.resolve(o.values)
   return ctx.resources.getOrCreate('secrets:values', () =>
     resolveSecretValues(ctx.inv, {
-      generate: sopts(ctx).generatePasswords,
-      opensearchCaFile: sopts(ctx).opensearchCaFile,
+      generate: o.generatePasswords,
+      opensearchCaFile: o.opensearchCaFile,
       central: () => kubeForCluster(ctx, centralCluster(ctx.platform).name),
     }),
   )
@@ -239,56 +208,52 @@ function shapeOptions(ctx: Pick<RunContext, 'platform'>): {opensearchCa: boolean
   return {opensearchCa: true, s3Ca: Boolean(ctx.platform.s3.caFile)}
 }
 
-export const secretsPhase: Phase<ClusterTarget> = {
-  name: 'secrets',
-  title: 'Credentials as Secrets in the clusters',
-  targets(ctx) {
-    return runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${c.role})`}))
-  },
-  // names, keys and where values come from — never a value, nor a hash of one (see docs/readme/45-kubeconfig-secrets.md);
-  // the hosts of the central TLS certificates (inventory facts, not secrets) so a new endpoint reissues them
-  fingerprint(t, ctx) {
-    const c = clusterOf(ctx, t.cluster)
-    const p = ctx.platform
-    const central = c.name === centralCluster(p).name
-    return {
-      cluster: c.name,
-      context: kubeContextName(c),
-      secrets: secretShapes(p, c, shapeOptions(ctx)).map((s) => ({ns: s.namespace, name: s.name, keys: s.keys})),
-      ...(central ? {tls: tlsSecretSpecs(p).map((s) => ({name: s.name, hosts: s.hosts}))} : {}),
-      env: [p.s3.accessKeyEnv, p.s3.secretKeyEnv, ENV.opensearchAdminPassword, ENV.fluentbitPassword, ENV.grafanaAdminPassword, ENV.grafanaOpensearchPassword, ...receiverSecrets(p.alerting).map((r) => r.env)],
-      s3: {endpoint: p.s3.endpoint, region: p.s3.region, pathStyle: p.s3.pathStyle, buckets: p.s3.buckets, caFile: p.s3.caFile ?? null},
-      opensearchCaFile: sopts(ctx).opensearchCaFile ?? process.env[ENV.opensearchCaFile] ?? null,
-    }
-  },
-  prepare: async (_t, ctx) => void (await secretValues(ctx)),
-  async isDone(t, ctx) {
-    if (sopts(ctx).secretsRecheck) return false
-    const c = clusterOf(ctx, t.cluster)
-    return clusterSecretsMatch(await kubeForCluster(ctx, c.name), {platform: ctx.platform, cluster: c, values: await secretValues(ctx)})
-  },
-  describe(t, ctx) {
-    const c = clusterOf(ctx, t.cluster)
-    const list = secretShapes(ctx.platform, c, shapeOptions(ctx)).map((s) => `${s.namespace}/${s.name} [${s.keys.join(', ')}]`)
-    const tls = c.name === centralCluster(ctx.platform).name ? ' (TLS certificates from the platform CA in .obsctl/pki, unless a TLS Secret without the obsctl label is already there: that one is kept)' : ''
-    return `server-side apply (field manager obsctl) on ${kubeContextName(c)}: ${list.join('; ')}${tls}`
-  },
-  async run(t, ctx, io) {
-    const c = clusterOf(ctx, t.cluster)
-    try {
-      const values = await secretValues(ctx)
+export function secretsPhase(o: SecretsPhaseOptions = {}): Phase<ClusterTarget, SecretsClusterReport> {
+  return {
+    name: 'secrets',
+    title: 'Credentials as Secrets in the clusters',
+    targets(ctx) {
+      return runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${c.role})`}))
+    },
+    // names, keys and where values come from — never a value, nor a hash of one (see docs/readme/45-kubeconfig-secrets.md);
+    // the hosts of the central TLS certificates (inventory facts, not secrets) so a new endpoint reissues them
+    fingerprint(t, ctx) {
+      const c = clusterOf(ctx, t.cluster)
+      const p = ctx.platform
+      const central = c.name === centralCluster(p).name
+      return {
+        cluster: c.name,
+        context: kubeContextName(c),
+        secrets: secretShapes(p, c, shapeOptions(ctx)).map((s) => ({ns: s.namespace, name: s.name, keys: s.keys})),
+        ...(central ? {tls: tlsSecretSpecs(p).map((s) => ({name: s.name, hosts: s.hosts}))} : {}),
+        env: [p.s3.accessKeyEnv, p.s3.secretKeyEnv, ENV.opensearchAdminPassword, ENV.fluentbitPassword, ENV.grafanaAdminPassword, ENV.grafanaOpensearchPassword, ...receiverSecrets(p.alerting).map((r) => r.env)],
+        s3: {endpoint: p.s3.endpoint, region: p.s3.region, pathStyle: p.s3.pathStyle, buckets: p.s3.buckets, caFile: p.s3.caFile ?? null},
+        opensearchCaFile: o.opensearchCaFile ?? process.env[ENV.opensearchCaFile] ?? null,
+      }
+    },
+    prepare: async (_t, ctx) => void (await secretValues(ctx, o)),
+    async isDone(t, ctx) {
+      if (o.recheck) return false
+      const c = clusterOf(ctx, t.cluster)
+      return clusterSecretsMatch(await kubeForCluster(ctx, c.name), {platform: ctx.platform, cluster: c, values: await secretValues(ctx, o)})
+    },
+    describe(t, ctx) {
+      const c = clusterOf(ctx, t.cluster)
+      const list = secretShapes(ctx.platform, c, shapeOptions(ctx)).map((s) => `${s.namespace}/${s.name} [${s.keys.join(', ')}]`)
+      const tls = c.name === centralCluster(ctx.platform).name ? ' (TLS certificates from the platform CA in .obsctl/pki, unless a TLS Secret without the obsctl label is already there: that one is kept)' : ''
+      return `server-side apply (field manager obsctl) on ${kubeContextName(c)}: ${list.join('; ')}${tls}`
+    },
+    async run(t, ctx, io) {
+      const c = clusterOf(ctx, t.cluster)
+      const values = await secretValues(ctx, o)
       const kube = await kubeForCluster(ctx, c.name)
       const r = await applyClusterSecrets(kube, {platform: ctx.platform, cluster: c, values}, (l) => io.log(l))
-      sopts(ctx).secretsCollector?.report({cluster: c.name, ...r})
       // a name in two namespaces (obsctl-ingress-tls) is shown with its namespace
       const twice = new Set(r.secrets.map((s) => s.name).filter((n, i, all) => all.indexOf(n) !== i))
       const by = (a: string) => r.secrets.filter((s) => s.action === a).map((s) => (twice.has(s.name) ? `${s.namespace}/${s.name}` : s.name))
       const parts = (['created', 'updated', 'unchanged', 'kept'] as const).filter((a) => by(a).length > 0).map((a) => `${a}: ${by(a).join(', ')}`)
       if (r.namespaces.length > 0) parts.unshift(`namespaces created: ${r.namespaces.join(', ')}`)
-      return parts.join('; ')
-    } catch (error) {
-      sopts(ctx).secretsCollector?.error?.(c.name, error)
-      throw error
-    }
-  },
+      return {summary: parts.join('; '), report: {cluster: c.name, ...r}}
+    },
+  }
 }

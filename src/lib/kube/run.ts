@@ -3,9 +3,9 @@ import type {RunContext} from '../engine/types.js'
 import {kubeContextName} from '../config/model.js'
 import {Kube} from './client.js'
 
-/** The kubeconfig path a run uses: the run's `kubeconfig` option (from --kubeconfig), else the default resolution. */
-export function runKubeconfig(ctx: Pick<RunContext, 'options'>): string | undefined {
-  return typeof ctx.options.kubeconfig === 'string' ? ctx.options.kubeconfig : undefined
+/** The kubeconfig path a run uses: the run's --kubeconfig, else the default resolution. */
+export function runKubeconfig(ctx: Pick<RunContext, 'kubeconfig'>): string | undefined {
+  return ctx.kubeconfig
 }
 
 export function kubeForCluster(ctx: RunContext, cluster: string): Promise<Kube> {

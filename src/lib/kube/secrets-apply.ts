@@ -8,9 +8,9 @@
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, kubeContextName} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
-import {ObsctlError, errorMessage, inputError} from '../errors.js'
+import {inputError} from '../errors.js'
 import {Kube} from './client.js'
-import {secretsPhase, type SecretsClusterReport, type SecretsPhaseOptions} from './phases.js'
+import {secretsPhase, type SecretsClusterReport} from './phases.js'
 import {resolveSecretValues, secretShapes, type SecretValues} from './secrets.js'
 
 export interface SecretsApplyOptions {
@@ -71,26 +71,16 @@ export async function secretsApply(inv: LoadedInventory, opts: SecretsApplyOptio
       central: () => Kube.connect({kubeconfig: opts.kubeconfig, context: kubeContextName(central)}),
     }))
 
-  const reports = new Map<string, SecretsClusterReport>()
-  const errors: unknown[] = []
-  const options: SecretsPhaseOptions & Record<string, unknown> = {
+  const {runStandalone} = await import('../engine/standalone.js')
+  const {run, reports: list} = await runStandalone(secretsPhase({values, recheck: true}), {
+    inv,
     kubeconfig: opts.kubeconfig,
     clusters,
-    secretValues: values,
-    secretsRecheck: true,
-    secretsCollector: {report: (r) => reports.set(r.cluster, r), error: (_c, e) => errors.push(e)},
-  }
-  const {runPhases} = await import('../engine/index.js')
-  const run = await runPhases([secretsPhase], {inv, restart: true, renderer: opts.renderer, onEvent: opts.onEvent, command: 'secrets apply', options})
-  const list = clusters.map((c) => reports.get(c)).filter((r): r is SecretsClusterReport => Boolean(r))
-  if (!run.ok) {
-    if (run.interrupted) throw new ObsctlError('secrets apply interrupted', {exitCode: 130, code: 'INTERRUPTED', details: run})
-    const failed = run.phases.flatMap((ph) => ph.tasks).filter((t) => t.status === 'failed')
-    const logs = run.logsDir ? [`task logs: ${run.logsDir}`] : []
-    const first = errors.find((e) => e instanceof ObsctlError) as ObsctlError | undefined
-    const message = failed.length > 1 ? `secrets apply failed on ${failed.map((t) => t.target).join(', ')}: ${first?.message ?? failed[0]?.error}` : (first?.message ?? `secrets apply failed: ${failed.map((t) => `${t.target}: ${t.error}`).join('; ') || errorMessage(run.phases[0]?.error)}`)
-    throw new ObsctlError(message, {exitCode: first?.exitCode ?? 1, code: first?.code ?? 'SECRETS_APPLY_FAILED', hints: [...(first?.hints ?? []), ...logs], details: {clusters: list, run}})
-  }
+    renderer: opts.renderer,
+    onEvent: opts.onEvent,
+    command: 'secrets apply',
+    failureCode: 'SECRETS_APPLY_FAILED',
+  })
   const report: SecretsApplyReport = {dryRun: false, clusters: list, generated: values.generated, sources: values.sources, ...(values.platformCa ? {platformCa: values.platformCa} : {}), run}
   if (opts.showGenerated && values.generated.length > 0) {
     const byName: Record<string, string> = {

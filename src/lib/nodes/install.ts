@@ -87,18 +87,24 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(t), reject(interruptedError())), {once: true})
   })
 
-function readyTimeoutMs(ctx: RunContext): number {
-  const s = ctx.options.readyTimeoutSeconds ?? ctx.options.timeoutSeconds
-  return (typeof s === 'number' && s > 0 ? s : 600) * 1000
+/** Options of the nodes phase: how long a node may take to be Ready (--timeout; default 600 s), and the poll interval (tests). */
+export interface NodesPhaseOptions {
+  readyTimeoutSeconds?: number
+  readyPollMs?: number
 }
 
-async function waitForControlPlane(ctx: RunContext, cluster: Cluster, cp: SshConnection, io: TaskIO): Promise<void> {
+function readyTimeoutMs(o: NodesPhaseOptions): number {
+  const s = o.readyTimeoutSeconds
+  return (s !== undefined && s > 0 ? s : 600) * 1000
+}
+
+async function waitForControlPlane(ctx: RunContext, o: NodesPhaseOptions, cluster: Cluster, cp: SshConnection, io: TaskIO): Promise<void> {
   const live = await cp.exec('test -f /etc/kubernetes/admin.conf')
   if (live.code === 0) return
   io.log(`waiting for the control plane ${nodeName(firstControlPlane(cluster))} to be initialised`)
   const d = await cpDeferred(ctx, cluster.name)
   try {
-    await withTimeout(d.promise, readyTimeoutMs(ctx), `control plane of ${cluster.name}`, io.signal)
+    await withTimeout(d.promise, readyTimeoutMs(o), `control plane of ${cluster.name}`, io.signal)
   } catch (e) {
     if (e instanceof ObsctlError && e.code === 'TIMEOUT') {
       e.hints.push(`the control plane task did not run in this run: obsctl node install ${cluster.name} --restart`)
@@ -122,10 +128,10 @@ async function joinInfo(cp: SshConnection, mode: 'join' | 'join-control-plane', 
   return info
 }
 
-async function verifyReady(ctx: RunContext, cp: SshConnection, node: ClusterNode, io: TaskIO): Promise<void> {
+async function verifyReady(o: NodesPhaseOptions, cp: SshConnection, node: ClusterNode, io: TaskIO): Promise<void> {
   const name = nodeName(node)
   const cmd = `kubectl --kubeconfig /etc/kubernetes/admin.conf get node ${shQuote(name)} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'`
-  const deadline = Date.now() + readyTimeoutMs(ctx)
+  const deadline = Date.now() + readyTimeoutMs(o)
   let last = ''
   for (let i = 0; ; i++) {
     const r = await cp.sudo(cmd, {signal: io.signal})
@@ -136,9 +142,9 @@ async function verifyReady(ctx: RunContext, cp: SshConnection, node: ClusterNode
     }
     if (Date.now() > deadline) break
     if (i % 6 === 0) io.log(`waiting for node ${name} to be Ready (${last})`)
-    await sleep(typeof ctx.options.readyPollMs === 'number' ? ctx.options.readyPollMs : 5000, io.signal)
+    await sleep(o.readyPollMs ?? 5000, io.signal)
   }
-  throw new ObsctlError(`node ${name} did not become Ready within ${Math.round(readyTimeoutMs(ctx) / 1000)} s (${last})`, {
+  throw new ObsctlError(`node ${name} did not become Ready within ${Math.round(readyTimeoutMs(o) / 1000)} s (${last})`, {
     code: 'NODE_NOT_READY',
     hints: [`on the control plane: kubectl describe node ${name}; kubectl -n kube-system get pods -o wide`],
   })
@@ -150,7 +156,7 @@ export interface InstallResult {
 }
 
 /** The `nodes` phase's run(): preflight, upload, run, verify. */
-export async function installNode(t: NodeTarget, ctx: RunContext, io: TaskIO): Promise<string> {
+export async function installNode(t: NodeTarget, ctx: RunContext, io: TaskIO, o: NodesPhaseOptions = {}): Promise<string> {
   const {cluster, node} = resolveTarget(ctx.platform, t)
   const mode = installMode(cluster, node)
   const pool = await sshPool(ctx)
@@ -180,7 +186,7 @@ export async function installNode(t: NodeTarget, ctx: RunContext, io: TaskIO): P
     if (mode !== 'init') {
       joined = (await conn.exec('test -f /etc/kubernetes/kubelet.conf')).code === 0
       if (!joined) {
-        await waitForControlPlane(ctx, cluster, cp, io)
+        await waitForControlPlane(ctx, o, cluster, cp, io)
         const info = await joinInfo(cp, mode, io)
         await conn.upload(joinPath, kubeadmJoinConfig(ctx.platform, cluster, node, info), 0o600)
       }
@@ -200,7 +206,7 @@ export async function installNode(t: NodeTarget, ctx: RunContext, io: TaskIO): P
     const m = /OBSCTL_RESULT=(installed|already-installed) changes=(\d+)/.exec(r.stdout)
     const res: InstallResult = {result: (m?.[1] as InstallResult['result']) ?? 'installed', changes: Number(m?.[2] ?? 0)}
     cpD?.resolve()
-    await verifyReady(ctx, cp, node, io)
+    await verifyReady(o, cp, node, io)
     return res.result === 'already-installed'
       ? `already installed, Ready`
       : `installed (${res.changes} change${res.changes === 1 ? '' : 's'}), Ready`

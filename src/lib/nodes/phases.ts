@@ -5,44 +5,48 @@
 import type {Phase} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
 import {prepareSsh, sshPool} from '../ssh/pool.js'
-import {describeInstall, installFingerprint, installNode, nodeTargets, resolveTarget, type NodeTarget} from './install.js'
+import {describeInstall, installFingerprint, installNode, nodeTargets, resolveTarget, type NodeTarget, type NodesPhaseOptions} from './install.js'
 import {checkNode} from './preflight.js'
 
-export const preflightPhase: Phase<NodeTarget> = {
-  name: 'preflight',
-  title: 'Preflight checks on every node',
-  targets: (ctx) => nodeTargets(ctx),
-  // a resumed bootstrap does not re-check nodes that passed with the same declared inputs (after
-  // `nodes` they would report our own kubelet on 10250); `obsctl node preflight` and --restart always check
-  fingerprint: (t, ctx) => {
-    const {cluster, node} = resolveTarget(ctx.platform, t)
-    return {node, role: cluster.role, profile: ctx.platform.profile, k8s: ctx.platform.versions.kubernetes}
-  },
-  describe: (t) => `ssh ${t.host}: OS/arch, CPU, memory, disk, swap, ports 6443/10250, clock, sudo (read-only)`,
-  prepare: (_t, ctx) => prepareSsh(ctx),
-  async run(t, ctx, io) {
-    const {cluster, node} = resolveTarget(ctx.platform, t)
-    const pool = await sshPool(ctx)
-    const r = await checkNode(pool, ctx.platform, cluster, node)
-    for (const c of r.checks) io.log(`${c.status} ${c.title}: ${c.detail}`)
-    const failed = r.checks.filter((c) => c.status === 'fail')
-    if (failed.length > 0) {
-      throw new ObsctlError(`${failed.length} check(s) failed: ${failed.map((c) => `${c.title}: ${c.detail}`).join('; ')}`, {
-        code: 'PREFLIGHT',
-        hints: failed.map((c) => c.hint).filter((h): h is string => Boolean(h)),
-      })
-    }
-    const warn = r.checks.filter((c) => c.status === 'warn').length
-    return `${r.checks.length} checks passed${warn ? ` (${warn} warning${warn === 1 ? '' : 's'})` : ''}`
-  },
+export function preflightPhase(): Phase<NodeTarget> {
+  return {
+    name: 'preflight',
+    title: 'Preflight checks on every node',
+    targets: (ctx) => nodeTargets(ctx),
+    // a resumed bootstrap does not re-check nodes that passed with the same declared inputs (after
+    // `nodes` they would report our own kubelet on 10250); `obsctl node preflight` and --restart always check
+    fingerprint: (t, ctx) => {
+      const {cluster, node} = resolveTarget(ctx.platform, t)
+      return {node, role: cluster.role, profile: ctx.platform.profile, k8s: ctx.platform.versions.kubernetes}
+    },
+    describe: (t) => `ssh ${t.host}: OS/arch, CPU, memory, disk, swap, ports 6443/10250, clock, sudo (read-only)`,
+    prepare: (_t, ctx) => prepareSsh(ctx),
+    async run(t, ctx, io) {
+      const {cluster, node} = resolveTarget(ctx.platform, t)
+      const pool = await sshPool(ctx)
+      const r = await checkNode(pool, ctx.platform, cluster, node)
+      for (const c of r.checks) io.log(`${c.status} ${c.title}: ${c.detail}`)
+      const failed = r.checks.filter((c) => c.status === 'fail')
+      if (failed.length > 0) {
+        throw new ObsctlError(`${failed.length} check(s) failed: ${failed.map((c) => `${c.title}: ${c.detail}`).join('; ')}`, {
+          code: 'PREFLIGHT',
+          hints: failed.map((c) => c.hint).filter((h): h is string => Boolean(h)),
+        })
+      }
+      const warn = r.checks.filter((c) => c.status === 'warn').length
+      return {summary: `${r.checks.length} checks passed${warn ? ` (${warn} warning${warn === 1 ? '' : 's'})` : ''}`}
+    },
+  }
 }
 
-export const nodesPhase: Phase<NodeTarget> = {
-  name: 'nodes',
-  title: 'Kubernetes on every node',
-  targets: (ctx) => nodeTargets(ctx),
-  fingerprint: (t, ctx) => installFingerprint(ctx.platform, t),
-  describe: (t, ctx) => describeInstall(t, ctx),
-  prepare: (_t, ctx) => prepareSsh(ctx),
-  run: (t, ctx, io) => installNode(t, ctx, io),
+export function nodesPhase(o: NodesPhaseOptions = {}): Phase<NodeTarget> {
+  return {
+    name: 'nodes',
+    title: 'Kubernetes on every node',
+    targets: (ctx) => nodeTargets(ctx),
+    fingerprint: (t, ctx) => installFingerprint(ctx.platform, t),
+    describe: (t, ctx) => describeInstall(t, ctx),
+    prepare: (_t, ctx) => prepareSsh(ctx),
+    run: async (t, ctx, io) => ({summary: await installNode(t, ctx, io, o)}),
+  }
 }

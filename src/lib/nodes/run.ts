@@ -33,6 +33,8 @@ export interface NodeInstallOptions extends NodeRunOptions {
   restart?: boolean
   dryRun?: boolean
   readyTimeoutSeconds?: number
+  /** poll interval of the Ready check (tests) */
+  readyPollMs?: number
   renderer?: RendererChoice
   onEvent?: RunEventSink
 }
@@ -42,7 +44,7 @@ export async function runNodeInstall(inv: LoadedInventory, o: NodeInstallOptions
   selectClusters(inv.platform, o.clusters)
   const sshSecrets = o.dryRun ? undefined : await resolveSshSecrets(inv.platform, inv.dir)
   const [{runPhases}, {nodesPhase}] = await Promise.all([import('../engine/index.js'), import('./phases.js')])
-  return runPhases([nodesPhase], {
+  return runPhases([nodesPhase({readyTimeoutSeconds: o.readyTimeoutSeconds, readyPollMs: o.readyPollMs})], {
     inv,
     dryRun: o.dryRun,
     restart: o.restart,
@@ -50,6 +52,7 @@ export async function runNodeInstall(inv: LoadedInventory, o: NodeInstallOptions
     renderer: o.renderer,
     onEvent: o.onEvent,
     command: 'node install',
-    options: {clusters: o.clusters, knownHosts: o.knownHosts ? path.resolve(o.knownHosts) : undefined, readyTimeoutSeconds: o.readyTimeoutSeconds, sshSecrets},
+    clusters: o.clusters,
+    ssh: {knownHostsFile: o.knownHosts ? path.resolve(o.knownHosts) : undefined, secrets: sshSecrets},
   })
 }

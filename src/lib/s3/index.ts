@@ -4,15 +4,14 @@
  */
 import type {LoadedInventory} from '../config/load.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
-import {ObsctlError, errorMessage} from '../errors.js'
 import {dryRunReport, wantedBuckets, type BucketReport} from './buckets.js'
 import {resolveCaFile, resolveCredentials, type S3ConnectOptions, type S3Credentials} from './client.js'
-import {bucketsPhase, type BucketsCollector} from './phases.js'
+import {bucketsPhase} from './phases.js'
 
 export * from './buckets.js'
 export {openS3, parseEndpoint, resolveCaFile, resolveCredentials, translateS3Error, isNotImplemented} from './client.js'
 export type {S3ConnectOptions, S3Credentials, S3Endpoint, S3Session} from './client.js'
-export {bucketsPhase, connectS3, type BucketTarget, type BucketsCollector} from './phases.js'
+export {bucketsPhase, connectS3, type BucketTarget, type BucketsPhaseOptions} from './phases.js'
 
 export interface S3SetupOptions extends S3ConnectOptions {
   /** touch nothing remote: report what would be done */
@@ -47,27 +46,17 @@ export async function s3Setup(inv: LoadedInventory, opts: S3SetupOptions = {}): 
   const caFile = resolveCaFile(inv, opts.caFile) ?? null
   const dryRun = Boolean(opts.dryRun)
   const credentials = dryRun ? undefined : (opts.credentials ?? (await resolveCredentials(inv.platform)))
-  const reports = new Map<string, BucketReport>()
-  const errors: unknown[] = []
-  const collector: BucketsCollector = {report: (r) => reports.set(r.name, r), error: (_t, e) => errors.push(e)}
-  const {runPhases} = await import('../engine/index.js')
-  const run = await runPhases([bucketsPhase], {
+  const {runStandalone} = await import('../engine/standalone.js')
+  // every task shares one session, so they usually fail for one reason: the first failure is thrown with its hints
+  const {run, reports: list} = await runStandalone(bucketsPhase({caFile: opts.caFile, timeoutSeconds: opts.timeoutSeconds, credentials}), {
     inv,
     dryRun,
-    restart: true,
     renderer: opts.renderer,
     onEvent: opts.onEvent,
     command: 's3 setup',
-    options: {s3CaFile: opts.caFile, s3TimeoutSeconds: opts.timeoutSeconds, s3Credentials: credentials, s3Collector: collector},
+    failureCode: 'S3_SETUP_FAILED',
   })
-  if (!run.ok) {
-    // every task shares one session, so they usually fail for one reason: surface it with its hints
-    const first = errors.find((e) => e instanceof ObsctlError) as ObsctlError | undefined
-    const failed = run.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed')
-    const logs = run.logsDir ? [`task logs: ${run.logsDir}`] : []
-    if (first) throw new ObsctlError(first.message, {exitCode: first.exitCode, code: first.code, hints: [...first.hints, ...logs], details: run, cause: first})
-    throw new ObsctlError(`s3 setup failed: ${failed.map((t) => `${t.target}: ${t.error}`).join('; ') || errorMessage(run.phases[0]?.error)}`, {code: 'S3_SETUP_FAILED', hints: logs, details: run})
-  }
+  const reports = new Map<string, BucketReport>(list.map((r) => [r.name, r]))
   const buckets = wanted.map((w) => (dryRun ? dryRunReport(w) : (reports.get(w.name) ?? dryRunReport(w))))
   return {endpoint: inv.platform.s3.endpoint, region: inv.platform.s3.region, caFile, dryRun, buckets, warnings: buckets.flatMap((b) => b.warnings), run}
 }

@@ -184,11 +184,11 @@ export function sshPool(ctx: RunContext): Promise<SshPool> {
       new SshPool({
         platform: ctx.platform,
         inventoryDir: ctx.inv.dir,
-        knownHostsFile: typeof ctx.options.knownHosts === 'string' ? ctx.options.knownHosts : undefined,
+        knownHostsFile: ctx.ssh.knownHostsFile,
         signal: ctx.signal,
-        attempts: typeof ctx.options.sshAttempts === 'number' ? ctx.options.sshAttempts : undefined,
-        backoffMs: typeof ctx.options.sshBackoffMs === 'number' ? ctx.options.sshBackoffMs : undefined,
-        secrets: ctx.options.sshSecrets as SshSecrets | undefined,
+        attempts: ctx.ssh.attempts,
+        backoffMs: ctx.ssh.backoffMs,
+        secrets: ctx.ssh.secrets,
       }),
     (pool) => pool.close(),
   )

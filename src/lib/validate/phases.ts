@@ -3,31 +3,38 @@ import {ObsctlError} from '../errors.js'
 import type {Phase, Target} from '../engine/types.js'
 import {formatOutcome} from './render.js'
 
-export const validatePhase: Phase<Target> = {
-  name: 'validate',
-  title: 'Validate the platform end to end',
-  targets: () => [{id: 'platform', title: 'platform'}],
-  // always re-run: validation is about now, not about inputs
-  fingerprint: () => ({at: Date.now()}),
-  describe: () => 'run every check of obsctl validate all (Argo CD, Prometheus, Thanos, OpenSearch, Fluent Bit)',
-  async run(_t, ctx, io) {
-    const {validate} = await import('./index.js')
-    const v = await validate(ctx.inv, {
-      kubeconfig: typeof ctx.options.kubeconfig === 'string' ? ctx.options.kubeconfig : undefined,
-      caFile: typeof ctx.options.caFile === 'string' ? ctx.options.caFile : undefined,
-      signal: ctx.signal,
-      record: true,
-      onOutcome: (o) => io.log(formatOutcome(o).split('\n').join(' | ')),
-    })
-    const s = v.summary
-    const line = `${s.pass} passed, ${s.warn} warnings, ${s.fail} failed`
-    if (!v.ok) {
-      throw new ObsctlError(`validation failed: ${v.checks.filter((c) => c.result === 'fail').map((c) => c.id).join(', ')} (${line})`, {
-        code: 'VALIDATE_FAILED',
-        hints: ['obsctl validate shows each failure with its hint'],
-        details: v,
+export interface ValidatePhaseOptions {
+  /** the platform CA bundle for the services' HTTPS (else the inventory's) */
+  caFile?: string
+}
+
+export function validatePhase(o: ValidatePhaseOptions = {}): Phase<Target> {
+  return {
+    name: 'validate',
+    title: 'Validate the platform end to end',
+    targets: () => [{id: 'platform', title: 'platform'}],
+    // always re-run: validation is about now, not about inputs
+    fingerprint: () => ({at: Date.now()}),
+    describe: () => 'run every check of obsctl validate all (Argo CD, Prometheus, Thanos, OpenSearch, Fluent Bit)',
+    async run(_t, ctx, io) {
+      const {validate} = await import('./index.js')
+      const v = await validate(ctx.inv, {
+        kubeconfig: ctx.kubeconfig,
+        caFile: o.caFile,
+        signal: ctx.signal,
+        record: true,
+        onOutcome: (o) => io.log(formatOutcome(o).split('\n').join(' | ')),
       })
-    }
-    return line
-  },
+      const s = v.summary
+      const line = `${s.pass} passed, ${s.warn} warnings, ${s.fail} failed`
+      if (!v.ok) {
+        throw new ObsctlError(`validation failed: ${v.checks.filter((c) => c.result === 'fail').map((c) => c.id).join(', ')} (${line})`, {
+          code: 'VALIDATE_FAILED',
+          hints: ['obsctl validate shows each failure with its hint'],
+          details: v,
+        })
+      }
+      return {summary: line}
+    },
+  }
 }

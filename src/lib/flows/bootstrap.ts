@@ -1,6 +1,6 @@
 /**
- * `obsctl bootstrap`: lint, then every phase of DESIGN.md §3 in order on the engine as one
- * resumable run. A dry run also renders the GitOps repo into a preview folder and prints the plan,
+ * `obsctl bootstrap`: lint, then the bootstrap flow — every phase of DESIGN.md §3 in order, each built
+ * from the registry with its typed options — on the engine as one resumable run. A dry run also renders the GitOps repo into a preview folder and prints the plan,
  * touching no remote system. A real run shows what will change and asks first (or --yes).
  */
 import path from 'node:path'
@@ -11,7 +11,41 @@ import {ensureDir} from '../fs.js'
 import {ExitCode, ObsctlError, inputError} from '../errors.js'
 import {canPrompt} from '../cli/prompt.js'
 import {planPhases, runPhases, type PlanResult, type RendererChoice, type RunResult} from '../engine/index.js'
-import {loadPhases, PHASE_NAMES} from '../phases.js'
+import {buildPhases, selectFlow, type FlowOptions} from './registry.js'
+
+/** The bootstrap flow: registered phases, in order. */
+export const BOOTSTRAP_PHASES = ['preflight', 'nodes', 'kubeconfig', 'buckets', 'render', 'argocd', 'register', 'secrets', 'root-app', 'sync', 'validate'] as const
+export type BootstrapPhase = (typeof BOOTSTRAP_PHASES)[number]
+
+/** What the bootstrap command's flags set for its phases. */
+export interface BootstrapSettings {
+  /** --kubeconfig */
+  kubeconfig?: string
+  /** --timeout: rollouts, node readiness and sync */
+  timeoutSeconds?: number
+  /** --push: commit and push the rendered repo (Argo CD pulls it from the remote) */
+  push?: boolean
+  /** --argocd-manifest */
+  manifest?: string
+}
+
+/** Each bootstrap phase's typed options, from the command's settings. */
+export function bootstrapPhaseOptions(s: BootstrapSettings): FlowOptions<BootstrapPhase> {
+  const timeoutSeconds = s.timeoutSeconds
+  return {
+    preflight: {},
+    nodes: {readyTimeoutSeconds: timeoutSeconds},
+    kubeconfig: {},
+    buckets: {},
+    render: {commit: true, push: s.push},
+    argocd: {manifest: s.manifest, timeoutSeconds},
+    register: {timeoutSeconds},
+    secrets: {},
+    'root-app': {},
+    sync: {timeoutSeconds},
+    validate: {},
+  }
+}
 
 export interface BootstrapOptions {
   inv: LoadedInventory
@@ -23,8 +57,8 @@ export interface BootstrapOptions {
   yes?: boolean
   concurrency?: number
   allowOvercommit?: boolean
-  /** phase options (kubeconfig, timeoutSeconds, …) passed to every task */
-  options?: Record<string, unknown>
+  /** what the flags set for the phases (kubeconfig, timeout, push, Argo CD manifest) */
+  settings?: BootstrapSettings
   renderer?: RendererChoice
   /** where a dry run renders the GitOps repo (default .obsctl/dry-run/gitops) */
   previewDir?: string
@@ -53,12 +87,12 @@ export interface BootstrapResult {
 }
 
 /** Which phases a bootstrap call selects: --all, --phase P (repeatable) or --from P. */
-export function selectPhases(o: Pick<BootstrapOptions, 'all' | 'phases' | 'from'>): {only?: string[]; from?: string} {
+export function selectPhases(o: Pick<BootstrapOptions, 'all' | 'phases' | 'from'>): BootstrapPhase[] {
   const chosen = [o.all, o.phases?.length, o.from].filter(Boolean).length
   if (chosen !== 1) {
-    throw inputError('say which phases to run: --all, --phase P or --from P (exactly one)', [`phases in order: ${PHASE_NAMES.join(' → ')}`, 'obsctl bootstrap --all --dry-run shows the whole plan'], 'BAD_FLAGS')
+    throw inputError('say which phases to run: --all, --phase P or --from P (exactly one)', [`phases in order: ${BOOTSTRAP_PHASES.join(' → ')}`, 'obsctl bootstrap --all --dry-run shows the whole plan'], 'BAD_FLAGS')
   }
-  return o.all ? {} : o.from ? {from: o.from} : {only: o.phases}
+  return selectFlow(BOOTSTRAP_PHASES, o.all ? {} : o.from ? {from: o.from} : {only: o.phases})
 }
 
 export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
@@ -67,15 +101,15 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
     const errs = lint.findings.filter((f) => f.severity === 'error')
     throw inputError(`${o.inv.file} has ${lint.errors} error(s):\n${errs.map((f) => `${f.location} ${f.path}: ${f.message}`).join('\n')}`, ['obsctl config validate shows every finding with its fix'], 'CONFIG_INVALID', lint)
   }
-  const phases = await loadPhases(selectPhases(o))
-  const options = {...o.options, concurrency: o.concurrency}
+  const settings = o.settings ?? {}
+  const phases = await buildPhases(selectPhases(o), bootstrapPhaseOptions(settings))
   const result: BootstrapResult = {lint: {errors: lint.errors, warnings: lint.warnings}, summary: [], ok: false}
 
   if (o.dryRun) {
     result.preview = await renderPreview(o)
     o.onNotice?.(`rendered the GitOps repository into ${result.preview.dir} (${result.preview.files} files); nothing was pushed`)
   } else {
-    const plan = await planPhases(phases, {inv: o.inv, options})
+    const plan = await planPhases(phases, {inv: o.inv, kubeconfig: settings.kubeconfig})
     result.plan = plan
     const todo = plan.phases.flatMap((p) => p.tasks.filter((t) => t.state !== 'done'))
     if (todo.length > 0 && !o.yes) {
@@ -95,7 +129,7 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
     dryRun: o.dryRun,
     restart: o.restart,
     concurrency: o.concurrency,
-    options,
+    kubeconfig: settings.kubeconfig,
     renderer: o.renderer,
     command: `bootstrap ${o.all ? '--all' : o.from ? `--from ${o.from}` : (o.phases ?? []).map((p) => `--phase ${p}`).join(' ')}`,
   })

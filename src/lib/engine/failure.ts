@@ -1,0 +1,13 @@
+/** A thrown value as the journal keeps it: an ObsctlError's exit code, code and hints survive the run. */
+import {ExitCode, ObsctlError, errorMessage} from '../errors.js'
+import type {TaskFailure} from './types.js'
+
+export function failureOf(e: unknown, prefix = ''): TaskFailure {
+  if (e instanceof ObsctlError) return {message: `${prefix}${e.message}`, code: e.code, exitCode: e.exitCode, hints: [...e.hints]}
+  return {message: `${prefix}${errorMessage(e)}`, exitCode: ExitCode.failed, hints: []}
+}
+
+/** The failure as an error a command can throw (its exit code and hints intact). */
+export function failureError(f: TaskFailure, extra: {hints?: string[]; details?: unknown; message?: string} = {}): ObsctlError {
+  return new ObsctlError(extra.message ?? f.message, {exitCode: f.exitCode, code: f.code, hints: [...f.hints, ...(extra.hints ?? [])], details: extra.details})
+}
