@@ -9,17 +9,17 @@
 import {setMaxListeners} from 'node:events'
 import {obsctlDir} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
-import {ExitCode, ObsctlError, errorMessage, isPromptExit} from '../errors.js'
+import {ExitCode, ObsctlError, isPromptExit} from '../errors.js'
 import {isCI} from '../cli/prompt.js'
 import {lineRenderer, type RunEvent, type RunEventSink} from './events.js'
-import {killPoint} from './kill-point.js'
 import {acquireLock, type Lock} from './lock.js'
-import {TaskLog, newRunId, runLogsDir, taskLogPath} from './logs.js'
+import {newRunId, runLogsDir} from './logs.js'
 import {Resources} from './resources.js'
-import type {PhaseResult, RunResult, TaskResult} from './result.js'
+import type {PhaseResult, RunResult} from './result.js'
 import {failureOf} from './failure.js'
-import {StateStore, fingerprintOf, stateFilePath} from './state.js'
-import type {Phase, RunContext, RunSsh, Target, TaskIO, TaskOutput, TaskRecord} from './types.js'
+import {StateStore, stateFilePath} from './state.js'
+import {pendingTargets, runTask, type PhaseRunEnv} from './task.js'
+import type {Phase, RunContext, RunSsh, Target, TaskRecord} from './types.js'
 
 export type RendererChoice = 'auto' | 'default' | 'lines' | 'silent'
 
@@ -161,20 +161,6 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
   return result
 }
 
-interface PhaseRunEnv {
-  ctx: RunContext
-  state: StateStore
-  dryRun: boolean
-  restart: boolean
-  renderer: Exclude<RendererChoice, 'auto'>
-  emit: (e: RunEvent) => void
-  running: Map<string, TaskRecord>
-  concurrency?: number
-  graceMs: number
-  /** stop the run as Ctrl-C does (Ctrl-C at a prompt of prepare()) */
-  interrupt: (why: string) => void
-}
-
 async function runPhase(phase: AnyPhase, env: PhaseRunEnv): Promise<PhaseResult> {
   const t0 = Date.now()
   const {ctx, emit} = env
@@ -247,120 +233,4 @@ async function runPhase(phase: AnyPhase, env: PhaseRunEnv): Promise<PhaseResult>
   pr.durationMs = Date.now() - t0
   emit({type: 'phase-end', phase: phase.name, status: pr.status, durationMs: pr.durationMs, failed})
   return pr
-}
-
-/** The targets a run would not skip as unchanged (a fingerprint that fails counts as pending). */
-async function pendingTargets(phase: AnyPhase, targets: Target[], env: PhaseRunEnv): Promise<Target[]> {
-  if (env.restart) return targets
-  const out: Target[] = []
-  for (const t of targets) {
-    const prev = env.state.get(phase.name, t.id)
-    let fp: string | undefined
-    try {
-      fp = fingerprintOf(await phase.fingerprint(t, env.ctx))
-    } catch {}
-    if (!(prev?.status === 'done' && fp !== undefined && prev.fingerprint === fp)) out.push(t)
-  }
-  return out
-}
-
-async function runTask(phase: AnyPhase, target: Target, tr: TaskResult, env: PhaseRunEnv, progress: (line: string) => void): Promise<TaskResult> {
-  const {ctx, state, emit} = env
-  const key = `${phase.name}/${target.id}`
-  if (ctx.signal.aborted) return tr
-  const t0 = Date.now()
-  let fp: string
-  try {
-    fp = fingerprintOf(await phase.fingerprint(target, ctx))
-  } catch (e) {
-    return finish(tr, failed(failureOf(e, 'fingerprint: '), {durationMs: 0}), env)
-  }
-  const prev = state.get(phase.name, target.id)
-  const unchanged = !env.restart && prev?.status === 'done' && prev.fingerprint === fp
-
-  if (env.dryRun) {
-    try {
-      tr.description = await phase.describe(target, ctx)
-    } catch (e) {
-      return finish(tr, failed(failureOf(e, 'describe: ')), env)
-    }
-    return finish(tr, unchanged ? {status: 'would-skip', summary: 'done, unchanged'} : {status: 'would-run'}, env)
-  }
-  const kept = prev?.report !== undefined ? {report: prev.report} : {}
-  if (unchanged && !(phase.recheck && phase.isDone)) return finish(tr, {status: 'unchanged', summary: 'done, unchanged', ...kept}, env)
-  if (unchanged) {
-    // a recheck phase: the journal alone is not trusted; its cheap live check must agree, else it runs again
-    const quiet: TaskIO = {log: () => undefined, logFile: '', signal: ctx.signal}
-    let found: boolean | string | TaskOutput = false
-    try {
-      found = await phase.isDone!(target, ctx, quiet)
-    } catch {}
-    if (found) return finish(tr, {status: 'unchanged', summary: 'done, unchanged', ...kept}, env)
-  }
-
-  const logFile = taskLogPath(ctx.stateDir, ctx.runId, phase.name, target.id)
-  tr.logFile = logFile
-  const log = new TaskLog(logFile, (line) => {
-    progress(line)
-    emit({type: 'task-progress', phase: phase.name, target: target.id, line})
-  })
-  const io: TaskIO = {
-    log: (line) => {
-      log.write(line)
-      killPoint(`${phase.name}:log`)
-    },
-    logFile,
-    signal: ctx.signal,
-  }
-  const rec: TaskRecord = {phase: phase.name, target: target.id, status: 'running', fingerprint: fp, startedAt: new Date(t0).toISOString(), runId: ctx.runId, logFile}
-  env.running.set(key, rec)
-  state.put(rec)
-  killPoint(`${phase.name}:start`)
-  emit({type: 'task-start', phase: phase.name, target: target.id})
-  let outcome: Partial<TaskResult>
-  try {
-    log.write(`task: ${await phase.describe(target, ctx)}`)
-    const found = phase.isDone ? await phase.isDone(target, ctx, io) : false
-    if (found) {
-      const out: TaskOutput = typeof found === 'object' ? found : {summary: typeof found === 'string' ? found : undefined}
-      outcome = {status: 'in-state', summary: out.summary ? `already in wanted state: ${out.summary}` : 'already in wanted state', ...(out.report !== undefined && {report: out.report})}
-    } else {
-      ctx.signal.throwIfAborted()
-      const out = await phase.run(target, ctx, io)
-      killPoint(`${phase.name}:after-run`)
-      outcome = {status: 'done', summary: out.summary || undefined, ...(out.report !== undefined && {report: out.report})}
-    }
-  } catch (e) {
-    const failure = failureOf(e)
-    outcome = ctx.signal.aborted ? {status: 'interrupted', error: failure.message, failure} : failed(failure)
-    try {
-      if (e instanceof Error && e.stack && !(e instanceof ObsctlError)) log.write(e.stack, true)
-      log.write(`ERROR: ${failure.message}`, true)
-    } catch {}
-  } finally {
-    log.close()
-    env.running.delete(key)
-  }
-  const endedAt = new Date()
-  outcome.durationMs = endedAt.getTime() - t0
-  state.put({
-    ...rec,
-    status: outcome.status === 'in-state' ? 'done' : (outcome.status as 'done' | 'failed' | 'interrupted'),
-    endedAt: endedAt.toISOString(),
-    durationMs: outcome.durationMs,
-    summary: outcome.summary,
-    report: outcome.report,
-    failure: outcome.failure,
-  })
-  return finish(tr, outcome, env)
-}
-
-function failed(failure: TaskResult['failure'] & {}, extra: Partial<TaskResult> = {}): Partial<TaskResult> {
-  return {status: 'failed', error: failure.message, failure, ...extra}
-}
-
-function finish(tr: TaskResult, outcome: Partial<TaskResult>, env: PhaseRunEnv): TaskResult {
-  Object.assign(tr, outcome)
-  env.emit({type: 'task-end', phase: tr.phase, target: tr.target, status: tr.status, durationMs: tr.durationMs, summary: tr.summary ?? tr.description, error: tr.error, logFile: tr.logFile})
-  return tr
 }

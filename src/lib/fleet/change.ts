@@ -170,17 +170,20 @@ export async function waitForRevision(inv: LoadedInventory, revision: string, o:
   const {Kube, sleep} = await import('../kube/index.js')
   const {centralCluster, kubeContextName, NAMESPACES} = await import('../config/model.js')
   const kube = await Kube.connect({kubeconfig: o.kubeconfig, context: kubeContextName(centralCluster(inv.platform))})
-  type App = {metadata: {name: string}; spec?: {source?: {repoURL?: string}}; status?: {sync?: {revision?: string}}}
-  const ours = async () => ((await kube.list('argoproj.io/v1alpha1', 'Application', {namespace: NAMESPACES.argocd})) as unknown as App[]).filter((a) => a.spec?.source?.repoURL === inv.platform.git.remote)
+  // the fields of an Argo CD Application read here (argoproj.io/v1alpha1: spec.source.repoURL, status.sync.revision)
+  const ours = async () =>
+    (await kube.list('argoproj.io/v1alpha1', 'Application', {namespace: NAMESPACES.argocd}))
+      .map((a) => ({name: a.metadata.name, repo: (a.spec as {source?: {repoURL?: string}} | undefined)?.source?.repoURL, revision: (a.status as {sync?: {revision?: string}} | undefined)?.sync?.revision}))
+      .filter((a) => a.repo === inv.platform.git.remote)
   for (const a of await ours()) {
-    await kube.apply({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: a.metadata.name, namespace: NAMESPACES.argocd, annotations: {'argocd.argoproj.io/refresh': 'normal'}}}, {fieldManager: 'obsctl-refresh'})
+    await kube.apply({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: a.name, namespace: NAMESPACES.argocd, annotations: {'argocd.argoproj.io/refresh': 'normal'}}}, {fieldManager: 'obsctl-refresh'})
   }
   const deadline = Date.now() + o.timeoutMs
   for (;;) {
-    const behind = (await ours()).filter((a) => a.status?.sync?.revision !== revision)
+    const behind = (await ours()).filter((a) => a.revision !== revision)
     if (behind.length === 0) return
     if (Date.now() > deadline) {
-      throw new ObsctlError(`Argo CD has not seen commit ${revision.slice(0, 12)} yet: ${behind.map((a) => `${a.metadata.name} (at ${a.status?.sync?.revision?.slice(0, 12) ?? 'none'})`).join(', ')}`, {
+      throw new ObsctlError(`Argo CD has not seen commit ${revision.slice(0, 12)} yet: ${behind.map((a) => `${a.name} (at ${a.revision?.slice(0, 12) ?? 'none'})`).join(', ')}`, {
         code: 'SYNC_REVISION',
         hints: ['check the repository URL and credentials Argo CD uses (obsctl validate argocd)', 'obsctl argocd sync waits again'],
       })

@@ -15,5 +15,5 @@ export function selectClusterRemove(o: {resetNodes?: boolean}): ClusterRemovePha
 }
 
 export function clusterRemovePhaseOptions(o: RemovalOptions): FlowOptions<ClusterRemovePhase> {
-  return Object.fromEntries(CLUSTER_REMOVE_PHASES.map((n) => [n, o])) as FlowOptions<ClusterRemovePhase>
+  return {'remove-apps': o, 'remove-secret': o, 'remove-render': o, 'remove-kubeconfig': o, 'reset-nodes': o, 'remove-inventory': o}
 }

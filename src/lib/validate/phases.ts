@@ -23,7 +23,7 @@ export function validatePhase(o: ValidatePhaseOptions = {}): Phase<Target> {
         caFile: o.caFile,
         signal: ctx.signal,
         record: true,
-        onOutcome: (o) => io.log(formatOutcome(o).split('\n').join(' | ')),
+        onOutcome: (out) => io.log(formatOutcome(out).split('\n').join(' | ')),
       })
       const s = v.summary
       const line = `${s.pass} passed, ${s.warn} warnings, ${s.fail} failed`
