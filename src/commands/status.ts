@@ -28,7 +28,7 @@ Services are reached as obsctl validate reaches them (--endpoint, --via-api-serv
   async run(): Promise<FleetStatus | undefined> {
     const {flags} = await this.parse(Status)
     const inv = this.loadInventory(flags.config)
-    const [{openStatus, formatStatus}, {parseEndpointFlags}] = await Promise.all([import('../lib/status/index.js'), import('../lib/validate/context.js')])
+    const [{openStatus, formatStatus}, {parseEndpointFlags}] = await Promise.all([import('../lib/status/index.js'), import('../lib/platform/access.js')])
     const session = await openStatus(inv, {
       kubeconfig: flags.kubeconfig,
       endpoints: parseEndpointFlags(flags.endpoint),

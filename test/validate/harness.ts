@@ -8,7 +8,7 @@ import {startMetrics, type MetricsPeer} from '../support/prometheus.js'
 import {startThanosFake, type ThanosFake} from '../support/thanos-fake.js'
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
-import {ISM_POLICY, SNAPSHOT_REPOSITORY} from '../../src/lib/validate/checks/opensearch.js'
+import {ISM_POLICY_ID as ISM_POLICY, SNAPSHOT_REPOSITORY} from '../../src/lib/platform/catalogue.js'
 
 export const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
 export const OS_USER = 'admin'

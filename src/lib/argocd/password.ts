@@ -8,8 +8,9 @@ import {randomBytes} from 'node:crypto'
 import {ObsctlError} from '../errors.js'
 import {NAMESPACES} from '../config/model.js'
 import type {Kube, KubeObject} from '../kube/index.js'
+import {INITIAL_ADMIN_SECRET} from '../platform/catalogue.js'
 
-export const INITIAL_ADMIN_SECRET = 'argocd-initial-admin-secret'
+export {INITIAL_ADMIN_SECRET}
 export const ARGOCD_SECRET = 'argocd-secret'
 export const PASSWORD_FIELD_MANAGER = 'obsctl-password'
 

@@ -108,36 +108,5 @@ export function gitDir(p: Platform, inventoryDir: string): string {
   return path.resolve(inventoryDir, p.git.dir)
 }
 
-export const NAMESPACES = {
-  monitoring: 'monitoring',
-  logging: 'logging',
-  argocd: 'argocd',
-  longhorn: 'longhorn-system',
-} as const
-
-/** OpenSearch user of Grafana's logs datasource (read-only on the log indices; created by `secrets apply`) */
-export const GRAFANA_OPENSEARCH_USER = 'grafana'
-
-/** Secret names the GitOps repo references and `secrets apply` creates (never in Git). */
-export const SECRET_NAMES = {
-  thanosObjstore: 'thanos-objstore',
-  opensearchAdmin: 'opensearch-admin-credentials',
-  opensearchKeystore: 'opensearch-s3-keystore',
-  longhornBackup: 'longhorn-backup-credentials',
-  fluentbitOpensearch: 'fluentbit-opensearch-credentials',
-  /** OpenSearch security config (internal_users.yml with the admin hash), required with a custom admin Secret */
-  opensearchSecurityConfig: 'opensearch-security-config',
-  /** OpenSearch HTTP TLS (tls.crt, tls.key, ca.crt) valid for opensearch.<ns>.svc and the opensearch ingress host */
-  opensearchHttpTls: 'opensearch-http-tls',
-  /** Grafana admin (keys admin-user, admin-password) */
-  grafanaAdmin: 'grafana-admin-credentials',
-  /** TLS certificate for the central ingresses (grafana, thanos-query, thanos-receive, opensearch-dashboards) */
-  ingressTls: 'obsctl-ingress-tls',
-  scrape: (edge: string) => `obsctl-scrape-${edge}`,
-  /** Alertmanager receivers' URLs, keys and passwords (keys <receiver>.<what>), mounted at /etc/alertmanager/secrets/<name>/ */
-  alertmanagerReceivers: 'alertmanager-receivers',
-  /** Grafana's OpenSearch datasource: the read-only user grafana (username, password) and ca.crt */
-  grafanaOpensearch: 'grafana-opensearch-credentials',
-  /** the central ingresses' CA (ca.crt) on agent edges: the Prometheus Agent verifies Thanos Receive with it */
-  platformCa: 'obsctl-platform-ca',
-} as const
+/** Namespaces, Secret names and the Grafana OpenSearch user are platform facts: their home is lib/platform/catalogue.ts. */
+export {NAMESPACES, GRAFANA_OPENSEARCH_USER, SECRET_NAMES} from '../platform/catalogue.js'

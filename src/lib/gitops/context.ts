@@ -21,11 +21,11 @@ import {
   serviceUrl,
 } from '../config/model.js'
 import {fluentBitDelivery, sizeOf, type ComponentSize} from '../config/sizing.js'
+import {ISM_POLICY_ID, LEGACY_ISM_POLICY_ID, LOG_INDEX_PATTERN, SNAPSHOT_POLICY, SNAPSHOT_REPOSITORY} from '../platform/catalogue.js'
 import {CILIUM_L2_POLICY, CILIUM_LB_POOL, ciliumValuesYaml} from '../config/cilium.js'
 import {durationDays, memoryBytes} from '../config/units.js'
 
 export const DASHBOARDS = ['cluster-metrics', 'multi-cluster-summary', 'opensearch-logs', 'thanos-overview'] as const
-export const SNAPSHOT_REPOSITORY = 's3-snapshots'
 /** uids of the datasources provisioned in Grafana (grafana.additionalDataSources): the dashboards reference these */
 export const GRAFANA_DATASOURCES = {thanos: 'thanos', opensearch: 'opensearch'} as const
 /**
@@ -78,20 +78,10 @@ function hostPort(url: string): {host: string; port: number} {
   return {host: u.hostname, port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80}
 }
 
-/** The log indices Fluent Bit writes (fluent-bit-<cluster>-YYYY.MM.DD). */
-export const LOG_INDEX_PATTERN = 'fluent-bit-*'
-/**
- * The ISM policy, as an OpenSearchISMPolicy (opensearch.org/v1) the operator creates and updates. A new id:
- * the operator leaves alone a policy it did not create itself (status "Ignored"), such as the one the
- * opensearch-setup Job of earlier obsctl versions PUT as LEGACY_ISM_POLICY_ID; that Job now moves the
- * indices still on the legacy policy to this one and deletes the legacy policy.
- */
-export const ISM_POLICY_ID = 'fluent-bit-logs'
-export const LEGACY_ISM_POLICY_ID = 'fluent-bit-retention'
+// the log index pattern and the ISM / snapshot policy names are platform facts (lib/platform/catalogue.ts)
+export {LOG_INDEX_PATTERN, ISM_POLICY_ID, LEGACY_ISM_POLICY_ID, SNAPSHOT_POLICY, SNAPSHOT_REPOSITORY}
 /** above the legacy policy's 100: ISM refuses two templates with overlapping patterns and the same priority */
 export const ISM_PRIORITY = 200
-/** The snapshot management policy (OpensearchSnapshotPolicy): daily snapshots, deleted through OpenSearch. */
-export const SNAPSHOT_POLICY = 'fluent-bit-snapshots'
 export const SNAPSHOT_SCHEDULE = {create: '0 1 * * *', delete: '0 3 * * *', timezone: 'UTC'} as const
 /** SM never deletes below this many snapshots, whatever their age (a stalled schedule keeps the last week). */
 export const SNAPSHOT_MIN_COUNT = 7

@@ -15,7 +15,7 @@ import {X509Certificate, createPrivateKey} from 'node:crypto'
 import {chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import {obsctlDir} from '../config/model.js'
+import {pkiDir} from '../platform/credentials.js'
 import {ObsctlError, errorMessage} from '../errors.js'
 import {ensurePrivateDir, writeFileAtomic} from '../fs.js'
 
@@ -28,9 +28,7 @@ const DAY_MS = 24 * 60 * 60 * 1000
 /** `openssl req`: a new EC P-256 key, unencrypted, on stdout before the certificate; no config file */
 const NEW_KEY = ['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-noenc', '-keyout', '-', '-config', '/dev/null', '-sha256']
 
-export function pkiDir(inventoryDir: string): string {
-  return path.join(obsctlDir(inventoryDir), 'pki')
-}
+export {pkiDir}
 
 export interface PlatformCa {
   certFile: string

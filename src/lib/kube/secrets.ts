@@ -40,8 +40,8 @@ import {centralCluster, GRAFANA_OPENSEARCH_USER, metricsMode, NAMESPACES, SECRET
 import type {Cluster, Platform} from '../config/schema.js'
 import {canPrompt} from '../cli/prompt.js'
 import {fsReason, inputError} from '../errors.js'
-import {SERVICES} from '../validate/http.js'
-import {describeObject, type Kube, type KubeObject} from './client.js'
+import {SERVICES} from '../platform/catalogue.js'
+import {describeObject, type Kube, type KubeObject} from '../platform/kube.js'
 
 export const ENV = {
   opensearchAdminPassword: PASSWORD_ENV.opensearchAdmin,

@@ -2,7 +2,7 @@
  * `obsctl opensearch snapshot`: an on-demand snapshot of the log indices to the S3 snapshot repository
  * that the rendered GitOps repo declares (`s3-snapshots`, OpenSearchCluster spec.general.snapshotRepositories,
  * registered by the OpenSearch operator).
- * OpenSearch is reached exactly as `obsctl validate` reaches it (openContext, and the checks' basic-auth
+ * OpenSearch is reached exactly as `obsctl validate` reaches it (lib/platform: openPlatform and the basic-auth
  * request helper); the snapshot is started with wait_for_completion=false and, with --wait, followed
  * by polling GET _snapshot/<repo>/<name> until it is SUCCESS, PARTIAL or FAILED, or the time is up.
  */
@@ -10,10 +10,8 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {LoadedInventory} from '../config/load.js'
 import {NAMESPACES} from '../config/model.js'
 import {ObsctlError, inputError} from '../errors.js'
-import {CREDENTIAL_ENV, SNAPSHOT_REPOSITORY, os, osError} from '../validate/checks/opensearch.js'
-import {openContext, type ValidateOptions} from '../validate/context.js'
-import {okJson, parseJson} from '../validate/http.js'
-import type {HttpResponse, ValidateContext} from '../validate/types.js'
+import {CREDENTIAL_ENV, SNAPSHOT_REPOSITORY, okJson, openPlatform, os, osError, parseJson} from '../platform/index.js'
+import type {HttpResponse, PlatformContext, PlatformOptions} from '../platform/index.js'
 
 /** The log indices Fluent Bit writes (fluent-bit-<cluster>-YYYY.MM.DD). */
 export const DEFAULT_INDICES = 'fluent-bit-*'
@@ -56,7 +54,7 @@ export interface SnapshotResult {
   follow: string
 }
 
-export interface SnapshotOptions extends Pick<ValidateOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs' | 'prompt'> {
+export interface SnapshotOptions extends Pick<PlatformOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs' | 'prompt'> {
   /** snapshot name (default obsctl-<UTC yyyymmdd-hhmmss>) */
   name?: string
   /** index pattern (default fluent-bit-*) */
@@ -131,7 +129,7 @@ export async function createSnapshot(inv: LoadedInventory, o: SnapshotOptions = 
   const name = o.name ?? defaultSnapshotName(o.now?.() ?? new Date())
   const indices = o.indices ?? DEFAULT_INDICES
   checkInputs(name, indices)
-  const opened = await openContext(inv, {...o, need: {opensearch: true, s3: false}})
+  const opened = await openPlatform(inv, {...o, need: {opensearch: true, s3: false}})
   try {
     return await takeSnapshot(opened.ctx, {...o, name, indices})
   } finally {
@@ -140,7 +138,7 @@ export async function createSnapshot(inv: LoadedInventory, o: SnapshotOptions = 
 }
 
 /** The snapshot against an open context (validate's): repository check, create, then read or follow. */
-export async function takeSnapshot(ctx: ValidateContext, o: SnapshotOptions & {name: string; indices: string}): Promise<SnapshotResult> {
+export async function takeSnapshot(ctx: PlatformContext, o: SnapshotOptions & {name: string; indices: string}): Promise<SnapshotResult> {
   const {name, indices} = o
   checkInputs(name, indices)
   const repo = SNAPSHOT_REPOSITORY
@@ -195,7 +193,7 @@ export async function takeSnapshot(ctx: ValidateContext, o: SnapshotOptions & {n
   }
 }
 
-async function readSnapshot(ctx: ValidateContext, repo: string, name: string): Promise<SnapshotInfo> {
+async function readSnapshot(ctx: PlatformContext, repo: string, name: string): Promise<SnapshotInfo> {
   const res = await os(ctx, `/_snapshot/${repo}/${encodeURIComponent(name)}`)
   if (res.status === 404) throw new ObsctlError(`snapshot ${name} is not in ${repo} (${osError(res)}): was it deleted?`, {code: 'SNAPSHOT_MISSING'})
   const info = okJson<{snapshots?: SnapshotInfo[]}>(res, 'opensearch').snapshots?.find((s) => s.snapshot === name)
@@ -205,7 +203,7 @@ async function readSnapshot(ctx: ValidateContext, repo: string, name: string): P
 
 const TRANSIENT = new Set(['HTTP_TIMEOUT', 'HTTP_UNREACHABLE', 'HTTP_ERROR'])
 
-async function waitForSnapshot(ctx: ValidateContext, repo: string, name: string, base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow'>, o: SnapshotOptions): Promise<SnapshotResult> {
+async function waitForSnapshot(ctx: PlatformContext, repo: string, name: string, base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow'>, o: SnapshotOptions): Promise<SnapshotResult> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const pollMs = o.pollMs ?? DEFAULT_POLL_MS
   const progress = o.onProgress ?? (() => undefined)

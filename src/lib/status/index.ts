@@ -11,15 +11,8 @@ import type {Cluster} from '../config/schema.js'
 import {durationSeconds, isDuration} from '../config/units.js'
 import {errorMessage, inputError} from '../errors.js'
 import {withTimeout} from '../async.js'
-import type {KubeObject} from '../kube/client.js'
-import {NAMESPACES} from '../config/model.js'
-import {openContext, type ValidateOptions} from '../validate/context.js'
-import {APPLICATION} from '../validate/checks/argocd.js'
-import {indexPattern, os} from '../validate/checks/opensearch.js'
-import {thanosQuery} from '../validate/checks/thanos.js'
-import {okJson} from '../validate/http.js'
-import {lastValidation, type ValidationRecord} from '../validate/record.js'
-import type {CheckStatus, ValidateContext} from '../validate/types.js'
+import {APPLICATION, NAMESPACES, indexPattern, okJson, openPlatform, os, thanosQuery, type KubeObject, type PlatformContext, type PlatformOptions} from '../platform/index.js'
+import {lastValidation, type CheckStatus, type ValidationRecord} from '../validate/index.js'
 
 /** A probe that could not answer. */
 export interface ProbeError {
@@ -78,7 +71,7 @@ export interface FleetStatus {
   thresholds: {metrics: string; logs: string}
 }
 
-export interface StatusOptions extends Pick<ValidateOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile'> {
+export interface StatusOptions extends Pick<PlatformOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile'> {
   /** per-request timeout (default 5 s); each probe is bounded by twice that */
   requestTimeoutMs?: number
   /** newest metric sample older than this is stale (default 5m) */
@@ -131,7 +124,7 @@ async function probe<T>(what: string, ms: number, fn: () => Promise<T>): Promise
   }
 }
 
-async function nodesOf(ctx: ValidateContext, cluster: string): Promise<NodesStatus> {
+async function nodesOf(ctx: PlatformContext, cluster: string): Promise<NodesStatus> {
   const kube = await ctx.kube(cluster)
   const nodes = await kube.list<KubeObject & {status?: {conditions?: {type: string; status: string}[]}}>('v1', 'Node')
   const notReady = nodes.filter((n) => !n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name)
@@ -139,12 +132,12 @@ async function nodesOf(ctx: ValidateContext, cluster: string): Promise<NodesStat
 }
 
 /** newest sample of `up` per cluster label, deduplicated across the Prometheus replicas */
-async function metricsAges(ctx: ValidateContext): Promise<Map<string, number>> {
+async function metricsAges(ctx: PlatformContext): Promise<Map<string, number>> {
   const rows = await thanosQuery(ctx, 'max by (cluster) (timestamp(up))', true)
   return new Map(rows.filter((r) => r.metric.cluster).map((r) => [r.metric.cluster!, Number(r.value?.[1]) * 1000]))
 }
 
-async function newestLog(ctx: ValidateContext, cluster: string): Promise<number | null> {
+async function newestLog(ctx: PlatformContext, cluster: string): Promise<number | null> {
   const body = JSON.stringify({size: 0, track_total_hits: false, aggs: {newest: {max: {field: '@timestamp'}}}})
   const res = await os(ctx, `/${encodeURIComponent(indexPattern(cluster))}/_search?allow_no_indices=true&ignore_unavailable=true`, {method: 'POST', body})
   const v = okJson<{aggregations?: {newest?: {value: number | null}}}>(res, 'opensearch').aggregations?.newest?.value
@@ -166,7 +159,7 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
   const timeoutMs = o.requestTimeoutMs ?? 5000
   const probeMs = timeoutMs * 2
   const now = o.now ?? Date.now
-  const opened = await openContext(inv, {...o, requestTimeoutMs: timeoutMs, prompt: o.prompt, need: {opensearch: true, s3: false}})
+  const opened = await openPlatform(inv, {...o, requestTimeoutMs: timeoutMs, prompt: o.prompt, need: {opensearch: true, s3: false}})
   const {ctx} = opened
   const p = inv.platform
   const central = centralCluster(p).name

@@ -12,8 +12,8 @@ export * from './types.js'
 export {ALL_CHECKS, CHECK_IDS} from './checks/index.js'
 export {formatVerdict, formatOutcome, ICONS} from './render.js'
 export {COMPONENT_ARGS, runChecks, selectChecks, verdictOf, type ComponentArg, type RunOptions} from './run.js'
-export {openContext, parseEndpointFlags, type ValidateOptions} from './context.js'
-export {SERVICES, SERVICE_KEYS, type ServiceKey} from './http.js'
+export {openContext, type ValidateOptions} from './context.js'
+export {parseEndpointFlags, SERVICES, SERVICE_KEYS, type ServiceKey} from '../platform/index.js'
 export {lastValidation, recordVerdict, type ValidationRecord} from './record.js'
 
 export interface ValidateRequest extends ValidateOptions, RunOptions {

@@ -1,6 +1,6 @@
 /** Run checks: all concurrently, each bounded in time, none stopping another; --wait re-runs the failing ones. */
 import {inputError} from '../errors.js'
-import {sleep} from '../kube/client.js'
+import {sleep} from '../platform/index.js'
 import {ALL_CHECKS, CHECK_IDS} from './checks/index.js'
 import {failFromError} from './checks/util.js'
 import {COMPONENTS, type Check, type CheckOutcome, type CheckResult, type Component, type ValidateContext, type Verdict} from './types.js'

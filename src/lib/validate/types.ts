@@ -2,10 +2,9 @@
  * Checks as data (DESIGN.md §8, as in linkerd's healthcheck): an id, a component, a title and a
  * run() that says pass / warn / fail with a detail and a hint. One runner, one renderer, one JSON.
  */
-import type {LoadedInventory} from '../config/load.js'
-import type {Platform} from '../config/schema.js'
-import type {Kube} from '../kube/client.js'
-import type {HttpClient} from './http.js'
+import type {PlatformContext} from '../platform/index.js'
+
+export type {HttpResponse, OpenSearchCredentials} from '../platform/index.js'
 
 export const COMPONENTS = ['argocd', 'prometheus', 'thanos', 'opensearch', 'fluent-bit'] as const
 export type Component = (typeof COMPONENTS)[number]
@@ -22,37 +21,12 @@ export interface CheckResult {
   clusters?: string[]
 }
 
-export interface OpenSearchCredentials {
-  user: string
-  password: string
-}
-
-/** What every check can reach. Everything here is created once per validate run and shared. */
-export interface ValidateContext {
-  platform: Platform
-  inv: LoadedInventory
-  /** HTTP to the platform's services (direct, or through the API server's service proxy) */
-  http: HttpClient
-  /** Kubernetes client of a cluster (by cluster name), connected once */
-  kube(cluster: string): Promise<Kube>
-  /** GET/POST a pod's port through a cluster's API server pod proxy */
-  podProxy(cluster: string, namespace: string, pod: string, port: number, path: string): Promise<HttpResponse>
-  /** OpenSearch basic-auth credentials, or the reason there are none */
-  opensearch: OpenSearchCredentials | {missing: string}
+/** What every check can reach: the platform (lib/platform, created once per validate run and shared) and the --since window. */
+export interface ValidateContext extends PlatformContext {
   /** log freshness window for opensearch.logs, in ms (from --since) */
   sinceMs: number
   /** the --since text, for messages */
   since: string
-  /** per-request timeout */
-  timeoutMs: number
-  /** an S3 bucket listing for thanos.bucket (lazy: minio is loaded only when this runs) */
-  listBucketPrefixes(bucket: string): Promise<string[]>
-}
-
-export interface HttpResponse {
-  status: number
-  body: string
-  url: string
 }
 
 export interface Check {

@@ -1,13 +1,9 @@
 /** argocd.*: every Application Synced and Healthy; every edge registered with a Successful connection. */
-import {INITIAL_ADMIN_SECRET} from '../../argocd/password.js'
-import {centralCluster, edgeClusters, NAMESPACES} from '../../config/model.js'
-import type {KubeObject} from '../../kube/client.js'
-import {okJson} from '../http.js'
+import {centralCluster, edgeClusters} from '../../config/model.js'
+import {APPLICATION, ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, NAMESPACES, okJson, type KubeObject} from '../../platform/index.js'
 import type {Check, ValidateContext} from '../types.js'
 import {clustersOf, fail, list, pass, warn} from './util.js'
 
-export const APPLICATION = {apiVersion: 'argoproj.io/v1alpha1', kind: 'Application'} as const
-export const ARGOCD_PASSWORD_ENV = 'OBSCTL_ARGOCD_PASSWORD'
 
 interface Application extends KubeObject {
   status?: {

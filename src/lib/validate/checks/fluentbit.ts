@@ -1,8 +1,7 @@
 /** fluent-bit.*: the DaemonSet on every cluster, its ClusterOutput and each pod's health endpoint. */
-import {centralCluster, serviceHost, NAMESPACES} from '../../config/model.js'
+import {centralCluster, serviceHost} from '../../config/model.js'
 import type {Cluster, Platform} from '../../config/schema.js'
-import type {KubeObject} from '../../kube/client.js'
-import {SERVICES} from '../http.js'
+import {NAMESPACES, SERVICES, type KubeObject} from '../../platform/index.js'
 import type {Check, ValidateContext} from '../types.js'
 import {podReady} from './prometheus.js'
 import {clustersOf, fail, list, pass} from './util.js'

@@ -3,49 +3,11 @@
  * (and that every log index runs its current version) and fresh logs from every cluster.
  */
 import {sizeOf} from '../../config/sizing.js'
-import {ISM_POLICY_ID, LOG_INDEX_PATTERN, SNAPSHOT_POLICY as RENDERED_SNAPSHOT_POLICY, SNAPSHOT_REPOSITORY as RENDERED_REPOSITORY} from '../../gitops/context.js'
-import {ObsctlError} from '../../errors.js'
-import type {HttpOptions} from '../http.js'
-import {okJson, parseJson} from '../http.js'
-import type {Check, HttpResponse, ValidateContext} from '../types.js'
+import {ISM_POLICY_ID, LOG_INDEX_PATTERN, SNAPSHOT_POLICY, SNAPSHOT_REPOSITORY, indexPattern, okJson, os, osError, parseJson} from '../../platform/index.js'
+import type {Check} from '../types.js'
 import {fail, list, pass, warn} from './util.js'
 
-/**
- * Names the OpenSearch operator creates from the rendered custom resources (from the render context): the
- * repository from OpenSearchCluster spec.general.snapshotRepositories, the ISM policy from an
- * OpenSearchISMPolicy, the snapshot management policy from an OpensearchSnapshotPolicy.
- */
-export const SNAPSHOT_REPOSITORY = RENDERED_REPOSITORY
-export const ISM_POLICY = ISM_POLICY_ID
-export const SNAPSHOT_POLICY = RENDERED_SNAPSHOT_POLICY
-export const indexPattern = (cluster: string) => `fluent-bit-${cluster}-*`
-
-export const CREDENTIAL_ENV = {user: 'OBSCTL_OPENSEARCH_USER', password: 'OBSCTL_OPENSEARCH_PASSWORD'} as const
-
-/** A request to OpenSearch with basic auth (from the context's credentials); 401 and --via-api-server are clear errors. */
-export async function os(ctx: ValidateContext, path: string, opts: HttpOptions = {}): Promise<HttpResponse> {
-  const creds = ctx.opensearch
-  if ('missing' in creds) throw new ObsctlError(creds.missing, {hints: [`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=… (or run in a terminal to be asked)`]})
-  if (ctx.http.where('opensearch').startsWith('API server proxy')) {
-    throw new ObsctlError('OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)', {
-      hints: ['pass --endpoint opensearch=https://ADDRESS:9200 as well (an override wins over --via-api-server), or --skip the opensearch checks'],
-    })
-  }
-  const auth = Buffer.from(`${creds.user}:${creds.password}`).toString('base64')
-  const res = await ctx.http.request('opensearch', path, {...opts, headers: {authorization: `Basic ${auth}`, 'content-type': 'application/json', ...opts.headers}})
-  if (res.status === 401) throw new ObsctlError(`opensearch rejected the credentials (HTTP 401)`, {hints: [`check ${CREDENTIAL_ENV.user} / ${CREDENTIAL_ENV.password}`]})
-  return res
-}
-
-/** OpenSearch's error envelope: {error: {type, reason, root_cause}, status} */
-export function osError(res: HttpResponse): string {
-  try {
-    const e = (JSON.parse(res.body) as {error?: {type?: string; reason?: string} | string}).error
-    if (typeof e === 'string') return e
-    if (e) return `${e.type ?? 'error'}: ${e.reason ?? ''}`.trim()
-  } catch {}
-  return `HTTP ${res.status}`
-}
+const ISM_POLICY = ISM_POLICY_ID
 
 interface ClusterHealth {
   cluster_name: string

@@ -1,9 +1,8 @@
 /** prometheus.*: the central replicas, the targets API and the remote-scrape edges' own Prometheuses. */
 import {parse} from 'yaml'
-import {centralCluster, edgePrometheusName, NAMESPACES, scrapeEdges} from '../../config/model.js'
+import {centralCluster, edgePrometheusName, scrapeEdges} from '../../config/model.js'
 import {sizeOf} from '../../config/sizing.js'
-import type {KubeObject} from '../../kube/client.js'
-import {okJson} from '../http.js'
+import {NAMESPACES, okJson, type KubeObject} from '../../platform/index.js'
 import type {Check} from '../types.js'
 import {clustersOf, fail, list, pass, type PromEnvelope} from './util.js'
 

@@ -2,9 +2,9 @@
 import {centralCluster, needsReceive, scrapeEdges} from '../../config/model.js'
 import {sizeOf} from '../../config/sizing.js'
 import {ObsctlError} from '../../errors.js'
-import {okJson} from '../http.js'
+import {okJson, thanosQuery, type PromEnvelope, type PromVector} from '../../platform/index.js'
 import type {Check, ValidateContext} from '../types.js'
-import {fail, list, pass, warn, type PromEnvelope, type PromVector} from './util.js'
+import {fail, list, pass, warn} from './util.js'
 
 /** One entry of Thanos Query's /api/v1/stores (grouped by component type: sidecar, store, rule, receive, query). */
 export interface ThanosStore {
@@ -17,19 +17,6 @@ export interface ThanosStore {
 }
 
 export const REPLICA_LABEL = 'prometheus_replica'
-
-/** Instant query through Thanos Query; any `warnings` are failures (a partial answer is not an answer). */
-export async function thanosQuery(ctx: ValidateContext, query: string, dedup: boolean): Promise<PromVector['result']> {
-  const q = new URLSearchParams({query, dedup: String(dedup), partial_response: 'false'})
-  const body = okJson<PromEnvelope<PromVector>>(await ctx.http.request('thanos-query', `/api/v1/query?${q}`), 'thanos-query')
-  if (body.status !== 'success') throw new ObsctlError(`thanos-query: ${query}: ${body.errorType ?? 'error'}: ${body.error ?? ''}`)
-  if (body.warnings?.length) {
-    throw new ObsctlError(`thanos-query answered ${query} with warnings: ${body.warnings.join('; ')}`, {
-      hints: ['a store is failing or unreachable: see thanos.stores, and `kubectl -n monitoring logs deploy/thanos-query`'],
-    })
-  }
-  return body.data.result
-}
 
 const stores: Check = {
   id: 'thanos.stores',

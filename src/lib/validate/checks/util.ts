@@ -23,16 +23,4 @@ export function list(items: string[], max = 8): string {
   return more ? `${shown.join(', ')}${more}` : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`
 }
 
-/** Prometheus HTTP API envelope (Prometheus and Thanos Query answer the same). */
-export interface PromEnvelope<T> {
-  status: 'success' | 'error'
-  data: T
-  errorType?: string
-  error?: string
-  warnings?: string[]
-}
-
-export interface PromVector {
-  resultType: 'vector'
-  result: {metric: Record<string, string>; value: [number, string]}[]
-}
+export type {PromEnvelope, PromVector} from '../../platform/index.js'

@@ -7,29 +7,16 @@
 import type {OutgoingHttpHeaders} from 'node:http'
 import type {RequestOptions} from 'node:https'
 import {ObsctlError, errorMessage} from '../errors.js'
-import {centralCluster, serviceUrl, NAMESPACES} from '../config/model.js'
+import {centralCluster, serviceUrl} from '../config/model.js'
 import type {Platform} from '../config/schema.js'
-import type {Kube} from '../kube/client.js'
-import type {HttpResponse} from './types.js'
+import {SERVICES, serviceProxyPath, type ServiceKey} from './catalogue.js'
+import type {Kube} from './kube.js'
 
-/** The in-cluster identity of each service the checks talk to (as templates/gitops renders them). */
-export interface ServiceSpec {
-  namespace: string
-  name: string
-  port: number
-  scheme: 'http' | 'https'
+export interface HttpResponse {
+  status: number
+  body: string
+  url: string
 }
-
-export const SERVICES = {
-  prometheus: {namespace: NAMESPACES.monitoring, name: 'kube-prometheus-stack-prometheus', port: 9090, scheme: 'http'},
-  'thanos-query': {namespace: NAMESPACES.monitoring, name: 'thanos-query', port: 9090, scheme: 'http'},
-  'thanos-compactor': {namespace: NAMESPACES.monitoring, name: 'thanos-compactor', port: 10902, scheme: 'http'},
-  opensearch: {namespace: NAMESPACES.logging, name: 'opensearch', port: 9200, scheme: 'https'},
-  argocd: {namespace: NAMESPACES.argocd, name: 'argocd-server', port: 443, scheme: 'https'},
-} as const satisfies Record<string, ServiceSpec>
-
-export type ServiceKey = keyof typeof SERVICES
-export const SERVICE_KEYS = Object.keys(SERVICES) as ServiceKey[]
 
 export interface HttpOptions {
   method?: string
@@ -42,16 +29,6 @@ export interface HttpClient {
   /** where a service is reached (for details and hints) */
   where(service: ServiceKey): string
   request(service: ServiceKey, path: string, opts?: HttpOptions): Promise<HttpResponse>
-}
-
-/** API server path of a service proxy: /api/v1/namespaces/<ns>/services/<scheme>:<name>:<port>/proxy */
-export function serviceProxyPath(s: ServiceSpec): string {
-  return `/api/v1/namespaces/${s.namespace}/services/${s.scheme}:${s.name}:${s.port}/proxy`
-}
-
-/** API server path of a pod proxy: /api/v1/namespaces/<ns>/pods/<pod>:<port>/proxy */
-export function podProxyPath(namespace: string, pod: string, port: number): string {
-  return `/api/v1/namespaces/${namespace}/pods/${pod}:${port}/proxy`
 }
 
 export interface SendOptions extends HttpOptions {

@@ -1,0 +1,143 @@
+/**
+ * Access to a running platform, opened once per command and shared: HTTP to its services (direct, with
+ * the platform CA and --ca-file added to the system roots, or through the central API server's service
+ * proxy), a Kubernetes client per cluster (connected on first use), pod proxying, OpenSearch credentials
+ * and S3 bucket listing. validate, status and opensearch snapshot all reach the platform through this.
+ */
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {centralCluster, kubeContextName} from '../config/model.js'
+import type {LoadedInventory} from '../config/load.js'
+import type {Platform} from '../config/schema.js'
+import {errorMessage, inputError} from '../errors.js'
+import type {S3Credentials, S3Session} from '../s3/client.js'
+import {SERVICE_KEYS, podProxyPath} from './catalogue.js'
+import {opensearchCredentials, platformCaPem, s3Credentials, type OpenSearchCredentials} from './credentials.js'
+import {apiServerClient, directClient, viaApiServer, type HttpClient, type HttpResponse} from './http.js'
+import {Kube} from './kube.js'
+
+export interface PlatformOptions {
+  /** --kubeconfig */
+  kubeconfig?: string
+  /** --endpoint NAME=URL (parsed) */
+  endpoints?: Record<string, string>
+  /** reach services through the central API server's service proxy */
+  viaApiServer?: boolean
+  /** --ca-file: PEM bundle trusted in addition to the system roots (services and S3) */
+  caFile?: string
+  /** per-request timeout (default 10 s) */
+  requestTimeoutMs?: number
+  /** ask for credentials that are not in the environment (only on a TTY) */
+  prompt?: boolean
+  /** which credentials are needed */
+  need?: {opensearch?: boolean; s3?: boolean}
+}
+
+/** What a command can reach on the platform. Everything here is created once and shared. */
+export interface PlatformContext {
+  platform: Platform
+  inv: LoadedInventory
+  /** HTTP to the platform's services (direct, or through the API server's service proxy) */
+  http: HttpClient
+  /** Kubernetes client of a cluster (by cluster name), connected once */
+  kube(cluster: string): Promise<Kube>
+  /** GET/POST a pod's port through a cluster's API server pod proxy */
+  podProxy(cluster: string, namespace: string, pod: string, port: number, path: string): Promise<HttpResponse>
+  /** OpenSearch basic-auth credentials, or the reason there are none */
+  opensearch: OpenSearchCredentials | {missing: string}
+  /** per-request timeout */
+  timeoutMs: number
+  /** an S3 bucket listing (lazy: minio is loaded only when this runs) */
+  listBucketPrefixes(bucket: string): Promise<string[]>
+}
+
+export interface OpenedPlatform {
+  ctx: PlatformContext
+  close(): void
+}
+
+/** Parse repeatable `NAME=URL` flags; names are the services of the catalogue. */
+export function parseEndpointFlags(values: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const v of values) {
+    const i = v.indexOf('=')
+    const name = i > 0 ? v.slice(0, i) : ''
+    const url = i > 0 ? v.slice(i + 1) : ''
+    if (!name || !/^https?:\/\/\S+$/.test(url)) throw inputError(`--endpoint ${v}: expected NAME=URL, e.g. thanos-query=https://thanos.example.lab`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
+    if (!(SERVICE_KEYS as string[]).includes(name)) throw inputError(`--endpoint ${v}: unknown service ${name}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
+    out[name] = url
+  }
+  return out
+}
+
+export async function openPlatform(inv: LoadedInventory, o: PlatformOptions = {}): Promise<OpenedPlatform> {
+  const platform = inv.platform
+  const timeoutMs = o.requestTimeoutMs ?? 10_000
+  const cas: string[] = []
+  if (o.caFile) {
+    try {
+      cas.push(readFileSync(path.resolve(o.caFile), 'utf8'))
+    } catch (e) {
+      throw inputError(`cannot read --ca-file ${o.caFile}: ${errorMessage(e)}`, ['--ca-file PATH: a PEM bundle'], 'CA_FILE')
+    }
+  }
+  const platformCa = platformCaPem(inv.dir)
+  if (platformCa) cas.push(platformCa)
+  const ca = cas.length ? cas.join('\n') : undefined
+  const kubes = new Map<string, Promise<Kube>>()
+  const kube = (cluster: string) => {
+    let k = kubes.get(cluster)
+    if (!k) {
+      k = Kube.connect({kubeconfig: o.kubeconfig, context: kubeContextName(cluster), requestTimeoutMs: timeoutMs})
+      kubes.set(cluster, k)
+    }
+    return k
+  }
+  const overrides = o.endpoints ?? {}
+  const http = o.viaApiServer
+    ? apiServerClient({platform, kube: () => kube(centralCluster(platform).name), overrides, ca, timeoutMs})
+    : await directClient({platform, overrides, ca, timeoutMs})
+
+  const opensearch = o.need?.opensearch === false ? {missing: 'not needed'} : await opensearchCredentials(o.prompt ?? true)
+
+  // S3: credentials now (a prompt must not interleave with running checks), the session on first use
+  let s3: Promise<S3Session> | undefined
+  const s3Creds: S3Credentials | Error = o.need?.s3 !== false ? await s3Credentials(platform) : new Error('S3 credentials were not resolved')
+  const listBucketPrefixes = async (bucket: string): Promise<string[]> => {
+    if (s3Creds instanceof Error) throw s3Creds
+    const creds = s3Creds
+    s3 ??= import('../s3/client.js').then((mod) => mod.openS3(inv, creds, {caFile: o.caFile, timeoutSeconds: Math.ceil(timeoutMs / 1000)}))
+    const session = await s3
+    return session.call(`list bucket ${bucket}`, async (c) => {
+      const prefixes: string[] = []
+      if (!(await c.bucketExists(bucket))) throw inputError(`bucket ${bucket} does not exist`, ['obsctl s3 setup creates it'], 'S3_NO_BUCKET')
+      await new Promise<void>((resolve, reject) => {
+        const stream = c.listObjectsV2(bucket, '', false)
+        stream.on('data', (item: {prefix?: string; name?: string}) => {
+          if (item.prefix) prefixes.push(item.prefix)
+          else if (item.name) prefixes.push(item.name)
+        })
+        stream.on('error', reject)
+        stream.on('end', () => resolve())
+      })
+      return prefixes
+    })
+  }
+
+  const ctx: PlatformContext = {
+    platform,
+    inv,
+    http,
+    kube,
+    podProxy: async (cluster, namespace, pod, port, p) => viaApiServer(await kube(cluster), podProxyPath(namespace, pod, port), p, {timeoutMs, what: `${cluster} pod ${pod}`}),
+    opensearch,
+    timeoutMs,
+    listBucketPrefixes,
+  }
+  return {
+    ctx,
+    close: () => {
+      void s3?.then((s) => s.close()).catch(() => undefined)
+    },
+  }
+}
