@@ -2,7 +2,7 @@ import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'nod
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {KEEP_BACKUPS, listBackups, pruneBackups, removeFromKubeconfig} from '../../src/lib/kube/kubeconfig.js'
+import {KEEP_BACKUPS, listBackups, pruneBackups, removeFromKubeconfig} from '../../src/lib/kube/kubeconfig/index.js'
 
 const KC = `# my kubeconfig: comments stay
 apiVersion: v1

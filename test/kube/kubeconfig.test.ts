@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
 import {describe, expect, it} from 'vitest'
-import {entriesFor, maskedDiff, parseAdminConf, planMerge, writeMerge, type KubeconfigEntries} from '../../src/lib/kube/kubeconfig.js'
+import {entriesFor, maskedDiff, parseAdminConf, planMerge, writeMerge, type KubeconfigEntries} from '../../src/lib/kube/kubeconfig/index.js'
 import type {Cluster} from '../../src/lib/config/schema.js'
 import {adminConf, fakeB64} from './fixtures.js'
 

@@ -1,6 +1,6 @@
 export * from '../platform/kube.js'
 export * from './run.js'
-export * from './kubeconfig.js'
+export * from './kubeconfig/index.js'
 export {kubeconfigMerge, type KubeconfigMergeOptions, type KubeconfigMergeReport} from './merge.js'
 export * from './secrets.js'
 export {secretsApply, type SecretsApplyOptions, type SecretsApplyReport} from './secrets-apply.js'

@@ -9,7 +9,7 @@ import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunContext, RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
 import {resolveKubeconfigPath} from '../platform/kube.js'
-import {conflictError, entriesFor, maskedDiff, parseFromFiles, planMerge, readKubeconfigFile, type EntryChange} from './kubeconfig.js'
+import {conflictError, entriesFor, maskedDiff, parseFromFiles, planMerge, readKubeconfigFile, type EntryChange} from './kubeconfig/index.js'
 import {fetchAdminConf, kubeconfigPhase, type KubeconfigPhaseOptions} from './phases.js'
 
 export interface KubeconfigMergeOptions {

@@ -28,7 +28,7 @@ import {
   writeMerge,
   type AdminConf,
   type EntryChange,
-} from './kubeconfig.js'
+} from './kubeconfig/index.js'
 
 export interface ClusterTarget extends Target {
   cluster: string

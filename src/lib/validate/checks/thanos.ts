@@ -1,9 +1,8 @@
 /** thanos.*: Thanos Query's store set, the global view per cluster, HA pairs, the compactor and the bucket. */
 import {centralCluster, needsReceive, scrapeEdges} from '../../config/model.js'
 import {sizeOf} from '../../config/sizing.js'
-import {ObsctlError} from '../../errors.js'
-import {okJson, thanosQuery, type PromEnvelope, type PromVector} from '../../platform/index.js'
-import type {Check, ValidateContext} from '../types.js'
+import {okJson, thanosQuery, type PromEnvelope} from '../../platform/index.js'
+import type {Check} from '../types.js'
 import {fail, list, pass, warn} from './util.js'
 
 /** One entry of Thanos Query's /api/v1/stores (grouped by component type: sidecar, store, rule, receive, query). */

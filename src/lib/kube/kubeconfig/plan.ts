@@ -1,0 +1,198 @@
+/**
+ * Planning `kubeconfig merge`: each entry of each cluster is decided against the target file (add,
+ * update, unchanged, or a conflict when the name is taken by another cluster or identity), the file is
+ * edited (edit.ts) and the result is checked against the intended object before anything is written.
+ */
+import YAML, {isMap, isScalar, isSeq, type Node as YamlNode, type YAMLMap, type YAMLSeq} from 'yaml'
+import {ObsctlError, errorMessage, inputError} from '../../errors.js'
+import {stableStringify} from '../../engine/state.js'
+import {appendItems, applySplices, replaceItem, setScalar, setSection, type Splice} from './edit.js'
+import {FIELD, SECTIONS, parseKubeconfigDocument, type KubeconfigEntries, type Obj, type SectionKey} from './parse.js'
+
+export type EntryAction = 'add' | 'update' | 'unchanged' | 'conflict'
+
+export interface EntryChange {
+  section: SectionKey
+  name: string
+  cluster: string
+  action: EntryAction
+  /** why it is a conflict, or what changed */
+  detail?: string
+}
+
+export interface MergePlan {
+  file: string
+  /** the file exists now */
+  existed: boolean
+  before: string
+  after: string
+  changed: boolean
+  changes: EntryChange[]
+  conflicts: EntryChange[]
+}
+
+/**
+ * Plan the merge of `entries` into the kubeconfig text `before` (undefined or empty: a new file).
+ * Conflicts (a name taken by a different cluster or identity) are reported, not applied, unless
+ * `overwrite`.
+ */
+export function planMerge(file: string, before: string | undefined, entries: KubeconfigEntries[], opts: {overwrite?: boolean; currentContext?: string} = {}): MergePlan {
+  const existed = before !== undefined
+  const text = before ?? ''
+  const changes: EntryChange[] = []
+  if (text.trim() === '') {
+    for (const e of entries) for (const s of SECTIONS) changes.push({section: s, name: entryOf(e, s).name, cluster: e.cluster, action: 'add'})
+    const after = freshKubeconfig(entries, opts.currentContext ?? entries[0]?.contextEntry.name)
+    return {file, existed, before: text, after, changed: after !== text, changes, conflicts: []}
+  }
+
+  const doc = parseKubeconfigDocument(text, file)
+  const root = doc.contents as YAMLMap
+  const json = Boolean(root.flow)
+  const current = (doc.toJS() ?? {}) as Obj
+
+  // decide every entry against what is there
+  const wanted: Record<SectionKey, {name: string; value: Obj; replace?: YamlNode}[]> = {clusters: [], users: [], contexts: []}
+  for (const e of entries) {
+    const clusterDecision = decide('clusters', e, current)
+    const clusterSame = clusterDecision.action === 'unchanged' || clusterDecision.action === 'update'
+    for (const s of SECTIONS) {
+      const d = s === 'clusters' ? clusterDecision : decide(s, e, current, clusterSame)
+      changes.push(d)
+    }
+  }
+  const conflicts = changes.filter((c) => c.action === 'conflict')
+  if (conflicts.length > 0 && !opts.overwrite) return {file, existed, before: text, after: text, changed: false, changes, conflicts}
+
+  for (const e of entries) {
+    for (const s of SECTIONS) {
+      const ch = changes.find((c) => c.section === s && c.cluster === e.cluster)!
+      if (ch.action === 'unchanged') continue
+      const entry = entryOf(e, s)
+      const seq = root.get(s, true)
+      const existing = isSeq(seq) ? (seq.items as YamlNode[]).find((it) => isMap(it) && it.get('name') === entry.name) : undefined
+      wanted[s].push({name: entry.name, value: entry as unknown as Obj, replace: existing})
+    }
+  }
+
+  const splices: Splice[] = []
+  for (const s of SECTIONS) {
+    const list = wanted[s]
+    if (list.length === 0) continue
+    const pair = root.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === s)
+    const seq = pair?.value
+    for (const w of list.filter((x) => x.replace)) splices.push(replaceItem(text, w.replace!, w.value, json || Boolean((seq as YAMLSeq).flow)))
+    const adds = list.filter((x) => !x.replace).map((x) => x.value)
+    if (adds.length === 0) continue
+    if (isSeq(seq) && seq.items.length > 0) splices.push(appendItems(text, seq, adds, json))
+    else splices.push(setSection(text, root, s, pair as {key: YamlNode; value: YamlNode | null} | undefined, adds, json))
+  }
+  // current-context when the file has none
+  if (opts.currentContext && !current['current-context']) {
+    const pair = root.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === 'current-context')
+    splices.push(setScalar(text, root, 'current-context', pair as {key: YamlNode; value: YamlNode | null} | undefined, opts.currentContext, json))
+  }
+
+  const after = applySplices(text, splices)
+  verify(file, current, after, entries, changes, opts.currentContext && !current['current-context'] ? opts.currentContext : undefined)
+  return {file, existed, before: text, after, changed: after !== text, changes, conflicts}
+}
+
+function entryOf(e: KubeconfigEntries, s: SectionKey): {name: string} & Obj {
+  return s === 'clusters' ? e.clusterEntry : s === 'users' ? e.userEntry : e.contextEntry
+}
+
+function findEntry(current: Obj, s: SectionKey, name: string): Obj | undefined {
+  const list = current[s]
+  if (!Array.isArray(list)) return undefined
+  return list.find((x) => x && typeof x === 'object' && (x as Obj).name === name) as Obj | undefined
+}
+
+function decide(s: SectionKey, e: KubeconfigEntries, current: Obj, clusterSame = false): EntryChange {
+  const entry = entryOf(e, s)
+  const base = {section: s, name: entry.name, cluster: e.cluster}
+  const have = findEntry(current, s, entry.name)
+  if (!have) return {...base, action: 'add'}
+  const haveValue = (have[FIELD[s]] ?? {}) as Obj
+  const wantValue = entry[FIELD[s]] as Obj
+  if (stableStringify(haveValue) === stableStringify(wantValue)) return {...base, action: 'unchanged'}
+  if (s === 'clusters') {
+    const diffs: string[] = []
+    if (haveValue.server !== wantValue.server) diffs.push(`server ${String(haveValue.server)} (wanted ${String(wantValue.server)})`)
+    if (haveValue['certificate-authority-data'] !== wantValue['certificate-authority-data']) diffs.push('a different CA')
+    if (diffs.length > 0) return {...base, action: 'conflict', detail: `cluster ${entry.name} is already in the file with ${diffs.join(' and ')}`}
+    return {...base, action: 'update', detail: 'same server and CA, other fields differ'}
+  }
+  if (s === 'users') {
+    // the same cluster with new credentials (e.g. a renewed admin certificate) is an update
+    if (clusterSame) return {...base, action: 'update', detail: 'new credentials for the same cluster'}
+    return {...base, action: 'conflict', detail: `user ${entry.name} is already in the file with other credentials`}
+  }
+  if (haveValue.cluster === wantValue.cluster && haveValue.user === wantValue.user) return {...base, action: 'unchanged', detail: 'keeps its own extra fields (e.g. namespace)'}
+  return {...base, action: 'conflict', detail: `context ${entry.name} is already in the file for cluster ${String(haveValue.cluster)} / user ${String(haveValue.user)}`}
+}
+
+
+/** The spliced text must parse to exactly the old object with our entries set: else refuse to write. */
+function verify(file: string, before: Obj, after: string, entries: KubeconfigEntries[], changes: EntryChange[], currentContext?: string): void {
+  const expected = structuredClone(before)
+  for (const e of entries) {
+    for (const s of SECTIONS) {
+      const ch = changes.find((c) => c.section === s && c.cluster === e.cluster)!
+      if (ch.action === 'unchanged') continue
+      const entry = entryOf(e, s)
+      const list = Array.isArray(expected[s]) ? (expected[s] as Obj[]) : (expected[s] = [] as Obj[])
+      const i = list.findIndex((x) => x && x.name === entry.name)
+      if (i >= 0) list[i] = entry
+      else list.push(entry)
+    }
+  }
+  if (currentContext) expected['current-context'] = currentContext
+  let got: unknown
+  try {
+    got = YAML.parse(after)
+  } catch (error) {
+    got = `unparsable: ${errorMessage(error)}`
+  }
+  if (stableStringify(got) !== stableStringify(expected)) {
+    throw new ObsctlError(`internal error: the merged kubeconfig for ${file} did not come out as intended; nothing was written`, {
+      code: 'KUBECONFIG_MERGE_INTERNAL',
+      hints: ['please report this with the layout (not the credentials) of the file; meanwhile merge into an empty file with --kubeconfig NEW and copy entries by hand'],
+    })
+  }
+}
+
+/** A new kubeconfig, written the way kubectl writes one. */
+function freshKubeconfig(entries: KubeconfigEntries[], currentContext?: string): string {
+  const doc = {
+    apiVersion: 'v1',
+    clusters: entries.map((e) => e.clusterEntry),
+    contexts: entries.map((e) => e.contextEntry),
+    'current-context': currentContext ?? '',
+    kind: 'Config',
+    preferences: {},
+    users: entries.map((e) => e.userEntry),
+  }
+  return YAML.stringify(doc, {lineWidth: 0, indentSeq: false})
+}
+
+export function conflictError(plan: Pick<MergePlan, 'file' | 'conflicts'>): ObsctlError {
+  const list = plan.conflicts.map((c) => `${c.detail ?? `${c.section} ${c.name} is taken`}`)
+  return inputError(
+    `cannot merge into ${plan.file}: ${list.length === 1 ? list[0] : `${list.length} names are taken by something else:\n  ${list.join('\n  ')}`}`,
+    ['if that cluster was re-installed (new CA) or moved, pass --overwrite to replace the entries (the old file is backed up)', 'or merge into another file with --kubeconfig FILE'],
+    'KUBECONFIG_CONFLICT',
+    {conflicts: plan.conflicts},
+  )
+}
+
+/** One line per change, for logs and the screen (names only). */
+export function describeChanges(changes: EntryChange[]): string {
+  const by = (a: EntryAction) => changes.filter((c) => c.action === a).map((c) => c.name)
+  const parts: string[] = []
+  for (const a of ['add', 'update', 'conflict', 'unchanged'] as EntryAction[]) {
+    const names = by(a)
+    if (names.length > 0) parts.push(`${a === 'add' ? 'added' : a === 'update' ? 'updated' : a === 'conflict' ? 'conflict' : 'unchanged'}: ${names.join(', ')}`)
+  }
+  return parts.join('; ')
+}
