@@ -161,19 +161,13 @@ export async function push(dir: string, branch: string): Promise<PushResult> {
   return {remote, branch, commit: head}
 }
 
-/** Unified diff between a file on disk and wanted content ('' for "absent"), via git diff --no-index. */
+/**
+ * Unified diff between a file on disk (absent: /dev/null) and wanted content (undefined: removed), with
+ * the shared diff library (src/lib/diff.ts) and git's context of 3 lines.
+ */
 export async function unifiedDiff(dir: string, rel: string, wanted: string | undefined): Promise<string> {
-  const {mkdtempSync, writeFileSync, rmSync} = await import('node:fs')
-  const {tmpdir} = await import('node:os')
-  const tmp = mkdtempSync(path.join(tmpdir(), 'obsctl-diff-'))
-  try {
-    const target = path.join(tmp, path.basename(rel))
-    writeFileSync(target, wanted ?? '')
-    const r = await git(dir, ['diff', '--no-index', '--no-color', '--', path.join(dir, rel), wanted === undefined ? '/dev/null' : target])
-    return r.stdout
-      .replaceAll(`a${path.join(dir, rel)}`, `a/${rel} (on disk)`)
-      .replaceAll(`b${target}`, `b/${rel} (rendered)`)
-  } finally {
-    rmSync(tmp, {recursive: true, force: true})
-  }
+  const {readFile} = await import('node:fs/promises')
+  const {unifiedDiff: diff} = await import('../diff.js')
+  const onDisk = await readFile(path.join(dir, rel), 'utf8').catch(() => undefined)
+  return diff(onDisk === undefined ? '/dev/null' : `a/${rel} (on disk)`, wanted === undefined ? '/dev/null' : `b/${rel} (rendered)`, onDisk ?? '', wanted ?? '')
 }
