@@ -69,13 +69,6 @@ export interface ChangeResult {
 
 const show = (v: unknown) => (v === undefined ? '(unset)' : typeof v === 'string' ? v : JSON.stringify(v))
 
-/** A unified diff for a file that is not on disk yet. */
-function addedDiff(rel: string, content: string): string {
-  const lines = content.split('\n')
-  if (lines.at(-1) === '') lines.pop()
-  return [`--- /dev/null`, `+++ b/${rel} (rendered)`, `@@ -0,0 +1,${lines.length} @@`, ...lines.map((l) => `+${l}`)].join('\n')
-}
-
 /** Render `inv` into its GitOps working copy in dry-run mode and diff it against what is on disk. */
 export async function previewRender(inv: LoadedInventory, opts: {force?: boolean} = {}): Promise<RenderedDiff> {
   const {renderRepo, renderFiles, unifiedDiff} = await import('../gitops/index.js')
@@ -83,10 +76,8 @@ export async function previewRender(inv: LoadedInventory, opts: {force?: boolean
   const r = await renderRepo(inv.platform, {dir, dryRun: true, force: opts.force})
   const wanted = new Map(renderFiles(inv.platform).map((f) => [f.path, f.content]))
   const parts: string[] = []
-  for (const f of [...r.added, ...r.changed, ...r.removed].sort()) {
-    if (r.added.includes(f)) parts.push(addedDiff(f, wanted.get(f) ?? ''))
-    else parts.push((await unifiedDiff(dir, f, r.removed.includes(f) ? undefined : wanted.get(f))).trimEnd())
-  }
+  // one diff library for every diff (src/lib/diff.ts through gitops' unifiedDiff): an added file diffs from /dev/null
+  for (const f of [...r.added, ...r.changed, ...r.removed].sort()) parts.push((await unifiedDiff(dir, f, r.removed.includes(f) ? undefined : (wanted.get(f) ?? ''))).trimEnd())
   return {dir, added: r.added, changed: r.changed, removed: r.removed, diff: parts.filter(Boolean).join('\n')}
 }
 
