@@ -15,7 +15,7 @@ import YAML from 'yaml'
 import {describe, expect, it} from 'vitest'
 import {GRAFANA_DATASOURCES} from '../../src/lib/gitops/context.js'
 import {renderFiles} from '../../src/lib/gitops/index.js'
-import {secretShapes, tlsSecretSpecs} from '../../src/lib/kube/secrets.js'
+import {secretShapes, tlsSecretSpecs} from '../../src/lib/kube/secrets/index.js'
 import {centralCluster} from '../../src/lib/config/model.js'
 import {fleetAnswers, platformOf} from './support.js'
 

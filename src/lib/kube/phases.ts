@@ -15,7 +15,7 @@ import type {Cluster} from '../config/schema.js'
 import {inputError} from '../errors.js'
 import {resolveKubeconfigPath} from '../platform/kube.js'
 import {kubeForCluster} from './run.js'
-import {ENV, applyClusterSecrets, clusterSecretsMatch, resolveSecretValues, secretShapes, tlsSecretSpecs, type SecretResult, type SecretValues} from './secrets.js'
+import {ENV, applyClusterSecrets, clusterSecretsMatch, resolveSecretValues, secretShapes, tlsSecretSpecs, type SecretResult, type SecretValues} from './secrets/index.js'
 import {
   ADMIN_CONF_PATH,
   conflictError,

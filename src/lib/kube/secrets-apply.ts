@@ -11,7 +11,7 @@ import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import {inputError} from '../errors.js'
 import {Kube} from '../platform/kube.js'
 import {secretsPhase, type SecretsClusterReport} from './phases.js'
-import {resolveSecretValues, secretShapes, type SecretValues} from './secrets.js'
+import {resolveSecretValues, secretShapes, type SecretValues} from './secrets/index.js'
 
 export interface SecretsApplyOptions {
   kubeconfig?: string

@@ -1,0 +1,176 @@
+/**
+ * What `secrets apply` puts in each cluster (the table in ./index.ts): the env vars and users, the values
+ * held in memory for one run, each cluster's wanted Secrets and their shapes (for dry runs and docs).
+ */
+import YAML from 'yaml'
+import {receiverSecrets} from '../../config/alerting.js'
+import {centralCluster, GRAFANA_OPENSEARCH_USER, metricsMode, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
+import type {Cluster, Platform} from '../../config/schema.js'
+import {type Kube, type KubeObject} from '../../platform/kube.js'
+import {securityConfigFiles, type SecurityHashes} from './security-config.js'
+import {TLS_SECRET_TYPE, tlsSecretSpecs, type TlsResolution} from './tls.js'
+
+export const ENV = {
+  opensearchAdminPassword: 'OBSCTL_OPENSEARCH_ADMIN_PASSWORD',
+  fluentbitPassword: 'OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD',
+  grafanaAdminPassword: 'OBSCTL_GRAFANA_ADMIN_PASSWORD',
+  opensearchCaFile: 'OBSCTL_OPENSEARCH_CA_FILE',
+  grafanaOpensearchPassword: 'OBSCTL_GRAFANA_OPENSEARCH_PASSWORD',
+} as const
+
+export const OPENSEARCH_ADMIN_USER = 'admin'
+export const FLUENTBIT_OPENSEARCH_USER = 'fluentbit'
+export const GRAFANA_ADMIN_USER = 'admin'
+export {GRAFANA_OPENSEARCH_USER}
+export const MANAGED_BY = {'app.kubernetes.io/managed-by': 'obsctl'}
+
+/** Every value `secrets apply` writes, held in memory for one run. */
+export interface SecretValues {
+  s3: {accessKey: string; secretKey: string}
+  opensearchAdminPassword: string
+  fluentbitPassword: string
+  grafanaAdminPassword: string
+  /** Grafana's OpenSearch datasource (user grafana) */
+  grafanaOpensearchPassword: string
+  /** alert receivers' values by key of the Secret alertmanager-receivers (config/alerting.ts receiverSecrets) */
+  alerting: Record<string, string>
+  /** PEM of the CA that signed the central OpenSearch's HTTP certificate (Fluent Bit verifies with it) */
+  opensearchCa?: string
+  /** PEM of the S3 endpoint's private CA (s3.caFile), for Longhorn's AWS_CERT */
+  s3Ca?: string
+  /** PEM of the CA of the central ingresses' certificate (the platform CA when obsctl issues it): agent edges trust Thanos Receive with it */
+  ingressCa?: string
+  /** the central TLS Secrets, one entry per namespace/name (absent: none are written) */
+  tls?: TlsResolution[]
+  /** the platform CA certificate's file, when this run needed the CA (created: in this run) */
+  platformCa?: {file: string; created: boolean}
+  /** which passwords were generated in this run (names, never values) */
+  generated: string[]
+  /** where each value came from (names only): env, prompt, cluster, generated */
+  sources: Record<string, string>
+}
+
+export interface WantedSecret {
+  namespace: string
+  name: string
+  type: string
+  /** plain values (base64-encoded only when sent) */
+  data: Record<string, string>
+  /** one line: what it is for */
+  purpose: string
+}
+
+
+/** `objstore.yml` as Thanos reads it (type S3; endpoint is host[:port] without scheme). */
+export function thanosObjstoreYaml(p: Platform, s3: SecretValues['s3']): string {
+  const u = new URL(p.s3.endpoint)
+  const config: Record<string, unknown> = {
+    bucket: p.s3.buckets.metrics.name,
+    endpoint: u.host,
+    region: p.s3.region,
+    access_key: s3.accessKey,
+    secret_key: s3.secretKey,
+    insecure: u.protocol === 'http:',
+    bucket_lookup_type: p.s3.pathStyle ? 'path' : 'virtual-hosted',
+  }
+  // a private CA travels in the same Secret (key ca.crt), seen where the Secret is mounted at /etc/thanos
+  if (p.s3.caFile) config.http_config = {tls_config: {ca_file: '/etc/thanos/ca.crt'}}
+  return YAML.stringify({type: 'S3', config}, {lineWidth: 0})
+}
+
+
+export interface SecretsContext {
+  platform: Platform
+  cluster: Cluster
+  values: SecretValues
+  /** bcrypt hashes for the security config (reusing live hashes that still match) */
+  hashes?: SecurityHashes
+}
+
+export function wantedSecrets(x: SecretsContext): WantedSecret[] {
+  const {platform: p, cluster: c, values: v} = x
+  const central = centralCluster(p)
+  const out: WantedSecret[] = []
+  const opaque = 'Opaque'
+  if (c.name === central.name) {
+    out.push(
+      {
+        namespace: NAMESPACES.monitoring,
+        name: SECRET_NAMES.thanosObjstore,
+        type: opaque,
+        data: {'objstore.yml': thanosObjstoreYaml(p, v.s3), ...(p.s3.caFile && v.s3Ca ? {'ca.crt': v.s3Ca} : {})},
+        purpose: `Thanos object storage (bucket ${p.s3.buckets.metrics.name})`,
+      },
+      {namespace: NAMESPACES.monitoring, name: SECRET_NAMES.grafanaAdmin, type: opaque, data: {'admin-user': GRAFANA_ADMIN_USER, 'admin-password': v.grafanaAdminPassword}, purpose: 'Grafana admin login'},
+      {namespace: NAMESPACES.logging, name: SECRET_NAMES.opensearchAdmin, type: opaque, data: {username: OPENSEARCH_ADMIN_USER, password: v.opensearchAdminPassword}, purpose: 'OpenSearch admin (operator, Dashboards, setup Job)'},
+      {
+        namespace: NAMESPACES.logging,
+        name: SECRET_NAMES.opensearchKeystore,
+        type: opaque,
+        data: {'s3.client.default.access_key': v.s3.accessKey, 's3.client.default.secret_key': v.s3.secretKey},
+        purpose: `OpenSearch keystore: S3 snapshot repository (bucket ${p.s3.buckets.snapshots.name})`,
+      },
+    )
+    if (x.hashes) {
+      out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.opensearchSecurityConfig, type: opaque, data: securityConfigFiles(x.hashes), purpose: 'OpenSearch security config (admin, fluentbit and grafana users as bcrypt hashes)'})
+    }
+    // the TLS Secrets obsctl manages (the user's own are not in the list: never written)
+    for (const spec of tlsSecretSpecs(p)) {
+      for (const namespace of spec.namespaces) {
+        const m = v.tls?.find((t) => t.name === spec.name && t.namespace === namespace)?.material
+        if (m) out.push({namespace, name: spec.name, type: TLS_SECRET_TYPE, data: {'tls.crt': m.crt, 'tls.key': m.key, 'ca.crt': m.ca}, purpose: spec.purpose})
+      }
+    }
+    const gos: Record<string, string> = {username: GRAFANA_OPENSEARCH_USER, password: v.grafanaOpensearchPassword}
+    if (v.opensearchCa) gos['ca.crt'] = v.opensearchCa
+    out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.grafanaOpensearch, type: opaque, data: gos, purpose: "Grafana's OpenSearch datasource (read-only user grafana)"})
+    const receivers = receiverSecrets(p.alerting)
+    if (receivers.length > 0) {
+      const data = Object.fromEntries(receivers.map((r) => [r.key, v.alerting[r.key] ?? '']))
+      out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.alertmanagerReceivers, type: opaque, data, purpose: `Alertmanager receivers (${[...new Set(receivers.map((r) => r.receiver))].join(', ')})`})
+    }
+  }
+  const longhorn: Record<string, string> = {AWS_ACCESS_KEY_ID: v.s3.accessKey, AWS_SECRET_ACCESS_KEY: v.s3.secretKey, AWS_ENDPOINTS: new URL(p.s3.endpoint).origin}
+  if (!p.s3.pathStyle) longhorn.VIRTUAL_HOSTED_STYLE = 'true'
+  if (v.s3Ca) longhorn.AWS_CERT = v.s3Ca
+  out.push({namespace: NAMESPACES.longhorn, name: SECRET_NAMES.longhornBackup, type: opaque, data: longhorn, purpose: `Longhorn backup target (bucket ${p.s3.buckets.backups.name})`})
+  const fb: Record<string, string> = {username: FLUENTBIT_OPENSEARCH_USER, password: v.fluentbitPassword}
+  if (v.opensearchCa) fb['ca.crt'] = v.opensearchCa
+  out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.fluentbitOpensearch, type: opaque, data: fb, purpose: 'Fluent Bit output to the central OpenSearch'})
+  if (metricsMode(c) === 'agent' && v.ingressCa) {
+    // PrometheusAgent remoteWrite tlsConfig.ca.secret (templates/gitops/edge/…/prometheus-agent.yaml)
+    out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.platformCa, type: opaque, data: {'ca.crt': v.ingressCa}, purpose: 'CA of the Thanos Receive ingress, for the Prometheus Agent remote write'})
+  }
+  return out
+}
+
+/** Names and keys only: what a cluster gets, for fingerprints, plans and dry runs. */
+export function secretShapes(p: Platform, c: Cluster, opts: {opensearchCa?: boolean; s3Ca?: boolean; ingressCa?: boolean} = {}): {namespace: string; name: string; keys: string[]; purpose: string}[] {
+  const dummy: SecretValues = {
+    s3: {accessKey: '-', secretKey: '-'},
+    opensearchAdminPassword: '-',
+    fluentbitPassword: '-',
+    grafanaAdminPassword: '-',
+    grafanaOpensearchPassword: '-',
+    alerting: {},
+    opensearchCa: opts.opensearchCa ? '-' : undefined,
+    s3Ca: opts.s3Ca ? '-' : undefined,
+    ingressCa: opts.ingressCa === false ? undefined : '-',
+    tls: tlsSecretSpecs(p).flatMap((s) => s.namespaces.map((namespace) => ({namespace, name: s.name, origin: 'issued' as const, material: {crt: '-', key: '-', ca: '-'}}))),
+    generated: [],
+    sources: {},
+  }
+  return wantedSecrets({platform: p, cluster: c, values: dummy, hashes: {admin: '-', fluentbit: '-', grafana: '-'}}).map((s) => ({namespace: s.namespace, name: s.name, keys: Object.keys(s.data).sort(), purpose: s.purpose}))
+}
+
+export type SecretObject = KubeObject & {type?: string; data?: Record<string, string>}
+
+export const isManaged = (o: KubeObject | undefined) => o?.metadata.labels?.['app.kubernetes.io/managed-by'] === MANAGED_BY['app.kubernetes.io/managed-by']
+export const decoded = (b64: string | undefined) => (b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined)
+
+export async function liveValue(kube: Kube | undefined, namespace: string, name: string, key: string): Promise<string | undefined> {
+  if (!kube) return undefined
+  const s = await kube.get<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', name, namespace)
+  const b64 = s?.data?.[key]
+  return b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined
+}

@@ -1,0 +1,95 @@
+/** The OpenSearch security plugin's configuration (config.yml, internal_users.yml with bcrypt hashes, roles, mappings). */
+import YAML from 'yaml'
+import {GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
+import type {Kube} from '../../platform/kube.js'
+import {FLUENTBIT_OPENSEARCH_USER, OPENSEARCH_ADMIN_USER, liveValue, type SecretValues} from './catalogue.js'
+
+const META = (type: string) => ({_meta: {type, config_version: 2}})
+
+/** The OpenSearch security plugin's config directory (all files the operator's securityadmin loads). */
+export function securityConfigFiles(hashes: SecurityHashes, indexPattern = 'fluent-bit-*'): Record<string, string> {
+  const y = (o: unknown) => YAML.stringify(o, {lineWidth: 0})
+  return {
+    'config.yml': y({
+      ...META('config'),
+      config: {
+        dynamic: {
+          http: {anonymous_auth_enabled: false},
+          authc: {
+            basic_internal_auth_domain: {
+              description: 'HTTP basic authentication against the internal user database',
+              http_enabled: true,
+              transport_enabled: true,
+              order: 0,
+              http_authenticator: {type: 'basic', challenge: true},
+              authentication_backend: {type: 'intern'},
+            },
+          },
+        },
+      },
+    }),
+    'internal_users.yml': y({
+      ...META('internalusers'),
+      [OPENSEARCH_ADMIN_USER]: {hash: hashes.admin, reserved: true, backend_roles: ['admin'], description: 'admin (obsctl secrets apply)'},
+      [FLUENTBIT_OPENSEARCH_USER]: {hash: hashes.fluentbit, reserved: true, backend_roles: [], description: 'Fluent Bit log shipping from every cluster (obsctl secrets apply)'},
+      [GRAFANA_OPENSEARCH_USER]: {hash: hashes.grafana, reserved: true, backend_roles: [], description: "Grafana's logs datasource, read-only (obsctl secrets apply)"},
+    }),
+    'roles.yml': y({
+      ...META('roles'),
+      fluentbit_writer: {
+        reserved: true,
+        description: 'write the daily log indices',
+        cluster_permissions: ['cluster_monitor', 'cluster_composite_ops', 'indices:admin/template/get', 'indices:admin/template/put', 'indices:admin/index_template/get', 'indices:admin/index_template/put'],
+        index_permissions: [{index_patterns: [indexPattern], allowed_actions: ['crud', 'create_index', 'indices:admin/mapping/put']}],
+      },
+      // Grafana's OpenSearch datasource: search, field mappings and the cluster version, nothing that writes
+      grafana_reader: {
+        reserved: true,
+        description: 'read the log indices (Grafana)',
+        cluster_permissions: ['cluster_monitor', 'cluster_composite_ops_ro'],
+        index_permissions: [{index_patterns: [indexPattern], allowed_actions: ['read', 'indices:admin/mappings/get', 'indices:admin/get']}],
+      },
+    }),
+    'roles_mapping.yml': y({
+      ...META('rolesmapping'),
+      all_access: {reserved: false, backend_roles: ['admin'], description: 'admin has all access'},
+      security_rest_api_access: {reserved: false, backend_roles: ['admin']},
+      fluentbit_writer: {reserved: true, users: [FLUENTBIT_OPENSEARCH_USER]},
+      grafana_reader: {reserved: true, users: [GRAFANA_OPENSEARCH_USER]},
+    }),
+    'action_groups.yml': y(META('actiongroups')),
+    'tenants.yml': y(META('tenants')),
+    'nodes_dn.yml': y(META('nodesdn')),
+    'allowlist.yml': y({...META('allowlist'), config: {enabled: false}}),
+    'audit.yml': y({...META('audit'), config: {enabled: false}}),
+  }
+}
+
+/** bcrypt hashes of the OpenSearch internal users obsctl manages */
+export interface SecurityHashes {
+  admin: string
+  fluentbit: string
+  grafana: string
+}
+
+/** bcrypt hashes for the security config, reusing a live hash when it still matches the password. */
+export async function securityHashes(kube: Kube, v: SecretValues): Promise<SecurityHashes> {
+  const bcrypt = (await import('bcryptjs')).default
+  const live = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchSecurityConfig, 'internal_users.yml')
+  let users: Record<string, {hash?: string}> = {}
+  try {
+    users = (live ? YAML.parse(live) : {}) ?? {}
+  } catch {
+    users = {}
+  }
+  const hashFor = async (user: string, password: string) => {
+    const old = users[user]?.hash
+    if (old && (await bcrypt.compare(password, old))) return old
+    return bcrypt.hash(password, 12)
+  }
+  return {
+    admin: await hashFor(OPENSEARCH_ADMIN_USER, v.opensearchAdminPassword),
+    fluentbit: await hashFor(FLUENTBIT_OPENSEARCH_USER, v.fluentbitPassword),
+    grafana: await hashFor(GRAFANA_OPENSEARCH_USER, v.grafanaOpensearchPassword),
+  }
+}

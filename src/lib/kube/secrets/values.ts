@@ -1,0 +1,163 @@
+/** Values: env vars, a prompt on a terminal, the cluster (a rerun keeps what is there), or generated. */
+import {randomBytes} from 'node:crypto'
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {receiverSecrets} from '../../config/alerting.js'
+import {formatPath, formatPosition, type LoadedInventory} from '../../config/load.js'
+import {centralCluster, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
+import {canPrompt} from '../../cli/prompt.js'
+import {errorMessage, inputError} from '../../errors.js'
+import {SERVICES} from '../../platform/catalogue.js'
+import type {Kube} from '../../platform/kube.js'
+import {ENV, liveValue, type SecretValues} from './catalogue.js'
+import {resolveTls} from './tls.js'
+
+export interface ResolveOptions {
+  /** --generate-passwords: generate OpenSearch/Grafana passwords that are neither set nor in the cluster */
+  generate?: boolean
+  /** --opensearch-ca-file (else $OBSCTL_OPENSEARCH_CA_FILE, else the ca.crt of the central opensearch-http-tls: the platform CA when obsctl manages it) */
+  opensearchCaFile?: string
+  /** S3 credentials already resolved */
+  s3?: SecretValues['s3']
+  /** the central cluster, to keep the values a previous run stored */
+  central?: () => Promise<Kube>
+}
+
+export function generatePassword(): string {
+  return randomBytes(24).toString('base64url')
+}
+
+function readPem(file: string, what: string, hint: string): string {
+  let pem: string
+  try {
+    pem = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw inputError(`cannot read ${what} ${file}: ${errorMessage(error)}`, [hint], 'SECRETS_CA_FILE')
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw inputError(`${what} ${file} holds no PEM certificate`, [hint], 'SECRETS_CA_FILE')
+  return pem
+}
+
+/**
+ * Resolve every value once per run. Passwords: env var, else the value already in the cluster (a rerun
+ * keeps it), else generated (--generate-passwords), else a prompt on a terminal, else exit 2 naming the
+ * env var and the flag.
+ */
+export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOptions = {}): Promise<SecretValues> {
+  const p = inv.platform
+  let s3 = opts.s3
+  if (!s3) {
+    const {resolveCredentials} = await import('../../s3/client.js')
+    s3 = await resolveCredentials(p)
+  }
+  const alerting = alertingValues(inv)
+  const kube = opts.central ? await opts.central() : undefined
+  const generated: string[] = []
+  const sources: Record<string, string> = {s3: `$${p.s3.accessKeyEnv}/$${p.s3.secretKeyEnv}`}
+  const missing: {what: string; env: string}[] = []
+
+  const password = async (what: string, env: string, live: () => Promise<string | undefined>): Promise<string> => {
+    const fromEnv = process.env[env]
+    if (fromEnv) {
+      sources[what] = `$${env}`
+      return fromEnv
+    }
+    const existing = await live()
+    if (existing) {
+      sources[what] = 'cluster (kept)'
+      return existing
+    }
+    if (opts.generate) {
+      generated.push(what)
+      sources[what] = 'generated'
+      return generatePassword()
+    }
+    if (canPrompt()) {
+      const {password: ask} = await import('@inquirer/prompts')
+      sources[what] = 'prompt'
+      return ask({message: `${what} (not set in $${env})`, mask: '*', validate: (x) => (x.length >= 8 ? true : 'at least 8 characters')})
+    }
+    missing.push({what, env})
+    return ''
+  }
+  const central = centralCluster(p)
+  const opensearchAdminPassword = await password('OpenSearch admin password', ENV.opensearchAdminPassword, () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'password'))
+  const fluentbitPassword = await password('Fluent Bit OpenSearch password', ENV.fluentbitPassword, () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.fluentbitOpensearch, 'password'))
+  const grafanaAdminPassword = await password('Grafana admin password', ENV.grafanaAdminPassword, () => liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaAdmin, 'admin-password'))
+  // a machine credential (Grafana's datasource): env, else the cluster's, else generated without asking
+  let grafanaOpensearchPassword = process.env[ENV.grafanaOpensearchPassword]
+  if (grafanaOpensearchPassword) sources['Grafana OpenSearch password'] = `$${ENV.grafanaOpensearchPassword}`
+  else {
+    grafanaOpensearchPassword = await liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaOpensearch, 'password')
+    sources['Grafana OpenSearch password'] = grafanaOpensearchPassword ? 'cluster (kept)' : 'generated (a machine credential: nobody types it)'
+    grafanaOpensearchPassword ??= generatePassword()
+  }
+  if (missing.length > 0) {
+    throw inputError(
+      `${missing.map((m) => m.what).join(', ')}: not set, and obsctl does not prompt without a terminal (or with CI set)`,
+      [`export ${missing.map((m) => `${m.env}=…`).join(' ')}`, 'or pass --generate-passwords (add --show-generated to print them once)'],
+      'SECRETS_MISSING',
+    )
+  }
+
+  // the central TLS Secrets (only with the central cluster at hand: a user's own Secret must be seen to be kept)
+  const {tls, platformCa} = kube ? await resolveTls(inv, kube) : {tls: undefined, platformCa: undefined}
+  for (const t of tls ?? []) {
+    sources[`${t.namespace}/${t.name}`] = t.origin === 'kept' ? 'cluster (yours, left alone)' : t.origin === 'reused' ? 'cluster (reused)' : `new from the platform CA: ${t.reason}`
+  }
+  if (platformCa) sources.platformCa = `${platformCa.file}${platformCa.created ? ' (created in this run)' : ''}`
+
+  const caHint = `--opensearch-ca-file PATH (or $${ENV.opensearchCaFile}): the PEM CA that signed the central OpenSearch HTTP certificate`
+  const caFile = opts.opensearchCaFile ?? process.env[ENV.opensearchCaFile]
+  const osTls = tls?.find((t) => t.name === SECRET_NAMES.opensearchHttpTls && t.namespace === SERVICES.opensearch.namespace)
+  let opensearchCa: string | undefined
+  if (caFile) {
+    opensearchCa = readPem(path.resolve(caFile), 'the OpenSearch CA file', caHint)
+    sources.opensearchCa = caFile
+  } else if (osTls?.material) {
+    // obsctl manages the central certificate: Fluent Bit trusts what this run leaves there
+    opensearchCa = osTls.material.ca
+    sources.opensearchCa = 'the platform CA (.obsctl/pki/ca.crt)'
+  } else {
+    opensearchCa = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchHttpTls, 'ca.crt')
+    if (opensearchCa) sources.opensearchCa = `${NAMESPACES.logging}/${SECRET_NAMES.opensearchHttpTls} on ${central.name}`
+  }
+  // the CA the central ingresses (Thanos Receive among them) serve a certificate from: what this run
+  // leaves in monitoring/obsctl-ingress-tls (the platform CA when obsctl manages it), else its live ca.crt
+  const ingressTls = tls?.find((t) => t.name === SECRET_NAMES.ingressTls && t.namespace === NAMESPACES.monitoring)
+  let ingressCa = ingressTls?.material?.ca
+  if (ingressCa) sources.ingressCa = 'the platform CA (.obsctl/pki/ca.crt)'
+  else {
+    ingressCa = await liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.ingressTls, 'ca.crt')
+    if (ingressCa) sources.ingressCa = `${NAMESPACES.monitoring}/${SECRET_NAMES.ingressTls} on ${central.name}`
+  }
+  let s3Ca: string | undefined
+  if (p.s3.caFile) {
+    const f = path.resolve(inv.dir, p.s3.caFile)
+    s3Ca = readPem(f, 'the S3 CA file (s3.caFile)', 'fix s3.caFile in the inventory')
+  }
+  for (const r of receiverSecrets(p.alerting)) sources[`alerting ${r.key}`] = `$${r.env}`
+  return {s3, opensearchAdminPassword, fluentbitPassword, grafanaAdminPassword, grafanaOpensearchPassword, alerting, opensearchCa, s3Ca, ingressCa, tls, platformCa, generated, sources}
+}
+
+/**
+ * The alert receivers' values from the env vars the inventory names (alerting.receivers[].*Env). Only from
+ * the environment: a missing one is bad input naming the inventory field (file:line) that names it.
+ */
+export function alertingValues(inv: LoadedInventory): Record<string, string> {
+  const out: Record<string, string> = {}
+  const missing: string[] = []
+  for (const r of receiverSecrets(inv.platform.alerting)) {
+    const value = process.env[r.env]
+    if (value) out[r.key] = value
+    else missing.push(`${formatPosition(inv.positionOf(r.at))}: ${formatPath(r.at)}: $${r.env} is not set (receiver ${r.receiver}, ${r.kind})`)
+  }
+  if (missing.length > 0) {
+    throw inputError(
+      `alert receivers need env vars that are not set:\n${missing.join('\n')}`,
+      [`export ${[...new Set(receiverSecrets(inv.platform.alerting).filter((r) => !process.env[r.env]).map((r) => r.env))].map((e) => `${e}=…`).join(' ')}`, 'the values go into the Secret monitoring/alertmanager-receivers, never into Git, argv or logs'],
+      'ALERTING_ENV_MISSING',
+    )
+  }
+  return out
+}
