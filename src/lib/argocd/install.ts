@@ -10,7 +10,7 @@ import {ObsctlError} from '../errors.js'
 import {NAMESPACES, centralCluster, gitDir, serviceUrl} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {applyOrder, describeObject, rolloutStatus, waitUntil, type Kube, type KubeObject} from '../kube/index.js'
-import {HA_MIN_NODES, chooseVariant, intoNamespace, loadManifest, manifestUrl, parseObjects, type ManifestVariant, type VariantChoice} from './manifest.js'
+import {HA_MIN_NODES, chooseVariant, intoNamespace, loadManifest, manifestUrl, parseObjects, type ManifestVariant, type PodTemplated, type VariantChoice} from './manifest.js'
 
 export interface InstallOptions {
   /** --manifest FILE|URL (air-gapped sites); else the release manifest from GitHub */
@@ -229,7 +229,7 @@ export async function argocdInstalled(kube: Kube, p: Platform, inventoryDir: str
   if (!crdEstablished(crd)) return false
   const server = await kube.get('apps/v1', 'Deployment', 'argocd-server', ns)
   if (!server) return false
-  const image = ((server.spec as any)?.template?.spec?.containers ?? [])[0]?.image as string | undefined
+  const image = ((server.spec as PodTemplated | undefined)?.template?.spec?.containers ?? [])[0]?.image as string | undefined
   if (!image?.endsWith(`:${p.versions.argocd}`)) return false
   const workloads = [
     ...(await kube.list('apps/v1', 'Deployment', {namespace: ns})).map((w) => ({...w, kind: 'Deployment'})),

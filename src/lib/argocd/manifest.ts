@@ -113,7 +113,7 @@ export async function parseObjects(text: string, source: string): Promise<KubeOb
       if (!isObject(item) || typeof item.apiVersion !== 'string' || typeof item.kind !== 'string' || !isObject(item.metadata) || typeof item.metadata.name !== 'string') {
         throw new ObsctlError(`${source} holds a document that is not a Kubernetes object (apiVersion, kind and metadata.name are required)`, {code: 'MANIFEST_PARSE'})
       }
-      out.push(item as unknown as KubeObject)
+      out.push(item as KubeObject)
     }
   }
   return out
@@ -123,11 +123,14 @@ function isObject(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+/** The pod template of a workload (Deployment, StatefulSet, DaemonSet, Job), as far as images go. */
+export type PodTemplated = {template?: {spec?: {initContainers?: {image?: unknown}[]; containers?: {image?: unknown}[]}}}
+
 /** Every container image of the workloads in the manifest. */
 export function imagesOf(objects: KubeObject[]): string[] {
   const images: string[] = []
   for (const o of objects) {
-    const pod = (o.spec as any)?.template?.spec
+    const pod = (o.spec as PodTemplated | undefined)?.template?.spec
     if (!pod) continue
     for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) if (typeof c?.image === 'string') images.push(c.image)
   }

@@ -11,6 +11,9 @@
  * For an edge with `metrics: remote-scrape`, also a ServiceAccount that can only do what scraping through
  * the API server needs, and its token + CA as Secret `obsctl-scrape-<cluster>` in central's monitoring
  * namespace. The central cluster is Argo CD's in-cluster and gets nothing.
+ *
+ * Over 300 lines on purpose: the edge objects, the scrape identity and the central cluster Secret are one
+ * registration with one naming scheme (Argo CD's), read top to bottom in the order it is applied.
  */
 import {readFile} from 'node:fs/promises'
 import {ObsctlError, inputError} from '../errors.js'

@@ -2,6 +2,9 @@
  * One Kubernetes client for all of obsctl (@kubernetes/client-node 1.4, imported lazily):
  * kubeconfig resolution, server-side apply with field manager `obsctl`, reads that treat 404 as
  * absent, waits, and errors that say what failed and how to fix it (403 names the missing permission).
+ *
+ * Over 300 lines on purpose: one class wraps the whole client (connect, deadlines, apply/get/list/delete,
+ * waits, error translation); splitting it would scatter the deadline and error rules every call shares.
  */
 import os from 'node:os'
 import path from 'node:path'
@@ -33,6 +36,7 @@ let serializerModule: Promise<Serializer> | undefined
  * unless the object is first turned into the model form; this does that (unknown kinds pass as is).
  */
 async function toModel<T extends KubeObject>(obj: T): Promise<T> {
+  // the serializer is not in the package's public types; Serializer above is the one method used, checked in dist/serializer.d.ts
   serializerModule ??= import('@kubernetes/client-node/dist/serializer.js') as unknown as Promise<Serializer>
   const gv = obj.apiVersion.split('/')
   const version = gv[gv.length - 1]!
@@ -136,6 +140,7 @@ export class Kube {
   }
 
   api<T>(ctor: new (...args: never[]) => T): T {
+    // makeApiClient wants client-node's ApiConstructor; callers pass a generated API class, which is one
     return this.kc.makeApiClient(ctor as unknown as k8s.ApiConstructor<T & k8s.ApiType>) as T
   }
 
@@ -154,6 +159,7 @@ export class Kube {
   /** Read one object; undefined when it does not exist. */
   async get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
     try {
+      // the API server returns the object of the kind asked for; client-node types it as its generic KubernetesObject
       return (await this.objects.read({apiVersion, kind, metadata: {name, namespace}})) as unknown as T
     } catch (error) {
       if (statusCode(error) === 404) return undefined
@@ -164,6 +170,7 @@ export class Kube {
   async list<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, opts: {namespace?: string; labelSelector?: string; fieldSelector?: string} = {}): Promise<T[]> {
     try {
       const res = await this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector)
+      // as in get(): the items are objects of the kind listed
       return (res.items ?? []) as unknown as T[]
     } catch (error) {
       if (statusCode(error) === 404 && !(error as {body?: unknown}).body) return []

@@ -6,6 +6,9 @@
  * Retry rule: only establishing the connection is retried. Once a command's channel is open it is
  * never re-run by this module (it may have run); the caller's rerun is safe because every remote step
  * checks before it acts.
+ *
+ * Over 300 lines on purpose: connect/retry, exec, sudo and SFTP share one connection state machine and
+ * one set of error translations; they stay together.
  */
 import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
 import {ObsctlError, interruptedError} from '../errors.js'

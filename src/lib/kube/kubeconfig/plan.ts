@@ -71,7 +71,7 @@ export function planMerge(file: string, before: string | undefined, entries: Kub
       const entry = entryOf(e, s)
       const seq = root.get(s, true)
       const existing = isSeq(seq) ? (seq.items as YamlNode[]).find((it) => isMap(it) && it.get('name') === entry.name) : undefined
-      wanted[s].push({name: entry.name, value: entry as unknown as Obj, replace: existing})
+      wanted[s].push({name: entry.name, value: entry, replace: existing})
     }
   }
 
