@@ -1,7 +1,7 @@
 /**
  * How a command reaches the platform's services (validate, opensearch snapshot): --endpoint NAME=URL,
  * --via-api-server, --ca-file, --request-timeout. Turned into lib options by the command
- * (parseEndpointFlags in src/lib/validate/context.ts), so this file loads nothing but @oclif/core.
+ * (parseEndpointFlags in src/lib/platform/access.ts), so this file loads nothing but @oclif/core.
  */
 import * as Flags from '@oclif/core/flags'
 
