@@ -8,7 +8,7 @@ import {randomBytes} from 'node:crypto'
 import {ObsctlError} from '../errors.js'
 import {NAMESPACES} from '../config/model.js'
 import type {Kube, KubeObject} from '../kube/index.js'
-import {INITIAL_ADMIN_SECRET} from '../platform/catalogue.js'
+import {INITIAL_ADMIN_SECRET} from '../platform/index.js'
 
 export {INITIAL_ADMIN_SECRET}
 export const ARGOCD_SECRET = 'argocd-secret'

@@ -1,4 +1,4 @@
-export * from '../platform/kube.js'
+export * from '../platform/index.js'
 export * from './run.js'
 export * from './kubeconfig/index.js'
 export {kubeconfigMerge, type KubeconfigMergeOptions, type KubeconfigMergeReport} from './merge.js'

@@ -8,7 +8,7 @@ import {centralCluster, kubeContextName, obsctlDir} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunContext, RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
-import {resolveKubeconfigPath} from '../platform/kube.js'
+import {resolveKubeconfigPath} from '../platform/index.js'
 import {conflictError, entriesFor, maskedDiff, parseFromFiles, planMerge, readKubeconfigFile, type EntryChange} from './kubeconfig/index.js'
 import {fetchAdminConf, kubeconfigPhase, type KubeconfigPhaseOptions} from './phases.js'
 

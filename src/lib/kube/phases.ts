@@ -13,7 +13,7 @@ import {centralCluster, findCluster, firstControlPlane, kubeClusterName, kubeCon
 import {receiverSecrets} from '../config/alerting.js'
 import type {Cluster} from '../config/schema.js'
 import {inputError} from '../errors.js'
-import {resolveKubeconfigPath} from '../platform/kube.js'
+import {resolveKubeconfigPath} from '../platform/index.js'
 import {kubeForCluster} from './run.js'
 import {ENV, applyClusterSecrets, clusterSecretsMatch, resolveSecretValues, secretShapes, tlsSecretSpecs, type SecretResult, type SecretValues} from './secrets/index.js'
 import {

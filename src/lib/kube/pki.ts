@@ -15,7 +15,7 @@ import {X509Certificate, createPrivateKey} from 'node:crypto'
 import {chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
-import {pkiDir} from '../platform/credentials.js'
+import {pkiDir} from '../platform/index.js'
 import {ObsctlError, errorMessage} from '../errors.js'
 import {ensurePrivateDir, writeFileAtomic} from '../fs.js'
 

@@ -9,7 +9,7 @@ import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, kubeContextName} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import {inputError} from '../errors.js'
-import {Kube} from '../platform/kube.js'
+import {Kube} from '../platform/index.js'
 import {secretsPhase, type SecretsClusterReport} from './phases.js'
 import {resolveSecretValues, secretShapes, type SecretValues} from './secrets/index.js'
 

@@ -2,7 +2,8 @@
  * The platform's names, in one place: namespaces, the Secrets obsctl creates (never in Git), the services
  * obsctl talks to, and the names the GitOps repo's hooks create in OpenSearch and Argo CD. The templates
  * read them through the render context (lib/gitops/context.ts: `it.ns`, `it.secrets`, `it.snapshotRepo`,
- * `it.ismPolicyId`); validate, status, snapshot and secrets import them from here.
+ * `it.ismPolicyId`); validate, status, snapshot and secrets import them from here. A leaf module (it imports
+ * nothing), so config/model.ts and gitops/context.ts can re-export it without loading the rest of the platform layer.
  */
 
 export const NAMESPACES = {

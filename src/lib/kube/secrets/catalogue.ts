@@ -6,7 +6,7 @@ import YAML from 'yaml'
 import {receiverSecrets} from '../../config/alerting.js'
 import {centralCluster, GRAFANA_OPENSEARCH_USER, metricsMode, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import type {Cluster, Platform} from '../../config/schema.js'
-import {type Kube, type KubeObject} from '../../platform/kube.js'
+import {type Kube, type KubeObject} from '../../platform/index.js'
 import {securityConfigFiles, type SecurityHashes} from './security-config.js'
 import {TLS_SECRET_TYPE, tlsSecretSpecs, type TlsResolution} from './tls.js'
 

@@ -5,8 +5,8 @@
 import {type LoadedInventory} from '../../config/load.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from '../../config/model.js'
 import type {Platform} from '../../config/schema.js'
-import {SERVICES} from '../../platform/catalogue.js'
-import type {Kube} from '../../platform/kube.js'
+import {SERVICES} from '../../platform/index.js'
+import type {Kube} from '../../platform/index.js'
 import {decoded, isManaged, type SecretObject} from './catalogue.js'
 
 export const TLS_SECRET_TYPE = 'kubernetes.io/tls'

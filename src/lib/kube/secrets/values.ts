@@ -7,8 +7,8 @@ import {formatPath, formatPosition, type LoadedInventory} from '../../config/loa
 import {centralCluster, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import {canPrompt} from '../../cli/prompt.js'
 import {errorMessage, inputError} from '../../errors.js'
-import {SERVICES} from '../../platform/catalogue.js'
-import type {Kube} from '../../platform/kube.js'
+import {SERVICES} from '../../platform/index.js'
+import type {Kube} from '../../platform/index.js'
 import {ENV, liveValue, type SecretValues} from './catalogue.js'
 import {resolveTls} from './tls.js'
 
