@@ -173,7 +173,7 @@ function nativeAddons() {
  * @kubernetes/client-node's own modules are TypeScript output without side effects at load, but its
  * package.json does not say so (no "sideEffects": false), so esbuild would keep every module index.js
  * re-exports — cp (tar-fs), exec/attach (ws), … — with their dependencies, though obsctl imports only
- * KubeConfig, KubernetesObjectApi and PatchStrategy (src/lib/kube/client-node.ts). Said here instead.
+ * KubeConfig, KubernetesObjectApi and PatchStrategy (src/lib/platform/client-node.ts). Said here instead.
  */
 function clientNodePure() {
   return {
