@@ -9,7 +9,8 @@ import path from 'node:path'
 import {centralCluster, kubeContextName} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
 import type {Platform} from '../config/schema.js'
-import {errorMessage, inputError} from '../errors.js'
+import {fsReason, inputError} from '../errors.js'
+import {httpUrlError, redactUrl} from '../config/validators.js'
 import type {S3Credentials, S3Session} from '../s3/client.js'
 import {SERVICE_KEYS, podProxyPath} from './catalogue.js'
 import {opensearchCredentials, platformCaPem, s3Credentials, type OpenSearchCredentials} from './credentials.js'
@@ -63,8 +64,10 @@ export function parseEndpointFlags(values: string[] = []): Record<string, string
     const i = v.indexOf('=')
     const name = i > 0 ? v.slice(0, i) : ''
     const url = i > 0 ? v.slice(i + 1) : ''
-    if (!name || !/^https?:\/\/\S+$/.test(url)) throw inputError(`--endpoint ${v}: expected NAME=URL, e.g. thanos-query=https://thanos.example.lab`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
-    if (!(SERVICE_KEYS as string[]).includes(name)) throw inputError(`--endpoint ${v}: unknown service ${name}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
+    if (!name || !/^https?:\/\/\S+$/.test(url)) throw inputError(`--endpoint ${redactUrl(v)}: expected NAME=URL, e.g. thanos-query=https://thanos.example.lab`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
+    if (!(SERVICE_KEYS as string[]).includes(name)) throw inputError(`--endpoint ${name}=${redactUrl(url)}: unknown service ${name}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
+    const bad = httpUrlError(url, 'service credentials come from their env vars (e.g. OBSCTL_OPENSEARCH_USER, OBSCTL_OPENSEARCH_PASSWORD), never from a URL')
+    if (bad) throw inputError(`--endpoint ${name}=${redactUrl(url)}: ${bad}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
     out[name] = url
   }
   return out
@@ -78,7 +81,7 @@ export async function openPlatform(inv: LoadedInventory, o: PlatformOptions = {}
     try {
       cas.push(readFileSync(path.resolve(o.caFile), 'utf8'))
     } catch (e) {
-      throw inputError(`cannot read --ca-file ${o.caFile}: ${errorMessage(e)}`, ['--ca-file PATH: a PEM bundle'], 'CA_FILE')
+      throw inputError(`cannot read --ca-file ${o.caFile}: ${fsReason(e)}`, ['--ca-file PATH: a PEM bundle'], 'CA_FILE')
     }
   }
   const platformCa = platformCaPem(inv.dir)

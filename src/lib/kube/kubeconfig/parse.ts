@@ -8,7 +8,7 @@ import path from 'node:path'
 import YAML, {isMap, isScalar, isSeq, type Document} from 'yaml'
 import type {Cluster} from '../../config/schema.js'
 import {kubeClusterName, kubeContextName, kubeUserName} from '../../config/model.js'
-import {errorMessage, inputError} from '../../errors.js'
+import {errorMessage, fsReason, inputError} from '../../errors.js'
 
 export type Obj = Record<string, unknown>
 
@@ -121,7 +121,7 @@ export function readKubeconfigFile(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8')
   } catch (error) {
-    throw inputError(`cannot read kubeconfig ${file}: ${errorMessage(error)}`, ['pass --kubeconfig with a file you can read and write'], 'KUBECONFIG')
+    throw inputError(`cannot read kubeconfig ${file}: ${fsReason(error)}`, ['pass --kubeconfig with a file you can read and write'], 'KUBECONFIG')
   }
 }
 
@@ -147,7 +147,7 @@ export function readAdminConfFile(file: string): AdminConf {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw inputError(`cannot read ${file}: ${errorMessage(error)}`, ['--from-file CLUSTER=PATH: PATH is a copy of /etc/kubernetes/admin.conf'], 'KUBECONFIG_SOURCE')
+    throw inputError(`cannot read ${file}: ${fsReason(error)}`, ['--from-file CLUSTER=PATH: PATH is a copy of /etc/kubernetes/admin.conf'], 'KUBECONFIG_SOURCE')
   }
   return parseAdminConf(text, file)
 }

@@ -2,6 +2,7 @@
  * What `secrets apply` puts in each cluster (the table in ./index.ts): the env vars and users, the values
  * held in memory for one run, each cluster's wanted Secrets and their shapes (for dry runs and docs).
  */
+import {PASSWORD_ENV} from '../../config/passwords.js'
 import YAML from 'yaml'
 import {receiverSecrets} from '../../config/alerting.js'
 import {centralCluster, GRAFANA_OPENSEARCH_USER, metricsMode, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
@@ -11,11 +12,11 @@ import {securityConfigFiles, type SecurityHashes} from './security-config.js'
 import {TLS_SECRET_TYPE, tlsSecretSpecs, type TlsResolution} from './tls.js'
 
 export const ENV = {
-  opensearchAdminPassword: 'OBSCTL_OPENSEARCH_ADMIN_PASSWORD',
-  fluentbitPassword: 'OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD',
-  grafanaAdminPassword: 'OBSCTL_GRAFANA_ADMIN_PASSWORD',
+  opensearchAdminPassword: PASSWORD_ENV.opensearchAdmin,
+  fluentbitPassword: PASSWORD_ENV.fluentbitOpensearch,
+  grafanaAdminPassword: PASSWORD_ENV.grafanaAdmin,
   opensearchCaFile: 'OBSCTL_OPENSEARCH_CA_FILE',
-  grafanaOpensearchPassword: 'OBSCTL_GRAFANA_OPENSEARCH_PASSWORD',
+  grafanaOpensearchPassword: PASSWORD_ENV.grafanaOpensearch,
 } as const
 
 export const OPENSEARCH_ADMIN_USER = 'admin'

@@ -6,7 +6,8 @@ import {receiverSecrets} from '../../config/alerting.js'
 import {formatPath, formatPosition, type LoadedInventory} from '../../config/load.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import {canPrompt} from '../../cli/prompt.js'
-import {errorMessage, inputError} from '../../errors.js'
+import {fsReason, inputError} from '../../errors.js'
+import {PASSWORD_ENV, passwordProblem, type PasswordKind} from '../../config/passwords.js'
 import {SERVICES} from '../../platform/index.js'
 import type {Kube} from '../../platform/index.js'
 import {ENV, liveValue, type SecretValues} from './catalogue.js'
@@ -24,7 +25,11 @@ export interface ResolveOptions {
 }
 
 export function generatePassword(): string {
-  return randomBytes(24).toString('base64url')
+  // 192 random bits; drawn again until it has every character class OpenSearch's rules ask for
+  for (;;) {
+    const pw = randomBytes(24).toString('base64url')
+    if ((['opensearchAdmin', 'fluentbitOpensearch', 'grafanaOpensearch'] as const).every((k) => passwordProblem(k, pw) === undefined)) return pw
+  }
 }
 
 function readPem(file: string, what: string, hint: string): string {
@@ -32,7 +37,7 @@ function readPem(file: string, what: string, hint: string): string {
   try {
     pem = readFileSync(file, 'utf8')
   } catch (error) {
-    throw inputError(`cannot read ${what} ${file}: ${errorMessage(error)}`, [hint], 'SECRETS_CA_FILE')
+    throw inputError(`cannot read ${what} ${file}: ${fsReason(error)}`, [hint], 'SECRETS_CA_FILE')
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw inputError(`${what} ${file} holds no PEM certificate`, [hint], 'SECRETS_CA_FILE')
   return pem
@@ -56,9 +61,13 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
   const sources: Record<string, string> = {s3: `$${p.s3.accessKeyEnv}/$${p.s3.secretKeyEnv}`}
   const missing: {what: string; env: string}[] = []
 
-  const password = async (what: string, env: string, live: () => Promise<string | undefined>): Promise<string> => {
+  const password = async (what: string, kind: PasswordKind, live: () => Promise<string | undefined>): Promise<string> => {
+    const env = PASSWORD_ENV[kind]
     const fromEnv = process.env[env]
     if (fromEnv) {
+      // checked before anything is applied: the consumer (OpenSearch, Grafana) would refuse it later
+      const problem = passwordProblem(kind, fromEnv)
+      if (problem) throw inputError(`$${env} (${what}) ${problem}`, [`export ${env}=… with a password that passes`, 'or unset it and pass --generate-passwords'], 'WEAK_PASSWORD')
       sources[what] = `$${env}`
       return fromEnv
     }
@@ -75,17 +84,22 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     if (canPrompt()) {
       const {password: ask} = await import('@inquirer/prompts')
       sources[what] = 'prompt'
-      return ask({message: `${what} (not set in $${env})`, mask: '*', validate: (x) => (x.length >= 8 ? true : 'at least 8 characters')})
+      return ask({message: `${what} (not set in $${env})`, mask: '*', validate: (x) => {
+        const problem = passwordProblem(kind, x)
+        return problem ? `it ${problem}` : true
+      }})
     }
     missing.push({what, env})
     return ''
   }
   const central = centralCluster(p)
-  const opensearchAdminPassword = await password('OpenSearch admin password', ENV.opensearchAdminPassword, () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'password'))
-  const fluentbitPassword = await password('Fluent Bit OpenSearch password', ENV.fluentbitPassword, () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.fluentbitOpensearch, 'password'))
-  const grafanaAdminPassword = await password('Grafana admin password', ENV.grafanaAdminPassword, () => liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaAdmin, 'admin-password'))
+  const opensearchAdminPassword = await password('OpenSearch admin password', 'opensearchAdmin', () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'password'))
+  const fluentbitPassword = await password('Fluent Bit OpenSearch password', 'fluentbitOpensearch', () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.fluentbitOpensearch, 'password'))
+  const grafanaAdminPassword = await password('Grafana admin password', 'grafanaAdmin', () => liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaAdmin, 'admin-password'))
   // a machine credential (Grafana's datasource): env, else the cluster's, else generated without asking
   let grafanaOpensearchPassword = process.env[ENV.grafanaOpensearchPassword]
+  const grafanaOsProblem = grafanaOpensearchPassword ? passwordProblem('grafanaOpensearch', grafanaOpensearchPassword) : undefined
+  if (grafanaOsProblem) throw inputError(`$${ENV.grafanaOpensearchPassword} (Grafana OpenSearch password) ${grafanaOsProblem}`, [`export ${ENV.grafanaOpensearchPassword}=… with a password that passes, or unset it (obsctl generates one)`], 'WEAK_PASSWORD')
   if (grafanaOpensearchPassword) sources['Grafana OpenSearch password'] = `$${ENV.grafanaOpensearchPassword}`
   else {
     grafanaOpensearchPassword = await liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaOpensearch, 'password')
