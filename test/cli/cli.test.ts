@@ -6,16 +6,16 @@ import {obsctl, requireBuild, tmpDir, ROOT} from './helpers.js'
 
 let dir: string
 let file: string
-beforeAll(() => {
+beforeAll(async () => {
   requireBuild()
   dir = tmpDir()
   file = path.join(dir, 'obsctl.yaml')
-  expect(obsctl(['init', '--example', '-c', file]).status).toBe(0)
+  expect((await obsctl(['init', '--example', '-c', file])).status).toBe(0)
 })
 
 describe('obsctl binary', () => {
-  it('--help lists the topics and commands of DESIGN.md §2', () => {
-    const r = obsctl(['--help'])
+  it('--help lists the topics and commands of DESIGN.md §2', async () => {
+    const r = await obsctl(['--help'])
     expect(r.status).toBe(0)
     // the foundation's topics, plus every topic/command the build registered in the manifest
     const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
@@ -23,8 +23,8 @@ describe('obsctl binary', () => {
     for (const t of tops) expect(r.stdout).toMatch(new RegExp(`^\\s+${t}\\s`, 'm'))
   })
 
-  it('--version prints the package version', () => {
-    const r = obsctl(['--version'])
+  it('--version prints the package version', async () => {
+    const r = await obsctl(['--version'])
     expect(r.status).toBe(0)
     const version = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version
     expect(r.stdout).toContain(`obsctl/${version}`)
@@ -33,24 +33,24 @@ describe('obsctl binary', () => {
     expect(info.commit).toMatch(/^([0-9a-f]{12}(-dirty)?|unknown)$/)
     expect(r.stdout.trim()).toBe(`obsctl/${version} ${process.platform}-${process.arch} node-${process.version} (commit ${info.commit}, built ${info.date})`)
     // the same line through oclif when --version comes with other words
-    const slow = obsctl(['--version', '--json'])
+    const slow = await obsctl(['--version', '--json'])
     expect(slow.stdout).toContain(`obsctl/${version} ${process.platform}-${process.arch} node-${process.version}`)
   })
 
-  it('exit 2 for an unknown flag, a missing inventory and an unknown phase', () => {
-    const flag = obsctl(['plan', '--no-such-flag', '-c', file])
+  it('exit 2 for an unknown flag, a missing inventory and an unknown phase', async () => {
+    const flag = await obsctl(['plan', '--no-such-flag', '-c', file])
     expect(flag.status).toBe(2)
-    const missing = obsctl(['plan', '-c', path.join(dir, 'nope.yaml')])
+    const missing = await obsctl(['plan', '-c', path.join(dir, 'nope.yaml')])
     expect(missing.status).toBe(2)
     expect(missing.stderr).toContain('inventory not found')
     expect(missing.stderr).toContain('obsctl init')
-    const phase = obsctl(['plan', '--phase', 'nope', '-c', file, '--json'])
+    const phase = await obsctl(['plan', '--phase', 'nope', '-c', file, '--json'])
     expect(phase.status).toBe(2)
     expect(JSON.parse(phase.stdout).error).toMatchObject({exitCode: 2, message: 'unknown phase nope'})
   })
 
-  it('plan --json: every phase × target with state and description, pending when nothing ran', () => {
-    const r = obsctl(['plan', '-c', file, '--json'])
+  it('plan --json: every phase × target with state and description, pending when nothing ran', async () => {
+    const r = await obsctl(['plan', '-c', file, '--json'])
     expect(r.status).toBe(0)
     expect(r.stderr).toBe('')
     const plan = JSON.parse(r.stdout)
@@ -68,8 +68,8 @@ describe('obsctl binary', () => {
     expect(existsSync(path.join(dir, '.obsctl', 'state.json'))).toBe(false)
   })
 
-  it('plan and state show reflect the journal: failed and changed since; state reset --yes forgets', () => {
-    const plan0 = JSON.parse(obsctl(['plan', '-c', file, '--json', '--phase', 'buckets']).stdout)
+  it('plan and state show reflect the journal: failed and changed since; state reset --yes forgets', async () => {
+    const plan0 = JSON.parse((await obsctl(['plan', '-c', file, '--json', '--phase', 'buckets'])).stdout)
     const [t1, t2] = plan0.phases[0].tasks
     mkdirSync(path.join(dir, '.obsctl'), {recursive: true})
     writeFileSync(
@@ -84,20 +84,20 @@ describe('obsctl binary', () => {
         },
       }),
     )
-    const plan = JSON.parse(obsctl(['plan', '-c', file, '--json', '--phase', 'buckets']).stdout)
+    const plan = JSON.parse((await obsctl(['plan', '-c', file, '--json', '--phase', 'buckets'])).stdout)
     expect(plan.phases).toHaveLength(1)
     expect(plan.phases[0].tasks.slice(0, 2).map((t: {state: string}) => t.state)).toEqual(['failed', 'changed'])
-    const human = obsctl(['plan', '-c', file, '--phase', 'buckets'])
+    const human = await obsctl(['plan', '-c', file, '--phase', 'buckets'])
     expect(human.stdout).toMatch(new RegExp(`buckets\\s+${t2.target}\\s+changed since`))
 
-    const show = JSON.parse(obsctl(['state', 'show', '-c', file, '--json']).stdout)
+    const show = JSON.parse((await obsctl(['state', 'show', '-c', file, '--json'])).stdout)
     expect(show.tasks.map((t: {status: string}) => t.status)).toEqual(['failed', 'done'])
-    expect(obsctl(['state', 'show', '-c', file, '--phase', 'nodes', '--json']).stdout).toContain('"tasks": []')
+    expect((await obsctl(['state', 'show', '-c', file, '--phase', 'nodes', '--json'])).stdout).toContain('"tasks": []')
 
-    const noYes = obsctl(['state', 'reset', '-c', file])
+    const noYes = await obsctl(['state', 'reset', '-c', file])
     expect(noYes.status).toBe(2)
     expect(noYes.stderr).toContain('--yes')
-    const reset = obsctl(['state', 'reset', '-c', file, '--phase', 'buckets', '--yes', '--json'])
+    const reset = await obsctl(['state', 'reset', '-c', file, '--phase', 'buckets', '--yes', '--json'])
     expect(reset.status).toBe(0)
     expect(JSON.parse(reset.stdout)).toMatchObject({removed: 2, phases: ['buckets']})
     expect(JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')).tasks).toEqual({})

@@ -12,7 +12,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {codeCacheKey, userCacheHome} from '../../src/lib/code-cache.js'
-import {BIN, ROOT, requireBuild, tmpDir} from './helpers.js'
+import {BIN, ROOT, requireBuild, runProcess, tmpDir} from './helpers.js'
 
 const NOBODY = 65534
 const asRoot = process.getuid?.() === 0
@@ -28,17 +28,11 @@ interface Run {
   written: number
 }
 
-function run(args: string[], o: {cacheHome: string; bin?: string; uid?: number; home?: string}): Run {
+async function run(args: string[], o: {cacheHome: string; bin?: string; uid?: number; home?: string}): Promise<Run> {
   const env: NodeJS.ProcessEnv = {...process.env, CI: '1', NO_COLOR: '1', OBSCTL_CONFIG: undefined, OBSCTL_CODE_CACHE: undefined, XDG_CACHE_HOME: o.cacheHome, NODE_DEBUG: 'obsctl-code-cache'}
   if (o.home) env.HOME = o.home
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
-  const r = spawnSync(process.execPath, [o.bin ?? BIN, ...args], {
-    cwd: dir,
-    env,
-    encoding: 'utf8',
-    timeout: 120_000,
-    ...(o.uid === undefined ? {} : {uid: o.uid, gid: o.uid}),
-  })
+  const r = await runProcess(process.execPath, [o.bin ?? BIN, ...args], {cwd: dir, env, uid: o.uid})
   const m = /OBSCTL-CODE-CACHE \d+: (.+?): (\d+) from cache, (\d+) compiled, (\d+) written/.exec(r.stderr)
   if (!m) throw new Error(`no code cache report on stderr (exit ${r.status}): ${r.stderr}`)
   return {status: r.status, stdout: r.stdout, stderr: r.stderr, dir: m[1]!, fromCache: Number(m[2]), compiled: Number(m[3]), written: Number(m[4])}
@@ -75,14 +69,14 @@ function copyInstall(to: string): string {
 
 let dir: string
 let inventory: string
-beforeAll(() => {
+beforeAll(async () => {
   requireBuild()
   dir = tmpDir('obsctl-code-cache-')
   inventory = path.join(dir, 'obsctl.yaml')
-  const r = spawnSync(process.execPath, [BIN, 'init', '--example', '-c', inventory], {env: {...process.env, CI: '1', OBSCTL_CODE_CACHE: '0'}, encoding: 'utf8'})
+  const r = await runProcess(process.execPath, [BIN, 'init', '--example', '-c', inventory], {env: {...process.env, CI: '1', OBSCTL_CODE_CACHE: '0'}})
   expect(r.status, r.stderr).toBe(0)
 })
-afterAll(() => {
+afterAll(async () => {
   if (!dir) return
   // the read-only copies: writable again so they can be removed
   spawnSync('chmod', ['-R', 'u+w', dir])
@@ -90,9 +84,9 @@ afterAll(() => {
 })
 
 describe('code cache', () => {
-  it('the first run writes one 0600 file per bundle file it loaded into a 0700 per-user folder; the second compiles from it and rewrites nothing', () => {
+  it('the first run writes one 0600 file per bundle file it loaded into a 0700 per-user folder; the second compiles from it and rewrites nothing', async () => {
     const cacheHome = path.join(dir, 'warm')
-    const first = run(['config', 'validate', '-c', inventory], {cacheHome})
+    const first = await run(['config', 'validate', '-c', inventory], {cacheHome})
     expect(first.status, first.stderr).toBe(0)
     expect(first.stdout).toMatch(/cluster-01\s+central/)
     const bundle = JSON.parse(readFileSync(path.join(ROOT, 'dist/chunks/bundle.json'), 'utf8')) as {version: string; id: string}
@@ -109,51 +103,51 @@ describe('code cache', () => {
     for (const f of files) expect(statSync(path.join(first.dir, f)).mode & 0o777).toBe(0o600)
     const before = snapshot(first.dir)
 
-    const second = run(['config', 'validate', '-c', inventory], {cacheHome})
+    const second = await run(['config', 'validate', '-c', inventory], {cacheHome})
     expect(second.status).toBe(0)
     expect(second.stdout).toBe(first.stdout)
     expect(second).toMatchObject({dir: first.dir, fromCache: first.compiled, compiled: 0, written: 0})
     expect(snapshot(first.dir)).toEqual(before)
 
     // another command shares the runner's and oclif's files, and adds its own
-    const plan = run(['plan', '-c', inventory], {cacheHome})
+    const plan = await run(['plan', '-c', inventory], {cacheHome})
     expect(plan.status).toBe(0)
     expect(plan.fromCache).toBeGreaterThan(0)
     expect(plan.written).toBe(plan.compiled)
     expect(readdirSync(first.dir).length).toBe(files.length + plan.written)
   })
 
-  it('data V8 refuses (another Node/V8) and data of a changed source are recompiled and replaced; OBSCTL_CODE_CACHE=0 reads and writes nothing', () => {
+  it('data V8 refuses (another Node/V8) and data of a changed source are recompiled and replaced; OBSCTL_CODE_CACHE=0 reads and writes nothing', async () => {
     const cacheHome = path.join(dir, 'stale')
-    const first = run(['--help'], {cacheHome})
+    const first = await run(['--help'], {cacheHome})
     expect(first.status).toBe(0)
     const main = path.join(first.dir, 'chunks!main.js.v8')
     // same header (size and mtime of the source), data V8 cannot accept: what another V8 version's data is to it
     const buf = readFileSync(main)
     const head = buf.subarray(0, buf.indexOf(10) + 1)
     writeFileSync(main, Buffer.concat([head, Buffer.alloc(buf.length - head.length, 7)]), {mode: 0o600})
-    const rejected = run(['--help'], {cacheHome})
+    const rejected = await run(['--help'], {cacheHome})
     expect(rejected.status).toBe(0)
     expect(rejected.stdout).toBe(first.stdout)
     expect(rejected).toMatchObject({fromCache: first.compiled - 1, compiled: 1, written: 1})
     expect(readFileSync(main).subarray(head.length).equals(Buffer.alloc(buf.length - head.length, 7))).toBe(false)
-    expect(run(['--help'], {cacheHome})).toMatchObject({fromCache: first.compiled, compiled: 0})
+    expect(await run(['--help'], {cacheHome})).toMatchObject({fromCache: first.compiled, compiled: 0})
 
     // a header for another source (size/mtime): not used
     writeFileSync(main, Buffer.concat([Buffer.from('obsctl-code-cache 1 1 1\n'), buf.subarray(head.length)]), {mode: 0o600})
-    expect(run(['--help'], {cacheHome})).toMatchObject({compiled: 1, written: 1})
+    expect(await run(['--help'], {cacheHome})).toMatchObject({compiled: 1, written: 1})
     expect(readFileSync(main).subarray(0, head.length).equals(head)).toBe(true)
 
     const before = snapshot(first.dir)
-    const off = spawnSync(process.execPath, [BIN, '--help'], {env: {...process.env, XDG_CACHE_HOME: cacheHome, OBSCTL_CODE_CACHE: '0', NODE_DEBUG: 'obsctl-code-cache'}, encoding: 'utf8'})
+    const off = await runProcess(process.execPath, [BIN, '--help'], {env: {...process.env, XDG_CACHE_HOME: cacheHome, OBSCTL_CODE_CACHE: '0', NODE_DEBUG: 'obsctl-code-cache'}})
     expect(off.status).toBe(0)
     expect(off.stderr).toMatch(/OBSCTL-CODE-CACHE \d+: off: 0 from cache, \d+ compiled, 0 written \(OBSCTL_CODE_CACHE is off\)/)
     expect(snapshot(first.dir)).toEqual(before)
   })
 
-  it('another obsctl version (or bundle, or install) uses a folder of its own; the key names the Node version and architecture', () => {
+  it('another obsctl version (or bundle, or install) uses a folder of its own; the key names the Node version and architecture', async () => {
     const cacheHome = path.join(dir, 'versions')
-    const ours = run(['--help'], {cacheHome})
+    const ours = await run(['--help'], {cacheHome})
     expect(ours.written).toBeGreaterThan(0)
     const ourFiles = snapshot(ours.dir)
 
@@ -161,7 +155,7 @@ describe('code cache', () => {
     const bundleJson = path.join(dir, 'upgraded', 'dist', 'chunks', 'bundle.json')
     const bundle = JSON.parse(readFileSync(bundleJson, 'utf8')) as {version: string; id: string}
     writeFileSync(bundleJson, JSON.stringify({...bundle, version: `${bundle.version}-next`}))
-    const upgraded = run(['--help'], {cacheHome, bin})
+    const upgraded = await run(['--help'], {cacheHome, bin})
     expect(upgraded.status).toBe(0)
     expect(upgraded.dir).not.toBe(ours.dir)
     expect(path.basename(upgraded.dir)).toContain(`obsctl-${bundle.version}-next-${bundle.id}-node-${process.version}-${process.arch}-`)
@@ -175,7 +169,7 @@ describe('code cache', () => {
     expect(userCacheHome({XDG_CACHE_HOME: 'relative', HOME: '/home/u'})).toBe('/home/u/.cache')
   })
 
-  it('a read-only install with an unwritable cache folder: the command works, nothing is written anywhere', () => {
+  it('a read-only install with an unwritable cache folder: the command works, nothing is written anywhere', async () => {
     const ro = path.join(dir, 'ro')
     const bin = copyInstall(path.join(ro, 'install'))
     const home = path.join(ro, 'home')
@@ -189,7 +183,7 @@ describe('code cache', () => {
     const install = tree(path.join(ro, 'install'))
     const uid = asRoot ? NOBODY : undefined
     for (const args of [['--help'], ['config', 'validate', '-c', inv], ['plan', '-c', inv]]) {
-      const r = run(args, {cacheHome: home, home, bin, uid})
+      const r = await run(args, {cacheHome: home, home, bin, uid})
       expect(r.status, r.stderr).toBe(0)
       expect(r).toMatchObject({fromCache: 0, written: 0})
       expect(r.compiled).toBeGreaterThan(0)
@@ -198,15 +192,15 @@ describe('code cache', () => {
     expect(readdirSync(home)).toEqual([])
     expect(tree(path.join(ro, 'install'))).toEqual(install)
     // the commands' own output is there too
-    expect(run(['plan', '-c', inv], {cacheHome: home, home, bin, uid}).stdout).toMatch(/pending/)
+    expect((await run(['plan', '-c', inv], {cacheHome: home, home, bin, uid})).stdout).toMatch(/pending/)
   })
 
-  it('a cache folder others may write to, or that belongs to another user, is never read or written', () => {
+  it('a cache folder others may write to, or that belongs to another user, is never read or written', async () => {
     const shared = path.join(dir, 'shared')
     const top = path.join(shared, 'obsctl', 'code-cache')
     mkdirSync(top, {recursive: true})
     chmodSync(top, 0o777)
-    const r = run(['--help'], {cacheHome: shared})
+    const r = await run(['--help'], {cacheHome: shared})
     expect(r.status).toBe(0)
     expect(r).toMatchObject({fromCache: 0, written: 0})
     expect(r.stderr).toContain(`(${top} may be written by others)`)
@@ -216,7 +210,7 @@ describe('code cache', () => {
     const foreign = path.join(dir, 'foreign')
     mkdirSync(path.join(foreign, 'obsctl'), {recursive: true, mode: 0o700})
     chownSync(path.join(foreign, 'obsctl'), NOBODY, NOBODY)
-    const f = run(['--help'], {cacheHome: foreign})
+    const f = await run(['--help'], {cacheHome: foreign})
     expect(f.status).toBe(0)
     expect(f).toMatchObject({fromCache: 0, written: 0})
     expect(f.stderr).toContain(`(${path.join(foreign, 'obsctl')} belongs to uid ${NOBODY})`)

@@ -10,26 +10,26 @@ import {BIN, obsctl, requireBuild, tmpDir} from '../cli/helpers.js'
 beforeAll(() => requireBuild())
 
 describe('init without a terminal', () => {
-  it('with CI set it errors (exit 2) naming --example, and writes nothing', () => {
+  it('with CI set it errors (exit 2) naming --example, and writes nothing', async () => {
     const dir = tmpDir()
-    const r = obsctl(['init'], {cwd: dir})
+    const r = await obsctl(['init'], {cwd: dir})
     expect(r.status).toBe(2)
     expect(r.stderr).toContain('--example')
     expect(existsSync(path.join(dir, 'obsctl.yaml'))).toBe(false)
   })
 
-  it('with stdin not a TTY (CI unset) it also refuses to prompt', () => {
+  it('with stdin not a TTY (CI unset) it also refuses to prompt', async () => {
     const dir = tmpDir()
-    const r = obsctl(['init', '--json'], {cwd: dir, env: {CI: undefined}})
+    const r = await obsctl(['init', '--json'], {cwd: dir, env: {CI: undefined}})
     expect(r.status).toBe(2)
     const out = JSON.parse(r.stdout)
     expect(out.error.code).toBe('NO_TTY')
     expect(out.error.hints.join(' ')).toContain('--example')
   })
 
-  it('--example writes the seed lab that validates; an existing file is not overwritten without --force', () => {
+  it('--example writes the seed lab that validates; an existing file is not overwritten without --force', async () => {
     const dir = tmpDir()
-    const r = obsctl(['init', '--example', '--json'], {cwd: dir})
+    const r = await obsctl(['init', '--example', '--json'], {cwd: dir})
     expect(r.status).toBe(0)
     const file = path.join(dir, 'obsctl.yaml')
     expect(JSON.parse(r.stdout)).toEqual({file, clusters: 4, nodes: 4, example: true})
@@ -41,14 +41,14 @@ describe('init without a terminal', () => {
       ['cluster-03', 'edge', 'remote-scrape', '192.168.101.197'],
       ['cluster-04', 'edge', 'remote-scrape', '192.168.101.198'],
     ])
-    expect(obsctl(['config', 'validate'], {cwd: dir}).status).toBe(0)
+    expect((await obsctl(['config', 'validate'], {cwd: dir})).status).toBe(0)
 
     writeFileSync(file, '# mine\n')
-    const again = obsctl(['init', '--example'], {cwd: dir})
+    const again = await obsctl(['init', '--example'], {cwd: dir})
     expect(again.status).toBe(2)
     expect(again.stderr).toContain('--force')
     expect(readFileSync(file, 'utf8')).toBe('# mine\n')
-    expect(obsctl(['init', '--example', '--force'], {cwd: dir}).status).toBe(0)
+    expect((await obsctl(['init', '--example', '--force'], {cwd: dir})).status).toBe(0)
     expect(readFileSync(file, 'utf8')).toContain('kind: Platform')
   })
 })

@@ -187,15 +187,15 @@ describe('config: each seed mistake is found with file:line', () => {
 
 describe('config: CLI exit codes and output', () => {
   let dir: string
-  beforeAll(() => {
+  beforeAll(async () => {
     requireBuild()
     dir = tmpDir('obsctl-config-')
   })
 
-  it('config validate passes on the example (exit 0) and prints the capacity table', () => {
+  it('config validate passes on the example (exit 0) and prints the capacity table', async () => {
     const f = path.join(dir, 'ok.yaml')
     writeFileSync(f, EXAMPLE)
-    const r = obsctl(['config', 'validate', '-c', f])
+    const r = await obsctl(['config', 'validate', '-c', f])
     expect(r.status).toBe(0)
     expect(r.stdout).toContain('Capacity')
     expect(r.stdout).toMatch(/cluster-01\s+central/)
@@ -203,15 +203,15 @@ describe('config: CLI exit codes and output', () => {
   })
 
   for (const [name, mk] of Object.entries(CASES)) {
-    it(`exit 2 with file:line for ${name}`, () => {
+    it(`exit 2 with file:line for ${name}`, async () => {
       const c = mk()
       const f = path.join(dir, `${name}.yaml`)
       writeFileSync(f, c.text)
-      const human = obsctl(['config', 'validate', '-c', f])
+      const human = await obsctl(['config', 'validate', '-c', f])
       expect(human.status).toBe(2)
       const text = human.stdout + human.stderr
       expect(text).toMatch(new RegExp(`${f.replaceAll('.', '\\.')}:${c.line ?? '\\d+'}:\\d+`))
-      const json = obsctl(['config', 'validate', '-c', f, '--json'])
+      const json = await obsctl(['config', 'validate', '-c', f, '--json'])
       expect(json.status).toBe(2)
       const out = JSON.parse(json.stdout)
       if (c.kind === 'load') expect(out.error.details.problems.some((p: {location: string}) => p.location.startsWith(`${f}:`))).toBe(true)
@@ -220,7 +220,7 @@ describe('config: CLI exit codes and output', () => {
   }
 
   it('config schema prints a valid JSON Schema that accepts the example and rejects unknown fields', async () => {
-    const r = obsctl(['config', 'schema'])
+    const r = await obsctl(['config', 'schema'])
     expect(r.status).toBe(0)
     const schema = JSON.parse(r.stdout)
     const {Ajv2020} = (await import('ajv/dist/2020.js')) as unknown as {Ajv2020: new (o: object) => {compile(s: object): ((d: unknown) => boolean) & {errors?: unknown[]}; validateSchema(s: object): boolean}}

@@ -15,7 +15,7 @@ import {ROOT} from './helpers.js'
 
 const HOLD = path.join(ROOT, 'test/engine/fixtures/hold-lock.mjs')
 const dirs: string[] = []
-afterAll(() => {
+afterAll(async () => {
   for (const d of dirs) rmSync(d, {recursive: true, force: true})
 })
 beforeAll(() => requireBuild())
@@ -40,18 +40,18 @@ describe('an unusable journal', () => {
     ['a record filed under another key', JSON.stringify({version: 1, tasks: {'nodes/a': record('nodes', 'b')}}), /holds the record of nodes\/b/],
   ]
   for (const [what, content, why] of cases) {
-    it(`${what}: every reader exits 2 naming the file, what is wrong and the reset; the reset moves it aside and works`, () => {
+    it(`${what}: every reader exits 2 naming the file, what is wrong and the reset; the reset moves it aside and works`, async () => {
       const t = inventory()
       writeFileSync(t.state, content, {mode: 0o600})
       for (const args of [['state', 'show'], ['plan']]) {
-        const r = obsctl([...args, '-c', t.file])
+        const r = await obsctl([...args, '-c', t.file])
         expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2)
         expect(r.stderr).toContain(`${t.state} is not a usable obsctl journal`)
         expect(r.stderr).toMatch(why)
         expect(r.stderr).toContain('obsctl state reset --yes')
         expect(r.stderr).not.toContain('undefined')
       }
-      const reset = obsctl(['state', 'reset', '--yes', '-c', t.file])
+      const reset = await obsctl(['state', 'reset', '--yes', '-c', t.file])
       expect(reset.status, reset.stderr).toBe(0)
       const bad = readdirSync(path.dirname(t.state)).filter((f) => f.startsWith('state.json.bad-'))
       expect(bad).toHaveLength(1)
@@ -63,32 +63,32 @@ describe('an unusable journal', () => {
       const fresh = JSON.parse(readFileSync(t.state, 'utf8'))
       expect(fresh).toMatchObject({version: 1, tasks: {}})
       expect(statSync(t.state).mode & 0o777).toBe(0o600)
-      const show = obsctl(['state', 'show', '-c', t.file, '--json'])
+      const show = await obsctl(['state', 'show', '-c', t.file, '--json'])
       expect(show.status, show.stderr).toBe(0)
       expect(JSON.parse(show.stdout).tasks).toEqual([])
     })
   }
 
-  it('a folder where state.json should be: exit 2 with the reset hint; the reset moves it aside', () => {
+  it('a folder where state.json should be: exit 2 with the reset hint; the reset moves it aside', async () => {
     const t = inventory()
     mkdirSync(t.state)
     writeFileSync(path.join(t.state, 'x'), 'x')
-    const show = obsctl(['state', 'show', '-c', t.file])
+    const show = await obsctl(['state', 'show', '-c', t.file])
     expect(show.status, show.stderr).toBe(2)
     expect(show.stderr).toContain(`${t.state} is not a usable obsctl journal: cannot be read (EISDIR)`)
-    expect(obsctl(['state', 'reset', '--yes', '-c', t.file]).status).toBe(0)
+    expect((await obsctl(['state', 'reset', '--yes', '-c', t.file])).status).toBe(0)
     expect(statSync(t.state).isFile()).toBe(true)
     expect(readdirSync(path.dirname(t.state)).filter((f) => f.startsWith('state.json.bad-'))).toHaveLength(1)
   })
 
-  it('a good journal is shown with its rows (no undefined), and reset of one phase keeps the others', () => {
+  it('a good journal is shown with its rows (no undefined), and reset of one phase keeps the others', async () => {
     const t = inventory()
     writeFileSync(t.state, JSON.stringify({version: 1, inventory: t.file, updatedAt: '2026-01-01T00:00:02.000Z', tasks: {'nodes/a': record('nodes', 'a'), 'buckets/b': record('buckets', 'b')}}), {mode: 0o600})
-    const show = obsctl(['state', 'show', '-c', t.file])
+    const show = await obsctl(['state', 'show', '-c', t.file])
     expect(show.status, show.stderr).toBe(0)
     expect(show.stdout).toContain('nodes')
     expect(show.stdout).not.toContain('undefined')
-    const reset = obsctl(['state', 'reset', '--phase', 'nodes', '--yes', '-c', t.file])
+    const reset = await obsctl(['state', 'reset', '--phase', 'nodes', '--yes', '-c', t.file])
     expect(reset.status, reset.stderr).toBe(0)
     expect(Object.keys(JSON.parse(readFileSync(t.state, 'utf8')).tasks)).toEqual(['buckets/b'])
   })
@@ -145,13 +145,13 @@ describe('the run lock', () => {
     dirs.push(third)
     symlinkSync(link, path.join(third, 'obsctl.yaml'))
     for (const f of [t.file, path.join(third, 'obsctl.yaml')]) {
-      const r = obsctl(['state', 'reset', '--yes', '-c', f])
+      const r = await obsctl(['state', 'reset', '--yes', '-c', f])
       expect(r.status, r.stderr).toBe(1)
       expect(r.stderr).toContain(`another obsctl run holds ${path.join(t.dir, '.obsctl', 'lock')}`)
     }
     writeFileSync(release, '')
     expect(await holder.exited).toBe(0)
-    expect(obsctl(['state', 'reset', '--yes', '-c', link]).status).toBe(0)
+    expect((await obsctl(['state', 'reset', '--yes', '-c', link])).status).toBe(0)
   })
 
   it('a stale lock (dead pid) is taken over by exactly one of two starters that both read it (the race lined up)', async () => {

@@ -3,7 +3,6 @@
  * may hold credentials or findings 0600 — and an existing folder left too open is tightened. Also the
  * one CI detection ($CI=false / 0 is not CI).
  */
-import {spawnSync} from 'node:child_process'
 import {chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -11,7 +10,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {isCI} from '../../src/lib/cli/prompt.js'
 import {ensurePrivateDir, writeFileAtomic} from '../../src/lib/fs.js'
 import {recordVerdict, recordFile} from '../../src/lib/validate/record.js'
-import {obsctl, requireBuild} from '../cli/helpers.js'
+import {obsctl, requireBuild, runProcess} from '../cli/helpers.js'
 import {FIXTURE_RUN, tmpInventory} from './helpers.js'
 
 const dirs: string[] = []
@@ -39,11 +38,11 @@ function modes(dir: string, skip: (rel: string) => boolean = () => false): {rel:
 }
 
 describe('.obsctl/ is private', () => {
-  it('the README’s first commands (init --example, bootstrap --all --dry-run) create it 0700, every folder in it 0700', () => {
+  it('the README’s first commands (init --example, bootstrap --all --dry-run) create it 0700, every folder in it 0700', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-private-'))
     dirs.push(dir)
-    expect(obsctl(['init', '--example'], {cwd: dir}).status).toBe(0)
-    const dry = obsctl(['bootstrap', '--all', '--dry-run'], {cwd: dir})
+    expect((await obsctl(['init', '--example'], {cwd: dir})).status).toBe(0)
+    const dry = await obsctl(['bootstrap', '--all', '--dry-run'], {cwd: dir})
     expect(dry.status, dry.stderr).toBe(0)
     const state = path.join(dir, '.obsctl')
     expect(mode(state)).toBe(0o700)
@@ -52,7 +51,7 @@ describe('.obsctl/ is private', () => {
     expect(modes(state).filter((e) => e.dir && !e.rel.startsWith(path.join('dry-run', 'gitops', ''))).every((e) => e.mode === 0o700)).toBe(true)
   })
 
-  it('a run tightens a too-open .obsctl/ and logs/ left by an older version; journal, lock and logs are 0600', () => {
+  it('a run tightens a too-open .obsctl/ and logs/ left by an older version; journal, lock and logs are 0600', async () => {
     const t = tmpInventory()
     dirs.push(t.dir)
     const state = path.join(t.dir, '.obsctl')
@@ -60,7 +59,7 @@ describe('.obsctl/ is private', () => {
     chmodSync(state, 0o755)
     chmodSync(path.join(state, 'logs'), 0o755)
     chmodSync(path.join(state, 'logs', 'old-run'), 0o777)
-    const r = spawnSync(process.execPath, [FIXTURE_RUN, t.file, JSON.stringify({dir: t.dir})], {encoding: 'utf8', env: {...process.env, CI: '1'}})
+    const r = await runProcess(process.execPath, [FIXTURE_RUN, t.file, JSON.stringify({dir: t.dir})], {env: {...process.env, CI: '1'}})
     expect(r.status, r.stderr).toBe(0)
     expect(mode(state)).toBe(0o700)
     expect(mode(path.join(state, 'logs'))).toBe(0o700)
