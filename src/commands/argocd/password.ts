@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {canPrompt} from '../../lib/cli/prompt.js'
+import {canPrompt, prompter} from '../../lib/prompt.js'
 import {centralCluster, kubeContextName} from '../../lib/config/index.js'
 import {inputError} from '../../lib/errors.js'
 import type {PasswordReport} from '../../lib/argocd/index.js'
@@ -45,9 +45,9 @@ export default class ArgocdPassword extends BaseCommand {
       report.generated = true
     } else {
       if (!canPrompt()) throw inputError('--rotate needs the new password, and obsctl does not prompt without a terminal (or with CI set)', ['add --generate to generate one (shown once)'], 'NO_TTY')
-      const {password: ask} = await import('@inquirer/prompts')
-      password = await ask({message: 'New Argo CD admin password (at least 8 characters)', mask: true, validate: (v) => v.length >= 8 || 'at least 8 characters'})
-      const again = await ask({message: 'Again', mask: true})
+      const ask = prompter(['add --generate to generate one (shown once)'])
+      password = await ask.password({message: 'New Argo CD admin password (at least 8 characters)', validate: (v) => v.length >= 8 || 'at least 8 characters'})
+      const again = await ask.password({message: 'Again'})
       if (again !== password) throw inputError('the two passwords differ', ['run it again'], 'PASSWORD_MISMATCH')
     }
     const r = await lib.rotateAdminPassword(kube, password)

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {requireInteractive} from '../../lib/cli/prompt.js'
+import {requireInteractive} from '../../lib/prompt.js'
 import {phasesInState, resetState, type StateResetResult} from '../../lib/engine/index.js'
 import {inputError} from '../../lib/errors.js'
 import {REGISTERED_PHASES as PHASE_NAMES} from '../../lib/flows/registry.js'

@@ -8,6 +8,8 @@ import * as Flags from '@oclif/core/flags'
 import type {Interfaces} from '@oclif/core'
 import {declinedError, ExitCode, fromFsError, isPromptExit, ObsctlError, isObsctlError} from '../errors.js'
 import {loadInventory, resolveInventoryPath, type LoadedInventory} from '../config/load.js'
+import {prompter, usePrompter} from '../prompt.js'
+import {terminalPrompter} from './terminal-prompter.js'
 
 // oclif's parser output constraints (not exported by @oclif/core's package entry points)
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,6 +34,12 @@ export abstract class BaseCommand extends Command {
     }),
     yes: Flags.boolean({char: 'y', summary: 'Answer yes to confirmations (required without a TTY).', helpGroup: 'GLOBAL'}),
     verbose: Flags.boolean({summary: 'Print more detail (task logs on failure, request traces).', helpGroup: 'GLOBAL'}),
+  }
+
+  /** Questions go through the prompt port (src/lib/prompt.ts); a command run from the CLI asks on the terminal. */
+  override async init(): Promise<void> {
+    await super.init()
+    usePrompter(terminalPrompter)
   }
 
   protected inventoryPath(flag?: string): string {
@@ -62,7 +70,7 @@ export abstract class BaseCommand extends Command {
    * No is an answer too: it ends the command with exit 1 ("declined; nothing was changed").
    */
   protected async confirm(message: string): Promise<boolean> {
-    if (!(await (await import('@inquirer/prompts')).confirm({message, default: false}))) throw declinedError('declined')
+    if (!(await prompter(['--yes']).confirm({message, default: false}))) throw declinedError('declined')
     return true
   }
 

@@ -2,7 +2,7 @@
 import {existsSync} from 'node:fs'
 import {inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
-import {canPrompt} from '../cli/prompt.js'
+import {canPrompt, prompter} from '../prompt.js'
 import {parseInventory} from './load.js'
 import {lintInventory} from './lint.js'
 import {EXAMPLE_ANSWERS, renderInventoryYaml, type InitAnswers, type InitCluster} from './write.js'
@@ -53,7 +53,10 @@ export async function initInventory(opts: InitOptions): Promise<InitResult> {
 const IP_OR_HOST = /^[A-Za-z0-9.:_-]+$/
 
 async function askAnswers(): Promise<InitAnswers> {
-  const {input, select, number} = await import('@inquirer/prompts')
+  const ask = prompter(['--example (the example lab) or write obsctl.yaml yourself'])
+  const input = ask.input.bind(ask)
+  const select = ask.select.bind(ask)
+  const number = ask.number.bind(ask)
   const required = (v: string) => (v.trim() ? true : 'required')
   const domain = await input({message: 'Base domain (services are <service>.k8s-cluster-<id>.<domain>)', default: 'example.lab', validate: required})
   const sshUser = await input({message: 'SSH user on the nodes', default: 'ubuntu', validate: required})

@@ -9,7 +9,7 @@ import type {LoadedInventory} from '../config/load.js'
 import {gitDir} from '../config/model.js'
 import {setInventoryValue, type EditResult} from '../config/edit.js'
 import {compareVersions, semverError} from '../config/validators.js'
-import {canPrompt} from '../cli/prompt.js'
+import {canPrompt} from '../prompt.js'
 import type {RendererChoice, RunResult} from '../engine/index.js'
 import {ObsctlError, inputError} from '../errors.js'
 

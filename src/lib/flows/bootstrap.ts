@@ -9,7 +9,7 @@ import {lintInventory, type LintReport} from '../config/lint.js'
 import {obsctlDir} from '../config/model.js'
 import {ensureDir} from '../fs.js'
 import {ExitCode, ObsctlError, inputError} from '../errors.js'
-import {canPrompt} from '../cli/prompt.js'
+import {canPrompt} from '../prompt.js'
 import {planPhases, runPhases, type PlanResult, type RendererChoice, type RunResult} from '../engine/index.js'
 import {buildPhases, selectFlow, type FlowOptions} from './registry.js'
 

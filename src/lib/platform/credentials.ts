@@ -3,7 +3,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {obsctlDir} from '../config/model.js'
 import type {Platform} from '../config/schema.js'
-import {canPrompt} from '../cli/prompt.js'
+import {canPrompt, prompter} from '../prompt.js'
 import type {S3Credentials} from '../s3/client.js'
 import {CREDENTIAL_ENV} from './catalogue.js'
 
@@ -18,9 +18,9 @@ export async function opensearchCredentials(prompt: boolean): Promise<OpenSearch
   let password = process.env[CREDENTIAL_ENV.password] || undefined
   if (user && password) return {user, password}
   if (!prompt || !canPrompt()) return {missing: `OpenSearch credentials missing: set $${CREDENTIAL_ENV.user} and $${CREDENTIAL_ENV.password} (obsctl does not prompt without a terminal or with CI set)`}
-  const {input, password: secret} = await import('@inquirer/prompts')
-  user ??= await input({message: `OpenSearch user (not set in $${CREDENTIAL_ENV.user})`, default: 'admin'})
-  password ??= await secret({message: `OpenSearch password for ${user} (not set in $${CREDENTIAL_ENV.password})`, mask: '*'})
+  const ask = prompter([`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=…`])
+  user ??= await ask.input({message: `OpenSearch user (not set in $${CREDENTIAL_ENV.user})`, default: 'admin'})
+  password ??= await ask.password({message: `OpenSearch password for ${user} (not set in $${CREDENTIAL_ENV.password})`})
   return {user, password}
 }
 

@@ -6,7 +6,7 @@ import {readFileSync} from 'node:fs'
 import type http from 'node:http'
 import path from 'node:path'
 import {ObsctlError, errorMessage, inputError, fsReason} from '../errors.js'
-import {canPrompt} from '../cli/prompt.js'
+import {canPrompt, prompter} from '../prompt.js'
 import type {LoadedInventory} from '../config/load.js'
 import {formatPosition} from '../config/load.js'
 import type {Platform} from '../config/schema.js'
@@ -78,9 +78,8 @@ export async function resolveCredentials(platform: Platform): Promise<S3Credenti
       'S3_CREDENTIALS_MISSING',
     )
   }
-  const {password} = await import('@inquirer/prompts')
   // prompts go to stderr: stdout stays the report (or pure JSON under --json)
-  const ask = async (message: string) => password({message, mask: '*', validate: (v) => (v.length > 0 ? true : 'required')}, {output: process.stderr})
+  const ask = async (message: string) => prompter([`export ${accessKeyEnv}=… ${secretKeyEnv}=…`]).password({message, validate: (v) => (v.length > 0 ? true : 'required')})
   accessKey ??= await ask(`S3 access key (not set in $${accessKeyEnv})`)
   secretKey ??= await ask(`S3 secret key (not set in $${secretKeyEnv})`)
   return {accessKey, secretKey}

@@ -12,7 +12,7 @@ import {nodeName, obsctlDir, sshTarget} from '../config/model.js'
 import type {ClusterNode, Platform} from '../config/schema.js'
 import type {RunContext} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
-import {requireInteractive} from '../cli/prompt.js'
+import {prompter} from '../prompt.js'
 import {SshConnection} from './connection.js'
 
 export const ENV_SSH_PASSWORD = 'OBSCTL_SSH_PASSWORD'
@@ -46,9 +46,7 @@ function expandHome(p: string): string {
 }
 
 async function promptSecret(message: string, answers: string[]): Promise<string> {
-  requireInteractive(message, answers)
-  const {password} = await import('@inquirer/prompts')
-  return password({message, mask: '*'})
+  return prompter(answers).password({message})
 }
 
 export interface Credentials {

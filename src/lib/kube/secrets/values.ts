@@ -5,7 +5,7 @@ import path from 'node:path'
 import {receiverSecrets} from '../../config/alerting.js'
 import {formatPath, formatPosition, type LoadedInventory} from '../../config/load.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
-import {canPrompt} from '../../cli/prompt.js'
+import {canPrompt, prompter} from '../../prompt.js'
 import {fsReason, inputError} from '../../errors.js'
 import {PASSWORD_ENV, passwordProblem, type PasswordKind} from '../../config/passwords.js'
 import {SERVICES} from '../../platform/index.js'
@@ -82,9 +82,8 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
       return generatePassword()
     }
     if (canPrompt()) {
-      const {password: ask} = await import('@inquirer/prompts')
       sources[what] = 'prompt'
-      return ask({message: `${what} (not set in $${env})`, mask: '*', validate: (x) => {
+      return prompter([`export ${env}=…`, '--generate-passwords']).password({message: `${what} (not set in $${env})`, validate: (x) => {
         const problem = passwordProblem(kind, x)
         return problem ? `it ${problem}` : true
       }})
