@@ -13,7 +13,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {renderFiles} from '../../src/lib/gitops/index.js'
 import {loadInventory} from '../../src/lib/config/load.js'
-import {PHASES, secretVersions, startLab, type Lab} from './lab.js'
+import {PHASES, secretVersions, startLab, tokensFilled, type Lab} from './lab.js'
+import {waitFor} from '../support/wait.js'
 import path from 'node:path'
 
 const root = process.getuid?.() === 0
@@ -94,6 +95,8 @@ describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on
       report.push({phase: k.phase, at: k.at, recovered: false, seconds: (Date.now() - t0) / 1000})
 
       // Secrets: those written before a kill inside `secrets` (or `register`) are not rewritten by the rerun
+      // (compared once the token controller has filled the token Secrets a killed run created)
+      await waitFor(() => tokensFilled(lab.kubes), 120_000, 'the token controller to fill every service-account token Secret')
       if (secretsBefore) {
         const now = secretVersions(lab.kubes)
         for (const [key, rv] of Object.entries(secretsBefore)) expect(now[key], `${key} rewritten after the kill`).toBe(rv)

@@ -215,6 +215,17 @@ ${clusters.join('\n')}
 }
 
 /** `name@resourceVersion` of every Secret in every cluster (namespace/name per cluster). */
+/**
+ * Every service-account token Secret has its token: the token controller (kube-controller-manager's, played
+ * by the API test server) fills `data.token` shortly after the Secret is created, which bumps its
+ * resourceVersion. A snapshot of versions taken before that would count the controller's write as obsctl's.
+ */
+export function tokensFilled(kubes: KubeServer[]): boolean {
+  return kubes.every((k) =>
+    (k.listObjects('secrets') as {type?: string; data?: Record<string, string>}[]).every((s) => s.type !== 'kubernetes.io/service-account-token' || Boolean(s.data?.token)),
+  )
+}
+
 export function secretVersions(kubes: KubeServer[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [i, k] of kubes.entries()) {
