@@ -127,6 +127,8 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
   const cacheFileOf = (file: string) => path.join(state.dir!, `${path.relative(path.dirname(roots[0]!), file).replaceAll(path.sep, '!')}.v8`)
 
   type Loader = (module: NodeJS.Module, filename: string) => void
+  // Node's CommonJS loader hooks (_extensions, _resolveFilename, _cache) are not in @types/node; the casts name
+  // the shapes Node 20 has (lib/internal/modules/cjs/loader.js), which is what installs a code cache at all
   const extensions = (Module as unknown as {_extensions: Record<string, Loader>})._extensions
   const resolveFilename = (Module as unknown as {_resolveFilename: (request: string, parent: NodeJS.Module, isMain: boolean, options?: unknown) => string})._resolveFilename
   const original = extensions['.js']!
