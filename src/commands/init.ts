@@ -3,14 +3,14 @@ import {BaseCommand} from '../lib/cli/base.js'
 import {initInventory, type InitResult} from '../lib/config/init.js'
 
 export default class Init extends BaseCommand {
-  static override summary = 'Write obsctl.yaml: asks for domain, clusters, nodes, SSH, S3 and Git (or --example for the seed lab).'
+  static override summary = 'Write obsctl.yaml: asks for domain, clusters, nodes, SSH, S3 and Git (or --example for the example lab).'
   static override examples = [
     '<%= config.bin %> init                      # interactive wizard',
-    '<%= config.bin %> init --example            # the seed lab: cluster-01 central, cluster-02..04 edges',
+    '<%= config.bin %> init --example            # the example lab: cluster-01 central, cluster-02..04 edges',
     '<%= config.bin %> init --example -c lab/obsctl.yaml --force',
   ]
   static override flags = {
-    example: Flags.boolean({summary: "Write the seed's lab (4 clusters on 192.168.101.194/196/197/198, miribit.lab) without asking."}),
+    example: Flags.boolean({summary: "Write the example lab (4 clusters on 192.168.101.194/196/197/198, miribit.lab) without asking."}),
     force: Flags.boolean({summary: 'Overwrite an existing inventory file.'}),
   }
 

@@ -27,7 +27,7 @@ describe('init without a terminal', () => {
     expect(out.error.hints.join(' ')).toContain('--example')
   })
 
-  it('--example writes the seed lab that validates; an existing file is not overwritten without --force', async () => {
+  it('--example writes the example lab that validates; an existing file is not overwritten without --force', async () => {
     const dir = tmpDir()
     const r = await obsctl(['init', '--example', '--json'], {cwd: dir})
     expect(r.status).toBe(0)

@@ -1,5 +1,5 @@
 /**
- * Schema and lint: each mistake of the seed produces its finding with file:line, the example passes,
+ * Schema and lint: each mistake of the reference runbook produces its finding with file:line, the example passes,
  * and the CLI exits 2 for each.
  */
 import {writeFileSync} from 'node:fs'
@@ -39,7 +39,7 @@ function loadProblems(text: string): {path: string; location: string; message: s
   throw new Error('expected the inventory to be rejected')
 }
 
-// the seed's mistakes, each as an edit of the example, with the line the finding must name
+// the reference runbook's mistakes, each as an edit of the example, with the line the finding must name
 const CASES = {
   badYaml: () => {
     const text = edit('profile: lab', 'profile: [lab')
@@ -114,7 +114,7 @@ describe('config: the example', () => {
   })
 })
 
-describe('config: each seed mistake is found with file:line', () => {
+describe('config: each reference-runbook mistake is found with file:line', () => {
   it('bad YAML', () => {
     const c = CASES.badYaml()
     const p = loadProblems(c.text)
@@ -141,7 +141,7 @@ describe('config: each seed mistake is found with file:line', () => {
     })
   }
 
-  it('Thanos messages explain the compactor rule and the seed confusion', () => {
+  it('Thanos messages explain the compactor rule and the 2h confusion', () => {
     const r = lint(CASES.rawTwoHours().text)
     expect(r.findings.find((f) => f.id === 'thanos-raw-retention')!.message).toMatch(/40h.*compactor|compactor.*40h/)
     expect(lint(CASES.sixHourResolution().text).findings.find((f) => f.id === 'thanos-resolution')!.message).toContain('raw, 5m and 1h')

@@ -1,4 +1,4 @@
-/** Inventories for the render tests: the seed's 4-cluster example and generated fleets. */
+/** Inventories for the render tests: the 4-cluster example lab and generated fleets. */
 import {EXAMPLE_ANSWERS, parseInventory, renderInventoryYaml, type InitAnswers, type InitCluster} from '../../src/lib/config/index.js'
 import type {Platform} from '../../src/lib/config/schema.js'
 

@@ -29,7 +29,7 @@ export async function initInventory(opts: InitOptions): Promise<InitResult> {
   let answers = opts.answers ?? (opts.example ? EXAMPLE_ANSWERS : undefined)
   if (!answers) {
     if (!canPrompt()) {
-      throw inputError('obsctl init asks questions, and there is no terminal (or CI is set)', ['pass --example to write the seed lab, then edit it', 'or run obsctl init in a terminal'], 'NO_TTY')
+      throw inputError('obsctl init asks questions, and there is no terminal (or CI is set)', ['pass --example to write the example lab, then edit it', 'or run obsctl init in a terminal'], 'NO_TTY')
     }
     answers = await askAnswers()
   }
@@ -63,7 +63,7 @@ async function askAnswers(): Promise<InitAnswers> {
   const identityFile = await input({message: 'SSH private key (empty: use ssh-agent)', default: '~/.ssh/id_ed25519'})
   const s3Endpoint = await input({message: 'S3 (MinIO) endpoint URL', default: `https://s3.${domain}`, validate: (v) => (/^https?:\/\//.test(v) ? true : 'an http(s):// URL')})
   const gitRemote = await input({message: 'GitOps repository remote (Argo CD pulls it)', validate: required})
-  const profile = await select({message: 'Sizing profile', choices: [{name: 'lab (4-core/16 GB machines)', value: 'lab' as const}, {name: 'production (seed tuning guide)', value: 'production' as const}]})
+  const profile = await select({message: 'Sizing profile', choices: [{name: 'lab (4-core/16 GB machines)', value: 'lab' as const}, {name: 'production (larger machines: bigger requests and heaps)', value: 'production' as const}]})
   const count = (await number({message: 'How many clusters (one central + edges)?', default: 4, min: 1, max: 999})) ?? 4
   const clusters: InitCluster[] = []
   for (let i = 0; i < count; i++) {

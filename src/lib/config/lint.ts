@@ -144,7 +144,7 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
   const raw = th.raw ? durationSeconds(th.raw) : undefined
   const five = th['5m'] ? durationSeconds(th['5m']) : undefined
   const hour = th['1h'] ? durationSeconds(th['1h']) : undefined
-  if (raw !== undefined && raw !== 0 && raw < 40 * HOUR) add('thanos-raw-retention', 'error', ['retention', 'thanos', 'raw'], `raw retention ${th.raw} is under 40h: the compactor (since Thanos v0.25) refuses to start, because raw blocks would be deleted before they can be downsampled to 5m`, 'set raw to 40h or more (e.g. 30d); the seed\'s 2h is Prometheus\'s local retention, set that as retention.prometheus')
+  if (raw !== undefined && raw !== 0 && raw < 40 * HOUR) add('thanos-raw-retention', 'error', ['retention', 'thanos', 'raw'], `raw retention ${th.raw} is under 40h: the compactor (since Thanos v0.25) refuses to start, because raw blocks would be deleted before they can be downsampled to 5m`, 'set raw to 40h or more (e.g. 30d); a 2h figure is Prometheus\'s local retention: set that as retention.prometheus')
   if (five !== undefined && five !== 0 && five < 10 * DAY) add('thanos-5m-retention', 'error', ['retention', 'thanos', '5m'], `5m retention ${th['5m']} is under 10d: the compactor refuses to start, because 5m blocks would be deleted before they can be downsampled to 1h`, 'set 5m to 10d or more (e.g. 90d)')
   if (raw && five && hour && !(raw <= five && five <= hour)) add('thanos-retention-order', 'warning', ['retention', 'thanos'], 'coarser resolutions are usually kept longer (raw <= 5m <= 1h)', 'e.g. raw: 30d, 5m: 90d, 1h: 180d')
 
@@ -182,7 +182,7 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
 
   for (const [component, n] of Object.entries(p.replicas)) {
     if (!SCALABLE_COMPONENTS.includes(component)) add('replicas-component', 'error', ['replicas', component], `no scalable component "${component}"`, `use one of: ${SCALABLE_COMPONENTS.join(', ')}`)
-    else if (component === 'prometheus' && n < 2) add('prometheus-ha', 'warning', ['replicas', component], `${n} Prometheus replica(s): the seed's HA pair (deduplicated by Thanos on prometheus_replica) needs 2`, 'set replicas.prometheus to 2 or more')
+    else if (component === 'prometheus' && n < 2) add('prometheus-ha', 'warning', ['replicas', component], `${n} Prometheus replica(s): the HA pair (deduplicated by Thanos on prometheus_replica) needs 2`, 'set replicas.prometheus to 2 or more')
   }
 
   // alerting: receivers and routes (config/alerting.ts)

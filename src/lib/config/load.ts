@@ -205,7 +205,7 @@ export function loadInventory(file: string): LoadedInventory {
     const code = (error as NodeJS.ErrnoException).code
     throw inputError(
       code === 'ENOENT' ? `inventory not found: ${file}` : `cannot read inventory ${file}: ${fsReason(error)}`,
-      ['pass -c/--config FILE or set OBSCTL_CONFIG', 'or create one: obsctl init (obsctl init --example for the seed lab)'],
+      ['pass -c/--config FILE or set OBSCTL_CONFIG', 'or create one: obsctl init (obsctl init --example for the example lab)'],
       'CONFIG_NOT_FOUND',
     )
   }

@@ -75,7 +75,7 @@ export function renderInventoryYaml(a: InitAnswers): string {
 apiVersion: ${API_VERSION}
 kind: ${KIND}
 domain: ${a.domain}            # services are <service>.k8s-cluster-<id>.${a.domain}
-# lab fits 4-core/16 GB machines; production is the seed's tuning guide (appendix C)
+# lab fits 4-core/16 GB machines; production is the tuning for larger machines (bigger requests and heaps)
 profile: ${a.profile}
 
 ssh:
