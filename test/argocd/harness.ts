@@ -9,7 +9,7 @@ import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {stringify} from 'yaml'
-import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/write.js'
+import {exampleInventory} from '../support/inventory.js'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {gitDir} from '../../src/lib/config/model.js'
 import {renderRepo} from '../../src/lib/gitops/index.js'
@@ -38,10 +38,7 @@ export async function startFleet(opts: {centralNodes?: number; edit?: (yaml: str
   const [central, ...edges] = servers as [KubeServer, ...KubeServer[]]
   for (let i = 0; i < (opts.centralNodes ?? 1); i++) central.addReadyNode(`cluster-01-node-${i + 1}`)
   const kubeconfig = writeFleetKubeconfig(path.join(dir, 'kubeconfig'), servers)
-  let text = renderInventoryYaml(EXAMPLE_ANSWERS)
-  servers.forEach((s, i) => {
-    text = text.replace(`apiServer: https://192.168.101.${[194, 196, 197, 198][i]}:6443`, `apiServer: ${s.url}`)
-  })
+  let text = exampleInventory(Object.fromEntries(servers.map((s) => [`clusters.${s.name}.apiServer`, s.url])))
   if (opts.edit) text = opts.edit(text)
   const file = path.join(dir, 'obsctl.yaml')
   writeFileSync(file, text)

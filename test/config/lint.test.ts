@@ -7,6 +7,7 @@ import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, lintInventory, parseInventory, renderInventoryYaml, type LintReport} from '../../src/lib/config/index.js'
 import {isObsctlError} from '../../src/lib/errors.js'
+import {exampleInventory} from '../support/inventory.js'
 import {obsctl, requireBuild, tmpDir} from '../cli/helpers.js'
 
 const EXAMPLE = renderInventoryYaml(EXAMPLE_ANSWERS)
@@ -19,7 +20,8 @@ function lineOf(text: string, needle: string): number {
   return i + 1
 }
 
-function edit(from: string, to: string, text = EXAMPLE): string {
+/** A text edit, only for what a field edit cannot make (broken YAML, a field removed, nodes inserted in place). */
+function textEdit(from: string, to: string, text = EXAMPLE): string {
   if (!text.includes(from)) throw new Error(`example has no ${JSON.stringify(from)}`)
   return text.replace(from, to)
 }
@@ -42,43 +44,43 @@ function loadProblems(text: string): {path: string; location: string; message: s
 // the reference runbook's mistakes, each as an edit of the example, with the line the finding must name
 const CASES = {
   badYaml: () => {
-    const text = edit('profile: lab', 'profile: [lab')
+    const text = textEdit('profile: lab', 'profile: [lab')
     return {text, kind: 'load' as const, path: '(yaml)', line: undefined}
   },
   unknownField: () => {
-    const text = edit('profile: lab\n', 'profile: lab\ncolour: blue\n')
+    const text = exampleInventory({colour: 'blue'})
     return {text, kind: 'load' as const, path: 'colour', line: lineOf(text, 'colour: blue'), message: 'unknown field "colour"'}
   },
   duplicateNode: () => {
-    const text = edit('      - host: 192.168.101.196', '      - host: 192.168.101.194')
+    const text = exampleInventory({'clusters.cluster-02.nodes[0].host': '192.168.101.194'})
     return {text, kind: 'lint' as const, id: 'unique-node address', path: 'clusters[1].nodes[0].host', line: lineOf(text, 'apiServer: https://192.168.101.196') + 3}
   },
   sixHourResolution: () => {
-    const text = edit('    1h: 180d\n', '    1h: 180d\n    6h: 90d\n')
+    const text = exampleInventory({'retention.thanos.6h': '90d'})
     return {text, kind: 'lint' as const, id: 'thanos-resolution', path: 'retention.thanos.6h', line: lineOf(text, '6h: 90d')}
   },
   rawTwoHours: () => {
-    const text = edit('    raw: 30d', '    raw: 2h')
+    const text = exampleInventory({'retention.thanos.raw': '2h'})
     return {text, kind: 'lint' as const, id: 'thanos-raw-retention', path: 'retention.thanos.raw', line: lineOf(text, 'raw: 2h')}
   },
   prometheusTwoHours: () => {
-    const text = edit('  prometheus: 6h', '  prometheus: 2h')
+    const text = exampleInventory({'retention.prometheus': '2h'})
     return {text, kind: 'lint' as const, id: 'prometheus-retention', path: 'retention.prometheus', line: lineOf(text, 'prometheus: 2h')}
   },
   twoCentrals: () => {
-    const text = edit('  - name: cluster-02\n    id: "02"\n    role: edge\n    # remote-scrape: a Prometheus of its own on central scrapes this cluster through its API server\n    # agent: a Prometheus Agent (~200Mi) here remote-writes to Thanos Receive on central\n    metrics: agent\n', '  - name: cluster-02\n    id: "02"\n    role: central\n')
+    const text = textEdit('  - name: cluster-02\n    id: "02"\n    role: edge\n    # remote-scrape: a Prometheus of its own on central scrapes this cluster through its API server\n    # agent: a Prometheus Agent (~200Mi) here remote-writes to Thanos Receive on central\n    metrics: agent\n', '  - name: cluster-02\n    id: "02"\n    role: central\n')
     return {text, kind: 'lint' as const, id: 'central-count', path: 'clusters[1].role', line: lineOf(text, 'apiServer: https://192.168.101.196') - 1}
   },
   snapshotBucketExpiry: () => {
-    const text = edit('snapshots: {name: opensearch-snapshots}', 'snapshots: {name: opensearch-snapshots, expireAfter: 180d}')
+    const text = exampleInventory({'s3.buckets.snapshots.expireAfter': '180d'})
     return {text, kind: 'lint' as const, id: 'snapshot-expiry', path: 's3.buckets.snapshots.expireAfter', line: lineOf(text, 'expireAfter: 180d')}
   },
   opensearchDeleteAfterOneDay: () => {
-    const text = edit('    deleteAfter: 180d', '    deleteAfter: 1d')
+    const text = exampleInventory({'retention.opensearch.deleteAfter': '1d'})
     return {text, kind: 'lint' as const, id: 'opensearch-retention', path: 'retention.opensearch.deleteAfter', line: lineOf(text, 'deleteAfter: 1d')}
   },
   overcommit: () => {
-    const text = edit('profile: lab', 'profile: production')
+    const text = exampleInventory({profile: 'production'})
     return {text, kind: 'lint' as const, id: 'capacity', path: 'clusters[0].nodes', line: lineOf(text, '- host: 192.168.101.194')}
   },
 }
@@ -102,7 +104,7 @@ describe('config: the example', () => {
 
   it('with three central nodes the Argo CD HA info disappears', () => {
     const node = (h: string) => `      - host: ${h}\n        roles: [worker]\n        cpu: "4"\n        memory: 16Gi\n`
-    const text = edit('  - name: cluster-02', `${node('192.168.101.190')}${node('192.168.101.191')}  - name: cluster-02`)
+    const text = textEdit('  - name: cluster-02', `${node('192.168.101.190')}${node('192.168.101.191')}  - name: cluster-02`)
     const r = lint(text)
     expect(r.errors).toBe(0)
     expect(r.findings.map((f) => f.id)).not.toContain('argocd-ha')
@@ -153,11 +155,11 @@ describe('config: each reference-runbook mistake is found with file:line', () =>
     expect(f.message).toContain('snapshot management policy')
     expect(f.fix).toContain('remove s3.buckets.snapshots.expireAfter')
     // an expiry on another bucket is that bucket's business
-    expect(lint(edit('backups: {name: longhorn-backups}', 'backups: {name: longhorn-backups, expireAfter: 180d}')).errors).toBe(0)
+    expect(lint(exampleInventory({'s3.buckets.backups.expireAfter': '180d'})).errors).toBe(0)
   })
 
   it('retention.opensearch.snapshotAfter of older inventories still loads, with a warning that it is no longer used', () => {
-    const text = edit('    deleteAfter: 180d', '    snapshotAfter: 14d\n    deleteAfter: 180d')
+    const text = exampleInventory({'retention.opensearch.snapshotAfter': '14d'})
     const r = lint(text)
     expect(r.errors).toBe(0)
     const f = r.findings.find((x) => x.id === 'opensearch-snapshot-after')!
@@ -166,7 +168,7 @@ describe('config: each reference-runbook mistake is found with file:line', () =>
   })
 
   it('an inventory written with the old Fluent Bit default 2.2.0 gets a warning and the fix', () => {
-    const text = edit('  fluentBit: 4.0.1', '  fluentBit: 2.2.0')
+    const text = exampleInventory({'versions.fluentBit': '2.2.0'})
     const f = lint(text).findings.find((x) => x.id === 'fluent-bit-version')!
     expect(f).toMatchObject({severity: 'warning', path: 'versions.fluentBit', fix: 'set versions.fluentBit to 4.0.1 (the default of the fluent-operator 3.4.2 chart)'})
     expect(f.location).toMatch(new RegExp(`^${FILE}:${lineOf(text, 'fluentBit: 2.2.0')}:`))

@@ -18,6 +18,7 @@ import {writeManifest} from '../argocd/harness.js'
 import {BLOCK, OS_PASSWORD, OS_USER, endpointsYaml, startPlatform, type Platform} from '../validate/harness.js'
 import {deployPlatform, startArgocdApi, type ArgocdApi, type Deployed} from '../validate/deployed.js'
 import {loadInventory} from '../../src/lib/config/load.js'
+import {exampleInventory} from '../support/inventory.js'
 
 export const BIN = path.resolve('bin/run.js')
 export const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
@@ -111,7 +112,7 @@ ${clusters.join('\n')}
   }
   // where obsctl reaches the platform's services: the validate harness's peers
   const endpoints = {prometheus: platform.metrics.replicas[0]!.url, 'thanos-query': platform.thanos.url, 'thanos-compactor': platform.thanos.url, opensearch: platform.opensearch.url, argocd: argocdApi.fake.url}
-  writeFileSync(path.join(dir, 'obsctl.yaml'), endpointsYaml(endpoints)(inventory()))
+  writeFileSync(path.join(dir, 'obsctl.yaml'), exampleInventory(endpointsYaml(endpoints), inventory()))
 
   const lab: Lab = {
     sb,

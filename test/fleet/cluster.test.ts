@@ -3,6 +3,7 @@
  * cluster-05 the one added) and a bare Git remote. The add runs the phases from `kubeconfig` on
  * (admin.conf from a file): preflight and nodes need sshd nodes, covered by the nodes tests.
  */
+import {withValues} from '../support/inventory.js'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {parse} from 'yaml'
@@ -45,12 +46,7 @@ describe('cluster add / remove', () => {
     vi.stubEnv('OBSCTL_GRAFANA_ADMIN_PASSWORD', 'Grafana-Pw-for-tests-1')
     servers = await startKubeServers(NAMES, {tokenControllerDelayMs: 30})
     ws = await workspace({
-      edit: (t) => {
-        servers.slice(0, 4).forEach((s, i) => {
-          t = t.replace(`apiServer: https://192.168.101.${[194, 196, 197, 198][i]}:6443`, `apiServer: ${s.url}`)
-        })
-        return t
-      },
+      edit: withValues(Object.fromEntries(servers.slice(0, 4).map((s) => [`clusters.${s.name}.apiServer`, s.url]))),
     })
     kubeconfig = writeFleetKubeconfig(path.join(ws.dir, 'kubeconfig'), servers.slice(0, 4))
     adminConf = servers[4]!.writeKubeconfig(path.join(ws.dir, 'admin-05.conf'))

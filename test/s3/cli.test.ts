@@ -101,7 +101,7 @@ describe('obsctl s3 setup (CLI)', () => {
   })
 
   it('an expiry on the snapshots bucket: exit 2 with the reason and the fix, nothing created', async () => {
-    const {file} = writeInventory(dirFor('snapexpiry'), peer.url, (y) => y.replace('snapshots: {name: opensearch-snapshots}', 'snapshots: {name: opensearch-snapshots-x, expireAfter: 180d}'))
+    const {file} = writeInventory(dirFor('snapexpiry'), peer.url, {'s3.buckets.snapshots': {name: 'opensearch-snapshots-x', expireAfter: '180d'}})
     const r = await obsctl(['s3', 'setup', '-c', file, '--json'], credEnv())
     expect(r.code).toBe(2)
     const out = JSON.parse(r.stdout) as {error: {message: string; code: string; hints: string[]}}
@@ -154,7 +154,7 @@ describe('obsctl s3 setup (CLI)', () => {
   const hasScript = spawnSync('script', ['--version']).status === 0
   it.skipIf(!hasScript)('on a terminal, a missing secret is prompted (masked, on stderr), never echoed; stdout stays pure JSON', async () => {
     const dir = dirFor('tty')
-    const {file} = writeInventory(dir, peer.url, (y) => y.replace('name: thanos-metrics', 'name: tty-metrics'))
+    const {file} = writeInventory(dir, peer.url, {'s3.buckets.metrics.name': 'tty-metrics'})
     const out = path.join(dir, 'out.json')
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OBSCTL_') && k !== 'CI')) as Record<string, string>
     const child = spawn('script', ['-qec', `node ${bin} s3 setup -c ${file} --json > ${out}`, '/dev/null'], {env: {...env, OBSCTL_S3_ACCESS_KEY: ACCESS_KEY}})

@@ -9,7 +9,7 @@ import path from 'node:path'
 import {afterAll, afterEach, beforeAll, beforeEach} from 'vitest'
 import S3rver from 's3rver'
 import AWSAccount from 's3rver/lib/models/account.js'
-import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/write.js'
+import {exampleInventory} from '../support/inventory.js'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 
 /**
@@ -67,10 +67,9 @@ export function makeCerts(): TestCerts {
   return {dir, caFile: p('ca.pem'), otherCaFile: p('other-ca.pem'), key: readFileSync(p('server.key'), 'utf8'), cert: readFileSync(p('server.pem'), 'utf8')}
 }
 
-/** The example inventory (`obsctl init --example`), pointed at `endpoint`, with optional text edits. */
-export function writeInventory(dir: string, endpoint: string, edit: (yaml: string) => string = (y) => y): {file: string; inv: LoadedInventory} {
-  let text = renderInventoryYaml(EXAMPLE_ANSWERS).replace(/^( {2}endpoint: ).*$/m, `$1${endpoint}`)
-  text = edit(text)
+/** The example inventory (`obsctl init --example`), pointed at `endpoint`, with fields set (test/support/inventory.ts). */
+export function writeInventory(dir: string, endpoint: string, sets: Record<string, unknown> = {}): {file: string; inv: LoadedInventory} {
+  const text = exampleInventory({'s3.endpoint': endpoint, ...sets})
   const file = path.join(dir, 'obsctl.yaml')
   writeFileSync(file, text)
   return {file, inv: loadInventory(file)}
@@ -80,7 +79,7 @@ export function writeInventory(dir: string, endpoint: string, edit: (yaml: strin
  * An expiry rule for the lifecycle tests, on the backups bucket: the snapshots bucket refuses one
  * (OpenSearch snapshots share files; only OpenSearch deletes them).
  */
-export const BACKUPS_EXPIRY = (y: string): string => y.replace('backups: {name: longhorn-backups}', 'backups: {name: longhorn-backups, expireAfter: 180d}')
+export const BACKUPS_EXPIRY = {'s3.buckets.backups.expireAfter': '180d'} as const
 
 /** Env with the test credentials in the inventory's default env vars, and no CI prompt surprises. */
 export function credEnv(extra: Record<string, string> = {}): Record<string, string> {

@@ -82,7 +82,7 @@ describe('s3 setup against s3rver', () => {
   })
 
   it('warns, naming versioning, when versioning is asked of a server that does not implement it', async () => {
-    const {inv} = writeInventory(work, peer.url, (y) => y.replace('backups: {name: longhorn-backups}', 'backups: {name: longhorn-backups-v, versioning: true}'))
+    const {inv} = writeInventory(work, peer.url, {'s3.buckets.backups': {name: 'longhorn-backups-v', versioning: true}})
     const r = await s3Setup(inv)
     const b = r.buckets.find((x) => x.role === 'backups')!
     expect(b.bucket).toBe('created')
@@ -91,7 +91,7 @@ describe('s3 setup against s3rver', () => {
   })
 
   it('--dry-run touches nothing', async () => {
-    const {inv} = writeInventory(work, peer.url, (y) => y.replace('name: thanos-metrics', 'name: dry-run-metrics'))
+    const {inv} = writeInventory(work, peer.url, {'s3.buckets.metrics.name': 'dry-run-metrics'})
     const r = await s3Setup(inv, {dryRun: true})
     expect(r.dryRun).toBe(true)
     expect(r.buckets.find((b) => b.role === 'snapshots')!.plan).toBe('create bucket opensearch-snapshots if missing; no expiry rule; versioning as is')
@@ -150,7 +150,7 @@ describe('s3 setup errors', () => {
   it('credentials come from the env vars the inventory names; missing ones fail without a TTY (no prompt)', async () => {
     process.env.MY_MINIO_KEY = ACCESS_KEY
     process.env.MY_MINIO_SECRET = SECRET_KEY
-    const custom = (y: string) => y.replace('accessKeyEnv: OBSCTL_S3_ACCESS_KEY', 'accessKeyEnv: MY_MINIO_KEY').replace('secretKeyEnv: OBSCTL_S3_SECRET_KEY', 'secretKeyEnv: MY_MINIO_SECRET')
+    const custom = {'s3.accessKeyEnv': 'MY_MINIO_KEY', 's3.secretKeyEnv': 'MY_MINIO_SECRET'}
     delete process.env.OBSCTL_S3_ACCESS_KEY
     delete process.env.OBSCTL_S3_SECRET_KEY
     const {inv} = writeInventory(work, peer.url, custom)
@@ -203,7 +203,7 @@ describe('s3 setup over TLS (s3rver with an openssl-made certificate)', () => {
 
   it('s3.caFile in the inventory (relative to it) works too', async () => {
     const rel = path.relative(work, certs.caFile)
-    const {inv} = writeInventory(work, tlsPeer.url, (y) => y.replace('# caFile: ./minio-ca.pem', `caFile: ${rel}`))
+    const {inv} = writeInventory(work, tlsPeer.url, {'s3.caFile': rel})
     expect(inv.platform.s3.caFile).toBe(rel)
     const r = await s3Setup(inv)
     expect(r.buckets.map((b) => b.bucket)).toEqual(['exists', 'exists', 'exists'])
@@ -232,13 +232,13 @@ describe('lifecycle rules (what a server that implements lifecycle gets)', () =>
     expect(planLifecycle([], null)).toBeNull()
   })
   it('takes whole days from the inventory and refuses less than a day', () => {
-    const {inv} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', (y) => BACKUPS_EXPIRY(y).replace('expireAfter: 180d', 'expireAfter: 26w'))
+    const {inv} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', {'s3.buckets.backups.expireAfter': '26w'})
     expect(wantedBuckets(inv.platform).find((b) => b.role === 'backups')!.expireDays).toBe(182)
-    const {inv: bad} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', (y) => BACKUPS_EXPIRY(y).replace('expireAfter: 180d', 'expireAfter: 12h'))
+    const {inv: bad} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', {'s3.buckets.backups.expireAfter': '12h'})
     expect(() => wantedBuckets(bad.platform)).toThrow(/whole days/)
   })
   it('never an expiry on the snapshots bucket: asking is bad input (exit 2); the rule obsctl once set there is removed', () => {
-    const {inv} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', (y) => y.replace('snapshots: {name: opensearch-snapshots}', 'snapshots: {name: opensearch-snapshots, expireAfter: 400d}'))
+    const {inv} = writeInventory(mkdtempSync(path.join(tmpdir(), 'obsctl-s3-')), 'http://127.0.0.1:1', {'s3.buckets.snapshots.expireAfter': '400d'})
     try {
       wantedBuckets(inv.platform)
       throw new Error('expected a refusal')

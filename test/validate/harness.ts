@@ -25,17 +25,15 @@ export interface Platform {
   s3: S3Peer
   env: Record<string, string>
   /** an inventory with other endpoints (e.g. a dead port) */
-  inventoryWith(endpoints: Record<string, string>, edit?: (y: string) => string): LoadedInventory
+  inventoryWith(endpoints: Record<string, string>, sets?: Record<string, unknown>): LoadedInventory
   close(): Promise<void>
 }
 
 /** A loopback port nothing listens on (connections are refused at once). */
 export const DEAD = 'http://127.0.0.1:9'
 
-export function endpointsYaml(e: Record<string, string>): (y: string) => string {
-  const block = `endpoints:\n${Object.entries(e).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n\n`
-  return (y) => y.replace(/^clusters:/m, `${block}clusters:`)
-}
+/** The inventory's `endpoints` (test/support/inventory.ts), as fields to set. */
+export const endpointsYaml = (e: Record<string, string>): Record<string, unknown> => ({endpoints: e})
 
 /** `clusters`: the clusters with metrics (a node-exporter each) and logs (default the four of the inventory) */
 export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Platform> {
@@ -64,10 +62,10 @@ export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Plat
     opensearch,
     s3,
     env,
-    inventoryWith(e, edit = (y) => y) {
+    inventoryWith(e, sets = {}) {
       const sub = path.join(dir, `inv-${n++}`)
       mkdirSync(sub)
-      return writeInventory(sub, s3.url, (y) => edit(endpointsYaml({...endpoints, ...e})(y))).inv
+      return writeInventory(sub, s3.url, {...endpointsYaml({...endpoints, ...e}), ...sets}).inv
     },
     async close() {
       await Promise.all([metrics.close(), thanos.close(), opensearch.close(), s3.close()])

@@ -90,7 +90,7 @@ describe('thanos and prometheus against four clusters', () => {
     p.thanos.warnings = ['partial response: store thanos-store.monitoring.svc:10901 unavailable']
     p.thanos.halted = 1
     try {
-      const inv = p.inventoryWith({}, (y) => y.replace('metrics: {name: thanos-metrics}', 'metrics: {name: thanos-gone}'))
+      const inv = p.inventoryWith({}, {'s3.buckets.metrics.name': 'thanos-gone'})
       const v = await run('thanos', {}, inv)
       expect(byId(v, 'thanos.stores').result).toBe('fail')
       expect(byId(v, 'thanos.stores').detail).toBe('missing or failing: store gateway: 0/1 (store) and sidecar 10.0.1.11:10901: rpc error: code = Unavailable desc = connection refused (has 4 sidecar, 1 rule, 1 receive)')
@@ -107,7 +107,7 @@ describe('thanos and prometheus against four clusters', () => {
   })
 
   it('warn: an empty metrics bucket (the sidecars upload every 2h)', async () => {
-    const inv = p.inventoryWith({}, (y) => y.replace('metrics: {name: thanos-metrics}', 'metrics: {name: thanos-empty}'))
+    const inv = p.inventoryWith({}, {'s3.buckets.metrics.name': 'thanos-empty'})
     const v = await run('thanos', {}, inv)
     expect(byId(v, 'thanos.bucket')).toMatchObject({result: 'warn', detail: 'bucket thanos-empty holds no blocks yet'})
     expect(v.ok).toBe(true)

@@ -100,25 +100,34 @@ function cloneDoc(inv: LoadedInventory): Document {
 }
 
 /**
- * The inventory text with PATH set to VALUE, not validated (setInventoryValue validates it before
- * writing): only the value's bytes change when the field is a scalar already in the file.
+ * TEXT with PATH set to VALUE (a JS value), not validated: only the value's bytes change when the field is
+ * a scalar already in the text (comments and alignment stay); otherwise the yaml Document API writes it.
+ * The one way an inventory text is edited — `config set` and the tests' inventory builder both use it.
  */
-export function editInventoryText(inv: LoadedInventory, rawPath: string, rawValue: string): {segs: (string | number)[]; written: unknown; value: unknown; after: string} {
-  const doc = cloneDoc(inv)
+export function setInventoryText(text: string, rawPath: string, value: unknown): {segs: (string | number)[]; written: unknown; after: string} {
+  const doc = parseDocument(text, {keepSourceTokens: false})
   const segs = resolvePath(doc, rawPath)
   const written = doc.getIn(segs)
-  const value = parseValue(rawValue)
   const target = doc.getIn(segs, true)
   let after: string
   if (isScalar(target) && target.range && (value === null || typeof value !== 'object')) {
     // splice only the value's text: every other byte (comments, alignment) stays as it was
-    const text = stringify(value, {lineWidth: 0}).trimEnd()
-    after = inv.text.slice(0, target.range[0]) + text + inv.text.slice(target.range[1])
+    const scalar = stringify(value, {lineWidth: 0}).trimEnd()
+    after = text.slice(0, target.range[0]) + scalar + text.slice(target.range[1])
   } else {
     doc.setIn(segs, value)
     after = doc.toString({lineWidth: 0, flowCollectionPadding: false})
   }
-  return {segs, written, value, after}
+  return {segs, written, after}
+}
+
+/**
+ * The inventory text with PATH set to VALUE (given as on the command line), not validated
+ * (setInventoryValue validates it before writing).
+ */
+export function editInventoryText(inv: LoadedInventory, rawPath: string, rawValue: string): {segs: (string | number)[]; written: unknown; value: unknown; after: string} {
+  const value = parseValue(rawValue)
+  return {...setInventoryText(inv.text, rawPath, value), value}
 }
 
 /** `config set PATH VALUE`. */
