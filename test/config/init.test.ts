@@ -53,7 +53,8 @@ describe('init without a terminal', () => {
   })
 })
 
-// strip ANSI escape sequences from the terminal stream
+// strip ANSI escape sequences from the terminal stream (escape characters are the point here)
+// eslint-disable-next-line no-control-regex
 const plain = (s: string) => s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '').replace(/\x1b[()][0-9A-B]/g, '')
 
 describe('init through a pseudo-terminal', () => {

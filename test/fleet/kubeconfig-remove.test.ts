@@ -49,9 +49,9 @@ describe('removeFromKubeconfig', () => {
     const r = await removeFromKubeconfig(file, 'cluster-05', {fallbackContext: 'cluster-01-context'})
     expect(r.removed).toEqual(['clusters/cluster-05', 'users/cluster-05-admin', 'contexts/cluster-05-context'])
     expect(r.currentContext).toBe('cluster-01-context')
-    const want = KC.replace(/  - name: cluster-05\n(    .*\n)+/, '')
-      .replace(/  - name: cluster-05-admin\n(    .*\n)+/, '')
-      .replace(/  - name: cluster-05-context\n(    .*\n)+/, '')
+    const want = KC.replace(/ {2}- name: cluster-05\n( {4}.*\n)+/, '')
+      .replace(/ {2}- name: cluster-05-admin\n( {4}.*\n)+/, '')
+      .replace(/ {2}- name: cluster-05-context\n( {4}.*\n)+/, '')
       .replace('current-context: cluster-05-context', 'current-context: cluster-01-context')
     expect(readFileSync(file, 'utf8')).toBe(want)
     // no backup of the old file: it would hold cluster-05's token

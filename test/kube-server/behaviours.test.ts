@@ -6,6 +6,7 @@ import {parse} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startKubeServer, startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {call, tempDir, until, widgetCrd} from './fixtures.js'
+import type {Loose} from '../support/kube/store.js'
 
 const DEPLOY = {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'web', namespace: 'demo'},
   spec: {replicas: 2, selector: {matchLabels: {app: 'web'}}, template: {metadata: {labels: {app: 'web'}}, spec: {containers: [{name: 'web', image: 'nginx:1.27'}]}}}}
@@ -54,7 +55,7 @@ describe('kube test server behaviours', () => {
     expect(forced.status).toBe(200)
     expect(forced.json.spec.replicas).toBe(5)
     expect(forced.json.metadata.generation).toBe(2)
-    const owners = Object.fromEntries(forced.json.metadata.managedFields.map((m: any) => [m.manager, m.fieldsV1]))
+    const owners = Object.fromEntries(forced.json.metadata.managedFields.map((m: Loose) => [m.manager, m.fieldsV1]))
     expect(owners['team-b']).toEqual({'f:spec': {'f:replicas': {}}})
     expect(owners['team-a']['f:spec']['f:replicas']).toBeUndefined()
     expect(owners['team-c']).toBeUndefined() // lost its only field to the forced apply
@@ -82,7 +83,7 @@ describe('kube test server behaviours', () => {
     expect(main.json.metadata.generation).toBe(2)
     const merge = await call(kube, 'PATCH', `${path}/status`, {status: {availableReplicas: 2}}, {contentType: 'application/merge-patch+json'})
     expect(merge.json.status).toEqual({replicas: 2, readyReplicas: 2, availableReplicas: 2})
-    expect(merge.json.metadata.managedFields.find((m: any) => m.subresource === 'status')).toBeTruthy()
+    expect(merge.json.metadata.managedFields.find((m: Loose) => m.subresource === 'status')).toBeTruthy()
     const rolled = kube.markRolledOut('Deployment', 'demo', 'iso')
     expect(rolled.status).toMatchObject({observedGeneration: 2, replicas: 3, readyReplicas: 3, updatedReplicas: 3, availableReplicas: 3})
   })
@@ -90,11 +91,11 @@ describe('kube test server behaviours', () => {
   it('CRD: kind served after create (discovery), 422 Invalid on schema violations, unknown fields pruned or kept', async () => {
     const crd = await call(kube, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', widgetCrd())
     expect(crd.status).toBe(201)
-    expect(crd.json.status.conditions.map((c: any) => c.type)).toEqual(['NamesAccepted', 'Established'])
+    expect(crd.json.status.conditions.map((c: Loose) => c.type)).toEqual(['NamesAccepted', 'Established'])
     const disc = await call(kube, 'GET', '/apis/example.com/v1')
     expect(disc.json.resources[0]).toMatchObject({name: 'widgets', kind: 'Widget', namespaced: true, shortNames: ['wd']})
     const groups = await call(kube, 'GET', '/apis')
-    expect(groups.json.groups.map((g: any) => g.name)).toContain('example.com')
+    expect(groups.json.groups.map((g: Loose) => g.name)).toContain('example.com')
     const wrongType = await call(kube, 'POST', '/apis/example.com/v1/namespaces/demo/widgets', {apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w'}, spec: {size: 'big'}})
     expect(wrongType.status).toBe(422)
     expect(wrongType.json).toMatchObject({reason: 'Invalid', message: 'Widget.example.com "w" is invalid: spec.size: Invalid value: "string": spec.size in body must be of type integer: "string"',
@@ -163,7 +164,7 @@ describe('kube test server behaviours', () => {
       {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'b', namespace: 'demo', labels: {app: 'y'}}, type: 'kubernetes.io/tls'},
       {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'a', namespace: 'other', labels: {app: 'x'}}},
     )
-    const names = async (p: string) => (await call(kube, 'GET', p)).json.items.map((o: any) => `${o.metadata.namespace}/${o.metadata.name}`)
+    const names = async (p: string) => (await call(kube, 'GET', p)).json.items.map((o: Loose) => `${o.metadata.namespace}/${o.metadata.name}`)
     expect(await names('/api/v1/secrets?labelSelector=app%3Dx')).toEqual(['demo/a', 'other/a'])
     expect(await names('/api/v1/secrets?labelSelector=app%20in%20(x,y),!tier')).toEqual(['demo/b', 'other/a'])
     expect(await names('/api/v1/secrets?fieldSelector=metadata.name%3Da,metadata.namespace%3Dother')).toEqual(['other/a'])
@@ -180,7 +181,7 @@ describe('kube test server behaviours', () => {
     const rv = (await call(kube, 'GET', '/api/v1/namespaces/demo/configmaps')).json.metadata.resourceVersion
     kube.seed({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'after', namespace: 'demo', labels: {w: '1'}}, data: {k: 'v'}})
     kube.seed({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'unlabelled', namespace: 'demo'}})
-    const lines: any[] = []
+    const lines: Loose[] = []
     const req = request(new URL(`/api/v1/namespaces/demo/configmaps?watch=true&labelSelector=w%3D1&resourceVersion=${rv}`, kube.url),
       {ca: kube.caPem, headers: {Authorization: `Bearer ${kube.credentials().token}`}}, (res) => {
         let buf = ''
@@ -243,7 +244,7 @@ describe('kube test server behaviours', () => {
 
   it('controller helpers: DaemonSet/StatefulSet rolled out, Ready nodes, Argo CD Application status', async () => {
     const node = kube.getObject('nodes', undefined, 'node-1')
-    expect(node?.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('True')
+    expect(node?.status.conditions.find((c: Loose) => c.type === 'Ready').status).toBe('True')
     kube.seed({apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: {name: 'fb', namespace: 'demo'}, spec: {selector: {matchLabels: {a: 'b'}}, template: {}}})
     expect(kube.markRolledOut('daemonsets', 'demo', 'fb').status).toMatchObject({desiredNumberScheduled: 1, numberReady: 1, updatedNumberScheduled: 1, numberAvailable: 1, observedGeneration: 1})
     kube.seed({apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: {name: 'os', namespace: 'demo'}, spec: {replicas: 3, selector: {}, template: {}}})
@@ -280,7 +281,7 @@ describe('a fleet of test servers', () => {
       expect(new Set(fleet.map((s) => s.url)).size).toBe(3)
       const path = writeFleetKubeconfig(join(tmp.dir, 'config'), fleet)
       const cfg = parse(readFileSync(path, 'utf8'))
-      expect(cfg.contexts.map((c: any) => c.name)).toEqual(['cluster-01-context', 'cluster-02-context', 'cluster-03-context'])
+      expect(cfg.contexts.map((c: Loose) => c.name)).toEqual(['cluster-01-context', 'cluster-02-context', 'cluster-03-context'])
       expect(cfg['current-context']).toBe('cluster-01-context')
       // a token of one cluster is not valid on another
       expect((await call(fleet[1], 'GET', '/api/v1/namespaces', undefined, {token: fleet[0].credentials().token})).status).toBe(401)

@@ -4,6 +4,7 @@ import * as k8s from '@kubernetes/client-node'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {startKubeServer, type KubeServer} from '../support/kube/index.js'
 import {tempDir, until, widgetCrd} from './fixtures.js'
+import type {Loose} from '../support/kube/store.js'
 
 describe('kube test server with @kubernetes/client-node', () => {
   let kube: KubeServer
@@ -38,12 +39,12 @@ describe('kube test server with @kubernetes/client-node', () => {
   it('KubernetesObjectApi: server-side apply of a CRD and a custom object, read, list, delete', async () => {
     const objects = k8s.KubernetesObjectApi.makeApiClient(kc)
     const crd = await objects.patch(widgetCrd() as k8s.KubernetesObject, undefined, undefined, 'obsctl', true, k8s.PatchStrategy.ServerSideApply)
-    expect((crd as any).status.conditions.map((c: any) => `${c.type}=${c.status}`)).toEqual(['NamesAccepted=True', 'Established=True'])
+    expect((crd as Loose).status.conditions.map((c: Loose) => `${c.type}=${c.status}`)).toEqual(['NamesAccepted=True', 'Established=True'])
     const w: k8s.KubernetesObject & {spec: unknown} = {apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w1', namespace: 'demo'}, spec: {size: 2}}
     const applied = await objects.patch(w, undefined, undefined, 'obsctl', true, k8s.PatchStrategy.ServerSideApply)
     expect(applied.metadata?.managedFields?.[0]).toMatchObject({manager: 'obsctl', operation: 'Apply', fieldsV1: {'f:spec': {'f:size': {}}}})
     const read = await objects.read({apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w1', namespace: 'demo'}})
-    expect((read as any).spec).toEqual({size: 2})
+    expect((read as Loose).spec).toEqual({size: 2})
     const listed = await objects.list('example.com/v1', 'Widget', 'demo')
     expect(listed.items.map((i) => i.metadata?.name)).toEqual(['w1'])
     await objects.delete(read)

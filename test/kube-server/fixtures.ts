@@ -4,6 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {execa} from 'execa'
 import {which} from '../support/peers.js'
+import type {Loose} from '../support/kube/store.js'
 
 export const KUBECTL = which('kubectl')
 
@@ -76,7 +77,7 @@ export interface RawResponse {
   status: number
   headers: Record<string, string | string[] | undefined>
   text: string
-  json: any
+  json: Loose
 }
 
 /** a plain HTTPS request to a test server (verifying its CA), as `user` (token) */
@@ -94,7 +95,7 @@ export async function call(kube: {url: string; caPem: string; credentials(u?: st
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8')
-        let json: any
+        let json: Loose
         try { json = JSON.parse(text) } catch { json = undefined }
         resolve({status: res.statusCode ?? 0, headers: res.headers, text, json})
       })

@@ -113,7 +113,7 @@ describe('planMerge', () => {
 
   it('creates a new file the way kubectl writes one, current-context set', () => {
     const plan = planMerge('/x', undefined, [entries('cluster-01', '10.0.0.1')], {currentContext: 'cluster-01-context'})
-    expect(plan.after).toMatch(/^apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: /)
+    expect(plan.after).toMatch(/^apiVersion: v1\nclusters:\n- cluster:\n {4}certificate-authority-data: /)
     expect(YAML.parse(plan.after)['current-context']).toBe('cluster-01-context')
   })
 

@@ -174,7 +174,6 @@ describe('against real OpenSSH servers', () => {
   })
 
   test('@cert-authority only: refused with the reason (ssh2 cannot negotiate host certificates), not trusted on first use', async () => {
-    const node = sb.nodes[1]!
     const inv = inventoryFor(sb, [[1]])
     dirs.push(inv.dir)
     const ca = freshKey(keys, 'host-ca')

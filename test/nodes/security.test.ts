@@ -101,7 +101,7 @@ describe('sudo with a password', () => {
   test('the password goes to sudo on stdin: absent from argv (/proc/*/cmdline), logs, state and node files', async () => {
     const inv = inventoryFor(sb, [[0, 1]], {sudo: 'password'})
     process.env.OBSCTL_SUDO_PASSWORD = SUDO_PASSWORD
-    let seenInArgv: string[] = []
+    const seenInArgv: string[] = []
     let scans = 0
     let running = true
     const scan = (async () => {

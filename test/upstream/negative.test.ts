@@ -12,23 +12,24 @@ import {stringify} from 'yaml'
 import {renderFiles} from '../../src/lib/gitops/index.js'
 import {checkRepository, formatFinding, loadUpstream, parseYaml, type RenderedFile} from '../support/upstream/index.js'
 import {example} from './inventories.js'
+import type {Loose} from '../support/kube/store.js'
 
 const base = renderFiles(example().platform)
 const baseline = new Set(checkRepository(base).findings.map(formatFinding))
 
-type Edit = (docs: Record<string, any>[]) => Record<string, any>[]
+type Edit = (docs: Record<string, Loose>[]) => Record<string, Loose>[]
 
 /** All findings of the repository with `file` edited (or added). */
 function findingsWith(file: string, edit: Edit): string[] {
   const old = base.find((f) => f.path === file)
-  const docs = old ? (parseYaml(file, old.content) as Record<string, any>[]) : []
+  const docs = old ? (parseYaml(file, old.content) as Record<string, Loose>[]) : []
   const content = edit(docs).map((d) => stringify(d)).join('---\n')
   const files: RenderedFile[] = [...base.filter((f) => f.path !== file), {path: file, content}]
   return checkRepository(files).findings.map(formatFinding)
 }
 
 /** An edit of the documents of one kind in a file (the others stay as rendered). */
-const ofKind = (kind: string, fn: (d: Record<string, any>) => Record<string, any>): Edit => (docs) => docs.map((d) => (d.kind === kind ? fn(d) : d))
+const ofKind = (kind: string, fn: (d: Record<string, Loose>) => Record<string, Loose>): Edit => (docs) => docs.map((d) => (d.kind === kind ? fn(d) : d))
 
 /** Findings of the edited repository minus those the unedited one has. */
 const newFindings = (file: string, edit: Edit) => findingsWith(file, edit).filter((f) => !baseline.has(f))

@@ -119,7 +119,7 @@ export async function parseObjects(text: string, source: string): Promise<KubeOb
   return out
 }
 
-function isObject(v: unknown): v is Record<string, any> {
+function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 

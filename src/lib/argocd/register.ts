@@ -197,7 +197,7 @@ interface TokenResult {
 async function ensureToken(edge: Kube, obj: SecretObj, opts: RegisterOptions): Promise<TokenResult> {
   const log = opts.log ?? (() => {})
   const {name, namespace} = obj.metadata
-  let old = await edge.get<SecretObj>('v1', 'Secret', name, namespace)
+  const old = await edge.get<SecretObj>('v1', 'Secret', name, namespace)
   let rotated = false
   const annotatedFor = old?.metadata.annotations?.['kubernetes.io/service-account.name']
   if (old && (opts.rotateTokens || old.type !== obj.type || annotatedFor !== obj.metadata.annotations!['kubernetes.io/service-account.name'])) {
@@ -225,7 +225,6 @@ async function ensureToken(edge: Kube, obj: SecretObj, opts: RegisterOptions): P
     },
     {timeoutMs: opts.timeoutMs, intervalMs: opts.intervalMs ?? 500, signal: opts.signal, onProgress: log},
   )
-  old = undefined
   return {token: unb64(filled!.data!.token!), caCrt: filled!.data?.['ca.crt'] ? unb64(filled!.data['ca.crt']) : undefined, rotated}
 }
 

@@ -56,7 +56,7 @@ export async function waitForApps(central: Kube, opts: SyncOptions): Promise<Syn
   const deadline = Date.now() + opts.timeoutMs
   const seen = new Map<string, string>()
   let lastSummary = ''
-  let apps: AppStatus[] = []
+  let apps: AppStatus[]
   for (;;) {
     if (opts.signal?.aborted) throw new ObsctlError('interrupted while waiting for the Applications', {exitCode: 130, code: 'INTERRUPTED'})
     apps = await listApps(central)

@@ -130,7 +130,7 @@ function loadCa(certFile: string, keyFile: string, dir: string): PlatformCa {
   } catch (error) {
     throw caError(`${certFile} is not a readable PEM certificate: ${errorMessage(error)}`, dir)
   }
-  let matches = false
+  let matches: boolean
   try {
     matches = cert.checkPrivateKey(createPrivateKey(readFileSync(keyFile)))
   } catch (error) {

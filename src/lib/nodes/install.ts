@@ -132,7 +132,7 @@ async function verifyReady(o: NodesPhaseOptions, cp: SshConnection, node: Cluste
   const name = nodeName(node)
   const cmd = `kubectl --kubeconfig /etc/kubernetes/admin.conf get node ${shQuote(name)} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'`
   const deadline = Date.now() + readyTimeoutMs(o)
-  let last = ''
+  let last: string
   for (let i = 0; ; i++) {
     const r = await cp.sudo(cmd, {signal: io.signal})
     last = r.code === 0 ? `Ready=${r.stdout.trim() || 'unknown'}` : r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`

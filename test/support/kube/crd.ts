@@ -7,9 +7,10 @@
  */
 import {ALL_VERBS, type ResourceType} from './kinds.js'
 import type {StatusCause} from './status.js'
+import type {Loose, Obj} from './store.js'
+export type {Obj} from './store.js'
 
-export type Obj = Record<string, any>
-type Schema = Record<string, any>
+type Schema = Record<string, Loose>
 
 export function typesFromCrd(crd: Obj): ResourceType[] {
   const spec = crd.spec ?? {}
@@ -72,7 +73,7 @@ export interface SchemaResult {
 export function validateCustomObject(obj: Obj, schema: Schema | undefined): SchemaResult {
   const result: SchemaResult = {causes: [], pruned: []}
   if (!schema) return result
-  const walk = (v: any, s: Schema, path: string, parent?: Obj, key?: string) => {
+  const walk = (v: Loose, s: Schema, path: string, parent?: Obj, key?: string) => {
     if (v === null) {
       if (s.nullable) return
       if (parent && key !== undefined) { delete parent[key]; return }
@@ -122,7 +123,7 @@ export function validateCustomObject(obj: Obj, schema: Schema | undefined): Sche
   return result
 }
 
-export function crdConditions(crd: Obj): Obj[] {
+export function crdConditions(_crd: Obj): Obj[] {
   const t = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
   return [
     {type: 'NamesAccepted', status: 'True', lastTransitionTime: t, reason: 'NoConflicts', message: 'no conflicts found'},

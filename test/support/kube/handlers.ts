@@ -15,6 +15,7 @@ import {parseSelector} from './selectors.js'
 import {ApiError, badRequest, methodNotAllowed, notFoundPath, type StatusBody} from './status.js'
 import type {Obj} from './store.js'
 import type {Watches} from './watch.js'
+import type {Loose} from './store.js'
 
 /** what a URL addresses, before looking anything up (like apiserver's RequestInfo) */
 export interface RequestInfo {
@@ -147,7 +148,7 @@ function toTable(t: ResourceType, items: Obj[], rv: string, includeObject: strin
   const rows = items.map((o) => {
     const extraCells = extra.map((c) => {
       if (c.path[0] === '__ready') return (o.status?.conditions ?? []).some((x: Obj) => x.type === 'Ready' && x.status === 'True') ? 'Ready' : 'NotReady'
-      return c.path.reduce((a: any, k) => (a == null ? a : a[k]), o) ?? ''
+      return c.path.reduce((a: Loose, k) => (a == null ? a : a[k]), o) ?? ''
     })
     const row: Obj = {cells: [o.metadata.name, ...extraCells, age(o.metadata.creationTimestamp)]}
     if (includeObject === 'Object') row.object = o

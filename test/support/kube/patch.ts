@@ -5,8 +5,9 @@
  */
 import {badRequest, ApiError} from './status.js'
 import {deepEqual} from './ssa.js'
+import type {Loose, Obj} from './store.js'
+export type {Obj} from './store.js'
 
-export type Obj = Record<string, any>
 
 function isMap(v: unknown): v is Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
@@ -33,7 +34,7 @@ function pointer(path: string): string[] {
   return path.slice(1).split('/').map(unescape)
 }
 
-function parentOf(doc: any, segs: string[]): any {
+function parentOf(doc: Loose, segs: string[]): Loose {
   let cur = doc
   for (const s of segs.slice(0, -1)) {
     if (cur === null || typeof cur !== 'object' || !(s in cur)) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: doc is missing path: ${segs.join('/')}`)
@@ -42,7 +43,7 @@ function parentOf(doc: any, segs: string[]): any {
   return cur
 }
 
-function get(doc: any, segs: string[]): unknown {
+function get(doc: Loose, segs: string[]): unknown {
   let cur = doc
   for (const s of segs) {
     if (cur === null || typeof cur !== 'object' || !(s in cur)) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: doc is missing path: /${segs.join('/')}`)
@@ -51,7 +52,7 @@ function get(doc: any, segs: string[]): unknown {
   return cur
 }
 
-function add(doc: any, segs: string[], value: unknown): any {
+function add(doc: Loose, segs: string[], value: unknown): Loose {
   if (segs.length === 0) return structuredClone(value)
   const parent = parentOf(doc, segs)
   const last = segs[segs.length - 1]
@@ -62,7 +63,7 @@ function add(doc: any, segs: string[], value: unknown): any {
   return doc
 }
 
-function remove(doc: any, segs: string[]): any {
+function remove(doc: Loose, segs: string[]): Loose {
   const parent = parentOf(doc, segs)
   const last = segs[segs.length - 1]
   get(doc, segs)
@@ -73,7 +74,7 @@ function remove(doc: any, segs: string[]): any {
 
 export function jsonPatch(target: Obj, ops: unknown): Obj {
   if (!Array.isArray(ops)) throw badRequest('json patch must be an array of operations')
-  let doc: any = structuredClone(target)
+  let doc: Loose = structuredClone(target)
   for (const op of ops as Obj[]) {
     const segs = pointer(op.path)
     switch (op.op) {

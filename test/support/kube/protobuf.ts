@@ -6,9 +6,10 @@
  * Envelope: the bytes "k8s\0", then runtime.Unknown {typeMeta=1{apiVersion=1,kind=2}, raw=2}.
  */
 import {ApiError} from './status.js'
+import type {Obj} from './store.js'
+export type {Obj} from './store.js'
 
 type Field = {num: number; wire: number; value: bigint | Buffer}
-export type Obj = Record<string, any>
 
 function readVarint(buf: Buffer, pos: number): [bigint, number] {
   let result = 0n

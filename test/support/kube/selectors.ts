@@ -4,8 +4,9 @@
  * path into the object (metadata.name, metadata.namespace, spec.nodeName, status.phase, type, ...).
  */
 import {badRequest} from './status.js'
+import type {Loose, Obj} from './store.js'
+export type {Obj} from './store.js'
 
-export type Obj = Record<string, any>
 
 type LabelReq = {key: string; op: 'eq' | 'neq' | 'in' | 'notin' | 'exists' | 'notexists'; values: string[]}
 
@@ -68,7 +69,7 @@ export function parseFieldSelector(sel: string | undefined): FieldReq[] {
 }
 
 export function fieldValue(obj: Obj, path: string): string {
-  let cur: any = obj
+  let cur: Loose = obj
   for (const seg of path.split('.')) {
     if (cur === null || typeof cur !== 'object') return ''
     cur = cur[seg]

@@ -10,8 +10,9 @@
  * those fields away from other managers without conflict, as the real server does.
  */
 import {ApiError} from './status.js'
+import type {Loose, Obj} from './store.js'
+export type {Obj} from './store.js'
 
-export type Obj = Record<string, any>
 type Path = string[]
 
 export interface ManagedFieldsEntry {
@@ -57,7 +58,7 @@ const enc = (p: Path) => JSON.stringify(p)
 const dec = (s: string) => JSON.parse(s) as Path
 
 export function valueAt(obj: Obj | undefined, p: Path): unknown {
-  let cur: any = obj
+  let cur: Loose = obj
   for (const k of p) {
     if (!isMap(cur)) return undefined
     cur = cur[k]
@@ -76,7 +77,7 @@ function setAt(obj: Obj, p: Path, v: unknown): void {
 
 function deleteAt(obj: Obj, p: Path): void {
   const parents: Obj[] = [obj]
-  let cur: any = obj
+  let cur: Loose = obj
   for (const k of p.slice(0, -1)) {
     if (!isMap(cur[k])) return
     cur = cur[k]
