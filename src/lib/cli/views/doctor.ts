@@ -1,4 +1,4 @@
-/** `obsctl doctor`'s human output (also what bootstrap prints when its pre-check fails). */
+/** `obsctl doctor`'s human output: the checklist by group (workstation, credentials, dns, network) and the summary line. */
 import {formatChecklist, summaryLine} from '../../checks/render.js'
 import {DOCTOR_GROUPS, type DoctorReport} from '../../doctor/index.js'
 
@@ -7,7 +7,3 @@ export function formatDoctor(r: DoctorReport): string {
   return `${formatChecklist(r.checks, DOCTOR_GROUPS)}\n${summaryLine(r.summary, {skipped: r.skipped, durationMs: r.durationMs, suffix: more})}`
 }
 
-/** Only the problems (bootstrap's pre-check: what passed is not news there). */
-export function formatDoctorProblems(r: DoctorReport): string {
-  return formatChecklist(r.checks.filter((c) => c.status === 'fail' || c.status === 'warn'), DOCTOR_GROUPS).trimEnd()
-}
