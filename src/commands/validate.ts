@@ -30,7 +30,7 @@ Services are reached at <service>.k8s-cluster-<id>.<domain> of the central clust
   async run(): Promise<Verdict> {
     const {args, flags} = await this.parse(Validate)
     const inv = this.loadInventory(flags.config)
-    const {validate, formatVerdict, parseEndpointFlags} = await import('../lib/validate/index.js')
+    const [{validate, parseEndpointFlags}, {formatVerdict}] = await Promise.all([import('../lib/validate/index.js'), import('../lib/cli/views/validate.js')])
     const verdict = await validate(inv, {
       component: args.component as 'all',
       skip: flags.skip ?? [],

@@ -16,3 +16,16 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string, signal?:
     })
   })
 }
+
+/** Wait `ms`, or less when `signal` aborts (resolves either way: the caller looks at the signal). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const t = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, {once: true})
+  })
+}

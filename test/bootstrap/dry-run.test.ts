@@ -8,9 +8,9 @@ import {describe, expect, it} from 'vitest'
 const run = promisify(execFile)
 const BIN = path.resolve('bin/run.js')
 
-async function obsctl(cwd: string, args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
+async function obsctl(cwd: string, args: string[], env: Record<string, string> = {}): Promise<{code: number; stdout: string; stderr: string}> {
   try {
-    const r = await run(process.execPath, [BIN, ...args], {cwd, env: {...process.env, CI: 'true', KUBECONFIG: path.join(cwd, 'kubeconfig')}})
+    const r = await run(process.execPath, [BIN, ...args], {cwd, env: {...process.env, CI: 'true', KUBECONFIG: path.join(cwd, 'kubeconfig'), ...env}})
     return {code: 0, stdout: r.stdout, stderr: r.stderr}
   } catch (e) {
     const err = e as {code: number; stdout: string; stderr: string}
@@ -47,7 +47,9 @@ describe('bootstrap --all --dry-run on the example inventory (the README first c
   it('refuses a real run without a TTY unless --yes, and bad phase selections, with exit 2', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-boot-yes-'))
     await obsctl(dir, ['init', '--example'])
-    const r = await obsctl(dir, ['bootstrap', '--all'])
+    // what the workstation pre-check (obsctl doctor's offline part) wants, so the run gets as far as asking
+    const ready = {OBSCTL_S3_ACCESS_KEY: 'k', OBSCTL_S3_SECRET_KEY: 's', OBSCTL_SSH_PASSWORD: 'p', SSH_AUTH_SOCK: ''}
+    const r = await obsctl(dir, ['bootstrap', '--all'], ready)
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/--yes/)
     expect((await obsctl(dir, ['bootstrap'])).code).toBe(2)

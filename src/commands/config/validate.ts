@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {lintInventory, type LintReport} from '../../lib/config/lint.js'
-import {formatLintReport} from '../../lib/cli/format.js'
+import {formatLintReport} from '../../lib/cli/views/config-validate.js'
 import {ExitCode} from '../../lib/errors.js'
 
 export default class ConfigValidate extends BaseCommand {

@@ -1,12 +1,10 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {table} from '../../lib/cli/format.js'
+import {formatPreflight} from '../../lib/cli/views/node-preflight.js'
 import {ExitCode} from '../../lib/errors.js'
 import {runNodePreflight} from '../../lib/nodes/run.js'
 import type {PreflightReport} from '../../lib/nodes/preflight.js'
-
-const ICON = {pass: '✔', warn: '‼', fail: '✖'} as const
 
 export default class NodePreflight extends BaseCommand {
   static override summary = 'Check every node over SSH before installing Kubernetes: OS/arch, CPU, memory, disk, swap, ports, clock, sudo, hostnames.'
@@ -27,9 +25,7 @@ Exit 1 when any check fails.`
     const {flags, argv} = await this.parse(NodePreflight)
     const inv = this.loadInventory(flags.config)
     const report = await runNodePreflight(inv, {clusters: argv as string[], knownHosts: flags['known-hosts'], onNotice: (l) => this.note(l)})
-    const rows = report.checks.map((c) => [`${c.cluster}/${c.node}`, c.title, `${ICON[c.status]} ${c.status}`, c.hint && c.status !== 'pass' ? `${c.detail} → ${c.hint}` : c.detail])
-    this.out(table(['NODE', 'CHECK', 'RESULT', 'DETAIL'], rows))
-    this.out(`\n${report.ok ? '✔' : '✖'} ${report.failures} failed, ${report.warnings} warning(s) (host keys: ${report.knownHosts})`)
+    this.out(formatPreflight(report))
     if (!report.ok) this.failWith(ExitCode.failed)
     return report
   }

@@ -1,6 +1,8 @@
 /**
  * `config validate`: rules the schema cannot express. Each finding has a severity, the field
- * path with its file:line, a message (the reason) and a fix.
+ * path with its file:line, a message (the reason) and a fix. In the one check model (src/lib/checks/)
+ * a finding is an outcome (`lintOutcomes`): error → fail, warning → warn, info → info; the report keeps
+ * its own keys (`findings`, `severity`, `fix`) for `config validate --json`.
  */
 import type {FieldPath, LoadedInventory, Position} from './load.js'
 import {formatPath} from './load.js'
@@ -9,6 +11,7 @@ import {lintAlerting} from './alerting.js'
 import {capacity, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
 import {durationSeconds} from './units.js'
 import path from 'node:path'
+import type {CheckStatus, Outcome} from '../checks/model.js'
 import {caProblem, checkFiles} from './files.js'
 import {envPasswordProblems} from './passwords.js'
 import {addressRange, overlaps, parseCidr, parseLbEntry, type AddressRange} from './validators.js'
@@ -22,6 +25,14 @@ export interface Finding {
   location: string
   message: string
   fix: string
+}
+
+/** A lint severity as the check model's status. */
+export const SEVERITY_STATUS: Record<Severity, CheckStatus> = {error: 'fail', warning: 'warn', info: 'info'}
+
+/** The findings as check outcomes: the field path is the title, its file:line (or "environment") the target. */
+export function lintOutcomes(r: Pick<LintReport, 'findings'>): Outcome<{path: string; location: string}>[] {
+  return r.findings.map((f) => ({id: f.id, title: f.path, target: f.location, path: f.path, location: f.location, status: SEVERITY_STATUS[f.severity], detail: f.message, hint: f.fix}))
 }
 
 export interface LintReport {

@@ -12,6 +12,8 @@ import {ExitCode, ObsctlError, inputError} from '../errors.js'
 import {canPrompt} from '../prompt.js'
 import {planPhases, runPhases, type PlanResult, type RendererChoice, type RunResult} from '../engine/index.js'
 import {buildPhases, selectFlow, type FlowOptions} from './registry.js'
+import {bootstrapPrecheck, precheckError, type DoctorReport} from '../doctor/index.js'
+import {formatChecklist} from '../checks/render.js'
 
 /** The bootstrap flow: registered phases, in order. */
 export const BOOTSTRAP_PHASES = ['preflight', 'nodes', 'kubeconfig', 'buckets', 'render', 'argocd', 'register', 'secrets', 'root-app', 'sync', 'validate'] as const
@@ -78,6 +80,8 @@ export interface PhaseSummary {
 
 export interface BootstrapResult {
   lint: Pick<LintReport, 'errors' | 'warnings'>
+  /** the offline `obsctl doctor` checks the selected phases need, run first */
+  doctor?: DoctorReport
   plan?: PlanResult
   preview?: {dir: string; files: number}
   run?: RunResult
@@ -102,8 +106,15 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
     throw inputError(`${o.inv.file} has ${lint.errors} error(s):\n${errs.map((f) => `${f.location} ${f.path}: ${f.message}`).join('\n')}`, ['obsctl config validate shows every finding with its fix'], 'CONFIG_INVALID', lint)
   }
   const settings = o.settings ?? {}
-  const phases = await buildPhases(selectPhases(o), bootstrapPhaseOptions(settings))
-  const result: BootstrapResult = {lint: {errors: lint.errors, warnings: lint.warnings}, summary: [], ok: false}
+  const selected = selectPhases(o)
+  // the workstation first (doctor's offline part): a real run stops here, before anything changes;
+  // a dry run shows what would stop it and goes on
+  const doctor = await bootstrapPrecheck(o.inv, selected)
+  if (!doctor.ok && !o.dryRun) throw precheckError(doctor)
+  const problems = doctor.checks.filter((c) => c.status === 'fail' || c.status === 'warn')
+  if (problems.length) o.onNotice?.(`${doctor.ok ? 'workstation warnings' : 'this workstation is not ready; a real run would stop here'} (obsctl doctor):\n${formatChecklist(problems).trimEnd()}`)
+  const phases = await buildPhases(selected, bootstrapPhaseOptions(settings))
+  const result: BootstrapResult = {lint: {errors: lint.errors, warnings: lint.warnings}, doctor, summary: [], ok: false}
 
   if (o.dryRun) {
     result.preview = await renderPreview(o)

@@ -1,28 +1,30 @@
 /**
- * Node preflight (checks as data, linkerd-healthcheck style): every check has an id, a title and a
- * pass/warn/fail result with detail and a hint. Facts are read in one SSH exec per node, plus one sudo
- * probe; nothing on the node is changed.
+ * Node preflight in the one check model (src/lib/checks/): every check has an id, a title and a
+ * pass/warn/fail status with detail and a hint, plus the node it is about. Facts are read in one SSH
+ * exec per node, plus one sudo probe; nothing on the node is changed. The nodes are probed through the
+ * check runner (one definition per node, judging many things from one read).
  */
 import {capacity} from '../config/sizing.js'
 import {cpuMillis, formatMemory, memoryBytes} from '../config/units.js'
 import {nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
+import {runChecks, type CheckDef, type CheckStatus, type Outcome} from '../checks/index.js'
 import type {SshConnection} from '../ssh/connection.js'
 import type {SshPool} from '../ssh/pool.js'
 
-export type CheckStatus = 'pass' | 'warn' | 'fail'
+export type {CheckStatus}
 
-export interface CheckResult {
+/** What a preflight outcome carries besides the model's fields. */
+export interface NodeCheckMeta {
   cluster: string
   node: string
   host: string
-  id: string
-  title: string
-  status: CheckStatus
-  detail: string
-  hint?: string
 }
+
+export type CheckResult = Outcome<NodeCheckMeta>
+
+const metaOf = (c: Cluster, n: ClusterNode): NodeCheckMeta & {target: string} => ({cluster: c.name, node: nodeName(n), host: n.host, target: `${c.name}/${nodeName(n)}`})
 
 /** Facts a check measures; each one either has a value or says why it could not be read. */
 export type FactKey = 'arch' | 'cpus' | 'mem' | 'disk' | 'swap' | 'listen' | 'hostname' | 'time'
@@ -123,9 +125,9 @@ function portOpen(listening: string[], port: number): boolean {
 
 /** All per-node checks from the facts (pure; tested without SSH). */
 export function evaluateNode(p: Platform, c: Cluster, n: ClusterNode, f: NodeFacts, sudo: {ok: boolean; detail: string}): CheckResult[] {
-  const base = {cluster: c.name, node: nodeName(n), host: n.host}
+  const base = metaOf(c, n)
   const out: CheckResult[] = []
-  const add = (id: string, title: string, status: CheckStatus, detail: string, hint?: string) => out.push({...base, id, title, status, detail, hint})
+  const add = (id: string, title: string, status: CheckStatus, detail: string, hint?: string) => out.push({...base, id, title, status, detail, ...(hint ? {hint} : {})})
   const isCp = n.roles.includes('control-plane')
 
   /** a check that could not measure is a failure that says why, never a pass */
@@ -199,23 +201,23 @@ export function evaluateFleet(p: Platform, clusters: Cluster[], facts: Map<Clust
       if (!f) continue
       const why = notMeasured(f, 'hostname')
       if (why) {
-        out.push({cluster: c.name, node: nodeName(n), host: n.host, id: 'hostname', title: 'Unique hostname', status: 'fail', detail: `could not measure: ${why}`, hint: UNMEASURED_HINT})
+        out.push({...metaOf(c, n), id: 'hostname', title: 'Unique hostname', status: 'fail', detail: `could not measure: ${why}`, hint: UNMEASURED_HINT})
         continue
       }
       const same = (byHost.get(f.hostname) ?? []).filter((x) => x !== n)
       // kubeadm registers nodes under nodes[].name (default: the host), so a duplicate machine hostname
       // only breaks things when the inventory leaves the names to the machines
       const status: CheckStatus = same.length === 0 ? 'pass' : n.name ? 'warn' : 'fail'
-      out.push({cluster: c.name, node: nodeName(n), host: n.host, id: 'hostname', title: 'Unique hostname', status,
+      out.push({...metaOf(c, n), id: 'hostname', title: 'Unique hostname', status,
         detail: same.length === 0 ? f.hostname : `${f.hostname} also on ${same.map((x) => x.host).join(', ')}`,
-        hint: same.length === 0 ? undefined : 'give every machine its own hostname (hostnamectl set-hostname) and set nodes[].name'})
+        ...(same.length === 0 ? {} : {hint: 'give every machine its own hostname (hostnamectl set-hostname) and set nodes[].name'})})
     }
     const known = c.nodes.map((n) => facts.get(n)).filter((f): f is NodeFacts => Boolean(f))
     if (known.length !== c.nodes.length) continue
     const blind = c.nodes.filter((n) => notMeasured(facts.get(n)!, 'cpus', facts.get(n)!.cpus) || notMeasured(facts.get(n)!, 'mem', facts.get(n)!.memBytes))
     if (blind.length) {
       const first = c.nodes[0]!
-      out.push({cluster: c.name, node: nodeName(first), host: first.host, id: 'capacity', title: `Cluster capacity (${p.profile} profile)`, status: 'fail',
+      out.push({...metaOf(c, first), id: 'capacity', title: `Cluster capacity (${p.profile} profile)`, status: 'fail',
         detail: `could not measure: CPU or memory unknown on ${blind.map((n) => n.host).join(', ')}`, hint: UNMEASURED_HINT})
       continue
     }
@@ -224,9 +226,9 @@ export function evaluateFleet(p: Platform, clusters: Cluster[], facts: Map<Clust
     const mem = known.reduce((a, f) => a + f.memBytes, 0)
     const ok = cap.requestedCpuMillis <= cpu && cap.requestedMemoryBytes <= mem
     const first = c.nodes[0]!
-    out.push({cluster: c.name, node: nodeName(first), host: first.host, id: 'capacity', title: `Cluster capacity (${p.profile} profile)`, status: ok ? 'pass' : 'fail',
+    out.push({...metaOf(c, first), id: 'capacity', title: `Cluster capacity (${p.profile} profile)`, status: ok ? 'pass' : 'fail',
       detail: `requests ${cap.requestedCpuMillis / 1000} CPU / ${formatMemory(cap.requestedMemoryBytes)} vs ${cpu / 1000} CPU / ${formatMemory(mem)} on the machines`,
-      hint: ok ? undefined : 'add nodes or resources, or use the lab profile'})
+      ...(ok ? {} : {hint: 'add nodes or resources, or use the lab profile'})})
   }
   return out
 }
@@ -247,10 +249,10 @@ export async function checkNode(pool: SshPool, p: Platform, c: Cluster, n: Clust
     conn = await pool.get(n)
   } catch (e) {
     const hints = (e as {hints?: string[]}).hints
-    return {checks: [{cluster: c.name, node: nodeName(n), host: n.host, id: 'ssh', title: 'SSH', status: 'fail', detail: errorMessage(e), hint: hints?.join('; ')}]}
+    return {checks: [{...metaOf(c, n), id: 'ssh', title: 'SSH', status: 'fail', detail: errorMessage(e), ...(hints?.length ? {hint: hints.join('; ')} : {})}]}
   }
   const [facts, sudo] = await Promise.all([readFacts(conn), probeSudo(conn)])
-  return {checks: [{cluster: c.name, node: nodeName(n), host: n.host, id: 'ssh', title: 'SSH', status: 'pass', detail: conn.label}, ...evaluateNode(p, c, n, facts, sudo)], facts}
+  return {checks: [{...metaOf(c, n), id: 'ssh', title: 'SSH', status: 'pass', detail: conn.label}, ...evaluateNode(p, c, n, facts, sudo)], facts}
 }
 
 export interface PreflightReport {
@@ -262,18 +264,29 @@ export interface PreflightReport {
   checks: CheckResult[]
 }
 
+/** Bound of one node's probe (connect with retries, read facts, sudo): generous, a loaded machine is slow. */
+const NODE_PROBE_TIMEOUT_MS = 300_000
+
 export async function preflight(pool: SshPool, p: Platform, clusters: Cluster[]): Promise<PreflightReport> {
   const facts = new Map<ClusterNode, NodeFacts>()
-  const perNode = await Promise.all(
-    clusters.flatMap((c) =>
-      c.nodes.map(async (n) => {
-        const r = await checkNode(pool, p, c, n)
-        if (r.facts) facts.set(n, r.facts)
-        return r.checks
-      }),
-    ),
+  const probes: CheckDef<SshPool, NodeCheckMeta>[] = clusters.flatMap((c) =>
+    c.nodes.map((n) => {
+      const {target, ...meta} = metaOf(c, n)
+      return {
+        id: 'ssh',
+        title: 'SSH',
+        target,
+        meta,
+        async run(pool: SshPool) {
+          const r = await checkNode(pool, p, c, n)
+          if (r.facts) facts.set(n, r.facts)
+          return r.checks
+        },
+      }
+    }),
   )
-  const checks = [...perNode.flat(), ...evaluateFleet(p, clusters, facts)]
+  const perNode = await runChecks(probes, pool, {timeoutMs: NODE_PROBE_TIMEOUT_MS, timeoutHint: 'the node accepted no SSH session or did not answer the facts command; check it by hand with ssh'})
+  const checks = [...perNode, ...evaluateFleet(p, clusters, facts)]
   const failures = checks.filter((c) => c.status === 'fail').length
   return {ok: failures === 0, failures, warnings: checks.filter((c) => c.status === 'warn').length, knownHosts: pool.knownHostsFile, notices: [...pool.notices], checks}
 }

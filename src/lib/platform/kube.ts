@@ -9,6 +9,7 @@
 import os from 'node:os'
 import path from 'node:path'
 import type * as k8s from '@kubernetes/client-node'
+import {sleep} from '../async.js'
 import {ObsctlError, fsReason, inputError} from '../errors.js'
 
 export const FIELD_MANAGER = 'obsctl'
@@ -301,15 +302,7 @@ export async function waitUntil(what: string, check: () => Promise<true | string
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms)
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t)
-      resolve()
-    }, {once: true})
-  })
-}
+export {sleep}
 
 /** Rollout state of a Deployment, StatefulSet or DaemonSet: true, or why not yet. */
 export function rolloutStatus(obj: KubeObject): true | string {

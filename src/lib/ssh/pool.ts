@@ -41,7 +41,7 @@ export interface SshSecrets {
   sudoPassword?: string
 }
 
-function expandHome(p: string): string {
+export function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p
 }
 

@@ -6,4 +6,4 @@
  */
 import ssh2 from 'ssh2'
 
-export const {Client, utils} = ssh2
+export const {Client, OpenSSHAgent, utils} = ssh2

@@ -1,5 +1,5 @@
 /**
- * `obsctl validate`: the seed's Phase 5 as checks (DESIGN.md §8, linkerd-style): every check runs,
+ * `obsctl validate`: the reference runbook's Phase 5 as checks (DESIGN.md §8, linkerd-style): every check runs,
  * concurrently, each request with its own timeout; the verdict is one object for the checklist and --json.
  */
 import type {LoadedInventory} from '../config/load.js'
@@ -10,8 +10,7 @@ import {COMPONENTS, type Check, type Verdict} from './types.js'
 
 export * from './types.js'
 export {ALL_CHECKS, CHECK_IDS} from './checks/index.js'
-export {formatVerdict, formatOutcome, ICONS} from './render.js'
-export {COMPONENT_ARGS, runChecks, selectChecks, verdictOf, type ComponentArg, type RunOptions} from './run.js'
+export {COMPONENT_ARGS, checkDef, fromOutcome, runChecks, selectChecks, toOutcome, verdictOf, type ComponentArg, type RunOptions} from './run.js'
 export {openContext, type ValidateOptions} from './context.js'
 export {parseEndpointFlags, SERVICES, SERVICE_KEYS, type ServiceKey} from '../platform/index.js'
 export {lastValidation, recordVerdict, type ValidationRecord} from './record.js'

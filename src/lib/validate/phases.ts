@@ -1,7 +1,8 @@
 /** The `validate` bootstrap phase: one target, `platform`; fails when any check fails. */
 import {ObsctlError} from '../errors.js'
 import type {Phase, Target} from '../engine/types.js'
-import {formatOutcome} from './render.js'
+import {outcomeLine} from '../checks/render.js'
+import {toOutcome} from './run.js'
 
 export interface ValidatePhaseOptions {
   /** the platform CA bundle for the services' HTTPS (else the inventory's) */
@@ -23,7 +24,7 @@ export function validatePhase(o: ValidatePhaseOptions = {}): Phase<Target> {
         caFile: o.caFile,
         signal: ctx.signal,
         record: true,
-        onOutcome: (out) => io.log(formatOutcome(out).split('\n').join(' | ')),
+        onOutcome: (out) => io.log(outcomeLine(toOutcome(out))),
       })
       const s = v.summary
       const line = `${s.pass} passed, ${s.warn} warnings, ${s.fail} failed`

@@ -1,9 +1,10 @@
-/** Run checks: all concurrently, each bounded in time, none stopping another; --wait re-runs the failing ones. */
-import {inputError} from '../errors.js'
-import {sleep} from '../platform/index.js'
-import {ALL_CHECKS, CHECK_IDS} from './checks/index.js'
-import {failFromError} from './checks/util.js'
-import {COMPONENTS, type Check, type CheckOutcome, type CheckResult, type Component, type ValidateContext, type Verdict} from './types.js'
+/**
+ * Run validate's checks through the one check runner (src/lib/checks/run.ts): all concurrently, each
+ * bounded in time, none stopping another; --wait re-runs the failing ones.
+ */
+import {runChecks as runDefs, selectChecks as selectIds, type CheckDef, type Outcome} from '../checks/index.js'
+import {ALL_CHECKS} from './checks/index.js'
+import {COMPONENTS, type Check, type CheckOutcome, type CheckStatus, type Component, type ValidateContext, type Verdict} from './types.js'
 
 export interface RunOptions {
   /** re-run failing checks until they pass or `waitTimeoutMs` passes */
@@ -23,45 +24,56 @@ export const COMPONENT_ARGS: ComponentArg[] = [...COMPONENTS, 'all']
 
 /** The checks of a component (or all), minus --skip ids; unknown ids are bad input. */
 export function selectChecks(component: ComponentArg = 'all', skip: string[] = [], checks: Check[] = ALL_CHECKS): {run: Check[]; skipped: string[]} {
-  const ids = new Set(checks.map((c) => c.id))
-  const unknown = skip.filter((s) => !ids.has(s))
-  if (unknown.length) throw inputError(`--skip ${unknown.join(', ')}: no such check`, [`check ids: ${CHECK_IDS.join(', ')}`], 'BAD_SKIP')
+  selectIds(checks, skip)
   const mine = checks.filter((c) => component === 'all' || c.component === component)
-  return {run: mine.filter((c) => !skip.includes(c.id)), skipped: mine.filter((c) => skip.includes(c.id)).map((c) => c.id)}
+  return selectIds(mine, skip.filter((s) => mine.some((c) => c.id === s)))
 }
 
-async function runOnce(check: Check, ctx: ValidateContext, limitMs: number): Promise<CheckResult> {
-  let timer: NodeJS.Timeout | undefined
-  const limit = new Promise<CheckResult>((resolve) => {
-    timer = setTimeout(() => resolve({result: 'fail', detail: `no result within ${Math.round(limitMs / 1000)}s`, hint: 'an endpoint or API server does not answer; --request-timeout raises the limit'}), limitMs)
-  })
-  try {
-    return await Promise.race([check.run(ctx).catch(failFromError), limit])
-  } finally {
-    clearTimeout(timer)
+/** A validate check as a definition of the check model. */
+export function checkDef(check: Check): CheckDef<ValidateContext, {component: Component}> {
+  return {
+    id: check.id,
+    title: check.title,
+    group: check.component,
+    meta: {component: check.component},
+    async run(ctx) {
+      const r = await check.run(ctx)
+      return {status: r.result, detail: r.detail, ...(r.hint ? {hint: r.hint} : {}), ...(r.clusters?.length ? {clusters: r.clusters} : {})}
+    },
   }
 }
 
+/** A model outcome in validate's shape (`result`, `component`). */
+export function fromOutcome(o: Outcome<{component: Component}>): CheckOutcome {
+  return {
+    id: o.id,
+    component: o.component,
+    title: o.title,
+    result: o.status as CheckStatus,
+    detail: o.detail,
+    ...(o.hint ? {hint: o.hint} : {}),
+    ...(o.clusters?.length ? {clusters: o.clusters} : {}),
+    durationMs: o.durationMs ?? 0,
+    attempts: o.attempts ?? 1,
+  }
+}
+
+/** A validate outcome in the model's shape (for the renderers). */
+export function toOutcome(c: CheckOutcome): Outcome<{component: Component}> {
+  return {id: c.id, title: c.title, group: c.component, component: c.component, status: c.result, detail: c.detail, ...(c.hint ? {hint: c.hint} : {}), ...(c.clusters ? {clusters: c.clusters} : {}), durationMs: c.durationMs, attempts: c.attempts}
+}
+
 export async function runChecks(checks: Check[], ctx: ValidateContext, o: RunOptions = {}): Promise<CheckOutcome[]> {
-  const limitMs = o.checkTimeoutMs ?? Math.max(5000, ctx.timeoutMs * 3)
-  const deadline = Date.now() + (o.waitTimeoutMs ?? 300_000)
-  return Promise.all(
-    checks.map(async (check) => {
-      const start = Date.now()
-      let attempts = 0
-      let r: CheckResult
-      for (;;) {
-        attempts++
-        r = await runOnce(check, ctx, limitMs)
-        if (r.result !== 'fail' || !o.wait || o.signal?.aborted || Date.now() + (o.intervalMs ?? 2000) > deadline) break
-        await sleep(o.intervalMs ?? 2000, o.signal)
-      }
-      const out: CheckOutcome = {id: check.id, component: check.component, title: check.title, ...r, durationMs: Date.now() - start, attempts}
-      if (!out.hint) delete out.hint
-      o.onOutcome?.(out)
-      return out
-    }),
-  )
+  const outcomes = await runDefs(checks.map(checkDef), ctx, {
+    timeoutMs: o.checkTimeoutMs ?? Math.max(5000, ctx.timeoutMs * 3),
+    timeoutHint: 'an endpoint or API server does not answer; --request-timeout raises the limit',
+    wait: o.wait,
+    waitTimeoutMs: o.waitTimeoutMs,
+    intervalMs: o.intervalMs,
+    signal: o.signal,
+    onOutcome: o.onOutcome && ((x) => o.onOutcome!(fromOutcome(x))),
+  })
+  return outcomes.map(fromOutcome)
 }
 
 export function verdictOf(outcomes: CheckOutcome[], skipped: string[], components: Component[], durationMs: number): Verdict {

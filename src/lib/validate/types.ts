@@ -1,7 +1,10 @@
 /**
- * Checks as data (DESIGN.md §8, as in linkerd's healthcheck): an id, a component, a title and a
- * run() that says pass / warn / fail with a detail and a hint. One runner, one renderer, one JSON.
+ * validate's checks in the one check model (src/lib/checks/): an id, a component (the model's group),
+ * a title and a run() that says pass / warn / fail with a detail and a hint. The runner and renderers
+ * are the model's; validate keeps the key `result` for the status — the key of `validate --json` and of
+ * .obsctl/validation.json since the first release — and converts at its edge (./run.ts).
  */
+import type {CheckStatus as ModelStatus} from '../checks/model.js'
 import type {PlatformContext} from '../platform/index.js'
 
 export type {HttpResponse, OpenSearchCredentials} from '../platform/index.js'
@@ -9,7 +12,8 @@ export type {HttpResponse, OpenSearchCredentials} from '../platform/index.js'
 export const COMPONENTS = ['argocd', 'prometheus', 'thanos', 'opensearch', 'fluent-bit'] as const
 export type Component = (typeof COMPONENTS)[number]
 
-export type CheckStatus = 'pass' | 'warn' | 'fail'
+/** validate never reports the model's `info` */
+export type CheckStatus = Exclude<ModelStatus, 'info'>
 
 export interface CheckResult {
   result: CheckStatus

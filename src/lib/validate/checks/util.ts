@@ -1,4 +1,4 @@
-import {ObsctlError, errorMessage} from '../../errors.js'
+import {findingFromError} from '../../checks/run.js'
 import type {CheckResult} from '../types.js'
 
 export const pass = (detail: string): CheckResult => ({result: 'pass', detail})
@@ -11,8 +11,8 @@ export const clustersOf = (problems: string[]): string[] => [...new Set(problems
 
 /** A thrown error as a failed check: its message, and its first hint. */
 export function failFromError(e: unknown): CheckResult {
-  if (e instanceof ObsctlError) return fail(e.message, e.hints[0])
-  return fail(errorMessage(e))
+  const f = findingFromError(e)
+  return fail(f.detail, f.hint)
 }
 
 /** "a, b and c" */

@@ -1,0 +1,88 @@
+/**
+ * The one check runner: every definition runs (none stops another), at most `concurrency` at a time,
+ * each bounded by `timeoutMs` (no answer in time is a fail, never a pass); under `wait` the failing ones
+ * run again until they pass or the deadline passes. Used by validate, node preflight and doctor.
+ */
+import {sleep} from '../async.js'
+import {ObsctlError, errorMessage} from '../errors.js'
+import type {CheckDef, Finding, Outcome} from './model.js'
+
+export interface RunChecksOptions<X extends object = object> {
+  /** how many definitions run at once (default: all) */
+  concurrency?: number
+  /** upper bound of one run of one definition (default 30 s) */
+  timeoutMs?: number
+  /** the hint of a timed-out check (what raises the limit) */
+  timeoutHint?: string
+  /** re-run failing checks until they pass or `waitTimeoutMs` passes */
+  wait?: boolean
+  waitTimeoutMs?: number
+  /** pause between attempts under `wait` (default 2 s) */
+  intervalMs?: number
+  /** called as each outcome settles (progress) */
+  onOutcome?: (o: Outcome<X>) => void
+  signal?: AbortSignal
+}
+
+/** A thrown error as a failed check: its message and its first hint. */
+export function findingFromError(e: unknown): Finding {
+  if (e instanceof ObsctlError) return {status: 'fail', detail: e.message, ...(e.hints[0] ? {hint: e.hints[0]} : {})}
+  return {status: 'fail', detail: errorMessage(e)}
+}
+
+async function runOnce<C, X extends object>(def: CheckDef<C, X>, ctx: C, o: RunChecksOptions<X>): Promise<Finding | Outcome<X>[]> {
+  const limitMs = o.timeoutMs ?? 30_000
+  const ac = new AbortController()
+  const onAbort = () => ac.abort()
+  o.signal?.addEventListener('abort', onAbort, {once: true})
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<Finding>((resolve) => {
+    timer = setTimeout(() => {
+      ac.abort()
+      resolve({status: 'fail', detail: `no result within ${Math.round(limitMs / 1000)}s`, ...(o.timeoutHint ? {hint: o.timeoutHint} : {})})
+    }, limitMs)
+  })
+  try {
+    return await Promise.race([def.run(ctx, ac.signal).catch(findingFromError), limit])
+  } finally {
+    clearTimeout(timer)
+    o.signal?.removeEventListener('abort', onAbort)
+  }
+}
+
+function outcomesOf<C, X extends object>(def: CheckDef<C, X>, r: Finding | Outcome<X>[], durationMs: number, attempts: number): Outcome<X>[] {
+  const list: Outcome<X>[] = Array.isArray(r) ? r : [{...(def.meta as X), id: def.id, title: def.title, ...(def.target ? {target: def.target} : {}), ...r} as Outcome<X>]
+  return list.map((x) => {
+    const out = {...(def.group ? {group: def.group} : {}), ...x, durationMs, attempts} as Outcome<X>
+    if (!out.hint) delete out.hint
+    return out
+  })
+}
+
+/** Run every definition; outcomes come back in the definitions' order. */
+export async function runChecks<C, X extends object = object>(defs: readonly CheckDef<C, X>[], ctx: C, o: RunChecksOptions<X> = {}): Promise<Outcome<X>[]> {
+  const deadline = Date.now() + (o.waitTimeoutMs ?? 300_000)
+  const interval = o.intervalMs ?? 2000
+  const results: Outcome<X>[][] = new Array(defs.length)
+  let next = 0
+  async function worker(): Promise<void> {
+    for (let i = next++; i < defs.length; i = next++) {
+      const def = defs[i]!
+      const start = Date.now()
+      let attempts = 0
+      let r: Finding | Outcome<X>[]
+      for (;;) {
+        attempts++
+        r = await runOnce(def, ctx, o)
+        const failed = Array.isArray(r) ? r.some((x) => x.status === 'fail') : r.status === 'fail'
+        if (!failed || !o.wait || o.signal?.aborted || Date.now() + interval > deadline) break
+        await sleep(interval, o.signal)
+      }
+      results[i] = outcomesOf(def, r, Date.now() - start, attempts)
+      for (const out of results[i]!) o.onOutcome?.(out)
+    }
+  }
+  const width = Math.max(1, Math.min(o.concurrency ?? defs.length, defs.length))
+  await Promise.all(Array.from({length: width}, () => worker()))
+  return results.flat()
+}

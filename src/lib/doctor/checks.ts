@@ -1,0 +1,31 @@
+/**
+ * `obsctl doctor`'s checks (like `flux check --pre`), in the one check model (src/lib/checks/): this
+ * workstation (./workstation.ts), the credentials the inventory names, DNS of every endpoint, and with
+ * --network TCP reachability and clock skew (./network.ts). Each check says which bootstrap phases need
+ * it, so `bootstrap` runs only the part its phases depend on.
+ */
+import net from 'node:net'
+import path from 'node:path'
+import type {LoadedInventory} from '../config/load.js'
+import {clockCheck, dnsCheck, inventoryEndpoints, tcpCheck, type Endpoint} from './network.js'
+import type {DoctorCheck} from './types.js'
+import {envCheck, gitCheck, namedEnvVars, nodeCheck, opensslCheck, sshCheck} from './workstation.js'
+
+export type {DoctorCheck, DoctorContext, DoctorTier} from './types.js'
+export {inventoryEndpoints, tcpProbe, type Endpoint} from './network.js'
+export {namedEnvVars, versionAtLeast} from './workstation.js'
+
+export function doctorChecks(inv: LoadedInventory): DoctorCheck[] {
+  const checks: DoctorCheck[] = [nodeCheck, gitCheck, opensslCheck, sshCheck, ...namedEnvVars(inv).map(envCheck)]
+  const endpoints = inventoryEndpoints(inv)
+  const byHost = new Map<string, Endpoint[]>()
+  for (const e of endpoints) byHost.set(e.host, [...(byHost.get(e.host) ?? []), e])
+  // an address needs no lookup
+  for (const [host, users] of byHost) if (!net.isIP(host)) checks.push(dnsCheck(host, users))
+  const byAddr = new Map<string, (Endpoint & {port: number})[]>()
+  for (const e of endpoints) if (e.port) byAddr.set(`${e.host}:${e.port}`, [...(byAddr.get(`${e.host}:${e.port}`) ?? []), e as Endpoint & {port: number}])
+  for (const users of byAddr.values()) checks.push(tcpCheck(users[0]!, users))
+  const s3 = endpoints.find((e) => e.what === 'S3 endpoint')
+  if (s3?.url) checks.push(clockCheck(s3 as Endpoint & {url: string}, inv.platform.s3.caFile ? path.resolve(inv.dir, inv.platform.s3.caFile) : undefined))
+  return checks
+}

@@ -1,0 +1,196 @@
+/**
+ * `obsctl doctor` as a user runs it (the built CLI in a child process, CI set so nothing prompts):
+ * PATH without git, a missing credential env var, --network against a loopback HTTP listener (real TCP,
+ * the Date header Node's http server sends, or one we skew) and a port nothing listens on; and
+ * bootstrap stopping on the pre-check before anything runs. Outcomes: exit codes, the --json report's
+ * checks, the checklist text, and that no secret value is printed.
+ */
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import ssh2 from 'ssh2'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {obsctl, requireBuild} from './helpers.js'
+
+interface Report {
+  ok: boolean
+  network: boolean
+  summary: {pass: number; warn: number; fail: number}
+  checks: {id: string; title: string; status: string; detail: string; hint?: string; group?: string}[]
+}
+
+const SECRET = 'AKIA-doctor-secret-value-1234'
+let dir: string
+let inv: string
+let server: http.Server
+let port: number
+let refused: number
+/** what the listener's Date header says, relative to now */
+let skewMs = 0
+
+const byId = (r: Report, id: string) => {
+  const c = r.checks.find((x) => x.id === id)
+  if (!c) throw new Error(`no check ${id} in ${r.checks.map((x) => x.id).join(', ')}`)
+  return c
+}
+
+async function freePortThenClosed(): Promise<number> {
+  const s = http.createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const p = (s.address() as AddressInfo).port
+  await new Promise<void>((r) => s.close(() => r()))
+  return p
+}
+
+beforeAll(async () => {
+  requireBuild()
+  dir = mkdtempSync(path.join(tmpdir(), 'obsctl-doctor-'))
+  server = http.createServer((_req, res) => {
+    if (skewMs) res.setHeader('Date', new Date(Date.now() + skewMs).toUTCString())
+    res.writeHead(403).end()
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  port = (server.address() as AddressInfo).port
+  refused = await freePortThenClosed()
+  const key = ssh2.utils.generateKeyPairSync('ed25519')
+  writeFileSync(path.join(dir, 'id_ed25519'), key.private, {mode: 0o600})
+  const endpoint = `http://127.0.0.1:${port}`
+  inv = path.join(dir, 'obsctl.yaml')
+  writeFileSync(
+    inv,
+    [
+      'apiVersion: obsctl.dev/v1alpha1',
+      'kind: Platform',
+      'domain: doctor.test',
+      `ssh: {user: root, identityFile: ${path.join(dir, 'id_ed25519')}, agent: false, port: ${port}}`,
+      `s3: {endpoint: "${endpoint}", buckets: {}}`,
+      `git: {remote: "http://localhost:${port}/platform.git"}`,
+      `endpoints: {prometheus: "${endpoint}", thanos-query: "${endpoint}", thanos-compactor: "${endpoint}", opensearch: "${endpoint}", argocd: "${endpoint}"}`,
+      'clusters:',
+      '  - name: cluster-01',
+      '    id: "01"',
+      '    role: central',
+      `    apiServer: https://127.0.0.1:${refused}`,
+      '    nodes:',
+      '      - {host: 127.0.0.1, name: node-1, roles: [control-plane, worker], cpu: 16, memory: 64Gi}',
+      '',
+    ].join('\n'),
+  )
+}, 120_000)
+
+afterAll(async () => {
+  await new Promise<void>((r) => server?.close(() => r()))
+})
+
+const keys = {OBSCTL_S3_ACCESS_KEY: SECRET, OBSCTL_S3_SECRET_KEY: 'also-secret-5678', SSH_AUTH_SOCK: undefined}
+
+describe('obsctl doctor', () => {
+  it('passes on a ready workstation: Node, git, OpenSSL, the key file, both S3 env vars, DNS; no secret value printed', async () => {
+    const r = await obsctl(['doctor', '-c', inv, '--json'], {env: keys})
+    expect(r.status, r.stdout + r.stderr).toBe(0)
+    const rep = JSON.parse(r.stdout) as Report
+    expect(rep.ok).toBe(true)
+    for (const id of ['node', 'tools.git', 'tools.openssl', 'ssh.identity', 'env.OBSCTL_S3_ACCESS_KEY', 'env.OBSCTL_S3_SECRET_KEY', 'dns.localhost']) expect(byId(rep, id).status, id).toBe('pass')
+    expect(byId(rep, 'tools.git').detail).toMatch(/^git \d+\.\d+/)
+    expect(byId(rep, 'ssh.identity').detail).toContain(path.join(dir, 'id_ed25519'))
+    // no network checks without --network
+    expect(rep.checks.some((c) => c.id.startsWith('tcp.') || c.id.startsWith('clock.'))).toBe(false)
+    const human = await obsctl(['doctor', '-c', inv], {env: keys})
+    expect(human.status).toBe(0)
+    expect(human.stdout).toMatch(/^workstation\n-----------\n✔ Node\.js version \[node\]/)
+    expect(human.stdout).toMatch(/✔ \d+ passed, 0 warnings, 0 failed in [\d.]+s \(--network also checks/)
+    for (const out of [r.stdout, r.stderr, human.stdout, human.stderr]) {
+      expect(out).not.toContain(SECRET)
+      expect(out).not.toContain('also-secret-5678')
+    }
+  })
+
+  it('fails (exit 1) with a hint when git is not on PATH', async () => {
+    const empty = path.join(dir, 'empty-bin')
+    mkdirSync(empty, {recursive: true})
+    const r = await obsctl(['doctor', '-c', inv, '--json'], {env: {...keys, PATH: empty}})
+    expect(r.status, r.stderr).toBe(1)
+    const rep = JSON.parse(r.stdout) as Report
+    expect(rep.ok).toBe(false)
+    expect(byId(rep, 'tools.git')).toMatchObject({status: 'fail', detail: 'git is not on PATH'})
+    expect(byId(rep, 'tools.git').hint).toMatch(/install git/)
+    expect(byId(rep, 'node').status).toBe('pass')
+    const human = await obsctl(['doctor', '-c', inv], {env: {...keys, PATH: empty}})
+    expect(human.status).toBe(1)
+    expect(human.stdout).toContain('✖ git [tools.git]\n    git is not on PATH\n    → install git')
+  })
+
+  it('fails (exit 1) naming a credential env var the inventory names that is not set', async () => {
+    const r = await obsctl(['doctor', '-c', inv, '--json'], {env: {...keys, OBSCTL_S3_SECRET_KEY: undefined}})
+    expect(r.status, r.stderr).toBe(1)
+    const rep = JSON.parse(r.stdout) as Report
+    expect(byId(rep, 'env.OBSCTL_S3_ACCESS_KEY').status).toBe('pass')
+    const miss = byId(rep, 'env.OBSCTL_S3_SECRET_KEY')
+    expect(miss).toMatchObject({status: 'fail', group: 'credentials'})
+    expect(miss.detail).toContain('$OBSCTL_S3_SECRET_KEY is not set')
+    expect(miss.hint).toContain('export OBSCTL_S3_SECRET_KEY=…')
+    expect(r.stdout).not.toContain(SECRET)
+  })
+
+  it('--network: TCP to the loopback listener passes, the refused port fails; clock skew from the Date header', async () => {
+    const r = await obsctl(['doctor', '-c', inv, '--network', '--json'], {env: keys})
+    expect(r.status, r.stderr).toBe(1)
+    const rep = JSON.parse(r.stdout) as Report
+    expect(rep.network).toBe(true)
+    expect(byId(rep, `tcp.127.0.0.1:${port}`)).toMatchObject({status: 'pass'})
+    expect(byId(rep, `tcp.127.0.0.1:${port}`).detail).toContain('S3 endpoint')
+    const bad = byId(rep, `tcp.127.0.0.1:${refused}`)
+    expect(bad).toMatchObject({status: 'fail'})
+    expect(bad.detail).toContain('ECONNREFUSED')
+    expect(bad.detail).toContain('cluster-01 API server')
+    expect(byId(rep, 'clock.127.0.0.1')).toMatchObject({status: 'pass'})
+    expect(byId(rep, 'clock.127.0.0.1').detail).toMatch(/^-?\d+\.\d s against http:\/\/127\.0\.0\.1:\d+\/ \(HTTP Date header\)$/)
+    expect(rep.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual([`tcp.127.0.0.1:${refused}`])
+
+    skewMs = 10 * 60_000
+    try {
+      const skewed = JSON.parse((await obsctl(['doctor', '-c', inv, '--network', '--json', '--skip', `tcp.127.0.0.1:${refused}`], {env: keys})).stdout) as Report
+      const clock = byId(skewed, 'clock.127.0.0.1')
+      expect(clock.status).toBe('fail')
+      expect(Number.parseFloat(clock.detail)).toBeGreaterThan(590)
+      expect(clock.hint).toMatch(/chrony/)
+    } finally {
+      skewMs = 0
+    }
+  })
+
+  it('an unknown --skip id is bad input (exit 2)', async () => {
+    const r = await obsctl(['doctor', '-c', inv, '--skip', 'no.such'], {env: keys})
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('--skip no.such: no such check')
+  })
+})
+
+describe('bootstrap runs the offline doctor checks its phases need first', () => {
+  it('a real run stops before anything runs (exit 1, the checklist); a dry run says so and goes on', async () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'obsctl-doctor-boot-'))
+    const file = path.join(work, 'obsctl.yaml')
+    copyFileSync(inv, file)
+    const env = {OBSCTL_S3_ACCESS_KEY: undefined, OBSCTL_S3_SECRET_KEY: undefined}
+    const r = await obsctl(['bootstrap', '-c', file, '--phase', 'buckets', '--yes'], {env})
+    expect(r.status, r.stdout + r.stderr).toBe(1)
+    expect(r.stderr).toContain('this workstation is not ready (nothing was changed)')
+    expect(r.stderr).toContain('✖ $OBSCTL_S3_ACCESS_KEY (s3.accessKeyEnv) [env.OBSCTL_S3_ACCESS_KEY]')
+    expect(r.stderr).toContain('obsctl doctor shows every check')
+    // only what the buckets phase needs: no git or SSH check stands in its way
+    expect(r.stderr).not.toContain('[tools.git]')
+    expect(existsSync(path.join(work, '.obsctl', 'state.json'))).toBe(false)
+    const json = await obsctl(['bootstrap', '-c', file, '--phase', 'buckets', '--yes', '--json'], {env})
+    expect(json.status).toBe(1)
+    const err = JSON.parse(json.stdout) as {error: {code: string; details: Report}}
+    expect(err.error.code).toBe('DOCTOR_FAILED')
+    expect(err.error.details.checks.filter((c) => c.status === 'fail').map((c) => c.id).sort()).toEqual(['env.OBSCTL_S3_ACCESS_KEY', 'env.OBSCTL_S3_SECRET_KEY'])
+
+    const dry = await obsctl(['bootstrap', '-c', file, '--phase', 'buckets', '--dry-run'], {env})
+    expect(dry.status, dry.stdout + dry.stderr).toBe(0)
+    expect(dry.stderr).toContain('this workstation is not ready; a real run would stop here (obsctl doctor)')
+    expect(dry.stderr).toContain('[env.OBSCTL_S3_SECRET_KEY]')
+  })
+})
