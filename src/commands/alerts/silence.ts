@@ -21,7 +21,7 @@ Alertmanager is reached as obsctl alerts list reaches it.`
   static override strict = false
   static override flags = {
     for: Flags.string({summary: 'How long the silence lasts (30m, 2h, 1d).', default: '2h'}),
-    comment: Flags.string({summary: 'Why (recorded with the silence).', required: true}),
+    comment: Flags.string({summary: 'Why (required; recorded with the silence).', default: ''}),
     author: Flags.string({summary: 'Who silences (default obsctl/<login name>).'}),
     'dry-run': Flags.boolean({summary: 'Show the silence and the alerts it would silence; create nothing.'}),
     ...serviceFlags(),
