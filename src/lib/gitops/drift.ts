@@ -320,7 +320,7 @@ export function formatDrift(r: DriftResult, o: {diffs?: boolean} = {}): string {
   out.push('')
   out.push(r.ok ? `No drift: ${s.applications} Applications match the render, Git and Argo CD.` : `Drift: ${s.drifted}/${s.applications} Applications (${s.outOfSync} OutOfSync, ${s.missing} missing), ${s.handEdits} hand edit(s) in Git, ${s.notPushed} file(s) not pushed.`)
   if (s.notPushed) out.push('  → obsctl render --push brings Git to the render (refuses to overwrite hand edits without --force)')
-  if (s.handEdits) out.push('  → put hand edits into the inventory (obsctl config set …), or overwrite them: obsctl render --force --push')
+  if (s.handEdits) out.push('  → hand edits: pull them into the working copy (git -C <git.dir> pull), then carry what they do into the inventory (obsctl config set …) or overwrite them: obsctl render --force --push')
   if (s.missing || s.outOfSync) out.push('  → obsctl argocd sync (or wait for Argo CD’s next poll); obsctl validate argocd shows why an Application is not Synced')
   return out.join('\n')
 }
