@@ -22,8 +22,8 @@ import {writeInventory} from '../s3/harness.js'
 import {forward} from '../validate/deployed.js'
 import {obsctlAsync as obsctl, requireBuild} from '../cli/helpers.js'
 
-const ALERTING = 'alerting:\n  receivers:\n    - name: ops\n      webhook: {urlEnv: OBSCTL_ALERT_WEBHOOK_URL}\n\n'
-const withAlerting = (extra = '') => (y: string) => y.replace(/^clusters:/m, `${extra}${ALERTING}clusters:`)
+const ALERTING = {alerting: {receivers: [{name: 'ops', webhook: {urlEnv: 'OBSCTL_ALERT_WEBHOOK_URL'}}]}}
+const withAlerting = (alertmanager?: string) => ({...ALERTING, ...(alertmanager ? {endpoints: {alertmanager}} : {})})
 
 let am: AlertmanagerPeer
 let kube: KubeServer
@@ -177,7 +177,7 @@ describe('alerts through the central API server service proxy', () => {
 
 describe('alerts at endpoints.alertmanager (an ingress URL), no Kubernetes', () => {
   it('list and silence reach the second replica directly', async () => {
-    const {inv: direct} = writeInventory(mkdtempSync(path.join(dir, 'direct-')), 'http://127.0.0.1:9', withAlerting(`endpoints:\n  alertmanager: ${am.urls[1]}\n\n`))
+    const {inv: direct} = writeInventory(mkdtempSync(path.join(dir, 'direct-')), 'http://127.0.0.1:9', withAlerting(am.urls[1]))
     const none = path.join(dir, 'no-kubeconfig')
     const l = await listAlerts(direct, {kubeconfig: none, requestTimeoutMs: T})
     expect(l.alertmanager).toBe(am.urls[1])
@@ -204,7 +204,7 @@ describe('validate alertmanager.*', () => {
   it('fail: one Alertmanager without clustering and with only the null receiver', async () => {
     const lone = await startAlertmanager({replicas: 1, receivers: []})
     try {
-      const {inv: i} = writeInventory(mkdtempSync(path.join(dir, 'lone-')), 'http://127.0.0.1:9', withAlerting(`endpoints:\n  alertmanager: ${lone.url}\n\n`))
+      const {inv: i} = writeInventory(mkdtempSync(path.join(dir, 'lone-')), 'http://127.0.0.1:9', withAlerting(lone.url))
       const v = await run(i)
       expect(byId(v, 'alertmanager.cluster')).toMatchObject({result: 'fail', detail: 'clustering is disabled, but the inventory runs 2 replicas: each notifies on its own and a silence reaches only one'})
       expect(byId(v, 'alertmanager.receivers')).toMatchObject({result: 'fail', detail: 'only the "null" receiver: every alert is dropped'})
@@ -216,7 +216,7 @@ describe('validate alertmanager.*', () => {
   })
 
   it('fail (not pass) when Alertmanager cannot be reached', async () => {
-    const {inv: i} = writeInventory(mkdtempSync(path.join(dir, 'dead-')), 'http://127.0.0.1:9', withAlerting('endpoints:\n  alertmanager: http://127.0.0.1:9\n\n'))
+    const {inv: i} = writeInventory(mkdtempSync(path.join(dir, 'dead-')), 'http://127.0.0.1:9', withAlerting('http://127.0.0.1:9'))
     const v = await run(i)
     expect(v.checks.map((c) => c.result)).toEqual(['fail', 'fail'])
     expect(byId(v, 'alertmanager.cluster').detail).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/)

@@ -18,6 +18,7 @@ import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer
 import {workspace, type Workspace} from '../fleet/helpers.js'
 import {obsctlAsync as obsctl, requireBuild} from '../cli/helpers.js'
 import {waitFor} from '../support/wait.js'
+import {exampleInventory} from '../support/inventory.js'
 
 let ws: Workspace
 let kube: KubeServer
@@ -174,9 +175,9 @@ describe('obsctl diff', () => {
 
   it('an inventory change not rendered and pushed: Git holds the older render (not a hand edit)', async () => {
     const text = readFileSync(ws.file, 'utf8')
-    expect(text).toMatch(/^ {2}prometheus: 6h/m)
+    expect(ws.inv().platform.retention.prometheus).toBe('6h')
     const changed = path.join(ws.dir, 'changed.yaml')
-    writeFileSync(changed, text.replace(/^( {2}prometheus: )6h/m, '$112h'))
+    writeFileSync(changed, exampleInventory({'retention.prometheus': '12h'}, text))
     const r = await computeDrift(loadInventory(changed), {kubeconfig})
     expect(r.ok).toBe(false)
     const files = r.clusters.flatMap((c) => c.applications.flatMap((a) => a.files))
@@ -216,7 +217,7 @@ describe('obsctl diff', () => {
 
     it('a remote that cannot be read is a failure (exit 1), never "no drift"', async () => {
       const broken = path.join(ws.dir, 'broken.yaml')
-      writeFileSync(broken, readFileSync(ws.file, 'utf8').replace(/^( {2}remote: ).*$/m, `$1${path.join(ws.dir, 'no-such-remote.git')}`))
+      writeFileSync(broken, exampleInventory({'git.remote': path.join(ws.dir, 'no-such-remote.git')}, readFileSync(ws.file, 'utf8')))
       const r = await obsctl(['diff', '-c', broken, '--json'], {env: env()})
       expect(r.status).toBe(1)
       expect(JSON.parse(r.stdout).error.code).toBe('GIT_REMOTE_UNREADABLE')
