@@ -7,8 +7,7 @@ import os from 'node:os'
 import type {LoadedInventory} from '../config/load.js'
 import {durationSeconds, isDuration} from '../config/units.js'
 import {ObsctlError, inputError} from '../errors.js'
-import {openPlatform, type PlatformContext, type PlatformOptions} from '../platform/index.js'
-import {alertmanagerWhere, expireSilence, getAlerts, getSilence, getSilences, postSilence, type AmAlert, type AmSilence} from './api.js'
+import {alertmanagerWhere, amExpireSilence, amAlerts, amSilence, amSilences, openPlatform, amPostSilence, type AmAlert, type AmSilence, type PlatformContext, type PlatformOptions} from '../platform/index.js'
 import {checkSilenceMatchers, formatMatcher, fromApiMatcher, parseMatchers, toApiMatcher, type Matcher} from './matchers.js'
 
 export type AlertsAccess = Pick<PlatformOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs'>
@@ -111,7 +110,7 @@ function checkCluster(inv: LoadedInventory, cluster?: string): void {
 export async function listAlerts(inv: LoadedInventory, o: AlertsAccess & {cluster?: string}): Promise<AlertsListResult> {
   checkCluster(inv, o.cluster)
   return withAlertmanager(inv, o, async (ctx) => {
-    const [alerts, silences] = await Promise.all([getAlerts(ctx, o.cluster ? [formatMatcher({name: 'cluster', op: '=', value: o.cluster})] : []), getSilences(ctx)])
+    const [alerts, silences] = await Promise.all([amAlerts(ctx, o.cluster ? [formatMatcher({name: 'cluster', op: '=', value: o.cluster})] : []), amSilences(ctx)])
     return {
       alertmanager: alertmanagerWhere(ctx),
       ...(o.cluster ? {cluster: o.cluster} : {}),
@@ -153,11 +152,11 @@ export async function silence(inv: LoadedInventory, o: SilenceOptions): Promise<
   const end = new Date(start.getTime() + durationSeconds(o.for) * 1000)
   const createdBy = o.author?.trim() || defaultAuthor()
   return withAlertmanager(inv, o, async (ctx) => {
-    const firing = await getAlerts(ctx, matchers.map(formatMatcher))
+    const firing = await amAlerts(ctx, matchers.map(formatMatcher))
     const base = {alertmanager: alertmanagerWhere(ctx), matchers: matchers.map(formatMatcher), startsAt: start.toISOString(), endsAt: end.toISOString(), createdBy, comment, matching: firing.map(alertRow)}
     if (o.dryRun) return {...base, dryRun: true}
-    const id = await postSilence(ctx, {matchers: matchers.map(toApiMatcher), startsAt: base.startsAt, endsAt: base.endsAt, createdBy, comment})
-    const back = await getSilence(ctx, id)
+    const id = await amPostSilence(ctx, {matchers: matchers.map(toApiMatcher), startsAt: base.startsAt, endsAt: base.endsAt, createdBy, comment})
+    const back = await amSilence(ctx, id)
     if (!back) throw new ObsctlError(`alertmanager answered silence ${id} created, but GET /api/v2/silence/${id} does not find it`, {code: 'SILENCE_LOST'})
     if (back.status.state === 'expired') throw new ObsctlError(`silence ${id} was created already expired (ends ${back.endsAt}): check this machine's clock`, {code: 'SILENCE_EXPIRED'})
     return {...base, dryRun: false, id, state: back.status.state, startsAt: back.startsAt, endsAt: back.endsAt}
@@ -170,12 +169,12 @@ export async function unsilence(inv: LoadedInventory, o: AlertsAccess & {id: str
   const id = o.id.trim()
   if (!UUID.test(id)) throw inputError(`silence id ${o.id}: expected a UUID such as 3f2a…-…`, ['obsctl alerts list shows the silences and their ids'], 'BAD_SILENCE_ID')
   return withAlertmanager(inv, o, async (ctx) => {
-    const before = await getSilence(ctx, id)
+    const before = await amSilence(ctx, id)
     if (!before) throw inputError(`alertmanager has no silence ${id}`, ['obsctl alerts list shows the silences and their ids'], 'NO_SILENCE')
     const base = {alertmanager: alertmanagerWhere(ctx), id, matchers: before.matchers.map((m) => formatMatcher(fromApiMatcher(m))), before: before.status.state}
     if (before.status.state === 'expired' || o.dryRun) return {...base, dryRun: Boolean(o.dryRun), state: before.status.state, changed: false}
-    await expireSilence(ctx, id)
-    const after = await getSilence(ctx, id)
+    await amExpireSilence(ctx, id)
+    const after = await amSilence(ctx, id)
     if (after?.status.state !== 'expired') throw new ObsctlError(`alertmanager accepted expiring silence ${id}, but it reads back ${after ? after.status.state : 'gone'}`, {code: 'SILENCE_NOT_EXPIRED'})
     return {...base, dryRun: false, state: 'expired', changed: true}
   })

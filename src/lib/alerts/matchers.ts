@@ -7,6 +7,7 @@
  * alertname); the API's matcher object {name, value, isRegex, isEqual} against api/v2/openapi.yaml.
  */
 import {inputError} from '../errors.js'
+import type {AmMatcher} from '../platform/alertmanager.js'
 
 export type MatchOp = '=' | '!=' | '=~' | '!~'
 
@@ -16,13 +17,6 @@ export interface Matcher {
   value: string
 }
 
-/** Alertmanager API v2 `matcher` (openapi.yaml definitions.matcher). */
-export interface ApiMatcher {
-  name: string
-  value: string
-  isRegex: boolean
-  isEqual: boolean
-}
 
 const LABEL_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const HINT = 'matchers as amtool writes them: alertname=NodeDown severity!=info \'job=~"node.*"\' (quote the whole argument in the shell)'
@@ -139,11 +133,11 @@ export function formatMatcher(m: Matcher): string {
   return `${m.name}${m.op}${JSON.stringify(m.value)}`
 }
 
-export function toApiMatcher(m: Matcher): ApiMatcher {
+export function toApiMatcher(m: Matcher): AmMatcher {
   return {name: m.name, value: m.value, isRegex: m.op === '=~' || m.op === '!~', isEqual: m.op === '=' || m.op === '=~'}
 }
 
-export function fromApiMatcher(m: ApiMatcher): Matcher {
+export function fromApiMatcher(m: AmMatcher): Matcher {
   const equal = m.isEqual ?? true
   return {name: m.name, value: m.value, op: m.isRegex ? (equal ? '=~' : '!~') : equal ? '=' : '!='}
 }

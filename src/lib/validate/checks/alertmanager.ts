@@ -3,9 +3,9 @@
  * cluster.status ready with every replica among cluster.peers — otherwise each replica notifies on its
  * own and silences do not reach the others), and it routes to a receiver other than "null" (the chart's
  * drop-everything receiver obsctl renders for Watchdog): without one no alert reaches a person.
- * Reached as `obsctl alerts` reaches it (lib/alerts/api.ts).
+ * Reached as `obsctl alerts` reaches it (lib/platform/alertmanager.ts).
  */
-import {getReceivers, getStatus, alertmanagerWhere} from '../../alerts/api.js'
+import {alertmanagerWhere, amReceivers, amStatus} from '../../platform/index.js'
 import {NULL_RECEIVER} from '../../config/alerting.js'
 import {sizeOf} from '../../config/sizing.js'
 import type {Check} from '../types.js'
@@ -17,7 +17,7 @@ const cluster: Check = {
   title: "Alertmanager's replicas formed one cluster (every peer joined)",
   async run(ctx) {
     const want = sizeOf(ctx.platform, 'alertmanager').replicas
-    const s = await getStatus(ctx)
+    const s = await amStatus(ctx)
     const peers = s.cluster?.peers ?? []
     const state = s.cluster?.status
     if (!state) return fail(`${alertmanagerWhere(ctx)}: /api/v2/status has no cluster status`, 'is this an Alertmanager (v0.16 or later)? check --endpoint alertmanager=URL')
@@ -36,7 +36,7 @@ const receivers: Check = {
   component: 'alertmanager',
   title: 'Alertmanager has a receiver other than "null" (alerts reach someone), and every receiver of the inventory',
   async run(ctx) {
-    const live = await getReceivers(ctx)
+    const live = await amReceivers(ctx)
     const real = live.filter((r) => r !== NULL_RECEIVER)
     const wanted = ctx.platform.alerting.receivers.map((r) => r.name)
     const missing = wanted.filter((w) => !live.includes(w))

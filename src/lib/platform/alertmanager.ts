@@ -1,5 +1,5 @@
 /**
- * Alertmanager API v2, reached through lib/platform as validate reaches services: at its URL when one is
+ * Alertmanager API v2 (obsctl alerts, validate alertmanager.*), reached as validate reaches services: at its URL when one is
  * known (`--endpoint alertmanager=URL` or the inventory's `endpoints.alertmanager`, e.g. an ingress),
  * else through the central API server's service proxy (the rendered repository gives Alertmanager no
  * ingress). Shapes checked against Alertmanager v0.25 api/v2/openapi.yaml: GET /alerts (gettableAlerts),
@@ -9,8 +9,17 @@
  */
 import {centralCluster, serviceHost} from '../config/model.js'
 import {ObsctlError} from '../errors.js'
-import {SERVICES, okJson, serviceProxyPath, viaApiServer, type HttpOptions, type HttpResponse, type PlatformContext} from '../platform/index.js'
-import type {ApiMatcher} from './matchers.js'
+import type {PlatformContext} from './access.js'
+import {SERVICES, serviceProxyPath} from './catalogue.js'
+import {okJson, viaApiServer, type HttpOptions, type HttpResponse} from './http.js'
+
+/** Alertmanager API v2 `matcher` (openapi.yaml definitions.matcher). */
+export interface AmMatcher {
+  name: string
+  value: string
+  isRegex: boolean
+  isEqual: boolean
+}
 
 const BASE = '/api/v2'
 
@@ -28,7 +37,7 @@ export interface AmAlert {
 
 export interface AmSilence {
   id: string
-  matchers: ApiMatcher[]
+  matchers: AmMatcher[]
   startsAt: string
   endsAt: string
   updatedAt: string
@@ -77,31 +86,31 @@ async function amJson<T>(ctx: PlatformContext, path: string, opts: HttpOptions =
 
 const filterQuery = (filter: string[]) => filter.map((f) => `filter=${encodeURIComponent(f)}`).join('&')
 
-export async function getAlerts(ctx: PlatformContext, filter: string[] = []): Promise<AmAlert[]> {
+export async function amAlerts(ctx: PlatformContext, filter: string[] = []): Promise<AmAlert[]> {
   const q = filterQuery(filter)
   return amJson<AmAlert[]>(ctx, `/alerts?active=true&silenced=true&inhibited=true&unprocessed=true${q ? `&${q}` : ''}`)
 }
 
-export async function getSilences(ctx: PlatformContext): Promise<AmSilence[]> {
+export async function amSilences(ctx: PlatformContext): Promise<AmSilence[]> {
   return amJson<AmSilence[]>(ctx, '/silences')
 }
 
 /** One silence; undefined when Alertmanager does not know the id (404). */
-export async function getSilence(ctx: PlatformContext, id: string): Promise<AmSilence | undefined> {
+export async function amSilence(ctx: PlatformContext, id: string): Promise<AmSilence | undefined> {
   const res = await amRequest(ctx, `/silence/${encodeURIComponent(id)}`)
   if (res.status === 404) return undefined
   return okJson<AmSilence>(res, 'alertmanager')
 }
 
-export interface PostableSilence {
-  matchers: ApiMatcher[]
+export interface AmPostableSilence {
+  matchers: AmMatcher[]
   startsAt: string
   endsAt: string
   createdBy: string
   comment: string
 }
 
-export async function postSilence(ctx: PlatformContext, s: PostableSilence): Promise<string> {
+export async function amPostSilence(ctx: PlatformContext, s: AmPostableSilence): Promise<string> {
   const res = await amRequest(ctx, '/silences', {method: 'POST', body: JSON.stringify(s)})
   if (res.status === 400) throw new ObsctlError(`alertmanager refused the silence: ${res.body.trim().replace(/^"|"$/g, '')}`, {exitCode: 2, code: 'SILENCE_REFUSED', hints: ['check the matchers (obsctl alerts silence --help)']})
   const r = okJson<{silenceID: string}>(res, 'alertmanager')
@@ -110,15 +119,15 @@ export async function postSilence(ctx: PlatformContext, s: PostableSilence): Pro
 }
 
 /** DELETE /silence/{id}: expires it (Alertmanager keeps expired silences for its retention). */
-export async function expireSilence(ctx: PlatformContext, id: string): Promise<void> {
+export async function amExpireSilence(ctx: PlatformContext, id: string): Promise<void> {
   const res = await amRequest(ctx, `/silence/${encodeURIComponent(id)}`, {method: 'DELETE'})
   if (res.status < 200 || res.status >= 300) throw new ObsctlError(`alertmanager: expiring silence ${id} answered HTTP ${res.status}: ${res.body.slice(0, 200).trim()}`, {code: 'HTTP_STATUS'})
 }
 
-export async function getStatus(ctx: PlatformContext): Promise<AmStatus> {
+export async function amStatus(ctx: PlatformContext): Promise<AmStatus> {
   return amJson<AmStatus>(ctx, '/status')
 }
 
-export async function getReceivers(ctx: PlatformContext): Promise<string[]> {
+export async function amReceivers(ctx: PlatformContext): Promise<string[]> {
   return (await amJson<{name: string}[]>(ctx, '/receivers')).map((r) => r.name)
 }
