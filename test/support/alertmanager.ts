@@ -38,11 +38,12 @@ export function alertmanagerConfig(receivers: string[]): string {
   ].join('\n')
 }
 
-export async function startAlertmanager(o: {replicas?: number; receivers?: string[]} = {}): Promise<AlertmanagerPeer> {
+/** `config`: a whole alertmanager.yml instead of the routing-only one of `receivers` */
+export async function startAlertmanager(o: {replicas?: number; receivers?: string[]; config?: string} = {}): Promise<AlertmanagerPeer> {
   const n = o.replicas ?? 1
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-am-'))
   const configFile = path.join(dir, 'alertmanager.yml')
-  writeFileSync(configFile, alertmanagerConfig(o.receivers ?? ['ops']))
+  writeFileSync(configFile, o.config ?? alertmanagerConfig(o.receivers ?? ['ops']))
   const ports = await Promise.all(Array.from({length: n}, async () => ({web: await freePort(), gossip: await freePort()})))
   const procs: ChildProcess[] = ports.map((p, i) =>
     spawn(
