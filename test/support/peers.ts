@@ -18,6 +18,8 @@ export const PEERS: Record<string, string> = {
   openssl: 'openssl',
   // amtool check-config / config routes test on the rendered Alertmanager configuration (test/alerts, test/upstream)
   amtool: 'prometheus-alertmanager',
+  // the real Alertmanager of test/support/alertmanager.ts (obsctl alerts, validate alertmanager.*)
+  'prometheus-alertmanager': 'prometheus-alertmanager',
 }
 
 export function which(cmd: string): string | undefined {

@@ -157,6 +157,7 @@ export async function deployPlatform(p: Platform, kubes: KubeServer[], clusters:
   svc('monitoring', 'thanos-query', 9090, p.thanos.url)
   svc('monitoring', 'thanos-compactor', 10902, p.thanos.url)
   svc('logging', 'opensearch', 9200, p.opensearch.url)
+  svc('monitoring', 'kube-prometheus-stack-alertmanager', 9093, p.alertmanager.url)
   // the Prometheus replicas: pods whose port 9090 is the real Prometheus
   for (const [i, r] of p.metrics.replicas.entries()) {
     const pod = `prometheus-kube-prometheus-stack-prometheus-${i}`

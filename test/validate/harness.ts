@@ -7,6 +7,7 @@ import {ACCESS_KEY, SECRET_KEY, startS3rver, writeInventory, type S3Peer} from '
 import {startMetrics, type MetricsPeer} from '../support/prometheus.js'
 import {startThanosFake, type ThanosFake} from '../support/thanos-fake.js'
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
+import {startAlertmanager, type AlertmanagerPeer} from '../support/alertmanager.js'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
 import {ISM_POLICY_ID as ISM_POLICY, SNAPSHOT_REPOSITORY} from '../../src/lib/platform/catalogue.js'
 
@@ -22,6 +23,8 @@ export interface Platform {
   metrics: MetricsPeer
   thanos: ThanosFake
   opensearch: OpenSearchFake
+  /** two real Alertmanagers in one gossip cluster, with the receiver ops */
+  alertmanager: AlertmanagerPeer
   s3: S3Peer
   env: Record<string, string>
   /** an inventory with other endpoints (e.g. a dead port) */
@@ -37,7 +40,7 @@ export const endpointsYaml = (e: Record<string, string>): Record<string, unknown
 
 /** `clusters`: the clusters with metrics (a node-exporter each) and logs (default the four of the inventory) */
 export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Platform> {
-  const [metrics, s3] = await Promise.all([startMetrics({central: 'cluster-01', clusters}), startS3rver()])
+  const [metrics, s3, alertmanager] = await Promise.all([startMetrics({central: 'cluster-01', clusters}), startS3rver(), startAlertmanager({replicas: 2, receivers: ['ops']})])
   const [thanos, opensearch] = await Promise.all([
     // the inventories of these tests: cluster-02 uses metrics: agent, every other edge remote-scrape (its own Prometheus and sidecar)
     startThanosFake({replicas: metrics.replicas, central: 'cluster-01', receive: true, edges: clusters.filter((c) => c !== 'cluster-01' && c !== 'cluster-02')}),
@@ -49,7 +52,7 @@ export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Plat
   await minio.putObject('thanos-metrics', `${BLOCK}/meta.json`, Buffer.from(JSON.stringify({ulid: BLOCK, version: 1, thanos: {labels: {cluster: 'cluster-01'}}})))
   await minio.makeBucket('thanos-empty')
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-validate-'))
-  const endpoints = {prometheus: metrics.replicas[0]!.url, 'thanos-query': thanos.url, 'thanos-compactor': thanos.url, opensearch: opensearch.url, argocd: DEAD}
+  const endpoints = {prometheus: metrics.replicas[0]!.url, 'thanos-query': thanos.url, 'thanos-compactor': thanos.url, opensearch: opensearch.url, argocd: DEAD, alertmanager: alertmanager.url}
   const {file, inv} = writeInventory(dir, s3.url, endpointsYaml(endpoints))
   const env = {OBSCTL_S3_ACCESS_KEY: ACCESS_KEY, OBSCTL_S3_SECRET_KEY: SECRET_KEY, OBSCTL_OPENSEARCH_USER: OS_USER, OBSCTL_OPENSEARCH_PASSWORD: OS_PASSWORD, CI: '1', KUBECONFIG: path.join(dir, 'no-kubeconfig')}
   let n = 0
@@ -60,6 +63,7 @@ export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Plat
     metrics,
     thanos,
     opensearch,
+    alertmanager,
     s3,
     env,
     inventoryWith(e, sets = {}) {
@@ -68,7 +72,7 @@ export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Plat
       return writeInventory(sub, s3.url, {...endpointsYaml({...endpoints, ...e}), ...sets}).inv
     },
     async close() {
-      await Promise.all([metrics.close(), thanos.close(), opensearch.close(), s3.close()])
+      await Promise.all([metrics.close(), thanos.close(), opensearch.close(), s3.close(), alertmanager.close()])
       rmSync(dir, {recursive: true, force: true})
     },
   }

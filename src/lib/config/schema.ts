@@ -30,7 +30,7 @@ const url = (credentialFix = 'put credentials in the environment variable fields
 const semverField = (example: string) => checked((v) => semverError(v, example))
 
 /** Services whose URL `endpoints` may override (the ingress hosts and the services obsctl talks to). */
-export const ENDPOINT_SERVICES = ['argocd', 'grafana', 'opensearch', 'opensearch-dashboards', 'prometheus', 'thanos-compactor', 'thanos-query', 'thanos-receive'] as const
+export const ENDPOINT_SERVICES = ['alertmanager', 'argocd', 'grafana', 'opensearch', 'opensearch-dashboards', 'prometheus', 'thanos-compactor', 'thanos-query', 'thanos-receive'] as const
 export type EndpointService = (typeof ENDPOINT_SERVICES)[number]
 
 export const SshSchema = z.strictObject({

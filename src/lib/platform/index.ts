@@ -1,7 +1,7 @@
 /**
  * The platform layer: what every domain needs to reach the running platform — its names (catalogue),
  * per-cluster Kubernetes clients, service HTTP with the platform CA, credentials, and the Thanos /
- * OpenSearch / Argo CD helpers. Domains (validate, status, opensearch, kube secrets) import from here,
+ * OpenSearch / Argo CD / Alertmanager helpers. Domains (validate, status, opensearch, kube secrets) import from here,
  * never from each other's internals.
  */
 export * from './catalogue.js'
@@ -11,3 +11,4 @@ export * from './http.js'
 export * from './kube.js'
 export * from './opensearch.js'
 export * from './thanos.js'
+export * from './alertmanager.js'

@@ -1,4 +1,5 @@
 import type {Check} from '../types.js'
+import {alertmanagerChecks} from './alertmanager.js'
 import {argocdChecks} from './argocd.js'
 import {fluentBitChecks} from './fluentbit.js'
 import {opensearchChecks} from './opensearch.js'
@@ -6,5 +7,5 @@ import {prometheusChecks} from './prometheus.js'
 import {thanosChecks} from './thanos.js'
 
 /** Every check, in display order (grouped by component). */
-export const ALL_CHECKS: Check[] = [...argocdChecks, ...prometheusChecks, ...thanosChecks, ...opensearchChecks, ...fluentBitChecks]
+export const ALL_CHECKS: Check[] = [...argocdChecks, ...prometheusChecks, ...thanosChecks, ...opensearchChecks, ...fluentBitChecks, ...alertmanagerChecks]
 export const CHECK_IDS = ALL_CHECKS.map((c) => c.id)

@@ -1,0 +1,226 @@
+/**
+ * obsctl diff: the inventory's render vs a REAL Git remote (a bare repository the example lab's render
+ * was pushed to, test/fleet/helpers.ts) vs the Applications on the Kubernetes API test server (the
+ * rendered Application manifests applied as the root app would, their status set as Argo CD's
+ * application controller sets it: status.sync.status, status.health.status). Each drift is made for
+ * real — a commit pushed to the remote by hand, an inventory change not rendered, an Application
+ * OutOfSync or deleted — and the outcome asserted per cluster and Application, with the exit code.
+ */
+import {execFileSync} from 'node:child_process'
+import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {parse} from 'yaml'
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {computeDrift, formatDrift, gitBlobId, type DriftResult} from '../../src/lib/gitops/drift.js'
+import {loadInventory} from '../../src/lib/config/load.js'
+import {Kube} from '../../src/lib/platform/index.js'
+import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
+import {workspace, type Workspace} from '../fleet/helpers.js'
+import {obsctlAsync as obsctl, requireBuild} from '../cli/helpers.js'
+import {waitFor} from '../support/wait.js'
+import {exampleInventory} from '../support/inventory.js'
+
+let ws: Workspace
+let kube: KubeServer
+let kubeconfig: string
+let appNames: string[]
+
+const APP_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: {name: 'applications.argoproj.io'},
+  spec: {
+    group: 'argoproj.io',
+    scope: 'Namespaced',
+    names: {kind: 'Application', plural: 'applications', singular: 'application', listKind: 'ApplicationList'},
+    versions: [{name: 'v1alpha1', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}],
+  },
+}
+
+/** the rendered Application manifests, as the root app (and the root app itself) put them in Argo CD */
+function renderedApplications(gitops: string): {metadata: {name: string; namespace: string}}[] {
+  const out: {metadata: {name: string; namespace: string}}[] = []
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, {withFileTypes: true})) {
+      const p = path.join(d, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.name.endsWith('.yaml')) {
+        const o = parse(readFileSync(p, 'utf8'))
+        if (o?.kind === 'Application') out.push(o)
+      }
+    }
+  }
+  walk(path.join(gitops, 'argocd'))
+  return out
+}
+
+function allSynced(): void {
+  for (const a of renderedApplications(ws.gitops)) {
+    if (!kube.getObject('applications.argoproj.io', 'argocd', a.metadata.name)) kube.seed(a as never)
+    kube.setApplicationStatus('argocd', a.metadata.name, {sync: 'Synced', health: 'Healthy', revision: ws.remoteGit('rev-parse', 'main').trim()})
+  }
+}
+
+/** a clone of the remote in which a test commits by hand, then pushes */
+function handCommit(edit: (dir: string) => void, message: string): void {
+  const dir = path.join(ws.dir, `clone-${Date.now()}`)
+  execFileSync('git', ['clone', '-q', ws.remote, dir])
+  edit(dir)
+  execFileSync('git', ['-C', dir, '-c', 'user.name=someone', '-c', 'user.email=someone@example.lab', 'commit', '-qam', message])
+  execFileSync('git', ['-C', dir, 'push', '-q', 'origin', 'HEAD:main'])
+}
+
+const app = (r: DriftResult, name: string) => r.clusters.flatMap((c) => c.applications).find((a) => a.name === name)!
+
+beforeAll(async () => {
+  ;[ws, [kube]] = (await Promise.all([workspace(), startKubeServers(['cluster-01'])])) as [Workspace, KubeServer[]]
+  kubeconfig = writeFleetKubeconfig(path.join(ws.dir, 'kubeconfig'), [kube])
+  kube.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'argocd'}})
+  kube.seed(APP_CRD as never)
+  await waitFor(() => {
+    try {
+      kube.type('applications.argoproj.io')
+      return true
+    } catch {
+      return false
+    }
+  }, 60_000, 'the Application kind')
+  appNames = renderedApplications(ws.gitops).map((a) => a.metadata.name).sort()
+}, 120_000)
+
+afterAll(async () => {
+  await (kube && stopKubeServers([kube]))
+  ws?.cleanup()
+})
+
+beforeEach(() => allSynced())
+
+describe('obsctl diff', () => {
+  it('no drift: every rendered Application present and Synced, Git holds the render', async () => {
+    const r = await computeDrift(ws.inv(), {kubeconfig})
+    expect(formatDrift(r)).toMatch(/No drift/)
+    expect(r.ok).toBe(true)
+    expect(r.commit).toBe(ws.remoteGit('rev-parse', 'main').trim())
+    expect(r.clusters.map((c) => c.name)).toEqual(['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04'])
+    expect(r.clusters.flatMap((c) => c.applications.map((a) => a.name)).sort()).toEqual(appNames)
+    expect(r.summary).toMatchObject({applications: appNames.length, drifted: 0, outOfSync: 0, missing: 0, handEdits: 0, notPushed: 0})
+    expect(r.platform).toEqual([])
+  })
+
+  it('Argo CD: an OutOfSync Application and a missing one are drift, on their clusters', async () => {
+    kube.setApplicationStatus('argocd', 'thanos-cluster-01', {sync: 'OutOfSync', health: 'Healthy'})
+    const gone = 'fluent-bit-cluster-03'
+    expect(appNames).toContain(gone)
+    const obj = kube.getObject('applications.argoproj.io', 'argocd', gone)!
+    const k = await Kube.connect({kubeconfig, context: 'cluster-01-context'})
+    expect(await k.delete({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: gone, namespace: 'argocd'}})).toBe(true)
+    try {
+      const r = await computeDrift(ws.inv(), {kubeconfig})
+      expect(r.ok).toBe(false)
+      expect(app(r, 'thanos-cluster-01')).toMatchObject({cluster: 'cluster-01', drift: true, live: {state: 'OutOfSync', health: 'Healthy'}, files: []})
+      expect(app(r, gone)).toMatchObject({cluster: 'cluster-03', drift: true, live: {state: 'missing'}})
+      expect(r.clusters.map((c) => [c.name, c.drift])).toEqual([['cluster-01', true], ['cluster-02', false], ['cluster-03', true], ['cluster-04', false]])
+      expect(r.summary).toMatchObject({drifted: 2, outOfSync: 1, missing: 1, handEdits: 0, notPushed: 0})
+      // --cluster keeps one cluster's
+      const only = await computeDrift(ws.inv(), {kubeconfig, cluster: 'cluster-02'})
+      expect(only.ok).toBe(true)
+      expect(only.clusters.map((c) => c.name)).toEqual(['cluster-02'])
+    } finally {
+      kube.seed({...obj, metadata: {...obj.metadata, resourceVersion: undefined, uid: undefined}} as never)
+    }
+  })
+
+  it('Git: a file edited by hand in the remote is a hand edit of its Application, with the diff from Git to the render', async () => {
+    const file = 'deploy/overlays/cluster-02-edge/fluent-bit/kustomization.yaml'
+    const before = ws.remoteGit('show', `main:${file}`)
+    handCommit((d) => writeFileSync(path.join(d, file), `${readFileSync(path.join(d, file), 'utf8')}# tuned by hand\n`), 'hand tweak')
+    try {
+      const r = await computeDrift(ws.inv(), {kubeconfig})
+      expect(r.ok).toBe(false)
+      const a = app(r, 'fluent-bit-cluster-02')
+      expect(a.drift).toBe(true)
+      expect(a.live.state).toBe('Synced')
+      expect(a.files).toEqual([{path: file, kind: 'hand-edit', diff: expect.stringContaining('\n-# tuned by hand\n')}])
+      expect(a.files[0]!.diff).toMatch(new RegExp(`^--- git/${file}\n\\+\\+\\+ render/${file}\n`))
+      expect(r.summary).toMatchObject({drifted: 1, handEdits: 1, notPushed: 0})
+      expect(formatDrift(r)).toContain(`${file}: edited in Git by hand`)
+    } finally {
+      handCommit((d) => writeFileSync(path.join(d, file), before), 'undo the hand tweak')
+    }
+    expect((await computeDrift(ws.inv(), {kubeconfig})).ok).toBe(true)
+  })
+
+  it('Git: a file added by hand under an Application path, and one deleted, are hand edits', async () => {
+    const added = 'deploy/overlays/cluster-04-edge/fluent-bit/extra.yaml'
+    const deleted = 'deploy/overlays/cluster-03-edge/fluent-bit/kustomization.yaml'
+    const keep = ws.remoteGit('show', `main:${deleted}`)
+    handCommit((d) => {
+      writeFileSync(path.join(d, added), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n')
+      execFileSync('git', ['-C', d, 'add', added])
+      execFileSync('git', ['-C', d, 'rm', '-q', deleted])
+    }, 'hand additions')
+    try {
+      const r = await computeDrift(ws.inv(), {kubeconfig})
+      expect(app(r, 'fluent-bit-cluster-04').files).toMatchObject([{path: added, kind: 'added-in-git'}])
+      expect(app(r, 'fluent-bit-cluster-03').files).toMatchObject([{path: deleted, kind: 'missing-in-git', deleted: true}])
+      expect(r.summary.handEdits).toBe(2)
+    } finally {
+      handCommit((d) => {
+        execFileSync('git', ['-C', d, 'rm', '-q', added])
+        writeFileSync(path.join(d, deleted), keep)
+        execFileSync('git', ['-C', d, 'add', deleted])
+      }, 'undo')
+    }
+  })
+
+  it('an inventory change not rendered and pushed: Git holds the older render (not a hand edit)', async () => {
+    const text = readFileSync(ws.file, 'utf8')
+    expect(ws.inv().platform.retention.prometheus).toBe('6h')
+    const changed = path.join(ws.dir, 'changed.yaml')
+    writeFileSync(changed, exampleInventory({'retention.prometheus': '12h'}, text))
+    const r = await computeDrift(loadInventory(changed), {kubeconfig})
+    expect(r.ok).toBe(false)
+    const files = r.clusters.flatMap((c) => c.applications.flatMap((a) => a.files))
+    expect(files.length).toBeGreaterThan(0)
+    expect(new Set(files.map((f) => f.kind))).toEqual(new Set(['not-pushed']))
+    expect(app(r, 'kube-prometheus-stack-cluster-01').files.map((f) => f.path)).toContain('deploy/overlays/cluster-01-central/kube-prometheus-stack/values.yaml')
+    expect(app(r, 'kube-prometheus-stack-cluster-01').files[0]!.diff).toMatch(/\n-\s+retention: 6h\n\+\s+retention: 12h\n/)
+    expect(r.summary.handEdits).toBe(0)
+  })
+
+  it('blob ids are git’s own (so unchanged files are compared without reading them)', () => {
+    const content = readFileSync(path.join(ws.gitops, 'argocd/root-app.yaml'), 'utf8')
+    expect(gitBlobId(content)).toBe(ws.remoteGit('rev-parse', 'main:argocd/root-app.yaml').trim())
+  })
+
+  describe('the CLI', () => {
+    beforeAll(() => requireBuild())
+    const env = () => ({KUBECONFIG: kubeconfig, OBSCTL_CONFIG: ws.file})
+
+    it('exit 0 without drift, 1 with (also --json, an object), 2 for an unknown cluster', async () => {
+      const ok = await obsctl(['diff'], {env: env()})
+      expect(ok.status, ok.stderr).toBe(0)
+      expect(ok.stdout).toMatch(/No drift: \d+ Applications match/)
+      kube.setApplicationStatus('argocd', 'opensearch-cluster-01', {sync: 'OutOfSync', health: 'Degraded', message: 'StatefulSet opensearch: 1/3 ready'})
+      const bad = await obsctl(['diff', '--json'], {env: env()})
+      expect(bad.status).toBe(1)
+      const j = JSON.parse(bad.stdout) as DriftResult
+      expect(j.ok).toBe(false)
+      expect(app(j, 'opensearch-cluster-01').live).toMatchObject({state: 'OutOfSync', health: 'Degraded'})
+      const text = await obsctl(['diff', '--cluster', 'cluster-01'], {env: env()})
+      expect(text.status).toBe(1)
+      expect(text.stdout).toContain('✖ opensearch-cluster-01: OutOfSync/Degraded (StatefulSet opensearch: 1/3 ready)')
+      const unknown = await obsctl(['diff', '--cluster', 'cluster-9'], {env: env()})
+      expect(unknown.status).toBe(2)
+      expect(unknown.stderr).toMatch(/--cluster cluster-9: no such cluster/)
+    })
+
+    it('a remote that cannot be read is a failure (exit 1), never "no drift"', async () => {
+      const broken = path.join(ws.dir, 'broken.yaml')
+      writeFileSync(broken, exampleInventory({'git.remote': path.join(ws.dir, 'no-such-remote.git')}, readFileSync(ws.file, 'utf8')))
+      const r = await obsctl(['diff', '-c', broken, '--json'], {env: env()})
+      expect(r.status).toBe(1)
+      expect(JSON.parse(r.stdout).error.code).toBe('GIT_REMOTE_UNREADABLE')
+    })
+  })
+})
