@@ -6,7 +6,7 @@ import type {PlatformContext} from '../platform/index.js'
 
 export type {HttpResponse, OpenSearchCredentials} from '../platform/index.js'
 
-export const COMPONENTS = ['argocd', 'prometheus', 'thanos', 'opensearch', 'fluent-bit'] as const
+export const COMPONENTS = ['argocd', 'prometheus', 'thanos', 'opensearch', 'fluent-bit', 'certificates'] as const
 export type Component = (typeof COMPONENTS)[number]
 
 export type CheckStatus = 'pass' | 'warn' | 'fail'
