@@ -4,7 +4,7 @@
  * credentials from theirs, both resolved before the progress display and kept in memory only.
  */
 import type {LoadedInventory} from '../config/load.js'
-import {findCluster} from '../config/model.js'
+import {findCluster, selectClusters} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
@@ -65,6 +65,8 @@ async function credentials(inv: LoadedInventory, o: BackupRunOptions): Promise<S
 const keyEnvOf = (inv: LoadedInventory, o: BackupRunOptions) => o.keyEnv ?? inv.platform.backup.keyEnv
 
 export async function backupCreate(inv: LoadedInventory, o: BackupRunOptions = {}): Promise<BackupCreateResult> {
+  // an unknown --cluster is bad input (exit 2) before anything runs
+  selectClusters(inv.platform, o.clusters)
   const keyEnv = keyEnvOf(inv, o)
   // bad input first: nothing is touched without a key to encrypt with
   const secret = o.dryRun ? '' : backupSecret(keyEnv)

@@ -4,6 +4,7 @@
  * or a node that could not be read, fails it (exit 1); one within WARN_DAYS is a warning.
  */
 import type {LoadedInventory} from '../config/load.js'
+import {selectClusters} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {ExitCode} from '../errors.js'
@@ -34,6 +35,8 @@ export interface CertsCheckResult {
 }
 
 export async function certsCheck(inv: LoadedInventory, o: CertsRunOptions & {now?: number} = {}): Promise<CertsCheckResult> {
+  // an unknown --cluster is bad input (exit 2) before anything runs
+  selectClusters(inv.platform, o.clusters)
   const [{buildPhases}, {CERTS_CHECK_PHASES, certsCheckPhaseOptions}, {runPhases, runReports}] = await Promise.all([
     import('../flows/registry.js'),
     import('../flows/certs.js'),
@@ -82,6 +85,8 @@ export interface CertsRenewResult {
 }
 
 export async function certsRenew(inv: LoadedInventory, o: CertsRunOptions & CertsRenewOptions & {dryRun?: boolean} = {}): Promise<CertsRenewResult> {
+  // an unknown --cluster is bad input (exit 2) before anything runs
+  selectClusters(inv.platform, o.clusters)
   const [{buildPhases}, {CERTS_RENEW_PHASES, certsRenewPhaseOptions}, {runPhases, runReports}] = await Promise.all([
     import('../flows/registry.js'),
     import('../flows/certs.js'),

@@ -24,14 +24,14 @@ lc_sign() {
   d=$(mktemp -d)
   : >"$d/index.txt"
   echo 01 >"$d/serial"
-  printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\nserial=%s/serial\nnew_certs_dir=%s\ndefault_md=sha256\npolicy=p\nunique_subject=no\nemail_in_dn=no\n[p]\ncommonName=supplied\n[req]\ndistinguished_name=dn\n[dn]\n' "$d" "$d" "$d" >"$d/ca.cnf"
+  printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\nserial=%s/serial\nnew_certs_dir=%s\ndefault_md=sha256\npolicy=p\nunique_subject=no\nemail_in_dn=no\n[p]\ncommonName=supplied\n[req]\ndistinguished_name=dn\n[dn]\n[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment\n[v3_leaf]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' "$d" "$d" "$d" >"$d/ca.cnf"
   mkdir -p "$(dirname "$out")"
   [ -s "$out.key" ] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$out.key" 2>/dev/null
   openssl req -new -key "$out.key" -subj "/CN=$cn" -config "$d/ca.cnf" -out "$d/r.csr" 2>/dev/null
   if [ -n "$ca" ]; then
-    openssl ca -batch -config "$d/ca.cnf" -cert "$ca.crt" -keyfile "$ca.key" -in "$d/r.csr" -startdate "$start" -enddate "$end" -out "$out.crt" -notext 2>/dev/null
+    openssl ca -batch -config "$d/ca.cnf" -cert "$ca.crt" -keyfile "$ca.key" -in "$d/r.csr" -startdate "$start" -enddate "$end" -extensions v3_leaf -out "$out.crt" -notext 2>/dev/null
   else
-    openssl ca -batch -config "$d/ca.cnf" -selfsign -keyfile "$out.key" -in "$d/r.csr" -startdate "$start" -enddate "$end" -out "$out.crt" -notext 2>/dev/null
+    openssl ca -batch -config "$d/ca.cnf" -selfsign -keyfile "$out.key" -in "$d/r.csr" -startdate "$start" -enddate "$end" -extensions v3_ca -out "$out.crt" -notext 2>/dev/null
   fi
   local rc=$?
   chmod 600 "$out.key"
