@@ -176,7 +176,8 @@ describe('backup restore', () => {
     const r = await backupRestore(inv, id, 'cluster-01', {...quiet, pollMs: 100})
     expect(r.ok, JSON.stringify(r.run?.phases.flatMap((p) => p.tasks.map((t) => t.error)))).toBe(true)
     expect(nodeBytes(node, '/var/lib/etcd/member/snap/db').equals(dbs[0]!)).toBe(true)
-    expect(nodeBytes(node, `/var/lib/etcd.before-restore-${id}/member/snap/db`).equals(later)).toBe(true)
+    expect(r.restored!.previousDataDir).toMatch(new RegExp(`^/var/lib/etcd\\.before-restore-${id}-`))
+    expect(nodeBytes(node, `${r.restored!.previousDataDir}/member/snap/db`).equals(later)).toBe(true)
     expect(node.file('/var/lib/etcd/member/restored-as')?.trim()).toBe(`${node.hostname} ${node.hostname}=https://${node.ip}:2380`)
     for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) expect(node.file(`/etc/kubernetes/manifests/${pod}.yaml`), pod).toBeDefined()
     const lines = node.calls().map((c) => c.line)
@@ -184,7 +185,7 @@ describe('backup restore', () => {
     expect(restore).toBeGreaterThan(0)
     // etcd was answering neither during the restore (its manifest was parked) … and healthy after
     expect(lines.slice(restore).some((l) => /^etcdctl .*endpoint health/.test(l))).toBe(true)
-    expect(r.restored).toMatchObject({cluster: 'cluster-01', previousDataDir: `/var/lib/etcd.before-restore-${id}`})
+    expect(r.restored).toMatchObject({cluster: 'cluster-01', id})
     expect(onNode(node, 'ls -A /var/lib/obsctl/restore').trim()).toBe('')
     expect(lines.join('\n')).not.toContain(BACKUP_KEY)
   }, 240_000)

@@ -9,7 +9,7 @@ export default class BackupRestore extends BaseCommand {
   static override description = `Downloads the cluster's snapshot of backup ID, decrypts it (the secret from backup.keyEnv or --key-env) and
 checks its sha256; on the control-plane node: places it, stops kube-apiserver, kube-controller-manager,
 kube-scheduler and etcd (their manifests moved out of /etc/kubernetes/manifests), moves the etcd data dir aside
-(kept as <data-dir>.before-restore-ID), runs etcdutl snapshot restore with the member's name and peer URL from
+(kept as <data-dir>.before-restore-ID-RUN), runs etcdutl snapshot restore with the member's name and peer URL from
 kubeadm's etcd manifest, starts the pods again and waits until etcd answers healthy.
 A cluster with several control-plane nodes is refused (exit 2): see docs/backup.md. Asks first (--yes).`
   static override examples = [

@@ -26,7 +26,7 @@ import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
 import type {S3Credentials, S3Session} from '../s3/client.js'
-import type {SshConnection} from '../ssh/connection.js'
+import {shQuote, type SshConnection} from '../ssh/connection.js'
 import {decrypt, encrypt, ENVELOPE} from './envelope.js'
 import {CONTROL_PLANE_PODS, rootRun, runningContainers, startStaticPod, stopStaticPod, type ControlPlanePod} from './static-pods.js'
 
@@ -153,7 +153,7 @@ async function fetchRootFile(conn: SshConnection, file: string, signal?: AbortSi
   if (conn.opts.user === 'root') return conn.download(file)
   const home = await conn.home()
   const tmp = `${home}/.obsctl-transfer-${path.basename(file)}`
-  await rootRun(conn, `install -m 600 -o ${conn.opts.user} ${file} ${tmp}`, `copying ${file} for transfer`, {signal})
+  await rootRun(conn, `install -m 600 -o ${shQuote(conn.opts.user)} ${file} ${shQuote(tmp)}`, `copying ${file} for transfer`, {signal})
   try {
     return await conn.download(tmp)
   } finally {
@@ -167,7 +167,7 @@ async function pushRootFile(conn: SshConnection, file: string, data: Buffer, sig
   const tmp = home ? `${home}/.obsctl-transfer-${path.basename(file)}` : `${file}.part`
   await rootRun(conn, `mkdir -p ${path.dirname(file)} && chmod 700 ${path.dirname(file)}`, 'preparing the restore folder', {signal})
   await conn.upload(tmp, data, 0o600)
-  await rootRun(conn, `install -m 600 -o root ${tmp} ${file} && rm -f ${tmp}`, `placing ${file}`, {signal})
+  await rootRun(conn, `install -m 600 -o root ${shQuote(tmp)} ${file} && rm -f ${shQuote(tmp)}`, `placing ${file}`, {signal})
 }
 
 async function remoteSha256(conn: SshConnection, file: string, signal?: AbortSignal): Promise<string> {
@@ -449,8 +449,9 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
         before.set(p, await runningContainers(conn, p, ctx.signal))
         await stopStaticPod(conn, p, wait)
       }
-      const aside = `${member.dataDir}.before-restore-${o.id}`
-      await rootRun(conn, `if [ -e ${member.dataDir} ] && [ ! -e ${aside} ]; then mv ${member.dataDir} ${aside}; elif [ -e ${member.dataDir} ]; then rm -rf ${member.dataDir}; fi`, 'moving the etcd data dir aside', {signal: ctx.signal})
+      // kept, never deleted: named after this run, so a rerun or a second restore keeps every earlier one too
+      const aside = `${member.dataDir}.before-restore-${o.id}-${ctx.runId}`
+      await rootRun(conn, `if [ -e ${member.dataDir} ]; then mv ${member.dataDir} ${aside}; fi`, 'moving the etcd data dir aside', {signal: ctx.signal})
       io.log(`the data dir as it was: ${aside}`)
       await rootRun(
         conn,
