@@ -3,7 +3,8 @@
  * parallel), then uploads obsctl's own files and the manifest that marks the backup complete;
  * `backup restore` is the one restore phase, for one single-control-plane cluster.
  */
-import type {BackupEtcdOptions, BackupStateOptions, RestoreEtcdOptions} from '../lifecycle/backup.js'
+import type {BackupEtcdOptions, BackupStateOptions} from '../lifecycle/backup.js'
+import type {RestoreEtcdOptions} from '../lifecycle/restore.js'
 import type {FlowOptions} from './registry.js'
 
 export const BACKUP_CREATE_PHASES = ['backup-etcd', 'backup-state'] as const

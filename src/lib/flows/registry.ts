@@ -10,7 +10,8 @@ import {ObsctlError} from '../errors.js'
 import type {RefreshPhaseOptions, RemovalOptions} from '../fleet/phases.js'
 import type {RenderPhaseOptions} from '../gitops/phases.js'
 import type {KubeconfigPhaseOptions, SecretsPhaseOptions} from '../kube/phases.js'
-import type {BackupEtcdOptions, BackupStateOptions, RestoreEtcdOptions} from '../lifecycle/backup.js'
+import type {BackupEtcdOptions, BackupStateOptions} from '../lifecycle/backup.js'
+import type {RestoreEtcdOptions} from '../lifecycle/restore.js'
 import type {CertsCheckOptions, CertsRenewOptions} from '../lifecycle/certs.js'
 import type {NodesPhaseOptions} from '../nodes/install.js'
 import type {BucketsPhaseOptions} from '../s3/phases.js'
@@ -50,7 +51,7 @@ export const PHASE_REGISTRY = {
   'certs-renew': async (o: CertsRenewOptions) => (await certs()).certsRenewPhase(o),
   'backup-etcd': async (o: BackupEtcdOptions) => (await backup()).backupEtcdPhase(o),
   'backup-state': async (o: BackupStateOptions) => (await backup()).backupStatePhase(o),
-  'restore-etcd': async (o: RestoreEtcdOptions) => (await backup()).restoreEtcdPhase(o),
+  'restore-etcd': async (o: RestoreEtcdOptions) => (await import('../lifecycle/restore.js')).restoreEtcdPhase(o),
 } as const
 
 export type PhaseName = keyof typeof PHASE_REGISTRY

@@ -10,6 +10,7 @@ import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
 import type {S3Credentials} from '../s3/client.js'
 import {backupSecret} from './envelope.js'
+import {refuseMultiControlPlane, type RestoreEtcdReport} from './restore.js'
 import {
   BACKUP_PREFIX,
   backupBucket,
@@ -19,12 +20,10 @@ import {
   listObjects,
   newBackupId,
   objectKey,
-  refuseMultiControlPlane,
   type BackupEntry,
   type BackupEtcdReport,
   type BackupManifest,
   type BackupStateReport,
-  type RestoreEtcdReport,
 } from './backup.js'
 
 export interface BackupRunOptions {

@@ -12,29 +12,23 @@
  * Phases (registered in ../flows/registry.ts): `backup-etcd` (one task per cluster: `etcdctl snapshot
  * save` on its first control-plane node over SSH, `etcdutl snapshot status` and sha256sum there, copied
  * over SFTP and checked against that sha256, encrypted, uploaded), `backup-state` (the obsctl files and
- * the manifest), and `restore-etcd` (one single-control-plane cluster: the static pods stopped, the data
- * dir moved aside, `etcdutl snapshot restore`, the pods started, etcd healthy). The node side needs
- * etcdctl and etcdutl (etcd's release binaries, of the cluster's etcd version) on the control plane.
+ * the manifest); `restore-etcd` is in ./restore.ts, the node side in ./etcd-node.ts.
  */
 import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
-import {controlPlaneNodes, findCluster, firstControlPlane, nodeName, obsctlDir} from '../config/model.js'
-import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
+import {findCluster, firstControlPlane, nodeName, obsctlDir} from '../config/model.js'
+import type {Cluster, Platform} from '../config/schema.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
 import type {S3Credentials, S3Session} from '../s3/client.js'
-import {shQuote, type SshConnection} from '../ssh/connection.js'
 import {decrypt, encrypt, ENVELOPE} from './envelope.js'
-import {CONTROL_PLANE_PODS, rootRun, runningContainers, startStaticPod, stopStaticPod, type ControlPlanePod} from './static-pods.js'
+import {WORK_DIR, connOf, fetchRootFile, takeSnapshot} from './etcd-node.js'
+import {rootRun} from './static-pods.js'
 
 export const BACKUP_PREFIX = '_obsctl/'
-/** kubeadm's etcd client credentials on a control-plane node (the health check's client certificate) */
-export const ETCD_TLS = '--endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key'
-const WORK_DIR = '/var/lib/obsctl/backup'
-const ETCD_TOOLS_HINT = 'install etcdctl and etcdutl (etcd release binaries of the cluster’s etcd version) in /usr/local/bin on the control-plane node'
 
 export const backupBucket = (p: Platform) => p.s3.buckets.backups.name
 export const objectKey = (id: string, name: string) => `${BACKUP_PREFIX}${id}/${name}`
@@ -50,7 +44,7 @@ export function checkBackupId(id: string): string {
   return id
 }
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 export interface EtcdSnapshotMeta {
   id: string
@@ -90,7 +84,7 @@ export interface BackupS3Options {
   secret: string
 }
 
-function s3(ctx: RunContext, o: BackupS3Options): Promise<S3Session> {
+export function backupS3(ctx: RunContext, o: BackupS3Options): Promise<S3Session> {
   return ctx.resources.getOrCreate<S3Session>(
     'backup.s3',
     async () => (await import('../s3/phases.js')).connectS3(ctx.inv, {caFile: o.caFile, timeoutSeconds: o.timeoutSeconds ?? 600, credentials: o.credentials, signal: ctx.signal}),
@@ -135,65 +129,6 @@ export async function listObjects(session: S3Session, bucket: string, prefix: st
 }
 
 // ---------------------------------------------------------------------------------------------
-// the node side
-
-async function connOf(ctx: RunContext, node: ClusterNode): Promise<SshConnection> {
-  const {sshPool} = await import('../ssh/pool.js')
-  return (await sshPool(ctx)).get(node)
-}
-
-async function requireTools(conn: SshConnection, tools: string[], signal?: AbortSignal): Promise<void> {
-  const r = await conn.sudo(tools.map((t) => `command -v ${t} >/dev/null || echo "missing ${t}"`).join('; '), {signal})
-  const missing = [...r.stdout.matchAll(/missing (\S+)/g)].map((m) => m[1]!)
-  if (missing.length > 0) throw new ObsctlError(`${missing.join(' and ')} not found on ${conn.label}`, {code: 'ETCD_TOOLS', hints: [ETCD_TOOLS_HINT]})
-}
-
-/** Copy a root-owned file to this machine: as the login user it must be readable, so a copy owned by that user goes through its home. */
-async function fetchRootFile(conn: SshConnection, file: string, signal?: AbortSignal): Promise<Buffer> {
-  if (conn.opts.user === 'root') return conn.download(file)
-  const home = await conn.home()
-  const tmp = `${home}/.obsctl-transfer-${path.basename(file)}`
-  await rootRun(conn, `install -m 600 -o ${shQuote(conn.opts.user)} ${file} ${shQuote(tmp)}`, `copying ${file} for transfer`, {signal})
-  try {
-    return await conn.download(tmp)
-  } finally {
-    await conn.remove(tmp)
-  }
-}
-
-/** Put bytes in a root-owned file (0600) on the node, through the login user's home. */
-async function pushRootFile(conn: SshConnection, file: string, data: Buffer, signal?: AbortSignal): Promise<void> {
-  const home = conn.opts.user === 'root' ? undefined : await conn.home()
-  const tmp = home ? `${home}/.obsctl-transfer-${path.basename(file)}` : `${file}.part`
-  await rootRun(conn, `mkdir -p ${path.dirname(file)} && chmod 700 ${path.dirname(file)}`, 'preparing the restore folder', {signal})
-  await conn.upload(tmp, data, 0o600)
-  await rootRun(conn, `install -m 600 -o root ${shQuote(tmp)} ${file} && rm -f ${shQuote(tmp)}`, `placing ${file}`, {signal})
-}
-
-async function remoteSha256(conn: SshConnection, file: string, signal?: AbortSignal): Promise<string> {
-  const out = await rootRun(conn, `sha256sum ${file}`, `sha256sum ${file}`, {signal})
-  const m = /^([0-9a-f]{64})\s/.exec(out.trim())
-  if (!m) throw new ObsctlError(`sha256sum ${file} on ${conn.label} printed no checksum`, {code: 'CHECKSUM'})
-  return m[1]!
-}
-
-/** Take and verify a snapshot on the node: the file path, its status and its sha256. */
-export async function takeSnapshot(conn: SshConnection, file: string, log: (l: string) => void, signal?: AbortSignal): Promise<{etcd: EtcdSnapshotMeta['etcd']; sha256: string}> {
-  await requireTools(conn, ['etcdctl', 'etcdutl'], signal)
-  await rootRun(conn, `mkdir -p ${WORK_DIR} && chmod 700 ${WORK_DIR} && rm -f ${file}`, 'preparing the snapshot folder', {signal})
-  await rootRun(conn, `ETCDCTL_API=3 etcdctl ${ETCD_TLS} snapshot save ${file}`, 'etcdctl snapshot save', {log, signal, code: 'ETCD_SNAPSHOT', hints: ['is etcd running? sudo crictl ps --name etcd', ETCD_TOOLS_HINT]})
-  const status = await rootRun(conn, `etcdutl snapshot status ${file} -w json`, 'etcdutl snapshot status', {signal, code: 'ETCD_SNAPSHOT'})
-  let etcd: EtcdSnapshotMeta['etcd']
-  try {
-    etcd = JSON.parse(status.trim().split('\n').pop() ?? '{}') as EtcdSnapshotMeta['etcd']
-  } catch {
-    throw new ObsctlError(`etcdutl snapshot status on ${conn.label} did not print JSON: ${status.slice(0, 200)}`, {code: 'ETCD_SNAPSHOT'})
-  }
-  log(`snapshot ${file}: revision ${etcd.revision ?? '?'}, ${etcd.totalKey ?? '?'} keys, ${etcd.totalSize ?? '?'} bytes`)
-  return {etcd, sha256: await remoteSha256(conn, file, signal)}
-}
-
-// ---------------------------------------------------------------------------------------------
 // backup-etcd
 
 export interface ClusterTarget extends Target {
@@ -215,7 +150,7 @@ export interface BackupEtcdReport {
   revision?: number
 }
 
-function clusterOf(ctx: RunContext, name: string): Cluster {
+export function clusterOf(ctx: RunContext, name: string): Cluster {
   const c = findCluster(ctx.platform, name)
   if (!c) throw inputError(`cluster ${name} is not in the inventory`, [`clusters: ${ctx.platform.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
   return c
@@ -229,7 +164,7 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
     fingerprint: (t, ctx) => ({id: o.id, cluster: t.cluster, bucket: backupBucket(ctx.platform), endpoint: ctx.platform.s3.endpoint}),
     async prepare(_t, ctx) {
       await (await import('../ssh/pool.js')).prepareSsh(ctx)
-      await s3(ctx, o)
+      await backupS3(ctx, o)
     },
     describe: (t, ctx) =>
       `ssh ${firstControlPlane(clusterOf(ctx, t.cluster)).host}: etcdctl snapshot save, etcdutl snapshot status, sha256sum; copy it here, check the sha256, encrypt (AES-256-GCM), upload s3://${backupBucket(ctx.platform)}/${objectKey(o.id, `${snapshotName(t.cluster)}.enc`)}`,
@@ -244,7 +179,7 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
       const got = sha256(data)
       if (got !== snap.sha256) throw new ObsctlError(`the snapshot copied from ${conn.label} has sha256 ${got}, the node's file ${snap.sha256}`, {code: 'CHECKSUM', hints: ['rerun obsctl backup create; the transfer was damaged']})
       io.log(`copied ${data.length} bytes; sha256 ${got} matches the node's`)
-      const session = await s3(ctx, o)
+      const session = await backupS3(ctx, o)
       const bucket = backupBucket(ctx.platform)
       const encName = objectKey(o.id, `${snapshotName(c.name)}.enc`)
       await putObject(session, bucket, encName, await encrypt(data, o.secret, encName))
@@ -301,12 +236,12 @@ export function backupStatePhase(o: BackupStateOptions): Phase<Target, BackupSta
     title: "obsctl's files (inventory, platform CA, known_hosts), encrypted, and the backup manifest",
     targets: () => [{id: 'platform', title: 'inventory, .obsctl/pki, known_hosts'}],
     fingerprint: (_t, ctx) => ({id: o.id, bucket: backupBucket(ctx.platform), endpoint: ctx.platform.s3.endpoint}),
-    prepare: async (_t, ctx) => void (await s3(ctx, o)),
+    prepare: async (_t, ctx) => void (await backupS3(ctx, o)),
     describe: (_t, ctx) => `encrypt ${stateFiles(ctx, o.knownHostsFile).map((f) => f.rel).join(', ')} into s3://${backupBucket(ctx.platform)}/${objectKey(o.id, 'obsctl-state.enc')}; write ${objectKey(o.id, 'manifest.json')}`,
     async run(_t, ctx, io) {
       const files = stateFiles(ctx, o.knownHostsFile)
       const entries: StateFileEntry[] = files.map((f) => ({path: f.rel, mode: statSync(f.file).mode & 0o777, data: readFileSync(f.file).toString('base64')}))
-      const session = await s3(ctx, o)
+      const session = await backupS3(ctx, o)
       const bucket = backupBucket(ctx.platform)
       const name = objectKey(o.id, 'obsctl-state.enc')
       await putObject(session, bucket, name, await encrypt(Buffer.from(JSON.stringify({files: entries})), o.secret, name))
@@ -370,116 +305,4 @@ export async function readSnapshot(session: S3Session, p: Platform, id: string, 
   const data = await decrypt(await getObject(session, bucket, encName), secret, encName)
   if (sha256(data) !== meta.sha256) throw new ObsctlError(`the snapshot in ${encName} does not match its recorded sha256`, {code: 'CHECKSUM'})
   return {meta, data}
-}
-
-// ---------------------------------------------------------------------------------------------
-// restore-etcd
-
-export interface RestoreEtcdOptions extends BackupS3Options {
-  id: string
-  /** how long each static pod may take to stop or start, and etcd to answer healthy (default 300 s) */
-  podTimeoutMs?: number
-  pollMs?: number
-}
-
-export interface RestoreEtcdReport {
-  id: string
-  cluster: string
-  node: string
-  revision?: number
-  sha256: string
-  /** the data dir as it was, kept beside it */
-  previousDataDir: string
-}
-
-/** A restore of one member from a snapshot is the whole cluster only when etcd has one member. */
-export function refuseMultiControlPlane(c: Cluster): void {
-  const cps = controlPlaneNodes(c)
-  if (cps.length > 1) {
-    throw inputError(
-      `${c.name} has ${cps.length} control-plane nodes; obsctl backup restore restores single-control-plane clusters only`,
-      [
-        'a multi-member etcd must be restored on every member from the same snapshot, with all members stopped at once: see docs/backup.md "Several control-plane nodes"',
-      ],
-      'RESTORE_MULTI_CP',
-    )
-  }
-}
-
-/** etcd's --name, --initial-advertise-peer-urls and --data-dir from kubeadm's manifest (wherever it is parked). */
-async function etcdMember(conn: SshConnection, signal?: AbortSignal): Promise<{name: string; peerUrl: string; dataDir: string}> {
-  const out = await rootRun(conn, 'f=/etc/kubernetes/manifests/etcd.yaml; [ -f $f ] || f=/etc/kubernetes/obsctl-parked-manifests/etcd.yaml; cat $f', 'reading the etcd manifest', {signal, code: 'ETCD_MANIFEST'})
-  const flag = (n: string) => new RegExp(`--${n}=(\\S+)`).exec(out)?.[1]
-  const name = flag('name')
-  const peerUrl = flag('initial-advertise-peer-urls')
-  if (!name || !peerUrl) throw new ObsctlError(`the etcd manifest on ${conn.label} has no --name or --initial-advertise-peer-urls`, {code: 'ETCD_MANIFEST', hints: ['is this a kubeadm control plane with a local (stacked) etcd?']})
-  return {name, peerUrl, dataDir: flag('data-dir') ?? '/var/lib/etcd'}
-}
-
-export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, RestoreEtcdReport> {
-  return {
-    name: 'restore-etcd',
-    title: 'Restore etcd from a backup (single control plane)',
-    targets: (ctx) => runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${nodeName(firstControlPlane(c))})`})),
-    fingerprint: (t) => ({id: o.id, cluster: t.cluster}),
-    async prepare(_t, ctx) {
-      await (await import('../ssh/pool.js')).prepareSsh(ctx)
-      await s3(ctx, o)
-    },
-    describe: (t, ctx) =>
-      `download and decrypt ${objectKey(o.id, `${snapshotName(t.cluster)}.enc`)}; on ${firstControlPlane(clusterOf(ctx, t.cluster)).host}: stop ${CONTROL_PLANE_PODS.join(', ')} (manifests out of /etc/kubernetes/manifests), move the etcd data dir aside, etcdutl snapshot restore, start them again, wait for etcd to be healthy`,
-    async run(t, ctx, io) {
-      const c = clusterOf(ctx, t.cluster)
-      refuseMultiControlPlane(c)
-      const node = firstControlPlane(c)
-      const log = (l: string) => io.log(l)
-      const wait = {timeoutMs: o.podTimeoutMs, intervalMs: o.pollMs, signal: ctx.signal, log}
-      const {meta, data} = await readSnapshot(await s3(ctx, o), ctx.platform, o.id, c.name, o.secret)
-      io.log(`snapshot of ${meta.createdAt}: ${meta.size} bytes, revision ${meta.etcd.revision ?? '?'}, sha256 checked`)
-      const conn = await connOf(ctx, node)
-      await requireTools(conn, ['etcdutl', 'etcdctl'], ctx.signal)
-      const file = `/var/lib/obsctl/restore/${o.id}-${c.name}.db`
-      await pushRootFile(conn, file, data, ctx.signal)
-      const onNode = await remoteSha256(conn, file, ctx.signal)
-      if (onNode !== meta.sha256) throw new ObsctlError(`the snapshot placed on ${conn.label} has sha256 ${onNode}, expected ${meta.sha256}`, {code: 'CHECKSUM'})
-      const member = await etcdMember(conn, ctx.signal)
-      // stop: the API server first (it writes to etcd), etcd last
-      const before = new Map<ControlPlanePod, string[]>()
-      for (const p of CONTROL_PLANE_PODS) {
-        before.set(p, await runningContainers(conn, p, ctx.signal))
-        await stopStaticPod(conn, p, wait)
-      }
-      // kept, never deleted: named after this run, so a rerun or a second restore keeps every earlier one too
-      const aside = `${member.dataDir}.before-restore-${o.id}-${ctx.runId}`
-      await rootRun(conn, `if [ -e ${member.dataDir} ]; then mv ${member.dataDir} ${aside}; fi`, 'moving the etcd data dir aside', {signal: ctx.signal})
-      io.log(`the data dir as it was: ${aside}`)
-      await rootRun(
-        conn,
-        `etcdutl snapshot restore ${file} --data-dir ${member.dataDir} --name ${member.name} --initial-cluster ${member.name}=${member.peerUrl} --initial-advertise-peer-urls ${member.peerUrl}`,
-        'etcdutl snapshot restore',
-        {log, signal: ctx.signal, code: 'ETCD_RESTORE', hints: [`the pods are stopped and the old data is in ${aside}: fix the cause and rerun, or move it back and start the pods (mv /etc/kubernetes/obsctl-parked-manifests/*.yaml /etc/kubernetes/manifests/)`]},
-      )
-      // start: etcd first
-      for (const p of [...CONTROL_PLANE_PODS].reverse()) await startStaticPod(conn, p, before.get(p) ?? [], wait)
-      await waitEtcdHealthy(conn, wait)
-      await rootRun(conn, `rm -f ${file}`, `removing ${file}`, {signal: ctx.signal})
-      return {
-        summary: `restored ${o.id} (revision ${meta.etcd.revision ?? '?'}) on ${nodeName(node)}; previous data in ${aside}`,
-        report: {id: o.id, cluster: c.name, node: nodeName(node), revision: meta.etcd.revision, sha256: meta.sha256, previousDataDir: aside},
-      }
-    },
-  }
-}
-
-async function waitEtcdHealthy(conn: SshConnection, o: {timeoutMs?: number; intervalMs?: number; signal?: AbortSignal; log?: (l: string) => void}): Promise<void> {
-  const deadline = Date.now() + (o.timeoutMs ?? 300_000)
-  for (;;) {
-    const r = await conn.sudo(`ETCDCTL_API=3 etcdctl ${ETCD_TLS} endpoint health`, {signal: o.signal})
-    if (r.code === 0 && /is healthy/.test(r.stdout)) {
-      o.log?.(r.stdout.trim())
-      return
-    }
-    if (Date.now() > deadline) throw new ObsctlError(`etcd on ${conn.label} is not healthy after the restore: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, {code: 'ETCD_UNHEALTHY', hints: ['journalctl -u kubelet and sudo crictl logs $(sudo crictl ps -a --name etcd -q | head -1) on the node']})
-    await new Promise((res) => setTimeout(res, o.intervalMs ?? 1000))
-  }
 }

@@ -8,7 +8,7 @@
 import {readFileSync} from 'node:fs'
 import tls from 'node:tls'
 import {errorMessage} from '../../errors.js'
-import {WARN_DAYS, certInfo, type CertInfo} from '../../lifecycle/certs.js'
+import {WARN_DAYS, certInfo, type CertInfo} from '../../lifecycle/certs-read.js'
 import type {Kube} from '../../platform/kube.js'
 import type {Check, ValidateContext} from '../types.js'
 import {fail, list, pass, warn} from './util.js'
