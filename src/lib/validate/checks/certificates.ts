@@ -2,7 +2,7 @@
  * certificates.expiry: per cluster, the two certificates every obsctl command depends on, measured
  * live: the API server's serving certificate (a TLS handshake with the CA of the kubeconfig) and the
  * admin client certificate of the kubeconfig's <cluster>-admin user. Expired fails, within 30 days
- * warns (lifecycle/certs.ts WARN_DAYS). The node-side certificates (etcd, front proxy, …) need SSH:
+ * warns (lifecycle/certs-read.ts WARN_DAYS). The node-side certificates (etcd, front proxy, …) need SSH:
  * `obsctl certs check` reads them.
  */
 import {readFileSync} from 'node:fs'
