@@ -17,7 +17,7 @@ Services are reached at <service>.k8s-cluster-<id>.<domain> of the central clust
     '<%= config.bin %> validate all --skip thanos.bucket --json',
   ]
   static override args = {
-    component: Args.string({description: 'what to check', options: ['prometheus', 'thanos', 'opensearch', 'fluent-bit', 'argocd', 'alertmanager', 'all'], default: 'all', required: false}),
+    component: Args.string({description: 'what to check', options: ['prometheus', 'thanos', 'opensearch', 'fluent-bit', 'argocd', 'alertmanager', 'certificates', 'all'], default: 'all', required: false}),
   }
   static override flags = {
     wait: Flags.boolean({summary: 'Re-run failing checks until they pass or --timeout passes.'}),

@@ -88,7 +88,7 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
     expect(statuses.validate).toEqual(['done'])
     const validation = JSON.parse(readFileSync(path.join(dir, '.obsctl', 'validation.json'), 'utf8'))
     expect(validation.checks.filter((c: {result: string}) => c.result !== 'pass'), JSON.stringify(validation.checks, null, 1)).toEqual([])
-    expect(validation.summary).toEqual({pass: 19, warn: 0, fail: 0, skipped: 0})
+    expect(validation.summary).toEqual({pass: 20, warn: 0, fail: 0, skipped: 0})
 
     // no duplicate side effects: node commands, Git history, Argo CD objects, buckets
     expect(sb.nodes.map((n) => n.calls().length)).toEqual(calls)

@@ -74,8 +74,8 @@ describe('obsctl status', () => {
     }
     expect(s.ok).toBe(true)
     const text = formatStatus(s)
-    expect(text).toMatch(/^CLUSTER\s+ROLE\s+NODES\s+APPS\s+METRICS\s+LOGS\s+VALIDATED\s+STATUS\n/)
-    expect(text).toMatch(/cluster-01\s+central\s+1\/1 Ready\s+3\/3 Synced\+Healthy\s+\d+s ago\s+\d+s ago\s+never\s+ok/)
+    expect(text).toMatch(/^CLUSTER\s+ROLE\s+NODES\s+APPS\s+METRICS\s+LOGS\s+CERTS\s+VALIDATED\s+STATUS\n/)
+    expect(text).toMatch(/cluster-01\s+central\s+1\/1 Ready\s+3\/3 Synced\+Healthy\s+\d+s ago\s+\d+s ago\s+\d+d\s+never\s+ok/)
     expect(text).toMatch(/all 4 clusters ok; no validation recorded yet \(obsctl validate\)$/)
   })
 
@@ -119,7 +119,7 @@ describe('obsctl status', () => {
       expect(text).toContain('  ✖ cluster-03 apps: fluent-bit-cluster-03 (OutOfSync/Progressing)')
       expect(text).toContain('  ✖ cluster-04 logs: newest line 2h old (stale after 15m)')
       expect(text).toMatch(/ {2}✖ cluster-04 nodes: .+/)
-      expect(text).toMatch(/cluster-04\s+edge\s+unknown\s+2\/2 Synced\+Healthy\s+\d+s ago\s+stale 2h ago\s+\S+ \S+ ago\s+DEGRADED/)
+      expect(text).toMatch(/cluster-04\s+edge\s+unknown\s+2\/2 Synced\+Healthy\s+\d+s ago\s+stale 2h ago\s+\S+\s+\S+ \S+ ago\s+DEGRADED/)
       expect(text).toMatch(/3\/4 clusters degraded; /)
       if (process.env.OBSCTL_CAPTURE_DIR) writeFileSync(path.join(process.env.OBSCTL_CAPTURE_DIR, 'status-degraded.txt'), `${text}\n`)
     } finally {

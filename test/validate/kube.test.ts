@@ -41,11 +41,11 @@ afterAll(async () => {
 const byId = (v: Verdict, id: string): CheckOutcome => v.checks.find((x) => x.id === id)!
 
 describe('validate all with Kubernetes state', () => {
-  it('passes: all 19 checks', async () => {
+  it('passes: all 20 checks', async () => {
     const v = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000})
     const bad = v.checks.filter((c) => c.result !== 'pass')
     expect(bad, formatVerdict(v)).toEqual([])
-    expect(v.summary).toEqual({pass: 19, warn: 0, fail: 0, skipped: 0})
+    expect(v.summary).toEqual({pass: 20, warn: 0, fail: 0, skipped: 0})
     expect(byId(v, 'argocd.apps').detail).toBe('5 Applications Synced and Healthy')
     expect(byId(v, 'argocd.clusters').detail).toBe('3 edges Successful')
     expect(byId(v, 'prometheus.replicas').detail).toBe('2 replicas ready, cluster=cluster-01')
@@ -121,7 +121,7 @@ describe('validate all with Kubernetes state', () => {
     const ok = await obsctl(['validate', 'all', '-c', inv.file], {env})
     expect(ok.stderr).toBe('')
     expect(ok.status).toBe(0)
-    expect(ok.stdout).toMatch(/✔ 19 passed, 0 warnings, 0 failed in \d+\.\ds\n$/)
+    expect(ok.stdout).toMatch(/✔ 20 passed, 0 warnings, 0 failed in \d+\.\ds\n$/)
     p.thanos.halted = 1
     p.opensearch.health.status = 'yellow'
     const central = kubes[0]!
@@ -129,12 +129,12 @@ describe('validate all with Kubernetes state', () => {
     try {
       const bad = await obsctl(['validate', 'all', '-c', inv.file], {env})
       expect(bad.status).toBe(1)
-      expect(bad.stdout).toMatch(/✖ 16 passed, 1 warning, 2 failed in/)
+      expect(bad.stdout).toMatch(/✖ 17 passed, 1 warning, 2 failed in/)
       const json = await obsctl(['validate', 'all', '-c', inv.file, '--json', '--skip', 'thanos.bucket'], {env})
       expect(json.status).toBe(1)
       const v = JSON.parse(json.stdout) as Verdict
       expect(v.ok).toBe(false)
-      expect(v.summary).toEqual({pass: 15, warn: 1, fail: 2, skipped: 1})
+      expect(v.summary).toEqual({pass: 16, warn: 1, fail: 2, skipped: 1})
       expect(v.checks.filter((c) => c.result === 'fail').map((c) => c.id).sort()).toEqual(['argocd.apps', 'thanos.compactor'])
       if (process.env.OBSCTL_CAPTURE) writeFileSync(process.env.OBSCTL_CAPTURE, `$ obsctl validate all\n${ok.stdout}\n$ obsctl validate all   # exit 1\n${bad.stdout}`)
     } finally {

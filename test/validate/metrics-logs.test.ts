@@ -255,7 +255,7 @@ describe('runner', () => {
   it('an unreachable endpoint fails its checks, never the run; every check still runs', async () => {
     const inv = p.inventoryWith({'thanos-query': DEAD, opensearch: DEAD})
     const v = await validate(inv, {component: 'all', kubeconfig: p.env.KUBECONFIG, requestTimeoutMs: GENEROUS_MS})
-    expect(v.checks).toHaveLength(19)
+    expect(v.checks).toHaveLength(20)
     expect(byId(v, 'thanos.stores')).toMatchObject({result: 'fail', detail: 'thanos-query: cannot reach http://127.0.0.1:9 (ECONNREFUSED)'})
     expect(byId(v, 'opensearch.health').detail).toBe('opensearch: cannot reach http://127.0.0.1:9 (ECONNREFUSED)')
     expect(byId(v, 'thanos.compactor').result).toBe('pass')

@@ -113,6 +113,21 @@ export const RetentionSchema = z.strictObject({
     .default({deleteAfter: '180d'}),
 })
 
+/** Backups (issue 15): etcd snapshots and obsctl's own files, encrypted client-side, in s3.buckets.backups; Longhorn volume backups on a schedule. */
+export const BackupSchema = z.strictObject({
+  keyEnv: envName.default('OBSCTL_BACKUP_KEY').describe('env var holding the secret that encrypts backups client-side (AES-256-GCM, key derived with scrypt); never on the command line'),
+  volumes: z
+    .strictObject({
+      schedule: z
+        .string()
+        .regex(/^(\S+\s+){4}\S+$/, 'expected a cron schedule of five fields, e.g. "0 3 * * *"')
+        .default('0 3 * * *')
+        .describe('when Longhorn backs up every volume (RecurringJob obsctl-backup, cron in UTC)'),
+      retain: z.number().int().min(1).max(100).default(7).describe('backups Longhorn keeps per volume'),
+    })
+    .default({schedule: '0 3 * * *', retain: 7}),
+})
+
 export const NodeSchema = z.strictObject({
   host: host.describe('address obsctl connects to over SSH'),
   port: z.number().int().min(1).max(65535).optional(),
@@ -165,6 +180,7 @@ export const PlatformSchema = z.strictObject({
     .default({})
     .describe('per-service URL overrides (e.g. thanos-query: https://...); default <service>.k8s-cluster-<id>.<domain>'),
   clusters: z.array(ClusterSchema).min(1),
+  backup: BackupSchema.default(BackupSchema.parse({})).describe('etcd/obsctl backups (obsctl backup create) and the Longhorn volume backup schedule'),
   alerting: AlertingSchema.default(AlertingSchema.parse({})).describe('Alertmanager receivers and routes (config/alerting.ts); secrets only as env var names'),
 })
 

@@ -10,6 +10,9 @@ import {ObsctlError} from '../errors.js'
 import type {RefreshPhaseOptions, RemovalOptions} from '../fleet/phases.js'
 import type {RenderPhaseOptions} from '../gitops/phases.js'
 import type {KubeconfigPhaseOptions, SecretsPhaseOptions} from '../kube/phases.js'
+import type {BackupEtcdOptions, BackupStateOptions} from '../lifecycle/backup.js'
+import type {RestoreEtcdOptions} from '../lifecycle/restore.js'
+import type {CertsCheckOptions, CertsRenewOptions} from '../lifecycle/certs.js'
 import type {NodesPhaseOptions} from '../nodes/install.js'
 import type {BucketsPhaseOptions} from '../s3/phases.js'
 import type {ValidatePhaseOptions} from '../validate/phases.js'
@@ -21,6 +24,8 @@ const nodes = () => import('../nodes/phases.js')
 const kube = () => import('../kube/phases.js')
 const argocd = () => import('../argocd/phases.js')
 const fleet = () => import('../fleet/phases.js')
+const certs = () => import('../lifecycle/certs.js')
+const backup = () => import('../lifecycle/backup.js')
 
 export const PHASE_REGISTRY = {
   preflight: async (_o: NoOptions) => (await nodes()).preflightPhase(),
@@ -41,6 +46,12 @@ export const PHASE_REGISTRY = {
   'remove-kubeconfig': async (o: RemovalOptions) => (await fleet()).removeKubeconfigPhase(o),
   'reset-nodes': async (o: RemovalOptions) => (await fleet()).resetNodesPhase(o),
   'remove-inventory': async (o: RemovalOptions) => (await fleet()).removeInventoryPhase(o),
+  // day 2: certificates and backups (issue 15)
+  'certs-check': async (o: CertsCheckOptions) => (await certs()).certsCheckPhase(o),
+  'certs-renew': async (o: CertsRenewOptions) => (await certs()).certsRenewPhase(o),
+  'backup-etcd': async (o: BackupEtcdOptions) => (await backup()).backupEtcdPhase(o),
+  'backup-state': async (o: BackupStateOptions) => (await backup()).backupStatePhase(o),
+  'restore-etcd': async (o: RestoreEtcdOptions) => (await import('../lifecycle/restore.js')).restoreEtcdPhase(o),
 } as const
 
 export type PhaseName = keyof typeof PHASE_REGISTRY

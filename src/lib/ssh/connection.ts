@@ -343,6 +343,16 @@ export class SshConnection {
     }
   }
 
+  /** Read a file over SFTP (readable by the login user). */
+  async download(remotePath: string): Promise<Buffer> {
+    const sftp = await this.sftp()
+    try {
+      return await new Promise<Buffer>((resolve, reject) => sftp.readFile(remotePath, (err, data) => (err ? reject(err) : resolve(data))))
+    } catch (error) {
+      throw new ObsctlError(`ssh ${this.label}: download of ${remotePath} failed: ${(error as Error).message}`, {code: 'SSH_DOWNLOAD', cause: error})
+    }
+  }
+
   async remove(remotePath: string): Promise<void> {
     const sftp = await this.sftp()
     await new Promise<void>((resolve) => sftp.unlink(remotePath, () => resolve()))

@@ -13,6 +13,7 @@ import {errorMessage, inputError} from '../errors.js'
 import {withTimeout} from '../async.js'
 import {APPLICATION, NAMESPACES, indexPattern, okJson, openPlatform, os, thanosQuery, type KubeObject, type PlatformContext, type PlatformOptions} from '../platform/index.js'
 import {lastValidation, type CheckStatus, type ValidationRecord} from '../validate/index.js'
+import {lastCerts, type CertsRecord, type Soonest} from '../lifecycle/certs.js'
 
 /** A probe that could not answer. */
 export interface ProbeError {
@@ -50,6 +51,15 @@ export interface ClusterValidation {
   checks: string[]
 }
 
+/** The soonest certificate expiry of a cluster: the API server's and the kubeconfig's (live), and the nodes' from the last `obsctl certs check`. */
+export interface CertsStatus {
+  soonest: Soonest | null
+  /** when `obsctl certs check` last read the nodes' certificates (null: never; then only the live two count) */
+  nodesCheckedAt: string | null
+  /** what could not be measured live */
+  problems: string[]
+}
+
 export interface ClusterStatus {
   name: string
   id: string
@@ -58,8 +68,9 @@ export interface ClusterStatus {
   apps: AppsStatus | ProbeError
   metrics: Freshness | ProbeError
   logs: Freshness | ProbeError
+  certs: CertsStatus | ProbeError
   validation: ClusterValidation | null
-  /** nodes all Ready, apps all Synced and Healthy, metrics and logs fresh */
+  /** nodes all Ready, apps all Synced and Healthy, metrics and logs fresh, no certificate expired */
   ok: boolean
 }
 
@@ -144,6 +155,16 @@ async function newestLog(ctx: PlatformContext, cluster: string): Promise<number 
   return typeof v === 'number' ? v : null
 }
 
+async function certsOf(ctx: PlatformContext, cluster: string, rec: CertsRecord | undefined, timeoutMs: number): Promise<CertsStatus> {
+  const {liveCerts} = await import('../validate/checks/certificates.js')
+  const live = await liveCerts(await ctx.kube(cluster), timeoutMs)
+  const candidates: Soonest[] = live.certs.map((c) => ({name: c.name, where: c.file, notAfter: c.notAfter, daysLeft: c.daysLeft, status: c.status}))
+  const recorded = rec?.clusters[cluster]?.soonest
+  if (recorded) candidates.push(recorded)
+  const soonest = candidates.sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter))[0] ?? null
+  return {soonest, nodesCheckedAt: recorded ? rec!.at : null, problems: live.problems}
+}
+
 function freshness(lastMs: number | null | undefined, nowMs: number, staleSeconds: number): Freshness {
   if (lastMs === null || lastMs === undefined || !Number.isFinite(lastMs)) return {last: null, ageSeconds: null, fresh: false}
   const age = Math.max(0, Math.round((nowMs - lastMs) / 1000))
@@ -170,12 +191,14 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
       probe('Thanos Query', probeMs, () => metricsAges(ctx)),
     ])
     const rec = lastValidation(inv)
+    const certsRec = lastCerts(inv)
     const t = now()
     const clusters = await Promise.all(
       p.clusters.map(async (c): Promise<ClusterStatus> => {
-        const [nodes, logs] = await Promise.all([
+        const [nodes, logs, certs] = await Promise.all([
           probe(`${c.name} API server`, probeMs, () => nodesOf(ctx, c.name)),
           probe('OpenSearch', probeMs, async () => freshness(await newestLog(ctx, c.name), now(), logsS)),
+          probe(`${c.name} certificates`, probeMs, () => certsOf(ctx, c.name, certsRec, timeoutMs)),
         ])
         let appsOf: AppsStatus | ProbeError
         if (isError(apps)) appsOf = apps
@@ -194,8 +217,9 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
           !isError(nodes) && nodes.total > 0 && nodes.ready === nodes.total &&
           !isError(appsOf) && appsOf.total > 0 && appsOf.problems.length === 0 &&
           !isError(metrics) && metrics.fresh &&
-          !isError(logs) && logs.fresh
-        return {name: c.name, id: c.id, role: c.role, nodes, apps: appsOf, metrics, logs, validation: rec ? clusterValidation(rec, c, central, t) : null, ok}
+          !isError(logs) && logs.fresh &&
+          (isError(certs) || certs.soonest?.status !== 'expired')
+        return {name: c.name, id: c.id, role: c.role, nodes, apps: appsOf, metrics, logs, certs, validation: rec ? clusterValidation(rec, c, central, t) : null, ok}
       }),
     )
     return {

@@ -18,11 +18,17 @@ function freshCell(f: Freshness | ProbeError): string {
   return `${f.fresh ? '' : 'stale '}${formatAge(f.ageSeconds)} ago`
 }
 
+function certsCell(c: ClusterStatus['certs']): string {
+  if (failed(c) || !c.soonest) return 'unknown'
+  const s = c.soonest
+  return s.status === 'expired' ? 'EXPIRED' : `${s.status === 'warn' ? '! ' : ''}${s.daysLeft}d`
+}
+
 function row(c: ClusterStatus): string[] {
   const nodes = failed(c.nodes) ? 'unknown' : `${c.nodes.ready}/${c.nodes.total} Ready`
   const apps = failed(c.apps) ? 'unknown' : c.apps.total === 0 ? 'none' : `${c.apps.total - c.apps.problems.length}/${c.apps.total} Synced+Healthy`
   const v = c.validation ? `${c.validation.result} ${formatAge(c.validation.ageSeconds)} ago` : 'never'
-  return [c.name, c.role, nodes, apps, freshCell(c.metrics), freshCell(c.logs), v, c.ok ? 'ok' : 'DEGRADED']
+  return [c.name, c.role, nodes, apps, freshCell(c.metrics), freshCell(c.logs), certsCell(c.certs), v, c.ok ? 'ok' : 'DEGRADED']
 }
 
 /** Why each degraded cell is degraded. */
@@ -42,13 +48,19 @@ function problems(s: FleetStatus): string[] {
     if (failed(c.logs)) say('logs', c.logs.error)
     else if (c.logs.ageSeconds === null) say('logs', 'no log lines in its fluent-bit indices')
     else if (!c.logs.fresh) say('logs', `newest line ${formatAge(c.logs.ageSeconds)} old (stale after ${s.thresholds.logs})`)
+    if (failed(c.certs)) say('certs', c.certs.error)
+    else {
+      const s = c.certs.soonest
+      if (s && s.status !== 'ok') say('certs', `${s.name} (${s.where}) ${s.status === 'expired' ? 'expired' : 'expires'} ${s.notAfter.slice(0, 10)}: obsctl certs renew --cluster ${c.name}`)
+      if (c.certs.problems.length) say('certs', c.certs.problems.join('; '))
+    }
     if (c.validation?.checks.length) say('validation', c.validation.checks.join(', '))
   }
   return out
 }
 
 export function formatStatus(s: FleetStatus): string {
-  const lines = [table(['CLUSTER', 'ROLE', 'NODES', 'APPS', 'METRICS', 'LOGS', 'VALIDATED', 'STATUS'], s.clusters.map(row))]
+  const lines = [table(['CLUSTER', 'ROLE', 'NODES', 'APPS', 'METRICS', 'LOGS', 'CERTS', 'VALIDATED', 'STATUS'], s.clusters.map(row))]
   const why = problems(s)
   if (why.length) lines.push('', ...why.map((w) => `  ✖ ${w}`))
   const v = s.validation

@@ -9,7 +9,7 @@ import type {PlatformContext} from '../platform/index.js'
 
 export type {HttpResponse, OpenSearchCredentials} from '../platform/index.js'
 
-export const COMPONENTS = ['argocd', 'prometheus', 'thanos', 'opensearch', 'fluent-bit', 'alertmanager'] as const
+export const COMPONENTS = ['argocd', 'prometheus', 'thanos', 'opensearch', 'fluent-bit', 'alertmanager', 'certificates'] as const
 export type Component = (typeof COMPONENTS)[number]
 
 /** validate never reports the model's `info` */

@@ -18,6 +18,8 @@ function openssl(dir: string, args: string[]): void {
 }
 
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+/** valid for over a year, as kubeadm's are: validate's certificates.expiry warns under 30 days */
+const DAYS = '400'
 
 export class CertificateAuthority {
   private constructor(
@@ -28,7 +30,7 @@ export class CertificateAuthority {
 
   static create(commonName: string): CertificateAuthority {
     const dir = mkdtempSync(join(tmpdir(), 'kube-ca-'))
-    openssl(dir, ['req', '-x509', ...EC, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3', '-subj', `/CN=${commonName}`,
+    openssl(dir, ['req', '-x509', ...EC, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', DAYS, '-subj', `/CN=${commonName}`,
       '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'])
     return new CertificateAuthority(dir, readFileSync(join(dir, 'ca.crt'), 'utf8'), readFileSync(join(dir, 'ca.key'), 'utf8'))
   }
@@ -38,7 +40,7 @@ export class CertificateAuthority {
     writeFileSync(join(this.dir, `${safe}.ext`), extensions)
     openssl(this.dir, ['req', '-new', ...EC, '-keyout', `${safe}.key`, '-out', `${safe}.csr`, '-subj', subject])
     openssl(this.dir, ['x509', '-req', '-in', `${safe}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${safe}.crt`,
-      '-days', '3', '-extfile', `${safe}.ext`])
+      '-days', DAYS, '-extfile', `${safe}.ext`])
     return {cert: readFileSync(join(this.dir, `${safe}.crt`), 'utf8'), key: readFileSync(join(this.dir, `${safe}.key`), 'utf8')}
   }
 

@@ -53,6 +53,9 @@ install_pkgs() {
   done
 }
 
+# certificates, static pods and etcd snapshots (certs/backup tests): a separate file, exits when it handles the call
+. "$(dirname "$0")/shim-certs-etcd.sh"
+
 case $cmd in
   sudo)
     mode=nopasswd

@@ -1,0 +1,46 @@
+import * as Flags from '@oclif/core/flags'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {formatRunSummary} from '../../lib/engine/index.js'
+import type {BackupCreateResult} from '../../lib/lifecycle/backup-run.js'
+
+export default class BackupCreate extends BaseCommand {
+  static override summary = "Back up every cluster's etcd and obsctl's own files, encrypted, to the backups bucket."
+  static override description = `Per cluster, on its first control-plane node over SSH: etcdctl snapshot save, etcdutl snapshot status and
+sha256sum; the snapshot is copied here over SFTP and checked against that sha256. Then obsctl's side (the inventory,
+.obsctl/pki and known_hosts) is added. Everything is encrypted here before upload (AES-256-GCM, key derived with
+scrypt from the secret in the env var named by backup.keyEnv, default OBSCTL_BACKUP_KEY, or --key-env; the secret
+is never read from the command line) and stored in s3.buckets.backups under _obsctl/<id>/. A manifest written last
+marks the backup complete. The nodes need etcdctl and etcdutl (etcd release binaries).`
+  static override examples = [
+    'OBSCTL_BACKUP_KEY="$(openssl rand -base64 32)" <%= config.bin %> backup create --dry-run',
+    '<%= config.bin %> backup create',
+    '<%= config.bin %> backup create --cluster cluster-02 --json',
+  ]
+  static override flags = {
+    cluster: Flags.string({summary: 'Only this cluster (repeatable; default: every cluster).', multiple: true}),
+    'key-env': Flags.string({summary: 'Env var holding the encryption secret (else backup.keyEnv).'}),
+    'ca-file': Flags.string({summary: 'CA bundle for the S3 endpoint (else s3.caFile).'}),
+    timeout: Flags.integer({summary: 'Seconds one S3 request may take.', default: 600, min: 1}),
+    'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
+    'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
+  }
+
+  async run(): Promise<BackupCreateResult> {
+    const {flags} = await this.parse(BackupCreate)
+    const inv = this.loadInventory(flags.config)
+    const {backupCreate} = await import('../../lib/lifecycle/backup-run.js')
+    const r = await backupCreate(inv, {
+      clusters: flags.cluster,
+      keyEnv: flags['key-env'],
+      caFile: flags['ca-file'],
+      timeoutSeconds: flags.timeout,
+      dryRun: flags['dry-run'],
+      ssh: {knownHostsFile: flags['known-hosts']},
+      renderer: this.renderer(),
+    })
+    if (r.plan) this.out(r.plan.map((p) => `${p.phase} ${p.target}: would ${p.description}`).join('\n'))
+    else this.out(`${formatRunSummary(r.run)}\n${r.ok ? `backup ${r.id} in s3://${r.bucket}/_obsctl/${r.id}/` : `backup ${r.id} is incomplete (no manifest); rerun obsctl backup create`}`)
+    if (!r.ok) this.failWith(r.exitCode)
+    return r
+  }
+}

@@ -1,0 +1,49 @@
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {formatRunSummary} from '../../lib/engine/index.js'
+import type {BackupRestoreResult} from '../../lib/lifecycle/backup-run.js'
+
+export default class BackupRestore extends BaseCommand {
+  static override summary = "Restore a single-control-plane cluster's etcd from a backup."
+  static override description = `Downloads the cluster's snapshot of backup ID, decrypts it (the secret from backup.keyEnv or --key-env) and
+checks its sha256; on the control-plane node: places it, stops kube-apiserver, kube-controller-manager,
+kube-scheduler and etcd (their manifests moved out of /etc/kubernetes/manifests), moves the etcd data dir aside
+(kept as <data-dir>.before-restore-ID-RUN), runs etcdutl snapshot restore with the member's name and peer URL from
+kubeadm's etcd manifest, starts the pods again and waits until etcd answers healthy.
+A cluster with several control-plane nodes is refused (exit 2): see docs/backup.md. Asks first (--yes).`
+  static override examples = [
+    '<%= config.bin %> backup restore 20261202T115300Z --cluster cluster-02 --dry-run',
+    '<%= config.bin %> backup restore 20261202T115300Z --cluster cluster-02 --yes',
+  ]
+  static override args = {id: Args.string({description: 'The backup id (obsctl backup list).', required: true})}
+  static override flags = {
+    cluster: Flags.string({summary: 'The cluster to restore.', required: true}),
+    'key-env': Flags.string({summary: 'Env var holding the encryption secret (else backup.keyEnv).'}),
+    'ca-file': Flags.string({summary: 'CA bundle for the S3 endpoint (else s3.caFile).'}),
+    timeout: Flags.integer({summary: 'Seconds one S3 request may take.', default: 600, min: 1}),
+    'pod-timeout': Flags.integer({summary: 'Seconds each static pod may take to stop or start, and etcd to be healthy.', default: 300, min: 1}),
+    'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
+    'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
+  }
+
+  async run(): Promise<BackupRestoreResult> {
+    const {args, flags} = await this.parse(BackupRestore)
+    const inv = this.loadInventory(flags.config)
+    const {backupRestore} = await import('../../lib/lifecycle/backup-run.js')
+    const r = await backupRestore(inv, args.id, flags.cluster, {
+      keyEnv: flags['key-env'],
+      caFile: flags['ca-file'],
+      timeoutSeconds: flags.timeout,
+      podTimeoutMs: flags['pod-timeout'] * 1000,
+      dryRun: flags['dry-run'],
+      ssh: {knownHostsFile: flags['known-hosts']},
+      renderer: this.renderer(),
+      confirm: flags.yes ? undefined : (q) => this.confirm(q),
+    })
+    if (r.plan) this.out(r.plan.map((p) => `${p.phase} ${p.target}: would ${p.description}`).join('\n'))
+    else if (r.run) this.out(formatRunSummary(r.run))
+    if (!r.ok) this.failWith(r.exitCode)
+    return r
+  }
+}

@@ -1,0 +1,31 @@
+import * as Flags from '@oclif/core/flags'
+import {BaseCommand} from '../../lib/cli/base.js'
+import type {CertsCheckResult} from '../../lib/lifecycle/certs-run.js'
+
+export default class CertsCheck extends BaseCommand {
+  static override summary = 'Expiry of every kubeadm certificate per control-plane node and of the kubeconfig client certificates.'
+  static override description = `Reads, over SSH as root, every certificate in /etc/kubernetes/pki on each control-plane node and the client
+certificate embedded in admin.conf, super-admin.conf, controller-manager.conf and scheduler.conf (only that field:
+no key leaves the node), and the client certificate of each cluster's <cluster>-admin user in the kubeconfig.
+A certificate that expires within 30 days is a warning; an expired one, or a node whose certificates cannot be
+read, fails the check (exit 1). The soonest expiry per cluster is kept in .obsctl/certs.json for obsctl status.`
+  static override examples = [
+    '<%= config.bin %> certs check',
+    '<%= config.bin %> certs check --cluster cluster-02 --verbose',
+    '<%= config.bin %> certs check --json',
+  ]
+  static override flags = {
+    cluster: Flags.string({summary: 'Only this cluster (repeatable; default: every cluster).', multiple: true}),
+    'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
+  }
+
+  async run(): Promise<CertsCheckResult> {
+    const {flags} = await this.parse(CertsCheck)
+    const inv = this.loadInventory(flags.config)
+    const {certsCheck, formatCertsCheck} = await import('../../lib/lifecycle/certs-run.js')
+    const r = await certsCheck(inv, {kubeconfig: flags.kubeconfig, clusters: flags.cluster, ssh: {knownHostsFile: flags['known-hosts']}, renderer: this.renderer()})
+    this.out(formatCertsCheck(r, flags.verbose))
+    if (!r.ok) this.failWith(r.exitCode)
+    return r
+  }
+}

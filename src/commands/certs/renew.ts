@@ -1,0 +1,43 @@
+import * as Flags from '@oclif/core/flags'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {formatRunSummary} from '../../lib/engine/index.js'
+import type {CertsRenewResult} from '../../lib/lifecycle/certs-run.js'
+
+export default class CertsRenew extends BaseCommand {
+  static override summary = 'Renew the kubeadm certificates, restart the control plane one node at a time, refresh the kubeconfig.'
+  static override description = `On each control-plane node, one node at a time: kubeadm certs renew all; then kube-apiserver,
+kube-controller-manager, kube-scheduler and etcd are restarted one by one the way the Kubernetes documentation
+describes (the static pod's manifest is moved out of /etc/kubernetes/manifests until crictl shows its container
+gone, then moved back until a new container runs); then the certificates are read back (one still expiring within
+30 days fails the node). Last, the renewed admin.conf is merged into the kubeconfig (as obsctl kubeconfig merge).
+CAs are not renewed (kubeadm's live 10 years). --dry-run prints the steps.`
+  static override examples = [
+    '<%= config.bin %> certs renew --dry-run',
+    '<%= config.bin %> certs renew --cluster cluster-02',
+    '<%= config.bin %> certs renew --json',
+  ]
+  static override flags = {
+    cluster: Flags.string({summary: 'Only this cluster (repeatable; default: every cluster).', multiple: true}),
+    'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
+    'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
+    'pod-timeout': Flags.integer({summary: 'Seconds each static pod may take to stop or start.', default: 300, min: 1}),
+  }
+
+  async run(): Promise<CertsRenewResult> {
+    const {flags} = await this.parse(CertsRenew)
+    const inv = this.loadInventory(flags.config)
+    const {certsRenew} = await import('../../lib/lifecycle/certs-run.js')
+    const r = await certsRenew(inv, {
+      kubeconfig: flags.kubeconfig,
+      clusters: flags.cluster,
+      dryRun: flags['dry-run'],
+      ssh: {knownHostsFile: flags['known-hosts']},
+      podTimeoutMs: flags['pod-timeout'] * 1000,
+      renderer: this.renderer(),
+    })
+    if (r.plan) this.out(r.plan.map((p) => `${p.phase} ${p.target}: would ${p.description}`).join('\n'))
+    else this.out(formatRunSummary(r.run))
+    if (!r.ok) this.failWith(r.exitCode)
+    return r
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * kubeadm certificates on day 2 (issue 15): how long every certificate of each control-plane node and
+ * the admin client certificate of the merged kubeconfig are still valid, and their renewal.
+ *
+ * The certificates themselves are read (not `kubeadm certs check-expiration`'s table, whose layout is
+ * not an API): over SSH as root, every `/etc/kubernetes/pki/**.crt` and the client-certificate-data of
+ * the kubeconfig files kubeadm writes (admin, super-admin, controller-manager, scheduler; never their
+ * keys: only that one field leaves the node). They are parsed with node:crypto's X509Certificate
+ * (OpenSSL's parser, as the platform CA code does).
+ *
+ * Phases (registered in ../flows/registry.ts):
+ * - `certs-check`: one task per cluster, read only; a node that cannot be read is reported (a check that
+ *   could not measure fails the command), never skipped.
+ * - `certs-renew`: one task per control-plane node, one node at a time: `kubeadm certs renew all`,
+ *   then each control-plane static pod restarted (./static-pods.ts), then the certificates read back
+ *   (a leaf that still expires within the warning window fails the task). The certs renew flow follows
+ *   it with the `kubeconfig` phase, which merges the renewed admin.conf.
+ */
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import {controlPlaneNodes, findCluster, kubeUserName, nodeName, obsctlDir} from '../config/model.js'
+import type {LoadedInventory} from '../config/load.js'
+import type {Cluster, ClusterNode} from '../config/schema.js'
+import {runClusters} from '../engine/options.js'
+import type {Phase, RunContext, Target} from '../engine/types.js'
+import {ObsctlError, errorMessage, inputError} from '../errors.js'
+import {writeFileAtomic} from '../fs.js'
+import {resolveKubeconfigPath} from '../platform/kube.js'
+import {WARN_DAYS, kubeconfigCert, readNodeCerts, soonestOf, worst, type CertInfo, type CertsClusterReport, type NodeCerts, type Soonest} from './certs-read.js'
+import {CONTROL_PLANE_PODS, restartStaticPod, rootRun, unparkAll, type RootShell} from './static-pods.js'
+
+export * from './certs-read.js'
+
+// ---------------------------------------------------------------------------------------------
+// phases
+
+export interface ClusterTarget extends Target {
+  cluster: string
+}
+
+export interface CpNodeTarget extends Target {
+  cluster: string
+  host: string
+}
+
+function clusterOf(ctx: RunContext, name: string): Cluster {
+  const c = findCluster(ctx.platform, name)
+  if (!c) throw inputError(`cluster ${name} is not in the inventory`, [`clusters: ${ctx.platform.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
+  return c
+}
+
+function cpNode(ctx: RunContext, t: CpNodeTarget): {cluster: Cluster; node: ClusterNode} {
+  const cluster = clusterOf(ctx, t.cluster)
+  const node = controlPlaneNodes(cluster).find((n) => n.host === t.host)
+  if (!node) throw new ObsctlError(`${t.host} is not a control-plane node of ${t.cluster} in the inventory`, {code: 'UNKNOWN_TARGET'})
+  return {cluster, node}
+}
+
+async function rootShell(ctx: RunContext, node: ClusterNode): Promise<RootShell> {
+  const {sshPool} = await import('../ssh/pool.js')
+  return (await sshPool(ctx)).get(node)
+}
+
+export interface CertsCheckOptions {
+  /** the time certificates are measured against (tests) */
+  now?: number
+}
+
+/** Read every certificate of one cluster: each control-plane node (over SSH) and the kubeconfig's admin user. */
+export async function checkClusterCerts(ctx: RunContext, c: Cluster, o: CertsCheckOptions = {}, log: (l: string) => void = () => undefined): Promise<CertsClusterReport> {
+  const now = o.now ?? Date.now()
+  const nodes = await Promise.all(
+    controlPlaneNodes(c).map(async (n): Promise<NodeCerts> => {
+      try {
+        const certs = await readNodeCerts(await rootShell(ctx, n), now, ctx.signal)
+        for (const x of certs) log(`${nodeName(n)} ${x.name}: ${x.status} (${x.daysLeft} days, until ${x.notAfter})`)
+        return {node: nodeName(n), host: n.host, certs}
+      } catch (e) {
+        if (ctx.signal.aborted) throw e
+        log(`${nodeName(n)}: ${errorMessage(e)}`)
+        return {node: nodeName(n), host: n.host, certs: [], error: errorMessage(e)}
+      }
+    }),
+  )
+  const kubeconfig = kubeconfigCert(resolveKubeconfigPath(ctx.kubeconfig), c, now)
+  log(kubeconfig.cert ? `kubeconfig ${kubeconfig.user}: ${kubeconfig.cert.status} (${kubeconfig.cert.daysLeft} days)` : `kubeconfig: ${kubeconfig.error}`)
+  return {cluster: c.name, nodes, kubeconfig, soonest: soonestOf(nodes, kubeconfig), status: worst(nodes, kubeconfig)}
+}
+
+export function certsCheckPhase(o: CertsCheckOptions = {}): Phase<ClusterTarget, CertsClusterReport> {
+  return {
+    name: 'certs-check',
+    title: 'Certificate expiry per cluster',
+    targets: (ctx) => runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${controlPlaneNodes(c).length} control plane(s) + kubeconfig)`})),
+    // read only and always measured again (commands run it with restart)
+    fingerprint: (t) => ({cluster: t.cluster}),
+    prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
+    describe: (t, ctx) => `read /etc/kubernetes/pki/**.crt and the kubeconfig client certificates on ${controlPlaneNodes(clusterOf(ctx, t.cluster)).map((n) => n.host).join(', ')} (sudo); the ${kubeUserName(t.cluster)} certificate in ${resolveKubeconfigPath(ctx.kubeconfig)}`,
+    async run(t, ctx, io) {
+      const r = await checkClusterCerts(ctx, clusterOf(ctx, t.cluster), o, (l) => io.log(l))
+      const s = r.soonest
+      return {summary: `${r.status}${s ? `; soonest ${s.name} on ${s.where} in ${s.daysLeft} days` : ''}`, report: r}
+    },
+  }
+}
+
+export interface CertsRenewOptions {
+  /** how long each static pod may take to stop or start (default 300 s) */
+  podTimeoutMs?: number
+  /** poll interval of the container runtime (default 1 s) */
+  pollMs?: number
+}
+
+export interface CertsRenewReport {
+  cluster: string
+  node: string
+  host: string
+  /** the soonest non-CA expiry before and after */
+  before?: string
+  after: string
+  renewed: string[]
+  restarted: string[]
+}
+
+/** Non-CA certificates: the ones `kubeadm certs renew all` renews. */
+const leaves = (certs: CertInfo[]) => certs.filter((c) => !c.ca)
+const soonestLeaf = (certs: CertInfo[]) => leaves(certs).sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter))[0]
+
+export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, CertsRenewReport> {
+  return {
+    name: 'certs-renew',
+    title: 'Renew kubeadm certificates, one control-plane node at a time',
+    targets: (ctx) => runClusters(ctx).flatMap((c) => controlPlaneNodes(c).map((n) => ({id: `${c.name}/${n.host}`, title: `${c.name}/${nodeName(n)}`, cluster: c.name, host: n.host}))),
+    // one node of the whole run at a time: a control plane never loses two API servers at once
+    concurrency: 1,
+    fingerprint: (t) => ({cluster: t.cluster, host: t.host}),
+    prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
+    describe: (t) =>
+      `ssh ${t.host}: kubeadm certs renew all; restart ${CONTROL_PLANE_PODS.join(', ')} one at a time (manifest moved out of /etc/kubernetes/manifests until crictl shows the container gone, then back until a new container runs); read the certificates back`,
+    async run(t, ctx, io) {
+      const {cluster, node} = cpNode(ctx, t)
+      const conn = await rootShell(ctx, node)
+      const wait = {timeoutMs: o.podTimeoutMs, intervalMs: o.pollMs, signal: ctx.signal, log: (l: string) => io.log(l)}
+      // a run killed between the two moves left a manifest parked: the node is made whole first
+      await unparkAll(conn, wait)
+      const before = soonestLeaf(await readNodeCerts(conn, Date.now(), ctx.signal))
+      io.log(`before: soonest ${before ? `${before.name} until ${before.notAfter}` : '(none)'}`)
+      const out = await rootRun(conn, 'kubeadm certs renew all', 'kubeadm certs renew all', {log: (l) => io.log(l), signal: ctx.signal, code: 'CERTS_RENEW'})
+      const renewed = out.split('\n').map((l) => /^certificate(?: embedded in the kubeconfig file for the)? (\S+) renewed/.exec(l.trim())?.[1]).filter((x): x is string => Boolean(x))
+      const restarted: string[] = []
+      for (const pod of CONTROL_PLANE_PODS) {
+        await restartStaticPod(conn, pod, wait)
+        restarted.push(pod)
+      }
+      const now = Date.now()
+      const after = await readNodeCerts(conn, now, ctx.signal)
+      const stale = leaves(after).filter((c) => c.status !== 'ok')
+      if (stale.length > 0) {
+        throw new ObsctlError(`after kubeadm certs renew all on ${conn.label}, ${stale.map((c) => `${c.name} (until ${c.notAfter})`).join(', ')} still expire within ${WARN_DAYS} days`, {
+          code: 'CERTS_NOT_RENEWED',
+          hints: ['check the node: sudo kubeadm certs check-expiration', 'certificates signed by an external CA are renewed by that CA, not kubeadm'],
+        })
+      }
+      const s = soonestLeaf(after)!
+      io.log(`after: soonest ${s.name} until ${s.notAfter}`)
+      return {
+        summary: `renewed (${s.name} now until ${s.notAfter.slice(0, 10)}); restarted ${restarted.join(', ')}`,
+        report: {cluster: cluster.name, node: nodeName(node), host: node.host, before: before?.notAfter, after: s.notAfter, renewed, restarted},
+      }
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the record `obsctl status` reads
+
+export interface CertsRecord {
+  at: string
+  clusters: Record<string, {status: CertsClusterReport['status']; soonest?: Soonest}>
+}
+
+export const certsRecordFile = (inv: LoadedInventory) => path.join(obsctlDir(inv.dir), 'certs.json')
+
+/** Keep the last check's soonest expiry per cluster (merged: a check of one cluster keeps the others). */
+export async function recordCerts(inv: LoadedInventory, reports: CertsClusterReport[], at = new Date()): Promise<void> {
+  const {ensurePrivateDir} = await import('../fs.js')
+  ensurePrivateDir(obsctlDir(inv.dir))
+  const prev = lastCerts(inv)
+  const rec: CertsRecord = {at: at.toISOString(), clusters: {...prev?.clusters}}
+  for (const r of reports) rec.clusters[r.cluster] = {status: r.status, soonest: r.soonest}
+  await writeFileAtomic(certsRecordFile(inv), `${JSON.stringify(rec, null, 2)}\n`)
+}
+
+export function lastCerts(inv: LoadedInventory): CertsRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(certsRecordFile(inv), 'utf8')) as CertsRecord
+  } catch {
+    return undefined
+  }
+}

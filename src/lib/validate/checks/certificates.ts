@@ -1,0 +1,92 @@
+/**
+ * certificates.expiry: per cluster, the two certificates every obsctl command depends on, measured
+ * live: the API server's serving certificate (a TLS handshake with the CA of the kubeconfig) and the
+ * admin client certificate of the kubeconfig's <cluster>-admin user. Expired fails, within 30 days
+ * warns (lifecycle/certs-read.ts WARN_DAYS). The node-side certificates (etcd, front proxy, …) need SSH:
+ * `obsctl certs check` reads them.
+ */
+import {readFileSync} from 'node:fs'
+import tls from 'node:tls'
+import {errorMessage} from '../../errors.js'
+import {WARN_DAYS, certInfo, type CertInfo} from '../../lifecycle/certs-read.js'
+import type {Kube} from '../../platform/kube.js'
+import type {Check, ValidateContext} from '../types.js'
+import {fail, list, pass, warn} from './util.js'
+
+interface Measured {
+  cluster: string
+  certs: CertInfo[]
+  problems: string[]
+}
+
+/** The API server's serving certificate, as the handshake presents it (verified against the kubeconfig's CA). */
+function servingCert(server: string, ca: string | undefined, timeoutMs: number): Promise<CertInfo> {
+  const u = new URL(server)
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({host: u.hostname, port: Number(u.port || 443), servername: /^[\d.]+$|:/.test(u.hostname) ? undefined : u.hostname, ca, rejectUnauthorized: true, timeout: timeoutMs}, () => {
+      try {
+        resolve(certInfo('apiserver (serving)', server, s.getPeerX509Certificate()!.raw))
+      } catch (e) {
+        reject(e)
+      } finally {
+        s.end()
+      }
+    })
+    s.once('timeout', () => {
+      s.destroy()
+      reject(new Error(`no TLS handshake with ${server} within ${timeoutMs / 1000}s`))
+    })
+    s.once('error', (e: Error & {code?: string}) => reject(e.code === 'CERT_HAS_EXPIRED' ? new Error(`${server} presents an EXPIRED certificate`) : e))
+  })
+}
+
+/** The serving and kubeconfig client certificates of one cluster, measured live (status uses it too). */
+export async function liveCerts(kube: Kube, timeoutMs: number): Promise<{certs: CertInfo[]; problems: string[]}> {
+  const certs: CertInfo[] = []
+  const problems: string[] = []
+  const user = kube.kc.getCurrentUser()
+  const kcCluster = kube.kc.getCurrentCluster()
+  try {
+    if (user?.certData) certs.push(certInfo(`kubeconfig ${user.name}`, kube.context, Buffer.from(user.certData, 'base64')))
+    else if (user?.certFile) certs.push(certInfo(`kubeconfig ${user.name}`, user.certFile, readFileSync(user.certFile)))
+  } catch (e) {
+    problems.push(`kubeconfig client certificate: ${errorMessage(e)}`)
+  }
+  try {
+    const ca = kcCluster?.caData ? Buffer.from(kcCluster.caData, 'base64').toString('utf8') : kcCluster?.caFile ? readFileSync(kcCluster.caFile, 'utf8') : undefined
+    certs.push(await servingCert(kube.server, ca, timeoutMs))
+  } catch (e) {
+    problems.push(`API server certificate: ${errorMessage(e)}`)
+  }
+  return {certs, problems}
+}
+
+async function measure(ctx: ValidateContext, cluster: string): Promise<Measured> {
+  try {
+    const r = await liveCerts(await ctx.kube(cluster), ctx.timeoutMs)
+    return {cluster, certs: r.certs, problems: r.problems.map((x) => `${cluster}: ${x}`)}
+  } catch (e) {
+    return {cluster, certs: [], problems: [`${cluster}: ${errorMessage(e)}`]}
+  }
+}
+
+const expiry: Check = {
+  id: 'certificates.expiry',
+  component: 'certificates',
+  title: `API server and kubeconfig client certificates are valid for ${WARN_DAYS} more days`,
+  async run(ctx) {
+    const all = await Promise.all(ctx.platform.clusters.map((c) => measure(ctx, c.name)))
+    const line = (m: Measured, c: CertInfo) => `${m.cluster}: ${c.name} ${c.status === 'expired' ? 'EXPIRED' : 'expires'} ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)`
+    const expired = all.flatMap((m) => m.certs.filter((c) => c.status === 'expired').map((c) => line(m, c)))
+    const problems = all.flatMap((m) => m.problems)
+    const soon = all.flatMap((m) => m.certs.filter((c) => c.status === 'warn').map((c) => line(m, c)))
+    const clustersOf = (lines: string[]) => [...new Set(lines.map((l) => l.slice(0, l.indexOf(':'))))]
+    const renew = 'obsctl certs renew --cluster NAME (then obsctl certs check reads every certificate on the nodes)'
+    if (expired.length || problems.length) return fail(list([...expired, ...problems], 6), expired.length ? renew : 'a certificate that cannot be measured is a failure: check the kubeconfig (obsctl kubeconfig merge) and the API server', clustersOf([...expired, ...problems]))
+    if (soon.length) return warn(list(soon, 6), renew, clustersOf(soon))
+    const soonest = all.flatMap((m) => m.certs.map((c) => ({m, c}))).sort((a, b) => a.c.daysLeft - b.c.daysLeft)[0]
+    return pass(`${all.reduce((n, m) => n + m.certs.length, 0)} certificates valid${soonest ? `; soonest: ${soonest.m.cluster} ${soonest.c.name} in ${soonest.c.daysLeft} days` : ''}`)
+  },
+}
+
+export const certificateChecks: Check[] = [expiry]

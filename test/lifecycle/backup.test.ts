@@ -1,0 +1,241 @@
+/**
+ * `backup create|list|restore` against sandbox control planes (real sshd) and a real s3rver: etcdctl
+ * `snapshot save` copies the node's etcd data file while the etcd static pod's manifest is in place,
+ * etcdutl `snapshot status|restore` read and lay out snapshots (../support/node-sandbox/shim-certs-etcd.sh).
+ * Outcomes: the objects in the bucket decrypt (with the key, and only with it) to exactly the bytes of the
+ * node's etcd data and of obsctl's files; a restore puts the snapshot back as etcd's data dir with the old
+ * one kept; no secret in any node command line, log or journal.
+ *
+ * Shapes checked against upstream: etcdctl `snapshot save FILE` with --endpoints/--cacert/--cert/--key
+ * (etcd-io/etcd etcdctl/README.md), `etcdutl snapshot status FILE -w json` printing
+ * {"hash","revision","totalKey","totalSize"} and `etcdutl snapshot restore FILE --data-dir --name
+ * --initial-cluster --initial-advertise-peer-urls` refusing an existing data dir (etcdutl/README.md,
+ * etcdutl/snapshot/v3_snapshot.go); `etcdctl endpoint health` printing "… is healthy: successfully
+ * committed proposal".
+ */
+import {mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {Client} from 'minio'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import YAML from 'yaml'
+import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
+import {renderFiles} from '../../src/lib/gitops/plan.js'
+import {decrypt} from '../../src/lib/lifecycle/envelope.js'
+import {backupCreate, backupList, backupRestore} from '../../src/lib/lifecycle/backup-run.js'
+import {obsctl, requireBuild} from '../cli/helpers.js'
+import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js'
+import {startSandbox, sandboxInventory, type Sandbox} from '../support/sshd.js'
+import {platformOf} from '../gitops/support.js'
+import {nodeBytes, onNode, seedControlPlane, writeBytes} from './helpers.js'
+
+const BACKUP_KEY = 'obsctl-test-backup-secret-7Qm2'
+const BUCKET = 'longhorn-backups'
+let sb: Sandbox
+let s3: S3Peer
+let minio: Client
+let dir: string
+let inv: LoadedInventory
+const dbs: Buffer[] = []
+const quiet = {renderer: 'silent' as const, handleSignals: false, ssh: {attempts: 2, backoffMs: 200}}
+const savedEnv = {...process.env}
+
+async function object(key: string): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const c of await minio.getObject(BUCKET, key)) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
+
+async function keys(prefix: string): Promise<string[]> {
+  const out: string[] = []
+  for await (const o of minio.listObjectsV2(BUCKET, prefix, true)) if ((o as {name?: string}).name) out.push((o as {name: string}).name)
+  return out.sort()
+}
+
+function allText(root: string): string {
+  return readdirSync(root, {recursive: true, withFileTypes: true})
+    .filter((e) => e.isFile())
+    .map((e) => readFileSync(path.join(e.parentPath, e.name), 'utf8'))
+    .join('\n')
+}
+
+beforeAll(async () => {
+  ;[sb, s3] = await Promise.all([startSandbox(3, {firstIp: 181}), startS3rver()])
+  dbs.push(seedControlPlane(sb, sb.nodes[0]!, {marker: 'PLAINTEXT-ONE'}), seedControlPlane(sb, sb.nodes[1]!, {marker: 'PLAINTEXT-TWO'}))
+  dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-backup-'))
+  // cluster-01 and cluster-02 have one control plane each
+  const text = sandboxInventory(sb, [[0], [1]]).replace('endpoint: https://s3.sandbox.test', `endpoint: ${s3.url}`)
+  writeFileSync(path.join(dir, 'obsctl.yaml'), text)
+  mkdirSync(path.join(dir, '.obsctl', 'pki'), {recursive: true, mode: 0o700})
+  writeFileSync(path.join(dir, '.obsctl', 'pki', 'ca.crt'), 'platform CA certificate (test)\n')
+  writeFileSync(path.join(dir, '.obsctl', 'pki', 'ca.key'), 'platform CA key (test)\n', {mode: 0o600})
+  inv = loadInventory(path.join(dir, 'obsctl.yaml'))
+  minio = new Client({endPoint: '127.0.0.1', port: s3.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, pathStyle: true})
+  await minio.makeBucket(BUCKET)
+  Object.assign(process.env, {OBSCTL_S3_ACCESS_KEY: ACCESS_KEY, OBSCTL_S3_SECRET_KEY: SECRET_KEY, OBSCTL_BACKUP_KEY: BACKUP_KEY, CI: '1'})
+}, 240_000)
+
+afterAll(async () => {
+  process.env = {...savedEnv}
+  await Promise.all([sb?.stop(), s3?.close()])
+})
+
+let id = ''
+
+describe('backup create', () => {
+  it('refuses to start without the encryption key (exit 2, names the variable); nothing is uploaded', async () => {
+    delete process.env.OBSCTL_BACKUP_KEY
+    try {
+      await expect(backupCreate(inv, quiet)).rejects.toMatchObject({exitCode: 2, code: 'BACKUP_KEY_MISSING', message: expect.stringContaining('OBSCTL_BACKUP_KEY')})
+      process.env.OBSCTL_BACKUP_KEY = 'short'
+      await expect(backupCreate(inv, quiet)).rejects.toMatchObject({exitCode: 2, code: 'BACKUP_KEY_WEAK'})
+    } finally {
+      process.env.OBSCTL_BACKUP_KEY = BACKUP_KEY
+    }
+    expect(await keys('_obsctl/')).toEqual([])
+    expect(sb.nodes[0]!.calls()).toEqual([])
+  })
+
+  it('snapshots every cluster, and the objects decrypt to exactly the snapshots and files that went in', async () => {
+    const r = await backupCreate(inv, quiet)
+    expect(r.ok, JSON.stringify(r.run.phases.flatMap((p) => p.tasks.map((t) => t.error)))).toBe(true)
+    id = r.id
+    expect(id).toMatch(/^\d{8}T\d{6}Z$/)
+    expect(await keys(`_obsctl/${id}/`)).toEqual(
+      ['cluster-01.etcd.db.enc', 'cluster-01.etcd.json', 'cluster-02.etcd.db.enc', 'cluster-02.etcd.json', 'manifest.json', 'obsctl-state.enc'].map((n) => `_obsctl/${id}/${n}`),
+    )
+    for (const [i, c] of ['cluster-01', 'cluster-02'].entries()) {
+      const name = `_obsctl/${id}/${c}.etcd.db.enc`
+      const blob = await object(name)
+      // encrypted before upload: the plaintext is not in the object
+      expect(blob.includes(Buffer.from(`PLAINTEXT-${i === 0 ? 'ONE' : 'TWO'}`))).toBe(false)
+      expect((await decrypt(blob, BACKUP_KEY, name)).equals(dbs[i]!)).toBe(true)
+      // the wrong key, or the object under another name, does not decrypt
+      await expect(decrypt(blob, 'another-secret-of-some-length', name)).rejects.toMatchObject({code: 'BACKUP_DECRYPT'})
+      await expect(decrypt(blob, BACKUP_KEY, `_obsctl/${id}/cluster-0${2 - i}.etcd.db.enc`)).rejects.toMatchObject({code: 'BACKUP_DECRYPT'})
+      const meta = JSON.parse((await object(`_obsctl/${id}/${c}.etcd.json`)).toString())
+      expect(meta).toMatchObject({cluster: c, host: sb.nodes[i]!.ip, size: dbs[i]!.length, etcd: {totalSize: dbs[i]!.length}})
+      expect(meta.sha256).toBe((await import('node:crypto')).createHash('sha256').update(dbs[i]!).digest('hex'))
+      // the snapshot was taken with etcdctl over kubeadm's client certificate, and does not stay on the node
+      const calls = sb.nodes[i]!.calls().map((x) => x.line)
+      expect(calls.some((l) => /^etcdctl .*--cacert=\/etc\/kubernetes\/pki\/etcd\/ca\.crt .*snapshot save \/var\/lib\/obsctl\/backup\//.test(l))).toBe(true)
+      expect(calls.some((l) => l.startsWith('etcdutl snapshot status'))).toBe(true)
+      expect(onNode(sb.nodes[i]!, 'ls -A /var/lib/obsctl/backup').trim()).toBe('')
+    }
+    const stateName = `_obsctl/${id}/obsctl-state.enc`
+    const state = JSON.parse((await decrypt(await object(stateName), BACKUP_KEY, stateName)).toString()) as {files: {path: string; mode: number; data: string}[]}
+    const byPath = Object.fromEntries(state.files.map((f) => [f.path, Buffer.from(f.data, 'base64').toString()]))
+    expect(Object.keys(byPath).sort()).toEqual(['.obsctl/known_hosts', '.obsctl/pki/ca.crt', '.obsctl/pki/ca.key', 'obsctl.yaml'])
+    for (const [p, text] of Object.entries(byPath)) expect(text, p).toBe(readFileSync(path.join(dir, p), 'utf8'))
+    expect(state.files.find((f) => f.path === '.obsctl/pki/ca.key')!.mode).toBe(0o600)
+    const manifest = JSON.parse((await object(`_obsctl/${id}/manifest.json`)).toString())
+    expect(manifest).toMatchObject({id, clusters: ['cluster-01', 'cluster-02'], keyEnv: 'OBSCTL_BACKUP_KEY', encryption: {cipher: 'aes-256-gcm', kdf: 'scrypt'}})
+
+    // no secret in any command line on the nodes, in the logs or in the journal
+    const secrets = [BACKUP_KEY, SECRET_KEY]
+    const nodeCalls = sb.nodes.flatMap((n) => n.calls().map((c) => c.line)).join('\n')
+    const local = allText(path.join(dir, '.obsctl', 'logs')) + readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')
+    for (const s of secrets) {
+      expect(nodeCalls).not.toContain(s)
+      expect(local).not.toContain(s)
+      expect(JSON.stringify(r)).not.toContain(s)
+    }
+  }, 240_000)
+
+  it('backup list shows it, complete, with its clusters', async () => {
+    const l = await backupList(inv)
+    expect(l.bucket).toBe(BUCKET)
+    expect(l.backups).toEqual([expect.objectContaining({id, complete: true, clusters: ['cluster-01', 'cluster-02'], files: expect.arrayContaining(['obsctl.yaml'])})])
+  })
+
+  it('the CLI: --dry-run touches nothing; list --json is an object; the key is never on the command line', async () => {
+    requireBuild()
+    sb.nodes[0]!.clearCalls()
+    const dry = await obsctl(['backup', 'create', '-c', inv.file, '--dry-run', '--cluster', 'cluster-01'], {env: {OBSCTL_BACKUP_KEY: undefined}})
+    expect(dry.status, dry.stderr).toBe(0)
+    expect(dry.stdout).toMatch(/backup-etcd cluster-01: would ssh .+: etcdctl snapshot save/)
+    expect(sb.nodes[0]!.calls()).toEqual([])
+    const list = await obsctl(['backup', 'list', '-c', inv.file, '--json'])
+    expect(list.status, list.stderr).toBe(0)
+    expect(JSON.parse(list.stdout).backups[0].id).toBe(id)
+    const human = await obsctl(['backup', 'list', '-c', inv.file])
+    expect(human.stdout).toMatch(new RegExp(`^${id}\\s+\\S+\\s+cluster-01,cluster-02\\s+\\d+ KiB\\s+yes$`, 'm'))
+    const noKey = await obsctl(['backup', 'create', '-c', inv.file], {env: {OBSCTL_BACKUP_KEY: undefined}})
+    expect(noKey.status).toBe(2)
+    expect(noKey.stderr).toMatch(/OBSCTL_BACKUP_KEY is not set/)
+  }, 180_000)
+})
+
+describe('backup restore', () => {
+  it('puts the snapshot back as etcd’s data dir (the old one kept) and etcd answers healthy', async () => {
+    const node = sb.nodes[0]!
+    // the cluster moved on after the backup
+    const later = Buffer.from('etcd data written after the backup\n')
+    writeBytes(node, '/var/lib/etcd/member/snap/db', later)
+    node.clearCalls()
+    const r = await backupRestore(inv, id, 'cluster-01', {...quiet, pollMs: 100})
+    expect(r.ok, JSON.stringify(r.run?.phases.flatMap((p) => p.tasks.map((t) => t.error)))).toBe(true)
+    expect(nodeBytes(node, '/var/lib/etcd/member/snap/db').equals(dbs[0]!)).toBe(true)
+    expect(r.restored!.previousDataDir).toMatch(new RegExp(`^/var/lib/etcd\\.before-restore-${id}-`))
+    expect(nodeBytes(node, `${r.restored!.previousDataDir}/member/snap/db`).equals(later)).toBe(true)
+    expect(node.file('/var/lib/etcd/member/restored-as')?.trim()).toBe(`${node.hostname} ${node.hostname}=https://${node.ip}:2380`)
+    for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) expect(node.file(`/etc/kubernetes/manifests/${pod}.yaml`), pod).toBeDefined()
+    const lines = node.calls().map((c) => c.line)
+    const restore = lines.findIndex((l) => l.startsWith('etcdutl snapshot restore'))
+    expect(restore).toBeGreaterThan(0)
+    // etcd was answering neither during the restore (its manifest was parked) … and healthy after
+    expect(lines.slice(restore).some((l) => /^etcdctl .*endpoint health/.test(l))).toBe(true)
+    expect(r.restored).toMatchObject({cluster: 'cluster-01', id})
+    expect(onNode(node, 'ls -A /var/lib/obsctl/restore').trim()).toBe('')
+    expect(lines.join('\n')).not.toContain(BACKUP_KEY)
+  }, 240_000)
+
+  it('the wrong key stops before anything on the node changes', async () => {
+    const node = sb.nodes[1]!
+    node.clearCalls()
+    process.env.OBSCTL_BACKUP_KEY = 'not-the-key-the-backup-was-made-with'
+    try {
+      const r = await backupRestore(inv, id, 'cluster-02', quiet)
+      expect(r.ok).toBe(false)
+      expect(r.run?.phases[0]!.tasks[0]!.failure).toMatchObject({code: 'BACKUP_DECRYPT'})
+    } finally {
+      process.env.OBSCTL_BACKUP_KEY = BACKUP_KEY
+    }
+    expect(node.calls()).toEqual([])
+    expect(nodeBytes(node, '/var/lib/etcd/member/snap/db').equals(dbs[1]!)).toBe(true)
+  }, 120_000)
+
+  it('refuses a cluster with several control planes (exit 2) and an unknown backup', async () => {
+    // cluster-01 with a second control-plane node
+    const text = sandboxInventory(sb, [[0, 2], [1]]).replace('endpoint: https://s3.sandbox.test', `endpoint: ${s3.url}`).replace('roles: [worker]', 'roles: [control-plane, worker]')
+    const multiDir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-backup-multi-'))
+    writeFileSync(path.join(multiDir, 'obsctl.yaml'), text)
+    const multi = loadInventory(path.join(multiDir, 'obsctl.yaml'))
+    expect(multi.platform.clusters[0]!.nodes.filter((n) => n.roles.includes('control-plane'))).toHaveLength(2)
+    await expect(backupRestore(multi, id, 'cluster-01', quiet)).rejects.toMatchObject({exitCode: 2, code: 'RESTORE_MULTI_CP', hints: [expect.stringContaining('docs/backup.md')]})
+    const r = await backupRestore(inv, '20200101T000000Z', 'cluster-02', quiet)
+    expect(r.run?.phases[0]!.tasks[0]!.failure).toMatchObject({code: 'BACKUP_NOT_FOUND', exitCode: 2})
+    await expect(backupRestore(inv, 'latest', 'cluster-02', quiet)).rejects.toMatchObject({exitCode: 2, code: 'BAD_BACKUP_ID'})
+  }, 120_000)
+})
+
+describe('Longhorn volume backups', () => {
+  it('a RecurringJob backs every volume up to the backups bucket on the inventory’s schedule', () => {
+    const p = platformOf()
+    p.backup.volumes = {schedule: '30 1 * * *', retain: 14}
+    const files = renderFiles(p)
+    const c = p.clusters[1]!
+    const base = `deploy/overlays/${c.name}-${c.role}/longhorn/`
+    const job = files.find((f) => f.path === `${base}recurring-job.yaml`)
+    expect(job, files.map((f) => f.path).filter((x) => x.includes('longhorn')).join(', ')).toBeDefined()
+    expect(YAML.parse(job!.content)).toEqual({
+      apiVersion: 'longhorn.io/v1beta2',
+      kind: 'RecurringJob',
+      metadata: {name: 'obsctl-backup', namespace: 'longhorn-system'},
+      spec: {name: 'obsctl-backup', task: 'backup', cron: '30 1 * * *', retain: 14, concurrency: 2, groups: ['default'], labels: {'app.kubernetes.io/managed-by': 'obsctl'}},
+    })
+    expect(files.find((f) => f.path === `${base}kustomization.yaml`)!.content).toMatch(/resources:\n {2}- recurring-job\.yaml/)
+    // its backup target is the backups bucket
+    expect(files.find((f) => f.path === `${base}values.yaml`)!.content).toContain(`s3://${p.s3.buckets.backups.name}@`)
+  })
+})

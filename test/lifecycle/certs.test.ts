@@ -1,0 +1,190 @@
+/**
+ * `certs check` and `certs renew` against sandbox control planes (real sshd, see ../support/sshd.ts):
+ * real X.509 certificates with chosen dates in /etc/kubernetes/pki and the kubeconfigs (made by the
+ * shim's `kubeadm init phase certs|kubeconfig all` with the real openssl), `kubeadm certs renew all`
+ * reissuing them for a year, and crictl answering for the static pods whose manifests are in
+ * /etc/kubernetes/manifests (../support/node-sandbox/shim-certs-etcd.sh). The merged kubeconfig is made by
+ * the real `kubeconfig merge` from the nodes' admin.conf.
+ *
+ * Shapes checked against upstream: kubeadm's certificate names and files (kubernetes/kubernetes
+ * cmd/kubeadm/app/constants, the certs under pki/ and pki/etcd/, and the four kubeconfigs with embedded
+ * client-certificate-data), `kubeadm certs renew all`'s "certificate … renewed" lines, and crictl's
+ * `ps --name REGEX -q` printing one container id per line (kubernetes-sigs/cri-tools cmd/crictl/container.go).
+ */
+import {X509Certificate} from 'node:crypto'
+import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import YAML from 'yaml'
+import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
+import {kubeconfigMerge} from '../../src/lib/kube/merge.js'
+import {certsCheck, certsRenew} from '../../src/lib/lifecycle/certs-run.js'
+import {lastCerts} from '../../src/lib/lifecycle/certs.js'
+import {obsctl, requireBuild} from '../cli/helpers.js'
+import {startSandbox, sandboxInventory, type Sandbox} from '../support/sshd.js'
+import {days, seedControlPlane} from './helpers.js'
+
+let sb: Sandbox
+let dir: string
+let inv: LoadedInventory
+let kubeconfig: string
+const quiet = {renderer: 'silent' as const, handleSignals: false, ssh: {attempts: 2, backoffMs: 200}}
+
+const notAfter = (pem: string | Buffer) => Date.parse(new X509Certificate(pem).validTo)
+const kcUserCert = (file: string, user: string) => {
+  const kc = YAML.parse(readFileSync(file, 'utf8')) as {users: {name: string; user: Record<string, string>}[]}
+  return kc.users.find((u) => u.name === user)!.user['client-certificate-data']!
+}
+const confCert = (text: string) => /client-certificate-data: (\S+)/.exec(text)![1]!
+
+beforeAll(async () => {
+  sb = await startSandbox(3, {firstIp: 171})
+  // cluster-01: a year left; cluster-02: ten days left; cluster-03: expired a month ago
+  seedControlPlane(sb, sb.nodes[0]!)
+  seedControlPlane(sb, sb.nodes[1]!, {until: days(10)})
+  seedControlPlane(sb, sb.nodes[2]!, {from: days(-400), until: days(-30)})
+  dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-certs-'))
+  writeFileSync(path.join(dir, 'obsctl.yaml'), sandboxInventory(sb, [[0], [1], [2]]))
+  inv = loadInventory(path.join(dir, 'obsctl.yaml'))
+  kubeconfig = path.join(dir, 'kubeconfig')
+  await kubeconfigMerge(inv, {...quiet, kubeconfig})
+}, 240_000)
+
+afterAll(async () => {
+  await sb?.stop()
+})
+
+describe('certs check', () => {
+  it('reads every certificate of each control plane and the kubeconfig: ok, expiring within 30 days, expired', async () => {
+    const r = await certsCheck(inv, {...quiet, kubeconfig})
+    expect(r.clusters.map((c) => [c.cluster, c.status])).toEqual([
+      ['cluster-01', 'ok'],
+      ['cluster-02', 'warn'],
+      ['cluster-03', 'expired'],
+    ])
+    expect(r.ok).toBe(false)
+    expect(r.exitCode).toBe(1)
+    expect(r.summary).toEqual({ok: 1, warn: 1, expired: 1, error: 0})
+
+    const c1 = r.clusters[0]!
+    const names = c1.nodes[0]!.certs.map((c) => c.name).sort()
+    expect(names).toEqual(
+      ['admin.conf', 'apiserver', 'apiserver-etcd-client', 'apiserver-kubelet-client', 'ca', 'controller-manager.conf', 'etcd-ca', 'etcd-healthcheck-client', 'etcd-peer', 'etcd-server', 'front-proxy-ca', 'front-proxy-client', 'scheduler.conf', 'super-admin.conf'].sort(),
+    )
+    // the dates are the certificates' own: compare with the file on the node
+    const apiserver = c1.nodes[0]!.certs.find((c) => c.name === 'apiserver')!
+    expect(Date.parse(apiserver.notAfter)).toBe(notAfter(sb.nodes[0]!.file('/etc/kubernetes/pki/apiserver.crt')!))
+    expect(apiserver).toMatchObject({subject: 'CN=kube-apiserver', issuer: 'CN=kubernetes', ca: false, status: 'ok'})
+    expect(c1.nodes[0]!.certs.find((c) => c.name === 'ca')).toMatchObject({ca: true, status: 'ok'})
+    expect(c1.kubeconfig.cert).toMatchObject({status: 'ok'})
+    expect(c1.kubeconfig.user).toBe('cluster-01-admin')
+
+    const c2 = r.clusters[1]!
+    expect(c2.soonest).toMatchObject({status: 'warn', where: sb.nodes[1]!.hostname})
+    expect([9, 10]).toContain(c2.soonest!.daysLeft)
+    const c3 = r.clusters[2]!
+    expect(c3.nodes[0]!.certs.filter((c) => c.status === 'expired').length).toBe(11)
+    expect(c3.kubeconfig.cert?.status).toBe('expired')
+
+    // status reads the soonest expiry per cluster from the record
+    expect(lastCerts(inv)?.clusters['cluster-02']?.soonest?.status).toBe('warn')
+    // only the certificate field of the kubeconfigs left the node: no client key in any log
+    const key = /client-key-data: (\S+)/.exec(sb.nodes[0]!.file('/etc/kubernetes/admin.conf')!)![1]!
+    const logs = path.join(dir, '.obsctl', 'logs', r.run.runId)
+    for (const f of readdirSync(logs, {recursive: true, withFileTypes: true}).filter((e) => e.isFile())) expect(readFileSync(path.join(f.parentPath, f.name), 'utf8')).not.toContain(key.slice(0, 40))
+  }, 180_000)
+
+  it('a node that cannot be read fails the check: it was not measured', async () => {
+    await sb.nodes[0]!.stop()
+    try {
+      const r = await certsCheck(inv, {...quiet, kubeconfig, clusters: ['cluster-01']})
+      expect(r.ok).toBe(false)
+      expect(r.exitCode).toBe(1)
+      expect(r.clusters[0]!.status).toBe('error')
+      expect(r.clusters[0]!.nodes[0]!.error).toMatch(/cannot connect/)
+    } finally {
+      await sb.nodes[0]!.start()
+    }
+  }, 180_000)
+
+  it('the CLI exits 1 on an expired certificate and 0 when only warning, with --json an object', async () => {
+    requireBuild()
+    const env = {KUBECONFIG: kubeconfig}
+    const bad = await obsctl(['certs', 'check', '-c', inv.file, '--cluster', 'cluster-03', '--json'], {env})
+    expect(bad.status, bad.stderr).toBe(1)
+    const j = JSON.parse(bad.stdout)
+    expect(j.clusters[0]).toMatchObject({cluster: 'cluster-03', status: 'expired'})
+    const warn = await obsctl(['certs', 'check', '-c', inv.file, '--cluster', 'cluster-02'], {env})
+    expect(warn.status, warn.stderr).toBe(0)
+    expect(warn.stdout).toMatch(/cluster-02: WARN — soonest \S+ on \S+: (9|10) days/)
+    expect(warn.stdout).toMatch(/! expires soon .+ apiserver: (9|10) days/)
+    const unknown = await obsctl(['certs', 'check', '-c', inv.file, '--cluster', 'nope'], {env})
+    expect(unknown.status).toBe(2)
+  }, 180_000)
+})
+
+describe('certs renew', () => {
+  it('--dry-run says what it would do and touches nothing', async () => {
+    const before = sb.nodes[1]!.file('/etc/kubernetes/pki/apiserver.crt')
+    const r = await certsRenew(inv, {...quiet, kubeconfig, clusters: ['cluster-02'], dryRun: true})
+    expect(r.plan?.map((p) => [p.phase, p.target])).toEqual([
+      ['certs-renew', `cluster-02/${sb.nodes[1]!.ip}`],
+      ['kubeconfig', 'cluster-02'],
+    ])
+    expect(r.plan![0]!.description).toMatch(/kubeadm certs renew all; restart kube-apiserver, kube-controller-manager, kube-scheduler, etcd one at a time/)
+    expect(sb.nodes[1]!.file('/etc/kubernetes/pki/apiserver.crt')).toBe(before)
+    expect(sb.nodes[1]!.calls().filter((c) => c.cmd === 'kubeadm')).toEqual([])
+  }, 120_000)
+
+  it('renews the certificates on the node, restarts each static pod and refreshes the kubeconfig', async () => {
+    const node = sb.nodes[1]!
+    node.clearCalls()
+    const oldKc = kcUserCert(kubeconfig, 'cluster-02-admin')
+    const oldApiserver = notAfter(node.file('/etc/kubernetes/pki/apiserver.crt')!)
+    const oldCa = node.file('/etc/kubernetes/pki/ca.crt')
+    const r = await certsRenew(inv, {...quiet, kubeconfig, clusters: ['cluster-02'], pollMs: 100})
+    expect(r.ok, JSON.stringify(r.run.phases.flatMap((p) => p.tasks.map((t) => t.error)))).toBe(true)
+
+    // the node: a year from now, the same CA
+    const year = Date.now() + 365 * 86_400_000
+    for (const f of ['apiserver.crt', 'apiserver-kubelet-client.crt', 'front-proxy-client.crt', 'etcd/server.crt', 'etcd/peer.crt']) {
+      expect(Math.abs(notAfter(node.file(`/etc/kubernetes/pki/${f}`)!) - year), f).toBeLessThan(3600_000)
+    }
+    expect(notAfter(node.file('/etc/kubernetes/pki/apiserver.crt')!)).toBeGreaterThan(oldApiserver)
+    expect(node.file('/etc/kubernetes/pki/ca.crt')).toBe(oldCa)
+    expect(node.calls().filter((c) => c.cmd === 'kubeadm').map((c) => c.line)).toEqual(['kubeadm certs renew all'])
+
+    // each static pod was stopped (crictl saw no container) and started again (a new container), in order
+    expect(r.nodes[0]).toMatchObject({cluster: 'cluster-02', restarted: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']})
+    expect(r.nodes[0]!.renewed).toEqual(expect.arrayContaining(['apiserver', 'etcd-server', 'admin']))
+    for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) expect(node.file(`/etc/kubernetes/manifests/${pod}.yaml`), pod).toBeDefined()
+    const crictl = node.calls().filter((c) => c.cmd === 'crictl').map((c) => c.args.join(' '))
+    const firstOf = (pod: string) => crictl.findIndex((a) => a.includes(`^${pod}$`))
+    expect(firstOf('kube-apiserver')).toBeLessThan(firstOf('kube-controller-manager'))
+    expect(firstOf('kube-scheduler')).toBeLessThan(firstOf('etcd'))
+
+    // the kubeconfig holds the renewed admin certificate
+    const newKc = kcUserCert(kubeconfig, 'cluster-02-admin')
+    expect(newKc).not.toBe(oldKc)
+    expect(newKc).toBe(confCert(node.file('/etc/kubernetes/admin.conf')!))
+    expect(r.kubeconfig[0]!.changes.find((c) => c.section === 'users')).toMatchObject({action: 'update'})
+
+    // and a check now finds it fine
+    const after = await certsCheck(inv, {...quiet, kubeconfig, clusters: ['cluster-02']})
+    expect(after.clusters[0]!.status).toBe('ok')
+    expect(after.ok).toBe(true)
+  }, 240_000)
+
+  it('a manifest left parked by an interrupted run is moved back before anything else', async () => {
+    const node = sb.nodes[0]!
+    // as if a run was killed between the two moves
+    const {onNode} = await import('./helpers.js')
+    onNode(node, 'mkdir -p /etc/kubernetes/obsctl-parked-manifests && mv /etc/kubernetes/manifests/kube-scheduler.yaml /etc/kubernetes/obsctl-parked-manifests/')
+    expect(node.file('/etc/kubernetes/manifests/kube-scheduler.yaml')).toBeUndefined()
+    const r = await certsRenew(inv, {...quiet, kubeconfig, clusters: ['cluster-01'], pollMs: 100})
+    expect(r.ok).toBe(true)
+    expect(node.file('/etc/kubernetes/manifests/kube-scheduler.yaml')).toBeDefined()
+    expect(onNode(node, 'ls -A /etc/kubernetes/obsctl-parked-manifests').trim()).toBe('')
+  }, 240_000)
+})

@@ -1,0 +1,71 @@
+/**
+ * Control-plane nodes for the certs and backup tests: sandbox nodes (real sshd, ../support/sshd.ts)
+ * with kubeadm, crictl, etcdctl and etcdutl "installed" (wrappers back to the recording shim, as the
+ * shim's own package installs make them) and a kubeadm control plane laid out at the real paths by the
+ * emulated `kubeadm init phase certs|kubeconfig all` (real certificates with chosen dates, see
+ * ../support/node-sandbox/shim-certs-etcd.sh), static pod manifests and an etcd data file.
+ */
+import {execFileSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {SHIM, type Sandbox, type SandboxNode} from '../support/sshd.js'
+
+export const TOOLS = ['kubeadm', 'crictl', 'etcdctl', 'etcdutl']
+
+/** Put the tools on the node's PATH (its pkgbin), as installed packages are. */
+export function installTools(sb: Sandbox, node: SandboxNode, tools = TOOLS): void {
+  const dir = path.join(node.dir, 'pkgbin')
+  mkdirSync(dir, {recursive: true})
+  for (const t of tools) {
+    const f = path.join(dir, t)
+    writeFileSync(f, `#!/bin/bash\nexec /bin/bash ${SHIM} ${node.dir} ${node.ip} ${sb.clustersDir} ${t} "$@"\n`)
+    chmodSync(f, 0o755)
+  }
+}
+
+/** Run a shell command inside the node (its mount namespace and PATH), as root. */
+export function onNode(node: SandboxNode, script: string, input?: string): string {
+  const pathEnv = `${node.dir}/bin:${node.dir}/pkgbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`
+  return execFileSync('nsenter', ['-t', String(node.pid()), '-m', '--', 'env', `PATH=${pathEnv}`, 'bash', '-c', script], {encoding: 'utf8', input: input ?? ''})
+}
+
+/** Write bytes at a path inside the node (root, 0600). */
+export function writeBytes(node: SandboxNode, p: string, data: Buffer): void {
+  onNode(node, `mkdir -p "$(dirname '${p}')" && base64 -d > '${p}' && chmod 600 '${p}'`, data.toString('base64'))
+}
+
+/** A file the node wrote, as bytes (node.file reads text). */
+export function nodeBytes(node: SandboxNode, p: string): Buffer {
+  const overlay = ['/etc', '/var/lib', '/opt', '/usr/local', '/root'].find((o) => p.startsWith(`${o}/`))!
+  return readFileSync(path.join(node.dir, 'upper', overlay, p.slice(overlay.length)))
+}
+
+/** YYYYMMDDHHMMSSZ, the form openssl ca takes */
+export const certTime = (d: Date) => d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z')
+export const days = (n: number) => new Date(Date.now() + n * 86_400_000)
+
+export const POD_MANIFEST = (pod: string, ip: string, name: string) =>
+  pod === 'etcd'
+    ? `apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\n  namespace: kube-system\nspec:\n  containers:\n  - command:\n    - etcd\n    - --data-dir=/var/lib/etcd\n    - --initial-advertise-peer-urls=https://${ip}:2380\n    - --initial-cluster=${name}=https://${ip}:2380\n    - --name=${name}\n    image: registry.k8s.io/etcd:3.6.4-0\n    name: etcd\n`
+    : `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\n  namespace: kube-system\nspec:\n  containers:\n  - command:\n    - ${pod}\n    image: registry.k8s.io/${pod}:v1.34.1\n    name: ${pod}\n`
+
+/**
+ * A kubeadm control plane on the node: certificates valid from `from` to `until` (CAs 10 years), the
+ * four kubeconfigs, the static pod manifests and an etcd data file (returned) of random bytes and a marker.
+ */
+export function seedControlPlane(sb: Sandbox, node: SandboxNode, o: {from?: Date; until?: Date; marker?: string} = {}): Buffer {
+  installTools(sb, node)
+  const st = path.join(node.dir, 'state')
+  writeFileSync(path.join(st, 'cert-start'), certTime(o.from ?? days(-1)))
+  writeFileSync(path.join(st, 'cert-end'), certTime(o.until ?? days(365)))
+  onNode(node, 'kubeadm init phase certs all && kubeadm init phase kubeconfig all')
+  rmSync(path.join(st, 'cert-start'))
+  rmSync(path.join(st, 'cert-end'))
+  for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) node.writeFile(`/etc/kubernetes/manifests/${pod}.yaml`, POD_MANIFEST(pod, node.ip, node.hostname))
+  const db = Buffer.concat([Buffer.from(`etcd data of ${node.hostname}: ${o.marker ?? 'PLAINTEXT-MARKER'}\n`), randomBytes(64 * 1024)])
+  writeBytes(node, '/var/lib/etcd/member/snap/db', db)
+  if (!nodeBytes(node, '/var/lib/etcd/member/snap/db').equals(db)) throw new Error('etcd data did not arrive intact')
+  node.clearCalls()
+  return db
+}
