@@ -10,7 +10,9 @@ import {ObsctlError} from '../errors.js'
 import type {RefreshPhaseOptions, RemovalOptions} from '../fleet/phases.js'
 import type {RenderPhaseOptions} from '../gitops/phases.js'
 import type {KubeconfigPhaseOptions, SecretsPhaseOptions} from '../kube/phases.js'
-import type {NodesPhaseOptions} from '../nodes/install.js'
+import type {NodeLabelsOptions, NodeRemovalOptions} from '../lifecycle/node.js'
+import type {UpgradeOptions} from '../lifecycle/upgrade.js'
+import type {NodesPhaseOptions, PreflightPhaseOptions} from '../nodes/install.js'
 import type {BucketsPhaseOptions} from '../s3/phases.js'
 import type {ValidatePhaseOptions} from '../validate/phases.js'
 
@@ -21,9 +23,11 @@ const nodes = () => import('../nodes/phases.js')
 const kube = () => import('../kube/phases.js')
 const argocd = () => import('../argocd/phases.js')
 const fleet = () => import('../fleet/phases.js')
+const upgrade = () => import('../lifecycle/upgrade.js')
+const lifecycleNode = () => import('../lifecycle/node.js')
 
 export const PHASE_REGISTRY = {
-  preflight: async (_o: NoOptions) => (await nodes()).preflightPhase(),
+  preflight: async (o: PreflightPhaseOptions) => (await nodes()).preflightPhase(o),
   nodes: async (o: NodesPhaseOptions) => (await nodes()).nodesPhase(o),
   kubeconfig: async (o: KubeconfigPhaseOptions) => (await kube()).kubeconfigPhase(o),
   buckets: async (o: BucketsPhaseOptions) => (await import('../s3/phases.js')).bucketsPhase(o),
@@ -41,6 +45,14 @@ export const PHASE_REGISTRY = {
   'remove-kubeconfig': async (o: RemovalOptions) => (await fleet()).removeKubeconfigPhase(o),
   'reset-nodes': async (o: RemovalOptions) => (await fleet()).resetNodesPhase(o),
   'remove-inventory': async (o: RemovalOptions) => (await fleet()).removeInventoryPhase(o),
+  'upgrade-preflight': async (o: UpgradeOptions) => (await upgrade()).upgradePreflightPhase(o),
+  'upgrade-nodes': async (o: UpgradeOptions) => (await upgrade()).upgradeNodesPhase(o),
+  'upgrade-inventory': async (o: UpgradeOptions) => (await upgrade()).upgradeInventoryPhase(o),
+  'node-labels': async (o: NodeLabelsOptions) => (await lifecycleNode()).nodeLabelsPhase(o),
+  'node-drain': async (o: NodeRemovalOptions) => (await lifecycleNode()).nodeDrainPhase(o),
+  'node-reset': async (o: NodeRemovalOptions) => (await lifecycleNode()).nodeResetPhase(o),
+  'node-delete': async (o: NodeRemovalOptions) => (await lifecycleNode()).nodeDeletePhase(o),
+  'node-forget': async (o: NodeRemovalOptions) => (await lifecycleNode()).nodeForgetPhase(o),
 } as const
 
 export type PhaseName = keyof typeof PHASE_REGISTRY
