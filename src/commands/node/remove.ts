@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
+import {runFailures} from '../../lib/lifecycle/report.js'
 import type {NodeRemoveResult} from '../../lib/lifecycle/node.js'
 
 export default class NodeRemove extends BaseCommand {
@@ -44,7 +45,11 @@ cluster's first control plane and its only node cannot be removed (obsctl cluste
     if (r.absent) this.out(`${args.node} is not a node of ${args.cluster} in ${inv.file}: nothing to remove`)
     else if (r.run && r.dryRun) this.out(r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: would ${t.description ?? ''}`)).join('\n'))
     else if (r.run) this.out(formatRunSummary(r.run))
-    if (r.run && !r.run.ok) this.failWith(r.run.exitCode)
+    if (r.run && !r.run.ok) {
+      const f = runFailures(r.run)
+      for (const l of f.lines) this.note(l)
+      this.failWith(f.exitCode)
+    }
     return r
   }
 }

@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
+import {runFailures} from '../../lib/lifecycle/report.js'
 import type {UpgradeKubernetesResult} from '../../lib/lifecycle/upgrade.js'
 
 export default class UpgradeKubernetes extends BaseCommand {
@@ -50,7 +51,11 @@ inventory is set to VERSION once every cluster runs it. Asks first (--yes); --dr
       this.out(formatRunSummary(r.run))
       if (r.inventory) this.out(r.inventory.updated ? `inventory: versions.kubernetes = ${r.inventory.value}` : `inventory: versions.kubernetes stays ${r.inventory.value}${r.inventory.behind.length ? ` (not yet at ${r.version}: ${r.inventory.behind.join('; ')})` : ''}`)
     }
-    if (r.run && !r.run.ok) this.failWith(r.run.exitCode)
+    if (r.run && !r.run.ok) {
+      const f = runFailures(r.run)
+      for (const l of f.lines) this.note(l)
+      this.failWith(f.exitCode)
+    }
     return r
   }
 }

@@ -232,7 +232,8 @@ export function nodeForgetPhase(o: NodeRemovalOptions): Phase<HostTarget, {remov
       const inv = loadInventory(ctx.inv.file)
       const i = findCluster(inv.platform, t.cluster)?.nodes.findIndex((n) => n.host === t.host) ?? -1
       if (i < 0) return {summary: 'not in the inventory any more', report: {removed: false}}
-      await removeInventoryValue(inv, `clusters.${t.cluster}.nodes[${i}]`)
+      // the machine has left the cluster: the inventory records it even if the rest is now overcommitted (config validate says so)
+      await removeInventoryValue(inv, `clusters.${t.cluster}.nodes[${i}]`, {allowOvercommit: true})
       return {summary: `removed from ${inv.file}`, report: {removed: true}}
     },
   }
@@ -298,7 +299,8 @@ export async function addNode(inv: LoadedInventory, o: NodeAddOptions): Promise<
     entry.roles = roles
     entry.cpu = o.cpu ?? like.cpu
     entry.memory = o.memory ?? like.memory
-    next = (await setInventoryValue(inv, `clusters.${c.name}.nodes[${c.nodes.length}]`, JSON.stringify(entry), {dryRun: o.dryRun})).inventory
+    // a node adds capacity: it never makes the requests exceed what is declared
+    next = (await setInventoryValue(inv, `clusters.${c.name}.nodes[${c.nodes.length}]`, JSON.stringify(entry), {dryRun: o.dryRun, allowOvercommit: true})).inventory
   }
   const host = o.host
   const node = nodeName(findCluster(next.platform, c.name)!.nodes.find((n) => n.host === host)!)
@@ -349,7 +351,7 @@ export async function removeNode(inv: LoadedInventory, cluster: string, which: s
     throw inputError(`${which} is the first control plane of ${cluster} (obsctl reads admin.conf and join tokens from it)`, ['remove the other nodes first, or the whole cluster: obsctl cluster remove'], 'FIRST_CONTROL_PLANE')
   }
   const {removeInventoryValue} = await import('../config/edit.js')
-  await removeInventoryValue(inv, `clusters.${cluster}.nodes[${c.nodes.indexOf(n)}]`, {dryRun: true})
+  await removeInventoryValue(inv, `clusters.${cluster}.nodes[${c.nodes.indexOf(n)}]`, {dryRun: true, allowOvercommit: true})
   const {buildPhases} = await import('../flows/registry.js')
   const {NODE_REMOVE_PHASES, nodeRemovePhaseOptions} = await import('../flows/node-remove.js')
   const phases = await buildPhases(NODE_REMOVE_PHASES, nodeRemovePhaseOptions({cluster: c, node: n, force: o.force, drainTimeoutSeconds: o.drainTimeoutSeconds, pollMs: o.pollMs}))

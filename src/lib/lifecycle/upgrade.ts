@@ -230,10 +230,11 @@ async function upgradeNode(ctx: RunContext, t: UpgradeNodeTarget, o: UpgradeOpti
     step(`package repository ${minorOf(target)}`)
     await switchRepository(conn, ctx.platform, pm, minorOf(target), io)
   }
-  if (t.role === 'first-control-plane' || target.patch !== undefined) {
+  if (t.role === 'first-control-plane') {
     await repository()
     ;({version, pin} = await resolvePackage(conn, pm, target, io))
   } else {
+    // the others follow the control plane: the API server's release (kubelets never newer than it)
     const api = parseVersion(await d.apiServerVersion(kube))
     if (!api || !isAt(`v${formatVersion(api)}`, target)) throw new ObsctlError(`the API server of ${t.cluster} does not run ${formatVersion(target)} yet`, {code: 'UPGRADE_ORDER', hints: ['the first control plane is upgraded first: rerun, it resumes there']})
     version = formatVersion(api)
@@ -270,12 +271,14 @@ async function upgradeNode(ctx: RunContext, t: UpgradeNodeTarget, o: UpgradeOpti
     await d.setUnschedulable(kube, t.node, false)
   }
 
-  if (!pin) {
+  const resolvePin = async () => {
+    if (pin) return
     await repository()
     ;({pin} = await resolvePackage(conn, pm, parseVersion(version)!, io))
   }
   if (t.role === 'worker') {
     await drainStep()
+    await resolvePin()
     if ((await installedVersion(conn, 'kubeadm')) !== vTag || (await installedVersion(conn, 'kubelet')) !== vTag) {
       step(`kubeadm, kubelet, kubectl packages ${version}`)
       await installPackages(conn, pm, ['kubeadm', 'kubelet', 'kubectl'], pin, io)
@@ -284,6 +287,7 @@ async function upgradeNode(ctx: RunContext, t: UpgradeNodeTarget, o: UpgradeOpti
     await root(conn, 'kubeadm upgrade node', 'kubeadm upgrade node', io, 'KUBEADM_UPGRADE')
     await restartAndWait()
   } else {
+    await resolvePin()
     await kubeadmStep()
     if (t.role === 'first-control-plane') {
       step(`kubeadm upgrade plan ${vTag}`)
@@ -456,7 +460,8 @@ export function upgradeInventoryPhase(o: UpgradeOptions): Phase<Target, UpgradeI
         return {summary: `versions.kubernetes stays ${current} until ${behind.map((b) => b.split(' ')[0]).join(', ')} run ${o.version}`, report: {updated: false, value: current, behind}}
       }
       if (current === o.version) return {summary: `versions.kubernetes is ${current}`, report: {updated: false, value: current, behind}}
-      await setInventoryValue(inv, 'versions.kubernetes', JSON.stringify(o.version))
+      // a recorded fact, not a change of requests or capacity: an overcommit lint finding does not block it
+      await setInventoryValue(inv, 'versions.kubernetes', JSON.stringify(o.version), {allowOvercommit: true})
       io.log(`versions.kubernetes: ${current} → ${o.version} in ${inv.file}`)
       return {summary: `versions.kubernetes ${current} → ${o.version}`, report: {updated: true, value: o.version, behind}}
     },
