@@ -22,6 +22,8 @@ import {loadInventory} from '../../src/lib/config/load.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {sandboxInventory, startSandbox, type Sandbox, type SandboxNode} from '../support/sshd.js'
 import {waitFor} from '../support/wait.js'
+import {KUBECTL, kubectl, tempDir} from '../kube-server/fixtures.js'
+import {startKubeServer} from '../support/kube/index.js'
 import {nodeVersions, obsctl, seedInstalled, seedPod, startPlayer, type Player} from './helpers.js'
 
 const root = process.getuid?.() === 0
@@ -214,4 +216,40 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
     expect(again.stdout).toContain('cluster-01')
     expect(loadInventory(file).platform.versions.kubernetes).toBe('1.35')
   }, 600_000)
+})
+
+/**
+ * The pods/eviction fake against the real client that uses it most: `kubectl drain` (discovery finds
+ * pods/eviction in group policy, the Eviction is POSTed, a 429 is retried with the budget's message,
+ * an allowed eviction deletes the pod). Skipped without kubectl, as the kube-server fidelity suite is.
+ */
+describe.skipIf(!KUBECTL)('pods/eviction of the test server, as kubectl drain sees it', () => {
+  test('a blocking budget: kubectl retries with the API server\'s message and gives up; an allowing one: the pod is evicted and the node drained', async () => {
+    const tmp = tempDir('eviction-')
+    const k = await startKubeServer({name: 'cluster-01'})
+    try {
+      const cfg = k.writeKubeconfig(path.join(tmp.dir, 'kubeconfig'))
+      k.addReadyNode('worker-1')
+      seedPod(k, 'db-0', 'worker-1', {app: 'db'})
+      k.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'db', namespace: 'default'}, spec: {minAvailable: 1, selector: {matchLabels: {app: 'db'}}}})
+      const blocked = await kubectl(tmp.dir, cfg, ['drain', 'worker-1', '--ignore-daemonsets', '--force', '--timeout=6s'])
+      expect(blocked.exitCode, blocked.stderr).not.toBe(0)
+      expect(`${blocked.stdout}${blocked.stderr}`).toContain("Cannot evict pod as it would violate the pod's disruption budget.")
+      expect(k.getObject('nodes', undefined, 'worker-1')!.spec.unschedulable).toBe(true)
+      expect(k.getObject('pods', 'default', 'db-0')).toBeDefined()
+      expect(k.getObject('poddisruptionbudgets', 'default', 'db')!.status).toMatchObject({currentHealthy: 1, desiredHealthy: 1, expectedPods: 1, disruptionsAllowed: 0})
+
+      k.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'db', namespace: 'default'}, spec: {minAvailable: 0, selector: {matchLabels: {app: 'db'}}}})
+      const drained = await kubectl(tmp.dir, cfg, ['drain', 'worker-1', '--ignore-daemonsets', '--force', '--timeout=30s'])
+      expect(drained.exitCode, drained.stderr).toBe(0)
+      expect(drained.stdout).toContain('pod/db-0 evicted')
+      expect(drained.stdout).toContain('node/worker-1 drained')
+      expect(k.getObject('pods', 'default', 'db-0')).toBeUndefined()
+      expect(k.requestLog.some((r) => r.method === 'POST' && r.path === '/api/v1/namespaces/default/pods/db-0/eviction' && r.status === 201)).toBe(true)
+      expect(k.requestLog.some((r) => r.method === 'POST' && r.path === '/api/v1/namespaces/default/pods/db-0/eviction' && r.status === 429)).toBe(true)
+    } finally {
+      await k.stop()
+      tmp.cleanup()
+    }
+  }, 120_000)
 })
