@@ -326,7 +326,7 @@ export function upgradePreflightPhase(o: UpgradeOptions): Phase<Target, UpgradeP
       if (!api) throw new ObsctlError(`${c.name}: the API server reports version ${apiRaw}`, {code: 'KUBE_VERSION'})
       io.log(`API server: ${apiRaw}`)
       const step = stepProblem(api, target)
-      if (step) throw new ObsctlError(`${c.name}: ${step}`, {exitCode: 2, code: 'UPGRADE_SKEW', hints: ['VERSION is the next minor (or a patch of the current one)']})
+      if (step) throw new ObsctlError(step, {exitCode: 2, code: 'UPGRADE_SKEW', hints: ['VERSION is the next minor (or a patch of the current one)']})
       const problems: string[] = []
       const nodes = await d.listNodes(kube)
       for (const n of c.nodes) {
@@ -365,7 +365,7 @@ export function upgradePreflightPhase(o: UpgradeOptions): Phase<Target, UpgradeP
         )
       }
       if (problems.length) {
-        throw new ObsctlError(`${c.name} is not ready for Kubernetes ${o.version}: ${problems.join('; ')}`, {
+        throw new ObsctlError(`not ready for Kubernetes ${o.version}: ${problems.join('; ')}`, {
           code: 'UPGRADE_PREFLIGHT',
           hints: ['nothing was changed; fix these and rerun', ctx.platform.ssh.aptMirror ? 'the package repository is ssh.aptMirror' : 'behind a firewall, ssh.aptMirror names a mirror of pkgs.k8s.io'],
         })
