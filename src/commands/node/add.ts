@@ -14,9 +14,9 @@ command line or a log. Then its Node is awaited Ready through the API and labell
 node-role.kubernetes.io/worker). Rerun the same command to resume after a failure. CPU and memory default
 to the cluster's last node. Passwords are never flags (OBSCTL_SSH_PASSWORD / OBSCTL_SUDO_PASSWORD).`
   static override examples = [
-    '<%= config.bin %> node add cluster-02 --host 192.168.101.210 --dry-run',
-    '<%= config.bin %> node add cluster-02 --host 192.168.101.210',
-    '<%= config.bin %> node add cluster-02 --host 192.168.101.211 --role control-plane --cpu 4 --memory 16Gi --json',
+    '<%= config.bin %> node add cluster-02 --host 192.168.101.201 --dry-run',
+    '<%= config.bin %> node add cluster-02 --host 192.168.101.201',
+    '<%= config.bin %> node add cluster-02 --host 192.168.101.202 --role control-plane --cpu 4 --memory 16Gi --json',
   ]
   static override args = {cluster: Args.string({description: 'The cluster to add the node to.', required: true})}
   static override flags = {

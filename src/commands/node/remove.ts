@@ -15,7 +15,7 @@ entry removed last, so a rerun after a failure finishes the job. NODE is the nod
 cluster's first control plane and its only node cannot be removed (obsctl cluster remove). Asks first
 (--yes); --dry-run prints the steps.`
   static override examples = [
-    '<%= config.bin %> node remove cluster-02 192.168.101.210 --dry-run',
+    '<%= config.bin %> node remove cluster-02 192.168.101.201 --dry-run',
     '<%= config.bin %> node remove cluster-02 worker-3 --yes',
     '<%= config.bin %> node remove cluster-02 worker-3 --force --yes --json',
   ]

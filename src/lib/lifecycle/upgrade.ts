@@ -314,7 +314,7 @@ export function upgradePreflightPhase(o: UpgradeOptions): Phase<Target, UpgradeP
     title: `Preflight for Kubernetes ${o.version}`,
     targets: (ctx) => runClusters(ctx).map((c) => ({id: c.name, cluster: c.name})),
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
-    describe: (t, ctx) => `${t.id}: one minor step to ${o.version}, kubelets no newer than the API server, every node Ready, etcd healthy, ${packageBaseFor(ctx.platform, minorOf(parseTarget(o.version)))} reachable from every node (read-only)`,
+    describe: (_t, ctx) => `one minor step to ${o.version}, kubelets no newer than the API server, every node Ready, etcd healthy, ${packageBaseFor(ctx.platform, minorOf(parseTarget(o.version)))} reachable from every node (read-only)`,
     prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
     async run(t, ctx, io) {
       const target = parseTarget(o.version)
