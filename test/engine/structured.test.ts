@@ -12,6 +12,9 @@ import {ADD_PHASES, CLUSTER_ADD_PHASES, clusterAddPhaseOptions, selectClusterAdd
 import {CLUSTER_REMOVE_PHASES, clusterRemovePhaseOptions, selectClusterRemove} from '../../src/lib/flows/cluster-remove.js'
 import {CHANGE_PHASES, changePhaseOptions, selectChange} from '../../src/lib/flows/change.js'
 import {buildPhases, PHASE_REGISTRY, REGISTERED_PHASES, selectFlow} from '../../src/lib/flows/registry.js'
+import {NODE_ADD_PHASES, nodeAddPhaseOptions} from '../../src/lib/flows/node-add.js'
+import {NODE_REMOVE_PHASES, nodeRemovePhaseOptions} from '../../src/lib/flows/node-remove.js'
+import {UPGRADE_KUBERNETES_PHASES, upgradeKubernetesPhaseOptions} from '../../src/lib/flows/upgrade-kubernetes.js'
 import {readState, tmpInventory} from './helpers.js'
 
 const silent = {renderer: 'silent' as const, handleSignals: false}
@@ -119,7 +122,7 @@ describe('runStandalone', () => {
 
 describe('flows are ordered lists of registered phases', () => {
   it('every flow lists only registered phases, each built under its registered name, in the flow\'s order', async () => {
-    for (const flow of [BOOTSTRAP_PHASES, CLUSTER_ADD_PHASES, CLUSTER_REMOVE_PHASES, CHANGE_PHASES]) {
+    for (const flow of [BOOTSTRAP_PHASES, CLUSTER_ADD_PHASES, CLUSTER_REMOVE_PHASES, CHANGE_PHASES, UPGRADE_KUBERNETES_PHASES, NODE_ADD_PHASES, NODE_REMOVE_PHASES]) {
       for (const n of flow) expect(REGISTERED_PHASES).toContain(n)
     }
     const cluster = tmpInventory()
@@ -129,8 +132,11 @@ describe('flows are ordered lists of registered phases', () => {
     expect((await buildPhases(CLUSTER_ADD_PHASES, clusterAddPhaseOptions({}))).map((p) => p.name)).toEqual([...CLUSTER_ADD_PHASES])
     expect((await buildPhases(CLUSTER_REMOVE_PHASES, clusterRemovePhaseOptions({cluster: c}))).map((p) => p.name)).toEqual([...CLUSTER_REMOVE_PHASES])
     expect((await buildPhases(CHANGE_PHASES, changePhaseOptions({}))).map((p) => p.name)).toEqual([...CHANGE_PHASES])
+    expect((await buildPhases(UPGRADE_KUBERNETES_PHASES, upgradeKubernetesPhaseOptions({version: '1.35'}))).map((p) => p.name)).toEqual([...UPGRADE_KUBERNETES_PHASES])
+    expect((await buildPhases(NODE_ADD_PHASES, nodeAddPhaseOptions({host: c.nodes[0]!.host}))).map((p) => p.name)).toEqual([...NODE_ADD_PHASES])
+    expect((await buildPhases(NODE_REMOVE_PHASES, nodeRemovePhaseOptions({cluster: c, node: c.nodes[0]!}))).map((p) => p.name)).toEqual([...NODE_REMOVE_PHASES])
     // and the registry has no phase no flow runs
-    expect(new Set([...BOOTSTRAP_PHASES, ...CLUSTER_ADD_PHASES, ...CLUSTER_REMOVE_PHASES, ...CHANGE_PHASES])).toEqual(new Set(Object.keys(PHASE_REGISTRY)))
+    expect(new Set([...BOOTSTRAP_PHASES, ...CLUSTER_ADD_PHASES, ...CLUSTER_REMOVE_PHASES, ...CHANGE_PHASES, ...UPGRADE_KUBERNETES_PHASES, ...NODE_ADD_PHASES, ...NODE_REMOVE_PHASES])).toEqual(new Set(Object.keys(PHASE_REGISTRY)))
   })
 
   it('cluster add: its phase list is the registry\'s phases in the flow\'s order; argocd-refresh comes with sync', () => {

@@ -146,6 +146,16 @@ export async function setInventoryValue(inv: LoadedInventory, rawPath: string, r
   }
 }
 
+/** Remove one entry (a list item or a key) from the inventory, e.g. `clusters.cluster-02.nodes[1]` (`node remove`). */
+export async function removeInventoryValue(inv: LoadedInventory, rawPath: string, opts: {dryRun?: boolean; allowOvercommit?: boolean} = {}): Promise<EditResult & {path: string}> {
+  const doc = cloneDoc(inv)
+  const segs = resolvePath(doc, rawPath)
+  if (!doc.hasIn(segs)) throw inputError(`${rawPath} is not in ${inv.file}`, [], 'NOT_FOUND')
+  doc.deleteIn(segs)
+  const after = doc.toString({lineWidth: 0, flowCollectionPadding: false})
+  return {...(await commit(inv, after, opts, {what: `remove ${rawPath}`, at: segs.slice(0, -1)})), path: rawPath}
+}
+
 export interface NewCluster {
   name: string
   id?: string

@@ -7,7 +7,7 @@
  */
 import type {LoadedInventory} from '../config/load.js'
 import {gitDir} from '../config/model.js'
-import {setInventoryValue, type EditResult} from '../config/edit.js'
+import {parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
 import {compareVersions, semverError} from '../config/validators.js'
 import {canPrompt} from '../prompt.js'
 import type {RendererChoice, RunResult} from '../engine/index.js'
@@ -265,6 +265,14 @@ export async function applyInventoryChange(
 
 /** `obsctl config set PATH VALUE`. */
 export async function configSet(inv: LoadedInventory, rawPath: string, rawValue: string, o: ChangeOptions = {}): Promise<ChangeResult> {
+  if (rawPath.replace(/^\.+|\.+$/g, '') === 'versions.kubernetes') {
+    // nothing renders from it: the clusters run what kubeadm installed, and a new value alone upgrades nothing
+    const want = String(parseValue(rawValue))
+    throw inputError(`versions.kubernetes is the version the clusters run; setting it changes no cluster`, [
+      `obsctl upgrade kubernetes ${want} upgrades the clusters node by node and then records ${want} in the inventory`,
+      'before the first bootstrap, edit versions.kubernetes in the inventory file',
+    ], 'USE_UPGRADE_KUBERNETES')
+  }
   return applyInventoryChange(
     inv,
     {

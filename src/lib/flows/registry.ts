@@ -13,7 +13,9 @@ import type {KubeconfigPhaseOptions, SecretsPhaseOptions} from '../kube/phases.j
 import type {BackupEtcdOptions, BackupStateOptions} from '../lifecycle/backup.js'
 import type {RestoreEtcdOptions} from '../lifecycle/restore.js'
 import type {CertsCheckOptions, CertsRenewOptions} from '../lifecycle/certs.js'
-import type {NodesPhaseOptions} from '../nodes/install.js'
+import type {NodeLabelsOptions, NodeRemovalOptions} from '../lifecycle/node.js'
+import type {UpgradeOptions} from '../lifecycle/upgrade.js'
+import type {NodesPhaseOptions, PreflightPhaseOptions} from '../nodes/install.js'
 import type {BucketsPhaseOptions} from '../s3/phases.js'
 import type {ValidatePhaseOptions} from '../validate/phases.js'
 
@@ -26,9 +28,11 @@ const argocd = () => import('../argocd/phases.js')
 const fleet = () => import('../fleet/phases.js')
 const certs = () => import('../lifecycle/certs.js')
 const backup = () => import('../lifecycle/backup.js')
+const upgrade = () => import('../lifecycle/upgrade.js')
+const lifecycleNode = () => import('../lifecycle/node.js')
 
 export const PHASE_REGISTRY = {
-  preflight: async (_o: NoOptions) => (await nodes()).preflightPhase(),
+  preflight: async (o: PreflightPhaseOptions) => (await nodes()).preflightPhase(o),
   nodes: async (o: NodesPhaseOptions) => (await nodes()).nodesPhase(o),
   kubeconfig: async (o: KubeconfigPhaseOptions) => (await kube()).kubeconfigPhase(o),
   buckets: async (o: BucketsPhaseOptions) => (await import('../s3/phases.js')).bucketsPhase(o),
@@ -52,6 +56,14 @@ export const PHASE_REGISTRY = {
   'backup-etcd': async (o: BackupEtcdOptions) => (await backup()).backupEtcdPhase(o),
   'backup-state': async (o: BackupStateOptions) => (await backup()).backupStatePhase(o),
   'restore-etcd': async (o: RestoreEtcdOptions) => (await import('../lifecycle/restore.js')).restoreEtcdPhase(o),
+  'upgrade-preflight': async (o: UpgradeOptions) => (await upgrade()).upgradePreflightPhase(o),
+  'upgrade-nodes': async (o: UpgradeOptions) => (await upgrade()).upgradeNodesPhase(o),
+  'upgrade-inventory': async (o: UpgradeOptions) => (await upgrade()).upgradeInventoryPhase(o),
+  'node-labels': async (o: NodeLabelsOptions) => (await lifecycleNode()).nodeLabelsPhase(o),
+  'node-drain': async (o: NodeRemovalOptions) => (await lifecycleNode()).nodeDrainPhase(o),
+  'node-reset': async (o: NodeRemovalOptions) => (await lifecycleNode()).nodeResetPhase(o),
+  'node-delete': async (o: NodeRemovalOptions) => (await lifecycleNode()).nodeDeletePhase(o),
+  'node-forget': async (o: NodeRemovalOptions) => (await lifecycleNode()).nodeForgetPhase(o),
 } as const
 
 export type PhaseName = keyof typeof PHASE_REGISTRY

@@ -29,14 +29,15 @@ export interface NodeTarget extends Target {
   index: number
 }
 
-/** One target per node, first control planes first (see the join-order note above). */
-export function nodeTargets(ctx: RunContext): NodeTarget[] {
+/** One target per node, first control planes first (see the join-order note above); `hosts` limits them (`node add`). */
+export function nodeTargets(ctx: RunContext, hosts?: string[]): NodeTarget[] {
   const out: NodeTarget[] = []
   const clusters = runClusters(ctx)
   for (const pass of [true, false]) {
     for (const c of clusters) {
       c.nodes.forEach((n, index) => {
         if ((firstControlPlane(c) === n) !== pass) return
+        if (hosts && !hosts.includes(n.host)) return
         out.push({id: `${c.name}/${n.host}`, title: `${c.name}/${nodeName(n)}`, cluster: c.name, host: n.host, index})
       })
     }
@@ -91,6 +92,13 @@ const sleep = (ms: number, signal: AbortSignal) =>
 export interface NodesPhaseOptions {
   readyTimeoutSeconds?: number
   readyPollMs?: number
+  /** only these nodes of the run's clusters (`node add`); default: every node */
+  hosts?: string[]
+}
+
+/** Options of the preflight phase: only these nodes (`node add`); default every node of the run's clusters. */
+export interface PreflightPhaseOptions {
+  hosts?: string[]
 }
 
 function readyTimeoutMs(o: NodesPhaseOptions): number {

@@ -5,14 +5,14 @@
 import type {Phase} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
 import {prepareSsh, sshPool} from '../ssh/pool.js'
-import {describeInstall, installFingerprint, installNode, nodeTargets, resolveTarget, type NodeTarget, type NodesPhaseOptions} from './install.js'
+import {describeInstall, installFingerprint, installNode, nodeTargets, resolveTarget, type NodeTarget, type NodesPhaseOptions, type PreflightPhaseOptions} from './install.js'
 import {checkNode} from './preflight.js'
 
-export function preflightPhase(): Phase<NodeTarget> {
+export function preflightPhase(o: PreflightPhaseOptions = {}): Phase<NodeTarget> {
   return {
     name: 'preflight',
     title: 'Preflight checks on every node',
-    targets: (ctx) => nodeTargets(ctx),
+    targets: (ctx) => nodeTargets(ctx, o.hosts),
     // a resumed bootstrap does not re-check nodes that passed with the same declared inputs (after
     // `nodes` they would report our own kubelet on 10250); `obsctl node preflight` and --restart always check
     fingerprint: (t, ctx) => {
@@ -43,7 +43,7 @@ export function nodesPhase(o: NodesPhaseOptions = {}): Phase<NodeTarget> {
   return {
     name: 'nodes',
     title: 'Kubernetes on every node',
-    targets: (ctx) => nodeTargets(ctx),
+    targets: (ctx) => nodeTargets(ctx, o.hosts),
     fingerprint: (t, ctx) => installFingerprint(ctx.platform, t),
     describe: (t, ctx) => describeInstall(t, ctx),
     prepare: (_t, ctx) => prepareSsh(ctx),

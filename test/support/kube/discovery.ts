@@ -30,6 +30,7 @@ function resourceEntries(t: ResourceType): Record<string, unknown>[] {
   const subs = t.subresources.map((s) => {
     if (s === 'status') return {name: `${t.resource}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update']}
     if (s === 'token') return {name: `${t.resource}/token`, singularName: '', namespaced: t.namespaced, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create']}
+    if (s === 'eviction') return {name: `${t.resource}/eviction`, singularName: '', namespaced: t.namespaced, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create']}
     return {name: `${t.resource}/proxy`, singularName: '', namespaced: t.namespaced, kind: `${t.kind}ProxyOptions`, verbs: ['create', 'delete', 'get', 'patch', 'update']}
   })
   return [main, ...subs]
@@ -68,8 +69,8 @@ function aggregatedResource(t: ResourceType): Record<string, unknown> {
   if (t.categories.length) r.categories = t.categories
   const subs = t.subresources.map((s) => ({
     subresource: s,
-    responseKind: s === 'token' ? {group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest'} : s === 'status' ? {group: t.group, version: t.version, kind: t.kind} : {group: '', version: 'v1', kind: `${t.kind}ProxyOptions`},
-    verbs: s === 'status' ? ['get', 'patch', 'update'] : s === 'token' ? ['create'] : ['create', 'delete', 'get', 'patch', 'update'],
+    responseKind: s === 'token' ? {group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest'} : s === 'eviction' ? {group: 'policy', version: 'v1', kind: 'Eviction'} : s === 'status' ? {group: t.group, version: t.version, kind: t.kind} : {group: '', version: 'v1', kind: `${t.kind}ProxyOptions`},
+    verbs: s === 'status' ? ['get', 'patch', 'update'] : s === 'token' || s === 'eviction' ? ['create'] : ['create', 'delete', 'get', 'patch', 'update'],
   }))
   if (subs.length) r.subresources = subs
   return r

@@ -10,6 +10,7 @@ import {aggregatedDiscovery, AGGREGATED_CONTENT_TYPE, apiGroup, apiGroupList, ap
 import {groupVersion, type ResourceType, type TypeRegistry} from './kinds.js'
 import type {ObjectApi, WriteOptions} from './objects.js'
 import type {OpenApi} from './openapi.js'
+import {evict} from './eviction.js'
 import {decodeProtobuf, isProtobuf} from './protobuf.js'
 import {parseSelector} from './selectors.js'
 import {ApiError, badRequest, methodNotAllowed, notFoundPath, type StatusBody} from './status.js'
@@ -94,6 +95,8 @@ export interface RouteContext {
   aggregatedDiscovery: boolean
   user: string
   tokenRequest(ns: string, sa: string, body: Obj): Obj
+  /** what GET /version answers (KubeServer.setVersion changes it, as `kubeadm upgrade apply` does) */
+  version?: () => Obj
   findProxy(resource: string, namespace: string, name: string, port: string): ProxyHandler | undefined
 }
 
@@ -176,8 +179,9 @@ function writeOptions(url: URL, req: IncomingMessage): WriteOptions {
 async function nonResource(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const p = url.pathname.replace(/\/+$/, '') || '/'
   const accept = req.headers.accept
-  if (p === '/version') return sendJson(res, 200, KUBE_VERSION)
-  if (p === '/healthz' || p === '/livez' || p === '/readyz') {
+  if (p === '/version') return sendJson(res, 200, ctx.version?.() ?? KUBE_VERSION)
+  // the individual checks too (`/readyz/etcd`, `/livez/etcd`), as kube-apiserver serves them
+  if (p === '/healthz' || p === '/livez' || p === '/readyz' || /^\/(livez|readyz)\/[\w-]+$/.test(p)) {
     res.writeHead(200, {'Content-Type': 'text/plain; charset=utf-8'})
     res.end('ok')
     return
@@ -240,6 +244,11 @@ export async function route(ctx: RouteContext, req: IncomingMessage, res: Server
       return sendJson(res, 201, ctx.tokenRequest(ns, name, (decodeBody(body, req.headers['content-type']) ?? {}) as Obj))
     }
     if (info.subresource === 'proxy') return proxy(ctx, req, res, url, t, info, body)
+    if (info.subresource === 'eviction') {
+      if (method !== 'POST') throw methodNotAllowed()
+      const r = evict(ctx.reg, ctx.objects, ns, name, (decodeBody(body, req.headers['content-type']) ?? {}) as Obj)
+      return sendJson(res, 201, r)
+    }
     // status
     const opts = writeOptions(url, req)
     if (method === 'GET') return sendJson(res, 200, ctx.objects.get(t, ns, name))

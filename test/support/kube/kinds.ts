@@ -12,7 +12,7 @@ export interface ResourceType {
   namespaced: boolean
   shortNames: string[]
   categories: string[]
-  /** subresources served: status, token, proxy */
+  /** subresources served: status, token, proxy, eviction (pods) */
   subresources: string[]
   /** metadata.generation is kept and bumped when anything outside metadata/status changes */
   hasGeneration: boolean
@@ -36,7 +36,7 @@ const BUILTINS: Builtin[] = [
   ['', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa'], ['token'], false],
   ['', 'v1', 'services', 'Service', true, ['svc'], ['status', 'proxy'], false, ['all']],
   ['', 'v1', 'endpoints', 'Endpoints', true, ['ep'], [], false],
-  ['', 'v1', 'pods', 'Pod', true, ['po'], ['status', 'proxy'], false, ['all']],
+  ['', 'v1', 'pods', 'Pod', true, ['po'], ['status', 'proxy', 'eviction'], false, ['all']],
   ['', 'v1', 'nodes', 'Node', false, ['no'], ['status', 'proxy'], false],
   ['', 'v1', 'events', 'Event', true, ['ev'], [], false],
   ['apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], ['status'], true, ['all']],
@@ -47,6 +47,7 @@ const BUILTINS: Builtin[] = [
   ['rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false, [], [], false],
   ['rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true, [], [], false],
   ['rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true, [], [], false],
+  ['policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true, ['pdb'], ['status'], true],
   ['apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false, ['crd', 'crds'], ['status'], true, ['api-extensions']],
 ]
 

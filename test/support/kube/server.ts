@@ -16,6 +16,7 @@ import {OpenApi} from './openapi.js'
 import {ApiError, forbidden, forbiddenPath, internalError, reasonForCode, unauthorized} from './status.js'
 import {Store, type Obj} from './store.js'
 import {CertificateAuthority} from './tls.js'
+import {KUBE_VERSION} from './discovery.js'
 import {Watches} from './watch.js'
 
 export interface KubeServerOptions {
@@ -101,6 +102,7 @@ export class KubeServer {
   private server?: Server
   private port = 0
   private readonly aggregated: boolean
+  private gitVersion?: string
 
   private constructor(opts: KubeServerOptions) {
     this.name = opts.name ?? 'kube-test'
@@ -298,6 +300,7 @@ export class KubeServer {
         reg: this.registry, objects: this.objects, watches: this.watches, openapi: this.openapi, hostPort: `127.0.0.1:${this.port}`, aggregatedDiscovery: this.aggregated,
         user: entry.user,
         tokenRequest: (ns, sa, b) => this.controllers.tokenRequest(ns, sa, b, this.url),
+        version: () => versionInfo(this.gitVersion),
         findProxy: (resource, ns, name, port) => this.proxies.get(`${resource}/${ns}/${name}:${port}`) ?? this.proxies.get(`${resource}/${ns}/${name}:`),
       }, req, res, url, info as RequestInfo, body)
     } catch (error) {
@@ -428,6 +431,11 @@ export class KubeServer {
     this.proxies.set(`${resource}/${ns}/${name}:${port}`, handler)
   }
 
+  /** the API server's version (GET /version), as after `kubeadm upgrade apply vX.Y.Z`; e.g. "v1.35.2" */
+  setVersion(gitVersion: string): void {
+    this.gitVersion = gitVersion
+  }
+
   // ---------------------------------------------------------------- kubeconfig
 
   kubeconfigEntry(opts: KubeconfigOptions = {}): KubeconfigEntry {
@@ -461,6 +469,12 @@ export class KubeServer {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()))
     this.ca.dispose()
   }
+}
+
+function versionInfo(gitVersion: string | undefined): Obj {
+  if (!gitVersion) return KUBE_VERSION
+  const m = /^v(\d+)\.(\d+)/.exec(gitVersion)
+  return {...KUBE_VERSION, gitVersion, major: m?.[1] ?? KUBE_VERSION.major, minor: m?.[2] ?? KUBE_VERSION.minor}
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -55,6 +55,119 @@ install_pkgs() {
 
 # certificates, static pods and etcd snapshots (certs/backup tests): a separate file, exits when it handles the call
 . "$(dirname "$0")/shim-certs-etcd.sh"
+# ---- upgrades and node lifecycle (obsctl upgrade kubernetes, node add|remove) --------------------------
+# Kept apart from the rest so other emulations can grow beside it. State it keeps:
+#   state/pkgver/<pkg>        the installed version of kubeadm, kubelet, kubectl (from `apt-get install pkg=VER`)
+#   state/held                packages on hold (`apt-mark hold|unhold`): apt refuses to change them without
+#                             --allow-change-held-packages, as the real apt does
+#   state/kubelet-running     the kubelet version running: the installed package at the last start/restart
+#   state/unreachable-minors  minors whose pkgs.k8s.io repository fails (`apt-get update`, curl of it)
+#   <clusters>/<cp ip>/version  the control-plane version (`kubeadm upgrade apply` sets it)
+# The repository a node uses is the minor in /etc/apt/sources.list.d/kubernetes.list (what install-k8s.sh
+# writes); its `apt-cache madison` lists <minor>.2, .1, .0 for a minor other than the node's first one.
+# A test's kubelet player turns kubelet-running and the cluster version into the Node objects and the
+# API server version of its Kubernetes API test server.
+up_minor() { echo "$1" | cut -d. -f1,2; }
+up_repo_minor() { sed -n 's|.*/core:/stable:/v\([0-9]*\.[0-9]*\)/deb.*|\1|p' /etc/apt/sources.list.d/kubernetes.list 2>/dev/null | head -1; }
+up_pkgver() { cat "$st/pkgver/$1" 2>/dev/null || k8s_version; }
+up_cluster_dir() {
+  local name d
+  name=$(cat "$st/hostname")
+  for d in "$clusters"/*/; do [ -e "$d$name" ] && { echo "${d%/}"; return 0; }; done
+  return 1
+}
+up_cluster_version() { local d; d=$(up_cluster_dir) && cat "$d/version" 2>/dev/null || k8s_version; }
+up_older() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -1)" = "$1" ] && [ "$1" != "$2" ]; } # $1 < $2
+up_unreachable() { [ -n "$1" ] && grep -qx "$1" "$st/unreachable-minors" 2>/dev/null; }
+upgrade_shim() { # 0: handled (exit code in up_rc); 1: fall through to the emulation below
+  up_rc=0
+  case "$cmd ${1:-}" in
+    "apt-get update")
+      local m; m=$(up_repo_minor)
+      if up_unreachable "$m"; then echo "E: Failed to fetch https://pkgs.k8s.io/core:/stable:/v$m/deb/InRelease  403  Forbidden" >&2; up_rc=100; return 0; fi
+      return 1 ;;
+    "apt-get install")
+      local a name ver change=0
+      for a in "$@"; do [ "$a" = --allow-change-held-packages ] && change=1; done
+      for a in "$@"; do
+        case $a in kubeadm=* | kubelet=* | kubectl=*) ;; *) continue ;; esac
+        name=${a%%=*} ver=${a#*=}
+        ver=${ver%%-*}
+        if [ -n "$(up_repo_minor)" ] && [ "$(up_minor "$ver")" != "$(up_repo_minor)" ]; then echo "E: Version '${a#*=}' for '$name' was not found" >&2; up_rc=100; return 0; fi
+        if grep -qx "$name" "$st/held" 2>/dev/null && [ $change = 0 ] && [ "$(up_pkgver "$name")" != "$ver" ]; then
+          echo "E: Held packages were changed and -y was used without --allow-change-held-packages." >&2; up_rc=100; return 0
+        fi
+      done
+      for a in "$@"; do
+        case $a in kubeadm=* | kubelet=* | kubectl=*) mkdir -p "$st/pkgver"; ver=${a#*=}; echo "${ver%%-*}" >"$st/pkgver/${a%%=*}" ;; esac
+      done
+      return 1 ;;
+    "apt-mark hold") shift; for a in "$@"; do grep -qx "$a" "$st/held" 2>/dev/null || echo "$a" >>"$st/held"; done; return 0 ;;
+    "apt-mark unhold") shift; for a in "$@"; do [ -f "$st/held" ] && sed -i "/^$a\$/d" "$st/held"; done; return 0 ;;
+    "apt-cache madison")
+      local m v p=${2:-kubeadm}; m=$(up_repo_minor); v=$(k8s_version)
+      [ -n "$m" ] && [ "$m" != "$(up_minor "$v")" ] || return 1
+      for x in 2 1 0; do printf '   %s | %s.%s-1.1 | https://pkgs.k8s.io/core:/stable:/v%s/deb  Packages\n' "$p" "$m" "$x" "$m"; done
+      return 0 ;;
+    "curl "*)
+      local a; for a in "$@"; do case $a in *pkgs.k8s.io/core:/stable:/v*)
+        local m; m=$(echo "$a" | sed -n 's|.*/core:/stable:/v\([0-9]*\.[0-9]*\)/.*|\1|p')
+        if up_unreachable "$m"; then echo "curl: (22) The requested URL returned error: 403" >&2; up_rc=22; return 0; fi ;;
+      esac; done
+      return 1 ;;
+    "systemctl enable" | "systemctl start" | "systemctl restart")
+      local a; for a in "$@"; do [ "$a" = kubelet ] || [ "$a" = kubelet.service ] || continue
+        [ "$1" != enable ] || case " $* " in *" --now "*) ;; *) continue ;; esac
+        cp "$st/pkgver/kubelet" "$st/kubelet-running" 2>/dev/null || k8s_version >"$st/kubelet-running"
+      done
+      return 1 ;;
+    "kubeadm init" | "kubeadm join") # kubeadm starts the kubelet it configured
+      cp "$st/pkgver/kubelet" "$st/kubelet-running" 2>/dev/null || k8s_version >"$st/kubelet-running"
+      return 1 ;;
+    "kubelet --version") echo "Kubernetes v$(up_pkgver kubelet)"; return 0 ;;
+    "kubeadm version") echo "v$(up_pkgver kubeadm)"; return 0 ;;
+    "kubeadm upgrade") ;;
+    "kubeadm reset")
+      local d; d=$(up_cluster_dir) && rm -f "$d/$(cat "$st/hostname")" "$d/$(cat "$st/hostname").untainted"
+      rm -rf /etc/kubernetes/kubelet.conf /etc/kubernetes/admin.conf /etc/kubernetes/manifests "$st/kubelet-running"
+      echo "[reset] Deleted contents of the etc directories: [/etc/kubernetes/manifests /var/lib/kubelet]"
+      return 0 ;;
+    *) return 1 ;;
+  esac
+  # kubeadm upgrade plan|apply|node
+  local kv cv d target
+  kv=$(up_pkgver kubeadm) cv=$(up_cluster_version)
+  case ${2:-} in
+    plan | apply)
+      if [ ! -s /etc/kubernetes/admin.conf ]; then echo "couldn't create a Kubernetes client from file \"/etc/kubernetes/admin.conf\": no such file" >&2; up_rc=1; return 0; fi
+      if [ "$2" = plan ]; then
+        echo "[upgrade/versions] Cluster version: v$cv"
+        echo "[upgrade/versions] kubeadm version: v$kv"
+        if up_older "$cv" "$kv"; then printf 'You can now apply the upgrade by executing the following command:\n\n\tkubeadm upgrade apply v%s\n' "$kv"; fi
+        return 0
+      fi
+      target=${3#v}
+      if up_older "$kv" "$target"; then echo "[upgrade/version] FATAL: the --version argument is invalid due to these errors: Specified version to upgrade to \"v$target\" is higher than the kubeadm version \"v$kv\". Upgrade kubeadm first using the tool you used to install kubeadm" >&2; up_rc=1; return 0; fi
+      if [ $(( $(echo "$target" | cut -d. -f2) - $(echo "$cv" | cut -d. -f2) )) -gt 1 ]; then echo "[upgrade/version] FATAL: Specified version to upgrade to \"v$target\" is too high; kubeadm can upgrade only 1 minor version at a time" >&2; up_rc=1; return 0; fi
+      case " $* " in *" --yes "* | *" -y "*) ;; *) echo "[upgrade] Are you sure you want to proceed? [y/N]: aborted (no --yes)" >&2; up_rc=1; return 0 ;; esac
+      d=$(up_cluster_dir) || { echo "sandbox: this node is in no cluster" >&2; up_rc=1; return 0; }
+      echo "$target" >"$d/version"
+      echo "$target" >"$st/control-plane-version"
+      echo "[upgrade] SUCCESS! A control plane node of your cluster was upgraded to \"v$target\"."
+      ;;
+    node)
+      if [ ! -s /etc/kubernetes/kubelet.conf ]; then echo "couldn't read /etc/kubernetes/kubelet.conf: this node has not joined a cluster" >&2; up_rc=1; return 0; fi
+      if [ "$kv" != "$cv" ]; then echo "[upgrade] FATAL: kubeadm v$kv cannot upgrade this node to the cluster's v$cv; install kubeadm $cv first" >&2; up_rc=1; return 0; fi
+      echo "$cv" >"$st/node-config-version"
+      [ -s /etc/kubernetes/admin.conf ] && echo "$cv" >"$st/control-plane-version"
+      echo "[upgrade] The configuration for this node was successfully updated!"
+      ;;
+    *) echo "sandbox: kubeadm upgrade ${2:-}: not emulated" >&2; up_rc=1 ;;
+  esac
+  return 0
+}
+if upgrade_shim "$@"; then exit "$up_rc"; fi
+# ---- end of upgrades and node lifecycle ---------------------------------------------------------------
 
 case $cmd in
   sudo)

@@ -1,0 +1,171 @@
+/**
+ * `obsctl node add` and `obsctl node remove` through the built CLI (`npm run build` first), on real sshd
+ * nodes (the real rendered install-k8s.sh runs on the new node; shims keep package and kubeadm state)
+ * and a Kubernetes API test server played by ./helpers.ts's kubelet player.
+ *
+ * Longhorn objects keep the shape of longhorn.io/v1beta2 Volume and Replica at the pinned Longhorn
+ * (asserted below against ../shared/upstream crds.json.gz: Replica spec.nodeID, spec.volumeName,
+ * spec.healthyAt, spec.failedAt, status.currentState). The Eviction API is the one of upgrade.test.ts.
+ * Outcomes: the inventory entry, the node joined and labelled, no join token in any argv (the shims
+ * record every command line), log, journal or output; a removal refused while a Longhorn volume would
+ * lose its last healthy replica (nothing touched), then forced: drained, kubeadm reset, Node deleted,
+ * inventory entry gone.
+ */
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {loadInventory} from '../../src/lib/config/load.js'
+import {startKubeServer, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
+import {sandboxInventory, startSandbox, type Sandbox, type SandboxNode} from '../support/sshd.js'
+import {upstream} from '../support/upstream/index.js'
+import {waitFor} from '../support/wait.js'
+import {filesUnder} from '../nodes/helpers.js'
+import {adminConfOf, obsctl, seedInstalled, seedLonghornCrds, seedPod, startPlayer, type Player} from './kube-play.js'
+
+const root = process.getuid?.() === 0
+const built = existsSync('dist/commands/node/add.js')
+/** the token the sandbox's `kubeadm token create` hands out */
+const TOKEN = 'abcdef.0123456789abcdef'
+const TOKEN_SECRET = '0123456789abcdef'
+
+describe.skipIf(!root || !built)('obsctl node add | remove', () => {
+  let sb: Sandbox
+  let kube: KubeServer
+  let player: Player
+  let dir: string
+  let file: string
+  let kubeconfig: string
+  const n = (i: number): SandboxNode => sb.nodes[i]!
+  const cli = (args: string[]) => obsctl([...args, '-c', file, '--kubeconfig', kubeconfig])
+
+  beforeAll(async () => {
+    ;[sb, kube] = await Promise.all([startSandbox(3, {firstIp: 163}), startKubeServer({name: 'cluster-01'})])
+    seedInstalled(sb, n(0), n(0).ip, '1.34.1', 'control-plane', adminConfOf(kube))
+    seedInstalled(sb, n(1), n(0).ip, '1.34.1', 'worker')
+    player = startPlayer(sb, [{kube, cpIp: n(0).ip, nodes: [n(0), n(1), n(2)]}])
+    dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-node-'))
+    file = path.join(dir, 'obsctl.yaml')
+    writeFileSync(file, sandboxInventory(sb, [[0, 1]]))
+    kubeconfig = writeFleetKubeconfig(path.join(dir, 'kubeconfig'), [kube])
+    await waitFor(() => kube.listObjects('nodes').length === 2, 60_000, 'the two Nodes')
+    for (const x of sb.nodes) x.clearCalls()
+  }, 120_000)
+
+  afterAll(async () => {
+    player?.stop()
+    await Promise.all([sb?.stop(), kube?.stop()])
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  test('bad input: an unknown cluster, the first control plane, the only node (exit 2, nothing written)', async () => {
+    const before = readFileSync(file, 'utf8')
+    const a = await cli(['node', 'add', 'cluster-09', '--host', '127.0.1.250'])
+    expect(a.code).toBe(2)
+    expect(a.stderr).toContain('no cluster cluster-09')
+    const b = await cli(['node', 'remove', 'cluster-01', n(0).hostname, '--yes'])
+    expect(b.code).toBe(2)
+    expect(b.stderr).toContain('first control plane of cluster-01')
+    const c = await cli(['node', 'add', 'cluster-01', '--host', n(1).ip, '--role', 'control-plane'])
+    expect(c.code).toBe(2)
+    expect(readFileSync(file, 'utf8')).toBe(before)
+    const dry = await cli(['node', 'add', 'cluster-01', '--host', '127.0.1.250', '--dry-run'])
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout).toContain('would add 127.0.1.250 (worker) to cluster-01')
+    expect(dry.stdout).toMatch(/nodes cluster-01\/127\.0\.1\.250: would .*join cluster-01 as worker/)
+    expect(readFileSync(file, 'utf8')).toBe(before)
+  })
+
+  test('node add: inventory entry, install and join with a fresh token that is in no argv, log or journal, Ready, labelled', async () => {
+    const r = await cli(['node', 'add', 'cluster-01', '--host', n(2).ip, '--port', String(n(2).port), '--name', n(2).hostname, '--timeout', '120', '--json'])
+    expect(r.code, r.stderr + r.stdout.slice(0, 3000)).toBe(0)
+    const out = JSON.parse(r.stdout) as {ok: boolean; inventory: {added: boolean}; run: {phases: {name: string; tasks: {target: string; status: string}[]}[]}}
+    expect(out.ok).toBe(true)
+    expect(out.inventory.added).toBe(true)
+    // only the new node was checked and installed
+    for (const p of out.run.phases) expect(p.tasks.map((t) => t.target), p.name).toEqual([`cluster-01/${n(2).ip}`])
+    const c = loadInventory(file).platform.clusters[0]!
+    expect(c.nodes.map((x) => x.host)).toEqual([n(0).ip, n(1).ip, n(2).ip])
+    expect(c.nodes[2]).toMatchObject({name: n(2).hostname, port: n(2).port, roles: ['worker']})
+    // joined through the control plane's fresh token; the JoinConfiguration file is gone again
+    expect(n(0).calls().map((x) => x.line)).toContain('kubeadm token create --print-join-command --ttl 30m')
+    expect(n(2).calls().some((x) => x.line.startsWith('kubeadm join --config'))).toBe(true)
+    expect(n(2).file('/root/.obsctl/kubeadm-join.yaml')).toBeUndefined()
+    expect(readFileSync(path.join(sb.clustersDir, n(0).ip, n(2).hostname), 'utf8').trim()).toBe('worker')
+    const node = kube.getObject('nodes', undefined, n(2).hostname)!
+    expect(node.metadata.labels).toMatchObject({'obsctl.dev/cluster': 'cluster-01', 'node-role.kubernetes.io/worker': ''})
+    expect(node.status.conditions.find((x: {type: string}) => x.type === 'Ready').status).toBe('True')
+    // no secret: the join token is in no command line on any node, no log, the journal, the output
+    for (const x of sb.nodes) expect(readFileSync(path.join(x.dir, 'state', 'calls.log'), 'utf8'), x.hostname).not.toContain(TOKEN_SECRET)
+    for (const f of filesUnder(path.join(dir, '.obsctl'))) expect(f.content, f.file).not.toContain(TOKEN_SECRET)
+    expect(r.stdout + r.stderr).not.toContain(TOKEN)
+
+    // a rerun finds it there: nothing is installed again
+    n(2).clearCalls()
+    const again = await cli(['node', 'add', 'cluster-01', '--host', n(2).ip, '--port', String(n(2).port), '--name', n(2).hostname, '--json'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout).inventory.added).toBe(false)
+    expect(n(2).calls().filter((x) => /^(apt-get install|kubeadm join)/.test(x.line))).toEqual([])
+  }, 600_000)
+
+  test('node remove: refused while a Longhorn volume has its last healthy replica there; --force drains, resets, deletes, forgets', async () => {
+    // the Replica fields read are those of Longhorn's CRD
+    const replica = upstream().crds['longhorn.io/v1beta2/Replica']!.schema as {properties: {spec: {properties: Record<string, unknown>}; status: {properties: Record<string, unknown>}}}
+    for (const f of ['nodeID', 'volumeName', 'healthyAt', 'failedAt']) expect(replica.properties.spec.properties, f).toHaveProperty(f)
+    expect(replica.properties.status.properties).toHaveProperty('currentState')
+
+    seedLonghornCrds(kube)
+    await waitFor(() => {
+      try {
+        kube.type('replicas.longhorn.io')
+        return true
+      } catch {
+        return false
+      }
+    }, 30_000, 'the Longhorn CRDs')
+    const ns = 'longhorn-system'
+    kube.seed(
+      {apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', metadata: {name: 'pvc-data', namespace: ns}, spec: {numberOfReplicas: 2, size: '1073741824'}},
+      {apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', metadata: {name: 'pvc-safe', namespace: ns}, spec: {numberOfReplicas: 2, size: '1073741824'}},
+    )
+    const rep = (name: string, volume: string, node: string, healthy: boolean) => {
+      const [o] = kube.seed({apiVersion: 'longhorn.io/v1beta2', kind: 'Replica', metadata: {name, namespace: ns}, spec: {nodeID: node, volumeName: volume, healthyAt: '2026-12-01T10:00:00Z', failedAt: healthy ? '' : '2026-12-02T09:00:00Z'}})
+      kube.objects.update(kube.type('replicas.longhorn.io'), ns, name, {...o, status: {currentState: healthy ? 'running' : 'error'}}, {manager: 'longhorn-manager', dryRun: false, fieldValidation: 'Ignore', warnings: []}, 'main')
+    }
+    rep('pvc-data-r-1', 'pvc-data', n(2).hostname, true)
+    rep('pvc-data-r-2', 'pvc-data', n(1).hostname, false)
+    rep('pvc-safe-r-1', 'pvc-safe', n(2).hostname, true)
+    rep('pvc-safe-r-2', 'pvc-safe', n(1).hostname, true)
+    seedPod(kube, 'app-0', n(2).hostname, {app: 'app'})
+    n(2).clearCalls()
+    kube.clearRequestLog()
+
+    const refused = await cli(['node', 'remove', 'cluster-01', n(2).hostname, '--yes'])
+    expect(refused.code, refused.stderr + refused.stdout).toBe(1)
+    expect(refused.stderr).toContain(`removing ${n(2).hostname} would lose data: Longhorn volume(s) pvc-data have their last healthy replica on it`)
+    expect(refused.stderr).toContain('--force removes the node anyway')
+    // nothing touched: schedulable, its pod there, not reset, still in the inventory
+    expect(kube.getObject('nodes', undefined, n(2).hostname)!.spec.unschedulable).toBeFalsy()
+    expect(kube.getObject('pods', 'default', 'app-0')).toBeDefined()
+    expect(n(2).calls().filter((x) => x.line.startsWith('kubeadm reset'))).toEqual([])
+    expect(loadInventory(file).platform.clusters[0]!.nodes).toHaveLength(3)
+
+    const forced = await cli(['node', 'remove', 'cluster-01', n(2).hostname, '--force', '--yes', '--json'])
+    expect(forced.code, forced.stderr + forced.stdout.slice(0, 3000)).toBe(0)
+    const out = JSON.parse(forced.stdout) as {ok: boolean; run: {phases: {name: string; tasks: {report?: {longhorn?: {volume: string}[]; evicted?: string[]}}[]}[]}}
+    expect(out.ok).toBe(true)
+    const drain = out.run.phases.find((p) => p.name === 'node-drain')!.tasks[0]!.report!
+    expect(drain.longhorn!.map((x) => x.volume)).toEqual(['pvc-data'])
+    expect(drain.evicted).toEqual(['default/app-0'])
+    expect(kube.requestLog.filter((x) => x.path.endsWith('/eviction')).map((x) => x.path)).toEqual(['/api/v1/namespaces/default/pods/app-0/eviction'])
+    expect(n(2).calls().map((x) => x.line)).toContain('kubeadm reset -f')
+    expect(existsSync(path.join(sb.clustersDir, n(0).ip, n(2).hostname))).toBe(false)
+    expect(kube.getObject('nodes', undefined, n(2).hostname)).toBeUndefined()
+    expect(loadInventory(file).platform.clusters[0]!.nodes.map((x) => x.host)).toEqual([n(0).ip, n(1).ip])
+
+    // a rerun: nothing left to remove
+    const again = await cli(['node', 'remove', 'cluster-01', n(2).hostname, '--yes'])
+    expect(again.code).toBe(0)
+    expect(again.stdout).toContain('nothing to remove')
+  }, 600_000)
+})

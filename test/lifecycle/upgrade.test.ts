@@ -1,0 +1,255 @@
+/**
+ * `obsctl upgrade kubernetes` against two clusters of real sshd nodes (shims keeping package versions and
+ * kubeadm state) and their Kubernetes API test servers, through the built CLI (`npm run build` first).
+ *
+ * Fakes and the real shapes they keep (checked against upstream sources, search tool, code corpus):
+ * - pods/eviction (test/support/kube/eviction.ts): POST of a policy/v1 Eviction; 201 with a Success
+ *   Status when allowed; 429 TooManyRequests "Cannot evict pod as it would violate the pod's disruption
+ *   budget." with a cause of reason DisruptionBudget when a PodDisruptionBudget allows no disruption
+ *   (kube-apiserver pkg/registry/core/pod/storage/eviction.go; the message kubectl drain prints).
+ * - kubeadm upgrade plan|apply|node and apt (test/support/node-sandbox/shim.sh): kubeadm refuses a
+ *   target newer than itself ("Upgrade kubeadm first") and more than one minor; apt refuses to change a
+ *   held package without --allow-change-held-packages; pkgs.k8s.io repositories are per minor.
+ * Outcomes asserted: versions per node (packages, running kubelet, Node objects, API server), the order
+ * of the nodes, no two workers of a cluster cordoned at once, a blocking PDB stopping the drain with its
+ * message, a kill in the middle resuming at the right node, the inventory's versions.kubernetes.
+ */
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, test} from 'vitest'
+import {loadInventory} from '../../src/lib/config/load.js'
+import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
+import {sandboxInventory, startSandbox, type Sandbox, type SandboxNode} from '../support/sshd.js'
+import {waitFor} from '../support/wait.js'
+import {KUBECTL, kubectl, tempDir} from '../kube-server/fixtures.js'
+import {startKubeServer} from '../support/kube/index.js'
+import {nodeVersions, obsctl, seedInstalled, seedPod, startPlayer, type Player} from './kube-play.js'
+
+const root = process.getuid?.() === 0
+const built = (() => {
+  try {
+    readFileSync('dist/commands/upgrade/kubernetes.js')
+    return true
+  } catch {
+    return false
+  }
+})()
+
+const MUTATING = /^(apt-get install|kubeadm upgrade (apply|node)|systemctl restart)/
+
+describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
+  let sb: Sandbox
+  let kubes: KubeServer[]
+  let player: Player
+  let dir: string
+  let file: string
+  let kubeconfig: string
+  const n = (i: number): SandboxNode => sb.nodes[i]!
+  const cli = (args: string[], env: Record<string, string> = {}) => obsctl([...args, '-c', file, '--kubeconfig', kubeconfig], env)
+  const state = () => (JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')) as {tasks: Record<string, {status: string}>}).tasks
+  /** PATCHes of Nodes (cordon, uncordon) in the order the API server saw them */
+  const nodePatches = (k: KubeServer) => k.requestLog.filter((r) => r.method === 'PATCH' && r.path.startsWith('/api/v1/nodes/')).map((r) => r.path.split('/').pop())
+  const mutating = (i: number) => n(i).calls().map((c) => c.line).filter((l) => MUTATING.test(l))
+
+  beforeAll(async () => {
+    ;[sb, kubes] = await Promise.all([startSandbox(5, {firstIp: 143}), startKubeServers(['cluster-01', 'cluster-02'])])
+    // cluster-01: control plane 0, workers 1 and 2; cluster-02: control plane 3, worker 4 — all at 1.34.1
+    const layout = [[0, 1, 2], [3, 4]]
+    for (const [ci, idx] of layout.entries()) {
+      for (const [j, i] of idx.entries()) seedInstalled(sb, n(i), n(idx[0]!).ip, '1.34.1', j === 0 ? 'control-plane' : 'worker')
+      const k = kubes[ci]!
+      k.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'kube-system'}})
+      // etcd as a static pod (its mirror pod), cilium as a DaemonSet pod on every node: drain leaves both
+      seedPod(k, `etcd-${n(idx[0]!).hostname}`, n(idx[0]!).hostname, {component: 'etcd', tier: 'control-plane'}, 'kube-system', {annotations: {'kubernetes.io/config.mirror': 'x'}})
+      for (const i of idx) seedPod(k, `cilium-${i}`, n(i).hostname, {'k8s-app': 'cilium'}, 'kube-system', {ownerReferences: [{apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'cilium', uid: 'ds-uid', controller: true}]})
+    }
+    player = startPlayer(sb, layout.map((idx, ci) => ({kube: kubes[ci]!, cpIp: n(idx[0]!).ip, nodes: idx.map(n)})))
+    // a 2-replica web workload on cluster-01's workers with a budget of one: a drain waits for the replacement
+    seedPod(kubes[0]!, 'web-a', n(1).hostname, {app: 'web'})
+    seedPod(kubes[0]!, 'web-b', n(2).hostname, {app: 'web'})
+    kubes[0]!.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'web', namespace: 'default'}, spec: {minAvailable: 1, selector: {matchLabels: {app: 'web'}}}})
+    player.replicas.set('web', {cluster: kubes[0]!, replicas: 2})
+
+    dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-upgrade-'))
+    file = path.join(dir, 'obsctl.yaml')
+    writeFileSync(file, sandboxInventory(sb, layout))
+    kubeconfig = writeFleetKubeconfig(path.join(dir, 'kubeconfig'), kubes)
+    // the player registers every node
+    for (const k of kubes) await waitFor(() => k.listObjects('nodes').length === (k === kubes[0] ? 3 : 2), 60_000, `the Nodes of ${k.name}`)
+    for (const x of sb.nodes) x.clearCalls()
+  }, 120_000)
+
+  afterAll(async () => {
+    player?.stop()
+    await Promise.all([sb?.stop(), kubes && stopKubeServers(kubes)])
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  test('config set versions.kubernetes points at the upgrade (exit 2, nothing written)', async () => {
+    const before = readFileSync(file, 'utf8')
+    const r = await cli(['config', 'set', 'versions.kubernetes', '"1.35"', '--yes'])
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toContain('obsctl upgrade kubernetes 1.35')
+    expect(r.stdout + r.stderr).not.toContain('no rendered file changes')
+    expect(readFileSync(file, 'utf8')).toBe(before)
+  })
+
+  test('bad versions and skipped minors are refused (exit 2); --dry-run prints the plan in node order and touches nothing', async () => {
+    const bad = await cli(['upgrade', 'kubernetes', 'latest', '--yes'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('"latest" is not a Kubernetes version')
+
+    const skip = await cli(['upgrade', 'kubernetes', '1.36', '--cluster', 'cluster-02', '--yes'])
+    expect(skip.code, skip.stderr).toBe(2)
+    expect(skip.stderr).toContain('one minor at a time; upgrade to 1.35 first')
+
+    const dry = await cli(['upgrade', 'kubernetes', '1.35', '--dry-run'])
+    expect(dry.code, dry.stderr).toBe(0)
+    const order = dry.stdout.split('\n').filter((l) => l.startsWith('  cluster-')).map((l) => l.trim().split(':')[0])
+    expect(order).toEqual([
+      'cluster-01', 'cluster-02', // preflight
+      `cluster-01/${n(0).ip}`, `cluster-01/${n(1).ip}`, `cluster-01/${n(2).ip}`, `cluster-02/${n(3).ip}`, `cluster-02/${n(4).ip}`,
+    ])
+    expect(dry.stdout).toMatch(/kubeadm upgrade plan \+ apply/)
+    for (const x of sb.nodes) expect(x.calls(), x.hostname).toEqual([])
+  })
+
+  test('preflight: a node that cannot reach the repository of the target minor stops the upgrade before anything changes', async () => {
+    writeFileSync(path.join(n(2).dir, 'state', 'unreachable-minors'), '1.35\n')
+    try {
+      const r = await cli(['upgrade', 'kubernetes', '1.35', '--cluster', 'cluster-01', '--yes'])
+      expect(r.code, r.stderr).toBe(1)
+      expect(r.stderr).toContain(`${n(2).hostname} cannot fetch https://pkgs.k8s.io/core:/stable:/v1.35/deb/Release.key`)
+      for (const i of [0, 1, 2]) expect(mutating(i)).toEqual([])
+      expect(kubes[0]!.listObjects('nodes').every((x) => !x.spec?.unschedulable)).toBe(true)
+    } finally {
+      rmSync(path.join(n(2).dir, 'state', 'unreachable-minors'))
+    }
+  })
+
+  test('killed after the first worker, the rerun resumes at the right node; control planes first, workers one at a time; the inventory records the version', async () => {
+    kubes[0]!.clearRequestLog()
+    // the second node task of this run to finish is cluster-01's first worker: killed before the journal records it
+    const killed = await cli(['upgrade', 'kubernetes', '1.35', '--cluster', 'cluster-01', '--yes'], {OBSCTL_TEST_KILL_AT: 'upgrade-nodes:after-run:2'})
+    expect(killed.signal, `${killed.code}\n${killed.stdout}\n${killed.stderr}`).toBe('SIGKILL')
+    const st = state()
+    expect(st[`upgrade-nodes/cluster-01/${n(0).ip}`]?.status).toBe('done')
+    expect(st[`upgrade-nodes/cluster-01/${n(1).ip}`]?.status).toBe('running')
+    // worker 2 was waiting for its turn (the engine records a started task as running): never done, untouched
+    expect(st[`upgrade-nodes/cluster-01/${n(2).ip}`]?.status).not.toBe('done')
+    expect(mutating(2)).toEqual([])
+    expect(nodeVersions(n(1))).toMatchObject({kubeadm: '1.35.2', kubelet: '1.35.2', running: '1.35.2'})
+    expect(nodeVersions(n(2))).toMatchObject({kubeadm: '1.34.1', kubelet: '1.34.1', running: '1.34.1'})
+    // control plane first, then worker 1 cordoned and uncordoned
+    expect(nodePatches(kubes[0]!)).toEqual([n(0).hostname, n(0).hostname, n(1).hostname, n(1).hostname])
+    expect(n(0).calls().filter((c) => c.line.startsWith('kubeadm upgrade apply')).map((c) => c.line)).toEqual(['kubeadm upgrade apply v1.35.2 --yes'])
+    const evictionsRun1 = kubes[0]!.requestLog.filter((r) => r.path.endsWith('/eviction')).map((r) => r.path)
+    expect(evictionsRun1).toEqual(['/api/v1/namespaces/default/pods/web-a/eviction'])
+
+    for (const x of sb.nodes) x.clearCalls()
+    for (const k of kubes) k.clearRequestLog()
+    const r = await cli(['upgrade', 'kubernetes', '1.35', '--yes', '--json'])
+    if (r.code !== 0) writeFileSync("/tmp/upgrade-debug.json", r.stdout + r.stderr)
+    expect(r.code, r.stderr + r.stdout.slice(0, 3000)).toBe(0)
+    const out = JSON.parse(r.stdout) as {ok: boolean; nodes: {node: string; to: string}[]; inventory: {updated: boolean; value: string}; run: {phases: {name: string; tasks: {target: string; status: string}[]}[]}}
+    expect(out.ok).toBe(true)
+    const statuses = Object.fromEntries(out.run.phases.find((p) => p.name === 'upgrade-nodes')!.tasks.map((t) => [t.target, t.status]))
+    expect(statuses).toEqual({
+      [`cluster-01/${n(0).ip}`]: 'unchanged',
+      [`cluster-01/${n(1).ip}`]: 'in-state',
+      [`cluster-01/${n(2).ip}`]: 'done',
+      [`cluster-02/${n(3).ip}`]: 'done',
+      [`cluster-02/${n(4).ip}`]: 'done',
+    })
+    // resumed at worker 2: nothing changed again on the nodes finished before the kill
+    expect(mutating(0)).toEqual([])
+    expect(mutating(1)).toEqual([])
+    expect(mutating(2)).toEqual(['apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1 kubelet=1.35.2-1.1 kubectl=1.35.2-1.1', 'kubeadm upgrade node', 'systemctl restart kubelet'])
+    expect(mutating(3)).toEqual(['apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1', 'kubeadm upgrade apply v1.35.2 --yes', 'apt-get install -y -q --allow-change-held-packages kubelet=1.35.2-1.1 kubectl=1.35.2-1.1', 'systemctl restart kubelet'])
+    expect(mutating(4)).toEqual(['apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1 kubelet=1.35.2-1.1 kubectl=1.35.2-1.1', 'kubeadm upgrade node', 'systemctl restart kubelet'])
+    // one node at a time: cordon and uncordon of each node before the next one's
+    expect(nodePatches(kubes[0]!)).toEqual([n(2).hostname, n(2).hostname])
+    expect(nodePatches(kubes[1]!)).toEqual([n(3).hostname, n(3).hostname, n(4).hostname, n(4).hostname])
+    // the budget held: the replacement of web-a ran before web-b was evicted
+    expect(kubes[0]!.requestLog.filter((x) => x.path.endsWith('/eviction')).map((x) => x.path)).toEqual(['/api/v1/namespaces/default/pods/web-b/eviction'])
+    // every node at 1.35.2: packages, the running kubelet, the Node objects, the API servers
+    for (const x of sb.nodes) expect(nodeVersions(x), x.hostname).toEqual({kubeadm: '1.35.2', kubelet: '1.35.2', kubectl: '1.35.2', running: '1.35.2'})
+    for (const k of kubes) {
+      for (const node of k.listObjects('nodes')) {
+        expect(node.status.nodeInfo.kubeletVersion, node.metadata.name).toBe('v1.35.2')
+        expect(node.spec.unschedulable, node.metadata.name).toBeFalsy()
+      }
+    }
+    // holds are back on the packages
+    for (const x of sb.nodes) expect(readFileSync(path.join(x.dir, 'state', 'held'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(['kubeadm', 'kubectl', 'kubelet'])
+    expect(out.inventory).toMatchObject({updated: true, value: '1.35'})
+    expect(loadInventory(file).platform.versions.kubernetes).toBe('1.35')
+  }, 600_000)
+
+  test('a PodDisruptionBudget that blocks eviction stops the drain with its message; the node stays cordoned; the rerun finishes', async () => {
+    const k = kubes[1]!
+    seedPod(k, 'db-0', n(4).hostname, {app: 'db'})
+    k.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'db', namespace: 'default'}, spec: {maxUnavailable: 0, selector: {matchLabels: {app: 'db'}}}})
+    for (const x of sb.nodes) x.clearCalls()
+    const r = await cli(['upgrade', 'kubernetes', '1.36', '--cluster', 'cluster-02', '--drain-timeout', '5', '--yes'])
+    expect(r.code, r.stderr + r.stdout).toBe(1)
+    expect(r.stderr).toContain(`drain of ${n(4).hostname} stopped: pod default/db-0 cannot be evicted: Cannot evict pod as it would violate the pod's disruption budget. The disruption budget db needs 1 healthy pods and has 1 currently`)
+    expect(r.stderr).toContain('a PodDisruptionBudget protects default/db-0')
+    // the control plane was upgraded; the worker is cordoned and untouched otherwise
+    expect(nodeVersions(n(3))).toMatchObject({kubeadm: '1.36.2', running: '1.36.2'})
+    expect(nodeVersions(n(4))).toEqual({kubeadm: '1.35.2', kubelet: '1.35.2', kubectl: '1.35.2', running: '1.35.2'})
+    expect(k.getObject('nodes', undefined, n(4).hostname)!.spec.unschedulable).toBe(true)
+    expect(k.getObject('pods', 'default', 'db-0')).toBeDefined()
+    expect(mutating(4)).toEqual([])
+
+    // the budget relaxed: the rerun resumes at the worker (the control plane is not upgraded again)
+    k.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'db', namespace: 'default'}, spec: {maxUnavailable: 1, selector: {matchLabels: {app: 'db'}}}})
+    for (const x of sb.nodes) x.clearCalls()
+    const again = await cli(['upgrade', 'kubernetes', '1.36', '--cluster', 'cluster-02', '--drain-timeout', '60', '--yes'])
+    expect(again.code, again.stderr + again.stdout).toBe(0)
+    expect(mutating(3)).toEqual([])
+    expect(nodeVersions(n(4))).toEqual({kubeadm: '1.36.2', kubelet: '1.36.2', kubectl: '1.36.2', running: '1.36.2'})
+    expect(k.getObject('nodes', undefined, n(4).hostname)!.spec.unschedulable).toBeFalsy()
+    // the fleet's version waits for cluster-01
+    expect(again.stdout).toContain('versions.kubernetes stays 1.35')
+    expect(again.stdout).toContain('cluster-01')
+    expect(loadInventory(file).platform.versions.kubernetes).toBe('1.35')
+  }, 600_000)
+})
+
+/**
+ * The pods/eviction fake against the real client that uses it most: `kubectl drain` (discovery finds
+ * pods/eviction in group policy, the Eviction is POSTed, a 429 is retried with the budget's message,
+ * an allowed eviction deletes the pod). Skipped without kubectl, as the kube-server fidelity suite is.
+ */
+describe.skipIf(!KUBECTL)('pods/eviction of the test server, as kubectl drain sees it', () => {
+  test('a blocking budget: kubectl retries with the API server\'s message and gives up; an allowing one: the pod is evicted and the node drained', async () => {
+    const tmp = tempDir('eviction-')
+    const k = await startKubeServer({name: 'cluster-01'})
+    try {
+      const cfg = k.writeKubeconfig(path.join(tmp.dir, 'kubeconfig'))
+      k.addReadyNode('worker-1')
+      seedPod(k, 'db-0', 'worker-1', {app: 'db'})
+      k.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'db', namespace: 'default'}, spec: {minAvailable: 1, selector: {matchLabels: {app: 'db'}}}})
+      const blocked = await kubectl(tmp.dir, cfg, ['drain', 'worker-1', '--ignore-daemonsets', '--force', '--timeout=6s'])
+      expect(blocked.exitCode, blocked.stderr).not.toBe(0)
+      expect(`${blocked.stdout}${blocked.stderr}`).toContain("Cannot evict pod as it would violate the pod's disruption budget.")
+      expect(k.getObject('nodes', undefined, 'worker-1')!.spec.unschedulable).toBe(true)
+      expect(k.getObject('pods', 'default', 'db-0')).toBeDefined()
+      expect(k.getObject('poddisruptionbudgets', 'default', 'db')!.status).toMatchObject({currentHealthy: 1, desiredHealthy: 1, expectedPods: 1, disruptionsAllowed: 0})
+
+      k.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'db', namespace: 'default'}, spec: {minAvailable: 0, selector: {matchLabels: {app: 'db'}}}})
+      const drained = await kubectl(tmp.dir, cfg, ['drain', 'worker-1', '--ignore-daemonsets', '--force', '--timeout=30s'])
+      expect(drained.exitCode, drained.stderr).toBe(0)
+      expect(drained.stdout).toContain('pod/db-0 evicted')
+      expect(drained.stdout).toContain('node/worker-1 drained')
+      expect(k.getObject('pods', 'default', 'db-0')).toBeUndefined()
+      expect(k.requestLog.some((r) => r.method === 'POST' && r.path === '/api/v1/namespaces/default/pods/db-0/eviction' && r.status === 201)).toBe(true)
+      expect(k.requestLog.some((r) => r.method === 'POST' && r.path === '/api/v1/namespaces/default/pods/db-0/eviction' && r.status === 429)).toBe(true)
+    } finally {
+      await k.stop()
+      tmp.cleanup()
+    }
+  }, 120_000)
+})
