@@ -13,6 +13,16 @@
  * Snapshots: `PUT _snapshot/<repo>/<name>` (?wait_for_completion) answers `{accepted: true}` or
  * `{snapshot: SnapshotInfo}`, `GET _snapshot/<repo>/<name>` answers `{snapshots: [SnapshotInfo]}` with the
  * documented fields (state IN_PROGRESS|SUCCESS|PARTIAL|FAILED, shards, failures, start/end_time_in_millis).
+ * Snapshot operations (checked against the OpenSearch 2.x API reference: Get Snapshot, Delete Snapshot, Restore
+ * Snapshot, Close Index, and the RestoreService source for the error text): `GET _snapshot/<repo>/_all` answers
+ * `{snapshots: [SnapshotInfo]}`; `DELETE _snapshot/<repo>/<name>` answers `{acknowledged: true}` (404
+ * snapshot_missing_exception when it is not there); `POST _snapshot/<repo>/<name>/_restore` takes `{indices,
+ * rename_pattern, rename_replacement, include_global_state, include_aliases, ignore_unavailable}`, refuses an
+ * open index of the same name with HTTP 500 `snapshot_restore_exception` ("cannot restore index [X] because an
+ * open index with same name already exists in the cluster. …"), replaces a closed one (reopened), and answers
+ * `{snapshot: {snapshot, indices, shards: {total, failed, successful}}}` with wait_for_completion=true, else
+ * `{accepted: true}`; `POST <indices>/_close` answers `{acknowledged, shards_acknowledged, indices: {<index>:
+ * {closed: true}}}`; `_cat/indices` shows status open|close.
  */
 import {startFake, type FakeServer} from './http-fake.js'
 
@@ -46,6 +56,10 @@ export interface OpenSearchFake extends FakeServer {
   snapshots: Record<string, Record<string, FakeSnapshot>>
   /** how the next created snapshot runs (consumed by the PUT; default: SUCCESS at once) */
   nextSnapshot: SnapshotPlan
+  /** closed indices (POST <index>/_close; a restore reopens them) */
+  closed: Set<string>
+  /** every restore request's body, as sent */
+  restoreRequests: {repository: string; snapshot: string; body: Record<string, unknown>}[]
 }
 
 export interface FakePolicy {
@@ -74,6 +88,8 @@ export interface FakeSnapshot {
   gets: number
   /** when it was first seen finished */
   endMs?: number
+  /** the documents of its indices when it was taken (a restore brings these back) */
+  docs: LogDoc[]
 }
 
 /** OpenSearch's SnapshotInfo as GET _snapshot/<repo>/<name> and PUT …?wait_for_completion=true show it */
@@ -280,9 +296,75 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
       'GET',
       /^\/_cat\/indices$/,
       guard(() => ({
-        json: indices().map((index) => ({health: 'green', status: 'open', index, uuid: index, pri: '1', rep: '1', 'docs.count': String(self.docs.filter((d) => d.index === index).length), 'docs.deleted': '0', 'store.size': '1kb', 'pri.store.size': '1kb'})),
+        json: indices().map((index) => ({health: self.closed.has(index) ? '' : 'green', status: self.closed.has(index) ? 'close' : 'open', index, uuid: index, pri: '1', rep: '1', 'docs.count': String(self.docs.filter((d) => d.index === index).length), 'docs.deleted': '0', 'store.size': '1kb', 'pri.store.size': '1kb'})),
       })),
       'cat',
+    ],
+    [
+      'GET',
+      /^\/_snapshot\/([^/_][^/]*)\/_all$/,
+      guard((req) => {
+        const repo = req.params[0]!
+        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+        return {json: {snapshots: Object.entries(self.snapshots[repo] ?? {}).map(([name, snap]) => snapshotInfo(name, snap, snap.pollsLeft <= 0))}}
+      }),
+      'snapshot-all',
+    ],
+    [
+      'DELETE',
+      /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)$/,
+      guard((req) => {
+        const [repo, name] = [req.params[0]!, req.params[1]!]
+        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+        if (!self.snapshots[repo]?.[name]) return err(404, 'snapshot_missing_exception', `[${repo}:${name}] is missing`)
+        delete self.snapshots[repo]![name]
+        return {json: {acknowledged: true}}
+      }),
+      'snapshot-delete',
+    ],
+    [
+      'POST',
+      /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)\/_restore$/,
+      guard((req) => {
+        const [repo, name] = [req.params[0]!, req.params[1]!]
+        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+        const snap = self.snapshots[repo]?.[name]
+        if (!snap) return err(404, 'snapshot_missing_exception', `[${repo}:${name}] is missing`)
+        const body = (req.body ? JSON.parse(req.body) : {}) as {indices?: string | string[]; rename_pattern?: string; rename_replacement?: string}
+        self.restoreRequests.push({repository: repo, snapshot: name, body})
+        const uuid = Buffer.from(name).toString('base64url').slice(0, 22)
+        const patterns = Array.isArray(body.indices) ? body.indices.join(',') : (body.indices ?? '*')
+        const chosen = snap.indices.filter((i) => matches(patterns, i))
+        const rename = (i: string) => (body.rename_pattern !== undefined ? i.replace(new RegExp(body.rename_pattern, 'g'), body.rename_replacement ?? '') : i)
+        for (const i of chosen) {
+          const target = rename(i)
+          if (indices().includes(target) && !self.closed.has(target)) {
+            return err(500, 'snapshot_restore_exception', `[${repo}:${name}/${uuid}] cannot restore index [${target}] because an open index with same name already exists in the cluster. Either close or delete the existing index or restore the index under a different name by providing a rename pattern and replacement name`)
+          }
+        }
+        const restored: string[] = []
+        for (const i of chosen) {
+          const target = rename(i)
+          self.docs = self.docs.filter((d) => d.index !== target).concat(snap.docs.filter((d) => d.index === i).map((d) => ({...d, index: target})))
+          self.closed.delete(target)
+          restored.push(target)
+        }
+        if (req.query.get('wait_for_completion') !== 'true') return {json: {accepted: true}}
+        return {json: {snapshot: {snapshot: name, indices: restored, shards: {total: restored.length, failed: 0, successful: restored.length}}}}
+      }),
+      'snapshot-restore',
+    ],
+    [
+      'POST',
+      /^\/([^_/][^/]*)\/_close$/,
+      guard((req) => {
+        const names = req.params[0]!.split(',')
+        const missing = names.find((n) => !indices().includes(n))
+        if (missing) return err(404, 'index_not_found_exception', `no such index [${missing}]`)
+        for (const n of names) self.closed.add(n)
+        return {json: {acknowledged: true, shards_acknowledged: true, indices: Object.fromEntries(names.map((n) => [n, {closed: true}]))}}
+      }),
+      'index-close',
     ],
     [
       'PUT',
@@ -299,7 +381,8 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
         const plan = {state: 'SUCCESS' as const, ...self.nextSnapshot}
         self.nextSnapshot = {}
         const waitForCompletion = req.query.get('wait_for_completion') === 'true'
-        const snap: FakeSnapshot = {request: body, indices: indices().filter((i) => matches(patterns, i)), startMs: Date.now(), pollsLeft: waitForCompletion ? 0 : (plan.polls ?? 0), plan, gets: 0}
+        const chosen = indices().filter((i) => matches(patterns, i))
+        const snap: FakeSnapshot = {request: body, indices: chosen, startMs: Date.now(), pollsLeft: waitForCompletion ? 0 : (plan.polls ?? 0), plan, gets: 0, docs: self.docs.filter((d) => chosen.includes(d.index)).map((d) => ({...d}))}
         ;(self.snapshots[repo] ??= {})[name] = snap
         return waitForCompletion ? {json: {snapshot: snapshotInfo(name, snap, true)}} : {json: {accepted: true}}
       }),
@@ -336,6 +419,8 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
     docs: [],
     snapshots: {},
     nextSnapshot: {},
+    closed: new Set<string>(),
+    restoreRequests: [],
     addLogs(cluster: string, n: number, ageMs = 0) {
       const t = Date.now() - ageMs
       const d = new Date(t)
