@@ -23,7 +23,16 @@
  * `{snapshot: {snapshot, indices, shards: {total, failed, successful}}}` with wait_for_completion=true, else
  * `{accepted: true}`; `POST <indices>/_close` answers `{acknowledged, shards_acknowledged, indices: {<index>:
  * {closed: true}}}`; `_cat/indices` shows status open|close.
+ * Security plugin (checked against docs.opensearch.org: Internal user APIs — Get User, Create or Update User —
+ * and the Authentication Information API): basic auth against `users` (a plain password, or a bcrypt `hash` as
+ * internal_users.yml holds it); `GET _plugins/_security/authinfo` ({user, user_name, backend_roles, roles, …});
+ * `GET _plugins/_security/api/internalusers/<name>` ({<name>: {hash: "", reserved, hidden, backend_roles,
+ * attributes, opendistro_security_roles, static}}); `PUT` the same with {password | hash, backend_roles,
+ * attributes, …}: 200 {status: "OK", message: "'<name>' updated."}, 201 for a new user, 403 {status:
+ * "FORBIDDEN", message: "Resource '<name>' is reserved."} for a reserved user; only users with the backend
+ * role admin (all_access / security_rest_api_access) reach the REST API, others get 403.
  */
+import bcrypt from 'bcryptjs'
 import {startFake, type FakeServer} from './http-fake.js'
 
 export interface LogDoc {
@@ -31,7 +40,21 @@ export interface LogDoc {
   timestamp: number
 }
 
+/** An internal user of the security plugin: a plain password (tests) or the bcrypt hash of internal_users.yml. */
+export interface FakeUser {
+  password?: string
+  hash?: string
+  reserved?: boolean
+  backend_roles?: string[]
+  attributes?: Record<string, string>
+  description?: string
+}
+
 export interface OpenSearchFake extends FakeServer {
+  /** the security plugin's internal users (the constructor's user is an admin) */
+  users: Record<string, FakeUser>
+  /** every PUT internalusers request, the body as sent (the password replaced by its length) */
+  userUpdates: {user: string; status: number; body: Record<string, unknown>}[]
   health: {cluster_name: string; status: 'green' | 'yellow' | 'red'; number_of_nodes: number; number_of_data_nodes: number; unassigned_shards: number}
   repositories: Record<string, {type: string; settings: Record<string, string>}>
   /** repository name → verification failure reason */
@@ -133,9 +156,28 @@ function matches(pattern: string, index: string): boolean {
 
 export async function startOpenSearchFake(opts: {user: string; password: string; nodes?: number; policy: string; repository: string; bucket: string; snapshotPolicy?: string; tls?: {cert: string; key: string}}): Promise<OpenSearchFake> {
   let self!: OpenSearchFake
-  const authOk = (h: Record<string, unknown>) => h.authorization === `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`
+  const verdicts = new Map<string, boolean>()
+  /** the authenticated user's name, or undefined */
+  const who = (h: Record<string, unknown>): string | undefined => {
+    const m = typeof h.authorization === 'string' ? /^Basic (.+)$/.exec(h.authorization) : null
+    if (!m) return undefined
+    const raw = Buffer.from(m[1]!, 'base64').toString('utf8')
+    const i = raw.indexOf(':')
+    const [name, pw] = [raw.slice(0, i), raw.slice(i + 1)]
+    const u = self.users[name]
+    if (!u || i < 0) return undefined
+    if (u.password !== undefined) return u.password === pw ? name : undefined
+    if (!u.hash) return undefined
+    // bcrypt is slow on purpose: a verdict is remembered per hash and password (as the security plugin caches users)
+    const k = `${u.hash}\u0000${pw}`
+    if (!verdicts.has(k)) verdicts.set(k, bcrypt.compareSync(pw, u.hash))
+    return verdicts.get(k) ? name : undefined
+  }
+  const authOk = (h: Record<string, unknown>) => who(h) !== undefined
   const guard = (fn: Parameters<typeof startFake>[0][number][2]): Parameters<typeof startFake>[0][number][2] => (req) =>
     authOk(req.headers) ? fn(req) : {status: 401, text: 'Unauthorized', headers: {'www-authenticate': 'Basic realm="OpenSearch Security"'}}
+  const isAdmin = (name: string) => (self.users[name]?.backend_roles ?? []).includes('admin')
+  const restForbidden = (name: string, method: string) => ({status: 403, json: {status: 'FORBIDDEN', message: `No permission to access REST API: User ${name} with Security roles [own_index] does not have any access to endpoint INTERNALUSERS and method ${method}`}})
   const indices = () => [...new Set(self.docs.map((d) => d.index))].sort()
   const fake = await startFake([
     ['GET', /^\/_cluster\/health$/, guard(() => ({json: {...self.health, timed_out: false, active_primary_shards: 10, active_shards: 20, relocating_shards: 0, initializing_shards: 0}})), 'health'],
@@ -302,6 +344,49 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
     ],
     [
       'GET',
+      /^\/_plugins\/_security\/authinfo$/,
+      guard((req) => {
+        const name = who(req.headers)!
+        const roles = self.users[name]?.backend_roles ?? []
+        return {json: {user: `User [name=${name}, backend_roles=[${roles.join(', ')}], requestedTenant=null]`, user_name: name, user_requested_tenant: null, remote_address: '127.0.0.1:0', backend_roles: roles, custom_attribute_names: [], roles: isAdmin(name) ? ['all_access', 'own_index'] : ['own_index'], tenants: {[name]: true}, principal: null, peer_certificates: '0', sso_logout_url: null}}
+      }),
+      'authinfo',
+    ],
+    [
+      'GET',
+      /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
+      guard((req) => {
+        const caller = who(req.headers)!
+        if (!isAdmin(caller)) return restForbidden(caller, 'GET')
+        const u = self.users[req.params[0]!]
+        if (!u) return {status: 404, json: {status: 'NOT_FOUND', message: `Resource '${req.params[0]}' not found.`}}
+        return {json: {[req.params[0]!]: {hash: '', reserved: Boolean(u.reserved), hidden: false, backend_roles: u.backend_roles ?? [], attributes: u.attributes ?? {}, ...(u.description ? {description: u.description} : {}), opendistro_security_roles: [], static: false}}}
+      }),
+      'internaluser-get',
+    ],
+    [
+      'PUT',
+      /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
+      guard((req) => {
+        const caller = who(req.headers)!
+        const name = req.params[0]!
+        const body = JSON.parse(req.body || '{}') as {password?: string; hash?: string; backend_roles?: string[]; attributes?: Record<string, string>; description?: string}
+        const shown = {...body, ...(body.password !== undefined ? {password: `(${body.password.length} characters)`} : {})}
+        const answer = (status: number, json: unknown) => {
+          self.userUpdates.push({user: name, status, body: shown})
+          return {status, json}
+        }
+        if (!isAdmin(caller)) return answer(403, restForbidden(caller, 'PUT').json)
+        const u = self.users[name]
+        if (u?.reserved) return answer(403, {status: 'FORBIDDEN', message: `Resource '${name}' is reserved.`})
+        if (!body.password && !body.hash) return answer(400, {status: 'error', reason: 'Please specify either \'hash\' or \'password\' when creating a new internal user.'})
+        self.users[name] = {...u, ...(body.password ? {password: body.password, hash: undefined} : {password: undefined, hash: body.hash}), backend_roles: body.backend_roles ?? [], attributes: body.attributes ?? {}, ...(body.description ? {description: body.description} : {})}
+        return u ? answer(200, {status: 'OK', message: `'${name}' updated.`}) : answer(201, {status: 'CREATED', message: `'${name}' created.`})
+      }),
+      'internaluser-put',
+    ],
+    [
+      'GET',
       /^\/_snapshot\/([^/_][^/]*)\/_all$/,
       guard((req) => {
         const repo = req.params[0]!
@@ -421,6 +506,8 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
     nextSnapshot: {},
     closed: new Set<string>(),
     restoreRequests: [],
+    users: {[opts.user]: {password: opts.password, backend_roles: ['admin']}},
+    userUpdates: [],
     addLogs(cluster: string, n: number, ageMs = 0) {
       const t = Date.now() - ageMs
       const d = new Date(t)

@@ -54,6 +54,8 @@ export const SERVICES = {
   'thanos-compactor': {namespace: NAMESPACES.monitoring, name: 'thanos-compactor', port: 10902, scheme: 'http'},
   opensearch: {namespace: NAMESPACES.logging, name: 'opensearch', port: 9200, scheme: 'https'},
   argocd: {namespace: NAMESPACES.argocd, name: 'argocd-server', port: 443, scheme: 'https'},
+  /** kube-prometheus-stack's Grafana (its admin password is rotated through Grafana's API) */
+  grafana: {namespace: NAMESPACES.monitoring, name: 'kube-prometheus-stack-grafana', port: 80, scheme: 'http'},
 } as const satisfies Record<string, ServiceSpec>
 
 export type ServiceKey = keyof typeof SERVICES
