@@ -23,6 +23,7 @@ import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
 import {secretsRotate, type SecretsRotateResult} from '../../src/lib/kube/secrets-rotate.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startGrafanaFake, type GrafanaFake} from '../support/grafana-fake.js'
+import {startFake, type FakeServer} from '../support/http-fake.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
 import {filesContaining} from './fixtures.js'
@@ -30,6 +31,7 @@ import {filesContaining} from './fixtures.js'
 const NAMES = ['cluster-01', 'cluster-02']
 const S3 = {access: 'AKIA-obsctl-rotate-7Q2', secret: 'sEcReT-s3-rotate-Zx81'}
 const PW = {admin: 'os-Root-Pw-91kd', fluentbit: 'fb-Pw-k2j3-obsctl', grafana: 'graf-Pw-a8s7-obsctl'}
+const ARGO_FIRST = 'argoFirstPw8Kq2'
 const ENV = {grafana: 'OBSCTL_GRAFANA_ADMIN_PASSWORD', admin: 'OBSCTL_OPENSEARCH_ADMIN_PASSWORD', fluentbit: 'OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD'}
 
 let servers: KubeServer[]
@@ -38,10 +40,11 @@ let kubeconfig: string
 let inv: LoadedInventory
 let osFake: OpenSearchFake
 let grafana: GrafanaFake
+let argocd: FakeServer
 let controller: NodeJS.Timeout
 let operator: NodeJS.Timeout | undefined
 /** every password value a test used: none may reach .obsctl/ */
-const seen = new Set<string>(Object.values(PW))
+const seen = new Set<string>([...Object.values(PW), ARGO_FIRST])
 const saved: Record<string, string | undefined> = {}
 
 function setEnv(vars: Record<string, string | undefined>): void {
@@ -102,6 +105,21 @@ beforeAll(async () => {
   writeFleetKubeconfig(kubeconfig, servers)
   osFake = await startOpenSearchFake({user: 'admin', password: PW.admin, policy: 'fluent-bit-logs', repository: 's3-snapshots', bucket: 'opensearch-snapshots'})
   grafana = await startGrafanaFake({adminPassword: PW.grafana})
+  // argocd-server's session API (the shapes of test/validate/deployed.ts's stand-in: 200 {token}, 401 {error,
+  // code: 16, message}), checking the password as argocd-server does: against argocd-secret admin.password
+  // (bcrypt), read live from the central cluster
+  argocd = await startFake([
+    [
+      'POST',
+      /^\/api\/v1\/session$/,
+      (req) => {
+        const body = JSON.parse(req.body || '{}') as {username?: string; password?: string}
+        const hash = value(servers[0]!, 'argocd', 'argocd-secret', 'admin.password')
+        const ok = body.username === 'admin' && hash !== undefined && bcrypt.compareSync(body.password ?? '', hash)
+        return ok ? {json: {token: 'eyJhbGciOiJIUzI1NiJ9.session.sig'}} : {status: 401, json: {error: 'Invalid username or password', code: 16, message: 'Invalid username or password'}}
+      },
+    ],
+  ])
   const invFile = path.join(dir, 'obsctl.yaml')
   writeFileSync(
     invFile,
@@ -116,6 +134,7 @@ git:
   remote: https://git.lab.test/platform.git
 endpoints:
   grafana: ${grafana.url}
+  argocd: ${argocd.url}
   opensearch: ${osFake.url}
 clusters:
 ${NAMES.map((n, i) => `  - name: ${n}
@@ -130,6 +149,12 @@ ${NAMES.map((n, i) => `  - name: ${n}
   setEnv({OBSCTL_S3_ACCESS_KEY: S3.access, OBSCTL_S3_SECRET_KEY: S3.secret, [ENV.admin]: PW.admin, [ENV.fluentbit]: PW.fluentbit, [ENV.grafana]: PW.grafana, OBSCTL_OPENSEARCH_CA_FILE: undefined, CI: '1'})
   await secretsApply(inv, {kubeconfig, renderer: 'silent'})
   osFake.users.fluentbit = {password: PW.fluentbit, backend_roles: []}
+  // Argo CD as its install leaves it: the first password in argocd-initial-admin-secret, its hash in argocd-secret
+  servers[0]!.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'argocd'}})
+  servers[0]!.seed(
+    {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'argocd-initial-admin-secret', namespace: 'argocd'}, type: 'Opaque', data: {password: Buffer.from(ARGO_FIRST).toString('base64')}},
+    {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'argocd-secret', namespace: 'argocd'}, type: 'Opaque', data: {'admin.password': Buffer.from(bcrypt.hashSync(ARGO_FIRST, 10)).toString('base64'), 'server.secretkey': Buffer.from('k').toString('base64')}},
+  )
   for (const w of WORKLOADS) {
     server(w.cluster).seed({apiVersion: 'apps/v1', kind: w.kind, metadata: {name: w.name, namespace: 'logging'}, spec: {selector: {matchLabels: {'app.kubernetes.io/name': w.name}}, template: podTemplate(w.name)}})
     server(w.cluster).markRolledOut(w.resource, 'logging', w.name)
@@ -150,10 +175,11 @@ afterAll(async () => {
   await stopKubeServers(servers ?? [])
   await osFake?.close()
   await grafana?.close()
+  await argocd?.close()
   if (dir) rmSync(dir, {recursive: true, force: true})
 })
 
-beforeEach(() => setEnv({[ENV.admin]: undefined, [ENV.fluentbit]: undefined, [ENV.grafana]: undefined}))
+beforeEach(() => setEnv({[ENV.admin]: undefined, [ENV.fluentbit]: undefined, [ENV.grafana]: undefined, OBSCTL_ARGOCD_PASSWORD: undefined, OBSCTL_ARGOCD_NEW_PASSWORD: undefined}))
 afterEach(() => {
   if (operator) clearInterval(operator)
   operator = undefined
@@ -223,7 +249,7 @@ describe('secrets rotate opensearch (a reserved user: the operator’s reload ma
     const old = value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password')!
     const e = await rejection(rotate(['opensearch'], {timeoutSeconds: 2}))
     expect(e.exitCode).toBe(1)
-    expect(e.message).toMatch(/timed out after 2s waiting for opensearch to accept the new OpenSearch admin password and refuse the old one: opensearch: new password refused, old one still accepted/)
+    expect(e.message).toMatch(/timed out after 2s waiting for opensearch to accept the new OpenSearch admin password and refuse the old one: opensearch: new password refused/)
     const pending = value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password')!
     seen.add(pending)
     expect(pending).not.toBe(old)
@@ -244,6 +270,40 @@ describe('secrets rotate opensearch (a reserved user: the operator’s reload ma
     expect(await opensearchStatus('admin', pending)).toBe(200)
     expect(Date.parse(restartedAt(WORKLOADS[0]!)!)).toBeGreaterThan(Date.now() - 120_000) // Dashboards restarted
     expect(r.rotated[0]!.restarted.map((x) => x.name)).toEqual(['opensearch-cluster-dashboards'])
+  })
+})
+
+describe('secrets rotate argocd', () => {
+  const session = async (password: string) => (await fetch(`${argocd.url}/api/v1/session`, {method: 'POST', body: JSON.stringify({username: 'admin', password})})).status
+
+  it('generated (shown once, in the result only): the hash in argocd-secret, the initial secret deleted, new accepted and old refused', async () => {
+    expect(await session(ARGO_FIRST)).toBe(200)
+    const r = await rotate(['argocd'])
+    const next = r.generatedPasswords!.argocd
+    seen.add(next)
+    expect(next).toMatch(/^[A-Za-z2-9]{24}$/)
+    expect(await session(next)).toBe(200)
+    expect(await session(ARGO_FIRST)).toBe(401)
+    expect(secretOf(servers[0]!, 'argocd', 'argocd-initial-admin-secret')).toBeUndefined()
+    expect(value(servers[0]!, 'argocd', 'argocd-secret', 'server.secretkey')).toBe('k') // the rest of argocd-secret kept
+    expect(value(servers[0]!, 'argocd', 'argocd-secret', 'admin.passwordMtime')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(r.rotated[0]).toMatchObject({credential: 'argocd', source: 'generated', verified: {newAccepted: true, oldRefused: true}})
+    expect(JSON.stringify(r.rotated)).not.toContain(next)
+
+    // the next rotation needs the current password from the env (the initial secret is gone), and proves it first
+    const e = await rejection(rotate(['argocd']))
+    expect(e).toMatchObject({exitCode: 2, code: 'ROTATE_NO_OLD'})
+    expect(e.hints[0]).toMatch(/export OBSCTL_ARGOCD_PASSWORD=/)
+    setEnv({OBSCTL_ARGOCD_PASSWORD: 'not-the-Current-1', OBSCTL_ARGOCD_NEW_PASSWORD: 'argoThirdPw5Tz'})
+    seen.add('argoThirdPw5Tz')
+    expect(await rejection(rotate(['argocd']))).toMatchObject({exitCode: 2, code: 'ROTATE_OLD_REFUSED'})
+    expect(await session(next)).toBe(200) // nothing changed
+    setEnv({OBSCTL_ARGOCD_PASSWORD: next})
+    const again = await rotate(['argocd'])
+    expect(again.generatedPasswords).toBeUndefined()
+    expect(again.rotated[0]).toMatchObject({source: '$OBSCTL_ARGOCD_NEW_PASSWORD', verified: {newAccepted: true, oldRefused: true}})
+    expect(await session('argoThirdPw5Tz')).toBe(200)
+    expect(await session(next)).toBe(401)
   })
 })
 
@@ -299,6 +359,6 @@ describe('obsctl secrets rotate (built binary)', () => {
   it('bad input: exit 2 naming the choices', async () => {
     const r = await obsctlAsync(['secrets', 'rotate', 'vault', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig])
     expect(r.status).toBe(2)
-    expect(r.stderr).toMatch(/cannot rotate vault\n\s+→ one or more of: grafana, opensearch, fluent-bit/)
+    expect(r.stderr).toMatch(/cannot rotate vault\n\s+→ one or more of: grafana, opensearch, fluent-bit, argocd/)
   })
 })

@@ -25,13 +25,19 @@ import type {Cluster, Platform} from '../config/schema.js'
 import {PASSWORD_ENV, passwordProblem, type PasswordKind} from '../config/passwords.js'
 import type {Phase, RunContext, TaskIO} from '../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../errors.js'
-import {openPlatform, rolloutStatus, waitUntil, type HttpClient, type Kube, type KubeObject, type PlatformOptions, type ServiceKey} from '../platform/index.js'
+import {ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, openPlatform, rolloutStatus, waitUntil, type HttpClient, type Kube, type KubeObject, type PlatformOptions, type ServiceKey} from '../platform/index.js'
 import {kubeForCluster} from './run.js'
 import {FLUENTBIT_OPENSEARCH_USER, GRAFANA_ADMIN_USER, MANAGED_BY, OPENSEARCH_ADMIN_USER, decoded, isManaged, type SecretObject} from './secrets/catalogue.js'
 import {generatePassword} from './secrets/values.js'
 
-export const ROTATABLE = ['grafana', 'opensearch', 'fluent-bit'] as const
+export const ROTATABLE = ['grafana', 'opensearch', 'fluent-bit', 'argocd'] as const
 export type Rotatable = (typeof ROTATABLE)[number]
+/** the credentials whose plain value lives in a Secret obsctl writes */
+type SecretBacked = Exclude<Rotatable, 'argocd'>
+
+/** The new Argo CD admin password (Argo CD keeps only its bcrypt hash; $OBSCTL_ARGOCD_PASSWORD is the current one). */
+export const ARGOCD_NEW_PASSWORD_ENV = 'OBSCTL_ARGOCD_NEW_PASSWORD'
+const TITLES: Record<Rotatable, string> = {grafana: 'Grafana admin password', opensearch: 'OpenSearch admin password', 'fluent-bit': 'Fluent Bit OpenSearch password', argocd: 'Argo CD admin password'}
 
 /** The annotation `kubectl rollout restart` sets on the pod template. */
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt'
@@ -44,7 +50,7 @@ export interface Workload {
 }
 
 interface CredentialSpec {
-  id: Rotatable
+  id: SecretBacked
   title: string
   kind: PasswordKind
   user: string
@@ -63,7 +69,7 @@ interface CredentialSpec {
 const deployment = (namespace: string, name: string): Workload => ({apiVersion: 'apps/v1', kind: 'Deployment', namespace, name})
 const isCentral = (p: Platform, c: Cluster) => c.name === centralCluster(p).name
 
-export const CREDENTIALS: Record<Rotatable, CredentialSpec> = {
+export const CREDENTIALS: Record<SecretBacked, CredentialSpec> = {
   grafana: {
     id: 'grafana',
     title: 'Grafana admin password',
@@ -121,22 +127,35 @@ export function parseRotatable(names: string[]): Rotatable[] {
 export function rotationSources(ids: Rotatable[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {}
   for (const id of ids) {
-    const spec = CREDENTIALS[id]
-    const name = PASSWORD_ENV[spec.kind]
+    const name = id === 'argocd' ? ARGOCD_NEW_PASSWORD_ENV : PASSWORD_ENV[CREDENTIALS[id].kind]
     const v = env[name]
     if (v) {
-      const problem = passwordProblem(spec.kind, v)
-      if (problem) throw inputError(`$${name} (${spec.title}) ${problem}`, [`export ${name}=… with a password that passes`, `or unset it: obsctl generates one`], 'WEAK_PASSWORD')
+      const problem = id === 'argocd' ? argocdProblem(v) : passwordProblem(CREDENTIALS[id].kind, v)
+      if (problem) throw inputError(`$${name} (${TITLES[id]}) ${problem}`, [`export ${name}=… with a password that passes`, `or unset it: obsctl generates one`], 'WEAK_PASSWORD')
       out[id] = `$${name}`
     } else out[id] = 'generated'
   }
   return out
 }
 
-/** The new values: the env var `secrets apply` reads, else generated. */
-export function resolveRotationValues(ids: Rotatable[], env: NodeJS.ProcessEnv = process.env): Partial<Record<Rotatable, NewValue>> {
+/** Argo CD hashes with bcrypt (72 bytes at most); obsctl asks for 8 characters, as `argocd password` does. */
+function argocdProblem(v: string): string | undefined {
+  if (v.length < 8) return `has ${v.length} character(s); at least 8`
+  if (Buffer.byteLength(v) > 72) return 'is longer than the 72 bytes bcrypt reads'
+  return undefined
+}
+
+/** The new values: the env var `secrets apply` reads ($OBSCTL_ARGOCD_NEW_PASSWORD for Argo CD), else generated. */
+export async function resolveRotationValues(ids: Rotatable[], env: NodeJS.ProcessEnv = process.env): Promise<Partial<Record<Rotatable, NewValue>>> {
   const sources = rotationSources(ids, env)
-  return Object.fromEntries(ids.map((id) => [id, {source: sources[id]!, value: sources[id] === 'generated' ? generatePassword() : env[PASSWORD_ENV[CREDENTIALS[id].kind]]!}]))
+  const out: Partial<Record<Rotatable, NewValue>> = {}
+  for (const id of ids) {
+    const name = id === 'argocd' ? ARGOCD_NEW_PASSWORD_ENV : PASSWORD_ENV[CREDENTIALS[id].kind]
+    // Argo CD's is typed by people: its own generator's unambiguous alphabet
+    const generated = () => (id === 'argocd' ? import('../argocd/password.js').then((m) => m.generatePassword()) : Promise.resolve(generatePassword()))
+    out[id] = {source: sources[id]!, value: sources[id] === 'generated' ? await generated() : env[name]!}
+  }
+  return out
 }
 
 export interface RotatePhaseOptions {
@@ -158,7 +177,7 @@ export interface RotateReport {
   source: string
   resumed: boolean
   /** the Secrets that hold it now */
-  secrets: {cluster: string; namespace: string; name: string}[]
+  secrets: {cluster: string; namespace: string; name: string; key: string}[]
   /** how the consumer was made to use it */
   consumer: string
   restarted: {cluster: string; kind: string; namespace: string; name: string; restartedAt: string}[]
@@ -372,9 +391,10 @@ async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Credentia
     `${spec.service} to accept the new ${spec.title} and refuse the old one`,
     async () => {
       verified.newAccepted = await accepts(h, spec, newPw)
-      verified.oldRefused = !(await accepts(h, spec, oldPw))
+      // the old one is tried only once the new one works: fewer failed logins for the consumer to count
+      verified.oldRefused = verified.newAccepted && !(await accepts(h, spec, oldPw))
       if (verified.newAccepted && verified.oldRefused) return true
-      return `${spec.service}: new password ${verified.newAccepted ? 'accepted' : 'refused'}, old one ${verified.oldRefused ? 'refused' : 'still accepted'}`
+      return `${spec.service}: new password ${verified.newAccepted ? 'accepted, old one still accepted' : 'refused'}`
     },
     {timeoutMs, intervalMs: o.pollMs ?? 1000, signal: ctx.signal, onProgress: log},
   )
@@ -388,7 +408,54 @@ async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Credentia
   return {credential: spec.id, user: spec.user, source, resumed, secrets, consumer, restarted, verified}
 }
 
+/** Argo CD: the admin password's bcrypt hash in argocd-secret (read live by argocd-server), verified through its session API. */
+async function rotateArgocd(ctx: RunContext, o: RotatePhaseOptions, io: TaskIO): Promise<RotateReport> {
+  const log = (l: string) => io.log(l)
+  const central = centralCluster(ctx.platform)
+  const timeoutMs = (o.timeoutSeconds ?? 300) * 1000
+  const h = await http(ctx, o)
+  const kube = await kubeForCluster(ctx, central.name)
+  const {readInitialPassword, rotateAdminPassword, ARGOCD_SECRET} = await import('../argocd/password.js')
+  const given = o.values.argocd
+  if (!given) throw new ObsctlError('no new value for the Argo CD admin password', {code: 'ROTATE_NO_VALUE'})
+  const session = async (password: string): Promise<boolean> => {
+    const res = await h.request('argocd', '/api/v1/session', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({username: 'admin', password})})
+    if (res.status === 200) return true
+    if (res.status === 401) return false
+    throw new ObsctlError(`argocd: POST /api/v1/session answered HTTP ${res.status}: cannot tell whether the password is accepted`, {code: 'ROTATE_UNMEASURABLE'})
+  }
+  const fromEnv = process.env[ARGOCD_PASSWORD_ENV]
+  const oldPw = fromEnv || (await readInitialPassword(kube))
+  const oldFrom = fromEnv ? `$${ARGOCD_PASSWORD_ENV}` : `${NAMESPACES.argocd}/${INITIAL_ADMIN_SECRET}`
+  if (!oldPw) throw inputError(`the current Argo CD admin password is needed to prove it is refused afterwards, and ${INITIAL_ADMIN_SECRET} is gone`, [`export ${ARGOCD_PASSWORD_ENV}=… (the current one)`], 'ROTATE_NO_OLD')
+  if (oldPw === given.value) throw inputError(`${given.source} (Argo CD admin password) is the current value: a rotation needs a new one`, [`export ${ARGOCD_NEW_PASSWORD_ENV}=… with another password, or unset it: obsctl generates one`], 'ROTATE_SAME_VALUE')
+  let consumer = `${NAMESPACES.argocd}/${ARGOCD_SECRET} admin.password (bcrypt) and admin.passwordMtime, read live by argocd-server`
+  if (await session(given.value)) {
+    consumer = 'argocd already accepts it'
+    log(consumer)
+  } else {
+    if (!(await session(oldPw))) throw inputError(`Argo CD refuses the current admin password (${oldFrom}): nothing was changed`, [`export ${ARGOCD_PASSWORD_ENV}=… with the current admin password`], 'ROTATE_OLD_REFUSED')
+    const r = await rotateAdminPassword(kube, given.value)
+    log(`${central.name}: ${NAMESPACES.argocd}/${ARGOCD_SECRET}: new admin.password hash, admin.passwordMtime ${r.passwordMtime}${r.initialDeleted ? `; ${INITIAL_ADMIN_SECRET} deleted` : ''}`)
+  }
+  const verified = {newAccepted: false, oldRefused: false}
+  await waitUntil(
+    'argocd to accept the new admin password and refuse the old one',
+    async () => {
+      verified.newAccepted = await session(given.value)
+      verified.oldRefused = verified.newAccepted && !(await session(oldPw))
+      return verified.newAccepted && verified.oldRefused ? true : `argocd: new password ${verified.newAccepted ? 'accepted, old one still accepted' : 'refused'}`
+    },
+    {timeoutMs, intervalMs: o.pollMs ?? 1000, signal: ctx.signal, onProgress: log},
+  )
+  log('verified: argocd accepts the new admin password and refuses the old one')
+  return {credential: 'argocd', user: 'admin', source: given.source, resumed: false, secrets: [{cluster: central.name, namespace: NAMESPACES.argocd, name: ARGOCD_SECRET, key: 'admin.password'}], consumer, restarted: [], verified}
+}
+
 export function describeRotation(p: Platform, id: Rotatable, source: string): string {
+  if (id === 'argocd') {
+    return `${TITLES.argocd} (user admin), new value ${source}${source === 'generated' ? ' (shown once)' : ''}: its bcrypt hash in ${NAMESPACES.argocd}/argocd-secret on ${centralCluster(p).name} (admin.password, admin.passwordMtime; Argo CD reads it live), ${INITIAL_ADMIN_SECRET} deleted; then verify through POST /api/v1/session that the new password is accepted and the old one ($${ARGOCD_PASSWORD_ENV}, else ${INITIAL_ADMIN_SECRET}) refused`
+  }
   const spec = CREDENTIALS[id]
   const clusters = spec.everyCluster ? p.clusters : [centralCluster(p)]
   const restarts = clusters.flatMap((c) => spec.restarts(p, c).map((w) => `${c.name} ${w.kind} ${w.namespace}/${w.name}`))
@@ -402,13 +469,13 @@ export function rotatePhase(o: RotatePhaseOptions): Phase<Target, RotateReport> 
     title: 'Credential rotation',
     // one at a time: rotating Fluent Bit's password uses the admin password an OpenSearch rotation changes
     concurrency: 1,
-    targets: () => ROTATABLE.filter((id) => o.credentials.includes(id)).map((id) => ({id, title: CREDENTIALS[id].title})),
+    targets: () => ROTATABLE.filter((id) => o.credentials.includes(id)).map((id) => ({id, title: TITLES[id]})),
     // which credential and where its value comes from: never the value
     fingerprint: (t) => ({credential: t.id, source: o.values[t.id]?.source ?? null}),
     describe: (t, ctx) => describeRotation(ctx.platform, t.id, o.values[t.id]?.source ?? 'generated'),
     async run(t, ctx, io) {
-      const r = await rotateOne(ctx, o, CREDENTIALS[t.id], io)
-      return {summary: `${CREDENTIALS[t.id].title}: ${r.resumed ? 'finished the pending rotation' : `rotated (${r.source})`}; ${r.secrets.length} Secret(s), ${r.restarted.length} restart(s); verified`, report: r}
+      const r = t.id === 'argocd' ? await rotateArgocd(ctx, o, io) : await rotateOne(ctx, o, CREDENTIALS[t.id], io)
+      return {summary: `${TITLES[t.id]}: ${r.resumed ? 'finished the pending rotation' : `rotated (${r.source})`}; ${r.secrets.length} Secret(s), ${r.restarted.length} restart(s); verified`, report: r}
     },
   }
 }

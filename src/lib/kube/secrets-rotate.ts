@@ -24,6 +24,8 @@ export interface SecretsRotateResult {
   /** per credential: where the new value comes from and what would be done (dry run), or what was done */
   plan?: {credential: string; source: string; steps: string}[]
   rotated: RotateReport[]
+  /** Argo CD's generated password (it keeps only a hash): shown once */
+  generatedPasswords?: {argocd: string}
   run?: RunResult
 }
 
@@ -33,9 +35,12 @@ export async function secretsRotate(inv: LoadedInventory, o: SecretsRotateOption
     const sources = rotationSources(ids)
     return {dryRun: true, plan: ids.map((id) => ({credential: id, source: sources[id]!, steps: describeRotation(inv.platform, id, sources[id]!)})), rotated: []}
   }
-  const values = resolveRotationValues(ids)
+  const values = await resolveRotationValues(ids)
   const phase = await buildPhase('rotate', {credentials: ids, values, timeoutSeconds: o.timeoutSeconds, access: o.access, pollMs: o.pollMs})
   const {runStandalone} = await import('../engine/standalone.js')
   const {run, reports} = await runStandalone(phase, {inv, kubeconfig: o.kubeconfig, renderer: o.renderer, onEvent: o.onEvent, command: `secrets rotate ${ids.join(' ')}`, failureCode: 'ROTATE_FAILED'})
-  return {dryRun: false, rotated: reports as RotateReport[], run}
+  const result: SecretsRotateResult = {dryRun: false, rotated: reports as RotateReport[], run}
+  // Argo CD keeps only a hash: a generated password is shown once, here (never in the journal or logs)
+  if (values.argocd?.source === 'generated') result.generatedPasswords = {argocd: values.argocd.value}
+  return result
 }
