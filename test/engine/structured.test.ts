@@ -11,6 +11,7 @@ import {BOOTSTRAP_PHASES, bootstrapPhaseOptions} from '../../src/lib/flows/boots
 import {ADD_PHASES, CLUSTER_ADD_PHASES, clusterAddPhaseOptions, selectClusterAdd} from '../../src/lib/flows/cluster-add.js'
 import {CLUSTER_REMOVE_PHASES, clusterRemovePhaseOptions, selectClusterRemove} from '../../src/lib/flows/cluster-remove.js'
 import {CHANGE_PHASES, changePhaseOptions, selectChange} from '../../src/lib/flows/change.js'
+import {ROTATE_PHASES, rotatePhaseOptions} from '../../src/lib/flows/rotate.js'
 import {buildPhases, PHASE_REGISTRY, REGISTERED_PHASES, selectFlow} from '../../src/lib/flows/registry.js'
 import {readState, tmpInventory} from './helpers.js'
 
@@ -119,7 +120,7 @@ describe('runStandalone', () => {
 
 describe('flows are ordered lists of registered phases', () => {
   it('every flow lists only registered phases, each built under its registered name, in the flow\'s order', async () => {
-    for (const flow of [BOOTSTRAP_PHASES, CLUSTER_ADD_PHASES, CLUSTER_REMOVE_PHASES, CHANGE_PHASES]) {
+    for (const flow of [BOOTSTRAP_PHASES, CLUSTER_ADD_PHASES, CLUSTER_REMOVE_PHASES, CHANGE_PHASES, ROTATE_PHASES]) {
       for (const n of flow) expect(REGISTERED_PHASES).toContain(n)
     }
     const cluster = tmpInventory()
@@ -130,7 +131,8 @@ describe('flows are ordered lists of registered phases', () => {
     expect((await buildPhases(CLUSTER_REMOVE_PHASES, clusterRemovePhaseOptions({cluster: c}))).map((p) => p.name)).toEqual([...CLUSTER_REMOVE_PHASES])
     expect((await buildPhases(CHANGE_PHASES, changePhaseOptions({}))).map((p) => p.name)).toEqual([...CHANGE_PHASES])
     // and the registry has no phase no flow runs
-    expect(new Set([...BOOTSTRAP_PHASES, ...CLUSTER_ADD_PHASES, ...CLUSTER_REMOVE_PHASES, ...CHANGE_PHASES])).toEqual(new Set(Object.keys(PHASE_REGISTRY)))
+    expect((await buildPhases(ROTATE_PHASES, rotatePhaseOptions({credentials: ['grafana'], values: {}}))).map((p) => p.name)).toEqual([...ROTATE_PHASES])
+    expect(new Set([...BOOTSTRAP_PHASES, ...CLUSTER_ADD_PHASES, ...CLUSTER_REMOVE_PHASES, ...CHANGE_PHASES, ...ROTATE_PHASES])).toEqual(new Set(Object.keys(PHASE_REGISTRY)))
   })
 
   it('cluster add: its phase list is the registry\'s phases in the flow\'s order; argocd-refresh comes with sync', () => {
