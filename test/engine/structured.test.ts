@@ -11,6 +11,9 @@ import {BOOTSTRAP_PHASES, bootstrapPhaseOptions} from '../../src/lib/flows/boots
 import {ADD_PHASES, CLUSTER_ADD_PHASES, clusterAddPhaseOptions, selectClusterAdd} from '../../src/lib/flows/cluster-add.js'
 import {CLUSTER_REMOVE_PHASES, clusterRemovePhaseOptions, selectClusterRemove} from '../../src/lib/flows/cluster-remove.js'
 import {CHANGE_PHASES, changePhaseOptions, selectChange} from '../../src/lib/flows/change.js'
+import {ROTATE_PHASES, rotatePhaseOptions} from '../../src/lib/flows/rotate.js'
+import {CERTS_CHECK_PHASES, CERTS_RENEW_PHASES} from '../../src/lib/flows/certs.js'
+import {BACKUP_CREATE_PHASES, BACKUP_RESTORE_PHASES} from '../../src/lib/flows/backup.js'
 import {buildPhases, PHASE_REGISTRY, REGISTERED_PHASES, selectFlow} from '../../src/lib/flows/registry.js'
 import {NODE_ADD_PHASES, nodeAddPhaseOptions} from '../../src/lib/flows/node-add.js'
 import {NODE_REMOVE_PHASES, nodeRemovePhaseOptions} from '../../src/lib/flows/node-remove.js'
@@ -122,7 +125,7 @@ describe('runStandalone', () => {
 
 describe('flows are ordered lists of registered phases', () => {
   it('every flow lists only registered phases, each built under its registered name, in the flow\'s order', async () => {
-    for (const flow of [BOOTSTRAP_PHASES, CLUSTER_ADD_PHASES, CLUSTER_REMOVE_PHASES, CHANGE_PHASES, UPGRADE_KUBERNETES_PHASES, NODE_ADD_PHASES, NODE_REMOVE_PHASES]) {
+    for (const flow of [BOOTSTRAP_PHASES, CLUSTER_ADD_PHASES, CLUSTER_REMOVE_PHASES, CHANGE_PHASES, UPGRADE_KUBERNETES_PHASES, NODE_ADD_PHASES, NODE_REMOVE_PHASES, ROTATE_PHASES, CERTS_CHECK_PHASES, CERTS_RENEW_PHASES, BACKUP_CREATE_PHASES, BACKUP_RESTORE_PHASES]) {
       for (const n of flow) expect(REGISTERED_PHASES).toContain(n)
     }
     const cluster = tmpInventory()
@@ -136,7 +139,8 @@ describe('flows are ordered lists of registered phases', () => {
     expect((await buildPhases(NODE_ADD_PHASES, nodeAddPhaseOptions({host: c.nodes[0]!.host}))).map((p) => p.name)).toEqual([...NODE_ADD_PHASES])
     expect((await buildPhases(NODE_REMOVE_PHASES, nodeRemovePhaseOptions({cluster: c, node: c.nodes[0]!}))).map((p) => p.name)).toEqual([...NODE_REMOVE_PHASES])
     // and the registry has no phase no flow runs
-    expect(new Set([...BOOTSTRAP_PHASES, ...CLUSTER_ADD_PHASES, ...CLUSTER_REMOVE_PHASES, ...CHANGE_PHASES, ...UPGRADE_KUBERNETES_PHASES, ...NODE_ADD_PHASES, ...NODE_REMOVE_PHASES])).toEqual(new Set(Object.keys(PHASE_REGISTRY)))
+    expect((await buildPhases(ROTATE_PHASES, rotatePhaseOptions({credentials: ['grafana'], values: {}}))).map((p) => p.name)).toEqual([...ROTATE_PHASES])
+    expect(new Set([...BOOTSTRAP_PHASES, ...CLUSTER_ADD_PHASES, ...CLUSTER_REMOVE_PHASES, ...CHANGE_PHASES, ...UPGRADE_KUBERNETES_PHASES, ...NODE_ADD_PHASES, ...NODE_REMOVE_PHASES, ...ROTATE_PHASES, ...CERTS_CHECK_PHASES, ...CERTS_RENEW_PHASES, ...BACKUP_CREATE_PHASES, ...BACKUP_RESTORE_PHASES])).toEqual(new Set(Object.keys(PHASE_REGISTRY)))
   })
 
   it('cluster add: its phase list is the registry\'s phases in the flow\'s order; argocd-refresh comes with sync', () => {

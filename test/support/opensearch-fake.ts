@@ -13,7 +13,26 @@
  * Snapshots: `PUT _snapshot/<repo>/<name>` (?wait_for_completion) answers `{accepted: true}` or
  * `{snapshot: SnapshotInfo}`, `GET _snapshot/<repo>/<name>` answers `{snapshots: [SnapshotInfo]}` with the
  * documented fields (state IN_PROGRESS|SUCCESS|PARTIAL|FAILED, shards, failures, start/end_time_in_millis).
+ * Snapshot operations (checked against the OpenSearch 2.x API reference: Get Snapshot, Delete Snapshot, Restore
+ * Snapshot, Close Index, and the RestoreService source for the error text): `GET _snapshot/<repo>/_all` answers
+ * `{snapshots: [SnapshotInfo]}`; `DELETE _snapshot/<repo>/<name>` answers `{acknowledged: true}` (404
+ * snapshot_missing_exception when it is not there); `POST _snapshot/<repo>/<name>/_restore` takes `{indices,
+ * rename_pattern, rename_replacement, include_global_state, include_aliases, ignore_unavailable}`, refuses an
+ * open index of the same name with HTTP 500 `snapshot_restore_exception` ("cannot restore index [X] because an
+ * open index with same name already exists in the cluster. …"), replaces a closed one (reopened), and answers
+ * `{snapshot: {snapshot, indices, shards: {total, failed, successful}}}` with wait_for_completion=true, else
+ * `{accepted: true}`; `POST <indices>/_close` answers `{acknowledged, shards_acknowledged, indices: {<index>:
+ * {closed: true}}}`; `_cat/indices` shows status open|close.
+ * Security plugin (checked against docs.opensearch.org: Internal user APIs — Get User, Create or Update User —
+ * and the Authentication Information API): basic auth against `users` (a plain password, or a bcrypt `hash` as
+ * internal_users.yml holds it); `GET _plugins/_security/authinfo` ({user, user_name, backend_roles, roles, …});
+ * `GET _plugins/_security/api/internalusers/<name>` ({<name>: {hash: "", reserved, hidden, backend_roles,
+ * attributes, opendistro_security_roles, static}}); `PUT` the same with {password | hash, backend_roles,
+ * attributes, …}: 200 {status: "OK", message: "'<name>' updated."}, 201 for a new user, 403 {status:
+ * "FORBIDDEN", message: "Resource '<name>' is reserved."} for a reserved user; only users with the backend
+ * role admin (all_access / security_rest_api_access) reach the REST API, others get 403.
  */
+import bcrypt from 'bcryptjs'
 import {startFake, type FakeServer} from './http-fake.js'
 
 export interface LogDoc {
@@ -21,7 +40,21 @@ export interface LogDoc {
   timestamp: number
 }
 
+/** An internal user of the security plugin: a plain password (tests) or the bcrypt hash of internal_users.yml. */
+export interface FakeUser {
+  password?: string
+  hash?: string
+  reserved?: boolean
+  backend_roles?: string[]
+  attributes?: Record<string, string>
+  description?: string
+}
+
 export interface OpenSearchFake extends FakeServer {
+  /** the security plugin's internal users (the constructor's user is an admin) */
+  users: Record<string, FakeUser>
+  /** every PUT internalusers request, the body as sent (the password replaced by its length) */
+  userUpdates: {user: string; status: number; body: Record<string, unknown>}[]
   health: {cluster_name: string; status: 'green' | 'yellow' | 'red'; number_of_nodes: number; number_of_data_nodes: number; unassigned_shards: number}
   repositories: Record<string, {type: string; settings: Record<string, string>}>
   /** repository name → verification failure reason */
@@ -46,6 +79,10 @@ export interface OpenSearchFake extends FakeServer {
   snapshots: Record<string, Record<string, FakeSnapshot>>
   /** how the next created snapshot runs (consumed by the PUT; default: SUCCESS at once) */
   nextSnapshot: SnapshotPlan
+  /** closed indices (POST <index>/_close; a restore reopens them) */
+  closed: Set<string>
+  /** every restore request's body, as sent */
+  restoreRequests: {repository: string; snapshot: string; body: Record<string, unknown>}[]
 }
 
 export interface FakePolicy {
@@ -74,6 +111,8 @@ export interface FakeSnapshot {
   gets: number
   /** when it was first seen finished */
   endMs?: number
+  /** the documents of its indices when it was taken (a restore brings these back) */
+  docs: LogDoc[]
 }
 
 /** OpenSearch's SnapshotInfo as GET _snapshot/<repo>/<name> and PUT …?wait_for_completion=true show it */
@@ -117,9 +156,28 @@ function matches(pattern: string, index: string): boolean {
 
 export async function startOpenSearchFake(opts: {user: string; password: string; nodes?: number; policy: string; repository: string; bucket: string; snapshotPolicy?: string; tls?: {cert: string; key: string}}): Promise<OpenSearchFake> {
   let self!: OpenSearchFake
-  const authOk = (h: Record<string, unknown>) => h.authorization === `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`
+  const verdicts = new Map<string, boolean>()
+  /** the authenticated user's name, or undefined */
+  const who = (h: Record<string, unknown>): string | undefined => {
+    const m = typeof h.authorization === 'string' ? /^Basic (.+)$/.exec(h.authorization) : null
+    if (!m) return undefined
+    const raw = Buffer.from(m[1]!, 'base64').toString('utf8')
+    const i = raw.indexOf(':')
+    const [name, pw] = [raw.slice(0, i), raw.slice(i + 1)]
+    const u = self.users[name]
+    if (!u || i < 0) return undefined
+    if (u.password !== undefined) return u.password === pw ? name : undefined
+    if (!u.hash) return undefined
+    // bcrypt is slow on purpose: a verdict is remembered per hash and password (as the security plugin caches users)
+    const k = `${u.hash}\u0000${pw}`
+    if (!verdicts.has(k)) verdicts.set(k, bcrypt.compareSync(pw, u.hash))
+    return verdicts.get(k) ? name : undefined
+  }
+  const authOk = (h: Record<string, unknown>) => who(h) !== undefined
   const guard = (fn: Parameters<typeof startFake>[0][number][2]): Parameters<typeof startFake>[0][number][2] => (req) =>
     authOk(req.headers) ? fn(req) : {status: 401, text: 'Unauthorized', headers: {'www-authenticate': 'Basic realm="OpenSearch Security"'}}
+  const isAdmin = (name: string) => (self.users[name]?.backend_roles ?? []).includes('admin')
+  const restForbidden = (name: string, method: string) => ({status: 403, json: {status: 'FORBIDDEN', message: `No permission to access REST API: User ${name} with Security roles [own_index] does not have any access to endpoint INTERNALUSERS and method ${method}`}})
   const indices = () => [...new Set(self.docs.map((d) => d.index))].sort()
   const fake = await startFake([
     ['GET', /^\/_cluster\/health$/, guard(() => ({json: {...self.health, timed_out: false, active_primary_shards: 10, active_shards: 20, relocating_shards: 0, initializing_shards: 0}})), 'health'],
@@ -280,9 +338,118 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
       'GET',
       /^\/_cat\/indices$/,
       guard(() => ({
-        json: indices().map((index) => ({health: 'green', status: 'open', index, uuid: index, pri: '1', rep: '1', 'docs.count': String(self.docs.filter((d) => d.index === index).length), 'docs.deleted': '0', 'store.size': '1kb', 'pri.store.size': '1kb'})),
+        json: indices().map((index) => ({health: self.closed.has(index) ? '' : 'green', status: self.closed.has(index) ? 'close' : 'open', index, uuid: index, pri: '1', rep: '1', 'docs.count': String(self.docs.filter((d) => d.index === index).length), 'docs.deleted': '0', 'store.size': '1kb', 'pri.store.size': '1kb'})),
       })),
       'cat',
+    ],
+    [
+      'GET',
+      /^\/_plugins\/_security\/authinfo$/,
+      guard((req) => {
+        const name = who(req.headers)!
+        const roles = self.users[name]?.backend_roles ?? []
+        return {json: {user: `User [name=${name}, backend_roles=[${roles.join(', ')}], requestedTenant=null]`, user_name: name, user_requested_tenant: null, remote_address: '127.0.0.1:0', backend_roles: roles, custom_attribute_names: [], roles: isAdmin(name) ? ['all_access', 'own_index'] : ['own_index'], tenants: {[name]: true}, principal: null, peer_certificates: '0', sso_logout_url: null}}
+      }),
+      'authinfo',
+    ],
+    [
+      'GET',
+      /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
+      guard((req) => {
+        const caller = who(req.headers)!
+        if (!isAdmin(caller)) return restForbidden(caller, 'GET')
+        const u = self.users[req.params[0]!]
+        if (!u) return {status: 404, json: {status: 'NOT_FOUND', message: `Resource '${req.params[0]}' not found.`}}
+        return {json: {[req.params[0]!]: {hash: '', reserved: Boolean(u.reserved), hidden: false, backend_roles: u.backend_roles ?? [], attributes: u.attributes ?? {}, ...(u.description ? {description: u.description} : {}), opendistro_security_roles: [], static: false}}}
+      }),
+      'internaluser-get',
+    ],
+    [
+      'PUT',
+      /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
+      guard((req) => {
+        const caller = who(req.headers)!
+        const name = req.params[0]!
+        const body = JSON.parse(req.body || '{}') as {password?: string; hash?: string; backend_roles?: string[]; attributes?: Record<string, string>; description?: string}
+        const shown = {...body, ...(body.password !== undefined ? {password: `(${body.password.length} characters)`} : {})}
+        const answer = (status: number, json: unknown) => {
+          self.userUpdates.push({user: name, status, body: shown})
+          return {status, json}
+        }
+        if (!isAdmin(caller)) return answer(403, restForbidden(caller, 'PUT').json)
+        const u = self.users[name]
+        if (u?.reserved) return answer(403, {status: 'FORBIDDEN', message: `Resource '${name}' is reserved.`})
+        if (!body.password && !body.hash) return answer(400, {status: 'error', reason: 'Please specify either \'hash\' or \'password\' when creating a new internal user.'})
+        self.users[name] = {...u, ...(body.password ? {password: body.password, hash: undefined} : {password: undefined, hash: body.hash}), backend_roles: body.backend_roles ?? [], attributes: body.attributes ?? {}, ...(body.description ? {description: body.description} : {})}
+        return u ? answer(200, {status: 'OK', message: `'${name}' updated.`}) : answer(201, {status: 'CREATED', message: `'${name}' created.`})
+      }),
+      'internaluser-put',
+    ],
+    [
+      'GET',
+      /^\/_snapshot\/([^/_][^/]*)\/_all$/,
+      guard((req) => {
+        const repo = req.params[0]!
+        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+        return {json: {snapshots: Object.entries(self.snapshots[repo] ?? {}).map(([name, snap]) => snapshotInfo(name, snap, snap.pollsLeft <= 0))}}
+      }),
+      'snapshot-all',
+    ],
+    [
+      'DELETE',
+      /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)$/,
+      guard((req) => {
+        const [repo, name] = [req.params[0]!, req.params[1]!]
+        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+        if (!self.snapshots[repo]?.[name]) return err(404, 'snapshot_missing_exception', `[${repo}:${name}] is missing`)
+        delete self.snapshots[repo]![name]
+        return {json: {acknowledged: true}}
+      }),
+      'snapshot-delete',
+    ],
+    [
+      'POST',
+      /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)\/_restore$/,
+      guard((req) => {
+        const [repo, name] = [req.params[0]!, req.params[1]!]
+        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+        const snap = self.snapshots[repo]?.[name]
+        if (!snap) return err(404, 'snapshot_missing_exception', `[${repo}:${name}] is missing`)
+        const body = (req.body ? JSON.parse(req.body) : {}) as {indices?: string | string[]; rename_pattern?: string; rename_replacement?: string}
+        self.restoreRequests.push({repository: repo, snapshot: name, body})
+        const uuid = Buffer.from(name).toString('base64url').slice(0, 22)
+        const patterns = Array.isArray(body.indices) ? body.indices.join(',') : (body.indices ?? '*')
+        const chosen = snap.indices.filter((i) => matches(patterns, i))
+        const rename = (i: string) => (body.rename_pattern !== undefined ? i.replace(new RegExp(body.rename_pattern, 'g'), body.rename_replacement ?? '') : i)
+        for (const i of chosen) {
+          const target = rename(i)
+          if (indices().includes(target) && !self.closed.has(target)) {
+            return err(500, 'snapshot_restore_exception', `[${repo}:${name}/${uuid}] cannot restore index [${target}] because an open index with same name already exists in the cluster. Either close or delete the existing index or restore the index under a different name by providing a rename pattern and replacement name`)
+          }
+        }
+        const restored: string[] = []
+        for (const i of chosen) {
+          const target = rename(i)
+          self.docs = self.docs.filter((d) => d.index !== target).concat(snap.docs.filter((d) => d.index === i).map((d) => ({...d, index: target})))
+          self.closed.delete(target)
+          restored.push(target)
+        }
+        if (req.query.get('wait_for_completion') !== 'true') return {json: {accepted: true}}
+        return {json: {snapshot: {snapshot: name, indices: restored, shards: {total: restored.length, failed: 0, successful: restored.length}}}}
+      }),
+      'snapshot-restore',
+    ],
+    [
+      'POST',
+      /^\/([^_/][^/]*)\/_close$/,
+      guard((req) => {
+        const names = req.params[0]!.split(',')
+        const missing = names.find((n) => !indices().includes(n))
+        if (missing) return err(404, 'index_not_found_exception', `no such index [${missing}]`)
+        for (const n of names) self.closed.add(n)
+        return {json: {acknowledged: true, shards_acknowledged: true, indices: Object.fromEntries(names.map((n) => [n, {closed: true}]))}}
+      }),
+      'index-close',
     ],
     [
       'PUT',
@@ -299,7 +466,8 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
         const plan = {state: 'SUCCESS' as const, ...self.nextSnapshot}
         self.nextSnapshot = {}
         const waitForCompletion = req.query.get('wait_for_completion') === 'true'
-        const snap: FakeSnapshot = {request: body, indices: indices().filter((i) => matches(patterns, i)), startMs: Date.now(), pollsLeft: waitForCompletion ? 0 : (plan.polls ?? 0), plan, gets: 0}
+        const chosen = indices().filter((i) => matches(patterns, i))
+        const snap: FakeSnapshot = {request: body, indices: chosen, startMs: Date.now(), pollsLeft: waitForCompletion ? 0 : (plan.polls ?? 0), plan, gets: 0, docs: self.docs.filter((d) => chosen.includes(d.index)).map((d) => ({...d}))}
         ;(self.snapshots[repo] ??= {})[name] = snap
         return waitForCompletion ? {json: {snapshot: snapshotInfo(name, snap, true)}} : {json: {accepted: true}}
       }),
@@ -336,6 +504,10 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
     docs: [],
     snapshots: {},
     nextSnapshot: {},
+    closed: new Set<string>(),
+    restoreRequests: [],
+    users: {[opts.user]: {password: opts.password, backend_roles: ['admin']}},
+    userUpdates: [],
     addLogs(cluster: string, n: number, ageMs = 0) {
       const t = Date.now() - ageMs
       const d = new Date(t)

@@ -10,6 +10,7 @@ import {ObsctlError} from '../errors.js'
 import type {RefreshPhaseOptions, RemovalOptions} from '../fleet/phases.js'
 import type {RenderPhaseOptions} from '../gitops/phases.js'
 import type {KubeconfigPhaseOptions, SecretsPhaseOptions} from '../kube/phases.js'
+import type {RotatePhaseOptions} from '../kube/rotate.js'
 import type {BackupEtcdOptions, BackupStateOptions} from '../lifecycle/backup.js'
 import type {RestoreEtcdOptions} from '../lifecycle/restore.js'
 import type {CertsCheckOptions, CertsRenewOptions} from '../lifecycle/certs.js'
@@ -40,6 +41,7 @@ export const PHASE_REGISTRY = {
   argocd: async (o: ArgocdPhaseOptions) => (await argocd()).argocdPhase(o),
   register: async (o: RegisterPhaseOptions) => (await argocd()).registerPhase(o),
   secrets: async (o: SecretsPhaseOptions) => (await kube()).secretsPhase(o),
+  rotate: async (o: RotatePhaseOptions) => (await import('../kube/rotate.js')).rotatePhase(o),
   'root-app': async (_o: NoOptions) => (await argocd()).rootAppPhase(),
   'argocd-refresh': async (o: RefreshPhaseOptions) => (await fleet()).refreshPhase(o),
   sync: async (o: ArgocdWaitOptions) => (await argocd()).syncPhase(o),

@@ -103,7 +103,7 @@ function checkInputs(name: string, indices: string): void {
 }
 
 /** OpenSearch's SnapshotInfo (GET _snapshot/<repo>/<name>, documented fields) */
-interface SnapshotInfo {
+export interface SnapshotInfo {
   snapshot: string
   state?: SnapshotState
   indices?: string[]
@@ -115,7 +115,7 @@ interface SnapshotInfo {
 }
 
 /** The error type OpenSearch put in its envelope, if any. */
-function errorType(res: HttpResponse): string | undefined {
+export function errorType(res: HttpResponse): string | undefined {
   try {
     const e = (JSON.parse(res.body) as {error?: {type?: string}}).error
     return typeof e === 'object' && e ? e.type : undefined
@@ -137,17 +137,17 @@ export async function createSnapshot(inv: LoadedInventory, o: SnapshotOptions = 
   }
 }
 
-/** The snapshot against an open context (validate's): repository check, create, then read or follow. */
-export async function takeSnapshot(ctx: PlatformContext, o: SnapshotOptions & {name: string; indices: string}): Promise<SnapshotResult> {
-  const {name, indices} = o
-  checkInputs(name, indices)
-  const repo = SNAPSHOT_REPOSITORY
+/** Credentials are there and basic auth can reach OpenSearch (not through the API server proxy); else exit 2 naming the fix. */
+export function requireOpenSearch(ctx: PlatformContext): void {
   const creds = ctx.opensearch
   if ('missing' in creds) throw inputError(creds.missing, [`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=… (or run in a terminal to be asked)`], 'OPENSEARCH_CREDENTIALS')
   if (ctx.http.where('opensearch').startsWith('API server proxy')) {
     throw inputError('OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)', ['pass --endpoint opensearch=https://ADDRESS:9200 as well (an override wins over --via-api-server)'], 'OPENSEARCH_VIA_PROXY')
   }
+}
 
+/** The snapshot repository is registered (GET _snapshot/<repo>); a missing one points at the operator and validate. */
+export async function requireRepository(ctx: PlatformContext, repo: string): Promise<void> {
   const repoRes = await os(ctx, `/_snapshot/${repo}`)
   if (repoRes.status === 404) {
     throw new ObsctlError(`the snapshot repository ${repo} is not registered in OpenSearch (${osError(repoRes)})`, {
@@ -159,6 +159,15 @@ export async function takeSnapshot(ctx: PlatformContext, o: SnapshotOptions & {n
     })
   }
   okJson(repoRes, 'opensearch')
+}
+
+/** The snapshot against an open context (validate's): repository check, create, then read or follow. */
+export async function takeSnapshot(ctx: PlatformContext, o: SnapshotOptions & {name: string; indices: string}): Promise<SnapshotResult> {
+  const {name, indices} = o
+  checkInputs(name, indices)
+  const repo = SNAPSHOT_REPOSITORY
+  requireOpenSearch(ctx)
+  await requireRepository(ctx, repo)
 
   const path = `/_snapshot/${repo}/${encodeURIComponent(name)}`
   const follow = `GET ${ctx.http.where('opensearch').replace(/\/$/, '')}${path}`
@@ -193,7 +202,7 @@ export async function takeSnapshot(ctx: PlatformContext, o: SnapshotOptions & {n
   }
 }
 
-async function readSnapshot(ctx: PlatformContext, repo: string, name: string): Promise<SnapshotInfo> {
+export async function readSnapshot(ctx: PlatformContext, repo: string, name: string): Promise<SnapshotInfo> {
   const res = await os(ctx, `/_snapshot/${repo}/${encodeURIComponent(name)}`)
   if (res.status === 404) throw new ObsctlError(`snapshot ${name} is not in ${repo} (${osError(res)}): was it deleted?`, {code: 'SNAPSHOT_MISSING'})
   const info = okJson<{snapshots?: SnapshotInfo[]}>(res, 'opensearch').snapshots?.find((s) => s.snapshot === name)

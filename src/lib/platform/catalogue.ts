@@ -56,6 +56,8 @@ export const SERVICES = {
   argocd: {namespace: NAMESPACES.argocd, name: 'argocd-server', port: 443, scheme: 'https'},
   /** kube-prometheus-stack's Alertmanager Service (<release>-alertmanager, port http-web 9093) */
   alertmanager: {namespace: NAMESPACES.monitoring, name: 'kube-prometheus-stack-alertmanager', port: 9093, scheme: 'http'},
+  /** kube-prometheus-stack's Grafana (its admin password is rotated through Grafana's API) */
+  grafana: {namespace: NAMESPACES.monitoring, name: 'kube-prometheus-stack-grafana', port: 80, scheme: 'http'},
 } as const satisfies Record<string, ServiceSpec>
 
 export type ServiceKey = keyof typeof SERVICES

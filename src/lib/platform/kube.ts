@@ -157,6 +157,18 @@ export class Kube {
     }
   }
 
+  /**
+   * JSON merge patch (RFC 7386) of an object's fields: null removes a key. For changes obsctl does not own
+   * (kubectl rollout restart's pod template annotation, a key dropped from a Secret).
+   */
+  async mergePatch<T extends KubeObject>(obj: Pick<KubeObject, 'apiVersion' | 'kind' | 'metadata'> & Record<string, unknown>): Promise<T> {
+    try {
+      return (await this.objects.patch(obj as k8s.KubernetesObject, undefined, undefined, FIELD_MANAGER, undefined, this.lib.PatchStrategy.MergePatch)) as T
+    } catch (error) {
+      throw this.error(error, `patch ${describeObject(obj)}`)
+    }
+  }
+
   /** Read one object; undefined when it does not exist. */
   async get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
     try {

@@ -1,0 +1,52 @@
+import * as Args from '@oclif/core/args'
+import * as Flags from '@oclif/core/flags'
+import {BaseCommand} from '../../lib/cli/base.js'
+import {table} from '../../lib/cli/format.js'
+import {serviceFlags} from '../../lib/cli/service-flags.js'
+import type {SecretsRotateResult} from '../../lib/kube/secrets-rotate.js'
+
+export default class SecretsRotate extends BaseCommand {
+  static override summary = 'Rotate a credential so that it takes effect: Secret, consumer, restarts, then verified (new accepted, old refused).'
+  static override description = `Credentials: grafana (Grafana admin), opensearch (OpenSearch admin), fluent-bit (Fluent Bit's OpenSearch user, in every cluster), argocd (Argo CD admin).
+
+The new value comes from the env var secrets apply reads (OBSCTL_GRAFANA_ADMIN_PASSWORD, OBSCTL_OPENSEARCH_ADMIN_PASSWORD, OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD), else it is generated; it is never in argv, logs or the journal. Read a generated one from its Secret.
+Argo CD keeps only a bcrypt hash (argocd-secret, read live by argocd-server): its new value comes from OBSCTL_ARGOCD_NEW_PASSWORD, else it is generated and shown once; the current one from OBSCTL_ARGOCD_PASSWORD, else argocd-initial-admin-secret (deleted by the rotation).
+Per credential: the central Secret gets the new value (the old one kept beside it until the end, so a run that stops is finished by the next); the consumer is made to use it (Grafana's API; OpenSearch's security API and the security config Secret the operator loads); the other clusters' copies; a rollout restart of what reads it only at start (OpenSearch Dashboards; the Fluent operator and Fluent Bit), waited for; then verified against the consumer: the new password is accepted and the old one refused, or exit 1.
+
+Grafana and OpenSearch are reached as obsctl validate reaches them (--endpoint grafana=URL / opensearch=URL, --ca-file, --request-timeout). The current passwords are read from the Secrets.`
+  static override examples = [
+    '<%= config.bin %> secrets rotate grafana',
+    'OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD=… <%= config.bin %> secrets rotate fluent-bit --json',
+    '<%= config.bin %> secrets rotate opensearch fluent-bit --dry-run',
+  ]
+  static override strict = false
+  static override args = {
+    credential: Args.string({description: 'What to rotate: grafana, opensearch, fluent-bit, argocd (one or more).', required: true}),
+  }
+  static override flags = {
+    'dry-run': Flags.boolean({summary: 'Contact nothing: say where each new value comes from and what would be done.'}),
+    timeout: Flags.integer({summary: 'Seconds for each rollout restart and for the verification.', default: 300, min: 1}),
+    ...serviceFlags(),
+  }
+
+  async run(): Promise<SecretsRotateResult> {
+    const {argv, flags} = await this.parse(SecretsRotate)
+    const inv = this.loadInventory(flags.config)
+    const [{secretsRotate}, {parseEndpointFlags}] = await Promise.all([import('../../lib/kube/secrets-rotate.js'), import('../../lib/platform/access.js')])
+    const result = await secretsRotate(inv, {
+      credentials: argv as string[],
+      kubeconfig: flags.kubeconfig,
+      dryRun: flags['dry-run'],
+      timeoutSeconds: flags.timeout,
+      access: {endpoints: parseEndpointFlags(flags.endpoint), viaApiServer: flags['via-api-server'], caFile: flags['ca-file'], requestTimeoutMs: flags['request-timeout'] * 1000},
+      renderer: this.renderer(),
+    })
+    if (result.dryRun) this.out(['dry run, nothing touched', ...result.plan!.map((p) => `  ${p.credential}: ${p.steps}`)].join('\n'))
+    else {
+      this.out(table(['CREDENTIAL', 'NEW VALUE', 'CONSUMER', 'SECRETS', 'RESTARTED', 'VERIFIED'], result.rotated.map((r) => [r.credential, r.source, r.consumer, r.secrets.map((s) => s.cluster).join(', '), r.restarted.map((w) => `${w.cluster} ${w.kind.toLowerCase()}/${w.name}`).join(', ') || '-', 'new accepted, old refused'])))
+      if (result.generatedPasswords) this.out(`new Argo CD admin password (shown once: Argo CD keeps only its hash; store it now): ${result.generatedPasswords.argocd}`)
+      if (result.rotated.some((r) => r.source === 'generated' && r.credential !== 'argocd')) this.note('generated values are only in the Secrets: kubectl -n NAMESPACE get secret NAME -o jsonpath=... reads them')
+    }
+    return result
+  }
+}

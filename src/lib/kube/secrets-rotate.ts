@@ -1,0 +1,47 @@
+/**
+ * `obsctl secrets rotate`: the `rotate` phase (registered in flows/registry.ts) through the engine (journal,
+ * lock, per-task logs). New values are resolved before the engine starts and stay in memory; a dry run
+ * resolves where they would come from (names only) and contacts nothing.
+ */
+import type {LoadedInventory} from '../config/load.js'
+import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
+import {buildPhases} from '../flows/registry.js'
+import {ROTATE_PHASES, rotatePhaseOptions} from '../flows/rotate.js'
+import {describeRotation, parseRotatable, resolveRotationValues, rotationSources, type RotatePhaseOptions, type RotateReport} from './rotate.js'
+
+export interface SecretsRotateOptions {
+  credentials: string[]
+  kubeconfig?: string
+  dryRun?: boolean
+  timeoutSeconds?: number
+  access?: RotatePhaseOptions['access']
+  pollMs?: number
+  renderer?: RendererChoice
+  onEvent?: RunEventSink
+}
+
+export interface SecretsRotateResult {
+  dryRun: boolean
+  /** per credential: where the new value comes from and what would be done (dry run), or what was done */
+  plan?: {credential: string; source: string; steps: string}[]
+  rotated: RotateReport[]
+  /** Argo CD's generated password (it keeps only a hash): shown once */
+  generatedPasswords?: {argocd: string}
+  run?: RunResult
+}
+
+export async function secretsRotate(inv: LoadedInventory, o: SecretsRotateOptions): Promise<SecretsRotateResult> {
+  const ids = parseRotatable(o.credentials)
+  if (o.dryRun) {
+    const sources = rotationSources(ids)
+    return {dryRun: true, plan: ids.map((id) => ({credential: id, source: sources[id]!, steps: describeRotation(inv.platform, id, sources[id]!)})), rotated: []}
+  }
+  const values = await resolveRotationValues(ids)
+  const [phase] = await buildPhases(ROTATE_PHASES, rotatePhaseOptions({credentials: ids, values, timeoutSeconds: o.timeoutSeconds, access: o.access, pollMs: o.pollMs}))
+  const {runStandalone} = await import('../engine/standalone.js')
+  const {run, reports} = await runStandalone(phase!, {inv, kubeconfig: o.kubeconfig, renderer: o.renderer, onEvent: o.onEvent, command: `secrets rotate ${ids.join(' ')}`, failureCode: 'ROTATE_FAILED'})
+  const result: SecretsRotateResult = {dryRun: false, rotated: reports as RotateReport[], run}
+  // Argo CD keeps only a hash: a generated password is shown once, here (never in the journal or logs)
+  if (values.argocd?.source === 'generated') result.generatedPasswords = {argocd: values.argocd.value}
+  return result
+}

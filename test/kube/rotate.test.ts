@@ -1,0 +1,364 @@
+/**
+ * `obsctl secrets rotate` against the Kubernetes API test server (two clusters: central cluster-01, edge
+ * cluster-02), the OpenSearch fake (security plugin: authinfo, internalusers GET/PUT, reserved users — shapes
+ * checked against docs.opensearch.org, see test/support/opensearch-fake.ts) and the Grafana fake (User API
+ * PUT /api/user/password, GET /api/user — checked against grafana.com's HTTP API reference, see
+ * test/support/grafana-fake.ts). The Secrets are written first by `secrets apply`, as on a real platform.
+ *
+ * Outcomes: the Secret values changed in every cluster that holds a copy, the consumer refuses the old password
+ * and accepts the new one, the security config's bcrypt hash is the new password's, the restart annotation is on
+ * the workloads (and obsctl waited for their rollout), no value in argv, the journal or the task logs, and the
+ * exit codes of bad input and of a rotation that could not be verified (finished by the next run).
+ */
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import bcrypt from 'bcryptjs'
+import YAML from 'yaml'
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
+import {ObsctlError} from '../../src/lib/errors.js'
+import {RESTARTED_AT} from '../../src/lib/kube/rotate.js'
+import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
+import {secretsRotate, type SecretsRotateResult} from '../../src/lib/kube/secrets-rotate.js'
+import {obsctlAsync, requireBuild} from '../cli/helpers.js'
+import {startGrafanaFake, type GrafanaFake} from '../support/grafana-fake.js'
+import {startFake, type FakeServer} from '../support/http-fake.js'
+import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
+import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
+import {filesContaining} from './fixtures.js'
+
+const NAMES = ['cluster-01', 'cluster-02']
+const S3 = {access: 'AKIA-obsctl-rotate-7Q2', secret: 'sEcReT-s3-rotate-Zx81'}
+const PW = {admin: 'os-Root-Pw-91kd', fluentbit: 'fb-Pw-k2j3-obsctl', grafana: 'graf-Pw-a8s7-obsctl'}
+const ARGO_FIRST = 'argoFirstPw8Kq2'
+const ENV = {grafana: 'OBSCTL_GRAFANA_ADMIN_PASSWORD', admin: 'OBSCTL_OPENSEARCH_ADMIN_PASSWORD', fluentbit: 'OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD'}
+
+let servers: KubeServer[]
+let dir: string
+let kubeconfig: string
+let inv: LoadedInventory
+let osFake: OpenSearchFake
+let grafana: GrafanaFake
+let argocd: FakeServer
+let controller: NodeJS.Timeout
+let operator: NodeJS.Timeout | undefined
+/** every password value a test used: none may reach .obsctl/ */
+const seen = new Set<string>([...Object.values(PW), ARGO_FIRST])
+const saved: Record<string, string | undefined> = {}
+
+function setEnv(vars: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    if (!(k in saved)) saved[k] = process.env[k]
+    if (v === undefined) delete process.env[k]
+    else process.env[k] = v
+  }
+}
+
+const secretOf = (s: KubeServer, ns: string, name: string) => s.getObject('secrets', ns, name) as {data: Record<string, string>} | undefined
+const value = (s: KubeServer, ns: string, name: string, key: string) => {
+  const b64 = secretOf(s, ns, name)?.data[key]
+  return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8')
+}
+const basic = (u: string, p: string) => ({authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`})
+/** what the consumer says about a password: its HTTP status */
+async function grafanaStatus(pw: string): Promise<number> {
+  return (await fetch(`${grafana.url}/api/user`, {headers: basic('admin', pw)})).status
+}
+async function opensearchStatus(user: string, pw: string): Promise<number> {
+  return (await fetch(`${osFake.url}/_plugins/_security/authinfo`, {headers: basic(user, pw)})).status
+}
+
+const WORKLOADS = [
+  {cluster: 'cluster-01', kind: 'Deployment', resource: 'deployments', name: 'opensearch-cluster-dashboards'},
+  ...NAMES.flatMap((cluster) => [
+    {cluster, kind: 'Deployment', resource: 'deployments', name: 'fluent-operator'},
+    {cluster, kind: 'DaemonSet', resource: 'daemonsets', name: 'fluent-bit'},
+  ]),
+]
+const server = (name: string) => servers[NAMES.indexOf(name)]!
+const workload = (w: (typeof WORKLOADS)[number]) => server(w.cluster).getObject(w.resource, 'logging', w.name) as {metadata: {generation?: number}; spec: {template: {metadata?: {annotations?: Record<string, string>}}}; status?: {observedGeneration?: number}}
+const restartedAt = (w: (typeof WORKLOADS)[number]) => workload(w).spec.template.metadata?.annotations?.[RESTARTED_AT]
+
+function podTemplate(name: string) {
+  return {metadata: {labels: {'app.kubernetes.io/name': name}}, spec: {containers: [{name, image: `example/${name}:1`}]}}
+}
+
+/** the OpenSearch operator's securityadmin run, played by the test: load internal_users.yml's hashes into OpenSearch */
+function loadSecurityConfig(): void {
+  const text = value(servers[0]!, 'logging', 'opensearch-security-config', 'internal_users.yml')
+  if (!text) return
+  const users = YAML.parse(text) as Record<string, {hash?: string; reserved?: boolean; backend_roles?: string[]}>
+  for (const [name, u] of Object.entries(users)) {
+    if (name === '_meta' || !u.hash) continue
+    const cur = osFake.users[name]
+    if (cur?.hash === u.hash) continue
+    osFake.users[name] = {hash: u.hash, reserved: u.reserved, backend_roles: u.backend_roles ?? []}
+  }
+}
+
+beforeAll(async () => {
+  servers = await startKubeServers(NAMES)
+  for (const s of servers) s.addReadyNode(`${s.name}-node`)
+  dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-rotate-'))
+  kubeconfig = path.join(dir, 'kubeconfig')
+  writeFleetKubeconfig(kubeconfig, servers)
+  osFake = await startOpenSearchFake({user: 'admin', password: PW.admin, policy: 'fluent-bit-logs', repository: 's3-snapshots', bucket: 'opensearch-snapshots'})
+  grafana = await startGrafanaFake({adminPassword: PW.grafana})
+  // argocd-server's session API (the shapes of test/validate/deployed.ts's stand-in: 200 {token}, 401 {error,
+  // code: 16, message}), checking the password as argocd-server does: against argocd-secret admin.password
+  // (bcrypt), read live from the central cluster
+  argocd = await startFake([
+    [
+      'POST',
+      /^\/api\/v1\/session$/,
+      (req) => {
+        const body = JSON.parse(req.body || '{}') as {username?: string; password?: string}
+        const hash = value(servers[0]!, 'argocd', 'argocd-secret', 'admin.password')
+        const ok = body.username === 'admin' && hash !== undefined && bcrypt.compareSync(body.password ?? '', hash)
+        return ok ? {json: {token: 'eyJhbGciOiJIUzI1NiJ9.session.sig'}} : {status: 401, json: {error: 'Invalid username or password', code: 16, message: 'Invalid username or password'}}
+      },
+    ],
+  ])
+  const invFile = path.join(dir, 'obsctl.yaml')
+  writeFileSync(
+    invFile,
+    `apiVersion: obsctl.dev/v1alpha1
+kind: Platform
+domain: lab.test
+s3:
+  endpoint: https://s3.minio.lab.test:9000
+  region: eu-west-1
+  buckets: {}
+git:
+  remote: https://git.lab.test/platform.git
+endpoints:
+  grafana: ${grafana.url}
+  argocd: ${argocd.url}
+  opensearch: ${osFake.url}
+clusters:
+${NAMES.map((n, i) => `  - name: ${n}
+    id: "0${i + 1}"
+    role: ${i === 0 ? 'central' : 'edge'}
+    apiServer: https://127.0.0.1:6443
+    nodes:
+      - {host: 10.0.0.${i + 1}, cpu: 4, memory: 16Gi}`).join('\n')}
+`,
+  )
+  inv = loadInventory(invFile)
+  setEnv({OBSCTL_S3_ACCESS_KEY: S3.access, OBSCTL_S3_SECRET_KEY: S3.secret, [ENV.admin]: PW.admin, [ENV.fluentbit]: PW.fluentbit, [ENV.grafana]: PW.grafana, OBSCTL_OPENSEARCH_CA_FILE: undefined, CI: '1'})
+  await secretsApply(inv, {kubeconfig, renderer: 'silent'})
+  osFake.users.fluentbit = {password: PW.fluentbit, backend_roles: []}
+  // Argo CD as its install leaves it: the first password in argocd-initial-admin-secret, its hash in argocd-secret
+  servers[0]!.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'argocd'}})
+  servers[0]!.seed(
+    {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'argocd-initial-admin-secret', namespace: 'argocd'}, type: 'Opaque', data: {password: Buffer.from(ARGO_FIRST).toString('base64')}},
+    {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'argocd-secret', namespace: 'argocd'}, type: 'Opaque', data: {'admin.password': Buffer.from(bcrypt.hashSync(ARGO_FIRST, 10)).toString('base64'), 'server.secretkey': Buffer.from('k').toString('base64')}},
+  )
+  for (const w of WORKLOADS) {
+    server(w.cluster).seed({apiVersion: 'apps/v1', kind: w.kind, metadata: {name: w.name, namespace: 'logging'}, spec: {selector: {matchLabels: {'app.kubernetes.io/name': w.name}}, template: podTemplate(w.name)}})
+    server(w.cluster).markRolledOut(w.resource, 'logging', w.name)
+  }
+  // the workload controllers, played by the test: a changed pod template is rolled out
+  controller = setInterval(() => {
+    for (const w of WORKLOADS) {
+      const o = workload(w)
+      if ((o.status?.observedGeneration ?? 0) < (o.metadata.generation ?? 1)) server(w.cluster).markRolledOut(w.resource, 'logging', w.name)
+    }
+  }, 50)
+}, 120_000)
+
+afterAll(async () => {
+  clearInterval(controller)
+  if (operator) clearInterval(operator)
+  setEnv(Object.fromEntries(Object.keys(saved).map((k) => [k, saved[k]])))
+  await stopKubeServers(servers ?? [])
+  await osFake?.close()
+  await grafana?.close()
+  await argocd?.close()
+  if (dir) rmSync(dir, {recursive: true, force: true})
+})
+
+beforeEach(() => setEnv({[ENV.admin]: undefined, [ENV.fluentbit]: undefined, [ENV.grafana]: undefined, OBSCTL_ARGOCD_PASSWORD: undefined, OBSCTL_ARGOCD_NEW_PASSWORD: undefined}))
+afterEach(() => {
+  if (operator) clearInterval(operator)
+  operator = undefined
+  for (const s of [...seen]) expect(filesContaining(path.join(dir, '.obsctl'), [s]), 'a password in .obsctl/ (journal, logs)').toEqual([])
+})
+
+const rotate = (credentials: string[], o: {timeoutSeconds?: number; dryRun?: boolean} = {}) => secretsRotate(inv, {credentials, kubeconfig, renderer: 'silent', pollMs: 50, timeoutSeconds: o.timeoutSeconds ?? 60, dryRun: o.dryRun})
+
+async function rejection(p: Promise<unknown>): Promise<ObsctlError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  )
+  expect(e).toBeInstanceOf(ObsctlError)
+  return e as ObsctlError
+}
+
+describe('secrets rotate grafana', () => {
+  it('a generated password: the Secret changes, Grafana (through its API) accepts the new one and refuses the old', async () => {
+    const old = value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-password')!
+    expect(await grafanaStatus(old)).toBe(200)
+    const r = await rotate(['grafana'])
+    const now = value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-password')!
+    seen.add(now)
+    expect(now).not.toBe(old)
+    expect(now.length).toBeGreaterThanOrEqual(24)
+    expect(await grafanaStatus(old)).toBe(401)
+    expect(await grafanaStatus(now)).toBe(200)
+    expect(grafana.passwordChanges).toEqual([{login: 'admin', endpoint: 'PUT /api/user/password'}])
+    expect(secretOf(servers[0]!, 'monitoring', 'grafana-admin-credentials')!.data['admin-password-previous']).toBeUndefined()
+    expect(value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-user')).toBe('admin')
+    expect(r.rotated).toEqual([
+      {credential: 'grafana', user: 'admin', source: 'generated', resumed: false, secrets: [{cluster: 'cluster-01', namespace: 'monitoring', name: 'grafana-admin-credentials', key: 'admin-password'}], consumer: "Grafana's API (PUT /api/user/password)", restarted: [], verified: {newAccepted: true, oldRefused: true}},
+    ])
+    expect(JSON.stringify(r)).not.toContain(now)
+  })
+})
+
+describe('secrets rotate fluent-bit', () => {
+  it('from its env var: every cluster’s Secret, the security API and the security config, Fluent Bit and its operator restarted', async () => {
+    const next = 'fb-Rotated-Pw-55x'
+    seen.add(next)
+    setEnv({[ENV.fluentbit]: next})
+    const before = WORKLOADS.map((w) => workload(w).metadata.generation ?? 1)
+    const r = await rotate(['fluent-bit'])
+    for (const s of servers) expect(value(s, 'logging', 'fluentbit-opensearch-credentials', 'password'), s.name).toBe(next)
+    expect(value(servers[1]!, 'logging', 'fluentbit-opensearch-credentials', 'ca.crt')).toMatch(/BEGIN CERTIFICATE/) // the other keys kept
+    expect(await opensearchStatus('fluentbit', PW.fluentbit)).toBe(401)
+    expect(await opensearchStatus('fluentbit', next)).toBe(200)
+    expect(osFake.userUpdates.at(-1)).toEqual({user: 'fluentbit', status: 200, body: {password: `(${next.length} characters)`, backend_roles: [], attributes: {}, opendistro_security_roles: []}})
+    const users = YAML.parse(value(servers[0]!, 'logging', 'opensearch-security-config', 'internal_users.yml')!)
+    expect(bcrypt.compareSync(next, users.fluentbit.hash)).toBe(true)
+    expect(bcrypt.compareSync(PW.admin, users.admin.hash)).toBe(true) // the others untouched
+    const fbWorkloads = WORKLOADS.filter((w) => w.name !== 'opensearch-cluster-dashboards')
+    for (const w of fbWorkloads) expect(Date.parse(restartedAt(w)!), `${w.cluster} ${w.name}`).toBeGreaterThan(Date.now() - 120_000)
+    expect(restartedAt(WORKLOADS[0]!)).toBeUndefined() // Dashboards does not use this credential
+    WORKLOADS.forEach((w, i) => expect(workload(w).metadata.generation).toBe(before[i]! + (w.name === 'opensearch-cluster-dashboards' ? 0 : 1)))
+    expect(r.rotated[0]).toMatchObject({credential: 'fluent-bit', source: '$OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD', verified: {newAccepted: true, oldRefused: true}})
+    expect(r.rotated[0]!.consumer).toMatch(/^the security API .* and the security config Secret$/)
+    expect(r.rotated[0]!.restarted.map((x) => `${x.cluster} ${x.kind} ${x.name}`)).toEqual(['cluster-01 Deployment fluent-operator', 'cluster-01 DaemonSet fluent-bit', 'cluster-02 Deployment fluent-operator', 'cluster-02 DaemonSet fluent-bit'])
+  })
+})
+
+describe('secrets rotate opensearch (a reserved user: the operator’s reload makes it take effect)', () => {
+  it('not verifiable (the operator never reloads): exit 1 after --timeout, the pair kept pending; the next run finishes it', async () => {
+    osFake.users.admin = {...osFake.users.admin!, reserved: true}
+    const old = value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password')!
+    const e = await rejection(rotate(['opensearch'], {timeoutSeconds: 2}))
+    expect(e.exitCode).toBe(1)
+    expect(e.message).toMatch(/timed out after 2s waiting for opensearch to accept the new OpenSearch admin password and refuse the old one: opensearch: new password refused/)
+    const pending = value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password')!
+    seen.add(pending)
+    expect(pending).not.toBe(old)
+    expect(value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password-previous')).toBe(old)
+    expect(osFake.userUpdates.at(-1)).toMatchObject({user: 'admin', status: 403})
+    const users = YAML.parse(value(servers[0]!, 'logging', 'opensearch-security-config', 'internal_users.yml')!)
+    expect(bcrypt.compareSync(pending, users.admin.hash)).toBe(true)
+
+    // the operator loads the security config now; a new env value waits for the pending rotation to finish
+    operator = setInterval(loadSecurityConfig, 50)
+    setEnv({[ENV.admin]: 'Another-Root-Pw-9z'})
+    seen.add('Another-Root-Pw-9z')
+    const r = await rotate(['opensearch'])
+    expect(r.rotated[0]).toMatchObject({credential: 'opensearch', source: 'pending in the Secret', resumed: true, verified: {newAccepted: true, oldRefused: true}})
+    expect(value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password')).toBe(pending)
+    expect(value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password-previous')).toBeUndefined()
+    expect(await opensearchStatus('admin', old)).toBe(401)
+    expect(await opensearchStatus('admin', pending)).toBe(200)
+    expect(Date.parse(restartedAt(WORKLOADS[0]!)!)).toBeGreaterThan(Date.now() - 120_000) // Dashboards restarted
+    expect(r.rotated[0]!.restarted.map((x) => x.name)).toEqual(['opensearch-cluster-dashboards'])
+  })
+})
+
+describe('secrets rotate argocd', () => {
+  const session = async (password: string) => (await fetch(`${argocd.url}/api/v1/session`, {method: 'POST', body: JSON.stringify({username: 'admin', password})})).status
+
+  it('generated (shown once, in the result only): the hash in argocd-secret, the initial secret deleted, new accepted and old refused', async () => {
+    expect(await session(ARGO_FIRST)).toBe(200)
+    const r = await rotate(['argocd'])
+    const next = r.generatedPasswords!.argocd
+    seen.add(next)
+    expect(next).toMatch(/^[A-Za-z2-9]{24}$/)
+    expect(await session(next)).toBe(200)
+    expect(await session(ARGO_FIRST)).toBe(401)
+    expect(secretOf(servers[0]!, 'argocd', 'argocd-initial-admin-secret')).toBeUndefined()
+    expect(value(servers[0]!, 'argocd', 'argocd-secret', 'server.secretkey')).toBe('k') // the rest of argocd-secret kept
+    expect(value(servers[0]!, 'argocd', 'argocd-secret', 'admin.passwordMtime')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(r.rotated[0]).toMatchObject({credential: 'argocd', source: 'generated', verified: {newAccepted: true, oldRefused: true}})
+    expect(JSON.stringify(r.rotated)).not.toContain(next)
+
+    // the next rotation needs the current password from the env (the initial secret is gone), and proves it first
+    const e = await rejection(rotate(['argocd']))
+    expect(e).toMatchObject({exitCode: 2, code: 'ROTATE_NO_OLD'})
+    expect(e.hints[0]).toMatch(/export OBSCTL_ARGOCD_PASSWORD=/)
+    setEnv({OBSCTL_ARGOCD_PASSWORD: 'not-the-Current-1', OBSCTL_ARGOCD_NEW_PASSWORD: 'argoThirdPw5Tz'})
+    seen.add('argoThirdPw5Tz')
+    expect(await rejection(rotate(['argocd']))).toMatchObject({exitCode: 2, code: 'ROTATE_OLD_REFUSED'})
+    expect(await session(next)).toBe(200) // nothing changed
+    setEnv({OBSCTL_ARGOCD_PASSWORD: next})
+    const again = await rotate(['argocd'])
+    expect(again.generatedPasswords).toBeUndefined()
+    expect(again.rotated[0]).toMatchObject({source: '$OBSCTL_ARGOCD_NEW_PASSWORD', verified: {newAccepted: true, oldRefused: true}})
+    expect(await session('argoThirdPw5Tz')).toBe(200)
+    expect(await session(next)).toBe(401)
+  })
+})
+
+describe('bad input and dry runs', () => {
+  it('exit 2 naming the fix: an unknown credential, a weak env value, the current value again', async () => {
+    expect(await rejection(rotate(['s3cret']))).toMatchObject({exitCode: 2, code: 'BAD_ARGS', message: 'cannot rotate s3cret'})
+    setEnv({[ENV.grafana]: 'short'})
+    const weak = await rejection(rotate(['grafana']))
+    expect(weak).toMatchObject({exitCode: 2, code: 'WEAK_PASSWORD'})
+    expect(weak.message).toMatch(/^\$OBSCTL_GRAFANA_ADMIN_PASSWORD \(Grafana admin password\) has 5 character/)
+    const current = value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-password')!
+    setEnv({[ENV.grafana]: current})
+    const same = await rejection(rotate(['grafana']))
+    expect(same).toMatchObject({exitCode: 2, code: 'ROTATE_SAME_VALUE'})
+    expect(same.message).not.toContain(current)
+    expect(value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-password')).toBe(current)
+  })
+
+  it('--dry-run: where each value would come from and the steps; nothing touched', async () => {
+    const before = servers.map((s) => s.listObjects('secrets').map((o) => o.metadata.resourceVersion).join())
+    const requests = grafana.requests.length + osFake.requests.length
+    const r = await rotate(['fluent-bit', 'grafana'], {dryRun: true})
+    expect(r.plan!.map((p) => [p.credential, p.source])).toEqual([
+      ['grafana', 'generated'],
+      ['fluent-bit', 'generated'],
+    ])
+    expect(r.plan![1]!.steps).toMatch(/Secret logging\/fluentbit-opensearch-credentials on cluster-01, cluster-02; .*rollout restart of cluster-01 Deployment logging\/fluent-operator, cluster-01 DaemonSet logging\/fluent-bit, cluster-02/)
+    expect(servers.map((s) => s.listObjects('secrets').map((o) => o.metadata.resourceVersion).join())).toEqual(before)
+    expect(grafana.requests.length + osFake.requests.length).toBe(requests)
+  })
+})
+
+describe('obsctl secrets rotate (built binary)', () => {
+  beforeAll(() => requireBuild())
+
+  it('--json: the result object; the value only in the Secret and Grafana, never in argv or output', async () => {
+    const next = 'Graf-From-Env-Pw-31'
+    seen.add(next)
+    const old = value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-password')!
+    const args = ['secrets', 'rotate', 'grafana', '--json', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig]
+    const r = await obsctlAsync(args, {env: {[ENV.grafana]: next}})
+    expect(r.status, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout) as SecretsRotateResult
+    expect(out.rotated[0]).toMatchObject({credential: 'grafana', source: '$OBSCTL_GRAFANA_ADMIN_PASSWORD', verified: {newAccepted: true, oldRefused: true}})
+    expect(value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-password')).toBe(next)
+    expect(await grafanaStatus(next)).toBe(200)
+    expect(await grafanaStatus(old)).toBe(401)
+    expect(r.stdout + r.stderr).not.toContain(next)
+    expect(r.stdout + r.stderr).not.toContain(old)
+    expect(args.join(' ')).not.toContain(next)
+  })
+
+  it('bad input: exit 2 naming the choices', async () => {
+    const r = await obsctlAsync(['secrets', 'rotate', 'vault', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(/cannot rotate vault\n\s+→ one or more of: grafana, opensearch, fluent-bit, argocd/)
+  })
+})
