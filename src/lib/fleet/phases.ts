@@ -136,7 +136,7 @@ export function removeRenderPhase({cluster: c, push, force}: RemovalOptions): Ph
       const next = (await removeClusterFromInventory(ctx.inv, c.name, {dryRun: true})).inventory
       const {changeMessage, previewRender, renderCommitPush} = await import('./change.js')
       const preview = await previewRender(next, {force: Boolean(force)})
-      const r = await renderCommitPush(next, changeMessage(`remove cluster ${c.name}`, preview), {push: push !== false, force: Boolean(force)})
+      const r = await renderCommitPush(next, changeMessage(`remove cluster ${c.name}`, preview), {push: push !== false, force: Boolean(force), command: `cluster remove ${c.name}`, before: ctx.inv.text})
       for (const f of r.files.removed) io.log(`removed ${f}`)
       for (const f of r.files.changed) io.log(`changed ${f}`)
       return {
