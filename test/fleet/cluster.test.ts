@@ -216,4 +216,27 @@ describe('cluster add / remove', () => {
     expect(servers[0]!.getObject('applications.argoproj.io', 'argocd', app)?.status.sync.revision).toBe(r.push!.commit)
     expect(ws.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: set retention.prometheus 6h → 10h')
   })
+
+  it('rollback of that config set pushes the revert and waits until Argo CD has seen it and every Application is Synced and Healthy', async () => {
+    const app = 'kube-prometheus-stack-cluster-02'
+    const changed = ws.remoteGit('rev-parse', 'main').trim()
+    const seen: string[] = []
+    const timer = setInterval(() => {
+      const live = servers[0]!.getObject('applications.argoproj.io', 'argocd', app)
+      const head = ws.remoteGit('rev-parse', 'main').trim()
+      if (head !== changed && live?.metadata.annotations?.['argocd.argoproj.io/refresh'] && !seen.includes(head)) {
+        seen.push(head)
+        servers[0]!.setApplicationStatus('argocd', app, {sync: 'OutOfSync', health: 'Progressing', revision: head})
+        setTimeout(() => servers[0]!.setApplicationStatus('argocd', app, {sync: 'Synced', health: 'Healthy', revision: head}), 150)
+      }
+    }, 20)
+    const {rollback} = await import('../../src/lib/gitops/rollback.js')
+    const r = await rollback(ws.inv(), {yes: true, kubeconfig, intervalMs: 25, timeoutSeconds: 120, renderer: 'silent'})
+    clearInterval(timer)
+    expect(r.reverted.map((c) => c.sha)).toEqual([changed])
+    expect(r.sync?.ok).toBe(true)
+    expect(servers[0]!.getObject('applications.argoproj.io', 'argocd', app)?.status.sync.revision).toBe(r.push!.commit)
+    expect(readFileSync(ws.file, 'utf8')).toMatch(/prometheus: 6h/)
+    expect(ws.remoteGit('rev-parse', 'main^{tree}').trim()).toBe(ws.remoteGit('rev-parse', `${changed}~1^{tree}`).trim())
+  })
 })
