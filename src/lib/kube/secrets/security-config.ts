@@ -2,7 +2,7 @@
 import YAML from 'yaml'
 import {GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import type {Kube} from '../../platform/index.js'
-import {FLUENTBIT_OPENSEARCH_USER, OPENSEARCH_ADMIN_USER, liveValue, type SecretValues} from './catalogue.js'
+import {OPENSEARCH_ADMIN_USER, fluentbitPasswordFor, fluentbitUser, liveValue, type SecretValues} from './catalogue.js'
 
 const META = (type: string) => ({_meta: {type, config_version: 2}})
 
@@ -31,7 +31,8 @@ export function securityConfigFiles(hashes: SecurityHashes, indexPattern = 'flue
     'internal_users.yml': y({
       ...META('internalusers'),
       [OPENSEARCH_ADMIN_USER]: {hash: hashes.admin, reserved: true, backend_roles: ['admin'], description: 'admin (obsctl secrets apply)'},
-      [FLUENTBIT_OPENSEARCH_USER]: {hash: hashes.fluentbit, reserved: true, backend_roles: [], description: 'Fluent Bit log shipping from every cluster (obsctl secrets apply)'},
+      // not reserved: cluster remove revokes one through the security REST API (reserved users are read-only there)
+      ...Object.fromEntries(Object.entries(hashes.fluentbit).map(([cluster, hash]) => [fluentbitUser(cluster), {hash, reserved: false, backend_roles: [], description: `Fluent Bit log shipping from ${cluster} (obsctl secrets apply)`}])),
       [GRAFANA_OPENSEARCH_USER]: {hash: hashes.grafana, reserved: true, backend_roles: [], description: "Grafana's logs datasource, read-only (obsctl secrets apply)"},
     }),
     'roles.yml': y({
@@ -54,7 +55,7 @@ export function securityConfigFiles(hashes: SecurityHashes, indexPattern = 'flue
       ...META('rolesmapping'),
       all_access: {reserved: false, backend_roles: ['admin'], description: 'admin has all access'},
       security_rest_api_access: {reserved: false, backend_roles: ['admin']},
-      fluentbit_writer: {reserved: true, users: [FLUENTBIT_OPENSEARCH_USER]},
+      fluentbit_writer: {reserved: false, users: Object.keys(hashes.fluentbit).map(fluentbitUser)},
       grafana_reader: {reserved: true, users: [GRAFANA_OPENSEARCH_USER]},
     }),
     'action_groups.yml': y(META('actiongroups')),
@@ -68,12 +69,13 @@ export function securityConfigFiles(hashes: SecurityHashes, indexPattern = 'flue
 /** bcrypt hashes of the OpenSearch internal users obsctl manages */
 export interface SecurityHashes {
   admin: string
-  fluentbit: string
+  /** cluster name → bcrypt hash of its Fluent Bit user's password (fluentbitUser(cluster)) */
+  fluentbit: Record<string, string>
   grafana: string
 }
 
 /** bcrypt hashes for the security config, reusing a live hash when it still matches the password. */
-export async function securityHashes(kube: Kube, v: SecretValues): Promise<SecurityHashes> {
+export async function securityHashes(kube: Kube, v: SecretValues, clusters: string[]): Promise<SecurityHashes> {
   const bcrypt = (await import('bcryptjs')).default
   const live = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchSecurityConfig, 'internal_users.yml')
   let users: Record<string, {hash?: string}> = {}
@@ -89,7 +91,7 @@ export async function securityHashes(kube: Kube, v: SecretValues): Promise<Secur
   }
   return {
     admin: await hashFor(OPENSEARCH_ADMIN_USER, v.opensearchAdminPassword),
-    fluentbit: await hashFor(FLUENTBIT_OPENSEARCH_USER, v.fluentbitPassword),
+    fluentbit: Object.fromEntries(await Promise.all(clusters.map(async (c) => [c, await hashFor(fluentbitUser(c), fluentbitPasswordFor(v.fluentbitPassword, c))] as const))),
     grafana: await hashFor(GRAFANA_OPENSEARCH_USER, v.grafanaOpensearchPassword),
   }
 }
