@@ -46,6 +46,8 @@ export interface OpenSearchFake extends FakeServer {
   snapshots: Record<string, Record<string, FakeSnapshot>>
   /** how the next created snapshot runs (consumed by the PUT; default: SUCCESS at once) */
   nextSnapshot: SnapshotPlan
+  /** the security plugin's internal users (GET/DELETE _plugins/_security/api/internalusers/<name>) */
+  internalUsers: Record<string, {reserved?: boolean; backend_roles?: string[]; description?: string}>
 }
 
 export interface FakePolicy {
@@ -320,6 +322,33 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
       }),
       'snapshot-get',
     ],
+    // security plugin REST API, shapes as documented (docs.opensearch.org security/api/users: delete-user answers
+    // {"status":"OK","message":"'kirk' deleted."}; get-user {"kirk": {hash: "", reserved, hidden, backend_roles,
+    // attributes, description, static}}); a missing user 404 and a reserved one 403 in the plugin's {status, message}
+    [
+      'GET',
+      /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
+      guard((req) => {
+        const name = decodeURIComponent(req.params[0]!)
+        const u = self.internalUsers[name]
+        if (!u) return {status: 404, json: {status: 'NOT_FOUND', message: `Resource '${name}' not found.`}}
+        return {json: {[name]: {hash: '', reserved: Boolean(u.reserved), hidden: false, backend_roles: u.backend_roles ?? [], attributes: {}, description: u.description ?? '', static: false}}}
+      }),
+      'internaluser-get',
+    ],
+    [
+      'DELETE',
+      /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
+      guard((req) => {
+        const name = decodeURIComponent(req.params[0]!)
+        const u = self.internalUsers[name]
+        if (!u) return {status: 404, json: {status: 'NOT_FOUND', message: `Resource '${name}' not found.`}}
+        if (u.reserved) return {status: 403, json: {status: 'FORBIDDEN', message: `Resource '${name}' is reserved.`}}
+        delete self.internalUsers[name]
+        return {json: {status: 'OK', message: `'${name}' deleted.`}}
+      }),
+      'internaluser-delete',
+    ],
   ], {tls: opts.tls})
   const nodes = opts.nodes ?? 6
   self = Object.assign(fake, {
@@ -336,6 +365,7 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
     docs: [],
     snapshots: {},
     nextSnapshot: {},
+    internalUsers: {},
     addLogs(cluster: string, n: number, ageMs = 0) {
       const t = Date.now() - ageMs
       const d = new Date(t)

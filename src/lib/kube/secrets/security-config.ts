@@ -95,3 +95,29 @@ export async function securityHashes(kube: Kube, v: SecretValues, clusters: stri
     grafana: await hashFor(GRAFANA_OPENSEARCH_USER, v.grafanaOpensearchPassword),
   }
 }
+
+/**
+ * An edge's secrets run (cluster add, secrets apply NAME) puts its own Fluent Bit user into central's
+ * security config Secret (internal_users.yml + the fluentbit_writer mapping), keeping every other file and
+ * user as they are. Nothing to do when central has no security config yet (central's own run writes it
+ * whole) or it already holds a hash of this password. Returns what was done.
+ */
+export async function ensureFluentbitUser(central: Kube, cluster: string, v: SecretValues): Promise<'added' | 'updated' | 'unchanged' | 'no-security-config'> {
+  const live = await central.get<{apiVersion: string; kind: string; metadata: {name: string; labels?: Record<string, string>}; type?: string; data?: Record<string, string>}>('v1', 'Secret', SECRET_NAMES.opensearchSecurityConfig, NAMESPACES.logging)
+  if (!live?.data?.['internal_users.yml']) return 'no-security-config'
+  const dec = (k: string) => Buffer.from(live.data?.[k] ?? '', 'base64').toString('utf8')
+  const users = (YAML.parse(dec('internal_users.yml')) ?? {}) as Record<string, {hash?: string}>
+  const mapping = (YAML.parse(dec('roles_mapping.yml') || '{}') ?? {}) as Record<string, {users?: string[]; reserved?: boolean}>
+  const bcrypt = (await import('bcryptjs')).default
+  const user = fluentbitUser(cluster)
+  const password = fluentbitPasswordFor(v.fluentbitPassword, cluster)
+  const old = users[user]?.hash
+  const mapped = mapping.fluentbit_writer?.users?.includes(user) ?? false
+  if (old && mapped && (await bcrypt.compare(password, old))) return 'unchanged'
+  users[user] = {hash: await bcrypt.hash(password, 12), reserved: false, backend_roles: [], description: `Fluent Bit log shipping from ${cluster} (obsctl secrets apply)`} as {hash: string}
+  mapping.fluentbit_writer = {...mapping.fluentbit_writer, reserved: false, users: [...new Set([...(mapping.fluentbit_writer?.users ?? []), user])]}
+  const enc = (o: unknown) => Buffer.from(YAML.stringify(o, {lineWidth: 0})).toString('base64')
+  // the whole Secret, server-side applied by obsctl (which owns all of it): a partial apply would drop the other files
+  await central.apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: SECRET_NAMES.opensearchSecurityConfig, namespace: NAMESPACES.logging, labels: live.metadata.labels}, type: live.type ?? 'Opaque', data: {...live.data, 'internal_users.yml': enc(users), 'roles_mapping.yml': enc(mapping)}})
+  return old ? 'updated' : 'added'
+}
