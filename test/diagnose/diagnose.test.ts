@@ -20,6 +20,7 @@ import {ObsctlError} from '../../src/lib/errors.js'
 import {writeInventory} from '../s3/harness.js'
 import {DEAD, endpointsYaml} from '../validate/harness.js'
 import {seedPod} from '../validate/deployed.js'
+import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 
 const SECRETS = {
@@ -209,5 +210,20 @@ describe('obsctl diagnose', () => {
       expect((e as ObsctlError).code).toBe(code)
       expect(() => statSync(bad)).toThrow()
     }
+  }, 240_000)
+
+  it('through the CLI: --json is the result object; a bad --since is exit 2 naming the flag', async () => {
+    requireBuild()
+    const out = path.join(dir, 'cli.tar.gz')
+    const env = {KUBECONFIG: kubeconfig}
+    const ok = await obsctlAsync(['diagnose', 'cluster-03', '--json', '--out', out, '--request-timeout', '5', '-c', inv.file], {env})
+    expect(ok.status).toBe(0)
+    const r = JSON.parse(ok.stdout)
+    expect(r.file).toBe(out)
+    expect(r.clusters).toEqual([{name: 'cluster-03', reachable: true, notReadyPods: 0, events: 0}])
+    expect(statSync(out).size).toBeGreaterThan(0)
+    const bad = await obsctlAsync(['diagnose', '--since', 'soon', '--json', '-c', inv.file], {env})
+    expect(bad.status).toBe(2)
+    expect(JSON.parse(bad.stdout).error.message).toContain('--since')
   }, 240_000)
 })

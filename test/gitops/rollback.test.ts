@@ -12,6 +12,7 @@ import {configSet, upgradeChart} from '../../src/lib/fleet/index.js'
 import {rollback} from '../../src/lib/gitops/rollback.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {workspace, type Workspace} from '../fleet/helpers.js'
+import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 
 let ws: Workspace | undefined
 afterEach(() => {
@@ -142,5 +143,26 @@ describe('obsctl rollback', () => {
     expect(again.resumed).toBe(true)
     expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(r.commit!.sha)
     expect(tree(ws)).toBe(tree(ws, start))
+  })
+
+  it('through the CLI: --dry-run --json is an object naming the commit; the rollback pushes; a foreign commit is exit 2 with its code', async () => {
+    requireBuild()
+    ws = await workspace()
+    const start = ws.remoteGit('rev-parse', 'main').trim()
+    const set = await configSet(ws.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+    const dry = await obsctlAsync(['rollback', '--dry-run', '--json', '-c', ws.file])
+    expect(dry.status).toBe(0)
+    const plan = JSON.parse(dry.stdout)
+    expect(plan.reverted[0].sha).toBe(set.commit!.sha)
+    expect(plan.dryRun).toBe(true)
+    const run = await obsctlAsync(['rollback', '--yes', '--no-sync', '-c', ws.file])
+    expect(run.status).toBe(0)
+    expect(run.stdout).toContain(`rolled back 1 commit(s) to ${start.slice(0, 12)}`)
+    expect(tree(ws)).toBe(tree(ws, start))
+    foreignCommit(ws, 'NOTES.md', 'notes by hand')
+    const refused = await obsctlAsync(['rollback', '--yes', '--no-sync', '--json', '-c', ws.file])
+    expect(refused.status).toBe(2)
+    expect(JSON.parse(refused.stdout).error.code).toBe('FOREIGN_COMMITS')
+    expect(JSON.parse(refused.stdout).error.message).toContain('notes by hand')
   })
 })

@@ -4,6 +4,7 @@
  * remove-kubeconfig, reset-nodes, remove-inventory. Each returns its report; `removeCluster` reads them
  * from the run result. Every step checks before it acts, so a rerun after a failure finishes the job.
  */
+import YAML from 'yaml'
 import {centralCluster, kubeContextName, NAMESPACES, nodeName} from '../config/model.js'
 import {removeClusterFromInventory} from '../config/edit.js'
 import type {Cluster} from '../config/schema.js'
@@ -232,7 +233,6 @@ export function revokeOpensearchUserPhase({cluster: c}: RemovalOptions): Phase<T
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
     describe: () => `delete the OpenSearch internal user fluentbit-${c.name} (security API) and drop it from the security config Secret`,
     async run(_t, ctx, io) {
-      const YAML = (await import('yaml')).default
       const {fluentbitUser, liveValue, OPENSEARCH_ADMIN_USER} = await import('../kube/secrets/index.js')
       const {SECRET_NAMES} = await import('../config/model.js')
       const {openPlatform} = await import('../platform/access.js')
