@@ -64,10 +64,10 @@ describe('obsctl diagnose', () => {
     servers = await startKubeServers(['cluster-01', 'cluster-02', 'cluster-03'])
     // every service and the S3 endpoint on a loopback port nothing listens on; cluster-04's API server too
     const endpoints = Object.fromEntries(SERVICE_KEYS.map((k) => [k, DEAD]))
-    ;({inv} = writeInventory(dir, DEAD, (y) => {
-      let t = endpointsYaml(endpoints)(y)
-      servers.forEach((s, i) => (t = t.replace(`apiServer: https://192.168.101.${[194, 196, 197][i]}:6443`, `apiServer: ${s.url}`)))
-      return t.replace('apiServer: https://192.168.101.198:6443', 'apiServer: https://127.0.0.1:9')
+    ;({inv} = writeInventory(dir, DEAD, {
+      ...endpointsYaml(endpoints),
+      ...Object.fromEntries(servers.map((s, i) => [`clusters.cluster-0${i + 1}.apiServer`, s.url])),
+      'clusters.cluster-04.apiServer': 'https://127.0.0.1:9',
     }))
     kubeconfig = writeFleetKubeconfig(path.join(dir, 'kubeconfig'), servers)
     const kc = YAML.parse(readFileSync(kubeconfig, 'utf8'))

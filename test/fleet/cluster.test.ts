@@ -4,7 +4,8 @@
  * (admin.conf from a file): preflight and nodes need sshd nodes, covered by the nodes tests.
  */
 import {withValues} from '../support/inventory.js'
-import {readFileSync} from 'node:fs'
+import {setInventoryText} from '../../src/lib/config/index.js'
+import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {parse} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
@@ -68,7 +69,7 @@ describe('cluster add / remove', () => {
     servers = await startKubeServers(NAMES, {tokenControllerDelayMs: 30})
     opensearch = await startOpenSearchFake({user: 'admin', password: 'Root-Pw-for-tests-1', policy: 'fluent-bit-logs', repository: 'snapshots', bucket: 'opensearch-snapshots'})
     ws = await workspace({
-      edit: withValues({...Object.fromEntries(servers.slice(0, 4).map((s) => [`clusters.${s.name}.apiServer`, s.url])), ...endpointsYaml({opensearch: opensearch.url})}),
+      edit: withValues(Object.fromEntries(servers.slice(0, 4).map((s) => [`clusters.${s.name}.apiServer`, s.url]))),
     })
     kubeconfig = writeFleetKubeconfig(path.join(ws.dir, 'kubeconfig'), servers.slice(0, 4))
     adminConf = servers[4]!.writeKubeconfig(path.join(ws.dir, 'admin-05.conf'))
@@ -217,6 +218,11 @@ describe('cluster add / remove', () => {
     expect(await tokenStatus(servers[4]!, argoToken)).toBe(200)
     opensearch.internalUsers['fluentbit-cluster-05'] = {backend_roles: []}
     opensearch.internalUsers['fluentbit-cluster-02'] = {backend_roles: []}
+
+    // where OpenSearch is (the fake): endpoints.opensearch, set as config set would (the add kept the file byte for byte without it)
+    const withEndpoint = (t: string) => setInventoryText(t, 'endpoints', endpointsYaml({opensearch: opensearch.url}).endpoints).after
+    writeFileSync(ws.file, withEndpoint(readFileSync(ws.file, 'utf8')))
+    inventoryBefore = withEndpoint(inventoryBefore)
 
     const r = await removeCluster(ws.inv(), 'cluster-05', {yes: true, kubeconfig, renderer: 'silent', handleSignals: false})
     // the Argo CD token is revoked on the edge (its ServiceAccount and token Secret gone: the API server answers 401)
