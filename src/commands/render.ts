@@ -25,9 +25,11 @@ export default class Render extends BaseCommand {
   async run(): Promise<RenderResult> {
     const {flags} = await this.parse(Render)
     const inv = this.loadInventory(flags.config)
-    const {renderRepo, renderDir} = await import('../lib/gitops/index.js')
+    const {renderRepo, renderDir, inventoryTrailers} = await import('../lib/gitops/index.js')
     const dir = renderDir(inv.platform, inv.dir, flags.out)
-    const r = await renderRepo(inv.platform, {dir, force: flags.force, commit: flags.commit || flags.push, push: flags.push, dryRun: flags['dry-run']})
+    const git = flags.commit || flags.push
+    const trailers = git && !flags['dry-run'] ? await inventoryTrailers(inv.dir, 'render', inv.text) : undefined
+    const r = await renderRepo(inv.platform, {dir, force: flags.force, commit: git, push: flags.push, dryRun: flags['dry-run'], trailers})
     const verb = r.dryRun ? 'would be ' : ''
     const lines: string[] = []
     for (const f of r.added) lines.push(`  + ${f}`)

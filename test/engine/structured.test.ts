@@ -152,7 +152,7 @@ describe('flows are ordered lists of registered phases', () => {
   })
 
   it('cluster remove resets nodes only when asked; change waits for Argo CD only after a push', () => {
-    expect(selectClusterRemove({})).toEqual(['remove-apps', 'remove-secret', 'remove-render', 'remove-kubeconfig', 'remove-inventory'])
+    expect(selectClusterRemove({})).toEqual(['remove-apps', 'remove-secret', 'revoke-edge-tokens', 'revoke-opensearch-user', 'remove-render', 'remove-kubeconfig', 'remove-inventory'])
     expect(selectClusterRemove({resetNodes: true})).toEqual([...CLUSTER_REMOVE_PHASES])
     expect(selectChange({pushed: true})).toEqual(['argocd-refresh', 'sync'])
     expect(selectChange({pushed: false})).toEqual(['sync'])

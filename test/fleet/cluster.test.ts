@@ -4,7 +4,8 @@
  * (admin.conf from a file): preflight and nodes need sshd nodes, covered by the nodes tests.
  */
 import {withValues} from '../support/inventory.js'
-import {readFileSync} from 'node:fs'
+import {setInventoryText} from '../../src/lib/config/index.js'
+import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {parse} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
@@ -14,6 +15,24 @@ import {Kube} from '../../src/lib/kube/index.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {workspace, type Workspace} from './helpers.js'
+import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
+import {endpointsYaml} from '../validate/harness.js'
+import {fluentbitPasswordFor, securityConfigFiles} from '../../src/lib/kube/secrets/index.js'
+import bcrypt from 'bcryptjs'
+import {request} from 'node:https'
+
+/** the status the edge's API server answers a bearer token with (401: revoked) */
+function tokenStatus(server: KubeServer, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL('/api/v1/namespaces/kube-system/secrets', server.url)
+    const req = request(u, {ca: server.caPem, headers: {authorization: `Bearer ${token}`}}, (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
 
 const NAMES = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04', 'cluster-05']
 
@@ -37,6 +56,7 @@ describe('cluster add / remove', () => {
   let central: Kube
   let inventoryBefore: string
   let kubeconfigBefore: string
+  let opensearch: OpenSearchFake
 
   beforeAll(async () => {
     vi.stubEnv('OBSCTL_S3_ACCESS_KEY', 'test-access-key')
@@ -44,7 +64,10 @@ describe('cluster add / remove', () => {
     vi.stubEnv('OBSCTL_OPENSEARCH_ADMIN_PASSWORD', 'Root-Pw-for-tests-1')
     vi.stubEnv('OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD', 'Fluent-Pw-for-tests-1')
     vi.stubEnv('OBSCTL_GRAFANA_ADMIN_PASSWORD', 'Grafana-Pw-for-tests-1')
+    vi.stubEnv('OBSCTL_OPENSEARCH_USER', 'admin')
+    vi.stubEnv('OBSCTL_OPENSEARCH_PASSWORD', 'Root-Pw-for-tests-1')
     servers = await startKubeServers(NAMES, {tokenControllerDelayMs: 30})
+    opensearch = await startOpenSearchFake({user: 'admin', password: 'Root-Pw-for-tests-1', policy: 'fluent-bit-logs', repository: 'snapshots', bucket: 'opensearch-snapshots'})
     ws = await workspace({
       edit: withValues(Object.fromEntries(servers.slice(0, 4).map((s) => [`clusters.${s.name}.apiServer`, s.url]))),
     })
@@ -53,12 +76,17 @@ describe('cluster add / remove', () => {
     central = await Kube.connect({kubeconfig, context: 'cluster-01-context'})
     for (const ns of ['argocd', 'monitoring']) await central.apply({apiVersion: 'v1', kind: 'Namespace', metadata: {name: ns}})
     await central.apply(applicationCrd)
+    // central's security config as secrets apply wrote it for the four clusters (cluster add puts the new edge's user in)
+    await central.apply({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}})
+    const files = securityConfigFiles({admin: 'h-admin', grafana: 'h-grafana', fluentbit: Object.fromEntries(NAMES.slice(0, 4).map((n) => [n, `h-${n}`]))})
+    await central.apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'opensearch-security-config', namespace: 'logging', labels: {'app.kubernetes.io/managed-by': 'obsctl'}}, type: 'Opaque', data: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))})
     inventoryBefore = readFileSync(ws.file, 'utf8')
     kubeconfigBefore = readFileSync(kubeconfig, 'utf8')
   })
   afterAll(async () => {
     vi.unstubAllEnvs()
     await stopKubeServers(servers)
+    await opensearch.close()
     ws.cleanup()
   })
 
@@ -108,6 +136,18 @@ describe('cluster add / remove', () => {
     const secret = servers[0]!.getObject('secrets', 'argocd', clusterSecretName(servers[4]!.url))
     expect(secret?.metadata.labels['obsctl.dev/cluster']).toBe('cluster-05')
     expect(servers[4]!.getObject('serviceaccounts', 'kube-system', 'argocd-manager')).toBeTruthy()
+    // its own OpenSearch user: in its Secret, and (hash and writer mapping) in central's security config
+    const fb = servers[4]!.getObject('secrets', 'logging', 'fluentbit-opensearch-credentials')!
+    const dec = (b: string) => Buffer.from(b, 'base64').toString('utf8')
+    expect(dec(fb.data.username)).toBe('fluentbit-cluster-05')
+    expect(dec(fb.data.password)).toBe(fluentbitPasswordFor('Fluent-Pw-for-tests-1', 'cluster-05'))
+    expect(fb.data['per-cluster-key']).toBeUndefined()
+    const sec = servers[0]!.getObject('secrets', 'logging', 'opensearch-security-config')!
+    const users = parse(dec(sec.data['internal_users.yml']))
+    expect(bcrypt.compareSync(fluentbitPasswordFor('Fluent-Pw-for-tests-1', 'cluster-05'), users['fluentbit-cluster-05'].hash)).toBe(true)
+    expect(users['fluentbit-cluster-02'].hash).toBe('h-cluster-02')
+    expect(parse(dec(sec.data['roles_mapping.yml'])).fluentbit_writer.users).toContain('fluentbit-cluster-05')
+    expect(Object.keys(sec.data).sort()).toEqual(Object.keys(securityConfigFiles({admin: '', grafana: '', fluentbit: {}})).sort())
     expect(servers[0]!.getObject('secrets', 'monitoring', 'obsctl-scrape-cluster-05')).toBeTruthy()
     // its Secrets (S3 credentials for Thanos/Longhorn, Fluent Bit's OpenSearch user) on the new edge only
     expect(servers[4]!.listObjects('secrets', 'monitoring').length + servers[4]!.listObjects('secrets', 'logging').length).toBeGreaterThan(0)
@@ -173,7 +213,33 @@ describe('cluster add / remove', () => {
     await central.apply({...app('unlabelled', 'x', servers[4]!.url), metadata: {name: 'unlabelled', namespace: 'argocd'}})
     await central.apply(app('kube-prometheus-stack-cluster-02', 'cluster-02', servers[1]!.url))
 
+    // what the removal must revoke: the edge's Argo CD token works now, and OpenSearch knows its user
+    const argoToken = Buffer.from(servers[4]!.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token, 'base64').toString('utf8')
+    expect(await tokenStatus(servers[4]!, argoToken)).toBe(200)
+    opensearch.users['fluentbit-cluster-05'] = {backend_roles: []}
+    opensearch.users['fluentbit-cluster-02'] = {backend_roles: []}
+
+    // where OpenSearch is (the fake): endpoints.opensearch, set as config set would (the add kept the file byte for byte without it)
+    const withEndpoint = (t: string) => setInventoryText(t, 'endpoints', endpointsYaml({opensearch: opensearch.url}).endpoints).after
+    writeFileSync(ws.file, withEndpoint(readFileSync(ws.file, 'utf8')))
+    inventoryBefore = withEndpoint(inventoryBefore)
+
     const r = await removeCluster(ws.inv(), 'cluster-05', {yes: true, kubeconfig, renderer: 'silent', handleSignals: false})
+    // the Argo CD token is revoked on the edge (its ServiceAccount and token Secret gone: the API server answers 401)
+    expect(await tokenStatus(servers[4]!, argoToken)).toBe(401)
+    expect(servers[4]!.getObject('serviceaccounts', 'kube-system', 'argocd-manager')).toBeFalsy()
+    expect(r.report.tokens?.unreachable).toBeUndefined()
+    expect(r.report.tokens?.deleted).toContain('Secret kube-system/argocd-manager-long-lived-token')
+    // its OpenSearch user is deleted through the security API and gone from the security config; the others stay
+    expect(opensearch.users['fluentbit-cluster-05']).toBeUndefined()
+    expect(opensearch.users['fluentbit-cluster-02']).toBeDefined()
+    expect(opensearch.requests.some((q) => q.method === 'DELETE' && q.path === '/_plugins/_security/api/internalusers/fluentbit-cluster-05')).toBe(true)
+    expect(r.report.opensearch).toEqual({user: 'fluentbit-cluster-05', deleted: true, securityConfig: true})
+    const decode = (b: string) => Buffer.from(b, 'base64').toString('utf8')
+    const sec = servers[0]!.getObject('secrets', 'logging', 'opensearch-security-config')!
+    expect(parse(decode(sec.data['internal_users.yml']))['fluentbit-cluster-05']).toBeUndefined()
+    expect(parse(decode(sec.data['internal_users.yml']))['fluentbit-cluster-02'].hash).toBe('h-cluster-02')
+    expect(parse(decode(sec.data['roles_mapping.yml'])).fluentbit_writer.users).not.toContain('fluentbit-cluster-05')
     expect(r.run!.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed')).toEqual([])
     expect(r.ok).toBe(true)
     expect(r.report.applications.sort()).toEqual(['fluent-bit-cluster-05', 'kube-prometheus-stack-cluster-05', 'unlabelled'])
@@ -215,5 +281,28 @@ describe('cluster add / remove', () => {
     expect(r.sync?.ok).toBe(true)
     expect(servers[0]!.getObject('applications.argoproj.io', 'argocd', app)?.status.sync.revision).toBe(r.push!.commit)
     expect(ws.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: set retention.prometheus 6h → 10h')
+  })
+
+  it('rollback of that config set pushes the revert and waits until Argo CD has seen it and every Application is Synced and Healthy', async () => {
+    const app = 'kube-prometheus-stack-cluster-02'
+    const changed = ws.remoteGit('rev-parse', 'main').trim()
+    const seen: string[] = []
+    const timer = setInterval(() => {
+      const live = servers[0]!.getObject('applications.argoproj.io', 'argocd', app)
+      const head = ws.remoteGit('rev-parse', 'main').trim()
+      if (head !== changed && live?.metadata.annotations?.['argocd.argoproj.io/refresh'] && !seen.includes(head)) {
+        seen.push(head)
+        servers[0]!.setApplicationStatus('argocd', app, {sync: 'OutOfSync', health: 'Progressing', revision: head})
+        setTimeout(() => servers[0]!.setApplicationStatus('argocd', app, {sync: 'Synced', health: 'Healthy', revision: head}), 150)
+      }
+    }, 20)
+    const {rollback} = await import('../../src/lib/gitops/rollback.js')
+    const r = await rollback(ws.inv(), {yes: true, kubeconfig, intervalMs: 25, timeoutSeconds: 120, renderer: 'silent'})
+    clearInterval(timer)
+    expect(r.reverted.map((c) => c.sha)).toEqual([changed])
+    expect(r.sync?.ok).toBe(true)
+    expect(servers[0]!.getObject('applications.argoproj.io', 'argocd', app)?.status.sync.revision).toBe(r.push!.commit)
+    expect(readFileSync(ws.file, 'utf8')).toMatch(/prometheus: 6h/)
+    expect(ws.remoteGit('rev-parse', 'main^{tree}').trim()).toBe(ws.remoteGit('rev-parse', `${changed}~1^{tree}`).trim())
   })
 })

@@ -15,6 +15,7 @@ import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {isObsctlError} from '../../src/lib/errors.js'
 import {ensurePlatformCa, issueServerCertificate} from '../../src/lib/kube/pki.js'
 import {secretsApply, type SecretsApplyReport} from '../../src/lib/kube/secrets-apply.js'
+import {fluentbitPasswordFor} from '../../src/lib/kube/secrets/index.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {writeKubeconfigFile} from '../support/kube/kubeconfig.js'
@@ -153,14 +154,24 @@ describe('secrets apply', () => {
     const users = YAML.parse(dec(security.data['internal_users.yml']!))
     expect(users._meta).toEqual({type: 'internalusers', config_version: 2})
     expect(bcrypt.compareSync(PW.admin, users.admin.hash)).toBe(true)
-    expect(bcrypt.compareSync(PW.fluentbit, users.fluentbit.hash)).toBe(true)
-    expect(YAML.parse(dec(security.data['roles_mapping.yml']!)).fluentbit_writer.users).toEqual(['fluentbit'])
+    // one Fluent Bit user per cluster (cluster remove revokes one), none shared; each edge's password is its own
+    const names = servers.map((_s, i) => `cluster-0${i + 1}`)
+    expect(users.fluentbit).toBeUndefined()
+    for (const n of names) {
+      expect(users[`fluentbit-${n}`].reserved).toBe(false)
+      expect(bcrypt.compareSync(fluentbitPasswordFor(PW.fluentbit, n), users[`fluentbit-${n}`].hash)).toBe(true)
+    }
+    expect(YAML.parse(dec(security.data['roles_mapping.yml']!)).fluentbit_writer.users).toEqual(names.map((n) => `fluentbit-${n}`))
+    expect(new Set(names.map((n) => fluentbitPasswordFor(PW.fluentbit, n))).size).toBe(names.length)
 
-    for (const s of servers) {
+    for (const [i, s] of servers.entries()) {
       const lh = secret(s, 'longhorn-system', 'longhorn-backup-credentials')!
       expect(Object.fromEntries(Object.entries(lh.data).map(([k, v]) => [k, dec(v)]))).toEqual({AWS_ACCESS_KEY_ID: S3.access, AWS_SECRET_ACCESS_KEY: S3.secret, AWS_ENDPOINTS: 'https://s3.minio.lab.test:9000'})
       const fb = secret(s, 'logging', 'fluentbit-opensearch-credentials')!
-      expect(Object.fromEntries(Object.entries(fb.data).map(([k, v]) => [k, dec(v)]))).toEqual({username: 'fluentbit', password: PW.fluentbit, 'ca.crt': CA})
+      const n = `cluster-0${i + 1}`
+      // the derivation key stays on central; an edge holds only its own user's password
+      expect(Object.fromEntries(Object.entries(fb.data).map(([k, v]) => [k, dec(v)]))).toEqual({username: `fluentbit-${n}`, password: fluentbitPasswordFor(PW.fluentbit, n), 'ca.crt': CA, ...(i === 0 ? {'per-cluster-key': PW.fluentbit} : {})})
+      if (i > 0) expect(JSON.stringify(fb.data)).not.toContain(Buffer.from(PW.fluentbit).toString('base64'))
     }
     // TLS: issued from the platform CA created beside the inventory, the same ingress certificate in both namespaces
     const os = expectTlsSecret(central!, 'logging', 'opensearch-http-tls', dir, OPENSEARCH_SANS)
@@ -188,7 +199,7 @@ describe('secrets apply', () => {
     // real kubectl sees them through the same kubeconfig
     // (async: the API test servers run in this process)
     const {stdout} = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, '--context', 'cluster-03-context', '-n', 'logging', 'get', 'secret', 'fluentbit-opensearch-credentials', '-o', 'jsonpath={.data.username}'], {encoding: 'utf8'})
-    expect(dec(stdout)).toBe('fluentbit')
+    expect(dec(stdout)).toBe('fluentbit-cluster-03')
   })
 
   it('a rerun writes nothing: no resourceVersion moves', async () => {
@@ -249,7 +260,8 @@ describe('secrets apply', () => {
       const gen = r.generatedPasswords!
       expect(gen['OpenSearch admin password']).toMatch(/^[A-Za-z0-9_-]{32}$/)
       expect(dec(secret(fresh[0]!, 'logging', 'opensearch-admin-credentials')!.data.password!)).toBe(gen['OpenSearch admin password'])
-      expect(dec(secret(fresh[2]!, 'logging', 'fluentbit-opensearch-credentials')!.data.password!)).toBe(gen['Fluent Bit OpenSearch password'])
+      expect(dec(secret(fresh[2]!, 'logging', 'fluentbit-opensearch-credentials')!.data.password!)).toBe(fluentbitPasswordFor(gen['Fluent Bit OpenSearch password']!, 'cluster-03'))
+      expect(dec(secret(fresh[0]!, 'logging', 'fluentbit-opensearch-credentials')!.data['per-cluster-key']!)).toBe(gen['Fluent Bit OpenSearch password'])
       // no CA given and none in the cluster: obsctl issues opensearch-http-tls, so Fluent Bit trusts the platform CA
       expect(dec(secret(fresh[2]!, 'logging', 'fluentbit-opensearch-credentials')!.data['ca.crt']!)).toBe(readFileSync(caFiles(dir).crt, 'utf8'))
       expect(r.sources.opensearchCa).toBe('the platform CA (.obsctl/pki/ca.crt)')

@@ -488,6 +488,23 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
       }),
       'snapshot-get',
     ],
+    // delete-user as documented (docs.opensearch.org security/api/users): {"status":"OK","message":"'kirk' deleted."};
+    // a missing user 404 and a reserved one 403 in the plugin's {status, message}
+    [
+      'DELETE',
+      /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
+      guard((req) => {
+        const caller = who(req.headers)!
+        if (!isAdmin(caller)) return restForbidden(caller, 'DELETE')
+        const name = decodeURIComponent(req.params[0]!)
+        const u = self.users[name]
+        if (!u) return {status: 404, json: {status: 'NOT_FOUND', message: `Resource '${name}' not found.`}}
+        if (u.reserved) return {status: 403, json: {status: 'FORBIDDEN', message: `Resource '${name}' is reserved.`}}
+        delete self.users[name]
+        return {json: {status: 'OK', message: `'${name}' deleted.`}}
+      }),
+      'internaluser-delete',
+    ],
   ], {tls: opts.tls})
   const nodes = opts.nodes ?? 6
   self = Object.assign(fake, {

@@ -6,9 +6,11 @@ import type {RemoveResult} from '../../lib/fleet/index.js'
 
 export default class ClusterRemove extends BaseCommand {
   static override summary = 'Remove an edge cluster from the fleet (cluster add in reverse).'
-  static override description = `In order: its Argo CD Applications on central, its cluster Secret (and scrape Secret), the GitOps
-repo re-rendered without it (its files removed; commit + push), its kubeconfig entries (the file is
-backed up), then the inventory. Its nodes are left alone unless --reset-nodes, which runs
+  static override description = `In order: its Argo CD Applications on central, its cluster Secret (and scrape Secret), its Argo CD
+and scrape tokens on the edge (ServiceAccounts and token Secrets deleted; an unreachable edge is reported
+as NOT revoked), its own OpenSearch user fluentbit-NAME (security API, admin credentials from
+$OBSCTL_OPENSEARCH_USER/PASSWORD or central's opensearch-admin-credentials), the GitOps repo re-rendered
+without it (its files removed; commit + push), its kubeconfig entries (the file is backed up), then the inventory. Its nodes are left alone unless --reset-nodes, which runs
 \`kubeadm reset -f\` on each of them over SSH. Asks first (--yes). The central cluster cannot be removed.
 Rerun to finish after a failure; --dry-run prints the steps.`
   static override examples = [

@@ -122,14 +122,20 @@ export function changeMessage(title: string, d: Pick<RenderedDiff, 'added' | 'ch
 }
 
 /** Render `next` into its working copy and commit what of the rendered tree differs from Git HEAD with `message`; push when asked. */
-export async function renderCommitPush(next: LoadedInventory, message: string, o: {push?: boolean; force?: boolean}): Promise<{commit: {sha: string; message: string} | null; push: ChangeResult['push']; files: Pick<RenderedDiff, 'added' | 'changed' | 'removed'>}> {
-  const {ensureRepo, renderRepo, commitRender, push, git} = await import('../gitops/index.js')
+export async function renderCommitPush(
+  next: LoadedInventory,
+  message: string,
+  o: {push?: boolean; force?: boolean; command: string; before?: string},
+): Promise<{commit: {sha: string; message: string} | null; push: ChangeResult['push']; files: Pick<RenderedDiff, 'added' | 'changed' | 'removed'>}> {
+  const {ensureRepo, renderRepo, commitRender, push, git, inventoryTrailers} = await import('../gitops/index.js')
   const p = next.platform
   const dir = gitDir(p, next.dir)
   await ensureRepo(dir, p.git.remote, p.git.branch)
   const r = await renderRepo(p, {dir, force: o.force})
+  // the commit names the command and the inventory before/after (kept in .obsctl/inventory/): obsctl rollback undoes it
+  const trailers = await inventoryTrailers(next.dir, o.command, next.text, o.before)
   // against Git, not the render: files an interrupted run wrote but never committed go in too
-  const sha = (await commitRender(p, dir, message))?.sha
+  const sha = (await commitRender(p, dir, message, trailers))?.sha
   let pushed: ChangeResult['push'] = null
   if (o.push !== false) {
     // push also when an earlier run committed but did not push (resume)
@@ -238,12 +244,13 @@ export async function applyInventoryChange(
     result.cancelled = true
     return result
   }
+  const before = dry.changed ? inv.text : undefined
   if (dry.changed) {
     await change.edit(false)
     o.onNotice?.(`wrote ${inv.file}`)
   }
   const message = changeMessage(title, render)
-  const rc = await renderCommitPush(next, message, {push: o.push, force: o.force})
+  const rc = await renderCommitPush(next, message, {push: o.push, force: o.force, command: change.command, before})
   result.commit = rc.commit
   result.push = rc.push
   if (rc.commit) o.onNotice?.(`commit ${rc.commit.sha.slice(0, 12)} ${rc.commit.message}`)

@@ -14,7 +14,7 @@ import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
 import {clusterRemovePhaseOptions, selectClusterRemove} from '../flows/cluster-remove.js'
 import {confirmOrRefuse} from './change.js'
-import type {RemoveKubeconfigReport, RemoveRenderReport} from './phases.js'
+import type {RemoveKubeconfigReport, RemoveRenderReport, RevokeOpensearchReport, RevokeTokensReport} from './phases.js'
 
 export interface RemoveOptions {
   resetNodes?: boolean
@@ -40,6 +40,10 @@ export interface RemoveReport {
   kubeconfig?: RemoveKubeconfigReport
   reset: string[]
   inventory: boolean
+  /** the edge's token objects deleted (unreachable: NOT revoked, and why) */
+  tokens?: RevokeTokensReport
+  /** its OpenSearch user revoked */
+  opensearch?: RevokeOpensearchReport
 }
 
 export interface RemoveResult {
@@ -85,6 +89,8 @@ export async function removeCluster(inv: LoadedInventory, name: string, o: Remov
   // what was done, from the steps' reports (a failed run keeps those of the steps that finished)
   report.applications = runReports<{applications: string[]}>(run, 'remove-apps').flatMap((r) => r.applications)
   report.secrets = runReports<{secrets: string[]}>(run, 'remove-secret').flatMap((r) => r.secrets)
+  report.tokens = runReports<RevokeTokensReport>(run, 'revoke-edge-tokens')[0]
+  report.opensearch = runReports<RevokeOpensearchReport>(run, 'revoke-opensearch-user')[0]
   report.render = runReports<RemoveRenderReport>(run, 'remove-render')[0]
   report.kubeconfig = runReports<RemoveKubeconfigReport>(run, 'remove-kubeconfig')[0]
   report.reset = runReports<{host: string}>(run, 'reset-nodes').map((r) => r.host)

@@ -39,7 +39,7 @@ export function bootstrapPhaseOptions(s: BootstrapSettings): FlowOptions<Bootstr
     nodes: {readyTimeoutSeconds: timeoutSeconds},
     kubeconfig: {},
     buckets: {},
-    render: {commit: true, push: s.push},
+    render: {commit: true, push: s.push, command: 'bootstrap'},
     argocd: {manifest: s.manifest, timeoutSeconds},
     register: {timeoutSeconds},
     secrets: {},

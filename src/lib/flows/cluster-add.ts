@@ -36,7 +36,7 @@ export function clusterAddPhaseOptions(s: ClusterAddSettings): FlowOptions<Clust
     preflight: {},
     nodes: {readyTimeoutSeconds: timeoutSeconds},
     kubeconfig: {fromFiles: s.fromFiles},
-    render: {commit: true, push: s.push !== false},
+    render: {commit: true, push: s.push !== false, command: 'cluster add'},
     register: {timeoutSeconds, intervalMs},
     secrets: {},
     'argocd-refresh': {timeoutSeconds, intervalMs},

@@ -3,6 +3,7 @@ import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
 import {killPoint} from '../engine/kill-point.js'
+import {withTrailers, type Trailers} from './trailers.js'
 
 export interface GitResult {
   stdout: string
@@ -91,7 +92,7 @@ export async function dirtyPaths(dir: string, managed: Set<string>): Promise<str
  * committed them — and nothing else (other staged or unstaged changes are left alone). `message`
  * may be built from what is actually committed. Returns null when Git already has it all.
  */
-export async function commitManaged(dir: string, managed: Set<string>, message: string | ((c: GitChanges) => string)): Promise<{sha: string; message: string; changes: GitChanges} | null> {
+export async function commitManaged(dir: string, managed: Set<string>, message: string | ((c: GitChanges) => string), trailers?: Trailers): Promise<{sha: string; message: string; changes: GitChanges} | null> {
   const dirty = await dirtyPaths(dir, managed)
   if (dirty.length === 0) return null
   // paths, not patterns (a rendered name is never a glob)
@@ -109,7 +110,8 @@ export async function commitManaged(dir: string, managed: Set<string>, message: 
   const paths = [...changes.added, ...changes.changed, ...changes.removed]
   if (paths.length === 0) return null
   killPoint('render:staged')
-  const text = typeof message === 'function' ? message(changes) : message
+  // the trailers make the commit recognisably obsctl's (and name the inventory it was rendered from: rollback)
+  const text = withTrailers(typeof message === 'function' ? message(changes) : message, trailers)
   const env = await identityEnv(dir)
   await must(dir, ['commit', '-q', '-m', text, '--pathspec-from-file=-'], 'git commit', {input: `${paths.join('\n')}\n`, env: {...env, ...literal}})
   const sha = (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()

@@ -9,3 +9,4 @@ export {planRender, applyRender, readManifest, MANIFEST_FILE, sha256, type Rende
 export {ensureRepo, commitManaged, push, remoteHead, unifiedDiff, git, isRepo, type GitChanges, type PushResult} from './git.js'
 export {renderFingerprint, renderDir} from './fingerprint.js'
 export {TEMPLATES_DIR} from './templates.js'
+export {TRAILER, inventoryTrailers, inventoryHash, recordInventory, recordedInventory, parseTrailers, withTrailers, type Trailers} from './trailers.js'

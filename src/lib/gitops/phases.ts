@@ -15,6 +15,8 @@ export interface RenderPhaseOptions {
   /** commit the rendered files (default true) */
   commit?: boolean
   push?: boolean
+  /** the command the commit names (Obsctl-Command trailer; default render) */
+  command?: string
 }
 
 export function renderPhase(o: RenderPhaseOptions = {}): Phase<Target> {
@@ -30,12 +32,15 @@ export function renderPhase(o: RenderPhaseOptions = {}): Phase<Target> {
     },
     async run(_t, ctx, io) {
       const {renderRepo} = await import('./repo.js')
+      const {inventoryTrailers} = await import('./trailers.js')
       const dir = renderDir(ctx.platform, ctx.inv.dir)
       const r = await renderRepo(ctx.platform, {
         dir,
         force: Boolean(o.force),
         commit: o.commit !== false,
         push: Boolean(o.push),
+        // recognisably obsctl's, naming the inventory it was rendered from (obsctl rollback)
+        trailers: await inventoryTrailers(ctx.inv.dir, o.command ?? 'render', ctx.inv.text),
       })
       for (const f of r.added) io.log(`added   ${f}`)
       for (const f of r.changed) io.log(`changed ${f}`)

@@ -7,6 +7,7 @@ import path from 'node:path'
 import type {Platform} from '../config/schema.js'
 import {ObsctlError} from '../errors.js'
 import {commitManaged, dirtyPaths, ensureRepo, git, isRepo, push as gitPush, remoteHead, unifiedDiff, type GitChanges, type PushResult} from './git.js'
+import type {Trailers} from './trailers.js'
 import {applyRender, MANIFEST_FILE, planRender, readManifest, renderFiles, sameManifest, type Conflict, type RenderManifest, type RenderPlan} from './render.js'
 
 export interface RenderOptions {
@@ -20,6 +21,8 @@ export interface RenderOptions {
   push?: boolean
   /** compare only; write nothing */
   dryRun?: boolean
+  /** trailers of the commit (gitops/trailers.ts: the command and the inventory it was rendered from) */
+  trailers?: Trailers
 }
 
 export interface RenderResult {
@@ -145,11 +148,11 @@ export async function uncommittedCount(dir: string): Promise<number> {
  * Commit what of the rendered tree differs from Git HEAD (this render's writes and anything an
  * interrupted run left uncommitted). Without `message`, the message names what is committed.
  */
-export async function commitRender(p: Platform, dir: string, message?: string): Promise<{sha: string; message: string; files: GitChanges} | null> {
+export async function commitRender(p: Platform, dir: string, message?: string, trailers?: Trailers): Promise<{sha: string; message: string; files: GitChanges} | null> {
   const head = await headManifest(dir)
   const managed = await managedPaths(dir, head)
   const next = new Set(p.clusters.map((c) => c.name))
-  const c = await commitManaged(dir, managed, message ?? ((ch) => commitMessage(ch, {clusters: clustersIn(Object.keys(head.files)), next})))
+  const c = await commitManaged(dir, managed, message ?? ((ch) => commitMessage(ch, {clusters: clustersIn(Object.keys(head.files)), next})), trailers)
   return c ? {sha: c.sha, message: c.message.split('\n')[0]!, files: c.changes} : null
 }
 
@@ -205,7 +208,7 @@ export async function renderRepo(p: Platform, opts: RenderOptions): Promise<Rend
   const wantGit = opts.commit || opts.push
   if (wantGit) await ensureRepo(opts.dir, p.git.remote, p.git.branch)
   applyRender(plan)
-  if (wantGit) result.commit = await commitRender(p, opts.dir)
+  if (wantGit) result.commit = await commitRender(p, opts.dir, undefined, opts.trailers)
   if (opts.push) result.push = await gitPush(opts.dir, p.git.branch)
   return result
 }

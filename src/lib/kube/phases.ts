@@ -248,6 +248,13 @@ export function secretsPhase(o: SecretsPhaseOptions = {}): Phase<ClusterTarget, 
       const values = await secretValues(ctx, o)
       const kube = await kubeForCluster(ctx, c.name)
       const r = await applyClusterSecrets(kube, {platform: ctx.platform, cluster: c, values}, (l) => io.log(l))
+      const central = centralCluster(ctx.platform)
+      if (c.name !== central.name && ctx.clusters?.length && !ctx.clusters.includes(central.name)) {
+        // its own OpenSearch user must be in central's security config (a run over every cluster writes it there whole)
+        const {ensureFluentbitUser, fluentbitUser} = await import('./secrets/index.js')
+        const done = await ensureFluentbitUser(await kubeForCluster(ctx, central.name), c.name, values)
+        if (done !== 'unchanged') io.log(`${fluentbitUser(c.name)} in ${central.name}'s opensearch-security-config: ${done}`)
+      }
       // a name in two namespaces (obsctl-ingress-tls) is shown with its namespace
       const twice = new Set(r.secrets.map((s) => s.name).filter((n, i, all) => all.indexOf(n) !== i))
       const by = (a: string) => r.secrets.filter((s) => s.action === a).map((s) => (twice.has(s.name) ? `${s.namespace}/${s.name}` : s.name))

@@ -98,6 +98,8 @@ export interface RouteContext {
   /** what GET /version answers (KubeServer.setVersion changes it, as `kubeadm upgrade apply` does) */
   version?: () => Obj
   findProxy(resource: string, namespace: string, name: string, port: string): ProxyHandler | undefined
+  /** the log text set for a pod's container (setPodLog), '' when none */
+  podLog(namespace: string, pod: string, container: string): string
 }
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json', warnings: string[] = []): void {
@@ -249,6 +251,7 @@ export async function route(ctx: RouteContext, req: IncomingMessage, res: Server
       const r = evict(ctx.reg, ctx.objects, ns, name, (decodeBody(body, req.headers['content-type']) ?? {}) as Obj)
       return sendJson(res, 201, r)
     }
+    if (info.subresource === 'log') return podLog(ctx, res, t, ns, name, q)
     // status
     const opts = writeOptions(url, req)
     if (method === 'GET') return sendJson(res, 200, ctx.objects.get(t, ns, name))
@@ -343,3 +346,25 @@ async function proxy(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   res.end(payload)
 }
 
+
+/**
+ * GET pods/<name>/log (core/v1 PodLogOptions: container, tailLines, sinceSeconds ignored beyond tailLines,
+ * timestamps not added): text/plain. A pod with several containers and no ?container= is 400, as the
+ * real API server answers ("a container name must be specified for pod X, choose one of: [a b]").
+ */
+function podLog(ctx: RouteContext, res: ServerResponse, t: ResourceType, ns: string, name: string, q: URLSearchParams): void {
+  const pod = ctx.objects.get(t, ns, name) as {spec?: {containers?: {name: string}[]}}
+  const names = (pod.spec?.containers ?? []).map((c) => c.name)
+  let container = q.get('container') ?? ''
+  if (!container) {
+    if (names.length !== 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`)
+    container = names[0]!
+  } else if (!names.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`)
+  let lines = ctx.podLog(ns, name, container).split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  const tail = q.get('tailLines')
+  if (tail !== null && Number(tail) >= 0) lines = lines.slice(Math.max(0, lines.length - Number(tail)))
+  const text = lines.length ? `${lines.join('\n')}\n` : ''
+  res.writeHead(200, {'content-type': 'text/plain', 'content-length': Buffer.byteLength(text)})
+  res.end(text)
+}

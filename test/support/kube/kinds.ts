@@ -36,7 +36,7 @@ const BUILTINS: Builtin[] = [
   ['', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa'], ['token'], false],
   ['', 'v1', 'services', 'Service', true, ['svc'], ['status', 'proxy'], false, ['all']],
   ['', 'v1', 'endpoints', 'Endpoints', true, ['ep'], [], false],
-  ['', 'v1', 'pods', 'Pod', true, ['po'], ['status', 'proxy', 'eviction'], false, ['all']],
+  ['', 'v1', 'pods', 'Pod', true, ['po'], ['status', 'proxy', 'eviction', 'log'], false, ['all']],
   ['', 'v1', 'nodes', 'Node', false, ['no'], ['status', 'proxy'], false],
   ['', 'v1', 'events', 'Event', true, ['ev'], [], false],
   ['apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], ['status'], true, ['all']],

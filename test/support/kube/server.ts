@@ -98,6 +98,7 @@ export class KubeServer {
   private readonly tokens = new Map<string, {user?: string; sa?: IssuedToken}>()
   private readonly failures: Failure[] = []
   private readonly proxies = new Map<string, ProxyHandler>()
+  private readonly podLogs = new Map<string, string>()
   private readonly sockets = new Set<Socket>()
   private server?: Server
   private port = 0
@@ -302,6 +303,7 @@ export class KubeServer {
         tokenRequest: (ns, sa, b) => this.controllers.tokenRequest(ns, sa, b, this.url),
         version: () => versionInfo(this.gitVersion),
         findProxy: (resource, ns, name, port) => this.proxies.get(`${resource}/${ns}/${name}:${port}`) ?? this.proxies.get(`${resource}/${ns}/${name}:`),
+        podLog: (ns, pod, container) => this.podLogs.get(`${ns}/${pod}/${container}`) ?? '',
       }, req, res, url, info as RequestInfo, body)
     } catch (error) {
       const err = error instanceof ApiError ? error : internalError(error instanceof Error ? error.message : String(error))
@@ -424,6 +426,11 @@ export class KubeServer {
    * "services/<ns>/<name>[:port]" (port as in the URL: number or port name) or "nodes/<name>".
    * The pod/service/node must exist (404 otherwise); without a handler the proxy answers 503.
    */
+  /** what GET pods/<name>/log?container=C answers (the pod must exist) */
+  setPodLog(namespace: string, pod: string, container: string, text: string): void {
+    this.podLogs.set(`${namespace}/${pod}/${container}`, text)
+  }
+
   onProxy(target: string, handler: ProxyHandler): void {
     const parts = target.split('/')
     const [resource, ns, nameAndPort] = parts.length === 2 ? [parts[0], '', parts[1]] : parts

@@ -4,7 +4,7 @@ import YAML from 'yaml'
 import {centralCluster, GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import {inputError} from '../../errors.js'
 import {describeObject, type Kube} from '../../platform/index.js'
-import {secretShapes, FLUENTBIT_OPENSEARCH_USER, MANAGED_BY, OPENSEARCH_ADMIN_USER, isManaged, liveValue, wantedSecrets, type SecretsContext, type WantedSecret, type SecretObject} from './catalogue.js'
+import {secretShapes, fluentbitPasswordFor, fluentbitUser, MANAGED_BY, OPENSEARCH_ADMIN_USER, isManaged, liveValue, wantedSecrets, type SecretsContext, type WantedSecret, type SecretObject} from './catalogue.js'
 import {securityHashes} from './security-config.js'
 import {TLS_SECRET_TYPE} from './tls.js'
 
@@ -62,7 +62,7 @@ export async function ensureNamespaces(kube: Kube, names: string[], log: (line: 
 /** Apply one cluster's Secrets (server-side apply, field manager obsctl); only what differs is sent. */
 export async function applyClusterSecrets(kube: Kube, x: Omit<SecretsContext, 'hashes'>, log: (line: string) => void = () => undefined): Promise<{namespaces: string[]; secrets: SecretResult[]}> {
   const isCentral = x.cluster.name === centralCluster(x.platform).name
-  const hashes = isCentral ? await securityHashes(kube, x.values) : undefined
+  const hashes = isCentral ? await securityHashes(kube, x.values, x.platform.clusters.map((c) => c.name)) : undefined
   const wanted = wantedSecrets({...x, hashes})
   const namespaces = await ensureNamespaces(kube, wanted.map((s) => s.namespace), log)
   const results: SecretResult[] = []
@@ -115,10 +115,15 @@ export async function clusterSecretsMatch(kube: Kube, x: Omit<SecretsContext, 'h
     const live = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchSecurityConfig, 'internal_users.yml')
     const users = ((live ? YAML.parse(live) : {}) ?? {}) as Record<string, {hash?: string}>
     const a = users[OPENSEARCH_ADMIN_USER]?.hash
-    const f = users[FLUENTBIT_OPENSEARCH_USER]?.hash
     const g = users[GRAFANA_OPENSEARCH_USER]?.hash
-    if (!a || !f || !g || !(await bcrypt.compare(x.values.opensearchAdminPassword, a)) || !(await bcrypt.compare(x.values.fluentbitPassword, f)) || !(await bcrypt.compare(x.values.grafanaOpensearchPassword, g))) return false
-    hashes = {admin: a, fluentbit: f, grafana: g}
+    if (!a || !g || !(await bcrypt.compare(x.values.opensearchAdminPassword, a)) || !(await bcrypt.compare(x.values.grafanaOpensearchPassword, g))) return false
+    const fluentbit: Record<string, string> = {}
+    for (const c of x.platform.clusters) {
+      const f = users[fluentbitUser(c.name)]?.hash
+      if (!f || !(await bcrypt.compare(fluentbitPasswordFor(x.values.fluentbitPassword, c.name), f))) return false
+      fluentbit[c.name] = f
+    }
+    hashes = {admin: a, fluentbit, grafana: g}
   }
   for (const s of wantedSecrets({...x, hashes})) {
     if (!secretMatches(await kube.get<SecretObject>('v1', 'Secret', s.name, s.namespace), s)) return false

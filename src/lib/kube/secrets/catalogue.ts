@@ -2,6 +2,7 @@
  * What `secrets apply` puts in each cluster (the table in ./index.ts): the env vars and users, the values
  * held in memory for one run, each cluster's wanted Secrets and their shapes (for dry runs and docs).
  */
+import {createHmac} from 'node:crypto'
 import {PASSWORD_ENV} from '../../config/passwords.js'
 import YAML from 'yaml'
 import {receiverSecrets} from '../../config/alerting.js'
@@ -20,7 +21,27 @@ export const ENV = {
 } as const
 
 export const OPENSEARCH_ADMIN_USER = 'admin'
+/** the shared Fluent Bit user of earlier versions: no longer in the security config (each cluster has its own) */
 export const FLUENTBIT_OPENSEARCH_USER = 'fluentbit'
+/**
+ * Each cluster's Fluent Bit writes to OpenSearch as its own internal user, so removing a cluster revokes
+ * exactly its access (DELETE _plugins/_security/api/internalusers/fluentbit-NAME).
+ */
+export function fluentbitUser(cluster: string): string {
+  return `${FLUENTBIT_OPENSEARCH_USER}-${cluster}`
+}
+/**
+ * A cluster's Fluent Bit password, derived from $OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD (the key, kept only in
+ * central's Secret) with HMAC-SHA256 over the cluster name: an edge's Secret reveals neither the key nor
+ * another cluster's password, and central computes every cluster's hash without reaching the edges.
+ */
+export function fluentbitPasswordFor(key: string, cluster: string): string {
+  const mac = createHmac('sha256', key).update(`obsctl fluent-bit opensearch ${cluster}`).digest('base64url')
+  // upper, lower, digit and symbol for password policies that count classes
+  return `Fb9-${mac.slice(0, 40)}`
+}
+/** the key of central's Fluent Bit Secret that keeps the derivation key (never on an edge) */
+export const FLUENTBIT_KEY_ENTRY = 'per-cluster-key'
 export const GRAFANA_ADMIN_USER = 'admin'
 export {GRAFANA_OPENSEARCH_USER}
 export const MANAGED_BY = {'app.kubernetes.io/managed-by': 'obsctl'}
@@ -113,7 +134,7 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
       },
     )
     if (x.hashes) {
-      out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.opensearchSecurityConfig, type: opaque, data: securityConfigFiles(x.hashes), purpose: 'OpenSearch security config (admin, fluentbit and grafana users as bcrypt hashes)'})
+      out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.opensearchSecurityConfig, type: opaque, data: securityConfigFiles(x.hashes), purpose: 'OpenSearch security config (admin, one fluentbit-CLUSTER per cluster and grafana users as bcrypt hashes)'})
     }
     // the TLS Secrets obsctl manages (the user's own are not in the list: never written)
     for (const spec of tlsSecretSpecs(p)) {
@@ -135,9 +156,11 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
   if (!p.s3.pathStyle) longhorn.VIRTUAL_HOSTED_STYLE = 'true'
   if (v.s3Ca) longhorn.AWS_CERT = v.s3Ca
   out.push({namespace: NAMESPACES.longhorn, name: SECRET_NAMES.longhornBackup, type: opaque, data: longhorn, purpose: `Longhorn backup target (bucket ${p.s3.buckets.backups.name})`})
-  const fb: Record<string, string> = {username: FLUENTBIT_OPENSEARCH_USER, password: v.fluentbitPassword}
+  const fb: Record<string, string> = {username: fluentbitUser(c.name), password: fluentbitPasswordFor(v.fluentbitPassword, c.name)}
   if (v.opensearchCa) fb['ca.crt'] = v.opensearchCa
-  out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.fluentbitOpensearch, type: opaque, data: fb, purpose: 'Fluent Bit output to the central OpenSearch'})
+  // central keeps the derivation key, so a rerun without the env var derives the same passwords
+  if (c.name === central.name) fb[FLUENTBIT_KEY_ENTRY] = v.fluentbitPassword
+  out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.fluentbitOpensearch, type: opaque, data: fb, purpose: `Fluent Bit output to the central OpenSearch (its own user ${fluentbitUser(c.name)})`})
   if (metricsMode(c) === 'agent' && v.ingressCa) {
     // PrometheusAgent remoteWrite tlsConfig.ca.secret (templates/gitops/edge/…/prometheus-agent.yaml)
     out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.platformCa, type: opaque, data: {'ca.crt': v.ingressCa}, purpose: 'CA of the Thanos Receive ingress, for the Prometheus Agent remote write'})
@@ -161,7 +184,7 @@ export function secretShapes(p: Platform, c: Cluster, opts: {opensearchCa?: bool
     generated: [],
     sources: {},
   }
-  return wantedSecrets({platform: p, cluster: c, values: dummy, hashes: {admin: '-', fluentbit: '-', grafana: '-'}}).map((s) => ({namespace: s.namespace, name: s.name, keys: Object.keys(s.data).sort(), purpose: s.purpose}))
+  return wantedSecrets({platform: p, cluster: c, values: dummy, hashes: {admin: '-', fluentbit: {}, grafana: '-'}}).map((s) => ({namespace: s.namespace, name: s.name, keys: Object.keys(s.data).sort(), purpose: s.purpose}))
 }
 
 export type SecretObject = KubeObject & {type?: string; data?: Record<string, string>}

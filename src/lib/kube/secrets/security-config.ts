@@ -2,7 +2,7 @@
 import YAML from 'yaml'
 import {GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import type {Kube} from '../../platform/index.js'
-import {FLUENTBIT_OPENSEARCH_USER, OPENSEARCH_ADMIN_USER, liveValue, type SecretValues} from './catalogue.js'
+import {OPENSEARCH_ADMIN_USER, fluentbitPasswordFor, fluentbitUser, liveValue, type SecretValues} from './catalogue.js'
 
 const META = (type: string) => ({_meta: {type, config_version: 2}})
 
@@ -31,7 +31,8 @@ export function securityConfigFiles(hashes: SecurityHashes, indexPattern = 'flue
     'internal_users.yml': y({
       ...META('internalusers'),
       [OPENSEARCH_ADMIN_USER]: {hash: hashes.admin, reserved: true, backend_roles: ['admin'], description: 'admin (obsctl secrets apply)'},
-      [FLUENTBIT_OPENSEARCH_USER]: {hash: hashes.fluentbit, reserved: true, backend_roles: [], description: 'Fluent Bit log shipping from every cluster (obsctl secrets apply)'},
+      // not reserved: cluster remove revokes one through the security REST API (reserved users are read-only there)
+      ...Object.fromEntries(Object.entries(hashes.fluentbit).map(([cluster, hash]) => [fluentbitUser(cluster), {hash, reserved: false, backend_roles: [], description: `Fluent Bit log shipping from ${cluster} (obsctl secrets apply)`}])),
       [GRAFANA_OPENSEARCH_USER]: {hash: hashes.grafana, reserved: true, backend_roles: [], description: "Grafana's logs datasource, read-only (obsctl secrets apply)"},
     }),
     'roles.yml': y({
@@ -54,7 +55,7 @@ export function securityConfigFiles(hashes: SecurityHashes, indexPattern = 'flue
       ...META('rolesmapping'),
       all_access: {reserved: false, backend_roles: ['admin'], description: 'admin has all access'},
       security_rest_api_access: {reserved: false, backend_roles: ['admin']},
-      fluentbit_writer: {reserved: true, users: [FLUENTBIT_OPENSEARCH_USER]},
+      fluentbit_writer: {reserved: false, users: Object.keys(hashes.fluentbit).map(fluentbitUser)},
       grafana_reader: {reserved: true, users: [GRAFANA_OPENSEARCH_USER]},
     }),
     'action_groups.yml': y(META('actiongroups')),
@@ -68,12 +69,13 @@ export function securityConfigFiles(hashes: SecurityHashes, indexPattern = 'flue
 /** bcrypt hashes of the OpenSearch internal users obsctl manages */
 export interface SecurityHashes {
   admin: string
-  fluentbit: string
+  /** cluster name → bcrypt hash of its Fluent Bit user's password (fluentbitUser(cluster)) */
+  fluentbit: Record<string, string>
   grafana: string
 }
 
 /** bcrypt hashes for the security config, reusing a live hash when it still matches the password. */
-export async function securityHashes(kube: Kube, v: SecretValues): Promise<SecurityHashes> {
+export async function securityHashes(kube: Kube, v: SecretValues, clusters: string[]): Promise<SecurityHashes> {
   const bcrypt = (await import('bcryptjs')).default
   const live = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchSecurityConfig, 'internal_users.yml')
   let users: Record<string, {hash?: string}> = {}
@@ -89,7 +91,33 @@ export async function securityHashes(kube: Kube, v: SecretValues): Promise<Secur
   }
   return {
     admin: await hashFor(OPENSEARCH_ADMIN_USER, v.opensearchAdminPassword),
-    fluentbit: await hashFor(FLUENTBIT_OPENSEARCH_USER, v.fluentbitPassword),
+    fluentbit: Object.fromEntries(await Promise.all(clusters.map(async (c) => [c, await hashFor(fluentbitUser(c), fluentbitPasswordFor(v.fluentbitPassword, c))] as const))),
     grafana: await hashFor(GRAFANA_OPENSEARCH_USER, v.grafanaOpensearchPassword),
   }
+}
+
+/**
+ * An edge's secrets run (cluster add, secrets apply NAME) puts its own Fluent Bit user into central's
+ * security config Secret (internal_users.yml + the fluentbit_writer mapping), keeping every other file and
+ * user as they are. Nothing to do when central has no security config yet (central's own run writes it
+ * whole) or it already holds a hash of this password. Returns what was done.
+ */
+export async function ensureFluentbitUser(central: Kube, cluster: string, v: SecretValues): Promise<'added' | 'updated' | 'unchanged' | 'no-security-config'> {
+  const live = await central.get<{apiVersion: string; kind: string; metadata: {name: string; labels?: Record<string, string>}; type?: string; data?: Record<string, string>}>('v1', 'Secret', SECRET_NAMES.opensearchSecurityConfig, NAMESPACES.logging)
+  if (!live?.data?.['internal_users.yml']) return 'no-security-config'
+  const dec = (k: string) => Buffer.from(live.data?.[k] ?? '', 'base64').toString('utf8')
+  const users = (YAML.parse(dec('internal_users.yml')) ?? {}) as Record<string, {hash?: string}>
+  const mapping = (YAML.parse(dec('roles_mapping.yml') || '{}') ?? {}) as Record<string, {users?: string[]; reserved?: boolean}>
+  const bcrypt = (await import('bcryptjs')).default
+  const user = fluentbitUser(cluster)
+  const password = fluentbitPasswordFor(v.fluentbitPassword, cluster)
+  const old = users[user]?.hash
+  const mapped = mapping.fluentbit_writer?.users?.includes(user) ?? false
+  if (old && mapped && (await bcrypt.compare(password, old))) return 'unchanged'
+  users[user] = {hash: await bcrypt.hash(password, 12), reserved: false, backend_roles: [], description: `Fluent Bit log shipping from ${cluster} (obsctl secrets apply)`} as {hash: string}
+  mapping.fluentbit_writer = {...mapping.fluentbit_writer, reserved: false, users: [...new Set([...(mapping.fluentbit_writer?.users ?? []), user])]}
+  const enc = (o: unknown) => Buffer.from(YAML.stringify(o, {lineWidth: 0})).toString('base64')
+  // the whole Secret, server-side applied by obsctl (which owns all of it): a partial apply would drop the other files
+  await central.apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: SECRET_NAMES.opensearchSecurityConfig, namespace: NAMESPACES.logging, labels: live.metadata.labels}, type: live.type ?? 'Opaque', data: {...live.data, 'internal_users.yml': enc(users), 'roles_mapping.yml': enc(mapping)}})
+  return old ? 'updated' : 'added'
 }

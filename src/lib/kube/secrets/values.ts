@@ -10,7 +10,7 @@ import {fsReason, inputError} from '../../errors.js'
 import {PASSWORD_ENV, passwordProblem, type PasswordKind} from '../../config/passwords.js'
 import {SERVICES} from '../../platform/index.js'
 import type {Kube} from '../../platform/index.js'
-import {ENV, liveValue, type SecretValues} from './catalogue.js'
+import {ENV, FLUENTBIT_KEY_ENTRY, FLUENTBIT_OPENSEARCH_USER, liveValue, type SecretValues} from './catalogue.js'
 import {resolveTls} from './tls.js'
 
 export interface ResolveOptions {
@@ -93,7 +93,7 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
   }
   const central = centralCluster(p)
   const opensearchAdminPassword = await password('OpenSearch admin password', 'opensearchAdmin', () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'password'))
-  const fluentbitPassword = await password('Fluent Bit OpenSearch password', 'fluentbitOpensearch', () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.fluentbitOpensearch, 'password'))
+  const fluentbitPassword = await password('Fluent Bit OpenSearch password', 'fluentbitOpensearch', () => liveFluentbitKey(kube))
   const grafanaAdminPassword = await password('Grafana admin password', 'grafanaAdmin', () => liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaAdmin, 'admin-password'))
   // a machine credential (Grafana's datasource): env, else the cluster's, else generated without asking
   let grafanaOpensearchPassword = process.env[ENV.grafanaOpensearchPassword]
@@ -173,4 +173,12 @@ export function alertingValues(inv: LoadedInventory): Record<string, string> {
     )
   }
   return out
+}
+
+/** The Fluent Bit derivation key central keeps; from an earlier version's shared user, its password (the same env var). */
+async function liveFluentbitKey(kube: Kube | undefined): Promise<string | undefined> {
+  const key = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.fluentbitOpensearch, FLUENTBIT_KEY_ENTRY)
+  if (key) return key
+  const user = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.fluentbitOpensearch, 'username')
+  return user === FLUENTBIT_OPENSEARCH_USER ? liveValue(kube, NAMESPACES.logging, SECRET_NAMES.fluentbitOpensearch, 'password') : undefined
 }

@@ -1,0 +1,323 @@
+/**
+ * `obsctl rollback [--to COMMIT]`: undo obsctl's last change in the GitOps repository (or every change
+ * after COMMIT) with `git revert`, put the inventory back to the text that went with it (kept in
+ * .obsctl/inventory/ and named by the commits' trailers, see trailers.ts), commit, push and let the
+ * change flow's sync phase wait for Argo CD.
+ *
+ * It refuses (exit 2) rather than guess: commits obsctl did not make after that point (listed),
+ * a cluster's addition or removal (more than Git changed: use cluster add/remove), an inventory edited
+ * since the last render, an inventory text this machine did not keep, uncommitted changes in the
+ * working copy, a working copy that diverged from the remote.
+ */
+import type {LoadedInventory} from '../config/load.js'
+import {parseInventory} from '../config/load.js'
+import {gitDir} from '../config/model.js'
+import {ObsctlError, inputError} from '../errors.js'
+import {writeFileAtomic} from '../fs.js'
+import type {RendererChoice, RunResult} from '../engine/index.js'
+import {git, isRepo, push as gitPush, type PushResult} from './git.js'
+import {TRAILER, inventoryHash, parseTrailers, recordInventory, recordedInventory, type Trailers} from './trailers.js'
+
+export interface RollbackOptions {
+  /** revert every commit after this one (else: obsctl's last change) */
+  to?: string
+  dryRun?: boolean
+  yes?: boolean
+  /** push the revert commit (default true) */
+  push?: boolean
+  /** wait for Argo CD after the push (default true) */
+  sync?: boolean
+  kubeconfig?: string
+  timeoutSeconds?: number
+  intervalMs?: number
+  renderer?: RendererChoice
+  confirm?: (question: string) => Promise<boolean>
+  onNotice?: (line: string) => void
+  /** what will be done (commits, inventory diff, files), before the confirmation */
+  onPlan?: (text: string) => void
+}
+
+export interface CommitInfo {
+  sha: string
+  subject: string
+  author: string
+  date: string
+  /** the Obsctl-Command trailer, or a subject that obsctl writes (commits from before the trailers) */
+  command?: string
+  obsctl: boolean
+}
+
+export interface RollbackResult {
+  dir: string
+  remote: string
+  branch: string
+  /** the commit whose tree (and inventory) the repository goes back to */
+  base: string
+  /** the commits undone, newest first */
+  reverted: CommitInfo[]
+  inventory: {file: string; changed: boolean; diff: string}
+  /** files that differ between the current tree and the base */
+  files: string[]
+  dryRun: boolean
+  cancelled?: boolean
+  /** a rollback commit a previous run made but did not push is pushed now */
+  resumed?: boolean
+  commit?: {sha: string; message: string} | null
+  push?: PushResult | null
+  sync?: {ok: boolean; summary: string} | null
+}
+
+const SEP = '\u001f'
+const END = '\u001e'
+
+async function must(dir: string, args: string[], what: string): Promise<string> {
+  const r = await git(dir, args)
+  if (r.exitCode !== 0) throw new ObsctlError(`${what} failed: ${(r.stderr || r.stdout).trim()}`, {code: 'GIT_FAILED', hints: [`in ${dir}: git ${args.join(' ')}`]})
+  return r.stdout
+}
+
+interface LogEntry extends CommitInfo {
+  parents: string[]
+  trailers: Record<string, string[]>
+}
+
+/** The first-parent history from `tip` (newest first), with each commit's trailers. */
+async function history(dir: string, tip: string, stop?: string, max = 500): Promise<LogEntry[]> {
+  const range = stop ? [`${stop}..${tip}`] : [tip]
+  const out = await must(dir, ['log', '--first-parent', `--max-count=${max}`, `--format=%H${SEP}%P${SEP}%an <%ae>${SEP}%aI${SEP}%s${SEP}%(trailers:only,unfold)${END}`, ...range, '--'], 'git log')
+  return out
+    .split(END)
+    .map((r) => r.replace(/^\n/, ''))
+    .filter((r) => r.trim())
+    .map((r) => {
+      const [sha, parents, author, date, subject, trailerText] = r.split(SEP) as [string, string, string, string, string, string]
+      const trailers = parseTrailers(trailerText ?? '')
+      const cmd = trailers[TRAILER.command]?.[0]
+      // commits obsctl made before it wrote trailers are known by the subjects it writes
+      const legacy = /^obsctl(?: render)?: /.test(subject)
+      const ps = parents.split(' ').filter(Boolean)
+      return {sha, parents: ps, author, date, subject, trailers, command: cmd ?? (legacy ? 'render' : undefined), obsctl: ps.length <= 1 && (cmd !== undefined || legacy)}
+    })
+}
+
+const info = (e: LogEntry): CommitInfo => ({sha: e.sha, subject: e.subject, author: e.author, date: e.date, command: e.command, obsctl: e.obsctl})
+const line = (c: CommitInfo) => `  ${c.sha.slice(0, 12)} ${c.date.slice(0, 19).replace('T', ' ')} ${c.author}  ${c.subject}`
+
+/** Commands whose commits are more than Git: undoing them takes their own command. */
+function notRevertable(command: string | undefined): string | undefined {
+  if (!command) return undefined
+  if (command.startsWith('cluster add')) return 'a cluster was added (nodes, kubeconfig, Argo CD registration, Secrets): undo it with obsctl cluster remove NAME'
+  if (command.startsWith('cluster remove')) return 'a cluster was removed (its Applications, Secrets and kubeconfig entries are gone): bring it back with obsctl cluster add'
+  if (command === 'bootstrap') return 'the bootstrap render is the first state of the repository; there is nothing before it to go back to'
+  return undefined
+}
+
+export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): Promise<RollbackResult> {
+  const p = inv.platform
+  const dir = gitDir(p, inv.dir)
+  const branch = p.git.branch
+  if (!(await isRepo(dir))) throw inputError(`${dir} is not a Git working copy: obsctl has committed nothing to roll back`, ['obsctl render --push creates it'], 'NO_REPO')
+
+  // uncommitted changes would be mixed into the revert (and an interrupted rollback leaves its revert staged)
+  const dirty = (await must(dir, ['status', '--porcelain=v1', '--untracked-files=no'], 'git status')).trim()
+  if (dirty) {
+    throw inputError(`${dir} has uncommitted changes; rollback reverts commits only in a clean working copy:\n${dirty}`, [
+      `look at them: git -C ${dir} status`,
+      `discard them (an interrupted rollback's staged revert included): git -C ${dir} reset --hard HEAD`,
+    ], 'DIRTY_WORKING_COPY')
+  }
+
+  // the remote is the truth: what Argo CD deploys is its branch
+  const fetched = await git(dir, ['fetch', '-q', 'origin', `refs/heads/${branch}`])
+  if (fetched.exitCode !== 0) throw new ObsctlError(`cannot read ${branch} from ${p.git.remote}: ${fetched.stderr.trim()}`, {code: 'GIT_FETCH', hints: ['check git.remote and your credentials']})
+  const remoteTip = (await must(dir, ['rev-parse', 'FETCH_HEAD'], 'git rev-parse')).trim()
+  const head = (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()
+  const isAncestor = async (a: string, b: string) => (await git(dir, ['merge-base', '--is-ancestor', a, b])).exitCode === 0
+
+  const base: Pick<RollbackResult, 'dir' | 'remote' | 'branch' | 'dryRun'> = {dir, remote: p.git.remote, branch, dryRun: Boolean(o.dryRun)}
+
+  // resume: an earlier rollback committed but did not push
+  if (head !== remoteTip && (await isAncestor(remoteTip, head))) {
+    const ahead = await history(dir, head, remoteTip)
+    if (ahead.every((c) => c.command === 'rollback')) return resume(inv, ahead, o, base)
+    throw inputError(`${dir} has ${ahead.length} commit(s) that ${branch} on ${p.git.remote} does not have:\n${ahead.map((c) => line(info(c))).join('\n')}`, [
+      `push them first (obsctl render --push), or drop them: git -C ${dir} reset --hard origin/${branch}`,
+    ], 'UNPUSHED_COMMITS')
+  }
+  if (head !== remoteTip && !(await isAncestor(head, remoteTip))) {
+    throw inputError(`${dir} and ${branch} on ${p.git.remote} have diverged`, [`bring in the remote's commits: git -C ${dir} pull --rebase origin ${branch}`], 'DIVERGED')
+  }
+  const tip = remoteTip
+
+  // which commits to undo
+  let target: LogEntry
+  let undo: LogEntry[]
+  if (o.to) {
+    const resolved = await git(dir, ['rev-parse', '--verify', '-q', `${o.to}^{commit}`])
+    if (resolved.exitCode !== 0) throw inputError(`--to ${o.to}: no such commit in ${dir}`, [`commits: git -C ${dir} log --oneline`], 'BAD_COMMIT')
+    const to = resolved.stdout.trim()
+    const chain = await history(dir, tip, undefined, 10_000)
+    const at = chain.findIndex((c) => c.sha === to)
+    if (at < 0) throw inputError(`--to ${o.to}: ${to.slice(0, 12)} is not on the history of ${branch}`, [`commits: git -C ${dir} log --first-parent --oneline ${branch}`], 'BAD_COMMIT')
+    if (at === 0) throw inputError(`--to ${o.to}: ${branch} is at ${to.slice(0, 12)} already: nothing to roll back`, [], 'NOTHING_TO_ROLL_BACK')
+    undo = chain.slice(0, at)
+    target = chain[at]!
+  } else {
+    const chain = await history(dir, tip)
+    const last = chain.findIndex((c) => c.obsctl)
+    if (last < 0) throw inputError(`${branch} has no commit made by obsctl: nothing to roll back`, [], 'NOTHING_TO_ROLL_BACK')
+    undo = chain.slice(0, last + 1)
+    const parent = chain[last + 1] ?? (await history(dir, `${chain[last]!.sha}~1`, undefined, 1).catch(() => []))[0]
+    if (!parent) throw inputError(`${chain[last]!.sha.slice(0, 12)} (${chain[last]!.subject}) is the first commit of ${branch}: there is nothing before it`, [], 'NOTHING_TO_ROLL_BACK')
+    target = parent
+  }
+
+  const foreign = undo.filter((c) => !c.obsctl)
+  if (foreign.length > 0) {
+    throw inputError(`${branch} has ${foreign.length} commit(s) obsctl did not make after ${target.sha.slice(0, 12)}; rollback does not revert other people's work:\n${foreign.map((c) => line(info(c))).join('\n')}`, [
+      `revert them yourself (git -C ${dir} revert SHA), then push`,
+      'or roll back only what is after them: obsctl rollback --to SHA (the newest of them)',
+    ], 'FOREIGN_COMMITS', {commits: foreign.map(info)})
+  }
+  for (const c of undo) {
+    const why = notRevertable(c.command)
+    if (why) throw inputError(`${c.sha.slice(0, 12)} (${c.subject}) cannot be rolled back: ${why}`, ['roll back only what came after it: obsctl rollback --to ' + c.sha.slice(0, 12)], 'NOT_REVERTABLE')
+  }
+
+  // the inventory that goes with the target: the oldest undone change's "before", else the target's own
+  const oldest = undo.at(-1)!
+  const wantedHash = oldest.trailers[TRAILER.before]?.[0] ?? target.trailers[TRAILER.inventory]?.[0]
+  if (!wantedHash) {
+    throw inputError(`obsctl does not know which inventory went with ${target.sha.slice(0, 12)} (${target.subject}): its commits carry no ${TRAILER.inventory} trailer (made by an older obsctl or by hand)`, [
+      `revert by hand: git -C ${dir} revert ${undo.map((c) => c.sha.slice(0, 12)).join(' ')}, edit ${inv.file} to match, then obsctl render --push`,
+    ], 'NO_INVENTORY_RECORD')
+  }
+  const wanted = recordedInventory(inv.dir, wantedHash)
+  if (wanted === undefined) {
+    throw inputError(`the inventory that went with ${target.sha.slice(0, 12)} (${wantedHash.slice(0, 19)}…) is not kept on this machine (${inv.dir}/.obsctl/inventory/)`, [
+      'run rollback where the change was made (its .obsctl/ keeps the inventory texts)',
+      `or revert by hand: git -C ${dir} revert ${undo.map((c) => c.sha.slice(0, 12)).join(' ')}, edit ${inv.file} to match, then obsctl render --push`,
+    ], 'NO_INVENTORY_RECORD')
+  }
+  const current = inventoryHash(inv.text)
+  const newest = undo[0]!.trailers[TRAILER.inventory]?.[0]
+  if (current !== wantedHash && newest && current !== newest) {
+    throw inputError(`${inv.file} was edited after ${undo[0]!.sha.slice(0, 12)} (${undo[0]!.subject}) was rendered from it; rollback would throw that edit away`, [
+      'render and push the edit first (obsctl render --push), then roll back what you mean to',
+      `or undo the edit by hand, then rerun obsctl rollback`,
+    ], 'INVENTORY_EDITED')
+  }
+
+  const {unifiedDiff} = await import('../diff.js')
+  const invDiff = unifiedDiff(`${inv.file} (now)`, `${inv.file} (after rollback)`, inv.text, wanted)
+  const files = (await must(dir, ['diff', '--name-only', tip, target.sha], 'git diff')).split('\n').filter(Boolean)
+  const reverted = undo.map(info)
+  const result: RollbackResult = {...base, base: target.sha, reverted, inventory: {file: inv.file, changed: wanted !== inv.text, diff: invDiff}, files}
+
+  const plan = [
+    `roll ${branch} back to ${target.sha.slice(0, 12)} (${target.subject}), reverting ${undo.length} commit(s):`,
+    ...reverted.map(line),
+    invDiff ? `\n${invDiff}` : `${inv.file}: unchanged`,
+    `\n${files.length} rendered file(s) change:`,
+    ...files.map((f) => `  ${f}`),
+  ].join('\n')
+  if (o.dryRun) return result
+  o.onPlan?.(plan)
+  const {confirmOrRefuse} = await import('../fleet/change.js')
+  if (!(await confirmOrRefuse('rollback', `revert ${undo.length} commit(s)${o.push === false ? '' : ' and push'}?`, o, 'or --dry-run to see what would be reverted'))) {
+    result.cancelled = true
+    return result
+  }
+
+  if (head !== tip) await must(dir, ['merge', '-q', '--ff-only', tip], 'git merge --ff-only')
+  // newest first: each revert applies to the tree the later commits left
+  const rv = await git(dir, ['revert', '--no-commit', '--no-edit', ...undo.map((c) => c.sha)], {env: {GIT_EDITOR: 'true'}})
+  if (rv.exitCode !== 0) {
+    await git(dir, ['revert', '--abort'])
+    throw new ObsctlError(`git revert failed: ${(rv.stderr || rv.stdout).trim()}`, {code: 'REVERT_FAILED', hints: [`nothing was committed; the working copy is back at ${tip.slice(0, 12)}`]})
+  }
+  const next = parseInventory(wanted, inv.file)
+  if (result.inventory.changed) {
+    await writeFileAtomic(inv.file, wanted)
+    o.onNotice?.(`wrote ${inv.file}`)
+  }
+  // the render of the restored inventory is the truth for the tree (templates may have changed since)
+  const {renderRepo, commitRender} = await import('./repo.js')
+  await renderRepo(next.platform, {dir})
+  const message = `obsctl: rollback to ${target.sha.slice(0, 12)} (${target.subject})\n\n${reverted.map((c) => `Revert ${c.sha.slice(0, 12)} ${c.subject}`).join('\n')}\n`
+  const trailers: Trailers = {
+    [TRAILER.command]: 'rollback',
+    [TRAILER.inventory]: await recordInventory(inv.dir, wanted),
+    [TRAILER.before]: await recordInventory(inv.dir, inv.text),
+    [TRAILER.reverts]: reverted.map((c) => c.sha),
+  }
+  const committed = await commitRender(next.platform, dir, message, trailers)
+  // a revert that changed nothing Git tracks leaves the index staged: clean it
+  if (!committed) await git(dir, ['reset', '-q', '--hard', 'HEAD'])
+  result.commit = committed ? {sha: committed.sha, message: committed.message} : null
+  if (committed) o.onNotice?.(`commit ${committed.sha.slice(0, 12)} ${committed.message}`)
+  return finish(next, result, o)
+}
+
+/** Push (unless --no-push) and wait for Argo CD (unless --no-sync). */
+async function finish(next: LoadedInventory, result: RollbackResult, o: RollbackOptions): Promise<RollbackResult> {
+  result.push = o.push === false ? null : await gitPush(result.dir, result.branch)
+  if (result.push) o.onNotice?.(`pushed to ${result.push.remote} (${result.branch})`)
+  if (o.sync === false) {
+    result.sync = null
+    return result
+  }
+  const {runSync} = await import('../fleet/change.js')
+  const s: {ok: boolean; summary: string; run: RunResult} = await runSync(next, o, 'rollback', result.push?.commit)
+  result.sync = {ok: s.ok, summary: s.summary}
+  if (!s.ok) {
+    throw new ObsctlError(`the rollback is committed${result.push ? ' and pushed' : ''}, but the sync did not finish: ${s.summary}`, {
+      code: 'SYNC_FAILED',
+      exitCode: s.run.exitCode || 1,
+      hints: ['obsctl argocd sync waits again', ...(s.run.logsDir ? [`task logs: ${s.run.logsDir}`] : [])],
+      details: result,
+    })
+  }
+  return result
+}
+
+/** An earlier rollback committed (and wrote the inventory) but did not push: push it and sync. */
+async function resume(inv: LoadedInventory, ahead: LogEntry[], o: RollbackOptions, base: Pick<RollbackResult, 'dir' | 'remote' | 'branch' | 'dryRun'>): Promise<RollbackResult> {
+  const top = ahead[0]!
+  const wantedHash = top.trailers[TRAILER.inventory]?.[0]
+  const wanted = wantedHash ? recordedInventory(inv.dir, wantedHash) : undefined
+  const text = wanted ?? inv.text
+  const result: RollbackResult = {
+    ...base,
+    base: top.sha,
+    reverted: [],
+    inventory: {file: inv.file, changed: text !== inv.text, diff: ''},
+    files: [],
+    resumed: true,
+    commit: {sha: top.sha, message: top.subject},
+  }
+  o.onNotice?.(`the working copy has rollback commit ${top.sha.slice(0, 12)} that ${base.branch} does not have: pushing it`)
+  if (o.dryRun) return result
+  if (result.inventory.changed) await writeFileAtomic(inv.file, text)
+  return finish(parseInventory(text, inv.file), result, o)
+}
+
+export function formatRollback(r: RollbackResult): string {
+  if (r.dryRun) {
+    return [
+      `would roll ${r.branch} back to ${r.base.slice(0, 12)}, reverting ${r.reverted.length} commit(s):`,
+      ...r.reverted.map(line),
+      r.inventory.diff ? `\n${r.inventory.diff}` : `${r.inventory.file}: unchanged`,
+      `\n${r.files.length} rendered file(s) would change:`,
+      ...r.files.map((f) => `  ${f}`),
+      '\ndry run: nothing was written, committed or pushed',
+    ].join('\n')
+  }
+  if (r.cancelled) return 'cancelled; nothing was changed'
+  const lines = [r.resumed ? `resumed the rollback ${r.commit?.sha.slice(0, 12)}` : `rolled back ${r.reverted.length} commit(s) to ${r.base.slice(0, 12)}`]
+  lines.push(r.inventory.changed ? `inventory ${r.inventory.file} restored` : `inventory ${r.inventory.file} unchanged`)
+  lines.push(r.commit ? `commit  ${r.commit.sha.slice(0, 12)} ${r.commit.message}` : 'commit  (nothing to commit)')
+  lines.push(r.push ? `push    ${r.push.remote} ${r.push.branch} at ${r.push.commit.slice(0, 12)}` : 'push    skipped (--no-push)')
+  lines.push(r.sync ? `sync    ${r.sync.summary}` : 'sync    skipped (--no-sync)')
+  return lines.join('\n')
+}

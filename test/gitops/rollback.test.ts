@@ -1,0 +1,168 @@
+/**
+ * obsctl rollback against a real bare Git remote (git CLI): config set / upgrade chart commits are
+ * reverted with git revert, the inventory goes back byte for byte, the revert is pushed; commits obsctl
+ * did not make stop it (exit 2, listed) and nothing changes.
+ */
+import {execFileSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterEach, describe, expect, it} from 'vitest'
+import {configSet, upgradeChart} from '../../src/lib/fleet/index.js'
+import {rollback} from '../../src/lib/gitops/rollback.js'
+import {ObsctlError} from '../../src/lib/errors.js'
+import {workspace, type Workspace} from '../fleet/helpers.js'
+import {obsctlAsync, requireBuild} from '../cli/helpers.js'
+
+let ws: Workspace | undefined
+afterEach(() => {
+  ws?.cleanup()
+  ws = undefined
+})
+
+async function expectExit2(p: Promise<unknown>, code: string): Promise<ObsctlError> {
+  const e = await p.then(() => undefined, (error: unknown) => error)
+  expect(e).toBeInstanceOf(ObsctlError)
+  expect((e as ObsctlError).code).toBe(code)
+  expect((e as ObsctlError).exitCode).toBe(2)
+  return e as ObsctlError
+}
+
+const tree = (w: Workspace, ref = 'main') => w.remoteGit('rev-parse', `${ref}^{tree}`).trim()
+
+/** a commit someone else pushes to the remote (a clone of their own) */
+function foreignCommit(w: Workspace, file: string, subject: string): string {
+  const clone = mkdtempSync(path.join(tmpdir(), 'obsctl-foreign-'))
+  const g = (...a: string[]) => execFileSync('git', ['-C', clone, ...a], {encoding: 'utf8', env: {...process.env, GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'ada@example.test', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'ada@example.test'}})
+  execFileSync('git', ['clone', '-q', '-b', 'main', w.remote, clone])
+  writeFileSync(path.join(clone, file), 'by hand\n')
+  g('add', file)
+  g('commit', '-q', '-m', subject)
+  g('push', '-q', 'origin', 'main')
+  return g('rev-parse', 'HEAD').trim()
+}
+
+describe('obsctl rollback', () => {
+  it('reverts the last config set: the remote tree is the one before it, the inventory is back byte for byte, the commit says what it reverted', async () => {
+    ws = await workspace()
+    const before = readFileSync(ws.file, 'utf8')
+    const start = ws.remoteGit('rev-parse', 'main').trim()
+    const set = await configSet(ws.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+    expect(readFileSync(ws.file, 'utf8')).not.toBe(before)
+    // the change commit is recognisably obsctl's and names the inventories (kept 0600 under .obsctl/inventory/)
+    const body = ws.remoteGit('log', '-1', '--format=%B', 'main')
+    expect(body).toMatch(/^Obsctl-Command: config set$/m)
+    const beforeHash = /^Obsctl-Inventory-Before: sha256:([0-9a-f]{64})$/m.exec(body)![1]!
+    const kept = path.join(ws.dir, '.obsctl', 'inventory', `${beforeHash}.yaml`)
+    expect(readFileSync(kept, 'utf8')).toBe(before)
+    expect(statSync(kept).mode & 0o777).toBe(0o600)
+
+    // dry run: names the commit and the inventory diff, changes nothing
+    const dry = await rollback(ws.inv(), {dryRun: true})
+    expect(dry.reverted.map((c) => c.sha)).toEqual([set.commit!.sha])
+    expect(dry.base).toBe(start)
+    expect(dry.inventory.diff).toMatch(/^-.*8h/m)
+    expect(dry.inventory.diff).toMatch(/^\+.*6h/m)
+    expect(dry.files.some((f) => f.endsWith('kube-prometheus-stack/values.yaml'))).toBe(true)
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(set.commit!.sha)
+    expect(readFileSync(ws.file, 'utf8')).not.toBe(before)
+
+    const r = await rollback(ws.inv(), {yes: true, sync: false})
+    expect(r.commit).toBeTruthy()
+    expect(r.push!.commit).toBe(r.commit!.sha)
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(r.commit!.sha)
+    // the remote holds exactly the tree from before the change, on top of it (history kept)
+    expect(tree(ws)).toBe(tree(ws, start))
+    expect(ws.remoteGit('rev-list', '--count', `${start}..main`).trim()).toBe('2')
+    expect(readFileSync(ws.file, 'utf8')).toBe(before)
+    const msg = ws.remoteGit('log', '-1', '--format=%B', 'main')
+    expect(msg).toMatch(new RegExp(`^obsctl: rollback to ${start.slice(0, 12)}`))
+    expect(msg).toContain(`Revert ${set.commit!.sha.slice(0, 12)} obsctl: set retention.prometheus 6h → 8h`)
+    expect(msg).toMatch(/^Obsctl-Command: rollback$/m)
+    expect(msg).toContain(`Obsctl-Reverts: ${set.commit!.sha}`)
+    // the working copy renders clean from the restored inventory
+    const values = set.render.changed.find((f) => f.endsWith('kube-prometheus-stack/values.yaml'))!
+    expect(readFileSync(path.join(ws.gitops, values), 'utf8')).not.toContain('8h')
+
+    // rolling back the rollback redoes the change
+    const redo = await rollback(ws.inv(), {yes: true, sync: false})
+    expect(redo.reverted[0]!.sha).toBe(r.commit!.sha)
+    expect(tree(ws)).toBe(tree(ws, set.commit!.sha))
+    expect(readFileSync(ws.file, 'utf8')).toContain('8h')
+  })
+
+  it('--to COMMIT reverts every obsctl change after it (config set and upgrade chart) in one commit', async () => {
+    ws = await workspace()
+    const before = readFileSync(ws.file, 'utf8')
+    const start = ws.remoteGit('rev-parse', 'main').trim()
+    await configSet(ws.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+    const up = await upgradeChart(ws.inv(), 'kube-prometheus-stack', '79.0.0', {yes: true, sync: false})
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(up.commit!.sha)
+    const r = await rollback(ws.inv(), {to: start.slice(0, 10), yes: true, sync: false})
+    expect(r.reverted).toHaveLength(2)
+    expect(r.reverted[0]!.sha).toBe(up.commit!.sha)
+    expect(tree(ws)).toBe(tree(ws, start))
+    expect(readFileSync(ws.file, 'utf8')).toBe(before)
+    // --to the branch's head, or a commit that is not there: exit 2
+    await expectExit2(rollback(ws.inv(), {to: 'main', yes: true, sync: false}), 'NOTHING_TO_ROLL_BACK')
+    await expectExit2(rollback(ws.inv(), {to: 'deadbeef', yes: true, sync: false}), 'BAD_COMMIT')
+  })
+
+  it('refuses (exit 2) when the branch has a commit obsctl did not make after that point, showing it; nothing changes', async () => {
+    ws = await workspace()
+    await configSet(ws.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+    const foreign = foreignCommit(ws, 'NOTES.md', 'notes by hand')
+    const inventory = readFileSync(ws.file, 'utf8')
+    const e = await expectExit2(rollback(ws.inv(), {yes: true, sync: false}), 'FOREIGN_COMMITS')
+    expect(e.message).toContain(foreign.slice(0, 12))
+    expect(e.message).toContain('notes by hand')
+    expect(e.message).toContain('Ada <ada@example.test>')
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(foreign)
+    expect(readFileSync(ws.file, 'utf8')).toBe(inventory)
+    // --to the foreign commit undoes nothing before it: nothing of obsctl's is after it
+    await expectExit2(rollback(ws.inv(), {to: foreign, yes: true, sync: false}), 'NOTHING_TO_ROLL_BACK')
+  })
+
+  it('refuses an inventory edited since the last render, and without a terminal or --yes; nothing changes', async () => {
+    ws = await workspace()
+    const set = await configSet(ws.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+    await expectExit2(rollback(ws.inv(), {sync: false}), 'NO_TTY')
+    writeFileSync(ws.file, readFileSync(ws.file, 'utf8').replace('retention:', '# edited by hand\nretention:'))
+    await expectExit2(rollback(ws.inv(), {yes: true, sync: false}), 'INVENTORY_EDITED')
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(set.commit!.sha)
+  })
+
+  it('--no-push commits only; the next run pushes that rollback commit instead of reverting it', async () => {
+    ws = await workspace()
+    const start = ws.remoteGit('rev-parse', 'main').trim()
+    const set = await configSet(ws.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+    const r = await rollback(ws.inv(), {yes: true, sync: false, push: false})
+    expect(r.push).toBeNull()
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(set.commit!.sha)
+    const again = await rollback(ws.inv(), {yes: true, sync: false})
+    expect(again.resumed).toBe(true)
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(r.commit!.sha)
+    expect(tree(ws)).toBe(tree(ws, start))
+  })
+
+  it('through the CLI: --dry-run --json is an object naming the commit; the rollback pushes; a foreign commit is exit 2 with its code', async () => {
+    requireBuild()
+    ws = await workspace()
+    const start = ws.remoteGit('rev-parse', 'main').trim()
+    const set = await configSet(ws.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+    const dry = await obsctlAsync(['rollback', '--dry-run', '--json', '-c', ws.file])
+    expect(dry.status).toBe(0)
+    const plan = JSON.parse(dry.stdout)
+    expect(plan.reverted[0].sha).toBe(set.commit!.sha)
+    expect(plan.dryRun).toBe(true)
+    const run = await obsctlAsync(['rollback', '--yes', '--no-sync', '-c', ws.file])
+    expect(run.status).toBe(0)
+    expect(run.stdout).toContain(`rolled back 1 commit(s) to ${start.slice(0, 12)}`)
+    expect(tree(ws)).toBe(tree(ws, start))
+    foreignCommit(ws, 'NOTES.md', 'notes by hand')
+    const refused = await obsctlAsync(['rollback', '--yes', '--no-sync', '--json', '-c', ws.file])
+    expect(refused.status).toBe(2)
+    expect(JSON.parse(refused.stdout).error.code).toBe('FOREIGN_COMMITS')
+    expect(JSON.parse(refused.stdout).error.message).toContain('notes by hand')
+  })
+})
