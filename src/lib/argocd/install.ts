@@ -10,6 +10,7 @@ import {ObsctlError} from '../errors.js'
 import {NAMESPACES, centralCluster, gitDir, serviceUrl} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {applyOrder, describeObject, rolloutStatus, waitUntil, type Kube, type KubeObject} from '../kube/index.js'
+import {CONTROLLER, controllerSharding, shardingApplied, withSharding, type Sharding} from './sharding.js'
 import {HA_MIN_NODES, chooseVariant, intoNamespace, loadManifest, manifestUrl, parseObjects, type ManifestVariant, type PodTemplated, type VariantChoice} from './manifest.js'
 
 export interface InstallOptions {
@@ -44,6 +45,8 @@ export interface InstallReport {
   workloads: WorkloadState[]
   /** objects of the rendered argocd/install/ */
   extras: string[]
+  /** application-controller shards for the inventory's cluster count (docs/argocd.md) */
+  sharding: Sharding
   url: string
   namespace: string
 }
@@ -168,8 +171,11 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
   )
   log(`${crds.length} CustomResourceDefinitions Established`)
 
-  // 4. everything else; namespaced objects into argocd (what `kubectl apply -n argocd` does)
-  const rest = applyOrder(intoNamespace(manifest.objects.filter((o) => o.kind !== 'CustomResourceDefinition' && !(o.kind === 'Namespace' && o.metadata.name === ns)), ns))
+  // 4. everything else; namespaced objects into argocd (what `kubectl apply -n argocd` does), the
+  //    application controller sharded for the fleet's size
+  const sharding = controllerSharding(p)
+  log(`application controller: ${sharding.replicas} replica(s) for ${sharding.clusters} cluster(s)${sharding.algorithm ? `, ${CONTROLLER.algorithmKey}=${sharding.algorithm}` : ''}`)
+  const rest = applyOrder(withSharding(intoNamespace(manifest.objects.filter((o) => o.kind !== 'CustomResourceDefinition' && !(o.kind === 'Namespace' && o.metadata.name === ns)), ns), sharding))
   await applyAll(kube, rest, opts.signal, log, 'objects')
 
   // 5. every Deployment and StatefulSet rolled out
@@ -217,6 +223,7 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
     applied: 1 + crds.length + rest.length + extras.objects.length,
     workloads: [...states.values()],
     extras: extras.objects.map(describeObject),
+    sharding,
     url: serviceUrl(p, central, 'argocd'),
     namespace: ns,
   }
@@ -236,6 +243,8 @@ export async function argocdInstalled(kube: Kube, p: Platform, inventoryDir: str
     ...(await kube.list('apps/v1', 'StatefulSet', {namespace: ns})).map((w) => ({...w, kind: 'StatefulSet'})),
   ]
   if (workloads.length === 0 || !workloads.every((w) => rolloutStatus(w) === true)) return false
+  // the fleet grew past a threshold since the install: the controller needs more shards
+  if (!shardingApplied(workloads.find((w) => w.kind === 'StatefulSet' && w.metadata.name === CONTROLLER.statefulSet), controllerSharding(p))) return false
   const {objects} = await renderedInstallObjects(p, inventoryDir)
   for (const o of objects) if (!(await kube.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace))) return false
   return true

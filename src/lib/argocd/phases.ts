@@ -12,6 +12,7 @@ import type {Phase, RunContext, Target} from '../engine/types.js'
 import {kubeForCluster} from '../kube/run.js'
 import {argocdInstalled, installArgocd, type InstallReport} from './install.js'
 import {manifestUrl} from './manifest.js'
+import {controllerSharding} from './sharding.js'
 import {edgeRegistered, edgesToRegister, registerEdge, type RegisterReport} from './register.js'
 import {applyRootApp, credentialDigest, readRootApp, repoSecretName, type RepoCredential, type RootAppReport} from './rootapp.js'
 import {isReady, listApps, waitForApps, type SyncReport} from './sync.js'
@@ -71,12 +72,14 @@ export function argocdPhase(o: ArgocdPhaseOptions = {}): Phase<Target, InstallRe
       version: ctx.platform.versions.argocd,
       manifest: o.manifest ?? null,
       nodes: centralCluster(ctx.platform).nodes.length,
+      // the controller's shards follow the fleet's size (sharding.ts): past a threshold the install runs again
+      shards: controllerSharding(ctx.platform).replicas,
       rendered: digestDir(path.join(gitDir(ctx.platform, ctx.inv.dir), 'argocd', 'install')),
     }),
     describe: (t, ctx) => {
       const m = o.manifest
       const p = ctx.platform
-      return `install Argo CD ${p.versions.argocd} on ${t.cluster} from ${m ?? `${manifestUrl(p.versions.argocd, centralCluster(p).nodes.length >= 3 ? 'ha' : 'non-ha')} (HA when the cluster has >= 3 nodes)`}, wait for the rollout, apply the rendered argocd/install/`
+      return `install Argo CD ${p.versions.argocd} on ${t.cluster} from ${m ?? `${manifestUrl(p.versions.argocd, centralCluster(p).nodes.length >= 3 ? 'ha' : 'non-ha')} (HA when the cluster has >= 3 nodes)`}, wait for the rollout, apply the rendered argocd/install/; application controller sharded by cluster count (${ctx.platform.clusters.length} cluster(s))`
     },
     async isDone(t, ctx) {
       return argocdInstalled(await kubeForCluster(ctx, t.cluster!), ctx.platform, ctx.inv.dir)

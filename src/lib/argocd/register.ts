@@ -10,7 +10,9 @@
  *
  * For an edge with `metrics: remote-scrape`, also a ServiceAccount that can only do what scraping through
  * the API server needs, and its token + CA as Secret `obsctl-scrape-<cluster>` in central's monitoring
- * namespace. The central cluster is Argo CD's in-cluster and gets nothing.
+ * namespace. The cluster Secret's labels obsctl.dev/role and obsctl.dev/metrics are what the ApplicationSets
+ * (argocd/applications/<component>.yaml) select: registering an edge is what gives it its Applications.
+ * The central cluster is Argo CD's in-cluster; its cluster Secret is in Git (argocd/applications/in-cluster.yaml).
  *
  * Over 300 lines on purpose: the edge objects, the scrape identity and the central cluster Secret are one
  * registration with one naming scheme (Argo CD's), read top to bottom in the order it is applied.
@@ -20,6 +22,9 @@ import {ObsctlError, inputError} from '../errors.js'
 import {NAMESPACES, SECRET_NAMES, edgeClusters, findCluster, metricsMode} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {describeObject, waitUntil, type Kube, type KubeObject} from '../kube/index.js'
+import {clusterSecretName} from './cluster-secret.js'
+
+export {clusterSecretName, fnv32a} from './cluster-secret.js'
 
 export const MANAGER = {
   namespace: 'kube-system',
@@ -44,6 +49,8 @@ export const LABELS = {
   secretType: 'argocd.argoproj.io/secret-type',
   cluster: 'obsctl.dev/cluster',
   role: 'obsctl.dev/role',
+  /** on an edge's cluster Secret: its metrics mode, which the ApplicationSets' generators select on */
+  metrics: 'obsctl.dev/metrics',
   managedBy: 'app.kubernetes.io/managed-by',
 } as const
 
@@ -62,24 +69,6 @@ type SecretObj = KubeObject & {data?: Record<string, string>; type?: string}
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64')
 const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8')
-
-/** 32-bit FNV-1a, as Go's hash/fnv New32a. */
-export function fnv32a(s: string): number {
-  let h = 0x811c9dc5
-  for (const b of Buffer.from(s, 'utf8')) {
-    h ^= b
-    h = Math.imul(h, 0x01000193) >>> 0
-  }
-  return h >>> 0
-}
-
-/** Argo CD's name for a cluster Secret: `cluster-<host without port>-<fnv32a of the server URL>`. */
-export function clusterSecretName(server: string): string {
-  const u = new URL(server)
-  let host = u.hostname
-  if (host.startsWith('[')) host = host.slice(1, -1).replaceAll(':', '-')
-  return `cluster-${host.toLowerCase()}-${fnv32a(server)}`
-}
 
 /** The rules `argocd cluster add` gives argocd-manager-role: everything (Argo CD manages the whole cluster). */
 export const MANAGER_RULES = [
@@ -249,7 +238,7 @@ export function clusterSecretObject(c: Cluster, token: string, caPem: string): S
     metadata: {
       name: clusterSecretName(c.apiServer),
       namespace: NAMESPACES.argocd,
-      labels: {[LABELS.secretType]: 'cluster', [LABELS.cluster]: c.name, [LABELS.role]: c.role, [LABELS.managedBy]: 'obsctl'},
+      labels: {[LABELS.secretType]: 'cluster', [LABELS.cluster]: c.name, [LABELS.role]: c.role, ...(metricsMode(c) ? {[LABELS.metrics]: metricsMode(c)!} : {}), [LABELS.managedBy]: 'obsctl'},
     },
     data: {name: b64(c.name), server: b64(c.apiServer), config: b64(JSON.stringify(config))},
   }
@@ -335,6 +324,8 @@ export async function edgeRegistered(central: Kube, edge: Kube, c: Cluster): Pro
   if (!tok?.data?.token) return false
   const cs = await central.get<SecretObj>('v1', 'Secret', clusterSecretName(c.apiServer), NAMESPACES.argocd)
   if (!cs?.data?.config || cs.metadata.labels?.[LABELS.secretType] !== 'cluster' || cs.metadata.labels?.[LABELS.cluster] !== c.name) return false
+  // the labels the ApplicationSets select on (an edge registered by an earlier obsctl has no metrics label)
+  if (cs.metadata.labels?.[LABELS.role] !== c.role || cs.metadata.labels?.[LABELS.metrics] !== metricsMode(c)) return false
   if (cs.data.server !== b64(c.apiServer) || cs.data.name !== b64(c.name)) return false
   try {
     if ((JSON.parse(unb64(cs.data.config)) as {bearerToken?: string}).bearerToken !== unb64(tok.data.token)) return false

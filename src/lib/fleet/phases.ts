@@ -69,21 +69,54 @@ async function clusterApps(ctx: RunContext, c: Cluster) {
   }
 }
 
+/** How long `remove-apps` waits for Argo CD to delete what the Applications deployed (their resources finalizer). */
+export const APP_DELETION_TIMEOUT_MS = 15 * 60_000
+
 export function removeAppsPhase({cluster: c}: RemovalOptions): Phase<Target, {applications: string[]}> {
   return {
     name: 'remove-apps',
-    title: 'Delete its Argo CD Applications',
+    title: 'Delete its Argo CD Applications (and what they deployed)',
     targets: () => [target(c)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
-    describe: (_t, ctx) => `delete the Applications in argocd on ${centralCluster(ctx.platform).name} labelled ${LABEL}=${c.name} or with destination ${c.apiServer}`,
+    describe: (_t, ctx) =>
+      `drop the ApplicationSet labels (obsctl.dev/role, obsctl.dev/metrics) from its cluster Secret, then delete the Applications in argocd on ${centralCluster(ctx.platform).name} labelled ${LABEL}=${c.name} or with destination ${c.apiServer}; their resources finalizer has Argo CD delete what they deployed`,
     async run(_t, ctx, io) {
-      const {kube, apps} = await clusterApps(ctx, c)
+      const {LABELS, clusterSecretName} = await import('../argocd/register.js')
+      const {waitUntil} = await import('../kube/index.js')
+      const kube = await centralKube(ctx)
+      // 1. the ApplicationSets would generate its Applications again while its Secret carries the labels
+      //    they select on: drop them first (the Secret itself stays until remove-secret, so Argo CD can still
+      //    reach the cluster to delete what the Applications deployed)
+      const name = clusterSecretName(c.apiServer)
+      const secret = await kube.get<{apiVersion: string; kind: string; type?: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}; data?: Record<string, string>}>('v1', 'Secret', name, NAMESPACES.argocd)
+      if (secret && (secret.metadata.labels?.[LABELS.role] !== undefined || secret.metadata.labels?.[LABELS.metrics] !== undefined)) {
+        const labels = {...secret.metadata.labels}
+        delete labels[LABELS.role]
+        delete labels[LABELS.metrics]
+        await kube.apply({apiVersion: 'v1', kind: 'Secret', type: secret.type, metadata: {name, namespace: NAMESPACES.argocd, labels}, data: secret.data})
+        io.log(`Secret ${NAMESPACES.argocd}/${name}: dropped ${LABELS.role} and ${LABELS.metrics}, the ApplicationSets no longer generate its Applications`)
+      }
+      // 2. delete them; each carries resources-finalizer.argocd.argoproj.io, so Argo CD deletes what it
+      //    deployed before the Application goes away
+      const {apps} = await clusterApps(ctx, c)
       const deleted: string[] = []
       for (const a of apps) {
         if (await kube.delete({...APP, metadata: {name: a.metadata.name, namespace: NAMESPACES.argocd}})) {
-          io.log(`deleted Application ${a.metadata.name}`)
+          const cascade = (a.metadata as {finalizers?: string[]}).finalizers?.some((f) => f.startsWith('resources-finalizer.argocd.argoproj.io')) ?? false
+          io.log(`deleted Application ${a.metadata.name}${cascade ? ' (Argo CD deletes what it deployed)' : ' (no resources finalizer: what it deployed stays)'}`)
           deleted.push(a.metadata.name)
         }
+      }
+      // 3. wait until Argo CD has finished: an Application with a finalizer is gone only after its resources
+      if (apps.length > 0) {
+        await waitUntil(
+          `Argo CD to delete the Applications of ${c.name} and what they deployed`,
+          async () => {
+            const left = (await clusterApps(ctx, c)).apps.map((a) => a.metadata.name)
+            return left.length === 0 ? true : `still there: ${left.join(', ')}`
+          },
+          {timeoutMs: APP_DELETION_TIMEOUT_MS, intervalMs: 1000, signal: ctx.signal, onProgress: io.log},
+        )
       }
       return {summary: apps.length ? `deleted ${apps.length} Application(s)` : 'no Applications left', report: {applications: deleted}}
     },

@@ -24,6 +24,7 @@ import {fluentBitDelivery, sizeOf, type ComponentSize} from '../config/sizing.js
 import {ISM_POLICY_ID, LEGACY_ISM_POLICY_ID, LOG_INDEX_PATTERN, SNAPSHOT_POLICY, SNAPSHOT_REPOSITORY} from '../platform/catalogue.js'
 import {CILIUM_L2_POLICY, CILIUM_LB_POOL, ciliumValuesYaml} from '../config/cilium.js'
 import {durationDays, memoryBytes} from '../config/units.js'
+import {IN_CLUSTER_SERVER, clusterSecretName} from '../argocd/cluster-secret.js'
 
 export const DASHBOARDS = ['cluster-metrics', 'multi-cluster-summary', 'opensearch-logs', 'thanos-overview'] as const
 /** uids of the datasources provisioned in Grafana (grafana.additionalDataSources): the dashboards reference these */
@@ -187,6 +188,9 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
     },
     edgePrometheus: edgePrometheusName,
     edgeSidecarService: EDGE_SIDECAR_SERVICE,
+    /** the central cluster's declarative in-cluster Secret (argocd/applications/in-cluster.yaml) */
+    inCluster: {secretName: clusterSecretName(IN_CLUSTER_SERVER)},
+    ciliumL2Policy: CILIUM_L2_POLICY,
   }
   return base
 }
@@ -212,5 +216,20 @@ export function clusterContext(base: PlatformContext, c: Cluster) {
     hasPrometheusOperator: c.role === 'central' || mode === 'agent',
     indexPrefix: `fluent-bit-${c.name}`,
     opensearch: os,
+  }
+}
+
+/**
+ * The data of a shared edge overlay (deploy/overlays/edge-<mode>/): every edge with that metrics mode.
+ * No cluster (`c` is undefined): what differs per cluster is set by the ApplicationSet (plan.ts patches).
+ */
+export function edgeUnitContext(base: PlatformContext, mode: 'agent' | 'remote-scrape') {
+  return {
+    ...base,
+    c: undefined,
+    mode,
+    overlay: `edge-${mode}`,
+    hasPrometheusOperator: mode === 'agent',
+    opensearch: hostPort(serviceUrl(base.p, base.central, 'opensearch')),
   }
 }

@@ -3,8 +3,8 @@
  * Pure and deterministic: same inventory → same map, in sorted order, no timestamps.
  */
 import type {Cluster, Platform} from '../config/schema.js'
-import {overlayName} from '../config/model.js'
-import {clusterContext, platformContext} from './context.js'
+import {centralCluster, edgeClusters, metricsMode, overlayName} from '../config/model.js'
+import {clusterContext, edgeUnitContext, platformContext} from './context.js'
 import {loadTemplates, type Template} from './templates.js'
 
 export type Layer = 'infrastructure' | 'operators' | 'observability' | 'applications'
@@ -12,8 +12,22 @@ export type Layer = 'infrastructure' | 'operators' | 'observability' | 'applicat
 /** Sync waves: Infrastructure → Operators → Observability → Applications (the seed's layers). */
 export const WAVES: Record<Layer, number> = {infrastructure: 1, operators: 2, observability: 3, applications: 4}
 
+/** A per-cluster value a shared overlay gets from its ApplicationSet: a JSON patch `add` on one object. */
+export interface ClusterPatch {
+  group: string
+  version: string
+  kind: string
+  name: string
+  /** JSON pointer in the object */
+  path: string
+  /** the value (YAML flow) for the cluster name expression */
+  value: (cluster: string) => string
+  /** the object is only in some overlays (kustomize's allowNoTargetMatch) */
+  optional?: boolean
+}
+
 export interface AppDef {
-  /** file name and Application name prefix (<name>-<cluster>) */
+  /** ApplicationSet (file) name and Application name prefix (<name>-<cluster>) */
   name: string
   title: string
   layer: Layer
@@ -25,17 +39,29 @@ export interface AppDef {
   serverSideApply?: boolean
   /** custom resources whose CRDs another Application installs */
   skipDryRun?: boolean
+  /** every cluster has an overlay of its own (deploy/overlays/<cluster>-<role>/<name>); else edges share one per metrics mode */
+  perCluster?: boolean
+  /** set per cluster by the ApplicationSet in a shared overlay */
+  patches?: ClusterPatch[]
 }
 
+const FLUENT_BIT_PATCHES: ClusterPatch[] = [
+  {group: 'fluentbit.fluent.io', version: 'v1alpha2', kind: 'ClusterFilter', name: 'cluster-name', path: '/spec/filters/0/recordModifier/records', value: (c) => `["cluster ${c}"]`},
+  {group: 'fluentbit.fluent.io', version: 'v1alpha2', kind: 'ClusterOutput', name: 'opensearch', path: '/spec/opensearch/logstashPrefix', value: (c) => `"fluent-bit-${c}"`},
+]
+const AGENT_PATCHES: ClusterPatch[] = [
+  {group: 'monitoring.coreos.com', version: 'v1alpha1', kind: 'PrometheusAgent', name: 'prometheus-agent', path: '/spec/externalLabels', value: (c) => `{cluster: "${c}"}`, optional: true},
+]
+
 export const APPS: AppDef[] = [
-  {name: 'cilium', title: 'Cilium ingress, L2 announcements, LB IP pool', layer: 'infrastructure', roles: ['central', 'edge'], namespace: 'kube-system', serverSideApply: true},
-  {name: 'longhorn', title: 'Longhorn storage with S3 backups', layer: 'infrastructure', roles: ['central', 'edge'], namespace: 'longhorn-system', serverSideApply: true},
-  {name: 'kube-prometheus-stack', title: 'Prometheus operator, exporters', layer: 'operators', roles: ['central', 'edge'], namespace: 'monitoring', serverSideApply: true, skipDryRun: true},
+  {name: 'cilium', title: 'Cilium ingress, L2 announcements, LB IP pool', layer: 'infrastructure', roles: ['central', 'edge'], namespace: 'kube-system', serverSideApply: true, perCluster: true},
+  {name: 'longhorn', title: 'Longhorn storage with S3 backups', layer: 'infrastructure', roles: ['central', 'edge'], namespace: 'longhorn-system', serverSideApply: true, perCluster: true},
+  {name: 'kube-prometheus-stack', title: 'Prometheus operator, exporters', layer: 'operators', roles: ['central', 'edge'], namespace: 'monitoring', serverSideApply: true, skipDryRun: true, patches: AGENT_PATCHES},
   {name: 'opensearch-operator', title: 'OpenSearch operator', layer: 'operators', roles: ['central'], namespace: 'logging', serverSideApply: true},
   {name: 'fluent-operator', title: 'Fluent operator', layer: 'operators', roles: ['central', 'edge'], namespace: 'logging', serverSideApply: true},
   {name: 'thanos', title: 'Thanos Query, Store, Compactor, Ruler', layer: 'observability', roles: ['central'], namespace: 'monitoring', skipDryRun: true},
   {name: 'opensearch', title: 'OpenSearch cluster and Dashboards', layer: 'observability', roles: ['central'], namespace: 'logging', skipDryRun: true},
-  {name: 'fluent-bit', title: 'Fluent Bit shipping logs to OpenSearch', layer: 'observability', roles: ['central', 'edge'], namespace: 'logging', skipDryRun: true},
+  {name: 'fluent-bit', title: 'Fluent Bit shipping logs to OpenSearch', layer: 'observability', roles: ['central', 'edge'], namespace: 'logging', skipDryRun: true, patches: FLUENT_BIT_PATCHES},
   {name: 'grafana-dashboards', title: 'Grafana dashboards', layer: 'applications', roles: ['central'], namespace: 'monitoring', path: 'dashboards'},
 ]
 
@@ -50,7 +76,20 @@ function emit(out: Map<string, string>, file: string, content: string): void {
   out.set(file, content)
 }
 
-/** Render every file of the repository for the inventory. */
+export const APPLICATIONSET_TEMPLATE = 'platform/argocd/applicationset.yaml'
+
+/** The metrics modes of the edges, each rendered once as a shared overlay deploy/overlays/edge-<mode>/. */
+export function edgeModes(p: Platform): ('agent' | 'remote-scrape')[] {
+  return (['agent', 'remote-scrape'] as const).filter((m) => edgeClusters(p).some((e) => metricsMode(e) === m))
+}
+
+/**
+ * Render every file of the repository for the inventory. Scopes (top folders of templates/gitops/):
+ * platform/ once; cluster/ per cluster (what really differs per cluster: Cilium, Longhorn); central/ for
+ * the central cluster; unit/ for the central cluster and once per edge metrics mode; edge/ once per edge
+ * metrics mode. The ApplicationSets (one per component) turn the shared overlays into per-cluster
+ * Applications, so an added edge adds only its cluster/ files.
+ */
 export function renderFiles(p: Platform, templates: Template[] = loadTemplates()): RenderedFile[] {
   const partials = new Map(templates.filter((t) => t.name.startsWith('partials/')).map((t) => [t.name.slice(9).replace(/\.yaml$/, ''), t]))
   const renderPartial = (name: string, data: object) => {
@@ -60,25 +99,25 @@ export function renderFiles(p: Platform, templates: Template[] = loadTemplates()
   }
   const base = platformContext(p, renderPartial)
   const out = new Map<string, string>()
-  const byScope = (scope: string) => templates.filter((t) => t.name.startsWith(`${scope}/`) && t.name !== 'cluster/argocd/applications/application.yaml')
-  const appTemplate = templates.find((t) => t.name === 'cluster/argocd/applications/application.yaml')
-  if (!appTemplate) throw new Error('template cluster/argocd/applications/application.yaml is missing')
+  const byScope = (scope: string) => templates.filter((t) => t.name.startsWith(`${scope}/`) && t.name !== APPLICATIONSET_TEMPLATE)
+  const appSetTemplate = templates.find((t) => t.name === APPLICATIONSET_TEMPLATE)
+  if (!appSetTemplate) throw new Error(`template ${APPLICATIONSET_TEMPLATE} is missing`)
+  const scoped = (ts: Template[], overlay: string, ctx: object) => {
+    for (const t of ts) emit(out, t.name.slice(t.name.indexOf('/') + 1).replaceAll('__overlay__', overlay), t.render(ctx))
+  }
 
   for (const t of byScope('platform')) emit(out, t.name.slice('platform/'.length), t.render(base))
-
-  for (const c of p.clusters) {
-    const ctx = clusterContext(base, c)
-    const overlay = overlayName(c)
-    const scoped = [...byScope('cluster'), ...byScope(c.role)]
-    for (const t of scoped) {
-      const rel = t.name.slice(t.name.indexOf('/') + 1).replaceAll('__overlay__', overlay)
-      emit(out, rel, t.render(ctx))
-    }
-    for (const app of APPS) {
-      if (!app.roles.includes(c.role)) continue
-      const a = {...app, wave: WAVES[app.layer], path: app.path ?? `deploy/overlays/${overlay}/${app.name}`}
-      emit(out, `argocd/applications/${c.name}/${app.name}.yaml`, appTemplate.render({...ctx, app: a}))
-    }
+  for (const c of p.clusters) scoped(byScope('cluster'), overlayName(c), clusterContext(base, c))
+  const central = centralCluster(p)
+  const centralCtx = clusterContext(base, central)
+  scoped([...byScope('unit'), ...byScope('central')], overlayName(central), centralCtx)
+  for (const mode of edgeModes(p)) {
+    const ctx = edgeUnitContext(base, mode)
+    scoped([...byScope('unit'), ...byScope('edge')], ctx.overlay, ctx)
+  }
+  for (const app of APPS) {
+    const a = {...app, wave: WAVES[app.layer], patches: app.patches ?? []}
+    emit(out, `argocd/applications/${app.name}.yaml`, appSetTemplate.render({...base, app: a}))
   }
   return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([path, content]) => ({path, content}))
 }
