@@ -34,7 +34,8 @@ const ofKind = (kind: string, fn: (d: Record<string, Loose>) => Record<string, L
 /** Findings of the edited repository minus those the unedited one has. */
 const newFindings = (file: string, edit: Edit) => findingsWith(file, edit).filter((f) => !baseline.has(f))
 
-const LONGHORN = 'deploy/overlays/cluster-02-edge/longhorn/values.yaml'
+// an edge's Longhorn values are inline in its kustomization (helmCharts[0].valuesInline)
+const LONGHORN = 'deploy/overlays/cluster-02-edge/longhorn/kustomization.yaml'
 const KPS = 'deploy/overlays/cluster-01-central/kube-prometheus-stack/values.yaml'
 const thanosQuery = (args: string[]) => ({
   apiVersion: 'apps/v1',
@@ -45,7 +46,7 @@ const thanosQuery = (args: string[]) => ({
 
 describe('the upstream checker catches', () => {
   it('an integer where a chart fail rule wants a string (Longhorn defaultSettings)', () => {
-    const set = (v: unknown) => newFindings(LONGHORN, ([d]) => [{...d, defaultSettings: {defaultReplicaCount: '1', storageOverProvisioningPercentage: v}}])
+    const set = (v: unknown) => newFindings(LONGHORN, ([d]) => [{...d, helmCharts: [{...d!.helmCharts[0], valuesInline: {...d!.helmCharts[0].valuesInline, defaultSettings: {defaultReplicaCount: '1', storageOverProvisioningPercentage: v}}}]}])
     expect(set(200)).toEqual([
       `${LONGHORN}: helm values of chart longhorn 1.10.0 defaultSettings.storageOverProvisioningPercentage: must be a string (the chart fails: "defaultSettings.storageOverProvisioningPercentage must be a string"), got 200 [charts.json.gz: longhorn failRules (v1.10.0:chart/templates/default-setting.yaml)]`,
     ])
@@ -74,7 +75,7 @@ describe('the upstream checker catches', () => {
   })
 
   it('a wrong type, an enum miss, a bound and int-or-string in a custom resource', () => {
-    const file = 'deploy/overlays/cluster-02-edge/fluent-bit/pod-monitor.yaml'
+    const file = 'deploy/overlays/edge-agent/fluent-bit/pod-monitor.yaml'
     const found = newFindings(file, ofKind('PodMonitor', (d) => ({...d, spec: {...d.spec, podMetricsEndpoints: [{port: 2020, scheme: 'htp'}, {targetPort: 'metrics'}]}})))
     expect(found).toEqual([
       `${file}: PodMonitor/fluent-bit spec.podMetricsEndpoints[0].port: expected a string, got the integer 2020 [crds.json.gz: monitoring.coreos.com/v1/PodMonitor]`,
@@ -85,7 +86,7 @@ describe('the upstream checker catches', () => {
     expect(newFindings(ruler, ofKind('ThanosRuler', (d) => ({...d, spec: {...d.spec, replicas: '2'}})))).toEqual([
       `${ruler}: ThanosRuler/thanos-ruler spec.replicas: expected an integer, got the string "2" [crds.json.gz: monitoring.coreos.com/v1/ThanosRuler]`,
     ])
-    const output = 'deploy/overlays/cluster-02-edge/fluent-bit/cluster-output.yaml'
+    const output = 'deploy/overlays/edge-agent/fluent-bit/cluster-output.yaml'
     expect(newFindings(output, ofKind('ClusterOutput', (d) => ({...d, spec: {...d.spec, opensearch: {...d.spec.opensearch, port: 70000}}})))).toEqual([
       expect.stringMatching(/spec\.opensearch\.port: 70000 is above the maximum 65535 \[crds\.json\.gz: fluentbit\.fluent\.io\/v1alpha2\/ClusterOutput\]$/),
     ])

@@ -6,6 +6,7 @@
  */
 import {beforeAll, describe, expect, it} from 'vitest'
 import {checkRepository, formatFinding, type RepositoryCheck} from '../support/upstream/index.js'
+import {APPS} from '../../src/lib/gitops/index.js'
 import {INVENTORY_LABELS, inventories, type CheckedInventory} from './inventories.js'
 
 let all: {inv: CheckedInventory; check: RepositoryCheck}[] = []
@@ -25,7 +26,11 @@ describe.each(INVENTORY_LABELS.map((label, n) => [label, n] as const))('rendered
     expect(check.bySource.get('none') ?? 0, inv.label).toBe(0)
     // every cluster's Applications and the central components were validated
     expect(check.bySource.get('crds.json.gz: argoproj.io/v1alpha1/Application')).toBe(check.objects.filter((o) => o.object.kind === 'Application').length)
-    expect(check.objects.length).toBeGreaterThan(p.clusters.length * 8)
+    // the fleet is one ApplicationSet per component (each checked against the ApplicationSet CRD), the
+    // clusters' own objects (LoadBalancer IP pools) and the shared overlays
+    expect(check.bySource.get('crds.json.gz: argoproj.io/v1alpha1/ApplicationSet')).toBe(APPS.length)
+    expect(check.objects.filter((o) => o.object.kind === 'CiliumLoadBalancerIPPool').length).toBe(p.clusters.filter((c) => c.loadBalancerIPs.length > 0).length)
+    expect(check.objects.length).toBeGreaterThan(p.clusters.length + 60)
     expect([...check.bySource.keys()].some((k) => k.startsWith('k8s.json.gz: apps/v1/'))).toBe(true)
     expect([...check.bySource.keys()].some((k) => k.startsWith('crds.json.gz: fluentbit.fluent.io/'))).toBe(true)
     expect([...check.bySource.keys()].some((k) => k.startsWith('crds.json.gz: opensearch.org/'))).toBe(true)
@@ -34,6 +39,6 @@ describe.each(INVENTORY_LABELS.map((label, n) => [label, n] as const))('rendered
     const charts = new Set(check.values.map((b) => b.chart))
     expect([...charts].sort()).toEqual(['cilium', 'fluent-operator', 'kube-prometheus-stack', 'longhorn', 'opensearch-operator'])
     // Cilium's values are not in charts.json.gz: named here rather than passed silently (not checked)
-    expect(check.unchecked).toEqual(p.clusters.map((c) => `deploy/overlays/${c.name}-${c.role}/cilium/values.yaml: chart cilium (no data in charts.json.gz)`))
+    expect(check.unchecked).toEqual(p.clusters.map((c) => `deploy/overlays/${c.name}-${c.role}/cilium/kustomization.yaml: chart cilium (no data in charts.json.gz)`))
   })
 })
