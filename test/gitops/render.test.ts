@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseAllDocuments} from 'yaml'
-import {renderFiles, type RenderedFile} from '../../src/lib/gitops/index.js'
+import {APPS, WAVES, renderFiles, type RenderedFile} from '../../src/lib/gitops/index.js'
 import {fleetAnswers, platformOf} from './support.js'
 
 type Obj = {apiVersion?: string; kind?: string; metadata?: {name?: string; namespace?: string; annotations?: Record<string, string>}; spec?: Record<string, unknown>; [k: string]: unknown}
@@ -52,9 +52,14 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
     })
 
     it('contains no Secret objects and no credentials (Secrets are referenced by name only)', () => {
-      for (const f of files.filter((x) => isManifest(x.path))) {
+      for (const f of files.filter((x) => isManifest(x.path) && x.path !== 'argocd/applications/in-cluster.yaml')) {
         for (const o of objectsOf(f)) expect(o.kind, f.path).not.toBe('Secret')
       }
+      // the one Secret: the central cluster as Argo CD's in-cluster, which has no credential to hold
+      const inCluster = objectsOf({path: 'x', content: byPath.get('argocd/applications/in-cluster.yaml')!})
+      expect(inCluster).toHaveLength(1)
+      expect(inCluster[0]!.stringData).toEqual({name: 'in-cluster', server: 'https://kubernetes.default.svc', config: '{"tlsClientConfig":{"insecure":false}}'})
+      expect(inCluster[0]!.data).toBeUndefined()
       const all = files.map((f) => f.content).join('\n')
       expect(all).not.toMatch(/admin:admin|prom-operator|secret_key:|access_key:\s*\S/i)
     })
@@ -69,7 +74,8 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
           validated++
         }
       }
-      expect(validated).toBeGreaterThan(p.clusters.length * 5)
+      // the per-cluster objects are few now (edges share their overlays): the shared ones and one pool per cluster
+      expect(validated).toBeGreaterThan(p.clusters.length + 15)
     })
 
     it('OpenSearch uses opensearch.org/v1 with the repository-s3 plugin and keystore Secret', () => {
@@ -114,37 +120,52 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       }
     })
 
-    it('kustomizations with helmCharts are structurally right (pinned chart, values file beside it)', () => {
+    it('kustomizations with helmCharts are structurally right (pinned chart, values file beside it or inline)', () => {
       const helm = files.filter((f) => f.path.endsWith('kustomization.yaml') && f.content.includes('helmCharts:'))
-      expect(helm.length).toBe(p.clusters.length * 4 + 1)
+      // per cluster Cilium and Longhorn; central kube-prometheus-stack, opensearch-operator, fluent-operator;
+      // per edge metrics mode kube-prometheus-stack and fluent-operator
+      const modes = new Set(p.clusters.filter((c) => c.role === 'edge').map((c) => c.metrics ?? 'remote-scrape')).size
+      expect(helm.length).toBe(p.clusters.length * 2 + 3 + modes * 2)
       const pins: Record<string, string> = p.versions.charts
       for (const f of helm) {
-        const k = objectsOf(f)[0] as {helmCharts: {name: string; repo: string; version: string; releaseName: string; namespace: string; valuesFile: string; includeCRDs: boolean}[]}
+        const k = objectsOf(f)[0] as {helmCharts: {name: string; repo: string; version: string; releaseName: string; namespace: string; valuesFile?: string; valuesInline?: Record<string, unknown>; includeCRDs: boolean}[]}
         for (const h of k.helmCharts) {
           expect(h.repo, f.path).toMatch(/^https:\/\//)
           expect(h.version, f.path).toBe(pins[h.name])
           expect(h.releaseName && h.namespace, f.path).toBeTruthy()
-          const values = byPath.get(path.posix.join(path.posix.dirname(f.path), h.valuesFile))
+          if (h.valuesInline) {
+            expect(h.valuesFile, f.path).toBeUndefined()
+            expect(Object.keys(h.valuesInline).length, f.path).toBeGreaterThan(0)
+            continue
+          }
+          const values = byPath.get(path.posix.join(path.posix.dirname(f.path), h.valuesFile!))
           expect(values, `${f.path}: ${h.valuesFile}`).toBeDefined()
-          expect(() => objectsOf({path: h.valuesFile, content: values!})).not.toThrow()
+          expect(() => objectsOf({path: h.valuesFile!, content: values!})).not.toThrow()
         }
       }
     })
 
-    it('Applications: one per component and cluster, waves by layer, destination the cluster', () => {
-      const apps = files.filter((f) => f.path.startsWith('argocd/applications/'))
-      expect(apps.length).toBe(9 + (p.clusters.length - 1) * 5)
-      for (const f of apps) {
-        const a = objectsOf(f)[0] as {metadata: {annotations: Record<string, string>}; spec: {destination: {server: string}; source: {path: string; repoURL: string; targetRevision: string}; syncPolicy: {automated: {selfHeal: boolean}; syncOptions: string[]}}}
-        const c = p.clusters.find((x) => f.path.startsWith(`argocd/applications/${x.name}/`))!
-        expect(a.spec.destination.server).toBe(c.role === 'central' ? 'https://kubernetes.default.svc' : c.apiServer)
-        expect(a.spec.source.repoURL).toBe(p.git.remote)
-        expect(a.spec.source.targetRevision).toBe(p.git.branch)
-        expect(byPath.has(`${a.spec.source.path}/kustomization.yaml`), a.spec.source.path).toBe(true)
-        expect(a.spec.syncPolicy.syncOptions).toContain('CreateNamespace=true')
-        expect(a.spec.syncPolicy.automated.selfHeal).toBe(true)
-        expect(['1', '2', '3', '4']).toContain(a.metadata.annotations['argocd.argoproj.io/sync-wave'])
+    it('ApplicationSets: one per component, waves by layer, the resources finalizer, never deleting on their own', () => {
+      const sets = files.filter((f) => f.path.startsWith('argocd/applications/') && f.path !== 'argocd/applications/in-cluster.yaml')
+      expect(sets.map((f) => f.path)).toEqual(APPS.map((a) => `argocd/applications/${a.name}.yaml`).sort())
+      for (const f of sets) {
+        const a = objectsOf(f)[0] as {kind: string; spec: {goTemplate: boolean; syncPolicy: {applicationsSync: string}; generators: {clusters: {selector: Record<string, unknown>; values: {path: string}}}[]; template: {metadata: {name: string; annotations: Record<string, string>; finalizers: string[]}; spec: {destination: {server: string}; source: {path: string; repoURL: string; targetRevision: string}; syncPolicy: {automated: {selfHeal: boolean}; syncOptions: string[]}}}}}
+        const def = APPS.find((x) => f.path.endsWith(`/${x.name}.yaml`))!
+        expect(a.kind).toBe('ApplicationSet')
+        expect(a.spec.goTemplate).toBe(true)
+        expect(a.spec.syncPolicy.applicationsSync).toBe('create-update')
+        expect(a.spec.generators.length, f.path).toBe(def.roles.length)
+        const t = a.spec.template
+        expect(t.metadata.name).toBe(`${def.name}-{{ index .metadata.labels "obsctl.dev/cluster" }}`)
+        expect(t.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io'])
+        expect(t.spec.destination.server).toBe('{{ .server }}')
+        expect(t.spec.source.repoURL).toBe(p.git.remote)
+        expect(t.spec.source.targetRevision).toBe(p.git.branch)
+        expect(t.spec.syncPolicy.syncOptions).toContain('CreateNamespace=true')
+        expect(t.spec.syncPolicy.automated.selfHeal).toBe(true)
+        expect(t.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe(String(WAVES[def.layer]))
       }
+      // what they generate per cluster (names, paths, destinations): appsets.test.ts
     })
 
     it('central Prometheus: HA with Thanos sidecar, cluster label, replica label, retention; no edge scraped there', () => {
@@ -218,16 +239,17 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
     })
 
     it('agent edges remote-write to Thanos Receive on central; remote-scrape edges run no Prometheus', () => {
-      for (const c of p.clusters.filter((x) => x.role === 'edge')) {
-        const agent = byPath.get(`deploy/overlays/${c.name}-edge/kube-prometheus-stack/prometheus-agent.yaml`)
-        if (c.metrics === 'agent') {
-          const o = objectsOf({path: 'a', content: agent!})[0] as {spec: {remoteWrite: {url: string; tlsConfig: {ca: {secret: {name: string; key: string}}}}[]; externalLabels: {cluster: string}}}
-          expect(o.spec.remoteWrite[0]!.url).toBe(`https://thanos-receive.k8s-cluster-01.${p.domain}/api/v1/receive`)
-          // the receive ingress serves a certificate from the platform CA (Secret written by secrets apply)
-          expect(o.spec.remoteWrite[0]!.tlsConfig.ca.secret).toEqual({name: 'obsctl-platform-ca', key: 'ca.crt'})
-          expect(o.spec.externalLabels.cluster).toBe(c.name)
-        } else expect(agent).toBeUndefined()
-      }
+      // one Prometheus Agent shared by every agent edge; its cluster label comes from the kube-prometheus-stack
+      // ApplicationSet's patch (built per cluster in appsets.test.ts); the remote-scrape overlay has none
+      const agent = byPath.get('deploy/overlays/edge-agent/kube-prometheus-stack/prometheus-agent.yaml')
+      expect(Boolean(agent)).toBe(p.clusters.some((c) => c.metrics === 'agent'))
+      expect(byPath.get('deploy/overlays/edge-remote-scrape/kube-prometheus-stack/prometheus-agent.yaml')).toBeUndefined()
+      const o = objectsOf({path: 'a', content: agent!})[0] as {spec: {remoteWrite: {url: string; tlsConfig: {ca: {secret: {name: string; key: string}}}}[]; externalLabels?: unknown}}
+      expect(o.spec.remoteWrite[0]!.url).toBe(`https://thanos-receive.k8s-cluster-01.${p.domain}/api/v1/receive`)
+      // the receive ingress serves a certificate from the platform CA (Secret written by secrets apply)
+      expect(o.spec.remoteWrite[0]!.tlsConfig.ca.secret).toEqual({name: 'obsctl-platform-ca', key: 'ca.crt'})
+      expect(o.spec.externalLabels).toBeUndefined()
+      expect(byPath.get('argocd/applications/kube-prometheus-stack.yaml')).toContain('value: {cluster: "{{ index .metadata.labels "obsctl.dev/cluster" }}"}')
     })
 
     it('every dashboard parses, has a cluster variable, and every panel has a query', () => {
@@ -248,11 +270,14 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
     })
 
     it('Fluent Bit on every cluster ships to fluent-bit-<cluster> with a cluster field', () => {
-      for (const c of p.clusters) {
-        const out = byPath.get(`deploy/overlays/${c.name}-${c.role}/fluent-bit/cluster-output.yaml`)!
-        expect(out).toContain(`logstashPrefix: fluent-bit-${c.name}`)
-        expect(byPath.get(`deploy/overlays/${c.name}-${c.role}/fluent-bit/cluster-filter.yaml`)).toContain(`- cluster ${c.name}`)
-      }
+      // central: in its own overlay; every edge: the fluent-bit ApplicationSet patches its name into the
+      // shared overlay (built per cluster with kubectl kustomize in appsets.test.ts)
+      const central = p.clusters.find((c) => c.role === 'central')!
+      expect(byPath.get(`deploy/overlays/${central.name}-central/fluent-bit/cluster-output.yaml`)).toContain(`logstashPrefix: fluent-bit-${central.name}`)
+      expect(byPath.get(`deploy/overlays/${central.name}-central/fluent-bit/cluster-filter.yaml`)).toContain(`- cluster ${central.name}`)
+      const fbSet = byPath.get('argocd/applications/fluent-bit.yaml')!
+      expect(fbSet).toContain('value: "fluent-bit-{{ index .metadata.labels "obsctl.dev/cluster" }}"')
+      expect(fbSet).toContain('value: ["cluster {{ index .metadata.labels "obsctl.dev/cluster" }}"]')
       // the operator's image (its config watcher runs fluent-bit with the configuration the operator generates)
       const fb = objectsOf({path: 'x', content: byPath.get('deploy/base/fluent-bit/fluent-bit.yaml')!})[0] as Obj & {spec: {image: string; volumes: {name: string; hostPath: {path: string}}[]; volumesMounts: {name: string; mountPath: string}[]}}
       expect(fb.spec.image).toBe(`ghcr.io/fluent/fluent-operator/fluent-bit:${p.versions.fluentBit}`)
@@ -263,13 +288,14 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       expect(byPath.get('deploy/base/fluent-bit/cluster-input.yaml')).toContain('storageType: filesystem')
       const want = p.profile === 'lab' ? {retry: '30', size: '1G', chunks: 64} : {retry: '100', size: '8G', chunks: 128}
       expect(config.spec.service.storage.maxChunksUp).toBe(want.chunks)
-      for (const c of p.clusters) {
-        const o = objectsOf({path: 'x', content: byPath.get(`deploy/overlays/${c.name}-${c.role}/fluent-bit/cluster-output.yaml`)!})[0] as Obj & {spec: {retry_limit: string; alias: string; opensearch: {totalLimitSize: string}}}
+      const units = [`${central.name}-central`, ...new Set(p.clusters.filter((c) => c.role === 'edge').map((c) => `edge-${c.metrics ?? 'remote-scrape'}`))]
+      for (const unit of units) {
+        const o = objectsOf({path: 'x', content: byPath.get(`deploy/overlays/${unit}/fluent-bit/cluster-output.yaml`)!})[0] as Obj & {spec: {retry_limit: string; alias: string; opensearch: {totalLimitSize: string}}}
         expect([o.spec.retry_limit, o.spec.opensearch.totalLimitSize, o.spec.alias]).toEqual([want.retry, want.size, 'opensearch'])
         // the PodMonitor (where a Prometheus or Agent runs) uses the port the operator names "metrics", not the deprecated targetPort
-        const pm = byPath.get(`deploy/overlays/${c.name}-${c.role}/fluent-bit/pod-monitor.yaml`)
+        const pm = byPath.get(`deploy/overlays/${unit}/fluent-bit/pod-monitor.yaml`)
         if (pm) expect((objectsOf({path: 'x', content: pm})[0] as Obj & {spec: {podMetricsEndpoints: Record<string, unknown>[]}}).spec.podMetricsEndpoints).toEqual([{port: 'metrics', path: '/api/v2/metrics/prometheus', interval: '30s'}])
-        else expect(c.role === 'edge' && (c.metrics ?? 'remote-scrape') === 'remote-scrape').toBe(true)
+        else expect(unit).toBe('edge-remote-scrape')
       }
     })
   })
