@@ -18,7 +18,7 @@ import {gunzipSync} from 'node:zlib'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {parse, parseAllDocuments} from 'yaml'
+import {parse, parseAllDocuments, stringify} from 'yaml'
 import {CILIUM_CLIENT_RATE_LIMIT, CILIUM_L2_POLICY, CILIUM_LB_POOL, ciliumValues} from '../../src/lib/config/cilium.js'
 import {firstControlPlane} from '../../src/lib/config/model.js'
 import {renderFiles} from '../../src/lib/gitops/index.js'
@@ -139,12 +139,14 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
     const files = renderFiles(p)
     const byPath = new Map(files.map((f) => [f.path, f.content]))
     const overlay = (c: (typeof p.clusters)[number], app: string, file: string) => byPath.get(`deploy/overlays/${c.name}-${c.role}/${app}/${file}`)
+    /** a cluster's own chart values: inline in its kustomization (helmCharts[0].valuesInline), as YAML text */
+    const inlineValues = (c: (typeof p.clusters)[number], app: string) => stringify((parse(overlay(c, app, 'kustomization.yaml')!) as {helmCharts: {valuesInline: unknown}[]}).helmCharts[0]!.valuesInline)
 
     it('longhorn values: no `fail` rule of the 1.10.0 chart fires, every defaultSettings value is a string the chart knows', () => {
       const chart = charts.longhorn!
       expect(chart.version).toBe(p.versions.charts.longhorn)
       for (const c of p.clusters) {
-        const v = parse(overlay(c, 'longhorn', 'values.yaml')!) as {defaultSettings: Record<string, unknown>; persistence: {defaultClassReplicaCount: number}}
+        const v = parse(inlineValues(c, 'longhorn')) as {defaultSettings: Record<string, unknown>; persistence: {defaultClassReplicaCount: number}}
         expect(failRuleViolations(chart, v), c.name).toEqual([])
         // the chart types every defaultSettings entry as a string (53 rules), so every one we set is quoted
         for (const [k, x] of Object.entries(v.defaultSettings)) {
@@ -181,7 +183,7 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
 
     it('cilium values: one source for the repository and install-k8s.sh; hubble certificates by cronJob; raised rate limits', () => {
       for (const c of p.clusters) {
-        const repo = parse(overlay(c, 'cilium', 'values.yaml')!) as Record<string, unknown>
+        const repo = parse(inlineValues(c, 'cilium')) as Record<string, unknown>
         expect(repo, c.name).toEqual(ciliumValues(c))
         expect(at(repo, 'hubble.tls.auto.method')).toBe('cronJob')
         expect(at(repo, 'hubble.tls.auto.schedule')).toBe('0 0 1 */4 *')
@@ -199,13 +201,14 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
     })
 
     it('cilium Applications: nothing the chart regenerates per render is left to differ (no hubble Secret in the values path)', () => {
+      // every cluster's cilium Application comes from the one ApplicationSet template
+      const app = (objects(byPath.get('argocd/applications/cilium.yaml')!)[0] as unknown as {spec: {template: {spec: {syncPolicy: {syncOptions: string[]}; ignoreDifferences?: unknown}}}}).spec.template
+      // with method cronJob the chart renders neither hubble-server-certs nor cilium-ca, so there is no
+      // difference to ignore; an ignoreDifferences here would hide real drift of Secrets Argo CD owns
+      expect(app.spec.ignoreDifferences).toBeUndefined()
+      expect(app.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true')
       for (const c of p.clusters) {
-        const app = objects(byPath.get(`argocd/applications/${c.name}/cilium.yaml`)!)[0] as unknown as {spec: {syncPolicy: {syncOptions: string[]}; ignoreDifferences?: unknown}}
-        // with method cronJob the chart renders neither hubble-server-certs nor cilium-ca, so there is no
-        // difference to ignore; an ignoreDifferences here would hide real drift of Secrets Argo CD owns
-        expect(app.spec.ignoreDifferences, c.name).toBeUndefined()
-        expect(app.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true')
-        const v = parse(overlay(c, 'cilium', 'values.yaml')!)
+        const v = parse(inlineValues(c, 'cilium'))
         expect(at(v, 'hubble.tls.auto.method')).not.toBe('helm')
         expect(at(v, 'hubble.tls.auto.enabled')).toBe(true)
       }
@@ -220,7 +223,9 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
       expect(Object.keys(crds).filter((k) => k.endsWith('/CiliumL2AnnouncementPolicy'))).toEqual(['cilium.io/v2alpha1/CiliumL2AnnouncementPolicy'])
       for (const c of p.clusters) {
         const dir = `deploy/overlays/${c.name}-${c.role}/`
-        const inOverlay = files.filter((f) => f.path.startsWith(dir)).flatMap((f) => (f.path.endsWith('.yaml') && !f.path.endsWith('values.yaml') ? objects(f.content) : []))
+        // the overlay's own objects and the shared base it lists (deploy/base/cilium: the L2 policy)
+        expect((parse(byPath.get(`${dir}cilium/kustomization.yaml`)!) as {resources: string[]}).resources).toContain('../../../base/cilium')
+        const inOverlay = files.filter((f) => f.path.startsWith(dir) || f.path.startsWith('deploy/base/cilium/')).flatMap((f) => (f.path.endsWith('.yaml') && !f.path.endsWith('kustomization.yaml') ? objects(f.content) : []))
         const pools = inOverlay.filter((o) => o.kind === 'CiliumLoadBalancerIPPool')
         expect(pools.length, c.name).toBe(c.loadBalancerIPs.length > 0 ? 1 : 0)
         for (const pool of pools) {
