@@ -126,15 +126,16 @@ describe('cluster add / remove', () => {
     // kubeconfig
     const kc = parse(readFileSync(kubeconfig, 'utf8'))
     expect(kc.contexts.map((c: {name: string}) => c.name)).toContain('cluster-05-context')
-    // Git: one commit on the remote naming the cluster, with its Applications
+    // Git: one commit on the remote naming the cluster, with its own overlay: Cilium and Longhorn (its
+    // Applications come from the ApplicationSets, which select its registration Secret)
     expect(ws.remoteGit('rev-parse', 'main').trim()).not.toBe(head)
     expect(ws.remoteGit('log', '-1', '--format=%s', 'main')).toContain('add cluster-05')
     const tree = ws.remoteGit('ls-tree', '-r', '--name-only', 'main')
-    expect(tree).toContain('argocd/applications/cluster-05/kube-prometheus-stack.yaml')
-    expect(tree).toContain('deploy/overlays/cluster-05-edge/')
+    expect(tree.split('\n').filter((f) => f.includes('cluster-05')).sort()).toEqual(['deploy/overlays/cluster-05-edge/cilium/kustomization.yaml', 'deploy/overlays/cluster-05-edge/longhorn/kustomization.yaml'])
+    expect(tree).toContain('argocd/applications/kube-prometheus-stack.yaml')
     // Argo CD: the cluster Secret on central, argocd-manager on the edge, the scrape Secret
     const secret = servers[0]!.getObject('secrets', 'argocd', clusterSecretName(servers[4]!.url))
-    expect(secret?.metadata.labels['obsctl.dev/cluster']).toBe('cluster-05')
+    expect(secret?.metadata.labels).toMatchObject({'obsctl.dev/cluster': 'cluster-05', 'obsctl.dev/role': 'edge', 'obsctl.dev/metrics': 'remote-scrape', 'argocd.argoproj.io/secret-type': 'cluster'})
     expect(servers[4]!.getObject('serviceaccounts', 'kube-system', 'argocd-manager')).toBeTruthy()
     // its own OpenSearch user: in its Secret, and (hash and writer mapping) in central's security config
     const fb = servers[4]!.getObject('secrets', 'logging', 'fluentbit-opensearch-credentials')!
@@ -251,7 +252,7 @@ describe('cluster add / remove', () => {
     expect(ws.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: remove cluster cluster-05')
     const tree = ws.remoteGit('ls-tree', '-r', '--name-only', 'main')
     expect(tree).not.toContain('cluster-05')
-    expect(r.report.render!.removed.length).toBeGreaterThan(5)
+    expect(r.report.render!.removed.sort()).toEqual(['deploy/overlays/cluster-05-edge/cilium/kustomization.yaml', 'deploy/overlays/cluster-05-edge/longhorn/kustomization.yaml'])
     // kubeconfig: its entries gone, the rest as before the add
     const kc = readFileSync(kubeconfig, 'utf8')
     expect(kc).not.toContain('cluster-05')
