@@ -96,11 +96,12 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
     expect(kubes[0]!.listObjects('secrets', 'argocd').map((s) => `${(s as {metadata: {name: string}}).metadata.name}@${(s as {metadata: {resourceVersion: string}}).metadata.resourceVersion}`).sort()).toEqual(secretVersions)
     expect((await minio.listBuckets()).map((b) => b.name).sort()).toEqual(['longhorn-backups', 'opensearch-snapshots', 'thanos-metrics'])
 
-    // outcomes: kubeconfig contexts, cluster Secrets for the three edges, the root app, the pushed repo
+    // outcomes: kubeconfig contexts, cluster Secrets for the three edges (registered, labelled for the
+    // ApplicationSets) and central's in-cluster one (from Git), the root app, the pushed repo
     const kc = readFileSync(path.join(dir, 'kubeconfig'), 'utf8')
     for (const c of CLUSTERS) expect(kc).toContain(`name: ${c}-context`)
     const clusterSecrets = kubes[0]!.listObjects('secrets', 'argocd').filter((s) => (s as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['argocd.argoproj.io/secret-type'] === 'cluster')
-    expect(clusterSecrets).toHaveLength(3)
+    expect(clusterSecrets.map((s) => (s as {metadata: {labels: Record<string, string>}}).metadata.labels['obsctl.dev/role']).sort()).toEqual(['central', 'edge', 'edge', 'edge'])
     expect(kubes[0]!.getObject('applications.argoproj.io', 'argocd', 'root-app')).toBeTruthy()
     expect(execFileSync('git', ['--git-dir', remote, 'ls-tree', '-r', '--name-only', 'main'], {encoding: 'utf8'})).toContain('argocd/root-app.yaml')
 
@@ -155,7 +156,8 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
     expect(up.status, up.stdout + up.stderr).toBe(0)
     const upHead = execFileSync('git', ['--git-dir', remote, 'rev-parse', 'main'], {encoding: 'utf8'}).trim()
     expect(execFileSync('git', ['--git-dir', remote, 'log', '-1', '--format=%s', 'main'], {encoding: 'utf8'})).toContain(`upgrade kube-prometheus-stack ${from} → ${to}`)
-    expect(execFileSync('git', ['--git-dir', remote, 'show', `main:deploy/overlays/${NEW}-edge/kube-prometheus-stack/kustomization.yaml`], {encoding: 'utf8'})).toContain(`version: "${to}"`)
+    // the edges share one kube-prometheus-stack overlay per metrics mode (NEW is remote-scrape)
+    expect(execFileSync('git', ['--git-dir', remote, 'show', 'main:deploy/overlays/edge-remote-scrape/kube-prometheus-stack/kustomization.yaml'], {encoding: 'utf8'})).toContain(`version: "${to}"`)
     expect(up.stdout).toMatch(/sync +(already in wanted state: )?\d+\/\d+ Applications Synced and Healthy/)
     const rootApp = kubes[0]!.getObject('applications.argoproj.io', 'argocd', 'root-app') as {status: {sync: {revision: string}}}
     expect(rootApp.status.sync.revision).toBe(upHead)

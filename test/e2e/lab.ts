@@ -15,6 +15,8 @@ import {startSandbox, type Sandbox} from '../support/sshd.js'
 import {startKubeServers, stopKubeServers, type KubeServer} from '../support/kube/index.js'
 import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js'
 import {writeManifest} from '../argocd/harness.js'
+import {ArgoCdControllers} from '../support/kube/argocd-controllers.js'
+import type {Obj} from '../support/kube/store.js'
 import {BLOCK, OS_PASSWORD, OS_USER, endpointsYaml, startPlatform, type Platform} from '../validate/harness.js'
 import {deployPlatform, startArgocdApi, type ArgocdApi, type Deployed} from '../validate/deployed.js'
 import {loadInventory} from '../../src/lib/config/load.js'
@@ -157,11 +159,14 @@ ${clusters.join('\n')}
     },
     git: (...args) => execFileSync('git', ['--git-dir', remote, ...args], {encoding: 'utf8'}),
     playRootApp() {
-      // Argo CD syncing the root app: its children are the Applications in argocd/applications of the pushed repo
+      // Argo CD syncing the root app: its children are the objects in argocd/applications of the pushed repo
+      // (the ApplicationSets and the central cluster's in-cluster Secret); the ApplicationSet controller
+      // (argocd.reconcile() in playControllers) generates the Applications from them and the cluster Secrets
       for (const file of lab.git('ls-tree', '-r', '--name-only', 'main', 'argocd/applications').split('\n').filter((f) => f.endsWith('.yaml'))) {
         for (const doc of parseAllDocuments(lab.git('show', `main:${file}`))) {
-          const app = doc.toJS() as {kind?: string; metadata: {namespace: string; name: string}}
-          if (app?.kind === 'Application' && !kubes[0]!.getObject('applications.argoproj.io', app.metadata.namespace, app.metadata.name)) kubes[0]!.seed(app)
+          const o = doc.toJS() as Obj
+          if (o?.kind === 'ApplicationSet') kubes[0]!.seed(o)
+          else if (o?.kind === 'Secret' && !kubes[0]!.getObject('secrets', o.metadata.namespace, o.metadata.name)) kubes[0]!.seed(o)
         }
       }
     },
@@ -201,6 +206,9 @@ ${clusters.join('\n')}
       lab.playRootApp()
       head = now
     }
+    // the ApplicationSet controller (it watches the cluster Secrets: a registered edge gets its Applications)
+    // and the application controller's deletion of Applications with the resources finalizer
+    argocd.reconcile()
     let apps: {metadata: {namespace: string; name: string}; status?: {health?: {status?: string}; sync?: {revision?: string}}}[] = []
     try {
       apps = kubes[0]!.listObjects('applications.argoproj.io') as typeof apps
@@ -211,6 +219,7 @@ ${clusters.join('\n')}
       if (a.status?.health?.status !== 'Healthy' || a.status?.sync?.revision !== head) kubes[0]!.setApplicationStatus(a.metadata.namespace, a.metadata.name, {sync: 'Synced', health: 'Healthy', revision: head})
     }
   }
+  const argocd = new ArgoCdControllers(kubes[0]!, kubes.slice(1))
   const controller = setInterval(playControllers, 100)
   return lab
 }
