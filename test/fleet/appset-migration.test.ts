@@ -21,6 +21,7 @@ import {Kube} from '../../src/lib/kube/index.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {ArgoCdControllers, RESOURCES_FINALIZER, TRACKING_ANNOTATION, trackingId} from '../support/kube/argocd-controllers.js'
 import type {Obj} from '../support/kube/store.js'
+import {withValues} from '../support/inventory.js'
 import {waitFor} from '../support/wait.js'
 import {workspace, type Workspace} from './helpers.js'
 
@@ -57,14 +58,7 @@ describe('per-cluster Applications → ApplicationSets', () => {
 
   beforeAll(async () => {
     servers = await startKubeServers(NAMES, {tokenControllerDelayMs: 30})
-    ws = await workspace({
-      edit: (t) => {
-        servers.forEach((s, i) => {
-          t = t.replace(`apiServer: https://192.168.101.${[194, 196, 197, 198][i]}:6443`, `apiServer: ${s.url}`)
-        })
-        return t
-      },
-    })
+    ws = await workspace({edit: withValues(Object.fromEntries(servers.map((s) => [`clusters.${s.name}.apiServer`, s.url])))})
     clusters = ws.inv().platform.clusters
     kubeconfig = writeFleetKubeconfig(path.join(ws.dir, 'kubeconfig'), servers)
     central = await Kube.connect({kubeconfig, context: 'cluster-01-context'})
