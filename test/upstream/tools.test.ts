@@ -142,7 +142,9 @@ describe.each(INVENTORY_LABELS.map((label, n) => [label, n] as const))('%s', (la
     // kustomizations with helmCharts need `kustomize --enable-helm` and the helm binary, which is not
     // installed here: they are not built; their values are checked against charts.json.gz (rendered.test.ts)
     console.info(`${label}: kubectl kustomize on ${plain.length} kustomizations; ${helm.length} with helmCharts not built (no helm here)`)
-    expect(plain.length).toBeGreaterThan(inv.inventory.platform.clusters.length)
+    // the bases, the central overlay's and one per edge metrics mode (edges share their overlays)
+    const modes = [...new Set(inv.inventory.platform.clusters.filter((c) => c.role === 'edge').map((c) => c.metrics ?? 'remote-scrape'))]
+    expect(plain.map((f) => f.path)).toEqual(expect.arrayContaining(['deploy/base/cilium/kustomization.yaml', 'deploy/base/fluent-bit/kustomization.yaml', ...modes.map((m) => `deploy/overlays/edge-${m}/fluent-bit/kustomization.yaml`)]))
     const results = await limited(plain, async (f) => ({f, ...(await tool('kubectl', ['kustomize', path.dirname(f.path)], dir()))}))
     for (const r of results) {
       expect(r.code, `${r.f.path}: ${r.out}`).toBe(0)
