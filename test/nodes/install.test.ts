@@ -34,10 +34,12 @@ describe('a two-node cluster (control plane + worker)', () => {
     expect(cpCalls).toContain('apt-mark hold kubelet kubeadm kubectl')
     expect(cpCalls).toContain('kubeadm init --config /var/lib/obsctl/kubeadm-init.yaml')
     expect(cpCalls).toContain('cilium install --version 1.18.2 --values /var/lib/obsctl/cilium-values.yaml')
-    // the values file on the node is the repository's cilium values.yaml (one source), and no LB pool is applied
-    const repoValues = renderFiles(inv.platform).find((f) => f.path === `deploy/overlays/${inv.platform.clusters[0]!.name}-central/cilium/values.yaml`)!
-    expect(parse(cp.file('/var/lib/obsctl/cilium-values.yaml')!)).toEqual(parse(repoValues.content))
-    expect(parse(repoValues.content)).toMatchObject({l2announcements: {enabled: true}, kubeProxyReplacement: true, k8sClientRateLimit: {qps: 50, burst: 100}})
+    // the values file on the node is the repository's cilium values (one source; inline in the cluster's
+    // cilium kustomization), and no LB pool is applied
+    const kustomization = renderFiles(inv.platform).find((f) => f.path === `deploy/overlays/${inv.platform.clusters[0]!.name}-central/cilium/kustomization.yaml`)!
+    const repoValues = (parse(kustomization.content) as {helmCharts: {valuesInline: Record<string, unknown>}[]}).helmCharts[0]!.valuesInline
+    expect(parse(cp.file('/var/lib/obsctl/cilium-values.yaml')!)).toEqual(repoValues)
+    expect(repoValues).toMatchObject({l2announcements: {enabled: true}, kubeProxyReplacement: true, k8sClientRateLimit: {qps: 50, burst: 100}})
     expect(cpCalls.some((l) => l.startsWith('kubectl apply'))).toBe(false)
     expect(cpCalls).toContain(`kubectl taint nodes ${cp.hostname} node-role.kubernetes.io/control-plane:NoSchedule-`)
     expect(cpCalls).toContain('kubeadm token create --print-join-command --ttl 30m')
