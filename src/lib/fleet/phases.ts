@@ -112,8 +112,10 @@ export function removeAppsPhase({cluster: c}: RemovalOptions): Phase<Target, {ap
         await waitUntil(
           `Argo CD to delete the Applications of ${c.name} and what they deployed`,
           async () => {
-            const left = (await clusterApps(ctx, c)).apps.map((a) => a.metadata.name)
-            return left.length === 0 ? true : `still there: ${left.join(', ')}`
+            const left = (await clusterApps(ctx, c)).apps
+            // one generated again by an ApplicationSet that had not seen the relabelled Secret yet: delete it again
+            for (const a of left) if (!(a.metadata as {deletionTimestamp?: string}).deletionTimestamp) await kube.delete({...APP, metadata: {name: a.metadata.name, namespace: NAMESPACES.argocd}})
+            return left.length === 0 ? true : `still there: ${left.map((a) => a.metadata.name).join(', ')}`
           },
           {timeoutMs: APP_DELETION_TIMEOUT_MS, intervalMs: 1000, signal: ctx.signal, onProgress: io.log},
         )
