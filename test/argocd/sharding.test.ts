@@ -14,6 +14,7 @@ import {argocdInstalled, installArgocd} from '../../src/lib/argocd/index.js'
 import {CLUSTERS_PER_SHARD, MAX_SHARDS, controllerSharding} from '../../src/lib/argocd/sharding.js'
 import type {Platform} from '../../src/lib/config/schema.js'
 import {Kube} from '../../src/lib/kube/index.js'
+import type {Obj} from '../support/kube/store.js'
 import {VERSION, argocdManifest, autoRollout, startFleet, type Fleet} from './harness.js'
 
 /** The platform with `n` clusters (edges copied from the first edge, renamed). */
@@ -42,7 +43,7 @@ describe('application controller sharding', () => {
       fleet = await startFleet()
       stop = autoRollout(fleet.central)
       // the controller as v3's install.yaml has it
-      const docs = parseAllDocuments(argocdManifest(VERSION, 'non-ha')).map((d) => d.toJS() as Record<string, any>)
+      const docs = parseAllDocuments(argocdManifest(VERSION, 'non-ha')).map((d) => d.toJS() as Obj)
       const sts = docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === 'argocd-application-controller')!
       sts.spec.template.spec.containers[0] = {
         ...sts.spec.template.spec.containers[0],

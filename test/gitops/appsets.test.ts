@@ -17,13 +17,14 @@ import {overlayName} from '../../src/lib/config/model.js'
 import {APPS, renderFiles, type RenderedFile} from '../../src/lib/gitops/index.js'
 import {clusterSecretObject} from '../../src/lib/argocd/register.js'
 import {generateApplications} from '../support/kube/argocd-controllers.js'
+import type {Loose} from '../support/kube/store.js'
 import {example} from '../upstream/inventories.js'
 
 const run = promisify(execFile)
 const tmp = mkdtempSync(path.join(tmpdir(), 'obsctl-appsets-'))
 afterAll(() => rmSync(tmp, {recursive: true, force: true}))
 
-type Obj = Record<string, any>
+type Obj = Record<string, Loose>
 const b64 = (s: string) => Buffer.from(s).toString('base64')
 
 async function withEdge(inv: LoadedInventory, name: string, metrics: 'agent' | 'remote-scrape'): Promise<LoadedInventory> {
