@@ -226,7 +226,8 @@ describe('Longhorn volume backups', () => {
     const files = renderFiles(p)
     const c = p.clusters[1]!
     const base = `deploy/overlays/${c.name}-${c.role}/longhorn/`
-    const job = files.find((f) => f.path === `${base}recurring-job.yaml`)
+    // one RecurringJob every cluster's Longhorn overlay includes (deploy/base/longhorn)
+    const job = files.find((f) => f.path === 'deploy/base/longhorn/recurring-job.yaml')
     expect(job, files.map((f) => f.path).filter((x) => x.includes('longhorn')).join(', ')).toBeDefined()
     expect(YAML.parse(job!.content)).toEqual({
       apiVersion: 'longhorn.io/v1beta2',
@@ -234,8 +235,10 @@ describe('Longhorn volume backups', () => {
       metadata: {name: 'obsctl-backup', namespace: 'longhorn-system'},
       spec: {name: 'obsctl-backup', task: 'backup', cron: '30 1 * * *', retain: 14, concurrency: 2, groups: ['default'], labels: {'app.kubernetes.io/managed-by': 'obsctl'}},
     })
-    expect(files.find((f) => f.path === `${base}kustomization.yaml`)!.content).toMatch(/resources:\n {2}- recurring-job\.yaml/)
-    // its backup target is the backups bucket
-    expect(files.find((f) => f.path === `${base}values.yaml`)!.content).toContain(`s3://${p.s3.buckets.backups.name}@`)
+    expect(files.find((f) => f.path === 'deploy/base/longhorn/kustomization.yaml')!.content).toMatch(/resources:\n {2}- recurring-job\.yaml/)
+    const k = YAML.parse(files.find((f) => f.path === `${base}kustomization.yaml`)!.content) as {resources: string[]; helmCharts: {valuesInline: {defaultBackupStore: {backupTarget: string}}}[]}
+    expect(k.resources).toContain('../../../base/longhorn')
+    // its backup target is the cluster's folder in the backups bucket (values inline in its kustomization)
+    expect(k.helmCharts[0]!.valuesInline.defaultBackupStore.backupTarget).toContain(`s3://${p.s3.buckets.backups.name}@`)
   })
 })
