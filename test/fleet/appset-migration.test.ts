@@ -12,7 +12,9 @@ import {readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {parseAllDocuments} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {removeCluster} from '../../src/lib/fleet/index.js'
+import {removeAppsPhase, removeSecretPhase} from '../../src/lib/fleet/phases.js'
+import {CLUSTER_REMOVE_PHASES} from '../../src/lib/flows/cluster-remove.js'
+import {runPhases, runReports} from '../../src/lib/engine/index.js'
 import {registerEdge} from '../../src/lib/argocd/register.js'
 import {APPS, WAVES} from '../../src/lib/gitops/index.js'
 import {overlayName} from '../../src/lib/config/model.js'
@@ -150,10 +152,14 @@ describe('per-cluster Applications → ApplicationSets', () => {
   it('cluster remove on the new layout: its Applications cascade (their workloads deleted), the ApplicationSets do not recreate them, the other clusters keep theirs', async () => {
     const gone = clusters.find((c) => c.name === 'cluster-04')!
     expect(workloadsLeft(gone).length).toBeGreaterThan(0)
-    const r = await removeCluster(ws.inv(), gone.name, {yes: true, kubeconfig, renderer: 'silent', handleSignals: false})
-    expect(r.run!.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed')).toEqual([])
-    expect(r.ok).toBe(true)
-    expect(r.report.applications.sort()).toEqual(appsOf(gone).map((a) => a.name).sort())
+    // the Argo CD steps of `cluster remove` (its flow's first two phases, through the engine); the later
+    // ones (tokens, OpenSearch user, render, kubeconfig, inventory) are covered by cluster.test.ts
+    const run = await runPhases([removeAppsPhase({cluster: gone}), removeSecretPhase({cluster: gone})], {inv: ws.inv(), restart: true, kubeconfig, clusters: [gone.name], renderer: 'silent', handleSignals: false, command: `cluster remove ${gone.name}`})
+    expect(run.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed')).toEqual([])
+    expect(run.ok).toBe(true)
+    expect(runReports<{applications: string[]}>(run, 'remove-apps').flatMap((x) => x.applications).sort()).toEqual(appsOf(gone).map((a) => a.name).sort())
+    expect(CLUSTER_REMOVE_PHASES.slice(0, 2)).toEqual(['remove-apps', 'remove-secret'])
+    expect(servers[0]!.listObjects('secrets', 'argocd').filter((x) => x.metadata.labels?.['obsctl.dev/cluster'] === gone.name)).toEqual([])
     // what they deployed went with them (the resources finalizer), before the cluster Secret was deleted
     expect(workloadsLeft(gone)).toEqual([])
     expect(liveApps().filter((a) => a.metadata.name.endsWith(`-${gone.name}`))).toEqual([])
