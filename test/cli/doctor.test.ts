@@ -67,7 +67,7 @@ beforeAll(async () => {
       `ssh: {user: root, identityFile: ${path.join(dir, 'id_ed25519')}, agent: false, port: ${port}}`,
       `s3: {endpoint: "${endpoint}", buckets: {}}`,
       `git: {remote: "http://localhost:${port}/platform.git"}`,
-      `endpoints: {prometheus: "${endpoint}", thanos-query: "${endpoint}", thanos-compactor: "${endpoint}", opensearch: "${endpoint}", argocd: "${endpoint}"}`,
+      `endpoints: {prometheus: "${endpoint}", thanos-query: "${endpoint}", thanos-compactor: "${endpoint}", opensearch: "${endpoint}", argocd: "${endpoint}", alertmanager: "${endpoint}", grafana: "${endpoint}"}`,
       'clusters:',
       '  - name: cluster-01',
       '    id: "01"',

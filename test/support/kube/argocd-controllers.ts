@@ -142,7 +142,7 @@ export class ArgoCdControllers {
 
   reconcile(): void {
     const c = this.central
-    let appsets: Obj[] = []
+    let appsets: Obj[]
     try {
       appsets = c.listObjects('applicationsets.argoproj.io', ARGOCD)
     } catch {
@@ -209,7 +209,7 @@ export class ArgoCdControllers {
       if (!dest) continue // Argo CD cannot reach the cluster: the Application stays Terminating
       const prefix = `${app.metadata.name}:`
       for (const kind of TRACKED_KINDS) {
-        let list: Obj[] = []
+        let list: Obj[]
         try {
           list = dest.listObjects(kind)
         } catch {
