@@ -4,4 +4,7 @@
  */
 import {commands} from '@oclif/plugin-help'
 
-export default commands.help
+export default class HelpCommand extends commands.help {
+  static override summary = 'Show help for obsctl, a topic or a command (the same as COMMAND --help or -h).'
+  static override examples = ['<%= config.bin %> help', '<%= config.bin %> help cluster', '<%= config.bin %> help cluster add']
+}
