@@ -191,8 +191,11 @@ export type ClusterNode = Cluster['nodes'][number]
 export type Bucket = z.output<typeof BucketSchema>
 export type ChartName = keyof Platform['versions']['charts']
 
-/** The inventory's JSON Schema (draft 2020-12), for editors' YAML language servers. */
+/**
+ * The inventory's JSON Schema, draft-07: the draft yaml-language-server (editors' YAML support) reads.
+ * Written to .obsctl/schema.json by `obsctl init`; printed by `obsctl config schema`; read by `config explain`.
+ */
 export function jsonSchema(): Record<string, unknown> {
-  const s = z.toJSONSchema(PlatformSchema, {io: 'input', unrepresentable: 'any'}) as Record<string, unknown>
+  const s = z.toJSONSchema(PlatformSchema, {target: 'draft-7', io: 'input', unrepresentable: 'any'}) as Record<string, unknown>
   return {...s, title: 'obsctl inventory (obsctl.dev/v1alpha1 Platform)'}
 }
