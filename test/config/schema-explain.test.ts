@@ -5,7 +5,7 @@
  */
 import {readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
-import Ajv from 'ajv'
+import {Ajv} from 'ajv'
 import {parse} from 'yaml'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {jsonSchema} from '../../src/lib/config/schema.js'
