@@ -7,6 +7,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
+import {parse as parseYaml} from 'yaml'
 import {obsctl, requireBuild, runProcess, tmpDir} from './helpers.js'
 
 let cache: string
@@ -51,6 +52,26 @@ describe('help', () => {
     const r = await obsctl(['--version'])
     expect(r.status).toBe(0)
     expect(r.stdout).toMatch(/^obsctl\/\S+ \S+ node-v\S+ \(commit ([0-9a-f]{12}(-dirty)?|unknown), built \d{4}-\d\d-\d\dT[\d:.]+Z\)\n$/)
+  })
+})
+
+describe('-o json|yaml on read commands', () => {
+  it('cluster list: --json, -o json and -o yaml give the same object {clusters: [...]}; -o xml is exit 2', async () => {
+    const dir = tmpDir('obsctl-output-')
+    const file = path.join(dir, 'obsctl.yaml')
+    expect((await obsctl(['init', '--example', '-c', file])).status).toBe(0)
+    const [json, o, y, bad] = await Promise.all([
+      obsctl(['cluster', 'list', '-c', file, '--json']),
+      obsctl(['cluster', 'list', '-c', file, '-o', 'json']),
+      obsctl(['cluster', 'list', '-c', file, '-o', 'yaml']),
+      obsctl(['cluster', 'list', '-c', file, '-o', 'xml']),
+    ])
+    const obj = JSON.parse(json.stdout)
+    expect(obj.clusters.map((c: {name: string}) => c.name)).toEqual(['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04'])
+    expect(JSON.parse(o.stdout)).toEqual(obj)
+    expect(parseYaml(y.stdout)).toEqual(obj)
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain('Expected --output=xml to be one of: json, yaml')
   })
 })
 

@@ -1,10 +1,12 @@
-import {BaseCommand} from '../../lib/cli/base.js'
+import {BaseCommand, outputFlag} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import {listClusters, type ClusterListRow} from '../../lib/fleet/index.js'
 
 export default class ClusterList extends BaseCommand {
   static override summary = 'List the clusters of the inventory with their role, metrics mode and what has been done.'
   static override examples = ['<%= config.bin %> cluster list', '<%= config.bin %> cluster list --json']
+
+  static override flags = {output: outputFlag()}
 
   async run(): Promise<{clusters: ClusterListRow[]}> {
     const {flags} = await this.parse(ClusterList)

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core'
-import {BaseCommand} from '../../lib/cli/base.js'
+import {BaseCommand, outputFlag} from '../../lib/cli/base.js'
 import {explainField, formatExplanation, type Explanation} from '../../lib/config/explain.js'
 
 export default class ConfigExplain extends BaseCommand {
@@ -13,6 +13,8 @@ export default class ConfigExplain extends BaseCommand {
   static override args = {
     path: Args.string({description: 'Dotted field path, e.g. ssh.port or clusters.nodes.host (empty: the whole inventory).', required: false}),
   }
+
+  static override flags = {output: outputFlag()}
 
   async run(): Promise<Explanation> {
     const {args} = await this.parse(ConfigExplain)
