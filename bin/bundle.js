@@ -33,7 +33,11 @@ import path from 'node:path'
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DIST = path.join(ROOT, 'dist')
 const ESM = path.join(DIST, '.esm')
-const BUNDLED = ['@oclif/core', 'yaml', 'zod', 'eta', '@kubernetes/client-node', 'minio', 'listr2', 'execa', 'chalk', 'ssh2', 'ipaddr.js', 'semver']
+const BUNDLED = ['@oclif/core', 'yaml', 'zod', 'eta', '@kubernetes/client-node', 'minio', 'listr2', 'execa', 'chalk', 'ssh2', 'ipaddr.js', 'semver',
+  // oclif's help, not-found and autocomplete plugins: bundled into obsctl's own `help` and `autocomplete`
+  // commands and its command_not_found hook (src/commands/help.ts, src/commands/autocomplete/, src/hooks/),
+  // so they use the runner's @oclif/core and load only when used
+  '@oclif/plugin-help', '@oclif/plugin-not-found', '@oclif/plugin-autocomplete', 'fastest-levenshtein']
 // optional requires inside @oclif/core (TypeScript support for development) and ssh2 (cpu-features, a
 // native addon, in try/catch): resolved at run time, never bundled
 const OPTIONAL = ['typescript', 'ts-node', 'tsx', 'pnpapi', 'cpu-features']
@@ -57,7 +61,7 @@ const jsFiles = (dir) =>
   readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? jsFiles(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : []))
 
 // Pass 1: ES modules, split.
-const commands = jsFiles(path.join(DIST, 'commands'))
+const commands = [...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))]
 rmSync(ESM, {recursive: true, force: true})
 const result = await build({
   entryPoints: [
@@ -72,7 +76,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [nativeAddons(), clientNodePure()],
+  plugins: [nativeAddons(), clientNodePure(), pluginInternals()],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -139,11 +143,11 @@ rmSync(ESM, {recursive: true, force: true})
 rmSync(path.join(DIST, 'main.js'))
 rmSync(path.join(DIST, 'main.js.map'), {force: true})
 
-const outputs = [...jsFiles(path.join(DIST, 'chunks')), ...jsFiles(path.join(DIST, 'commands'))].sort()
+const outputs = [...jsFiles(path.join(DIST, 'chunks')), ...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))].sort()
 const left = outputs.filter((f) => /\bimport\(/.test(readFileSync(f, 'utf8').replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""')))
 if (left.length) throw new Error(`bin/bundle.js: import() left in ${left.map((f) => path.relative(DIST, f)).join(', ')}`)
 
-for (const dir of ['chunks', 'commands']) writeFileSync(path.join(DIST, dir, 'package.json'), '{"type": "commonjs"}\n')
+for (const dir of ['chunks', 'commands', 'hooks']) writeFileSync(path.join(DIST, dir, 'package.json'), '{"type": "commonjs"}\n')
 const hash = createHash('sha256')
 for (const f of outputs) hash.update(`${path.relative(DIST, f)}\0`).update(readFileSync(f)).update('\0')
 mkdirSync(path.join(DIST, 'chunks'), {recursive: true})
@@ -184,6 +188,20 @@ function clientNodePure() {
         const r = await b.resolve(args.path, {kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: {clientNodePure: true}})
         return r.errors.length ? undefined : {...r, sideEffects: false}
       })
+    },
+  }
+}
+
+/**
+ * @oclif/plugin-autocomplete's package exports only an empty index: its commands are meant to be loaded by
+ * oclif's plugin loader from their own files. obsctl bundles them instead (src/commands/autocomplete/,
+ * typed through tsconfig.json's `paths`), so `@oclif/plugin-autocomplete/lib/…` is resolved to the file.
+ */
+function pluginInternals() {
+  return {
+    name: 'plugin-internals',
+    setup(b) {
+      b.onResolve({filter: /^@oclif\/plugin-autocomplete\/lib\//}, (args) => ({path: path.join(ROOT, 'node_modules', args.path)}))
     },
   }
 }

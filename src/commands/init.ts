@@ -17,7 +17,7 @@ export default class Init extends BaseCommand {
   async run(): Promise<InitResult> {
     const {flags} = await this.parse(Init)
     const result = await initInventory({file: this.inventoryPath(flags.config), example: flags.example, force: flags.force})
-    this.out(`wrote ${result.file} (${result.clusters} clusters, ${result.nodes} nodes)`)
+    this.out(`wrote ${result.file} (${result.clusters} clusters, ${result.nodes} nodes) and its JSON Schema ${result.schema}`)
     this.out(`next: obsctl config validate${flags.config ? ` -c ${flags.config}` : ''} && obsctl plan`)
     return result
   }

@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../lib/cli/base.js'
+import {BaseCommand, outputFlag} from '../lib/cli/base.js'
 import {formatPlan, planPhases, type PlanResult} from '../lib/engine/index.js'
 import {BOOTSTRAP_PHASES, bootstrapPhaseOptions} from '../lib/flows/bootstrap.js'
 import {buildPhases, selectFlow} from '../lib/flows/registry.js'
@@ -14,6 +14,7 @@ export default class Plan extends BaseCommand {
     '<%= config.bin %> plan -c lab/obsctl.yaml --json',
   ]
   static override flags = {
+    output: outputFlag(),
     phase: Flags.string({char: 'p', summary: 'Only this phase (repeatable).', multiple: true}),
   }
 

@@ -15,7 +15,7 @@ export default class Render extends BaseCommand {
     '<%= config.bin %> render --dry-run --json',
   ]
   static override flags = {
-    out: Flags.string({char: 'o', summary: 'Render into this directory instead of the inventory\'s git.dir.'}),
+    out: Flags.string({summary: 'Render into this directory instead of the inventory\'s git.dir.'}),
     commit: Flags.boolean({summary: 'Commit the changed files (initialises the working copy when needed).'}),
     push: Flags.boolean({summary: 'Commit and push to git.remote/git.branch.'}),
     force: Flags.boolean({summary: 'Overwrite or remove rendered files that were edited by hand.'}),

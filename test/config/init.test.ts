@@ -32,7 +32,7 @@ describe('init without a terminal', () => {
     const r = await obsctl(['init', '--example', '--json'], {cwd: dir})
     expect(r.status).toBe(0)
     const file = path.join(dir, 'obsctl.yaml')
-    expect(JSON.parse(r.stdout)).toEqual({file, clusters: 4, nodes: 4, example: true})
+    expect(JSON.parse(r.stdout)).toEqual({file, clusters: 4, nodes: 4, example: true, schema: path.join(dir, '.obsctl', 'schema.json')})
     const inv = loadInventory(file)
     expect(inv.platform.domain).toBe('miribit.lab')
     expect(inv.platform.clusters.map((c) => [c.name, c.role, c.metrics ?? null, c.nodes[0]!.host])).toEqual([

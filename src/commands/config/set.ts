@@ -10,14 +10,14 @@ GitOps repository in dry-run mode and shows the rendered diff, asks (--yes), the
 (only the value's bytes change), renders and commits, pushes (unless --no-push) and waits for Argo CD
 to sync (unless --no-sync). --dry-run shows the diff only.`
   static override examples = [
-    '<%= config.bin %> config set retention.prometheus 4h --dry-run',
-    '<%= config.bin %> config set retention.prometheus 4h --yes',
+    '<%= config.bin %> config set retention.prometheus 12h --dry-run',
+    '<%= config.bin %> config set retention.prometheus 12h --yes',
     '<%= config.bin %> config set replicas.prometheus 2 --yes --no-sync',
     '<%= config.bin %> config set clusters.cluster-02.metrics agent --yes',
   ]
   static override args = {
     path: Args.string({description: 'Dotted path, e.g. retention.prometheus or clusters.cluster-02.metrics.', required: true}),
-    value: Args.string({description: 'The new value (YAML: 4h, 2, [a, b]).', required: true}),
+    value: Args.string({description: 'The new value (YAML: 12h, 2, [a, b]).', required: true}),
   }
   static override flags = {
     ...changeFlags,

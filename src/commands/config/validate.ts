@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../../lib/cli/base.js'
+import {BaseCommand, outputFlag} from '../../lib/cli/base.js'
 import {lintInventory, type LintReport} from '../../lib/config/lint.js'
 import {formatLintReport} from '../../lib/cli/views/config-validate.js'
 import {ExitCode} from '../../lib/errors.js'
@@ -14,6 +14,7 @@ export default class ConfigValidate extends BaseCommand {
     '<%= config.bin %> config validate --allow-overcommit',
   ]
   static override flags = {
+    output: outputFlag(),
     'allow-overcommit': Flags.boolean({summary: 'Report requests above the declared capacity as warnings, not errors.'}),
   }
 

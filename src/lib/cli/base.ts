@@ -10,6 +10,14 @@ import {declinedError, ExitCode, fromFsError, isPromptExit, ObsctlError, isObsct
 import {loadInventory, resolveInventoryPath, type LoadedInventory} from '../config/load.js'
 import {prompter, usePrompter} from '../prompt.js'
 import {terminalPrompter} from './terminal-prompter.js'
+import {stringify as toYaml} from 'yaml'
+
+/**
+ * `-o json|yaml` for read commands, as kubectl users type it: the same result object as --json, printed as
+ * JSON or YAML (add `output: outputFlag()` to a command's flags; BaseCommand does the rest).
+ */
+export const outputFlag = () =>
+  Flags.option({char: 'o', summary: 'Output format: json (the same as --json) or yaml.', options: ['json', 'yaml'] as const})()
 
 // oclif's parser output constraints (not exported by @oclif/core's package entry points)
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -88,6 +96,29 @@ export abstract class BaseCommand extends Command {
       if (isObsctlError(error)) throw error
       throw usageError(error as Error, this.id)
     }
+  }
+
+  /** The format `-o/--output` asks for (undefined: none, or the command has no such flag). */
+  protected outputFormat(): 'json' | 'yaml' | undefined {
+    if (!(this.ctor as {flags?: Record<string, unknown>}).flags?.output) return undefined
+    const end = this.argv.indexOf('--')
+    const argv = end === -1 ? this.argv : this.argv.slice(0, end)
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!
+      const v = a === '-o' || a === '--output' ? argv[i + 1] : a.startsWith('--output=') ? a.slice(9) : /^-o=?(json|yaml)$/.test(a) ? a.replace(/^-o=?/, '') : undefined
+      if (v === 'json' || v === 'yaml') return v
+    }
+    return undefined
+  }
+
+  /** --json, or `-o json|yaml`: the human view is replaced by the result object. */
+  override jsonEnabled(): boolean {
+    return super.jsonEnabled() || this.outputFormat() !== undefined
+  }
+
+  override logJson(json: unknown): void {
+    if (this.outputFormat() === 'yaml' && !super.jsonEnabled()) process.stdout.write(toYaml(json))
+    else super.logJson(json)
   }
 
   /** Set the exit code for a result that says "something failed" while still returning it (also with --json). */

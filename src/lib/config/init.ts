@@ -1,10 +1,12 @@
 /** `obsctl init`: the wizard (inquirer) or the seed's lab, written as a commented inventory that passes lint. */
 import {existsSync} from 'node:fs'
+import path from 'node:path'
 import {inputError} from '../errors.js'
-import {writeFileAtomic} from '../fs.js'
+import {ensurePrivateDir, OBSCTL_DIR_NAME, writeFileAtomic} from '../fs.js'
 import {canPrompt, prompter} from '../prompt.js'
 import {parseInventory} from './load.js'
 import {lintInventory} from './lint.js'
+import {jsonSchema} from './schema.js'
 import {EXAMPLE_ANSWERS, renderInventoryYaml, type InitAnswers, type InitCluster} from './write.js'
 
 export interface InitOptions {
@@ -20,6 +22,8 @@ export interface InitResult {
   clusters: number
   nodes: number
   example: boolean
+  /** .obsctl/schema.json beside the inventory: the JSON Schema its `# yaml-language-server: $schema=` line names */
+  schema: string
 }
 
 export async function initInventory(opts: InitOptions): Promise<InitResult> {
@@ -42,7 +46,10 @@ export async function initInventory(opts: InitOptions): Promise<InitResult> {
     throw inputError(`the answers do not make a valid inventory: ${first.path}: ${first.message}`, [first.fix], 'INIT_INVALID', report)
   }
   await writeFileAtomic(opts.file, text, {mode: 0o644})
+  const schema = path.join(ensurePrivateDir(path.join(path.dirname(path.resolve(opts.file)), OBSCTL_DIR_NAME)), 'schema.json')
+  await writeFileAtomic(schema, `${JSON.stringify(jsonSchema(), null, 2)}\n`, {mode: 0o644})
   return {
+    schema,
     file: opts.file,
     clusters: answers.clusters.length,
     nodes: answers.clusters.reduce((a, c) => a + c.hosts.length, 0),

@@ -35,18 +35,18 @@ export type EndpointService = (typeof ENDPOINT_SERVICES)[number]
 
 export const SshSchema = z.strictObject({
   user: z.string().min(1).default('root').describe('login user on every node unless the node sets its own'),
-  port: z.number().int().min(1).max(65535).default(22),
+  port: z.number().int().min(1).max(65535).default(22).describe('SSH port on every node unless the node sets its own, e.g. 2222'),
   identityFile: z.string().optional().describe('private key file; else the ssh-agent at $SSH_AUTH_SOCK; else a password prompt'),
   agent: z.boolean().default(true).describe('use the ssh-agent at $SSH_AUTH_SOCK when it is set'),
   knownHosts: z.string().optional().describe("obsctl's own known_hosts (default .obsctl/known_hosts beside the inventory)"),
   hostKeyPolicy: z.enum(['accept-new', 'strict']).default('accept-new').describe('accept-new: trust a node’s unknown host key on first use and record it; strict: refuse unknown keys (put them in known_hosts first)'),
   sudo: z.enum(['nopasswd', 'password']).default('nopasswd').describe('password: the sudo password is prompted once and sent on stdin'),
-  connectTimeoutSeconds: z.number().int().positive().default(20),
+  connectTimeoutSeconds: z.number().int().positive().default(20).describe('seconds to wait for an SSH connection to a node, e.g. 60 on slow links'),
   proxy: z
     .strictObject({
-      http: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead').optional(),
-      https: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead').optional(),
-      noProxy: z.string().optional(),
+      http: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead').optional().describe('proxy for http:// on the nodes, e.g. http://proxy.lab:3128'),
+      https: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead').optional().describe('proxy for https:// on the nodes, e.g. http://proxy.lab:3128'),
+      noProxy: z.string().optional().describe('hosts and networks reached without the proxy, comma-separated, e.g. 10.0.0.0/8,.lab'),
     })
     .optional()
     .describe('HTTP(S) proxy the nodes use for packages and images (sites without direct internet)'),
@@ -54,18 +54,18 @@ export const SshSchema = z.strictObject({
 })
 
 export const BucketSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z, 0-9, ., -)'),
-  versioning: z.boolean().default(false),
+  name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z, 0-9, ., -)').describe('bucket name, e.g. thanos-metrics'),
+  versioning: z.boolean().default(false).describe('turn on S3 object versioning for the bucket'),
   expireAfter: duration.optional().describe('lifecycle rule: expire objects after this long (whole days); never on the snapshots bucket, whose snapshots OpenSearch deletes itself'),
 })
 
 export const S3Schema = z.strictObject({
   endpoint: url('set s3.accessKeyEnv and s3.secretKeyEnv to the names of the env vars holding the keys').describe('e.g. https://s3.minio.miribit.lab'),
-  region: z.string().default('us-east-1'),
+  region: z.string().default('us-east-1').describe('S3 region the clients sign requests for, e.g. us-east-1'),
   caFile: z.string().optional().describe('CA bundle for a private CA (TLS is never disabled)'),
-  pathStyle: z.boolean().default(true),
-  accessKeyEnv: envName.default('OBSCTL_S3_ACCESS_KEY'),
-  secretKeyEnv: envName.default('OBSCTL_S3_SECRET_KEY'),
+  pathStyle: z.boolean().default(true).describe('path-style bucket URLs (https://s3.example/bucket), as MinIO serves them; false: virtual-host style'),
+  accessKeyEnv: envName.default('OBSCTL_S3_ACCESS_KEY').describe('name of the environment variable holding the S3 access key (never the key itself)'),
+  secretKeyEnv: envName.default('OBSCTL_S3_SECRET_KEY').describe('name of the environment variable holding the S3 secret key (never the key itself)'),
   buckets: z.strictObject({
     metrics: BucketSchema.default({name: 'thanos-metrics', versioning: false}),
     snapshots: BucketSchema.default({name: 'opensearch-snapshots', versioning: false}),
@@ -75,7 +75,7 @@ export const S3Schema = z.strictObject({
 
 export const GitSchema = z.strictObject({
   remote: checked(gitRemoteError).describe('the GitOps repository Argo CD pulls (https:// or ssh)'),
-  branch: z.string().default('main'),
+  branch: z.string().default('main').describe('branch Argo CD follows and obsctl commits to, e.g. main'),
   dir: z.string().default('gitops').describe('local working copy, relative to the inventory'),
   private: z.boolean().default(false).describe('Argo CD needs repository credentials'),
   sshKeyFile: z.string().optional().describe('deploy key Argo CD uses for a private ssh remote'),
@@ -91,12 +91,12 @@ export const ChartsSchema = z.strictObject({
 })
 
 export const VersionsSchema = z.strictObject({
-  kubernetes: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'expected a Kubernetes version such as 1.34 or 1.34.1').default('1.34'),
-  argocd: checked((v) => vTagError(v, 'v3.1.9')).default('v3.1.9'),
+  kubernetes: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'expected a Kubernetes version such as 1.34 or 1.34.1').default('1.34').describe('Kubernetes minor (or patch) version installed on the nodes, e.g. 1.34'),
+  argocd: checked((v) => vTagError(v, 'v3.1.9')).default('v3.1.9').describe('Argo CD release installed on the central cluster, e.g. v3.1.9'),
   charts: ChartsSchema.default(ChartsSchema.parse({})),
-  opensearch: semverField('2.19.3').default('2.19.3'),
+  opensearch: semverField('2.19.3').default('2.19.3').describe('OpenSearch version the operator deploys, e.g. 2.19.3'),
   fluentBit: semverField('4.0.1').default('4.0.1').describe('tag of ghcr.io/fluent/fluent-operator/fluent-bit (the Fluent operator chart 3.4.2 default is 4.0.1)'),
-  thanos: checked((v) => vTagError(v, 'v0.39.2')).default('v0.39.2'),
+  thanos: checked((v) => vTagError(v, 'v0.39.2')).default('v0.39.2').describe('Thanos image tag for sidecar, query, store and compactor, e.g. v0.39.2'),
 })
 
 export const RetentionSchema = z.strictObject({
@@ -130,26 +130,26 @@ export const BackupSchema = z.strictObject({
 
 export const NodeSchema = z.strictObject({
   host: host.describe('address obsctl connects to over SSH'),
-  port: z.number().int().min(1).max(65535).optional(),
-  user: z.string().optional(),
+  port: z.number().int().min(1).max(65535).optional().describe('SSH port of this node (default: ssh.port), e.g. 2222'),
+  user: z.string().optional().describe('SSH user of this node (default: ssh.user), e.g. ubuntu'),
   name: checked(dnsSubdomainError).optional().describe('Kubernetes node name, a lower-case DNS name (defaults to the host)'),
-  roles: z.array(z.enum(['control-plane', 'worker'])).min(1).default(['control-plane', 'worker']),
+  roles: z.array(z.enum(['control-plane', 'worker'])).min(1).default(['control-plane', 'worker']).describe('what the node runs, e.g. [worker]'),
   cpu: cpu.describe('declared CPU, e.g. 4'),
   memory: memory.describe('declared memory, e.g. 16Gi'),
 })
 
 export const ClusterSchema = z.strictObject({
   name: dnsLabel.describe('e.g. cluster-01'),
-  id: z.string().regex(/^[0-9]{2,3}$/, 'expected a two- or three-digit id such as 01'),
-  role: z.enum(['central', 'edge']),
+  id: z.string().regex(/^[0-9]{2,3}$/, 'expected a two- or three-digit id such as 01').describe('two- or three-digit id in service names (<service>.k8s-cluster-<id>.<domain>), e.g. "01"'),
+  role: z.enum(['central', 'edge']).describe('central: the one cluster that runs Argo CD and the central Thanos, OpenSearch and Grafana; edge: sends its metrics and logs to central'),
   metrics: z
     .enum(['remote-scrape', 'agent'])
     .optional()
     .describe('edges only: remote-scrape (central scrapes through the API server) or agent (Prometheus Agent + remote write)'),
   apiServer: url('the API server URL carries no credentials: obsctl reads them from the kubeconfig').describe('e.g. https://192.168.101.194:6443'),
-  podCidr: cidr.default('10.244.0.0/16'),
-  serviceCidr: cidr.default('10.96.0.0/12'),
-  apiServerSans: z.array(checked((v) => hostError(v.startsWith('*.') ? v.slice(2) : v))).default([]),
+  podCidr: cidr.default('10.244.0.0/16').describe('pod network of the cluster, e.g. 10.244.0.0/16'),
+  serviceCidr: cidr.default('10.96.0.0/12').describe('service network of the cluster, e.g. 10.96.0.0/12'),
+  apiServerSans: z.array(checked((v) => hostError(v.startsWith('*.') ? v.slice(2) : v))).default([]).describe('extra names or addresses in the API server certificate, e.g. [api.cluster-01.lab]'),
   loadBalancerIPs: z
     .array(checked((v) => {
       const r = parseLbEntry(v)
@@ -161,11 +161,11 @@ export const ClusterSchema = z.strictObject({
 })
 
 export const PlatformSchema = z.strictObject({
-  apiVersion: z.literal(API_VERSION),
-  kind: z.literal(KIND),
-  name: dnsLabel.default('observability'),
+  apiVersion: z.literal(API_VERSION).describe(`always ${API_VERSION}`),
+  kind: z.literal(KIND).describe(`always ${KIND}`),
+  name: dnsLabel.default('observability').describe('name of the platform, a DNS label, e.g. observability'),
   domain: checked(dnsSubdomainError).describe('base DNS domain, e.g. miribit.lab'),
-  profile: z.enum(['lab', 'production']).default('lab'),
+  profile: z.enum(['lab', 'production']).default('lab').describe('sizing profile: lab (single replicas, small requests) or production (HA replicas)'),
   ssh: SshSchema.default(SshSchema.parse({})),
   s3: S3Schema,
   git: GitSchema,
@@ -191,8 +191,11 @@ export type ClusterNode = Cluster['nodes'][number]
 export type Bucket = z.output<typeof BucketSchema>
 export type ChartName = keyof Platform['versions']['charts']
 
-/** The inventory's JSON Schema (draft 2020-12), for editors' YAML language servers. */
+/**
+ * The inventory's JSON Schema, draft-07: the draft yaml-language-server (editors' YAML support) reads.
+ * Written to .obsctl/schema.json by `obsctl init`; printed by `obsctl config schema`; read by `config explain`.
+ */
 export function jsonSchema(): Record<string, unknown> {
-  const s = z.toJSONSchema(PlatformSchema, {io: 'input', unrepresentable: 'any'}) as Record<string, unknown>
+  const s = z.toJSONSchema(PlatformSchema, {target: 'draft-7', io: 'input', unrepresentable: 'any'}) as Record<string, unknown>
   return {...s, title: 'obsctl inventory (obsctl.dev/v1alpha1 Platform)'}
 }

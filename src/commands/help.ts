@@ -1,0 +1,10 @@
+/**
+ * `obsctl help [COMMAND]`: oclif's help command (@oclif/plugin-help), bundled with the CLI so that it uses
+ * the same @oclif/core as the runner (bin/bundle.js) — the same help `obsctl COMMAND --help` and `-h` print.
+ */
+import {commands} from '@oclif/plugin-help'
+
+export default class HelpCommand extends commands.help {
+  static override summary = 'Show help for obsctl, a topic or a command (the same as COMMAND --help or -h).'
+  static override examples = ['<%= config.bin %> help', '<%= config.bin %> help cluster', '<%= config.bin %> help cluster add']
+}

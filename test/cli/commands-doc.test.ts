@@ -1,0 +1,43 @@
+/**
+ * docs/commands.md is generated from the commands' own help (bin/commands-doc.js, `npm run docs:commands`):
+ * this fails when it is stale — a command, flag, summary or example changed without regenerating it.
+ */
+import {readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {requireBuild, ROOT, runProcess, tmpDir} from './helpers.js'
+
+const GEN = path.join(ROOT, 'bin/commands-doc.js')
+beforeAll(() => requireBuild())
+
+describe('docs/commands.md', () => {
+  it('is up to date with the built commands (else: npm run build && npm run docs:commands)', async () => {
+    const r = await runProcess(process.execPath, [GEN, '--check'], {cwd: ROOT})
+    expect(r.stderr).toBe('')
+    expect(r.status).toBe(0)
+  })
+
+  it('has a section with the --help text of every visible command in the manifest', () => {
+    const doc = readFileSync(path.join(ROOT, 'docs/commands.md'), 'utf8')
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {hidden?: boolean; flags: Record<string, {hidden?: boolean}>}>}
+    const visible = Object.entries(manifest.commands).filter(([, c]) => !c.hidden)
+    expect(visible.length).toBeGreaterThan(20)
+    for (const [id, c] of visible) {
+      const words = id.split(':').join(' ')
+      const section = doc.split(`\n## \`obsctl ${words}\`\n`)[1]?.split('\n## ')[0]
+      expect(section, id).toBeDefined()
+      expect(section).toContain(`$ obsctl ${words}`)
+      for (const [flag, f] of Object.entries(c.flags)) if (!f.hidden) expect(section, `${id} --${flag}`).toContain(`-${flag}`)
+    }
+  })
+
+  it('--check fails, naming the fix, when the file differs from the commands', async () => {
+    const out = path.join(tmpDir('obsctl-doc-'), 'commands.md')
+    expect((await runProcess(process.execPath, [GEN, '--out', out], {cwd: ROOT})).status).toBe(0)
+    expect((await runProcess(process.execPath, [GEN, '--check', '--out', out], {cwd: ROOT})).status).toBe(0)
+    writeFileSync(out, readFileSync(out, 'utf8').replace('Run the phases that take bare machines', 'Run the phases that take machines'))
+    const stale = await runProcess(process.execPath, [GEN, '--check', '--out', out], {cwd: ROOT})
+    expect(stale.status).toBe(1)
+    expect(stale.stderr).toContain('is stale: run `npm run build && npm run docs:commands`')
+  })
+})

@@ -1,0 +1,204 @@
+/**
+ * Every example of every command's --help runs (DESIGN.md: examples that actually run). For any set of
+ * commands: the examples are read from oclif.manifest.json, as `--help` prints them.
+ *
+ * How an example is run, as a user would paste it, in its dry-run form:
+ * - in a temp folder holding the example inventory (`obsctl init --example`, also at lab/obsctl.yaml for the
+ *   `-c lab/obsctl.yaml` examples), with HOME there; `# comments` and shell pipes/redirections are left to
+ *   the shell (only the obsctl part runs); `VAR=…` prefixes become that variable set to a placeholder;
+ * - each in a fresh copy of that folder, inside a network namespace of its own (`unshare -n`: no
+ *   interface is up, so nothing leaves this machine, not even a DNS query; the example's addresses are
+ *   never contacted);
+ * - a command that has `--dry-run` gets it (if the example lacks it) and must exit 0 — or exit 1 only
+ *   when what failed is reaching the network (a dry run that must read a manifest from a URL, or
+ *   Alertmanager's silences; under --json the error is on stdout);
+ * - a command without `--dry-run` talks to live systems: it must end as a run that could not reach its
+ *   systems does — exit 0 or 1, never 2 (bad input: an unknown flag, a refused value, a lint error) nor a
+ *   crash; one still running after WAIT_MS (`--watch`, `--wait`) has parsed and started its work, and is
+ *   stopped;
+ * - `init` examples run in a folder without an inventory (they write one); the interactive wizard needs a
+ *   terminal and is tested in test/config/init.test.ts, so it is the one example not run here.
+ * Files and variables that examples name (./x.pem, ./x.conf, an Argo CD install manifest, ~/.ssh/known_hosts,
+ * the credential env vars) are made as the user would have them.
+ */
+import {spawn, spawnSync} from 'node:child_process'
+import {copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {argocdManifest} from '../argocd/harness.js'
+import {BIN, obsctl, requireBuild, ROOT, tmpDir} from './helpers.js'
+
+interface ManifestCommand {
+  id: string
+  hidden?: boolean
+  examples?: (string | {command: string; description?: string})[]
+  flags: Record<string, {char?: string}>
+}
+const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, ManifestCommand>}
+const WAIT_MS = 20_000
+
+/** Shell words of one line up to the first unquoted `|`, `>`, `<`, `;`, `&&` or `#` comment. */
+export function shellWords(line: string): string[] {
+  const words: string[] = []
+  let cur: string | undefined
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!
+    if (ch === "'" || ch === '"') {
+      const end = line.indexOf(ch, i + 1)
+      if (end < 0) throw new Error(`unclosed quote in: ${line}`)
+      cur = (cur ?? '') + line.slice(i + 1, end)
+      i = end
+    } else if (/\s/.test(ch)) {
+      if (cur !== undefined) words.push(cur)
+      cur = undefined
+    } else if ('|><;&'.includes(ch) || (ch === '#' && cur === undefined)) {
+      break
+    } else cur = (cur ?? '') + ch
+  }
+  if (cur !== undefined) words.push(cur)
+  return words
+}
+
+interface Example {
+  id: string
+  text: string
+  env: Record<string, string>
+  argv: string[]
+  dryRun: boolean
+}
+
+function examples(): Example[] {
+  const out: Example[] = []
+  for (const c of Object.values(manifest.commands)) {
+    if (c.hidden) continue
+    for (const e of c.examples ?? []) {
+      const raw = typeof e === 'string' ? e : e.command
+      for (const l of raw.split('\n')) {
+        const line = l.replaceAll('<%= config.bin %>', 'obsctl').trim()
+        if (!line || line.startsWith('#') || / # interactive/.test(line)) continue
+        const words = shellWords(line.replace(/^\$\s+/, ''))
+        const env: Record<string, string> = {}
+        while (words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
+          const [k, ...v] = words.shift()!.split('=')
+          env[k!] = v.join('=') === '…' ? `placeholder-${k!.toLowerCase()}` : v.join('=')
+        }
+        expect(words[0], `${c.id}: ${line}`).toBe('obsctl')
+        const argv = words.slice(1)
+        const hasDry = 'dry-run' in c.flags
+        if (hasDry && !argv.includes('--dry-run')) argv.push('--dry-run')
+        out.push({id: c.id, text: line, env, argv, dryRun: hasDry})
+      }
+    }
+  }
+  return out
+}
+
+let dir: string
+let baseEnv: Record<string, string>
+beforeAll(async () => {
+  requireBuild()
+  expect(spawnSync('unshare', ['-n', 'true']).status, 'unshare -n (util-linux, as root) is needed to run live examples offline').toBe(0)
+  dir = tmpDir('obsctl-examples-')
+  const inv = path.join(dir, 'obsctl.yaml')
+  expect((await obsctl(['init', '--example', '-c', inv])).status).toBe(0)
+  mkdirSync(path.join(dir, 'lab'))
+  copyFileSync(inv, path.join(dir, 'lab', 'obsctl.yaml'))
+  const home = path.join(dir, 'home')
+  mkdirSync(path.join(home, '.ssh'), {recursive: true})
+  // the SSH key the example inventory names (ssh.identityFile, else ~/.ssh/id_ed25519)
+  expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'obsctl-examples', '-f', path.join(home, '.ssh', 'id_ed25519')]).status).toBe(0)
+  writeFileSync(path.join(home, '.ssh', 'known_hosts'), '')
+  // files the examples name, as the user would have them: a CA bundle, per-cluster admin.conf files
+  const ca = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=obsctl-examples-ca', '-keyout', path.join(dir, 'ca.key'), '-out', path.join(dir, 'ca.pem')])
+  expect(ca.status).toBe(0)
+  for (const f of ['minio-ca.pem', 'opensearch-ca.pem']) copyFileSync(path.join(dir, 'ca.pem'), path.join(dir, f))
+  const all = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
+  const caData = readFileSync(path.join(dir, 'ca.pem')).toString('base64')
+  const version = /^\s*argocd:\s*(v[\d.]+)/m.exec(readFileSync(inv, 'utf8'))![1]!
+  writeFileSync(path.join(dir, `argocd-${version}-install.yaml`), argocdManifest(version, 'non-ha'))
+  // the API servers of the inventory, as kubeadm's admin.conf and a merged kubeconfig name them (never
+  // contacted: no interface is up where the examples run)
+  const apiServers = [...readFileSync(inv, 'utf8').matchAll(/^\s*apiServer:\s*(\S+)/gm)].map((m) => m[1]!)
+  const kubeconfig = (names: string[]) => {
+    const servers = names.map((n) => apiServers[all.indexOf(n)]!)
+    return [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      ...names.map((n, i) => `- name: ${n}\n  cluster:\n    server: ${servers[i]!}\n    certificate-authority-data: ${caData}`),
+      'users:',
+      ...names.map((n) => `- name: ${n}-admin\n  user:\n    token: obsctl-examples-not-a-credential`),
+      'contexts:',
+      ...names.map((n) => `- name: ${n}-context\n  context:\n    cluster: ${n}\n    user: ${n}-admin`),
+      `current-context: ${names[0]}-context`,
+      '',
+    ].join('\n')
+  }
+  writeFileSync(path.join(dir, 'kubeconfig'), kubeconfig(all), {mode: 0o600})
+  writeFileSync(path.join(dir, 'lab.kubeconfig'), kubeconfig(all), {mode: 0o600})
+  for (const n of all) writeFileSync(path.join(dir, `${n}.conf`), kubeconfig([n]).replaceAll(`${n}-context`, 'kubernetes-admin@kubernetes'), {mode: 0o600})
+  baseEnv = {
+    HOME: home,
+    XDG_CACHE_HOME: path.join(dir, 'cache'),
+    KUBECONFIG: path.join(dir, 'kubeconfig'),
+    OBSCTL_S3_ACCESS_KEY: 'placeholder-access-key',
+    OBSCTL_S3_SECRET_KEY: 'placeholder-secret-key',
+    OBSCTL_SSH_PASSWORD: 'placeholder-ssh-password',
+    OBSCTL_OPENSEARCH_USER: 'placeholder-user',
+    OBSCTL_OPENSEARCH_PASSWORD: 'placeholder-password',
+    OBSCTL_ARGOCD_PASSWORD: 'placeholder-password',
+  }
+})
+
+let copies = 0
+function run(e: Example): Promise<{status: number | null; stdout: string; stderr: string; stopped: boolean}> {
+  // a copy of the prepared folder: examples run at once, and some change the inventory or the journal
+  const cwd = `${dir}-${++copies}`
+  cpSync(dir, cwd, {recursive: true})
+  if (e.id === 'init') for (const f of ['obsctl.yaml', 'lab/obsctl.yaml']) rmSync(path.join(cwd, f))
+  const env: NodeJS.ProcessEnv = {...process.env, CI: '1', NO_COLOR: '1', ...baseEnv, ...e.env}
+  for (const k of ['HOME', 'XDG_CACHE_HOME', 'KUBECONFIG']) env[k] = env[k]!.replace(dir, cwd)
+  delete env.OBSCTL_CONFIG
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', ['-n', '--', process.execPath, BIN, ...e.argv], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    let stopped = false
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const timer = e.dryRun
+      ? setTimeout(() => child.kill('SIGKILL'), 240_000)
+      : setTimeout(() => {
+          stopped = true
+          child.kill('SIGINT')
+        }, WAIT_MS)
+    child.on('error', reject)
+    child.on('close', (status) => {
+      clearTimeout(timer)
+      resolve({status, stdout, stderr, stopped})
+    })
+  })
+}
+
+// what a run that could not reach the network says (no interface is up in its namespace)
+const NETWORK = /ENOTFOUND|EAI_AGAIN|ENETUNREACH|ECONNREFUSED|EHOSTUNREACH|HTTP_UNREACHABLE|getaddrinfo|network is unreachable/i
+
+const all = examples()
+
+describe.concurrent('every --help example runs (dry-run form, example inventory)', () => {
+  it('the manifest has examples to run', () => {
+    expect(all.length).toBeGreaterThan(40)
+  })
+
+  it.each(all.map((e) => [`${e.id.replaceAll(':', ' ')}: ${e.text}`, e] as const))('%s', {timeout: 300_000}, async (_name, e) => {
+    const r = await run(e)
+    const why = `obsctl ${e.argv.join(' ')}\nexit ${r.status}\nstdout: ${r.stdout.slice(-1500)}\nstderr: ${r.stderr.slice(-1500)}`
+    expect(r.stderr, why).not.toMatch(/TypeError|ReferenceError|SyntaxError|Cannot read properties|is not a function/)
+    if (e.dryRun) expect(r.status === 0 || (r.status === 1 && NETWORK.test(r.stderr + r.stdout)), why).toBe(true)
+    else if (!r.stopped) expect([0, 1], why).toContain(r.status)
+    if (e.argv.includes('--json') && r.status === 0 && !e.text.includes('|')) {
+      const parsed = JSON.parse(r.stdout) as unknown
+      expect(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed), `${why}\n--json must print an object`).toBe(true)
+    }
+  })
+})

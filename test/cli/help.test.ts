@@ -1,0 +1,132 @@
+/**
+ * Help and shell, as users type them, on the built bundle: `obsctl help X` = `X --help` = `X -h`;
+ * an unknown command names the closest one (exit 2); `obsctl autocomplete bash|zsh|fish` sets up
+ * completions that the real shells then answer (bash's completion function, zsh's parser, fish's
+ * `complete -C`). The shells come from Debian (.ci/run installs bash, zsh, fish).
+ */
+import {existsSync, readFileSync} from 'node:fs'
+import path from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {parse as parseYaml} from 'yaml'
+import {obsctl, requireBuild, runProcess, tmpDir} from './helpers.js'
+
+let cache: string
+beforeAll(() => {
+  requireBuild()
+  cache = tmpDir('obsctl-help-')
+})
+const env = () => ({XDG_CACHE_HOME: cache})
+
+describe('help', () => {
+  it('`help bootstrap`, `bootstrap --help` and `bootstrap -h` print the same help', async () => {
+    const [a, b, c] = await Promise.all([obsctl(['help', 'bootstrap']), obsctl(['bootstrap', '--help']), obsctl(['bootstrap', '-h'])])
+    for (const r of [a, b, c]) expect(r.status).toBe(0)
+    expect(a.stdout).toContain('USAGE\n  $ obsctl bootstrap')
+    expect(a.stdout).toContain('EXAMPLES')
+    expect(b.stdout).toBe(a.stdout)
+    expect(c.stdout).toBe(a.stdout)
+  })
+
+  it('`help` of a topic lists its commands; `help` alone lists topics and commands', async () => {
+    const topic = await obsctl(['help', 'cluster'])
+    expect(topic.status).toBe(0)
+    expect(topic.stdout).toContain('$ obsctl cluster COMMAND')
+    for (const c of ['cluster add', 'cluster list', 'cluster remove']) expect(topic.stdout).toMatch(new RegExp(`^\\s+${c}\\s`, 'm'))
+    const all = await obsctl(['help'])
+    expect(all.status).toBe(0)
+    expect(all.stdout).toMatch(/^\s+bootstrap\s/m)
+    expect(all.stdout).toMatch(/^\s+autocomplete\s/m)
+  })
+
+  it('an unknown command names the closest one and exits 2 (no prompt without a terminal)', async () => {
+    const r = await obsctl(['bootsrap'])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('"bootsrap" is not an obsctl command')
+    expect(r.stderr.replace(/\s*›\s*/g, ' ')).toContain('Did you mean "obsctl bootstrap"?')
+    const sub = await obsctl(['cluster', 'lst'])
+    expect(sub.status).toBe(2)
+    expect(sub.stderr.replace(/\s*›\s*/g, ' ')).toContain('Did you mean "obsctl cluster list"?')
+  })
+
+  it('--version prints the commit and build date', async () => {
+    const r = await obsctl(['--version'])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/^obsctl\/\S+ \S+ node-v\S+ \(commit ([0-9a-f]{12}(-dirty)?|unknown), built \d{4}-\d\d-\d\dT[\d:.]+Z\)\n$/)
+  })
+})
+
+describe('-o json|yaml on read commands', () => {
+  it('cluster list: --json, -o json and -o yaml give the same object {clusters: [...]}; -o xml is exit 2', async () => {
+    const dir = tmpDir('obsctl-output-')
+    const file = path.join(dir, 'obsctl.yaml')
+    expect((await obsctl(['init', '--example', '-c', file])).status).toBe(0)
+    const [json, o, y, bad] = await Promise.all([
+      obsctl(['cluster', 'list', '-c', file, '--json']),
+      obsctl(['cluster', 'list', '-c', file, '-o', 'json']),
+      obsctl(['cluster', 'list', '-c', file, '-o', 'yaml']),
+      obsctl(['cluster', 'list', '-c', file, '-o', 'xml']),
+    ])
+    const obj = JSON.parse(json.stdout)
+    expect(obj.clusters.map((c: {name: string}) => c.name)).toEqual(['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04'])
+    expect(JSON.parse(o.stdout)).toEqual(obj)
+    expect(parseYaml(y.stdout)).toEqual(obj)
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain('Expected --output=xml to be one of: json, yaml')
+  })
+})
+
+describe('autocomplete', () => {
+  it('bash: the completion function written to the cache completes topics, commands and flags', async () => {
+    const r = await obsctl(['autocomplete', 'bash'], {env: env()})
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain('obsctl autocomplete script bash')
+    const fn = path.join(cache, 'obsctl/autocomplete/functions/bash/obsctl.bash')
+    expect(existsSync(fn)).toBe(true)
+    const script = await obsctl(['autocomplete', 'script', 'bash'], {env: env()})
+    expect(script.stdout).toContain(path.join(cache, 'obsctl/autocomplete/bash_setup'))
+    const complete = (line: string) =>
+      runProcess('bash', [
+        '-c',
+        `source "$1"; read -ra COMP_WORDS <<< "$2"; [[ "$2" == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 )); COMP_LINE="$2"; COMP_POINT=\${#COMP_LINE}; _obsctl_autocomplete; printf '%s\\n' "\${COMPREPLY[@]}" | sort -u`,
+        'bash',
+        fn,
+        line,
+      ])
+    expect((await complete('obsctl clu')).stdout.split('\n')).toContain('cluster')
+    expect((await complete('obsctl cluster ')).stdout.trim().split('\n')).toEqual(['add', 'list', 'register', 'remove'])
+    expect((await complete('obsctl cluster add --dr')).stdout.trim()).toBe('--dry-run')
+  })
+
+  it('zsh: the completion function is valid zsh and lists the commands', async () => {
+    const r = await obsctl(['autocomplete', 'zsh'], {env: env()})
+    expect(r.status).toBe(0)
+    const fn = path.join(cache, 'obsctl/autocomplete/functions/zsh/_obsctl')
+    const text = readFileSync(fn, 'utf8')
+    expect(text).toContain('#compdef obsctl')
+    expect(text).toContain('_obsctl_cluster()')
+    expect(text).toContain('"add[Add a cluster to the fleet')
+    const parse = await runProcess('zsh', ['-n', fn])
+    expect(parse.stderr).toBe('')
+    expect(parse.status).toBe(0)
+  })
+
+  it('fish: `autocomplete fish` says where to write the script; fish completes from it', async () => {
+    const r = await obsctl(['autocomplete', 'fish'], {env: env()})
+    expect(r.status).toBe(0)
+    expect(r.stdout).toContain('obsctl autocomplete script fish > ~/.config/fish/completions/obsctl.fish')
+    const s = await obsctl(['autocomplete', 'script', 'fish'], {env: env()})
+    expect(s.status).toBe(0)
+    const file = path.join(cache, 'obsctl.fish')
+    const {writeFileSync} = await import('node:fs')
+    writeFileSync(file, s.stdout)
+    const complete = async (line: string) => {
+      const f = await runProcess('fish', ['--no-config', '-c', 'source $argv[1]; complete -C $argv[2]', file, line])
+      expect(f.stderr).toBe('')
+      return f.stdout.trim().split('\n').map((l) => l.split('\t')[0])
+    }
+    expect(await complete('obsctl clu')).toEqual(['cluster'])
+    expect(await complete('obsctl cluster ')).toEqual(['add', 'list', 'register', 'remove'])
+    expect(await complete('obsctl cluster add --dr')).toEqual(['--dry-run'])
+    expect(await complete('obsctl render --ou')).toEqual(['--out'])
+  })
+})
