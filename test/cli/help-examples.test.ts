@@ -6,6 +6,7 @@
  * - in a temp folder holding the example inventory (`obsctl init --example`, also at lab/obsctl.yaml for the
  *   `-c lab/obsctl.yaml` examples), with HOME there; `# comments` and shell pipes/redirections are left to
  *   the shell (only the obsctl part runs); `VAR=…` prefixes become that variable set to a placeholder;
+ *   the folder's GitOps working copy holds obsctl's commits (a render and a `config set`), for `rollback`;
  * - each in a fresh copy of that folder, inside a network namespace of its own (`unshare -n`: no
  *   interface is up, so nothing leaves this machine, not even a DNS query; the example's addresses are
  *   never contacted);
@@ -80,7 +81,7 @@ function examples(): Example[] {
         const env: Record<string, string> = {}
         while (words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[0]!)) {
           const [k, ...v] = words.shift()!.split('=')
-          env[k!] = v.join('=') === '…' ? `placeholder-${k!.toLowerCase()}` : v.join('=')
+          env[k!] = v.join('=') === '…' ? 'Placeholder-9-not-a-credential' : v.join('=') // passes the password policies
         }
         expect(words[0], `${c.id}: ${line}`).toBe('obsctl')
         const argv = words.slice(1)
@@ -103,6 +104,9 @@ beforeAll(async () => {
   expect((await obsctl(['init', '--example', '-c', inv])).status).toBe(0)
   mkdirSync(path.join(dir, 'lab'))
   copyFileSync(inv, path.join(dir, 'lab', 'obsctl.yaml'))
+  // a GitOps working copy with obsctl's commits (a render, then a change), as a user who runs `rollback` has
+  expect((await obsctl(['render', '--commit', '--yes', '-c', inv])).status).toBe(0)
+  expect((await obsctl(['config', 'set', 'retention.prometheus', '12h', '--no-push', '--no-sync', '--yes', '-c', inv])).status).toBe(0)
   const home = path.join(dir, 'home')
   mkdirSync(path.join(home, '.ssh'), {recursive: true})
   // the SSH key the example inventory names (ssh.identityFile, else ~/.ssh/id_ed25519)
@@ -181,7 +185,7 @@ function run(e: Example): Promise<{status: number | null; stdout: string; stderr
 }
 
 // what a run that could not reach the network says (no interface is up in its namespace)
-const NETWORK = /ENOTFOUND|EAI_AGAIN|ENETUNREACH|ECONNREFUSED|EHOSTUNREACH|HTTP_UNREACHABLE|getaddrinfo|network is unreachable/i
+const NETWORK = /ENOTFOUND|EAI_AGAIN|ENETUNREACH|ECONNREFUSED|EHOSTUNREACH|HTTP_UNREACHABLE|getaddrinfo|network is unreachable|Could not resolve host/i
 
 const all = examples()
 
