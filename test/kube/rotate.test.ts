@@ -5,6 +5,10 @@
  * PUT /api/user/password, GET /api/user — checked against grafana.com's HTTP API reference, see
  * test/support/grafana-fake.ts). The Secrets are written first by `secrets apply`, as on a real platform.
  *
+ * Fluent Bit is one OpenSearch user per cluster (fluentbit-CLUSTER), its password derived from a key
+ * ($OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD, kept in central's Secret as per-cluster-key): its rotation rotates the
+ * key and is checked per cluster (each Secret, each user in the fake's `users` table, each hash in the security config).
+ *
  * Outcomes: the Secret values changed in every cluster that holds a copy, the consumer refuses the old password
  * and accepts the new one, the security config's bcrypt hash is the new password's, the restart annotation is on
  * the workloads (and obsctl waited for their rollout), no value in argv, the journal or the task logs, and the
@@ -21,6 +25,7 @@ import {ObsctlError} from '../../src/lib/errors.js'
 import {RESTARTED_AT} from '../../src/lib/kube/rotate.js'
 import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
 import {secretsRotate, type SecretsRotateResult} from '../../src/lib/kube/secrets-rotate.js'
+import {fluentbitPasswordFor} from '../../src/lib/kube/secrets/index.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startGrafanaFake, type GrafanaFake} from '../support/grafana-fake.js'
 import {startFake, type FakeServer} from '../support/http-fake.js'
@@ -44,7 +49,12 @@ let argocd: FakeServer
 let controller: NodeJS.Timeout
 let operator: NodeJS.Timeout | undefined
 /** every password value a test used: none may reach .obsctl/ */
-const seen = new Set<string>([...Object.values(PW), ARGO_FIRST])
+const seen = new Set<string>([...Object.values(PW), ARGO_FIRST, ...NAMES.map((n) => fluentbitPasswordFor(PW.fluentbit, n))])
+/** a Fluent Bit key and the password it derives for each cluster: none may reach .obsctl/ */
+function seeKey(key: string): void {
+  seen.add(key)
+  for (const n of NAMES) seen.add(fluentbitPasswordFor(key, n))
+}
 const saved: Record<string, string | undefined> = {}
 
 function setEnv(vars: Record<string, string | undefined>): void {
@@ -148,7 +158,8 @@ ${NAMES.map((n, i) => `  - name: ${n}
   inv = loadInventory(invFile)
   setEnv({OBSCTL_S3_ACCESS_KEY: S3.access, OBSCTL_S3_SECRET_KEY: S3.secret, [ENV.admin]: PW.admin, [ENV.fluentbit]: PW.fluentbit, [ENV.grafana]: PW.grafana, OBSCTL_OPENSEARCH_CA_FILE: undefined, CI: '1'})
   await secretsApply(inv, {kubeconfig, renderer: 'silent'})
-  osFake.users.fluentbit = {password: PW.fluentbit, backend_roles: []}
+  // each cluster's Fluent Bit user as the operator loads it from the security config secrets apply wrote
+  for (const n of NAMES) osFake.users[`fluentbit-${n}`] = {password: fluentbitPasswordFor(PW.fluentbit, n), backend_roles: []}
   // Argo CD as its install leaves it: the first password in argocd-initial-admin-secret, its hash in argocd-secret
   servers[0]!.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'argocd'}})
   servers[0]!.seed(
@@ -218,28 +229,79 @@ describe('secrets rotate grafana', () => {
   })
 })
 
-describe('secrets rotate fluent-bit', () => {
-  it('from its env var: every cluster’s Secret, the security API and the security config, Fluent Bit and its operator restarted', async () => {
+describe('secrets rotate fluent-bit (the key: one derived password per cluster user)', () => {
+  const FB = 'fluentbit-opensearch-credentials'
+  const securityUsers = () => YAML.parse(value(servers[0]!, 'logging', 'opensearch-security-config', 'internal_users.yml')!) as Record<string, {hash: string}>
+
+  it('from its env var: each cluster’s Secret its own derived password, each user changed in OpenSearch and the security config, Fluent Bit restarted', async () => {
     const next = 'fb-Rotated-Pw-55x'
-    seen.add(next)
+    seeKey(next)
     setEnv({[ENV.fluentbit]: next})
     const before = WORKLOADS.map((w) => workload(w).metadata.generation ?? 1)
+    const updates = osFake.userUpdates.length
     const r = await rotate(['fluent-bit'])
-    for (const s of servers) expect(value(s, 'logging', 'fluentbit-opensearch-credentials', 'password'), s.name).toBe(next)
-    expect(value(servers[1]!, 'logging', 'fluentbit-opensearch-credentials', 'ca.crt')).toMatch(/BEGIN CERTIFICATE/) // the other keys kept
-    expect(await opensearchStatus('fluentbit', PW.fluentbit)).toBe(401)
-    expect(await opensearchStatus('fluentbit', next)).toBe(200)
-    expect(osFake.userUpdates.at(-1)).toEqual({user: 'fluentbit', status: 200, body: {password: `(${next.length} characters)`, backend_roles: [], attributes: {}, opendistro_security_roles: []}})
-    const users = YAML.parse(value(servers[0]!, 'logging', 'opensearch-security-config', 'internal_users.yml')!)
-    expect(bcrypt.compareSync(next, users.fluentbit.hash)).toBe(true)
-    expect(bcrypt.compareSync(PW.admin, users.admin.hash)).toBe(true) // the others untouched
+    // the key: only in central's Secret, the old one gone once verified
+    expect(value(servers[0]!, 'logging', FB, 'per-cluster-key')).toBe(next)
+    expect(secretOf(servers[0]!, 'logging', FB)!.data['per-cluster-key-previous']).toBeUndefined()
+    expect(secretOf(servers[1]!, 'logging', FB)!.data['per-cluster-key']).toBeUndefined()
+    for (const [i, n] of NAMES.entries()) {
+      const s = servers[i]!
+      expect(value(s, 'logging', FB, 'username'), n).toBe(`fluentbit-${n}`)
+      expect(value(s, 'logging', FB, 'password'), n).toBe(fluentbitPasswordFor(next, n))
+      expect(value(s, 'logging', FB, 'ca.crt'), n).toMatch(/BEGIN CERTIFICATE/) // the other keys kept
+      expect(await opensearchStatus(`fluentbit-${n}`, fluentbitPasswordFor(PW.fluentbit, n)), n).toBe(401)
+      expect(await opensearchStatus(`fluentbit-${n}`, fluentbitPasswordFor(next, n)), n).toBe(200)
+      expect(bcrypt.compareSync(fluentbitPasswordFor(next, n), securityUsers()[`fluentbit-${n}`]!.hash), n).toBe(true)
+    }
+    expect(fluentbitPasswordFor(next, 'cluster-01')).not.toBe(fluentbitPasswordFor(next, 'cluster-02'))
+    expect(osFake.userUpdates.slice(updates)).toEqual(NAMES.map((n) => ({user: `fluentbit-${n}`, status: 200, body: {password: `(${fluentbitPasswordFor(next, n).length} characters)`, backend_roles: [], attributes: {}, opendistro_security_roles: []}})))
+    expect(bcrypt.compareSync(PW.admin, securityUsers().admin!.hash)).toBe(true) // the others untouched
+    const mapping = YAML.parse(value(servers[0]!, 'logging', 'opensearch-security-config', 'roles_mapping.yml')!) as Record<string, {users?: string[]}>
+    expect(mapping.fluentbit_writer!.users).toEqual(NAMES.map((n) => `fluentbit-${n}`))
     const fbWorkloads = WORKLOADS.filter((w) => w.name !== 'opensearch-cluster-dashboards')
     for (const w of fbWorkloads) expect(Date.parse(restartedAt(w)!), `${w.cluster} ${w.name}`).toBeGreaterThan(Date.now() - 120_000)
     expect(restartedAt(WORKLOADS[0]!)).toBeUndefined() // Dashboards does not use this credential
     WORKLOADS.forEach((w, i) => expect(workload(w).metadata.generation).toBe(before[i]! + (w.name === 'opensearch-cluster-dashboards' ? 0 : 1)))
-    expect(r.rotated[0]).toMatchObject({credential: 'fluent-bit', source: '$OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD', verified: {newAccepted: true, oldRefused: true}})
-    expect(r.rotated[0]!.consumer).toMatch(/^the security API .* and the security config Secret$/)
+    expect(r.rotated[0]).toMatchObject({credential: 'fluent-bit', source: '$OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD', resumed: false, verified: {newAccepted: true, oldRefused: true}})
+    expect(r.rotated[0]!.users).toEqual(NAMES.map((n) => ({cluster: n, user: `fluentbit-${n}`, newAccepted: true, oldRefused: true})))
+    expect(r.rotated[0]!.secrets.map((x) => `${x.cluster} ${x.key}`)).toEqual(['cluster-01 per-cluster-key', 'cluster-01 password', 'cluster-02 password'])
+    expect(r.rotated[0]!.consumer).toBe('the security API (PUT _plugins/_security/api/internalusers) and the security config Secret')
     expect(r.rotated[0]!.restarted.map((x) => `${x.cluster} ${x.kind} ${x.name}`)).toEqual(['cluster-01 Deployment fluent-operator', 'cluster-01 DaemonSet fluent-bit', 'cluster-02 Deployment fluent-operator', 'cluster-02 DaemonSet fluent-bit'])
+    expect(JSON.stringify(r)).not.toContain(next)
+  })
+
+  it('one cluster’s user missing in OpenSearch: the other is rotated and verified, exit 1 with the old key kept; the next run finishes it', async () => {
+    const oldKey = value(servers[0]!, 'logging', FB, 'per-cluster-key')!
+    const edgeUser = osFake.users['fluentbit-cluster-02']!
+    delete osFake.users['fluentbit-cluster-02']
+    const e = await rejection(rotate(['fluent-bit']))
+    expect(e).toMatchObject({exitCode: 1})
+    expect(e.message).toMatch(/cluster-02: OpenSearch has no user fluentbit-cluster-02/)
+    const newKey = value(servers[0]!, 'logging', FB, 'per-cluster-key')!
+    seeKey(newKey)
+    expect(newKey).not.toBe(oldKey)
+    expect(value(servers[0]!, 'logging', FB, 'per-cluster-key-previous')).toBe(oldKey)
+    // cluster-01 follows the new key; cluster-02's Secret still has the password of the old one
+    expect(value(servers[0]!, 'logging', FB, 'password')).toBe(fluentbitPasswordFor(newKey, 'cluster-01'))
+    expect(await opensearchStatus('fluentbit-cluster-01', fluentbitPasswordFor(newKey, 'cluster-01'))).toBe(200)
+    expect(await opensearchStatus('fluentbit-cluster-01', fluentbitPasswordFor(oldKey, 'cluster-01'))).toBe(401)
+    expect(value(servers[1]!, 'logging', FB, 'password')).toBe(fluentbitPasswordFor(oldKey, 'cluster-02'))
+
+    // the user is back (as the operator loads it): a new env value waits, the pending key is finished
+    osFake.users['fluentbit-cluster-02'] = edgeUser
+    setEnv({[ENV.fluentbit]: 'fb-Waiting-Pw-77q'})
+    seeKey('fb-Waiting-Pw-77q')
+    const r = await rotate(['fluent-bit'])
+    expect(r.rotated[0]).toMatchObject({credential: 'fluent-bit', source: 'pending in the Secret', resumed: true, verified: {newAccepted: true, oldRefused: true}})
+    expect(r.rotated[0]!.users!.map((u) => [u.user, u.newAccepted, u.oldRefused])).toEqual(NAMES.map((n) => [`fluentbit-${n}`, true, true]))
+    expect(value(servers[0]!, 'logging', FB, 'per-cluster-key')).toBe(newKey)
+    expect(value(servers[0]!, 'logging', FB, 'per-cluster-key-previous')).toBeUndefined()
+    for (const [i, n] of NAMES.entries()) {
+      expect(value(servers[i]!, 'logging', FB, 'password'), n).toBe(fluentbitPasswordFor(newKey, n))
+      expect(await opensearchStatus(`fluentbit-${n}`, fluentbitPasswordFor(newKey, n)), n).toBe(200)
+      expect(await opensearchStatus(`fluentbit-${n}`, fluentbitPasswordFor(oldKey, n)), n).toBe(401)
+      expect(bcrypt.compareSync(fluentbitPasswordFor(newKey, n), securityUsers()[`fluentbit-${n}`]!.hash), n).toBe(true)
+    }
   })
 })
 

@@ -43,7 +43,7 @@ Grafana and OpenSearch are reached as obsctl validate reaches them (--endpoint g
     })
     if (result.dryRun) this.out(['dry run, nothing touched', ...result.plan!.map((p) => `  ${p.credential}: ${p.steps}`)].join('\n'))
     else {
-      this.out(table(['CREDENTIAL', 'NEW VALUE', 'CONSUMER', 'SECRETS', 'RESTARTED', 'VERIFIED'], result.rotated.map((r) => [r.credential, r.source, r.consumer, r.secrets.map((s) => s.cluster).join(', '), r.restarted.map((w) => `${w.cluster} ${w.kind.toLowerCase()}/${w.name}`).join(', ') || '-', 'new accepted, old refused'])))
+      this.out(table(['CREDENTIAL', 'NEW VALUE', 'CONSUMER', 'SECRETS', 'RESTARTED', 'VERIFIED'], result.rotated.map((r) => [r.credential, r.source, r.consumer, [...new Set(r.secrets.map((s) => s.cluster))].join(', '), r.restarted.map((w) => `${w.cluster} ${w.kind.toLowerCase()}/${w.name}`).join(', ') || '-', 'new accepted, old refused'])))
       if (result.generatedPasswords) this.out(`new Argo CD admin password (shown once: Argo CD keeps only its hash; store it now): ${result.generatedPasswords.argocd}`)
       if (result.rotated.some((r) => r.source === 'generated' && r.credential !== 'argocd')) this.note('generated values are only in the Secrets: kubectl -n NAMESPACE get secret NAME -o jsonpath=... reads them')
     }

@@ -13,6 +13,11 @@
  *      the REST API refuses to change (reserved) takes effect when the operator loads that config
  *   4. the other clusters' copies (Fluent Bit's Secret is in every cluster), then a rollout restart of what
  *      reads the credential only at start (the pod template annotation kubectl rollout restart sets), waited for
+ *
+ * Fluent Bit is one OpenSearch user per cluster (fluentbitUser: fluentbit-CLUSTER) whose password is derived
+ * from a key (fluentbitPasswordFor; the key is $OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD, kept only in central's
+ * Secret as per-cluster-key). Rotating it rotates the key: the pair (old key, new key) is pending in central's
+ * Secret, and steps 3–5 are done per cluster with the passwords both keys derive for it.
  *   5. verified: the new value is accepted and the old one refused by the consumer itself (a probe that cannot
  *      answer either way is a failure, never a pass)
  *   6. the old value is dropped from the Secret
@@ -27,7 +32,8 @@ import type {Phase, RunContext, TaskIO} from '../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../errors.js'
 import {ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, openPlatform, rolloutStatus, waitUntil, type HttpClient, type Kube, type KubeObject, type PlatformOptions, type ServiceKey} from '../platform/index.js'
 import {kubeForCluster} from './run.js'
-import {FLUENTBIT_OPENSEARCH_USER, GRAFANA_ADMIN_USER, MANAGED_BY, OPENSEARCH_ADMIN_USER, decoded, isManaged, type SecretObject} from './secrets/catalogue.js'
+import {FLUENTBIT_KEY_ENTRY, GRAFANA_ADMIN_USER, MANAGED_BY, OPENSEARCH_ADMIN_USER, decoded, fluentbitPasswordFor, fluentbitUser, isManaged, type SecretObject} from './secrets/catalogue.js'
+import {ensureFluentbitUser} from './secrets/security-config.js'
 import {generatePassword} from './secrets/values.js'
 
 export const ROTATABLE = ['grafana', 'opensearch', 'fluent-bit', 'argocd'] as const
@@ -97,11 +103,11 @@ export const CREDENTIALS: Record<SecretBacked, CredentialSpec> = {
     id: 'fluent-bit',
     title: 'Fluent Bit OpenSearch password',
     kind: 'fluentbitOpensearch',
-    user: FLUENTBIT_OPENSEARCH_USER,
-    secret: {namespace: NAMESPACES.logging, name: SECRET_NAMES.fluentbitOpensearch, key: 'password'},
+    // one user per cluster, its password derived from the key central's Secret keeps (rotateFluentbit)
+    user: fluentbitUser('CLUSTER'),
+    secret: {namespace: NAMESPACES.logging, name: SECRET_NAMES.fluentbitOpensearch, key: FLUENTBIT_KEY_ENTRY},
     everyCluster: true,
     service: 'opensearch',
-    opensearchUser: FLUENTBIT_OPENSEARCH_USER,
     // the Fluent operator copies the ClusterOutput's secretKeyRef values into the configuration it renders
     // (at its start and on changes of its resources, not of Secrets); Fluent Bit reads that configuration
     restarts: () => [deployment(NAMESPACES.logging, 'fluent-operator'), {apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: NAMESPACES.logging, name: 'fluent-bit'}],
@@ -182,6 +188,8 @@ export interface RotateReport {
   consumer: string
   restarted: {cluster: string; kind: string; namespace: string; name: string; restartedAt: string}[]
   verified: {newAccepted: boolean; oldRefused: boolean}
+  /** Fluent Bit: each cluster's own OpenSearch user, verified one by one */
+  users?: {cluster: string; user: string; newAccepted: boolean; oldRefused: boolean}[]
 }
 
 interface Target {
@@ -207,12 +215,12 @@ function requireBasicAuth(h: HttpClient, service: ServiceKey): void {
 }
 
 /** Does the consumer accept this password? true / false; anything else (no answer, 5xx) cannot be measured: an error. */
-async function accepts(h: HttpClient, spec: CredentialSpec, password: string): Promise<boolean> {
-  const path = spec.service === 'grafana' ? '/api/user' : '/_plugins/_security/authinfo'
-  const res = await h.request(spec.service, path, {headers: {authorization: basic(spec.user, password)}})
+async function accepts(h: HttpClient, service: ServiceKey, user: string, password: string): Promise<boolean> {
+  const path = service === 'grafana' ? '/api/user' : '/_plugins/_security/authinfo'
+  const res = await h.request(service, path, {headers: {authorization: basic(user, password)}})
   if (res.status === 200) return true
   if (res.status === 401 || res.status === 403) return false
-  throw new ObsctlError(`${spec.service}: GET ${path} as ${spec.user} answered HTTP ${res.status}: cannot tell whether the password is accepted`, {code: 'ROTATE_UNMEASURABLE'})
+  throw new ObsctlError(`${service}: GET ${path} as ${user} answered HTTP ${res.status}: cannot tell whether the password is accepted`, {code: 'ROTATE_UNMEASURABLE'})
 }
 
 async function readSecret(kube: Kube, s: CredentialSpec['secret'], cluster: string): Promise<SecretObject> {
@@ -251,16 +259,20 @@ async function grafanaChange(h: HttpClient, spec: CredentialSpec, oldPw: string,
 /**
  * OpenSearch: the user's password through the security API, keeping its other attributes; the user's
  * hash in the security config Secret the operator loads, so a reload does not bring the old one back.
+ * A cluster's Fluent Bit user (`fluentbit`: its cluster and the new key) goes there as secrets apply puts it.
  */
-async function opensearchChange(h: HttpClient, kube: Kube, spec: CredentialSpec, adminPw: string, newPw: string, log: (l: string) => void): Promise<string> {
-  const user = spec.opensearchUser!
+async function opensearchChange(h: HttpClient, kube: Kube, user: string, adminPw: string, newPw: string, log: (l: string) => void, fluentbit?: {cluster: string; key: string}): Promise<string> {
   const auth = {authorization: basic(OPENSEARCH_ADMIN_USER, adminPw), 'content-type': 'application/json'}
   const parts: string[] = []
 
   // the security config Secret (bcrypt hash, as secrets apply writes it)
   const cfg = await kube.get<SecretObject>('v1', 'Secret', SECRET_NAMES.opensearchSecurityConfig, NAMESPACES.logging)
   const usersYaml = decoded(cfg?.data?.['internal_users.yml'])
-  if (cfg && usersYaml && isManaged(cfg)) {
+  if (cfg && usersYaml && isManaged(cfg) && fluentbit) {
+    const done = await ensureFluentbitUser(kube, fluentbit.cluster, {fluentbitPassword: fluentbit.key})
+    log(`${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}: the hash of ${user} is the new password's (${done})`)
+    parts.push('the security config Secret')
+  } else if (cfg && usersYaml && isManaged(cfg)) {
     const bcrypt = (await import('bcryptjs')).default
     const users = (YAML.parse(usersYaml) ?? {}) as Record<string, {hash?: string}>
     if (!users[user]) throw new ObsctlError(`user ${user} is not in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}`, {code: 'ROTATE_CONSUMER', hints: ['obsctl secrets apply writes it']})
@@ -277,6 +289,7 @@ async function opensearchChange(h: HttpClient, kube: Kube, spec: CredentialSpec,
   const path = `/_plugins/_security/api/internalusers/${encodeURIComponent(user)}`
   const got = await h.request('opensearch', path, {headers: auth})
   if (got.status === 401) throw new ObsctlError(`OpenSearch refuses the admin password in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin}`, {code: 'ROTATE_OLD_REFUSED', hints: ['obsctl secrets rotate opensearch first, or put the current admin password in the Secret']})
+  if (got.status === 404 && fluentbit) throw new ObsctlError(`OpenSearch has no user ${user}`, {code: 'ROTATE_CONSUMER', hints: [`obsctl secrets apply ${fluentbit.cluster} creates it (the operator loads it from ${SECRET_NAMES.opensearchSecurityConfig})`]})
   if (got.status !== 200) throw new ObsctlError(`opensearch: GET ${path} answered HTTP ${got.status}: ${got.body.slice(0, 200)}`, {code: 'ROTATE_CONSUMER'})
   const current = ((JSON.parse(got.body) as Record<string, Record<string, unknown>>)[user] ?? {}) as {backend_roles?: unknown; attributes?: unknown; description?: unknown; opendistro_security_roles?: unknown}
   const body = {password: newPw, backend_roles: current.backend_roles ?? [], attributes: current.attributes ?? {}, ...(current.description ? {description: current.description} : {}), ...(current.opendistro_security_roles ? {opendistro_security_roles: current.opendistro_security_roles} : {})}
@@ -309,17 +322,9 @@ async function restart(kube: Kube, w: Workload, at: string, timeoutMs: number, s
   )
 }
 
-async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: CredentialSpec, io: TaskIO): Promise<RotateReport> {
-  const log = (l: string) => io.log(l)
-  const p = ctx.platform
-  const central = centralCluster(p)
-  const timeoutMs = (o.timeoutSeconds ?? 300) * 1000
-  const h = await http(ctx, o)
-  requireBasicAuth(h, spec.service)
-  const ck = await kubeForCluster(ctx, central.name)
-
-  // 1–2: the pair (old, new), pending in the Secret until verified
-  const live = await readSecret(ck, spec.secret, central.name)
+/** Steps 1–2: the pair (old, new) in central's Secret, pending until verified (or the pair an earlier run left there). */
+async function pendingPair(ck: Kube, central: string, o: RotatePhaseOptions, spec: CredentialSpec, log: (l: string) => void): Promise<{oldPw: string; newPw: string; source: string; resumed: boolean}> {
+  const live = await readSecret(ck, spec.secret, central)
   const prevKey = previousKey(spec.secret.key)
   const pendingOld = decoded(live.data?.[prevKey])
   const inSecret = decoded(live.data?.[spec.secret.key])
@@ -333,20 +338,32 @@ async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Credentia
     source = 'pending in the Secret'
     log(`${spec.secret.namespace}/${spec.secret.name} holds a rotation an earlier run did not finish: finishing it${given && given.value !== newPw ? ` (${given.source} waits: rerun to rotate again)` : ''}`)
   } else {
-    if (!inSecret) throw inputError(`Secret ${spec.secret.namespace}/${spec.secret.name} on ${central.name} has no ${spec.secret.key}`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
+    if (!inSecret) throw inputError(`Secret ${spec.secret.namespace}/${spec.secret.name} on ${central} has no ${spec.secret.key}`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
     if (!given) throw new ObsctlError(`no new value for ${spec.title}`, {code: 'ROTATE_NO_VALUE'})
     if (given.value === inSecret) throw inputError(`${given.source} (${spec.title}) is the current value: a rotation needs a new one`, [`export ${PASSWORD_ENV[spec.kind]}=… with another password, or unset it: obsctl generates one`], 'ROTATE_SAME_VALUE')
     oldPw = inSecret
     newPw = given.value
     source = given.source
     await writeSecretKeys(ck, live, {[spec.secret.key]: newPw, [prevKey]: oldPw})
-    log(`${central.name}: ${spec.secret.namespace}/${spec.secret.name}: new ${spec.secret.key} (${source}); the old one kept as ${prevKey} until verified`)
+    log(`${central}: ${spec.secret.namespace}/${spec.secret.name}: new ${spec.secret.key} (${source}); the old one kept as ${prevKey} until verified`)
   }
-  const resumed = source === 'pending in the Secret'
+  return {oldPw, newPw, source, resumed: source === 'pending in the Secret'}
+}
+
+async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: CredentialSpec, io: TaskIO): Promise<RotateReport> {
+  const log = (l: string) => io.log(l)
+  const p = ctx.platform
+  const central = centralCluster(p)
+  const timeoutMs = (o.timeoutSeconds ?? 300) * 1000
+  const h = await http(ctx, o)
+  requireBasicAuth(h, spec.service)
+  const ck = await kubeForCluster(ctx, central.name)
+  const prevKey = previousKey(spec.secret.key)
+  const {oldPw, newPw, source, resumed} = await pendingPair(ck, central.name, o, spec, log)
 
   // 3: the consumer
   let consumer: string
-  if (await accepts(h, spec, newPw)) {
+  if (await accepts(h, spec.service, spec.user, newPw)) {
     consumer = `${spec.service} already accepts it`
     log(consumer)
   } else if (spec.service === 'grafana') {
@@ -355,7 +372,14 @@ async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Credentia
   } else {
     const adminPw = spec.id === 'opensearch' ? oldPw : decoded((await readSecret(ck, CREDENTIALS.opensearch.secret, central.name)).data?.password)
     if (!adminPw) throw inputError(`Secret ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin} has no password`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
-    consumer = await opensearchChange(h, ck, spec, adminPw, newPw, log)
+    try {
+      consumer = await opensearchChange(h, ck, spec.opensearchUser!, adminPw, newPw, log)
+    } catch (e) {
+      // the admin's own rotation, resumed: the operator can load the new hash while this run works (the old
+      // password refused from then on), which is the rotation taking effect, not a failure
+      if (!(spec.id === 'opensearch' && e instanceof ObsctlError && e.code === 'ROTATE_OLD_REFUSED' && (await accepts(h, spec.service, spec.user, newPw)))) throw e
+      consumer = `the security config Secret (${SECRET_NAMES.opensearchSecurityConfig}), loaded by the operator`
+    }
     log(`OpenSearch user ${spec.opensearchUser}: ${consumer}`)
   }
 
@@ -390,9 +414,9 @@ async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Credentia
   await waitUntil(
     `${spec.service} to accept the new ${spec.title} and refuse the old one`,
     async () => {
-      verified.newAccepted = await accepts(h, spec, newPw)
+      verified.newAccepted = await accepts(h, spec.service, spec.user, newPw)
       // the old one is tried only once the new one works: fewer failed logins for the consumer to count
-      verified.oldRefused = verified.newAccepted && !(await accepts(h, spec, oldPw))
+      verified.oldRefused = verified.newAccepted && !(await accepts(h, spec.service, spec.user, oldPw))
       if (verified.newAccepted && verified.oldRefused) return true
       return `${spec.service}: new password ${verified.newAccepted ? 'accepted, old one still accepted' : 'refused'}`
     },
@@ -406,6 +430,91 @@ async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Credentia
   // 6: the old value leaves the Secret
   await ck.mergePatch({apiVersion: 'v1', kind: 'Secret', metadata: {name: spec.secret.name, namespace: spec.secret.namespace}, data: {[prevKey]: null}})
   return {credential: spec.id, user: spec.user, source, resumed, secrets, consumer, restarted, verified}
+}
+
+/**
+ * Fluent Bit: the key rotates (pending in central's Secret as per-cluster-key / per-cluster-key-previous);
+ * per cluster, its user fluentbit-CLUSTER gets the password the new key derives: in OpenSearch (security
+ * API and the security config's hash), in that cluster's Secret, then Fluent Bit restarted. Verified per
+ * user: the password the new key derives is accepted, the one the old key derives refused.
+ */
+async function rotateFluentbit(ctx: RunContext, o: RotatePhaseOptions, io: TaskIO): Promise<RotateReport> {
+  const spec = CREDENTIALS['fluent-bit']
+  const log = (l: string) => io.log(l)
+  const p = ctx.platform
+  const central = centralCluster(p)
+  const timeoutMs = (o.timeoutSeconds ?? 300) * 1000
+  const h = await http(ctx, o)
+  requireBasicAuth(h, 'opensearch')
+  const ck = await kubeForCluster(ctx, central.name)
+  const prevKey = previousKey(spec.secret.key)
+  const {oldPw: oldKey, newPw: newKey, source, resumed} = await pendingPair(ck, central.name, o, spec, log)
+  const adminPw = decoded((await readSecret(ck, CREDENTIALS.opensearch.secret, central.name)).data?.password)
+  if (!adminPw) throw inputError(`Secret ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin} has no password`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
+
+  // 3–4 per cluster: its user in OpenSearch, its Secret, its restarts; one cluster's failure does not stop the others
+  const failures: string[] = []
+  const consumers = new Set<string>()
+  const secrets: RotateReport['secrets'] = [{cluster: central.name, ...spec.secret}]
+  const restarted: RotateReport['restarted'] = []
+  const changed: {cluster: string; user: string; newPw: string; oldPw: string}[] = []
+  for (const c of p.clusters) {
+    const user = fluentbitUser(c.name)
+    const newPw = fluentbitPasswordFor(newKey, c.name)
+    const oldPw = fluentbitPasswordFor(oldKey, c.name)
+    try {
+      if (await accepts(h, 'opensearch', user, newPw)) {
+        consumers.add('opensearch already accepts it')
+        log(`OpenSearch user ${user}: already accepts its new password`)
+      } else {
+        const how = await opensearchChange(h, ck, user, adminPw, newPw, log, {cluster: c.name, key: newKey})
+        consumers.add(how)
+        log(`OpenSearch user ${user}: ${how}`)
+      }
+      const kube = c.name === central.name ? ck : await kubeForCluster(ctx, c.name)
+      const s = await readSecret(kube, spec.secret, c.name)
+      if (decoded(s.data?.username) !== user || decoded(s.data?.password) !== newPw) await writeSecretKeys(kube, s, {username: user, password: newPw})
+      secrets.push({cluster: c.name, ...spec.secret, key: 'password'})
+      log(`${c.name}: ${spec.secret.namespace}/${spec.secret.name}: username ${user}, the password the new key derives for it`)
+      for (const w of spec.restarts(p, c)) {
+        const at = new Date().toISOString()
+        await restart(kube, w, at, timeoutMs, ctx.signal, log)
+        restarted.push({cluster: c.name, kind: w.kind, namespace: w.namespace, name: w.name, restartedAt: at})
+      }
+      changed.push({cluster: c.name, user, newPw, oldPw})
+    } catch (e) {
+      if (e instanceof ObsctlError && e.exitCode === 130) throw e
+      failures.push(`${c.name}: ${errorMessage(e)}`)
+      log(`✖ ${c.name}: ${errorMessage(e)}`)
+    }
+  }
+
+  // 5: verified per user by OpenSearch itself (a user once verified is not asked again: fewer failed logins)
+  const users: NonNullable<RotateReport['users']> = changed.map((u) => ({cluster: u.cluster, user: u.user, newAccepted: false, oldRefused: false}))
+  await waitUntil(
+    "OpenSearch to accept each cluster's new Fluent Bit password and refuse the old one",
+    async () => {
+      const waiting: string[] = []
+      for (const [i, u] of changed.entries()) {
+        const v = users[i]!
+        if (v.newAccepted && v.oldRefused) continue
+        v.newAccepted = await accepts(h, 'opensearch', u.user, u.newPw)
+        v.oldRefused = v.newAccepted && !(await accepts(h, 'opensearch', u.user, u.oldPw))
+        if (!(v.newAccepted && v.oldRefused)) waiting.push(`${u.user}: new password ${v.newAccepted ? 'accepted, old one still accepted' : 'refused'}`)
+      }
+      return waiting.length === 0 ? true : `opensearch: ${waiting.join('; ')}`
+    },
+    {timeoutMs, intervalMs: o.pollMs ?? 1000, signal: ctx.signal, onProgress: log},
+  )
+  if (users.length) log(`verified: OpenSearch accepts the new password of ${users.map((u) => u.user).join(', ')} and refuses the old one`)
+  if (failures.length > 0) {
+    throw new ObsctlError(`${spec.title}: not every cluster follows: ${failures.join('; ')}`, {code: 'ROTATE_PARTIAL', hints: [`the old key stays in ${spec.secret.namespace}/${spec.secret.name} on ${central.name} as ${prevKey}: rerun obsctl secrets rotate fluent-bit to finish`]})
+  }
+
+  // 6: the old key leaves central's Secret
+  await ck.mergePatch({apiVersion: 'v1', kind: 'Secret', metadata: {name: spec.secret.name, namespace: spec.secret.namespace}, data: {[prevKey]: null}})
+  const verified = {newAccepted: users.every((u) => u.newAccepted), oldRefused: users.every((u) => u.oldRefused)}
+  return {credential: 'fluent-bit', user: users.map((u) => u.user).join(', '), source, resumed, secrets, consumer: [...consumers].join('; '), restarted, verified, users}
 }
 
 /** Argo CD: the admin password's bcrypt hash in argocd-secret (read live by argocd-server), verified through its session API. */
@@ -459,6 +568,10 @@ export function describeRotation(p: Platform, id: Rotatable, source: string): st
   const spec = CREDENTIALS[id]
   const clusters = spec.everyCluster ? p.clusters : [centralCluster(p)]
   const restarts = clusters.flatMap((c) => spec.restarts(p, c).map((w) => `${c.name} ${w.kind} ${w.namespace}/${w.name}`))
+  if (id === 'fluent-bit') {
+    const central = centralCluster(p).name
+    return `${spec.title}s (one OpenSearch user per cluster: ${clusters.map((c) => fluentbitUser(c.name)).join(', ')}), new key ${source}: ${spec.secret.key} in Secret ${spec.secret.namespace}/${spec.secret.name} on ${central} (the old key kept as ${previousKey(spec.secret.key)} until verified); per cluster, the password the new key derives for its user through the security API (PUT _plugins/_security/api/internalusers/fluentbit-CLUSTER) and its hash in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}, then in Secret ${spec.secret.namespace}/${spec.secret.name} on ${clusters.map((c) => c.name).join(', ')}${restarts.length ? `; rollout restart of ${restarts.join(', ')}` : ''}; then verify each user's new password is accepted and old one refused`
+  }
   const how = spec.service === 'grafana' ? "Grafana's API (PUT /api/user/password)" : `the security API (PUT _plugins/_security/api/internalusers/${spec.opensearchUser}) and the hash in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}`
   return `${spec.title} (user ${spec.user}), new value ${source}: Secret ${spec.secret.namespace}/${spec.secret.name} on ${clusters.map((c) => c.name).join(', ')}; consumer through ${how}${restarts.length ? `; rollout restart of ${restarts.join(', ')}` : ''}; then verify the new password is accepted and the old one refused`
 }
@@ -474,7 +587,7 @@ export function rotatePhase(o: RotatePhaseOptions): Phase<Target, RotateReport> 
     fingerprint: (t) => ({credential: t.id, source: o.values[t.id]?.source ?? null}),
     describe: (t, ctx) => describeRotation(ctx.platform, t.id, o.values[t.id]?.source ?? 'generated'),
     async run(t, ctx, io) {
-      const r = t.id === 'argocd' ? await rotateArgocd(ctx, o, io) : await rotateOne(ctx, o, CREDENTIALS[t.id], io)
+      const r = t.id === 'argocd' ? await rotateArgocd(ctx, o, io) : t.id === 'fluent-bit' ? await rotateFluentbit(ctx, o, io) : await rotateOne(ctx, o, CREDENTIALS[t.id], io)
       return {summary: `${TITLES[t.id]}: ${r.resumed ? 'finished the pending rotation' : `rotated (${r.source})`}; ${r.secrets.length} Secret(s), ${r.restarted.length} restart(s); verified`, report: r}
     },
   }

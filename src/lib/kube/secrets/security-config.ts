@@ -102,7 +102,7 @@ export async function securityHashes(kube: Kube, v: SecretValues, clusters: stri
  * user as they are. Nothing to do when central has no security config yet (central's own run writes it
  * whole) or it already holds a hash of this password. Returns what was done.
  */
-export async function ensureFluentbitUser(central: Kube, cluster: string, v: SecretValues): Promise<'added' | 'updated' | 'unchanged' | 'no-security-config'> {
+export async function ensureFluentbitUser(central: Kube, cluster: string, v: Pick<SecretValues, 'fluentbitPassword'>): Promise<'added' | 'updated' | 'unchanged' | 'no-security-config'> {
   const live = await central.get<{apiVersion: string; kind: string; metadata: {name: string; labels?: Record<string, string>}; type?: string; data?: Record<string, string>}>('v1', 'Secret', SECRET_NAMES.opensearchSecurityConfig, NAMESPACES.logging)
   if (!live?.data?.['internal_users.yml']) return 'no-security-config'
   const dec = (k: string) => Buffer.from(live.data?.[k] ?? '', 'base64').toString('utf8')
