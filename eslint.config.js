@@ -4,7 +4,7 @@ import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  {ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/gitops/**', 'templates/**']},
+  {ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'gitops/**', 'templates/**']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -225,8 +225,10 @@ describe('config: CLI exit codes and output', () => {
     const r = await obsctl(['config', 'schema'])
     expect(r.status).toBe(0)
     const schema = JSON.parse(r.stdout)
-    const {Ajv2020} = (await import('ajv/dist/2020.js')) as unknown as {Ajv2020: new (o: object) => {compile(s: object): ((d: unknown) => boolean) & {errors?: unknown[]}; validateSchema(s: object): boolean}}
-    const ajv = new Ajv2020({strict: false, allErrors: true})
+    // draft-07, the draft yaml-language-server supports: ajv's default class
+    const {Ajv} = (await import('ajv')) as unknown as {Ajv: new (o: object) => {compile(s: object): ((d: unknown) => boolean) & {errors?: unknown[]}; validateSchema(s: object): boolean}}
+    expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#')
+    const ajv = new Ajv({strict: false, allErrors: true})
     expect(ajv.validateSchema(schema)).toBe(true)
     const validate = ajv.compile(schema)
     const {parse} = await import('yaml')

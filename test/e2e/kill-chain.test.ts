@@ -137,9 +137,10 @@ describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on
     // Secrets: the final run rewrote none
     const finalSecrets = secretVersions(lab.kubes)
     for (const [key, rv] of Object.entries(secretsBefore!)) expect(finalSecrets[key], key).toBe(rv)
-    // Argo CD: one cluster Secret per edge
+    // Argo CD: one cluster Secret per edge (registration), and central's in-cluster Secret (from Git, for the ApplicationSets' generators)
     const clusterSecrets = lab.kubes[0]!.listObjects('secrets', 'argocd').filter((x) => (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['argocd.argoproj.io/secret-type'] === 'cluster')
-    expect(clusterSecrets).toHaveLength(3)
+    expect(clusterSecrets).toHaveLength(4)
+    expect(clusterSecrets.filter((x) => (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['obsctl.dev/role'] === 'edge')).toHaveLength(3)
 
     const lines = report.map((r) => `${r.phase.padEnd(12)} ${r.at.padEnd(24)} killed, recovered: ${r.recovered ? 'yes' : 'no'} (run ${r.seconds.toFixed(1)}s)`)
     lines.push(`final run completed in ${((Date.now() - t0) / 1000).toFixed(1)}s`)

@@ -14,9 +14,8 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {parse, parseAllDocuments, stringify} from 'yaml'
 import {addClusterToInventory, type LoadedInventory} from '../../src/lib/config/index.js'
 import {overlayName} from '../../src/lib/config/model.js'
-import {APPS, renderFiles, type RenderedFile} from '../../src/lib/gitops/index.js'
-import {clusterSecretObject} from '../../src/lib/argocd/register.js'
-import {generateApplications} from '../support/kube/argocd-controllers.js'
+import {APPS, renderFiles} from '../../src/lib/gitops/index.js'
+import {appSets, clusterSecrets, generateApplications} from '../support/kube/argocd-controllers.js'
 import type {Loose} from '../support/kube/store.js'
 import {example} from '../upstream/inventories.js'
 
@@ -25,22 +24,11 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'obsctl-appsets-'))
 afterAll(() => rmSync(tmp, {recursive: true, force: true}))
 
 type Obj = Record<string, Loose>
-const b64 = (s: string) => Buffer.from(s).toString('base64')
 
 async function withEdge(inv: LoadedInventory, name: string, metrics: 'agent' | 'remote-scrape'): Promise<LoadedInventory> {
   const n = inv.platform.clusters.length + 1
   return (await addClusterToInventory(inv, {name, role: 'edge', metrics, hosts: [`10.30.${n}.10`], cpu: '8', memory: '32Gi'}, {dryRun: true, allowOvercommit: true})).inventory
 }
-
-/** The cluster Secrets Argo CD would hold: one per edge as `cluster register` writes it, and the rendered in-cluster one. */
-function clusterSecrets(inv: LoadedInventory, files: RenderedFile[]): Obj[] {
-  const inCluster = parse(files.find((f) => f.path === 'argocd/applications/in-cluster.yaml')!.content) as Obj
-  const data = Object.fromEntries(Object.entries(inCluster.stringData as Record<string, string>).map(([k, v]) => [k, b64(v)]))
-  const edges = inv.platform.clusters.filter((c) => c.role === 'edge').map((c) => clusterSecretObject(c, 'token-not-used', '-----BEGIN CERTIFICATE-----\n'))
-  return [{...inCluster, stringData: undefined, data}, ...edges]
-}
-
-const appSets = (files: RenderedFile[]) => APPS.map((a) => parse(files.find((f) => f.path === `argocd/applications/${a.name}.yaml`)!.content) as Obj)
 
 describe('rendered files per added edge cluster', () => {
   for (const metrics of ['agent', 'remote-scrape'] as const) {

@@ -7,9 +7,8 @@
  * OutOfSync or deleted — and the outcome asserted per cluster and Application, with the exit code.
  */
 import {execFileSync} from 'node:child_process'
-import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {parse} from 'yaml'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {computeDrift, formatDrift, gitBlobId, type DriftResult} from '../../src/lib/gitops/drift.js'
 import {loadInventory} from '../../src/lib/config/load.js'
@@ -19,6 +18,8 @@ import {workspace, type Workspace} from '../fleet/helpers.js'
 import {obsctlAsync as obsctl, requireBuild} from '../cli/helpers.js'
 import {waitFor} from '../support/wait.js'
 import {exampleInventory} from '../support/inventory.js'
+import {appSets, clusterSecrets, generateApplications} from '../support/kube/argocd-controllers.js'
+import {renderFiles} from '../../src/lib/gitops/index.js'
 
 let ws: Workspace
 let kube: KubeServer
@@ -37,25 +38,15 @@ const APP_CRD = {
   },
 }
 
-/** the rendered Application manifests, as the root app (and the root app itself) put them in Argo CD */
-function renderedApplications(gitops: string): {metadata: {name: string; namespace: string}}[] {
-  const out: {metadata: {name: string; namespace: string}}[] = []
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, {withFileTypes: true})) {
-      const p = path.join(d, e.name)
-      if (e.isDirectory()) walk(p)
-      else if (e.name.endsWith('.yaml')) {
-        const o = parse(readFileSync(p, 'utf8'))
-        if (o?.kind === 'Application') out.push(o)
-      }
-    }
-  }
-  walk(path.join(gitops, 'argocd'))
-  return out
+/** the Applications Argo CD's ApplicationSet controller generates from the render and the fleet's cluster Secrets (test/support/kube/argocd-controllers.ts) */
+function renderedApplications(): {metadata: {name: string; namespace: string}}[] {
+  const inv = ws.inv()
+  const files = renderFiles(inv.platform)
+  return appSets(files).flatMap((s) => generateApplications(s, clusterSecrets(inv, files))) as {metadata: {name: string; namespace: string}}[]
 }
 
 function allSynced(): void {
-  for (const a of renderedApplications(ws.gitops)) {
+  for (const a of renderedApplications()) {
     if (!kube.getObject('applications.argoproj.io', 'argocd', a.metadata.name)) kube.seed(a as never)
     kube.setApplicationStatus('argocd', a.metadata.name, {sync: 'Synced', health: 'Healthy', revision: ws.remoteGit('rev-parse', 'main').trim()})
   }
@@ -85,7 +76,7 @@ beforeAll(async () => {
       return false
     }
   }, 60_000, 'the Application kind')
-  appNames = renderedApplications(ws.gitops).map((a) => a.metadata.name).sort()
+  appNames = renderedApplications().map((a) => a.metadata.name).sort()
 }, 120_000)
 
 afterAll(async () => {
@@ -113,6 +104,8 @@ describe('obsctl diff', () => {
     expect(appNames).toContain(gone)
     const obj = kube.getObject('applications.argoproj.io', 'argocd', gone)!
     const k = await Kube.connect({kubeconfig, context: 'cluster-01-context'})
+    // gone for good: as after Argo CD's resources finalizer ran (the generated Applications carry it)
+    await k.mergePatch({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: gone, namespace: 'argocd', finalizers: null as unknown as string[]}})
     expect(await k.delete({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: gone, namespace: 'argocd'}})).toBe(true)
     try {
       const r = await computeDrift(ws.inv(), {kubeconfig})
@@ -130,14 +123,15 @@ describe('obsctl diff', () => {
     }
   })
 
+  // per-cluster files (Longhorn's overlay): edge overlays shared by a metrics mode belong to no single Application
   it('Git: a file edited by hand in the remote is a hand edit of its Application, with the diff from Git to the render', async () => {
-    const file = 'deploy/overlays/cluster-02-edge/fluent-bit/kustomization.yaml'
+    const file = 'deploy/overlays/cluster-02-edge/longhorn/kustomization.yaml'
     const before = ws.remoteGit('show', `main:${file}`)
     handCommit((d) => writeFileSync(path.join(d, file), `${readFileSync(path.join(d, file), 'utf8')}# tuned by hand\n`), 'hand tweak')
     try {
       const r = await computeDrift(ws.inv(), {kubeconfig})
       expect(r.ok).toBe(false)
-      const a = app(r, 'fluent-bit-cluster-02')
+      const a = app(r, 'longhorn-cluster-02')
       expect(a.drift).toBe(true)
       expect(a.live.state).toBe('Synced')
       expect(a.files).toEqual([{path: file, kind: 'hand-edit', diff: expect.stringContaining('\n-# tuned by hand\n')}])
@@ -151,8 +145,8 @@ describe('obsctl diff', () => {
   })
 
   it('Git: a file added by hand under an Application path, and one deleted, are hand edits', async () => {
-    const added = 'deploy/overlays/cluster-04-edge/fluent-bit/extra.yaml'
-    const deleted = 'deploy/overlays/cluster-03-edge/fluent-bit/kustomization.yaml'
+    const added = 'deploy/overlays/cluster-04-edge/longhorn/extra.yaml'
+    const deleted = 'deploy/overlays/cluster-03-edge/longhorn/kustomization.yaml'
     const keep = ws.remoteGit('show', `main:${deleted}`)
     handCommit((d) => {
       writeFileSync(path.join(d, added), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n')
@@ -161,12 +155,13 @@ describe('obsctl diff', () => {
     }, 'hand additions')
     try {
       const r = await computeDrift(ws.inv(), {kubeconfig})
-      expect(app(r, 'fluent-bit-cluster-04').files).toMatchObject([{path: added, kind: 'added-in-git'}])
-      expect(app(r, 'fluent-bit-cluster-03').files).toMatchObject([{path: deleted, kind: 'missing-in-git', deleted: true}])
+      expect(app(r, 'longhorn-cluster-04').files).toMatchObject([{path: added, kind: 'added-in-git'}])
+      expect(app(r, 'longhorn-cluster-03').files).toMatchObject([{path: deleted, kind: 'missing-in-git', deleted: true}])
       expect(r.summary.handEdits).toBe(2)
     } finally {
       handCommit((d) => {
         execFileSync('git', ['-C', d, 'rm', '-q', added])
+        mkdirSync(path.dirname(path.join(d, deleted)), {recursive: true}) // git removed the emptied folder
         writeFileSync(path.join(d, deleted), keep)
         execFileSync('git', ['-C', d, 'add', deleted])
       }, 'undo')

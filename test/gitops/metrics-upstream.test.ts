@@ -18,13 +18,14 @@ import {describe, expect, it} from 'vitest'
 import {parseAllDocuments} from 'yaml'
 import {renderFiles, type RenderedFile} from '../../src/lib/gitops/index.js'
 import {fleetAnswers, platformOf} from './support.js'
+import type {Loose} from '../support/kube/store.js'
 
 const UPSTREAM = path.resolve('../shared/upstream')
 type Schema = {type?: string; properties?: Record<string, Schema>; additionalProperties?: Schema | boolean; items?: Schema; enum?: unknown[]; required?: string[]; anyOf?: Schema[]; 'x-kubernetes-preserve-unknown-fields'?: boolean; 'x-kubernetes-int-or-string'?: boolean}
 const CRDS = JSON.parse(gunzipSync(readFileSync(path.join(UPSTREAM, 'crds.json.gz'))).toString()) as Record<string, {schema: Schema}>
 const FLAGS = JSON.parse(readFileSync(path.join(UPSTREAM, 'thanos-flags.json'), 'utf8')) as {version: string; commands: Record<string, string[]>; deprecated: Record<string, string[]>}
 
-type Obj = {apiVersion: string; kind: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}; spec?: any; data?: Record<string, string>}
+type Obj = {apiVersion: string; kind: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}; spec?: Loose; data?: Record<string, string>}
 
 const objectsOf = (f: RenderedFile): Obj[] => parseAllDocuments(f.content).map((d) => d.toJS() as Obj).filter((o) => o && typeof o === 'object' && 'kind' in o)
 

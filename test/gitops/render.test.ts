@@ -6,6 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseAllDocuments} from 'yaml'
 import {APPS, WAVES, renderFiles, type RenderedFile} from '../../src/lib/gitops/index.js'
 import {fleetAnswers, platformOf} from './support.js'
+import type {Loose} from '../support/kube/store.js'
 
 type Obj = {apiVersion?: string; kind?: string; metadata?: {name?: string; namespace?: string; annotations?: Record<string, string>}; spec?: Record<string, unknown>; [k: string]: unknown}
 
@@ -197,7 +198,7 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       const scrape = p.clusters.filter((c) => c.role === 'edge' && (c.metrics ?? 'remote-scrape') === 'remote-scrape')
       const dir = `deploy/overlays/${central.name}-central/kube-prometheus-stack`
       expect(byPath.get(`${dir}/kustomization.yaml`)).toContain('- edge-prometheus.yaml')
-      const objs = objectsOf({path: 'e', content: byPath.get(`${dir}/edge-prometheus.yaml`)!}) as (Obj & {spec: Record<string, any>; metadata: {name: string; labels?: Record<string, string>}})[]
+      const objs = objectsOf({path: 'e', content: byPath.get(`${dir}/edge-prometheus.yaml`)!}) as (Obj & {spec: Record<string, Loose>; metadata: {name: string; labels?: Record<string, string>}})[]
       const proms = objs.filter((o) => o.kind === 'Prometheus')
       expect(proms.map((o) => o.metadata.name)).toEqual(scrape.map((c) => `edge-${c.name}`))
       for (const c of scrape) {
@@ -227,7 +228,7 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       expect(svc.spec.selector).toEqual({'app.kubernetes.io/name': 'prometheus', 'obsctl.dev/prometheus': 'edge'})
       expect(objs.find((o) => o.kind === 'ServiceMonitor')!.spec.selector.matchLabels).toEqual({'app.kubernetes.io/name': svc.metadata.name})
       // Thanos Query discovers them from its endpoint file; no deprecated --endpoint flag (thanos-flags.json)
-      const q = objectsOf({path: 'q', content: byPath.get('deploy/base/thanos/query.yaml')!}) as (Obj & {data?: Record<string, string>; spec: any})[]
+      const q = objectsOf({path: 'q', content: byPath.get('deploy/base/thanos/query.yaml')!}) as (Obj & {data?: Record<string, string>; spec: Loose})[]
       const args: string[] = q.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].args
       expect(args.filter((a) => /^--endpoint(=|-group|-strict)/.test(a))).toEqual([])
       expect(args).toContain('--endpoint.sd-config-file=/etc/thanos/endpoints/endpoints.yaml')

@@ -13,7 +13,6 @@ import {createHash} from 'node:crypto'
 import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {parseAllDocuments} from 'yaml'
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, kubeContextName, NAMESPACES} from '../config/model.js'
 import {redactUrl} from '../config/validators.js'
@@ -21,7 +20,7 @@ import {unifiedDiff} from '../diff.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {APPLICATION, Kube, type KubeObject} from '../platform/index.js'
 import {git} from './git.js'
-import {renderFiles} from './plan.js'
+import {generatedApplications, renderFiles, type GeneratedApp} from './plan.js'
 import {MANIFEST_FILE, sha256, type RenderManifest} from './render.js'
 
 /** How a file of the repository drifted. */
@@ -87,40 +86,25 @@ export interface DriftOptions {
   context?: number
 }
 
-interface RenderedApp {
-  name: string
-  cluster: string
-  path: string
-  file: string
-}
-
 /** Git's blob id of some bytes (sha1 of "blob <size>\0<bytes>"): compared with ls-tree without reading the blob. */
 export function gitBlobId(content: string): string {
   const buf = Buffer.from(content, 'utf8')
   return createHash('sha1').update(`blob ${buf.length}\0`).update(buf).digest('hex')
 }
 
-/** The Applications the render declares: every `kind: Application` document, with its file, path and cluster. */
-function renderedApps(files: Map<string, string>, central: string): RenderedApp[] {
-  const out: RenderedApp[] = []
-  for (const [file, content] of files) {
-    if (!file.startsWith('argocd/') || !/\.ya?ml$/.test(file)) continue
-    for (const doc of parseAllDocuments(content)) {
-      const o = doc.toJS() as {kind?: string; apiVersion?: string; metadata?: {name?: string; labels?: Record<string, string>}; spec?: {source?: {path?: string}}} | null
-      if (o?.kind !== APPLICATION.kind || !o.apiVersion?.startsWith('argoproj.io/') || !o.metadata?.name) continue
-      out.push({name: o.metadata.name, cluster: o.metadata.labels?.['obsctl.dev/cluster'] ?? central, path: (o.spec?.source?.path ?? '').replace(/\/$/, ''), file})
-    }
+/**
+ * The Application a file belongs to: the one whose source path holds it most closely, when exactly one
+ * Application reads that path. An ApplicationSet's own file and an overlay shared by several edges (one
+ * per metrics mode) belong to no single Application: they are shown as shared files.
+ */
+function ownerOf(file: string, apps: GeneratedApp[]): GeneratedApp | undefined {
+  let best: GeneratedApp[] = []
+  for (const a of apps) {
+    if (!a.path || !file.startsWith(`${a.path}/`)) continue
+    if (!best.length || a.path.length > best[0]!.path.length) best = [a]
+    else if (a.path.length === best[0]!.path.length) best.push(a)
   }
-  return out
-}
-
-/** The Application a file belongs to: its own manifest, else the one whose source path holds it most closely. */
-function ownerOf(file: string, apps: RenderedApp[]): RenderedApp | undefined {
-  const own = apps.find((a) => a.file === file)
-  if (own) return own
-  let best: RenderedApp | undefined
-  for (const a of apps) if (a.path && file.startsWith(`${a.path}/`) && (!best || a.path.length > best.path.length)) best = a
-  return best
+  return best.length === 1 ? best[0] : undefined
 }
 
 interface RemoteTree {
@@ -171,7 +155,7 @@ async function fetchRemote(remote: string, branch: string, inventoryDir: string)
 }
 
 /** File drift between the render and Git (both complete: no --cluster filter here). */
-async function fileDrift(rendered: Map<string, string>, remote: RemoteTree, apps: RenderedApp[], context: number): Promise<FileDrift[]> {
+async function fileDrift(rendered: Map<string, string>, remote: RemoteTree, apps: GeneratedApp[], context: number): Promise<FileDrift[]> {
   let manifest: RenderManifest = {version: 1, files: {}}
   if (remote.blobs.has(MANIFEST_FILE)) {
     try {
@@ -219,7 +203,7 @@ export async function computeDrift(inv: LoadedInventory, o: DriftOptions = {}): 
   }
   const central = centralCluster(p).name
   const rendered = new Map(renderFiles(p).map((f) => [f.path, f.content]))
-  const apps = renderedApps(rendered, central)
+  const apps = generatedApplications(p)
   const context = o.context ?? 3
 
   // Git and Argo CD are read at the same time; either failing is a failure (a drift that could not be measured is not "no drift")
@@ -243,7 +227,7 @@ export async function computeDrift(inv: LoadedInventory, o: DriftOptions = {}): 
     else platform.push(f)
   }
 
-  const appDrift = (a: RenderedApp): AppDrift => {
+  const appDrift = (a: GeneratedApp): AppDrift => {
     const l = liveOf(live.get(a.name))
     const fs = byApp.get(a.name) ?? []
     return {name: a.name, cluster: a.cluster, path: a.path, live: l, files: fs, drift: fs.length > 0 || l.state !== 'Synced'}

@@ -65,6 +65,34 @@ export const APPS: AppDef[] = [
   {name: 'grafana-dashboards', title: 'Grafana dashboards', layer: 'applications', roles: ['central'], namespace: 'monitoring', path: 'dashboards'},
 ]
 
+/** An Application an ApplicationSet of the render generates for one cluster of the inventory. */
+export interface GeneratedApp {
+  /** <component>-<cluster> */
+  name: string
+  cluster: string
+  /** the path in the repository Argo CD reads (the generator's values.path) */
+  path: string
+  /** the ApplicationSet's file */
+  file: string
+}
+
+/**
+ * The Applications the rendered ApplicationSets generate for the inventory's clusters: the same names and
+ * paths as templates/gitops/platform/argocd/applicationset.yaml's generators give (a registered cluster
+ * Secret labelled with its role and metrics mode; central through its in-cluster Secret).
+ */
+export function generatedApplications(p: Platform): GeneratedApp[] {
+  const out: GeneratedApp[] = []
+  for (const app of APPS) {
+    for (const c of p.clusters) {
+      if (!app.roles.includes(c.role)) continue
+      const path = app.path ?? (app.perCluster || c.role === 'central' ? `deploy/overlays/${overlayName(c)}/${app.name}` : `deploy/overlays/edge-${metricsMode(c)}/${app.name}`)
+      out.push({name: `${app.name}-${c.name}`, cluster: c.name, path, file: `argocd/applications/${app.name}.yaml`})
+    }
+  }
+  return out
+}
+
 export interface RenderedFile {
   path: string
   content: string

@@ -49,7 +49,7 @@ export function loadTemplates(dir = TEMPLATES_DIR): Template[] {
     try {
       fn = e.compile(text)
     } catch (error) {
-      throw new Error(`template ${name}: ${(error as Error).message}`)
+      throw new Error(`template ${name}: ${(error as Error).message}`, {cause: error})
     }
     return {
       name,
@@ -57,7 +57,7 @@ export function loadTemplates(dir = TEMPLATES_DIR): Template[] {
         try {
           return fn.call(e, data)
         } catch (error) {
-          throw new Error(`template ${name}: ${(error as Error).message}`)
+          throw new Error(`template ${name}: ${(error as Error).message}`, {cause: error})
         }
       },
     }

@@ -26,6 +26,10 @@
 import type {KubeServer} from './server.js'
 import {controllerOptions} from './controllers.js'
 import type {Obj} from './store.js'
+import {parse as parseYaml} from 'yaml'
+import type {LoadedInventory} from '../../../src/lib/config/load.js'
+import {APPS, type RenderedFile} from '../../../src/lib/gitops/index.js'
+import {clusterSecretObject} from '../../../src/lib/argocd/register.js'
 
 export const RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io'
 export const TRACKING_ANNOTATION = 'argocd.argoproj.io/tracking-id'
@@ -82,6 +86,17 @@ const unb64 = (s?: string) => (s === undefined ? '' : Buffer.from(s, 'base64').t
 
 /** generators/cluster.go: a name as a DNS-1123 subdomain (lower case, [^a-z0-9-.] → -). */
 const normalize = (name: string) => name.toLowerCase().replace(/[^a-z0-9-.]/g, '-')
+
+/** The cluster Secrets Argo CD would hold: one per edge as `cluster register` writes it, and the rendered in-cluster one. */
+export function clusterSecrets(inv: LoadedInventory, files: RenderedFile[]): Obj[] {
+  const inCluster = parseYaml(files.find((f) => f.path === 'argocd/applications/in-cluster.yaml')!.content) as Obj
+  const data = Object.fromEntries(Object.entries(inCluster.stringData as Record<string, string>).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))
+  const edges = inv.platform.clusters.filter((c) => c.role === 'edge').map((c) => clusterSecretObject(c, 'token-not-used', '-----BEGIN CERTIFICATE-----\n'))
+  return [{...inCluster, stringData: undefined, data}, ...edges]
+}
+
+/** The rendered ApplicationSets, one per component. */
+export const appSets = (files: RenderedFile[]): Obj[] => APPS.map((a) => parseYaml(files.find((f) => f.path === `argocd/applications/${a.name}.yaml`)!.content) as Obj)
 
 /** The Applications an ApplicationSet generates from the cluster Secrets (cluster generators only). */
 export function generateApplications(appset: Obj, clusterSecrets: Obj[]): Obj[] {
