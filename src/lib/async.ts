@@ -29,3 +29,19 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, {once: true})
   })
 }
+
+/** Wait `ms`; reject with the interrupted error (exit 130) when `signal` aborts first — for poll loops that must stop at Ctrl-C. */
+export function sleepOrInterrupt(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(interruptedError())
+    const onAbort = () => {
+      clearTimeout(t)
+      reject(interruptedError())
+    }
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, {once: true})
+  })
+}

@@ -9,7 +9,8 @@
  * A parked manifest waits in /etc/kubernetes/obsctl-parked-manifests/; a run that was killed between
  * the two moves leaves it there, and the next run moves it back first (nothing is lost).
  */
-import {ObsctlError, interruptedError} from '../errors.js'
+import {sleepOrInterrupt as sleep} from '../async.js'
+import {ObsctlError} from '../errors.js'
 
 /** Static pods of a kubeadm control plane, in the order they are restarted (etcd last: the API server retries it). */
 export const CONTROL_PLANE_PODS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const
@@ -33,20 +34,6 @@ export interface PodWaitOptions {
   log?: (line: string) => void
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(interruptedError())
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(t)
-      reject(interruptedError())
-    }
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
-}
 
 /** Run as root; a non-zero exit is an error naming the step and the node's last stderr line. */
 export async function rootRun(conn: RootShell, command: string, what: string, o: {log?: (l: string) => void; signal?: AbortSignal; hints?: string[]; code?: string} = {}): Promise<string> {

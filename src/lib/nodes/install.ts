@@ -9,13 +9,13 @@
  * with waiting joiners. Splitting init and join into two phases would serialise every cluster behind
  * the slowest control plane of the fleet; the promise keeps clusters independent.
  */
-import {withTimeout} from '../async.js'
+import {sleepOrInterrupt as sleep, withTimeout} from '../async.js'
 import {runClusters} from '../engine/options.js'
 import {createHash} from 'node:crypto'
 import {findCluster, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import type {RunContext, Target, TaskIO} from '../engine/types.js'
-import {ObsctlError, interruptedError} from '../errors.js'
+import {ObsctlError} from '../errors.js'
 import type {SshConnection} from '../ssh/connection.js'
 import {shQuote} from '../ssh/connection.js'
 import {sshPool} from '../ssh/pool.js'
@@ -82,11 +82,6 @@ function cpDeferred(ctx: RunContext, cluster: string): Promise<Deferred> {
   return ctx.resources.getOrCreate(cpKey(cluster), () => deferred())
 }
 
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => (clearTimeout(t), reject(interruptedError())), {once: true})
-  })
 
 /** Options of the nodes phase: how long a node may take to be Ready (--timeout; default 600 s), and the poll interval (tests). */
 export interface NodesPhaseOptions {

@@ -11,6 +11,7 @@
  * one set of error translations; they stay together.
  */
 import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
+import {sleepOrInterrupt as sleep} from '../async.js'
 import {ObsctlError, interruptedError} from '../errors.js'
 import {append, check, hostPattern, keyType, lookup, refusal as hostKeyRefusal, type HostKeyPolicy} from './known-hosts.js'
 
@@ -76,20 +77,6 @@ function isRetryable(e: Ssh2Error): boolean {
   return /timed out|connection lost before handshake|ECONNRESET/i.test(e.message)
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(interruptedError())
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    const onAbort = () => {
-      clearTimeout(t)
-      reject(interruptedError())
-    }
-    signal?.addEventListener('abort', onAbort, {once: true})
-  })
-}
 
 export class SshConnection {
   private sftpP?: Promise<SFTPWrapper>
