@@ -30,17 +30,13 @@ archive (manifest.json), not fatal. The archive is written 0600.`
   async run(): Promise<DiagnoseResult> {
     const {args, flags} = await this.parse(Diagnose)
     const inv = this.loadInventory(flags.config)
-    const [{diagnose, formatDiagnose}, {parseEndpointFlags}] = await Promise.all([import('../lib/diagnose/collect.js'), import('../lib/platform/access.js')])
+    const [{diagnose, formatDiagnose}, {serviceAccess}] = await Promise.all([import('../lib/diagnose/collect.js'), import('../lib/platform/access.js')])
     const r = await diagnose(inv, {
       cluster: args.cluster,
       since: flags.since,
       out: flags.out,
       tailLines: flags['tail-lines'],
-      kubeconfig: flags.kubeconfig,
-      endpoints: parseEndpointFlags(flags.endpoint),
-      viaApiServer: flags['via-api-server'],
-      caFile: flags['ca-file'],
-      requestTimeoutMs: flags['request-timeout'] * 1000,
+      ...serviceAccess(flags),
       onNotice: (l) => this.note(l),
     })
     this.out(formatDiagnose(r))

@@ -28,13 +28,9 @@ Services are reached as obsctl validate reaches them (--endpoint, --via-api-serv
   async run(): Promise<FleetStatus | undefined> {
     const {flags} = await this.parse(Status)
     const inv = this.loadInventory(flags.config)
-    const [{openStatus, formatStatus}, {parseEndpointFlags}] = await Promise.all([import('../lib/status/index.js'), import('../lib/platform/access.js')])
+    const [{openStatus, formatStatus}, {serviceAccess}] = await Promise.all([import('../lib/status/index.js'), import('../lib/platform/access.js')])
     const session = await openStatus(inv, {
-      kubeconfig: flags.kubeconfig,
-      endpoints: parseEndpointFlags(flags.endpoint),
-      viaApiServer: flags['via-api-server'],
-      caFile: flags['ca-file'],
-      requestTimeoutMs: flags['request-timeout'] * 1000,
+      ...serviceAccess(flags),
       metricsStale: flags['metrics-stale'],
       logsStale: flags['logs-stale'],
     })

@@ -30,15 +30,11 @@ Services are reached at <service>.k8s-cluster-<id>.<domain> of the central clust
   async run(): Promise<Verdict> {
     const {args, flags} = await this.parse(Validate)
     const inv = this.loadInventory(flags.config)
-    const [{validate, parseEndpointFlags}, {formatVerdict}] = await Promise.all([import('../lib/validate/index.js'), import('../lib/cli/views/validate.js')])
+    const [{validate}, {formatVerdict}, {serviceAccess}] = await Promise.all([import('../lib/validate/index.js'), import('../lib/cli/views/validate.js'), import('../lib/platform/access.js')])
     const verdict = await validate(inv, {
       component: args.component as 'all',
       skip: flags.skip ?? [],
-      kubeconfig: flags.kubeconfig,
-      endpoints: parseEndpointFlags(flags.endpoint),
-      viaApiServer: flags['via-api-server'],
-      caFile: flags['ca-file'],
-      requestTimeoutMs: flags['request-timeout'] * 1000,
+      ...serviceAccess(flags),
       since: flags.since,
       wait: flags.wait,
       waitTimeoutMs: flags.timeout * 1000,

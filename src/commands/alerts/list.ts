@@ -22,14 +22,10 @@ Alertmanager is reached at --endpoint alertmanager=URL or the inventory's endpoi
   async run(): Promise<AlertsListResult> {
     const {flags} = await this.parse(AlertsList)
     const inv = this.loadInventory(flags.config)
-    const [{listAlerts, formatAlertsList}, {parseEndpointFlags}] = await Promise.all([import('../../lib/alerts/index.js'), import('../../lib/platform/access.js')])
+    const [{listAlerts, formatAlertsList}, {serviceAccess}] = await Promise.all([import('../../lib/alerts/index.js'), import('../../lib/platform/access.js')])
     const result = await listAlerts(inv, {
       cluster: flags.cluster,
-      kubeconfig: flags.kubeconfig,
-      endpoints: parseEndpointFlags(flags.endpoint),
-      viaApiServer: flags['via-api-server'],
-      caFile: flags['ca-file'],
-      requestTimeoutMs: flags['request-timeout'] * 1000,
+      ...serviceAccess(flags),
     })
     this.out(formatAlertsList(result))
     return result

@@ -32,18 +32,14 @@ Alertmanager is reached as obsctl alerts list reaches it.`
     const matchers = argv as string[]
     if (matchers.length === 0) throw inputError('no matcher given', ['obsctl alerts silence alertname=NodeDown --for 2h --comment TEXT'], 'NO_MATCHER')
     const inv = this.loadInventory(flags.config)
-    const [{silence, formatSilence}, {parseEndpointFlags}] = await Promise.all([import('../../lib/alerts/index.js'), import('../../lib/platform/access.js')])
+    const [{silence, formatSilence}, {serviceAccess}] = await Promise.all([import('../../lib/alerts/index.js'), import('../../lib/platform/access.js')])
     const result = await silence(inv, {
       matchers,
       for: flags.for,
       comment: flags.comment,
       author: flags.author,
       dryRun: flags['dry-run'],
-      kubeconfig: flags.kubeconfig,
-      endpoints: parseEndpointFlags(flags.endpoint),
-      viaApiServer: flags['via-api-server'],
-      caFile: flags['ca-file'],
-      requestTimeoutMs: flags['request-timeout'] * 1000,
+      ...serviceAccess(flags),
     })
     this.out(formatSilence(result))
     return result

@@ -19,15 +19,11 @@ Alertmanager is reached as obsctl alerts list reaches it.`
   async run(): Promise<UnsilenceResult> {
     const {flags, args} = await this.parse(AlertsUnsilence)
     const inv = this.loadInventory(flags.config)
-    const [{unsilence, formatUnsilence}, {parseEndpointFlags}] = await Promise.all([import('../../lib/alerts/index.js'), import('../../lib/platform/access.js')])
+    const [{unsilence, formatUnsilence}, {serviceAccess}] = await Promise.all([import('../../lib/alerts/index.js'), import('../../lib/platform/access.js')])
     const result = await unsilence(inv, {
       id: args.id,
       dryRun: flags['dry-run'],
-      kubeconfig: flags.kubeconfig,
-      endpoints: parseEndpointFlags(flags.endpoint),
-      viaApiServer: flags['via-api-server'],
-      caFile: flags['ca-file'],
-      requestTimeoutMs: flags['request-timeout'] * 1000,
+      ...serviceAccess(flags),
     })
     this.out(formatUnsilence(result))
     return result

@@ -28,17 +28,13 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
   async run(): Promise<SnapshotResult> {
     const {flags} = await this.parse(OpenSearchSnapshot)
     const inv = this.loadInventory(flags.config)
-    const [{createSnapshot, formatSnapshot}, {parseEndpointFlags}] = await Promise.all([import('../../lib/opensearch/index.js'), import('../../lib/platform/access.js')])
+    const [{createSnapshot, formatSnapshot}, {serviceAccess}] = await Promise.all([import('../../lib/opensearch/index.js'), import('../../lib/platform/access.js')])
     const result = await createSnapshot(inv, {
       name: flags.name,
       indices: flags.indices,
       wait: flags.wait,
       timeoutMs: flags.timeout * 1000,
-      kubeconfig: flags.kubeconfig,
-      endpoints: parseEndpointFlags(flags.endpoint),
-      viaApiServer: flags['via-api-server'],
-      caFile: flags['ca-file'],
-      requestTimeoutMs: flags['request-timeout'] * 1000,
+      ...serviceAccess(flags),
       onProgress: (line) => this.note(line),
     })
     this.out(formatSnapshot(result))

@@ -144,3 +144,14 @@ export async function openPlatform(inv: LoadedInventory, o: PlatformOptions = {}
     },
   }
 }
+
+/** The service flags (src/lib/cli/service-flags.ts) and --kubeconfig, as the lib's access options: one mapping for every command that reaches services. */
+export function serviceAccess(flags: {kubeconfig?: string; endpoint?: string[]; 'via-api-server'?: boolean; 'ca-file'?: string; 'request-timeout': number}) {
+  return {
+    kubeconfig: flags.kubeconfig,
+    endpoints: parseEndpointFlags(flags.endpoint),
+    viaApiServer: flags['via-api-server'],
+    caFile: flags['ca-file'],
+    requestTimeoutMs: flags['request-timeout'] * 1000,
+  }
+}

@@ -21,15 +21,11 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
   async run(): Promise<DeleteResult> {
     const {args, flags} = await this.parse(OpenSearchSnapshotDelete)
     const inv = this.loadInventory(flags.config)
-    const [{deleteSnapshot, formatDelete}, {parseEndpointFlags}] = await Promise.all([import('../../../lib/opensearch/snapshot-ops.js'), import('../../../lib/platform/access.js')])
+    const [{deleteSnapshot, formatDelete}, {serviceAccess}] = await Promise.all([import('../../../lib/opensearch/snapshot-ops.js'), import('../../../lib/platform/access.js')])
     const result = await deleteSnapshot(inv, {
       name: args.name,
       dryRun: flags['dry-run'],
-      kubeconfig: flags.kubeconfig,
-      endpoints: parseEndpointFlags(flags.endpoint),
-      viaApiServer: flags['via-api-server'],
-      caFile: flags['ca-file'],
-      requestTimeoutMs: flags['request-timeout'] * 1000,
+      ...serviceAccess(flags),
     })
     this.out(formatDelete(result))
     return result

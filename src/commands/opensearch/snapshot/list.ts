@@ -13,13 +13,9 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
   async run(): Promise<SnapshotListResult> {
     const {flags} = await this.parse(OpenSearchSnapshotList)
     const inv = this.loadInventory(flags.config)
-    const [{listSnapshots, formatSnapshotList}, {parseEndpointFlags}] = await Promise.all([import('../../../lib/opensearch/snapshot-ops.js'), import('../../../lib/platform/access.js')])
+    const [{listSnapshots, formatSnapshotList}, {serviceAccess}] = await Promise.all([import('../../../lib/opensearch/snapshot-ops.js'), import('../../../lib/platform/access.js')])
     const result = await listSnapshots(inv, {
-      kubeconfig: flags.kubeconfig,
-      endpoints: parseEndpointFlags(flags.endpoint),
-      viaApiServer: flags['via-api-server'],
-      caFile: flags['ca-file'],
-      requestTimeoutMs: flags['request-timeout'] * 1000,
+      ...serviceAccess(flags),
     })
     this.out(formatSnapshotList(result))
     return result

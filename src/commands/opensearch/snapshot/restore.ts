@@ -36,7 +36,7 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
   async run(): Promise<RestoreResult> {
     const {args, flags} = await this.parse(OpenSearchSnapshotRestore)
     const inv = this.loadInventory(flags.config)
-    const [{restoreSnapshot, formatRestore}, {parseEndpointFlags}] = await Promise.all([import('../../../lib/opensearch/snapshot-ops.js'), import('../../../lib/platform/access.js')])
+    const [{restoreSnapshot, formatRestore}, {serviceAccess}] = await Promise.all([import('../../../lib/opensearch/snapshot-ops.js'), import('../../../lib/platform/access.js')])
     const result = await restoreSnapshot(inv, {
       name: args.name,
       indices: flags.indices,
@@ -45,11 +45,7 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
       close: flags.close,
       dryRun: flags['dry-run'],
       timeoutMs: flags.timeout * 1000,
-      kubeconfig: flags.kubeconfig,
-      endpoints: parseEndpointFlags(flags.endpoint),
-      viaApiServer: flags['via-api-server'],
-      caFile: flags['ca-file'],
-      requestTimeoutMs: flags['request-timeout'] * 1000,
+      ...serviceAccess(flags),
     })
     this.out(formatRestore(result))
     if (!result.ok) this.failWith(ExitCode.failed)
