@@ -5,7 +5,7 @@ import {initInventory, type InitResult} from '../lib/config/init.js'
 export default class Init extends BaseCommand {
   static override summary = 'Write obsctl.yaml: asks for domain, clusters, nodes, SSH, S3 and Git (or --example for the example lab).'
   static override examples = [
-    '<%= config.bin %> init                      # interactive wizard',
+    '<%= config.bin %> init                      # interactive wizard: each answer checked as typed, a summary before writing',
     '<%= config.bin %> init --example            # the example lab: cluster-01 central, cluster-02..04 edges',
     '<%= config.bin %> init --example -c lab/obsctl.yaml --force',
   ]
@@ -16,7 +16,7 @@ export default class Init extends BaseCommand {
 
   async run(): Promise<InitResult> {
     const {flags} = await this.parse(Init)
-    const result = await initInventory({file: this.inventoryPath(flags.config), example: flags.example, force: flags.force})
+    const result = await initInventory({file: this.inventoryPath(flags.config), example: flags.example, force: flags.force, yes: flags.yes, say: (line) => this.note(line)})
     this.out(`wrote ${result.file} (${result.clusters} clusters, ${result.nodes} nodes) and its JSON Schema ${result.schema}`)
     this.out(`next: obsctl config validate${flags.config ? ` -c ${flags.config}` : ''} && obsctl plan`)
     return result
