@@ -35,6 +35,26 @@ describe('JSON Schema', () => {
     expect(validate.errors?.some((e) => e.instancePath === '/ssh/port')).toBe(true)
   })
 
+  it('describes every field (an editor shows it on hover), each with an example or its default', () => {
+    const undescribed: string[] = []
+    let fields = 0
+    const walk = (n: Record<string, unknown> | undefined, at: string): void => {
+      if (!n || typeof n !== 'object') return
+      for (const [k, v] of Object.entries((n.properties ?? {}) as Record<string, Record<string, unknown>>)) {
+        fields++
+        const alts = [v, ...((v.anyOf ?? v.oneOf ?? []) as Record<string, unknown>[])]
+        const d = alts.map((x) => x.description).find((x): x is string => typeof x === 'string')
+        if (!d || !(/e\.g\.|default/.test(d) || 'default' in v || 'enum' in v || 'const' in v || alts.some((x) => 'default' in x || 'enum' in x || 'const' in x) || v.type === 'object' || v.type === 'array' || v.type === 'boolean')) undescribed.push(`${at}${k}`)
+        walk(v, `${at}${k}.`)
+        for (const a of alts.slice(1)) walk(a, `${at}${k}.`)
+      }
+      if (n.items && typeof n.items === 'object') walk(n.items as Record<string, unknown>, `${at.replace(/\.$/, '')}[].`)
+    }
+    walk(jsonSchema(), '')
+    expect(fields).toBeGreaterThan(120)
+    expect(undescribed).toEqual([])
+  })
+
   it('init writes .obsctl/schema.json (folder 0700), the file the inventory names, equal to `config schema`', async () => {
     const text = readFileSync(inv, 'utf8')
     expect(text).toContain('# yaml-language-server: $schema=./.obsctl/schema.json')

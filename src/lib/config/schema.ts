@@ -36,7 +36,7 @@ export type EndpointService = (typeof ENDPOINT_SERVICES)[number]
 export const SshSchema = z.strictObject({
   user: z.string().min(1).default('root').describe('login user on every node unless the node sets its own'),
   port: z.number().int().min(1).max(65535).default(22).describe('SSH port on every node unless the node sets its own, e.g. 2222'),
-  identityFile: z.string().optional().describe('private key file; else the ssh-agent at $SSH_AUTH_SOCK; else a password prompt'),
+  identityFile: z.string().optional().describe('private key file; else the ssh-agent at $SSH_AUTH_SOCK; else a password prompt, e.g. ~/.ssh/id_ed25519'),
   agent: z.boolean().default(true).describe('use the ssh-agent at $SSH_AUTH_SOCK when it is set'),
   knownHosts: z.string().optional().describe("obsctl's own known_hosts (default .obsctl/known_hosts beside the inventory)"),
   hostKeyPolicy: z.enum(['accept-new', 'strict']).default('accept-new').describe('accept-new: trust a node’s unknown host key on first use and record it; strict: refuse unknown keys (put them in known_hosts first)'),
@@ -50,50 +50,50 @@ export const SshSchema = z.strictObject({
     })
     .optional()
     .describe('HTTP(S) proxy the nodes use for packages and images (sites without direct internet)'),
-  aptMirror: url('use a mirror that needs no credentials').optional().describe('mirror base URL for the Kubernetes package repository'),
+  aptMirror: url('use a mirror that needs no credentials').optional().describe('mirror base URL for the Kubernetes package repository, e.g. https://mirror.example.lab/pkgs.k8s.io'),
 })
 
 export const BucketSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z, 0-9, ., -)').describe('bucket name, e.g. thanos-metrics'),
   versioning: z.boolean().default(false).describe('turn on S3 object versioning for the bucket'),
-  expireAfter: duration.optional().describe('lifecycle rule: expire objects after this long (whole days); never on the snapshots bucket, whose snapshots OpenSearch deletes itself'),
+  expireAfter: duration.optional().describe('lifecycle rule: expire objects after this long (whole days); never on the snapshots bucket, whose snapshots OpenSearch deletes itself; e.g. 30d'),
 })
 
 export const S3Schema = z.strictObject({
   endpoint: url('set s3.accessKeyEnv and s3.secretKeyEnv to the names of the env vars holding the keys').describe('e.g. https://s3.minio.miribit.lab'),
   region: z.string().default('us-east-1').describe('S3 region the clients sign requests for, e.g. us-east-1'),
-  caFile: z.string().optional().describe('CA bundle for a private CA (TLS is never disabled)'),
+  caFile: z.string().optional().describe('CA bundle for a private CA (TLS is never disabled), e.g. ./minio-ca.pem'),
   pathStyle: z.boolean().default(true).describe('path-style bucket URLs (https://s3.example/bucket), as MinIO serves them; false: virtual-host style'),
   accessKeyEnv: envName.default('OBSCTL_S3_ACCESS_KEY').describe('name of the environment variable holding the S3 access key (never the key itself)'),
   secretKeyEnv: envName.default('OBSCTL_S3_SECRET_KEY').describe('name of the environment variable holding the S3 secret key (never the key itself)'),
   buckets: z.strictObject({
-    metrics: BucketSchema.default({name: 'thanos-metrics', versioning: false}),
-    snapshots: BucketSchema.default({name: 'opensearch-snapshots', versioning: false}),
-    backups: BucketSchema.default({name: 'longhorn-backups', versioning: false}),
-  }),
+    metrics: BucketSchema.default({name: 'thanos-metrics', versioning: false}).describe('Thanos blocks (sidecars upload, the store gateway and compactor read); default thanos-metrics'),
+    snapshots: BucketSchema.default({name: 'opensearch-snapshots', versioning: false}).describe('OpenSearch snapshot repository (daily snapshots of the log indices); default opensearch-snapshots'),
+    backups: BucketSchema.default({name: 'longhorn-backups', versioning: false}).describe('Longhorn volume backups and obsctl backup create (etcd snapshots, encrypted); default longhorn-backups'),
+  }).describe('the three buckets obsctl s3 setup creates; each defaults to the name shown'),
 })
 
 export const GitSchema = z.strictObject({
-  remote: checked(gitRemoteError).describe('the GitOps repository Argo CD pulls (https:// or ssh)'),
+  remote: checked(gitRemoteError).describe('the GitOps repository Argo CD pulls (https:// or ssh), e.g. https://git.example.lab/platform/gitops.git'),
   branch: z.string().default('main').describe('branch Argo CD follows and obsctl commits to, e.g. main'),
   dir: z.string().default('gitops').describe('local working copy, relative to the inventory'),
   private: z.boolean().default(false).describe('Argo CD needs repository credentials'),
-  sshKeyFile: z.string().optional().describe('deploy key Argo CD uses for a private ssh remote'),
-  tokenEnv: envName.optional().describe('env var holding an HTTPS token for a private remote'),
+  sshKeyFile: z.string().optional().describe('deploy key Argo CD uses for a private ssh remote, e.g. ~/.ssh/gitops-deploy'),
+  tokenEnv: envName.optional().describe('env var holding an HTTPS token for a private remote, e.g. OBSCTL_GIT_TOKEN'),
 })
 
 export const ChartsSchema = z.strictObject({
-  'kube-prometheus-stack': semverField('78.2.1').default('78.2.1'),
-  longhorn: semverField('1.10.0').default('1.10.0'),
-  cilium: semverField('1.18.2').default('1.18.2'),
-  'opensearch-operator': semverField('3.0.0').default('3.0.0'),
-  'fluent-operator': semverField('3.4.2').default('3.4.2'),
+  'kube-prometheus-stack': semverField('78.2.1').default('78.2.1').describe('prometheus-community chart: Prometheus Operator, Prometheus, Alertmanager, Grafana; default 78.2.1'),
+  longhorn: semverField('1.10.0').default('1.10.0').describe('Longhorn chart (block storage for every cluster); default 1.10.0'),
+  cilium: semverField('1.18.2').default('1.18.2').describe('Cilium chart (CNI, L2 load balancer); default 1.18.2'),
+  'opensearch-operator': semverField('3.0.0').default('3.0.0').describe('OpenSearch Kubernetes operator chart; default 3.0.0'),
+  'fluent-operator': semverField('3.4.2').default('3.4.2').describe('Fluent operator chart (Fluent Bit on every node); default 3.4.2'),
 })
 
 export const VersionsSchema = z.strictObject({
   kubernetes: z.string().regex(/^\d+\.\d+(\.\d+)?$/, 'expected a Kubernetes version such as 1.34 or 1.34.1').default('1.34').describe('Kubernetes minor (or patch) version installed on the nodes, e.g. 1.34'),
   argocd: checked((v) => vTagError(v, 'v3.1.9')).default('v3.1.9').describe('Argo CD release installed on the central cluster, e.g. v3.1.9'),
-  charts: ChartsSchema.default(ChartsSchema.parse({})),
+  charts: ChartsSchema.default(ChartsSchema.parse({})).describe('Helm chart versions, semver; change with obsctl upgrade chart, e.g. longhorn: 1.10.0'),
   opensearch: semverField('2.19.3').default('2.19.3').describe('OpenSearch version the operator deploys, e.g. 2.19.3'),
   fluentBit: semverField('4.0.1').default('4.0.1').describe('tag of ghcr.io/fluent/fluent-operator/fluent-bit (the Fluent operator chart 3.4.2 default is 4.0.1)'),
   thanos: checked((v) => vTagError(v, 'v0.39.2')).default('v0.39.2').describe('Thanos image tag for sidecar, query, store and compactor, e.g. v0.39.2'),
@@ -107,10 +107,11 @@ export const RetentionSchema = z.strictObject({
     .describe('per resolution: raw, 5m, 1h (the only resolutions Thanos has)'),
   opensearch: z
     .strictObject({
-      snapshotAfter: duration.optional().describe('no longer used: the snapshot management policy snapshots the log indices every day (accepted so older inventories load; config validate warns)'),
+      snapshotAfter: duration.optional().describe('no longer used: the snapshot management policy snapshots the log indices every day (accepted so older inventories load; config validate warns), e.g. 1d'),
       deleteAfter: duration.default('180d').describe('log indices (ISM policy) and their snapshots (snapshot management policy) are deleted after this'),
     })
-    .default({deleteAfter: '180d'}),
+    .default({deleteAfter: '180d'})
+    .describe('how long log indices and their snapshots live, e.g. deleteAfter: 180d'),
 })
 
 /** Backups (issue 15): etcd snapshots and obsctl's own files, encrypted client-side, in s3.buckets.backups; Longhorn volume backups on a schedule. */
@@ -125,11 +126,12 @@ export const BackupSchema = z.strictObject({
         .describe('when Longhorn backs up every volume (RecurringJob obsctl-backup, cron in UTC)'),
       retain: z.number().int().min(1).max(100).default(7).describe('backups Longhorn keeps per volume'),
     })
-    .default({schedule: '0 3 * * *', retain: 7}),
+    .default({schedule: '0 3 * * *', retain: 7})
+    .describe('Longhorn RecurringJob for volume backups, e.g. schedule: "0 3 * * *", retain: 7'),
 })
 
 export const NodeSchema = z.strictObject({
-  host: host.describe('address obsctl connects to over SSH'),
+  host: host.describe('address obsctl connects to over SSH, e.g. 192.168.101.194 or node-1.example.lab'),
   port: z.number().int().min(1).max(65535).optional().describe('SSH port of this node (default: ssh.port), e.g. 2222'),
   user: z.string().optional().describe('SSH user of this node (default: ssh.user), e.g. ubuntu'),
   name: checked(dnsSubdomainError).optional().describe('Kubernetes node name, a lower-case DNS name (defaults to the host)'),
@@ -157,7 +159,7 @@ export const ClusterSchema = z.strictObject({
     }))
     .default([])
     .describe('Cilium LB IP pool (CIDRs or start-stop ranges)'),
-  nodes: z.array(NodeSchema).min(1),
+  nodes: z.array(NodeSchema).min(1).describe('the machines of the cluster; the first control-plane node runs kubeadm init'),
 })
 
 export const PlatformSchema = z.strictObject({
@@ -166,20 +168,20 @@ export const PlatformSchema = z.strictObject({
   name: dnsLabel.default('observability').describe('name of the platform, a DNS label, e.g. observability'),
   domain: checked(dnsSubdomainError).describe('base DNS domain, e.g. miribit.lab'),
   profile: z.enum(['lab', 'production']).default('lab').describe('sizing profile: lab (single replicas, small requests) or production (HA replicas)'),
-  ssh: SshSchema.default(SshSchema.parse({})),
-  s3: S3Schema,
-  git: GitSchema,
-  versions: VersionsSchema.default(VersionsSchema.parse({})),
-  retention: RetentionSchema.default(RetentionSchema.parse({})),
+  ssh: SshSchema.default(SshSchema.parse({})).describe('how obsctl reaches the nodes over SSH (user, key or agent, host key policy)'),
+  s3: S3Schema.describe('the S3 service (MinIO) for metrics blocks, log snapshots and backups; credentials from env vars'),
+  git: GitSchema.describe('the GitOps repository obsctl renders into and Argo CD pulls'),
+  versions: VersionsSchema.default(VersionsSchema.parse({})).describe('versions of Kubernetes, Argo CD, the charts and images; each defaults to the tested version'),
+  retention: RetentionSchema.default(RetentionSchema.parse({})).describe('how long metrics and logs are kept, locally and in S3'),
   replicas: z
     .record(z.string(), z.number().int().min(0))
     .default({})
     .describe('per-component replica overrides of the sizing profile, e.g. prometheus: 3, opensearch-data: 5'),
   endpoints: z
-    .strictObject(Object.fromEntries(ENDPOINT_SERVICES.map((s) => [s, url('services get their credentials from env vars, never from the URL').optional()])) as Record<EndpointService, z.ZodOptional<ReturnType<typeof url>>>)
+    .strictObject(Object.fromEntries(ENDPOINT_SERVICES.map((s) => [s, url('services get their credentials from env vars, never from the URL').optional().describe(`URL obsctl uses for ${s} instead of the default https://${s}.k8s-cluster-<central id>.<domain>, e.g. https://${s}.example.lab`)])) as Record<EndpointService, z.ZodOptional<ReturnType<typeof url>>>)
     .default({})
     .describe('per-service URL overrides (e.g. thanos-query: https://...); default <service>.k8s-cluster-<id>.<domain>'),
-  clusters: z.array(ClusterSchema).min(1),
+  clusters: z.array(ClusterSchema).min(1).describe('one central cluster and any number of edges'),
   backup: BackupSchema.default(BackupSchema.parse({})).describe('etcd/obsctl backups (obsctl backup create) and the Longhorn volume backup schedule'),
   alerting: AlertingSchema.default(AlertingSchema.parse({})).describe('Alertmanager receivers and routes (config/alerting.ts); secrets only as env var names'),
 })
