@@ -14,7 +14,7 @@ Values stay in memory, never on disk, in state or in logs (the one exception: th
   Grafana→OpenSearch OBSCTL_GRAFANA_OPENSEARCH_PASSWORD (read-only user grafana), else the cluster's, else generated (never asked)
   alert receivers   only the env vars alerting.receivers[] names (monitoring/alertmanager-receivers); an unset one is exit 2 with file:line
   TLS (central)     logging/opensearch-http-tls and obsctl-ingress-tls (monitoring, logging): certificates issued from the platform CA
-                    in .obsctl/pki beside the inventory (created on first need with openssl; ca.key is mode 0600), reused while still valid
+                    in .obsctl/pki beside the inventory (created on first need; ca.key is mode 0600), reused while still valid
                     for 30 days and every host; a TLS Secret without the label app.kubernetes.io/managed-by=obsctl is yours and is kept
   OpenSearch CA     --opensearch-ca-file or OBSCTL_OPENSEARCH_CA_FILE, else the platform CA when obsctl manages logging/opensearch-http-tls,
                     else ca.crt of your logging/opensearch-http-tls on the central cluster

@@ -9,14 +9,14 @@ import path from 'node:path'
 import type {LoadedInventory} from '../config/load.js'
 import {clockCheck, dnsCheck, inventoryEndpoints, tcpCheck, type Endpoint} from './network.js'
 import type {DoctorCheck} from './types.js'
-import {envCheck, gitCheck, namedEnvVars, nodeCheck, opensslCheck, sshCheck} from './workstation.js'
+import {envCheck, gitCheck, namedEnvVars, nodeCheck, sshCheck} from './workstation.js'
 
 export type {DoctorCheck, DoctorContext, DoctorTier} from './types.js'
 export {inventoryEndpoints, tcpProbe, type Endpoint} from './network.js'
 export {namedEnvVars, versionAtLeast} from './workstation.js'
 
 export function doctorChecks(inv: LoadedInventory): DoctorCheck[] {
-  const checks: DoctorCheck[] = [nodeCheck, gitCheck, opensslCheck, sshCheck, ...namedEnvVars(inv).map(envCheck)]
+  const checks: DoctorCheck[] = [nodeCheck, gitCheck, sshCheck, ...namedEnvVars(inv).map(envCheck)]
   const endpoints = inventoryEndpoints(inv)
   const byHost = new Map<string, Endpoint[]>()
   for (const e of endpoints) byHost.set(e.host, [...(byHost.get(e.host) ?? []), e])

@@ -1,5 +1,5 @@
 /**
- * Doctor's offline checks: Node, the tools obsctl runs (git, openssl), the SSH identity, and every
+ * Doctor's offline checks: Node, the tool obsctl runs (git), the SSH identity, and every
  * credential env var the inventory names (reported as set or not set, never its value).
  */
 import {existsSync, readFileSync, statSync} from 'node:fs'
@@ -62,24 +62,6 @@ export const gitCheck: DoctorCheck = {
     const v = /git version (\d+\.\d+(?:\.\d+)?)/.exec(r.out)?.[1]
     if (r.code !== 0 || !v) return fail(`git --version exited ${r.code}: ${r.out.split('\n')[0] ?? ''}`, hint)
     return pass(`git ${v}`)
-  },
-}
-
-export const opensslCheck: DoctorCheck = {
-  id: 'tools.openssl',
-  title: 'OpenSSL 3',
-  group: 'workstation',
-  tier: 'offline',
-  neededBy: ['secrets'],
-  async run(ctx, signal) {
-    const r = await toolVersion('openssl', ['version'], ctx.env, signal)
-    const hint = 'install OpenSSL 3 (apt-get install openssl; on macOS brew install openssl@3 and put it first on PATH): secrets apply issues the platform certificates with it'
-    if ('missing' in r) return fail(r.missing, hint)
-    const line = r.out.split('\n')[0] ?? ''
-    if (r.code !== 0) return fail(`openssl version exited ${r.code}: ${line}`, hint)
-    const m = /^OpenSSL (\d+)\.\S*/.exec(line)
-    if (!m) return fail(`${line || 'openssl printed no version'}: not OpenSSL (LibreSSL lacks options obsctl uses, e.g. -noenc)`, hint)
-    return Number(m[1]) >= 3 ? pass(m[0]) : fail(`${m[0]} is older than 3`, hint)
   },
 }
 

@@ -1,17 +1,17 @@
 /**
  * The platform CA and the server certificates obsctl issues from it (used by the `secrets` phase for
- * logging/opensearch-http-tls and obsctl-ingress-tls). Everything goes through the `openssl` CLI
- * (OpenSSL 3, run with execa, never through a shell):
+ * logging/opensearch-http-tls and obsctl-ingress-tls). Keys are made by Node's WebCrypto and certificates
+ * built and signed by @peculiar/x509 (a maintained X.509 library on WebCrypto), so no `openssl` binary is
+ * needed (macOS's LibreSSL is no obstacle); they are read back with node:crypto's X509Certificate.
  *
  *   .obsctl/pki/ca.crt  self-signed, EC P-256, CN "obsctl platform CA (<domain>)", CA:TRUE, 10 years
- *   .obsctl/pki/ca.key  its key (mode 0600, written atomically; the directory is 0700)
+ *   .obsctl/pki/ca.key  its key, PKCS#8 PEM (mode 0600, written atomically; the directory is 0700)
  *
- * The CA is created on first need and reused on every later run. Leaf keys never touch the disk: one
- * `openssl req -x509 -newkey … -keyout -` writes the new key and the certificate to its stdout, which
- * stays in memory (a child's stdin and stdout are sockets under Node, so /dev/stdin cannot carry a key
- * in). Nothing here logs a key or returns one outside the values the caller asked for.
+ * The CA is created on first need and reused on every later run (a CA made earlier with openssl, EC or
+ * RSA, is read the same way). Leaf keys never touch the disk: they stay in memory until the caller puts
+ * them into a Secret. Nothing here logs a key or returns one outside the values the caller asked for.
  */
-import {X509Certificate, createPrivateKey} from 'node:crypto'
+import {X509Certificate, createPrivateKey, randomBytes, webcrypto} from 'node:crypto'
 import {chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
@@ -25,8 +25,6 @@ export const LEAF_DAYS = 825
 export const RENEW_DAYS = 30
 
 const DAY_MS = 24 * 60 * 60 * 1000
-/** `openssl req`: a new EC P-256 key, unencrypted, on stdout before the certificate; no config file */
-const NEW_KEY = ['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-noenc', '-keyout', '-', '-config', '/dev/null', '-sha256']
 
 export {pkiDir}
 
@@ -46,69 +44,75 @@ export interface IssuedCertificate {
 }
 
 // ---------------------------------------------------------------------------------------------
-// the openssl CLI
+// keys and certificates (WebCrypto + @peculiar/x509, loaded only when a certificate is made)
 
-const INSTALL_HINT = 'install OpenSSL 3 (Debian/Ubuntu package openssl: apt-get install openssl)'
+const EC_P256 = {name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256'} as const
+const RSA_SHA256 = {name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256'} as const
+
+type X509 = typeof import('@peculiar/x509')
+let x509lib: Promise<X509> | undefined
+
+/** @peculiar/x509 on Node's WebCrypto. Its dependency tsyringe needs the Reflect metadata API, loaded first. */
+function x509(): Promise<X509> {
+  x509lib ??= (async () => {
+    await import('reflect-metadata')
+    const lib = await import('@peculiar/x509')
+    lib.cryptoProvider.set(webcrypto as unknown as Crypto) // node:crypto's webcrypto is the DOM Crypto the library types
+    return lib
+  })()
+  return x509lib
+}
+
+/** A positive serial number of 16 random bytes (RFC 5280: at most 20 octets, positive). */
+function serialNumber(): string {
+  const b = randomBytes(16)
+  b[0] = b[0]! & 0x7f || 0x01
+  return b.toString('hex')
+}
+
+/** A subject of one CN (a CN holds at most 64 characters); the library escapes it. */
+const subjectOf = (lib: X509, cn: string) => new lib.Name([{CN: [cn.slice(0, 64)]}])
+
+async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key))
+  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`
+}
+
+/** The CA's private key as a WebCrypto signing key, with the algorithm it signs with (EC P-256 or RSA). */
+async function signingKey(keyPem: string): Promise<{key: webcrypto.CryptoKey; alg: typeof EC_P256 | typeof RSA_SHA256}> {
+  const k = createPrivateKey(keyPem)
+  const der = k.export({format: 'der', type: 'pkcs8'})
+  if (k.asymmetricKeyType === 'ec' && k.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+    return {key: await webcrypto.subtle.importKey('pkcs8', der, EC_P256, false, ['sign']), alg: EC_P256}
+  }
+  if (k.asymmetricKeyType === 'rsa') return {key: await webcrypto.subtle.importKey('pkcs8', der, RSA_SHA256, false, ['sign']), alg: RSA_SHA256}
+  throw new ObsctlError(`the platform CA key is ${k.asymmetricKeyType}${k.asymmetricKeyDetails?.namedCurve ? ` ${k.asymmetricKeyDetails.namedCurve}` : ''}; obsctl signs with EC P-256 or RSA keys`, {
+    code: 'PKI_CA',
+    hints: [OWN_PKI_HINT],
+  })
+}
+
 const OWN_PKI_HINT = 'or create the TLS Secrets yourself before the run (kubectl create secret tls …): obsctl leaves Secrets without its label alone'
 
-let checked: Promise<string> | undefined
-
-/** `openssl version`, once per process: OpenSSL 3 or later (`req -CA` issues certificates). */
-export function checkOpenssl(): Promise<string> {
-  checked ??= (async () => {
-    const out = await openssl(['version'])
-    const m = /^OpenSSL (\d+)\.(\d+)/.exec(out.trim())
-    if (!m || Number(m[1]) < 3) {
-      throw new ObsctlError(`obsctl needs OpenSSL 3 or later to issue TLS certificates; found: ${out.trim() || 'no version'}`, {code: 'OPENSSL_VERSION', hints: [INSTALL_HINT, OWN_PKI_HINT]})
-    }
-    return out.trim()
-  })()
-  checked.catch(() => {
-    checked = undefined
+/** A new self-signed CA (EC P-256). */
+async function newCa(cn: string): Promise<IssuedCertificate> {
+  const lib = await x509()
+  const keys = await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])
+  const now = Date.now()
+  const cert = await lib.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serialNumber(),
+    name: subjectOf(lib, cn),
+    notBefore: new Date(now - 60_000), // a minute of slack for clocks a little behind
+    notAfter: new Date(now + CA_DAYS * DAY_MS),
+    keys: keys as CryptoKeyPair,
+    signingAlgorithm: EC_P256,
+    extensions: [
+      new lib.BasicConstraintsExtension(true, undefined, true),
+      new lib.KeyUsagesExtension(lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign, true),
+      await lib.SubjectKeyIdentifierExtension.create(keys.publicKey as CryptoKey),
+    ],
   })
-  return checked
-}
-
-/** Run openssl; stdout on success. Errors carry openssl's stderr only (never stdout, which may hold a key). */
-async function openssl(args: string[]): Promise<string> {
-  const {execa} = await import('execa')
-  const r = await execa('openssl', args, {stdin: 'ignore', reject: false, stripFinalNewline: false, env: {LC_ALL: 'C'}})
-  if (r.failed && r.exitCode === undefined) {
-    const missing = (r as {code?: string}).code === 'ENOENT'
-    throw new ObsctlError(missing ? 'the openssl command is not installed (obsctl issues the platform TLS certificates with it)' : `cannot run openssl: ${r.shortMessage}`, {
-      code: 'OPENSSL_MISSING',
-      hints: [INSTALL_HINT, OWN_PKI_HINT],
-    })
-  }
-  if (r.exitCode !== 0) {
-    const err = String(r.stderr ?? '').trim().split('\n').slice(0, 4).join(' | ')
-    throw new ObsctlError(`openssl ${args[0]} failed (exit ${r.exitCode}): ${err || 'no message'}`, {code: 'OPENSSL_FAILED', hints: [OWN_PKI_HINT]})
-  }
-  return String(r.stdout ?? '')
-}
-
-/** `-subj` value: one CN, with openssl's separators escaped. */
-function subject(cn: string): string {
-  // a CN holds at most 64 characters
-  return `/CN=${cn.slice(0, 64).replace(/[\\/+]/g, (c) => `\\${c}`)}`
-}
-
-/** `openssl req … -keyout -` output: the key and the certificate (PEM), checked to belong together. */
-async function newKeyAndCertificate(args: string[]): Promise<IssuedCertificate> {
-  const out = await openssl([...NEW_KEY, ...args])
-  const keyPem = /-----BEGIN PRIVATE KEY-----\r?\n[\s\S]*?-----END PRIVATE KEY-----\r?\n?/.exec(out)?.[0]
-  const certPem = /-----BEGIN CERTIFICATE-----\r?\n[\s\S]*?-----END CERTIFICATE-----\r?\n?/.exec(out)?.[0]
-  let ok = false
-  try {
-    ok = Boolean(keyPem && certPem && new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem)))
-  } catch {}
-  if (!ok) throw new ObsctlError('openssl req printed no matching private key and certificate', {code: 'OPENSSL_FAILED', hints: [OWN_PKI_HINT]})
-  return {keyPem: keyPem!.endsWith('\n') ? keyPem! : `${keyPem}\n`, certPem: certPem!.endsWith('\n') ? certPem! : `${certPem}\n`}
-}
-
-/** A host (DNS name or IP address) as a subjectAltName entry. */
-function sanEntry(host: string): string {
-  return net.isIP(host) ? `IP:${host}` : `DNS:${host}`
+  return {certPem: `${cert.toString('pem')}\n`, keyPem: await pkcs8Pem(keys.privateKey)}
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,13 +164,7 @@ export async function ensurePlatformCa(inventoryDir: string, domain: string): Pr
     ensurePrivateDir(dir) // a pki/ (or .obsctl/) left too open is tightened
     return loadCa(certFile, keyFile, dir)
   }
-  await checkOpenssl()
-  const {keyPem, certPem} = await newKeyAndCertificate([
-    '-days', String(CA_DAYS),
-    '-subj', subject(`obsctl platform CA (${domain})`),
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-  ])
+  const {keyPem, certPem} = await newCa(`obsctl platform CA (${domain})`)
   const created: PlatformCa = {certFile, keyFile, certPem, cert: new X509Certificate(certPem), created: true}
   ensurePrivateDir(path.dirname(dir))
   const stage = mkdtempSync(path.join(path.dirname(dir), '.pki-')) // mode 0700
@@ -199,16 +197,30 @@ export async function ensurePlatformCa(inventoryDir: string, domain: string): Pr
 /** A new EC P-256 server certificate (serverAuth, 825 days) for hosts, issued by the platform CA. */
 export async function issueServerCertificate(ca: PlatformCa, o: {commonName: string; hosts: string[]}): Promise<IssuedCertificate> {
   if (o.hosts.length === 0) throw new Error('a certificate needs at least one host')
-  await checkOpenssl()
-  return newKeyAndCertificate([
-    '-CA', ca.certFile, '-CAkey', ca.keyFile,
-    '-days', String(LEAF_DAYS),
-    '-subj', subject(o.commonName),
-    '-addext', 'basicConstraints=critical,CA:FALSE',
-    '-addext', 'keyUsage=critical,digitalSignature',
-    '-addext', 'extendedKeyUsage=serverAuth',
-    '-addext', `subjectAltName=${o.hosts.map(sanEntry).join(',')}`,
-  ])
+  const lib = await x509()
+  const signer = await signingKey(readFileSync(ca.keyFile, 'utf8'))
+  const issuer = new lib.X509Certificate(ca.certPem)
+  const keys = await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])
+  const now = Date.now()
+  const cert = await lib.X509CertificateGenerator.create({
+    serialNumber: serialNumber(),
+    subject: subjectOf(lib, o.commonName),
+    issuer: issuer.subjectName,
+    notBefore: new Date(now - 60_000),
+    notAfter: new Date(now + LEAF_DAYS * DAY_MS),
+    publicKey: keys.publicKey as CryptoKey,
+    signingKey: signer.key as CryptoKey,
+    signingAlgorithm: signer.alg,
+    extensions: [
+      new lib.BasicConstraintsExtension(false, undefined, true),
+      new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
+      new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth]),
+      new lib.SubjectAlternativeNameExtension(o.hosts.map((h) => (net.isIP(h) ? {type: 'ip' as const, value: h} : {type: 'dns' as const, value: h}))),
+      await lib.SubjectKeyIdentifierExtension.create(keys.publicKey as CryptoKey),
+      await lib.AuthorityKeyIdentifierExtension.create(issuer),
+    ],
+  })
+  return {certPem: `${cert.toString('pem')}\n`, keyPem: await pkcs8Pem(keys.privateKey)}
 }
 
 /** DNS names and IP addresses in a certificate's subjectAltName. */
