@@ -185,3 +185,70 @@ describe('writeMerge', () => {
     expect(out.trim().split('\n').sort()).toEqual(['cluster-01-context', 'cluster-02-context', 'other'])
   })
 })
+
+describe('edits through the yaml Document API keep what the user wrote', () => {
+  // comments everywhere, top-level keys in an odd order, entries with keys in an odd order, unrelated contexts
+  const ODD = `# top comment: keep me
+kind: Config
+current-context: dev   # the one I use
+users:
+  # people
+  - user: {token: dev-token}   # short-lived
+    name: dev-user
+contexts:
+  - context: {user: dev-user, namespace: web, cluster: dev}
+    name: dev
+  # staging comes second
+  - name: staging
+    context:
+      user: dev-user
+      cluster: dev
+      namespace: staging
+clusters:
+  - cluster:
+      server: https://dev.example:6443
+      certificate-authority-data: ${fakeB64('dev-ca')}
+    name: dev
+apiVersion: v1
+preferences: {colors: true}
+# trailing comment
+`
+
+  it('merge keeps comments, odd key order and unrelated contexts; removal gives back the original bytes', async () => {
+    const dir = tmp()
+    const file = path.join(dir, 'config')
+    writeFileSync(file, ODD)
+    const plan = planMerge(file, ODD, [entries('cluster-07', '10.0.0.7')], {currentContext: 'cluster-07-context'})
+    await writeMerge(plan)
+    const merged = readFileSync(file, 'utf8')
+    keepsAllLines(ODD, merged)
+    const obj = YAML.parse(merged)
+    expect(obj['current-context']).toBe('dev')
+    expect(obj.contexts.map((c: {name: string}) => c.name)).toEqual(['dev', 'staging', 'cluster-07-context'])
+    expect(Object.keys(obj)).toEqual(['kind', 'current-context', 'users', 'contexts', 'clusters', 'apiVersion', 'preferences'])
+    // the new entries follow the file's indented list style
+    expect(merged).toContain('\n  - cluster:\n      certificate-authority-data:')
+    const {removeFromKubeconfig} = await import('../../src/lib/kube/kubeconfig/index.js')
+    const r = await removeFromKubeconfig(file, 'cluster-07')
+    expect(r.removed).toEqual(['clusters/cluster-07', 'users/cluster-07-admin', 'contexts/cluster-07-context'])
+    expect(readFileSync(file, 'utf8')).toBe(ODD)
+  })
+
+  it('removal from the middle keeps the comments of the entries around it', async () => {
+    const dir = tmp()
+    const file = path.join(dir, 'config')
+    const withStaging = ODD.replace('clusters:\n', `clusters:\n  - name: staging-cluster\n    cluster: {server: 'https://s:6443'}\n`)
+    const first = planMerge(file, withStaging, [entries('cluster-08', '10.0.0.8')]).after
+    writeFileSync(file, first.replace('contexts:\n', 'contexts:\n  - name: cluster-08-context   # obsctl\n    context: {cluster: cluster-08, user: cluster-08-admin}\n').replace(/\n {2}- context:\n {6}cluster: cluster-08\n {6}user: cluster-08-admin\n {4}name: cluster-08-context\n/, '\n'))
+    await removeFromKubeconfigOf(file, 'cluster-08')
+    const after = readFileSync(file, 'utf8')
+    expect(after).not.toContain('cluster-08')
+    keepsAllLines(withStaging, after)
+    expect(YAML.parse(after).contexts.map((c: {name: string}) => c.name)).toEqual(['dev', 'staging'])
+  })
+})
+
+async function removeFromKubeconfigOf(file: string, cluster: string): Promise<void> {
+  const {removeFromKubeconfig} = await import('../../src/lib/kube/kubeconfig/index.js')
+  await removeFromKubeconfig(file, cluster)
+}

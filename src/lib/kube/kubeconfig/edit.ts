@@ -1,114 +1,136 @@
 /**
- * The kubeconfig editor: entries are replaced or appended by splicing the file's text at the byte
- * ranges the yaml library's Document API reports, so every other cluster, user, context, comment and
- * quirk of formatting stays byte for byte (the merge and remove tests pin this). A round trip through
- * `Document.toString()` does not: measured with yaml 2.9, it turns `value   # comment` into
- * `value # comment` and `{token: abc}` into `{ token: abc }`. New entries are printed by the yaml
- * library, in the style of the list they join (kubectl's column-0 items, indented items, or JSON).
+ * The kubeconfig editor: every change goes through the yaml library's Document API (`setIn`, `addIn`,
+ * `deleteIn` on the document `parseDocument` read), so the user's comments, quoting, key order and
+ * other entries are kept by the library, and new entries are printed in the style the file already
+ * uses (kubectl's column-0 list items or indented ones, its indent, JSON stays JSON).
+ *
+ * `Document.toString()` normalises a little whitespace (measured with yaml 2.9: `value   # comment`
+ * becomes `value # comment`, `{ token: abc }` becomes `{token: abc}`). So the printed document is lined
+ * up with the original with the shared diff library (jsdiff's `diffArrays`) and a line that differs
+ * only in that whitespace keeps its original bytes. The planner and the remover then check that the
+ * result parses to exactly the intended object before anything is written.
  */
-import YAML, {type Node as YamlNode, type YAMLMap, type YAMLSeq} from 'yaml'
+import {diffArrays} from 'diff'
+import {isMap, isScalar, isSeq, type Document, type Node as YamlNode} from 'yaml'
 import type {Obj, SectionKey} from './parse.js'
 
-export interface Splice {
-  start: number
-  end: number
-  text: string
+/** How a kubeconfig file is written, read from its text so edits print the same way. */
+export interface KubeconfigStyle {
+  /** a JSON file (flow mapping at the top): printed back as JSON */
+  json: boolean
+  /** spaces per level (YAML) or JSON.stringify's indent (0: one line) */
+  indent: number
+  /** list items indented under their key (`clusters:\n  - name:`), not kubectl's column 0 */
+  indentSeq: boolean
+  /** `{ a: 1 }` rather than `{a: 1}` */
+  flowPadding: boolean
 }
 
-/** Column of `offset` in `text`. */
-function columnOf(text: string, offset: number): number {
-  return offset - (text.lastIndexOf('\n', offset - 1) + 1)
-}
-
-/** Block YAML of one entry, first line unindented, later lines indented to `col`. */
-function blockEntry(value: Obj, col: number): string {
-  const y = YAML.stringify(value, {lineWidth: 0, indentSeq: false}).replace(/\n$/, '')
-  return y.split('\n').map((l, i) => (i === 0 || l === '' ? l : ' '.repeat(col) + l)).join('\n')
-}
-
-/** The offset just after the end of the line holding `offset - 1` (where a following line starts). */
-function lineEndAfter(text: string, offset: number): {pos: number; needsNewline: boolean} {
-  if (offset > 0 && text[offset - 1] === '\n') return {pos: offset, needsNewline: false}
-  const nl = text.indexOf('\n', offset)
-  if (nl === -1) return {pos: text.length, needsNewline: true}
-  return {pos: nl + 1, needsNewline: false}
-}
-
-export function replaceItem(text: string, node: YamlNode, value: Obj, flow: boolean): Splice {
-  const [start, end] = node.range!
-  if (flow) return {start, end, text: JSON.stringify(value)}
-  const col = columnOf(text, start)
-  const trailing = text.slice(start, end).endsWith('\n') ? '\n' : ''
-  return {start, end, text: blockEntry(value, col) + trailing}
-}
-
-export function appendItems(text: string, seq: YAMLSeq, values: Obj[], json: boolean): Splice {
-  const last = seq.items[seq.items.length - 1] as YamlNode
-  if (seq.flow || json) {
-    // insert after the last item, inside the brackets
-    const end = last.range![1]
-    return {start: end, end, text: values.map((v) => `, ${JSON.stringify(v)}`).join('')}
+export function detectStyle(text: string, doc: Document): KubeconfigStyle {
+  const root = doc.contents
+  if (isMap(root) && root.flow) {
+    const m = text.match(/\n([ \t]+)\S/)
+    return {json: true, indent: m ? m[1]!.length : 0, indentSeq: false, flowPadding: false}
   }
-  const itemStart = last.range![0]
-  const itemCol = columnOf(text, itemStart)
-  // the dash of the last item: the first non-space before its content
-  let dash = itemStart - 1
-  while (dash > 0 && (text[dash] === ' ' || text[dash] === '\t')) dash--
-  const dashCol = text[dash] === '-' ? columnOf(text, dash) : Math.max(0, itemCol - 2)
-  const gap = Math.max(1, itemCol - dashCol - 1)
-  const {pos, needsNewline} = lineEndAfter(text, last.range![1])
-  const lines = values.map((v) => `${' '.repeat(dashCol)}-${' '.repeat(gap)}${blockEntry(v, dashCol + 1 + gap)}\n`).join('')
-  return {start: pos, end: pos, text: (needsNewline ? '\n' : '') + lines}
+  // the first list item of a top-level section: at column 0 (kubectl) or indented
+  const item = text.match(/^(?:clusters|users|contexts):[^\n]*\n(?:[ \t]*(?:#[^\n]*)?\n)*([ \t]*)- /m)
+  const indentSeq = Boolean(item && item[1]!.length > 0)
+  // the indent of the first nested key under a top-level key
+  const nested = text.match(/^[A-Za-z-]+:[ \t]*\n(?:[ \t]*(?:#[^\n]*)?\n)*([ \t]+)(?:- )?[A-Za-z"']/m)
+  const indent = item && item[1]!.length > 0 ? item[1]!.length : nested ? nested[1]!.length : 2
+  return {json: false, indent: Math.max(1, indent), indentSeq, flowPadding: /[{[] \S/.test(text)}
 }
 
-/** A section that is missing, null or an empty list: write it whole. */
-export function setSection(text: string, root: YAMLMap, key: SectionKey, pair: {key: YamlNode; value: YamlNode | null} | undefined, values: Obj[], json: boolean): Splice {
-  if (json) {
-    const body = `[${values.map((v) => JSON.stringify(v)).join(', ')}]`
-    if (pair?.value?.range) return {start: pair.value.range[0], end: pair.value.range[1], text: body}
-    return insertFlowPair(text, root, key, body)
+/** The position of the entry named `name` in a section (-1: none). */
+export function entryIndex(doc: Document, section: SectionKey, name: string): number {
+  const seq = doc.get(section, true)
+  if (!isSeq(seq)) return -1
+  return seq.items.findIndex((it) => isMap(it) && it.get('name') === name)
+}
+
+/**
+ * Set the entry `value` (its `name` picks it) in a section: replace the entry of that name in place
+ * (its comments kept), or append it; a missing, null or empty section becomes a list.
+ */
+export function setEntry(doc: Document, section: SectionKey, value: {name: string} & Obj): 'replaced' | 'added' {
+  const node = doc.createNode(value) as YamlNode
+  const i = entryIndex(doc, section, value.name)
+  if (i >= 0) {
+    const old = doc.getIn([section, i], true) as YamlNode
+    node.commentBefore = old.commentBefore
+    node.comment = old.comment
+    node.spaceBefore = old.spaceBefore
+    doc.setIn([section, i], node)
+    return 'replaced'
   }
-  if (pair) {
-    const keyEnd = pair.key.range![1]
-    const keyCol = columnOf(text, pair.key.range![0])
-    const valueEnd = pair.value?.range ? pair.value.range[1] : keyEnd
-    const lineEnd = text.indexOf('\n', valueEnd)
-    // keep a comment that follows the value on its line
-    const restOfLine = text.slice(valueEnd, lineEnd === -1 ? text.length : lineEnd)
-    const comment = restOfLine.match(/\s#.*$/)?.[0] ?? ''
-    const end = lineEnd === -1 ? text.length : lineEnd
-    const items = values.map((v) => `\n${' '.repeat(keyCol)}- ${blockEntry(v, keyCol + 2)}`).join('')
-    return {start: keyEnd, end, text: `:${comment}${items}`}
+  const seq = doc.get(section, true)
+  if (isSeq(seq) && (seq.items.length > 0 || !seq.flow)) {
+    doc.addIn([section], node)
+    return 'added'
   }
-  const col = root.items.length > 0 ? columnOf(text, (root.items[0]!.key as YamlNode).range![0]) : 0
-  const {pos, needsNewline} = lineEndAfter(text, root.range![1])
-  const items = values.map((v) => `${' '.repeat(col)}- ${blockEntry(v, col + 2)}\n`).join('')
-  return {start: pos, end: pos, text: `${needsNewline ? '\n' : ''}${' '.repeat(col)}${key}:\n${items}`}
+  // missing, `section:` (null) or `section: []`: a block list (the key and its comments stay)
+  const list = doc.createNode([value]) as YamlNode
+  if (seq && (isSeq(seq) || isScalar(seq))) list.comment = (seq as YamlNode).comment
+  doc.set(section, list)
+  return 'added'
 }
 
-export function setScalar(text: string, root: YAMLMap, key: string, pair: {key: YamlNode; value: YamlNode | null} | undefined, value: string, json: boolean): Splice {
-  const rendered = json ? JSON.stringify(value) : YAML.stringify(value).trim()
-  if (pair?.value?.range && pair.value.range[1] > pair.value.range[0]) return {start: pair.value.range[0], end: pair.value.range[1], text: rendered}
-  if (pair) {
-    const colon = text.indexOf(':', pair.key.range![1])
-    return {start: pair.key.range![1], end: colon + 1, text: `: ${rendered}`}
+/** Delete the entries named `name` from a section; how many were deleted. */
+export function deleteEntry(doc: Document, section: SectionKey, name: string): number {
+  let n = 0
+  for (let i = entryIndex(doc, section, name); i >= 0; i = entryIndex(doc, section, name)) {
+    doc.deleteIn([section, i])
+    n++
   }
-  if (json) return insertFlowPair(text, root, key, rendered)
-  const col = root.items.length > 0 ? columnOf(text, (root.items[0]!.key as YamlNode).range![0]) : 0
-  const {pos, needsNewline} = lineEndAfter(text, root.range![1])
-  return {start: pos, end: pos, text: `${needsNewline ? '\n' : ''}${' '.repeat(col)}${key}: ${rendered}\n`}
+  return n
 }
 
-function insertFlowPair(text: string, root: YAMLMap, key: string, body: string): Splice {
-  const close = text.lastIndexOf('}', root.range![1])
-  const empty = root.items.length === 0
-  return {start: close, end: close, text: `${empty ? '' : ', '}${JSON.stringify(key)}: ${body}`}
+/** Set `current-context` (a comment on its line stays). */
+export function setCurrentContext(doc: Document, name: string): void {
+  const node = doc.get('current-context', true)
+  if (isScalar(node)) node.value = name
+  else doc.set('current-context', name)
 }
 
-export function applySplices(text: string, splices: Splice[]): string {
-  // apply from the end so earlier offsets stay valid; same-offset inserts keep their order
-  const ordered = splices.map((s, i) => ({...s, i})).sort((a, b) => b.start - a.start || b.i - a.i)
-  let out = text
-  for (const s of ordered) out = out.slice(0, s.start) + s.text + out.slice(s.end)
-  return out
+/** Print an edited document in the file's style; lines the edit did not touch keep their bytes. */
+export function printDocument(doc: Document, before: string, style: KubeconfigStyle): string {
+  if (style.json) {
+    const out = JSON.stringify(doc.toJS(), null, style.indent)
+    return before.endsWith('\n') ? `${out}\n` : out
+  }
+  const printed = doc.toString({indent: style.indent, indentSeq: style.indentSeq, lineWidth: 0, flowCollectionPadding: style.flowPadding})
+  return keepOriginalLines(before, printed)
+}
+
+/** Whitespace inside a line (not its indentation) and at its end does not count. */
+const normalise = (line: string) => {
+  const lead = line.match(/^[ \t]*/)![0]
+  return lead + line.slice(lead.length).replace(/[ \t]+$/, '').replace(/[ \t]+/g, ' ').replace(/([{[]) /g, '$1').replace(/ ([}\]])/g, '$1')
+}
+
+/**
+ * `after`, where each line equal (but for whitespace) to one of `before` in the same order is `before`'s
+ * line, and without the blank lines `before` did not have.
+ */
+export function keepOriginalLines(before: string, after: string): string {
+  const a = before.split('\n')
+  const b = after.split('\n')
+  const out: string[] = []
+  let i = 0
+  let j = 0
+  for (const part of diffArrays(a.map(normalise), b.map(normalise))) {
+    const n = part.count ?? part.value.length
+    if (part.added) {
+      // the printer's own blank lines (before a document's closing comment) were not the user's
+      out.push(...b.slice(j, j + n).filter((l) => l.trim() !== ''))
+      j += n
+    } else if (part.removed) {
+      i += n
+    } else {
+      out.push(...a.slice(i, i + n))
+      i += n
+      j += n
+    }
+  }
+  return out.join('\n')
 }

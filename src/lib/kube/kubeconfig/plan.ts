@@ -1,12 +1,12 @@
 /**
  * Planning `kubeconfig merge`: each entry of each cluster is decided against the target file (add,
  * update, unchanged, or a conflict when the name is taken by another cluster or identity), the file is
- * edited (edit.ts) and the result is checked against the intended object before anything is written.
+ * edited through the yaml Document API (edit.ts) and the result is checked against the intended object before anything is written.
  */
-import YAML, {isMap, isScalar, isSeq, type Node as YamlNode, type YAMLMap, type YAMLSeq} from 'yaml'
+import YAML from 'yaml'
 import {ObsctlError, errorMessage, inputError} from '../../errors.js'
 import {stableStringify} from '../../engine/state.js'
-import {appendItems, applySplices, replaceItem, setScalar, setSection, type Splice} from './edit.js'
+import {detectStyle, printDocument, setCurrentContext, setEntry} from './edit.js'
 import {FIELD, SECTIONS, parseKubeconfigDocument, type KubeconfigEntries, type Obj, type SectionKey} from './parse.js'
 
 export type EntryAction = 'add' | 'update' | 'unchanged' | 'conflict'
@@ -47,12 +47,10 @@ export function planMerge(file: string, before: string | undefined, entries: Kub
   }
 
   const doc = parseKubeconfigDocument(text, file)
-  const root = doc.contents as YAMLMap
-  const json = Boolean(root.flow)
+  const style = detectStyle(text, doc)
   const current = (doc.toJS() ?? {}) as Obj
 
   // decide every entry against what is there
-  const wanted: Record<SectionKey, {name: string; value: Obj; replace?: YamlNode}[]> = {clusters: [], users: [], contexts: []}
   for (const e of entries) {
     const clusterDecision = decide('clusters', e, current)
     const clusterSame = clusterDecision.action === 'unchanged' || clusterDecision.action === 'update'
@@ -64,37 +62,20 @@ export function planMerge(file: string, before: string | undefined, entries: Kub
   const conflicts = changes.filter((c) => c.action === 'conflict')
   if (conflicts.length > 0 && !opts.overwrite) return {file, existed, before: text, after: text, changed: false, changes, conflicts}
 
-  for (const e of entries) {
-    for (const s of SECTIONS) {
+  // edit the document: sections in file order are kept, entries replaced in place or appended
+  for (const s of SECTIONS) {
+    for (const e of entries) {
       const ch = changes.find((c) => c.section === s && c.cluster === e.cluster)!
-      if (ch.action === 'unchanged') continue
-      const entry = entryOf(e, s)
-      const seq = root.get(s, true)
-      const existing = isSeq(seq) ? (seq.items as YamlNode[]).find((it) => isMap(it) && it.get('name') === entry.name) : undefined
-      wanted[s].push({name: entry.name, value: entry, replace: existing})
+      if (ch.action !== 'unchanged') setEntry(doc, s, entryOf(e, s))
     }
   }
-
-  const splices: Splice[] = []
-  for (const s of SECTIONS) {
-    const list = wanted[s]
-    if (list.length === 0) continue
-    const pair = root.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === s)
-    const seq = pair?.value
-    for (const w of list.filter((x) => x.replace)) splices.push(replaceItem(text, w.replace!, w.value, json || Boolean((seq as YAMLSeq).flow)))
-    const adds = list.filter((x) => !x.replace).map((x) => x.value)
-    if (adds.length === 0) continue
-    if (isSeq(seq) && seq.items.length > 0) splices.push(appendItems(text, seq, adds, json))
-    else splices.push(setSection(text, root, s, pair as {key: YamlNode; value: YamlNode | null} | undefined, adds, json))
-  }
   // current-context when the file has none
-  if (opts.currentContext && !current['current-context']) {
-    const pair = root.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === 'current-context')
-    splices.push(setScalar(text, root, 'current-context', pair as {key: YamlNode; value: YamlNode | null} | undefined, opts.currentContext, json))
-  }
+  const setContext = opts.currentContext && !current['current-context'] ? opts.currentContext : undefined
+  if (setContext) setCurrentContext(doc, setContext)
 
-  const after = applySplices(text, splices)
-  verify(file, current, after, entries, changes, opts.currentContext && !current['current-context'] ? opts.currentContext : undefined)
+  const touched = changes.some((c) => c.action !== 'unchanged') || setContext !== undefined
+  const after = touched ? printDocument(doc, text, style) : text
+  verify(file, current, after, entries, changes, setContext)
   return {file, existed, before: text, after, changed: after !== text, changes, conflicts}
 }
 
@@ -133,7 +114,7 @@ function decide(s: SectionKey, e: KubeconfigEntries, current: Obj, clusterSame =
 }
 
 
-/** The spliced text must parse to exactly the old object with our entries set: else refuse to write. */
+/** The printed text must parse to exactly the old object with our entries set: else refuse to write. */
 function verify(file: string, before: Obj, after: string, entries: KubeconfigEntries[], changes: EntryChange[], currentContext?: string): void {
   const expected = structuredClone(before)
   for (const e of entries) {

@@ -1,10 +1,13 @@
 /** Removing a cluster's entries from a kubeconfig (cluster remove), and from obsctl's earlier backups of it. */
 import {readFileSync, rmSync} from 'node:fs'
-import YAML, {isMap, isScalar, isSeq, type Node as YamlNode, type YAMLMap} from 'yaml'
+import YAML from 'yaml'
+import {stableStringify} from '../../engine/state.js'
+import {ObsctlError} from '../../errors.js'
+import {deleteEntry, detectStyle, printDocument, setCurrentContext} from './edit.js'
 import type {Cluster} from '../../config/schema.js'
 import {kubeClusterName, kubeContextName, kubeUserName} from '../../config/model.js'
 import {writeFileAtomic} from '../../fs.js'
-import {KUBECONFIG_MODE, SECTIONS, parseKubeconfigDocument, readKubeconfigFile, type SectionKey} from './parse.js'
+import {KUBECONFIG_MODE, SECTIONS, parseKubeconfigDocument, readKubeconfigFile, type Obj, type SectionKey} from './parse.js'
 import {listBackups} from './write.js'
 
 export interface KubeconfigRemoveResult {
@@ -21,7 +24,7 @@ export interface KubeconfigRemoveResult {
 
 /**
  * Delete the cluster, user and context entries obsctl merged for `cluster` from a kubeconfig; every
- * other byte stays as it was (block-style files: only the entries' lines are cut). When current-context
+ * other entry, comment and line stays as it was. When current-context
  * named the removed context it becomes `fallbackContext` (or empty). No backup is made (it would keep the
  * removed cluster's credentials), and earlier obsctl backups of the file lose the cluster's entries too.
  */
@@ -71,50 +74,35 @@ async function scrubBackups(file: string, cluster: Cluster | string): Promise<st
   return out
 }
 
-/** The text of a kubeconfig without `cluster`'s cluster, user and context entries. */
+/** The text of a kubeconfig without `cluster`'s cluster, user and context entries (edited through the yaml Document API). */
 function cutEntries(text: string, file: string, cluster: Cluster | string, fallbackContext: string | undefined): {after: string; removed: string[]; currentContext?: string} {
   const result: {after: string; removed: string[]; currentContext?: string} = {after: text, removed: []}
   const doc = parseKubeconfigDocument(text, file)
+  const before = (doc.toJS() ?? {}) as Obj
   const names: Record<SectionKey, string> = {clusters: kubeClusterName(cluster), users: kubeUserName(cluster), contexts: kubeContextName(cluster)}
-  const cuts: [number, number][] = []
-  let flow = false
-  for (const s of SECTIONS) {
-    const seq = doc.get(s, true)
-    if (!isSeq(seq)) continue
-    seq.items.forEach((item, i) => {
-      if (!isMap(item) || item.get('name') !== names[s]) return
-      result.removed.push(`${s}/${names[s]}`)
-      const next = seq.items[i + 1] as YamlNode | undefined
-      if (seq.flow || !item.range || (next && !next.range)) flow = true
-      const start = text.lastIndexOf('\n', item.range![0]) + 1
-      const stop = next?.range ? text.lastIndexOf('\n', next.range[0]) + 1 : item.range![2]
-      cuts.push([start, stop])
+  for (const s of SECTIONS) if (deleteEntry(doc, s, names[s]) > 0) result.removed.push(`${s}/${names[s]}`)
+  const retarget = doc.get('current-context') === names.contexts
+  if (result.removed.length === 0 && !retarget) return result
+  if (retarget) {
+    setCurrentContext(doc, fallbackContext ?? '')
+    result.currentContext = fallbackContext ?? ''
+  }
+  result.after = printDocument(doc, text, detectStyle(text, doc))
+  // the result must be the old object less those entries: else nothing is written
+  const expected = structuredClone(before)
+  for (const s of SECTIONS) if (Array.isArray(expected[s])) expected[s] = (expected[s] as Obj[]).filter((x) => !(x && x.name === names[s]))
+  if (retarget) expected['current-context'] = fallbackContext ?? ''
+  let got: unknown
+  try {
+    got = YAML.parse(result.after)
+  } catch {
+    got = undefined
+  }
+  if (stableStringify(got) !== stableStringify(expected)) {
+    throw new ObsctlError(`internal error: removing ${names.clusters} from ${file} did not come out as intended; nothing was written`, {
+      code: 'KUBECONFIG_REMOVE_INTERNAL',
+      hints: [`remove cluster ${names.clusters}, user ${names.users} and context ${names.contexts} by hand (kubectl config delete-cluster / delete-user / delete-context)`],
     })
   }
-  const current = doc.get('current-context')
-  const retarget = current === names.contexts
-  if (result.removed.length === 0 && !retarget) return result
-  let after: string
-  if (flow || (doc.contents as YAMLMap).flow) {
-    for (const s of SECTIONS) {
-      const seq = doc.get(s, true)
-      if (isSeq(seq)) seq.items = seq.items.filter((it) => !(isMap(it) && it.get('name') === names[s]))
-    }
-    if (retarget) doc.set('current-context', fallbackContext ?? '')
-    after = doc.toString()
-  } else {
-    after = text
-    for (const [a, b] of cuts.sort((x, y) => y[0] - x[0])) after = after.slice(0, a) + after.slice(b)
-    // an emptied block list (`users:` with no items left) becomes `users: []`; kubectl writes items at
-    // column 0 (`clusters:` then `- cluster:`), which is not empty
-    after = after.replace(/^(clusters|users|contexts):[ \t]*\n(?=(?!-[ \t\n])\S|$)/gm, '$1: []\n')
-    if (retarget) {
-      const cc = YAML.parseDocument(after).get('current-context', true)
-      if (isScalar(cc) && cc.range) after = after.slice(0, cc.range[0]) + (fallbackContext || '""') + after.slice(cc.range[1])
-    }
-  }
-  if (retarget) result.currentContext = fallbackContext ?? ''
-  result.after = after
   return result
 }
-
