@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {serviceFlags} from '../../lib/cli/service-flags.js'
+import {contextFlag} from '../../lib/cli/context-flag.js'
 import type {AlertsListResult} from '../../lib/alerts/index.js'
 
 export default class AlertsList extends BaseCommand {
@@ -16,12 +17,17 @@ Alertmanager is reached at --endpoint alertmanager=URL or the inventory's endpoi
   ]
   static override flags = {
     cluster: Flags.string({summary: 'Only the alerts of this inventory cluster (label cluster).'}),
+    context: contextFlag('the central cluster (its Alertmanager through the API server)'),
     ...serviceFlags(),
   }
 
   async run(): Promise<AlertsListResult> {
     const {flags} = await this.parse(AlertsList)
     const inv = this.loadInventory(flags.config)
+    if (flags.context !== undefined) {
+      const [{useContext}, {centralCluster}] = await Promise.all([import('../../lib/kube/context.js'), import('../../lib/config/model.js')])
+      useContext(inv, centralCluster(inv.platform).name, flags.context, {kubeconfig: flags.kubeconfig, mustExist: true})
+    }
     const [{listAlerts, formatAlertsList}, {serviceAccess}] = await Promise.all([import('../../lib/alerts/index.js'), import('../../lib/platform/access.js')])
     const result = await listAlerts(inv, {
       cluster: flags.cluster,

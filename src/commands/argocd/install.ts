@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
+import {contextFlag} from '../../lib/cli/context-flag.js'
 import {table} from '../../lib/cli/format.js'
 import {centralCluster, serviceUrl} from '../../lib/config/index.js'
 import type {InstallReport} from '../../lib/argocd/index.js'
@@ -15,6 +16,7 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
     '<%= config.bin %> argocd install --manifest https://mirror.lab/argo-cd/v3.1.9/ha/install.yaml --timeout 900',
   ]
   static override flags = {
+    context: contextFlag('the central cluster'),
     manifest: Flags.string({summary: 'Install manifest FILE or URL instead of the release on GitHub (air-gapped sites). Its images must be the inventory\'s version.'}),
     timeout: Flags.integer({summary: 'Seconds to wait for the CRDs and the rollout.', default: 600, min: 1}),
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
@@ -23,6 +25,10 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
   async run(): Promise<{install?: InstallReport; run: RunResult}> {
     const {flags} = await this.parse(ArgocdInstall)
     const inv = this.loadInventory(flags.config)
+    if (flags.context !== undefined) {
+      const [{useContext}, {centralCluster}] = await Promise.all([import('../../lib/kube/context.js'), import('../../lib/config/model.js')])
+      useContext(inv, centralCluster(inv.platform).name, flags.context, {kubeconfig: flags.kubeconfig, mustExist: true})
+    }
     const {argocdInstall, loadManifest} = await import('../../lib/argocd/index.js')
     // an explicit manifest is checked even when the live check finds Argo CD installed already
     if (flags.manifest) await loadManifest(flags.manifest, inv.platform.versions.argocd)

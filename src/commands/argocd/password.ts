@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {canPrompt, prompter} from '../../lib/prompt.js'
+import {contextFlag} from '../../lib/cli/context-flag.js'
 import {centralCluster, kubeContextName} from '../../lib/config/index.js'
 import {inputError} from '../../lib/errors.js'
 import type {PasswordReport} from '../../lib/argocd/index.js'
@@ -17,6 +18,7 @@ export default class ArgocdPassword extends BaseCommand {
   static override flags = {
     show: Flags.boolean({summary: 'Print the initial admin password.'}),
     rotate: Flags.boolean({summary: 'Set a new admin password and delete the initial secret.'}),
+    context: contextFlag('the central cluster'),
     generate: Flags.boolean({summary: 'With --rotate: generate the new password (shown once) instead of prompting.', dependsOn: ['rotate']}),
   }
 
@@ -24,7 +26,8 @@ export default class ArgocdPassword extends BaseCommand {
     const {flags} = await this.parse(ArgocdPassword)
     const inv = this.loadInventory(flags.config)
     const central = centralCluster(inv.platform)
-    const {Kube} = await import('../../lib/kube/index.js')
+    const {Kube, useContext} = await import('../../lib/kube/index.js')
+    useContext(inv, central.name, flags.context, {kubeconfig: flags.kubeconfig, mustExist: true})
     const lib = await import('../../lib/argocd/index.js')
     const kube = await Kube.connect({kubeconfig: flags.kubeconfig, context: kubeContextName(central)})
     const initial = await lib.readInitialPassword(kube)

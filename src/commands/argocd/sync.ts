@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
+import {contextFlag} from '../../lib/cli/context-flag.js'
 import {table} from '../../lib/cli/format.js'
 import type {SyncReport} from '../../lib/argocd/index.js'
 import type {RunResult} from '../../lib/engine/index.js'
@@ -9,12 +10,17 @@ export default class ArgocdSync extends BaseCommand {
   static override description = `Polls the Applications in argocd on the central cluster and shows each one's sync/health as it changes. On --timeout it lists the Applications that are not Synced and Healthy, with their conditions and the last operation's message, and exits 1.`
   static override examples = ['<%= config.bin %> argocd sync', '<%= config.bin %> argocd sync --timeout 3600 --json']
   static override flags = {
+    context: contextFlag('the central cluster'),
     timeout: Flags.integer({summary: 'Seconds to wait.', default: 1800, min: 1}),
   }
 
   async run(): Promise<{sync?: SyncReport; run: RunResult}> {
     const {flags} = await this.parse(ArgocdSync)
     const inv = this.loadInventory(flags.config)
+    if (flags.context !== undefined) {
+      const [{useContext}, {centralCluster}] = await Promise.all([import('../../lib/kube/context.js'), import('../../lib/config/model.js')])
+      useContext(inv, centralCluster(inv.platform).name, flags.context, {kubeconfig: flags.kubeconfig, mustExist: true})
+    }
     const {argocdSync} = await import('../../lib/argocd/index.js')
     const r = await argocdSync(inv, {renderer: this.renderer(), kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout})
     if (r.sync) this.out(table(['APPLICATION', 'SYNC', 'HEALTH'], r.sync.apps.map((a) => [a.name, a.sync, a.health])))

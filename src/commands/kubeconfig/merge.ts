@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
+import {contextFlag} from '../../lib/cli/context-flag.js'
 import {kubeconfigMerge, type KubeconfigMergeReport} from '../../lib/kube/merge.js'
 
 export default class KubeconfigMerge extends BaseCommand {
@@ -17,6 +18,7 @@ Runs the kubeconfig phase of bootstrap (journal, lock, logs in .obsctl/ beside t
     '<%= config.bin %> kubeconfig merge',
     '<%= config.bin %> kubeconfig merge --dry-run',
     '<%= config.bin %> kubeconfig merge --kubeconfig ./lab.kubeconfig cluster-02',
+    '<%= config.bin %> kubeconfig merge cluster-02 --context lab-02 --dry-run',
     '<%= config.bin %> kubeconfig merge --from-file cluster-02=./cluster-02.conf --from-file cluster-03=./cluster-03.conf',
   ]
   static override strict = false
@@ -27,6 +29,7 @@ Runs the kubeconfig phase of bootstrap (journal, lock, logs in .obsctl/ beside t
     'from-file': Flags.string({summary: 'CLUSTER=PATH: use this admin.conf instead of reading it over SSH (repeatable).', multiple: true}),
     overwrite: Flags.boolean({summary: 'Replace entries whose names a different cluster (other server or CA) already uses.'}),
     'dry-run': Flags.boolean({summary: 'Read the admin.conf files, write nothing: print the diff with credentials masked.'}),
+    context: contextFlag('the cluster merged (the context name written; one cluster only)'),
     'known-hosts': Flags.string({summary: "known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts)."}),
   }
 
@@ -40,6 +43,7 @@ Runs the kubeconfig phase of bootstrap (journal, lock, logs in .obsctl/ beside t
       overwrite: flags.overwrite,
       dryRun: flags['dry-run'],
       knownHosts: flags['known-hosts'],
+      context: flags.context,
       renderer: this.renderer(),
     })
     this.out(formatReport(report))

@@ -6,7 +6,7 @@
  */
 import type {FieldPath, LoadedInventory, Position} from './load.js'
 import {formatPath} from './load.js'
-import {apiServerHost, argocdHA, centralCluster, edgePrometheusName, metricsMode, nodeName} from './model.js'
+import {apiServerHost, argocdHA, centralCluster, edgePrometheusName, kubeContextName, metricsMode, nodeName} from './model.js'
 import {lintAlerting} from './alerting.js'
 import {capacity, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
 import {durationSeconds} from './units.js'
@@ -87,10 +87,12 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
   const ids = new Map<string, string>()
   const addrs = new Map<string, string>()
   const apis = new Map<string, string>()
+  const contexts = new Map<string, string>()
   p.clusters.forEach((c, i) => {
     seen('cluster name', c.name, ['clusters', i, 'name'], names, `clusters[${i}]`)
     seen('cluster id', c.id, ['clusters', i, 'id'], ids, `clusters[${i}] (${c.name})`)
     seen('API server', c.apiServer, ['clusters', i, 'apiServer'], apis, `clusters[${i}] (${c.name})`)
+    seen('kubeconfig context', kubeContextName(c), ['clusters', i, c.context ? 'context' : 'name'], contexts, `clusters[${i}] (${c.name})`)
     c.nodes.forEach((n, j) => {
       seen('node address', `${n.host}:${n.port ?? p.ssh.port}`, ['clusters', i, 'nodes', j, 'host'], addrs, `clusters[${i}].nodes[${j}] (${c.name})`)
     })

@@ -64,7 +64,8 @@ export function serviceUrl(p: Platform, c: Cluster, service: string): string {
   return (p.endpoints as Record<string, string | undefined>)[service] ?? `https://${serviceHost(p, c, service)}`
 }
 
-export const kubeContextName = (c: Cluster | string) => `${typeof c === 'string' ? c : c.name}-context`
+/** The kubeconfig context of a cluster: the inventory's clusters[].context, else `<name>-context`. */
+export const kubeContextName = (c: Cluster | string) => (typeof c === 'string' ? `${c}-context` : (c.context ?? `${c.name}-context`))
 export const kubeUserName = (c: Cluster | string) => `${typeof c === 'string' ? c : c.name}-admin`
 export const kubeClusterName = (c: Cluster | string) => (typeof c === 'string' ? c : c.name)
 

@@ -149,6 +149,10 @@ export const ClusterSchema = z.strictObject({
     .optional()
     .describe('edges only: remote-scrape (central scrapes through the API server) or agent (Prometheus Agent + remote write)'),
   apiServer: url('the API server URL carries no credentials: obsctl reads them from the kubeconfig').describe('e.g. https://192.168.101.194:6443'),
+  context: checked(dnsSubdomainError)
+    .optional()
+    .describe('name of the kubeconfig context obsctl writes for this cluster (kubeconfig merge) and selects to reach it; default <name>-context (e.g. cluster-01-context); a lower-case DNS name, unique among the clusters')
+    .meta({examples: ['lab-central', 'cluster-01-context']}),
   podCidr: cidr.default('10.244.0.0/16').describe('pod network of the cluster, e.g. 10.244.0.0/16'),
   serviceCidr: cidr.default('10.96.0.0/12').describe('service network of the cluster, e.g. 10.96.0.0/12'),
   apiServerSans: z.array(checked((v) => hostError(v.startsWith('*.') ? v.slice(2) : v))).default([]).describe('extra names or addresses in the API server certificate, e.g. [api.cluster-01.lab]'),

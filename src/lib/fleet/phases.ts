@@ -197,9 +197,10 @@ export function removeKubeconfigPhase({cluster: c}: RemovalOptions): Phase<Targe
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
     describe: () => `remove cluster ${c.name}, user ${c.name}-admin, context ${kubeContextName(c)} from the kubeconfig and from its earlier obsctl backups (no backup keeps its credentials)`,
     async run(_t, ctx, io) {
-      const {removeFromKubeconfig, resolveKubeconfigPath} = await import('../kube/index.js')
-      const file = resolveKubeconfigPath(ctx.kubeconfig)
-      const r = await removeFromKubeconfig(file, c, {fallbackContext: kubeContextName(centralCluster(ctx.platform))})
+      const {removeFromKubeconfigs} = await import('../kube/index.js')
+      // every $KUBECONFIG file that holds the entries (a later file's copy would otherwise show through)
+      const r = await removeFromKubeconfigs(ctx.kubeconfig, c, {fallbackContext: kubeContextName(centralCluster(ctx.platform))})
+      const file = r.file
       for (const e of r.removed) io.log(`removed ${e}`)
       const scrubbed = r.scrubbedBackups?.length ? `; its credentials also removed from ${r.scrubbedBackups.length} earlier backup(s)` : ''
       return {summary: `${r.changed ? `${file}: removed ${r.removed.join(', ')}` : `${file}: no entries left`}${scrubbed}`, report: {file, removed: r.removed, scrubbedBackups: r.scrubbedBackups}}

@@ -5,3 +5,4 @@ export {kubeconfigMerge, type KubeconfigMergeOptions, type KubeconfigMergeReport
 export * from './secrets/index.js'
 export {secretsApply, type SecretsApplyOptions, type SecretsApplyReport} from './secrets-apply.js'
 export {kubeconfigPhase, secretsPhase} from './phases.js'
+export * from './context.js'

@@ -8,8 +8,10 @@ import {centralCluster, kubeContextName, obsctlDir} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunContext, RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
-import {resolveKubeconfigPath} from '../platform/index.js'
-import {conflictError, entriesFor, maskedDiff, parseFromFiles, planMerge, readKubeconfigFile, type EntryChange} from './kubeconfig/index.js'
+import path from 'node:path'
+import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/index.js'
+import {conflictError, entriesFor, maskedDiff, parseFromFiles, planChainMerge, type EntryChange} from './kubeconfig/index.js'
+import {useContext} from './context.js'
 import {fetchAdminConf, kubeconfigPhase, type KubeconfigPhaseOptions} from './phases.js'
 
 export interface KubeconfigMergeOptions {
@@ -17,6 +19,8 @@ export interface KubeconfigMergeOptions {
   kubeconfig?: string
   /** clusters to merge (default: all, or only the --from-file ones when that is given) */
   clusters?: string[]
+  /** --context: the context name written for the one cluster merged (else clusters[].context, else <cluster>-context) */
+  context?: string
   /** --from-file CLUSTER=PATH values */
   fromFiles?: string[]
   overwrite?: boolean
@@ -54,14 +58,19 @@ export async function kubeconfigMerge(inv: LoadedInventory, opts: KubeconfigMerg
   const file = resolveKubeconfigPath(opts.kubeconfig)
   const fromFiles = parseFromFiles(opts.fromFiles, inv.platform.clusters.map((c) => c.name))
   const clusters = selectClusters(inv, opts, fromFiles)
+  if (opts.context !== undefined) {
+    if (clusters.length !== 1) throw inputError(`--context names the context of one cluster; this merge has ${clusters.length} (${clusters.join(', ')})`, [`name the cluster: obsctl kubeconfig merge ${clusters[0] ?? 'CLUSTER'} --context ${opts.context}`, 'or set clusters[].context in the inventory for each cluster'], 'BAD_FLAGS')
+    useContext(inv, clusters[0]!, opts.context, {mustExist: false})
+  }
   const phaseOptions: KubeconfigPhaseOptions = {fromFiles: Object.fromEntries(fromFiles), overwrite: Boolean(opts.overwrite), recheck: true}
   const ssh: RunSsh = {...opts.ssh, knownHostsFile: opts.knownHosts}
-  if (opts.dryRun) return dryRun(inv, file, clusters, phaseOptions, ssh)
+  if (opts.dryRun) return dryRun(inv, file, opts.kubeconfig, clusters, phaseOptions, ssh)
 
   const {runStandalone} = await import('../engine/standalone.js')
   const {run, reports: list} = await runStandalone(kubeconfigPhase(phaseOptions), {
     inv,
-    kubeconfig: file,
+    // undefined: every $KUBECONFIG file (each entry goes to the file that holds it)
+    kubeconfig: opts.kubeconfig,
     clusters,
     ssh,
     renderer: opts.renderer,
@@ -80,29 +89,31 @@ export async function kubeconfigMerge(inv: LoadedInventory, opts: KubeconfigMerg
 }
 
 /** Read every admin.conf (nothing is written anywhere) and diff the merged result. */
-async function dryRun(inv: LoadedInventory, file: string, clusters: string[], o: KubeconfigPhaseOptions, ssh: RunSsh): Promise<KubeconfigMergeReport> {
+async function dryRun(inv: LoadedInventory, file: string, kubeconfigFlag: string | undefined, clusters: string[], o: KubeconfigPhaseOptions, ssh: RunSsh): Promise<KubeconfigMergeReport> {
   const {Resources} = await import('../engine/index.js')
   const resources = new Resources()
   const ac = new AbortController()
   const onSignal = () => ac.abort()
   process.once('SIGINT', onSignal)
-  const ctx: RunContext = {inv, platform: inv.platform, stateDir: obsctlDir(inv.dir), runId: 'dry-run', dryRun: true, signal: ac.signal, kubeconfig: file, clusters, ssh, resources}
+  const ctx: RunContext = {inv, platform: inv.platform, stateDir: obsctlDir(inv.dir), runId: 'dry-run', dryRun: true, signal: ac.signal, kubeconfig: kubeconfigFlag, clusters, ssh, resources}
   try {
     const wanted = clusters.map((n) => inv.platform.clusters.find((c) => c.name === n)!)
     const admins = await Promise.all(wanted.map((c) => fetchAdminConf(ctx, c, o)))
     const entries = wanted.map((c, i) => entriesFor(c, admins[i]!))
     const central = centralCluster(inv.platform)
-    const plan = planMerge(file, readKubeconfigFile(file), entries, {
+    const files = kubeconfigFiles(kubeconfigFlag)
+    const plans = planChainMerge(files, entries, {
       overwrite: Boolean(o.overwrite),
       currentContext: clusters.includes(central.name) ? kubeContextName(central) : undefined,
     })
-    if (plan.conflicts.length > 0 && !o.overwrite) throw conflictError(plan)
+    const {changes, conflicts} = plans[0]!
+    if (conflicts.length > 0 && !o.overwrite) throw conflictError({file: files.join(path.delimiter), conflicts})
     return {
       file,
       dryRun: true,
-      clusters: wanted.map((c, i) => ({cluster: c.name, source: admins[i]!.source, changes: plan.changes.filter((x) => x.cluster === c.name)})),
-      changed: plan.changed,
-      diff: maskedDiff(plan),
+      clusters: wanted.map((c, i) => ({cluster: c.name, source: admins[i]!.source, changes: changes.filter((x) => x.cluster === c.name)})),
+      changed: plans.some((p) => p.changed),
+      diff: plans.map((p) => maskedDiff(p)).join(''),
     }
   } finally {
     process.removeListener('SIGINT', onSignal)

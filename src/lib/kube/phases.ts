@@ -13,7 +13,8 @@ import {centralCluster, findCluster, firstControlPlane, kubeClusterName, kubeCon
 import {receiverSecrets} from '../config/alerting.js'
 import type {Cluster} from '../config/schema.js'
 import {inputError} from '../errors.js'
-import {resolveKubeconfigPath} from '../platform/index.js'
+import path from 'node:path'
+import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/index.js'
 import {kubeForCluster} from './run.js'
 import {ENV, applyClusterSecrets, clusterSecretsMatch, resolveSecretValues, secretShapes, tlsSecretSpecs, type SecretResult, type SecretValues} from './secrets/index.js'
 import {
@@ -21,7 +22,8 @@ import {
   conflictError,
   describeChanges,
   entriesFor,
-  planMerge,
+  mergedView,
+  planChainMerge,
   readAdminConfFile,
   readAdminConfOverSsh,
   readKubeconfigFile,
@@ -96,32 +98,45 @@ export async function mergeCluster(ctx: RunContext, c: Cluster, o: KubeconfigPha
   const admin = await fetchAdminConf(ctx, c, o)
   if (admin.server && admin.server !== c.apiServer) log(`admin.conf names server ${admin.server}; using the inventory's ${c.apiServer}`)
   const entries = entriesFor(c, admin)
-  const file = kubeconfigFile(ctx)
+  const files = kubeconfigFiles(ctx.kubeconfig)
   const central = centralCluster(ctx.platform)
   return serially(ctx, async () => {
-    const before = readKubeconfigFile(file)
-    const plan = planMerge(file, before, [entries], {overwrite: o.overwrite, currentContext: c.name === central.name ? kubeContextName(central) : undefined})
-    if (plan.conflicts.length > 0 && !o.overwrite) throw conflictError(plan)
-    const backupKey = `kubeconfig:backup:${file}`
-    const res = await writeMerge(plan, {backup: !ctx.resources.get(backupKey)})
-    // the backup holds the file as it was before this run: later writes of the same run make none
-    if (res.written) ctx.resources.set(backupKey, res.backup ?? 'none')
-    const summary = `${file}: ${describeChanges(plan.changes)}${res.backup ? ` (previous file backed up to ${res.backup})` : ''}`
+    // one file, or each entry in the $KUBECONFIG file that holds it (new ones where kubectl creates them)
+    const plans = planChainMerge(files, [entries], {overwrite: o.overwrite, currentContext: c.name === central.name ? kubeContextName(central) : undefined})
+    const {changes, conflicts} = plans[0]!
+    if (conflicts.length > 0 && !o.overwrite) throw conflictError({file: files.join(path.delimiter), conflicts})
+    const written: string[] = []
+    let backup: string | undefined
+    for (const plan of plans) {
+      const backupKey = `kubeconfig:backup:${plan.file}`
+      const res = await writeMerge(plan, {backup: !ctx.resources.get(backupKey)})
+      // the backup holds the file as it was before this run: later writes of the same run make none
+      if (res.written) {
+        ctx.resources.set(backupKey, res.backup ?? 'none')
+        written.push(plan.file)
+      }
+      backup ??= res.backup
+    }
+    const where = written.length > 0 ? written.join(', ') : kubeconfigFile(ctx)
+    const summary = `${where}: ${describeChanges(changes)}${backup ? ` (previous file backed up to ${backup})` : ''}`
     log(summary)
-    return {cluster: c.name, source: sourceText, changes: plan.changes, written: res.written, backup: res.backup, summary}
+    return {cluster: c.name, source: sourceText, changes, written: written.length > 0, backup, summary}
   })
 }
 
-/** The file already holds this cluster's entries with the inventory's server (bootstrap's live check). */
-export function kubeconfigHasCluster(file: string, c: Cluster): boolean {
-  const text = readKubeconfigFile(file)
-  if (!text) return false
-  let kc: {clusters?: {name?: string; cluster?: Record<string, unknown>}[]; users?: {name?: string}[]; contexts?: {name?: string; context?: Record<string, unknown>}[]}
-  try {
-    kc = parseYaml(text) ?? {}
-  } catch {
-    return false
+/** The file (or the $KUBECONFIG files, merged) already holds this cluster's entries with the inventory's server (bootstrap's live check). */
+export function kubeconfigHasCluster(file: string | string[], c: Cluster): boolean {
+  const objs: Record<string, unknown>[] = []
+  for (const f of Array.isArray(file) ? file : [file]) {
+    const text = readKubeconfigFile(f)
+    if (!text) continue
+    try {
+      objs.push(parseYaml(text) ?? {})
+    } catch {
+      return false
+    }
   }
+  const kc = mergedView(objs) as {clusters?: {name?: string; cluster?: Record<string, unknown>}[]; users?: {name?: string}[]; contexts?: {name?: string; context?: Record<string, unknown>}[]}
   const cl = kc.clusters?.find((x) => x?.name === kubeClusterName(c))
   const user = kc.users?.find((x) => x?.name === kubeUserName(c))
   const ctx = kc.contexts?.find((x) => x?.name === kubeContextName(c))
@@ -155,7 +170,7 @@ export function kubeconfigPhase(o: KubeconfigPhaseOptions = {}): Phase<ClusterTa
     },
     async isDone(t, ctx) {
       if (o.recheck) return false
-      return kubeconfigHasCluster(kubeconfigFile(ctx), clusterOf(ctx, t.cluster))
+      return kubeconfigHasCluster(kubeconfigFiles(ctx.kubeconfig), clusterOf(ctx, t.cluster))
     },
     describe(t, ctx) {
       const c = clusterOf(ctx, t.cluster)

@@ -6,6 +6,7 @@
  * Over 300 lines on purpose: one class wraps the whole client (connect, deadlines, apply/get/list/delete,
  * waits, error translation); splitting it would scatter the deadline and error rules every call shares.
  */
+import {existsSync, readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type * as k8s from '@kubernetes/client-node'
@@ -21,12 +22,49 @@ export interface KubeObject {
   [k: string]: unknown
 }
 
-/** The kubeconfig file obsctl reads and writes: --kubeconfig, else the first path of $KUBECONFIG, else ~/.kube/config. */
+/**
+ * The kubeconfig files, as kubectl and client-node's loadFromDefault list them: --kubeconfig alone, else
+ * every path of $KUBECONFIG (':'-separated; merged, see loadKubeconfigChain), else ~/.kube/config.
+ */
+export function kubeconfigFiles(flag?: string): string[] {
+  if (flag) return [path.resolve(flag)]
+  const env = (process.env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean)
+  if (env.length > 0) return [...new Set(env.map((f) => path.resolve(f)))]
+  return [path.join(os.homedir(), '.kube', 'config')]
+}
+
+/**
+ * The kubeconfig file a new entry is written to, by kubectl's rule (`kubectl config --help`, checked with
+ * kubectl 1.32): "When a value is created, it is created in the first file that exists. If no files in
+ * the chain exist, then it creates the last file in the list." One file: that file.
+ */
 export function resolveKubeconfigPath(flag?: string): string {
-  if (flag) return path.resolve(flag)
-  const env = process.env.KUBECONFIG?.split(path.delimiter).find(Boolean)
-  if (env) return path.resolve(env)
-  return path.join(os.homedir(), '.kube', 'config')
+  return kubeconfigCreateFile(kubeconfigFiles(flag))
+}
+
+/** Of a chain of kubeconfig files, the one kubectl creates new entries in (see resolveKubeconfigPath). */
+export function kubeconfigCreateFile(files: string[]): string {
+  return files.length === 1 ? files[0]! : (files.find((f) => existsSync(f)) ?? files[files.length - 1]!)
+}
+
+/**
+ * Several $KUBECONFIG files merged as kubectl merges them: the first file that names a cluster, user or
+ * context wins; current-context comes from the first file that sets it; missing and empty files are
+ * skipped. (client-node's own loadFromDefault throws on a name two files share, and takes the last
+ * current-context, so obsctl merges the files itself.) Each file's relative paths resolve beside it.
+ */
+function loadKubeconfigChain(lib: K8sLib, kc: k8s.KubeConfig, files: string[]): void {
+  const merged = {clusters: [] as k8s.Cluster[], users: [] as k8s.User[], contexts: [] as k8s.Context[], currentContext: ''}
+  for (const f of files) {
+    if (!existsSync(f) || readFileSync(f, 'utf8').trim() === '') continue
+    const one = new lib.KubeConfig()
+    one.loadFromFile(f)
+    for (const c of one.clusters) if (!merged.clusters.some((x) => x.name === c.name)) merged.clusters.push(c)
+    for (const u of one.users) if (!merged.users.some((x) => x.name === u.name)) merged.users.push(u)
+    for (const c of one.contexts) if (!merged.contexts.some((x) => x.name === c.name)) merged.contexts.push(c)
+    if (!merged.currentContext && one.currentContext) merged.currentContext = one.currentContext
+  }
+  kc.loadFromOptions(merged)
 }
 
 type Serializer = {ObjectSerializer: {deserialize(data: unknown, type: string): unknown}}
@@ -121,17 +159,20 @@ export class Kube {
 
   static async connect(opts: ConnectOptions): Promise<Kube> {
     const lib = await k8sLib()
-    const file = resolveKubeconfigPath(opts.kubeconfig)
+    const files = kubeconfigFiles(opts.kubeconfig)
+    const file = files.join(path.delimiter)
     const kc = new lib.KubeConfig()
     try {
-      kc.loadFromFile(file)
+      if (files.length === 1) kc.loadFromFile(files[0]!)
+      else loadKubeconfigChain(lib, kc, files)
     } catch (error) {
       // client-node reads an empty or non-mapping file as undefined and fails with a TypeError: say what it is
       const why = error instanceof TypeError ? 'it is empty or not a kubeconfig (no clusters, users and contexts)' : fsReason(error)
       throw inputError(`cannot read kubeconfig ${file}: ${why}`, ['pass --kubeconfig FILE or set KUBECONFIG', 'obsctl kubeconfig merge writes the contexts obsctl uses'], 'KUBECONFIG')
     }
     if (!kc.getContextObject(opts.context)) {
-      throw inputError(`context ${opts.context} is not in ${file}`, ['run obsctl kubeconfig merge', `or pass --kubeconfig with a file that has ${opts.context}`], 'KUBE_CONTEXT')
+      const have = kc.getContexts().map((c) => c.name)
+      throw inputError(`context ${opts.context} is not in ${file}`, [have.length ? `contexts there: ${have.join(', ')}` : 'it has no context', 'run obsctl kubeconfig merge', `or pass --kubeconfig with a file that has ${opts.context}, or --context with one of its contexts`], 'KUBE_CONTEXT')
     }
     kc.setCurrentContext(opts.context)
     refuseUnverified(kc, file, opts.context)

@@ -36,14 +36,35 @@ export interface MergePlan {
  * Conflicts (a name taken by a different cluster or identity) are reported, not applied, unless
  * `overwrite`.
  */
-export function planMerge(file: string, before: string | undefined, entries: KubeconfigEntries[], opts: {overwrite?: boolean; currentContext?: string} = {}): MergePlan {
+export interface PlanMergeOptions {
+  overwrite?: boolean
+  /** set current-context to this when it is not set (in `view`) */
+  currentContext?: string
+  /** several $KUBECONFIG files: the merged view entries are decided against (default: this file's) */
+  view?: Obj
+  /** several $KUBECONFIG files: whether this file is where the entry goes (default: yes) */
+  owns?: (section: SectionKey, name: string) => boolean
+}
+
+export function planMerge(file: string, before: string | undefined, entries: KubeconfigEntries[], opts: PlanMergeOptions = {}): MergePlan {
   const existed = before !== undefined
   const text = before ?? ''
   const changes: EntryChange[] = []
-  if (text.trim() === '') {
+  const owns = opts.owns ?? (() => true)
+  if (text.trim() === '' && !opts.view) {
     for (const e of entries) for (const s of SECTIONS) changes.push({section: s, name: entryOf(e, s).name, cluster: e.cluster, action: 'add'})
     const after = freshKubeconfig(entries, opts.currentContext ?? entries[0]?.contextEntry.name)
     return {file, existed, before: text, after, changed: after !== text, changes, conflicts: []}
+  }
+  if (text.trim() === '') {
+    // one file of several: only the entries it owns, decided against the merged view
+    const changes = decideAll(entries, opts.view!)
+    const conflicts = changes.filter((c) => c.action === 'conflict')
+    if (conflicts.length > 0 && !opts.overwrite) return {file, existed, before: text, after: text, changed: false, changes, conflicts}
+    const mine = entries.map((e) => ({...e, sections: SECTIONS.filter((s) => owns(s, entryOf(e, s).name) && changes.find((c) => c.section === s && c.cluster === e.cluster)!.action !== 'unchanged')}))
+    if (mine.every((e) => e.sections.length === 0) && !opts.currentContext) return {file, existed, before: text, after: text, changed: false, changes, conflicts}
+    const after = freshKubeconfig(entries, opts.currentContext, (e, s) => mine.find((m) => m.cluster === e.cluster)!.sections.includes(s))
+    return {file, existed, before: text, after, changed: after !== text, changes, conflicts}
   }
 
   const doc = parseKubeconfigDocument(text, file)
@@ -51,14 +72,7 @@ export function planMerge(file: string, before: string | undefined, entries: Kub
   const current = (doc.toJS() ?? {}) as Obj
 
   // decide every entry against what is there
-  for (const e of entries) {
-    const clusterDecision = decide('clusters', e, current)
-    const clusterSame = clusterDecision.action === 'unchanged' || clusterDecision.action === 'update'
-    for (const s of SECTIONS) {
-      const d = s === 'clusters' ? clusterDecision : decide(s, e, current, clusterSame)
-      changes.push(d)
-    }
-  }
+  changes.push(...decideAll(entries, opts.view ?? current))
   const conflicts = changes.filter((c) => c.action === 'conflict')
   if (conflicts.length > 0 && !opts.overwrite) return {file, existed, before: text, after: text, changed: false, changes, conflicts}
 
@@ -66,21 +80,32 @@ export function planMerge(file: string, before: string | undefined, entries: Kub
   for (const s of SECTIONS) {
     for (const e of entries) {
       const ch = changes.find((c) => c.section === s && c.cluster === e.cluster)!
-      if (ch.action !== 'unchanged') setEntry(doc, s, entryOf(e, s))
+      if (ch.action !== 'unchanged' && owns(s, entryOf(e, s).name)) setEntry(doc, s, entryOf(e, s))
     }
   }
   // current-context when the file has none
-  const setContext = opts.currentContext && !current['current-context'] ? opts.currentContext : undefined
+  const setContext = opts.currentContext && !(opts.view ?? current)['current-context'] ? opts.currentContext : undefined
   if (setContext) setCurrentContext(doc, setContext)
 
-  const touched = changes.some((c) => c.action !== 'unchanged') || setContext !== undefined
+  const touched = changes.some((c) => c.action !== 'unchanged' && owns(c.section, c.name)) || setContext !== undefined
   const after = touched ? printDocument(doc, text, style) : text
-  verify(file, current, after, entries, changes, setContext)
+  verify(file, current, after, entries, changes.filter((c) => owns(c.section, c.name)), setContext)
   return {file, existed, before: text, after, changed: after !== text, changes, conflicts}
 }
 
 function entryOf(e: KubeconfigEntries, s: SectionKey): {name: string} & Obj {
   return s === 'clusters' ? e.clusterEntry : s === 'users' ? e.userEntry : e.contextEntry
+}
+
+/** Every entry of every cluster decided against the kubeconfig `current`. */
+function decideAll(entries: KubeconfigEntries[], current: Obj): EntryChange[] {
+  const changes: EntryChange[] = []
+  for (const e of entries) {
+    const clusterDecision = decide('clusters', e, current)
+    const clusterSame = clusterDecision.action === 'unchanged' || clusterDecision.action === 'update'
+    for (const s of SECTIONS) changes.push(s === 'clusters' ? clusterDecision : decide(s, e, current, clusterSame))
+  }
+  return changes
 }
 
 function findEntry(current: Obj, s: SectionKey, name: string): Obj | undefined {
@@ -119,8 +144,8 @@ function verify(file: string, before: Obj, after: string, entries: KubeconfigEnt
   const expected = structuredClone(before)
   for (const e of entries) {
     for (const s of SECTIONS) {
-      const ch = changes.find((c) => c.section === s && c.cluster === e.cluster)!
-      if (ch.action === 'unchanged') continue
+      const ch = changes.find((c) => c.section === s && c.cluster === e.cluster)
+      if (!ch || ch.action === 'unchanged') continue
       const entry = entryOf(e, s)
       const list = Array.isArray(expected[s]) ? (expected[s] as Obj[]) : (expected[s] = [] as Obj[])
       const i = list.findIndex((x) => x && x.name === entry.name)
@@ -144,15 +169,15 @@ function verify(file: string, before: Obj, after: string, entries: KubeconfigEnt
 }
 
 /** A new kubeconfig, written the way kubectl writes one. */
-function freshKubeconfig(entries: KubeconfigEntries[], currentContext?: string): string {
+function freshKubeconfig(entries: KubeconfigEntries[], currentContext?: string, include: (e: KubeconfigEntries, s: SectionKey) => boolean = () => true): string {
   const doc = {
     apiVersion: 'v1',
-    clusters: entries.map((e) => e.clusterEntry),
-    contexts: entries.map((e) => e.contextEntry),
+    clusters: entries.filter((e) => include(e, 'clusters')).map((e) => e.clusterEntry),
+    contexts: entries.filter((e) => include(e, 'contexts')).map((e) => e.contextEntry),
     'current-context': currentContext ?? '',
     kind: 'Config',
     preferences: {},
-    users: entries.map((e) => e.userEntry),
+    users: entries.filter((e) => include(e, 'users')).map((e) => e.userEntry),
   }
   return YAML.stringify(doc, {lineWidth: 0, indentSeq: false})
 }

@@ -1,5 +1,7 @@
 /** Removing a cluster's entries from a kubeconfig (cluster remove), and from obsctl's earlier backups of it. */
 import {readFileSync, rmSync} from 'node:fs'
+import path from 'node:path'
+import {kubeconfigFiles} from '../../platform/index.js'
 import YAML from 'yaml'
 import {stableStringify} from '../../engine/state.js'
 import {ObsctlError} from '../../errors.js'
@@ -45,6 +47,26 @@ export async function removeFromKubeconfig(file: string, cluster: Cluster | stri
   // earlier backups of this file lose the removed cluster's entries too
   result.scrubbedBackups = await scrubBackups(file, cluster)
   return result
+}
+
+/**
+ * removeFromKubeconfig on each kubeconfig file (--kubeconfig, else every $KUBECONFIG path, else
+ * ~/.kube/config): kubectl deletes only the first file's entry, but a copy in a later file would then
+ * show through, with its credentials; obsctl removes them from every file. `file` names the files changed.
+ */
+export async function removeFromKubeconfigs(kubeconfigFlag: string | undefined, cluster: Cluster | string, opts: {fallbackContext?: string; dryRun?: boolean} = {}): Promise<KubeconfigRemoveResult> {
+  const files = kubeconfigFiles(kubeconfigFlag)
+  if (files.length === 1) return removeFromKubeconfig(files[0]!, cluster, opts)
+  const results: KubeconfigRemoveResult[] = []
+  for (const f of files) results.push(await removeFromKubeconfig(f, cluster, opts))
+  const changed = results.filter((r) => r.changed)
+  return {
+    file: (changed.length > 0 ? changed : results).map((r) => r.file).join(path.delimiter),
+    removed: [...new Set(results.flatMap((r) => r.removed))],
+    changed: changed.length > 0,
+    currentContext: results.find((r) => r.currentContext !== undefined)?.currentContext,
+    scrubbedBackups: results.flatMap((r) => r.scrubbedBackups ?? []),
+  }
 }
 
 /** Remove `cluster`'s entries from every obsctl backup of `file`; returns the backups rewritten. */

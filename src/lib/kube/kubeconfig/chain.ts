@@ -1,0 +1,62 @@
+/**
+ * Several kubeconfig files ($KUBECONFIG=a:b:c), written the way kubectl writes them (`kubectl config
+ * --help`, checked with kubectl 1.32): "When a value is modified, it is modified in the file that
+ * defines the stanza. When a value is created, it is created in the first file that exists. If no files
+ * in the chain exist, then it creates the last file in the list." Reading, the first file that names an
+ * entry wins and current-context comes from the first file that sets it (kubectl's merge; Kube.connect
+ * reads the same way). With one file (--kubeconfig, or one path) this is planMerge on that file.
+ */
+import YAML from 'yaml'
+import {kubeconfigCreateFile} from '../../platform/index.js'
+import {SECTIONS, readKubeconfigFile, type KubeconfigEntries, type Obj, type SectionKey} from './parse.js'
+import {planMerge, type MergePlan, type PlanMergeOptions} from './plan.js'
+
+/** Each file's kubeconfig object ({} when missing, empty or not YAML: planMerge reports the last). */
+function objectOf(text: string | undefined): Obj {
+  if (!text?.trim()) return {}
+  try {
+    const o = YAML.parse(text) as unknown
+    return o && typeof o === 'object' ? (o as Obj) : {}
+  } catch {
+    return {}
+  }
+}
+
+const named = (o: Obj, s: SectionKey, name: string) => Array.isArray(o[s]) && (o[s] as Obj[]).some((x) => x && x.name === name)
+
+/** The merged view of several kubeconfigs: first file wins per named entry, first current-context set. */
+export function mergedView(objs: Obj[]): Obj {
+  const view: Obj = {clusters: [], users: [], contexts: []}
+  for (const o of objs) {
+    for (const s of SECTIONS) for (const x of Array.isArray(o[s]) ? (o[s] as Obj[]) : []) if (x && typeof x.name === 'string' && !named(view, s, x.name)) (view[s] as Obj[]).push(x)
+    if (!view['current-context'] && typeof o['current-context'] === 'string' && o['current-context']) view['current-context'] = o['current-context']
+  }
+  return view
+}
+
+/** The file of the chain that holds an entry (the first), else where kubectl creates one. */
+export function fileFor(files: string[], objs: Obj[], s: SectionKey, name: string): string {
+  const i = objs.findIndex((o) => named(o, s, name))
+  return i >= 0 ? files[i]! : kubeconfigCreateFile(files)
+}
+
+/**
+ * Plan merging `entries` into a chain of kubeconfig files: one plan per file (changed or not); the
+ * changes and conflicts are decided against the merged view (the same in every plan).
+ */
+export function planChainMerge(files: string[], entries: KubeconfigEntries[], opts: Pick<PlanMergeOptions, 'overwrite' | 'currentContext'> = {}): MergePlan[] {
+  if (files.length === 1) return [planMerge(files[0]!, readKubeconfigFile(files[0]!), entries, opts)]
+  const texts = files.map((f) => readKubeconfigFile(f))
+  const objs = texts.map(objectOf)
+  const view = mergedView(objs)
+  const createIn = kubeconfigCreateFile(files)
+  return files.map((file, i) =>
+    planMerge(file, texts[i], entries, {
+      overwrite: opts.overwrite,
+      view,
+      owns: (s, name) => fileFor(files, objs, s, name) === file,
+      // kubectl: the first file that sets current-context keeps it; none does: the file new entries go to
+      currentContext: file === createIn ? opts.currentContext : undefined,
+    }),
+  )
+}
