@@ -6,7 +6,7 @@ import {secretsApply, type SecretsApplyReport} from '../../lib/kube/secrets-appl
 
 export default class SecretsApply extends BaseCommand {
   static override summary = 'Create or update the credentials and TLS Secrets the GitOps repo references (S3, OpenSearch, Grafana, Longhorn, Fluent Bit, Alertmanager receivers, ingress TLS); never in Git.'
-  static override description = `Server-side apply (field manager obsctl) with the merged kubeconfig (contexts <cluster>-context); namespaces are created when missing.
+  static override description = `Server-side apply (field manager obsctl) with the merged kubeconfig (each cluster's context: clusters[].context, else <cluster>-context); namespaces are created when missing.
 Values stay in memory, never on disk, in state or in logs (the one exception: the platform CA's key, .obsctl/pki/ca.key, mode 0600):
   S3 keys           the env vars named by s3.accessKeyEnv / s3.secretKeyEnv (default OBSCTL_S3_ACCESS_KEY / OBSCTL_S3_SECRET_KEY), else a prompt
   passwords         OBSCTL_OPENSEARCH_ADMIN_PASSWORD, OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD, OBSCTL_GRAFANA_ADMIN_PASSWORD;

@@ -43,7 +43,7 @@ export interface RunContext {
   dryRun: boolean
   /** aborted on Ctrl-C / SIGTERM: tasks must stop promptly and close connections */
   signal: AbortSignal
-  /** --kubeconfig (else $KUBECONFIG's first path, else ~/.kube/config) */
+  /** --kubeconfig (else $KUBECONFIG's files, merged as kubectl does, else ~/.kube/config) */
   kubeconfig?: string
   /** the clusters a run is limited to (`cluster add NAME`, `secrets apply NAME`…); unset: every cluster */
   clusters?: string[]

@@ -1,6 +1,6 @@
 /**
  * Reading kubeconfigs: a kubeadm admin.conf (the current context's cluster and user), the entries obsctl
- * names after a cluster (cluster `<cluster>`, user `<cluster>-admin`, context `<cluster>-context`, server
+ * names after a cluster (cluster `<cluster>`, user `<cluster>-admin`, context clusters[].context, default `<cluster>-context`, server
  * from the inventory), and the target kubeconfig as a yaml Document (for planning and editing).
  */
 import {existsSync, readFileSync} from 'node:fs'
