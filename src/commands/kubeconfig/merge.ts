@@ -19,7 +19,7 @@ Runs the kubeconfig phase of bootstrap (journal, lock, logs in .obsctl/ beside t
     '<%= config.bin %> kubeconfig merge',
     '<%= config.bin %> kubeconfig merge --dry-run',
     '<%= config.bin %> kubeconfig merge --kubeconfig ./lab.kubeconfig cluster-02',
-    '<%= config.bin %> kubeconfig merge cluster-02 --context lab-02 --dry-run',
+    '<%= config.bin %> kubeconfig merge cluster-02 --context lab-02 --from-file cluster-02=./cluster-02.conf',
     '<%= config.bin %> kubeconfig merge --from-file cluster-02=./cluster-02.conf --from-file cluster-03=./cluster-03.conf',
   ]
   static override strict = false
