@@ -3,7 +3,13 @@
  * upgrade chart previews): jsdiff's `structuredPatch` (npm `diff`, engines node >=0.3.1), printed as a
  * unified diff. Callers name both sides and may rewrite each printed line (credentials masked).
  */
-import {structuredPatch} from 'diff'
+import {createRequire} from 'node:module'
+
+// jsdiff is required where a diff is made, not when this module loads: kubeconfig and drift code import
+// unifiedDiff, and commands that only plan (obsctl plan) load them without ever diffing (~100 KiB of
+// node_modules/diff read and compiled at each start-up otherwise). CommonJS, so require() keeps it sync.
+let jsdiff: typeof import('diff') | undefined
+const loadJsdiff = () => (jsdiff ??= createRequire(import.meta.url)('diff') as typeof import('diff'))
 
 export interface UnifiedDiffOptions {
   /** lines of context around each change (default 3, as git) */
@@ -21,7 +27,7 @@ const withNewline = (s: string) => (s === '' || s.endsWith('\n') ? s : `${s}\n`)
 export function unifiedDiff(from: string, to: string, before: string, after: string, o: UnifiedDiffOptions = {}): string {
   if (before === after) return ''
   const map = o.mapLine ?? ((l: string) => l)
-  const patch = structuredPatch(from, to, withNewline(before), withNewline(after), undefined, undefined, {context: o.context ?? 3})
+  const patch = loadJsdiff().structuredPatch(from, to, withNewline(before), withNewline(after), undefined, undefined, {context: o.context ?? 3})
   if (patch.hunks.length === 0) return ''
   const out = [`--- ${from}`, `+++ ${to}`]
   for (const h of patch.hunks) {

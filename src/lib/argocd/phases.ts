@@ -10,12 +10,12 @@ import {centralCluster, findCluster, gitDir, metricsMode} from '../config/model.
 import {runClusterNames} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {kubeForCluster} from '../kube/run.js'
-import {argocdInstalled, installArgocd, type InstallReport} from './install.js'
+import type {InstallReport} from './install.js'
 import {manifestUrl} from './manifest.js'
 import {controllerSharding} from './sharding.js'
 import {edgeRegistered, edgesToRegister, registerEdge, type RegisterReport} from './register.js'
 import {applyRootApp, credentialDigest, readRootApp, repoSecretName, type RepoCredential, type RootAppReport} from './rootapp.js'
-import {isReady, listApps, waitForApps, type SyncReport} from './sync.js'
+import type {SyncReport} from './sync.js'
 
 /** What every Argo CD phase waits with: --timeout (else the phase's default) and the poll interval (tests). */
 export interface ArgocdWaitOptions {
@@ -81,11 +81,14 @@ export function argocdPhase(o: ArgocdPhaseOptions = {}): Phase<Target, InstallRe
       const p = ctx.platform
       return `install Argo CD ${p.versions.argocd} on ${t.cluster} from ${m ?? `${manifestUrl(p.versions.argocd, centralCluster(p).nodes.length >= 3 ? 'ha' : 'non-ha')} (HA when the cluster has >= 3 nodes)`}, wait for the rollout, apply the rendered argocd/install/; application controller sharded by cluster count (${ctx.platform.clusters.length} cluster(s))`
     },
+    // install.ts and sync.ts load when a phase checks or runs (obsctl plan only describes)
     async isDone(t, ctx) {
+      const {argocdInstalled} = await import('./install.js')
       return argocdInstalled(await kubeForCluster(ctx, t.cluster!), ctx.platform, ctx.inv.dir)
     },
     async run(t, ctx, io) {
       const kube = await kubeForCluster(ctx, t.cluster!)
+      const {installArgocd} = await import('./install.js')
       const r = await installArgocd(kube, ctx.platform, ctx.inv.dir, {manifest: o.manifest, timeoutMs: timeoutMs(o, 'argocd'), intervalMs: o.intervalMs, signal: io.signal, log: io.log})
       return {summary: `Argo CD ${r.version} (${r.variant === 'ha' ? 'HA' : 'non-HA'}): ${r.workloads.length} workloads rolled out; ${r.url}`, report: r}
     },
@@ -184,12 +187,14 @@ export function syncPhase(o: ArgocdWaitOptions = {}): Phase<Target, SyncReport> 
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
     describe: () => `wait up to ${timeoutMs(o, 'sync') / 1000}s for every Application in argocd to be Synced and Healthy`,
     async isDone(t, ctx) {
+      const {isReady, listApps} = await import('./sync.js')
       const apps = await listApps(await kubeForCluster(ctx, t.cluster!))
       const ok = apps.length > 0 && apps.every(isReady)
       if (!ok) return false
       return {summary: `${apps.length}/${apps.length} Applications Synced and Healthy`, report: {apps, ready: apps.length, total: apps.length, ok}}
     },
     async run(t, ctx, io) {
+      const {waitForApps} = await import('./sync.js')
       const r = await waitForApps(await kubeForCluster(ctx, t.cluster!), {timeoutMs: timeoutMs(o, 'sync'), intervalMs: o.intervalMs, signal: io.signal, log: io.log})
       return {summary: `${r.ready}/${r.total} Applications Synced and Healthy`, report: r}
     },

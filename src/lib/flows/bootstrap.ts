@@ -12,7 +12,7 @@ import {ExitCode, ObsctlError, inputError} from '../errors.js'
 import {canPrompt} from '../prompt.js'
 import {planPhases, runPhases, type PlanResult, type RendererChoice, type RunResult} from '../engine/index.js'
 import {buildPhases, selectFlow, type FlowOptions} from './registry.js'
-import {bootstrapPrecheck, precheckError, type DoctorReport} from '../doctor/index.js'
+import type {DoctorReport} from '../doctor/index.js'
 import {formatChecklist} from '../checks/render.js'
 
 /** The bootstrap flow: registered phases, in order. */
@@ -109,6 +109,8 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
   const selected = selectPhases(o)
   // the workstation first (doctor's offline part): a real run stops here, before anything changes;
   // a dry run shows what would stop it and goes on
+  // loaded here: `obsctl plan` imports this module for the flow's phase list (doctor brings node:http/https)
+  const {bootstrapPrecheck, precheckError} = await import('../doctor/index.js')
   const doctor = await bootstrapPrecheck(o.inv, selected)
   if (!doctor.ok && !o.dryRun) throw precheckError(doctor)
   const problems = doctor.checks.filter((c) => c.status === 'fail' || c.status === 'warn')

@@ -2,7 +2,6 @@
 import {ObsctlError} from '../errors.js'
 import type {Phase, Target} from '../engine/types.js'
 import {outcomeLine} from '../checks/render.js'
-import {toOutcome} from './run.js'
 
 export interface ValidatePhaseOptions {
   /** the platform CA bundle for the services' HTTPS (else the inventory's) */
@@ -18,7 +17,8 @@ export function validatePhase(o: ValidatePhaseOptions = {}): Phase<Target> {
     fingerprint: () => ({at: Date.now()}),
     describe: () => 'run every check of obsctl validate all (Argo CD, Prometheus, Thanos, OpenSearch, Fluent Bit)',
     async run(_t, ctx, io) {
-      const {validate} = await import('./index.js')
+      // the checks load only when the phase runs (obsctl plan builds this phase to describe it)
+      const [{validate}, {toOutcome}] = await Promise.all([import('./index.js'), import('./run.js')])
       const v = await validate(ctx.inv, {
         kubeconfig: ctx.kubeconfig,
         caFile: o.caFile,
