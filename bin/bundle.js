@@ -76,7 +76,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [nativeAddons(), clientNodePure(), pluginInternals()],
+  plugins: [nativeAddons(), clientNodePure(), pluginInternals(), yamlNoTokenLog()],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -202,6 +202,26 @@ function pluginInternals() {
     name: 'plugin-internals',
     setup(b) {
       b.onResolve({filter: /^@oclif\/plugin-autocomplete\/lib\//}, (args) => ({path: path.join(ROOT, 'node_modules', args.path)}))
+    },
+  }
+}
+
+/**
+ * yaml's parser reads `process.env.LOG_TOKENS` (a debugging aid of yaml's own developers) once per lexical
+ * token: a 1,000-cluster inventory is ~150,000 tokens, and each read of process.env is a call into C++
+ * (profiled: the parser's largest self time). The bundle's copy reads it once, at load.
+ */
+function yamlNoTokenLog() {
+  return {
+    name: 'yaml-no-token-log',
+    setup(b) {
+      b.onLoad({filter: /[\\/]node_modules[\\/]yaml[\\/]dist[\\/]parse[\\/]parser\.js$/}, (args) => {
+        const text = readFileSync(args.path, 'utf8')
+        const load = "var node_process = require('process');"
+        const from = 'if (node_process.env.LOG_TOKENS)'
+        if (!text.includes(load) || !text.includes(from)) throw new Error(`bin/bundle.js: ${args.path} no longer reads LOG_TOKENS as expected; update yamlNoTokenLog`)
+        return {contents: text.replace(load, `${load}\nconst LOG_TOKENS = Boolean(node_process.env.LOG_TOKENS);`).replace(from, 'if (LOG_TOKENS)'), loader: 'js'}
+      })
     },
   }
 }

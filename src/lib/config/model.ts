@@ -13,8 +13,20 @@ export function edgeClusters(p: Platform): Cluster[] {
   return p.clusters.filter((c) => c.role === 'edge')
 }
 
+/** name → index in the clusters list, per list: phases look clusters up by name per target, per fingerprint, per describe (O(n²) over a 1,000-cluster fleet) */
+const clusterIndex = new WeakMap<Cluster[], Map<string, number>>()
+
 export function findCluster(p: Platform, name: string): Cluster | undefined {
-  return p.clusters.find((c) => c.name === name)
+  const i = clusterIndex.get(p.clusters)?.get(name)
+  // checked on every hit, rebuilt on a miss: the list may have been edited in place since (cluster add/remove)
+  if (i !== undefined && p.clusters[i]?.name === name) return p.clusters[i]
+  const index = new Map<string, number>()
+  p.clusters.forEach((c, k) => {
+    if (!index.has(c.name)) index.set(c.name, k)
+  })
+  clusterIndex.set(p.clusters, index)
+  const j = index.get(name)
+  return j === undefined ? undefined : p.clusters[j]
 }
 
 /** `metrics` mode of an edge (default remote-scrape); undefined for central. */
