@@ -92,7 +92,7 @@ export async function runTask(phase: AnyPhase, target: Target, tr: TaskResult, e
   }
   const rec: TaskRecord = {phase: phase.name, target: target.id, status: 'running', fingerprint: fp, startedAt: new Date(t0).toISOString(), runId: ctx.runId, logFile}
   env.running.set(key, rec)
-  state.put(rec)
+  await state.putDurable(rec)
   killPoint(`${phase.name}:start`)
   emit({type: 'task-start', phase: phase.name, target: target.id})
   let outcome: Partial<TaskResult>
@@ -121,7 +121,7 @@ export async function runTask(phase: AnyPhase, target: Target, tr: TaskResult, e
   }
   const endedAt = new Date()
   outcome.durationMs = endedAt.getTime() - t0
-  state.put({
+  await state.putDurable({
     ...rec,
     status: outcome.status === 'in-state' ? 'done' : (outcome.status as 'done' | 'failed' | 'interrupted'),
     endedAt: endedAt.toISOString(),
