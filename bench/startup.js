@@ -29,7 +29,7 @@ function loopbackLab(dir) {
     .replace(/https:\/\/192\.168\.101\.19(\d):6443/g, 'https://127.0.0.1$1:9')
     .replace(/^(\s+)- host: 192\.168\.101\.19(\d)$/gm, '$1- host: 127.0.0.1$2\n$1  port: 9')
     .replace(/endpoint: https:\/\/s3\.minio\.miribit\.lab/, 'endpoint: https://127.0.0.1:9')
-    .replace(/identityFile: .*/, `identityFile: ${path.join(dir, 'id_ed25519')}`)
+    .replace(/# identityFile: .*/, `identityFile: ${path.join(dir, 'id_ed25519')}`)
   if ((inv.match(/127\.0\.0\.1\d/g) ?? []).length !== 8 || !inv.includes('https://127.0.0.1:9')) throw new Error('bench/startup.js: the example inventory changed shape; update loopbackLab')
   writeFileSync(env.OBSCTL_CONFIG, inv)
   const key = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'obsctl-bench', '-f', path.join(dir, 'id_ed25519')])

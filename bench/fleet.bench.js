@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Benchmark (issue 18): a 1,000-cluster inventory through the CLI, each command a whole process, as a user
+// runs it: `config validate`, `render` (a first render into an empty folder, every file written) and `plan`
+// (every bootstrap phase × target described; no state yet). The figure is the process's CPU time (user +
+// sys, bash's `time`), median of BENCH_RUNS (3) runs after one warm-up (which also fills the code cache).
+// Budget: each under 2 s of CPU. BENCH_CLUSTERS=N changes the fleet's size (1000).
+// Run after `npm run build`: node bench/fleet.bench.js
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {lastCpuMs, median, runIfMain, timeOnce} from './_lib.js'
+
+const root = new URL('../', import.meta.url)
+const BIN = path.join(import.meta.dirname, '..', 'bin', 'run.js')
+
+/** N clusters: cluster-0001 central (3 nodes), the others edges of one node, half agent, half remote-scrape. */
+export async function fleetInventory(n) {
+  const {EXAMPLE_ANSWERS, renderInventoryYaml} = await import(new URL('dist/lib/config/index.js', root).href)
+  const width = Math.max(2, String(n).length)
+  const clusters = []
+  for (let i = 1; i <= n; i++) {
+    clusters.push({
+      name: `cluster-${String(i).padStart(width, '0')}`,
+      // ids are two or three digits: 001…999, then 000 for the 1,000th
+      id: String(i % 1000).padStart(3, '0'),
+      role: i === 1 ? 'central' : 'edge',
+      metrics: i === 1 ? undefined : i % 2 === 0 ? 'agent' : 'remote-scrape',
+      hosts: i === 1 ? ['172.19.0.1', '172.19.0.2', '172.19.0.3'] : [`172.20.${Math.floor(i / 250)}.${(i % 250) + 2}`],
+      cpu: '16',
+      memory: '64Gi',
+      loadBalancerIPs: [`172.16.${i % 250}.${10 + 5 * Math.floor(i / 250)}-172.16.${i % 250}.${14 + 5 * Math.floor(i / 250)}`],
+    })
+  }
+  return renderInventoryYaml({...EXAMPLE_ANSWERS, clusters})
+}
+
+export default async function bench() {
+  const runs = Number(process.env.BENCH_RUNS ?? 3)
+  const n = Number(process.env.BENCH_CLUSTERS ?? 1000)
+  const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-bench-fleet-'))
+  try {
+    const file = path.join(dir, 'obsctl.yaml')
+    writeFileSync(file, await fleetInventory(n))
+    const env = {CI: '1', NO_COLOR: '1', OBSCTL_CONFIG: file, XDG_CACHE_HOME: path.join(dir, 'cache')}
+    let out = 0
+    const cases = [
+      ['config validate', () => ['config', 'validate']],
+      ['render (first, into an empty folder)', () => ['render', '--out', path.join(dir, `repo-${out++}`)]],
+      ['plan', () => ['plan']],
+    ]
+    const cpu = new Map(cases.map(([name]) => [name, []]))
+    const wall = new Map(cases.map(([name]) => [name, []]))
+    for (let round = -1; round < runs; round++) {
+      for (const [name, args] of cases) {
+        const ms = timeOnce(process.execPath, [BIN, ...args()], {cwd: dir, env})
+        if (round < 0) continue
+        wall.get(name).push(ms)
+        if (lastCpuMs === undefined) throw new Error('fleet bench: no CPU time (needs bash or GNU time)')
+        cpu.get(name).push(lastCpuMs)
+      }
+      // each render wrote a whole repo: keep the disk use to one at a time
+      for (let i = 0; i < out; i++) rmSync(path.join(dir, `repo-${i}`), {recursive: true, force: true})
+    }
+    const rows = []
+    for (const [name] of cases) {
+      const value = median(cpu.get(name))
+      rows.push({name: `cpu: obsctl ${name}, ${n} clusters`, value, unit: 'ms', budget: '< 2000 ms', ok: value < 2000})
+      rows.push({name: `wall: obsctl ${name}, ${n} clusters`, value: median(wall.get(name)), unit: 'ms'})
+    }
+    return {title: `${n}-cluster inventory (CPU user+sys of the whole process, median of ${runs} runs)`, rows}
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+await runIfMain(import.meta.url, bench)
