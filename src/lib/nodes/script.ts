@@ -19,6 +19,8 @@ export const PKGS_K8S_IO = 'https://pkgs.k8s.io'
 export type InstallMode = 'init' | 'join' | 'join-control-plane'
 
 const TEMPLATE = path.join(PACKAGE_ROOT, 'templates', 'scripts', 'install-k8s.sh')
+/** read once per process: plan and bootstrap render the script for every node's fingerprint (1,000+ reads on a large fleet) */
+let templateText: string | undefined
 
 export function installMode(c: Cluster, n: ClusterNode): InstallMode {
   if (firstControlPlane(c) === n) return 'init'
@@ -139,7 +141,7 @@ export function renderInstallScript(p: Platform, c: Cluster, n: ClusterNode, o: 
   for (const k of ['KUBEADM_CONFIG', 'CILIUM_VALUES']) {
     if (raw[k]!.split('\n').includes('EOF')) throw new Error(`install-k8s.sh: ${k} may not contain a line "EOF"`)
   }
-  return readFileSync(TEMPLATE, 'utf8').replace(/\{\{([A-Z0-9_]+)\}\}/g, (m, name: string) => {
+  return (templateText ??= readFileSync(TEMPLATE, 'utf8')).replace(/\{\{([A-Z0-9_]+)\}\}/g, (m, name: string) => {
     if (name in raw) return raw[name]!
     if (name in values) return shQuote(values[name]!)
     throw new Error(`install-k8s.sh: unknown placeholder ${m}`)
