@@ -73,7 +73,7 @@ const WORDS: Record<string, Tone> = {
   failed: 'bad', fail: 'bad', error: 'bad', degraded: 'bad', expired: 'bad', no: 'bad', interrupted: 'bad', missing: 'bad', outofsync: 'bad',
   warn: 'warn', warning: 'warn', pending: 'warn', 'changed since': 'warn', changed: 'warn', running: 'warn', stale: 'warn', unknown: 'warn',
   'would run': 'plan', 'would-run': 'plan', planned: 'plan',
-  unchanged: 'dim', 'in-state': 'dim', 'would skip': 'dim', 'would-skip': 'dim', 'not-run': 'dim', skipped: 'dim', info: 'info',
+  unchanged: 'dim', 'in-state': 'dim', 'would skip': 'dim', 'would-skip': 'dim', 'not-run': 'dim', 'not run': 'dim', 'in state': 'dim', skipped: 'dim', info: 'info',
 }
 
 export function toneOfWord(word: string): Tone | undefined {

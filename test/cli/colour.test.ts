@@ -117,6 +117,16 @@ describe('the CLI', () => {
     expect(bad.stderr).toContain(`${ESC}31m${ESC}1mError:`)
   })
 
+  it('a dry run\'s summary says "would run" (the JSON keeps its status would-run)', async () => {
+    const r = await obsctl(['bootstrap', '--phase', 'buckets', '--dry-run', '-c', inv])
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/^buckets +thanos-metrics +would run /m)
+    expect(r.stdout).not.toContain('would-run')
+    expect(r.stderr).toContain('buckets thanos-metrics: would run')
+    const j = JSON.parse((await obsctl(['bootstrap', '--phase', 'buckets', '--dry-run', '--json', '-c', inv])).stdout)
+    expect(j.run.phases[0].tasks.map((t: {status: string}) => t.status)).toEqual(['would-run', 'would-run', 'would-run'])
+  })
+
   it('JSON is never coloured, even with FORCE_COLOR', async () => {
     for (const args of [['config', 'validate', '--json'], ['bootstrap', '--dry-run', '--json'], ['state', 'show', '-o', 'yaml']]) {
       const r = await obsctl([...args, '-c', inv], {env: {NO_COLOR: undefined, FORCE_COLOR: '3'}})

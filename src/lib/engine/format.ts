@@ -19,12 +19,15 @@ export function formatPlan(p: PlanResult): string {
   return out.join('\n')
 }
 
+/** The RESULT column in words (the JSON keeps the status as it is: `would-run`). */
+const RESULT_WORDS: Partial<Record<RunResult['phases'][number]['tasks'][number]['status'], string>> = {'would-run': 'would run', 'would-skip': 'would skip', 'not-run': 'not run', 'in-state': 'in state'}
+
 export function formatRunSummary(r: RunResult): string {
   const rows: string[][] = []
   for (const ph of r.phases) {
     if (ph.error) rows.push([ph.name, '-', 'failed', '', ph.error])
     if (ph.tasks.length === 0 && !ph.error) rows.push([ph.name, '-', ph.status, ph.status === 'not-run' ? '' : secs(ph.durationMs), ph.status === 'not-run' ? 'an earlier phase did not finish' : 'no targets'])
-    for (const t of ph.tasks) rows.push([ph.name, t.target, t.status, secs(t.durationMs), t.error ?? t.summary ?? t.description ?? ''])
+    for (const t of ph.tasks) rows.push([ph.name, t.target, RESULT_WORDS[t.status] ?? t.status, secs(t.durationMs), t.error ?? t.summary ?? t.description ?? ''])
   }
   const verdict = r.dryRun ? 'dry run: nothing was changed' : r.ok ? 'all phases done' : r.interrupted ? 'interrupted' : 'failed'
   return [table(['PHASE', 'TARGET', 'RESULT', 'TIME', 'DETAIL'], rows), '', `${verdict} in ${secs(r.durationMs)}${r.logsDir ? `; logs: ${r.logsDir}` : ''}`].join('\n')
