@@ -131,6 +131,25 @@ export abstract class BaseCommand extends Command {
     else super.logJson(json)
   }
 
+  /**
+   * oclif's run, then under --verbose (human output only): the last lines of each failed task's log, on
+   * stderr, when the result holds a run (bootstrap, node install, cluster add …).
+   */
+  protected override async _run<T>(): Promise<T> {
+    const result = await super._run<T>()
+    if (result !== undefined && this.argv.includes('--verbose') && !this.jsonEnabled()) await this.printFailureTails(result)
+    return result
+  }
+
+  private async printFailureTails(result: unknown): Promise<void> {
+    const {runResultIn, failedTaskTails} = await import('../engine/show-logs.js')
+    const run = runResultIn(result)
+    const tails = run ? failedTaskTails(run) : []
+    if (tails.length === 0) return
+    const {formatFailureTails} = await import('./views/logs.js')
+    process.stderr.write(`\n${formatFailureTails(tails)}\n\n(all of the run's logs: obsctl logs --run ${run!.runId})\n`)
+  }
+
   /** Set the exit code for a result that says "something failed" while still returning it (also with --json). */
   protected failWith(code: number = ExitCode.failed): void {
     process.exitCode = code
@@ -161,6 +180,8 @@ export abstract class BaseCommand extends Command {
       const c = paint(process.stderr)
       const lines = [`${c.red.bold('Error:')} ${e.message}`, ...e.hints.map((h) => `  ${c.cyan('→')} ${h}`)]
       if ((e.code === 'UNEXPECTED' || e.code.startsWith('FS_')) && (process.env.OBSCTL_DEBUG || this.argv.includes('--verbose'))) lines.push(String(err.stack))
+      // an interrupted run carries its result: under --verbose, its failed tasks' log tails first
+      if (this.argv.includes('--verbose')) await this.printFailureTails(e.details).catch(() => undefined)
       // (and the cursor it may have hidden is shown again)
       writeSync(2, `${process.stderr.isTTY ? '\u001b[?25h' : ''}${lines.join('\n')}\n`)
     }

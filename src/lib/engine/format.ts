@@ -34,9 +34,10 @@ export function formatRunSummary(r: RunResult): string {
 }
 
 export function formatState(s: StateShowResult): string {
-  if (!s.exists) return `no state yet (${s.stateFile}): nothing has run`
+  const logs = `task logs: ${s.logsDir}${s.lastRun ? ` (latest run ${s.lastRun}; obsctl logs prints them)` : ' (none yet)'}`
+  if (!s.exists) return `no state yet (${s.stateFile}): nothing has run\n${logs}`
   const rows = s.tasks.map((t) => [t.phase, t.target, t.status, t.endedAt ?? t.startedAt ?? '', secs(t.durationMs), t.failure?.message ?? t.summary ?? ''])
-  const out = [table(['PHASE', 'TARGET', 'STATUS', 'AT', 'TIME', 'DETAIL'], rows), '', `${s.tasks.length} task(s) in ${s.stateFile}, updated ${s.updatedAt}`]
+  const out = [table(['PHASE', 'TARGET', 'STATUS', 'AT', 'TIME', 'DETAIL'], rows), '', `${s.tasks.length} task(s) in ${s.stateFile}, updated ${s.updatedAt}`, logs]
   if (s.lock) out.push(`a run is in progress: pid ${s.lock.pid} on ${s.lock.host}, started ${s.lock.startedAt} (${s.lock.command})`)
   return out.join('\n')
 }
