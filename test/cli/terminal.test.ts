@@ -1,7 +1,10 @@
 /**
  * obsctl in a real terminal (tmux, test/support/tmux.ts), driven by keystrokes as a person uses it:
- * colour on a terminal and none with NO_COLOR or in a pipe; a dry run drawn as "would run", never ✔.
+ * colour on a terminal and none with NO_COLOR or in a pipe; a dry run drawn as "would run", never ✔; a long
+ * diff paged; Ctrl-C at a prompt (exit 130, nothing written); a declined confirmation. status --watch is
+ * in test/status/status.test.ts (it needs the platform harness).
  */
+import {readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {Terminal} from '../support/tmux.js'
@@ -66,5 +69,37 @@ describe('paging', () => {
     term = await Terminal.start(`${cmd} | wc -l`, {cwd: dir, env: {PAGER: undefined}, rows: 30})
     expect(await term.exitCode()).toBe(0)
     expect(Number(/^\s*(\d+)\s*$/m.exec(await term.screen())?.[1])).toBeGreaterThan(1000)
+  })
+})
+
+describe('prompts', () => {
+  it('Ctrl-C at the first question of the wizard: exit 130, nothing written', async () => {
+    const empty = tmpDir('obsctl-term-init-')
+    term = await Terminal.start(`${cli} init`, {cwd: empty})
+    await term.waitFor(/^\? /m)
+    await term.keys('C-c')
+    expect(await term.exitCode()).toBe(130)
+    expect(await term.screen()).toContain('interrupted at a prompt (Ctrl-C)')
+    expect(readdirSync(empty)).toEqual([])
+  })
+
+  it('a declined confirmation: exit 1, "declined", the inventory unchanged; Ctrl-C there: exit 130, unchanged', async () => {
+    const file = path.join(dir, 'obsctl.yaml')
+    const before = readFileSync(file, 'utf8')
+    const cmd = `${cli} config set retention.prometheus 12h`
+    term = await Terminal.start(cmd, {cwd: dir, env: {PAGER: 'cat'}})
+    await term.waitFor(/\? .*\(y\/N\)/)
+    await term.type('n')
+    await term.keys('Enter')
+    expect(await term.exitCode()).toBe(1)
+    expect(await term.screen()).toMatch(/declined/)
+    expect(readFileSync(file, 'utf8')).toBe(before)
+    await term.close()
+
+    term = await Terminal.start(cmd, {cwd: dir, env: {PAGER: 'cat'}})
+    await term.waitFor(/\? .*\(y\/N\)/)
+    await term.keys('C-c')
+    expect(await term.exitCode()).toBe(130)
+    expect(readFileSync(file, 'utf8')).toBe(before)
   })
 })
