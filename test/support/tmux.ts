@@ -24,7 +24,10 @@ export class Terminal {
     const unset = env.filter(([, v]) => v === undefined).map(([k]) => `-u ${k}`)
     const sets = env.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${quote(v!)}`)
     // CI unset inside (obsctl would not draw or ask under CI); TERM as a colour terminal has it
-    const shell = `cd ${quote(o.cwd)} && env -u CI ${unset.join(' ')} TERM=xterm-256color ${sets.join(' ')} sh -c ${quote(command)}; echo __EXIT=$?; exec sleep 600`
+    // the shells survive a Ctrl-C meant for the command (a trap, not an ignore: the command gets the
+    // default SIGINT back at exec), so the exit code printed is the command's own, as an interactive
+    // shell would report it
+    const shell = `trap true INT; cd ${quote(o.cwd)} && env -u CI ${unset.join(' ')} TERM=xterm-256color ${sets.join(' ')} sh -c ${quote(`trap true INT; ${command}`)}; echo __EXIT=$?; exec sleep 600`
     await run(['-L', t.socket, '-f', '/dev/null', 'new-session', '-d', '-s', t.name, '-x', String(o.cols ?? 200), '-y', String(o.rows ?? 50), shell])
     return t
   }
