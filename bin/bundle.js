@@ -139,6 +139,17 @@ if (usesImportMeta.length) {
   })
 }
 rmSync(ESM, {recursive: true, force: true})
+// A chunk reached by import() was an ES module in pass 1, and pass 2 made it CommonJS marked __esModule; but
+// pass 2 sees the import() of a CommonJS file and wraps it in Node's interop, `__toESM(require(…), 1)`,
+// whose `default` is the whole exports object. So `const {default: wrap} = await import('wrap-ansi')` (listr2's
+// terminal renderer) got an object, not the function, and every run drawn on a terminal crashed. Without the
+// Node-mode flag, __toESM honours __esModule and `default` is the chunk's default export, as in ESM. ",0)" for
+// ",1)": same length, so the source maps still line up.
+for (const f of [...jsFiles(path.join(DIST, 'chunks')), ...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))]) {
+  const text = readFileSync(f, 'utf8')
+  const fixed = text.replace(/__toESM\((require\("\.{1,2}\/[^"]+"\)),1\)/g, '__toESM($1,0)')
+  if (fixed !== text) writeFileSync(f, fixed)
+}
 // tsc's ES module runner, replaced by dist/chunks/main.js
 rmSync(path.join(DIST, 'main.js'))
 rmSync(path.join(DIST, 'main.js.map'), {force: true})

@@ -38,6 +38,7 @@ Services are reached at <service>.k8s-cluster-<id>.<domain> of the central clust
       since: flags.since,
       wait: flags.wait,
       waitTimeoutMs: flags.timeout * 1000,
+      onWaiting: (line) => this.note(line),
       record: true,
     })
     this.out(formatVerdict(verdict))

@@ -168,7 +168,7 @@ describe('install failures', () => {
     const lines: string[] = []
     const p = installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {manifest, timeoutMs: 20_000, intervalMs: 25, signal: ac.signal, log: (l) => {
       lines.push(l)
-      if (/rolled out;/.test(l)) ac.abort()
+      if (/rolled out · \d+s of \d+s · waiting for: /.test(l)) ac.abort()
     }})
     const err = await p.catch((e) => e)
     expect(err).toMatchObject({exitCode: 130, code: 'INTERRUPTED'})

@@ -167,6 +167,9 @@ describe('root app, sync, password', () => {
       expect(lines).toContain('thanos-cluster-01: Synced/Healthy')
       expect(lines, lines.join('\n')).toContain('prometheus-cluster-02: Synced/Progressing (operation Failed)')
       expect(lines.at(-1)).toBe('all 3 Applications Synced and Healthy')
+      // the progress line: how many, how long of how long, and which are still pending
+      expect(lines.find((l) => l.includes(' · '))).toMatch(/^[0-2]\/3 Synced and Healthy · \d+s of 2m · waiting for: [a-z0-9-]+(, [a-z0-9-]+)*$/)
+      expect(lines).toContainEqual(expect.stringMatching(/^2\/3 Synced and Healthy · \d+s of 2m · waiting for: prometheus-cluster-02$/))
       const done = await run(fleet, [syncPhase])
       expect(done.sync?.apps.map((a) => `${a.name}:${a.sync}/${a.health}`)).toEqual(['prometheus-cluster-02:Synced/Healthy', 'root-app:Synced/Healthy', 'thanos-cluster-01:Synced/Healthy'])
     })

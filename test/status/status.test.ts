@@ -13,6 +13,7 @@ import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer
 import {CLUSTERS, startPlatform, type Platform} from '../validate/harness.js'
 import {deployPlatform, type Deployed} from '../validate/deployed.js'
 import {BIN, obsctlAsync, requireBuild} from '../cli/helpers.js'
+import {Terminal} from '../support/tmux.js'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
 
 let p: Platform
@@ -176,5 +177,24 @@ describe('obsctl status', () => {
     expect(frames.length).toBeGreaterThanOrEqual(2)
     expect(frames.every((f) => f.clusters.length === 4)).toBe(true)
     expect(Date.parse(frames[1]!.at)).toBeGreaterThan(Date.parse(frames[0]!.at))
+  })
+
+  it('--watch in a real terminal: the screen is redrawn in colour, Ctrl-C ends it with exit 0', async () => {
+    requireBuild()
+    const env = {...p.env, KUBECONFIG: kubeconfig}
+    const term = await Terminal.start(`${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} status -c ${JSON.stringify(inv.file)} --watch --interval 1`, {cwd: p.dir, env: {...env, NO_COLOR: undefined, FORCE_COLOR: undefined}})
+    try {
+      const first = await term.waitFor(/every 1s, (.+?) — Ctrl-C to stop/)
+      const at = /every 1s, (.+?) — /.exec(first)![1]!
+      expect(first).toMatch(/^CLUSTER +ROLE +NODES/m)
+      // a redraw: the screen is cleared and drawn again (one table, a later time), in colour
+      const again = await term.waitFor(new RegExp(`every 1s, (?!${at.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} — ).+? — Ctrl-C`))
+      expect(again.match(/^CLUSTER +ROLE/gm)).toHaveLength(1)
+      expect(await term.screen(true)).toContain('\u001b[32mok')
+      await term.keys('C-c')
+      expect(await term.exitCode()).toBe(0)
+    } finally {
+      await term.close()
+    }
   })
 })

@@ -165,7 +165,7 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
     async () => {
       const pending: string[] = []
       for (const c of crds) if (!crdEstablished(await kube.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', c.metadata.name))) pending.push(c.metadata.name)
-      return pending.length === 0 ? true : `${crds.length - pending.length}/${crds.length} CRDs Established; waiting for ${pending.join(', ')}`
+      return pending.length === 0 ? true : {state: `${crds.length - pending.length}/${crds.length} CRDs Established`, pending}
     },
     {timeoutMs: remaining(), intervalMs: opts.intervalMs ?? 1000, signal: opts.signal, onProgress: log},
   )
@@ -195,7 +195,7 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
         if (r !== true) waiting.push(r)
       }
       const ready = [...states.values()].filter((s) => s.ready).length
-      return waiting.length === 0 ? true : `${ready}/${workloads.length} rolled out; ${waiting[0]}${waiting.length > 1 ? ` (+${waiting.length - 1} more)` : ''}`
+      return waiting.length === 0 ? true : {state: `${ready}/${workloads.length} rolled out`, pending: waiting}
     },
     {timeoutMs: remaining(), intervalMs: opts.intervalMs ?? 2000, signal: opts.signal, onProgress: log},
   ).catch((error: ObsctlError) => {

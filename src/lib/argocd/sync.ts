@@ -5,6 +5,7 @@
 import {ObsctlError} from '../errors.js'
 import {NAMESPACES} from '../config/model.js'
 import {sleep, type Kube, type KubeObject} from '../kube/index.js'
+import {waitReporter} from '../progress.js'
 
 export interface AppStatus {
   name: string
@@ -41,6 +42,8 @@ export interface SyncOptions {
   intervalMs?: number
   signal?: AbortSignal
   log?: (line: string) => void
+  /** repeat an unchanged progress line this often (default 15 s) */
+  heartbeatMs?: number
 }
 
 export interface SyncReport {
@@ -55,7 +58,7 @@ export async function waitForApps(central: Kube, opts: SyncOptions): Promise<Syn
   const log = opts.log ?? (() => {})
   const deadline = Date.now() + opts.timeoutMs
   const seen = new Map<string, string>()
-  let lastSummary = ''
+  const progress = waitReporter(log, {timeoutMs: opts.timeoutMs, heartbeatMs: opts.heartbeatMs})
   let apps: AppStatus[]
   for (;;) {
     if (opts.signal?.aborted) throw new ObsctlError('interrupted while waiting for the Applications', {exitCode: 130, code: 'INTERRUPTED'})
@@ -71,9 +74,8 @@ export async function waitForApps(central: Kube, opts: SyncOptions): Promise<Syn
       return {apps, ready, total: apps.length, ok: true}
     }
     if (Date.now() >= deadline) break
-    const summary = apps.length === 0 ? 'no Applications in argocd yet' : `${ready}/${apps.length} Synced and Healthy`
-    if (summary !== lastSummary) log(summary)
-    lastSummary = summary
+    if (apps.length === 0) progress({state: 'no Applications in argocd yet'})
+    else progress({state: `${ready}/${apps.length} Synced and Healthy`, pending: apps.filter((a) => !isReady(a)).map((a) => a.name)})
     await sleep(Math.min(opts.intervalMs ?? 3000, Math.max(0, deadline - Date.now())), opts.signal)
   }
   const notReady = apps.filter((a) => !isReady(a))

@@ -5,6 +5,7 @@
  */
 import {sleep} from '../async.js'
 import {ObsctlError, errorMessage} from '../errors.js'
+import {waitReporter} from '../progress.js'
 import type {CheckDef, Finding, Outcome} from './model.js'
 
 export interface RunChecksOptions<X extends object = object> {
@@ -21,6 +22,13 @@ export interface RunChecksOptions<X extends object = object> {
   intervalMs?: number
   /** called as each outcome settles (progress) */
   onOutcome?: (o: Outcome<X>) => void
+  /**
+   * under `wait`: the progress line while checks are retried (../progress.ts), e.g.
+   * `12/15 checks pass · 40s of 5m · waiting for: thanos.store, opensearch.logs`
+   */
+  onWaiting?: (line: string) => void
+  /** repeat an unchanged waiting line this often (default 15 s) */
+  heartbeatMs?: number
   signal?: AbortSignal
 }
 
@@ -64,6 +72,13 @@ export async function runChecks<C, X extends object = object>(defs: readonly Che
   const deadline = Date.now() + (o.waitTimeoutMs ?? 300_000)
   const interval = o.intervalMs ?? 2000
   const results: Outcome<X>[][] = new Array(defs.length)
+  // under wait: which checks fail for now (by index), which pass, for the progress line
+  const failing = new Set<number>()
+  const passing = new Set<number>()
+  const progress = o.wait && o.onWaiting ? waitReporter(o.onWaiting, {timeoutMs: o.waitTimeoutMs ?? 300_000, heartbeatMs: o.heartbeatMs}) : undefined
+  const report = () => {
+    if (progress && failing.size > 0) progress({state: `${passing.size}/${defs.length} checks pass`, pending: [...failing].sort((a, b) => a - b).map((i) => defs[i]!.id)})
+  }
   let next = 0
   async function worker(): Promise<void> {
     for (let i = next++; i < defs.length; i = next++) {
@@ -75,7 +90,13 @@ export async function runChecks<C, X extends object = object>(defs: readonly Che
         attempts++
         r = await runOnce(def, ctx, o)
         const failed = Array.isArray(r) ? r.some((x) => x.status === 'fail') : r.status === 'fail'
+        if (failed) failing.add(i)
+        else {
+          failing.delete(i)
+          passing.add(i)
+        }
         if (!failed || !o.wait || o.signal?.aborted || Date.now() + interval > deadline) break
+        report()
         await sleep(interval, o.signal)
       }
       results[i] = outcomesOf(def, r, Date.now() - start, attempts)

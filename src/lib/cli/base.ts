@@ -10,6 +10,8 @@ import {declinedError, ExitCode, fromFsError, isPromptExit, ObsctlError, isObsct
 import {loadInventory, resolveInventoryPath, type LoadedInventory} from '../config/load.js'
 import {prompter, usePrompter} from '../prompt.js'
 import {terminalPrompter} from './terminal-prompter.js'
+import {page, pagerFor} from './pager.js'
+import {colorize, hasDiff, paint} from '../style.js'
 import {stringify as toYaml} from 'yaml'
 
 /**
@@ -58,9 +60,17 @@ export abstract class BaseCommand extends Command {
     return loadInventory(this.inventoryPath(flag))
   }
 
-  /** Print to stdout unless --json is on (the JSON result is printed by oclif from run()'s return value). */
+  /**
+   * Print to stdout unless --json is on (the JSON result is printed by oclif from run()'s return value).
+   * On a terminal, icons and diffs are coloured (../style.ts: NO_COLOR, FORCE_COLOR) and a diff taller
+   * than the terminal goes through $PAGER (./pager.ts).
+   */
   protected out(text: string): void {
-    if (!this.jsonEnabled()) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+    if (this.jsonEnabled()) return
+    const shown = colorize(text.endsWith('\n') ? text : `${text}\n`)
+    const pager = hasDiff(text) ? pagerFor(shown) : undefined
+    if (pager && page(shown, pager)) return
+    process.stdout.write(shown)
   }
 
   /** Print to stderr (notices and progress); suppressed under --json. */
@@ -121,6 +131,25 @@ export abstract class BaseCommand extends Command {
     else super.logJson(json)
   }
 
+  /**
+   * oclif's run, then under --verbose (human output only): the last lines of each failed task's log, on
+   * stderr, when the result holds a run (bootstrap, node install, cluster add …).
+   */
+  protected override async _run<T>(): Promise<T> {
+    const result = await super._run<T>()
+    if (result !== undefined && this.argv.includes('--verbose') && !this.jsonEnabled()) await this.printFailureTails(result)
+    return result
+  }
+
+  private async printFailureTails(result: unknown): Promise<void> {
+    const {runResultIn, failedTaskTails} = await import('../engine/show-logs.js')
+    const run = runResultIn(result)
+    const tails = run ? failedTaskTails(run) : []
+    if (tails.length === 0) return
+    const {formatFailureTails} = await import('./views/logs.js')
+    process.stderr.write(`\n${formatFailureTails(tails)}\n\n(all of the run's logs: obsctl logs --run ${run!.runId})\n`)
+  }
+
   /** Set the exit code for a result that says "something failed" while still returning it (also with --json). */
   protected failWith(code: number = ExitCode.failed): void {
     process.exitCode = code
@@ -148,8 +177,11 @@ export abstract class BaseCommand extends Command {
     } else {
       // straight to fd 2: a progress renderer still holding process.stderr (listr2 buffers it while it draws)
       // must not swallow the verdict when the run stops under it (Ctrl-C at a prompt)
-      const lines = [`Error: ${e.message}`, ...e.hints.map((h) => `  → ${h}`)]
+      const c = paint(process.stderr)
+      const lines = [`${c.red.bold('Error:')} ${e.message}`, ...e.hints.map((h) => `  ${c.cyan('→')} ${h}`)]
       if ((e.code === 'UNEXPECTED' || e.code.startsWith('FS_')) && (process.env.OBSCTL_DEBUG || this.argv.includes('--verbose'))) lines.push(String(err.stack))
+      // an interrupted run carries its result: under --verbose, its failed tasks' log tails first
+      if (this.argv.includes('--verbose')) await this.printFailureTails(e.details).catch(() => undefined)
       // (and the cursor it may have hidden is shown again)
       writeSync(2, `${process.stderr.isTTY ? '\u001b[?25h' : ''}${lines.join('\n')}\n`)
     }

@@ -153,6 +153,26 @@ export function redactUrl(text: string): string {
   }
 }
 
+/** Names of environment variables whose values are secrets (passwords, tokens, keys). */
+const SECRET_ENV = /PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|ACCESS_KEY|CREDENTIAL/i
+
+/**
+ * A text (a task log, a request trace) as it may be shown: every URL without its user and password
+ * (redactUrl), `Authorization:` values and bearer tokens masked, and the value of every secret-named
+ * environment variable (`*PASSWORD*`, `*TOKEN*`, `*_KEY`…, at least 4 characters) replaced by ***.
+ */
+export function redactText(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => (/\/\/[^/@\s]*@/.test(u) ? redactUrl(u) : u))
+  out = out.replace(/(authorization\s*[:=]\s*)(\S+(\s+\S+)?)/gi, (_, k: string, v: string) => `${k}${/^(bearer|basic)$/i.test(v.split(/\s+/)[0]!) ? `${v.split(/\s+/)[0]} ` : ''}***`)
+  out = out.replace(/\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 ***')
+  const secrets = Object.entries(env)
+    .filter(([k, v]) => SECRET_ENV.test(k) && v && v.length >= 4)
+    .map(([, v]) => v!)
+    .sort((a, b) => b.length - a.length)
+  for (const sec of secrets) out = out.split(sec).join('***')
+  return out
+}
+
 /**
  * An http(s) URL: parses (WHATWG URL), has a host, and carries no user or password — a credential in a
  * URL ends up in Git, .git/config, state, logs and rendered files. `credentialFix` says where it goes.

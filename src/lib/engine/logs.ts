@@ -1,5 +1,6 @@
 /** Per-task log files: `.obsctl/logs/<runId>/<phase>/<target>.log`, appended line by line. */
-import {closeSync, openSync, writeSync} from 'node:fs'
+import {closeSync, openSync, readFileSync, readdirSync, writeSync} from 'node:fs'
+import {redactText} from '../config/validators.js'
 import {ensurePrivateDir} from '../fs.js'
 import path from 'node:path'
 
@@ -48,4 +49,64 @@ export class TaskLog {
       this.fd = undefined
     }
   }
+}
+
+/** The runs that left logs, oldest first (run ids start with their ISO start time). */
+export function listRuns(stateDir: string): string[] {
+  try {
+    return readdirSync(path.join(stateDir, 'logs'), {withFileTypes: true})
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort()
+  } catch {
+    return []
+  }
+}
+
+export interface TaskLogFile {
+  phase: string
+  target: string
+  file: string
+  /** the log's lines (redacted), the last `tail` when asked */
+  lines: string[]
+  /** lines in the file */
+  total: number
+}
+
+/** The last `n` lines of a task log, redacted (the journal's logs may hold what a command printed). */
+export function readTaskLog(file: string, tail?: number): {lines: string[]; total: number} {
+  const text = readFileSync(file, 'utf8')
+  const all = text.split('\n')
+  if (all.at(-1) === '') all.pop()
+  const lines = tail === undefined ? all : all.slice(-tail)
+  return {lines: lines.length ? redactText(lines.join('\n')).split('\n') : [], total: all.length}
+}
+
+/**
+ * A run's task logs, by phase and target (names as the journal has them when it knows the file, else
+ * the file's own name); `phase`/`target` keep only those (a target matches by name or by file name).
+ */
+export function runTaskLogs(stateDir: string, runId: string, o: {phases?: string[]; targets?: string[]; tail?: number; known?: {phase: string; target: string; logFile?: string}[]} = {}): TaskLogFile[] {
+  const dir = runLogsDir(stateDir, runId)
+  const byFile = new Map((o.known ?? []).filter((k) => k.logFile).map((k) => [path.resolve(k.logFile!), k]))
+  const out: TaskLogFile[] = []
+  let phases: string[]
+  try {
+    phases = readdirSync(dir, {withFileTypes: true}).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+  } catch {
+    return []
+  }
+  const wantPhase = o.phases?.map(sanitizeForFile)
+  const wantTarget = o.targets?.flatMap((t) => [t, sanitizeForFile(t)])
+  for (const ph of phases) {
+    if (wantPhase && !wantPhase.includes(ph)) continue
+    for (const f of readdirSync(path.join(dir, ph)).filter((n) => n.endsWith('.log')).sort()) {
+      const file = path.join(dir, ph, f)
+      const known = byFile.get(path.resolve(file))
+      const target = known?.target ?? f.slice(0, -4)
+      if (wantTarget && !wantTarget.includes(target) && !wantTarget.includes(f.slice(0, -4))) continue
+      out.push({phase: known?.phase ?? ph, target, file, ...readTaskLog(file, o.tail)})
+    }
+  }
+  return out
 }

@@ -2,10 +2,12 @@
  * `obsctl plan` and `obsctl state show|reset`: read the journal and ask each phase for its targets,
  * fingerprints and one-line descriptions. Nothing here contacts a remote system.
  */
+import path from 'node:path'
 import {obsctlDir} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
 import {errorMessage} from '../errors.js'
 import {acquireLock, holderAlive, readLock, type LockInfo} from './lock.js'
+import {listRuns} from './logs.js'
 import {Resources} from './resources.js'
 import {StateStore, fingerprintOf} from './state.js'
 import type {Phase, RunContext, Target, TaskRecord} from './types.js'
@@ -126,6 +128,10 @@ export interface StateShowResult {
   updatedAt?: string
   lock?: LockInfo
   tasks: TaskRecord[]
+  /** where each run's task logs are (`.obsctl/logs/<runId>/`; obsctl logs prints them) */
+  logsDir: string
+  /** the latest run that left logs */
+  lastRun?: string
 }
 
 export function showState(inv: LoadedInventory, opts: {phases?: string[]} = {}): StateShowResult {
@@ -133,7 +139,7 @@ export function showState(inv: LoadedInventory, opts: {phases?: string[]} = {}):
   const state = StateStore.load(stateDir, inv.file)
   const tasks = state.all().filter((r) => !opts.phases?.length || opts.phases.includes(r.phase))
   const exists = state.updatedAt !== new Date(0).toISOString()
-  return {stateFile: state.file, exists, updatedAt: exists ? state.updatedAt : undefined, lock: activeLock(stateDir), tasks}
+  return {stateFile: state.file, exists, updatedAt: exists ? state.updatedAt : undefined, lock: activeLock(stateDir), tasks, logsDir: path.join(stateDir, 'logs'), lastRun: listRuns(stateDir).at(-1)}
 }
 
 export interface StateResetResult {

@@ -11,6 +11,7 @@ import {obsctlDir} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
 import {ExitCode, ObsctlError, isPromptExit} from '../errors.js'
 import {isCI} from '../prompt.js'
+import {tone} from '../style.js'
 import {lineRenderer, type RunEvent, type RunEventSink} from './events.js'
 import {acquireLock, type Lock} from './lock.js'
 import {newRunId, runLogsDir} from './logs.js'
@@ -45,6 +46,12 @@ export interface RunOptions {
   /** handle SIGINT/SIGTERM (default true) */
   handleSignals?: boolean
 }
+
+/**
+ * A dry run's finished task is one that would run, not one that ran: listr2's ✔ (COMPLETED) becomes a
+ * hollow ○ in the plan's colour, and the title says "would run" (would-skip tasks show listr2's skip arrow).
+ */
+const DRY_RUN_STYLE = () => ({icon: {COMPLETED: '○'}, color: {COMPLETED: (m?: string) => tone('plan', m ?? '')}})
 
 export function resolveRenderer(choice: RendererChoice = 'auto'): Exclude<RendererChoice, 'auto'> {
   if (choice !== 'auto') return choice
@@ -197,7 +204,7 @@ async function runPhase(phase: AnyPhase, env: PhaseRunEnv): Promise<PhaseResult>
           task.output = line
         })
         if (tr.status === 'unchanged' || tr.status === 'in-state' || tr.status === 'would-skip' || tr.status === 'not-run') task.skip(`${task.title}: ${tr.summary ?? tr.status}`)
-        else if (tr.status === 'would-run') task.title = `${task.title}: ${tr.description}`
+        else if (tr.status === 'would-run') task.title = `${task.title}: would run: ${tr.description}`
         else if (tr.status === 'failed' || tr.status === 'interrupted') throw new Error(`${task.title}: ${tr.error ?? tr.status}`)
         else if (tr.summary) task.title = `${task.title}: ${tr.summary}`
       },
@@ -209,7 +216,7 @@ async function runPhase(phase: AnyPhase, env: PhaseRunEnv): Promise<PhaseResult>
           task: (_c, parent) => parent.newListr(work, {concurrent: concurrency && concurrency > 0 ? concurrency : true, exitOnError: false}),
         },
       ],
-      {renderer: listrRenderer, exitOnError: false, registerSignalListeners: false, collectErrors: false, rendererOptions: {collapseSubtasks: false, collapseSkips: false}},
+      {renderer: listrRenderer, exitOnError: false, registerSignalListeners: false, collectErrors: false, rendererOptions: {collapseSubtasks: false, collapseSkips: false, ...(env.dryRun && DRY_RUN_STYLE())}},
     )
     const done = list.run().catch(() => undefined)
     // after Ctrl-C, give tasks a grace period to stop, then stop waiting for them

@@ -21,6 +21,7 @@ import {shQuote} from '../ssh/connection.js'
 import {sshPool} from '../ssh/pool.js'
 import {checkNode} from './preflight.js'
 import {installMode, kubeadmJoinConfig, parseJoinCommand, renderInstallScript, type JoinInfo} from './script.js'
+import {waitReporter} from '../progress.js'
 
 export interface NodeTarget extends Target {
   cluster: string
@@ -135,8 +136,9 @@ async function verifyReady(o: NodesPhaseOptions, cp: SshConnection, node: Cluste
   const name = nodeName(node)
   const cmd = `kubectl --kubeconfig /etc/kubernetes/admin.conf get node ${shQuote(name)} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'`
   const deadline = Date.now() + readyTimeoutMs(o)
+  const progress = waitReporter(io.log, {timeoutMs: readyTimeoutMs(o), heartbeatMs: 30_000})
   let last: string
-  for (let i = 0; ; i++) {
+  for (;;) {
     const r = await cp.sudo(cmd, {signal: io.signal})
     last = r.code === 0 ? `Ready=${r.stdout.trim() || 'unknown'}` : r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`
     if (r.code === 0 && r.stdout.trim() === 'True') {
@@ -144,7 +146,7 @@ async function verifyReady(o: NodesPhaseOptions, cp: SshConnection, node: Cluste
       return
     }
     if (Date.now() > deadline) break
-    if (i % 6 === 0) io.log(`waiting for node ${name} to be Ready (${last})`)
+    progress({state: `node not Ready yet (${last})`, pending: [name]})
     await sleep(o.readyPollMs ?? 5000, io.signal)
   }
   throw new ObsctlError(`node ${name} did not become Ready within ${Math.round(readyTimeoutMs(o) / 1000)} s (${last})`, {

@@ -12,6 +12,7 @@ import path from 'node:path'
 import type * as k8s from '@kubernetes/client-node'
 import {sleep} from '../async.js'
 import {ObsctlError, fsReason, inputError} from '../errors.js'
+import {waitReporter, type WaitState} from '../progress.js'
 
 export const FIELD_MANAGER = 'obsctl'
 
@@ -331,23 +332,27 @@ export interface WaitOptions {
   timeoutMs: number
   intervalMs?: number
   signal?: AbortSignal
-  /** called with the latest progress line */
+  /** called with the progress line (../progress.ts: state · elapsed of limit · waiting for: …) */
   onProgress?: (line: string) => void
+  /** repeat an unchanged progress line this often (default 15 s) */
+  heartbeatMs?: number
 }
 
 /**
  * Poll `check` until it returns true, or throw on timeout (exit 1) / abort (interrupted).
- * `check` may return a string: "not yet, because …" (shown as progress, and in the timeout error).
+ * `check` may say why not yet: a string ("not yet, because …"), or a state and the names still pending;
+ * it is shown as progress with the elapsed time and the limit, and ends the timeout error.
  */
-export async function waitUntil(what: string, check: () => Promise<true | string>, opts: WaitOptions): Promise<void> {
+export async function waitUntil(what: string, check: () => Promise<true | string | WaitState>, opts: WaitOptions): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs
-  let last = ''
+  const progress = waitReporter((l) => opts.onProgress?.(l), {timeoutMs: opts.timeoutMs, heartbeatMs: opts.heartbeatMs})
   for (;;) {
     if (opts.signal?.aborted) throw new ObsctlError(`interrupted while waiting for ${what}`, {exitCode: 130, code: 'INTERRUPTED'})
     const r = await check()
     if (r === true) return
-    if (r !== last) opts.onProgress?.(r)
-    last = r
+    const w = typeof r === 'string' ? {state: r} : r
+    progress(w)
+    const last = w.pending?.length ? `${w.state}; waiting for ${w.pending.join(', ')}` : w.state
     if (Date.now() >= deadline) {
       throw new ObsctlError(`timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${what}: ${last}`, {code: 'TIMEOUT', hints: ['raise --timeout, or look at the objects named above']})
     }

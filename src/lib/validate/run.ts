@@ -16,6 +16,9 @@ export interface RunOptions {
   checkTimeoutMs?: number
   /** called as each check settles (progress) */
   onOutcome?: (o: CheckOutcome) => void
+  /** under --wait: the progress line while failing checks are retried */
+  onWaiting?: (line: string) => void
+  heartbeatMs?: number
   signal?: AbortSignal
 }
 
@@ -72,6 +75,8 @@ export async function runChecks(checks: Check[], ctx: ValidateContext, o: RunOpt
     intervalMs: o.intervalMs,
     signal: o.signal,
     onOutcome: o.onOutcome && ((x) => o.onOutcome!(fromOutcome(x))),
+    onWaiting: o.onWaiting,
+    heartbeatMs: o.heartbeatMs,
   })
   return outcomes.map(fromOutcome)
 }

@@ -1,0 +1,105 @@
+/**
+ * obsctl in a real terminal (tmux, test/support/tmux.ts), driven by keystrokes as a person uses it:
+ * colour on a terminal and none with NO_COLOR or in a pipe; a dry run drawn as "would run", never ✔; a long
+ * diff paged; Ctrl-C at a prompt (exit 130, nothing written); a declined confirmation. status --watch is
+ * in test/status/status.test.ts (it needs the platform harness).
+ */
+import {readFileSync, readdirSync} from 'node:fs'
+import path from 'node:path'
+import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {Terminal} from '../support/tmux.js'
+import {BIN, obsctl, tmpDir} from './helpers.js'
+
+const ESC = '\u001b['
+const cli = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)}`
+
+let dir: string
+let term: Terminal | undefined
+beforeAll(async () => {
+  dir = tmpDir('obsctl-term-')
+  expect((await obsctl(['init', '--example', '-c', path.join(dir, 'obsctl.yaml')])).status).toBe(0)
+})
+afterEach(async () => {
+  await term?.close()
+  term = undefined
+})
+
+describe('colour', () => {
+  it('on a terminal: coloured icons and status cells', async () => {
+    term = await Terminal.start(`${cli} config validate`, {cwd: dir, env: {NO_COLOR: undefined, FORCE_COLOR: undefined}})
+    expect(await term.exitCode()).toBe(0)
+    const screen = await term.screen(true)
+    expect(screen).toContain(`${ESC}33m‼`)
+    expect(screen).toContain(`${ESC}32myes`)
+  })
+
+  it('none with NO_COLOR, none in a pipe', async () => {
+    term = await Terminal.start(`NO_COLOR=1 ${cli} config validate; ${cli} config validate | cat`, {cwd: dir, env: {FORCE_COLOR: undefined}})
+    expect(await term.exitCode()).toBe(0)
+    const screen = await term.screen(true)
+    expect(screen).toContain('‼')
+    expect(screen).not.toContain(ESC)
+  })
+})
+
+describe('dry runs', () => {
+  it('say "would run" beside the tasks that would run, with no ✔', async () => {
+    term = await Terminal.start(`${cli} bootstrap --phase buckets --dry-run 2>/dev/null`, {cwd: dir, env: {NO_COLOR: '1'}})
+    expect(await term.exitCode()).toBe(0)
+    const screen = await term.screen()
+    expect(screen).toMatch(/○ \[dry-run\] S3 buckets/)
+    expect(screen).toMatch(/○ bucket thanos-metrics .*: would run: create bucket thanos-metrics/)
+    expect(screen).toMatch(/^buckets +thanos-metrics +would run /m)
+    expect(screen).not.toContain('✔')
+    expect(screen).toContain('dry run: nothing was changed')
+  })
+})
+
+describe('paging', () => {
+  it('a long diff goes through $PAGER (less -R) on a terminal; q ends it; a pipe gets it all, unpaged', async () => {
+    const cmd = `${cli} config set clusters.cluster-02.metrics agent --dry-run`
+    term = await Terminal.start(cmd, {cwd: dir, env: {PAGER: undefined, LESS: undefined}, rows: 30})
+    // less holds the screen: the first page, its prompt, no exit yet
+    const page = await term.waitFor(/^:\s*$/m)
+    expect(page).toContain('set clusters.cluster-02.metrics = agent')
+    expect(page).not.toContain('__EXIT')
+    await term.keys('q')
+    expect(await term.exitCode()).toBe(0)
+    await term.close()
+    term = await Terminal.start(`${cmd} | wc -l`, {cwd: dir, env: {PAGER: undefined}, rows: 30})
+    expect(await term.exitCode()).toBe(0)
+    expect(Number(/^\s*(\d+)\s*$/m.exec(await term.screen())?.[1])).toBeGreaterThan(1000)
+  })
+})
+
+describe('prompts', () => {
+  it('Ctrl-C at the first question of the wizard: exit 130, nothing written', async () => {
+    const empty = tmpDir('obsctl-term-init-')
+    term = await Terminal.start(`${cli} init`, {cwd: empty})
+    await term.waitFor(/^\? /m)
+    await term.keys('C-c')
+    expect(await term.exitCode()).toBe(130)
+    expect(await term.screen()).toContain('interrupted at a prompt (Ctrl-C)')
+    expect(readdirSync(empty)).toEqual([])
+  })
+
+  it('a declined confirmation: exit 1, "declined", the inventory unchanged; Ctrl-C there: exit 130, unchanged', async () => {
+    const file = path.join(dir, 'obsctl.yaml')
+    const before = readFileSync(file, 'utf8')
+    const cmd = `${cli} config set retention.prometheus 12h`
+    term = await Terminal.start(cmd, {cwd: dir, env: {PAGER: 'cat'}})
+    await term.waitFor(/\? .*\(y\/N\)/)
+    await term.type('n')
+    await term.keys('Enter')
+    expect(await term.exitCode()).toBe(1)
+    expect(await term.screen()).toMatch(/declined/)
+    expect(readFileSync(file, 'utf8')).toBe(before)
+    await term.close()
+
+    term = await Terminal.start(cmd, {cwd: dir, env: {PAGER: 'cat'}})
+    await term.waitFor(/\? .*\(y\/N\)/)
+    await term.keys('C-c')
+    expect(await term.exitCode()).toBe(130)
+    expect(readFileSync(file, 'utf8')).toBe(before)
+  })
+})
