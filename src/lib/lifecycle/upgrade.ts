@@ -1,6 +1,6 @@
 /**
  * `obsctl upgrade kubernetes VERSION` as three phases (registered in ../flows/registry.ts, listed in
- * ../flows/upgrade-kubernetes.ts), kubeadm's documented procedure:
+ * ../flows/upgrade-kubernetes.ts, run by ../flows/upgrade-kubernetes-run.ts), kubeadm's documented procedure:
  *
  * - `upgrade-preflight`, one task per cluster: the target is one minor step (never down), every kubelet
  *   is no newer than the API server, every node is Ready, etcd is healthy (the API server's
@@ -466,72 +466,4 @@ export function upgradeInventoryPhase(o: UpgradeOptions): Phase<Target, UpgradeI
       return {summary: `versions.kubernetes ${current} → ${o.version}`, report: {updated: true, value: o.version, behind}}
     },
   }
-}
-
-// ------------------------------------------------------------------------------------------ the command's function
-
-export interface UpgradeKubernetesOptions extends Omit<UpgradeOptions, 'version'> {
-  clusters?: string[]
-  dryRun?: boolean
-  yes?: boolean
-  confirm?: (question: string) => Promise<boolean>
-  kubeconfig?: string
-  renderer?: import('../engine/runner.js').RendererChoice
-  onEvent?: import('../engine/events.js').RunEventSink
-  ssh?: import('../engine/types.js').RunSsh
-  /** let the engine handle SIGINT/SIGTERM (default true; tests turn it off) */
-  handleSignals?: boolean
-}
-
-export interface UpgradeKubernetesResult {
-  version: string
-  clusters: string[]
-  dryRun: boolean
-  cancelled?: boolean
-  preflight: UpgradePreflightReport[]
-  nodes: UpgradeNodeReport[]
-  inventory?: UpgradeInventoryReport
-  run?: import('../engine/result.js').RunResult
-  ok: boolean
-}
-
-/**
- * `upgrade kubernetes VERSION`: the flow as one engine run. The journal is trusted (no --restart): a
- * rerun after a kill or a failure resumes at the node it stopped on (done nodes are still checked live).
- */
-export async function upgradeKubernetes(inv: import('../config/load.js').LoadedInventory, version: string, o: UpgradeKubernetesOptions = {}): Promise<UpgradeKubernetesResult> {
-  parseTarget(version)
-  const {selectClusters} = await import('../config/model.js')
-  const clusters = selectClusters(inv.platform, o.clusters?.length ? o.clusters : undefined).map((c) => c.name)
-  const settings: UpgradeOptions = {version, drainTimeoutSeconds: o.drainTimeoutSeconds, readyTimeoutSeconds: o.readyTimeoutSeconds, pollMs: o.pollMs}
-  const {buildPhases} = await import('../flows/registry.js')
-  const {UPGRADE_KUBERNETES_PHASES, upgradeKubernetesPhaseOptions} = await import('../flows/upgrade-kubernetes.js')
-  const phases = await buildPhases(UPGRADE_KUBERNETES_PHASES, upgradeKubernetesPhaseOptions(settings))
-  const result: UpgradeKubernetesResult = {version, clusters, dryRun: Boolean(o.dryRun), preflight: [], nodes: [], ok: false}
-  if (!o.dryRun) {
-    const {confirmOrRefuse} = await import('../fleet/change.js')
-    const question = `upgrade Kubernetes to ${version} on ${clusters.join(', ')}: control planes first, then the workers one at a time (each cordoned and drained)?`
-    if (!(await confirmOrRefuse('upgrade kubernetes', question, o, 'or --dry-run to see the plan'))) {
-      result.cancelled = true
-      return result
-    }
-  }
-  const {runPhases, runReports} = await import('../engine/index.js')
-  const run = await runPhases(phases, {
-    inv,
-    clusters,
-    dryRun: o.dryRun,
-    kubeconfig: o.kubeconfig,
-    renderer: o.renderer,
-    onEvent: o.onEvent,
-    ssh: o.ssh,
-    handleSignals: o.handleSignals,
-    command: `upgrade kubernetes ${version}`,
-  })
-  result.run = run
-  result.preflight = runReports<UpgradePreflightReport>(run, 'upgrade-preflight')
-  result.nodes = runReports<UpgradeNodeReport>(run, 'upgrade-nodes')
-  result.inventory = runReports<UpgradeInventoryReport>(run, 'upgrade-inventory')[0]
-  result.ok = run.ok
-  return result
 }
