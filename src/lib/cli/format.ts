@@ -1,10 +1,2 @@
-/** Human formatting shared by commands' views (./views/): tables. */
-
-/** A plain left-aligned table (no colour codes, so widths are right in logs and pipes). */
-export function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map(String))]
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)))
-  return cells
-    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd())
-    .join('\n')
-}
+/** Human formatting shared by commands' views (./views/): tables (the table itself is ../table.ts, which the engine's views use too). */
+export {table} from '../table.js'

@@ -9,7 +9,7 @@ import type {LoadedInventory} from '../config/load.js'
 import type {Platform} from '../config/schema.js'
 import type {RunContext} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
-import type {S3Credentials, S3Session} from '../s3/client.js'
+import type {S3Credentials, S3Session} from '../platform/s3.js'
 import {decrypt, ENVELOPE} from './envelope.js'
 
 export const BACKUP_PREFIX = '_obsctl/'
@@ -172,7 +172,7 @@ export async function readSnapshot(session: S3Session, p: Platform, id: string, 
 
 /** The S3 keys: given (tests, or resolved by the caller), else the env vars the inventory names or a prompt. */
 export async function backupCredentials(inv: LoadedInventory, given?: S3Credentials): Promise<S3Credentials> {
-  return given ?? (await import('../s3/client.js')).resolveCredentials(inv.platform)
+  return given ?? (await import('../platform/s3.js')).resolveCredentials(inv.platform)
 }
 
 export interface BackupListOptions {
