@@ -28,7 +28,7 @@ Rolling back a rollback redoes the change.`
   async run(): Promise<RollbackResult> {
     const {flags} = await this.parse(Rollback)
     const inv = this.loadInventory(flags.config)
-    const {rollback, formatRollback} = await import('../lib/gitops/rollback.js')
+    const [{rollback}, {formatRollback}] = await Promise.all([import('../lib/flows/rollback.js'), import('../lib/gitops/rollback.js')])
     const r = await rollback(inv, {
       to: flags.to,
       dryRun: flags['dry-run'],

@@ -1,7 +1,7 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {configSet, upgradeChart} from '../../src/lib/fleet/index.js'
+import {configSet, upgradeChart} from '../../src/lib/flows/change-run.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {workspace, type Workspace} from './helpers.js'
 

@@ -9,7 +9,9 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {parse} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
-import {addCluster, configSet, removeCluster, type AddOptions} from '../../src/lib/fleet/index.js'
+import {addCluster, type AddOptions} from '../../src/lib/flows/cluster-add-run.js'
+import {removeCluster} from '../../src/lib/flows/cluster-remove-run.js'
+import {configSet} from '../../src/lib/flows/change-run.js'
 import {clusterSecretName} from '../../src/lib/argocd/register.js'
 import {Kube} from '../../src/lib/kube/index.js'
 import {ObsctlError} from '../../src/lib/errors.js'
@@ -297,7 +299,7 @@ describe('cluster add / remove', () => {
         setTimeout(() => servers[0]!.setApplicationStatus('argocd', app, {sync: 'Synced', health: 'Healthy', revision: head}), 150)
       }
     }, 20)
-    const {rollback} = await import('../../src/lib/gitops/rollback.js')
+    const {rollback} = await import('../../src/lib/flows/rollback.js')
     const r = await rollback(ws.inv(), {yes: true, kubeconfig, intervalMs: 25, timeoutSeconds: 120, renderer: 'silent'})
     clearInterval(timer)
     expect(r.reverted.map((c) => c.sha)).toEqual([changed])

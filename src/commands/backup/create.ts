@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
-import type {BackupCreateResult} from '../../lib/lifecycle/backup-run.js'
+import type {BackupCreateResult} from '../../lib/flows/backup-run.js'
 
 export default class BackupCreate extends BaseCommand {
   static override summary = "Back up every cluster's etcd and obsctl's own files, encrypted, to the backups bucket."
@@ -28,7 +28,7 @@ marks the backup complete. The nodes need etcdctl and etcdutl (etcd release bina
   async run(): Promise<BackupCreateResult> {
     const {flags} = await this.parse(BackupCreate)
     const inv = this.loadInventory(flags.config)
-    const {backupCreate} = await import('../../lib/lifecycle/backup-run.js')
+    const {backupCreate} = await import('../../lib/flows/backup-run.js')
     const r = await backupCreate(inv, {
       clusters: flags.cluster,
       keyEnv: flags['key-env'],

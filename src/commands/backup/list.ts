@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
-import type {BackupListResult} from '../../lib/lifecycle/backup-run.js'
+import type {BackupListResult} from '../../lib/lifecycle/backup-store.js'
 
 export default class BackupList extends BaseCommand {
   static override summary = 'List the backups in the backups bucket (newest first).'
@@ -17,7 +17,7 @@ credentials; nothing is decrypted.`
   async run(): Promise<BackupListResult> {
     const {flags} = await this.parse(BackupList)
     const inv = this.loadInventory(flags.config)
-    const {backupList} = await import('../../lib/lifecycle/backup-run.js')
+    const {backupList} = await import('../../lib/lifecycle/backup-store.js')
     const r = await backupList(inv, {caFile: flags['ca-file'], timeoutSeconds: flags.timeout})
     if (r.backups.length === 0) this.out(`no backups in s3://${r.bucket}/${r.prefix} (obsctl backup create)`)
     else this.out(table(['ID', 'CREATED', 'CLUSTERS', 'SIZE', 'COMPLETE'], r.backups.map((b) => [b.id, b.createdAt ?? '?', b.clusters.join(',') || '-', `${Math.ceil(b.bytes / 1024)} KiB`, b.complete ? 'yes' : 'no'])))

@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
-import type {BackupRestoreResult} from '../../lib/lifecycle/backup-run.js'
+import type {BackupRestoreResult} from '../../lib/flows/backup-run.js'
 
 export default class BackupRestore extends BaseCommand {
   static override summary = "Restore a single-control-plane cluster's etcd from a backup."
@@ -30,7 +30,7 @@ A cluster with several control-plane nodes is refused (exit 2): see docs/backup.
   async run(): Promise<BackupRestoreResult> {
     const {args, flags} = await this.parse(BackupRestore)
     const inv = this.loadInventory(flags.config)
-    const {backupRestore} = await import('../../lib/lifecycle/backup-run.js')
+    const {backupRestore} = await import('../../lib/flows/backup-run.js')
     const r = await backupRestore(inv, args.id, flags.cluster, {
       keyEnv: flags['key-env'],
       caFile: flags['ca-file'],

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import type {CertsCheckResult} from '../../lib/lifecycle/certs-run.js'
+import type {CertsCheckResult} from '../../lib/flows/certs-run.js'
 
 export default class CertsCheck extends BaseCommand {
   static override summary = 'Expiry of every kubeadm certificate per control-plane node and of the kubeconfig client certificates.'
@@ -22,7 +22,7 @@ read, fails the check (exit 1). The soonest expiry per cluster is kept in .obsct
   async run(): Promise<CertsCheckResult> {
     const {flags} = await this.parse(CertsCheck)
     const inv = this.loadInventory(flags.config)
-    const {certsCheck, formatCertsCheck} = await import('../../lib/lifecycle/certs-run.js')
+    const [{certsCheck}, {formatCertsCheck}] = await Promise.all([import('../../lib/flows/certs-run.js'), import('../../lib/lifecycle/certs-format.js')])
     const r = await certsCheck(inv, {kubeconfig: flags.kubeconfig, clusters: flags.cluster, ssh: {knownHostsFile: flags['known-hosts']}, renderer: this.renderer()})
     this.out(formatCertsCheck(r, flags.verbose))
     if (!r.ok) this.failWith(r.exitCode)

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
-import type {CertsRenewResult} from '../../lib/lifecycle/certs-run.js'
+import type {CertsRenewResult} from '../../lib/flows/certs-run.js'
 
 export default class CertsRenew extends BaseCommand {
   static override summary = 'Renew the kubeadm certificates, restart the control plane one node at a time, refresh the kubeconfig.'
@@ -26,7 +26,7 @@ CAs are not renewed (kubeadm's live 10 years). --dry-run prints the steps.`
   async run(): Promise<CertsRenewResult> {
     const {flags} = await this.parse(CertsRenew)
     const inv = this.loadInventory(flags.config)
-    const {certsRenew} = await import('../../lib/lifecycle/certs-run.js')
+    const {certsRenew} = await import('../../lib/flows/certs-run.js')
     const r = await certsRenew(inv, {
       kubeconfig: flags.kubeconfig,
       clusters: flags.cluster,

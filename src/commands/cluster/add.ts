@@ -2,8 +2,8 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
-import type {AddPhase, AddResult} from '../../lib/fleet/index.js'
-import {ADD_PHASES} from '../../lib/flows/cluster-add.js'
+import type {AddResult} from '../../lib/flows/cluster-add-run.js'
+import {ADD_PHASES, type AddPhase} from '../../lib/flows/cluster-add.js'
 
 const PHASES = [...ADD_PHASES]
 
@@ -40,7 +40,7 @@ finished tasks are skipped. --dry-run prints the plan and touches nothing.`
   async run(): Promise<AddResult> {
     const {args, flags} = await this.parse(ClusterAdd)
     const inv = this.loadInventory(flags.config)
-    const {addCluster} = await import('../../lib/fleet/index.js')
+    const {addCluster} = await import('../../lib/flows/cluster-add-run.js')
     const r = await addCluster(inv, {
       cluster: {
         name: args.name,

@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
-import type {RemoveResult} from '../../lib/fleet/index.js'
+import type {RemoveResult} from '../../lib/flows/cluster-remove-run.js'
 
 export default class ClusterRemove extends BaseCommand {
   static override summary = 'Remove an edge cluster from the fleet (cluster add in reverse).'
@@ -29,7 +29,7 @@ Rerun to finish after a failure; --dry-run prints the steps.`
   async run(): Promise<RemoveResult> {
     const {args, flags} = await this.parse(ClusterRemove)
     const inv = this.loadInventory(flags.config)
-    const {removeCluster} = await import('../../lib/fleet/index.js')
+    const {removeCluster} = await import('../../lib/flows/cluster-remove-run.js')
     const r = await removeCluster(inv, args.name, {
       resetNodes: flags['reset-nodes'],
       dryRun: flags['dry-run'],

@@ -27,7 +27,7 @@ to sync (unless --no-sync). --dry-run shows the diff only.`
   async run(): Promise<ChangeResult> {
     const {args, flags} = await this.parse(ConfigSet)
     const inv = this.loadInventory(flags.config)
-    const {configSet, formatChange} = await import('../../lib/fleet/index.js')
+    const [{configSet}, {formatChange}] = await Promise.all([import('../../lib/flows/change-run.js'), import('../../lib/fleet/change.js')])
     const r = await configSet(inv, args.path, args.value, {
       ...this.changeOptions(flags),
       allowOvercommit: flags['allow-overcommit'],

@@ -3,7 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
-import type {NodeAddResult} from '../../lib/lifecycle/node.js'
+import type {NodeAddResult} from '../../lib/flows/node-run.js'
 
 export default class NodeAdd extends BaseCommand {
   static override summary = 'Add a node to a cluster: inventory entry, preflight, install and join, Ready, labels.'
@@ -35,7 +35,7 @@ to the cluster's last node. Passwords are never flags (OBSCTL_SSH_PASSWORD / OBS
   async run(): Promise<NodeAddResult> {
     const {args, flags} = await this.parse(NodeAdd)
     const inv = this.loadInventory(flags.config)
-    const {addNode} = await import('../../lib/lifecycle/node.js')
+    const {addNode} = await import('../../lib/flows/node-run.js')
     const r = await addNode(inv, {
       cluster: args.cluster,
       host: flags.host,

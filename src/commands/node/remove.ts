@@ -3,7 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
-import type {NodeRemoveResult} from '../../lib/lifecycle/node.js'
+import type {NodeRemoveResult} from '../../lib/flows/node-run.js'
 
 export default class NodeRemove extends BaseCommand {
   static override summary = 'Remove a node from a cluster: cordon, drain, kubeadm reset, delete the Node, remove it from the inventory.'
@@ -32,7 +32,7 @@ cluster's first control plane and its only node cannot be removed (obsctl cluste
   async run(): Promise<NodeRemoveResult> {
     const {args, flags} = await this.parse(NodeRemove)
     const inv = this.loadInventory(flags.config)
-    const {removeNode} = await import('../../lib/lifecycle/node.js')
+    const {removeNode} = await import('../../lib/flows/node-run.js')
     const r = await removeNode(inv, args.cluster, args.node, {
       force: flags.force,
       dryRun: flags['dry-run'],

@@ -3,7 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import {serviceFlags} from '../../lib/cli/service-flags.js'
-import type {SecretsRotateResult} from '../../lib/kube/secrets-rotate.js'
+import type {SecretsRotateResult} from '../../lib/flows/rotate-run.js'
 
 export default class SecretsRotate extends BaseCommand {
   static override summary = 'Rotate a credential so that it takes effect: Secret, consumer, restarts, then verified (new accepted, old refused).'
@@ -32,7 +32,7 @@ Grafana and OpenSearch are reached as obsctl validate reaches them (--endpoint g
   async run(): Promise<SecretsRotateResult> {
     const {argv, flags} = await this.parse(SecretsRotate)
     const inv = this.loadInventory(flags.config)
-    const [{secretsRotate}, {parseEndpointFlags}] = await Promise.all([import('../../lib/kube/secrets-rotate.js'), import('../../lib/platform/access.js')])
+    const [{secretsRotate}, {parseEndpointFlags}] = await Promise.all([import('../../lib/flows/rotate-run.js'), import('../../lib/platform/access.js')])
     const result = await secretsRotate(inv, {
       credentials: argv as string[],
       kubeconfig: flags.kubeconfig,

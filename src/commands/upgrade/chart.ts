@@ -24,7 +24,7 @@ without --allow-downgrade. --dry-run shows the diff only.`
   async run(): Promise<ChangeResult> {
     const {args, flags} = await this.parse(UpgradeChart)
     const inv = this.loadInventory(flags.config)
-    const {upgradeChart, formatChange} = await import('../../lib/fleet/index.js')
+    const [{upgradeChart}, {formatChange}] = await Promise.all([import('../../lib/flows/change-run.js'), import('../../lib/fleet/change.js')])
     const r = await upgradeChart(inv, args.name, flags.version, {...this.changeOptions(flags), allowDowngrade: flags['allow-downgrade']})
     this.out(formatChange(r))
     return r

@@ -3,7 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
-import type {UpgradeKubernetesResult} from '../../lib/lifecycle/upgrade.js'
+import type {UpgradeKubernetesResult} from '../../lib/flows/upgrade-kubernetes-run.js'
 
 export default class UpgradeKubernetes extends BaseCommand {
   static override summary = 'Upgrade Kubernetes on the clusters (kubeadm): control planes first, then the workers one at a time.'
@@ -34,7 +34,7 @@ inventory is set to VERSION once every cluster runs it. Asks first (--yes); --dr
   async run(): Promise<UpgradeKubernetesResult> {
     const {args, flags} = await this.parse(UpgradeKubernetes)
     const inv = this.loadInventory(flags.config)
-    const {upgradeKubernetes} = await import('../../lib/lifecycle/upgrade.js')
+    const {upgradeKubernetes} = await import('../../lib/flows/upgrade-kubernetes-run.js')
     const r = await upgradeKubernetes(inv, args.version, {
       clusters: flags.cluster,
       dryRun: flags['dry-run'],

@@ -1,15 +1,2 @@
-/** Human formatting shared by commands' views (./views/): tables. */
-import {colorCell, paint, visibleLength} from '../style.js'
-
-/**
- * A left-aligned table. Cells that are a status word (`failed`, `done`, `✔ pass`…) are coloured when the
- * report goes to a terminal (../style.ts); widths count what shows, so columns stay aligned either way.
- */
-export function table(headers: string[], rows: (string | number)[][]): string {
-  const c = paint()
-  const cells = [headers, ...rows.map((r) => r.map((x) => colorCell(String(x), c)))]
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => visibleLength(r[i] ?? ''))))
-  return cells
-    .map((r) => r.map((x, i) => (i === r.length - 1 ? x : x + ' '.repeat(Math.max(0, widths[i]! - visibleLength(x))))).join('  ').trimEnd())
-    .join('\n')
-}
+/** Human formatting shared by commands' views (./views/): tables (the table itself is ../table.ts, which the engine's views use too). */
+export {table} from '../table.js'

@@ -10,7 +10,7 @@
  * Self-contained (no import of schema.ts, which imports this file): its own small field rules.
  */
 import * as z from 'zod'
-import type {FieldPath} from './load.js'
+import type {FieldPath} from './field-path.js'
 import {isDuration} from './units.js'
 
 // the same rules as schema.ts's envName / duration (kept here: schema.ts imports this module)

@@ -7,9 +7,10 @@ import path from 'node:path'
 import {Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Node} from 'yaml'
 import type {z} from 'zod'
 import {errorMessage, fsReason, inputError} from '../errors.js'
+import type {FieldPath} from './field-path.js'
 import {PlatformSchema, type Platform} from './schema.js'
 
-export type FieldPath = (string | number)[]
+export type {FieldPath} from './field-path.js'
 
 export interface Position {
   file: string

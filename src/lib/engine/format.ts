@@ -1,5 +1,5 @@
 /** Human views of plans, runs and the journal (the --json output is the object they are drawn from). */
-import {table} from '../cli/format.js'
+import {table} from '../table.js'
 import type {PlanResult} from './plan.js'
 import type {RunResult} from './result.js'
 import type {StateShowResult} from './plan.js'

@@ -20,9 +20,9 @@ import type {PhaseResult, RunResult} from './result.js'
 import {failureOf} from './failure.js'
 import {StateStore, stateFilePath} from './state.js'
 import {pendingTargets, runTask, type PhaseRunEnv} from './task.js'
-import type {Phase, RunContext, RunSsh, Target, TaskRecord} from './types.js'
+import type {AnyPhase, RendererChoice, RunContext, RunSsh, Target, TaskRecord} from './types.js'
 
-export type RendererChoice = 'auto' | 'default' | 'lines' | 'silent'
+export type {AnyPhase, RendererChoice} from './types.js'
 
 export interface RunOptions {
   inv: LoadedInventory
@@ -57,10 +57,6 @@ export function resolveRenderer(choice: RendererChoice = 'auto'): Exclude<Render
   if (choice !== 'auto') return choice
   return process.stdout.isTTY && !isCI() ? 'default' : 'lines'
 }
-
-/** A phase of any target and report type, as a list of a flow holds them. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list mixes phases of different target/report types; each phase only ever sees its own targets
-export type AnyPhase = Phase<any, any>
 
 export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<RunResult> {
   const started = Date.now()

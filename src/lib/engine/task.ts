@@ -9,9 +9,8 @@ import {failureOf} from './failure.js'
 import {killPoint} from './kill-point.js'
 import {TaskLog, taskLogPath} from './logs.js'
 import type {TaskResult} from './result.js'
-import type {AnyPhase, RendererChoice} from './runner.js'
 import {fingerprintOf, type StateStore} from './state.js'
-import type {RunContext, Target, TaskIO, TaskOutput, TaskRecord} from './types.js'
+import type {AnyPhase, RendererChoice, RunContext, Target, TaskIO, TaskOutput, TaskRecord} from './types.js'
 
 export interface PhaseRunEnv {
   ctx: RunContext

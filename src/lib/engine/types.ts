@@ -7,7 +7,7 @@
 import type {LoadedInventory} from '../config/load.js'
 import type {Platform} from '../config/schema.js'
 // type only: the run's SSH settings travel in the context because every SSH phase shares one pool
-import type {SshSecrets} from '../ssh/pool.js'
+import type {SshSecrets} from '../ssh/types.js'
 
 /** One unit of work in a phase: a node or a cluster (or the whole platform). */
 export interface Target {
@@ -120,6 +120,13 @@ export interface Phase<T extends Target = Target, R = unknown> {
   /** max targets at once (default: all, or the run's --concurrency) */
   concurrency?: number
 }
+
+/** A phase of any target and report type, as a list of a flow holds them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list mixes phases of different target/report types; each phase only ever sees its own targets
+export type AnyPhase = Phase<any, any>
+
+/** How a run shows its progress (resolveRenderer in ./runner.ts turns auto into default or lines). */
+export type RendererChoice = 'auto' | 'default' | 'lines' | 'silent'
 
 export type TaskStatus = 'pending' | 'running' | 'done' | 'failed' | 'interrupted' | 'skipped'
 

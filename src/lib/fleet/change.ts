@@ -1,14 +1,11 @@
 /**
- * The one day-2 change path of `config set` and `upgrade chart` (issue 9 item 5): edit the inventory
- * (dry) → render into the GitOps working copy (dry) → show the rendered diff → confirm → write the
- * inventory → render + commit (a message naming the change) → push → sync. `dryRun` stops after the
- * diff. A rerun after a failure resumes: an inventory already edited is kept and the render, commit,
- * push and sync that did not happen yet are done.
+ * The pieces of the day-2 change path of `config set` and `upgrade chart` (issue 9 item 5; the driver,
+ * which runs the change flow, is ../flows/change-run.ts): the dry render and its diff, the texts shown,
+ * the confirmation, render + commit + push, the push check of a resumed change, and the wait until
+ * Argo CD has seen a commit (the `argocd-refresh` phase).
  */
 import type {LoadedInventory} from '../config/load.js'
 import {gitDir} from '../config/model.js'
-import {parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
-import {compareVersions, semverError} from '../config/validators.js'
 import {canPrompt} from '../prompt.js'
 import type {RendererChoice, RunResult} from '../engine/index.js'
 import {ObsctlError, inputError} from '../errors.js'
@@ -67,7 +64,9 @@ export interface ChangeResult {
   sync?: {ok: boolean; summary: string; run: RunResult} | null
 }
 
-const show = (v: unknown) => (v === undefined ? '(unset)' : typeof v === 'string' ? v : JSON.stringify(v))
+/** A value as the change's messages show it. */
+export const showValue = (v: unknown): string => (v === undefined ? '(unset)' : typeof v === 'string' ? v : JSON.stringify(v))
+const show = showValue
 
 /** Render `inv` into its GitOps working copy in dry-run mode and diff it against what is on disk. */
 export async function previewRender(inv: LoadedInventory, opts: {force?: boolean} = {}): Promise<RenderedDiff> {
@@ -187,134 +186,4 @@ export async function waitForRevision(inv: LoadedInventory, revision: string, o:
     }
     await sleep(o.intervalMs ?? 5000)
   }
-}
-
-/**
- * The change flow (../flows/change.ts): when a commit was pushed, Argo CD refreshes until it has seen
- * it (the working copy's HEAD); then every Application Synced and Healthy.
- */
-export async function runSync(inv: LoadedInventory, o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice'>, command: string, revision?: string): Promise<{ok: boolean; summary: string; run: RunResult}> {
-  if (revision) o.onNotice?.(`waiting for Argo CD to see commit ${revision.slice(0, 12)}`)
-  const {runPhases} = await import('../engine/index.js')
-  const {buildPhases} = await import('../flows/registry.js')
-  const {changePhaseOptions, selectChange} = await import('../flows/change.js')
-  const phases = await buildPhases(selectChange({pushed: Boolean(revision)}), changePhaseOptions(o))
-  const run = await runPhases(phases, {inv, restart: true, renderer: o.renderer, command, kubeconfig: o.kubeconfig})
-  const tasks = run.phases.flatMap((p) => p.tasks)
-  const task = tasks.find((t) => t.status === 'failed' || t.status === 'not-run') ?? tasks.at(-1)
-  return {ok: run.ok, summary: task?.error ?? task?.summary ?? (run.ok ? 'synced' : 'sync failed'), run}
-}
-
-/**
- * The shared path. `edit(dryRun)` makes the inventory edit (setInventoryValue & co.); `title` names
- * the change for the commit; `refuseNoop` makes "nothing to change" an exit-2 error (upgrade chart).
- */
-export async function applyInventoryChange(
-  inv: LoadedInventory,
-  change: {path: string; edit: (dryRun: boolean) => Promise<EditResult & {previous?: unknown; previousIsDefault?: boolean; value?: unknown}>; title: (previous: unknown, value: unknown, inventoryChanged: boolean) => string; refuseNoop?: string; command: string},
-  o: ChangeOptions = {},
-): Promise<ChangeResult> {
-  const dry = await change.edit(true)
-  const next = dry.inventory
-  const render = await previewRender(next, {force: o.force})
-  const renderChanges = render.added.length + render.changed.length + render.removed.length
-  const title = change.title(dry.previous, dry.value, dry.changed)
-  const result: ChangeResult = {
-    title,
-    path: change.path,
-    previous: dry.previous,
-    ...(dry.previousIsDefault ? {previousIsDefault: true} : {}),
-    value: dry.value,
-    inventory: {file: inv.file, changed: dry.changed},
-    render,
-    dryRun: Boolean(o.dryRun),
-    noop: !dry.changed && renderChanges === 0,
-  }
-  // resume: the inventory and the working copy already have the change, but its commit never reached the remote
-  const pending = result.noop && o.push !== false ? await unpushedHead(next) : undefined
-  if (pending) {
-    result.noop = false
-    o.onNotice?.(`the working copy has commit ${pending.slice(0, 12)} that the remote does not have: pushing it`)
-  }
-  if (result.noop && change.refuseNoop) throw inputError(change.refuseNoop, ['nothing was changed'], 'NOOP', result)
-  if (o.dryRun || result.noop) return result
-
-  o.onDiff?.(formatChangeDiff(result))
-  if (!(await confirmOrRefuse(change.command, `${title}: commit${o.push === false ? '' : ' and push'} this change?`, o))) {
-    result.cancelled = true
-    return result
-  }
-  const before = dry.changed ? inv.text : undefined
-  if (dry.changed) {
-    await change.edit(false)
-    o.onNotice?.(`wrote ${inv.file}`)
-  }
-  const message = changeMessage(title, render)
-  const rc = await renderCommitPush(next, message, {push: o.push, force: o.force, command: change.command, before})
-  result.commit = rc.commit
-  result.push = rc.push
-  if (rc.commit) o.onNotice?.(`commit ${rc.commit.sha.slice(0, 12)} ${rc.commit.message}`)
-  if (rc.push) o.onNotice?.(`pushed to ${rc.push.remote} (${rc.push.branch})`)
-  if (o.sync !== false) {
-    result.sync = await runSync(next, o, change.command, rc.push?.commit)
-    if (!result.sync.ok) {
-      const first = result.sync.run.phases[0]?.error
-      throw new ObsctlError(`the change is committed${rc.push ? ' and pushed' : ''}, but the sync did not finish: ${result.sync.summary}`, {
-        code: 'SYNC_FAILED',
-        exitCode: result.sync.run.exitCode || 1,
-        hints: ['obsctl argocd sync waits again', ...(result.sync.run.logsDir ? [`task logs: ${result.sync.run.logsDir}`] : [])],
-        details: {...result, sync: {ok: false, summary: result.sync.summary}, error: first},
-      })
-    }
-  } else result.sync = null
-  return result
-}
-
-/** `obsctl config set PATH VALUE`. */
-export async function configSet(inv: LoadedInventory, rawPath: string, rawValue: string, o: ChangeOptions = {}): Promise<ChangeResult> {
-  if (rawPath.replace(/^\.+|\.+$/g, '') === 'versions.kubernetes') {
-    // nothing renders from it: the clusters run what kubeadm installed, and a new value alone upgrades nothing
-    const want = String(parseValue(rawValue))
-    throw inputError(`versions.kubernetes is the version the clusters run; setting it changes no cluster`, [
-      `obsctl upgrade kubernetes ${want} upgrades the clusters node by node and then records ${want} in the inventory`,
-      'before the first bootstrap, edit versions.kubernetes in the inventory file',
-    ], 'USE_UPGRADE_KUBERNETES')
-  }
-  return applyInventoryChange(
-    inv,
-    {
-      path: rawPath,
-      edit: (dryRun) => setInventoryValue(inv, rawPath, rawValue, {dryRun, allowOvercommit: o.allowOvercommit}),
-      title: (prev, value, changed) => (changed ? `set ${rawPath} ${show(prev)} → ${show(value)}` : `set ${rawPath} = ${show(value)}`),
-      command: 'config set',
-    },
-    o,
-  )
-}
-
-/** `obsctl upgrade chart NAME --version V`. */
-export async function upgradeChart(inv: LoadedInventory, name: string, version: string, o: ChangeOptions = {}): Promise<ChangeResult> {
-  const charts = inv.platform.versions.charts as Record<string, string>
-  if (!Object.hasOwn(charts, name)) {
-    throw inputError(`no chart ${name} in versions.charts of ${inv.file}`, [`charts: ${Object.keys(charts).join(', ')}`], 'UNKNOWN_CHART')
-  }
-  if (!version.trim()) throw inputError('--version is empty', [`e.g. obsctl upgrade chart ${name} --version 1.2.3`], 'BAD_VERSION')
-  const bad = semverError(version, charts[name]!)
-  if (bad) throw inputError(`--version ${bad}`, [`e.g. obsctl upgrade chart ${name} --version ${charts[name]}`, 'chart versions are in the chart repository\'s index (helm search repo --versions)'], 'BAD_VERSION')
-  if (semverError(charts[name]!, charts[name]!) === undefined && compareVersions(version, charts[name]!) < 0 && !o.allowDowngrade) {
-    throw inputError(`--version ${version} is older than ${charts[name]}, the version in ${inv.file}: a chart downgrade can fail on CRDs and stored state`, ['pass --allow-downgrade if you mean it (e.g. to roll back a bad upgrade)'], 'DOWNGRADE')
-  }
-  const path = `versions.charts.${name}`
-  return applyInventoryChange(
-    inv,
-    {
-      path,
-      // quote the version so 1.10 stays the string "1.10"
-      edit: (dryRun) => setInventoryValue(inv, path, JSON.stringify(version), {dryRun, allowOvercommit: o.allowOvercommit}),
-      title: (prev, value, changed) => (changed ? `upgrade ${name} ${show(prev)} → ${show(value)}` : `upgrade ${name} to ${show(value)}`),
-      refuseNoop: `${name} is already at ${charts[name]} and the repository is rendered: nothing to upgrade`,
-      command: 'upgrade chart',
-    },
-    o,
-  )
 }

@@ -1,4 +1,3 @@
 export * from './list.js'
 export * from './change.js'
 export * from './add.js'
-export * from './remove.js'

@@ -2,7 +2,7 @@
  * `obsctl rollback [--to COMMIT]`: undo obsctl's last change in the GitOps repository (or every change
  * after COMMIT) with `git revert`, put the inventory back to the text that went with it (kept in
  * .obsctl/inventory/ and named by the commits' trailers, see trailers.ts), commit, push and let the
- * change flow's sync phase wait for Argo CD.
+ * change flow's sync phase wait for Argo CD (the caller passes it: ../flows/rollback.ts).
  *
  * It refuses (exit 2) rather than guess: commits obsctl did not make after that point (listed),
  * a cluster's addition or removal (more than Git changed: use cluster add/remove), an inventory edited
@@ -35,6 +35,8 @@ export interface RollbackOptions {
   onNotice?: (line: string) => void
   /** what will be done (commits, inventory diff, files), before the confirmation */
   onPlan?: (text: string) => void
+  /** the wait for Argo CD after the push: the change flow's sync, passed by ../flows/rollback.ts (a domain never runs a flow) */
+  runSync?: (next: LoadedInventory, o: Pick<RollbackOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice'>, command: string, revision?: string) => Promise<{ok: boolean; summary: string; run: RunResult}>
 }
 
 export interface CommitInfo {
@@ -267,8 +269,8 @@ async function finish(next: LoadedInventory, result: RollbackResult, o: Rollback
     result.sync = null
     return result
   }
-  const {runSync} = await import('../fleet/change.js')
-  const s: {ok: boolean; summary: string; run: RunResult} = await runSync(next, o, 'rollback', result.push?.commit)
+  if (!o.runSync) throw new ObsctlError('rollback was asked to sync but was given no sync to run', {code: 'NO_SYNC_RUNNER', hints: ['call the rollback of src/lib/flows/rollback.ts, or pass sync: false']})
+  const s = await o.runSync(next, o, 'rollback', result.push?.commit)
   result.sync = {ok: s.ok, summary: s.summary}
   if (!s.ok) {
     throw new ObsctlError(`the rollback is committed${result.push ? ' and pushed' : ''}, but the sync did not finish: ${s.summary}`, {

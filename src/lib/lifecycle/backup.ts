@@ -12,121 +12,20 @@
  * Phases (registered in ../flows/registry.ts): `backup-etcd` (one task per cluster: `etcdctl snapshot
  * save` on its first control-plane node over SSH, `etcdutl snapshot status` and sha256sum there, copied
  * over SFTP and checked against that sha256, encrypted, uploaded), `backup-state` (the obsctl files and
- * the manifest); `restore-etcd` is in ./restore.ts, the node side in ./etcd-node.ts.
+ * the manifest); `restore-etcd` is in ./restore.ts, the node side in ./etcd-node.ts, the objects and
+ * their reading back in ./backup-store.ts.
  */
-import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
-import type {Readable} from 'node:stream'
 import {findCluster, firstControlPlane, nodeName, obsctlDir} from '../config/model.js'
-import type {Cluster, Platform} from '../config/schema.js'
+import type {Cluster} from '../config/schema.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
-import type {S3Credentials, S3Session} from '../s3/client.js'
-import {decrypt, encrypt, ENVELOPE} from './envelope.js'
+import {backupBucket, backupS3, listObjects, objectKey, putObject, sha256, snapshotName, type BackupManifest, type BackupS3Options, type EtcdSnapshotMeta, type StateFileEntry} from './backup-store.js'
+import {encrypt, ENVELOPE} from './envelope.js'
 import {WORK_DIR, connOf, fetchRootFile, takeSnapshot} from './etcd-node.js'
 import {rootRun} from './static-pods.js'
-
-export const BACKUP_PREFIX = '_obsctl/'
-
-export const backupBucket = (p: Platform) => p.s3.buckets.backups.name
-export const objectKey = (id: string, name: string) => `${BACKUP_PREFIX}${id}/${name}`
-export const snapshotName = (cluster: string) => `${cluster}.etcd.db`
-
-/** 20261202T115300Z: sortable, safe in an object name. */
-export function newBackupId(at = new Date()): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
-}
-
-export function checkBackupId(id: string): string {
-  if (!/^\d{8}T\d{6}Z$/.test(id)) throw inputError(`backup id ${id}: expected an id such as 20261202T115300Z`, ['obsctl backup list shows the ids'], 'BAD_BACKUP_ID')
-  return id
-}
-
-export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
-
-export interface EtcdSnapshotMeta {
-  id: string
-  cluster: string
-  node: string
-  host: string
-  createdAt: string
-  /** bytes of the snapshot (before encryption) */
-  size: number
-  sha256: string
-  /** `etcdutl snapshot status -w json` */
-  etcd: {hash?: number; revision?: number; totalKey?: number; totalSize?: number; version?: string}
-  encryption: typeof ENVELOPE
-}
-
-export interface BackupManifest {
-  id: string
-  createdAt: string
-  clusters: string[]
-  files: string[]
-  keyEnv: string
-  encryption: typeof ENVELOPE
-}
-
-// ---------------------------------------------------------------------------------------------
-// S3
-
-/** Options every backup phase shares: where S3 is and the secrets resolved before the run (memory only). */
-export interface BackupS3Options {
-  /** --ca-file (else s3.caFile) */
-  caFile?: string
-  /** per S3 request (default 600 s: snapshots are large) */
-  timeoutSeconds?: number
-  /** resolved by the command; else env vars or a prompt */
-  credentials?: S3Credentials
-  /** the backup encryption secret (from the env var; never journaled) */
-  secret: string
-}
-
-export function backupS3(ctx: RunContext, o: BackupS3Options): Promise<S3Session> {
-  return ctx.resources.getOrCreate<S3Session>(
-    'backup.s3',
-    async () => (await import('../s3/phases.js')).connectS3(ctx.inv, {caFile: o.caFile, timeoutSeconds: o.timeoutSeconds ?? 600, credentials: o.credentials, signal: ctx.signal}),
-    (s) => s.close(),
-  )
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const c of stream) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
-}
-
-export async function putObject(session: S3Session, bucket: string, key: string, body: Buffer, contentType = 'application/octet-stream'): Promise<void> {
-  await session.call(`upload s3://${bucket}/${key}`, (c) => c.putObject(bucket, key, body, body.length, {'Content-Type': contentType}))
-}
-
-export async function getObject(session: S3Session, bucket: string, key: string): Promise<Buffer> {
-  return session.call(`download s3://${bucket}/${key}`, async (c) => readAll(await c.getObject(bucket, key)))
-}
-
-export interface ObjectInfo {
-  name: string
-  size: number
-  lastModified?: string
-}
-
-export async function listObjects(session: S3Session, bucket: string, prefix: string): Promise<ObjectInfo[]> {
-  return session.call(`list s3://${bucket}/${prefix}`, async (c) => {
-    if (!(await c.bucketExists(bucket))) throw inputError(`bucket ${bucket} does not exist`, ['obsctl s3 setup creates it (s3.buckets.backups)'], 'S3_NO_BUCKET')
-    const out: ObjectInfo[] = []
-    await new Promise<void>((resolve, reject) => {
-      const s = c.listObjectsV2(bucket, prefix, true)
-      s.on('data', (i: {name?: string; size?: number; lastModified?: Date}) => {
-        if (i.name) out.push({name: i.name, size: i.size ?? 0, lastModified: i.lastModified?.toISOString()})
-      })
-      s.on('error', reject)
-      s.on('end', () => resolve())
-    })
-    return out
-  })
-}
 
 // ---------------------------------------------------------------------------------------------
 // backup-etcd
@@ -211,13 +110,6 @@ export interface BackupStateReport {
   manifest: string
 }
 
-interface StateFileEntry {
-  /** relative to the inventory's folder (absolute when outside it) */
-  path: string
-  mode: number
-  data: string
-}
-
 /** obsctl's side of the platform: the inventory, .obsctl/pki/*, known_hosts. */
 export function stateFiles(ctx: Pick<RunContext, 'inv' | 'platform'>, knownHostsFile?: string): {file: string; rel: string}[] {
   const dir = ctx.inv.dir
@@ -255,54 +147,4 @@ export function backupStatePhase(o: BackupStateOptions): Phase<Target, BackupSta
       return {summary: `${files.length} files; manifest ${mName} (clusters: ${clusters.join(', ') || 'none'})`, report: {id: o.id, files: manifest.files, clusters, manifest: mName}}
     },
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// list and read back
-
-export interface BackupEntry {
-  id: string
-  createdAt?: string
-  /** manifest.json is there: every phase of `backup create` finished */
-  complete: boolean
-  clusters: string[]
-  files: string[]
-  bytes: number
-}
-
-export function groupBackups(objects: ObjectInfo[], manifests: Map<string, BackupManifest>): BackupEntry[] {
-  const by = new Map<string, ObjectInfo[]>()
-  for (const o of objects) {
-    const m = new RegExp(`^${BACKUP_PREFIX}([^/]+)/`).exec(o.name)
-    if (!m) continue
-    by.set(m[1]!, [...(by.get(m[1]!) ?? []), o])
-  }
-  return [...by.entries()]
-    .map(([id, objs]) => {
-      const man = manifests.get(id)
-      const clusters = objs.map((x) => /\/([^/]+)\.etcd\.json$/.exec(x.name)?.[1]).filter((x): x is string => Boolean(x)).sort()
-      return {id, createdAt: man?.createdAt ?? objs.map((x) => x.lastModified).sort()[0], complete: Boolean(man), clusters, files: man?.files ?? [], bytes: objs.reduce((a, x) => a + x.size, 0)}
-    })
-    .sort((a, b) => (a.id < b.id ? 1 : -1))
-}
-
-/** The obsctl files of a backup, decrypted (for a rebuild of obsctl's side; also what the tests compare). */
-export async function readStateFiles(session: S3Session, p: Platform, id: string, secret: string): Promise<{path: string; mode: number; data: Buffer}[]> {
-  const name = objectKey(id, 'obsctl-state.enc')
-  const plain = await decrypt(await getObject(session, backupBucket(p), name), secret, name)
-  return (JSON.parse(plain.toString('utf8')) as {files: StateFileEntry[]}).files.map((f) => ({path: f.path, mode: f.mode, data: Buffer.from(f.data, 'base64')}))
-}
-
-/** A cluster's snapshot in a backup, decrypted and checked against its recorded sha256. */
-export async function readSnapshot(session: S3Session, p: Platform, id: string, cluster: string, secret: string): Promise<{meta: EtcdSnapshotMeta; data: Buffer}> {
-  const bucket = backupBucket(p)
-  const have = await listObjects(session, bucket, objectKey(id, ''))
-  if (have.length === 0) throw inputError(`no backup ${id} in s3://${bucket}/${BACKUP_PREFIX}`, ['obsctl backup list shows the backups'], 'BACKUP_NOT_FOUND')
-  const metaKey = objectKey(id, `${cluster}.etcd.json`)
-  if (!have.some((x) => x.name === metaKey)) throw inputError(`backup ${id} has no etcd snapshot of ${cluster}`, ['obsctl backup list shows which clusters each backup holds'], 'BACKUP_NO_CLUSTER')
-  const meta = JSON.parse((await getObject(session, bucket, metaKey)).toString('utf8')) as EtcdSnapshotMeta
-  const encName = objectKey(id, `${snapshotName(cluster)}.enc`)
-  const data = await decrypt(await getObject(session, bucket, encName), secret, encName)
-  if (sha256(data) !== meta.sha256) throw new ObsctlError(`the snapshot in ${encName} does not match its recorded sha256`, {code: 'CHECKSUM'})
-  return {meta, data}
 }

@@ -9,7 +9,7 @@ import type {ClusterNode} from '../config/schema.js'
 import type {RunContext} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
 import {shQuote, type SshConnection} from '../ssh/connection.js'
-import type {EtcdSnapshotMeta} from './backup.js'
+import type {EtcdSnapshotMeta} from './backup-store.js'
 import {rootRun} from './static-pods.js'
 
 /** kubeadm's etcd client credentials on a control-plane node (the health check's client certificate) */

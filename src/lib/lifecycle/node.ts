@@ -1,9 +1,8 @@
 /**
- * `obsctl node add` and `obsctl node remove`: the inventory edit and one engine run of a flow
- * (../flows/node-add.ts, ../flows/node-remove.ts) built from registered phases.
+ * The phases of `obsctl node add` and `obsctl node remove` (the drivers, with the inventory edit and the
+ * engine run, are in ../flows/node-run.ts; the flows in ../flows/node-add.ts and ../flows/node-remove.ts).
  *
- * node add: the node is appended to its cluster in the inventory (lint first: exit 2, nothing written,
- * when it would be invalid; a rerun finds it there and resumes), then `preflight` and `nodes` (the
+ * node add: after the inventory edit, `preflight` and `nodes` (the
  * install phases of bootstrap, limited to this host: a fresh join token is read from the first control
  * plane and travels in a 0600 file, never in argv or a log) and `node-labels` (Ready through the API,
  * its labels).
@@ -13,13 +12,11 @@
  * `node-reset` (`kubeadm reset -f` over SSH), `node-delete` (the Node object), `node-forget` (the
  * inventory entry, last: a rerun after a failure finishes the job).
  */
-import type {LoadedInventory} from '../config/load.js'
-import {findCluster, firstControlPlane, nodeName} from '../config/model.js'
+import {findCluster, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode} from '../config/schema.js'
-import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import {runClusters} from '../engine/options.js'
-import type {Phase, RunContext, RunSsh, Target} from '../engine/types.js'
-import {ObsctlError, errorMessage, inputError} from '../errors.js'
+import type {Phase, RunContext, Target} from '../engine/types.js'
+import {ObsctlError, errorMessage} from '../errors.js'
 
 const kubeOf = async (ctx: RunContext, cluster: string) => (await import('../kube/run.js')).kubeForCluster(ctx, cluster)
 const drainLib = () => import('../kube/drain.js')
@@ -237,143 +234,4 @@ export function nodeForgetPhase(o: NodeRemovalOptions): Phase<HostTarget, {remov
       return {summary: `removed from ${inv.file}`, report: {removed: true}}
     },
   }
-}
-
-// ------------------------------------------------------------------------------------------ the commands' functions
-
-interface RunSettings {
-  dryRun?: boolean
-  restart?: boolean
-  kubeconfig?: string
-  renderer?: RendererChoice
-  onEvent?: RunEventSink
-  ssh?: RunSsh
-  /** let the engine handle SIGINT/SIGTERM (default true; tests turn it off) */
-  handleSignals?: boolean
-  /** --timeout: install and Ready (seconds) */
-  timeoutSeconds?: number
-  /** poll interval of readiness and drains (tests) */
-  pollMs?: number
-}
-
-export interface NodeAddOptions extends RunSettings {
-  cluster: string
-  host: string
-  role: 'worker' | 'control-plane'
-  name?: string
-  user?: string
-  port?: number
-  cpu?: string
-  memory?: string
-}
-
-export interface NodeAddResult {
-  cluster: string
-  host: string
-  node: string
-  role: 'worker' | 'control-plane'
-  dryRun: boolean
-  inventory: {file: string; added: boolean}
-  run: RunResult
-  ok: boolean
-}
-
-export async function addNode(inv: LoadedInventory, o: NodeAddOptions): Promise<NodeAddResult> {
-  const c = findCluster(inv.platform, o.cluster)
-  if (!c) throw inputError(`no cluster ${o.cluster} in ${inv.file}`, ['obsctl cluster list shows the clusters; obsctl cluster add creates one'], 'NOT_FOUND')
-  const elsewhere = inv.platform.clusters.find((x) => x.name !== c.name && x.nodes.some((n) => n.host === o.host))
-  if (elsewhere) throw inputError(`${o.host} is a node of ${elsewhere.name}`, [`obsctl node remove ${elsewhere.name} ${o.host} first`], 'EXISTS')
-  const present = c.nodes.find((n) => n.host === o.host)
-  const roles = o.role === 'control-plane' ? ['control-plane'] : ['worker']
-  if (present && present.roles.includes('control-plane') !== (o.role === 'control-plane')) {
-    throw inputError(`${o.host} is already in ${c.name} with roles [${present.roles.join(', ')}]`, ['--role must match the inventory entry; to change a role, remove the node and add it again'], 'EXISTS')
-  }
-  let next = inv
-  const {setInventoryValue} = await import('../config/edit.js')
-  if (!present) {
-    const like = c.nodes.at(-1)!
-    const entry: Record<string, unknown> = {host: o.host}
-    if (o.port) entry.port = o.port
-    if (o.user) entry.user = o.user
-    if (o.name) entry.name = o.name
-    entry.roles = roles
-    entry.cpu = o.cpu ?? like.cpu
-    entry.memory = o.memory ?? like.memory
-    // a node adds capacity: it never makes the requests exceed what is declared
-    next = (await setInventoryValue(inv, `clusters.${c.name}.nodes[${c.nodes.length}]`, JSON.stringify(entry), {dryRun: o.dryRun, allowOvercommit: true})).inventory
-  }
-  const host = o.host
-  const node = nodeName(findCluster(next.platform, c.name)!.nodes.find((n) => n.host === host)!)
-  const {buildPhases} = await import('../flows/registry.js')
-  const {NODE_ADD_PHASES, nodeAddPhaseOptions} = await import('../flows/node-add.js')
-  const phases = await buildPhases(NODE_ADD_PHASES, nodeAddPhaseOptions({host, timeoutSeconds: o.timeoutSeconds, pollMs: o.pollMs}))
-  const {runPhases} = await import('../engine/index.js')
-  const run = await runPhases(phases, {
-    inv: next,
-    clusters: [c.name],
-    dryRun: o.dryRun,
-    restart: o.restart,
-    kubeconfig: o.kubeconfig,
-    renderer: o.renderer,
-    onEvent: o.onEvent,
-    ssh: o.ssh,
-    handleSignals: o.handleSignals,
-    command: `node add ${c.name} --host ${host}`,
-  })
-  return {cluster: c.name, host, node, role: o.role, dryRun: Boolean(o.dryRun), inventory: {file: inv.file, added: !present}, run, ok: run.ok}
-}
-
-export interface NodeRemoveOptions extends RunSettings {
-  force?: boolean
-  yes?: boolean
-  drainTimeoutSeconds?: number
-  confirm?: (question: string) => Promise<boolean>
-}
-
-export interface NodeRemoveResult {
-  cluster: string
-  node: string
-  host?: string
-  dryRun: boolean
-  /** not in the inventory: removed already */
-  absent?: boolean
-  run?: RunResult
-  ok: boolean
-}
-
-export async function removeNode(inv: LoadedInventory, cluster: string, which: string, o: NodeRemoveOptions = {}): Promise<NodeRemoveResult> {
-  const c = findCluster(inv.platform, cluster)
-  if (!c) throw inputError(`no cluster ${cluster} in ${inv.file}`, ['obsctl cluster list shows the clusters'], 'NOT_FOUND')
-  const n = c.nodes.find((x) => nodeName(x) === which || x.host === which)
-  if (!n) return {cluster, node: which, dryRun: Boolean(o.dryRun), absent: true, ok: true}
-  if (c.nodes.length === 1) throw inputError(`${which} is the only node of ${cluster}`, [`obsctl cluster remove ${cluster} removes the cluster`], 'LAST_NODE')
-  if (firstControlPlane(c) === n) {
-    throw inputError(`${which} is the first control plane of ${cluster} (obsctl reads admin.conf and join tokens from it)`, ['remove the other nodes first, or the whole cluster: obsctl cluster remove'], 'FIRST_CONTROL_PLANE')
-  }
-  const {removeInventoryValue} = await import('../config/edit.js')
-  await removeInventoryValue(inv, `clusters.${cluster}.nodes[${c.nodes.indexOf(n)}]`, {dryRun: true, allowOvercommit: true})
-  const {buildPhases} = await import('../flows/registry.js')
-  const {NODE_REMOVE_PHASES, nodeRemovePhaseOptions} = await import('../flows/node-remove.js')
-  const phases = await buildPhases(NODE_REMOVE_PHASES, nodeRemovePhaseOptions({cluster: c, node: n, force: o.force, drainTimeoutSeconds: o.drainTimeoutSeconds, pollMs: o.pollMs}))
-  if (!o.dryRun) {
-    const {confirmOrRefuse} = await import('../fleet/change.js')
-    const question = `remove ${nodeName(n)} (${n.host}) from ${cluster}:\n${phases.map((p, i) => `  ${i + 1}. ${p.title}`).join('\n')}\nGo ahead?`
-    if (!(await confirmOrRefuse('node remove', question, o, 'or --dry-run to see what would be done'))) {
-      return {cluster, node: nodeName(n), host: n.host, dryRun: false, ok: false}
-    }
-  }
-  const {runPhases} = await import('../engine/index.js')
-  const run = await runPhases(phases, {
-    inv,
-    clusters: [cluster],
-    dryRun: o.dryRun,
-    restart: true,
-    kubeconfig: o.kubeconfig,
-    renderer: o.renderer,
-    onEvent: o.onEvent,
-    ssh: o.ssh,
-    handleSignals: o.handleSignals,
-    command: `node remove ${cluster} ${which}`,
-  })
-  return {cluster, node: nodeName(n), host: n.host, dryRun: Boolean(o.dryRun), run, ok: run.ok}
 }

@@ -11,7 +11,7 @@ import type {LoadedInventory} from '../config/load.js'
 import type {Platform} from '../config/schema.js'
 import {fsReason, inputError} from '../errors.js'
 import {httpUrlError, redactUrl} from '../config/validators.js'
-import type {S3Credentials, S3Session} from '../s3/client.js'
+import type {S3Credentials, S3Session} from './s3.js'
 import {SERVICE_KEYS, podProxyPath} from './catalogue.js'
 import {opensearchCredentials, platformCaPem, s3Credentials, type OpenSearchCredentials} from './credentials.js'
 import {apiServerClient, directClient, viaApiServer, type HttpClient, type HttpResponse} from './http.js'
@@ -109,7 +109,7 @@ export async function openPlatform(inv: LoadedInventory, o: PlatformOptions = {}
   const listBucketPrefixes = async (bucket: string): Promise<string[]> => {
     if (s3Creds instanceof Error) throw s3Creds
     const creds = s3Creds
-    s3 ??= import('../s3/client.js').then((mod) => mod.openS3(inv, creds, {caFile: o.caFile, timeoutSeconds: Math.ceil(timeoutMs / 1000)}))
+    s3 ??= import('./s3.js').then((mod) => mod.openS3(inv, creds, {caFile: o.caFile, timeoutSeconds: Math.ceil(timeoutMs / 1000)}))
     const session = await s3
     return session.call(`list bucket ${bucket}`, async (c) => {
       const prefixes: string[] = []

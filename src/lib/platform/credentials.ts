@@ -4,7 +4,7 @@ import path from 'node:path'
 import {obsctlDir} from '../config/model.js'
 import type {Platform} from '../config/schema.js'
 import {canPrompt, prompter} from '../prompt.js'
-import type {S3Credentials} from '../s3/client.js'
+import type {S3Credentials} from './s3.js'
 import {CREDENTIAL_ENV} from './catalogue.js'
 
 export interface OpenSearchCredentials {
@@ -26,7 +26,7 @@ export async function opensearchCredentials(prompt: boolean): Promise<OpenSearch
 
 /** S3 keys (environment or prompt, as `s3 setup` resolves them); an Error says why there are none. */
 export async function s3Credentials(platform: Platform): Promise<S3Credentials | Error> {
-  const {resolveCredentials} = await import('../s3/client.js')
+  const {resolveCredentials} = await import('./s3.js')
   try {
     return await resolveCredentials(platform)
   } catch (e) {

@@ -5,12 +5,12 @@
 import type {LoadedInventory} from '../config/load.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import {dryRunReport, wantedBuckets, type BucketReport} from './buckets.js'
-import {resolveCaFile, resolveCredentials, type S3ConnectOptions, type S3Credentials} from './client.js'
+import {resolveCaFile, resolveCredentials, type S3ConnectOptions, type S3Credentials} from '../platform/s3.js'
 import {bucketsPhase} from './phases.js'
 
 export * from './buckets.js'
-export {openS3, parseEndpoint, resolveCaFile, resolveCredentials, translateS3Error, isNotImplemented} from './client.js'
-export type {S3ConnectOptions, S3Credentials, S3Endpoint, S3Session} from './client.js'
+export {openS3, parseEndpoint, resolveCaFile, resolveCredentials, translateS3Error, isNotImplemented} from '../platform/s3.js'
+export type {S3ConnectOptions, S3Credentials, S3Endpoint, S3Session} from '../platform/s3.js'
 export {bucketsPhase, connectS3, type BucketTarget, type BucketsPhaseOptions} from './phases.js'
 
 export interface S3SetupOptions extends S3ConnectOptions {

@@ -5,7 +5,7 @@
  */
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {bucketFingerprint, bucketIsDone, describeBucket, ensureBucket, inStateReport, wantedBuckets, type BucketReport, type WantedBucket} from './buckets.js'
-import {openS3, resolveCredentials, type S3Credentials, type S3Session} from './client.js'
+import {openS3, resolveCredentials, type S3Credentials, type S3Session} from '../platform/s3.js'
 import {ObsctlError} from '../errors.js'
 
 export interface BucketTarget extends Target {

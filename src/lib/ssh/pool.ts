@@ -14,6 +14,9 @@ import type {RunContext} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {prompter} from '../prompt.js'
 import {SshConnection} from './connection.js'
+import type {Credentials, SshSecrets} from './types.js'
+
+export type {Credentials, SshSecrets} from './types.js'
 
 export const ENV_SSH_PASSWORD = 'OBSCTL_SSH_PASSWORD'
 export const ENV_SUDO_PASSWORD = 'OBSCTL_SUDO_PASSWORD'
@@ -35,25 +38,12 @@ export interface PoolOptions {
   secrets?: SshSecrets
 }
 
-/** Credentials and sudo password, resolved once (never persisted, never logged). */
-export interface SshSecrets {
-  credentials: Credentials
-  sudoPassword?: string
-}
-
 export function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p
 }
 
 async function promptSecret(message: string, answers: string[]): Promise<string> {
   return prompter(answers).password({message})
-}
-
-export interface Credentials {
-  privateKey?: Buffer
-  passphrase?: string
-  agent?: string
-  password?: string
 }
 
 export class SshPool {

@@ -1,6 +1,7 @@
 /** The human form of `obsctl status`: one row per cluster, then what is wrong, one line each. */
-import {table} from '../cli/format.js'
-import type {ClusterStatus, FleetStatus, Freshness, ProbeError} from './index.js'
+import {ICONS} from '../checks/render.js'
+import {table} from '../table.js'
+import type {ClusterStatus, FleetStatus, Freshness, ProbeError} from './types.js'
 
 /** 42s, 5m, 3h, 2d (rounded down) */
 export function formatAge(seconds: number): string {
@@ -62,7 +63,7 @@ function problems(s: FleetStatus): string[] {
 export function formatStatus(s: FleetStatus): string {
   const lines = [table(['CLUSTER', 'ROLE', 'NODES', 'APPS', 'METRICS', 'LOGS', 'CERTS', 'VALIDATED', 'STATUS'], s.clusters.map(row))]
   const why = problems(s)
-  if (why.length) lines.push('', ...why.map((w) => `  ✖ ${w}`))
+  if (why.length) lines.push('', ...why.map((w) => `  ${ICONS.fail} ${w}`))
   const v = s.validation
   const last = v
     ? `last validation ${formatAge(v.ageSeconds)} ago: ${v.summary.pass} passed, ${v.summary.warn} warnings, ${v.summary.fail} failed${v.failed.length ? ` (${v.failed.join(', ')})` : ''}`

@@ -2,7 +2,7 @@
 import YAML from 'yaml'
 import {GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import type {Kube} from '../../platform/index.js'
-import {OPENSEARCH_ADMIN_USER, fluentbitPasswordFor, fluentbitUser, liveValue, type SecretValues} from './catalogue.js'
+import {OPENSEARCH_ADMIN_USER, fluentbitPasswordFor, fluentbitUser, liveValue, type SecretValues} from './shared.js'
 
 const META = (type: string) => ({_meta: {type, config_version: 2}})
 

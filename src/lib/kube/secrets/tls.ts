@@ -7,7 +7,9 @@ import {centralCluster, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from 
 import type {Platform} from '../../config/schema.js'
 import {SERVICES} from '../../platform/index.js'
 import type {Kube} from '../../platform/index.js'
-import {decoded, isManaged, type SecretObject} from './catalogue.js'
+import {decoded, isManaged, type SecretObject, type TlsMaterial, type TlsResolution} from './shared.js'
+
+export type {TlsMaterial, TlsResolution} from './shared.js'
 
 export const TLS_SECRET_TYPE = 'kubernetes.io/tls'
 
@@ -19,26 +21,6 @@ export interface TlsSecretSpec {
   hosts: string[]
   commonName: string
   purpose: string
-}
-
-/** TLS material of one Secret (PEM), in memory only. */
-export interface TlsMaterial {
-  crt: string
-  key: string
-  ca: string
-}
-
-export interface TlsResolution {
-  namespace: string
-  name: string
-  /** kept: the user's own Secret (no managed-by label), left alone; reused: obsctl's, still right; issued: new this run */
-  origin: 'kept' | 'reused' | 'issued'
-  /** why a certificate was issued (hosts and dates only) */
-  reason?: string
-  /** kept: the live Secret's keys (names only) */
-  keys?: string[]
-  /** reused / issued: what the Secret gets */
-  material?: TlsMaterial
 }
 
 /** The host part of a URL (IPv6 without brackets). */

@@ -52,7 +52,7 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
   const p = inv.platform
   let s3 = opts.s3
   if (!s3) {
-    const {resolveCredentials} = await import('../../s3/client.js')
+    const {resolveCredentials} = await import('../../platform/s3.js')
     s3 = await resolveCredentials(p)
   }
   const alerting = alertingValues(inv)

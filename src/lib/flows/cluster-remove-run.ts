@@ -1,7 +1,7 @@
 /**
  * `cluster remove NAME [--reset-nodes]` (issue 9 item 3): `cluster add` undone in reverse, as one
- * engine run (lock, per-task logs) of the cluster remove flow (../flows/cluster-remove.ts; the phases
- * are in ./phases.ts): its Argo CD Applications on central, its cluster Secret (and the
+ * engine run (lock, per-task logs) of the cluster remove flow (./cluster-remove.ts; the phases
+ * are in ../fleet/phases.ts): its Argo CD Applications on central, its cluster Secret (and the
  * scrape Secret), the GitOps repo re-rendered without it (its files removed; commit + push), its
  * kubeconfig entries; `kubeadm reset -f` on its nodes only with --reset-nodes; the inventory last.
  * Every step checks before it acts, so a rerun after a failure finishes the job.
@@ -12,9 +12,9 @@ import {removeClusterFromInventory} from '../config/edit.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
-import {clusterRemovePhaseOptions, selectClusterRemove} from '../flows/cluster-remove.js'
-import {confirmOrRefuse} from './change.js'
-import type {RemoveKubeconfigReport, RemoveRenderReport, RevokeOpensearchReport, RevokeTokensReport} from './phases.js'
+import {confirmOrRefuse} from '../fleet/change.js'
+import type {RemoveKubeconfigReport, RemoveRenderReport, RevokeOpensearchReport, RevokeTokensReport} from '../fleet/phases.js'
+import {clusterRemovePhaseOptions, selectClusterRemove} from './cluster-remove.js'
 
 export interface RemoveOptions {
   resetNodes?: boolean
@@ -70,7 +70,7 @@ export async function removeCluster(inv: LoadedInventory, name: string, o: Remov
   // the inventory must stay valid without it (fails here, before anything is touched)
   await removeClusterFromInventory(inv, name, {dryRun: true})
 
-  const {buildPhases} = await import('../flows/registry.js')
+  const {buildPhases} = await import('./registry.js')
   const phases = await buildPhases(selectClusterRemove(o), clusterRemovePhaseOptions({cluster: c, push: o.push !== false, force: o.force}))
   const steps = phases.map((p) => p.title)
   const result: RemoveResult = {cluster: name, dryRun: Boolean(o.dryRun), steps, report, ok: false}

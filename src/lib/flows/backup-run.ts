@@ -1,30 +1,19 @@
 /**
- * `obsctl backup create|list|restore`: the backup flows (../flows/backup.ts) as engine runs. The
- * encryption secret comes from the env var the inventory (backup.keyEnv) or --key-env names, and the S3
- * credentials from theirs, both resolved before the progress display and kept in memory only.
+ * `obsctl backup create|restore`: the backup flows (./backup.ts) as engine runs (`backup list` runs no
+ * flow: ../lifecycle/backup-store.ts). The encryption secret comes from the env var the inventory
+ * (backup.keyEnv) or --key-env names, and the S3 credentials from theirs, both resolved before the
+ * progress display and kept in memory only.
  */
 import type {LoadedInventory} from '../config/load.js'
 import {findCluster, selectClusters} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
-import type {S3Credentials} from '../s3/client.js'
-import {backupSecret} from './envelope.js'
-import {refuseMultiControlPlane, type RestoreEtcdReport} from './restore.js'
-import {
-  BACKUP_PREFIX,
-  backupBucket,
-  checkBackupId,
-  getObject,
-  groupBackups,
-  listObjects,
-  newBackupId,
-  objectKey,
-  type BackupEntry,
-  type BackupEtcdReport,
-  type BackupManifest,
-  type BackupStateReport,
-} from './backup.js'
+import type {S3Credentials} from '../platform/s3.js'
+import type {BackupEtcdReport, BackupStateReport} from '../lifecycle/backup.js'
+import {backupBucket, backupCredentials, checkBackupId, newBackupId} from '../lifecycle/backup-store.js'
+import {backupSecret} from '../lifecycle/envelope.js'
+import {refuseMultiControlPlane, type RestoreEtcdReport} from '../lifecycle/restore.js'
 
 export interface BackupRunOptions {
   /** --cluster (default: every cluster) */
@@ -57,10 +46,6 @@ export interface BackupCreateResult {
   run: RunResult
 }
 
-async function credentials(inv: LoadedInventory, o: BackupRunOptions): Promise<S3Credentials> {
-  return o.credentials ?? (await import('../s3/client.js')).resolveCredentials(inv.platform)
-}
-
 const keyEnvOf = (inv: LoadedInventory, o: BackupRunOptions) => o.keyEnv ?? inv.platform.backup.keyEnv
 
 export async function backupCreate(inv: LoadedInventory, o: BackupRunOptions = {}): Promise<BackupCreateResult> {
@@ -69,9 +54,9 @@ export async function backupCreate(inv: LoadedInventory, o: BackupRunOptions = {
   const keyEnv = keyEnvOf(inv, o)
   // bad input first: nothing is touched without a key to encrypt with
   const secret = o.dryRun ? '' : backupSecret(keyEnv)
-  const creds = o.dryRun ? undefined : await credentials(inv, o)
+  const creds = o.dryRun ? undefined : await backupCredentials(inv, o.credentials)
   const id = o.id ?? newBackupId()
-  const [{buildPhases}, {BACKUP_CREATE_PHASES, backupCreatePhaseOptions}, {runPhases, runReports}] = await Promise.all([import('../flows/registry.js'), import('../flows/backup.js'), import('../engine/index.js')])
+  const [{buildPhases}, {BACKUP_CREATE_PHASES, backupCreatePhaseOptions}, {runPhases, runReports}] = await Promise.all([import('./registry.js'), import('./backup.js'), import('../engine/index.js')])
   const phases = await buildPhases(BACKUP_CREATE_PHASES, backupCreatePhaseOptions({id, secret, keyEnv, caFile: o.caFile, timeoutSeconds: o.timeoutSeconds, credentials: creds, knownHostsFile: o.ssh?.knownHostsFile}))
   const run = await runPhases(phases, {inv, dryRun: o.dryRun, restart: true, clusters: o.clusters, ssh: o.ssh, renderer: o.renderer, onEvent: o.onEvent, handleSignals: o.handleSignals, command: `backup create ${id}`})
   return {
@@ -84,29 +69,6 @@ export async function backupCreate(inv: LoadedInventory, o: BackupRunOptions = {
     state: runReports<BackupStateReport>(run, 'backup-state')[0],
     plan: o.dryRun ? run.phases.flatMap((p) => p.tasks.map((t) => ({phase: p.name, target: t.target, description: t.description ?? ''}))) : undefined,
     run,
-  }
-}
-
-export interface BackupListResult {
-  bucket: string
-  prefix: string
-  backups: BackupEntry[]
-}
-
-export async function backupList(inv: LoadedInventory, o: Pick<BackupRunOptions, 'caFile' | 'timeoutSeconds' | 'credentials'> = {}): Promise<BackupListResult> {
-  const {connectS3} = await import('../s3/phases.js')
-  const session = await connectS3(inv, {caFile: o.caFile, timeoutSeconds: o.timeoutSeconds, credentials: await credentials(inv, o)})
-  try {
-    const bucket = backupBucket(inv.platform)
-    const objects = await listObjects(session, bucket, BACKUP_PREFIX)
-    const manifests = new Map<string, BackupManifest>()
-    for (const m of objects.filter((x) => x.name.endsWith('/manifest.json'))) {
-      const man = JSON.parse((await getObject(session, bucket, m.name)).toString('utf8')) as BackupManifest
-      manifests.set(man.id, man)
-    }
-    return {bucket, prefix: BACKUP_PREFIX, backups: groupBackups(objects, manifests)}
-  } finally {
-    session.close()
   }
 }
 
@@ -133,12 +95,12 @@ export async function backupRestore(
   if (!c) throw inputError(`no cluster named ${cluster} in the inventory`, [`clusters: ${inv.platform.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
   refuseMultiControlPlane(c)
   const secret = o.dryRun ? '' : backupSecret(keyEnvOf(inv, o))
-  const creds = o.dryRun ? undefined : await credentials(inv, o)
+  const creds = o.dryRun ? undefined : await backupCredentials(inv, o.credentials)
   if (!o.dryRun && o.confirm) {
     const q = `restore etcd of ${cluster} from backup ${id}: its control plane stops, and everything written to the cluster since ${id} is lost (the current data dir is kept beside it). Go ahead?`
     if (!(await o.confirm(q))) return {id, cluster, dryRun: false, ok: false, exitCode: 1, cancelled: true}
   }
-  const [{buildPhases}, {BACKUP_RESTORE_PHASES, backupRestorePhaseOptions}, {runPhases, runReports}] = await Promise.all([import('../flows/registry.js'), import('../flows/backup.js'), import('../engine/index.js')])
+  const [{buildPhases}, {BACKUP_RESTORE_PHASES, backupRestorePhaseOptions}, {runPhases, runReports}] = await Promise.all([import('./registry.js'), import('./backup.js'), import('../engine/index.js')])
   const phases = await buildPhases(BACKUP_RESTORE_PHASES, backupRestorePhaseOptions({id, secret, caFile: o.caFile, timeoutSeconds: o.timeoutSeconds, credentials: creds, podTimeoutMs: o.podTimeoutMs, pollMs: o.pollMs}))
   const run = await runPhases(phases, {inv, dryRun: o.dryRun, restart: true, clusters: [cluster], ssh: o.ssh, renderer: o.renderer, onEvent: o.onEvent, handleSignals: o.handleSignals, command: `backup restore ${id} --cluster ${cluster}`})
   return {
@@ -153,4 +115,3 @@ export async function backupRestore(
   }
 }
 
-export {objectKey}

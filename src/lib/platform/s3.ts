@@ -1,5 +1,7 @@
 /**
- * The S3 (MinIO) connection: endpoint, credentials, TLS trust and error translation.
+ * The S3 (MinIO) connection: endpoint, credentials, TLS trust and error translation. In the platform layer
+ * because the platform's own access (./access.ts, ./credentials.ts) opens it too; the s3 domain
+ * (../s3/: buckets, lifecycle, versioning) builds on it.
  * `minio` is imported lazily (only when a session opens), so commands that never talk to S3 never load it.
  */
 import {readFileSync} from 'node:fs'

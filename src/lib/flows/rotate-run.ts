@@ -1,13 +1,13 @@
 /**
- * `obsctl secrets rotate`: the `rotate` phase (registered in flows/registry.ts) through the engine (journal,
+ * `obsctl secrets rotate`: the rotation flow (./rotate.ts; its phase is in ../kube/rotate.ts) through the engine (journal,
  * lock, per-task logs). New values are resolved before the engine starts and stay in memory; a dry run
  * resolves where they would come from (names only) and contacts nothing.
  */
 import type {LoadedInventory} from '../config/load.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
-import {buildPhases} from '../flows/registry.js'
-import {ROTATE_PHASES, rotatePhaseOptions} from '../flows/rotate.js'
-import {describeRotation, parseRotatable, resolveRotationValues, rotationSources, type RotatePhaseOptions, type RotateReport} from './rotate.js'
+import {describeRotation, parseRotatable, resolveRotationValues, rotationSources, type RotatePhaseOptions, type RotateReport} from '../kube/rotate.js'
+import {buildPhases} from './registry.js'
+import {ROTATE_PHASES, rotatePhaseOptions} from './rotate.js'
 
 export interface SecretsRotateOptions {
   credentials: string[]

@@ -1,5 +1,5 @@
 /**
- * `obsctl certs check` and `obsctl certs renew`: the certificate flows (../flows/certs.ts) as engine
+ * `obsctl certs check` and `obsctl certs renew`: the certificate flows (./certs.ts) as engine
  * runs (lock, per-task logs, journal). The check always measures again; a certificate that expired,
  * or a node that could not be read, fails it (exit 1); one within WARN_DAYS is a warning.
  */
@@ -10,7 +10,8 @@ import type {RunSsh} from '../engine/types.js'
 import {ExitCode} from '../errors.js'
 import {resolveKubeconfigPath} from '../platform/kube.js'
 import type {KubeconfigClusterReport} from '../kube/phases.js'
-import {WARN_DAYS, recordCerts, type CertsClusterReport, type CertsRenewOptions, type CertsRenewReport} from './certs.js'
+import {WARN_DAYS, recordCerts, type CertsClusterReport, type CertsRenewOptions, type CertsRenewReport} from '../lifecycle/certs.js'
+import type {CertsCheckSummary} from '../lifecycle/certs-format.js'
 
 export interface CertsRunOptions {
   kubeconfig?: string
@@ -22,15 +23,10 @@ export interface CertsRunOptions {
   handleSignals?: boolean
 }
 
-export interface CertsCheckResult {
+export interface CertsCheckResult extends CertsCheckSummary {
   ok: boolean
   exitCode: number
-  warnDays: number
   kubeconfig: string
-  clusters: CertsClusterReport[]
-  /** clusters whose task failed outright */
-  failed: {cluster: string; error: string}[]
-  summary: {ok: number; warn: number; expired: number; error: number}
   run: RunResult
 }
 
@@ -38,8 +34,8 @@ export async function certsCheck(inv: LoadedInventory, o: CertsRunOptions & {now
   // an unknown --cluster is bad input (exit 2) before anything runs
   selectClusters(inv.platform, o.clusters)
   const [{buildPhases}, {CERTS_CHECK_PHASES, certsCheckPhaseOptions}, {runPhases, runReports}] = await Promise.all([
-    import('../flows/registry.js'),
-    import('../flows/certs.js'),
+    import('./registry.js'),
+    import('./certs.js'),
     import('../engine/index.js'),
   ])
   const phases = await buildPhases(CERTS_CHECK_PHASES, certsCheckPhaseOptions({now: o.now}))
@@ -51,26 +47,6 @@ export async function certsCheck(inv: LoadedInventory, o: CertsRunOptions & {now
   if (clusters.length > 0) await recordCerts(inv, clusters)
   const ok = run.ok && summary.expired === 0 && summary.error === 0
   return {ok, exitCode: run.interrupted ? run.exitCode : ok ? ExitCode.ok : ExitCode.failed, warnDays: WARN_DAYS, kubeconfig: resolveKubeconfigPath(o.kubeconfig), clusters, failed, summary, run}
-}
-
-/** The human form: one line per certificate that is not fine, then one line per cluster. */
-export function formatCertsCheck(r: CertsCheckResult, verbose = false): string {
-  const lines: string[] = []
-  for (const c of r.clusters) {
-    const s = c.soonest
-    lines.push(`${c.cluster}: ${c.status.toUpperCase()}${s ? ` — soonest ${s.name} on ${s.where}: ${s.daysLeft} days (${s.notAfter.slice(0, 10)})` : ''}`)
-    for (const n of c.nodes) {
-      if (n.error) lines.push(`  ✖ ${n.node}: ${n.error}`)
-      for (const x of n.certs) if (verbose || x.status !== 'ok') lines.push(`  ${x.status === 'expired' ? '✖ EXPIRED' : x.status === 'warn' ? '! expires soon' : '✓'} ${n.node} ${x.name}: ${x.daysLeft} days (until ${x.notAfter})`)
-    }
-    const k = c.kubeconfig
-    if (k.error) lines.push(`  ✖ kubeconfig: ${k.error}`)
-    else if (k.cert && (verbose || k.cert.status !== 'ok')) lines.push(`  ${k.cert.status === 'expired' ? '✖ EXPIRED' : k.cert.status === 'warn' ? '! expires soon' : '✓'} kubeconfig ${k.user}: ${k.cert.daysLeft} days (until ${k.cert.notAfter})`)
-  }
-  for (const f of r.failed) lines.push(`${f.cluster}: ERROR — ${f.error}`)
-  const {ok, warn, expired, error} = r.summary
-  lines.push('', `${ok} ok, ${warn} expiring within ${r.warnDays} days, ${expired} expired, ${error} not measured${expired + warn > 0 ? ' → obsctl certs renew --cluster NAME' : ''}`)
-  return lines.join('\n')
 }
 
 export interface CertsRenewResult {
@@ -88,8 +64,8 @@ export async function certsRenew(inv: LoadedInventory, o: CertsRunOptions & Cert
   // an unknown --cluster is bad input (exit 2) before anything runs
   selectClusters(inv.platform, o.clusters)
   const [{buildPhases}, {CERTS_RENEW_PHASES, certsRenewPhaseOptions}, {runPhases, runReports}] = await Promise.all([
-    import('../flows/registry.js'),
-    import('../flows/certs.js'),
+    import('./registry.js'),
+    import('./certs.js'),
     import('../engine/index.js'),
   ])
   const phases = await buildPhases(CERTS_RENEW_PHASES, certsRenewPhaseOptions({podTimeoutMs: o.podTimeoutMs, pollMs: o.pollMs}))
