@@ -215,6 +215,10 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
     expect(again.stdout).toContain('versions.kubernetes stays 1.35')
     expect(again.stdout).toContain('cluster-01')
     expect(loadInventory(file).platform.versions.kubernetes).toBe('1.35')
+    // cluster-02 runs 1.36 ahead of the fleet: recorded as its own, so a node added to it installs 1.36
+    expect(again.stdout).toContain('clusters[].kubernetes = 1.36 for cluster-02')
+    const inv = loadInventory(file).platform
+    expect(inv.clusters.map((c) => [c.name, c.kubernetes ?? null])).toEqual([['cluster-01', null], ['cluster-02', '1.36']])
   }, 600_000)
 })
 

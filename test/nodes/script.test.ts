@@ -84,7 +84,13 @@ describe('install-k8s.sh', () => {
     expect(variants.init).not.toMatch(/CiliumLoadBalancerIPPool|kubectl apply/)
     expect(variants.init).toContain("UNTAINT='1'")
     expect(variants['join-control-plane']).toContain("UNTAINT='0'")
-    expect(packageBase({...p, ssh: {...p.ssh, aptMirror: undefined}})).toBe('https://pkgs.k8s.io/core:/stable:/v1.33')
+    expect(packageBase({...p, ssh: {...p.ssh, aptMirror: undefined}}, c1)).toBe('https://pkgs.k8s.io/core:/stable:/v1.33')
+    // a cluster upgraded ahead of the others (clusters[].kubernetes): its new nodes get its version
+    const ahead = {...c1, kubernetes: '1.34.2'}
+    expect(packageBase({...p, ssh: {...p.ssh, aptMirror: undefined}}, ahead)).toBe('https://pkgs.k8s.io/core:/stable:/v1.34')
+    const s2 = renderInstallScript(p, ahead, ahead.nodes[0]!)
+    expect(s2).toContain("K8S_VERSION='1.34.2'")
+    expect(s2).toContain("K8S_MINOR='1.34'")
   })
 
   test('kubeadm init config: CIDRs, endpoint, SANs, kube-proxy skipped (Cilium replaces it)', () => {

@@ -3,6 +3,11 @@ import path from 'node:path'
 import {inputError} from '../errors.js'
 import type {Cluster, ClusterNode, Platform} from './schema.js'
 
+/** The Kubernetes version a cluster runs (and its new nodes get): its own while it differs, else versions.kubernetes. */
+export function clusterKubernetes(p: Platform, c: Cluster): string {
+  return c.kubernetes ?? p.versions.kubernetes
+}
+
 export function centralCluster(p: Platform): Cluster {
   const c = p.clusters.find((x) => x.role === 'central')
   if (!c) throw new Error('inventory has no central cluster (config validate reports this)')

@@ -153,6 +153,11 @@ export const ClusterSchema = z.strictObject({
     .optional()
     .describe('name of the kubeconfig context obsctl writes for this cluster (kubeconfig merge) and selects to reach it; default <name>-context (e.g. cluster-01-context); a lower-case DNS name, unique among the clusters')
     .meta({examples: ['lab-central', 'cluster-01-context']}),
+  kubernetes: z
+    .string()
+    .regex(/^\d+\.\d+(\.\d+)?$/, 'expected a Kubernetes version such as 1.35 or 1.35.1')
+    .optional()
+    .describe('this cluster\'s Kubernetes version while it differs from versions.kubernetes: obsctl upgrade kubernetes --cluster writes it when this cluster is upgraded ahead of the others, and removes it once every cluster runs the new version; e.g. 1.35'),
   podCidr: cidr.default('10.244.0.0/16').describe('pod network of the cluster, e.g. 10.244.0.0/16'),
   serviceCidr: cidr.default('10.96.0.0/12').describe('service network of the cluster, e.g. 10.96.0.0/12'),
   apiServerSans: z.array(checked((v) => hostError(v.startsWith('*.') ? v.slice(2) : v))).default([]).describe('extra names or addresses in the API server certificate, e.g. [api.cluster-01.lab]'),

@@ -16,7 +16,8 @@
  *   version, uncordon. Each step checks before it acts, and the journal records each node, so a
  *   killed upgrade resumes at the node it was on. The steps are in ./upgrade-node.ts, the node's
  *   packages and repository in ./upgrade-packages.ts.
- * - `upgrade-inventory`: versions.kubernetes is set to VERSION once every cluster of the inventory runs it
+ * - `upgrade-inventory`: versions.kubernetes is set to VERSION once every cluster of the inventory runs it; until
+ *   then a cluster at VERSION gets its own `clusters[].kubernetes` (its new nodes install VERSION)
  *   (the field is the fleet's); until then it says which clusters still run an older version.
  */
 import {nodeName} from '../config/model.js'
@@ -161,46 +162,78 @@ export function upgradeNodesPhase(o: UpgradeOptions): Phase<UpgradeNodeTarget, U
 }
 
 export interface UpgradeInventoryReport {
+  /** versions.kubernetes or a cluster's own version was written */
   updated: boolean
+  /** versions.kubernetes after the phase */
   value: string
   /** clusters not yet at VERSION (versions.kubernetes waits for them) */
   behind: string[]
+  /** clusters at VERSION ahead of the others: their own `kubernetes` field, so their new nodes get VERSION */
+  ahead: string[]
 }
 
+/**
+ * Record what the clusters run: once every cluster runs VERSION, versions.kubernetes = VERSION and no cluster
+ * keeps a version of its own; until then each cluster at VERSION gets `clusters[].kubernetes: VERSION` (a node
+ * added to it installs VERSION, not the fleet's older one).
+ */
 export function upgradeInventoryPhase(o: UpgradeOptions): Phase<Target, UpgradeInventoryReport> {
   return {
     name: 'upgrade-inventory',
     title: 'Record the version in the inventory',
     targets: () => [{id: 'versions.kubernetes', title: 'versions.kubernetes'}],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
-    describe: (_t, ctx) => `set versions.kubernetes to ${o.version} in ${ctx.inv.file} once every cluster of the inventory runs it`,
+    describe: (_t, ctx) => `in ${ctx.inv.file}: versions.kubernetes = ${o.version} once every cluster runs it; until then clusters[].kubernetes = ${o.version} on each cluster that does`,
     async run(_t, ctx, io) {
       const target = parseTarget(o.version)
       const {loadInventory} = await import('../config/load.js')
-      const {setInventoryValue} = await import('../config/edit.js')
-      const inv = loadInventory(ctx.inv.file)
+      const {removeInventoryValue, setInventoryValue} = await import('../config/edit.js')
+      const {clusterKubernetes} = await import('../config/model.js')
+      const inv = () => loadInventory(ctx.inv.file)
+      const first = inv()
       const d = await drainLib()
       const behind: string[] = []
-      for (const c of inv.platform.clusters) {
+      const at: string[] = []
+      for (const c of first.platform.clusters) {
         try {
           const kube = await kubeOf(ctx, c.name)
           const api = await d.apiServerVersion(kube)
           const old = (await d.listNodes(kube)).filter((n) => !isAt(n.kubeletVersion, target))
           if (!isAt(api, target) || old.length) behind.push(`${c.name} (API server ${api}${old.length ? `, ${old.map((n) => `${n.name} ${n.kubeletVersion ?? '?'}`).join(', ')}` : ''})`)
+          else at.push(c.name)
         } catch (e) {
           behind.push(`${c.name} (not checked: ${errorMessage(e)})`)
         }
       }
-      const current = inv.platform.versions.kubernetes
-      if (behind.length) {
-        io.log(`versions.kubernetes stays ${current}: not yet at ${o.version}: ${behind.join('; ')}`)
-        return {summary: `versions.kubernetes stays ${current} until ${behind.map((b) => b.split(' ')[0]).join(', ')} run ${o.version}`, report: {updated: false, value: current, behind}}
+      const current = first.platform.versions.kubernetes
+      // recorded facts, not a change of requests or capacity: an overcommit lint finding does not block them
+      const opts = {allowOvercommit: true}
+      let updated = false
+      if (behind.length === 0) {
+        if (current !== o.version) {
+          await setInventoryValue(inv(), 'versions.kubernetes', JSON.stringify(o.version), opts)
+          io.log(`versions.kubernetes: ${current} → ${o.version} in ${ctx.inv.file}`)
+          updated = true
+        }
+        for (const c of first.platform.clusters.filter((x) => x.kubernetes !== undefined)) {
+          await removeInventoryValue(inv(), `clusters.${c.name}.kubernetes`, opts)
+          io.log(`clusters.${c.name}.kubernetes removed: the cluster runs versions.kubernetes (${o.version})`)
+          updated = true
+        }
+        return {summary: updated ? `versions.kubernetes ${current} → ${o.version}` : `versions.kubernetes is ${current}`, report: {updated, value: o.version, behind, ahead: []}}
       }
-      if (current === o.version) return {summary: `versions.kubernetes is ${current}`, report: {updated: false, value: current, behind}}
-      // a recorded fact, not a change of requests or capacity: an overcommit lint finding does not block it
-      await setInventoryValue(inv, 'versions.kubernetes', JSON.stringify(o.version), {allowOvercommit: true})
-      io.log(`versions.kubernetes: ${current} → ${o.version} in ${inv.file}`)
-      return {summary: `versions.kubernetes ${current} → ${o.version}`, report: {updated: true, value: o.version, behind}}
+      const ahead: string[] = []
+      for (const name of at) {
+        const c = first.platform.clusters.find((x) => x.name === name)!
+        if (clusterKubernetes(first.platform, c) === o.version) continue
+        await setInventoryValue(inv(), `clusters.${name}.kubernetes`, JSON.stringify(o.version), opts)
+        io.log(`clusters.${name}.kubernetes = ${o.version} in ${ctx.inv.file}: its new nodes get ${o.version}`)
+        ahead.push(name)
+        updated = true
+      }
+      io.log(`versions.kubernetes stays ${current}: not yet at ${o.version}: ${behind.join('; ')}`)
+      const done = ahead.length ? `; ${ahead.join(', ')} recorded at ${o.version}` : ''
+      return {summary: `versions.kubernetes stays ${current} until ${behind.map((b) => b.split(' ')[0]).join(', ')} run ${o.version}${done}`, report: {updated, value: current, behind, ahead}}
     },
   }
 }

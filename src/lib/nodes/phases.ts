@@ -3,6 +3,7 @@
  * run's resources (one per node, shared by both phases, closed at run end and on Ctrl-C).
  */
 import type {Phase} from '../engine/types.js'
+import {clusterKubernetes} from '../config/model.js'
 import {ObsctlError} from '../errors.js'
 import {prepareSsh, sshPool} from '../ssh/pool.js'
 import {describeInstall, installFingerprint, installNode, nodeTargets, resolveTarget, type NodeTarget, type NodesPhaseOptions, type PreflightPhaseOptions} from './install.js'
@@ -17,7 +18,7 @@ export function preflightPhase(o: PreflightPhaseOptions = {}): Phase<NodeTarget>
     // `nodes` they would report our own kubelet on 10250); `obsctl node preflight` and --restart always check
     fingerprint: (t, ctx) => {
       const {cluster, node} = resolveTarget(ctx.platform, t)
-      return {node, role: cluster.role, profile: ctx.platform.profile, k8s: ctx.platform.versions.kubernetes}
+      return {node, role: cluster.role, profile: ctx.platform.profile, k8s: clusterKubernetes(ctx.platform, cluster)}
     },
     describe: (t) => `ssh ${t.host}: OS/arch, CPU, memory, disk, swap, ports 6443/10250, clock, sudo (read-only)`,
     prepare: (_t, ctx) => prepareSsh(ctx),

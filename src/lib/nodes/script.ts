@@ -7,7 +7,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {stringify} from 'yaml'
 import {ciliumValuesYaml} from '../config/cilium.js'
-import {apiServerHost, controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
+import {apiServerHost, clusterKubernetes, controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import {PACKAGE_ROOT} from '../package-root.js'
 import {shQuote} from '../ssh/connection.js'
@@ -27,14 +27,14 @@ export function installMode(c: Cluster, n: ClusterNode): InstallMode {
   return n.roles.includes('control-plane') ? 'join-control-plane' : 'join'
 }
 
-export function k8sMinor(p: Platform): string {
-  const [maj, min] = p.versions.kubernetes.split('.')
+export function k8sMinor(p: Platform, c: Cluster): string {
+  const [maj, min] = clusterKubernetes(p, c).split('.')
   return `${maj}.${min}`
 }
 
 /** kubeadm config API: v1beta4 from Kubernetes 1.31, else v1beta3. */
-export function kubeadmApi(p: Platform): string {
-  return Number(k8sMinor(p).split('.')[1]) >= 31 ? 'kubeadm.k8s.io/v1beta4' : 'kubeadm.k8s.io/v1beta3'
+export function kubeadmApi(p: Platform, c: Cluster): string {
+  return Number(k8sMinor(p, c).split('.')[1]) >= 31 ? 'kubeadm.k8s.io/v1beta4' : 'kubeadm.k8s.io/v1beta3'
 }
 
 export function apiPort(c: Cluster): number {
@@ -42,10 +42,10 @@ export function apiPort(c: Cluster): number {
   return u.port ? Number(u.port) : 6443
 }
 
-/** The package repository for the inventory's minor: pkgs.k8s.io (or ssh.aptMirror, same layout). */
-export function packageBase(p: Platform): string {
+/** The package repository for the cluster's minor: pkgs.k8s.io (or ssh.aptMirror, same layout). */
+export function packageBase(p: Platform, c: Cluster): string {
   const base = (p.ssh.aptMirror ?? PKGS_K8S_IO).replace(/\/+$/, '')
-  return `${base}/core:/stable:/v${k8sMinor(p)}`
+  return `${base}/core:/stable:/v${k8sMinor(p, c)}`
 }
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/
@@ -53,7 +53,7 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/
 /** kubeadm InitConfiguration + ClusterConfiguration for the first control plane. */
 export function kubeadmInitConfig(p: Platform, c: Cluster): string {
   const n = firstControlPlane(c)
-  const apiVersion = kubeadmApi(p)
+  const apiVersion = kubeadmApi(p, c)
   const host = apiServerHost(c)
   const sans = [...new Set([host, ...c.apiServerSans, ...controlPlaneNodes(c).map((x) => x.host)])]
   const init: Record<string, unknown> = {
@@ -96,7 +96,7 @@ export function parseJoinCommand(out: string): JoinInfo {
 
 export function kubeadmJoinConfig(p: Platform, c: Cluster, n: ClusterNode, j: JoinInfo): string {
   const cfg: Record<string, unknown> = {
-    apiVersion: kubeadmApi(p),
+    apiVersion: kubeadmApi(p, c),
     kind: 'JoinConfiguration',
     discovery: {bootstrapToken: {apiServerEndpoint: j.endpoint, token: j.token, caCertHashes: [j.caCertHash]}},
     nodeRegistration: {name: nodeName(n), criSocket: 'unix:///run/containerd/containerd.sock'},
@@ -121,9 +121,9 @@ export function renderInstallScript(p: Platform, c: Cluster, n: ClusterNode, o: 
   const values: Record<string, string> = {
     NODE_NAME: nodeName(n),
     MODE: mode,
-    K8S_MINOR: k8sMinor(p),
-    K8S_VERSION: p.versions.kubernetes,
-    PKG_BASE: packageBase(p),
+    K8S_MINOR: k8sMinor(p, c),
+    K8S_VERSION: clusterKubernetes(p, c),
+    PKG_BASE: packageBase(p, c),
     CILIUM_VERSION: p.versions.charts.cilium,
     CILIUM_CLI_VERSION,
     UNTAINT: untaint ? '1' : '0',
