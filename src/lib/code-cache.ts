@@ -126,12 +126,11 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
   const pending: Pending[] = []
   const cacheFileOf = (file: string) => path.join(state.dir!, `${path.relative(path.dirname(roots[0]!), file).replaceAll(path.sep, '!')}.v8`)
 
-  type Loader = (module: NodeJS.Module, filename: string) => void
   // Node's CommonJS loader hooks (_extensions, _resolveFilename, _cache) are not in @types/node; the casts name
   // the shapes Node 20 has (lib/internal/modules/cjs/loader.js), which is what installs a code cache at all
-  const extensions = (Module as unknown as {_extensions: Record<string, Loader>})._extensions
+  const extensions = (Module as unknown as {_extensions: NodeJS.RequireExtensions})._extensions
   const resolveFilename = (Module as unknown as {_resolveFilename: (request: string, parent: NodeJS.Module, isMain: boolean, options?: unknown) => string})._resolveFilename
-  const original = extensions['.js']!
+  const original = extensions['.js']
   extensions['.js'] = function obsctlCodeCache(module, filename) {
     if (!inBundle(filename)) return original.call(this, module, filename)
     const source = fs.readFileSync(filename, 'utf8')
@@ -158,8 +157,8 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
     const require = ((id: string) => module.require(id)) as NodeJS.Require
     require.resolve = ((request: string, options?: unknown) => resolveFilename(request, module, false, options)) as NodeJS.RequireResolve
     require.main = process.mainModule
-    require.cache = (Module as unknown as {_cache: NodeJS.Require['cache']})._cache
-    require.extensions = extensions as unknown as NodeJS.Require['extensions']
+    require.cache = (Module as unknown as {_cache: NodeJS.Require['cache']})._cache // a loader hook as above: not in @types/node
+    require.extensions = extensions
     const fn = script.runInThisContext({displayErrors: true}) as (...a: unknown[]) => void
     fn.call(module.exports, module.exports, require, module, filename, path.dirname(filename))
   }

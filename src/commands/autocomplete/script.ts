@@ -4,7 +4,7 @@
  */
 import {Args} from '@oclif/core'
 import Script from '@oclif/plugin-autocomplete/lib/commands/autocomplete/script.js'
-import {fishCompletion, type FishCommand} from '../../lib/cli/completion-fish.js'
+import {fishCompletion} from '../../lib/cli/completion-fish.js'
 
 export default class AutocompleteScript extends Script {
   static override args = {
@@ -15,6 +15,6 @@ export default class AutocompleteScript extends Script {
     const {args} = await this.parse(AutocompleteScript)
     if ((args.shell ?? this.config.shell) !== 'fish') return super.run()
     const topics = Object.fromEntries(this.config.topics.map((t) => [t.name, t.description]))
-    process.stdout.write(fishCompletion(this.config.bin, this.config.commands as unknown as FishCommand[], topics))
+    process.stdout.write(fishCompletion(this.config.bin, this.config.commands, topics))
   }
 }

@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
+import {ICONS} from '../../lib/checks/render.js'
 import {s3Setup, type S3SetupReport} from '../../lib/s3/index.js'
 
 export default class S3Setup extends BaseCommand {
@@ -31,7 +32,7 @@ A server that does not implement lifecycle or versioning gets a warning naming t
       renderer: this.jsonEnabled() || flags['dry-run'] ? 'silent' : 'auto',
     })
     this.out(formatReport(report))
-    for (const w of report.warnings) this.note(`‼ warning: ${w}`)
+    for (const w of report.warnings) this.note(`${ICONS.warn} warning: ${w}`)
     return report
   }
 }

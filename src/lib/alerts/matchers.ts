@@ -50,7 +50,10 @@ function unquote(raw: string, whole: string): string {
 export function parseMatcher(text: string): Matcher {
   const m = /^\s*([^=!~\s]*)\s*(=~|!~|!=|=)(.*)$/s.exec(text)
   if (!m) throw inputError(`matcher ${JSON.stringify(text)}: expected NAME=VALUE, NAME!=VALUE, NAME=~REGEX or NAME!~REGEX`, [HINT], 'BAD_MATCHER')
-  const [, name, op, rest] = m as unknown as [string, string, MatchOp, string]
+  // the three groups take part in every match, and the second is one of the four operators the pattern lists
+  const name = m[1] ?? ''
+  const op = m[2] as MatchOp
+  const rest = m[3] ?? ''
   if (!LABEL_NAME.test(name)) throw inputError(`matcher ${JSON.stringify(text)}: ${name ? `"${name}" is not a label name` : 'no label name before the operator'} (letters, digits, _ and :, not starting with a digit)`, [HINT], 'BAD_MATCHER')
   const value = unquote(rest, text)
   if (op === '=~' || op === '!~') {

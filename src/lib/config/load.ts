@@ -93,8 +93,8 @@ interface ZodLike {
 
 /** The field names an object of the schema allows at a path (for "unknown field" messages); [] when unknown. */
 export function knownFields(p: FieldPath): string[] {
-  // zod 4 keeps a schema's definition in `_zod.def`, outside its public types; ZodLike names the part read here
-  let cur: ZodLike | undefined = PlatformSchema as unknown as ZodLike
+  // zod 4 keeps a schema's definition in `_zod.def`; ZodLike names the part read here (the schema fits it as is)
+  let cur: ZodLike | undefined = PlatformSchema
   const unwrap = () => {
     while (cur && (cur._zod.def.type === 'default' || cur._zod.def.type === 'optional' || cur._zod.def.type === 'nullable' || cur._zod.def.type === 'prefault')) cur = cur._zod.def.innerType
   }

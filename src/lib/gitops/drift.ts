@@ -7,21 +7,18 @@
  *   3. live: the Applications Argo CD holds on the central cluster (status.sync / status.health).
  * A file of Git that differs from the render is a hand edit when Git's bytes are not the ones obsctl
  * wrote (its manifest says), else a render not pushed yet (the inventory changed since). Each differing
- * file carries a unified diff (lib/diff.ts) from Git to the render.
+ * file carries a unified diff (lib/diff.ts) from Git to the render. Git's side is read by ./remote-tree.ts.
  */
-import {createHash} from 'node:crypto'
-import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import path from 'node:path'
+import {ICONS} from '../checks/render.js'
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, kubeContextName, NAMESPACES} from '../config/model.js'
 import {redactUrl} from '../config/validators.js'
 import {unifiedDiff} from '../diff.js'
-import {ObsctlError, inputError} from '../errors.js'
+import {inputError} from '../errors.js'
 import {APPLICATION, Kube, type KubeObject} from '../platform/index.js'
-import {git} from './git.js'
 import {generatedApplications, renderFiles, type GeneratedApp} from './plan.js'
 import {MANIFEST_FILE, sha256, type RenderManifest} from './render.js'
+import {fetchRemote, gitBlobId, type RemoteTree} from './remote-tree.js'
 
 /** How a file of the repository drifted. */
 export type FileDriftKind =
@@ -85,13 +82,6 @@ export interface DriftOptions {
   /** lines of context in each file diff (default 3) */
   context?: number
 }
-
-/** Git's blob id of some bytes (sha1 of "blob <size>\0<bytes>"): compared with ls-tree without reading the blob. */
-export function gitBlobId(content: string): string {
-  const buf = Buffer.from(content, 'utf8')
-  return createHash('sha1').update(`blob ${buf.length}\0`).update(buf).digest('hex')
-}
-
 /**
  * The Application a file belongs to: the one whose source path holds it most closely, when exactly one
  * Application reads that path. An ApplicationSet's own file and an overlay shared by several edges (one
@@ -106,54 +96,6 @@ function ownerOf(file: string, apps: GeneratedApp[]): GeneratedApp | undefined {
   }
   return best.length === 1 ? best[0] : undefined
 }
-
-interface RemoteTree {
-  commit: string
-  /** path → blob id */
-  blobs: Map<string, string>
-  read(p: string): Promise<string>
-}
-
-/** The branch's tree on the remote, fetched (depth 1) into a temporary bare repository. */
-async function fetchRemote(remote: string, branch: string, inventoryDir: string): Promise<RemoteTree & {close(): void}> {
-  const tmp = mkdtempSync(path.join(tmpdir(), 'obsctl-drift-'))
-  const close = () => rmSync(tmp, {recursive: true, force: true})
-  try {
-    // a local path remote is relative to the inventory, as the working copy's origin is
-    const url = /^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^/]+:/i.test(remote) || path.isAbsolute(remote) ? remote : path.resolve(inventoryDir, remote)
-    const init = await git(tmp, ['init', '-q', '--bare'])
-    if (init.exitCode !== 0) throw new ObsctlError(`git init in ${tmp} failed: ${init.stderr.trim()}`, {code: 'GIT_FAILED'})
-    const ls = await git(tmp, ['ls-remote', url, `refs/heads/${branch}`])
-    if (ls.exitCode !== 0) {
-      throw new ObsctlError(`cannot read the GitOps remote ${redactUrl(remote)}: ${(ls.stderr || ls.stdout).trim().split('\n').at(-1)}`, {
-        code: 'GIT_REMOTE_UNREADABLE',
-        hints: ['obsctl reads it as git does here (your SSH key or credential helper); check git ls-remote on it', 'the inventory names it in git.remote'],
-      })
-    }
-    if (!ls.stdout.trim()) return {commit: '', blobs: new Map(), read: async () => '', close}
-    const fetch = await git(tmp, ['fetch', '-q', '--depth', '1', '--no-tags', url, `refs/heads/${branch}`])
-    if (fetch.exitCode !== 0) throw new ObsctlError(`cannot fetch ${branch} from ${redactUrl(remote)}: ${fetch.stderr.trim()}`, {code: 'GIT_REMOTE_UNREADABLE'})
-    const commit = (await git(tmp, ['rev-parse', 'FETCH_HEAD'])).stdout.trim()
-    const tree = await git(tmp, ['ls-tree', '-r', '-z', '--full-tree', commit])
-    if (tree.exitCode !== 0) throw new ObsctlError(`git ls-tree ${commit} failed: ${tree.stderr.trim()}`, {code: 'GIT_FAILED'})
-    const blobs = new Map<string, string>()
-    for (const entry of tree.stdout.split('\0')) {
-      const m = /^\d+ blob ([0-9a-f]+)\t(.+)$/s.exec(entry)
-      if (m) blobs.set(m[2]!, m[1]!)
-    }
-    const read = async (p: string) => {
-      const r = await git(tmp, ['cat-file', 'blob', blobs.get(p)!])
-      if (r.exitCode !== 0) throw new ObsctlError(`git cat-file ${p} failed: ${r.stderr.trim()}`, {code: 'GIT_FAILED'})
-      // execa strips one final newline: the blob id says whether there was one
-      return gitBlobId(`${r.stdout}\n`) === blobs.get(p) ? `${r.stdout}\n` : r.stdout
-    }
-    return {commit, blobs, read, close}
-  } catch (e) {
-    close()
-    throw e
-  }
-}
-
 /** File drift between the render and Git (both complete: no --cluster filter here). */
 async function fileDrift(rendered: Map<string, string>, remote: RemoteTree, apps: GeneratedApp[], context: number): Promise<FileDrift[]> {
   let manifest: RenderManifest = {version: 1, files: {}}
@@ -288,15 +230,15 @@ export function formatDrift(r: DriftResult, o: {diffs?: boolean} = {}): string {
   const showDiffs = o.diffs ?? true
   const out: string[] = [`Render vs ${r.remote} (${r.branch}${r.commit ? ` at ${r.commit.slice(0, 12)}` : ', no such branch yet'}) vs Argo CD:`]
   for (const c of r.clusters) {
-    out.push('', `${c.drift ? '✖' : '✔'} ${c.name}`)
+    out.push('', `${c.drift ? ICONS.fail : ICONS.pass} ${c.name}`)
     for (const a of c.applications) {
       const live = a.live.state === 'missing' ? 'Application missing in Argo CD' : a.live.state === 'unexpected' ? 'Application in Argo CD but no longer rendered' : `${a.live.state}${a.live.health ? `/${a.live.health}` : ''}`
-      out.push(`  ${a.drift ? '✖' : '✔'} ${a.name}: ${live}${a.live.message && a.live.state !== 'Synced' ? ` (${a.live.message})` : ''}`)
+      out.push(`  ${a.drift ? ICONS.fail : ICONS.pass} ${a.name}: ${live}${a.live.message && a.live.state !== 'Synced' ? ` (${a.live.message})` : ''}`)
       for (const f of a.files) out.push(...fileLine(f, showDiffs))
     }
   }
   if (r.platform.length) {
-    out.push('', '✖ shared files (no single Application)')
+    out.push('', `${ICONS.fail} shared files (no single Application)`)
     for (const f of r.platform) out.push(...fileLine(f, showDiffs))
   }
   const s = r.summary

@@ -27,7 +27,8 @@ export async function git(dir: string, args: string[], opts: {input?: string; en
   return {stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? 1}
 }
 
-async function must(dir: string, args: string[], what: string, opts: {input?: string; env?: Record<string, string>} = {}): Promise<string> {
+/** git ARGS in DIR, its stdout; a failure is GIT_FAILED naming the command (and a stale index.lock when that is why). */
+export async function must(dir: string, args: string[], what: string, opts: {input?: string; env?: Record<string, string>} = {}): Promise<string> {
   const r = await git(dir, args, opts)
   if (r.exitCode !== 0) {
     // a git process killed together with obsctl can leave its lock behind (said in the message: a task shows only that)

@@ -15,8 +15,11 @@ import {gitDir} from '../config/model.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
 import type {RendererChoice, RunResult} from '../engine/index.js'
-import {git, isRepo, push as gitPush, type PushResult} from './git.js'
-import {TRAILER, inventoryHash, parseTrailers, recordInventory, recordedInventory, type Trailers} from './trailers.js'
+import {git, isRepo, must, push as gitPush, type PushResult} from './git.js'
+import {history, info, type CommitInfo, type LogEntry} from './history.js'
+import {TRAILER, inventoryHash, recordInventory, recordedInventory, type Trailers} from './trailers.js'
+
+export type {CommitInfo} from './history.js'
 
 export interface RollbackOptions {
   /** revert every commit after this one (else: obsctl's last change) */
@@ -39,16 +42,6 @@ export interface RollbackOptions {
   runSync?: (next: LoadedInventory, o: Pick<RollbackOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice'>, command: string, revision?: string) => Promise<{ok: boolean; summary: string; run: RunResult}>
 }
 
-export interface CommitInfo {
-  sha: string
-  subject: string
-  author: string
-  date: string
-  /** the Obsctl-Command trailer, or a subject that obsctl writes (commits from before the trailers) */
-  command?: string
-  obsctl: boolean
-}
-
 export interface RollbackResult {
   dir: string
   remote: string
@@ -68,41 +61,6 @@ export interface RollbackResult {
   push?: PushResult | null
   sync?: {ok: boolean; summary: string} | null
 }
-
-const SEP = '\u001f'
-const END = '\u001e'
-
-async function must(dir: string, args: string[], what: string): Promise<string> {
-  const r = await git(dir, args)
-  if (r.exitCode !== 0) throw new ObsctlError(`${what} failed: ${(r.stderr || r.stdout).trim()}`, {code: 'GIT_FAILED', hints: [`in ${dir}: git ${args.join(' ')}`]})
-  return r.stdout
-}
-
-interface LogEntry extends CommitInfo {
-  parents: string[]
-  trailers: Record<string, string[]>
-}
-
-/** The first-parent history from `tip` (newest first), with each commit's trailers. */
-async function history(dir: string, tip: string, stop?: string, max = 500): Promise<LogEntry[]> {
-  const range = stop ? [`${stop}..${tip}`] : [tip]
-  const out = await must(dir, ['log', '--first-parent', `--max-count=${max}`, `--format=%H${SEP}%P${SEP}%an <%ae>${SEP}%aI${SEP}%s${SEP}%(trailers:only,unfold)${END}`, ...range, '--'], 'git log')
-  return out
-    .split(END)
-    .map((r) => r.replace(/^\n/, ''))
-    .filter((r) => r.trim())
-    .map((r) => {
-      const [sha, parents, author, date, subject, trailerText] = r.split(SEP) as [string, string, string, string, string, string]
-      const trailers = parseTrailers(trailerText ?? '')
-      const cmd = trailers[TRAILER.command]?.[0]
-      // commits obsctl made before it wrote trailers are known by the subjects it writes
-      const legacy = /^obsctl(?: render)?: /.test(subject)
-      const ps = parents.split(' ').filter(Boolean)
-      return {sha, parents: ps, author, date, subject, trailers, command: cmd ?? (legacy ? 'render' : undefined), obsctl: ps.length <= 1 && (cmd !== undefined || legacy)}
-    })
-}
-
-const info = (e: LogEntry): CommitInfo => ({sha: e.sha, subject: e.subject, author: e.author, date: e.date, command: e.command, obsctl: e.obsctl})
 const line = (c: CommitInfo) => `  ${c.sha.slice(0, 12)} ${c.date.slice(0, 19).replace('T', ' ')} ${c.author}  ${c.subject}`
 
 /** Commands whose commits are more than Git: undoing them takes their own command. */

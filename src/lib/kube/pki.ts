@@ -57,7 +57,7 @@ function x509(): Promise<X509> {
   x509lib ??= (async () => {
     await import('reflect-metadata')
     const lib = await import('@peculiar/x509')
-    lib.cryptoProvider.set(webcrypto as unknown as Crypto) // node:crypto's webcrypto is the DOM Crypto the library types
+    lib.cryptoProvider.set(webcrypto as Crypto) // node:crypto's webcrypto is the DOM Crypto the library types
     return lib
   })()
   return x509lib

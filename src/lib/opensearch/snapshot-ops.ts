@@ -17,6 +17,7 @@
  * (OpenSearch reopens them when their restore is done, with the snapshot's data).
  */
 import {table} from '../cli/format.js'
+import {ICONS} from '../checks/render.js'
 import type {LoadedInventory} from '../config/load.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {SNAPSHOT_REPOSITORY, okJson, openPlatform, os, osError} from '../platform/index.js'
@@ -258,7 +259,7 @@ export function formatRestore(r: RestoreResult): string {
   const out: string[] = []
   const n = r.indices.length
   if (r.dryRun) out.push(`dry run: would restore ${n} ${n === 1 ? 'index' : 'indices'} of snapshot ${r.name} from ${r.repository}`)
-  else out.push(`${r.ok ? '✔' : '✖'} restored ${r.restoredIndices.length} ${r.restoredIndices.length === 1 ? 'index' : 'indices'} of snapshot ${r.name} from ${r.repository}: ${r.shards!.successful}/${r.shards!.total} shards${r.shards!.failed ? ` (${r.shards!.failed} failed)` : ''}`)
+  else out.push(`${r.ok ? ICONS.pass : ICONS.fail} restored ${r.restoredIndices.length} ${r.restoredIndices.length === 1 ? 'index' : 'indices'} of snapshot ${r.name} from ${r.repository}: ${r.shards!.successful}/${r.shards!.total} shards${r.shards!.failed ? ` (${r.shards!.failed} failed)` : ''}`)
   for (const i of r.indices) {
     const note = i.existing === 'open' ? (r.dryRun ? ' (open: closed first, then replaced)' : ' (was open: closed, replaced)') : i.existing === 'closed' ? ' (closed: replaced)' : ''
     out.push(`  ${i.from}${i.to !== i.from ? ` → ${i.to}` : ''}${note}`)
@@ -268,5 +269,5 @@ export function formatRestore(r: RestoreResult): string {
 
 export function formatDelete(r: DeleteResult): string {
   const n = r.indices.length
-  return r.dryRun ? `dry run: would delete snapshot ${r.name} (${r.state ?? 'state unknown'}, ${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository}` : `✔ deleted snapshot ${r.name} (${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository} through the snapshot API`
+  return r.dryRun ? `dry run: would delete snapshot ${r.name} (${r.state ?? 'state unknown'}, ${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository}` : `${ICONS.pass} deleted snapshot ${r.name} (${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository} through the snapshot API`
 }

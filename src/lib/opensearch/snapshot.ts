@@ -7,6 +7,7 @@
  * by polling GET _snapshot/<repo>/<name> until it is SUCCESS, PARTIAL or FAILED, or the time is up.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
+import {ICONS} from '../checks/render.js'
 import type {LoadedInventory} from '../config/load.js'
 import {NAMESPACES} from '../config/model.js'
 import {ObsctlError, inputError} from '../errors.js'
@@ -236,7 +237,7 @@ async function waitForSnapshot(ctx: PlatformContext, repo: string, name: string,
     } catch (e) {
       // a blip of the network is no reason to stop following; anything else is
       if (!(e instanceof ObsctlError && TRANSIENT.has(e.code))) throw e
-      progress(`‼ ${name}: ${e.message}; trying again`)
+      progress(`${ICONS.warn} ${name}: ${e.message}; trying again`)
     }
   }
   return resultOf(info, base, {waited: true, timedOut: false})
@@ -276,12 +277,12 @@ export function formatSnapshot(r: SnapshotResult): string {
   const idx = `${n} ${n === 1 ? 'index' : 'indices'}`
   const shards = r.shards.total ? `${r.shards.successful}/${r.shards.total} shards${r.shards.failed ? ` (${r.shards.failed} failed)` : ''}, ${idx}` : idx
   const took = r.startedAt && r.endedAt ? ` in ${((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)}s` : ''
-  if (r.state === 'SUCCESS') return `✔ ${what}: SUCCESS, ${shards}${took}`
-  if (r.state === 'IN_PROGRESS' && !r.waited) return [`✔ ${what}: started (IN_PROGRESS${r.startedAt ? ` since ${r.startedAt}` : ''})`, `  → follow it: ${r.follow} (or add --wait next time)`].join('\n')
-  if (r.timedOut) return [`‼ ${what}: still IN_PROGRESS when --timeout passed; it keeps running in OpenSearch`, `  → follow it: ${r.follow}`].join('\n')
-  const out = [`✖ ${what}: ${r.state}, ${shards}${took}`]
+  if (r.state === 'SUCCESS') return `${ICONS.pass} ${what}: SUCCESS, ${shards}${took}`
+  if (r.state === 'IN_PROGRESS' && !r.waited) return [`${ICONS.pass} ${what}: started (IN_PROGRESS${r.startedAt ? ` since ${r.startedAt}` : ''})`, `  → follow it: ${r.follow} (or add --wait next time)`].join('\n')
+  if (r.timedOut) return [`${ICONS.warn} ${what}: still IN_PROGRESS when --timeout passed; it keeps running in OpenSearch`, `  → follow it: ${r.follow}`].join('\n')
+  const out = [`${ICONS.fail} ${what}: ${r.state}, ${shards}${took}`]
   if (r.reason) out.push(`  reason: ${r.reason}`)
-  for (const f of r.failures.slice(0, 10)) out.push(`  ✖ ${f.index}${f.shard !== undefined ? `[${f.shard}]` : ''}${f.node ? ` on ${f.node}` : ''}: ${f.reason}`)
+  for (const f of r.failures.slice(0, 10)) out.push(`  ${ICONS.fail} ${f.index}${f.shard !== undefined ? `[${f.shard}]` : ''}${f.node ? ` on ${f.node}` : ''}: ${f.reason}`)
   if (r.failures.length > 10) out.push(`  … and ${r.failures.length - 10} more (--json lists them all)`)
   return out.join('\n')
 }

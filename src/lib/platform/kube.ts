@@ -77,7 +77,7 @@ let serializerModule: Promise<Serializer> | undefined
  */
 async function toModel<T extends KubeObject>(obj: T): Promise<T> {
   // the serializer is not in the package's public types; Serializer above is the one method used, checked in dist/serializer.d.ts
-  serializerModule ??= import('@kubernetes/client-node/dist/serializer.js') as unknown as Promise<Serializer>
+  serializerModule ??= import('@kubernetes/client-node/dist/serializer.js') as Promise<Serializer>
   const gv = obj.apiVersion.split('/')
   const version = gv[gv.length - 1]!
   return (await serializerModule).ObjectSerializer.deserialize(obj, `${version.charAt(0).toUpperCase()}${version.slice(1)}${obj.kind}`) as T
@@ -184,7 +184,7 @@ export class Kube {
 
   api<T>(ctor: new (...args: never[]) => T): T {
     // makeApiClient wants client-node's ApiConstructor; callers pass a generated API class, which is one
-    return this.kc.makeApiClient(ctor as unknown as k8s.ApiConstructor<T & k8s.ApiType>) as T
+    return this.kc.makeApiClient(ctor as k8s.ApiConstructor<T & k8s.ApiType>) as T
   }
 
   /** Server-side apply (field manager obsctl, force: obsctl owns what it applies). */
@@ -215,7 +215,7 @@ export class Kube {
   async get<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, name: string, namespace?: string): Promise<T | undefined> {
     try {
       // the API server returns the object of the kind asked for; client-node types it as its generic KubernetesObject
-      return (await this.objects.read({apiVersion, kind, metadata: {name, namespace}})) as unknown as T
+      return (await this.objects.read({apiVersion, kind, metadata: {name, namespace}})) as T
     } catch (error) {
       if (statusCode(error) === 404) return undefined
       throw this.error(error, `get ${kind} ${namespace ? `${namespace}/` : ''}${name}`)
@@ -226,7 +226,7 @@ export class Kube {
     try {
       const res = await this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector)
       // as in get(): the items are objects of the kind listed
-      return (res.items ?? []) as unknown as T[]
+      return (res.items ?? []) as T[]
     } catch (error) {
       if (statusCode(error) === 404 && !(error as {body?: unknown}).body) return []
       throw this.error(error, `list ${kind}${opts.namespace ? ` in ${opts.namespace}` : ''}`)
