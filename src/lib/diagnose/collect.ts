@@ -103,8 +103,9 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   // the values to scrub: env, kubeconfig, and (below) each reachable cluster's Secrets
   const scrub = new Scrubber()
   for (const name of await secretEnvNames(inv)) scrub.add(process.env[name])
-  const {Kube, resolveKubeconfigPath} = await import('../platform/kube.js')
-  kubeconfigSecrets(resolveKubeconfigPath(o.kubeconfig), scrub)
+  const {Kube, kubeconfigFiles} = await import('../platform/kube.js')
+  // every file of a $KUBECONFIG chain: a credential in any of them may show up in what is collected
+  for (const file of kubeconfigFiles(o.kubeconfig)) kubeconfigSecrets(file, scrub)
 
   const platform = {kubeconfig: o.kubeconfig, endpoints: o.endpoints, viaApiServer: o.viaApiServer, caFile: o.caFile, requestTimeoutMs: o.requestTimeoutMs, prompt: false}
   note('running validate')
