@@ -13,11 +13,22 @@
 import {vi} from 'vitest'
 
 const TEST_COST = 4
-const asked: number[] = ((globalThis as {__obsctlBcryptRounds?: number[]}).__obsctlBcryptRounds ??= [])
+const state: {asked: number[]; real: number} = ((globalThis as {__obsctlBcrypt?: {asked: number[]; real: number}}).__obsctlBcrypt ??= {asked: [], real: 0})
+const asked = state.asked
 
 /** The costs callers asked for, in order, since the worker started (hash and genSalt). */
 export function bcryptRoundsAsked(): number[] {
   return asked
+}
+
+/** Runs `fn` with bcrypt at the costs callers ask for (a test that reads the cost in the hash itself). */
+export async function withRealBcryptCost<T>(fn: () => Promise<T>): Promise<T> {
+  state.real++
+  try {
+    return await fn()
+  } finally {
+    state.real--
+  }
 }
 
 vi.mock('bcryptjs', async (importOriginal) => {
@@ -25,7 +36,7 @@ vi.mock('bcryptjs', async (importOriginal) => {
   const cap = <T>(rounds: T): T => {
     if (typeof rounds !== 'number') return rounds
     asked.push(rounds)
-    return Math.min(rounds, TEST_COST) as T
+    return (state.real > 0 ? rounds : Math.min(rounds, TEST_COST)) as T
   }
   const fast = {
     ...real.default,
