@@ -32,6 +32,7 @@ import {startFake, type FakeServer} from '../support/http-fake.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
 import {filesContaining} from './fixtures.js'
+import {bcryptRoundsAsked} from '../support/fast-bcrypt.js'
 
 const NAMES = ['cluster-01', 'cluster-02']
 const S3 = {access: 'AKIA-obsctl-rotate-7Q2', secret: 'sEcReT-s3-rotate-Zx81'}
@@ -340,7 +341,10 @@ describe('secrets rotate argocd', () => {
 
   it('generated (shown once, in the result only): the hash in argocd-secret, the initial secret deleted, new accepted and old refused', async () => {
     expect(await session(ARGO_FIRST)).toBe(200)
+    const costs = bcryptRoundsAsked().length
     const r = await rotate(['argocd'])
+    // Argo CD's own cost (the workers hash at cost 4: test/support/fast-bcrypt.ts)
+    expect(bcryptRoundsAsked().slice(costs)).toEqual([10])
     const next = r.generatedPasswords!.argocd
     seen.add(next)
     expect(next).toMatch(/^[A-Za-z2-9]{24}$/)

@@ -20,6 +20,7 @@ import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {writeKubeconfigFile} from '../support/kube/kubeconfig.js'
 import {filesContaining} from './fixtures.js'
+import {bcryptRoundsAsked} from '../support/fast-bcrypt.js'
 
 const NAMES = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
 const S3 = {access: 'AKIA-obsctl-test-7Q2', secret: 'sEcReT-s3-key-Zx81-obsctl'}
@@ -126,8 +127,12 @@ describe('secrets apply', () => {
   it('creates every Secret with the right keys and formats, namespaces included', async () => {
     const ca = path.join(dir, 'os-ca.pem')
     writeFileSync(ca, CA)
+    const costs = bcryptRoundsAsked().length
     const r = await secretsApply(inv, {kubeconfig, opensearchCaFile: ca, renderer: 'silent'})
     expect(r.clusters.length).toBe(4)
+    // the security config's hashes: obsctl asks bcrypt for cost 12 (the workers hash at cost 4: test/support/fast-bcrypt.ts)
+    expect(bcryptRoundsAsked().slice(costs).length).toBeGreaterThanOrEqual(5)
+    expect(new Set(bcryptRoundsAsked().slice(costs))).toEqual(new Set([12]))
     const [central, ...edges] = servers
     for (const ns of ['monitoring', 'logging', 'longhorn-system']) expect(central!.getObject('namespaces', undefined as unknown as string, ns)).toBeTruthy()
 

@@ -21,9 +21,14 @@
  *   terminal and is tested in test/config/init.test.ts, so it is the one example not run here.
  * Files and variables that examples name (./x.pem, ./x.conf, an Argo CD install manifest, ~/.ssh/known_hosts,
  * the credential env vars) are made as the user would have them.
+ *
+ * The examples are dealt round-robin into SHARDS files (help-examples-1.test.ts, -2, …), each with its own
+ * prepared folder: the runs are mostly CPU (one CLI start-up each), and one file of ~140 of them was the
+ * suite's longest, run last on one fork while the other had finished. `npx vitest run test/cli/help-examples`
+ * runs them all.
  */
 import {spawn, spawnSync} from 'node:child_process'
-import {copyFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {argocdManifest} from '../argocd/harness.js'
@@ -94,9 +99,12 @@ function examples(): Example[] {
   return out
 }
 
+/** How many files the examples are dealt into (each file: help-examples-<n>.test.ts, n = 1..SHARDS). */
+export const SHARDS = 2
+
 let dir: string
 let baseEnv: Record<string, string>
-beforeAll(async () => {
+async function prepare(): Promise<void> {
   requireBuild()
   expect(spawnSync('unshare', ['-n', 'true']).status, 'unshare -n (util-linux, as root) is needed to run live examples offline').toBe(0)
   dir = tmpDir('obsctl-examples-')
@@ -152,7 +160,7 @@ beforeAll(async () => {
     OBSCTL_OPENSEARCH_PASSWORD: 'placeholder-password',
     OBSCTL_ARGOCD_PASSWORD: 'placeholder-password',
   }
-})
+}
 
 let copies = 0
 function run(e: Example): Promise<{status: number | null; stdout: string; stderr: string; stopped: boolean}> {
@@ -187,22 +195,33 @@ function run(e: Example): Promise<{status: number | null; stdout: string; stderr
 // what a run that could not reach the network says (no interface is up in its namespace)
 const NETWORK = /ENOTFOUND|EAI_AGAIN|ENETUNREACH|ECONNREFUSED|EHOSTUNREACH|HTTP_UNREACHABLE|getaddrinfo|network is unreachable|Could not resolve host/i
 
-const all = examples()
+/**
+ * The examples of shard `shard` (1..SHARDS): every SHARDS-th one of the manifest's order, so each file gets a
+ * mix of commands; together the shards run every example once.
+ */
+export function exampleShard(shard: number): void {
+  const all = examples()
+  const mine = all.filter((_, i) => i % SHARDS === shard - 1)
+  beforeAll(prepare)
 
-describe.concurrent('every --help example runs (dry-run form, example inventory)', () => {
-  it('the manifest has examples to run', () => {
-    expect(all.length).toBeGreaterThan(40)
-  })
+  describe.concurrent(`every --help example runs (dry-run form, example inventory), part ${shard} of ${SHARDS}`, () => {
+    it('the manifest has examples to run; this part has its share of them', () => {
+      expect(all.length).toBeGreaterThan(40)
+      expect(mine.length).toBe(Math.floor(all.length / SHARDS) + (shard - 1 < all.length % SHARDS ? 1 : 0))
+      // every part has its file, so no example is left out
+      for (let n = 1; n <= SHARDS; n++) expect(existsSync(path.join(import.meta.dirname, `help-examples-${n}.test.ts`)), `help-examples-${n}.test.ts`).toBe(true)
+    })
 
-  it.each(all.map((e) => [`${e.id.replaceAll(':', ' ')}: ${e.text}`, e] as const))('%s', {timeout: 300_000}, async (_name, e) => {
-    const r = await run(e)
-    const why = `obsctl ${e.argv.join(' ')}\nexit ${r.status}\nstdout: ${r.stdout.slice(-1500)}\nstderr: ${r.stderr.slice(-1500)}`
-    expect(r.stderr, why).not.toMatch(/TypeError|ReferenceError|SyntaxError|Cannot read properties|is not a function/)
-    if (e.dryRun) expect(r.status === 0 || (r.status === 1 && NETWORK.test(r.stderr + r.stdout)), why).toBe(true)
-    else if (!r.stopped) expect([0, 1], why).toContain(r.status)
-    if (e.argv.includes('--json') && r.status === 0 && !e.text.includes('|')) {
-      const parsed = JSON.parse(r.stdout) as unknown
-      expect(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed), `${why}\n--json must print an object`).toBe(true)
-    }
+    it.each(mine.map((e) => [`${e.id.replaceAll(':', ' ')}: ${e.text}`, e] as const))('%s', {timeout: 300_000}, async (_name, e) => {
+      const r = await run(e)
+      const why = `obsctl ${e.argv.join(' ')}\nexit ${r.status}\nstdout: ${r.stdout.slice(-1500)}\nstderr: ${r.stderr.slice(-1500)}`
+      expect(r.stderr, why).not.toMatch(/TypeError|ReferenceError|SyntaxError|Cannot read properties|is not a function/)
+      if (e.dryRun) expect(r.status === 0 || (r.status === 1 && NETWORK.test(r.stderr + r.stdout)), why).toBe(true)
+      else if (!r.stopped) expect([0, 1], why).toContain(r.status)
+      if (e.argv.includes('--json') && r.status === 0 && !e.text.includes('|')) {
+        const parsed = JSON.parse(r.stdout) as unknown
+        expect(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed), `${why}\n--json must print an object`).toBe(true)
+      }
+    })
   })
-})
+}
