@@ -155,7 +155,11 @@ describe('flows are ordered lists of registered phases', () => {
     expect(selectClusterRemove({})).toEqual(['remove-apps', 'remove-secret', 'revoke-edge-tokens', 'revoke-opensearch-user', 'remove-render', 'remove-kubeconfig', 'remove-inventory'])
     expect(selectClusterRemove({resetNodes: true})).toEqual([...CLUSTER_REMOVE_PHASES])
     expect(selectChange({pushed: true})).toEqual(['argocd-refresh', 'sync'])
+    expect(selectChange({pushed: true, labels: true})).toEqual(['cluster-labels', 'argocd-refresh', 'sync'])
+    expect(selectChange({pushed: true, sync: false, labels: true})).toEqual(['cluster-labels'])
+    expect(selectChange({pushed: false, labels: true})).toEqual(['sync'])
     expect(selectChange({pushed: false})).toEqual(['sync'])
+    expect(selectChange({pushed: false, sync: false})).toEqual([])
   })
 
   it('an unknown phase is bad input naming the flow\'s phases', () => {

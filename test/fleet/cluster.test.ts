@@ -199,6 +199,21 @@ describe('cluster add / remove', () => {
     await central.delete({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: 'root-app', namespace: 'argocd'}})
   })
 
+  it('config set of an edge\'s metrics mode relabels its Argo CD cluster Secret once pushed (the ApplicationSets select on the label), with --no-sync too', async () => {
+    const secret = () => servers[0]!.getObject('secrets', 'argocd', clusterSecretName(servers[4]!.url))
+    expect(secret()?.metadata.labels['obsctl.dev/metrics']).toBe('remote-scrape')
+    const r = await configSet(ws.inv(), 'clusters.cluster-05.metrics', 'agent', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
+    expect(r.push?.commit).toBe(ws.remoteGit('rev-parse', 'main').trim())
+    expect(secret()?.metadata.labels).toMatchObject({'obsctl.dev/cluster': 'cluster-05', 'obsctl.dev/role': 'edge', 'obsctl.dev/metrics': 'agent'})
+    // a change that relabels nothing does not contact the clusters when not syncing
+    const n = servers[0]!.requestLog.length
+    await configSet(ws.inv(), 'retention.prometheus', '7h', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
+    await configSet(ws.inv(), 'retention.prometheus', '6h', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
+    expect(servers[0]!.requestLog.length).toBe(n)
+    await configSet(ws.inv(), 'clusters.cluster-05.metrics', 'remote-scrape', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
+    expect(secret()?.metadata.labels['obsctl.dev/metrics']).toBe('remote-scrape')
+  })
+
   it('remove refuses the central cluster and, without a terminal, asks for --yes (exit 2)', async () => {
     await expect(removeCluster(ws.inv(), 'cluster-01', {yes: true, kubeconfig})).rejects.toMatchObject({exitCode: 2, code: 'CENTRAL'})
     await expect(removeCluster(ws.inv(), 'cluster-05', {kubeconfig})).rejects.toMatchObject({exitCode: 2, code: 'NO_TTY'})

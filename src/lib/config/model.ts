@@ -8,6 +8,12 @@ export function clusterKubernetes(p: Platform, c: Cluster): string {
   return c.kubernetes ?? p.versions.kubernetes
 }
 
+/** Edges of `after` whose Argo CD cluster Secret labels (role, metrics mode) differ from `before` (new edges not included: registration labels them). */
+export function relabelledEdges(before: Platform, after: Platform): string[] {
+  const was = new Map(before.clusters.map((c) => [c.name, `${c.role}/${metricsMode(c) ?? ''}`]))
+  return edgeClusters(after).filter((c) => was.has(c.name) && was.get(c.name) !== `${c.role}/${metricsMode(c) ?? ''}`).map((c) => c.name)
+}
+
 export function centralCluster(p: Platform): Cluster {
   const c = p.clusters.find((x) => x.role === 'central')
   if (!c) throw new Error('inventory has no central cluster (config validate reports this)')

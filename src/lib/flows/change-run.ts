@@ -7,6 +7,7 @@
  * done. The pieces (preview, diff text, commit, push) are domain code in ../fleet/change.ts.
  */
 import type {LoadedInventory} from '../config/load.js'
+import {relabelledEdges} from '../config/model.js'
 import {parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
 import {compareVersions, semverError} from '../config/validators.js'
 import type {RunResult} from '../engine/index.js'
@@ -17,16 +18,28 @@ import {changeMessage, confirmOrRefuse, formatChangeDiff, previewRender, renderC
  * The change flow (./change.ts): when a commit was pushed, Argo CD refreshes until it has seen
  * it (the working copy's HEAD); then every Application Synced and Healthy.
  */
-export async function runSync(inv: LoadedInventory, o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice'>, command: string, revision?: string): Promise<{ok: boolean; summary: string; run: RunResult}> {
-  if (revision) o.onNotice?.(`waiting for Argo CD to see commit ${revision.slice(0, 12)}`)
+export async function runSync(inv: LoadedInventory, o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean}, command: string, revision?: string): Promise<{ok: boolean; summary: string; run: RunResult}> {
+  if (revision && o.sync !== false) o.onNotice?.(`waiting for Argo CD to see commit ${revision.slice(0, 12)}`)
   const {runPhases} = await import('../engine/index.js')
   const {buildPhases} = await import('./registry.js')
   const {changePhaseOptions, selectChange} = await import('./change.js')
-  const phases = await buildPhases(selectChange({pushed: Boolean(revision)}), changePhaseOptions(o))
+  const phases = await buildPhases(selectChange({pushed: Boolean(revision), sync: o.sync, labels: o.labels}), changePhaseOptions(o))
   const run = await runPhases(phases, {inv, restart: true, renderer: o.renderer, command, kubeconfig: o.kubeconfig})
   const tasks = run.phases.flatMap((p) => p.tasks)
   const task = tasks.find((t) => t.status === 'failed' || t.status === 'not-run') ?? tasks.at(-1)
   return {ok: run.ok, summary: task?.error ?? task?.summary ?? (run.ok ? 'synced' : 'sync failed'), run}
+}
+
+/** The `cluster-labels` phase alone (a push without the waits); its failure names what redoes it. */
+export async function labelsOnly(inv: LoadedInventory, o: Pick<ChangeOptions, 'kubeconfig' | 'renderer'>, command: string, revision: string): Promise<void> {
+  const r = await runSync(inv, {...o, sync: false, labels: true}, command, revision)
+  if (!r.ok) {
+    throw new ObsctlError(`pushed, but the edges' Argo CD cluster Secrets could not be labelled: ${r.summary}`, {
+      code: 'LABELS_FAILED',
+      exitCode: r.run.exitCode || 1,
+      hints: ['obsctl cluster register EDGE sets them, or rerun with --sync', ...(r.run.logsDir ? [`task logs: ${r.run.logsDir}`] : [])],
+    })
+  }
 }
 
 /**
@@ -80,7 +93,7 @@ export async function applyInventoryChange(
   if (rc.commit) o.onNotice?.(`commit ${rc.commit.sha.slice(0, 12)} ${rc.commit.message}`)
   if (rc.push) o.onNotice?.(`pushed to ${rc.push.remote} (${rc.push.branch})`)
   if (o.sync !== false) {
-    result.sync = await runSync(next, o, change.command, rc.push?.commit)
+    result.sync = await runSync(next, {...o, labels: relabelledEdges(inv.platform, next.platform).length > 0}, change.command, rc.push?.commit)
     if (!result.sync.ok) {
       const first = result.sync.run.phases[0]?.error
       throw new ObsctlError(`the change is committed${rc.push ? ' and pushed' : ''}, but the sync did not finish: ${result.sync.summary}`, {
@@ -90,7 +103,11 @@ export async function applyInventoryChange(
         details: {...result, sync: {ok: false, summary: result.sync.summary}, error: first},
       })
     }
-  } else result.sync = null
+  } else {
+    result.sync = null
+    // --no-sync after a push: the edges' cluster Secret labels still follow the pushed inventory
+    if (rc.push && relabelledEdges(inv.platform, next.platform).length > 0) await labelsOnly(next, o, change.command, rc.push.commit)
+  }
   return result
 }
 

@@ -43,6 +43,7 @@ export const PHASE_REGISTRY = {
   secrets: async (o: SecretsPhaseOptions) => (await kube()).secretsPhase(o),
   rotate: async (o: RotatePhaseOptions) => (await import('../kube/rotate.js')).rotatePhase(o),
   'root-app': async (_o: NoOptions) => (await argocd()).rootAppPhase(),
+  'cluster-labels': async (_o: NoOptions) => (await import('../argocd/labels.js')).clusterLabelsPhase(),
   'argocd-refresh': async (o: RefreshPhaseOptions) => (await fleet()).refreshPhase(o),
   sync: async (o: ArgocdWaitOptions) => (await argocd()).syncPhase(o),
   validate: async (o: ValidatePhaseOptions) => (await import('../validate/phases.js')).validatePhase(o),

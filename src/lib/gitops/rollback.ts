@@ -11,7 +11,7 @@
  */
 import type {LoadedInventory} from '../config/load.js'
 import {parseInventory} from '../config/load.js'
-import {gitDir} from '../config/model.js'
+import {gitDir, relabelledEdges} from '../config/model.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
 import type {RendererChoice, RunResult} from '../engine/index.js'
@@ -39,7 +39,7 @@ export interface RollbackOptions {
   /** what will be done (commits, inventory diff, files), before the confirmation */
   onPlan?: (text: string) => void
   /** the wait for Argo CD after the push: the change flow's sync, passed by ../flows/rollback.ts (a domain never runs a flow) */
-  runSync?: (next: LoadedInventory, o: Pick<RollbackOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice'>, command: string, revision?: string) => Promise<{ok: boolean; summary: string; run: RunResult}>
+  runSync?: (next: LoadedInventory, o: Pick<RollbackOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean}, command: string, revision?: string) => Promise<{ok: boolean; summary: string; run: RunResult}>
 }
 
 export interface RollbackResult {
@@ -216,19 +216,25 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   if (!committed) await git(dir, ['reset', '-q', '--hard', 'HEAD'])
   result.commit = committed ? {sha: committed.sha, message: committed.message} : null
   if (committed) o.onNotice?.(`commit ${committed.sha.slice(0, 12)} ${committed.message}`)
-  return finish(next, result, o)
+  return finish(inv, next, result, o)
 }
 
 /** Push (unless --no-push) and wait for Argo CD (unless --no-sync). */
-async function finish(next: LoadedInventory, result: RollbackResult, o: RollbackOptions): Promise<RollbackResult> {
+async function finish(before: LoadedInventory, next: LoadedInventory, result: RollbackResult, o: RollbackOptions): Promise<RollbackResult> {
+  const labels = relabelledEdges(before.platform, next.platform).length > 0
   result.push = o.push === false ? null : await gitPush(result.dir, result.branch)
   if (result.push) o.onNotice?.(`pushed to ${result.push.remote} (${result.branch})`)
   if (o.sync === false) {
     result.sync = null
+    // a pushed rollback may change an edge's metrics mode: the cluster Secret labels follow it even without the waits
+    if (result.push && o.runSync && labels) {
+      const l = await o.runSync(next, {...o, sync: false, labels}, 'rollback', result.push.commit)
+      if (!l.ok) throw new ObsctlError(`the rollback is pushed, but the edges' Argo CD cluster Secrets could not be labelled: ${l.summary}`, {code: 'LABELS_FAILED', exitCode: l.run.exitCode || 1, hints: ['obsctl cluster register EDGE sets them, or rerun with --sync'], details: result})
+    }
     return result
   }
   if (!o.runSync) throw new ObsctlError('rollback was asked to sync but was given no sync to run', {code: 'NO_SYNC_RUNNER', hints: ['call the rollback of src/lib/flows/rollback.ts, or pass sync: false']})
-  const s = await o.runSync(next, o, 'rollback', result.push?.commit)
+  const s = await o.runSync(next, {...o, labels}, 'rollback', result.push?.commit)
   result.sync = {ok: s.ok, summary: s.summary}
   if (!s.ok) {
     throw new ObsctlError(`the rollback is committed${result.push ? ' and pushed' : ''}, but the sync did not finish: ${s.summary}`, {
@@ -259,7 +265,7 @@ async function resume(inv: LoadedInventory, ahead: LogEntry[], o: RollbackOption
   o.onNotice?.(`the working copy has rollback commit ${top.sha.slice(0, 12)} that ${base.branch} does not have: pushing it`)
   if (o.dryRun) return result
   if (result.inventory.changed) await writeFileAtomic(inv.file, text)
-  return finish(parseInventory(text, inv.file), result, o)
+  return finish(inv, parseInventory(text, inv.file), result, o)
 }
 
 export function formatRollback(r: RollbackResult): string {
