@@ -71,7 +71,14 @@ export function timeMedian(cmd, args, opts = {}) {
 export function formatTable(headers, rows) {
   const cells = [headers, ...rows.map((r) => r.map((c) => String(c ?? '')))]
   const w = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)))
-  return cells.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n')
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 /** Print a bench result ({title, rows: [{name, value, unit, ratio?, budget?, ok?}]}) as a table. */
@@ -80,7 +87,13 @@ export function printResult(res) {
   process.stdout.write(
     `${formatTable(
       ['BENCH', 'VALUE', 'RATIO', 'BUDGET', 'OK'],
-      res.rows.map((r) => [r.name, `${r.value.toFixed(r.unit === 'ms' ? 0 : 2)} ${r.unit}`, r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`, r.budget ?? '', r.ok === undefined ? '' : r.ok ? 'yes' : 'OVER']),
+      res.rows.map((r) => [
+        r.name,
+        `${r.value.toFixed(r.unit === 'ms' ? 0 : 2)} ${r.unit}`,
+        r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`,
+        r.budget ?? '',
+        r.ok === undefined ? '' : r.ok ? 'yes' : 'OVER',
+      ]),
     )}\n`,
   )
 }

@@ -53,7 +53,13 @@ function runScript(f, file) {
       continue
     }
     if (o && typeof o.value === 'number') {
-      rows.push({name: o.name ?? f, value: o.value, unit: o.unit ?? '', budget: o.budget_ms === undefined ? undefined : `${o.budget_ms} ms`, ok: o.budget_ms === undefined ? undefined : o.value <= o.budget_ms})
+      rows.push({
+        name: o.name ?? f,
+        value: o.value,
+        unit: o.unit ?? '',
+        budget: o.budget_ms === undefined ? undefined : `${o.budget_ms} ms`,
+        ok: o.budget_ms === undefined ? undefined : o.value <= o.budget_ms,
+      })
     }
   }
   return {title: f, rows}

@@ -34,22 +34,68 @@ function serve(routes, latency) {
       }, delay)
     })
   })
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => (server.closeAllConnections(), server.close(r)))})))
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => (server.closeAllConnections(), server.close(r)))}),
+    ),
+  )
 }
 
 const ok = (data) => ({status: 'success', data})
-const store = (name, labels) => ({name, lastCheck: new Date().toISOString(), lastError: null, labelSets: labels ? [labels] : [], minTime: 0, maxTime: Date.now()})
+const store = (name, labels) => ({
+  name,
+  lastCheck: new Date().toISOString(),
+  lastError: null,
+  labelSets: labels ? [labels] : [],
+  minTime: 0,
+  maxTime: Date.now(),
+})
 const vec = (metrics) => ok({resultType: 'vector', result: metrics.map((metric) => ({metric, value: [Date.now() / 1000, '1']}))})
 
 async function peers(latency) {
   const prometheus = await serve(
-    [['GET', /^\/api\/v1\/targets$/, () => ok({activeTargets: CLUSTERS.map((cluster, i) => ({labels: {job: 'node-exporter', instance: `10.0.0.${i}:9100`, cluster}, scrapePool: 'node-exporter', lastError: '', health: 'up'})), droppedTargets: []})]],
+    [
+      [
+        'GET',
+        /^\/api\/v1\/targets$/,
+        () =>
+          ok({
+            activeTargets: CLUSTERS.map((cluster, i) => ({
+              labels: {job: 'node-exporter', instance: `10.0.0.${i}:9100`, cluster},
+              scrapePool: 'node-exporter',
+              lastError: '',
+              health: 'up',
+            })),
+            droppedTargets: [],
+          }),
+      ],
+    ],
     latency,
   )
   const thanos = await serve(
     [
-      ['GET', /^\/api\/v1\/stores$/, () => ok({sidecar: [store('a:10901', {cluster: 'cluster-01', prometheus_replica: 'prometheus-0'}), store('b:10901', {cluster: 'cluster-01', prometheus_replica: 'prometheus-1'})], store: [store('s:10901')], rule: [store('r:10901')], receive: [store('rcv:10901')]})],
-      ['GET', /^\/api\/v1\/query$/, (u) => (/prometheus_replica/.test(u.searchParams.get('query')) ? vec([{prometheus_replica: 'prometheus-0'}, {prometheus_replica: 'prometheus-1'}]) : vec(CLUSTERS.map((cluster) => ({cluster}))))],
+      [
+        'GET',
+        /^\/api\/v1\/stores$/,
+        () =>
+          ok({
+            sidecar: [
+              store('a:10901', {cluster: 'cluster-01', prometheus_replica: 'prometheus-0'}),
+              store('b:10901', {cluster: 'cluster-01', prometheus_replica: 'prometheus-1'}),
+            ],
+            store: [store('s:10901')],
+            rule: [store('r:10901')],
+            receive: [store('rcv:10901')],
+          }),
+      ],
+      [
+        'GET',
+        /^\/api\/v1\/query$/,
+        (u) =>
+          /prometheus_replica/.test(u.searchParams.get('query'))
+            ? vec([{prometheus_replica: 'prometheus-0'}, {prometheus_replica: 'prometheus-1'}])
+            : vec(CLUSTERS.map((cluster) => ({cluster}))),
+      ],
       ['GET', /^\/metrics$/, () => 'thanos_compact_halted 0\n'],
     ],
     latency,
@@ -76,7 +122,12 @@ export default async function bench({runs = Number(process.argv[process.argv.ind
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-bench-validate-'))
   try {
     const endpoints = {prometheus: p.prometheus.url, 'thanos-query': p.thanos.url, 'thanos-compactor': p.thanos.url, opensearch: p.opensearch.url}
-    const yaml = renderInventoryYaml(EXAMPLE_ANSWERS).replace(/^clusters:/m, `endpoints:\n${Object.entries(endpoints).map(([k, v]) => `  ${k}: ${v}`).join('\n')}\n\nclusters:`)
+    const yaml = renderInventoryYaml(EXAMPLE_ANSWERS).replace(
+      /^clusters:/m,
+      `endpoints:\n${Object.entries(endpoints)
+        .map(([k, v]) => `  ${k}: ${v}`)
+        .join('\n')}\n\nclusters:`,
+    )
     const file = path.join(dir, 'obsctl.yaml')
     writeFileSync(file, yaml)
     const inv = loadInventory(file)

@@ -10,7 +10,11 @@ const {version} = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8
 let commit = 'unknown'
 try {
   commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim()
-  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim()
+  const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).trim()
   if (dirty) commit += '-dirty'
 } catch {
   // not a Git checkout (a packed install): the commit stays unknown

@@ -33,11 +33,27 @@ import path from 'node:path'
 const ROOT = path.resolve(import.meta.dirname, '..')
 const DIST = path.join(ROOT, 'dist')
 const ESM = path.join(DIST, '.esm')
-const BUNDLED = ['@oclif/core', 'yaml', 'zod', 'eta', '@kubernetes/client-node', 'minio', 'listr2', 'execa', 'chalk', 'ssh2', 'ipaddr.js', 'semver',
+const BUNDLED = [
+  '@oclif/core',
+  'yaml',
+  'zod',
+  'eta',
+  '@kubernetes/client-node',
+  'minio',
+  'listr2',
+  'execa',
+  'chalk',
+  'ssh2',
+  'ipaddr.js',
+  'semver',
   // oclif's help, not-found and autocomplete plugins: bundled into obsctl's own `help` and `autocomplete`
   // commands and its command_not_found hook (src/commands/help.ts, src/commands/autocomplete/, src/hooks/),
   // so they use the runner's @oclif/core and load only when used
-  '@oclif/plugin-help', '@oclif/plugin-not-found', '@oclif/plugin-autocomplete', 'fastest-levenshtein']
+  '@oclif/plugin-help',
+  '@oclif/plugin-not-found',
+  '@oclif/plugin-autocomplete',
+  'fastest-levenshtein',
+]
 // optional requires inside @oclif/core (TypeScript support for development) and ssh2 (cpu-features, a
 // native addon, in try/catch): resolved at run time, never bundled
 const OPTIONAL = ['typescript', 'ts-node', 'tsx', 'pnpapi', 'cpu-features']
@@ -58,16 +74,15 @@ for (const d of externalDeps) {
 }
 
 const jsFiles = (dir) =>
-  readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? jsFiles(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : []))
+  readdirSync(dir, {withFileTypes: true}).flatMap((e) =>
+    e.isDirectory() ? jsFiles(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : [],
+  )
 
 // Pass 1: ES modules, split.
 const commands = [...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))]
 rmSync(ESM, {recursive: true, force: true})
 const result = await build({
-  entryPoints: [
-    {in: path.join(DIST, 'main.js'), out: 'chunks/main'},
-    ...commands.map((f) => ({in: f, out: path.relative(DIST, f).replace(/\.js$/, '')})),
-  ],
+  entryPoints: [{in: path.join(DIST, 'main.js'), out: 'chunks/main'}, ...commands.map((f) => ({in: f, out: path.relative(DIST, f).replace(/\.js$/, '')}))],
   outdir: ESM,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
@@ -94,7 +109,9 @@ const result = await build({
 // undefined; and once converted to CommonJS (pass 2), `(await import('ssh2')).default` would get the module
 // object, not ssh2. Import bundled CommonJS packages (yaml, @oclif/core) statically instead, or through a
 // module of ours that re-exports them by name (src/lib/ssh/ssh2.ts); stop here if not.
-const cjsOnly = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js') && /\bexport default require_\w+\(\)/.test(readFileSync(path.join(ROOT, f), 'utf8')))
+const cjsOnly = Object.keys(result.metafile.outputs).filter(
+  (f) => f.endsWith('.js') && /\bexport default require_\w+\(\)/.test(readFileSync(path.join(ROOT, f), 'utf8')),
+)
 if (cjsOnly.length > 0) {
   throw new Error(
     `bin/bundle.js: ${cjsOnly.map((f) => path.relative(ESM, f)).join(', ')}: a bundled CommonJS package is imported with import(); ` +
@@ -160,7 +177,11 @@ if (left.length) throw new Error(`bin/bundle.js: import() left in ${left.map((f)
 
 for (const dir of ['chunks', 'commands', 'hooks']) writeFileSync(path.join(DIST, dir, 'package.json'), '{"type": "commonjs"}\n')
 const hash = createHash('sha256')
-for (const f of outputs) hash.update(`${path.relative(DIST, f)}\0`).update(readFileSync(f)).update('\0')
+for (const f of outputs)
+  hash
+    .update(`${path.relative(DIST, f)}\0`)
+    .update(readFileSync(f))
+    .update('\0')
 mkdirSync(path.join(DIST, 'chunks'), {recursive: true})
 writeFileSync(path.join(DIST, 'chunks', 'bundle.json'), `${JSON.stringify({version: pkg.version, id: hash.digest('hex').slice(0, 16)})}\n`)
 
@@ -195,7 +216,8 @@ function clientNodePure() {
     name: 'client-node-pure',
     setup(b) {
       b.onResolve({filter: /.*/}, async (args) => {
-        if (args.pluginData?.clientNodePure || !/[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]/.test(args.importer) || !args.path.startsWith('.')) return undefined
+        if (args.pluginData?.clientNodePure || !/[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]/.test(args.importer) || !args.path.startsWith('.'))
+          return undefined
         const r = await b.resolve(args.path, {kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: {clientNodePure: true}})
         return r.errors.length ? undefined : {...r, sideEffects: false}
       })
@@ -230,8 +252,12 @@ function yamlNoTokenLog() {
         const text = readFileSync(args.path, 'utf8')
         const load = "var node_process = require('process');"
         const from = 'if (node_process.env.LOG_TOKENS)'
-        if (!text.includes(load) || !text.includes(from)) throw new Error(`bin/bundle.js: ${args.path} no longer reads LOG_TOKENS as expected; update yamlNoTokenLog`)
-        return {contents: text.replace(load, `${load}\nconst LOG_TOKENS = Boolean(node_process.env.LOG_TOKENS);`).replace(from, 'if (LOG_TOKENS)'), loader: 'js'}
+        if (!text.includes(load) || !text.includes(from))
+          throw new Error(`bin/bundle.js: ${args.path} no longer reads LOG_TOKENS as expected; update yamlNoTokenLog`)
+        return {
+          contents: text.replace(load, `${load}\nconst LOG_TOKENS = Boolean(node_process.env.LOG_TOKENS);`).replace(from, 'if (LOG_TOKENS)'),
+          loader: 'js',
+        }
       })
     },
   }

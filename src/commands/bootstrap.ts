@@ -25,7 +25,11 @@ inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the pl
     concurrency: Flags.integer({summary: 'Targets at once per phase (default: all).', min: 1}),
     timeout: Flags.integer({summary: 'Seconds to wait for rollouts and sync.', default: 900, min: 1}),
     'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
-    push: Flags.boolean({summary: 'Push the render commit (Argo CD pulls it from the remote); --no-push keeps the commit local.', default: true, allowNo: true}),
+    push: Flags.boolean({
+      summary: 'Push the render commit (Argo CD pulls it from the remote); --no-push keeps the commit local.',
+      default: true,
+      allowNo: true,
+    }),
     'argocd-manifest': Flags.string({summary: 'Argo CD install manifest FILE or URL (air-gapped sites); default: the release manifest for versions.argocd.'}),
   }
 

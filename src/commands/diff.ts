@@ -13,7 +13,12 @@ export default class Diff extends BaseCommand {
 Per Application: OutOfSync or missing in Argo CD; files edited in Git by hand (Git's bytes are not those obsctl rendered, as the committed .obsctl-render.json says), added or deleted by hand; and files Git holds from an earlier render (the inventory changed: render and push). Each differing file is shown as a unified diff from Git to the render.
 
 Exit 0 when there is no drift, 1 when there is any (also with --json), 2 for bad input.`
-  static override examples = ['<%= config.bin %> diff', '<%= config.bin %> diff --cluster cluster-02', '<%= config.bin %> diff --json', '<%= config.bin %> diff --no-diffs']
+  static override examples = [
+    '<%= config.bin %> diff',
+    '<%= config.bin %> diff --cluster cluster-02',
+    '<%= config.bin %> diff --json',
+    '<%= config.bin %> diff --no-diffs',
+  ]
   static override flags = {
     cluster: Flags.string({summary: 'Only this cluster’s Applications.'}),
     diffs: Flags.boolean({summary: 'Print each differing file’s unified diff (--no-diffs: only the file names).', default: true, allowNo: true}),
@@ -26,7 +31,12 @@ Exit 0 when there is no drift, 1 when there is any (also with --json), 2 for bad
     const inv = this.loadInventory(flags.config)
     const {computeDrift, formatDrift} = await import('../lib/gitops/drift.js')
     this.note(`reading ${inv.platform.git.branch} of the GitOps remote and the Applications in Argo CD…`)
-    const result = await computeDrift(inv, {kubeconfig: flags.kubeconfig, cluster: flags.cluster, context: flags.context, requestTimeoutMs: flags['request-timeout'] * 1000})
+    const result = await computeDrift(inv, {
+      kubeconfig: flags.kubeconfig,
+      cluster: flags.cluster,
+      context: flags.context,
+      requestTimeoutMs: flags['request-timeout'] * 1000,
+    })
     this.out(formatDrift(result, {diffs: flags.diffs}))
     if (!result.ok) this.failWith(ExitCode.failed)
     return result

@@ -10,13 +10,19 @@ export default class Init extends BaseCommand {
     '<%= config.bin %> init --example -c lab/obsctl.yaml --force',
   ]
   static override flags = {
-    example: Flags.boolean({summary: "Write the example lab (4 clusters on 192.168.101.194/196/197/198, miribit.lab) without asking."}),
+    example: Flags.boolean({summary: 'Write the example lab (4 clusters on 192.168.101.194/196/197/198, miribit.lab) without asking.'}),
     force: Flags.boolean({summary: 'Overwrite an existing inventory file.'}),
   }
 
   async run(): Promise<InitResult> {
     const {flags} = await this.parse(Init)
-    const result = await initInventory({file: this.inventoryPath(flags.config), example: flags.example, force: flags.force, yes: flags.yes, say: (line) => this.note(line)})
+    const result = await initInventory({
+      file: this.inventoryPath(flags.config),
+      example: flags.example,
+      force: flags.force,
+      yes: flags.yes,
+      say: (line) => this.note(line),
+    })
     this.out(`wrote ${result.file} (${result.clusters} clusters, ${result.nodes} nodes) and its JSON Schema ${result.schema}`)
     this.out(`next: obsctl config validate${flags.config ? ` -c ${flags.config}` : ''} && obsctl plan`)
     return result

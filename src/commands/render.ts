@@ -5,7 +5,7 @@ import type {RenderResult} from '../lib/gitops/repo.js'
 export default class Render extends BaseCommand {
   static override summary = 'Write the GitOps repository (Argo CD apps, kustomize overlays, dashboards) from the inventory.'
   static override description =
-    'Renders templates/gitops/ into the inventory\'s git.dir (or --out). The same inventory gives a byte-identical tree. ' +
+    "Renders templates/gitops/ into the inventory's git.dir (or --out). The same inventory gives a byte-identical tree. " +
     'Files edited by hand are not overwritten without --force (the diff is shown); files no longer rendered are removed; ' +
     'files obsctl never rendered are never touched. --commit commits what changed, --push also pushes to git.remote.'
   static override examples = [
@@ -15,7 +15,7 @@ export default class Render extends BaseCommand {
     '<%= config.bin %> render --dry-run --json',
   ]
   static override flags = {
-    out: Flags.string({summary: 'Render into this directory instead of the inventory\'s git.dir.'}),
+    out: Flags.string({summary: "Render into this directory instead of the inventory's git.dir."}),
     commit: Flags.boolean({summary: 'Commit the changed files (initialises the working copy when needed).'}),
     push: Flags.boolean({summary: 'Commit and push to git.remote/git.branch.'}),
     force: Flags.boolean({summary: 'Overwrite or remove rendered files that were edited by hand.'}),

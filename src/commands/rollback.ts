@@ -3,7 +3,7 @@ import {BaseCommand} from '../lib/cli/base.js'
 import type {RollbackResult} from '../lib/gitops/rollback.js'
 
 export default class Rollback extends BaseCommand {
-  static override summary = 'Undo obsctl\'s last change (or every change after a commit): git revert, inventory restored, push, sync.'
+  static override summary = "Undo obsctl's last change (or every change after a commit): git revert, inventory restored, push, sync."
   static override description = `Reverts the last commit obsctl made in the GitOps repository (config set, upgrade chart, render,
 an earlier rollback), or with --to COMMIT every commit after COMMIT, with git revert; puts the inventory
 back to the text that went with it (kept in .obsctl/inventory/, named by the commits' Obsctl-Inventory

@@ -59,7 +59,10 @@ Services are reached as obsctl validate reaches them (--endpoint, --via-api-serv
       while (!stop.signal.aborted) {
         const s = await collect()
         if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(s)}\n`)
-        else process.stdout.write(`${tty ? '\x1b[2J\x1b[H' : ''}${colorize(format(s))}\n${tty ? `\nevery ${intervalMs / 1000}s, ${new Date(s.at).toLocaleTimeString()} — Ctrl-C to stop\n` : '\n'}`)
+        else
+          process.stdout.write(
+            `${tty ? '\x1b[2J\x1b[H' : ''}${colorize(format(s))}\n${tty ? `\nevery ${intervalMs / 1000}s, ${new Date(s.at).toLocaleTimeString()} — Ctrl-C to stop\n` : '\n'}`,
+          )
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, intervalMs)
           stop.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), {once: true})

@@ -17,7 +17,12 @@ Services are reached at <service>.k8s-cluster-<id>.<domain> of the central clust
     '<%= config.bin %> validate all --skip thanos.bucket --json',
   ]
   static override args = {
-    component: Args.string({description: 'what to check', options: ['prometheus', 'thanos', 'opensearch', 'fluent-bit', 'argocd', 'alertmanager', 'certificates', 'all'], default: 'all', required: false}),
+    component: Args.string({
+      description: 'what to check',
+      options: ['prometheus', 'thanos', 'opensearch', 'fluent-bit', 'argocd', 'alertmanager', 'certificates', 'all'],
+      default: 'all',
+      required: false,
+    }),
   }
   static override flags = {
     wait: Flags.boolean({summary: 'Re-run failing checks until they pass or --timeout passes.'}),
@@ -30,7 +35,11 @@ Services are reached at <service>.k8s-cluster-<id>.<domain> of the central clust
   async run(): Promise<Verdict> {
     const {args, flags} = await this.parse(Validate)
     const inv = this.loadInventory(flags.config)
-    const [{validate}, {formatVerdict}, {serviceAccess}] = await Promise.all([import('../lib/validate/index.js'), import('../lib/cli/views/validate.js'), import('../lib/platform/access.js')])
+    const [{validate}, {formatVerdict}, {serviceAccess}] = await Promise.all([
+      import('../lib/validate/index.js'),
+      import('../lib/cli/views/validate.js'),
+      import('../lib/platform/access.js'),
+    ])
     const verdict = await validate(inv, {
       component: args.component as 'all',
       skip: flags.skip ?? [],

@@ -56,7 +56,9 @@ const debug = debuglog('obsctl-code-cache')
  */
 export function codeCacheKey(o: {version: string; bundleId: string; node?: string; arch?: string; location: string}): string {
   const clean = (s: string) => s.replace(/[^\w.+-]/g, '_')
-  return [`obsctl-${clean(o.version)}`, clean(o.bundleId), `node-${clean(o.node ?? process.version)}`, clean(o.arch ?? process.arch), fnv1a(o.location)].join('-')
+  return [`obsctl-${clean(o.version)}`, clean(o.bundleId), `node-${clean(o.node ?? process.version)}`, clean(o.arch ?? process.arch), fnv1a(o.location)].join(
+    '-',
+  )
 }
 
 /** FNV-1a, 32 bits, hex: a short stable name for a path (node:crypto costs more to load than it saves). */
@@ -129,7 +131,8 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
   // Node's CommonJS loader hooks (_extensions, _resolveFilename, _cache) are not in @types/node; the casts name
   // the shapes Node 20 has (lib/internal/modules/cjs/loader.js), which is what installs a code cache at all
   const extensions = (Module as unknown as {_extensions: NodeJS.RequireExtensions})._extensions
-  const resolveFilename = (Module as unknown as {_resolveFilename: (request: string, parent: NodeJS.Module, isMain: boolean, options?: unknown) => string})._resolveFilename
+  const resolveFilename = (Module as unknown as {_resolveFilename: (request: string, parent: NodeJS.Module, isMain: boolean, options?: unknown) => string})
+    ._resolveFilename
   const original = extensions['.js']
   extensions['.js'] = function obsctlCodeCache(module, filename) {
     if (!inBundle(filename)) return original.call(this, module, filename)
@@ -165,7 +168,14 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
 
   process.once('exit', () => {
     if (pending.length) writeAll(state, pending, uid!)
-    debug('%s: %d from cache, %d compiled, %d written%s', state.dir ?? 'off', state.hits.length, state.misses.length, state.written.length, state.off ? ` (${state.off})` : '')
+    debug(
+      '%s: %d from cache, %d compiled, %d written%s',
+      state.dir ?? 'off',
+      state.hits.length,
+      state.misses.length,
+      state.written.length,
+      state.off ? ` (${state.off})` : '',
+    )
   })
   return state
 }

@@ -83,9 +83,22 @@ const FS_REASONS: Record<string, string> = {
 }
 
 const FS_VERBS: Record<string, string> = {
-  open: 'open', read: 'read', write: 'write', mkdir: 'create the folder', rename: 'replace', unlink: 'remove',
-  rmdir: 'remove the folder', scandir: 'list', stat: 'inspect', lstat: 'inspect', chmod: 'change the mode of',
-  copyfile: 'copy', link: 'link', symlink: 'link', access: 'access', readlink: 'read the link',
+  open: 'open',
+  read: 'read',
+  write: 'write',
+  mkdir: 'create the folder',
+  rename: 'replace',
+  unlink: 'remove',
+  rmdir: 'remove the folder',
+  scandir: 'list',
+  stat: 'inspect',
+  lstat: 'inspect',
+  chmod: 'change the mode of',
+  copyfile: 'copy',
+  link: 'link',
+  symlink: 'link',
+  access: 'access',
+  readlink: 'read the link',
 }
 
 type NodeError = Error & {code?: string; syscall?: string; path?: string; dest?: string}

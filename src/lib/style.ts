@@ -69,18 +69,51 @@ export function tone(t: Tone, text: string, c: ChalkInstance = paint()): string 
 
 /** The tone of a status word as obsctl's tables and checklists print it (undefined: not a status word). */
 const WORDS: Record<string, Tone> = {
-  ok: 'good', done: 'good', pass: 'good', passed: 'good', yes: 'good', synced: 'good', healthy: 'good', ready: 'good', valid: 'good',
-  failed: 'bad', fail: 'bad', error: 'bad', degraded: 'bad', expired: 'bad', no: 'bad', interrupted: 'bad', missing: 'bad', outofsync: 'bad',
-  warn: 'warn', warning: 'warn', pending: 'warn', 'changed since': 'warn', changed: 'warn', running: 'warn', stale: 'warn', unknown: 'warn',
-  'would run': 'plan', 'would-run': 'plan', planned: 'plan',
-  unchanged: 'dim', 'in-state': 'dim', 'would skip': 'dim', 'would-skip': 'dim', 'not-run': 'dim', 'not run': 'dim', 'in state': 'dim', skipped: 'dim', info: 'info',
+  ok: 'good',
+  done: 'good',
+  pass: 'good',
+  passed: 'good',
+  yes: 'good',
+  synced: 'good',
+  healthy: 'good',
+  ready: 'good',
+  valid: 'good',
+  failed: 'bad',
+  fail: 'bad',
+  error: 'bad',
+  degraded: 'bad',
+  expired: 'bad',
+  no: 'bad',
+  interrupted: 'bad',
+  missing: 'bad',
+  outofsync: 'bad',
+  warn: 'warn',
+  warning: 'warn',
+  pending: 'warn',
+  'changed since': 'warn',
+  changed: 'warn',
+  running: 'warn',
+  stale: 'warn',
+  unknown: 'warn',
+  'would run': 'plan',
+  'would-run': 'plan',
+  planned: 'plan',
+  unchanged: 'dim',
+  'in-state': 'dim',
+  'would skip': 'dim',
+  'would-skip': 'dim',
+  'not-run': 'dim',
+  'not run': 'dim',
+  'in state': 'dim',
+  skipped: 'dim',
+  info: 'info',
 }
 
 export function toneOfWord(word: string): Tone | undefined {
   return WORDS[word.trim().toLowerCase()]
 }
 
-const ICON_TONES: Record<string, Tone> = {'✔': 'good', '✖': 'bad', '‼': 'warn', 'ℹ': 'info', '⚠': 'warn'}
+const ICON_TONES: Record<string, Tone> = {'✔': 'good', '✖': 'bad', '‼': 'warn', ℹ: 'info', '⚠': 'warn'}
 
 /** A table cell: a status word (`failed`), or an icon and a word (`✔ pass`), in its colour; else as it is. */
 export function colorCell(cell: string, c: ChalkInstance = paint()): string {
@@ -103,7 +136,7 @@ export function colorIcons(text: string, c: ChalkInstance = paint()): string {
  * headers bold, `@@` hunk headers cyan, removed lines red, added lines green. Other lines are untouched.
  */
 export function colorDiff(text: string, c: ChalkInstance = paint()): string {
-  if (c.level === 0 || !text.includes('\n+++ ') && !/\n\s*\+\+\+ /.test(text)) return text
+  if (c.level === 0 || (!text.includes('\n+++ ') && !/\n\s*\+\+\+ /.test(text))) return text
   const lines = text.split('\n')
   let pad: string | undefined
   for (let i = 0; i < lines.length; i++) {

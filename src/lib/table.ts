@@ -11,6 +11,11 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((x) => colorCell(String(x), c)))]
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => visibleLength(r[i] ?? ''))))
   return cells
-    .map((r) => r.map((x, i) => (i === r.length - 1 ? x : x + ' '.repeat(Math.max(0, widths[i]! - visibleLength(x))))).join('  ').trimEnd())
+    .map((r) =>
+      r
+        .map((x, i) => (i === r.length - 1 ? x : x + ' '.repeat(Math.max(0, widths[i]! - visibleLength(x)))))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n')
 }

@@ -44,7 +44,10 @@ function lineOf(text: string, needle: string, from = 0): number {
 const lint = (text: string): LintReport => lintInventory(parseInventory(text, FILE))
 
 type Values = Record<string, unknown>
-const charts = JSON.parse(gunzipSync(readFileSync(new URL('../../../shared/upstream/charts.json.gz', import.meta.url))).toString('utf8')) as Record<string, {values: Values; templateRefs: string[]}>
+const charts = JSON.parse(gunzipSync(readFileSync(new URL('../../../shared/upstream/charts.json.gz', import.meta.url))).toString('utf8')) as Record<
+  string,
+  {values: Values; templateRefs: string[]}
+>
 const KPS = charts['kube-prometheus-stack']!
 const GRAFANA = charts.grafana!
 
@@ -121,7 +124,10 @@ function amtool(args: string[]): {status: number | null; out: string} {
   return {status: r.status, out: `${r.stdout}${r.stderr}`}
 }
 
-const routeOf = (file: string, labels: string[]) => amtool(['config', 'routes', 'test', `--config.file=${file}`, ...labels]).out.split('\n')[0]!.trim()
+const routeOf = (file: string, labels: string[]) =>
+  amtool(['config', 'routes', 'test', `--config.file=${file}`, ...labels])
+    .out.split('\n')[0]!
+    .trim()
 
 describe('alerting: config validate', () => {
   it('the example (alerting commented out) warns once that alerts reach nobody, with no error', () => {
@@ -141,14 +147,64 @@ describe('alerting: config validate', () => {
 
   // field edits go through the inventory builder (test/support/inventory.ts); a text edit only where a field is removed
   const CASES: {name: string; set?: Record<string, unknown>; from?: string; to?: string; id: string; path: string; needle: string}[] = [
-    {name: 'a route names an unknown receiver', set: {'alerting.routes[1].receiver': 'ops-slak'}, id: 'alerting-unknown-receiver', path: 'alerting.routes[1].receiver', needle: 'receiver: ops-slak'},
-    {name: 'defaultReceiver names an unknown receiver', set: {'alerting.defaultReceiver': 'nobody'}, id: 'alerting-unknown-receiver', path: 'alerting.defaultReceiver', needle: 'defaultReceiver: nobody'},
-    {name: 'a route names an unknown cluster', set: {'alerting.routes[2].clusters[0]': 'cluster-09'}, id: 'alerting-unknown-cluster', path: 'alerting.routes[2].clusters[0]', needle: 'clusters: [cluster-09]'},
-    {name: 'a receiver named null', set: {'alerting.receivers[3].name': 'null'}, id: 'alerting-receiver-name', path: 'alerting.receivers[3].name', needle: 'name: "null"'},
-    {name: 'two receivers with one name', set: {'alerting.receivers[3].name': 'oncall'}, id: 'alerting-receiver-name', path: 'alerting.receivers[3].name', needle: 'webhook: {urlEnv'},
-    {name: 'a route that matches everything', from: '{receiver: ticketing, clusters: [cluster-02]}', to: '{receiver: ticketing}', id: 'alerting-route-matches-all', path: 'alerting.routes[2]', needle: '{receiver: ticketing}'},
-    {name: 'PagerDuty with both keys', set: {'alerting.receivers[2].pagerduty.serviceKeyEnv': 'PD_V1'}, id: 'alerting-pagerduty-key', path: 'alerting.receivers[2].pagerduty', needle: 'serviceKeyEnv: PD_V1'},
-    {name: 'SMTP login without a password', from: ', authPasswordEnv: OBSCTL_SMTP_PASSWORD}', to: '}', id: 'alerting-email-auth', path: 'alerting.receivers[0].email.authUsername', needle: 'authUsername: alertmanager'},
+    {
+      name: 'a route names an unknown receiver',
+      set: {'alerting.routes[1].receiver': 'ops-slak'},
+      id: 'alerting-unknown-receiver',
+      path: 'alerting.routes[1].receiver',
+      needle: 'receiver: ops-slak',
+    },
+    {
+      name: 'defaultReceiver names an unknown receiver',
+      set: {'alerting.defaultReceiver': 'nobody'},
+      id: 'alerting-unknown-receiver',
+      path: 'alerting.defaultReceiver',
+      needle: 'defaultReceiver: nobody',
+    },
+    {
+      name: 'a route names an unknown cluster',
+      set: {'alerting.routes[2].clusters[0]': 'cluster-09'},
+      id: 'alerting-unknown-cluster',
+      path: 'alerting.routes[2].clusters[0]',
+      needle: 'clusters: [cluster-09]',
+    },
+    {
+      name: 'a receiver named null',
+      set: {'alerting.receivers[3].name': 'null'},
+      id: 'alerting-receiver-name',
+      path: 'alerting.receivers[3].name',
+      needle: 'name: "null"',
+    },
+    {
+      name: 'two receivers with one name',
+      set: {'alerting.receivers[3].name': 'oncall'},
+      id: 'alerting-receiver-name',
+      path: 'alerting.receivers[3].name',
+      needle: 'webhook: {urlEnv',
+    },
+    {
+      name: 'a route that matches everything',
+      from: '{receiver: ticketing, clusters: [cluster-02]}',
+      to: '{receiver: ticketing}',
+      id: 'alerting-route-matches-all',
+      path: 'alerting.routes[2]',
+      needle: '{receiver: ticketing}',
+    },
+    {
+      name: 'PagerDuty with both keys',
+      set: {'alerting.receivers[2].pagerduty.serviceKeyEnv': 'PD_V1'},
+      id: 'alerting-pagerduty-key',
+      path: 'alerting.receivers[2].pagerduty',
+      needle: 'serviceKeyEnv: PD_V1',
+    },
+    {
+      name: 'SMTP login without a password',
+      from: ', authPasswordEnv: OBSCTL_SMTP_PASSWORD}',
+      to: '}',
+      id: 'alerting-email-auth',
+      path: 'alerting.receivers[0].email.authUsername',
+      needle: 'authUsername: alertmanager',
+    },
   ]
   for (const c of CASES) {
     it(`error with file:line: ${c.name}`, () => {
@@ -168,7 +224,9 @@ describe('alerting: config validate', () => {
 
   it('schema: an unknown receiver kind and a secret given as a value are rejected at load, with file:line', () => {
     const text = withAlertingExample().replace('webhook: {urlEnv: OBSCTL_ALERT_WEBHOOK_URL}', 'webhook: {url: "https://x.example.org/hook?token=abc"}')
-    expect(() => parseInventory(text, FILE)).toThrow(new RegExp(`${FILE}:${lineOf(text, 'webhook: {url:')}:\\d+: alerting\\.receivers\\[3\\]\\.webhook\\.url: unknown field "url"`))
+    expect(() => parseInventory(text, FILE)).toThrow(
+      new RegExp(`${FILE}:${lineOf(text, 'webhook: {url:')}:\\d+: alerting\\.receivers\\[3\\]\\.webhook\\.url: unknown field "url"`),
+    )
   })
 })
 
@@ -197,7 +255,18 @@ describe('alerting: the rendered Alertmanager configuration', () => {
     const dir = `${ALERTMANAGER_SECRETS_DIR}/alertmanager-receivers`
     expect(config.receivers).toEqual([
       {name: 'null'},
-      {name: 'ops-email', email_configs: [{to: 'ops@miribit.lab', from: 'alertmanager@miribit.lab', smarthost: 'smtp.miribit.lab:587', auth_username: 'alertmanager', auth_password_file: `${dir}/ops-email.smtp-password`}]},
+      {
+        name: 'ops-email',
+        email_configs: [
+          {
+            to: 'ops@miribit.lab',
+            from: 'alertmanager@miribit.lab',
+            smarthost: 'smtp.miribit.lab:587',
+            auth_username: 'alertmanager',
+            auth_password_file: `${dir}/ops-email.smtp-password`,
+          },
+        ],
+      },
       {name: 'ops-slack', slack_configs: [{api_url_file: `${dir}/ops-slack.slack-webhook-url`, channel: '#alerts'}]},
       {name: 'oncall', pagerduty_configs: [{routing_key_file: `${dir}/oncall.pagerduty-routing-key`}]},
       {name: 'ticketing', webhook_configs: [{url_file: `${dir}/ticketing.webhook-url`}]},
@@ -223,18 +292,33 @@ describe('alerting: the rendered Alertmanager configuration', () => {
   })
 
   it('a PagerDuty v1 service key, raw matchers, send_resolved, require_tls and a per-route repeat interval render as Alertmanager fields amtool accepts', () => {
-    const text = exampleInventory({
-      'alerting.receivers[2].pagerduty': {serviceKeyEnv: 'OBSCTL_PAGERDUTY_SERVICE_KEY'},
-      'alerting.receivers[2].sendResolved': false,
-      'alerting.receivers[0].email.requireTls': true,
-      'alerting.routes[2]': {receiver: 'ticketing', clusters: ['cluster-02', 'cluster-03'], matchers: ['namespace =~ "logging|monitoring"'], repeatInterval: '4h'},
-    }, withAlertingExample())
+    const text = exampleInventory(
+      {
+        'alerting.receivers[2].pagerduty': {serviceKeyEnv: 'OBSCTL_PAGERDUTY_SERVICE_KEY'},
+        'alerting.receivers[2].sendResolved': false,
+        'alerting.receivers[0].email.requireTls': true,
+        'alerting.routes[2]': {
+          receiver: 'ticketing',
+          clusters: ['cluster-02', 'cluster-03'],
+          matchers: ['namespace =~ "logging|monitoring"'],
+          repeatInterval: '4h',
+        },
+      },
+      withAlertingExample(),
+    )
     expect(lint(text).errors).toBe(0)
     const config = effectiveConfig(renderedValues(text))
     const receivers = config.receivers as Values[]
-    expect(receivers.find((x) => x.name === 'oncall')).toEqual({name: 'oncall', pagerduty_configs: [{send_resolved: false, service_key_file: `${ALERTMANAGER_SECRETS_DIR}/alertmanager-receivers/oncall.pagerduty-service-key`}]})
+    expect(receivers.find((x) => x.name === 'oncall')).toEqual({
+      name: 'oncall',
+      pagerduty_configs: [{send_resolved: false, service_key_file: `${ALERTMANAGER_SECRETS_DIR}/alertmanager-receivers/oncall.pagerduty-service-key`}],
+    })
     expect((receivers.find((x) => x.name === 'ops-email')!.email_configs as Values[])[0]!.require_tls).toBe(true)
-    expect((config.route as {routes: Values[]}).routes[3]).toEqual({receiver: 'ticketing', matchers: ['cluster =~ "cluster-02|cluster-03"', 'namespace =~ "logging|monitoring"'], repeat_interval: '4h'})
+    expect((config.route as {routes: Values[]}).routes[3]).toEqual({
+      receiver: 'ticketing',
+      matchers: ['cluster =~ "cluster-02|cluster-03"', 'namespace =~ "logging|monitoring"'],
+      repeat_interval: '4h',
+    })
     const file = writeForAmtool(config, 'v1-matchers')
     const r = amtool(['check-config', file])
     expect(r.status, r.out).toBe(0)
@@ -243,7 +327,10 @@ describe('alerting: the rendered Alertmanager configuration', () => {
   })
 
   it('a route to "null" drops what it matches (e.g. a noisy alert), and lints clean', () => {
-    const text = withAlertingExample().replace('  routes:                          # first match wins unless continue: true\n', '  routes:\n    - {receiver: "null", matchers: [\'alertname = "CPUThrottlingHigh"\']}\n')
+    const text = withAlertingExample().replace(
+      '  routes:                          # first match wins unless continue: true\n',
+      '  routes:\n    - {receiver: "null", matchers: [\'alertname = "CPUThrottlingHigh"\']}\n',
+    )
     expect(lint(text).findings.filter((f) => f.id.startsWith('alerting'))).toEqual([])
     const file = writeForAmtool(effectiveConfig(renderedValues(text)), 'null-route')
     expect(amtool(['check-config', file]).status).toBe(0)
@@ -257,7 +344,14 @@ describe('alerting: the rendered Alertmanager configuration', () => {
       for (const k of p.split('.')) cur = isMap(cur) ? cur[k] : undefined
       return cur !== undefined || chart.templateRefs.includes(p)
     }
-    for (const p of ['alertmanager.config', 'alertmanager.config.route', 'alertmanager.config.receivers', 'alertmanager.alertmanagerSpec.secrets', 'grafana.additionalDataSources']) expect(has(KPS, p), p).toBe(true)
+    for (const p of [
+      'alertmanager.config',
+      'alertmanager.config.route',
+      'alertmanager.config.receivers',
+      'alertmanager.alertmanagerSpec.secrets',
+      'grafana.additionalDataSources',
+    ])
+      expect(has(KPS, p), p).toBe(true)
     for (const p of ['plugins', 'envValueFrom']) expect(has(GRAFANA, p), `grafana ${p}`).toBe(true)
     // alertmanager.config is rendered by the chart as a whole (toYaml into the config Secret): its keys are Alertmanager's, checked by amtool above
   })
@@ -280,21 +374,39 @@ describe('alerting: a real Alertmanager delivers with the values of the mounted 
     const route = config.route as Values
     route.group_wait = '0s'
     for (const r of config.receivers as Values[]) for (const e of (r.email_configs as Values[] | undefined) ?? []) e.smarthost = '127.0.0.1:1'
-    const file = writeForAmtool(config, 'delivery', {api_url_file: `${fake.url}/slack/${secretPath}`, routing_key_file: routingKey, url_file: `${fake.url}/hook`})
+    const file = writeForAmtool(config, 'delivery', {
+      api_url_file: `${fake.url}/slack/${secretPath}`,
+      routing_key_file: routingKey,
+      url_file: `${fake.url}/hook`,
+    })
     expect(amtool(['check-config', file]).status).toBe(0)
 
     const port = await freePort()
     const storage = path.join(tmp, 'delivery', 'data')
     mkdirSync(storage, {recursive: true})
-    const am = spawn('prometheus-alertmanager', [`--config.file=${file}`, `--storage.path=${storage}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], {stdio: ['ignore', 'ignore', 'pipe']})
+    const am = spawn(
+      'prometheus-alertmanager',
+      [`--config.file=${file}`, `--storage.path=${storage}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='],
+      {stdio: ['ignore', 'ignore', 'pipe']},
+    )
     let log = ''
     am.stderr!.on('data', (c: Buffer) => (log += c.toString()))
     try {
       const api = `http://127.0.0.1:${port}`
       await waitFor('Alertmanager ready', async () => (await fetch(`${api}/-/ready`)).ok, 30_000)
-      const res = await fetch(`${api}/api/v2/alerts`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify([{labels: {alertname: 'TargetDown', severity: 'critical', cluster: 'cluster-03', namespace: 'monitoring'}, annotations: {summary: 'a target is down'}}])})
+      const res = await fetch(`${api}/api/v2/alerts`, {
+        method: 'POST',
+        headers: {'content-type': 'application/json'},
+        body: JSON.stringify([
+          {labels: {alertname: 'TargetDown', severity: 'critical', cluster: 'cluster-03', namespace: 'monitoring'}, annotations: {summary: 'a target is down'}},
+        ]),
+      })
       expect(res.status).toBe(200)
-      await waitFor('PagerDuty and Slack notifications', async () => got.some((g) => g.kind === 'pagerduty') && got.some((g) => g.kind === 'slack'), 60_000).catch((e: Error) => {
+      await waitFor(
+        'PagerDuty and Slack notifications',
+        async () => got.some((g) => g.kind === 'pagerduty') && got.some((g) => g.kind === 'slack'),
+        60_000,
+      ).catch((e: Error) => {
         throw new Error(`${e.message}\nreceived: ${JSON.stringify(got.map((g) => g.kind))}\nalertmanager log:\n${log}`)
       })
       const pd = JSON.parse(got.find((g) => g.kind === 'pagerduty')!.req.body) as {routing_key: string; event_action: string; payload: {severity: string}}

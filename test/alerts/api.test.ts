@@ -51,21 +51,34 @@ const alertsOn = (base: string) => get<ApiAlert[]>(`${base}/api/v2/alerts`)
 const alertNamed = async (base: string, name: string) => (await alertsOn(base)).find((a) => a.labels.alertname === name)
 
 beforeAll(async () => {
-  ;[am, [kube]] = (await Promise.all([startAlertmanager({replicas: 2, receivers: ['ops']}), startKubeServers(['cluster-01'])])) as [AlertmanagerPeer, KubeServer[]]
+  ;[am, [kube]] = (await Promise.all([startAlertmanager({replicas: 2, receivers: ['ops']}), startKubeServers(['cluster-01'])])) as [
+    AlertmanagerPeer,
+    KubeServer[],
+  ]
   dir = mkdtempSync(path.join(tmpdir(), 'obsctl-alerts-'))
   kubeconfig = writeFleetKubeconfig(path.join(dir, 'kubeconfig'), [kube])
   kube.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'monitoring'}})
-  kube.seed({apiVersion: 'v1', kind: 'Service', metadata: {name: 'kube-prometheus-stack-alertmanager', namespace: 'monitoring'}, spec: {ports: [{name: 'http-web', port: 9093}]}})
+  kube.seed({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {name: 'kube-prometheus-stack-alertmanager', namespace: 'monitoring'},
+    spec: {ports: [{name: 'http-web', port: 9093}]},
+  })
   kube.onProxy('services/monitoring/kube-prometheus-stack-alertmanager:9093', forward(am.url))
   ;({inv, file: invFile} = writeInventory(dir, 'http://127.0.0.1:9', withAlerting()))
   const soon = new Date(Date.now() + 3_600_000).toISOString()
   await am.postAlerts([
     {labels: {alertname: 'NodeDown', severity: 'critical', cluster: 'cluster-02', instance: 'node-3'}, annotations: {summary: 'node-3 is down'}, endsAt: soon},
-    {labels: {alertname: 'KubePodCrashLooping', severity: 'warning', cluster: 'cluster-01', namespace: 'logging'}, annotations: {summary: 'fluent-bit restarts'}, endsAt: soon},
+    {
+      labels: {alertname: 'KubePodCrashLooping', severity: 'warning', cluster: 'cluster-01', namespace: 'logging'},
+      annotations: {summary: 'fluent-bit restarts'},
+      endsAt: soon,
+    },
     {labels: {alertname: 'Watchdog', severity: 'none', cluster: 'cluster-01'}, endsAt: soon},
   ])
   // alerts are processed asynchronously (state unprocessed first): wait until both replicas' views settle
-  for (const u of am.urls) await waitFor(async () => (await alertsOn(u)).filter((a) => a.status.state === 'active').length === 3, 60_000, `three active alerts on ${u}`)
+  for (const u of am.urls)
+    await waitFor(async () => (await alertsOn(u)).filter((a) => a.status.state === 'active').length === 3, 60_000, `three active alerts on ${u}`)
 }, 180_000)
 
 afterAll(async () => {
@@ -134,7 +147,13 @@ describe('alerts through the central API server service proxy', () => {
 
   it('silence creates it in Alertmanager (gossiped to the other replica), the alert turns suppressed; unsilence expires it and the alert is active again', async () => {
     const t0 = Date.now()
-    const r = await silence(inv, {...access(), matchers: ['NodeDown', 'cluster=~"cluster-0[2-4]"'], for: '2h', comment: 'node-3 maintenance', author: 'obsctl/tester'})
+    const r = await silence(inv, {
+      ...access(),
+      matchers: ['NodeDown', 'cluster=~"cluster-0[2-4]"'],
+      for: '2h',
+      comment: 'node-3 maintenance',
+      author: 'obsctl/tester',
+    })
     expect(r.dryRun).toBe(false)
     expect(r.state).toBe('active')
     expect(r.matching.map((a) => a.alertname)).toEqual(['NodeDown'])
@@ -206,7 +225,10 @@ describe('validate alertmanager.*', () => {
     try {
       const {inv: i} = writeInventory(mkdtempSync(path.join(dir, 'lone-')), 'http://127.0.0.1:9', withAlerting(lone.url))
       const v = await run(i)
-      expect(byId(v, 'alertmanager.cluster')).toMatchObject({result: 'fail', detail: 'clustering is disabled, but the inventory runs 2 replicas: each notifies on its own and a silence reaches only one'})
+      expect(byId(v, 'alertmanager.cluster')).toMatchObject({
+        result: 'fail',
+        detail: 'clustering is disabled, but the inventory runs 2 replicas: each notifies on its own and a silence reaches only one',
+      })
       expect(byId(v, 'alertmanager.receivers')).toMatchObject({result: 'fail', detail: 'only the "null" receiver: every alert is dropped'})
       expect(byId(v, 'alertmanager.receivers').hint).toMatch(/obsctl render/)
       expect(v.ok).toBe(false)

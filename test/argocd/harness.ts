@@ -83,7 +83,11 @@ export function taskIO(lines: string[], signal = new AbortController().signal): 
 
 // ------------------------------------------------------------------ a manifest shaped like Argo CD's
 
-const labels = (name: string, component: string) => ({'app.kubernetes.io/name': name, 'app.kubernetes.io/component': component, 'app.kubernetes.io/part-of': 'argocd'})
+const labels = (name: string, component: string) => ({
+  'app.kubernetes.io/name': name,
+  'app.kubernetes.io/component': component,
+  'app.kubernetes.io/part-of': 'argocd',
+})
 
 function crd(plural: string, kind: string, shortNames: string[]): Record<string, unknown> {
   return {
@@ -149,7 +153,15 @@ export function argocdManifest(version: string, variant: 'ha' | 'non-ha', imageV
   const components = ['argocd-application-controller', 'argocd-server', 'argocd-repo-server', 'argocd-redis']
   for (const c of components) docs.push({apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: c, labels: labels(c, c)}})
   docs.push(
-    {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: 'argocd-application-controller', labels: labels('argocd-application-controller', 'application-controller')}, rules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}, {nonResourceURLs: ['*'], verbs: ['*']}]},
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: {name: 'argocd-application-controller', labels: labels('argocd-application-controller', 'application-controller')},
+      rules: [
+        {apiGroups: ['*'], resources: ['*'], verbs: ['*']},
+        {nonResourceURLs: ['*'], verbs: ['*']},
+      ],
+    },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
@@ -161,15 +173,40 @@ export function argocdManifest(version: string, variant: 'ha' | 'non-ha', imageV
     {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'argocd-cmd-params-cm', labels: labels('argocd-cmd-params-cm', 'config')}},
     {apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: {name: 'argocd-secret', labels: labels('argocd-secret', 'config')}},
     // the real install has argocd-server generate this one; the test manifest carries it
-    {apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: {name: 'argocd-initial-admin-secret'}, data: {password: Buffer.from(INITIAL_PASSWORD).toString('base64')}},
-    {apiVersion: 'v1', kind: 'Service', metadata: {name: 'argocd-server'}, spec: {selector: {'app.kubernetes.io/name': 'argocd-server'}, ports: [{name: 'http', port: 80, targetPort: 8080}, {name: 'https', port: 443, targetPort: 8080}]}},
-    {apiVersion: 'v1', kind: 'Service', metadata: {name: 'argocd-repo-server'}, spec: {selector: {'app.kubernetes.io/name': 'argocd-repo-server'}, ports: [{name: 'server', port: 8081, targetPort: 8081}]}},
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {name: 'argocd-initial-admin-secret'},
+      data: {password: Buffer.from(INITIAL_PASSWORD).toString('base64')},
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {name: 'argocd-server'},
+      spec: {
+        selector: {'app.kubernetes.io/name': 'argocd-server'},
+        ports: [
+          {name: 'http', port: 80, targetPort: 8080},
+          {name: 'https', port: 443, targetPort: 8080},
+        ],
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {name: 'argocd-repo-server'},
+      spec: {selector: {'app.kubernetes.io/name': 'argocd-repo-server'}, ports: [{name: 'server', port: 8081, targetPort: 8081}]},
+    },
     workload('Deployment', 'argocd-server', image, variant === 'ha' ? 2 : 1),
     workload('Deployment', 'argocd-repo-server', image, variant === 'ha' ? 2 : 1),
     workload('StatefulSet', 'argocd-application-controller', image),
   )
   if (variant === 'ha') {
-    docs.push(workload('Deployment', 'argocd-redis-ha-haproxy', 'ecr-public.aws.com/docker/library/haproxy:3.0.8-alpine', 3), workload('StatefulSet', 'argocd-redis-ha-server', redis, 3))
+    docs.push(
+      workload('Deployment', 'argocd-redis-ha-haproxy', 'ecr-public.aws.com/docker/library/haproxy:3.0.8-alpine', 3),
+      workload('StatefulSet', 'argocd-redis-ha-server', redis, 3),
+    )
   } else {
     docs.push(workload('Deployment', 'argocd-redis', redis))
   }

@@ -9,8 +9,12 @@ import {VERSION, autoRollout, manifestServer, runContext, startFleet, taskIO, wr
 
 describe('manifest checks', () => {
   it('release URLs for HA and non-HA', () => {
-    expect(manifestUrl('v3.1.9', 'ha', 'https://raw.githubusercontent.com/argoproj/argo-cd')).toBe('https://raw.githubusercontent.com/argoproj/argo-cd/v3.1.9/manifests/ha/install.yaml')
-    expect(manifestUrl('v3.1.9', 'non-ha', 'https://raw.githubusercontent.com/argoproj/argo-cd')).toBe('https://raw.githubusercontent.com/argoproj/argo-cd/v3.1.9/manifests/install.yaml')
+    expect(manifestUrl('v3.1.9', 'ha', 'https://raw.githubusercontent.com/argoproj/argo-cd')).toBe(
+      'https://raw.githubusercontent.com/argoproj/argo-cd/v3.1.9/manifests/ha/install.yaml',
+    )
+    expect(manifestUrl('v3.1.9', 'non-ha', 'https://raw.githubusercontent.com/argoproj/argo-cd')).toBe(
+      'https://raw.githubusercontent.com/argoproj/argo-cd/v3.1.9/manifests/install.yaml',
+    )
   })
 
   it('HA needs three nodes, and says why', () => {
@@ -91,7 +95,9 @@ describe('argocd install', () => {
     try {
       const [t] = await phase.targets(ctx)
       expect(await phase.isDone!(t!, ctx, taskIO([]))).toBe(true)
-      expect((await phase.run(t!, ctx, taskIO([]))).summary).toMatch(/Argo CD v3\.1\.9 \(non-HA\): 4 workloads rolled out; https:\/\/argocd\.k8s-cluster-01\.miribit\.lab/)
+      expect((await phase.run(t!, ctx, taskIO([]))).summary).toMatch(
+        /Argo CD v3\.1\.9 \(non-HA\): 4 workloads rolled out; https:\/\/argocd\.k8s-cluster-01\.miribit\.lab/,
+      )
     } finally {
       await resources.closeAll()
     }
@@ -150,13 +156,20 @@ describe('install failures', () => {
     expect(err).toBeInstanceOf(ObsctlError)
     expect(err.code).toBe('TIMEOUT')
     expect(err.exitCode).toBe(1)
-    expect(err.message).toMatch(/did not roll out within 2s: Deployment argocd\/argocd-server: waiting for the controller .*; StatefulSet argocd\/argocd-application-controller/)
+    expect(err.message).toMatch(
+      /did not roll out within 2s: Deployment argocd\/argocd-server: waiting for the controller .*; StatefulSet argocd\/argocd-application-controller/,
+    )
   })
 
   it('an HA --manifest on a one-node central warns that replicas will stay Pending', async () => {
     const kube = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})
     const lines: string[] = []
-    const err = await installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {manifest: writeManifest(fleet.dir, 'ha'), timeoutMs: 1000, intervalMs: 50, log: (l) => lines.push(l)}).catch((e) => e)
+    const err = await installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {
+      manifest: writeManifest(fleet.dir, 'ha'),
+      timeoutMs: 1000,
+      intervalMs: 50,
+      log: (l) => lines.push(l),
+    }).catch((e) => e)
     expect(err).toMatchObject({code: 'TIMEOUT'})
     expect(lines.join('\n')).toContain("warning: cluster-01 has 1 node(s), and the HA manifest's pod anti-affinity needs 3")
   })
@@ -166,10 +179,16 @@ describe('install failures', () => {
     const kube = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})
     const ac = new AbortController()
     const lines: string[] = []
-    const p = installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {manifest, timeoutMs: 20_000, intervalMs: 25, signal: ac.signal, log: (l) => {
-      lines.push(l)
-      if (/rolled out · \d+s of \d+s · waiting for: /.test(l)) ac.abort()
-    }})
+    const p = installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {
+      manifest,
+      timeoutMs: 20_000,
+      intervalMs: 25,
+      signal: ac.signal,
+      log: (l) => {
+        lines.push(l)
+        if (/rolled out · \d+s of \d+s · waiting for: /.test(l)) ac.abort()
+      },
+    })
     const err = await p.catch((e) => e)
     expect(err).toMatchObject({exitCode: 130, code: 'INTERRUPTED'})
     const stop = autoRollout(fleet.central)
@@ -206,13 +225,16 @@ describe('install failures', () => {
 
   it('an unreachable API server is named with its address', async () => {
     const kc = path.join(fleet.dir, 'dead.kubeconfig')
-    writeFileSync(kc, `apiVersion: v1
+    writeFileSync(
+      kc,
+      `apiVersion: v1
 kind: Config
 clusters: [{name: cluster-01, cluster: {server: 'https://127.0.0.1:9', certificate-authority-data: ${Buffer.from(fleet.central.caPem).toString('base64')}}}]
 users: [{name: u, user: {token: x}}]
 contexts: [{name: cluster-01-context, context: {cluster: cluster-01, user: u}}]
 current-context: cluster-01-context
-`)
+`,
+    )
     const err = await argocdInstall(fleet.inv, {renderer: 'silent', handleSignals: false, kubeconfig: kc, manifest: writeManifest(fleet.dir)}).catch((e) => e)
     expect(err).toMatchObject({exitCode: 1, code: 'KUBE_UNREACHABLE'})
     expect(err.message).toContain('cannot reach the API server of cluster-01-context at https://127.0.0.1:9 (ECONNREFUSED)')

@@ -39,7 +39,13 @@ describe('register', () => {
   })
 
   it('without Argo CD on central it says so and touches no edge', async () => {
-    const err = await clusterRegister(fleet.inv, {renderer: 'silent', handleSignals: false, kubeconfig: fleet.kubeconfig, intervalMs: 25, clusters: ['cluster-02']}).catch((e) => e)
+    const err = await clusterRegister(fleet.inv, {
+      renderer: 'silent',
+      handleSignals: false,
+      kubeconfig: fleet.kubeconfig,
+      intervalMs: 25,
+      clusters: ['cluster-02'],
+    }).catch((e) => e)
     expect(err).toMatchObject({exitCode: 1, code: 'ARGOCD_MISSING'})
     expect(err.message).toBe('Argo CD is not installed on cluster-01-context: namespace argocd does not exist')
     expect(fleet.byName['cluster-02']!.getObject('serviceaccounts', 'kube-system', 'argocd-manager')).toBeUndefined()
@@ -79,7 +85,10 @@ describe('register', () => {
       expect(Object.keys(secret.data).sort()).toEqual(['config', 'name', 'server'])
       expect(unb64(secret.data.name)).toBe(name)
       expect(unb64(secret.data.server)).toBe(c.apiServer)
-      expect(JSON.parse(unb64(secret.data.config))).toEqual({bearerToken: token, tlsClientConfig: {insecure: false, caData: Buffer.from(edge.caPem).toString('base64')}})
+      expect(JSON.parse(unb64(secret.data.config))).toEqual({
+        bearerToken: token,
+        tlsClientConfig: {insecure: false, caData: Buffer.from(edge.caPem).toString('base64')},
+      })
       // the token really is argocd-manager's and works against the edge with the CA Argo CD gets
       expect(await statusAs(edge.url, edge.caPem, token, '/api/v1/namespaces/kube-system/pods')).toBe(200)
 
@@ -132,7 +141,9 @@ describe('register', () => {
       expect(targets.map((t) => t.id)).toEqual(['cluster-02', 'cluster-03', 'cluster-04'])
       for (const t of targets) expect(await phase.isDone!(t, ctx, taskIO([]))).toBe(true)
       const before = fleet.byName['cluster-03']!.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token
-      expect((await phase.run(targets[1]!, ctx, taskIO([]))).summary).toBe(`cluster Secret argocd/${clusterSecretName(fleet.byName['cluster-03']!.url)}, scrape Secret monitoring/obsctl-scrape-cluster-03`)
+      expect((await phase.run(targets[1]!, ctx, taskIO([]))).summary).toBe(
+        `cluster Secret argocd/${clusterSecretName(fleet.byName['cluster-03']!.url)}, scrape Secret monitoring/obsctl-scrape-cluster-03`,
+      )
       expect(fleet.byName['cluster-03']!.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token).toBe(before)
     } finally {
       await resources.closeAll()
@@ -148,7 +159,14 @@ describe('register', () => {
     expect(await statusAs(edge.url, ca, old, '/api/v1/namespaces')).toBe(200)
     // the scrape account authenticates (what it may do is RBAC's business: 200 or 403, never 401)
     expect(await statusAs(edge.url, ca, oldScrape, '/api/v1/namespaces')).not.toBe(401)
-    const r = await clusterRegister(fleet.inv, {renderer: 'silent', handleSignals: false, kubeconfig: fleet.kubeconfig, intervalMs: 25, clusters: ['cluster-04'], rotateTokens: true})
+    const r = await clusterRegister(fleet.inv, {
+      renderer: 'silent',
+      handleSignals: false,
+      kubeconfig: fleet.kubeconfig,
+      intervalMs: 25,
+      clusters: ['cluster-04'],
+      rotateTokens: true,
+    })
     expect(r.register).toHaveLength(1)
     expect(r.register[0]!.rotated).toEqual(['Secret kube-system/argocd-manager-long-lived-token', 'Secret kube-system/obsctl-scrape-long-lived-token'])
     const now = unb64(edge.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token)
@@ -177,7 +195,14 @@ describe('register', () => {
     // central and the other edges as admin, cluster-02 as a user that may not touch RBAC
     const {writeKubeconfigFile} = await import('../support/kube/kubeconfig.js')
     writeKubeconfigFile(kc, [fleet.central.kubeconfigEntry(), edge.kubeconfigEntry({user: limited.name, userEntryName: 'cluster-02-admin'})])
-    const err = await clusterRegister(fleet.inv, {renderer: 'silent', handleSignals: false, kubeconfig: kc, intervalMs: 25, clusters: ['cluster-02'], rotateTokens: true}).catch((e) => e)
+    const err = await clusterRegister(fleet.inv, {
+      renderer: 'silent',
+      handleSignals: false,
+      kubeconfig: kc,
+      intervalMs: 25,
+      clusters: ['cluster-02'],
+      rotateTokens: true,
+    }).catch((e) => e)
     expect(err).toBeInstanceOf(ObsctlError)
     expect(err).toMatchObject({exitCode: 1, code: 'KUBE_FORBIDDEN'})
     expect(err.message).toMatch(/apply ClusterRole argocd-manager-role on cluster-02-context: forbidden: .*clusterroles/)

@@ -26,7 +26,13 @@ const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8')
 type Make<R> = (o: {intervalMs?: number; timeoutSeconds?: number; manifest?: string}) => Phase<Target, R>
 /** One phase through the engine as its command runs it; its report is read from the run result. */
 const run = async <R>(fleet: Fleet, [make]: [Make<R>], options: {timeoutSeconds?: number; manifest?: string} = {}, inv = fleet.inv) => {
-  const r = await runStandalone(make({intervalMs: 25, ...options}), {inv, command: 'test', renderer: 'silent', handleSignals: false, kubeconfig: fleet.kubeconfig})
+  const r = await runStandalone(make({intervalMs: 25, ...options}), {
+    inv,
+    command: 'test',
+    renderer: 'silent',
+    handleSignals: false,
+    kubeconfig: fleet.kubeconfig,
+  })
   return {run: r.run, rootApp: r.reports[0] as RootAppReport | undefined, sync: r.reports[0] as SyncReport | undefined}
 }
 
@@ -128,21 +134,48 @@ describe('root app, sync, password', () => {
     const apps = ['root-app', 'prometheus-cluster-02', 'thanos-cluster-01']
     beforeAll(() => {
       for (const name of apps.slice(1)) {
-        fleet.central.seed({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name, namespace: 'argocd'}, spec: {project: 'default', source: {repoURL: fleet.inv.platform.git.remote, path: `deploy/${name}`}, destination: {server: 'https://kubernetes.default.svc'}}})
+        fleet.central.seed({
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Application',
+          metadata: {name, namespace: 'argocd'},
+          spec: {
+            project: 'default',
+            source: {repoURL: fleet.inv.platform.git.remote, path: `deploy/${name}`},
+            destination: {server: 'https://kubernetes.default.svc'},
+          },
+        })
       }
       for (const name of apps) fleet.central.setApplicationStatus('argocd', name, {sync: 'OutOfSync', health: 'Progressing'})
     })
 
     it('times out listing the apps that are not Synced and Healthy, with conditions and operation messages (exit 1)', async () => {
       fleet.central.setApplicationStatus('argocd', 'root-app', {sync: 'Synced', health: 'Healthy'})
-      fleet.central.setApplicationStatus('argocd', 'thanos-cluster-01', {sync: 'Synced', health: 'Degraded', message: 'Deployment thanos-query has 0/2 ready replicas'})
-      fleet.central.setApplicationStatus('argocd', 'prometheus-cluster-02', {sync: 'OutOfSync', health: 'Progressing', conditions: [{type: 'ComparisonError', message: 'cluster https://192.168.101.196:6443 has no credentials'}]})
+      fleet.central.setApplicationStatus('argocd', 'thanos-cluster-01', {
+        sync: 'Synced',
+        health: 'Degraded',
+        message: 'Deployment thanos-query has 0/2 ready replicas',
+      })
+      fleet.central.setApplicationStatus('argocd', 'prometheus-cluster-02', {
+        sync: 'OutOfSync',
+        health: 'Progressing',
+        conditions: [{type: 'ComparisonError', message: 'cluster https://192.168.101.196:6443 has no credentials'}],
+      })
       // the last sync operation failed (what the controller writes into status.operationState)
-      await central.apply({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: 'prometheus-cluster-02', namespace: 'argocd'}, status: {operationState: {phase: 'Failed', message: 'one or more objects failed to apply'}}}, {fieldManager: 'test-controller'})
+      await central.apply(
+        {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Application',
+          metadata: {name: 'prometheus-cluster-02', namespace: 'argocd'},
+          status: {operationState: {phase: 'Failed', message: 'one or more objects failed to apply'}},
+        },
+        {fieldManager: 'test-controller'},
+      )
       const err = await run(fleet, [syncPhase], {timeoutSeconds: 1}).catch((e) => e)
       expect(err).toMatchObject({exitCode: 1, code: 'SYNC_TIMEOUT'})
       expect(err.message).toContain('2 of 3 Applications are not Synced and Healthy')
-      expect(err.message).toContain('prometheus-cluster-02: OutOfSync/Progressing — ComparisonError: cluster https://192.168.101.196:6443 has no credentials; operation Failed: one or more objects failed to apply')
+      expect(err.message).toContain(
+        'prometheus-cluster-02: OutOfSync/Progressing — ComparisonError: cluster https://192.168.101.196:6443 has no credentials; operation Failed: one or more objects failed to apply',
+      )
       expect(err.message).toContain('thanos-cluster-01: Synced/Degraded — health: Deployment thanos-query has 0/2 ready replicas')
       expect(err.message).not.toMatch(/root-app:/)
     })
@@ -153,8 +186,14 @@ describe('root app, sync, password', () => {
       // test sees every intermediate line however slowly the machine runs
       const next: [RegExp, () => void][] = [
         [/./, () => fleet.central.setApplicationStatus('argocd', 'thanos-cluster-01', {sync: 'Synced', health: 'Healthy'})],
-        [/^thanos-cluster-01: Synced\/Healthy$/, () => fleet.central.setApplicationStatus('argocd', 'prometheus-cluster-02', {sync: 'Synced', health: 'Progressing'})],
-        [/^prometheus-cluster-02: Synced\/Progressing/, () => fleet.central.setApplicationStatus('argocd', 'prometheus-cluster-02', {sync: 'Synced', health: 'Healthy'})],
+        [
+          /^thanos-cluster-01: Synced\/Healthy$/,
+          () => fleet.central.setApplicationStatus('argocd', 'prometheus-cluster-02', {sync: 'Synced', health: 'Progressing'}),
+        ],
+        [
+          /^prometheus-cluster-02: Synced\/Progressing/,
+          () => fleet.central.setApplicationStatus('argocd', 'prometheus-cluster-02', {sync: 'Synced', health: 'Healthy'}),
+        ],
       ]
       const r = await waitForApps(central, {
         timeoutMs: 120_000,
@@ -172,7 +211,11 @@ describe('root app, sync, password', () => {
       expect(lines.find((l) => l.includes(' · '))).toMatch(/^[0-2]\/3 Synced and Healthy · \d+s of 2m · waiting for: [a-z0-9-]+(, [a-z0-9-]+)*$/)
       expect(lines).toContainEqual(expect.stringMatching(/^2\/3 Synced and Healthy · \d+s of 2m · waiting for: prometheus-cluster-02$/))
       const done = await run(fleet, [syncPhase])
-      expect(done.sync?.apps.map((a) => `${a.name}:${a.sync}/${a.health}`)).toEqual(['prometheus-cluster-02:Synced/Healthy', 'root-app:Synced/Healthy', 'thanos-cluster-01:Synced/Healthy'])
+      expect(done.sync?.apps.map((a) => `${a.name}:${a.sync}/${a.health}`)).toEqual([
+        'prometheus-cluster-02:Synced/Healthy',
+        'root-app:Synced/Healthy',
+        'thanos-cluster-01:Synced/Healthy',
+      ])
     })
 
     it('interrupted while waiting: exit 130; the next run completes', async () => {

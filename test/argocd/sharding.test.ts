@@ -20,7 +20,11 @@ import {VERSION, argocdManifest, autoRollout, startFleet, type Fleet} from './ha
 /** The platform with `n` clusters (edges copied from the first edge, renamed). */
 function withClusters(p: Platform, n: number): Platform {
   const edge = p.clusters.find((c) => c.role === 'edge')!
-  const extra = Array.from({length: Math.max(0, n - p.clusters.length)}, (_, i) => ({...edge, name: `extra-${i + 1}`, apiServer: `https://10.77.${Math.floor(i / 200)}.${(i % 200) + 1}:6443`}))
+  const extra = Array.from({length: Math.max(0, n - p.clusters.length)}, (_, i) => ({
+    ...edge,
+    name: `extra-${i + 1}`,
+    apiServer: `https://10.77.${Math.floor(i / 200)}.${(i % 200) + 1}:6443`,
+  }))
   return {...p, clusters: [...p.clusters, ...extra]}
 }
 
@@ -48,7 +52,10 @@ describe('application controller sharding', () => {
       sts.spec.template.spec.containers[0] = {
         ...sts.spec.template.spec.containers[0],
         name: 'argocd-application-controller',
-        env: [{name: 'REDIS_PASSWORD', valueFrom: {secretKeyRef: {key: 'auth', name: 'argocd-redis'}}}, {name: 'ARGOCD_CONTROLLER_REPLICAS', value: '1'}],
+        env: [
+          {name: 'REDIS_PASSWORD', valueFrom: {secretKeyRef: {key: 'auth', name: 'argocd-redis'}}},
+          {name: 'ARGOCD_CONTROLLER_REPLICAS', value: '1'},
+        ],
       }
       manifest = path.join(fleet.dir, 'install-sharded.yaml')
       writeFileSync(manifest, `# Argo CD ${VERSION} (non-ha) — test manifest\n${docs.map((d) => stringify(d)).join('---\n')}`)

@@ -32,7 +32,19 @@ describe('bootstrap --all --dry-run on the example inventory (the README first c
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
     expect(out.run.dryRun).toBe(true)
-    expect(out.run.phases.map((p: {name: string}) => p.name)).toEqual(['preflight', 'nodes', 'kubeconfig', 'buckets', 'render', 'argocd', 'register', 'secrets', 'root-app', 'sync', 'validate'])
+    expect(out.run.phases.map((p: {name: string}) => p.name)).toEqual([
+      'preflight',
+      'nodes',
+      'kubeconfig',
+      'buckets',
+      'render',
+      'argocd',
+      'register',
+      'secrets',
+      'root-app',
+      'sync',
+      'validate',
+    ])
     const preview = path.join(dir, '.obsctl', 'dry-run', 'gitops')
     expect(out.preview.dir).toBe(preview)
     expect(existsSync(path.join(preview, 'argocd', 'root-app.yaml'))).toBe(true)

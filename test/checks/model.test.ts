@@ -28,10 +28,24 @@ describe('check runner', () => {
         inFlight--
         return pass(`${id} ok`)
       })
-    const defs = [slow('a'), def('boom', async () => { throw new ObsctlError('it broke', {hints: ['do this']}) }), slow('b'), slow('c'), slow('d')]
+    const defs = [
+      slow('a'),
+      def('boom', async () => {
+        throw new ObsctlError('it broke', {hints: ['do this']})
+      }),
+      slow('b'),
+      slow('c'),
+      slow('d'),
+    ]
     const out = await runChecks(defs, null, {concurrency: 2})
     expect(most).toBe(2)
-    expect(out.map((o) => [o.id, o.status])).toEqual([['a', 'pass'], ['boom', 'fail'], ['b', 'pass'], ['c', 'pass'], ['d', 'pass']])
+    expect(out.map((o) => [o.id, o.status])).toEqual([
+      ['a', 'pass'],
+      ['boom', 'fail'],
+      ['b', 'pass'],
+      ['c', 'pass'],
+      ['d', 'pass'],
+    ])
     expect(out[1]).toMatchObject({detail: 'it broke', hint: 'do this', title: 'check boom', attempts: 1})
     expect(out[0]!.hint).toBeUndefined()
   })
@@ -70,7 +84,10 @@ describe('check runner', () => {
       ],
     }
     const out = await runChecks([probe], null)
-    expect(out.map((o) => [o.node, o.id, o.status])).toEqual([['n1', 'ssh', 'pass'], ['n1', 'swap', 'warn']])
+    expect(out.map((o) => [o.node, o.id, o.status])).toEqual([
+      ['n1', 'ssh', 'pass'],
+      ['n1', 'swap', 'warn'],
+    ])
     const stuck = {...probe, run: () => new Promise<never>(() => {})}
     const [t] = await runChecks([stuck], null, {timeoutMs: 20})
     expect(t).toMatchObject({node: 'n1', target: 'c1/n1', id: 'ssh', status: 'fail'})
@@ -116,21 +133,47 @@ describe('the commands speak the model', () => {
   it('config lint: error → fail, warning → warn, info → info; the field path is the title, its file:line the target', () => {
     // the example inventory: warnings and an info finding (a real lint), plus an error finding
     const r = lintInventory(parseInventory(renderInventoryYaml(EXAMPLE_ANSWERS), '/tmp/x/obsctl.yaml'))
-    const findings = [...r.findings, {id: 'thanos-raw-retention', severity: 'error' as const, path: 'retention.thanos.raw', location: '/tmp/x/obsctl.yaml:40:5', message: 'under 40h', fix: 'set raw to 40h or more'}]
+    const findings = [
+      ...r.findings,
+      {
+        id: 'thanos-raw-retention',
+        severity: 'error' as const,
+        path: 'retention.thanos.raw',
+        location: '/tmp/x/obsctl.yaml:40:5',
+        message: 'under 40h',
+        fix: 'set raw to 40h or more',
+      },
+    ]
     expect(new Set(findings.map((f) => f.severity))).toEqual(new Set(['error', 'warning', 'info']))
     const out = lintOutcomes({findings})
     expect(out.length).toBe(findings.length)
     for (const [i, f] of findings.entries()) {
-      expect(out[i]).toMatchObject({id: f.id, title: f.path, target: f.location, detail: f.message, hint: f.fix, status: {error: 'fail', warning: 'warn', info: 'info'}[f.severity]})
+      expect(out[i]).toMatchObject({
+        id: f.id,
+        title: f.path,
+        target: f.location,
+        detail: f.message,
+        hint: f.fix,
+        status: {error: 'fail', warning: 'warn', info: 'info'}[f.severity],
+      })
     }
-    expect(formatOutcome(out.at(-1)!)).toBe('✖ /tmp/x/obsctl.yaml:40:5 retention.thanos.raw [thanos-raw-retention]\n    under 40h\n    → set raw to 40h or more')
+    expect(formatOutcome(out.at(-1)!)).toBe(
+      '✖ /tmp/x/obsctl.yaml:40:5 retention.thanos.raw [thanos-raw-retention]\n    under 40h\n    → set raw to 40h or more',
+    )
   })
 
   it('validate: a Check keeps its `result` key (validate --json, .obsctl/validation.json) and runs through the model runner', async () => {
     const checks: Check[] = [
       {id: 'thanos.a', component: 'thanos', title: 'A', run: async () => ({result: 'pass', detail: 'ok'})},
       {id: 'thanos.b', component: 'thanos', title: 'B', run: async () => ({result: 'fail', detail: 'down', hint: 'fix', clusters: ['cluster-02']})},
-      {id: 'argocd.c', component: 'argocd', title: 'C', run: async () => { throw new Error('no route') }},
+      {
+        id: 'argocd.c',
+        component: 'argocd',
+        title: 'C',
+        run: async () => {
+          throw new Error('no route')
+        },
+      },
     ]
     expect(checkDef(checks[0]!)).toMatchObject({id: 'thanos.a', group: 'thanos', meta: {component: 'thanos'}})
     const {run, skipped} = selectValidate('thanos', ['thanos.a'], checks)
@@ -138,13 +181,24 @@ describe('the commands speak the model', () => {
     expect(() => selectValidate('all', ['nope'], checks)).toThrow(/--skip nope: no such check/)
     const ctx = {timeoutMs: 1000} as ValidateContext
     const out = await runValidate(checks, ctx)
-    expect(out.map((o) => [o.id, o.component, o.result])).toEqual([['thanos.a', 'thanos', 'pass'], ['thanos.b', 'thanos', 'fail'], ['argocd.c', 'argocd', 'fail']])
+    expect(out.map((o) => [o.id, o.component, o.result])).toEqual([
+      ['thanos.a', 'thanos', 'pass'],
+      ['thanos.b', 'thanos', 'fail'],
+      ['argocd.c', 'argocd', 'fail'],
+    ])
     expect(out[1]).toMatchObject({detail: 'down', hint: 'fix', clusters: ['cluster-02'], attempts: 1})
     expect(out[1]).not.toHaveProperty('status')
-    expect(fromOutcome({id: 'x', title: 'X', component: 'thanos', status: 'warn', detail: 'd'})).toEqual({id: 'x', component: 'thanos', title: 'X', result: 'warn', detail: 'd', durationMs: 0, attempts: 1})
+    expect(fromOutcome({id: 'x', title: 'X', component: 'thanos', status: 'warn', detail: 'd'})).toEqual({
+      id: 'x',
+      component: 'thanos',
+      title: 'X',
+      result: 'warn',
+      detail: 'd',
+      durationMs: 0,
+      attempts: 1,
+    })
     const text = formatVerdict(verdictOf(out, ['thanos.z'], ['argocd', 'thanos'], 2000))
     expect(text).toMatch(/^argocd\n------\n✖ C \[argocd\.c\]\n {4}no route\n\nthanos\n------\n✔ A/)
     expect(text.split('\n').at(-1)).toBe('✖ 1 passed, 0 warnings, 2 failed, 1 skipped (thanos.z) in 2.0s')
   })
 })
-

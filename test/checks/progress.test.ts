@@ -58,7 +58,11 @@ describe('waits that report it', () => {
 
   it('kube waitUntil: a state and the pending names, elapsed and limit; the timeout names them', async () => {
     const lines: string[] = []
-    const err = await waitUntil('the CRDs', async () => ({state: '1/3 CRDs Established', pending: ['b.example', 'c.example']}), {timeoutMs: 300, intervalMs: 50, onProgress: (l) => lines.push(l)}).catch((e) => e)
+    const err = await waitUntil('the CRDs', async () => ({state: '1/3 CRDs Established', pending: ['b.example', 'c.example']}), {
+      timeoutMs: 300,
+      intervalMs: 50,
+      onProgress: (l) => lines.push(l),
+    }).catch((e) => e)
     expect(lines[0]).toBe('1/3 CRDs Established · 0s of 0s · waiting for: b.example, c.example')
     expect(err).toMatchObject({code: 'TIMEOUT'})
     expect(err.message).toBe('timed out after 0s waiting for the CRDs: 1/3 CRDs Established; waiting for b.example, c.example')

@@ -54,7 +54,19 @@ describe('obsctl binary', () => {
     expect(r.status).toBe(0)
     expect(r.stderr).toBe('')
     const plan = JSON.parse(r.stdout)
-    expect(plan.phases.map((p: {name: string}) => p.name)).toEqual(['preflight', 'nodes', 'kubeconfig', 'buckets', 'render', 'argocd', 'register', 'secrets', 'root-app', 'sync', 'validate'])
+    expect(plan.phases.map((p: {name: string}) => p.name)).toEqual([
+      'preflight',
+      'nodes',
+      'kubeconfig',
+      'buckets',
+      'render',
+      'argocd',
+      'register',
+      'secrets',
+      'root-app',
+      'sync',
+      'validate',
+    ])
     for (const p of plan.phases) {
       for (const t of p.tasks) {
         expect(t).toMatchObject({phase: p.name, state: 'pending'})

@@ -29,7 +29,15 @@ interface Run {
 }
 
 async function run(args: string[], o: {cacheHome: string; bin?: string; uid?: number; home?: string}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {...process.env, CI: '1', NO_COLOR: '1', OBSCTL_CONFIG: undefined, OBSCTL_CODE_CACHE: undefined, XDG_CACHE_HOME: o.cacheHome, NODE_DEBUG: 'obsctl-code-cache'}
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CI: '1',
+    NO_COLOR: '1',
+    OBSCTL_CONFIG: undefined,
+    OBSCTL_CODE_CACHE: undefined,
+    XDG_CACHE_HOME: o.cacheHome,
+    NODE_DEBUG: 'obsctl-code-cache',
+  }
   if (o.home) env.HOME = o.home
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
   const r = await runProcess(process.execPath, [o.bin ?? BIN, ...args], {cwd: dir, env, uid: o.uid})
@@ -130,7 +138,11 @@ describe('code cache', () => {
     expect(rejected.status).toBe(0)
     expect(rejected.stdout).toBe(first.stdout)
     expect(rejected).toMatchObject({fromCache: first.compiled - 1, compiled: 1, written: 1})
-    expect(readFileSync(main).subarray(head.length).equals(Buffer.alloc(buf.length - head.length, 7))).toBe(false)
+    expect(
+      readFileSync(main)
+        .subarray(head.length)
+        .equals(Buffer.alloc(buf.length - head.length, 7)),
+    ).toBe(false)
     expect(await run(['--help'], {cacheHome})).toMatchObject({fromCache: first.compiled, compiled: 0})
 
     // a header for another source (size/mtime): not used
@@ -139,7 +151,9 @@ describe('code cache', () => {
     expect(readFileSync(main).subarray(0, head.length).equals(head)).toBe(true)
 
     const before = snapshot(first.dir)
-    const off = await runProcess(process.execPath, [BIN, '--help'], {env: {...process.env, XDG_CACHE_HOME: cacheHome, OBSCTL_CODE_CACHE: '0', NODE_DEBUG: 'obsctl-code-cache'}})
+    const off = await runProcess(process.execPath, [BIN, '--help'], {
+      env: {...process.env, XDG_CACHE_HOME: cacheHome, OBSCTL_CODE_CACHE: '0', NODE_DEBUG: 'obsctl-code-cache'},
+    })
     expect(off.status).toBe(0)
     expect(off.stderr).toMatch(/OBSCTL-CODE-CACHE \d+: off: 0 from cache, \d+ compiled, 0 written \(OBSCTL_CODE_CACHE is off\)/)
     expect(snapshot(first.dir)).toEqual(before)
@@ -164,7 +178,14 @@ describe('code cache', () => {
 
     const base = {version: '1.0.0', bundleId: 'abc', node: 'v20.20.2', arch: 'x64', location: '/usr/lib/node_modules/obsctl/dist/chunks'}
     const key = codeCacheKey(base)
-    expect(new Set([key, ...[{node: 'v20.21.0'}, {node: 'v22.1.0'}, {arch: 'arm64'}, {version: '1.0.1'}, {bundleId: 'abd'}, {location: '/opt/obsctl/dist/chunks'}].map((o) => codeCacheKey({...base, ...o}))]).size).toBe(7)
+    expect(
+      new Set([
+        key,
+        ...[{node: 'v20.21.0'}, {node: 'v22.1.0'}, {arch: 'arm64'}, {version: '1.0.1'}, {bundleId: 'abd'}, {location: '/opt/obsctl/dist/chunks'}].map((o) =>
+          codeCacheKey({...base, ...o}),
+        ),
+      ]).size,
+    ).toBe(7)
     expect(userCacheHome({XDG_CACHE_HOME: '/x/cache', HOME: '/home/u'})).toBe('/x/cache')
     expect(userCacheHome({XDG_CACHE_HOME: 'relative', HOME: '/home/u'})).toBe('/home/u/.cache')
   })

@@ -50,7 +50,11 @@ describe('what is coloured', () => {
 
   it('diffs: removed red, added green, hunk cyan, headers bold; also indented, and other lines untouched', () => {
     setColorLevel(1)
-    const indented = `✖ cluster-01\n${diff.trimEnd().split('\n').map((l) => `      ${l}`).join('\n')}\nDrift: 1/1 Applications`
+    const indented = `✖ cluster-01\n${diff
+      .trimEnd()
+      .split('\n')
+      .map((l) => `      ${l}`)
+      .join('\n')}\nDrift: 1/1 Applications`
     for (const text of [diff, indented]) {
       const out = colorDiff(text)
       expect(stripColor(out)).toBe(text)
@@ -67,13 +71,29 @@ describe('what is coloured', () => {
 
   it('status cells and icons in their colour, and the table stays aligned', () => {
     setColorLevel(1)
-    const t = table(['PHASE', 'RESULT', 'DETAIL'], [['nodes', 'failed', 'x'], ['preflight', 'done', 'y'], ['sync', 'would run', 'z'], ['dns', '✔ pass', 'w']])
+    const t = table(
+      ['PHASE', 'RESULT', 'DETAIL'],
+      [
+        ['nodes', 'failed', 'x'],
+        ['preflight', 'done', 'y'],
+        ['sync', 'would run', 'z'],
+        ['dns', '✔ pass', 'w'],
+      ],
+    )
     expect(t).toContain(`${ESC}31mfailed`)
     expect(t).toContain(`${ESC}32mdone`)
     expect(t).toContain(`${ESC}35mwould run`)
     expect(t).toContain(`${ESC}32m✔ pass`)
     setColorLevel(0)
-    const plain = table(['PHASE', 'RESULT', 'DETAIL'], [['nodes', 'failed', 'x'], ['preflight', 'done', 'y'], ['sync', 'would run', 'z'], ['dns', '✔ pass', 'w']])
+    const plain = table(
+      ['PHASE', 'RESULT', 'DETAIL'],
+      [
+        ['nodes', 'failed', 'x'],
+        ['preflight', 'done', 'y'],
+        ['sync', 'would run', 'z'],
+        ['dns', '✔ pass', 'w'],
+      ],
+    )
     expect(stripVTControlCharacters(t)).toBe(plain)
     setColorLevel(1)
     expect(colorIcons('✔ ok ✖ bad ‼ warn')).toBe(`${ESC}32m✔${ESC}39m ok ${ESC}31m✖${ESC}39m bad ${ESC}33m‼${ESC}39m warn`)
@@ -128,7 +148,11 @@ describe('the CLI', () => {
   })
 
   it('JSON is never coloured, even with FORCE_COLOR', async () => {
-    for (const args of [['config', 'validate', '--json'], ['bootstrap', '--dry-run', '--json'], ['state', 'show', '-o', 'yaml']]) {
+    for (const args of [
+      ['config', 'validate', '--json'],
+      ['bootstrap', '--dry-run', '--json'],
+      ['state', 'show', '-o', 'yaml'],
+    ]) {
       const r = await obsctl([...args, '-c', inv], {env: {NO_COLOR: undefined, FORCE_COLOR: '3'}})
       expect(r.stdout, args.join(' ')).not.toContain(ESC)
       expect(r.stdout.length).toBeGreaterThan(2)

@@ -19,7 +19,9 @@ describe('docs/commands.md', () => {
 
   it('has a section with the --help text of every visible command in the manifest', () => {
     const doc = readFileSync(path.join(ROOT, 'docs/commands.md'), 'utf8')
-    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {hidden?: boolean; flags: Record<string, {hidden?: boolean}>}>}
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
+      commands: Record<string, {hidden?: boolean; flags: Record<string, {hidden?: boolean}>}>
+    }
     const visible = Object.entries(manifest.commands).filter(([, c]) => !c.hidden)
     expect(visible.length).toBeGreaterThan(20)
     for (const [id, c] of visible) {

@@ -92,7 +92,8 @@ describe('obsctl doctor', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0)
     const rep = JSON.parse(r.stdout) as Report
     expect(rep.ok).toBe(true)
-    for (const id of ['node', 'tools.git', 'ssh.identity', 'env.OBSCTL_S3_ACCESS_KEY', 'env.OBSCTL_S3_SECRET_KEY', 'dns.localhost']) expect(byId(rep, id).status, id).toBe('pass')
+    for (const id of ['node', 'tools.git', 'ssh.identity', 'env.OBSCTL_S3_ACCESS_KEY', 'env.OBSCTL_S3_SECRET_KEY', 'dns.localhost'])
+      expect(byId(rep, id).status, id).toBe('pass')
     expect(byId(rep, 'tools.git').detail).toMatch(/^git \d+\.\d+/)
     expect(byId(rep, 'ssh.identity').detail).toContain(path.join(dir, 'id_ed25519'))
     // no network checks without --network
@@ -151,7 +152,9 @@ describe('obsctl doctor', () => {
 
     skewMs = 10 * 60_000
     try {
-      const skewed = JSON.parse((await obsctl(['doctor', '-c', inv, '--network', '--json', '--skip', `tcp.127.0.0.1:${refused}`], {env: keys})).stdout) as Report
+      const skewed = JSON.parse(
+        (await obsctl(['doctor', '-c', inv, '--network', '--json', '--skip', `tcp.127.0.0.1:${refused}`], {env: keys})).stdout,
+      ) as Report
       const clock = byId(skewed, 'clock.127.0.0.1')
       expect(clock.status).toBe('fail')
       expect(Number.parseFloat(clock.detail)).toBeGreaterThan(590)
@@ -186,7 +189,12 @@ describe('bootstrap runs the offline doctor checks its phases need first', () =>
     expect(json.status).toBe(1)
     const err = JSON.parse(json.stdout) as {error: {code: string; details: Report}}
     expect(err.error.code).toBe('DOCTOR_FAILED')
-    expect(err.error.details.checks.filter((c) => c.status === 'fail').map((c) => c.id).sort()).toEqual(['env.OBSCTL_S3_ACCESS_KEY', 'env.OBSCTL_S3_SECRET_KEY'])
+    expect(
+      err.error.details.checks
+        .filter((c) => c.status === 'fail')
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual(['env.OBSCTL_S3_ACCESS_KEY', 'env.OBSCTL_S3_SECRET_KEY'])
 
     const dry = await obsctl(['bootstrap', '-c', file, '--phase', 'buckets', '--dry-run'], {env})
     expect(dry.status, dry.stdout + dry.stderr).toBe(0)

@@ -121,7 +121,23 @@ async function prepare(): Promise<void> {
   expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'obsctl-examples', '-f', path.join(home, '.ssh', 'id_ed25519')]).status).toBe(0)
   writeFileSync(path.join(home, '.ssh', 'known_hosts'), '')
   // files the examples name, as the user would have them: a CA bundle, per-cluster admin.conf files
-  const ca = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=obsctl-examples-ca', '-keyout', path.join(dir, 'ca.key'), '-out', path.join(dir, 'ca.pem')])
+  const ca = spawnSync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=obsctl-examples-ca',
+    '-keyout',
+    path.join(dir, 'ca.key'),
+    '-out',
+    path.join(dir, 'ca.pem'),
+  ])
   expect(ca.status).toBe(0)
   for (const f of ['minio-ca.pem', 'opensearch-ca.pem']) copyFileSync(path.join(dir, 'ca.pem'), path.join(dir, f))
   const all = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
@@ -209,7 +225,8 @@ export function exampleShard(shard: number): void {
       expect(all.length).toBeGreaterThan(40)
       expect(mine.length).toBe(Math.floor(all.length / SHARDS) + (shard - 1 < all.length % SHARDS ? 1 : 0))
       // every part has its file, so no example is left out
-      for (let n = 1; n <= SHARDS; n++) expect(existsSync(path.join(import.meta.dirname, `help-examples-${n}.test.ts`)), `help-examples-${n}.test.ts`).toBe(true)
+      for (let n = 1; n <= SHARDS; n++)
+        expect(existsSync(path.join(import.meta.dirname, `help-examples-${n}.test.ts`)), `help-examples-${n}.test.ts`).toBe(true)
     })
 
     it.each(mine.map((e) => [`${e.id.replaceAll(':', ' ')}: ${e.text}`, e] as const))('%s', {timeout: 300_000}, async (_name, e) => {

@@ -122,7 +122,10 @@ describe('autocomplete', () => {
     const complete = async (line: string) => {
       const f = await runProcess('fish', ['--no-config', '-c', 'source $argv[1]; complete -C $argv[2]', file, line])
       expect(f.stderr).toBe('')
-      return f.stdout.trim().split('\n').map((l) => l.split('\t')[0])
+      return f.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('\t')[0])
     }
     expect(await complete('obsctl clu')).toEqual(['cluster'])
     expect(await complete('obsctl cluster ')).toEqual(['add', 'list', 'register', 'remove'])

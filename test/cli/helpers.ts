@@ -17,16 +17,28 @@ export interface CliResult {
  * spawnSync: a worker blocked in a synchronous child process cannot answer its own test servers, nor
  * vitest's runner (whose calls time out after 60 s on a loaded machine and fail the run).
  */
-export function obsctl(args: string[], opts: {cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number} = {}): Promise<CliResult> {
+export function obsctl(
+  args: string[],
+  opts: {cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number} = {},
+): Promise<CliResult> {
   const env: Record<string, string | undefined> = {...process.env, CI: '1', OBSCTL_CONFIG: undefined, NO_COLOR: '1', ...opts.env}
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
   return runProcess(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, input: opts.input, timeoutMs: opts.timeoutMs})
 }
 
 /** Any child process, asynchronously (see obsctl): exit status (null when killed), stdout and stderr. */
-export function runProcess(cmd: string, args: string[], opts: {cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; uid?: number; gid?: number} = {}): Promise<CliResult> {
+export function runProcess(
+  cmd: string,
+  args: string[],
+  opts: {cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; uid?: number; gid?: number} = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], ...(opts.uid === undefined ? {} : {uid: opts.uid, gid: opts.gid ?? opts.uid})})
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.uid === undefined ? {} : {uid: opts.uid, gid: opts.gid ?? opts.uid}),
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
@@ -50,8 +62,12 @@ export function obsctlAsync(args: string[], opts: {cwd?: string; env?: Record<st
   const env: Record<string, string | undefined> = {...process.env, CI: '1', OBSCTL_CONFIG: undefined, NO_COLOR: '1', ...opts.env}
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, timeout: opts.timeoutMs ?? 240_000}, (err, stdout, stderr) =>
-      resolve({status: err ? (typeof (err as {code?: unknown}).code === 'number' ? ((err as {code: number}).code) : 1) : 0, stdout, stderr}),
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      {cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, timeout: opts.timeoutMs ?? 240_000},
+      (err, stdout, stderr) =>
+        resolve({status: err ? (typeof (err as {code?: unknown}).code === 'number' ? (err as {code: number}).code : 1) : 0, stdout, stderr}),
     )
   })
 }

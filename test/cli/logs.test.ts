@@ -54,10 +54,12 @@ describe('the CLI', () => {
     failed = await obsctl(['bootstrap', '--phase', 'buckets', '--yes', '--verbose', '-c', inv], {env})
   })
 
-  it('--verbose prints each failed task\'s log tail under the summary, and names obsctl logs', async () => {
+  it("--verbose prints each failed task's log tail under the summary, and names obsctl logs", async () => {
     expect(failed.status).toBe(1)
     expect(failed.stdout).toMatch(/^buckets +thanos-metrics +failed/m)
-    expect(failed.stderr).toMatch(/==> buckets thanos-metrics: .*\/\.obsctl\/logs\/[^/]+\/buckets\/thanos-metrics\.log <==\n.*task: create bucket thanos-metrics[^\n]*\n.*ERROR: cannot reach the S3 endpoint/)
+    expect(failed.stderr).toMatch(
+      /==> buckets thanos-metrics: .*\/\.obsctl\/logs\/[^/]+\/buckets\/thanos-metrics\.log <==\n.*task: create bucket thanos-metrics[^\n]*\n.*ERROR: cannot reach the S3 endpoint/,
+    )
     expect(failed.stderr).toMatch(/all of the run's logs: obsctl logs --run \S+/)
     const quiet = await obsctl(['bootstrap', '--phase', 'buckets', '--yes', '--restart', '-c', inv], {env})
     expect(quiet.status).toBe(1)
@@ -69,7 +71,11 @@ describe('the CLI', () => {
     expect(j.runs.length).toBe(2)
     expect(j.runId).toBe(j.runs[1])
     expect(j.logsDir).toBe(path.join(dir, '.obsctl', 'logs'))
-    expect(j.tasks.map((t: {phase: string; target: string}) => `${t.phase}/${t.target}`)).toEqual(['buckets/longhorn-backups', 'buckets/opensearch-snapshots', 'buckets/thanos-metrics'])
+    expect(j.tasks.map((t: {phase: string; target: string}) => `${t.phase}/${t.target}`)).toEqual([
+      'buckets/longhorn-backups',
+      'buckets/opensearch-snapshots',
+      'buckets/thanos-metrics',
+    ])
 
     const first = j.runs[0] as string
     const file = path.join(dir, '.obsctl', 'logs', first, 'buckets', 'thanos-metrics.log')
@@ -91,7 +97,9 @@ describe('the CLI', () => {
 
   it('state show names the log folder and the latest run', async () => {
     const r = await obsctl(['state', 'show', '-c', inv])
-    expect(r.stdout).toMatch(new RegExp(`task logs: ${path.join(dir, '.obsctl', 'logs').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(latest run \\S+; obsctl logs prints them\\)`))
+    expect(r.stdout).toMatch(
+      new RegExp(`task logs: ${path.join(dir, '.obsctl', 'logs').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(latest run \\S+; obsctl logs prints them\\)`),
+    )
     const j = JSON.parse((await obsctl(['state', 'show', '--json', '-c', inv])).stdout)
     expect(j.logsDir).toBe(path.join(dir, '.obsctl', 'logs'))
     expect(j.lastRun).toMatch(/^\d{4}-/)

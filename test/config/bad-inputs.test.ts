@@ -29,58 +29,211 @@ interface InventoryRow {
   env?: Record<string, string>
 }
 
-const R = (name: string, set: [string, string][], field: string, line: string | [string, number], says: RegExp, env?: Record<string, string>): InventoryRow => ({name, set, field, line, says, env})
+const R = (
+  name: string,
+  set: [string, string][],
+  field: string,
+  line: string | [string, number],
+  says: RegExp,
+  env?: Record<string, string>,
+): InventoryRow => ({name, set, field, line, says, env})
 
 const INVENTORY_ROWS: InventoryRow[] = [
   // addresses
-  R('CIDR with a 999 octet and /99', [['clusters.cluster-01.podCidr', '999.1.1.1/99']], 'clusters[0].podCidr', 'podCidr: 999.1.1.1/99', /not a CIDR.*999\.1\.1\.1/),
-  R('CIDR prefix too long', [['clusters.cluster-01.serviceCidr', '10.96.0.0/33']], 'clusters[0].serviceCidr', 'serviceCidr: 10.96.0.0/33', /prefix length must be 0-32/),
+  R(
+    'CIDR with a 999 octet and /99',
+    [['clusters.cluster-01.podCidr', '999.1.1.1/99']],
+    'clusters[0].podCidr',
+    'podCidr: 999.1.1.1/99',
+    /not a CIDR.*999\.1\.1\.1/,
+  ),
+  R(
+    'CIDR prefix too long',
+    [['clusters.cluster-01.serviceCidr', '10.96.0.0/33']],
+    'clusters[0].serviceCidr',
+    'serviceCidr: 10.96.0.0/33',
+    /prefix length must be 0-32/,
+  ),
   R('node host 300.1.2.3', [['clusters.cluster-02.nodes[0].host', '300.1.2.3']], 'clusters[1].nodes[0].host', 'host: 300.1.2.3', /not an IPv4 or IPv6 address/),
-  R('node host with a leading zero', [['clusters.cluster-02.nodes[0].host', '192.168.101.096']], 'clusters[1].nodes[0].host', 'host: 192.168.101.096', /without leading zeros/),
-  R('API server with an invalid address', [['clusters.cluster-02.apiServer', 'https://300.1.2.3:6443']], 'clusters[1].apiServer', 'apiServer: https://300.1.2.3:6443', /not a URL/),
-  R('API server SAN that is no host name', [['clusters.cluster-01.apiServerSans', '["api server!"]']], 'clusters[0].apiServerSans[0]', 'api server!', /label "api server!"/),
-  R('pod and service ranges overlap', [['clusters.cluster-01.serviceCidr', '10.244.128.0/17']], 'clusters[0].serviceCidr', 'serviceCidr: 10.244.128.0/17', /overlaps podCidr 10\.244\.0\.0\/16/),
-  R('LB range written backwards', [['clusters.cluster-01.loadBalancerIPs', '["192.168.101.214-192.168.101.210"]']], 'clusters[0].loadBalancerIPs[0]', '192.168.101.214-192.168.101.210', /written backwards/),
-  R('LB range with a bad address', [['clusters.cluster-01.loadBalancerIPs', '["192.168.101.300"]']], 'clusters[0].loadBalancerIPs[0]', '192.168.101.300', /not an IPv4 or IPv6 address/),
-  R('LB range inside the pod range', [['clusters.cluster-01.loadBalancerIPs', '["10.244.1.0/24"]']], 'clusters[0].loadBalancerIPs[0]', '10.244.1.0/24', /overlaps podCidr/),
-  R('LB range shared by two clusters', [['clusters.cluster-02.loadBalancerIPs', '["192.168.101.212"]']], 'clusters[1].loadBalancerIPs[0]', '192.168.101.212', /overlaps 192\.168\.101\.210-192\.168\.101\.214 of cluster-01/),
-  R('node inside an LB range', [['clusters.cluster-01.loadBalancerIPs', '["192.168.101.190-192.168.101.195"]']], 'clusters[0].nodes[0].host', 'host: 192.168.101.194', /inside the load-balancer range/),
-  R('node inside the pod range', [['clusters.cluster-03.podCidr', '192.168.0.0/16']], 'clusters[2].nodes[0].host', 'host: 192.168.101.197', /inside cluster-03's podCidr/),
-  R("edge API server inside central's service range", [['clusters.cluster-01.serviceCidr', '192.168.101.192/29'], ['clusters.cluster-01.nodes[0].host', '192.168.100.194']], 'clusters[1].apiServer', 'apiServer: https://192.168.101.196:6443', /inside the central cluster's serviceCidr/),
+  R(
+    'node host with a leading zero',
+    [['clusters.cluster-02.nodes[0].host', '192.168.101.096']],
+    'clusters[1].nodes[0].host',
+    'host: 192.168.101.096',
+    /without leading zeros/,
+  ),
+  R(
+    'API server with an invalid address',
+    [['clusters.cluster-02.apiServer', 'https://300.1.2.3:6443']],
+    'clusters[1].apiServer',
+    'apiServer: https://300.1.2.3:6443',
+    /not a URL/,
+  ),
+  R(
+    'API server SAN that is no host name',
+    [['clusters.cluster-01.apiServerSans', '["api server!"]']],
+    'clusters[0].apiServerSans[0]',
+    'api server!',
+    /label "api server!"/,
+  ),
+  R(
+    'pod and service ranges overlap',
+    [['clusters.cluster-01.serviceCidr', '10.244.128.0/17']],
+    'clusters[0].serviceCidr',
+    'serviceCidr: 10.244.128.0/17',
+    /overlaps podCidr 10\.244\.0\.0\/16/,
+  ),
+  R(
+    'LB range written backwards',
+    [['clusters.cluster-01.loadBalancerIPs', '["192.168.101.214-192.168.101.210"]']],
+    'clusters[0].loadBalancerIPs[0]',
+    '192.168.101.214-192.168.101.210',
+    /written backwards/,
+  ),
+  R(
+    'LB range with a bad address',
+    [['clusters.cluster-01.loadBalancerIPs', '["192.168.101.300"]']],
+    'clusters[0].loadBalancerIPs[0]',
+    '192.168.101.300',
+    /not an IPv4 or IPv6 address/,
+  ),
+  R(
+    'LB range inside the pod range',
+    [['clusters.cluster-01.loadBalancerIPs', '["10.244.1.0/24"]']],
+    'clusters[0].loadBalancerIPs[0]',
+    '10.244.1.0/24',
+    /overlaps podCidr/,
+  ),
+  R(
+    'LB range shared by two clusters',
+    [['clusters.cluster-02.loadBalancerIPs', '["192.168.101.212"]']],
+    'clusters[1].loadBalancerIPs[0]',
+    '192.168.101.212',
+    /overlaps 192\.168\.101\.210-192\.168\.101\.214 of cluster-01/,
+  ),
+  R(
+    'node inside an LB range',
+    [['clusters.cluster-01.loadBalancerIPs', '["192.168.101.190-192.168.101.195"]']],
+    'clusters[0].nodes[0].host',
+    'host: 192.168.101.194',
+    /inside the load-balancer range/,
+  ),
+  R(
+    'node inside the pod range',
+    [['clusters.cluster-03.podCidr', '192.168.0.0/16']],
+    'clusters[2].nodes[0].host',
+    'host: 192.168.101.197',
+    /inside cluster-03's podCidr/,
+  ),
+  R(
+    "edge API server inside central's service range",
+    [
+      ['clusters.cluster-01.serviceCidr', '192.168.101.192/29'],
+      ['clusters.cluster-01.nodes[0].host', '192.168.100.194'],
+    ],
+    'clusters[1].apiServer',
+    'apiServer: https://192.168.101.196:6443',
+    /inside the central cluster's serviceCidr/,
+  ),
   // names
-  R('node name in Hangul with a space and !', [['clusters.cluster-02.nodes[0].name', '노드 4!']], 'clusters[1].nodes[0].name', 'name: 노드 4!', /may hold only lower-case letters/),
+  R(
+    'node name in Hangul with a space and !',
+    [['clusters.cluster-02.nodes[0].name', '노드 4!']],
+    'clusters[1].nodes[0].name',
+    'name: 노드 4!',
+    /may hold only lower-case letters/,
+  ),
   R('cluster name with upper case and _', [['clusters.cluster-02.name', 'Cluster_02']], 'clusters[1].name', 'name: Cluster_02', /not a DNS label/),
   R('domain with two dots in a row', [['domain', 'miribit..lab']], 'domain', 'domain: miribit..lab', /empty label/),
-  R('duplicate node names in a cluster', [['clusters.cluster-02.nodes[0].name', 'edge-a'], ['clusters.cluster-02.nodes[1]', '{host: 192.168.101.195, name: edge-a, roles: [worker], cpu: "4", memory: 16Gi}']], 'clusters[1].nodes[1].name', ['name: edge-a', 2], /duplicate node name "edge-a"/),
-  R('typo in an endpoints key', [['endpoints.thanos-qeury', 'https://tq.miribit.lab']], 'endpoints.thanos-qeury', 'thanos-qeury:', /unknown field "thanos-qeury".*thanos-query/),
+  R(
+    'duplicate node names in a cluster',
+    [
+      ['clusters.cluster-02.nodes[0].name', 'edge-a'],
+      ['clusters.cluster-02.nodes[1]', '{host: 192.168.101.195, name: edge-a, roles: [worker], cpu: "4", memory: 16Gi}'],
+    ],
+    'clusters[1].nodes[1].name',
+    ['name: edge-a', 2],
+    /duplicate node name "edge-a"/,
+  ),
+  R(
+    'typo in an endpoints key',
+    [['endpoints.thanos-qeury', 'https://tq.miribit.lab']],
+    'endpoints.thanos-qeury',
+    'thanos-qeury:',
+    /unknown field "thanos-qeury".*thanos-query/,
+  ),
   // versions
   R('chart version banana', [['versions.charts.longhorn', 'banana']], 'versions.charts.longhorn', 'longhorn: banana', /not a semantic version/),
   R('OpenSearch version without a patch', [['versions.opensearch', '"2.19"']], 'versions.opensearch', 'opensearch: "2.19"', /not a semantic version/),
   R('Thanos tag without its v', [['versions.thanos', '0.39.2']], 'versions.thanos', 'thanos: 0.39.2', /release tag vMAJOR/),
   R('Argo CD tag that is no version', [['versions.argocd', 'vlatest']], 'versions.argocd', 'argocd: vlatest', /release tag vMAJOR/),
   // credentials in URLs
-  R('token in git.remote', [['git.remote', 'https://bob:ghp_secret@git.miribit.lab/platform/x.git']], 'git.remote', 'remote: https://bob:ghp_secret@', /git\.tokenEnv/),
+  R(
+    'token in git.remote',
+    [['git.remote', 'https://bob:ghp_secret@git.miribit.lab/platform/x.git']],
+    'git.remote',
+    'remote: https://bob:ghp_secret@',
+    /git\.tokenEnv/,
+  ),
   R('keys in s3.endpoint', [['s3.endpoint', 'https://AKIA:secret@s3.minio.miribit.lab']], 's3.endpoint', 'endpoint: https://AKIA:secret@', /s3\.accessKeyEnv/),
-  R('password in an endpoints URL', [['endpoints.grafana', 'https://admin:pw@grafana.miribit.lab']], 'endpoints.grafana', 'grafana: https://admin:pw@', /carries a credential/),
-  R('password in the node proxy URL', [['ssh.proxy', '{http: "http://u:p@proxy.miribit.lab:3128"}']], 'ssh.proxy.http', 'http://u:p@proxy', /carries a credential/),
+  R(
+    'password in an endpoints URL',
+    [['endpoints.grafana', 'https://admin:pw@grafana.miribit.lab']],
+    'endpoints.grafana',
+    'grafana: https://admin:pw@',
+    /carries a credential/,
+  ),
+  R(
+    'password in the node proxy URL',
+    [['ssh.proxy', '{http: "http://u:p@proxy.miribit.lab:3128"}']],
+    'ssh.proxy.http',
+    'http://u:p@proxy',
+    /carries a credential/,
+  ),
   R('git.remote that is no remote', [['git.remote', 'not a remote']], 'git.remote', 'remote: not a remote', /not a Git remote/),
   R('private https remote without a token env', [['git.private', 'true']], 'git.private', 'private: true', /git\.tokenEnv is not set/),
   // files the run will read
-  R('public key as ssh.identityFile', [['ssh.identityFile', '{dir}/id_ed25519.pub']], 'ssh.identityFile', 'identityFile: {dir}/id_ed25519.pub', /is a public key.*use the private half: .*id_ed25519\b/s),
+  R(
+    'public key as ssh.identityFile',
+    [['ssh.identityFile', '{dir}/id_ed25519.pub']],
+    'ssh.identityFile',
+    'identityFile: {dir}/id_ed25519.pub',
+    /is a public key.*use the private half: .*id_ed25519\b/s,
+  ),
   R('missing ssh.identityFile', [['ssh.identityFile', '{dir}/nope']], 'ssh.identityFile', 'identityFile: {dir}/nope', /no such file or directory/),
   R('folder as git.sshKeyFile', [['git.sshKeyFile', '{dir}/keys']], 'git.sshKeyFile', 'sshKeyFile: {dir}/keys', /is a directory/),
   R('s3.caFile without a certificate', [['s3.caFile', '{dir}/junk.pem']], 's3.caFile', 'caFile: {dir}/junk.pem', /holds no PEM certificate/),
   // durations and quantities
   R('duration with an unknown unit', [['retention.prometheus', '6x']], 'retention.prometheus', 'prometheus: 6x', /duration as Prometheus writes it/),
   R('duration units out of order', [['retention.prometheus', '1h1d']], 'retention.prometheus', 'prometheus: 1h1d', /largest first/),
-  R('bucket expiry not in whole days', [['s3.buckets.backups.expireAfter', '1d12h']], 's3.buckets.backups.expireAfter', 'expireAfter: 1d12h', /not a whole number of days/),
-  R('memory with an upper-case K', [['clusters.cluster-02.nodes[0].memory', '16000000K']], 'clusters[1].nodes[0].memory', 'memory: 16000000K', /kilo is a lower-case k/),
+  R(
+    'bucket expiry not in whole days',
+    [['s3.buckets.backups.expireAfter', '1d12h']],
+    's3.buckets.backups.expireAfter',
+    'expireAfter: 1d12h',
+    /not a whole number of days/,
+  ),
+  R(
+    'memory with an upper-case K',
+    [['clusters.cluster-02.nodes[0].memory', '16000000K']],
+    'clusters[1].nodes[0].memory',
+    'memory: 16000000K',
+    /kilo is a lower-case k/,
+  ),
   R('CPU that is no quantity', [['clusters.cluster-02.nodes[0].cpu', 'four']], 'clusters[1].nodes[0].cpu', 'cpu: four', /CPU quantity/),
   // passwords from the environment (checked before anything is applied)
-  R('OpenSearch admin password too short', [], '$OBSCTL_OPENSEARCH_ADMIN_PASSWORD', '', /OpenSearch's security plugin needs 8 to 100/, {OBSCTL_OPENSEARCH_ADMIN_PASSWORD: 'Ab1!'}),
-  R('Fluent Bit password without upper case', [], '$OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD', '', /lacks an upper-case letter/, {OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD: 'lower-case-only-1'}),
-  R('OpenSearch password with the user name', [], '$OBSCTL_OPENSEARCH_ADMIN_PASSWORD', '', /contains the user name "admin"/, {OBSCTL_OPENSEARCH_ADMIN_PASSWORD: 'My-Admin-Pw-2024'}),
-  R('OpenSearch CA file from the environment that is no certificate', [], '$OBSCTL_OPENSEARCH_CA_FILE', '', /holds no PEM certificate/, {OBSCTL_OPENSEARCH_CA_FILE: '/etc/hostname'}),
+  R('OpenSearch admin password too short', [], '$OBSCTL_OPENSEARCH_ADMIN_PASSWORD', '', /OpenSearch's security plugin needs 8 to 100/, {
+    OBSCTL_OPENSEARCH_ADMIN_PASSWORD: 'Ab1!',
+  }),
+  R('Fluent Bit password without upper case', [], '$OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD', '', /lacks an upper-case letter/, {
+    OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD: 'lower-case-only-1',
+  }),
+  R('OpenSearch password with the user name', [], '$OBSCTL_OPENSEARCH_ADMIN_PASSWORD', '', /contains the user name "admin"/, {
+    OBSCTL_OPENSEARCH_ADMIN_PASSWORD: 'My-Admin-Pw-2024',
+  }),
+  R('OpenSearch CA file from the environment that is no certificate', [], '$OBSCTL_OPENSEARCH_CA_FILE', '', /holds no PEM certificate/, {
+    OBSCTL_OPENSEARCH_CA_FILE: '/etc/hostname',
+  }),
   R('Grafana admin password "admin"', [], '$OBSCTL_GRAFANA_ADMIN_PASSWORD', '', /at least 8/, {OBSCTL_GRAFANA_ADMIN_PASSWORD: 'admin'}),
 ]
 
@@ -102,7 +255,12 @@ const ALIAS_BOMB = [
 
 const TEXT_ROWS: TextRow[] = [
   {name: 'YAML alias bomb', text: () => `${EXAMPLE}\n${ALIAS_BOMB}\n`, line: (t) => t.split('\n').findIndex((l) => l.startsWith('b: &b')) + 1, says: /alias/i},
-  {name: 'YAML duplicate key', text: () => EXAMPLE.replace('profile: lab\n', 'profile: lab\nprofile: production\n'), line: (t) => t.split('\n').findIndex((l) => l.startsWith('profile: production')) + 1, says: /\(yaml\): Map keys must be unique/},
+  {
+    name: 'YAML duplicate key',
+    text: () => EXAMPLE.replace('profile: lab\n', 'profile: lab\nprofile: production\n'),
+    line: (t) => t.split('\n').findIndex((l) => l.startsWith('profile: production')) + 1,
+    says: /\(yaml\): Map keys must be unique/,
+  },
   {name: 'empty inventory', text: () => '', line: () => 1, says: /expected a mapping/},
 ]
 
@@ -116,19 +274,51 @@ const ARGV_ROWS: ArgvRow[] = [
   {name: '--interval abc', argv: ['status', '--interval', 'abc'], says: /--interval: expected an integer but received: abc/},
   {name: '--interval without a value', argv: ['status', '--interval'], says: /--interval expects a value/},
   {name: '--port abc', argv: ['cluster', 'add', 'cluster-05', '--host', '192.168.101.199', '--port', 'abc'], says: /--port: expected an integer/},
-  {name: '--timeout 0', argv: ['bootstrap', '--all', '--dry-run', '--timeout', '0'], says: /--timeout: expected an integer greater than or equal to 1 but received: 0/},
-  {name: '--timeout -5', argv: ['bootstrap', '--all', '--dry-run', '--timeout=-5'], says: /--timeout: expected an integer greater than or equal to 1 but received: -5/},
-  {name: '--concurrency 0', argv: ['bootstrap', '--all', '--dry-run', '--concurrency', '0'], says: /--concurrency: expected an integer greater than or equal to 1/},
+  {
+    name: '--timeout 0',
+    argv: ['bootstrap', '--all', '--dry-run', '--timeout', '0'],
+    says: /--timeout: expected an integer greater than or equal to 1 but received: 0/,
+  },
+  {
+    name: '--timeout -5',
+    argv: ['bootstrap', '--all', '--dry-run', '--timeout=-5'],
+    says: /--timeout: expected an integer greater than or equal to 1 but received: -5/,
+  },
+  {
+    name: '--concurrency 0',
+    argv: ['bootstrap', '--all', '--dry-run', '--concurrency', '0'],
+    says: /--concurrency: expected an integer greater than or equal to 1/,
+  },
   {name: '--concurrency abc', argv: ['bootstrap', '--all', '--dry-run', '--concurrency', 'abc'], says: /--concurrency: expected an integer but received: abc/},
   {name: '--request-timeout 0', argv: ['validate', '--request-timeout', '0'], says: /--request-timeout: expected an integer greater than or equal to 1/},
   {name: 'a single-value flag twice', argv: ['config', 'validate', '-c', 'a.yaml', '-c', 'b.yaml'], says: /--config can only be specified once/},
   {name: 'an unknown flag', argv: ['config', 'validate', '--colour'], says: /Nonexistent flag: --colour/},
   {name: 'a phase that does not exist', argv: ['bootstrap', '--phase', 'nope'], says: /--phase=nope to be one of/},
-  {name: 'upgrade chart --version banana', argv: ['upgrade', 'chart', 'longhorn', '--version', 'banana', '--dry-run'], says: /--version "banana" is not a semantic version/},
-  {name: 'upgrade chart downgrade', argv: ['upgrade', 'chart', 'longhorn', '--version', '1.9.2', '--dry-run'], says: /older than 1\.10\.0.*\n.*--allow-downgrade/},
-  {name: '--endpoint URL with a password', argv: ['validate', '--endpoint', 'opensearch=https://admin:hunter2pw@os.miribit.lab'], says: /--endpoint opensearch=https:\/\/os\.miribit\.lab\/: the URL carries a credential/},
-  {name: 'cluster add --host 300.1.2.3', argv: ['cluster', 'add', 'cluster-05', '--host', '300.1.2.3', '--dry-run'], says: /--host 300\.1\.2\.3 clusters\[4\]\.nodes\[0\]\.host: "300\.1\.2\.3" is not an IPv4/},
-  {name: 'cluster add NAME with a space', argv: ['cluster', 'add', 'cluster 05', '--host', '192.168.101.199', '--dry-run'], says: /cluster name cluster 05 is not a DNS label/},
+  {
+    name: 'upgrade chart --version banana',
+    argv: ['upgrade', 'chart', 'longhorn', '--version', 'banana', '--dry-run'],
+    says: /--version "banana" is not a semantic version/,
+  },
+  {
+    name: 'upgrade chart downgrade',
+    argv: ['upgrade', 'chart', 'longhorn', '--version', '1.9.2', '--dry-run'],
+    says: /older than 1\.10\.0.*\n.*--allow-downgrade/,
+  },
+  {
+    name: '--endpoint URL with a password',
+    argv: ['validate', '--endpoint', 'opensearch=https://admin:hunter2pw@os.miribit.lab'],
+    says: /--endpoint opensearch=https:\/\/os\.miribit\.lab\/: the URL carries a credential/,
+  },
+  {
+    name: 'cluster add --host 300.1.2.3',
+    argv: ['cluster', 'add', 'cluster-05', '--host', '300.1.2.3', '--dry-run'],
+    says: /--host 300\.1\.2\.3 clusters\[4\]\.nodes\[0\]\.host: "300\.1\.2\.3" is not an IPv4/,
+  },
+  {
+    name: 'cluster add NAME with a space',
+    argv: ['cluster', 'add', 'cluster 05', '--host', '192.168.101.199', '--dry-run'],
+    says: /cluster name cluster 05 is not a DNS label/,
+  },
 ]
 
 function fill(s: string): string {
@@ -172,7 +362,10 @@ describe('bad inputs are refused at config validate with exit 2, the field and i
       writeFileSync(f, editedText(row))
       files.push(f)
     })
-    results = await pool(INVENTORY_ROWS.map((row, i) => ({row, i})), ({row, i}) => obsctlAsync(['config', 'validate', '-c', files[i]!], {env: row.env}))
+    results = await pool(
+      INVENTORY_ROWS.map((row, i) => ({row, i})),
+      ({row, i}) => obsctlAsync(['config', 'validate', '-c', files[i]!], {env: row.env}),
+    )
   }, 180_000)
   afterAll(() => {
     if (dir) rmSync(dir, {recursive: true, force: true})
@@ -186,7 +379,11 @@ describe('bad inputs are refused at config validate with exit 2, the field and i
     if (row.line) {
       const text = readFileSync(files[i]!, 'utf8')
       const [needle, nth] = typeof row.line === 'string' ? [row.line, 1] : row.line
-      const line = text.split('\n').map((l, k) => (l.includes(fill(needle)) ? k + 1 : 0)).filter(Boolean)[nth - 1] ?? 0
+      const line =
+        text
+          .split('\n')
+          .map((l, k) => (l.includes(fill(needle)) ? k + 1 : 0))
+          .filter(Boolean)[nth - 1] ?? 0
       expect(line, `no line with ${needle}`).toBeGreaterThan(0)
       // human output: "✖ error FILE:LINE:COL FIELD" (lint) or "FILE:LINE:COL: FIELD: message" (schema)
       expect(out).toMatch(new RegExp(`${escape(files[i]!)}:${line}:\\d+:? ${escape(row.field)}(?![\\w.[])`))

@@ -2,7 +2,14 @@ import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {EXAMPLE_ANSWERS, addClusterToInventory, loadInventory, removeClusterFromInventory, renderInventoryYaml, setInventoryValue} from '../../src/lib/config/index.js'
+import {
+  EXAMPLE_ANSWERS,
+  addClusterToInventory,
+  loadInventory,
+  removeClusterFromInventory,
+  renderInventoryYaml,
+  setInventoryValue,
+} from '../../src/lib/config/index.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 
 function example(): string {
@@ -48,7 +55,9 @@ describe('inventory edits keep comments and order', () => {
     expect(added.startsWith(before)).toBe(true)
     const c5 = loadInventory(file).platform.clusters.find((c) => c.name === 'cluster-05')!
     expect(c5).toMatchObject({id: '05', role: 'edge', metrics: 'agent', apiServer: 'https://127.0.1.5:6443'})
-    await expect(addClusterToInventory(loadInventory(file), {name: 'cluster-05', role: 'edge', hosts: ['127.0.1.6'], cpu: '4', memory: '16Gi'})).rejects.toMatchObject({exitCode: 2})
+    await expect(
+      addClusterToInventory(loadInventory(file), {name: 'cluster-05', role: 'edge', hosts: ['127.0.1.6'], cpu: '4', memory: '16Gi'}),
+    ).rejects.toMatchObject({exitCode: 2})
     await removeClusterFromInventory(loadInventory(file), 'cluster-05')
     expect(readFileSync(file, 'utf8')).toBe(before)
     await expect(removeClusterFromInventory(loadInventory(file), 'cluster-01')).rejects.toMatchObject({exitCode: 2})

@@ -89,61 +89,64 @@ const DOWN = '\x1b[B'
 const CTRL_C = '\x03'
 
 describe('init through a pseudo-terminal', () => {
-  it.skipIf(!which('script'))('refuses a bad answer as typed, re-asks only what the final check faults, shows a summary, writes an inventory that passes lint', async () => {
-    const dir = tmpDir()
-    const file = path.join(dir, 'obsctl.yaml')
-    const w = wizard(file)
-    const steps: [string, string][] = [
-      ['Base domain', 'miribit.lab\r'],
-      ['SSH user on the nodes', 'bsh\r'],
-      // a key file that does not exist is refused where it is typed; then empty (the ssh-agent)
-      ['SSH private key', `\x15${dir}/no-such-key\r`],
-      ['does not exist', '\x15\r'],
-      ['S3 (MinIO) endpoint URL', '\r'],
-      ['GitOps repository remote', 'https://git.miribit.lab/platform/gitops.git\r'],
-      ['Sizing profile', '\r'],
-      ['How many clusters', '2\r'],
-      ['Cluster 1 name (central)', '\r'],
-      ['cluster-01: node addresses', '300.1.2.3\r'],
-      ['300.1.2.3', '\x15127.0.1.10\r'],
-      // 1 CPU passes as a quantity, but the final check finds the central cluster too small
-      ['cluster-01: CPU per node', '\x151\r'],
-      ['cluster-01: memory per node', '\r'],
-      ['Cluster 2 name (edge)', 'edge-a\r'],
-      ['edge-a: node addresses', '127.0.1.10, 127.0.1.12\r'],
-      ['already a node of cluster-01', '\x15127.0.1.11, 127.0.1.12\r'],
-      ['edge-a: metrics', `${DOWN}\r`],
-      ['edge-a: CPU per node', '\r'],
-      ['edge-a: memory per node', '\r'],
-      // only cluster-01's node questions come back, with the previous answers as defaults
-      ['the other answers are kept', ''],
-      ['cluster-01: node addresses', '\r'],
-      ['cluster-01: CPU per node', '\x158\r'],
-      ['cluster-01: memory per node', '\r'],
-      ['obsctl init will write', ''],
-      ['Write ', '\r'],
-    ]
-    for (const [text, keys] of steps) await w.answer(text, keys)
-    const code = await w.exited
-    const screen = w.screen()
-    expect(code, screen.slice(-800)).toBe(0)
-    expect(screen.slice(screen.indexOf('the other answers are kept'))).not.toMatch(/Base domain|edge-a: node addresses|Cluster 2 name/)
-    expect(screen).toMatch(/edge-a\s+edge \(agent\)\s+127\.0\.1\.11, 127\.0\.1\.12/)
-    expect(screen).toContain(`wrote ${file} (2 clusters, 3 nodes)`)
-    const inv = loadInventory(file)
-    const p = inv.platform
-    expect(p.domain).toBe('miribit.lab')
-    expect(p.ssh.user).toBe('bsh')
-    expect(p.ssh.identityFile).toBeUndefined()
-    expect(p.s3.endpoint).toBe('https://s3.miribit.lab')
-    expect(p.git.remote).toBe('https://git.miribit.lab/platform/gitops.git')
-    expect(p.profile).toBe('lab')
-    expect(p.clusters.map((c) => [c.name, c.role, c.metrics ?? null, c.nodes.map((n) => n.host), c.nodes[0]!.cpu])).toEqual([
-      ['cluster-01', 'central', null, ['127.0.1.10'], '8'],
-      ['edge-a', 'edge', 'agent', ['127.0.1.11', '127.0.1.12'], '4'],
-    ])
-    expect(lintInventory(inv).errors).toBe(0)
-  })
+  it.skipIf(!which('script'))(
+    'refuses a bad answer as typed, re-asks only what the final check faults, shows a summary, writes an inventory that passes lint',
+    async () => {
+      const dir = tmpDir()
+      const file = path.join(dir, 'obsctl.yaml')
+      const w = wizard(file)
+      const steps: [string, string][] = [
+        ['Base domain', 'miribit.lab\r'],
+        ['SSH user on the nodes', 'bsh\r'],
+        // a key file that does not exist is refused where it is typed; then empty (the ssh-agent)
+        ['SSH private key', `\x15${dir}/no-such-key\r`],
+        ['does not exist', '\x15\r'],
+        ['S3 (MinIO) endpoint URL', '\r'],
+        ['GitOps repository remote', 'https://git.miribit.lab/platform/gitops.git\r'],
+        ['Sizing profile', '\r'],
+        ['How many clusters', '2\r'],
+        ['Cluster 1 name (central)', '\r'],
+        ['cluster-01: node addresses', '300.1.2.3\r'],
+        ['300.1.2.3', '\x15127.0.1.10\r'],
+        // 1 CPU passes as a quantity, but the final check finds the central cluster too small
+        ['cluster-01: CPU per node', '\x151\r'],
+        ['cluster-01: memory per node', '\r'],
+        ['Cluster 2 name (edge)', 'edge-a\r'],
+        ['edge-a: node addresses', '127.0.1.10, 127.0.1.12\r'],
+        ['already a node of cluster-01', '\x15127.0.1.11, 127.0.1.12\r'],
+        ['edge-a: metrics', `${DOWN}\r`],
+        ['edge-a: CPU per node', '\r'],
+        ['edge-a: memory per node', '\r'],
+        // only cluster-01's node questions come back, with the previous answers as defaults
+        ['the other answers are kept', ''],
+        ['cluster-01: node addresses', '\r'],
+        ['cluster-01: CPU per node', '\x158\r'],
+        ['cluster-01: memory per node', '\r'],
+        ['obsctl init will write', ''],
+        ['Write ', '\r'],
+      ]
+      for (const [text, keys] of steps) await w.answer(text, keys)
+      const code = await w.exited
+      const screen = w.screen()
+      expect(code, screen.slice(-800)).toBe(0)
+      expect(screen.slice(screen.indexOf('the other answers are kept'))).not.toMatch(/Base domain|edge-a: node addresses|Cluster 2 name/)
+      expect(screen).toMatch(/edge-a\s+edge \(agent\)\s+127\.0\.1\.11, 127\.0\.1\.12/)
+      expect(screen).toContain(`wrote ${file} (2 clusters, 3 nodes)`)
+      const inv = loadInventory(file)
+      const p = inv.platform
+      expect(p.domain).toBe('miribit.lab')
+      expect(p.ssh.user).toBe('bsh')
+      expect(p.ssh.identityFile).toBeUndefined()
+      expect(p.s3.endpoint).toBe('https://s3.miribit.lab')
+      expect(p.git.remote).toBe('https://git.miribit.lab/platform/gitops.git')
+      expect(p.profile).toBe('lab')
+      expect(p.clusters.map((c) => [c.name, c.role, c.metrics ?? null, c.nodes.map((n) => n.host), c.nodes[0]!.cpu])).toEqual([
+        ['cluster-01', 'central', null, ['127.0.1.10'], '8'],
+        ['edge-a', 'edge', 'agent', ['127.0.1.11', '127.0.1.12'], '4'],
+      ])
+      expect(lintInventory(inv).errors).toBe(0)
+    },
+  )
 
   it.skipIf(!which('script'))('Ctrl-C at a question exits 130 and writes nothing', async () => {
     const dir = tmpDir()

@@ -53,7 +53,13 @@ const CASES = {
   },
   duplicateNode: () => {
     const text = exampleInventory({'clusters.cluster-02.nodes[0].host': '192.168.101.194'})
-    return {text, kind: 'lint' as const, id: 'unique-node address', path: 'clusters[1].nodes[0].host', line: lineOf(text, 'apiServer: https://192.168.101.196') + 3}
+    return {
+      text,
+      kind: 'lint' as const,
+      id: 'unique-node address',
+      path: 'clusters[1].nodes[0].host',
+      line: lineOf(text, 'apiServer: https://192.168.101.196') + 3,
+    }
   },
   sixHourResolution: () => {
     const text = exampleInventory({'retention.thanos.6h': '90d'})
@@ -68,7 +74,10 @@ const CASES = {
     return {text, kind: 'lint' as const, id: 'prometheus-retention', path: 'retention.prometheus', line: lineOf(text, 'prometheus: 2h')}
   },
   twoCentrals: () => {
-    const text = textEdit('  - name: cluster-02\n    id: "02"\n    role: edge\n    # remote-scrape: a Prometheus of its own on central scrapes this cluster through its API server\n    # agent: a Prometheus Agent (~200Mi) here remote-writes to Thanos Receive on central\n    metrics: agent\n', '  - name: cluster-02\n    id: "02"\n    role: central\n')
+    const text = textEdit(
+      '  - name: cluster-02\n    id: "02"\n    role: edge\n    # remote-scrape: a Prometheus of its own on central scrapes this cluster through its API server\n    # agent: a Prometheus Agent (~200Mi) here remote-writes to Thanos Receive on central\n    metrics: agent\n',
+      '  - name: cluster-02\n    id: "02"\n    role: central\n',
+    )
     return {text, kind: 'lint' as const, id: 'central-count', path: 'clusters[1].role', line: lineOf(text, 'apiServer: https://192.168.101.196') - 1}
   },
   snapshotBucketExpiry: () => {
@@ -99,7 +108,12 @@ describe('config: the example', () => {
     expect(warn.message).toContain('nodes/proxy')
     expect(warn.fix).toContain('metrics: agent')
     expect(warn.location).toBe(`${FILE}:${lineOf(EXAMPLE, 'metrics: remote-scrape')}:14`)
-    expect(r.capacity.map((c) => [c.cluster, c.cpuOk && c.memoryOk])).toEqual([['cluster-01', true], ['cluster-02', true], ['cluster-03', true], ['cluster-04', true]])
+    expect(r.capacity.map((c) => [c.cluster, c.cpuOk && c.memoryOk])).toEqual([
+      ['cluster-01', true],
+      ['cluster-02', true],
+      ['cluster-03', true],
+      ['cluster-04', true],
+    ])
   })
 
   it('with three central nodes the Argo CD HA info disappears', () => {
@@ -128,10 +142,25 @@ describe('config: each reference-runbook mistake is found with file:line', () =>
   it('unknown field', () => {
     const c = CASES.unknownField()
     const p = loadProblems(c.text)
-    expect(p).toEqual([expect.objectContaining({path: 'colour', message: expect.stringMatching(/^unknown field "colour" \(a typo\? known here: apiVersion, kind, name, domain, .*clusters/), location: `${FILE}:${c.line}:1`})])
+    expect(p).toEqual([
+      expect.objectContaining({
+        path: 'colour',
+        message: expect.stringMatching(/^unknown field "colour" \(a typo\? known here: apiVersion, kind, name, domain, .*clusters/),
+        location: `${FILE}:${c.line}:1`,
+      }),
+    ])
   })
 
-  for (const name of ['duplicateNode', 'sixHourResolution', 'rawTwoHours', 'prometheusTwoHours', 'twoCentrals', 'snapshotBucketExpiry', 'opensearchDeleteAfterOneDay', 'overcommit'] as const) {
+  for (const name of [
+    'duplicateNode',
+    'sixHourResolution',
+    'rawTwoHours',
+    'prometheusTwoHours',
+    'twoCentrals',
+    'snapshotBucketExpiry',
+    'opensearchDeleteAfterOneDay',
+    'overcommit',
+  ] as const) {
     it(name, () => {
       const c = CASES[name]()
       const r = lint(c.text)
@@ -170,7 +199,11 @@ describe('config: each reference-runbook mistake is found with file:line', () =>
   it('an inventory written with the old Fluent Bit default 2.2.0 gets a warning and the fix', () => {
     const text = exampleInventory({'versions.fluentBit': '2.2.0'})
     const f = lint(text).findings.find((x) => x.id === 'fluent-bit-version')!
-    expect(f).toMatchObject({severity: 'warning', path: 'versions.fluentBit', fix: 'set versions.fluentBit to 4.0.1 (the default of the fluent-operator 3.4.2 chart)'})
+    expect(f).toMatchObject({
+      severity: 'warning',
+      path: 'versions.fluentBit',
+      fix: 'set versions.fluentBit to 4.0.1 (the default of the fluent-operator 3.4.2 chart)',
+    })
     expect(f.location).toMatch(new RegExp(`^${FILE}:${lineOf(text, 'fluentBit: 2.2.0')}:`))
     expect(lint(EXAMPLE).findings.map((x) => x.id)).not.toContain('fluent-bit-version')
   })
@@ -217,7 +250,12 @@ describe('config: CLI exit codes and output', () => {
       expect(json.status).toBe(2)
       const out = JSON.parse(json.stdout)
       if (c.kind === 'load') expect(out.error.details.problems.some((p: {location: string}) => p.location.startsWith(`${f}:`))).toBe(true)
-      else expect(out.findings.some((x: {id: string; path: string; location: string}) => x.id === c.id && x.path === c.path && x.location.startsWith(`${f}:${c.line}:`))).toBe(true)
+      else
+        expect(
+          out.findings.some(
+            (x: {id: string; path: string; location: string}) => x.id === c.id && x.path === c.path && x.location.startsWith(`${f}:${c.line}:`),
+          ),
+        ).toBe(true)
     })
   }
 
@@ -226,7 +264,9 @@ describe('config: CLI exit codes and output', () => {
     expect(r.status).toBe(0)
     const schema = JSON.parse(r.stdout)
     // draft-07, the draft yaml-language-server supports: ajv's default class
-    const {Ajv} = (await import('ajv')) as unknown as {Ajv: new (o: object) => {compile(s: object): ((d: unknown) => boolean) & {errors?: unknown[]}; validateSchema(s: object): boolean}}
+    const {Ajv} = (await import('ajv')) as unknown as {
+      Ajv: new (o: object) => {compile(s: object): ((d: unknown) => boolean) & {errors?: unknown[]}; validateSchema(s: object): boolean}
+    }
     expect(schema.$schema).toBe('http://json-schema.org/draft-07/schema#')
     const ajv = new Ajv({strict: false, allErrors: true})
     expect(ajv.validateSchema(schema)).toBe(true)

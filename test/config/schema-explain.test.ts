@@ -44,7 +44,20 @@ describe('JSON Schema', () => {
         fields++
         const alts = [v, ...((v.anyOf ?? v.oneOf ?? []) as Record<string, unknown>[])]
         const d = alts.map((x) => x.description).find((x): x is string => typeof x === 'string')
-        if (!d || !(/e\.g\.|default/.test(d) || 'default' in v || 'enum' in v || 'const' in v || alts.some((x) => 'default' in x || 'enum' in x || 'const' in x) || v.type === 'object' || v.type === 'array' || v.type === 'boolean')) undescribed.push(`${at}${k}`)
+        if (
+          !d ||
+          !(
+            /e\.g\.|default/.test(d) ||
+            'default' in v ||
+            'enum' in v ||
+            'const' in v ||
+            alts.some((x) => 'default' in x || 'enum' in x || 'const' in x) ||
+            v.type === 'object' ||
+            v.type === 'array' ||
+            v.type === 'boolean'
+          )
+        )
+          undescribed.push(`${at}${k}`)
         walk(v, `${at}${k}.`)
         for (const a of alts.slice(1)) walk(a, `${at}${k}.`)
       }

@@ -20,8 +20,12 @@ import {
 } from '../../src/lib/config/validators.js'
 
 describe('addresses (ipaddr.js)', () => {
-  it.each(['192.168.101.194', '10.0.0.1', '0.0.0.0', '255.255.255.255', '::1', 'fd00::10', '2001:db8::1'])('%s is an address', (a) => expect(ipError(a)).toBeUndefined())
-  it.each(['300.1.2.3', '999.1.1.1', '1.2.3', '1.2.3.4.5', '010.1.1.1', '0x7f.0.0.1', 'fd00::g', '1.2.3.-1'])('%s is not', (a) => expect(ipError(a)).toBeDefined())
+  it.each(['192.168.101.194', '10.0.0.1', '0.0.0.0', '255.255.255.255', '::1', 'fd00::10', '2001:db8::1'])('%s is an address', (a) =>
+    expect(ipError(a)).toBeUndefined(),
+  )
+  it.each(['300.1.2.3', '999.1.1.1', '1.2.3', '1.2.3.4.5', '010.1.1.1', '0x7f.0.0.1', 'fd00::g', '1.2.3.-1'])('%s is not', (a) =>
+    expect(ipError(a)).toBeDefined(),
+  )
 
   it.each(['10.244.0.0/16', '10.96.0.0/12', '0.0.0.0/0', '192.168.1.1/32', 'fd00:10:244::/56'])('CIDR %s', (c) => expect(cidrError(c)).toBeUndefined())
   it.each([

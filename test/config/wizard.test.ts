@@ -112,7 +112,11 @@ describe('init wizard', () => {
       {kind: 'cluster', index: 0, field: 'memory'},
     ])
     // Enter keeps the addresses and the memory; only the CPU changes
-    const r = scripted([['cluster-01: node addresses', ''], ['cluster-01: CPU', '8'], ['cluster-01: memory', '']])
+    const r = scripted([
+      ['cluster-01: node addresses', ''],
+      ['cluster-01: CPU', '8'],
+      ['cluster-01: memory', ''],
+    ])
     await reask(r.p, a, again)
     expect(r.asked).toHaveLength(3)
     expect(a.clusters[0]).toMatchObject({name: 'cluster-01', hosts: ['127.0.1.10'], cpu: '8', memory: '16Gi'})
@@ -121,8 +125,20 @@ describe('init wizard', () => {
   })
 
   it('maps inventory paths to questions; findings about the environment map to none', () => {
-    const a = {domain: 'x.lab', sshUser: 'u', s3Endpoint: 'https://s3.x.lab', gitRemote: 'g', profile: 'lab' as const, clusters: [{name: 'c1', id: '01', role: 'central' as const, hosts: ['127.0.0.2'], cpu: '4', memory: '16Gi'}]}
-    expect(questionsAtFault([{path: 'git.remote'}, {path: 'domain'}, {path: 'clusters[0].nodes[0].host'}, {path: '$OBSCTL_GRAFANA_PASSWORD'}, {path: 'clusters[7].name'}], a)).toEqual([
+    const a = {
+      domain: 'x.lab',
+      sshUser: 'u',
+      s3Endpoint: 'https://s3.x.lab',
+      gitRemote: 'g',
+      profile: 'lab' as const,
+      clusters: [{name: 'c1', id: '01', role: 'central' as const, hosts: ['127.0.0.2'], cpu: '4', memory: '16Gi'}],
+    }
+    expect(
+      questionsAtFault(
+        [{path: 'git.remote'}, {path: 'domain'}, {path: 'clusters[0].nodes[0].host'}, {path: '$OBSCTL_GRAFANA_PASSWORD'}, {path: 'clusters[7].name'}],
+        a,
+      ),
+    ).toEqual([
       {kind: 'global', field: 'domain'},
       {kind: 'global', field: 'gitRemote'},
       {kind: 'cluster', index: 0, field: 'hosts'},
@@ -144,7 +160,20 @@ describe('init wizard', () => {
   })
 
   it('the summary names every cluster, its role and nodes', () => {
-    const lines = summaryLines({domain: 'x.lab', sshUser: 'u', s3Endpoint: 'https://s3.x.lab', gitRemote: 'git@x:p.git', profile: 'lab', clusters: [{name: 'c1', id: '01', role: 'central', hosts: ['127.0.0.2'], cpu: '4', memory: '16Gi'}, {name: 'edge-b', id: '02', role: 'edge', metrics: 'agent', hosts: ['127.0.0.3', '127.0.0.4'], cpu: '2', memory: '8Gi'}]}, 'obsctl.yaml')
+    const lines = summaryLines(
+      {
+        domain: 'x.lab',
+        sshUser: 'u',
+        s3Endpoint: 'https://s3.x.lab',
+        gitRemote: 'git@x:p.git',
+        profile: 'lab',
+        clusters: [
+          {name: 'c1', id: '01', role: 'central', hosts: ['127.0.0.2'], cpu: '4', memory: '16Gi'},
+          {name: 'edge-b', id: '02', role: 'edge', metrics: 'agent', hosts: ['127.0.0.3', '127.0.0.4'], cpu: '2', memory: '8Gi'},
+        ],
+      },
+      'obsctl.yaml',
+    )
     expect(lines[0]).toBe('obsctl init will write obsctl.yaml:')
     expect(lines.join('\n')).toMatch(/edge-b\s+edge \(agent\)\s+127\.0\.0\.3, 127\.0\.0\.4 {2}\(2 CPU, 8Gi per node\)/)
     expect(lines.join('\n')).toContain('with the ssh-agent')

@@ -87,35 +87,122 @@ describe('obsctl diagnose', () => {
       {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'monitoring'}},
       {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'argocd'}},
       {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}},
-      {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'grafana-admin-credentials', namespace: 'monitoring', labels: {'app.kubernetes.io/managed-by': 'obsctl'}}, type: 'Opaque', data: {'admin-user': Buffer.from('admin').toString('base64'), 'admin-password': Buffer.from(SECRETS.grafanaSecret).toString('base64')}},
-      {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'cluster-edge', namespace: 'argocd', labels: {'argocd.argoproj.io/secret-type': 'cluster'}}, type: 'Opaque', data: {name: Buffer.from('cluster-02').toString('base64'), config: Buffer.from(JSON.stringify({bearerToken: SECRETS.edgeBearer, tlsClientConfig: {insecure: false}})).toString('base64')}},
       {
-        apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: {name: 'applications.argoproj.io'},
-        spec: {group: 'argoproj.io', scope: 'Namespaced', names: {kind: 'Application', plural: 'applications', singular: 'application', listKind: 'ApplicationList'}, versions: [{name: 'v1alpha1', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}]},
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'grafana-admin-credentials', namespace: 'monitoring', labels: {'app.kubernetes.io/managed-by': 'obsctl'}},
+        type: 'Opaque',
+        data: {'admin-user': Buffer.from('admin').toString('base64'), 'admin-password': Buffer.from(SECRETS.grafanaSecret).toString('base64')},
       },
       {
-        apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: {name: 'prometheuses.monitoring.coreos.com'},
-        spec: {group: 'monitoring.coreos.com', scope: 'Namespaced', names: {kind: 'Prometheus', plural: 'prometheuses', singular: 'prometheus', listKind: 'PrometheusList'}, versions: [{name: 'v1', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}]},
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'cluster-edge', namespace: 'argocd', labels: {'argocd.argoproj.io/secret-type': 'cluster'}},
+        type: 'Opaque',
+        data: {
+          name: Buffer.from('cluster-02').toString('base64'),
+          config: Buffer.from(JSON.stringify({bearerToken: SECRETS.edgeBearer, tlsClientConfig: {insecure: false}})).toString('base64'),
+        },
+      },
+      {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: {name: 'applications.argoproj.io'},
+        spec: {
+          group: 'argoproj.io',
+          scope: 'Namespaced',
+          names: {kind: 'Application', plural: 'applications', singular: 'application', listKind: 'ApplicationList'},
+          versions: [
+            {name: 'v1alpha1', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}},
+          ],
+        },
+      },
+      {
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+        metadata: {name: 'prometheuses.monitoring.coreos.com'},
+        spec: {
+          group: 'monitoring.coreos.com',
+          scope: 'Namespaced',
+          names: {kind: 'Prometheus', plural: 'prometheuses', singular: 'prometheus', listKind: 'PrometheusList'},
+          versions: [{name: 'v1', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}],
+        },
       },
     )
     await new Promise((r) => setTimeout(r, 50))
     central.seed(
       // Argo CD's condition quotes the edge's token (it happens: an error message with a credential in it)
-      {apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: 'kube-prometheus-stack-cluster-02', namespace: 'argocd'}, spec: {project: 'default', source: {repoURL: 'https://git.example.test/gitops.git', path: 'deploy'}, destination: {server: servers[1]!.url}}, status: {sync: {status: 'Unknown', revision: 'abc'}, health: {status: 'Missing'}, conditions: [{type: 'ComparisonError', message: `the server has asked for the client to provide credentials (token ${SECRETS.edgeBearer})`}]}},
-      {apiVersion: 'monitoring.coreos.com/v1', kind: 'Prometheus', metadata: {name: 'kube-prometheus-stack-prometheus', namespace: 'monitoring'}, spec: {replicas: 2}, status: {availableReplicas: 1, conditions: [{type: 'Available', status: 'Degraded'}]}},
-      {apiVersion: 'v1', kind: 'Event', metadata: {name: 'recent', namespace: 'logging'}, involvedObject: {kind: 'Pod', name: 'fluent-bit-x1'}, reason: 'BackOff', message: 'Back-off restarting failed container fluent-bit', type: 'Warning', lastTimestamp: new Date(Date.now() - 60_000).toISOString(), count: 7},
-      {apiVersion: 'v1', kind: 'Event', metadata: {name: 'old', namespace: 'logging'}, involvedObject: {kind: 'Pod', name: 'fluent-bit-x0'}, reason: 'Pulled', message: 'an event from yesterday', type: 'Normal', lastTimestamp: new Date(Date.now() - 86_400_000).toISOString()},
+      {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: {name: 'kube-prometheus-stack-cluster-02', namespace: 'argocd'},
+        spec: {project: 'default', source: {repoURL: 'https://git.example.test/gitops.git', path: 'deploy'}, destination: {server: servers[1]!.url}},
+        status: {
+          sync: {status: 'Unknown', revision: 'abc'},
+          health: {status: 'Missing'},
+          conditions: [{type: 'ComparisonError', message: `the server has asked for the client to provide credentials (token ${SECRETS.edgeBearer})`}],
+        },
+      },
+      {
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'Prometheus',
+        metadata: {name: 'kube-prometheus-stack-prometheus', namespace: 'monitoring'},
+        spec: {replicas: 2},
+        status: {availableReplicas: 1, conditions: [{type: 'Available', status: 'Degraded'}]},
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: {name: 'recent', namespace: 'logging'},
+        involvedObject: {kind: 'Pod', name: 'fluent-bit-x1'},
+        reason: 'BackOff',
+        message: 'Back-off restarting failed container fluent-bit',
+        type: 'Warning',
+        lastTimestamp: new Date(Date.now() - 60_000).toISOString(),
+        count: 7,
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: {name: 'old', namespace: 'logging'},
+        involvedObject: {kind: 'Pod', name: 'fluent-bit-x0'},
+        reason: 'Pulled',
+        message: 'an event from yesterday',
+        type: 'Normal',
+        lastTimestamp: new Date(Date.now() - 86_400_000).toISOString(),
+      },
     )
-    seedPod(central, {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'fluent-bit-x1', namespace: 'logging', labels: {app: 'fluent-bit'}}, spec: {containers: [{name: 'fluent-bit', image: 'x'}]}, status: {phase: 'Running', conditions: [{type: 'Ready', status: 'False', reason: 'ContainersNotReady'}], containerStatuses: [{name: 'fluent-bit', ready: false, restartCount: 7}]}})
-    seedPod(central, {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'grafana-ok', namespace: 'monitoring', labels: {app: 'grafana'}}, spec: {containers: [{name: 'main', image: 'x'}]}, status: {phase: 'Running', conditions: [{type: 'Ready', status: 'True'}]}})
-    central.setPodLog('logging', 'fluent-bit-x1', 'fluent-bit', [
-      ...Array.from({length: 150}, (_, i) => `[info] line ${i}`),
-      `[error] [output:es:es.0] HTTP status=401 URI=/_bulk user admin password=${SECRETS.osAdmin}`,
-      `[error] s3 upload to https://minio:${SECRETS.urlPassword}@s3.example.test/bucket failed`,
-      `[error] Authorization: Bearer ${JWT}`,
-      `[error] secret key ${SECRETS.s3Secret} rejected`,
-      '[error] the last line',
-    ].join('\n'))
+    seedPod(central, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {name: 'fluent-bit-x1', namespace: 'logging', labels: {app: 'fluent-bit'}},
+      spec: {containers: [{name: 'fluent-bit', image: 'x'}]},
+      status: {
+        phase: 'Running',
+        conditions: [{type: 'Ready', status: 'False', reason: 'ContainersNotReady'}],
+        containerStatuses: [{name: 'fluent-bit', ready: false, restartCount: 7}],
+      },
+    })
+    seedPod(central, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {name: 'grafana-ok', namespace: 'monitoring', labels: {app: 'grafana'}},
+      spec: {containers: [{name: 'main', image: 'x'}]},
+      status: {phase: 'Running', conditions: [{type: 'Ready', status: 'True'}]},
+    })
+    central.setPodLog(
+      'logging',
+      'fluent-bit-x1',
+      'fluent-bit',
+      [
+        ...Array.from({length: 150}, (_, i) => `[info] line ${i}`),
+        `[error] [output:es:es.0] HTTP status=401 URI=/_bulk user admin password=${SECRETS.osAdmin}`,
+        `[error] s3 upload to https://minio:${SECRETS.urlPassword}@s3.example.test/bucket failed`,
+        `[error] Authorization: Bearer ${JWT}`,
+        `[error] secret key ${SECRETS.s3Secret} rejected`,
+        '[error] the last line',
+      ].join('\n'),
+    )
 
     // a journal and the last run's task log, as the engine writes them (.obsctl/state.json, .obsctl/logs/<run>/<phase>/<target>.log)
     const state = path.join(dir, '.obsctl')
@@ -192,9 +279,16 @@ describe('obsctl diagnose', () => {
     // cluster-04 does not answer: recorded in the manifest and its entry, the rest is there
     const manifest = JSON.parse(at('manifest.json'))
     expect(manifest.clusters.find((c: {name: string}) => c.name === 'cluster-04')).toMatchObject({reachable: false})
-    expect(manifest.problems.some((p: {item: string; message: string}) => p.item.startsWith('cluster-04') && /cannot reach|127\.0\.0\.1:9/.test(p.message))).toBe(true)
+    expect(
+      manifest.problems.some((p: {item: string; message: string}) => p.item.startsWith('cluster-04') && /cannot reach|127\.0\.0\.1:9/.test(p.message)),
+    ).toBe(true)
     expect(JSON.parse(at('clusters/cluster-04/nodes.json')).error).toMatch(/cannot reach/)
-    expect(r.clusters.map((c) => [c.name, c.reachable])).toEqual([['cluster-01', true], ['cluster-02', true], ['cluster-03', true], ['cluster-04', false]])
+    expect(r.clusters.map((c) => [c.name, c.reachable])).toEqual([
+      ['cluster-01', true],
+      ['cluster-02', true],
+      ['cluster-03', true],
+      ['cluster-04', false],
+    ])
   }, 240_000)
 
   it('one cluster only; a bad --since or an unknown cluster is exit 2 and writes nothing', async () => {
@@ -202,7 +296,10 @@ describe('obsctl diagnose', () => {
     const r = await diagnose(inv, {kubeconfig, out, cluster: 'cluster-02', requestTimeoutMs: 5000})
     expect(r.clusters.map((c) => c.name)).toEqual(['cluster-02'])
     expect(r.entries.some((e) => e.includes('clusters/cluster-01/'))).toBe(false)
-    for (const [o, code] of [[{since: 'soon'}, 'BAD_FLAGS'], [{cluster: 'cluster-99'}, 'UNKNOWN_CLUSTER']] as const) {
+    for (const [o, code] of [
+      [{since: 'soon'}, 'BAD_FLAGS'],
+      [{cluster: 'cluster-99'}, 'UNKNOWN_CLUSTER'],
+    ] as const) {
       const bad = path.join(dir, `bad-${code}.tar.gz`)
       const e = await diagnose(inv, {kubeconfig, out: bad, ...o}).catch((error: unknown) => error)
       expect(e).toBeInstanceOf(ObsctlError)

@@ -14,7 +14,10 @@ describe('diagnose and a chain of kubeconfig files', () => {
     const dir = tmpDir()
     const [a, b] = [path.join(dir, 'a'), path.join(dir, 'b')]
     writeFileSync(a, 'users:\n  - name: u1\n    user: {token: first-file-token-0123456789}\n')
-    writeFileSync(b, `users:\n  - name: u2\n    user: {password: second-file-password-0123, client-key-data: ${Buffer.from('-----BEGIN PRIVATE KEY-----\nsecretkeybody0123\n-----END PRIVATE KEY-----\n').toString('base64')}}\n`)
+    writeFileSync(
+      b,
+      `users:\n  - name: u2\n    user: {password: second-file-password-0123, client-key-data: ${Buffer.from('-----BEGIN PRIVATE KEY-----\nsecretkeybody0123\n-----END PRIVATE KEY-----\n').toString('base64')}}\n`,
+    )
     vi.stubEnv('KUBECONFIG', `${a}${path.delimiter}${b}${path.delimiter}${path.join(dir, 'missing')}`)
     const scrub = new Scrubber()
     // as collect.ts does it

@@ -74,41 +74,70 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
 
     const calls = sb.nodes.map((n) => n.calls().length)
     const commits = execFileSync('git', ['--git-dir', remote, 'rev-list', '--count', 'main'], {encoding: 'utf8'}).trim()
-    const secretVersions = kubes[0]!.listObjects('secrets', 'argocd').map((s) => `${(s as {metadata: {name: string; resourceVersion: string}}).metadata.name}@${(s as {metadata: {resourceVersion: string}}).metadata.resourceVersion}`).sort()
+    const secretVersions = kubes[0]!
+      .listObjects('secrets', 'argocd')
+      .map(
+        (s) =>
+          `${(s as {metadata: {name: string; resourceVersion: string}}).metadata.name}@${(s as {metadata: {resourceVersion: string}}).metadata.resourceVersion}`,
+      )
+      .sort()
 
     // rerun: Argo CD now reports health; only sync and validate run
     lab.healthy = true
     const second = await runBootstrap(true)
-    expect(second.code, `${second.stderr}\n${JSON.stringify(JSON.parse(second.stdout || '{}').run?.phases?.flatMap((p: {tasks: {error?: string}[]}) => p.tasks.filter((t) => t.error)))}`).toBe(0)
+    expect(
+      second.code,
+      `${second.stderr}\n${JSON.stringify(JSON.parse(second.stdout || '{}').run?.phases?.flatMap((p: {tasks: {error?: string}[]}) => p.tasks.filter((t) => t.error)))}`,
+    ).toBe(0)
     const result = JSON.parse(second.stdout)
     expect(result.ok).toBe(true)
-    const statuses = Object.fromEntries(result.run.phases.map((p: {name: string; tasks: {status: string}[]}) => [p.name, [...new Set(p.tasks.map((t) => t.status))]]))
+    const statuses = Object.fromEntries(
+      result.run.phases.map((p: {name: string; tasks: {status: string}[]}) => [p.name, [...new Set(p.tasks.map((t) => t.status))]]),
+    )
     for (const p of PHASES.slice(0, -2)) expect(statuses[p], p).toEqual(['unchanged'])
     expect(['done', 'in-state']).toContain(statuses.sync[0])
     expect(statuses.validate).toEqual(['done'])
     const validation = JSON.parse(readFileSync(path.join(dir, '.obsctl', 'validation.json'), 'utf8'))
-    expect(validation.checks.filter((c: {result: string}) => c.result !== 'pass'), JSON.stringify(validation.checks, null, 1)).toEqual([])
+    expect(
+      validation.checks.filter((c: {result: string}) => c.result !== 'pass'),
+      JSON.stringify(validation.checks, null, 1),
+    ).toEqual([])
     expect(validation.summary).toEqual({pass: 20, warn: 0, fail: 0, skipped: 0})
 
     // no duplicate side effects: node commands, Git history, Argo CD objects, buckets
     expect(sb.nodes.map((n) => n.calls().length)).toEqual(calls)
     expect(execFileSync('git', ['--git-dir', remote, 'rev-list', '--count', 'main'], {encoding: 'utf8'}).trim()).toBe(commits)
-    expect(kubes[0]!.listObjects('secrets', 'argocd').map((s) => `${(s as {metadata: {name: string}}).metadata.name}@${(s as {metadata: {resourceVersion: string}}).metadata.resourceVersion}`).sort()).toEqual(secretVersions)
+    expect(
+      kubes[0]!
+        .listObjects('secrets', 'argocd')
+        .map((s) => `${(s as {metadata: {name: string}}).metadata.name}@${(s as {metadata: {resourceVersion: string}}).metadata.resourceVersion}`)
+        .sort(),
+    ).toEqual(secretVersions)
     expect((await minio.listBuckets()).map((b) => b.name).sort()).toEqual(['longhorn-backups', 'opensearch-snapshots', 'thanos-metrics'])
 
     // outcomes: kubeconfig contexts, cluster Secrets for the three edges (registered, labelled for the
     // ApplicationSets) and central's in-cluster one (from Git), the root app, the pushed repo
     const kc = readFileSync(path.join(dir, 'kubeconfig'), 'utf8')
     for (const c of CLUSTERS) expect(kc).toContain(`name: ${c}-context`)
-    const clusterSecrets = kubes[0]!.listObjects('secrets', 'argocd').filter((s) => (s as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['argocd.argoproj.io/secret-type'] === 'cluster')
-    expect(clusterSecrets.map((s) => (s as {metadata: {labels: Record<string, string>}}).metadata.labels['obsctl.dev/role']).sort()).toEqual(['central', 'edge', 'edge', 'edge'])
+    const clusterSecrets = kubes[0]!
+      .listObjects('secrets', 'argocd')
+      .filter((s) => (s as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['argocd.argoproj.io/secret-type'] === 'cluster')
+    expect(clusterSecrets.map((s) => (s as {metadata: {labels: Record<string, string>}}).metadata.labels['obsctl.dev/role']).sort()).toEqual([
+      'central',
+      'edge',
+      'edge',
+      'edge',
+    ])
     expect(kubes[0]!.getObject('applications.argoproj.io', 'argocd', 'root-app')).toBeTruthy()
     expect(execFileSync('git', ['--git-dir', remote, 'ls-tree', '-r', '--name-only', 'main'], {encoding: 'utf8'})).toContain('argocd/root-app.yaml')
 
     // day 1 done: the fleet at a glance
     const st = await obsctlAsync(['status', '--json'], {cwd: dir, env: env()})
     const fleet = JSON.parse(st.stdout) as FleetStatus
-    expect(fleet.clusters.filter((c) => !c.ok), st.stdout).toEqual([])
+    expect(
+      fleet.clusters.filter((c) => !c.ok),
+      st.stdout,
+    ).toEqual([])
     expect(st.status).toBe(0)
     for (const c of fleet.clusters) {
       expect(c.nodes).toMatchObject({ready: 1, total: 1})
@@ -127,14 +156,40 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
     const inv = loadInventory(path.join(dir, 'obsctl.yaml'))
     await deployPlatform(platform, [kubes[0]!, kubes[4]!], ['cluster-01', NEW], {inv, argocd: argocdApi, registerEdges: false})
     const before5 = n5.calls().length
-    const add = await obsctlAsync(['cluster', 'add', NEW, '--host', n5.ip, '--port', String(n5.port), '--api-server', kubes[4]!.url, '--metrics', 'remote-scrape', '--yes', '--timeout', '60'], {cwd: dir, env: env(), timeoutMs: 180_000})
+    const add = await obsctlAsync(
+      [
+        'cluster',
+        'add',
+        NEW,
+        '--host',
+        n5.ip,
+        '--port',
+        String(n5.port),
+        '--api-server',
+        kubes[4]!.url,
+        '--metrics',
+        'remote-scrape',
+        '--yes',
+        '--timeout',
+        '60',
+      ],
+      {cwd: dir, env: env(), timeoutMs: 180_000},
+    )
     capture('4-cluster-add', `$ obsctl cluster add ${NEW} --host ${n5.ip} --port ${n5.port} --api-server ${kubes[4]!.url} --yes`, add.stdout + add.stderr)
     expect(add.status, add.stdout + add.stderr).toBe(0)
     // outcomes: the inventory, the node (install ran), the kubeconfig, the Argo CD cluster Secret, the pushed overlay, its Applications
     expect(readFileSync(path.join(dir, 'obsctl.yaml'), 'utf8')).toMatch(new RegExp(`- name: ${NEW}\\n {4}id: "05"\\n {4}role: edge`))
     expect(n5.calls().length).toBeGreaterThan(before5)
     expect(readFileSync(path.join(dir, 'kubeconfig'), 'utf8')).toContain(`name: ${NEW}-context`)
-    expect(kubes[0]!.listObjects('secrets', 'argocd').filter((x) => (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['obsctl.dev/cluster'] === NEW && (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['argocd.argoproj.io/secret-type'] === 'cluster')).toHaveLength(1)
+    expect(
+      kubes[0]!
+        .listObjects('secrets', 'argocd')
+        .filter(
+          (x) =>
+            (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['obsctl.dev/cluster'] === NEW &&
+            (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['argocd.argoproj.io/secret-type'] === 'cluster',
+        ),
+    ).toHaveLength(1)
     expect(execFileSync('git', ['--git-dir', remote, 'log', '-1', '--format=%s', 'main'], {encoding: 'utf8'})).toContain(NEW)
     expect(execFileSync('git', ['--git-dir', remote, 'ls-tree', '-r', '--name-only', 'main'], {encoding: 'utf8'})).toContain(`deploy/overlays/${NEW}-edge/`)
     const validation5 = JSON.parse(readFileSync(path.join(dir, '.obsctl', 'validation.json'), 'utf8'))
@@ -151,19 +206,30 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
     // day 2: a chart upgrade through render → diff → commit → push → Argo CD sees it → sync
     const from = loadInventory(path.join(dir, 'obsctl.yaml')).platform.versions.charts['kube-prometheus-stack']
     const to = from === '79.0.0' ? '79.0.1' : '79.0.0'
-    const up = await obsctlAsync(['upgrade', 'chart', 'kube-prometheus-stack', '--version', to, '--yes', '--timeout', '60'], {cwd: dir, env: env(), timeoutMs: 120_000})
+    const up = await obsctlAsync(['upgrade', 'chart', 'kube-prometheus-stack', '--version', to, '--yes', '--timeout', '60'], {
+      cwd: dir,
+      env: env(),
+      timeoutMs: 120_000,
+    })
     capture('6-upgrade-chart', `$ obsctl upgrade chart kube-prometheus-stack --version ${to} --yes`, up.stdout + up.stderr)
     expect(up.status, up.stdout + up.stderr).toBe(0)
     const upHead = execFileSync('git', ['--git-dir', remote, 'rev-parse', 'main'], {encoding: 'utf8'}).trim()
-    expect(execFileSync('git', ['--git-dir', remote, 'log', '-1', '--format=%s', 'main'], {encoding: 'utf8'})).toContain(`upgrade kube-prometheus-stack ${from} → ${to}`)
+    expect(execFileSync('git', ['--git-dir', remote, 'log', '-1', '--format=%s', 'main'], {encoding: 'utf8'})).toContain(
+      `upgrade kube-prometheus-stack ${from} → ${to}`,
+    )
     // the edges share one kube-prometheus-stack overlay per metrics mode (NEW is remote-scrape)
-    expect(execFileSync('git', ['--git-dir', remote, 'show', 'main:deploy/overlays/edge-remote-scrape/kube-prometheus-stack/kustomization.yaml'], {encoding: 'utf8'})).toContain(`version: "${to}"`)
+    expect(
+      execFileSync('git', ['--git-dir', remote, 'show', 'main:deploy/overlays/edge-remote-scrape/kube-prometheus-stack/kustomization.yaml'], {
+        encoding: 'utf8',
+      }),
+    ).toContain(`version: "${to}"`)
     expect(up.stdout).toMatch(/sync +(already in wanted state: )?\d+\/\d+ Applications Synced and Healthy/)
     const rootApp = kubes[0]!.getObject('applications.argoproj.io', 'argocd', 'root-app') as {status: {sync: {revision: string}}}
     expect(rootApp.status.sync.revision).toBe(upHead)
 
     // day 2: the fifth cluster removed again, its node reset (kubeadm reset -f over SSH, recorded by the shim)
-    const labelled = (kind: string, ns: string) => kubes[0]!.listObjects(kind, ns).filter((o) => (o as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['obsctl.dev/cluster'] === NEW)
+    const labelled = (kind: string, ns: string) =>
+      kubes[0]!.listObjects(kind, ns).filter((o) => (o as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['obsctl.dev/cluster'] === NEW)
     expect(labelled('applications.argoproj.io', 'argocd').length).toBeGreaterThan(0)
     n5.clearCalls()
     const rm = await obsctlAsync(['cluster', 'remove', NEW, '--reset-nodes', '--yes'], {cwd: dir, env: env(), timeoutMs: 120_000})
@@ -177,6 +243,9 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
     expect(n5.calls().some((c) => c.cmd === 'kubeadm' && c.args.join(' ') === 'reset -f')).toBe(true)
     for (const n of sb.nodes.slice(0, 4)) expect(n.calls().some((c) => c.cmd === 'kubeadm' && c.args[0] === 'reset')).toBe(false)
     const st4 = JSON.parse((await obsctlAsync(['status', '--json'], {cwd: dir, env: env()})).stdout) as FleetStatus
-    expect(st4.clusters.map((c) => [c.name, c.ok]), JSON.stringify(st4.clusters, null, 1)).toEqual(CLUSTERS.map((c) => [c, true]))
+    expect(
+      st4.clusters.map((c) => [c.name, c.ok]),
+      JSON.stringify(st4.clusters, null, 1),
+    ).toEqual(CLUSTERS.map((c) => [c, true]))
   }, 600_000)
 })

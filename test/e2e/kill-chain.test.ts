@@ -49,7 +49,8 @@ const KILLS: {phase: string; at: string}[] = [
 ]
 
 /** Node commands that change a machine (the shims record reads too). */
-const MUTATING = /^(kubeadm (init|join|reset)|apt-get install|apt-mark hold|systemctl (enable|restart)|swapoff|modprobe|sysctl -q -w|gpg |cilium install|kubectl taint)/
+const MUTATING =
+  /^(kubeadm (init|join|reset)|apt-get install|apt-mark hold|systemctl (enable|restart)|swapoff|modprobe|sysctl -q -w|gpg |cilium install|kubectl taint)/
 
 let lab: Lab
 let started = 0
@@ -84,7 +85,10 @@ describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on
       const st = lab.state()
       expect(run.signal, `run ${i + 1} (${k.at}) was not killed: exit ${run.code}\n${run.stdout}\n${run.stderr}`).toBe('SIGKILL')
       // the kill landed inside the phase: one of its tasks is recorded running; every earlier phase is done
-      expect(Object.entries(st).some(([key, v]) => key.startsWith(`${k.phase}/`) && v.status === 'running'), `${k.at}: ${JSON.stringify(st)}`).toBe(true)
+      expect(
+        Object.entries(st).some(([key, v]) => key.startsWith(`${k.phase}/`) && v.status === 'running'),
+        `${k.at}: ${JSON.stringify(st)}`,
+      ).toBe(true)
       for (const p of PHASES.slice(0, PHASES.indexOf(k.phase))) {
         const tasks = Object.entries(st).filter(([key]) => key.startsWith(`${p}/`))
         expect(tasks.length, `tasks of ${p}`).toBeGreaterThan(0)
@@ -102,7 +106,13 @@ describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on
         for (const [key, rv] of Object.entries(secretsBefore)) expect(now[key], `${key} rewritten after the kill`).toBe(rv)
       }
       secretsBefore = ['register', 'secrets', 'root-app', 'sync', 'validate'].includes(k.phase) ? secretVersions(lab.kubes) : undefined
-      if (k.phase === 'kubeconfig') mutatingAfterNodes ??= lab.sb.nodes.slice(0, 4).map((n) => n.calls().map((c) => c.line).filter((l) => MUTATING.test(l)))
+      if (k.phase === 'kubeconfig')
+        mutatingAfterNodes ??= lab.sb.nodes.slice(0, 4).map((n) =>
+          n
+            .calls()
+            .map((c) => c.line)
+            .filter((l) => MUTATING.test(l)),
+        )
     }
 
     // the last rerun completes: every phase done, validation passes
@@ -112,7 +122,9 @@ describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on
     for (const r of report) r.recovered = true
     const result = JSON.parse(last.stdout)
     expect(result.ok).toBe(true)
-    const statuses = Object.fromEntries(result.run.phases.map((p: {name: string; tasks: {status: string}[]}) => [p.name, [...new Set(p.tasks.map((t) => t.status))]]))
+    const statuses = Object.fromEntries(
+      result.run.phases.map((p: {name: string; tasks: {status: string}[]}) => [p.name, [...new Set(p.tasks.map((t) => t.status))]]),
+    )
     for (const p of PHASES.slice(0, -2)) expect(statuses[p], p).toEqual(['unchanged'])
     expect(statuses.validate).toEqual(['done'])
     for (const [key, v] of Object.entries(lab.state())) expect(v.status, key).toBe('done')
@@ -121,9 +133,18 @@ describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on
     // nodes: one kubeadm init each, no reset, and nothing changed on a machine after `nodes` completed
     for (const [i, n] of lab.sb.nodes.slice(0, 4).entries()) {
       const lines = n.calls().map((c) => c.line)
-      expect(lines.filter((l) => l.startsWith('kubeadm init')), n.hostname).toHaveLength(1)
-      expect(lines.filter((l) => l.startsWith('kubeadm reset')), n.hostname).toHaveLength(0)
-      expect(lines.filter((l) => MUTATING.test(l)), `${n.hostname}: machine changes after the nodes phase`).toEqual(mutatingAfterNodes![i])
+      expect(
+        lines.filter((l) => l.startsWith('kubeadm init')),
+        n.hostname,
+      ).toHaveLength(1)
+      expect(
+        lines.filter((l) => l.startsWith('kubeadm reset')),
+        n.hostname,
+      ).toHaveLength(0)
+      expect(
+        lines.filter((l) => MUTATING.test(l)),
+        `${n.hostname}: machine changes after the nodes phase`,
+      ).toEqual(mutatingAfterNodes![i])
       const installs = lines.filter((l) => /^apt-get install/.test(l))
       expect(new Set(installs).size, `${n.hostname}: a package installed twice`).toBe(installs.length)
     }
@@ -138,13 +159,17 @@ describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on
     const finalSecrets = secretVersions(lab.kubes)
     for (const [key, rv] of Object.entries(secretsBefore!)) expect(finalSecrets[key], key).toBe(rv)
     // Argo CD: one cluster Secret per edge (registration), and central's in-cluster Secret (from Git, for the ApplicationSets' generators)
-    const clusterSecrets = lab.kubes[0]!.listObjects('secrets', 'argocd').filter((x) => (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['argocd.argoproj.io/secret-type'] === 'cluster')
+    const clusterSecrets = lab.kubes[0]!.listObjects('secrets', 'argocd').filter(
+      (x) => (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['argocd.argoproj.io/secret-type'] === 'cluster',
+    )
     expect(clusterSecrets).toHaveLength(4)
     expect(clusterSecrets.filter((x) => (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['obsctl.dev/role'] === 'edge')).toHaveLength(3)
 
     const lines = report.map((r) => `${r.phase.padEnd(12)} ${r.at.padEnd(24)} killed, recovered: ${r.recovered ? 'yes' : 'no'} (run ${r.seconds.toFixed(1)}s)`)
     lines.push(`final run completed in ${((Date.now() - t0) / 1000).toFixed(1)}s`)
-    process.stdout.write(`kill chain: ${KILLS.length} kills in ${new Set(KILLS.map((x) => x.phase)).size} phases, ${((Date.now() - started) / 1000).toFixed(1)}s:\n${lines.join('\n')}\n`)
+    process.stdout.write(
+      `kill chain: ${KILLS.length} kills in ${new Set(KILLS.map((x) => x.phase)).size} phases, ${((Date.now() - started) / 1000).toFixed(1)}s:\n${lines.join('\n')}\n`,
+    )
     expect(report.filter((r) => r.recovered)).toHaveLength(KILLS.length)
     expect(new Set(KILLS.map((x) => x.phase))).toEqual(new Set(PHASES))
   }, 600_000)

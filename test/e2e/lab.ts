@@ -66,7 +66,10 @@ export async function startLab(o: {extraClusters?: string[]; firstIp: number}): 
   const all = [...CLUSTERS, ...(o.extraClusters ?? [])]
   const kubes = await startKubeServers(all)
   const [sb, s3, platform, argocdApi] = await Promise.all([
-    startSandbox(kubes.map((k) => ({nproc: 4, files: {'/etc/kubernetes/admin.conf': adminConf(k)}})), {firstIp: o.firstIp}),
+    startSandbox(
+      kubes.map((k) => ({nproc: 4, files: {'/etc/kubernetes/admin.conf': adminConf(k)}})),
+      {firstIp: o.firstIp},
+    ),
     startS3rver(),
     startPlatform(all),
     startArgocdApi(kubes, all),
@@ -113,7 +116,13 @@ ${clusters.join('\n')}
 `
   }
   // where obsctl reaches the platform's services: the validate harness's peers
-  const endpoints = {prometheus: platform.metrics.replicas[0]!.url, 'thanos-query': platform.thanos.url, 'thanos-compactor': platform.thanos.url, opensearch: platform.opensearch.url, argocd: argocdApi.fake.url}
+  const endpoints = {
+    prometheus: platform.metrics.replicas[0]!.url,
+    'thanos-query': platform.thanos.url,
+    'thanos-compactor': platform.thanos.url,
+    opensearch: platform.opensearch.url,
+    argocd: argocdApi.fake.url,
+  }
   writeFileSync(path.join(dir, 'obsctl.yaml'), exampleInventory(endpointsYaml(endpoints), inventory()))
 
   const lab: Lab = {
@@ -162,7 +171,10 @@ ${clusters.join('\n')}
       // Argo CD syncing the root app: its children are the objects in argocd/applications of the pushed repo
       // (the ApplicationSets and the central cluster's in-cluster Secret); the ApplicationSet controller
       // (argocd.reconcile() in playControllers) generates the Applications from them and the cluster Secrets
-      for (const file of lab.git('ls-tree', '-r', '--name-only', 'main', 'argocd/applications').split('\n').filter((f) => f.endsWith('.yaml'))) {
+      for (const file of lab
+        .git('ls-tree', '-r', '--name-only', 'main', 'argocd/applications')
+        .split('\n')
+        .filter((f) => f.endsWith('.yaml'))) {
         for (const doc of parseAllDocuments(lab.git('show', `main:${file}`))) {
           const o = doc.toJS() as Obj
           if (o?.kind === 'ApplicationSet') kubes[0]!.seed(o)
@@ -176,9 +188,12 @@ ${clusters.join('\n')}
     },
     async deploy() {
       deployed = await deployPlatform(platform, kubes.slice(0, 4), CLUSTERS, {inv: loadInventory(path.join(dir, 'obsctl.yaml')), argocd: argocdApi})
-      await lab.minio().putObject('thanos-metrics', `${BLOCK}/meta.json`, Buffer.from(JSON.stringify({ulid: BLOCK, version: 1, thanos: {labels: {cluster: 'cluster-01'}}})))
+      await lab
+        .minio()
+        .putObject('thanos-metrics', `${BLOCK}/meta.json`, Buffer.from(JSON.stringify({ulid: BLOCK, version: 1, thanos: {labels: {cluster: 'cluster-01'}}})))
     },
-    minio: () => new Client({endPoint: '127.0.0.1', port: s3.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true}),
+    minio: () =>
+      new Client({endPoint: '127.0.0.1', port: s3.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true}),
     async stop() {
       clearInterval(controller)
       await Promise.all([sb.stop(), s3.close(), stopKubeServers(kubes), platform.close(), deployed?.close() ?? argocdApi.fake.close()])
@@ -196,7 +211,8 @@ ${clusters.join('\n')}
         } catch {
           continue
         }
-        for (const x of objs) if ((x.status?.observedGeneration ?? 0) < (x.metadata.generation ?? 1)) k.markRolledOut(kind, x.metadata.namespace!, x.metadata.name)
+        for (const x of objs)
+          if ((x.status?.observedGeneration ?? 0) < (x.metadata.generation ?? 1)) k.markRolledOut(kind, x.metadata.namespace!, x.metadata.name)
       }
     }
     if (!lab.healthy) return
@@ -216,7 +232,8 @@ ${clusters.join('\n')}
       return
     }
     for (const a of apps) {
-      if (a.status?.health?.status !== 'Healthy' || a.status?.sync?.revision !== head) kubes[0]!.setApplicationStatus(a.metadata.namespace, a.metadata.name, {sync: 'Synced', health: 'Healthy', revision: head})
+      if (a.status?.health?.status !== 'Healthy' || a.status?.sync?.revision !== head)
+        kubes[0]!.setApplicationStatus(a.metadata.namespace, a.metadata.name, {sync: 'Synced', health: 'Healthy', revision: head})
     }
   }
   const argocd = new ArgoCdControllers(kubes[0]!, kubes.slice(1))
@@ -232,7 +249,9 @@ ${clusters.join('\n')}
  */
 export function tokensFilled(kubes: KubeServer[]): boolean {
   return kubes.every((k) =>
-    (k.listObjects('secrets') as {type?: string; data?: Record<string, string>}[]).every((s) => s.type !== 'kubernetes.io/service-account-token' || Boolean(s.data?.token)),
+    (k.listObjects('secrets') as {type?: string; data?: Record<string, string>}[]).every(
+      (s) => s.type !== 'kubernetes.io/service-account-token' || Boolean(s.data?.token),
+    ),
   )
 }
 

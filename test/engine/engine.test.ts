@@ -77,7 +77,7 @@ describe('engine: resume', () => {
     expect(runsOf(t.dir).length).toBe(before + 5)
   })
 
-  it('prepare() runs before the phase starts, with the targets that will run only; never on a dry run; its error is the tasks\' to report', async () => {
+  it("prepare() runs before the phase starts, with the targets that will run only; never on a dry run; its error is the tasks' to report", async () => {
     const t = tmpInventory()
     const calls: string[] = []
     const withPrepare = (o: object, fail = false) => {
@@ -116,7 +116,11 @@ describe('engine: resume', () => {
     calls.length = 0
     const r4 = await runPhases(withPrepare({}, true), {inv: t.inv, restart: true, ...silent})
     expect(calls).toEqual(['prepare a,b/x,c', 'run a', 'run b/x', 'run c'])
-    expect(r4.phases[0]!.tasks.map((x) => [x.status, x.error])).toEqual([['failed', 'no credentials: set $CREDS'], ['failed', 'no credentials: set $CREDS'], ['failed', 'no credentials: set $CREDS']])
+    expect(r4.phases[0]!.tasks.map((x) => [x.status, x.error])).toEqual([
+      ['failed', 'no credentials: set $CREDS'],
+      ['failed', 'no credentials: set $CREDS'],
+      ['failed', 'no credentials: set $CREDS'],
+    ])
   })
 
   it('skips run() when the live check says the target is already in the wanted state', async () => {
@@ -221,7 +225,10 @@ describe('engine: lock and state commands', () => {
     await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent})
     const s = showState(t.inv, {phases: ['beta']})
     expect(s.exists).toBe(true)
-    expect(s.tasks.map((x) => [x.target, x.status])).toEqual([['p', 'done'], ['q', 'done']])
+    expect(s.tasks.map((x) => [x.target, x.status])).toEqual([
+      ['p', 'done'],
+      ['q', 'done'],
+    ])
     const reset = resetState(t.inv, {phases: ['alpha']})
     expect(reset.removed).toBe(3)
     expect(Object.keys(readState(t.stateFile).tasks).sort()).toEqual(['beta/p', 'beta/q'])

@@ -19,7 +19,13 @@ export function runsOf(dir: string): string[] {
   return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean).sort() : []
 }
 
-export function readState(file: string): {version: number; tasks: Record<string, {status: string; fingerprint?: string; failure?: {message: string; code?: string; exitCode: number; hints: string[]}; report?: unknown; logFile?: string}>} {
+export function readState(file: string): {
+  version: number
+  tasks: Record<
+    string,
+    {status: string; fingerprint?: string; failure?: {message: string; code?: string; exitCode: number; hints: string[]}; report?: unknown; logFile?: string}
+  >
+} {
   return JSON.parse(readFileSync(file, 'utf8'))
 }
 

@@ -29,14 +29,30 @@ function inventory(): {dir: string; file: string; state: string} {
   return {dir, file, state: path.join(dir, '.obsctl', 'state.json')}
 }
 
-const record = (phase: string, target: string) => ({phase, target, status: 'done', fingerprint: 'f', startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:00:01.000Z', summary: 'ok'})
+const record = (phase: string, target: string) => ({
+  phase,
+  target,
+  status: 'done',
+  fingerprint: 'f',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  endedAt: '2026-01-01T00:00:01.000Z',
+  summary: 'ok',
+})
 
 describe('an unusable journal', () => {
   const cases: [string, string, RegExp][] = [
     ['truncated (a kill in the middle of a foreign write)', '{"version": 1, "inventory": "/x", "tas', /not valid JSON/],
     ['foreign JSON (another tool’s file)', JSON.stringify({name: 'some-package', version: '1.0.0', dependencies: {}}), /version: /],
-    ['tasks that are not task objects', JSON.stringify({version: 1, inventory: '/x', updatedAt: '2026-01-01T00:00:00.000Z', tasks: {'nodes/a': 42, 'nodes/b': record('nodes', 'b')}}), /tasks\["nodes\/a"\]: /],
-    ['a task with an unknown status', JSON.stringify({version: 1, tasks: {'nodes/a': {...record('nodes', 'a'), status: 'great'}}}), /tasks\["nodes\/a"\]\.status: /],
+    [
+      'tasks that are not task objects',
+      JSON.stringify({version: 1, inventory: '/x', updatedAt: '2026-01-01T00:00:00.000Z', tasks: {'nodes/a': 42, 'nodes/b': record('nodes', 'b')}}),
+      /tasks\["nodes\/a"\]: /,
+    ],
+    [
+      'a task with an unknown status',
+      JSON.stringify({version: 1, tasks: {'nodes/a': {...record('nodes', 'a'), status: 'great'}}}),
+      /tasks\["nodes\/a"\]\.status: /,
+    ],
     ['a record filed under another key', JSON.stringify({version: 1, tasks: {'nodes/a': record('nodes', 'b')}}), /holds the record of nodes\/b/],
   ]
   for (const [what, content, why] of cases) {
@@ -83,7 +99,16 @@ describe('an unusable journal', () => {
 
   it('a good journal is shown with its rows (no undefined), and reset of one phase keeps the others', async () => {
     const t = inventory()
-    writeFileSync(t.state, JSON.stringify({version: 1, inventory: t.file, updatedAt: '2026-01-01T00:00:02.000Z', tasks: {'nodes/a': record('nodes', 'a'), 'buckets/b': record('buckets', 'b')}}), {mode: 0o600})
+    writeFileSync(
+      t.state,
+      JSON.stringify({
+        version: 1,
+        inventory: t.file,
+        updatedAt: '2026-01-01T00:00:02.000Z',
+        tasks: {'nodes/a': record('nodes', 'a'), 'buckets/b': record('buckets', 'b')},
+      }),
+      {mode: 0o600},
+    )
     const show = await obsctl(['state', 'show', '-c', t.file])
     expect(show.status, show.stderr).toBe(0)
     expect(show.stdout).toContain('nodes')
@@ -101,7 +126,10 @@ interface Held {
 }
 
 function hold(file: string, go: string, release: string, pauseMs = 0): Held {
-  const child = spawn(process.execPath, [HOLD, file, go, release], {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, HOLD_LOCK_PAUSE_MS: String(pauseMs)}})
+  const child = spawn(process.execPath, [HOLD, file, go, release], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {...process.env, HOLD_LOCK_PAUSE_MS: String(pauseMs)},
+  })
   let stdout = ''
   let stderr = ''
   child.stderr.on('data', (d) => (stderr += d))
@@ -160,7 +188,9 @@ describe('the run lock', () => {
     for (let round = 0; round < 3; round++) {
       const t = inventory()
       const lockFile = path.join(t.dir, '.obsctl', 'lock')
-      writeFileSync(lockFile, `${JSON.stringify({pid: dead, startedAt: `2026-01-01T00:00:0${round}.000Z`, command: 'bootstrap', host: hostname()})}\n`, {mode: 0o600})
+      writeFileSync(lockFile, `${JSON.stringify({pid: dead, startedAt: `2026-01-01T00:00:0${round}.000Z`, command: 'bootstrap', host: hostname()})}\n`, {
+        mode: 0o600,
+      })
       const go = path.join(t.dir, 'go')
       const release = path.join(t.dir, 'release')
       // both read the same stale content first; the first acts 100 ms later, the second 400 ms later,

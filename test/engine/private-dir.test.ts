@@ -48,7 +48,11 @@ describe('.obsctl/ is private', () => {
     expect(mode(state)).toBe(0o700)
     expect(mode(path.join(state, 'dry-run'))).toBe(0o700)
     // the rendered preview (public manifests, no credentials) lives behind the 0700 folder
-    expect(modes(state).filter((e) => e.dir && !e.rel.startsWith(path.join('dry-run', 'gitops', ''))).every((e) => e.mode === 0o700)).toBe(true)
+    expect(
+      modes(state)
+        .filter((e) => e.dir && !e.rel.startsWith(path.join('dry-run', 'gitops', '')))
+        .every((e) => e.mode === 0o700),
+    ).toBe(true)
   })
 
   it('a run tightens a too-open .obsctl/ and logs/ left by an older version; journal, lock and logs are 0600', async () => {

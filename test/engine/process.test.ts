@@ -33,7 +33,11 @@ describe('engine in real processes', () => {
   it('a run SIGKILLed mid-phase leaves a whole state file that loads, and the next run resumes', async () => {
     const t = tmpInventory()
     const {child, done} = start(t.file, {dir: t.dir, hang: ['c']})
-    await waitFor(() => started(t.dir, 'c') && existsSync(t.stateFile) && statuses(t.stateFile)['alpha/a'] === 'done' && statuses(t.stateFile)['alpha/b/x'] === 'done', 120_000, 'c to start and a, b/x to finish')
+    await waitFor(
+      () => started(t.dir, 'c') && existsSync(t.stateFile) && statuses(t.stateFile)['alpha/a'] === 'done' && statuses(t.stateFile)['alpha/b/x'] === 'done',
+      120_000,
+      'c to start and a, b/x to finish',
+    )
     child.kill('SIGKILL')
     const r = await done
     expect(r.signal).toBe('SIGKILL')

@@ -54,10 +54,19 @@ describe('the journal keeps reports and structured failures', () => {
     const r = await runPhases([reportingPhase({bad: 'b'})], {inv: t.inv, ...silent})
     expect(r.ok).toBe(false)
     const tasks = readState(t.stateFile).tasks
-    expect(tasks['reporting/b']!.failure).toEqual({message: 'b: the inventory says something impossible', code: 'BAD_THING', exitCode: 2, hints: ['set clusters.x.y in obsctl.yaml']})
+    expect(tasks['reporting/b']!.failure).toEqual({
+      message: 'b: the inventory says something impossible',
+      code: 'BAD_THING',
+      exitCode: 2,
+      hints: ['set clusters.x.y in obsctl.yaml'],
+    })
     expect(tasks['reporting/a']!.report).toEqual({target: 'a', size: 97})
     expect(tasks['reporting/a']!.failure).toBeUndefined()
-    expect(r.phases[0]!.tasks[1]).toMatchObject({status: 'failed', error: 'b: the inventory says something impossible', failure: {code: 'BAD_THING', exitCode: 2}})
+    expect(r.phases[0]!.tasks[1]).toMatchObject({
+      status: 'failed',
+      error: 'b: the inventory says something impossible',
+      failure: {code: 'BAD_THING', exitCode: 2},
+    })
 
     // rerun: a and c are unchanged, and their reports come from the journal
     const runs: string[] = []
@@ -76,7 +85,12 @@ describe('the journal keeps reports and structured failures', () => {
     mkdirSync(`${t.dir}/.obsctl`, {recursive: true, mode: 0o700})
     writeFileSync(
       t.stateFile,
-      JSON.stringify({version: 1, inventory: t.file, updatedAt: '2026-01-01T00:00:00.000Z', tasks: {'nodes/x': {phase: 'nodes', target: 'x', status: 'failed', error: 'ssh: connection refused'}}}),
+      JSON.stringify({
+        version: 1,
+        inventory: t.file,
+        updatedAt: '2026-01-01T00:00:00.000Z',
+        tasks: {'nodes/x': {phase: 'nodes', target: 'x', status: 'failed', error: 'ssh: connection refused'}},
+      }),
     )
     const rec = StateStore.load(`${t.dir}/.obsctl`, t.file).get('nodes', 'x')!
     expect(rec.failure).toEqual({message: 'ssh: connection refused', exitCode: 1, hints: []})
@@ -95,7 +109,11 @@ describe('runStandalone', () => {
   it('returns the reports in target order', async () => {
     const t = inventory()
     const r = await runStandalone(reportingPhase(), {inv: t.inv, command: 'report', ...silent})
-    expect(r.reports).toEqual([{target: 'a', size: 97}, {target: 'b', size: 98}, {target: 'c', size: 99}])
+    expect(r.reports).toEqual([
+      {target: 'a', size: 97},
+      {target: 'b', size: 98},
+      {target: 'c', size: 99},
+    ])
     expect(r.run.ok).toBe(true)
   })
 
@@ -110,22 +128,44 @@ describe('runStandalone', () => {
     expect(err.hints.at(-1)).toMatch(/^task logs: .*\.obsctl\/logs\//)
   })
 
-  it('without a structured failure: every failed task named, exit 1, under the command\'s failure code', async () => {
+  it("without a structured failure: every failed task named, exit 1, under the command's failure code", async () => {
     const t = inventory()
     const err = await runStandalone(reportingPhase({boom: 'b'}), {inv: t.inv, command: 'report', failureCode: 'REPORT_FAILED', ...silent}).catch((e) => e)
     expect(err).toMatchObject({exitCode: 1, code: 'REPORT_FAILED', message: 'report failed: b: b: unexpected'})
   })
 
-  it('a phase that cannot list its targets fails the command with that error\'s exit code', async () => {
+  it("a phase that cannot list its targets fails the command with that error's exit code", async () => {
     const t = inventory()
-    const phase: Phase = {...reportingPhase(), targets: () => { throw inputError('cluster nope is not in the inventory', [], 'BAD_ARGS') }}
-    await expect(runStandalone(phase, {inv: t.inv, command: 'report', ...silent})).rejects.toMatchObject({exitCode: 2, code: 'BAD_ARGS', message: 'listing targets: cluster nope is not in the inventory'})
+    const phase: Phase = {
+      ...reportingPhase(),
+      targets: () => {
+        throw inputError('cluster nope is not in the inventory', [], 'BAD_ARGS')
+      },
+    }
+    await expect(runStandalone(phase, {inv: t.inv, command: 'report', ...silent})).rejects.toMatchObject({
+      exitCode: 2,
+      code: 'BAD_ARGS',
+      message: 'listing targets: cluster nope is not in the inventory',
+    })
   })
 })
 
 describe('flows are ordered lists of registered phases', () => {
-  it('every flow lists only registered phases, each built under its registered name, in the flow\'s order', async () => {
-    for (const flow of [BOOTSTRAP_PHASES, CLUSTER_ADD_PHASES, CLUSTER_REMOVE_PHASES, CHANGE_PHASES, UPGRADE_KUBERNETES_PHASES, NODE_ADD_PHASES, NODE_REMOVE_PHASES, ROTATE_PHASES, CERTS_CHECK_PHASES, CERTS_RENEW_PHASES, BACKUP_CREATE_PHASES, BACKUP_RESTORE_PHASES]) {
+  it("every flow lists only registered phases, each built under its registered name, in the flow's order", async () => {
+    for (const flow of [
+      BOOTSTRAP_PHASES,
+      CLUSTER_ADD_PHASES,
+      CLUSTER_REMOVE_PHASES,
+      CHANGE_PHASES,
+      UPGRADE_KUBERNETES_PHASES,
+      NODE_ADD_PHASES,
+      NODE_REMOVE_PHASES,
+      ROTATE_PHASES,
+      CERTS_CHECK_PHASES,
+      CERTS_RENEW_PHASES,
+      BACKUP_CREATE_PHASES,
+      BACKUP_RESTORE_PHASES,
+    ]) {
       for (const n of flow) expect(REGISTERED_PHASES).toContain(n)
     }
     const cluster = tmpInventory()
@@ -135,24 +175,54 @@ describe('flows are ordered lists of registered phases', () => {
     expect((await buildPhases(CLUSTER_ADD_PHASES, clusterAddPhaseOptions({}))).map((p) => p.name)).toEqual([...CLUSTER_ADD_PHASES])
     expect((await buildPhases(CLUSTER_REMOVE_PHASES, clusterRemovePhaseOptions({cluster: c}))).map((p) => p.name)).toEqual([...CLUSTER_REMOVE_PHASES])
     expect((await buildPhases(CHANGE_PHASES, changePhaseOptions({}))).map((p) => p.name)).toEqual([...CHANGE_PHASES])
-    expect((await buildPhases(UPGRADE_KUBERNETES_PHASES, upgradeKubernetesPhaseOptions({version: '1.35'}))).map((p) => p.name)).toEqual([...UPGRADE_KUBERNETES_PHASES])
+    expect((await buildPhases(UPGRADE_KUBERNETES_PHASES, upgradeKubernetesPhaseOptions({version: '1.35'}))).map((p) => p.name)).toEqual([
+      ...UPGRADE_KUBERNETES_PHASES,
+    ])
     expect((await buildPhases(NODE_ADD_PHASES, nodeAddPhaseOptions({host: c.nodes[0]!.host}))).map((p) => p.name)).toEqual([...NODE_ADD_PHASES])
     expect((await buildPhases(NODE_REMOVE_PHASES, nodeRemovePhaseOptions({cluster: c, node: c.nodes[0]!}))).map((p) => p.name)).toEqual([...NODE_REMOVE_PHASES])
     // and the registry has no phase no flow runs
     expect((await buildPhases(ROTATE_PHASES, rotatePhaseOptions({credentials: ['grafana'], values: {}}))).map((p) => p.name)).toEqual([...ROTATE_PHASES])
-    expect(new Set([...BOOTSTRAP_PHASES, ...CLUSTER_ADD_PHASES, ...CLUSTER_REMOVE_PHASES, ...CHANGE_PHASES, ...UPGRADE_KUBERNETES_PHASES, ...NODE_ADD_PHASES, ...NODE_REMOVE_PHASES, ...ROTATE_PHASES, ...CERTS_CHECK_PHASES, ...CERTS_RENEW_PHASES, ...BACKUP_CREATE_PHASES, ...BACKUP_RESTORE_PHASES])).toEqual(new Set(Object.keys(PHASE_REGISTRY)))
+    expect(
+      new Set([
+        ...BOOTSTRAP_PHASES,
+        ...CLUSTER_ADD_PHASES,
+        ...CLUSTER_REMOVE_PHASES,
+        ...CHANGE_PHASES,
+        ...UPGRADE_KUBERNETES_PHASES,
+        ...NODE_ADD_PHASES,
+        ...NODE_REMOVE_PHASES,
+        ...ROTATE_PHASES,
+        ...CERTS_CHECK_PHASES,
+        ...CERTS_RENEW_PHASES,
+        ...BACKUP_CREATE_PHASES,
+        ...BACKUP_RESTORE_PHASES,
+      ]),
+    ).toEqual(new Set(Object.keys(PHASE_REGISTRY)))
   })
 
-  it('cluster add: its phase list is the registry\'s phases in the flow\'s order; argocd-refresh comes with sync', () => {
+  it("cluster add: its phase list is the registry's phases in the flow's order; argocd-refresh comes with sync", () => {
     expect(selectClusterAdd({})).toEqual([...CLUSTER_ADD_PHASES])
     expect(ADD_PHASES).toEqual(CLUSTER_ADD_PHASES.filter((p) => p !== 'argocd-refresh'))
     expect(selectClusterAdd({from: 'sync'})).toEqual(['argocd-refresh', 'sync', 'validate'])
     expect(selectClusterAdd({only: ['sync']})).toEqual(['argocd-refresh', 'sync'])
-    expect(selectClusterAdd({from: 'kubeconfig', only: ['kubeconfig', 'render', 'register', 'secrets']})).toEqual(['kubeconfig', 'render', 'register', 'secrets'])
+    expect(selectClusterAdd({from: 'kubeconfig', only: ['kubeconfig', 'render', 'register', 'secrets']})).toEqual([
+      'kubeconfig',
+      'render',
+      'register',
+      'secrets',
+    ])
   })
 
   it('cluster remove resets nodes only when asked; change waits for Argo CD only after a push', () => {
-    expect(selectClusterRemove({})).toEqual(['remove-apps', 'remove-secret', 'revoke-edge-tokens', 'revoke-opensearch-user', 'remove-render', 'remove-kubeconfig', 'remove-inventory'])
+    expect(selectClusterRemove({})).toEqual([
+      'remove-apps',
+      'remove-secret',
+      'revoke-edge-tokens',
+      'revoke-opensearch-user',
+      'remove-render',
+      'remove-kubeconfig',
+      'remove-inventory',
+    ])
     expect(selectClusterRemove({resetNodes: true})).toEqual([...CLUSTER_REMOVE_PHASES])
     expect(selectChange({pushed: true})).toEqual(['argocd-refresh', 'sync'])
     expect(selectChange({pushed: true, labels: true})).toEqual(['cluster-labels', 'argocd-refresh', 'sync'])
@@ -162,7 +232,7 @@ describe('flows are ordered lists of registered phases', () => {
     expect(selectChange({pushed: false, sync: false})).toEqual([])
   })
 
-  it('an unknown phase is bad input naming the flow\'s phases', () => {
+  it("an unknown phase is bad input naming the flow's phases", () => {
     expect(() => selectFlow(BOOTSTRAP_PHASES, {from: 'nope'})).toThrow(expect.objectContaining({exitCode: 2, message: 'unknown phase nope'}))
     expect(selectFlow(BOOTSTRAP_PHASES, {from: 'sync'})).toEqual(['sync', 'validate'])
   })

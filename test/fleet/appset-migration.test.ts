@@ -67,14 +67,18 @@ describe('per-cluster Applications → ApplicationSets', () => {
     await central.apply({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'argocd'}})
     await central.apply(crd('applications', 'Application'))
     await central.apply(crd('applicationsets', 'ApplicationSet'))
-    await waitFor(() => {
-      try {
-        servers[0]!.type('applicationsets.argoproj.io')
-        return true
-      } catch {
-        return false
-      }
-    }, 60_000, 'the Argo CD CRDs served')
+    await waitFor(
+      () => {
+        try {
+          servers[0]!.type('applicationsets.argoproj.io')
+          return true
+        } catch {
+          return false
+        }
+      },
+      60_000,
+      'the Argo CD CRDs served',
+    )
 
     // the old layout, as the root app applied it: one Application per component and cluster (no
     // resources finalizer: earlier obsctl versions never rendered one), and what each one deployed
@@ -115,22 +119,37 @@ describe('per-cluster Applications → ApplicationSets', () => {
   })
 
   const liveApps = () => servers[0]!.listObjects('applications.argoproj.io', 'argocd')
-  const workloadsLeft = (c: Cluster) => appsOf(c).filter(({def, name}) => serverOf(c).getObject('configmaps', def.namespace, `${name}-workload`)).map(({name}) => name)
+  const workloadsLeft = (c: Cluster) =>
+    appsOf(c)
+      .filter(({def, name}) => serverOf(c).getObject('configmaps', def.namespace, `${name}-workload`))
+      .map(({name}) => name)
 
   it('the root app applies the rendered argocd/applications/ (ApplicationSets, in-cluster Secret): every Application is adopted, none deleted or recreated', async () => {
     const dir = path.join(ws.gitops, 'argocd', 'applications')
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml')).sort()) {
-      for (const d of parseAllDocuments(readFileSync(path.join(dir, f), 'utf8'))) await central.apply(d.toJS() as Obj & {apiVersion: string; kind: string; metadata: {name: string}})
+    for (const f of readdirSync(dir)
+      .filter((x) => x.endsWith('.yaml'))
+      .sort()) {
+      for (const d of parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')))
+        await central.apply(d.toJS() as Obj & {apiVersion: string; kind: string; metadata: {name: string}})
     }
     const expected = clusters.flatMap((c) => appsOf(c).map((a) => a.name)).sort()
     const owned = () => liveApps().filter((a) => (a.metadata.ownerReferences ?? []).some((r: Obj) => r.kind === 'ApplicationSet' && r.controller))
     await waitFor(() => owned().length === expected.length, 120_000, 'every Application owned by its ApplicationSet')
 
     // same names, same objects: adopted in place, never deleted and recreated
-    expect(liveApps().map((a) => a.metadata.name).sort()).toEqual(expected)
+    expect(
+      liveApps()
+        .map((a) => a.metadata.name)
+        .sort(),
+    ).toEqual(expected)
     for (const a of liveApps()) expect(a.metadata.uid, a.metadata.name).toBe(uids.get(a.metadata.name))
     expect(controllers.events.filter((e) => e.action !== 'adopted' && e.action !== 'updated')).toEqual([])
-    expect(controllers.events.filter((e) => e.action === 'adopted').map((e) => e.app).sort()).toEqual(expected)
+    expect(
+      controllers.events
+        .filter((e) => e.action === 'adopted')
+        .map((e) => e.app)
+        .sort(),
+    ).toEqual(expected)
     // every object the old Applications deployed is still there
     for (const c of clusters) expect(workloadsLeft(c), c.name).toEqual(appsOf(c).map((a) => a.name))
 
@@ -138,11 +157,16 @@ describe('per-cluster Applications → ApplicationSets', () => {
     for (const c of clusters) {
       for (const {def, name} of appsOf(c)) {
         const a = servers[0]!.getObject('applications.argoproj.io', 'argocd', name)!
-        expect(a.metadata.ownerReferences.map((r: Obj) => r.name), name).toEqual([def.name])
+        expect(
+          a.metadata.ownerReferences.map((r: Obj) => r.name),
+          name,
+        ).toEqual([def.name])
         expect(a.metadata.finalizers, name).toEqual([RESOURCES_FINALIZER])
         expect(a.metadata.annotations[TRACKING_ANNOTATION], name).toBeUndefined()
         expect(a.spec.destination.server).toBe(c.role === 'central' ? 'https://kubernetes.default.svc' : c.apiServer)
-        const want = def.path ?? (def.perCluster || c.role === 'central' ? `deploy/overlays/${overlayName(c)}/${def.name}` : `deploy/overlays/edge-${c.metrics}/${def.name}`)
+        const want =
+          def.path ??
+          (def.perCluster || c.role === 'central' ? `deploy/overlays/${overlayName(c)}/${def.name}` : `deploy/overlays/edge-${c.metrics}/${def.name}`)
         expect(a.spec.source.path, name).toBe(want)
         expect(readdirSync(path.join(ws.gitops, want)).length, want).toBeGreaterThan(0)
       }
@@ -154,10 +178,26 @@ describe('per-cluster Applications → ApplicationSets', () => {
     expect(workloadsLeft(gone).length).toBeGreaterThan(0)
     // the Argo CD steps of `cluster remove` (its flow's first two phases, through the engine); the later
     // ones (tokens, OpenSearch user, render, kubeconfig, inventory) are covered by cluster.test.ts
-    const run = await runPhases([removeAppsPhase({cluster: gone}), removeSecretPhase({cluster: gone})], {inv: ws.inv(), restart: true, kubeconfig, clusters: [gone.name], renderer: 'silent', handleSignals: false, command: `cluster remove ${gone.name}`})
+    const run = await runPhases([removeAppsPhase({cluster: gone}), removeSecretPhase({cluster: gone})], {
+      inv: ws.inv(),
+      restart: true,
+      kubeconfig,
+      clusters: [gone.name],
+      renderer: 'silent',
+      handleSignals: false,
+      command: `cluster remove ${gone.name}`,
+    })
     expect(run.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed')).toEqual([])
     expect(run.ok).toBe(true)
-    expect(runReports<{applications: string[]}>(run, 'remove-apps').flatMap((x) => x.applications).sort()).toEqual(appsOf(gone).map((a) => a.name).sort())
+    expect(
+      runReports<{applications: string[]}>(run, 'remove-apps')
+        .flatMap((x) => x.applications)
+        .sort(),
+    ).toEqual(
+      appsOf(gone)
+        .map((a) => a.name)
+        .sort(),
+    )
     expect(CLUSTER_REMOVE_PHASES.slice(0, 2)).toEqual(['remove-apps', 'remove-secret'])
     expect(servers[0]!.listObjects('secrets', 'argocd').filter((x) => x.metadata.labels?.['obsctl.dev/cluster'] === gone.name)).toEqual([])
     // what they deployed went with them (the resources finalizer), before the cluster Secret was deleted

@@ -21,7 +21,10 @@ function changedSpan(a: string, b: string): {before: string; after: string} {
 }
 
 async function expectExit2(p: Promise<unknown>, code?: string): Promise<ObsctlError> {
-  const e = await p.then(() => undefined, (error: unknown) => error)
+  const e = await p.then(
+    () => undefined,
+    (error: unknown) => error,
+  )
   expect(e).toBeInstanceOf(ObsctlError)
   expect((e as ObsctlError).exitCode).toBe(2)
   if (code) expect((e as ObsctlError).code).toBe(code)

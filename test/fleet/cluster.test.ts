@@ -69,7 +69,13 @@ describe('cluster add / remove', () => {
     vi.stubEnv('OBSCTL_OPENSEARCH_USER', 'admin')
     vi.stubEnv('OBSCTL_OPENSEARCH_PASSWORD', 'Root-Pw-for-tests-1')
     servers = await startKubeServers(NAMES, {tokenControllerDelayMs: 30})
-    opensearch = await startOpenSearchFake({user: 'admin', password: 'Root-Pw-for-tests-1', policy: 'fluent-bit-logs', repository: 'snapshots', bucket: 'opensearch-snapshots'})
+    opensearch = await startOpenSearchFake({
+      user: 'admin',
+      password: 'Root-Pw-for-tests-1',
+      policy: 'fluent-bit-logs',
+      repository: 'snapshots',
+      bucket: 'opensearch-snapshots',
+    })
     ws = await workspace({
       edit: withValues(Object.fromEntries(servers.slice(0, 4).map((s) => [`clusters.${s.name}.apiServer`, s.url]))),
     })
@@ -81,7 +87,13 @@ describe('cluster add / remove', () => {
     // central's security config as secrets apply wrote it for the four clusters (cluster add puts the new edge's user in)
     await central.apply({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}})
     const files = securityConfigFiles({admin: 'h-admin', grafana: 'h-grafana', fluentbit: Object.fromEntries(NAMES.slice(0, 4).map((n) => [n, `h-${n}`]))})
-    await central.apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'opensearch-security-config', namespace: 'logging', labels: {'app.kubernetes.io/managed-by': 'obsctl'}}, type: 'Opaque', data: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))})
+    await central.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'opensearch-security-config', namespace: 'logging', labels: {'app.kubernetes.io/managed-by': 'obsctl'}},
+      type: 'Opaque',
+      data: Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    })
     inventoryBefore = readFileSync(ws.file, 'utf8')
     kubeconfigBefore = readFileSync(kubeconfig, 'utf8')
   })
@@ -133,11 +145,21 @@ describe('cluster add / remove', () => {
     expect(ws.remoteGit('rev-parse', 'main').trim()).not.toBe(head)
     expect(ws.remoteGit('log', '-1', '--format=%s', 'main')).toContain('add cluster-05')
     const tree = ws.remoteGit('ls-tree', '-r', '--name-only', 'main')
-    expect(tree.split('\n').filter((f) => f.includes('cluster-05')).sort()).toEqual(['deploy/overlays/cluster-05-edge/cilium/kustomization.yaml', 'deploy/overlays/cluster-05-edge/longhorn/kustomization.yaml'])
+    expect(
+      tree
+        .split('\n')
+        .filter((f) => f.includes('cluster-05'))
+        .sort(),
+    ).toEqual(['deploy/overlays/cluster-05-edge/cilium/kustomization.yaml', 'deploy/overlays/cluster-05-edge/longhorn/kustomization.yaml'])
     expect(tree).toContain('argocd/applications/kube-prometheus-stack.yaml')
     // Argo CD: the cluster Secret on central, argocd-manager on the edge, the scrape Secret
     const secret = servers[0]!.getObject('secrets', 'argocd', clusterSecretName(servers[4]!.url))
-    expect(secret?.metadata.labels).toMatchObject({'obsctl.dev/cluster': 'cluster-05', 'obsctl.dev/role': 'edge', 'obsctl.dev/metrics': 'remote-scrape', 'argocd.argoproj.io/secret-type': 'cluster'})
+    expect(secret?.metadata.labels).toMatchObject({
+      'obsctl.dev/cluster': 'cluster-05',
+      'obsctl.dev/role': 'edge',
+      'obsctl.dev/metrics': 'remote-scrape',
+      'argocd.argoproj.io/secret-type': 'cluster',
+    })
     expect(servers[4]!.getObject('serviceaccounts', 'kube-system', 'argocd-manager')).toBeTruthy()
     // its own OpenSearch user: in its Secret, and (hash and writer mapping) in central's security config
     const fb = servers[4]!.getObject('secrets', 'logging', 'fluentbit-opensearch-credentials')!
@@ -180,7 +202,12 @@ describe('cluster add / remove', () => {
   })
 
   it('add resumed at sync: Argo CD is asked to refresh and must report the pushed commit before the sync phase judges the Applications', async () => {
-    await central.apply({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: 'root-app', namespace: 'argocd'}, spec: {project: 'default', source: {repoURL: ws.remote, path: 'argocd/applications'}, destination: {server: 'https://kubernetes.default.svc'}}})
+    await central.apply({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: {name: 'root-app', namespace: 'argocd'},
+      spec: {project: 'default', source: {repoURL: ws.remote, path: 'argocd/applications'}, destination: {server: 'https://kubernetes.default.svc'}},
+    })
     servers[0]!.setApplicationStatus('argocd', 'root-app', {sync: 'Synced', health: 'Healthy', revision: 'old'})
     const head = ws.remoteGit('rev-parse', 'main').trim()
     let refreshed = false
@@ -199,7 +226,7 @@ describe('cluster add / remove', () => {
     await central.delete({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: 'root-app', namespace: 'argocd'}})
   })
 
-  it('config set of an edge\'s metrics mode relabels its Argo CD cluster Secret once pushed (the ApplicationSets select on the label), with --no-sync too', async () => {
+  it("config set of an edge's metrics mode relabels its Argo CD cluster Secret once pushed (the ApplicationSets select on the label), with --no-sync too", async () => {
     const secret = () => servers[0]!.getObject('secrets', 'argocd', clusterSecretName(servers[4]!.url))
     expect(secret()?.metadata.labels['obsctl.dev/metrics']).toBe('remote-scrape')
     const r = await configSet(ws.inv(), 'clusters.cluster-05.metrics', 'agent', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
@@ -222,7 +249,8 @@ describe('cluster add / remove', () => {
 
   it('remove: its Applications, cluster and scrape Secrets, rendered files (commit + push), kubeconfig entries, then the inventory', async () => {
     const app = (name: string, cluster: string, server: string) => ({
-      apiVersion: 'argoproj.io/v1alpha1', kind: 'Application',
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
       metadata: {name, namespace: 'argocd', labels: {'obsctl.dev/cluster': cluster}},
       spec: {destination: {server, namespace: 'monitoring'}, source: {repoURL: ws.remote, path: 'x'}, project: 'default'},
     })
@@ -269,7 +297,10 @@ describe('cluster add / remove', () => {
     expect(ws.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: remove cluster cluster-05')
     const tree = ws.remoteGit('ls-tree', '-r', '--name-only', 'main')
     expect(tree).not.toContain('cluster-05')
-    expect(r.report.render!.removed.sort()).toEqual(['deploy/overlays/cluster-05-edge/cilium/kustomization.yaml', 'deploy/overlays/cluster-05-edge/longhorn/kustomization.yaml'])
+    expect(r.report.render!.removed.sort()).toEqual([
+      'deploy/overlays/cluster-05-edge/cilium/kustomization.yaml',
+      'deploy/overlays/cluster-05-edge/longhorn/kustomization.yaml',
+    ])
     // kubeconfig: its entries gone, the rest as before the add
     const kc = readFileSync(kubeconfig, 'utf8')
     expect(kc).not.toContain('cluster-05')

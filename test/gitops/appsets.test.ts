@@ -27,7 +27,9 @@ type Obj = Record<string, Loose>
 
 async function withEdge(inv: LoadedInventory, name: string, metrics: 'agent' | 'remote-scrape'): Promise<LoadedInventory> {
   const n = inv.platform.clusters.length + 1
-  return (await addClusterToInventory(inv, {name, role: 'edge', metrics, hosts: [`10.30.${n}.10`], cpu: '8', memory: '32Gi'}, {dryRun: true, allowOvercommit: true})).inventory
+  return (
+    await addClusterToInventory(inv, {name, role: 'edge', metrics, hosts: [`10.30.${n}.10`], cpu: '8', memory: '32Gi'}, {dryRun: true, allowOvercommit: true})
+  ).inventory
 }
 
 describe('rendered files per added edge cluster', () => {
@@ -46,14 +48,16 @@ describe('rendered files per added edge cluster', () => {
     })
   }
 
-  it('the first edge of a metrics mode adds that mode\'s shared overlay once, then never again', async () => {
+  it("the first edge of a metrics mode adds that mode's shared overlay once, then never again", async () => {
     const inv = example()
     const agentEdges = inv.platform.clusters.filter((c) => c.role === 'edge' && c.metrics === 'agent')
     expect(agentEdges.length).toBeGreaterThan(0)
     const files = renderFiles(inv.platform).map((f) => f.path)
     expect(files.filter((p) => p.startsWith('deploy/overlays/edge-agent/')).length).toBeGreaterThan(0)
     // no per-edge Application files: the ApplicationSets generate them
-    expect(files.filter((p) => p.startsWith('argocd/applications/')).sort()).toEqual([...APPS.map((a) => `argocd/applications/${a.name}.yaml`), 'argocd/applications/in-cluster.yaml'].sort())
+    expect(files.filter((p) => p.startsWith('argocd/applications/')).sort()).toEqual(
+      [...APPS.map((a) => `argocd/applications/${a.name}.yaml`), 'argocd/applications/in-cluster.yaml'].sort(),
+    )
   })
 })
 
@@ -77,7 +81,10 @@ describe('what the ApplicationSets generate', async () => {
     for (const c of inv.platform.clusters) {
       for (const def of APPS.filter((a) => a.roles.includes(c.role))) {
         const a = byName.get(`${def.name}-${c.name}`)!
-        expect([...paths].some((p) => p.startsWith(`${a.spec.source.path}/`)), `${a.metadata.name}: ${a.spec.source.path}`).toBe(true)
+        expect(
+          [...paths].some((p) => p.startsWith(`${a.spec.source.path}/`)),
+          `${a.metadata.name}: ${a.spec.source.path}`,
+        ).toBe(true)
         expect(a.spec.destination.server).toBe(c.role === 'central' ? 'https://kubernetes.default.svc' : c.apiServer)
         expect(a.metadata.labels).toMatchObject({'obsctl.dev/cluster': c.name, 'obsctl.dev/role': c.role})
         if (def.path) expect(a.spec.source.path).toBe(def.path)
@@ -87,7 +94,7 @@ describe('what the ApplicationSets generate', async () => {
     }
   })
 
-  it('a shared overlay built with its Application\'s patches is that cluster\'s: Fluent Bit index prefix and cluster field, the agent\'s external label', async () => {
+  it("a shared overlay built with its Application's patches is that cluster's: Fluent Bit index prefix and cluster field, the agent's external label", async () => {
     const write = (dir: string, p: string, content: string) => {
       mkdirSync(path.dirname(path.join(dir, p)), {recursive: true})
       writeFileSync(path.join(dir, p), content)
@@ -103,13 +110,24 @@ describe('what the ApplicationSets generate', async () => {
       const out = await run('kubectl', ['kustomize', path.join(dir, fb.spec.source.path)], {maxBuffer: 64 << 20})
       const docs = parseAllDocuments(out.stdout).map((d) => d.toJS() as Obj)
       expect(docs.find((d) => d.kind === 'ClusterOutput')!.spec.opensearch.logstashPrefix).toBe(`fluent-bit-${c.name}`)
-      expect(docs.find((d) => d.kind === 'ClusterFilter' && d.metadata.name === 'cluster-name')!.spec.filters[0].recordModifier.records).toEqual([`cluster ${c.name}`])
+      expect(docs.find((d) => d.kind === 'ClusterFilter' && d.metadata.name === 'cluster-name')!.spec.filters[0].recordModifier.records).toEqual([
+        `cluster ${c.name}`,
+      ])
       // kube-prometheus-stack inflates a chart (no helm here): its PrometheusAgent with the patch alone
       const kps = byName.get(`kube-prometheus-stack-${c.name}`)!
       if (c.metrics === 'agent') {
         const agentDir = path.join(dir, 'agent-only')
         write(agentDir, 'prometheus-agent.yaml', files.find((f) => f.path === `${kps.spec.source.path}/prometheus-agent.yaml`)!.content)
-        write(agentDir, 'kustomization.yaml', stringify({apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: ['prometheus-agent.yaml'], patches: kps.spec.source.kustomize.patches}))
+        write(
+          agentDir,
+          'kustomization.yaml',
+          stringify({
+            apiVersion: 'kustomize.config.k8s.io/v1beta1',
+            kind: 'Kustomization',
+            resources: ['prometheus-agent.yaml'],
+            patches: kps.spec.source.kustomize.patches,
+          }),
+        )
         const built = parseAllDocuments((await run('kubectl', ['kustomize', agentDir])).stdout).map((d) => d.toJS() as Obj)
         expect(built.find((d) => d.kind === 'PrometheusAgent')!.spec.externalLabels).toEqual({cluster: c.name})
       }

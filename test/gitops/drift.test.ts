@@ -69,15 +69,21 @@ beforeAll(async () => {
   kubeconfig = writeFleetKubeconfig(path.join(ws.dir, 'kubeconfig'), [kube])
   kube.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'argocd'}})
   kube.seed(APP_CRD as never)
-  await waitFor(() => {
-    try {
-      kube.type('applications.argoproj.io')
-      return true
-    } catch {
-      return false
-    }
-  }, 60_000, 'the Application kind')
-  appNames = renderedApplications().map((a) => a.metadata.name).sort()
+  await waitFor(
+    () => {
+      try {
+        kube.type('applications.argoproj.io')
+        return true
+      } catch {
+        return false
+      }
+    },
+    60_000,
+    'the Application kind',
+  )
+  appNames = renderedApplications()
+    .map((a) => a.metadata.name)
+    .sort()
 }, 120_000)
 
 afterAll(async () => {
@@ -106,14 +112,23 @@ describe('obsctl diff', () => {
     const obj = kube.getObject('applications.argoproj.io', 'argocd', gone)!
     const k = await Kube.connect({kubeconfig, context: 'cluster-01-context'})
     // gone for good: as after Argo CD's resources finalizer ran (the generated Applications carry it)
-    await k.mergePatch({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: gone, namespace: 'argocd', finalizers: null as unknown as string[]}})
+    await k.mergePatch({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: {name: gone, namespace: 'argocd', finalizers: null as unknown as string[]},
+    })
     expect(await k.delete({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: gone, namespace: 'argocd'}})).toBe(true)
     try {
       const r = await computeDrift(ws.inv(), {kubeconfig})
       expect(r.ok).toBe(false)
       expect(app(r, 'thanos-cluster-01')).toMatchObject({cluster: 'cluster-01', drift: true, live: {state: 'OutOfSync', health: 'Healthy'}, files: []})
       expect(app(r, gone)).toMatchObject({cluster: 'cluster-03', drift: true, live: {state: 'missing'}})
-      expect(r.clusters.map((c) => [c.name, c.drift])).toEqual([['cluster-01', true], ['cluster-02', false], ['cluster-03', true], ['cluster-04', false]])
+      expect(r.clusters.map((c) => [c.name, c.drift])).toEqual([
+        ['cluster-01', true],
+        ['cluster-02', false],
+        ['cluster-03', true],
+        ['cluster-04', false],
+      ])
       expect(r.summary).toMatchObject({drifted: 2, outOfSync: 1, missing: 1, handEdits: 0, notPushed: 0})
       // --cluster keeps one cluster's
       const only = await computeDrift(ws.inv(), {kubeconfig, cluster: 'cluster-02'})
@@ -179,7 +194,9 @@ describe('obsctl diff', () => {
     const files = r.clusters.flatMap((c) => c.applications.flatMap((a) => a.files))
     expect(files.length).toBeGreaterThan(0)
     expect(new Set(files.map((f) => f.kind))).toEqual(new Set(['not-pushed']))
-    expect(app(r, 'kube-prometheus-stack-cluster-01').files.map((f) => f.path)).toContain('deploy/overlays/cluster-01-central/kube-prometheus-stack/values.yaml')
+    expect(app(r, 'kube-prometheus-stack-cluster-01').files.map((f) => f.path)).toContain(
+      'deploy/overlays/cluster-01-central/kube-prometheus-stack/values.yaml',
+    )
     expect(app(r, 'kube-prometheus-stack-cluster-01').files[0]!.diff).toMatch(/\n-\s+retention: 6h\n\+\s+retention: 12h\n/)
     expect(r.summary.handEdits).toBe(0)
   })

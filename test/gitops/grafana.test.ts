@@ -20,9 +20,22 @@ import {centralCluster} from '../../src/lib/config/model.js'
 import {fleetAnswers, platformOf} from './support.js'
 
 type Values = Record<string, unknown>
-type DataSource = {name: string; uid: string; type: string; url: string; access: string; basicAuth?: boolean; basicAuthUser?: string; jsonData?: Values; secureJsonData?: Record<string, string>}
+type DataSource = {
+  name: string
+  uid: string
+  type: string
+  url: string
+  access: string
+  basicAuth?: boolean
+  basicAuthUser?: string
+  jsonData?: Values
+  secureJsonData?: Record<string, string>
+}
 
-const charts = JSON.parse(gunzipSync(readFileSync(new URL('../../../shared/upstream/charts.json.gz', import.meta.url))).toString('utf8')) as Record<string, {values: Values; templateRefs: string[]}>
+const charts = JSON.parse(gunzipSync(readFileSync(new URL('../../../shared/upstream/charts.json.gz', import.meta.url))).toString('utf8')) as Record<
+  string,
+  {values: Values; templateRefs: string[]}
+>
 
 /** Every `datasource` object a dashboard references (panels, targets, variables), with where it is. */
 function datasourceRefs(node: unknown, at = '$'): {at: string; uid: string; type: string}[] {
@@ -36,11 +49,16 @@ function datasourceRefs(node: unknown, at = '$'): {at: string; uid: string; type
   return out
 }
 
-for (const [label, answers] of [['the 4-cluster example', undefined], ['a 12-cluster fleet', fleetAnswers(12)]] as const) {
+for (const [label, answers] of [
+  ['the 4-cluster example', undefined],
+  ['a 12-cluster fleet', fleetAnswers(12)],
+] as const) {
   describe(`Grafana datasources: ${label}`, () => {
     const p = platformOf(answers)
     const files = renderFiles(p)
-    const values = YAML.parse(files.find((f) => f.path === `deploy/overlays/${centralCluster(p).name}-central/kube-prometheus-stack/values.yaml`)!.content) as {grafana: Values}
+    const values = YAML.parse(files.find((f) => f.path === `deploy/overlays/${centralCluster(p).name}-central/kube-prometheus-stack/values.yaml`)!.content) as {
+      grafana: Values
+    }
     const grafana = values.grafana
     const sources = grafana.additionalDataSources as DataSource[]
     const os = sources.find((d) => d.type === 'grafana-opensearch-datasource')!
@@ -50,7 +68,13 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 12-clu
       expect(os.uid).toBe(GRAFANA_DATASOURCES.opensearch)
       expect(os.access).toBe('proxy')
       expect(os.url).toBe('https://opensearch.logging.svc:9200')
-      expect(os.jsonData).toMatchObject({flavor: 'opensearch', version: p.versions.opensearch, database: 'fluent-bit-*', timeField: '@timestamp', logMessageField: 'log'})
+      expect(os.jsonData).toMatchObject({
+        flavor: 'opensearch',
+        version: p.versions.opensearch,
+        database: 'fluent-bit-*',
+        timeField: '@timestamp',
+        logMessageField: 'log',
+      })
       expect(grafana.plugins).toContain('grafana-opensearch-datasource')
     })
 
@@ -88,7 +112,10 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 12-clu
     })
 
     it('the logs dashboard reads logs from OpenSearch, filtered by the cluster variable', () => {
-      const dash = JSON.parse(files.find((f) => f.path === 'dashboards/opensearch-logs.json')!.content) as {panels: {type: string; datasource: {uid: string}; targets: {query?: string; queryType?: string; timeField?: string; metrics?: {type: string}[]}[]}[]; templating: {list: {name: string; allValue?: string}[]}}
+      const dash = JSON.parse(files.find((f) => f.path === 'dashboards/opensearch-logs.json')!.content) as {
+        panels: {type: string; datasource: {uid: string}; targets: {query?: string; queryType?: string; timeField?: string; metrics?: {type: string}[]}[]}[]
+        templating: {list: {name: string; allValue?: string}[]}
+      }
       const logPanels = dash.panels.filter((x) => x.datasource.uid === GRAFANA_DATASOURCES.opensearch)
       expect(logPanels.map((x) => x.type).sort()).toEqual(['logs', 'timeseries'])
       for (const panel of logPanels) {

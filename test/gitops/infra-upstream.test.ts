@@ -115,7 +115,10 @@ function schemaErrors(v: unknown, s: Schema, where: string): string[] {
 }
 
 type Obj = {apiVersion: string; kind: string; metadata: {name: string}; spec: Record<string, unknown>}
-const objects = (text: string) => parseAllDocuments(text).map((d) => d.toJS() as Obj).filter(Boolean)
+const objects = (text: string) =>
+  parseAllDocuments(text)
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean)
 
 describe('upstream checks catch what they look for', () => {
   it('an integer where the longhorn chart fails unless it gets a string', () => {
@@ -133,14 +136,18 @@ describe('upstream checks catch what they look for', () => {
   })
 })
 
-for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-cluster fleet', fleetAnswers(25)]] as const) {
+for (const [label, answers] of [
+  ['the 4-cluster example', undefined],
+  ['a 25-cluster fleet', fleetAnswers(25)],
+] as const) {
   describe(`rendered repository against upstream: ${label}`, () => {
     const p = platformOf(answers)
     const files = renderFiles(p)
     const byPath = new Map(files.map((f) => [f.path, f.content]))
     const overlay = (c: (typeof p.clusters)[number], app: string, file: string) => byPath.get(`deploy/overlays/${c.name}-${c.role}/${app}/${file}`)
     /** a cluster's own chart values: inline in its kustomization (helmCharts[0].valuesInline), as YAML text */
-    const inlineValues = (c: (typeof p.clusters)[number], app: string) => stringify((parse(overlay(c, app, 'kustomization.yaml')!) as {helmCharts: {valuesInline: unknown}[]}).helmCharts[0]!.valuesInline)
+    const inlineValues = (c: (typeof p.clusters)[number], app: string) =>
+      stringify((parse(overlay(c, app, 'kustomization.yaml')!) as {helmCharts: {valuesInline: unknown}[]}).helmCharts[0]!.valuesInline)
 
     it('longhorn values: no `fail` rule of the 1.10.0 chart fires, every defaultSettings value is a string the chart knows', () => {
       const chart = charts.longhorn!
@@ -151,7 +158,10 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
         // the chart types every defaultSettings entry as a string (53 rules), so every one we set is quoted
         for (const [k, x] of Object.entries(v.defaultSettings)) {
           expect(k in (chart.values.defaultSettings as object), `defaultSettings.${k} is a value of the chart`).toBe(true)
-          expect(chart.failRules.some((r) => r.path === `defaultSettings.${k}` && r.type === 'string'), k).toBe(true)
+          expect(
+            chart.failRules.some((r) => r.path === `defaultSettings.${k}` && r.type === 'string'),
+            k,
+          ).toBe(true)
           expect(typeof x, `${c.name} defaultSettings.${k}`).toBe('string')
         }
         expect(v.defaultSettings.defaultReplicaCount).toBe(String(Math.min(3, c.nodes.length)))
@@ -174,7 +184,11 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
       const text = overlay(central, 'opensearch-operator', 'values.yaml')!
       const v = parse(text) as {webhook: {enabled: boolean; certManager: {enabled: boolean}}}
       expect(v.webhook).toEqual({enabled: false, certManager: {enabled: false}})
-      for (const leaf of leaves(v)) expect(chart.templateRefs.some((r) => leaf === r || leaf.startsWith(`${r}.`)), `opensearch-operator ${leaf}`).toBe(true)
+      for (const leaf of leaves(v))
+        expect(
+          chart.templateRefs.some((r) => leaf === r || leaf.startsWith(`${r}.`)),
+          `opensearch-operator ${leaf}`,
+        ).toBe(true)
       expect(failRuleViolations(chart, v)).toEqual([])
       expect(text).toMatch(/no cert-manager/)
       // no cert-manager object anywhere in the repository
@@ -202,7 +216,11 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
 
     it('cilium Applications: nothing the chart regenerates per render is left to differ (no hubble Secret in the values path)', () => {
       // every cluster's cilium Application comes from the one ApplicationSet template
-      const app = (objects(byPath.get('argocd/applications/cilium.yaml')!)[0] as unknown as {spec: {template: {spec: {syncPolicy: {syncOptions: string[]}; ignoreDifferences?: unknown}}}}).spec.template
+      const app = (
+        objects(byPath.get('argocd/applications/cilium.yaml')!)[0] as unknown as {
+          spec: {template: {spec: {syncPolicy: {syncOptions: string[]}; ignoreDifferences?: unknown}}}
+        }
+      ).spec.template
       // with method cronJob the chart renders neither hubble-server-certs nor cilium-ca, so there is no
       // difference to ignore; an ignoreDifferences here would hide real drift of Secrets Argo CD owns
       expect(app.spec.ignoreDifferences).toBeUndefined()
@@ -225,7 +243,9 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
         const dir = `deploy/overlays/${c.name}-${c.role}/`
         // the overlay's own objects and the shared base it lists (deploy/base/cilium: the L2 policy)
         expect((parse(byPath.get(`${dir}cilium/kustomization.yaml`)!) as {resources: string[]}).resources).toContain('../../../base/cilium')
-        const inOverlay = files.filter((f) => f.path.startsWith(dir) || f.path.startsWith('deploy/base/cilium/')).flatMap((f) => (f.path.endsWith('.yaml') && !f.path.endsWith('kustomization.yaml') ? objects(f.content) : []))
+        const inOverlay = files
+          .filter((f) => f.path.startsWith(dir) || f.path.startsWith('deploy/base/cilium/'))
+          .flatMap((f) => (f.path.endsWith('.yaml') && !f.path.endsWith('kustomization.yaml') ? objects(f.content) : []))
         const pools = inOverlay.filter((o) => o.kind === 'CiliumLoadBalancerIPPool')
         expect(pools.length, c.name).toBe(c.loadBalancerIPs.length > 0 ? 1 : 0)
         for (const pool of pools) {
@@ -245,7 +265,12 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
       }
       // no other file of the repository renders a pool
       const all = files.filter((f) => /kind:\s*CiliumLoadBalancerIPPool/.test(f.content)).map((f) => f.path)
-      expect(all).toEqual(p.clusters.filter((c) => c.loadBalancerIPs.length > 0).map((c) => `deploy/overlays/${c.name}-${c.role}/cilium/lb-ippool.yaml`).sort())
+      expect(all).toEqual(
+        p.clusters
+          .filter((c) => c.loadBalancerIPs.length > 0)
+          .map((c) => `deploy/overlays/${c.name}-${c.role}/cilium/lb-ippool.yaml`)
+          .sort(),
+      )
     })
   })
 }

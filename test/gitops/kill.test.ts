@@ -101,7 +101,8 @@ function obsctl(l: ReturnType<typeof lab>, args: string[], env: Record<string, s
   })
 }
 
-const bootstrap = (l: ReturnType<typeof lab>, env: Record<string, string> = {}, extra: string[] = []) => obsctl(l, ['bootstrap', '--phase', 'render', '--yes', '--json', ...extra], env)
+const bootstrap = (l: ReturnType<typeof lab>, env: Record<string, string> = {}, extra: string[] = []) =>
+  obsctl(l, ['bootstrap', '--phase', 'render', '--yes', '--json', ...extra], env)
 
 /** After a kill from a git hook, the git processes it interrupted finish on their own: wait for them. */
 async function orphansGone(l: ReturnType<typeof lab>): Promise<void> {
@@ -208,7 +209,11 @@ describe('render then bootstrap: Git, not the render manifest, decides what to c
     const l = lab()
     const local = await bootstrap(l, {}, ['--no-push'])
     expect(local.code, local.stdout + local.stderr).toBe(0)
-    expect(git(path.join(l.dir, 'gitops', '.git'), 'ls-tree', '-r', '--name-only', 'HEAD').split('\n').filter(Boolean)).toHaveLength(N + 1)
+    expect(
+      git(path.join(l.dir, 'gitops', '.git'), 'ls-tree', '-r', '--name-only', 'HEAD')
+        .split('\n')
+        .filter(Boolean),
+    ).toHaveLength(N + 1)
     expect(git(l.remote, 'for-each-ref').trim()).toBe('')
     const pushed = await bootstrap(l)
     expect(pushed.code, pushed.stdout + pushed.stderr).toBe(0)
@@ -217,13 +222,17 @@ describe('render then bootstrap: Git, not the render manifest, decides what to c
     expect(commits(l)).toBe(1)
   })
 
-  it('someone else\'s commit on the remote that touches no rendered file: render is still done', async () => {
+  it("someone else's commit on the remote that touches no rendered file: render is still done", async () => {
     const l = lab()
     expect((await bootstrap(l)).code).toBe(0)
     const other = path.join(l.dir, 'other')
     execFileSync('git', ['clone', '-q', l.remote, other])
     writeFileSync(path.join(other, 'README.md'), 'ours\n')
-    const g = (...a: string[]) => execFileSync('git', a, {cwd: other, env: {...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t'}})
+    const g = (...a: string[]) =>
+      execFileSync('git', a, {
+        cwd: other,
+        env: {...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t'},
+      })
     g('add', 'README.md')
     g('commit', '-q', '-m', 'a README')
     g('push', '-q', 'origin', 'main')
@@ -233,7 +242,7 @@ describe('render then bootstrap: Git, not the render manifest, decides what to c
     expect(commits(l)).toBe(2)
   })
 
-  it('a remote emptied behind the journal\'s back is pushed again on the next run', async () => {
+  it("a remote emptied behind the journal's back is pushed again on the next run", async () => {
     const l = lab()
     expect((await bootstrap(l)).code).toBe(0)
     rmSync(l.remote, {recursive: true})
@@ -248,7 +257,15 @@ describe('render then bootstrap: Git, not the render manifest, decides what to c
 /** Kill points of a first render into an empty remote: obsctl's own (OBSCTL_TEST_KILL_AT) and inside git (hooks). */
 const FIRST: {name: string; env: Record<string, string>; verify?: boolean}[] = [
   // before the file writes (the pending manifest only), during, after; between add and commit; after the commit; after the push
-  ...['render:pending-manifest', `render:write:${Math.floor(N / 2)}`, `render:write:${N}`, 'render:manifest', 'render:staged', 'render:committed', 'render:pushed'].map((p) => ({name: p, env: {OBSCTL_TEST_KILL_AT: p}, verify: p === 'render:committed'})),
+  ...[
+    'render:pending-manifest',
+    `render:write:${Math.floor(N / 2)}`,
+    `render:write:${N}`,
+    'render:manifest',
+    'render:staged',
+    'render:committed',
+    'render:pushed',
+  ].map((p) => ({name: p, env: {OBSCTL_TEST_KILL_AT: p}, verify: p === 'render:committed'})),
   // inside git: commit aborted with the index staged; the remote updated but obsctl never told
   // (post-commit and pre-push leave the states of render:committed)
   ...['pre-commit', 'post-receive'].map((h) => ({name: `git ${h} hook`, env: {OBSCTL_KILL_HOOK: h}, verify: h === 'post-receive'})),

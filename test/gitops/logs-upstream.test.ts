@@ -24,7 +24,10 @@ const LOGGING_KINDS = [
 ]
 const isLogging = (file: string) => /\/(fluent-bit|opensearch)\//.test(file)
 
-for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-cluster fleet (agent and remote-scrape edges), profile production', fleetAnswers(25, {profile: 'production'})]] as const) {
+for (const [label, answers] of [
+  ['the 4-cluster example', undefined],
+  ['a 25-cluster fleet (agent and remote-scrape edges), profile production', fleetAnswers(25, {profile: 'production'})],
+] as const) {
   describe(`logging objects against upstream: ${label}`, () => {
     const p = platformOf(answers)
     const files = renderFiles(p)
@@ -56,12 +59,15 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
     })
 
     it('the logging rules read the counters Fluent Bit exports (fluent-bit src/flb_output.c) under the output alias', () => {
-      const rules = check.objects.find((o) => o.object.kind === 'PrometheusRule' && o.object.metadata?.name === 'global-alerts')!.object as unknown as {spec: {groups: {name: string; rules: {alert: string; expr: string}[]}[]}}
+      const rules = check.objects.find((o) => o.object.kind === 'PrometheusRule' && o.object.metadata?.name === 'global-alerts')!.object as unknown as {
+        spec: {groups: {name: string; rules: {alert: string; expr: string}[]}[]}
+      }
       const group = rules.spec.groups.find((g) => g.name === 'logging')!
       expect(group.rules.map((r) => r.alert)).toEqual(['FluentBitOutputErrors', 'FluentBitLogsDropped'])
       const alias = (objects.find((o) => o.kind === 'ClusterOutput')! as K8sObject & {spec: {alias: string}}).spec.alias
       for (const r of group.rules) {
-        for (const m of r.expr.match(/fluentbit_[a-z_]+/g) ?? []) expect(['fluentbit_output_errors_total', 'fluentbit_output_retries_failed_total', 'fluentbit_output_dropped_records_total']).toContain(m)
+        for (const m of r.expr.match(/fluentbit_[a-z_]+/g) ?? [])
+          expect(['fluentbit_output_errors_total', 'fluentbit_output_retries_failed_total', 'fluentbit_output_dropped_records_total']).toContain(m)
         expect(r.expr).toContain(`name="${alias}"`)
       }
     })

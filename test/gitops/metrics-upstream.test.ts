@@ -21,13 +21,36 @@ import {fleetAnswers, platformOf} from './support.js'
 import type {Loose} from '../support/kube/store.js'
 
 const UPSTREAM = path.resolve('../shared/upstream')
-type Schema = {type?: string; properties?: Record<string, Schema>; additionalProperties?: Schema | boolean; items?: Schema; enum?: unknown[]; required?: string[]; anyOf?: Schema[]; 'x-kubernetes-preserve-unknown-fields'?: boolean; 'x-kubernetes-int-or-string'?: boolean}
+type Schema = {
+  type?: string
+  properties?: Record<string, Schema>
+  additionalProperties?: Schema | boolean
+  items?: Schema
+  enum?: unknown[]
+  required?: string[]
+  anyOf?: Schema[]
+  'x-kubernetes-preserve-unknown-fields'?: boolean
+  'x-kubernetes-int-or-string'?: boolean
+}
 const CRDS = JSON.parse(gunzipSync(readFileSync(path.join(UPSTREAM, 'crds.json.gz'))).toString()) as Record<string, {schema: Schema}>
-const FLAGS = JSON.parse(readFileSync(path.join(UPSTREAM, 'thanos-flags.json'), 'utf8')) as {version: string; commands: Record<string, string[]>; deprecated: Record<string, string[]>}
+const FLAGS = JSON.parse(readFileSync(path.join(UPSTREAM, 'thanos-flags.json'), 'utf8')) as {
+  version: string
+  commands: Record<string, string[]>
+  deprecated: Record<string, string[]>
+}
 
-type Obj = {apiVersion: string; kind: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}; spec?: Loose; data?: Record<string, string>}
+type Obj = {
+  apiVersion: string
+  kind: string
+  metadata: {name: string; namespace?: string; labels?: Record<string, string>}
+  spec?: Loose
+  data?: Record<string, string>
+}
 
-const objectsOf = (f: RenderedFile): Obj[] => parseAllDocuments(f.content).map((d) => d.toJS() as Obj).filter((o) => o && typeof o === 'object' && 'kind' in o)
+const objectsOf = (f: RenderedFile): Obj[] =>
+  parseAllDocuments(f.content)
+    .map((d) => d.toJS() as Obj)
+    .filter((o) => o && typeof o === 'object' && 'kind' in o)
 
 /** Structural OpenAPI v3 check: unknown fields, types, enums, required (int-or-string, preserve-unknown-fields honoured). */
 function schemaProblems(v: unknown, s: Schema, at: string): string[] {
@@ -67,11 +90,18 @@ function schemaProblems(v: unknown, s: Schema, at: string): string[] {
  */
 const SIDECAR = {
   metrics: ['thanos_objstore_bucket_last_successful_upload_time', 'process_start_time_seconds'],
-  source: 'thanos-io/objstore objstore.go (objstore_bucket_last_successful_upload_time, registered by Thanos with the thanos_ prefix); prometheus/client_golang process collector (process_start_time_seconds)',
+  source:
+    'thanos-io/objstore objstore.go (objstore_bucket_last_successful_upload_time, registered by Thanos with the thanos_ prefix); prometheus/client_golang process collector (process_start_time_seconds)',
 }
 const EXPORTS: Record<string, {metrics: string[]; source: string}> = {
   'node-exporter': {
-    metrics: ['node_cpu_seconds_total', 'node_memory_MemAvailable_bytes', 'node_memory_MemTotal_bytes', 'node_filesystem_avail_bytes', 'node_filesystem_size_bytes'],
+    metrics: [
+      'node_cpu_seconds_total',
+      'node_memory_MemAvailable_bytes',
+      'node_memory_MemTotal_bytes',
+      'node_filesystem_avail_bytes',
+      'node_filesystem_size_bytes',
+    ],
     source: 'prometheus/node_exporter collector/cpu_linux.go, collector/meminfo.go (node_memory_<field>_bytes), collector/filesystem_common.go',
   },
   'kube-state-metrics': {metrics: ['kube_pod_container_status_restarts_total'], source: 'kubernetes/kube-state-metrics internal/store/pod.go'},
@@ -81,13 +111,22 @@ const EXPORTS: Record<string, {metrics: string[]; source: string}> = {
   'kube-prometheus-stack-thanos-discovery': SIDECAR,
   // the remote-scrape edges' own Prometheuses' sidecars
   'prometheus-edges-thanos-discovery': SIDECAR,
-  'thanos-query': {metrics: ['thanos_store_nodes_grpc_connections', 'process_start_time_seconds'], source: 'thanos-io/thanos pkg/query/endpointset.go (newEndpointSetNodeCollector)'},
-  'thanos-compactor': {metrics: ['thanos_compact_halted', 'process_start_time_seconds'], source: 'thanos-io/thanos cmd/thanos/compact.go (compactMetrics.halted)'},
+  'thanos-query': {
+    metrics: ['thanos_store_nodes_grpc_connections', 'process_start_time_seconds'],
+    source: 'thanos-io/thanos pkg/query/endpointset.go (newEndpointSetNodeCollector)',
+  },
+  'thanos-compactor': {
+    metrics: ['thanos_compact_halted', 'process_start_time_seconds'],
+    source: 'thanos-io/thanos cmd/thanos/compact.go (compactMetrics.halted)',
+  },
   'thanos-store': {metrics: ['process_start_time_seconds'], source: 'prometheus/client_golang process collector'},
   'thanos-receive': {metrics: ['process_start_time_seconds'], source: 'prometheus/client_golang process collector'},
   // a PodMonitor's job is <namespace>/<name> (prometheus-operator default without jobLabel)
   // (a remote-scrape edge's ScrapeConfig edge-<edge>-fluent-bit uses the same job name, through its API server)
-  'logging/fluent-bit': {metrics: ['fluentbit_output_errors_total', 'fluentbit_output_retries_failed_total', 'fluentbit_output_dropped_records_total'], source: 'fluent/fluent-bit src/flb_output.c (cmt_counter_create "fluentbit" "output" "errors_total" / "retries_failed_total" / "dropped_records_total")'},
+  'logging/fluent-bit': {
+    metrics: ['fluentbit_output_errors_total', 'fluentbit_output_retries_failed_total', 'fluentbit_output_dropped_records_total'],
+    source: 'fluent/fluent-bit src/flb_output.c (cmt_counter_create "fluentbit" "output" "errors_total" / "retries_failed_total" / "dropped_records_total")',
+  },
 }
 
 /** The jobs the rendered repository makes some Prometheus (central, edge or agent) scrape. */
@@ -95,7 +134,13 @@ function renderedJobs(files: RenderedFile[]): Set<string> {
   const jobs = new Set<string>()
   for (const f of files.filter((x) => x.path.endsWith('.yaml'))) {
     if (f.path.endsWith('/values.yaml') && f.path.includes('/kube-prometheus-stack/')) {
-      const v = parseAllDocuments(f.content)[0]!.toJS() as {prometheus?: {enabled?: boolean; thanosService?: {enabled?: boolean}; thanosServiceMonitor?: {enabled?: boolean}}; nodeExporter?: {enabled?: boolean}; kubeStateMetrics?: {enabled?: boolean}; 'prometheus-node-exporter'?: {prometheus?: {monitor?: {enabled?: boolean}}}; 'kube-state-metrics'?: {prometheus?: {monitor?: {enabled?: boolean}}}}
+      const v = parseAllDocuments(f.content)[0]!.toJS() as {
+        prometheus?: {enabled?: boolean; thanosService?: {enabled?: boolean}; thanosServiceMonitor?: {enabled?: boolean}}
+        nodeExporter?: {enabled?: boolean}
+        kubeStateMetrics?: {enabled?: boolean}
+        'prometheus-node-exporter'?: {prometheus?: {monitor?: {enabled?: boolean}}}
+        'kube-state-metrics'?: {prometheus?: {monitor?: {enabled?: boolean}}}
+      }
       const central = f.path.includes('-central/')
       // on central the chart's own Prometheus scrapes the exporters; on an edge only when its monitor is on (agent edges)
       if (v.nodeExporter?.enabled !== false && (central || v['prometheus-node-exporter']?.prometheus?.monitor?.enabled)) jobs.add('node-exporter')
@@ -141,17 +186,33 @@ function selectors(expr: string): Selector[] {
 }
 
 const jobMatches = (j: string, m: {op: string; value: string}) =>
-  m.op === '=' ? j === m.value : m.op === '!=' ? j !== m.value : m.op === '=~' ? new RegExp(`^(?:${m.value})$`).test(j) : !new RegExp(`^(?:${m.value})$`).test(j)
+  m.op === '='
+    ? j === m.value
+    : m.op === '!='
+      ? j !== m.value
+      : m.op === '=~'
+        ? new RegExp(`^(?:${m.value})$`).test(j)
+        : !new RegExp(`^(?:${m.value})$`).test(j)
 
-for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-cluster fleet mixing agent and remote-scrape edges', fleetAnswers(25)]] as const) {
+for (const [label, answers] of [
+  ['the 4-cluster example', undefined],
+  ['a 25-cluster fleet mixing agent and remote-scrape edges', fleetAnswers(25)],
+] as const) {
   describe(`metrics against upstream: ${label}`, () => {
     const p = platformOf(answers)
     const files = renderFiles(p)
-    const all = files.filter((f) => f.path.endsWith('.yaml') && !f.path.endsWith('kustomization.yaml') && !f.path.endsWith('/values.yaml')).flatMap((f) => objectsOf(f).map((o) => ({f: f.path, o})))
+    const all = files
+      .filter((f) => f.path.endsWith('.yaml') && !f.path.endsWith('kustomization.yaml') && !f.path.endsWith('/values.yaml'))
+      .flatMap((f) => objectsOf(f).map((o) => ({f: f.path, o})))
     const scrape = p.clusters.filter((c) => c.role === 'edge' && (c.metrics ?? 'remote-scrape') === 'remote-scrape')
 
     it('Prometheus, ScrapeConfig, PrometheusAgent and ServiceMonitor objects use only fields of their v0.86.0 CRDs', () => {
-      const kinds = ['monitoring.coreos.com/v1/Prometheus', 'monitoring.coreos.com/v1alpha1/ScrapeConfig', 'monitoring.coreos.com/v1alpha1/PrometheusAgent', 'monitoring.coreos.com/v1/ServiceMonitor']
+      const kinds = [
+        'monitoring.coreos.com/v1/Prometheus',
+        'monitoring.coreos.com/v1alpha1/ScrapeConfig',
+        'monitoring.coreos.com/v1alpha1/PrometheusAgent',
+        'monitoring.coreos.com/v1/ServiceMonitor',
+      ]
       const seen = new Set<string>()
       for (const {f, o} of all) {
         const key = `${o.apiVersion}/${o.kind}`
@@ -165,7 +226,10 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
 
     it('the negative case: the validator names an unknown field and a bad enum', () => {
       const spec = CRDS['monitoring.coreos.com/v1alpha1/ScrapeConfig']!.schema.properties!.spec!
-      expect(schemaProblems({jobName: 'x', scheme: 'https', clusterLabel: 'x'}, spec, 'spec')).toEqual(['spec.scheme: "https" not in ["HTTP","HTTPS"]', 'spec.clusterLabel: not a field of the CRD'])
+      expect(schemaProblems({jobName: 'x', scheme: 'https', clusterLabel: 'x'}, spec, 'spec')).toEqual([
+        'spec.scheme: "https" not in ["HTTP","HTTPS"]',
+        'spec.clusterLabel: not a field of the CRD',
+      ])
     })
 
     it('each remote-scrape edge is scraped by its own Prometheus with external label cluster=<edge>; nothing else scrapes its API server', () => {
@@ -176,8 +240,15 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
         // kubelet, cadvisor, node-exporter, kube-state-metrics (scrape-jobs) and Fluent Bit (scrape-jobs-fluent-bit)
         expect(mine.length, e.name).toBe(5)
         // the Prometheus that selects them (label selector on the ScrapeConfig's labels)
-        const readers = proms.filter((pr) => mine.every((s) => Object.entries(pr.spec.scrapeConfigSelector?.matchLabels ?? {}).every(([k, v]) => s.metadata.labels?.[k] === v)) && pr.spec.scrapeConfigSelector)
-        expect(readers.map((r) => r.spec.externalLabels), e.name).toEqual([{cluster: e.name}])
+        const readers = proms.filter(
+          (pr) =>
+            mine.every((s) => Object.entries(pr.spec.scrapeConfigSelector?.matchLabels ?? {}).every(([k, v]) => s.metadata.labels?.[k] === v)) &&
+            pr.spec.scrapeConfigSelector,
+        )
+        expect(
+          readers.map((r) => r.spec.externalLabels),
+          e.name,
+        ).toEqual([{cluster: e.name}])
         expect(readers[0]!.spec.thanos.objectStorageConfig.name).toBe('thanos-objstore')
       }
       // the central chart Prometheus reads no ScrapeConfig of ours: its selector wants release=kube-prometheus-stack
@@ -205,7 +276,11 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
         expect(e.strict).toBeUndefined()
       }
       // one SRV name per headless Service with a grpc port that the repository renders (or the chart, for the sidecars)
-      const services = new Set(all.filter(({o}) => o.kind === 'Service' && o.spec.clusterIP === 'None' && o.spec.ports.some((x: {name: string}) => x.name === 'grpc')).map(({o}) => o.metadata.name))
+      const services = new Set(
+        all
+          .filter(({o}) => o.kind === 'Service' && o.spec.clusterIP === 'None' && o.spec.ports.some((x: {name: string}) => x.name === 'grpc'))
+          .map(({o}) => o.metadata.name),
+      )
       services.add('kube-prometheus-stack-thanos-discovery') // prometheus.thanosService (chart)
       services.add('thanos-ruler-operated') // the operator's Service for the ThanosRuler
       for (const e of sd.endpoints) expect(services, String(e.address)).toContain(/_tcp\.([a-z0-9-]+)\./.exec(String(e.address))![1])
@@ -215,14 +290,22 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 25-clu
     it('every alert rule reads only metrics some rendered scrape produces (and job matchers name such a job)', () => {
       const jobs = renderedJobs(files)
       for (const j of jobs) expect(EXPORTS, `rendered job ${j} is not in the metrics table`).toHaveProperty([j])
-      const rules = all.filter(({o}) => o.kind === 'PrometheusRule').flatMap(({f, o}) => (o.spec.groups as {rules: {alert?: string; expr: string}[]}[]).flatMap((g) => g.rules.filter((r) => r.alert).map((r) => ({f, ...r}))))
+      const rules = all
+        .filter(({o}) => o.kind === 'PrometheusRule')
+        .flatMap(({f, o}) =>
+          (o.spec.groups as {rules: {alert?: string; expr: string}[]}[]).flatMap((g) => g.rules.filter((r) => r.alert).map((r) => ({f, ...r}))),
+        )
       expect(rules.length).toBeGreaterThan(5)
       const checked = new Set<string>()
       for (const r of rules) {
         for (const s of selectors(r.expr)) {
           const producers = [...jobs].filter((j) => s.metric === 'up' || EXPORTS[j]!.metrics.includes(s.metric))
           expect(producers, `${r.f} ${r.alert}: no rendered scrape produces ${s.metric}`).not.toEqual([])
-          if (s.job) expect(producers.filter((j) => jobMatches(j, s.job!)), `${r.alert}: ${s.metric}{job${s.job.op}"${s.job.value}"} matches no job that exports it`).not.toEqual([])
+          if (s.job)
+            expect(
+              producers.filter((j) => jobMatches(j, s.job!)),
+              `${r.alert}: ${s.metric}{job${s.job.op}"${s.job.value}"} matches no job that exports it`,
+            ).not.toEqual([])
           checked.add(s.metric)
         }
       }

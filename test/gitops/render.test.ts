@@ -8,14 +8,21 @@ import {APPS, WAVES, renderFiles, type RenderedFile} from '../../src/lib/gitops/
 import {fleetAnswers, platformOf} from './support.js'
 import type {Loose} from '../support/kube/store.js'
 
-type Obj = {apiVersion?: string; kind?: string; metadata?: {name?: string; namespace?: string; annotations?: Record<string, string>}; spec?: Record<string, unknown>; [k: string]: unknown}
+type Obj = {
+  apiVersion?: string
+  kind?: string
+  metadata?: {name?: string; namespace?: string; annotations?: Record<string, string>}
+  spec?: Record<string, unknown>
+  [k: string]: unknown
+}
 
 /** The kubernetes-models class for an object, or undefined when no maintained schema package covers it. */
 async function modelFor(o: Obj): Promise<(new (d: unknown) => {validate(): void}) | undefined> {
   const [group, version] = o.apiVersion!.includes('/') ? o.apiVersion!.split('/') : ['', o.apiVersion!]
   let mod: string | undefined
   if (group === '') mod = `kubernetes-models/v1/${o.kind}`
-  else if (['apps', 'batch', 'networking.k8s.io', 'rbac.authorization.k8s.io', 'policy'].includes(group!)) mod = `kubernetes-models/${group}/${version}/${o.kind}`
+  else if (['apps', 'batch', 'networking.k8s.io', 'rbac.authorization.k8s.io', 'policy'].includes(group!))
+    mod = `kubernetes-models/${group}/${version}/${o.kind}`
   else if (group === 'argoproj.io') mod = `@kubernetes-models/argo-cd/argoproj.io/${version}/${o.kind}`
   else if (group === 'monitoring.coreos.com') mod = `@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}/${o.kind}`
   if (!mod) return undefined
@@ -24,10 +31,12 @@ async function modelFor(o: Obj): Promise<(new (d: unknown) => {validate(): void}
 }
 
 function objectsOf(f: RenderedFile): Obj[] {
-  return parseAllDocuments(f.content).map((d) => {
-    if (d.errors.length > 0) throw new Error(`${f.path}: ${d.errors[0]!.message}`)
-    return d.toJS() as Obj
-  }).filter((o) => o !== null)
+  return parseAllDocuments(f.content)
+    .map((d) => {
+      if (d.errors.length > 0) throw new Error(`${f.path}: ${d.errors[0]!.message}`)
+      return d.toJS() as Obj
+    })
+    .filter((o) => o !== null)
 }
 
 const isManifest = (p: string) => p.endsWith('.yaml') && !p.endsWith('/kustomization.yaml') && !p.endsWith('/values.yaml')
@@ -38,7 +47,10 @@ beforeAll(() => {
 })
 afterAll(() => rmSync(tmp, {recursive: true, force: true}))
 
-for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-cluster fleet', fleetAnswers(30)]] as const) {
+for (const [label, answers] of [
+  ['the 4-cluster example', undefined],
+  ['a 30-cluster fleet', fleetAnswers(30)],
+] as const) {
   describe(`rendered repository: ${label}`, () => {
     const p = platformOf(answers)
     const files = renderFiles(p)
@@ -88,13 +100,23 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       expect(general.version).toBe(p.versions.opensearch)
       // the snapshot repository, the ISM policy and the snapshot policy are resources the operator reconciles
       const general2 = general as unknown as {snapshotRepositories: {name: string; type: string; settings: Record<string, string>}[]}
-      expect(general2.snapshotRepositories).toEqual([{name: 's3-snapshots', type: 's3', settings: {bucket: p.s3.buckets.snapshots.name, base_path: p.name, client: 'default'}}])
-      const ism = objectsOf({path: 'x', content: byPath.get('deploy/base/opensearch/ism-policy.yaml')!})[0] as Obj & {spec: {policyId: string; states: {name: string; transitions: {stateName: string; conditions: {minIndexAge: string}}[]}[]; ismTemplate: {indexPatterns: string[]; priority: number}}}
+      expect(general2.snapshotRepositories).toEqual([
+        {name: 's3-snapshots', type: 's3', settings: {bucket: p.s3.buckets.snapshots.name, base_path: p.name, client: 'default'}},
+      ])
+      const ism = objectsOf({path: 'x', content: byPath.get('deploy/base/opensearch/ism-policy.yaml')!})[0] as Obj & {
+        spec: {
+          policyId: string
+          states: {name: string; transitions: {stateName: string; conditions: {minIndexAge: string}}[]}[]
+          ismTemplate: {indexPatterns: string[]; priority: number}
+        }
+      }
       expect(ism.kind).toBe('OpenSearchISMPolicy')
       expect(ism.spec.policyId).toBe('fluent-bit-logs')
       expect(ism.spec.states[0]!.transitions[0]).toEqual({stateName: 'delete', conditions: {minIndexAge: '180d'}})
       expect(ism.spec.ismTemplate).toEqual({indexPatterns: ['fluent-bit-*'], priority: 200})
-      const sm = objectsOf({path: 'x', content: byPath.get('deploy/base/opensearch/snapshot-policy.yaml')!})[0] as Obj & {spec: {snapshotConfig: {repository: string; indices: string}; deletion: {deleteCondition: {maxAge: string; minCount: number}}}}
+      const sm = objectsOf({path: 'x', content: byPath.get('deploy/base/opensearch/snapshot-policy.yaml')!})[0] as Obj & {
+        spec: {snapshotConfig: {repository: string; indices: string}; deletion: {deleteCondition: {maxAge: string; minCount: number}}}
+      }
       expect(sm.kind).toBe('OpensearchSnapshotPolicy')
       expect(sm.spec.snapshotConfig).toMatchObject({repository: 's3-snapshots', indices: 'fluent-bit-*'})
       expect(sm.spec.deletion.deleteCondition).toEqual({maxAge: '180d', minCount: 7})
@@ -129,7 +151,18 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       expect(helm.length).toBe(p.clusters.length * 2 + 3 + modes * 2)
       const pins: Record<string, string> = p.versions.charts
       for (const f of helm) {
-        const k = objectsOf(f)[0] as {helmCharts: {name: string; repo: string; version: string; releaseName: string; namespace: string; valuesFile?: string; valuesInline?: Record<string, unknown>; includeCRDs: boolean}[]}
+        const k = objectsOf(f)[0] as {
+          helmCharts: {
+            name: string
+            repo: string
+            version: string
+            releaseName: string
+            namespace: string
+            valuesFile?: string
+            valuesInline?: Record<string, unknown>
+            includeCRDs: boolean
+          }[]
+        }
         for (const h of k.helmCharts) {
           expect(h.repo, f.path).toMatch(/^https:\/\//)
           expect(h.version, f.path).toBe(pins[h.name])
@@ -150,7 +183,22 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       const sets = files.filter((f) => f.path.startsWith('argocd/applications/') && f.path !== 'argocd/applications/in-cluster.yaml')
       expect(sets.map((f) => f.path)).toEqual(APPS.map((a) => `argocd/applications/${a.name}.yaml`).sort())
       for (const f of sets) {
-        const a = objectsOf(f)[0] as {kind: string; spec: {goTemplate: boolean; syncPolicy: {applicationsSync: string}; generators: {clusters: {selector: Record<string, unknown>; values: {path: string}}}[]; template: {metadata: {name: string; annotations: Record<string, string>; finalizers: string[]}; spec: {destination: {server: string}; source: {path: string; repoURL: string; targetRevision: string}; syncPolicy: {automated: {selfHeal: boolean}; syncOptions: string[]}}}}}
+        const a = objectsOf(f)[0] as {
+          kind: string
+          spec: {
+            goTemplate: boolean
+            syncPolicy: {applicationsSync: string}
+            generators: {clusters: {selector: Record<string, unknown>; values: {path: string}}}[]
+            template: {
+              metadata: {name: string; annotations: Record<string, string>; finalizers: string[]}
+              spec: {
+                destination: {server: string}
+                source: {path: string; repoURL: string; targetRevision: string}
+                syncPolicy: {automated: {selfHeal: boolean}; syncOptions: string[]}
+              }
+            }
+          }
+        }
         const def = APPS.find((x) => f.path.endsWith(`/${x.name}.yaml`))!
         expect(a.kind).toBe('ApplicationSet')
         expect(a.spec.goTemplate).toBe(true)
@@ -172,7 +220,19 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
     it('central Prometheus: HA with Thanos sidecar, cluster label, replica label, retention; no edge scraped there', () => {
       const central = p.clusters.find((c) => c.role === 'central')!
       const v = objectsOf({path: 'v', content: byPath.get(`deploy/overlays/${central.name}-central/kube-prometheus-stack/values.yaml`)!})[0] as {
-        prometheus: {thanosService: {enabled: boolean}; thanosServiceMonitor: {enabled: boolean}; prometheusSpec: {replicas: number; externalLabels: {cluster: string}; replicaExternalLabelName: string; retention: string; thanos: {objectStorageConfig: {existingSecret: {name: string}}}; additionalScrapeConfigs?: unknown[]; secrets?: string[]}}
+        prometheus: {
+          thanosService: {enabled: boolean}
+          thanosServiceMonitor: {enabled: boolean}
+          prometheusSpec: {
+            replicas: number
+            externalLabels: {cluster: string}
+            replicaExternalLabelName: string
+            retention: string
+            thanos: {objectStorageConfig: {existingSecret: {name: string}}}
+            additionalScrapeConfigs?: unknown[]
+            secrets?: string[]
+          }
+        }
       }
       const ps = v.prometheus.prometheusSpec
       expect(ps.replicas).toBe(2)
@@ -198,7 +258,10 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       const scrape = p.clusters.filter((c) => c.role === 'edge' && (c.metrics ?? 'remote-scrape') === 'remote-scrape')
       const dir = `deploy/overlays/${central.name}-central/kube-prometheus-stack`
       expect(byPath.get(`${dir}/kustomization.yaml`)).toContain('- edge-prometheus.yaml')
-      const objs = objectsOf({path: 'e', content: byPath.get(`${dir}/edge-prometheus.yaml`)!}) as (Obj & {spec: Record<string, Loose>; metadata: {name: string; labels?: Record<string, string>}})[]
+      const objs = objectsOf({path: 'e', content: byPath.get(`${dir}/edge-prometheus.yaml`)!}) as (Obj & {
+        spec: Record<string, Loose>
+        metadata: {name: string; labels?: Record<string, string>}
+      })[]
       const proms = objs.filter((o) => o.kind === 'Prometheus')
       expect(proms.map((o) => o.metadata.name)).toEqual(scrape.map((c) => `edge-${c.name}`))
       for (const c of scrape) {
@@ -214,7 +277,12 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
         const fb = scs.at(-1)!
         expect(fb.spec.kubernetesSDConfigs[0]).toMatchObject({role: 'Pod', namespaces: {names: ['logging']}})
         expect(fb.spec.relabelings).toContainEqual({sourceLabels: ['__meta_kubernetes_pod_container_port_name'], regex: 'metrics', action: 'keep'})
-        expect(fb.spec.relabelings).toContainEqual({sourceLabels: ['__meta_kubernetes_pod_name', '__meta_kubernetes_pod_container_port_number'], regex: '(.+);(.+)', targetLabel: '__metrics_path__', replacement: '/api/v1/namespaces/logging/pods/${1}:${2}/proxy/api/v2/metrics/prometheus'})
+        expect(fb.spec.relabelings).toContainEqual({
+          sourceLabels: ['__meta_kubernetes_pod_name', '__meta_kubernetes_pod_container_port_number'],
+          regex: '(.+);(.+)',
+          targetLabel: '__metrics_path__',
+          replacement: '/api/v1/namespaces/logging/pods/${1}:${2}/proxy/api/v2/metrics/prometheus',
+        })
         const api = new URL(c.apiServer)
         for (const sc of scs) {
           expect(sc.spec.kubernetesSDConfigs[0].apiServer).toBe(c.apiServer)
@@ -245,7 +313,9 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       const agent = byPath.get('deploy/overlays/edge-agent/kube-prometheus-stack/prometheus-agent.yaml')
       expect(Boolean(agent)).toBe(p.clusters.some((c) => c.metrics === 'agent'))
       expect(byPath.get('deploy/overlays/edge-remote-scrape/kube-prometheus-stack/prometheus-agent.yaml')).toBeUndefined()
-      const o = objectsOf({path: 'a', content: agent!})[0] as {spec: {remoteWrite: {url: string; tlsConfig: {ca: {secret: {name: string; key: string}}}}[]; externalLabels?: unknown}}
+      const o = objectsOf({path: 'a', content: agent!})[0] as {
+        spec: {remoteWrite: {url: string; tlsConfig: {ca: {secret: {name: string; key: string}}}}[]; externalLabels?: unknown}
+      }
       expect(o.spec.remoteWrite[0]!.url).toBe(`https://thanos-receive.k8s-cluster-01.${p.domain}/api/v1/receive`)
       // the receive ingress serves a certificate from the platform CA (Secret written by secrets apply)
       expect(o.spec.remoteWrite[0]!.tlsConfig.ca.secret).toEqual({name: 'obsctl-platform-ca', key: 'ca.crt'})
@@ -255,9 +325,19 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
 
     it('every dashboard parses, has a cluster variable, and every panel has a query', () => {
       const dashboards = files.filter((f) => f.path.startsWith('dashboards/') && f.path.endsWith('.json'))
-      expect(dashboards.map((f) => path.basename(f.path)).sort()).toEqual(['cluster-metrics.json', 'multi-cluster-summary.json', 'opensearch-logs.json', 'thanos-overview.json'])
+      expect(dashboards.map((f) => path.basename(f.path)).sort()).toEqual([
+        'cluster-metrics.json',
+        'multi-cluster-summary.json',
+        'opensearch-logs.json',
+        'thanos-overview.json',
+      ])
       for (const f of dashboards) {
-        const d = JSON.parse(f.content) as {uid: string; title: string; templating: {list: {name: string; query: {query: string}}[]}; panels: {title: string; targets: {expr?: string; query?: string}[]}[]}
+        const d = JSON.parse(f.content) as {
+          uid: string
+          title: string
+          templating: {list: {name: string; query: {query: string}}[]}
+          panels: {title: string; targets: {expr?: string; query?: string}[]}[]
+        }
         expect(d.uid && d.title).toBeTruthy()
         expect(d.templating.list.find((v) => v.name === 'cluster')?.query.query).toContain('cluster')
         expect(d.panels.length).toBeGreaterThan(3)
@@ -280,10 +360,14 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       expect(fbSet).toContain('value: "fluent-bit-{{ index .metadata.labels "obsctl.dev/cluster" }}"')
       expect(fbSet).toContain('value: ["cluster {{ index .metadata.labels "obsctl.dev/cluster" }}"]')
       // the operator's image (its config watcher runs fluent-bit with the configuration the operator generates)
-      const fb = objectsOf({path: 'x', content: byPath.get('deploy/base/fluent-bit/fluent-bit.yaml')!})[0] as Obj & {spec: {image: string; volumes: {name: string; hostPath: {path: string}}[]; volumesMounts: {name: string; mountPath: string}[]}}
+      const fb = objectsOf({path: 'x', content: byPath.get('deploy/base/fluent-bit/fluent-bit.yaml')!})[0] as Obj & {
+        spec: {image: string; volumes: {name: string; hostPath: {path: string}}[]; volumesMounts: {name: string; mountPath: string}[]}
+      }
       expect(fb.spec.image).toBe(`ghcr.io/fluent/fluent-operator/fluent-bit:${p.versions.fluentBit}`)
       // filesystem buffering: service.storage.path on a hostPath volume, the input on filesystem storage, retries and a size cap on the output
-      const config = objectsOf({path: 'x', content: byPath.get('deploy/base/fluent-bit/cluster-fluentbit-config.yaml')!})[0] as Obj & {spec: {service: {storage: {path: string; maxChunksUp: number; backlogMemLimit: string}}}}
+      const config = objectsOf({path: 'x', content: byPath.get('deploy/base/fluent-bit/cluster-fluentbit-config.yaml')!})[0] as Obj & {
+        spec: {service: {storage: {path: string; maxChunksUp: number; backlogMemLimit: string}}}
+      }
       const mount = fb.spec.volumesMounts.find((m) => config.spec.service.storage.path.startsWith(m.mountPath))!
       expect(fb.spec.volumes.find((v) => v.name === mount.name)!.hostPath.path).toBe('/var/lib/fluent-bit/storage')
       expect(byPath.get('deploy/base/fluent-bit/cluster-input.yaml')).toContain('storageType: filesystem')
@@ -291,11 +375,16 @@ for (const [label, answers] of [['the 4-cluster example', undefined], ['a 30-clu
       expect(config.spec.service.storage.maxChunksUp).toBe(want.chunks)
       const units = [`${central.name}-central`, ...new Set(p.clusters.filter((c) => c.role === 'edge').map((c) => `edge-${c.metrics ?? 'remote-scrape'}`))]
       for (const unit of units) {
-        const o = objectsOf({path: 'x', content: byPath.get(`deploy/overlays/${unit}/fluent-bit/cluster-output.yaml`)!})[0] as Obj & {spec: {retry_limit: string; alias: string; opensearch: {totalLimitSize: string}}}
+        const o = objectsOf({path: 'x', content: byPath.get(`deploy/overlays/${unit}/fluent-bit/cluster-output.yaml`)!})[0] as Obj & {
+          spec: {retry_limit: string; alias: string; opensearch: {totalLimitSize: string}}
+        }
         expect([o.spec.retry_limit, o.spec.opensearch.totalLimitSize, o.spec.alias]).toEqual([want.retry, want.size, 'opensearch'])
         // the PodMonitor (where a Prometheus or Agent runs) uses the port the operator names "metrics", not the deprecated targetPort
         const pm = byPath.get(`deploy/overlays/${unit}/fluent-bit/pod-monitor.yaml`)
-        if (pm) expect((objectsOf({path: 'x', content: pm})[0] as Obj & {spec: {podMetricsEndpoints: Record<string, unknown>[]}}).spec.podMetricsEndpoints).toEqual([{port: 'metrics', path: '/api/v2/metrics/prometheus', interval: '30s'}])
+        if (pm)
+          expect((objectsOf({path: 'x', content: pm})[0] as Obj & {spec: {podMetricsEndpoints: Record<string, unknown>[]}}).spec.podMetricsEndpoints).toEqual([
+            {port: 'metrics', path: '/api/v2/metrics/prometheus', interval: '30s'},
+          ])
         else expect(unit).toBe('edge-remote-scrape')
       }
     })

@@ -15,7 +15,11 @@ beforeEach(() => {
 afterEach(() => rmSync(tmp, {recursive: true, force: true}))
 
 const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', args, {cwd, encoding: 'utf8', env: {...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t'}}).trim()
+  execFileSync('git', args, {
+    cwd,
+    encoding: 'utf8',
+    env: {...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t'},
+  }).trim()
 
 async function rejects(p: Promise<unknown>): Promise<{code: string; exitCode: number; message: string; hints: string[]}> {
   try {
@@ -49,7 +53,12 @@ describe('renderRepo into a directory', () => {
     const own = (f: string) => f.startsWith('deploy/overlays/cluster-04-edge/')
     expect(r.removed.length).toBeGreaterThanOrEqual(2)
     expect(r.removed.every(own)).toBe(true)
-    expect(renderFiles(platformOf()).filter((f) => own(f.path)).map((f) => f.path).sort()).toEqual(r.removed.slice().sort())
+    expect(
+      renderFiles(platformOf())
+        .filter((f) => own(f.path))
+        .map((f) => f.path)
+        .sort(),
+    ).toEqual(r.removed.slice().sort())
     expect(r.added).toEqual([])
     expect(r.changed.some(own)).toBe(false)
     expect(readFileSync(path.join(dir, 'NOTES.md'), 'utf8')).toBe('mine\n')
@@ -112,7 +121,13 @@ describe('commit and push against a bare repository', () => {
     expect(again.commit).toBeNull()
 
     // add a cluster: the message names it
-    const more = {...answers, clusters: [...answers.clusters, {name: 'cluster-05', id: '05', role: 'edge' as const, metrics: 'agent' as const, hosts: ['192.168.101.199'], cpu: '4', memory: '16Gi'}]}
+    const more = {
+      ...answers,
+      clusters: [
+        ...answers.clusters,
+        {name: 'cluster-05', id: '05', role: 'edge' as const, metrics: 'agent' as const, hosts: ['192.168.101.199'], cpu: '4', memory: '16Gi'},
+      ],
+    }
     const added = await renderRepo(platformOf(more), {dir, commit: true, push: true})
     expect(added.commit?.message).toMatch(/^obsctl render: add cluster-05 \(\d+ files\), update /)
     expect(git(remote, 'rev-parse', 'main')).toBe(added.commit!.sha)

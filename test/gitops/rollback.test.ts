@@ -21,7 +21,10 @@ afterEach(() => {
 })
 
 async function expectExit2(p: Promise<unknown>, code: string): Promise<ObsctlError> {
-  const e = await p.then(() => undefined, (error: unknown) => error)
+  const e = await p.then(
+    () => undefined,
+    (error: unknown) => error,
+  )
   expect(e).toBeInstanceOf(ObsctlError)
   expect((e as ObsctlError).code).toBe(code)
   expect((e as ObsctlError).exitCode).toBe(2)
@@ -33,7 +36,11 @@ const tree = (w: Workspace, ref = 'main') => w.remoteGit('rev-parse', `${ref}^{t
 /** a commit someone else pushes to the remote (a clone of their own) */
 function foreignCommit(w: Workspace, file: string, subject: string): string {
   const clone = mkdtempSync(path.join(tmpdir(), 'obsctl-foreign-'))
-  const g = (...a: string[]) => execFileSync('git', ['-C', clone, ...a], {encoding: 'utf8', env: {...process.env, GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'ada@example.test', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'ada@example.test'}})
+  const g = (...a: string[]) =>
+    execFileSync('git', ['-C', clone, ...a], {
+      encoding: 'utf8',
+      env: {...process.env, GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'ada@example.test', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'ada@example.test'},
+    })
   execFileSync('git', ['clone', '-q', '-b', 'main', w.remote, clone])
   writeFileSync(path.join(clone, file), 'by hand\n')
   g('add', file)

@@ -8,8 +8,16 @@ import {startKubeServer, startKubeServers, stopKubeServers, writeFleetKubeconfig
 import {call, tempDir, until, widgetCrd} from './fixtures.js'
 import type {Loose} from '../support/kube/store.js'
 
-const DEPLOY = {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'web', namespace: 'demo'},
-  spec: {replicas: 2, selector: {matchLabels: {app: 'web'}}, template: {metadata: {labels: {app: 'web'}}, spec: {containers: [{name: 'web', image: 'nginx:1.27'}]}}}}
+const DEPLOY = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: {name: 'web', namespace: 'demo'},
+  spec: {
+    replicas: 2,
+    selector: {matchLabels: {app: 'web'}},
+    template: {metadata: {labels: {app: 'web'}}, spec: {containers: [{name: 'web', image: 'nginx:1.27'}]}},
+  },
+}
 
 describe('kube test server behaviours', () => {
   let kube: KubeServer
@@ -34,8 +42,13 @@ describe('kube test server behaviours', () => {
     expect(Number(first.json.metadata.resourceVersion)).toBeGreaterThan(Number(stale))
     const second = await call(kube, 'PUT', '/api/v1/namespaces/demo/configmaps/occ', {...created.json, data: {a: '3'}})
     expect(second.status).toBe(409)
-    expect(second.json).toMatchObject({kind: 'Status', status: 'Failure', reason: 'Conflict', code: 409,
-      message: 'Operation cannot be fulfilled on configmaps "occ": the object has been modified; please apply your changes to the latest version and try again'})
+    expect(second.json).toMatchObject({
+      kind: 'Status',
+      status: 'Failure',
+      reason: 'Conflict',
+      code: 409,
+      message: 'Operation cannot be fulfilled on configmaps "occ": the object has been modified; please apply your changes to the latest version and try again',
+    })
   })
 
   it('server-side apply: a second manager conflicts (409 with managers and fields), force takes ownership', async () => {
@@ -49,9 +62,21 @@ describe('kube test server behaviours', () => {
     expect(b.json.message).toBe('Apply failed with 1 conflict: conflict with "team-a" using apps/v1: .spec.replicas')
     expect(b.json.details.causes).toEqual([{type: 'FieldManagerConflict', message: 'conflict with "team-a" using apps/v1', field: '.spec.replicas'}])
     // same value: shared ownership, no conflict
-    const same = await call(kube, 'PATCH', `${path}?fieldManager=team-c`, {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'web'}, spec: {replicas: 2}}, ssa)
+    const same = await call(
+      kube,
+      'PATCH',
+      `${path}?fieldManager=team-c`,
+      {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'web'}, spec: {replicas: 2}},
+      ssa,
+    )
     expect(same.status).toBe(200)
-    const forced = await call(kube, 'PATCH', `${path}?fieldManager=team-b&force=true`, {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'web'}, spec: {replicas: 5}}, ssa)
+    const forced = await call(
+      kube,
+      'PATCH',
+      `${path}?fieldManager=team-b&force=true`,
+      {apiVersion: 'apps/v1', kind: 'Deployment', metadata: {name: 'web'}, spec: {replicas: 5}},
+      ssa,
+    )
     expect(forced.status).toBe(200)
     expect(forced.json.spec.replicas).toBe(5)
     expect(forced.json.metadata.generation).toBe(2)
@@ -60,7 +85,13 @@ describe('kube test server behaviours', () => {
     expect(owners['team-a']['f:spec']['f:replicas']).toBeUndefined()
     expect(owners['team-c']).toBeUndefined() // lost its only field to the forced apply
     // team-a re-applies without a label it applied before: the label goes away
-    const withLabel = await call(kube, 'PATCH', `${path}?fieldManager=team-a`, {...DEPLOY, metadata: {...DEPLOY.metadata, labels: {tier: 'front'}}, spec: {...DEPLOY.spec, replicas: undefined}}, ssa)
+    const withLabel = await call(
+      kube,
+      'PATCH',
+      `${path}?fieldManager=team-a`,
+      {...DEPLOY, metadata: {...DEPLOY.metadata, labels: {tier: 'front'}}, spec: {...DEPLOY.spec, replicas: undefined}},
+      ssa,
+    )
     expect(withLabel.json.metadata.labels).toEqual({tier: 'front'})
     const without = await call(kube, 'PATCH', `${path}?fieldManager=team-a`, {...DEPLOY, spec: {...DEPLOY.spec, replicas: undefined}}, ssa)
     expect(without.json.metadata.labels).toBeUndefined()
@@ -96,18 +127,40 @@ describe('kube test server behaviours', () => {
     expect(disc.json.resources[0]).toMatchObject({name: 'widgets', kind: 'Widget', namespaced: true, shortNames: ['wd']})
     const groups = await call(kube, 'GET', '/apis')
     expect(groups.json.groups.map((g: Loose) => g.name)).toContain('example.com')
-    const wrongType = await call(kube, 'POST', '/apis/example.com/v1/namespaces/demo/widgets', {apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w'}, spec: {size: 'big'}})
+    const wrongType = await call(kube, 'POST', '/apis/example.com/v1/namespaces/demo/widgets', {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: {name: 'w'},
+      spec: {size: 'big'},
+    })
     expect(wrongType.status).toBe(422)
-    expect(wrongType.json).toMatchObject({reason: 'Invalid', message: 'Widget.example.com "w" is invalid: spec.size: Invalid value: "string": spec.size in body must be of type integer: "string"',
-      details: {name: 'w', group: 'example.com', kind: 'Widget', causes: [{reason: 'FieldValueInvalid', field: 'spec.size'}]}})
-    const missing = await call(kube, 'POST', '/apis/example.com/v1/namespaces/demo/widgets', {apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w'}, spec: {color: 'red'}})
+    expect(wrongType.json).toMatchObject({
+      reason: 'Invalid',
+      message: 'Widget.example.com "w" is invalid: spec.size: Invalid value: "string": spec.size in body must be of type integer: "string"',
+      details: {name: 'w', group: 'example.com', kind: 'Widget', causes: [{reason: 'FieldValueInvalid', field: 'spec.size'}]},
+    })
+    const missing = await call(kube, 'POST', '/apis/example.com/v1/namespaces/demo/widgets', {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: {name: 'w'},
+      spec: {color: 'red'},
+    })
     expect(missing.json).toMatchObject({code: 422, details: {causes: [{reason: 'FieldValueRequired', field: 'spec.size', message: 'Required value'}]}})
-    const ok = await call(kube, 'POST', '/apis/example.com/v1/namespaces/demo/widgets', {apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w'},
-      spec: {size: 1, bogus: true, extra: {free: {form: 1}}}})
+    const ok = await call(kube, 'POST', '/apis/example.com/v1/namespaces/demo/widgets', {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: {name: 'w'},
+      spec: {size: 1, bogus: true, extra: {free: {form: 1}}},
+    })
     expect(ok.status).toBe(201)
     expect(ok.json.spec).toEqual({size: 1, extra: {free: {form: 1}}})
     expect(String(ok.headers.warning)).toContain('unknown field \\"spec.bogus\\"')
-    const strict = await call(kube, 'POST', '/apis/example.com/v1/namespaces/demo/widgets?fieldValidation=Strict', {apiVersion: 'example.com/v1', kind: 'Widget', metadata: {name: 'w2'}, spec: {size: 1, bogus: true}})
+    const strict = await call(kube, 'POST', '/apis/example.com/v1/namespaces/demo/widgets?fieldValidation=Strict', {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: {name: 'w2'},
+      spec: {size: 1, bogus: true},
+    })
     expect(strict.status).toBe(400)
     // update validates too
     const upd = await call(kube, 'PUT', '/apis/example.com/v1/namespaces/demo/widgets/w', {...ok.json, spec: {size: 'x'}})
@@ -120,23 +173,46 @@ describe('kube test server behaviours', () => {
 
   it('token controller fills kubernetes.io/service-account-token Secrets; the token authenticates and RBAC applies', async () => {
     kube.seed({apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: 'argocd-manager', namespace: 'kube-system'}})
-    const s = await call(kube, 'POST', '/api/v1/namespaces/kube-system/secrets', {metadata: {name: 'argocd-manager-long-lived-token',
-      annotations: {'kubernetes.io/service-account.name': 'argocd-manager'}}, type: 'kubernetes.io/service-account-token'})
+    const s = await call(kube, 'POST', '/api/v1/namespaces/kube-system/secrets', {
+      metadata: {name: 'argocd-manager-long-lived-token', annotations: {'kubernetes.io/service-account.name': 'argocd-manager'}},
+      type: 'kubernetes.io/service-account-token',
+    })
     expect(s.status).toBe(201)
     expect(s.json.data).toBeUndefined()
-    const filled = await until(() => kube.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')?.data?.token && kube.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token'))
+    const filled = await until(
+      () =>
+        kube.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')?.data?.token &&
+        kube.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token'),
+    )
     const dec = (k: string) => Buffer.from(filled.data[k], 'base64').toString('utf8')
     expect(dec('namespace')).toBe('kube-system')
     expect(dec('ca.crt')).toBe(kube.caPem)
-    expect(filled.metadata.annotations['kubernetes.io/service-account.uid']).toBe(kube.getObject('serviceaccounts', 'kube-system', 'argocd-manager')?.metadata.uid)
+    expect(filled.metadata.annotations['kubernetes.io/service-account.uid']).toBe(
+      kube.getObject('serviceaccounts', 'kube-system', 'argocd-manager')?.metadata.uid,
+    )
     const token = dec('token')
     const denied = await call(kube, 'GET', '/api/v1/namespaces', undefined, {token})
     expect(denied.status).toBe(403)
-    expect(denied.json.message).toBe('namespaces is forbidden: User "system:serviceaccount:kube-system:argocd-manager" cannot list resource "namespaces" in API group "" at the cluster scope')
+    expect(denied.json.message).toBe(
+      'namespaces is forbidden: User "system:serviceaccount:kube-system:argocd-manager" cannot list resource "namespaces" in API group "" at the cluster scope',
+    )
     kube.seed(
-      {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: {name: 'argocd-manager-role'}, rules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}, {nonResourceURLs: ['*'], verbs: ['*']}]},
-      {apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: {name: 'argocd-manager-role-binding'},
-        roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'argocd-manager-role'}, subjects: [{kind: 'ServiceAccount', name: 'argocd-manager', namespace: 'kube-system'}]},
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: {name: 'argocd-manager-role'},
+        rules: [
+          {apiGroups: ['*'], resources: ['*'], verbs: ['*']},
+          {nonResourceURLs: ['*'], verbs: ['*']},
+        ],
+      },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: {name: 'argocd-manager-role-binding'},
+        roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'argocd-manager-role'},
+        subjects: [{kind: 'ServiceAccount', name: 'argocd-manager', namespace: 'kube-system'}],
+      },
     )
     expect((await call(kube, 'GET', '/api/v1/namespaces', undefined, {token})).status).toBe(200)
     await call(kube, 'DELETE', '/api/v1/namespaces/kube-system/secrets/argocd-manager-long-lived-token')
@@ -145,11 +221,19 @@ describe('kube test server behaviours', () => {
 
   it('TokenRequest (serviceaccounts/<name>/token) returns a token for that ServiceAccount', async () => {
     kube.seed({apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name: 'scraper', namespace: 'demo'}})
-    const r = await call(kube, 'POST', '/api/v1/namespaces/demo/serviceaccounts/scraper/token', {apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {audiences: ['obsctl'], expirationSeconds: 600}})
+    const r = await call(kube, 'POST', '/api/v1/namespaces/demo/serviceaccounts/scraper/token', {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: {audiences: ['obsctl'], expirationSeconds: 600},
+    })
     expect(r.status).toBe(201)
     expect(r.json).toMatchObject({kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', spec: {audiences: ['obsctl'], expirationSeconds: 600}})
     const claims = JSON.parse(Buffer.from(r.json.status.token.split('.')[1], 'base64url').toString())
-    expect(claims).toMatchObject({sub: 'system:serviceaccount:demo:scraper', aud: ['obsctl'], 'kubernetes.io': {namespace: 'demo', serviceaccount: {name: 'scraper'}}})
+    expect(claims).toMatchObject({
+      sub: 'system:serviceaccount:demo:scraper',
+      aud: ['obsctl'],
+      'kubernetes.io': {namespace: 'demo', serviceaccount: {name: 'scraper'}},
+    })
     expect(Date.parse(r.json.status.expirationTimestamp) - Date.now()).toBeGreaterThan(500_000)
     // authenticated (403, not 401) until RBAC grants something
     expect((await call(kube, 'GET', '/api/v1/nodes', undefined, {token: r.json.status.token})).status).toBe(403)
@@ -182,8 +266,10 @@ describe('kube test server behaviours', () => {
     kube.seed({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'after', namespace: 'demo', labels: {w: '1'}}, data: {k: 'v'}})
     kube.seed({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'unlabelled', namespace: 'demo'}})
     const lines: Loose[] = []
-    const req = request(new URL(`/api/v1/namespaces/demo/configmaps?watch=true&labelSelector=w%3D1&resourceVersion=${rv}`, kube.url),
-      {ca: kube.caPem, headers: {Authorization: `Bearer ${kube.credentials().token}`}}, (res) => {
+    const req = request(
+      new URL(`/api/v1/namespaces/demo/configmaps?watch=true&labelSelector=w%3D1&resourceVersion=${rv}`, kube.url),
+      {ca: kube.caPem, headers: {Authorization: `Bearer ${kube.credentials().token}`}},
+      (res) => {
         let buf = ''
         res.on('data', (c: Buffer) => {
           buf += c.toString()
@@ -193,7 +279,8 @@ describe('kube test server behaviours', () => {
             buf = buf.slice(i + 1)
           }
         })
-      })
+      },
+    )
     req.end()
     await until(() => lines.length >= 1)
     await call(kube, 'PATCH', '/api/v1/namespaces/demo/configmaps/before', {metadata: {labels: {w: null}}}, {contentType: 'application/merge-patch+json'})
@@ -208,7 +295,13 @@ describe('kube test server behaviours', () => {
     const r = await call(kube, 'POST', '/api/v1/namespaces/ghost/configmaps', {metadata: {name: 'x'}})
     expect(r.status).toBe(404)
     expect(r.json).toMatchObject({kind: 'Status', reason: 'NotFound', message: 'namespaces "ghost" not found', details: {name: 'ghost', kind: 'namespaces'}})
-    const ssa = await call(kube, 'PATCH', '/api/v1/namespaces/ghost/configmaps/x?fieldManager=t', {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'x'}}, {contentType: 'application/apply-patch+yaml'})
+    const ssa = await call(
+      kube,
+      'PATCH',
+      '/api/v1/namespaces/ghost/configmaps/x?fieldManager=t',
+      {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'x'}},
+      {contentType: 'application/apply-patch+yaml'},
+    )
     expect(ssa.status).toBe(404)
   })
 
@@ -246,12 +339,41 @@ describe('kube test server behaviours', () => {
     const node = kube.getObject('nodes', undefined, 'node-1')
     expect(node?.status.conditions.find((c: Loose) => c.type === 'Ready').status).toBe('True')
     kube.seed({apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: {name: 'fb', namespace: 'demo'}, spec: {selector: {matchLabels: {a: 'b'}}, template: {}}})
-    expect(kube.markRolledOut('daemonsets', 'demo', 'fb').status).toMatchObject({desiredNumberScheduled: 1, numberReady: 1, updatedNumberScheduled: 1, numberAvailable: 1, observedGeneration: 1})
+    expect(kube.markRolledOut('daemonsets', 'demo', 'fb').status).toMatchObject({
+      desiredNumberScheduled: 1,
+      numberReady: 1,
+      updatedNumberScheduled: 1,
+      numberAvailable: 1,
+      observedGeneration: 1,
+    })
     kube.seed({apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: {name: 'os', namespace: 'demo'}, spec: {replicas: 3, selector: {}, template: {}}})
     expect(kube.markRolledOut('sts', 'demo', 'os').status).toMatchObject({replicas: 3, readyReplicas: 3, updatedReplicas: 3, availableReplicas: 3})
-    kube.seed({apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: {name: 'applications.argoproj.io'}, spec: {group: 'argoproj.io', scope: 'Namespaced',
-      names: {plural: 'applications', singular: 'application', kind: 'Application', shortNames: ['app', 'apps']},
-      versions: [{name: 'v1alpha1', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', properties: {spec: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}, status: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}}}]}})
+    kube.seed({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: {name: 'applications.argoproj.io'},
+      spec: {
+        group: 'argoproj.io',
+        scope: 'Namespaced',
+        names: {plural: 'applications', singular: 'application', kind: 'Application', shortNames: ['app', 'apps']},
+        versions: [
+          {
+            name: 'v1alpha1',
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: {
+                  spec: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true},
+                  status: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true},
+                },
+              },
+            },
+          },
+        ],
+      },
+    })
     kube.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'argocd'}})
     kube.seed({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: 'root', namespace: 'argocd'}, spec: {project: 'default'}})
     kube.setApplicationStatus('argocd', 'root', {sync: 'Synced', health: 'Healthy'})
@@ -263,7 +385,9 @@ describe('kube test server behaviours', () => {
     kube.seed({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'p', namespace: 'demo'}, data: {a: '1', b: '2'}})
     const m = await call(kube, 'PATCH', '/api/v1/namespaces/demo/configmaps/p', {data: {a: null, c: '3'}}, {contentType: 'application/merge-patch+json'})
     expect(m.json.data).toEqual({b: '2', c: '3'})
-    const j = await call(kube, 'PATCH', '/api/v1/namespaces/demo/configmaps/p', [{op: 'replace', path: '/data/b', value: '9'}], {contentType: 'application/json-patch+json'})
+    const j = await call(kube, 'PATCH', '/api/v1/namespaces/demo/configmaps/p', [{op: 'replace', path: '/data/b', value: '9'}], {
+      contentType: 'application/json-patch+json',
+    })
     expect(j.json.data).toEqual({b: '9', c: '3'})
     const s = await call(kube, 'PATCH', '/api/v1/namespaces/demo/configmaps/p', {data: {d: '4'}}, {contentType: 'application/strategic-merge-patch+json'})
     expect(s.json.data).toEqual({b: '9', c: '3', d: '4'})
@@ -286,7 +410,9 @@ describe('a fleet of test servers', () => {
       // a token of one cluster is not valid on another
       expect((await call(fleet[1], 'GET', '/api/v1/namespaces', undefined, {token: fleet[0].credentials().token})).status).toBe(401)
       // a client must trust the right CA
-      await expect(call({...fleet[1], url: fleet[1].url, caPem: fleet[0].caPem, credentials: (u?: string) => fleet[1].credentials(u)}, 'GET', '/version')).rejects.toThrow(/certificate/)
+      await expect(
+        call({...fleet[1], url: fleet[1].url, caPem: fleet[0].caPem, credentials: (u?: string) => fleet[1].credentials(u)}, 'GET', '/version'),
+      ).rejects.toThrow(/certificate/)
     } finally {
       await stopKubeServers(fleet)
       tmp.cleanup()

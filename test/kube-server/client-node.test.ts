@@ -58,11 +58,19 @@ describe('kube test server with @kubernetes/client-node', () => {
     const events: string[] = []
     const watch = new k8s.Watch(kc)
     const list = await core.listNamespacedConfigMap({namespace: 'demo'})
-    const ctl = await watch.watch('/api/v1/namespaces/demo/configmaps', {resourceVersion: list.metadata?.resourceVersion}, (type, obj) => {
-      events.push(`${type} ${obj.metadata.name} ${JSON.stringify(obj.data ?? {})}`)
-    }, () => undefined)
+    const ctl = await watch.watch(
+      '/api/v1/namespaces/demo/configmaps',
+      {resourceVersion: list.metadata?.resourceVersion},
+      (type, obj) => {
+        events.push(`${type} ${obj.metadata.name} ${JSON.stringify(obj.data ?? {})}`)
+      },
+      () => undefined,
+    )
     await core.createNamespacedConfigMap({namespace: 'demo', body: {metadata: {name: 'c1'}, data: {a: '1'}}})
-    await core.patchNamespacedConfigMap({namespace: 'demo', name: 'c1', body: {data: {a: '2'}}}, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch))
+    await core.patchNamespacedConfigMap(
+      {namespace: 'demo', name: 'c1', body: {data: {a: '2'}}},
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    )
     await core.deleteNamespacedConfigMap({namespace: 'demo', name: 'c1'})
     await until(() => events.length >= 3)
     ctl.abort()

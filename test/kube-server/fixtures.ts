@@ -16,19 +16,45 @@ export function tempDir(prefix = 'kube-server-'): {dir: string; cleanup: () => v
 /** kubectl with its own HOME and discovery cache, never the user's ~/.kube */
 export async function kubectl(dir: string, kubeconfig: string, args: string[], input?: string) {
   return execa(KUBECTL!, ['--cache-dir', join(dir, 'cache'), ...args], {
-    env: {KUBECONFIG: kubeconfig, HOME: dir, PATH: process.env.PATH ?? '/usr/bin:/bin'}, extendEnv: false, reject: false, input, timeout: 30_000,
+    env: {KUBECONFIG: kubeconfig, HOME: dir, PATH: process.env.PATH ?? '/usr/bin:/bin'},
+    extendEnv: false,
+    reject: false,
+    input,
+    timeout: 30_000,
   })
 }
 
 export function widgetCrd(opts: {status?: boolean} = {}): Record<string, unknown> {
   return {
-    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: {name: 'widgets.example.com'},
-    spec: {group: 'example.com', scope: 'Namespaced', names: {plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wd']},
-      versions: [{name: 'v1', served: true, storage: true, ...(opts.status === false ? {} : {subresources: {status: {}}}),
-        schema: {openAPIV3Schema: {type: 'object', properties: {
-          spec: {type: 'object', required: ['size'], properties: {size: {type: 'integer'}, color: {type: 'string'}, extra: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}},
-          status: {type: 'object', properties: {phase: {type: 'string'}}},
-        }}}}]},
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {name: 'widgets.example.com'},
+    spec: {
+      group: 'example.com',
+      scope: 'Namespaced',
+      names: {plural: 'widgets', singular: 'widget', kind: 'Widget', shortNames: ['wd']},
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          ...(opts.status === false ? {} : {subresources: {status: {}}}),
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: {
+                  type: 'object',
+                  required: ['size'],
+                  properties: {size: {type: 'integer'}, color: {type: 'string'}, extra: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}},
+                },
+                status: {type: 'object', properties: {phase: {type: 'string'}}},
+              },
+            },
+          },
+        },
+      ],
+    },
   }
 }
 
@@ -81,25 +107,43 @@ export interface RawResponse {
 }
 
 /** a plain HTTPS request to a test server (verifying its CA), as `user` (token) */
-export async function call(kube: {url: string; caPem: string; credentials(u?: string): {token: string}}, method: string, path: string,
-  body?: unknown, opts: {contentType?: string; user?: string; token?: string} = {}): Promise<RawResponse> {
+export async function call(
+  kube: {url: string; caPem: string; credentials(u?: string): {token: string}},
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: {contentType?: string; user?: string; token?: string} = {},
+): Promise<RawResponse> {
   const {request} = await import('node:https')
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
   const url = new URL(path, kube.url)
   return new Promise((resolve, reject) => {
-    const req = request(url, {method, ca: kube.caPem, headers: {
-      Authorization: `Bearer ${opts.token ?? kube.credentials(opts.user).token}`, Accept: 'application/json',
-      ...(payload !== undefined ? {'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload)} : {}),
-    }}, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
-        let json: Loose
-        try { json = JSON.parse(text) } catch { json = undefined }
-        resolve({status: res.statusCode ?? 0, headers: res.headers, text, json})
-      })
-    })
+    const req = request(
+      url,
+      {
+        method,
+        ca: kube.caPem,
+        headers: {
+          Authorization: `Bearer ${opts.token ?? kube.credentials(opts.user).token}`,
+          Accept: 'application/json',
+          ...(payload !== undefined ? {'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(payload)} : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8')
+          let json: Loose
+          try {
+            json = JSON.parse(text)
+          } catch {
+            json = undefined
+          }
+          resolve({status: res.statusCode ?? 0, headers: res.headers, text, json})
+        })
+      },
+    )
     req.on('error', reject)
     if (payload !== undefined) req.write(payload)
     req.end()

@@ -53,7 +53,18 @@ afterAll(async () => {
 /** Run the CLI and wait for it to EXIT by itself; a process still alive after deadlineMs is killed and reported. */
 function runUntilExit(args: string[], deadlineMs: number): Promise<{code: number | null; stdout: string; stderr: string; ms: number; killed: boolean}> {
   const env: NodeJS.ProcessEnv = {...process.env, CI: '1', NO_COLOR: '1'}
-  for (const k of ['OBSCTL_CONFIG', 'OPENSEARCH_USERNAME', 'OPENSEARCH_PASSWORD', 'OBSCTL_OPENSEARCH_USERNAME', 'OBSCTL_OPENSEARCH_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'OBSCTL_S3_ACCESS_KEY', 'OBSCTL_S3_SECRET_KEY']) delete env[k]
+  for (const k of [
+    'OBSCTL_CONFIG',
+    'OPENSEARCH_USERNAME',
+    'OPENSEARCH_PASSWORD',
+    'OBSCTL_OPENSEARCH_USERNAME',
+    'OBSCTL_OPENSEARCH_PASSWORD',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'OBSCTL_S3_ACCESS_KEY',
+    'OBSCTL_S3_SECRET_KEY',
+  ])
+    delete env[k]
   const t0 = Date.now()
   const child = spawn(process.execPath, [BIN, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
   let stdout = ''
@@ -75,23 +86,35 @@ function runUntilExit(args: string[], deadlineMs: number): Promise<{code: number
 
 function silentKubeconfig(): string {
   const file = path.join(dir, 'silent-kubeconfig')
-  const entries = CLUSTERS.map((name) => ({server: `https://127.0.0.1:${silentPort}`, caPem: kube.kubeconfigEntry().caPem, clusterName: name, contextName: `${name}-context`, userName: `${name}-admin`, token: 'not-sent-anywhere-else'}))
+  const entries = CLUSTERS.map((name) => ({
+    server: `https://127.0.0.1:${silentPort}`,
+    caPem: kube.kubeconfigEntry().caPem,
+    clusterName: name,
+    contextName: `${name}-context`,
+    userName: `${name}-admin`,
+    token: 'not-sent-anywhere-else',
+  }))
   writeFileSync(file, stringify(buildKubeconfig(entries)), {mode: 0o600})
   return file
 }
 
-const endpoints = () => ['prometheus', 'thanos-query', 'thanos-compactor', 'opensearch', 'argocd'].flatMap((s) => ['--endpoint', `${s}=https://127.0.0.1:${silentPort}`])
+const endpoints = () =>
+  ['prometheus', 'thanos-query', 'thanos-compactor', 'opensearch', 'argocd'].flatMap((s) => ['--endpoint', `${s}=https://127.0.0.1:${silentPort}`])
 
 describe('a server that accepts and never answers', () => {
   it('obsctl status --json prints the timed-out verdict and EXITS (the request is cancelled, not raced)', async () => {
     const before = accepted
-    const r = await runUntilExit(['status', '--json', '--config', inventory, '--kubeconfig', silentKubeconfig(), '--request-timeout', '1', ...endpoints()], 60_000)
+    const r = await runUntilExit(
+      ['status', '--json', '--config', inventory, '--kubeconfig', silentKubeconfig(), '--request-timeout', '1', ...endpoints()],
+      60_000,
+    )
     expect(r.killed, `still running after 60 s; stderr: ${r.stderr}`).toBe(false)
     expect(r.code).toBe(1)
     expect(accepted).toBeGreaterThan(before) // it really connected to the silent server
     const s = JSON.parse(r.stdout) as {ok: boolean; clusters: {name: string; nodes: {error?: string}; apps: {error?: string}}[]}
     expect(s.ok).toBe(false)
-    for (const c of s.clusters) expect(c.nodes.error, c.name).toMatch(/no answer from the API server of .*-context at https:\/\/127\.0\.0\.1:\d+ within 1 s|timed out after/)
+    for (const c of s.clusters)
+      expect(c.nodes.error, c.name).toMatch(/no answer from the API server of .*-context at https:\/\/127\.0\.0\.1:\d+ within 1 s|timed out after/)
     expect(s.clusters[0]!.apps.error).toMatch(/no answer|timed out/)
   })
 

@@ -68,7 +68,20 @@ describe('KUBECONFIG with several files', () => {
     writeFileSync(mine, MINE)
     writeFileSync(second, secondFile())
     const KUBECONFIG = [first, mine, second].join(path.delimiter)
-    const r = await obsctl(['kubeconfig', 'merge', '--config', invFile, '--from-file', `cluster-01=${path.join(dir, 'c01.conf')}`, '--from-file', `cluster-02=${path.join(dir, 'c02.conf')}`, '--json'], {env: {KUBECONFIG}})
+    const r = await obsctl(
+      [
+        'kubeconfig',
+        'merge',
+        '--config',
+        invFile,
+        '--from-file',
+        `cluster-01=${path.join(dir, 'c01.conf')}`,
+        '--from-file',
+        `cluster-02=${path.join(dir, 'c02.conf')}`,
+        '--json',
+      ],
+      {env: {KUBECONFIG}},
+    )
     expect(r.stderr).toBe('')
     expect(r.status).toBe(0)
     // no file was created for the missing first path (kubectl: "the first file that exists")
@@ -83,7 +96,10 @@ describe('KUBECONFIG with several files', () => {
     expect(s.users).toEqual([{name: 'cluster-02-admin', user: parseAdminConf(adminConf('c2'), 'x').user}])
     expect(readFileSync(mine, 'utf8')).not.toContain('cluster-02')
     // kubectl merges the same files the same way
-    const names = execFileSync(KUBECTL, ['config', 'get-contexts', '-o', 'name'], {encoding: 'utf8', env: {...process.env, KUBECONFIG}}).trim().split('\n').sort()
+    const names = execFileSync(KUBECTL, ['config', 'get-contexts', '-o', 'name'], {encoding: 'utf8', env: {...process.env, KUBECONFIG}})
+      .trim()
+      .split('\n')
+      .sort()
     expect(names).toEqual(['cluster-01-context', 'cluster-02-context', 'mine'])
   })
 
@@ -91,14 +107,18 @@ describe('KUBECONFIG with several files', () => {
     const files = [path.join(dir, 'none-a'), path.join(dir, 'none-b')]
     const inv = parseInventory(exampleInventory(), '/lab/obsctl.yaml')
     const plans = planChainMerge(files, [entriesFor(inv.platform.clusters[0]!, parseAdminConf(adminConf('c0'), 'x'))], {currentContext: 'cluster-01-context'})
-    expect(plans.map((p) => [path.basename(p.file), p.changed])).toEqual([['none-a', false], ['none-b', true]])
+    expect(plans.map((p) => [path.basename(p.file), p.changed])).toEqual([
+      ['none-a', false],
+      ['none-b', true],
+    ])
     expect(YAML.parse(plans[1]!.after)['current-context']).toBe('cluster-01-context')
   })
 
   it('a name in two files: the first file wins when connecting (client-node alone would throw "Duplicate context")', async () => {
     const a = path.join(dir, 'dup-a')
     const b = path.join(dir, 'dup-b')
-    const kc = (server: string, current: string) => `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ${fakeB64('ca')}\n    server: ${server}\n  name: lab\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- context:\n    cluster: lab\n    user: u\n  name: lab\ncurrent-context: ${current}\n`
+    const kc = (server: string, current: string) =>
+      `apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: ${fakeB64('ca')}\n    server: ${server}\n  name: lab\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- context:\n    cluster: lab\n    user: u\n  name: lab\ncurrent-context: ${current}\n`
     writeFileSync(a, kc('https://127.0.0.21:6443', '""'))
     writeFileSync(b, kc('https://127.0.0.22:6443', 'lab'))
     const saved = process.env.KUBECONFIG
@@ -113,7 +133,9 @@ describe('KUBECONFIG with several files', () => {
     }
     // kubectl agrees: the first file's server, current-context from the first file that sets it
     const env = {...process.env, KUBECONFIG: [a, b].join(path.delimiter)}
-    expect(execFileSync(KUBECTL, ['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}'], {encoding: 'utf8', env})).toBe('https://127.0.0.21:6443')
+    expect(execFileSync(KUBECTL, ['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}'], {encoding: 'utf8', env})).toBe(
+      'https://127.0.0.21:6443',
+    )
   })
 
   it('cluster removal takes the entries out of every file of the chain', async () => {
@@ -149,10 +171,36 @@ describe('--context and clusters[].context', () => {
 
   it('kubeconfig merge --context names the context written for one cluster; with two clusters it is refused', async () => {
     const kc = path.join(dir, 'named-config')
-    const r = await obsctl(['kubeconfig', 'merge', 'cluster-02', '--config', invFile, '--kubeconfig', kc, '--from-file', `cluster-02=${path.join(dir, 'c02.conf')}`, '--context', 'lab-02', '--json'])
+    const r = await obsctl([
+      'kubeconfig',
+      'merge',
+      'cluster-02',
+      '--config',
+      invFile,
+      '--kubeconfig',
+      kc,
+      '--from-file',
+      `cluster-02=${path.join(dir, 'c02.conf')}`,
+      '--context',
+      'lab-02',
+      '--json',
+    ])
     expect(r.status).toBe(0)
     expect(YAML.parse(readFileSync(kc, 'utf8')).contexts).toEqual([{context: {cluster: 'cluster-02', user: 'cluster-02-admin'}, name: 'lab-02'}])
-    const two = await obsctl(['kubeconfig', 'merge', '--config', invFile, '--kubeconfig', kc, '--from-file', `cluster-01=${path.join(dir, 'c01.conf')}`, '--from-file', `cluster-02=${path.join(dir, 'c02.conf')}`, '--context', 'lab-02'])
+    const two = await obsctl([
+      'kubeconfig',
+      'merge',
+      '--config',
+      invFile,
+      '--kubeconfig',
+      kc,
+      '--from-file',
+      `cluster-01=${path.join(dir, 'c01.conf')}`,
+      '--from-file',
+      `cluster-02=${path.join(dir, 'c02.conf')}`,
+      '--context',
+      'lab-02',
+    ])
     expect(two.status).toBe(2)
     expect(two.stderr).toContain('--context names the context of one cluster; this merge has 2 (cluster-01, cluster-02)')
   })
@@ -166,12 +214,27 @@ describe('--context and clusters[].context', () => {
     const kc = path.join(dir, 'inv-ctx-config')
     const f = path.join(dir, 'obsctl-ctx.yaml')
     writeFileSync(f, text)
-    const r = await obsctl(['kubeconfig', 'merge', 'cluster-02', '--config', f, '--kubeconfig', kc, '--from-file', `cluster-02=${path.join(dir, 'c02.conf')}`, '--json'])
+    const r = await obsctl([
+      'kubeconfig',
+      'merge',
+      'cluster-02',
+      '--config',
+      f,
+      '--kubeconfig',
+      kc,
+      '--from-file',
+      `cluster-02=${path.join(dir, 'c02.conf')}`,
+      '--json',
+    ])
     expect(r.status).toBe(0)
     expect(YAML.parse(readFileSync(kc, 'utf8')).contexts.map((c: {name: string}) => c.name)).toEqual(['lab-02'])
 
     const dup = lintInventory(parseInventory(exampleInventory({'clusters.cluster-02.context': 'cluster-01-context'}), '/lab/obsctl.yaml'))
-    expect(dup.findings.find((x) => x.id === 'unique-kubeconfig context')).toMatchObject({severity: 'error', path: 'clusters[1].context', message: 'duplicate kubeconfig context "cluster-01-context" (also clusters[0] (cluster-01))'})
+    expect(dup.findings.find((x) => x.id === 'unique-kubeconfig context')).toMatchObject({
+      severity: 'error',
+      path: 'clusters[1].context',
+      message: 'duplicate kubeconfig context "cluster-01-context" (also clusters[0] (cluster-01))',
+    })
     let err: unknown
     try {
       parseInventory(exampleInventory({'clusters.cluster-02.context': 'Lab_02'}), '/lab/obsctl.yaml')

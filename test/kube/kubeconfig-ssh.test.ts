@@ -41,7 +41,10 @@ let invFile: string
 const quiet = {renderer: 'silent' as const, extraOptions: {sshAttempts: 1}}
 
 beforeAll(async () => {
-  sb = await startSandbox([0, 1, 2, 3].map((i) => ({files: {'/etc/kubernetes/admin.conf': adminConf(`c${i}`, `https://10.9.9.${i}:6443`)}})), {firstIp: 61})
+  sb = await startSandbox(
+    [0, 1, 2, 3].map((i) => ({files: {'/etc/kubernetes/admin.conf': adminConf(`c${i}`, `https://10.9.9.${i}:6443`)}})),
+    {firstIp: 61},
+  )
   dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-kcssh-'))
   invFile = path.join(dir, 'obsctl.yaml')
   writeFileSync(invFile, sandboxInventory(sb, [[0], [1], [2], [3]]))
@@ -66,7 +69,9 @@ describe('kubeconfig merge over SSH', () => {
 
     const contexts = execFileSync(KUBECTL, ['--kubeconfig', kc, 'config', 'get-contexts', '-o', 'name'], {encoding: 'utf8'}).trim().split('\n').sort()
     expect(contexts).toEqual(['cluster-01-context', 'cluster-02-context', 'cluster-03-context', 'cluster-04-context', 'mine'])
-    const view = YAML.parse(execFileSync(KUBECTL, ['--kubeconfig', kc, 'config', 'view', '--minify', '--raw', '--context', 'cluster-02-context'], {encoding: 'utf8'}))
+    const view = YAML.parse(
+      execFileSync(KUBECTL, ['--kubeconfig', kc, 'config', 'view', '--minify', '--raw', '--context', 'cluster-02-context'], {encoding: 'utf8'}),
+    )
     expect(view.clusters).toEqual([{name: 'cluster-02', cluster: {'certificate-authority-data': fakeB64('c1-ca'), server: `https://${sb.nodes[1]!.ip}:6443`}}])
     expect(view.users).toEqual([{name: 'cluster-02-admin', user: {'client-certificate-data': fakeB64('c1-cert'), 'client-key-data': fakeB64('c1-key')}}])
     expect(view.contexts).toEqual([{name: 'cluster-02-context', context: {cluster: 'cluster-02', user: 'cluster-02-admin'}}])
@@ -83,7 +88,12 @@ describe('kubeconfig merge over SSH', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('config.obsctl-backup-')).length).toBe(1)
     // no credential in the task logs or the state file
     expect(readdirSync(path.join(dir, '.obsctl', 'logs')).length).toBe(2)
-    expect(filesContaining(path.join(dir, '.obsctl'), [0, 1, 2, 3].flatMap((i) => [fakeB64(`c${i}-key`), fakeB64(`c${i}-cert`)]))).toEqual([])
+    expect(
+      filesContaining(
+        path.join(dir, '.obsctl'),
+        [0, 1, 2, 3].flatMap((i) => [fakeB64(`c${i}-key`), fakeB64(`c${i}-cert`)]),
+      ),
+    ).toEqual([])
   })
 
   it('a re-installed cluster (new CA) is a conflict, exit 2, unless --overwrite; --dry-run masks credentials', async () => {

@@ -8,7 +8,7 @@ import {entriesFor, maskedDiff, parseAdminConf, planMerge, writeMerge, type Kube
 import type {Cluster} from '../../src/lib/config/schema.js'
 import {adminConf, fakeB64} from './fixtures.js'
 
-const cluster = (name: string, ip: string): Cluster => ({name, apiServer: `https://${ip}:6443`} as Cluster)
+const cluster = (name: string, ip: string): Cluster => ({name, apiServer: `https://${ip}:6443`}) as Cluster
 const entries = (name: string, ip: string, seed = name): KubeconfigEntries => entriesFor(cluster(name, ip), parseAdminConf(adminConf(seed), 'test'))
 
 const KUBECTL_STYLE = `apiVersion: v1
@@ -239,7 +239,12 @@ preferences: {colors: true}
     const file = path.join(dir, 'config')
     const withStaging = ODD.replace('clusters:\n', `clusters:\n  - name: staging-cluster\n    cluster: {server: 'https://s:6443'}\n`)
     const first = planMerge(file, withStaging, [entries('cluster-08', '10.0.0.8')]).after
-    writeFileSync(file, first.replace('contexts:\n', 'contexts:\n  - name: cluster-08-context   # obsctl\n    context: {cluster: cluster-08, user: cluster-08-admin}\n').replace(/\n {2}- context:\n {6}cluster: cluster-08\n {6}user: cluster-08-admin\n {4}name: cluster-08-context\n/, '\n'))
+    writeFileSync(
+      file,
+      first
+        .replace('contexts:\n', 'contexts:\n  - name: cluster-08-context   # obsctl\n    context: {cluster: cluster-08, user: cluster-08-admin}\n')
+        .replace(/\n {2}- context:\n {6}cluster: cluster-08\n {6}user: cluster-08-admin\n {4}name: cluster-08-context\n/, '\n'),
+    )
     await removeFromKubeconfigOf(file, 'cluster-08')
     const after = readFileSync(file, 'utf8')
     expect(after).not.toContain('cluster-08')

@@ -130,7 +130,9 @@ describe('server certificates', () => {
     // openssl agrees: the chain verifies for TLS servers
     const dir = tmp()
     writeFileSync(path.join(dir, 'leaf.crt'), certPem)
-    expect(execFileSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', ca.certFile, path.join(dir, 'leaf.crt')], {encoding: 'utf8'})).toContain(': OK')
+    expect(execFileSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', ca.certFile, path.join(dir, 'leaf.crt')], {encoding: 'utf8'})).toContain(
+      ': OK',
+    )
     expect(text(certPem)).toMatch(/Basic Constraints: critical\s+CA:FALSE/)
   })
 
@@ -174,12 +176,34 @@ describe('a CA made earlier by openssl (RSA)', () => {
     const dir = tmp()
     const pki = pkiDir(dir)
     mkdirSync(pki, {recursive: true, mode: 0o700})
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-noenc', '-days', '30', '-subj', '/CN=an older CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-keyout', path.join(pki, 'ca.key'), '-out', path.join(pki, 'ca.crt')], {stdio: 'ignore'})
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-noenc',
+        '-days',
+        '30',
+        '-subj',
+        '/CN=an older CA',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-keyout',
+        path.join(pki, 'ca.key'),
+        '-out',
+        path.join(pki, 'ca.crt'),
+      ],
+      {stdio: 'ignore'},
+    )
     const ca = await ensurePlatformCa(dir, 'lab.test')
     expect(ca.created).toBe(false)
     const leaf = await issueServerCertificate(ca, {commonName: 'grafana', hosts: ['grafana.lab.test', '10.0.0.7']})
     writeFileSync(path.join(dir, 'leaf.crt'), leaf.certPem)
-    expect(execFileSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', ca.certFile, path.join(dir, 'leaf.crt')], {encoding: 'utf8'})).toContain(': OK')
+    expect(execFileSync('openssl', ['verify', '-purpose', 'sslserver', '-CAfile', ca.certFile, path.join(dir, 'leaf.crt')], {encoding: 'utf8'})).toContain(
+      ': OK',
+    )
     expect(certificateProblem(leaf.certPem, leaf.keyPem, ca, ['grafana.lab.test', '10.0.0.7'])).toBeUndefined()
   })
 })

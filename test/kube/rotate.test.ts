@@ -88,7 +88,12 @@ const WORKLOADS = [
   ]),
 ]
 const server = (name: string) => servers[NAMES.indexOf(name)]!
-const workload = (w: (typeof WORKLOADS)[number]) => server(w.cluster).getObject(w.resource, 'logging', w.name) as {metadata: {generation?: number}; spec: {template: {metadata?: {annotations?: Record<string, string>}}}; status?: {observedGeneration?: number}}
+const workload = (w: (typeof WORKLOADS)[number]) =>
+  server(w.cluster).getObject(w.resource, 'logging', w.name) as {
+    metadata: {generation?: number}
+    spec: {template: {metadata?: {annotations?: Record<string, string>}}}
+    status?: {observedGeneration?: number}
+  }
 const restartedAt = (w: (typeof WORKLOADS)[number]) => workload(w).spec.template.metadata?.annotations?.[RESTARTED_AT]
 
 function podTemplate(name: string) {
@@ -127,7 +132,9 @@ beforeAll(async () => {
         const body = JSON.parse(req.body || '{}') as {username?: string; password?: string}
         const hash = value(servers[0]!, 'argocd', 'argocd-secret', 'admin.password')
         const ok = body.username === 'admin' && hash !== undefined && bcrypt.compareSync(body.password ?? '', hash)
-        return ok ? {json: {token: 'eyJhbGciOiJIUzI1NiJ9.session.sig'}} : {status: 401, json: {error: 'Invalid username or password', code: 16, message: 'Invalid username or password'}}
+        return ok
+          ? {json: {token: 'eyJhbGciOiJIUzI1NiJ9.session.sig'}}
+          : {status: 401, json: {error: 'Invalid username or password', code: 16, message: 'Invalid username or password'}}
       },
     ],
   ])
@@ -148,27 +155,54 @@ endpoints:
   argocd: ${argocd.url}
   opensearch: ${osFake.url}
 clusters:
-${NAMES.map((n, i) => `  - name: ${n}
+${NAMES.map(
+  (n, i) => `  - name: ${n}
     id: "0${i + 1}"
     role: ${i === 0 ? 'central' : 'edge'}
     apiServer: https://127.0.0.1:6443
     nodes:
-      - {host: 10.0.0.${i + 1}, cpu: 4, memory: 16Gi}`).join('\n')}
+      - {host: 10.0.0.${i + 1}, cpu: 4, memory: 16Gi}`,
+).join('\n')}
 `,
   )
   inv = loadInventory(invFile)
-  setEnv({OBSCTL_S3_ACCESS_KEY: S3.access, OBSCTL_S3_SECRET_KEY: S3.secret, [ENV.admin]: PW.admin, [ENV.fluentbit]: PW.fluentbit, [ENV.grafana]: PW.grafana, OBSCTL_OPENSEARCH_CA_FILE: undefined, CI: '1'})
+  setEnv({
+    OBSCTL_S3_ACCESS_KEY: S3.access,
+    OBSCTL_S3_SECRET_KEY: S3.secret,
+    [ENV.admin]: PW.admin,
+    [ENV.fluentbit]: PW.fluentbit,
+    [ENV.grafana]: PW.grafana,
+    OBSCTL_OPENSEARCH_CA_FILE: undefined,
+    CI: '1',
+  })
   await secretsApply(inv, {kubeconfig, renderer: 'silent'})
   // each cluster's Fluent Bit user as the operator loads it from the security config secrets apply wrote
   for (const n of NAMES) osFake.users[`fluentbit-${n}`] = {password: fluentbitPasswordFor(PW.fluentbit, n), backend_roles: []}
   // Argo CD as its install leaves it: the first password in argocd-initial-admin-secret, its hash in argocd-secret
   servers[0]!.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'argocd'}})
   servers[0]!.seed(
-    {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'argocd-initial-admin-secret', namespace: 'argocd'}, type: 'Opaque', data: {password: Buffer.from(ARGO_FIRST).toString('base64')}},
-    {apiVersion: 'v1', kind: 'Secret', metadata: {name: 'argocd-secret', namespace: 'argocd'}, type: 'Opaque', data: {'admin.password': Buffer.from(bcrypt.hashSync(ARGO_FIRST, 10)).toString('base64'), 'server.secretkey': Buffer.from('k').toString('base64')}},
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'argocd-initial-admin-secret', namespace: 'argocd'},
+      type: 'Opaque',
+      data: {password: Buffer.from(ARGO_FIRST).toString('base64')},
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'argocd-secret', namespace: 'argocd'},
+      type: 'Opaque',
+      data: {'admin.password': Buffer.from(bcrypt.hashSync(ARGO_FIRST, 10)).toString('base64'), 'server.secretkey': Buffer.from('k').toString('base64')},
+    },
   )
   for (const w of WORKLOADS) {
-    server(w.cluster).seed({apiVersion: 'apps/v1', kind: w.kind, metadata: {name: w.name, namespace: 'logging'}, spec: {selector: {matchLabels: {'app.kubernetes.io/name': w.name}}, template: podTemplate(w.name)}})
+    server(w.cluster).seed({
+      apiVersion: 'apps/v1',
+      kind: w.kind,
+      metadata: {name: w.name, namespace: 'logging'},
+      spec: {selector: {matchLabels: {'app.kubernetes.io/name': w.name}}, template: podTemplate(w.name)},
+    })
     server(w.cluster).markRolledOut(w.resource, 'logging', w.name)
   }
   // the workload controllers, played by the test: a changed pod template is rolled out
@@ -191,14 +225,23 @@ afterAll(async () => {
   if (dir) rmSync(dir, {recursive: true, force: true})
 })
 
-beforeEach(() => setEnv({[ENV.admin]: undefined, [ENV.fluentbit]: undefined, [ENV.grafana]: undefined, OBSCTL_ARGOCD_PASSWORD: undefined, OBSCTL_ARGOCD_NEW_PASSWORD: undefined}))
+beforeEach(() =>
+  setEnv({
+    [ENV.admin]: undefined,
+    [ENV.fluentbit]: undefined,
+    [ENV.grafana]: undefined,
+    OBSCTL_ARGOCD_PASSWORD: undefined,
+    OBSCTL_ARGOCD_NEW_PASSWORD: undefined,
+  }),
+)
 afterEach(() => {
   if (operator) clearInterval(operator)
   operator = undefined
   for (const s of [...seen]) expect(filesContaining(path.join(dir, '.obsctl'), [s]), 'a password in .obsctl/ (journal, logs)').toEqual([])
 })
 
-const rotate = (credentials: string[], o: {timeoutSeconds?: number; dryRun?: boolean} = {}) => secretsRotate(inv, {credentials, kubeconfig, renderer: 'silent', pollMs: 50, timeoutSeconds: o.timeoutSeconds ?? 60, dryRun: o.dryRun})
+const rotate = (credentials: string[], o: {timeoutSeconds?: number; dryRun?: boolean} = {}) =>
+  secretsRotate(inv, {credentials, kubeconfig, renderer: 'silent', pollMs: 50, timeoutSeconds: o.timeoutSeconds ?? 60, dryRun: o.dryRun})
 
 async function rejection(p: Promise<unknown>): Promise<ObsctlError> {
   const e = await p.then(
@@ -224,7 +267,16 @@ describe('secrets rotate grafana', () => {
     expect(secretOf(servers[0]!, 'monitoring', 'grafana-admin-credentials')!.data['admin-password-previous']).toBeUndefined()
     expect(value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-user')).toBe('admin')
     expect(r.rotated).toEqual([
-      {credential: 'grafana', user: 'admin', source: 'generated', resumed: false, secrets: [{cluster: 'cluster-01', namespace: 'monitoring', name: 'grafana-admin-credentials', key: 'admin-password'}], consumer: "Grafana's API (PUT /api/user/password)", restarted: [], verified: {newAccepted: true, oldRefused: true}},
+      {
+        credential: 'grafana',
+        user: 'admin',
+        source: 'generated',
+        resumed: false,
+        secrets: [{cluster: 'cluster-01', namespace: 'monitoring', name: 'grafana-admin-credentials', key: 'admin-password'}],
+        consumer: "Grafana's API (PUT /api/user/password)",
+        restarted: [],
+        verified: {newAccepted: true, oldRefused: true},
+      },
     ])
     expect(JSON.stringify(r)).not.toContain(now)
   })
@@ -255,7 +307,13 @@ describe('secrets rotate fluent-bit (the key: one derived password per cluster u
       expect(bcrypt.compareSync(fluentbitPasswordFor(next, n), securityUsers()[`fluentbit-${n}`]!.hash), n).toBe(true)
     }
     expect(fluentbitPasswordFor(next, 'cluster-01')).not.toBe(fluentbitPasswordFor(next, 'cluster-02'))
-    expect(osFake.userUpdates.slice(updates)).toEqual(NAMES.map((n) => ({user: `fluentbit-${n}`, status: 200, body: {password: `(${fluentbitPasswordFor(next, n).length} characters)`, backend_roles: [], attributes: {}, opendistro_security_roles: []}})))
+    expect(osFake.userUpdates.slice(updates)).toEqual(
+      NAMES.map((n) => ({
+        user: `fluentbit-${n}`,
+        status: 200,
+        body: {password: `(${fluentbitPasswordFor(next, n).length} characters)`, backend_roles: [], attributes: {}, opendistro_security_roles: []},
+      })),
+    )
     expect(bcrypt.compareSync(PW.admin, securityUsers().admin!.hash)).toBe(true) // the others untouched
     const mapping = YAML.parse(value(servers[0]!, 'logging', 'opensearch-security-config', 'roles_mapping.yml')!) as Record<string, {users?: string[]}>
     expect(mapping.fluentbit_writer!.users).toEqual(NAMES.map((n) => `fluentbit-${n}`))
@@ -263,11 +321,21 @@ describe('secrets rotate fluent-bit (the key: one derived password per cluster u
     for (const w of fbWorkloads) expect(Date.parse(restartedAt(w)!), `${w.cluster} ${w.name}`).toBeGreaterThan(Date.now() - 120_000)
     expect(restartedAt(WORKLOADS[0]!)).toBeUndefined() // Dashboards does not use this credential
     WORKLOADS.forEach((w, i) => expect(workload(w).metadata.generation).toBe(before[i]! + (w.name === 'opensearch-cluster-dashboards' ? 0 : 1)))
-    expect(r.rotated[0]).toMatchObject({credential: 'fluent-bit', source: '$OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD', resumed: false, verified: {newAccepted: true, oldRefused: true}})
+    expect(r.rotated[0]).toMatchObject({
+      credential: 'fluent-bit',
+      source: '$OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD',
+      resumed: false,
+      verified: {newAccepted: true, oldRefused: true},
+    })
     expect(r.rotated[0]!.users).toEqual(NAMES.map((n) => ({cluster: n, user: `fluentbit-${n}`, newAccepted: true, oldRefused: true})))
     expect(r.rotated[0]!.secrets.map((x) => `${x.cluster} ${x.key}`)).toEqual(['cluster-01 per-cluster-key', 'cluster-01 password', 'cluster-02 password'])
     expect(r.rotated[0]!.consumer).toBe('the security API (PUT _plugins/_security/api/internalusers) and the security config Secret')
-    expect(r.rotated[0]!.restarted.map((x) => `${x.cluster} ${x.kind} ${x.name}`)).toEqual(['cluster-01 Deployment fluent-operator', 'cluster-01 DaemonSet fluent-bit', 'cluster-02 Deployment fluent-operator', 'cluster-02 DaemonSet fluent-bit'])
+    expect(r.rotated[0]!.restarted.map((x) => `${x.cluster} ${x.kind} ${x.name}`)).toEqual([
+      'cluster-01 Deployment fluent-operator',
+      'cluster-01 DaemonSet fluent-bit',
+      'cluster-02 Deployment fluent-operator',
+      'cluster-02 DaemonSet fluent-bit',
+    ])
     expect(JSON.stringify(r)).not.toContain(next)
   })
 
@@ -293,7 +361,12 @@ describe('secrets rotate fluent-bit (the key: one derived password per cluster u
     setEnv({[ENV.fluentbit]: 'fb-Waiting-Pw-77q'})
     seeKey('fb-Waiting-Pw-77q')
     const r = await rotate(['fluent-bit'])
-    expect(r.rotated[0]).toMatchObject({credential: 'fluent-bit', source: 'pending in the Secret', resumed: true, verified: {newAccepted: true, oldRefused: true}})
+    expect(r.rotated[0]).toMatchObject({
+      credential: 'fluent-bit',
+      source: 'pending in the Secret',
+      resumed: true,
+      verified: {newAccepted: true, oldRefused: true},
+    })
     expect(r.rotated[0]!.users!.map((u) => [u.user, u.newAccepted, u.oldRefused])).toEqual(NAMES.map((n) => [`fluentbit-${n}`, true, true]))
     expect(value(servers[0]!, 'logging', FB, 'per-cluster-key')).toBe(newKey)
     expect(value(servers[0]!, 'logging', FB, 'per-cluster-key-previous')).toBeUndefined()
@@ -312,7 +385,9 @@ describe('secrets rotate opensearch (a reserved user: the operator’s reload ma
     const old = value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password')!
     const e = await rejection(rotate(['opensearch'], {timeoutSeconds: 2}))
     expect(e.exitCode).toBe(1)
-    expect(e.message).toMatch(/timed out after 2s waiting for opensearch to accept the new OpenSearch admin password and refuse the old one: opensearch: new password refused/)
+    expect(e.message).toMatch(
+      /timed out after 2s waiting for opensearch to accept the new OpenSearch admin password and refuse the old one: opensearch: new password refused/,
+    )
     const pending = value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password')!
     seen.add(pending)
     expect(pending).not.toBe(old)
@@ -326,7 +401,12 @@ describe('secrets rotate opensearch (a reserved user: the operator’s reload ma
     setEnv({[ENV.admin]: 'Another-Root-Pw-9z'})
     seen.add('Another-Root-Pw-9z')
     const r = await rotate(['opensearch'])
-    expect(r.rotated[0]).toMatchObject({credential: 'opensearch', source: 'pending in the Secret', resumed: true, verified: {newAccepted: true, oldRefused: true}})
+    expect(r.rotated[0]).toMatchObject({
+      credential: 'opensearch',
+      source: 'pending in the Secret',
+      resumed: true,
+      verified: {newAccepted: true, oldRefused: true},
+    })
     expect(value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password')).toBe(pending)
     expect(value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password-previous')).toBeUndefined()
     expect(await opensearchStatus('admin', old)).toBe(401)
@@ -337,7 +417,8 @@ describe('secrets rotate opensearch (a reserved user: the operator’s reload ma
 })
 
 describe('secrets rotate argocd', () => {
-  const session = async (password: string) => (await fetch(`${argocd.url}/api/v1/session`, {method: 'POST', body: JSON.stringify({username: 'admin', password})})).status
+  const session = async (password: string) =>
+    (await fetch(`${argocd.url}/api/v1/session`, {method: 'POST', body: JSON.stringify({username: 'admin', password})})).status
 
   it('generated (shown once, in the result only): the hash in argocd-secret, the initial secret deleted, new accepted and old refused', async () => {
     expect(await session(ARGO_FIRST)).toBe(200)
@@ -389,15 +470,29 @@ describe('bad input and dry runs', () => {
   })
 
   it('--dry-run: where each value would come from and the steps; nothing touched', async () => {
-    const before = servers.map((s) => s.listObjects('secrets').map((o) => o.metadata.resourceVersion).join())
+    const before = servers.map((s) =>
+      s
+        .listObjects('secrets')
+        .map((o) => o.metadata.resourceVersion)
+        .join(),
+    )
     const requests = grafana.requests.length + osFake.requests.length
     const r = await rotate(['fluent-bit', 'grafana'], {dryRun: true})
     expect(r.plan!.map((p) => [p.credential, p.source])).toEqual([
       ['grafana', 'generated'],
       ['fluent-bit', 'generated'],
     ])
-    expect(r.plan![1]!.steps).toMatch(/Secret logging\/fluentbit-opensearch-credentials on cluster-01, cluster-02; .*rollout restart of cluster-01 Deployment logging\/fluent-operator, cluster-01 DaemonSet logging\/fluent-bit, cluster-02/)
-    expect(servers.map((s) => s.listObjects('secrets').map((o) => o.metadata.resourceVersion).join())).toEqual(before)
+    expect(r.plan![1]!.steps).toMatch(
+      /Secret logging\/fluentbit-opensearch-credentials on cluster-01, cluster-02; .*rollout restart of cluster-01 Deployment logging\/fluent-operator, cluster-01 DaemonSet logging\/fluent-bit, cluster-02/,
+    )
+    expect(
+      servers.map((s) =>
+        s
+          .listObjects('secrets')
+          .map((o) => o.metadata.resourceVersion)
+          .join(),
+      ),
+    ).toEqual(before)
     expect(grafana.requests.length + osFake.requests.length).toBe(requests)
   })
 })

@@ -123,7 +123,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, {recursive: true, force: true})
 })
 
-describe('secrets apply: alert receivers and Grafana\'s OpenSearch datasource', () => {
+describe("secrets apply: alert receivers and Grafana's OpenSearch datasource", () => {
   it('a missing receiver env var is exit 2 naming the inventory field (file:line) and the env var; nothing is written', async () => {
     setEnv({OBSCTL_SLACK_WEBHOOK_URL: undefined})
     try {
@@ -138,7 +138,9 @@ describe('secrets apply: alert receivers and Grafana\'s OpenSearch datasource', 
 
       // the CLI says the same on stderr, exit 2
       requireBuild()
-      const out = await obsctlAsync(['secrets', 'apply', '-c', inv.file, '--kubeconfig', kubeconfig, '--opensearch-ca-file', caFile], {env: {OBSCTL_SLACK_WEBHOOK_URL: undefined}})
+      const out = await obsctlAsync(['secrets', 'apply', '-c', inv.file, '--kubeconfig', kubeconfig, '--opensearch-ca-file', caFile], {
+        env: {OBSCTL_SLACK_WEBHOOK_URL: undefined},
+      })
       expect(out.status).toBe(2)
       expect(out.stderr).toContain(`${inv.file}:${line}:`)
       expect(out.stderr).toContain('OBSCTL_SLACK_WEBHOOK_URL')
@@ -163,7 +165,11 @@ describe('secrets apply: alert receivers and Grafana\'s OpenSearch datasource', 
     const values = YAML.parse(renderFiles(inv.platform).find((f) => f.path === 'deploy/overlays/cluster-01-central/kube-prometheus-stack/values.yaml')!.content)
     expect(values.alertmanager.alertmanagerSpec.secrets).toEqual(['alertmanager-receivers'])
     const files = [...JSON.stringify(values.alertmanager.config).matchAll(/"[a-z_]+_file":"([^"]+)"/g)].map((m) => m[1]!)
-    expect(files.sort()).toEqual(Object.keys(s.data).map((k) => `${ALERTMANAGER_SECRETS_DIR}/alertmanager-receivers/${k}`).sort())
+    expect(files.sort()).toEqual(
+      Object.keys(s.data)
+        .map((k) => `${ALERTMANAGER_SECRETS_DIR}/alertmanager-receivers/${k}`)
+        .sort(),
+    )
     expect(r.sources['alerting ops-slack.slack-webhook-url']).toBe('$OBSCTL_SLACK_WEBHOOK_URL')
   })
 
@@ -182,10 +188,22 @@ describe('secrets apply: alert receivers and Grafana\'s OpenSearch datasource', 
   })
 
   it('a rerun writes nothing (the generated Grafana password is kept); a changed receiver value updates just that Secret', async () => {
-    const before = servers.map((s) => s.listObjects('secrets').map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort())
+    const before = servers.map((s) =>
+      s
+        .listObjects('secrets')
+        .map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`)
+        .sort(),
+    )
     const again = await secretsApply(inv, {kubeconfig, opensearchCaFile: caFile, renderer: 'silent'})
     expect(again.sources['Grafana OpenSearch password']).toBe('cluster (kept)')
-    expect(servers.map((s) => s.listObjects('secrets').map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort())).toEqual(before)
+    expect(
+      servers.map((s) =>
+        s
+          .listObjects('secrets')
+          .map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`)
+          .sort(),
+      ),
+    ).toEqual(before)
 
     setEnv({OBSCTL_PAGERDUTY_ROUTING_KEY: 'pdRoutingKeyRotated-0bsctl-2'})
     try {

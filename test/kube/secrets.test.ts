@@ -52,16 +52,25 @@ s3:
 git:
   remote: https://git.lab.test/platform.git
 ${extra}clusters:
-${NAMES.map((n, i) => `  - name: ${n}
+${NAMES.map(
+  (n, i) => `  - name: ${n}
     id: "0${i + 1}"
     role: ${i === 0 ? 'central' : 'edge'}${i === 1 ? '\n    metrics: agent' : ''}
     apiServer: https://127.0.0.1:6443
     nodes:
-      - {host: 10.0.0.${i + 1}, cpu: 4, memory: 16Gi}`).join('\n')}
+      - {host: 10.0.0.${i + 1}, cpu: 4, memory: 16Gi}`,
+).join('\n')}
 `
 }
 
-const secret = (s: KubeServer, ns: string, name: string) => s.getObject('secrets', ns, name) as {metadata: {resourceVersion: string; labels?: Record<string, string>; managedFields?: {manager: string; operation: string}[]}; data: Record<string, string>; type: string} | undefined
+const secret = (s: KubeServer, ns: string, name: string) =>
+  s.getObject('secrets', ns, name) as
+    | {
+        metadata: {resourceVersion: string; labels?: Record<string, string>; managedFields?: {manager: string; operation: string}[]}
+        data: Record<string, string>
+        type: string
+      }
+    | undefined
 const dec = (b64: string) => Buffer.from(b64, 'base64').toString('utf8')
 
 // the central TLS Secrets and the hosts of their certificates (inventory() above: central cluster-01, id 01, domain lab.test)
@@ -70,14 +79,36 @@ const TLS = [
   {ns: 'monitoring', name: 'obsctl-ingress-tls'},
   {ns: 'logging', name: 'obsctl-ingress-tls'},
 ]
-const OPENSEARCH_SANS = ['opensearch', 'opensearch.logging', 'opensearch.logging.svc', 'opensearch.logging.svc.cluster.local', 'opensearch.k8s-cluster-01.lab.test']
-const INGRESS_SANS = ['*.k8s-cluster-01.lab.test', 'grafana.k8s-cluster-01.lab.test', 'thanos-query.k8s-cluster-01.lab.test', 'thanos-receive.k8s-cluster-01.lab.test', 'opensearch-dashboards.k8s-cluster-01.lab.test']
+const OPENSEARCH_SANS = [
+  'opensearch',
+  'opensearch.logging',
+  'opensearch.logging.svc',
+  'opensearch.logging.svc.cluster.local',
+  'opensearch.k8s-cluster-01.lab.test',
+]
+const INGRESS_SANS = [
+  '*.k8s-cluster-01.lab.test',
+  'grafana.k8s-cluster-01.lab.test',
+  'thanos-query.k8s-cluster-01.lab.test',
+  'thanos-receive.k8s-cluster-01.lab.test',
+  'opensearch-dashboards.k8s-cluster-01.lab.test',
+]
 const sansOf = (pem: string) => new X509Certificate(pem).subjectAltName!.split(', ').map((x) => x.replace(/^DNS:/, ''))
 const caFiles = (d: string) => ({crt: path.join(d, '.obsctl', 'pki', 'ca.crt'), key: path.join(d, '.obsctl', 'pki', 'ca.key')})
-const rvOf = (s: KubeServer) => s.listObjects('secrets').map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort()
+const rvOf = (s: KubeServer) =>
+  s
+    .listObjects('secrets')
+    .map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`)
+    .sort()
 /** long enough pieces of a PEM to find it in any text form (first body line; the whole PEM base64-encoded as in a Secret) */
 const pemNeedles = (pem: string) => [pem.split('\n')[1]!, Buffer.from(pem).toString('base64')]
-const actions = (r: SecretsApplyReport, cluster: string) => Object.fromEntries(((r.clusters.find((c) => c.cluster === cluster) as {secrets: {namespace: string; name: string; action: string}[]}).secrets).map((s) => [`${s.namespace}/${s.name}`, s.action]))
+const actions = (r: SecretsApplyReport, cluster: string) =>
+  Object.fromEntries(
+    (r.clusters.find((c) => c.cluster === cluster) as {secrets: {namespace: string; name: string; action: string}[]}).secrets.map((s) => [
+      `${s.namespace}/${s.name}`,
+      s.action,
+    ]),
+  )
 
 /** the certificate of a TLS Secret: type, keys, label, issued by the CA in dir/.obsctl/pki, its hosts */
 function expectTlsSecret(s: KubeServer, ns: string, name: string, d: string, sans: string[]): {crt: string; key: string} {
@@ -140,7 +171,15 @@ describe('secrets apply', () => {
     expect(Object.keys(objstore.data)).toEqual(['objstore.yml'])
     expect(YAML.parse(dec(objstore.data['objstore.yml']!))).toEqual({
       type: 'S3',
-      config: {bucket: 'thanos-metrics', endpoint: 's3.minio.lab.test:9000', region: 'eu-west-1', access_key: S3.access, secret_key: S3.secret, insecure: false, bucket_lookup_type: 'path'},
+      config: {
+        bucket: 'thanos-metrics',
+        endpoint: 's3.minio.lab.test:9000',
+        region: 'eu-west-1',
+        access_key: S3.access,
+        secret_key: S3.secret,
+        insecure: false,
+        bucket_lookup_type: 'path',
+      },
     })
     expect(objstore.metadata.managedFields?.some((m) => m.manager === 'obsctl' && m.operation === 'Apply')).toBe(true)
     expect(objstore.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('obsctl')
@@ -155,7 +194,17 @@ describe('secrets apply', () => {
     expect(dec(grafana.data['admin-user']!)).toBe('admin')
     expect(dec(grafana.data['admin-password']!)).toBe(PW.grafana)
     const security = secret(central!, 'logging', 'opensearch-security-config')!
-    expect(Object.keys(security.data).sort()).toEqual(['action_groups.yml', 'allowlist.yml', 'audit.yml', 'config.yml', 'internal_users.yml', 'nodes_dn.yml', 'roles.yml', 'roles_mapping.yml', 'tenants.yml'])
+    expect(Object.keys(security.data).sort()).toEqual([
+      'action_groups.yml',
+      'allowlist.yml',
+      'audit.yml',
+      'config.yml',
+      'internal_users.yml',
+      'nodes_dn.yml',
+      'roles.yml',
+      'roles_mapping.yml',
+      'tenants.yml',
+    ])
     const users = YAML.parse(dec(security.data['internal_users.yml']!))
     expect(users._meta).toEqual({type: 'internalusers', config_version: 2})
     expect(bcrypt.compareSync(PW.admin, users.admin.hash)).toBe(true)
@@ -171,11 +220,20 @@ describe('secrets apply', () => {
 
     for (const [i, s] of servers.entries()) {
       const lh = secret(s, 'longhorn-system', 'longhorn-backup-credentials')!
-      expect(Object.fromEntries(Object.entries(lh.data).map(([k, v]) => [k, dec(v)]))).toEqual({AWS_ACCESS_KEY_ID: S3.access, AWS_SECRET_ACCESS_KEY: S3.secret, AWS_ENDPOINTS: 'https://s3.minio.lab.test:9000'})
+      expect(Object.fromEntries(Object.entries(lh.data).map(([k, v]) => [k, dec(v)]))).toEqual({
+        AWS_ACCESS_KEY_ID: S3.access,
+        AWS_SECRET_ACCESS_KEY: S3.secret,
+        AWS_ENDPOINTS: 'https://s3.minio.lab.test:9000',
+      })
       const fb = secret(s, 'logging', 'fluentbit-opensearch-credentials')!
       const n = `cluster-0${i + 1}`
       // the derivation key stays on central; an edge holds only its own user's password
-      expect(Object.fromEntries(Object.entries(fb.data).map(([k, v]) => [k, dec(v)]))).toEqual({username: `fluentbit-${n}`, password: fluentbitPasswordFor(PW.fluentbit, n), 'ca.crt': CA, ...(i === 0 ? {'per-cluster-key': PW.fluentbit} : {})})
+      expect(Object.fromEntries(Object.entries(fb.data).map(([k, v]) => [k, dec(v)]))).toEqual({
+        username: `fluentbit-${n}`,
+        password: fluentbitPasswordFor(PW.fluentbit, n),
+        'ca.crt': CA,
+        ...(i === 0 ? {'per-cluster-key': PW.fluentbit} : {}),
+      })
       if (i > 0) expect(JSON.stringify(fb.data)).not.toContain(Buffer.from(PW.fluentbit).toString('base64'))
     }
     // TLS: issued from the platform CA created beside the inventory, the same ingress certificate in both namespaces
@@ -185,7 +243,11 @@ describe('secrets apply', () => {
     expect(os.crt).not.toBe(ing.crt)
     expect(statSync(caFiles(dir).key).mode & 0o777).toBe(0o600)
     expect(statSync(path.dirname(caFiles(dir).key)).mode & 0o777).toBe(0o700)
-    expect(actions(r, 'cluster-01')).toMatchObject({'logging/opensearch-http-tls': 'created', 'monitoring/obsctl-ingress-tls': 'created', 'logging/obsctl-ingress-tls': 'created'})
+    expect(actions(r, 'cluster-01')).toMatchObject({
+      'logging/opensearch-http-tls': 'created',
+      'monitoring/obsctl-ingress-tls': 'created',
+      'logging/obsctl-ingress-tls': 'created',
+    })
 
     // the agent edge (cluster-02) trusts the Thanos Receive ingress: the platform CA that issued monitoring/obsctl-ingress-tls
     const agentCa = secret(edges[0]!, 'monitoring', 'obsctl-platform-ca')!
@@ -203,18 +265,48 @@ describe('secrets apply', () => {
     }
     // real kubectl sees them through the same kubeconfig
     // (async: the API test servers run in this process)
-    const {stdout} = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, '--context', 'cluster-03-context', '-n', 'logging', 'get', 'secret', 'fluentbit-opensearch-credentials', '-o', 'jsonpath={.data.username}'], {encoding: 'utf8'})
+    const {stdout} = await promisify(execFile)(
+      'kubectl',
+      [
+        '--kubeconfig',
+        kubeconfig,
+        '--context',
+        'cluster-03-context',
+        '-n',
+        'logging',
+        'get',
+        'secret',
+        'fluentbit-opensearch-credentials',
+        '-o',
+        'jsonpath={.data.username}',
+      ],
+      {encoding: 'utf8'},
+    )
     expect(dec(stdout)).toBe('fluentbit-cluster-03')
   })
 
   it('a rerun writes nothing: no resourceVersion moves', async () => {
-    const before = servers.map((s) => s.listObjects('secrets').map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort())
+    const before = servers.map((s) =>
+      s
+        .listObjects('secrets')
+        .map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`)
+        .sort(),
+    )
     servers.forEach((s) => s.clearRequestLog())
     const r = await secretsApply(inv, {kubeconfig, opensearchCaFile: path.join(dir, 'os-ca.pem'), renderer: 'silent'})
     for (const c of r.clusters) if ('secrets' in c) expect(c.secrets.every((s) => s.action === 'unchanged')).toBe(true)
-    expect(actions(r, 'cluster-01')).toMatchObject({'logging/opensearch-http-tls': 'unchanged', 'monitoring/obsctl-ingress-tls': 'unchanged', 'logging/obsctl-ingress-tls': 'unchanged'})
+    expect(actions(r, 'cluster-01')).toMatchObject({
+      'logging/opensearch-http-tls': 'unchanged',
+      'monitoring/obsctl-ingress-tls': 'unchanged',
+      'logging/obsctl-ingress-tls': 'unchanged',
+    })
     expect(r.sources['logging/opensearch-http-tls']).toBe('cluster (reused)')
-    const after = servers.map((s) => s.listObjects('secrets').map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort())
+    const after = servers.map((s) =>
+      s
+        .listObjects('secrets')
+        .map((o) => `${o.metadata.namespace}/${o.metadata.name}@${o.metadata.resourceVersion}`)
+        .sort(),
+    )
     expect(after).toEqual(before)
     for (const s of servers) expect(s.requestLog.filter((e) => e.method !== 'GET')).toEqual([])
   })
@@ -265,7 +357,9 @@ describe('secrets apply', () => {
       const gen = r.generatedPasswords!
       expect(gen['OpenSearch admin password']).toMatch(/^[A-Za-z0-9_-]{32}$/)
       expect(dec(secret(fresh[0]!, 'logging', 'opensearch-admin-credentials')!.data.password!)).toBe(gen['OpenSearch admin password'])
-      expect(dec(secret(fresh[2]!, 'logging', 'fluentbit-opensearch-credentials')!.data.password!)).toBe(fluentbitPasswordFor(gen['Fluent Bit OpenSearch password']!, 'cluster-03'))
+      expect(dec(secret(fresh[2]!, 'logging', 'fluentbit-opensearch-credentials')!.data.password!)).toBe(
+        fluentbitPasswordFor(gen['Fluent Bit OpenSearch password']!, 'cluster-03'),
+      )
       expect(dec(secret(fresh[0]!, 'logging', 'fluentbit-opensearch-credentials')!.data['per-cluster-key']!)).toBe(gen['Fluent Bit OpenSearch password'])
       // no CA given and none in the cluster: obsctl issues opensearch-http-tls, so Fluent Bit trusts the platform CA
       expect(dec(secret(fresh[2]!, 'logging', 'fluentbit-opensearch-credentials')!.data['ca.crt']!)).toBe(readFileSync(caFiles(dir).crt, 'utf8'))
@@ -275,12 +369,24 @@ describe('secrets apply', () => {
       expect(filesContaining(path.join(dir, '.obsctl'), Object.values(gen))).toEqual([])
 
       // rerun with --generate-passwords: keeps the cluster's values, generates nothing, writes nothing
-      const rvs = fresh.map((s) => s.listObjects('secrets').map((o) => o.metadata.resourceVersion).sort())
+      const rvs = fresh.map((s) =>
+        s
+          .listObjects('secrets')
+          .map((o) => o.metadata.resourceVersion)
+          .sort(),
+      )
       const again = await secretsApply(inv, {kubeconfig: kc, renderer: 'silent', generatePasswords: true, showGenerated: true})
       expect(again.generated).toEqual([])
       expect(again.generatedPasswords).toBeUndefined()
       expect(again.sources['OpenSearch admin password']).toBe('cluster (kept)')
-      expect(fresh.map((s) => s.listObjects('secrets').map((o) => o.metadata.resourceVersion).sort())).toEqual(rvs)
+      expect(
+        fresh.map((s) =>
+          s
+            .listObjects('secrets')
+            .map((o) => o.metadata.resourceVersion)
+            .sort(),
+        ),
+      ).toEqual(rvs)
     } finally {
       setEnv({OBSCTL_OPENSEARCH_ADMIN_PASSWORD: PW.admin, OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD: PW.fluentbit, OBSCTL_GRAFANA_ADMIN_PASSWORD: PW.grafana})
       await stopKubeServers(fresh)
@@ -290,7 +396,10 @@ describe('secrets apply', () => {
   it('a user without secrets permission gets a clear 403 error naming the cluster', async () => {
     const kc = path.join(dir, 'limited-kubeconfig')
     // central (where values are looked up) as admin; cluster-02 as a user that may not touch Secrets
-    writeKubeconfigFile(kc, servers.map((s, i) => s.kubeconfigEntry({user: i === 1 ? 'no-secrets' : 'admin'})))
+    writeKubeconfigFile(
+      kc,
+      servers.map((s, i) => s.kubeconfigEntry({user: i === 1 ? 'no-secrets' : 'admin'})),
+    )
     const err = await secretsApply(inv, {kubeconfig: kc, renderer: 'silent', clusters: ['cluster-02']}).catch((e: unknown) => e)
     expect(isObsctlError(err)).toBe(true)
     expect((err as Error).message).toMatch(/cluster-02-context: forbidden/)
@@ -357,7 +466,11 @@ describe('secrets apply: TLS certificates from the platform CA', () => {
     const before = fleet.map(rvOf)
     fleet.forEach((s) => s.clearRequestLog())
     const r = await secretsApply(tinv, {kubeconfig: kc, renderer: 'silent'})
-    expect(actions(r, 'cluster-01')).toMatchObject({'logging/opensearch-http-tls': 'unchanged', 'monitoring/obsctl-ingress-tls': 'unchanged', 'logging/obsctl-ingress-tls': 'unchanged'})
+    expect(actions(r, 'cluster-01')).toMatchObject({
+      'logging/opensearch-http-tls': 'unchanged',
+      'monitoring/obsctl-ingress-tls': 'unchanged',
+      'logging/obsctl-ingress-tls': 'unchanged',
+    })
     for (const c of r.clusters) expect((c as {secrets: {action: string}[]}).secrets.every((s) => s.action === 'unchanged')).toBe(true)
     expect(fleet.map(rvOf)).toEqual(before)
     for (const s of fleet) expect(s.requestLog.filter((e) => e.method !== 'GET')).toEqual([])
@@ -401,7 +514,12 @@ describe('secrets apply: TLS certificates from the platform CA', () => {
       for (const pem of [readFileSync(caFiles(tdir).key, 'utf8'), caPem, os.crt, os.key, ing.crt, ing.key]) for (const n of pemNeedles(pem)) needles.add(n)
       if (args[0] === '--json') {
         const report = JSON.parse(out.stdout) as SecretsApplyReport
-        expect(actions(report, 'cluster-01')).toMatchObject({'logging/opensearch-http-tls': 'updated', 'monitoring/obsctl-ingress-tls': 'updated', 'logging/obsctl-ingress-tls': 'updated', 'logging/fluentbit-opensearch-credentials': 'updated'})
+        expect(actions(report, 'cluster-01')).toMatchObject({
+          'logging/opensearch-http-tls': 'updated',
+          'monitoring/obsctl-ingress-tls': 'updated',
+          'logging/obsctl-ingress-tls': 'updated',
+          'logging/fluentbit-opensearch-credentials': 'updated',
+        })
         expect(report.sources['logging/opensearch-http-tls']).toBe('new from the platform CA: signed by another CA')
         expect(report.platformCa).toEqual({file: caFiles(tdir).crt, created: true})
       } else {
@@ -447,7 +565,13 @@ describe('secrets apply: a TLS Secret of your own', () => {
       const b64 = (x: string) => Buffer.from(x).toString('base64')
       fleet[0]!.seed(
         {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}},
-        {apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: {name: 'opensearch-http-tls', namespace: 'logging'}, data: {'tls.crt': b64(leaf.certPem), 'tls.key': b64(leaf.keyPem), 'ca.crt': b64(userCa.certPem)}},
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          type: 'kubernetes.io/tls',
+          metadata: {name: 'opensearch-http-tls', namespace: 'logging'},
+          data: {'tls.crt': b64(leaf.certPem), 'tls.key': b64(leaf.keyPem), 'ca.crt': b64(userCa.certPem)},
+        },
       )
       const before = secret(fleet[0]!, 'logging', 'opensearch-http-tls')!
       const beforeJson = JSON.stringify(before)
@@ -458,9 +582,16 @@ describe('secrets apply: a TLS Secret of your own', () => {
         expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion)
         expect(JSON.stringify(after)).toBe(beforeJson)
         const central = r.clusters.find((c) => c.cluster === 'cluster-01') as {secrets: {namespace: string; name: string; keys: string[]; action: string}[]}
-        expect(central.secrets.filter((s) => s.name === 'opensearch-http-tls')).toEqual([{namespace: 'logging', name: 'opensearch-http-tls', keys: ['ca.crt', 'tls.crt', 'tls.key'], action: 'kept'}])
+        expect(central.secrets.filter((s) => s.name === 'opensearch-http-tls')).toEqual([
+          {namespace: 'logging', name: 'opensearch-http-tls', keys: ['ca.crt', 'tls.crt', 'tls.key'], action: 'kept'},
+        ])
         // listed where obsctl's own would be: after the security config, before the ingress certificates
-        expect(central.secrets.map((s) => `${s.namespace}/${s.name}`).slice(4, 8)).toEqual(['logging/opensearch-security-config', 'logging/opensearch-http-tls', 'monitoring/obsctl-ingress-tls', 'logging/obsctl-ingress-tls'])
+        expect(central.secrets.map((s) => `${s.namespace}/${s.name}`).slice(4, 8)).toEqual([
+          'logging/opensearch-security-config',
+          'logging/opensearch-http-tls',
+          'monitoring/obsctl-ingress-tls',
+          'logging/obsctl-ingress-tls',
+        ])
         expect(r.sources['logging/opensearch-http-tls']).toBe('cluster (yours, left alone)')
         expect(r.sources.opensearchCa).toBe('logging/opensearch-http-tls on cluster-01')
         for (const s of fleet) expect(dec(secret(s, 'logging', 'fluentbit-opensearch-credentials')!.data['ca.crt']!)).toBe(userCa.certPem)
@@ -474,13 +605,19 @@ describe('secrets apply: a TLS Secret of your own', () => {
     }
   })
 
-  it("an ingress certificate of your own: the agent edge trusts its ca.crt", async () => {
+  it('an ingress certificate of your own: the agent edge trusts its ca.crt', async () => {
     const {fleet, kc, inv: own, userCa, leaf} = await ownPkiFleet('*.k8s-cluster-01.lab.test')
     try {
       const b64 = (x: string) => Buffer.from(x).toString('base64')
       fleet[0]!.seed(
         {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'monitoring'}},
-        {apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: {name: 'obsctl-ingress-tls', namespace: 'monitoring'}, data: {'tls.crt': b64(leaf.certPem), 'tls.key': b64(leaf.keyPem), 'ca.crt': b64(userCa.certPem)}},
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          type: 'kubernetes.io/tls',
+          metadata: {name: 'obsctl-ingress-tls', namespace: 'monitoring'},
+          data: {'tls.crt': b64(leaf.certPem), 'tls.key': b64(leaf.keyPem), 'ca.crt': b64(userCa.certPem)},
+        },
       )
       const r = await secretsApply(own, {kubeconfig: kc, renderer: 'silent'})
       expect(actions(r, 'cluster-01')['monitoring/obsctl-ingress-tls']).toBe('kept')

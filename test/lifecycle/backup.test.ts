@@ -87,7 +87,11 @@ describe('backup create', () => {
   it('refuses to start without the encryption key (exit 2, names the variable); nothing is uploaded', async () => {
     delete process.env.OBSCTL_BACKUP_KEY
     try {
-      await expect(backupCreate(inv, quiet)).rejects.toMatchObject({exitCode: 2, code: 'BACKUP_KEY_MISSING', message: expect.stringContaining('OBSCTL_BACKUP_KEY')})
+      await expect(backupCreate(inv, quiet)).rejects.toMatchObject({
+        exitCode: 2,
+        code: 'BACKUP_KEY_MISSING',
+        message: expect.stringContaining('OBSCTL_BACKUP_KEY'),
+      })
       process.env.OBSCTL_BACKUP_KEY = 'short'
       await expect(backupCreate(inv, quiet)).rejects.toMatchObject({exitCode: 2, code: 'BACKUP_KEY_WEAK'})
     } finally {
@@ -103,7 +107,9 @@ describe('backup create', () => {
     id = r.id
     expect(id).toMatch(/^\d{8}T\d{6}Z$/)
     expect(await keys(`_obsctl/${id}/`)).toEqual(
-      ['cluster-01.etcd.db.enc', 'cluster-01.etcd.json', 'cluster-02.etcd.db.enc', 'cluster-02.etcd.json', 'manifest.json', 'obsctl-state.enc'].map((n) => `_obsctl/${id}/${n}`),
+      ['cluster-01.etcd.db.enc', 'cluster-01.etcd.json', 'cluster-02.etcd.db.enc', 'cluster-02.etcd.json', 'manifest.json', 'obsctl-state.enc'].map(
+        (n) => `_obsctl/${id}/${n}`,
+      ),
     )
     for (const [i, c] of ['cluster-01', 'cluster-02'].entries()) {
       const name = `_obsctl/${id}/${c}.etcd.db.enc`
@@ -124,13 +130,20 @@ describe('backup create', () => {
       expect(onNode(sb.nodes[i]!, 'ls -A /var/lib/obsctl/backup').trim()).toBe('')
     }
     const stateName = `_obsctl/${id}/obsctl-state.enc`
-    const state = JSON.parse((await decrypt(await object(stateName), BACKUP_KEY, stateName)).toString()) as {files: {path: string; mode: number; data: string}[]}
+    const state = JSON.parse((await decrypt(await object(stateName), BACKUP_KEY, stateName)).toString()) as {
+      files: {path: string; mode: number; data: string}[]
+    }
     const byPath = Object.fromEntries(state.files.map((f) => [f.path, Buffer.from(f.data, 'base64').toString()]))
     expect(Object.keys(byPath).sort()).toEqual(['.obsctl/known_hosts', '.obsctl/pki/ca.crt', '.obsctl/pki/ca.key', 'obsctl.yaml'])
     for (const [p, text] of Object.entries(byPath)) expect(text, p).toBe(readFileSync(path.join(dir, p), 'utf8'))
     expect(state.files.find((f) => f.path === '.obsctl/pki/ca.key')!.mode).toBe(0o600)
     const manifest = JSON.parse((await object(`_obsctl/${id}/manifest.json`)).toString())
-    expect(manifest).toMatchObject({id, clusters: ['cluster-01', 'cluster-02'], keyEnv: 'OBSCTL_BACKUP_KEY', encryption: {cipher: 'aes-256-gcm', kdf: 'scrypt'}})
+    expect(manifest).toMatchObject({
+      id,
+      clusters: ['cluster-01', 'cluster-02'],
+      keyEnv: 'OBSCTL_BACKUP_KEY',
+      encryption: {cipher: 'aes-256-gcm', kdf: 'scrypt'},
+    })
 
     // no secret in any command line on the nodes, in the logs or in the journal
     const secrets = [BACKUP_KEY, SECRET_KEY]
@@ -146,7 +159,9 @@ describe('backup create', () => {
   it('backup list shows it, complete, with its clusters', async () => {
     const l = await backupList(inv)
     expect(l.bucket).toBe(BUCKET)
-    expect(l.backups).toEqual([expect.objectContaining({id, complete: true, clusters: ['cluster-01', 'cluster-02'], files: expect.arrayContaining(['obsctl.yaml'])})])
+    expect(l.backups).toEqual([
+      expect.objectContaining({id, complete: true, clusters: ['cluster-01', 'cluster-02'], files: expect.arrayContaining(['obsctl.yaml'])}),
+    ])
   })
 
   it('the CLI: --dry-run touches nothing; list --json is an object; the key is never on the command line', async () => {
@@ -180,7 +195,8 @@ describe('backup restore', () => {
     expect(r.restored!.previousDataDir).toMatch(new RegExp(`^/var/lib/etcd\\.before-restore-${id}-`))
     expect(nodeBytes(node, `${r.restored!.previousDataDir}/member/snap/db`).equals(later)).toBe(true)
     expect(node.file('/var/lib/etcd/member/restored-as')?.trim()).toBe(`${node.hostname} ${node.hostname}=https://${node.ip}:2380`)
-    for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) expect(node.file(`/etc/kubernetes/manifests/${pod}.yaml`), pod).toBeDefined()
+    for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'])
+      expect(node.file(`/etc/kubernetes/manifests/${pod}.yaml`), pod).toBeDefined()
     const lines = node.calls().map((c) => c.line)
     const restore = lines.findIndex((l) => l.startsWith('etcdutl snapshot restore'))
     expect(restore).toBeGreaterThan(0)
@@ -208,12 +224,18 @@ describe('backup restore', () => {
 
   it('refuses a cluster with several control planes (exit 2) and an unknown backup', async () => {
     // cluster-01 with a second control-plane node
-    const text = sandboxInventory(sb, [[0, 2], [1]]).replace('endpoint: https://s3.sandbox.test', `endpoint: ${s3.url}`).replace('roles: [worker]', 'roles: [control-plane, worker]')
+    const text = sandboxInventory(sb, [[0, 2], [1]])
+      .replace('endpoint: https://s3.sandbox.test', `endpoint: ${s3.url}`)
+      .replace('roles: [worker]', 'roles: [control-plane, worker]')
     const multiDir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-backup-multi-'))
     writeFileSync(path.join(multiDir, 'obsctl.yaml'), text)
     const multi = loadInventory(path.join(multiDir, 'obsctl.yaml'))
     expect(multi.platform.clusters[0]!.nodes.filter((n) => n.roles.includes('control-plane'))).toHaveLength(2)
-    await expect(backupRestore(multi, id, 'cluster-01', quiet)).rejects.toMatchObject({exitCode: 2, code: 'RESTORE_MULTI_CP', hints: [expect.stringContaining('docs/backup.md')]})
+    await expect(backupRestore(multi, id, 'cluster-01', quiet)).rejects.toMatchObject({
+      exitCode: 2,
+      code: 'RESTORE_MULTI_CP',
+      hints: [expect.stringContaining('docs/backup.md')],
+    })
     const r = await backupRestore(inv, '20200101T000000Z', 'cluster-02', quiet)
     expect(r.run?.phases[0]!.tasks[0]!.failure).toMatchObject({code: 'BACKUP_NOT_FOUND', exitCode: 2})
     await expect(backupRestore(inv, 'latest', 'cluster-02', quiet)).rejects.toMatchObject({exitCode: 2, code: 'BAD_BACKUP_ID'})
@@ -229,15 +251,32 @@ describe('Longhorn volume backups', () => {
     const base = `deploy/overlays/${c.name}-${c.role}/longhorn/`
     // one RecurringJob every cluster's Longhorn overlay includes (deploy/base/longhorn)
     const job = files.find((f) => f.path === 'deploy/base/longhorn/recurring-job.yaml')
-    expect(job, files.map((f) => f.path).filter((x) => x.includes('longhorn')).join(', ')).toBeDefined()
+    expect(
+      job,
+      files
+        .map((f) => f.path)
+        .filter((x) => x.includes('longhorn'))
+        .join(', '),
+    ).toBeDefined()
     expect(YAML.parse(job!.content)).toEqual({
       apiVersion: 'longhorn.io/v1beta2',
       kind: 'RecurringJob',
       metadata: {name: 'obsctl-backup', namespace: 'longhorn-system'},
-      spec: {name: 'obsctl-backup', task: 'backup', cron: '30 1 * * *', retain: 14, concurrency: 2, groups: ['default'], labels: {'app.kubernetes.io/managed-by': 'obsctl'}},
+      spec: {
+        name: 'obsctl-backup',
+        task: 'backup',
+        cron: '30 1 * * *',
+        retain: 14,
+        concurrency: 2,
+        groups: ['default'],
+        labels: {'app.kubernetes.io/managed-by': 'obsctl'},
+      },
     })
     expect(files.find((f) => f.path === 'deploy/base/longhorn/kustomization.yaml')!.content).toMatch(/resources:\n {2}- recurring-job\.yaml/)
-    const k = YAML.parse(files.find((f) => f.path === `${base}kustomization.yaml`)!.content) as {resources: string[]; helmCharts: {valuesInline: {defaultBackupStore: {backupTarget: string}}}[]}
+    const k = YAML.parse(files.find((f) => f.path === `${base}kustomization.yaml`)!.content) as {
+      resources: string[]
+      helmCharts: {valuesInline: {defaultBackupStore: {backupTarget: string}}}[]
+    }
     expect(k.resources).toContain('../../../base/longhorn')
     // its backup target is the cluster's folder in the backups bucket (values inline in its kustomization)
     expect(k.helmCharts[0]!.valuesInline.defaultBackupStore.backupTarget).toContain(`s3://${p.s3.buckets.backups.name}@`)

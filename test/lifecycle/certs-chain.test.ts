@@ -18,7 +18,10 @@ describe('certs check with several kubeconfig files', () => {
     const leaf = await issueServerCertificate(ca, {commonName: user, hosts: ['x.lab.test']})
     const [a, b, missing] = ['a.yaml', 'b.yaml', 'none.yaml'].map((f) => path.join(dir, f)) as [string, string, string]
     writeFileSync(a, 'apiVersion: v1\nkind: Config\nusers:\n  - name: someone-else\n    user: {token: x}\n')
-    writeFileSync(b, `apiVersion: v1\nkind: Config\nusers:\n  - name: ${user}\n    user:\n      client-certificate-data: ${Buffer.from(leaf.certPem).toString('base64')}\n`)
+    writeFileSync(
+      b,
+      `apiVersion: v1\nkind: Config\nusers:\n  - name: ${user}\n    user:\n      client-certificate-data: ${Buffer.from(leaf.certPem).toString('base64')}\n`,
+    )
     const got = kubeconfigCertInChain([missing, a, b], a, c)
     expect(got.error).toBeUndefined()
     expect(got.file).toBe(b)

@@ -70,7 +70,22 @@ describe('certs check', () => {
     const c1 = r.clusters[0]!
     const names = c1.nodes[0]!.certs.map((c) => c.name).sort()
     expect(names).toEqual(
-      ['admin.conf', 'apiserver', 'apiserver-etcd-client', 'apiserver-kubelet-client', 'ca', 'controller-manager.conf', 'etcd-ca', 'etcd-healthcheck-client', 'etcd-peer', 'etcd-server', 'front-proxy-ca', 'front-proxy-client', 'scheduler.conf', 'super-admin.conf'].sort(),
+      [
+        'admin.conf',
+        'apiserver',
+        'apiserver-etcd-client',
+        'apiserver-kubelet-client',
+        'ca',
+        'controller-manager.conf',
+        'etcd-ca',
+        'etcd-healthcheck-client',
+        'etcd-peer',
+        'etcd-server',
+        'front-proxy-ca',
+        'front-proxy-client',
+        'scheduler.conf',
+        'super-admin.conf',
+      ].sort(),
     )
     // the dates are the certificates' own: compare with the file on the node
     const apiserver = c1.nodes[0]!.certs.find((c) => c.name === 'apiserver')!
@@ -92,7 +107,8 @@ describe('certs check', () => {
     // only the certificate field of the kubeconfigs left the node: no client key in any log
     const key = /client-key-data: (\S+)/.exec(sb.nodes[0]!.file('/etc/kubernetes/admin.conf')!)![1]!
     const logs = path.join(dir, '.obsctl', 'logs', r.run.runId)
-    for (const f of readdirSync(logs, {recursive: true, withFileTypes: true}).filter((e) => e.isFile())) expect(readFileSync(path.join(f.parentPath, f.name), 'utf8')).not.toContain(key.slice(0, 40))
+    for (const f of readdirSync(logs, {recursive: true, withFileTypes: true}).filter((e) => e.isFile()))
+      expect(readFileSync(path.join(f.parentPath, f.name), 'utf8')).not.toContain(key.slice(0, 40))
   }, 180_000)
 
   it('a node that cannot be read fails the check: it was not measured', async () => {
@@ -153,13 +169,22 @@ describe('certs renew', () => {
     }
     expect(notAfter(node.file('/etc/kubernetes/pki/apiserver.crt')!)).toBeGreaterThan(oldApiserver)
     expect(node.file('/etc/kubernetes/pki/ca.crt')).toBe(oldCa)
-    expect(node.calls().filter((c) => c.cmd === 'kubeadm').map((c) => c.line)).toEqual(['kubeadm certs renew all'])
+    expect(
+      node
+        .calls()
+        .filter((c) => c.cmd === 'kubeadm')
+        .map((c) => c.line),
+    ).toEqual(['kubeadm certs renew all'])
 
     // each static pod was stopped (crictl saw no container) and started again (a new container), in order
     expect(r.nodes[0]).toMatchObject({cluster: 'cluster-02', restarted: ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']})
     expect(r.nodes[0]!.renewed).toEqual(expect.arrayContaining(['apiserver', 'etcd-server', 'admin']))
-    for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) expect(node.file(`/etc/kubernetes/manifests/${pod}.yaml`), pod).toBeDefined()
-    const crictl = node.calls().filter((c) => c.cmd === 'crictl').map((c) => c.args.join(' '))
+    for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'])
+      expect(node.file(`/etc/kubernetes/manifests/${pod}.yaml`), pod).toBeDefined()
+    const crictl = node
+      .calls()
+      .filter((c) => c.cmd === 'crictl')
+      .map((c) => c.args.join(' '))
     const firstOf = (pod: string) => crictl.findIndex((a) => a.includes(`^${pod}$`))
     expect(firstOf('kube-apiserver')).toBeLessThan(firstOf('kube-controller-manager'))
     expect(firstOf('kube-scheduler')).toBeLessThan(firstOf('etcd'))
@@ -180,7 +205,10 @@ describe('certs renew', () => {
     const node = sb.nodes[0]!
     // as if a run was killed between the two moves
     const {onNode} = await import('./helpers.js')
-    onNode(node, 'mkdir -p /etc/kubernetes/obsctl-parked-manifests && mv /etc/kubernetes/manifests/kube-scheduler.yaml /etc/kubernetes/obsctl-parked-manifests/')
+    onNode(
+      node,
+      'mkdir -p /etc/kubernetes/obsctl-parked-manifests && mv /etc/kubernetes/manifests/kube-scheduler.yaml /etc/kubernetes/obsctl-parked-manifests/',
+    )
     expect(node.file('/etc/kubernetes/manifests/kube-scheduler.yaml')).toBeUndefined()
     const r = await certsRenew(inv, {...quiet, kubeconfig, clusters: ['cluster-01'], pollMs: 100})
     expect(r.ok).toBe(true)

@@ -42,7 +42,11 @@ export function nodeBytes(node: SandboxNode, p: string): Buffer {
 }
 
 /** YYYYMMDDHHMMSSZ, the form openssl ca takes */
-export const certTime = (d: Date) => d.toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z')
+export const certTime = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
 export const days = (n: number) => new Date(Date.now() + n * 86_400_000)
 
 export const POD_MANIFEST = (pod: string, ip: string, name: string) =>
@@ -62,7 +66,8 @@ export function seedControlPlane(sb: Sandbox, node: SandboxNode, o: {from?: Date
   onNode(node, 'kubeadm init phase certs all && kubeadm init phase kubeconfig all')
   rmSync(path.join(st, 'cert-start'))
   rmSync(path.join(st, 'cert-end'))
-  for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd']) node.writeFile(`/etc/kubernetes/manifests/${pod}.yaml`, POD_MANIFEST(pod, node.ip, node.hostname))
+  for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'])
+    node.writeFile(`/etc/kubernetes/manifests/${pod}.yaml`, POD_MANIFEST(pod, node.ip, node.hostname))
   const db = Buffer.concat([Buffer.from(`etcd data of ${node.hostname}: ${o.marker ?? 'PLAINTEXT-MARKER'}\n`), randomBytes(64 * 1024)])
   writeBytes(node, '/var/lib/etcd/member/snap/db', db)
   if (!nodeBytes(node, '/var/lib/etcd/member/snap/db').equals(db)) throw new Error('etcd data did not arrive intact')

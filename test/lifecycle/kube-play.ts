@@ -33,7 +33,12 @@ const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim() : un
 /** What a node's shims say: installed package versions, the running kubelet, holds. */
 export function nodeVersions(n: SandboxNode): {kubeadm?: string; kubelet?: string; kubectl?: string; running?: string} {
   const st = stateOf(n)
-  return {kubeadm: read(path.join(st, 'pkgver', 'kubeadm')), kubelet: read(path.join(st, 'pkgver', 'kubelet')), kubectl: read(path.join(st, 'pkgver', 'kubectl')), running: read(path.join(st, 'kubelet-running'))}
+  return {
+    kubeadm: read(path.join(st, 'pkgver', 'kubeadm')),
+    kubelet: read(path.join(st, 'pkgver', 'kubelet')),
+    kubectl: read(path.join(st, 'pkgver', 'kubectl')),
+    running: read(path.join(st, 'kubelet-running')),
+  }
 }
 
 /**
@@ -54,7 +59,11 @@ export function seedInstalled(sb: Sandbox, n: SandboxNode, cpIp: string, version
   writeFileSync(path.join(st, 'held'), 'kubelet\nkubeadm\nkubectl\n')
   writeFileSync(path.join(st, 'kubelet-running'), `${version}\n`)
   writeFileSync(path.join(st, 'k8s-version'), version)
-  n.writeFile('/etc/apt/sources.list.d/kubernetes.list', `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /\n`, 0o644)
+  n.writeFile(
+    '/etc/apt/sources.list.d/kubernetes.list',
+    `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /\n`,
+    0o644,
+  )
   n.writeFile('/etc/kubernetes/kubelet.conf', `# sandbox kubelet.conf of ${n.hostname}\n`)
   if (role === 'control-plane') n.writeFile('/etc/kubernetes/admin.conf', adminConf ?? `# sandbox admin.conf of ${n.hostname}\n`)
   const reg = path.join(sb.clustersDir, cpIp)
@@ -88,15 +97,46 @@ function nodeObject(name: string, version: string, index: number) {
 function nodeStatus(version: string) {
   const now = new Date().toISOString()
   return {
-    conditions: [{type: 'Ready', status: 'True', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletReady', message: 'kubelet is posting ready status'}],
-    nodeInfo: {kubeletVersion: `v${version}`, containerRuntimeVersion: 'containerd://1.7.24', operatingSystem: 'linux', architecture: 'amd64', kernelVersion: '6.1.0', osImage: 'Debian GNU/Linux 12 (bookworm)', machineID: '', systemUUID: '', bootID: ''},
+    conditions: [
+      {type: 'Ready', status: 'True', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletReady', message: 'kubelet is posting ready status'},
+    ],
+    nodeInfo: {
+      kubeletVersion: `v${version}`,
+      containerRuntimeVersion: 'containerd://1.7.24',
+      operatingSystem: 'linux',
+      architecture: 'amd64',
+      kernelVersion: '6.1.0',
+      osImage: 'Debian GNU/Linux 12 (bookworm)',
+      machineID: '',
+      systemUUID: '',
+      bootID: '',
+    },
   }
 }
 
 /** A Ready pod (the kubelet's status) on a node. */
-export function seedPod(k: KubeServer, name: string, node: string, labels: Record<string, string>, namespace = 'default', extra: Record<string, unknown> = {}): void {
-  const [o] = k.seed({apiVersion: 'v1', kind: 'Pod', metadata: {name, namespace, labels, ...extra}, spec: {nodeName: node, containers: [{name: 'main', image: 'registry.k8s.io/pause:3.10'}]}})
-  k.objects.update(k.type('pods'), namespace, name, {...o, status: {phase: 'Running', conditions: [{type: 'Ready', status: 'True'}]}}, opts('kubelet'), 'status')
+export function seedPod(
+  k: KubeServer,
+  name: string,
+  node: string,
+  labels: Record<string, string>,
+  namespace = 'default',
+  extra: Record<string, unknown> = {},
+): void {
+  const [o] = k.seed({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {name, namespace, labels, ...extra},
+    spec: {nodeName: node, containers: [{name: 'main', image: 'registry.k8s.io/pause:3.10'}]},
+  })
+  k.objects.update(
+    k.type('pods'),
+    namespace,
+    name,
+    {...o, status: {phase: 'Running', conditions: [{type: 'Ready', status: 'True'}]}},
+    opts('kubelet'),
+    'status',
+  )
 }
 
 export interface Player {
@@ -119,7 +159,8 @@ export function startPlayer(sb: Sandbox, clusters: PlayedCluster[]): Player {
         if (!running || !existsSync(path.join(reg, n.hostname))) continue
         let obj = c.kube.getObject('nodes', undefined, n.hostname)
         if (!obj) obj = c.kube.seed(nodeObject(n.hostname, running, i + 1))[0]!
-        if (obj.status?.nodeInfo?.kubeletVersion !== `v${running}`) c.kube.objects.update(c.kube.type('nodes'), '', n.hostname, {...obj, status: nodeStatus(running)}, opts('kubelet'), 'status')
+        if (obj.status?.nodeInfo?.kubeletVersion !== `v${running}`)
+          c.kube.objects.update(c.kube.type('nodes'), '', n.hostname, {...obj, status: nodeStatus(running)}, opts('kubelet'), 'status')
       }
     }
     // ReplicaSet controller: replace evicted pods on schedulable Ready nodes
@@ -127,7 +168,11 @@ export function startPlayer(sb: Sandbox, clusters: PlayedCluster[]): Player {
       const pods = rs.cluster.listObjects('pods', 'default').filter((p) => p.metadata.labels?.app === app)
       if (pods.length >= rs.replicas) continue
       const used = new Set(pods.map((p) => p.spec?.nodeName))
-      const free = rs.cluster.listObjects('nodes').filter((n) => !n.spec?.unschedulable && (n.status?.conditions ?? []).some((x: {type: string; status: string}) => x.type === 'Ready' && x.status === 'True'))
+      const free = rs.cluster
+        .listObjects('nodes')
+        .filter(
+          (n) => !n.spec?.unschedulable && (n.status?.conditions ?? []).some((x: {type: string; status: string}) => x.type === 'Ready' && x.status === 'True'),
+        )
       const target = free.find((n) => !used.has(n.metadata.name)) ?? free[0]
       if (target) seedPod(rs.cluster, `${app}-${++serial}`, target.metadata.name, {app})
     }
@@ -148,7 +193,12 @@ export function seedLonghornCrds(k: KubeServer): void {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: {name: `${plural}.longhorn.io`},
-    spec: {group: 'longhorn.io', scope: 'Namespaced', names: {kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List`}, versions: [{name: 'v1beta2', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}]},
+    spec: {
+      group: 'longhorn.io',
+      scope: 'Namespaced',
+      names: {kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List`},
+      versions: [{name: 'v1beta2', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}],
+    },
   })
   k.seed(crd('Volume', 'volumes'), crd('Replica', 'replicas'), {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'longhorn-system'}})
 }

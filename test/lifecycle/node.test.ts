@@ -83,13 +83,25 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
     expect(out.ok).toBe(true)
     expect(out.inventory.added).toBe(true)
     // only the new node was checked and installed
-    for (const p of out.run.phases) expect(p.tasks.map((t) => t.target), p.name).toEqual([`cluster-01/${n(2).ip}`])
+    for (const p of out.run.phases)
+      expect(
+        p.tasks.map((t) => t.target),
+        p.name,
+      ).toEqual([`cluster-01/${n(2).ip}`])
     const c = loadInventory(file).platform.clusters[0]!
     expect(c.nodes.map((x) => x.host)).toEqual([n(0).ip, n(1).ip, n(2).ip])
     expect(c.nodes[2]).toMatchObject({name: n(2).hostname, port: n(2).port, roles: ['worker']})
     // joined through the control plane's fresh token; the JoinConfiguration file is gone again
-    expect(n(0).calls().map((x) => x.line)).toContain('kubeadm token create --print-join-command --ttl 30m')
-    expect(n(2).calls().some((x) => x.line.startsWith('kubeadm join --config'))).toBe(true)
+    expect(
+      n(0)
+        .calls()
+        .map((x) => x.line),
+    ).toContain('kubeadm token create --print-join-command --ttl 30m')
+    expect(
+      n(2)
+        .calls()
+        .some((x) => x.line.startsWith('kubeadm join --config')),
+    ).toBe(true)
     expect(n(2).file('/root/.obsctl/kubeadm-join.yaml')).toBeUndefined()
     expect(readFileSync(path.join(sb.clustersDir, n(0).ip, n(2).hostname), 'utf8').trim()).toBe('worker')
     const node = kube.getObject('nodes', undefined, n(2).hostname)!
@@ -105,32 +117,54 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
     const again = await cli(['node', 'add', 'cluster-01', '--host', n(2).ip, '--port', String(n(2).port), '--name', n(2).hostname, '--json'])
     expect(again.code, again.stderr).toBe(0)
     expect(JSON.parse(again.stdout).inventory.added).toBe(false)
-    expect(n(2).calls().filter((x) => /^(apt-get install|kubeadm join)/.test(x.line))).toEqual([])
+    expect(
+      n(2)
+        .calls()
+        .filter((x) => /^(apt-get install|kubeadm join)/.test(x.line)),
+    ).toEqual([])
   }, 600_000)
 
   test('node remove: refused while a Longhorn volume has its last healthy replica there; --force drains, resets, deletes, forgets', async () => {
     // the Replica fields read are those of Longhorn's CRD
-    const replica = upstream().crds['longhorn.io/v1beta2/Replica']!.schema as {properties: {spec: {properties: Record<string, unknown>}; status: {properties: Record<string, unknown>}}}
+    const replica = upstream().crds['longhorn.io/v1beta2/Replica']!.schema as {
+      properties: {spec: {properties: Record<string, unknown>}; status: {properties: Record<string, unknown>}}
+    }
     for (const f of ['nodeID', 'volumeName', 'healthyAt', 'failedAt']) expect(replica.properties.spec.properties, f).toHaveProperty(f)
     expect(replica.properties.status.properties).toHaveProperty('currentState')
 
     seedLonghornCrds(kube)
-    await waitFor(() => {
-      try {
-        kube.type('replicas.longhorn.io')
-        return true
-      } catch {
-        return false
-      }
-    }, 30_000, 'the Longhorn CRDs')
+    await waitFor(
+      () => {
+        try {
+          kube.type('replicas.longhorn.io')
+          return true
+        } catch {
+          return false
+        }
+      },
+      30_000,
+      'the Longhorn CRDs',
+    )
     const ns = 'longhorn-system'
     kube.seed(
       {apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', metadata: {name: 'pvc-data', namespace: ns}, spec: {numberOfReplicas: 2, size: '1073741824'}},
       {apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', metadata: {name: 'pvc-safe', namespace: ns}, spec: {numberOfReplicas: 2, size: '1073741824'}},
     )
     const rep = (name: string, volume: string, node: string, healthy: boolean) => {
-      const [o] = kube.seed({apiVersion: 'longhorn.io/v1beta2', kind: 'Replica', metadata: {name, namespace: ns}, spec: {nodeID: node, volumeName: volume, healthyAt: '2026-12-01T10:00:00Z', failedAt: healthy ? '' : '2026-12-02T09:00:00Z'}})
-      kube.objects.update(kube.type('replicas.longhorn.io'), ns, name, {...o, status: {currentState: healthy ? 'running' : 'error'}}, {manager: 'longhorn-manager', dryRun: false, fieldValidation: 'Ignore', warnings: []}, 'main')
+      const [o] = kube.seed({
+        apiVersion: 'longhorn.io/v1beta2',
+        kind: 'Replica',
+        metadata: {name, namespace: ns},
+        spec: {nodeID: node, volumeName: volume, healthyAt: '2026-12-01T10:00:00Z', failedAt: healthy ? '' : '2026-12-02T09:00:00Z'},
+      })
+      kube.objects.update(
+        kube.type('replicas.longhorn.io'),
+        ns,
+        name,
+        {...o, status: {currentState: healthy ? 'running' : 'error'}},
+        {manager: 'longhorn-manager', dryRun: false, fieldValidation: 'Ignore', warnings: []},
+        'main',
+      )
     }
     rep('pvc-data-r-1', 'pvc-data', n(2).hostname, true)
     rep('pvc-data-r-2', 'pvc-data', n(1).hostname, false)
@@ -147,18 +181,29 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
     // nothing touched: schedulable, its pod there, not reset, still in the inventory
     expect(kube.getObject('nodes', undefined, n(2).hostname)!.spec.unschedulable).toBeFalsy()
     expect(kube.getObject('pods', 'default', 'app-0')).toBeDefined()
-    expect(n(2).calls().filter((x) => x.line.startsWith('kubeadm reset'))).toEqual([])
+    expect(
+      n(2)
+        .calls()
+        .filter((x) => x.line.startsWith('kubeadm reset')),
+    ).toEqual([])
     expect(loadInventory(file).platform.clusters[0]!.nodes).toHaveLength(3)
 
     const forced = await cli(['node', 'remove', 'cluster-01', n(2).hostname, '--force', '--yes', '--json'])
     expect(forced.code, forced.stderr + forced.stdout.slice(0, 3000)).toBe(0)
-    const out = JSON.parse(forced.stdout) as {ok: boolean; run: {phases: {name: string; tasks: {report?: {longhorn?: {volume: string}[]; evicted?: string[]}}[]}[]}}
+    const out = JSON.parse(forced.stdout) as {
+      ok: boolean
+      run: {phases: {name: string; tasks: {report?: {longhorn?: {volume: string}[]; evicted?: string[]}}[]}[]}
+    }
     expect(out.ok).toBe(true)
     const drain = out.run.phases.find((p) => p.name === 'node-drain')!.tasks[0]!.report!
     expect(drain.longhorn!.map((x) => x.volume)).toEqual(['pvc-data'])
     expect(drain.evicted).toEqual(['default/app-0'])
     expect(kube.requestLog.filter((x) => x.path.endsWith('/eviction')).map((x) => x.path)).toEqual(['/api/v1/namespaces/default/pods/app-0/eviction'])
-    expect(n(2).calls().map((x) => x.line)).toContain('kubeadm reset -f')
+    expect(
+      n(2)
+        .calls()
+        .map((x) => x.line),
+    ).toContain('kubeadm reset -f')
     expect(existsSync(path.join(sb.clustersDir, n(0).ip, n(2).hostname))).toBe(false)
     expect(kube.getObject('nodes', undefined, n(2).hostname)).toBeUndefined()
     expect(loadInventory(file).platform.clusters[0]!.nodes.map((x) => x.host)).toEqual([n(0).ip, n(1).ip])

@@ -49,26 +49,47 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
   const cli = (args: string[], env: Record<string, string> = {}) => obsctl([...args, '-c', file, '--kubeconfig', kubeconfig], env)
   const state = () => (JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')) as {tasks: Record<string, {status: string}>}).tasks
   /** PATCHes of Nodes (cordon, uncordon) in the order the API server saw them */
-  const nodePatches = (k: KubeServer) => k.requestLog.filter((r) => r.method === 'PATCH' && r.path.startsWith('/api/v1/nodes/')).map((r) => r.path.split('/').pop())
-  const mutating = (i: number) => n(i).calls().map((c) => c.line).filter((l) => MUTATING.test(l))
+  const nodePatches = (k: KubeServer) =>
+    k.requestLog.filter((r) => r.method === 'PATCH' && r.path.startsWith('/api/v1/nodes/')).map((r) => r.path.split('/').pop())
+  const mutating = (i: number) =>
+    n(i)
+      .calls()
+      .map((c) => c.line)
+      .filter((l) => MUTATING.test(l))
 
   beforeAll(async () => {
     ;[sb, kubes] = await Promise.all([startSandbox(5, {firstIp: 143}), startKubeServers(['cluster-01', 'cluster-02'])])
     // cluster-01: control plane 0, workers 1 and 2; cluster-02: control plane 3, worker 4 — all at 1.34.1
-    const layout = [[0, 1, 2], [3, 4]]
+    const layout = [
+      [0, 1, 2],
+      [3, 4],
+    ]
     for (const [ci, idx] of layout.entries()) {
       for (const [j, i] of idx.entries()) seedInstalled(sb, n(i), n(idx[0]!).ip, '1.34.1', j === 0 ? 'control-plane' : 'worker')
       const k = kubes[ci]!
       k.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'kube-system'}})
       // etcd as a static pod (its mirror pod), cilium as a DaemonSet pod on every node: drain leaves both
-      seedPod(k, `etcd-${n(idx[0]!).hostname}`, n(idx[0]!).hostname, {component: 'etcd', tier: 'control-plane'}, 'kube-system', {annotations: {'kubernetes.io/config.mirror': 'x'}})
-      for (const i of idx) seedPod(k, `cilium-${i}`, n(i).hostname, {'k8s-app': 'cilium'}, 'kube-system', {ownerReferences: [{apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'cilium', uid: 'ds-uid', controller: true}]})
+      seedPod(k, `etcd-${n(idx[0]!).hostname}`, n(idx[0]!).hostname, {component: 'etcd', tier: 'control-plane'}, 'kube-system', {
+        annotations: {'kubernetes.io/config.mirror': 'x'},
+      })
+      for (const i of idx)
+        seedPod(k, `cilium-${i}`, n(i).hostname, {'k8s-app': 'cilium'}, 'kube-system', {
+          ownerReferences: [{apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'cilium', uid: 'ds-uid', controller: true}],
+        })
     }
-    player = startPlayer(sb, layout.map((idx, ci) => ({kube: kubes[ci]!, cpIp: n(idx[0]!).ip, nodes: idx.map(n)})))
+    player = startPlayer(
+      sb,
+      layout.map((idx, ci) => ({kube: kubes[ci]!, cpIp: n(idx[0]!).ip, nodes: idx.map(n)})),
+    )
     // a 2-replica web workload on cluster-01's workers with a budget of one: a drain waits for the replacement
     seedPod(kubes[0]!, 'web-a', n(1).hostname, {app: 'web'})
     seedPod(kubes[0]!, 'web-b', n(2).hostname, {app: 'web'})
-    kubes[0]!.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'web', namespace: 'default'}, spec: {minAvailable: 1, selector: {matchLabels: {app: 'web'}}}})
+    kubes[0]!.seed({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: {name: 'web', namespace: 'default'},
+      spec: {minAvailable: 1, selector: {matchLabels: {app: 'web'}}},
+    })
     player.replicas.set('web', {cluster: kubes[0]!, replicas: 2})
 
     dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-upgrade-'))
@@ -106,10 +127,18 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
 
     const dry = await cli(['upgrade', 'kubernetes', '1.35', '--dry-run'])
     expect(dry.code, dry.stderr).toBe(0)
-    const order = dry.stdout.split('\n').filter((l) => l.startsWith('  cluster-')).map((l) => l.trim().split(':')[0])
+    const order = dry.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('  cluster-'))
+      .map((l) => l.trim().split(':')[0])
     expect(order).toEqual([
-      'cluster-01', 'cluster-02', // preflight
-      `cluster-01/${n(0).ip}`, `cluster-01/${n(1).ip}`, `cluster-01/${n(2).ip}`, `cluster-02/${n(3).ip}`, `cluster-02/${n(4).ip}`,
+      'cluster-01',
+      'cluster-02', // preflight
+      `cluster-01/${n(0).ip}`,
+      `cluster-01/${n(1).ip}`,
+      `cluster-01/${n(2).ip}`,
+      `cluster-02/${n(3).ip}`,
+      `cluster-02/${n(4).ip}`,
     ])
     expect(dry.stdout).toMatch(/kubeadm upgrade plan \+ apply/)
     for (const x of sb.nodes) expect(x.calls(), x.hostname).toEqual([])
@@ -143,16 +172,26 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
     expect(nodeVersions(n(2))).toMatchObject({kubeadm: '1.34.1', kubelet: '1.34.1', running: '1.34.1'})
     // control plane first, then worker 1 cordoned and uncordoned
     expect(nodePatches(kubes[0]!)).toEqual([n(0).hostname, n(0).hostname, n(1).hostname, n(1).hostname])
-    expect(n(0).calls().filter((c) => c.line.startsWith('kubeadm upgrade apply')).map((c) => c.line)).toEqual(['kubeadm upgrade apply v1.35.2 --yes'])
+    expect(
+      n(0)
+        .calls()
+        .filter((c) => c.line.startsWith('kubeadm upgrade apply'))
+        .map((c) => c.line),
+    ).toEqual(['kubeadm upgrade apply v1.35.2 --yes'])
     const evictionsRun1 = kubes[0]!.requestLog.filter((r) => r.path.endsWith('/eviction')).map((r) => r.path)
     expect(evictionsRun1).toEqual(['/api/v1/namespaces/default/pods/web-a/eviction'])
 
     for (const x of sb.nodes) x.clearCalls()
     for (const k of kubes) k.clearRequestLog()
     const r = await cli(['upgrade', 'kubernetes', '1.35', '--yes', '--json'])
-    if (r.code !== 0) writeFileSync("/tmp/upgrade-debug.json", r.stdout + r.stderr)
+    if (r.code !== 0) writeFileSync('/tmp/upgrade-debug.json', r.stdout + r.stderr)
     expect(r.code, r.stderr + r.stdout.slice(0, 3000)).toBe(0)
-    const out = JSON.parse(r.stdout) as {ok: boolean; nodes: {node: string; to: string}[]; inventory: {updated: boolean; value: string}; run: {phases: {name: string; tasks: {target: string; status: string}[]}[]}}
+    const out = JSON.parse(r.stdout) as {
+      ok: boolean
+      nodes: {node: string; to: string}[]
+      inventory: {updated: boolean; value: string}
+      run: {phases: {name: string; tasks: {target: string; status: string}[]}[]}
+    }
     expect(out.ok).toBe(true)
     const statuses = Object.fromEntries(out.run.phases.find((p) => p.name === 'upgrade-nodes')!.tasks.map((t) => [t.target, t.status]))
     expect(statuses).toEqual({
@@ -165,9 +204,22 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
     // resumed at worker 2: nothing changed again on the nodes finished before the kill
     expect(mutating(0)).toEqual([])
     expect(mutating(1)).toEqual([])
-    expect(mutating(2)).toEqual(['apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1 kubelet=1.35.2-1.1 kubectl=1.35.2-1.1', 'kubeadm upgrade node', 'systemctl restart kubelet'])
-    expect(mutating(3)).toEqual(['apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1', 'kubeadm upgrade apply v1.35.2 --yes', 'apt-get install -y -q --allow-change-held-packages kubelet=1.35.2-1.1 kubectl=1.35.2-1.1', 'systemctl restart kubelet'])
-    expect(mutating(4)).toEqual(['apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1 kubelet=1.35.2-1.1 kubectl=1.35.2-1.1', 'kubeadm upgrade node', 'systemctl restart kubelet'])
+    expect(mutating(2)).toEqual([
+      'apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1 kubelet=1.35.2-1.1 kubectl=1.35.2-1.1',
+      'kubeadm upgrade node',
+      'systemctl restart kubelet',
+    ])
+    expect(mutating(3)).toEqual([
+      'apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1',
+      'kubeadm upgrade apply v1.35.2 --yes',
+      'apt-get install -y -q --allow-change-held-packages kubelet=1.35.2-1.1 kubectl=1.35.2-1.1',
+      'systemctl restart kubelet',
+    ])
+    expect(mutating(4)).toEqual([
+      'apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1 kubelet=1.35.2-1.1 kubectl=1.35.2-1.1',
+      'kubeadm upgrade node',
+      'systemctl restart kubelet',
+    ])
     // one node at a time: cordon and uncordon of each node before the next one's
     expect(nodePatches(kubes[0]!)).toEqual([n(2).hostname, n(2).hostname])
     expect(nodePatches(kubes[1]!)).toEqual([n(3).hostname, n(3).hostname, n(4).hostname, n(4).hostname])
@@ -182,7 +234,13 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
       }
     }
     // holds are back on the packages
-    for (const x of sb.nodes) expect(readFileSync(path.join(x.dir, 'state', 'held'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(['kubeadm', 'kubectl', 'kubelet'])
+    for (const x of sb.nodes)
+      expect(
+        readFileSync(path.join(x.dir, 'state', 'held'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .sort(),
+      ).toEqual(['kubeadm', 'kubectl', 'kubelet'])
     expect(out.inventory).toMatchObject({updated: true, value: '1.35'})
     expect(loadInventory(file).platform.versions.kubernetes).toBe('1.35')
   }, 600_000)
@@ -190,11 +248,18 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
   test('a PodDisruptionBudget that blocks eviction stops the drain with its message; the node stays cordoned; the rerun finishes', async () => {
     const k = kubes[1]!
     seedPod(k, 'db-0', n(4).hostname, {app: 'db'})
-    k.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'db', namespace: 'default'}, spec: {maxUnavailable: 0, selector: {matchLabels: {app: 'db'}}}})
+    k.seed({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: {name: 'db', namespace: 'default'},
+      spec: {maxUnavailable: 0, selector: {matchLabels: {app: 'db'}}},
+    })
     for (const x of sb.nodes) x.clearCalls()
     const r = await cli(['upgrade', 'kubernetes', '1.36', '--cluster', 'cluster-02', '--drain-timeout', '5', '--yes'])
     expect(r.code, r.stderr + r.stdout).toBe(1)
-    expect(r.stderr).toContain(`drain of ${n(4).hostname} stopped: pod default/db-0 cannot be evicted: Cannot evict pod as it would violate the pod's disruption budget. The disruption budget db needs 1 healthy pods and has 1 currently`)
+    expect(r.stderr).toContain(
+      `drain of ${n(4).hostname} stopped: pod default/db-0 cannot be evicted: Cannot evict pod as it would violate the pod's disruption budget. The disruption budget db needs 1 healthy pods and has 1 currently`,
+    )
     expect(r.stderr).toContain('a PodDisruptionBudget protects default/db-0')
     // the control plane was upgraded; the worker is cordoned and untouched otherwise
     expect(nodeVersions(n(3))).toMatchObject({kubeadm: '1.36.2', running: '1.36.2'})
@@ -204,7 +269,12 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
     expect(mutating(4)).toEqual([])
 
     // the budget relaxed: the rerun resumes at the worker (the control plane is not upgraded again)
-    k.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'db', namespace: 'default'}, spec: {maxUnavailable: 1, selector: {matchLabels: {app: 'db'}}}})
+    k.seed({
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: {name: 'db', namespace: 'default'},
+      spec: {maxUnavailable: 1, selector: {matchLabels: {app: 'db'}}},
+    })
     for (const x of sb.nodes) x.clearCalls()
     const again = await cli(['upgrade', 'kubernetes', '1.36', '--cluster', 'cluster-02', '--drain-timeout', '60', '--yes'])
     expect(again.code, again.stderr + again.stdout).toBe(0)
@@ -218,7 +288,10 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
     // cluster-02 runs 1.36 ahead of the fleet: recorded as its own, so a node added to it installs 1.36
     expect(again.stdout).toContain('clusters[].kubernetes = 1.36 for cluster-02')
     const inv = loadInventory(file).platform
-    expect(inv.clusters.map((c) => [c.name, c.kubernetes ?? null])).toEqual([['cluster-01', null], ['cluster-02', '1.36']])
+    expect(inv.clusters.map((c) => [c.name, c.kubernetes ?? null])).toEqual([
+      ['cluster-01', null],
+      ['cluster-02', '1.36'],
+    ])
   }, 600_000)
 })
 
@@ -228,22 +301,37 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
  * an allowed eviction deletes the pod). Skipped without kubectl, as the kube-server fidelity suite is.
  */
 describe.skipIf(!KUBECTL)('pods/eviction of the test server, as kubectl drain sees it', () => {
-  test('a blocking budget: kubectl retries with the API server\'s message and gives up; an allowing one: the pod is evicted and the node drained', async () => {
+  test("a blocking budget: kubectl retries with the API server's message and gives up; an allowing one: the pod is evicted and the node drained", async () => {
     const tmp = tempDir('eviction-')
     const k = await startKubeServer({name: 'cluster-01'})
     try {
       const cfg = k.writeKubeconfig(path.join(tmp.dir, 'kubeconfig'))
       k.addReadyNode('worker-1')
       seedPod(k, 'db-0', 'worker-1', {app: 'db'})
-      k.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'db', namespace: 'default'}, spec: {minAvailable: 1, selector: {matchLabels: {app: 'db'}}}})
+      k.seed({
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: {name: 'db', namespace: 'default'},
+        spec: {minAvailable: 1, selector: {matchLabels: {app: 'db'}}},
+      })
       const blocked = await kubectl(tmp.dir, cfg, ['drain', 'worker-1', '--ignore-daemonsets', '--force', '--timeout=6s'])
       expect(blocked.exitCode, blocked.stderr).not.toBe(0)
       expect(`${blocked.stdout}${blocked.stderr}`).toContain("Cannot evict pod as it would violate the pod's disruption budget.")
       expect(k.getObject('nodes', undefined, 'worker-1')!.spec.unschedulable).toBe(true)
       expect(k.getObject('pods', 'default', 'db-0')).toBeDefined()
-      expect(k.getObject('poddisruptionbudgets', 'default', 'db')!.status).toMatchObject({currentHealthy: 1, desiredHealthy: 1, expectedPods: 1, disruptionsAllowed: 0})
+      expect(k.getObject('poddisruptionbudgets', 'default', 'db')!.status).toMatchObject({
+        currentHealthy: 1,
+        desiredHealthy: 1,
+        expectedPods: 1,
+        disruptionsAllowed: 0,
+      })
 
-      k.seed({apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: {name: 'db', namespace: 'default'}, spec: {minAvailable: 0, selector: {matchLabels: {app: 'db'}}}})
+      k.seed({
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: {name: 'db', namespace: 'default'},
+        spec: {minAvailable: 0, selector: {matchLabels: {app: 'db'}}},
+      })
       const drained = await kubectl(tmp.dir, cfg, ['drain', 'worker-1', '--ignore-daemonsets', '--force', '--timeout=30s'])
       expect(drained.exitCode, drained.stderr).toBe(0)
       expect(drained.stdout).toContain('pod/db-0 evicted')

@@ -49,7 +49,8 @@ describe.skipIf(!existsSync('dist/commands/node/install.js'))('obsctl node (CLI)
 
     const again = await obsctl(['node', 'install', '-c', inv.file, '--restart', '--json'])
     const r = JSON.parse(again.stdout) as {ok: boolean; phases: {tasks: {summary: string}[]}[]}
-    if (process.env.OBSCTL_CAPTURE) process.stdout.write(`\n$ obsctl node install --restart\n${(await obsctl(['node', 'install', '-c', inv.file, '--restart'])).stdout}\n`)
+    if (process.env.OBSCTL_CAPTURE)
+      process.stdout.write(`\n$ obsctl node install --restart\n${(await obsctl(['node', 'install', '-c', inv.file, '--restart'])).stdout}\n`)
     expect(r.ok).toBe(true)
     expect(r.phases[0]!.tasks.map((t) => t.summary)).toEqual(Array(4).fill('already installed, Ready'))
 

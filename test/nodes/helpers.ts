@@ -31,6 +31,18 @@ export function filesUnder(dir: string): {file: string; content: string}[] {
 
 /** Commands that change a node (used to prove a rerun changes nothing). */
 export const MUTATING = [
-  /^apt-get install/, /^apt-get update/, /^dnf install/, /^kubeadm init --config/, /^kubeadm join/, /^systemctl (enable|restart|start)/,
-  /^modprobe/, /^sysctl -q -w/, /^swapoff/, /^cilium install/, /^kubectl taint/, /^kubectl apply/, /^gpg /, /^curl /,
+  /^apt-get install/,
+  /^apt-get update/,
+  /^dnf install/,
+  /^kubeadm init --config/,
+  /^kubeadm join/,
+  /^systemctl (enable|restart|start)/,
+  /^modprobe/,
+  /^sysctl -q -w/,
+  /^swapoff/,
+  /^cilium install/,
+  /^kubectl taint/,
+  /^kubectl apply/,
+  /^gpg /,
+  /^curl /,
 ]

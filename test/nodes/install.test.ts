@@ -36,7 +36,9 @@ describe('a two-node cluster (control plane + worker)', () => {
     expect(cpCalls).toContain('cilium install --version 1.18.2 --values /var/lib/obsctl/cilium-values.yaml')
     // the values file on the node is the repository's cilium values (one source; inline in the cluster's
     // cilium kustomization), and no LB pool is applied
-    const kustomization = renderFiles(inv.platform).find((f) => f.path === `deploy/overlays/${inv.platform.clusters[0]!.name}-central/cilium/kustomization.yaml`)!
+    const kustomization = renderFiles(inv.platform).find(
+      (f) => f.path === `deploy/overlays/${inv.platform.clusters[0]!.name}-central/cilium/kustomization.yaml`,
+    )!
     const repoValues = (parse(kustomization.content) as {helmCharts: {valuesInline: Record<string, unknown>}[]}).helmCharts[0]!.valuesInline
     expect(parse(cp.file('/var/lib/obsctl/cilium-values.yaml')!)).toEqual(repoValues)
     expect(repoValues).toMatchObject({l2announcements: {enabled: true}, kubeProxyReplacement: true, k8sClientRateLimit: {qps: 50, burst: 100}})
@@ -84,7 +86,10 @@ describe('a two-node cluster (control plane + worker)', () => {
     ])
     for (const n of [cp, worker]) {
       const changed = n.calls().filter((c) => MUTATING.some((re) => re.test(c.line)))
-      expect(changed.map((c) => c.line), n.ip).toEqual([])
+      expect(
+        changed.map((c) => c.line),
+        n.ip,
+      ).toEqual([])
     }
     // no new token was created for a worker that had already joined
     expect(cp.calls().some((c) => c.line.startsWith('kubeadm token create'))).toBe(false)
@@ -134,11 +139,14 @@ describe('four single-node clusters', () => {
 describe('RHEL family', () => {
   let sb: Sandbox
   beforeAll(async () => {
-    sb = await startSandbox([{osRelease: 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\n'}], {firstIp: 51})
+    sb = await startSandbox(
+      [{osRelease: 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\nPRETTY_NAME="Rocky Linux 9.4 (Blue Onyx)"\n'}],
+      {firstIp: 51},
+    )
   })
   afterAll(async () => sb?.stop())
 
-  test('dnf, the rpm repository pinned to the minor, containerd.io from Docker\'s repository', async () => {
+  test("dnf, the rpm repository pinned to the minor, containerd.io from Docker's repository", async () => {
     const inv = inventoryFor(sb, [[0]])
     const r = await runNodeInstall(inv, {renderer: 'silent', readyTimeoutSeconds: 20})
     expect(r.ok, JSON.stringify(tasks(r))).toBe(true)

@@ -122,20 +122,51 @@ describe('preflight evaluation', () => {
   const p = platform()
   const c = p.clusters[0]!
   const facts: NodeFacts = {
-    arch: 'x86_64', osId: 'ubuntu', osLike: 'debian', osName: 'Ubuntu 24.04 LTS', cpus: 4, memBytes: 16 * 1024 ** 3 - 300 * 1024 ** 2,
-    diskFreeBytes: 80 * 1024 ** 3, swapDevices: 0, listening: ['0.0.0.0:22'], kubeletConf: false, hostname: 'n1', skewMs: 120,
+    arch: 'x86_64',
+    osId: 'ubuntu',
+    osLike: 'debian',
+    osName: 'Ubuntu 24.04 LTS',
+    cpus: 4,
+    memBytes: 16 * 1024 ** 3 - 300 * 1024 ** 2,
+    diskFreeBytes: 80 * 1024 ** 3,
+    swapDevices: 0,
+    listening: ['0.0.0.0:22'],
+    kubeletConf: false,
+    hostname: 'n1',
+    skewMs: 120,
   }
   const ok = {ok: true, detail: 'sudo (password)'}
   const byId = (f: Partial<NodeFacts>, sudo = ok) => Object.fromEntries(evaluateNode(p, c, c.nodes[0]!, {...facts, ...f}, sudo).map((r) => [r.id, r]))
 
   test('a good node passes everything', () => {
     expect(Object.values(byId({})).map((r) => `${r.id}:${r.status}`)).toEqual([
-      'os:pass', 'cpu:pass', 'memory:pass', 'disk:pass', 'swap:pass', 'port-6443:pass', 'port-10250:pass', 'clock:pass', 'sudo:pass',
+      'os:pass',
+      'cpu:pass',
+      'memory:pass',
+      'disk:pass',
+      'swap:pass',
+      'port-6443:pass',
+      'port-10250:pass',
+      'clock:pass',
+      'sudo:pass',
     ])
   })
 
   test('failures and warnings say why and what to do', () => {
-    const r = byId({osId: 'alpine', osLike: '', arch: 'riscv64', cpus: 2, memBytes: 8 * 1024 ** 3, diskFreeBytes: 5 * 1024 ** 3, swapDevices: 1, listening: ['0.0.0.0:6443'], skewMs: 45_000}, {ok: false, detail: 'sudo: a password is required'})
+    const r = byId(
+      {
+        osId: 'alpine',
+        osLike: '',
+        arch: 'riscv64',
+        cpus: 2,
+        memBytes: 8 * 1024 ** 3,
+        diskFreeBytes: 5 * 1024 ** 3,
+        swapDevices: 1,
+        listening: ['0.0.0.0:6443'],
+        skewMs: 45_000,
+      },
+      {ok: false, detail: 'sudo: a password is required'},
+    )
     expect(r.os!.status).toBe('fail')
     expect(r.cpu!.status).toBe('fail')
     expect(r.cpu!.detail).toContain('declared 4')

@@ -183,7 +183,13 @@ describe('connection errors', () => {
     const notices: string[] = []
     const t0 = Date.now()
     const err = await SshConnection.connect({
-      host: '127.0.1.50', port, user: 'root', knownHostsFile: '/nonexistent/known_hosts', attempts: 3, backoffMs: 50, onNotice: (l) => notices.push(l),
+      host: '127.0.1.50',
+      port,
+      user: 'root',
+      knownHostsFile: '/nonexistent/known_hosts',
+      attempts: 3,
+      backoffMs: 50,
+      onNotice: (l) => notices.push(l),
     }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ObsctlError)
     expect((err as ObsctlError).code).toBe('SSH_CONNECT')
@@ -193,7 +199,7 @@ describe('connection errors', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150)
   })
 
-  test('Ctrl-C (the run\'s abort signal) closes every pooled connection', async () => {
+  test("Ctrl-C (the run's abort signal) closes every pooled connection", async () => {
     const sb = await startSandbox(2, {firstIp: 55})
     try {
       const inv = inventoryFor(sb, [[0], [1]])
@@ -216,7 +222,9 @@ describe('connection errors', () => {
   test('an aborted signal stops the retries (Ctrl-C)', async () => {
     const ac = new AbortController()
     ac.abort()
-    const err = await SshConnection.connect({host: '127.0.1.51', port: 1, user: 'root', knownHostsFile: '/nonexistent', signal: ac.signal}).catch((e: unknown) => e)
+    const err = await SshConnection.connect({host: '127.0.1.51', port: 1, user: 'root', knownHostsFile: '/nonexistent', signal: ac.signal}).catch(
+      (e: unknown) => e,
+    )
     expect((err as ObsctlError).exitCode).toBe(130)
   })
 })

@@ -39,7 +39,14 @@ beforeAll(async () => {
   const other = await ensurePlatformCa(path.join(dir, 'other'), 'other.lab')
   otherCaFile = other.certFile
   const leaf = await issueServerCertificate(ca, {commonName: 'opensearch', hosts: ['127.0.0.1']})
-  fake = await startOpenSearchFake({user: USER, password: PASSWORD, policy: ISM_POLICY_ID, repository: 's3-snapshots', bucket: 'opensearch-snapshots', tls: {cert: leaf.certPem, key: leaf.keyPem}})
+  fake = await startOpenSearchFake({
+    user: USER,
+    password: PASSWORD,
+    policy: ISM_POLICY_ID,
+    repository: 's3-snapshots',
+    bucket: 'opensearch-snapshots',
+    tls: {cert: leaf.certPem, key: leaf.keyPem},
+  })
   mkdirSync(path.join(dir, 'credentials'))
   writeFileSync(path.join(dir, 'credentials', 'username'), USER, {mode: 0o600})
   writeFileSync(path.join(dir, 'credentials', 'password'), PASSWORD, {mode: 0o600})
@@ -54,7 +61,16 @@ afterAll(async () => {
 function runScript(env: Record<string, string> = {}): Promise<{code: number | null; stdout: string; stderr: string}> {
   return new Promise((resolve, reject) => {
     const child = spawn('sh', [path.join(dir, 'setup.sh')], {
-      env: {PATH: process.env.PATH ?? '/usr/bin:/bin', OPENSEARCH_URL: fake.url, DASHBOARDS_URL: fake.url, CREDENTIALS_DIR: path.join(dir, 'credentials'), CA_FILE: caFile, POLLS: '3', POLL_SECONDS: '0', ...env},
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        OPENSEARCH_URL: fake.url,
+        DASHBOARDS_URL: fake.url,
+        CREDENTIALS_DIR: path.join(dir, 'credentials'),
+        CA_FILE: caFile,
+        POLLS: '3',
+        POLL_SECONDS: '0',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
@@ -69,7 +85,11 @@ function runScript(env: Record<string, string> = {}): Promise<{code: number | nu
 /** The policy as the operator writes it from the rendered OpenSearchISMPolicy (its description carries the version). */
 function operatorWrote(seqNo: number): void {
   const spec = ismPolicy(p)
-  fake.policies[ISM_POLICY_ID] = {seqNo, primaryTerm: 1, policy: {description: spec.description, default_state: 'hot', states: [], ism_template: [{index_patterns: ['fluent-bit-*'], priority: 200}]}}
+  fake.policies[ISM_POLICY_ID] = {
+    seqNo,
+    primaryTerm: 1,
+    policy: {description: spec.description, default_state: 'hot', states: [], ism_template: [{index_patterns: ['fluent-bit-*'], priority: 200}]},
+  }
 }
 
 describe('the opensearch-setup PostSync script', () => {
@@ -90,11 +110,21 @@ describe('the opensearch-setup PostSync script', () => {
 
   it('moves older-version and legacy indices (change_policy), adds unmanaged ones, keeps the legacy policy while in use, writes the index pattern', async () => {
     fake.docs = []
-    for (const [c, days] of [['cluster-01', 0], ['cluster-02', 1], ['cluster-03', 2], ['cluster-04', 3]] as const) fake.addLogs(c, 2, days * 86_400_000)
+    for (const [c, days] of [
+      ['cluster-01', 0],
+      ['cluster-02', 1],
+      ['cluster-03', 2],
+      ['cluster-04', 3],
+    ] as const)
+      fake.addLogs(c, 2, days * 86_400_000)
     const [current, older, legacy, unmanaged] = [...new Set(fake.docs.map((d) => d.index))].sort()
     operatorWrote(12)
     fake.policies[LEGACY_ISM_POLICY_ID] = {seqNo: 0, primaryTerm: 1, policy: {description: 'snapshot after 14d, delete after 180d'}}
-    fake.managed = {[current!]: {policyId: ISM_POLICY_ID, seqNo: 12, primaryTerm: 1}, [older!]: {policyId: ISM_POLICY_ID, seqNo: 4, primaryTerm: 1}, [legacy!]: {policyId: LEGACY_ISM_POLICY_ID, seqNo: 0, primaryTerm: 1}}
+    fake.managed = {
+      [current!]: {policyId: ISM_POLICY_ID, seqNo: 12, primaryTerm: 1},
+      [older!]: {policyId: ISM_POLICY_ID, seqNo: 4, primaryTerm: 1},
+      [legacy!]: {policyId: LEGACY_ISM_POLICY_ID, seqNo: 0, primaryTerm: 1},
+    }
     fake.unmanaged = new Set([unmanaged!])
 
     const r = await runScript()
@@ -129,7 +159,12 @@ describe('the opensearch-setup PostSync script', () => {
     operatorWrote(13)
     const changed = await runScript()
     expect(changed.code).toBe(0)
-    expect(fake.ismRequests.slice(3).map((x) => x.index).sort()).toEqual([current, older, legacy, unmanaged].sort())
+    expect(
+      fake.ismRequests
+        .slice(3)
+        .map((x) => x.index)
+        .sort(),
+    ).toEqual([current, older, legacy, unmanaged].sort())
     for (const i of [current, older, legacy, unmanaged]) expect(fake.managed[i!]!.seqNo).toBe(13)
   })
 

@@ -14,7 +14,15 @@ import path from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
 import {ObsctlError} from '../../src/lib/errors.js'
-import {createSnapshot, deleteSnapshot, listSnapshots, matchesPattern, renamedIndex, restoreSnapshot, type RestoreOptions} from '../../src/lib/opensearch/index.js'
+import {
+  createSnapshot,
+  deleteSnapshot,
+  listSnapshots,
+  matchesPattern,
+  renamedIndex,
+  restoreSnapshot,
+  type RestoreOptions,
+} from '../../src/lib/opensearch/index.js'
 import {ISM_POLICY_ID as ISM_POLICY, SNAPSHOT_REPOSITORY} from '../../src/lib/platform/catalogue.js'
 import {BIN, requireBuild} from '../cli/helpers.js'
 import {writeInventory} from '../s3/harness.js'
@@ -115,7 +123,14 @@ describe('restore', () => {
     expect(r.indices).toEqual([{from: original, to: `restored-${original}`, existing: 'none'}])
     expect(count(`restored-${original}`)).toBe(3) // the snapshot's documents
     expect(count(original)).toBe(8) // the live index untouched
-    expect(fake.restoreRequests[0]!.body).toEqual({indices: original, include_global_state: false, include_aliases: false, ignore_unavailable: false, rename_pattern: '(.+)', rename_replacement: 'restored-$1'})
+    expect(fake.restoreRequests[0]!.body).toEqual({
+      indices: original,
+      include_global_state: false,
+      include_aliases: false,
+      ignore_unavailable: false,
+      rename_pattern: '(.+)',
+      rename_replacement: 'restored-$1',
+    })
   })
 
   it('--close: closes the open index first; the restore brings back the snapshot’s data and reopens it', async () => {
@@ -173,7 +188,9 @@ describe('restore', () => {
     try {
       const e = await rejection(restore({indices: original, close: true}))
       expect(e.code).toBe('SNAPSHOT_RESTORE')
-      expect(e.message).toMatch(/snapshot_restore_exception: .*cannot restore index \[fluent-bit-cluster-04-.*\] because an open index with same name already exists/)
+      expect(e.message).toMatch(
+        /snapshot_restore_exception: .*cannot restore index \[fluent-bit-cluster-04-.*\] because an open index with same name already exists/,
+      )
       expect(e.hints[0]).toMatch(new RegExp(`POST /${original}/_open`))
     } finally {
       fake.restoreRequests.push = orig
@@ -202,8 +219,11 @@ describe('obsctl opensearch snapshot list|restore|delete (built binary)', () => 
     const all: Record<string, string | undefined> = {...process.env, CI: '1', NO_COLOR: '1', OBSCTL_CONFIG: undefined, ...creds}
     for (const k of Object.keys(all)) if (all[k] === undefined) delete all[k]
     return new Promise((resolve) => {
-      execFile(process.execPath, [BIN, 'opensearch', 'snapshot', ...args, '-c', file], {env: all as NodeJS.ProcessEnv, timeout: 60_000}, (err, stdout, stderr) =>
-        resolve({status: err ? ((err as {code?: number}).code ?? 1) : 0, stdout, stderr}),
+      execFile(
+        process.execPath,
+        [BIN, 'opensearch', 'snapshot', ...args, '-c', file],
+        {env: all as NodeJS.ProcessEnv, timeout: 60_000},
+        (err, stdout, stderr) => resolve({status: err ? ((err as {code?: number}).code ?? 1) : 0, stdout, stderr}),
       )
     })
   }
@@ -221,7 +241,17 @@ describe('obsctl opensearch snapshot list|restore|delete (built binary)', () => 
     expect(refused.stderr).toMatch(/would overwrite \d open indices/)
     expect(refused.stderr).toMatch(/--rename-pattern/)
     expect(refused.stderr).toMatch(/--close/)
-    const ok = await run(['restore', 'base', '--indices', 'fluent-bit-cluster-01-*', '--rename-pattern', 'fluent-bit-', '--rename-replacement', 'restored-', '--json'])
+    const ok = await run([
+      'restore',
+      'base',
+      '--indices',
+      'fluent-bit-cluster-01-*',
+      '--rename-pattern',
+      'fluent-bit-',
+      '--rename-replacement',
+      'restored-',
+      '--json',
+    ])
     expect(ok.status, ok.stderr).toBe(0)
     const out = JSON.parse(ok.stdout) as {restoredIndices: string[]}
     expect(out.restoredIndices).toEqual([idx('cluster-01').replace('fluent-bit-', 'restored-')])

@@ -10,7 +10,14 @@ import path from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
 import {ObsctlError} from '../../src/lib/errors.js'
-import {createSnapshot, defaultSnapshotName, formatSnapshot, snapshotNameProblem, type SnapshotOptions, type SnapshotResult} from '../../src/lib/opensearch/index.js'
+import {
+  createSnapshot,
+  defaultSnapshotName,
+  formatSnapshot,
+  snapshotNameProblem,
+  type SnapshotOptions,
+  type SnapshotResult,
+} from '../../src/lib/opensearch/index.js'
 import {ISM_POLICY_ID as ISM_POLICY, SNAPSHOT_REPOSITORY} from '../../src/lib/platform/catalogue.js'
 import {BIN, requireBuild} from '../cli/helpers.js'
 import {writeInventory} from '../s3/harness.js'
@@ -71,7 +78,15 @@ describe('opensearch snapshot (lib against the OpenSearch fake)', () => {
   it('starts a snapshot of fluent-bit-* without the global state, and says how to follow it', async () => {
     fake.nextSnapshot = {polls: 3}
     const r = await snap({now: () => new Date(Date.UTC(2025, 5, 30, 23, 59, 1))})
-    expect(r).toMatchObject({ok: true, repository: 's3-snapshots', name: 'obsctl-20250630-235901', indices: 'fluent-bit-*', state: 'IN_PROGRESS', waited: false, timedOut: false})
+    expect(r).toMatchObject({
+      ok: true,
+      repository: 's3-snapshots',
+      name: 'obsctl-20250630-235901',
+      indices: 'fluent-bit-*',
+      state: 'IN_PROGRESS',
+      waited: false,
+      timedOut: false,
+    })
     const s = inFake('obsctl-20250630-235901')!
     expect(s.request).toEqual({indices: 'fluent-bit-*', ignore_unavailable: true, include_global_state: false})
     expect(s.indices).toHaveLength(5)
@@ -81,7 +96,9 @@ describe('opensearch snapshot (lib against the OpenSearch fake)', () => {
     expect(r.snapshotIndices).toEqual(s.indices)
     expect(r.startedAt).toMatch(/^\d{4}-\d\d-\d\dT/)
     expect(r.follow).toBe(`GET ${fake.url}/_snapshot/s3-snapshots/obsctl-20250630-235901`)
-    expect(formatSnapshot(r)).toMatch(/^✔ snapshot obsctl-20250630-235901 of fluent-bit-\* in s3-snapshots: started \(IN_PROGRESS since .*\)\n {2}→ follow it: GET http:\/\/127\.0\.0\.1:\d+\/_snapshot\/s3-snapshots\/obsctl-20250630-235901/)
+    expect(formatSnapshot(r)).toMatch(
+      /^✔ snapshot obsctl-20250630-235901 of fluent-bit-\* in s3-snapshots: started \(IN_PROGRESS since .*\)\n {2}→ follow it: GET http:\/\/127\.0\.0\.1:\d+\/_snapshot\/s3-snapshots\/obsctl-20250630-235901/,
+    )
   })
 
   it('--wait follows it to SUCCESS, with progress lines', async () => {
@@ -105,7 +122,12 @@ describe('opensearch snapshot (lib against the OpenSearch fake)', () => {
     expect(r.state).toBe('FAILED')
     expect(r.shards).toEqual({total: 5, successful: 0, failed: 5})
     expect(r.failures).toHaveLength(5)
-    expect(r.failures[0]).toEqual({index: expect.stringMatching(/^fluent-bit-/), shard: 0, node: 'node3id', reason: 'IOException[Unable to upload object [indices/x/0/__abc] using a single upload]'})
+    expect(r.failures[0]).toEqual({
+      index: expect.stringMatching(/^fluent-bit-/),
+      shard: 0,
+      node: 'node3id',
+      reason: 'IOException[Unable to upload object [indices/x/0/__abc] using a single upload]',
+    })
     expect(r.reason).toMatch(/^Indices don't have primary shards/)
     const text = formatSnapshot(r)
     expect(text.split('\n')[0]).toMatch(/^✖ snapshot wait-failed of fluent-bit-\* in s3-snapshots: FAILED, 0\/5 shards \(5 failed\), 5 indices/)
@@ -125,7 +147,9 @@ describe('opensearch snapshot (lib against the OpenSearch fake)', () => {
     const r = await snap({name: 'wait-timeout', wait: true, timeoutMs: 2000})
     expect(r).toMatchObject({ok: false, state: 'IN_PROGRESS', waited: true, timedOut: true})
     expect(inFake('wait-timeout')!.gets).toBeGreaterThan(2)
-    expect(formatSnapshot(r)).toMatch(/still IN_PROGRESS when --timeout passed; it keeps running in OpenSearch\n {2}→ follow it: GET .*\/_snapshot\/s3-snapshots\/wait-timeout$/)
+    expect(formatSnapshot(r)).toMatch(
+      /still IN_PROGRESS when --timeout passed; it keeps running in OpenSearch\n {2}→ follow it: GET .*\/_snapshot\/s3-snapshots\/wait-timeout$/,
+    )
   })
 
   it('an existing name is a clear error (exit 2)', async () => {
@@ -143,7 +167,9 @@ describe('opensearch snapshot (lib against the OpenSearch fake)', () => {
       expect(e.code).toBe('SNAPSHOT_REPOSITORY_MISSING')
       expect(e.exitCode).toBe(1)
       expect(e.message).toBe('the snapshot repository s3-snapshots is not registered in OpenSearch (repository_missing_exception: [s3-snapshots] missing)')
-      expect(e.hints.join('\n')).toMatch(/the OpenSearch operator registers it from the OpenSearchCluster of the rendered GitOps repo \(spec\.general\.snapshotRepositories\)/)
+      expect(e.hints.join('\n')).toMatch(
+        /the OpenSearch operator registers it from the OpenSearchCluster of the rendered GitOps repo \(spec\.general\.snapshotRepositories\)/,
+      )
       expect(e.hints.join('\n')).toMatch(/obsctl validate opensearch .*opensearch\.snapshots/)
     } finally {
       fake.repositories[SNAPSHOT_REPOSITORY] = saved
@@ -206,8 +232,11 @@ describe('obsctl opensearch snapshot (built binary)', () => {
     for (const k of Object.keys(all)) if (all[k] === undefined) delete all[k]
     // async: the fake answers from this process
     return new Promise((resolve) => {
-      execFile(process.execPath, [BIN, 'opensearch', 'snapshot', '-c', file, ...args], {env: all as NodeJS.ProcessEnv, timeout: 30_000}, (err, stdout, stderr) =>
-        resolve({status: err ? ((err as {code?: number}).code ?? 1) : 0, stdout, stderr}),
+      execFile(
+        process.execPath,
+        [BIN, 'opensearch', 'snapshot', '-c', file, ...args],
+        {env: all as NodeJS.ProcessEnv, timeout: 30_000},
+        (err, stdout, stderr) => resolve({status: err ? ((err as {code?: number}).code ?? 1) : 0, stdout, stderr}),
       )
     })
   }
@@ -217,7 +246,17 @@ describe('obsctl opensearch snapshot (built binary)', () => {
     const r = await run(['--name', 'bin-ok', '--wait', '--json'])
     expect(r.status, r.stderr).toBe(0)
     const out = JSON.parse(r.stdout) as SnapshotResult
-    expect(out).toMatchObject({ok: true, repository: 's3-snapshots', name: 'bin-ok', indices: 'fluent-bit-*', state: 'SUCCESS', waited: true, timedOut: false, shards: {total: 5, successful: 5, failed: 0}, failures: []})
+    expect(out).toMatchObject({
+      ok: true,
+      repository: 's3-snapshots',
+      name: 'bin-ok',
+      indices: 'fluent-bit-*',
+      state: 'SUCCESS',
+      waited: true,
+      timedOut: false,
+      shards: {total: 5, successful: 5, failed: 0},
+      failures: [],
+    })
     expect(out.snapshotIndices).toHaveLength(5)
     expect(r.stderr).toBe('') // no progress lines under --json
     expect(inFake('bin-ok')!.request.include_global_state).toBe(false)

@@ -108,7 +108,19 @@ describe('obsctl s3 setup (CLI)', () => {
     expect(out.error.code).toBe('S3_SNAPSHOT_EXPIRY')
     expect(out.error.message).toMatch(/^s3\.buckets\.snapshots\.expireAfter is 180d: .*incremental and share segment files/)
     expect(out.error.hints.join('\n')).toContain('remove s3.buckets.snapshots.expireAfter')
-    expect((await new Client({endPoint: '127.0.0.1', port: peer.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true}).listBuckets()).map((b) => b.name)).not.toContain('opensearch-snapshots-x')
+    expect(
+      (
+        await new Client({
+          endPoint: '127.0.0.1',
+          port: peer.port,
+          useSSL: false,
+          accessKey: ACCESS_KEY,
+          secretKey: SECRET_KEY,
+          region: 'us-east-1',
+          pathStyle: true,
+        }).listBuckets()
+      ).map((b) => b.name),
+    ).not.toContain('opensearch-snapshots-x')
   })
 
   it('missing credentials without a TTY: exit 2 naming the env vars, no prompt', async () => {

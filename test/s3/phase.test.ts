@@ -8,11 +8,24 @@ import {ACCESS_KEY, BACKUPS_EXPIRY, SECRET_KEY, startS3rver, useS3Peer, writeInv
 
 let peer: S3Peer
 let work: string
-useS3Peer('obsctl-s3-phase-', (p) => (peer = p), (w) => (work = w))
+useS3Peer(
+  'obsctl-s3-phase-',
+  (p) => (peer = p),
+  (w) => (work = w),
+)
 
 function context(inv: ReturnType<typeof writeInventory>['inv']): {ctx: RunContext; resources: Resources} {
   const resources = new Resources()
-  const ctx: RunContext = {inv, platform: inv.platform, stateDir: path.join(inv.dir, '.obsctl'), runId: 'test', dryRun: false, signal: new AbortController().signal, ssh: {}, resources}
+  const ctx: RunContext = {
+    inv,
+    platform: inv.platform,
+    stateDir: path.join(inv.dir, '.obsctl'),
+    runId: 'test',
+    dryRun: false,
+    signal: new AbortController().signal,
+    ssh: {},
+    resources,
+  }
   return {ctx, resources}
 }
 
@@ -37,7 +50,12 @@ describe('bucketsPhase', () => {
   })
 
   it('isDone is false for a missing bucket; run() creates it; then isDone is true (except where the server lacks lifecycle)', async () => {
-    const {inv} = writeInventory(work, peer.url, {...BACKUPS_EXPIRY, 's3.buckets.metrics.name': 'phase-metrics', 's3.buckets.snapshots.name': 'phase-snapshots', 's3.buckets.backups.name': 'phase-backups'})
+    const {inv} = writeInventory(work, peer.url, {
+      ...BACKUPS_EXPIRY,
+      's3.buckets.metrics.name': 'phase-metrics',
+      's3.buckets.snapshots.name': 'phase-snapshots',
+      's3.buckets.backups.name': 'phase-backups',
+    })
     const reports: BucketReport[] = []
     const {ctx, resources} = context(inv)
     const phase = bucketsPhase()

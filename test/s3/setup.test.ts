@@ -14,11 +14,23 @@ import {ACCESS_KEY, BACKUPS_EXPIRY, SECRET_KEY, makeCerts, startS3rver, useS3Pee
 
 let peer: S3Peer
 let work: string
-useS3Peer('obsctl-s3-', (p) => (peer = p), (w) => (work = w))
+useS3Peer(
+  'obsctl-s3-',
+  (p) => (peer = p),
+  (w) => (work = w),
+)
 
 function listClient(p: S3Peer): Client {
   const u = new URL(p.url)
-  return new Client({endPoint: u.hostname, port: Number(u.port), useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true})
+  return new Client({
+    endPoint: u.hostname,
+    port: Number(u.port),
+    useSSL: false,
+    accessKey: ACCESS_KEY,
+    secretKey: SECRET_KEY,
+    region: 'us-east-1',
+    pathStyle: true,
+  })
 }
 
 /** the lib through the engine, without screen output */
@@ -218,7 +230,7 @@ describe('s3 setup over TLS (s3rver with an openssl-made certificate)', () => {
 })
 
 describe('lifecycle rules (what a server that implements lifecycle gets)', () => {
-  it('adds obsctl\'s expiry rule and keeps the bucket\'s other rules', () => {
+  it("adds obsctl's expiry rule and keeps the bucket's other rules", () => {
     const other = {ID: 'keep-me', Status: 'Enabled', Filter: {Prefix: 'tmp/'}, Expiration: {Days: 1}}
     expect(planLifecycle([other], 180)).toEqual({change: 'apply', rules: [other, expiryRule(180)]})
   })
@@ -226,7 +238,7 @@ describe('lifecycle rules (what a server that implements lifecycle gets)', () =>
     const parsed = {ID: LIFECYCLE_RULE_ID, Status: 'Enabled', Filter: {Prefix: ''}, Expiration: {Days: '180' as unknown as number}}
     expect(planLifecycle([parsed], 180)).toBeNull()
   })
-  it('replaces a rule with another period, and removes obsctl\'s rule when the inventory no longer asks', () => {
+  it("replaces a rule with another period, and removes obsctl's rule when the inventory no longer asks", () => {
     expect(planLifecycle([expiryRule(90)], 180)).toEqual({change: 'apply', rules: [expiryRule(180)]})
     expect(planLifecycle([expiryRule(90)], null)).toEqual({change: 'remove', rules: []})
     expect(planLifecycle([], null)).toBeNull()

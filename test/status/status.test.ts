@@ -64,8 +64,16 @@ const row = (s: FleetStatus, name: string): ClusterStatus => s.clusters.find((c)
 describe('obsctl status', () => {
   it('all ok: nodes Ready, apps Synced and Healthy per cluster, fresh metrics and logs; no validation yet', async () => {
     const s = await status()
-    expect(s.clusters.map((c) => [c.name, c.ok]), formatStatus(s)).toEqual(CLUSTERS.map((c) => [c, true]))
-    expect(row(s, 'cluster-01')).toMatchObject({role: 'central', nodes: {ready: 1, total: 1, notReady: []}, apps: {total: 3, synced: 3, healthy: 3, problems: []}, validation: null})
+    expect(
+      s.clusters.map((c) => [c.name, c.ok]),
+      formatStatus(s),
+    ).toEqual(CLUSTERS.map((c) => [c, true]))
+    expect(row(s, 'cluster-01')).toMatchObject({
+      role: 'central',
+      nodes: {ready: 1, total: 1, notReady: []},
+      apps: {total: 3, synced: 3, healthy: 3, problems: []},
+      validation: null,
+    })
     expect(row(s, 'cluster-03').apps).toEqual({total: 2, synced: 2, healthy: 2, problems: []})
     for (const c of s.clusters) {
       expect(c.metrics).toMatchObject({fresh: true})
@@ -100,7 +108,14 @@ describe('obsctl status', () => {
   it('degraded: a node NotReady, an app out of sync, stale logs, an API server error — each said under the table', async () => {
     const [c1, c2] = [kubes[0]!, kubes[1]!]
     const n = c2.addReadyNode('node-2b')
-    internal(c2).update(c2.type('nodes'), '', 'node-2b', {...n, status: {conditions: [{type: 'Ready', status: 'False', reason: 'KubeletNotReady'}]}}, {manager: 'kubelet'}, 'status')
+    internal(c2).update(
+      c2.type('nodes'),
+      '',
+      'node-2b',
+      {...n, status: {conditions: [{type: 'Ready', status: 'False', reason: 'KubeletNotReady'}]}},
+      {manager: 'kubelet'},
+      'status',
+    )
     c1.setApplicationStatus('argocd', 'fluent-bit-cluster-03', {sync: 'OutOfSync', health: 'Progressing'})
     const saved = p.opensearch.docs
     p.opensearch.docs = saved.filter((d) => !d.index.startsWith('fluent-bit-cluster-04-'))
@@ -111,7 +126,10 @@ describe('obsctl status', () => {
       expect(s.ok).toBe(false)
       expect(row(s, 'cluster-01').ok).toBe(true)
       expect(row(s, 'cluster-02')).toMatchObject({ok: false, nodes: {ready: 1, total: 2, notReady: ['node-2b']}})
-      expect(row(s, 'cluster-03')).toMatchObject({ok: false, apps: {total: 2, synced: 1, healthy: 1, problems: ['fluent-bit-cluster-03 (OutOfSync/Progressing)']}})
+      expect(row(s, 'cluster-03')).toMatchObject({
+        ok: false,
+        apps: {total: 2, synced: 1, healthy: 1, problems: ['fluent-bit-cluster-03 (OutOfSync/Progressing)']},
+      })
       expect(row(s, 'cluster-04')).toMatchObject({ok: false, logs: {fresh: false}})
       expect((row(s, 'cluster-04').logs as {ageSeconds: number}).ageSeconds).toBeGreaterThanOrEqual(7199)
       expect(row(s, 'cluster-04').nodes).toHaveProperty('error')
@@ -141,7 +159,10 @@ describe('obsctl status', () => {
     } finally {
       process.env.OBSCTL_OPENSEARCH_PASSWORD = saved
     }
-    await expect(status({metricsStale: 'soon'})).rejects.toMatchObject({exitCode: 2, message: expect.stringMatching(/^--metrics-stale soon: expected a duration/)})
+    await expect(status({metricsStale: 'soon'})).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/^--metrics-stale soon: expected a duration/),
+    })
   })
 
   it('the built CLI: table and exit 0, --json, exit 1 when degraded, --watch --json streams until Ctrl-C (exit 0)', async () => {
@@ -173,7 +194,10 @@ describe('obsctl status', () => {
     child.kill('SIGINT')
     const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
     expect(code).toBe(0)
-    const frames = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as FleetStatus)
+    const frames = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as FleetStatus)
     expect(frames.length).toBeGreaterThanOrEqual(2)
     expect(frames.every((f) => f.clusters.length === 4)).toBe(true)
     expect(Date.parse(frames[1]!.at)).toBeGreaterThan(Date.parse(frames[0]!.at))
@@ -182,7 +206,10 @@ describe('obsctl status', () => {
   it('--watch in a real terminal: the screen is redrawn in colour, Ctrl-C ends it with exit 0', async () => {
     requireBuild()
     const env = {...p.env, KUBECONFIG: kubeconfig}
-    const term = await Terminal.start(`${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} status -c ${JSON.stringify(inv.file)} --watch --interval 1`, {cwd: p.dir, env: {...env, NO_COLOR: undefined, FORCE_COLOR: undefined}})
+    const term = await Terminal.start(`${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} status -c ${JSON.stringify(inv.file)} --watch --interval 1`, {
+      cwd: p.dir,
+      env: {...env, NO_COLOR: undefined, FORCE_COLOR: undefined},
+    })
     try {
       const first = await term.waitFor(/every 1s, (.+?) — Ctrl-C to stop/)
       const at = /every 1s, (.+?) — /.exec(first)![1]!

@@ -53,20 +53,33 @@ export async function startAlertmanager(o: {replicas?: number; receivers?: strin
         `--storage.path=${path.join(dir, `data-${i}`)}`,
         `--web.listen-address=127.0.0.1:${p.web}`,
         ...(n > 1
-          ? [`--cluster.listen-address=127.0.0.1:${p.gossip}`, `--cluster.advertise-address=127.0.0.1:${p.gossip}`, ...ports.filter((_, j) => j !== i).map((q) => `--cluster.peer=127.0.0.1:${q.gossip}`), '--cluster.settle-timeout=2s', '--cluster.gossip-interval=100ms', '--cluster.pushpull-interval=1s']
+          ? [
+              `--cluster.listen-address=127.0.0.1:${p.gossip}`,
+              `--cluster.advertise-address=127.0.0.1:${p.gossip}`,
+              ...ports.filter((_, j) => j !== i).map((q) => `--cluster.peer=127.0.0.1:${q.gossip}`),
+              '--cluster.settle-timeout=2s',
+              '--cluster.gossip-interval=100ms',
+              '--cluster.pushpull-interval=1s',
+            ]
           : ['--cluster.listen-address=']),
       ],
       {stdio: 'ignore'},
     ),
   )
   const urls = ports.map((p) => `http://127.0.0.1:${p.web}`)
-  const status = async (u: string) => (await (await fetch(`${u}/api/v2/status`, {signal: AbortSignal.timeout(5000)})).json()) as {cluster: {status: string; peers?: unknown[]}}
+  const status = async (u: string) =>
+    (await (await fetch(`${u}/api/v2/status`, {signal: AbortSignal.timeout(5000)})).json()) as {cluster: {status: string; peers?: unknown[]}}
   const peer: AlertmanagerPeer = {
     urls,
     url: urls[0]!,
     async postAlerts(alerts) {
       for (const u of urls) {
-        const res = await fetch(`${u}/api/v2/alerts`, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify(alerts), signal: AbortSignal.timeout(10_000)})
+        const res = await fetch(`${u}/api/v2/alerts`, {
+          method: 'POST',
+          headers: {'content-type': 'application/json'},
+          body: JSON.stringify(alerts),
+          signal: AbortSignal.timeout(10_000),
+        })
         if (!res.ok) throw new Error(`POST ${u}/api/v2/alerts: HTTP ${res.status} ${await res.text()}`)
       }
     },

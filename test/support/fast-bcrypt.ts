@@ -43,7 +43,8 @@ vi.mock('bcryptjs', async (importOriginal) => {
     genSaltSync: (rounds = 10) => real.genSaltSync(cap(rounds)), // 10: bcryptjs's default
     genSalt: ((rounds?: number, ...rest: unknown[]) => (real.genSalt as (...a: unknown[]) => unknown)(cap(rounds), ...rest)) as typeof real.genSalt,
     hashSync: (password: string, salt?: number | string) => real.hashSync(password, cap(salt)),
-    hash: ((password: string, salt: number | string, ...rest: unknown[]) => (real.hash as (...a: unknown[]) => unknown)(password, cap(salt), ...rest)) as typeof real.hash,
+    hash: ((password: string, salt: number | string, ...rest: unknown[]) =>
+      (real.hash as (...a: unknown[]) => unknown)(password, cap(salt), ...rest)) as typeof real.hash,
   }
   return {...real, ...fast, default: fast}
 })

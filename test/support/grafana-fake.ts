@@ -43,7 +43,27 @@ export async function startGrafanaFake(opts: {adminPassword: string}): Promise<G
         const login = who(req)
         if (!login) return unauthorized
         const u = self.users[login]!
-        return {json: {id: u.id, uid: `u${u.id}`, email: `${login}@localhost`, name: '', login, theme: '', orgId: 1, isGrafanaAdmin: u.isGrafanaAdmin, isDisabled: false, isExternal: false, isExternallySynced: false, isGrafanaAdminExternallySynced: false, authLabels: [], updatedAt: created, createdAt: created, avatarUrl: '/avatar/46d229b033af06a191ff2267bca9ae56', isProvisioned: false}}
+        return {
+          json: {
+            id: u.id,
+            uid: `u${u.id}`,
+            email: `${login}@localhost`,
+            name: '',
+            login,
+            theme: '',
+            orgId: 1,
+            isGrafanaAdmin: u.isGrafanaAdmin,
+            isDisabled: false,
+            isExternal: false,
+            isExternallySynced: false,
+            isGrafanaAdminExternallySynced: false,
+            authLabels: [],
+            updatedAt: created,
+            createdAt: created,
+            avatarUrl: '/avatar/46d229b033af06a191ff2267bca9ae56',
+            isProvisioned: false,
+          },
+        }
       },
     ],
     [

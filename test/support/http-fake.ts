@@ -30,7 +30,10 @@ export interface FakeServer {
 }
 
 /** `tls`: serve HTTPS with this certificate (e.g. one issued by the platform CA) instead of HTTP. */
-export async function startFake(routes: [method: string, path: RegExp, handler: Handler, name?: string][], opts: {tls?: {cert: string; key: string}} = {}): Promise<FakeServer> {
+export async function startFake(
+  routes: [method: string, path: RegExp, handler: Handler, name?: string][],
+  opts: {tls?: {cert: string; key: string}} = {},
+): Promise<FakeServer> {
   const fake: Partial<FakeServer> = {latency: {}, requests: []}
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
@@ -45,7 +48,14 @@ export async function startFake(routes: [method: string, path: RegExp, handler: 
         if (delay) await new Promise((r) => setTimeout(r, delay).unref())
         let out: FakeResponse
         try {
-          out = await handler({method: req.method ?? 'GET', path: u.pathname, query: u.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), params: m.slice(1).map((x) => decodeURIComponent(x ?? ''))})
+          out = await handler({
+            method: req.method ?? 'GET',
+            path: u.pathname,
+            query: u.searchParams,
+            headers: req.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+            params: m.slice(1).map((x) => decodeURIComponent(x ?? '')),
+          })
         } catch (e) {
           out = {status: 500, json: {error: (e as Error).message}}
         }

@@ -21,4 +21,7 @@ export function exampleInventory(sets: Record<string, unknown> = {}, base: strin
 }
 
 /** The same, as an edit a harness applies to its own base. */
-export const withValues = (sets: Record<string, unknown>): InventoryEdit => (y) => exampleInventory(sets, y)
+export const withValues =
+  (sets: Record<string, unknown>): InventoryEdit =>
+  (y) =>
+    exampleInventory(sets, y)

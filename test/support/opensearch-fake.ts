@@ -68,7 +68,10 @@ export interface OpenSearchFake extends FakeServer {
   /** every ISM change_policy / add request, as sent */
   ismRequests: {action: 'change_policy' | 'add'; index: string; body: Record<string, unknown>}[]
   /** snapshot management policies by name, as GET …/_explain shows them */
-  smPolicies: Record<string, {enabled: boolean; creation?: {latest_execution?: Record<string, unknown>}; deletion?: {latest_execution?: Record<string, unknown>}}>
+  smPolicies: Record<
+    string,
+    {enabled: boolean; creation?: {latest_execution?: Record<string, unknown>}; deletion?: {latest_execution?: Record<string, unknown>}}
+  >
   /** OpenSearch Dashboards saved objects (type/id → attributes) */
   savedObjects: Record<string, unknown>
   /** index → failed action (name + message) */
@@ -140,7 +143,14 @@ function snapshotInfo(name: string, s: FakeSnapshot, done: boolean): Record<stri
     end_time: new Date(endMs).toISOString(),
     end_time_in_millis: endMs,
     duration_in_millis: endMs - s.startMs,
-    failures: failedIndices.map((index) => ({index, index_uuid: Buffer.from(index).toString('hex').slice(0, 22), shard_id: 0, reason, node_id: 'node3id', status: 'INTERNAL_SERVER_ERROR'})),
+    failures: failedIndices.map((index) => ({
+      index,
+      index_uuid: Buffer.from(index).toString('hex').slice(0, 22),
+      shard_id: 0,
+      reason,
+      node_id: 'node3id',
+      status: 'INTERNAL_SERVER_ERROR',
+    })),
     shards: {total, failed: failedIndices.length, successful: total - failedIndices.length},
   }
 }
@@ -151,10 +161,26 @@ const err = (status: number, type: string, reason: string) => ({status, json: {e
 
 /** `fluent-bit-*` style patterns (comma lists of * wildcards) */
 function matches(pattern: string, index: string): boolean {
-  return pattern.split(',').some((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(index))
+  return pattern.split(',').some((p) =>
+    new RegExp(
+      `^${p
+        .split('*')
+        .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    ).test(index),
+  )
 }
 
-export async function startOpenSearchFake(opts: {user: string; password: string; nodes?: number; policy: string; repository: string; bucket: string; snapshotPolicy?: string; tls?: {cert: string; key: string}}): Promise<OpenSearchFake> {
+export async function startOpenSearchFake(opts: {
+  user: string
+  password: string
+  nodes?: number
+  policy: string
+  repository: string
+  bucket: string
+  snapshotPolicy?: string
+  tls?: {cert: string; key: string}
+}): Promise<OpenSearchFake> {
   let self!: OpenSearchFake
   const verdicts = new Map<string, boolean>()
   /** the authenticated user's name, or undefined */
@@ -174,348 +200,506 @@ export async function startOpenSearchFake(opts: {user: string; password: string;
     return verdicts.get(k) ? name : undefined
   }
   const authOk = (h: Record<string, unknown>) => who(h) !== undefined
-  const guard = (fn: Parameters<typeof startFake>[0][number][2]): Parameters<typeof startFake>[0][number][2] => (req) =>
-    authOk(req.headers) ? fn(req) : {status: 401, text: 'Unauthorized', headers: {'www-authenticate': 'Basic realm="OpenSearch Security"'}}
+  const guard =
+    (fn: Parameters<typeof startFake>[0][number][2]): Parameters<typeof startFake>[0][number][2] =>
+    (req) =>
+      authOk(req.headers) ? fn(req) : {status: 401, text: 'Unauthorized', headers: {'www-authenticate': 'Basic realm="OpenSearch Security"'}}
   const isAdmin = (name: string) => (self.users[name]?.backend_roles ?? []).includes('admin')
-  const restForbidden = (name: string, method: string) => ({status: 403, json: {status: 'FORBIDDEN', message: `No permission to access REST API: User ${name} with Security roles [own_index] does not have any access to endpoint INTERNALUSERS and method ${method}`}})
+  const restForbidden = (name: string, method: string) => ({
+    status: 403,
+    json: {
+      status: 'FORBIDDEN',
+      message: `No permission to access REST API: User ${name} with Security roles [own_index] does not have any access to endpoint INTERNALUSERS and method ${method}`,
+    },
+  })
   const indices = () => [...new Set(self.docs.map((d) => d.index))].sort()
-  const fake = await startFake([
-    ['GET', /^\/_cluster\/health$/, guard(() => ({json: {...self.health, timed_out: false, active_primary_shards: 10, active_shards: 20, relocating_shards: 0, initializing_shards: 0}})), 'health'],
+  const fake = await startFake(
     [
-      'GET',
-      /^\/_snapshot\/([^/]+)$/,
-      guard((req) => {
-        const repo = self.repositories[req.params[0]!]
-        return repo ? {json: {[req.params[0]!]: repo}} : err(404, 'repository_missing_exception', `[${req.params[0]}] missing`)
-      }),
-      'snapshot',
-    ],
-    [
-      'POST',
-      /^\/_snapshot\/([^/]+)\/_verify$/,
-      guard((req) => {
-        const name = req.params[0]!
-        if (!self.repositories[name]) return err(404, 'repository_missing_exception', `[${name}] missing`)
-        if (self.verifyFailure[name]) return err(500, 'repository_verification_exception', `[${name}] ${self.verifyFailure[name]}`)
-        return {json: {nodes: Object.fromEntries(Array.from({length: self.health.number_of_nodes}, (_, i) => [`node${i}id`, {name: `opensearch-${i < 3 ? 'masters' : 'data'}-${i % 3}`}]))}}
-      }),
-      'verify',
-    ],
-    [
-      'GET',
-      /^\/_plugins\/_ism\/policies\/([^/]+)$/,
-      guard((req) => {
-        const p = self.policies[req.params[0]!]
-        return p ? {json: {_id: req.params[0], _version: p.seqNo + 1, _primary_term: p.primaryTerm, _seq_no: p.seqNo, policy: {policy_id: req.params[0], ...p.policy}}} : err(404, 'status_exception', 'Policy not found')
-      }),
-      'policy',
-    ],
-    [
-      'DELETE',
-      /^\/_plugins\/_ism\/policies\/([^/]+)$/,
-      guard((req) => {
-        const id = req.params[0]!
-        const p = self.policies[id]
-        if (!p) return err(404, 'status_exception', 'Policy not found')
-        delete self.policies[id]
-        return {json: {_index: '.opendistro-ism-config', _id: id, _version: p.seqNo + 2, result: 'deleted', forced_refresh: true, _shards: {total: 2, successful: 2, failed: 0}, _seq_no: p.seqNo + 1, _primary_term: p.primaryTerm}}
-      }),
-      'policy-delete',
-    ],
-    [
-      'POST',
-      /^\/_plugins\/_ism\/(change_policy|add)\/([^/]+)$/,
-      guard((req) => {
-        const action = req.params[0] as 'change_policy' | 'add'
-        const body = JSON.parse(req.body || '{}') as {policy_id?: string}
-        self.ismRequests.push({action, index: req.params[1]!, body})
-        const target = body.policy_id ? self.policies[body.policy_id] : undefined
-        if (!target) return err(404, 'status_exception', `Could not find policy=${body.policy_id}`)
-        const failed: {index_name: string; index_uuid: string; reason: string}[] = []
-        let updated = 0
-        for (const index of indices().filter((i) => matches(req.params[1]!, i))) {
-          const isManaged = !self.unmanaged.has(index)
-          if (action === 'change_policy' && !isManaged) failed.push({index_name: index, index_uuid: uuidOf(index), reason: 'This index is not being managed'})
-          else if (action === 'add' && isManaged) failed.push({index_name: index, index_uuid: uuidOf(index), reason: 'This index already has a policy, use the update policy API to update index policies'})
-          else {
-            self.unmanaged.delete(index)
-            self.managed[index] = {policyId: body.policy_id!, seqNo: target.seqNo, primaryTerm: target.primaryTerm}
-            updated++
+      [
+        'GET',
+        /^\/_cluster\/health$/,
+        guard(() => ({json: {...self.health, timed_out: false, active_primary_shards: 10, active_shards: 20, relocating_shards: 0, initializing_shards: 0}})),
+        'health',
+      ],
+      [
+        'GET',
+        /^\/_snapshot\/([^/]+)$/,
+        guard((req) => {
+          const repo = self.repositories[req.params[0]!]
+          return repo ? {json: {[req.params[0]!]: repo}} : err(404, 'repository_missing_exception', `[${req.params[0]}] missing`)
+        }),
+        'snapshot',
+      ],
+      [
+        'POST',
+        /^\/_snapshot\/([^/]+)\/_verify$/,
+        guard((req) => {
+          const name = req.params[0]!
+          if (!self.repositories[name]) return err(404, 'repository_missing_exception', `[${name}] missing`)
+          if (self.verifyFailure[name]) return err(500, 'repository_verification_exception', `[${name}] ${self.verifyFailure[name]}`)
+          return {
+            json: {
+              nodes: Object.fromEntries(
+                Array.from({length: self.health.number_of_nodes}, (_, i) => [`node${i}id`, {name: `opensearch-${i < 3 ? 'masters' : 'data'}-${i % 3}`}]),
+              ),
+            },
           }
-        }
-        return {json: {updated_indices: updated, failures: failed.length > 0, failed_indices: failed}}
-      }),
-      'ism-change',
-    ],
-    [
-      'GET',
-      /^\/_plugins\/_sm\/policies\/([^/]+)\/_explain$/,
-      guard((req) => {
-        const found = Object.entries(self.smPolicies).filter(([name]) => matches(req.params[0]!, name))
-        return {json: {policies: found.map(([name, p]) => ({name, creation: {current_state: 'CREATION_START', trigger: {time: Date.now() + 3600_000}, ...p.creation}, deletion: {current_state: 'DELETION_START', trigger: {time: Date.now() + 3600_000}, ...p.deletion}, policy_seq_no: 3, policy_primary_term: 1, enabled: p.enabled}))}}
-      }),
-      'sm-explain',
-    ],
-    ['GET', /^\/api\/status$/, guard(() => ({json: {name: 'opensearch-dashboards', version: {number: '2.19.3'}, status: {overall: {state: 'green'}}}})), 'osd-status'],
-    [
-      'POST',
-      /^\/api\/saved_objects\/([^/]+)\/([^/]+)$/,
-      guard((req) => {
-        if (req.headers['osd-xsrf'] === undefined) return {status: 400, json: {statusCode: 400, error: 'Bad Request', message: 'Request must contain a osd-xsrf header.'}}
-        const key = `${req.params[0]}/${req.params[1]}`
-        if (self.savedObjects[key] && req.query.get('overwrite') !== 'true') return {status: 409, json: {statusCode: 409, error: 'Conflict', message: `Saved object [${key}] conflict`}}
-        const attributes = (JSON.parse(req.body || '{}') as {attributes?: unknown}).attributes
-        self.savedObjects[key] = attributes
-        return {json: {type: req.params[0], id: req.params[1], attributes, references: [], updated_at: new Date().toISOString(), version: 'WzEsMV0='}}
-      }),
-      'osd-saved-object',
-    ],
-    [
-      'GET',
-      /^\/_plugins\/_ism\/explain\/([^/]+)$/,
-      guard((req) => {
-        const mine = indices().filter((i) => matches(req.params[0]!, i))
-        const out: Record<string, unknown> = {}
-        let managedCount = 0
-        for (const index of mine) {
-          if (self.unmanaged.has(index)) {
-            out[index] = {'index.plugins.index_state_management.policy_id': null, 'index.opendistro.index_state_management.policy_id': null, enabled: null}
-            continue
+        }),
+        'verify',
+      ],
+      [
+        'GET',
+        /^\/_plugins\/_ism\/policies\/([^/]+)$/,
+        guard((req) => {
+          const p = self.policies[req.params[0]!]
+          return p
+            ? {
+                json: {
+                  _id: req.params[0],
+                  _version: p.seqNo + 1,
+                  _primary_term: p.primaryTerm,
+                  _seq_no: p.seqNo,
+                  policy: {policy_id: req.params[0], ...p.policy},
+                },
+              }
+            : err(404, 'status_exception', 'Policy not found')
+        }),
+        'policy',
+      ],
+      [
+        'DELETE',
+        /^\/_plugins\/_ism\/policies\/([^/]+)$/,
+        guard((req) => {
+          const id = req.params[0]!
+          const p = self.policies[id]
+          if (!p) return err(404, 'status_exception', 'Policy not found')
+          delete self.policies[id]
+          return {
+            json: {
+              _index: '.opendistro-ism-config',
+              _id: id,
+              _version: p.seqNo + 2,
+              result: 'deleted',
+              forced_refresh: true,
+              _shards: {total: 2, successful: 2, failed: 0},
+              _seq_no: p.seqNo + 1,
+              _primary_term: p.primaryTerm,
+            },
           }
-          managedCount++
-          const f = self.failedIndices[index]
-          const current = self.policies[opts.policy]
-          const m = self.managed[index] ?? {policyId: opts.policy, seqNo: current?.seqNo ?? 0, primaryTerm: current?.primaryTerm ?? 1}
-          out[index] = {
-            'index.plugins.index_state_management.policy_id': m.policyId,
-            'index.opendistro.index_state_management.policy_id': m.policyId,
+        }),
+        'policy-delete',
+      ],
+      [
+        'POST',
+        /^\/_plugins\/_ism\/(change_policy|add)\/([^/]+)$/,
+        guard((req) => {
+          const action = req.params[0] as 'change_policy' | 'add'
+          const body = JSON.parse(req.body || '{}') as {policy_id?: string}
+          self.ismRequests.push({action, index: req.params[1]!, body})
+          const target = body.policy_id ? self.policies[body.policy_id] : undefined
+          if (!target) return err(404, 'status_exception', `Could not find policy=${body.policy_id}`)
+          const failed: {index_name: string; index_uuid: string; reason: string}[] = []
+          let updated = 0
+          for (const index of indices().filter((i) => matches(req.params[1]!, i))) {
+            const isManaged = !self.unmanaged.has(index)
+            if (action === 'change_policy' && !isManaged) failed.push({index_name: index, index_uuid: uuidOf(index), reason: 'This index is not being managed'})
+            else if (action === 'add' && isManaged)
+              failed.push({
+                index_name: index,
+                index_uuid: uuidOf(index),
+                reason: 'This index already has a policy, use the update policy API to update index policies',
+              })
+            else {
+              self.unmanaged.delete(index)
+              self.managed[index] = {policyId: body.policy_id!, seqNo: target.seqNo, primaryTerm: target.primaryTerm}
+              updated++
+            }
+          }
+          return {json: {updated_indices: updated, failures: failed.length > 0, failed_indices: failed}}
+        }),
+        'ism-change',
+      ],
+      [
+        'GET',
+        /^\/_plugins\/_sm\/policies\/([^/]+)\/_explain$/,
+        guard((req) => {
+          const found = Object.entries(self.smPolicies).filter(([name]) => matches(req.params[0]!, name))
+          return {
+            json: {
+              policies: found.map(([name, p]) => ({
+                name,
+                creation: {current_state: 'CREATION_START', trigger: {time: Date.now() + 3600_000}, ...p.creation},
+                deletion: {current_state: 'DELETION_START', trigger: {time: Date.now() + 3600_000}, ...p.deletion},
+                policy_seq_no: 3,
+                policy_primary_term: 1,
+                enabled: p.enabled,
+              })),
+            },
+          }
+        }),
+        'sm-explain',
+      ],
+      [
+        'GET',
+        /^\/api\/status$/,
+        guard(() => ({json: {name: 'opensearch-dashboards', version: {number: '2.19.3'}, status: {overall: {state: 'green'}}}})),
+        'osd-status',
+      ],
+      [
+        'POST',
+        /^\/api\/saved_objects\/([^/]+)\/([^/]+)$/,
+        guard((req) => {
+          if (req.headers['osd-xsrf'] === undefined)
+            return {status: 400, json: {statusCode: 400, error: 'Bad Request', message: 'Request must contain a osd-xsrf header.'}}
+          const key = `${req.params[0]}/${req.params[1]}`
+          if (self.savedObjects[key] && req.query.get('overwrite') !== 'true')
+            return {status: 409, json: {statusCode: 409, error: 'Conflict', message: `Saved object [${key}] conflict`}}
+          const attributes = (JSON.parse(req.body || '{}') as {attributes?: unknown}).attributes
+          self.savedObjects[key] = attributes
+          return {json: {type: req.params[0], id: req.params[1], attributes, references: [], updated_at: new Date().toISOString(), version: 'WzEsMV0='}}
+        }),
+        'osd-saved-object',
+      ],
+      [
+        'GET',
+        /^\/_plugins\/_ism\/explain\/([^/]+)$/,
+        guard((req) => {
+          const mine = indices().filter((i) => matches(req.params[0]!, i))
+          const out: Record<string, unknown> = {}
+          let managedCount = 0
+          for (const index of mine) {
+            if (self.unmanaged.has(index)) {
+              out[index] = {'index.plugins.index_state_management.policy_id': null, 'index.opendistro.index_state_management.policy_id': null, enabled: null}
+              continue
+            }
+            managedCount++
+            const f = self.failedIndices[index]
+            const current = self.policies[opts.policy]
+            const m = self.managed[index] ?? {policyId: opts.policy, seqNo: current?.seqNo ?? 0, primaryTerm: current?.primaryTerm ?? 1}
+            out[index] = {
+              'index.plugins.index_state_management.policy_id': m.policyId,
+              'index.opendistro.index_state_management.policy_id': m.policyId,
+              index,
+              index_uuid: uuidOf(index),
+              policy_id: m.policyId,
+              ...(m.seqNo === undefined ? {} : {policy_seq_no: m.seqNo, policy_primary_term: m.primaryTerm}),
+              enabled: !f,
+              state: {name: 'hot', start_time: Date.now() - 3600_000},
+              action: f
+                ? {name: f.action, start_time: Date.now() - 60_000, index: 0, failed: true, consumed_retries: 3, last_retry_time: Date.now()}
+                : {name: 'transition', start_time: Date.now() - 60_000, index: -1, failed: false, consumed_retries: 0, last_retry_time: 0},
+              info: f ? {message: f.message} : {message: 'Transitioning to next state'},
+            }
+          }
+          return {json: {...out, total_managed_indices: managedCount}}
+        }),
+        'explain',
+      ],
+      [
+        '*',
+        /^\/([^_/][^/]*)\/_count$/,
+        guard((req) => {
+          const body = req.body ? (JSON.parse(req.body) as {query?: {range?: Record<string, {gte?: string}>}}) : {}
+          const gte = body.query?.range?.['@timestamp']?.gte
+          let since = 0
+          const m = gte ? /^now-(\d+)([smhd])$/.exec(gte) : null
+          if (m) since = Date.now() - Number(m[1]) * {s: 1000, m: 60_000, h: 3600_000, d: 86_400_000}[m[2] as 's']
+          const mine = self.docs.filter((d) => matches(req.params[0]!, d.index) && d.timestamp >= since)
+          return {json: {count: mine.length, _shards: {total: 1, successful: 1, skipped: 0, failed: 0}}}
+        }),
+        'count',
+      ],
+      [
+        '*',
+        /^\/([^_/][^/]*)\/_search$/,
+        guard((req) => {
+          // the shape obsctl status asks for: size 0 and a max aggregation on @timestamp
+          const body = req.body ? (JSON.parse(req.body) as {aggs?: Record<string, {max?: {field?: string}}>}) : {}
+          const mine = self.docs.filter((d) => matches(req.params[0]!, d.index))
+          const aggregations: Record<string, {value: number | null; value_as_string?: string}> = {}
+          for (const [name, agg] of Object.entries(body.aggs ?? {})) {
+            if (agg.max?.field !== '@timestamp') continue
+            const max = mine.length ? Math.max(...mine.map((d) => d.timestamp)) : null
+            aggregations[name] = max === null ? {value: null} : {value: max, value_as_string: new Date(max).toISOString()}
+          }
+          return {
+            json: {
+              took: 1,
+              timed_out: false,
+              _shards: {total: 1, successful: 1, skipped: 0, failed: 0},
+              hits: {total: {value: mine.length, relation: 'eq'}, max_score: null, hits: []},
+              aggregations,
+            },
+          }
+        }),
+        'search',
+      ],
+      [
+        'GET',
+        /^\/_cat\/indices$/,
+        guard(() => ({
+          json: indices().map((index) => ({
+            health: self.closed.has(index) ? '' : 'green',
+            status: self.closed.has(index) ? 'close' : 'open',
             index,
-            index_uuid: uuidOf(index),
-            policy_id: m.policyId,
-            ...(m.seqNo === undefined ? {} : {policy_seq_no: m.seqNo, policy_primary_term: m.primaryTerm}),
-            enabled: !f,
-            state: {name: 'hot', start_time: Date.now() - 3600_000},
-            action: f ? {name: f.action, start_time: Date.now() - 60_000, index: 0, failed: true, consumed_retries: 3, last_retry_time: Date.now()} : {name: 'transition', start_time: Date.now() - 60_000, index: -1, failed: false, consumed_retries: 0, last_retry_time: 0},
-            info: f ? {message: f.message} : {message: 'Transitioning to next state'},
+            uuid: index,
+            pri: '1',
+            rep: '1',
+            'docs.count': String(self.docs.filter((d) => d.index === index).length),
+            'docs.deleted': '0',
+            'store.size': '1kb',
+            'pri.store.size': '1kb',
+          })),
+        })),
+        'cat',
+      ],
+      [
+        'GET',
+        /^\/_plugins\/_security\/authinfo$/,
+        guard((req) => {
+          const name = who(req.headers)!
+          const roles = self.users[name]?.backend_roles ?? []
+          return {
+            json: {
+              user: `User [name=${name}, backend_roles=[${roles.join(', ')}], requestedTenant=null]`,
+              user_name: name,
+              user_requested_tenant: null,
+              remote_address: '127.0.0.1:0',
+              backend_roles: roles,
+              custom_attribute_names: [],
+              roles: isAdmin(name) ? ['all_access', 'own_index'] : ['own_index'],
+              tenants: {[name]: true},
+              principal: null,
+              peer_certificates: '0',
+              sso_logout_url: null,
+            },
           }
-        }
-        return {json: {...out, total_managed_indices: managedCount}}
-      }),
-      'explain',
-    ],
-    [
-      '*',
-      /^\/([^_/][^/]*)\/_count$/,
-      guard((req) => {
-        const body = req.body ? (JSON.parse(req.body) as {query?: {range?: Record<string, {gte?: string}>}}) : {}
-        const gte = body.query?.range?.['@timestamp']?.gte
-        let since = 0
-        const m = gte ? /^now-(\d+)([smhd])$/.exec(gte) : null
-        if (m) since = Date.now() - Number(m[1]) * {s: 1000, m: 60_000, h: 3600_000, d: 86_400_000}[m[2] as 's']
-        const mine = self.docs.filter((d) => matches(req.params[0]!, d.index) && d.timestamp >= since)
-        return {json: {count: mine.length, _shards: {total: 1, successful: 1, skipped: 0, failed: 0}}}
-      }),
-      'count',
-    ],
-    [
-      '*',
-      /^\/([^_/][^/]*)\/_search$/,
-      guard((req) => {
-        // the shape obsctl status asks for: size 0 and a max aggregation on @timestamp
-        const body = req.body ? (JSON.parse(req.body) as {aggs?: Record<string, {max?: {field?: string}}>}) : {}
-        const mine = self.docs.filter((d) => matches(req.params[0]!, d.index))
-        const aggregations: Record<string, {value: number | null; value_as_string?: string}> = {}
-        for (const [name, agg] of Object.entries(body.aggs ?? {})) {
-          if (agg.max?.field !== '@timestamp') continue
-          const max = mine.length ? Math.max(...mine.map((d) => d.timestamp)) : null
-          aggregations[name] = max === null ? {value: null} : {value: max, value_as_string: new Date(max).toISOString()}
-        }
-        return {json: {took: 1, timed_out: false, _shards: {total: 1, successful: 1, skipped: 0, failed: 0}, hits: {total: {value: mine.length, relation: 'eq'}, max_score: null, hits: []}, aggregations}}
-      }),
-      'search',
-    ],
-    [
-      'GET',
-      /^\/_cat\/indices$/,
-      guard(() => ({
-        json: indices().map((index) => ({health: self.closed.has(index) ? '' : 'green', status: self.closed.has(index) ? 'close' : 'open', index, uuid: index, pri: '1', rep: '1', 'docs.count': String(self.docs.filter((d) => d.index === index).length), 'docs.deleted': '0', 'store.size': '1kb', 'pri.store.size': '1kb'})),
-      })),
-      'cat',
-    ],
-    [
-      'GET',
-      /^\/_plugins\/_security\/authinfo$/,
-      guard((req) => {
-        const name = who(req.headers)!
-        const roles = self.users[name]?.backend_roles ?? []
-        return {json: {user: `User [name=${name}, backend_roles=[${roles.join(', ')}], requestedTenant=null]`, user_name: name, user_requested_tenant: null, remote_address: '127.0.0.1:0', backend_roles: roles, custom_attribute_names: [], roles: isAdmin(name) ? ['all_access', 'own_index'] : ['own_index'], tenants: {[name]: true}, principal: null, peer_certificates: '0', sso_logout_url: null}}
-      }),
-      'authinfo',
-    ],
-    [
-      'GET',
-      /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
-      guard((req) => {
-        const caller = who(req.headers)!
-        if (!isAdmin(caller)) return restForbidden(caller, 'GET')
-        const u = self.users[req.params[0]!]
-        if (!u) return {status: 404, json: {status: 'NOT_FOUND', message: `Resource '${req.params[0]}' not found.`}}
-        return {json: {[req.params[0]!]: {hash: '', reserved: Boolean(u.reserved), hidden: false, backend_roles: u.backend_roles ?? [], attributes: u.attributes ?? {}, ...(u.description ? {description: u.description} : {}), opendistro_security_roles: [], static: false}}}
-      }),
-      'internaluser-get',
-    ],
-    [
-      'PUT',
-      /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
-      guard((req) => {
-        const caller = who(req.headers)!
-        const name = req.params[0]!
-        const body = JSON.parse(req.body || '{}') as {password?: string; hash?: string; backend_roles?: string[]; attributes?: Record<string, string>; description?: string}
-        const shown = {...body, ...(body.password !== undefined ? {password: `(${body.password.length} characters)`} : {})}
-        const answer = (status: number, json: unknown) => {
-          self.userUpdates.push({user: name, status, body: shown})
-          return {status, json}
-        }
-        if (!isAdmin(caller)) return answer(403, restForbidden(caller, 'PUT').json)
-        const u = self.users[name]
-        if (u?.reserved) return answer(403, {status: 'FORBIDDEN', message: `Resource '${name}' is reserved.`})
-        if (!body.password && !body.hash) return answer(400, {status: 'error', reason: 'Please specify either \'hash\' or \'password\' when creating a new internal user.'})
-        self.users[name] = {...u, ...(body.password ? {password: body.password, hash: undefined} : {password: undefined, hash: body.hash}), backend_roles: body.backend_roles ?? [], attributes: body.attributes ?? {}, ...(body.description ? {description: body.description} : {})}
-        return u ? answer(200, {status: 'OK', message: `'${name}' updated.`}) : answer(201, {status: 'CREATED', message: `'${name}' created.`})
-      }),
-      'internaluser-put',
-    ],
-    [
-      'GET',
-      /^\/_snapshot\/([^/_][^/]*)\/_all$/,
-      guard((req) => {
-        const repo = req.params[0]!
-        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
-        return {json: {snapshots: Object.entries(self.snapshots[repo] ?? {}).map(([name, snap]) => snapshotInfo(name, snap, snap.pollsLeft <= 0))}}
-      }),
-      'snapshot-all',
-    ],
-    [
-      'DELETE',
-      /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)$/,
-      guard((req) => {
-        const [repo, name] = [req.params[0]!, req.params[1]!]
-        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
-        if (!self.snapshots[repo]?.[name]) return err(404, 'snapshot_missing_exception', `[${repo}:${name}] is missing`)
-        delete self.snapshots[repo]![name]
-        return {json: {acknowledged: true}}
-      }),
-      'snapshot-delete',
-    ],
-    [
-      'POST',
-      /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)\/_restore$/,
-      guard((req) => {
-        const [repo, name] = [req.params[0]!, req.params[1]!]
-        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
-        const snap = self.snapshots[repo]?.[name]
-        if (!snap) return err(404, 'snapshot_missing_exception', `[${repo}:${name}] is missing`)
-        const body = (req.body ? JSON.parse(req.body) : {}) as {indices?: string | string[]; rename_pattern?: string; rename_replacement?: string}
-        self.restoreRequests.push({repository: repo, snapshot: name, body})
-        const uuid = Buffer.from(name).toString('base64url').slice(0, 22)
-        const patterns = Array.isArray(body.indices) ? body.indices.join(',') : (body.indices ?? '*')
-        const chosen = snap.indices.filter((i) => matches(patterns, i))
-        const rename = (i: string) => (body.rename_pattern !== undefined ? i.replace(new RegExp(body.rename_pattern, 'g'), body.rename_replacement ?? '') : i)
-        for (const i of chosen) {
-          const target = rename(i)
-          if (indices().includes(target) && !self.closed.has(target)) {
-            return err(500, 'snapshot_restore_exception', `[${repo}:${name}/${uuid}] cannot restore index [${target}] because an open index with same name already exists in the cluster. Either close or delete the existing index or restore the index under a different name by providing a rename pattern and replacement name`)
+        }),
+        'authinfo',
+      ],
+      [
+        'GET',
+        /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
+        guard((req) => {
+          const caller = who(req.headers)!
+          if (!isAdmin(caller)) return restForbidden(caller, 'GET')
+          const u = self.users[req.params[0]!]
+          if (!u) return {status: 404, json: {status: 'NOT_FOUND', message: `Resource '${req.params[0]}' not found.`}}
+          return {
+            json: {
+              [req.params[0]!]: {
+                hash: '',
+                reserved: Boolean(u.reserved),
+                hidden: false,
+                backend_roles: u.backend_roles ?? [],
+                attributes: u.attributes ?? {},
+                ...(u.description ? {description: u.description} : {}),
+                opendistro_security_roles: [],
+                static: false,
+              },
+            },
           }
-        }
-        const restored: string[] = []
-        for (const i of chosen) {
-          const target = rename(i)
-          self.docs = self.docs.filter((d) => d.index !== target).concat(snap.docs.filter((d) => d.index === i).map((d) => ({...d, index: target})))
-          self.closed.delete(target)
-          restored.push(target)
-        }
-        if (req.query.get('wait_for_completion') !== 'true') return {json: {accepted: true}}
-        return {json: {snapshot: {snapshot: name, indices: restored, shards: {total: restored.length, failed: 0, successful: restored.length}}}}
-      }),
-      'snapshot-restore',
+        }),
+        'internaluser-get',
+      ],
+      [
+        'PUT',
+        /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
+        guard((req) => {
+          const caller = who(req.headers)!
+          const name = req.params[0]!
+          const body = JSON.parse(req.body || '{}') as {
+            password?: string
+            hash?: string
+            backend_roles?: string[]
+            attributes?: Record<string, string>
+            description?: string
+          }
+          const shown = {...body, ...(body.password !== undefined ? {password: `(${body.password.length} characters)`} : {})}
+          const answer = (status: number, json: unknown) => {
+            self.userUpdates.push({user: name, status, body: shown})
+            return {status, json}
+          }
+          if (!isAdmin(caller)) return answer(403, restForbidden(caller, 'PUT').json)
+          const u = self.users[name]
+          if (u?.reserved) return answer(403, {status: 'FORBIDDEN', message: `Resource '${name}' is reserved.`})
+          if (!body.password && !body.hash)
+            return answer(400, {status: 'error', reason: "Please specify either 'hash' or 'password' when creating a new internal user."})
+          self.users[name] = {
+            ...u,
+            ...(body.password ? {password: body.password, hash: undefined} : {password: undefined, hash: body.hash}),
+            backend_roles: body.backend_roles ?? [],
+            attributes: body.attributes ?? {},
+            ...(body.description ? {description: body.description} : {}),
+          }
+          return u ? answer(200, {status: 'OK', message: `'${name}' updated.`}) : answer(201, {status: 'CREATED', message: `'${name}' created.`})
+        }),
+        'internaluser-put',
+      ],
+      [
+        'GET',
+        /^\/_snapshot\/([^/_][^/]*)\/_all$/,
+        guard((req) => {
+          const repo = req.params[0]!
+          if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+          return {json: {snapshots: Object.entries(self.snapshots[repo] ?? {}).map(([name, snap]) => snapshotInfo(name, snap, snap.pollsLeft <= 0))}}
+        }),
+        'snapshot-all',
+      ],
+      [
+        'DELETE',
+        /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)$/,
+        guard((req) => {
+          const [repo, name] = [req.params[0]!, req.params[1]!]
+          if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+          if (!self.snapshots[repo]?.[name]) return err(404, 'snapshot_missing_exception', `[${repo}:${name}] is missing`)
+          delete self.snapshots[repo]![name]
+          return {json: {acknowledged: true}}
+        }),
+        'snapshot-delete',
+      ],
+      [
+        'POST',
+        /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)\/_restore$/,
+        guard((req) => {
+          const [repo, name] = [req.params[0]!, req.params[1]!]
+          if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+          const snap = self.snapshots[repo]?.[name]
+          if (!snap) return err(404, 'snapshot_missing_exception', `[${repo}:${name}] is missing`)
+          const body = (req.body ? JSON.parse(req.body) : {}) as {indices?: string | string[]; rename_pattern?: string; rename_replacement?: string}
+          self.restoreRequests.push({repository: repo, snapshot: name, body})
+          const uuid = Buffer.from(name).toString('base64url').slice(0, 22)
+          const patterns = Array.isArray(body.indices) ? body.indices.join(',') : (body.indices ?? '*')
+          const chosen = snap.indices.filter((i) => matches(patterns, i))
+          const rename = (i: string) => (body.rename_pattern !== undefined ? i.replace(new RegExp(body.rename_pattern, 'g'), body.rename_replacement ?? '') : i)
+          for (const i of chosen) {
+            const target = rename(i)
+            if (indices().includes(target) && !self.closed.has(target)) {
+              return err(
+                500,
+                'snapshot_restore_exception',
+                `[${repo}:${name}/${uuid}] cannot restore index [${target}] because an open index with same name already exists in the cluster. Either close or delete the existing index or restore the index under a different name by providing a rename pattern and replacement name`,
+              )
+            }
+          }
+          const restored: string[] = []
+          for (const i of chosen) {
+            const target = rename(i)
+            self.docs = self.docs.filter((d) => d.index !== target).concat(snap.docs.filter((d) => d.index === i).map((d) => ({...d, index: target})))
+            self.closed.delete(target)
+            restored.push(target)
+          }
+          if (req.query.get('wait_for_completion') !== 'true') return {json: {accepted: true}}
+          return {json: {snapshot: {snapshot: name, indices: restored, shards: {total: restored.length, failed: 0, successful: restored.length}}}}
+        }),
+        'snapshot-restore',
+      ],
+      [
+        'POST',
+        /^\/([^_/][^/]*)\/_close$/,
+        guard((req) => {
+          const names = req.params[0]!.split(',')
+          const missing = names.find((n) => !indices().includes(n))
+          if (missing) return err(404, 'index_not_found_exception', `no such index [${missing}]`)
+          for (const n of names) self.closed.add(n)
+          return {json: {acknowledged: true, shards_acknowledged: true, indices: Object.fromEntries(names.map((n) => [n, {closed: true}]))}}
+        }),
+        'index-close',
+      ],
+      [
+        'PUT',
+        /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)$/,
+        guard((req) => {
+          const [repo, name] = [req.params[0]!, req.params[1]!]
+          if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+          if (self.snapshots[repo]?.[name])
+            return err(400, 'invalid_snapshot_name_exception', `[${repo}:${name}] Invalid snapshot name [${name}], snapshot with the same name already exists`)
+          const body = (req.body ? JSON.parse(req.body) : {}) as FakeSnapshot['request']
+          const patterns = Array.isArray(body.indices) ? body.indices.join(',') : (body.indices ?? '*')
+          const concrete = patterns.split(',').filter((p) => !p.includes('*') && !p.startsWith('-'))
+          const missing = concrete.filter((i) => !indices().includes(i))
+          if (missing.length && !body.ignore_unavailable) return err(404, 'index_not_found_exception', `no such index [${missing[0]}]`)
+          const plan = {state: 'SUCCESS' as const, ...self.nextSnapshot}
+          self.nextSnapshot = {}
+          const waitForCompletion = req.query.get('wait_for_completion') === 'true'
+          const chosen = indices().filter((i) => matches(patterns, i))
+          const snap: FakeSnapshot = {
+            request: body,
+            indices: chosen,
+            startMs: Date.now(),
+            pollsLeft: waitForCompletion ? 0 : (plan.polls ?? 0),
+            plan,
+            gets: 0,
+            docs: self.docs.filter((d) => chosen.includes(d.index)).map((d) => ({...d})),
+          }
+          ;(self.snapshots[repo] ??= {})[name] = snap
+          return waitForCompletion ? {json: {snapshot: snapshotInfo(name, snap, true)}} : {json: {accepted: true}}
+        }),
+        'snapshot-create',
+      ],
+      [
+        'GET',
+        /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)$/,
+        guard((req) => {
+          const [repo, name] = [req.params[0]!, req.params[1]!]
+          if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
+          const snap = self.snapshots[repo]?.[name]
+          if (!snap) return err(404, 'snapshot_missing_exception', `[${repo}:${name}] is missing`)
+          const done = snap.pollsLeft <= 0
+          if (!done) snap.pollsLeft--
+          snap.gets++
+          return {json: {snapshots: [snapshotInfo(name, snap, done)]}}
+        }),
+        'snapshot-get',
+      ],
+      // delete-user as documented (docs.opensearch.org security/api/users): {"status":"OK","message":"'kirk' deleted."};
+      // a missing user 404 and a reserved one 403 in the plugin's {status, message}
+      [
+        'DELETE',
+        /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
+        guard((req) => {
+          const caller = who(req.headers)!
+          if (!isAdmin(caller)) return restForbidden(caller, 'DELETE')
+          const name = decodeURIComponent(req.params[0]!)
+          const u = self.users[name]
+          if (!u) return {status: 404, json: {status: 'NOT_FOUND', message: `Resource '${name}' not found.`}}
+          if (u.reserved) return {status: 403, json: {status: 'FORBIDDEN', message: `Resource '${name}' is reserved.`}}
+          delete self.users[name]
+          return {json: {status: 'OK', message: `'${name}' deleted.`}}
+        }),
+        'internaluser-delete',
+      ],
     ],
-    [
-      'POST',
-      /^\/([^_/][^/]*)\/_close$/,
-      guard((req) => {
-        const names = req.params[0]!.split(',')
-        const missing = names.find((n) => !indices().includes(n))
-        if (missing) return err(404, 'index_not_found_exception', `no such index [${missing}]`)
-        for (const n of names) self.closed.add(n)
-        return {json: {acknowledged: true, shards_acknowledged: true, indices: Object.fromEntries(names.map((n) => [n, {closed: true}]))}}
-      }),
-      'index-close',
-    ],
-    [
-      'PUT',
-      /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)$/,
-      guard((req) => {
-        const [repo, name] = [req.params[0]!, req.params[1]!]
-        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
-        if (self.snapshots[repo]?.[name]) return err(400, 'invalid_snapshot_name_exception', `[${repo}:${name}] Invalid snapshot name [${name}], snapshot with the same name already exists`)
-        const body = (req.body ? JSON.parse(req.body) : {}) as FakeSnapshot['request']
-        const patterns = Array.isArray(body.indices) ? body.indices.join(',') : (body.indices ?? '*')
-        const concrete = patterns.split(',').filter((p) => !p.includes('*') && !p.startsWith('-'))
-        const missing = concrete.filter((i) => !indices().includes(i))
-        if (missing.length && !body.ignore_unavailable) return err(404, 'index_not_found_exception', `no such index [${missing[0]}]`)
-        const plan = {state: 'SUCCESS' as const, ...self.nextSnapshot}
-        self.nextSnapshot = {}
-        const waitForCompletion = req.query.get('wait_for_completion') === 'true'
-        const chosen = indices().filter((i) => matches(patterns, i))
-        const snap: FakeSnapshot = {request: body, indices: chosen, startMs: Date.now(), pollsLeft: waitForCompletion ? 0 : (plan.polls ?? 0), plan, gets: 0, docs: self.docs.filter((d) => chosen.includes(d.index)).map((d) => ({...d}))}
-        ;(self.snapshots[repo] ??= {})[name] = snap
-        return waitForCompletion ? {json: {snapshot: snapshotInfo(name, snap, true)}} : {json: {accepted: true}}
-      }),
-      'snapshot-create',
-    ],
-    [
-      'GET',
-      /^\/_snapshot\/([^/_][^/]*)\/([^/_][^/]*)$/,
-      guard((req) => {
-        const [repo, name] = [req.params[0]!, req.params[1]!]
-        if (!self.repositories[repo]) return err(404, 'repository_missing_exception', `[${repo}] missing`)
-        const snap = self.snapshots[repo]?.[name]
-        if (!snap) return err(404, 'snapshot_missing_exception', `[${repo}:${name}] is missing`)
-        const done = snap.pollsLeft <= 0
-        if (!done) snap.pollsLeft--
-        snap.gets++
-        return {json: {snapshots: [snapshotInfo(name, snap, done)]}}
-      }),
-      'snapshot-get',
-    ],
-    // delete-user as documented (docs.opensearch.org security/api/users): {"status":"OK","message":"'kirk' deleted."};
-    // a missing user 404 and a reserved one 403 in the plugin's {status, message}
-    [
-      'DELETE',
-      /^\/_plugins\/_security\/api\/internalusers\/([^/]+)$/,
-      guard((req) => {
-        const caller = who(req.headers)!
-        if (!isAdmin(caller)) return restForbidden(caller, 'DELETE')
-        const name = decodeURIComponent(req.params[0]!)
-        const u = self.users[name]
-        if (!u) return {status: 404, json: {status: 'NOT_FOUND', message: `Resource '${name}' not found.`}}
-        if (u.reserved) return {status: 403, json: {status: 'FORBIDDEN', message: `Resource '${name}' is reserved.`}}
-        delete self.users[name]
-        return {json: {status: 'OK', message: `'${name}' deleted.`}}
-      }),
-      'internaluser-delete',
-    ],
-  ], {tls: opts.tls})
+    {tls: opts.tls},
+  )
   const nodes = opts.nodes ?? 6
   self = Object.assign(fake, {
     health: {cluster_name: 'opensearch', status: 'green' as const, number_of_nodes: nodes, number_of_data_nodes: Math.floor(nodes / 2), unassigned_shards: 0},
     repositories: {[opts.repository]: {type: 's3', settings: {bucket: opts.bucket, base_path: 'snapshots', client: 'default'}}},
     verifyFailure: {},
-    policies: {[opts.policy]: {seqNo: 7, primaryTerm: 1, policy: {description: 'fluent-bit-* log indices: delete after 180d', default_state: 'hot', states: [], ism_template: [{index_patterns: ['fluent-bit-*'], priority: 200}]}}},
+    policies: {
+      [opts.policy]: {
+        seqNo: 7,
+        primaryTerm: 1,
+        policy: {
+          description: 'fluent-bit-* log indices: delete after 180d',
+          default_state: 'hot',
+          states: [],
+          ism_template: [{index_patterns: ['fluent-bit-*'], priority: 200}],
+        },
+      },
+    },
     managed: {},
     unmanaged: new Set<string>(),
     ismRequests: [],
-    smPolicies: {[opts.snapshotPolicy ?? 'fluent-bit-snapshots']: {enabled: true, creation: {latest_execution: {status: 'SUCCESS', start_time: Date.now() - 3600_000, end_time: Date.now() - 3500_000, info: {message: 'Snapshot created'}}}}},
+    smPolicies: {
+      [opts.snapshotPolicy ?? 'fluent-bit-snapshots']: {
+        enabled: true,
+        creation: {
+          latest_execution: {status: 'SUCCESS', start_time: Date.now() - 3600_000, end_time: Date.now() - 3500_000, info: {message: 'Snapshot created'}},
+        },
+      },
+    },
     savedObjects: {},
     failedIndices: {},
     docs: [],

@@ -36,7 +36,10 @@ export async function ensureSystemPeers(): Promise<void> {
   const pkgs = [...new Set(missing.map(([, pkg]) => pkg))]
   if (process.getuid?.() === 0 && which('apt-get')) {
     execFileSync('apt-get', ['update', '-qq'], {stdio: 'inherit'})
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], {stdio: 'inherit', env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'}})
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], {
+      stdio: 'inherit',
+      env: {...process.env, DEBIAN_FRONTEND: 'noninteractive'},
+    })
     const still = Object.entries(PEERS).filter(([cmd]) => !which(cmd))
     if (still.length === 0) return
     throw new Error(`test peers still missing after apt-get install: ${still.map(([c, p]) => `${c} (${p})`).join(', ')}`)

@@ -72,7 +72,11 @@ export interface MetricsPeer {
 }
 
 function startExporter(e: Exporter): void {
-  e.proc = spawn('prometheus-node-exporter', [`--web.listen-address=127.0.0.1:${e.port}`, '--collector.disable-defaults', '--collector.loadavg', '--collector.time'], {stdio: 'ignore'})
+  e.proc = spawn(
+    'prometheus-node-exporter',
+    [`--web.listen-address=127.0.0.1:${e.port}`, '--collector.disable-defaults', '--collector.loadavg', '--collector.time'],
+    {stdio: 'ignore'},
+  )
 }
 
 export async function startMetrics(opts: {central: string; clusters: string[]; replicas?: number}): Promise<MetricsPeer> {
@@ -143,8 +147,15 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
       await Promise.all(
         replicas.map((r) =>
           waitFor(`${r.name} to answer for ${want}`, async () => {
-            const q = await getJson<{data: {result: {metric: Record<string, string>}[]}}>(`${r.url}/api/v1/query?query=${encodeURIComponent('count by (cluster) (up)')}`)
-            return q.data.result.map((x) => x.metric.cluster).sort().join(',') === want
+            const q = await getJson<{data: {result: {metric: Record<string, string>}[]}}>(
+              `${r.url}/api/v1/query?query=${encodeURIComponent('count by (cluster) (up)')}`,
+            )
+            return (
+              q.data.result
+                .map((x) => x.metric.cluster)
+                .sort()
+                .join(',') === want
+            )
           }),
         ),
       )
@@ -179,7 +190,11 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
     },
     async close() {
       for (const p of [...replicas.map((r) => r.proc), ...exporters.map((e) => e.proc)]) p?.kill()
-      await Promise.all([...replicas.map((r) => r.proc), ...exporters.map((e) => e.proc)].filter((p): p is ChildProcess => Boolean(p) && p!.exitCode === null).map((p) => new Promise((r) => p.once('exit', r))))
+      await Promise.all(
+        [...replicas.map((r) => r.proc), ...exporters.map((e) => e.proc)]
+          .filter((p): p is ChildProcess => Boolean(p) && p!.exitCode === null)
+          .map((p) => new Promise((r) => p.once('exit', r))),
+      )
       rmSync(dir, {recursive: true, force: true})
     },
   }

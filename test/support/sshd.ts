@@ -21,8 +21,25 @@ export const SHIM = path.join(HERE, 'node-sandbox', 'shim.sh')
 
 /** Commands replaced by recording shims on every node's PATH. */
 export const SHIMMED = [
-  'sudo', 'apt-get', 'apt-mark', 'apt-cache', 'dnf', 'yum', 'dpkg-query', 'rpm', 'systemctl', 'lsmod', 'modprobe',
-  'sysctl', 'swapon', 'swapoff', 'nproc', 'hostname', 'ss', 'gpg', 'curl',
+  'sudo',
+  'apt-get',
+  'apt-mark',
+  'apt-cache',
+  'dnf',
+  'yum',
+  'dpkg-query',
+  'rpm',
+  'systemctl',
+  'lsmod',
+  'modprobe',
+  'sysctl',
+  'swapon',
+  'swapoff',
+  'nproc',
+  'hostname',
+  'ss',
+  'gpg',
+  'curl',
 ]
 const OVERLAYS = ['/etc', '/var/lib', '/opt', '/usr/local', '/root']
 
@@ -219,7 +236,11 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
       upperOf(p) // refuse paths outside the overlays
       // rm first: a symlink (Debian's /etc/os-release -> ../usr/lib/os-release) must be replaced, never
       // followed out of the overlay onto the real system
-      execFileSync('nsenter', ['-t', String(pid), '-m', 'sh', '-c', `rm -f -- "$1" && mkdir -p "$(dirname "$1")" && cat > "$1" && chmod ${mode.toString(8)} "$1"`, 'sh', p], {input: content})
+      execFileSync(
+        'nsenter',
+        ['-t', String(pid), '-m', 'sh', '-c', `rm -f -- "$1" && mkdir -p "$(dirname "$1")" && cat > "$1" && chmod ${mode.toString(8)} "$1"`, 'sh', p],
+        {input: content},
+      )
     },
     setFailOn: (prefix) => {
       if (prefix) writeFileSync(path.join(st, 'fail'), prefix)
@@ -295,7 +316,11 @@ export async function startSandbox(nodes: number | NodeOptions[], o: {firstIp?: 
 }
 
 /** An inventory (YAML text) for sandbox nodes: `layout` lists node indexes per cluster (first = control plane). */
-export function sandboxInventory(sb: Sandbox, layout: number[][], extra: {sudo?: 'nopasswd' | 'password'; knownHosts?: string; identityFile?: string; hostKeyPolicy?: 'accept-new' | 'strict'} = {}): string {
+export function sandboxInventory(
+  sb: Sandbox,
+  layout: number[][],
+  extra: {sudo?: 'nopasswd' | 'password'; knownHosts?: string; identityFile?: string; hostKeyPolicy?: 'accept-new' | 'strict'} = {},
+): string {
   const clusters = layout.map((idx, ci) => {
     const id = String(ci + 1).padStart(2, '0')
     const cp = sb.nodes[idx[0]!]!

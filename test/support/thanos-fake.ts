@@ -36,7 +36,12 @@ export function store(name: string, labelSets: Record<string, string>[] = [], la
   return {name, lastCheck: new Date().toISOString(), lastError, labelSets, minTime: now - 6 * 3600_000, maxTime: now}
 }
 
-export async function startThanosFake(opts: {replicas: {name: string; url: string}[]; central: string; receive?: boolean; edges?: string[]}): Promise<ThanosFake> {
+export async function startThanosFake(opts: {
+  replicas: {name: string; url: string}[]
+  central: string
+  receive?: boolean
+  edges?: string[]
+}): Promise<ThanosFake> {
   const initial = {
     stores: {
       sidecar: [
@@ -64,7 +69,11 @@ export async function startThanosFake(opts: {replicas: {name: string; url: strin
           opts.replicas.map(async (r) => {
             try {
               const res = await fetch(`${r.url}/api/v1/query?${new URLSearchParams({query})}`, {signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS)})
-              return (await res.json()) as {status: string; data?: {resultType: string; result: {metric: Record<string, string>; value: unknown}[]}; error?: string}
+              return (await res.json()) as {
+                status: string
+                data?: {resultType: string; result: {metric: Record<string, string>; value: unknown}[]}
+                error?: string
+              }
             } catch (e) {
               return {status: 'error', error: `${r.name}: ${(e as Error).message}`}
             }
@@ -118,7 +127,14 @@ export async function startThanosFake(opts: {replicas: {name: string; url: strin
       },
       'targets',
     ],
-    ['GET', /^\/metrics$/, () => ({text: `# HELP thanos_compact_halted Set to 1 if the compactor halted due to an unexpected error.\n# TYPE thanos_compact_halted gauge\nthanos_compact_halted ${state.halted}\n`}), 'metrics'],
+    [
+      'GET',
+      /^\/metrics$/,
+      () => ({
+        text: `# HELP thanos_compact_halted Set to 1 if the compactor halted due to an unexpected error.\n# TYPE thanos_compact_halted gauge\nthanos_compact_halted ${state.halted}\n`,
+      }),
+      'metrics',
+    ],
   ])
   state = Object.assign(fake, initial)
   return state

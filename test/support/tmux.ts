@@ -9,7 +9,11 @@ import {randomBytes} from 'node:crypto'
 import {waitFor} from './wait.js'
 
 const run = (args: string[]): Promise<string> =>
-  new Promise((resolve, reject) => execFile('tmux', args, {encoding: 'utf8'}, (err, stdout, stderr) => (err ? reject(new Error(`tmux ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout))))
+  new Promise((resolve, reject) =>
+    execFile('tmux', args, {encoding: 'utf8'}, (err, stdout, stderr) =>
+      err ? reject(new Error(`tmux ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    ),
+  )
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`
 

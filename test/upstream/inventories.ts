@@ -3,7 +3,14 @@
  * (`obsctl init --example`) in both profiles, and a 25-cluster fleet grown from it through the
  * project's own editing API (config set / cluster add, in dry-run: nothing is written).
  */
-import {addClusterToInventory, EXAMPLE_ANSWERS, parseInventory, renderInventoryYaml, setInventoryValue, type LoadedInventory} from '../../src/lib/config/index.js'
+import {
+  addClusterToInventory,
+  EXAMPLE_ANSWERS,
+  parseInventory,
+  renderInventoryYaml,
+  setInventoryValue,
+  type LoadedInventory,
+} from '../../src/lib/config/index.js'
 import {renderFiles, type RenderedFile} from '../../src/lib/gitops/index.js'
 
 export interface CheckedInventory {
@@ -26,16 +33,23 @@ export async function fleet(n: number): Promise<LoadedInventory> {
   let inv = example()
   for (let i = inv.platform.clusters.length + 1; i <= n; i++) {
     const id = String(i).padStart(2, '0')
-    inv = (await addClusterToInventory(inv, {
-      name: `cluster-${id}`,
-      role: 'edge',
-      metrics: i % 2 === 0 ? 'agent' : 'remote-scrape',
-      hosts: [`10.20.${i}.10`],
-      cpu: '8',
-      memory: '32Gi',
-    }, {dryRun: true, allowOvercommit: true})).inventory
+    inv = (
+      await addClusterToInventory(
+        inv,
+        {
+          name: `cluster-${id}`,
+          role: 'edge',
+          metrics: i % 2 === 0 ? 'agent' : 'remote-scrape',
+          hosts: [`10.20.${i}.10`],
+          cpu: '8',
+          memory: '32Gi',
+        },
+        {dryRun: true, allowOvercommit: true},
+      )
+    ).inventory
     // `cluster add` takes no LB range: set it as `config set` would, so every cluster renders its Cilium pool
-    inv = (await setInventoryValue(inv, `clusters.cluster-${id}.loadBalancerIPs`, `["10.20.${i}.200-10.20.${i}.204"]`, {dryRun: true, allowOvercommit: true})).inventory
+    inv = (await setInventoryValue(inv, `clusters.cluster-${id}.loadBalancerIPs`, `["10.20.${i}.200-10.20.${i}.204"]`, {dryRun: true, allowOvercommit: true}))
+      .inventory
   }
   return inv
 }

@@ -39,6 +39,8 @@ describe.each(INVENTORY_LABELS.map((label, n) => [label, n] as const))('rendered
     const charts = new Set(check.values.map((b) => b.chart))
     expect([...charts].sort()).toEqual(['cilium', 'fluent-operator', 'kube-prometheus-stack', 'longhorn', 'opensearch-operator'])
     // Cilium's values are not in charts.json.gz: named here rather than passed silently (not checked)
-    expect(check.unchecked).toEqual(p.clusters.map((c) => `deploy/overlays/${c.name}-${c.role}/cilium/kustomization.yaml: chart cilium (no data in charts.json.gz)`))
+    expect(check.unchecked).toEqual(
+      p.clusters.map((c) => `deploy/overlays/${c.name}-${c.role}/cilium/kustomization.yaml: chart cilium (no data in charts.json.gz)`),
+    )
   })
 })

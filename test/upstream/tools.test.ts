@@ -111,14 +111,20 @@ describe.each(INVENTORY_LABELS.map((label, n) => [label, n] as const))('%s', (la
     const inv = all[n]!
     const configs = alertmanagerConfigs(upstream(), valuesBlocks(inv.files))
     // one Alertmanager, on the central cluster
-    expect(configs.map((c) => c.file)).toEqual(inv.inventory.platform.clusters.filter((c) => c.role === 'central').map((c) => `deploy/overlays/${c.name}-central/kube-prometheus-stack/values.yaml`))
+    expect(configs.map((c) => c.file)).toEqual(
+      inv.inventory.platform.clusters.filter((c) => c.role === 'central').map((c) => `deploy/overlays/${c.name}-central/kube-prometheus-stack/values.yaml`),
+    )
     const version = /version (\S+)/.exec((await tool('amtool', ['--version'])).out)?.[1] ?? '0.0.0'
-    const deployed = String((upstream().charts['kube-prometheus-stack']!.values as {alertmanager: {alertmanagerSpec: {image: {tag: string}}}}).alertmanager.alertmanagerSpec.image.tag)
+    const deployed = String(
+      (upstream().charts['kube-prometheus-stack']!.values as {alertmanager: {alertmanagerSpec: {image: {tag: string}}}}).alertmanager.alertmanagerSpec.image
+        .tag,
+    )
     for (const [i, c] of configs.entries()) {
       const f = path.join(dir(), `alertmanager-${i}.yaml`)
       mkdirSync(dir(), {recursive: true})
       const checked = forAmtool(c.config, version, deployed)
-      if (checked.replaced.length) console.info(`amtool ${version} predates fields of Alertmanager ${deployed}; replaced for the check: ${checked.replaced.join(', ')}`)
+      if (checked.replaced.length)
+        console.info(`amtool ${version} predates fields of Alertmanager ${deployed}; replaced for the check: ${checked.replaced.join(', ')}`)
       writeFileSync(f, stringify(checked.config))
       const r = await tool('amtool', ['check-config', f])
       expect(r.code, `${c.file}: ${r.out}`).toBe(0)
@@ -144,13 +150,22 @@ describe.each(INVENTORY_LABELS.map((label, n) => [label, n] as const))('%s', (la
     console.info(`${label}: kubectl kustomize on ${plain.length} kustomizations; ${helm.length} with helmCharts not built (no helm here)`)
     // the bases, the central overlay's and one per edge metrics mode (edges share their overlays)
     const modes = [...new Set(inv.inventory.platform.clusters.filter((c) => c.role === 'edge').map((c) => c.metrics ?? 'remote-scrape'))]
-    expect(plain.map((f) => f.path)).toEqual(expect.arrayContaining(['deploy/base/cilium/kustomization.yaml', 'deploy/base/fluent-bit/kustomization.yaml', ...modes.map((m) => `deploy/overlays/edge-${m}/fluent-bit/kustomization.yaml`)]))
+    expect(plain.map((f) => f.path)).toEqual(
+      expect.arrayContaining([
+        'deploy/base/cilium/kustomization.yaml',
+        'deploy/base/fluent-bit/kustomization.yaml',
+        ...modes.map((m) => `deploy/overlays/edge-${m}/fluent-bit/kustomization.yaml`),
+      ]),
+    )
     const results = await limited(plain, async (f) => ({f, ...(await tool('kubectl', ['kustomize', path.dirname(f.path)], dir()))}))
     for (const r of results) {
       expect(r.code, `${r.f.path}: ${r.out}`).toBe(0)
       const objects = parseYaml(r.f.path, r.out) as {kind?: string}[]
       expect(objects.length, r.f.path).toBeGreaterThan(0)
-      expect(objects.every((o) => typeof o.kind === 'string'), r.f.path).toBe(true)
+      expect(
+        objects.every((o) => typeof o.kind === 'string'),
+        r.f.path,
+      ).toBe(true)
     }
   })
 })

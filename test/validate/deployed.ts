@@ -11,17 +11,28 @@ import type {KubeServer, ProxyHandler} from '../support/kube/index.js'
 import {startFake, type FakeServer} from '../support/http-fake.js'
 import type {Platform} from './harness.js'
 
-export const forward = (base: string): ProxyHandler => async (req) => {
-  const q = req.query.toString()
-  const res = await fetch(`${base}${req.path}${q ? `?${q}` : ''}`, {method: req.method, headers: {...(req.headers.cookie ? {cookie: String(req.headers.cookie)} : {}), 'content-type': 'application/json'}, body: req.method === 'GET' ? undefined : new Uint8Array(req.body)})
-  return {status: res.status, headers: {'content-type': res.headers.get('content-type') ?? 'text/plain'}, body: await res.text()}
-}
+export const forward =
+  (base: string): ProxyHandler =>
+  async (req) => {
+    const q = req.query.toString()
+    const res = await fetch(`${base}${req.path}${q ? `?${q}` : ''}`, {
+      method: req.method,
+      headers: {...(req.headers.cookie ? {cookie: String(req.headers.cookie)} : {}), 'content-type': 'application/json'},
+      body: req.method === 'GET' ? undefined : new Uint8Array(req.body),
+    })
+    return {status: res.status, headers: {'content-type': res.headers.get('content-type') ?? 'text/plain'}, body: await res.text()}
+  }
 
 const crd = (group: string, kind: string, plural: string, version: string, scope: 'Namespaced' | 'Cluster') => ({
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
   metadata: {name: `${plural}.${group}`},
-  spec: {group, scope, names: {kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List`}, versions: [{name: version, served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}]},
+  spec: {
+    group,
+    scope,
+    names: {kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List`},
+    versions: [{name: version, served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}],
+  },
 })
 const ns = (name: string) => ({apiVersion: 'v1', kind: 'Namespace', metadata: {name}})
 export const readyPod = (name: string, namespace: string, labels: Record<string, string>) => ({
@@ -55,8 +66,33 @@ async function waitKind(k: KubeServer, kind: string) {
 
 /** plays the DaemonSet controller for fluent-bit */
 export function setDaemonSet(k: KubeServer, desired: number, ready: number) {
-  const [ds] = k.seed({apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: {name: 'fluent-bit', namespace: 'logging'}, spec: {selector: {matchLabels: {'app.kubernetes.io/name': 'fluent-bit'}}, template: {metadata: {labels: {'app.kubernetes.io/name': 'fluent-bit'}}, spec: {containers: [{name: 'fluent-bit', image: 'fluent-bit'}]}}}})
-  internal(k).update(k.type('daemonsets'), 'logging', 'fluent-bit', {...ds, status: {desiredNumberScheduled: desired, currentNumberScheduled: desired, numberReady: ready, numberAvailable: ready, updatedNumberScheduled: desired, observedGeneration: 1}}, {manager: 'daemonset-controller'}, 'status')
+  const [ds] = k.seed({
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: {name: 'fluent-bit', namespace: 'logging'},
+    spec: {
+      selector: {matchLabels: {'app.kubernetes.io/name': 'fluent-bit'}},
+      template: {metadata: {labels: {'app.kubernetes.io/name': 'fluent-bit'}}, spec: {containers: [{name: 'fluent-bit', image: 'fluent-bit'}]}},
+    },
+  })
+  internal(k).update(
+    k.type('daemonsets'),
+    'logging',
+    'fluent-bit',
+    {
+      ...ds,
+      status: {
+        desiredNumberScheduled: desired,
+        currentNumberScheduled: desired,
+        numberReady: ready,
+        numberAvailable: ready,
+        updatedNumberScheduled: desired,
+        observedGeneration: 1,
+      },
+    },
+    {manager: 'daemonset-controller'},
+    'status',
+  )
 }
 
 export interface Deployed {
@@ -92,22 +128,43 @@ export async function startArgocdApi(kubes: KubeServer[], clusters: string[]): P
   const argocdApi: ProxyHandler = (req) => {
     if (req.path === '/api/v1/session' && req.method === 'POST') {
       const body = JSON.parse(req.body.toString()) as {username: string; password: string}
-      return body.username === 'admin' && body.password === argo.password ? {body: {token: 'argo-session-token'}} : {status: 401, body: {error: 'Invalid username or password', code: 16, message: 'Invalid username or password'}}
+      return body.username === 'admin' && body.password === argo.password
+        ? {body: {token: 'argo-session-token'}}
+        : {status: 401, body: {error: 'Invalid username or password', code: 16, message: 'Invalid username or password'}}
     }
     if (req.path === '/api/v1/clusters' && req.headers.cookie === 'argocd.token=argo-session-token') {
       return {
         body: {
           metadata: {},
-          items: clusters.slice(1).map((edge, i) => ({server: kubes[i + 1]!.url, name: edge, config: {tlsClientConfig: {insecure: false}}, connectionState: {status: argo.connection[edge], message: argo.connection[edge] === 'Failed' ? 'dial tcp: connect: connection refused' : '', attemptedAt: new Date().toISOString()}, info: {connectionState: {status: argo.connection[edge], message: argo.connection[edge] === 'Failed' ? 'dial tcp: connect: connection refused' : ''}, applicationsCount: 1}})),
+          items: clusters.slice(1).map((edge, i) => ({
+            server: kubes[i + 1]!.url,
+            name: edge,
+            config: {tlsClientConfig: {insecure: false}},
+            connectionState: {
+              status: argo.connection[edge],
+              message: argo.connection[edge] === 'Failed' ? 'dial tcp: connect: connection refused' : '',
+              attemptedAt: new Date().toISOString(),
+            },
+            info: {
+              connectionState: {status: argo.connection[edge], message: argo.connection[edge] === 'Failed' ? 'dial tcp: connect: connection refused' : ''},
+              applicationsCount: 1,
+            },
+          })),
         },
       }
     }
     return {status: 401, body: {error: 'no session information', code: 16}}
   }
-  const fake = await startFake([['*', /^(\/.*)$/, async (req) => {
-    const r = await argocdApi({method: req.method, path: req.path, query: req.query, headers: req.headers, body: Buffer.from(req.body), user: 'admin'})
-    return {status: r.status, json: r.body}
-  }]])
+  const fake = await startFake([
+    [
+      '*',
+      /^(\/.*)$/,
+      async (req) => {
+        const r = await argocdApi({method: req.method, path: req.path, query: req.query, headers: req.headers, body: Buffer.from(req.body), user: 'admin'})
+        return {status: r.status, json: r.body}
+      },
+    ],
+  ])
   return {argo, handler: argocdApi, fake}
 }
 
@@ -127,21 +184,42 @@ export async function deployPlatform(p: Platform, kubes: KubeServer[], clusters:
     for (const n of ['logging', 'monitoring', 'argocd']) if (!has(k, 'namespaces', undefined, n)) k.seed(ns(n))
     k.seed(crd('fluentbit.fluent.io', 'ClusterOutput', 'clusteroutputs', 'v1alpha2', 'Cluster'))
   }
-  if (!has(central, 'customresourcedefinitions', undefined, 'applications.argoproj.io')) central.seed(crd('argoproj.io', 'Application', 'applications', 'v1alpha1', 'Namespaced'))
+  if (!has(central, 'customresourcedefinitions', undefined, 'applications.argoproj.io'))
+    central.seed(crd('argoproj.io', 'Application', 'applications', 'v1alpha1', 'Namespaced'))
   await Promise.all(kubes.map((k) => waitKind(k, 'clusteroutputs.fluentbit.fluent.io')))
   await waitKind(central, 'applications.argoproj.io')
   for (const app of o.apps ?? []) {
-    central.seed({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: app, namespace: 'argocd'}, spec: {project: 'default', source: {repoURL: 'https://git.example/x.git', path: app}, destination: {name: 'in-cluster'}}})
+    central.seed({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: {name: app, namespace: 'argocd'},
+      spec: {project: 'default', source: {repoURL: 'https://git.example/x.git', path: app}, destination: {name: 'in-cluster'}},
+    })
     central.setApplicationStatus('argocd', app, {sync: 'Synced', health: 'Healthy'})
   }
   const api = o.argocd ?? (await startArgocdApi(kubes, clusters))
   const initial = central.getObject('secrets', 'argocd', 'argocd-initial-admin-secret') as {data?: {password?: string}} | undefined
   if (initial?.data?.password) api.argo.password = Buffer.from(initial.data.password, 'base64').toString()
-  else central.seed({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'argocd-initial-admin-secret', namespace: 'argocd'}, data: {password: b64(api.argo.password)}})
+  else
+    central.seed({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'argocd-initial-admin-secret', namespace: 'argocd'},
+      data: {password: b64(api.argo.password)},
+    })
   for (const [i, edge] of clusters.slice(1).entries()) {
     const server = kubes[i + 1]!.url
     if (o.registerEdges !== false && !central.listObjects('secrets', 'argocd').some((s) => s.metadata?.labels?.['obsctl.dev/cluster'] === edge)) {
-      central.seed({apiVersion: 'v1', kind: 'Secret', metadata: {name: `cluster-${edge}`, namespace: 'argocd', labels: {'argocd.argoproj.io/secret-type': 'cluster', 'obsctl.dev/cluster': edge, 'obsctl.dev/role': 'edge'}}, data: {name: b64(edge), server: b64(server), config: b64('{}')}})
+      central.seed({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {
+          name: `cluster-${edge}`,
+          namespace: 'argocd',
+          labels: {'argocd.argoproj.io/secret-type': 'cluster', 'obsctl.dev/cluster': edge, 'obsctl.dev/role': 'edge'},
+        },
+        data: {name: b64(edge), server: b64(server), config: b64('{}')},
+      })
     }
   }
   // argocd-server's API, reached through the service proxy (and at its own URL)
@@ -171,8 +249,24 @@ export async function deployPlatform(p: Platform, kubes: KubeServer[], clusters:
     const pod = `fluent-bit-${clusters[i]}-x`
     seedPod(k, readyPod(pod, 'logging', {'app.kubernetes.io/name': 'fluent-bit'}))
     fbHealth[clusters[i]!] = {status: 200, body: 'ok'}
-    k.onProxy(`pods/logging/${pod}:2020`, (req) => (req.path === '/api/v1/health' ? {...fbHealth[clusters[i]!]!, headers: {'content-type': 'text/plain'}} : {status: 404, body: 'not found'}))
-    k.seed({apiVersion: 'fluentbit.fluent.io/v1alpha2', kind: 'ClusterOutput', metadata: {name: 'opensearch', labels: {'fluentbit.fluent.io/enabled': 'true'}}, spec: {match: '*', opensearch: {host: i === 0 ? 'opensearch.logging.svc' : osHost, port: 9200, logstashFormat: true, logstashPrefix: `fluent-bit-${clusters[i]}`, tls: {verify: true}}}})
+    k.onProxy(`pods/logging/${pod}:2020`, (req) =>
+      req.path === '/api/v1/health' ? {...fbHealth[clusters[i]!]!, headers: {'content-type': 'text/plain'}} : {status: 404, body: 'not found'},
+    )
+    k.seed({
+      apiVersion: 'fluentbit.fluent.io/v1alpha2',
+      kind: 'ClusterOutput',
+      metadata: {name: 'opensearch', labels: {'fluentbit.fluent.io/enabled': 'true'}},
+      spec: {
+        match: '*',
+        opensearch: {
+          host: i === 0 ? 'opensearch.logging.svc' : osHost,
+          port: 9200,
+          logstashFormat: true,
+          logstashPrefix: `fluent-bit-${clusters[i]}`,
+          tls: {verify: true},
+        },
+      },
+    })
   }
   await p.metrics.settled()
   return {argo: api.argo, fbHealth, argocdFake: api.fake, close: () => api.fake.close()}

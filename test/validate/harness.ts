@@ -40,21 +40,56 @@ export const endpointsYaml = (e: Record<string, string>): Record<string, unknown
 
 /** `clusters`: the clusters with metrics (a node-exporter each) and logs (default the four of the inventory) */
 export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Platform> {
-  const [metrics, s3, alertmanager] = await Promise.all([startMetrics({central: 'cluster-01', clusters}), startS3rver(), startAlertmanager({replicas: 2, receivers: ['ops']})])
+  const [metrics, s3, alertmanager] = await Promise.all([
+    startMetrics({central: 'cluster-01', clusters}),
+    startS3rver(),
+    startAlertmanager({replicas: 2, receivers: ['ops']}),
+  ])
   const [thanos, opensearch] = await Promise.all([
     // the inventories of these tests: cluster-02 uses metrics: agent, every other edge remote-scrape (its own Prometheus and sidecar)
-    startThanosFake({replicas: metrics.replicas, central: 'cluster-01', receive: true, edges: clusters.filter((c) => c !== 'cluster-01' && c !== 'cluster-02')}),
+    startThanosFake({
+      replicas: metrics.replicas,
+      central: 'cluster-01',
+      receive: true,
+      edges: clusters.filter((c) => c !== 'cluster-01' && c !== 'cluster-02'),
+    }),
     startOpenSearchFake({user: OS_USER, password: OS_PASSWORD, policy: ISM_POLICY, repository: SNAPSHOT_REPOSITORY, bucket: 'opensearch-snapshots'}),
   ])
   for (const c of clusters) opensearch.addLogs(c, 5, 60_000)
-  const minio = new Client({endPoint: '127.0.0.1', port: s3.port, useSSL: false, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: 'us-east-1', pathStyle: true})
+  const minio = new Client({
+    endPoint: '127.0.0.1',
+    port: s3.port,
+    useSSL: false,
+    accessKey: ACCESS_KEY,
+    secretKey: SECRET_KEY,
+    region: 'us-east-1',
+    pathStyle: true,
+  })
   await minio.makeBucket('thanos-metrics')
-  await minio.putObject('thanos-metrics', `${BLOCK}/meta.json`, Buffer.from(JSON.stringify({ulid: BLOCK, version: 1, thanos: {labels: {cluster: 'cluster-01'}}})))
+  await minio.putObject(
+    'thanos-metrics',
+    `${BLOCK}/meta.json`,
+    Buffer.from(JSON.stringify({ulid: BLOCK, version: 1, thanos: {labels: {cluster: 'cluster-01'}}})),
+  )
   await minio.makeBucket('thanos-empty')
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-validate-'))
-  const endpoints = {prometheus: metrics.replicas[0]!.url, 'thanos-query': thanos.url, 'thanos-compactor': thanos.url, opensearch: opensearch.url, argocd: DEAD, alertmanager: alertmanager.url}
+  const endpoints = {
+    prometheus: metrics.replicas[0]!.url,
+    'thanos-query': thanos.url,
+    'thanos-compactor': thanos.url,
+    opensearch: opensearch.url,
+    argocd: DEAD,
+    alertmanager: alertmanager.url,
+  }
   const {file, inv} = writeInventory(dir, s3.url, endpointsYaml(endpoints))
-  const env = {OBSCTL_S3_ACCESS_KEY: ACCESS_KEY, OBSCTL_S3_SECRET_KEY: SECRET_KEY, OBSCTL_OPENSEARCH_USER: OS_USER, OBSCTL_OPENSEARCH_PASSWORD: OS_PASSWORD, CI: '1', KUBECONFIG: path.join(dir, 'no-kubeconfig')}
+  const env = {
+    OBSCTL_S3_ACCESS_KEY: ACCESS_KEY,
+    OBSCTL_S3_SECRET_KEY: SECRET_KEY,
+    OBSCTL_OPENSEARCH_USER: OS_USER,
+    OBSCTL_OPENSEARCH_PASSWORD: OS_PASSWORD,
+    CI: '1',
+    KUBECONFIG: path.join(dir, 'no-kubeconfig'),
+  }
   let n = 0
   return {
     dir,

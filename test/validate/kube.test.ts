@@ -58,12 +58,29 @@ describe('validate all with Kubernetes state', () => {
     const inv = p.inventoryWith({prometheus: DEAD, 'thanos-query': DEAD, 'thanos-compactor': DEAD, opensearch: DEAD, argocd: DEAD, alertmanager: DEAD})
     const direct = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, component: 'thanos', skip: ['thanos.bucket']})
     expect(direct.ok).toBe(false)
-    const v = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, viaApiServer: true, skip: ['opensearch.health', 'opensearch.snapshots', 'opensearch.ism', 'opensearch.logs']})
-    expect(v.checks.filter((c) => c.result !== 'pass'), formatVerdict(v)).toEqual([])
+    const v = await validate(inv, {
+      kubeconfig,
+      requestTimeoutMs: 20_000,
+      viaApiServer: true,
+      skip: ['opensearch.health', 'opensearch.snapshots', 'opensearch.ism', 'opensearch.logs'],
+    })
+    expect(
+      v.checks.filter((c) => c.result !== 'pass'),
+      formatVerdict(v),
+    ).toEqual([])
     // OpenSearch needs basic auth, which an API server proxy strips: an --endpoint override is required and wins
     const os = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, viaApiServer: true, component: 'opensearch'})
-    expect(byId(os, 'opensearch.health')).toMatchObject({result: 'fail', detail: 'OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)'})
-    const os2 = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, viaApiServer: true, component: 'opensearch', endpoints: {opensearch: p.opensearch.url}})
+    expect(byId(os, 'opensearch.health')).toMatchObject({
+      result: 'fail',
+      detail: 'OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)',
+    })
+    const os2 = await validate(inv, {
+      kubeconfig,
+      requestTimeoutMs: 20_000,
+      viaApiServer: true,
+      component: 'opensearch',
+      endpoints: {opensearch: p.opensearch.url},
+    })
     expect(os2.ok).toBe(true)
   })
 
@@ -72,44 +89,89 @@ describe('validate all with Kubernetes state', () => {
     central.setApplicationStatus('argocd', 'opensearch', {sync: 'OutOfSync', health: 'Degraded', message: 'StatefulSet opensearch-data: 1/3 ready'})
     central.setApplicationStatus('argocd', 'thanos', {sync: 'Synced', health: 'Progressing'})
     argo.connection['cluster-04'] = 'Failed'
-    seedPod(central, {...readyPod('prometheus-kube-prometheus-stack-prometheus-1', 'monitoring', {'app.kubernetes.io/name': 'prometheus', prometheus: 'kube-prometheus-stack-prometheus'}), status: {phase: 'Pending', podIP: '10.0.0.6', conditions: [{type: 'Ready', status: 'False'}]}})
+    seedPod(central, {
+      ...readyPod('prometheus-kube-prometheus-stack-prometheus-1', 'monitoring', {
+        'app.kubernetes.io/name': 'prometheus',
+        prometheus: 'kube-prometheus-stack-prometheus',
+      }),
+      status: {phase: 'Pending', podIP: '10.0.0.6', conditions: [{type: 'Ready', status: 'False'}]},
+    })
     setDaemonSet(c3, 2, 1)
-    c2.seed({apiVersion: 'fluentbit.fluent.io/v1alpha2', kind: 'ClusterOutput', metadata: {name: 'opensearch'}, spec: {match: '*', opensearch: {host: 'opensearch.logging.svc', port: 9200}}})
+    c2.seed({
+      apiVersion: 'fluentbit.fluent.io/v1alpha2',
+      kind: 'ClusterOutput',
+      metadata: {name: 'opensearch'},
+      spec: {match: '*', opensearch: {host: 'opensearch.logging.svc', port: 9200}},
+    })
     fbHealth['cluster-04'] = {status: 500, body: 'error'}
     try {
       const v = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, skip: ['thanos.bucket']})
-      expect(byId(v, 'argocd.apps')).toMatchObject({result: 'fail', detail: '2/5 not Synced and Healthy: opensearch (OutOfSync/Degraded: StatefulSet opensearch-data: 1/3 ready) and thanos (Synced/Progressing)'})
+      expect(byId(v, 'argocd.apps')).toMatchObject({
+        result: 'fail',
+        detail: '2/5 not Synced and Healthy: opensearch (OutOfSync/Degraded: StatefulSet opensearch-data: 1/3 ready) and thanos (Synced/Progressing)',
+      })
       expect(byId(v, 'argocd.clusters')).toMatchObject({result: 'fail', detail: 'cluster-04: Failed (dial tcp: connect: connection refused)'})
       expect(byId(v, 'prometheus.replicas')).toMatchObject({result: 'fail', detail: 'prometheus-kube-prometheus-stack-prometheus-1 not ready (Pending)'})
       expect(byId(v, 'fluent-bit.daemonset')).toMatchObject({result: 'fail', detail: 'cluster-03: 1/2 ready'})
-      expect(byId(v, 'fluent-bit.output')).toMatchObject({result: 'fail', detail: 'cluster-02: opensearch → opensearch.logging.svc (want opensearch.k8s-cluster-01.miribit.lab)'})
+      expect(byId(v, 'fluent-bit.output')).toMatchObject({
+        result: 'fail',
+        detail: 'cluster-02: opensearch → opensearch.logging.svc (want opensearch.k8s-cluster-01.miribit.lab)',
+      })
       expect(byId(v, 'fluent-bit.health')).toMatchObject({result: 'fail', detail: 'cluster-04: fluent-bit-cluster-04-x: HTTP 500 error'})
       expect(v.summary.fail).toBe(6)
       // an edge that was never registered
-      central.seed({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'cluster-cluster-03', namespace: 'argocd', labels: {'argocd.argoproj.io/secret-type': 'not-a-cluster'}}, data: {}})
+      central.seed({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'cluster-cluster-03', namespace: 'argocd', labels: {'argocd.argoproj.io/secret-type': 'not-a-cluster'}},
+        data: {},
+      })
       const w = await validate(inv, {kubeconfig, component: 'argocd'})
       expect(byId(w, 'argocd.clusters')).toMatchObject({result: 'fail', detail: 'not registered: cluster-03', hint: 'obsctl cluster register cluster-03'})
     } finally {
       central.setApplicationStatus('argocd', 'opensearch', {sync: 'Synced', health: 'Healthy'})
       central.setApplicationStatus('argocd', 'thanos', {sync: 'Synced', health: 'Healthy'})
       argo.connection['cluster-04'] = 'Successful'
-      seedPod(central, readyPod('prometheus-kube-prometheus-stack-prometheus-1', 'monitoring', {'app.kubernetes.io/name': 'prometheus', prometheus: 'kube-prometheus-stack-prometheus'}))
-      central.seed({apiVersion: 'v1', kind: 'Secret', metadata: {name: 'cluster-cluster-03', namespace: 'argocd', labels: {'argocd.argoproj.io/secret-type': 'cluster', 'obsctl.dev/cluster': 'cluster-03'}}, data: {name: b64('cluster-03'), server: b64(kubes[2]!.url)}})
+      seedPod(
+        central,
+        readyPod('prometheus-kube-prometheus-stack-prometheus-1', 'monitoring', {
+          'app.kubernetes.io/name': 'prometheus',
+          prometheus: 'kube-prometheus-stack-prometheus',
+        }),
+      )
+      central.seed({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'cluster-cluster-03', namespace: 'argocd', labels: {'argocd.argoproj.io/secret-type': 'cluster', 'obsctl.dev/cluster': 'cluster-03'}},
+        data: {name: b64('cluster-03'), server: b64(kubes[2]!.url)},
+      })
       setDaemonSet(c3, 1, 1)
-      c2.seed({apiVersion: 'fluentbit.fluent.io/v1alpha2', kind: 'ClusterOutput', metadata: {name: 'opensearch'}, spec: {match: '*', opensearch: {host: 'opensearch.k8s-cluster-01.miribit.lab', port: 9200}}})
+      c2.seed({
+        apiVersion: 'fluentbit.fluent.io/v1alpha2',
+        kind: 'ClusterOutput',
+        metadata: {name: 'opensearch'},
+        spec: {match: '*', opensearch: {host: 'opensearch.k8s-cluster-01.miribit.lab', port: 9200}},
+      })
       fbHealth['cluster-04'] = {status: 200, body: 'ok'}
     }
   })
 
-  it('fails prometheus.replicas when a replica lacks the external label cluster (a remote-scrape edge\'s own Prometheus is not a central replica)', async () => {
+  it("fails prometheus.replicas when a replica lacks the external label cluster (a remote-scrape edge's own Prometheus is not a central replica)", async () => {
     const central = kubes[0]!
     // the Prometheus of remote-scrape edge cluster-03 on central: same app label, its own external label
     seedPod(central, readyPod('prometheus-edge-cluster-03-0', 'monitoring', {'app.kubernetes.io/name': 'prometheus', prometheus: 'edge-cluster-03'}))
-    central.onProxy('pods/monitoring/prometheus-edge-cluster-03-0:9090', () => ({body: {status: 'success', data: {yaml: 'global:\n  external_labels:\n    cluster: cluster-03\n'}}}))
-    central.onProxy('pods/monitoring/prometheus-kube-prometheus-stack-prometheus-0:9090', () => ({body: {status: 'success', data: {yaml: 'global:\n  scrape_interval: 30s\n  external_labels:\n    prometheus_replica: prometheus-0\n'}}}))
+    central.onProxy('pods/monitoring/prometheus-edge-cluster-03-0:9090', () => ({
+      body: {status: 'success', data: {yaml: 'global:\n  external_labels:\n    cluster: cluster-03\n'}},
+    }))
+    central.onProxy('pods/monitoring/prometheus-kube-prometheus-stack-prometheus-0:9090', () => ({
+      body: {status: 'success', data: {yaml: 'global:\n  scrape_interval: 30s\n  external_labels:\n    prometheus_replica: prometheus-0\n'}},
+    }))
     try {
       const v = await validate(inv, {kubeconfig, component: 'prometheus'})
-      expect(byId(v, 'prometheus.replicas')).toMatchObject({result: 'fail', detail: 'prometheus-kube-prometheus-stack-prometheus-0: external label cluster=(none), want cluster-01'})
+      expect(byId(v, 'prometheus.replicas')).toMatchObject({
+        result: 'fail',
+        detail: 'prometheus-kube-prometheus-stack-prometheus-0: external label cluster=(none), want cluster-01',
+      })
     } finally {
       central.onProxy('pods/monitoring/prometheus-kube-prometheus-stack-prometheus-0:9090', forward(p.metrics.replicas[0]!.url))
     }
@@ -125,7 +187,11 @@ describe('validate all with Kubernetes state', () => {
     p.thanos.halted = 1
     p.opensearch.health.status = 'yellow'
     const central = kubes[0]!
-    central.setApplicationStatus('argocd', 'opensearch', {sync: 'OutOfSync', health: 'Degraded', message: 'StatefulSet logging/opensearch-cluster-data: 2/3 ready'})
+    central.setApplicationStatus('argocd', 'opensearch', {
+      sync: 'OutOfSync',
+      health: 'Degraded',
+      message: 'StatefulSet logging/opensearch-cluster-data: 2/3 ready',
+    })
     try {
       const bad = await obsctl(['validate', 'all', '-c', inv.file], {env})
       expect(bad.status).toBe(1)
@@ -135,8 +201,14 @@ describe('validate all with Kubernetes state', () => {
       const v = JSON.parse(json.stdout) as Verdict
       expect(v.ok).toBe(false)
       expect(v.summary).toEqual({pass: 16, warn: 1, fail: 2, skipped: 1})
-      expect(v.checks.filter((c) => c.result === 'fail').map((c) => c.id).sort()).toEqual(['argocd.apps', 'thanos.compactor'])
-      if (process.env.OBSCTL_CAPTURE) writeFileSync(process.env.OBSCTL_CAPTURE, `$ obsctl validate all\n${ok.stdout}\n$ obsctl validate all   # exit 1\n${bad.stdout}`)
+      expect(
+        v.checks
+          .filter((c) => c.result === 'fail')
+          .map((c) => c.id)
+          .sort(),
+      ).toEqual(['argocd.apps', 'thanos.compactor'])
+      if (process.env.OBSCTL_CAPTURE)
+        writeFileSync(process.env.OBSCTL_CAPTURE, `$ obsctl validate all\n${ok.stdout}\n$ obsctl validate all   # exit 1\n${bad.stdout}`)
     } finally {
       p.thanos.halted = 0
       p.opensearch.health.status = 'green'

@@ -75,7 +75,9 @@ describe('thanos and prometheus against four clusters', () => {
       do v = await run('prometheus')
       while ((byId(v, 'prometheus.targets').result === 'pass' || byId(v, 'prometheus.edges').result === 'pass') && Date.now() < deadline)
       expect(byId(v, 'prometheus.targets').result).toBe('fail')
-      expect(byId(v, 'prometheus.targets').detail).toMatch(/^1\/5 targets down: node-exporter\/127\.0\.0\.1:\d+ \(cluster-03\): .*connection (refused|reset by peer)/)
+      expect(byId(v, 'prometheus.targets').detail).toMatch(
+        /^1\/5 targets down: node-exporter\/127\.0\.0\.1:\d+ \(cluster-03\): .*connection (refused|reset by peer)/,
+      )
       expect(byId(v, 'prometheus.edges')).toMatchObject({result: 'fail', detail: 'cluster-03: 1/1 down (node-exporter)'})
     } finally {
       await p.metrics.startExporter('cluster-03')
@@ -93,10 +95,18 @@ describe('thanos and prometheus against four clusters', () => {
       const inv = p.inventoryWith({}, {'s3.buckets.metrics.name': 'thanos-gone'})
       const v = await run('thanos', {}, inv)
       expect(byId(v, 'thanos.stores').result).toBe('fail')
-      expect(byId(v, 'thanos.stores').detail).toBe('missing or failing: store gateway: 0/1 (store) and sidecar 10.0.1.11:10901: rpc error: code = Unavailable desc = connection refused (has 4 sidecar, 1 rule, 1 receive)')
-      expect(byId(v, 'thanos.clusters')).toMatchObject({result: 'fail', detail: 'thanos-query answered count by (cluster) (up) with warnings: partial response: store thanos-store.monitoring.svc:10901 unavailable'})
+      expect(byId(v, 'thanos.stores').detail).toBe(
+        'missing or failing: store gateway: 0/1 (store) and sidecar 10.0.1.11:10901: rpc error: code = Unavailable desc = connection refused (has 4 sidecar, 1 rule, 1 receive)',
+      )
+      expect(byId(v, 'thanos.clusters')).toMatchObject({
+        result: 'fail',
+        detail: 'thanos-query answered count by (cluster) (up) with warnings: partial response: store thanos-store.monitoring.svc:10901 unavailable',
+      })
       expect(byId(v, 'thanos.replicas').result).toBe('fail')
-      expect(byId(v, 'thanos.compactor')).toMatchObject({result: 'fail', detail: 'the compactor has halted (thanos_compact_halted 1): compaction and downsampling stopped'})
+      expect(byId(v, 'thanos.compactor')).toMatchObject({
+        result: 'fail',
+        detail: 'the compactor has halted (thanos_compact_halted 1): compaction and downsampling stopped',
+      })
       expect(byId(v, 'thanos.bucket')).toMatchObject({result: 'fail', detail: 'bucket thanos-gone does not exist', hint: 'obsctl s3 setup creates it'})
       expect(v.summary).toEqual({pass: 0, warn: 0, fail: 5, skipped: 0})
     } finally {
@@ -118,7 +128,10 @@ describe('thanos and prometheus against four clusters', () => {
     for (const s of p.thanos.stores.sidecar!) for (const l of s.labelSets) if (l.cluster === 'cluster-03') l.cluster = 'cluster-01'
     try {
       const v = await run('thanos')
-      expect(byId(v, 'thanos.stores')).toMatchObject({result: 'fail', detail: 'missing or failing: no sidecar with cluster=cluster-03 (Prometheus edge-cluster-03) (has 4 sidecar, 1 store, 1 rule, 1 receive)'})
+      expect(byId(v, 'thanos.stores')).toMatchObject({
+        result: 'fail',
+        detail: 'missing or failing: no sidecar with cluster=cluster-03 (Prometheus edge-cluster-03) (has 4 sidecar, 1 store, 1 rule, 1 receive)',
+      })
     } finally {
       p.thanos.stores = saved
     }
@@ -145,7 +158,11 @@ describe('opensearch', () => {
     const v = await run('opensearch')
     expect(v.checks.map((c) => [c.id, c.result, c.detail])).toEqual([
       ['opensearch.health', 'pass', 'opensearch: green, 6/6 nodes (3 data)'],
-      ['opensearch.snapshots', 'pass', 's3 repository, bucket opensearch-snapshots, verified by 6 node(s); snapshot policy fluent-bit-snapshots enabled, last creation SUCCESS'],
+      [
+        'opensearch.snapshots',
+        'pass',
+        's3 repository, bucket opensearch-snapshots, verified by 6 node(s); snapshot policy fluent-bit-snapshots enabled, last creation SUCCESS',
+      ],
       ['opensearch.ism', 'pass', 'policy fluent-bit-logs, 4 managed indices on its current version, none failed'],
       ['opensearch.logs', 'pass', 'within 15m: cluster-01 5, cluster-02 5, cluster-03 5, cluster-04 5'],
     ])
@@ -176,8 +193,15 @@ describe('opensearch', () => {
     try {
       const v = await run('opensearch')
       expect(byId(v, 'opensearch.health')).toMatchObject({result: 'fail', detail: 'opensearch: red, 5/6 nodes (3 data)'})
-      expect(byId(v, 'opensearch.snapshots')).toMatchObject({result: 'fail', detail: 'repository s3-snapshots (s3, bucket opensearch-snapshots) does not verify: repository_verification_exception: [s3-snapshots] is not accessible on master node: AmazonS3Exception: Access Denied'})
-      expect(byId(v, 'opensearch.ism')).toMatchObject({result: 'fail', detail: `1/4 managed indices failed: ${failedIndex} (snapshot: Failed to create snapshot)`})
+      expect(byId(v, 'opensearch.snapshots')).toMatchObject({
+        result: 'fail',
+        detail:
+          'repository s3-snapshots (s3, bucket opensearch-snapshots) does not verify: repository_verification_exception: [s3-snapshots] is not accessible on master node: AmazonS3Exception: Access Denied',
+      })
+      expect(byId(v, 'opensearch.ism')).toMatchObject({
+        result: 'fail',
+        detail: `1/4 managed indices failed: ${failedIndex} (snapshot: Failed to create snapshot)`,
+      })
       expect(byId(v, 'opensearch.logs')).toMatchObject({result: 'fail', detail: 'no logs within 15m from cluster-03'})
       const longer = await run('opensearch', {since: '3h'})
       expect(byId(longer, 'opensearch.logs')).toMatchObject({result: 'pass', detail: 'within 3h: cluster-01 5, cluster-02 5, cluster-03 2, cluster-04 5'})
@@ -196,7 +220,15 @@ describe('opensearch', () => {
     p.opensearch.managed[b!] = {policyId: 'fluent-bit-retention', seqNo: 0, primaryTerm: 1}
     p.opensearch.unmanaged.add(c!)
     const sm = p.opensearch.smPolicies['fluent-bit-snapshots']!
-    p.opensearch.smPolicies['fluent-bit-snapshots'] = {...sm, deletion: {latest_execution: {status: 'FAILED', info: {message: 'Caught exception while deleting snapshot', cause: 'repository_exception: [s3-snapshots] Access Denied'}}}}
+    p.opensearch.smPolicies['fluent-bit-snapshots'] = {
+      ...sm,
+      deletion: {
+        latest_execution: {
+          status: 'FAILED',
+          info: {message: 'Caught exception while deleting snapshot', cause: 'repository_exception: [s3-snapshots] Access Denied'},
+        },
+      },
+    }
     try {
       const v = await run('opensearch')
       expect(byId(v, 'opensearch.ism')).toMatchObject({
@@ -204,7 +236,11 @@ describe('opensearch', () => {
         detail: `policy fluent-bit-logs version 7/1: 2 on an older policy (${a}: fluent-bit-logs 3/1 and ${b}: fluent-bit-retention 0/1); 1 unmanaged (${c})`,
         hint: expect.stringContaining('opensearch-setup PostSync Job moves them'),
       })
-      expect(byId(v, 'opensearch.snapshots')).toMatchObject({result: 'warn', detail: 's3 repository, bucket opensearch-snapshots, verified by 6 node(s); snapshot policy fluent-bit-snapshots: last deletion FAILED (repository_exception: [s3-snapshots] Access Denied)'})
+      expect(byId(v, 'opensearch.snapshots')).toMatchObject({
+        result: 'warn',
+        detail:
+          's3 repository, bucket opensearch-snapshots, verified by 6 node(s); snapshot policy fluent-bit-snapshots: last deletion FAILED (repository_exception: [s3-snapshots] Access Denied)',
+      })
       expect(v.ok).toBe(true)
     } finally {
       p.opensearch.managed = {}
@@ -217,9 +253,16 @@ describe('opensearch', () => {
     const sm = p.opensearch.smPolicies
     try {
       p.opensearch.smPolicies = {}
-      expect(byId(await run('opensearch'), 'opensearch.snapshots')).toMatchObject({result: 'fail', detail: expect.stringMatching(/snapshot policy fluent-bit-snapshots does not exist/), hint: expect.stringContaining('kubectl -n logging describe opensearchsnapshotpolicy fluent-bit-snapshots')})
+      expect(byId(await run('opensearch'), 'opensearch.snapshots')).toMatchObject({
+        result: 'fail',
+        detail: expect.stringMatching(/snapshot policy fluent-bit-snapshots does not exist/),
+        hint: expect.stringContaining('kubectl -n logging describe opensearchsnapshotpolicy fluent-bit-snapshots'),
+      })
       p.opensearch.smPolicies = {'fluent-bit-snapshots': {enabled: false}}
-      expect(byId(await run('opensearch'), 'opensearch.snapshots')).toMatchObject({result: 'fail', detail: expect.stringMatching(/snapshot policy fluent-bit-snapshots is stopped$/)})
+      expect(byId(await run('opensearch'), 'opensearch.snapshots')).toMatchObject({
+        result: 'fail',
+        detail: expect.stringMatching(/snapshot policy fluent-bit-snapshots is stopped$/),
+      })
     } finally {
       p.opensearch.smPolicies = sm
     }
@@ -232,7 +275,10 @@ describe('opensearch', () => {
     p.opensearch.policies = {}
     try {
       const v = await run('opensearch')
-      expect(byId(v, 'opensearch.snapshots')).toMatchObject({result: 'fail', detail: 'repository s3-snapshots does not exist (repository_missing_exception: [s3-snapshots] missing)'})
+      expect(byId(v, 'opensearch.snapshots')).toMatchObject({
+        result: 'fail',
+        detail: 'repository s3-snapshots does not exist (repository_missing_exception: [s3-snapshots] missing)',
+      })
       expect(byId(v, 'opensearch.ism')).toMatchObject({result: 'fail', detail: 'ISM policy fluent-bit-logs does not exist'})
     } finally {
       p.opensearch.repositories = repos

@@ -22,7 +22,17 @@ beforeAll(async () => {
   const leaf = await issueServerCertificate(ca, {commonName: 'thanos-query', hosts: ['127.0.0.1']})
   server = createServer({cert: leaf.certPem, key: leaf.keyPem}, (_req, res) => {
     res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({status: 'success', data: {sidecar: [{name: 'a'}, {name: 'b'}, {name: 'c', labelSets: [{cluster: 'cluster-03'}]}, {name: 'd', labelSets: [{cluster: 'cluster-04'}]}], store: [{name: 's'}], rule: [{name: 'r'}], receive: [{name: 'x'}]}}))
+    res.end(
+      JSON.stringify({
+        status: 'success',
+        data: {
+          sidecar: [{name: 'a'}, {name: 'b'}, {name: 'c', labelSets: [{cluster: 'cluster-03'}]}, {name: 'd', labelSets: [{cluster: 'cluster-04'}]}],
+          store: [{name: 's'}],
+          rule: [{name: 'r'}],
+          receive: [{name: 'x'}],
+        },
+      }),
+    )
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -40,6 +50,10 @@ describe('validate and the platform CA', () => {
     const ok = await validate(withCa, only)
     expect(ok.checks[0]).toMatchObject({id: 'thanos.stores', result: 'pass', detail: '4 sidecar, 1 store, 1 rule, 1 receive'})
     const bad = await validate(withoutCa, only)
-    expect(bad.checks[0]).toMatchObject({id: 'thanos.stores', result: 'fail', detail: expect.stringMatching(/^thanos-query: TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/)})
+    expect(bad.checks[0]).toMatchObject({
+      id: 'thanos.stores',
+      result: 'fail',
+      detail: expect.stringMatching(/^thanos-query: TLS verification of https:\/\/127\.0\.0\.1:\d+ failed/),
+    })
   })
 })

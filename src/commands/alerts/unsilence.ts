@@ -9,7 +9,10 @@ export default class AlertsUnsilence extends BaseCommand {
   static override description = `Expires the silence through DELETE /api/v2/silence/ID and reads it back to check it is expired; the alerts it silenced notify again at their next evaluation. A silence that is already expired is left as it is (exit 0); an id Alertmanager does not know is exit 2. obsctl alerts list shows the silences and their ids.
 
 Alertmanager is reached as obsctl alerts list reaches it.`
-  static override examples = ['<%= config.bin %> alerts unsilence 9a1c52f4-3c4e-4d0c-9a57-0b2f1f0e7b21', '<%= config.bin %> alerts unsilence 9a1c52f4-3c4e-4d0c-9a57-0b2f1f0e7b21 --dry-run --json']
+  static override examples = [
+    '<%= config.bin %> alerts unsilence 9a1c52f4-3c4e-4d0c-9a57-0b2f1f0e7b21',
+    '<%= config.bin %> alerts unsilence 9a1c52f4-3c4e-4d0c-9a57-0b2f1f0e7b21 --dry-run --json',
+  ]
   static override args = {id: Args.string({description: 'the silence id (obsctl alerts list shows it)', required: true})}
   static override flags = {
     'dry-run': Flags.boolean({summary: 'Show the silence that would be expired; change nothing.'}),

@@ -17,7 +17,9 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
   ]
   static override flags = {
     context: contextFlag('the central cluster'),
-    manifest: Flags.string({summary: 'Install manifest FILE or URL instead of the release on GitHub (air-gapped sites). Its images must be the inventory\'s version.'}),
+    manifest: Flags.string({
+      summary: "Install manifest FILE or URL instead of the release on GitHub (air-gapped sites). Its images must be the inventory's version.",
+    }),
     timeout: Flags.integer({summary: 'Seconds to wait for the CRDs and the rollout.', default: 600, min: 1}),
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
   }
@@ -32,7 +34,13 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
     const {argocdInstall, loadManifest} = await import('../../lib/argocd/index.js')
     // an explicit manifest is checked even when the live check finds Argo CD installed already
     if (flags.manifest) await loadManifest(flags.manifest, inv.platform.versions.argocd)
-    const r = await argocdInstall(inv, {dryRun: flags['dry-run'], renderer: this.renderer(), kubeconfig: flags.kubeconfig, manifest: flags.manifest, timeoutSeconds: flags.timeout})
+    const r = await argocdInstall(inv, {
+      dryRun: flags['dry-run'],
+      renderer: this.renderer(),
+      kubeconfig: flags.kubeconfig,
+      manifest: flags.manifest,
+      timeoutSeconds: flags.timeout,
+    })
     const i = r.install
     if (flags['dry-run']) this.out(r.run.phases[0]?.tasks.map((t) => `would ${t.description}`).join('\n') ?? '')
     else if (i) {
@@ -40,13 +48,19 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
         [
           `Argo CD ${i.version} on ${i.cluster} (${i.context}), ${i.variant === 'ha' ? 'HA' : 'non-HA'} manifest: ${i.reason}`,
           `manifest: ${i.manifest}; ${i.applied} objects applied (${i.crds.length} CRDs)`,
-          table(['KIND', 'NAME', 'ROLLED OUT'], i.workloads.map((w) => [w.kind, `${i.namespace}/${w.name}`, w.ready ? 'yes' : (w.detail ?? 'no')])),
+          table(
+            ['KIND', 'NAME', 'ROLLED OUT'],
+            i.workloads.map((w) => [w.kind, `${i.namespace}/${w.name}`, w.ready ? 'yes' : (w.detail ?? 'no')]),
+          ),
           `rendered: ${i.extras.join(', ')}`,
           `URL: ${i.url}`,
           'admin password: obsctl argocd password --show (then --rotate)',
         ].join('\n'),
       )
-    } else this.out(`Argo CD ${inv.platform.versions.argocd} is already installed and rolled out (live check); nothing to do\nURL: ${serviceUrl(inv.platform, centralCluster(inv.platform), 'argocd')}`)
+    } else
+      this.out(
+        `Argo CD ${inv.platform.versions.argocd} is already installed and rolled out (live check); nothing to do\nURL: ${serviceUrl(inv.platform, centralCluster(inv.platform), 'argocd')}`,
+      )
     return r
   }
 }

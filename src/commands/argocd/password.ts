@@ -34,7 +34,8 @@ export default class ArgocdPassword extends BaseCommand {
     const report: PasswordReport = {namespace: 'argocd', initialSecret: initial !== undefined, rotated: false}
 
     if (!flags.rotate) {
-      if (initial === undefined) this.out(`no ${lib.INITIAL_ADMIN_SECRET} on ${kube.context}: the admin password was already changed (or Argo CD is not installed)`)
+      if (initial === undefined)
+        this.out(`no ${lib.INITIAL_ADMIN_SECRET} on ${kube.context}: the admin password was already changed (or Argo CD is not installed)`)
       else if (flags.show) {
         report.password = initial
         this.out(initial)
@@ -47,7 +48,12 @@ export default class ArgocdPassword extends BaseCommand {
       password = lib.generatePassword()
       report.generated = true
     } else {
-      if (!canPrompt()) throw inputError('--rotate needs the new password, and obsctl does not prompt without a terminal (or with CI set)', ['add --generate to generate one (shown once)'], 'NO_TTY')
+      if (!canPrompt())
+        throw inputError(
+          '--rotate needs the new password, and obsctl does not prompt without a terminal (or with CI set)',
+          ['add --generate to generate one (shown once)'],
+          'NO_TTY',
+        )
       const ask = prompter(['add --generate to generate one (shown once)'])
       password = await ask.password({message: 'New Argo CD admin password (at least 8 characters)', validate: (v) => v.length >= 8 || 'at least 8 characters'})
       const again = await ask.password({message: 'Again'})
@@ -59,7 +65,9 @@ export default class ArgocdPassword extends BaseCommand {
       report.password = password
       this.out(`new admin password (shown once, store it now): ${password}`)
     }
-    this.out(`admin password changed at ${r.passwordMtime} (argocd-secret admin.password, bcrypt)${r.initialDeleted ? `; deleted ${lib.INITIAL_ADMIN_SECRET}` : ''}`)
+    this.out(
+      `admin password changed at ${r.passwordMtime} (argocd-secret admin.password, bcrypt)${r.initialDeleted ? `; deleted ${lib.INITIAL_ADMIN_SECRET}` : ''}`,
+    )
     return report
   }
 }

@@ -23,7 +23,13 @@ export default class ArgocdSync extends BaseCommand {
     }
     const {argocdSync} = await import('../../lib/argocd/index.js')
     const r = await argocdSync(inv, {renderer: this.renderer(), kubeconfig: flags.kubeconfig, timeoutSeconds: flags.timeout})
-    if (r.sync) this.out(table(['APPLICATION', 'SYNC', 'HEALTH'], r.sync.apps.map((a) => [a.name, a.sync, a.health])))
+    if (r.sync)
+      this.out(
+        table(
+          ['APPLICATION', 'SYNC', 'HEALTH'],
+          r.sync.apps.map((a) => [a.name, a.sync, a.health]),
+        ),
+      )
     return r
   }
 }

@@ -8,7 +8,8 @@ import Index from '@oclif/plugin-autocomplete/lib/commands/autocomplete/index.js
 
 export default class Autocomplete extends Index {
   static override summary = 'Print how to set up shell completion for bash, zsh, fish or PowerShell.'
-  static override description = 'bash and zsh complete from functions written into obsctl\'s cache folder (built by this command); fish from a script printed by `obsctl autocomplete script fish`.'
+  static override description =
+    "bash and zsh complete from functions written into obsctl's cache folder (built by this command); fish from a script printed by `obsctl autocomplete script fish`."
   static override args = {
     shell: Args.string({description: 'Shell type (else the shell you run).', options: ['bash', 'zsh', 'fish', 'powershell'], required: false}),
   }

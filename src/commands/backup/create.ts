@@ -39,7 +39,10 @@ marks the backup complete. The nodes need etcdctl and etcdutl (etcd release bina
       renderer: this.renderer(),
     })
     if (r.plan) this.out(r.plan.map((p) => `${p.phase} ${p.target}: would ${p.description}`).join('\n'))
-    else this.out(`${formatRunSummary(r.run)}\n${r.ok ? `backup ${r.id} in s3://${r.bucket}/_obsctl/${r.id}/` : `backup ${r.id} is incomplete (no manifest); rerun obsctl backup create`}`)
+    else
+      this.out(
+        `${formatRunSummary(r.run)}\n${r.ok ? `backup ${r.id} in s3://${r.bucket}/_obsctl/${r.id}/` : `backup ${r.id} is incomplete (no manifest); rerun obsctl backup create`}`,
+      )
     if (!r.ok) this.failWith(r.exitCode)
     return r
   }

@@ -20,7 +20,13 @@ credentials; nothing is decrypted.`
     const {backupList} = await import('../../lib/lifecycle/backup-store.js')
     const r = await backupList(inv, {caFile: flags['ca-file'], timeoutSeconds: flags.timeout})
     if (r.backups.length === 0) this.out(`no backups in s3://${r.bucket}/${r.prefix} (obsctl backup create)`)
-    else this.out(table(['ID', 'CREATED', 'CLUSTERS', 'SIZE', 'COMPLETE'], r.backups.map((b) => [b.id, b.createdAt ?? '?', b.clusters.join(',') || '-', `${Math.ceil(b.bytes / 1024)} KiB`, b.complete ? 'yes' : 'no'])))
+    else
+      this.out(
+        table(
+          ['ID', 'CREATED', 'CLUSTERS', 'SIZE', 'COMPLETE'],
+          r.backups.map((b) => [b.id, b.createdAt ?? '?', b.clusters.join(',') || '-', `${Math.ceil(b.bytes / 1024)} KiB`, b.complete ? 'yes' : 'no']),
+        ),
+      )
     return r
   }
 }

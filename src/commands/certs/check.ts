@@ -23,7 +23,12 @@ read, fails the check (exit 1). The soonest expiry per cluster is kept in .obsct
     const {flags} = await this.parse(CertsCheck)
     const inv = this.loadInventory(flags.config)
     const [{certsCheck}, {formatCertsCheck}] = await Promise.all([import('../../lib/flows/certs-run.js'), import('../../lib/lifecycle/certs-format.js')])
-    const r = await certsCheck(inv, {kubeconfig: flags.kubeconfig, clusters: flags.cluster, ssh: {knownHostsFile: flags['known-hosts']}, renderer: this.renderer()})
+    const r = await certsCheck(inv, {
+      kubeconfig: flags.kubeconfig,
+      clusters: flags.cluster,
+      ssh: {knownHostsFile: flags['known-hosts']},
+      renderer: this.renderer(),
+    })
     this.out(formatCertsCheck(r, flags.verbose))
     if (!r.ok) this.failWith(r.exitCode)
     return r

@@ -14,7 +14,16 @@ export default class ClusterList extends BaseCommand {
     this.out(
       table(
         ['NAME', 'ID', 'ROLE', 'METRICS', 'API SERVER', 'NODES', 'DONE', 'FAILED'],
-        rows.map((r) => [r.name, r.id, r.role, r.metrics ?? '-', r.apiServer, r.nodes.join(','), r.phasesDone.join(',') || '-', r.phasesFailed.join(',') || '-']),
+        rows.map((r) => [
+          r.name,
+          r.id,
+          r.role,
+          r.metrics ?? '-',
+          r.apiServer,
+          r.nodes.join(','),
+          r.phasesDone.join(',') || '-',
+          r.phasesFailed.join(',') || '-',
+        ]),
       ),
     )
     return {clusters: rows}

@@ -12,7 +12,11 @@ For a remote-scrape edge also a ServiceAccount that may only list/watch nodes, g
 The central cluster is Argo CD's in-cluster and is not registered. Idempotent; --rotate-tokens replaces the tokens on purpose.`
   static override strict = false
   static override args = {cluster: Args.string({description: 'Edge cluster(s) to register (default: every edge).'})}
-  static override examples = ['<%= config.bin %> cluster register', '<%= config.bin %> cluster register cluster-02 cluster-03', '<%= config.bin %> cluster register --rotate-tokens']
+  static override examples = [
+    '<%= config.bin %> cluster register',
+    '<%= config.bin %> cluster register cluster-02 cluster-03',
+    '<%= config.bin %> cluster register --rotate-tokens',
+  ]
   static override flags = {
     'rotate-tokens': Flags.boolean({summary: 'Delete and recreate the token Secrets (new tokens), and update the copies on central.'}),
     timeout: Flags.integer({summary: 'Seconds to wait for each token.', default: 120, min: 1}),
@@ -24,7 +28,14 @@ The central cluster is Argo CD's in-cluster and is not registered. Idempotent; -
     const inv = this.loadInventory(flags.config)
     const {clusterRegister, edgesToRegister} = await import('../../lib/argocd/index.js')
     const clusters = edgesToRegister(inv.platform, argv as string[]).map((c) => c.name)
-    const r = await clusterRegister(inv, {dryRun: flags['dry-run'], renderer: this.renderer(), kubeconfig: flags.kubeconfig, clusters, rotateTokens: flags['rotate-tokens'], timeoutSeconds: flags.timeout})
+    const r = await clusterRegister(inv, {
+      dryRun: flags['dry-run'],
+      renderer: this.renderer(),
+      kubeconfig: flags.kubeconfig,
+      clusters,
+      rotateTokens: flags['rotate-tokens'],
+      timeoutSeconds: flags.timeout,
+    })
     if (flags['dry-run']) {
       this.out(r.run.phases[0]?.tasks.map((t) => `${t.target}: would ${t.description}`).join('\n') ?? '')
       return r

@@ -3,7 +3,7 @@ import {BaseCommand, outputFlag} from '../../lib/cli/base.js'
 import {explainField, formatExplanation, type Explanation} from '../../lib/config/explain.js'
 
 export default class ConfigExplain extends BaseCommand {
-  static override summary = "Describe an inventory field: its description, type, default and allowed values (like kubectl explain)."
+  static override summary = 'Describe an inventory field: its description, type, default and allowed values (like kubectl explain).'
   static override description = 'PATH is dotted; lists are walked through their items (clusters.nodes.host). Without PATH: the top-level fields.'
   static override examples = [
     '<%= config.bin %> config explain ssh.hostKeyPolicy',

@@ -6,8 +6,7 @@ import {ExitCode} from '../../lib/errors.js'
 
 export default class ConfigValidate extends BaseCommand {
   static override summary = 'Lint the inventory: schema, Thanos/Prometheus retention, uniqueness, Argo CD HA, capacity.'
-  static override description =
-    'Every finding names the field, its file:line, the reason and the fix. Exit 2 when any error is found.'
+  static override description = 'Every finding names the field, its file:line, the reason and the fix. Exit 2 when any error is found.'
   static override examples = [
     '<%= config.bin %> config validate',
     '<%= config.bin %> config validate -c lab/obsctl.yaml --json',

@@ -31,7 +31,7 @@ Runs the kubeconfig phase of bootstrap (journal, lock, logs in .obsctl/ beside t
     overwrite: Flags.boolean({summary: 'Replace entries whose names a different cluster (other server or CA) already uses.'}),
     'dry-run': Flags.boolean({summary: 'Read the admin.conf files, write nothing: print the diff with credentials masked.'}),
     context: contextFlag('the cluster merged (the context name written; one cluster only)'),
-    'known-hosts': Flags.string({summary: "known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts)."}),
+    'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
   }
 
   async run(): Promise<KubeconfigMergeReport> {

@@ -52,7 +52,9 @@ to the cluster's last node. Passwords are never flags (OBSCTL_SSH_PASSWORD / OBS
       renderer: this.renderer(),
     })
     if (r.inventory.added) this.out(`${r.dryRun ? 'would add' : 'added'} ${r.host} (${r.role}) to ${r.cluster} in ${r.inventory.file}`)
-    this.out(r.dryRun ? r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: would ${t.description ?? ''}`)).join('\n') : formatRunSummary(r.run))
+    this.out(
+      r.dryRun ? r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: would ${t.description ?? ''}`)).join('\n') : formatRunSummary(r.run),
+    )
     if (!r.run.ok) {
       const f = runFailures(r.run)
       for (const l of f.lines) this.note(l)

@@ -28,7 +28,10 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
   async run(): Promise<SnapshotResult> {
     const {flags} = await this.parse(OpenSearchSnapshot)
     const inv = this.loadInventory(flags.config)
-    const [{createSnapshot, formatSnapshot}, {serviceAccess}] = await Promise.all([import('../../lib/opensearch/index.js'), import('../../lib/platform/access.js')])
+    const [{createSnapshot, formatSnapshot}, {serviceAccess}] = await Promise.all([
+      import('../../lib/opensearch/index.js'),
+      import('../../lib/platform/access.js'),
+    ])
     const result = await createSnapshot(inv, {
       name: flags.name,
       indices: flags.indices,

@@ -5,7 +5,7 @@ import {ICONS} from '../../lib/checks/render.js'
 import {s3Setup, type S3SetupReport} from '../../lib/s3/index.js'
 
 export default class S3Setup extends BaseCommand {
-  static override summary = 'Create the inventory\'s buckets on the S3 (MinIO) endpoint, with lifecycle expiry and versioning where asked.'
+  static override summary = "Create the inventory's buckets on the S3 (MinIO) endpoint, with lifecycle expiry and versioning where asked."
   static override description = `Runs the buckets phase of bootstrap (journal, lock, logs in .obsctl/ beside the inventory), rechecking every bucket on the server.
 Idempotent: a bucket that exists is reported as "exists", a rule already in place as "unchanged".
 Credentials come from the env vars named by s3.accessKeyEnv / s3.secretKeyEnv (default OBSCTL_S3_ACCESS_KEY / OBSCTL_S3_SECRET_KEY), or a prompt on a terminal; never from the command line.
@@ -16,7 +16,9 @@ A server that does not implement lifecycle or versioning gets a warning naming t
     '<%= config.bin %> s3 setup --dry-run',
   ]
   static override flags = {
-    'ca-file': Flags.string({summary: 'PEM CA bundle to trust for the S3 endpoint, added to the system roots (else s3.caFile). TLS verification is never turned off.'}),
+    'ca-file': Flags.string({
+      summary: 'PEM CA bundle to trust for the S3 endpoint, added to the system roots (else s3.caFile). TLS verification is never turned off.',
+    }),
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
     timeout: Flags.integer({summary: 'Seconds to wait for each S3 request.', default: 15, min: 1}),
   }

@@ -5,7 +5,8 @@ import {table} from '../../lib/cli/format.js'
 import {secretsApply, type SecretsApplyReport} from '../../lib/kube/secrets-apply.js'
 
 export default class SecretsApply extends BaseCommand {
-  static override summary = 'Create or update the credentials and TLS Secrets the GitOps repo references (S3, OpenSearch, Grafana, Longhorn, Fluent Bit, Alertmanager receivers, ingress TLS); never in Git.'
+  static override summary =
+    'Create or update the credentials and TLS Secrets the GitOps repo references (S3, OpenSearch, Grafana, Longhorn, Fluent Bit, Alertmanager receivers, ingress TLS); never in Git.'
   static override description = `Server-side apply (field manager obsctl) with the merged kubeconfig (each cluster's context: clusters[].context, else <cluster>-context); namespaces are created when missing.
 Values stay in memory, never on disk, in state or in logs (the one exception: the platform CA's key, .obsctl/pki/ca.key, mode 0600):
   S3 keys           the env vars named by s3.accessKeyEnv / s3.secretKeyEnv (default OBSCTL_S3_ACCESS_KEY / OBSCTL_S3_SECRET_KEY), else a prompt
@@ -29,7 +30,9 @@ Runs the secrets phase of bootstrap (journal, lock, logs in .obsctl/ beside the 
     cluster: Args.string({description: 'Clusters to apply to (default: all).'}),
   }
   static override flags = {
-    'generate-passwords': Flags.boolean({summary: 'Generate the OpenSearch and Grafana passwords that are neither set in the environment nor already in the cluster.'}),
+    'generate-passwords': Flags.boolean({
+      summary: 'Generate the OpenSearch and Grafana passwords that are neither set in the environment nor already in the cluster.',
+    }),
     'show-generated': Flags.boolean({summary: 'Print the passwords generated in this run, once (with --generate-passwords).'}),
     'opensearch-ca-file': Flags.string({summary: "PEM CA of the central OpenSearch's HTTP certificate, for Fluent Bit (else $OBSCTL_OPENSEARCH_CA_FILE)."}),
     'dry-run': Flags.boolean({summary: 'Touch nothing (no Secret, no CA): list the Secrets and keys each cluster would get.'}),
@@ -48,8 +51,12 @@ Runs the secrets phase of bootstrap (journal, lock, logs in .obsctl/ beside the 
       renderer: this.renderer(),
     })
     this.out(formatReport(report))
-    if (report.platformCa?.created) this.note(`created the platform CA ${report.platformCa.file} (its key beside it, mode 0600): the central ingresses and OpenSearch serve certificates from it; give ca.crt to the browsers and clients that should trust them`)
-    if (report.generated.length > 0 && !report.generatedPasswords) this.note(`generated: ${report.generated.join(', ')} (read them from the cluster, or rerun a fresh install with --show-generated)`)
+    if (report.platformCa?.created)
+      this.note(
+        `created the platform CA ${report.platformCa.file} (its key beside it, mode 0600): the central ingresses and OpenSearch serve certificates from it; give ca.crt to the browsers and clients that should trust them`,
+      )
+    if (report.generated.length > 0 && !report.generatedPasswords)
+      this.note(`generated: ${report.generated.join(', ')} (read them from the cluster, or rerun a fresh install with --show-generated)`)
     return report
   }
 }

@@ -38,14 +38,33 @@ Grafana and OpenSearch are reached as obsctl validate reaches them (--endpoint g
       kubeconfig: flags.kubeconfig,
       dryRun: flags['dry-run'],
       timeoutSeconds: flags.timeout,
-      access: {endpoints: parseEndpointFlags(flags.endpoint), viaApiServer: flags['via-api-server'], caFile: flags['ca-file'], requestTimeoutMs: flags['request-timeout'] * 1000},
+      access: {
+        endpoints: parseEndpointFlags(flags.endpoint),
+        viaApiServer: flags['via-api-server'],
+        caFile: flags['ca-file'],
+        requestTimeoutMs: flags['request-timeout'] * 1000,
+      },
       renderer: this.renderer(),
     })
     if (result.dryRun) this.out(['dry run, nothing touched', ...result.plan!.map((p) => `  ${p.credential}: ${p.steps}`)].join('\n'))
     else {
-      this.out(table(['CREDENTIAL', 'NEW VALUE', 'CONSUMER', 'SECRETS', 'RESTARTED', 'VERIFIED'], result.rotated.map((r) => [r.credential, r.source, r.consumer, [...new Set(r.secrets.map((s) => s.cluster))].join(', '), r.restarted.map((w) => `${w.cluster} ${w.kind.toLowerCase()}/${w.name}`).join(', ') || '-', 'new accepted, old refused'])))
-      if (result.generatedPasswords) this.out(`new Argo CD admin password (shown once: Argo CD keeps only its hash; store it now): ${result.generatedPasswords.argocd}`)
-      if (result.rotated.some((r) => r.source === 'generated' && r.credential !== 'argocd')) this.note('generated values are only in the Secrets: kubectl -n NAMESPACE get secret NAME -o jsonpath=... reads them')
+      this.out(
+        table(
+          ['CREDENTIAL', 'NEW VALUE', 'CONSUMER', 'SECRETS', 'RESTARTED', 'VERIFIED'],
+          result.rotated.map((r) => [
+            r.credential,
+            r.source,
+            r.consumer,
+            [...new Set(r.secrets.map((s) => s.cluster))].join(', '),
+            r.restarted.map((w) => `${w.cluster} ${w.kind.toLowerCase()}/${w.name}`).join(', ') || '-',
+            'new accepted, old refused',
+          ]),
+        ),
+      )
+      if (result.generatedPasswords)
+        this.out(`new Argo CD admin password (shown once: Argo CD keeps only its hash; store it now): ${result.generatedPasswords.argocd}`)
+      if (result.rotated.some((r) => r.source === 'generated' && r.credential !== 'argocd'))
+        this.note('generated values are only in the Secrets: kubectl -n NAMESPACE get secret NAME -o jsonpath=... reads them')
     }
     return result
   }

@@ -46,10 +46,16 @@ inventory is set to VERSION once every cluster runs it. Asks first (--yes); --dr
       renderer: this.renderer(),
     })
     if (r.cancelled) this.out('cancelled; nothing was changed')
-    else if (r.run && r.dryRun) this.out(r.run.phases.flatMap((p) => [`${p.name}: ${p.title}`, ...p.tasks.map((t) => `  ${t.target}: would ${t.description ?? ''}`)]).join('\n'))
+    else if (r.run && r.dryRun)
+      this.out(r.run.phases.flatMap((p) => [`${p.name}: ${p.title}`, ...p.tasks.map((t) => `  ${t.target}: would ${t.description ?? ''}`)]).join('\n'))
     else if (r.run) {
       this.out(formatRunSummary(r.run))
-      if (r.inventory) this.out(r.inventory.behind.length === 0 ? `inventory: versions.kubernetes = ${r.inventory.value}` : `inventory: versions.kubernetes stays ${r.inventory.value}${r.inventory.behind.length ? ` (not yet at ${r.version}: ${r.inventory.behind.join('; ')})` : ''}${r.inventory.ahead.length ? `; clusters[].kubernetes = ${r.version} for ${r.inventory.ahead.join(', ')}` : ''}`)
+      if (r.inventory)
+        this.out(
+          r.inventory.behind.length === 0
+            ? `inventory: versions.kubernetes = ${r.inventory.value}`
+            : `inventory: versions.kubernetes stays ${r.inventory.value}${r.inventory.behind.length ? ` (not yet at ${r.version}: ${r.inventory.behind.join('; ')})` : ''}${r.inventory.ahead.length ? `; clusters[].kubernetes = ${r.version} for ${r.inventory.ahead.join(', ')}` : ''}`,
+        )
     }
     if (r.run && !r.run.ok) {
       const f = runFailures(r.run)

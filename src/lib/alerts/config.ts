@@ -34,7 +34,11 @@ function oneOf(label: string, values: string[]): string {
 }
 
 function routeOf(r: AlertRoute): Record<string, unknown> {
-  const matchers = [...(r.severity ? [oneOf('severity', r.severity)] : []), ...(r.clusters ? [oneOf('cluster', r.clusters)] : []), ...(r.matchers ?? []).map((m) => m.trim())]
+  const matchers = [
+    ...(r.severity ? [oneOf('severity', r.severity)] : []),
+    ...(r.clusters ? [oneOf('cluster', r.clusters)] : []),
+    ...(r.matchers ?? []).map((m) => m.trim()),
+  ]
   return {receiver: r.receiver, matchers, ...(r.continue ? {continue: true} : {}), ...(r.repeatInterval ? {repeat_interval: r.repeatInterval} : {})}
 }
 
@@ -55,10 +59,16 @@ function receiverOf(a: Alerting, r: AlertReceiver): Record<string, unknown> {
       },
     ]
   }
-  if (r.slack) out.slack_configs = [{...resolved, api_url_file: secretFile(keyOf(a, r.name, 'webhookUrlEnv')), ...(r.slack.channel ? {channel: r.slack.channel} : {})}]
-  if (r.webhook) out.webhook_configs = [{...resolved, url_file: secretFile(keyOf(a, r.name, 'urlEnv')), ...(r.webhook.maxAlerts === undefined ? {} : {max_alerts: r.webhook.maxAlerts})}]
+  if (r.slack)
+    out.slack_configs = [{...resolved, api_url_file: secretFile(keyOf(a, r.name, 'webhookUrlEnv')), ...(r.slack.channel ? {channel: r.slack.channel} : {})}]
+  if (r.webhook)
+    out.webhook_configs = [
+      {...resolved, url_file: secretFile(keyOf(a, r.name, 'urlEnv')), ...(r.webhook.maxAlerts === undefined ? {} : {max_alerts: r.webhook.maxAlerts})},
+    ]
   if (r.pagerduty) {
-    const pd = r.pagerduty.routingKeyEnv ? {routing_key_file: secretFile(keyOf(a, r.name, 'routingKeyEnv'))} : {service_key_file: secretFile(keyOf(a, r.name, 'serviceKeyEnv'))}
+    const pd = r.pagerduty.routingKeyEnv
+      ? {routing_key_file: secretFile(keyOf(a, r.name, 'routingKeyEnv'))}
+      : {service_key_file: secretFile(keyOf(a, r.name, 'serviceKeyEnv'))}
     out.pagerduty_configs = [{...resolved, ...pd}]
   }
   return out

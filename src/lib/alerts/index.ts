@@ -7,7 +7,19 @@ import os from 'node:os'
 import type {LoadedInventory} from '../config/load.js'
 import {durationSeconds, isDuration} from '../config/units.js'
 import {ObsctlError, inputError} from '../errors.js'
-import {alertmanagerWhere, amExpireSilence, amAlerts, amSilence, amSilences, openPlatform, amPostSilence, type AmAlert, type AmSilence, type PlatformContext, type PlatformOptions} from '../platform/index.js'
+import {
+  alertmanagerWhere,
+  amExpireSilence,
+  amAlerts,
+  amSilence,
+  amSilences,
+  openPlatform,
+  amPostSilence,
+  type AmAlert,
+  type AmSilence,
+  type PlatformContext,
+  type PlatformOptions,
+} from '../platform/index.js'
 import {checkSilenceMatchers, formatMatcher, fromApiMatcher, parseMatchers, toApiMatcher, type Matcher} from './matchers.js'
 
 export type AlertsAccess = Pick<PlatformOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs'>
@@ -97,12 +109,24 @@ function alertRow(a: AmAlert): AlertRow {
 }
 
 function silenceRow(s: AmSilence): SilenceRow {
-  return {id: s.id, state: s.status.state, matchers: s.matchers.map((m) => formatMatcher(fromApiMatcher(m))), startsAt: s.startsAt, endsAt: s.endsAt, createdBy: s.createdBy, comment: s.comment}
+  return {
+    id: s.id,
+    state: s.status.state,
+    matchers: s.matchers.map((m) => formatMatcher(fromApiMatcher(m))),
+    startsAt: s.startsAt,
+    endsAt: s.endsAt,
+    createdBy: s.createdBy,
+    comment: s.comment,
+  }
 }
 
 function checkCluster(inv: LoadedInventory, cluster?: string): void {
   if (cluster && !inv.platform.clusters.some((c) => c.name === cluster)) {
-    throw inputError(`--cluster ${cluster}: no such cluster in ${inv.file}`, [`clusters: ${inv.platform.clusters.map((c) => c.name).join(', ')}`], 'UNKNOWN_CLUSTER')
+    throw inputError(
+      `--cluster ${cluster}: no such cluster in ${inv.file}`,
+      [`clusters: ${inv.platform.clusters.map((c) => c.name).join(', ')}`],
+      'UNKNOWN_CLUSTER',
+    )
   }
 }
 
@@ -110,12 +134,18 @@ function checkCluster(inv: LoadedInventory, cluster?: string): void {
 export async function listAlerts(inv: LoadedInventory, o: AlertsAccess & {cluster?: string}): Promise<AlertsListResult> {
   checkCluster(inv, o.cluster)
   return withAlertmanager(inv, o, async (ctx) => {
-    const [alerts, silences] = await Promise.all([amAlerts(ctx, o.cluster ? [formatMatcher({name: 'cluster', op: '=', value: o.cluster})] : []), amSilences(ctx)])
+    const [alerts, silences] = await Promise.all([
+      amAlerts(ctx, o.cluster ? [formatMatcher({name: 'cluster', op: '=', value: o.cluster})] : []),
+      amSilences(ctx),
+    ])
     return {
       alertmanager: alertmanagerWhere(ctx),
       ...(o.cluster ? {cluster: o.cluster} : {}),
       alerts: alerts.map(alertRow).sort((a, b) => a.alertname.localeCompare(b.alertname) || (a.cluster ?? '').localeCompare(b.cluster ?? '')),
-      silences: silences.filter((s) => s.status.state !== 'expired').map(silenceRow).sort((a, b) => a.endsAt.localeCompare(b.endsAt)),
+      silences: silences
+        .filter((s) => s.status.state !== 'expired')
+        .map(silenceRow)
+        .sort((a, b) => a.endsAt.localeCompare(b.endsAt)),
     }
   })
 }
@@ -145,20 +175,31 @@ export function defaultAuthor(): string {
 export async function silence(inv: LoadedInventory, o: SilenceOptions): Promise<SilenceResult> {
   const matchers: Matcher[] = parseMatchers(o.matchers)
   checkSilenceMatchers(matchers)
-  if (!isDuration(o.for) || durationSeconds(o.for) <= 0) throw inputError(`--for ${o.for}: expected a positive duration such as 30m, 2h or 1d`, ['--for 2h'], 'BAD_DURATION')
+  if (!isDuration(o.for) || durationSeconds(o.for) <= 0)
+    throw inputError(`--for ${o.for}: expected a positive duration such as 30m, 2h or 1d`, ['--for 2h'], 'BAD_DURATION')
   const comment = o.comment.trim()
-  if (!comment) throw inputError('--comment: say why (Alertmanager records it with the silence)', ['--comment "node-3 kernel upgrade, ticket OPS-123"'], 'NO_COMMENT')
+  if (!comment)
+    throw inputError('--comment: say why (Alertmanager records it with the silence)', ['--comment "node-3 kernel upgrade, ticket OPS-123"'], 'NO_COMMENT')
   const start = (o.now ?? (() => new Date()))()
   const end = new Date(start.getTime() + durationSeconds(o.for) * 1000)
   const createdBy = o.author?.trim() || defaultAuthor()
   return withAlertmanager(inv, o, async (ctx) => {
     const firing = await amAlerts(ctx, matchers.map(formatMatcher))
-    const base = {alertmanager: alertmanagerWhere(ctx), matchers: matchers.map(formatMatcher), startsAt: start.toISOString(), endsAt: end.toISOString(), createdBy, comment, matching: firing.map(alertRow)}
+    const base = {
+      alertmanager: alertmanagerWhere(ctx),
+      matchers: matchers.map(formatMatcher),
+      startsAt: start.toISOString(),
+      endsAt: end.toISOString(),
+      createdBy,
+      comment,
+      matching: firing.map(alertRow),
+    }
     if (o.dryRun) return {...base, dryRun: true}
     const id = await amPostSilence(ctx, {matchers: matchers.map(toApiMatcher), startsAt: base.startsAt, endsAt: base.endsAt, createdBy, comment})
     const back = await amSilence(ctx, id)
     if (!back) throw new ObsctlError(`alertmanager answered silence ${id} created, but GET /api/v2/silence/${id} does not find it`, {code: 'SILENCE_LOST'})
-    if (back.status.state === 'expired') throw new ObsctlError(`silence ${id} was created already expired (ends ${back.endsAt}): check this machine's clock`, {code: 'SILENCE_EXPIRED'})
+    if (back.status.state === 'expired')
+      throw new ObsctlError(`silence ${id} was created already expired (ends ${back.endsAt}): check this machine's clock`, {code: 'SILENCE_EXPIRED'})
     return {...base, dryRun: false, id, state: back.status.state, startsAt: back.startsAt, endsAt: back.endsAt}
   })
 }
@@ -167,7 +208,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 export async function unsilence(inv: LoadedInventory, o: AlertsAccess & {id: string; dryRun?: boolean}): Promise<UnsilenceResult> {
   const id = o.id.trim()
-  if (!UUID.test(id)) throw inputError(`silence id ${o.id}: expected a UUID such as 3f2a…-…`, ['obsctl alerts list shows the silences and their ids'], 'BAD_SILENCE_ID')
+  if (!UUID.test(id))
+    throw inputError(`silence id ${o.id}: expected a UUID such as 3f2a…-…`, ['obsctl alerts list shows the silences and their ids'], 'BAD_SILENCE_ID')
   return withAlertmanager(inv, o, async (ctx) => {
     const before = await amSilence(ctx, id)
     if (!before) throw inputError(`alertmanager has no silence ${id}`, ['obsctl alerts list shows the silences and their ids'], 'NO_SILENCE')
@@ -175,7 +217,10 @@ export async function unsilence(inv: LoadedInventory, o: AlertsAccess & {id: str
     if (before.status.state === 'expired' || o.dryRun) return {...base, dryRun: Boolean(o.dryRun), state: before.status.state, changed: false}
     await amExpireSilence(ctx, id)
     const after = await amSilence(ctx, id)
-    if (after?.status.state !== 'expired') throw new ObsctlError(`alertmanager accepted expiring silence ${id}, but it reads back ${after ? after.status.state : 'gone'}`, {code: 'SILENCE_NOT_EXPIRED'})
+    if (after?.status.state !== 'expired')
+      throw new ObsctlError(`alertmanager accepted expiring silence ${id}, but it reads back ${after ? after.status.state : 'gone'}`, {
+        code: 'SILENCE_NOT_EXPIRED',
+      })
     return {...base, dryRun: false, state: 'expired', changed: true}
   })
 }
@@ -184,7 +229,14 @@ export async function unsilence(inv: LoadedInventory, o: AlertsAccess & {id: str
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n')
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }
 
 const ago = (iso: string, now = Date.now()) => {
@@ -204,13 +256,23 @@ export function formatAlertsList(r: AlertsListResult): string {
   if (r.alerts.length === 0) out.push(`No alerts${where} (Alertmanager at ${r.alertmanager}).`)
   else {
     out.push(`${r.alerts.length} alert(s)${where}:`)
-    out.push(table([['ALERTNAME', 'SEVERITY', 'CLUSTER', 'STATE', 'SINCE', 'SUMMARY'], ...r.alerts.map((a) => [a.alertname, a.severity ?? '-', a.cluster ?? '-', stateText(a), ago(a.startsAt), a.summary ?? ''])]))
+    out.push(
+      table([
+        ['ALERTNAME', 'SEVERITY', 'CLUSTER', 'STATE', 'SINCE', 'SUMMARY'],
+        ...r.alerts.map((a) => [a.alertname, a.severity ?? '-', a.cluster ?? '-', stateText(a), ago(a.startsAt), a.summary ?? '']),
+      ]),
+    )
   }
   out.push('')
   if (r.silences.length === 0) out.push('No active silences.')
   else {
     out.push(`${r.silences.length} silence(s):`)
-    out.push(table([['ID', 'STATE', 'ENDS', 'MATCHERS', 'BY', 'COMMENT'], ...r.silences.map((s) => [s.id, s.state, s.endsAt, s.matchers.join(' '), s.createdBy, s.comment])]))
+    out.push(
+      table([
+        ['ID', 'STATE', 'ENDS', 'MATCHERS', 'BY', 'COMMENT'],
+        ...r.silences.map((s) => [s.id, s.state, s.endsAt, s.matchers.join(' '), s.createdBy, s.comment]),
+      ]),
+    )
   }
   return out.join('\n')
 }
@@ -218,13 +280,18 @@ export function formatAlertsList(r: AlertsListResult): string {
 export function formatSilence(r: SilenceResult): string {
   const head = r.dryRun ? 'Would create a silence' : `Silence ${r.id} ${r.state}`
   const lines = [`${head}: ${r.matchers.join(' ')} until ${r.endsAt} (by ${r.createdBy}: ${r.comment})`]
-  lines.push(r.matching.length ? `${r.dryRun ? 'It would silence' : 'It silences'} ${r.matching.length} alert(s) firing now: ${r.matching.map((a) => `${a.alertname}${a.cluster ? `{cluster=${a.cluster}}` : ''}`).join(', ')}` : 'No alert firing now matches it (it applies to alerts that start before it ends).')
+  lines.push(
+    r.matching.length
+      ? `${r.dryRun ? 'It would silence' : 'It silences'} ${r.matching.length} alert(s) firing now: ${r.matching.map((a) => `${a.alertname}${a.cluster ? `{cluster=${a.cluster}}` : ''}`).join(', ')}`
+      : 'No alert firing now matches it (it applies to alerts that start before it ends).',
+  )
   if (!r.dryRun) lines.push(`Undo: obsctl alerts unsilence ${r.id}`)
   return lines.join('\n')
 }
 
 export function formatUnsilence(r: UnsilenceResult): string {
-  if (r.dryRun) return r.before === 'expired' ? `Silence ${r.id} is already expired; nothing to do.` : `Would expire silence ${r.id} (${r.before}): ${r.matchers.join(' ')}`
+  if (r.dryRun)
+    return r.before === 'expired' ? `Silence ${r.id} is already expired; nothing to do.` : `Would expire silence ${r.id} (${r.before}): ${r.matchers.join(' ')}`
   if (!r.changed) return `Silence ${r.id} was already expired; nothing changed.`
   return `Silence ${r.id} expired: ${r.matchers.join(' ')}`
 }

@@ -17,7 +17,6 @@ export interface Matcher {
   value: string
 }
 
-
 const LABEL_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const HINT = 'matchers as amtool writes them: alertname=NodeDown severity!=info \'job=~"node.*"\' (quote the whole argument in the shell)'
 
@@ -54,7 +53,12 @@ export function parseMatcher(text: string): Matcher {
   const name = m[1] ?? ''
   const op = m[2] as MatchOp
   const rest = m[3] ?? ''
-  if (!LABEL_NAME.test(name)) throw inputError(`matcher ${JSON.stringify(text)}: ${name ? `"${name}" is not a label name` : 'no label name before the operator'} (letters, digits, _ and :, not starting with a digit)`, [HINT], 'BAD_MATCHER')
+  if (!LABEL_NAME.test(name))
+    throw inputError(
+      `matcher ${JSON.stringify(text)}: ${name ? `"${name}" is not a label name` : 'no label name before the operator'} (letters, digits, _ and :, not starting with a digit)`,
+      [HINT],
+      'BAD_MATCHER',
+    )
   const value = unquote(rest, text)
   if (op === '=~' || op === '!~') {
     try {
@@ -127,7 +131,11 @@ function matchesEmpty(m: Matcher): boolean {
 export function checkSilenceMatchers(ms: Matcher[]): void {
   if (ms.length === 0) throw inputError('no matcher: a silence needs at least one, e.g. alertname=NodeDown', [HINT], 'NO_MATCHER')
   if (ms.every(matchesEmpty)) {
-    throw inputError(`matchers ${ms.map(formatMatcher).join(' ')} match every alert (each matches an empty label): Alertmanager refuses such a silence`, ['add a matcher that names something, e.g. alertname=NodeDown or cluster=cluster-02'], 'BROAD_MATCHER')
+    throw inputError(
+      `matchers ${ms.map(formatMatcher).join(' ')} match every alert (each matches an empty label): Alertmanager refuses such a silence`,
+      ['add a matcher that names something, e.g. alertname=NodeDown or cluster=cluster-02'],
+      'BROAD_MATCHER',
+    )
   }
 }
 

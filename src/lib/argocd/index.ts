@@ -9,5 +9,14 @@ export * from './password.js'
 export * from './register.js'
 export * from './rootapp.js'
 export * from './sync.js'
-export {argocdPhase, registerPhase, rootAppPhase, syncPhase, type ArgocdPhaseOptions, type ArgocdWaitOptions, type RegisterPhaseOptions, type RegisterTarget} from './phases.js'
+export {
+  argocdPhase,
+  registerPhase,
+  rootAppPhase,
+  syncPhase,
+  type ArgocdPhaseOptions,
+  type ArgocdWaitOptions,
+  type RegisterPhaseOptions,
+  type RegisterTarget,
+} from './phases.js'
 export {argocdInstall, argocdSync, clusterRegister, type ArgocdRunOptions} from './run.js'

@@ -11,7 +11,17 @@ import {NAMESPACES, centralCluster, gitDir, serviceUrl} from '../config/model.js
 import type {Cluster, Platform} from '../config/schema.js'
 import {applyOrder, describeObject, rolloutStatus, waitUntil, type Kube, type KubeObject} from '../kube/index.js'
 import {CONTROLLER, controllerSharding, shardingApplied, withSharding, type Sharding} from './sharding.js'
-import {HA_MIN_NODES, chooseVariant, intoNamespace, loadManifest, manifestUrl, parseObjects, type ManifestVariant, type PodTemplated, type VariantChoice} from './manifest.js'
+import {
+  HA_MIN_NODES,
+  chooseVariant,
+  intoNamespace,
+  loadManifest,
+  manifestUrl,
+  parseObjects,
+  type ManifestVariant,
+  type PodTemplated,
+  type VariantChoice,
+} from './manifest.js'
 
 export interface InstallOptions {
   /** --manifest FILE|URL (air-gapped sites); else the release manifest from GitHub */
@@ -93,7 +103,15 @@ export async function renderedInstallObjects(p: Platform, inventoryDir: string):
   }
   const objects: KubeObject[] = []
   for (const f of files) objects.push(...(await parseObjects(await readFile(path.join(dir, f), 'utf8'), path.join(dir, f))))
-  return {dir, objects: applyOrder(intoNamespace(objects.filter((o) => o.kind !== 'Kustomization'), NAMESPACES.argocd))}
+  return {
+    dir,
+    objects: applyOrder(
+      intoNamespace(
+        objects.filter((o) => o.kind !== 'Kustomization'),
+        NAMESPACES.argocd,
+      ),
+    ),
+  }
 }
 
 function interrupted(what: string): ObsctlError {
@@ -101,7 +119,14 @@ function interrupted(what: string): ObsctlError {
 }
 
 /** Apply objects in order, a few at a time; stops promptly on abort. */
-async function applyAll(kube: Kube, objects: KubeObject[], signal: AbortSignal | undefined, log: (l: string) => void, what: string, fieldManager?: string): Promise<void> {
+async function applyAll(
+  kube: Kube,
+  objects: KubeObject[],
+  signal: AbortSignal | undefined,
+  log: (l: string) => void,
+  what: string,
+  fieldManager?: string,
+): Promise<void> {
   const width = 8
   let next = 0
   let done = 0
@@ -118,7 +143,7 @@ async function applyAll(kube: Kube, objects: KubeObject[], signal: AbortSignal |
 }
 
 export function crdEstablished(crd: KubeObject | undefined): boolean {
-  const conds = ((crd?.status as {conditions?: {type: string; status: string}[]} | undefined)?.conditions ?? [])
+  const conds = (crd?.status as {conditions?: {type: string; status: string}[]} | undefined)?.conditions ?? []
   return conds.some((c) => c.type === 'Established' && c.status === 'True')
 }
 
@@ -164,7 +189,8 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
     'the Argo CD CustomResourceDefinitions to be Established',
     async () => {
       const pending: string[] = []
-      for (const c of crds) if (!crdEstablished(await kube.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', c.metadata.name))) pending.push(c.metadata.name)
+      for (const c of crds)
+        if (!crdEstablished(await kube.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', c.metadata.name))) pending.push(c.metadata.name)
       return pending.length === 0 ? true : {state: `${crds.length - pending.length}/${crds.length} CRDs Established`, pending}
     },
     {timeoutMs: remaining(), intervalMs: opts.intervalMs ?? 1000, signal: opts.signal, onProgress: log},
@@ -174,8 +200,18 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
   // 4. everything else; namespaced objects into argocd (what `kubectl apply -n argocd` does), the
   //    application controller sharded for the fleet's size
   const sharding = controllerSharding(p)
-  log(`application controller: ${sharding.replicas} replica(s) for ${sharding.clusters} cluster(s)${sharding.algorithm ? `, ${CONTROLLER.algorithmKey}=${sharding.algorithm}` : ''}`)
-  const rest = applyOrder(withSharding(intoNamespace(manifest.objects.filter((o) => o.kind !== 'CustomResourceDefinition' && !(o.kind === 'Namespace' && o.metadata.name === ns)), ns), sharding))
+  log(
+    `application controller: ${sharding.replicas} replica(s) for ${sharding.clusters} cluster(s)${sharding.algorithm ? `, ${CONTROLLER.algorithmKey}=${sharding.algorithm}` : ''}`,
+  )
+  const rest = applyOrder(
+    withSharding(
+      intoNamespace(
+        manifest.objects.filter((o) => o.kind !== 'CustomResourceDefinition' && !(o.kind === 'Namespace' && o.metadata.name === ns)),
+        ns,
+      ),
+      sharding,
+    ),
+  )
   await applyAll(kube, rest, opts.signal, log, 'objects')
 
   // 5. every Deployment and StatefulSet rolled out
@@ -201,11 +237,17 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
   ).catch((error: ObsctlError) => {
     if (error.code !== 'TIMEOUT') throw error
     const waiting = [...states.values()].filter((s) => !s.ready)
-    throw new ObsctlError(`Argo CD did not roll out within ${Math.round(opts.timeoutMs / 1000)}s: ${waiting.map((w) => w.detail ?? `${w.kind} ${w.name}`).join('; ')}`, {
-      code: 'TIMEOUT',
-      hints: [`kubectl --context ${kube.context} -n ${ns} get pods (and describe the ones not Running)`, 'raise --timeout; a rerun continues where this one stopped'],
-      details: {waiting},
-    })
+    throw new ObsctlError(
+      `Argo CD did not roll out within ${Math.round(opts.timeoutMs / 1000)}s: ${waiting.map((w) => w.detail ?? `${w.kind} ${w.name}`).join('; ')}`,
+      {
+        code: 'TIMEOUT',
+        hints: [
+          `kubectl --context ${kube.context} -n ${ns} get pods (and describe the ones not Running)`,
+          'raise --timeout; a rerun continues where this one stopped',
+        ],
+        details: {waiting},
+      },
+    )
   })
   log(`${workloads.length} Deployments and StatefulSets rolled out`)
 
@@ -244,7 +286,13 @@ export async function argocdInstalled(kube: Kube, p: Platform, inventoryDir: str
   ]
   if (workloads.length === 0 || !workloads.every((w) => rolloutStatus(w) === true)) return false
   // the fleet grew past a threshold since the install: the controller needs more shards
-  if (!shardingApplied(workloads.find((w) => w.kind === 'StatefulSet' && w.metadata.name === CONTROLLER.statefulSet), controllerSharding(p))) return false
+  if (
+    !shardingApplied(
+      workloads.find((w) => w.kind === 'StatefulSet' && w.metadata.name === CONTROLLER.statefulSet),
+      controllerSharding(p),
+    )
+  )
+    return false
   const {objects} = await renderedInstallObjects(p, inventoryDir)
   for (const o of objects) if (!(await kube.get(o.apiVersion, o.kind, o.metadata.name, o.metadata.namespace))) return false
   return true

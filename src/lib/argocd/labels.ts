@@ -25,7 +25,8 @@ export function clusterLabelsPhase(): Phase<Target, ClusterLabelsReport> {
     title: 'Edge cluster Secrets labelled as the inventory says',
     targets: () => [{id: 'cluster-secrets', title: 'Argo CD cluster Secrets of the edges'}],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
-    describe: (_t, ctx) => `set ${LABELS.role} and ${LABELS.metrics} on each edge's cluster Secret in ${NAMESPACES.argocd} on ${centralCluster(ctx.platform).name} to the inventory's role and metrics mode (the ApplicationSets select on them)`,
+    describe: (_t, ctx) =>
+      `set ${LABELS.role} and ${LABELS.metrics} on each edge's cluster Secret in ${NAMESPACES.argocd} on ${centralCluster(ctx.platform).name} to the inventory's role and metrics mode (the ApplicationSets select on them)`,
     async run(_t, ctx, io) {
       const kube = await kubeForCluster(ctx, centralCluster(ctx.platform).name)
       const report: ClusterLabelsReport = {relabelled: [], unregistered: []}
@@ -44,7 +45,11 @@ export function clusterLabelsPhase(): Phase<Target, ClusterLabelsReport> {
         // a merge patch's null removes the label (RFC 7386), which KubeObject's label type cannot say
         await kube.mergePatch({apiVersion: 'v1', kind: 'Secret', metadata: {name, namespace: NAMESPACES.argocd, labels: differ as Record<string, string>}})
         report.relabelled.push({cluster: c.name, labels: differ})
-        io.log(`${c.name}: ${NAMESPACES.argocd}/${name} labels ${Object.entries(differ).map(([k, v]) => `${k}=${v ?? '(removed)'}`).join(', ')}`)
+        io.log(
+          `${c.name}: ${NAMESPACES.argocd}/${name} labels ${Object.entries(differ)
+            .map(([k, v]) => `${k}=${v ?? '(removed)'}`)
+            .join(', ')}`,
+        )
       }
       const n = report.relabelled.length
       return {summary: n ? `relabelled ${report.relabelled.map((r) => r.cluster).join(', ')}` : 'labels already match the inventory', report}

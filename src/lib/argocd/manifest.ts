@@ -39,7 +39,12 @@ export interface VariantChoice {
 export function chooseVariant(cluster: string, nodes: number, source: 'live' | 'inventory'): VariantChoice {
   const counted = source === 'live' ? 'has' : 'declares'
   if (nodes >= HA_MIN_NODES) {
-    return {variant: 'ha', nodes, source, reason: `${cluster} ${counted} ${nodes} nodes: the HA manifest (its pod anti-affinity needs at least ${HA_MIN_NODES})`}
+    return {
+      variant: 'ha',
+      nodes,
+      source,
+      reason: `${cluster} ${counted} ${nodes} nodes: the HA manifest (its pod anti-affinity needs at least ${HA_MIN_NODES})`,
+    }
   }
   return {
     variant: 'non-ha',
@@ -92,7 +97,11 @@ export async function readManifestText(source: string, opts: FetchOptions = {}):
   try {
     return {text: await readFile(file, 'utf8'), source: file}
   } catch (error) {
-    throw inputError(`cannot read the Argo CD manifest ${file}: ${fsReason(error)}`, ['pass --manifest with an existing file or an http(s) URL'], 'MANIFEST_READ')
+    throw inputError(
+      `cannot read the Argo CD manifest ${file}: ${fsReason(error)}`,
+      ['pass --manifest with an existing file or an http(s) URL'],
+      'MANIFEST_READ',
+    )
   }
 }
 
@@ -104,14 +113,25 @@ export async function parseObjects(text: string, source: string): Promise<KubeOb
     if (doc.errors.length > 0) {
       const e = doc.errors[0]!
       const line = e.linePos?.[0]?.line
-      throw new ObsctlError(`${source}${line ? `:${line}` : ''} is not valid YAML: ${e.message.split('\n')[0]}`, {code: 'MANIFEST_PARSE', hints: ['check the file is the complete install.yaml of the release']})
+      throw new ObsctlError(`${source}${line ? `:${line}` : ''} is not valid YAML: ${e.message.split('\n')[0]}`, {
+        code: 'MANIFEST_PARSE',
+        hints: ['check the file is the complete install.yaml of the release'],
+      })
     }
     const v = doc.toJS({maxAliasCount: -1}) as unknown
     if (v === null || v === undefined) continue
     const items = isObject(v) && v.kind === 'List' && Array.isArray(v.items) ? (v.items as unknown[]) : [v]
     for (const item of items) {
-      if (!isObject(item) || typeof item.apiVersion !== 'string' || typeof item.kind !== 'string' || !isObject(item.metadata) || typeof item.metadata.name !== 'string') {
-        throw new ObsctlError(`${source} holds a document that is not a Kubernetes object (apiVersion, kind and metadata.name are required)`, {code: 'MANIFEST_PARSE'})
+      if (
+        !isObject(item) ||
+        typeof item.apiVersion !== 'string' ||
+        typeof item.kind !== 'string' ||
+        !isObject(item.metadata) ||
+        typeof item.metadata.name !== 'string'
+      ) {
+        throw new ObsctlError(`${source} holds a document that is not a Kubernetes object (apiVersion, kind and metadata.name are required)`, {
+          code: 'MANIFEST_PARSE',
+        })
       }
       out.push(item as KubeObject)
     }
@@ -152,7 +172,10 @@ export function checkManifest(objects: KubeObject[], source: string, version: st
       .map((i) => i.split('@')[0]!.match(/:([^:/]+)$/)?.[1] ?? 'latest'),
   )
   if (tags.size === 0) {
-    throw new ObsctlError(`${source} runs no ${ARGOCD_IMAGE} image, so its Argo CD version cannot be checked`, {code: 'MANIFEST_VERSION', hints: ['use the release manifest unmodified (mirror the images with the same tag if needed)']})
+    throw new ObsctlError(`${source} runs no ${ARGOCD_IMAGE} image, so its Argo CD version cannot be checked`, {
+      code: 'MANIFEST_VERSION',
+      hints: ['use the release manifest unmodified (mirror the images with the same tag if needed)'],
+    })
   }
   if (tags.size > 1 || !tags.has(version)) {
     throw new ObsctlError(`${source} is Argo CD ${[...tags].join(', ')}, but the inventory pins ${version} (versions.argocd)`, {

@@ -68,7 +68,12 @@ export function rfc3339(d = new Date()): string {
 }
 
 export function checkPasswordStrength(password: string): void {
-  if (password.length < 8) throw new ObsctlError('the new password is shorter than 8 characters', {exitCode: 2, code: 'WEAK_PASSWORD', hints: ['choose a longer one, or let obsctl generate one (--generate)']})
+  if (password.length < 8)
+    throw new ObsctlError('the new password is shorter than 8 characters', {
+      exitCode: 2,
+      code: 'WEAK_PASSWORD',
+      hints: ['choose a longer one, or let obsctl generate one (--generate)'],
+    })
   if (password.length > 72) throw new ObsctlError('the new password is longer than 72 bytes, which bcrypt ignores beyond', {exitCode: 2, code: 'WEAK_PASSWORD'})
 }
 
@@ -78,13 +83,24 @@ export async function rotateAdminPassword(kube: Kube, password: string): Promise
   const ns = NAMESPACES.argocd
   const existing = await kube.get<SecretObj>('v1', 'Secret', ARGOCD_SECRET, ns)
   if (!existing) {
-    throw new ObsctlError(`Secret ${ns}/${ARGOCD_SECRET} does not exist: Argo CD is not installed on ${kube.context}`, {code: 'ARGOCD_MISSING', hints: ['run obsctl argocd install first']})
+    throw new ObsctlError(`Secret ${ns}/${ARGOCD_SECRET} does not exist: Argo CD is not installed on ${kube.context}`, {
+      code: 'ARGOCD_MISSING',
+      hints: ['run obsctl argocd install first'],
+    })
   }
   const passwordMtime = rfc3339()
   const hash = await hashPassword(password)
   // server-side apply under its own field manager owns only these two keys; the rest of argocd-secret
   // stays the install's (field manager obsctl) and Argo CD's
-  await kube.apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: ARGOCD_SECRET, namespace: ns}, data: {'admin.password': b64(hash), 'admin.passwordMtime': b64(passwordMtime)}}, {fieldManager: PASSWORD_FIELD_MANAGER})
+  await kube.apply(
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: ARGOCD_SECRET, namespace: ns},
+      data: {'admin.password': b64(hash), 'admin.passwordMtime': b64(passwordMtime)},
+    },
+    {fieldManager: PASSWORD_FIELD_MANAGER},
+  )
   const initialDeleted = await kube.delete({apiVersion: 'v1', kind: 'Secret', metadata: {name: INITIAL_ADMIN_SECRET, namespace: ns}})
   return {passwordMtime, initialDeleted}
 }

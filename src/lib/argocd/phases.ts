@@ -43,7 +43,11 @@ function timeoutMs(o: ArgocdWaitOptions, phase: keyof typeof DEFAULT_TIMEOUT_S):
 function digestDir(dir: string): string | null {
   try {
     const h = createHash('sha256')
-    for (const f of readdirSync(dir).sort()) h.update(f).update('\0').update(readFileSync(path.join(dir, f))).update('\0')
+    for (const f of readdirSync(dir).sort())
+      h.update(f)
+        .update('\0')
+        .update(readFileSync(path.join(dir, f)))
+        .update('\0')
     return h.digest('hex').slice(0, 16)
   } catch {
     return null
@@ -89,7 +93,13 @@ export function argocdPhase(o: ArgocdPhaseOptions = {}): Phase<Target, InstallRe
     async run(t, ctx, io) {
       const kube = await kubeForCluster(ctx, t.cluster!)
       const {installArgocd} = await import('./install.js')
-      const r = await installArgocd(kube, ctx.platform, ctx.inv.dir, {manifest: o.manifest, timeoutMs: timeoutMs(o, 'argocd'), intervalMs: o.intervalMs, signal: io.signal, log: io.log})
+      const r = await installArgocd(kube, ctx.platform, ctx.inv.dir, {
+        manifest: o.manifest,
+        timeoutMs: timeoutMs(o, 'argocd'),
+        intervalMs: o.intervalMs,
+        signal: io.signal,
+        log: io.log,
+      })
       return {summary: `Argo CD ${r.version} (${r.variant === 'ha' ? 'HA' : 'non-HA'}): ${r.workloads.length} workloads rolled out; ${r.url}`, report: r}
     },
   }
@@ -127,8 +137,17 @@ export function registerPhase(o: RegisterPhaseOptions = {}): Phase<RegisterTarge
       const c = findCluster(ctx.platform, t.cluster)!
       const central = await kubeForCluster(ctx, centralCluster(ctx.platform).name)
       const edge = await kubeForCluster(ctx, c.name)
-      const r = await registerEdge(central, edge, c, {rotateTokens: Boolean(o.rotateTokens), timeoutMs: timeoutMs(o, 'register'), intervalMs: o.intervalMs, signal: io.signal, log: io.log})
-      return {summary: `cluster Secret ${r.clusterSecret}${r.scrapeSecret ? `, scrape Secret ${r.scrapeSecret}` : ''}${r.rotated.length ? `, ${r.rotated.length} token(s) rotated` : ''}`, report: r}
+      const r = await registerEdge(central, edge, c, {
+        rotateTokens: Boolean(o.rotateTokens),
+        timeoutMs: timeoutMs(o, 'register'),
+        intervalMs: o.intervalMs,
+        signal: io.signal,
+        log: io.log,
+      })
+      return {
+        summary: `cluster Secret ${r.clusterSecret}${r.scrapeSecret ? `, scrape Secret ${r.scrapeSecret}` : ''}${r.rotated.length ? `, ${r.rotated.length} token(s) rotated` : ''}`,
+        report: r,
+      }
     },
   }
 }
@@ -195,7 +214,12 @@ export function syncPhase(o: ArgocdWaitOptions = {}): Phase<Target, SyncReport> 
     },
     async run(t, ctx, io) {
       const {waitForApps} = await import('./sync.js')
-      const r = await waitForApps(await kubeForCluster(ctx, t.cluster!), {timeoutMs: timeoutMs(o, 'sync'), intervalMs: o.intervalMs, signal: io.signal, log: io.log})
+      const r = await waitForApps(await kubeForCluster(ctx, t.cluster!), {
+        timeoutMs: timeoutMs(o, 'sync'),
+        intervalMs: o.intervalMs,
+        signal: io.signal,
+        log: io.log,
+      })
       return {summary: `${r.ready}/${r.total} Applications Synced and Healthy`, report: r}
     },
   }

@@ -60,7 +60,8 @@ export function edgesToRegister(p: Platform, names: string[]): Cluster[] {
   return names.map((n) => {
     const c = findCluster(p, n)
     if (!c) throw inputError(`no cluster ${n} in the inventory`, [`clusters: ${p.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
-    if (c.role !== 'edge') throw inputError(`${n} is the central cluster: Argo CD manages it as in-cluster, there is nothing to register`, ['name edge clusters only'], 'NOT_EDGE')
+    if (c.role !== 'edge')
+      throw inputError(`${n} is the central cluster: Argo CD manages it as in-cluster, there is nothing to register`, ['name edge clusters only'], 'NOT_EDGE')
     return c
   })
 }
@@ -138,7 +139,11 @@ export function scrapeObjects(c: Cluster): KubeObject[] {
     ...boundServiceAccount(SCRAPE, {kind: 'ClusterRole', name: SCRAPE.clusterRole, binding: SCRAPE.clusterRoleBinding, rules: SCRAPE_CLUSTER_RULES}, l),
     ...boundServiceAccount(SCRAPE, {kind: 'Role', name: SCRAPE.role, binding: SCRAPE.roleBinding, namespace: mon, rules: SCRAPE_NAMESPACE_RULES}, l),
     {apiVersion: 'v1', kind: 'Namespace', metadata: {name: NAMESPACES.logging}},
-    ...boundServiceAccount(SCRAPE, {kind: 'Role', name: SCRAPE.role, binding: SCRAPE.roleBinding, namespace: NAMESPACES.logging, rules: SCRAPE_LOGGING_RULES}, l),
+    ...boundServiceAccount(
+      SCRAPE,
+      {kind: 'Role', name: SCRAPE.role, binding: SCRAPE.roleBinding, namespace: NAMESPACES.logging, rules: SCRAPE_LOGGING_RULES},
+      l,
+    ),
   ]
 }
 
@@ -225,7 +230,7 @@ async function edgeCaPem(edge: Kube, tokenCa: string | undefined, cluster: strin
   if (tokenCa) return tokenCa
   throw new ObsctlError(`no CA for ${cluster}: the kubeconfig context ${edge.context} has no certificate-authority(-data) and the token Secret no ca.crt`, {
     code: 'NO_CA',
-    hints: ['obsctl kubeconfig merge writes each cluster\'s CA into the kubeconfig; Argo CD never skips TLS verification here'],
+    hints: ["obsctl kubeconfig merge writes each cluster's CA into the kubeconfig; Argo CD never skips TLS verification here"],
   })
 }
 
@@ -238,7 +243,13 @@ export function clusterSecretObject(c: Cluster, token: string, caPem: string): S
     metadata: {
       name: clusterSecretName(c.apiServer),
       namespace: NAMESPACES.argocd,
-      labels: {[LABELS.secretType]: 'cluster', [LABELS.cluster]: c.name, [LABELS.role]: c.role, ...(metricsMode(c) ? {[LABELS.metrics]: metricsMode(c)!} : {}), [LABELS.managedBy]: 'obsctl'},
+      labels: {
+        [LABELS.secretType]: 'cluster',
+        [LABELS.cluster]: c.name,
+        [LABELS.role]: c.role,
+        ...(metricsMode(c) ? {[LABELS.metrics]: metricsMode(c)!} : {}),
+        [LABELS.managedBy]: 'obsctl',
+      },
     },
     data: {name: b64(c.name), server: b64(c.apiServer), config: b64(JSON.stringify(config))},
   }
@@ -249,7 +260,11 @@ export function scrapeSecretObject(c: Cluster, token: string, caPem: string): Se
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'Opaque',
-    metadata: {name: SECRET_NAMES.scrape(c.name), namespace: NAMESPACES.monitoring, labels: {[LABELS.cluster]: c.name, [LABELS.role]: c.role, [LABELS.managedBy]: 'obsctl'}},
+    metadata: {
+      name: SECRET_NAMES.scrape(c.name),
+      namespace: NAMESPACES.monitoring,
+      labels: {[LABELS.cluster]: c.name, [LABELS.role]: c.role, [LABELS.managedBy]: 'obsctl'},
+    },
     data: {token: b64(token), 'ca.crt': b64(caPem)},
   }
 }
@@ -263,7 +278,8 @@ async function applyAll(kube: Kube, objs: KubeObject[], done: string[]): Promise
 
 /** Register one edge cluster with Argo CD on central (idempotent). */
 export async function registerEdge(central: Kube, edge: Kube, c: Cluster, opts: RegisterOptions): Promise<RegisterReport> {
-  if (c.role !== 'edge') throw new ObsctlError(`${c.name} is the central cluster: Argo CD manages it as in-cluster, there is nothing to register`, {exitCode: 2, code: 'NOT_EDGE'})
+  if (c.role !== 'edge')
+    throw new ObsctlError(`${c.name} is the central cluster: Argo CD manages it as in-cluster, there is nothing to register`, {exitCode: 2, code: 'NOT_EDGE'})
   const log = opts.log ?? (() => {})
   const mode = metricsMode(c)!
   const report: RegisterReport = {cluster: c.name, server: c.apiServer, metrics: mode, clusterSecret: '', edgeObjects: [], rotated: [], removed: []}
@@ -272,7 +288,10 @@ export async function registerEdge(central: Kube, edge: Kube, c: Cluster, opts: 
   }
 
   if (!(await central.get('v1', 'Namespace', NAMESPACES.argocd))) {
-    throw new ObsctlError(`Argo CD is not installed on ${central.context}: namespace ${NAMESPACES.argocd} does not exist`, {code: 'ARGOCD_MISSING', hints: ['run obsctl argocd install (or bootstrap --phase argocd) first']})
+    throw new ObsctlError(`Argo CD is not installed on ${central.context}: namespace ${NAMESPACES.argocd} does not exist`, {
+      code: 'ARGOCD_MISSING',
+      hints: ['run obsctl argocd install (or bootstrap --phase argocd) first'],
+    })
   }
 
   // 1. what `argocd cluster add` creates on the edge
@@ -295,7 +314,9 @@ export async function registerEdge(central: Kube, edge: Kube, c: Cluster, opts: 
 
   // 3. metrics: remote-scrape edges get a scrape-only token copied to central; agent edges none
   if (mode === 'remote-scrape') {
-    log(`scrape ServiceAccount (list/watch nodes, get nodes/proxy; list/watch pods and services, get their proxy in ${NAMESPACES.monitoring}; list/watch pods, get pods/proxy in ${NAMESPACES.logging})`)
+    log(
+      `scrape ServiceAccount (list/watch nodes, get nodes/proxy; list/watch pods and services, get their proxy in ${NAMESPACES.monitoring}; list/watch pods, get pods/proxy in ${NAMESPACES.logging})`,
+    )
     await applyAll(edge, scrapeObjects(c), report.edgeObjects)
     const scrapeSecret = tokenSecretObject(c, SCRAPE.tokenSecret, SCRAPE.namespace, SCRAPE.serviceAccount)
     const scrape = await ensureToken(edge, scrapeSecret, opts)
@@ -308,7 +329,10 @@ export async function registerEdge(central: Kube, edge: Kube, c: Cluster, opts: 
     report.scrapeSecret = `${copy.metadata.namespace}/${copy.metadata.name}`
   } else {
     // an edge switched to agent keeps no scrape credentials
-    for (const o of [...scrapeObjects(c).filter((x) => x.kind !== 'Namespace'), tokenSecretObject(c, SCRAPE.tokenSecret, SCRAPE.namespace, SCRAPE.serviceAccount)]) {
+    for (const o of [
+      ...scrapeObjects(c).filter((x) => x.kind !== 'Namespace'),
+      tokenSecretObject(c, SCRAPE.tokenSecret, SCRAPE.namespace, SCRAPE.serviceAccount),
+    ]) {
       if (await edge.delete(o)) report.removed.push(`${edge.context}: ${describeObject(o)}`)
     }
     const copy = scrapeSecretObject(c, '', '')

@@ -29,7 +29,8 @@ export async function readRootApp(p: Platform, inventoryDir: string): Promise<{f
     throw new ObsctlError(`the rendered ${file} is missing`, {code: 'NOT_RENDERED', hints: ['run obsctl render (or bootstrap --phase render) first']})
   }
   const objects = intoNamespace(await parseObjects(text, file), NAMESPACES.argocd)
-  if (!objects.some((o) => o.kind === 'Application')) throw new ObsctlError(`${file} holds no Argo CD Application`, {code: 'ROOT_APP_INVALID', hints: ['run obsctl render again']})
+  if (!objects.some((o) => o.kind === 'Application'))
+    throw new ObsctlError(`${file} holds no Argo CD Application`, {code: 'ROOT_APP_INVALID', hints: ['run obsctl render again']})
   return {file, text, objects}
 }
 
@@ -49,7 +50,12 @@ export interface RepoCredential {
 export async function repoCredential(p: Platform, inventoryDir: string, prompt?: (question: string) => Promise<string>): Promise<RepoCredential | undefined> {
   if (!p.git.private) return undefined
   if (isSshRemote(p.git.remote)) {
-    if (!p.git.sshKeyFile) throw inputError(`git.remote ${p.git.remote} is private over ssh, but git.sshKeyFile is not set`, ['set git.sshKeyFile to the deploy key Argo CD should use (read-only key of the GitOps repo)'], 'GIT_CREDENTIALS')
+    if (!p.git.sshKeyFile)
+      throw inputError(
+        `git.remote ${p.git.remote} is private over ssh, but git.sshKeyFile is not set`,
+        ['set git.sshKeyFile to the deploy key Argo CD should use (read-only key of the GitOps repo)'],
+        'GIT_CREDENTIALS',
+      )
     const file = path.resolve(inventoryDir, p.git.sshKeyFile)
     let key: string
     try {
@@ -57,7 +63,8 @@ export async function repoCredential(p: Platform, inventoryDir: string, prompt?:
     } catch (error) {
       throw inputError(`cannot read git.sshKeyFile ${file}: ${fsReason(error)}`, ['point git.sshKeyFile at the private deploy key'], 'GIT_CREDENTIALS')
     }
-    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw inputError(`${file} is not a PEM/OpenSSH private key`, ['git.sshKeyFile must be the private half of the deploy key'], 'GIT_CREDENTIALS')
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key))
+      throw inputError(`${file} is not a PEM/OpenSSH private key`, ['git.sshKeyFile must be the private half of the deploy key'], 'GIT_CREDENTIALS')
     return {kind: 'ssh', from: file, secret: key}
   }
   const env = p.git.tokenEnv
@@ -104,7 +111,12 @@ export interface RootAppReport {
   credentialFrom?: string
 }
 
-export async function applyRootApp(central: Kube, p: Platform, inventoryDir: string, opts: {log?: (l: string) => void; prompt?: (q: string) => Promise<string>; signal?: AbortSignal} = {}): Promise<RootAppReport> {
+export async function applyRootApp(
+  central: Kube,
+  p: Platform,
+  inventoryDir: string,
+  opts: {log?: (l: string) => void; prompt?: (q: string) => Promise<string>; signal?: AbortSignal} = {},
+): Promise<RootAppReport> {
   const log = opts.log ?? (() => {})
   const {file, objects} = await readRootApp(p, inventoryDir)
   const cred = await repoCredential(p, inventoryDir, opts.prompt)

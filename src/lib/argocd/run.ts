@@ -28,7 +28,10 @@ export async function argocdInstall(inv: LoadedInventory, o: ArgocdRunOptions & 
 }
 
 /** `cluster register [NAME…]`: a report per edge that was registered now (not those found registered). */
-export async function clusterRegister(inv: LoadedInventory, o: ArgocdRunOptions & RegisterPhaseOptions & {clusters?: string[]} = {}): Promise<{register: RegisterReport[]; run: RunResult}> {
+export async function clusterRegister(
+  inv: LoadedInventory,
+  o: ArgocdRunOptions & RegisterPhaseOptions & {clusters?: string[]} = {},
+): Promise<{register: RegisterReport[]; run: RunResult}> {
   const {reports, run} = await (await standalone())(registerPhase(o), {...o, inv, command: 'cluster register', failureCode: 'ARGOCD_FAILED'})
   return {register: reports, run}
 }

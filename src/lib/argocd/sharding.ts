@@ -14,7 +14,13 @@ export const CLUSTERS_PER_SHARD = 50
 /** Replicas obsctl never goes beyond (each holds its shard's cluster caches in memory). */
 export const MAX_SHARDS = 20
 export const SHARDING_ALGORITHM = 'round-robin'
-export const CONTROLLER = {statefulSet: 'argocd-application-controller', container: 'argocd-application-controller', env: 'ARGOCD_CONTROLLER_REPLICAS', paramsConfigMap: 'argocd-cmd-params-cm', algorithmKey: 'controller.sharding.algorithm'} as const
+export const CONTROLLER = {
+  statefulSet: 'argocd-application-controller',
+  container: 'argocd-application-controller',
+  env: 'ARGOCD_CONTROLLER_REPLICAS',
+  paramsConfigMap: 'argocd-cmd-params-cm',
+  algorithmKey: 'controller.sharding.algorithm',
+} as const
 
 export interface Sharding {
   clusters: number

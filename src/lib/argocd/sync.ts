@@ -27,7 +27,13 @@ export function appStatus(app: KubeObject): AppStatus {
   if (st.health?.message) messages.push(`health: ${st.health.message}`)
   for (const c of st.conditions ?? []) messages.push(`${c.type ?? 'Condition'}: ${c.message ?? ''}`.trim())
   if (st.operationState?.message) messages.push(`operation ${st.operationState.phase ?? ''}: ${st.operationState.message}`.replace(' :', ':'))
-  return {name: app.metadata.name, sync: st.sync?.status ?? 'Unknown', health: st.health?.status ?? 'Unknown', messages, operationPhase: st.operationState?.phase}
+  return {
+    name: app.metadata.name,
+    sync: st.sync?.status ?? 'Unknown',
+    health: st.health?.status ?? 'Unknown',
+    messages,
+    operationPhase: st.operationState?.phase,
+  }
 }
 
 export const isReady = (a: AppStatus) => a.sync === 'Synced' && a.health === 'Healthy'
@@ -89,7 +95,10 @@ export async function waitForApps(central: Kube, opts: SyncOptions): Promise<Syn
       hints:
         apps.length === 0
           ? ['apply the root app first: obsctl bootstrap --phase root-app']
-          : ['look at them in the Argo CD UI (obsctl argocd install prints its URL) or kubectl -n argocd get applications', 'raise --timeout when they are still progressing'],
+          : [
+              'look at them in the Argo CD UI (obsctl argocd install prints its URL) or kubectl -n argocd get applications',
+              'raise --timeout when they are still progressing',
+            ],
       details: {notReady},
     },
   )

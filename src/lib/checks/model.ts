@@ -76,5 +76,15 @@ export function selectChecks<T extends {id: string}>(checks: readonly T[], skip:
 
 export const pass = (detail: string): Finding => ({status: 'pass', detail})
 export const info = (detail: string, hint?: string): Finding => ({status: 'info', detail, ...(hint ? {hint} : {})})
-export const warn = (detail: string, hint?: string, clusters?: string[]): Finding => ({status: 'warn', detail, ...(hint ? {hint} : {}), ...(clusters?.length ? {clusters} : {})})
-export const fail = (detail: string, hint?: string, clusters?: string[]): Finding => ({status: 'fail', detail, ...(hint ? {hint} : {}), ...(clusters?.length ? {clusters} : {})})
+export const warn = (detail: string, hint?: string, clusters?: string[]): Finding => ({
+  status: 'warn',
+  detail,
+  ...(hint ? {hint} : {}),
+  ...(clusters?.length ? {clusters} : {}),
+})
+export const fail = (detail: string, hint?: string, clusters?: string[]): Finding => ({
+  status: 'fail',
+  detail,
+  ...(hint ? {hint} : {}),
+  ...(clusters?.length ? {clusters} : {}),
+})

@@ -25,7 +25,11 @@ export function formatOutcome(o: Outcome): string {
 }
 
 /** One line for a log: the outcome's lines joined with " | ". */
-export const outcomeLine = (o: Outcome): string => formatOutcome(o).split('\n').map((l) => l.trim()).join(' | ')
+export const outcomeLine = (o: Outcome): string =>
+  formatOutcome(o)
+    .split('\n')
+    .map((l) => l.trim())
+    .join(' | ')
 
 /** "3 passed, 1 warning, 0 failed" (info and skipped only when there are some). */
 export function summaryText(s: Summary, skippedIds: readonly string[] = []): string {

@@ -59,7 +59,9 @@ async function runOnce<C, X extends object>(def: CheckDef<C, X>, ctx: C, o: RunC
 }
 
 function outcomesOf<C, X extends object>(def: CheckDef<C, X>, r: Finding | Outcome<X>[], durationMs: number, attempts: number): Outcome<X>[] {
-  const list: Outcome<X>[] = Array.isArray(r) ? r : [{...(def.meta as X), id: def.id, title: def.title, ...(def.target ? {target: def.target} : {}), ...r} as Outcome<X>]
+  const list: Outcome<X>[] = Array.isArray(r)
+    ? r
+    : [{...(def.meta as X), id: def.id, title: def.title, ...(def.target ? {target: def.target} : {}), ...r} as Outcome<X>]
   return list.map((x) => {
     const out = {...(def.group ? {group: def.group} : {}), ...x, durationMs, attempts} as Outcome<X>
     if (!out.hint) delete out.hint
@@ -77,7 +79,8 @@ export async function runChecks<C, X extends object = object>(defs: readonly Che
   const passing = new Set<number>()
   const progress = o.wait && o.onWaiting ? waitReporter(o.onWaiting, {timeoutMs: o.waitTimeoutMs ?? 300_000, heartbeatMs: o.heartbeatMs}) : undefined
   const report = () => {
-    if (progress && failing.size > 0) progress({state: `${passing.size}/${defs.length} checks pass`, pending: [...failing].sort((a, b) => a - b).map((i) => defs[i]!.id)})
+    if (progress && failing.size > 0)
+      progress({state: `${passing.size}/${defs.length} checks pass`, pending: [...failing].sort((a, b) => a - b).map((i) => defs[i]!.id)})
   }
   let next = 0
   async function worker(): Promise<void> {

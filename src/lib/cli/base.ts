@@ -18,8 +18,7 @@ import {stringify as toYaml} from 'yaml'
  * `-o json|yaml` for read commands, as kubectl users type it: the same result object as --json, printed as
  * JSON or YAML (add `output: outputFlag()` to a command's flags; BaseCommand does the rest).
  */
-export const outputFlag = () =>
-  Flags.option({char: 'o', summary: 'Output format: json (the same as --json) or yaml.', options: ['json', 'yaml'] as const})()
+export const outputFlag = () => Flags.option({char: 'o', summary: 'Output format: json (the same as --json) or yaml.', options: ['json', 'yaml'] as const})()
 
 // oclif's parser output constraints (not exported by @oclif/core's package entry points)
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -115,7 +114,8 @@ export abstract class BaseCommand extends Command {
     const argv = end === -1 ? this.argv : this.argv.slice(0, end)
     for (let i = 0; i < argv.length; i++) {
       const a = argv[i]!
-      const v = a === '-o' || a === '--output' ? argv[i + 1] : a.startsWith('--output=') ? a.slice(9) : /^-o=?(json|yaml)$/.test(a) ? a.replace(/^-o=?/, '') : undefined
+      const v =
+        a === '-o' || a === '--output' ? argv[i + 1] : a.startsWith('--output=') ? a.slice(9) : /^-o=?(json|yaml)$/.test(a) ? a.replace(/^-o=?/, '') : undefined
       if (v === 'json' || v === 'yaml') return v
     }
     return undefined
@@ -158,7 +158,12 @@ export abstract class BaseCommand extends Command {
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own parse errors (unknown flag, missing arg) are bad input: exit 2
     let e: ObsctlError
-    if (isPromptExit(err)) e = new ObsctlError('interrupted at a prompt (Ctrl-C)', {exitCode: ExitCode.interrupted, code: 'INTERRUPTED', hints: ['rerun the command; finished tasks are not redone']})
+    if (isPromptExit(err))
+      e = new ObsctlError('interrupted at a prompt (Ctrl-C)', {
+        exitCode: ExitCode.interrupted,
+        code: 'INTERRUPTED',
+        hints: ['rerun the command; finished tasks are not redone'],
+      })
     else if (isObsctlError(err)) e = err
     else if (err.oclif?.exit !== undefined && err.oclif.exit === 0) throw err
     else if (isParseError(err)) e = usageError(err, this.id)
@@ -195,7 +200,10 @@ export abstract class BaseCommand extends Command {
  * received: abc\nSee more help with --help"; we say "--interval: expected an integer but received: abc".
  */
 function usageError(err: Error, id: string | undefined): ObsctlError {
-  const lines = err.message.split('\n').map((l) => l.trim()).filter((l) => l && !/^See more help with --help$/.test(l))
+  const lines = err.message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^See more help with --help$/.test(l))
   let message = lines.join('\n')
   const m = /^Parsing (--[\w-]+)\s*\n?(.*)$/s.exec(message)
   if (m) message = `${m[1]}: ${m[2]!.charAt(0).toLowerCase()}${m[2]!.slice(1)}`

@@ -8,7 +8,10 @@ import * as Flags from '@oclif/core/flags'
 /** The four flags; `requestTimeout` is the default of --request-timeout in seconds (10). */
 export function serviceFlags(o: {requestTimeout?: number} = {}) {
   return {
-    endpoint: Flags.string({summary: 'Override a service URL: NAME=URL (repeatable; names: prometheus, thanos-query, thanos-compactor, opensearch, argocd, alertmanager, grafana).', multiple: true}),
+    endpoint: Flags.string({
+      summary: 'Override a service URL: NAME=URL (repeatable; names: prometheus, thanos-query, thanos-compactor, opensearch, argocd, alertmanager, grafana).',
+      multiple: true,
+    }),
     'via-api-server': Flags.boolean({summary: 'Reach services through the central API server’s service proxy (no DNS or ingress needed).'}),
     'ca-file': Flags.string({summary: 'PEM bundle of a private CA, trusted in addition to the system roots (TLS is never disabled).'}),
     'request-timeout': Flags.integer({summary: 'Seconds each HTTP request may take.', default: o.requestTimeout ?? 10, min: 1}),

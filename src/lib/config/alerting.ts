@@ -25,7 +25,9 @@ const labelValue = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a label value 
 const email = z.string().regex(/^[^\s@,]+@[^\s@,]+$/, 'expected an e-mail address such as ops@example.org')
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port of the SMTP server, e.g. smtp.example.org:587')
 /** an Alertmanager matcher: label, operator (=, !=, =~, !~), value — checked in full by Alertmanager (amtool check-config) */
-const matcher = z.string().regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*\S.*$/, 'expected a matcher such as namespace = "logging" or alertname =~ "Thanos.*"')
+const matcher = z
+  .string()
+  .regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*\S.*$/, 'expected a matcher such as namespace = "logging" or alertname =~ "Thanos.*"')
 
 export const EmailReceiverSchema = z.strictObject({
   to: z.array(email).min(1).describe('recipients'),
@@ -38,7 +40,7 @@ export const EmailReceiverSchema = z.strictObject({
 
 export const SlackReceiverSchema = z.strictObject({
   webhookUrlEnv: envName.describe('env var holding the Slack incoming-webhook URL, e.g. OBSCTL_SLACK_WEBHOOK_URL'),
-  channel: z.string().min(1).optional().describe('channel, e.g. #alerts (else the webhook\'s own)'),
+  channel: z.string().min(1).optional().describe("channel, e.g. #alerts (else the webhook's own)"),
 })
 
 export const WebhookReceiverSchema = z.strictObject({
@@ -48,7 +50,9 @@ export const WebhookReceiverSchema = z.strictObject({
 
 export const PagerDutyReceiverSchema = z.strictObject({
   routingKeyEnv: envName.optional().describe('env var holding the Events API v2 integration (routing) key, e.g. OBSCTL_PAGERDUTY_ROUTING_KEY'),
-  serviceKeyEnv: envName.optional().describe('env var holding a Prometheus-integration (Events API v1) service key; use routingKeyEnv for v2, e.g. OBSCTL_PAGERDUTY_SERVICE_KEY'),
+  serviceKeyEnv: envName
+    .optional()
+    .describe('env var holding a Prometheus-integration (Events API v1) service key; use routingKeyEnv for v2, e.g. OBSCTL_PAGERDUTY_SERVICE_KEY'),
 })
 
 export const ReceiverSchema = z.strictObject({
@@ -73,7 +77,10 @@ export const AlertingSchema = z.strictObject({
   receivers: z.array(ReceiverSchema).default([]).describe('where alerts go; none: alerts reach nobody (config validate warns)'),
   defaultReceiver: receiverName.optional().describe('receives what no route matches (default: the first receiver)'),
   routes: z.array(RouteSchema).default([]).describe('first match wins (unless continue: true)'),
-  groupBy: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a label name')).default(['alertname', 'cluster', 'namespace']).describe('labels that group alerts into one notification; default [alertname, cluster, namespace]'),
+  groupBy: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a label name'))
+    .default(['alertname', 'cluster', 'namespace'])
+    .describe('labels that group alerts into one notification; default [alertname, cluster, namespace]'),
   repeatInterval: duration.default('12h').describe('re-send a still-firing alert after this long'),
 })
 
@@ -137,29 +144,105 @@ type Add = (id: string, severity: 'error' | 'warning' | 'info', at: FieldPath, m
 export function lintAlerting(a: Alerting | undefined, clusterNames: string[], add: Add): void {
   const receivers = a?.receivers ?? []
   if (receivers.length === 0) {
-    add('alerting-no-receiver', 'warning', a ? ['alerting'] : [], 'no alert receiver: Alertmanager routes every alert to the "null" receiver, so alerts reach nobody', 'add alerting.receivers (email, slack, webhook or pagerduty) and, optionally, alerting.routes; see the commented example in obsctl init --example')
+    add(
+      'alerting-no-receiver',
+      'warning',
+      a ? ['alerting'] : [],
+      'no alert receiver: Alertmanager routes every alert to the "null" receiver, so alerts reach nobody',
+      'add alerting.receivers (email, slack, webhook or pagerduty) and, optionally, alerting.routes; see the commented example in obsctl init --example',
+    )
     if (!a) return
   }
   const names = new Map<string, number>()
   receivers.forEach((r, i) => {
-    if (r.name === NULL_RECEIVER) add('alerting-receiver-name', 'error', ['alerting', 'receivers', i, 'name'], `receiver name "${NULL_RECEIVER}" is reserved: obsctl renders it as the receiver that drops alerts (the chart's Watchdog route uses it)`, 'choose another name')
-    else if (names.has(r.name)) add('alerting-receiver-name', 'error', ['alerting', 'receivers', i, 'name'], `duplicate receiver name "${r.name}" (also receivers[${names.get(r.name)}])`, 'give each receiver a unique name')
+    if (r.name === NULL_RECEIVER)
+      add(
+        'alerting-receiver-name',
+        'error',
+        ['alerting', 'receivers', i, 'name'],
+        `receiver name "${NULL_RECEIVER}" is reserved: obsctl renders it as the receiver that drops alerts (the chart's Watchdog route uses it)`,
+        'choose another name',
+      )
+    else if (names.has(r.name))
+      add(
+        'alerting-receiver-name',
+        'error',
+        ['alerting', 'receivers', i, 'name'],
+        `duplicate receiver name "${r.name}" (also receivers[${names.get(r.name)}])`,
+        'give each receiver a unique name',
+      )
     else names.set(r.name, i)
     const kinds = RECEIVER_KINDS.filter((k) => r[k])
-    if (kinds.length === 0) add('alerting-receiver-empty', 'error', ['alerting', 'receivers', i], `receiver "${r.name}" has no email, slack, webhook or pagerduty: it would drop every alert sent to it`, 'add one of email, slack, webhook, pagerduty')
-    if (r.email && r.email.authUsername && !r.email.authPasswordEnv) add('alerting-email-auth', 'error', ['alerting', 'receivers', i, 'email', 'authUsername'], `receiver "${r.name}": authUsername without authPasswordEnv`, 'set authPasswordEnv to the env var holding the SMTP password (or remove authUsername for an SMTP relay without login)')
-    if (r.email && r.email.authPasswordEnv && !r.email.authUsername) add('alerting-email-auth', 'error', ['alerting', 'receivers', i, 'email', 'authPasswordEnv'], `receiver "${r.name}": authPasswordEnv without authUsername (Alertmanager authenticates only with a username)`, 'set authUsername')
-    if (r.pagerduty && Boolean(r.pagerduty.routingKeyEnv) === Boolean(r.pagerduty.serviceKeyEnv)) add('alerting-pagerduty-key', 'error', ['alerting', 'receivers', i, 'pagerduty'], `receiver "${r.name}": PagerDuty needs exactly one of routingKeyEnv (Events API v2) or serviceKeyEnv (v1)`, 'set routingKeyEnv (the integration key of an Events API v2 integration)')
+    if (kinds.length === 0)
+      add(
+        'alerting-receiver-empty',
+        'error',
+        ['alerting', 'receivers', i],
+        `receiver "${r.name}" has no email, slack, webhook or pagerduty: it would drop every alert sent to it`,
+        'add one of email, slack, webhook, pagerduty',
+      )
+    if (r.email && r.email.authUsername && !r.email.authPasswordEnv)
+      add(
+        'alerting-email-auth',
+        'error',
+        ['alerting', 'receivers', i, 'email', 'authUsername'],
+        `receiver "${r.name}": authUsername without authPasswordEnv`,
+        'set authPasswordEnv to the env var holding the SMTP password (or remove authUsername for an SMTP relay without login)',
+      )
+    if (r.email && r.email.authPasswordEnv && !r.email.authUsername)
+      add(
+        'alerting-email-auth',
+        'error',
+        ['alerting', 'receivers', i, 'email', 'authPasswordEnv'],
+        `receiver "${r.name}": authPasswordEnv without authUsername (Alertmanager authenticates only with a username)`,
+        'set authUsername',
+      )
+    if (r.pagerduty && Boolean(r.pagerduty.routingKeyEnv) === Boolean(r.pagerduty.serviceKeyEnv))
+      add(
+        'alerting-pagerduty-key',
+        'error',
+        ['alerting', 'receivers', i, 'pagerduty'],
+        `receiver "${r.name}": PagerDuty needs exactly one of routingKeyEnv (Events API v2) or serviceKeyEnv (v1)`,
+        'set routingKeyEnv (the integration key of an Events API v2 integration)',
+      )
   })
   // "null" is always there: a route to it drops what it matches (the chart's Watchdog route does that)
   const known = (n: string) => n === NULL_RECEIVER || names.has(n)
   const list = [...names.keys(), NULL_RECEIVER].join(', ')
-  if (a?.defaultReceiver && !known(a.defaultReceiver)) add('alerting-unknown-receiver', 'error', ['alerting', 'defaultReceiver'], `defaultReceiver "${a.defaultReceiver}" is not a receiver`, `use one of: ${list}`)
+  if (a?.defaultReceiver && !known(a.defaultReceiver))
+    add(
+      'alerting-unknown-receiver',
+      'error',
+      ['alerting', 'defaultReceiver'],
+      `defaultReceiver "${a.defaultReceiver}" is not a receiver`,
+      `use one of: ${list}`,
+    )
   ;(a?.routes ?? []).forEach((r, i) => {
-    if (!known(r.receiver)) add('alerting-unknown-receiver', 'error', ['alerting', 'routes', i, 'receiver'], `route ${i + 1} names receiver "${r.receiver}", which is not in alerting.receivers`, `use one of: ${list}`)
+    if (!known(r.receiver))
+      add(
+        'alerting-unknown-receiver',
+        'error',
+        ['alerting', 'routes', i, 'receiver'],
+        `route ${i + 1} names receiver "${r.receiver}", which is not in alerting.receivers`,
+        `use one of: ${list}`,
+      )
     for (const [j, c] of (r.clusters ?? []).entries()) {
-      if (!clusterNames.includes(c)) add('alerting-unknown-cluster', 'error', ['alerting', 'routes', i, 'clusters', j], `route ${i + 1} matches cluster "${c}", which is not in the inventory`, `use one of: ${clusterNames.join(', ')}`)
+      if (!clusterNames.includes(c))
+        add(
+          'alerting-unknown-cluster',
+          'error',
+          ['alerting', 'routes', i, 'clusters', j],
+          `route ${i + 1} matches cluster "${c}", which is not in the inventory`,
+          `use one of: ${clusterNames.join(', ')}`,
+        )
     }
-    if (!r.severity && !r.clusters && !(r.matchers && r.matchers.length > 0)) add('alerting-route-matches-all', 'error', ['alerting', 'routes', i], `route ${i + 1} has no severity, clusters or matchers: it would take every alert`, 'add severity, clusters or matchers, or make its receiver the defaultReceiver')
+    if (!r.severity && !r.clusters && !(r.matchers && r.matchers.length > 0))
+      add(
+        'alerting-route-matches-all',
+        'error',
+        ['alerting', 'routes', i],
+        `route ${i + 1} has no severity, clusters or matchers: it would take every alert`,
+        'add severity, clusters or matchers, or make its receiver the defaultReceiver',
+      )
   })
 }

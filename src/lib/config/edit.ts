@@ -26,7 +26,8 @@ export function resolvePath(doc: Document, raw: string): (string | number)[] {
   const segs: (string | number)[] = []
   for (const part of raw.split('.').filter(Boolean)) {
     const m = /^([^[\]]+)((?:\[\d+\])*)$/.exec(part)
-    if (!m) throw inputError(`cannot read path segment "${part}" in ${raw}`, ['paths look like retention.prometheus or clusters.cluster-02.metrics'], 'BAD_PATH')
+    if (!m)
+      throw inputError(`cannot read path segment "${part}" in ${raw}`, ['paths look like retention.prometheus or clusters.cluster-02.metrics'], 'BAD_PATH')
     const parent = doc.getIn(segs)
     if (isSeq(parent) && !/^\d+$/.test(m[1]!)) {
       const idx = parent.items.findIndex((it) => isMap(it) && it.get('name') === m[1])
@@ -80,15 +81,25 @@ async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boole
   try {
     next = parseInventory(after, inv.file)
   } catch (error) {
-    const problems = ((error as {details?: {problems?: ConfigProblem[]}}).details?.problems ?? [])
+    const problems = (error as {details?: {problems?: ConfigProblem[]}}).details?.problems ?? []
     if (problems.length === 0) throw error
     const lines = problems.map((pr) => `${editLocation(inv, origin, pr.path)} ${pr.path}: ${pr.message}`)
-    throw inputError(`${origin.what} would make the inventory invalid; nothing was written:\n${lines.join('\n')}`, ['fix the value and rerun; `obsctl config schema` prints every field\'s rule'], 'EDIT_INVALID', {problems: problems.map((pr, i) => ({path: pr.path, message: pr.message, location: lines[i]!.split(' ')[0]}))})
+    throw inputError(
+      `${origin.what} would make the inventory invalid; nothing was written:\n${lines.join('\n')}`,
+      ["fix the value and rerun; `obsctl config schema` prints every field's rule"],
+      'EDIT_INVALID',
+      {problems: problems.map((pr, i) => ({path: pr.path, message: pr.message, location: lines[i]!.split(' ')[0]}))},
+    )
   }
   const lint = lintInventory(next, {allowOvercommit: opts.allowOvercommit})
   if (lint.errors > 0) {
     const errs = lint.findings.filter((f) => f.severity === 'error')
-    throw inputError(`${origin.what} would make the inventory invalid; nothing was written:\n${errs.map((f) => `${editLocation(inv, origin, f.path)} ${f.path}: ${f.message}`).join('\n')}`, [...new Set(errs.map((f) => f.fix))], 'EDIT_INVALID', lint)
+    throw inputError(
+      `${origin.what} would make the inventory invalid; nothing was written:\n${errs.map((f) => `${editLocation(inv, origin, f.path)} ${f.path}: ${f.message}`).join('\n')}`,
+      [...new Set(errs.map((f) => f.fix))],
+      'EDIT_INVALID',
+      lint,
+    )
   }
   const changed = after !== inv.text
   if (changed && !opts.dryRun) await writeFileAtomic(inv.file, after)
@@ -125,16 +136,28 @@ export function setInventoryText(text: string, rawPath: string, value: unknown):
  * The inventory text with PATH set to VALUE (given as on the command line), not validated
  * (setInventoryValue validates it before writing).
  */
-export function editInventoryText(inv: LoadedInventory, rawPath: string, rawValue: string): {segs: (string | number)[]; written: unknown; value: unknown; after: string} {
+export function editInventoryText(
+  inv: LoadedInventory,
+  rawPath: string,
+  rawValue: string,
+): {segs: (string | number)[]; written: unknown; value: unknown; after: string} {
   const value = parseValue(rawValue)
   return {...setInventoryText(inv.text, rawPath, value), value}
 }
 
 /** `config set PATH VALUE`. */
-export async function setInventoryValue(inv: LoadedInventory, rawPath: string, rawValue: string, opts: {dryRun?: boolean; allowOvercommit?: boolean} = {}): Promise<EditResult & {path: string; value: unknown; previous: unknown; previousIsDefault?: boolean}> {
+export async function setInventoryValue(
+  inv: LoadedInventory,
+  rawPath: string,
+  rawValue: string,
+  opts: {dryRun?: boolean; allowOvercommit?: boolean} = {},
+): Promise<EditResult & {path: string; value: unknown; previous: unknown; previousIsDefault?: boolean}> {
   const {segs, written, value, after} = editInventoryText(inv, rawPath, rawValue)
   // not in the file: the value in effect is the schema's default
-  const fallback = written === undefined ? segs.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[String(k)] : undefined), inv.platform) : undefined
+  const fallback =
+    written === undefined
+      ? segs.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[String(k)] : undefined), inv.platform)
+      : undefined
   const previous = written ?? fallback
   const r = await commit(inv, after, opts, {what: `config set ${rawPath} ${rawValue}`, at: segs})
   return {
@@ -147,7 +170,11 @@ export async function setInventoryValue(inv: LoadedInventory, rawPath: string, r
 }
 
 /** Remove one entry (a list item or a key) from the inventory, e.g. `clusters.cluster-02.nodes[1]` (`node remove`). */
-export async function removeInventoryValue(inv: LoadedInventory, rawPath: string, opts: {dryRun?: boolean; allowOvercommit?: boolean} = {}): Promise<EditResult & {path: string}> {
+export async function removeInventoryValue(
+  inv: LoadedInventory,
+  rawPath: string,
+  opts: {dryRun?: boolean; allowOvercommit?: boolean} = {},
+): Promise<EditResult & {path: string}> {
   const doc = cloneDoc(inv)
   const segs = resolvePath(doc, rawPath)
   if (!doc.hasIn(segs)) throw inputError(`${rawPath} is not in ${inv.file}`, [], 'NOT_FOUND')
@@ -170,8 +197,13 @@ export interface NewCluster {
 }
 
 /** Append a cluster (comments and order of the rest preserved). */
-export async function addClusterToInventory(inv: LoadedInventory, c: NewCluster, opts: {dryRun?: boolean; allowOvercommit?: boolean} = {}): Promise<EditResult> {
-  if (inv.platform.clusters.some((x) => x.name === c.name)) throw inputError(`cluster ${c.name} is already in ${inv.file}`, ['pick another name, or obsctl cluster remove it first'], 'EXISTS')
+export async function addClusterToInventory(
+  inv: LoadedInventory,
+  c: NewCluster,
+  opts: {dryRun?: boolean; allowOvercommit?: boolean} = {},
+): Promise<EditResult> {
+  if (inv.platform.clusters.some((x) => x.name === c.name))
+    throw inputError(`cluster ${c.name} is already in ${inv.file}`, ['pick another name, or obsctl cluster remove it first'], 'EXISTS')
   const doc = cloneDoc(inv)
   const used = new Set(inv.platform.clusters.map((x) => x.id))
   const fromName = /(\d{2,3})$/.exec(c.name)?.[1]
@@ -195,9 +227,15 @@ export async function addClusterToInventory(inv: LoadedInventory, c: NewCluster,
   const first = seq.items[0] as {range?: [number, number, number]} | undefined
   const lineStart = inv.text.lastIndexOf('\n', (first?.range?.[0] ?? seq.range[0]) - 1) + 1
   const indent = ' '.repeat(Math.max(0, inv.text.slice(lineStart).search(/-/)))
-  const body = stringify([entry], {lineWidth: 0, flowCollectionPadding: false, collectionStyle: 'block'})
-    .replace(/roles:\n(\s+- .+\n)+/g, (m) => `roles: [${[...m.matchAll(/- (.+)\n/g)].map((x) => x[1]).join(', ')}]\n`)
-  const block = body.trimEnd().split('\n').map((l) => indent + l).join('\n')
+  const body = stringify([entry], {lineWidth: 0, flowCollectionPadding: false, collectionStyle: 'block'}).replace(
+    /roles:\n(\s+- .+\n)+/g,
+    (m) => `roles: [${[...m.matchAll(/- (.+)\n/g)].map((x) => x[1]).join(', ')}]\n`,
+  )
+  const block = body
+    .trimEnd()
+    .split('\n')
+    .map((l) => indent + l)
+    .join('\n')
   const end = seq.range[1]
   const before = inv.text.slice(0, end).replace(/\n*$/, '\n')
   const after = `${before}${block}\n${inv.text.slice(end).replace(/^\n*/, '')}`

@@ -68,7 +68,8 @@ function typeOf(root: Node, n: Node): string {
     if (b.const !== undefined) return JSON.stringify(b.const)
     if (b.enum) return b.enum.map((e) => JSON.stringify(e)).join(' | ')
     if (b.type === 'array') return `[]${b.items ? typeOf(root, b.items) : 'any'}`
-    if (b.type === 'object' && !b.properties && b.additionalProperties && typeof b.additionalProperties === 'object') return `map[string]${typeOf(root, b.additionalProperties)}`
+    if (b.type === 'object' && !b.properties && b.additionalProperties && typeof b.additionalProperties === 'object')
+      return `map[string]${typeOf(root, b.additionalProperties)}`
     return Array.isArray(b.type) ? b.type.join(' | ') : (b.type ?? 'any')
   })
   return [...new Set(names)].join(' | ')
@@ -96,7 +97,12 @@ function fieldsOf(root: Node, n: Node): ExplainedField[] | undefined {
   for (const b of branches(root, n)) {
     const obj = b.type === 'array' && b.items ? branches(root, b.items).find((x) => x.properties) : b.properties ? b : undefined
     if (obj?.properties) {
-      return Object.entries(obj.properties).map(([name, p]) => ({name, type: typeOf(root, p), required: Boolean(obj.required?.includes(name)), description: firstLine(describe(root, p))}))
+      return Object.entries(obj.properties).map(([name, p]) => ({
+        name,
+        type: typeOf(root, p),
+        required: Boolean(obj.required?.includes(name)),
+        description: firstLine(describe(root, p)),
+      }))
     }
   }
   return undefined
@@ -122,7 +128,10 @@ export function explainField(path: string, schema: Record<string, unknown> = jso
       const at = walked.length ? walked.join('.') : 'the inventory'
       throw inputError(
         `${path}: ${at} has no field ${seg}`,
-        [fields?.length ? `fields of ${at}: ${fields.map((f) => f.name).join(', ')}` : `${at} is a ${typeOf(root, node)}, not an object`, `obsctl config explain ${walked.join('.') || ''}`.trim()],
+        [
+          fields?.length ? `fields of ${at}: ${fields.map((f) => f.name).join(', ')}` : `${at} is a ${typeOf(root, node)}, not an object`,
+          `obsctl config explain ${walked.join('.') || ''}`.trim(),
+        ],
         'UNKNOWN_FIELD',
       )
     }
@@ -164,7 +173,8 @@ export function formatExplanation(e: Explanation): string {
   if (e.fields?.length) {
     lines.push('', 'FIELDS:')
     const w = Math.max(...e.fields.map((f) => f.name.length))
-    for (const f of e.fields) lines.push(`    ${f.name.padEnd(w)}  <${f.type}>${f.required ? ' (required)' : ''}${f.description ? `\n${' '.repeat(w + 6)}${f.description}` : ''}`)
+    for (const f of e.fields)
+      lines.push(`    ${f.name.padEnd(w)}  <${f.type}>${f.required ? ' (required)' : ''}${f.description ? `\n${' '.repeat(w + 6)}${f.description}` : ''}`)
   }
   return `${lines.join('\n')}\n`
 }

@@ -42,9 +42,13 @@ function privateKeyProblem(file: string): {message: string; fix: string} | undef
   const t = text!.trim()
   if (PUBLIC_KEY.test(t) || t.startsWith('---- BEGIN SSH2 PUBLIC KEY') || /-----BEGIN (RSA )?PUBLIC KEY-----/.test(t)) {
     const priv = file.endsWith('.pub') ? file.slice(0, -4) : undefined
-    return {message: `${file} is a public key; obsctl needs the private key to log in`, fix: priv ? `use the private half: ${priv}` : 'use the private half of the key pair (the file without .pub)'}
+    return {
+      message: `${file} is a public key; obsctl needs the private key to log in`,
+      fix: priv ? `use the private half: ${priv}` : 'use the private half of the key pair (the file without .pub)',
+    }
   }
-  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(t)) return {message: `${file} is not a PEM or OpenSSH private key`, fix: 'point it at a private key (-----BEGIN OPENSSH PRIVATE KEY-----)'}
+  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(t))
+    return {message: `${file} is not a PEM or OpenSSH private key`, fix: 'point it at a private key (-----BEGIN OPENSSH PRIVATE KEY-----)'}
   return undefined
 }
 
@@ -52,12 +56,16 @@ export function caProblem(file: string): {message: string; fix: string} | undefi
   const {text, problem} = readSmall(file)
   if (problem) return {message: `${file}: ${problem}`, fix: 'point it at a PEM CA bundle you can read'}
   const blocks = text!.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
-  if (blocks.length === 0) return {message: `${file} holds no PEM certificate`, fix: 'use a PEM bundle (-----BEGIN CERTIFICATE-----) with the CA that signed the server certificate'}
+  if (blocks.length === 0)
+    return {message: `${file} holds no PEM certificate`, fix: 'use a PEM bundle (-----BEGIN CERTIFICATE-----) with the CA that signed the server certificate'}
   for (const [k, b] of blocks.entries()) {
     try {
       new X509Certificate(b)
     } catch {
-      return {message: `${file}: certificate ${k + 1} of ${blocks.length} cannot be parsed`, fix: 'replace the bundle with a valid PEM copy of the CA certificate'}
+      return {
+        message: `${file}: certificate ${k + 1} of ${blocks.length} cannot be parsed`,
+        fix: 'replace the bundle with a valid PEM copy of the CA certificate',
+      }
     }
   }
   return undefined

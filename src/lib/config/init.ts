@@ -33,14 +33,22 @@ export interface InitResult {
 
 export async function initInventory(opts: InitOptions): Promise<InitResult> {
   if (existsSync(opts.file) && !opts.force) {
-    throw inputError(`${opts.file} already exists; not overwriting it`, ['pass --force to overwrite it', 'or -c/--config OTHER.yaml to write elsewhere'], 'EXISTS')
+    throw inputError(
+      `${opts.file} already exists; not overwriting it`,
+      ['pass --force to overwrite it', 'or -c/--config OTHER.yaml to write elsewhere'],
+      'EXISTS',
+    )
   }
   const interactive = !opts.answers && !opts.example
   let answers = opts.answers ?? (opts.example ? EXAMPLE_ANSWERS : undefined)
   let ask: Prompter | undefined
   if (!answers) {
     if (!canPrompt()) {
-      throw inputError('obsctl init asks questions, and there is no terminal (or CI is set)', ['pass --example to write the example lab, then edit it', 'or run obsctl init in a terminal'], 'NO_TTY')
+      throw inputError(
+        'obsctl init asks questions, and there is no terminal (or CI is set)',
+        ['pass --example to write the example lab, then edit it', 'or run obsctl init in a terminal'],
+        'NO_TTY',
+      )
     }
     ask = prompter(['--example (the example lab) or write obsctl.yaml yourself'])
     answers = await askAll(ask)

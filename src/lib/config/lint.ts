@@ -32,7 +32,16 @@ export const SEVERITY_STATUS: Record<Severity, CheckStatus> = {error: 'fail', wa
 
 /** The findings as check outcomes: the field path is the title, its file:line (or "environment") the target. */
 export function lintOutcomes(r: Pick<LintReport, 'findings'>): Outcome<{path: string; location: string}>[] {
-  return r.findings.map((f) => ({id: f.id, title: f.path, target: f.location, path: f.path, location: f.location, status: SEVERITY_STATUS[f.severity], detail: f.message, hint: f.fix}))
+  return r.findings.map((f) => ({
+    id: f.id,
+    title: f.path,
+    target: f.location,
+    path: f.path,
+    location: f.location,
+    status: SEVERITY_STATUS[f.severity],
+    detail: f.message,
+    hint: f.fix,
+  }))
 }
 
 export interface LintReport {
@@ -74,8 +83,22 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
 
   // exactly one central cluster
   const centrals = p.clusters.flatMap((c, i) => (c.role === 'central' ? [i] : []))
-  if (centrals.length === 0) add('central-count', 'error', ['clusters'], 'no cluster has role: central; the platform needs exactly one', 'set role: central on the cluster that runs Argo CD, Thanos and OpenSearch')
-  for (const i of centrals.slice(1)) add('central-count', 'error', ['clusters', i, 'role'], `more than one central cluster (${centrals.map((j) => p.clusters[j]!.name).join(', ')})`, 'keep exactly one role: central; make the others role: edge')
+  if (centrals.length === 0)
+    add(
+      'central-count',
+      'error',
+      ['clusters'],
+      'no cluster has role: central; the platform needs exactly one',
+      'set role: central on the cluster that runs Argo CD, Thanos and OpenSearch',
+    )
+  for (const i of centrals.slice(1))
+    add(
+      'central-count',
+      'error',
+      ['clusters', i, 'role'],
+      `more than one central cluster (${centrals.map((j) => p.clusters[j]!.name).join(', ')})`,
+      'keep exactly one role: central; make the others role: edge',
+    )
 
   // uniqueness
   const seen = (kind: string, key: string, at: FieldPath, map: Map<string, string>, owner: string) => {
@@ -101,10 +124,31 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
     c.nodes.forEach((n, j) => {
       const prev = nodeNames.get(nodeName(n))
       if (prev === undefined) nodeNames.set(nodeName(n), j)
-      else if (n.name || c.nodes[prev]!.name) add('unique-node-name', 'error', ['clusters', i, 'nodes', j, n.name ? 'name' : 'host'], `duplicate node name "${nodeName(n)}" in ${c.name} (also clusters[${i}].nodes[${prev}]): kubeadm would join the second node over the first`, 'give each node of a cluster its own name')
+      else if (n.name || c.nodes[prev]!.name)
+        add(
+          'unique-node-name',
+          'error',
+          ['clusters', i, 'nodes', j, n.name ? 'name' : 'host'],
+          `duplicate node name "${nodeName(n)}" in ${c.name} (also clusters[${i}].nodes[${prev}]): kubeadm would join the second node over the first`,
+          'give each node of a cluster its own name',
+        )
     })
-    if (c.role === 'central' && c.metrics) add('metrics-central', 'error', ['clusters', i, 'metrics'], 'metrics applies to edge clusters only; the central cluster runs the full Prometheus', 'remove metrics from the central cluster')
-    if (!c.nodes.some((n) => n.roles.includes('control-plane'))) add('control-plane', 'error', ['clusters', i, 'nodes'], `cluster ${c.name} has no control-plane node`, 'give the first node roles: [control-plane, worker]')
+    if (c.role === 'central' && c.metrics)
+      add(
+        'metrics-central',
+        'error',
+        ['clusters', i, 'metrics'],
+        'metrics applies to edge clusters only; the central cluster runs the full Prometheus',
+        'remove metrics from the central cluster',
+      )
+    if (!c.nodes.some((n) => n.roles.includes('control-plane')))
+      add(
+        'control-plane',
+        'error',
+        ['clusters', i, 'nodes'],
+        `cluster ${c.name} has no control-plane node`,
+        'give the first node roles: [control-plane, worker]',
+      )
   })
 
   lintNetworks(p, add)
@@ -119,28 +163,70 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
   for (const [at, v] of wholeDays) {
     if (v === undefined) continue
     const s = durationSeconds(v)
-    if (s < DAY || s % DAY !== 0) add('whole-days', 'error', at, `${v} is not a whole number of days: S3 lifecycle rules and OpenSearch ISM count in days`, `write it in days, e.g. ${Math.max(1, Math.round(s / DAY))}d`)
+    if (s < DAY || s % DAY !== 0)
+      add(
+        'whole-days',
+        'error',
+        at,
+        `${v} is not a whole number of days: S3 lifecycle rules and OpenSearch ISM count in days`,
+        `write it in days, e.g. ${Math.max(1, Math.round(s / DAY))}d`,
+      )
   }
 
   // git credentials Argo CD will need for a private remote
   if (p.git.private) {
     const https = /^https?:\/\//.test(p.git.remote)
-    if (https && !p.git.tokenEnv) add('git-credentials', 'error', ['git', 'private'], 'the remote is private over https, but git.tokenEnv is not set: Argo CD could not pull it', 'set git.tokenEnv to the name of an env var holding a read token')
-    if (!https && !p.git.sshKeyFile) add('git-credentials', 'error', ['git', 'private'], 'the remote is private over ssh, but git.sshKeyFile is not set: Argo CD could not pull it', 'set git.sshKeyFile to the private deploy key of the GitOps repository')
+    if (https && !p.git.tokenEnv)
+      add(
+        'git-credentials',
+        'error',
+        ['git', 'private'],
+        'the remote is private over https, but git.tokenEnv is not set: Argo CD could not pull it',
+        'set git.tokenEnv to the name of an env var holding a read token',
+      )
+    if (!https && !p.git.sshKeyFile)
+      add(
+        'git-credentials',
+        'error',
+        ['git', 'private'],
+        'the remote is private over ssh, but git.sshKeyFile is not set: Argo CD could not pull it',
+        'set git.sshKeyFile to the private deploy key of the GitOps repository',
+      )
   }
 
   if (opts.workstation) {
     for (const f of checkFiles(inv)) add(f.id, 'error', f.at, f.message, f.fix)
     const env = opts.env ?? process.env
     if (p.git.private && p.git.tokenEnv && /^https?:\/\//.test(p.git.remote) && !env[p.git.tokenEnv]) {
-      add('git-token-env', 'warning', ['git', 'tokenEnv'], `$${p.git.tokenEnv} is not set in this environment: the root-app phase will need it`, `export ${p.git.tokenEnv}=… before bootstrap`)
+      add(
+        'git-token-env',
+        'warning',
+        ['git', 'tokenEnv'],
+        `$${p.git.tokenEnv} is not set in this environment: the root-app phase will need it`,
+        `export ${p.git.tokenEnv}=… before bootstrap`,
+      )
     }
     // the CA `secrets apply` gives Fluent Bit (its --opensearch-ca-file flag is checked where it is read)
     const osCa = env.OBSCTL_OPENSEARCH_CA_FILE
     const osCaProblem = osCa ? caProblem(path.resolve(osCa)) : undefined
-    if (osCaProblem) findings.push({id: 'opensearch-ca-file', severity: 'error', path: '$OBSCTL_OPENSEARCH_CA_FILE', location: 'environment', message: osCaProblem.message, fix: osCaProblem.fix})
+    if (osCaProblem)
+      findings.push({
+        id: 'opensearch-ca-file',
+        severity: 'error',
+        path: '$OBSCTL_OPENSEARCH_CA_FILE',
+        location: 'environment',
+        message: osCaProblem.message,
+        fix: osCaProblem.fix,
+      })
     for (const w of envPasswordProblems(env)) {
-      findings.push({id: 'password-policy', severity: 'error', path: `$${w.env}`, location: 'environment', message: `$${w.env} ${w.problem}`, fix: `export ${w.env}=… with a password that passes (or unset it: secrets apply keeps, generates or asks)`})
+      findings.push({
+        id: 'password-policy',
+        severity: 'error',
+        path: `$${w.env}`,
+        location: 'environment',
+        message: `$${w.env} ${w.problem}`,
+        fix: `export ${w.env}=… with a password that passes (or unset it: secrets apply keeps, generates or asks)`,
+      })
     }
   }
 
@@ -148,36 +234,105 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
   const th = p.retention.thanos
   for (const [res, value] of Object.entries(th)) {
     if (!(THANOS_RESOLUTIONS as readonly string[]).includes(res)) {
-      add('thanos-resolution', 'error', ['retention', 'thanos', res], `Thanos has no "${res}" resolution: it keeps only raw, 5m and 1h downsampled data`, `remove "${res}: ${value}"; set raw, 5m and 1h (e.g. raw: 30d, 5m: 90d, 1h: 180d)`)
+      add(
+        'thanos-resolution',
+        'error',
+        ['retention', 'thanos', res],
+        `Thanos has no "${res}" resolution: it keeps only raw, 5m and 1h downsampled data`,
+        `remove "${res}: ${value}"; set raw, 5m and 1h (e.g. raw: 30d, 5m: 90d, 1h: 180d)`,
+      )
     }
   }
   for (const res of THANOS_RESOLUTIONS) {
-    if (!(res in th)) add('thanos-resolution', 'error', ['retention', 'thanos'], `Thanos retention for "${res}" is missing`, `set retention.thanos.${res} (e.g. raw: 30d, 5m: 90d, 1h: 180d)`)
+    if (!(res in th))
+      add(
+        'thanos-resolution',
+        'error',
+        ['retention', 'thanos'],
+        `Thanos retention for "${res}" is missing`,
+        `set retention.thanos.${res} (e.g. raw: 30d, 5m: 90d, 1h: 180d)`,
+      )
   }
   const raw = th.raw ? durationSeconds(th.raw) : undefined
   const five = th['5m'] ? durationSeconds(th['5m']) : undefined
   const hour = th['1h'] ? durationSeconds(th['1h']) : undefined
-  if (raw !== undefined && raw !== 0 && raw < 40 * HOUR) add('thanos-raw-retention', 'error', ['retention', 'thanos', 'raw'], `raw retention ${th.raw} is under 40h: the compactor (since Thanos v0.25) refuses to start, because raw blocks would be deleted before they can be downsampled to 5m`, 'set raw to 40h or more (e.g. 30d); a 2h figure is Prometheus\'s local retention: set that as retention.prometheus')
-  if (five !== undefined && five !== 0 && five < 10 * DAY) add('thanos-5m-retention', 'error', ['retention', 'thanos', '5m'], `5m retention ${th['5m']} is under 10d: the compactor refuses to start, because 5m blocks would be deleted before they can be downsampled to 1h`, 'set 5m to 10d or more (e.g. 90d)')
-  if (raw && five && hour && !(raw <= five && five <= hour)) add('thanos-retention-order', 'warning', ['retention', 'thanos'], 'coarser resolutions are usually kept longer (raw <= 5m <= 1h)', 'e.g. raw: 30d, 5m: 90d, 1h: 180d')
+  if (raw !== undefined && raw !== 0 && raw < 40 * HOUR)
+    add(
+      'thanos-raw-retention',
+      'error',
+      ['retention', 'thanos', 'raw'],
+      `raw retention ${th.raw} is under 40h: the compactor (since Thanos v0.25) refuses to start, because raw blocks would be deleted before they can be downsampled to 5m`,
+      "set raw to 40h or more (e.g. 30d); a 2h figure is Prometheus's local retention: set that as retention.prometheus",
+    )
+  if (five !== undefined && five !== 0 && five < 10 * DAY)
+    add(
+      'thanos-5m-retention',
+      'error',
+      ['retention', 'thanos', '5m'],
+      `5m retention ${th['5m']} is under 10d: the compactor refuses to start, because 5m blocks would be deleted before they can be downsampled to 1h`,
+      'set 5m to 10d or more (e.g. 90d)',
+    )
+  if (raw && five && hour && !(raw <= five && five <= hour))
+    add(
+      'thanos-retention-order',
+      'warning',
+      ['retention', 'thanos'],
+      'coarser resolutions are usually kept longer (raw <= 5m <= 1h)',
+      'e.g. raw: 30d, 5m: 90d, 1h: 180d',
+    )
 
   // Prometheus local retention with the sidecar
-  if (durationSeconds(p.retention.prometheus) < 6 * HOUR) add('prometheus-retention', 'error', ['retention', 'prometheus'], `Prometheus local retention ${p.retention.prometheus} is under 6h: the Thanos sidecar uploads 2h blocks and needs local data to survive an upload outage or restart`, 'set retention.prometheus to 6h or more')
+  if (durationSeconds(p.retention.prometheus) < 6 * HOUR)
+    add(
+      'prometheus-retention',
+      'error',
+      ['retention', 'prometheus'],
+      `Prometheus local retention ${p.retention.prometheus} is under 6h: the Thanos sidecar uploads 2h blocks and needs local data to survive an upload outage or restart`,
+      'set retention.prometheus to 6h or more',
+    )
   const os = p.retention.opensearch
-  if (durationSeconds(os.deleteAfter) < 2 * DAY) add('opensearch-retention', 'error', ['retention', 'opensearch', 'deleteAfter'], `indices and snapshots deleted after ${os.deleteAfter}: the snapshot management policy snapshots the daily log indices once a day, so an index could be deleted before any snapshot holds it`, 'set retention.opensearch.deleteAfter to 2d or more (e.g. 180d)')
-  if (os.snapshotAfter) add('opensearch-snapshot-after', 'warning', ['retention', 'opensearch', 'snapshotAfter'], `retention.opensearch.snapshotAfter (${os.snapshotAfter}) is no longer used: the snapshot management policy snapshots fluent-bit-* every day and deletes snapshots after deleteAfter (snapshots made by an ISM snapshot action could never be deleted through OpenSearch)`, 'remove retention.opensearch.snapshotAfter')
-  if (p.s3.buckets.snapshots.expireAfter) add('snapshot-expiry', 'error', ['s3', 'buckets', 'snapshots', 'expireAfter'], SNAPSHOT_EXPIRY_REASON, SNAPSHOT_EXPIRY_FIX)
+  if (durationSeconds(os.deleteAfter) < 2 * DAY)
+    add(
+      'opensearch-retention',
+      'error',
+      ['retention', 'opensearch', 'deleteAfter'],
+      `indices and snapshots deleted after ${os.deleteAfter}: the snapshot management policy snapshots the daily log indices once a day, so an index could be deleted before any snapshot holds it`,
+      'set retention.opensearch.deleteAfter to 2d or more (e.g. 180d)',
+    )
+  if (os.snapshotAfter)
+    add(
+      'opensearch-snapshot-after',
+      'warning',
+      ['retention', 'opensearch', 'snapshotAfter'],
+      `retention.opensearch.snapshotAfter (${os.snapshotAfter}) is no longer used: the snapshot management policy snapshots fluent-bit-* every day and deletes snapshots after deleteAfter (snapshots made by an ISM snapshot action could never be deleted through OpenSearch)`,
+      'remove retention.opensearch.snapshotAfter',
+    )
+  if (p.s3.buckets.snapshots.expireAfter)
+    add('snapshot-expiry', 'error', ['s3', 'buckets', 'snapshots', 'expireAfter'], SNAPSHOT_EXPIRY_REASON, SNAPSHOT_EXPIRY_FIX)
 
   // Fluent Bit runs the Fluent operator's image; its 2.x builds were published elsewhere (kubesphere/fluent-bit:v2.x,
   // fluent-operator .github/workflows/build-fb-image.yaml), so an inventory written with the old default 2.2.0 would
   // render an image that is not there
   const fbMajor = Number(/^v?(\d+)\./.exec(p.versions.fluentBit)?.[1] ?? NaN)
-  if (fbMajor < 3) add('fluent-bit-version', 'warning', ['versions', 'fluentBit'], `versions.fluentBit ${p.versions.fluentBit} is a tag of the Fluent operator's image ghcr.io/fluent/fluent-operator/fluent-bit, which is published from Fluent Bit 3 on (2.x builds went to kubesphere/fluent-bit); the pod would not start`, 'set versions.fluentBit to 4.0.1 (the default of the fluent-operator 3.4.2 chart)')
+  if (fbMajor < 3)
+    add(
+      'fluent-bit-version',
+      'warning',
+      ['versions', 'fluentBit'],
+      `versions.fluentBit ${p.versions.fluentBit} is a tag of the Fluent operator's image ghcr.io/fluent/fluent-operator/fluent-bit, which is published from Fluent Bit 3 on (2.x builds went to kubesphere/fluent-bit); the pod would not start`,
+      'set versions.fluentBit to 4.0.1 (the default of the fluent-operator 3.4.2 chart)',
+    )
 
   // Argo CD HA needs >= 3 central nodes
   if (centrals.length === 1 && !argocdHA(p)) {
     const c = centralCluster(p)
-    add('argocd-ha', 'info', ['clusters', centrals[0]!, 'nodes'], `central cluster ${c.name} has ${c.nodes.length} node(s): Argo CD's HA manifest needs at least 3 (its pods use required anti-affinity), so the non-HA manifest will be installed`, 'add nodes to the central cluster for HA Argo CD')
+    add(
+      'argocd-ha',
+      'info',
+      ['clusters', centrals[0]!, 'nodes'],
+      `central cluster ${c.name} has ${c.nodes.length} node(s): Argo CD's HA manifest needs at least 3 (its pods use required anti-affinity), so the non-HA manifest will be installed`,
+      'add nodes to the central cluster for HA Argo CD',
+    )
   }
 
   // remote-scrape: nodes/proxy warning, once
@@ -194,19 +349,37 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
   }
 
   for (const [component, n] of Object.entries(p.replicas)) {
-    if (!SCALABLE_COMPONENTS.includes(component)) add('replicas-component', 'error', ['replicas', component], `no scalable component "${component}"`, `use one of: ${SCALABLE_COMPONENTS.join(', ')}`)
-    else if (component === 'prometheus' && n < 2) add('prometheus-ha', 'warning', ['replicas', component], `${n} Prometheus replica(s): the HA pair (deduplicated by Thanos on prometheus_replica) needs 2`, 'set replicas.prometheus to 2 or more')
+    if (!SCALABLE_COMPONENTS.includes(component))
+      add('replicas-component', 'error', ['replicas', component], `no scalable component "${component}"`, `use one of: ${SCALABLE_COMPONENTS.join(', ')}`)
+    else if (component === 'prometheus' && n < 2)
+      add(
+        'prometheus-ha',
+        'warning',
+        ['replicas', component],
+        `${n} Prometheus replica(s): the HA pair (deduplicated by Thanos on prometheus_replica) needs 2`,
+        'set replicas.prometheus to 2 or more',
+      )
   }
 
   // alerting: receivers and routes (config/alerting.ts)
-  lintAlerting(p.alerting, p.clusters.map((c) => c.name), add)
+  lintAlerting(
+    p.alerting,
+    p.clusters.map((c) => c.name),
+    add,
+  )
 
   // capacity budget per cluster
   const rows = p.clusters.map((c) => capacity(p, c))
   rows.forEach((r, i) => {
     if (r.cpuOk && r.memoryOk) return
     const what = [!r.cpuOk && 'CPU', !r.memoryOk && 'memory'].filter(Boolean).join(' and ')
-    add('capacity', opts.allowOvercommit ? 'warning' : 'error', ['clusters', i, 'nodes'], `the platform's requests for ${r.cluster} (${r.role}, profile ${p.profile}) exceed its declared ${what}`, `add nodes or CPU/memory, use profile: lab, or pass --allow-overcommit`)
+    add(
+      'capacity',
+      opts.allowOvercommit ? 'warning' : 'error',
+      ['clusters', i, 'nodes'],
+      `the platform's requests for ${r.cluster} (${r.role}, profile ${p.profile}) exceed its declared ${what}`,
+      `add nodes or CPU/memory, use profile: lab, or pass --allow-overcommit`,
+    )
   })
 
   return {
@@ -230,17 +403,44 @@ function lintNetworks(p: LoadedInventory['platform'], add: AddFinding): void {
   const nets = p.clusters.map((c, i) => {
     const pod = parseCidr(c.podCidr)
     const svc = parseCidr(c.serviceCidr)
-    if (pod && svc && overlaps(pod, svc)) add('cidr-overlap', 'error', ['clusters', i, 'serviceCidr'], `${c.name}: serviceCidr ${c.serviceCidr} overlaps podCidr ${c.podCidr}: a Service address would also be a pod address`, 'pick ranges that do not overlap, e.g. podCidr 10.244.0.0/16 and serviceCidr 10.96.0.0/12')
+    if (pod && svc && overlaps(pod, svc))
+      add(
+        'cidr-overlap',
+        'error',
+        ['clusters', i, 'serviceCidr'],
+        `${c.name}: serviceCidr ${c.serviceCidr} overlaps podCidr ${c.podCidr}: a Service address would also be a pod address`,
+        'pick ranges that do not overlap, e.g. podCidr 10.244.0.0/16 and serviceCidr 10.96.0.0/12',
+      )
     const lb: AddressRange[] = []
     c.loadBalancerIPs.forEach((e, k) => {
       const r = parseLbEntry(e)
       if (typeof r === 'string') return // the schema reported it
       const at: FieldPath = ['clusters', i, 'loadBalancerIPs', k]
-      for (const [name, net] of [['podCidr', pod], ['serviceCidr', svc]] as const) {
-        if (net && overlaps(r, net)) add('lb-overlap', 'error', at, `${c.name}: load-balancer range ${e} overlaps ${name} ${net.text}: Cilium would hand out addresses the cluster already routes internally`, `take the pool from the nodes' network, outside ${net.text}`)
+      for (const [name, net] of [
+        ['podCidr', pod],
+        ['serviceCidr', svc],
+      ] as const) {
+        if (net && overlaps(r, net))
+          add(
+            'lb-overlap',
+            'error',
+            at,
+            `${c.name}: load-balancer range ${e} overlaps ${name} ${net.text}: Cilium would hand out addresses the cluster already routes internally`,
+            `take the pool from the nodes' network, outside ${net.text}`,
+          )
       }
-      for (const other of lb) if (overlaps(r, other)) add('lb-overlap', 'error', at, `${c.name}: load-balancer range ${e} overlaps ${other.text} of the same pool`, 'list each address once')
-      for (const o of pools) if (o.cluster !== c.name && overlaps(r, o.range)) add('lb-overlap', 'error', at, `${c.name}: load-balancer range ${e} overlaps ${o.range.text} of ${o.cluster}: two clusters would announce the same address`, 'give each cluster its own addresses')
+      for (const other of lb)
+        if (overlaps(r, other))
+          add('lb-overlap', 'error', at, `${c.name}: load-balancer range ${e} overlaps ${other.text} of the same pool`, 'list each address once')
+      for (const o of pools)
+        if (o.cluster !== c.name && overlaps(r, o.range))
+          add(
+            'lb-overlap',
+            'error',
+            at,
+            `${c.name}: load-balancer range ${e} overlaps ${o.range.text} of ${o.cluster}: two clusters would announce the same address`,
+            'give each cluster its own addresses',
+          )
       lb.push(r)
       pools.push({range: r, at, cluster: c.name})
     })
@@ -252,9 +452,31 @@ function lintNetworks(p: LoadedInventory['platform'], add: AddFinding): void {
       if (!a) return
       const at: FieldPath = ['clusters', i, 'nodes', j, 'host']
       const {pod, svc} = nets[i]!
-      if (pod && overlaps(a, pod)) add('node-in-cidr', 'error', at, `node ${n.host} is inside ${c.name}'s podCidr ${c.podCidr}: traffic to the node would be routed to pods`, 'move podCidr off the nodes\' network (e.g. 10.244.0.0/16)')
-      if (svc && overlaps(a, svc)) add('node-in-cidr', 'error', at, `node ${n.host} is inside ${c.name}'s serviceCidr ${c.serviceCidr}: traffic to the node would be taken for a Service`, 'move serviceCidr off the nodes\' network (e.g. 10.96.0.0/12)')
-      for (const o of pools) if (overlaps(a, o.range)) add('node-in-lb', 'error', at, `node ${n.host} is inside the load-balancer range ${o.range.text} of ${o.cluster}: Cilium could give a Service the node's address`, 'keep node addresses out of every loadBalancerIPs range')
+      if (pod && overlaps(a, pod))
+        add(
+          'node-in-cidr',
+          'error',
+          at,
+          `node ${n.host} is inside ${c.name}'s podCidr ${c.podCidr}: traffic to the node would be routed to pods`,
+          "move podCidr off the nodes' network (e.g. 10.244.0.0/16)",
+        )
+      if (svc && overlaps(a, svc))
+        add(
+          'node-in-cidr',
+          'error',
+          at,
+          `node ${n.host} is inside ${c.name}'s serviceCidr ${c.serviceCidr}: traffic to the node would be taken for a Service`,
+          "move serviceCidr off the nodes' network (e.g. 10.96.0.0/12)",
+        )
+      for (const o of pools)
+        if (overlaps(a, o.range))
+          add(
+            'node-in-lb',
+            'error',
+            at,
+            `node ${n.host} is inside the load-balancer range ${o.range.text} of ${o.cluster}: Cilium could give a Service the node's address`,
+            'keep node addresses out of every loadBalancerIPs range',
+          )
     })
   })
   const ci = p.clusters.findIndex((c) => c.role === 'central')
@@ -270,8 +492,18 @@ function lintNetworks(p: LoadedInventory['platform'], add: AddFinding): void {
     }
     const a = addressRange(host.replace(/^\[|\]$/g, ''))
     if (!a) return
-    for (const [name, net] of [['podCidr', pod], ['serviceCidr', svc]] as const) {
-      if (net && overlaps(a, net)) add('edge-api-in-central-cidr', 'error', ['clusters', i, 'apiServer'], `${c.name}'s API server ${host} is inside the central cluster's ${name} ${net.text}: central Prometheus and Argo CD, which run in pods, could not reach it`, `move the central cluster's ${name} off the edges' network`)
+    for (const [name, net] of [
+      ['podCidr', pod],
+      ['serviceCidr', svc],
+    ] as const) {
+      if (net && overlaps(a, net))
+        add(
+          'edge-api-in-central-cidr',
+          'error',
+          ['clusters', i, 'apiServer'],
+          `${c.name}'s API server ${host} is inside the central cluster's ${name} ${net.text}: central Prometheus and Argo CD, which run in pods, could not reach it`,
+          `move the central cluster's ${name} off the edges' network`,
+        )
     }
   })
 }

@@ -96,7 +96,8 @@ export function knownFields(p: FieldPath): string[] {
   // zod 4 keeps a schema's definition in `_zod.def`; ZodLike names the part read here (the schema fits it as is)
   let cur: ZodLike | undefined = PlatformSchema
   const unwrap = () => {
-    while (cur && (cur._zod.def.type === 'default' || cur._zod.def.type === 'optional' || cur._zod.def.type === 'nullable' || cur._zod.def.type === 'prefault')) cur = cur._zod.def.innerType
+    while (cur && (cur._zod.def.type === 'default' || cur._zod.def.type === 'optional' || cur._zod.def.type === 'nullable' || cur._zod.def.type === 'prefault'))
+      cur = cur._zod.def.innerType
   }
   for (const seg of p) {
     unwrap()
@@ -164,7 +165,9 @@ export function parseInventory(text: string, file: string): LoadedInventory {
     throw configError(file, [{path: '(yaml)', message: `${errorMessage(error)} (aliases *name expand to too much data; write the values out)`, position: at}])
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
-    throw configError(file, [{path: '(root)', message: 'expected a mapping with apiVersion: obsctl.dev/v1alpha1 and kind: Platform', position: {file, line: 1, column: 1}}])
+    throw configError(file, [
+      {path: '(root)', message: 'expected a mapping with apiVersion: obsctl.dev/v1alpha1 and kind: Platform', position: {file, line: 1, column: 1}},
+    ])
   }
   const result = PlatformSchema.safeParse(data)
   if (!result.success) throw configError(file, zodProblems(result.error, positionOf))

@@ -11,7 +11,9 @@ export function clusterKubernetes(p: Platform, c: Cluster): string {
 /** Edges of `after` whose Argo CD cluster Secret labels (role, metrics mode) differ from `before` (new edges not included: registration labels them). */
 export function relabelledEdges(before: Platform, after: Platform): string[] {
   const was = new Map(before.clusters.map((c) => [c.name, `${c.role}/${metricsMode(c) ?? ''}`]))
-  return edgeClusters(after).filter((c) => was.has(c.name) && was.get(c.name) !== `${c.role}/${metricsMode(c) ?? ''}`).map((c) => c.name)
+  return edgeClusters(after)
+    .filter((c) => was.has(c.name) && was.get(c.name) !== `${c.role}/${metricsMode(c) ?? ''}`)
+    .map((c) => c.name)
 }
 
 export function centralCluster(p: Platform): Cluster {

@@ -27,7 +27,12 @@ export const PASSWORD_ENV = {
 export type PasswordKind = keyof typeof PASSWORD_ENV
 
 /** The user each password belongs to (for the "similar to the user name" rule). */
-export const PASSWORD_USER: Record<PasswordKind, string> = {opensearchAdmin: 'admin', fluentbitOpensearch: 'fluentbit', grafanaAdmin: 'admin', grafanaOpensearch: 'grafana'}
+export const PASSWORD_USER: Record<PasswordKind, string> = {
+  opensearchAdmin: 'admin',
+  fluentbitOpensearch: 'fluentbit',
+  grafanaAdmin: 'admin',
+  grafanaOpensearch: 'grafana',
+}
 
 const OPENSEARCH_MIN = 8
 const OPENSEARCH_MAX = 100
@@ -50,7 +55,8 @@ export function passwordProblem(kind: PasswordKind, value: string): string | und
   if (value.length > OPENSEARCH_MAX) return `has ${value.length} characters; OpenSearch's security plugin accepts at most ${OPENSEARCH_MAX}`
   if (missing.length > 0) return `lacks ${missing.join(', ')}: OpenSearch's security plugin requires one of each`
   const lower = value.toLowerCase()
-  if (lower.includes(user) || lower.includes([...user].reverse().join(''))) return `contains the user name "${user}": OpenSearch refuses passwords similar to the user name`
+  if (lower.includes(user) || lower.includes([...user].reverse().join('')))
+    return `contains the user name "${user}": OpenSearch refuses passwords similar to the user name`
   return undefined
 }
 

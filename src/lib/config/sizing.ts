@@ -33,7 +33,13 @@ const SYSTEM: Row[] = [
   ['cilium', 1, {cpu: '100m', memory: '128Mi'}, {cpu: '100m', memory: '256Mi'}, true],
   ['longhorn', 1, {cpu: '100m', memory: '256Mi'}, {cpu: '250m', memory: '512Mi'}, true],
   ['fluent-operator', 1, {cpu: '50m', memory: '64Mi'}, {cpu: '100m', memory: '128Mi'}],
-  ['fluent-bit', 1, {cpu: '100m', memory: '128Mi', limitCpu: '500m', limitMemory: '512Mi'}, {cpu: '100m', memory: '128Mi', limitCpu: '500m', limitMemory: '512Mi'}, true],
+  [
+    'fluent-bit',
+    1,
+    {cpu: '100m', memory: '128Mi', limitCpu: '500m', limitMemory: '512Mi'},
+    {cpu: '100m', memory: '128Mi', limitCpu: '500m', limitMemory: '512Mi'},
+    true,
+  ],
   ['node-exporter', 1, {cpu: '25m', memory: '32Mi'}, {cpu: '50m', memory: '64Mi'}, true],
   ['kube-state-metrics', 1, {cpu: '25m', memory: '64Mi'}, {cpu: '100m', memory: '128Mi'}],
 ]
@@ -41,7 +47,12 @@ const SYSTEM: Row[] = [
 const CENTRAL: Row[] = [
   ['argocd', 1, {cpu: '350m', memory: '1Gi'}, {cpu: '1000m', memory: '2Gi'}],
   ['prometheus-operator', 1, {cpu: '50m', memory: '64Mi'}, {cpu: '100m', memory: '128Mi'}],
-  ['prometheus', 2, {cpu: '200m', memory: '768Mi', limitMemory: '1536Mi', disk: '10Gi'}, {cpu: '1000m', memory: '2Gi', limitCpu: '2000m', limitMemory: '4Gi', disk: '15Gi'}],
+  [
+    'prometheus',
+    2,
+    {cpu: '200m', memory: '768Mi', limitMemory: '1536Mi', disk: '10Gi'},
+    {cpu: '1000m', memory: '2Gi', limitCpu: '2000m', limitMemory: '4Gi', disk: '15Gi'},
+  ],
   ['thanos-sidecar', 2, {cpu: '50m', memory: '128Mi'}, {cpu: '100m', memory: '256Mi'}],
   ['alertmanager', 2, {cpu: '25m', memory: '64Mi', disk: '1Gi'}, {cpu: '100m', memory: '256Mi', disk: '2Gi'}],
   ['grafana', 1, {cpu: '100m', memory: '256Mi', disk: '2Gi'}, {cpu: '250m', memory: '512Mi', disk: '10Gi'}],
@@ -61,7 +72,12 @@ const AGENT: Row = ['prometheus-agent', 1, {cpu: '100m', memory: '200Mi', limitM
  * On central, one per `metrics: remote-scrape` edge, with its Thanos sidecar: a few targets per edge node
  * at 30s and a block upload every 2h, so small (three such edges still fit the seed's 4-core central in lab)
  */
-const EDGE_PROMETHEUS: Row = ['prometheus-edge', 1, {cpu: '50m', memory: '256Mi', limitMemory: '512Mi', disk: '5Gi'}, {cpu: '200m', memory: '512Mi', limitMemory: '1Gi', disk: '10Gi'}]
+const EDGE_PROMETHEUS: Row = [
+  'prometheus-edge',
+  1,
+  {cpu: '50m', memory: '256Mi', limitMemory: '512Mi', disk: '5Gi'},
+  {cpu: '200m', memory: '512Mi', limitMemory: '1Gi', disk: '10Gi'},
+]
 const EDGE_SIDECAR: Row = ['thanos-sidecar-edge', 1, {cpu: '25m', memory: '64Mi'}, {cpu: '50m', memory: '128Mi'}]
 
 function pick(rows: Row[], p: Pick<Platform, 'profile' | 'replicas'>): ComponentSize[] {
@@ -74,7 +90,9 @@ function pick(rows: Row[], p: Pick<Platform, 'profile' | 'replicas'>): Component
 }
 
 /** Component names that `replicas` overrides may use (not the per-node agents). */
-export const SCALABLE_COMPONENTS: string[] = [...SYSTEM, ...CENTRAL, RECEIVE, AGENT, EDGE_PROMETHEUS].filter((r) => !r[4] && r[0] !== 'kube-control-plane').map((r) => r[0])
+export const SCALABLE_COMPONENTS: string[] = [...SYSTEM, ...CENTRAL, RECEIVE, AGENT, EDGE_PROMETHEUS]
+  .filter((r) => !r[4] && r[0] !== 'kube-control-plane')
+  .map((r) => r[0])
 
 /** The platform components a cluster of this role runs, with sizes for the profile. */
 export function componentsFor(p: Platform, c: Cluster): ComponentSize[] {

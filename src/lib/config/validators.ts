@@ -110,7 +110,8 @@ export function overlaps(a: AddressRange, b: AddressRange): boolean {
 /** RFC 1123 label as Kubernetes checks it (IsDNS1123Label): lower-case alphanumerics and '-', at most 63. */
 export function dnsLabelError(text: string): string | undefined {
   if (text.length > 63) return `"${text}" is longer than 63 characters (a DNS label)`
-  if (!DNS_LABEL.test(text)) return `"${text}" is not a DNS label: lower-case letters a-z, digits and '-', starting and ending with a letter or digit (e.g. cluster-01)`
+  if (!DNS_LABEL.test(text))
+    return `"${text}" is not a DNS label: lower-case letters a-z, digits and '-', starting and ending with a letter or digit (e.g. cluster-01)`
   return undefined
 }
 
@@ -121,7 +122,8 @@ export function dnsSubdomainError(text: string): string | undefined {
   for (const label of text.split('.')) {
     if (label === '') return `"${text}" has an empty label (two dots in a row, or a dot at the start or end)`
     if (label.length > 63) return `"${text}": the label "${label}" is longer than 63 characters`
-    if (!DNS_LABEL.test(label)) return `"${text}": the label "${label}" may hold only lower-case letters a-z, digits and '-', starting and ending with a letter or digit`
+    if (!DNS_LABEL.test(label))
+      return `"${text}": the label "${label}" may hold only lower-case letters a-z, digits and '-', starting and ending with a letter or digit`
   }
   return undefined
 }
@@ -163,7 +165,10 @@ const SECRET_ENV = /PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|ACCESS_KEY|CREDENTIAL/i
  */
 export function redactText(text: string, env: NodeJS.ProcessEnv = process.env): string {
   let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => (/\/\/[^/@\s]*@/.test(u) ? redactUrl(u) : u))
-  out = out.replace(/(authorization\s*[:=]\s*)(\S+(\s+\S+)?)/gi, (_, k: string, v: string) => `${k}${/^(bearer|basic)$/i.test(v.split(/\s+/)[0]!) ? `${v.split(/\s+/)[0]} ` : ''}***`)
+  out = out.replace(
+    /(authorization\s*[:=]\s*)(\S+(\s+\S+)?)/gi,
+    (_, k: string, v: string) => `${k}${/^(bearer|basic)$/i.test(v.split(/\s+/)[0]!) ? `${v.split(/\s+/)[0]} ` : ''}***`,
+  )
   out = out.replace(/\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 ***')
   const secrets = Object.entries(env)
     .filter(([k, v]) => SECRET_ENV.test(k) && v && v.length >= 4)

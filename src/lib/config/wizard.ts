@@ -58,35 +58,71 @@ export function hostsError(v: string, taken: ReadonlyMap<string, string>): strin
   return undefined
 }
 
-export const splitHosts = (v: string): string[] => v.split(',').map((h) => h.trim()).filter(Boolean)
+export const splitHosts = (v: string): string[] =>
+  v
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean)
 /** One spelling per address: 10.0.0.1 and 10.00.0.1 are refused anyway; IPv6 in its normal form; names lower-case. */
 const hostKey = (h: string): string => parseIp(h)?.toNormalizedString() ?? h.toLowerCase()
-
 
 /** Ask one question, with `current` (the previous answer) as the default when re-asking. */
 async function ask(p: Prompter, a: InitAnswers, q: Question): Promise<void> {
   if (q.kind === 'global') {
     switch (q.field) {
       case 'domain':
-        a.domain = await p.input({message: 'Base domain (services are <service>.k8s-cluster-<id>.<domain>)', default: a.domain || 'example.lab', validate: (v) => ok(dnsSubdomainError(v.trim()))})
+        a.domain = await p.input({
+          message: 'Base domain (services are <service>.k8s-cluster-<id>.<domain>)',
+          default: a.domain || 'example.lab',
+          validate: (v) => ok(dnsSubdomainError(v.trim())),
+        })
         a.domain = a.domain.trim()
         return
       case 'sshUser':
-        a.sshUser = (await p.input({message: 'SSH user on the nodes', default: a.sshUser || 'ubuntu', validate: (v) => (/^[a-z_][a-z0-9_.-]*\$?$/i.test(v.trim()) ? true : 'a user name: letters, digits, _ . -')})).trim()
+        a.sshUser = (
+          await p.input({
+            message: 'SSH user on the nodes',
+            default: a.sshUser || 'ubuntu',
+            validate: (v) => (/^[a-z_][a-z0-9_.-]*\$?$/i.test(v.trim()) ? true : 'a user name: letters, digits, _ . -'),
+          })
+        ).trim()
         return
       case 'identityFile': {
-        const v = await p.input({message: 'SSH private key (empty: use ssh-agent)', default: a.identityFile ?? defaultIdentityFile(), validate: (x) => ok(identityFileError(x))})
+        const v = await p.input({
+          message: 'SSH private key (empty: use ssh-agent)',
+          default: a.identityFile ?? defaultIdentityFile(),
+          validate: (x) => ok(identityFileError(x)),
+        })
         a.identityFile = v.trim() || undefined
         return
       }
       case 's3Endpoint':
-        a.s3Endpoint = (await p.input({message: 'S3 (MinIO) endpoint URL', default: a.s3Endpoint || `https://s3.${a.domain}`, validate: (v) => ok(httpUrlError(v.trim(), 'S3 credentials are read from $OBSCTL_S3_ACCESS_KEY and $OBSCTL_S3_SECRET_KEY'))})).trim()
+        a.s3Endpoint = (
+          await p.input({
+            message: 'S3 (MinIO) endpoint URL',
+            default: a.s3Endpoint || `https://s3.${a.domain}`,
+            validate: (v) => ok(httpUrlError(v.trim(), 'S3 credentials are read from $OBSCTL_S3_ACCESS_KEY and $OBSCTL_S3_SECRET_KEY')),
+          })
+        ).trim()
         return
       case 'gitRemote':
-        a.gitRemote = (await p.input({message: 'GitOps repository remote (Argo CD pulls it)', default: a.gitRemote || undefined, validate: (v) => (v.trim() ? ok(gitRemoteError(v.trim())) : 'required')})).trim()
+        a.gitRemote = (
+          await p.input({
+            message: 'GitOps repository remote (Argo CD pulls it)',
+            default: a.gitRemote || undefined,
+            validate: (v) => (v.trim() ? ok(gitRemoteError(v.trim())) : 'required'),
+          })
+        ).trim()
         return
       case 'profile':
-        a.profile = await p.select({message: 'Sizing profile', default: a.profile, choices: [{name: 'lab (4-core/16 GB machines)', value: 'lab' as const}, {name: 'production (larger machines: bigger requests and heaps)', value: 'production' as const}]})
+        a.profile = await p.select({
+          message: 'Sizing profile',
+          default: a.profile,
+          choices: [
+            {name: 'lab (4-core/16 GB machines)', value: 'lab' as const},
+            {name: 'production (larger machines: bigger requests and heaps)', value: 'production' as const},
+          ],
+        })
         return
     }
   }
@@ -95,7 +131,13 @@ async function ask(p: Prompter, a: InitAnswers, q: Question): Promise<void> {
   switch (q.field) {
     case 'name': {
       const others = new Set(a.clusters.filter((_, i) => i !== q.index).map((x) => x.name))
-      c.name = (await p.input({message: `Cluster ${q.index + 1} name (${c.role})`, default: c.name || `cluster-${c.id}`, validate: (v) => (others.has(v.trim()) ? `${v.trim()} is already the name of another cluster` : ok(dnsLabelError(v.trim())))})).trim()
+      c.name = (
+        await p.input({
+          message: `Cluster ${q.index + 1} name (${c.role})`,
+          default: c.name || `cluster-${c.id}`,
+          validate: (v) => (others.has(v.trim()) ? `${v.trim()} is already the name of another cluster` : ok(dnsLabelError(v.trim()))),
+        })
+      ).trim()
       return
     }
     case 'hosts': {
@@ -103,18 +145,37 @@ async function ask(p: Prompter, a: InitAnswers, q: Question): Promise<void> {
       a.clusters.forEach((x, i) => {
         if (i !== q.index) for (const h of x.hosts) taken.set(hostKey(h), x.name)
       })
-      const v = await p.input({message: `${label}: node addresses, comma-separated (first = control plane)`, default: c.hosts.length ? c.hosts.join(', ') : undefined, validate: (x) => ok(hostsError(x, taken))})
+      const v = await p.input({
+        message: `${label}: node addresses, comma-separated (first = control plane)`,
+        default: c.hosts.length ? c.hosts.join(', ') : undefined,
+        validate: (x) => ok(hostsError(x, taken)),
+      })
       c.hosts = splitHosts(v)
       return
     }
     case 'metrics':
-      c.metrics = await p.select({message: `${label}: metrics`, default: c.metrics, choices: [{name: 'remote-scrape (central scrapes through the API server)', value: 'remote-scrape' as const}, {name: 'agent (Prometheus Agent remote-writes)', value: 'agent' as const}]})
+      c.metrics = await p.select({
+        message: `${label}: metrics`,
+        default: c.metrics,
+        choices: [
+          {name: 'remote-scrape (central scrapes through the API server)', value: 'remote-scrape' as const},
+          {name: 'agent (Prometheus Agent remote-writes)', value: 'agent' as const},
+        ],
+      })
       return
     case 'cpu':
-      c.cpu = (await p.input({message: `${label}: CPU per node`, default: c.cpu || '4', validate: (v) => (isCpu(v.trim()) ? true : 'a CPU quantity: 4, 8 or 3500m')})).trim()
+      c.cpu = (
+        await p.input({message: `${label}: CPU per node`, default: c.cpu || '4', validate: (v) => (isCpu(v.trim()) ? true : 'a CPU quantity: 4, 8 or 3500m')})
+      ).trim()
       return
     case 'memory':
-      c.memory = (await p.input({message: `${label}: memory per node`, default: c.memory || '16Gi', validate: (v) => (isMemory(v.trim()) ? true : 'a memory quantity: 16Gi, 32Gi or 16000Mi')})).trim()
+      c.memory = (
+        await p.input({
+          message: `${label}: memory per node`,
+          default: c.memory || '16Gi',
+          validate: (v) => (isMemory(v.trim()) ? true : 'a memory quantity: 16Gi, 32Gi or 16000Mi'),
+        })
+      ).trim()
       return
   }
 }
@@ -180,7 +241,10 @@ export function questionsAtFault(findings: Pick<LintFinding, 'path'>[], a: InitA
       for (const f of ['hosts', 'cpu', 'memory'] as const) add({kind: 'cluster', index, field: f})
     }
   }
-  const order = (q: Question) => (q.kind === 'global' ? ['domain', 'sshUser', 'identityFile', 's3Endpoint', 'gitRemote', 'profile'].indexOf(q.field) : 100 + q.index * 10 + ['name', 'hosts', 'metrics', 'cpu', 'memory'].indexOf(q.field))
+  const order = (q: Question) =>
+    q.kind === 'global'
+      ? ['domain', 'sshUser', 'identityFile', 's3Endpoint', 'gitRemote', 'profile'].indexOf(q.field)
+      : 100 + q.index * 10 + ['name', 'hosts', 'metrics', 'cpu', 'memory'].indexOf(q.field)
   return out.sort((x, y) => order(x) - order(y))
 }
 

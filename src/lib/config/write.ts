@@ -32,20 +32,43 @@ export const EXAMPLE_ANSWERS: InitAnswers = {
   profile: 'lab',
   clusters: [
     {name: 'cluster-01', id: '01', role: 'central', hosts: ['192.168.101.194'], cpu: '4', memory: '16Gi', loadBalancerIPs: ['192.168.101.210-192.168.101.214']},
-    {name: 'cluster-02', id: '02', role: 'edge', metrics: 'agent', hosts: ['192.168.101.196'], cpu: '4', memory: '16Gi', loadBalancerIPs: ['192.168.101.215-192.168.101.219']},
-    {name: 'cluster-03', id: '03', role: 'edge', metrics: 'remote-scrape', hosts: ['192.168.101.197'], cpu: '4', memory: '16Gi', loadBalancerIPs: ['192.168.101.220-192.168.101.224']},
-    {name: 'cluster-04', id: '04', role: 'edge', metrics: 'remote-scrape', hosts: ['192.168.101.198'], cpu: '4', memory: '16Gi', loadBalancerIPs: ['192.168.101.225-192.168.101.229']},
+    {
+      name: 'cluster-02',
+      id: '02',
+      role: 'edge',
+      metrics: 'agent',
+      hosts: ['192.168.101.196'],
+      cpu: '4',
+      memory: '16Gi',
+      loadBalancerIPs: ['192.168.101.215-192.168.101.219'],
+    },
+    {
+      name: 'cluster-03',
+      id: '03',
+      role: 'edge',
+      metrics: 'remote-scrape',
+      hosts: ['192.168.101.197'],
+      cpu: '4',
+      memory: '16Gi',
+      loadBalancerIPs: ['192.168.101.220-192.168.101.224'],
+    },
+    {
+      name: 'cluster-04',
+      id: '04',
+      role: 'edge',
+      metrics: 'remote-scrape',
+      hosts: ['192.168.101.198'],
+      cpu: '4',
+      memory: '16Gi',
+      loadBalancerIPs: ['192.168.101.225-192.168.101.229'],
+    },
   ],
 }
 
 const q = (s: string) => JSON.stringify(s)
 
 function clusterYaml(c: InitCluster): string {
-  const lines = [
-    `  - name: ${c.name}`,
-    `    id: ${q(c.id)}`,
-    `    role: ${c.role}`,
-  ]
+  const lines = [`  - name: ${c.name}`, `    id: ${q(c.id)}`, `    role: ${c.role}`]
   if (c.role === 'edge') {
     lines.push(
       `    # remote-scrape: a Prometheus of its own on central scrapes this cluster through its API server`,

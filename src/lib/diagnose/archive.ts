@@ -19,7 +19,9 @@ export async function writeTarGz(file: string, entries: ArchiveEntry[], mtime = 
   })
   for (const e of entries) {
     const body = Buffer.from(e.content, 'utf8')
-    await new Promise<void>((resolve, reject) => pack.entry({name: e.name, size: body.length, mode: 0o600, mtime}, body, (err) => (err ? reject(err) : resolve())))
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({name: e.name, size: body.length, mode: 0o600, mtime}, body, (err) => (err ? reject(err) : resolve())),
+    )
   }
   pack.finalize()
   await done

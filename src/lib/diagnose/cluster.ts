@@ -34,7 +34,13 @@ export interface Collected {
 
 type Pod = KubeObject & {
   spec?: {containers?: {name: string}[]; nodeName?: string}
-  status?: {phase?: string; reason?: string; message?: string; conditions?: {type: string; status: string; reason?: string; message?: string}[]; containerStatuses?: {name: string; ready: boolean; restartCount: number; state?: unknown; lastState?: unknown}[]}
+  status?: {
+    phase?: string
+    reason?: string
+    message?: string
+    conditions?: {type: string; status: string; reason?: string; message?: string}[]
+    containerStatuses?: {name: string; ready: boolean; restartCount: number; state?: unknown; lastState?: unknown}[]
+  }
 }
 
 function notReady(p: Pod): boolean {
@@ -44,10 +50,24 @@ function notReady(p: Pod): boolean {
 }
 
 const eventTime = (e: KubeObject & Record<string, unknown>) =>
-  Date.parse(String((e.lastTimestamp as string | undefined) ?? (e.eventTime as string | undefined) ?? (e.firstTimestamp as string | undefined) ?? e.metadata.creationTimestamp ?? ''))
+  Date.parse(
+    String(
+      (e.lastTimestamp as string | undefined) ??
+        (e.eventTime as string | undefined) ??
+        (e.firstTimestamp as string | undefined) ??
+        e.metadata.creationTimestamp ??
+        '',
+    ),
+  )
 
 /** One cluster: nodes, events, pods not Ready (+ logs), the platform's custom resources, Argo CD (central). */
-export async function collectCluster(kube: Kube, c: Cluster, central: boolean, o: {tailLines: number; maxPods: number; sinceS: number; now: Date}, problems: DiagnoseProblem[]): Promise<Collected> {
+export async function collectCluster(
+  kube: Kube,
+  c: Cluster,
+  central: boolean,
+  o: {tailLines: number; maxPods: number; sinceS: number; now: Date},
+  problems: DiagnoseProblem[],
+): Promise<Collected> {
   const dir = `clusters/${c.name}`
   const out: Collected = {reachable: true, notReadyPods: 0, events: 0, entries: []}
   const item = async (name: string, fn: () => Promise<unknown>) => {
@@ -62,7 +82,14 @@ export async function collectCluster(kube: Kube, c: Cluster, central: boolean, o
   }
 
   await item('nodes.json', async () => ({
-    nodes: (await kube.list<KubeObject & {spec?: {taints?: unknown[]; unschedulable?: boolean}; status?: {conditions?: unknown[]; nodeInfo?: unknown; capacity?: unknown; allocatable?: unknown; addresses?: unknown}}>('v1', 'Node')).map((n) => ({
+    nodes: (
+      await kube.list<
+        KubeObject & {
+          spec?: {taints?: unknown[]; unschedulable?: boolean}
+          status?: {conditions?: unknown[]; nodeInfo?: unknown; capacity?: unknown; allocatable?: unknown; addresses?: unknown}
+        }
+      >('v1', 'Node')
+    ).map((n) => ({
       name: n.metadata.name,
       labels: n.metadata.labels,
       unschedulable: n.spec?.unschedulable ?? false,
@@ -78,7 +105,9 @@ export async function collectCluster(kube: Kube, c: Cluster, central: boolean, o
 
   await item('events.json', async () => {
     const since = o.now.getTime() - o.sinceS * 1000
-    const events = (await kube.list<KubeObject & Record<string, unknown>>('v1', 'Event')).filter((e) => !(eventTime(e) < since)).sort((a, b) => eventTime(a) - eventTime(b))
+    const events = (await kube.list<KubeObject & Record<string, unknown>>('v1', 'Event'))
+      .filter((e) => !(eventTime(e) < since))
+      .sort((a, b) => eventTime(a) - eventTime(b))
     out.events = events.length
     return {
       since: new Date(since).toISOString(),
@@ -105,7 +134,9 @@ export async function collectCluster(kube: Kube, c: Cluster, central: boolean, o
         try {
           // core/v1 GET pods/{name}/log (PodLogOptions container, tailLines, sinceSeconds): text/plain
           const q = new URLSearchParams({container: ct.name, tailLines: String(o.tailLines), sinceSeconds: String(o.sinceS)})
-          const url = new URL(`${kube.server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(p.metadata.namespace!)}/pods/${encodeURIComponent(p.metadata.name)}/log?${q}`)
+          const url = new URL(
+            `${kube.server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(p.metadata.namespace!)}/pods/${encodeURIComponent(p.metadata.name)}/log?${q}`,
+          )
           const res = await send(url, {tls, what: `log of ${p.metadata.name}/${ct.name}`})
           if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 300)}`)
           out.entries.push({name: `${dir}/${name}`, content: res.body})
@@ -126,7 +157,13 @@ export async function collectCluster(kube: Kube, c: Cluster, central: boolean, o
         reason: p.status?.reason,
         message: p.status?.message,
         conditions: p.status?.conditions ?? [],
-        containers: (p.status?.containerStatuses ?? []).map((s) => ({name: s.name, ready: s.ready, restartCount: s.restartCount, state: s.state, lastState: s.lastState})),
+        containers: (p.status?.containerStatuses ?? []).map((s) => ({
+          name: s.name,
+          ready: s.ready,
+          restartCount: s.restartCount,
+          state: s.state,
+          lastState: s.lastState,
+        })),
       })),
     }
   })
@@ -136,7 +173,12 @@ export async function collectCluster(kube: Kube, c: Cluster, central: boolean, o
     for (const r of PLATFORM_RESOURCES) {
       try {
         const list = await kube.list<KubeObject & {status?: unknown}>(r.apiVersion, r.kind)
-        kinds[`${r.kind}.${r.apiVersion}`] = list.map((x) => ({namespace: x.metadata.namespace, name: x.metadata.name, generation: x.metadata.generation, status: x.status ?? null}))
+        kinds[`${r.kind}.${r.apiVersion}`] = list.map((x) => ({
+          namespace: x.metadata.namespace,
+          name: x.metadata.name,
+          generation: x.metadata.generation,
+          status: x.status ?? null,
+        }))
       } catch (e) {
         const notInstalled = /404|not found|the server could not find/i.test(message(e))
         kinds[`${r.kind}.${r.apiVersion}`] = notInstalled ? {notInstalled: true} : {error: message(e)}
@@ -149,7 +191,18 @@ export async function collectCluster(kube: Kube, c: Cluster, central: boolean, o
   if (central) {
     await item('argocd.json', async () => {
       const {NAMESPACES} = await import('../config/model.js')
-      const apps = await kube.list<KubeObject & {spec?: {destination?: unknown; source?: {repoURL?: string; path?: string; targetRevision?: string}}; status?: {sync?: {status?: string; revision?: string}; health?: {status?: string; message?: string}; conditions?: unknown[]; operationState?: {phase?: string; message?: string; finishedAt?: string}; reconciledAt?: string}}>('argoproj.io/v1alpha1', 'Application', {namespace: NAMESPACES.argocd})
+      const apps = await kube.list<
+        KubeObject & {
+          spec?: {destination?: unknown; source?: {repoURL?: string; path?: string; targetRevision?: string}}
+          status?: {
+            sync?: {status?: string; revision?: string}
+            health?: {status?: string; message?: string}
+            conditions?: unknown[]
+            operationState?: {phase?: string; message?: string; finishedAt?: string}
+            reconciledAt?: string
+          }
+        }
+      >('argoproj.io/v1alpha1', 'Application', {namespace: NAMESPACES.argocd})
       return {
         applications: apps.map((a) => ({
           name: a.metadata.name,
@@ -160,7 +213,9 @@ export async function collectCluster(kube: Kube, c: Cluster, central: boolean, o
           health: a.status?.health?.status,
           healthMessage: a.status?.health?.message,
           conditions: a.status?.conditions ?? [],
-          operation: a.status?.operationState ? {phase: a.status.operationState.phase, message: a.status.operationState.message, finishedAt: a.status.operationState.finishedAt} : undefined,
+          operation: a.status?.operationState
+            ? {phase: a.status.operationState.phase, message: a.status.operationState.message, finishedAt: a.status.operationState.finishedAt}
+            : undefined,
           reconciledAt: a.status?.reconciledAt,
         })),
       }

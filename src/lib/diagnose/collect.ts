@@ -65,7 +65,9 @@ function obsctlFiles(inv: LoadedInventory, problems: DiagnoseProblem[]): Archive
   const logs = path.join(state, 'logs')
   if (existsSync(logs)) {
     // run ids are timestamps: the newest sorts last
-    const runs = readdirSync(logs).filter((d) => statSync(path.join(logs, d)).isDirectory()).sort()
+    const runs = readdirSync(logs)
+      .filter((d) => statSync(path.join(logs, d)).isDirectory())
+      .sort()
     const last = runs.at(-1)
     if (last) {
       const walk = (d: string): void => {
@@ -93,7 +95,10 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
     clusters = [c]
   }
   const now = (o.now ?? (() => new Date()))()
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   const file = path.resolve(o.out ?? `obsctl-diagnose-${stamp}.tar.gz`)
   const root = `obsctl-diagnose-${stamp}`
   const problems: DiagnoseProblem[] = []
@@ -107,7 +112,14 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   // every file of a $KUBECONFIG chain: a credential in any of them may show up in what is collected
   for (const file of kubeconfigFiles(o.kubeconfig)) kubeconfigSecrets(file, scrub)
 
-  const platform = {kubeconfig: o.kubeconfig, endpoints: o.endpoints, viaApiServer: o.viaApiServer, caFile: o.caFile, requestTimeoutMs: o.requestTimeoutMs, prompt: false}
+  const platform = {
+    kubeconfig: o.kubeconfig,
+    endpoints: o.endpoints,
+    viaApiServer: o.viaApiServer,
+    caFile: o.caFile,
+    requestTimeoutMs: o.requestTimeoutMs,
+    prompt: false,
+  }
   note('running validate')
   try {
     const {validate} = await import('../validate/index.js')
@@ -163,7 +175,8 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
     clusters: summary,
     since,
     problems,
-    scrubbing: 'every entry had the known secret values (inventory env vars, obsctl-managed and Argo CD Secrets, kubeconfig credentials) and token patterns replaced by [REDACTED]; no Secret object is included',
+    scrubbing:
+      'every entry had the known secret values (inventory env vars, obsctl-managed and Argo CD Secrets, kubeconfig credentials) and token patterns replaced by [REDACTED]; no Secret object is included',
   }
   const all = [{name: 'manifest.json', content: json(manifest)}, ...entries].map((e) => ({name: `${root}/${e.name}`, content: scrub.scrub(e.content)}))
   const {writeTarGz} = await import('./archive.js')
@@ -173,8 +186,13 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
 
 export function formatDiagnose(r: DiagnoseResult): string {
   const lines = [`wrote ${r.file} (${Math.ceil(r.bytes / 1024)} KiB, ${r.entries.length} files)`]
-  for (const c of r.clusters) lines.push(`  ${c.name}: ${c.reachable ? `${c.notReadyPods} pod(s) not Ready, ${c.events} event(s)` : 'NOT reachable (recorded in the archive)'}`)
-  if (r.problems.length) lines.push(`${r.problems.length} item(s) could not be collected (see manifest.json):`, ...r.problems.slice(0, 10).map((p) => `  ${p.item}: ${p.message.split('\n')[0]}`))
+  for (const c of r.clusters)
+    lines.push(`  ${c.name}: ${c.reachable ? `${c.notReadyPods} pod(s) not Ready, ${c.events} event(s)` : 'NOT reachable (recorded in the archive)'}`)
+  if (r.problems.length)
+    lines.push(
+      `${r.problems.length} item(s) could not be collected (see manifest.json):`,
+      ...r.problems.slice(0, 10).map((p) => `  ${p.item}: ${p.message.split('\n')[0]}`),
+    )
   lines.push('secrets: none collected; known secret values and token patterns are scrubbed')
   return lines.join('\n')
 }

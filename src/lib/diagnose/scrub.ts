@@ -18,13 +18,30 @@ const PATTERNS: [RegExp, string | ((...m: string[]) => string)][] = [
   // basic auth in URLs: scheme://user:password@host
   [/\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/@]+)@/gi, (_m, scheme, user) => `${scheme}${user}:${REDACTED}@`],
   // key: value / "key": "value" for obvious credential names (token, password, secret…)
-  [/(["']?(?:password|passwd|secret|token|bearerToken|secret_key|access_key|client-key-data|apiKey|api_key)["']?\s*[:=]\s*)(["']?)([^\s"',}]{4,})\2/gi, (_m, key, q) => `${key}${q}${REDACTED}${q}`],
+  [
+    /(["']?(?:password|passwd|secret|token|bearerToken|secret_key|access_key|client-key-data|apiKey|api_key)["']?\s*[:=]\s*)(["']?)([^\s"',}]{4,})\2/gi,
+    (_m, key, q) => `${key}${q}${REDACTED}${q}`,
+  ],
 ]
 
 /** keys whose values are credentials (in Secrets' files, kubeconfigs, Argo CD cluster configs) */
 export const SECRET_KEY = /pass|secret|token|key|credential|auth|cert.*data|private/i
 /** keys of Secrets obsctl manages that hold no secret (names, addresses, public certificates) */
-export const PUBLIC_KEYS = new Set(['username', 'admin-user', 'name', 'server', 'namespace', 'project', 'url', 'type', 'ca.crt', 'tls.crt', 'AWS_ENDPOINTS', 'VIRTUAL_HOSTED_STYLE', 'AWS_CERT'])
+export const PUBLIC_KEYS = new Set([
+  'username',
+  'admin-user',
+  'name',
+  'server',
+  'namespace',
+  'project',
+  'url',
+  'type',
+  'ca.crt',
+  'tls.crt',
+  'AWS_ENDPOINTS',
+  'VIRTUAL_HOSTED_STYLE',
+  'AWS_CERT',
+])
 
 export class Scrubber {
   private readonly values = new Set<string>()

@@ -11,7 +11,14 @@ export async function secretEnvNames(inv: LoadedInventory): Promise<string[]> {
   const {PASSWORD_ENV} = await import('../config/passwords.js')
   const {receiverSecrets} = await import('../config/alerting.js')
   const {CREDENTIAL_ENV, ARGOCD_PASSWORD_ENV} = await import('../platform/catalogue.js')
-  const named = [p.s3.accessKeyEnv, p.s3.secretKeyEnv, ...Object.values(PASSWORD_ENV), CREDENTIAL_ENV.password, ARGOCD_PASSWORD_ENV, ...receiverSecrets(p.alerting).map((r) => r.env)]
+  const named = [
+    p.s3.accessKeyEnv,
+    p.s3.secretKeyEnv,
+    ...Object.values(PASSWORD_ENV),
+    CREDENTIAL_ENV.password,
+    ARGOCD_PASSWORD_ENV,
+    ...receiverSecrets(p.alerting).map((r) => r.env),
+  ]
   const generic = Object.keys(process.env).filter((k) => /^OBSCTL_.*(PASSWORD|SECRET|TOKEN|KEY)/.test(k) && !/_FILE$/.test(k))
   return [...new Set([...named, ...generic])]
 }
@@ -41,10 +48,21 @@ export function kubeconfigSecrets(file: string | undefined, scrub: Scrubber): vo
 export async function clusterSecretValues(kube: Kube, scrub: Scrubber): Promise<void> {
   const {MANAGER, SCRAPE} = await import('../argocd/register.js')
   const seen = new Map<string, KubeObject & {data?: Record<string, string>}>()
-  for (const labelSelector of ['app.kubernetes.io/managed-by=obsctl', 'argocd.argoproj.io/secret-type=cluster', 'argocd.argoproj.io/secret-type=repository', 'argocd.argoproj.io/secret-type=repo-creds']) {
-    for (const s of await kube.list<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', {labelSelector})) seen.set(`${s.metadata.namespace}/${s.metadata.name}`, s)
+  for (const labelSelector of [
+    'app.kubernetes.io/managed-by=obsctl',
+    'argocd.argoproj.io/secret-type=cluster',
+    'argocd.argoproj.io/secret-type=repository',
+    'argocd.argoproj.io/secret-type=repo-creds',
+  ]) {
+    for (const s of await kube.list<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', {labelSelector}))
+      seen.set(`${s.metadata.namespace}/${s.metadata.name}`, s)
   }
-  for (const [name, ns] of [[MANAGER.tokenSecret, MANAGER.namespace], [SCRAPE.tokenSecret, SCRAPE.namespace], ['argocd-secret', 'argocd'], ['argocd-initial-admin-secret', 'argocd']] as const) {
+  for (const [name, ns] of [
+    [MANAGER.tokenSecret, MANAGER.namespace],
+    [SCRAPE.tokenSecret, SCRAPE.namespace],
+    ['argocd-secret', 'argocd'],
+    ['argocd-initial-admin-secret', 'argocd'],
+  ] as const) {
     const s = await kube.get<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', name, ns)
     if (s) seen.set(`${ns}/${name}`, s)
   }

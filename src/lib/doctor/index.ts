@@ -55,7 +55,7 @@ export async function runDoctor(inv: LoadedInventory, o: DoctorOptions = {}): Pr
   const checks = await runChecks(
     run.filter((c) => wanted(c, o)),
     ctx,
-    {concurrency: 16, timeoutMs, timeoutHint: 'raise --timeout, or look at this machine\'s resolver and network', signal: o.signal, onOutcome: o.onOutcome},
+    {concurrency: 16, timeoutMs, timeoutHint: "raise --timeout, or look at this machine's resolver and network", signal: o.signal, onOutcome: o.onOutcome},
   )
   return {ok: passed(checks), network: Boolean(o.network), summary: summarize(checks, skipped.length), checks, skipped, durationMs: Date.now() - started}
 }
@@ -64,7 +64,11 @@ export async function runDoctor(inv: LoadedInventory, o: DoctorOptions = {}): Pr
  * Before bootstrap's phases: the offline doctor checks they need. A failure is an error carrying the
  * report (the command prints its checklist); nothing has run yet.
  */
-export async function bootstrapPrecheck(inv: LoadedInventory, phases: readonly string[], o: Pick<DoctorOptions, 'env' | 'canPrompt' | 'signal'> = {}): Promise<DoctorReport> {
+export async function bootstrapPrecheck(
+  inv: LoadedInventory,
+  phases: readonly string[],
+  o: Pick<DoctorOptions, 'env' | 'canPrompt' | 'signal'> = {},
+): Promise<DoctorReport> {
   return runDoctor(inv, {...o, offline: true, phases})
 }
 

@@ -31,9 +31,25 @@ const bareHost = (h: string) => h.replace(/^\[|\]$/g, '')
 function urlEndpoint(text: string, what: string, optional = false): Endpoint | undefined {
   try {
     const u = new URL(text)
-    const port = u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : u.protocol === 'http:' ? 80 : u.protocol === 'ssh:' ? 22 : u.protocol === 'git:' ? 9418 : undefined
+    const port = u.port
+      ? Number(u.port)
+      : u.protocol === 'https:'
+        ? 443
+        : u.protocol === 'http:'
+          ? 80
+          : u.protocol === 'ssh:'
+            ? 22
+            : u.protocol === 'git:'
+              ? 9418
+              : undefined
     if (u.protocol === 'file:' || !u.hostname) return undefined
-    return {host: bareHost(u.hostname), ...(port ? {port} : {}), what, ...(optional ? {optional} : {}), ...(/^https?:$/.test(u.protocol) ? {url: `${u.protocol}//${u.host}/`} : {})}
+    return {
+      host: bareHost(u.hostname),
+      ...(port ? {port} : {}),
+      what,
+      ...(optional ? {optional} : {}),
+      ...(/^https?:$/.test(u.protocol) ? {url: `${u.protocol}//${u.host}/`} : {}),
+    }
   } catch {
     return undefined
   }
@@ -76,13 +92,18 @@ export function dnsCheck(host: string, users: Endpoint[]): DoctorCheck {
       try {
         const addrs = await Promise.race([
           lookup(host, {all: true}),
-          new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${Math.round(ctx.timeoutMs / 1000)}s`)), ctx.timeoutMs).unref()),
+          new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error(`no answer within ${Math.round(ctx.timeoutMs / 1000)}s`)), ctx.timeoutMs).unref(),
+          ),
         ])
         return pass(`${host} → ${addrs.map((a) => a.address).join(', ')} (${uses})`)
       } catch (e) {
         const why = `${host} (${uses}) does not resolve: ${(e as {code?: string}).code ?? errorMessage(e)}`
         return optional
-          ? warn(`${why}; validate and status reach the service there`, `create the DNS record, set endpoints.<service> in the inventory, or use --via-api-server`)
+          ? warn(
+              `${why}; validate and status reach the service there`,
+              `create the DNS record, set endpoints.<service> in the inventory, or use --via-api-server`,
+            )
           : fail(why, `create the DNS record (or an /etc/hosts entry), or fix the address in ${ctx.inv.file}`)
       }
     },
@@ -98,9 +119,20 @@ export function tcpProbe(host: string, port: number, timeoutMs: number): Promise
       sock.destroy()
       resolve(f)
     }
-    sock.setTimeout(timeoutMs, () => done(fail(`${host}:${port}: no answer within ${Math.round(timeoutMs / 1000)}s`, 'a firewall drops the connection, or the host is down')))
+    sock.setTimeout(timeoutMs, () =>
+      done(fail(`${host}:${port}: no answer within ${Math.round(timeoutMs / 1000)}s`, 'a firewall drops the connection, or the host is down')),
+    )
     sock.once('connect', () => done(pass(`${host}:${port} accepts connections (${Date.now() - t0} ms)`)))
-    sock.once('error', (e: NodeJS.ErrnoException) => done(fail(`${host}:${port}: ${e.code ?? e.message}`, e.code === 'ECONNREFUSED' ? 'nothing listens on that port: is the service running, and is the port in the inventory right?' : 'check the route and firewall from this machine')))
+    sock.once('error', (e: NodeJS.ErrnoException) =>
+      done(
+        fail(
+          `${host}:${port}: ${e.code ?? e.message}`,
+          e.code === 'ECONNREFUSED'
+            ? 'nothing listens on that port: is the service running, and is the port in the inventory right?'
+            : 'check the route and firewall from this machine',
+        ),
+      ),
+    )
   })
 }
 
@@ -130,7 +162,13 @@ async function clockSkew(url: string, caFile: string | undefined, timeoutMs: num
       res.resume()
       const date = res.headers.date
       const at = date ? Date.parse(date) : Number.NaN
-      if (!Number.isFinite(at)) return resolve(fail(`could not measure: ${url} answered HTTP ${res.statusCode} without a Date header`, 'measure the clock another way (chronyc tracking, timedatectl)'))
+      if (!Number.isFinite(at))
+        return resolve(
+          fail(
+            `could not measure: ${url} answered HTTP ${res.statusCode} without a Date header`,
+            'measure the clock another way (chronyc tracking, timedatectl)',
+          ),
+        )
       // the header has one-second resolution: compare with the request's midpoint, allow a second
       const skew = at - (t0 + t1) / 2
       const abs = Math.abs(skew)
@@ -140,7 +178,14 @@ async function clockSkew(url: string, caFile: string | undefined, timeoutMs: num
       resolve(pass(text))
     })
     req.on('timeout', () => req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)}s`)))
-    req.on('error', (e: Error) => resolve(fail(`could not measure: ${url}: ${errorMessage(e)}`, 'the endpoint must answer HTTP(S) with a certificate this machine trusts (s3.caFile for a private CA)')))
+    req.on('error', (e: Error) =>
+      resolve(
+        fail(
+          `could not measure: ${url}: ${errorMessage(e)}`,
+          'the endpoint must answer HTTP(S) with a certificate this machine trusts (s3.caFile for a private CA)',
+        ),
+      ),
+    )
     req.end()
   })
 }

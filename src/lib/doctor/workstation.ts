@@ -21,7 +21,11 @@ function minNode(): string {
   return /(\d+(?:\.\d+){0,2})/.exec(engines)?.[1] ?? '20.12'
 }
 
-const versionParts = (v: string) => v.replace(/^v/, '').split('.').map((x) => Number.parseInt(x, 10) || 0)
+const versionParts = (v: string) =>
+  v
+    .replace(/^v/, '')
+    .split('.')
+    .map((x) => Number.parseInt(x, 10) || 0)
 
 export function versionAtLeast(have: string, want: string): boolean {
   const [a, b] = [versionParts(have), versionParts(want)]
@@ -36,7 +40,9 @@ export const nodeCheck: DoctorCheck = {
   tier: 'offline',
   async run() {
     const want = minNode()
-    return versionAtLeast(process.versions.node, want) ? pass(`Node.js ${process.versions.node} (needs ≥ ${want})`) : fail(`Node.js ${process.versions.node} is older than ${want}`, `install Node.js ${want} or newer (e.g. from nodejs.org or nvm)`)
+    return versionAtLeast(process.versions.node, want)
+      ? pass(`Node.js ${process.versions.node} (needs ≥ ${want})`)
+      : fail(`Node.js ${process.versions.node} is older than ${want}`, `install Node.js ${want} or newer (e.g. from nodejs.org or nvm)`)
   },
 }
 
@@ -45,7 +51,8 @@ async function toolVersion(cmd: string, args: string[], env: NodeJS.ProcessEnv, 
   const {execa} = await import('execa')
   const clean = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined))
   const r = await execa(cmd, args, {reject: false, stdin: 'ignore', env: {...clean, LC_ALL: 'C'}, extendEnv: false, cancelSignal: signal})
-  if (r.failed && r.exitCode === undefined) return {missing: r.code === 'ENOENT' ? `${cmd} is not on PATH` : (r.shortMessage ?? r.message ?? `cannot run ${cmd}`)}
+  if (r.failed && r.exitCode === undefined)
+    return {missing: r.code === 'ENOENT' ? `${cmd} is not on PATH` : (r.shortMessage ?? r.message ?? `cannot run ${cmd}`)}
   return {out: `${String(r.stdout ?? '')}\n${String(r.stderr ?? '')}`.trim(), code: r.exitCode ?? 1}
 }
 
@@ -80,7 +87,8 @@ export const sshCheck: DoctorCheck = {
     const ssh = ctx.inv.platform.ssh
     if (ssh.identityFile) {
       const file = path.resolve(ctx.inv.dir, expandHome(ssh.identityFile))
-      if (!existsSync(file)) return fail(`ssh.identityFile ${file} does not exist`, 'fix ssh.identityFile in the inventory (obsctl config set ssh.identityFile PATH)')
+      if (!existsSync(file))
+        return fail(`ssh.identityFile ${file} does not exist`, 'fix ssh.identityFile in the inventory (obsctl config set ssh.identityFile PATH)')
       let text: Buffer
       try {
         if (!statSync(file).isFile()) return fail(`ssh.identityFile ${file} is not a file`, 'point ssh.identityFile at the private key file')
@@ -93,10 +101,17 @@ export const sshCheck: DoctorCheck = {
       if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
         if (ctx.env[ENV_KEY_PASSPHRASE]) return pass(`${file} (passphrase from $${ENV_KEY_PASSPHRASE})`)
         return ctx.canPrompt
-          ? warn(`${file} is passphrase-protected; obsctl will ask for the passphrase`, `for automation: ${ENV_KEY_PASSPHRASE}, or load the key into ssh-agent and leave identityFile unset`)
-          : fail(`${file} is passphrase-protected and $${ENV_KEY_PASSPHRASE} is not set (no terminal to ask on)`, `export ${ENV_KEY_PASSPHRASE}=…, or load the key into ssh-agent and leave identityFile unset`)
+          ? warn(
+              `${file} is passphrase-protected; obsctl will ask for the passphrase`,
+              `for automation: ${ENV_KEY_PASSPHRASE}, or load the key into ssh-agent and leave identityFile unset`,
+            )
+          : fail(
+              `${file} is passphrase-protected and $${ENV_KEY_PASSPHRASE} is not set (no terminal to ask on)`,
+              `export ${ENV_KEY_PASSPHRASE}=…, or load the key into ssh-agent and leave identityFile unset`,
+            )
       }
-      if (parsed instanceof Error) return fail(`${file} is not a private key obsctl can read: ${parsed.message}`, 'use an OpenSSH/PEM private key (ed25519, ecdsa or rsa)')
+      if (parsed instanceof Error)
+        return fail(`${file} is not a private key obsctl can read: ${parsed.message}`, 'use an OpenSSH/PEM private key (ed25519, ecdsa or rsa)')
       return pass(`key file ${file}`)
     }
     const sock = ssh.agent ? ctx.env.SSH_AUTH_SOCK : undefined
@@ -106,14 +121,20 @@ export const sshCheck: DoctorCheck = {
         if (n > 0) return pass(`ssh-agent at $SSH_AUTH_SOCK holds ${n} key(s)`)
         return fail('the ssh-agent at $SSH_AUTH_SOCK holds no key', 'ssh-add ~/.ssh/id_ed25519 (or set ssh.identityFile)')
       } catch (e) {
-        return fail(`cannot list the keys of the ssh-agent at $SSH_AUTH_SOCK: ${errorMessage(e)}`, 'start an agent (eval $(ssh-agent); ssh-add) or set ssh.identityFile')
+        return fail(
+          `cannot list the keys of the ssh-agent at $SSH_AUTH_SOCK: ${errorMessage(e)}`,
+          'start an agent (eval $(ssh-agent); ssh-add) or set ssh.identityFile',
+        )
       }
     }
     if (ctx.env[ENV_SSH_PASSWORD]) return pass(`password login (from $${ENV_SSH_PASSWORD})`)
     const why = ssh.agent ? 'no ssh.identityFile, $SSH_AUTH_SOCK is not set' : 'no ssh.identityFile and ssh.agent: false'
     return ctx.canPrompt
       ? warn(`${why}: obsctl will ask for an SSH password`, 'set ssh.identityFile, or start an ssh-agent with the key loaded')
-      : fail(`${why}, and $${ENV_SSH_PASSWORD} is not set (no terminal to ask on)`, `set ssh.identityFile, start an ssh-agent (SSH_AUTH_SOCK), or export ${ENV_SSH_PASSWORD}=…`)
+      : fail(
+          `${why}, and $${ENV_SSH_PASSWORD} is not set (no terminal to ask on)`,
+          `set ssh.identityFile, start an ssh-agent (SSH_AUTH_SOCK), or export ${ENV_SSH_PASSWORD}=…`,
+        )
   },
 }
 
@@ -133,15 +154,36 @@ interface NamedEnv {
 export function namedEnvVars(inv: LoadedInventory): NamedEnv[] {
   const p = inv.platform
   const out: NamedEnv[] = [
-    {env: p.s3.accessKeyEnv, field: 's3.accessKeyEnv', phases: ['buckets', 'secrets'], prompted: true, use: 'the S3 access key (buckets, Thanos and OpenSearch snapshot credentials)'},
+    {
+      env: p.s3.accessKeyEnv,
+      field: 's3.accessKeyEnv',
+      phases: ['buckets', 'secrets'],
+      prompted: true,
+      use: 'the S3 access key (buckets, Thanos and OpenSearch snapshot credentials)',
+    },
     {env: p.s3.secretKeyEnv, field: 's3.secretKeyEnv', phases: ['buckets', 'secrets'], prompted: true, use: 'the S3 secret key'},
   ]
-  if (p.git.private && p.git.tokenEnv && /^https?:\/\//.test(p.git.remote)) out.push({env: p.git.tokenEnv, field: 'git.tokenEnv', phases: ['root-app'], prompted: false, use: 'the read token Argo CD pulls the private GitOps repository with'})
-  for (const r of receiverSecrets(p.alerting)) out.push({env: r.env, field: `alerting receiver ${r.receiver} ${r.field}`, phases: ['secrets'], prompted: false, use: `the ${r.kind} receiver ${r.receiver}'s secret`})
+  if (p.git.private && p.git.tokenEnv && /^https?:\/\//.test(p.git.remote))
+    out.push({
+      env: p.git.tokenEnv,
+      field: 'git.tokenEnv',
+      phases: ['root-app'],
+      prompted: false,
+      use: 'the read token Argo CD pulls the private GitOps repository with',
+    })
+  for (const r of receiverSecrets(p.alerting))
+    out.push({
+      env: r.env,
+      field: `alerting receiver ${r.receiver} ${r.field}`,
+      phases: ['secrets'],
+      prompted: false,
+      use: `the ${r.kind} receiver ${r.receiver}'s secret`,
+    })
   const seen = new Map<string, NamedEnv>()
   for (const e of out) {
     const prev = seen.get(e.env)
-    if (prev) seen.set(e.env, {...prev, field: `${prev.field}, ${e.field}`, phases: [...new Set([...prev.phases, ...e.phases])], prompted: prev.prompted && e.prompted})
+    if (prev)
+      seen.set(e.env, {...prev, field: `${prev.field}, ${e.field}`, phases: [...new Set([...prev.phases, ...e.phases])], prompted: prev.prompted && e.prompted})
     else seen.set(e.env, e)
   }
   return [...seen.values()]

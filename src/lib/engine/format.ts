@@ -14,30 +14,54 @@ export function formatPlan(p: PlanResult): string {
   }
   const c = p.counts
   const out = [table(['PHASE', 'TARGET', 'STATE', 'WOULD DO'], rows), '']
-  out.push(`${c.done} done, ${c.pending} pending, ${c.changed} changed since, ${c.failed} failed, ${c.interrupted} interrupted${c.running ? `, ${c.running} running` : ''} (state: ${p.stateFile})`)
+  out.push(
+    `${c.done} done, ${c.pending} pending, ${c.changed} changed since, ${c.failed} failed, ${c.interrupted} interrupted${c.running ? `, ${c.running} running` : ''} (state: ${p.stateFile})`,
+  )
   if (p.lock) out.push(`a run is in progress: pid ${p.lock.pid} on ${p.lock.host}, started ${p.lock.startedAt} (${p.lock.command})`)
   return out.join('\n')
 }
 
 /** The RESULT column in words (the JSON keeps the status as it is: `would-run`). */
-const RESULT_WORDS: Partial<Record<RunResult['phases'][number]['tasks'][number]['status'], string>> = {'would-run': 'would run', 'would-skip': 'would skip', 'not-run': 'not run', 'in-state': 'in state'}
+const RESULT_WORDS: Partial<Record<RunResult['phases'][number]['tasks'][number]['status'], string>> = {
+  'would-run': 'would run',
+  'would-skip': 'would skip',
+  'not-run': 'not run',
+  'in-state': 'in state',
+}
 
 export function formatRunSummary(r: RunResult): string {
   const rows: string[][] = []
   for (const ph of r.phases) {
     if (ph.error) rows.push([ph.name, '-', 'failed', '', ph.error])
-    if (ph.tasks.length === 0 && !ph.error) rows.push([ph.name, '-', ph.status, ph.status === 'not-run' ? '' : secs(ph.durationMs), ph.status === 'not-run' ? 'an earlier phase did not finish' : 'no targets'])
-    for (const t of ph.tasks) rows.push([ph.name, t.target, RESULT_WORDS[t.status] ?? t.status, secs(t.durationMs), t.error ?? t.summary ?? t.description ?? ''])
+    if (ph.tasks.length === 0 && !ph.error)
+      rows.push([
+        ph.name,
+        '-',
+        ph.status,
+        ph.status === 'not-run' ? '' : secs(ph.durationMs),
+        ph.status === 'not-run' ? 'an earlier phase did not finish' : 'no targets',
+      ])
+    for (const t of ph.tasks)
+      rows.push([ph.name, t.target, RESULT_WORDS[t.status] ?? t.status, secs(t.durationMs), t.error ?? t.summary ?? t.description ?? ''])
   }
   const verdict = r.dryRun ? 'dry run: nothing was changed' : r.ok ? 'all phases done' : r.interrupted ? 'interrupted' : 'failed'
-  return [table(['PHASE', 'TARGET', 'RESULT', 'TIME', 'DETAIL'], rows), '', `${verdict} in ${secs(r.durationMs)}${r.logsDir ? `; logs: ${r.logsDir}` : ''}`].join('\n')
+  return [
+    table(['PHASE', 'TARGET', 'RESULT', 'TIME', 'DETAIL'], rows),
+    '',
+    `${verdict} in ${secs(r.durationMs)}${r.logsDir ? `; logs: ${r.logsDir}` : ''}`,
+  ].join('\n')
 }
 
 export function formatState(s: StateShowResult): string {
   const logs = `task logs: ${s.logsDir}${s.lastRun ? ` (latest run ${s.lastRun}; obsctl logs prints them)` : ' (none yet)'}`
   if (!s.exists) return `no state yet (${s.stateFile}): nothing has run\n${logs}`
   const rows = s.tasks.map((t) => [t.phase, t.target, t.status, t.endedAt ?? t.startedAt ?? '', secs(t.durationMs), t.failure?.message ?? t.summary ?? ''])
-  const out = [table(['PHASE', 'TARGET', 'STATUS', 'AT', 'TIME', 'DETAIL'], rows), '', `${s.tasks.length} task(s) in ${s.stateFile}, updated ${s.updatedAt}`, logs]
+  const out = [
+    table(['PHASE', 'TARGET', 'STATUS', 'AT', 'TIME', 'DETAIL'], rows),
+    '',
+    `${s.tasks.length} task(s) in ${s.stateFile}, updated ${s.updatedAt}`,
+    logs,
+  ]
   if (s.lock) out.push(`a run is in progress: pid ${s.lock.pid} on ${s.lock.host}, started ${s.lock.startedAt} (${s.lock.command})`)
   return out.join('\n')
 }

@@ -4,7 +4,19 @@ export type * from './result.js'
 export {runPhases, resolveRenderer, type AnyPhase, type RunOptions, type RendererChoice} from './runner.js'
 export {runStandalone, runFailure, runReports, type StandaloneOptions, type StandaloneResult} from './standalone.js'
 export {failureOf, failureError} from './failure.js'
-export {planPhases, showState, resetState, phasesInState, type PlanOptions, type PlanResult, type PlanPhase, type PlanTask, type PlanState, type StateShowResult, type StateResetResult} from './plan.js'
+export {
+  planPhases,
+  showState,
+  resetState,
+  phasesInState,
+  type PlanOptions,
+  type PlanResult,
+  type PlanPhase,
+  type PlanTask,
+  type PlanState,
+  type StateShowResult,
+  type StateResetResult,
+} from './plan.js'
 export {StateStore, fingerprintOf, stableStringify, stateFilePath, taskKey} from './state.js'
 export {acquireLock, readLock, holderAlive, lockFilePath, type Lock, type LockInfo} from './lock.js'
 export {TaskLog, sanitizeForFile, newRunId, runLogsDir, taskLogPath} from './logs.js'

@@ -26,7 +26,10 @@ export class TaskLog {
   private fd: number | undefined
   last = ''
 
-  constructor(readonly file: string, private readonly onLine?: (line: string) => void) {}
+  constructor(
+    readonly file: string,
+    private readonly onLine?: (line: string) => void,
+  ) {}
 
   /** append a line; unless quiet, its last non-empty line becomes the task's live progress */
   write(line: string, quiet = false): void {
@@ -36,7 +39,10 @@ export class TaskLog {
       this.fd = openSync(this.file, 'a', 0o600)
     }
     writeSync(this.fd, `${new Date().toISOString()} ${text}\n`)
-    const lastLine = text.split('\n').filter((l) => l.trim()).pop()
+    const lastLine = text
+      .split('\n')
+      .filter((l) => l.trim())
+      .pop()
     if (lastLine !== undefined && !quiet) {
       this.last = lastLine
       this.onLine?.(lastLine)
@@ -86,13 +92,20 @@ export function readTaskLog(file: string, tail?: number): {lines: string[]; tota
  * A run's task logs, by phase and target (names as the journal has them when it knows the file, else
  * the file's own name); `phase`/`target` keep only those (a target matches by name or by file name).
  */
-export function runTaskLogs(stateDir: string, runId: string, o: {phases?: string[]; targets?: string[]; tail?: number; known?: {phase: string; target: string; logFile?: string}[]} = {}): TaskLogFile[] {
+export function runTaskLogs(
+  stateDir: string,
+  runId: string,
+  o: {phases?: string[]; targets?: string[]; tail?: number; known?: {phase: string; target: string; logFile?: string}[]} = {},
+): TaskLogFile[] {
   const dir = runLogsDir(stateDir, runId)
   const byFile = new Map((o.known ?? []).filter((k) => k.logFile).map((k) => [path.resolve(k.logFile!), k]))
   const out: TaskLogFile[] = []
   let phases: string[]
   try {
-    phases = readdirSync(dir, {withFileTypes: true}).filter((d) => d.isDirectory()).map((d) => d.name).sort()
+    phases = readdirSync(dir, {withFileTypes: true})
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort()
   } catch {
     return []
   }
@@ -100,7 +113,9 @@ export function runTaskLogs(stateDir: string, runId: string, o: {phases?: string
   const wantTarget = o.targets?.flatMap((t) => [t, sanitizeForFile(t)])
   for (const ph of phases) {
     if (wantPhase && !wantPhase.includes(ph)) continue
-    for (const f of readdirSync(path.join(dir, ph)).filter((n) => n.endsWith('.log')).sort()) {
+    for (const f of readdirSync(path.join(dir, ph))
+      .filter((n) => n.endsWith('.log'))
+      .sort()) {
       const file = path.join(dir, ph, f)
       const known = byFile.get(path.resolve(file))
       const target = known?.target ?? f.slice(0, -4)

@@ -139,7 +139,15 @@ export function showState(inv: LoadedInventory, opts: {phases?: string[]} = {}):
   const state = StateStore.load(stateDir, inv.file)
   const tasks = state.all().filter((r) => !opts.phases?.length || opts.phases.includes(r.phase))
   const exists = state.updatedAt !== new Date(0).toISOString()
-  return {stateFile: state.file, exists, updatedAt: exists ? state.updatedAt : undefined, lock: activeLock(stateDir), tasks, logsDir: path.join(stateDir, 'logs'), lastRun: listRuns(stateDir).at(-1)}
+  return {
+    stateFile: state.file,
+    exists,
+    updatedAt: exists ? state.updatedAt : undefined,
+    lock: activeLock(stateDir),
+    tasks,
+    logsDir: path.join(stateDir, 'logs'),
+    lastRun: listRuns(stateDir).at(-1),
+  }
 }
 
 export interface StateResetResult {

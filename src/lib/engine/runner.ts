@@ -102,7 +102,12 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
     // on disk first, so even a run that cannot stop its tasks leaves the truth behind
     const at = new Date().toISOString()
     for (const rec of running.values()) {
-      state.put({...rec, status: 'interrupted', endedAt: at, failure: {message: `interrupted by ${sig}`, code: 'INTERRUPTED', exitCode: ExitCode.interrupted, hints: []}})
+      state.put({
+        ...rec,
+        status: 'interrupted',
+        endedAt: at,
+        failure: {message: `interrupted by ${sig}`, code: 'INTERRUPTED', exitCode: ExitCode.interrupted, hints: []},
+      })
     }
     notice(`${sig}: stopping; running tasks are marked interrupted and resume on the next run`)
     ac.abort(new ObsctlError(`interrupted by ${sig}`, {exitCode: ExitCode.interrupted, code: 'INTERRUPTED'}))
@@ -135,7 +140,18 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
         result.phases.push({name: phase.name, title: phase.title, status: 'not-run', durationMs: 0, tasks: []})
         continue
       }
-      const pr = await runPhase(phase, {ctx, state, dryRun, restart, renderer, emit, running, concurrency: opts.concurrency, graceMs: opts.interruptGraceMs ?? 5000, interrupt: onSignal})
+      const pr = await runPhase(phase, {
+        ctx,
+        state,
+        dryRun,
+        restart,
+        renderer,
+        emit,
+        running,
+        concurrency: opts.concurrency,
+        graceMs: opts.interruptGraceMs ?? 5000,
+        interrupt: onSignal,
+      })
       result.phases.push(pr)
       if (pr.status === 'failed' || pr.status === 'interrupted') stop = true
     }
@@ -199,7 +215,8 @@ async function runPhase(phase: AnyPhase, env: PhaseRunEnv): Promise<PhaseResult>
         const tr = await runTask(phase, target, pr.tasks[i]!, env, (line) => {
           task.output = line
         })
-        if (tr.status === 'unchanged' || tr.status === 'in-state' || tr.status === 'would-skip' || tr.status === 'not-run') task.skip(`${task.title}: ${tr.summary ?? tr.status}`)
+        if (tr.status === 'unchanged' || tr.status === 'in-state' || tr.status === 'would-skip' || tr.status === 'not-run')
+          task.skip(`${task.title}: ${tr.summary ?? tr.status}`)
         else if (tr.status === 'would-run') task.title = `${task.title}: would run: ${tr.description}`
         else if (tr.status === 'failed' || tr.status === 'interrupted') throw new Error(`${task.title}: ${tr.error ?? tr.status}`)
         else if (tr.summary) task.title = `${task.title}: ${tr.summary}`
@@ -212,7 +229,13 @@ async function runPhase(phase: AnyPhase, env: PhaseRunEnv): Promise<PhaseResult>
           task: (_c, parent) => parent.newListr(work, {concurrent: concurrency && concurrency > 0 ? concurrency : true, exitOnError: false}),
         },
       ],
-      {renderer: listrRenderer, exitOnError: false, registerSignalListeners: false, collectErrors: false, rendererOptions: {collapseSubtasks: false, collapseSkips: false, ...(env.dryRun && DRY_RUN_STYLE())}},
+      {
+        renderer: listrRenderer,
+        exitOnError: false,
+        registerSignalListeners: false,
+        collectErrors: false,
+        rendererOptions: {collapseSubtasks: false, collapseSkips: false, ...(env.dryRun && DRY_RUN_STYLE())},
+      },
     )
     const done = list.run().catch(() => undefined)
     // after Ctrl-C, give tasks a grace period to stop, then stop waiting for them

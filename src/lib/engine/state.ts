@@ -53,7 +53,9 @@ function corrupt(file: string, what: string, cause?: unknown): ObsctlError {
 /** The first problem zod found, as `tasks["nodes/a"].status: …`. */
 function firstIssue(err: z.ZodError): string {
   const i = err.issues[0]!
-  const where = i.path.map((s, n) => (typeof s === 'number' ? `[${s}]` : n === 0 ? String(s) : n === 1 && i.path[0] === 'tasks' ? `[${JSON.stringify(s)}]` : `.${String(s)}`)).join('')
+  const where = i.path
+    .map((s, n) => (typeof s === 'number' ? `[${s}]` : n === 0 ? String(s) : n === 1 && i.path[0] === 'tasks' ? `[${JSON.stringify(s)}]` : `.${String(s)}`))
+    .join('')
   const more = err.issues.length > 1 ? ` (and ${err.issues.length - 1} more problem(s))` : ''
   return `${where || '(root)'}: ${i.message}${more}`
 }

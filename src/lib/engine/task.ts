@@ -89,7 +89,15 @@ export async function runTask(phase: AnyPhase, target: Target, tr: TaskResult, e
     logFile,
     signal: ctx.signal,
   }
-  const rec: TaskRecord = {phase: phase.name, target: target.id, status: 'running', fingerprint: fp, startedAt: new Date(t0).toISOString(), runId: ctx.runId, logFile}
+  const rec: TaskRecord = {
+    phase: phase.name,
+    target: target.id,
+    status: 'running',
+    fingerprint: fp,
+    startedAt: new Date(t0).toISOString(),
+    runId: ctx.runId,
+    logFile,
+  }
   env.running.set(key, rec)
   await state.putDurable(rec)
   killPoint(`${phase.name}:start`)
@@ -100,7 +108,11 @@ export async function runTask(phase: AnyPhase, target: Target, tr: TaskResult, e
     const found = phase.isDone ? await phase.isDone(target, ctx, io) : false
     if (found) {
       const out: TaskOutput = typeof found === 'object' ? found : {summary: typeof found === 'string' ? found : undefined}
-      outcome = {status: 'in-state', summary: out.summary ? `already in wanted state: ${out.summary}` : 'already in wanted state', ...(out.report !== undefined && {report: out.report})}
+      outcome = {
+        status: 'in-state',
+        summary: out.summary ? `already in wanted state: ${out.summary}` : 'already in wanted state',
+        ...(out.report !== undefined && {report: out.report}),
+      }
     } else {
       ctx.signal.throwIfAborted()
       const out = await phase.run(target, ctx, io)
@@ -138,6 +150,15 @@ function failed(failure: TaskResult['failure'] & {}, extra: Partial<TaskResult> 
 
 function finish(tr: TaskResult, outcome: Partial<TaskResult>, env: PhaseRunEnv): TaskResult {
   Object.assign(tr, outcome)
-  env.emit({type: 'task-end', phase: tr.phase, target: tr.target, status: tr.status, durationMs: tr.durationMs, summary: tr.summary ?? tr.description, error: tr.error, logFile: tr.logFile})
+  env.emit({
+    type: 'task-end',
+    phase: tr.phase,
+    target: tr.target,
+    status: tr.status,
+    durationMs: tr.durationMs,
+    summary: tr.summary ?? tr.description,
+    error: tr.error,
+    logFile: tr.logFile,
+  })
   return tr
 }

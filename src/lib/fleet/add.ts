@@ -10,7 +10,8 @@ import type {Cluster} from '../config/schema.js'
 export function sameSettings(c: Cluster, n: NewCluster): string[] {
   const diffs: string[] = []
   if (c.role !== n.role) diffs.push(`role ${c.role} ≠ ${n.role}`)
-  if (n.role === 'edge' && (c.metrics ?? 'remote-scrape') !== (n.metrics ?? 'remote-scrape')) diffs.push(`metrics ${c.metrics ?? 'remote-scrape'} ≠ ${n.metrics ?? 'remote-scrape'}`)
+  if (n.role === 'edge' && (c.metrics ?? 'remote-scrape') !== (n.metrics ?? 'remote-scrape'))
+    diffs.push(`metrics ${c.metrics ?? 'remote-scrape'} ≠ ${n.metrics ?? 'remote-scrape'}`)
   const hosts = c.nodes.map((x) => x.host)
   if (hosts.join(',') !== n.hosts.join(',')) diffs.push(`hosts ${hosts.join(',')} ≠ ${n.hosts.join(',')}`)
   if (n.apiServer && c.apiServer !== n.apiServer) diffs.push(`apiServer ${c.apiServer} ≠ ${n.apiServer}`)
@@ -31,5 +32,8 @@ export function insertedLines(before: string, after: string): string {
   while (p < a.length && p < b.length && a[p] === b[p]) p++
   let q = 0
   while (q < a.length - p && q < b.length - p && a[a.length - 1 - q] === b[b.length - 1 - q]) q++
-  return b.slice(p, b.length - q).join('\n').trimEnd()
+  return b
+    .slice(p, b.length - q)
+    .join('\n')
+    .trimEnd()
 }

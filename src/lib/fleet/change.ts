@@ -76,7 +76,8 @@ export async function previewRender(inv: LoadedInventory, opts: {force?: boolean
   const wanted = new Map(renderFiles(inv.platform).map((f) => [f.path, f.content]))
   const parts: string[] = []
   // one diff library for every diff (src/lib/diff.ts through gitops' unifiedDiff): an added file diffs from /dev/null
-  for (const f of [...r.added, ...r.changed, ...r.removed].sort()) parts.push((await unifiedDiff(dir, f, r.removed.includes(f) ? undefined : (wanted.get(f) ?? ''))).trimEnd())
+  for (const f of [...r.added, ...r.changed, ...r.removed].sort())
+    parts.push((await unifiedDiff(dir, f, r.removed.includes(f) ? undefined : (wanted.get(f) ?? ''))).trimEnd())
   return {dir, added: r.added, changed: r.changed, removed: r.removed, diff: parts.filter(Boolean).join('\n')}
 }
 
@@ -88,7 +89,12 @@ export function formatRenderedDiff(d: RenderedDiff): string {
 }
 
 /** Ask (or refuse without a terminal unless yes). Returns false when the user says no. */
-export async function confirmOrRefuse(what: string, question: string, o: {yes?: boolean; confirm?: (q: string) => Promise<boolean>}, dryRunHint = 'or --dry-run to see the diff only'): Promise<boolean> {
+export async function confirmOrRefuse(
+  what: string,
+  question: string,
+  o: {yes?: boolean; confirm?: (q: string) => Promise<boolean>},
+  dryRunHint = 'or --dry-run to see the diff only',
+): Promise<boolean> {
   if (o.yes) return true
   if (!canPrompt() || !o.confirm) {
     throw inputError(`${what} asks first, and there is no terminal to ask on`, ['pass --yes to go ahead', dryRunHint], 'NO_TTY')
@@ -98,7 +104,9 @@ export async function confirmOrRefuse(what: string, question: string, o: {yes?: 
 
 /** The change and its rendered diff. */
 export function formatChangeDiff(r: ChangeResult): string {
-  const inv = r.inventory.changed ? `${r.inventory.file}: ${r.path}: ${show(r.previous)}${r.previousIsDefault ? ' (default)' : ''} → ${show(r.value)}` : `${r.inventory.file}: ${r.path} is already ${show(r.value)}`
+  const inv = r.inventory.changed
+    ? `${r.inventory.file}: ${r.path}: ${show(r.previous)}${r.previousIsDefault ? ' (default)' : ''} → ${show(r.value)}`
+    : `${r.inventory.file}: ${r.path} is already ${show(r.value)}`
   return `${r.title}\n${inv}\n${formatRenderedDiff(r.render)}`
 }
 
@@ -162,27 +170,45 @@ export async function unpushedHead(inv: LoadedInventory): Promise<string | undef
  * tracks the repository to refresh (what `argocd app get --refresh` does) and wait until it has seen
  * `revision`. Applications of other repositories are left alone.
  */
-export async function waitForRevision(inv: LoadedInventory, revision: string, o: {kubeconfig?: string; timeoutMs: number; intervalMs?: number; onNotice?: (l: string) => void}): Promise<void> {
+export async function waitForRevision(
+  inv: LoadedInventory,
+  revision: string,
+  o: {kubeconfig?: string; timeoutMs: number; intervalMs?: number; onNotice?: (l: string) => void},
+): Promise<void> {
   const {Kube, sleep} = await import('../kube/index.js')
   const {centralCluster, kubeContextName, NAMESPACES} = await import('../config/model.js')
   const kube = await Kube.connect({kubeconfig: o.kubeconfig, context: kubeContextName(centralCluster(inv.platform))})
   // the fields of an Argo CD Application read here (argoproj.io/v1alpha1: spec.source.repoURL, status.sync.revision)
   const ours = async () =>
     (await kube.list('argoproj.io/v1alpha1', 'Application', {namespace: NAMESPACES.argocd}))
-      .map((a) => ({name: a.metadata.name, repo: (a.spec as {source?: {repoURL?: string}} | undefined)?.source?.repoURL, revision: (a.status as {sync?: {revision?: string}} | undefined)?.sync?.revision}))
+      .map((a) => ({
+        name: a.metadata.name,
+        repo: (a.spec as {source?: {repoURL?: string}} | undefined)?.source?.repoURL,
+        revision: (a.status as {sync?: {revision?: string}} | undefined)?.sync?.revision,
+      }))
       .filter((a) => a.repo === inv.platform.git.remote)
   for (const a of await ours()) {
-    await kube.apply({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: a.name, namespace: NAMESPACES.argocd, annotations: {'argocd.argoproj.io/refresh': 'normal'}}}, {fieldManager: 'obsctl-refresh'})
+    await kube.apply(
+      {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Application',
+        metadata: {name: a.name, namespace: NAMESPACES.argocd, annotations: {'argocd.argoproj.io/refresh': 'normal'}},
+      },
+      {fieldManager: 'obsctl-refresh'},
+    )
   }
   const deadline = Date.now() + o.timeoutMs
   for (;;) {
     const behind = (await ours()).filter((a) => a.revision !== revision)
     if (behind.length === 0) return
     if (Date.now() > deadline) {
-      throw new ObsctlError(`Argo CD has not seen commit ${revision.slice(0, 12)} yet: ${behind.map((a) => `${a.name} (at ${a.revision?.slice(0, 12) ?? 'none'})`).join(', ')}`, {
-        code: 'SYNC_REVISION',
-        hints: ['check the repository URL and credentials Argo CD uses (obsctl validate argocd)', 'obsctl argocd sync waits again'],
-      })
+      throw new ObsctlError(
+        `Argo CD has not seen commit ${revision.slice(0, 12)} yet: ${behind.map((a) => `${a.name} (at ${a.revision?.slice(0, 12) ?? 'none'})`).join(', ')}`,
+        {
+          code: 'SYNC_REVISION',
+          hints: ['check the repository URL and credentials Argo CD uses (obsctl validate argocd)', 'obsctl argocd sync waits again'],
+        },
+      )
     }
     await sleep(o.intervalMs ?? 5000)
   }

@@ -37,7 +37,12 @@ export function refreshPhase(o: RefreshPhaseOptions = {}): Phase<Target, {revisi
       if (head.exitCode !== 0) return {summary: 'no commit in the working copy yet'}
       const sha = head.stdout.trim()
       const t = o.timeoutSeconds
-      await waitForRevision(ctx.inv, sha, {kubeconfig: ctx.kubeconfig, timeoutMs: (t !== undefined && t > 0 ? t : 900) * 1000, intervalMs: o.intervalMs, onNotice: io.log})
+      await waitForRevision(ctx.inv, sha, {
+        kubeconfig: ctx.kubeconfig,
+        timeoutMs: (t !== undefined && t > 0 ? t : 900) * 1000,
+        intervalMs: o.intervalMs,
+        onNotice: io.log,
+      })
       return {summary: `Argo CD is at ${sha.slice(0, 12)}`, report: {revision: sha}}
     },
   }
@@ -76,7 +81,13 @@ export function removeAppsPhase({cluster: c}: RemovalOptions): Phase<Target, {ap
       //    they select on: drop them first (the Secret itself stays until remove-secret, so Argo CD can still
       //    reach the cluster to delete what the Applications deployed)
       const name = clusterSecretName(c.apiServer)
-      const secret = await kube.get<{apiVersion: string; kind: string; type?: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}; data?: Record<string, string>}>('v1', 'Secret', name, NAMESPACES.argocd)
+      const secret = await kube.get<{
+        apiVersion: string
+        kind: string
+        type?: string
+        metadata: {name: string; namespace?: string; labels?: Record<string, string>}
+        data?: Record<string, string>
+      }>('v1', 'Secret', name, NAMESPACES.argocd)
       if (secret && (secret.metadata.labels?.[LABELS.role] !== undefined || secret.metadata.labels?.[LABELS.metrics] !== undefined)) {
         const labels = {...secret.metadata.labels}
         delete labels[LABELS.role]
@@ -91,7 +102,9 @@ export function removeAppsPhase({cluster: c}: RemovalOptions): Phase<Target, {ap
       for (const a of apps) {
         if (await kube.delete({...APP, metadata: {name: a.metadata.name, namespace: NAMESPACES.argocd}})) {
           const cascade = (a.metadata as {finalizers?: string[]}).finalizers?.some((f) => f.startsWith('resources-finalizer.argocd.argoproj.io')) ?? false
-          io.log(`deleted Application ${a.metadata.name}${cascade ? ' (Argo CD deletes what it deployed)' : ' (no resources finalizer: what it deployed stays)'}`)
+          io.log(
+            `deleted Application ${a.metadata.name}${cascade ? ' (Argo CD deletes what it deployed)' : ' (no resources finalizer: what it deployed stays)'}`,
+          )
           deleted.push(a.metadata.name)
         }
       }
@@ -102,7 +115,9 @@ export function removeAppsPhase({cluster: c}: RemovalOptions): Phase<Target, {ap
           async () => {
             const left = (await clusterApps(ctx, c)).apps
             // one generated again by an ApplicationSet that had not seen the relabelled Secret yet: delete it again
-            for (const a of left) if (!(a.metadata as {deletionTimestamp?: string}).deletionTimestamp) await kube.delete({...APP, metadata: {name: a.metadata.name, namespace: NAMESPACES.argocd}})
+            for (const a of left)
+              if (!(a.metadata as {deletionTimestamp?: string}).deletionTimestamp)
+                await kube.delete({...APP, metadata: {name: a.metadata.name, namespace: NAMESPACES.argocd}})
             return left.length === 0 ? true : `still there: ${left.map((a) => a.metadata.name).join(', ')}`
           },
           {timeoutMs: APP_DELETION_TIMEOUT_MS, intervalMs: 1000, signal: ctx.signal, onProgress: io.log},
@@ -119,7 +134,8 @@ export function removeSecretPhase({cluster: c}: RemovalOptions): Phase<Target, {
     title: 'Delete its Argo CD cluster Secret',
     targets: () => [target(c)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
-    describe: (_t, ctx) => `delete Secrets labelled ${LABEL}=${c.name} in argocd (cluster Secret for ${c.apiServer}) and monitoring (obsctl-scrape-${c.name}) on ${centralCluster(ctx.platform).name}`,
+    describe: (_t, ctx) =>
+      `delete Secrets labelled ${LABEL}=${c.name} in argocd (cluster Secret for ${c.apiServer}) and monitoring (obsctl-scrape-${c.name}) on ${centralCluster(ctx.platform).name}`,
     async run(_t, ctx, io) {
       const {clusterSecretName} = await import('../argocd/register.js')
       const {SECRET_NAMES} = await import('../config/model.js')
@@ -128,7 +144,8 @@ export function removeSecretPhase({cluster: c}: RemovalOptions): Phase<Target, {
       wanted.set(`${NAMESPACES.argocd}/${clusterSecretName(c.apiServer)}`, {name: clusterSecretName(c.apiServer), namespace: NAMESPACES.argocd})
       wanted.set(`${NAMESPACES.monitoring}/${SECRET_NAMES.scrape(c.name)}`, {name: SECRET_NAMES.scrape(c.name), namespace: NAMESPACES.monitoring})
       for (const ns of [NAMESPACES.argocd, NAMESPACES.monitoring]) {
-        for (const s of await kube.list('v1', 'Secret', {namespace: ns, labelSelector: `${LABEL}=${c.name}`})) wanted.set(`${ns}/${s.metadata.name}`, {name: s.metadata.name, namespace: ns})
+        for (const s of await kube.list('v1', 'Secret', {namespace: ns, labelSelector: `${LABEL}=${c.name}`}))
+          wanted.set(`${ns}/${s.metadata.name}`, {name: s.metadata.name, namespace: ns})
       }
       const deleted: string[] = []
       for (const [key, m] of wanted) {
@@ -160,7 +177,12 @@ export function removeRenderPhase({cluster: c, push, force}: RemovalOptions): Ph
       const next = (await removeClusterFromInventory(ctx.inv, c.name, {dryRun: true})).inventory
       const {changeMessage, previewRender, renderCommitPush} = await import('./change.js')
       const preview = await previewRender(next, {force: Boolean(force)})
-      const r = await renderCommitPush(next, changeMessage(`remove cluster ${c.name}`, preview), {push: push !== false, force: Boolean(force), command: `cluster remove ${c.name}`, before: ctx.inv.text})
+      const r = await renderCommitPush(next, changeMessage(`remove cluster ${c.name}`, preview), {
+        push: push !== false,
+        force: Boolean(force),
+        command: `cluster remove ${c.name}`,
+        before: ctx.inv.text,
+      })
       for (const f of r.files.removed) io.log(`removed ${f}`)
       for (const f of r.files.changed) io.log(`changed ${f}`)
       return {
@@ -183,7 +205,8 @@ export function removeKubeconfigPhase({cluster: c}: RemovalOptions): Phase<Targe
     title: 'Remove its kubeconfig entries',
     targets: () => [target(c)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
-    describe: () => `remove cluster ${c.name}, user ${c.name}-admin, context ${kubeContextName(c)} from the kubeconfig and from its earlier obsctl backups (no backup keeps its credentials)`,
+    describe: () =>
+      `remove cluster ${c.name}, user ${c.name}-admin, context ${kubeContextName(c)} from the kubeconfig and from its earlier obsctl backups (no backup keeps its credentials)`,
     async run(_t, ctx, io) {
       const {removeFromKubeconfigs} = await import('../kube/index.js')
       // every $KUBECONFIG file that holds the entries (a later file's copy would otherwise show through)
@@ -191,7 +214,10 @@ export function removeKubeconfigPhase({cluster: c}: RemovalOptions): Phase<Targe
       const file = r.file
       for (const e of r.removed) io.log(`removed ${e}`)
       const scrubbed = r.scrubbedBackups?.length ? `; its credentials also removed from ${r.scrubbedBackups.length} earlier backup(s)` : ''
-      return {summary: `${r.changed ? `${file}: removed ${r.removed.join(', ')}` : `${file}: no entries left`}${scrubbed}`, report: {file, removed: r.removed, scrubbedBackups: r.scrubbedBackups}}
+      return {
+        summary: `${r.changed ? `${file}: removed ${r.removed.join(', ')}` : `${file}: no entries left`}${scrubbed}`,
+        report: {file, removed: r.removed, scrubbedBackups: r.scrubbedBackups},
+      }
     },
   }
 }
@@ -209,7 +235,8 @@ export function resetNodesPhase({cluster: c}: RemovalOptions): Phase<Target & {h
       const conn = await (await sshPool(ctx)).get(node)
       const r = await conn.sudo('kubeadm reset -f', {signal: io.signal})
       for (const l of `${r.stdout}\n${r.stderr}`.split('\n').filter(Boolean)) io.log(l)
-      if (r.code !== 0) throw new ObsctlError(`kubeadm reset -f on ${t.host} exited ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`, {code: 'RESET_FAILED'})
+      if (r.code !== 0)
+        throw new ObsctlError(`kubeadm reset -f on ${t.host} exited ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`, {code: 'RESET_FAILED'})
       return {summary: 'kubeadm reset -f done', report: {host: t.host}}
     },
   }

@@ -46,21 +46,37 @@ export function revokeOpensearchUserPhase({cluster: c}: RemovalOptions): Phase<T
       try {
         if ('missing' in opened.ctx.opensearch) {
           const password = await liveValue(central, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'password')
-          if (password) opened.ctx.opensearch = {user: (await liveValue(central, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'username')) ?? OPENSEARCH_ADMIN_USER, password}
+          if (password)
+            opened.ctx.opensearch = {
+              user: (await liveValue(central, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'username')) ?? OPENSEARCH_ADMIN_USER,
+              password,
+            }
         }
         const at = `_plugins/_security/api/internalusers/${encodeURIComponent(user)}`
         const res = await os(opened.ctx, `/${at}`, {method: 'DELETE'})
         if (res.status !== 200 && res.status !== 404) {
-          throw new ObsctlError(`OpenSearch refused to delete user ${user}: ${res.status} ${osError(res)}${/reserved|read-only/i.test(res.body) ? ' (a reserved user: secrets apply with this version makes it deletable)' : ''}`, {
-            code: 'OPENSEARCH_REVOKE',
-            hints: ['check that the credentials have the security REST API (all_access / security_rest_api_access)', `rerun: obsctl cluster remove ${c.name}`],
-          })
+          throw new ObsctlError(
+            `OpenSearch refused to delete user ${user}: ${res.status} ${osError(res)}${/reserved|read-only/i.test(res.body) ? ' (a reserved user: secrets apply with this version makes it deletable)' : ''}`,
+            {
+              code: 'OPENSEARCH_REVOKE',
+              hints: [
+                'check that the credentials have the security REST API (all_access / security_rest_api_access)',
+                `rerun: obsctl cluster remove ${c.name}`,
+              ],
+            },
+          )
         }
         const deleted = res.status === 200
         io.log(deleted ? `deleted OpenSearch user ${user}` : `OpenSearch user ${user} was not there`)
         // the security config Secret is what the operator's securityadmin loads: the user must not come back from it
         let securityConfig = false
-        const secret = await central.get<{apiVersion: string; kind: string; metadata: {name: string; namespace?: string; labels?: Record<string, string>}; type?: string; data?: Record<string, string>}>('v1', 'Secret', SECRET_NAMES.opensearchSecurityConfig, NAMESPACES.logging)
+        const secret = await central.get<{
+          apiVersion: string
+          kind: string
+          metadata: {name: string; namespace?: string; labels?: Record<string, string>}
+          type?: string
+          data?: Record<string, string>
+        }>('v1', 'Secret', SECRET_NAMES.opensearchSecurityConfig, NAMESPACES.logging)
         if (secret?.data) {
           const dec = (k: string) => (secret.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined)
           const users = YAML.parse(dec('internal_users.yml') ?? '{}') as Record<string, unknown> | null
@@ -79,15 +95,28 @@ export function revokeOpensearchUserPhase({cluster: c}: RemovalOptions): Phase<T
           if (Object.keys(patch).length > 0) {
             // server-side apply of the whole Secret (obsctl owns all of it: a partial apply would drop the other files)
             const data = {...secret.data, ...Object.fromEntries(Object.entries(patch).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))}
-            await central.apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: SECRET_NAMES.opensearchSecurityConfig, namespace: NAMESPACES.logging, labels: secret.metadata.labels}, type: secret.type ?? 'Opaque', data})
+            await central.apply({
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: {name: SECRET_NAMES.opensearchSecurityConfig, namespace: NAMESPACES.logging, labels: secret.metadata.labels},
+              type: secret.type ?? 'Opaque',
+              data,
+            })
             io.log(`removed ${user} from ${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig} (${Object.keys(patch).join(', ')})`)
             securityConfig = true
           }
         }
         // measured, not assumed: OpenSearch must answer 404 for the user now
         const check = await os(opened.ctx, `/${at}`)
-        if (check.status !== 404) throw new ObsctlError(`OpenSearch still knows user ${user} after the delete (GET answered ${check.status})`, {code: 'OPENSEARCH_REVOKE', hints: [`rerun: obsctl cluster remove ${c.name}`]})
-        return {summary: `${user} ${deleted ? 'revoked' : 'already gone'}${securityConfig ? ', dropped from the security config' : ''}`, report: {user, deleted, securityConfig}}
+        if (check.status !== 404)
+          throw new ObsctlError(`OpenSearch still knows user ${user} after the delete (GET answered ${check.status})`, {
+            code: 'OPENSEARCH_REVOKE',
+            hints: [`rerun: obsctl cluster remove ${c.name}`],
+          })
+        return {
+          summary: `${user} ${deleted ? 'revoked' : 'already gone'}${securityConfig ? ', dropped from the security config' : ''}`,
+          report: {user, deleted, securityConfig},
+        }
       } finally {
         opened.close()
       }

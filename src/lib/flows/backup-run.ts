@@ -56,9 +56,34 @@ export async function backupCreate(inv: LoadedInventory, o: BackupRunOptions = {
   const secret = o.dryRun ? '' : backupSecret(keyEnv)
   const creds = o.dryRun ? undefined : await backupCredentials(inv, o.credentials)
   const id = o.id ?? newBackupId()
-  const [{buildPhases}, {BACKUP_CREATE_PHASES, backupCreatePhaseOptions}, {runPhases, runReports}] = await Promise.all([import('./registry.js'), import('./backup.js'), import('../engine/index.js')])
-  const phases = await buildPhases(BACKUP_CREATE_PHASES, backupCreatePhaseOptions({id, secret, keyEnv, caFile: o.caFile, timeoutSeconds: o.timeoutSeconds, credentials: creds, knownHostsFile: o.ssh?.knownHostsFile}))
-  const run = await runPhases(phases, {inv, dryRun: o.dryRun, restart: true, clusters: o.clusters, ssh: o.ssh, renderer: o.renderer, onEvent: o.onEvent, handleSignals: o.handleSignals, command: `backup create ${id}`})
+  const [{buildPhases}, {BACKUP_CREATE_PHASES, backupCreatePhaseOptions}, {runPhases, runReports}] = await Promise.all([
+    import('./registry.js'),
+    import('./backup.js'),
+    import('../engine/index.js'),
+  ])
+  const phases = await buildPhases(
+    BACKUP_CREATE_PHASES,
+    backupCreatePhaseOptions({
+      id,
+      secret,
+      keyEnv,
+      caFile: o.caFile,
+      timeoutSeconds: o.timeoutSeconds,
+      credentials: creds,
+      knownHostsFile: o.ssh?.knownHostsFile,
+    }),
+  )
+  const run = await runPhases(phases, {
+    inv,
+    dryRun: o.dryRun,
+    restart: true,
+    clusters: o.clusters,
+    ssh: o.ssh,
+    renderer: o.renderer,
+    onEvent: o.onEvent,
+    handleSignals: o.handleSignals,
+    command: `backup create ${id}`,
+  })
   return {
     id,
     bucket: backupBucket(inv.platform),
@@ -92,7 +117,8 @@ export async function backupRestore(
 ): Promise<BackupRestoreResult> {
   checkBackupId(id)
   const c = findCluster(inv.platform, cluster)
-  if (!c) throw inputError(`no cluster named ${cluster} in the inventory`, [`clusters: ${inv.platform.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
+  if (!c)
+    throw inputError(`no cluster named ${cluster} in the inventory`, [`clusters: ${inv.platform.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
   refuseMultiControlPlane(c)
   const secret = o.dryRun ? '' : backupSecret(keyEnvOf(inv, o))
   const creds = o.dryRun ? undefined : await backupCredentials(inv, o.credentials)
@@ -100,9 +126,34 @@ export async function backupRestore(
     const q = `restore etcd of ${cluster} from backup ${id}: its control plane stops, and everything written to the cluster since ${id} is lost (the current data dir is kept beside it). Go ahead?`
     if (!(await o.confirm(q))) return {id, cluster, dryRun: false, ok: false, exitCode: 1, cancelled: true}
   }
-  const [{buildPhases}, {BACKUP_RESTORE_PHASES, backupRestorePhaseOptions}, {runPhases, runReports}] = await Promise.all([import('./registry.js'), import('./backup.js'), import('../engine/index.js')])
-  const phases = await buildPhases(BACKUP_RESTORE_PHASES, backupRestorePhaseOptions({id, secret, caFile: o.caFile, timeoutSeconds: o.timeoutSeconds, credentials: creds, podTimeoutMs: o.podTimeoutMs, pollMs: o.pollMs}))
-  const run = await runPhases(phases, {inv, dryRun: o.dryRun, restart: true, clusters: [cluster], ssh: o.ssh, renderer: o.renderer, onEvent: o.onEvent, handleSignals: o.handleSignals, command: `backup restore ${id} --cluster ${cluster}`})
+  const [{buildPhases}, {BACKUP_RESTORE_PHASES, backupRestorePhaseOptions}, {runPhases, runReports}] = await Promise.all([
+    import('./registry.js'),
+    import('./backup.js'),
+    import('../engine/index.js'),
+  ])
+  const phases = await buildPhases(
+    BACKUP_RESTORE_PHASES,
+    backupRestorePhaseOptions({
+      id,
+      secret,
+      caFile: o.caFile,
+      timeoutSeconds: o.timeoutSeconds,
+      credentials: creds,
+      podTimeoutMs: o.podTimeoutMs,
+      pollMs: o.pollMs,
+    }),
+  )
+  const run = await runPhases(phases, {
+    inv,
+    dryRun: o.dryRun,
+    restart: true,
+    clusters: [cluster],
+    ssh: o.ssh,
+    renderer: o.renderer,
+    onEvent: o.onEvent,
+    handleSignals: o.handleSignals,
+    command: `backup restore ${id} --cluster ${cluster}`,
+  })
   return {
     id,
     cluster,
@@ -114,4 +165,3 @@ export async function backupRestore(
     run,
   }
 }
-

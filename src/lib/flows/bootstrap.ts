@@ -16,7 +16,19 @@ import type {DoctorReport} from '../doctor/index.js'
 import {formatChecklist} from '../checks/render.js'
 
 /** The bootstrap flow: registered phases, in order. */
-export const BOOTSTRAP_PHASES = ['preflight', 'nodes', 'kubeconfig', 'buckets', 'render', 'argocd', 'register', 'secrets', 'root-app', 'sync', 'validate'] as const
+export const BOOTSTRAP_PHASES = [
+  'preflight',
+  'nodes',
+  'kubeconfig',
+  'buckets',
+  'render',
+  'argocd',
+  'register',
+  'secrets',
+  'root-app',
+  'sync',
+  'validate',
+] as const
 export type BootstrapPhase = (typeof BOOTSTRAP_PHASES)[number]
 
 /** What the bootstrap command's flags set for its phases. */
@@ -94,7 +106,11 @@ export interface BootstrapResult {
 export function selectPhases(o: Pick<BootstrapOptions, 'all' | 'phases' | 'from'>): BootstrapPhase[] {
   const chosen = [o.all, o.phases?.length, o.from].filter(Boolean).length
   if (chosen !== 1) {
-    throw inputError('say which phases to run: --all, --phase P or --from P (exactly one)', [`phases in order: ${BOOTSTRAP_PHASES.join(' → ')}`, 'obsctl bootstrap --all --dry-run shows the whole plan'], 'BAD_FLAGS')
+    throw inputError(
+      'say which phases to run: --all, --phase P or --from P (exactly one)',
+      [`phases in order: ${BOOTSTRAP_PHASES.join(' → ')}`, 'obsctl bootstrap --all --dry-run shows the whole plan'],
+      'BAD_FLAGS',
+    )
   }
   return selectFlow(BOOTSTRAP_PHASES, o.all ? {} : o.from ? {from: o.from} : {only: o.phases})
 }
@@ -103,7 +119,12 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
   const lint = lintInventory(o.inv, {allowOvercommit: o.allowOvercommit, workstation: true})
   if (lint.errors > 0) {
     const errs = lint.findings.filter((f) => f.severity === 'error')
-    throw inputError(`${o.inv.file} has ${lint.errors} error(s):\n${errs.map((f) => `${f.location} ${f.path}: ${f.message}`).join('\n')}`, ['obsctl config validate shows every finding with its fix'], 'CONFIG_INVALID', lint)
+    throw inputError(
+      `${o.inv.file} has ${lint.errors} error(s):\n${errs.map((f) => `${f.location} ${f.path}: ${f.message}`).join('\n')}`,
+      ['obsctl config validate shows every finding with its fix'],
+      'CONFIG_INVALID',
+      lint,
+    )
   }
   const settings = o.settings ?? {}
   const selected = selectPhases(o)
@@ -114,7 +135,10 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
   const doctor = await bootstrapPrecheck(o.inv, selected)
   if (!doctor.ok && !o.dryRun) throw precheckError(doctor)
   const problems = doctor.checks.filter((c) => c.status === 'fail' || c.status === 'warn')
-  if (problems.length) o.onNotice?.(`${doctor.ok ? 'workstation warnings' : 'this workstation is not ready; a real run would stop here'} (obsctl doctor):\n${formatChecklist(problems).trimEnd()}`)
+  if (problems.length)
+    o.onNotice?.(
+      `${doctor.ok ? 'workstation warnings' : 'this workstation is not ready; a real run would stop here'} (obsctl doctor):\n${formatChecklist(problems).trimEnd()}`,
+    )
   const phases = await buildPhases(selected, bootstrapPhaseOptions(settings))
   const result: BootstrapResult = {lint: {errors: lint.errors, warnings: lint.warnings}, doctor, summary: [], ok: false}
 
@@ -128,7 +152,12 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
     if (todo.length > 0 && !o.yes) {
       const question = `bootstrap will change:\n${todo.map((t) => `  ${t.phase}/${t.target}: ${t.description}`).join('\n')}\nGo ahead?`
       if (!canPrompt() || !o.confirm) {
-        throw inputError('bootstrap changes remote systems and asks first; there is no terminal to ask on', ['pass --yes to go ahead', 'or --dry-run to see the plan only'], 'NO_TTY', plan)
+        throw inputError(
+          'bootstrap changes remote systems and asks first; there is no terminal to ask on',
+          ['pass --yes to go ahead', 'or --dry-run to see the plan only'],
+          'NO_TTY',
+          plan,
+        )
       }
       if (!(await o.confirm(question))) {
         result.cancelled = true
@@ -156,7 +185,8 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
     durationMs: p.durationMs,
   }))
   result.ok = run.ok
-  if (run.interrupted) throw new ObsctlError('bootstrap interrupted; rerun the same command to resume', {exitCode: ExitCode.interrupted, code: 'INTERRUPTED', details: result})
+  if (run.interrupted)
+    throw new ObsctlError('bootstrap interrupted; rerun the same command to resume', {exitCode: ExitCode.interrupted, code: 'INTERRUPTED', details: result})
   return result
 }
 

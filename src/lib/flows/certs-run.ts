@@ -39,14 +39,36 @@ export async function certsCheck(inv: LoadedInventory, o: CertsRunOptions & {now
     import('../engine/index.js'),
   ])
   const phases = await buildPhases(CERTS_CHECK_PHASES, certsCheckPhaseOptions({now: o.now}))
-  const run = await runPhases(phases, {inv, restart: true, kubeconfig: o.kubeconfig, clusters: o.clusters, ssh: o.ssh, renderer: o.renderer, onEvent: o.onEvent, handleSignals: o.handleSignals, command: 'certs check'})
+  const run = await runPhases(phases, {
+    inv,
+    restart: true,
+    kubeconfig: o.kubeconfig,
+    clusters: o.clusters,
+    ssh: o.ssh,
+    renderer: o.renderer,
+    onEvent: o.onEvent,
+    handleSignals: o.handleSignals,
+    command: 'certs check',
+  })
   const clusters = runReports<CertsClusterReport>(run, 'certs-check')
-  const failed = run.phases.flatMap((p) => [...(p.error ? [{cluster: '(all)', error: p.error}] : []), ...p.tasks.filter((t) => t.status === 'failed' || t.status === 'interrupted').map((t) => ({cluster: t.target, error: t.error ?? t.status}))])
+  const failed = run.phases.flatMap((p) => [
+    ...(p.error ? [{cluster: '(all)', error: p.error}] : []),
+    ...p.tasks.filter((t) => t.status === 'failed' || t.status === 'interrupted').map((t) => ({cluster: t.target, error: t.error ?? t.status})),
+  ])
   const count = (s: CertsClusterReport['status']) => clusters.filter((c) => c.status === s).length
   const summary = {ok: count('ok'), warn: count('warn'), expired: count('expired'), error: count('error') + failed.length}
   if (clusters.length > 0) await recordCerts(inv, clusters)
   const ok = run.ok && summary.expired === 0 && summary.error === 0
-  return {ok, exitCode: run.interrupted ? run.exitCode : ok ? ExitCode.ok : ExitCode.failed, warnDays: WARN_DAYS, kubeconfig: resolveKubeconfigPath(o.kubeconfig), clusters, failed, summary, run}
+  return {
+    ok,
+    exitCode: run.interrupted ? run.exitCode : ok ? ExitCode.ok : ExitCode.failed,
+    warnDays: WARN_DAYS,
+    kubeconfig: resolveKubeconfigPath(o.kubeconfig),
+    clusters,
+    failed,
+    summary,
+    run,
+  }
 }
 
 export interface CertsRenewResult {

@@ -12,13 +12,28 @@ import {parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
 import {compareVersions, semverError} from '../config/validators.js'
 import type {RunResult} from '../engine/index.js'
 import {ObsctlError, inputError} from '../errors.js'
-import {changeMessage, confirmOrRefuse, formatChangeDiff, previewRender, renderCommitPush, showValue as show, unpushedHead, type ChangeOptions, type ChangeResult} from '../fleet/change.js'
+import {
+  changeMessage,
+  confirmOrRefuse,
+  formatChangeDiff,
+  previewRender,
+  renderCommitPush,
+  showValue as show,
+  unpushedHead,
+  type ChangeOptions,
+  type ChangeResult,
+} from '../fleet/change.js'
 
 /**
  * The change flow (./change.ts): when a commit was pushed, Argo CD refreshes until it has seen
  * it (the working copy's HEAD); then every Application Synced and Healthy.
  */
-export async function runSync(inv: LoadedInventory, o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean}, command: string, revision?: string): Promise<{ok: boolean; summary: string; run: RunResult}> {
+export async function runSync(
+  inv: LoadedInventory,
+  o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean},
+  command: string,
+  revision?: string,
+): Promise<{ok: boolean; summary: string; run: RunResult}> {
   if (revision && o.sync !== false) o.onNotice?.(`waiting for Argo CD to see commit ${revision.slice(0, 12)}`)
   const {runPhases} = await import('../engine/index.js')
   const {buildPhases} = await import('./registry.js')
@@ -48,7 +63,13 @@ export async function labelsOnly(inv: LoadedInventory, o: Pick<ChangeOptions, 'k
  */
 export async function applyInventoryChange(
   inv: LoadedInventory,
-  change: {path: string; edit: (dryRun: boolean) => Promise<EditResult & {previous?: unknown; previousIsDefault?: boolean; value?: unknown}>; title: (previous: unknown, value: unknown, inventoryChanged: boolean) => string; refuseNoop?: string; command: string},
+  change: {
+    path: string
+    edit: (dryRun: boolean) => Promise<EditResult & {previous?: unknown; previousIsDefault?: boolean; value?: unknown}>
+    title: (previous: unknown, value: unknown, inventoryChanged: boolean) => string
+    refuseNoop?: string
+    command: string
+  },
   o: ChangeOptions = {},
 ): Promise<ChangeResult> {
   const dry = await change.edit(true)
@@ -116,10 +137,14 @@ export async function configSet(inv: LoadedInventory, rawPath: string, rawValue:
   if (rawPath.replace(/^\.+|\.+$/g, '') === 'versions.kubernetes') {
     // nothing renders from it: the clusters run what kubeadm installed, and a new value alone upgrades nothing
     const want = String(parseValue(rawValue))
-    throw inputError(`versions.kubernetes is the version the clusters run; setting it changes no cluster`, [
-      `obsctl upgrade kubernetes ${want} upgrades the clusters node by node and then records ${want} in the inventory`,
-      'before the first bootstrap, edit versions.kubernetes in the inventory file',
-    ], 'USE_UPGRADE_KUBERNETES')
+    throw inputError(
+      `versions.kubernetes is the version the clusters run; setting it changes no cluster`,
+      [
+        `obsctl upgrade kubernetes ${want} upgrades the clusters node by node and then records ${want} in the inventory`,
+        'before the first bootstrap, edit versions.kubernetes in the inventory file',
+      ],
+      'USE_UPGRADE_KUBERNETES',
+    )
   }
   return applyInventoryChange(
     inv,
@@ -141,9 +166,18 @@ export async function upgradeChart(inv: LoadedInventory, name: string, version: 
   }
   if (!version.trim()) throw inputError('--version is empty', [`e.g. obsctl upgrade chart ${name} --version 1.2.3`], 'BAD_VERSION')
   const bad = semverError(version, charts[name]!)
-  if (bad) throw inputError(`--version ${bad}`, [`e.g. obsctl upgrade chart ${name} --version ${charts[name]}`, 'chart versions are in the chart repository\'s index (helm search repo --versions)'], 'BAD_VERSION')
+  if (bad)
+    throw inputError(
+      `--version ${bad}`,
+      [`e.g. obsctl upgrade chart ${name} --version ${charts[name]}`, "chart versions are in the chart repository's index (helm search repo --versions)"],
+      'BAD_VERSION',
+    )
   if (semverError(charts[name]!, charts[name]!) === undefined && compareVersions(version, charts[name]!) < 0 && !o.allowDowngrade) {
-    throw inputError(`--version ${version} is older than ${charts[name]}, the version in ${inv.file}: a chart downgrade can fail on CRDs and stored state`, ['pass --allow-downgrade if you mean it (e.g. to roll back a bad upgrade)'], 'DOWNGRADE')
+    throw inputError(
+      `--version ${version} is older than ${charts[name]}, the version in ${inv.file}: a chart downgrade can fail on CRDs and stored state`,
+      ['pass --allow-downgrade if you mean it (e.g. to roll back a bad upgrade)'],
+      'DOWNGRADE',
+    )
   }
   const path = `versions.charts.${name}`
   return applyInventoryChange(

@@ -20,5 +20,9 @@ export function selectChange(o: {pushed: boolean; sync?: boolean; labels?: boole
 }
 
 export function changePhaseOptions(o: {timeoutSeconds?: number; intervalMs?: number}): FlowOptions<ChangePhase> {
-  return {'cluster-labels': {}, 'argocd-refresh': {timeoutSeconds: o.timeoutSeconds, intervalMs: o.intervalMs}, sync: {timeoutSeconds: o.timeoutSeconds, intervalMs: o.intervalMs}}
+  return {
+    'cluster-labels': {},
+    'argocd-refresh': {timeoutSeconds: o.timeoutSeconds, intervalMs: o.intervalMs},
+    sync: {timeoutSeconds: o.timeoutSeconds, intervalMs: o.intervalMs},
+  }
 }

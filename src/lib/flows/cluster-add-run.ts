@@ -56,10 +56,18 @@ export interface AddResult {
 
 export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<AddResult> {
   const n = o.cluster
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n.name)) throw inputError(`cluster name ${n.name} is not a DNS label`, ['lowercase letters, digits and -, e.g. cluster-05'], 'BAD_NAME')
-  if (n.hosts.length === 0) throw inputError('cluster add needs at least one --host', ['e.g. obsctl cluster add cluster-05 --host 192.168.101.199'], 'BAD_FLAGS')
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n.name))
+    throw inputError(`cluster name ${n.name} is not a DNS label`, ['lowercase letters, digits and -, e.g. cluster-05'], 'BAD_NAME')
+  if (n.hosts.length === 0)
+    throw inputError('cluster add needs at least one --host', ['e.g. obsctl cluster add cluster-05 --host 192.168.101.199'], 'BAD_FLAGS')
   const existing = inv.platform.clusters.find((c) => c.name === n.name)
-  const result: AddResult = {cluster: n.name, inventory: {file: inv.file, changed: false}, phases: selectClusterAdd({only: o.phases, from: o.from}), dryRun: Boolean(o.dryRun), ok: false}
+  const result: AddResult = {
+    cluster: n.name,
+    inventory: {file: inv.file, changed: false},
+    phases: selectClusterAdd({only: o.phases, from: o.from}),
+    dryRun: Boolean(o.dryRun),
+    ok: false,
+  }
 
   // 1. the inventory edit (skipped on a rerun with the same settings)
   let next: LoadedInventory = inv
@@ -67,7 +75,15 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
   if (existing) {
     const diffs = sameSettings(existing, n)
     if (diffs.length > 0) {
-      throw inputError(`cluster ${n.name} is already in ${inv.file} with other settings: ${diffs.join('; ')}`, ['rerun with the same flags to resume adding it', `or change it with obsctl config set clusters.${n.name}.…`, `or obsctl cluster remove ${n.name} first`], 'EXISTS')
+      throw inputError(
+        `cluster ${n.name} is already in ${inv.file} with other settings: ${diffs.join('; ')}`,
+        [
+          'rerun with the same flags to resume adding it',
+          `or change it with obsctl config set clusters.${n.name}.…`,
+          `or obsctl cluster remove ${n.name} first`,
+        ],
+        'EXISTS',
+      )
     }
     o.onNotice?.(`${n.name} is already in ${inv.file} with these settings: resuming`)
   } else {
@@ -79,7 +95,10 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
   }
 
   const {buildPhases} = await import('./registry.js')
-  const phases = await buildPhases(result.phases, clusterAddPhaseOptions({push: o.push, timeoutSeconds: o.timeoutSeconds, fromFiles: o.fromFiles, intervalMs: o.intervalMs}))
+  const phases = await buildPhases(
+    result.phases,
+    clusterAddPhaseOptions({push: o.push, timeoutSeconds: o.timeoutSeconds, fromFiles: o.fromFiles, intervalMs: o.intervalMs}),
+  )
   const {runPhases} = await import('../engine/index.js')
   const command = `cluster add ${n.name}`
   const run = {kubeconfig: o.kubeconfig, clusters: [n.name], ssh: o.ssh, onEvent: o.onEvent, command, handleSignals: o.handleSignals}

@@ -78,14 +78,27 @@ export async function removeCluster(inv: LoadedInventory, name: string, o: Remov
   const command = `cluster remove ${name}`
 
   if (!o.dryRun) {
-    const reset = o.resetNodes ? `\nkubeadm reset -f on ${c.nodes.map((n) => n.host).join(', ')}: Kubernetes on these nodes is wiped` : '\nits nodes are left untouched (--reset-nodes wipes them)'
+    const reset = o.resetNodes
+      ? `\nkubeadm reset -f on ${c.nodes.map((n) => n.host).join(', ')}: Kubernetes on these nodes is wiped`
+      : '\nits nodes are left untouched (--reset-nodes wipes them)'
     const question = `remove ${name} (${c.apiServer}):\n${steps.map((s, i) => `  ${i + 1}. ${s}`).join('\n')}${reset}\nGo ahead?`
     if (!(await confirmOrRefuse('cluster remove', question, o, 'or --dry-run to see what would be done'))) {
       result.cancelled = true
       return result
     }
   }
-  const run = await runPhases(phases, {inv, dryRun: o.dryRun, restart: true, kubeconfig: o.kubeconfig, clusters: [name], ssh: o.ssh, handleSignals: o.handleSignals, renderer: o.dryRun ? 'silent' : o.renderer, onEvent: o.onEvent, command})
+  const run = await runPhases(phases, {
+    inv,
+    dryRun: o.dryRun,
+    restart: true,
+    kubeconfig: o.kubeconfig,
+    clusters: [name],
+    ssh: o.ssh,
+    handleSignals: o.handleSignals,
+    renderer: o.dryRun ? 'silent' : o.renderer,
+    onEvent: o.onEvent,
+    command,
+  })
   // what was done, from the steps' reports (a failed run keeps those of the steps that finished)
   report.applications = runReports<{applications: string[]}>(run, 'remove-apps').flatMap((r) => r.applications)
   report.secrets = runReports<{secrets: string[]}>(run, 'remove-secret').flatMap((r) => r.secrets)

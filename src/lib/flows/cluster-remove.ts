@@ -6,7 +6,16 @@
 import type {RemovalOptions} from '../fleet/phases.js'
 import type {FlowOptions} from './registry.js'
 
-export const CLUSTER_REMOVE_PHASES = ['remove-apps', 'remove-secret', 'revoke-edge-tokens', 'revoke-opensearch-user', 'remove-render', 'remove-kubeconfig', 'reset-nodes', 'remove-inventory'] as const
+export const CLUSTER_REMOVE_PHASES = [
+  'remove-apps',
+  'remove-secret',
+  'revoke-edge-tokens',
+  'revoke-opensearch-user',
+  'remove-render',
+  'remove-kubeconfig',
+  'reset-nodes',
+  'remove-inventory',
+] as const
 export type ClusterRemovePhase = (typeof CLUSTER_REMOVE_PHASES)[number]
 
 /** The flow's phases: every step, with reset-nodes only when asked. */
@@ -15,5 +24,14 @@ export function selectClusterRemove(o: {resetNodes?: boolean}): ClusterRemovePha
 }
 
 export function clusterRemovePhaseOptions(o: RemovalOptions): FlowOptions<ClusterRemovePhase> {
-  return {'remove-apps': o, 'remove-secret': o, 'revoke-edge-tokens': o, 'revoke-opensearch-user': o, 'remove-render': o, 'remove-kubeconfig': o, 'reset-nodes': o, 'remove-inventory': o}
+  return {
+    'remove-apps': o,
+    'remove-secret': o,
+    'revoke-edge-tokens': o,
+    'revoke-opensearch-user': o,
+    'remove-render': o,
+    'remove-kubeconfig': o,
+    'reset-nodes': o,
+    'remove-inventory': o,
+  }
 }

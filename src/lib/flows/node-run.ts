@@ -56,7 +56,11 @@ export async function addNode(inv: LoadedInventory, o: NodeAddOptions): Promise<
   const present = c.nodes.find((n) => n.host === o.host)
   const roles = o.role === 'control-plane' ? ['control-plane'] : ['worker']
   if (present && present.roles.includes('control-plane') !== (o.role === 'control-plane')) {
-    throw inputError(`${o.host} is already in ${c.name} with roles [${present.roles.join(', ')}]`, ['--role must match the inventory entry; to change a role, remove the node and add it again'], 'EXISTS')
+    throw inputError(
+      `${o.host} is already in ${c.name} with roles [${present.roles.join(', ')}]`,
+      ['--role must match the inventory entry; to change a role, remove the node and add it again'],
+      'EXISTS',
+    )
   }
   let next = inv
   const {setInventoryValue} = await import('../config/edit.js')
@@ -70,7 +74,8 @@ export async function addNode(inv: LoadedInventory, o: NodeAddOptions): Promise<
     entry.cpu = o.cpu ?? like.cpu
     entry.memory = o.memory ?? like.memory
     // a node adds capacity: it never makes the requests exceed what is declared
-    next = (await setInventoryValue(inv, `clusters.${c.name}.nodes[${c.nodes.length}]`, JSON.stringify(entry), {dryRun: o.dryRun, allowOvercommit: true})).inventory
+    next = (await setInventoryValue(inv, `clusters.${c.name}.nodes[${c.nodes.length}]`, JSON.stringify(entry), {dryRun: o.dryRun, allowOvercommit: true}))
+      .inventory
   }
   const host = o.host
   const node = nodeName(findCluster(next.platform, c.name)!.nodes.find((n) => n.host === host)!)
@@ -118,13 +123,20 @@ export async function removeNode(inv: LoadedInventory, cluster: string, which: s
   if (!n) return {cluster, node: which, dryRun: Boolean(o.dryRun), absent: true, ok: true}
   if (c.nodes.length === 1) throw inputError(`${which} is the only node of ${cluster}`, [`obsctl cluster remove ${cluster} removes the cluster`], 'LAST_NODE')
   if (firstControlPlane(c) === n) {
-    throw inputError(`${which} is the first control plane of ${cluster} (obsctl reads admin.conf and join tokens from it)`, ['remove the other nodes first, or the whole cluster: obsctl cluster remove'], 'FIRST_CONTROL_PLANE')
+    throw inputError(
+      `${which} is the first control plane of ${cluster} (obsctl reads admin.conf and join tokens from it)`,
+      ['remove the other nodes first, or the whole cluster: obsctl cluster remove'],
+      'FIRST_CONTROL_PLANE',
+    )
   }
   const {removeInventoryValue} = await import('../config/edit.js')
   await removeInventoryValue(inv, `clusters.${cluster}.nodes[${c.nodes.indexOf(n)}]`, {dryRun: true, allowOvercommit: true})
   const {buildPhases} = await import('./registry.js')
   const {NODE_REMOVE_PHASES, nodeRemovePhaseOptions} = await import('./node-remove.js')
-  const phases = await buildPhases(NODE_REMOVE_PHASES, nodeRemovePhaseOptions({cluster: c, node: n, force: o.force, drainTimeoutSeconds: o.drainTimeoutSeconds, pollMs: o.pollMs}))
+  const phases = await buildPhases(
+    NODE_REMOVE_PHASES,
+    nodeRemovePhaseOptions({cluster: c, node: n, force: o.force, drainTimeoutSeconds: o.drainTimeoutSeconds, pollMs: o.pollMs}),
+  )
   if (!o.dryRun) {
     const {confirmOrRefuse} = await import('../fleet/change.js')
     const question = `remove ${nodeName(n)} (${n.host}) from ${cluster}:\n${phases.map((p, i) => `  ${i + 1}. ${p.title}`).join('\n')}\nGo ahead?`

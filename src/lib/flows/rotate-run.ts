@@ -37,9 +37,19 @@ export async function secretsRotate(inv: LoadedInventory, o: SecretsRotateOption
     return {dryRun: true, plan: ids.map((id) => ({credential: id, source: sources[id]!, steps: describeRotation(inv.platform, id, sources[id]!)})), rotated: []}
   }
   const values = await resolveRotationValues(ids)
-  const [phase] = await buildPhases(ROTATE_PHASES, rotatePhaseOptions({credentials: ids, values, timeoutSeconds: o.timeoutSeconds, access: o.access, pollMs: o.pollMs}))
+  const [phase] = await buildPhases(
+    ROTATE_PHASES,
+    rotatePhaseOptions({credentials: ids, values, timeoutSeconds: o.timeoutSeconds, access: o.access, pollMs: o.pollMs}),
+  )
   const {runStandalone} = await import('../engine/standalone.js')
-  const {run, reports} = await runStandalone(phase!, {inv, kubeconfig: o.kubeconfig, renderer: o.renderer, onEvent: o.onEvent, command: `secrets rotate ${ids.join(' ')}`, failureCode: 'ROTATE_FAILED'})
+  const {run, reports} = await runStandalone(phase!, {
+    inv,
+    kubeconfig: o.kubeconfig,
+    renderer: o.renderer,
+    onEvent: o.onEvent,
+    command: `secrets rotate ${ids.join(' ')}`,
+    failureCode: 'ROTATE_FAILED',
+  })
   const result: SecretsRotateResult = {dryRun: false, rotated: reports as RotateReport[], run}
   // Argo CD keeps only a hash: a generated password is shown once, here (never in the journal or logs)
   if (values.argocd?.source === 'generated') result.generatedPasswords = {argocd: values.argocd.value}

@@ -200,10 +200,7 @@ export type PlatformContext = ReturnType<typeof platformContext>
 /** Per-cluster data on top of the platform's. */
 export function clusterContext(base: PlatformContext, c: Cluster) {
   const mode = metricsMode(c)
-  const os =
-    c.role === 'central'
-      ? {host: `opensearch.${NAMESPACES.logging}.svc`, port: 9200}
-      : hostPort(serviceUrl(base.p, base.central, 'opensearch'))
+  const os = c.role === 'central' ? {host: `opensearch.${NAMESPACES.logging}.svc`, port: 9200} : hostPort(serviceUrl(base.p, base.central, 'opensearch'))
   return {
     ...base,
     c,

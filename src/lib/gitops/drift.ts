@@ -114,12 +114,18 @@ async function fileDrift(rendered: Map<string, string>, remote: RemoteTree, apps
     const blob = remote.blobs.get(p)
     if (want !== undefined && blob === gitBlobId(want)) continue
     if (want !== undefined && blob === undefined) {
-      out.push({path: p, kind: 'missing-in-git', ...(manifest.files?.[p] ? {deleted: true} : {}), diff: unifiedDiff(`git/${p}`, `render/${p}`, '', want, {context})})
+      out.push({
+        path: p,
+        kind: 'missing-in-git',
+        ...(manifest.files?.[p] ? {deleted: true} : {}),
+        diff: unifiedDiff(`git/${p}`, `render/${p}`, '', want, {context}),
+      })
       continue
     }
     const have = await remote.read(p)
     if (want === undefined) {
-      if (manifest.files?.[p]) out.push({path: p, kind: ours(p, have) ? 'stale' : 'hand-edit', diff: unifiedDiff(`git/${p}`, `render/${p}`, have, '', {context})})
+      if (manifest.files?.[p])
+        out.push({path: p, kind: ours(p, have) ? 'stale' : 'hand-edit', diff: unifiedDiff(`git/${p}`, `render/${p}`, have, '', {context})})
       // a file obsctl never rendered matters where Argo CD reads it: an Application's path
       else if (ownerOf(p, apps)) out.push({path: p, kind: 'added-in-git', diff: unifiedDiff(`git/${p}`, `render/${p}`, have, '', {context})})
       continue
@@ -131,11 +137,20 @@ async function fileDrift(rendered: Map<string, string>, remote: RemoteTree, apps
 
 function liveOf(app: KubeObject | undefined): AppDrift['live'] {
   if (!app) return {state: 'missing'}
-  const st = (app.status ?? {}) as {sync?: {status?: string; revision?: string}; health?: {status?: string; message?: string}; conditions?: {type?: string; message?: string}[]}
+  const st = (app.status ?? {}) as {
+    sync?: {status?: string; revision?: string}
+    health?: {status?: string; message?: string}
+    conditions?: {type?: string; message?: string}[]
+  }
   const sync = st.sync?.status
   const state: LiveState = sync === 'Synced' || sync === 'OutOfSync' ? sync : 'Unknown'
   const message = st.conditions?.find((c) => /Error|Warning/.test(c.type ?? ''))?.message ?? st.health?.message
-  return {state, ...(st.health?.status ? {health: st.health.status} : {}), ...(st.sync?.revision ? {revision: st.sync.revision} : {}), ...(message ? {message} : {})}
+  return {
+    state,
+    ...(st.health?.status ? {health: st.health.status} : {}),
+    ...(st.sync?.revision ? {revision: st.sync.revision} : {}),
+    ...(message ? {message} : {}),
+  }
 }
 
 export async function computeDrift(inv: LoadedInventory, o: DriftOptions = {}): Promise<DriftResult> {
@@ -176,13 +191,22 @@ export async function computeDrift(inv: LoadedInventory, o: DriftOptions = {}): 
   }
   const rendNames = new Set(apps.map((a) => a.name))
   // Applications obsctl's render put there once (its labels) and no longer renders
-  const unexpected = [...live.values()].filter((a) => !rendNames.has(a.metadata.name) && (a.metadata.labels?.['obsctl.dev/cluster'] || a.metadata.name === 'root-app'))
+  const unexpected = [...live.values()].filter(
+    (a) => !rendNames.has(a.metadata.name) && (a.metadata.labels?.['obsctl.dev/cluster'] || a.metadata.name === 'root-app'),
+  )
   const clusters: ClusterDrift[] = p.clusters
     .filter((c) => !o.cluster || c.name === o.cluster)
     .map((c) => {
       const mine = apps.filter((a) => a.cluster === c.name).map(appDrift)
       for (const u of unexpected.filter((x) => (x.metadata.labels?.['obsctl.dev/cluster'] ?? central) === c.name)) {
-        mine.push({name: u.metadata.name, cluster: c.name, path: ((u.spec as {source?: {path?: string}} | undefined)?.source?.path ?? ''), live: {...liveOf(u), state: 'unexpected'}, files: [], drift: true})
+        mine.push({
+          name: u.metadata.name,
+          cluster: c.name,
+          path: (u.spec as {source?: {path?: string}} | undefined)?.source?.path ?? '',
+          live: {...liveOf(u), state: 'unexpected'},
+          files: [],
+          drift: true,
+        })
       }
       mine.sort((a, b) => a.name.localeCompare(b.name))
       return {name: c.name, applications: mine, drift: mine.some((a) => a.drift)}
@@ -222,7 +246,13 @@ const KIND_TEXT: Record<FileDriftKind, string> = {
 function fileLine(f: FileDrift, showDiffs: boolean): string[] {
   const what = f.kind === 'missing-in-git' && f.deleted ? 'deleted from Git by hand' : KIND_TEXT[f.kind]
   const lines = [`    ${f.path}: ${what}`]
-  if (showDiffs && f.diff) lines.push(...f.diff.trimEnd().split('\n').map((l) => `      ${l}`))
+  if (showDiffs && f.diff)
+    lines.push(
+      ...f.diff
+        .trimEnd()
+        .split('\n')
+        .map((l) => `      ${l}`),
+    )
   return lines
 }
 
@@ -232,7 +262,12 @@ export function formatDrift(r: DriftResult, o: {diffs?: boolean} = {}): string {
   for (const c of r.clusters) {
     out.push('', `${c.drift ? ICONS.fail : ICONS.pass} ${c.name}`)
     for (const a of c.applications) {
-      const live = a.live.state === 'missing' ? 'Application missing in Argo CD' : a.live.state === 'unexpected' ? 'Application in Argo CD but no longer rendered' : `${a.live.state}${a.live.health ? `/${a.live.health}` : ''}`
+      const live =
+        a.live.state === 'missing'
+          ? 'Application missing in Argo CD'
+          : a.live.state === 'unexpected'
+            ? 'Application in Argo CD but no longer rendered'
+            : `${a.live.state}${a.live.health ? `/${a.live.health}` : ''}`
       out.push(`  ${a.drift ? ICONS.fail : ICONS.pass} ${a.name}: ${live}${a.live.message && a.live.state !== 'Synced' ? ` (${a.live.message})` : ''}`)
       for (const f of a.files) out.push(...fileLine(f, showDiffs))
     }
@@ -243,9 +278,17 @@ export function formatDrift(r: DriftResult, o: {diffs?: boolean} = {}): string {
   }
   const s = r.summary
   out.push('')
-  out.push(r.ok ? `No drift: ${s.applications} Applications match the render, Git and Argo CD.` : `Drift: ${s.drifted}/${s.applications} Applications (${s.outOfSync} OutOfSync, ${s.missing} missing), ${s.handEdits} hand edit(s) in Git, ${s.notPushed} file(s) not pushed.`)
+  out.push(
+    r.ok
+      ? `No drift: ${s.applications} Applications match the render, Git and Argo CD.`
+      : `Drift: ${s.drifted}/${s.applications} Applications (${s.outOfSync} OutOfSync, ${s.missing} missing), ${s.handEdits} hand edit(s) in Git, ${s.notPushed} file(s) not pushed.`,
+  )
   if (s.notPushed) out.push('  → obsctl render --push brings Git to the render (refuses to overwrite hand edits without --force)')
-  if (s.handEdits) out.push('  → hand edits: pull them into the working copy (git -C <git.dir> pull), then carry what they do into the inventory (obsctl config set …) or overwrite them: obsctl render --force --push')
-  if (s.missing || s.outOfSync) out.push('  → obsctl argocd sync (or wait for Argo CD’s next poll); obsctl validate argocd shows why an Application is not Synced')
+  if (s.handEdits)
+    out.push(
+      '  → hand edits: pull them into the working copy (git -C <git.dir> pull), then carry what they do into the inventory (obsctl config set …) or overwrite them: obsctl render --force --push',
+    )
+  if (s.missing || s.outOfSync)
+    out.push('  → obsctl argocd sync (or wait for Argo CD’s next poll); obsctl validate argocd shows why an Application is not Synced')
   return out.join('\n')
 }

@@ -12,13 +12,23 @@ export function renderInputs(p: Platform): unknown {
     ...rest,
     s3: s3r,
     clusters: p.clusters.map((c) => ({
-      name: c.name, id: c.id, role: c.role, metrics: c.metrics, apiServer: c.apiServer, loadBalancerIPs: c.loadBalancerIPs, nodes: c.nodes.length,
+      name: c.name,
+      id: c.id,
+      role: c.role,
+      metrics: c.metrics,
+      apiServer: c.apiServer,
+      loadBalancerIPs: c.loadBalancerIPs,
+      nodes: c.nodes.length,
     })),
   }
 }
 
 export function renderFingerprint(p: Platform): string {
-  return createHash('sha256').update(JSON.stringify(renderInputs(p))).update('\0').update(templatesDigestInput()).digest('hex')
+  return createHash('sha256')
+    .update(JSON.stringify(renderInputs(p)))
+    .update('\0')
+    .update(templatesDigestInput())
+    .digest('hex')
 }
 
 /** Where render writes: --out, else the inventory's git.dir beside the inventory. */

@@ -32,7 +32,9 @@ export async function must(dir: string, args: string[], what: string, opts: {inp
   const r = await git(dir, args, opts)
   if (r.exitCode !== 0) {
     // a git process killed together with obsctl can leave its lock behind (said in the message: a task shows only that)
-    const lock = /index\.lock': File exists/.test(r.stderr) ? `; if no git process is running in ${dir}, remove the stale lock: rm ${path.join(dir, '.git', 'index.lock')}` : ''
+    const lock = /index\.lock': File exists/.test(r.stderr)
+      ? `; if no git process is running in ${dir}, remove the stale lock: rm ${path.join(dir, '.git', 'index.lock')}`
+      : ''
     throw new ObsctlError(`${what} failed: ${(r.stderr || r.stdout).trim()}${lock}`, {code: 'GIT_FAILED', hints: [`in ${dir}: git ${args.join(' ')}`]})
   }
   return r.stdout
@@ -93,7 +95,12 @@ export async function dirtyPaths(dir: string, managed: Set<string>): Promise<str
  * committed them — and nothing else (other staged or unstaged changes are left alone). `message`
  * may be built from what is actually committed. Returns null when Git already has it all.
  */
-export async function commitManaged(dir: string, managed: Set<string>, message: string | ((c: GitChanges) => string), trailers?: Trailers): Promise<{sha: string; message: string; changes: GitChanges} | null> {
+export async function commitManaged(
+  dir: string,
+  managed: Set<string>,
+  message: string | ((c: GitChanges) => string),
+  trailers?: Trailers,
+): Promise<{sha: string; message: string; changes: GitChanges} | null> {
   const dirty = await dirtyPaths(dir, managed)
   if (dirty.length === 0) return null
   // paths, not patterns (a rendered name is never a glob)

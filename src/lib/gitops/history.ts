@@ -26,7 +26,11 @@ export interface LogEntry extends CommitInfo {
 /** The first-parent history from `tip` (newest first), with each commit's trailers. */
 export async function history(dir: string, tip: string, stop?: string, max = 500): Promise<LogEntry[]> {
   const range = stop ? [`${stop}..${tip}`] : [tip]
-  const out = await must(dir, ['log', '--first-parent', `--max-count=${max}`, `--format=%H${SEP}%P${SEP}%an <%ae>${SEP}%aI${SEP}%s${SEP}%(trailers:only,unfold)${END}`, ...range, '--'], 'git log')
+  const out = await must(
+    dir,
+    ['log', '--first-parent', `--max-count=${max}`, `--format=%H${SEP}%P${SEP}%an <%ae>${SEP}%aI${SEP}%s${SEP}%(trailers:only,unfold)${END}`, ...range, '--'],
+    'git log',
+  )
   return out
     .split(END)
     .map((r) => r.replace(/^\n/, ''))
@@ -38,7 +42,16 @@ export async function history(dir: string, tip: string, stop?: string, max = 500
       // commits obsctl made before it wrote trailers are known by the subjects it writes
       const legacy = /^obsctl(?: render)?: /.test(subject)
       const ps = parents.split(' ').filter(Boolean)
-      return {sha, parents: ps, author, date, subject, trailers, command: cmd ?? (legacy ? 'render' : undefined), obsctl: ps.length <= 1 && (cmd !== undefined || legacy)}
+      return {
+        sha,
+        parents: ps,
+        author,
+        date,
+        subject,
+        trailers,
+        command: cmd ?? (legacy ? 'render' : undefined),
+        obsctl: ps.length <= 1 && (cmd !== undefined || legacy),
+      }
     })
 }
 

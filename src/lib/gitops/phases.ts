@@ -52,7 +52,9 @@ export function renderPhase(o: RenderPhaseOptions = {}): Phase<Target> {
       if (r.push) io.log(`pushed ${r.push.commit.slice(0, 12)} to ${r.push.remote} ${r.push.branch}`)
       const what = r.noChanges ? 'no file changes' : `${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed`
       const n = r.commit ? r.commit.files.added.length + r.commit.files.changed.length + r.commit.files.removed.length : 0
-      return {summary: `${dir}: ${what}${r.commit ? `, commit ${r.commit.sha.slice(0, 12)} (${n} files)` : ', nothing to commit'}${r.push ? `, pushed ${r.push.branch} at ${r.push.commit.slice(0, 12)}` : ''}`}
+      return {
+        summary: `${dir}: ${what}${r.commit ? `, commit ${r.commit.sha.slice(0, 12)} (${n} files)` : ', nothing to commit'}${r.push ? `, pushed ${r.push.branch} at ${r.push.commit.slice(0, 12)}` : ''}`,
+      }
     },
     async describe(_t, ctx) {
       const {planRender, renderFiles} = await import('./render.js')

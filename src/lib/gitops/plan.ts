@@ -46,22 +46,77 @@ export interface AppDef {
 }
 
 const FLUENT_BIT_PATCHES: ClusterPatch[] = [
-  {group: 'fluentbit.fluent.io', version: 'v1alpha2', kind: 'ClusterFilter', name: 'cluster-name', path: '/spec/filters/0/recordModifier/records', value: (c) => `["cluster ${c}"]`},
-  {group: 'fluentbit.fluent.io', version: 'v1alpha2', kind: 'ClusterOutput', name: 'opensearch', path: '/spec/opensearch/logstashPrefix', value: (c) => `"fluent-bit-${c}"`},
+  {
+    group: 'fluentbit.fluent.io',
+    version: 'v1alpha2',
+    kind: 'ClusterFilter',
+    name: 'cluster-name',
+    path: '/spec/filters/0/recordModifier/records',
+    value: (c) => `["cluster ${c}"]`,
+  },
+  {
+    group: 'fluentbit.fluent.io',
+    version: 'v1alpha2',
+    kind: 'ClusterOutput',
+    name: 'opensearch',
+    path: '/spec/opensearch/logstashPrefix',
+    value: (c) => `"fluent-bit-${c}"`,
+  },
 ]
 const AGENT_PATCHES: ClusterPatch[] = [
-  {group: 'monitoring.coreos.com', version: 'v1alpha1', kind: 'PrometheusAgent', name: 'prometheus-agent', path: '/spec/externalLabels', value: (c) => `{cluster: "${c}"}`, optional: true},
+  {
+    group: 'monitoring.coreos.com',
+    version: 'v1alpha1',
+    kind: 'PrometheusAgent',
+    name: 'prometheus-agent',
+    path: '/spec/externalLabels',
+    value: (c) => `{cluster: "${c}"}`,
+    optional: true,
+  },
 ]
 
 export const APPS: AppDef[] = [
-  {name: 'cilium', title: 'Cilium ingress, L2 announcements, LB IP pool', layer: 'infrastructure', roles: ['central', 'edge'], namespace: 'kube-system', serverSideApply: true, perCluster: true},
-  {name: 'longhorn', title: 'Longhorn storage with S3 backups', layer: 'infrastructure', roles: ['central', 'edge'], namespace: 'longhorn-system', serverSideApply: true, perCluster: true},
-  {name: 'kube-prometheus-stack', title: 'Prometheus operator, exporters', layer: 'operators', roles: ['central', 'edge'], namespace: 'monitoring', serverSideApply: true, skipDryRun: true, patches: AGENT_PATCHES},
+  {
+    name: 'cilium',
+    title: 'Cilium ingress, L2 announcements, LB IP pool',
+    layer: 'infrastructure',
+    roles: ['central', 'edge'],
+    namespace: 'kube-system',
+    serverSideApply: true,
+    perCluster: true,
+  },
+  {
+    name: 'longhorn',
+    title: 'Longhorn storage with S3 backups',
+    layer: 'infrastructure',
+    roles: ['central', 'edge'],
+    namespace: 'longhorn-system',
+    serverSideApply: true,
+    perCluster: true,
+  },
+  {
+    name: 'kube-prometheus-stack',
+    title: 'Prometheus operator, exporters',
+    layer: 'operators',
+    roles: ['central', 'edge'],
+    namespace: 'monitoring',
+    serverSideApply: true,
+    skipDryRun: true,
+    patches: AGENT_PATCHES,
+  },
   {name: 'opensearch-operator', title: 'OpenSearch operator', layer: 'operators', roles: ['central'], namespace: 'logging', serverSideApply: true},
   {name: 'fluent-operator', title: 'Fluent operator', layer: 'operators', roles: ['central', 'edge'], namespace: 'logging', serverSideApply: true},
   {name: 'thanos', title: 'Thanos Query, Store, Compactor, Ruler', layer: 'observability', roles: ['central'], namespace: 'monitoring', skipDryRun: true},
   {name: 'opensearch', title: 'OpenSearch cluster and Dashboards', layer: 'observability', roles: ['central'], namespace: 'logging', skipDryRun: true},
-  {name: 'fluent-bit', title: 'Fluent Bit shipping logs to OpenSearch', layer: 'observability', roles: ['central', 'edge'], namespace: 'logging', skipDryRun: true, patches: FLUENT_BIT_PATCHES},
+  {
+    name: 'fluent-bit',
+    title: 'Fluent Bit shipping logs to OpenSearch',
+    layer: 'observability',
+    roles: ['central', 'edge'],
+    namespace: 'logging',
+    skipDryRun: true,
+    patches: FLUENT_BIT_PATCHES,
+  },
   {name: 'grafana-dashboards', title: 'Grafana dashboards', layer: 'applications', roles: ['central'], namespace: 'monitoring', path: 'dashboards'},
 ]
 
@@ -86,7 +141,9 @@ export function generatedApplications(p: Platform): GeneratedApp[] {
   for (const app of APPS) {
     for (const c of p.clusters) {
       if (!app.roles.includes(c.role)) continue
-      const path = app.path ?? (app.perCluster || c.role === 'central' ? `deploy/overlays/${overlayName(c)}/${app.name}` : `deploy/overlays/edge-${metricsMode(c)}/${app.name}`)
+      const path =
+        app.path ??
+        (app.perCluster || c.role === 'central' ? `deploy/overlays/${overlayName(c)}/${app.name}` : `deploy/overlays/edge-${metricsMode(c)}/${app.name}`)
       out.push({name: `${app.name}-${c.name}`, cluster: c.name, path, file: `argocd/applications/${app.name}.yaml`})
     }
   }

@@ -81,11 +81,7 @@ export function commitMessage(r: Pick<RenderResult, 'added' | 'changed' | 'remov
   const shown = rest.slice(0, 4)
   if (rest.length > shown.length) shown.push(`and ${rest.length - shown.length} more`)
   const subject = `obsctl render: ${[...parts, ...shown].join(', ') || 'update the render manifest'}`
-  const body = [
-    ...r.added.map((f) => `A ${f}`),
-    ...r.changed.map((f) => `M ${f}`),
-    ...r.removed.map((f) => `D ${f}`),
-  ]
+  const body = [...r.added.map((f) => `A ${f}`), ...r.changed.map((f) => `M ${f}`), ...r.removed.map((f) => `D ${f}`)]
   return body.length > 0 ? `${subject}\n\n${body.join('\n')}\n` : subject
 }
 
@@ -109,15 +105,18 @@ async function conflictError(plan: RenderPlan, rendered: Map<string, string>): P
     'edited-removed': 'is no longer rendered but was edited by hand',
   }
   const lines = conflicts.map((c) => `  ${c.path}: ${why[c.reason]}`)
-  const diffs = conflicts.map((c) => c.diff ?? '').filter(Boolean).join('\n')
-  return new ObsctlError(`render would overwrite ${conflicts.length} file(s) changed outside obsctl in ${plan.dir}:\n${lines.join('\n')}${diffs ? `\n\n${diffs}` : ''}`, {
-    code: 'RENDER_CONFLICT',
-    hints: [
-      'keep your change: put it into the inventory (or the templates) and render again',
-      'discard your change: obsctl render --force',
-    ],
-    details: {dir: plan.dir, conflicts},
-  })
+  const diffs = conflicts
+    .map((c) => c.diff ?? '')
+    .filter(Boolean)
+    .join('\n')
+  return new ObsctlError(
+    `render would overwrite ${conflicts.length} file(s) changed outside obsctl in ${plan.dir}:\n${lines.join('\n')}${diffs ? `\n\n${diffs}` : ''}`,
+    {
+      code: 'RENDER_CONFLICT',
+      hints: ['keep your change: put it into the inventory (or the templates) and render again', 'discard your change: obsctl render --force'],
+      details: {dir: plan.dir, conflicts},
+    },
+  )
 }
 
 /** The render manifest as committed at HEAD (empty without a HEAD or a manifest there). */
@@ -148,7 +147,12 @@ export async function uncommittedCount(dir: string): Promise<number> {
  * Commit what of the rendered tree differs from Git HEAD (this render's writes and anything an
  * interrupted run left uncommitted). Without `message`, the message names what is committed.
  */
-export async function commitRender(p: Platform, dir: string, message?: string, trailers?: Trailers): Promise<{sha: string; message: string; files: GitChanges} | null> {
+export async function commitRender(
+  p: Platform,
+  dir: string,
+  message?: string,
+  trailers?: Trailers,
+): Promise<{sha: string; message: string; files: GitChanges} | null> {
   const head = await headManifest(dir)
   const managed = await managedPaths(dir, head)
   const next = new Set(p.clusters.map((c) => c.name))

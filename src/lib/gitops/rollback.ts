@@ -39,7 +39,12 @@ export interface RollbackOptions {
   /** what will be done (commits, inventory diff, files), before the confirmation */
   onPlan?: (text: string) => void
   /** the wait for Argo CD after the push: the change flow's sync, passed by ../flows/rollback.ts (a domain never runs a flow) */
-  runSync?: (next: LoadedInventory, o: Pick<RollbackOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean}, command: string, revision?: string) => Promise<{ok: boolean; summary: string; run: RunResult}>
+  runSync?: (
+    next: LoadedInventory,
+    o: Pick<RollbackOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean},
+    command: string,
+    revision?: string,
+  ) => Promise<{ok: boolean; summary: string; run: RunResult}>
 }
 
 export interface RollbackResult {
@@ -66,8 +71,10 @@ const line = (c: CommitInfo) => `  ${c.sha.slice(0, 12)} ${c.date.slice(0, 19).r
 /** Commands whose commits are more than Git: undoing them takes their own command. */
 function notRevertable(command: string | undefined): string | undefined {
   if (!command) return undefined
-  if (command.startsWith('cluster add')) return 'a cluster was added (nodes, kubeconfig, Argo CD registration, Secrets): undo it with obsctl cluster remove NAME'
-  if (command.startsWith('cluster remove')) return 'a cluster was removed (its Applications, Secrets and kubeconfig entries are gone): bring it back with obsctl cluster add'
+  if (command.startsWith('cluster add'))
+    return 'a cluster was added (nodes, kubeconfig, Argo CD registration, Secrets): undo it with obsctl cluster remove NAME'
+  if (command.startsWith('cluster remove'))
+    return 'a cluster was removed (its Applications, Secrets and kubeconfig entries are gone): bring it back with obsctl cluster add'
   if (command === 'bootstrap') return 'the bootstrap render is the first state of the repository; there is nothing before it to go back to'
   return undefined
 }
@@ -76,20 +83,26 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   const p = inv.platform
   const dir = gitDir(p, inv.dir)
   const branch = p.git.branch
-  if (!(await isRepo(dir))) throw inputError(`${dir} is not a Git working copy: obsctl has committed nothing to roll back`, ['obsctl render --push creates it'], 'NO_REPO')
+  if (!(await isRepo(dir)))
+    throw inputError(`${dir} is not a Git working copy: obsctl has committed nothing to roll back`, ['obsctl render --push creates it'], 'NO_REPO')
 
   // uncommitted changes would be mixed into the revert (and an interrupted rollback leaves its revert staged)
   const dirty = (await must(dir, ['status', '--porcelain=v1', '--untracked-files=no'], 'git status')).trim()
   if (dirty) {
-    throw inputError(`${dir} has uncommitted changes; rollback reverts commits only in a clean working copy:\n${dirty}`, [
-      `look at them: git -C ${dir} status`,
-      `discard them (an interrupted rollback's staged revert included): git -C ${dir} reset --hard HEAD`,
-    ], 'DIRTY_WORKING_COPY')
+    throw inputError(
+      `${dir} has uncommitted changes; rollback reverts commits only in a clean working copy:\n${dirty}`,
+      [`look at them: git -C ${dir} status`, `discard them (an interrupted rollback's staged revert included): git -C ${dir} reset --hard HEAD`],
+      'DIRTY_WORKING_COPY',
+    )
   }
 
   // the remote is the truth: what Argo CD deploys is its branch
   const fetched = await git(dir, ['fetch', '-q', 'origin', `refs/heads/${branch}`])
-  if (fetched.exitCode !== 0) throw new ObsctlError(`cannot read ${branch} from ${p.git.remote}: ${fetched.stderr.trim()}`, {code: 'GIT_FETCH', hints: ['check git.remote and your credentials']})
+  if (fetched.exitCode !== 0)
+    throw new ObsctlError(`cannot read ${branch} from ${p.git.remote}: ${fetched.stderr.trim()}`, {
+      code: 'GIT_FETCH',
+      hints: ['check git.remote and your credentials'],
+    })
   const remoteTip = (await must(dir, ['rev-parse', 'FETCH_HEAD'], 'git rev-parse')).trim()
   const head = (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()
   const isAncestor = async (a: string, b: string) => (await git(dir, ['merge-base', '--is-ancestor', a, b])).exitCode === 0
@@ -100,12 +113,18 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   if (head !== remoteTip && (await isAncestor(remoteTip, head))) {
     const ahead = await history(dir, head, remoteTip)
     if (ahead.every((c) => c.command === 'rollback')) return resume(inv, ahead, o, base)
-    throw inputError(`${dir} has ${ahead.length} commit(s) that ${branch} on ${p.git.remote} does not have:\n${ahead.map((c) => line(info(c))).join('\n')}`, [
-      `push them first (obsctl render --push), or drop them: git -C ${dir} reset --hard origin/${branch}`,
-    ], 'UNPUSHED_COMMITS')
+    throw inputError(
+      `${dir} has ${ahead.length} commit(s) that ${branch} on ${p.git.remote} does not have:\n${ahead.map((c) => line(info(c))).join('\n')}`,
+      [`push them first (obsctl render --push), or drop them: git -C ${dir} reset --hard origin/${branch}`],
+      'UNPUSHED_COMMITS',
+    )
   }
   if (head !== remoteTip && !(await isAncestor(head, remoteTip))) {
-    throw inputError(`${dir} and ${branch} on ${p.git.remote} have diverged`, [`bring in the remote's commits: git -C ${dir} pull --rebase origin ${branch}`], 'DIVERGED')
+    throw inputError(
+      `${dir} and ${branch} on ${p.git.remote} have diverged`,
+      [`bring in the remote's commits: git -C ${dir} pull --rebase origin ${branch}`],
+      'DIVERGED',
+    )
   }
   const tip = remoteTip
 
@@ -118,7 +137,12 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
     const to = resolved.stdout.trim()
     const chain = await history(dir, tip, undefined, 10_000)
     const at = chain.findIndex((c) => c.sha === to)
-    if (at < 0) throw inputError(`--to ${o.to}: ${to.slice(0, 12)} is not on the history of ${branch}`, [`commits: git -C ${dir} log --first-parent --oneline ${branch}`], 'BAD_COMMIT')
+    if (at < 0)
+      throw inputError(
+        `--to ${o.to}: ${to.slice(0, 12)} is not on the history of ${branch}`,
+        [`commits: git -C ${dir} log --first-parent --oneline ${branch}`],
+        'BAD_COMMIT',
+      )
     if (at === 0) throw inputError(`--to ${o.to}: ${branch} is at ${to.slice(0, 12)} already: nothing to roll back`, [], 'NOTHING_TO_ROLL_BACK')
     undo = chain.slice(0, at)
     target = chain[at]!
@@ -128,44 +152,63 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
     if (last < 0) throw inputError(`${branch} has no commit made by obsctl: nothing to roll back`, [], 'NOTHING_TO_ROLL_BACK')
     undo = chain.slice(0, last + 1)
     const parent = chain[last + 1] ?? (await history(dir, `${chain[last]!.sha}~1`, undefined, 1).catch(() => []))[0]
-    if (!parent) throw inputError(`${chain[last]!.sha.slice(0, 12)} (${chain[last]!.subject}) is the first commit of ${branch}: there is nothing before it`, [], 'NOTHING_TO_ROLL_BACK')
+    if (!parent)
+      throw inputError(
+        `${chain[last]!.sha.slice(0, 12)} (${chain[last]!.subject}) is the first commit of ${branch}: there is nothing before it`,
+        [],
+        'NOTHING_TO_ROLL_BACK',
+      )
     target = parent
   }
 
   const foreign = undo.filter((c) => !c.obsctl)
   if (foreign.length > 0) {
-    throw inputError(`${branch} has ${foreign.length} commit(s) obsctl did not make after ${target.sha.slice(0, 12)}; rollback does not revert other people's work:\n${foreign.map((c) => line(info(c))).join('\n')}`, [
-      `revert them yourself (git -C ${dir} revert SHA), then push`,
-      'or roll back only what is after them: obsctl rollback --to SHA (the newest of them)',
-    ], 'FOREIGN_COMMITS', {commits: foreign.map(info)})
+    throw inputError(
+      `${branch} has ${foreign.length} commit(s) obsctl did not make after ${target.sha.slice(0, 12)}; rollback does not revert other people's work:\n${foreign.map((c) => line(info(c))).join('\n')}`,
+      [`revert them yourself (git -C ${dir} revert SHA), then push`, 'or roll back only what is after them: obsctl rollback --to SHA (the newest of them)'],
+      'FOREIGN_COMMITS',
+      {commits: foreign.map(info)},
+    )
   }
   for (const c of undo) {
     const why = notRevertable(c.command)
-    if (why) throw inputError(`${c.sha.slice(0, 12)} (${c.subject}) cannot be rolled back: ${why}`, ['roll back only what came after it: obsctl rollback --to ' + c.sha.slice(0, 12)], 'NOT_REVERTABLE')
+    if (why)
+      throw inputError(
+        `${c.sha.slice(0, 12)} (${c.subject}) cannot be rolled back: ${why}`,
+        ['roll back only what came after it: obsctl rollback --to ' + c.sha.slice(0, 12)],
+        'NOT_REVERTABLE',
+      )
   }
 
   // the inventory that goes with the target: the oldest undone change's "before", else the target's own
   const oldest = undo.at(-1)!
   const wantedHash = oldest.trailers[TRAILER.before]?.[0] ?? target.trailers[TRAILER.inventory]?.[0]
   if (!wantedHash) {
-    throw inputError(`obsctl does not know which inventory went with ${target.sha.slice(0, 12)} (${target.subject}): its commits carry no ${TRAILER.inventory} trailer (made by an older obsctl or by hand)`, [
-      `revert by hand: git -C ${dir} revert ${undo.map((c) => c.sha.slice(0, 12)).join(' ')}, edit ${inv.file} to match, then obsctl render --push`,
-    ], 'NO_INVENTORY_RECORD')
+    throw inputError(
+      `obsctl does not know which inventory went with ${target.sha.slice(0, 12)} (${target.subject}): its commits carry no ${TRAILER.inventory} trailer (made by an older obsctl or by hand)`,
+      [`revert by hand: git -C ${dir} revert ${undo.map((c) => c.sha.slice(0, 12)).join(' ')}, edit ${inv.file} to match, then obsctl render --push`],
+      'NO_INVENTORY_RECORD',
+    )
   }
   const wanted = recordedInventory(inv.dir, wantedHash)
   if (wanted === undefined) {
-    throw inputError(`the inventory that went with ${target.sha.slice(0, 12)} (${wantedHash.slice(0, 19)}…) is not kept on this machine (${inv.dir}/.obsctl/inventory/)`, [
-      'run rollback where the change was made (its .obsctl/ keeps the inventory texts)',
-      `or revert by hand: git -C ${dir} revert ${undo.map((c) => c.sha.slice(0, 12)).join(' ')}, edit ${inv.file} to match, then obsctl render --push`,
-    ], 'NO_INVENTORY_RECORD')
+    throw inputError(
+      `the inventory that went with ${target.sha.slice(0, 12)} (${wantedHash.slice(0, 19)}…) is not kept on this machine (${inv.dir}/.obsctl/inventory/)`,
+      [
+        'run rollback where the change was made (its .obsctl/ keeps the inventory texts)',
+        `or revert by hand: git -C ${dir} revert ${undo.map((c) => c.sha.slice(0, 12)).join(' ')}, edit ${inv.file} to match, then obsctl render --push`,
+      ],
+      'NO_INVENTORY_RECORD',
+    )
   }
   const current = inventoryHash(inv.text)
   const newest = undo[0]!.trailers[TRAILER.inventory]?.[0]
   if (current !== wantedHash && newest && current !== newest) {
-    throw inputError(`${inv.file} was edited after ${undo[0]!.sha.slice(0, 12)} (${undo[0]!.subject}) was rendered from it; rollback would throw that edit away`, [
-      'render and push the edit first (obsctl render --push), then roll back what you mean to',
-      `or undo the edit by hand, then rerun obsctl rollback`,
-    ], 'INVENTORY_EDITED')
+    throw inputError(
+      `${inv.file} was edited after ${undo[0]!.sha.slice(0, 12)} (${undo[0]!.subject}) was rendered from it; rollback would throw that edit away`,
+      ['render and push the edit first (obsctl render --push), then roll back what you mean to', `or undo the edit by hand, then rerun obsctl rollback`],
+      'INVENTORY_EDITED',
+    )
   }
 
   const {unifiedDiff} = await import('../diff.js')
@@ -184,7 +227,14 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   if (o.dryRun) return result
   o.onPlan?.(plan)
   const {confirmOrRefuse} = await import('../fleet/change.js')
-  if (!(await confirmOrRefuse('rollback', `revert ${undo.length} commit(s)${o.push === false ? '' : ' and push'}?`, o, 'or --dry-run to see what would be reverted'))) {
+  if (
+    !(await confirmOrRefuse(
+      'rollback',
+      `revert ${undo.length} commit(s)${o.push === false ? '' : ' and push'}?`,
+      o,
+      'or --dry-run to see what would be reverted',
+    ))
+  ) {
     result.cancelled = true
     return result
   }
@@ -194,7 +244,10 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   const rv = await git(dir, ['revert', '--no-commit', '--no-edit', ...undo.map((c) => c.sha)], {env: {GIT_EDITOR: 'true'}})
   if (rv.exitCode !== 0) {
     await git(dir, ['revert', '--abort'])
-    throw new ObsctlError(`git revert failed: ${(rv.stderr || rv.stdout).trim()}`, {code: 'REVERT_FAILED', hints: [`nothing was committed; the working copy is back at ${tip.slice(0, 12)}`]})
+    throw new ObsctlError(`git revert failed: ${(rv.stderr || rv.stdout).trim()}`, {
+      code: 'REVERT_FAILED',
+      hints: [`nothing was committed; the working copy is back at ${tip.slice(0, 12)}`],
+    })
   }
   const next = parseInventory(wanted, inv.file)
   if (result.inventory.changed) {
@@ -229,11 +282,21 @@ async function finish(before: LoadedInventory, next: LoadedInventory, result: Ro
     // a pushed rollback may change an edge's metrics mode: the cluster Secret labels follow it even without the waits
     if (result.push && o.runSync && labels) {
       const l = await o.runSync(next, {...o, sync: false, labels}, 'rollback', result.push.commit)
-      if (!l.ok) throw new ObsctlError(`the rollback is pushed, but the edges' Argo CD cluster Secrets could not be labelled: ${l.summary}`, {code: 'LABELS_FAILED', exitCode: l.run.exitCode || 1, hints: ['obsctl cluster register EDGE sets them, or rerun with --sync'], details: result})
+      if (!l.ok)
+        throw new ObsctlError(`the rollback is pushed, but the edges' Argo CD cluster Secrets could not be labelled: ${l.summary}`, {
+          code: 'LABELS_FAILED',
+          exitCode: l.run.exitCode || 1,
+          hints: ['obsctl cluster register EDGE sets them, or rerun with --sync'],
+          details: result,
+        })
     }
     return result
   }
-  if (!o.runSync) throw new ObsctlError('rollback was asked to sync but was given no sync to run', {code: 'NO_SYNC_RUNNER', hints: ['call the rollback of src/lib/flows/rollback.ts, or pass sync: false']})
+  if (!o.runSync)
+    throw new ObsctlError('rollback was asked to sync but was given no sync to run', {
+      code: 'NO_SYNC_RUNNER',
+      hints: ['call the rollback of src/lib/flows/rollback.ts, or pass sync: false'],
+    })
   const s = await o.runSync(next, {...o, labels}, 'rollback', result.push?.commit)
   result.sync = {ok: s.ok, summary: s.summary}
   if (!s.ok) {
@@ -248,7 +311,12 @@ async function finish(before: LoadedInventory, next: LoadedInventory, result: Ro
 }
 
 /** An earlier rollback committed (and wrote the inventory) but did not push: push it and sync. */
-async function resume(inv: LoadedInventory, ahead: LogEntry[], o: RollbackOptions, base: Pick<RollbackResult, 'dir' | 'remote' | 'branch' | 'dryRun'>): Promise<RollbackResult> {
+async function resume(
+  inv: LoadedInventory,
+  ahead: LogEntry[],
+  o: RollbackOptions,
+  base: Pick<RollbackResult, 'dir' | 'remote' | 'branch' | 'dryRun'>,
+): Promise<RollbackResult> {
   const top = ahead[0]!
   const wantedHash = top.trailers[TRAILER.inventory]?.[0]
   const wanted = wantedHash ? recordedInventory(inv.dir, wantedHash) : undefined

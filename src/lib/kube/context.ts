@@ -45,7 +45,10 @@ export function useContext(inv: LoadedInventory, cluster: string, context: strin
     if (!contexts.includes(context)) {
       throw inputError(
         `--context ${context}: no such context in ${files.join(path.delimiter)}`,
-        [contexts.length > 0 ? `contexts there: ${contexts.join(', ')}` : 'it has no contexts: run obsctl kubeconfig merge', 'pass --context with one of them, or --kubeconfig with the file that has it'],
+        [
+          contexts.length > 0 ? `contexts there: ${contexts.join(', ')}` : 'it has no contexts: run obsctl kubeconfig merge',
+          'pass --context with one of them, or --kubeconfig with the file that has it',
+        ],
         'BAD_FLAGS',
       )
     }

@@ -48,7 +48,14 @@ export async function listNodes(kube: Kube): Promise<NodeState[]> {
 /** A merge patch of a Node (cordon, uncordon, labels). */
 export async function patchNode(kube: Kube, name: string, patch: Record<string, unknown>): Promise<void> {
   try {
-    await kube.objects.patch({apiVersion: 'v1', kind: 'Node', metadata: {name}, ...patch}, undefined, undefined, 'obsctl', undefined, kube.lib.PatchStrategy.MergePatch)
+    await kube.objects.patch(
+      {apiVersion: 'v1', kind: 'Node', metadata: {name}, ...patch},
+      undefined,
+      undefined,
+      'obsctl',
+      undefined,
+      kube.lib.PatchStrategy.MergePatch,
+    )
   } catch (error) {
     throw kube.error(error, `patch Node ${name}`)
   }
@@ -60,7 +67,13 @@ export function setUnschedulable(kube: Kube, name: string, unschedulable: boolea
 }
 
 /** One raw request to the API server with the kubeconfig's TLS and credentials (paths client-node's object API does not reach). */
-export async function apiRequest(kube: Kube, method: string, path: string, body?: unknown, timeoutMs = kube.requestTimeoutMs): Promise<{status: number; body: string}> {
+export async function apiRequest(
+  kube: Kube,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = kube.requestTimeoutMs,
+): Promise<{status: number; body: string}> {
   const tls = await kubeRequestOptions(kube)
   const r = await send(new URL(kube.server.replace(/\/+$/, '') + path), {
     method,
@@ -168,7 +181,11 @@ export async function drainNode(kube: Kube, node: string, o: DrainOptions): Prom
       }
       if (r.status === 404) break // already gone
       const why = refusal(r.body)
-      if (r.status !== 429) throw new ObsctlError(`drain of ${node}: evicting pod ${id} failed (HTTP ${r.status}): ${why}`, {code: 'DRAIN_FAILED', hints: [`the node stays cordoned; after fixing it: rerun, or kubectl uncordon ${node}`]})
+      if (r.status !== 429)
+        throw new ObsctlError(`drain of ${node}: evicting pod ${id} failed (HTTP ${r.status}): ${why}`, {
+          code: 'DRAIN_FAILED',
+          hints: [`the node stays cordoned; after fixing it: rerun, or kubectl uncordon ${node}`],
+        })
       if (Date.now() + pollMs > deadline) {
         throw new ObsctlError(`drain of ${node} stopped: pod ${id} cannot be evicted: ${why}`, {
           code: 'DRAIN_BLOCKED',
@@ -187,7 +204,11 @@ export async function drainNode(kube: Kube, node: string, o: DrainOptions): Prom
     for (;;) {
       const live = await kube.get<PodObject>('v1', 'Pod', p.metadata.name, p.metadata.namespace)
       if (!live || live.metadata.uid !== p.metadata.uid || live.spec?.nodeName !== node) break
-      if (Date.now() > deadline) throw new ObsctlError(`drain of ${node}: pod ${p.metadata.namespace}/${p.metadata.name} was evicted but is still terminating`, {code: 'DRAIN_TIMEOUT', hints: ['raise --drain-timeout, or look at the pod: kubectl describe pod']})
+      if (Date.now() > deadline)
+        throw new ObsctlError(`drain of ${node}: pod ${p.metadata.namespace}/${p.metadata.name} was evicted but is still terminating`, {
+          code: 'DRAIN_TIMEOUT',
+          hints: ['raise --drain-timeout, or look at the pod: kubectl describe pod'],
+        })
       await wait(pollMs, o.signal)
     }
   }
@@ -195,7 +216,11 @@ export async function drainNode(kube: Kube, node: string, o: DrainOptions): Prom
 }
 
 /** Wait until the Node is Ready (at `version`, when given). */
-export async function waitNodeReady(kube: Kube, node: string, o: {version?: string; timeoutMs: number; pollMs?: number; signal?: AbortSignal; log: (l: string) => void}): Promise<NodeState> {
+export async function waitNodeReady(
+  kube: Kube,
+  node: string,
+  o: {version?: string; timeoutMs: number; pollMs?: number; signal?: AbortSignal; log: (l: string) => void},
+): Promise<NodeState> {
   const deadline = Date.now() + o.timeoutMs
   let last = ''
   for (let i = 0; ; i++) {

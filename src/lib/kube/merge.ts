@@ -48,7 +48,8 @@ export interface KubeconfigMergeReport {
 
 function selectClusters(inv: LoadedInventory, opts: KubeconfigMergeOptions, fromFiles: Map<string, string>): string[] {
   const names = inv.platform.clusters.map((c) => c.name)
-  for (const n of opts.clusters ?? []) if (!names.includes(n)) throw inputError(`cluster ${n} is not in the inventory`, [`clusters: ${names.join(', ')}`], 'BAD_ARGS')
+  for (const n of opts.clusters ?? [])
+    if (!names.includes(n)) throw inputError(`cluster ${n} is not in the inventory`, [`clusters: ${names.join(', ')}`], 'BAD_ARGS')
   if (opts.clusters?.length) return [...new Set([...opts.clusters, ...fromFiles.keys()])].sort((a, b) => names.indexOf(a) - names.indexOf(b))
   if (fromFiles.size > 0) return names.filter((n) => fromFiles.has(n))
   return names
@@ -56,10 +57,21 @@ function selectClusters(inv: LoadedInventory, opts: KubeconfigMergeOptions, from
 
 export async function kubeconfigMerge(inv: LoadedInventory, opts: KubeconfigMergeOptions = {}): Promise<KubeconfigMergeReport> {
   const file = resolveKubeconfigPath(opts.kubeconfig)
-  const fromFiles = parseFromFiles(opts.fromFiles, inv.platform.clusters.map((c) => c.name))
+  const fromFiles = parseFromFiles(
+    opts.fromFiles,
+    inv.platform.clusters.map((c) => c.name),
+  )
   const clusters = selectClusters(inv, opts, fromFiles)
   if (opts.context !== undefined) {
-    if (clusters.length !== 1) throw inputError(`--context names the context of one cluster; this merge has ${clusters.length} (${clusters.join(', ')})`, [`name the cluster: obsctl kubeconfig merge ${clusters[0] ?? 'CLUSTER'} --context ${opts.context}`, 'or set clusters[].context in the inventory for each cluster'], 'BAD_FLAGS')
+    if (clusters.length !== 1)
+      throw inputError(
+        `--context names the context of one cluster; this merge has ${clusters.length} (${clusters.join(', ')})`,
+        [
+          `name the cluster: obsctl kubeconfig merge ${clusters[0] ?? 'CLUSTER'} --context ${opts.context}`,
+          'or set clusters[].context in the inventory for each cluster',
+        ],
+        'BAD_FLAGS',
+      )
     useContext(inv, clusters[0]!, opts.context, {mustExist: false})
   }
   const phaseOptions: KubeconfigPhaseOptions = {fromFiles: Object.fromEntries(fromFiles), overwrite: Boolean(opts.overwrite), recheck: true}
@@ -89,13 +101,31 @@ export async function kubeconfigMerge(inv: LoadedInventory, opts: KubeconfigMerg
 }
 
 /** Read every admin.conf (nothing is written anywhere) and diff the merged result. */
-async function dryRun(inv: LoadedInventory, file: string, kubeconfigFlag: string | undefined, clusters: string[], o: KubeconfigPhaseOptions, ssh: RunSsh): Promise<KubeconfigMergeReport> {
+async function dryRun(
+  inv: LoadedInventory,
+  file: string,
+  kubeconfigFlag: string | undefined,
+  clusters: string[],
+  o: KubeconfigPhaseOptions,
+  ssh: RunSsh,
+): Promise<KubeconfigMergeReport> {
   const {Resources} = await import('../engine/index.js')
   const resources = new Resources()
   const ac = new AbortController()
   const onSignal = () => ac.abort()
   process.once('SIGINT', onSignal)
-  const ctx: RunContext = {inv, platform: inv.platform, stateDir: obsctlDir(inv.dir), runId: 'dry-run', dryRun: true, signal: ac.signal, kubeconfig: kubeconfigFlag, clusters, ssh, resources}
+  const ctx: RunContext = {
+    inv,
+    platform: inv.platform,
+    stateDir: obsctlDir(inv.dir),
+    runId: 'dry-run',
+    dryRun: true,
+    signal: ac.signal,
+    kubeconfig: kubeconfigFlag,
+    clusters,
+    ssh,
+    resources,
+  }
   try {
     const wanted = clusters.map((n) => inv.platform.clusters.find((c) => c.name === n)!)
     const admins = await Promise.all(wanted.map((c) => fetchAdminConf(ctx, c, o)))

@@ -16,7 +16,16 @@ import {inputError} from '../errors.js'
 import path from 'node:path'
 import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/index.js'
 import {kubeForCluster} from './run.js'
-import {ENV, applyClusterSecrets, clusterSecretsMatch, resolveSecretValues, secretShapes, tlsSecretSpecs, type SecretResult, type SecretValues} from './secrets/index.js'
+import {
+  ENV,
+  applyClusterSecrets,
+  clusterSecretsMatch,
+  resolveSecretValues,
+  secretShapes,
+  tlsSecretSpecs,
+  type SecretResult,
+  type SecretValues,
+} from './secrets/index.js'
 import {
   ADMIN_CONF_PATH,
   conflictError,
@@ -91,7 +100,12 @@ async function serially<T>(ctx: RunContext, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Merge one cluster's admin.conf into the run's kubeconfig; the file is backed up once per run. */
-export async function mergeCluster(ctx: RunContext, c: Cluster, o: KubeconfigPhaseOptions, log: (line: string) => void = () => undefined): Promise<KubeconfigClusterReport> {
+export async function mergeCluster(
+  ctx: RunContext,
+  c: Cluster,
+  o: KubeconfigPhaseOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<KubeconfigClusterReport> {
   const src = sourceOf(ctx, c, o)
   const sourceText = src.kind === 'file' ? src.file : `ssh ${src.label}:${ADMIN_CONF_PATH} (sudo)`
   log(`reading admin.conf of ${c.name} from ${sourceText}`)
@@ -136,11 +150,21 @@ export function kubeconfigHasCluster(file: string | string[], c: Cluster): boole
       return false
     }
   }
-  const kc = mergedView(objs) as {clusters?: {name?: string; cluster?: Record<string, unknown>}[]; users?: {name?: string}[]; contexts?: {name?: string; context?: Record<string, unknown>}[]}
+  const kc = mergedView(objs) as {
+    clusters?: {name?: string; cluster?: Record<string, unknown>}[]
+    users?: {name?: string}[]
+    contexts?: {name?: string; context?: Record<string, unknown>}[]
+  }
   const cl = kc.clusters?.find((x) => x?.name === kubeClusterName(c))
   const user = kc.users?.find((x) => x?.name === kubeUserName(c))
   const ctx = kc.contexts?.find((x) => x?.name === kubeContextName(c))
-  return Boolean(cl?.cluster?.server === c.apiServer && cl.cluster['certificate-authority-data'] && user && ctx?.context?.cluster === kubeClusterName(c) && ctx.context.user === kubeUserName(c))
+  return Boolean(
+    cl?.cluster?.server === c.apiServer &&
+    cl.cluster['certificate-authority-data'] &&
+    user &&
+    ctx?.context?.cluster === kubeClusterName(c) &&
+    ctx.context.user === kubeUserName(c),
+  )
 }
 
 export function kubeconfigPhase(o: KubeconfigPhaseOptions = {}): Phase<ClusterTarget, KubeconfigClusterReport> {
@@ -162,7 +186,12 @@ export function kubeconfigPhase(o: KubeconfigPhaseOptions = {}): Phase<ClusterTa
           fileStamp = 'missing'
         }
       }
-      return {cluster: c.name, apiServer: c.apiServer, source: src.kind === 'file' ? {file: src.file, stamp: fileStamp} : src.label, kubeconfig: kubeconfigFile(ctx)}
+      return {
+        cluster: c.name,
+        apiServer: c.apiServer,
+        source: src.kind === 'file' ? {file: src.file, stamp: fileStamp} : src.label,
+        kubeconfig: kubeconfigFile(ctx),
+      }
     },
     // admin.conf comes over SSH (with sudo) unless --from-file gave it
     async prepare(targets, ctx) {
@@ -241,7 +270,15 @@ export function secretsPhase(o: SecretsPhaseOptions = {}): Phase<ClusterTarget, 
         context: kubeContextName(c),
         secrets: secretShapes(p, c, shapeOptions(ctx)).map((s) => ({ns: s.namespace, name: s.name, keys: s.keys})),
         ...(central ? {tls: tlsSecretSpecs(p).map((s) => ({name: s.name, hosts: s.hosts}))} : {}),
-        env: [p.s3.accessKeyEnv, p.s3.secretKeyEnv, ENV.opensearchAdminPassword, ENV.fluentbitPassword, ENV.grafanaAdminPassword, ENV.grafanaOpensearchPassword, ...receiverSecrets(p.alerting).map((r) => r.env)],
+        env: [
+          p.s3.accessKeyEnv,
+          p.s3.secretKeyEnv,
+          ENV.opensearchAdminPassword,
+          ENV.fluentbitPassword,
+          ENV.grafanaAdminPassword,
+          ENV.grafanaOpensearchPassword,
+          ...receiverSecrets(p.alerting).map((r) => r.env),
+        ],
         s3: {endpoint: p.s3.endpoint, region: p.s3.region, pathStyle: p.s3.pathStyle, buckets: p.s3.buckets, caFile: p.s3.caFile ?? null},
         opensearchCaFile: o.opensearchCaFile ?? process.env[ENV.opensearchCaFile] ?? null,
       }
@@ -255,7 +292,10 @@ export function secretsPhase(o: SecretsPhaseOptions = {}): Phase<ClusterTarget, 
     describe(t, ctx) {
       const c = clusterOf(ctx, t.cluster)
       const list = secretShapes(ctx.platform, c, shapeOptions(ctx)).map((s) => `${s.namespace}/${s.name} [${s.keys.join(', ')}]`)
-      const tls = c.name === centralCluster(ctx.platform).name ? ' (TLS certificates from the platform CA in .obsctl/pki, unless a TLS Secret without the obsctl label is already there: that one is kept)' : ''
+      const tls =
+        c.name === centralCluster(ctx.platform).name
+          ? ' (TLS certificates from the platform CA in .obsctl/pki, unless a TLS Secret without the obsctl label is already there: that one is kept)'
+          : ''
       return `server-side apply (field manager obsctl) on ${kubeContextName(c)}: ${list.join('; ')}${tls}`
     },
     async run(t, ctx, io) {

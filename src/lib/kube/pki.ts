@@ -86,10 +86,13 @@ async function signingKey(keyPem: string): Promise<{key: webcrypto.CryptoKey; al
     return {key: await webcrypto.subtle.importKey('pkcs8', der, EC_P256, false, ['sign']), alg: EC_P256}
   }
   if (k.asymmetricKeyType === 'rsa') return {key: await webcrypto.subtle.importKey('pkcs8', der, RSA_SHA256, false, ['sign']), alg: RSA_SHA256}
-  throw new ObsctlError(`the platform CA key is ${k.asymmetricKeyType}${k.asymmetricKeyDetails?.namedCurve ? ` ${k.asymmetricKeyDetails.namedCurve}` : ''}; obsctl signs with EC P-256 or RSA keys`, {
-    code: 'PKI_CA',
-    hints: [OWN_PKI_HINT],
-  })
+  throw new ObsctlError(
+    `the platform CA key is ${k.asymmetricKeyType}${k.asymmetricKeyDetails?.namedCurve ? ` ${k.asymmetricKeyDetails.namedCurve}` : ''}; obsctl signs with EC P-256 or RSA keys`,
+    {
+      code: 'PKI_CA',
+      hints: [OWN_PKI_HINT],
+    },
+  )
 }
 
 const OWN_PKI_HINT = 'or create the TLS Secrets yourself before the run (kubectl create secret tls …): obsctl leaves Secrets without its label alone'
@@ -121,7 +124,9 @@ async function newCa(cn: string): Promise<IssuedCertificate> {
 function caError(message: string, dir: string): ObsctlError {
   return new ObsctlError(message, {
     code: 'PKI_CA',
-    hints: [`${dir} holds obsctl's platform CA; restore ca.crt and ca.key together, or remove both: obsctl then creates a new CA and replaces every certificate it issued (Fluent Bit on every cluster gets the new ca.crt)`],
+    hints: [
+      `${dir} holds obsctl's platform CA; restore ca.crt and ca.key together, or remove both: obsctl then creates a new CA and replaces every certificate it issued (Fluent Bit on every cluster gets the new ca.crt)`,
+    ],
   })
 }
 

@@ -35,10 +35,29 @@ import {generatePassword} from './secrets/values.js'
 import {rotateArgocd} from './rotate/argocd.js'
 import {previousKey} from './rotate/common.js'
 import {rotateFluentbit} from './rotate/fluentbit.js'
-import {ARGOCD_NEW_PASSWORD_ENV, CREDENTIALS, ROTATABLE, TITLES, type NewValue, type Rotatable, type RotatePhaseOptions, type RotateReport} from './rotate/model.js'
+import {
+  ARGOCD_NEW_PASSWORD_ENV,
+  CREDENTIALS,
+  ROTATABLE,
+  TITLES,
+  type NewValue,
+  type Rotatable,
+  type RotatePhaseOptions,
+  type RotateReport,
+} from './rotate/model.js'
 import {rotateOne} from './rotate/secret-backed.js'
 
-export {ARGOCD_NEW_PASSWORD_ENV, CREDENTIALS, RESTARTED_AT, ROTATABLE, type NewValue, type Rotatable, type RotatePhaseOptions, type RotateReport, type Workload} from './rotate/model.js'
+export {
+  ARGOCD_NEW_PASSWORD_ENV,
+  CREDENTIALS,
+  RESTARTED_AT,
+  ROTATABLE,
+  type NewValue,
+  type Rotatable,
+  type RotatePhaseOptions,
+  type RotateReport,
+  type Workload,
+} from './rotate/model.js'
 
 /** Parse the credential names (bad input names the choices). */
 export function parseRotatable(names: string[]): Rotatable[] {
@@ -56,7 +75,12 @@ export function rotationSources(ids: Rotatable[], env: NodeJS.ProcessEnv = proce
     const v = env[name]
     if (v) {
       const problem = id === 'argocd' ? argocdProblem(v) : passwordProblem(CREDENTIALS[id].kind, v)
-      if (problem) throw inputError(`$${name} (${TITLES[id]}) ${problem}`, [`export ${name}=… with a password that passes`, `or unset it: obsctl generates one`], 'WEAK_PASSWORD')
+      if (problem)
+        throw inputError(
+          `$${name} (${TITLES[id]}) ${problem}`,
+          [`export ${name}=… with a password that passes`, `or unset it: obsctl generates one`],
+          'WEAK_PASSWORD',
+        )
       out[id] = `$${name}`
     } else out[id] = 'generated'
   }
@@ -97,7 +121,10 @@ export function describeRotation(p: Platform, id: Rotatable, source: string): st
     const central = centralCluster(p).name
     return `${spec.title}s (one OpenSearch user per cluster: ${clusters.map((c) => fluentbitUser(c.name)).join(', ')}), new key ${source}: ${spec.secret.key} in Secret ${spec.secret.namespace}/${spec.secret.name} on ${central} (the old key kept as ${previousKey(spec.secret.key)} until verified); per cluster, the password the new key derives for its user through the security API (PUT _plugins/_security/api/internalusers/fluentbit-CLUSTER) and its hash in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}, then in Secret ${spec.secret.namespace}/${spec.secret.name} on ${clusters.map((c) => c.name).join(', ')}${restarts.length ? `; rollout restart of ${restarts.join(', ')}` : ''}; then verify each user's new password is accepted and old one refused`
   }
-  const how = spec.service === 'grafana' ? "Grafana's API (PUT /api/user/password)" : `the security API (PUT _plugins/_security/api/internalusers/${spec.opensearchUser}) and the hash in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}`
+  const how =
+    spec.service === 'grafana'
+      ? "Grafana's API (PUT /api/user/password)"
+      : `the security API (PUT _plugins/_security/api/internalusers/${spec.opensearchUser}) and the hash in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}`
   return `${spec.title} (user ${spec.user}), new value ${source}: Secret ${spec.secret.namespace}/${spec.secret.name} on ${clusters.map((c) => c.name).join(', ')}; consumer through ${how}${restarts.length ? `; rollout restart of ${restarts.join(', ')}` : ''}; then verify the new password is accepted and the old one refused`
 }
 
@@ -112,8 +139,16 @@ export function rotatePhase(o: RotatePhaseOptions): Phase<Target, RotateReport> 
     fingerprint: (t) => ({credential: t.id, source: o.values[t.id]?.source ?? null}),
     describe: (t, ctx) => describeRotation(ctx.platform, t.id, o.values[t.id]?.source ?? 'generated'),
     async run(t, ctx, io) {
-      const r = t.id === 'argocd' ? await rotateArgocd(ctx, o, io) : t.id === 'fluent-bit' ? await rotateFluentbit(ctx, o, io) : await rotateOne(ctx, o, CREDENTIALS[t.id], io)
-      return {summary: `${TITLES[t.id]}: ${r.resumed ? 'finished the pending rotation' : `rotated (${r.source})`}; ${r.secrets.length} Secret(s), ${r.restarted.length} restart(s); verified`, report: r}
+      const r =
+        t.id === 'argocd'
+          ? await rotateArgocd(ctx, o, io)
+          : t.id === 'fluent-bit'
+            ? await rotateFluentbit(ctx, o, io)
+            : await rotateOne(ctx, o, CREDENTIALS[t.id], io)
+      return {
+        summary: `${TITLES[t.id]}: ${r.resumed ? 'finished the pending rotation' : `rotated (${r.source})`}; ${r.secrets.length} Secret(s), ${r.restarted.length} restart(s); verified`,
+        report: r,
+      }
     },
   }
 }

@@ -47,7 +47,8 @@ export interface SecretsApplyReport {
 export async function secretsApply(inv: LoadedInventory, opts: SecretsApplyOptions = {}): Promise<SecretsApplyReport> {
   const p = inv.platform
   const names = p.clusters.map((c) => c.name)
-  for (const n of opts.clusters ?? []) if (!names.includes(n)) throw inputError(`cluster ${n} is not in the inventory`, [`clusters: ${names.join(', ')}`], 'BAD_ARGS')
+  for (const n of opts.clusters ?? [])
+    if (!names.includes(n)) throw inputError(`cluster ${n} is not in the inventory`, [`clusters: ${names.join(', ')}`], 'BAD_ARGS')
   const clusters = opts.clusters?.length ? names.filter((n) => opts.clusters!.includes(n)) : names
   if (opts.showGenerated && !opts.generatePasswords) throw inputError('--show-generated needs --generate-passwords', [], 'BAD_FLAGS')
 
@@ -56,7 +57,14 @@ export async function secretsApply(inv: LoadedInventory, opts: SecretsApplyOptio
     const shape = {opensearchCa: true, s3Ca: Boolean(p.s3.caFile)}
     return {
       dryRun: true,
-      clusters: clusters.map((n) => ({cluster: n, plan: secretShapes(p, p.clusters.find((c) => c.name === n)!, shape)})),
+      clusters: clusters.map((n) => ({
+        cluster: n,
+        plan: secretShapes(
+          p,
+          p.clusters.find((c) => c.name === n)!,
+          shape,
+        ),
+      })),
       generated: [],
       sources: {},
     }
@@ -81,7 +89,14 @@ export async function secretsApply(inv: LoadedInventory, opts: SecretsApplyOptio
     command: 'secrets apply',
     failureCode: 'SECRETS_APPLY_FAILED',
   })
-  const report: SecretsApplyReport = {dryRun: false, clusters: list, generated: values.generated, sources: values.sources, ...(values.platformCa ? {platformCa: values.platformCa} : {}), run}
+  const report: SecretsApplyReport = {
+    dryRun: false,
+    clusters: list,
+    generated: values.generated,
+    sources: values.sources,
+    ...(values.platformCa ? {platformCa: values.platformCa} : {}),
+    run,
+  }
   if (opts.showGenerated && values.generated.length > 0) {
     const byName: Record<string, string> = {
       'OpenSearch admin password': values.opensearchAdminPassword,

@@ -20,11 +20,15 @@ export const snapshotName = (cluster: string) => `${cluster}.etcd.db`
 
 /** 20261202T115300Z: sortable, safe in an object name. */
 export function newBackupId(at = new Date()): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  return at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
 }
 
 export function checkBackupId(id: string): string {
-  if (!/^\d{8}T\d{6}Z$/.test(id)) throw inputError(`backup id ${id}: expected an id such as 20261202T115300Z`, ['obsctl backup list shows the ids'], 'BAD_BACKUP_ID')
+  if (!/^\d{8}T\d{6}Z$/.test(id))
+    throw inputError(`backup id ${id}: expected an id such as 20261202T115300Z`, ['obsctl backup list shows the ids'], 'BAD_BACKUP_ID')
   return id
 }
 
@@ -71,7 +75,13 @@ export interface BackupS3Options {
 export function backupS3(ctx: RunContext, o: BackupS3Options): Promise<S3Session> {
   return ctx.resources.getOrCreate<S3Session>(
     'backup.s3',
-    async () => (await import('../s3/phases.js')).connectS3(ctx.inv, {caFile: o.caFile, timeoutSeconds: o.timeoutSeconds ?? 600, credentials: o.credentials, signal: ctx.signal}),
+    async () =>
+      (await import('../s3/phases.js')).connectS3(ctx.inv, {
+        caFile: o.caFile,
+        timeoutSeconds: o.timeoutSeconds ?? 600,
+        credentials: o.credentials,
+        signal: ctx.signal,
+      }),
     (s) => s.close(),
   )
 }
@@ -98,7 +108,8 @@ export interface ObjectInfo {
 
 export async function listObjects(session: S3Session, bucket: string, prefix: string): Promise<ObjectInfo[]> {
   return session.call(`list s3://${bucket}/${prefix}`, async (c) => {
-    if (!(await c.bucketExists(bucket))) throw inputError(`bucket ${bucket} does not exist`, ['obsctl s3 setup creates it (s3.buckets.backups)'], 'S3_NO_BUCKET')
+    if (!(await c.bucketExists(bucket)))
+      throw inputError(`bucket ${bucket} does not exist`, ['obsctl s3 setup creates it (s3.buckets.backups)'], 'S3_NO_BUCKET')
     const out: ObjectInfo[] = []
     await new Promise<void>((resolve, reject) => {
       const s = c.listObjectsV2(bucket, prefix, true)
@@ -143,8 +154,18 @@ export function groupBackups(objects: ObjectInfo[], manifests: Map<string, Backu
   return [...by.entries()]
     .map(([id, objs]) => {
       const man = manifests.get(id)
-      const clusters = objs.map((x) => /\/([^/]+)\.etcd\.json$/.exec(x.name)?.[1]).filter((x): x is string => Boolean(x)).sort()
-      return {id, createdAt: man?.createdAt ?? objs.map((x) => x.lastModified).sort()[0], complete: Boolean(man), clusters, files: man?.files ?? [], bytes: objs.reduce((a, x) => a + x.size, 0)}
+      const clusters = objs
+        .map((x) => /\/([^/]+)\.etcd\.json$/.exec(x.name)?.[1])
+        .filter((x): x is string => Boolean(x))
+        .sort()
+      return {
+        id,
+        createdAt: man?.createdAt ?? objs.map((x) => x.lastModified).sort()[0],
+        complete: Boolean(man),
+        clusters,
+        files: man?.files ?? [],
+        bytes: objs.reduce((a, x) => a + x.size, 0),
+      }
     })
     .sort((a, b) => (a.id < b.id ? 1 : -1))
 }
@@ -157,12 +178,19 @@ export async function readStateFiles(session: S3Session, p: Platform, id: string
 }
 
 /** A cluster's snapshot in a backup, decrypted and checked against its recorded sha256. */
-export async function readSnapshot(session: S3Session, p: Platform, id: string, cluster: string, secret: string): Promise<{meta: EtcdSnapshotMeta; data: Buffer}> {
+export async function readSnapshot(
+  session: S3Session,
+  p: Platform,
+  id: string,
+  cluster: string,
+  secret: string,
+): Promise<{meta: EtcdSnapshotMeta; data: Buffer}> {
   const bucket = backupBucket(p)
   const have = await listObjects(session, bucket, objectKey(id, ''))
   if (have.length === 0) throw inputError(`no backup ${id} in s3://${bucket}/${BACKUP_PREFIX}`, ['obsctl backup list shows the backups'], 'BACKUP_NOT_FOUND')
   const metaKey = objectKey(id, `${cluster}.etcd.json`)
-  if (!have.some((x) => x.name === metaKey)) throw inputError(`backup ${id} has no etcd snapshot of ${cluster}`, ['obsctl backup list shows which clusters each backup holds'], 'BACKUP_NO_CLUSTER')
+  if (!have.some((x) => x.name === metaKey))
+    throw inputError(`backup ${id} has no etcd snapshot of ${cluster}`, ['obsctl backup list shows which clusters each backup holds'], 'BACKUP_NO_CLUSTER')
   const meta = JSON.parse((await getObject(session, bucket, metaKey)).toString('utf8')) as EtcdSnapshotMeta
   const encName = objectKey(id, `${snapshotName(cluster)}.enc`)
   const data = await decrypt(await getObject(session, bucket, encName), secret, encName)

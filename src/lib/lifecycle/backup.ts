@@ -22,7 +22,19 @@ import type {Cluster} from '../config/schema.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
-import {backupBucket, backupS3, listObjects, objectKey, putObject, sha256, snapshotName, type BackupManifest, type BackupS3Options, type EtcdSnapshotMeta, type StateFileEntry} from './backup-store.js'
+import {
+  backupBucket,
+  backupS3,
+  listObjects,
+  objectKey,
+  putObject,
+  sha256,
+  snapshotName,
+  type BackupManifest,
+  type BackupS3Options,
+  type EtcdSnapshotMeta,
+  type StateFileEntry,
+} from './backup-store.js'
 import {encrypt, ENVELOPE} from './envelope.js'
 import {WORK_DIR, connOf, fetchRootFile, takeSnapshot} from './etcd-node.js'
 import {rootRun} from './static-pods.js'
@@ -76,18 +88,35 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
       const snap = await takeSnapshot(conn, file, log, ctx.signal)
       const data = await fetchRootFile(conn, file, ctx.signal)
       const got = sha256(data)
-      if (got !== snap.sha256) throw new ObsctlError(`the snapshot copied from ${conn.label} has sha256 ${got}, the node's file ${snap.sha256}`, {code: 'CHECKSUM', hints: ['rerun obsctl backup create; the transfer was damaged']})
+      if (got !== snap.sha256)
+        throw new ObsctlError(`the snapshot copied from ${conn.label} has sha256 ${got}, the node's file ${snap.sha256}`, {
+          code: 'CHECKSUM',
+          hints: ['rerun obsctl backup create; the transfer was damaged'],
+        })
       io.log(`copied ${data.length} bytes; sha256 ${got} matches the node's`)
       const session = await backupS3(ctx, o)
       const bucket = backupBucket(ctx.platform)
       const encName = objectKey(o.id, `${snapshotName(c.name)}.enc`)
       await putObject(session, bucket, encName, await encrypt(data, o.secret, encName))
-      const meta: EtcdSnapshotMeta = {id: o.id, cluster: c.name, node: nodeName(node), host: node.host, createdAt: new Date().toISOString(), size: data.length, sha256: got, etcd: snap.etcd, encryption: ENVELOPE}
+      const meta: EtcdSnapshotMeta = {
+        id: o.id,
+        cluster: c.name,
+        node: nodeName(node),
+        host: node.host,
+        createdAt: new Date().toISOString(),
+        size: data.length,
+        sha256: got,
+        etcd: snap.etcd,
+        encryption: ENVELOPE,
+      }
       await putObject(session, bucket, objectKey(o.id, `${c.name}.etcd.json`), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`), 'application/json')
       io.log(`uploaded s3://${bucket}/${encName}`)
       // the plaintext snapshot does not stay on the node
       await rootRun(conn, `rm -f ${file}`, `removing ${file}`, {signal: ctx.signal})
-      return {summary: `${data.length} bytes, revision ${snap.etcd.revision ?? '?'}, sha256 ${got.slice(0, 12)}… → s3://${bucket}/${encName}`, report: {id: o.id, cluster: c.name, node: nodeName(node), object: encName, size: data.length, sha256: got, revision: snap.etcd.revision}}
+      return {
+        summary: `${data.length} bytes, revision ${snap.etcd.revision ?? '?'}, sha256 ${got.slice(0, 12)}… → s3://${bucket}/${encName}`,
+        report: {id: o.id, cluster: c.name, node: nodeName(node), object: encName, size: data.length, sha256: got, revision: snap.etcd.revision},
+      }
     },
   }
 }
@@ -129,7 +158,10 @@ export function backupStatePhase(o: BackupStateOptions): Phase<Target, BackupSta
     targets: () => [{id: 'platform', title: 'inventory, .obsctl/pki, known_hosts'}],
     fingerprint: (_t, ctx) => ({id: o.id, bucket: backupBucket(ctx.platform), endpoint: ctx.platform.s3.endpoint}),
     prepare: async (_t, ctx) => void (await backupS3(ctx, o)),
-    describe: (_t, ctx) => `encrypt ${stateFiles(ctx, o.knownHostsFile).map((f) => f.rel).join(', ')} into s3://${backupBucket(ctx.platform)}/${objectKey(o.id, 'obsctl-state.enc')}; write ${objectKey(o.id, 'manifest.json')}`,
+    describe: (_t, ctx) =>
+      `encrypt ${stateFiles(ctx, o.knownHostsFile)
+        .map((f) => f.rel)
+        .join(', ')} into s3://${backupBucket(ctx.platform)}/${objectKey(o.id, 'obsctl-state.enc')}; write ${objectKey(o.id, 'manifest.json')}`,
     async run(_t, ctx, io) {
       const files = stateFiles(ctx, o.knownHostsFile)
       const entries: StateFileEntry[] = files.map((f) => ({path: f.rel, mode: statSync(f.file).mode & 0o777, data: readFileSync(f.file).toString('base64')}))
@@ -140,11 +172,24 @@ export function backupStatePhase(o: BackupStateOptions): Phase<Target, BackupSta
       io.log(`uploaded ${files.length} files to s3://${bucket}/${name}`)
       // the clusters whose snapshot is there (a cluster limited out of this run, or failed, is not listed)
       const objects = await listObjects(session, bucket, objectKey(o.id, ''))
-      const clusters = objects.map((x) => /\/([^/]+)\.etcd\.json$/.exec(x.name)?.[1]).filter((x): x is string => Boolean(x)).sort()
-      const manifest: BackupManifest = {id: o.id, createdAt: new Date().toISOString(), clusters, files: files.map((f) => f.rel), keyEnv: o.keyEnv, encryption: ENVELOPE}
+      const clusters = objects
+        .map((x) => /\/([^/]+)\.etcd\.json$/.exec(x.name)?.[1])
+        .filter((x): x is string => Boolean(x))
+        .sort()
+      const manifest: BackupManifest = {
+        id: o.id,
+        createdAt: new Date().toISOString(),
+        clusters,
+        files: files.map((f) => f.rel),
+        keyEnv: o.keyEnv,
+        encryption: ENVELOPE,
+      }
       const mName = objectKey(o.id, 'manifest.json')
       await putObject(session, bucket, mName, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), 'application/json')
-      return {summary: `${files.length} files; manifest ${mName} (clusters: ${clusters.join(', ') || 'none'})`, report: {id: o.id, files: manifest.files, clusters, manifest: mName}}
+      return {
+        summary: `${files.length} files; manifest ${mName} (clusters: ${clusters.join(', ') || 'none'})`,
+        report: {id: o.id, files: manifest.files, clusters, manifest: mName},
+      }
     },
   }
 }

@@ -18,14 +18,24 @@ export function formatCertsCheck(r: CertsCheckSummary, verbose = false): string 
     lines.push(`${c.cluster}: ${c.status.toUpperCase()}${s ? ` — soonest ${s.name} on ${s.where}: ${s.daysLeft} days (${s.notAfter.slice(0, 10)})` : ''}`)
     for (const n of c.nodes) {
       if (n.error) lines.push(`  ✖ ${n.node}: ${n.error}`)
-      for (const x of n.certs) if (verbose || x.status !== 'ok') lines.push(`  ${x.status === 'expired' ? '✖ EXPIRED' : x.status === 'warn' ? '! expires soon' : '✓'} ${n.node} ${x.name}: ${x.daysLeft} days (until ${x.notAfter})`)
+      for (const x of n.certs)
+        if (verbose || x.status !== 'ok')
+          lines.push(
+            `  ${x.status === 'expired' ? '✖ EXPIRED' : x.status === 'warn' ? '! expires soon' : '✓'} ${n.node} ${x.name}: ${x.daysLeft} days (until ${x.notAfter})`,
+          )
     }
     const k = c.kubeconfig
     if (k.error) lines.push(`  ✖ kubeconfig: ${k.error}`)
-    else if (k.cert && (verbose || k.cert.status !== 'ok')) lines.push(`  ${k.cert.status === 'expired' ? '✖ EXPIRED' : k.cert.status === 'warn' ? '! expires soon' : '✓'} kubeconfig ${k.user}: ${k.cert.daysLeft} days (until ${k.cert.notAfter})`)
+    else if (k.cert && (verbose || k.cert.status !== 'ok'))
+      lines.push(
+        `  ${k.cert.status === 'expired' ? '✖ EXPIRED' : k.cert.status === 'warn' ? '! expires soon' : '✓'} kubeconfig ${k.user}: ${k.cert.daysLeft} days (until ${k.cert.notAfter})`,
+      )
   }
   for (const f of r.failed) lines.push(`${f.cluster}: ERROR — ${f.error}`)
   const {ok, warn, expired, error} = r.summary
-  lines.push('', `${ok} ok, ${warn} expiring within ${r.warnDays} days, ${expired} expired, ${error} not measured${expired + warn > 0 ? ' → obsctl certs renew --cluster NAME' : ''}`)
+  lines.push(
+    '',
+    `${ok} ok, ${warn} expiring within ${r.warnDays} days, ${expired} expired, ${error} not measured${expired + warn > 0 ? ' → obsctl certs renew --cluster NAME' : ''}`,
+  )
   return lines.join('\n')
 }

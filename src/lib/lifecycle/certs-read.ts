@@ -105,7 +105,10 @@ export function certInfo(name: string, file: string, data: Buffer | string, now 
 /** kubeadm's names: pki/apiserver.crt → apiserver, pki/etcd/server.crt → etcd-server, admin.conf → admin.conf */
 export function kubeadmName(rel: string): string {
   if (rel.endsWith('.conf')) return rel
-  return rel.replace(/^pki\//, '').replace(/\.crt$/, '').replaceAll('/', '-')
+  return rel
+    .replace(/^pki\//, '')
+    .replace(/\.crt$/, '')
+    .replaceAll('/', '-')
 }
 
 const KUBECONFIG_FILES = ['admin.conf', 'super-admin.conf', 'controller-manager.conf', 'scheduler.conf']
@@ -147,7 +150,8 @@ export async function readNodeCerts(conn: RootShell, now = Date.now(), signal?: 
     })
   }
   const certs = parseCertDump(r.stdout, now)
-  if (certs.length === 0) throw new ObsctlError(`no certificates in /etc/kubernetes/pki on ${conn.label}`, {code: 'CERTS_NONE', hints: ['is this node a kubeadm control plane?']})
+  if (certs.length === 0)
+    throw new ObsctlError(`no certificates in /etc/kubernetes/pki on ${conn.label}`, {code: 'CERTS_NONE', hints: ['is this node a kubeadm control plane?']})
   return certs
 }
 
@@ -201,7 +205,10 @@ export function kubeconfigCertInChain(files: string[], createFile: string, c: Cl
 
 /** The soonest-expiring certificate of a cluster (CAs included). */
 export function soonestOf(nodes: NodeCerts[], kc: KubeconfigCert): Soonest | undefined {
-  const all: {c: CertInfo; where: string}[] = [...nodes.flatMap((n) => n.certs.map((c) => ({c, where: n.node}))), ...(kc.cert ? [{c: kc.cert, where: 'kubeconfig'}] : [])]
+  const all: {c: CertInfo; where: string}[] = [
+    ...nodes.flatMap((n) => n.certs.map((c) => ({c, where: n.node}))),
+    ...(kc.cert ? [{c: kc.cert, where: 'kubeconfig'}] : []),
+  ]
   const s = all.sort((a, b) => Date.parse(a.c.notAfter) - Date.parse(b.c.notAfter))[0]
   return s ? {name: s.c.name, where: s.where, notAfter: s.c.notAfter, daysLeft: s.c.daysLeft, status: s.c.status} : undefined
 }

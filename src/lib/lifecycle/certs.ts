@@ -26,7 +26,17 @@ import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
 import {kubeconfigCreateFile, kubeconfigFiles, resolveKubeconfigPath} from '../platform/kube.js'
-import {WARN_DAYS, kubeconfigCertInChain, readNodeCerts, soonestOf, worst, type CertInfo, type CertsClusterReport, type NodeCerts, type Soonest} from './certs-read.js'
+import {
+  WARN_DAYS,
+  kubeconfigCertInChain,
+  readNodeCerts,
+  soonestOf,
+  worst,
+  type CertInfo,
+  type CertsClusterReport,
+  type NodeCerts,
+  type Soonest,
+} from './certs-read.js'
 import {CONTROL_PLANE_PODS, restartStaticPod, rootRun, unparkAll, type RootShell} from './static-pods.js'
 
 export * from './certs-read.js'
@@ -67,7 +77,12 @@ export interface CertsCheckOptions {
 }
 
 /** Read every certificate of one cluster: each control-plane node (over SSH) and the kubeconfig's admin user. */
-export async function checkClusterCerts(ctx: RunContext, c: Cluster, o: CertsCheckOptions = {}, log: (l: string) => void = () => undefined): Promise<CertsClusterReport> {
+export async function checkClusterCerts(
+  ctx: RunContext,
+  c: Cluster,
+  o: CertsCheckOptions = {},
+  log: (l: string) => void = () => undefined,
+): Promise<CertsClusterReport> {
   const now = o.now ?? Date.now()
   const nodes = await Promise.all(
     controlPlaneNodes(c).map(async (n): Promise<NodeCerts> => {
@@ -92,11 +107,15 @@ export function certsCheckPhase(o: CertsCheckOptions = {}): Phase<ClusterTarget,
   return {
     name: 'certs-check',
     title: 'Certificate expiry per cluster',
-    targets: (ctx) => runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${controlPlaneNodes(c).length} control plane(s) + kubeconfig)`})),
+    targets: (ctx) =>
+      runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${controlPlaneNodes(c).length} control plane(s) + kubeconfig)`})),
     // read only and always measured again (commands run it with restart)
     fingerprint: (t) => ({cluster: t.cluster}),
     prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
-    describe: (t, ctx) => `read /etc/kubernetes/pki/**.crt and the kubeconfig client certificates on ${controlPlaneNodes(clusterOf(ctx, t.cluster)).map((n) => n.host).join(', ')} (sudo); the ${kubeUserName(t.cluster)} certificate in ${resolveKubeconfigPath(ctx.kubeconfig)}`,
+    describe: (t, ctx) =>
+      `read /etc/kubernetes/pki/**.crt and the kubeconfig client certificates on ${controlPlaneNodes(clusterOf(ctx, t.cluster))
+        .map((n) => n.host)
+        .join(', ')} (sudo); the ${kubeUserName(t.cluster)} certificate in ${resolveKubeconfigPath(ctx.kubeconfig)}`,
     async run(t, ctx, io) {
       const r = await checkClusterCerts(ctx, clusterOf(ctx, t.cluster), o, (l) => io.log(l))
       const s = r.soonest
@@ -131,7 +150,10 @@ export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, 
   return {
     name: 'certs-renew',
     title: 'Renew kubeadm certificates, one control-plane node at a time',
-    targets: (ctx) => runClusters(ctx).flatMap((c) => controlPlaneNodes(c).map((n) => ({id: `${c.name}/${n.host}`, title: `${c.name}/${nodeName(n)}`, cluster: c.name, host: n.host}))),
+    targets: (ctx) =>
+      runClusters(ctx).flatMap((c) =>
+        controlPlaneNodes(c).map((n) => ({id: `${c.name}/${n.host}`, title: `${c.name}/${nodeName(n)}`, cluster: c.name, host: n.host})),
+      ),
     // one node of the whole run at a time: a control plane never loses two API servers at once
     concurrency: 1,
     fingerprint: (t) => ({cluster: t.cluster, host: t.host}),
@@ -147,7 +169,10 @@ export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, 
       const before = soonestLeaf(await readNodeCerts(conn, Date.now(), ctx.signal))
       io.log(`before: soonest ${before ? `${before.name} until ${before.notAfter}` : '(none)'}`)
       const out = await rootRun(conn, 'kubeadm certs renew all', 'kubeadm certs renew all', {log: (l) => io.log(l), signal: ctx.signal, code: 'CERTS_RENEW'})
-      const renewed = out.split('\n').map((l) => /^certificate(?: embedded in the kubeconfig file for the)? (\S+) renewed/.exec(l.trim())?.[1]).filter((x): x is string => Boolean(x))
+      const renewed = out
+        .split('\n')
+        .map((l) => /^certificate(?: embedded in the kubeconfig file for the)? (\S+) renewed/.exec(l.trim())?.[1])
+        .filter((x): x is string => Boolean(x))
       const restarted: string[] = []
       for (const pod of CONTROL_PLANE_PODS) {
         await restartStaticPod(conn, pod, wait)
@@ -157,10 +182,13 @@ export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, 
       const after = await readNodeCerts(conn, now, ctx.signal)
       const stale = leaves(after).filter((c) => c.status !== 'ok')
       if (stale.length > 0) {
-        throw new ObsctlError(`after kubeadm certs renew all on ${conn.label}, ${stale.map((c) => `${c.name} (until ${c.notAfter})`).join(', ')} still expire within ${WARN_DAYS} days`, {
-          code: 'CERTS_NOT_RENEWED',
-          hints: ['check the node: sudo kubeadm certs check-expiration', 'certificates signed by an external CA are renewed by that CA, not kubeadm'],
-        })
+        throw new ObsctlError(
+          `after kubeadm certs renew all on ${conn.label}, ${stale.map((c) => `${c.name} (until ${c.notAfter})`).join(', ')} still expire within ${WARN_DAYS} days`,
+          {
+            code: 'CERTS_NOT_RENEWED',
+            hints: ['check the node: sudo kubeadm certs check-expiration', 'certificates signed by an external CA are renewed by that CA, not kubeadm'],
+          },
+        )
       }
       const s = soonestLeaf(after)!
       io.log(`after: soonest ${s.name} until ${s.notAfter}`)

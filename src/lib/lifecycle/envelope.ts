@@ -30,7 +30,12 @@ function deriveKey(secret: string, salt: Buffer): Promise<Buffer> {
 export function backupSecret(envName: string): string {
   const v = process.env[envName]
   const hint = `export ${envName}="$(openssl rand -base64 32)" and keep a copy outside this machine: without it no backup can be restored`
-  if (!v) throw inputError(`$${envName} is not set: backups are encrypted before upload with the secret in it`, [hint, 'or name another variable: backup.keyEnv in the inventory, or --key-env'], 'BACKUP_KEY_MISSING')
+  if (!v)
+    throw inputError(
+      `$${envName} is not set: backups are encrypted before upload with the secret in it`,
+      [hint, 'or name another variable: backup.keyEnv in the inventory, or --key-env'],
+      'BACKUP_KEY_MISSING',
+    )
   if (v.length < MIN_SECRET) throw inputError(`$${envName} is too short (${v.length} characters; at least ${MIN_SECRET})`, [hint], 'BACKUP_KEY_WEAK')
   return v
 }

@@ -13,10 +13,10 @@ import type {EtcdSnapshotMeta} from './backup-store.js'
 import {rootRun} from './static-pods.js'
 
 /** kubeadm's etcd client credentials on a control-plane node (the health check's client certificate) */
-export const ETCD_TLS = '--endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key'
+export const ETCD_TLS =
+  '--endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key'
 export const WORK_DIR = '/var/lib/obsctl/backup'
 const ETCD_TOOLS_HINT = 'install etcdctl and etcdutl (etcd release binaries of the cluster’s etcd version) in /usr/local/bin on the control-plane node'
-
 
 export async function connOf(ctx: RunContext, node: ClusterNode): Promise<SshConnection> {
   const {sshPool} = await import('../ssh/pool.js')
@@ -59,10 +59,20 @@ export async function remoteSha256(conn: SshConnection, file: string, signal?: A
 }
 
 /** Take and verify a snapshot on the node: the file path, its status and its sha256. */
-export async function takeSnapshot(conn: SshConnection, file: string, log: (l: string) => void, signal?: AbortSignal): Promise<{etcd: EtcdSnapshotMeta['etcd']; sha256: string}> {
+export async function takeSnapshot(
+  conn: SshConnection,
+  file: string,
+  log: (l: string) => void,
+  signal?: AbortSignal,
+): Promise<{etcd: EtcdSnapshotMeta['etcd']; sha256: string}> {
   await requireTools(conn, ['etcdctl', 'etcdutl'], signal)
   await rootRun(conn, `mkdir -p ${WORK_DIR} && chmod 700 ${WORK_DIR} && rm -f ${file}`, 'preparing the snapshot folder', {signal})
-  await rootRun(conn, `ETCDCTL_API=3 etcdctl ${ETCD_TLS} snapshot save ${file}`, 'etcdctl snapshot save', {log, signal, code: 'ETCD_SNAPSHOT', hints: ['is etcd running? sudo crictl ps --name etcd', ETCD_TOOLS_HINT]})
+  await rootRun(conn, `ETCDCTL_API=3 etcdctl ${ETCD_TLS} snapshot save ${file}`, 'etcdctl snapshot save', {
+    log,
+    signal,
+    code: 'ETCD_SNAPSHOT',
+    hints: ['is etcd running? sudo crictl ps --name etcd', ETCD_TOOLS_HINT],
+  })
   const status = await rootRun(conn, `etcdutl snapshot status ${file} -w json`, 'etcdutl snapshot status', {signal, code: 'ETCD_SNAPSHOT'})
   let etcd: EtcdSnapshotMeta['etcd']
   try {
@@ -76,15 +86,27 @@ export async function takeSnapshot(conn: SshConnection, file: string, log: (l: s
 
 /** etcd's --name, --initial-advertise-peer-urls and --data-dir from kubeadm's manifest (wherever it is parked). */
 export async function etcdMember(conn: SshConnection, signal?: AbortSignal): Promise<{name: string; peerUrl: string; dataDir: string}> {
-  const out = await rootRun(conn, 'f=/etc/kubernetes/manifests/etcd.yaml; [ -f $f ] || f=/etc/kubernetes/obsctl-parked-manifests/etcd.yaml; cat $f', 'reading the etcd manifest', {signal, code: 'ETCD_MANIFEST'})
+  const out = await rootRun(
+    conn,
+    'f=/etc/kubernetes/manifests/etcd.yaml; [ -f $f ] || f=/etc/kubernetes/obsctl-parked-manifests/etcd.yaml; cat $f',
+    'reading the etcd manifest',
+    {signal, code: 'ETCD_MANIFEST'},
+  )
   const flag = (n: string) => new RegExp(`--${n}=(\\S+)`).exec(out)?.[1]
   const name = flag('name')
   const peerUrl = flag('initial-advertise-peer-urls')
-  if (!name || !peerUrl) throw new ObsctlError(`the etcd manifest on ${conn.label} has no --name or --initial-advertise-peer-urls`, {code: 'ETCD_MANIFEST', hints: ['is this a kubeadm control plane with a local (stacked) etcd?']})
+  if (!name || !peerUrl)
+    throw new ObsctlError(`the etcd manifest on ${conn.label} has no --name or --initial-advertise-peer-urls`, {
+      code: 'ETCD_MANIFEST',
+      hints: ['is this a kubeadm control plane with a local (stacked) etcd?'],
+    })
   return {name, peerUrl, dataDir: flag('data-dir') ?? '/var/lib/etcd'}
 }
 
-export async function waitEtcdHealthy(conn: SshConnection, o: {timeoutMs?: number; intervalMs?: number; signal?: AbortSignal; log?: (l: string) => void}): Promise<void> {
+export async function waitEtcdHealthy(
+  conn: SshConnection,
+  o: {timeoutMs?: number; intervalMs?: number; signal?: AbortSignal; log?: (l: string) => void},
+): Promise<void> {
   const deadline = Date.now() + (o.timeoutMs ?? 300_000)
   for (;;) {
     const r = await conn.sudo(`ETCDCTL_API=3 etcdctl ${ETCD_TLS} endpoint health`, {signal: o.signal})
@@ -92,7 +114,11 @@ export async function waitEtcdHealthy(conn: SshConnection, o: {timeoutMs?: numbe
       o.log?.(r.stdout.trim())
       return
     }
-    if (Date.now() > deadline) throw new ObsctlError(`etcd on ${conn.label} is not healthy after the restore: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, {code: 'ETCD_UNHEALTHY', hints: ['journalctl -u kubelet and sudo crictl logs $(sudo crictl ps -a --name etcd -q | head -1) on the node']})
+    if (Date.now() > deadline)
+      throw new ObsctlError(`etcd on ${conn.label} is not healthy after the restore: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, {
+        code: 'ETCD_UNHEALTHY',
+        hints: ['journalctl -u kubelet and sudo crictl logs $(sudo crictl ps -a --name etcd -q | head -1) on the node'],
+      })
     await new Promise((res) => setTimeout(res, o.intervalMs ?? 1000))
   }
 }

@@ -48,7 +48,11 @@ interface HostTarget extends Target {
 }
 
 function hostTargets(ctx: RunContext, hosts: string[]): HostTarget[] {
-  return runClusters(ctx).flatMap((c) => c.nodes.filter((n) => hosts.includes(n.host)).map((n) => ({id: `${c.name}/${n.host}`, title: `${c.name}/${nodeName(n)}`, cluster: c.name, host: n.host, node: nodeName(n)})))
+  return runClusters(ctx).flatMap((c) =>
+    c.nodes
+      .filter((n) => hosts.includes(n.host))
+      .map((n) => ({id: `${c.name}/${n.host}`, title: `${c.name}/${nodeName(n)}`, cluster: c.name, host: n.host, node: nodeName(n)})),
+  )
 }
 
 function resolve(ctx: RunContext, t: HostTarget): {cluster: Cluster; node: ClusterNode} {
@@ -64,7 +68,10 @@ export function nodeLabelsPhase(o: NodeLabelsOptions): Phase<HostTarget, NodeLab
     title: 'The new node Ready in the API, labelled',
     targets: (ctx) => hostTargets(ctx, o.hosts),
     fingerprint: (t, ctx) => nodeLabels(resolve(ctx, t).cluster, resolve(ctx, t).node),
-    describe: (t, ctx) => `wait until Node ${t.node} is Ready, label it ${Object.entries(nodeLabels(resolve(ctx, t).cluster, resolve(ctx, t).node)).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+    describe: (t, ctx) =>
+      `wait until Node ${t.node} is Ready, label it ${Object.entries(nodeLabels(resolve(ctx, t).cluster, resolve(ctx, t).node))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`,
     async isDone(t, ctx) {
       const {cluster, node} = resolve(ctx, t)
       const s = await (await drainLib()).nodeState(await kubeOf(ctx, t.cluster), t.node)
@@ -79,7 +86,11 @@ export function nodeLabelsPhase(o: NodeLabelsOptions): Phase<HostTarget, NodeLab
       const s = await d.waitNodeReady(kube, t.node, {timeoutMs: (o.timeoutSeconds ?? 600) * 1000, pollMs: o.pollMs, signal: io.signal, log: io.log})
       const labels = nodeLabels(cluster, node)
       await d.patchNode(kube, t.node, {metadata: {name: t.node, labels}})
-      io.log(`labelled ${t.node}: ${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(', ')}`)
+      io.log(
+        `labelled ${t.node}: ${Object.entries(labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ')}`,
+      )
       return {summary: `Ready (kubelet ${s.kubeletVersion ?? '?'}), labelled`, report: {node: t.node, kubeletVersion: s.kubeletVersion, labels}}
     },
   }
@@ -119,7 +130,11 @@ export async function longhornAtRisk(kube: import('../platform/kube.js').Kube, n
   const get = async (what: string): Promise<LonghornObject[] | undefined> => {
     const r = await apiRequest(kube, 'GET', `/apis/longhorn.io/v1beta2/namespaces/longhorn-system/${what}`)
     if (r.status === 404) return undefined
-    if (r.status !== 200) throw new ObsctlError(`cannot list Longhorn ${what} on ${kube.context} (HTTP ${r.status}): ${r.body.slice(0, 200)}`, {code: 'LONGHORN_UNKNOWN', hints: ['obsctl cannot tell whether removing the node loses data; --force removes it anyway']})
+    if (r.status !== 200)
+      throw new ObsctlError(`cannot list Longhorn ${what} on ${kube.context} (HTTP ${r.status}): ${r.body.slice(0, 200)}`, {
+        code: 'LONGHORN_UNKNOWN',
+        hints: ['obsctl cannot tell whether removing the node loses data; --force removes it anyway'],
+      })
     return (JSON.parse(r.body) as {items?: LonghornObject[]}).items ?? []
   }
   const [volumes, replicas] = await Promise.all([get('volumes'), get('replicas')])
@@ -134,7 +149,13 @@ export async function longhornAtRisk(kube: import('../platform/kube.js').Kube, n
   return {installed: true, risks}
 }
 
-const removalTarget = (o: NodeRemovalOptions): HostTarget => ({id: `${o.cluster.name}/${o.node.host}`, title: `${o.cluster.name}/${nodeName(o.node)}`, cluster: o.cluster.name, host: o.node.host, node: nodeName(o.node)})
+const removalTarget = (o: NodeRemovalOptions): HostTarget => ({
+  id: `${o.cluster.name}/${o.node.host}`,
+  title: `${o.cluster.name}/${nodeName(o.node)}`,
+  cluster: o.cluster.name,
+  host: o.node.host,
+  node: nodeName(o.node),
+})
 
 export interface NodeDrainReport {
   node: string
@@ -149,25 +170,37 @@ export function nodeDrainPhase(o: NodeRemovalOptions): Phase<HostTarget, NodeDra
     title: 'Cordon and drain the node (Longhorn replicas checked first)',
     targets: () => [removalTarget(o)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
-    describe: (t) => `refuse if a Longhorn volume has its last healthy replica on ${t.node}${o.force ? ' (--force: warn only)' : ''}; cordon; evict its pods (PodDisruptionBudgets honoured)`,
+    describe: (t) =>
+      `refuse if a Longhorn volume has its last healthy replica on ${t.node}${o.force ? ' (--force: warn only)' : ''}; cordon; evict its pods (PodDisruptionBudgets honoured)`,
     async run(t, ctx, io) {
       const kube = await kubeOf(ctx, t.cluster)
       const d = await drainLib()
-      if (!(await d.nodeState(kube, t.node)).exists) return {summary: `Node ${t.node} is not in the cluster: nothing to drain`, report: {node: t.node, evicted: [], longhorn: [], forced: false}}
+      if (!(await d.nodeState(kube, t.node)).exists)
+        return {summary: `Node ${t.node} is not in the cluster: nothing to drain`, report: {node: t.node, evicted: [], longhorn: [], forced: false}}
       let risks: LonghornRisk[] = []
       try {
         const lh = await longhornAtRisk(kube, t.node)
         risks = lh.risks
-        io.log(lh.installed ? `Longhorn: ${risks.length} volume(s) with their last healthy replica on ${t.node}` : 'Longhorn: not installed (no longhorn.io/v1beta2 API)')
+        io.log(
+          lh.installed
+            ? `Longhorn: ${risks.length} volume(s) with their last healthy replica on ${t.node}`
+            : 'Longhorn: not installed (no longhorn.io/v1beta2 API)',
+        )
       } catch (e) {
         if (!o.force) throw e
         io.log(`--force: ${errorMessage(e)}`)
       }
       if (risks.length && !o.force) {
-        throw new ObsctlError(`removing ${t.node} would lose data: Longhorn volume(s) ${risks.map((r) => r.volume).join(', ')} have their last healthy replica on it`, {
-          code: 'LONGHORN_LAST_REPLICA',
-          hints: ['raise the volumes\' numberOfReplicas (or wait for Longhorn to rebuild a replica on another node) and rerun', '--force removes the node anyway (those volumes lose their data)'],
-        })
+        throw new ObsctlError(
+          `removing ${t.node} would lose data: Longhorn volume(s) ${risks.map((r) => r.volume).join(', ')} have their last healthy replica on it`,
+          {
+            code: 'LONGHORN_LAST_REPLICA',
+            hints: [
+              "raise the volumes' numberOfReplicas (or wait for Longhorn to rebuild a replica on another node) and rerun",
+              '--force removes the node anyway (those volumes lose their data)',
+            ],
+          },
+        )
       }
       for (const r of risks) io.log(`--force: Longhorn volume ${r.volume} loses its last healthy replica`)
       const r = await d.drainNode(kube, t.node, {timeoutMs: (o.drainTimeoutSeconds ?? 600) * 1000, pollMs: o.pollMs, signal: io.signal, log: io.log})
@@ -195,7 +228,8 @@ export function nodeResetPhase(o: NodeRemovalOptions): Phase<HostTarget, {reset:
         return {summary: 'not reset: the machine cannot be reached (--force)', report: {reset: false}}
       }
       const r = await conn.sudo('kubeadm reset -f', {log: io.log, signal: io.signal})
-      if (r.code !== 0) throw new ObsctlError(`kubeadm reset -f on ${t.host} exited ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`, {code: 'RESET_FAILED'})
+      if (r.code !== 0)
+        throw new ObsctlError(`kubeadm reset -f on ${t.host} exited ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`, {code: 'RESET_FAILED'})
       return {summary: 'kubeadm reset -f done', report: {reset: true}}
     },
   }

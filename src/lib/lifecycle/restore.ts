@@ -15,7 +15,6 @@ import {backupS3, objectKey, readSnapshot, snapshotName, type BackupS3Options} f
 import {connOf, etcdMember, pushRootFile, remoteSha256, requireTools, waitEtcdHealthy} from './etcd-node.js'
 import {CONTROL_PLANE_PODS, rootRun, runningContainers, startStaticPod, stopStaticPod, type ControlPlanePod} from './static-pods.js'
 
-
 export interface RestoreEtcdOptions extends BackupS3Options {
   id: string
   /** how long each static pod may take to stop or start, and etcd to answer healthy (default 300 s) */
@@ -72,7 +71,8 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
       const file = `/var/lib/obsctl/restore/${o.id}-${c.name}.db`
       await pushRootFile(conn, file, data, ctx.signal)
       const onNode = await remoteSha256(conn, file, ctx.signal)
-      if (onNode !== meta.sha256) throw new ObsctlError(`the snapshot placed on ${conn.label} has sha256 ${onNode}, expected ${meta.sha256}`, {code: 'CHECKSUM'})
+      if (onNode !== meta.sha256)
+        throw new ObsctlError(`the snapshot placed on ${conn.label} has sha256 ${onNode}, expected ${meta.sha256}`, {code: 'CHECKSUM'})
       const member = await etcdMember(conn, ctx.signal)
       // stop: the API server first (it writes to etcd), etcd last
       const before = new Map<ControlPlanePod, string[]>()
@@ -88,7 +88,14 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
         conn,
         `etcdutl snapshot restore ${file} --data-dir ${member.dataDir} --name ${member.name} --initial-cluster ${member.name}=${member.peerUrl} --initial-advertise-peer-urls ${member.peerUrl}`,
         'etcdutl snapshot restore',
-        {log, signal: ctx.signal, code: 'ETCD_RESTORE', hints: [`the pods are stopped and the old data is in ${aside}: fix the cause and rerun, or move it back and start the pods (mv /etc/kubernetes/obsctl-parked-manifests/*.yaml /etc/kubernetes/manifests/)`]},
+        {
+          log,
+          signal: ctx.signal,
+          code: 'ETCD_RESTORE',
+          hints: [
+            `the pods are stopped and the old data is in ${aside}: fix the cause and rerun, or move it back and start the pods (mv /etc/kubernetes/obsctl-parked-manifests/*.yaml /etc/kubernetes/manifests/)`,
+          ],
+        },
       )
       // start: etcd first
       for (const p of [...CONTROL_PLANE_PODS].reverse()) await startStaticPod(conn, p, before.get(p) ?? [], wait)

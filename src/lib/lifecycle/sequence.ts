@@ -54,7 +54,10 @@ export class Sequence {
         await Promise.race([this.slots.get(b)!.promise, aborted])
       } catch (e) {
         if (e instanceof ObsctlError && e.code === 'INTERRUPTED') throw e
-        throw new ObsctlError(`not started: ${b} did not finish (${e instanceof Error ? e.message : String(e)})`, {code: 'NOT_STARTED', hints: ['fix the node that failed and rerun: finished nodes are skipped']})
+        throw new ObsctlError(`not started: ${b} did not finish (${e instanceof Error ? e.message : String(e)})`, {
+          code: 'NOT_STARTED',
+          hints: ['fix the node that failed and rerun: finished nodes are skipped'],
+        })
       }
     }
   }

@@ -34,9 +34,13 @@ export interface PodWaitOptions {
   log?: (line: string) => void
 }
 
-
 /** Run as root; a non-zero exit is an error naming the step and the node's last stderr line. */
-export async function rootRun(conn: RootShell, command: string, what: string, o: {log?: (l: string) => void; signal?: AbortSignal; hints?: string[]; code?: string} = {}): Promise<string> {
+export async function rootRun(
+  conn: RootShell,
+  command: string,
+  what: string,
+  o: {log?: (l: string) => void; signal?: AbortSignal; hints?: string[]; code?: string} = {},
+): Promise<string> {
   const r = await conn.sudo(command, {log: o.log, signal: o.signal})
   if (r.code !== 0) {
     const why = r.stderr.trim().split('\n').pop() || r.stdout.trim().split('\n').pop() || `exit code ${r.code}`
@@ -52,7 +56,10 @@ export async function runningContainers(conn: RootShell, pod: ControlPlanePod, s
     code: 'CRICTL',
     hints: ['obsctl reads the control-plane containers with crictl (package cri-tools, installed with kubeadm); check `sudo crictl ps` on the node'],
   })
-  return out.split('\n').map((l) => l.trim()).filter(Boolean)
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
 }
 
 async function waitFor(conn: RootShell, pod: ControlPlanePod, what: string, done: (ids: string[]) => boolean, o: PodWaitOptions): Promise<string[]> {
@@ -63,7 +70,10 @@ async function waitFor(conn: RootShell, pod: ControlPlanePod, what: string, done
     if (Date.now() > deadline) {
       throw new ObsctlError(`${pod} on ${conn.label} did not ${what} within ${Math.round((o.timeoutMs ?? 300_000) / 1000)} s`, {
         code: 'STATIC_POD_TIMEOUT',
-        hints: [`check the kubelet on the node: journalctl -u kubelet; its manifest is in ${MANIFESTS_DIR} or ${PARKED_DIR}`, 'rerun: a parked manifest is moved back first'],
+        hints: [
+          `check the kubelet on the node: journalctl -u kubelet; its manifest is in ${MANIFESTS_DIR} or ${PARKED_DIR}`,
+          'rerun: a parked manifest is moved back first',
+        ],
       })
     }
     await sleep(o.intervalMs ?? 1000, o.signal)
@@ -74,11 +84,16 @@ async function waitFor(conn: RootShell, pod: ControlPlanePod, what: string, done
 export async function stopStaticPod(conn: RootShell, pod: ControlPlanePod, o: PodWaitOptions = {}): Promise<void> {
   const m = `${MANIFESTS_DIR}/${pod}.yaml`
   const parked = `${PARKED_DIR}/${pod}.yaml`
-  await rootRun(conn, `mkdir -p ${PARKED_DIR} && chmod 700 ${PARKED_DIR} && if [ -f ${m} ]; then mv ${m} ${parked}; elif [ ! -f ${parked} ]; then echo "no manifest ${m}" >&2; exit 1; fi`, `parking ${pod}'s manifest`, {
-    signal: o.signal,
-    code: 'STATIC_POD_MANIFEST',
-    hints: [`is this a kubeadm control-plane node? ${MANIFESTS_DIR}/${pod}.yaml is missing`],
-  })
+  await rootRun(
+    conn,
+    `mkdir -p ${PARKED_DIR} && chmod 700 ${PARKED_DIR} && if [ -f ${m} ]; then mv ${m} ${parked}; elif [ ! -f ${parked} ]; then echo "no manifest ${m}" >&2; exit 1; fi`,
+    `parking ${pod}'s manifest`,
+    {
+      signal: o.signal,
+      code: 'STATIC_POD_MANIFEST',
+      hints: [`is this a kubeadm control-plane node? ${MANIFESTS_DIR}/${pod}.yaml is missing`],
+    },
+  )
   o.log?.(`${pod}: manifest moved to ${PARKED_DIR}; waiting for the kubelet to stop it`)
   await waitFor(conn, pod, 'stop', (ids) => ids.length === 0, o)
   o.log?.(`${pod}: stopped`)
@@ -88,7 +103,12 @@ export async function stopStaticPod(conn: RootShell, pod: ControlPlanePod, o: Po
 export async function startStaticPod(conn: RootShell, pod: ControlPlanePod, before: string[], o: PodWaitOptions = {}): Promise<string> {
   const m = `${MANIFESTS_DIR}/${pod}.yaml`
   const parked = `${PARKED_DIR}/${pod}.yaml`
-  await rootRun(conn, `if [ -f ${parked} ]; then mv ${parked} ${m}; elif [ ! -f ${m} ]; then echo "no manifest ${m}" >&2; exit 1; fi`, `restoring ${pod}'s manifest`, {signal: o.signal, code: 'STATIC_POD_MANIFEST'})
+  await rootRun(
+    conn,
+    `if [ -f ${parked} ]; then mv ${parked} ${m}; elif [ ! -f ${m} ]; then echo "no manifest ${m}" >&2; exit 1; fi`,
+    `restoring ${pod}'s manifest`,
+    {signal: o.signal, code: 'STATIC_POD_MANIFEST'},
+  )
   o.log?.(`${pod}: manifest back in ${MANIFESTS_DIR}; waiting for a new container`)
   const ids = await waitFor(conn, pod, 'start a new container', (x) => x.some((id) => !before.includes(id)), o)
   const id = ids.find((x) => !before.includes(x))!

@@ -56,7 +56,14 @@ export function upgradeOrder(c: Cluster): {node: ClusterNode; role: UpgradeRole}
 
 export function upgradeTargets(ctx: RunContext): UpgradeNodeTarget[] {
   return runClusters(ctx).flatMap((c) =>
-    upgradeOrder(c).map(({node, role}) => ({id: `${c.name}/${node.host}`, title: `${c.name}/${nodeName(node)} (${role.replaceAll('-', ' ')})`, cluster: c.name, host: node.host, node: nodeName(node), role})),
+    upgradeOrder(c).map(({node, role}) => ({
+      id: `${c.name}/${node.host}`,
+      title: `${c.name}/${nodeName(node)} (${role.replaceAll('-', ' ')})`,
+      cluster: c.name,
+      host: node.host,
+      node: nodeName(node),
+      role,
+    })),
   )
 }
 
@@ -93,7 +100,14 @@ export async function upgradeNode(ctx: RunContext, t: UpgradeNodeTarget, o: Upgr
     const {sshPool} = await import('../ssh/pool.js')
     const node = inventoryNode(ctx.platform, t)
     const c = await (await sshPool(ctx)).get(node)
-    return {drainLimits: timeouts(o), steps: [] as string[], kube: await kubeOf(ctx, t.cluster), conn: c, pm: await packageManager(c), cluster: clusterOf(ctx.platform, t.cluster)}
+    return {
+      drainLimits: timeouts(o),
+      steps: [] as string[],
+      kube: await kubeOf(ctx, t.cluster),
+      conn: c,
+      pm: await packageManager(c),
+      cluster: clusterOf(ctx.platform, t.cluster),
+    }
   })()
   const d = await drainLib()
   const step = (s: string) => {
@@ -101,7 +115,11 @@ export async function upgradeNode(ctx: RunContext, t: UpgradeNodeTarget, o: Upgr
     io.log(`== ${s}`)
   }
   const before = await d.nodeState(kube, t.node)
-  if (!before.exists) throw new ObsctlError(`Node ${t.node} is not in cluster ${t.cluster}`, {code: 'NODE_NOT_FOUND', hints: ['obsctl node add registers a node; nodes[].name must be its Kubernetes node name']})
+  if (!before.exists)
+    throw new ObsctlError(`Node ${t.node} is not in cluster ${t.cluster}`, {
+      code: 'NODE_NOT_FOUND',
+      hints: ['obsctl node add registers a node; nodes[].name must be its Kubernetes node name'],
+    })
 
   // the exact release: given, or (minor only) the newest patch for the first control plane and the API server's release for the others
   let version: string
@@ -116,7 +134,11 @@ export async function upgradeNode(ctx: RunContext, t: UpgradeNodeTarget, o: Upgr
   } else {
     // the others follow the control plane: the API server's release (kubelets never newer than it)
     const api = parseVersion(await d.apiServerVersion(kube))
-    if (!api || !isAt(`v${formatVersion(api)}`, target)) throw new ObsctlError(`the API server of ${t.cluster} does not run ${formatVersion(target)} yet`, {code: 'UPGRADE_ORDER', hints: ['the first control plane is upgraded first: rerun, it resumes there']})
+    if (!api || !isAt(`v${formatVersion(api)}`, target))
+      throw new ObsctlError(`the API server of ${t.cluster} does not run ${formatVersion(target)} yet`, {
+        code: 'UPGRADE_ORDER',
+        hints: ['the first control plane is upgraded first: rerun, it resumes there'],
+      })
     version = formatVersion(api)
     pin = ''
   }

@@ -20,7 +20,11 @@ export function proxyEnv(p: Platform): string {
   const x = p.ssh.proxy
   if (!x) return ''
   const https = x.https ?? x.http
-  const parts = [x.http && `http_proxy=${shQuote(x.http)} HTTP_PROXY=${shQuote(x.http)}`, https && `https_proxy=${shQuote(https)} HTTPS_PROXY=${shQuote(https)}`, x.noProxy && `no_proxy=${shQuote(x.noProxy)} NO_PROXY=${shQuote(x.noProxy)}`]
+  const parts = [
+    x.http && `http_proxy=${shQuote(x.http)} HTTP_PROXY=${shQuote(x.http)}`,
+    https && `https_proxy=${shQuote(https)} HTTPS_PROXY=${shQuote(https)}`,
+    x.noProxy && `no_proxy=${shQuote(x.noProxy)} NO_PROXY=${shQuote(x.noProxy)}`,
+  ]
   return `export ${parts.filter(Boolean).join(' ')}; `
 }
 
@@ -29,7 +33,10 @@ export async function root(conn: SshConnection, step: string, command: string, i
   const r = await conn.sudo(command, {log: io.log, signal: io.signal})
   if (r.code !== 0) {
     const why = `${r.stderr}\n${r.stdout}`.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.code}`
-    throw new ObsctlError(`${step} failed on ${conn.label} (exit ${r.code ?? r.signal}): ${why}`, {code, hints: [`full output: ${io.logFile}`, 'fix the cause and rerun: finished nodes and steps are skipped']})
+    throw new ObsctlError(`${step} failed on ${conn.label} (exit ${r.code ?? r.signal}): ${why}`, {
+      code,
+      hints: [`full output: ${io.logFile}`, 'fix the cause and rerun: finished nodes and steps are skipped'],
+    })
   }
   return r.stdout
 }
@@ -72,17 +79,31 @@ export async function resolvePackage(conn: SshConnection, pm: 'apt' | 'dnf', tar
   const want = formatVersion(target)
   if (pm === 'dnf') {
     if (target.patch === undefined) {
-      const out = await root(conn, 'listing kubeadm versions', `dnf list --showduplicates -q --disableexcludes=kubernetes kubeadm | awk '{print $2}' | grep '^${minorOf(target)}\\.' | sort -V | tail -1`, io)
+      const out = await root(
+        conn,
+        'listing kubeadm versions',
+        `dnf list --showduplicates -q --disableexcludes=kubernetes kubeadm | awk '{print $2}' | grep '^${minorOf(target)}\\.' | sort -V | tail -1`,
+        io,
+      )
       const v = parseVersion(out.trim())
       if (!v?.patch && v?.patch !== 0) throw new ObsctlError(`no kubeadm ${want} in the repository of ${conn.label}`, {code: 'UPGRADE_PACKAGE'})
       return {version: formatVersion(v), pin: out.trim()}
     }
     return {version: want, pin: want}
   }
-  const out = await root(conn, 'apt-cache madison kubeadm', `apt-cache madison kubeadm | awk -v v=${shQuote(want)} '{ if (index($3, v ".") == 1 || index($3, v "-") == 1) { print $3; exit } }'`, io)
+  const out = await root(
+    conn,
+    'apt-cache madison kubeadm',
+    `apt-cache madison kubeadm | awk -v v=${shQuote(want)} '{ if (index($3, v ".") == 1 || index($3, v "-") == 1) { print $3; exit } }'`,
+    io,
+  )
   const pin = out.trim()
   const v = parseVersion(pin)
-  if (!pin || !v || v.patch === undefined) throw new ObsctlError(`no kubeadm ${want} in the package repository of ${conn.label} (apt-cache madison kubeadm)`, {code: 'UPGRADE_PACKAGE', hints: ['check the version exists on pkgs.k8s.io (or ssh.aptMirror)']})
+  if (!pin || !v || v.patch === undefined)
+    throw new ObsctlError(`no kubeadm ${want} in the package repository of ${conn.label} (apt-cache madison kubeadm)`, {
+      code: 'UPGRADE_PACKAGE',
+      hints: ['check the version exists on pkgs.k8s.io (or ssh.aptMirror)'],
+    })
   return {version: formatVersion(v), pin}
 }
 

@@ -26,7 +26,18 @@ import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError, errorMessage} from '../errors.js'
 import {shQuote} from '../ssh/connection.js'
 import {sequenceOf, type Sequence} from './sequence.js'
-import {clusterOf, drainLib, inventoryNode, kubeOf, nodeInState, upgradeNode, upgradeTargets, type UpgradeNodeReport, type UpgradeNodeTarget, type UpgradeOptions} from './upgrade-node.js'
+import {
+  clusterOf,
+  drainLib,
+  inventoryNode,
+  kubeOf,
+  nodeInState,
+  upgradeNode,
+  upgradeTargets,
+  type UpgradeNodeReport,
+  type UpgradeNodeTarget,
+  type UpgradeOptions,
+} from './upgrade-node.js'
 import {packageBaseFor, packageManager, proxyEnv} from './upgrade-packages.js'
 import {compareVersions, isAt, minorOf, parseTarget, parseVersion, stepProblem, type Version} from './versions.js'
 
@@ -52,7 +63,8 @@ export function upgradePreflightPhase(o: UpgradeOptions): Phase<Target, UpgradeP
     title: `Preflight for Kubernetes ${o.version}`,
     targets: (ctx) => runClusters(ctx).map((c) => ({id: c.name, cluster: c.name})),
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
-    describe: (_t, ctx) => `one minor step to ${o.version}, kubelets no newer than the API server, every node Ready, etcd healthy, ${packageBaseFor(ctx.platform, minorOf(parseTarget(o.version)))} reachable from every node (read-only)`,
+    describe: (_t, ctx) =>
+      `one minor step to ${o.version}, kubelets no newer than the API server, every node Ready, etcd healthy, ${packageBaseFor(ctx.platform, minorOf(parseTarget(o.version)))} reachable from every node (read-only)`,
     prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
     async run(t, ctx, io) {
       const target = parseTarget(o.version)
@@ -105,19 +117,33 @@ export function upgradePreflightPhase(o: UpgradeOptions): Phase<Target, UpgradeP
       if (problems.length) {
         throw new ObsctlError(`not ready for Kubernetes ${o.version}: ${problems.join('; ')}`, {
           code: 'UPGRADE_PREFLIGHT',
-          hints: ['nothing was changed; fix these and rerun', ctx.platform.ssh.aptMirror ? 'the package repository is ssh.aptMirror' : 'behind a firewall, ssh.aptMirror names a mirror of pkgs.k8s.io'],
+          hints: [
+            'nothing was changed; fix these and rerun',
+            ctx.platform.ssh.aptMirror ? 'the package repository is ssh.aptMirror' : 'behind a firewall, ssh.aptMirror names a mirror of pkgs.k8s.io',
+          ],
         })
       }
       return {
         summary: upToDate ? `already at ${o.version}` : `${apiRaw} → ${o.version}: ${c.nodes.length} node(s) ready`,
-        report: {cluster: c.name, apiServer: apiRaw, target: o.version, nodes: nodes.map((n) => ({name: n.name, kubelet: n.kubeletVersion, ready: n.ready})), upToDate},
+        report: {
+          cluster: c.name,
+          apiServer: apiRaw,
+          target: o.version,
+          nodes: nodes.map((n) => ({name: n.name, kubelet: n.kubeletVersion, ready: n.ready})),
+          upToDate,
+        },
       }
     },
   }
 }
 
 export function upgradeNodesPhase(o: UpgradeOptions): Phase<UpgradeNodeTarget, UpgradeNodeReport> {
-  const seq = (ctx: RunContext, t: UpgradeNodeTarget) => sequenceOf(ctx, 'upgrade-nodes', t.cluster, () => upgradeTargets(ctx).filter((x) => x.cluster === t.cluster).map((x) => x.id))
+  const seq = (ctx: RunContext, t: UpgradeNodeTarget) =>
+    sequenceOf(ctx, 'upgrade-nodes', t.cluster, () =>
+      upgradeTargets(ctx)
+        .filter((x) => x.cluster === t.cluster)
+        .map((x) => x.id),
+    )
   return {
     name: 'upgrade-nodes',
     title: `Upgrade the nodes to Kubernetes ${o.version}`,
@@ -183,7 +209,8 @@ export function upgradeInventoryPhase(o: UpgradeOptions): Phase<Target, UpgradeI
     title: 'Record the version in the inventory',
     targets: () => [{id: 'versions.kubernetes', title: 'versions.kubernetes'}],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
-    describe: (_t, ctx) => `in ${ctx.inv.file}: versions.kubernetes = ${o.version} once every cluster runs it; until then clusters[].kubernetes = ${o.version} on each cluster that does`,
+    describe: (_t, ctx) =>
+      `in ${ctx.inv.file}: versions.kubernetes = ${o.version} once every cluster runs it; until then clusters[].kubernetes = ${o.version} on each cluster that does`,
     async run(_t, ctx, io) {
       const target = parseTarget(o.version)
       const {loadInventory} = await import('../config/load.js')
@@ -199,7 +226,8 @@ export function upgradeInventoryPhase(o: UpgradeOptions): Phase<Target, UpgradeI
           const kube = await kubeOf(ctx, c.name)
           const api = await d.apiServerVersion(kube)
           const old = (await d.listNodes(kube)).filter((n) => !isAt(n.kubeletVersion, target))
-          if (!isAt(api, target) || old.length) behind.push(`${c.name} (API server ${api}${old.length ? `, ${old.map((n) => `${n.name} ${n.kubeletVersion ?? '?'}`).join(', ')}` : ''})`)
+          if (!isAt(api, target) || old.length)
+            behind.push(`${c.name} (API server ${api}${old.length ? `, ${old.map((n) => `${n.name} ${n.kubeletVersion ?? '?'}`).join(', ')}` : ''})`)
           else at.push(c.name)
         } catch (e) {
           behind.push(`${c.name} (not checked: ${errorMessage(e)})`)
@@ -220,7 +248,10 @@ export function upgradeInventoryPhase(o: UpgradeOptions): Phase<Target, UpgradeI
           io.log(`clusters.${c.name}.kubernetes removed: the cluster runs versions.kubernetes (${o.version})`)
           updated = true
         }
-        return {summary: updated ? `versions.kubernetes ${current} → ${o.version}` : `versions.kubernetes is ${current}`, report: {updated, value: o.version, behind, ahead: []}}
+        return {
+          summary: updated ? `versions.kubernetes ${current} → ${o.version}` : `versions.kubernetes is ${current}`,
+          report: {updated, value: o.version, behind, ahead: []},
+        }
       }
       const ahead: string[] = []
       for (const name of at) {
@@ -233,7 +264,10 @@ export function upgradeInventoryPhase(o: UpgradeOptions): Phase<Target, UpgradeI
       }
       io.log(`versions.kubernetes stays ${current}: not yet at ${o.version}: ${behind.join('; ')}`)
       const done = ahead.length ? `; ${ahead.join(', ')} recorded at ${o.version}` : ''
-      return {summary: `versions.kubernetes stays ${current} until ${behind.map((b) => b.split(' ')[0]).join(', ')} run ${o.version}${done}`, report: {updated, value: current, behind, ahead}}
+      return {
+        summary: `versions.kubernetes stays ${current} until ${behind.map((b) => b.split(' ')[0]).join(', ')} run ${o.version}${done}`,
+        report: {updated, value: current, behind, ahead},
+      }
     },
   }
 }

@@ -22,7 +22,8 @@ export function parseVersion(s: string | undefined): Version | undefined {
 /** The target of `upgrade kubernetes VERSION`: bad input (exit 2) unless it reads as a version. */
 export function parseTarget(s: string): Version {
   const v = parseVersion(s)
-  if (!v || /^v/.test(s) || /-/.test(s)) throw inputError(`${JSON.stringify(s)} is not a Kubernetes version`, ['VERSION is a minor (1.35: its newest patch) or a release (1.35.2)'], 'BAD_VERSION')
+  if (!v || /^v/.test(s) || /-/.test(s))
+    throw inputError(`${JSON.stringify(s)} is not a Kubernetes version`, ['VERSION is a minor (1.35: its newest patch) or a release (1.35.2)'], 'BAD_VERSION')
   return v
 }
 
@@ -47,6 +48,7 @@ export function stepProblem(current: Version, target: Version): string | undefin
   if (target.minor < current.minor || (target.minor === current.minor && target.patch !== undefined && compareVersions(target, current) < 0)) {
     return `the control plane runs v${formatVersion(current)}: kubeadm does not downgrade to ${formatVersion(target)}`
   }
-  if (target.minor > current.minor + 1) return `the control plane runs v${formatVersion(current)}: Kubernetes upgrades one minor at a time; upgrade to ${current.major}.${current.minor + 1} first`
+  if (target.minor > current.minor + 1)
+    return `the control plane runs v${formatVersion(current)}: Kubernetes upgrades one minor at a time; upgrade to ${current.major}.${current.minor + 1} first`
   return undefined
 }

@@ -1,5 +1,15 @@
 /** Kubernetes on bare machines over SSH: preflight, install-k8s.sh rendering, the install flow. */
-export {preflight, checkNode, evaluateNode, evaluateFleet, readFacts, type CheckResult, type CheckStatus, type NodeFacts, type PreflightReport} from './preflight.js'
+export {
+  preflight,
+  checkNode,
+  evaluateNode,
+  evaluateFleet,
+  readFacts,
+  type CheckResult,
+  type CheckStatus,
+  type NodeFacts,
+  type PreflightReport,
+} from './preflight.js'
 export {
   renderInstallScript,
   installMode,

@@ -83,7 +83,6 @@ function cpDeferred(ctx: RunContext, cluster: string): Promise<Deferred> {
   return ctx.resources.getOrCreate(cpKey(cluster), () => deferred())
 }
 
-
 /** Options of the nodes phase: how long a node may take to be Ready (--timeout; default 600 s), and the poll interval (tests). */
 export interface NodesPhaseOptions {
   readyTimeoutSeconds?: number
@@ -140,7 +139,7 @@ async function verifyReady(o: NodesPhaseOptions, cp: SshConnection, node: Cluste
   let last: string
   for (;;) {
     const r = await cp.sudo(cmd, {signal: io.signal})
-    last = r.code === 0 ? `Ready=${r.stdout.trim() || 'unknown'}` : r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`
+    last = r.code === 0 ? `Ready=${r.stdout.trim() || 'unknown'}` : (r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`)
     if (r.code === 0 && r.stdout.trim() === 'True') {
       io.log(`node ${name} is Ready (kubectl on ${cp.label})`)
       return
@@ -212,9 +211,7 @@ export async function installNode(t: NodeTarget, ctx: RunContext, io: TaskIO, o:
     const res: InstallResult = {result: (m?.[1] as InstallResult['result']) ?? 'installed', changes: Number(m?.[2] ?? 0)}
     cpD?.resolve()
     await verifyReady(o, cp, node, io)
-    return res.result === 'already-installed'
-      ? `already installed, Ready`
-      : `installed (${res.changes} change${res.changes === 1 ? '' : 's'}), Ready`
+    return res.result === 'already-installed' ? `already installed, Ready` : `installed (${res.changes} change${res.changes === 1 ? '' : 's'}), Ready`
   } catch (e) {
     cpD?.reject(e instanceof ObsctlError ? new ObsctlError(`control plane ${nodeName(node)} failed: ${e.message}`, {code: 'CONTROL_PLANE_FAILED'}) : e)
     throw e

@@ -6,7 +6,16 @@ import type {Phase} from '../engine/types.js'
 import {clusterKubernetes} from '../config/model.js'
 import {ObsctlError} from '../errors.js'
 import {prepareSsh, sshPool} from '../ssh/pool.js'
-import {describeInstall, installFingerprint, installNode, nodeTargets, resolveTarget, type NodeTarget, type NodesPhaseOptions, type PreflightPhaseOptions} from './install.js'
+import {
+  describeInstall,
+  installFingerprint,
+  installNode,
+  nodeTargets,
+  resolveTarget,
+  type NodeTarget,
+  type NodesPhaseOptions,
+  type PreflightPhaseOptions,
+} from './install.js'
 import {checkNode} from './preflight.js'
 
 export function preflightPhase(o: PreflightPhaseOptions = {}): Phase<NodeTarget> {

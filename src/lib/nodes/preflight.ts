@@ -24,7 +24,12 @@ export interface NodeCheckMeta {
 
 export type CheckResult = Outcome<NodeCheckMeta>
 
-const metaOf = (c: Cluster, n: ClusterNode): NodeCheckMeta & {target: string} => ({cluster: c.name, node: nodeName(n), host: n.host, target: `${c.name}/${nodeName(n)}`})
+const metaOf = (c: Cluster, n: ClusterNode): NodeCheckMeta & {target: string} => ({
+  cluster: c.name,
+  node: nodeName(n),
+  host: n.host,
+  target: `${c.name}/${nodeName(n)}`,
+})
 
 /** Facts a check measures; each one either has a value or says why it could not be read. */
 export type FactKey = 'arch' | 'cpus' | 'mem' | 'disk' | 'swap' | 'listen' | 'hostname' | 'time'
@@ -70,7 +75,13 @@ const FACTS = [
   fact('time', 'date +%s%3N', 'date +%s%3N'),
 ].join('\n')
 
-const NUMERIC: Partial<Record<FactKey, string>> = {cpus: 'a CPU count', mem: 'a size in KiB', disk: 'a size in KiB', swap: 'a count', time: 'milliseconds since the epoch'}
+const NUMERIC: Partial<Record<FactKey, string>> = {
+  cpus: 'a CPU count',
+  mem: 'a size in KiB',
+  disk: 'a size in KiB',
+  swap: 'a count',
+  time: 'milliseconds since the epoch',
+}
 
 export async function readFacts(conn: SshConnection): Promise<NodeFacts> {
   const t0 = Date.now()
@@ -114,7 +125,8 @@ function notMeasured(f: NodeFacts, key: FactKey, value?: number): string | undef
   return f.unmeasured?.[key] ?? (value !== undefined && !Number.isFinite(value) ? 'no value was read' : undefined)
 }
 
-const UNMEASURED_HINT = 'the node must run the standard tools (uname, nproc, awk, df, ss, hostname, date) for obsctl user; run them there by hand to see why they fail'
+const UNMEASURED_HINT =
+  'the node must run the standard tools (uname, nproc, awk, df, ss, hostname, date) for obsctl user; run them there by hand to see why they fail'
 
 const SUPPORTED_OS = ['ubuntu', 'debian', 'rhel', 'centos', 'rocky', 'almalinux', 'fedora']
 const GiB = 1024 ** 3
@@ -127,7 +139,8 @@ function portOpen(listening: string[], port: number): boolean {
 export function evaluateNode(p: Platform, c: Cluster, n: ClusterNode, f: NodeFacts, sudo: {ok: boolean; detail: string}): CheckResult[] {
   const base = metaOf(c, n)
   const out: CheckResult[] = []
-  const add = (id: string, title: string, status: CheckStatus, detail: string, hint?: string) => out.push({...base, id, title, status, detail, ...(hint ? {hint} : {})})
+  const add = (id: string, title: string, status: CheckStatus, detail: string, hint?: string) =>
+    out.push({...base, id, title, status, detail, ...(hint ? {hint} : {})})
   const isCp = n.roles.includes('control-plane')
 
   /** a check that could not measure is a failure that says why, never a pass */
@@ -140,14 +153,25 @@ export function evaluateNode(p: Platform, c: Cluster, n: ClusterNode, f: NodeFac
   const osOk = [f.osId, ...f.osLike.split(/\s+/)].some((x) => SUPPORTED_OS.includes(x))
   const archOk = ['x86_64', 'aarch64', 'amd64', 'arm64'].includes(f.arch)
   const archWhy = notMeasured(f, 'arch')
-  add('os', 'OS and architecture', osOk && archOk ? 'pass' : 'fail', `${f.osName || f.osId || 'unknown OS (/etc/os-release not read)'} ${archWhy ? `(architecture could not be measured: ${archWhy})` : f.arch}`, osOk && archOk ? undefined : archWhy ? UNMEASURED_HINT : 'supported: Ubuntu, Debian, RHEL family on x86_64 or arm64')
+  add(
+    'os',
+    'OS and architecture',
+    osOk && archOk ? 'pass' : 'fail',
+    `${f.osName || f.osId || 'unknown OS (/etc/os-release not read)'} ${archWhy ? `(architecture could not be measured: ${archWhy})` : f.arch}`,
+    osOk && archOk ? undefined : archWhy ? UNMEASURED_HINT : 'supported: Ubuntu, Debian, RHEL family on x86_64 or arm64',
+  )
 
   const declaredCpu = cpuMillis(n.cpu) / 1000
   const minCpu = isCp ? 2 : 1
   if (!unmeasurable('cpu', 'CPU', 'cpus', f.cpus)) {
     const cpuStatus: CheckStatus = f.cpus < minCpu ? 'fail' : f.cpus < declaredCpu ? 'fail' : 'pass'
-    add('cpu', 'CPU', cpuStatus, `${f.cpus} CPUs (declared ${declaredCpu}; ${isCp ? 'control plane' : 'worker'} needs ≥ ${minCpu})`,
-      cpuStatus === 'fail' ? 'declare what the machine has (nodes[].cpu) and rerun config validate, or give the machine more CPUs' : undefined)
+    add(
+      'cpu',
+      'CPU',
+      cpuStatus,
+      `${f.cpus} CPUs (declared ${declaredCpu}; ${isCp ? 'control plane' : 'worker'} needs ≥ ${minCpu})`,
+      cpuStatus === 'fail' ? 'declare what the machine has (nodes[].cpu) and rerun config validate, or give the machine more CPUs' : undefined,
+    )
   }
 
   const declaredMem = memoryBytes(n.memory)
@@ -155,38 +179,69 @@ export function evaluateNode(p: Platform, c: Cluster, n: ClusterNode, f: NodeFac
   // MemTotal excludes kernel-reserved memory: allow 10% below the declared size
   if (!unmeasurable('memory', 'Memory', 'mem', f.memBytes)) {
     const memStatus: CheckStatus = f.memBytes < minMem || f.memBytes < declaredMem * 0.9 ? 'fail' : 'pass'
-    add('memory', 'Memory', memStatus, `${formatMemory(f.memBytes)} (declared ${formatMemory(declaredMem)}; ${isCp ? 'control plane' : 'worker'} needs ≥ ${formatMemory(minMem)})`,
-      memStatus === 'fail' ? 'declare what the machine has (nodes[].memory) and rerun config validate, or add memory' : undefined)
+    add(
+      'memory',
+      'Memory',
+      memStatus,
+      `${formatMemory(f.memBytes)} (declared ${formatMemory(declaredMem)}; ${isCp ? 'control plane' : 'worker'} needs ≥ ${formatMemory(minMem)})`,
+      memStatus === 'fail' ? 'declare what the machine has (nodes[].memory) and rerun config validate, or add memory' : undefined,
+    )
   }
 
   const [failDisk, warnDisk] = p.profile === 'production' ? [20 * GiB, 50 * GiB] : [10 * GiB, 20 * GiB]
   if (!unmeasurable('disk', 'Free disk (/var/lib)', 'disk', f.diskFreeBytes)) {
     const diskStatus: CheckStatus = f.diskFreeBytes < failDisk ? 'fail' : f.diskFreeBytes < warnDisk ? 'warn' : 'pass'
-    add('disk', 'Free disk (/var/lib)', diskStatus, `${formatMemory(f.diskFreeBytes)} free (${p.profile}: ≥ ${formatMemory(failDisk)}, ${formatMemory(warnDisk)} recommended)`,
-      diskStatus === 'pass' ? undefined : 'free space under /var/lib (containerd images, Longhorn volumes)')
+    add(
+      'disk',
+      'Free disk (/var/lib)',
+      diskStatus,
+      `${formatMemory(f.diskFreeBytes)} free (${p.profile}: ≥ ${formatMemory(failDisk)}, ${formatMemory(warnDisk)} recommended)`,
+      diskStatus === 'pass' ? undefined : 'free space under /var/lib (containerd images, Longhorn volumes)',
+    )
   }
 
   if (!unmeasurable('swap', 'Swap', 'swap', f.swapDevices)) {
-    add('swap', 'Swap', f.swapDevices > 0 ? 'warn' : 'pass', f.swapDevices > 0 ? `${f.swapDevices} swap device(s) on` : 'off',
-      f.swapDevices > 0 ? 'node install turns swap off and comments it out of /etc/fstab' : undefined)
+    add(
+      'swap',
+      'Swap',
+      f.swapDevices > 0 ? 'warn' : 'pass',
+      f.swapDevices > 0 ? `${f.swapDevices} swap device(s) on` : 'off',
+      f.swapDevices > 0 ? 'node install turns swap off and comments it out of /etc/fstab' : undefined,
+    )
   }
 
   for (const port of isCp ? [6443, 10250] : [10250]) {
     if (unmeasurable(`port-${port}`, `Port ${port}`, 'listen')) continue
     const open = portOpen(f.listening, port)
     const status: CheckStatus = !open ? 'pass' : f.kubeletConf ? 'pass' : 'fail'
-    add(`port-${port}`, `Port ${port}`, status, !open ? 'free' : f.kubeletConf ? 'in use by Kubernetes (already ours)' : 'in use by another program',
-      status === 'fail' ? `find it with: ss -ltnp 'sport = :${port}'` : undefined)
+    add(
+      `port-${port}`,
+      `Port ${port}`,
+      status,
+      !open ? 'free' : f.kubeletConf ? 'in use by Kubernetes (already ours)' : 'in use by another program',
+      status === 'fail' ? `find it with: ss -ltnp 'sport = :${port}'` : undefined,
+    )
   }
 
   const skew = Math.abs(f.skewMs)
   if (!unmeasurable('clock', 'Clock skew vs this machine', 'time', f.skewMs)) {
     const skewStatus: CheckStatus = skew > 30_000 ? 'fail' : skew > 2000 ? 'warn' : 'pass'
-    add('clock', 'Clock skew vs this machine', skewStatus, `${(f.skewMs / 1000).toFixed(1)} s`,
-      skewStatus === 'pass' ? undefined : 'synchronise clocks (chrony / systemd-timesyncd): certificates and tokens depend on them')
+    add(
+      'clock',
+      'Clock skew vs this machine',
+      skewStatus,
+      `${(f.skewMs / 1000).toFixed(1)} s`,
+      skewStatus === 'pass' ? undefined : 'synchronise clocks (chrony / systemd-timesyncd): certificates and tokens depend on them',
+    )
   }
 
-  add('sudo', 'sudo', sudo.ok ? 'pass' : 'fail', sudo.detail, sudo.ok ? undefined : 'ssh.sudo: nopasswd needs a NOPASSWD rule; ssh.sudo: password prompts (or OBSCTL_SUDO_PASSWORD)')
+  add(
+    'sudo',
+    'sudo',
+    sudo.ok ? 'pass' : 'fail',
+    sudo.detail,
+    sudo.ok ? undefined : 'ssh.sudo: nopasswd needs a NOPASSWD rule; ssh.sudo: password prompts (or OBSCTL_SUDO_PASSWORD)',
+  )
   return out
 }
 
@@ -208,17 +263,28 @@ export function evaluateFleet(p: Platform, clusters: Cluster[], facts: Map<Clust
       // kubeadm registers nodes under nodes[].name (default: the host), so a duplicate machine hostname
       // only breaks things when the inventory leaves the names to the machines
       const status: CheckStatus = same.length === 0 ? 'pass' : n.name ? 'warn' : 'fail'
-      out.push({...metaOf(c, n), id: 'hostname', title: 'Unique hostname', status,
+      out.push({
+        ...metaOf(c, n),
+        id: 'hostname',
+        title: 'Unique hostname',
+        status,
         detail: same.length === 0 ? f.hostname : `${f.hostname} also on ${same.map((x) => x.host).join(', ')}`,
-        ...(same.length === 0 ? {} : {hint: 'give every machine its own hostname (hostnamectl set-hostname) and set nodes[].name'})})
+        ...(same.length === 0 ? {} : {hint: 'give every machine its own hostname (hostnamectl set-hostname) and set nodes[].name'}),
+      })
     }
     const known = c.nodes.map((n) => facts.get(n)).filter((f): f is NodeFacts => Boolean(f))
     if (known.length !== c.nodes.length) continue
     const blind = c.nodes.filter((n) => notMeasured(facts.get(n)!, 'cpus', facts.get(n)!.cpus) || notMeasured(facts.get(n)!, 'mem', facts.get(n)!.memBytes))
     if (blind.length) {
       const first = c.nodes[0]!
-      out.push({...metaOf(c, first), id: 'capacity', title: `Cluster capacity (${p.profile} profile)`, status: 'fail',
-        detail: `could not measure: CPU or memory unknown on ${blind.map((n) => n.host).join(', ')}`, hint: UNMEASURED_HINT})
+      out.push({
+        ...metaOf(c, first),
+        id: 'capacity',
+        title: `Cluster capacity (${p.profile} profile)`,
+        status: 'fail',
+        detail: `could not measure: CPU or memory unknown on ${blind.map((n) => n.host).join(', ')}`,
+        hint: UNMEASURED_HINT,
+      })
       continue
     }
     const cap = capacity(p, c)
@@ -226,9 +292,14 @@ export function evaluateFleet(p: Platform, clusters: Cluster[], facts: Map<Clust
     const mem = known.reduce((a, f) => a + f.memBytes, 0)
     const ok = cap.requestedCpuMillis <= cpu && cap.requestedMemoryBytes <= mem
     const first = c.nodes[0]!
-    out.push({...metaOf(c, first), id: 'capacity', title: `Cluster capacity (${p.profile} profile)`, status: ok ? 'pass' : 'fail',
+    out.push({
+      ...metaOf(c, first),
+      id: 'capacity',
+      title: `Cluster capacity (${p.profile} profile)`,
+      status: ok ? 'pass' : 'fail',
       detail: `requests ${cap.requestedCpuMillis / 1000} CPU / ${formatMemory(cap.requestedMemoryBytes)} vs ${cpu / 1000} CPU / ${formatMemory(mem)} on the machines`,
-      ...(ok ? {} : {hint: 'add nodes or resources, or use the lab profile'})})
+      ...(ok ? {} : {hint: 'add nodes or resources, or use the lab profile'}),
+    })
   }
   return out
 }
@@ -236,7 +307,9 @@ export function evaluateFleet(p: Platform, clusters: Cluster[], facts: Map<Clust
 export async function probeSudo(conn: SshConnection): Promise<{ok: boolean; detail: string}> {
   try {
     const r = await conn.sudo('id -u')
-    return r.code === 0 && r.stdout.trim() === '0' ? {ok: true, detail: conn.opts.user === 'root' ? 'root login' : `sudo (${conn.opts.sudo?.mode ?? 'nopasswd'})`} : {ok: false, detail: r.stderr.trim() || `exit ${r.code}`}
+    return r.code === 0 && r.stdout.trim() === '0'
+      ? {ok: true, detail: conn.opts.user === 'root' ? 'root login' : `sudo (${conn.opts.sudo?.mode ?? 'nopasswd'})`}
+      : {ok: false, detail: r.stderr.trim() || `exit ${r.code}`}
   } catch (e) {
     return {ok: false, detail: errorMessage(e)}
   }
@@ -285,8 +358,18 @@ export async function preflight(pool: SshPool, p: Platform, clusters: Cluster[])
       }
     }),
   )
-  const perNode = await runChecks(probes, pool, {timeoutMs: NODE_PROBE_TIMEOUT_MS, timeoutHint: 'the node accepted no SSH session or did not answer the facts command; check it by hand with ssh'})
+  const perNode = await runChecks(probes, pool, {
+    timeoutMs: NODE_PROBE_TIMEOUT_MS,
+    timeoutHint: 'the node accepted no SSH session or did not answer the facts command; check it by hand with ssh',
+  })
   const checks = [...perNode, ...evaluateFleet(p, clusters, facts)]
   const failures = checks.filter((c) => c.status === 'fail').length
-  return {ok: failures === 0, failures, warnings: checks.filter((c) => c.status === 'warn').length, knownHosts: pool.knownHostsFile, notices: [...pool.notices], checks}
+  return {
+    ok: failures === 0,
+    failures,
+    warnings: checks.filter((c) => c.status === 'warn').length,
+    knownHosts: pool.knownHostsFile,
+    notices: [...pool.notices],
+    checks,
+  }
 }

@@ -19,7 +19,13 @@ export async function runNodePreflight(inv: LoadedInventory, o: NodeRunOptions =
   const ac = new AbortController()
   const onSignal = () => ac.abort()
   process.once('SIGINT', onSignal)
-  const pool = new SshPool({platform: inv.platform, inventoryDir: inv.dir, knownHostsFile: o.knownHosts ? path.resolve(o.knownHosts) : undefined, onNotice: o.onNotice, signal: ac.signal})
+  const pool = new SshPool({
+    platform: inv.platform,
+    inventoryDir: inv.dir,
+    knownHostsFile: o.knownHosts ? path.resolve(o.knownHosts) : undefined,
+    onNotice: o.onNotice,
+    signal: ac.signal,
+  })
   try {
     return await preflight(pool, inv.platform, clusters)
   } finally {

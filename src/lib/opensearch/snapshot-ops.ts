@@ -107,7 +107,13 @@ function summary(s: SnapshotInfo): SnapshotSummary {
 
 /** `fluent-bit-*` style patterns: commas, * wildcards, a leading - excludes (in order, as OpenSearch resolves them). */
 export function matchesPattern(pattern: string, index: string): boolean {
-  const re = (p: string) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+  const re = (p: string) =>
+    new RegExp(
+      `^${p
+        .split('*')
+        .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    )
   let hit = false
   for (const p of pattern.split(',').filter(Boolean)) {
     if (p.startsWith('-')) {
@@ -119,7 +125,8 @@ export function matchesPattern(pattern: string, index: string): boolean {
 
 function checkName(name: string): void {
   const problem = snapshotNameProblem(name)
-  if (problem) throw inputError(`${JSON.stringify(name)} is not a snapshot name: ${problem}`, ['obsctl opensearch snapshot list shows the snapshots'], 'BAD_SNAPSHOT_NAME')
+  if (problem)
+    throw inputError(`${JSON.stringify(name)} is not a snapshot name: ${problem}`, ['obsctl opensearch snapshot list shows the snapshots'], 'BAD_SNAPSHOT_NAME')
 }
 
 async function withOpenSearch<T>(inv: LoadedInventory, o: AccessOptions, fn: (ctx: PlatformContext) => Promise<T>): Promise<T> {
@@ -167,7 +174,11 @@ function checkRestoreInputs(o: RestoreOptions): RegExp | undefined {
   try {
     return new RegExp(o.renamePattern)
   } catch (e) {
-    throw inputError(`--rename-pattern ${JSON.stringify(o.renamePattern)} is not a regular expression: ${(e as Error).message}`, ['e.g. --rename-pattern "(.+)" --rename-replacement "restored-$1"'], 'BAD_RENAME')
+    throw inputError(
+      `--rename-pattern ${JSON.stringify(o.renamePattern)} is not a regular expression: ${(e as Error).message}`,
+      ['e.g. --rename-pattern "(.+)" --rename-replacement "restored-$1"'],
+      'BAD_RENAME',
+    )
   }
 }
 
@@ -184,11 +195,18 @@ export async function restoreSnapshot(inv: LoadedInventory, o: RestoreOptions): 
     const info = await findSnapshot(ctx, o.name)
     const state = info.state ?? 'IN_PROGRESS'
     if (state !== 'SUCCESS' && state !== 'PARTIAL') {
-      throw new ObsctlError(`snapshot ${o.name} is ${state}: only a SUCCESS or PARTIAL snapshot can be restored`, {code: 'SNAPSHOT_NOT_RESTORABLE', hints: ['obsctl opensearch snapshot list shows the state of each']})
+      throw new ObsctlError(`snapshot ${o.name} is ${state}: only a SUCCESS or PARTIAL snapshot can be restored`, {
+        code: 'SNAPSHOT_NOT_RESTORABLE',
+        hints: ['obsctl opensearch snapshot list shows the state of each'],
+      })
     }
     const selected = (info.indices ?? []).filter((i) => (o.indices ? matchesPattern(o.indices, i) : true)).sort()
     if (selected.length === 0) {
-      throw inputError(`--indices ${o.indices ?? '(all)'} matches none of the indices in snapshot ${o.name}`, [`the snapshot holds: ${(info.indices ?? []).slice(0, 10).join(', ') || 'no index'}`], 'BAD_INDICES')
+      throw inputError(
+        `--indices ${o.indices ?? '(all)'} matches none of the indices in snapshot ${o.name}`,
+        [`the snapshot holds: ${(info.indices ?? []).slice(0, 10).join(', ') || 'no index'}`],
+        'BAD_INDICES',
+      )
     }
     const cat = okJson<{index: string; status?: string}[]>(await os(ctx, '/_cat/indices?format=json&h=index,status&expand_wildcards=all'), 'opensearch')
     const live = new Map(cat.map((c) => [c.index, c.status === 'close' ? ('closed' as const) : ('open' as const)]))
@@ -198,13 +216,22 @@ export async function restoreSnapshot(inv: LoadedInventory, o: RestoreOptions): 
     })
     const targets = plan.map((p) => p.to)
     const dup = targets.find((t, i) => targets.indexOf(t) !== i)
-    if (dup) throw inputError(`--rename-pattern/--rename-replacement map more than one index to ${dup}`, ['a replacement that keeps the part that differs, e.g. "restored-$1" with the pattern "(.+)"'], 'BAD_RENAME')
+    if (dup)
+      throw inputError(
+        `--rename-pattern/--rename-replacement map more than one index to ${dup}`,
+        ['a replacement that keeps the part that differs, e.g. "restored-$1" with the pattern "(.+)"'],
+        'BAD_RENAME',
+      )
     const open = plan.filter((p) => p.existing === 'open').map((p) => p.to)
     if (open.length > 0 && !o.close) {
-      throw inputError(`restoring snapshot ${o.name} would overwrite ${open.length} open ${open.length === 1 ? 'index' : 'indices'}: ${open.slice(0, 5).join(', ')}${open.length > 5 ? `, … (${open.length - 5} more)` : ''}`, [
-        '--rename-pattern REGEX --rename-replacement TEXT: restore beside them under other names, e.g. --rename-pattern "(.+)" --rename-replacement "restored-$1"',
-        "--close: close them first; the restore replaces their data with the snapshot's and reopens them",
-      ], 'RESTORE_WOULD_OVERWRITE')
+      throw inputError(
+        `restoring snapshot ${o.name} would overwrite ${open.length} open ${open.length === 1 ? 'index' : 'indices'}: ${open.slice(0, 5).join(', ')}${open.length > 5 ? `, … (${open.length - 5} more)` : ''}`,
+        [
+          '--rename-pattern REGEX --rename-replacement TEXT: restore beside them under other names, e.g. --rename-pattern "(.+)" --rename-replacement "restored-$1"',
+          "--close: close them first; the restore replaces their data with the snapshot's and reopens them",
+        ],
+        'RESTORE_WOULD_OVERWRITE',
+      )
     }
     const base = {repository: repo, name: o.name, indices: plan}
     if (o.dryRun) return {ok: true, dryRun: true, ...base, closed: [], restoredIndices: []}
@@ -218,7 +245,11 @@ export async function restoreSnapshot(inv: LoadedInventory, o: RestoreOptions): 
     }
     const body: Record<string, unknown> = {indices: selected.join(','), include_global_state: false, include_aliases: false, ignore_unavailable: false}
     if (pattern) Object.assign(body, {rename_pattern: o.renamePattern, rename_replacement: o.renameReplacement})
-    const res = await os(ctx, `/_snapshot/${repo}/${encodeURIComponent(o.name)}/_restore?wait_for_completion=true`, {method: 'POST', body: JSON.stringify(body), timeoutMs: o.timeoutMs ?? 600_000})
+    const res = await os(ctx, `/_snapshot/${repo}/${encodeURIComponent(o.name)}/_restore?wait_for_completion=true`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      timeoutMs: o.timeoutMs ?? 600_000,
+    })
     if (res.status < 200 || res.status >= 300) {
       throw new ObsctlError(`opensearch: restoring snapshot ${o.name} failed: ${osError(res)}`, {
         code: 'SNAPSHOT_RESTORE',
@@ -239,11 +270,16 @@ export async function deleteSnapshot(inv: LoadedInventory, o: DeleteOptions): Pr
     const base = {repository: repo, name: o.name, indices: info.indices ?? [], ...(info.state ? {state: info.state} : {})}
     if (o.dryRun) return {dryRun: true, deleted: false, ...base}
     const res = await os(ctx, `/_snapshot/${repo}/${encodeURIComponent(o.name)}`, {method: 'DELETE'})
-    if (res.status === 404 && errorType(res) === 'snapshot_missing_exception') throw inputError(`snapshot ${o.name} is not in ${repo} (deleted meanwhile?)`, ['obsctl opensearch snapshot list'], 'SNAPSHOT_MISSING')
+    if (res.status === 404 && errorType(res) === 'snapshot_missing_exception')
+      throw inputError(`snapshot ${o.name} is not in ${repo} (deleted meanwhile?)`, ['obsctl opensearch snapshot list'], 'SNAPSHOT_MISSING')
     if (res.status === 503 && errorType(res) === 'concurrent_snapshot_execution_exception') {
-      throw new ObsctlError(`OpenSearch is busy with another snapshot operation (${osError(res)})`, {code: 'SNAPSHOT_BUSY', hints: ['the snapshot policy takes and deletes snapshots too: try again in a moment']})
+      throw new ObsctlError(`OpenSearch is busy with another snapshot operation (${osError(res)})`, {
+        code: 'SNAPSHOT_BUSY',
+        hints: ['the snapshot policy takes and deletes snapshots too: try again in a moment'],
+      })
     }
-    if (res.status < 200 || res.status >= 300) throw new ObsctlError(`opensearch: deleting snapshot ${o.name} failed: ${osError(res)}`, {code: 'SNAPSHOT_DELETE'})
+    if (res.status < 200 || res.status >= 300)
+      throw new ObsctlError(`opensearch: deleting snapshot ${o.name} failed: ${osError(res)}`, {code: 'SNAPSHOT_DELETE'})
     const ack = okJson<{acknowledged?: boolean}>(res, 'opensearch')
     if (!ack.acknowledged) throw new ObsctlError(`opensearch did not acknowledge deleting snapshot ${o.name}`, {code: 'SNAPSHOT_DELETE'})
     return {dryRun: false, deleted: true, ...base}
@@ -252,16 +288,29 @@ export async function deleteSnapshot(inv: LoadedInventory, o: DeleteOptions): Pr
 
 export function formatSnapshotList(r: SnapshotListResult): string {
   if (r.snapshots.length === 0) return `no snapshot in ${r.repository}`
-  return table(['NAME', 'STATE', 'INDICES', 'SHARDS', 'STARTED'], r.snapshots.map((s) => [s.name, s.state, s.indices.length, s.shards.total ? `${s.shards.successful}/${s.shards.total}` : '-', s.startedAt ?? '-']))
+  return table(
+    ['NAME', 'STATE', 'INDICES', 'SHARDS', 'STARTED'],
+    r.snapshots.map((s) => [s.name, s.state, s.indices.length, s.shards.total ? `${s.shards.successful}/${s.shards.total}` : '-', s.startedAt ?? '-']),
+  )
 }
 
 export function formatRestore(r: RestoreResult): string {
   const out: string[] = []
   const n = r.indices.length
   if (r.dryRun) out.push(`dry run: would restore ${n} ${n === 1 ? 'index' : 'indices'} of snapshot ${r.name} from ${r.repository}`)
-  else out.push(`${r.ok ? ICONS.pass : ICONS.fail} restored ${r.restoredIndices.length} ${r.restoredIndices.length === 1 ? 'index' : 'indices'} of snapshot ${r.name} from ${r.repository}: ${r.shards!.successful}/${r.shards!.total} shards${r.shards!.failed ? ` (${r.shards!.failed} failed)` : ''}`)
+  else
+    out.push(
+      `${r.ok ? ICONS.pass : ICONS.fail} restored ${r.restoredIndices.length} ${r.restoredIndices.length === 1 ? 'index' : 'indices'} of snapshot ${r.name} from ${r.repository}: ${r.shards!.successful}/${r.shards!.total} shards${r.shards!.failed ? ` (${r.shards!.failed} failed)` : ''}`,
+    )
   for (const i of r.indices) {
-    const note = i.existing === 'open' ? (r.dryRun ? ' (open: closed first, then replaced)' : ' (was open: closed, replaced)') : i.existing === 'closed' ? ' (closed: replaced)' : ''
+    const note =
+      i.existing === 'open'
+        ? r.dryRun
+          ? ' (open: closed first, then replaced)'
+          : ' (was open: closed, replaced)'
+        : i.existing === 'closed'
+          ? ' (closed: replaced)'
+          : ''
     out.push(`  ${i.from}${i.to !== i.from ? ` → ${i.to}` : ''}${note}`)
   }
   return out.join('\n')
@@ -269,5 +318,7 @@ export function formatRestore(r: RestoreResult): string {
 
 export function formatDelete(r: DeleteResult): string {
   const n = r.indices.length
-  return r.dryRun ? `dry run: would delete snapshot ${r.name} (${r.state ?? 'state unknown'}, ${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository}` : `${ICONS.pass} deleted snapshot ${r.name} (${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository} through the snapshot API`
+  return r.dryRun
+    ? `dry run: would delete snapshot ${r.name} (${r.state ?? 'state unknown'}, ${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository}`
+    : `${ICONS.pass} deleted snapshot ${r.name} (${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository} through the snapshot API`
 }

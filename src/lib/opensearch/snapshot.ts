@@ -93,13 +93,21 @@ export function snapshotNameProblem(name: string): string | undefined {
 function checkInputs(name: string, indices: string): void {
   const problem = snapshotNameProblem(name)
   if (problem) {
-    throw inputError(`--name ${JSON.stringify(name)} is not a valid snapshot name: ${problem}`, [
-      `snapshot names are lowercase, without whitespace or any of ${FORBIDDEN.join(' ')}, and do not start with _ or -`,
-      'leave --name out for obsctl-<UTC yyyymmdd-hhmmss>',
-    ], 'BAD_SNAPSHOT_NAME')
+    throw inputError(
+      `--name ${JSON.stringify(name)} is not a valid snapshot name: ${problem}`,
+      [
+        `snapshot names are lowercase, without whitespace or any of ${FORBIDDEN.join(' ')}, and do not start with _ or -`,
+        'leave --name out for obsctl-<UTC yyyymmdd-hhmmss>',
+      ],
+      'BAD_SNAPSHOT_NAME',
+    )
   }
   if (!indices || /\s/.test(indices)) {
-    throw inputError(`--indices ${JSON.stringify(indices)}: expected an index pattern without spaces, e.g. ${DEFAULT_INDICES} or fluent-bit-cluster-02-*,fluent-bit-cluster-03-*`, [], 'BAD_INDICES')
+    throw inputError(
+      `--indices ${JSON.stringify(indices)}: expected an index pattern without spaces, e.g. ${DEFAULT_INDICES} or fluent-bit-cluster-02-*,fluent-bit-cluster-03-*`,
+      [],
+      'BAD_INDICES',
+    )
   }
 }
 
@@ -141,9 +149,18 @@ export async function createSnapshot(inv: LoadedInventory, o: SnapshotOptions = 
 /** Credentials are there and basic auth can reach OpenSearch (not through the API server proxy); else exit 2 naming the fix. */
 export function requireOpenSearch(ctx: PlatformContext): void {
   const creds = ctx.opensearch
-  if ('missing' in creds) throw inputError(creds.missing, [`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=… (or run in a terminal to be asked)`], 'OPENSEARCH_CREDENTIALS')
+  if ('missing' in creds)
+    throw inputError(
+      creds.missing,
+      [`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=… (or run in a terminal to be asked)`],
+      'OPENSEARCH_CREDENTIALS',
+    )
   if (ctx.http.where('opensearch').startsWith('API server proxy')) {
-    throw inputError('OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)', ['pass --endpoint opensearch=https://ADDRESS:9200 as well (an override wins over --via-api-server)'], 'OPENSEARCH_VIA_PROXY')
+    throw inputError(
+      'OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)',
+      ['pass --endpoint opensearch=https://ADDRESS:9200 as well (an override wins over --via-api-server)'],
+      'OPENSEARCH_VIA_PROXY',
+    )
   }
 }
 
@@ -177,12 +194,19 @@ export async function takeSnapshot(ctx: PlatformContext, o: SnapshotOptions & {n
   if (created.status === 400 && errorType(created) === 'invalid_snapshot_name_exception') {
     const why = osError(created)
     if (/already exists|already in-progress/.test(why)) {
-      throw inputError(`snapshot ${name} already exists in ${repo}`, ['--name NAME: another name (or leave --name out for obsctl-<UTC yyyymmdd-hhmmss>)', `the existing one: ${follow}`], 'SNAPSHOT_EXISTS')
+      throw inputError(
+        `snapshot ${name} already exists in ${repo}`,
+        ['--name NAME: another name (or leave --name out for obsctl-<UTC yyyymmdd-hhmmss>)', `the existing one: ${follow}`],
+        'SNAPSHOT_EXISTS',
+      )
     }
     throw inputError(`--name ${name}: OpenSearch refuses the name (${why})`, [], 'BAD_SNAPSHOT_NAME')
   }
   if (created.status === 503 && errorType(created) === 'concurrent_snapshot_execution_exception') {
-    throw new ObsctlError(`OpenSearch is busy with another snapshot operation (${osError(created)})`, {code: 'SNAPSHOT_BUSY', hints: ['the ISM policy takes snapshots too: try again in a moment']})
+    throw new ObsctlError(`OpenSearch is busy with another snapshot operation (${osError(created)})`, {
+      code: 'SNAPSHOT_BUSY',
+      hints: ['the ISM policy takes snapshots too: try again in a moment'],
+    })
   }
   if (created.status < 200 || created.status >= 300) {
     throw new ObsctlError(`opensearch: could not start snapshot ${name} in ${repo}: ${osError(created)}`, {code: 'SNAPSHOT_CREATE'})
@@ -198,7 +222,14 @@ export async function takeSnapshot(ctx: PlatformContext, o: SnapshotOptions & {n
     }
     return await waitForSnapshot(ctx, repo, name, base, o)
   } catch (e) {
-    if (e instanceof ObsctlError) throw new ObsctlError(e.message, {code: e.code, exitCode: e.exitCode, details: e.details, cause: e, hints: [...e.hints, `snapshot ${name} was started and keeps running in OpenSearch: ${follow}`]})
+    if (e instanceof ObsctlError)
+      throw new ObsctlError(e.message, {
+        code: e.code,
+        exitCode: e.exitCode,
+        details: e.details,
+        cause: e,
+        hints: [...e.hints, `snapshot ${name} was started and keeps running in OpenSearch: ${follow}`],
+      })
     throw e
   }
 }
@@ -213,7 +244,13 @@ export async function readSnapshot(ctx: PlatformContext, repo: string, name: str
 
 const TRANSIENT = new Set(['HTTP_TIMEOUT', 'HTTP_UNREACHABLE', 'HTTP_ERROR'])
 
-async function waitForSnapshot(ctx: PlatformContext, repo: string, name: string, base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow'>, o: SnapshotOptions): Promise<SnapshotResult> {
+async function waitForSnapshot(
+  ctx: PlatformContext,
+  repo: string,
+  name: string,
+  base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow'>,
+  o: SnapshotOptions,
+): Promise<SnapshotResult> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const pollMs = o.pollMs ?? DEFAULT_POLL_MS
   const progress = o.onProgress ?? (() => undefined)
@@ -243,7 +280,11 @@ async function waitForSnapshot(ctx: PlatformContext, repo: string, name: string,
   return resultOf(info, base, {waited: true, timedOut: false})
 }
 
-function resultOf(info: SnapshotInfo, base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow'>, how: {waited: boolean; timedOut: boolean}): SnapshotResult {
+function resultOf(
+  info: SnapshotInfo,
+  base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow'>,
+  how: {waited: boolean; timedOut: boolean},
+): SnapshotResult {
   const state = info.state ?? 'IN_PROGRESS'
   const iso = (ms?: number) => (ms && ms > 0 ? new Date(ms).toISOString() : undefined)
   const ok = state === 'SUCCESS' || (state === 'IN_PROGRESS' && !how.waited)
@@ -278,11 +319,17 @@ export function formatSnapshot(r: SnapshotResult): string {
   const shards = r.shards.total ? `${r.shards.successful}/${r.shards.total} shards${r.shards.failed ? ` (${r.shards.failed} failed)` : ''}, ${idx}` : idx
   const took = r.startedAt && r.endedAt ? ` in ${((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)}s` : ''
   if (r.state === 'SUCCESS') return `${ICONS.pass} ${what}: SUCCESS, ${shards}${took}`
-  if (r.state === 'IN_PROGRESS' && !r.waited) return [`${ICONS.pass} ${what}: started (IN_PROGRESS${r.startedAt ? ` since ${r.startedAt}` : ''})`, `  → follow it: ${r.follow} (or add --wait next time)`].join('\n')
-  if (r.timedOut) return [`${ICONS.warn} ${what}: still IN_PROGRESS when --timeout passed; it keeps running in OpenSearch`, `  → follow it: ${r.follow}`].join('\n')
+  if (r.state === 'IN_PROGRESS' && !r.waited)
+    return [
+      `${ICONS.pass} ${what}: started (IN_PROGRESS${r.startedAt ? ` since ${r.startedAt}` : ''})`,
+      `  → follow it: ${r.follow} (or add --wait next time)`,
+    ].join('\n')
+  if (r.timedOut)
+    return [`${ICONS.warn} ${what}: still IN_PROGRESS when --timeout passed; it keeps running in OpenSearch`, `  → follow it: ${r.follow}`].join('\n')
   const out = [`${ICONS.fail} ${what}: ${r.state}, ${shards}${took}`]
   if (r.reason) out.push(`  reason: ${r.reason}`)
-  for (const f of r.failures.slice(0, 10)) out.push(`  ${ICONS.fail} ${f.index}${f.shard !== undefined ? `[${f.shard}]` : ''}${f.node ? ` on ${f.node}` : ''}: ${f.reason}`)
+  for (const f of r.failures.slice(0, 10))
+    out.push(`  ${ICONS.fail} ${f.index}${f.shard !== undefined ? `[${f.shard}]` : ''}${f.node ? ` on ${f.node}` : ''}: ${f.reason}`)
   if (r.failures.length > 10) out.push(`  … and ${r.failures.length - 10} more (--json lists them all)`)
   return out.join('\n')
 }

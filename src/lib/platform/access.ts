@@ -64,8 +64,14 @@ export function parseEndpointFlags(values: string[] = []): Record<string, string
     const i = v.indexOf('=')
     const name = i > 0 ? v.slice(0, i) : ''
     const url = i > 0 ? v.slice(i + 1) : ''
-    if (!name || !/^https?:\/\/\S+$/.test(url)) throw inputError(`--endpoint ${redactUrl(v)}: expected NAME=URL, e.g. thanos-query=https://thanos.example.lab`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
-    if (!(SERVICE_KEYS as string[]).includes(name)) throw inputError(`--endpoint ${name}=${redactUrl(url)}: unknown service ${name}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
+    if (!name || !/^https?:\/\/\S+$/.test(url))
+      throw inputError(
+        `--endpoint ${redactUrl(v)}: expected NAME=URL, e.g. thanos-query=https://thanos.example.lab`,
+        [`names: ${SERVICE_KEYS.join(', ')}`],
+        'BAD_ENDPOINT',
+      )
+    if (!(SERVICE_KEYS as string[]).includes(name))
+      throw inputError(`--endpoint ${name}=${redactUrl(url)}: unknown service ${name}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
     const bad = httpUrlError(url, 'service credentials come from their env vars (e.g. OBSCTL_OPENSEARCH_USER, OBSCTL_OPENSEARCH_PASSWORD), never from a URL')
     if (bad) throw inputError(`--endpoint ${name}=${redactUrl(url)}: ${bad}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
     out[name] = url
@@ -132,7 +138,8 @@ export async function openPlatform(inv: LoadedInventory, o: PlatformOptions = {}
     inv,
     http,
     kube,
-    podProxy: async (cluster, namespace, pod, port, p) => viaApiServer(await kube(cluster), podProxyPath(namespace, pod, port), p, {timeoutMs, what: `${cluster} pod ${pod}`}),
+    podProxy: async (cluster, namespace, pod, port, p) =>
+      viaApiServer(await kube(cluster), podProxyPath(namespace, pod, port), p, {timeoutMs, what: `${cluster} pod ${pod}`}),
     opensearch,
     timeoutMs,
     listBucketPrefixes,

@@ -67,7 +67,9 @@ function viaHttpClient(ctx: PlatformContext): boolean {
 
 /** Where Alertmanager is reached, for messages. */
 export function alertmanagerWhere(ctx: PlatformContext): string {
-  return viaHttpClient(ctx) ? ctx.http.where('alertmanager') : `API server proxy ${serviceProxyPath(SERVICES.alertmanager)} (${centralCluster(ctx.platform).name})`
+  return viaHttpClient(ctx)
+    ? ctx.http.where('alertmanager')
+    : `API server proxy ${serviceProxyPath(SERVICES.alertmanager)} (${centralCluster(ctx.platform).name})`
 }
 
 /** One request to the Alertmanager API (path below /api/v2). */
@@ -112,7 +114,12 @@ export interface AmPostableSilence {
 
 export async function amPostSilence(ctx: PlatformContext, s: AmPostableSilence): Promise<string> {
   const res = await amRequest(ctx, '/silences', {method: 'POST', body: JSON.stringify(s)})
-  if (res.status === 400) throw new ObsctlError(`alertmanager refused the silence: ${res.body.trim().replace(/^"|"$/g, '')}`, {exitCode: 2, code: 'SILENCE_REFUSED', hints: ['check the matchers (obsctl alerts silence --help)']})
+  if (res.status === 400)
+    throw new ObsctlError(`alertmanager refused the silence: ${res.body.trim().replace(/^"|"$/g, '')}`, {
+      exitCode: 2,
+      code: 'SILENCE_REFUSED',
+      hints: ['check the matchers (obsctl alerts silence --help)'],
+    })
   const r = okJson<{silenceID: string}>(res, 'alertmanager')
   if (!r.silenceID) throw new ObsctlError(`alertmanager answered without a silenceID: ${res.body.slice(0, 120)}`, {code: 'HTTP_BAD_BODY'})
   return r.silenceID
@@ -121,7 +128,8 @@ export async function amPostSilence(ctx: PlatformContext, s: AmPostableSilence):
 /** DELETE /silence/{id}: expires it (Alertmanager keeps expired silences for its retention). */
 export async function amExpireSilence(ctx: PlatformContext, id: string): Promise<void> {
   const res = await amRequest(ctx, `/silence/${encodeURIComponent(id)}`, {method: 'DELETE'})
-  if (res.status < 200 || res.status >= 300) throw new ObsctlError(`alertmanager: expiring silence ${id} answered HTTP ${res.status}: ${res.body.slice(0, 200).trim()}`, {code: 'HTTP_STATUS'})
+  if (res.status < 200 || res.status >= 300)
+    throw new ObsctlError(`alertmanager: expiring silence ${id} answered HTTP ${res.status}: ${res.body.slice(0, 200).trim()}`, {code: 'HTTP_STATUS'})
 }
 
 export async function amStatus(ctx: PlatformContext): Promise<AmStatus> {

@@ -17,7 +17,10 @@ export async function opensearchCredentials(prompt: boolean): Promise<OpenSearch
   let user = process.env[CREDENTIAL_ENV.user] || undefined
   let password = process.env[CREDENTIAL_ENV.password] || undefined
   if (user && password) return {user, password}
-  if (!prompt || !canPrompt()) return {missing: `OpenSearch credentials missing: set $${CREDENTIAL_ENV.user} and $${CREDENTIAL_ENV.password} (obsctl does not prompt without a terminal or with CI set)`}
+  if (!prompt || !canPrompt())
+    return {
+      missing: `OpenSearch credentials missing: set $${CREDENTIAL_ENV.user} and $${CREDENTIAL_ENV.password} (obsctl does not prompt without a terminal or with CI set)`,
+    }
   const ask = prompter([`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=…`])
   user ??= await ask.input({message: `OpenSearch user (not set in $${CREDENTIAL_ENV.user})`, default: 'admin'})
   password ??= await ask.password({message: `OpenSearch password for ${user} (not set in $${CREDENTIAL_ENV.password})`})

@@ -73,13 +73,22 @@ export async function send(url: URL, opts: SendOptions): Promise<HttpResponse> {
   } catch (e) {
     const code = errCode(e)
     if (signal.aborted || (e as Error).name === 'AbortError') {
-      throw new ObsctlError(`${opts.what}: no answer from ${shown} within ${timeoutMs / 1000}s`, {code: 'HTTP_TIMEOUT', hints: ['--request-timeout SECONDS for a slow link']})
+      throw new ObsctlError(`${opts.what}: no answer from ${shown} within ${timeoutMs / 1000}s`, {
+        code: 'HTTP_TIMEOUT',
+        hints: ['--request-timeout SECONDS for a slow link'],
+      })
     }
     if (code && NETWORK.has(code)) {
-      throw new ObsctlError(`${opts.what}: cannot reach ${url.origin} (${code})`, {code: 'HTTP_UNREACHABLE', hints: [`is ${url.host} reachable from here? --endpoint ${opts.what}=URL overrides it, --via-api-server goes through the API server`]})
+      throw new ObsctlError(`${opts.what}: cannot reach ${url.origin} (${code})`, {
+        code: 'HTTP_UNREACHABLE',
+        hints: [`is ${url.host} reachable from here? --endpoint ${opts.what}=URL overrides it, --via-api-server goes through the API server`],
+      })
     }
     if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
-      throw new ObsctlError(`${opts.what}: TLS verification of ${url.origin} failed (${code})`, {code: 'HTTP_TLS', hints: ['--ca-file PATH: the PEM of the CA that signed it (obsctl never turns verification off)']})
+      throw new ObsctlError(`${opts.what}: TLS verification of ${url.origin} failed (${code})`, {
+        code: 'HTTP_TLS',
+        hints: ['--ca-file PATH: the PEM of the CA that signed it (obsctl never turns verification off)'],
+      })
     }
     throw new ObsctlError(`${opts.what}: request to ${shown} failed: ${errorMessage(e)}`, {code: 'HTTP_ERROR'})
   }
@@ -107,7 +116,8 @@ export async function directClient(o: DirectOptions): Promise<HttpClient> {
   }
   return {
     where: (s) => serviceBaseUrl(o.platform, s, o.overrides),
-    request: (s, path, opts = {}) => send(joinUrl(serviceBaseUrl(o.platform, s, o.overrides), path), {...opts, timeoutMs: opts.timeoutMs ?? o.timeoutMs, tls, what: s}),
+    request: (s, path, opts = {}) =>
+      send(joinUrl(serviceBaseUrl(o.platform, s, o.overrides), path), {...opts, timeoutMs: opts.timeoutMs ?? o.timeoutMs, tls, what: s}),
   }
 }
 
@@ -125,7 +135,13 @@ export async function viaApiServer(kube: Kube, proxyPath: string, path: string, 
 }
 
 /** Services through the central API server's service proxy; --endpoint overrides still win. */
-export function apiServerClient(o: {platform: Platform; kube: () => Promise<Kube>; overrides?: Record<string, string>; ca?: string; timeoutMs: number}): HttpClient {
+export function apiServerClient(o: {
+  platform: Platform
+  kube: () => Promise<Kube>
+  overrides?: Record<string, string>
+  ca?: string
+  timeoutMs: number
+}): HttpClient {
   let direct: Promise<HttpClient> | undefined
   return {
     where: (s) => (o.overrides?.[s] ? o.overrides[s]! : `API server proxy ${serviceProxyPath(SERVICES[s])}`),

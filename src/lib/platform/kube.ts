@@ -169,11 +169,23 @@ export class Kube {
     } catch (error) {
       // client-node reads an empty or non-mapping file as undefined and fails with a TypeError: say what it is
       const why = error instanceof TypeError ? 'it is empty or not a kubeconfig (no clusters, users and contexts)' : fsReason(error)
-      throw inputError(`cannot read kubeconfig ${file}: ${why}`, ['pass --kubeconfig FILE or set KUBECONFIG', 'obsctl kubeconfig merge writes the contexts obsctl uses'], 'KUBECONFIG')
+      throw inputError(
+        `cannot read kubeconfig ${file}: ${why}`,
+        ['pass --kubeconfig FILE or set KUBECONFIG', 'obsctl kubeconfig merge writes the contexts obsctl uses'],
+        'KUBECONFIG',
+      )
     }
     if (!kc.getContextObject(opts.context)) {
       const have = kc.getContexts().map((c) => c.name)
-      throw inputError(`context ${opts.context} is not in ${file}`, [have.length ? `contexts there: ${have.join(', ')}` : 'it has no context', 'run obsctl kubeconfig merge', `or pass --kubeconfig with a file that has ${opts.context}, or --context with one of its contexts`], 'KUBE_CONTEXT')
+      throw inputError(
+        `context ${opts.context} is not in ${file}`,
+        [
+          have.length ? `contexts there: ${have.join(', ')}` : 'it has no context',
+          'run obsctl kubeconfig merge',
+          `or pass --kubeconfig with a file that has ${opts.context}, or --context with one of its contexts`,
+        ],
+        'KUBE_CONTEXT',
+      )
     }
     kc.setCurrentContext(opts.context)
     refuseUnverified(kc, file, opts.context)
@@ -193,7 +205,14 @@ export class Kube {
     delete (body.metadata as Record<string, unknown>).managedFields
     delete (body.metadata as Record<string, unknown>).resourceVersion
     try {
-      return (await this.objects.patch((await toModel(body)) as k8s.KubernetesObject, undefined, undefined, opts.fieldManager ?? FIELD_MANAGER, opts.force ?? true, this.lib.PatchStrategy.ServerSideApply)) as T
+      return (await this.objects.patch(
+        (await toModel(body)) as k8s.KubernetesObject,
+        undefined,
+        undefined,
+        opts.fieldManager ?? FIELD_MANAGER,
+        opts.force ?? true,
+        this.lib.PatchStrategy.ServerSideApply,
+      )) as T
     } catch (error) {
       throw this.error(error, `apply ${describeObject(obj)}`)
     }
@@ -222,7 +241,11 @@ export class Kube {
     }
   }
 
-  async list<T extends KubeObject = KubeObject>(apiVersion: string, kind: string, opts: {namespace?: string; labelSelector?: string; fieldSelector?: string} = {}): Promise<T[]> {
+  async list<T extends KubeObject = KubeObject>(
+    apiVersion: string,
+    kind: string,
+    opts: {namespace?: string; labelSelector?: string; fieldSelector?: string} = {},
+  ): Promise<T[]> {
     try {
       const res = await this.objects.list(apiVersion, kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector)
       // as in get(): the items are objects of the kind listed
@@ -248,10 +271,13 @@ export class Kube {
   error(error: unknown, action: string): ObsctlError {
     if (isAbort(error)) {
       if (this.signal?.aborted) return new ObsctlError(`${action} on ${this.context}: interrupted`, {exitCode: 130, code: 'INTERRUPTED'})
-      return new ObsctlError(`${action}: no answer from the API server of ${this.context} at ${this.server} within ${formatSeconds(this.requestTimeoutMs)} (request cancelled)`, {
-        code: 'KUBE_TIMEOUT',
-        hints: ['check that the API server is up and answering; --request-timeout (or --timeout) SECONDS for a slow link'],
-      })
+      return new ObsctlError(
+        `${action}: no answer from the API server of ${this.context} at ${this.server} within ${formatSeconds(this.requestTimeoutMs)} (request cancelled)`,
+        {
+          code: 'KUBE_TIMEOUT',
+          hints: ['check that the API server is up and answering; --request-timeout (or --timeout) SECONDS for a slow link'],
+        },
+      )
     }
     return kubeError(error, action, this.context, this.server)
   }
@@ -295,7 +321,14 @@ export function statusBody(error: unknown): {message?: string; reason?: string; 
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN', 'ENETUNREACH'])
-const TLS_CODES = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'])
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+])
 
 function errCode(error: unknown): string | undefined {
   for (let e = error as {code?: unknown; cause?: unknown} | undefined; e; e = e.cause as typeof e) {
@@ -316,16 +349,27 @@ export function kubeError(error: unknown, action: string, context: string, serve
     })
   }
   if (code === 401) {
-    return new ObsctlError(`${action} on ${context}: unauthorized (${msg})`, {code: 'KUBE_UNAUTHORIZED', hints: [`the token or certificate for ${context} was rejected; rerun obsctl kubeconfig merge`]})
+    return new ObsctlError(`${action} on ${context}: unauthorized (${msg})`, {
+      code: 'KUBE_UNAUTHORIZED',
+      hints: [`the token or certificate for ${context} was rejected; rerun obsctl kubeconfig merge`],
+    })
   }
   const sys = errCode(error)
   if (sys && CONNECT_CODES.has(sys)) {
-    return new ObsctlError(`${action}: cannot reach the API server of ${context} at ${server} (${sys})`, {code: 'KUBE_UNREACHABLE', hints: ['check that the cluster is up and the address in the inventory (clusters[].apiServer) is reachable from here']})
+    return new ObsctlError(`${action}: cannot reach the API server of ${context} at ${server} (${sys})`, {
+      code: 'KUBE_UNREACHABLE',
+      hints: ['check that the cluster is up and the address in the inventory (clusters[].apiServer) is reachable from here'],
+    })
   }
   if (sys && TLS_CODES.has(sys)) {
-    return new ObsctlError(`${action}: TLS verification of ${server} failed (${sys})`, {code: 'KUBE_TLS', hints: ['the kubeconfig must hold the cluster CA (certificate-authority-data); obsctl never skips verification']})
+    return new ObsctlError(`${action}: TLS verification of ${server} failed (${sys})`, {
+      code: 'KUBE_TLS',
+      hints: ['the kubeconfig must hold the cluster CA (certificate-authority-data); obsctl never skips verification'],
+    })
   }
-  return new ObsctlError(`${action} on ${context} failed${code ? ` (HTTP ${code}${status?.reason ? ` ${status.reason}` : ''})` : ''}: ${msg}`, {code: 'KUBE_ERROR'})
+  return new ObsctlError(`${action} on ${context} failed${code ? ` (HTTP ${code}${status?.reason ? ` ${status.reason}` : ''})` : ''}: ${msg}`, {
+    code: 'KUBE_ERROR',
+  })
 }
 
 export interface WaitOptions {
@@ -354,7 +398,10 @@ export async function waitUntil(what: string, check: () => Promise<true | string
     progress(w)
     const last = w.pending?.length ? `${w.state}; waiting for ${w.pending.join(', ')}` : w.state
     if (Date.now() >= deadline) {
-      throw new ObsctlError(`timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${what}: ${last}`, {code: 'TIMEOUT', hints: ['raise --timeout, or look at the objects named above']})
+      throw new ObsctlError(`timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${what}: ${last}`, {
+        code: 'TIMEOUT',
+        hints: ['raise --timeout, or look at the objects named above'],
+      })
     }
     await sleep(opts.intervalMs ?? 1000, opts.signal)
   }

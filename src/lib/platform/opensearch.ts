@@ -5,17 +5,26 @@ import type {OpenSearchCredentials} from './credentials.js'
 import type {HttpClient, HttpOptions, HttpResponse} from './http.js'
 
 /** A request to OpenSearch with basic auth (from the context's credentials); 401 and --via-api-server are clear errors. */
-export async function os(ctx: {http: HttpClient; opensearch: OpenSearchCredentials | {missing: string}}, path: string, opts: HttpOptions = {}): Promise<HttpResponse> {
+export async function os(
+  ctx: {http: HttpClient; opensearch: OpenSearchCredentials | {missing: string}},
+  path: string,
+  opts: HttpOptions = {},
+): Promise<HttpResponse> {
   const creds = ctx.opensearch
-  if ('missing' in creds) throw new ObsctlError(creds.missing, {hints: [`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=… (or run in a terminal to be asked)`]})
+  if ('missing' in creds)
+    throw new ObsctlError(creds.missing, {hints: [`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=… (or run in a terminal to be asked)`]})
   if (ctx.http.where('opensearch').startsWith('API server proxy')) {
     throw new ObsctlError('OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)', {
       hints: ['pass --endpoint opensearch=https://ADDRESS:9200 as well (an override wins over --via-api-server), or --skip the opensearch checks'],
     })
   }
   const auth = Buffer.from(`${creds.user}:${creds.password}`).toString('base64')
-  const res = await ctx.http.request('opensearch', path, {...opts, headers: {authorization: `Basic ${auth}`, 'content-type': 'application/json', ...opts.headers}})
-  if (res.status === 401) throw new ObsctlError(`opensearch rejected the credentials (HTTP 401)`, {hints: [`check ${CREDENTIAL_ENV.user} / ${CREDENTIAL_ENV.password}`]})
+  const res = await ctx.http.request('opensearch', path, {
+    ...opts,
+    headers: {authorization: `Basic ${auth}`, 'content-type': 'application/json', ...opts.headers},
+  })
+  if (res.status === 401)
+    throw new ObsctlError(`opensearch rejected the credentials (HTTP 401)`, {hints: [`check ${CREDENTIAL_ENV.user} / ${CREDENTIAL_ENV.password}`]})
   return res
 }
 

@@ -56,7 +56,11 @@ export function parseEndpoint(url: string): S3Endpoint {
     throw inputError(`s3.endpoint must be an http(s) URL, not ${u.protocol}`, ['set s3.endpoint to e.g. https://s3.minio.example.lab'], 'S3_ENDPOINT')
   }
   if (u.pathname !== '/' && u.pathname !== '') {
-    throw inputError(`s3.endpoint must not have a path (${u.pathname}): buckets are addressed by obsctl`, [`set s3.endpoint to ${u.protocol}//${u.host}`], 'S3_ENDPOINT')
+    throw inputError(
+      `s3.endpoint must not have a path (${u.pathname}): buckets are addressed by obsctl`,
+      [`set s3.endpoint to ${u.protocol}//${u.host}`],
+      'S3_ENDPOINT',
+    )
   }
   const useSSL = u.protocol === 'https:'
   const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname
@@ -81,7 +85,8 @@ export async function resolveCredentials(platform: Platform): Promise<S3Credenti
     )
   }
   // prompts go to stderr: stdout stays the report (or pure JSON under --json)
-  const ask = async (message: string) => prompter([`export ${accessKeyEnv}=… ${secretKeyEnv}=…`]).password({message, validate: (v) => (v.length > 0 ? true : 'required')})
+  const ask = async (message: string) =>
+    prompter([`export ${accessKeyEnv}=… ${secretKeyEnv}=…`]).password({message, validate: (v) => (v.length > 0 ? true : 'required')})
   accessKey ??= await ask(`S3 access key (not set in $${accessKeyEnv})`)
   secretKey ??= await ask(`S3 secret key (not set in $${secretKeyEnv})`)
   return {accessKey, secretKey}
@@ -99,7 +104,11 @@ function readCa(file: string): string {
   try {
     pem = readFileSync(file, 'utf8')
   } catch (e) {
-    throw inputError(`cannot read the CA file ${file}: ${fsReason(e)}`, ['--ca-file PATH or s3.caFile: a PEM bundle with the CA that signed the S3 server certificate'], 'S3_CA_FILE')
+    throw inputError(
+      `cannot read the CA file ${file}: ${fsReason(e)}`,
+      ['--ca-file PATH or s3.caFile: a PEM bundle with the CA that signed the S3 server certificate'],
+      'S3_CA_FILE',
+    )
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
     throw inputError(`the CA file ${file} holds no PEM certificate`, ['--ca-file PATH or s3.caFile: a PEM bundle (-----BEGIN CERTIFICATE-----)'], 'S3_CA_FILE')
@@ -187,18 +196,19 @@ export function s3Code(e: unknown): string | undefined {
  * Turn a minio/network/TLS failure into an ObsctlError that names the endpoint, the inventory field
  * or env var that fixes it. Never includes credential values.
  */
-export function translateS3Error(
-  e: unknown,
-  what: string,
-  where: {inv: LoadedInventory; endpoint: S3Endpoint; caFile?: string},
-): ObsctlError {
+export function translateS3Error(e: unknown, what: string, where: {inv: LoadedInventory; endpoint: S3Endpoint; caFile?: string}): ObsctlError {
   if (e instanceof ObsctlError) return e
   const {inv, endpoint, caFile} = where
   const code = s3Code(e) ?? ''
   const s3 = inv.platform.s3
   const at = (field: string) => `${formatPosition(inv.positionOf(['s3', field]))}`
   if (NETWORK_CODES.has(code)) {
-    const why = code === 'OBSCTL_TIMEOUT' ? errorMessage(e) : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? `${code}: the host name ${endpoint.host} does not resolve` : code
+    const why =
+      code === 'OBSCTL_TIMEOUT'
+        ? errorMessage(e)
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+          ? `${code}: the host name ${endpoint.host} does not resolve`
+          : code
     return new ObsctlError(`cannot reach the S3 endpoint ${endpoint.url} (${why}) while trying to ${what}`, {
       code: 'S3_UNREACHABLE',
       hints: [`check s3.endpoint (${at('endpoint')}): is that the MinIO address and port, and is it running?`, '--timeout SECONDS for a slow link'],
@@ -206,24 +216,36 @@ export function translateS3Error(
     })
   }
   if (TLS_TRUST_CODES.has(code)) {
-    return new ObsctlError(`the S3 endpoint ${endpoint.url} presented a certificate obsctl does not trust (${code})${caFile ? ` even with the CA file ${caFile}` : ''}`, {
+    return new ObsctlError(
+      `the S3 endpoint ${endpoint.url} presented a certificate obsctl does not trust (${code})${caFile ? ` even with the CA file ${caFile}` : ''}`,
+      {
+        code: 'S3_TLS',
+        hints: [
+          caFile
+            ? `${caFile} is not the CA that signed this server's certificate: point --ca-file (or s3.caFile) at the right one`
+            : `--ca-file PATH (or s3.caFile in ${inv.file}): the PEM of the CA that signed the server certificate`,
+          'obsctl never turns TLS verification off',
+        ],
+        cause: e,
+      },
+    )
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return new ObsctlError(`the S3 endpoint's certificate does not name ${endpoint.host} (${errorMessage(e)})`, {
       code: 'S3_TLS',
       hints: [
-        caFile ? `${caFile} is not the CA that signed this server's certificate: point --ca-file (or s3.caFile) at the right one` : `--ca-file PATH (or s3.caFile in ${inv.file}): the PEM of the CA that signed the server certificate`,
+        `use the host name the certificate was issued for in s3.endpoint (${at('endpoint')}), or reissue the certificate with ${endpoint.host} in its subjectAltName`,
         'obsctl never turns TLS verification off',
       ],
       cause: e,
     })
   }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return new ObsctlError(`the S3 endpoint's certificate does not name ${endpoint.host} (${errorMessage(e)})`, {
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    return new ObsctlError(`the S3 endpoint's certificate is not valid now (${code})`, {
       code: 'S3_TLS',
-      hints: [`use the host name the certificate was issued for in s3.endpoint (${at('endpoint')}), or reissue the certificate with ${endpoint.host} in its subjectAltName`, 'obsctl never turns TLS verification off'],
+      hints: ['renew the MinIO server certificate', 'obsctl never turns TLS verification off'],
       cause: e,
     })
-  }
-  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-    return new ObsctlError(`the S3 endpoint's certificate is not valid now (${code})`, {code: 'S3_TLS', hints: ['renew the MinIO server certificate', 'obsctl never turns TLS verification off'], cause: e})
   }
   if (code === 'EPROTO' || /wrong version number|packet length too long/i.test(errorMessage(e))) {
     return new ObsctlError(`TLS handshake with ${endpoint.url} failed: ${errorMessage(e)}`, {
@@ -243,7 +265,9 @@ export function translateS3Error(
   if (code === 'AccessDenied') {
     return new ObsctlError(`access denied by ${endpoint.url} while trying to ${what}`, {
       code: 'S3_ACCESS_DENIED',
-      hints: [`the user in $${s3.accessKeyEnv} needs s3:CreateBucket, s3:ListBucket, s3:GetLifecycleConfiguration, s3:PutLifecycleConfiguration, s3:GetBucketVersioning, s3:PutBucketVersioning (or the keys are wrong)`],
+      hints: [
+        `the user in $${s3.accessKeyEnv} needs s3:CreateBucket, s3:ListBucket, s3:GetLifecycleConfiguration, s3:PutLifecycleConfiguration, s3:GetBucketVersioning, s3:PutBucketVersioning (or the keys are wrong)`,
+      ],
       cause: e,
     })
   }

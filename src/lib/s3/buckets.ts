@@ -56,10 +56,16 @@ export function wantedBuckets(platform: Platform): WantedBucket[] {
     seen.set(b.name, role)
     let expireDays: number | null = null
     // never on the snapshots bucket: the rule obsctl once set there (obsctl-expire) is removed by planLifecycle
-    if (role === 'snapshots' && b.expireAfter) throw inputError(`s3.buckets.snapshots.expireAfter is ${b.expireAfter}: ${SNAPSHOT_EXPIRY_REASON}`, [SNAPSHOT_EXPIRY_FIX], 'S3_SNAPSHOT_EXPIRY')
+    if (role === 'snapshots' && b.expireAfter)
+      throw inputError(`s3.buckets.snapshots.expireAfter is ${b.expireAfter}: ${SNAPSHOT_EXPIRY_REASON}`, [SNAPSHOT_EXPIRY_FIX], 'S3_SNAPSHOT_EXPIRY')
     if (b.expireAfter) {
       expireDays = durationDays(b.expireAfter)
-      if (expireDays < 1) throw inputError(`s3.buckets.${role}.expireAfter is ${b.expireAfter}: S3 lifecycle rules count whole days`, [`set s3.buckets.${role}.expireAfter to 1d or more`], 'S3_EXPIRE_AFTER')
+      if (expireDays < 1)
+        throw inputError(
+          `s3.buckets.${role}.expireAfter is ${b.expireAfter}: S3 lifecycle rules count whole days`,
+          [`set s3.buckets.${role}.expireAfter to 1d or more`],
+          'S3_EXPIRE_AFTER',
+        )
     }
     return {role, name: b.name, use: ROLE_USE[role], versioning: b.versioning, expireDays}
   })
@@ -174,7 +180,9 @@ export async function ensureBucket(s: S3Session, w: WantedBucket, log: (line: st
   if (rules === 'unsupported') {
     if (w.expireDays !== null) {
       lifecycle = 'unsupported'
-      warnings.push(`the S3 server does not implement bucket lifecycle (expire objects after ${w.expireDays} days in ${w.name}); set the rule on the server by other means`)
+      warnings.push(
+        `the S3 server does not implement bucket lifecycle (expire objects after ${w.expireDays} days in ${w.name}); set the rule on the server by other means`,
+      )
     }
   } else {
     const plan = planLifecycle(rules, w.expireDays)
@@ -187,7 +195,9 @@ export async function ensureBucket(s: S3Session, w: WantedBucket, log: (line: st
       } catch (e) {
         if (!isNotImplemented((e as {cause?: unknown}).cause)) throw e
         lifecycle = 'unsupported'
-        warnings.push(`the S3 server does not implement bucket lifecycle (expire objects after ${w.expireDays} days in ${w.name}); set the rule on the server by other means`)
+        warnings.push(
+          `the S3 server does not implement bucket lifecycle (expire objects after ${w.expireDays} days in ${w.name}); set the rule on the server by other means`,
+        )
       }
     }
   }
@@ -219,7 +229,14 @@ export async function ensureBucket(s: S3Session, w: WantedBucket, log: (line: st
 
 /** The report of a bucket the live check found already in the wanted state. */
 export function inStateReport(w: WantedBucket): BucketReport {
-  return {...w, plan: describeBucket(w), bucket: 'exists', lifecycle: w.expireDays === null ? 'none' : 'unchanged', versioningState: w.versioning ? 'unchanged' : 'off', warnings: []}
+  return {
+    ...w,
+    plan: describeBucket(w),
+    bucket: 'exists',
+    lifecycle: w.expireDays === null ? 'none' : 'unchanged',
+    versioningState: w.versioning ? 'unchanged' : 'off',
+    warnings: [],
+  }
 }
 
 /** The report of a dry run: what would be done, nothing touched. */

@@ -60,4 +60,3 @@ export async function s3Setup(inv: LoadedInventory, opts: S3SetupOptions = {}): 
   const buckets = wanted.map((w) => (dryRun ? dryRunReport(w) : (reports.get(w.name) ?? dryRunReport(w))))
   return {endpoint: inv.platform.s3.endpoint, region: inv.platform.s3.region, caFile, dryRun, buckets, warnings: buckets.flatMap((b) => b.warnings), run}
 }
-

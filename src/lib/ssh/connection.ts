@@ -77,7 +77,6 @@ function isRetryable(e: Ssh2Error): boolean {
   return /timed out|connection lost before handshake|ECONNRESET/i.test(e.message)
 }
 
-
 export class SshConnection {
   private sftpP?: Promise<SFTPWrapper>
   private closed = false
@@ -292,7 +291,10 @@ export class SshConnection {
       throw new ObsctlError(`sudo on ${this.label} refused: ${r.stderr.trim().split('\n').pop()}`, {
         code: 'SUDO',
         hints: needsPassword
-          ? ['set ssh.sudo: password in the inventory (the password is prompted, or read from OBSCTL_SUDO_PASSWORD)', `or allow NOPASSWD for ${this.opts.user} in /etc/sudoers.d/`]
+          ? [
+              'set ssh.sudo: password in the inventory (the password is prompted, or read from OBSCTL_SUDO_PASSWORD)',
+              `or allow NOPASSWD for ${this.opts.user} in /etc/sudoers.d/`,
+            ]
           : ['the sudo password was wrong: check OBSCTL_SUDO_PASSWORD or retype it at the prompt'],
       })
     }
@@ -301,7 +303,9 @@ export class SshConnection {
 
   private sftp(): Promise<SFTPWrapper> {
     this.sftpP ??= new Promise<SFTPWrapper>((resolve, reject) => {
-      this.client.sftp((err, sftp) => (err ? reject(new ObsctlError(`ssh ${this.label}: SFTP unavailable: ${err.message}`, {code: 'SSH_SFTP', cause: err})) : resolve(sftp)))
+      this.client.sftp((err, sftp) =>
+        err ? reject(new ObsctlError(`ssh ${this.label}: SFTP unavailable: ${err.message}`, {code: 'SSH_SFTP', cause: err})) : resolve(sftp),
+      )
     })
     return this.sftpP
   }

@@ -219,22 +219,30 @@ export function hostKeyChangedError(file: string, host: string, port: number, d:
 }
 
 export function revokedError(file: string, host: string, port: number, fp: string, type: string, line?: number): ObsctlError {
-  return new ObsctlError(`host key of ${hostPattern(host, port)} is REVOKED: it presented ${type} ${fp}, which ${file}${line ? `:${line}` : ''} marks @revoked. Refusing to connect.`, {
-    code: 'SSH_HOSTKEY_REVOKED',
-    hints: ['the machine needs a new host key (the revoked one may be in someone else’s hands): regenerate it there (ssh-keygen -A after removing the old key), then verify and trust the new one'],
-    details: {host, port, presented: fp, knownHostsFile: file, line},
-  })
+  return new ObsctlError(
+    `host key of ${hostPattern(host, port)} is REVOKED: it presented ${type} ${fp}, which ${file}${line ? `:${line}` : ''} marks @revoked. Refusing to connect.`,
+    {
+      code: 'SSH_HOSTKEY_REVOKED',
+      hints: [
+        'the machine needs a new host key (the revoked one may be in someone else’s hands): regenerate it there (ssh-keygen -A after removing the old key), then verify and trust the new one',
+      ],
+      details: {host, port, presented: fp, knownHostsFile: file, line},
+    },
+  )
 }
 
 export function unknownKeyError(file: string, host: string, port: number, fp: string, type: string): ObsctlError {
-  return new ObsctlError(`host key of ${hostPattern(host, port)} is not in ${file} (it presented ${type} ${fp}), and ssh.hostKeyPolicy is strict: refusing an unknown key.`, {
-    code: 'SSH_HOSTKEY_UNKNOWN',
-    hints: [
-      `check the fingerprint on the machine (ssh-keygen -lf /etc/ssh/ssh_host_${type === 'ssh-ed25519' ? 'ed25519' : type.startsWith('ecdsa') ? 'ecdsa' : 'rsa'}_key.pub), then add its line: ssh-keyscan -p ${port} -t ${type} ${host} >> ${file}`,
-      'or set ssh.hostKeyPolicy: accept-new to trust a new key on first use',
-    ],
-    details: {host, port, presented: fp, knownHostsFile: file},
-  })
+  return new ObsctlError(
+    `host key of ${hostPattern(host, port)} is not in ${file} (it presented ${type} ${fp}), and ssh.hostKeyPolicy is strict: refusing an unknown key.`,
+    {
+      code: 'SSH_HOSTKEY_UNKNOWN',
+      hints: [
+        `check the fingerprint on the machine (ssh-keygen -lf /etc/ssh/ssh_host_${type === 'ssh-ed25519' ? 'ed25519' : type.startsWith('ecdsa') ? 'ecdsa' : 'rsa'}_key.pub), then add its line: ssh-keyscan -p ${port} -t ${type} ${host} >> ${file}`,
+        'or set ssh.hostKeyPolicy: accept-new to trust a new key on first use',
+      ],
+      details: {host, port, presented: fp, knownHostsFile: file},
+    },
+  )
 }
 
 export function certAuthorityError(file: string, host: string, port: number, fp: string, type: string, lines: number[]): ObsctlError {

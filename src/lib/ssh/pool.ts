@@ -87,7 +87,11 @@ export class SshPool {
             process.env[ENV_KEY_PASSPHRASE] ??
             (await promptSecret(`Passphrase of ${file}`, [`set ${ENV_KEY_PASSPHRASE}`, 'or load the key into ssh-agent and leave identityFile unset']))
         } else if (parsed instanceof Error) {
-          throw inputError(`ssh.identityFile ${file} is not a private key ssh2 can read: ${parsed.message}`, ['use an OpenSSH/PEM private key (ed25519, ecdsa or rsa)'], 'SSH_KEY')
+          throw inputError(
+            `ssh.identityFile ${file} is not a private key ssh2 can read: ${parsed.message}`,
+            ['use an OpenSSH/PEM private key (ed25519, ecdsa or rsa)'],
+            'SSH_KEY',
+          )
         }
       }
       if (ssh.agent && process.env.SSH_AUTH_SOCK) c.agent = process.env.SSH_AUTH_SOCK
@@ -110,7 +114,10 @@ export class SshPool {
       if (this.o.platform.ssh.sudo !== 'password') return undefined
       return (
         process.env[ENV_SUDO_PASSWORD] ??
-        (await promptSecret('sudo password on the nodes', [`for automation: ${ENV_SUDO_PASSWORD} in the environment`, 'or configure NOPASSWD sudo and set ssh.sudo: nopasswd']))
+        (await promptSecret('sudo password on the nodes', [
+          `for automation: ${ENV_SUDO_PASSWORD} in the environment`,
+          'or configure NOPASSWD sudo and set ssh.sudo: nopasswd',
+        ]))
       )
     })()
     return this.sudoP
@@ -118,7 +125,8 @@ export class SshPool {
 
   /** The connection to a node (one per node per run). */
   get(node: ClusterNode): Promise<SshConnection> {
-    if (this.closedAll) return Promise.reject(new ObsctlError('SSH connections are closed (the run ended or was interrupted)', {code: 'INTERRUPTED', exitCode: 130}))
+    if (this.closedAll)
+      return Promise.reject(new ObsctlError('SSH connections are closed (the run ended or was interrupted)', {code: 'INTERRUPTED', exitCode: 130}))
     const t = sshTarget(this.o.platform, node)
     const key = `${t.user}@${t.host}:${t.port}`
     const existing = this.conns.get(key)

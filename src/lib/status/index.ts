@@ -11,7 +11,18 @@ import type {Cluster} from '../config/schema.js'
 import {durationSeconds, isDuration} from '../config/units.js'
 import {errorMessage, inputError} from '../errors.js'
 import {withTimeout} from '../async.js'
-import {APPLICATION, NAMESPACES, indexPattern, okJson, openPlatform, os, thanosQuery, type KubeObject, type PlatformContext, type PlatformOptions} from '../platform/index.js'
+import {
+  APPLICATION,
+  NAMESPACES,
+  indexPattern,
+  okJson,
+  openPlatform,
+  os,
+  thanosQuery,
+  type KubeObject,
+  type PlatformContext,
+  type PlatformOptions,
+} from '../platform/index.js'
 import {lastValidation, type CheckStatus, type ValidationRecord} from '../validate/index.js'
 import {lastCerts, type CertsRecord, type Soonest} from '../lifecycle/certs.js'
 import type {AppsStatus, CertsStatus, ClusterStatus, ClusterValidation, FleetStatus, Freshness, NodesStatus, ProbeError} from './types.js'
@@ -123,7 +134,9 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
 
   async function collect(): Promise<FleetStatus> {
     const [apps, ages] = await Promise.all([
-      probe('Argo CD Applications', probeMs, async () => (await ctx.kube(central)).list<Application>(APPLICATION.apiVersion, APPLICATION.kind, {namespace: NAMESPACES.argocd})),
+      probe('Argo CD Applications', probeMs, async () =>
+        (await ctx.kube(central)).list<Application>(APPLICATION.apiVersion, APPLICATION.kind, {namespace: NAMESPACES.argocd}),
+      ),
       probe('Thanos Query', probeMs, () => metricsAges(ctx)),
     ])
     const rec = lastValidation(inv)
@@ -150,12 +163,29 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
         }
         const metrics: Freshness | ProbeError = isError(ages) ? ages : freshness(ages.get(c.name), now(), metricsS)
         const ok =
-          !isError(nodes) && nodes.total > 0 && nodes.ready === nodes.total &&
-          !isError(appsOf) && appsOf.total > 0 && appsOf.problems.length === 0 &&
-          !isError(metrics) && metrics.fresh &&
-          !isError(logs) && logs.fresh &&
+          !isError(nodes) &&
+          nodes.total > 0 &&
+          nodes.ready === nodes.total &&
+          !isError(appsOf) &&
+          appsOf.total > 0 &&
+          appsOf.problems.length === 0 &&
+          !isError(metrics) &&
+          metrics.fresh &&
+          !isError(logs) &&
+          logs.fresh &&
           (isError(certs) || certs.soonest?.status !== 'expired')
-        return {name: c.name, id: c.id, role: c.role, nodes, apps: appsOf, metrics, logs, certs, validation: rec ? clusterValidation(rec, c, central, t) : null, ok}
+        return {
+          name: c.name,
+          id: c.id,
+          role: c.role,
+          nodes,
+          apps: appsOf,
+          metrics,
+          logs,
+          certs,
+          validation: rec ? clusterValidation(rec, c, central, t) : null,
+          ok,
+        }
       }),
     )
     return {
@@ -163,7 +193,14 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
       ok: clusters.every((c) => c.ok),
       clusters,
       validation: rec
-        ? {at: rec.at, ok: rec.ok, summary: rec.summary, components: rec.components, ageSeconds: Math.max(0, Math.round((t - Date.parse(rec.at)) / 1000)), failed: rec.checks.filter((k) => k.result === 'fail').map((k) => k.id)}
+        ? {
+            at: rec.at,
+            ok: rec.ok,
+            summary: rec.summary,
+            components: rec.components,
+            ageSeconds: Math.max(0, Math.round((t - Date.parse(rec.at)) / 1000)),
+            failed: rec.checks.filter((k) => k.result === 'fail').map((k) => k.id),
+          }
         : null,
       thresholds: {metrics: metricsStale, logs: logsStale},
     }

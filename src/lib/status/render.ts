@@ -52,7 +52,11 @@ function problems(s: FleetStatus): string[] {
     if (failed(c.certs)) say('certs', c.certs.error)
     else {
       const s = c.certs.soonest
-      if (s && s.status !== 'ok') say('certs', `${s.name} (${s.where}) ${s.status === 'expired' ? 'expired' : 'expires'} ${s.notAfter.slice(0, 10)}: obsctl certs renew --cluster ${c.name}`)
+      if (s && s.status !== 'ok')
+        say(
+          'certs',
+          `${s.name} (${s.where}) ${s.status === 'expired' ? 'expired' : 'expires'} ${s.notAfter.slice(0, 10)}: obsctl certs renew --cluster ${c.name}`,
+        )
       if (c.certs.problems.length) say('certs', c.certs.problems.join('; '))
     }
     if (c.validation?.checks.length) say('validation', c.validation.checks.join(', '))

@@ -29,11 +29,17 @@ export function validatePhase(o: ValidatePhaseOptions = {}): Phase<Target> {
       const s = v.summary
       const line = `${s.pass} passed, ${s.warn} warnings, ${s.fail} failed`
       if (!v.ok) {
-        throw new ObsctlError(`validation failed: ${v.checks.filter((c) => c.result === 'fail').map((c) => c.id).join(', ')} (${line})`, {
-          code: 'VALIDATE_FAILED',
-          hints: ['obsctl validate shows each failure with its hint'],
-          details: v,
-        })
+        throw new ObsctlError(
+          `validation failed: ${v.checks
+            .filter((c) => c.result === 'fail')
+            .map((c) => c.id)
+            .join(', ')} (${line})`,
+          {
+            code: 'VALIDATE_FAILED',
+            hints: ['obsctl validate shows each failure with its hint'],
+            details: v,
+          },
+        )
       }
       return {summary: line}
     },

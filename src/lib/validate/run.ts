@@ -29,7 +29,10 @@ export const COMPONENT_ARGS: ComponentArg[] = [...COMPONENTS, 'all']
 export function selectChecks(component: ComponentArg = 'all', skip: string[] = [], checks: Check[] = ALL_CHECKS): {run: Check[]; skipped: string[]} {
   selectIds(checks, skip)
   const mine = checks.filter((c) => component === 'all' || c.component === component)
-  return selectIds(mine, skip.filter((s) => mine.some((c) => c.id === s)))
+  return selectIds(
+    mine,
+    skip.filter((s) => mine.some((c) => c.id === s)),
+  )
 }
 
 /** A validate check as a definition of the check model. */
@@ -63,7 +66,18 @@ export function fromOutcome(o: Outcome<{component: Component}>): CheckOutcome {
 
 /** A validate outcome in the model's shape (for the renderers). */
 export function toOutcome(c: CheckOutcome): Outcome<{component: Component}> {
-  return {id: c.id, title: c.title, group: c.component, component: c.component, status: c.result, detail: c.detail, ...(c.hint ? {hint: c.hint} : {}), ...(c.clusters ? {clusters: c.clusters} : {}), durationMs: c.durationMs, attempts: c.attempts}
+  return {
+    id: c.id,
+    title: c.title,
+    group: c.component,
+    component: c.component,
+    status: c.result,
+    detail: c.detail,
+    ...(c.hint ? {hint: c.hint} : {}),
+    ...(c.clusters ? {clusters: c.clusters} : {}),
+    durationMs: c.durationMs,
+    attempts: c.attempts,
+  }
 }
 
 export async function runChecks(checks: Check[], ctx: ValidateContext, o: RunOptions = {}): Promise<CheckOutcome[]> {

@@ -55,7 +55,8 @@ export function matchesSelector(labels: Record<string, string> = {}, sel: Select
 function lookup(params: Obj, path: string, expr: string): unknown {
   let cur: unknown = params
   for (const seg of path.split('.').filter(Boolean)) {
-    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, seg)) throw new Error(`template: ${expr}: map has no entry for key "${seg}" (missingkey=error)`)
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, seg))
+      throw new Error(`template: ${expr}: map has no entry for key "${seg}" (missingkey=error)`)
     cur = (cur as Obj)[seg]
   }
   return cur
@@ -67,7 +68,8 @@ export function renderGoTemplate(s: string, params: Obj): string {
     const index = /^index\s+(\.[\w.]*)\s+"([^"]*)"$/.exec(expr)
     if (index) {
       const m = lookup(params, index[1]!, expr)
-      if (m === null || typeof m !== 'object' || !Object.hasOwn(m, index[2]!)) throw new Error(`template: ${expr}: map has no entry for key "${index[2]}" (missingkey=error)`)
+      if (m === null || typeof m !== 'object' || !Object.hasOwn(m, index[2]!))
+        throw new Error(`template: ${expr}: map has no entry for key "${index[2]}" (missingkey=error)`)
       return String((m as Obj)[index[2]!])
     }
     if (/^\.[\w.]*$/.test(expr)) return String(lookup(params, expr, expr))
@@ -96,7 +98,8 @@ export function clusterSecrets(inv: LoadedInventory, files: RenderedFile[]): Obj
 }
 
 /** The rendered ApplicationSets, one per component. */
-export const appSets = (files: RenderedFile[]): Obj[] => APPS.map((a) => parseYaml(files.find((f) => f.path === `argocd/applications/${a.name}.yaml`)!.content) as Obj)
+export const appSets = (files: RenderedFile[]): Obj[] =>
+  APPS.map((a) => parseYaml(files.find((f) => f.path === `argocd/applications/${a.name}.yaml`)!.content) as Obj)
 
 /** The Applications an ApplicationSet generates from the cluster Secrets (cluster generators only). */
 export function generateApplications(appset: Obj, clusterSecrets: Obj[]): Obj[] {
@@ -107,7 +110,12 @@ export function generateApplications(appset: Obj, clusterSecrets: Obj[]): Obj[] 
     for (const s of clusterSecrets) {
       if (!matchesSelector(s.metadata.labels, g.clusters.selector)) continue
       const name = unb64(s.data?.name)
-      const params: Obj = {name, nameNormalized: normalize(name), server: unb64(s.data?.server), metadata: {labels: s.metadata.labels ?? {}, annotations: s.metadata.annotations ?? {}}}
+      const params: Obj = {
+        name,
+        nameNormalized: normalize(name),
+        server: unb64(s.data?.server),
+        metadata: {labels: s.metadata.labels ?? {}, annotations: s.metadata.annotations ?? {}},
+      }
       const values = g.clusters.values as Record<string, string> | undefined
       if (values) params.values = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, renderGoTemplate(v, params)]))
       const t = renderDeep(appset.spec.template, params)
@@ -132,7 +140,10 @@ export class ArgoCdControllers {
   readonly events: AppSetEvent[] = []
   private timer: NodeJS.Timeout | undefined
 
-  constructor(private readonly central: KubeServer, private readonly destinations: KubeServer[] = []) {}
+  constructor(
+    private readonly central: KubeServer,
+    private readonly destinations: KubeServer[] = [],
+  ) {}
 
   start(everyMs = 50): this {
     this.timer = setInterval(() => {
@@ -175,7 +186,14 @@ export class ArgoCdControllers {
         this.events.push({appset: appset.metadata.name, app: '', action: 'error', message: (error as Error).message})
         continue
       }
-      const owner = {apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet', name: appset.metadata.name, uid: appset.metadata.uid, controller: true, blockOwnerDeletion: true}
+      const owner = {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'ApplicationSet',
+        name: appset.metadata.name,
+        uid: appset.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      }
       for (const app of generated) {
         const found = c.getObject('applications.argoproj.io', ARGOCD, app.metadata.name)
         if (!found) {
@@ -185,7 +203,12 @@ export class ArgoCdControllers {
         }
         const controller = (found.metadata.ownerReferences ?? []).find((r: Obj) => r.controller)
         if (controller && controller.uid !== appset.metadata.uid) {
-          this.events.push({appset: appset.metadata.name, app: app.metadata.name, action: 'error', message: `Object ${app.metadata.name} is already owned by another ${controller.kind} controller ${controller.name}`})
+          this.events.push({
+            appset: appset.metadata.name,
+            app: app.metadata.name,
+            action: 'error',
+            message: `Object ${app.metadata.name} is already owned by another ${controller.kind} controller ${controller.name}`,
+          })
           continue
         }
         const annotations = {...(app.metadata.annotations ?? {})}
@@ -198,7 +221,8 @@ export class ArgoCdControllers {
         next.metadata.ownerReferences = [...(found.metadata.ownerReferences ?? []).filter((r: Obj) => r.uid !== appset.metadata.uid), owner]
         const before = found.metadata.resourceVersion
         const written = c.objects.update(appType, ARGOCD, app.metadata.name, next, opts)
-        if (written.metadata.resourceVersion !== before) this.events.push({appset: appset.metadata.name, app: app.metadata.name, action: controller ? 'updated' : 'adopted'})
+        if (written.metadata.resourceVersion !== before)
+          this.events.push({appset: appset.metadata.name, app: app.metadata.name, action: controller ? 'updated' : 'adopted'})
       }
       // deleteInCluster runs only when the policy allows deletion (sync, create-delete)
       const policy = appset.spec.syncPolicy?.applicationsSync ?? 'sync'

@@ -59,7 +59,9 @@ export function ruleAllows(rule: PolicyRule, a: RequestAttributes, checkNamespac
   if (!rule.resources) return false
   if (!any(rule.apiGroups, a.apiGroup)) return false
   const full = a.subresource ? `${a.resource}/${a.subresource}` : a.resource
-  const resOk = rule.resources.some((r) => r === '*' || r === full || (r === `${a.resource}/*` && !!a.subresource) || (r === `*/${a.subresource}` && !!a.subresource))
+  const resOk = rule.resources.some(
+    (r) => r === '*' || r === full || (r === `${a.resource}/*` && !!a.subresource) || (r === `*/${a.subresource}` && !!a.subresource),
+  )
   if (!resOk) return false
   if (rule.resourceNames?.length && !rule.resourceNames.includes(a.name)) return false
   if (checkNamespaces && rule.namespaces && !rule.namespaces.includes(a.namespace)) return false
@@ -68,8 +70,17 @@ export function ruleAllows(rule: PolicyRule, a: RequestAttributes, checkNamespac
 
 /** non-resource URLs every authenticated user may read (system:discovery, system:public-info-viewer) */
 export function isDiscoveryPath(path: string): boolean {
-  return path === '/version' || path === '/api' || path.startsWith('/api/') || path === '/apis' || path.startsWith('/apis/') ||
-    path.startsWith('/openapi/') || path === '/healthz' || path === '/livez' || path === '/readyz'
+  return (
+    path === '/version' ||
+    path === '/api' ||
+    path.startsWith('/api/') ||
+    path === '/apis' ||
+    path.startsWith('/apis/') ||
+    path.startsWith('/openapi/') ||
+    path === '/healthz' ||
+    path === '/livez' ||
+    path === '/readyz'
+  )
 }
 
 export function peerCommonName(req: IncomingMessage): {cn: string; groups: string[]} | undefined {

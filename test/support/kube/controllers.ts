@@ -30,10 +30,24 @@ export interface IssuedToken {
 export function makeServiceAccountToken(issuer: string, t: IssuedToken, audiences: string[]): string {
   const iat = Math.floor(Date.now() / 1000)
   const claims: Obj = t.secretName
-    ? {iss: 'kubernetes/serviceaccount', 'kubernetes.io/serviceaccount/namespace': t.namespace, 'kubernetes.io/serviceaccount/secret.name': t.secretName,
-        'kubernetes.io/serviceaccount/service-account.name': t.serviceAccount, 'kubernetes.io/serviceaccount/service-account.uid': t.serviceAccountUid, sub: `system:serviceaccount:${t.namespace}:${t.serviceAccount}`}
-    : {aud: audiences, exp: Math.floor((t.expires ?? Date.now()) / 1000), iat, iss: issuer, jti: randomUUID(), nbf: iat, sub: `system:serviceaccount:${t.namespace}:${t.serviceAccount}`,
-        'kubernetes.io': {namespace: t.namespace, serviceaccount: {name: t.serviceAccount, uid: t.serviceAccountUid}}}
+    ? {
+        iss: 'kubernetes/serviceaccount',
+        'kubernetes.io/serviceaccount/namespace': t.namespace,
+        'kubernetes.io/serviceaccount/secret.name': t.secretName,
+        'kubernetes.io/serviceaccount/service-account.name': t.serviceAccount,
+        'kubernetes.io/serviceaccount/service-account.uid': t.serviceAccountUid,
+        sub: `system:serviceaccount:${t.namespace}:${t.serviceAccount}`,
+      }
+    : {
+        aud: audiences,
+        exp: Math.floor((t.expires ?? Date.now()) / 1000),
+        iat,
+        iss: issuer,
+        jti: randomUUID(),
+        nbf: iat,
+        sub: `system:serviceaccount:${t.namespace}:${t.serviceAccount}`,
+        'kubernetes.io': {namespace: t.namespace, serviceaccount: {name: t.serviceAccount, uid: t.serviceAccountUid}},
+      }
   const kid = createHash('sha256').update(issuer).digest('base64url').slice(0, 43)
   return `${b64url({alg: 'RS256', kid})}.${b64url(claims)}.${randomBytes(64).toString('base64url')}`
 }
@@ -53,18 +67,60 @@ export function rolledOutStatus(t: ResourceType, o: Obj, readyNodes: number): Ob
   const gen = o.metadata.generation ?? 1
   if (t.resource === 'daemonsets') {
     const n = Math.max(1, readyNodes)
-    return {observedGeneration: gen, currentNumberScheduled: n, desiredNumberScheduled: n, numberMisscheduled: 0, numberReady: n, updatedNumberScheduled: n, numberAvailable: n}
+    return {
+      observedGeneration: gen,
+      currentNumberScheduled: n,
+      desiredNumberScheduled: n,
+      numberMisscheduled: 0,
+      numberReady: n,
+      updatedNumberScheduled: n,
+      numberAvailable: n,
+    }
   }
   const r = o.spec?.replicas ?? 1
   if (t.resource === 'statefulsets') {
-    const rev = `${o.metadata.name}-${createHash('sha1').update(JSON.stringify(o.spec ?? {})).digest('hex').slice(0, 10)}`
-    return {observedGeneration: gen, replicas: r, readyReplicas: r, currentReplicas: r, updatedReplicas: r, availableReplicas: r, currentRevision: rev, updateRevision: rev, collisionCount: 0}
+    const rev = `${o.metadata.name}-${createHash('sha1')
+      .update(JSON.stringify(o.spec ?? {}))
+      .digest('hex')
+      .slice(0, 10)}`
+    return {
+      observedGeneration: gen,
+      replicas: r,
+      readyReplicas: r,
+      currentReplicas: r,
+      updatedReplicas: r,
+      availableReplicas: r,
+      currentRevision: rev,
+      updateRevision: rev,
+      collisionCount: 0,
+    }
   }
   const now = timestamp()
-  return {observedGeneration: gen, replicas: r, updatedReplicas: r, readyReplicas: r, availableReplicas: r, conditions: [
-    {type: 'Available', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.'},
-    {type: 'Progressing', status: 'True', lastUpdateTime: now, lastTransitionTime: now, reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${o.metadata.name}" has successfully progressed.`},
-  ]}
+  return {
+    observedGeneration: gen,
+    replicas: r,
+    updatedReplicas: r,
+    readyReplicas: r,
+    availableReplicas: r,
+    conditions: [
+      {
+        type: 'Available',
+        status: 'True',
+        lastUpdateTime: now,
+        lastTransitionTime: now,
+        reason: 'MinimumReplicasAvailable',
+        message: 'Deployment has minimum availability.',
+      },
+      {
+        type: 'Progressing',
+        status: 'True',
+        lastUpdateTime: now,
+        lastTransitionTime: now,
+        reason: 'NewReplicaSetAvailable',
+        message: `ReplicaSet "${o.metadata.name}" has successfully progressed.`,
+      },
+    ],
+  }
 }
 
 export class Controllers {
@@ -82,10 +138,15 @@ export class Controllers {
   onCommitted(t: ResourceType, type: 'ADDED' | 'MODIFIED' | 'DELETED', o: Obj): void {
     if (t.group !== '') return
     if (t.resource === 'namespaces' && type === 'ADDED') this.namespaceDefaults(o.metadata.name)
-    if (t.resource === 'secrets' && type !== 'DELETED' && o.type === 'kubernetes.io/service-account-token' && !o.data?.token) this.later(() => this.fillTokenSecret(o.metadata.namespace, o.metadata.name))
+    if (t.resource === 'secrets' && type !== 'DELETED' && o.type === 'kubernetes.io/service-account-token' && !o.data?.token)
+      this.later(() => this.fillTokenSecret(o.metadata.namespace, o.metadata.name))
     if (t.resource === 'serviceaccounts' && type === 'ADDED') {
       for (const s of this.objects.store.list('', 'secrets', o.metadata.namespace)) {
-        if (s.type === 'kubernetes.io/service-account-token' && !s.data?.token && s.metadata.annotations?.['kubernetes.io/service-account.name'] === o.metadata.name) {
+        if (
+          s.type === 'kubernetes.io/service-account-token' &&
+          !s.data?.token &&
+          s.metadata.annotations?.['kubernetes.io/service-account.name'] === o.metadata.name
+        ) {
           this.later(() => this.fillTokenSecret(s.metadata.namespace, s.metadata.name))
         }
       }
@@ -108,9 +169,24 @@ export class Controllers {
     const opts = controllerOptions()
     const sa = findType(this.reg, '', 'serviceaccounts')
     const cm = findType(this.reg, '', 'configmaps')
-    if (!this.objects.store.get('', 'serviceaccounts', ns, 'default')) this.objects.create(sa, ns, {metadata: {name: 'default'}}, {...opts, manager: 'kube-controller-manager'})
+    if (!this.objects.store.get('', 'serviceaccounts', ns, 'default'))
+      this.objects.create(sa, ns, {metadata: {name: 'default'}}, {...opts, manager: 'kube-controller-manager'})
     if (!this.objects.store.get('', 'configmaps', ns, 'kube-root-ca.crt')) {
-      this.objects.create(cm, ns, {metadata: {name: 'kube-root-ca.crt', annotations: {'kubernetes.io/description': 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.'}}, data: {'ca.crt': this.caPem()}}, opts)
+      this.objects.create(
+        cm,
+        ns,
+        {
+          metadata: {
+            name: 'kube-root-ca.crt',
+            annotations: {
+              'kubernetes.io/description':
+                'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+            },
+          },
+          data: {'ca.crt': this.caPem()},
+        },
+        opts,
+      )
     }
   }
 
@@ -138,7 +214,8 @@ export class Controllers {
     const token = this.issueToken(issued)
     void issuer
     return {
-      kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      apiVersion: 'authentication.k8s.io/v1',
       metadata: {name: saName, namespace: ns, creationTimestamp: timestamp()},
       spec: {audiences, expirationSeconds, boundObjectRef: body.spec?.boundObjectRef ?? null},
       status: {token, expirationTimestamp: timestamp(new Date(expires))},

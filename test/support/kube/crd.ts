@@ -15,21 +15,23 @@ type Schema = Record<string, Loose>
 export function typesFromCrd(crd: Obj): ResourceType[] {
   const spec = crd.spec ?? {}
   const names = spec.names ?? {}
-  return (spec.versions ?? []).filter((v: Obj) => v.served !== false).map((v: Obj): ResourceType => ({
-    group: spec.group,
-    version: v.name,
-    resource: names.plural,
-    kind: names.kind,
-    singular: names.singular ?? String(names.kind).toLowerCase(),
-    listKind: names.listKind ?? `${names.kind}List`,
-    namespaced: spec.scope !== 'Cluster',
-    shortNames: names.shortNames ?? [],
-    categories: names.categories ?? [],
-    subresources: v.subresources?.status ? ['status'] : [],
-    hasGeneration: true,
-    verbs: ALL_VERBS,
-    crd: {name: crd.metadata.name, schema: v.schema?.openAPIV3Schema},
-  }))
+  return (spec.versions ?? [])
+    .filter((v: Obj) => v.served !== false)
+    .map((v: Obj): ResourceType => ({
+      group: spec.group,
+      version: v.name,
+      resource: names.plural,
+      kind: names.kind,
+      singular: names.singular ?? String(names.kind).toLowerCase(),
+      listKind: names.listKind ?? `${names.kind}List`,
+      namespaced: spec.scope !== 'Cluster',
+      shortNames: names.shortNames ?? [],
+      categories: names.categories ?? [],
+      subresources: v.subresources?.status ? ['status'] : [],
+      hasGeneration: true,
+      verbs: ALL_VERBS,
+      crd: {name: crd.metadata.name, schema: v.schema?.openAPIV3Schema},
+    }))
 }
 
 /** problems a CRD itself has (the subset the real validation checks that tests can trip over) */
@@ -37,18 +39,37 @@ export function crdProblems(crd: Obj): StatusCause[] {
   const causes: StatusCause[] = []
   const spec = crd.spec ?? {}
   const names = spec.names ?? {}
-  const req = (field: string, v: unknown) => { if (v === undefined || v === '') causes.push({reason: 'FieldValueRequired', message: 'Required value', field}) }
+  const req = (field: string, v: unknown) => {
+    if (v === undefined || v === '') causes.push({reason: 'FieldValueRequired', message: 'Required value', field})
+  }
   req('spec.group', spec.group)
   req('spec.names.plural', names.plural)
   req('spec.names.kind', names.kind)
-  if (!['Namespaced', 'Cluster'].includes(spec.scope)) causes.push({reason: 'FieldValueNotSupported', message: `Unsupported value: "${spec.scope ?? ''}": supported values: "Cluster", "Namespaced"`, field: 'spec.scope'})
+  if (!['Namespaced', 'Cluster'].includes(spec.scope))
+    causes.push({
+      reason: 'FieldValueNotSupported',
+      message: `Unsupported value: "${spec.scope ?? ''}": supported values: "Cluster", "Namespaced"`,
+      field: 'spec.scope',
+    })
   if (names.plural && spec.group && crd.metadata?.name !== `${names.plural}.${spec.group}`) {
-    causes.push({reason: 'FieldValueInvalid', message: `Invalid value: "${crd.metadata?.name}": must be spec.names.plural+"."+spec.group`, field: 'metadata.name'})
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: "${crd.metadata?.name}": must be spec.names.plural+"."+spec.group`,
+      field: 'metadata.name',
+    })
   }
   const versions: Obj[] = spec.versions ?? []
   if (versions.length === 0) causes.push({reason: 'FieldValueRequired', message: 'Required value', field: 'spec.versions'})
-  if (versions.length && versions.filter((v) => v.storage).length !== 1) causes.push({reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(versions.map((v) => v.name))}: must have exactly one version marked as storage version`, field: 'spec.versions'})
-  versions.forEach((v, i) => { if (!v.schema?.openAPIV3Schema) causes.push({reason: 'FieldValueRequired', message: 'Required value: schemas are required', field: `spec.versions[${i}].schema.openAPIV3Schema`}) })
+  if (versions.length && versions.filter((v) => v.storage).length !== 1)
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: ${JSON.stringify(versions.map((v) => v.name))}: must have exactly one version marked as storage version`,
+      field: 'spec.versions',
+    })
+  versions.forEach((v, i) => {
+    if (!v.schema?.openAPIV3Schema)
+      causes.push({reason: 'FieldValueRequired', message: 'Required value: schemas are required', field: `spec.versions[${i}].schema.openAPIV3Schema`})
+  })
   return causes
 }
 
@@ -76,29 +97,55 @@ export function validateCustomObject(obj: Obj, schema: Schema | undefined): Sche
   const walk = (v: Loose, s: Schema, path: string, parent?: Obj, key?: string) => {
     if (v === null) {
       if (s.nullable) return
-      if (parent && key !== undefined) { delete parent[key]; return }
+      if (parent && key !== undefined) {
+        delete parent[key]
+        return
+      }
     }
     const actual = typeOf(v)
     if (s['x-kubernetes-int-or-string']) {
-      if (actual !== 'integer' && actual !== 'string') result.causes.push({reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${show(v)}: ${path} in body must be of type integer,string: "${actual}"`})
+      if (actual !== 'integer' && actual !== 'string')
+        result.causes.push({
+          reason: 'FieldValueInvalid',
+          field: path,
+          message: `Invalid value: ${show(v)}: ${path} in body must be of type integer,string: "${actual}"`,
+        })
       return
     }
     if (s.type) {
       const ok = s.type === actual || (s.type === 'number' && actual === 'integer')
       if (!ok) {
-        result.causes.push({reason: 'FieldValueInvalid', field: path, message: `Invalid value: "${actual}": ${path} in body must be of type ${s.type}: "${actual}"`})
+        result.causes.push({
+          reason: 'FieldValueInvalid',
+          field: path,
+          message: `Invalid value: "${actual}": ${path} in body must be of type ${s.type}: "${actual}"`,
+        })
         return
       }
     }
     if (Array.isArray(s.enum) && !s.enum.some((e: unknown) => e === v)) {
-      result.causes.push({reason: 'FieldValueNotSupported', field: path, message: `Unsupported value: ${show(v)}: supported values: ${s.enum.map((e: unknown) => JSON.stringify(e)).join(', ')}`})
+      result.causes.push({
+        reason: 'FieldValueNotSupported',
+        field: path,
+        message: `Unsupported value: ${show(v)}: supported values: ${s.enum.map((e: unknown) => JSON.stringify(e)).join(', ')}`,
+      })
     }
     if (typeof v === 'string' && typeof s.pattern === 'string' && !new RegExp(s.pattern, 'u').test(v)) {
       result.causes.push({reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${show(v)}: ${path} in body should match '${s.pattern}'`})
     }
     if (typeof v === 'number') {
-      if (typeof s.minimum === 'number' && v < s.minimum) result.causes.push({reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${v}: ${path} in body should be greater than or equal to ${s.minimum}`})
-      if (typeof s.maximum === 'number' && v > s.maximum) result.causes.push({reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${v}: ${path} in body should be less than or equal to ${s.maximum}`})
+      if (typeof s.minimum === 'number' && v < s.minimum)
+        result.causes.push({
+          reason: 'FieldValueInvalid',
+          field: path,
+          message: `Invalid value: ${v}: ${path} in body should be greater than or equal to ${s.minimum}`,
+        })
+      if (typeof s.maximum === 'number' && v > s.maximum)
+        result.causes.push({
+          reason: 'FieldValueInvalid',
+          field: path,
+          message: `Invalid value: ${v}: ${path} in body should be less than or equal to ${s.maximum}`,
+        })
     }
     if (actual === 'array' && s.items) (v as unknown[]).forEach((item, i) => walk(item, s.items, `${path}[${i}]`, v, String(i)))
     if (actual === 'object') {

@@ -8,14 +8,28 @@
 import {createHash} from 'node:crypto'
 import {groupVersion, type ResourceType, type TypeRegistry} from './kinds.js'
 
-export const KUBE_VERSION = {major: '1', minor: '32', gitVersion: 'v1.32.0', gitCommit: '0000000000000000000000000000000000000000',
-  gitTreeState: 'clean', buildDate: '2024-12-11T00:00:00Z', goVersion: 'go1.23.3', compiler: 'gc', platform: 'linux/amd64'}
+export const KUBE_VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2024-12-11T00:00:00Z',
+  goVersion: 'go1.23.3',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+}
 
 export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList'
 
 /** true when the Accept header asks for aggregated discovery v2 */
 export function wantsAggregated(accept: string | undefined): boolean {
-  return !!accept && accept.split(',').some((a) => a.includes('g=apidiscovery.k8s.io') && a.includes('v=v2') && !a.includes('v=v2beta1') && a.includes('as=APIGroupDiscoveryList'))
+  return (
+    !!accept &&
+    accept
+      .split(',')
+      .some((a) => a.includes('g=apidiscovery.k8s.io') && a.includes('v=v2') && !a.includes('v=v2beta1') && a.includes('as=APIGroupDiscoveryList'))
+  )
 }
 
 function storageVersionHash(t: ResourceType): string {
@@ -23,15 +37,37 @@ function storageVersionHash(t: ResourceType): string {
 }
 
 function resourceEntries(t: ResourceType): Record<string, unknown>[] {
-  const main: Record<string, unknown> = {name: t.resource, singularName: t.singular, namespaced: t.namespaced, kind: t.kind, verbs: t.verbs,
-    storageVersionHash: storageVersionHash(t)}
+  const main: Record<string, unknown> = {
+    name: t.resource,
+    singularName: t.singular,
+    namespaced: t.namespaced,
+    kind: t.kind,
+    verbs: t.verbs,
+    storageVersionHash: storageVersionHash(t),
+  }
   if (t.shortNames.length) main.shortNames = t.shortNames
   if (t.categories.length) main.categories = t.categories
   const subs = t.subresources.map((s) => {
     if (s === 'status') return {name: `${t.resource}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update']}
-    if (s === 'token') return {name: `${t.resource}/token`, singularName: '', namespaced: t.namespaced, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create']}
-    if (s === 'eviction') return {name: `${t.resource}/eviction`, singularName: '', namespaced: t.namespaced, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create']}
-    return {name: `${t.resource}/proxy`, singularName: '', namespaced: t.namespaced, kind: `${t.kind}ProxyOptions`, verbs: ['create', 'delete', 'get', 'patch', 'update']}
+    if (s === 'token')
+      return {
+        name: `${t.resource}/token`,
+        singularName: '',
+        namespaced: t.namespaced,
+        group: 'authentication.k8s.io',
+        version: 'v1',
+        kind: 'TokenRequest',
+        verbs: ['create'],
+      }
+    if (s === 'eviction')
+      return {name: `${t.resource}/eviction`, singularName: '', namespaced: t.namespaced, group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create']}
+    return {
+      name: `${t.resource}/proxy`,
+      singularName: '',
+      namespaced: t.namespaced,
+      kind: `${t.kind}ProxyOptions`,
+      verbs: ['create', 'delete', 'get', 'patch', 'update'],
+    }
   })
   return [main, ...subs]
 }
@@ -52,8 +88,13 @@ export function apiGroupList(reg: TypeRegistry): Record<string, unknown> {
 export function apiGroup(reg: TypeRegistry, group: string): Record<string, unknown> | undefined {
   const versions = reg.groups().get(group)
   if (!versions) return undefined
-  return {kind: 'APIGroup', apiVersion: 'v1', name: group, versions: versions.map((v) => ({groupVersion: `${group}/${v}`, version: v})),
-    preferredVersion: {groupVersion: `${group}/${versions[0]}`, version: versions[0]}}
+  return {
+    kind: 'APIGroup',
+    apiVersion: 'v1',
+    name: group,
+    versions: versions.map((v) => ({groupVersion: `${group}/${v}`, version: v})),
+    preferredVersion: {groupVersion: `${group}/${versions[0]}`, version: versions[0]},
+  }
 }
 
 export function apiResourceList(reg: TypeRegistry, group: string, version: string): Record<string, unknown> | undefined {
@@ -63,13 +104,25 @@ export function apiResourceList(reg: TypeRegistry, group: string, version: strin
 }
 
 function aggregatedResource(t: ResourceType): Record<string, unknown> {
-  const r: Record<string, unknown> = {resource: t.resource, responseKind: {group: t.group, version: t.version, kind: t.kind},
-    scope: t.namespaced ? 'Namespaced' : 'Cluster', singularResource: t.singular, verbs: t.verbs}
+  const r: Record<string, unknown> = {
+    resource: t.resource,
+    responseKind: {group: t.group, version: t.version, kind: t.kind},
+    scope: t.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: t.singular,
+    verbs: t.verbs,
+  }
   if (t.shortNames.length) r.shortNames = t.shortNames
   if (t.categories.length) r.categories = t.categories
   const subs = t.subresources.map((s) => ({
     subresource: s,
-    responseKind: s === 'token' ? {group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest'} : s === 'eviction' ? {group: 'policy', version: 'v1', kind: 'Eviction'} : s === 'status' ? {group: t.group, version: t.version, kind: t.kind} : {group: '', version: 'v1', kind: `${t.kind}ProxyOptions`},
+    responseKind:
+      s === 'token'
+        ? {group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest'}
+        : s === 'eviction'
+          ? {group: 'policy', version: 'v1', kind: 'Eviction'}
+          : s === 'status'
+            ? {group: t.group, version: t.version, kind: t.kind}
+            : {group: '', version: 'v1', kind: `${t.kind}ProxyOptions`},
     verbs: s === 'status' ? ['get', 'patch', 'update'] : s === 'token' || s === 'eviction' ? ['create'] : ['create', 'delete', 'get', 'patch', 'update'],
   }))
   if (subs.length) r.subresources = subs

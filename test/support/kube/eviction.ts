@@ -56,17 +56,30 @@ export function evict(reg: TypeRegistry, objects: ObjectApi, ns: string, name: s
   }
   if (pod.metadata.deletionTimestamp) return remove()
   const pdbs = objects.list(pdbType, ns).items.filter((b) => matches(b.spec?.selector, pod.metadata.labels))
-  if (pdbs.length > 1) throw new ApiError(500, 'InternalError', 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.')
+  if (pdbs.length > 1)
+    throw new ApiError(500, 'InternalError', 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.')
   if (pdbs.length === 0) return remove()
   const pdb = pdbs[0]!
   const selected = objects.list(podType, ns).items.filter((p) => matches(pdb.spec?.selector, p.metadata.labels))
   const expected = selected.length
   const healthy = selected.filter(ready).length
-  const desired = pdb.spec?.minAvailable !== undefined ? scaled(pdb.spec.minAvailable, expected, true) : pdb.spec?.maxUnavailable !== undefined ? expected - scaled(pdb.spec.maxUnavailable, expected, true) : expected
+  const desired =
+    pdb.spec?.minAvailable !== undefined
+      ? scaled(pdb.spec.minAvailable, expected, true)
+      : pdb.spec?.maxUnavailable !== undefined
+        ? expected - scaled(pdb.spec.maxUnavailable, expected, true)
+        : expected
   const allowed = Math.max(0, healthy - desired)
   const writeStatus = (disruptionsAllowed: number) => {
     const fresh = objects.get(pdbType, ns, pdb.metadata.name)
-    fresh.status = {...(fresh.status ?? {}), observedGeneration: fresh.metadata.generation ?? 1, currentHealthy: healthy, desiredHealthy: desired, expectedPods: expected, disruptionsAllowed}
+    fresh.status = {
+      ...(fresh.status ?? {}),
+      observedGeneration: fresh.metadata.generation ?? 1,
+      currentHealthy: healthy,
+      desiredHealthy: desired,
+      expectedPods: expected,
+      disruptionsAllowed,
+    }
     objects.update(pdbType, ns, pdb.metadata.name, fresh, {...controllerOptions(), manager: 'kube-controller-manager'}, 'status')
   }
   if (!ready(pod) && healthy >= desired) {

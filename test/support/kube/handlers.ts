@@ -35,7 +35,18 @@ export interface RequestInfo {
 
 export function requestInfo(method: string, url: URL): RequestInfo {
   const path = url.pathname
-  const base: RequestInfo = {isResource: false, path, verb: method.toLowerCase(), group: '', version: '', namespace: '', resource: '', name: '', subresource: '', subPath: ''}
+  const base: RequestInfo = {
+    isResource: false,
+    path,
+    verb: method.toLowerCase(),
+    group: '',
+    version: '',
+    namespace: '',
+    resource: '',
+    name: '',
+    subresource: '',
+    subPath: '',
+  }
   const segs = path.split('/').filter(Boolean).map(decodeURIComponent)
   let rest: string[]
   if (segs[0] === 'api' && segs.length >= 3) {
@@ -61,7 +72,8 @@ export function requestInfo(method: string, url: URL): RequestInfo {
   }
   const m = method.toUpperCase()
   if (base.subresource === 'proxy') base.verb = {GET: 'get', HEAD: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete'}[m] ?? m.toLowerCase()
-  else if (m === 'GET' || m === 'HEAD') base.verb = base.name ? 'get' : (url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1') ? 'watch' : 'list'
+  else if (m === 'GET' || m === 'HEAD')
+    base.verb = base.name ? 'get' : url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1' ? 'watch' : 'list'
   else if (m === 'POST') base.verb = 'create'
   else if (m === 'PUT') base.verb = 'update'
   else if (m === 'PATCH') base.verb = 'patch'
@@ -104,7 +116,11 @@ export interface RouteContext {
 
 export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json', warnings: string[] = []): void {
   const text = JSON.stringify(body)
-  const headers: Record<string, string | string[]> = {'Content-Type': contentType, 'Content-Length': String(Buffer.byteLength(text)), 'Cache-Control': 'no-cache, private'}
+  const headers: Record<string, string | string[]> = {
+    'Content-Type': contentType,
+    'Content-Length': String(Buffer.byteLength(text)),
+    'Cache-Control': 'no-cache, private',
+  }
   if (warnings.length) headers.Warning = warnings.map((w) => `299 - ${JSON.stringify(w)}`)
   res.writeHead(code, headers)
   res.end(text)
@@ -144,11 +160,18 @@ function age(ts: string | undefined): string {
 
 /** meta.k8s.io/v1 Table (what `kubectl get` asks for with Accept: ...;as=Table) */
 function toTable(t: ResourceType, items: Obj[], rv: string, includeObject: string): Obj {
-  const extra = t.resource === 'namespaces' ? [{name: 'Status', path: ['status', 'phase']}] : t.resource === 'nodes' ? [{name: 'Status', path: ['__ready']}] : []
+  const extra =
+    t.resource === 'namespaces' ? [{name: 'Status', path: ['status', 'phase']}] : t.resource === 'nodes' ? [{name: 'Status', path: ['__ready']}] : []
   const columnDefinitions = [
     {name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0},
     ...extra.map((c) => ({name: c.name, type: 'string', format: '', description: c.name, priority: 0})),
-    {name: 'Age', type: 'string', format: '', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0},
+    {
+      name: 'Age',
+      type: 'string',
+      format: '',
+      description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+      priority: 0,
+    },
   ]
   const rows = items.map((o) => {
     const extraCells = extra.map((c) => {
@@ -255,9 +278,24 @@ export async function route(ctx: RouteContext, req: IncomingMessage, res: Server
     // status
     const opts = writeOptions(url, req)
     if (method === 'GET') return sendJson(res, 200, ctx.objects.get(t, ns, name))
-    if (method === 'PUT') return sendJson(res, 200, ctx.objects.update(t, ns, name, decodeBody(body, req.headers['content-type']), opts, 'status'), 'application/json', opts.warnings)
+    if (method === 'PUT')
+      return sendJson(
+        res,
+        200,
+        ctx.objects.update(t, ns, name, decodeBody(body, req.headers['content-type']), opts, 'status'),
+        'application/json',
+        opts.warnings,
+      )
     if (method === 'PATCH') {
-      const r = ctx.objects.patch(t, ns, name, String(req.headers['content-type'] ?? ''), body.toString('utf8'), {...opts, force: q.get('force') === 'true'}, 'status')
+      const r = ctx.objects.patch(
+        t,
+        ns,
+        name,
+        String(req.headers['content-type'] ?? ''),
+        body.toString('utf8'),
+        {...opts, force: q.get('force') === 'true'},
+        'status',
+      )
       return sendJson(res, 200, r.object, 'application/json', opts.warnings)
     }
     throw methodNotAllowed()
@@ -272,17 +310,26 @@ export async function route(ctx: RouteContext, req: IncomingMessage, res: Server
     }
     if (info.verb === 'watch') {
       const timeout = q.get('timeoutSeconds')
-      ctx.watches.serve(t, {
-        namespace: namespaced && info.namespace ? info.namespace : undefined,
-        selector: parseSelector(q.get('labelSelector') ?? undefined, q.get('fieldSelector') ?? undefined),
-        resourceVersion: q.get('resourceVersion') ?? undefined,
-        timeoutSeconds: timeout ? Number(timeout) : undefined,
-        allowBookmarks: q.get('allowWatchBookmarks') === 'true',
-        sendInitialEvents: q.get('sendInitialEvents') === 'true',
-      }, res)
+      ctx.watches.serve(
+        t,
+        {
+          namespace: namespaced && info.namespace ? info.namespace : undefined,
+          selector: parseSelector(q.get('labelSelector') ?? undefined, q.get('fieldSelector') ?? undefined),
+          resourceVersion: q.get('resourceVersion') ?? undefined,
+          timeoutSeconds: timeout ? Number(timeout) : undefined,
+          allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+          sendInitialEvents: q.get('sendInitialEvents') === 'true',
+        },
+        res,
+      )
       return
     }
-    const {items, resourceVersion} = ctx.objects.list(t, namespaced && info.namespace ? info.namespace : undefined, q.get('labelSelector') ?? undefined, q.get('fieldSelector') ?? undefined)
+    const {items, resourceVersion} = ctx.objects.list(
+      t,
+      namespaced && info.namespace ? info.namespace : undefined,
+      q.get('labelSelector') ?? undefined,
+      q.get('fieldSelector') ?? undefined,
+    )
     const limit = Number(q.get('limit') ?? 0)
     const start = q.get('continue') ? Number(Buffer.from(q.get('continue')!, 'base64').toString('utf8')) : 0
     const page = limit > 0 ? items.slice(start, start + limit) : items.slice(start)
@@ -312,7 +359,12 @@ export async function route(ctx: RouteContext, req: IncomingMessage, res: Server
   if (method === 'DELETE') {
     const options = (decodeBody(body, req.headers['content-type']) ?? {}) as Obj
     if (!objName) {
-      const {items} = ctx.objects.list(t, namespaced && info.namespace ? info.namespace : undefined, q.get('labelSelector') ?? undefined, q.get('fieldSelector') ?? undefined)
+      const {items} = ctx.objects.list(
+        t,
+        namespaced && info.namespace ? info.namespace : undefined,
+        q.get('labelSelector') ?? undefined,
+        q.get('fieldSelector') ?? undefined,
+      )
       const deleted = items.map((o) => ctx.objects.delete(t, o.metadata.namespace ?? '', o.metadata.name, options, opts.dryRun).object)
       return sendJson(res, 200, {kind: t.listKind, apiVersion: groupVersion(t), metadata: {resourceVersion: ''}, items: deleted})
     }
@@ -337,15 +389,21 @@ async function proxy(ctx: RouteContext, req: IncomingMessage, res: ServerRespons
   const handler = ctx.findProxy(t.resource, t.namespaced ? info.namespace : '', name, port)
   if (!handler) {
     if (t.resource === 'services') throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`)
-    throw new ApiError(503, 'ServiceUnavailable', `error trying to reach service: dial tcp ${obj.status?.podIP ?? obj.status?.addresses?.[0]?.address ?? '10.0.0.1'}:${port || '80'}: connect: connection refused`)
+    throw new ApiError(
+      503,
+      'ServiceUnavailable',
+      `error trying to reach service: dial tcp ${obj.status?.podIP ?? obj.status?.addresses?.[0]?.address ?? '10.0.0.1'}:${port || '80'}: connect: connection refused`,
+    )
   }
   const r = await handler({method: req.method ?? 'GET', path: info.subPath || '/', query: url.searchParams, headers: req.headers, body, user: ctx.user})
   const payload = r.body === undefined ? '' : Buffer.isBuffer(r.body) ? r.body : typeof r.body === 'string' ? r.body : JSON.stringify(r.body)
-  const headers: Record<string, string> = {'Content-Type': typeof r.body === 'object' && !Buffer.isBuffer(r.body) ? 'application/json' : 'text/plain; charset=utf-8', ...(r.headers ?? {})}
+  const headers: Record<string, string> = {
+    'Content-Type': typeof r.body === 'object' && !Buffer.isBuffer(r.body) ? 'application/json' : 'text/plain; charset=utf-8',
+    ...(r.headers ?? {}),
+  }
   res.writeHead(r.status ?? 200, headers)
   res.end(payload)
 }
-
 
 /**
  * GET pods/<name>/log (core/v1 PodLogOptions: container, tailLines, sinceSeconds ignored beyond tailLines,

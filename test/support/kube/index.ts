@@ -32,7 +32,11 @@ export async function stopKubeServers(servers: KubeServer[]): Promise<void> {
  * one kubeconfig with a context per server (context `${name}-context`, cluster `${name}`,
  * user `${name}-admin` unless opts says otherwise); current-context is the first server's.
  */
-export function writeFleetKubeconfig(path: string, servers: KubeServer[], opts: Omit<KubeconfigOptions, 'contextName' | 'clusterName' | 'userEntryName'> & {currentContext?: string} = {}): string {
+export function writeFleetKubeconfig(
+  path: string,
+  servers: KubeServer[],
+  opts: Omit<KubeconfigOptions, 'contextName' | 'clusterName' | 'userEntryName'> & {currentContext?: string} = {},
+): string {
   const entries = servers.map((s) => s.kubeconfigEntry(opts))
   return writeKubeconfigFile(path, entries, opts.currentContext)
 }

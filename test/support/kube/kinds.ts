@@ -27,7 +27,17 @@ export function groupVersion(t: Pick<ResourceType, 'group' | 'version'>): string
   return t.group ? `${t.group}/${t.version}` : t.version
 }
 
-type Builtin = [group: string, version: string, resource: string, kind: string, namespaced: boolean, shortNames: string[], subresources: string[], hasGeneration: boolean, categories?: string[]]
+type Builtin = [
+  group: string,
+  version: string,
+  resource: string,
+  kind: string,
+  namespaced: boolean,
+  shortNames: string[],
+  subresources: string[],
+  hasGeneration: boolean,
+  categories?: string[],
+]
 
 const BUILTINS: Builtin[] = [
   ['', 'v1', 'namespaces', 'Namespace', false, ['ns'], ['status'], false],
@@ -53,8 +63,18 @@ const BUILTINS: Builtin[] = [
 
 export function builtinTypes(): ResourceType[] {
   return BUILTINS.map(([group, version, resource, kind, namespaced, shortNames, subresources, hasGeneration, categories]) => ({
-    group, version, resource, kind, namespaced, shortNames, subresources, hasGeneration,
-    singular: kind.toLowerCase(), listKind: `${kind}List`, categories: categories ?? [], verbs: ALL_VERBS,
+    group,
+    version,
+    resource,
+    kind,
+    namespaced,
+    shortNames,
+    subresources,
+    hasGeneration,
+    singular: kind.toLowerCase(),
+    listKind: `${kind}List`,
+    categories: categories ?? [],
+    verbs: ALL_VERBS,
   }))
 }
 

@@ -28,7 +28,10 @@ export function buildKubeconfig(entries: KubeconfigEntry[], currentContext = ent
       name: e.userName,
       user: e.token !== undefined ? {token: e.token} : {'client-certificate-data': b64(e.cert ?? ''), 'client-key-data': b64(e.key ?? '')},
     })),
-    contexts: entries.map((e) => ({name: e.contextName, context: {cluster: e.clusterName, user: e.userName, ...(e.namespace ? {namespace: e.namespace} : {})}})),
+    contexts: entries.map((e) => ({
+      name: e.contextName,
+      context: {cluster: e.clusterName, user: e.userName, ...(e.namespace ? {namespace: e.namespace} : {})},
+    })),
   }
 }
 

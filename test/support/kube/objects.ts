@@ -32,11 +32,20 @@ const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 
 function nameProblems(t: ResourceType, name: string): StatusCause[] {
   if (!name) return [{reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name'}]
-  if (t.group === 'rbac.authorization.k8s.io') return /[/%]/.test(name) || name === '.' || name === '..' ? [{reason: 'FieldValueInvalid', message: `Invalid value: "${name}": may not contain '/' or '%'`, field: 'metadata.name'}] : []
+  if (t.group === 'rbac.authorization.k8s.io')
+    return /[/%]/.test(name) || name === '.' || name === '..'
+      ? [{reason: 'FieldValueInvalid', message: `Invalid value: "${name}": may not contain '/' or '%'`, field: 'metadata.name'}]
+      : []
   const label = t.resource === 'namespaces' || t.resource === 'services'
   const ok = label ? DNS1123_LABEL.test(name) && name.length <= 63 : DNS1123_SUBDOMAIN.test(name) && name.length <= 253
   if (ok) return []
-  return [{reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${name}": a lowercase RFC 1123 ${label ? 'label' : 'subdomain'} must consist of lower case alphanumeric characters, '-'${label ? '' : " or '.'"}, and must start and end with an alphanumeric character`}]
+  return [
+    {
+      reason: 'FieldValueInvalid',
+      field: 'metadata.name',
+      message: `Invalid value: "${name}": a lowercase RFC 1123 ${label ? 'label' : 'subdomain'} must consist of lower case alphanumeric characters, '-'${label ? '' : " or '.'"}, and must start and end with an alphanumeric character`,
+    },
+  ]
 }
 
 function statusIsSubresource(t: ResourceType): boolean {
@@ -65,7 +74,8 @@ export class ObjectApi {
     if (!t.namespaced) return
     if (!this.store.get('', 'namespaces', '', ns)) throw notFound('namespaces', '', ns)
     const nsObj = this.store.get('', 'namespaces', '', ns)!
-    if (nsObj.metadata.deletionTimestamp) throw new ApiError(403, 'Forbidden', `${t.resource} "" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`)
+    if (nsObj.metadata.deletionTimestamp)
+      throw new ApiError(403, 'Forbidden', `${t.resource} "" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`)
   }
 
   get(t: ResourceType, ns: string, name: string): Obj {
@@ -86,15 +96,18 @@ export class ObjectApi {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request could not be decoded as an object')
     const o = structuredClone(body) as Obj
     o.metadata ??= {}
-    if (o.apiVersion !== undefined && o.apiVersion !== groupVersion(t)) throw badRequest(`the API version in the data (${o.apiVersion}) does not match the expected API version (${groupVersion(t)})`)
+    if (o.apiVersion !== undefined && o.apiVersion !== groupVersion(t))
+      throw badRequest(`the API version in the data (${o.apiVersion}) does not match the expected API version (${groupVersion(t)})`)
     if (o.kind !== undefined && o.kind !== t.kind) throw badRequest(`the kind in the data (${o.kind}) does not match the expected kind (${t.kind})`)
     o.apiVersion = groupVersion(t)
     o.kind = t.kind
     if (t.namespaced) {
-      if (o.metadata.namespace && o.metadata.namespace !== ns) throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
+      if (o.metadata.namespace && o.metadata.namespace !== ns)
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
       o.metadata.namespace = ns
     } else delete o.metadata.namespace
-    if (urlName !== undefined && o.metadata.name && o.metadata.name !== urlName) throw badRequest('the name of the object (' + o.metadata.name + ') does not match the name on the URL (' + urlName + ')')
+    if (urlName !== undefined && o.metadata.name && o.metadata.name !== urlName)
+      throw badRequest('the name of the object (' + o.metadata.name + ') does not match the name on the URL (' + urlName + ')')
     if (urlName !== undefined) o.metadata.name ??= urlName
     return o
   }
@@ -118,14 +131,17 @@ export class ObjectApi {
     }
     if (t.resource === 'customresourcedefinitions') {
       causes.push(...crdProblems(o))
-      if (old && old.spec?.group !== o.spec?.group) causes.push({reason: 'FieldValueInvalid', field: 'spec.group', message: `Invalid value: "${o.spec?.group}": field is immutable`})
+      if (old && old.spec?.group !== o.spec?.group)
+        causes.push({reason: 'FieldValueInvalid', field: 'spec.group', message: `Invalid value: "${o.spec?.group}": field is immutable`})
     }
     if (t.crd) {
       const r = validateCustomObject(o, t.crd.schema)
       causes.push(...r.causes)
       if (r.pruned.length) {
         if (opts.fieldValidation === 'Strict') {
-          throw badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${r.pruned.map((p) => `unknown field "${p}"`).join(', ')}`)
+          throw badRequest(
+            `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: strict decoding error: ${r.pruned.map((p) => `unknown field "${p}"`).join(', ')}`,
+          )
         }
         if (opts.fieldValidation !== 'Ignore') opts.warnings.push(...r.pruned.map((p) => `unknown field "${p}"`))
       }
@@ -139,8 +155,16 @@ export class ObjectApi {
       return o
     }
     if (t.resource === 'customresourcedefinitions') {
-      o.status = {...(o.status ?? {}), conditions: crdConditions(o), acceptedNames: {...o.spec.names, singular: o.spec.names.singular ?? String(o.spec.names.kind).toLowerCase(), listKind: o.spec.names.listKind ?? `${o.spec.names.kind}List`},
-        storedVersions: (o.spec.versions as Obj[]).filter((v) => v.storage).map((v) => v.name)}
+      o.status = {
+        ...(o.status ?? {}),
+        conditions: crdConditions(o),
+        acceptedNames: {
+          ...o.spec.names,
+          singular: o.spec.names.singular ?? String(o.spec.names.kind).toLowerCase(),
+          listKind: o.spec.names.listKind ?? `${o.spec.names.kind}List`,
+        },
+        storedVersions: (o.spec.versions as Obj[]).filter((v) => v.storage).map((v) => v.name),
+      }
       this.reg.removeCrd(o.metadata.name)
       for (const nt of typesFromCrd(o)) this.reg.add(nt)
     }
@@ -153,7 +177,8 @@ export class ObjectApi {
     const o = this.checkBody(t, ns, body)
     if (!o.metadata.name && o.metadata.generateName) o.metadata.name = `${o.metadata.generateName}${randomUUID().replace(/-/g, '').slice(0, 5)}`
     this.requireNamespace(t, ns)
-    if (o.metadata.name && this.store.get(t.group, t.resource, t.namespaced ? ns : '', o.metadata.name)) throw alreadyExists(t.resource, t.group, o.metadata.name)
+    if (o.metadata.name && this.store.get(t.group, t.resource, t.namespaced ? ns : '', o.metadata.name))
+      throw alreadyExists(t.resource, t.group, o.metadata.name)
     if (statusIsSubresource(t)) delete o.status
     this.admit(t, o, undefined, opts)
     this.stampNew(t, o)
@@ -195,11 +220,16 @@ export class ObjectApi {
 
   private finishWrite(t: ResourceType, old: Obj, out: Obj, opts: WriteOptions, managed: ManagedFieldsEntry[]): Obj {
     out.metadata.managedFields = managed
-    if (deepEqual({...old, metadata: {...old.metadata, managedFields: undefined, resourceVersion: undefined}}, {...out, metadata: {...out.metadata, managedFields: undefined, resourceVersion: undefined}})) {
+    if (
+      deepEqual(
+        {...old, metadata: {...old.metadata, managedFields: undefined, resourceVersion: undefined}},
+        {...out, metadata: {...out.metadata, managedFields: undefined, resourceVersion: undefined}},
+      )
+    ) {
       // a no-op write does not change the resourceVersion (the real server skips the etcd write too)
       return old
     }
-    if (out.metadata.deletionTimestamp && !(out.metadata.finalizers?.length)) {
+    if (out.metadata.deletionTimestamp && !out.metadata.finalizers?.length) {
       if (opts.dryRun) return out
       return this.reallyDelete(t, old)
     }
@@ -210,15 +240,25 @@ export class ObjectApi {
     const old = this.get(t, ns, name)
     const o = this.checkBody(t, ns, body, name)
     const rv = o.metadata.resourceVersion
-    if (rv && rv !== old.metadata.resourceVersion) throw conflict(t.resource, t.group, name, 'the object has been modified; please apply your changes to the latest version and try again')
-    if (o.metadata.uid && o.metadata.uid !== old.metadata.uid) throw conflict(t.resource, t.group, name, `Precondition failed: UID in precondition: ${o.metadata.uid}, UID in object meta: ${old.metadata.uid}`)
+    if (rv && rv !== old.metadata.resourceVersion)
+      throw conflict(t.resource, t.group, name, 'the object has been modified; please apply your changes to the latest version and try again')
+    if (o.metadata.uid && o.metadata.uid !== old.metadata.uid)
+      throw conflict(t.resource, t.group, name, `Precondition failed: UID in precondition: ${o.metadata.uid}, UID in object meta: ${old.metadata.uid}`)
     const out = this.carry(t, old, o, scope)
     this.admit(t, out, old, opts)
     const managed = trackUpdate(old.metadata.managedFields ?? [], opts.manager, groupVersion(t), old, out, scope, statusIsSubresource(t))
     return this.finishWrite(t, old, out, opts, managed)
   }
 
-  patch(t: ResourceType, ns: string, name: string, contentType: string, raw: string, opts: WriteOptions & {force: boolean}, scope: Scope = 'main'): {object: Obj; created: boolean} {
+  patch(
+    t: ResourceType,
+    ns: string,
+    name: string,
+    contentType: string,
+    raw: string,
+    opts: WriteOptions & {force: boolean},
+    scope: Scope = 'main',
+  ): {object: Obj; created: boolean} {
     const type = contentType.split(';')[0].trim()
     if (type === 'application/apply-patch+yaml' || type === 'application/apply-patch+cbor') return this.apply(t, ns, name, raw, opts, scope)
     const old = this.get(t, ns, name)
@@ -231,7 +271,12 @@ export class ObjectApi {
     let patched: Obj
     if (type === 'application/merge-patch+json') patched = mergePatch(old, patch) as Obj
     else if (type === 'application/strategic-merge-patch+json') {
-      if (t.crd) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`)
+      if (t.crd)
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+        )
       patched = mergePatch(old, patch, true) as Obj
     } else if (type === 'application/json-patch+json') patched = jsonPatch(old, patch)
     else throw unsupportedMediaType(type)
@@ -283,8 +328,15 @@ export class ObjectApi {
   delete(t: ResourceType, ns: string, name: string, options: Obj, dryRun: boolean): {object: Obj; immediate: boolean} {
     const old = this.get(t, ns, name)
     const pre = options?.preconditions ?? {}
-    if (pre.uid && pre.uid !== old.metadata.uid) throw conflict(t.resource, t.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`)
-    if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion) throw conflict(t.resource, t.group, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`)
+    if (pre.uid && pre.uid !== old.metadata.uid)
+      throw conflict(t.resource, t.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`)
+    if (pre.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
+      throw conflict(
+        t.resource,
+        t.group,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`,
+      )
     if (dryRun) return {object: old, immediate: true}
     if (old.metadata.finalizers?.length) {
       if (old.metadata.deletionTimestamp) return {object: old, immediate: false}

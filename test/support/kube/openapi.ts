@@ -32,7 +32,12 @@ function gvDocument(types: ResourceType[], group: string, version: string): Reco
     const body = {content: {'application/json': {schema: ref}}, required: true}
     const ok = {responses: {'200': {description: 'OK', content: {'application/json': {schema: ref}}}}}
     const op = (action: string, params: string[], extra: Record<string, unknown> = {}) => ({
-      operationId: `${action}${t.kind}`, 'x-kubernetes-action': action, 'x-kubernetes-group-version-kind': gvk, parameters: params.map(query), ...ok, ...extra,
+      operationId: `${action}${t.kind}`,
+      'x-kubernetes-action': action,
+      'x-kubernetes-group-version-kind': gvk,
+      parameters: params.map(query),
+      ...ok,
+      ...extra,
     })
     const base = `/${gvPath(group, version)}${t.namespaced ? '/namespaces/{namespace}' : ''}/${t.resource}`
     paths[base] = {
@@ -42,21 +47,37 @@ function gvDocument(types: ResourceType[], group: string, version: string): Reco
     paths[`${base}/{name}`] = {
       get: op('get', []),
       put: op('put', ['dryRun', 'fieldManager', 'fieldValidation'], {requestBody: body}),
-      patch: op('patch', ['dryRun', 'fieldManager', 'fieldValidation', 'force'], {requestBody: {content: {
-        'application/apply-patch+yaml': {schema: {type: 'object'}}, 'application/merge-patch+json': {schema: {type: 'object'}},
-        'application/strategic-merge-patch+json': {schema: {type: 'object'}}, 'application/json-patch+json': {schema: {type: 'object'}},
-      }, required: true}}),
+      patch: op('patch', ['dryRun', 'fieldManager', 'fieldValidation', 'force'], {
+        requestBody: {
+          content: {
+            'application/apply-patch+yaml': {schema: {type: 'object'}},
+            'application/merge-patch+json': {schema: {type: 'object'}},
+            'application/strategic-merge-patch+json': {schema: {type: 'object'}},
+            'application/json-patch+json': {schema: {type: 'object'}},
+          },
+          required: true,
+        },
+      }),
       delete: op('delete', ['dryRun', 'gracePeriodSeconds', 'propagationPolicy']),
     }
     if (t.subresources.includes('status')) {
-      paths[`${base}/{name}/status`] = {get: op('get', []), put: op('put', ['dryRun', 'fieldManager', 'fieldValidation'], {requestBody: body}),
-        patch: op('patch', ['dryRun', 'fieldManager', 'fieldValidation', 'force'])}
+      paths[`${base}/{name}/status`] = {
+        get: op('get', []),
+        put: op('put', ['dryRun', 'fieldManager', 'fieldValidation'], {requestBody: body}),
+        patch: op('patch', ['dryRun', 'fieldManager', 'fieldValidation', 'force']),
+      }
     }
     const crdSchema = t.crd?.schema
-    const schema: Record<string, unknown> = crdSchema ? structuredClone(crdSchema) : {
-      type: 'object', description: `${t.kind} (test server: properties beyond apiVersion/kind/metadata/spec/status are not described)`,
-      properties: {spec: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}, status: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}},
-    }
+    const schema: Record<string, unknown> = crdSchema
+      ? structuredClone(crdSchema)
+      : {
+          type: 'object',
+          description: `${t.kind} (test server: properties beyond apiVersion/kind/metadata/spec/status are not described)`,
+          properties: {
+            spec: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true},
+            status: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true},
+          },
+        }
     const props = (schema.properties ?? {}) as Record<string, unknown>
     schema.properties = {
       apiVersion: {type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.'},

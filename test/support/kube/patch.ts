@@ -8,7 +8,6 @@ import {deepEqual} from './ssa.js'
 import type {Loose, Obj} from './store.js'
 export type {Obj} from './store.js'
 
-
 function isMap(v: unknown): v is Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
@@ -37,7 +36,8 @@ function pointer(path: string): string[] {
 function parentOf(doc: Loose, segs: string[]): Loose {
   let cur = doc
   for (const s of segs.slice(0, -1)) {
-    if (cur === null || typeof cur !== 'object' || !(s in cur)) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: doc is missing path: ${segs.join('/')}`)
+    if (cur === null || typeof cur !== 'object' || !(s in cur))
+      throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: doc is missing path: ${segs.join('/')}`)
     cur = cur[s]
   }
   return cur
@@ -46,7 +46,8 @@ function parentOf(doc: Loose, segs: string[]): Loose {
 function get(doc: Loose, segs: string[]): unknown {
   let cur = doc
   for (const s of segs) {
-    if (cur === null || typeof cur !== 'object' || !(s in cur)) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: doc is missing path: /${segs.join('/')}`)
+    if (cur === null || typeof cur !== 'object' || !(s in cur))
+      throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: doc is missing path: /${segs.join('/')}`)
     cur = cur[s]
   }
   return cur
@@ -78,13 +79,30 @@ export function jsonPatch(target: Obj, ops: unknown): Obj {
   for (const op of ops as Obj[]) {
     const segs = pointer(op.path)
     switch (op.op) {
-      case 'add': doc = add(doc, segs, op.value); break
-      case 'remove': doc = remove(doc, segs); break
-      case 'replace': get(doc, segs); doc = add(remove(doc, segs), segs, op.value); break
-      case 'move': { const v = get(doc, pointer(op.from)); doc = add(remove(doc, pointer(op.from)), segs, v); break }
-      case 'copy': doc = add(doc, segs, get(doc, pointer(op.from))); break
-      case 'test': if (!deepEqual(get(doc, segs), op.value)) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: testing value ${op.path} failed`); break
-      default: throw badRequest(`unexpected json patch operation: ${op.op}`)
+      case 'add':
+        doc = add(doc, segs, op.value)
+        break
+      case 'remove':
+        doc = remove(doc, segs)
+        break
+      case 'replace':
+        get(doc, segs)
+        doc = add(remove(doc, segs), segs, op.value)
+        break
+      case 'move': {
+        const v = get(doc, pointer(op.from))
+        doc = add(remove(doc, pointer(op.from)), segs, v)
+        break
+      }
+      case 'copy':
+        doc = add(doc, segs, get(doc, pointer(op.from)))
+        break
+      case 'test':
+        if (!deepEqual(get(doc, segs), op.value))
+          throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: testing value ${op.path} failed`)
+        break
+      default:
+        throw badRequest(`unexpected json patch operation: ${op.op}`)
     }
   }
   return doc

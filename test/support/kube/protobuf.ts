@@ -67,13 +67,31 @@ function objectMeta(buf: Buffer): Obj {
   const m: Obj = {}
   for (const f of fields(buf)) {
     switch (f.num) {
-      case 1: m.name = str(f); break
-      case 2: m.generateName = str(f); break
-      case 3: m.namespace = str(f); break
-      case 5: m.uid = str(f); break
-      case 6: m.resourceVersion = str(f); break
-      case 11: { const [k, v] = mapEntry(f, false); (m.labels ??= {})[k] = v; break }
-      case 12: { const [k, v] = mapEntry(f, false); (m.annotations ??= {})[k] = v; break }
+      case 1:
+        m.name = str(f)
+        break
+      case 2:
+        m.generateName = str(f)
+        break
+      case 3:
+        m.namespace = str(f)
+        break
+      case 5:
+        m.uid = str(f)
+        break
+      case 6:
+        m.resourceVersion = str(f)
+        break
+      case 11: {
+        const [k, v] = mapEntry(f, false)
+        ;(m.labels ??= {})[k] = v
+        break
+      }
+      case 12: {
+        const [k, v] = mapEntry(f, false)
+        ;(m.annotations ??= {})[k] = v
+        break
+      }
       case 13: {
         const r: Obj = {}
         for (const o of fields(bytes(f))) {
@@ -87,8 +105,11 @@ function objectMeta(buf: Buffer): Obj {
         ;(m.ownerReferences ??= []).push(r)
         break
       }
-      case 14: (m.finalizers ??= []).push(str(f)); break
-      default: break
+      case 14:
+        ;(m.finalizers ??= []).push(str(f))
+        break
+      default:
+        break
     }
   }
   return m
@@ -103,21 +124,45 @@ function kindBody(kind: string, raw: Buffer): Obj {
     }
     switch (kind) {
       case 'Namespace':
-        if (f.num === 2) o.spec = {finalizers: fields(bytes(f)).filter((x) => x.num === 1).map(str)}
+        if (f.num === 2)
+          o.spec = {
+            finalizers: fields(bytes(f))
+              .filter((x) => x.num === 1)
+              .map(str),
+          }
         break
       case 'ConfigMap':
-        if (f.num === 2) { const [k, v] = mapEntry(f, false); (o.data ??= {})[k] = v }
-        if (f.num === 3) { const [k, v] = mapEntry(f, true); (o.binaryData ??= {})[k] = v }
+        if (f.num === 2) {
+          const [k, v] = mapEntry(f, false)
+          ;(o.data ??= {})[k] = v
+        }
+        if (f.num === 3) {
+          const [k, v] = mapEntry(f, true)
+          ;(o.binaryData ??= {})[k] = v
+        }
         if (f.num === 4) o.immutable = int(f) === 1
         break
       case 'Secret':
-        if (f.num === 2) { const [k, v] = mapEntry(f, true); (o.data ??= {})[k] = v }
+        if (f.num === 2) {
+          const [k, v] = mapEntry(f, true)
+          ;(o.data ??= {})[k] = v
+        }
         if (f.num === 3) o.type = str(f)
-        if (f.num === 4) { const [k, v] = mapEntry(f, false); (o.stringData ??= {})[k] = v }
+        if (f.num === 4) {
+          const [k, v] = mapEntry(f, false)
+          ;(o.stringData ??= {})[k] = v
+        }
         if (f.num === 5) o.immutable = int(f) === 1
         break
       case 'ServiceAccount':
-        if (f.num === 2) (o.secrets ??= []).push(Object.fromEntries(fields(bytes(f)).filter((x) => x.num === 3).map((x) => ['name', str(x)])))
+        if (f.num === 2)
+          (o.secrets ??= []).push(
+            Object.fromEntries(
+              fields(bytes(f))
+                .filter((x) => x.num === 3)
+                .map((x) => ['name', str(x)]),
+            ),
+          )
         if (f.num === 4) o.automountServiceAccountToken = int(f) === 1
         break
       case 'TokenRequest':
@@ -127,13 +172,18 @@ function kindBody(kind: string, raw: Buffer): Obj {
           for (const s of fields(bytes(f))) {
             if (s.num === 1) spec.audiences.push(str(s))
             if (s.num === 4) spec.expirationSeconds = int(s)
-            if (s.num === 3) spec.boundObjectRef = Object.fromEntries(fields(bytes(s)).map((b) => [['', 'kind', 'apiVersion', 'name', 'uid'][b.num] ?? `f${b.num}`, str(b)]))
+            if (s.num === 3)
+              spec.boundObjectRef = Object.fromEntries(fields(bytes(s)).map((b) => [['', 'kind', 'apiVersion', 'name', 'uid'][b.num] ?? `f${b.num}`, str(b)]))
           }
           o.spec = spec
         }
         break
       default:
-        throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (protobuf ${kind} is not decoded by the test server)`)
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (protobuf ${kind} is not decoded by the test server)`,
+        )
     }
   }
   return o
@@ -149,10 +199,11 @@ export function decodeProtobuf(body: Buffer): Obj {
   let kind = ''
   let raw: Buffer = Buffer.alloc(0)
   for (const f of fields(body.subarray(4))) {
-    if (f.num === 1) for (const t of fields(bytes(f))) {
-      if (t.num === 1) apiVersion = str(t)
-      if (t.num === 2) kind = str(t)
-    }
+    if (f.num === 1)
+      for (const t of fields(bytes(f))) {
+        if (t.num === 1) apiVersion = str(t)
+        if (t.num === 2) kind = str(t)
+      }
     if (f.num === 2) raw = bytes(f)
   }
   return {apiVersion, kind, ...kindBody(kind, raw)}

@@ -7,7 +7,6 @@ import {badRequest} from './status.js'
 import type {Loose, Obj} from './store.js'
 export type {Obj} from './store.js'
 
-
 type LabelReq = {key: string; op: 'eq' | 'neq' | 'in' | 'notin' | 'exists' | 'notexists'; values: string[]}
 
 function splitTopLevel(s: string): string[] {
@@ -30,7 +29,15 @@ export function parseLabelSelector(sel: string | undefined): LabelReq[] {
   if (!sel) return []
   return splitTopLevel(sel).map((part) => {
     let m = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(part)
-    if (m) return {key: m[1], op: m[2] as 'in' | 'notin', values: m[3].split(',').map((v) => v.trim()).filter(Boolean)}
+    if (m)
+      return {
+        key: m[1],
+        op: m[2] as 'in' | 'notin',
+        values: m[3]
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      }
     m = /^([^\s!=]+)\s*(==|!=|=)\s*(\S*)$/.exec(part)
     if (m) return {key: m[1], op: m[2] === '!=' ? 'neq' : 'eq', values: [m[3]]}
     m = /^!\s*([^\s!=]+)$/.exec(part)
@@ -46,12 +53,18 @@ export function matchLabels(reqs: LabelReq[], labels: Record<string, string> | u
   return reqs.every((r) => {
     const has = Object.prototype.hasOwnProperty.call(l, r.key)
     switch (r.op) {
-      case 'eq': return has && l[r.key] === r.values[0]
-      case 'neq': return !has || l[r.key] !== r.values[0]
-      case 'in': return has && r.values.includes(l[r.key])
-      case 'notin': return !has || !r.values.includes(l[r.key])
-      case 'exists': return has
-      case 'notexists': return !has
+      case 'eq':
+        return has && l[r.key] === r.values[0]
+      case 'neq':
+        return !has || l[r.key] !== r.values[0]
+      case 'in':
+        return has && r.values.includes(l[r.key])
+      case 'notin':
+        return !has || !r.values.includes(l[r.key])
+      case 'exists':
+        return has
+      case 'notexists':
+        return !has
     }
     return false
   })
@@ -61,11 +74,15 @@ type FieldReq = {path: string; neq: boolean; value: string}
 
 export function parseFieldSelector(sel: string | undefined): FieldReq[] {
   if (!sel) return []
-  return sel.split(',').map((p) => p.trim()).filter(Boolean).map((part) => {
-    const m = /^([^!=]+)(==|!=|=)(.*)$/.exec(part)
-    if (!m) throw badRequest(`invalid selector: '${sel}'; can't understand '${part}'`)
-    return {path: m[1].trim(), neq: m[2] === '!=', value: m[3].trim()}
-  })
+  return sel
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((part) => {
+      const m = /^([^!=]+)(==|!=|=)(.*)$/.exec(part)
+      if (!m) throw badRequest(`invalid selector: '${sel}'; can't understand '${part}'`)
+      return {path: m[1].trim(), neq: m[2] === '!=', value: m[3].trim()}
+    })
 }
 
 export function fieldValue(obj: Obj, path: string): string {

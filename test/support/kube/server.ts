@@ -110,7 +110,13 @@ export class KubeServer {
     this.aggregated = opts.aggregatedDiscovery ?? true
     this.ca = CertificateAuthority.create(`${this.name}-ca`)
     this.objects = new ObjectApi(this.store, this.registry, {onCommitted: (t, type, o) => this.controllers.onCommitted(t, type, o)})
-    this.controllers = new Controllers(this.objects, this.registry, () => this.ca.cert, (t) => this.issueServiceAccountToken(t), opts.tokenControllerDelayMs ?? 20)
+    this.controllers = new Controllers(
+      this.objects,
+      this.registry,
+      () => this.ca.cert,
+      (t) => this.issueServiceAccountToken(t),
+      opts.tokenControllerDelayMs ?? 20,
+    )
     this.watches = new Watches(this.store)
     this.openapi = new OpenApi(this.registry)
     this.addUser({name: 'admin', groups: ['system:masters']})
@@ -158,13 +164,39 @@ export class KubeServer {
   private seedCluster(): void {
     const opts = controllerOptions()
     const ns = this.type('namespaces')
-    for (const n of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) this.objects.create(ns, '', {metadata: {name: n, labels: {'kubernetes.io/metadata.name': n}}}, opts)
-    this.objects.create(this.type('clusterroles.rbac.authorization.k8s.io'), '', {metadata: {name: 'cluster-admin', labels: {'kubernetes.io/bootstrapping': 'rbac-defaults'}},
-      rules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}, {nonResourceURLs: ['*'], verbs: ['*']}]}, opts)
-    this.objects.create(this.type('clusterrolebindings.rbac.authorization.k8s.io'), '', {metadata: {name: 'cluster-admin', labels: {'kubernetes.io/bootstrapping': 'rbac-defaults'}},
-      roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin'}, subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:masters'}]}, opts)
-    this.objects.create(this.type('services'), 'default', {metadata: {name: 'kubernetes', labels: {component: 'apiserver', provider: 'kubernetes'}},
-      spec: {type: 'ClusterIP', clusterIP: '10.96.0.1', ports: [{name: 'https', port: 443, protocol: 'TCP', targetPort: 6443}]}}, opts)
+    for (const n of ['default', 'kube-system', 'kube-public', 'kube-node-lease'])
+      this.objects.create(ns, '', {metadata: {name: n, labels: {'kubernetes.io/metadata.name': n}}}, opts)
+    this.objects.create(
+      this.type('clusterroles.rbac.authorization.k8s.io'),
+      '',
+      {
+        metadata: {name: 'cluster-admin', labels: {'kubernetes.io/bootstrapping': 'rbac-defaults'}},
+        rules: [
+          {apiGroups: ['*'], resources: ['*'], verbs: ['*']},
+          {nonResourceURLs: ['*'], verbs: ['*']},
+        ],
+      },
+      opts,
+    )
+    this.objects.create(
+      this.type('clusterrolebindings.rbac.authorization.k8s.io'),
+      '',
+      {
+        metadata: {name: 'cluster-admin', labels: {'kubernetes.io/bootstrapping': 'rbac-defaults'}},
+        roleRef: {apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin'},
+        subjects: [{apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:masters'}],
+      },
+      opts,
+    )
+    this.objects.create(
+      this.type('services'),
+      'default',
+      {
+        metadata: {name: 'kubernetes', labels: {component: 'apiserver', provider: 'kubernetes'}},
+        spec: {type: 'ClusterIP', clusterIP: '10.96.0.1', ports: [{name: 'https', port: 443, protocol: 'TCP', targetPort: 6443}]},
+      },
+      opts,
+    )
   }
 
   // ---------------------------------------------------------------- users and tokens
@@ -215,8 +247,11 @@ export class KubeServer {
         const given = Buffer.from(token)
         if (stored.length !== given.length || !timingSafeEqual(stored, given)) return undefined
       }
-      return {name: `system:serviceaccount:${sa.namespace}:${sa.serviceAccount}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'],
-        serviceAccount: {namespace: sa.namespace, name: sa.serviceAccount}}
+      return {
+        name: `system:serviceaccount:${sa.namespace}:${sa.serviceAccount}`,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'],
+        serviceAccount: {namespace: sa.namespace, name: sa.serviceAccount},
+      }
     }
     const peer = peerCommonName(req)
     if (peer) {
@@ -232,9 +267,15 @@ export class KubeServer {
     const subjectMatches = (s: Obj, bindingNs: string) =>
       (s.kind === 'User' && s.name === user.name) ||
       (s.kind === 'Group' && user.groups.includes(s.name)) ||
-      (s.kind === 'ServiceAccount' && user.serviceAccount && s.name === user.serviceAccount.name && (s.namespace ?? bindingNs) === user.serviceAccount.namespace)
+      (s.kind === 'ServiceAccount' &&
+        user.serviceAccount &&
+        s.name === user.serviceAccount.name &&
+        (s.namespace ?? bindingNs) === user.serviceAccount.namespace)
     const roleRules = (ref: Obj, ns: string): PolicyRule[] => {
-      const r = ref.kind === 'ClusterRole' ? this.store.get('rbac.authorization.k8s.io', 'clusterroles', '', ref.name) : this.store.get('rbac.authorization.k8s.io', 'roles', ns, ref.name)
+      const r =
+        ref.kind === 'ClusterRole'
+          ? this.store.get('rbac.authorization.k8s.io', 'clusterroles', '', ref.name)
+          : this.store.get('rbac.authorization.k8s.io', 'roles', ns, ref.name)
       return (r?.rules ?? []) as PolicyRule[]
     }
     const rules: PolicyRule[] = []
@@ -261,8 +302,17 @@ export class KubeServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1')
-    const entry: RequestLogEntry = {time: new Date().toISOString(), method: req.method ?? 'GET', path: url.pathname, query: url.search.replace(/^\?/, ''), user: '', verb: '',
-      status: 0, userAgent: String(req.headers['user-agent'] ?? ''), contentType: req.headers['content-type']}
+    const entry: RequestLogEntry = {
+      time: new Date().toISOString(),
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ''),
+      user: '',
+      verb: '',
+      status: 0,
+      userAgent: String(req.headers['user-agent'] ?? ''),
+      contentType: req.headers['content-type'],
+    }
     this.requestLog.push(entry)
     res.on('finish', () => {
       entry.status = res.statusCode
@@ -270,14 +320,18 @@ export class KubeServer {
     try {
       const failure = this.takeFailure(entry.method, url.pathname + url.search)
       if (failure) {
-        entry.status = failure.dropConnection ? -1 : failure.status ?? 500
+        entry.status = failure.dropConnection ? -1 : (failure.status ?? 500)
         if (failure.dropConnection) {
           req.socket.destroy()
           return
         }
         const code = failure.status ?? 500
-        const err = new ApiError(code, reasonForCode(code), code === 429 ? 'Too many requests, please try again later.' : `injected failure (${code}) for ${url.pathname}`,
-          failure.retryAfterSeconds ? {retryAfterSeconds: failure.retryAfterSeconds} : {})
+        const err = new ApiError(
+          code,
+          reasonForCode(code),
+          code === 429 ? 'Too many requests, please try again later.' : `injected failure (${code}) for ${url.pathname}`,
+          failure.retryAfterSeconds ? {retryAfterSeconds: failure.retryAfterSeconds} : {},
+        )
         if (failure.retryAfterSeconds) res.setHeader('Retry-After', String(failure.retryAfterSeconds))
         return sendStatus(res, err)
       }
@@ -294,17 +348,37 @@ export class KubeServer {
           : {verb: info.verb, apiGroup: '', resource: '', subresource: '', namespace: '', name: '', path: url.pathname}
         if (!this.authorize(user, attrs)) {
           if (!info.isResource) throw forbiddenPath(user.name, info.verb, url.pathname)
-          throw forbidden(user.name, info.verb, info.resource, info.subresource, info.group, info.namespace, info.resource === 'namespaces' ? info.name || info.namespace : info.name.split(':')[0])
+          throw forbidden(
+            user.name,
+            info.verb,
+            info.resource,
+            info.subresource,
+            info.group,
+            info.namespace,
+            info.resource === 'namespaces' ? info.name || info.namespace : info.name.split(':')[0],
+          )
         }
       }
-      await route({
-        reg: this.registry, objects: this.objects, watches: this.watches, openapi: this.openapi, hostPort: `127.0.0.1:${this.port}`, aggregatedDiscovery: this.aggregated,
-        user: entry.user,
-        tokenRequest: (ns, sa, b) => this.controllers.tokenRequest(ns, sa, b, this.url),
-        version: () => versionInfo(this.gitVersion),
-        findProxy: (resource, ns, name, port) => this.proxies.get(`${resource}/${ns}/${name}:${port}`) ?? this.proxies.get(`${resource}/${ns}/${name}:`),
-        podLog: (ns, pod, container) => this.podLogs.get(`${ns}/${pod}/${container}`) ?? '',
-      }, req, res, url, info as RequestInfo, body)
+      await route(
+        {
+          reg: this.registry,
+          objects: this.objects,
+          watches: this.watches,
+          openapi: this.openapi,
+          hostPort: `127.0.0.1:${this.port}`,
+          aggregatedDiscovery: this.aggregated,
+          user: entry.user,
+          tokenRequest: (ns, sa, b) => this.controllers.tokenRequest(ns, sa, b, this.url),
+          version: () => versionInfo(this.gitVersion),
+          findProxy: (resource, ns, name, port) => this.proxies.get(`${resource}/${ns}/${name}:${port}`) ?? this.proxies.get(`${resource}/${ns}/${name}:`),
+          podLog: (ns, pod, container) => this.podLogs.get(`${ns}/${pod}/${container}`) ?? '',
+        },
+        req,
+        res,
+        url,
+        info as RequestInfo,
+        body,
+      )
     } catch (error) {
       const err = error instanceof ApiError ? error : internalError(error instanceof Error ? error.message : String(error))
       if (!res.headersSent) sendStatus(res, err)
@@ -345,15 +419,18 @@ export class KubeServer {
     const [head, ...groupParts] = ref.split('.')
     const group = groupParts.join('.')
     const all = this.registry.all()
-    const found = all.find((t) => (group ? t.group === group : true) && (t.resource === head || t.kind === head || t.singular === head.toLowerCase() || t.shortNames.includes(head)))
-      ?? all.find((t) => t.kind.toLowerCase() === ref.toLowerCase())
+    const found =
+      all.find(
+        (t) =>
+          (group ? t.group === group : true) && (t.resource === head || t.kind === head || t.singular === head.toLowerCase() || t.shortNames.includes(head)),
+      ) ?? all.find((t) => t.kind.toLowerCase() === ref.toLowerCase())
     if (!found) throw new Error(`kind ${ref} is not served by test server ${this.name}`)
     return found
   }
 
   getObject(kind: KindRef, namespace: string | undefined, name: string): Obj | undefined {
     const t = this.type(kind)
-    return this.store.get(t.group, t.resource, t.namespaced ? namespace ?? '' : '', name)
+    return this.store.get(t.group, t.resource, t.namespaced ? (namespace ?? '') : '', name)
   }
 
   listObjects(kind: KindRef, namespace?: string): Obj[] {
@@ -366,7 +443,7 @@ export class KubeServer {
     return objs.map((o) => {
       const t = this.registry.byKind(o.apiVersion, o.kind)
       if (!t) throw new Error(`kind ${o.apiVersion} ${o.kind} is not served by test server ${this.name}`)
-      const ns = t.namespaced ? o.metadata?.namespace ?? 'default' : ''
+      const ns = t.namespaced ? (o.metadata?.namespace ?? 'default') : ''
       const opts = {...controllerOptions(), manager: 'test-seed'}
       const existing = this.store.get(t.group, t.resource, ns, o.metadata.name)
       if (!existing) return this.objects.create(t, ns, o, opts)
@@ -395,28 +472,76 @@ export class KubeServer {
       reconciledAt: now,
       ...(s.conditions ? {conditions: s.conditions} : {}),
     }
-    return this.objects.update(t, namespace, name, o, {...controllerOptions(), manager: 'argocd-application-controller'}, t.subresources.includes('status') ? 'status' : 'main')
+    return this.objects.update(
+      t,
+      namespace,
+      name,
+      o,
+      {...controllerOptions(), manager: 'argocd-application-controller'},
+      t.subresources.includes('status') ? 'status' : 'main',
+    )
   }
 
   /** a Node with Ready=True (and kubelet info), like a joined worker */
   addReadyNode(name: string, labels: Record<string, string> = {}): Obj {
     const t = this.type('nodes')
     const index = this.listObjects('nodes').length + 1
-    const node = this.objects.create(t, '', {metadata: {name, labels: {'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', ...labels}}, spec: {podCIDR: `10.244.${index}.0/24`}},
-      {...controllerOptions(), manager: 'kubelet'})
+    const node = this.objects.create(
+      t,
+      '',
+      {
+        metadata: {name, labels: {'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', ...labels}},
+        spec: {podCIDR: `10.244.${index}.0/24`},
+      },
+      {...controllerOptions(), manager: 'kubelet'},
+    )
     const now = timestamp()
     node.status = {
       capacity: {cpu: '4', memory: '16Gi', pods: '110', 'ephemeral-storage': '100Gi'},
       allocatable: {cpu: '4', memory: '16Gi', pods: '110', 'ephemeral-storage': '100Gi'},
       conditions: [
-        {type: 'MemoryPressure', status: 'False', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available'},
-        {type: 'DiskPressure', status: 'False', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure'},
-        {type: 'PIDPressure', status: 'False', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available'},
+        {
+          type: 'MemoryPressure',
+          status: 'False',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+          reason: 'KubeletHasSufficientMemory',
+          message: 'kubelet has sufficient memory available',
+        },
+        {
+          type: 'DiskPressure',
+          status: 'False',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+          reason: 'KubeletHasNoDiskPressure',
+          message: 'kubelet has no disk pressure',
+        },
+        {
+          type: 'PIDPressure',
+          status: 'False',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+          reason: 'KubeletHasSufficientPID',
+          message: 'kubelet has sufficient PID available',
+        },
         {type: 'Ready', status: 'True', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletReady', message: 'kubelet is posting ready status'},
       ],
-      addresses: [{type: 'InternalIP', address: `127.0.1.${index}`}, {type: 'Hostname', address: name}],
-      nodeInfo: {kubeletVersion: 'v1.32.0', kubeProxyVersion: 'v1.32.0', containerRuntimeVersion: 'containerd://1.7.24', osImage: 'Debian GNU/Linux 12 (bookworm)',
-        kernelVersion: '6.1.0', operatingSystem: 'linux', architecture: 'amd64', machineID: '', systemUUID: '', bootID: ''},
+      addresses: [
+        {type: 'InternalIP', address: `127.0.1.${index}`},
+        {type: 'Hostname', address: name},
+      ],
+      nodeInfo: {
+        kubeletVersion: 'v1.32.0',
+        kubeProxyVersion: 'v1.32.0',
+        containerRuntimeVersion: 'containerd://1.7.24',
+        osImage: 'Debian GNU/Linux 12 (bookworm)',
+        kernelVersion: '6.1.0',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+        machineID: '',
+        systemUUID: '',
+        bootID: '',
+      },
     }
     return this.objects.update(t, '', name, node, {...controllerOptions(), manager: 'kubelet'}, 'status')
   }
@@ -449,8 +574,14 @@ export class KubeServer {
     const user = opts.user ?? 'admin'
     const creds = this.credentials(user)
     const clusterName = opts.clusterName ?? this.name
-    const e: KubeconfigEntry = {server: this.url, caPem: this.ca.cert, clusterName, contextName: opts.contextName ?? `${clusterName}-context`,
-      userName: opts.userEntryName ?? `${clusterName}-${user}`, namespace: opts.namespace}
+    const e: KubeconfigEntry = {
+      server: this.url,
+      caPem: this.ca.cert,
+      clusterName,
+      contextName: opts.contextName ?? `${clusterName}-context`,
+      userName: opts.userEntryName ?? `${clusterName}-${user}`,
+      namespace: opts.namespace,
+    }
     if (opts.auth === 'cert') {
       if (!creds.cert) throw new Error(`user ${user} has no client certificate`)
       e.cert = creds.cert
@@ -492,4 +623,3 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('error', reject)
   })
 }
-

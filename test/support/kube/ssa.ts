@@ -25,7 +25,19 @@ export interface ManagedFieldsEntry {
   subresource?: string
 }
 
-const SERVER_METADATA = new Set(['name', 'namespace', 'uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'selfLink', 'generateName'])
+const SERVER_METADATA = new Set([
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'managedFields',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'selfLink',
+  'generateName',
+])
 
 export type Scope = 'main' | 'status'
 
@@ -156,7 +168,15 @@ function finish(entries: ManagedFieldsEntry[]): ManagedFieldsEntry[] {
 }
 
 /** ownership after a create/update/merge-patch by `manager` (operation Update) */
-export function trackUpdate(entries: ManagedFieldsEntry[], manager: string, apiVersion: string, before: Obj | undefined, after: Obj, scope: Scope, statusIsSubresource: boolean): ManagedFieldsEntry[] {
+export function trackUpdate(
+  entries: ManagedFieldsEntry[],
+  manager: string,
+  apiVersion: string,
+  before: Obj | undefined,
+  after: Obj,
+  scope: Scope,
+  statusIsSubresource: boolean,
+): ManagedFieldsEntry[] {
   const afterPaths = leafPaths(after, scope, statusIsSubresource)
   const beforePaths = before ? leafPaths(before, scope, statusIsSubresource) : []
   const afterSet = new Set(afterPaths.map(enc))
@@ -194,7 +214,14 @@ export interface ApplyResult {
  * Server-side apply of `applied` (the full intent of `manager`) onto `current` (undefined = create).
  * Throws 409 Conflict listing the conflicting managers and fields unless `force`.
  */
-export function serverSideApply(current: Obj | undefined, applied: Obj, manager: string, force: boolean, scope: Scope, statusIsSubresource: boolean): ApplyResult {
+export function serverSideApply(
+  current: Obj | undefined,
+  applied: Obj,
+  manager: string,
+  force: boolean,
+  scope: Scope,
+  statusIsSubresource: boolean,
+): ApplyResult {
   const entries: ManagedFieldsEntry[] = structuredClone(current?.metadata?.managedFields ?? [])
   const appliedPaths = leafPaths(applied, scope, statusIsSubresource)
   const apiVersion = applied.apiVersion as string
@@ -206,7 +233,8 @@ export function serverSideApply(current: Obj | undefined, applied: Obj, manager:
       for (const o of owned) {
         if (!related(p, o)) continue
         const longer = p.length >= o.length ? p : o
-        if (!deepEqual(valueAt(current, longer), valueAt(applied, longer))) conflicts.push({manager: e.manager, apiVersion: e.apiVersion, path: o.length >= p.length ? o : p})
+        if (!deepEqual(valueAt(current, longer), valueAt(applied, longer)))
+          conflicts.push({manager: e.manager, apiVersion: e.apiVersion, path: o.length >= p.length ? o : p})
       }
     }
   }
@@ -215,8 +243,13 @@ export function serverSideApply(current: Obj | undefined, applied: Obj, manager:
     for (const c of conflicts) byManager.set(c.manager, [...(byManager.get(c.manager) ?? []), c])
     let message = `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: `
     if (conflicts.length === 1) message += `conflict with "${conflicts[0].manager}" using ${conflicts[0].apiVersion}: ${renderPath(conflicts[0].path)}`
-    else message += [...byManager].map(([m, cs]) => `conflicts with "${m}" using ${cs[0].apiVersion}:\n${cs.map((c) => `- ${renderPath(c.path)}`).join('\n')}`).join('\n')
-    throw new ApiError(409, 'Conflict', message, {causes: conflicts.map((c) => ({type: 'FieldManagerConflict', message: `conflict with "${c.manager}" using ${c.apiVersion}`, field: renderPath(c.path)}))})
+    else
+      message += [...byManager]
+        .map(([m, cs]) => `conflicts with "${m}" using ${cs[0].apiVersion}:\n${cs.map((c) => `- ${renderPath(c.path)}`).join('\n')}`)
+        .join('\n')
+    throw new ApiError(409, 'Conflict', message, {
+      causes: conflicts.map((c) => ({type: 'FieldManagerConflict', message: `conflict with "${c.manager}" using ${c.apiVersion}`, field: renderPath(c.path)})),
+    })
   }
   const next: Obj = structuredClone(current ?? {apiVersion: applied.apiVersion, kind: applied.kind, metadata: {}})
   const conflictSet = new Set(conflicts.map((c) => `${c.manager}\u0000${enc(c.path)}`))

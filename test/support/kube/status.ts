@@ -60,12 +60,16 @@ export function alreadyExists(resource: string, group: string, name: string): Ap
 }
 
 export function conflict(resource: string, group: string, name: string, why: string): ApiError {
-  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(resource, group)} "${name}": ${why}`, {name, group: group || undefined, kind: resource})
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(resource, group)} "${name}": ${why}`, {
+    name,
+    group: group || undefined,
+    kind: resource,
+  })
 }
 
 export function invalid(kind: string, group: string, name: string, causes: StatusCause[]): ApiError {
   const qualifiedKind = group ? `${kind}.${group}` : kind
-  const list = causes.map((c) => (c.field ? `${c.field}: ${c.message ?? ''}` : c.message ?? '')).join(', ')
+  const list = causes.map((c) => (c.field ? `${c.field}: ${c.message ?? ''}` : (c.message ?? ''))).join(', ')
   const message = `${qualifiedKind} "${name}" is invalid: ${causes.length > 1 ? `[${list}]` : list}`
   return new ApiError(422, 'Invalid', message, {name, group: group || undefined, kind, causes})
 }
@@ -79,14 +83,22 @@ export function methodNotAllowed(message = 'the server does not allow this metho
 }
 
 export function unsupportedMediaType(contentType: string): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`)
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got ${contentType})`,
+  )
 }
 
 export function forbidden(user: string, verb: string, resource: string, subresource: string, group: string, namespace: string, name: string): ApiError {
   const full = subresource ? `${resource}/${subresource}` : resource
   const what = name ? `${qualifiedResource(resource, group)} "${name}"` : qualifiedResource(resource, group)
   const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope'
-  return new ApiError(403, 'Forbidden', `${what} is forbidden: User "${user}" cannot ${verb} resource "${full}" in API group "${group}" ${scope}`, {name: name || undefined, group: group || undefined, kind: resource})
+  return new ApiError(403, 'Forbidden', `${what} is forbidden: User "${user}" cannot ${verb} resource "${full}" in API group "${group}" ${scope}`, {
+    name: name || undefined,
+    group: group || undefined,
+    kind: resource,
+  })
 }
 
 export function forbiddenPath(user: string, verb: string, path: string): ApiError {
@@ -111,8 +123,19 @@ export function internalError(message: string): ApiError {
 
 export function reasonForCode(code: number): string {
   const reasons: Record<number, string> = {
-    400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed', 409: 'Conflict',
-    410: 'Expired', 415: 'UnsupportedMediaType', 422: 'Invalid', 429: 'TooManyRequests', 500: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout',
+    400: 'BadRequest',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'NotFound',
+    405: 'MethodNotAllowed',
+    409: 'Conflict',
+    410: 'Expired',
+    415: 'UnsupportedMediaType',
+    422: 'Invalid',
+    429: 'TooManyRequests',
+    500: 'InternalError',
+    503: 'ServiceUnavailable',
+    504: 'Timeout',
   }
   return reasons[code] ?? 'Unknown'
 }

@@ -30,8 +30,23 @@ export class CertificateAuthority {
 
   static create(commonName: string): CertificateAuthority {
     const dir = mkdtempSync(join(tmpdir(), 'kube-ca-'))
-    openssl(dir, ['req', '-x509', ...EC, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', DAYS, '-subj', `/CN=${commonName}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature'])
+    openssl(dir, [
+      'req',
+      '-x509',
+      ...EC,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      DAYS,
+      '-subj',
+      `/CN=${commonName}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+    ])
     return new CertificateAuthority(dir, readFileSync(join(dir, 'ca.crt'), 'utf8'), readFileSync(join(dir, 'ca.key'), 'utf8'))
   }
 
@@ -39,22 +54,43 @@ export class CertificateAuthority {
     const safe = name.replace(/[^a-zA-Z0-9_.-]/g, '_')
     writeFileSync(join(this.dir, `${safe}.ext`), extensions)
     openssl(this.dir, ['req', '-new', ...EC, '-keyout', `${safe}.key`, '-out', `${safe}.csr`, '-subj', subject])
-    openssl(this.dir, ['x509', '-req', '-in', `${safe}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${safe}.crt`,
-      '-days', DAYS, '-extfile', `${safe}.ext`])
+    openssl(this.dir, [
+      'x509',
+      '-req',
+      '-in',
+      `${safe}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${safe}.crt`,
+      '-days',
+      DAYS,
+      '-extfile',
+      `${safe}.ext`,
+    ])
     return {cert: readFileSync(join(this.dir, `${safe}.crt`), 'utf8'), key: readFileSync(join(this.dir, `${safe}.key`), 'utf8')}
   }
 
   serving(): KeyPair {
-    return this.issue('serving', '/CN=kube-apiserver',
+    return this.issue(
+      'serving',
+      '/CN=kube-apiserver',
       'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc\n' +
-      'extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=critical,CA:FALSE\n')
+        'extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=critical,CA:FALSE\n',
+    )
   }
 
   client(user: string, groups: string[] = []): KeyPair {
     const esc = (s: string) => s.replace(/[/=+,]/g, (c) => `\\${c}`)
     const subject = `${groups.map((g) => `/O=${esc(g)}`).join('')}/CN=${esc(user)}`
-    return this.issue(`client-${user}`, subject,
-      'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=critical,CA:FALSE\n')
+    return this.issue(
+      `client-${user}`,
+      subject,
+      'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=critical,CA:FALSE\n',
+    )
   }
 
   dispose(): void {

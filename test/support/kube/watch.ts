@@ -29,14 +29,15 @@ export class Watches {
   serve(t: ResourceType, p: WatchParams, res: ServerResponse): void {
     const rvText = p.resourceVersion ?? ''
     const from = rvText === '' || rvText === '0' ? undefined : Number(rvText)
-    if (from !== undefined && (!Number.isFinite(from))) throw gone(`too old resource version: ${rvText}`)
+    if (from !== undefined && !Number.isFinite(from)) throw gone(`too old resource version: ${rvText}`)
     if (from !== undefined && from > this.store.currentRv()) {
       // the real server waits for a future revision; our clients never ask for one
     }
     res.writeHead(200, {'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked'})
     res.flushHeaders()
     this.open.add(res)
-    const inScope = (e: StoreEvent) => e.group === t.group && e.resource === t.resource && (!t.namespaced || p.namespace === undefined || e.namespace === p.namespace)
+    const inScope = (e: StoreEvent) =>
+      e.group === t.group && e.resource === t.resource && (!t.namespaced || p.namespace === undefined || e.namespace === p.namespace)
     const send = (type: string, object: Obj) => {
       if (!res.writableEnded) res.write(`${JSON.stringify({type, object})}\n`)
     }
@@ -44,13 +45,20 @@ export class Watches {
       if (!inScope(e)) return
       const now = matches(p.selector, e.object)
       const before = e.previous ? matches(p.selector, e.previous) : false
-      if (e.type === 'ADDED') { if (now) send('ADDED', e.object) }
-      else if (e.type === 'DELETED') { if (before || now) send('DELETED', e.object) }
-      else if (now && before) send('MODIFIED', e.object)
+      if (e.type === 'ADDED') {
+        if (now) send('ADDED', e.object)
+      } else if (e.type === 'DELETED') {
+        if (before || now) send('DELETED', e.object)
+      } else if (now && before) send('MODIFIED', e.object)
       else if (now) send('ADDED', e.object)
       else if (before) send('DELETED', e.object)
     }
-    const bookmark = (annotations?: Record<string, string>) => send('BOOKMARK', {kind: t.kind, apiVersion: groupVersion(t), metadata: {resourceVersion: String(this.store.currentRv()), ...(annotations ? {annotations} : {})}})
+    const bookmark = (annotations?: Record<string, string>) =>
+      send('BOOKMARK', {
+        kind: t.kind,
+        apiVersion: groupVersion(t),
+        metadata: {resourceVersion: String(this.store.currentRv()), ...(annotations ? {annotations} : {})},
+      })
     if (from === undefined || p.sendInitialEvents) {
       const current = this.store.list(t.group, t.resource, t.namespaced ? p.namespace : undefined)
       for (const o of current) if (matches(p.selector, o)) send('ADDED', o)

@@ -14,7 +14,8 @@ import type {Finding} from './finding.js'
 import {coalesce, type ValuesBlock} from './helm.js'
 import {objectName, type ParsedObject} from './objects.js'
 
-const get = (v: unknown, dotted: string) => dotted.split('.').reduce<unknown>((x, k) => (x && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined), v)
+const get = (v: unknown, dotted: string) =>
+  dotted.split('.').reduce<unknown>((x, k) => (x && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined), v)
 
 /** Chart values that make the chart render cert-manager.io objects (all must be true). */
 const NEEDS_CERT_MANAGER: Record<string, string[]> = {'opensearch-operator': ['webhook.enabled', 'webhook.certManager.enabled']}
@@ -29,18 +30,32 @@ export function consistencyFindings(up: Upstream, objects: ParsedObject[], value
       if (o.apiVersion !== 'fluentbit.fluent.io/v1alpha2' || o.kind !== 'FluentBit' || !want) continue
       const image = String(o.spec?.image ?? '')
       if (!image.startsWith(`${want}:`) && !image.startsWith(`${want}@`)) {
-        out.push({file, object: objectName(o), path: 'spec.image', message: `${image || '(none)'} is not the fluent-operator's Fluent Bit image ${want}: a stock image ignores the configuration the operator generates`, source: `charts.json.gz: fluent-operator ${fo.version} values fluentbit.image`})
+        out.push({
+          file,
+          object: objectName(o),
+          path: 'spec.image',
+          message: `${image || '(none)'} is not the fluent-operator's Fluent Bit image ${want}: a stock image ignores the configuration the operator generates`,
+          source: `charts.json.gz: fluent-operator ${fo.version} values fluentbit.image`,
+        })
       }
     }
   }
-  const certManager = values.some((b) => b.chart === 'cert-manager') || objects.some((o) => o.object.apiVersion?.startsWith('cert-manager.io/') && o.object.kind === 'ClusterIssuer')
+  const certManager =
+    values.some((b) => b.chart === 'cert-manager') ||
+    objects.some((o) => o.object.apiVersion?.startsWith('cert-manager.io/') && o.object.kind === 'ClusterIssuer')
   for (const b of values) {
     const keys = NEEDS_CERT_MANAGER[b.chart]
     const chart = up.charts[b.chart]
     if (!keys || !chart || certManager) continue
     const effective = coalesce(chart.values, b.values)
     if (keys.every((k) => get(effective, k) === true)) {
-      out.push({file: b.file, object: `helm values of chart ${b.chart}${b.version ? ` ${b.version}` : ''}`, path: keys.join(' + '), message: 'true (the chart default unless set): the chart renders cert-manager Issuer/Certificate objects, and the repository deploys no cert-manager', source: `charts.json.gz: ${b.chart} ${chart.version} values ${keys.join(', ')}`})
+      out.push({
+        file: b.file,
+        object: `helm values of chart ${b.chart}${b.version ? ` ${b.version}` : ''}`,
+        path: keys.join(' + '),
+        message: 'true (the chart default unless set): the chart renders cert-manager Issuer/Certificate objects, and the repository deploys no cert-manager',
+        source: `charts.json.gz: ${b.chart} ${chart.version} values ${keys.join(', ')}`,
+      })
     }
   }
   return out

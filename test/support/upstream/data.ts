@@ -81,7 +81,9 @@ export const UPSTREAM_DIR = path.resolve(REPO_ROOT, '../shared/upstream')
 function load<T>(dir: string, file: string): T {
   const f = path.join(dir, file)
   if (!existsSync(f)) {
-    throw new Error(`upstream data missing: ${f} (the checks of the rendered repository read ../shared/upstream relative to the repository root; see that folder's README)`)
+    throw new Error(
+      `upstream data missing: ${f} (the checks of the rendered repository read ../shared/upstream relative to the repository root; see that folder's README)`,
+    )
   }
   const raw = readFileSync(f)
   return JSON.parse((file.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8')) as T

@@ -18,11 +18,13 @@ export interface RuleFile {
 export function ruleFiles(objects: ParsedObject[], values: ValuesBlock[]): RuleFile[] {
   const out: RuleFile[] = []
   for (const {file, object: o} of objects) {
-    if (o.apiVersion === 'monitoring.coreos.com/v1' && o.kind === 'PrometheusRule') out.push({file, object: objectName(o), content: {groups: (o.spec?.groups as unknown[]) ?? []}})
+    if (o.apiVersion === 'monitoring.coreos.com/v1' && o.kind === 'PrometheusRule')
+      out.push({file, object: objectName(o), content: {groups: (o.spec?.groups as unknown[]) ?? []}})
   }
   for (const b of values.filter((x) => x.chart === 'kube-prometheus-stack')) {
     const map = b.values.additionalPrometheusRulesMap as Record<string, {groups?: unknown[]}> | undefined
-    for (const [name, r] of Object.entries(map ?? {})) out.push({file: b.file, object: `additionalPrometheusRulesMap.${name}`, content: {groups: r.groups ?? []}})
+    for (const [name, r] of Object.entries(map ?? {}))
+      out.push({file: b.file, object: `additionalPrometheusRulesMap.${name}`, content: {groups: r.groups ?? []}})
   }
   return out
 }
@@ -45,7 +47,12 @@ export function alertmanagerConfigs(up: Upstream, values: ValuesBlock[]): Alertm
   for (const b of values.filter((x) => x.chart === 'kube-prometheus-stack')) {
     const effective = coalesce(chart.values, b.values)
     if (get(effective, 'alertmanager', 'enabled') === false) continue
-    out.push({file: b.file, object: `helm values of chart kube-prometheus-stack${b.version ? ` ${b.version}` : ""}`, config: get(effective, 'alertmanager', 'config') as Record<string, unknown>, rendered: get(b.values, 'alertmanager', 'config') !== undefined})
+    out.push({
+      file: b.file,
+      object: `helm values of chart kube-prometheus-stack${b.version ? ` ${b.version}` : ''}`,
+      config: get(effective, 'alertmanager', 'config') as Record<string, unknown>,
+      rendered: get(b.values, 'alertmanager', 'config') !== undefined,
+    })
   }
   return out
 }
@@ -55,11 +62,13 @@ export function silentReceivers(am: AlertmanagerConfig, up: Upstream): Finding[]
   const receivers = (am.config.receivers as {name: string; [k: string]: unknown}[] | undefined) ?? []
   const notifying = receivers.filter((r) => Object.keys(r).some((k) => k.endsWith('_configs') && Array.isArray(r[k]) && (r[k] as unknown[]).length > 0))
   if (notifying.length > 0) return []
-  return [{
-    file: am.file,
-    object: am.object,
-    path: 'alertmanager.config.receivers',
-    message: `no receiver has a notifier (${receivers.map((r) => r.name).join(', ') || 'none'}): every alert is dropped`,
-    source: `charts.json.gz: kube-prometheus-stack ${up.charts['kube-prometheus-stack']!.version} values alertmanager.config`,
-  }]
+  return [
+    {
+      file: am.file,
+      object: am.object,
+      path: 'alertmanager.config.receivers',
+      message: `no receiver has a notifier (${receivers.map((r) => r.name).join(', ') || 'none'}): every alert is dropped`,
+      source: `charts.json.gz: kube-prometheus-stack ${up.charts['kube-prometheus-stack']!.version} values alertmanager.config`,
+    },
+  ]
 }

@@ -32,7 +32,9 @@ export function valuesBlocks(files: RenderedFile[]): ValuesBlock[] {
     if (!/\.ya?ml$/.test(f.path)) continue
     const dir = f.path.includes('/') ? f.path.slice(0, f.path.lastIndexOf('/') + 1) : ''
     if (isKustomization(f.path)) {
-      for (const k of parseYaml(f.path, f.content) as {helmCharts?: {name: string; version?: string; valuesFile?: string; additionalValuesFiles?: string[]; valuesInline?: Record<string, unknown>}[]}[]) {
+      for (const k of parseYaml(f.path, f.content) as {
+        helmCharts?: {name: string; version?: string; valuesFile?: string; additionalValuesFiles?: string[]; valuesInline?: Record<string, unknown>}[]
+      }[]) {
         ;(k.helmCharts ?? []).forEach((h, i) => {
           for (const vf of [h.valuesFile, ...(h.additionalValuesFiles ?? [])].filter((x): x is string => Boolean(x))) {
             const file = normalize(dir + vf)
@@ -41,7 +43,8 @@ export function valuesBlocks(files: RenderedFile[]): ValuesBlock[] {
             const docs = parseYaml(file, content)
             out.push({file, chart: h.name, version: h.version, via: `Kustomization helmCharts[${i}] (${f.path})`, values: isMap(docs[0]) ? docs[0] : {}})
           }
-          if (h.valuesInline) out.push({file: f.path, chart: h.name, version: h.version, via: `Kustomization helmCharts[${i}].valuesInline`, values: h.valuesInline})
+          if (h.valuesInline)
+            out.push({file: f.path, chart: h.name, version: h.version, via: `Kustomization helmCharts[${i}].valuesInline`, values: h.valuesInline})
         })
       }
       continue
@@ -56,7 +59,8 @@ export function valuesBlocks(files: RenderedFile[]): ValuesBlock[] {
           const v = parseYaml(f.path, s.helm.values)[0]
           out.push({file: f.path, chart: s.chart, version: s.targetRevision, via, values: isMap(v) ? v : {}})
         }
-        if (isMap(s.helm.valuesObject)) out.push({file: f.path, chart: s.chart, version: s.targetRevision, via: `${via}.valuesObject`, values: s.helm.valuesObject})
+        if (isMap(s.helm.valuesObject))
+          out.push({file: f.path, chart: s.chart, version: s.targetRevision, via: `${via}.valuesObject`, values: s.helm.valuesObject})
       }
     }
   }
@@ -163,9 +167,17 @@ export function checkValuesBlock(up: Upstream, b: ValuesBlock, findings: Finding
       if (crd && isMap(v)) {
         const copied = Object.fromEntries(Object.entries(v).filter(([k]) => !own.includes(k)))
         const fieldSchema = (crd.schema.properties?.spec as {properties?: Record<string, never>} | undefined)?.properties?.[target]
-        if (fieldSchema) validate(copied, fieldSchema, p, {structural: true, report: findings.scoped(b.file, object, `crds.json.gz: ${kind} spec.${target} (passthrough of ${source})`)})
+        if (fieldSchema)
+          validate(copied, fieldSchema, p, {
+            structural: true,
+            report: findings.scoped(b.file, object, `crds.json.gz: ${kind} spec.${target} (passthrough of ${source})`),
+          })
         for (const k of own) if (Object.hasOwn(v, k)) walk(v[k], [...segs, k])
-      } else if (crd) validate(v, (crd.schema.properties?.spec as {properties?: Record<string, never>}).properties?.[target] ?? {}, p, {structural: true, report: findings.scoped(b.file, object, `crds.json.gz: ${kind} spec.${target}`)})
+      } else if (crd)
+        validate(v, (crd.schema.properties?.spec as {properties?: Record<string, never>}).properties?.[target] ?? {}, p, {
+          structural: true,
+          report: findings.scoped(b.file, object, `crds.json.gz: ${kind} spec.${target}`),
+        })
       return
     }
     if (isMap(v) && Object.keys(v).length > 0) {
@@ -187,7 +199,13 @@ export function checkValuesBlock(up: Upstream, b: ValuesBlock, findings: Finding
       const got = defaultAt(b.values, segs)
       if (!got.found || got.value === null) continue
       if (!hasType(got.value, rule.type)) {
-        findings.add({file: b.file, object, path: segs.join('.'), message: `must be a ${rule.type} (the chart fails: "${rule.path} must be a ${rule.type}"), got ${JSON.stringify(got.value)}`, source: `charts.json.gz: ${ix.key} failRules (${rule.source})`})
+        findings.add({
+          file: b.file,
+          object,
+          path: segs.join('.'),
+          message: `must be a ${rule.type} (the chart fails: "${rule.path} must be a ${rule.type}"), got ${JSON.stringify(got.value)}`,
+          source: `charts.json.gz: ${ix.key} failRules (${rule.source})`,
+        })
       }
     }
   }
@@ -196,12 +214,24 @@ export function checkValuesBlock(up: Upstream, b: ValuesBlock, findings: Finding
 
 function hasType(v: unknown, type: string): boolean {
   switch (type) {
-    case 'string': return typeof v === 'string'
-    case 'bool': case 'boolean': return typeof v === 'boolean'
-    case 'int': case 'int64': case 'float64': case 'number': return typeof v === 'number'
-    case 'map': case 'dict': return isMap(v)
-    case 'slice': case 'list': case 'array': return Array.isArray(v)
-    default: throw new Error(`charts.json.gz has a fail rule type "${type}" this checker does not know: teach hasType() about it`)
+    case 'string':
+      return typeof v === 'string'
+    case 'bool':
+    case 'boolean':
+      return typeof v === 'boolean'
+    case 'int':
+    case 'int64':
+    case 'float64':
+    case 'number':
+      return typeof v === 'number'
+    case 'map':
+    case 'dict':
+      return isMap(v)
+    case 'slice':
+    case 'list':
+    case 'array':
+      return Array.isArray(v)
+    default:
+      throw new Error(`charts.json.gz has a fail rule type "${type}" this checker does not know: teach hasType() about it`)
   }
 }
-

@@ -13,7 +13,13 @@ export interface RenderedFile {
   content: string
 }
 
-export type K8sObject = {apiVersion?: string; kind?: string; metadata?: {name?: string; namespace?: string; [k: string]: unknown}; spec?: Record<string, unknown>; [k: string]: unknown}
+export type K8sObject = {
+  apiVersion?: string
+  kind?: string
+  metadata?: {name?: string; namespace?: string; [k: string]: unknown}
+  spec?: Record<string, unknown>
+  [k: string]: unknown
+}
 
 export interface ParsedObject {
   file: string
@@ -29,10 +35,12 @@ export const isKustomization = (p: string) => /(^|\/)kustomization\.ya?ml$/.test
  * are booleans there, so they are here).
  */
 export function parseYaml(file: string, content: string): unknown[] {
-  return parseAllDocuments(content, {version: '1.1'}).map((d) => {
-    if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`)
-    return d.toJS({maxAliasCount: -1}) as unknown
-  }).filter((o) => o !== null && o !== undefined)
+  return parseAllDocuments(content, {version: '1.1'})
+    .map((d) => {
+      if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`)
+      return d.toJS({maxAliasCount: -1}) as unknown
+    })
+    .filter((o) => o !== null && o !== undefined)
 }
 
 type KustomizationDoc = {
@@ -56,7 +64,9 @@ export function nonResourceFiles(files: RenderedFile[]): Set<string> {
         ...(k.helmCharts ?? []).flatMap((h) => [h.valuesFile, ...(h.additionalValuesFiles ?? [])]),
         ...(k.patches ?? []).map((p) => (typeof p === 'string' ? p : p.path)),
         ...(k.patchesStrategicMerge ?? []),
-        ...[...(k.configMapGenerator ?? []), ...(k.secretGenerator ?? [])].flatMap((g) => [...(g.files ?? []), ...(g.envs ?? [])].map((x) => x.split('=').at(-1))),
+        ...[...(k.configMapGenerator ?? []), ...(k.secretGenerator ?? [])].flatMap((g) =>
+          [...(g.files ?? []), ...(g.envs ?? [])].map((x) => x.split('=').at(-1)),
+        ),
       ]
       for (const v of refs) if (v && !v.includes('\n')) out.add(normalize(dir + v))
     }
@@ -99,12 +109,21 @@ export function checkObject(up: Upstream, file: string, o: K8sObject, findings: 
     const report = findings.scoped(file, name, source)
     if (!crd.served) report('apiVersion', `${o.apiVersion} is not served by the CRD`)
     if (crd.deprecated) {
-      const served = Object.entries(up.crds).filter(([k, v]) => k.endsWith(`/${o.kind}`) && k !== key && !v.deprecated && k.split('/')[0] === key.split('/')[0]).map(([k]) => k.split('/').slice(0, 2).join('/'))
+      const served = Object.entries(up.crds)
+        .filter(([k, v]) => k.endsWith(`/${o.kind}`) && k !== key && !v.deprecated && k.split('/')[0] === key.split('/')[0])
+        .map(([k]) => k.split('/').slice(0, 2).join('/'))
       report('apiVersion', `${o.apiVersion} ${o.kind} is deprecated${served.length ? `; use ${served.join(' or ')}` : ''}`)
     }
     // metadata is the API server's ObjectMeta (a CRD schema only says `type: object`)
-    validate(o, {...crd.schema, properties: {...crd.schema.properties, metadata: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}, '', {structural: true, report})
-    validate(o.metadata, {$ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'}, 'metadata', {structural: false, definitions: up.k8s.definitions, report: findings.scoped(file, name, 'k8s.json.gz: ObjectMeta')})
+    validate(o, {...crd.schema, properties: {...crd.schema.properties, metadata: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}, '', {
+      structural: true,
+      report,
+    })
+    validate(o.metadata, {$ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta'}, 'metadata', {
+      structural: false,
+      definitions: up.k8s.definitions,
+      report: findings.scoped(file, name, 'k8s.json.gz: ObjectMeta'),
+    })
     checkDeprecatedFields(o, crd.deprecatedFields ?? [], report)
     return source
   }
@@ -113,7 +132,13 @@ export function checkObject(up: Upstream, file: string, o: K8sObject, findings: 
     validate(o, {$ref: `#/definitions/${defName}`}, '', {structural: false, definitions: up.k8s.definitions, report: findings.scoped(file, name, source)})
     return source
   }
-  const known = up.k8s.other.includes(key) ? 'a built-in kind whose schema is not in k8s.json.gz' : Object.keys(up.crds).some((k) => k.endsWith(`/${o.kind}`)) ? `not a served version; the CRDs serve ${Object.keys(up.crds).filter((k) => k.endsWith(`/${o.kind}`)).join(', ')}` : 'no CRD or built-in kind with this apiVersion/kind in the upstream data'
+  const known = up.k8s.other.includes(key)
+    ? 'a built-in kind whose schema is not in k8s.json.gz'
+    : Object.keys(up.crds).some((k) => k.endsWith(`/${o.kind}`))
+      ? `not a served version; the CRDs serve ${Object.keys(up.crds)
+          .filter((k) => k.endsWith(`/${o.kind}`))
+          .join(', ')}`
+      : 'no CRD or built-in kind with this apiVersion/kind in the upstream data'
   findings.add({file, object: name, path: 'apiVersion', message: `${key}: cannot check (${known})`, source: 'crds.json.gz, k8s.json.gz'})
   return 'none'
 }

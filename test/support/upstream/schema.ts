@@ -67,7 +67,8 @@ export function validate(value: unknown, schema: Schema, at: string, ctx: Schema
     return
   }
   if (schema['x-kubernetes-int-or-string'] || schema.format === 'int-or-string') {
-    if (!(typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)))) ctx.report(at, `expected an integer or a string, got ${describe(value)}`)
+    if (!(typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value))))
+      ctx.report(at, `expected an integer or a string, got ${describe(value)}`)
     return
   }
   const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true
@@ -84,7 +85,13 @@ export function validate(value: unknown, schema: Schema, at: string, ctx: Schema
         if (Object.hasOwn(props, k)) validate(v, props[k]!, p, ctx)
         else if (isMap(schema.additionalProperties)) validate(v, schema.additionalProperties, p, ctx)
         else if (schema.additionalProperties === true || preserve) continue
-        else ctx.report(p, ctx.structural ? 'unknown field: not in the schema, the API server prunes it' : 'unknown field: not in the schema, strict field validation rejects it')
+        else
+          ctx.report(
+            p,
+            ctx.structural
+              ? 'unknown field: not in the schema, the API server prunes it'
+              : 'unknown field: not in the schema, strict field validation rejects it',
+          )
       }
       for (const r of schema.required ?? []) if (!(r in value)) ctx.report(joinPath(at, r), 'required field missing')
       return
@@ -107,7 +114,8 @@ export function validate(value: unknown, schema: Schema, at: string, ctx: Schema
     }
     case 'integer':
     case 'number': {
-      if (typeof value !== 'number' || (type === 'integer' && !Number.isInteger(value))) return ctx.report(at, `expected ${type === 'integer' ? 'an integer' : 'a number'}, got ${describe(value)}`)
+      if (typeof value !== 'number' || (type === 'integer' && !Number.isInteger(value)))
+        return ctx.report(at, `expected ${type === 'integer' ? 'an integer' : 'a number'}, got ${describe(value)}`)
       if (schema.format === 'int32' && (value < -(2 ** 31) || value > 2 ** 31 - 1)) ctx.report(at, `${value} does not fit int32`)
       if (typeof schema.minimum === 'number' && value < schema.minimum) ctx.report(at, `${value} is below the minimum ${schema.minimum}`)
       if (typeof schema.maximum === 'number' && value > schema.maximum) ctx.report(at, `${value} is above the maximum ${schema.maximum}`)

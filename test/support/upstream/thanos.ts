@@ -83,12 +83,18 @@ export function checkThanosObject(up: Upstream, file: string, o: K8sObject, find
   }
   const additional = (args: unknown, at: string, component: string) => {
     if (!Array.isArray(args)) return
-    checkThanosFlags(up, component, args.map((a, i) => ({name: String((a as {name?: unknown}).name ?? '').replace(/^--/, ''), path: `${at}[${i}]`})), report)
+    checkThanosFlags(
+      up,
+      component,
+      args.map((a, i) => ({name: String((a as {name?: unknown}).name ?? '').replace(/^--/, ''), path: `${at}[${i}]`})),
+      report,
+    )
     checked++
   }
   if (o.apiVersion?.startsWith('monitoring.coreos.com/')) {
     if (o.kind === 'ThanosRuler') additional(o.spec?.additionalArgs, 'spec.additionalArgs', 'rule')
-    if (o.kind === 'Prometheus' || o.kind === 'PrometheusAgent') additional((o.spec?.thanos as {additionalArgs?: unknown} | undefined)?.additionalArgs, 'spec.thanos.additionalArgs', 'sidecar')
+    if (o.kind === 'Prometheus' || o.kind === 'PrometheusAgent')
+      additional((o.spec?.thanos as {additionalArgs?: unknown} | undefined)?.additionalArgs, 'spec.thanos.additionalArgs', 'sidecar')
   }
   return checked
 }
@@ -98,10 +104,18 @@ export function checkThanosValues(up: Upstream, file: string, object: string, va
   const report = findings.scoped(file, object, `thanos-flags.json: ${up.thanos.source}`)
   const get = (...segs: string[]) => segs.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), values)
   let checked = 0
-  for (const [segs, component] of [[['prometheus', 'prometheusSpec', 'thanos', 'additionalArgs'], 'sidecar'], [['thanosRuler', 'thanosRulerSpec', 'additionalArgs'], 'rule']] as const) {
+  for (const [segs, component] of [
+    [['prometheus', 'prometheusSpec', 'thanos', 'additionalArgs'], 'sidecar'],
+    [['thanosRuler', 'thanosRulerSpec', 'additionalArgs'], 'rule'],
+  ] as const) {
     const args = get(...segs)
     if (!Array.isArray(args)) continue
-    checkThanosFlags(up, component, args.map((a, i) => ({name: String((a as {name?: unknown}).name ?? '').replace(/^--/, ''), path: `${segs.join('.')}[${i}]`})), report)
+    checkThanosFlags(
+      up,
+      component,
+      args.map((a, i) => ({name: String((a as {name?: unknown}).name ?? '').replace(/^--/, ''), path: `${segs.join('.')}[${i}]`})),
+      report,
+    )
     checked++
   }
   return checked

@@ -9,7 +9,10 @@ export default class OpenSearchSnapshotDelete extends BaseCommand {
   static override description = `DELETE _snapshot/s3-snapshots/NAME: OpenSearch removes the files only that snapshot uses and updates the repository's index; deleting objects in the bucket directly would corrupt the repository. A name that is not there is exit 2.
 
 OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, --ca-file, --request-timeout). Credentials: $OBSCTL_OPENSEARCH_USER and $OBSCTL_OPENSEARCH_PASSWORD, else a prompt on a terminal.`
-  static override examples = ['<%= config.bin %> opensearch snapshot delete before-upgrade', '<%= config.bin %> opensearch snapshot delete before-upgrade --dry-run --json']
+  static override examples = [
+    '<%= config.bin %> opensearch snapshot delete before-upgrade',
+    '<%= config.bin %> opensearch snapshot delete before-upgrade --dry-run --json',
+  ]
   static override args = {
     name: Args.string({description: 'The snapshot (obsctl opensearch snapshot list shows them).', required: true}),
   }
@@ -21,7 +24,10 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
   async run(): Promise<DeleteResult> {
     const {args, flags} = await this.parse(OpenSearchSnapshotDelete)
     const inv = this.loadInventory(flags.config)
-    const [{deleteSnapshot, formatDelete}, {serviceAccess}] = await Promise.all([import('../../../lib/opensearch/snapshot-ops.js'), import('../../../lib/platform/access.js')])
+    const [{deleteSnapshot, formatDelete}, {serviceAccess}] = await Promise.all([
+      import('../../../lib/opensearch/snapshot-ops.js'),
+      import('../../../lib/platform/access.js'),
+    ])
     const result = await deleteSnapshot(inv, {
       name: args.name,
       dryRun: flags['dry-run'],

@@ -36,7 +36,10 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
   async run(): Promise<RestoreResult> {
     const {args, flags} = await this.parse(OpenSearchSnapshotRestore)
     const inv = this.loadInventory(flags.config)
-    const [{restoreSnapshot, formatRestore}, {serviceAccess}] = await Promise.all([import('../../../lib/opensearch/snapshot-ops.js'), import('../../../lib/platform/access.js')])
+    const [{restoreSnapshot, formatRestore}, {serviceAccess}] = await Promise.all([
+      import('../../../lib/opensearch/snapshot-ops.js'),
+      import('../../../lib/platform/access.js'),
+    ])
     const result = await restoreSnapshot(inv, {
       name: args.name,
       indices: flags.indices,

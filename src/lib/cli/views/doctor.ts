@@ -6,4 +6,3 @@ export function formatDoctor(r: DoctorReport): string {
   const more = r.network ? '' : ' (--network also checks TCP reachability and clock skew)'
   return `${formatChecklist(r.checks, DOCTOR_GROUPS)}\n${summaryLine(r.summary, {skipped: r.skipped, durationMs: r.durationMs, suffix: more})}`
 }
-

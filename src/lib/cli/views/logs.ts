@@ -13,7 +13,14 @@ export function formatLogs(r: LogsResult): string {
   if (!r.runId) return `no run has left logs in ${r.logsDir} yet (dry runs write none)`
   const head = `run ${r.runId} (${r.runs.length} run(s) in ${r.logsDir}; --run ID for another)`
   if (r.tasks.length === 0) return `${head}\nno task logs match`
-  return [head, '', ...r.tasks.map((t) => block(t)).join('\n\n').split('\n')].join('\n')
+  return [
+    head,
+    '',
+    ...r.tasks
+      .map((t) => block(t))
+      .join('\n\n')
+      .split('\n'),
+  ].join('\n')
 }
 
 /** For stderr: each failed task's log tail. */

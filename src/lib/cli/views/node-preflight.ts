@@ -5,6 +5,11 @@ import type {PreflightReport} from '../../nodes/preflight.js'
 import {table} from '../format.js'
 
 export function formatPreflight(report: PreflightReport): string {
-  const rows = report.checks.map((c) => [c.target ?? `${c.cluster}/${c.node}`, c.title, `${ICONS[c.status]} ${c.status}`, c.hint && c.status !== 'pass' ? `${c.detail} → ${c.hint}` : c.detail])
+  const rows = report.checks.map((c) => [
+    c.target ?? `${c.cluster}/${c.node}`,
+    c.title,
+    `${ICONS[c.status]} ${c.status}`,
+    c.hint && c.status !== 'pass' ? `${c.detail} → ${c.hint}` : c.detail,
+  ])
   return `${table(['NODE', 'CHECK', 'RESULT', 'DETAIL'], rows)}\n\n${summaryLine(summarize(report.checks), {suffix: ` (host keys: ${report.knownHosts})`})}`
 }

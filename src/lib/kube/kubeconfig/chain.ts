@@ -28,7 +28,8 @@ const named = (o: Obj, s: SectionKey, name: string) => Array.isArray(o[s]) && (o
 export function mergedView(objs: Obj[]): Obj {
   const view: Obj = {clusters: [], users: [], contexts: []}
   for (const o of objs) {
-    for (const s of SECTIONS) for (const x of Array.isArray(o[s]) ? (o[s] as Obj[]) : []) if (x && typeof x.name === 'string' && !named(view, s, x.name)) (view[s] as Obj[]).push(x)
+    for (const s of SECTIONS)
+      for (const x of Array.isArray(o[s]) ? (o[s] as Obj[]) : []) if (x && typeof x.name === 'string' && !named(view, s, x.name)) (view[s] as Obj[]).push(x)
     if (!view['current-context'] && typeof o['current-context'] === 'string' && o['current-context']) view['current-context'] = o['current-context']
   }
   return view

@@ -105,7 +105,15 @@ export function printDocument(doc: Document, before: string, style: KubeconfigSt
 /** Whitespace inside a line (not its indentation) and at its end does not count. */
 const normalise = (line: string) => {
   const lead = line.match(/^[ \t]*/)![0]
-  return lead + line.slice(lead.length).replace(/[ \t]+$/, '').replace(/[ \t]+/g, ' ').replace(/([{[]) /g, '$1').replace(/ ([}\]])/g, '$1')
+  return (
+    lead +
+    line
+      .slice(lead.length)
+      .replace(/[ \t]+$/, '')
+      .replace(/[ \t]+/g, ' ')
+      .replace(/([{[]) /g, '$1')
+      .replace(/ ([}\]])/g, '$1')
+  )
 }
 
 /**

@@ -32,7 +32,6 @@ export interface KubeconfigEntries {
   contextEntry: {name: string; context: Obj}
 }
 
-
 export type SectionKey = 'clusters' | 'users' | 'contexts'
 export const SECTIONS: SectionKey[] = ['clusters', 'users', 'contexts']
 export const FIELD: Record<SectionKey, 'cluster' | 'user' | 'context'> = {clusters: 'cluster', users: 'user', contexts: 'context'}
@@ -46,15 +45,25 @@ export function parseAdminConf(text: string, source: string): AdminConf {
   try {
     doc = YAML.parse(text)
   } catch (error) {
-    throw inputError(`${source} is not a kubeconfig: ${errorMessage(error)}`, ['it should be a copy of /etc/kubernetes/admin.conf from the control-plane node'], 'KUBECONFIG_SOURCE')
+    throw inputError(
+      `${source} is not a kubeconfig: ${errorMessage(error)}`,
+      ['it should be a copy of /etc/kubernetes/admin.conf from the control-plane node'],
+      'KUBECONFIG_SOURCE',
+    )
   }
-  const bad = (why: string) => inputError(`${source} is not a usable admin kubeconfig: ${why}`, ['it should be a copy of /etc/kubernetes/admin.conf from the control-plane node'], 'KUBECONFIG_SOURCE')
+  const bad = (why: string) =>
+    inputError(
+      `${source} is not a usable admin kubeconfig: ${why}`,
+      ['it should be a copy of /etc/kubernetes/admin.conf from the control-plane node'],
+      'KUBECONFIG_SOURCE',
+    )
   if (!doc || typeof doc !== 'object') throw bad('empty or not a mapping')
   const kc = doc as Obj
   const contexts = namedList(kc.contexts)
   const clusters = namedList(kc.clusters)
   const users = namedList(kc.users)
-  const current = typeof kc['current-context'] === 'string' && kc['current-context'] ? kc['current-context'] : contexts.length === 1 ? contexts[0]!.name : undefined
+  const current =
+    typeof kc['current-context'] === 'string' && kc['current-context'] ? kc['current-context'] : contexts.length === 1 ? contexts[0]!.name : undefined
   if (!current) throw bad(`no current-context and ${contexts.length} contexts`)
   const ctx = contexts.find((c) => c.name === current)?.value as Obj | undefined
   if (!ctx) throw bad(`current-context ${current} is not among its contexts`)
@@ -101,7 +110,8 @@ export function entriesFor(cluster: Cluster, admin: AdminConf): KubeconfigEntrie
 
 export function parseKubeconfigDocument(text: string, file: string): Document {
   const docs = YAML.parseAllDocuments(text)
-  const bad = (why: string) => inputError(`cannot merge into ${file}: ${why}`, ['fix the file, or pass --kubeconfig with another file (obsctl creates it if missing)'], 'KUBECONFIG_PARSE')
+  const bad = (why: string) =>
+    inputError(`cannot merge into ${file}: ${why}`, ['fix the file, or pass --kubeconfig with another file (obsctl creates it if missing)'], 'KUBECONFIG_PARSE')
   if (!Array.isArray(docs)) throw bad('it is not YAML')
   if (docs.length !== 1) throw bad(`it holds ${docs.length} YAML documents, a kubeconfig holds one`)
   const doc = docs[0]!
@@ -114,7 +124,6 @@ export function parseKubeconfigDocument(text: string, file: string): Document {
   return doc as Document
 }
 
-
 /** Read the target kubeconfig (undefined when it does not exist). */
 export function readKubeconfigFile(file: string): string | undefined {
   if (!existsSync(file)) return undefined
@@ -125,7 +134,6 @@ export function readKubeconfigFile(file: string): string | undefined {
   }
 }
 
-
 /** Parse repeated `--from-file CLUSTER=PATH` values against the inventory's clusters. */
 export function parseFromFiles(values: string[] | undefined, clusterNames: string[]): Map<string, string> {
   const out = new Map<string, string>()
@@ -134,7 +142,8 @@ export function parseFromFiles(values: string[] | undefined, clusterNames: strin
     const name = i > 0 ? v.slice(0, i) : ''
     const file = i > 0 ? v.slice(i + 1) : ''
     if (!name || !file) throw inputError(`--from-file ${v}: expected CLUSTER=PATH`, ['e.g. --from-file cluster-02=./cluster-02-admin.conf'], 'BAD_FLAGS')
-    if (!clusterNames.includes(name)) throw inputError(`--from-file ${v}: ${name} is not a cluster of the inventory`, [`clusters: ${clusterNames.join(', ')}`], 'BAD_FLAGS')
+    if (!clusterNames.includes(name))
+      throw inputError(`--from-file ${v}: ${name} is not a cluster of the inventory`, [`clusters: ${clusterNames.join(', ')}`], 'BAD_FLAGS')
     if (out.has(name)) throw inputError(`--from-file names ${name} twice`, [], 'BAD_FLAGS')
     out.set(name, path.resolve(file))
   }
@@ -151,4 +160,3 @@ export function readAdminConfFile(file: string): AdminConf {
   }
   return parseAdminConf(text, file)
 }
-

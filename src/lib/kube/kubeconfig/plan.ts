@@ -61,8 +61,12 @@ export function planMerge(file: string, before: string | undefined, entries: Kub
     const changes = decideAll(entries, opts.view!)
     const conflicts = changes.filter((c) => c.action === 'conflict')
     if (conflicts.length > 0 && !opts.overwrite) return {file, existed, before: text, after: text, changed: false, changes, conflicts}
-    const mine = entries.map((e) => ({...e, sections: SECTIONS.filter((s) => owns(s, entryOf(e, s).name) && changes.find((c) => c.section === s && c.cluster === e.cluster)!.action !== 'unchanged')}))
-    if (mine.every((e) => e.sections.length === 0) && !opts.currentContext) return {file, existed, before: text, after: text, changed: false, changes, conflicts}
+    const mine = entries.map((e) => ({
+      ...e,
+      sections: SECTIONS.filter((s) => owns(s, entryOf(e, s).name) && changes.find((c) => c.section === s && c.cluster === e.cluster)!.action !== 'unchanged'),
+    }))
+    if (mine.every((e) => e.sections.length === 0) && !opts.currentContext)
+      return {file, existed, before: text, after: text, changed: false, changes, conflicts}
     const after = freshKubeconfig(entries, opts.currentContext, (e, s) => mine.find((m) => m.cluster === e.cluster)!.sections.includes(s))
     return {file, existed, before: text, after, changed: after !== text, changes, conflicts}
   }
@@ -89,7 +93,14 @@ export function planMerge(file: string, before: string | undefined, entries: Kub
 
   const touched = changes.some((c) => c.action !== 'unchanged' && owns(c.section, c.name)) || setContext !== undefined
   const after = touched ? printDocument(doc, text, style) : text
-  verify(file, current, after, entries, changes.filter((c) => owns(c.section, c.name)), setContext)
+  verify(
+    file,
+    current,
+    after,
+    entries,
+    changes.filter((c) => owns(c.section, c.name)),
+    setContext,
+  )
   return {file, existed, before: text, after, changed: after !== text, changes, conflicts}
 }
 
@@ -134,10 +145,14 @@ function decide(s: SectionKey, e: KubeconfigEntries, current: Obj, clusterSame =
     if (clusterSame) return {...base, action: 'update', detail: 'new credentials for the same cluster'}
     return {...base, action: 'conflict', detail: `user ${entry.name} is already in the file with other credentials`}
   }
-  if (haveValue.cluster === wantValue.cluster && haveValue.user === wantValue.user) return {...base, action: 'unchanged', detail: 'keeps its own extra fields (e.g. namespace)'}
-  return {...base, action: 'conflict', detail: `context ${entry.name} is already in the file for cluster ${String(haveValue.cluster)} / user ${String(haveValue.user)}`}
+  if (haveValue.cluster === wantValue.cluster && haveValue.user === wantValue.user)
+    return {...base, action: 'unchanged', detail: 'keeps its own extra fields (e.g. namespace)'}
+  return {
+    ...base,
+    action: 'conflict',
+    detail: `context ${entry.name} is already in the file for cluster ${String(haveValue.cluster)} / user ${String(haveValue.user)}`,
+  }
 }
-
 
 /** The printed text must parse to exactly the old object with our entries set: else refuse to write. */
 function verify(file: string, before: Obj, after: string, entries: KubeconfigEntries[], changes: EntryChange[], currentContext?: string): void {
@@ -163,13 +178,19 @@ function verify(file: string, before: Obj, after: string, entries: KubeconfigEnt
   if (stableStringify(got) !== stableStringify(expected)) {
     throw new ObsctlError(`internal error: the merged kubeconfig for ${file} did not come out as intended; nothing was written`, {
       code: 'KUBECONFIG_MERGE_INTERNAL',
-      hints: ['please report this with the layout (not the credentials) of the file; meanwhile merge into an empty file with --kubeconfig NEW and copy entries by hand'],
+      hints: [
+        'please report this with the layout (not the credentials) of the file; meanwhile merge into an empty file with --kubeconfig NEW and copy entries by hand',
+      ],
     })
   }
 }
 
 /** A new kubeconfig, written the way kubectl writes one. */
-function freshKubeconfig(entries: KubeconfigEntries[], currentContext?: string, include: (e: KubeconfigEntries, s: SectionKey) => boolean = () => true): string {
+function freshKubeconfig(
+  entries: KubeconfigEntries[],
+  currentContext?: string,
+  include: (e: KubeconfigEntries, s: SectionKey) => boolean = () => true,
+): string {
   const doc = {
     apiVersion: 'v1',
     clusters: entries.filter((e) => include(e, 'clusters')).map((e) => e.clusterEntry),
@@ -186,7 +207,10 @@ export function conflictError(plan: Pick<MergePlan, 'file' | 'conflicts'>): Obsc
   const list = plan.conflicts.map((c) => `${c.detail ?? `${c.section} ${c.name} is taken`}`)
   return inputError(
     `cannot merge into ${plan.file}: ${list.length === 1 ? list[0] : `${list.length} names are taken by something else:\n  ${list.join('\n  ')}`}`,
-    ['if that cluster was re-installed (new CA) or moved, pass --overwrite to replace the entries (the old file is backed up)', 'or merge into another file with --kubeconfig FILE'],
+    [
+      'if that cluster was re-installed (new CA) or moved, pass --overwrite to replace the entries (the old file is backed up)',
+      'or merge into another file with --kubeconfig FILE',
+    ],
     'KUBECONFIG_CONFLICT',
     {conflicts: plan.conflicts},
   )

@@ -30,7 +30,11 @@ export interface KubeconfigRemoveResult {
  * named the removed context it becomes `fallbackContext` (or empty). No backup is made (it would keep the
  * removed cluster's credentials), and earlier obsctl backups of the file lose the cluster's entries too.
  */
-export async function removeFromKubeconfig(file: string, cluster: Cluster | string, opts: {fallbackContext?: string; dryRun?: boolean} = {}): Promise<KubeconfigRemoveResult> {
+export async function removeFromKubeconfig(
+  file: string,
+  cluster: Cluster | string,
+  opts: {fallbackContext?: string; dryRun?: boolean} = {},
+): Promise<KubeconfigRemoveResult> {
   const text = readKubeconfigFile(file)
   const result: KubeconfigRemoveResult = {file, removed: [], changed: false}
   if (text === undefined || text.trim() === '') return result
@@ -54,7 +58,11 @@ export async function removeFromKubeconfig(file: string, cluster: Cluster | stri
  * ~/.kube/config): kubectl deletes only the first file's entry, but a copy in a later file would then
  * show through, with its credentials; obsctl removes them from every file. `file` names the files changed.
  */
-export async function removeFromKubeconfigs(kubeconfigFlag: string | undefined, cluster: Cluster | string, opts: {fallbackContext?: string; dryRun?: boolean} = {}): Promise<KubeconfigRemoveResult> {
+export async function removeFromKubeconfigs(
+  kubeconfigFlag: string | undefined,
+  cluster: Cluster | string,
+  opts: {fallbackContext?: string; dryRun?: boolean} = {},
+): Promise<KubeconfigRemoveResult> {
   const files = kubeconfigFiles(kubeconfigFlag)
   if (files.length === 1) return removeFromKubeconfig(files[0]!, cluster, opts)
   const results: KubeconfigRemoveResult[] = []
@@ -97,7 +105,12 @@ async function scrubBackups(file: string, cluster: Cluster | string): Promise<st
 }
 
 /** The text of a kubeconfig without `cluster`'s cluster, user and context entries (edited through the yaml Document API). */
-function cutEntries(text: string, file: string, cluster: Cluster | string, fallbackContext: string | undefined): {after: string; removed: string[]; currentContext?: string} {
+function cutEntries(
+  text: string,
+  file: string,
+  cluster: Cluster | string,
+  fallbackContext: string | undefined,
+): {after: string; removed: string[]; currentContext?: string} {
   const result: {after: string; removed: string[]; currentContext?: string} = {after: text, removed: []}
   const doc = parseKubeconfigDocument(text, file)
   const before = (doc.toJS() ?? {}) as Obj
@@ -123,7 +136,9 @@ function cutEntries(text: string, file: string, cluster: Cluster | string, fallb
   if (stableStringify(got) !== stableStringify(expected)) {
     throw new ObsctlError(`internal error: removing ${names.clusters} from ${file} did not come out as intended; nothing was written`, {
       code: 'KUBECONFIG_REMOVE_INTERNAL',
-      hints: [`remove cluster ${names.clusters}, user ${names.users} and context ${names.contexts} by hand (kubectl config delete-cluster / delete-user / delete-context)`],
+      hints: [
+        `remove cluster ${names.clusters}, user ${names.users} and context ${names.contexts} by hand (kubectl config delete-cluster / delete-user / delete-context)`,
+      ],
     })
   }
   return result

@@ -28,7 +28,10 @@ export function listBackups(file: string): string[] {
   } catch {
     return []
   }
-  return names.filter((n) => n.startsWith(prefix)).sort().map((n) => path.join(dir, n))
+  return names
+    .filter((n) => n.startsWith(prefix))
+    .sort()
+    .map((n) => path.join(dir, n))
 }
 
 /** Delete all but the newest `keep` backups of `file`; returns those deleted. */
@@ -66,7 +69,6 @@ export function maskCredentials(line: string): string {
   if (m) return `${m[1]}REDACTED`
   return line.replace(MASK_JSON, '$1"REDACTED"')
 }
-
 
 /** A unified diff of the plan (credentials masked), empty when nothing changes. */
 export function maskedDiff(plan: Pick<MergePlan, 'file' | 'before' | 'after'>, context = 2): string {

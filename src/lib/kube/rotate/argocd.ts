@@ -17,24 +17,47 @@ export async function rotateArgocd(ctx: RunContext, o: RotatePhaseOptions, io: T
   const given = o.values.argocd
   if (!given) throw new ObsctlError('no new value for the Argo CD admin password', {code: 'ROTATE_NO_VALUE'})
   const session = async (password: string): Promise<boolean> => {
-    const res = await h.request('argocd', '/api/v1/session', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({username: 'admin', password})})
+    const res = await h.request('argocd', '/api/v1/session', {
+      method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify({username: 'admin', password}),
+    })
     if (res.status === 200) return true
     if (res.status === 401) return false
-    throw new ObsctlError(`argocd: POST /api/v1/session answered HTTP ${res.status}: cannot tell whether the password is accepted`, {code: 'ROTATE_UNMEASURABLE'})
+    throw new ObsctlError(`argocd: POST /api/v1/session answered HTTP ${res.status}: cannot tell whether the password is accepted`, {
+      code: 'ROTATE_UNMEASURABLE',
+    })
   }
   const fromEnv = process.env[ARGOCD_PASSWORD_ENV]
   const oldPw = fromEnv || (await readInitialPassword(kube))
   const oldFrom = fromEnv ? `$${ARGOCD_PASSWORD_ENV}` : `${NAMESPACES.argocd}/${INITIAL_ADMIN_SECRET}`
-  if (!oldPw) throw inputError(`the current Argo CD admin password is needed to prove it is refused afterwards, and ${INITIAL_ADMIN_SECRET} is gone`, [`export ${ARGOCD_PASSWORD_ENV}=… (the current one)`], 'ROTATE_NO_OLD')
-  if (oldPw === given.value) throw inputError(`${given.source} (Argo CD admin password) is the current value: a rotation needs a new one`, [`export ${ARGOCD_NEW_PASSWORD_ENV}=… with another password, or unset it: obsctl generates one`], 'ROTATE_SAME_VALUE')
+  if (!oldPw)
+    throw inputError(
+      `the current Argo CD admin password is needed to prove it is refused afterwards, and ${INITIAL_ADMIN_SECRET} is gone`,
+      [`export ${ARGOCD_PASSWORD_ENV}=… (the current one)`],
+      'ROTATE_NO_OLD',
+    )
+  if (oldPw === given.value)
+    throw inputError(
+      `${given.source} (Argo CD admin password) is the current value: a rotation needs a new one`,
+      [`export ${ARGOCD_NEW_PASSWORD_ENV}=… with another password, or unset it: obsctl generates one`],
+      'ROTATE_SAME_VALUE',
+    )
   let consumer = `${NAMESPACES.argocd}/${ARGOCD_SECRET} admin.password (bcrypt) and admin.passwordMtime, read live by argocd-server`
   if (await session(given.value)) {
     consumer = 'argocd already accepts it'
     log(consumer)
   } else {
-    if (!(await session(oldPw))) throw inputError(`Argo CD refuses the current admin password (${oldFrom}): nothing was changed`, [`export ${ARGOCD_PASSWORD_ENV}=… with the current admin password`], 'ROTATE_OLD_REFUSED')
+    if (!(await session(oldPw)))
+      throw inputError(
+        `Argo CD refuses the current admin password (${oldFrom}): nothing was changed`,
+        [`export ${ARGOCD_PASSWORD_ENV}=… with the current admin password`],
+        'ROTATE_OLD_REFUSED',
+      )
     const r = await rotateAdminPassword(kube, given.value)
-    log(`${central.name}: ${NAMESPACES.argocd}/${ARGOCD_SECRET}: new admin.password hash, admin.passwordMtime ${r.passwordMtime}${r.initialDeleted ? `; ${INITIAL_ADMIN_SECRET} deleted` : ''}`)
+    log(
+      `${central.name}: ${NAMESPACES.argocd}/${ARGOCD_SECRET}: new admin.password hash, admin.passwordMtime ${r.passwordMtime}${r.initialDeleted ? `; ${INITIAL_ADMIN_SECRET} deleted` : ''}`,
+    )
   }
   const verified = {newAccepted: false, oldRefused: false}
   await waitUntil(
@@ -42,10 +65,21 @@ export async function rotateArgocd(ctx: RunContext, o: RotatePhaseOptions, io: T
     async () => {
       verified.newAccepted = await session(given.value)
       verified.oldRefused = verified.newAccepted && !(await session(oldPw))
-      return verified.newAccepted && verified.oldRefused ? true : `argocd: new password ${verified.newAccepted ? 'accepted, old one still accepted' : 'refused'}`
+      return verified.newAccepted && verified.oldRefused
+        ? true
+        : `argocd: new password ${verified.newAccepted ? 'accepted, old one still accepted' : 'refused'}`
     },
     {timeoutMs, intervalMs: o.pollMs ?? 1000, signal: ctx.signal, onProgress: log},
   )
   log('verified: argocd accepts the new admin password and refuses the old one')
-  return {credential: 'argocd', user: 'admin', source: given.source, resumed: false, secrets: [{cluster: central.name, namespace: NAMESPACES.argocd, name: ARGOCD_SECRET, key: 'admin.password'}], consumer, restarted: [], verified}
+  return {
+    credential: 'argocd',
+    user: 'admin',
+    source: given.source,
+    resumed: false,
+    secrets: [{cluster: central.name, namespace: NAMESPACES.argocd, name: ARGOCD_SECRET, key: 'admin.password'}],
+    consumer,
+    restarted: [],
+    verified,
+  }
 }

@@ -13,16 +13,22 @@ export const basic = (user: string, password: string) => `Basic ${Buffer.from(`$
 export const previousKey = (key: string) => `${key}-previous`
 
 export async function http(ctx: RunContext, o: RotatePhaseOptions): Promise<HttpClient> {
-  return ctx.resources.getOrCreate(
-    'rotate:http',
-    async () => openPlatform(ctx.inv, {...o.access, kubeconfig: ctx.kubeconfig, need: {opensearch: false, s3: false}}),
-    (opened) => opened.close(),
-  ).then((opened) => opened.ctx.http)
+  return ctx.resources
+    .getOrCreate(
+      'rotate:http',
+      async () => openPlatform(ctx.inv, {...o.access, kubeconfig: ctx.kubeconfig, need: {opensearch: false, s3: false}}),
+      (opened) => opened.close(),
+    )
+    .then((opened) => opened.ctx.http)
 }
 
 export function requireBasicAuth(h: HttpClient, service: ServiceKey): void {
   if (h.where(service).startsWith('API server proxy')) {
-    throw inputError(`${service} needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)`, [`pass --endpoint ${service}=URL as well (an override wins over --via-api-server)`], 'ROTATE_VIA_PROXY')
+    throw inputError(
+      `${service} needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)`,
+      [`pass --endpoint ${service}=URL as well (an override wins over --via-api-server)`],
+      'ROTATE_VIA_PROXY',
+    )
   }
 }
 
@@ -32,7 +38,9 @@ export async function accepts(h: HttpClient, service: ServiceKey, user: string, 
   const res = await h.request(service, path, {headers: {authorization: basic(user, password)}})
   if (res.status === 200) return true
   if (res.status === 401 || res.status === 403) return false
-  throw new ObsctlError(`${service}: GET ${path} as ${user} answered HTTP ${res.status}: cannot tell whether the password is accepted`, {code: 'ROTATE_UNMEASURABLE'})
+  throw new ObsctlError(`${service}: GET ${path} as ${user} answered HTTP ${res.status}: cannot tell whether the password is accepted`, {
+    code: 'ROTATE_UNMEASURABLE',
+  })
 }
 
 export async function readSecret(kube: Kube, s: CredentialSpec['secret'], cluster: string): Promise<SecretObject> {
@@ -45,13 +53,28 @@ export async function readSecret(kube: Kube, s: CredentialSpec['secret'], cluste
 export async function writeSecretKeys(kube: Kube, live: SecretObject, values: Record<string, string>): Promise<void> {
   const data = {...(live.data ?? {})}
   for (const [k, v] of Object.entries(values)) data[k] = Buffer.from(v, 'utf8').toString('base64')
-  await kube.apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: live.metadata.name, namespace: live.metadata.namespace, labels: {...live.metadata.labels, ...MANAGED_BY}}, type: live.type ?? 'Opaque', data} as SecretObject)
+  await kube.apply({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {name: live.metadata.name, namespace: live.metadata.namespace, labels: {...live.metadata.labels, ...MANAGED_BY}},
+    type: live.type ?? 'Opaque',
+    data,
+  } as SecretObject)
 }
 
 export async function restart(kube: Kube, w: Workload, at: string, timeoutMs: number, signal: AbortSignal, log: (l: string) => void): Promise<void> {
   const live = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
-  if (!live) throw new ObsctlError(`${w.kind} ${w.namespace}/${w.name} is not in ${kube.context}: it reads the credential only at start, and cannot be restarted`, {code: 'ROTATE_NO_WORKLOAD', hints: ['is the platform synced? obsctl status shows it']})
-  await kube.mergePatch({apiVersion: w.apiVersion, kind: w.kind, metadata: {name: w.name, namespace: w.namespace}, spec: {template: {metadata: {annotations: {[RESTARTED_AT]: at}}}}})
+  if (!live)
+    throw new ObsctlError(`${w.kind} ${w.namespace}/${w.name} is not in ${kube.context}: it reads the credential only at start, and cannot be restarted`, {
+      code: 'ROTATE_NO_WORKLOAD',
+      hints: ['is the platform synced? obsctl status shows it'],
+    })
+  await kube.mergePatch({
+    apiVersion: w.apiVersion,
+    kind: w.kind,
+    metadata: {name: w.name, namespace: w.namespace},
+    spec: {template: {metadata: {annotations: {[RESTARTED_AT]: at}}}},
+  })
   log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: rollout restart (${RESTARTED_AT}=${at})`)
   await waitUntil(
     `the rollout of ${w.kind} ${w.namespace}/${w.name} on ${kube.context}`,
@@ -64,7 +87,13 @@ export async function restart(kube: Kube, w: Workload, at: string, timeoutMs: nu
 }
 
 /** Steps 1–2: the pair (old, new) in central's Secret, pending until verified (or the pair an earlier run left there). */
-export async function pendingPair(ck: Kube, central: string, o: RotatePhaseOptions, spec: CredentialSpec, log: (l: string) => void): Promise<{oldPw: string; newPw: string; source: string; resumed: boolean}> {
+export async function pendingPair(
+  ck: Kube,
+  central: string,
+  o: RotatePhaseOptions,
+  spec: CredentialSpec,
+  log: (l: string) => void,
+): Promise<{oldPw: string; newPw: string; source: string; resumed: boolean}> {
   const live = await readSecret(ck, spec.secret, central)
   const prevKey = previousKey(spec.secret.key)
   const pendingOld = decoded(live.data?.[prevKey])
@@ -77,11 +106,23 @@ export async function pendingPair(ck: Kube, central: string, o: RotatePhaseOptio
     oldPw = pendingOld
     newPw = inSecret
     source = 'pending in the Secret'
-    log(`${spec.secret.namespace}/${spec.secret.name} holds a rotation an earlier run did not finish: finishing it${given && given.value !== newPw ? ` (${given.source} waits: rerun to rotate again)` : ''}`)
+    log(
+      `${spec.secret.namespace}/${spec.secret.name} holds a rotation an earlier run did not finish: finishing it${given && given.value !== newPw ? ` (${given.source} waits: rerun to rotate again)` : ''}`,
+    )
   } else {
-    if (!inSecret) throw inputError(`Secret ${spec.secret.namespace}/${spec.secret.name} on ${central} has no ${spec.secret.key}`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
+    if (!inSecret)
+      throw inputError(
+        `Secret ${spec.secret.namespace}/${spec.secret.name} on ${central} has no ${spec.secret.key}`,
+        ['obsctl secrets apply writes it'],
+        'ROTATE_NO_SECRET',
+      )
     if (!given) throw new ObsctlError(`no new value for ${spec.title}`, {code: 'ROTATE_NO_VALUE'})
-    if (given.value === inSecret) throw inputError(`${given.source} (${spec.title}) is the current value: a rotation needs a new one`, [`export ${PASSWORD_ENV[spec.kind]}=… with another password, or unset it: obsctl generates one`], 'ROTATE_SAME_VALUE')
+    if (given.value === inSecret)
+      throw inputError(
+        `${given.source} (${spec.title}) is the current value: a rotation needs a new one`,
+        [`export ${PASSWORD_ENV[spec.kind]}=… with another password, or unset it: obsctl generates one`],
+        'ROTATE_SAME_VALUE',
+      )
     oldPw = inSecret
     newPw = given.value
     source = given.source

@@ -14,7 +14,11 @@ import type {CredentialSpec} from './model.js'
 
 /** Grafana: the admin changes its own password (PUT /api/user/password, old and new in the body). */
 export async function grafanaChange(h: HttpClient, spec: CredentialSpec, oldPw: string, newPw: string): Promise<string> {
-  const res = await h.request('grafana', '/api/user/password', {method: 'PUT', headers: {authorization: basic(spec.user, oldPw), 'content-type': 'application/json'}, body: JSON.stringify({oldPassword: oldPw, newPassword: newPw, confirmNew: newPw})})
+  const res = await h.request('grafana', '/api/user/password', {
+    method: 'PUT',
+    headers: {authorization: basic(spec.user, oldPw), 'content-type': 'application/json'},
+    body: JSON.stringify({oldPassword: oldPw, newPassword: newPw, confirmNew: newPw}),
+  })
   if (res.status === 200) return "Grafana's API (PUT /api/user/password)"
   const why = (() => {
     try {
@@ -24,10 +28,13 @@ export async function grafanaChange(h: HttpClient, spec: CredentialSpec, oldPw: 
     }
   })()
   if (res.status === 401) {
-    throw new ObsctlError(`Grafana refuses the admin password in ${spec.secret.namespace}/${spec.secret.name} (${why}): it was changed in Grafana, not through obsctl`, {
-      code: 'ROTATE_OLD_REFUSED',
-      hints: [`put Grafana's current admin password in the Secret first (obsctl secrets apply with $${PASSWORD_ENV[spec.kind]}), then rotate`],
-    })
+    throw new ObsctlError(
+      `Grafana refuses the admin password in ${spec.secret.namespace}/${spec.secret.name} (${why}): it was changed in Grafana, not through obsctl`,
+      {
+        code: 'ROTATE_OLD_REFUSED',
+        hints: [`put Grafana's current admin password in the Secret first (obsctl secrets apply with $${PASSWORD_ENV[spec.kind]}), then rotate`],
+      },
+    )
   }
   throw new ObsctlError(`Grafana did not change the admin password: ${why}`, {code: 'ROTATE_CONSUMER'})
 }
@@ -37,7 +44,15 @@ export async function grafanaChange(h: HttpClient, spec: CredentialSpec, oldPw: 
  * hash in the security config Secret the operator loads, so a reload does not bring the old one back.
  * A cluster's Fluent Bit user (`fluentbit`: its cluster and the new key) goes there as secrets apply puts it.
  */
-export async function opensearchChange(h: HttpClient, kube: Kube, user: string, adminPw: string, newPw: string, log: (l: string) => void, fluentbit?: {cluster: string; key: string}): Promise<string> {
+export async function opensearchChange(
+  h: HttpClient,
+  kube: Kube,
+  user: string,
+  adminPw: string,
+  newPw: string,
+  log: (l: string) => void,
+  fluentbit?: {cluster: string; key: string},
+): Promise<string> {
   const auth = {authorization: basic(OPENSEARCH_ADMIN_USER, adminPw), 'content-type': 'application/json'}
   const parts: string[] = []
 
@@ -51,7 +66,11 @@ export async function opensearchChange(h: HttpClient, kube: Kube, user: string, 
   } else if (cfg && usersYaml && isManaged(cfg)) {
     const bcrypt = (await import('bcryptjs')).default
     const users = (YAML.parse(usersYaml) ?? {}) as Record<string, {hash?: string}>
-    if (!users[user]) throw new ObsctlError(`user ${user} is not in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}`, {code: 'ROTATE_CONSUMER', hints: ['obsctl secrets apply writes it']})
+    if (!users[user])
+      throw new ObsctlError(`user ${user} is not in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}`, {
+        code: 'ROTATE_CONSUMER',
+        hints: ['obsctl secrets apply writes it'],
+      })
     if (!users[user]!.hash || !(await bcrypt.compare(newPw, users[user]!.hash!))) {
       users[user] = {...users[user], hash: await bcrypt.hash(newPw, 12)}
       await writeSecretKeys(kube, cfg, {'internal_users.yml': YAML.stringify(users, {lineWidth: 0})})
@@ -59,24 +78,49 @@ export async function opensearchChange(h: HttpClient, kube: Kube, user: string, 
     log(`${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}: the hash of ${user} is the new password's`)
     parts.push('the security config Secret')
   } else {
-    log(`${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig} is ${cfg ? 'not obsctl’s' : 'missing'}: left alone (your own security config must get the new hash of ${user})`)
+    log(
+      `${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig} is ${cfg ? 'not obsctl’s' : 'missing'}: left alone (your own security config must get the new hash of ${user})`,
+    )
   }
 
   const path = `/_plugins/_security/api/internalusers/${encodeURIComponent(user)}`
   const got = await h.request('opensearch', path, {headers: auth})
-  if (got.status === 401) throw new ObsctlError(`OpenSearch refuses the admin password in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin}`, {code: 'ROTATE_OLD_REFUSED', hints: ['obsctl secrets rotate opensearch first, or put the current admin password in the Secret']})
-  if (got.status === 404 && fluentbit) throw new ObsctlError(`OpenSearch has no user ${user}`, {code: 'ROTATE_CONSUMER', hints: [`obsctl secrets apply ${fluentbit.cluster} creates it (the operator loads it from ${SECRET_NAMES.opensearchSecurityConfig})`]})
+  if (got.status === 401)
+    throw new ObsctlError(`OpenSearch refuses the admin password in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin}`, {
+      code: 'ROTATE_OLD_REFUSED',
+      hints: ['obsctl secrets rotate opensearch first, or put the current admin password in the Secret'],
+    })
+  if (got.status === 404 && fluentbit)
+    throw new ObsctlError(`OpenSearch has no user ${user}`, {
+      code: 'ROTATE_CONSUMER',
+      hints: [`obsctl secrets apply ${fluentbit.cluster} creates it (the operator loads it from ${SECRET_NAMES.opensearchSecurityConfig})`],
+    })
   if (got.status !== 200) throw new ObsctlError(`opensearch: GET ${path} answered HTTP ${got.status}: ${got.body.slice(0, 200)}`, {code: 'ROTATE_CONSUMER'})
-  const current = ((JSON.parse(got.body) as Record<string, Record<string, unknown>>)[user] ?? {}) as {backend_roles?: unknown; attributes?: unknown; description?: unknown; opendistro_security_roles?: unknown}
-  const body = {password: newPw, backend_roles: current.backend_roles ?? [], attributes: current.attributes ?? {}, ...(current.description ? {description: current.description} : {}), ...(current.opendistro_security_roles ? {opendistro_security_roles: current.opendistro_security_roles} : {})}
+  const current = ((JSON.parse(got.body) as Record<string, Record<string, unknown>>)[user] ?? {}) as {
+    backend_roles?: unknown
+    attributes?: unknown
+    description?: unknown
+    opendistro_security_roles?: unknown
+  }
+  const body = {
+    password: newPw,
+    backend_roles: current.backend_roles ?? [],
+    attributes: current.attributes ?? {},
+    ...(current.description ? {description: current.description} : {}),
+    ...(current.opendistro_security_roles ? {opendistro_security_roles: current.opendistro_security_roles} : {}),
+  }
   const put = await h.request('opensearch', path, {method: 'PUT', headers: auth, body: JSON.stringify(body)})
   if (put.status === 200 || put.status === 201) {
     parts.unshift('the security API (PUT _plugins/_security/api/internalusers)')
   } else if (put.status === 403 && /reserved/i.test(put.body)) {
     // a reserved user changes only through the security config the operator loads (securityadmin)
     log(`the security API does not change the reserved user ${user}: the operator's reload of ${SECRET_NAMES.opensearchSecurityConfig} does`)
-    if (!parts.length) throw new ObsctlError(`OpenSearch user ${user} is reserved and ${SECRET_NAMES.opensearchSecurityConfig} is not obsctl's: nothing obsctl can change makes the new password take effect`, {code: 'ROTATE_CONSUMER'})
-    parts.push("(reserved user: effective when the operator loads it)")
+    if (!parts.length)
+      throw new ObsctlError(
+        `OpenSearch user ${user} is reserved and ${SECRET_NAMES.opensearchSecurityConfig} is not obsctl's: nothing obsctl can change makes the new password take effect`,
+        {code: 'ROTATE_CONSUMER'},
+      )
+    parts.push('(reserved user: effective when the operator loads it)')
   } else {
     throw new ObsctlError(`opensearch: PUT ${path} answered HTTP ${put.status}: ${put.body.slice(0, 200)}`, {code: 'ROTATE_CONSUMER'})
   }

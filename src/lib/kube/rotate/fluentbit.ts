@@ -27,7 +27,8 @@ export async function rotateFluentbit(ctx: RunContext, o: RotatePhaseOptions, io
   const prevKey = previousKey(spec.secret.key)
   const {oldPw: oldKey, newPw: newKey, source, resumed} = await pendingPair(ck, central.name, o, spec, log)
   const adminPw = decoded((await readSecret(ck, CREDENTIALS.opensearch.secret, central.name)).data?.password)
-  if (!adminPw) throw inputError(`Secret ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin} has no password`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
+  if (!adminPw)
+    throw inputError(`Secret ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin} has no password`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
 
   // 3–4 per cluster: its user in OpenSearch, its Secret, its restarts; one cluster's failure does not stop the others
   const failures: string[] = []
@@ -85,11 +86,26 @@ export async function rotateFluentbit(ctx: RunContext, o: RotatePhaseOptions, io
   )
   if (users.length) log(`verified: OpenSearch accepts the new password of ${users.map((u) => u.user).join(', ')} and refuses the old one`)
   if (failures.length > 0) {
-    throw new ObsctlError(`${spec.title}: not every cluster follows: ${failures.join('; ')}`, {code: 'ROTATE_PARTIAL', hints: [`the old key stays in ${spec.secret.namespace}/${spec.secret.name} on ${central.name} as ${prevKey}: rerun obsctl secrets rotate fluent-bit to finish`]})
+    throw new ObsctlError(`${spec.title}: not every cluster follows: ${failures.join('; ')}`, {
+      code: 'ROTATE_PARTIAL',
+      hints: [
+        `the old key stays in ${spec.secret.namespace}/${spec.secret.name} on ${central.name} as ${prevKey}: rerun obsctl secrets rotate fluent-bit to finish`,
+      ],
+    })
   }
 
   // 6: the old key leaves central's Secret
   await ck.mergePatch({apiVersion: 'v1', kind: 'Secret', metadata: {name: spec.secret.name, namespace: spec.secret.namespace}, data: {[prevKey]: null}})
   const verified = {newAccepted: users.every((u) => u.newAccepted), oldRefused: users.every((u) => u.oldRefused)}
-  return {credential: 'fluent-bit', user: users.map((u) => u.user).join(', '), source, resumed, secrets, consumer: [...consumers].join('; '), restarted, verified, users}
+  return {
+    credential: 'fluent-bit',
+    user: users.map((u) => u.user).join(', '),
+    source,
+    resumed,
+    secrets,
+    consumer: [...consumers].join('; '),
+    restarted,
+    verified,
+    users,
+  }
 }

@@ -15,7 +15,12 @@ export type SecretBacked = Exclude<Rotatable, 'argocd'>
 
 /** The new Argo CD admin password (Argo CD keeps only its bcrypt hash; $OBSCTL_ARGOCD_PASSWORD is the current one). */
 export const ARGOCD_NEW_PASSWORD_ENV = 'OBSCTL_ARGOCD_NEW_PASSWORD'
-export const TITLES: Record<Rotatable, string> = {grafana: 'Grafana admin password', opensearch: 'OpenSearch admin password', 'fluent-bit': 'Fluent Bit OpenSearch password', argocd: 'Argo CD admin password'}
+export const TITLES: Record<Rotatable, string> = {
+  grafana: 'Grafana admin password',
+  opensearch: 'OpenSearch admin password',
+  'fluent-bit': 'Fluent Bit OpenSearch password',
+  argocd: 'Argo CD admin password',
+}
 
 /** The annotation `kubectl rollout restart` sets on the pod template. */
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt'
@@ -81,7 +86,10 @@ export const CREDENTIALS: Record<SecretBacked, CredentialSpec> = {
     service: 'opensearch',
     // the Fluent operator copies the ClusterOutput's secretKeyRef values into the configuration it renders
     // (at its start and on changes of its resources, not of Secrets); Fluent Bit reads that configuration
-    restarts: () => [deployment(NAMESPACES.logging, 'fluent-operator'), {apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: NAMESPACES.logging, name: 'fluent-bit'}],
+    restarts: () => [
+      deployment(NAMESPACES.logging, 'fluent-operator'),
+      {apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: NAMESPACES.logging, name: 'fluent-bit'},
+    ],
   },
 }
 

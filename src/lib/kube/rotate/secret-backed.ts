@@ -34,13 +34,15 @@ export async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Cr
     log(`Grafana: the admin password changed through ${consumer}`)
   } else {
     const adminPw = spec.id === 'opensearch' ? oldPw : decoded((await readSecret(ck, CREDENTIALS.opensearch.secret, central.name)).data?.password)
-    if (!adminPw) throw inputError(`Secret ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin} has no password`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
+    if (!adminPw)
+      throw inputError(`Secret ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin} has no password`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
     try {
       consumer = await opensearchChange(h, ck, spec.opensearchUser!, adminPw, newPw, log)
     } catch (e) {
       // the admin's own rotation, resumed: the operator can load the new hash while this run works (the old
       // password refused from then on), which is the rotation taking effect, not a failure
-      if (!(spec.id === 'opensearch' && e instanceof ObsctlError && e.code === 'ROTATE_OLD_REFUSED' && (await accepts(h, spec.service, spec.user, newPw)))) throw e
+      if (!(spec.id === 'opensearch' && e instanceof ObsctlError && e.code === 'ROTATE_OLD_REFUSED' && (await accepts(h, spec.service, spec.user, newPw))))
+        throw e
       consumer = `the security config Secret (${SECRET_NAMES.opensearchSecurityConfig}), loaded by the operator`
     }
     log(`OpenSearch user ${spec.opensearchUser}: ${consumer}`)
@@ -87,7 +89,10 @@ export async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Cr
   )
   log(`verified: ${spec.service} accepts the new ${spec.title} and refuses the old one`)
   if (failures.length > 0) {
-    throw new ObsctlError(`${spec.title}: rotated and verified, but not every cluster follows: ${failures.join('; ')}`, {code: 'ROTATE_PARTIAL', hints: [`the old value stays in ${spec.secret.namespace}/${spec.secret.name} as ${prevKey}: rerun obsctl secrets rotate ${spec.id} to finish`]})
+    throw new ObsctlError(`${spec.title}: rotated and verified, but not every cluster follows: ${failures.join('; ')}`, {
+      code: 'ROTATE_PARTIAL',
+      hints: [`the old value stays in ${spec.secret.namespace}/${spec.secret.name} as ${prevKey}: rerun obsctl secrets rotate ${spec.id} to finish`],
+    })
   }
 
   // 6: the old value leaves the Secret

@@ -4,7 +4,19 @@ import YAML from 'yaml'
 import {centralCluster, GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import {inputError} from '../../errors.js'
 import {describeObject, type Kube} from '../../platform/index.js'
-import {secretShapes, fluentbitPasswordFor, fluentbitUser, MANAGED_BY, OPENSEARCH_ADMIN_USER, isManaged, liveValue, wantedSecrets, type SecretsContext, type WantedSecret, type SecretObject} from './catalogue.js'
+import {
+  secretShapes,
+  fluentbitPasswordFor,
+  fluentbitUser,
+  MANAGED_BY,
+  OPENSEARCH_ADMIN_USER,
+  isManaged,
+  liveValue,
+  wantedSecrets,
+  type SecretsContext,
+  type WantedSecret,
+  type SecretObject,
+} from './catalogue.js'
 import {securityHashes} from './security-config.js'
 import {TLS_SECRET_TYPE} from './tls.js'
 
@@ -17,7 +29,6 @@ export interface SecretResult {
   /** kept: the user's own TLS Secret (without obsctl's label), left alone */
   action: SecretAction | 'kept' | 'would-apply'
 }
-
 
 function sameBytes(a: string, b: string): boolean {
   const x = Buffer.from(a)
@@ -46,7 +57,6 @@ function toObject(s: WantedSecret): SecretObject {
   }
 }
 
-
 /** Namespaces the Secrets go to: created when missing (never modified when present). */
 export async function ensureNamespaces(kube: Kube, names: string[], log: (line: string) => void): Promise<string[]> {
   const created: string[] = []
@@ -60,11 +70,25 @@ export async function ensureNamespaces(kube: Kube, names: string[], log: (line: 
 }
 
 /** Apply one cluster's Secrets (server-side apply, field manager obsctl); only what differs is sent. */
-export async function applyClusterSecrets(kube: Kube, x: Omit<SecretsContext, 'hashes'>, log: (line: string) => void = () => undefined): Promise<{namespaces: string[]; secrets: SecretResult[]}> {
+export async function applyClusterSecrets(
+  kube: Kube,
+  x: Omit<SecretsContext, 'hashes'>,
+  log: (line: string) => void = () => undefined,
+): Promise<{namespaces: string[]; secrets: SecretResult[]}> {
   const isCentral = x.cluster.name === centralCluster(x.platform).name
-  const hashes = isCentral ? await securityHashes(kube, x.values, x.platform.clusters.map((c) => c.name)) : undefined
+  const hashes = isCentral
+    ? await securityHashes(
+        kube,
+        x.values,
+        x.platform.clusters.map((c) => c.name),
+      )
+    : undefined
   const wanted = wantedSecrets({...x, hashes})
-  const namespaces = await ensureNamespaces(kube, wanted.map((s) => s.namespace), log)
+  const namespaces = await ensureNamespaces(
+    kube,
+    wanted.map((s) => s.namespace),
+    log,
+  )
   const results: SecretResult[] = []
   if (isCentral) {
     for (const t of x.values.tls ?? []) {
@@ -92,7 +116,11 @@ export async function applyClusterSecrets(kube: Kube, x: Omit<SecretsContext, 'h
     }
     // a Secret of another type cannot change type in place
     if (live && (live.type ?? 'Opaque') !== s.type) {
-      throw inputError(`${describeObject(toObject(s))} on ${kube.context} exists with type ${live.type}, not ${s.type}`, [`delete it (kubectl --context ${kube.context} -n ${s.namespace} delete secret ${s.name}) and rerun`], 'SECRET_TYPE')
+      throw inputError(
+        `${describeObject(toObject(s))} on ${kube.context} exists with type ${live.type}, not ${s.type}`,
+        [`delete it (kubectl --context ${kube.context} -n ${s.namespace} delete secret ${s.name}) and rerun`],
+        'SECRET_TYPE',
+      )
     }
     await kube.apply(toObject(s))
     const action: SecretAction = live ? 'updated' : 'created'

@@ -22,7 +22,6 @@ export interface WantedSecret {
   purpose: string
 }
 
-
 /** `objstore.yml` as Thanos reads it (type S3; endpoint is host[:port] without scheme). */
 export function thanosObjstoreYaml(p: Platform, s3: SecretValues['s3']): string {
   const u = new URL(p.s3.endpoint)
@@ -39,7 +38,6 @@ export function thanosObjstoreYaml(p: Platform, s3: SecretValues['s3']): string 
   if (p.s3.caFile) config.http_config = {tls_config: {ca_file: '/etc/thanos/ca.crt'}}
   return YAML.stringify({type: 'S3', config}, {lineWidth: 0})
 }
-
 
 export interface SecretsContext {
   platform: Platform
@@ -63,8 +61,20 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
         data: {'objstore.yml': thanosObjstoreYaml(p, v.s3), ...(p.s3.caFile && v.s3Ca ? {'ca.crt': v.s3Ca} : {})},
         purpose: `Thanos object storage (bucket ${p.s3.buckets.metrics.name})`,
       },
-      {namespace: NAMESPACES.monitoring, name: SECRET_NAMES.grafanaAdmin, type: opaque, data: {'admin-user': GRAFANA_ADMIN_USER, 'admin-password': v.grafanaAdminPassword}, purpose: 'Grafana admin login'},
-      {namespace: NAMESPACES.logging, name: SECRET_NAMES.opensearchAdmin, type: opaque, data: {username: OPENSEARCH_ADMIN_USER, password: v.opensearchAdminPassword}, purpose: 'OpenSearch admin (operator, Dashboards, setup Job)'},
+      {
+        namespace: NAMESPACES.monitoring,
+        name: SECRET_NAMES.grafanaAdmin,
+        type: opaque,
+        data: {'admin-user': GRAFANA_ADMIN_USER, 'admin-password': v.grafanaAdminPassword},
+        purpose: 'Grafana admin login',
+      },
+      {
+        namespace: NAMESPACES.logging,
+        name: SECRET_NAMES.opensearchAdmin,
+        type: opaque,
+        data: {username: OPENSEARCH_ADMIN_USER, password: v.opensearchAdminPassword},
+        purpose: 'OpenSearch admin (operator, Dashboards, setup Job)',
+      },
       {
         namespace: NAMESPACES.logging,
         name: SECRET_NAMES.opensearchKeystore,
@@ -74,7 +84,13 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
       },
     )
     if (x.hashes) {
-      out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.opensearchSecurityConfig, type: opaque, data: securityConfigFiles(x.hashes), purpose: 'OpenSearch security config (admin, one fluentbit-CLUSTER per cluster and grafana users as bcrypt hashes)'})
+      out.push({
+        namespace: NAMESPACES.logging,
+        name: SECRET_NAMES.opensearchSecurityConfig,
+        type: opaque,
+        data: securityConfigFiles(x.hashes),
+        purpose: 'OpenSearch security config (admin, one fluentbit-CLUSTER per cluster and grafana users as bcrypt hashes)',
+      })
     }
     // the TLS Secrets obsctl manages (the user's own are not in the list: never written)
     for (const spec of tlsSecretSpecs(p)) {
@@ -85,31 +101,69 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
     }
     const gos: Record<string, string> = {username: GRAFANA_OPENSEARCH_USER, password: v.grafanaOpensearchPassword}
     if (v.opensearchCa) gos['ca.crt'] = v.opensearchCa
-    out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.grafanaOpensearch, type: opaque, data: gos, purpose: "Grafana's OpenSearch datasource (read-only user grafana)"})
+    out.push({
+      namespace: NAMESPACES.monitoring,
+      name: SECRET_NAMES.grafanaOpensearch,
+      type: opaque,
+      data: gos,
+      purpose: "Grafana's OpenSearch datasource (read-only user grafana)",
+    })
     const receivers = receiverSecrets(p.alerting)
     if (receivers.length > 0) {
       const data = Object.fromEntries(receivers.map((r) => [r.key, v.alerting[r.key] ?? '']))
-      out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.alertmanagerReceivers, type: opaque, data, purpose: `Alertmanager receivers (${[...new Set(receivers.map((r) => r.receiver))].join(', ')})`})
+      out.push({
+        namespace: NAMESPACES.monitoring,
+        name: SECRET_NAMES.alertmanagerReceivers,
+        type: opaque,
+        data,
+        purpose: `Alertmanager receivers (${[...new Set(receivers.map((r) => r.receiver))].join(', ')})`,
+      })
     }
   }
-  const longhorn: Record<string, string> = {AWS_ACCESS_KEY_ID: v.s3.accessKey, AWS_SECRET_ACCESS_KEY: v.s3.secretKey, AWS_ENDPOINTS: new URL(p.s3.endpoint).origin}
+  const longhorn: Record<string, string> = {
+    AWS_ACCESS_KEY_ID: v.s3.accessKey,
+    AWS_SECRET_ACCESS_KEY: v.s3.secretKey,
+    AWS_ENDPOINTS: new URL(p.s3.endpoint).origin,
+  }
   if (!p.s3.pathStyle) longhorn.VIRTUAL_HOSTED_STYLE = 'true'
   if (v.s3Ca) longhorn.AWS_CERT = v.s3Ca
-  out.push({namespace: NAMESPACES.longhorn, name: SECRET_NAMES.longhornBackup, type: opaque, data: longhorn, purpose: `Longhorn backup target (bucket ${p.s3.buckets.backups.name})`})
+  out.push({
+    namespace: NAMESPACES.longhorn,
+    name: SECRET_NAMES.longhornBackup,
+    type: opaque,
+    data: longhorn,
+    purpose: `Longhorn backup target (bucket ${p.s3.buckets.backups.name})`,
+  })
   const fb: Record<string, string> = {username: fluentbitUser(c.name), password: fluentbitPasswordFor(v.fluentbitPassword, c.name)}
   if (v.opensearchCa) fb['ca.crt'] = v.opensearchCa
   // central keeps the derivation key, so a rerun without the env var derives the same passwords
   if (c.name === central.name) fb[FLUENTBIT_KEY_ENTRY] = v.fluentbitPassword
-  out.push({namespace: NAMESPACES.logging, name: SECRET_NAMES.fluentbitOpensearch, type: opaque, data: fb, purpose: `Fluent Bit output to the central OpenSearch (its own user ${fluentbitUser(c.name)})`})
+  out.push({
+    namespace: NAMESPACES.logging,
+    name: SECRET_NAMES.fluentbitOpensearch,
+    type: opaque,
+    data: fb,
+    purpose: `Fluent Bit output to the central OpenSearch (its own user ${fluentbitUser(c.name)})`,
+  })
   if (metricsMode(c) === 'agent' && v.ingressCa) {
     // PrometheusAgent remoteWrite tlsConfig.ca.secret (templates/gitops/edge/…/prometheus-agent.yaml)
-    out.push({namespace: NAMESPACES.monitoring, name: SECRET_NAMES.platformCa, type: opaque, data: {'ca.crt': v.ingressCa}, purpose: 'CA of the Thanos Receive ingress, for the Prometheus Agent remote write'})
+    out.push({
+      namespace: NAMESPACES.monitoring,
+      name: SECRET_NAMES.platformCa,
+      type: opaque,
+      data: {'ca.crt': v.ingressCa},
+      purpose: 'CA of the Thanos Receive ingress, for the Prometheus Agent remote write',
+    })
   }
   return out
 }
 
 /** Names and keys only: what a cluster gets, for fingerprints, plans and dry runs. */
-export function secretShapes(p: Platform, c: Cluster, opts: {opensearchCa?: boolean; s3Ca?: boolean; ingressCa?: boolean} = {}): {namespace: string; name: string; keys: string[]; purpose: string}[] {
+export function secretShapes(
+  p: Platform,
+  c: Cluster,
+  opts: {opensearchCa?: boolean; s3Ca?: boolean; ingressCa?: boolean} = {},
+): {namespace: string; name: string; keys: string[]; purpose: string}[] {
   const dummy: SecretValues = {
     s3: {accessKey: '-', secretKey: '-'},
     opensearchAdminPassword: '-',
@@ -120,9 +174,16 @@ export function secretShapes(p: Platform, c: Cluster, opts: {opensearchCa?: bool
     opensearchCa: opts.opensearchCa ? '-' : undefined,
     s3Ca: opts.s3Ca ? '-' : undefined,
     ingressCa: opts.ingressCa === false ? undefined : '-',
-    tls: tlsSecretSpecs(p).flatMap((s) => s.namespaces.map((namespace) => ({namespace, name: s.name, origin: 'issued' as const, material: {crt: '-', key: '-', ca: '-'}}))),
+    tls: tlsSecretSpecs(p).flatMap((s) =>
+      s.namespaces.map((namespace) => ({namespace, name: s.name, origin: 'issued' as const, material: {crt: '-', key: '-', ca: '-'}})),
+    ),
     generated: [],
     sources: {},
   }
-  return wantedSecrets({platform: p, cluster: c, values: dummy, hashes: {admin: '-', fluentbit: {}, grafana: '-'}}).map((s) => ({namespace: s.namespace, name: s.name, keys: Object.keys(s.data).sort(), purpose: s.purpose}))
+  return wantedSecrets({platform: p, cluster: c, values: dummy, hashes: {admin: '-', fluentbit: {}, grafana: '-'}}).map((s) => ({
+    namespace: s.namespace,
+    name: s.name,
+    keys: Object.keys(s.data).sort(),
+    purpose: s.purpose,
+  }))
 }

@@ -32,15 +32,32 @@ export function securityConfigFiles(hashes: SecurityHashes, indexPattern = 'flue
       ...META('internalusers'),
       [OPENSEARCH_ADMIN_USER]: {hash: hashes.admin, reserved: true, backend_roles: ['admin'], description: 'admin (obsctl secrets apply)'},
       // not reserved: cluster remove revokes one through the security REST API (reserved users are read-only there)
-      ...Object.fromEntries(Object.entries(hashes.fluentbit).map(([cluster, hash]) => [fluentbitUser(cluster), {hash, reserved: false, backend_roles: [], description: `Fluent Bit log shipping from ${cluster} (obsctl secrets apply)`}])),
-      [GRAFANA_OPENSEARCH_USER]: {hash: hashes.grafana, reserved: true, backend_roles: [], description: "Grafana's logs datasource, read-only (obsctl secrets apply)"},
+      ...Object.fromEntries(
+        Object.entries(hashes.fluentbit).map(([cluster, hash]) => [
+          fluentbitUser(cluster),
+          {hash, reserved: false, backend_roles: [], description: `Fluent Bit log shipping from ${cluster} (obsctl secrets apply)`},
+        ]),
+      ),
+      [GRAFANA_OPENSEARCH_USER]: {
+        hash: hashes.grafana,
+        reserved: true,
+        backend_roles: [],
+        description: "Grafana's logs datasource, read-only (obsctl secrets apply)",
+      },
     }),
     'roles.yml': y({
       ...META('roles'),
       fluentbit_writer: {
         reserved: true,
         description: 'write the daily log indices',
-        cluster_permissions: ['cluster_monitor', 'cluster_composite_ops', 'indices:admin/template/get', 'indices:admin/template/put', 'indices:admin/index_template/get', 'indices:admin/index_template/put'],
+        cluster_permissions: [
+          'cluster_monitor',
+          'cluster_composite_ops',
+          'indices:admin/template/get',
+          'indices:admin/template/put',
+          'indices:admin/index_template/get',
+          'indices:admin/index_template/put',
+        ],
         index_permissions: [{index_patterns: [indexPattern], allowed_actions: ['crud', 'create_index', 'indices:admin/mapping/put']}],
       },
       // Grafana's OpenSearch datasource: search, field mappings and the cluster version, nothing that writes
@@ -91,7 +108,9 @@ export async function securityHashes(kube: Kube, v: SecretValues, clusters: stri
   }
   return {
     admin: await hashFor(OPENSEARCH_ADMIN_USER, v.opensearchAdminPassword),
-    fluentbit: Object.fromEntries(await Promise.all(clusters.map(async (c) => [c, await hashFor(fluentbitUser(c), fluentbitPasswordFor(v.fluentbitPassword, c))] as const))),
+    fluentbit: Object.fromEntries(
+      await Promise.all(clusters.map(async (c) => [c, await hashFor(fluentbitUser(c), fluentbitPasswordFor(v.fluentbitPassword, c))] as const)),
+    ),
     grafana: await hashFor(GRAFANA_OPENSEARCH_USER, v.grafanaOpensearchPassword),
   }
 }
@@ -102,8 +121,18 @@ export async function securityHashes(kube: Kube, v: SecretValues, clusters: stri
  * user as they are. Nothing to do when central has no security config yet (central's own run writes it
  * whole) or it already holds a hash of this password. Returns what was done.
  */
-export async function ensureFluentbitUser(central: Kube, cluster: string, v: Pick<SecretValues, 'fluentbitPassword'>): Promise<'added' | 'updated' | 'unchanged' | 'no-security-config'> {
-  const live = await central.get<{apiVersion: string; kind: string; metadata: {name: string; labels?: Record<string, string>}; type?: string; data?: Record<string, string>}>('v1', 'Secret', SECRET_NAMES.opensearchSecurityConfig, NAMESPACES.logging)
+export async function ensureFluentbitUser(
+  central: Kube,
+  cluster: string,
+  v: Pick<SecretValues, 'fluentbitPassword'>,
+): Promise<'added' | 'updated' | 'unchanged' | 'no-security-config'> {
+  const live = await central.get<{
+    apiVersion: string
+    kind: string
+    metadata: {name: string; labels?: Record<string, string>}
+    type?: string
+    data?: Record<string, string>
+  }>('v1', 'Secret', SECRET_NAMES.opensearchSecurityConfig, NAMESPACES.logging)
   if (!live?.data?.['internal_users.yml']) return 'no-security-config'
   const dec = (k: string) => Buffer.from(live.data?.[k] ?? '', 'base64').toString('utf8')
   const users = (YAML.parse(dec('internal_users.yml')) ?? {}) as Record<string, {hash?: string}>
@@ -114,10 +143,21 @@ export async function ensureFluentbitUser(central: Kube, cluster: string, v: Pic
   const old = users[user]?.hash
   const mapped = mapping.fluentbit_writer?.users?.includes(user) ?? false
   if (old && mapped && (await bcrypt.compare(password, old))) return 'unchanged'
-  users[user] = {hash: await bcrypt.hash(password, 12), reserved: false, backend_roles: [], description: `Fluent Bit log shipping from ${cluster} (obsctl secrets apply)`} as {hash: string}
+  users[user] = {
+    hash: await bcrypt.hash(password, 12),
+    reserved: false,
+    backend_roles: [],
+    description: `Fluent Bit log shipping from ${cluster} (obsctl secrets apply)`,
+  } as {hash: string}
   mapping.fluentbit_writer = {...mapping.fluentbit_writer, reserved: false, users: [...new Set([...(mapping.fluentbit_writer?.users ?? []), user])]}
   const enc = (o: unknown) => Buffer.from(YAML.stringify(o, {lineWidth: 0})).toString('base64')
   // the whole Secret, server-side applied by obsctl (which owns all of it): a partial apply would drop the other files
-  await central.apply({apiVersion: 'v1', kind: 'Secret', metadata: {name: SECRET_NAMES.opensearchSecurityConfig, namespace: NAMESPACES.logging, labels: live.metadata.labels}, type: live.type ?? 'Opaque', data: {...live.data, 'internal_users.yml': enc(users), 'roles_mapping.yml': enc(mapping)}})
+  await central.apply({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {name: SECRET_NAMES.opensearchSecurityConfig, namespace: NAMESPACES.logging, labels: live.metadata.labels},
+    type: live.type ?? 'Opaque',
+    data: {...live.data, 'internal_users.yml': enc(users), 'roles_mapping.yml': enc(mapping)},
+  })
   return old ? 'updated' : 'added'
 }

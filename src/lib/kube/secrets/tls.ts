@@ -41,7 +41,13 @@ export function tlsSecretSpecs(p: Platform): TlsSecretSpec[] {
   const ingressHosts = [wildcard, ...INGRESS_TLS_SERVICES.map((s) => urlHost(serviceUrl(p, central, s)))]
   const uniq = (xs: string[]) => [...new Set(xs)]
   return [
-    {name: SECRET_NAMES.opensearchHttpTls, namespaces: [os.namespace], hosts: uniq(osHosts), commonName: os.name, purpose: 'OpenSearch HTTP TLS (certificate from the platform CA)'},
+    {
+      name: SECRET_NAMES.opensearchHttpTls,
+      namespaces: [os.namespace],
+      hosts: uniq(osHosts),
+      commonName: os.name,
+      purpose: 'OpenSearch HTTP TLS (certificate from the platform CA)',
+    },
     {
       name: SECRET_NAMES.ingressTls,
       // the namespaces of the central ingresses that name it: thanos-query, thanos-receive, grafana; opensearch-dashboards

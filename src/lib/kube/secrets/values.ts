@@ -67,7 +67,12 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     if (fromEnv) {
       // checked before anything is applied: the consumer (OpenSearch, Grafana) would refuse it later
       const problem = passwordProblem(kind, fromEnv)
-      if (problem) throw inputError(`$${env} (${what}) ${problem}`, [`export ${env}=… with a password that passes`, 'or unset it and pass --generate-passwords'], 'WEAK_PASSWORD')
+      if (problem)
+        throw inputError(
+          `$${env} (${what}) ${problem}`,
+          [`export ${env}=… with a password that passes`, 'or unset it and pass --generate-passwords'],
+          'WEAK_PASSWORD',
+        )
       sources[what] = `$${env}`
       return fromEnv
     }
@@ -83,22 +88,34 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     }
     if (canPrompt()) {
       sources[what] = 'prompt'
-      return prompter([`export ${env}=…`, '--generate-passwords']).password({message: `${what} (not set in $${env})`, validate: (x) => {
-        const problem = passwordProblem(kind, x)
-        return problem ? `it ${problem}` : true
-      }})
+      return prompter([`export ${env}=…`, '--generate-passwords']).password({
+        message: `${what} (not set in $${env})`,
+        validate: (x) => {
+          const problem = passwordProblem(kind, x)
+          return problem ? `it ${problem}` : true
+        },
+      })
     }
     missing.push({what, env})
     return ''
   }
   const central = centralCluster(p)
-  const opensearchAdminPassword = await password('OpenSearch admin password', 'opensearchAdmin', () => liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'password'))
+  const opensearchAdminPassword = await password('OpenSearch admin password', 'opensearchAdmin', () =>
+    liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'password'),
+  )
   const fluentbitPassword = await password('Fluent Bit OpenSearch password', 'fluentbitOpensearch', () => liveFluentbitKey(kube))
-  const grafanaAdminPassword = await password('Grafana admin password', 'grafanaAdmin', () => liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaAdmin, 'admin-password'))
+  const grafanaAdminPassword = await password('Grafana admin password', 'grafanaAdmin', () =>
+    liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaAdmin, 'admin-password'),
+  )
   // a machine credential (Grafana's datasource): env, else the cluster's, else generated without asking
   let grafanaOpensearchPassword = process.env[ENV.grafanaOpensearchPassword]
   const grafanaOsProblem = grafanaOpensearchPassword ? passwordProblem('grafanaOpensearch', grafanaOpensearchPassword) : undefined
-  if (grafanaOsProblem) throw inputError(`$${ENV.grafanaOpensearchPassword} (Grafana OpenSearch password) ${grafanaOsProblem}`, [`export ${ENV.grafanaOpensearchPassword}=… with a password that passes, or unset it (obsctl generates one)`], 'WEAK_PASSWORD')
+  if (grafanaOsProblem)
+    throw inputError(
+      `$${ENV.grafanaOpensearchPassword} (Grafana OpenSearch password) ${grafanaOsProblem}`,
+      [`export ${ENV.grafanaOpensearchPassword}=… with a password that passes, or unset it (obsctl generates one)`],
+      'WEAK_PASSWORD',
+    )
   if (grafanaOpensearchPassword) sources['Grafana OpenSearch password'] = `$${ENV.grafanaOpensearchPassword}`
   else {
     grafanaOpensearchPassword = await liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaOpensearch, 'password')
@@ -116,7 +133,8 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
   // the central TLS Secrets (only with the central cluster at hand: a user's own Secret must be seen to be kept)
   const {tls, platformCa} = kube ? await resolveTls(inv, kube) : {tls: undefined, platformCa: undefined}
   for (const t of tls ?? []) {
-    sources[`${t.namespace}/${t.name}`] = t.origin === 'kept' ? 'cluster (yours, left alone)' : t.origin === 'reused' ? 'cluster (reused)' : `new from the platform CA: ${t.reason}`
+    sources[`${t.namespace}/${t.name}`] =
+      t.origin === 'kept' ? 'cluster (yours, left alone)' : t.origin === 'reused' ? 'cluster (reused)' : `new from the platform CA: ${t.reason}`
   }
   if (platformCa) sources.platformCa = `${platformCa.file}${platformCa.created ? ' (created in this run)' : ''}`
 
@@ -150,7 +168,21 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     s3Ca = readPem(f, 'the S3 CA file (s3.caFile)', 'fix s3.caFile in the inventory')
   }
   for (const r of receiverSecrets(p.alerting)) sources[`alerting ${r.key}`] = `$${r.env}`
-  return {s3, opensearchAdminPassword, fluentbitPassword, grafanaAdminPassword, grafanaOpensearchPassword, alerting, opensearchCa, s3Ca, ingressCa, tls, platformCa, generated, sources}
+  return {
+    s3,
+    opensearchAdminPassword,
+    fluentbitPassword,
+    grafanaAdminPassword,
+    grafanaOpensearchPassword,
+    alerting,
+    opensearchCa,
+    s3Ca,
+    ingressCa,
+    tls,
+    platformCa,
+    generated,
+    sources,
+  }
 }
 
 /**
@@ -168,7 +200,18 @@ export function alertingValues(inv: LoadedInventory): Record<string, string> {
   if (missing.length > 0) {
     throw inputError(
       `alert receivers need env vars that are not set:\n${missing.join('\n')}`,
-      [`export ${[...new Set(receiverSecrets(inv.platform.alerting).filter((r) => !process.env[r.env]).map((r) => r.env))].map((e) => `${e}=…`).join(' ')}`, 'the values go into the Secret monitoring/alertmanager-receivers, never into Git, argv or logs'],
+      [
+        `export ${[
+          ...new Set(
+            receiverSecrets(inv.platform.alerting)
+              .filter((r) => !process.env[r.env])
+              .map((r) => r.env),
+          ),
+        ]
+          .map((e) => `${e}=…`)
+          .join(' ')}`,
+        'the values go into the Secret monitoring/alertmanager-receivers, never into Git, argv or logs',
+      ],
       'ALERTING_ENV_MISSING',
     )
   }

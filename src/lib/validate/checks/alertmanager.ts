@@ -20,13 +20,22 @@ const cluster: Check = {
     const s = await amStatus(ctx)
     const peers = s.cluster?.peers ?? []
     const state = s.cluster?.status
-    if (!state) return fail(`${alertmanagerWhere(ctx)}: /api/v2/status has no cluster status`, 'is this an Alertmanager (v0.16 or later)? check --endpoint alertmanager=URL')
-    if (want <= 1) return state === 'disabled' || peers.length >= 1 ? pass(`1 replica (cluster ${state})`) : fail(`cluster ${state} with no peer`, 'kubectl -n monitoring logs statefulset/alertmanager-kube-prometheus-stack-alertmanager')
+    if (!state)
+      return fail(
+        `${alertmanagerWhere(ctx)}: /api/v2/status has no cluster status`,
+        'is this an Alertmanager (v0.16 or later)? check --endpoint alertmanager=URL',
+      )
+    if (want <= 1)
+      return state === 'disabled' || peers.length >= 1
+        ? pass(`1 replica (cluster ${state})`)
+        : fail(`cluster ${state} with no peer`, 'kubectl -n monitoring logs statefulset/alertmanager-kube-prometheus-stack-alertmanager')
     const hint = `every replica must reach the others on the gossip port 9094 (Service alertmanager-operated): kubectl -n monitoring get pods -l alertmanager=kube-prometheus-stack-alertmanager; kubectl -n monitoring logs alertmanager-kube-prometheus-stack-alertmanager-0 | grep -i memberlist`
-    if (state === 'disabled') return fail(`clustering is disabled, but the inventory runs ${want} replicas: each notifies on its own and a silence reaches only one`, hint)
+    if (state === 'disabled')
+      return fail(`clustering is disabled, but the inventory runs ${want} replicas: each notifies on its own and a silence reaches only one`, hint)
     const names = peers.map((p) => p.address || p.name)
     if (peers.length < want) return fail(`${peers.length}/${want} peers in the cluster (${state})${names.length ? `: ${list(names)}` : ''}`, hint)
-    if (state !== 'ready') return warn(`${peers.length}/${want} peers, cluster still ${state}`, 'settling ends within a minute of a restart; run validate again, or --wait')
+    if (state !== 'ready')
+      return warn(`${peers.length}/${want} peers, cluster still ${state}`, 'settling ends within a minute of a restart; run validate again, or --wait')
     return pass(`${peers.length}/${want} peers, cluster ready: ${list(names)}`)
   },
 }
@@ -41,9 +50,18 @@ const receivers: Check = {
     const wanted = ctx.platform.alerting.receivers.map((r) => r.name)
     const missing = wanted.filter((w) => !live.includes(w))
     if (real.length === 0) {
-      return fail(`only the "${NULL_RECEIVER}" receiver${live.length ? '' : ' (none at all)'}: every alert is dropped`, wanted.length ? `the inventory has ${list(wanted)}: obsctl render, push the GitOps repository and let Argo CD sync kube-prometheus-stack` : 'add a receiver under alerting.receivers in the inventory (email, slack, webhook or pagerduty; see docs/alerts.md), then obsctl secrets apply and render')
+      return fail(
+        `only the "${NULL_RECEIVER}" receiver${live.length ? '' : ' (none at all)'}: every alert is dropped`,
+        wanted.length
+          ? `the inventory has ${list(wanted)}: obsctl render, push the GitOps repository and let Argo CD sync kube-prometheus-stack`
+          : 'add a receiver under alerting.receivers in the inventory (email, slack, webhook or pagerduty; see docs/alerts.md), then obsctl secrets apply and render',
+      )
     }
-    if (missing.length) return fail(`receivers of the inventory missing in Alertmanager: ${list(missing)} (it has ${list(live)})`, 'the running configuration is older than the inventory: obsctl render, push, and sync kube-prometheus-stack (obsctl validate argocd shows OutOfSync)')
+    if (missing.length)
+      return fail(
+        `receivers of the inventory missing in Alertmanager: ${list(missing)} (it has ${list(live)})`,
+        'the running configuration is older than the inventory: obsctl render, push, and sync kube-prometheus-stack (obsctl validate argocd shows OutOfSync)',
+      )
     return pass(`${real.length} receiver(s): ${list(real)}`)
   },
 }

@@ -4,7 +4,6 @@ import {APPLICATION, ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, NAMESPACES, okJs
 import type {Check, ValidateContext} from '../types.js'
 import {clustersOf, fail, list, pass, warn} from './util.js'
 
-
 interface Application extends KubeObject {
   status?: {
     sync?: {status?: string}
@@ -30,7 +29,12 @@ const apps: Check = {
         return `${a.metadata.name} (${st.sync?.status ?? 'Unknown'}/${st.health?.status ?? 'Unknown'}${why ? `: ${why}` : ''})`
       })
       .sort()
-    if (bad.length) return fail(`${bad.length}/${items.length} not Synced and Healthy: ${list(bad, 6)}`, 'argocd app get <name> shows the failing resources; out of sync after a manual change: argocd app sync <name>', [...new Set(failing.map((a) => a.metadata.labels?.['obsctl.dev/cluster'] ?? centralCluster(ctx.platform).name))])
+    if (bad.length)
+      return fail(
+        `${bad.length}/${items.length} not Synced and Healthy: ${list(bad, 6)}`,
+        'argocd app get <name> shows the failing resources; out of sync after a manual change: argocd app sync <name>',
+        [...new Set(failing.map((a) => a.metadata.labels?.['obsctl.dev/cluster'] ?? centralCluster(ctx.platform).name))],
+      )
     return pass(`${items.length} Applications Synced and Healthy`)
   },
 }
@@ -58,7 +62,10 @@ const clusters: Check = {
   title: 'Every edge is registered with Argo CD and its connection is Successful',
   async run(ctx) {
     const kube = await ctx.kube(centralCluster(ctx.platform).name)
-    const secrets = await kube.list<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', {namespace: NAMESPACES.argocd, labelSelector: 'argocd.argoproj.io/secret-type=cluster'})
+    const secrets = await kube.list<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', {
+      namespace: NAMESPACES.argocd,
+      labelSelector: 'argocd.argoproj.io/secret-type=cluster',
+    })
     const registered = new Map<string, string>()
     for (const s of secrets) {
       const name = s.metadata.labels?.['obsctl.dev/cluster'] ?? (s.data?.name ? Buffer.from(s.data.name, 'base64').toString() : s.metadata.name)
@@ -70,8 +77,17 @@ const clusters: Check = {
     if (edges.length === 0) return pass('no edge clusters')
     const password = await adminPassword(ctx)
     // the token goes in Argo CD's session cookie: an API server proxy (--via-api-server) strips Authorization headers
-    const session = okJson<{token: string}>(await ctx.http.request('argocd', '/api/v1/session', {method: 'POST', body: JSON.stringify({username: 'admin', password}), headers: {'content-type': 'application/json'}}), 'argocd')
-    const list1 = okJson<{items?: ArgoCluster[]}>(await ctx.http.request('argocd', '/api/v1/clusters', {headers: {cookie: `argocd.token=${session.token}`}}), 'argocd').items ?? []
+    const session = okJson<{token: string}>(
+      await ctx.http.request('argocd', '/api/v1/session', {
+        method: 'POST',
+        body: JSON.stringify({username: 'admin', password}),
+        headers: {'content-type': 'application/json'},
+      }),
+      'argocd',
+    )
+    const list1 =
+      okJson<{items?: ArgoCluster[]}>(await ctx.http.request('argocd', '/api/v1/clusters', {headers: {cookie: `argocd.token=${session.token}`}}), 'argocd')
+        .items ?? []
     const failed: string[] = []
     const unknown: string[] = []
     for (const e of edges) {
@@ -82,8 +98,14 @@ const clusters: Check = {
       else if (st?.status === 'Failed') failed.push(`${e.name}: Failed${st.message ? ` (${st.message})` : ''}`)
       else if (st?.status !== 'Successful') unknown.push(`${e.name}: ${st?.status ?? 'Unknown'}`)
     }
-    if (failed.length) return fail(list(failed), 'Argo CD cannot reach the edge API server with the argocd-manager token: check the address (clusters[].apiServer) and rerun obsctl cluster register', clustersOf(failed))
-    if (unknown.length) return warn(list(unknown), 'Argo CD reports Unknown until an Application targets the cluster; sync the edge Applications', clustersOf(unknown))
+    if (failed.length)
+      return fail(
+        list(failed),
+        'Argo CD cannot reach the edge API server with the argocd-manager token: check the address (clusters[].apiServer) and rerun obsctl cluster register',
+        clustersOf(failed),
+      )
+    if (unknown.length)
+      return warn(list(unknown), 'Argo CD reports Unknown until an Application targets the cluster; sync the edge Applications', clustersOf(unknown))
     return pass(`${edges.length} edges Successful`)
   },
 }

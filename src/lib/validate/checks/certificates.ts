@@ -23,15 +23,25 @@ interface Measured {
 function servingCert(server: string, ca: string | undefined, timeoutMs: number): Promise<CertInfo> {
   const u = new URL(server)
   return new Promise((resolve, reject) => {
-    const s = tls.connect({host: u.hostname, port: Number(u.port || 443), servername: /^[\d.]+$|:/.test(u.hostname) ? undefined : u.hostname, ca, rejectUnauthorized: true, timeout: timeoutMs}, () => {
-      try {
-        resolve(certInfo('apiserver (serving)', server, s.getPeerX509Certificate()!.raw))
-      } catch (e) {
-        reject(e)
-      } finally {
-        s.end()
-      }
-    })
+    const s = tls.connect(
+      {
+        host: u.hostname,
+        port: Number(u.port || 443),
+        servername: /^[\d.]+$|:/.test(u.hostname) ? undefined : u.hostname,
+        ca,
+        rejectUnauthorized: true,
+        timeout: timeoutMs,
+      },
+      () => {
+        try {
+          resolve(certInfo('apiserver (serving)', server, s.getPeerX509Certificate()!.raw))
+        } catch (e) {
+          reject(e)
+        } finally {
+          s.end()
+        }
+      },
+    )
     s.once('timeout', () => {
       s.destroy()
       reject(new Error(`no TLS handshake with ${server} within ${timeoutMs / 1000}s`))
@@ -53,7 +63,11 @@ export async function liveCerts(kube: Kube, timeoutMs: number): Promise<{certs: 
     problems.push(`kubeconfig client certificate: ${errorMessage(e)}`)
   }
   try {
-    const ca = kcCluster?.caData ? Buffer.from(kcCluster.caData, 'base64').toString('utf8') : kcCluster?.caFile ? readFileSync(kcCluster.caFile, 'utf8') : undefined
+    const ca = kcCluster?.caData
+      ? Buffer.from(kcCluster.caData, 'base64').toString('utf8')
+      : kcCluster?.caFile
+        ? readFileSync(kcCluster.caFile, 'utf8')
+        : undefined
     certs.push(await servingCert(kube.server, ca, timeoutMs))
   } catch (e) {
     problems.push(`API server certificate: ${errorMessage(e)}`)
@@ -76,16 +90,24 @@ const expiry: Check = {
   title: `API server and kubeconfig client certificates are valid for ${WARN_DAYS} more days`,
   async run(ctx) {
     const all = await Promise.all(ctx.platform.clusters.map((c) => measure(ctx, c.name)))
-    const line = (m: Measured, c: CertInfo) => `${m.cluster}: ${c.name} ${c.status === 'expired' ? 'EXPIRED' : 'expires'} ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)`
+    const line = (m: Measured, c: CertInfo) =>
+      `${m.cluster}: ${c.name} ${c.status === 'expired' ? 'EXPIRED' : 'expires'} ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)`
     const expired = all.flatMap((m) => m.certs.filter((c) => c.status === 'expired').map((c) => line(m, c)))
     const problems = all.flatMap((m) => m.problems)
     const soon = all.flatMap((m) => m.certs.filter((c) => c.status === 'warn').map((c) => line(m, c)))
     const clustersOf = (lines: string[]) => [...new Set(lines.map((l) => l.slice(0, l.indexOf(':'))))]
     const renew = 'obsctl certs renew --cluster NAME (then obsctl certs check reads every certificate on the nodes)'
-    if (expired.length || problems.length) return fail(list([...expired, ...problems], 6), expired.length ? renew : 'a certificate that cannot be measured is a failure: check the kubeconfig (obsctl kubeconfig merge) and the API server', clustersOf([...expired, ...problems]))
+    if (expired.length || problems.length)
+      return fail(
+        list([...expired, ...problems], 6),
+        expired.length ? renew : 'a certificate that cannot be measured is a failure: check the kubeconfig (obsctl kubeconfig merge) and the API server',
+        clustersOf([...expired, ...problems]),
+      )
     if (soon.length) return warn(list(soon, 6), renew, clustersOf(soon))
     const soonest = all.flatMap((m) => m.certs.map((c) => ({m, c}))).sort((a, b) => a.c.daysLeft - b.c.daysLeft)[0]
-    return pass(`${all.reduce((n, m) => n + m.certs.length, 0)} certificates valid${soonest ? `; soonest: ${soonest.m.cluster} ${soonest.c.name} in ${soonest.c.daysLeft} days` : ''}`)
+    return pass(
+      `${all.reduce((n, m) => n + m.certs.length, 0)} certificates valid${soonest ? `; soonest: ${soonest.m.cluster} ${soonest.c.name} in ${soonest.c.daysLeft} days` : ''}`,
+    )
   },
 }
 

@@ -39,7 +39,12 @@ const daemonset: Check = {
       if (want === 0 || (st.numberReady ?? 0) < want) return `${c.name}: ${st.numberReady ?? 0}/${want} ready`
       return undefined
     })
-    if (problems.length) return fail(list(problems), 'kubectl -n logging describe daemonset fluent-bit; kubectl -n logging get pods -l app.kubernetes.io/name=fluent-bit', clustersOf(problems))
+    if (problems.length)
+      return fail(
+        list(problems),
+        'kubectl -n logging describe daemonset fluent-bit; kubectl -n logging get pods -l app.kubernetes.io/name=fluent-bit',
+        clustersOf(problems),
+      )
     return pass(`ready on ${ctx.platform.clusters.length} clusters`)
   },
 }
@@ -74,7 +79,12 @@ const output: Check = {
       if (wrong.length) return `${c.name}: ${wrong.map((o) => `${o.metadata.name} → ${o.spec!.opensearch!.host ?? '(no host)'}`).join(', ')} (want ${ok[0]})`
       return undefined
     })
-    if (problems.length) return fail(list(problems), 'the ClusterOutput is rendered by obsctl render: rerun it and sync (argocd app sync), or fix endpoints.opensearch in the inventory', clustersOf(problems))
+    if (problems.length)
+      return fail(
+        list(problems),
+        'the ClusterOutput is rendered by obsctl render: rerun it and sync (argocd app sync), or fix endpoints.opensearch in the inventory',
+        clustersOf(problems),
+      )
     return pass(`${ctx.platform.clusters.length} clusters → ${serviceHost(ctx.platform, centralCluster(ctx.platform), 'opensearch')}`)
   },
 }
@@ -104,7 +114,12 @@ const health: Check = {
       const b = bad.filter(Boolean)
       return b.length ? `${c.name}: ${b.join(', ')}` : undefined
     })
-    if (problems.length) return fail(list(problems), 'an unhealthy pod is failing to flush (output errors or retries): kubectl -n logging logs <pod>; the health endpoint needs HTTP_Server On and Health_Check On', clustersOf(problems))
+    if (problems.length)
+      return fail(
+        list(problems),
+        'an unhealthy pod is failing to flush (output errors or retries): kubectl -n logging logs <pod>; the health endpoint needs HTTP_Server On and Health_Check On',
+        clustersOf(problems),
+      )
     return pass(`${pods} pods healthy on ${ctx.platform.clusters.length} clusters`)
   },
 }

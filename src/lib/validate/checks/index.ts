@@ -8,5 +8,13 @@ import {prometheusChecks} from './prometheus.js'
 import {thanosChecks} from './thanos.js'
 
 /** Every check, in display order (grouped by component). */
-export const ALL_CHECKS: Check[] = [...argocdChecks, ...prometheusChecks, ...thanosChecks, ...opensearchChecks, ...fluentBitChecks, ...alertmanagerChecks, ...certificateChecks]
+export const ALL_CHECKS: Check[] = [
+  ...argocdChecks,
+  ...prometheusChecks,
+  ...thanosChecks,
+  ...opensearchChecks,
+  ...fluentBitChecks,
+  ...alertmanagerChecks,
+  ...certificateChecks,
+]
 export const CHECK_IDS = ALL_CHECKS.map((c) => c.id)

@@ -27,7 +27,9 @@ const replicas: Check = {
     const central = centralCluster(ctx.platform)
     const want = sizeOf(ctx.platform, 'prometheus').replicas
     const kube = await ctx.kube(central.name)
-    const pods = (await kube.list<Pod>('v1', 'Pod', {namespace: NAMESPACES.monitoring, labelSelector: PROMETHEUS_POD_SELECTOR})).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+    const pods = (await kube.list<Pod>('v1', 'Pod', {namespace: NAMESPACES.monitoring, labelSelector: PROMETHEUS_POD_SELECTOR})).sort((a, b) =>
+      a.metadata.name.localeCompare(b.metadata.name),
+    )
     const problems: string[] = []
     if (pods.length < want) problems.push(`${pods.length}/${want} pods (selector ${PROMETHEUS_POD_SELECTOR})`)
     await Promise.all(
@@ -37,7 +39,10 @@ const replicas: Check = {
         try {
           const res = await ctx.podProxy(central.name, NAMESPACES.monitoring, name, PROMETHEUS_PORT, '/api/v1/status/config')
           const cfg = okJson<PromEnvelope<{yaml: string}>>(res, name)
-          const labels = ((parse(cfg.data.yaml) as {global?: {external_labels?: Record<string, string>}})?.global?.external_labels ?? {}) as Record<string, string>
+          const labels = ((parse(cfg.data.yaml) as {global?: {external_labels?: Record<string, string>}})?.global?.external_labels ?? {}) as Record<
+            string,
+            string
+          >
           if (labels.cluster !== central.name) problems.push(`${name}: external label cluster=${labels.cluster ?? '(none)'}, want ${central.name}`)
         } catch (e) {
           problems.push(`${name}: ${(e as Error).message}`)
@@ -45,7 +50,10 @@ const replicas: Check = {
       }),
     )
     if (problems.length) {
-      return fail(list(problems.sort()), `kubectl -n monitoring get pods -l ${PROMETHEUS_POD_SELECTOR}; the Prometheus resource must set externalLabels.cluster: ${central.name}`)
+      return fail(
+        list(problems.sort()),
+        `kubectl -n monitoring get pods -l ${PROMETHEUS_POD_SELECTOR}; the Prometheus resource must set externalLabels.cluster: ${central.name}`,
+      )
     }
     return pass(`${pods.length} replicas ready, cluster=${central.name}`)
   },
@@ -74,8 +82,17 @@ const targets: Check = {
   async run(ctx) {
     const ts = await activeTargets(ctx)
     const down = ts.filter((t) => t.health === 'down')
-    if (ts.length === 0) return fail('Prometheus has no active targets', 'the ServiceMonitors/scrape configs are missing: is the kube-prometheus-stack Application synced? (argocd.apps)')
-    if (down.length) return fail(`${down.length}/${ts.length} targets down: ${list(down.map(describeTarget), 6)}`, 'the error says why; for an edge, check its API server and the scrape token (obsctl secrets apply)', [...new Set(down.map((t) => t.labels.cluster ?? centralCluster(ctx.platform).name))])
+    if (ts.length === 0)
+      return fail(
+        'Prometheus has no active targets',
+        'the ServiceMonitors/scrape configs are missing: is the kube-prometheus-stack Application synced? (argocd.apps)',
+      )
+    if (down.length)
+      return fail(
+        `${down.length}/${ts.length} targets down: ${list(down.map(describeTarget), 6)}`,
+        'the error says why; for an edge, check its API server and the scrape token (obsctl secrets apply)',
+        [...new Set(down.map((t) => t.labels.cluster ?? centralCluster(ctx.platform).name))],
+      )
     const unknown = ts.filter((t) => t.health === 'unknown').length
     return pass(`${ts.length} targets up${unknown ? ` (${unknown} not scraped yet)` : ''}`)
   },
@@ -103,7 +120,8 @@ const edges: Check = {
       const mine = ts.filter((t) => t.labels.cluster === c.name)
       const down = mine.filter((t) => t.health === 'down')
       if (mine.length === 0) problems.push(`${c.name}: no targets`)
-      else if (down.length) problems.push(`${c.name}: ${down.length}/${mine.length} down (${[...new Set(down.map((t) => t.labels.job ?? t.scrapePool))].join(', ')})`)
+      else if (down.length)
+        problems.push(`${c.name}: ${down.length}/${mine.length} down (${[...new Set(down.map((t) => t.labels.job ?? t.scrapePool))].join(', ')})`)
       else ok.push(`${c.name} ${mine.length}`)
     }
     if (problems.length) {

@@ -42,9 +42,14 @@ const stores: Check = {
     for (const e of edges) if (!sidecarClusters.has(e.name)) problems.push(`no sidecar with cluster=${e.name} (Prometheus edge-${e.name})`)
     const broken = Object.entries(data).flatMap(([type, list]) => (list ?? []).filter((s) => s.lastError).map((s) => `${type} ${s.name}: ${s.lastError}`))
     problems.push(...broken)
-    const counts = Object.entries(data).map(([t, l]) => `${(l ?? []).length} ${t}`).join(', ')
+    const counts = Object.entries(data)
+      .map(([t, l]) => `${(l ?? []).length} ${t}`)
+      .join(', ')
     if (problems.length) {
-      return fail(`missing or failing: ${list(problems)} (has ${counts || 'none'})`, 'check the endpoints Thanos Query discovers (ConfigMap monitoring/thanos-query-endpoints, --endpoint.sd-config-file) and that the sidecar gRPC port 10901 is reachable: kubectl -n monitoring logs deploy/thanos-query')
+      return fail(
+        `missing or failing: ${list(problems)} (has ${counts || 'none'})`,
+        'check the endpoints Thanos Query discovers (ConfigMap monitoring/thanos-query-endpoints, --endpoint.sd-config-file) and that the sidecar gRPC port 10901 is reachable: kubectl -n monitoring logs deploy/thanos-query',
+      )
     }
     return pass(counts)
   },
@@ -59,7 +64,11 @@ const clusters: Check = {
     const seen = new Set(result.map((r) => r.metric.cluster).filter(Boolean))
     const missing = ctx.platform.clusters.map((c) => c.name).filter((n) => !seen.has(n))
     if (missing.length) {
-      return fail(`no metrics from ${list(missing)} (seen: ${[...seen].sort().join(', ') || 'none'})`, 'remote-scrape edges: see prometheus.edges (each has its own Prometheus edge-<edge> on the central cluster); agent edges: the Prometheus Agent remote-writes to Thanos Receive — kubectl -n monitoring logs of the agent on that cluster', missing)
+      return fail(
+        `no metrics from ${list(missing)} (seen: ${[...seen].sort().join(', ') || 'none'})`,
+        'remote-scrape edges: see prometheus.edges (each has its own Prometheus edge-<edge> on the central cluster); agent edges: the Prometheus Agent remote-writes to Thanos Receive — kubectl -n monitoring logs of the agent on that cluster',
+        missing,
+      )
     }
     return pass(`${seen.size} clusters: ${[...seen].sort().join(', ')}`)
   },
@@ -75,7 +84,10 @@ const replicas: Check = {
     const result = await thanosQuery(ctx, `count by (${REPLICA_LABEL}) (up{cluster="${central.name}"})`, false)
     const reps = [...new Set(result.map((r) => r.metric[REPLICA_LABEL]).filter((x): x is string => Boolean(x)))].sort()
     if (reps.length < want) {
-      return fail(`${reps.length}/${want} replicas of the central Prometheus answer${reps.length ? ` (${reps.join(', ')})` : ''}`, `every replica needs the external label ${REPLICA_LABEL} and a sidecar Thanos Query reaches: kubectl -n monitoring get pods -l app.kubernetes.io/name=prometheus,prometheus=kube-prometheus-stack-prometheus`)
+      return fail(
+        `${reps.length}/${want} replicas of the central Prometheus answer${reps.length ? ` (${reps.join(', ')})` : ''}`,
+        `every replica needs the external label ${REPLICA_LABEL} and a sidecar Thanos Query reaches: kubectl -n monitoring get pods -l app.kubernetes.io/name=prometheus,prometheus=kube-prometheus-stack-prometheus`,
+      )
     }
     return pass(`${reps.length} replicas: ${reps.join(', ')}`)
   },
@@ -87,11 +99,15 @@ const compactor: Check = {
   title: 'Thanos Compactor is not halted',
   async run(ctx) {
     const res = await ctx.http.request('thanos-compactor', '/metrics', {headers: {accept: 'text/plain'}})
-    if (res.status !== 200) return fail(`thanos-compactor: ${res.url} answered HTTP ${res.status}`, 'kubectl -n monitoring get pods -l app.kubernetes.io/name=thanos-compactor')
+    if (res.status !== 200)
+      return fail(`thanos-compactor: ${res.url} answered HTTP ${res.status}`, 'kubectl -n monitoring get pods -l app.kubernetes.io/name=thanos-compactor')
     const m = /^thanos_compact_halted(?:\{[^}]*\})?\s+(\S+)/m.exec(res.body)
     if (!m) return warn('the compactor exposes no thanos_compact_halted metric', 'is this a Thanos Compactor? check --endpoint thanos-compactor=URL')
     if (Number(m[1]) !== 0) {
-      return fail('the compactor has halted (thanos_compact_halted 1): compaction and downsampling stopped', 'kubectl -n monitoring logs statefulset/thanos-compactor | grep -i halt — usually overlapping blocks or a retention flag it refuses; fix and restart it')
+      return fail(
+        'the compactor has halted (thanos_compact_halted 1): compaction and downsampling stopped',
+        'kubectl -n monitoring logs statefulset/thanos-compactor | grep -i halt — usually overlapping blocks or a retention flag it refuses; fix and restart it',
+      )
     }
     return pass('running (thanos_compact_halted 0)')
   },
@@ -108,7 +124,10 @@ const bucket: Check = {
     const prefixes = await ctx.listBucketPrefixes(name)
     const blocks = prefixes.filter((p) => ULID.test(p))
     if (blocks.length === 0) {
-      return warn(`bucket ${name} holds no blocks yet`, 'the sidecars upload a block every 2h: a younger platform has none; later, check the sidecar logs for upload errors (kubectl -n monitoring logs <prometheus pod> -c thanos-sidecar)')
+      return warn(
+        `bucket ${name} holds no blocks yet`,
+        'the sidecars upload a block every 2h: a younger platform has none; later, check the sidecar logs for upload errors (kubectl -n monitoring logs <prometheus pod> -c thanos-sidecar)',
+      )
     }
     return pass(`bucket ${name}: ${blocks.length} block(s)`)
   },
