@@ -3,6 +3,9 @@
  * path with its file:line, a message (the reason) and a fix. In the one check model (src/lib/checks/)
  * a finding is an outcome (`lintOutcomes`): error → fail, warning → warn, info → info; the report keeps
  * its own keys (`findings`, `severity`, `fix`) for `config validate --json`.
+ *
+ * Over 300 lines on purpose: every cross-field rule reads the same parsed document and reports through one
+ * finding builder that resolves file:line; split by rule, each file would repeat that walk and builder.
  */
 import type {FieldPath, LoadedInventory, Position} from './load.js'
 import {formatPath} from './load.js'

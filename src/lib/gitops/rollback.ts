@@ -8,6 +8,9 @@
  * a cluster's addition or removal (more than Git changed: use cluster add/remove), an inventory edited
  * since the last render, an inventory text this machine did not keep, uncommitted changes in the
  * working copy, a working copy that diverged from the remote.
+ *
+ * Over 300 lines on purpose: a rollback, its resume and its finish share the refusal rules and the state read
+ * from the commits' trailers; apart, each would re-derive which commits are obsctl's.
  */
 import type {LoadedInventory} from '../config/load.js'
 import {parseInventory} from '../config/load.js'

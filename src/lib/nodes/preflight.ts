@@ -3,6 +3,9 @@
  * pass/warn/fail status with detail and a hint, plus the node it is about. Facts are read in one SSH
  * exec per node, plus one sudo probe; nothing on the node is changed. The nodes are probed through the
  * check runner (one definition per node, judging many things from one read).
+ *
+ * Over 300 lines on purpose: every check judges the same one-exec probe of a node (its script and its
+ * parser live here); split per check, the probe's format would be shared across files that must agree on it.
  */
 import {capacity} from '../config/sizing.js'
 import {cpuMillis, formatMemory, memoryBytes} from '../config/units.js'

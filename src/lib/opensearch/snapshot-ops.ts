@@ -15,6 +15,9 @@
  * would refuse too, with a 500 snapshot_restore_exception, but only after the other indices were started):
  * --rename-pattern/--rename-replacement restore under other names, --close closes the existing indices first
  * (OpenSearch reopens them when their restore is done, with the snapshot's data).
+ *
+ * Over 300 lines on purpose: restore's refusals (open indices, renames, closing) are most of it and depend on
+ * one another; list and delete are short and share its reading of the repository.
  */
 import {table} from '../cli/format.js'
 import {ICONS} from '../checks/render.js'

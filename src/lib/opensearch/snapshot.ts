@@ -5,6 +5,9 @@
  * OpenSearch is reached exactly as `obsctl validate` reaches it (lib/platform: openPlatform and the basic-auth
  * request helper); the snapshot is started with wait_for_completion=false and, with --wait, followed
  * by polling GET _snapshot/<repo>/<name> until it is SUCCESS, PARTIAL or FAILED, or the time is up.
+ *
+ * Over 300 lines on purpose: starting, waiting for and reporting one snapshot share the repository checks and
+ * the SnapshotInfo reading that list/restore/delete (./snapshot-ops.ts) reuse from here.
  */
 import {setTimeout as sleep} from 'node:timers/promises'
 import {ICONS} from '../checks/render.js'
