@@ -134,7 +134,7 @@ describe('certs check', () => {
     const warn = await obsctl(['certs', 'check', '-c', inv.file, '--cluster', 'cluster-02'], {env})
     expect(warn.status, warn.stderr).toBe(0)
     expect(warn.stdout).toMatch(/cluster-02: WARN — soonest \S+ on \S+: (9|10) days/)
-    expect(warn.stdout).toMatch(/! expires soon .+ apiserver: (9|10) days/)
+    expect(warn.stdout).toMatch(/‼ expires soon .+ apiserver: (9|10) days/)
     const unknown = await obsctl(['certs', 'check', '-c', inv.file, '--cluster', 'nope'], {env})
     expect(unknown.status).toBe(2)
   }, 180_000)

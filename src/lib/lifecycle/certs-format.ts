@@ -1,4 +1,5 @@
 /** The human form of `obsctl certs check` (the run is ../flows/certs-run.ts): what a check found, per cluster. */
+import {ICONS} from '../checks/render.js'
 import type {CertsClusterReport} from './certs-read.js'
 
 /** What `certs check` measured, as its view reads it. */
@@ -21,14 +22,14 @@ export function formatCertsCheck(r: CertsCheckSummary, verbose = false): string 
       for (const x of n.certs)
         if (verbose || x.status !== 'ok')
           lines.push(
-            `  ${x.status === 'expired' ? '✖ EXPIRED' : x.status === 'warn' ? '! expires soon' : '✓'} ${n.node} ${x.name}: ${x.daysLeft} days (until ${x.notAfter})`,
+            `  ${x.status === 'expired' ? `${ICONS.fail} EXPIRED` : x.status === 'warn' ? `${ICONS.warn} expires soon` : ICONS.pass} ${n.node} ${x.name}: ${x.daysLeft} days (until ${x.notAfter})`,
           )
     }
     const k = c.kubeconfig
     if (k.error) lines.push(`  ✖ kubeconfig: ${k.error}`)
     else if (k.cert && (verbose || k.cert.status !== 'ok'))
       lines.push(
-        `  ${k.cert.status === 'expired' ? '✖ EXPIRED' : k.cert.status === 'warn' ? '! expires soon' : '✓'} kubeconfig ${k.user}: ${k.cert.daysLeft} days (until ${k.cert.notAfter})`,
+        `  ${k.cert.status === 'expired' ? `${ICONS.fail} EXPIRED` : k.cert.status === 'warn' ? `${ICONS.warn} expires soon` : ICONS.pass} kubeconfig ${k.user}: ${k.cert.daysLeft} days (until ${k.cert.notAfter})`,
       )
   }
   for (const f of r.failed) lines.push(`${f.cluster}: ERROR — ${f.error}`)

@@ -22,7 +22,7 @@ function freshCell(f: Freshness | ProbeError): string {
 function certsCell(c: ClusterStatus['certs']): string {
   if (failed(c) || !c.soonest) return 'unknown'
   const s = c.soonest
-  return s.status === 'expired' ? 'EXPIRED' : `${s.status === 'warn' ? '! ' : ''}${s.daysLeft}d`
+  return s.status === 'expired' ? 'EXPIRED' : `${s.status === 'warn' ? `${ICONS.warn} ` : ''}${s.daysLeft}d`
 }
 
 function row(c: ClusterStatus): string[] {
