@@ -14,8 +14,15 @@ export const PEERS: Record<string, string> = {
   unshare: 'util-linux',
   nsenter: 'util-linux',
   kubectl: 'kubernetes-client',
-  // the platform CA and TLS certificates of `secrets apply` (src/lib/kube/pki.ts)
+  // the independent check of the platform CA and TLS certificates obsctl makes (test/kube/pki.test.ts), and
+  // the TLS of the test peers (test/support/kube/tls.ts)
   openssl: 'openssl',
+  // terminal tests: a real pty (`script`), tmux driven by keystrokes, the pager, the shells' completion
+  script: 'util-linux',
+  tmux: 'tmux',
+  less: 'less',
+  fish: 'fish',
+  zsh: 'zsh',
   // amtool check-config / config routes test on the rendered Alertmanager configuration (test/alerts, test/upstream)
   amtool: 'prometheus-alertmanager',
   // the real Alertmanager of test/support/alertmanager.ts (obsctl alerts, validate alertmanager.*)
