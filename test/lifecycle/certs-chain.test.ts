@@ -6,7 +6,8 @@ import {parseInventory} from '../../src/lib/config/load.js'
 import {kubeUserName} from '../../src/lib/config/model.js'
 import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/write.js'
 import {ensurePlatformCa, issueServerCertificate} from '../../src/lib/kube/pki.js'
-import {kubeconfigCertInChain} from '../../src/lib/lifecycle/certs-read.js'
+import {chainFileFor} from '../../src/lib/kube/kubeconfig/chain.js'
+import {kubeconfigCert} from '../../src/lib/lifecycle/certs-read.js'
 import {tmpDir} from '../cli/helpers.js'
 
 describe('certs check with several kubeconfig files', () => {
@@ -22,11 +23,11 @@ describe('certs check with several kubeconfig files', () => {
       b,
       `apiVersion: v1\nkind: Config\nusers:\n  - name: ${user}\n    user:\n      client-certificate-data: ${Buffer.from(leaf.certPem).toString('base64')}\n`,
     )
-    const got = kubeconfigCertInChain([missing, a, b], a, c)
+    const got = kubeconfigCert(chainFileFor([missing, a, b], 'users', user), c)
     expect(got.error).toBeUndefined()
     expect(got.file).toBe(b)
     expect(got.cert?.daysLeft).toBeGreaterThan(800)
-    const none = kubeconfigCertInChain([missing, a], a, c)
+    const none = kubeconfigCert(chainFileFor([missing, a], 'users', user), c)
     expect(none.file).toBe(a)
     expect(none.error).toContain(`no user ${user} in ${a}`)
   })

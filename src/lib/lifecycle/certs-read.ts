@@ -185,24 +185,6 @@ export function kubeconfigCert(file: string, c: Cluster, now = Date.now()): Kube
   }
 }
 
-/**
- * The same through a chain of kubeconfig files ($KUBECONFIG=a:b): the first file that names the user wins,
- * as kubectl reads it; none does: the file new entries go to, whose answer says the user is missing.
- */
-export function kubeconfigCertInChain(files: string[], createFile: string, c: Cluster, now = Date.now()): KubeconfigCert {
-  const user = kubeUserName(c)
-  for (const file of files) {
-    let names: unknown
-    try {
-      names = ((parseYaml(readFileSync(file, 'utf8')) ?? {}) as {users?: {name?: string}[]}).users?.some((x) => x?.name === user)
-    } catch {
-      continue // missing or not YAML: kubectl skips it too
-    }
-    if (names) return kubeconfigCert(file, c, now)
-  }
-  return kubeconfigCert(createFile, c, now)
-}
-
 /** The soonest-expiring certificate of a cluster (CAs included). */
 export function soonestOf(nodes: NodeCerts[], kc: KubeconfigCert): Soonest | undefined {
   const all: {c: CertInfo; where: string}[] = [

@@ -25,18 +25,9 @@ import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
-import {kubeconfigCreateFile, kubeconfigFiles, resolveKubeconfigPath} from '../platform/kube.js'
-import {
-  WARN_DAYS,
-  kubeconfigCertInChain,
-  readNodeCerts,
-  soonestOf,
-  worst,
-  type CertInfo,
-  type CertsClusterReport,
-  type NodeCerts,
-  type Soonest,
-} from './certs-read.js'
+import {chainFileFor} from '../kube/kubeconfig/chain.js'
+import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/kube.js'
+import {WARN_DAYS, kubeconfigCert, readNodeCerts, soonestOf, worst, type CertInfo, type CertsClusterReport, type NodeCerts, type Soonest} from './certs-read.js'
 import {CONTROL_PLANE_PODS, restartStaticPod, rootRun, unparkAll, type RootShell} from './static-pods.js'
 
 export * from './certs-read.js'
@@ -97,8 +88,8 @@ export async function checkClusterCerts(
       }
     }),
   )
-  const files = kubeconfigFiles(ctx.kubeconfig)
-  const kubeconfig = kubeconfigCertInChain(files, kubeconfigCreateFile(files), c, now)
+  // the first $KUBECONFIG file that names the user, as kubectl reads a chain
+  const kubeconfig = kubeconfigCert(chainFileFor(kubeconfigFiles(ctx.kubeconfig), 'users', kubeUserName(c)), c, now)
   log(kubeconfig.cert ? `kubeconfig ${kubeconfig.user}: ${kubeconfig.cert.status} (${kubeconfig.cert.daysLeft} days)` : `kubeconfig: ${kubeconfig.error}`)
   return {cluster: c.name, nodes, kubeconfig, soonest: soonestOf(nodes, kubeconfig), status: worst(nodes, kubeconfig)}
 }

@@ -41,6 +41,16 @@ export function fileFor(files: string[], objs: Obj[], s: SectionKey, name: strin
   return i >= 0 ? files[i]! : kubeconfigCreateFile(files)
 }
 
+/** `fileFor` read off the disk: the file of the chain that holds a named entry, else where kubectl creates one. */
+export function chainFileFor(files: string[], s: SectionKey, name: string): string {
+  return fileFor(
+    files,
+    files.map((f) => objectOf(readKubeconfigFile(f))),
+    s,
+    name,
+  )
+}
+
 /**
  * Plan merging `entries` into a chain of kubeconfig files: one plan per file (changed or not); the
  * changes and conflicts are decided against the merged view (the same in every plan).
