@@ -22,6 +22,7 @@ import {DEAD, endpointsYaml} from '../validate/harness.js'
 import {seedPod} from '../validate/deployed.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
+import {APPLICATION_CRD} from '../support/kube/argocd-controllers.js'
 
 const SECRETS = {
   s3Access: 'AKIA-diag-access-4711',
@@ -104,19 +105,7 @@ describe('obsctl diagnose', () => {
           config: Buffer.from(JSON.stringify({bearerToken: SECRETS.edgeBearer, tlsClientConfig: {insecure: false}})).toString('base64'),
         },
       },
-      {
-        apiVersion: 'apiextensions.k8s.io/v1',
-        kind: 'CustomResourceDefinition',
-        metadata: {name: 'applications.argoproj.io'},
-        spec: {
-          group: 'argoproj.io',
-          scope: 'Namespaced',
-          names: {kind: 'Application', plural: 'applications', singular: 'application', listKind: 'ApplicationList'},
-          versions: [
-            {name: 'v1alpha1', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}},
-          ],
-        },
-      },
+      APPLICATION_CRD,
       {
         apiVersion: 'apiextensions.k8s.io/v1',
         kind: 'CustomResourceDefinition',

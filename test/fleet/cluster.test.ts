@@ -4,6 +4,7 @@
  * (admin.conf from a file): preflight and nodes need sshd nodes, covered by the nodes tests.
  */
 import {withValues} from '../support/inventory.js'
+import {APPLICATION_CRD} from '../support/kube/argocd-controllers.js'
 import {setInventoryText} from '../../src/lib/config/index.js'
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -38,17 +39,7 @@ function tokenStatus(server: KubeServer, token: string): Promise<number> {
 
 const NAMES = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04', 'cluster-05']
 
-const applicationCrd = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: {name: 'applications.argoproj.io'},
-  spec: {
-    group: 'argoproj.io',
-    names: {kind: 'Application', listKind: 'ApplicationList', plural: 'applications', singular: 'application', shortNames: ['app']},
-    scope: 'Namespaced',
-    versions: [{name: 'v1alpha1', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}],
-  },
-}
+const applicationCrd = APPLICATION_CRD
 
 describe('cluster add / remove', () => {
   let servers: KubeServer[]

@@ -19,7 +19,7 @@ import {workspace, type Workspace} from '../fleet/helpers.js'
 import {obsctlAsync as obsctl, requireBuild} from '../cli/helpers.js'
 import {waitFor} from '../support/wait.js'
 import {exampleInventory} from '../support/inventory.js'
-import {appSets, clusterSecrets, generateApplications} from '../support/kube/argocd-controllers.js'
+import {APPLICATION_CRD, appSets, clusterSecrets, generateApplications} from '../support/kube/argocd-controllers.js'
 import {renderFiles} from '../../src/lib/gitops/index.js'
 
 let ws: Workspace
@@ -27,17 +27,7 @@ let kube: KubeServer
 let kubeconfig: string
 let appNames: string[]
 
-const APP_CRD = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: {name: 'applications.argoproj.io'},
-  spec: {
-    group: 'argoproj.io',
-    scope: 'Namespaced',
-    names: {kind: 'Application', plural: 'applications', singular: 'application', listKind: 'ApplicationList'},
-    versions: [{name: 'v1alpha1', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}],
-  },
-}
+const APP_CRD = APPLICATION_CRD
 
 /** the Applications Argo CD's ApplicationSet controller generates from the render and the fleet's cluster Secrets (test/support/kube/argocd-controllers.ts) */
 function renderedApplications(): {metadata: {name: string; namespace: string}}[] {

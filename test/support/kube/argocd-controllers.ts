@@ -23,6 +23,19 @@
  * The Go template subset: `{{ .a.b }}` and `{{ index .a.b "key" }}`, with missingkey=error (an unknown
  * key throws); anything else throws rather than rendering something Argo CD would not.
  */
+
+/** Argo CD's Application CRD as the fleet tests install it (names as argo-cd v3.1.9's; schema left open: the tests write the Applications obsctl renders, which test/upstream checks against the real CRD). */
+export const APPLICATION_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: {name: 'applications.argoproj.io'},
+  spec: {
+    group: 'argoproj.io',
+    names: {kind: 'Application', listKind: 'ApplicationList', plural: 'applications', singular: 'application', shortNames: ['app']},
+    scope: 'Namespaced',
+    versions: [{name: 'v1alpha1', served: true, storage: true, schema: {openAPIV3Schema: {type: 'object', 'x-kubernetes-preserve-unknown-fields': true}}}],
+  },
+}
 import type {KubeServer} from './server.js'
 import {controllerOptions} from './controllers.js'
 import type {Obj} from './store.js'
