@@ -199,12 +199,22 @@ export async function ensurePlatformCa(inventoryDir: string, domain: string): Pr
 // ---------------------------------------------------------------------------------------------
 // server certificates
 
+/** The CA's signing key and parsed certificate, read once per CA for every certificate a run issues. */
+const issuers = new WeakMap<PlatformCa, Promise<{signer: Awaited<ReturnType<typeof signingKey>>; issuer: InstanceType<X509['X509Certificate']>}>>()
+function issuerOf(lib: X509, ca: PlatformCa) {
+  let got = issuers.get(ca)
+  if (!got) {
+    got = (async () => ({signer: await signingKey(readFileSync(ca.keyFile, 'utf8')), issuer: new lib.X509Certificate(ca.certPem)}))()
+    issuers.set(ca, got)
+  }
+  return got
+}
+
 /** A new EC P-256 server certificate (serverAuth, 825 days) for hosts, issued by the platform CA. */
 export async function issueServerCertificate(ca: PlatformCa, o: {commonName: string; hosts: string[]}): Promise<IssuedCertificate> {
   if (o.hosts.length === 0) throw new Error('a certificate needs at least one host')
   const lib = await x509()
-  const signer = await signingKey(readFileSync(ca.keyFile, 'utf8'))
-  const issuer = new lib.X509Certificate(ca.certPem)
+  const {signer, issuer} = await issuerOf(lib, ca)
   const keys = await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])
   const now = Date.now()
   const cert = await lib.X509CertificateGenerator.create({
