@@ -9,6 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import type {Prompter} from '../prompt.js'
 import type {Finding as LintFinding} from './lint.js'
+import {expandHome} from './files.js'
 import {isCpu, isMemory} from './units.js'
 import {dnsLabelError, dnsSubdomainError, gitRemoteError, hostError, httpUrlError, parseIp} from './validators.js'
 import type {InitAnswers, InitCluster} from './write.js'
@@ -19,11 +20,6 @@ export type Question =
   | {kind: 'cluster'; index: number; field: 'name' | 'hosts' | 'metrics' | 'cpu' | 'memory'}
 
 const ok = (problem: string | undefined): true | string => problem ?? true
-
-/** `~/x` as the shell reads it. */
-export function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p
-}
 
 /** The SSH key to offer: the first of the usual key files that exists, else none (the ssh-agent). */
 export function defaultIdentityFile(): string {

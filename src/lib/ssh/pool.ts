@@ -6,7 +6,6 @@
  */
 import {setMaxListeners} from 'node:events'
 import {existsSync, readFileSync} from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import {nodeName, obsctlDir, sshTarget} from '../config/model.js'
 import type {ClusterNode, Platform} from '../config/schema.js'
@@ -15,6 +14,7 @@ import {ObsctlError, inputError} from '../errors.js'
 import {prompter} from '../prompt.js'
 import {SshConnection} from './connection.js'
 import type {Credentials, SshSecrets} from './types.js'
+import {expandHome} from '../config/files.js'
 
 export type {Credentials, SshSecrets} from './types.js'
 
@@ -38,9 +38,8 @@ export interface PoolOptions {
   secrets?: SshSecrets
 }
 
-export function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p
-}
+/** `~/x` expanded: the inventory's one rule (config/files.ts), re-exported for the pool's callers. */
+export {expandHome}
 
 async function promptSecret(message: string, answers: string[]): Promise<string> {
   return prompter(answers).password({message})
