@@ -16,7 +16,12 @@ export type ChangePhase = (typeof CHANGE_PHASES)[number]
  * nothing Argo CD reads has changed. `sync: false` leaves out the waits.
  */
 export function selectChange(o: {pushed: boolean; sync?: boolean; labels?: boolean}): ChangePhase[] {
-  return CHANGE_PHASES.filter((n) => (n === 'sync' ? o.sync !== false : n === 'cluster-labels' ? o.pushed && Boolean(o.labels) : o.pushed && o.sync !== false))
+  const wanted: Record<ChangePhase, boolean> = {
+    'cluster-labels': o.pushed && Boolean(o.labels),
+    'argocd-refresh': o.pushed && o.sync !== false,
+    sync: o.sync !== false,
+  }
+  return CHANGE_PHASES.filter((n) => wanted[n])
 }
 
 export function changePhaseOptions(o: {timeoutSeconds?: number; intervalMs?: number}): FlowOptions<ChangePhase> {
