@@ -24,6 +24,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {debuglog} from 'node:util'
 import vm from 'node:vm'
+import {DERIVED_CACHE, type DerivedCache} from './derived-cache.js'
 
 export interface CodeCacheOptions {
   /** the bundle's folders: every .js file under them is compiled through the cache */
@@ -99,10 +100,11 @@ function unsafeDir(dir: string, uid: number, mine: boolean): string | undefined 
 }
 
 interface Pending {
-  script: vm.Script
-  file: string
+  /** the bundle file whose compiled code this is; undefined for a derived result (../derived-cache.ts) */
+  file?: string
   cacheFile: string
   head: string
+  body: () => Buffer | string
 }
 
 /**
@@ -155,7 +157,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
     if (cachedData && !script.cachedDataRejected) state.hits.push(filename)
     else {
       state.misses.push(filename)
-      if (cacheFile && head) pending.push({script, file: filename, cacheFile, head})
+      if (cacheFile && head) pending.push({file: filename, cacheFile, head, body: () => script.createCachedData()})
     }
     const require = ((id: string) => module.require(id)) as NodeJS.Require
     require.resolve = ((request: string, options?: unknown) => resolveFilename(request, module, false, options)) as NodeJS.RequireResolve
@@ -165,6 +167,8 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
     const fn = script.runInThisContext({displayErrors: true}) as (...a: unknown[]) => void
     fn.call(module.exports, module.exports, require, module, filename, path.dirname(filename))
   }
+
+  if (state.dir) (globalThis as {[DERIVED_CACHE]?: DerivedCache})[DERIVED_CACHE] = derivedStore(state.dir, uid!, pending)
 
   process.once('exit', () => {
     if (pending.length) writeAll(state, pending, uid!)
@@ -211,19 +215,43 @@ function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void 
   for (const p of pending) {
     const tmp = `${p.cacheFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
     try {
-      const data = p.script.createCachedData()
+      const data = p.body()
       const fd = fs.openSync(tmp, 'wx', 0o600)
       try {
         fs.writeSync(fd, p.head)
-        fs.writeSync(fd, data)
+        fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)
       } finally {
         fs.closeSync(fd)
       }
       fs.renameSync(tmp, p.cacheFile)
-      state.written.push(p.file)
+      if (p.file) state.written.push(p.file)
     } catch {
       safe(() => fs.unlinkSync(tmp))
     }
+  }
+}
+
+/**
+ * Derived results (../derived-cache.ts) in the same folder, as `data!<name>`: the head, then the whole input,
+ * then the output. Read only when the stored input is the given one; written at exit with the code.
+ */
+function derivedStore(dir: string, uid: number, pending: Pending[]): DerivedCache {
+  const fileOf = (name: string) => path.join(dir, `data!${name.replace(/[^\w.-]/g, '_')}`)
+  const headOf = (input: string) => `${FORMAT} data ${input.length}\n`
+  return {
+    get(name, input) {
+      const head = headOf(input)
+      const rest = readCache(fileOf(name), head, uid)?.toString('utf8')
+      const hit = rest?.startsWith(input) ? rest.slice(input.length) : undefined
+      debug('derived %s: %s', name, hit === undefined ? 'computed' : 'from cache')
+      return hit
+    },
+    set(name, input, output) {
+      const cacheFile = fileOf(name)
+      const at = pending.findIndex((p) => p.cacheFile === cacheFile)
+      if (at >= 0) pending.splice(at, 1)
+      pending.push({cacheFile, head: headOf(input), body: () => input + output})
+    },
   }
 }
 

@@ -103,12 +103,13 @@ describe('code cache', () => {
     expect(first).toMatchObject({fromCache: 0})
     expect(first.compiled).toBeGreaterThan(3)
     expect(first.written).toBe(first.compiled)
-    const files = readdirSync(first.dir)
+    // compiled code (.v8) and, beside it, the parse of the inventory (data!…: the derived-results test below)
+    const files = readdirSync(first.dir).filter((f) => f.endsWith('.v8'))
     expect(files).toHaveLength(first.written)
     expect(files).toContain('chunks!main.js.v8')
     expect(files).toContain('commands!config!validate.js.v8')
     for (const d of [path.join(cacheHome, 'obsctl'), path.join(cacheHome, 'obsctl', 'code-cache'), first.dir]) expect(statSync(d).mode & 0o777).toBe(0o700)
-    for (const f of files) expect(statSync(path.join(first.dir, f)).mode & 0o777).toBe(0o600)
+    for (const f of readdirSync(first.dir)) expect(statSync(path.join(first.dir, f)).mode & 0o777).toBe(0o600)
     const before = snapshot(first.dir)
 
     const second = await run(['config', 'validate', '-c', inventory], {cacheHome})
@@ -122,7 +123,7 @@ describe('code cache', () => {
     expect(plan.status).toBe(0)
     expect(plan.fromCache).toBeGreaterThan(0)
     expect(plan.written).toBe(plan.compiled)
-    expect(readdirSync(first.dir).length).toBe(files.length + plan.written)
+    expect(readdirSync(first.dir).filter((f) => f.endsWith('.v8')).length).toBe(files.length + plan.written)
   })
 
   it('data V8 refuses (another Node/V8) and data of a changed source are recompiled and replaced; OBSCTL_CODE_CACHE=0 reads and writes nothing', async () => {
@@ -236,5 +237,74 @@ describe('code cache', () => {
     expect(f).toMatchObject({fromCache: 0, written: 0})
     expect(f.stderr).toContain(`(${path.join(foreign, 'obsctl')} belongs to uid ${NOBODY})`)
     expect(existsSync(path.join(foreign, 'obsctl', 'code-cache'))).toBe(false)
+  })
+})
+
+describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged inventory, the compiled templates', () => {
+  it('a valid inventory parsed once is read back on the next run; any change is parsed again, and a mistake still exits 2 with file:line', async () => {
+    const cacheHome = path.join(dir, 'derived')
+    const inv = path.join(dir, 'derived.yaml')
+    writeFileSync(inv, readFileSync(inventory, 'utf8'))
+    const name = `data!inventory${inv.replace(/[^\w.-]/g, '_').slice(-150)}`
+    const first = await run(['config', 'validate', '--json', '-c', inv], {cacheHome})
+    expect(first.status, first.stderr).toBe(0)
+    expect(first.stderr).toContain(`derived inventory${inv.replace(/[^\w.-]/g, '_').slice(-150)}: computed`)
+    const entry = path.join(first.dir, name)
+    expect(statSync(entry).mode & 0o777).toBe(0o600)
+    // the whole inventory text is in the entry: it is read back only for exactly this text
+    expect(readFileSync(entry, 'utf8')).toContain(readFileSync(inv, 'utf8'))
+
+    const second = await run(['config', 'validate', '--json', '-c', inv], {cacheHome})
+    expect(second.stderr).toMatch(/derived inventory\S*: from cache/)
+    // the same verdict, the same warnings with the same file:line (the YAML is parsed when a position is asked for)
+    expect(second.status).toBe(0)
+    expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout))
+
+    // one character changed: parsed and checked again; an invalid value is refused with its line
+    const text = readFileSync(inv, 'utf8')
+    const bad = text.replace(/id: "01"/, 'id: "1"')
+    expect(bad).not.toBe(text)
+    writeFileSync(inv, bad)
+    const refused = await run(['config', 'validate', '-c', inv], {cacheHome})
+    expect(refused.status).toBe(2)
+    expect(refused.stderr).toMatch(/derived inventory\S*: computed/)
+    const line = bad.split('\n').findIndex((l) => l.includes('id: "1"')) + 1
+    expect(refused.stderr).toContain(`${inv}:${line}:`)
+    expect(refused.stderr).toContain('two- or three-digit id')
+
+    // a valid edit: the new value is what the command sees
+    writeFileSync(inv, text.replace(/domain: (\S+)/, 'domain: cache-test.lab'))
+    const edited = await run(['config', 'validate', '--json', '-c', inv], {cacheHome})
+    expect(edited.status).toBe(0)
+    expect(edited.stderr).toMatch(/derived inventory\S*: computed/)
+    const out = path.join(dir, 'derived-render')
+    const again = await run(['render', '--out', out, '-c', inv], {cacheHome})
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stderr).toMatch(/derived inventory\S*: from cache/)
+    const rendered = readdirSync(out, {recursive: true})
+      .map(String)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => readFileSync(path.join(out, f), 'utf8'))
+    expect(rendered.some((t) => t.includes('cache-test.lab'))).toBe(true)
+  })
+
+  it('templates compiled from cached sources render the same repository as compiled afresh', async () => {
+    const cacheHome = path.join(dir, 'templates')
+    const cold = path.join(dir, 'render-cold')
+    const warm = path.join(dir, 'render-warm')
+    const a = await run(['render', '--out', cold, '-c', inventory], {cacheHome})
+    expect(a.status, a.stderr).toBe(0)
+    expect(a.stderr).toContain('derived eta-templates: computed')
+    const b = await run(['render', '--out', warm, '-c', inventory], {cacheHome})
+    expect(b.status, b.stderr).toBe(0)
+    expect(b.stderr).toContain('derived eta-templates: from cache')
+    const files = (d: string) =>
+      readdirSync(d, {recursive: true})
+        .map(String)
+        .filter((f) => !f.startsWith('.') && statSync(path.join(d, f)).isFile())
+        .sort()
+    expect(files(warm)).toEqual(files(cold))
+    expect(files(cold).length).toBeGreaterThan(20)
+    for (const f of files(cold)) expect(readFileSync(path.join(warm, f), 'utf8'), f).toBe(readFileSync(path.join(cold, f), 'utf8'))
   })
 })

@@ -6,9 +6,10 @@ import {readFileSync, realpathSync} from 'node:fs'
 import path from 'node:path'
 import {Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Node} from 'yaml'
 import type {z} from 'zod'
+import {derivedCache} from '../derived-cache.js'
 import {errorMessage, fsReason, inputError} from '../errors.js'
 import type {FieldPath} from './field-path.js'
-import {PlatformSchema, type Platform} from './schema.js'
+import {platformSchema, type Platform} from './schema.js'
 
 export type {FieldPath} from './field-path.js'
 
@@ -94,7 +95,7 @@ interface ZodLike {
 /** The field names an object of the schema allows at a path (for "unknown field" messages); [] when unknown. */
 export function knownFields(p: FieldPath): string[] {
   // zod 4 keeps a schema's definition in `_zod.def`; ZodLike names the part read here (the schema fits it as is)
-  let cur: ZodLike | undefined = PlatformSchema
+  let cur: ZodLike | undefined = platformSchema()
   const unwrap = () => {
     while (cur && (cur._zod.def.type === 'default' || cur._zod.def.type === 'optional' || cur._zod.def.type === 'nullable' || cur._zod.def.type === 'prefault'))
       cur = cur._zod.def.innerType
@@ -137,11 +138,33 @@ function unknownFieldMessage(k: string, known: string[]): string {
   return `unknown field "${k}" (a typo? known here: ${known.join(', ')})`
 }
 
-/** Parse inventory text; throws an exit-2 error listing every problem with file:line:column. */
+/**
+ * Parse inventory text; throws an exit-2 error listing every problem with file:line:column.
+ *
+ * The parse of a valid inventory is kept in the derived-result cache (../derived-cache.ts, only under the
+ * CLI): the same text parsed by the same build is read back as JSON instead of being parsed as YAML and
+ * checked against the schema again, and the YAML document (for positions and edits) is parsed only when
+ * something asks for it.
+ */
 export function parseInventory(text: string, file: string): LoadedInventory {
-  const lc = new LineCounter()
-  const doc = parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: true})
-  const positionOf = makePositionOf(file, doc, lc)
+  const cache = derivedCache()
+  const cacheName = `inventory${file.replace(/[^\w.-]/g, '_').slice(-150)}`
+  const cached = cache?.get(cacheName, text)
+  if (cached !== undefined) {
+    let yaml: {doc: Document; positionOf: ReturnType<typeof makePositionOf>} | undefined
+    const parsed = () => (yaml ??= yamlDocument(text, file))
+    return {
+      file,
+      dir: realDir(file),
+      platform: JSON.parse(cached) as Platform,
+      get doc() {
+        return parsed().doc
+      },
+      text,
+      positionOf: (p) => parsed().positionOf(p),
+    }
+  }
+  const {doc, lc, positionOf} = yamlDocument(text, file)
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
       const {line, col} = lc.linePos(e.pos[0])
@@ -169,8 +192,9 @@ export function parseInventory(text: string, file: string): LoadedInventory {
       {path: '(root)', message: 'expected a mapping with apiVersion: obsctl.dev/v1alpha1 and kind: Platform', position: {file, line: 1, column: 1}},
     ])
   }
-  const result = PlatformSchema.safeParse(data)
+  const result = platformSchema().safeParse(data, {jitless: true})
   if (!result.success) throw configError(file, zodProblems(result.error, positionOf))
+  cache?.set(cacheName, text, JSON.stringify(result.data))
   return {
     file,
     dir: realDir(file),
@@ -179,6 +203,12 @@ export function parseInventory(text: string, file: string): LoadedInventory {
     text,
     positionOf: (p) => positionOf(p),
   }
+}
+
+function yamlDocument(text: string, file: string) {
+  const lc = new LineCounter()
+  const doc = parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: true})
+  return {doc, lc, positionOf: makePositionOf(file, doc, lc)}
 }
 
 /** The folder of the inventory's real file (symlinks resolved); the given folder while the file does not exist yet. */

@@ -7,6 +7,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {Eta, type TemplateFunction} from 'eta'
+import {derivedCache} from '../derived-cache.js'
 import {PACKAGE_ROOT} from '../package-root.js'
 
 export const TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates', 'gitops') + path.sep
@@ -36,18 +37,33 @@ function walk(dir: string, rel = ''): string[] {
   return out.sort()
 }
 
-/** Every template, compiled once per process (sorted by name). */
+/**
+ * Every template, compiled once per process (sorted by name). Eta turns a template into the source of a
+ * JavaScript function (parse and code generation: most of the compile time); those sources are kept in the
+ * derived-result cache (../derived-cache.ts) for the same template texts and reused by the next run.
+ */
 export function loadTemplates(dir = TEMPLATES_DIR): Template[] {
   const hit = cache.get(dir)
   if (hit) return hit
   const e = engine()
-  const list = walk(dir).map((name) => {
-    const text = readFileSync(path.join(dir, name), 'utf8')
+  const texts = walk(dir).map((name) => ({name, text: readFileSync(path.join(dir, name), 'utf8')}))
+  const derived = derivedCache()
+  const input = texts.map((t) => `${t.name}\0${t.text}`).join('\0')
+  const stored = derived?.get('eta-templates', input)
+  const sources = stored === undefined ? undefined : (JSON.parse(stored) as (string | null)[])
+  const fresh: (string | null)[] = []
+  const list = texts.map(({name, text}, i) => {
     // files without template tags (the dashboards' JSON) are copied as they are
-    if (!text.includes('<%')) return {name, render: () => text}
+    if (!text.includes('<%')) {
+      fresh.push(null)
+      return {name, render: () => text}
+    }
     let fn: TemplateFunction
     try {
-      fn = e.compile(text)
+      const source = sources?.[i] ?? e.compileToString(text)
+      fresh.push(source)
+      // what Eta's own compile does with the source (eta 4: new Function(varName, 'options', source))
+      fn = new Function(e.config.varName, 'options', source) as TemplateFunction
     } catch (error) {
       throw new Error(`template ${name}: ${(error as Error).message}`, {cause: error})
     }
@@ -62,6 +78,7 @@ export function loadTemplates(dir = TEMPLATES_DIR): Template[] {
       },
     }
   })
+  if (derived && stored === undefined) derived.set('eta-templates', input, JSON.stringify(fresh))
   cache.set(dir, list)
   return list
 }
