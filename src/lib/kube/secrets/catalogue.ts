@@ -158,12 +158,26 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
   return out
 }
 
-/** Names and keys only: what a cluster gets, for fingerprints, plans and dry runs. */
-export function secretShapes(
-  p: Platform,
-  c: Cluster,
-  opts: {opensearchCa?: boolean; s3Ca?: boolean; ingressCa?: boolean} = {},
-): {namespace: string; name: string; keys: string[]; purpose: string}[] {
+type SecretShape = {namespace: string; name: string; keys: string[]; purpose: string}
+type ShapeOptions = {opensearchCa?: boolean; s3Ca?: boolean; ingressCa?: boolean}
+/** per inventory object (never edited in place: an edit parses a new one), per cluster and options */
+const shapesOf = new WeakMap<Platform, Map<string, SecretShape[]>>()
+
+/**
+ * Names and keys only: what a cluster gets, for fingerprints, plans and dry runs. Computed once per
+ * inventory, cluster and options (a plan asks twice per cluster: fingerprint and description; each
+ * builds every Secret of the cluster, YAML included).
+ */
+export function secretShapes(p: Platform, c: Cluster, opts: ShapeOptions = {}): SecretShape[] {
+  let byKey = shapesOf.get(p)
+  if (!byKey) shapesOf.set(p, (byKey = new Map()))
+  const key = `${c.name}|${opts.opensearchCa ?? ''}|${opts.s3Ca ?? ''}|${opts.ingressCa ?? ''}`
+  let shapes = byKey.get(key)
+  if (!shapes) byKey.set(key, (shapes = computeShapes(p, c, opts)))
+  return shapes.map((s) => ({...s, keys: [...s.keys]}))
+}
+
+function computeShapes(p: Platform, c: Cluster, opts: ShapeOptions): SecretShape[] {
   const dummy: SecretValues = {
     s3: {accessKey: '-', secretKey: '-'},
     opensearchAdminPassword: '-',
