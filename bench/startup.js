@@ -11,10 +11,11 @@
 //   (Only loopback is ever contacted: services are reached --via-api-server, never by DNS.)
 //
 // The code cache lives in a folder of the bench (XDG_CACHE_HOME), filled by the warm-up round; the
-// `(no code cache)` cases show what a first run costs. BENCH_RUNS=N changes the number of rounds (15),
+// `(no code cache)` cases show what a first run costs, `(inventory just edited)` what the first command after
+// an edit costs (its parse is not in the derived-result cache yet). BENCH_RUNS=N changes the number of rounds (15),
 // BENCH_ONLY=REGEX keeps only the cases whose names match.
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {runIfMain, timeOnce, timeRoundRobin} from './_lib.js'
@@ -69,6 +70,8 @@ export default async function bench() {
   try {
     const env = loopbackLab(dir)
     const noCache = {...env, OBSCTL_CODE_CACHE: '0'}
+    const edited = path.join(dir, 'edited.yaml')
+    copyFileSync(env.OBSCTL_CONFIG, edited)
     const failing = [0, 1]
     // [name, argv, budget, {env?, okCodes?}]
     const cases = [
@@ -77,6 +80,8 @@ export default async function bench() {
       ['config validate', ['config', 'validate'], 2.5],
       ['plan', ['plan'], 2.5],
       ['plan (no code cache)', ['plan'], undefined, {env: noCache}],
+      // an inventory edited since the last command: its parse is not in the derived-result cache
+      ['plan (inventory just edited)', ['plan'], undefined, {edit: true}],
       ['render --dry-run', ['render', '--dry-run', '--out', path.join(dir, 'repo')], 2.5],
       ['state show', ['state', 'show'], 2.5],
       ['init --example --force', ['init', '--example', '--force', '-c', path.join(dir, 'init.yaml')], 2.5],
@@ -92,7 +97,18 @@ export default async function bench() {
     const medians = timeRoundRobin(
       [
         {name: 'node -e 0', cmd: node, args: ['-e', '0'], opts: {env}},
-        ...cases.map(([name, args, , o = {}]) => ({name, cmd: node, args: [BIN, ...args], opts: {env: o.env ?? env, okCodes: o.okCodes, cwd: dir}})),
+        ...cases.map(([name, args, , o = {}]) =>
+          o.edit
+            ? // a comment line appended (sh's printf is a builtin: a few hundred µs), then the command in its place
+              // of a copy of the inventory (the parse cache keeps one entry per file: the others' stay warm)
+              {
+                name,
+                cmd: '/bin/sh',
+                args: ['-c', 'printf "# edit %s\\n" "$$" >> "$OBSCTL_CONFIG"; exec "$@"', 'sh', node, BIN, ...args],
+                opts: {env: {...env, OBSCTL_CONFIG: edited}, cwd: dir},
+              }
+            : {name, cmd: node, args: [BIN, ...args], opts: {env: o.env ?? env, okCodes: o.okCodes, cwd: dir}},
+        ),
       ],
       runs,
     )
