@@ -5,7 +5,8 @@
  *   trace: ssh root@10.0.0.5 exec 'kubeadm version -o short' → exit 0 (230 ms)
  *   trace: s3 HEAD https://s3.lab:9000/thanos → 200 (8 ms)
  * Each network path records here once: the Kubernetes client (platform/kube.ts), the HTTP client of the
- * platform's services (platform/http.ts), S3 (platform/s3.ts) and SSH (ssh/connection.ts). Every line
+ * platform's services (platform/http.ts), S3 (platform/s3.ts), SSH (ssh/connection.ts), git's remote
+ * commands (gitops/git.ts) and the Argo CD manifest download (argocd/manifest.ts). Every line
  * goes through redactText (config/validators.ts: URL credentials, tokens, secret query parameters and
  * assignments, secret env values); headers and bodies are never traced.
  *

@@ -5,6 +5,7 @@
  * test server (client-node), s3rver (minio), an HTTP server (the platform's HttpClient) and the sshd
  * sandbox (ssh2).
  */
+import {execFileSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -12,6 +13,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
 import {redactText} from '../../src/lib/config/validators.js'
 import {send} from '../../src/lib/platform/http.js'
+import {git} from '../../src/lib/gitops/git.js'
 import {SshConnection} from '../../src/lib/ssh/connection.js'
 import {disableTraces, enableTraces} from '../../src/lib/trace.js'
 import {obsctlAsync, requireBuild} from './helpers.js'
@@ -144,6 +146,18 @@ describe('HTTP client of the platform services (platform/http.ts send)', () => {
     disableTraces()
     await send(new URL(`${fake.url}/api/v1/query`), {what: 'prometheus'})
     expect(lines).toEqual([])
+  })
+})
+
+describe('git (the GitOps remote)', () => {
+  it('traces the commands that reach a remote (ls-remote, fetch, push…) with their exit code, not local ones', async () => {
+    const bare = path.join(dir, 'remote.git')
+    execFileSync('git', ['init', '-q', '--bare', bare])
+    const lines: string[] = []
+    await enableTraces((l) => lines.push(l))
+    expect((await git(dir, ['ls-remote', bare, 'refs/heads/main'])).exitCode).toBe(0)
+    await git(bare, ['rev-parse', '--git-dir'])
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`^trace: git ls-remote ${escape(bare)} refs/heads/main → exit 0 \\(\\d+ ms\\)$`))])
   })
 })
 
