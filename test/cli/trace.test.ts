@@ -14,6 +14,7 @@ import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.j
 import {redactText} from '../../src/lib/config/validators.js'
 import {send} from '../../src/lib/platform/http.js'
 import {git} from '../../src/lib/gitops/git.js'
+import {tcpProbe} from '../../src/lib/doctor/network.js'
 import {SshConnection} from '../../src/lib/ssh/connection.js'
 import {disableTraces, enableTraces} from '../../src/lib/trace.js'
 import {obsctlAsync, requireBuild} from './helpers.js'
@@ -138,6 +139,17 @@ describe('HTTP client of the platform services (platform/http.ts send)', () => {
       expect.stringMatching(/^trace: GET http:\/\/127\.0\.0\.1:9\/x → error ECONNREFUSED \(\d+ ms\)$/),
     ])
     expect(lines.join('\n')).not.toMatch(/pw-Zk42|tok-Qx81|admin/)
+  })
+
+  it("doctor's TCP probe: a line per connection, with its outcome", async () => {
+    const lines: string[] = []
+    await enableTraces((l) => lines.push(l))
+    expect((await tcpProbe('127.0.0.1', fake.port, 10_000)).status).toBe('pass')
+    expect((await tcpProbe('127.0.0.1', 9, 10_000)).status).toBe('fail')
+    expect(lines).toEqual([
+      expect.stringMatching(new RegExp(`^trace: tcp 127\\.0\\.0\\.1:${fake.port} connect → ok \\(\\d+ ms\\)$`)),
+      expect.stringMatching(/^trace: tcp 127\.0\.0\.1:9 connect → ECONNREFUSED \(\d+ ms\)$/),
+    ])
   })
 
   it('off: nothing is traced', async () => {
