@@ -15,6 +15,7 @@ import {redactText} from '../../src/lib/config/validators.js'
 import {send} from '../../src/lib/platform/http.js'
 import {git} from '../../src/lib/gitops/git.js'
 import {tcpProbe} from '../../src/lib/doctor/network.js'
+import {readManifestText} from '../../src/lib/argocd/manifest.js'
 import {SshConnection} from '../../src/lib/ssh/connection.js'
 import {disableTraces, enableTraces} from '../../src/lib/trace.js'
 import {obsctlAsync, requireBuild} from './helpers.js'
@@ -119,7 +120,10 @@ describe('S3 (minio through openS3)', () => {
 describe('HTTP client of the platform services (platform/http.ts send)', () => {
   let fake: FakeServer
   beforeAll(async () => {
-    fake = await startFake([['GET', /^\/api\/v1\/query$/, () => ({json: {status: 'success'}})]])
+    fake = await startFake([
+      ['GET', /^\/api\/v1\/query$/, () => ({json: {status: 'success'}})],
+      ['GET', /^\/install\.yaml$/, () => ({text: 'kind: List\n'})],
+    ])
   })
   afterAll(async () => {
     await fake?.close()
@@ -139,6 +143,13 @@ describe('HTTP client of the platform services (platform/http.ts send)', () => {
       expect.stringMatching(/^trace: GET http:\/\/127\.0\.0\.1:9\/x → error ECONNREFUSED \(\d+ ms\)$/),
     ])
     expect(lines.join('\n')).not.toMatch(/pw-Zk42|tok-Qx81|admin/)
+  })
+
+  it('the Argo CD manifest download (fetch): a line with its status', async () => {
+    const lines: string[] = []
+    await enableTraces((l) => lines.push(l))
+    expect((await readManifestText(`${fake.url}/install.yaml`)).text).toBe('kind: List\n')
+    expect(lines).toEqual([expect.stringMatching(new RegExp(`^trace: GET ${fake.url}/install\\.yaml → 200 \\(\\d+ ms\\)$`))])
   })
 
   it("doctor's TCP probe: a line per connection, with its outcome", async () => {
