@@ -12,6 +12,7 @@ import {checkDef, fromOutcome, runChecks as runValidate, selectChecks as selectV
 import type {Check, ValidateContext} from '../../src/lib/validate/types.js'
 import {formatVerdict} from '../../src/lib/cli/views/validate.js'
 import {verdictOf} from '../../src/lib/validate/run.js'
+import {startLine} from '../../src/lib/validate/index.js'
 
 const def = (id: string, run: CheckDef<null>['run'], extra: Partial<CheckDef<null>> = {}): CheckDef<null> => ({id, title: `check ${id}`, run, ...extra})
 
@@ -200,5 +201,14 @@ describe('the commands speak the model', () => {
     const text = formatVerdict(verdictOf(out, ['thanos.z'], ['argocd', 'thanos'], 2000))
     expect(text).toMatch(/^argocd\n------\n✖ C \[argocd\.c\]\n {4}no route\n\nthanos\n------\n✔ A/)
     expect(text.split('\n').at(-1)).toBe('✖ 1 passed, 0 warnings, 2 failed, 1 skipped (thanos.z) in 2.0s')
+  })
+
+  it('validate says first what it checks: the components (in their order), how many checks, the skipped ones, how it waits', () => {
+    const c = (id: string, component: Check['component']): Check => ({id, component, title: id, run: async () => ({result: 'pass', detail: ''})})
+    const run = [c('thanos.a', 'thanos'), c('argocd.b', 'argocd'), c('thanos.c', 'thanos')]
+    expect(startLine(run, [])).toBe('checking argocd, thanos: 3 checks at once')
+    expect(startLine(run.slice(0, 1), ['thanos.bucket'], {viaApiServer: true, wait: true, waitTimeoutMs: 600_000})).toBe(
+      'checking thanos: 1 check at once (skipped: thanos.bucket); services through the central API server; failing ones again until they pass or 10m passes',
+    )
   })
 })

@@ -56,6 +56,32 @@ describe('waits that report it', () => {
     expect(lines).toEqual([])
   })
 
+  it('no wait, onRunning (plain validate on a terminal): which checks still run, on a ticker, until they are done', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const defs: CheckDef<object>[] = [
+      {id: 'a.fast', title: 'a', run: async () => pass('fine')},
+      {
+        id: 'b.slow',
+        title: 'b',
+        run: async () => {
+          await gate
+          return pass('fine too')
+        },
+      },
+    ]
+    const lines: string[] = []
+    // b.slow answers once a line has said that only it is still running
+    const onRunning = (l: string) => {
+      lines.push(l)
+      if (!l.includes('a.fast')) release()
+    }
+    const out = await runChecks(defs, {}, {timeoutMs: 60_000, tickMs: 10, heartbeatMs: 0, onRunning})
+    expect(out.map((o) => o.status)).toEqual(['pass', 'pass'])
+    for (const l of lines) expect(l).toMatch(/^[01]\/2 checks done · \d+s of 1m · waiting for: (a\.fast, )?b\.slow$/)
+    expect(lines.at(-1)).toMatch(/^1\/2 checks done · \d+s of 1m · waiting for: b\.slow$/)
+  })
+
   it('kube waitUntil: a state and the pending names, elapsed and limit; the timeout names them', async () => {
     const lines: string[] = []
     const err = await waitUntil('the CRDs', async () => ({state: '1/3 CRDs Established', pending: ['b.example', 'c.example']}), {

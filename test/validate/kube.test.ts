@@ -181,7 +181,8 @@ describe('validate all with Kubernetes state', () => {
     requireBuild()
     const env = {...p.env, KUBECONFIG: kubeconfig}
     const ok = await obsctl(['validate', 'all', '-c', inv.file], {env})
-    expect(ok.stderr).toBe('')
+    // not a terminal: the start line says what is checked, and nothing else comes before the verdict
+    expect(ok.stderr).toBe('checking argocd, prometheus, thanos, opensearch, fluent-bit, alertmanager, certificates: 20 checks at once\n')
     expect(ok.status).toBe(0)
     expect(ok.stdout).toMatch(/✔ 20 passed, 0 warnings, 0 failed in \d+\.\ds\n$/)
     p.thanos.halted = 1
@@ -198,6 +199,7 @@ describe('validate all with Kubernetes state', () => {
       expect(bad.stdout).toMatch(/✖ 17 passed, 1 warning, 2 failed in/)
       const json = await obsctl(['validate', 'all', '-c', inv.file, '--json', '--skip', 'thanos.bucket'], {env})
       expect(json.status).toBe(1)
+      expect(json.stderr).toBe('') // --json: no start line
       const v = JSON.parse(json.stdout) as Verdict
       expect(v.ok).toBe(false)
       expect(v.summary).toEqual({pass: 16, warn: 1, fail: 2, skipped: 1})

@@ -7,6 +7,7 @@ import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {parseAllDocuments} from 'yaml'
 import {ObsctlError, inputError, fsReason} from '../errors.js'
+import {traced} from '../trace.js'
 import type {KubeObject} from '../kube/index.js'
 
 export type ManifestVariant = 'ha' | 'non-ha'
@@ -76,7 +77,11 @@ export async function readManifestText(source: string, opts: FetchOptions = {}):
     if (opts.signal) signals.push(opts.signal)
     let res: Response
     try {
-      res = await fetch(source, {signal: AbortSignal.any(signals), redirect: 'follow'})
+      res = await traced(
+        `GET ${source}`,
+        () => fetch(source, {signal: AbortSignal.any(signals), redirect: 'follow'}),
+        (r) => String(r.status),
+      )
     } catch (error) {
       if (opts.signal?.aborted) throw new ObsctlError(`interrupted while fetching ${source}`, {exitCode: 130, code: 'INTERRUPTED'})
       const cause = (error as {cause?: {code?: string; message?: string}}).cause

@@ -27,6 +27,14 @@ export interface RunChecksOptions<X extends object = object> {
    * `12/15 checks pass · 40s of 5m · waiting for: thanos.store, opensearch.logs`
    */
   onWaiting?: (line: string) => void
+  /**
+   * without `wait`: the progress line while checks still run (../progress.ts), at most once a `tickMs`
+   * and only when it changed (else every `heartbeatMs`), none for a run shorter than a tick, e.g.
+   * `17/20 checks done · 3s of 45s · waiting for: thanos.stores, opensearch.logs`
+   */
+  onRunning?: (line: string) => void
+  /** how often onRunning looks at the run (default 1 s) */
+  tickMs?: number
   /** repeat an unchanged waiting line this often (default 15 s) */
   heartbeatMs?: number
   signal?: AbortSignal
@@ -82,6 +90,14 @@ export async function runChecks<C, X extends object = object>(defs: readonly Che
     if (progress && failing.size > 0)
       progress({state: `${passing.size}/${defs.length} checks pass`, pending: [...failing].sort((a, b) => a - b).map((i) => defs[i]!.id)})
   }
+  // without wait: which checks are still running, on a ticker (the limit shown is one check's: they run at once)
+  const running = !o.wait && o.onRunning ? waitReporter(o.onRunning, {timeoutMs: o.timeoutMs ?? 30_000, heartbeatMs: o.heartbeatMs}) : undefined
+  const ticker = running
+    ? setInterval(() => {
+        const pending = defs.flatMap((d, i) => (results[i] ? [] : [d.id]))
+        if (pending.length) running({state: `${defs.length - pending.length}/${defs.length} checks done`, pending})
+      }, o.tickMs ?? 1000)
+    : undefined
   let next = 0
   async function worker(): Promise<void> {
     for (let i = next++; i < defs.length; i = next++) {
@@ -107,6 +123,10 @@ export async function runChecks<C, X extends object = object>(defs: readonly Che
     }
   }
   const width = Math.max(1, Math.min(o.concurrency ?? defs.length, defs.length))
-  await Promise.all(Array.from({length: width}, () => worker()))
+  try {
+    await Promise.all(Array.from({length: width}, () => worker()))
+  } finally {
+    clearInterval(ticker)
+  }
   return results.flat()
 }

@@ -42,13 +42,17 @@ export abstract class BaseCommand extends Command {
       helpGroup: 'GLOBAL',
     }),
     yes: Flags.boolean({char: 'y', summary: 'Answer yes to confirmations (required without a TTY).', helpGroup: 'GLOBAL'}),
-    verbose: Flags.boolean({summary: 'Print more detail (task logs on failure, request traces).', helpGroup: 'GLOBAL'}),
+    verbose: Flags.boolean({summary: 'Print more detail on stderr: request traces, task logs on failure.', helpGroup: 'GLOBAL'}),
   }
 
-  /** Questions go through the prompt port (src/lib/prompt.ts); a command run from the CLI asks on the terminal. */
+  /**
+   * Questions go through the prompt port (src/lib/prompt.ts); a command run from the CLI asks on the terminal.
+   * --verbose turns request traces on (../trace.ts: one line per request on stderr, also with --json).
+   */
   override async init(): Promise<void> {
     await super.init()
     usePrompter(terminalPrompter)
+    if (this.argv.includes('--verbose')) await (await import('../trace.js')).enableTraces()
   }
 
   protected inventoryPath(flag?: string): string {

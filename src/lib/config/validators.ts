@@ -159,12 +159,22 @@ export function redactUrl(text: string): string {
 const SECRET_ENV = /PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|ACCESS_KEY|CREDENTIAL/i
 
 /**
+ * Names of secret values in a text: query parameters (`?token=`, `X-Amz-Signature=`), shell assignments
+ * (`DB_PASSWORD=… cmd`, `export API_TOKEN=…`) and command-line flags (`--token …`, `--certificate-key …`).
+ */
+const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|SIGNATURE|APIKEY|(^|[_-])KEY$/i
+
+/**
  * A text (a task log, a request trace) as it may be shown: every URL without its user and password
- * (redactUrl), `Authorization:` values and bearer tokens masked, and the value of every secret-named
- * environment variable (`*PASSWORD*`, `*TOKEN*`, `*_KEY`…, at least 4 characters) replaced by ***.
+ * (redactUrl), `Authorization:` values and bearer tokens masked, the value of every secret-named
+ * assignment, query parameter or flag (`TOKEN=…`, `?password=…`, `--token …`) masked, and the value of
+ * every secret-named environment variable (`*PASSWORD*`, `*TOKEN*`, `*_KEY`…, at least 4 characters)
+ * replaced by ***.
  */
 export function redactText(text: string, env: NodeJS.ProcessEnv = process.env): string {
   let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => (/\/\/[^/@\s]*@/.test(u) ? redactUrl(u) : u))
+  out = out.replace(/([A-Za-z_][\w.-]*)=('[^']*'|"[^"]*"|[^\s&'";]+)/g, (m, k: string) => (SECRET_NAME.test(k) ? `${k}=***` : m))
+  out = out.replace(/(\s--?[A-Za-z][\w-]*)(\s+)('[^']*'|"[^"]*"|[^\s'"-][^\s'"]*)/g, (m, f: string, sp: string) => (SECRET_NAME.test(f) ? `${f}${sp}***` : m))
   out = out.replace(
     /(authorization\s*[:=]\s*)(\S+(\s+\S+)?)/gi,
     (_, k: string, v: string) => `${k}${/^(bearer|basic)$/i.test(v.split(/\s+/)[0]!) ? `${v.split(/\s+/)[0]} ` : ''}***`,

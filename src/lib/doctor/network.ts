@@ -12,6 +12,7 @@ import {centralCluster, serviceUrl} from '../config/model.js'
 import {errorMessage} from '../errors.js'
 import {fail, pass, warn, type Finding} from '../checks/model.js'
 import {SERVICE_KEYS} from '../platform/catalogue.js'
+import {trace, traceError, traceStart} from '../trace.js'
 import type {DoctorCheck} from './types.js'
 
 // ---------- endpoints ----------
@@ -114,9 +115,11 @@ export function dnsCheck(host: string, users: Endpoint[]): DoctorCheck {
 export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<Finding> {
   return new Promise((resolve) => {
     const t0 = Date.now()
+    const traceT0 = traceStart()
     const sock = net.connect({host, port})
     const done = (f: Finding) => {
       sock.destroy()
+      trace(`tcp ${host}:${port} connect`, f.status === 'pass' ? 'ok' : f.detail.replace(`${host}:${port}: `, ''), traceT0)
       resolve(f)
     }
     sock.setTimeout(timeoutMs, () =>
@@ -157,7 +160,9 @@ async function clockSkew(url: string, caFile: string | undefined, timeoutMs: num
   const ca = caFile ? readFileSync(caFile) : undefined
   return new Promise((resolve) => {
     const t0 = Date.now()
+    const traceT0 = traceStart()
     const req = request(url, {method: 'HEAD', timeout: timeoutMs, signal, ...(ca ? {ca} : {})}, (res) => {
+      trace(`HEAD ${url}`, String(res.statusCode), traceT0)
       const t1 = Date.now()
       res.resume()
       const date = res.headers.date
@@ -178,14 +183,15 @@ async function clockSkew(url: string, caFile: string | undefined, timeoutMs: num
       resolve(pass(text))
     })
     req.on('timeout', () => req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)}s`)))
-    req.on('error', (e: Error) =>
+    req.on('error', (e: Error) => {
+      trace(`HEAD ${url}`, traceError(e), traceT0)
       resolve(
         fail(
           `could not measure: ${url}: ${errorMessage(e)}`,
           'the endpoint must answer HTTP(S) with a certificate this machine trusts (s3.caFile for a private CA)',
         ),
-      ),
-    )
+      )
+    })
     req.end()
   })
 }

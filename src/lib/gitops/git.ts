@@ -3,6 +3,7 @@ import {existsSync, mkdirSync} from 'node:fs'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
 import {killPoint} from '../engine/kill-point.js'
+import {traced} from '../trace.js'
 import {withTrailers, type Trailers} from './trailers.js'
 
 export interface GitResult {
@@ -11,16 +12,21 @@ export interface GitResult {
   exitCode: number
 }
 
+/** The git commands that talk to a remote: traced under --verbose (../trace.ts) with their exit code. */
+const REMOTE_COMMANDS = new Set(['clone', 'fetch', 'ls-remote', 'pull', 'push'])
+
 /** Run git in dir; never throws for a non-zero exit (callers decide). */
 export async function git(dir: string, args: string[], opts: {input?: string; env?: Record<string, string>} = {}): Promise<GitResult> {
   const {execa} = await import('execa')
-  const r = await execa('git', args, {
-    cwd: dir,
-    reject: false,
-    input: opts.input,
-    env: {GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env},
-    stripFinalNewline: true,
-  })
+  const run = () =>
+    execa('git', args, {
+      cwd: dir,
+      reject: false,
+      input: opts.input,
+      env: {GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env},
+      stripFinalNewline: true,
+    })
+  const r = REMOTE_COMMANDS.has(args[0] ?? '') ? await traced(`git ${args.join(' ')}`, run, (x) => `exit ${x.exitCode ?? '?'}`) : await run()
   if (r.failed && r.exitCode === undefined) {
     throw new ObsctlError(`cannot run git: ${r.shortMessage ?? r.message}`, {code: 'GIT_MISSING', hints: ['install git (apt-get install git)']})
   }

@@ -3,4 +3,4 @@
  * bundle (bin/bundle.js) keeps only what these need: ~1.3 MB instead of the library's 5.4 MB with its ~60
  * generated API classes, which is CPU every Kubernetes command pays to read and load.
  */
-export {KubeConfig, KubernetesObjectApi, PatchStrategy} from '@kubernetes/client-node'
+export {KubeConfig, KubernetesObjectApi, PatchStrategy, wrapHttpLibrary} from '@kubernetes/client-node'

@@ -11,6 +11,7 @@ import {centralCluster, serviceUrl} from '../config/model.js'
 import type {Platform} from '../config/schema.js'
 import {SERVICES, serviceProxyPath, type ServiceKey} from './catalogue.js'
 import type {Kube} from './kube.js'
+import {traced} from '../trace.js'
 
 export interface HttpResponse {
   status: number
@@ -58,18 +59,25 @@ export async function send(url: URL, opts: SendOptions): Promise<HttpResponse> {
   if (opts.body !== undefined) headers['content-length'] = Buffer.byteLength(opts.body)
   const signal = AbortSignal.timeout(timeoutMs)
   const shown = `${url.origin}${url.pathname}`
+  const method = opts.method ?? 'GET'
   try {
-    return await new Promise<HttpResponse>((resolve, reject) => {
-      const req = mod.request(url, {...opts.tls, method: opts.method ?? 'GET', headers, signal, rejectUnauthorized: true}, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), url: shown}))
-        res.on('error', reject)
-      })
-      req.on('error', reject)
-      if (opts.body !== undefined) req.write(opts.body)
-      req.end()
-    })
+    // --verbose: the request's line (../trace.ts), with its query (redacted there), never its headers or body
+    return await traced(
+      `${method} ${url.href}`,
+      () =>
+        new Promise<HttpResponse>((resolve, reject) => {
+          const req = mod.request(url, {...opts.tls, method, headers, signal, rejectUnauthorized: true}, (res) => {
+            const chunks: Buffer[] = []
+            res.on('data', (c: Buffer) => chunks.push(c))
+            res.on('end', () => resolve({status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), url: shown}))
+            res.on('error', reject)
+          })
+          req.on('error', reject)
+          if (opts.body !== undefined) req.write(opts.body)
+          req.end()
+        }),
+      (res) => String(res.status),
+    )
   } catch (e) {
     const code = errCode(e)
     if (signal.aborted || (e as Error).name === 'AbortError') {

@@ -13,6 +13,7 @@ import type * as k8s from '@kubernetes/client-node'
 import {sleep} from '../async.js'
 import {ObsctlError, fsReason, inputError} from '../errors.js'
 import {waitReporter, type WaitState} from '../progress.js'
+import {traced, tracing} from '../trace.js'
 
 export const FIELD_MANAGER = 'obsctl'
 
@@ -140,6 +141,26 @@ export function refuseUnverified(kc: k8s.KubeConfig, file: string, context: stri
   )
 }
 
+/**
+ * Under --verbose (../trace.ts), every request of the objects client traced as it completes: method, URL,
+ * status or error. client-node 1.4 sends each request through its configuration's `httpApi.send(requestContext)`
+ * (dist/object.js requestPromise; the default library is dist/gen/http/isomorphic-fetch.js), so wrapping that
+ * one method traces them all; headers and bodies are never looked at.
+ */
+function traceRequests(lib: K8sLib, objects: k8s.KubernetesObjectApi): void {
+  // `configuration` is protected in the typings; it is a plain object (dist/gen/configuration.js createConfiguration)
+  const config = (objects as unknown as {configuration: {httpApi: k8s.HttpLibrary}}).configuration
+  const inner = config.httpApi
+  config.httpApi = lib.wrapHttpLibrary({
+    send: (ctx) =>
+      traced(
+        `${ctx.getHttpMethod()} ${ctx.getUrl()}`,
+        () => inner.send(ctx).toPromise(),
+        (res) => String(res.httpStatusCode),
+      ),
+  })
+}
+
 export class Kube {
   readonly context: string
   readonly server: string
@@ -191,7 +212,9 @@ export class Kube {
     refuseUnverified(kc, file, opts.context)
     const timeoutMs = opts.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS
     cancelAtDeadline(kc, timeoutMs, opts.signal)
-    return new Kube(lib, kc, lib.KubernetesObjectApi.makeApiClient(kc), timeoutMs, opts.signal)
+    const objects = lib.KubernetesObjectApi.makeApiClient(kc)
+    if (tracing()) traceRequests(lib, objects)
+    return new Kube(lib, kc, objects, timeoutMs, opts.signal)
   }
 
   api<T>(ctor: new (...args: never[]) => T): T {

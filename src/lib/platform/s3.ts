@@ -13,6 +13,7 @@ import type {LoadedInventory} from '../config/load.js'
 import {formatPosition} from '../config/load.js'
 import type {Platform} from '../config/schema.js'
 import type {Client} from 'minio'
+import {trace, traceError, traceStart, tracing} from '../trace.js'
 
 export interface S3Credentials {
   accessKey: string
@@ -135,6 +136,7 @@ export async function openS3(inv: LoadedInventory, creds: S3Credentials, opts: S
     accessKey: creds.accessKey,
     secretKey: creds.secretKey,
     transportAgent: agent,
+    ...(tracing() ? {transport: tracedTransport(endpoint.useSSL ? https : http)} : {}),
     // minio's own retry prints to the console and hides the server's error code; a rerun of obsctl resumes instead
     retryOptions: {disableRetry: true},
   })
@@ -166,6 +168,27 @@ export async function openS3(inv: LoadedInventory, creds: S3Credentials, opts: S
     }
   }
   return {client, endpoint, call, close: () => agent.destroy()}
+}
+
+/**
+ * Under --verbose (../trace.ts): minio's requests through node's own request(), each traced as its answer
+ * arrives (method, URL with the bucket and sub-resource, status) or fails. minio 8 sends every request through
+ * `transport.request(options, callback)` with host, port, path and method set (dist/esm/internal/request.mjs,
+ * client.mjs getRequestOptions); its headers (the signature) are never traced.
+ */
+function tracedTransport(mod: Pick<typeof http, 'request'>): Pick<typeof http, 'request'> {
+  const request = (options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void): http.ClientRequest => {
+    const t0 = traceStart()
+    const what = `s3 ${options.method ?? 'GET'} ${options.protocol ?? 'https:'}//${options.host}${options.port ? `:${options.port}` : ''}${options.path ?? '/'}`
+    const req = mod.request(options, (res) => {
+      trace(what, String(res.statusCode), t0)
+      callback?.(res)
+    })
+    req.on('error', (e) => trace(what, traceError(e), t0))
+    return req
+  }
+  // node's request() is overloaded; minio calls the (options, callback) form only
+  return {request: request as typeof http.request}
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE', 'OBSCTL_TIMEOUT'])

@@ -13,6 +13,7 @@
 import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
 import {sleepOrInterrupt as sleep} from '../async.js'
 import {ObsctlError, interruptedError} from '../errors.js'
+import {traceCommand, traced, tracing} from '../trace.js'
 import {append, check, hostPattern, keyType, lookup, refusal as hostKeyRefusal, type HostKeyPolicy} from './known-hosts.js'
 
 export type SudoMode = 'nopasswd' | 'password'
@@ -102,7 +103,11 @@ export class SshConnection {
     let delay = opts.backoffMs ?? 500
     for (let i = 1; ; i++) {
       try {
-        return await SshConnection.connectOnce(opts)
+        return await traced(
+          `ssh ${opts.user}@${hostPattern(opts.host, opts.port)} connect`,
+          () => SshConnection.connectOnce(opts),
+          () => 'ok',
+        )
       } catch (error) {
         const e = error as Ssh2Error
         if (e instanceof ObsctlError || !isRetryable(e) || i >= attempts) throw SshConnection.wrap(e, opts, i)
@@ -191,8 +196,20 @@ export class SshConnection {
     return conn
   }
 
-  /** Run a command; resolves with its exit code and output (never rejects on a non-zero exit). */
+  /**
+   * Run a command; resolves with its exit code and output (never rejects on a non-zero exit). Under --verbose
+   * (../trace.ts) the command line is traced with its exit code: redacted, never its stdin or output.
+   */
   exec(command: string, o: ExecOptions = {}): Promise<ExecResult> {
+    if (!tracing()) return this.run(command, o)
+    return traced(
+      `ssh ${this.label} exec ${traceCommand(this.redactor()(command))}`,
+      () => this.run(command, o),
+      (r) => (r.code === null ? `signal ${r.signal}` : `exit ${r.code}`),
+    )
+  }
+
+  private run(command: string, o: ExecOptions): Promise<ExecResult> {
     const limit = o.captureLimit ?? 1 << 20
     const signal = o.signal ?? this.opts.signal
     const redact = this.redactor()
@@ -327,8 +344,14 @@ export class SshConnection {
   async upload(remotePath: string, data: string | Buffer, mode = 0o600): Promise<void> {
     const sftp = await this.sftp()
     try {
-      await new Promise<void>((resolve, reject) => sftp.writeFile(remotePath, data, {mode}, (err) => (err ? reject(err) : resolve())))
-      await new Promise<void>((resolve, reject) => sftp.chmod(remotePath, mode, (err) => (err ? reject(err) : resolve())))
+      await traced(
+        `ssh ${this.label} sftp put ${remotePath}`,
+        async () => {
+          await new Promise<void>((resolve, reject) => sftp.writeFile(remotePath, data, {mode}, (err) => (err ? reject(err) : resolve())))
+          await new Promise<void>((resolve, reject) => sftp.chmod(remotePath, mode, (err) => (err ? reject(err) : resolve())))
+        },
+        () => 'ok',
+      )
     } catch (error) {
       throw new ObsctlError(`ssh ${this.label}: upload of ${remotePath} failed: ${(error as Error).message}`, {code: 'SSH_UPLOAD', cause: error})
     }
@@ -338,7 +361,11 @@ export class SshConnection {
   async download(remotePath: string): Promise<Buffer> {
     const sftp = await this.sftp()
     try {
-      return await new Promise<Buffer>((resolve, reject) => sftp.readFile(remotePath, (err, data) => (err ? reject(err) : resolve(data))))
+      return await traced(
+        `ssh ${this.label} sftp get ${remotePath}`,
+        () => new Promise<Buffer>((resolve, reject) => sftp.readFile(remotePath, (err, data) => (err ? reject(err) : resolve(data)))),
+        (data) => `${data.length} bytes`,
+      )
     } catch (error) {
       throw new ObsctlError(`ssh ${this.label}: download of ${remotePath} failed: ${(error as Error).message}`, {code: 'SSH_DOWNLOAD', cause: error})
     }

@@ -3,6 +3,7 @@
  * concurrently, each request with its own timeout; the verdict is one object for the checklist and --json.
  */
 import type {LoadedInventory} from '../config/load.js'
+import {formatDuration} from '../progress.js'
 import {openContext, type ValidateOptions} from './context.js'
 import {runChecks, selectChecks, verdictOf, type ComponentArg, type RunOptions} from './run.js'
 import {recordVerdict} from './record.js'
@@ -22,11 +23,28 @@ export interface ValidateRequest extends ValidateOptions, RunOptions {
   checks?: Check[]
   /** keep the verdict in .obsctl/validation.json for `obsctl status` */
   record?: boolean
+  /** told first, before anything is reached, what is checked (startLine) */
+  onStart?: (line: string) => void
+}
+
+/**
+ * What a validate run checks, said before it starts, e.g.
+ * `checking argocd, thanos: 7 checks at once (skipped: thanos.bucket); services through the central API server`
+ */
+export function startLine(run: Check[], skipped: string[], o: {wait?: boolean; waitTimeoutMs?: number; viaApiServer?: boolean} = {}): string {
+  const components = COMPONENTS.filter((c) => run.some((x) => x.component === c))
+  const parts = [
+    `checking ${components.join(', ') || 'nothing'}: ${run.length} check${run.length === 1 ? '' : 's'} at once${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''}`,
+  ]
+  if (o.viaApiServer) parts.push('services through the central API server')
+  if (o.wait) parts.push(`failing ones again until they pass or ${formatDuration(o.waitTimeoutMs ?? 300_000)} passes`)
+  return parts.join('; ')
 }
 
 export async function validate(inv: LoadedInventory, req: ValidateRequest = {}): Promise<Verdict> {
   const started = Date.now()
   const {run, skipped} = selectChecks(req.component ?? 'all', req.skip ?? [], req.checks)
+  req.onStart?.(startLine(run, skipped, req))
   const need = {opensearch: run.some((c) => c.component === 'opensearch'), s3: run.some((c) => c.id === 'thanos.bucket')}
   const opened = await openContext(inv, {...req, need})
   try {

@@ -18,6 +18,9 @@ export interface RunOptions {
   onOutcome?: (o: CheckOutcome) => void
   /** under --wait: the progress line while failing checks are retried */
   onWaiting?: (line: string) => void
+  /** without --wait: the progress line while checks still run (which are pending; ../checks/run.ts) */
+  onRunning?: (line: string) => void
+  tickMs?: number
   heartbeatMs?: number
   signal?: AbortSignal
 }
@@ -90,6 +93,8 @@ export async function runChecks(checks: Check[], ctx: ValidateContext, o: RunOpt
     signal: o.signal,
     onOutcome: o.onOutcome && ((x) => o.onOutcome!(fromOutcome(x))),
     onWaiting: o.onWaiting,
+    onRunning: o.onRunning,
+    tickMs: o.tickMs,
     heartbeatMs: o.heartbeatMs,
   })
   return outcomes.map(fromOutcome)
