@@ -14,6 +14,9 @@
  * data planted by another user would run as code). Each file records the size and mtime of the source it
  * was made from.
  *
+ * The same folder keeps derived results (../derived-cache.ts, `data!<name>`: the input and what was
+ * derived from it), under the same rules; bin/run.js hands the store to the bundle through a global.
+ *
  * Never in the way: a read-only or unwritable cache folder, a missing home, a corrupt or truncated file —
  * the command runs as without a cache, silently. OBSCTL_CODE_CACHE=0 turns it off;
  * NODE_DEBUG=obsctl-code-cache prints where it is and what it read and wrote.
