@@ -5,6 +5,7 @@
  */
 import * as z from 'zod'
 import {isCpu, isDuration, isMemory} from './units.js'
+import {derivedCache} from '../derived-cache.js'
 import {alertingSchema} from './alerting.js'
 import {cidrError, dnsLabelError, dnsSubdomainError, gitRemoteError, hostError, httpUrlError, parseLbEntry, semverError, vTagError} from './validators.js'
 
@@ -305,8 +306,15 @@ export type ChartName = keyof Platform['versions']['charts']
 /**
  * The inventory's JSON Schema, draft-07: the draft yaml-language-server (editors' YAML support) reads.
  * Written to .obsctl/schema.json by `obsctl init`; printed by `obsctl config schema`; read by `config explain`.
+ * It depends on this build alone: kept in the derived-result cache (../derived-cache.ts, whose folder is
+ * per build), so `init` does not build the zod schema only to print it.
  */
 export function jsonSchema(): Record<string, unknown> {
+  const cache = derivedCache()
+  const hit = cache?.get('json-schema', API_VERSION)
+  if (hit !== undefined) return JSON.parse(hit) as Record<string, unknown>
   const s = z.toJSONSchema(platformSchema(), {target: 'draft-7', io: 'input', unrepresentable: 'any'}) as Record<string, unknown>
-  return {...s, title: 'obsctl inventory (obsctl.dev/v1alpha1 Platform)'}
+  const out = {...s, title: 'obsctl inventory (obsctl.dev/v1alpha1 Platform)'}
+  cache?.set('json-schema', API_VERSION, JSON.stringify(out))
+  return out
 }
