@@ -323,7 +323,10 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
       expect(await exited, output).toBe(130)
     } finally {
       child.kill('SIGKILL')
-      writeFileSync(path.join(st1, 'unblock'), '')
+      // the install the run was in ends with an error. (Left alone, it would go on: sshd does not end the
+      // process tree of a session whose client went away, so the killed run's install and its `apt-mark
+      // hold` would finish after the fact, racing the rerun.)
+      writeFileSync(path.join(st1, 'unblock'), 'fail')
     }
     expect(output).toContain('interrupted')
     const st = state()
@@ -332,14 +335,14 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
     expect(mutating(2)).toEqual([])
     expect(nodeVersions(n(1))).toMatchObject({kubelet: '1.35.2', running: '1.35.2'})
     expect(k.getObject('nodes', undefined, n(2).hostname)!.spec.unschedulable).toBeFalsy()
-    // the call the kill left on the node either went on once let go or ended with its session: over either way
     await waitFor(() => !existsSync(path.join(st1, 'blocked')), 60_000, 'the interrupted package upgrade on worker 1 to end')
     rmSync(path.join(st1, 'block-on'))
     rmSync(path.join(st1, 'unblock'))
-    // the kill ended the install with its session (here). A package manager may also finish an install on
-    // its own; then the rerun finds the packages at the version but off hold (the killed run's `apt-mark
-    // hold` never ran): made so here, so the rerun's handling of it is what is tested
+    // the killed run's `apt-mark unhold` ran, its `apt-mark hold` never did. Had dpkg finished the install
+    // on its own, the rerun would find the packages at the version but off hold: made so here, so that the
+    // rerun's handling of it is what is tested
     expect(readFileSync(path.join(st1, 'held'), 'utf8').trim()).toBe('')
+    expect(nodeVersions(n(1))).toMatchObject({kubeadm: '1.35.2', kubelet: '1.35.2'})
     for (const p of ['kubeadm', 'kubelet', 'kubectl']) writeFileSync(path.join(st1, 'pkgver', p), '1.36.2\n')
 
     for (const x of sb.nodes) x.clearCalls()

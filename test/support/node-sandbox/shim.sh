@@ -25,7 +25,8 @@ fi
 
 # a call that waits (tests of a kill in the middle of a step): state/block-on holds a command prefix; a
 # matching call writes its line to state/blocked and waits until state/unblock exists (a test polls for
-# state/blocked, never sleeps); state/blocked is removed when the call goes on or is killed
+# state/blocked, never sleeps), then goes on — or fails, when state/unblock says `fail` (the call ended
+# with the session of a killed run). state/blocked is removed when the call goes on, fails or is killed.
 if [ -s "$st/block-on" ] && [ ! -e "$st/unblock" ]; then
   want=$(cat "$st/block-on")
   case "$cmd $*" in
@@ -33,6 +34,7 @@ if [ -s "$st/block-on" ] && [ ! -e "$st/unblock" ]; then
       trap 'rm -f "$st/blocked"' EXIT
       printf '%s\n' "$cmd $*" >"$st/blocked"
       while [ ! -e "$st/unblock" ]; do sleep 0.05; done
+      if [ "$(cat "$st/unblock")" = fail ]; then echo "sandbox: $cmd ended with its session" >&2; exit 1; fi
       rm -f "$st/blocked"
       trap - EXIT
       ;;
