@@ -148,7 +148,14 @@ upgrade_shim() { # 0: handled (exit code in up_rc); 1: fall through to the emula
         if [ -n "$(up_repo_minor)" ] && [ "$(up_minor "$ver")" != "$(up_repo_minor)" ]; then echo "Error: Unable to find a match: $a" >&2; up_rc=1; return 0; fi
       done
       for a in "$@"; do
-        case $a in kubeadm-[0-9]* | kubelet-[0-9]* | kubectl-[0-9]*) name=${a%%-[0-9]*} ver=${a#"$name"-}; ver=${ver%\*}; mkdir -p "$st/pkgver"; echo "${ver%%-*}" >"$st/pkgver/$name" ;; esac
+        case $a in kubeadm-[0-9]* | kubelet-[0-9]* | kubectl-[0-9]*) ;; *) continue ;; esac
+        name=${a%%-[0-9]*} ver=${a#"$name"-}
+        ver=${ver%\*}
+        ver=${ver%%-*}
+        # NAME-MINOR* (install-k8s.sh): the newest patch of the minor, as dnf list shows it
+        case $ver in *.*.*) ;; *) if [ "$ver" = "$(up_minor "$(k8s_version)")" ]; then ver=$(k8s_version); else ver=$ver.2; fi ;; esac
+        mkdir -p "$st/pkgver"
+        echo "$ver" >"$st/pkgver/$name"
       done
       return 1 ;;
     "apt-mark hold") shift; for a in "$@"; do grep -qx "$a" "$st/held" 2>/dev/null || echo "$a" >>"$st/held"; done; return 0 ;;
