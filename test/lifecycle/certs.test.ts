@@ -39,7 +39,8 @@ const kcUserCert = (file: string, user: string) => {
 const confCert = (text: string) => /client-certificate-data: (\S+)/.exec(text)![1]!
 
 beforeAll(async () => {
-  sb = await startSandbox(3, {firstIp: 171})
+  // nodes 3 and 4: the two control planes of the resumed renew's cluster (its own inventory, below)
+  sb = await startSandbox(5, {firstIp: 171})
   // cluster-01: a year left; cluster-02: ten days left; cluster-03: expired a month ago
   seedControlPlane(sb, sb.nodes[0]!)
   seedControlPlane(sb, sb.nodes[1]!, {until: days(10)})
@@ -215,4 +216,125 @@ describe('certs renew', () => {
     expect(node.file('/etc/kubernetes/manifests/kube-scheduler.yaml')).toBeDefined()
     expect(onNode(node, 'ls -A /etc/kubernetes/obsctl-parked-manifests').trim()).toBe('')
   }, 240_000)
+})
+
+/**
+ * A renew of a cluster with two control planes (nodes 3 and 4, their own inventory and journal) stopped
+ * after the first node: by a failure of the second, then by a SIGKILL of the CLI. The rerun takes the
+ * renew up (the first node is not renewed or restarted again, asserted from the shims' call logs and
+ * the certificate files), the kubeconfig is refreshed; a renew after a finished one renews every node.
+ */
+describe('certs renew, resumed per node', () => {
+  let inv2: LoadedInventory
+  let kc2: string
+  const a = () => sb.nodes[3]!
+  const b = () => sb.nodes[4]!
+  const kubeadmCalls = (n: Sandbox['nodes'][number]) =>
+    n
+      .calls()
+      .filter((c) => c.cmd === 'kubeadm')
+      .map((c) => c.line)
+  const crictlCalls = (n: Sandbox['nodes'][number]) => n.calls().filter((c) => c.cmd === 'crictl').length
+  const statuses = (r: {run: {phases: {name: string; tasks: {target: string; status: string}[]}[]}}) =>
+    Object.fromEntries(r.run.phases.flatMap((p) => p.tasks.map((t) => [`${p.name} ${t.target}`, t.status])))
+  const clear = () => {
+    a().clearCalls()
+    b().clearCalls()
+  }
+
+  beforeAll(async () => {
+    seedControlPlane(sb, a(), {until: days(20)})
+    seedControlPlane(sb, b(), {until: days(20)})
+    const dir2 = mkdtempSync(path.join(os.tmpdir(), 'obsctl-certs-2cp-'))
+    const text = sandboxInventory(sb, [[3, 4]]).replace(`name: ${b().hostname}, roles: [worker]`, `name: ${b().hostname}, roles: [control-plane, worker]`)
+    writeFileSync(path.join(dir2, 'obsctl.yaml'), text)
+    inv2 = loadInventory(path.join(dir2, 'obsctl.yaml'))
+    expect(inv2.platform.clusters[0]!.nodes.map((n) => n.roles.includes('control-plane'))).toEqual([true, true])
+    kc2 = path.join(dir2, 'kubeconfig')
+    await kubeconfigMerge(inv2, {...quiet, kubeconfig: kc2})
+  }, 240_000)
+
+  it('failed on the second control plane: the rerun renews only that node and refreshes the kubeconfig; the next renew renews both', async () => {
+    const [ta, tb] = [`cluster-01/${a().ip}`, `cluster-01/${b().ip}`]
+    const oldKc = kcUserCert(kc2, 'cluster-01-admin')
+    clear()
+    b().setFailOn('kubeadm certs renew')
+    let first
+    try {
+      first = await certsRenew(inv2, {...quiet, kubeconfig: kc2, pollMs: 100})
+    } finally {
+      b().setFailOn(undefined)
+    }
+    expect(first.ok).toBe(false)
+    expect(statuses(first)).toEqual({[`certs-renew ${ta}`]: 'done', [`certs-renew ${tb}`]: 'failed'})
+    expect(first.run.phases.map((p) => [p.name, p.status])).toEqual([
+      ['certs-renew', 'failed'],
+      ['kubeconfig', 'not-run'],
+    ])
+    expect(kubeadmCalls(a())).toEqual(['kubeadm certs renew all'])
+    const aCert = a().file('/etc/kubernetes/pki/apiserver.crt')
+    const bCert = b().file('/etc/kubernetes/pki/apiserver.crt')
+    expect(notAfter(aCert!)).toBeGreaterThan(Date.now() + 300 * 86_400_000)
+    expect(notAfter(bCert!)).toBeLessThan(Date.now() + 30 * 86_400_000)
+    expect(kcUserCert(kc2, 'cluster-01-admin')).toBe(oldKc)
+
+    // the dry run of the rerun shows the first node skipped
+    const dry = await certsRenew(inv2, {...quiet, kubeconfig: kc2, dryRun: true})
+    expect(dry.plan?.map((p) => [p.target, p.skip])).toEqual([
+      [ta, true],
+      [tb, false],
+      ['cluster-01', false],
+    ])
+
+    clear()
+    const again = await certsRenew(inv2, {...quiet, kubeconfig: kc2, pollMs: 100})
+    expect(again.ok, JSON.stringify(again.run.phases.flatMap((p) => p.tasks.map((t) => t.error)))).toBe(true)
+    expect(statuses(again)).toEqual({[`certs-renew ${ta}`]: 'unchanged', [`certs-renew ${tb}`]: 'done', 'kubeconfig cluster-01': 'done'})
+    // the first node: not renewed again, no static pod restarted; its certificate is the first run's
+    expect(kubeadmCalls(a()).filter((l) => l.startsWith('kubeadm certs'))).toEqual([])
+    expect(crictlCalls(a())).toBe(0)
+    expect(a().file('/etc/kubernetes/pki/apiserver.crt')).toBe(aCert)
+    expect(kubeadmCalls(b())).toEqual(['kubeadm certs renew all'])
+    expect(notAfter(b().file('/etc/kubernetes/pki/apiserver.crt')!)).toBeGreaterThan(Date.now() + 300 * 86_400_000)
+    // one renew, begun by the first run
+    expect(again.nodes.map((n) => n.renew)).toEqual([first.run.runId, first.run.runId])
+    // the kubeconfig holds the renewed admin certificate of the node it reads admin.conf from
+    const newKc = kcUserCert(kc2, 'cluster-01-admin')
+    expect(newKc).not.toBe(oldKc)
+    expect([confCert(a().file('/etc/kubernetes/admin.conf')!), confCert(b().file('/etc/kubernetes/admin.conf')!)]).toContain(newKc)
+
+    // that renew finished: the next one renews every node again
+    clear()
+    const fresh = await certsRenew(inv2, {...quiet, kubeconfig: kc2, pollMs: 100})
+    expect(fresh.ok).toBe(true)
+    expect(statuses(fresh)).toEqual({[`certs-renew ${ta}`]: 'done', [`certs-renew ${tb}`]: 'done', 'kubeconfig cluster-01': 'done'})
+    expect(kubeadmCalls(a())).toEqual(['kubeadm certs renew all'])
+    expect(kubeadmCalls(b())).toEqual(['kubeadm certs renew all'])
+    expect(fresh.nodes.map((n) => n.renew)).toEqual([fresh.run.runId, fresh.run.runId])
+  }, 360_000)
+
+  it('the CLI killed (SIGKILL) after the first control plane: the rerun renews only the second', async () => {
+    requireBuild()
+    const env = {KUBECONFIG: kc2}
+    const args = ['certs', 'renew', '-c', inv2.file, '--pod-timeout', '60']
+    const oldKc = kcUserCert(kc2, 'cluster-01-admin')
+    clear()
+    // the second node's task is recorded running: the first one is done in the journal
+    const killed = await obsctl(args, {env: {...env, OBSCTL_TEST_KILL_AT: 'certs-renew:start:2'}})
+    expect(killed.status, killed.stderr).toBeNull()
+    expect(kubeadmCalls(a())).toEqual(['kubeadm certs renew all'])
+    expect(kubeadmCalls(b())).toEqual([])
+    const aCert = a().file('/etc/kubernetes/pki/apiserver.crt')
+
+    clear()
+    const again = await obsctl([...args, '--json'], {env})
+    expect(again.status, again.stderr + again.stdout.slice(0, 2000)).toBe(0)
+    const j = JSON.parse(again.stdout) as {nodes: {host: string}[]; run: {phases: {name: string; tasks: {target: string; status: string}[]}[]}}
+    expect(statuses(j)).toMatchObject({[`certs-renew cluster-01/${a().ip}`]: 'unchanged', [`certs-renew cluster-01/${b().ip}`]: 'done'})
+    expect(kubeadmCalls(a()).filter((l) => l.startsWith('kubeadm certs'))).toEqual([])
+    expect(crictlCalls(a())).toBe(0)
+    expect(a().file('/etc/kubernetes/pki/apiserver.crt')).toBe(aCert)
+    expect(kubeadmCalls(b())).toEqual(['kubeadm certs renew all'])
+    expect(kcUserCert(kc2, 'cluster-01-admin')).not.toBe(oldKc)
+  }, 360_000)
 })

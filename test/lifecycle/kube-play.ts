@@ -42,11 +42,19 @@ export function nodeVersions(n: SandboxNode): {kubeadm?: string; kubelet?: strin
 }
 
 /**
- * A node as `node install` leaves it at `version`: packages installed and held, the repository of its
- * minor, kubelet.conf (and admin.conf on a control plane), in its cluster's registry; the cluster's
+ * A node as `node install` leaves it at `version`: packages installed and held (apt; on dnf the
+ * repository's exclude= line keeps them), the repository of its minor, kubelet.conf (and admin.conf on a control plane), in its cluster's registry; the cluster's
  * control plane at `version`. (Installing for real is the node suite's and the e2e's job.)
  */
-export function seedInstalled(sb: Sandbox, n: SandboxNode, cpIp: string, version: string, role: 'control-plane' | 'worker', adminConf?: string): void {
+export function seedInstalled(
+  sb: Sandbox,
+  n: SandboxNode,
+  cpIp: string,
+  version: string,
+  role: 'control-plane' | 'worker',
+  adminConf?: string,
+  pm: 'apt' | 'dnf' = 'apt',
+): void {
   const st = stateOf(n)
   const minor = version.split('.').slice(0, 2).join('.')
   mkdirSync(path.join(st, 'pkgver'), {recursive: true})
@@ -56,14 +64,23 @@ export function seedInstalled(sb: Sandbox, n: SandboxNode, cpIp: string, version
     writeFileSync(path.join(n.dir, 'pkgbin', p), `#!/bin/bash\nexec /bin/bash ${SHIM} ${n.dir} ${n.ip} ${sb.clustersDir} ${p} "$@"\n`, {mode: 0o755})
   }
   writeFileSync(path.join(st, 'pkgs'), 'kubeadm\nkubelet\nkubectl\ncontainerd\n')
-  writeFileSync(path.join(st, 'held'), 'kubelet\nkubeadm\nkubectl\n')
   writeFileSync(path.join(st, 'kubelet-running'), `${version}\n`)
   writeFileSync(path.join(st, 'k8s-version'), version)
-  n.writeFile(
-    '/etc/apt/sources.list.d/kubernetes.list',
-    `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /\n`,
-    0o644,
-  )
+  if (pm === 'apt') {
+    writeFileSync(path.join(st, 'held'), 'kubelet\nkubeadm\nkubectl\n')
+    n.writeFile(
+      '/etc/apt/sources.list.d/kubernetes.list',
+      `deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v${minor}/deb/ /\n`,
+      0o644,
+    )
+  } else {
+    // the repository install-k8s.sh writes on the RHEL family: the packages excluded from ordinary updates
+    n.writeFile(
+      '/etc/yum.repos.d/kubernetes.repo',
+      `[kubernetes]\nname=Kubernetes\nbaseurl=https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/\nenabled=1\ngpgcheck=1\ngpgkey=https://pkgs.k8s.io/core:/stable:/v${minor}/rpm/repodata/repomd.xml.key\nexclude=kubelet kubeadm kubectl cri-tools kubernetes-cni\n`,
+      0o644,
+    )
+  }
   n.writeFile('/etc/kubernetes/kubelet.conf', `# sandbox kubelet.conf of ${n.hostname}\n`)
   if (role === 'control-plane') n.writeFile('/etc/kubernetes/admin.conf', adminConf ?? `# sandbox admin.conf of ${n.hostname}\n`)
   const reg = path.join(sb.clustersDir, cpIp)

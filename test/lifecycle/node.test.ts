@@ -7,10 +7,13 @@
  * (asserted below against ../shared/upstream crds.json.gz: Replica spec.nodeID, spec.volumeName,
  * spec.healthyAt, spec.failedAt, status.currentState). The Eviction API is the one of upgrade.test.ts.
  * Outcomes: the inventory entry, the node joined and labelled, no join token in any argv (the shims
- * record every command line), log, journal or output; a removal refused while a Longhorn volume would
+ * record every command line), log, journal or output; a control plane joined with the certificate key of
+ * `kubeadm init phase upload-certs` in its JoinConfiguration (kubeadm's v1beta4 JoinConfiguration
+ * controlPlane.certificateKey: cmd/kubeadm/app/apis/kubeadm/v1beta4/types.go), never in argv either; a removal refused while a Longhorn volume would
  * lose its last healthy replica (nothing touched), then forced: drained, kubeadm reset, Node deleted,
  * inventory entry gone.
  */
+import {createHash} from 'node:crypto'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -28,6 +31,8 @@ const built = existsSync('dist/commands/node/add.js')
 /** the token the sandbox's `kubeadm token create` hands out */
 const TOKEN = 'abcdef.0123456789abcdef'
 const TOKEN_SECRET = '0123456789abcdef'
+/** the certificate key the sandbox's `kubeadm init phase upload-certs --upload-certs` prints */
+const CERT_KEY = 'b'.repeat(64)
 
 describe.skipIf(!root || !built)('obsctl node add | remove', () => {
   let sb: Sandbox
@@ -40,10 +45,10 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
   const cli = (args: string[]) => obsctl([...args, '-c', file, '--kubeconfig', kubeconfig])
 
   beforeAll(async () => {
-    ;[sb, kube] = await Promise.all([startSandbox(3, {firstIp: 163}), startKubeServer({name: 'cluster-01'})])
+    ;[sb, kube] = await Promise.all([startSandbox(4, {firstIp: 163}), startKubeServer({name: 'cluster-01'})])
     seedInstalled(sb, n(0), n(0).ip, '1.34.1', 'control-plane', adminConfOf(kube))
     seedInstalled(sb, n(1), n(0).ip, '1.34.1', 'worker')
-    player = startPlayer(sb, [{kube, cpIp: n(0).ip, nodes: [n(0), n(1), n(2)]}])
+    player = startPlayer(sb, [{kube, cpIp: n(0).ip, nodes: [n(0), n(1), n(2), n(3)]}])
     dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-node-'))
     file = path.join(dir, 'obsctl.yaml')
     writeFileSync(file, sandboxInventory(sb, [[0, 1]]))
@@ -212,5 +217,65 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
     const again = await cli(['node', 'remove', 'cluster-01', n(2).hostname, '--yes'])
     expect(again.code).toBe(0)
     expect(again.stdout).toContain('nothing to remove')
+  }, 600_000)
+
+  test('node add --role control-plane: joins as a control plane with the certificate key in its 0600 JoinConfiguration; token and key in no argv, log, journal or output', async () => {
+    for (const x of sb.nodes) x.clearCalls()
+    const r = await cli([
+      'node',
+      'add',
+      'cluster-01',
+      '--host',
+      n(3).ip,
+      '--port',
+      String(n(3).port),
+      '--name',
+      n(3).hostname,
+      '--role',
+      'control-plane',
+      '--timeout',
+      '120',
+      '--json',
+    ])
+    expect(r.code, r.stderr + r.stdout.slice(0, 3000)).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ok: true, role: 'control-plane', inventory: {added: true}})
+    const c = loadInventory(file).platform.clusters[0]!
+    expect(c.nodes.find((x) => x.host === n(3).ip)).toMatchObject({name: n(3).hostname, roles: ['control-plane']})
+    // the first control plane handed out a fresh token and uploaded the certificates under a fresh key
+    const cpCalls = n(0)
+      .calls()
+      .map((x) => x.line)
+    expect(cpCalls).toContain('kubeadm token create --print-join-command --ttl 30m')
+    expect(cpCalls).toContain('kubeadm init phase upload-certs --upload-certs')
+    // the join reads everything from the uploaded file: no token, key or --control-plane flag on its command line
+    const joins = n(3)
+      .calls()
+      .filter((x) => x.cmd === 'kubeadm' && x.args[0] === 'join')
+      .map((x) => x.args)
+    expect(joins).toHaveLength(1)
+    expect(joins[0]![1]).toBe('--config')
+    expect(joins[0]!.join(' ')).not.toMatch(/--token|--certificate-key|--control-plane|--discovery-token/)
+    // kubeadm saw a control-plane join with the key upload-certs printed (the shim keeps only its sha256)
+    expect(readFileSync(path.join(n(3).dir, 'state', 'join-certificate-key.sha256'), 'utf8').trim()).toBe(createHash('sha256').update(CERT_KEY).digest('hex'))
+    expect(readFileSync(path.join(sb.clustersDir, n(0).ip, n(3).hostname), 'utf8').trim()).toBe('control-plane')
+    expect(n(3).file('/etc/kubernetes/admin.conf')).toBeDefined()
+    expect(n(3).file('/root/.obsctl/kubeadm-join.yaml')).toBeUndefined()
+    const node = kube.getObject('nodes', undefined, n(3).hostname)!
+    expect(node.status.conditions.find((x: {type: string}) => x.type === 'Ready').status).toBe('True')
+    // kubeadm labels a control plane itself: obsctl adds only the cluster label, no worker role
+    expect(node.metadata.labels['obsctl.dev/cluster']).toBe('cluster-01')
+    expect(node.metadata.labels).not.toHaveProperty('node-role.kubernetes.io/worker')
+    // no secret anywhere: argv on every node, obsctl's logs and journal, the output
+    for (const x of sb.nodes) {
+      const calls = readFileSync(path.join(x.dir, 'state', 'calls.log'), 'utf8')
+      expect(calls, x.hostname).not.toContain(TOKEN_SECRET)
+      expect(calls, x.hostname).not.toContain(CERT_KEY)
+    }
+    for (const f of filesUnder(path.join(dir, '.obsctl'))) {
+      expect(f.content, f.file).not.toContain(TOKEN_SECRET)
+      expect(f.content, f.file).not.toContain(CERT_KEY)
+    }
+    expect(r.stdout + r.stderr).not.toContain(TOKEN)
+    expect(r.stdout + r.stderr).not.toContain(CERT_KEY)
   }, 600_000)
 })

@@ -12,9 +12,11 @@
  *   held package without --allow-change-held-packages; pkgs.k8s.io repositories are per minor.
  * Outcomes asserted: versions per node (packages, running kubelet, Node objects, API server), the order
  * of the nodes, no two workers of a cluster cordoned at once, a blocking PDB stopping the drain with its
- * message, a kill in the middle resuming at the right node, the inventory's versions.kubernetes.
+ * message, a kill in the middle resuming at the right node (after a node finished, and inside a worker's
+ * package upgrade), the inventory's versions.kubernetes.
  */
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
@@ -23,6 +25,7 @@ import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer
 import {sandboxInventory, startSandbox, type Sandbox, type SandboxNode} from '../support/sshd.js'
 import {waitFor} from '../support/wait.js'
 import {KUBECTL, kubectl, tempDir} from '../kube-server/fixtures.js'
+import {BIN} from '../cli/helpers.js'
 import {startKubeServer} from '../support/kube/index.js'
 import {nodeVersions, obsctl, seedInstalled, seedPod, startPlayer, type Player} from './kube-play.js'
 
@@ -293,6 +296,87 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
       ['cluster-02', '1.36'],
     ])
   }, 600_000)
+
+  test("killed (SIGTERM) inside a worker's package upgrade: the rerun resumes that node, which ends upgraded, Ready and uncordoned; workers drained one at a time", async () => {
+    const k = kubes[0]!
+    k.clearRequestLog()
+    for (const x of sb.nodes) x.clearCalls()
+    const st1 = path.join(n(1).dir, 'state')
+    // worker 1's package upgrade waits until the test lets it go on (the shim writes state/blocked when it is there)
+    writeFileSync(path.join(st1, 'block-on'), 'apt-get install -y -q --allow-change-held-packages kubeadm=1.36')
+    const child = spawn(process.execPath, [BIN, 'upgrade', 'kubernetes', '1.36', '--cluster', 'cluster-01', '--yes', '-c', file, '--kubeconfig', kubeconfig], {
+      env: {...process.env, CI: '1', NO_COLOR: '1'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    try {
+      await waitFor(() => existsSync(path.join(st1, 'blocked')) || child.exitCode !== null, 400_000, "worker 1's package upgrade")
+      expect(child.exitCode, output).toBeNull()
+      // in the middle of the node's steps: cordoned and drained, packages not changed yet, the control plane done
+      expect(k.getObject('nodes', undefined, n(1).hostname)!.spec.unschedulable).toBe(true)
+      expect(k.listObjects('pods').filter((p) => p.spec?.nodeName === n(1).hostname && p.metadata.labels?.app === 'web')).toEqual([])
+      expect(nodeVersions(n(0))).toMatchObject({kubeadm: '1.36.2', running: '1.36.2'})
+      child.kill('SIGTERM')
+      expect(await exited, output).toBe(130)
+    } finally {
+      child.kill('SIGKILL')
+      // the install the run was in ends with an error. (Left alone, it would go on: sshd does not end the
+      // process tree of a session whose client went away, so the killed run's install and its `apt-mark
+      // hold` would finish after the fact, racing the rerun.)
+      writeFileSync(path.join(st1, 'unblock'), 'fail')
+    }
+    expect(output).toContain('interrupted')
+    const st = state()
+    expect(st[`upgrade-nodes/cluster-01/${n(1).ip}`]?.status).toBe('interrupted')
+    expect(st[`upgrade-nodes/cluster-01/${n(2).ip}`]?.status).not.toBe('done')
+    expect(mutating(2)).toEqual([])
+    expect(nodeVersions(n(1))).toMatchObject({kubelet: '1.35.2', running: '1.35.2'})
+    expect(k.getObject('nodes', undefined, n(2).hostname)!.spec.unschedulable).toBeFalsy()
+    await waitFor(() => !existsSync(path.join(st1, 'blocked')), 60_000, 'the interrupted package upgrade on worker 1 to end')
+    rmSync(path.join(st1, 'block-on'))
+    rmSync(path.join(st1, 'unblock'))
+    // the killed run's `apt-mark unhold` ran, its `apt-mark hold` never did. Had dpkg finished the install
+    // on its own, the rerun would find the packages at the version but off hold: made so here, so that the
+    // rerun's handling of it is what is tested
+    expect(readFileSync(path.join(st1, 'held'), 'utf8').trim()).toBe('')
+    expect(nodeVersions(n(1))).toMatchObject({kubeadm: '1.35.2', kubelet: '1.35.2'})
+    for (const p of ['kubeadm', 'kubelet', 'kubectl']) writeFileSync(path.join(st1, 'pkgver', p), '1.36.2\n')
+
+    for (const x of sb.nodes) x.clearCalls()
+    const r = await cli(['upgrade', 'kubernetes', '1.36', '--cluster', 'cluster-01', '--yes', '--json'])
+    expect(r.code, r.stderr + r.stdout.slice(0, 3000)).toBe(0)
+    const out = JSON.parse(r.stdout) as {run: {phases: {name: string; tasks: {target: string; status: string}[]}[]}}
+    const statuses = Object.fromEntries(out.run.phases.find((p) => p.name === 'upgrade-nodes')!.tasks.map((t) => [t.target, t.status]))
+    expect(statuses).toEqual({[`cluster-01/${n(0).ip}`]: 'unchanged', [`cluster-01/${n(1).ip}`]: 'done', [`cluster-01/${n(2).ip}`]: 'done'})
+    // the control plane is not touched again; worker 1 finishes its steps without installing again, and
+    // its packages are held again
+    expect(mutating(0)).toEqual([])
+    expect(mutating(1)).toEqual(['kubeadm upgrade node', 'systemctl restart kubelet'])
+    expect(
+      n(1)
+        .calls()
+        .map((c) => c.line),
+    ).toContain('apt-mark hold kubeadm kubelet kubectl')
+    expect(mutating(2)).toEqual([
+      'apt-get install -y -q --allow-change-held-packages kubeadm=1.36.2-1.1 kubelet=1.36.2-1.1 kubectl=1.36.2-1.1',
+      'kubeadm upgrade node',
+      'systemctl restart kubelet',
+    ])
+    // cordons and uncordons over both runs (worker 1: cordoned by the killed run, found cordoned by the
+    // rerun, uncordoned at its end): worker 2's cordon came only after worker 1's uncordon
+    expect(nodePatches(k)).toEqual([n(0).hostname, n(0).hostname, n(1).hostname, n(1).hostname, n(2).hostname, n(2).hostname])
+    for (const i of [0, 1, 2]) expect(nodeVersions(n(i)), n(i).hostname).toEqual({kubeadm: '1.36.2', kubelet: '1.36.2', kubectl: '1.36.2', running: '1.36.2'})
+    for (const node of k.listObjects('nodes')) {
+      expect(node.status.nodeInfo.kubeletVersion, node.metadata.name).toBe('v1.36.2')
+      expect(node.spec.unschedulable, node.metadata.name).toBeFalsy()
+    }
+    // worker 1's packages are held again
+    expect(readFileSync(path.join(st1, 'held'), 'utf8').split('\n').filter(Boolean).sort()).toEqual(['kubeadm', 'kubectl', 'kubelet'])
+    expect(loadInventory(file).platform.versions.kubernetes).toBe('1.36')
+  }, 900_000)
 })
 
 /**

@@ -61,7 +61,16 @@ export interface NodeOptions {
   k8sVersion?: string
   /** seconds each slow step (package install, kubeadm init/join, cilium install) sleeps, as on a real machine */
   slowSeconds?: number
+  /**
+   * 'dnf': a RHEL-family node. No apt: the apt shims are left out and this machine's apt and dpkg are hidden
+   * (an overlay on /usr/bin whose upper layer holds overlayfs whiteouts of them), so `command -v apt-get`
+   * finds nothing and the dnf shim is the package manager. Give it an RHEL os-release with `osRelease`.
+   */
+  packageManager?: 'apt' | 'dnf'
 }
+
+/** What a RHEL-family node (packageManager 'dnf') does not have. */
+const APT_TOOLS = ['apt', 'apt-get', 'apt-mark', 'apt-cache', 'dpkg', 'dpkg-query']
 
 export interface Call {
   cmd: string
@@ -167,7 +176,8 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
   if (o.nproc) writeFileSync(path.join(st, 'nproc'), `${o.nproc}\n`)
   if (o.k8sVersion) writeFileSync(path.join(st, 'k8s-version'), o.k8sVersion)
   if (o.slowSeconds) writeFileSync(path.join(st, 'slow-seconds'), String(o.slowSeconds))
-  for (const c of SHIMMED) {
+  const dnf = o.packageManager === 'dnf'
+  for (const c of SHIMMED.filter((x) => !(dnf && APT_TOOLS.includes(x)))) {
     const w = path.join(bin, c)
     writeFileSync(w, `#!/bin/bash\nexec /bin/bash ${SHIM} ${dir} ${ip} ${clustersDir} ${c} "$@"\n`)
     chmodSync(w, 0o755)
@@ -205,9 +215,16 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
       '',
     ].join('\n'),
   )
-  const mounts = OVERLAYS.map(
-    (m) => `mount -t overlay overlay -o lowerdir=${m},upperdir=${path.join(dir, 'upper', m)},workdir=${path.join(dir, 'work', m)} ${m}`,
-  ).join(' && ')
+  const overlays = [...OVERLAYS]
+  if (dnf) {
+    // whiteouts (character devices 0/0 in the upper layer) delete the apt tools from the node's view of /usr/bin
+    overlays.push('/usr/bin')
+    for (const d of ['upper', 'work']) mkdirSync(path.join(dir, d, '/usr/bin'), {recursive: true})
+    for (const t of APT_TOOLS) if (!existsSync(path.join(dir, 'upper', '/usr/bin', t))) sh('mknod', [path.join(dir, 'upper', '/usr/bin', t), 'c', '0', '0'])
+  }
+  const mounts = overlays
+    .map((m) => `mount -t overlay overlay -o lowerdir=${m},upperdir=${path.join(dir, 'upper', m)},workdir=${path.join(dir, 'work', m)} ${m}`)
+    .join(' && ')
   let child: ChildProcess | undefined
 
   const node: SandboxNode = {

@@ -10,7 +10,10 @@ kube-controller-manager, kube-scheduler and etcd are restarted one by one the wa
 describes (the static pod's manifest is moved out of /etc/kubernetes/manifests until crictl shows its container
 gone, then moved back until a new container runs); then the certificates are read back (one still expiring within
 30 days fails the node). Last, the renewed admin.conf is merged into the kubeconfig (as obsctl kubeconfig merge).
-CAs are not renewed (kubeadm's live 10 years). --dry-run prints the steps.`
+CAs are not renewed (kubeadm's live 10 years). --dry-run prints the steps.
+
+A renew stopped by Ctrl-C, a kill or a failed node is taken up by the next run: the nodes it already renewed are
+skipped. Once every node and the kubeconfig are done, the next run renews every node again.`
   static override examples = [
     '<%= config.bin %> certs renew --dry-run',
     '<%= config.bin %> certs renew --cluster cluster-02',
@@ -35,7 +38,12 @@ CAs are not renewed (kubeadm's live 10 years). --dry-run prints the steps.`
       podTimeoutMs: flags['pod-timeout'] * 1000,
       renderer: this.renderer(),
     })
-    if (r.plan) this.out(r.plan.map((p) => `${p.phase} ${p.target}: would ${p.description}`).join('\n'))
+    if (r.plan)
+      this.out(
+        r.plan
+          .map((p) => `${p.phase} ${p.target}: ${p.skip ? 'skip (renewed in the unfinished renew this run takes up)' : `would ${p.description}`}`)
+          .join('\n'),
+      )
     else this.out(formatRunSummary(r.run))
     if (!r.ok) this.failWith(r.exitCode)
     return r

@@ -77,11 +77,16 @@ export interface CertsRenewResult {
   exitCode: number
   nodes: CertsRenewReport[]
   kubeconfig: KubeconfigClusterReport[]
-  /** dry run: what each task would do */
-  plan?: {phase: string; target: string; description: string}[]
+  /** dry run: what each task would do; skip: a node done in the unfinished renew this run takes up (the kubeconfig is always merged again) */
+  plan?: {phase: string; target: string; description: string; skip: boolean}[]
   run: RunResult
 }
 
+/**
+ * `certs renew`: the journal is trusted within one renew (no restart): a rerun after a kill or a failure
+ * skips the control-plane nodes that renew already did (../lifecycle/certs.ts renewOf); once it finished,
+ * the next run renews every node again. The kubeconfig is merged again on every run.
+ */
 export async function certsRenew(inv: LoadedInventory, o: CertsRunOptions & CertsRenewOptions & {dryRun?: boolean} = {}): Promise<CertsRenewResult> {
   // an unknown --cluster is bad input (exit 2) before anything runs
   selectClusters(inv.platform, o.clusters)
@@ -94,7 +99,6 @@ export async function certsRenew(inv: LoadedInventory, o: CertsRunOptions & Cert
   const run = await runPhases(phases, {
     inv,
     dryRun: o.dryRun,
-    restart: true,
     kubeconfig: o.kubeconfig,
     clusters: o.clusters,
     ssh: o.ssh,
@@ -103,7 +107,11 @@ export async function certsRenew(inv: LoadedInventory, o: CertsRunOptions & Cert
     handleSignals: o.handleSignals,
     command: `certs renew${o.clusters?.length ? ` --cluster ${o.clusters.join(' --cluster ')}` : ''}`,
   })
-  const plan = o.dryRun ? run.phases.flatMap((p) => p.tasks.map((t) => ({phase: p.name, target: t.target, description: t.description ?? ''}))) : undefined
+  const plan = o.dryRun
+    ? run.phases.flatMap((p) =>
+        p.tasks.map((t) => ({phase: p.name, target: t.target, description: t.description ?? '', skip: p.name === 'certs-renew' && t.status === 'would-skip'})),
+      )
+    : undefined
   return {
     dryRun: Boolean(o.dryRun),
     ok: run.ok,

@@ -200,6 +200,8 @@ export function kubeconfigPhase(o: KubeconfigPhaseOptions = {}): Phase<ClusterTa
     async prepare(targets, ctx) {
       if (targets.some((t) => sourceOf(ctx, clusterOf(ctx, t.cluster), o).kind === 'ssh')) await (await import('../ssh/index.js')).prepareSsh(ctx)
     },
+    // recheck: a run that trusts the journal (certs renew) still merges again
+    recheck: Boolean(o.recheck),
     async isDone(t, ctx) {
       if (o.recheck) return false
       return kubeconfigHasCluster(kubeconfigFiles(ctx.kubeconfig), clusterOf(ctx, t.cluster))

@@ -15,6 +15,9 @@
  *   then each control-plane static pod restarted (./static-pods.ts), then the certificates read back
  *   (a leaf that still expires within the warning window fails the task). The certs renew flow follows
  *   it with the `kubeconfig` phase, which merges the renewed admin.conf.
+ *   Resumable per node (see renewOf): a renew of a cluster that a kill or a failure left unfinished is
+ *   taken up again by the next run, which skips the nodes it already renewed; once every node and the
+ *   kubeconfig were done, the next run is a new renew of every node.
  */
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
@@ -22,6 +25,7 @@ import {controlPlaneNodes, findCluster, kubeUserName, nodeName, obsctlDir} from 
 import type {LoadedInventory} from '../config/load.js'
 import type {Cluster, ClusterNode} from '../config/schema.js'
 import {runClusters} from '../engine/options.js'
+import {StateStore} from '../engine/state.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
@@ -131,6 +135,40 @@ export interface CertsRenewReport {
   after: string
   renewed: string[]
   restarted: string[]
+  /** the renew this node was renewed in: the id of the run that began it (a resumed renew keeps it) */
+  renew: string
+}
+
+const CERTS_RENEW_PHASE = 'certs-renew'
+
+/**
+ * The renew a run of `certs renew` carries on in a cluster: the one the journal shows unfinished, else a
+ * new one (this run's id). Unfinished: some control-plane node was renewed in it (its record is done with
+ * that renew in its report) while another one was not, or the kubeconfig was not merged after its last
+ * node. A task's fingerprint holds the renew, so the engine skips a node done in the same renew and runs
+ * one done in an earlier, finished renew. Read from the journal on disk once per run and cluster, before
+ * the run records any task of this phase (the run holds the lock, so nothing else writes it meanwhile).
+ */
+export function renewOf(ctx: RunContext, cluster: string): Promise<string> {
+  return ctx.resources.getOrCreate(`certs-renew:renew:${cluster}`, () => {
+    const state = StateStore.load(ctx.stateDir, ctx.inv.file)
+    const done = controlPlaneNodes(clusterOf(ctx, cluster)).map((n) => {
+      const rec = state.get(CERTS_RENEW_PHASE, `${cluster}/${n.host}`)
+      return rec?.status === 'done' ? {renew: (rec.report as Partial<CertsRenewReport> | undefined)?.renew, endedAt: rec.endedAt ?? ''} : undefined
+    })
+    // run ids begin with their ISO start time: the newest sorts last
+    const last = done
+      .map((d) => d?.renew)
+      .filter((r): r is string => typeof r === 'string')
+      .sort()
+      .at(-1)
+    if (!last) return ctx.runId
+    const allNodes = done.every((d) => d?.renew === last)
+    const lastNodeEnd = done.reduce((m, d) => (d?.renew === last && d.endedAt > m ? d.endedAt : m), '')
+    const kc = state.get('kubeconfig', cluster)
+    const merged = kc?.status === 'done' && (kc.endedAt ?? '') >= lastNodeEnd
+    return allNodes && merged ? ctx.runId : last
+  })
 }
 
 /** Non-CA certificates: the ones `kubeadm certs renew all` renews. */
@@ -139,7 +177,7 @@ const soonestLeaf = (certs: CertInfo[]) => leaves(certs).sort((a, b) => Date.par
 
 export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, CertsRenewReport> {
   return {
-    name: 'certs-renew',
+    name: CERTS_RENEW_PHASE,
     title: 'Renew kubeadm certificates, one control-plane node at a time',
     targets: (ctx) =>
       runClusters(ctx).flatMap((c) =>
@@ -147,7 +185,8 @@ export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, 
       ),
     // one node of the whole run at a time: a control plane never loses two API servers at once
     concurrency: 1,
-    fingerprint: (t) => ({cluster: t.cluster, host: t.host}),
+    // the journal is trusted within one renew: a node done in it is skipped by the rerun
+    fingerprint: async (t, ctx) => ({cluster: t.cluster, host: t.host, renew: await renewOf(ctx, t.cluster)}),
     prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
     describe: (t) =>
       `ssh ${t.host}: kubeadm certs renew all; restart ${CONTROL_PLANE_PODS.join(', ')} one at a time (manifest moved out of /etc/kubernetes/manifests until crictl shows the container gone, then back until a new container runs); read the certificates back`,
@@ -185,7 +224,16 @@ export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, 
       io.log(`after: soonest ${s.name} until ${s.notAfter}`)
       return {
         summary: `renewed (${s.name} now until ${s.notAfter.slice(0, 10)}); restarted ${restarted.join(', ')}`,
-        report: {cluster: cluster.name, node: nodeName(node), host: node.host, before: before?.notAfter, after: s.notAfter, renewed, restarted},
+        report: {
+          cluster: cluster.name,
+          node: nodeName(node),
+          host: node.host,
+          before: before?.notAfter,
+          after: s.notAfter,
+          renewed,
+          restarted,
+          renew: await renewOf(ctx, t.cluster),
+        },
       }
     },
   }

@@ -8,7 +8,7 @@ import {runClusters} from '../engine/options.js'
 import type {RunContext, Target, TaskIO} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
 import {shQuote} from '../ssh/connection.js'
-import {installPackages, installedVersion, packageManager, resolvePackage, root, switchRepository} from './upgrade-packages.js'
+import {holdPackages, installPackages, installedVersion, packageManager, resolvePackage, root, switchRepository} from './upgrade-packages.js'
 import {formatVersion, isAt, minorOf, parseTarget, parseVersion, type Version} from './versions.js'
 
 export interface UpgradeOptions {
@@ -144,7 +144,10 @@ export async function upgradeNode(ctx: RunContext, t: UpgradeNodeTarget, o: Upgr
   }
   const vTag = `v${version}`
   const kubeadmStep = async () => {
-    if ((await installedVersion(conn, 'kubeadm')) === vTag) return io.log(`kubeadm ${vTag} already installed`)
+    if ((await installedVersion(conn, 'kubeadm')) === vTag) {
+      io.log(`kubeadm ${vTag} already installed`)
+      return holdPackages(conn, pm, ['kubeadm'], io)
+    }
     step(`kubeadm package ${version}`)
     await installPackages(conn, pm, ['kubeadm'], pin, io)
   }
@@ -162,7 +165,10 @@ export async function upgradeNode(ctx: RunContext, t: UpgradeNodeTarget, o: Upgr
     if ((await installedVersion(conn, 'kubelet')) !== vTag) {
       step(`${pkgs.join(', ')} packages ${version}`)
       await installPackages(conn, pm, pkgs, pin, io)
-    } else io.log(`kubelet ${vTag} already installed`)
+    } else {
+      io.log(`kubelet ${vTag} already installed`)
+      await holdPackages(conn, pm, pkgs, io)
+    }
   }
   const restartAndWait = async () => {
     step('restart kubelet')
@@ -181,9 +187,13 @@ export async function upgradeNode(ctx: RunContext, t: UpgradeNodeTarget, o: Upgr
   if (t.role === 'worker') {
     await drainStep()
     await resolvePin()
+    const pkgs = ['kubeadm', 'kubelet', 'kubectl']
     if ((await installedVersion(conn, 'kubeadm')) !== vTag || (await installedVersion(conn, 'kubelet')) !== vTag) {
       step(`kubeadm, kubelet, kubectl packages ${version}`)
-      await installPackages(conn, pm, ['kubeadm', 'kubelet', 'kubectl'], pin, io)
+      await installPackages(conn, pm, pkgs, pin, io)
+    } else {
+      io.log(`kubeadm and kubelet ${vTag} already installed`)
+      await holdPackages(conn, pm, pkgs, io)
     }
     step('kubeadm upgrade node')
     await root(conn, 'kubeadm upgrade node', 'kubeadm upgrade node', io, 'KUBEADM_UPGRADE')

@@ -120,3 +120,13 @@ export async function installPackages(conn: SshConnection, pm: 'apt' | 'dnf', pk
       : `dnf install -y -q --disableexcludes=kubernetes ${pkgs.map((p) => `${p}-${pin}*`).join(' ')}`
   await root(conn, `installing ${names} ${pin}`, cmd, io, 'UPGRADE_PACKAGE')
 }
+
+/**
+ * Packages already at the version: held again on apt (an install stopped between its `apt-mark unhold` and
+ * `apt-mark hold`, by a kill of the run, can leave them installed but free for an unattended upgrade). On
+ * dnf the repository's `exclude=` line is what keeps them, and it is never removed.
+ */
+export async function holdPackages(conn: SshConnection, pm: 'apt' | 'dnf', pkgs: string[], io: TaskIO): Promise<void> {
+  if (pm !== 'apt') return
+  await root(conn, `holding ${pkgs.join(' ')}`, `apt-mark hold ${pkgs.join(' ')} >/dev/null`, io, 'UPGRADE_PACKAGE')
+}

@@ -23,6 +23,24 @@ if [ -s "$st/fail" ]; then
   case "$cmd $*" in "$want"*) echo "sandbox: injected failure of: $want" >&2; exit 1 ;; esac
 fi
 
+# a call that waits (tests of a kill in the middle of a step): state/block-on holds a command prefix; a
+# matching call writes its line to state/blocked and waits until state/unblock exists (a test polls for
+# state/blocked, never sleeps), then goes on — or fails, when state/unblock says `fail` (the call ended
+# with the session of a killed run). state/blocked is removed when the call goes on, fails or is killed.
+if [ -s "$st/block-on" ] && [ ! -e "$st/unblock" ]; then
+  want=$(cat "$st/block-on")
+  case "$cmd $*" in
+    "$want"*)
+      trap 'rm -f "$st/blocked"' EXIT
+      printf '%s\n' "$cmd $*" >"$st/blocked"
+      while [ ! -e "$st/unblock" ]; do sleep 0.05; done
+      if [ "$(cat "$st/unblock")" = fail ]; then echo "sandbox: $cmd ended with its session" >&2; exit 1; fi
+      rm -f "$st/blocked"
+      trap - EXIT
+      ;;
+  esac
+fi
+
 # simulated duration of the slow steps (package installs, kubeadm, Cilium): real nodes spend most of an
 # install waiting on the network and disks of their own machine, not on this machine's CPU
 if [ -s "$st/slow-seconds" ]; then
@@ -62,13 +80,19 @@ install_pkgs() {
 #                             --allow-change-held-packages, as the real apt does
 #   state/kubelet-running     the kubelet version running: the installed package at the last start/restart
 #   state/unreachable-minors  minors whose pkgs.k8s.io repository fails (`apt-get update`, curl of it)
+# On a RHEL-family node (sshd.ts packageManager 'dnf') the repository is /etc/yum.repos.d/kubernetes.repo's
+# baseurl; `dnf list --showduplicates` lists the minor's rpm releases, `dnf install NAME-VER*` sets pkgver
+# (refused while the repo's exclude= line names the package and --disableexcludes=kubernetes is missing).
 #   <clusters>/<cp ip>/version  the control-plane version (`kubeadm upgrade apply` sets it)
 # The repository a node uses is the minor in /etc/apt/sources.list.d/kubernetes.list (what install-k8s.sh
 # writes); its `apt-cache madison` lists <minor>.2, .1, .0 for a minor other than the node's first one.
 # A test's kubelet player turns kubelet-running and the cluster version into the Node objects and the
 # API server version of its Kubernetes API test server.
 up_minor() { echo "$1" | cut -d. -f1,2; }
-up_repo_minor() { sed -n 's|.*/core:/stable:/v\([0-9]*\.[0-9]*\)/deb.*|\1|p' /etc/apt/sources.list.d/kubernetes.list 2>/dev/null | head -1; }
+up_repo_minor() { # the minor of the node's repository: apt's list, or (RHEL family) the yum repo's baseurl
+  { sed -n 's|.*/core:/stable:/v\([0-9]*\.[0-9]*\)/deb.*|\1|p' /etc/apt/sources.list.d/kubernetes.list
+    sed -n 's|^baseurl=.*/core:/stable:/v\([0-9]*\.[0-9]*\)/rpm.*|\1|p' /etc/yum.repos.d/kubernetes.repo; } 2>/dev/null | head -1
+}
 up_pkgver() { cat "$st/pkgver/$1" 2>/dev/null || k8s_version; }
 up_cluster_dir() {
   local name d
@@ -100,6 +124,38 @@ upgrade_shim() { # 0: handled (exit code in up_rc); 1: fall through to the emula
       done
       for a in "$@"; do
         case $a in kubeadm=* | kubelet=* | kubectl=*) mkdir -p "$st/pkgver"; ver=${a#*=}; echo "${ver%%-*}" >"$st/pkgver/${a%%=*}" ;; esac
+      done
+      return 1 ;;
+    "dnf list") # dnf list --showduplicates [-q] [--disableexcludes=kubernetes] PKG: pkgs.k8s.io's rpm releases
+      local m v a p=kubeadm; m=$(up_repo_minor); v=$(k8s_version)
+      for a in "$@"; do case $a in kubeadm | kubelet | kubectl) p=$a ;; esac; done
+      echo 'Available Packages'
+      if [ -n "$m" ] && [ "$m" != "$(up_minor "$v")" ]; then
+        for x in 0 1 2; do printf '%s.x86_64   %s.%s-150500.1.1   kubernetes\n' "$p" "$m" "$x"; done
+      else
+        printf '%s.x86_64   %s-150500.1.1   kubernetes\n' "$p" "$v"
+      fi
+      return 0 ;;
+    "dnf install") # NAME-VERSION* of the repository's minor; the repo's exclude= hides them without --disableexcludes
+      local a name ver dis=0
+      for a in "$@"; do [ "$a" = --disableexcludes=kubernetes ] && dis=1; done
+      for a in "$@"; do
+        case $a in kubeadm-[0-9]* | kubelet-[0-9]* | kubectl-[0-9]*) ;; *) continue ;; esac
+        name=${a%%-[0-9]*} ver=${a#"$name"-}
+        ver=${ver%\*}
+        ver=${ver%%-*}
+        if [ $dis = 0 ] && grep -q "^exclude=.*\b$name\b" /etc/yum.repos.d/kubernetes.repo 2>/dev/null; then echo "Error: Unable to find a match: $a" >&2; up_rc=1; return 0; fi
+        if [ -n "$(up_repo_minor)" ] && [ "$(up_minor "$ver")" != "$(up_repo_minor)" ]; then echo "Error: Unable to find a match: $a" >&2; up_rc=1; return 0; fi
+      done
+      for a in "$@"; do
+        case $a in kubeadm-[0-9]* | kubelet-[0-9]* | kubectl-[0-9]*) ;; *) continue ;; esac
+        name=${a%%-[0-9]*} ver=${a#"$name"-}
+        ver=${ver%\*}
+        ver=${ver%%-*}
+        # NAME-MINOR* (install-k8s.sh): the newest patch of the minor, as dnf list shows it
+        case $ver in *.*.*) ;; *) if [ "$ver" = "$(up_minor "$(k8s_version)")" ]; then ver=$(k8s_version); else ver=$ver.2; fi ;; esac
+        mkdir -p "$st/pkgver"
+        echo "$ver" >"$st/pkgver/$name"
       done
       return 1 ;;
     "apt-mark hold") shift; for a in "$@"; do grep -qx "$a" "$st/held" 2>/dev/null || echo "$a" >>"$st/held"; done; return 0 ;;
@@ -317,8 +373,16 @@ case $cmd in
         [ -d "$(registry_of "$cp_ip")" ] || { echo "error: cannot reach $ep" >&2; exit 1; }
         mkdir -p /etc/kubernetes
         echo "# sandbox kubelet.conf of $name" >/etc/kubernetes/kubelet.conf
-        if grep -q 'certificateKey:' "$cfg"; then cp /etc/kubernetes/kubelet.conf /etc/kubernetes/admin.conf; fi
-        echo worker >"$(registry_of "$cp_ip")/$name"
+        role=worker
+        # a control-plane join (JoinConfiguration.controlPlane): the certificate key's sha256 is kept (the
+        # key itself never), so a test can check the key of `kubeadm init phase upload-certs` arrived
+        key=$(awk '/certificateKey:/{print $2; exit}' "$cfg" | tr -d '"')
+        if [ -n "$key" ]; then
+          role=control-plane
+          printf '%s' "$key" | sha256sum | cut -d' ' -f1 >"$st/join-certificate-key.sha256"
+          cp /etc/kubernetes/kubelet.conf /etc/kubernetes/admin.conf
+        fi
+        echo $role >"$(registry_of "$cp_ip")/$name"
         echo "This node has joined the cluster"
         ;;
       "token create") echo "kubeadm join $ip:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:$(printf '%064d' 0 | tr 0 a)" ;;
