@@ -35,6 +35,7 @@ import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
 import {upstream} from '../support/upstream/data.js'
 import {startS3rver, type S3Peer} from '../s3/harness.js'
+import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {filesContaining} from './fixtures.js'
 
 const NAMES = ['cluster-01', 'cluster-02']
@@ -358,5 +359,26 @@ describe('secrets rotate s3', () => {
     // OpenSearch verified its snapshot repository (after the restarts)
     expect(osFake.requests.filter((q) => q.path === '/_snapshot/s3-snapshots/_verify').length).toBe(verifies + 1)
     expectNoSecretKey(JSON.stringify(r))
+  })
+})
+
+describe('obsctl secrets rotate s3 (built binary)', () => {
+  beforeAll(() => requireBuild())
+
+  it('--json: the current pair again is exit 2 with the error object, and no secret key in argv or output', async () => {
+    const objstore = YAML.parse(value(central(), 'monitoring', 'thanos-objstore', 'objstore.yml')!) as {config: {access_key: string; secret_key: string}}
+    const current = {accessKey: objstore.config.access_key, secretKey: objstore.config.secret_key}
+    const args = ['secrets', 'rotate', 's3', '--json', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig]
+    const r = await obsctlAsync(args, {env: {OBSCTL_S3_ACCESS_KEY: current.accessKey, OBSCTL_S3_SECRET_KEY: current.secretKey}})
+    expect(r.status, r.stderr).toBe(2)
+    expect((JSON.parse(r.stdout) as {error: {code: string; hints: string[]}}).error).toMatchObject({
+      code: 'ROTATE_SAME_VALUE',
+      hints: expect.arrayContaining([
+        expect.stringMatching(/^the current key; create one in MinIO \(mc admin user svcacct add ALIAS USER\) and export OBSCTL_S3_ACCESS_KEY=…/),
+      ]) as string[],
+    })
+    expect(args.join(' ')).not.toContain(current.secretKey)
+    expectNoSecretKey(r.stdout + r.stderr)
+    expect(pairsInSecrets()).toEqual([pairString(current)])
   })
 })

@@ -62,7 +62,16 @@ export async function writeSecretKeys(kube: Kube, live: SecretObject, values: Re
   } as SecretObject)
 }
 
-export async function restart(kube: Kube, w: Workload, at: string, timeoutMs: number, signal: AbortSignal, log: (l: string) => void): Promise<void> {
+/** A rollout restart (the annotation `kubectl rollout restart` sets), waited for; `intervalMs` between rollout checks (default 1 s). */
+export async function restart(
+  kube: Kube,
+  w: Workload,
+  at: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+  log: (l: string) => void,
+  intervalMs?: number,
+): Promise<void> {
   const live = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
   if (!live)
     throw new ObsctlError(`${w.kind} ${w.namespace}/${w.name} is not in ${kube.context}: it reads the credential only at start, and cannot be restarted`, {
@@ -82,7 +91,7 @@ export async function restart(kube: Kube, w: Workload, at: string, timeoutMs: nu
       const o = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
       return o ? rolloutStatus(o) : `${w.kind} ${w.namespace}/${w.name}: gone`
     },
-    {timeoutMs, signal, onProgress: log},
+    {timeoutMs, intervalMs, signal, onProgress: log},
   )
 }
 
@@ -99,6 +108,7 @@ export async function restartThroughOperator(
   timeoutMs: number,
   signal: AbortSignal,
   log: (l: string) => void,
+  intervalMs?: number,
 ): Promise<void> {
   const live = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
   if (!live)
@@ -127,7 +137,7 @@ export async function restartThroughOperator(
         return `StatefulSet ${w.namespace}/${w.statefulSet}: waiting for the operator to put ${RESTARTED_AT}=${at} in its pod template`
       return rolloutStatus(o)
     },
-    {timeoutMs, signal, onProgress: log},
+    {timeoutMs, intervalMs, signal, onProgress: log},
   )
 }
 

@@ -125,7 +125,7 @@ export interface RotatePhaseOptions {
   timeoutSeconds?: number
   /** how Grafana and OpenSearch are reached (as validate reaches them) */
   access?: Pick<PlatformOptions, 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs'>
-  /** between verification probes (default 1 s) */
+  /** between verification probes and rollout checks (default 1 s) */
   pollMs?: number
 }
 

@@ -74,8 +74,10 @@ const newPairHint = (p: Platform) =>
  *   OnDelete); its RollingRestartReconciler restarts a pool's pods one at a time, cluster health and master
  *   quorum checked, whenever the StatefulSet has a pending revision (opensearch-k8s-operator
  *   pkg/reconcilers/rollingRestart.go). So the annotation goes on those StatefulSets' pod templates: the
- *   operator's own 3-way patch keeps a field it never set, and the OpenSearchCluster in Git (whose nodePools
- *   is a list Argo CD would see drift in) is not touched.
+ *   operator's resource reconciler (pkg/reconciler/resource.go) computes a 3-way patch from its last-applied
+ *   annotation, which leaves a field it never set alone (only when the OpenSearchCluster itself changes does
+ *   its update replace the template, and roll the pods for that change anyway); the OpenSearchCluster in Git
+ *   (whose nodePools is a list Argo CD would see drift in) is not touched.
  */
 export function s3Restarts(p: Platform): Workload[] {
   const sts = (namespace: string, name: string): Workload => ({apiVersion: 'apps/v1', kind: 'StatefulSet', namespace, name})
@@ -134,10 +136,12 @@ function objstoreCodec(p: Platform): PendingCodec<S3Credentials> {
 }
 
 /**
- * Can this pair list each of the inventory's buckets? true; false when S3 does not know it (InvalidAccessKeyId,
- * SignatureDoesNotMatch: refused); any other failure (unreachable, TLS, a missing bucket, AccessDenied) is an error.
+ * Does S3 accept this pair: can it list each of the inventory's buckets? true; false when S3 does not know it
+ * (InvalidAccessKeyId, SignatureDoesNotMatch: refused). AccessDenied is S3 knowing the key: for the old pair
+ * (`deniedIsKnown`) that is "still accepted" (it must be removed), for the new one an error (it cannot do its
+ * work); anything else (unreachable, TLS, a missing bucket) is an error: a check that cannot measure.
  */
-async function s3Accepts(ctx: RunContext, o: RotatePhaseOptions, creds: S3Credentials, what: string): Promise<boolean> {
+async function s3Accepts(ctx: RunContext, o: RotatePhaseOptions, creds: S3Credentials, what: string, deniedIsKnown = false): Promise<boolean> {
   const session = await openS3(ctx.inv, creds, {
     caFile: o.access?.caFile,
     timeoutSeconds: Math.ceil((o.access?.requestTimeoutMs ?? 15_000) / 1000),
@@ -149,6 +153,7 @@ async function s3Accepts(ctx: RunContext, o: RotatePhaseOptions, creds: S3Creden
     return true
   } catch (e) {
     if (e instanceof ObsctlError && e.code === 'S3_CREDENTIALS') return false
+    if (deniedIsKnown && e instanceof ObsctlError && e.code === 'S3_ACCESS_DENIED') return true
     throw e
   } finally {
     session.close()
@@ -209,12 +214,12 @@ export async function rotateS3(ctx: RunContext, o: RotatePhaseOptions, io: TaskI
       if (c.name !== central.name) continue
       for (const w of s3Restarts(p)) {
         const at = new Date().toISOString()
-        await restart(kube, w, at, timeoutMs, ctx.signal, log)
+        await restart(kube, w, at, timeoutMs, ctx.signal, log, o.pollMs)
         restarted.push({cluster: c.name, kind: w.kind, namespace: w.namespace, name: w.name, restartedAt: at})
       }
       for (const w of s3OperatorRestarts(p)) {
         const at = new Date().toISOString()
-        await restartThroughOperator(kube, w, at, timeoutMs, ctx.signal, log)
+        await restartThroughOperator(kube, w, at, timeoutMs, ctx.signal, log, o.pollMs)
         restarted.push({cluster: c.name, kind: w.kind, namespace: w.namespace, name: w.name, restartedAt: at})
       }
     } catch (e) {
@@ -232,7 +237,7 @@ export async function rotateS3(ctx: RunContext, o: RotatePhaseOptions, io: TaskI
     throw new ObsctlError(`S3 refuses the new key ${next.accessKey}`, {code: 'ROTATE_NEW_REFUSED', hints: [`was it removed from MinIO? ${keep}`]})
   const repository = await verifyRepository(h, ck, central.name)
   log(`verified: OpenSearch's snapshot repository ${repository.name} verifies (${repository.nodes} node(s))`)
-  verified.oldRefused = !(await s3Accepts(ctx, o, old, `the old key ${old.accessKey}`))
+  verified.oldRefused = !(await s3Accepts(ctx, o, old, `the old key ${old.accessKey}`, true))
   if (!verified.oldRefused) {
     throw new ObsctlError(
       `S3 still accepts the old key ${old.accessKey}: every consumer uses the new key ${next.accessKey} now, but the old one must be removed from MinIO`,
