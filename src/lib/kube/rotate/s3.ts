@@ -245,7 +245,7 @@ export async function rotateS3(ctx: RunContext, o: RotatePhaseOptions, io: TaskI
         code: 'ROTATE_OLD_ACCEPTED',
         hints: [
           old.accessKey === next.accessKey
-            ? `the old secret key of ${old.accessKey} still works: set a new one in MinIO (mc admin user svcacct edit ALIAS ${old.accessKey} --secret-key …), export it, then rerun`
+            ? `S3 accepts the old secret key of ${old.accessKey} as well as the new one: make MinIO keep only the new one (mc admin user svcacct edit ALIAS ${old.accessKey} --secret-key …, the value in the Secrets), then rerun obsctl secrets rotate s3`
             : `mc admin user svcacct rm ALIAS ${old.accessKey}, then rerun obsctl secrets rotate s3 (it finishes the pending rotation)`,
           keep,
         ],
