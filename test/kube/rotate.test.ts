@@ -520,6 +520,6 @@ describe('obsctl secrets rotate (built binary)', () => {
   it('bad input: exit 2 naming the choices', async () => {
     const r = await obsctlAsync(['secrets', 'rotate', 'vault', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig])
     expect(r.status).toBe(2)
-    expect(r.stderr).toMatch(/cannot rotate vault\n\s+→ one or more of: grafana, opensearch, fluent-bit, argocd/)
+    expect(r.stderr).toMatch(/cannot rotate vault\n\s+→ one or more of: grafana, opensearch, fluent-bit, argocd, s3/)
   })
 })

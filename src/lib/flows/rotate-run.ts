@@ -33,10 +33,10 @@ export interface SecretsRotateResult {
 export async function secretsRotate(inv: LoadedInventory, o: SecretsRotateOptions): Promise<SecretsRotateResult> {
   const ids = parseRotatable(o.credentials)
   if (o.dryRun) {
-    const sources = rotationSources(ids)
+    const sources = rotationSources(inv.platform, ids)
     return {dryRun: true, plan: ids.map((id) => ({credential: id, source: sources[id]!, steps: describeRotation(inv.platform, id, sources[id]!)})), rotated: []}
   }
-  const values = await resolveRotationValues(ids)
+  const values = await resolveRotationValues(inv.platform, ids)
   const [phase] = await buildPhases(
     ROTATE_PHASES,
     rotatePhaseOptions({credentials: ids, values, timeoutSeconds: o.timeoutSeconds, access: o.access, pollMs: o.pollMs}),

@@ -21,7 +21,7 @@ import {
   serviceUrl,
 } from '../config/model.js'
 import {fluentBitDelivery, sizeOf, type ComponentSize} from '../config/sizing.js'
-import {ISM_POLICY_ID, LEGACY_ISM_POLICY_ID, LOG_INDEX_PATTERN, SNAPSHOT_POLICY, SNAPSHOT_REPOSITORY} from '../platform/catalogue.js'
+import {ISM_POLICY_ID, LEGACY_ISM_POLICY_ID, LOG_INDEX_PATTERN, OPENSEARCH_NODE_POOLS, SNAPSHOT_POLICY, SNAPSHOT_REPOSITORY} from '../platform/catalogue.js'
 import {CILIUM_L2_POLICY, CILIUM_LB_POOL, ciliumValuesYaml} from '../config/cilium.js'
 import {durationDays, memoryBytes} from '../config/units.js'
 import {IN_CLUSTER_SERVER, clusterSecretName} from '../argocd/cluster-secret.js'
@@ -168,8 +168,8 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
     /** jobs of the Thanos sidecars' metrics: the chart's thanosServiceMonitor, and the edge Prometheuses' */
     sidecarJobs: ['kube-prometheus-stack-thanos-discovery', ...(scrapeEdges(p).length > 0 ? [EDGE_SIDECAR_SERVICE] : [])],
     opensearchPools: [
-      {component: 'masters', size: sizeOf(p, 'opensearch-master'), roles: ['cluster_manager']},
-      {component: 'data', size: sizeOf(p, 'opensearch-data'), roles: ['data', 'ingest']},
+      {component: OPENSEARCH_NODE_POOLS[0], size: sizeOf(p, 'opensearch-master'), roles: ['cluster_manager']},
+      {component: OPENSEARCH_NODE_POOLS[1], size: sizeOf(p, 'opensearch-data'), roles: ['data', 'ingest']},
     ],
     q,
     indent,

@@ -1,5 +1,5 @@
 /**
- * `obsctl secrets rotate grafana|opensearch|fluent-bit` (the `rotate` phase): a credential rotation that takes
+ * `obsctl secrets rotate grafana|opensearch|fluent-bit|argocd|s3` (the `rotate` phase): a credential rotation that takes
  * effect. `secrets apply` only writes Secrets, and their consumers do not all read them again: Grafana with
  * persistent storage keeps the admin password of its database, OpenSearch keeps its internal users in its
  * security index, Fluent Bit and OpenSearch Dashboards read their credentials when they start. So per credential:
@@ -22,6 +22,8 @@
  *      answer either way is a failure, never a pass)
  *   6. the old value is dropped from the Secret
  *
+ * The S3 key pair is made in MinIO by the user and verified by S3 itself: ./rotate/s3.ts.
+ *
  * Values live only in memory and in the Secrets: never in argv, logs, the journal or reports.
  */
 import {centralCluster, NAMESPACES, SECRET_NAMES} from '../config/model.js'
@@ -29,8 +31,8 @@ import type {Platform} from '../config/schema.js'
 import {PASSWORD_ENV, passwordProblem} from '../config/passwords.js'
 import type {Phase} from '../engine/types.js'
 import {inputError} from '../errors.js'
-import {ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET} from '../platform/index.js'
-import {fluentbitUser} from './secrets/catalogue.js'
+import {ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, SNAPSHOT_REPOSITORY} from '../platform/index.js'
+import {fluentbitUser, s3Secrets} from './secrets/catalogue.js'
 import {generatePassword} from './secrets/values.js'
 import {rotateArgocd} from './rotate/argocd.js'
 import {previousKey} from './rotate/common.js'
@@ -45,7 +47,9 @@ import {
   type RotatePhaseOptions,
   type RotateReport,
 } from './rotate/model.js'
+import {rotateS3, s3NewValue, s3OperatorRestarts, s3Restarts, s3Source, S3_REFERENCE} from './rotate/s3.js'
 import {rotateOne} from './rotate/secret-backed.js'
+import {wantedBuckets} from '../s3/buckets.js'
 
 export {
   ARGOCD_NEW_PASSWORD_ENV,
@@ -68,9 +72,14 @@ export function parseRotatable(names: string[]): Rotatable[] {
 }
 
 /** Where each new value comes from, checked against the consumer's rules (names only: for dry runs). */
-export function rotationSources(ids: Rotatable[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function rotationSources(p: Platform, ids: Rotatable[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {}
   for (const id of ids) {
+    if (id === 's3') {
+      // made in MinIO by the user (obsctl cannot): never generated
+      out[id] = s3NewValue(p, env) ? s3Source(p) : `${s3Source(p)} (not set: create the pair in MinIO and export it before the real run)`
+      continue
+    }
     const name = id === 'argocd' ? ARGOCD_NEW_PASSWORD_ENV : PASSWORD_ENV[CREDENTIALS[id].kind]
     const v = env[name]
     if (v) {
@@ -94,11 +103,24 @@ function argocdProblem(v: string): string | undefined {
   return undefined
 }
 
-/** The new values: the env var `secrets apply` reads ($OBSCTL_ARGOCD_NEW_PASSWORD for Argo CD), else generated. */
-export async function resolveRotationValues(ids: Rotatable[], env: NodeJS.ProcessEnv = process.env): Promise<Partial<Record<Rotatable, NewValue>>> {
-  const sources = rotationSources(ids, env)
+/**
+ * The new values: the env var `secrets apply` reads ($OBSCTL_ARGOCD_NEW_PASSWORD for Argo CD), else generated;
+ * the S3 key pair only from the inventory's S3 env vars.
+ */
+export async function resolveRotationValues(
+  p: Platform,
+  ids: Rotatable[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Partial<Record<Rotatable, NewValue>>> {
+  const sources = rotationSources(p, ids, env)
   const out: Partial<Record<Rotatable, NewValue>> = {}
   for (const id of ids) {
+    if (id === 's3') {
+      // unset: only a pending rotation can be finished (rotateS3 says what to export otherwise)
+      const v = s3NewValue(p, env)
+      if (v) out.s3 = v
+      continue
+    }
     const name = id === 'argocd' ? ARGOCD_NEW_PASSWORD_ENV : PASSWORD_ENV[CREDENTIALS[id].kind]
     // Argo CD's is typed by people: its own generator's unambiguous alphabet
     const generated = () => (id === 'argocd' ? import('../argocd/password.js').then((m) => m.generatePassword()) : Promise.resolve(generatePassword()))
@@ -106,11 +128,28 @@ export async function resolveRotationValues(ids: Rotatable[], env: NodeJS.Proces
   }
   return out
 }
+/** `namespace/name` of a cluster's S3 Secrets (names only: the values are placeholders). */
+function s3SecretShapes(p: Platform, c: Platform['clusters'][number]): string[] {
+  return s3Secrets(p, c, {s3: {accessKey: '-', secretKey: '-'}}).map((x) => `${x.namespace}/${x.name}`)
+}
 interface Target {
   id: Rotatable
   title: string
 }
 export function describeRotation(p: Platform, id: Rotatable, source: string): string {
+  if (id === 's3') {
+    const central = centralCluster(p).name
+    const secrets = p.clusters.map((c) => `${s3SecretShapes(p, c).join(', ')} on ${c.name}`)
+    const restarts = [
+      ...s3Restarts(p).map((w) => `${w.kind} ${w.namespace}/${w.name}`),
+      ...s3OperatorRestarts(p).map((w) => `${w.kind} ${w.namespace}/${w.name} (spec.podMetadata.annotations)`),
+    ]
+    return `${TITLES.s3}, new pair ${source}: check it lists ${wantedBuckets(p)
+      .map((b) => b.name)
+      .join(
+        ', ',
+      )} (else nothing is changed); ${S3_REFERENCE.namespace}/${S3_REFERENCE.name} on ${central} gets it (the old pair kept as ${previousKey(S3_REFERENCE.key)} until verified); the Secrets ${secrets.join('; ')}; on ${central} a rollout restart of ${restarts.join(', ')}; Longhorn reads its Secret per backup (no restart); then verify S3 accepts the new pair and refuses the old one (else: mc admin user svcacct rm ALIAS OLD_ACCESS_KEY_ID, rerun) and OpenSearch verifies ${SNAPSHOT_REPOSITORY} (POST _snapshot/${SNAPSHOT_REPOSITORY}/_verify)`
+  }
   if (id === 'argocd') {
     return `${TITLES.argocd} (user admin), new value ${source}${source === 'generated' ? ' (shown once)' : ''}: its bcrypt hash in ${NAMESPACES.argocd}/argocd-secret on ${centralCluster(p).name} (admin.password, admin.passwordMtime; Argo CD reads it live), ${INITIAL_ADMIN_SECRET} deleted; then verify through POST /api/v1/session that the new password is accepted and the old one ($${ARGOCD_PASSWORD_ENV}, else ${INITIAL_ADMIN_SECRET}) refused`
   }
@@ -137,14 +176,16 @@ export function rotatePhase(o: RotatePhaseOptions): Phase<Target, RotateReport> 
     targets: () => ROTATABLE.filter((id) => o.credentials.includes(id)).map((id) => ({id, title: TITLES[id]})),
     // which credential and where its value comes from: never the value
     fingerprint: (t) => ({credential: t.id, source: o.values[t.id]?.source ?? null}),
-    describe: (t, ctx) => describeRotation(ctx.platform, t.id, o.values[t.id]?.source ?? 'generated'),
+    describe: (t, ctx) => describeRotation(ctx.platform, t.id, o.values[t.id]?.source ?? (t.id === 's3' ? 'pending in the Secret' : 'generated')),
     async run(t, ctx, io) {
       const r =
         t.id === 'argocd'
           ? await rotateArgocd(ctx, o, io)
-          : t.id === 'fluent-bit'
-            ? await rotateFluentbit(ctx, o, io)
-            : await rotateOne(ctx, o, CREDENTIALS[t.id], io)
+          : t.id === 's3'
+            ? await rotateS3(ctx, o, io)
+            : t.id === 'fluent-bit'
+              ? await rotateFluentbit(ctx, o, io)
+              : await rotateOne(ctx, o, CREDENTIALS[t.id], io)
       return {
         summary: `${TITLES[t.id]}: ${r.resumed ? 'finished the pending rotation' : `rotated (${r.source})`}; ${r.secrets.length} Secret(s), ${r.restarted.length} restart(s); verified`,
         report: r,

@@ -83,6 +83,13 @@ export function podProxyPath(namespace: string, pod: string, port: number): stri
  * deletes the legacy policy.
  */
 export const SNAPSHOT_REPOSITORY = 's3-snapshots'
+/**
+ * The OpenSearchCluster the GitOps repo renders (templates/gitops/platform/deploy/base/opensearch/cluster.yaml)
+ * and its node pools (gitops/context.ts opensearchPools): the operator makes one StatefulSet per pool,
+ * named <cluster>-<component> (opensearch-k8s-operator builders.StsName).
+ */
+export const OPENSEARCH_CLUSTER = 'opensearch-cluster'
+export const OPENSEARCH_NODE_POOLS = ['masters', 'data'] as const
 export const SNAPSHOT_POLICY = 'fluent-bit-snapshots'
 export const ISM_POLICY_ID = 'fluent-bit-logs'
 export const LEGACY_ISM_POLICY_ID = 'fluent-bit-retention'

@@ -7,7 +7,7 @@ import type {RunContext} from '../../engine/types.js'
 import {ObsctlError, inputError} from '../../errors.js'
 import {openPlatform, rolloutStatus, waitUntil, type HttpClient, type Kube, type KubeObject, type ServiceKey} from '../../platform/index.js'
 import {MANAGED_BY, decoded, type SecretObject} from '../secrets/catalogue.js'
-import {RESTARTED_AT, type CredentialSpec, type RotatePhaseOptions, type Workload} from './model.js'
+import {RESTARTED_AT, type CredentialSpec, type OperatorWorkload, type RotatePhaseOptions, type Workload} from './model.js'
 
 export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
 export const previousKey = (key: string) => `${key}-previous`
@@ -43,7 +43,7 @@ export async function accepts(h: HttpClient, service: ServiceKey, user: string, 
   })
 }
 
-export async function readSecret(kube: Kube, s: CredentialSpec['secret'], cluster: string): Promise<SecretObject> {
+export async function readSecret(kube: Kube, s: {namespace: string; name: string}, cluster: string): Promise<SecretObject> {
   const live = await kube.get<SecretObject>('v1', 'Secret', s.name, s.namespace)
   if (!live) throw inputError(`Secret ${s.namespace}/${s.name} is not in ${cluster}`, ['obsctl secrets apply creates it'], 'ROTATE_NO_SECRET')
   return live
@@ -62,7 +62,16 @@ export async function writeSecretKeys(kube: Kube, live: SecretObject, values: Re
   } as SecretObject)
 }
 
-export async function restart(kube: Kube, w: Workload, at: string, timeoutMs: number, signal: AbortSignal, log: (l: string) => void): Promise<void> {
+/** A rollout restart (the annotation `kubectl rollout restart` sets), waited for; `intervalMs` between rollout checks (default 1 s). */
+export async function restart(
+  kube: Kube,
+  w: Workload,
+  at: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+  log: (l: string) => void,
+  intervalMs?: number,
+): Promise<void> {
   const live = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
   if (!live)
     throw new ObsctlError(`${w.kind} ${w.namespace}/${w.name} is not in ${kube.context}: it reads the credential only at start, and cannot be restarted`, {
@@ -82,11 +91,113 @@ export async function restart(kube: Kube, w: Workload, at: string, timeoutMs: nu
       const o = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
       return o ? rolloutStatus(o) : `${w.kind} ${w.namespace}/${w.name}: gone`
     },
-    {timeoutMs, signal, onProgress: log},
+    {timeoutMs, intervalMs, signal, onProgress: log},
   )
 }
 
-/** Steps 1–2: the pair (old, new) in central's Secret, pending until verified (or the pair an earlier run left there). */
+/**
+ * A rollout restart of what an operator owns: the annotation goes on the custom resource's
+ * spec.podMetadata.annotations (the operator copies it into its StatefulSet's pod template and rolls it;
+ * patching the StatefulSet itself would be undone by the operator), then the StatefulSet is waited for
+ * until its pod template carries it and its rollout is done.
+ */
+export async function restartThroughOperator(
+  kube: Kube,
+  w: OperatorWorkload,
+  at: string,
+  timeoutMs: number,
+  signal: AbortSignal,
+  log: (l: string) => void,
+  intervalMs?: number,
+): Promise<void> {
+  const live = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
+  if (!live)
+    throw new ObsctlError(`${w.kind} ${w.namespace}/${w.name} is not in ${kube.context}: it reads the credential only at start, and cannot be restarted`, {
+      code: 'ROTATE_NO_WORKLOAD',
+      hints: ['is the platform synced? obsctl status shows it'],
+    })
+  await kube.mergePatch({
+    apiVersion: w.apiVersion,
+    kind: w.kind,
+    metadata: {name: w.name, namespace: w.namespace},
+    spec: {podMetadata: {annotations: {[RESTARTED_AT]: at}}},
+  })
+  log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: restart through spec.podMetadata.annotations (${RESTARTED_AT}=${at})`)
+  await waitUntil(
+    `the rollout of StatefulSet ${w.namespace}/${w.statefulSet} (${w.kind} ${w.name}) on ${kube.context}`,
+    async () => {
+      const o = await kube.get<KubeObject & {spec?: {template?: {metadata?: {annotations?: Record<string, string>}}}}>(
+        'apps/v1',
+        'StatefulSet',
+        w.statefulSet,
+        w.namespace,
+      )
+      if (!o) return `StatefulSet ${w.namespace}/${w.statefulSet}: not there`
+      if (o.spec?.template?.metadata?.annotations?.[RESTARTED_AT] !== at)
+        return `StatefulSet ${w.namespace}/${w.statefulSet}: waiting for the operator to put ${RESTARTED_AT}=${at} in its pod template`
+      return rolloutStatus(o)
+    },
+    {timeoutMs, intervalMs, signal, onProgress: log},
+  )
+}
+
+/**
+ * How one credential's value sits in central's reference Secret: read from a key's text, written (with the
+ * old value kept beside it until verified), compared. A password is the key's text itself; the S3 key pair
+ * is read from (and written into) objstore.yml.
+ */
+export interface PendingCodec<T> {
+  title: string
+  secret: CredentialSpec['secret']
+  /** the value a key's text holds (undefined: none) */
+  read(text: string | undefined): T | undefined
+  /** the Secret keys (plain values) for the new value, the old one kept under previousKey(secret.key) */
+  write(next: T, old: T): Record<string, string>
+  same(a: T, b: T): boolean
+  /** bad input: the given value is the current one */
+  sameValueHints: string[]
+  /** bad input (else an internal error): no new value was given and none is pending */
+  noValueHints?: string[]
+}
+
+/**
+ * Steps 1–2: the pair (old, new) in central's Secret, pending until verified (or the pair an earlier run left
+ * there). `check` runs on a new value before anything is written (a failure leaves everything as it was).
+ */
+export async function pendingPairOf<T>(
+  ck: Kube,
+  central: string,
+  codec: PendingCodec<T>,
+  given: {value: T; source: string} | undefined,
+  log: (l: string) => void,
+  check?: (next: T) => Promise<void>,
+): Promise<{oldValue: T; newValue: T; source: string; resumed: boolean}> {
+  const s = codec.secret
+  const live = await readSecret(ck, s, central)
+  const prevKey = previousKey(s.key)
+  const pendingOld = codec.read(decoded(live.data?.[prevKey]))
+  const inSecret = codec.read(decoded(live.data?.[s.key]))
+  if (pendingOld !== undefined && inSecret !== undefined) {
+    log(
+      `${s.namespace}/${s.name} holds a rotation an earlier run did not finish: finishing it${given && !codec.same(given.value, inSecret) ? ` (${given.source} waits: rerun to rotate again)` : ''}`,
+    )
+    return {oldValue: pendingOld, newValue: inSecret, source: 'pending in the Secret', resumed: true}
+  }
+  if (inSecret === undefined)
+    throw inputError(`Secret ${s.namespace}/${s.name} on ${central} has no ${s.key}`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
+  if (!given) {
+    if (codec.noValueHints) throw inputError(`no new value for ${codec.title}`, codec.noValueHints, 'ROTATE_NO_VALUE')
+    throw new ObsctlError(`no new value for ${codec.title}`, {code: 'ROTATE_NO_VALUE'})
+  }
+  if (codec.same(given.value, inSecret))
+    throw inputError(`${given.source} (${codec.title}) is the current value: a rotation needs a new one`, codec.sameValueHints, 'ROTATE_SAME_VALUE')
+  await check?.(given.value)
+  await writeSecretKeys(ck, live, codec.write(given.value, inSecret))
+  log(`${central}: ${s.namespace}/${s.name}: new ${s.key} (${given.source}); the old one kept as ${prevKey} until verified`)
+  return {oldValue: inSecret, newValue: given.value, source: given.source, resumed: false}
+}
+
+/** Steps 1–2 for a password kept as the plain text of one Secret key. */
 export async function pendingPair(
   ck: Kube,
   central: string,
@@ -94,40 +205,14 @@ export async function pendingPair(
   spec: CredentialSpec,
   log: (l: string) => void,
 ): Promise<{oldPw: string; newPw: string; source: string; resumed: boolean}> {
-  const live = await readSecret(ck, spec.secret, central)
-  const prevKey = previousKey(spec.secret.key)
-  const pendingOld = decoded(live.data?.[prevKey])
-  const inSecret = decoded(live.data?.[spec.secret.key])
-  let oldPw: string
-  let newPw: string
-  let source: string
-  const given = o.values[spec.id]
-  if (pendingOld !== undefined && inSecret) {
-    oldPw = pendingOld
-    newPw = inSecret
-    source = 'pending in the Secret'
-    log(
-      `${spec.secret.namespace}/${spec.secret.name} holds a rotation an earlier run did not finish: finishing it${given && given.value !== newPw ? ` (${given.source} waits: rerun to rotate again)` : ''}`,
-    )
-  } else {
-    if (!inSecret)
-      throw inputError(
-        `Secret ${spec.secret.namespace}/${spec.secret.name} on ${central} has no ${spec.secret.key}`,
-        ['obsctl secrets apply writes it'],
-        'ROTATE_NO_SECRET',
-      )
-    if (!given) throw new ObsctlError(`no new value for ${spec.title}`, {code: 'ROTATE_NO_VALUE'})
-    if (given.value === inSecret)
-      throw inputError(
-        `${given.source} (${spec.title}) is the current value: a rotation needs a new one`,
-        [`export ${PASSWORD_ENV[spec.kind]}=… with another password, or unset it: obsctl generates one`],
-        'ROTATE_SAME_VALUE',
-      )
-    oldPw = inSecret
-    newPw = given.value
-    source = given.source
-    await writeSecretKeys(ck, live, {[spec.secret.key]: newPw, [prevKey]: oldPw})
-    log(`${central}: ${spec.secret.namespace}/${spec.secret.name}: new ${spec.secret.key} (${source}); the old one kept as ${prevKey} until verified`)
+  const codec: PendingCodec<string> = {
+    title: spec.title,
+    secret: spec.secret,
+    read: (text) => text || undefined,
+    write: (next, old) => ({[spec.secret.key]: next, [previousKey(spec.secret.key)]: old}),
+    same: (a, b) => a === b,
+    sameValueHints: [`export ${PASSWORD_ENV[spec.kind]}=… with another password, or unset it: obsctl generates one`],
   }
-  return {oldPw, newPw, source, resumed: source === 'pending in the Secret'}
+  const r = await pendingPairOf(ck, central, codec, o.values[spec.id], log)
+  return {oldPw: r.oldValue, newPw: r.newValue, source: r.source, resumed: r.resumed}
 }

@@ -56,7 +56,7 @@ export async function rotateFluentbit(ctx: RunContext, o: RotatePhaseOptions, io
       log(`${c.name}: ${spec.secret.namespace}/${spec.secret.name}: username ${user}, the password the new key derives for it`)
       for (const w of spec.restarts(p, c)) {
         const at = new Date().toISOString()
-        await restart(kube, w, at, timeoutMs, ctx.signal, log)
+        await restart(kube, w, at, timeoutMs, ctx.signal, log, o.pollMs)
         restarted.push({cluster: c.name, kind: w.kind, namespace: w.namespace, name: w.name, restartedAt: at})
       }
       changed.push({cluster: c.name, user, newPw, oldPw})

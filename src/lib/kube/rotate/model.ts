@@ -8,10 +8,10 @@ import type {PasswordKind} from '../../config/passwords.js'
 import type {PlatformOptions, ServiceKey} from '../../platform/index.js'
 import {FLUENTBIT_KEY_ENTRY, GRAFANA_ADMIN_USER, OPENSEARCH_ADMIN_USER, fluentbitUser} from '../secrets/catalogue.js'
 
-export const ROTATABLE = ['grafana', 'opensearch', 'fluent-bit', 'argocd'] as const
+export const ROTATABLE = ['grafana', 'opensearch', 'fluent-bit', 'argocd', 's3'] as const
 export type Rotatable = (typeof ROTATABLE)[number]
-/** the credentials whose plain value lives in a Secret obsctl writes */
-export type SecretBacked = Exclude<Rotatable, 'argocd'>
+/** the passwords whose plain value lives in a Secret obsctl writes (the S3 key pair is made in MinIO: ./s3.ts) */
+export type SecretBacked = Exclude<Rotatable, 'argocd' | 's3'>
 
 /** The new Argo CD admin password (Argo CD keeps only its bcrypt hash; $OBSCTL_ARGOCD_PASSWORD is the current one). */
 export const ARGOCD_NEW_PASSWORD_ENV = 'OBSCTL_ARGOCD_NEW_PASSWORD'
@@ -20,6 +20,7 @@ export const TITLES: Record<Rotatable, string> = {
   opensearch: 'OpenSearch admin password',
   'fluent-bit': 'Fluent Bit OpenSearch password',
   argocd: 'Argo CD admin password',
+  s3: 'S3 key pair',
 }
 
 /** The annotation `kubectl rollout restart` sets on the pod template. */
@@ -31,6 +32,20 @@ export interface Workload {
   namespace: string
   name: string
 }
+/**
+ * A workload an operator owns (its StatefulSet is the operator's to write): restarted through the custom
+ * resource's pod metadata (spec.podMetadata.annotations, which the operator copies into the pod template),
+ * its rollout read from the StatefulSet the operator makes.
+ */
+export interface OperatorWorkload {
+  apiVersion: string
+  kind: 'Prometheus' | 'ThanosRuler'
+  namespace: string
+  name: string
+  /** the StatefulSet the operator makes of it */
+  statefulSet: string
+}
+
 export interface CredentialSpec {
   id: SecretBacked
   title: string
@@ -95,7 +110,10 @@ export const CREDENTIALS: Record<SecretBacked, CredentialSpec> = {
 
 /** A new value, held in memory for one run. */
 export interface NewValue {
+  /** the password; for the S3 key pair, its secret key */
   value: string
+  /** the S3 key pair's access key id (not a secret) */
+  accessKey?: string
   /** `$ENV` or `generated` (never the value) */
   source: string
 }
@@ -107,7 +125,7 @@ export interface RotatePhaseOptions {
   timeoutSeconds?: number
   /** how Grafana and OpenSearch are reached (as validate reaches them) */
   access?: Pick<PlatformOptions, 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs'>
-  /** between verification probes (default 1 s) */
+  /** between verification probes and rollout checks (default 1 s) */
   pollMs?: number
 }
 
@@ -123,6 +141,8 @@ export interface RotateReport {
   consumer: string
   restarted: {cluster: string; kind: string; namespace: string; name: string; restartedAt: string}[]
   verified: {newAccepted: boolean; oldRefused: boolean}
+  /** S3: the snapshot repository OpenSearch verified with the new key (POST _snapshot/<name>/_verify) */
+  repository?: {name: string; nodes: number}
   /** Fluent Bit: each cluster's own OpenSearch user, verified one by one */
   users?: {cluster: string; user: string; newAccepted: boolean; oldRefused: boolean}[]
 }

@@ -64,7 +64,7 @@ export async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Cr
       }
       for (const w of spec.restarts(p, c)) {
         const at = new Date().toISOString()
-        await restart(kube, w, at, timeoutMs, ctx.signal, log)
+        await restart(kube, w, at, timeoutMs, ctx.signal, log, o.pollMs)
         restarted.push({cluster: c.name, kind: w.kind, namespace: w.namespace, name: w.name, restartedAt: at})
       }
     } catch (e) {

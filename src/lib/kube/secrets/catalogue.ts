@@ -39,6 +39,55 @@ export function thanosObjstoreYaml(p: Platform, s3: SecretValues['s3']): string 
   return YAML.stringify({type: 'S3', config}, {lineWidth: 0})
 }
 
+/** The S3 key pair and the S3 endpoint's private CA: what the Secrets that reach S3 are made of. */
+export type S3SecretValues = Pick<SecretValues, 's3' | 's3Ca'>
+
+/** central monitoring/thanos-objstore: Thanos (Store, Compactor, Receive, Ruler, the sidecars) reads objstore.yml */
+function thanosObjstoreSecret(p: Platform, v: S3SecretValues): WantedSecret {
+  return {
+    namespace: NAMESPACES.monitoring,
+    name: SECRET_NAMES.thanosObjstore,
+    type: 'Opaque',
+    data: {'objstore.yml': thanosObjstoreYaml(p, v.s3), ...(p.s3.caFile && v.s3Ca ? {'ca.crt': v.s3Ca} : {})},
+    purpose: `Thanos object storage (bucket ${p.s3.buckets.metrics.name})`,
+  }
+}
+
+/** central logging/opensearch-s3-keystore: the OpenSearch operator puts it in every node's keystore */
+function opensearchKeystoreSecret(p: Platform, v: S3SecretValues): WantedSecret {
+  return {
+    namespace: NAMESPACES.logging,
+    name: SECRET_NAMES.opensearchKeystore,
+    type: 'Opaque',
+    data: {'s3.client.default.access_key': v.s3.accessKey, 's3.client.default.secret_key': v.s3.secretKey},
+    purpose: `OpenSearch keystore: S3 snapshot repository (bucket ${p.s3.buckets.snapshots.name})`,
+  }
+}
+
+/** every cluster's longhorn-system/longhorn-backup-credentials: Longhorn's backup target */
+function longhornBackupSecret(p: Platform, v: S3SecretValues): WantedSecret {
+  const longhorn: Record<string, string> = {
+    AWS_ACCESS_KEY_ID: v.s3.accessKey,
+    AWS_SECRET_ACCESS_KEY: v.s3.secretKey,
+    AWS_ENDPOINTS: new URL(p.s3.endpoint).origin,
+  }
+  if (!p.s3.pathStyle) longhorn.VIRTUAL_HOSTED_STYLE = 'true'
+  if (v.s3Ca) longhorn.AWS_CERT = v.s3Ca
+  return {
+    namespace: NAMESPACES.longhorn,
+    name: SECRET_NAMES.longhornBackup,
+    type: 'Opaque',
+    data: longhorn,
+    purpose: `Longhorn backup target (bucket ${p.s3.buckets.backups.name})`,
+  }
+}
+
+/** The Secrets of one cluster that hold the S3 key pair (a subset of wantedSecrets: `secrets rotate s3` rewrites them). */
+export function s3Secrets(p: Platform, c: Cluster, v: S3SecretValues): WantedSecret[] {
+  const central = c.name === centralCluster(p).name
+  return [...(central ? [thanosObjstoreSecret(p, v), opensearchKeystoreSecret(p, v)] : []), longhornBackupSecret(p, v)]
+}
+
 export interface SecretsContext {
   platform: Platform
   cluster: Cluster
@@ -54,13 +103,7 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
   const opaque = 'Opaque'
   if (c.name === central.name) {
     out.push(
-      {
-        namespace: NAMESPACES.monitoring,
-        name: SECRET_NAMES.thanosObjstore,
-        type: opaque,
-        data: {'objstore.yml': thanosObjstoreYaml(p, v.s3), ...(p.s3.caFile && v.s3Ca ? {'ca.crt': v.s3Ca} : {})},
-        purpose: `Thanos object storage (bucket ${p.s3.buckets.metrics.name})`,
-      },
+      thanosObjstoreSecret(p, v),
       {
         namespace: NAMESPACES.monitoring,
         name: SECRET_NAMES.grafanaAdmin,
@@ -75,13 +118,7 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
         data: {username: OPENSEARCH_ADMIN_USER, password: v.opensearchAdminPassword},
         purpose: 'OpenSearch admin (operator, Dashboards, setup Job)',
       },
-      {
-        namespace: NAMESPACES.logging,
-        name: SECRET_NAMES.opensearchKeystore,
-        type: opaque,
-        data: {'s3.client.default.access_key': v.s3.accessKey, 's3.client.default.secret_key': v.s3.secretKey},
-        purpose: `OpenSearch keystore: S3 snapshot repository (bucket ${p.s3.buckets.snapshots.name})`,
-      },
+      opensearchKeystoreSecret(p, v),
     )
     if (x.hashes) {
       out.push({
@@ -120,20 +157,7 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
       })
     }
   }
-  const longhorn: Record<string, string> = {
-    AWS_ACCESS_KEY_ID: v.s3.accessKey,
-    AWS_SECRET_ACCESS_KEY: v.s3.secretKey,
-    AWS_ENDPOINTS: new URL(p.s3.endpoint).origin,
-  }
-  if (!p.s3.pathStyle) longhorn.VIRTUAL_HOSTED_STYLE = 'true'
-  if (v.s3Ca) longhorn.AWS_CERT = v.s3Ca
-  out.push({
-    namespace: NAMESPACES.longhorn,
-    name: SECRET_NAMES.longhornBackup,
-    type: opaque,
-    data: longhorn,
-    purpose: `Longhorn backup target (bucket ${p.s3.buckets.backups.name})`,
-  })
+  out.push(longhornBackupSecret(p, v))
   const fb: Record<string, string> = {username: fluentbitUser(c.name), password: fluentbitPasswordFor(v.fluentbitPassword, c.name)}
   if (v.opensearchCa) fb['ca.crt'] = v.opensearchCa
   // central keeps the derivation key, so a rerun without the env var derives the same passwords

@@ -43,6 +43,12 @@ function readPem(file: string, what: string, hint: string): string {
   return pem
 }
 
+/** The PEM of the S3 endpoint's private CA (s3.caFile, relative to the inventory), which the S3 Secrets carry. */
+export function readS3Ca(inv: LoadedInventory): string | undefined {
+  const f = inv.platform.s3.caFile
+  return f ? readPem(path.resolve(inv.dir, f), 'the S3 CA file (s3.caFile)', 'fix s3.caFile in the inventory') : undefined
+}
+
 /**
  * Resolve every value once per run. Passwords: env var, else the value already in the cluster (a rerun
  * keeps it), else generated (--generate-passwords), else a prompt on a terminal, else exit 2 naming the
@@ -162,11 +168,7 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     ingressCa = await liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.ingressTls, 'ca.crt')
     if (ingressCa) sources.ingressCa = `${NAMESPACES.monitoring}/${SECRET_NAMES.ingressTls} on ${central.name}`
   }
-  let s3Ca: string | undefined
-  if (p.s3.caFile) {
-    const f = path.resolve(inv.dir, p.s3.caFile)
-    s3Ca = readPem(f, 'the S3 CA file (s3.caFile)', 'fix s3.caFile in the inventory')
-  }
+  const s3Ca = readS3Ca(inv)
   for (const r of receiverSecrets(p.alerting)) sources[`alerting ${r.key}`] = `$${r.env}`
   return {
     s3,

@@ -1,0 +1,384 @@
+/**
+ * `obsctl secrets rotate s3` against a real s3rver (test/s3/harness.ts), the Kubernetes API test server (two
+ * clusters: central cluster-01, remote-scrape edge cluster-02) and the OpenSearch fake (its
+ * `POST _snapshot/<repo>/_verify` answers {nodes: {<id>: {name}}}, the shape of OpenSearch's Verify Snapshot
+ * Repository API, checked against docs.opensearch.org; see test/support/opensearch-fake.ts).
+ *
+ * s3rver keeps its key pairs in one registry (s3rver/lib/models/account.js: AWSAccount.registry, createKeyPair /
+ * revokeAccessKey): it knows several pairs at once and refuses an access key it does not know
+ * (InvalidAccessKeyId). It does not check V4 signatures, so "refused" here is always an unknown access key id:
+ * the tests make a new pair with a new access key id, as `mc admin user svcacct add` does. A pair is "removed
+ * from MinIO" by revoking it in s3rver.
+ *
+ * The Prometheus and ThanosRuler CRDs are the real ones (prometheus-operator v0.86.0, ../shared/upstream
+ * crds.json.gz): the test server prunes fields a schema does not have, so the restart annotation surviving on
+ * spec.podMetadata.annotations shows the field exists. The Prometheus operator (copying podMetadata.annotations
+ * into its StatefulSet's pod template) and the workload controllers (rolling a changed template out) are
+ * played by the test.
+ *
+ * Outcomes: the Secrets' contents in every cluster, the restart annotations, the pending pair kept or dropped,
+ * the exit codes and messages, and no secret key in the journal, the logs or the results.
+ */
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import YAML from 'yaml'
+import {Client} from 'minio'
+import AWSAccount from 's3rver/lib/models/account.js'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
+import {ObsctlError} from '../../src/lib/errors.js'
+import {RESTARTED_AT} from '../../src/lib/kube/rotate.js'
+import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
+import {secretsRotate} from '../../src/lib/flows/rotate-run.js'
+import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
+import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
+import {upstream} from '../support/upstream/data.js'
+import {startS3rver, type S3Peer} from '../s3/harness.js'
+import {obsctlAsync, requireBuild} from '../cli/helpers.js'
+import {filesContaining} from './fixtures.js'
+
+const NAMES = ['cluster-01', 'cluster-02']
+const PAIRS = {
+  first: {accessKey: 'OBSCTLS3FIRSTKEY01', secretKey: 'first-S3-secret-Qw81zz'},
+  second: {accessKey: 'OBSCTLS3SECONDKEY2', secretKey: 'second-S3-secret-Lp02xx'},
+  third: {accessKey: 'OBSCTLS3THIRDKEY03', secretKey: 'third-S3-secret-Mn93cc'},
+}
+const SECRET_KEYS = Object.values(PAIRS).map((p) => p.secretKey)
+const PW = {admin: 'os-Root-Pw-91kd', fluentbit: 'fb-Pw-k2j3-obsctl', grafana: 'graf-Pw-a8s7-obsctl'}
+const BUCKETS = ['thanos-metrics', 'opensearch-snapshots', 'longhorn-backups']
+
+/** the StatefulSets obsctl restarts itself, and those the Prometheus operator makes of its resources */
+const STATEFULSETS = [
+  {namespace: 'monitoring', name: 'thanos-store'},
+  {namespace: 'monitoring', name: 'thanos-compactor'},
+  {namespace: 'logging', name: 'opensearch-cluster-masters'},
+  {namespace: 'logging', name: 'opensearch-cluster-data'},
+]
+const OPERATED = [
+  {kind: 'Prometheus', resource: 'prometheuses', name: 'kube-prometheus-stack-prometheus', sts: 'prometheus-kube-prometheus-stack-prometheus'},
+  {kind: 'Prometheus', resource: 'prometheuses', name: 'edge-cluster-02', sts: 'prometheus-edge-cluster-02'},
+  {kind: 'ThanosRuler', resource: 'thanosrulers', name: 'thanos-ruler', sts: 'thanos-ruler-thanos-ruler'},
+]
+const ALL_STS = [...STATEFULSETS, ...OPERATED.map((o) => ({namespace: 'monitoring', name: o.sts}))]
+
+let servers: KubeServer[]
+let s3: S3Peer
+let dir: string
+let kubeconfig: string
+let inv: LoadedInventory
+let osFake: OpenSearchFake
+let controller: NodeJS.Timeout
+const saved: Record<string, string | undefined> = {}
+
+function setEnv(vars: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    if (!(k in saved)) saved[k] = process.env[k]
+    if (v === undefined) delete process.env[k]
+    else process.env[k] = v
+  }
+}
+const exportPair = (p: {accessKey: string; secretKey: string} | undefined) => setEnv({OBSCTL_S3_ACCESS_KEY: p?.accessKey, OBSCTL_S3_SECRET_KEY: p?.secretKey})
+
+const central = () => servers[0]!
+const value = (s: KubeServer, ns: string, name: string, key: string) => {
+  const b64 = (s.getObject('secrets', ns, name) as {data: Record<string, string>} | undefined)?.data[key]
+  return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8')
+}
+/** the pair every S3 Secret of every cluster holds (one value, or a list when they differ) */
+function pairsInSecrets(): string[] {
+  const seen = new Set<string>()
+  const objstore = YAML.parse(value(central(), 'monitoring', 'thanos-objstore', 'objstore.yml')!) as {config: {access_key: string; secret_key: string}}
+  seen.add(`${objstore.config.access_key}:${objstore.config.secret_key}`)
+  seen.add(
+    `${value(central(), 'logging', 'opensearch-s3-keystore', 's3.client.default.access_key')}:${value(central(), 'logging', 'opensearch-s3-keystore', 's3.client.default.secret_key')}`,
+  )
+  for (const s of servers)
+    seen.add(
+      `${value(s, 'longhorn-system', 'longhorn-backup-credentials', 'AWS_ACCESS_KEY_ID')}:${value(s, 'longhorn-system', 'longhorn-backup-credentials', 'AWS_SECRET_ACCESS_KEY')}`,
+    )
+  return [...seen]
+}
+const pairString = (p: {accessKey: string; secretKey: string}) => `${p.accessKey}:${p.secretKey}`
+const previous = () => value(central(), 'monitoring', 'thanos-objstore', 'objstore.yml-previous')
+const stsAnnotation = (ns: string, name: string) =>
+  (central().getObject('statefulsets', ns, name) as {spec: {template: {metadata?: {annotations?: Record<string, string>}}}}).spec.template.metadata
+    ?.annotations?.[RESTARTED_AT]
+const crAnnotation = (resource: string, name: string) =>
+  (central().getObject(resource, 'monitoring', name) as {spec: {podMetadata?: {annotations?: Record<string, string>}}}).spec.podMetadata?.annotations?.[
+    RESTARTED_AT
+  ]
+
+function crd(key: string) {
+  const c = upstream().crds[key]! as unknown as {schema: unknown; plural: string; scope: string}
+  const [group, version, kind] = [key.split('/').slice(0, -2).join('/'), key.split('/').at(-2)!, key.split('/').at(-1)!]
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {name: `${c.plural}.${group}`},
+    spec: {
+      group,
+      names: {kind, listKind: `${kind}List`, plural: c.plural, singular: kind.toLowerCase()},
+      scope: c.scope,
+      versions: [{name: version, served: true, storage: true, schema: {openAPIV3Schema: c.schema}, subresources: {status: {}}}],
+    },
+  }
+}
+
+const podTemplate = (name: string) => ({metadata: {labels: {'app.kubernetes.io/name': name}}, spec: {containers: [{name, image: `example/${name}:1`}]}})
+
+beforeAll(async () => {
+  s3 = await startS3rver()
+  AWSAccount.DUMMY_ACCOUNT.createKeyPair(PAIRS.first.accessKey, PAIRS.first.secretKey)
+  const mc = new Client({
+    endPoint: '127.0.0.1',
+    port: s3.port,
+    useSSL: false,
+    accessKey: PAIRS.first.accessKey,
+    secretKey: PAIRS.first.secretKey,
+    region: 'us-east-1',
+  })
+  for (const b of BUCKETS) await mc.makeBucket(b, 'us-east-1')
+
+  servers = await startKubeServers(NAMES)
+  for (const s of servers) s.addReadyNode(`${s.name}-node`)
+  dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-rotate-s3-'))
+  kubeconfig = path.join(dir, 'kubeconfig')
+  writeFleetKubeconfig(kubeconfig, servers)
+  osFake = await startOpenSearchFake({user: 'admin', password: PW.admin, policy: 'fluent-bit-logs', repository: 's3-snapshots', bucket: 'opensearch-snapshots'})
+  const invFile = path.join(dir, 'obsctl.yaml')
+  writeFileSync(
+    invFile,
+    `apiVersion: obsctl.dev/v1alpha1
+kind: Platform
+domain: lab.test
+s3:
+  endpoint: ${s3.url}
+  region: us-east-1
+  buckets: {}
+git:
+  remote: https://git.lab.test/platform.git
+endpoints:
+  opensearch: ${osFake.url}
+clusters:
+${NAMES.map(
+  (n, i) => `  - name: ${n}
+    id: "0${i + 1}"
+    role: ${i === 0 ? 'central' : 'edge'}
+    apiServer: https://127.0.0.1:6443
+    nodes:
+      - {host: 10.0.0.${i + 1}, cpu: 4, memory: 16Gi}`,
+).join('\n')}
+`,
+  )
+  inv = loadInventory(invFile)
+  exportPair(PAIRS.first)
+  setEnv({
+    OBSCTL_OPENSEARCH_ADMIN_PASSWORD: PW.admin,
+    OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD: PW.fluentbit,
+    OBSCTL_GRAFANA_ADMIN_PASSWORD: PW.grafana,
+    OBSCTL_OPENSEARCH_CA_FILE: undefined,
+    CI: '1',
+  })
+  await secretsApply(inv, {kubeconfig, renderer: 'silent'})
+
+  // the central workloads: the real Prometheus and ThanosRuler CRDs, their operator's StatefulSets, Thanos's and OpenSearch's
+  const k = central()
+  k.seed(crd('monitoring.coreos.com/v1/Prometheus') as never, crd('monitoring.coreos.com/v1/ThanosRuler') as never)
+  for (const o of OPERATED)
+    k.seed({apiVersion: 'monitoring.coreos.com/v1', kind: o.kind, metadata: {name: o.name, namespace: 'monitoring'}, spec: {replicas: 1}})
+  for (const w of ALL_STS) {
+    k.seed({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: {name: w.name, namespace: w.namespace},
+      spec: {serviceName: w.name, selector: {matchLabels: {'app.kubernetes.io/name': w.name}}, template: podTemplate(w.name)},
+    })
+    k.markRolledOut('statefulsets', w.namespace, w.name)
+  }
+  // the Prometheus operator (podMetadata.annotations into its StatefulSet's pod template) and the StatefulSet controller, played by the test
+  controller = setInterval(() => {
+    for (const o of OPERATED) {
+      const want =
+        (k.getObject(o.resource, 'monitoring', o.name) as {spec: {podMetadata?: {annotations?: Record<string, string>}}}).spec.podMetadata?.annotations ?? {}
+      const sts = k.getObject('statefulsets', 'monitoring', o.sts) as {spec: {template: {metadata: {annotations?: Record<string, string>}}}}
+      const has = sts.spec.template.metadata.annotations ?? {}
+      if (Object.entries(want).some(([a, v]) => has[a] !== v)) {
+        sts.spec.template.metadata.annotations = {...has, ...want}
+        k.seed(sts as never)
+      }
+    }
+    for (const w of ALL_STS) {
+      const o = k.getObject('statefulsets', w.namespace, w.name) as {metadata: {generation?: number}; status?: {observedGeneration?: number}}
+      if ((o.status?.observedGeneration ?? 0) < (o.metadata.generation ?? 1)) k.markRolledOut('statefulsets', w.namespace, w.name)
+    }
+  }, 50)
+}, 60_000)
+
+afterAll(async () => {
+  clearInterval(controller)
+  for (const p of Object.values(PAIRS)) AWSAccount.DUMMY_ACCOUNT.revokeAccessKey(p.accessKey)
+  setEnv(Object.fromEntries(Object.keys(saved).map((k) => [k, saved[k]])))
+  await stopKubeServers(servers ?? [])
+  await osFake?.close()
+  await s3?.close()
+  if (dir) rmSync(dir, {recursive: true, force: true})
+})
+
+const rotate = (o: {dryRun?: boolean} = {}) =>
+  secretsRotate(inv, {credentials: ['s3'], kubeconfig, renderer: 'silent', pollMs: 50, timeoutSeconds: 30, dryRun: o.dryRun})
+
+async function rejection(p: Promise<unknown>): Promise<ObsctlError> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  )
+  expect(e).toBeInstanceOf(ObsctlError)
+  return e as ObsctlError
+}
+/** no secret key in .obsctl/ (journal, task logs), nor in a result or an error */
+function expectNoSecretKey(text: string): void {
+  for (const k of SECRET_KEYS) expect(text).not.toContain(k)
+  expect(filesContaining(path.join(dir, '.obsctl'), SECRET_KEYS), 'a secret key in .obsctl/ (journal, logs)').toEqual([])
+}
+const errorText = (e: ObsctlError) => JSON.stringify({message: e.message, hints: e.hints})
+const secretVersions = () => servers.map((s) => s.listObjects('secrets').map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`))
+
+describe('secrets rotate s3', () => {
+  it('bad input, exit 2 and nothing changed: no new pair exported; the current pair; a pair S3 does not know', async () => {
+    const before = secretVersions()
+    exportPair(undefined)
+    const none = await rejection(rotate())
+    expect(none).toMatchObject({exitCode: 2, code: 'ROTATE_NO_VALUE'})
+    expect(none.hints.join('\n')).toMatch(/mc admin user svcacct add ALIAS USER\) and export OBSCTL_S3_ACCESS_KEY=… OBSCTL_S3_SECRET_KEY=…/)
+
+    exportPair(PAIRS.first)
+    const same = await rejection(rotate())
+    expect(same).toMatchObject({exitCode: 2, code: 'ROTATE_SAME_VALUE'})
+    expect(same.hints[0]).toMatch(/^the current key; create one in MinIO \(mc admin user svcacct add/)
+
+    // not yet created in MinIO: S3 refuses it before anything is written
+    exportPair(PAIRS.second)
+    const unknown = await rejection(rotate())
+    expect(unknown).toMatchObject({exitCode: 2, code: 'ROTATE_NEW_REFUSED'})
+    expect(unknown.message).toContain(`refuses the new key ${PAIRS.second.accessKey}`)
+    expect(secretVersions()).toEqual(before)
+    expect(pairsInSecrets()).toEqual([pairString(PAIRS.first)])
+    for (const e of [none, same, unknown]) expectNoSecretKey(errorText(e))
+  })
+
+  it('--dry-run: the Secrets, the restarts and the checks; nothing touched', async () => {
+    exportPair(PAIRS.second)
+    const before = secretVersions()
+    const requests = osFake.requests.length
+    const r = await rotate({dryRun: true})
+    expect(r.plan).toEqual([{credential: 's3', source: '$OBSCTL_S3_ACCESS_KEY/$OBSCTL_S3_SECRET_KEY', steps: expect.any(String) as string}])
+    const steps = r.plan![0]!.steps
+    expect(steps).toContain(
+      'monitoring/thanos-objstore, logging/opensearch-s3-keystore, longhorn-system/longhorn-backup-credentials on cluster-01; longhorn-system/longhorn-backup-credentials on cluster-02',
+    )
+    expect(steps).toContain('Prometheus monitoring/edge-cluster-02 (spec.podMetadata.annotations)')
+    expect(steps).toContain('StatefulSet logging/opensearch-cluster-data')
+    expect(secretVersions()).toEqual(before)
+    expect(osFake.requests.length).toBe(requests)
+    expectNoSecretKey(JSON.stringify(r))
+  })
+
+  it('the old pair still accepted by S3: every Secret has the new one, restarts done, exit 1 naming svcacct rm; the rerun after the removal finishes', async () => {
+    AWSAccount.DUMMY_ACCOUNT.createKeyPair(PAIRS.second.accessKey, PAIRS.second.secretKey)
+    exportPair(PAIRS.second)
+    const started = new Date().toISOString()
+    const e = await rejection(rotate())
+    expect(e).toMatchObject({exitCode: 1, code: 'ROTATE_OLD_ACCEPTED'})
+    expect(e.message).toContain(`S3 still accepts the old key ${PAIRS.first.accessKey}`)
+    expect(e.hints[0]).toBe(`mc admin user svcacct rm ALIAS ${PAIRS.first.accessKey}, then rerun obsctl secrets rotate s3 (it finishes the pending rotation)`)
+    expectNoSecretKey(errorText(e))
+    expect(pairsInSecrets()).toEqual([pairString(PAIRS.second)])
+    // the pending pair: the old one kept beside the new in central's objstore.yml
+    expect((YAML.parse(previous()!) as {config: {access_key: string}}).config.access_key).toBe(PAIRS.first.accessKey)
+    for (const w of STATEFULSETS) expect(stsAnnotation(w.namespace, w.name)! >= started, `${w.namespace}/${w.name}`).toBe(true)
+    for (const o of OPERATED) {
+      expect(crAnnotation(o.resource, o.name)! >= started, `${o.kind} ${o.name}`).toBe(true)
+      expect(stsAnnotation('monitoring', o.sts)).toBe(crAnnotation(o.resource, o.name))
+    }
+
+    // removed from MinIO; the rerun needs no env var: the pending pair is in the Secret
+    AWSAccount.DUMMY_ACCOUNT.revokeAccessKey(PAIRS.first.accessKey)
+    exportPair(undefined)
+    const r = await rotate()
+    expect(r.rotated[0]).toMatchObject({
+      credential: 's3',
+      user: PAIRS.second.accessKey,
+      source: 'pending in the Secret',
+      resumed: true,
+      verified: {newAccepted: true, oldRefused: true},
+      repository: {name: 's3-snapshots', nodes: osFake.health.number_of_nodes},
+    })
+    expect(previous()).toBeUndefined()
+    expect(pairsInSecrets()).toEqual([pairString(PAIRS.second)])
+    expectNoSecretKey(JSON.stringify(r))
+  })
+
+  it('S3 knows only the new pair: one run rotates, restarts, verifies (new accepted, old refused, snapshot repository) and drops the old pair', async () => {
+    // MinIO with the new key made and the old one already removed
+    AWSAccount.DUMMY_ACCOUNT.createKeyPair(PAIRS.third.accessKey, PAIRS.third.secretKey)
+    AWSAccount.DUMMY_ACCOUNT.revokeAccessKey(PAIRS.second.accessKey)
+    exportPair(PAIRS.third)
+    const verifies = osFake.requests.filter((q) => q.path === '/_snapshot/s3-snapshots/_verify').length
+    const started = new Date().toISOString()
+    const r = await rotate()
+    const report = r.rotated[0]!
+    expect(report).toMatchObject({
+      credential: 's3',
+      source: '$OBSCTL_S3_ACCESS_KEY/$OBSCTL_S3_SECRET_KEY',
+      resumed: false,
+      verified: {newAccepted: true, oldRefused: true},
+    })
+    expect(pairsInSecrets()).toEqual([pairString(PAIRS.third)])
+    expect(previous()).toBeUndefined()
+    // objstore.yml is still what Thanos reads: the catalogue's (bucket, endpoint, path style)
+    expect(YAML.parse(value(central(), 'monitoring', 'thanos-objstore', 'objstore.yml')!)).toMatchObject({
+      type: 'S3',
+      config: {bucket: 'thanos-metrics', endpoint: new URL(s3.url).host, insecure: true, access_key: PAIRS.third.accessKey},
+    })
+    expect(value(servers[1]!, 'longhorn-system', 'longhorn-backup-credentials', 'AWS_ENDPOINTS')).toBe(s3.url)
+    expect(report.secrets.filter((s) => s.cluster === 'cluster-02').map((s) => s.name)).toEqual(
+      expect.arrayContaining(['longhorn-backup-credentials']) as string[],
+    )
+    expect(report.restarted.map((w) => `${w.kind} ${w.namespace}/${w.name}`)).toEqual([
+      'StatefulSet monitoring/thanos-store',
+      'StatefulSet monitoring/thanos-compactor',
+      'StatefulSet logging/opensearch-cluster-masters',
+      'StatefulSet logging/opensearch-cluster-data',
+      'Prometheus monitoring/kube-prometheus-stack-prometheus',
+      'Prometheus monitoring/edge-cluster-02',
+      'ThanosRuler monitoring/thanos-ruler',
+    ])
+    for (const w of STATEFULSETS) expect(stsAnnotation(w.namespace, w.name)! >= started).toBe(true)
+    for (const o of OPERATED) expect(stsAnnotation('monitoring', o.sts)! >= started).toBe(true)
+    // OpenSearch verified its snapshot repository (after the restarts)
+    expect(osFake.requests.filter((q) => q.path === '/_snapshot/s3-snapshots/_verify').length).toBe(verifies + 1)
+    expectNoSecretKey(JSON.stringify(r))
+  })
+})
+
+describe('obsctl secrets rotate s3 (built binary)', () => {
+  beforeAll(() => requireBuild())
+
+  it('--json: the current pair again is exit 2 with the error object, and no secret key in argv or output', async () => {
+    const objstore = YAML.parse(value(central(), 'monitoring', 'thanos-objstore', 'objstore.yml')!) as {config: {access_key: string; secret_key: string}}
+    const current = {accessKey: objstore.config.access_key, secretKey: objstore.config.secret_key}
+    const args = ['secrets', 'rotate', 's3', '--json', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig]
+    const r = await obsctlAsync(args, {env: {OBSCTL_S3_ACCESS_KEY: current.accessKey, OBSCTL_S3_SECRET_KEY: current.secretKey}})
+    expect(r.status, r.stderr).toBe(2)
+    expect((JSON.parse(r.stdout) as {error: {code: string; hints: string[]}}).error).toMatchObject({
+      code: 'ROTATE_SAME_VALUE',
+      hints: expect.arrayContaining([
+        expect.stringMatching(/^the current key; create one in MinIO \(mc admin user svcacct add ALIAS USER\) and export OBSCTL_S3_ACCESS_KEY=…/),
+      ]) as string[],
+    })
+    expect(args.join(' ')).not.toContain(current.secretKey)
+    expectNoSecretKey(r.stdout + r.stderr)
+    expect(pairsInSecrets()).toEqual([pairString(current)])
+  })
+})
