@@ -36,7 +36,10 @@ class LongestFirst extends BaseSequencer {
       const cached = this.ctx.cache.getFileTestResults(`${f.project.name}:${file}`)?.duration
       return cached === undefined ? (SLOW[file] ?? 0) : cached / 1000
     }
-    return sorted.map((f) => ({f, s: seconds(f)})).sort((a, b) => b.s - a.s).map((x) => x.f)
+    return sorted
+      .map((f) => ({f, s: seconds(f)}))
+      .sort((a, b) => b.s - a.s)
+      .map((x) => x.f)
   }
 }
 
