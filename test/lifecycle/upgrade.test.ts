@@ -208,18 +208,18 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
     expect(mutating(0)).toEqual([])
     expect(mutating(1)).toEqual([])
     expect(mutating(2)).toEqual([
-      'apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1 kubelet=1.35.2-1.1 kubectl=1.35.2-1.1',
+      'apt-get install -y -q -o DPkg::Lock::Timeout=300 --allow-change-held-packages kubeadm=1.35.2-1.1 kubelet=1.35.2-1.1 kubectl=1.35.2-1.1',
       'kubeadm upgrade node',
       'systemctl restart kubelet',
     ])
     expect(mutating(3)).toEqual([
-      'apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1',
+      'apt-get install -y -q -o DPkg::Lock::Timeout=300 --allow-change-held-packages kubeadm=1.35.2-1.1',
       'kubeadm upgrade apply v1.35.2 --yes',
-      'apt-get install -y -q --allow-change-held-packages kubelet=1.35.2-1.1 kubectl=1.35.2-1.1',
+      'apt-get install -y -q -o DPkg::Lock::Timeout=300 --allow-change-held-packages kubelet=1.35.2-1.1 kubectl=1.35.2-1.1',
       'systemctl restart kubelet',
     ])
     expect(mutating(4)).toEqual([
-      'apt-get install -y -q --allow-change-held-packages kubeadm=1.35.2-1.1 kubelet=1.35.2-1.1 kubectl=1.35.2-1.1',
+      'apt-get install -y -q -o DPkg::Lock::Timeout=300 --allow-change-held-packages kubeadm=1.35.2-1.1 kubelet=1.35.2-1.1 kubectl=1.35.2-1.1',
       'kubeadm upgrade node',
       'systemctl restart kubelet',
     ])
@@ -303,7 +303,7 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
     for (const x of sb.nodes) x.clearCalls()
     const st1 = path.join(n(1).dir, 'state')
     // worker 1's package upgrade waits until the test lets it go on (the shim writes state/blocked when it is there)
-    writeFileSync(path.join(st1, 'block-on'), 'apt-get install -y -q --allow-change-held-packages kubeadm=1.36')
+    writeFileSync(path.join(st1, 'block-on'), 'apt-get install -y -q -o DPkg::Lock::Timeout=300 --allow-change-held-packages kubeadm=1.36')
     const child = spawn(process.execPath, [BIN, 'upgrade', 'kubernetes', '1.36', '--cluster', 'cluster-01', '--yes', '-c', file, '--kubeconfig', kubeconfig], {
       env: {...process.env, CI: '1', NO_COLOR: '1'},
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -361,7 +361,7 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
         .map((c) => c.line),
     ).toContain('apt-mark hold kubeadm kubelet kubectl')
     expect(mutating(2)).toEqual([
-      'apt-get install -y -q --allow-change-held-packages kubeadm=1.36.2-1.1 kubelet=1.36.2-1.1 kubectl=1.36.2-1.1',
+      'apt-get install -y -q -o DPkg::Lock::Timeout=300 --allow-change-held-packages kubeadm=1.36.2-1.1 kubelet=1.36.2-1.1 kubectl=1.36.2-1.1',
       'kubeadm upgrade node',
       'systemctl restart kubelet',
     ])

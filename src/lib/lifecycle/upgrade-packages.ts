@@ -112,11 +112,18 @@ export async function installedVersion(conn: SshConnection, what: 'kubeadm' | 'k
   return /v\d+\.\d+\.\d+/.exec(r.stdout)?.[0]
 }
 
+/**
+ * apt waits this long for the dpkg lock instead of failing at once (apt >= 1.9.11): the command of a
+ * killed run may still be installing on the node when the rerun starts (sshd does not end it when the
+ * connection drops), and the rerun should wait for it rather than fail. dnf waits for its lock itself.
+ */
+export const DPKG_LOCK_WAIT_SECONDS = 300
+
 export async function installPackages(conn: SshConnection, pm: 'apt' | 'dnf', pkgs: string[], pin: string, io: TaskIO): Promise<void> {
   const names = pkgs.join(' ')
   const cmd =
     pm === 'apt'
-      ? `set -e; apt-mark unhold ${names} >/dev/null; apt-get install -y -q --allow-change-held-packages ${pkgs.map((p) => `${p}=${pin}`).join(' ')}; apt-mark hold ${names}`
+      ? `set -e; apt-mark unhold ${names} >/dev/null; apt-get install -y -q -o DPkg::Lock::Timeout=${DPKG_LOCK_WAIT_SECONDS} --allow-change-held-packages ${pkgs.map((p) => `${p}=${pin}`).join(' ')}; apt-mark hold ${names}`
       : `dnf install -y -q --disableexcludes=kubernetes ${pkgs.map((p) => `${p}-${pin}*`).join(' ')}`
   await root(conn, `installing ${names} ${pin}`, cmd, io, 'UPGRADE_PACKAGE')
 }
