@@ -4,7 +4,8 @@
  * (admin.conf from a file): preflight and nodes need sshd nodes, covered by the nodes tests.
  */
 import {withValues} from '../support/inventory.js'
-import {APPLICATION_CRD} from '../support/kube/argocd-controllers.js'
+import {APPLICATION_CRD, appSets, generateApplications} from '../support/kube/argocd-controllers.js'
+import {renderFiles} from '../../src/lib/gitops/render.js'
 import {setInventoryText} from '../../src/lib/config/index.js'
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -223,6 +224,9 @@ describe('cluster add / remove', () => {
     const r = await configSet(ws.inv(), 'clusters.cluster-05.metrics', 'agent', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
     expect(r.push?.commit).toBe(ws.remoteGit('rev-parse', 'main').trim())
     expect(secret()?.metadata.labels).toMatchObject({'obsctl.dev/cluster': 'cluster-05', 'obsctl.dev/role': 'edge', 'obsctl.dev/metrics': 'agent'})
+    // and what Argo CD makes of it: the rendered ApplicationSets, given the live Secret (argo-cd's cluster
+    // generator as test/support/kube/argocd-controllers.ts plays it), generate the agent-mode Applications
+    expect(overlaysGenerated()).toEqual(['edge-agent'])
     // a change that relabels nothing does not contact the clusters when not syncing
     const n = servers[0]!.requestLog.length
     await configSet(ws.inv(), 'retention.prometheus', '7h', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
@@ -230,6 +234,16 @@ describe('cluster add / remove', () => {
     expect(servers[0]!.requestLog.length).toBe(n)
     await configSet(ws.inv(), 'clusters.cluster-05.metrics', 'remote-scrape', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
     expect(secret()?.metadata.labels['obsctl.dev/metrics']).toBe('remote-scrape')
+    expect(overlaysGenerated()).toEqual(['edge-remote-scrape'])
+
+    /** the shared edge overlays the Applications generated for cluster-05 from its live Secret point at */
+    function overlaysGenerated(): string[] {
+      const files = renderFiles(ws.inv().platform)
+      const apps = appSets(files).flatMap((set) => generateApplications(set, [secret()!]))
+      expect(apps.length).toBeGreaterThan(0)
+      const overlays = apps.map((a) => /^deploy\/overlays\/(edge-[a-z-]+)\//.exec(a.spec.source.path as string)?.[1]).filter((o) => o !== undefined)
+      return [...new Set(overlays)].sort()
+    }
   })
 
   it('remove refuses the central cluster and, without a terminal, asks for --yes (exit 2)', async () => {
