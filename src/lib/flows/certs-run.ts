@@ -6,6 +6,7 @@
 import type {LoadedInventory} from '../config/load.js'
 import {selectClusters} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
+import type {AnyPhase} from '../engine/runner.js'
 import type {RunSsh} from '../engine/types.js'
 import {ExitCode} from '../errors.js'
 import {resolveKubeconfigPath} from '../platform/kube.js'
@@ -31,23 +32,8 @@ export interface CertsCheckResult extends CertsCheckSummary {
 }
 
 export async function certsCheck(inv: LoadedInventory, o: CertsRunOptions & {now?: number} = {}): Promise<CertsCheckResult> {
-  // an unknown --cluster is bad input (exit 2) before anything runs
-  selectClusters(inv.platform, o.clusters)
-  const [{buildPhases}, {CERTS_CHECK_PHASES, certsCheckPhaseOptions}, {runPhases, runReports}] = await Promise.all([
-    import('./registry.js'),
-    import('./certs.js'),
-    import('../engine/index.js'),
-  ])
-  const phases = await buildPhases(CERTS_CHECK_PHASES, certsCheckPhaseOptions({now: o.now}))
-  const run = await runPhases(phases, {
-    inv,
+  const {run, runReports} = await runCerts(inv, o, (m, build) => build(m.CERTS_CHECK_PHASES, m.certsCheckPhaseOptions({now: o.now})), {
     restart: true,
-    kubeconfig: o.kubeconfig,
-    clusters: o.clusters,
-    ssh: o.ssh,
-    renderer: o.renderer,
-    onEvent: o.onEvent,
-    handleSignals: o.handleSignals,
     command: 'certs check',
   })
   const clusters = runReports<CertsClusterReport>(run, 'certs-check')
@@ -88,25 +74,15 @@ export interface CertsRenewResult {
  * the next run renews every node again. The kubeconfig is merged again on every run.
  */
 export async function certsRenew(inv: LoadedInventory, o: CertsRunOptions & CertsRenewOptions & {dryRun?: boolean} = {}): Promise<CertsRenewResult> {
-  // an unknown --cluster is bad input (exit 2) before anything runs
-  selectClusters(inv.platform, o.clusters)
-  const [{buildPhases}, {CERTS_RENEW_PHASES, certsRenewPhaseOptions}, {runPhases, runReports}] = await Promise.all([
-    import('./registry.js'),
-    import('./certs.js'),
-    import('../engine/index.js'),
-  ])
-  const phases = await buildPhases(CERTS_RENEW_PHASES, certsRenewPhaseOptions({podTimeoutMs: o.podTimeoutMs, pollMs: o.pollMs}))
-  const run = await runPhases(phases, {
+  const {run, runReports} = await runCerts(
     inv,
-    dryRun: o.dryRun,
-    kubeconfig: o.kubeconfig,
-    clusters: o.clusters,
-    ssh: o.ssh,
-    renderer: o.renderer,
-    onEvent: o.onEvent,
-    handleSignals: o.handleSignals,
-    command: `certs renew${o.clusters?.length ? ` --cluster ${o.clusters.join(' --cluster ')}` : ''}`,
-  })
+    o,
+    (m, build) => build(m.CERTS_RENEW_PHASES, m.certsRenewPhaseOptions({podTimeoutMs: o.podTimeoutMs, pollMs: o.pollMs})),
+    {
+      dryRun: o.dryRun,
+      command: `certs renew${o.clusters?.length ? ` --cluster ${o.clusters.join(' --cluster ')}` : ''}`,
+    },
+  )
   const plan = o.dryRun
     ? run.phases.flatMap((p) =>
         p.tasks.map((t) => ({phase: p.name, target: t.target, description: t.description ?? '', skip: p.name === 'certs-renew' && t.status === 'would-skip'})),
@@ -121,4 +97,30 @@ export async function certsRenew(inv: LoadedInventory, o: CertsRunOptions & Cert
     plan,
     run,
   }
+}
+
+/**
+ * Both certs flows: an unknown --cluster is bad input (exit 2) before anything runs; then the flow's phases
+ * (./certs.ts) through the engine with the run options they share.
+ */
+async function runCerts(
+  inv: LoadedInventory,
+  o: CertsRunOptions,
+  phasesOf: (certs: typeof import('./certs.js'), build: typeof import('./registry.js').buildPhases) => Promise<AnyPhase[]>,
+  run: {restart?: boolean; dryRun?: boolean; command: string},
+) {
+  selectClusters(inv.platform, o.clusters)
+  const [{buildPhases}, certs, {runPhases, runReports}] = await Promise.all([import('./registry.js'), import('./certs.js'), import('../engine/index.js')])
+  const phases = await phasesOf(certs, buildPhases)
+  const result = await runPhases(phases, {
+    inv,
+    ...run,
+    kubeconfig: o.kubeconfig,
+    clusters: o.clusters,
+    ssh: o.ssh,
+    renderer: o.renderer,
+    onEvent: o.onEvent,
+    handleSignals: o.handleSignals,
+  })
+  return {run: result, runReports}
 }
