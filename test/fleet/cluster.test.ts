@@ -221,6 +221,7 @@ describe('cluster add / remove', () => {
   it("config set of an edge's metrics mode relabels its Argo CD cluster Secret once pushed (the ApplicationSets select on the label), with --no-sync too", async () => {
     const secret = () => servers[0]!.getObject('secrets', 'argocd', clusterSecretName(servers[4]!.url))
     expect(secret()?.metadata.labels['obsctl.dev/metrics']).toBe('remote-scrape')
+    const start = ws.remoteGit('rev-parse', 'main').trim()
     const r = await configSet(ws.inv(), 'clusters.cluster-05.metrics', 'agent', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
     expect(r.push?.commit).toBe(ws.remoteGit('rev-parse', 'main').trim())
     expect(secret()?.metadata.labels).toMatchObject({'obsctl.dev/cluster': 'cluster-05', 'obsctl.dev/role': 'edge', 'obsctl.dev/metrics': 'agent'})
@@ -232,7 +233,12 @@ describe('cluster add / remove', () => {
     await configSet(ws.inv(), 'retention.prometheus', '7h', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
     await configSet(ws.inv(), 'retention.prometheus', '6h', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
     expect(servers[0]!.requestLog.length).toBe(n)
-    await configSet(ws.inv(), 'clusters.cluster-05.metrics', 'remote-scrape', {yes: true, kubeconfig, sync: false, renderer: 'silent'})
+    // a rollback past the change with --no-sync relabels too (the change flow's cluster-labels phase alone)
+    const {rollback} = await import('../../src/lib/flows/rollback.js')
+    const back = await rollback(ws.inv(), {to: start, yes: true, kubeconfig, sync: false, renderer: 'silent'})
+    expect(back.push?.commit).toBe(ws.remoteGit('rev-parse', 'main').trim())
+    const edge = (parse(readFileSync(ws.file, 'utf8')) as {clusters: {name: string; metrics?: string}[]}).clusters.find((c) => c.name === 'cluster-05')
+    expect(edge?.metrics).toBe('remote-scrape')
     expect(secret()?.metadata.labels['obsctl.dev/metrics']).toBe('remote-scrape')
     expect(overlaysGenerated()).toEqual(['edge-remote-scrape'])
 

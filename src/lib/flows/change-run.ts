@@ -45,14 +45,24 @@ export async function runSync(
   return {ok: run.ok, summary: task?.error ?? task?.summary ?? (run.ok ? 'synced' : 'sync failed'), run}
 }
 
-/** The `cluster-labels` phase alone (a push without the waits); its failure names what redoes it. */
-export async function labelsOnly(inv: LoadedInventory, o: Pick<ChangeOptions, 'kubeconfig' | 'renderer'>, command: string, revision: string): Promise<void> {
+/**
+ * The `cluster-labels` phase alone (a push without the waits: config set, upgrade chart and rollback with
+ * --no-sync); its failure names what redoes it and carries `details` (the caller's result so far).
+ */
+export async function labelsOnly(
+  inv: LoadedInventory,
+  o: Pick<ChangeOptions, 'kubeconfig' | 'renderer'>,
+  command: string,
+  revision: string,
+  details?: unknown,
+): Promise<void> {
   const r = await runSync(inv, {...o, sync: false, labels: true}, command, revision)
   if (!r.ok) {
-    throw new ObsctlError(`pushed, but the edges' Argo CD cluster Secrets could not be labelled: ${r.summary}`, {
+    throw new ObsctlError(`${command}: pushed, but the edges' Argo CD cluster Secrets could not be labelled: ${r.summary}`, {
       code: 'LABELS_FAILED',
       exitCode: r.run.exitCode || 1,
       hints: ['obsctl cluster register EDGE sets them, or rerun with --sync', ...(r.run.logsDir ? [`task logs: ${r.run.logsDir}`] : [])],
+      details,
     })
   }
 }

@@ -48,6 +48,14 @@ export interface RollbackOptions {
     command: string,
     revision?: string,
   ) => Promise<{ok: boolean; summary: string; run: RunResult}>
+  /** the Argo CD cluster Secret labels alone, after a push without the wait (--no-sync): the change flow's labelsOnly */
+  runLabels?: (
+    next: LoadedInventory,
+    o: Pick<RollbackOptions, 'kubeconfig' | 'renderer'>,
+    command: string,
+    revision: string,
+    details?: unknown,
+  ) => Promise<void>
 }
 
 export interface RollbackResult {
@@ -283,16 +291,7 @@ async function finish(before: LoadedInventory, next: LoadedInventory, result: Ro
   if (o.sync === false) {
     result.sync = null
     // a pushed rollback may change an edge's metrics mode: the cluster Secret labels follow it even without the waits
-    if (result.push && o.runSync && labels) {
-      const l = await o.runSync(next, {...o, sync: false, labels}, 'rollback', result.push.commit)
-      if (!l.ok)
-        throw new ObsctlError(`the rollback is pushed, but the edges' Argo CD cluster Secrets could not be labelled: ${l.summary}`, {
-          code: 'LABELS_FAILED',
-          exitCode: l.run.exitCode || 1,
-          hints: ['obsctl cluster register EDGE sets them, or rerun with --sync'],
-          details: result,
-        })
-    }
+    if (result.push && o.runLabels && labels) await o.runLabels(next, o, 'rollback', result.push.commit, result)
     return result
   }
   if (!o.runSync)
