@@ -107,7 +107,8 @@ interface Pending {
   file?: string
   cacheFile: string
   head: string
-  body: () => Buffer | string
+  /** undefined: nothing to write after all (a derived result with nothing new) */
+  body: () => Buffer | string | undefined
 }
 
 /**
@@ -131,7 +132,10 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
   const roots = opts.roots.map((r) => path.resolve(r) + path.sep)
   const inBundle = (file: string) => roots.some((r) => file.startsWith(r))
   const pending: Pending[] = []
-  const cacheFileOf = (file: string) => path.join(state.dir!, `${path.relative(path.dirname(roots[0]!), file).replaceAll(path.sep, '!')}.v8`)
+  // every root is in the first one's parent (dist/): a prefix cut, not path.relative (path work is ~5% of a plan's start-up)
+  const distDir = path.dirname(roots[0]!) + path.sep
+  const cacheFileOf = (file: string) =>
+    `${state.dir!}${path.sep}${(file.startsWith(distDir) ? file.slice(distDir.length) : path.relative(distDir, file)).replaceAll(path.sep, '!')}.v8`
 
   // Node's CommonJS loader hooks (_extensions, _resolveFilename, _cache) are not in @types/node; the casts name
   // the shapes Node 20 has (lib/internal/modules/cjs/loader.js), which is what installs a code cache at all
@@ -219,6 +223,7 @@ function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void 
     const tmp = `${p.cacheFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
     try {
       const data = p.body()
+      if (data === undefined) continue
       const fd = fs.openSync(tmp, 'wx', 0o600)
       try {
         fs.writeSync(fd, p.head)
@@ -253,7 +258,14 @@ function derivedStore(dir: string, uid: number, pending: Pending[]): DerivedCach
       const cacheFile = fileOf(name)
       const at = pending.findIndex((p) => p.cacheFile === cacheFile)
       if (at >= 0) pending.splice(at, 1)
-      pending.push({cacheFile, head: headOf(input), body: () => input + output})
+      pending.push({
+        cacheFile,
+        head: headOf(input),
+        body: () => {
+          const out = typeof output === 'string' ? output : output()
+          return out === undefined ? undefined : input + out
+        },
+      })
     },
   }
 }

@@ -14,12 +14,50 @@
 export interface DerivedCache {
   /** the output stored for exactly this input under `name`, else undefined */
   get(name: string, input: string): string | undefined
-  /** store an output for this input (written when the process exits, atomically, 0600) */
-  set(name: string, input: string, output: string): void
+  /**
+   * store an output for this input (written when the process exits, atomically, 0600); a function is asked
+   * for the output at exit, and undefined from it writes nothing
+   */
+  set(name: string, input: string, output: string | (() => string | undefined)): void
 }
 
 export const DERIVED_CACHE = Symbol.for('obsctl.derived-cache')
 
 export function derivedCache(): DerivedCache | undefined {
   return (globalThis as {[DERIVED_CACHE]?: DerivedCache})[DERIVED_CACHE]
+}
+
+/**
+ * A pure function of the inventory's parsed platform, kept in the derived-result cache between runs: one
+ * entry per name holds every key computed for that platform (a node's install fingerprint, a cluster's Secret
+ * shapes, the rendered files), so `plan` and `render` of an unchanged inventory read them back instead of
+ * rendering YAML and templates again. `extra` names what else the result depends on that the cache folder's
+ * key (obsctl's version, bundle hash, Node) does not cover: the text of templates read from disk.
+ *
+ * The input is the platform as JSON, computed once per platform object: a platform must not be edited in
+ * place after its first use here (an edited inventory is parsed into a new object). Results read back are
+ * JSON, shared between calls: callers must not change them. Without the cache (tests importing dist/lib,
+ * OBSCTL_CODE_CACHE=0) results are kept for the process only.
+ */
+export function platformMemo<P extends object, T>(name: string, compute: (p: P, key: string) => T, extra?: () => string): (p: P, key: string) => T {
+  const seen = new WeakMap<P, Map<string, T>>()
+  return (p, key) => {
+    let known = seen.get(p)
+    if (!known) {
+      const map = (known = new Map<string, T>())
+      const cache = derivedCache()
+      if (cache) {
+        const input = `${extra?.() ?? ''}\0${JSON.stringify(p)}`
+        const hit = cache.get(name, input)
+        if (hit !== undefined) for (const [k, v] of Object.entries(JSON.parse(hit) as Record<string, T>)) map.set(k, v)
+        const loaded = map.size
+        cache.set(name, input, () => (map.size === loaded ? undefined : JSON.stringify(Object.fromEntries(map))))
+      }
+      seen.set(p, map)
+    }
+    if (known.has(key)) return known.get(key)!
+    const value = compute(p, key)
+    known.set(key, value)
+    return value
+  }
 }

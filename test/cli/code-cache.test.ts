@@ -295,9 +295,12 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     const a = await run(['render', '--out', cold, '-c', inventory], {cacheHome})
     expect(a.status, a.stderr).toBe(0)
     expect(a.stderr).toContain('derived eta-templates: computed')
+    // without the rendered files kept from the first run (the next test), so the templates are compiled again
+    rmSync(path.join(a.dir, 'data!rendered-files'))
     const b = await run(['render', '--out', warm, '-c', inventory], {cacheHome})
     expect(b.status, b.stderr).toBe(0)
     expect(b.stderr).toContain('derived eta-templates: from cache')
+    expect(b.stderr).toContain('derived rendered-files: computed')
     const files = (d: string) =>
       readdirSync(d, {recursive: true})
         .map(String)
@@ -306,6 +309,55 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(files(warm)).toEqual(files(cold))
     expect(files(cold).length).toBeGreaterThan(20)
     for (const f of files(cold)) expect(readFileSync(path.join(warm, f), 'utf8'), f).toBe(readFileSync(path.join(cold, f), 'utf8'))
+  })
+
+  it('plan and render of an unchanged inventory read back the rendered files, node fingerprints and Secret shapes; an edited inventory or template is computed again', async () => {
+    const cacheHome = path.join(dir, 'platform-memo')
+    const bin = copyInstall(path.join(dir, 'memo-install'))
+    const inv = path.join(dir, 'memo.yaml')
+    writeFileSync(inv, readFileSync(inventory, 'utf8'))
+    const names = ['rendered-files', 'node-fingerprints', 'secret-shapes']
+    const first = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
+    expect(first.status, first.stderr).toBe(0)
+    for (const n of names) expect(first.stderr).toContain(`derived ${n}: computed`)
+    for (const n of names) expect(statSync(path.join(first.dir, `data!${n}`)).mode & 0o777).toBe(0o600)
+    const second = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
+    expect(second.status, second.stderr).toBe(0)
+    for (const n of names) expect(second.stderr).toContain(`derived ${n}: from cache`)
+    // the same tasks, descriptions and states: read back, not computed, and nothing rewritten
+    expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout))
+    const kept = snapshot(first.dir)
+    const third = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
+    expect(third.status).toBe(0)
+    expect(snapshot(first.dir)).toEqual(kept)
+
+    // an edit that reaches the templates: rendered again, and the render has it
+    writeFileSync(inv, readFileSync(inv, 'utf8').replace(/domain: (\S+)/, 'domain: memo-test.lab'))
+    const out = path.join(dir, 'memo-render')
+    const edited = await run(['render', '--out', out, '-c', inv], {cacheHome, bin})
+    expect(edited.status, edited.stderr).toBe(0)
+    expect(edited.stderr).toContain('derived rendered-files: computed')
+    const grep = (d: string, s: string) =>
+      readdirSync(d, {recursive: true})
+        .map(String)
+        .filter((f) => f.endsWith('.yaml'))
+        .some((f) => readFileSync(path.join(d, f), 'utf8').includes(s))
+    expect(grep(out, 'memo-test.lab')).toBe(true)
+
+    // a template edited on disk (outside the bundle the cache folder is named by): rendered again with it
+    const tpl = path.join(path.dirname(path.dirname(bin)), 'templates', 'gitops', 'platform', 'argocd', 'root-app.yaml')
+    writeFileSync(tpl, `${readFileSync(tpl, 'utf8')}# memo-test template edit\n`)
+    const out2 = path.join(dir, 'memo-render-2')
+    const retemplated = await run(['render', '--out', out2, '-c', inv], {cacheHome, bin})
+    expect(retemplated.status, retemplated.stderr).toBe(0)
+    expect(retemplated.stderr).toContain('derived rendered-files: computed')
+    expect(grep(out2, '# memo-test template edit')).toBe(true)
+    // and install-k8s.sh: every node's fingerprint is computed again (a changed script reinstalls the nodes)
+    const script = path.join(path.dirname(path.dirname(bin)), 'templates', 'scripts', 'install-k8s.sh')
+    writeFileSync(script, `${readFileSync(script, 'utf8')}\n# memo-test script edit\n`)
+    const replanned = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
+    expect(replanned.status, replanned.stderr).toBe(0)
+    expect(replanned.stderr).toContain('derived node-fingerprints: computed')
   })
 
   it('the JSON Schema init writes is the same read back as built', async () => {

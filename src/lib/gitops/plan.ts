@@ -5,7 +5,8 @@
 import type {Cluster, Platform} from '../config/schema.js'
 import {centralCluster, edgeClusters, metricsMode, overlayName} from '../config/model.js'
 import {clusterContext, edgeUnitContext, platformContext} from './context.js'
-import {loadTemplates, type Template} from './templates.js'
+import {loadTemplates, templatesDigestInput, type Template} from './templates.js'
+import {platformMemo} from '../derived-cache.js'
 
 export type Layer = 'infrastructure' | 'operators' | 'observability' | 'applications'
 
@@ -175,7 +176,14 @@ export function edgeModes(p: Platform): ('agent' | 'remote-scrape')[] {
  * metrics mode. The ApplicationSets (one per component) turn the shared overlays into per-cluster
  * Applications, so an added edge adds only its cluster/ files.
  */
-export function renderFiles(p: Platform, templates: Template[] = loadTemplates()): RenderedFile[] {
+export function renderFiles(p: Platform, templates?: Template[]): RenderedFile[] {
+  // the default templates' render is kept between runs (plan describes it, render and status compare it)
+  return templates ? renderWith(p, templates) : renderedFiles(p, '').map((f) => ({...f}))
+}
+
+const renderedFiles = platformMemo('rendered-files', (p: Platform) => renderWith(p, loadTemplates()), templatesDigestInput)
+
+function renderWith(p: Platform, templates: Template[]): RenderedFile[] {
   const partials = new Map(templates.filter((t) => t.name.startsWith('partials/')).map((t) => [t.name.slice(9).replace(/\.yaml$/, ''), t]))
   const renderPartial = (name: string, data: object) => {
     const t = partials.get(name)

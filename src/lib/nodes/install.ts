@@ -20,7 +20,8 @@ import type {SshConnection} from '../ssh/connection.js'
 import {shQuote} from '../ssh/connection.js'
 import {sshPool} from '../ssh/pool.js'
 import {checkNode} from './preflight.js'
-import {installMode, kubeadmJoinConfig, parseJoinCommand, renderInstallScript, type JoinInfo} from './script.js'
+import {installMode, installScriptTemplate, kubeadmJoinConfig, parseJoinCommand, renderInstallScript, type JoinInfo} from './script.js'
+import {platformMemo} from '../derived-cache.js'
 import {waitReporter} from '../progress.js'
 
 export interface NodeTarget extends Target {
@@ -55,10 +56,21 @@ export function resolveTarget(p: Platform, t: NodeTarget): {cluster: Cluster; no
 
 /** What, when changed, makes a done node task run again: the rendered script and where it runs. */
 export function installFingerprint(p: Platform, t: NodeTarget): unknown {
-  const {cluster, node} = resolveTarget(p, t)
-  const script = renderInstallScript(p, cluster, node, {joinConfigPath: '@JOIN@'})
-  return {script: createHash('sha256').update(script).digest('hex'), user: node.user ?? p.ssh.user, port: node.port ?? p.ssh.port}
+  resolveTarget(p, t) // its error names the target
+  return nodeFingerprint(p, `${t.cluster}\0${t.index}\0${t.host}`)
 }
+
+// kept between runs (plan asks for every node's; the script renders kubeadm and Cilium YAML)
+const nodeFingerprint = platformMemo(
+  'node-fingerprints',
+  (p: Platform, key: string) => {
+    const [cluster, index, host] = key.split('\0') as [string, string, string]
+    const {node, cluster: c} = resolveTarget(p, {id: `${cluster}/${host}`, cluster, index: Number(index), host})
+    const script = renderInstallScript(p, c, node, {joinConfigPath: '@JOIN@'})
+    return {script: createHash('sha256').update(script).digest('hex'), user: node.user ?? p.ssh.user, port: node.port ?? p.ssh.port}
+  },
+  installScriptTemplate,
+)
 
 interface Deferred {
   promise: Promise<void>

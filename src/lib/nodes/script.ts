@@ -22,6 +22,11 @@ const TEMPLATE = path.join(PACKAGE_ROOT, 'templates', 'scripts', 'install-k8s.sh
 /** read once per process: plan and bootstrap render the script for every node's fingerprint (1,000+ reads on a large fleet) */
 let templateText: string | undefined
 
+/** install-k8s.sh before its placeholders are filled */
+export function installScriptTemplate(): string {
+  return (templateText ??= readFileSync(TEMPLATE, 'utf8'))
+}
+
 export function installMode(c: Cluster, n: ClusterNode): InstallMode {
   if (firstControlPlane(c) === n) return 'init'
   return n.roles.includes('control-plane') ? 'join-control-plane' : 'join'
@@ -141,7 +146,7 @@ export function renderInstallScript(p: Platform, c: Cluster, n: ClusterNode, o: 
   for (const k of ['KUBEADM_CONFIG', 'CILIUM_VALUES']) {
     if (raw[k]!.split('\n').includes('EOF')) throw new Error(`install-k8s.sh: ${k} may not contain a line "EOF"`)
   }
-  return (templateText ??= readFileSync(TEMPLATE, 'utf8')).replace(/\{\{([A-Z0-9_]+)\}\}/g, (m, name: string) => {
+  return installScriptTemplate().replace(/\{\{([A-Z0-9_]+)\}\}/g, (m, name: string) => {
     if (name in raw) return raw[name]!
     if (name in values) return shQuote(values[name]!)
     throw new Error(`install-k8s.sh: unknown placeholder ${m}`)

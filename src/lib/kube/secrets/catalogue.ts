@@ -3,6 +3,7 @@
  * held in memory for one run, each cluster's wanted Secrets and their shapes (for dry runs and docs).
  */
 import YAML from 'yaml'
+import {platformMemo} from '../../derived-cache.js'
 import {receiverSecrets} from '../../config/alerting.js'
 import {centralCluster, GRAFANA_OPENSEARCH_USER, metricsMode, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import type {Cluster, Platform} from '../../config/schema.js'
@@ -184,8 +185,16 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
 
 type SecretShape = {namespace: string; name: string; keys: string[]; purpose: string}
 type ShapeOptions = {opensearchCa?: boolean; s3Ca?: boolean; ingressCa?: boolean}
-/** per inventory object (never edited in place: an edit parses a new one), per cluster and options */
-const shapesOf = new WeakMap<Platform, Map<string, SecretShape[]>>()
+/** per inventory object (never edited in place: an edit parses a new one), per cluster and options; kept between runs */
+const shapesOf = platformMemo('secret-shapes', (p: Platform, key: string) => {
+  const [name, opensearchCa, s3Ca, ingressCa] = key.split('|')
+  const flag = (v: string | undefined) => (v === '' ? undefined : v === 'true')
+  return computeShapes(
+    p,
+    p.clusters.find((c) => c.name === name)!,
+    {opensearchCa: flag(opensearchCa), s3Ca: flag(s3Ca), ingressCa: flag(ingressCa)},
+  )
+})
 
 /**
  * Names and keys only: what a cluster gets, for fingerprints, plans and dry runs. Computed once per
@@ -193,11 +202,8 @@ const shapesOf = new WeakMap<Platform, Map<string, SecretShape[]>>()
  * builds every Secret of the cluster, YAML included).
  */
 export function secretShapes(p: Platform, c: Cluster, opts: ShapeOptions = {}): SecretShape[] {
-  let byKey = shapesOf.get(p)
-  if (!byKey) shapesOf.set(p, (byKey = new Map()))
   const key = `${c.name}|${opts.opensearchCa ?? ''}|${opts.s3Ca ?? ''}|${opts.ingressCa ?? ''}`
-  let shapes = byKey.get(key)
-  if (!shapes) byKey.set(key, (shapes = computeShapes(p, c, opts)))
+  const shapes = p.clusters.includes(c) ? shapesOf(p, key) : computeShapes(p, c, opts)
   return shapes.map((s) => ({...s, keys: [...s.keys]}))
 }
 
