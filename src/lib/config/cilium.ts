@@ -52,5 +52,15 @@ export function ciliumValues(c: Cluster): Record<string, unknown> {
 
 /** The values as YAML (the repository's values.yaml and the file install-k8s.sh hands to `cilium install`). */
 export function ciliumValuesYaml(c: Cluster): string {
-  return stringify(ciliumValues(c))
+  // rendered twice per cluster by plan (the repository's values, the first control plane's install script):
+  // yaml's stringify is the cost, so its result is kept per distinct values, for the process
+  const values = ciliumValues(c)
+  const key = JSON.stringify(values)
+  let yaml = yamlOf.get(key)
+  if (yaml === undefined) {
+    if (yamlOf.size >= 4096) yamlOf.clear()
+    yamlOf.set(key, (yaml = stringify(values)))
+  }
+  return yaml
 }
+const yamlOf = new Map<string, string>()
