@@ -28,36 +28,54 @@ export function derivedCache(): DerivedCache | undefined {
 }
 
 /**
- * A pure function of the inventory's parsed platform, kept in the derived-result cache between runs: one
- * entry per name holds every key computed for that platform (a node's install fingerprint, a cluster's Secret
- * shapes, the rendered files), so `plan` and `render` of an unchanged inventory read them back instead of
- * rendering YAML and templates again. `extra` names what else the result depends on that the cache folder's
- * key (obsctl's version, bundle hash, Node) does not cover: the text of templates read from disk.
- *
- * The input is the platform as JSON, computed once per platform object: a platform must not be edited in
- * place after its first use here (an edited inventory is parsed into a new object). Results read back are
- * JSON, shared between calls: callers must not change them. Without the cache (tests importing dist/lib,
- * OBSCTL_CODE_CACHE=0) results are kept for the process only.
+ * `compute(key)` for keys of one input, kept in the derived-result cache between runs: the entry `name` holds
+ * every key computed for exactly this input, read on the first call and rewritten at exit only when a key was
+ * added. Results read back are JSON, shared between calls: callers must not change them. Without the cache
+ * (tests importing dist/lib, OBSCTL_CODE_CACHE=0) results are kept for the process only.
  */
-export function platformMemo<P extends object, T>(name: string, compute: (p: P, key: string) => T, extra?: () => string): (p: P, key: string) => T {
-  const seen = new WeakMap<P, Map<string, T>>()
-  return (p, key) => {
-    let known = seen.get(p)
+export function derivedMemo<T>(name: string, input: () => string, compute: (key: string) => T): (key: string) => T {
+  let known: Map<string, T> | undefined
+  return (key) => {
     if (!known) {
       const map = (known = new Map<string, T>())
       const cache = derivedCache()
       if (cache) {
-        const input = `${extra?.() ?? ''}\0${JSON.stringify(p)}`
-        const hit = cache.get(name, input)
+        const text = input()
+        const hit = cache.get(name, text)
         if (hit !== undefined) for (const [k, v] of Object.entries(JSON.parse(hit) as Record<string, T>)) map.set(k, v)
         const loaded = map.size
-        cache.set(name, input, () => (map.size === loaded ? undefined : JSON.stringify(Object.fromEntries(map))))
+        cache.set(name, text, () => (map.size === loaded ? undefined : JSON.stringify(Object.fromEntries(map))))
       }
-      seen.set(p, map)
     }
     if (known.has(key)) return known.get(key)!
-    const value = compute(p, key)
+    const value = compute(key)
     known.set(key, value)
     return value
+  }
+}
+
+/**
+ * A pure function of the inventory's parsed platform, kept in the derived-result cache between runs (derivedMemo
+ * over the platform as JSON): a node's install fingerprint, a cluster's Secret shapes, the rendered files, so
+ * `plan` and `render` of an unchanged inventory read them back instead of rendering YAML and templates again.
+ * `extra` names what else the result depends on that the cache folder's key (obsctl's version, bundle hash,
+ * Node) does not cover: the text of templates read from disk.
+ *
+ * The platform's JSON is taken once per platform object: a platform must not be edited in place after its
+ * first use here (an edited inventory is parsed into a new object).
+ */
+export function platformMemo<P extends object, T>(name: string, compute: (p: P, key: string) => T, extra?: () => string): (p: P, key: string) => T {
+  const memos = new WeakMap<P, (key: string) => T>()
+  return (p, key) => {
+    let memo = memos.get(p)
+    if (!memo) {
+      memo = derivedMemo(
+        name,
+        () => `${extra?.() ?? ''}\0${JSON.stringify(p)}`,
+        (k) => compute(p, k),
+      )
+      memos.set(p, memo)
+    }
+    return memo(key)
   }
 }

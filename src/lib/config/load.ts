@@ -6,7 +6,7 @@ import {readFileSync, realpathSync} from 'node:fs'
 import path from 'node:path'
 import {Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Node} from 'yaml'
 import type {z} from 'zod'
-import {derivedCache} from '../derived-cache.js'
+import {derivedCache, derivedMemo} from '../derived-cache.js'
 import {errorMessage, fsReason, inputError} from '../errors.js'
 import type {FieldPath} from './field-path.js'
 import {platformSchema, type Platform} from './schema.js'
@@ -153,6 +153,12 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   if (cached !== undefined) {
     let yaml: {doc: Document; positionOf: ReturnType<typeof makePositionOf>} | undefined
     const parsed = () => (yaml ??= yamlDocument(text, file))
+    // the positions asked of this text (lint warnings, error messages) are kept too: no parse for them next time
+    const position = derivedMemo(
+      `positions${cacheName.slice('inventory'.length)}`,
+      () => text,
+      (k) => parsed().positionOf(JSON.parse(k) as FieldPath),
+    )
     return {
       file,
       dir: realDir(file),
@@ -161,7 +167,7 @@ export function parseInventory(text: string, file: string): LoadedInventory {
         return parsed().doc
       },
       text,
-      positionOf: (p) => parsed().positionOf(p),
+      positionOf: (p) => position(JSON.stringify(p)),
     }
   }
   const {doc, lc, positionOf} = yamlDocument(text, file)
