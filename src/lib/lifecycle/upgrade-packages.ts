@@ -7,7 +7,7 @@ import type {Platform} from '../config/schema.js'
 import type {TaskIO} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
 import type {SshConnection} from '../ssh/connection.js'
-import {shQuote} from '../ssh/connection.js'
+import {shQuote} from '../ssh/quote.js'
 import {formatVersion, minorOf, parseVersion, type Version} from './versions.js'
 
 /** The package repository of a minor: pkgs.k8s.io, or ssh.aptMirror (same layout). */

@@ -17,9 +17,7 @@ import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import type {RunContext, Target, TaskIO} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
 import type {SshConnection} from '../ssh/connection.js'
-import {shQuote} from '../ssh/connection.js'
-import {sshPool} from '../ssh/pool.js'
-import {checkNode} from './preflight.js'
+import {shQuote} from '../ssh/quote.js'
 import {installMode, installScriptTemplate, kubeadmJoinConfig, parseJoinCommand, renderInstallScript, type JoinInfo} from './script.js'
 import {platformMemo} from '../derived-cache.js'
 import {waitReporter} from '../progress.js'
@@ -175,6 +173,8 @@ export interface InstallResult {
 export async function installNode(t: NodeTarget, ctx: RunContext, io: TaskIO, o: NodesPhaseOptions = {}): Promise<string> {
   const {cluster, node} = resolveTarget(ctx.platform, t)
   const mode = installMode(cluster, node)
+  // loaded when a node is installed, not when a plan describes or fingerprints it
+  const [{sshPool}, {checkNode}] = await Promise.all([import('../ssh/pool.js'), import('./preflight.js')])
   const pool = await sshPool(ctx)
   const seen = pool.notices.length
   const cpD = mode === 'init' ? await cpDeferred(ctx, cluster.name) : undefined

@@ -5,7 +5,6 @@
 import type {Phase} from '../engine/types.js'
 import {clusterKubernetes} from '../config/model.js'
 import {ObsctlError} from '../errors.js'
-import {prepareSsh, sshPool} from '../ssh/pool.js'
 import {
   describeInstall,
   installFingerprint,
@@ -16,7 +15,6 @@ import {
   type NodesPhaseOptions,
   type PreflightPhaseOptions,
 } from './install.js'
-import {checkNode} from './preflight.js'
 
 export function preflightPhase(o: PreflightPhaseOptions = {}): Phase<NodeTarget> {
   return {
@@ -30,9 +28,11 @@ export function preflightPhase(o: PreflightPhaseOptions = {}): Phase<NodeTarget>
       return {node, role: cluster.role, profile: ctx.platform.profile, k8s: clusterKubernetes(ctx.platform, cluster)}
     },
     describe: (t) => `ssh ${t.host}: OS/arch, CPU, memory, disk, swap, ports 6443/10250, clock, sudo (read-only)`,
-    prepare: (_t, ctx) => prepareSsh(ctx),
+    prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
     async run(t, ctx, io) {
       const {cluster, node} = resolveTarget(ctx.platform, t)
+      // loaded when a node is checked, not when a plan describes it
+      const [{sshPool}, {checkNode}] = await Promise.all([import('../ssh/pool.js'), import('./preflight.js')])
       const pool = await sshPool(ctx)
       const r = await checkNode(pool, ctx.platform, cluster, node)
       for (const c of r.checks) io.log(`${c.status} ${c.title}: ${c.detail}`)
@@ -56,7 +56,7 @@ export function nodesPhase(o: NodesPhaseOptions = {}): Phase<NodeTarget> {
     targets: (ctx) => nodeTargets(ctx, o.hosts),
     fingerprint: (t, ctx) => installFingerprint(ctx.platform, t),
     describe: (t, ctx) => describeInstall(t, ctx),
-    prepare: (_t, ctx) => prepareSsh(ctx),
+    prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
     run: async (t, ctx, io) => ({summary: await installNode(t, ctx, io, o)}),
   }
 }

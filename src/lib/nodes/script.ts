@@ -10,7 +10,7 @@ import {ciliumValuesYaml} from '../config/cilium.js'
 import {apiServerHost, clusterKubernetes, controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import {PACKAGE_ROOT} from '../package-root.js'
-import {shQuote} from '../ssh/connection.js'
+import {shQuote} from '../ssh/quote.js'
 
 /** cilium-cli release used to install Cilium on the first control plane (it embeds the Helm chart). */
 export const CILIUM_CLI_VERSION = 'v0.18.9'

@@ -14,6 +14,7 @@ import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
 import {sleepOrInterrupt as sleep} from '../async.js'
 import {ObsctlError, interruptedError} from '../errors.js'
 import {traceCommand, traced, tracing} from '../trace.js'
+import {shQuote} from './quote.js'
 import {append, check, hostPattern, keyType, lookup, refusal as hostKeyRefusal, type HostKeyPolicy} from './known-hosts.js'
 
 export type SudoMode = 'nopasswd' | 'password'
@@ -57,11 +58,6 @@ export interface ExecResult {
   signal?: string
   stdout: string
   stderr: string
-}
-
-/** Single-quote for POSIX sh. */
-export function shQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`
 }
 
 const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EPIPE'])

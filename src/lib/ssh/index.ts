@@ -1,5 +1,6 @@
 /** SSH to the nodes: connections, exec, sudo, SFTP upload, obsctl's known_hosts (DESIGN.md §4). */
-export {SshConnection, shQuote, type ConnectOptions, type ExecOptions, type ExecResult, type SudoMode} from './connection.js'
+export {shQuote} from './quote.js'
+export {SshConnection, type ConnectOptions, type ExecOptions, type ExecResult, type SudoMode} from './connection.js'
 export {
   SshPool,
   sshPool,
