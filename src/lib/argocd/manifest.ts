@@ -8,7 +8,7 @@ import path from 'node:path'
 import {parseAllDocuments} from 'yaml'
 import {ObsctlError, inputError, fsReason} from '../errors.js'
 import {traced} from '../trace.js'
-import type {KubeObject} from '../kube/index.js'
+import type {KubeObject} from '../platform/kube.js'
 
 export type ManifestVariant = 'ha' | 'non-ha'
 

@@ -21,7 +21,7 @@ import {readFile} from 'node:fs/promises'
 import {ObsctlError, inputError} from '../errors.js'
 import {NAMESPACES, SECRET_NAMES, edgeClusters, findCluster, metricsMode} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
-import {describeObject, waitUntil, type Kube, type KubeObject} from '../kube/index.js'
+import {describeObject, waitUntil, type Kube, type KubeObject} from '../platform/kube.js'
 import {clusterSecretName} from './cluster-secret.js'
 
 export {clusterSecretName, fnv32a} from './cluster-secret.js'

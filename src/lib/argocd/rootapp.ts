@@ -10,7 +10,7 @@ import path from 'node:path'
 import {ObsctlError, inputError, fsReason} from '../errors.js'
 import {NAMESPACES, gitDir} from '../config/model.js'
 import type {Platform} from '../config/schema.js'
-import {describeObject, type Kube, type KubeObject} from '../kube/index.js'
+import {describeObject, type Kube, type KubeObject} from '../platform/kube.js'
 import {intoNamespace, parseObjects} from './manifest.js'
 import {LABELS, fnv32a} from './register.js'
 

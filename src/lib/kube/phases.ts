@@ -17,32 +17,18 @@ import {receiverSecrets} from '../config/alerting.js'
 import type {Cluster} from '../config/schema.js'
 import {inputError} from '../errors.js'
 import path from 'node:path'
-import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/index.js'
+// each from its own module, not the domain barrels: plan describes and fingerprints these phases, and the
+// barrels would load every writer and client with them (the run-time ones load inside run/isDone below)
+import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/kube.js'
 import {kubeForCluster} from './run.js'
-import {
-  ENV,
-  applyClusterSecrets,
-  clusterSecretsMatch,
-  resolveSecretValues,
-  secretShapes,
-  tlsSecretSpecs,
-  type SecretResult,
-  type SecretValues,
-} from './secrets/index.js'
-import {
-  ADMIN_CONF_PATH,
-  conflictError,
-  describeChanges,
-  entriesFor,
-  mergedView,
-  planChainMerge,
-  readAdminConfFile,
-  readAdminConfOverSsh,
-  readKubeconfigFile,
-  writeMerge,
-  type AdminConf,
-  type EntryChange,
-} from './kubeconfig/index.js'
+import {ENV, type SecretValues} from './secrets/shared.js'
+import type {SecretResult} from './secrets/apply.js'
+import {resolveSecretValues} from './secrets/values.js'
+import {secretShapes} from './secrets/catalogue.js'
+import {tlsSecretSpecs} from './secrets/tls.js'
+import {ADMIN_CONF_PATH, entriesFor, readAdminConfFile, readKubeconfigFile, type AdminConf} from './kubeconfig/parse.js'
+import {conflictError, describeChanges, type EntryChange} from './kubeconfig/plan.js'
+import {mergedView, planChainMerge} from './kubeconfig/chain.js'
 
 export interface ClusterTarget extends Target {
   cluster: string
@@ -91,6 +77,7 @@ export async function fetchAdminConf(ctx: RunContext, c: Cluster, o: KubeconfigP
   const {sshPool} = await import('../ssh/index.js')
   const pool = await sshPool(ctx)
   const conn = await pool.get(firstControlPlane(c))
+  const {readAdminConfOverSsh} = await import('./kubeconfig/ssh.js')
   return readAdminConfOverSsh(conn, c.name)
 }
 
@@ -124,6 +111,7 @@ export async function mergeCluster(
     if (conflicts.length > 0 && !o.overwrite) throw conflictError({file: files.join(path.delimiter), conflicts})
     const written: string[] = []
     let backup: string | undefined
+    const {writeMerge} = await import('./kubeconfig/write.js')
     for (const plan of plans) {
       const backupKey = `kubeconfig:backup:${plan.file}`
       const res = await writeMerge(plan, {backup: !ctx.resources.get(backupKey)})
@@ -292,6 +280,7 @@ export function secretsPhase(o: SecretsPhaseOptions = {}): Phase<ClusterTarget, 
     async isDone(t, ctx) {
       if (o.recheck) return false
       const c = clusterOf(ctx, t.cluster)
+      const {clusterSecretsMatch} = await import('./secrets/apply.js')
       return clusterSecretsMatch(await kubeForCluster(ctx, c.name), {platform: ctx.platform, cluster: c, values: await secretValues(ctx, o)})
     },
     describe(t, ctx) {
@@ -307,6 +296,7 @@ export function secretsPhase(o: SecretsPhaseOptions = {}): Phase<ClusterTarget, 
       const c = clusterOf(ctx, t.cluster)
       const values = await secretValues(ctx, o)
       const kube = await kubeForCluster(ctx, c.name)
+      const {applyClusterSecrets} = await import('./secrets/apply.js')
       const r = await applyClusterSecrets(kube, {platform: ctx.platform, cluster: c, values}, (l) => io.log(l))
       const central = centralCluster(ctx.platform)
       if (c.name !== central.name && ctx.clusters?.length && !ctx.clusters.includes(central.name)) {

@@ -1,7 +1,7 @@
 /** Kube clients shared within one engine run (one per cluster context, created on first use). */
 import type {RunContext} from '../engine/types.js'
 import {findCluster, kubeContextName} from '../config/model.js'
-import {Kube} from '../platform/index.js'
+import {Kube} from '../platform/kube.js'
 
 /** The kubeconfig path a run uses: the run's --kubeconfig, else the default resolution. */
 export function runKubeconfig(ctx: Pick<RunContext, 'kubeconfig'>): string | undefined {

@@ -7,7 +7,7 @@ import {inputError} from '../errors.js'
 import type {Platform} from '../config/schema.js'
 import {durationDays} from '../config/units.js'
 import {SNAPSHOT_EXPIRY_FIX, SNAPSHOT_EXPIRY_REASON} from '../config/lint.js'
-import {isNotImplemented, s3Code, type S3Session} from '../platform/s3.js'
+import type {S3Session} from '../platform/s3.js'
 import type {LifecycleConfig, LifecycleRule} from 'minio'
 
 export const BUCKET_ROLES = ['metrics', 'snapshots', 'backups'] as const
@@ -113,12 +113,16 @@ export function planLifecycle(existing: LifecycleRule[], days: number | null): {
   return {rules: [...others, expiryRule(days)], change: 'apply'}
 }
 
+// the S3 client's error helpers load with a session (the buckets phase's describe and fingerprint need neither)
+const s3Errors = () => import('../platform/s3.js')
+
 /** Rules of a bucket; [] when it has none; 'unsupported' when the server does not implement lifecycle. */
 async function readRules(s: S3Session, name: string): Promise<LifecycleRule[] | 'unsupported'> {
   try {
     const cfg = await s.call(`read the lifecycle of bucket ${name}`, (c) => getLifecycleRaw(c, name))
     return asArray(cfg?.Rule)
   } catch (e) {
+    const {isNotImplemented, s3Code} = await s3Errors()
     const cause = (e as {cause?: unknown}).cause
     if (isNotImplemented(cause)) return 'unsupported'
     if (s3Code(cause) === 'NoSuchLifecycleConfiguration') return []
@@ -139,7 +143,7 @@ async function readVersioning(s: S3Session, name: string): Promise<boolean | 'un
     if (v === undefined) return 'unsupported'
     return (v as {Status?: string} | null)?.Status === 'Enabled'
   } catch (e) {
-    if (isNotImplemented((e as {cause?: unknown}).cause)) return 'unsupported'
+    if ((await s3Errors()).isNotImplemented((e as {cause?: unknown}).cause)) return 'unsupported'
     throw e
   }
 }
@@ -160,6 +164,7 @@ export async function bucketIsDone(s: S3Session, w: WantedBucket): Promise<boole
 
 /** Bring one bucket into the wanted state; `log` gets one line per step. */
 export async function ensureBucket(s: S3Session, w: WantedBucket, log: (line: string) => void = () => {}): Promise<BucketReport> {
+  const {isNotImplemented, s3Code} = await s3Errors()
   const warnings: string[] = []
   let bucket: BucketState = 'exists'
   if (!(await s.call(`check bucket ${w.name}`, (c) => c.bucketExists(w.name)))) {

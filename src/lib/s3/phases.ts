@@ -5,7 +5,7 @@
  */
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {bucketFingerprint, bucketIsDone, describeBucket, ensureBucket, inStateReport, wantedBuckets, type BucketReport, type WantedBucket} from './buckets.js'
-import {openS3, resolveCredentials, type S3Credentials, type S3Session} from '../platform/s3.js'
+import type {S3Credentials, S3Session} from '../platform/s3.js'
 import {ObsctlError} from '../errors.js'
 
 export interface BucketTarget extends Target {
@@ -31,6 +31,8 @@ export async function connectS3(
   inv: RunContext['inv'],
   opts: {caFile?: string; timeoutSeconds?: number; signal?: AbortSignal; credentials?: S3Credentials} = {},
 ): Promise<S3Session> {
+  // the S3 client loads when a session opens, not when plan describes the buckets
+  const {openS3, resolveCredentials} = await import('../platform/s3.js')
   const creds = opts.credentials ?? (await resolveCredentials(inv.platform))
   const session = await openS3(inv, creds, opts)
   try {

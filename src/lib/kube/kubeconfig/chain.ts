@@ -7,7 +7,7 @@
  * reads the same way). With one file (--kubeconfig, or one path) this is planMerge on that file.
  */
 import YAML from 'yaml'
-import {kubeconfigCreateFile} from '../../platform/index.js'
+import {kubeconfigCreateFile} from '../../platform/kube.js'
 import {SECTIONS, readKubeconfigFile, type KubeconfigEntries, type Obj, type SectionKey} from './parse.js'
 import {planMerge, type MergePlan, type PlanMergeOptions} from './plan.js'
 

@@ -1,7 +1,7 @@
 /** Removing a cluster's entries from a kubeconfig (cluster remove), and from obsctl's earlier backups of it. */
 import {readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
-import {kubeconfigFiles} from '../../platform/index.js'
+import {kubeconfigFiles} from '../../platform/kube.js'
 import YAML from 'yaml'
 import {stableStringify} from '../../engine/state.js'
 import {ObsctlError} from '../../errors.js'

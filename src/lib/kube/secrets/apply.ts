@@ -3,7 +3,7 @@ import {timingSafeEqual} from 'node:crypto'
 import YAML from 'yaml'
 import {centralCluster, GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import {inputError} from '../../errors.js'
-import {describeObject, type Kube} from '../../platform/index.js'
+import {describeObject, type Kube} from '../../platform/kube.js'
 import {
   secretShapes,
   fluentbitPasswordFor,

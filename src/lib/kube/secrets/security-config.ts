@@ -1,7 +1,7 @@
 /** The OpenSearch security plugin's configuration (config.yml, internal_users.yml with bcrypt hashes, roles, mappings). */
 import YAML from 'yaml'
 import {GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
-import type {Kube} from '../../platform/index.js'
+import type {Kube} from '../../platform/kube.js'
 import {OPENSEARCH_ADMIN_USER, fluentbitPasswordFor, fluentbitUser, liveValue, type SecretValues} from './shared.js'
 
 const META = (type: string) => ({_meta: {type, config_version: 2}})

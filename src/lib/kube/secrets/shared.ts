@@ -5,7 +5,7 @@
 import {createHmac} from 'node:crypto'
 import {PASSWORD_ENV} from '../../config/passwords.js'
 import {GRAFANA_OPENSEARCH_USER} from '../../config/model.js'
-import type {Kube, KubeObject} from '../../platform/index.js'
+import type {Kube, KubeObject} from '../../platform/kube.js'
 
 export const ENV = {
   opensearchAdminPassword: PASSWORD_ENV.opensearchAdmin,

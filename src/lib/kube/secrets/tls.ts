@@ -5,8 +5,8 @@
 import {type LoadedInventory} from '../../config/load.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from '../../config/model.js'
 import type {Platform} from '../../config/schema.js'
-import {SERVICES} from '../../platform/index.js'
-import type {Kube} from '../../platform/index.js'
+import {SERVICES} from '../../platform/catalogue.js'
+import type {Kube} from '../../platform/kube.js'
 import {decoded, isManaged, type SecretObject, type TlsMaterial, type TlsResolution} from './shared.js'
 
 export type {TlsMaterial, TlsResolution} from './shared.js'
