@@ -153,12 +153,7 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   if (cached !== undefined) {
     let yaml: {doc: Document; positionOf: ReturnType<typeof makePositionOf>} | undefined
     const parsed = () => (yaml ??= yamlDocument(text, file))
-    // the positions asked of this text (lint warnings, error messages) are kept too: no parse for them next time
-    const position = derivedMemo(
-      `positions${cacheName.slice('inventory'.length)}`,
-      () => text,
-      (k) => parsed().positionOf(JSON.parse(k) as FieldPath),
-    )
+    const position = positionsMemo(cacheName, text, (p) => parsed().positionOf(p))
     return {
       file,
       dir: realDir(file),
@@ -201,14 +196,25 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   const result = platformSchema().safeParse(data, {jitless: true})
   if (!result.success) throw configError(file, zodProblems(result.error, positionOf))
   cache?.set(cacheName, text, JSON.stringify(result.data))
+  // kept from this first run already, so the next run of the same text needs no YAML at all
+  const position = positionsMemo(cacheName, text, positionOf)
   return {
     file,
     dir: realDir(file),
     platform: result.data,
     doc,
     text,
-    positionOf: (p) => positionOf(p),
+    positionOf: (p) => position(JSON.stringify(p)),
   }
+}
+
+/** The positions asked of one inventory text (lint findings, error messages), kept in the derived-result cache beside its parse. */
+function positionsMemo(cacheName: string, text: string, positionOf: (p: FieldPath) => Position): (key: string) => Position {
+  return derivedMemo(
+    `positions${cacheName.slice('inventory'.length)}`,
+    () => text,
+    (k) => positionOf(JSON.parse(k) as FieldPath),
+  )
 }
 
 function yamlDocument(text: string, file: string) {
