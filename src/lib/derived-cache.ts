@@ -28,54 +28,58 @@ export function derivedCache(): DerivedCache | undefined {
 }
 
 /**
- * `compute(key)` for keys of one input, kept in the derived-result cache between runs: the entry `name` holds
- * every key computed for exactly this input, read on the first call and rewritten at exit only when a key was
- * added. Results read back are JSON, shared between calls: callers must not change them. Without the cache
- * (tests importing dist/lib, OBSCTL_CODE_CACHE=0) results are kept for the process only.
+ * Results for keys of one input, kept in the derived-result cache between runs: the entry `name` holds every
+ * key computed for exactly this input, read on the first call and rewritten at exit only when a key was added.
+ * The caller computes a missing key (`compute`, a closure over whatever the key stands for). Results read back
+ * are JSON, shared between calls: callers must not change them. Without the cache (tests importing dist/lib,
+ * OBSCTL_CODE_CACHE=0) results are kept for the process only.
  */
-export function derivedMemo<T>(name: string, input: () => string, compute: (key: string) => T): (key: string) => T {
-  let known: Map<string, T> | undefined
-  return (key) => {
+export function derivedMemo(name: string, input: () => string): <T>(key: string, compute: () => T) => T {
+  let known: Map<string, unknown> | undefined
+  return <T>(key: string, compute: () => T): T => {
     if (!known) {
-      const map = (known = new Map<string, T>())
+      const map = (known = new Map<string, unknown>())
       const cache = derivedCache()
       if (cache) {
         const text = input()
         const hit = cache.get(name, text)
-        if (hit !== undefined) for (const [k, v] of Object.entries(JSON.parse(hit) as Record<string, T>)) map.set(k, v)
+        if (hit !== undefined) for (const [k, v] of Object.entries(JSON.parse(hit) as Record<string, unknown>)) map.set(k, v)
         const loaded = map.size
         cache.set(name, text, () => (map.size === loaded ? undefined : JSON.stringify(Object.fromEntries(map))))
       }
     }
-    if (known.has(key)) return known.get(key)!
-    const value = compute(key)
+    if (known.has(key)) return known.get(key) as T
+    const value = compute()
     known.set(key, value)
     return value
   }
 }
 
+/** the platform as JSON, once per platform object (every platformMemo of a run keys on it) */
+const platformJson = new WeakMap<object, string>()
+
 /**
- * A pure function of the inventory's parsed platform, kept in the derived-result cache between runs (derivedMemo
- * over the platform as JSON): a node's install fingerprint, a cluster's Secret shapes, the rendered files, so
- * `plan` and `render` of an unchanged inventory read them back instead of rendering YAML and templates again.
- * `extra` names what else the result depends on that the cache folder's key (obsctl's version, bundle hash,
- * Node) does not cover: the text of templates read from disk.
+ * derivedMemo over the inventory's parsed platform: what is derived from it alone (a node's install
+ * fingerprint, a cluster's Secret shapes, the rendered files), so `plan` and `render` of an unchanged
+ * inventory read them back instead of rendering YAML and templates again. `extra` names what else the results
+ * depend on that the cache folder's key (obsctl's version, bundle hash, Node) does not cover: the text of
+ * templates read from disk.
  *
- * The platform's JSON is taken once per platform object: a platform must not be edited in place after its
- * first use here (an edited inventory is parsed into a new object).
+ * A platform must not be edited in place after its first use here (an edited inventory is parsed into a new
+ * object).
  */
-export function platformMemo<P extends object, T>(name: string, compute: (p: P, key: string) => T, extra?: () => string): (p: P, key: string) => T {
-  const memos = new WeakMap<P, (key: string) => T>()
-  return (p, key) => {
+export function platformMemo(name: string, extra?: () => string): <T>(p: object, key: string, compute: () => T) => T {
+  const memos = new WeakMap<object, ReturnType<typeof derivedMemo>>()
+  return (p, key, compute) => {
     let memo = memos.get(p)
     if (!memo) {
-      memo = derivedMemo(
-        name,
-        () => `${extra?.() ?? ''}\0${JSON.stringify(p)}`,
-        (k) => compute(p, k),
-      )
+      memo = derivedMemo(name, () => {
+        let json = platformJson.get(p)
+        if (json === undefined) platformJson.set(p, (json = JSON.stringify(p)))
+        return `${extra?.() ?? ''}\0${json}`
+      })
       memos.set(p, memo)
     }
-    return memo(key)
+    return memo(key, compute)
   }
 }

@@ -337,6 +337,23 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(third.status).toBe(0)
     expect(snapshot(first.dir)).toEqual(kept)
 
+    // the files render writes from the kept result are, byte for byte, those of a render without any cache
+    const cached = path.join(dir, 'memo-cached')
+    const fromCache = await run(['render', '--out', cached, '-c', inv], {cacheHome, bin})
+    expect(fromCache.status, fromCache.stderr).toBe(0)
+    expect(fromCache.stderr).toContain('derived rendered-files: from cache')
+    const fresh = path.join(dir, 'memo-fresh')
+    const cold = await runProcess(process.execPath, [bin, 'render', '--out', fresh, '-c', inv], {env: {...process.env, CI: '1', OBSCTL_CODE_CACHE: '0'}})
+    expect(cold.status, cold.stderr).toBe(0)
+    const files = (d: string) =>
+      readdirSync(d, {recursive: true})
+        .map(String)
+        .filter((f) => statSync(path.join(d, f)).isFile())
+        .sort()
+    expect(files(cached)).toEqual(files(fresh))
+    expect(files(fresh).length).toBeGreaterThan(20)
+    for (const f of files(fresh)) expect(readFileSync(path.join(cached, f), 'utf8'), f).toBe(readFileSync(path.join(fresh, f), 'utf8'))
+
     // an edit that reaches the templates: rendered again, and the render has it
     writeFileSync(inv, readFileSync(inv, 'utf8').replace(/domain: (\S+)/, 'domain: memo-test.lab'))
     const out = path.join(dir, 'memo-render')

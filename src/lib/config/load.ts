@@ -153,7 +153,7 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   if (cached !== undefined) {
     let yaml: {doc: Document; positionOf: ReturnType<typeof makePositionOf>} | undefined
     const parsed = () => (yaml ??= yamlDocument(text, file))
-    const position = positionsMemo(cacheName, text, (p) => parsed().positionOf(p))
+    const position = positionsMemo(cacheName, text)
     return {
       file,
       dir: realDir(file),
@@ -162,7 +162,7 @@ export function parseInventory(text: string, file: string): LoadedInventory {
         return parsed().doc
       },
       text,
-      positionOf: (p) => position(JSON.stringify(p)),
+      positionOf: (p) => position(JSON.stringify(p), () => parsed().positionOf(p)),
     }
   }
   const {doc, lc, positionOf} = yamlDocument(text, file)
@@ -197,24 +197,20 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   if (!result.success) throw configError(file, zodProblems(result.error, positionOf))
   cache?.set(cacheName, text, JSON.stringify(result.data))
   // kept from this first run already, so the next run of the same text needs no YAML at all
-  const position = positionsMemo(cacheName, text, positionOf)
+  const position = positionsMemo(cacheName, text)
   return {
     file,
     dir: realDir(file),
     platform: result.data,
     doc,
     text,
-    positionOf: (p) => position(JSON.stringify(p)),
+    positionOf: (p) => position(JSON.stringify(p), () => positionOf(p)),
   }
 }
 
 /** The positions asked of one inventory text (lint findings, error messages), kept in the derived-result cache beside its parse. */
-function positionsMemo(cacheName: string, text: string, positionOf: (p: FieldPath) => Position): (key: string) => Position {
-  return derivedMemo(
-    `positions${cacheName.slice('inventory'.length)}`,
-    () => text,
-    (k) => positionOf(JSON.parse(k) as FieldPath),
-  )
+function positionsMemo(cacheName: string, text: string) {
+  return derivedMemo(`positions${cacheName.slice('inventory'.length)}`, () => text)
 }
 
 function yamlDocument(text: string, file: string) {

@@ -178,10 +178,10 @@ export function edgeModes(p: Platform): ('agent' | 'remote-scrape')[] {
  */
 export function renderFiles(p: Platform, templates?: Template[]): RenderedFile[] {
   // the default templates' render is kept between runs (plan describes it, render and status compare it)
-  return templates ? renderWith(p, templates) : renderedFiles(p, '').map((f) => ({...f}))
+  return templates ? renderWith(p, templates) : renderedFiles(p, '', () => renderWith(p, loadTemplates())).map((f) => ({...f}))
 }
 
-const renderedFiles = platformMemo('rendered-files', (p: Platform) => renderWith(p, loadTemplates()), templatesDigestInput)
+const renderedFiles = platformMemo('rendered-files', templatesDigestInput)
 
 function renderWith(p: Platform, templates: Template[]): RenderedFile[] {
   const partials = new Map(templates.filter((t) => t.name.startsWith('partials/')).map((t) => [t.name.slice(9).replace(/\.yaml$/, ''), t]))

@@ -46,9 +46,9 @@ export function loadTemplates(dir = TEMPLATES_DIR): Template[] {
   const hit = cache.get(dir)
   if (hit) return hit
   const e = engine()
-  const texts = walk(dir).map((name) => ({name, text: readFileSync(path.join(dir, name), 'utf8')}))
+  const texts = templateTexts(dir)
   const derived = derivedCache()
-  const input = texts.map((t) => `${t.name}\0${t.text}`).join('\0')
+  const input = templatesDigestInput(dir)
   const stored = derived?.get('eta-templates', input)
   const sources = stored === undefined ? undefined : (JSON.parse(stored) as (string | null)[])
   const fresh: (string | null)[] = []
@@ -83,9 +83,24 @@ export function loadTemplates(dir = TEMPLATES_DIR): Template[] {
   return list
 }
 
-/** The raw text of every template (for the render fingerprint). */
-export function templatesDigestInput(dir = TEMPLATES_DIR): string {
-  return walk(dir)
-    .map((n) => `${n}\0${readFileSync(path.join(dir, n), 'utf8')}`)
-    .join('\0')
+/** name and text of every template, read once per process and folder (the render fingerprint, the render cache and the compile all need them) */
+const textsOf = new Map<string, {name: string; text: string}[]>()
+
+function templateTexts(dir: string): {name: string; text: string}[] {
+  let texts = textsOf.get(dir)
+  if (!texts) textsOf.set(dir, (texts = walk(dir).map((name) => ({name, text: readFileSync(path.join(dir, name), 'utf8')}))))
+  return texts
 }
+
+/** The raw text of every template, as one string (the render fingerprint, the derived-result cache keys). */
+export function templatesDigestInput(dir = TEMPLATES_DIR): string {
+  let input = digestOf.get(dir)
+  if (input === undefined) {
+    input = templateTexts(dir)
+      .map((t) => `${t.name}\0${t.text}`)
+      .join('\0')
+    digestOf.set(dir, input)
+  }
+  return input
+}
+const digestOf = new Map<string, string>()

@@ -54,21 +54,15 @@ export function resolveTarget(p: Platform, t: NodeTarget): {cluster: Cluster; no
 
 /** What, when changed, makes a done node task run again: the rendered script and where it runs. */
 export function installFingerprint(p: Platform, t: NodeTarget): unknown {
-  resolveTarget(p, t) // its error names the target
-  return nodeFingerprint(p, `${t.cluster}\0${t.index}\0${t.host}`)
+  const {cluster, node} = resolveTarget(p, t)
+  return nodeFingerprints(p, `${t.cluster}\0${t.index}\0${t.host}`, () => {
+    const script = renderInstallScript(p, cluster, node, {joinConfigPath: '@JOIN@'})
+    return {script: createHash('sha256').update(script).digest('hex'), user: node.user ?? p.ssh.user, port: node.port ?? p.ssh.port}
+  })
 }
 
 // kept between runs (plan asks for every node's; the script renders kubeadm and Cilium YAML)
-const nodeFingerprint = platformMemo(
-  'node-fingerprints',
-  (p: Platform, key: string) => {
-    const [cluster, index, host] = key.split('\0') as [string, string, string]
-    const {node, cluster: c} = resolveTarget(p, {id: `${cluster}/${host}`, cluster, index: Number(index), host})
-    const script = renderInstallScript(p, c, node, {joinConfigPath: '@JOIN@'})
-    return {script: createHash('sha256').update(script).digest('hex'), user: node.user ?? p.ssh.user, port: node.port ?? p.ssh.port}
-  },
-  installScriptTemplate,
-)
+const nodeFingerprints = platformMemo('node-fingerprints', installScriptTemplate)
 
 interface Deferred {
   promise: Promise<void>

@@ -186,15 +186,7 @@ export function wantedSecrets(x: SecretsContext): WantedSecret[] {
 type SecretShape = {namespace: string; name: string; keys: string[]; purpose: string}
 type ShapeOptions = {opensearchCa?: boolean; s3Ca?: boolean; ingressCa?: boolean}
 /** per inventory object (never edited in place: an edit parses a new one), per cluster and options; kept between runs */
-const shapesOf = platformMemo('secret-shapes', (p: Platform, key: string) => {
-  const [name, opensearchCa, s3Ca, ingressCa] = key.split('|')
-  const flag = (v: string | undefined) => (v === '' ? undefined : v === 'true')
-  return computeShapes(
-    p,
-    p.clusters.find((c) => c.name === name)!,
-    {opensearchCa: flag(opensearchCa), s3Ca: flag(s3Ca), ingressCa: flag(ingressCa)},
-  )
-})
+const shapesOf = platformMemo('secret-shapes')
 
 /**
  * Names and keys only: what a cluster gets, for fingerprints, plans and dry runs. Computed once per
@@ -203,7 +195,8 @@ const shapesOf = platformMemo('secret-shapes', (p: Platform, key: string) => {
  */
 export function secretShapes(p: Platform, c: Cluster, opts: ShapeOptions = {}): SecretShape[] {
   const key = `${c.name}|${opts.opensearchCa ?? ''}|${opts.s3Ca ?? ''}|${opts.ingressCa ?? ''}`
-  const shapes = p.clusters.includes(c) ? shapesOf(p, key) : computeShapes(p, c, opts)
+  // a cluster object from elsewhere is computed, not kept under this inventory's cluster of that name
+  const shapes = p.clusters.includes(c) ? shapesOf(p, key, () => computeShapes(p, c, opts)) : computeShapes(p, c, opts)
   return shapes.map((s) => ({...s, keys: [...s.keys]}))
 }
 
