@@ -23,6 +23,27 @@ export async function freePort(): Promise<number> {
   })
 }
 
+/**
+ * n distinct free ports, held open together while they are chosen: ports taken one at a time can repeat (a
+ * port just released is free again), and a peer that binds later then finds its port taken by its sibling.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({length: n}, () => createServer())
+  try {
+    return await Promise.all(
+      servers.map(
+        (s) =>
+          new Promise<number>((resolve, reject) => {
+            s.on('error', reject)
+            s.listen(0, '127.0.0.1', () => resolve((s.address() as {port: number}).port))
+          }),
+      ),
+    )
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => (s.listening ? s.close(r) : r(undefined)))))
+  }
+}
+
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let lastErr: unknown
@@ -81,9 +102,11 @@ function startExporter(e: Exporter): void {
 
 export async function startMetrics(opts: {central: string; clusters: string[]; replicas?: number}): Promise<MetricsPeer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-prom-'))
-  const exporters: Exporter[] = await Promise.all(opts.clusters.map(async (cluster) => ({cluster, port: await freePort()})))
-  for (const e of exporters) startExporter(e)
   const names = Array.from({length: opts.replicas ?? 2}, (_, i) => `prometheus-${i}`)
+  // every port of the peer chosen at once: a replica's port must not be one an exporter is about to bind
+  const ports = await freePorts(opts.clusters.length + names.length)
+  const exporters: Exporter[] = opts.clusters.map((cluster, i) => ({cluster, port: ports[i]!}))
+  for (const e of exporters) startExporter(e)
   let scraped = [...opts.clusters]
 
   const config = (r: {name: string; port: number}) => {
@@ -109,8 +132,8 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
   }
 
   const replicas: PrometheusReplica[] = await Promise.all(
-    names.map(async (name) => {
-      const port = await freePort()
+    names.map(async (name, i) => {
+      const port = ports[opts.clusters.length + i]!
       const configFile = path.join(dir, `${name}.yml`)
       writeFileSync(configFile, config({name, port}))
       const proc = spawn(
@@ -121,7 +144,15 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
       return {name, port, url: `http://127.0.0.1:${port}`, configFile, proc}
     }),
   )
-  await Promise.all(replicas.map((r) => waitFor(`${r.name} ready`, async () => (await fetch(`${r.url}/-/ready`)).ok)))
+  // Prometheus itself answers there (any other server on the port would fail every later JSON call instead)
+  await Promise.all(
+    replicas.map((r) =>
+      waitFor(`${r.name} ready`, async () => {
+        const res = await fetch(`${r.url}/-/ready`)
+        return res.ok && (await res.text()).includes('Prometheus')
+      }),
+    ),
+  )
 
   const activeTargets = async (r: PrometheusReplica) =>
     (await getJson<{data: {activeTargets: {labels: Record<string, string>; health: string}[]}}>(`${r.url}/api/v1/targets?state=active`)).data.activeTargets
