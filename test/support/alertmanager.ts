@@ -8,7 +8,7 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {freePort} from './prometheus.js'
+import {freePorts} from './prometheus.js'
 import {waitFor} from './wait.js'
 
 export interface AlertmanagerPeer {
@@ -44,7 +44,9 @@ export async function startAlertmanager(o: {replicas?: number; receivers?: strin
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-am-'))
   const configFile = path.join(dir, 'alertmanager.yml')
   writeFileSync(configFile, o.config ?? alertmanagerConfig(o.receivers ?? ['ops']))
-  const ports = await Promise.all(Array.from({length: n}, async () => ({web: await freePort(), gossip: await freePort()})))
+  // all at once: a port taken one at a time can repeat (web and gossip of one replica could get the same one)
+  const free = await freePorts(2 * n)
+  const ports = Array.from({length: n}, (_, i) => ({web: free[2 * i]!, gossip: free[2 * i + 1]!}))
   const procs: ChildProcess[] = ports.map((p, i) =>
     spawn(
       'prometheus-alertmanager',
