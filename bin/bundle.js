@@ -22,7 +22,8 @@
 // Bundled: packages that do not depend on where their own files are, or whose files that must stay in place
 // are native addons (`*.node`: ssh2's sshcrypto.node, required from node_modules, see nativeAddons). Not
 // bundled (required from node_modules at run time, lazily where used): write-file-atomic (hashes its own
-// __filename into temp file names), bcryptjs and @inquirer/prompts (rarely loaded, small). Every dependency not listed in BUNDLED stays external, so a dependency added later is external
+// __filename into temp file names), bcryptjs and @inquirer/prompts (rarely loaded, small), diff and js-yaml
+// (CommonJS, require()d synchronously where first used: src/lib/diff.ts, src/lib/config/plain-yaml.ts). Every dependency not listed in BUNDLED stays external, so a dependency added later is external
 // until it is added here; externals are require()d, so each must be loadable by require() (checked below).
 import {build} from 'esbuild'
 import {createHash} from 'node:crypto'

@@ -9,6 +9,7 @@ import type {z} from 'zod'
 import {derivedCache, derivedMemo} from '../derived-cache.js'
 import {errorMessage, fsReason, inputError} from '../errors.js'
 import type {FieldPath} from './field-path.js'
+import {readPlainYaml} from './plain-yaml.js'
 import {platformSchema, type Platform} from './schema.js'
 
 export type {FieldPath} from './field-path.js'
@@ -150,19 +151,14 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   const cache = derivedCache()
   const cacheName = `inventory${file.replace(/[^\w.-]/g, '_').slice(-150)}`
   const cached = cache?.get(cacheName, text)
-  if (cached !== undefined) {
-    let yaml: {doc: Document; positionOf: ReturnType<typeof makePositionOf>} | undefined
-    const parsed = () => (yaml ??= yamlDocument(text, file))
-    const position = positionsMemo(cacheName, text)
-    return {
-      file,
-      dir: realDir(file),
-      platform: JSON.parse(cached) as Platform,
-      get doc() {
-        return parsed().doc
-      },
-      text,
-      positionOf: (p) => position(JSON.stringify(p), () => parsed().positionOf(p)),
+  if (cached !== undefined) return inventoryOf(file, text, JSON.parse(cached) as Platform, cacheName)
+  // the values read fast (./plain-yaml.ts); the YAML document only when asked for, or to say what is wrong
+  const plain = readPlainYaml(text)
+  if (plain && plain.data !== null && typeof plain.data === 'object' && !Array.isArray(plain.data)) {
+    const result = platformSchema().safeParse(plain.data, {jitless: true})
+    if (result.success) {
+      cache?.set(cacheName, text, JSON.stringify(result.data))
+      return inventoryOf(file, text, result.data, cacheName)
     }
   }
   const {doc, lc, positionOf} = yamlDocument(text, file)
@@ -196,15 +192,26 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   const result = platformSchema().safeParse(data, {jitless: true})
   if (!result.success) throw configError(file, zodProblems(result.error, positionOf))
   cache?.set(cacheName, text, JSON.stringify(result.data))
-  // kept from this first run already, so the next run of the same text needs no YAML at all
+  return inventoryOf(file, text, result.data, cacheName, {doc, lc, positionOf})
+}
+
+/**
+ * A parsed inventory whose YAML document is parsed on first use (positions, edits), unless the caller has it
+ * already. The positions asked of it are kept in the derived-result cache from this run on (the next run of
+ * the same text needs no YAML at all).
+ */
+function inventoryOf(file: string, text: string, platform: Platform, cacheName: string, yaml?: ReturnType<typeof yamlDocument>): LoadedInventory {
+  const parsed = () => (yaml ??= yamlDocument(text, file))
   const position = positionsMemo(cacheName, text)
   return {
     file,
     dir: realDir(file),
-    platform: result.data,
-    doc,
+    platform,
+    get doc() {
+      return parsed().doc
+    },
     text,
-    positionOf: (p) => position(JSON.stringify(p), () => positionOf(p)),
+    positionOf: (p) => position(JSON.stringify(p), () => parsed().positionOf(p)),
   }
 }
 

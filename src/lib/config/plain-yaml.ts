@@ -1,0 +1,86 @@
+/**
+ * The inventory's data, read fast (issue 18): the yaml library builds a whole document (every node, its
+ * range, comments) before it gives the values, ~0.8 s of CPU for a 1,000-cluster inventory; js-yaml reads the
+ * same text straight into values in ~0.11 s. So a valid inventory's values come from js-yaml, and the yaml
+ * document is parsed only when something asks for it (a position for a finding, an edit) or when js-yaml
+ * refuses the text — then the yaml library parses it and says where and why, as before.
+ *
+ * Both must read a text into the same values. js-yaml is given the YAML 1.2 core schema exactly as the yaml
+ * library resolves plain scalars (its src/schema/core: null, bool, int in base 10 / 0o / 0x, float with .inf
+ * and .nan; js-yaml's own int also reads 0b and signed hex, and its float no signed `.5`), and a text is left
+ * to the yaml library where the two differ in other ways:
+ *  - anchors (`&name`): the yaml library limits how far aliases expand (maxAliasCount, the "billion laughs"
+ *    guard, and says where); js-yaml has no limit. Without an anchor an alias is an error in both.
+ *  - `%` directives: `%YAML 1.1` switches the yaml library to the 1.1 schema; js-yaml keeps its own.
+ *  - null keys (`~:`, `null:`, an empty key): the yaml library names them "", js-yaml "null".
+ *  - explicit keys (`? key`), and a sequence entry holding only an empty nested entry (`- -`), which js-yaml
+ *    reads into a different shape when more entries follow.
+ * Everything js-yaml refuses (duplicate keys, several documents, tags it does not know) goes to the yaml
+ * library. test/config/plain-yaml.test.ts reads every inventory of the tests, the examples and a table of
+ * scalars both ways and compares the values.
+ */
+import {createRequire} from 'node:module'
+import type JsYaml from 'js-yaml'
+
+// js-yaml is CommonJS, required on the first parse (commands whose inventory parse is read from the derived
+// cache never load it); external to the bundle (bin/bundle.js), as jsdiff (../diff.ts)
+let lib: {jsyaml: typeof JsYaml; schema: JsYaml.Schema} | undefined
+
+function load() {
+  if (lib) return lib
+  const jsyaml = createRequire(import.meta.url)('js-yaml') as typeof JsYaml
+  // the yaml library's core schema (node_modules/yaml/dist/schema/{common/null,core/bool,core/int,core/float}.js),
+  // tried in its order; a quoted scalar is a string in both, only plain ones are resolved
+  const scalar = (tag: string, test: RegExp, construct: (s: string) => unknown) =>
+    new jsyaml.Type(tag, {kind: 'scalar', resolve: (s: string | null) => test.test(s ?? ''), construct})
+  // one type per tag (js-yaml keeps the last of several with one tag), each trying the yaml library's forms in its order
+  const int = new jsyaml.Type('tag:yaml.org,2002:int', {
+    kind: 'scalar',
+    resolve: (s: string | null) => s !== null && (OCT.test(s) || DEC.test(s) || HEX.test(s)),
+    construct: (s: string) => (OCT.test(s) ? Number.parseInt(s.slice(2), 8) : HEX.test(s) ? Number.parseInt(s.slice(2), 16) : Number.parseInt(s, 10)),
+  })
+  const float = new jsyaml.Type('tag:yaml.org,2002:float', {
+    kind: 'scalar',
+    resolve: (s: string | null) => s !== null && (NAN_INF.test(s) || EXP.test(s) || FRACTION.test(s)),
+    construct: (s: string) => (NAN_INF.test(s) ? (/n$/i.test(s) ? Number.NaN : s.startsWith('-') ? -Infinity : Infinity) : Number.parseFloat(s)),
+  })
+  const schema = jsyaml.FAILSAFE_SCHEMA.extend({
+    implicit: [
+      scalar('tag:yaml.org,2002:null', /^(?:~|[Nn]ull|NULL)?$/, () => null),
+      scalar('tag:yaml.org,2002:bool', /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/, (s) => s[0] === 't' || s[0] === 'T'),
+      int,
+      float,
+    ],
+  })
+  return (lib = {jsyaml, schema})
+}
+
+const OCT = /^0o[0-7]+$/
+const DEC = /^[-+]?[0-9]+$/
+const HEX = /^0x[0-9a-fA-F]+$/
+const NAN_INF = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/
+const EXP = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/
+const FRACTION = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/
+
+/**
+ * Texts left to the yaml library: an anchor or an explicit key (`? `) at the start of a token, a directive line,
+ * a null key, a sequence entry whose nested entry is empty (`- -`: js-yaml puts the next entries in the
+ * nested sequence, the yaml library after it)
+ */
+const NOT_PLAIN = /(?:^|[\s[{,])(?:&[^\s,[\]{}]|\?(?:[\t ]|$))|^%|^[\t ]*(?:-[\t ]+)*(?:~|null|Null|NULL)?[\t ]*:(?:[\t ]|$)|^[\t ]*-(?:[\t ]+-)+[\t ]*$/m
+
+/**
+ * The values of a YAML text, as the yaml library's `parseDocument(text).toJS()` gives them; undefined when the
+ * text is not one for this reader (see above) or js-yaml refuses it: the caller parses it with the yaml library.
+ */
+export function readPlainYaml(text: string): {data: unknown} | undefined {
+  if (NOT_PLAIN.test(text)) return undefined
+  const {jsyaml, schema} = load()
+  try {
+    const data = jsyaml.load(text, {schema, json: false})
+    // an empty text: the yaml library gives null, js-yaml undefined
+    return {data: data === undefined ? null : data}
+  } catch {
+    return undefined
+  }
+}
