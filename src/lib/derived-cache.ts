@@ -83,3 +83,44 @@ export function platformMemo(name: string, extra?: () => string): <T>(p: object,
     return memo(key, compute)
   }
 }
+
+/**
+ * Results keyed by their whole input (a YAML text by the JSON of the value it writes), kept between runs:
+ * unlike platformMemo's, they survive an edit of the inventory that leaves their own input as it was (a new
+ * domain stringifies no cluster's Cilium values again; an edit of one cluster, that cluster's). The build is
+ * the cache folder's key, so the computation itself need not be in the key. The entry keeps the keys this run
+ * used and, up to twice their number (at least 1,024 in all), keys of earlier runs; it is rewritten at exit
+ * only when a key was computed. Without the cache results are kept for the process only.
+ */
+export function contentMemo(name: string): (key: string, compute: () => string) => string {
+  let known: Map<string, string> | undefined
+  const used = new Set<string>()
+  let computed = false
+  return (key, compute) => {
+    if (!known) {
+      const map = (known = new Map<string, string>())
+      const cache = derivedCache()
+      if (cache) {
+        const hit = cache.get(name, '')
+        if (hit !== undefined) for (const [k, v] of JSON.parse(hit) as Array<[string, string]>) map.set(k, v)
+        cache.set(name, '', () => {
+          if (!computed) return undefined
+          const keep: Array<[string, string]> = [...used].map((k) => [k, map.get(k)!])
+          const room = Math.max(1024, 2 * used.size)
+          for (const [k, v] of map) {
+            if (keep.length >= room) break
+            if (!used.has(k)) keep.push([k, v])
+          }
+          return JSON.stringify(keep)
+        })
+      }
+    }
+    used.add(key)
+    let value = known.get(key)
+    if (value === undefined) {
+      known.set(key, (value = compute()))
+      computed = true
+    }
+    return value
+  }
+}

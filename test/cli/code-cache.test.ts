@@ -366,6 +366,28 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
         .filter((f) => f.endsWith('.yaml'))
         .some((f) => readFileSync(path.join(d, f), 'utf8').includes(s))
     expect(grep(out, 'memo-test.lab')).toBe(true)
+    // …but what does not read the domain is kept by its own input (derivedMemo's contentMemo): every cluster's
+    // Cilium values are read back, and the files are still those of a render without any cache
+    expect(edited.stderr).toContain('derived cilium-values-yaml: from cache')
+    const freshEdited = path.join(dir, 'memo-fresh-edited')
+    const coldEdited = await runProcess(process.execPath, [bin, 'render', '--out', freshEdited, '-c', inv], {
+      env: {...process.env, CI: '1', OBSCTL_CODE_CACHE: '0'},
+    })
+    expect(coldEdited.status, coldEdited.stderr).toBe(0)
+    expect(files(out)).toEqual(files(freshEdited))
+    for (const f of files(freshEdited)) expect(readFileSync(path.join(out, f), 'utf8'), f).toBe(readFileSync(path.join(freshEdited, f), 'utf8'))
+    // and the nodes' kubeadm configuration: every node's install fingerprint (a hash of its whole script) is the
+    // one a run with an empty cache folder computes
+    const editedPlan = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
+    expect(editedPlan.status, editedPlan.stderr).toBe(0)
+    expect(editedPlan.stderr).toContain('derived node-fingerprints: computed')
+    expect(editedPlan.stderr).toContain('derived kubeadm-init-yaml: from cache')
+    const emptyPlan = await run(['plan', '--json', '-c', inv], {cacheHome: path.join(dir, 'platform-memo-empty'), bin})
+    expect(emptyPlan.status, emptyPlan.stderr).toBe(0)
+    expect(emptyPlan.stderr).toContain('derived kubeadm-init-yaml: computed')
+    const fingerprints = (d: string) => readFileSync(path.join(d, 'data!node-fingerprints'), 'utf8')
+    expect(fingerprints(editedPlan.dir)).toEqual(fingerprints(emptyPlan.dir))
+    expect(fingerprints(editedPlan.dir)).toMatch(/cluster-01/)
 
     // a template edited on disk (outside the bundle the cache folder is named by): rendered again with it
     const tpl = path.join(path.dirname(path.dirname(bin)), 'templates', 'gitops', 'platform', 'argocd', 'root-app.yaml')

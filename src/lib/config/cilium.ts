@@ -5,6 +5,7 @@
  * pool and L2 announcement policy, which only the GitOps repository creates.
  */
 import {stringify} from 'yaml'
+import {contentMemo} from '../derived-cache.js'
 import type {Cluster} from './schema.js'
 
 /**
@@ -52,15 +53,10 @@ export function ciliumValues(c: Cluster): Record<string, unknown> {
 
 /** The values as YAML (the repository's values.yaml and the file install-k8s.sh hands to `cilium install`). */
 export function ciliumValuesYaml(c: Cluster): string {
-  // rendered twice per cluster by plan (the repository's values, the first control plane's install script):
-  // yaml's stringify is the cost, so its result is kept per distinct values, for the process
+  // rendered twice per cluster by plan (the repository's values, the first control plane's install script), and
+  // yaml's stringify is the cost at fleet scale: kept per distinct values, between runs (an edit elsewhere in
+  // the inventory leaves every cluster's text as it was)
   const values = ciliumValues(c)
-  const key = JSON.stringify(values)
-  let yaml = yamlOf.get(key)
-  if (yaml === undefined) {
-    if (yamlOf.size >= 4096) yamlOf.clear()
-    yamlOf.set(key, (yaml = stringify(values)))
-  }
-  return yaml
+  return valuesYaml(JSON.stringify(values), () => stringify(values))
 }
-const yamlOf = new Map<string, string>()
+const valuesYaml = contentMemo('cilium-values-yaml')

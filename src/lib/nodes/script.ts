@@ -9,6 +9,7 @@ import {stringify} from 'yaml'
 import {ciliumValuesYaml} from '../config/cilium.js'
 import {apiServerHost, clusterKubernetes, controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
+import {contentMemo} from '../derived-cache.js'
 import {PACKAGE_ROOT} from '../package-root.js'
 import {shQuote} from '../ssh/quote.js'
 
@@ -78,8 +79,10 @@ export function kubeadmInitConfig(p: Platform, c: Cluster): string {
     networking: {podSubnet: c.podCidr, serviceSubnet: c.serviceCidr},
     apiServer: {certSANs: sans},
   }
-  return `${stringify(init).trimEnd()}\n---\n${stringify(cluster).trimEnd()}`
+  // kept per distinct configuration between runs, as the Cilium values (../config/cilium.ts)
+  return initYaml(JSON.stringify([init, cluster]), () => `${stringify(init).trimEnd()}\n---\n${stringify(cluster).trimEnd()}`)
 }
+const initYaml = contentMemo('kubeadm-init-yaml')
 
 export interface JoinInfo {
   endpoint: string
