@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand, outputFlag} from '../lib/cli/base.js'
-import {formatPlan, planPhases, type PlanResult} from '../lib/engine/index.js'
+import {formatPlan} from '../lib/engine/format.js'
+import {planPhases, type PlanResult} from '../lib/engine/plan.js'
 import {BOOTSTRAP_PHASES, bootstrapPhaseOptions} from '../lib/flows/bootstrap.js'
 import {buildPhases, selectFlow} from '../lib/flows/registry.js'
 

@@ -11,6 +11,11 @@ import {createRequire} from 'node:module'
 let jsdiff: typeof import('diff') | undefined
 const loadJsdiff = () => (jsdiff ??= createRequire(import.meta.url)('diff') as typeof import('diff'))
 
+/** jsdiff's `diffArrays`, jsdiff loaded on the first call (the kubeconfig editor's line matching) */
+export function diffArrays<T>(before: T[], after: T[]): ReturnType<typeof import('diff').diffArrays<T>> {
+  return loadJsdiff().diffArrays(before, after)
+}
+
 export interface UnifiedDiffOptions {
   /** lines of context around each change (default 3, as git) */
   context?: number

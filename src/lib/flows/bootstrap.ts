@@ -5,12 +5,16 @@
  */
 import path from 'node:path'
 import type {LoadedInventory} from '../config/load.js'
-import {lintInventory, type LintReport} from '../config/lint.js'
+import type {LintReport} from '../config/lint.js'
 import {obsctlDir} from '../config/model.js'
 import {ensureDir} from '../fs.js'
 import {ExitCode, ObsctlError, inputError} from '../errors.js'
 import {canPrompt} from '../prompt.js'
-import {planPhases, runPhases, type PlanResult, type RendererChoice, type RunResult} from '../engine/index.js'
+// the engine's planner only: `obsctl plan` imports this module for the flow's phase list; the runner (and the
+// linter) load when a bootstrap runs
+import {planPhases, type PlanResult} from '../engine/plan.js'
+import type {RendererChoice} from '../engine/types.js'
+import type {RunResult} from '../engine/result.js'
 import {buildPhases, selectFlow, type FlowOptions} from './registry.js'
 import type {DoctorReport} from '../doctor/index.js'
 import {formatChecklist} from '../checks/render.js'
@@ -116,6 +120,7 @@ export function selectPhases(o: Pick<BootstrapOptions, 'all' | 'phases' | 'from'
 }
 
 export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
+  const {lintInventory} = await import('../config/lint.js')
   const lint = lintInventory(o.inv, {allowOvercommit: o.allowOvercommit, workstation: true})
   if (lint.errors > 0) {
     const errs = lint.findings.filter((f) => f.severity === 'error')
@@ -166,6 +171,7 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
     }
   }
 
+  const {runPhases} = await import('../engine/runner.js')
   const run = await runPhases(phases, {
     inv: o.inv,
     dryRun: o.dryRun,

@@ -10,8 +10,8 @@
  * only in that whitespace keeps its original bytes. The planner and the remover then check that the
  * result parses to exactly the intended object before anything is written.
  */
-import {diffArrays} from 'diff'
 import {isMap, isScalar, isSeq, type Document, type Node as YamlNode} from 'yaml'
+import {diffArrays} from '../../diff.js'
 import type {Obj, SectionKey} from './parse.js'
 
 /** How a kubeconfig file is written, read from its text so edits print the same way. */
