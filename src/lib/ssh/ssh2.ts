@@ -3,7 +3,13 @@
  * (bin/bundle.js) turns `import()` of a bundled CommonJS package into a chunk with a default export only,
  * which its CommonJS form hands back one level deeper than Node's import() would; a module with named
  * exports reads the same either way.
+ *
+ * The modules obsctl uses, not ssh2's index: the index also loads its SSH server, key generator and HTTP(S)
+ * agents (node:http, node:https), which `node preflight` and every other SSH command would load for nothing.
  */
-import ssh2 from 'ssh2'
+import {OpenSSHAgent} from 'ssh2/lib/agent.js'
+import Client from 'ssh2/lib/client.js'
+import {parseKey} from 'ssh2/lib/protocol/keyParser.js'
 
-export const {Client, OpenSSHAgent, utils} = ssh2
+export {Client, OpenSSHAgent}
+export const utils = {parseKey}
