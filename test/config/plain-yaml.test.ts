@@ -10,6 +10,7 @@
 import {parseDocument, stringify} from 'yaml'
 import {describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, parseInventory, renderInventoryYaml} from '../../src/lib/config/index.js'
+import {FAST_READ_MIN} from '../../src/lib/config/load.js'
 import {readPlainYaml} from '../../src/lib/config/plain-yaml.js'
 import {isObsctlError} from '../../src/lib/errors.js'
 
@@ -297,15 +298,17 @@ describe('texts the fast reader leaves to the yaml library', () => {
     expect((caught as Error).message).toMatch(new RegExp(`/inv/obsctl\\.yaml:${line}:\\d+: \\(yaml\\): Map keys must be unique`))
   })
 
-  it('an inventory read fast gives the same platform, and positions from its YAML document when asked', () => {
-    const example = renderInventoryYaml(EXAMPLE_ANSWERS)
-    const withAnchor = example.replace(/^domain: (.*)$/m, 'domain: &d $1')
-    expect(readPlainYaml(example)).toBeDefined()
+  it('a large inventory is read fast: the same platform, and positions from its YAML document when asked', () => {
+    const large = fleet(150)
+    expect(large.length).toBeGreaterThanOrEqual(FAST_READ_MIN)
+    const withAnchor = large.replace(/^domain: (.*)$/m, 'domain: &d $1')
+    expect(readPlainYaml(large)).toBeDefined()
     expect(readPlainYaml(withAnchor)).toBeUndefined()
-    const fast = parseInventory(example, '/inv/obsctl.yaml')
+    const fast = parseInventory(large, '/inv/obsctl.yaml')
     const slow = parseInventory(withAnchor, '/inv/obsctl.yaml')
     expect(fast.platform).toEqual(slow.platform)
-    const line = example.split('\n').findIndex((l) => l.startsWith('domain:')) + 1
+    expect(fast.platform.clusters).toHaveLength(150)
+    const line = large.split('\n').findIndex((l) => l.startsWith('domain:')) + 1
     expect(fast.positionOf(['domain'])).toEqual({file: '/inv/obsctl.yaml', line, column: 'domain: '.length + 1})
     expect(fast.doc.get('domain')).toBe(slow.platform.domain)
   })

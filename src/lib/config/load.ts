@@ -152,8 +152,8 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   const cacheName = `inventory${file.replace(/[^\w.-]/g, '_').slice(-150)}`
   const cached = cache?.get(cacheName, text)
   if (cached !== undefined) return inventoryOf(file, text, JSON.parse(cached) as Platform, cacheName)
-  // the values read fast (./plain-yaml.ts); the YAML document only when asked for, or to say what is wrong
-  const plain = readPlainYaml(text)
+  // a large text's values read fast (./plain-yaml.ts); the YAML document only when asked for, or to say what is wrong
+  const plain = text.length >= FAST_READ_MIN ? readPlainYaml(text) : undefined
   if (plain && plain.data !== null && typeof plain.data === 'object' && !Array.isArray(plain.data)) {
     const result = platformSchema().safeParse(plain.data, {jitless: true})
     if (result.success) {
@@ -194,6 +194,13 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   cache?.set(cacheName, text, JSON.stringify(result.data))
   return inventoryOf(file, text, result.data, cacheName, {doc, lc, positionOf})
 }
+
+/**
+ * From this size on an inventory's values are read by js-yaml (./plain-yaml.ts). It is required from
+ * node_modules without the code cache (~20 ms); below ~64 KiB (a fleet of ~130 clusters) the yaml library's
+ * document, whose code is loaded anyway, costs less than that.
+ */
+export const FAST_READ_MIN = 64 * 1024
 
 /**
  * A parsed inventory whose YAML document is parsed on first use (positions, edits), unless the caller has it

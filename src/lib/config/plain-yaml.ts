@@ -1,7 +1,7 @@
 /**
  * The inventory's data, read fast (issue 18): the yaml library builds a whole document (every node, its
  * range, comments) before it gives the values, ~0.8 s of CPU for a 1,000-cluster inventory; js-yaml reads the
- * same text straight into values in ~0.11 s. So a valid inventory's values come from js-yaml, and the yaml
+ * same text straight into values in ~0.11 s. So a large inventory's values (FAST_READ_MIN in ./load.ts) come from js-yaml, and the yaml
  * document is parsed only when something asks for it (a position for a finding, an edit) or when js-yaml
  * refuses the text — then the yaml library parses it and says where and why, as before.
  *
@@ -22,8 +22,8 @@
 import {createRequire} from 'node:module'
 import type JsYaml from 'js-yaml'
 
-// js-yaml is CommonJS, required on the first parse (commands whose inventory parse is read from the derived
-// cache never load it); external to the bundle (bin/bundle.js), as jsdiff (../diff.ts)
+// js-yaml is CommonJS, required from node_modules on the first parse (commands whose inventory parse is read
+// from the derived cache never load it); the bundle's own copy sits in client-node's chunk (bin/bundle.js)
 let lib: {jsyaml: typeof JsYaml; schema: JsYaml.Schema} | undefined
 
 function load() {
