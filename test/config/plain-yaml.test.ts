@@ -10,8 +10,8 @@
 import {parseDocument, stringify} from 'yaml'
 import {describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, parseInventory, renderInventoryYaml} from '../../src/lib/config/index.js'
-import {FAST_READ_MIN} from '../../src/lib/config/load.js'
-import {readPlainYaml} from '../../src/lib/config/plain-yaml.js'
+import {documentOffset, FAST_READ_MIN} from '../../src/lib/config/load.js'
+import {plainYamlOffsets, readPlainYaml} from '../../src/lib/config/plain-yaml.js'
 import {isObsctlError} from '../../src/lib/errors.js'
 
 const yamlLibrary = (text: string) => parseDocument(text, {uniqueKeys: true, prettyErrors: false}).toJS({maxAliasCount: 100}) as unknown
@@ -179,7 +179,8 @@ function random(seed: number) {
   }
 }
 
-describe('documents written by the yaml library in each of its styles', () => {
+/** n documents written by the yaml library from seeded random values, cycling through its output styles */
+function randomDocuments(seed: number, n: number): string[] {
   // strings with what YAML treats specially: indicators, comments, colons, quotes, leading/trailing space,
   // line breaks, unicode, and texts that look like other scalars
   const PIECES = [
@@ -223,7 +224,7 @@ describe('documents written by the yaml library in each of its styles', () => {
     '---',
     '...',
   ]
-  const rnd = random(18)
+  const rnd = random(seed)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!
   const str = () => Array.from({length: 1 + Math.floor(rnd() * 5)}, () => pick(PIECES)).join('')
   const value = (depth: number): unknown => {
@@ -242,11 +243,13 @@ describe('documents written by the yaml library in each of its styles', () => {
     {defaultStringType: 'BLOCK_FOLDED' as const, lineWidth: 20},
     {indent: 4, lineWidth: 0},
   ]
+  return Array.from({length: n}, (_, i) => stringify({root: value(0), [`k${i}`]: value(0)}, STYLES[i % STYLES.length]))
+}
+
+describe('documents written by the yaml library in each of its styles', () => {
   it('400 random documents: the fast reader gives the same values, or leaves the text', () => {
     let read = 0
-    for (let i = 0; i < 400; i++) {
-      const data = {root: value(0), [`k${i}`]: value(0)}
-      const text = stringify(data, STYLES[i % STYLES.length])
+    for (const text of randomDocuments(18, 400)) {
       const expected = yamlLibrary(text)
       const plain = readPlainYaml(text)
       if (plain) {
@@ -256,6 +259,60 @@ describe('documents written by the yaml library in each of its styles', () => {
     }
     // most are read fast (the others hold an anchor-looking "&x", a "? " or a null key)
     expect(read).toBeGreaterThan(300)
+  })
+})
+
+/** every field path of a value, and beneath each a key and an index that are not there */
+function paths(value: unknown, at: Array<string | number> = []): Array<Array<string | number>> {
+  const out: Array<Array<string | number>> = [at, [...at, 'not-there'], [...at, 99]]
+  if (Array.isArray(value)) value.forEach((v, i) => out.push(...paths(v, [...at, i])))
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push(...paths(v, [...at, k]))
+  return out
+}
+
+/** positions of every field by the fast reader's second read and by the yaml library's document: [compared, left] */
+function comparePositions(text: string): [number, number] {
+  const offsets = plainYamlOffsets(text)
+  if (!offsets) return [0, 1]
+  const doc = parseDocument(text, {uniqueKeys: true})
+  let compared = 0
+  let left = 0
+  for (const p of paths(doc.toJS())) {
+    for (const key of [false, true]) {
+      const fast = offsets(p, key)
+      if (fast === undefined) left++
+      else {
+        compared++
+        expect(fast, `${JSON.stringify(p)} key=${key} in\n${text}`).toBe(documentOffset(doc, p, key))
+      }
+    }
+  }
+  return [compared, left]
+}
+
+describe('positions from the fast reader are those of the yaml document', () => {
+  const texts: Array<[string, string]> = [
+    ['a fleet of 60 clusters', fleet(60)],
+    ['a hand-written file', HAND_WRITTEN],
+    ['CRLF line ends', HAND_WRITTEN.replaceAll('\n', '\r\n')],
+    ['a byte order mark', `\uFEFF${HAND_WRITTEN}`],
+  ]
+  for (const [name, text] of texts) {
+    it(name, () => {
+      const [compared, left] = comparePositions(text)
+      expect(left).toBe(0)
+      expect(compared).toBeGreaterThan(20)
+    })
+  }
+  it('empty values and comments (an empty sequence entry has no node in js-yaml: that sequence is left to the document)', () => {
+    const [compared, left] = comparePositions('a:\nb:   \nc: # note\nd:\n\n  # x\n  e: 1\nf:\n  - \n  - x\n  -\n    y: 2\ng: [1, {h: 2}]\n')
+    expect(compared).toBeGreaterThan(20)
+    expect(left).toBeGreaterThan(0)
+  })
+  it('400 random documents in every yaml style', () => {
+    let compared = 0
+    for (const text of randomDocuments(7, 400)) compared += comparePositions(text)[0]
+    expect(compared).toBeGreaterThan(4000)
   })
 })
 

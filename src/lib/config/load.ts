@@ -9,7 +9,7 @@ import type {z} from 'zod'
 import {derivedCache, derivedMemo} from '../derived-cache.js'
 import {errorMessage, fsReason, inputError} from '../errors.js'
 import type {FieldPath} from './field-path.js'
-import {readPlainYaml} from './plain-yaml.js'
+import {plainYamlOffsets, readPlainYaml} from './plain-yaml.js'
 import {platformSchema, type Platform} from './schema.js'
 
 export type {FieldPath} from './field-path.js'
@@ -80,13 +80,24 @@ function nodeAt(doc: Document, p: FieldPath, keyNode: boolean): Node | undefined
   return found
 }
 
+/** the offset a field path's node starts at in the document (its nearest ancestor's when absent) */
+export function documentOffset(doc: Document, p: FieldPath, key = false): number {
+  return nodeAt(doc, p, key)?.range?.[0] ?? 0
+}
+
 function makePositionOf(file: string, doc: Document, lc: LineCounter) {
   return (p: FieldPath, key = false): Position => {
-    const n = nodeAt(doc, p, key)
-    const offset = n?.range?.[0] ?? 0
-    const {line, col} = lc.linePos(offset)
+    const {line, col} = lc.linePos(documentOffset(doc, p, key))
     return {file, line, column: col}
   }
+}
+
+/** the lines of a text as the yaml library's parser counts them (a line starts at 0 and after every \n) */
+function lineCounterOf(text: string): LineCounter {
+  const lc = new LineCounter()
+  lc.addNewLine(0)
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1)
+  return lc
 }
 
 interface ZodLike {
@@ -210,6 +221,19 @@ export const FAST_READ_MIN = 64 * 1024
 function inventoryOf(file: string, text: string, platform: Platform, cacheName: string, yaml?: ReturnType<typeof yamlDocument>): LoadedInventory {
   const parsed = () => (yaml ??= yamlDocument(text, file))
   const position = positionsMemo(cacheName, text)
+  // a large text's positions: from js-yaml's second read (./plain-yaml.ts), unless the document is parsed already
+  let fast: {offsets: ReturnType<typeof plainYamlOffsets>; lc?: LineCounter} | undefined
+  const positionOf = (p: FieldPath): Position => {
+    if (!yaml && text.length >= FAST_READ_MIN) {
+      fast ??= {offsets: plainYamlOffsets(text)}
+      const offset = fast.offsets?.(p, false)
+      if (offset !== undefined) {
+        const {line, col} = (fast.lc ??= lineCounterOf(text)).linePos(offset)
+        return {file, line, column: col}
+      }
+    }
+    return parsed().positionOf(p)
+  }
   return {
     file,
     dir: realDir(file),
@@ -218,7 +242,7 @@ function inventoryOf(file: string, text: string, platform: Platform, cacheName: 
       return parsed().doc
     },
     text,
-    positionOf: (p) => position(JSON.stringify(p), () => parsed().positionOf(p)),
+    positionOf: (p) => position(JSON.stringify(p), () => positionOf(p)),
   }
 }
 

@@ -84,3 +84,85 @@ export function readPlainYaml(text: string): {data: unknown} | undefined {
     return undefined
   }
 }
+
+/** a node js-yaml read: where it opened, its kind and value, and the nodes read inside it */
+interface Frame {
+  at: number
+  kind: string | null
+  result: unknown
+  children: Frame[]
+}
+
+/**
+ * Where the fields of a text readPlainYaml reads are, as the yaml library's document would say (the offset its
+ * node's range starts at: a key at its first character, a value at its content after blanks, line breaks and
+ * comments, an empty value after the blanks that follow its colon), found by reading the text again with
+ * js-yaml, which reports where each node it reads opens (its `listener`). A field that is not there is found
+ * at its nearest ancestor, as the document's lookup does. Undefined when the text is not one for readPlainYaml,
+ * or the nodes do not line up with the values read (a flow mapping entry without a value, a pair in a flow
+ * sequence): the caller asks the yaml library's document then.
+ * test/config/plain-yaml.test.ts compares both on every field of the texts it reads.
+ */
+export function plainYamlOffsets(text: string): ((p: ReadonlyArray<string | number>, key: boolean) => number | undefined) | undefined {
+  if (NOT_PLAIN.test(text)) return undefined
+  const {jsyaml, schema} = load()
+  const root: Frame = {at: 0, kind: null, result: undefined, children: []}
+  const stack: Frame[] = [root]
+  try {
+    jsyaml.load(text, {
+      schema,
+      json: false,
+      listener(event, state) {
+        if (event === 'open') {
+          const frame: Frame = {at: state.position, kind: null, result: undefined, children: []}
+          stack.at(-1)!.children.push(frame)
+          stack.push(frame)
+        } else {
+          const frame = stack.pop()!
+          frame.kind = state.kind
+          frame.result = state.result
+        }
+      },
+    })
+  } catch {
+    return undefined
+  }
+  // js-yaml drops a byte order mark before it counts
+  const shift = text.startsWith('\uFEFF') ? 1 : 0
+  const doc = root.children[0]
+  if (!doc) return undefined
+  const blank = (at: number, lineBreaks: boolean) => {
+    for (;;) {
+      const ch = text[at]
+      if (ch === ' ' || ch === '\t') at++
+      else if (lineBreaks && (ch === '\n' || ch === '\r')) at++
+      else if (lineBreaks && ch === '#') while (at < text.length && text[at] !== '\n') at++
+      else return at
+    }
+  }
+  const valueAt = (f: Frame) => blank(f.at + shift, f.kind !== null)
+  return (p, key) => {
+    let cur = doc
+    let found = valueAt(doc)
+    for (let i = 0; i < p.length; i++) {
+      const seg = p[i]!
+      if (cur.kind === 'mapping') {
+        const pairs = cur.children
+        if (pairs.length !== 2 * Object.keys(cur.result as object).length) return undefined
+        let k = -1
+        for (let j = 0; j < pairs.length; j += 2) if (pairs[j]!.kind === 'scalar' && String(pairs[j]!.result) === seg) k = j
+        if (k < 0) return found
+        if (i === p.length - 1 && key) return pairs[k]!.at + shift
+        cur = pairs[k + 1]!
+        found = valueAt(cur)
+      } else if (cur.kind === 'sequence') {
+        if (cur.children.length !== (cur.result as unknown[]).length) return undefined
+        const item = typeof seg === 'number' ? cur.children[seg] : undefined
+        if (!item || item.kind === null) return found
+        cur = item
+        found = valueAt(cur)
+      } else return found
+    }
+    return found
+  }
+}
