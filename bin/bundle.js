@@ -95,7 +95,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [nativeAddons(), clientNodePure(), pluginInternals(), yamlNoTokenLog()],
+  plugins: [nativeAddons(), clientNodePure(), pluginInternals(), yamlNoTokenLog(), oclifWslCheck()],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -262,6 +262,34 @@ function yamlNoTokenLog() {
           contents: text.replace(load, `${load}\nconst LOG_TOKENS = Boolean(node_process.env.LOG_TOKENS);`).replace(from, 'if (LOG_TOKENS)'),
           loader: 'js',
         }
+      })
+    },
+  }
+}
+
+/**
+ * @oclif/core's Config.load asks `getPlatform()` on every start, which imports wsl-utils (is-wsl, is-docker,
+ * is-inside-container, powershell-utils: ~5 ms, six modules and their file reads) to tell WSL from Linux. The
+ * bundle's copy first checks what is-wsl itself checks before it answers true (a Linux kernel whose release or
+ * /proc/version names Microsoft, or WSL's interop or /run/WSL present) and imports wsl-utils only then: where
+ * none of these holds, is-wsl says false, and so does the check.
+ */
+function oclifWslCheck() {
+  return {
+    name: 'oclif-wsl-check',
+    setup(b) {
+      b.onLoad({filter: /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/}, (args) => {
+        const text = readFileSync(args.path, 'utf8')
+        const from = "return (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();"
+        if (!text.includes(from)) throw new Error(`bin/bundle.js: ${args.path} no longer asks wsl-utils as expected; update oclifWslCheck`)
+        const check = [
+          "const fs = require('node:fs');",
+          "const maybe = process.platform === 'linux' && ((0, node_os_1.release)().toLowerCase().includes('microsoft')",
+          "  || (() => { try { return fs.readFileSync('/proc/version', 'utf8').toLowerCase().includes('microsoft') } catch { return false } })()",
+          "  || fs.existsSync('/proc/sys/fs/binfmt_misc/WSLInterop') || fs.existsSync('/run/WSL'));",
+          "return maybe && (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();",
+        ].join('\n')
+        return {contents: text.replace(from, check), loader: 'js'}
       })
     },
   }
