@@ -75,7 +75,13 @@ export default async function bench() {
       // each render wrote a whole repo: keep the disk use to one at a time
       for (let i = 0; i < out; i++) rmSync(path.join(dir, `repo-${i}`), {recursive: true, force: true})
     }
-    const rows = []
+    // the machine's speed, for reading the figures elsewhere: the budget is absolute, not a ratio
+    const floor = []
+    for (let i = 0; i < runs; i++) {
+      timeOnce(process.execPath, ['-e', '0'], {env})
+      floor.push(lastCpuMs)
+    }
+    const rows = [{name: 'cpu: node -e 0 (this machine)', value: median(floor), unit: 'ms'}]
     for (const [name] of variants) {
       const value = median(cpu.get(name))
       rows.push({name: `cpu: obsctl ${name}, ${n} clusters`, value, unit: 'ms', budget: '< 2000 ms', ok: value < 2000})
