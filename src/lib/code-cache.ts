@@ -21,13 +21,17 @@
  * the command runs as without a cache, silently. OBSCTL_CODE_CACHE=0 turns it off;
  * NODE_DEBUG=obsctl-code-cache prints where it is and what it read and wrote.
  */
-import fs from 'node:fs'
 import Module from 'node:module'
-import os from 'node:os'
-import path from 'node:path'
-import {debuglog} from 'node:util'
-import vm from 'node:vm'
 import {DERIVED_CACHE, type DerivedCache} from './derived-cache.js'
+
+// builtins require()d, not imported: an ES module's import of node:fs builds an ES facade that reads every
+// export, and fs's getters load fs/promises and the streams (~5 ms of every start; bin/run.js does the same)
+const require = Module.createRequire(import.meta.url)
+const fs = require('node:fs') as typeof import('node:fs')
+const os = require('node:os') as typeof import('node:os')
+const path = require('node:path') as typeof import('node:path')
+const {debuglog} = require('node:util') as typeof import('node:util')
+const vm = require('node:vm') as typeof import('node:vm')
 
 export interface CodeCacheOptions {
   /** the bundle's folders: every .js file under them is compiled through the cache */
@@ -160,7 +164,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
       cachedData,
       // the bundle has no import() left (bin/bundle.js); this only keeps one working should it appear
       ...(vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ? {importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER} : {}),
-    } as vm.ScriptOptions)
+    } as import('node:vm').ScriptOptions)
     if (cachedData && !script.cachedDataRejected) state.hits.push(filename)
     else {
       state.misses.push(filename)
