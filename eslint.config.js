@@ -8,8 +8,37 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['src/**/*.ts', 'test/**/*.{ts,mjs}', 'bench/**/*.{js,ts}', 'bin/**/*.js'],
-    languageOptions: {globals: {process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', fetch: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly', performance: 'readonly', crypto: 'readonly', Response: 'readonly', Request: 'readonly', Headers: 'readonly', __dirname: 'readonly', require: 'readonly', module: 'writable', global: 'readonly', globalThis: 'readonly'}},
+    files: ['src/**/*.ts', 'test/**/*.{ts,mjs}', 'bench/**/*.{js,ts}', 'bin/**/*.{js,mjs}'],
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        fetch: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+        performance: 'readonly',
+        crypto: 'readonly',
+        Response: 'readonly',
+        Request: 'readonly',
+        Headers: 'readonly',
+        __dirname: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        global: 'readonly',
+        globalThis: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none'}],
@@ -18,6 +47,16 @@ export default tseslint.config(
       'prefer-const': ['error', {ignoreReadBeforeAssign: true}],
     },
   },
-  // a CommonJS snippet esbuild injects into the CommonJS bundle (bin/bundle.js)
-  {files: ['bin/bundle-import-meta.js'], languageOptions: {sourceType: 'commonjs', globals: {__filename: 'readonly'}}, rules: {'@typescript-eslint/no-require-imports': 'off'}},
+  // a CommonJS snippet esbuild injects into the CommonJS bundle (bin/bundle.mjs)
+  {
+    files: ['bin/bundle-import-meta.js'],
+    languageOptions: {sourceType: 'commonjs', globals: {__filename: 'readonly'}},
+    rules: {'@typescript-eslint/no-require-imports': 'off'},
+  },
+  // the runner: CommonJS (bin/package.json), so that no ES module loader starts (bin/run.js)
+  {
+    files: ['bin/run.js'],
+    languageOptions: {sourceType: 'commonjs', globals: {__filename: 'readonly'}},
+    rules: {'@typescript-eslint/no-require-imports': 'off'},
+  },
 )

@@ -1,7 +1,7 @@
 /**
  * V8 code cache for the CLI's start-up bundle (DESIGN.md §6, issue 18): compiling JavaScript is 30–40% of
  * start-up CPU, and Node 20 has no compile cache (`module.enableCompileCache` came in Node 22). So
- * bin/run.js installs this before it requires the bundle: every CommonJS file of the bundle (bin/bundle.js:
+ * bin/run.js installs this before it requires the bundle: every CommonJS file of the bundle (bin/bundle.mjs:
  * dist/chunks/, dist/commands/) is compiled as a `vm.Script` with the cached data of the previous run, and
  * the scripts compiled without usable data have theirs written when the process exits (after the command
  * ran, so the functions it ran are in it).
@@ -21,24 +21,20 @@
  * the command runs as without a cache, silently. OBSCTL_CODE_CACHE=0 turns it off;
  * NODE_DEBUG=obsctl-code-cache prints where it is and what it read and wrote.
  */
+import fs from 'node:fs'
 import Module from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import {debuglog} from 'node:util'
+import vm from 'node:vm'
 import {DERIVED_CACHE, type DerivedCache} from './derived-cache.js'
-
-// builtins require()d, not imported: an ES module's import of node:fs builds an ES facade that reads every
-// export, and fs's getters load fs/promises and the streams (~5 ms of every start; bin/run.js does the same)
-const require = Module.createRequire(import.meta.url)
-const fs = require('node:fs') as typeof import('node:fs')
-const os = require('node:os') as typeof import('node:os')
-const path = require('node:path') as typeof import('node:path')
-const {debuglog} = require('node:util') as typeof import('node:util')
-const vm = require('node:vm') as typeof import('node:vm')
 
 export interface CodeCacheOptions {
   /** the bundle's folders: every .js file under them is compiled through the cache */
   roots: string[]
   /** obsctl's version */
   version: string
-  /** the bundle's content hash (dist/chunks/bundle.json, written by bin/bundle.js) */
+  /** the bundle's content hash (dist/chunks/bundle.json, written by bin/bundle.mjs) */
   bundleId: string
   env?: NodeJS.ProcessEnv
 }
@@ -162,7 +158,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
     const script = new vm.Script(Module.wrap(source), {
       filename,
       cachedData,
-      // the bundle has no import() left (bin/bundle.js); this only keeps one working should it appear
+      // the bundle has no import() left (bin/bundle.mjs); this only keeps one working should it appear
       ...(vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ? {importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER} : {}),
     } as import('node:vm').ScriptOptions)
     if (cachedData && !script.cachedDataRejected) state.hits.push(filename)

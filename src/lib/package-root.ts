@@ -1,7 +1,7 @@
 /**
  * The package's root directory (package.json, templates/), found by walking up from this module rather
  * than by a fixed number of `..`: the module runs from src/lib/ (tests), dist/lib/ (tsc output) and
- * dist/chunks/ (the start-up bundle of bin/bundle.js), which sit at different depths. A package.json
+ * dist/chunks/ (the start-up bundle of bin/bundle.mjs), which sit at different depths. A package.json
  * without a name is not the root: dist/chunks/ and dist/commands/ hold one that only says "type": "commonjs".
  */
 import {readFileSync} from 'node:fs'

@@ -109,7 +109,7 @@ describe('code cache', () => {
     expect(files).toContain('chunks!main.js.v8')
     expect(files).toContain('commands!config!validate.js.v8')
     // what a command that needs no network or WSL loads: not client-node, minio or ssh2, and not oclif's WSL
-    // detection (wsl-utils) on a Linux that is not WSL (bin/bundle.js oclifWslCheck)
+    // detection (wsl-utils) on a Linux that is not WSL (bin/bundle.mjs oclifWslCheck)
     expect(files.filter((f) => /^chunks!(client-node|minio|ssh2|wsl-utils)-/.test(f))).toEqual([])
     for (const d of [path.join(cacheHome, 'obsctl'), path.join(cacheHome, 'obsctl', 'code-cache'), first.dir]) expect(statSync(d).mode & 0o777).toBe(0o700)
     for (const f of readdirSync(first.dir)) expect(statSync(path.join(first.dir, f)).mode & 0o777).toBe(0o600)

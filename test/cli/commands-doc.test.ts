@@ -1,5 +1,5 @@
 /**
- * docs/commands.md is generated from the commands' own help (bin/commands-doc.js, `npm run docs:commands`):
+ * docs/commands.md is generated from the commands' own help (bin/commands-doc.mjs, `npm run docs:commands`):
  * this fails when it is stale — a command, flag, summary or example changed without regenerating it.
  */
 import {readFileSync, writeFileSync} from 'node:fs'
@@ -7,7 +7,7 @@ import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {requireBuild, ROOT, runProcess, tmpDir} from './helpers.js'
 
-const GEN = path.join(ROOT, 'bin/commands-doc.js')
+const GEN = path.join(ROOT, 'bin/commands-doc.mjs')
 beforeAll(() => requireBuild())
 
 describe('docs/commands.md', () => {

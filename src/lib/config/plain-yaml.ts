@@ -23,7 +23,7 @@ import {createRequire} from 'node:module'
 import type JsYaml from 'js-yaml'
 
 // js-yaml is CommonJS, required from node_modules on the first parse (commands whose inventory parse is read
-// from the derived cache never load it); the bundle's own copy sits in client-node's chunk (bin/bundle.js)
+// from the derived cache never load it); the bundle's own copy sits in client-node's chunk (bin/bundle.mjs)
 let lib: {jsyaml: typeof JsYaml; schema: JsYaml.Schema} | undefined
 
 function load() {

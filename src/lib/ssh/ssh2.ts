@@ -1,6 +1,6 @@
 /**
  * ssh2 (CommonJS) as named exports, imported lazily by connection.ts and pool.ts. The start-up bundle
- * (bin/bundle.js) turns `import()` of a bundled CommonJS package into a chunk with a default export only,
+ * (bin/bundle.mjs) turns `import()` of a bundled CommonJS package into a chunk with a default export only,
  * which its CommonJS form hands back one level deeper than Node's import() would; a module with named
  * exports reads the same either way.
  *

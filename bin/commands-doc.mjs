@@ -28,7 +28,7 @@ const topics = Object.fromEntries(config.topics.map((t) => [t.name, t.descriptio
 const lines = [
   '# Command reference',
   '',
-  `<!-- Generated from the commands' own help by \`npm run docs:commands\` (bin/commands-doc.js); do not edit. -->`,
+  `<!-- Generated from the commands' own help by \`npm run docs:commands\` (bin/commands-doc.mjs); do not edit. -->`,
   '',
   `Every command prints the same text with \`${bin} COMMAND --help\` (or \`-h\`, or \`${bin} help COMMAND\`).`,
   '',
