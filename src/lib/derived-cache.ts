@@ -35,7 +35,19 @@ export function derivedCache(): DerivedCache | undefined {
  * OBSCTL_CODE_CACHE=0) results are kept for the process only.
  */
 export function derivedMemo(name: string, input: () => string): <T>(key: string, compute: () => T) => T {
+  return keptMemo(name, input, false)
+}
+
+/**
+ * The one memo behind derivedMemo and contentMemo: the entry `name` for exactly `input()` is read on the first
+ * call; at exit it is rewritten only when a key was computed, with every key (`bounded` false), or with the keys
+ * this run used and, up to twice their number (at least 1,024 in all), keys of earlier runs (`bounded` true: an
+ * input shared by all inputs, whose keys would otherwise pile up edit after edit).
+ */
+function keptMemo(name: string, input: () => string, bounded: boolean): <T>(key: string, compute: () => T) => T {
   let known: Map<string, unknown> | undefined
+  const used = new Set<string>()
+  let computed = false
   return <T>(key: string, compute: () => T): T => {
     if (!known) {
       const map = (known = new Map<string, unknown>())
@@ -44,13 +56,24 @@ export function derivedMemo(name: string, input: () => string): <T>(key: string,
         const text = input()
         const hit = cache.get(name, text)
         if (hit !== undefined) for (const [k, v] of Object.entries(JSON.parse(hit) as Record<string, unknown>)) map.set(k, v)
-        const loaded = map.size
-        cache.set(name, text, () => (map.size === loaded ? undefined : JSON.stringify(Object.fromEntries(map))))
+        cache.set(name, text, () => {
+          if (!computed) return undefined
+          if (!bounded) return JSON.stringify(Object.fromEntries(map))
+          const keep = [...used].map((k) => [k, map.get(k)] as const)
+          const room = Math.max(1024, 2 * used.size)
+          for (const [k, v] of map) {
+            if (keep.length >= room) break
+            if (!used.has(k)) keep.push([k, v])
+          }
+          return JSON.stringify(Object.fromEntries(keep))
+        })
       }
     }
+    if (bounded) used.add(key)
     if (known.has(key)) return known.get(key) as T
     const value = compute()
     known.set(key, value)
+    computed = true
     return value
   }
 }
@@ -93,34 +116,5 @@ export function platformMemo(name: string, extra?: () => string): <T>(p: object,
  * only when a key was computed. Without the cache results are kept for the process only.
  */
 export function contentMemo(name: string): (key: string, compute: () => string) => string {
-  let known: Map<string, string> | undefined
-  const used = new Set<string>()
-  let computed = false
-  return (key, compute) => {
-    if (!known) {
-      const map = (known = new Map<string, string>())
-      const cache = derivedCache()
-      if (cache) {
-        const hit = cache.get(name, '')
-        if (hit !== undefined) for (const [k, v] of JSON.parse(hit) as Array<[string, string]>) map.set(k, v)
-        cache.set(name, '', () => {
-          if (!computed) return undefined
-          const keep: Array<[string, string]> = [...used].map((k) => [k, map.get(k)!])
-          const room = Math.max(1024, 2 * used.size)
-          for (const [k, v] of map) {
-            if (keep.length >= room) break
-            if (!used.has(k)) keep.push([k, v])
-          }
-          return JSON.stringify(keep)
-        })
-      }
-    }
-    used.add(key)
-    let value = known.get(key)
-    if (value === undefined) {
-      known.set(key, (value = compute()))
-      computed = true
-    }
-    return value
-  }
+  return keptMemo(name, () => '', true)
 }

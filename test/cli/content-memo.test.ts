@@ -22,6 +22,9 @@ function store() {
   return {files, cache, exit}
 }
 
+/** the entry's keys and results, in the order written */
+const stored = (output: string) => Object.entries(JSON.parse(output) as Record<string, string>)
+
 afterEach(() => {
   delete (globalThis as {[DERIVED_CACHE]?: DerivedCache})[DERIVED_CACHE]
 })
@@ -51,7 +54,7 @@ describe('contentMemo', () => {
     expect(third('c', work('c'))).toBe('yaml of c #3')
     s.exit()
     // the earlier keys are kept beside the new one (an inventory edited back and forth)
-    expect(new Map(JSON.parse(s.files.get('t')!.output) as Array<[string, string]>)).toEqual(
+    expect(new Map(stored(s.files.get('t')!.output))).toEqual(
       new Map([
         ['c', 'yaml of c #3'],
         ['a', 'yaml of a #1'],
@@ -69,7 +72,7 @@ describe('contentMemo', () => {
       for (let i = 0; i < 1000; i++) memo(`${run}/${i}`, () => `out ${run}/${i}`)
       s.exit()
     }
-    const kept = JSON.parse(s.files.get('t')!.output) as Array<[string, string]>
+    const kept = stored(s.files.get('t')!.output)
     expect(kept.length).toBe(2000)
     // this run's first, then the newest of the earlier ones
     expect(kept.slice(0, 1000).every(([k]) => k.startsWith('4/'))).toBe(true)
