@@ -92,12 +92,22 @@ function makePositionOf(file: string, doc: Document, lc: LineCounter) {
   }
 }
 
-/** the lines of a text as the yaml library's parser counts them (a line starts at 0 and after every \n) */
-function lineCounterOf(text: string): LineCounter {
+/**
+ * Positions from js-yaml's second read of a text (./plain-yaml.ts), lines counted as the yaml library's parser
+ * counts them (a line starts at 0 and after every \n); undefined for a field it cannot place.
+ */
+function plainPositionsOf(file: string, text: string): (p: FieldPath) => Position | undefined {
+  const offsets = plainYamlOffsets(text)
+  if (!offsets) return () => undefined
   const lc = new LineCounter()
   lc.addNewLine(0)
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1)
-  return lc
+  return (p) => {
+    const offset = offsets(p, false)
+    if (offset === undefined) return undefined
+    const {line, col} = lc.linePos(offset)
+    return {file, line, column: col}
+  }
 }
 
 interface ZodLike {
@@ -165,7 +175,7 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   if (cached !== undefined) return inventoryOf(file, text, JSON.parse(cached) as Platform, cacheName)
   // a large text's values read fast (./plain-yaml.ts); the YAML document only when asked for, or to say what is wrong
   const plain = text.length >= FAST_READ_MIN ? readPlainYaml(text) : undefined
-  if (plain && plain.data !== null && typeof plain.data === 'object' && !Array.isArray(plain.data)) {
+  if (plain && isMapping(plain.data)) {
     const result = platformSchema().safeParse(plain.data, {jitless: true})
     if (result.success) {
       cache?.set(cacheName, text, JSON.stringify(result.data))
@@ -195,7 +205,7 @@ export function parseInventory(text: string, file: string): LoadedInventory {
     })
     throw configError(file, [{path: '(yaml)', message: `${errorMessage(error)} (aliases *name expand to too much data; write the values out)`, position: at}])
   }
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+  if (!isMapping(data)) {
     throw configError(file, [
       {path: '(root)', message: 'expected a mapping with apiVersion: obsctl.dev/v1alpha1 and kind: Platform', position: {file, line: 1, column: 1}},
     ])
@@ -204,6 +214,11 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   if (!result.success) throw configError(file, zodProblems(result.error, positionOf))
   cache?.set(cacheName, text, JSON.stringify(result.data))
   return inventoryOf(file, text, result.data, cacheName, {doc, lc, positionOf})
+}
+
+/** a YAML mapping's value (the inventory's top level must be one) */
+function isMapping(data: unknown): data is Record<string, unknown> {
+  return data !== null && typeof data === 'object' && !Array.isArray(data)
 }
 
 /**
@@ -222,15 +237,11 @@ function inventoryOf(file: string, text: string, platform: Platform, cacheName: 
   const parsed = () => (yaml ??= yamlDocument(text, file))
   const position = positionsMemo(cacheName, text)
   // a large text's positions: from js-yaml's second read (./plain-yaml.ts), unless the document is parsed already
-  let fast: {offsets: ReturnType<typeof plainYamlOffsets>; lc?: LineCounter} | undefined
+  let fast: ((p: FieldPath) => Position | undefined) | undefined
   const positionOf = (p: FieldPath): Position => {
     if (!yaml && text.length >= FAST_READ_MIN) {
-      fast ??= {offsets: plainYamlOffsets(text)}
-      const offset = fast.offsets?.(p, false)
-      if (offset !== undefined) {
-        const {line, col} = (fast.lc ??= lineCounterOf(text)).linePos(offset)
-        return {file, line, column: col}
-      }
+      const at = (fast ??= plainPositionsOf(file, text))(p)
+      if (at) return at
     }
     return parsed().positionOf(p)
   }

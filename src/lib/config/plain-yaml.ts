@@ -1,9 +1,9 @@
 /**
  * The inventory's data, read fast (issue 18): the yaml library builds a whole document (every node, its
  * range, comments) before it gives the values, ~0.8 s of CPU for a 1,000-cluster inventory; js-yaml reads the
- * same text straight into values in ~0.11 s. So a large inventory's values (FAST_READ_MIN in ./load.ts) come from js-yaml, and the yaml
- * document is parsed only when something asks for it (a position for a finding, an edit) or when js-yaml
- * refuses the text — then the yaml library parses it and says where and why, as before.
+ * same text straight into values in ~0.11 s. So a large inventory's values (FAST_READ_MIN in ./load.ts) come
+ * from js-yaml, and the yaml document is parsed only when something asks for it (a position for a finding,
+ * an edit) or when js-yaml refuses the text — then the yaml library parses it and says where and why.
  *
  * Both must read a text into the same values. js-yaml is given the YAML 1.2 core schema exactly as the yaml
  * library resolves plain scalars (its src/schema/core: null, bool, int in base 10 / 0o / 0x, float with .inf
@@ -74,10 +74,15 @@ const NOT_PLAIN = /(?:^|[\s[{,])(?:&[^\s,[\]{}]|\?(?:[\t ]|$))|^%|^[\t ]*(?:-[\t
  * text is not one for this reader (see above) or js-yaml refuses it: the caller parses it with the yaml library.
  */
 export function readPlainYaml(text: string): {data: unknown} | undefined {
+  return read(text)
+}
+
+/** js-yaml's read of a text for this reader (its listener told each node it opens and closes, if given) */
+function read(text: string, listener?: JsYaml.LoadOptions['listener']): {data: unknown} | undefined {
   if (NOT_PLAIN.test(text)) return undefined
   const {jsyaml, schema} = load()
   try {
-    const data = jsyaml.load(text, {schema, json: false})
+    const data = jsyaml.load(text, {schema, json: false, listener})
     // an empty text: the yaml library gives null, js-yaml undefined
     return {data: data === undefined ? null : data}
   } catch {
@@ -104,29 +109,20 @@ interface Frame {
  * test/config/plain-yaml.test.ts compares both on every field of the texts it reads.
  */
 export function plainYamlOffsets(text: string): ((p: ReadonlyArray<string | number>, key: boolean) => number | undefined) | undefined {
-  if (NOT_PLAIN.test(text)) return undefined
-  const {jsyaml, schema} = load()
   const root: Frame = {at: 0, kind: null, result: undefined, children: []}
   const stack: Frame[] = [root]
-  try {
-    jsyaml.load(text, {
-      schema,
-      json: false,
-      listener(event, state) {
-        if (event === 'open') {
-          const frame: Frame = {at: state.position, kind: null, result: undefined, children: []}
-          stack.at(-1)!.children.push(frame)
-          stack.push(frame)
-        } else {
-          const frame = stack.pop()!
-          frame.kind = state.kind
-          frame.result = state.result
-        }
-      },
-    })
-  } catch {
-    return undefined
-  }
+  const values = read(text, (event, state) => {
+    if (event === 'open') {
+      const frame: Frame = {at: state.position, kind: null, result: undefined, children: []}
+      stack.at(-1)!.children.push(frame)
+      stack.push(frame)
+    } else {
+      const frame = stack.pop()!
+      frame.kind = state.kind
+      frame.result = state.result
+    }
+  })
+  if (!values) return undefined
   // js-yaml drops a byte order mark before it counts
   const shift = text.startsWith('\uFEFF') ? 1 : 0
   const doc = root.children[0]
