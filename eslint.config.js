@@ -9,36 +9,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['src/**/*.ts', 'test/**/*.{ts,mjs}', 'bench/**/*.{js,ts}', 'bin/**/*.{js,mjs}'],
-    languageOptions: {
-      globals: {
-        process: 'readonly',
-        console: 'readonly',
-        Buffer: 'readonly',
-        setTimeout: 'readonly',
-        clearTimeout: 'readonly',
-        setInterval: 'readonly',
-        clearInterval: 'readonly',
-        setImmediate: 'readonly',
-        URL: 'readonly',
-        AbortController: 'readonly',
-        AbortSignal: 'readonly',
-        fetch: 'readonly',
-        TextEncoder: 'readonly',
-        TextDecoder: 'readonly',
-        structuredClone: 'readonly',
-        queueMicrotask: 'readonly',
-        performance: 'readonly',
-        crypto: 'readonly',
-        Response: 'readonly',
-        Request: 'readonly',
-        Headers: 'readonly',
-        __dirname: 'readonly',
-        require: 'readonly',
-        module: 'writable',
-        global: 'readonly',
-        globalThis: 'readonly',
-      },
-    },
+    languageOptions: {globals: {process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', fetch: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly', performance: 'readonly', crypto: 'readonly', Response: 'readonly', Request: 'readonly', Headers: 'readonly', __dirname: 'readonly', require: 'readonly', module: 'writable', global: 'readonly', globalThis: 'readonly'}},
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', {argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none'}],
@@ -47,16 +18,7 @@ export default tseslint.config(
       'prefer-const': ['error', {ignoreReadBeforeAssign: true}],
     },
   },
-  // a CommonJS snippet esbuild injects into the CommonJS bundle (bin/bundle.mjs)
-  {
-    files: ['bin/bundle-import-meta.js'],
-    languageOptions: {sourceType: 'commonjs', globals: {__filename: 'readonly'}},
-    rules: {'@typescript-eslint/no-require-imports': 'off'},
-  },
-  // the runner: CommonJS (bin/package.json), so that no ES module loader starts (bin/run.js)
-  {
-    files: ['bin/run.js'],
-    languageOptions: {sourceType: 'commonjs', globals: {__filename: 'readonly'}},
-    rules: {'@typescript-eslint/no-require-imports': 'off'},
-  },
+  // CommonJS (bin/package.json): the runner, so that no ES module loader starts, and the snippet esbuild
+  // injects into the CommonJS bundle (bin/bundle.mjs); the build scripts beside them are .mjs
+  {files: ['bin/**/*.js'], languageOptions: {sourceType: 'commonjs', globals: {__filename: 'readonly'}}, rules: {'@typescript-eslint/no-require-imports': 'off'}},
 )

@@ -16,15 +16,17 @@
 //   dist/commands/**.js        one file per command (oclif.manifest.json points at them; `isESM: false`)
 //   dist/chunks/*.js           shared code and lazily loaded chunks (client-node, minio, listr2, …)
 //   dist/chunks/bundle.json    {version, id}: id is a hash of every output file, the code cache's key
+//   dist/code-cache.cjs        the code cache (src/lib/code-cache.ts) as one CommonJS file, for bin/run.js
 // dist/commands/ and dist/chunks/ each hold a package.json saying "type": "commonjs". dist/lib/ stays tsc's
-// output (ES modules; tests import it); the CLI does not load it, except dist/lib/code-cache.js.
+// output (ES modules; tests import it); the CLI does not load it.
 //
 // Bundled: packages that do not depend on where their own files are, or whose files that must stay in place
 // are native addons (`*.node`: ssh2's sshcrypto.node, required from node_modules, see nativeAddons). Not
 // bundled (required from node_modules at run time, lazily where used): write-file-atomic (hashes its own
 // __filename into temp file names), bcryptjs and @inquirer/prompts (rarely loaded, small), diff (CommonJS,
-// require()d synchronously where first used: src/lib/diff.ts). Every dependency not listed in BUNDLED stays external, so a dependency added later is external
-// until it is added here; externals are require()d, so each must be loadable by require() (checked below).
+// require()d synchronously where first used: src/lib/diff.ts). Every dependency not listed in BUNDLED stays
+// external, so a dependency added later is external until it is added here; externals are require()d, so
+// each must be loadable by require() (checked below).
 import {build} from 'esbuild'
 import {createHash} from 'node:crypto'
 import {createRequire} from 'node:module'

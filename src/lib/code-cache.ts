@@ -160,7 +160,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
       cachedData,
       // the bundle has no import() left (bin/bundle.mjs); this only keeps one working should it appear
       ...(vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER ? {importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER} : {}),
-    } as import('node:vm').ScriptOptions)
+    } as vm.ScriptOptions)
     if (cachedData && !script.cachedDataRejected) state.hits.push(filename)
     else {
       state.misses.push(filename)
