@@ -66,6 +66,25 @@ describe('renderRepo into a directory', () => {
     expect(existsSync(path.join(dir, 'deploy/overlays/cluster-04-edge/cilium'))).toBe(false)
   })
 
+  it('folders deleted by hand: their files come back as added, the others stay unchanged (planRender does not read in absent folders)', async () => {
+    const p = platformOf()
+    const dir = path.join(tmp, 'repo')
+    const first = await renderRepo(p, {dir})
+    const gone = (f: string) => f.startsWith('deploy/overlays/cluster-04-edge/') || f.startsWith('deploy/base/')
+    expect(first.added.filter(gone).length).toBeGreaterThan(2)
+    rmSync(path.join(dir, 'deploy/overlays/cluster-04-edge'), {recursive: true})
+    rmSync(path.join(dir, 'deploy/base'), {recursive: true})
+    const again = await renderRepo(p, {dir})
+    expect(again.added.slice().sort()).toEqual(first.added.filter(gone).sort())
+    expect(again.changed).toEqual([])
+    expect(again.removed).toEqual([])
+    expect(again.unchanged).toBe(first.added.length - again.added.length)
+    for (const f of renderFiles(p).filter((x) => gone(x.path))) expect(readFileSync(path.join(dir, f.path), 'utf8')).toBe(f.content)
+    // and a render into a folder that does not exist yet adds everything, below a missing parent too
+    const nested = await renderRepo(p, {dir: path.join(tmp, 'a', 'b', 'repo')})
+    expect(nested.added.length).toBe(first.added.length)
+  })
+
   it('a hand-edited file is not overwritten without force; the error shows the diff; --force overwrites', async () => {
     const p = platformOf()
     const dir = path.join(tmp, 'repo')

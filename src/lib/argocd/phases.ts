@@ -9,6 +9,7 @@ import path from 'node:path'
 import {centralCluster, findCluster, gitDir, metricsMode} from '../config/model.js'
 import {runClusterNames} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
+import {sha256} from '../hash.js'
 import {kubeForCluster} from '../kube/run.js'
 import type {InstallReport} from './install.js'
 import {manifestUrl} from './manifest.js'
@@ -56,7 +57,7 @@ function digestDir(dir: string): string | null {
 
 function digestFile(file: string): string | null {
   try {
-    return createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16)
+    return sha256(readFileSync(file)).slice(0, 16)
   } catch {
     return null
   }

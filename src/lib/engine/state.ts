@@ -2,47 +2,55 @@
  * The run journal `.obsctl/state.json`: one record per `<phase>/<target.id>`, rewritten atomically
  * (write + fsync + rename) on every task transition, so a SIGKILLed run always leaves a whole file.
  */
-import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, renameSync} from 'node:fs'
 import path from 'node:path'
 import * as z from 'zod'
 import {ObsctlError} from '../errors.js'
 import {writeFileAtomicSync} from '../fs.js'
+import {sha256} from '../hash.js'
 import type {StateFile, TaskRecord} from './types.js'
 
-const TaskStatusSchema = z.enum(['pending', 'running', 'done', 'failed', 'interrupted', 'skipped'])
+/**
+ * The journal's shape, checked on every load: a record that is not a task object is refused. Built on first
+ * use (once), not when the module loads: most commands read no journal, and building zod schemas is a few
+ * milliseconds of every start-up (issue 18).
+ */
+function buildStateFileSchema() {
+  const TaskStatusSchema = z.enum(['pending', 'running', 'done', 'failed', 'interrupted', 'skipped'])
 
-const TaskFailureSchema = z.object({
-  message: z.string(),
-  code: z.string().optional(),
-  exitCode: z.number().int(),
-  hints: z.array(z.string()),
-})
+  const TaskFailureSchema = z.object({
+    message: z.string(),
+    code: z.string().optional(),
+    exitCode: z.number().int(),
+    hints: z.array(z.string()),
+  })
 
-/** The journal's shape, checked on every load: a record that is not a task object is refused. */
-const TaskRecordSchema = z.object({
-  phase: z.string().min(1),
-  target: z.string().min(1),
-  status: TaskStatusSchema,
-  fingerprint: z.string().optional(),
-  startedAt: z.string().optional(),
-  endedAt: z.string().optional(),
-  durationMs: z.number().optional(),
-  summary: z.string().optional(),
-  report: z.unknown().optional(),
-  failure: TaskFailureSchema.optional(),
-  /** journals written before failures were structured kept only the message */
-  error: z.string().optional(),
-  runId: z.string().optional(),
-  logFile: z.string().optional(),
-})
+  const TaskRecordSchema = z.object({
+    phase: z.string().min(1),
+    target: z.string().min(1),
+    status: TaskStatusSchema,
+    fingerprint: z.string().optional(),
+    startedAt: z.string().optional(),
+    endedAt: z.string().optional(),
+    durationMs: z.number().optional(),
+    summary: z.string().optional(),
+    report: z.unknown().optional(),
+    failure: TaskFailureSchema.optional(),
+    /** journals written before failures were structured kept only the message */
+    error: z.string().optional(),
+    runId: z.string().optional(),
+    logFile: z.string().optional(),
+  })
 
-const StateFileSchema = z.object({
-  version: z.literal(1),
-  inventory: z.string().optional(),
-  updatedAt: z.string().optional(),
-  tasks: z.record(z.string(), TaskRecordSchema),
-})
+  return z.object({
+    version: z.literal(1),
+    inventory: z.string().optional(),
+    updatedAt: z.string().optional(),
+    tasks: z.record(z.string(), TaskRecordSchema),
+  })
+}
+
+let stateFileSchema: ReturnType<typeof buildStateFileSchema> | undefined
 
 const RESET_HINT = 'obsctl state reset --yes  (moves the bad file aside; tasks then re-check the live systems)'
 
@@ -91,7 +99,7 @@ function sortDeep(v: unknown): unknown {
 
 /** sha256 of the stable serialisation of a phase's fingerprint(target, ctx). */
 export function fingerprintOf(value: unknown): string {
-  return createHash('sha256').update(stableStringify(value)).digest('hex')
+  return sha256(stableStringify(value))
 }
 
 export class StateStore {
@@ -121,7 +129,7 @@ export class StateStore {
     } catch (e) {
       throw corrupt(file, `not valid JSON (${(e as Error).message})`, e)
     }
-    const r = StateFileSchema.safeParse(parsed)
+    const r = (stateFileSchema ??= buildStateFileSchema()).safeParse(parsed)
     if (!r.success) throw corrupt(file, firstIssue(r.error))
     const s = r.data
     for (const [k, rec] of Object.entries(s.tasks)) {

@@ -13,12 +13,12 @@
  * temporary name and renamed (never a torn file); the final manifest (without `previous`) is
  * written last. A file whose bytes match the new render, the manifest or `previous` is obsctl's.
  */
-import {createHash} from 'node:crypto'
 import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import type {Platform} from '../config/schema.js'
 import {ObsctlError} from '../errors.js'
 import {writeFileAtomicSync} from '../fs.js'
+import {sha256} from '../hash.js'
 import {killPoint} from '../engine/kill-point.js'
 import {renderFiles, type RenderedFile} from './plan.js'
 
@@ -55,7 +55,7 @@ export interface RenderPlan {
   old: RenderManifest
 }
 
-export const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
+export {sha256}
 
 export function readManifest(dir: string): RenderManifest {
   const f = path.join(dir, MANIFEST_FILE)
@@ -82,18 +82,41 @@ function readIf(file: string): Buffer | undefined {
   }
 }
 
+/**
+ * readIf for the files of one render directory, not reading in folders that do not exist (each asked once,
+ * a folder is absent when its parent is): a failed read costs an exception, 3,000 of them ~50 ms of a
+ * 1,000-cluster plan before its first render.
+ */
+function dirReader(dir: string): (rel: string) => Buffer | undefined {
+  const absent = new Map<string, boolean>()
+  const isAbsent = (d: string): boolean => {
+    let a = absent.get(d)
+    if (a === undefined) {
+      const up = path.dirname(d)
+      a = (d !== dir && up !== d && isAbsent(up)) || !existsSync(d)
+      absent.set(d, a)
+    }
+    return a
+  }
+  return (rel) => {
+    const file = path.join(dir, rel)
+    return isAbsent(path.dirname(file)) ? undefined : readIf(file)
+  }
+}
+
 /** Compare the rendered files with the directory and the last manifest; writes nothing. */
 export function planRender(dir: string, files: RenderedFile[], opts: {force?: boolean} = {}): RenderPlan {
   const old = readManifest(dir)
   // bytes obsctl itself wrote at a path: the last manifest's, and those of an interrupted apply
   const ours = (p: string, h: string) => old.files[p] === h || Boolean(old.previous?.[p]?.includes(h))
   const plan: RenderPlan = {dir, added: [], changed: [], removed: [], unchanged: 0, conflicts: [], writes: [], manifest: {version: 1, files: {}}, old}
+  const read = dirReader(dir)
   const wanted = new Set<string>()
   for (const f of files) {
     wanted.add(f.path)
     const hash = sha256(f.content)
     plan.manifest.files[f.path] = hash
-    const cur = readIf(path.join(dir, f.path))
+    const cur = read(f.path)
     if (cur === undefined) {
       plan.added.push(f.path)
       plan.writes.push(f)
@@ -115,7 +138,7 @@ export function planRender(dir: string, files: RenderedFile[], opts: {force?: bo
   const known = [...new Set([...Object.keys(old.files), ...Object.keys(old.previous ?? {})])].sort()
   for (const p of known) {
     if (wanted.has(p)) continue
-    const cur = readIf(path.join(dir, p))
+    const cur = read(p)
     if (cur === undefined) continue
     if (!ours(p, sha256(cur)) && !opts.force) {
       plan.conflicts.push({path: p, reason: 'edited-removed'})

@@ -9,11 +9,11 @@
  * The texts themselves are kept beside the inventory in `.obsctl/inventory/<hex>.yaml` (0600: an
  * inventory names env vars, never values, but stays private like the rest of .obsctl/), never in Git.
  */
-import {createHash} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {obsctlDir} from '../config/model.js'
 import {writeFileAtomic} from '../fs.js'
+import {sha256} from '../hash.js'
 
 export const TRAILER = {
   command: 'Obsctl-Command',
@@ -25,7 +25,7 @@ export const TRAILER = {
 export type Trailers = Record<string, string | string[]>
 
 export function inventoryHash(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`
+  return `sha256:${sha256(text)}`
 }
 
 function recordFile(inventoryDir: string, hash: string): string {

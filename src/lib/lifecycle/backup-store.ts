@@ -3,12 +3,12 @@
  * the S3 session of a run, upload, download, listing, and reading a backup back (decrypted, checked).
  * `obsctl backup list` is here: it reads the bucket and runs no phase.
  */
-import {createHash} from 'node:crypto'
 import type {Readable} from 'node:stream'
 import type {LoadedInventory} from '../config/load.js'
 import type {Platform} from '../config/schema.js'
 import type {RunContext} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
+import {sha256} from '../hash.js'
 import type {S3Credentials, S3Session} from '../platform/s3.js'
 import {decrypt, ENVELOPE} from './envelope.js'
 
@@ -31,8 +31,6 @@ export function checkBackupId(id: string): string {
     throw inputError(`backup id ${id}: expected an id such as 20261202T115300Z`, ['obsctl backup list shows the ids'], 'BAD_BACKUP_ID')
   return id
 }
-
-export const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 export interface EtcdSnapshotMeta {
   id: string

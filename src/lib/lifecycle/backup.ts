@@ -28,13 +28,13 @@ import {
   listObjects,
   objectKey,
   putObject,
-  sha256,
   snapshotName,
   type BackupManifest,
   type BackupS3Options,
   type EtcdSnapshotMeta,
   type StateFileEntry,
 } from './backup-store.js'
+import {sha256} from '../hash.js'
 import {encrypt, ENVELOPE} from './envelope.js'
 import {WORK_DIR, connOf, fetchRootFile, takeSnapshot} from './etcd-node.js'
 import {rootRun} from './static-pods.js'

@@ -11,11 +11,11 @@
  */
 import {sleepOrInterrupt as sleep, withTimeout} from '../async.js'
 import {runClusters} from '../engine/options.js'
-import {createHash} from 'node:crypto'
 import {clusterKubernetes, findCluster, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import type {RunContext, Target, TaskIO} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
+import {sha256} from '../hash.js'
 import type {SshConnection} from '../ssh/connection.js'
 import {shQuote} from '../ssh/quote.js'
 import {installMode, installScriptTemplate, kubeadmJoinConfig, parseJoinCommand, renderInstallScript, type JoinInfo} from './script.js'
@@ -57,7 +57,7 @@ export function installFingerprint(p: Platform, t: NodeTarget): unknown {
   const {cluster, node} = resolveTarget(p, t)
   return nodeFingerprints(p, `${t.cluster}\0${t.index}\0${t.host}`, () => {
     const script = renderInstallScript(p, cluster, node, {joinConfigPath: '@JOIN@'})
-    return {script: createHash('sha256').update(script).digest('hex'), user: node.user ?? p.ssh.user, port: node.port ?? p.ssh.port}
+    return {script: sha256(script), user: node.user ?? p.ssh.user, port: node.port ?? p.ssh.port}
   })
 }
 
