@@ -97,7 +97,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [nativeAddons(), clientNodePure(), pluginInternals(), yamlNoTokenLog(), oclifWslCheck()],
+  plugins: [lazyDeps(), nativeAddons(), clientNodePure(), pluginInternals(), yamlNoTokenLog(), oclifWslCheck()],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -280,6 +280,45 @@ function yamlNoTokenLog() {
           contents: text.replace(load, `${load}\nconst LOG_TOKENS = Boolean(node_process.env.LOG_TOKENS);`).replace(from, 'if (LOG_TOKENS)'),
           loader: 'js',
         }
+      })
+    },
+  }
+}
+
+/**
+ * src/lib/lazy-deps.ts hands out dependencies through functions; in tsc's output they are plain imports. Here
+ * each function becomes a require() of its package, which esbuild bundles as a CommonJS wrapper run at the first
+ * call: ipaddr.js and semver are then evaluated only by a command that validates an inventory. The names must
+ * be the file's own, and no other module of obsctl may import these packages (both checked): its import would
+ * evaluate them at load again. (zod stays a plain import: its CommonJS build carries every locale, 470 KiB
+ * against the 116 KiB esbuild keeps of its ES build; its schemas are built lazily instead.)
+ */
+function lazyDeps() {
+  const LAZY = {
+    ipaddr: 'ipaddr.js',
+    semverCompare: 'semver/functions/compare.js',
+    semverValid: 'semver/functions/valid.js',
+  }
+  const file = path.join(DIST, 'lib', 'lazy-deps.js')
+  const pkgs = [...new Set(Object.values(LAZY).map((p) => p.split('/')[0]))]
+  const ownModule = (importer) => importer.startsWith(path.join(DIST, 'lib') + path.sep)
+  return {
+    name: 'lazy-deps',
+    setup(b) {
+      b.onResolve({filter: new RegExp(`^(${pkgs.map((p) => p.replaceAll('.', '\\.')).join('|')})(/|$)`)}, (args) => {
+        if (ownModule(args.importer) && args.importer !== file)
+          throw new Error(`bin/bundle.mjs lazyDeps: ${path.relative(DIST, args.importer)} imports ${args.path}; use src/lib/lazy-deps.ts`)
+        return undefined
+      })
+      b.onLoad({filter: /[\\/]lazy-deps\.js$/}, (args) => {
+        if (args.path !== file) return undefined
+        const names = [...readFileSync(file, 'utf8').matchAll(/^export const (\w+) =/gm)].map((m) => m[1]).sort()
+        if (names.join() !== Object.keys(LAZY).sort().join())
+          throw new Error(`bin/bundle.mjs lazyDeps: src/lib/lazy-deps.ts exports ${names.join(', ')}; this plugin knows ${Object.keys(LAZY).join(', ')}`)
+        const contents = Object.entries(LAZY)
+          .map(([name, pkg]) => `export const ${name} = () => require(${JSON.stringify(pkg)})`)
+          .join('\n')
+        return {contents, loader: 'js', resolveDir: path.dirname(file)}
       })
     },
   }

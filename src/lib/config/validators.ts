@@ -3,11 +3,10 @@
  * literals and CIDRs, semver for versions, WHATWG URL for URLs. Each returns an error message (the
  * reason, phrased for a user) or undefined when the value is fine.
  */
-import ipaddr from 'ipaddr.js'
-// semver's two functions, not its index: the index loads ranges, comparators and every other function (51 KiB
-// of the start-up bundle every command that loads an inventory paid)
-import compare from 'semver/functions/compare.js'
-import valid from 'semver/functions/valid.js'
+import type ipaddr from 'ipaddr.js'
+// ipaddr.js and semver's two functions (not its index: ranges, comparators and every other function) load at
+// their first use (../lazy-deps.ts): an inventory read from the derived-result cache is not validated again
+import {ipaddr as ipaddrLib, semverCompare, semverValid} from '../lazy-deps.js'
 
 export type IpFamily = 'ipv4' | 'ipv6'
 
@@ -35,8 +34,9 @@ function hasLeadingZero(v4: string): boolean {
 
 /** An IPv4 (four decimal parts) or IPv6 literal; undefined when it is not one. */
 export function parseIp(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return hasLeadingZero(text) ? undefined : ipaddr.IPv4.parse(text)
-  if (text.includes(':') && ipaddr.IPv6.isValid(text) && !text.includes('%')) return ipaddr.IPv6.parse(text)
+  const {IPv4, IPv6} = ipaddrLib()
+  if (IPv4.isValidFourPartDecimal(text)) return hasLeadingZero(text) ? undefined : IPv4.parse(text)
+  if (text.includes(':') && IPv6.isValid(text) && !text.includes('%')) return IPv6.parse(text)
   return undefined
 }
 
@@ -237,7 +237,7 @@ export function gitRemoteError(text: string): string | undefined {
 
 /** A semantic version (strict: MAJOR.MINOR.PATCH[-pre][+build], no leading v). */
 export function semverError(text: string, example: string): string | undefined {
-  if (valid(text) && !text.startsWith('v') && !text.startsWith('=')) return undefined
+  if (semverValid()(text) && !text.startsWith('v') && !text.startsWith('=')) return undefined
   return `"${text}" is not a semantic version MAJOR.MINOR.PATCH (e.g. ${example})`
 }
 
@@ -249,5 +249,5 @@ export function vTagError(text: string, example: string): string | undefined {
 
 /** semver comparison; both must be valid. */
 export function compareVersions(a: string, b: string): number {
-  return compare(a.replace(/^v/, ''), b.replace(/^v/, ''))
+  return semverCompare()(a.replace(/^v/, ''), b.replace(/^v/, ''))
 }

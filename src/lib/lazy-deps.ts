@@ -1,0 +1,18 @@
+/**
+ * Dependencies that only some paths of a command run — the inventory's field validators (ipaddr.js, semver) —
+ * handed out by functions, so that their code runs at the first call and not when a module using them loads:
+ * `plan` and `config validate` of an unchanged inventory take its parse from the derived-result cache and never
+ * call them (issue 18: ~4.5 ms, 1.5% of `plan`'s start-up CPU).
+ *
+ * Here (tsc's output, which the tests import) these are plain imports. The bundle replaces this file's text
+ * (bin/bundle.mjs `lazyDeps`) with one require() per function, which esbuild turns into a CommonJS wrapper
+ * run at the first call. A name added here must be added there too, and no other module of obsctl may import
+ * these packages (the build checks both).
+ */
+import ipaddrModule from 'ipaddr.js'
+import compare from 'semver/functions/compare.js'
+import valid from 'semver/functions/valid.js'
+
+export const ipaddr = (): typeof ipaddrModule => ipaddrModule
+export const semverCompare = (): typeof compare => compare
+export const semverValid = (): typeof valid => valid
