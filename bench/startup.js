@@ -115,7 +115,7 @@ export default async function bench() {
     )
     // the budget of the commands that talk to Kubernetes or S3 (and SSH) runs to their first network request:
     // their own CPU time when they open their first connection, against node -e 0's own CPU time at exit, both
-    // read inside the process (bench/_first-request.cjs), round-robin as above
+    // read inside the process (bench/_first-request.js), round-robin as above
     const networked = cases.filter(([name, , budget]) => budget && /\(refused\)$/.test(name))
     const firstCpu = new Map()
     if (networked.length) {

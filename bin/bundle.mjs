@@ -286,38 +286,42 @@ function yamlNoTokenLog() {
 }
 
 /**
- * src/lib/lazy-deps.ts hands out dependencies through functions; in tsc's output they are plain imports. Here
- * each function becomes a require() of its package, which esbuild bundles as a CommonJS wrapper run at the first
- * call: ipaddr.js and semver are then evaluated only by a command that validates an inventory. The names must
- * be the file's own, and no other module of obsctl may import these packages (both checked): its import would
- * evaluate them at load again. (zod stays a plain import: its CommonJS build carries every locale, 470 KiB
- * against the 116 KiB esbuild keeps of its ES build; its schemas are built lazily instead.)
+ * src/lib/lazy-deps.ts hands out dependencies through functions (`export const name = () => local`, each `local`
+ * a default import); in tsc's output they are plain imports. Here each function becomes a require() of the
+ * package its local was imported from, which esbuild bundles as a CommonJS wrapper run at the first call:
+ * ipaddr.js and semver are then evaluated only by a command that validates an inventory. The file is read as it
+ * is (a line of another shape stops the build), and no other module of obsctl may import these packages: its
+ * import would evaluate them at load again. (zod stays a plain import: its CommonJS build carries every locale,
+ * 470 KiB against the 116 KiB esbuild keeps of its ES build; its schemas are built lazily instead.)
  */
 function lazyDeps() {
-  const LAZY = {
-    ipaddr: 'ipaddr.js',
-    semverCompare: 'semver/functions/compare.js',
-    semverValid: 'semver/functions/valid.js',
-  }
   const file = path.join(DIST, 'lib', 'lazy-deps.js')
-  const pkgs = [...new Set(Object.values(LAZY).map((p) => p.split('/')[0]))]
+  const stop = (why) => {
+    throw new Error(`bin/bundle.mjs lazyDeps: ${why}`)
+  }
+  // function name → package, from the file's own imports and exports
+  const lazy = new Map()
+  const from = new Map()
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line || line.startsWith('//') || /^\s*\/?\*/.test(line)) continue
+    const imp = /^import (\w+) from '([^']+)';$/.exec(line)
+    const exp = /^export const (\w+) = \(\) => (\w+);$/.exec(line)
+    if (imp) from.set(imp[1], imp[2])
+    else if (exp && from.has(exp[2])) lazy.set(exp[1], from.get(exp[2]))
+    else stop(`src/lib/lazy-deps.ts: a line of a shape this step does not turn into a require(): ${line}`)
+  }
+  const pkgs = [...new Set([...lazy.values()].map((p) => (p.startsWith('@') ? p.split('/').slice(0, 2).join('/') : p.split('/')[0])))]
   const ownModule = (importer) => importer.startsWith(path.join(DIST, 'lib') + path.sep)
   return {
     name: 'lazy-deps',
     setup(b) {
-      b.onResolve({filter: new RegExp(`^(${pkgs.map((p) => p.replaceAll('.', '\\.')).join('|')})(/|$)`)}, (args) => {
-        if (ownModule(args.importer) && args.importer !== file)
-          throw new Error(`bin/bundle.mjs lazyDeps: ${path.relative(DIST, args.importer)} imports ${args.path}; use src/lib/lazy-deps.ts`)
+      b.onResolve({filter: new RegExp(`^(${pkgs.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(/|$)`)}, (args) => {
+        if (ownModule(args.importer) && args.importer !== file) stop(`${path.relative(DIST, args.importer)} imports ${args.path}; use src/lib/lazy-deps.ts`)
         return undefined
       })
       b.onLoad({filter: /[\\/]lazy-deps\.js$/}, (args) => {
         if (args.path !== file) return undefined
-        const names = [...readFileSync(file, 'utf8').matchAll(/^export const (\w+) =/gm)].map((m) => m[1]).sort()
-        if (names.join() !== Object.keys(LAZY).sort().join())
-          throw new Error(`bin/bundle.mjs lazyDeps: src/lib/lazy-deps.ts exports ${names.join(', ')}; this plugin knows ${Object.keys(LAZY).join(', ')}`)
-        const contents = Object.entries(LAZY)
-          .map(([name, pkg]) => `export const ${name} = () => require(${JSON.stringify(pkg)})`)
-          .join('\n')
+        const contents = [...lazy].map(([name, pkg]) => `export const ${name} = () => require(${JSON.stringify(pkg)})`).join('\n')
         return {contents, loader: 'js', resolveDir: path.dirname(file)}
       })
     },

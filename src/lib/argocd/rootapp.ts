@@ -4,12 +4,12 @@
  * argocd.argoproj.io/secret-type: repository), read from the deploy key file or a token env var,
  * never written to Git.
  */
-import {createHash} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {ObsctlError, inputError, fsReason} from '../errors.js'
 import {NAMESPACES, gitDir} from '../config/model.js'
 import type {Platform} from '../config/schema.js'
+import {sha256} from '../hash.js'
 import {describeObject, type Kube, type KubeObject} from '../platform/kube.js'
 import {intoNamespace, parseObjects} from './manifest.js'
 import {LABELS, fnv32a} from './register.js'
@@ -101,7 +101,7 @@ export function repoSecretObject(p: Platform, cred: RepoCredential): KubeObject 
 
 /** A hash that changes when the credential changes, for fingerprints (never the value itself). */
 export function credentialDigest(cred: RepoCredential | undefined): string | null {
-  return cred ? createHash('sha256').update(`${cred.kind}\0${cred.secret}`).digest('hex').slice(0, 16) : null
+  return cred ? sha256(`${cred.kind}\0${cred.secret}`).slice(0, 16) : null
 }
 
 export interface RootAppReport {

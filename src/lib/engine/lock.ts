@@ -10,12 +10,12 @@
  * (a stale content never comes back: pid and start time are in it), then every process races for the
  * plain exclusive link again and exactly one wins.
  */
-import {createHash} from 'node:crypto'
 import {hostname} from 'node:os'
 import {linkSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
 import {ensurePrivateDir} from '../fs.js'
+import {sha256} from '../hash.js'
 
 export interface LockInfo {
   pid: number
@@ -114,7 +114,7 @@ export function acquireLock(stateDir: string, command: string, onNotice?: (msg: 
       if (holder && holderAlive(holder)) throw lockedError(file, holder)
       if (attempt >= 5) throw lockedError(file, holder ?? {pid: 0, startedAt: 'unknown', command: 'unknown', host: 'unknown'})
       // dead holder (or an unreadable lock): exactly one process may remove this stale content
-      const takeover = `${file}.takeover-${createHash('sha256').update(raw).digest('hex').slice(0, 16)}`
+      const takeover = `${file}.takeover-${sha256(raw).slice(0, 16)}`
       if (!tryLink(tmp, takeover)) {
         const taker = parseLock(readRaw(takeover))
         if (taker && holderAlive(taker)) throw lockedError(file, taker, 'is taking over a stale lock')

@@ -50,7 +50,8 @@ function buildStateFileSchema() {
   })
 }
 
-let stateFileSchema: ReturnType<typeof buildStateFileSchema> | undefined
+let built: ReturnType<typeof buildStateFileSchema> | undefined
+const stateFileSchema = () => (built ??= buildStateFileSchema())
 
 const RESET_HINT = 'obsctl state reset --yes  (moves the bad file aside; tasks then re-check the live systems)'
 
@@ -129,7 +130,7 @@ export class StateStore {
     } catch (e) {
       throw corrupt(file, `not valid JSON (${(e as Error).message})`, e)
     }
-    const r = (stateFileSchema ??= buildStateFileSchema()).safeParse(parsed)
+    const r = stateFileSchema().safeParse(parsed)
     if (!r.success) throw corrupt(file, firstIssue(r.error))
     const s = r.data
     for (const [k, rec] of Object.entries(s.tasks)) {

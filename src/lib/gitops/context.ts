@@ -2,7 +2,6 @@
  * The data every template sees (`it`): the inventory, names from config/model.ts, sizes from
  * config/sizing.ts (so lint and render agree), and small helpers that print YAML fragments.
  */
-import {createHash} from 'node:crypto'
 import YAML from 'yaml'
 import type {Cluster, Platform} from '../config/schema.js'
 import {alertmanagerConfig, alertmanagerSecretMounts} from '../alerts/config.js'
@@ -24,6 +23,7 @@ import {fluentBitDelivery, sizeOf, type ComponentSize} from '../config/sizing.js
 import {ISM_POLICY_ID, LEGACY_ISM_POLICY_ID, LOG_INDEX_PATTERN, OPENSEARCH_NODE_POOLS, SNAPSHOT_POLICY, SNAPSHOT_REPOSITORY} from '../platform/catalogue.js'
 import {CILIUM_L2_POLICY, CILIUM_LB_POOL, ciliumValuesYaml} from '../config/cilium.js'
 import {durationDays, memoryBytes} from '../config/units.js'
+import {sha256} from '../hash.js'
 import {IN_CLUSTER_SERVER, clusterSecretName} from '../argocd/cluster-secret.js'
 
 export const DASHBOARDS = ['cluster-metrics', 'multi-cluster-summary', 'opensearch-logs', 'thanos-overview'] as const
@@ -101,7 +101,7 @@ export function ismPolicy(p: Platform) {
     {name: 'delete', actions: [{delete: {}}], transitions: []},
   ]
   const ismTemplate = {indexPatterns: [LOG_INDEX_PATTERN], priority: ISM_PRIORITY}
-  const version = createHash('sha256').update(JSON.stringify({states, ismTemplate})).digest('hex').slice(0, 12)
+  const version = sha256(JSON.stringify({states, ismTemplate})).slice(0, 12)
   return {
     policyId: ISM_POLICY_ID,
     description: `${LOG_INDEX_PATTERN} log indices: delete after ${del} [obsctl ${version}]`,

@@ -17,7 +17,8 @@ import {unifiedDiff} from '../diff.js'
 import {inputError} from '../errors.js'
 import {APPLICATION, Kube, type KubeObject} from '../platform/index.js'
 import {generatedApplications, renderFiles, type GeneratedApp} from './plan.js'
-import {MANIFEST_FILE, sha256, type RenderManifest} from './render.js'
+import {sha256} from '../hash.js'
+import {MANIFEST_FILE, type RenderManifest} from './render.js'
 import {fetchRemote, gitBlobId, type RemoteTree} from './remote-tree.js'
 
 /** How a file of the repository drifted. */

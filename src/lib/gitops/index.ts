@@ -5,7 +5,7 @@
  */
 export {renderRepo, commitMessage, commitRender, repoInSync, type RenderOptions, type RenderResult} from './repo.js'
 export {renderFiles, APPS, WAVES, type AppDef, type Layer, type RenderedFile} from './plan.js'
-export {planRender, applyRender, readManifest, MANIFEST_FILE, sha256, type RenderPlan, type RenderManifest, type Conflict} from './render.js'
+export {planRender, applyRender, readManifest, MANIFEST_FILE, type RenderPlan, type RenderManifest, type Conflict} from './render.js'
 export {ensureRepo, commitManaged, push, remoteHead, unifiedDiff, git, isRepo, type GitChanges, type PushResult} from './git.js'
 export {renderFingerprint, renderDir} from './fingerprint.js'
 export {TEMPLATES_DIR} from './templates.js'

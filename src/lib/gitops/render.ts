@@ -55,8 +55,6 @@ export interface RenderPlan {
   old: RenderManifest
 }
 
-export {sha256}
-
 export function readManifest(dir: string): RenderManifest {
   const f = path.join(dir, MANIFEST_FILE)
   if (!existsSync(f)) return {version: 1, files: {}}
