@@ -48,7 +48,6 @@ let osFake: OpenSearchFake
 let grafana: GrafanaFake
 let argocd: FakeServer
 let controller: NodeJS.Timeout
-let operator: NodeJS.Timeout | undefined
 /** every password value a test used: none may reach .obsctl/ */
 const seen = new Set<string>([...Object.values(PW), ARGO_FIRST, ...NAMES.map((n) => fluentbitPasswordFor(PW.fluentbit, n))])
 /** a Fluent Bit key and the password it derives for each cluster: none may reach .obsctl/ */
@@ -216,7 +215,6 @@ ${NAMES.map(
 
 afterAll(async () => {
   clearInterval(controller)
-  if (operator) clearInterval(operator)
   setEnv(Object.fromEntries(Object.keys(saved).map((k) => [k, saved[k]])))
   await stopKubeServers(servers ?? [])
   await osFake?.close()
@@ -235,8 +233,7 @@ beforeEach(() =>
   }),
 )
 afterEach(() => {
-  if (operator) clearInterval(operator)
-  operator = undefined
+  osFake.before = {}
   for (const s of [...seen]) expect(filesContaining(path.join(dir, '.obsctl'), [s]), 'a password in .obsctl/ (journal, logs)').toEqual([])
 })
 
@@ -396,8 +393,9 @@ describe('secrets rotate opensearch (a reserved user: the operator’s reload ma
     const users = YAML.parse(value(servers[0]!, 'logging', 'opensearch-security-config', 'internal_users.yml')!)
     expect(bcrypt.compareSync(pending, users.admin.hash)).toBe(true)
 
-    // the operator loads the security config now; a new env value waits for the pending rotation to finish
-    operator = setInterval(loadSecurityConfig, 50)
+    // the operator loads the security config between obsctl's read of the user and its change (the old admin
+    // password refused at the PUT: the rotation taking effect); a new env value waits for the pending one
+    osFake.before['internaluser-put'] = loadSecurityConfig
     setEnv({[ENV.admin]: 'Another-Root-Pw-9z'})
     seen.add('Another-Root-Pw-9z')
     const r = await rotate(['opensearch'])
@@ -413,6 +411,32 @@ describe('secrets rotate opensearch (a reserved user: the operator’s reload ma
     expect(await opensearchStatus('admin', pending)).toBe(200)
     expect(Date.parse(restartedAt(WORKLOADS[0]!)!)).toBeGreaterThan(Date.now() - 120_000) // Dashboards restarted
     expect(r.rotated[0]!.restarted.map((x) => x.name)).toEqual(['opensearch-cluster-dashboards'])
+    expect(r.rotated[0]!.consumer).toMatch(/loaded by the operator/)
+  })
+
+  it('a resumed rotation finishes wherever the operator’s reload falls: before the run, or between two of its requests', async () => {
+    const windows: [string, (load: () => void) => void, RegExp][] = [
+      ['before the run', (load) => load(), /already accepts it/],
+      ['at the read of the user', (load) => (osFake.before['internaluser-get'] = load), /loaded by the operator/],
+      ['at the change of the user', (load) => (osFake.before['internaluser-put'] = load), /loaded by the operator/],
+    ]
+    for (const [when, operatorLoads, consumer] of windows) {
+      const next = `Next-Root-Pw-${windows.findIndex((w) => w[0] === when)}x7Q`
+      seen.add(next)
+      setEnv({[ENV.admin]: next})
+      const e = await rejection(rotate(['opensearch'], {timeoutSeconds: 2}))
+      expect(e.exitCode, when).toBe(1)
+      const old = value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password-previous')!
+      expect(value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password'), when).toBe(next)
+      setEnv({[ENV.admin]: undefined})
+      operatorLoads(loadSecurityConfig)
+      const r = await rotate(['opensearch'])
+      osFake.before = {}
+      expect(r.rotated[0], when).toMatchObject({source: 'pending in the Secret', resumed: true, verified: {newAccepted: true, oldRefused: true}})
+      expect(r.rotated[0]!.consumer, when).toMatch(consumer)
+      expect(value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password-previous'), when).toBeUndefined()
+      expect([await opensearchStatus('admin', old), await opensearchStatus('admin', next)], when).toEqual([401, 200])
+    }
   })
 })
 

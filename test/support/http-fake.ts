@@ -26,6 +26,8 @@ export interface FakeServer {
   /** extra delay before answering, per route name ('*' for all) */
   latency: Record<string, number>
   requests: {method: string; path: string}[]
+  /** run just before the named route's handler answers (a test's way to change the world between two requests) */
+  before: Record<string, () => void>
   close(): Promise<void>
 }
 
@@ -34,7 +36,7 @@ export async function startFake(
   routes: [method: string, path: RegExp, handler: Handler, name?: string][],
   opts: {tls?: {cert: string; key: string}} = {},
 ): Promise<FakeServer> {
-  const fake: Partial<FakeServer> = {latency: {}, requests: []}
+  const fake: Partial<FakeServer> = {latency: {}, requests: [], before: {}}
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
@@ -46,6 +48,7 @@ export async function startFake(
         if (!m || (method !== '*' && method !== req.method)) continue
         const delay = fake.latency![name ?? ''] ?? fake.latency!['*'] ?? 0
         if (delay) await new Promise((r) => setTimeout(r, delay).unref())
+        fake.before![name ?? '']?.()
         let out: FakeResponse
         try {
           out = await handler({

@@ -84,12 +84,15 @@ export async function opensearchChange(
   }
 
   const path = `/_plugins/_security/api/internalusers/${encodeURIComponent(user)}`
-  const got = await h.request('opensearch', path, {headers: auth})
-  if (got.status === 401)
-    throw new ObsctlError(`OpenSearch refuses the admin password in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin}`, {
+  // 401 at either request: the admin password is refused (the caller tells a resumed admin rotation that took
+  // effect, the operator having loaded the new hash between two requests, from a wrong password)
+  const adminRefused = () =>
+    new ObsctlError(`OpenSearch refuses the admin password in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin}`, {
       code: 'ROTATE_OLD_REFUSED',
       hints: ['obsctl secrets rotate opensearch first, or put the current admin password in the Secret'],
     })
+  const got = await h.request('opensearch', path, {headers: auth})
+  if (got.status === 401) throw adminRefused()
   if (got.status === 404 && fluentbit)
     throw new ObsctlError(`OpenSearch has no user ${user}`, {
       code: 'ROTATE_CONSUMER',
@@ -112,6 +115,8 @@ export async function opensearchChange(
   const put = await h.request('opensearch', path, {method: 'PUT', headers: auth, body: JSON.stringify(body)})
   if (put.status === 200 || put.status === 201) {
     parts.unshift('the security API (PUT _plugins/_security/api/internalusers)')
+  } else if (put.status === 401) {
+    throw adminRefused()
   } else if (put.status === 403 && /reserved/i.test(put.body)) {
     // a reserved user changes only through the security config the operator loads (securityadmin)
     log(`the security API does not change the reserved user ${user}: the operator's reload of ${SECRET_NAMES.opensearchSecurityConfig} does`)
