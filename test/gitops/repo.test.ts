@@ -5,6 +5,8 @@ import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS} from '../../src/lib/config/index.js'
 import {MANIFEST_FILE, readManifest, renderFiles, renderRepo} from '../../src/lib/gitops/index.js'
+import {planRender, renderDigests} from '../../src/lib/gitops/render.js'
+import {sha256} from '../../src/lib/hash.js'
 import {isObsctlError} from '../../src/lib/errors.js'
 import {platformOf, withoutCluster} from './support.js'
 
@@ -108,6 +110,30 @@ describe('renderRepo into a directory', () => {
     const forced = await renderRepo(changed, {dir, force: true})
     expect(forced.changed).toContain(rel)
     expect(readFileSync(file, 'utf8')).toContain('retention: 6h')
+  })
+
+  it('plan and the done-check compare digests: the same plan as from the files, in every state of the folder', async () => {
+    const p = platformOf()
+    const fewer = platformOf(withoutCluster(EXAMPLE_ANSWERS, 'cluster-04'))
+    const dir = path.join(tmp, 'repo')
+    const digests = renderDigests(p)
+    expect(digests).toEqual(renderFiles(p).map((f) => ({path: f.path, hash: sha256(f.content)})))
+    const same = (what: string, q: typeof p, force = false) => {
+      const {writes, ...fromFiles} = planRender(dir, renderFiles(q), {force})
+      const {writes: paths, ...fromDigests} = planRender(dir, renderDigests(q), {force})
+      expect(fromDigests, what).toEqual(fromFiles)
+      expect(paths.map((w) => w.path), what).toEqual(writes.map((w) => w.path))
+      return fromFiles
+    }
+    expect(same('nothing rendered yet', p).added.length).toBe(digests.length)
+    await renderRepo(p, {dir})
+    expect(same('rendered', p).unchanged).toBe(digests.length)
+    const edited = 'deploy/overlays/cluster-04-edge/cilium/lb-ippool.yaml'
+    writeFileSync(path.join(dir, edited), 'edited by hand\n')
+    writeFileSync(path.join(dir, 'argocd/install/ingress.yaml'), 'edited by hand\n')
+    expect(same('two files edited by hand', p).conflicts.map((c) => c.reason)).toEqual(['edited', 'edited'])
+    expect(same('a cluster less, one of its files edited', fewer).conflicts).toContainEqual({path: edited, reason: 'edited-removed'})
+    expect(same('--force', fewer, true).removed).toContain(edited)
   })
 
   it('a file that exists but was never rendered is not overwritten', async () => {

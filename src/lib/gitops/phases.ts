@@ -57,9 +57,9 @@ export function renderPhase(o: RenderPhaseOptions = {}): Phase<Target> {
       }
     },
     async describe(_t, ctx) {
-      const {planRender, renderFiles} = await import('./render.js')
+      const {planRender, renderDigests} = await import('./render.js')
       const dir = renderDir(ctx.platform, ctx.inv.dir)
-      const plan = planRender(dir, renderFiles(ctx.platform), {force: Boolean(o.force)})
+      const plan = planRender(dir, renderDigests(ctx.platform), {force: Boolean(o.force)})
       const n = plan.added.length + plan.changed.length + plan.removed.length
       const conflicts = plan.conflicts.length ? `; ${plan.conflicts.length} file(s) edited by hand would block it (--force)` : ''
       // local only (plan and dry runs read no remote): rendered files Git does not hold yet

@@ -15,12 +15,11 @@
  */
 import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import type {Platform} from '../config/schema.js'
 import {ObsctlError} from '../errors.js'
 import {writeFileAtomicSync} from '../fs.js'
 import {sha256} from '../hash.js'
 import {killPoint} from '../engine/kill-point.js'
-import {renderFiles, type RenderedFile} from './plan.js'
+import {renderDigests, renderFiles, type FileDigest, type RenderedFile} from './plan.js'
 
 export const MANIFEST_FILE = '.obsctl-render.json'
 
@@ -41,15 +40,16 @@ export interface Conflict {
   diff?: string
 }
 
-export interface RenderPlan {
+/** What planRender compares: the rendered files (a plan applyRender can write), or only their digests. */
+export interface RenderPlan<F extends RenderedFile | FileDigest = RenderedFile> {
   dir: string
   added: string[]
   changed: string[]
   removed: string[]
   unchanged: number
   conflicts: Conflict[]
-  /** files to write (added + changed), with content */
-  writes: RenderedFile[]
+  /** files to write (added + changed): with their content when the plan was made from the files */
+  writes: F[]
   manifest: RenderManifest
   /** the manifest found on disk */
   old: RenderManifest
@@ -102,17 +102,20 @@ function dirReader(dir: string): (rel: string) => Buffer | undefined {
   }
 }
 
-/** Compare the rendered files with the directory and the last manifest; writes nothing. */
-export function planRender(dir: string, files: RenderedFile[], opts: {force?: boolean} = {}): RenderPlan {
+/**
+ * Compare the rendered files (or their digests: renderDigests) with the directory and the last manifest;
+ * writes nothing.
+ */
+export function planRender<F extends RenderedFile | FileDigest>(dir: string, files: F[], opts: {force?: boolean} = {}): RenderPlan<F> {
   const old = readManifest(dir)
   // bytes obsctl itself wrote at a path: the last manifest's, and those of an interrupted apply
   const ours = (p: string, h: string) => old.files[p] === h || Boolean(old.previous?.[p]?.includes(h))
-  const plan: RenderPlan = {dir, added: [], changed: [], removed: [], unchanged: 0, conflicts: [], writes: [], manifest: {version: 1, files: {}}, old}
+  const plan: RenderPlan<F> = {dir, added: [], changed: [], removed: [], unchanged: 0, conflicts: [], writes: [], manifest: {version: 1, files: {}}, old}
   const read = dirReader(dir)
   const wanted = new Set<string>()
   for (const f of files) {
     wanted.add(f.path)
-    const hash = sha256(f.content)
+    const hash = 'hash' in f ? f.hash : sha256(f.content)
     plan.manifest.files[f.path] = hash
     const cur = read(f.path)
     if (cur === undefined) {
@@ -217,7 +220,7 @@ export function applyRender(plan: RenderPlan): void {
 }
 
 /** True when the manifest on disk is already the plan's final one (no interrupted apply pending). */
-export function sameManifest(plan: RenderPlan): boolean {
+export function sameManifest(plan: Pick<RenderPlan<RenderedFile | FileDigest>, 'dir' | 'manifest'>): boolean {
   const f = path.join(plan.dir, MANIFEST_FILE)
   return existsSync(f) && readFileSync(f, 'utf8') === manifestText(plan.manifest)
 }
@@ -233,10 +236,5 @@ export function manifestText(m: RenderManifest): string {
   return `${JSON.stringify(out, null, 2)}\n`
 }
 
-export {renderFiles}
-export type {RenderedFile}
-
-/** Render the inventory and compare with the directory (no writes). */
-export function planPlatform(p: Platform, dir: string, opts: {force?: boolean} = {}): RenderPlan {
-  return planRender(dir, renderFiles(p), opts)
-}
+export {renderDigests, renderFiles}
+export type {FileDigest, RenderedFile}

@@ -8,7 +8,18 @@ import type {Platform} from '../config/schema.js'
 import {ObsctlError} from '../errors.js'
 import {commitManaged, dirtyPaths, ensureRepo, git, isRepo, push as gitPush, remoteHead, unifiedDiff, type GitChanges, type PushResult} from './git.js'
 import type {Trailers} from './trailers.js'
-import {applyRender, MANIFEST_FILE, planRender, readManifest, renderFiles, sameManifest, type Conflict, type RenderManifest, type RenderPlan} from './render.js'
+import {
+  applyRender,
+  MANIFEST_FILE,
+  planRender,
+  readManifest,
+  renderDigests,
+  renderFiles,
+  sameManifest,
+  type Conflict,
+  type RenderManifest,
+  type RenderPlan,
+} from './render.js'
 
 export interface RenderOptions {
   /** target directory (absolute); the inventory's git dir by default (resolved by the caller) */
@@ -167,7 +178,7 @@ export async function commitRender(
  * in the working copy: `git status`, `git ls-remote`, and `git fetch` when the remote moved on.
  */
 export async function repoInSync(p: Platform, dir: string, o: {commit?: boolean; push?: boolean}): Promise<string | false> {
-  const plan = planRender(dir, renderFiles(p))
+  const plan = planRender(dir, renderDigests(p))
   if (plan.conflicts.length > 0 || plan.added.length + plan.changed.length + plan.removed.length > 0 || !sameManifest(plan)) return false
   if (!o.commit && !o.push) return `${dir} matches the render`
   if (!(await isRepo(dir))) return false
