@@ -15,7 +15,7 @@ import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {isObsctlError} from '../../src/lib/errors.js'
 import {ensurePlatformCa, issueServerCertificate} from '../../src/lib/kube/pki.js'
 import {secretsApply, type SecretsApplyReport} from '../../src/lib/kube/secrets-apply.js'
-import {fluentbitPasswordFor} from '../../src/lib/kube/secrets/index.js'
+import {fluentbitPasswordFor, secretShapes} from '../../src/lib/kube/secrets/index.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {writeKubeconfigFile} from '../support/kube/kubeconfig.js'
@@ -309,6 +309,18 @@ describe('secrets apply', () => {
     )
     expect(after).toEqual(before)
     for (const s of servers) expect(s.requestLog.filter((e) => e.method !== 'GET')).toEqual([])
+  })
+
+  it('the shapes plans and fingerprints use (no value computed) are the Secrets written: names and keys, every cluster', async () => {
+    inv.platform.clusters.forEach((c, i) => {
+      const written = servers[i]!.listObjects('secrets')
+        .filter((o) => (o.metadata.labels as Record<string, string> | undefined)?.['app.kubernetes.io/managed-by'] === 'obsctl')
+        .map((o) => `${o.metadata.namespace}/${o.metadata.name} ${Object.keys(o.data as object).sort()}`)
+        .sort()
+      const shapes = secretShapes(inv.platform, c, {opensearchCa: true}).map((x) => `${x.namespace}/${x.name} ${x.keys}`)
+      expect(written.length, c.name).toBeGreaterThanOrEqual(2)
+      expect(shapes.sort(), c.name).toEqual(written)
+    })
   })
 
   it('a changed value updates just that Secret', async () => {
