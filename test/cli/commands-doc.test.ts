@@ -33,6 +33,14 @@ describe('docs/commands.md', () => {
     }
   })
 
+  it('the bundle sorts commands by code unit, not localeCompare (bin/bundle.mjs oclifCommandSort): the same order for every command id', () => {
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+    const ids = Object.keys(manifest.commands)
+    expect(ids.length).toBeGreaterThan(20)
+    // every id, with the topic separator and the hidden ones, as oclif's Plugin.load sorts them
+    expect([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual([...ids].sort((a, b) => a.localeCompare(b)))
+  })
+
   it('--check fails, naming the fix, when the file differs from the commands', async () => {
     const out = path.join(tmpDir('obsctl-doc-'), 'commands.md')
     expect((await runProcess(process.execPath, [GEN, '--out', out], {cwd: ROOT})).status).toBe(0)
