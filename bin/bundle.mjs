@@ -267,22 +267,11 @@ function pluginInternals() {
  * (profiled: the parser's largest self time). The bundle's copy reads it once, at load.
  */
 function yamlNoTokenLog() {
-  return {
-    name: 'yaml-no-token-log',
-    setup(b) {
-      b.onLoad({filter: /[\\/]node_modules[\\/]yaml[\\/]dist[\\/]parse[\\/]parser\.js$/}, (args) => {
-        const text = readFileSync(args.path, 'utf8')
-        const load = "var node_process = require('process');"
-        const from = 'if (node_process.env.LOG_TOKENS)'
-        if (!text.includes(load) || !text.includes(from))
-          throw new Error(`bin/bundle.mjs: ${args.path} no longer reads LOG_TOKENS as expected; update yamlNoTokenLog`)
-        return {
-          contents: text.replace(load, `${load}\nconst LOG_TOKENS = Boolean(node_process.env.LOG_TOKENS);`).replace(from, 'if (LOG_TOKENS)'),
-          loader: 'js',
-        }
-      })
-    },
-  }
+  const load = "var node_process = require('process');"
+  return sourcePatch('yamlNoTokenLog', /[\\/]node_modules[\\/]yaml[\\/]dist[\\/]parse[\\/]parser\.js$/, [
+    [load, `${load}\nconst LOG_TOKENS = Boolean(node_process.env.LOG_TOKENS);`],
+    ['if (node_process.env.LOG_TOKENS)', 'if (LOG_TOKENS)'],
+  ])
 }
 
 /**
@@ -336,24 +325,16 @@ function lazyDeps() {
  * none of these holds, is-wsl says false, and so does the check.
  */
 function oclifWslCheck() {
-  return {
-    name: 'oclif-wsl-check',
-    setup(b) {
-      b.onLoad({filter: /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/}, (args) => {
-        const text = readFileSync(args.path, 'utf8')
-        const from = "return (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();"
-        if (!text.includes(from)) throw new Error(`bin/bundle.mjs: ${args.path} no longer asks wsl-utils as expected; update oclifWslCheck`)
-        const check = [
-          "const fs = require('node:fs');",
-          "const maybe = process.platform === 'linux' && ((0, node_os_1.release)().toLowerCase().includes('microsoft')",
-          "  || (() => { try { return fs.readFileSync('/proc/version', 'utf8').toLowerCase().includes('microsoft') } catch { return false } })()",
-          "  || fs.existsSync('/proc/sys/fs/binfmt_misc/WSLInterop') || fs.existsSync('/run/WSL'));",
-          "return maybe && (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();",
-        ].join('\n')
-        return {contents: text.replace(from, check), loader: 'js'}
-      })
-    },
-  }
+  const check = [
+    "const fs = require('node:fs');",
+    "const maybe = process.platform === 'linux' && ((0, node_os_1.release)().toLowerCase().includes('microsoft')",
+    "  || (() => { try { return fs.readFileSync('/proc/version', 'utf8').toLowerCase().includes('microsoft') } catch { return false } })()",
+    "  || fs.existsSync('/proc/sys/fs/binfmt_misc/WSLInterop') || fs.existsSync('/run/WSL'));",
+    "return maybe && (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();",
+  ].join('\n')
+  return sourcePatch('oclifWslCheck', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]util[\\/]os\.js$/, [
+    ["return (await import('wsl-utils')).isWsl ? 'wsl' : (0, node_os_1.platform)();", check],
+  ])
 }
 
 /**
@@ -363,14 +344,26 @@ function oclifWslCheck() {
  * letters, digits, `:` and `-` — which test/cli/commands-doc.test.ts checks against localeCompare over the manifest.
  */
 function oclifCommandSort() {
+  return sourcePatch('oclifCommandSort', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/, [
+    ['.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));'],
+  ])
+}
+
+/**
+ * A dependency's file as the bundle keeps it: each `from` replaced by its `to`. Each must be found exactly once,
+ * else the build stops naming the patch (a new version of the package is then looked at again).
+ */
+function sourcePatch(name, file, edits) {
   return {
-    name: 'oclif-command-sort',
+    name,
     setup(b) {
-      b.onLoad({filter: /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/}, (args) => {
-        const text = readFileSync(args.path, 'utf8')
-        const from = '.sort((a, b) => a.id.localeCompare(b.id));'
-        if (text.split(from).length !== 2) throw new Error(`bin/bundle.mjs: ${args.path} no longer sorts its commands as expected; update oclifCommandSort`)
-        return {contents: text.replace(from, '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));'), loader: 'js'}
+      b.onLoad({filter: file}, (args) => {
+        let text = readFileSync(args.path, 'utf8')
+        for (const [from, to] of edits) {
+          if (text.split(from).length !== 2) throw new Error(`bin/bundle.mjs: ${args.path} no longer holds ${JSON.stringify(from)} once; update ${name}`)
+          text = text.replace(from, () => to)
+        }
+        return {contents: text, loader: 'js'}
       })
     },
   }

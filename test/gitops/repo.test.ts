@@ -122,7 +122,10 @@ describe('renderRepo into a directory', () => {
       const {writes, ...fromFiles} = planRender(dir, renderFiles(q), {force})
       const {writes: paths, ...fromDigests} = planRender(dir, renderDigests(q), {force})
       expect(fromDigests, what).toEqual(fromFiles)
-      expect(paths.map((w) => w.path), what).toEqual(writes.map((w) => w.path))
+      expect(
+        paths.map((w) => w.path),
+        what,
+      ).toEqual(writes.map((w) => w.path))
       return fromFiles
     }
     expect(same('nothing rendered yet', p).added.length).toBe(digests.length)
