@@ -5,9 +5,9 @@
  * call them (issue 18: ~4.5 ms, 1.5% of `plan`'s start-up CPU).
  *
  * Here (tsc's output, which the tests import) these are plain imports. The bundle replaces this file's text
- * (bin/bundle.mjs `lazyDeps`) with one require() per function, which esbuild turns into a CommonJS wrapper
- * run at the first call. A name added here must be added there too, and no other module of obsctl may import
- * these packages (the build checks both).
+ * (bin/bundle.mjs `lazyDeps`, which reads the function → package map from this file's own lines) with one
+ * require() per function, which esbuild turns into a CommonJS wrapper run at the first call. Keep each line of
+ * the two shapes below, and import these packages from no other module of obsctl (the build checks both).
  */
 import ipaddrModule from 'ipaddr.js'
 import compare from 'semver/functions/compare.js'

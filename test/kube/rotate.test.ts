@@ -420,8 +420,8 @@ describe('secrets rotate opensearch (a reserved user: the operator’s reload ma
       ['at the read of the user', (load) => (osFake.before['internaluser-get'] = load), /loaded by the operator/],
       ['at the change of the user', (load) => (osFake.before['internaluser-put'] = load), /loaded by the operator/],
     ]
-    for (const [when, operatorLoads, consumer] of windows) {
-      const next = `Next-Root-Pw-${windows.findIndex((w) => w[0] === when)}x7Q`
+    for (const [i, [when, operatorLoads, consumer]] of windows.entries()) {
+      const next = `Next-Root-Pw-${i}x7Q`
       seen.add(next)
       setEnv({[ENV.admin]: next})
       const e = await rejection(rotate(['opensearch'], {timeoutSeconds: 2}))
