@@ -40,6 +40,10 @@ if (argv.length === 1 && argv[0] === '--version') {
   const bundle = JSON.parse(readFileSync(path.join(chunks, 'bundle.json'), 'utf8'))
   const {installCodeCache} = require('../dist/code-cache.cjs')
   installCodeCache({roots: [chunks, path.join(root, 'dist', 'commands') + path.sep], version: bundle.version, bundleId: bundle.id})
+  // the built commands are what runs, whatever NODE_ENV says: with NODE_ENV=development or test (a
+  // JavaScript developer's shell, vitest's workers) oclif would otherwise read tsconfig.json (loading the
+  // TypeScript compiler: ~350 ms of CPU per command) and try to register tsx or ts-node over dist/
+  globalThis.oclif = {...globalThis.oclif, enableAutoTranspile: false}
   const {execute} = require('../dist/chunks/main.js')
   // oclif looks for the package.json from here up: the package's folder (bin/ has one of its own, for
   // CommonJS); it handles a command's failure itself (exit code, message)

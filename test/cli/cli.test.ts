@@ -37,6 +37,30 @@ describe('obsctl binary', () => {
     expect(slow.stdout).toContain(`obsctl/${version} ${process.platform}-${process.arch} node-${process.version}`)
   })
 
+  it('NODE_ENV=development or test changes nothing: the built commands run, no TypeScript compiler nor tsx/ts-node is loaded', async () => {
+    // what the process asked require() for, written at exit by a preload (the repository has a tsconfig.json,
+    // which oclif reads with the TypeScript compiler under those NODE_ENV values unless told not to)
+    const preload = path.join(dir, 'requests.cjs')
+    writeFileSync(
+      preload,
+      `const M = require('node:module'), fs = require('node:fs'), seen = new Set(), load = M._load
+M._load = function (request, ...rest) { seen.add(request); return load.call(this, request, ...rest) }
+process.on('exit', () => fs.writeFileSync(process.env.REQUESTS_OUT, [...seen].join('\\n')))\n`,
+    )
+    const plain = await obsctl(['config', 'validate', '-c', file])
+    expect(plain.status).toBe(0)
+    for (const nodeEnv of ['development', 'test']) {
+      const out = path.join(dir, `requests-${nodeEnv}.txt`)
+      const r = await obsctl(['config', 'validate', '-c', file], {env: {NODE_ENV: nodeEnv, NODE_OPTIONS: `--require ${preload}`, REQUESTS_OUT: out}})
+      expect(r.status, r.stderr).toBe(0)
+      expect(r.stdout).toBe(plain.stdout)
+      expect(r.stderr).toBe(plain.stderr)
+      const requests = readFileSync(out, 'utf8').split('\n')
+      expect(requests).toContain('../dist/chunks/main.js') // the preload saw the CLI's own loads
+      expect(requests.filter((q) => /^(typescript|ts-node|tsx)(\/|$)|node_modules\/typescript/.test(q))).toEqual([])
+    }
+  })
+
   it('exit 2 for an unknown flag, a missing inventory and an unknown phase', async () => {
     const flag = await obsctl(['plan', '--no-such-flag', '-c', file])
     expect(flag.status).toBe(2)

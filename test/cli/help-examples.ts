@@ -167,7 +167,9 @@ async function prepare(): Promise<void> {
   for (const n of all) writeFileSync(path.join(dir, `${n}.conf`), kubeconfig([n]).replaceAll(`${n}-context`, 'kubernetes-admin@kubernetes'), {mode: 0o600})
   baseEnv = {
     HOME: home,
-    XDG_CACHE_HOME: path.join(dir, 'cache'),
+    // one code cache for every copy (beside the folder, not copied): a user's runs share theirs, and a cold
+    // one per run compiled and wrote the whole bundle each time (~0.2 s of CPU per example)
+    XDG_CACHE_HOME: `${dir}.cache`,
     KUBECONFIG: path.join(dir, 'kubeconfig'),
     OBSCTL_S3_ACCESS_KEY: 'placeholder-access-key',
     OBSCTL_S3_SECRET_KEY: 'placeholder-secret-key',
@@ -185,7 +187,7 @@ function run(e: Example): Promise<{status: number | null; stdout: string; stderr
   cpSync(dir, cwd, {recursive: true})
   if (e.id === 'init') for (const f of ['obsctl.yaml', 'lab/obsctl.yaml']) rmSync(path.join(cwd, f))
   const env: NodeJS.ProcessEnv = {...process.env, CI: '1', NO_COLOR: '1', ...baseEnv, ...e.env}
-  for (const k of ['HOME', 'XDG_CACHE_HOME', 'KUBECONFIG']) env[k] = env[k]!.replace(dir, cwd)
+  for (const k of ['HOME', 'KUBECONFIG']) env[k] = env[k]!.replace(dir, cwd)
   delete env.OBSCTL_CONFIG
   return new Promise((resolve, reject) => {
     const child = spawn('unshare', ['-n', '--', process.execPath, BIN, ...e.argv], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
