@@ -188,6 +188,11 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
     return path.join(dir, 'upper', o2, p.slice(o2.length))
   }
   if (o.osRelease) writeFileSync(upperOf('/etc/os-release'), o.osRelease)
+  // root's .bashrc of a freshly installed machine, not this host's (the /root overlay shows the host's):
+  // bash runs it for every command sshd starts, and a developer's (pyenv init, …) cost ~150 ms of CPU each
+  writeFileSync(upperOf('/root/.bashrc'), '# non-interactive shells (every command over SSH) read nothing\ncase $- in *i*) ;; *) return ;; esac\n', {
+    mode: 0o644,
+  })
   for (const [p, content] of Object.entries(o.files ?? {})) {
     mkdirSync(path.dirname(upperOf(p)), {recursive: true})
     writeFileSync(upperOf(p), content, {mode: 0o600})
