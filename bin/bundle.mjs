@@ -97,7 +97,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [lazyDeps(), nativeAddons(), clientNodePure(), pluginInternals(), yamlNoTokenLog(), oclifWslCheck(), oclifCommandSort()],
+  plugins: [lazyDeps(), nativeAddons(), clientNodePure(), pluginInternals(), yamlNoTokenLog(), oclifWslCheck(), oclifCommandSort(), oclifPlainHelpText()],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -346,6 +346,19 @@ function oclifWslCheck() {
 function oclifCommandSort() {
   return sourcePatch('oclifCommandSort', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/, [
     ['.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));'],
+  ])
+}
+
+/**
+ * @oclif/core's help passes every summary, description and example through `ejs.render`, which compiles each
+ * text into a function (`new Function`) before running it: ~10 ms of CPU of `--help` (~60 commands), for texts
+ * of which only the examples hold a tag (`<%= config.bin %>`). Text without `<%` has no tag, and ejs gives it
+ * back unchanged; the bundle's copy returns such text as it is. test/cli/commands-doc.test.ts checks that ejs
+ * returns every text of the manifest without a tag unchanged.
+ */
+function oclifPlainHelpText() {
+  return sourcePatch('oclifPlainHelpText', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]help[\\/]util\.js$/, [
+    ['return ejs_1.default.render(t, context);', "return typeof t === 'string' && !t.includes('<%') ? t : ejs_1.default.render(t, context);"],
   ])
 }
 

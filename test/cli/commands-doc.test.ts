@@ -41,6 +41,26 @@ describe('docs/commands.md', () => {
     expect([...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual([...ids].sort((a, b) => a.localeCompare(b)))
   })
 
+  it('the bundle gives help text without a tag back as it is (bin/bundle.mjs oclifPlainHelpText): ejs returns every such text of the manifest and topics unchanged', async () => {
+    // oclif's template engine (no type declarations of its own)
+    const ejs = ((await import('ejs' as string)) as {default: {render: (text: string, data: object) => string}}).default
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as unknown
+    const pjson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {oclif: unknown}
+    const texts: string[] = []
+    const walk = (v: unknown): void => {
+      if (typeof v === 'string') texts.push(v)
+      else if (Array.isArray(v)) v.forEach(walk)
+      else if (v && typeof v === 'object') Object.values(v).forEach(walk)
+    }
+    walk(manifest)
+    walk(pjson.oclif)
+    const plain = texts.filter((t) => !t.includes('<%'))
+    expect(plain.length).toBeGreaterThan(500)
+    expect(texts.length - plain.length).toBeGreaterThan(20) // the examples' `<%= config.bin %>`: still rendered
+    const context = {config: {bin: 'obsctl'}, command: {id: 'x'}}
+    for (const t of plain) expect(ejs.render(t, context), t).toBe(t)
+  })
+
   it('--check fails, naming the fix, when the file differs from the commands', async () => {
     const out = path.join(tmpDir('obsctl-doc-'), 'commands.md')
     expect((await runProcess(process.execPath, [GEN, '--out', out], {cwd: ROOT})).status).toBe(0)
