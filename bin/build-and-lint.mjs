@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 // `npm test`'s first step: the build and the three lint checks at once (each is one process and mostly one
 // core; in a row they took ~70 s of the suite's budget, side by side on two cores about half of that).
-// Each one's output is printed when it ends, under its name; the exit status is 1 if any failed.
-// The same steps one by one: npm run build, npm run lint.
+// Each one's output is held and printed under its name: the build's when it ends, the lint checks' after it.
+// The exit status is 1 if any failed. The same steps one by one: npm run build, npm run lint.
 //
-// With `--then CMD ARGS…` (npm test: `--then vitest run`), CMD starts as soon as the build has succeeded,
-// while the lint checks finish beside it: the tests need the build, not the lint. The lint checks run under
-// `nice`: side by side at the same priority the build, the longest of the four, took 66 s instead of ~30 s
-// alone; now it keeps a core, and the lint checks take what the build and then the tests leave. CMD's output goes straight to the terminal; the lint checks' is held
-// and printed after CMD ends, each under its name. The exit status is CMD's if the lint passed, else 1. A
-// failed build runs nothing.
+// The lint checks run under `nice`: side by side at the same priority the build, the longest of the four and
+// the one the tests wait for, took 66 s instead of ~30 s alone; now it keeps a core and they take what is left.
+// With `--then CMD ARGS…` (npm test: `--then vitest run`), CMD starts as soon as the build has succeeded, while
+// the lint checks finish beside it, and has the terminal; the lint checks' output comes after CMD ends. The exit
+// status is then CMD's if everything else passed, else 1; a failed build runs nothing.
 import {spawn} from 'node:child_process'
 import path from 'node:path'
 
@@ -54,7 +53,7 @@ function run(cmd, args) {
       process.stderr.write(`${cmd}: ${error.message}\n`)
       resolve(1)
     })
-    child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
+    child.on('close', (code) => resolve(code ?? 1))
   })
 }
 

@@ -42,6 +42,8 @@ export const SHIMMED = [
   'curl',
 ]
 const OVERLAYS = ['/etc', '/var/lib', '/opt', '/usr/local', '/root']
+/** What Debian's base-files installs as a new machine's /root/.bashrc. */
+const FRESH_BASHRC = '/usr/share/base-files/dot.bashrc'
 
 export interface NodeOptions {
   /** loopback address; default 127.0.1.<n+1> */
@@ -188,11 +190,10 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
     return path.join(dir, 'upper', o2, p.slice(o2.length))
   }
   if (o.osRelease) writeFileSync(upperOf('/etc/os-release'), o.osRelease)
-  // root's .bashrc of a freshly installed machine, not this host's (the /root overlay shows the host's):
-  // bash runs it for every command sshd starts, and a developer's (pyenv init, …) cost ~150 ms of CPU each
-  writeFileSync(upperOf('/root/.bashrc'), '# non-interactive shells (every command over SSH) read nothing\ncase $- in *i*) ;; *) return ;; esac\n', {
-    mode: 0o644,
-  })
+  // root's .bashrc of a freshly installed Debian (base-files' own copy: comments only), not this host's (the
+  // /root overlay shows the host's): bash runs it for every command sshd starts, and a developer's (pyenv
+  // init, …) cost ~150 ms of CPU each
+  writeFileSync(upperOf('/root/.bashrc'), existsSync(FRESH_BASHRC) ? readFileSync(FRESH_BASHRC) : '', {mode: 0o644})
   for (const [p, content] of Object.entries(o.files ?? {})) {
     mkdirSync(path.dirname(upperOf(p)), {recursive: true})
     writeFileSync(upperOf(p), content, {mode: 0o600})
