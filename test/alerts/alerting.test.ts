@@ -7,7 +7,7 @@
  * Alertmanager (Debian 0.25) loaded with it delivers to loopback stand-ins of Slack and PagerDuty with
  * the values it reads from the `*_file` files.
  */
-import {execFileSync, spawn, spawnSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -20,7 +20,8 @@ import {renderFiles} from '../../src/lib/gitops/index.js'
 import {startFake, type FakeRequest} from '../support/http-fake.js'
 import {which} from '../support/peers.js'
 import {exampleInventory} from '../support/inventory.js'
-import {freePort, waitFor} from '../support/prometheus.js'
+import {waitFor} from '../support/prometheus.js'
+import {onFreshPorts, readyOrExit, spawnDaemon} from '../support/daemon.js'
 
 const FILE = '/lab/obsctl.yaml'
 const EXAMPLE = renderInventoryYaml(EXAMPLE_ANSWERS)
@@ -381,19 +382,26 @@ describe('alerting: a real Alertmanager delivers with the values of the mounted 
     })
     expect(amtool(['check-config', file]).status).toBe(0)
 
-    const port = await freePort()
     const storage = path.join(tmp, 'delivery', 'data')
     mkdirSync(storage, {recursive: true})
-    const am = spawn(
-      'prometheus-alertmanager',
-      [`--config.file=${file}`, `--storage.path=${storage}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='],
-      {stdio: ['ignore', 'ignore', 'pipe']},
-    )
-    let log = ''
-    am.stderr!.on('data', (c: Buffer) => (log += c.toString()))
+    // a port taken between choosing and binding it: again on a fresh one (test/support/daemon.ts)
+    const {am, api} = await onFreshPorts(1, async ([port]) => {
+      const d = spawnDaemon('prometheus-alertmanager', [
+        `--config.file=${file}`,
+        `--storage.path=${storage}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+      ])
+      const url = `http://127.0.0.1:${port}`
+      try {
+        await readyOrExit([d], (gone) => waitFor('Alertmanager ready', async () => gone() || (await fetch(`${url}/-/ready`)).ok, 30_000))
+      } catch (e) {
+        await d.stop()
+        throw e
+      }
+      return {am: d, api: url}
+    })
     try {
-      const api = `http://127.0.0.1:${port}`
-      await waitFor('Alertmanager ready', async () => (await fetch(`${api}/-/ready`)).ok, 30_000)
       const res = await fetch(`${api}/api/v2/alerts`, {
         method: 'POST',
         headers: {'content-type': 'application/json'},
@@ -407,7 +415,7 @@ describe('alerting: a real Alertmanager delivers with the values of the mounted 
         async () => got.some((g) => g.kind === 'pagerduty') && got.some((g) => g.kind === 'slack'),
         60_000,
       ).catch((e: Error) => {
-        throw new Error(`${e.message}\nreceived: ${JSON.stringify(got.map((g) => g.kind))}\nalertmanager log:\n${log}`)
+        throw new Error(`${e.message}\nreceived: ${JSON.stringify(got.map((g) => g.kind))}\nalertmanager log:\n${am.log()}`)
       })
       const pd = JSON.parse(got.find((g) => g.kind === 'pagerduty')!.req.body) as {routing_key: string; event_action: string; payload: {severity: string}}
       expect(pd.routing_key).toBe(routingKey)
@@ -417,10 +425,9 @@ describe('alerting: a real Alertmanager delivers with the values of the mounted 
       expect((JSON.parse(slack.body) as {channel: string}).channel).toBe('#alerts')
       // first match wins: the ticketing webhook (cluster-02) and e-mail (the default) got nothing
       expect(got.filter((g) => g.kind === 'webhook')).toEqual([])
-      expect(log).not.toMatch(/smtp|127\.0\.0\.1:1/)
+      expect(am.log()).not.toMatch(/smtp|127\.0\.0\.1:1/)
     } finally {
-      am.kill('SIGTERM')
-      await new Promise((r) => (am.exitCode !== null ? r(undefined) : am.once('exit', r)))
+      await am.stop()
       await fake.close()
     }
   }, 120_000)

@@ -4,11 +4,10 @@
  * cluster (--cluster.peer), as the chart's replicas do through alertmanager-operated. Alerts are
  * posted to it as Prometheus posts them (POST /api/v2/alerts, postableAlerts).
  */
-import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {freePorts} from './prometheus.js'
+import {onFreshPorts, readyOrExit, spawnDaemon} from './daemon.js'
 import {waitFor} from './wait.js'
 
 export interface AlertmanagerPeer {
@@ -44,33 +43,38 @@ export async function startAlertmanager(o: {replicas?: number; receivers?: strin
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-am-'))
   const configFile = path.join(dir, 'alertmanager.yml')
   writeFileSync(configFile, o.config ?? alertmanagerConfig(o.receivers ?? ['ops']))
-  // all at once: a port taken one at a time can repeat (web and gossip of one replica could get the same one)
-  const free = await freePorts(2 * n)
+  try {
+    // all ports at once: a port taken one at a time can repeat (web and gossip of one replica could get the same one)
+    return await onFreshPorts(2 * n, (free) => start(n, dir, configFile, free))
+  } catch (e) {
+    rmSync(dir, {recursive: true, force: true})
+    throw e
+  }
+}
+
+async function start(n: number, dir: string, configFile: string, free: number[]): Promise<AlertmanagerPeer> {
   const ports = Array.from({length: n}, (_, i) => ({web: free[2 * i]!, gossip: free[2 * i + 1]!}))
-  const procs: ChildProcess[] = ports.map((p, i) =>
-    spawn(
-      'prometheus-alertmanager',
-      [
-        `--config.file=${configFile}`,
-        `--storage.path=${path.join(dir, `data-${i}`)}`,
-        `--web.listen-address=127.0.0.1:${p.web}`,
-        ...(n > 1
-          ? [
-              `--cluster.listen-address=127.0.0.1:${p.gossip}`,
-              `--cluster.advertise-address=127.0.0.1:${p.gossip}`,
-              ...ports.filter((_, j) => j !== i).map((q) => `--cluster.peer=127.0.0.1:${q.gossip}`),
-              '--cluster.settle-timeout=2s',
-              '--cluster.gossip-interval=100ms',
-              '--cluster.pushpull-interval=1s',
-            ]
-          : ['--cluster.listen-address=']),
-      ],
-      {stdio: 'ignore'},
-    ),
+  const daemons = ports.map((p, i) =>
+    spawnDaemon('prometheus-alertmanager', [
+      `--config.file=${configFile}`,
+      `--storage.path=${path.join(dir, `data-${i}`)}`,
+      `--web.listen-address=127.0.0.1:${p.web}`,
+      ...(n > 1
+        ? [
+            `--cluster.listen-address=127.0.0.1:${p.gossip}`,
+            `--cluster.advertise-address=127.0.0.1:${p.gossip}`,
+            ...ports.filter((_, j) => j !== i).map((q) => `--cluster.peer=127.0.0.1:${q.gossip}`),
+            '--cluster.settle-timeout=2s',
+            '--cluster.gossip-interval=100ms',
+            '--cluster.pushpull-interval=1s',
+          ]
+        : ['--cluster.listen-address=']),
+    ]),
   )
   const urls = ports.map((p) => `http://127.0.0.1:${p.web}`)
   const status = async (u: string) =>
     (await (await fetch(`${u}/api/v2/status`, {signal: AbortSignal.timeout(5000)})).json()) as {cluster: {status: string; peers?: unknown[]}}
+  const last: string[] = urls.map(() => 'no answer yet')
   const peer: AlertmanagerPeer = {
     urls,
     url: urls[0]!,
@@ -86,38 +90,47 @@ export async function startAlertmanager(o: {replicas?: number; receivers?: strin
       }
     },
     async clustered() {
-      await waitFor(
-        async () => {
-          try {
-            const all = await Promise.all(urls.map(status))
-            return all.every((s) => (n === 1 ? s.cluster.status === 'disabled' : s.cluster.status === 'ready' && (s.cluster.peers ?? []).length === n))
-          } catch {
-            return false
-          }
-        },
-        120_000,
-        `${n} Alertmanager replica(s) ready${n > 1 ? ' and clustered' : ''}`,
-        200,
-      )
+      await readyOrExit(daemons, async (gone) => {
+        try {
+          await waitFor(
+            async () =>
+              gone() ||
+              (
+                await Promise.all(
+                  urls.map(async (u, i) => {
+                    try {
+                      const s = await status(u)
+                      last[i] = `${s.cluster.status}, ${(s.cluster.peers ?? []).length} peer(s)`
+                      return n === 1 ? s.cluster.status === 'disabled' : s.cluster.status === 'ready' && (s.cluster.peers ?? []).length === n
+                    } catch (e) {
+                      last[i] = String(e)
+                      return false
+                    }
+                  }),
+                )
+              ).every(Boolean),
+            120_000,
+            `${n} Alertmanager replica(s) ready${n > 1 ? ' and clustered' : ''}`,
+            200,
+          )
+        } catch (e) {
+          // what each replica last said, and its log: enough to tell a slow machine from a broken cluster
+          throw new Error(
+            `${(e as Error).message}\n${urls.map((u, i) => `${u}: ${last[i]}\n${daemons[i]!.log().trimEnd().split('\n').slice(-5).join('\n')}`).join('\n')}`,
+            {cause: e},
+          )
+        }
+      })
     },
     async close() {
-      await Promise.all(
-        procs.map(
-          (p) =>
-            new Promise<void>((resolve) => {
-              if (p.exitCode !== null || p.signalCode !== null) return resolve()
-              p.once('exit', () => resolve())
-              p.kill('SIGTERM')
-            }),
-        ),
-      )
+      await Promise.all(daemons.map((d) => d.stop()))
       rmSync(dir, {recursive: true, force: true})
     },
   }
   try {
     await peer.clustered()
   } catch (e) {
-    await peer.close()
+    await Promise.all(daemons.map((d) => d.stop()))
     throw e
   }
   return peer

@@ -5,44 +5,11 @@
  * the replica label is also put on every series so a fake Thanos Query can tell the replicas apart).
  * Loopback only, random ports, temp storage, 1s scrapes; config changes go through /-/reload.
  */
-import {spawn, type ChildProcess} from 'node:child_process'
+import type {ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.unref()
-    s.on('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as {port: number}).port
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-/**
- * n distinct free ports, held open together while they are chosen: ports taken one at a time can repeat (a
- * port just released is free again), and a peer that binds later then finds its port taken by its sibling.
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = Array.from({length: n}, () => createServer())
-  try {
-    return await Promise.all(
-      servers.map(
-        (s) =>
-          new Promise<number>((resolve, reject) => {
-            s.on('error', reject)
-            s.listen(0, '127.0.0.1', () => resolve((s.address() as {port: number}).port))
-          }),
-      ),
-    )
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((r) => (s.listening ? s.close(r) : r(undefined)))))
-  }
-}
+import {onFreshPorts, readyOrExit, spawnDaemon, type Daemon} from './daemon.js'
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -67,7 +34,7 @@ async function getJson<T>(url: string): Promise<T> {
 export interface Exporter {
   cluster: string
   port: number
-  proc?: ChildProcess
+  daemon?: Daemon
 }
 
 export interface PrometheusReplica {
@@ -76,6 +43,7 @@ export interface PrometheusReplica {
   url: string
   configFile: string
   proc: ChildProcess
+  daemon: Daemon
 }
 
 export interface MetricsPeer {
@@ -92,21 +60,20 @@ export interface MetricsPeer {
   close(): Promise<void>
 }
 
-function startExporter(e: Exporter): void {
-  e.proc = spawn(
-    'prometheus-node-exporter',
-    [`--web.listen-address=127.0.0.1:${e.port}`, '--collector.disable-defaults', '--collector.loadavg', '--collector.time'],
-    {stdio: 'ignore'},
-  )
+function startExporter(e: Exporter): Daemon {
+  e.daemon = spawnDaemon('prometheus-node-exporter', [
+    `--web.listen-address=127.0.0.1:${e.port}`,
+    '--collector.disable-defaults',
+    '--collector.loadavg',
+    '--collector.time',
+  ])
+  return e.daemon
 }
 
 export async function startMetrics(opts: {central: string; clusters: string[]; replicas?: number}): Promise<MetricsPeer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-prom-'))
   const names = Array.from({length: opts.replicas ?? 2}, (_, i) => `prometheus-${i}`)
-  // every port of the peer chosen at once: a replica's port must not be one an exporter is about to bind
-  const ports = await freePorts(opts.clusters.length + names.length)
-  const exporters: Exporter[] = opts.clusters.map((cluster, i) => ({cluster, port: ports[i]!}))
-  for (const e of exporters) startExporter(e)
+  let exporters: Exporter[] = []
   let scraped = [...opts.clusters]
 
   const config = (r: {name: string; port: number}) => {
@@ -131,28 +98,56 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
     ].join('\n')
   }
 
-  const replicas: PrometheusReplica[] = await Promise.all(
-    names.map(async (name, i) => {
-      const port = ports[opts.clusters.length + i]!
-      const configFile = path.join(dir, `${name}.yml`)
-      writeFileSync(configFile, config({name, port}))
-      const proc = spawn(
-        'prometheus',
-        [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, name)}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-lifecycle'],
-        {stdio: 'ignore'},
-      )
-      return {name, port, url: `http://127.0.0.1:${port}`, configFile, proc}
-    }),
-  )
-  // Prometheus itself answers there (any other server on the port would fail every later JSON call instead)
-  await Promise.all(
-    replicas.map((r) =>
-      waitFor(`${r.name} ready`, async () => {
-        const res = await fetch(`${r.url}/-/ready`)
-        return res.ok && (await res.text()).includes('Prometheus')
-      }),
-    ),
-  )
+  // every port of the peer chosen at once (a replica's port must not be one an exporter is about to bind);
+  // when one was taken before its server bound it, everything again on fresh ports (test/support/daemon.ts)
+  let replicas: PrometheusReplica[]
+  try {
+    replicas = await onFreshPorts(opts.clusters.length + names.length, async (ports) => {
+      exporters = opts.clusters.map((cluster, i) => ({cluster, port: ports[i]!}))
+      const started = exporters.map(startExporter)
+      const rs = names.map((name, i): PrometheusReplica => {
+        const port = ports[opts.clusters.length + i]!
+        const configFile = path.join(dir, `${name}.yml`)
+        writeFileSync(configFile, config({name, port}))
+        const daemon = spawnDaemon('prometheus', [
+          `--config.file=${configFile}`,
+          `--storage.tsdb.path=${path.join(dir, name)}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--web.enable-lifecycle',
+        ])
+        return {name, port, url: `http://127.0.0.1:${port}`, configFile, proc: daemon.proc, daemon}
+      })
+      const all = [...started, ...rs.map((r) => r.daemon)]
+      try {
+        // Prometheus and each exporter themselves answer there (any other server on the port would fail every later call instead)
+        await readyOrExit(all, (gone) =>
+          Promise.all([
+            ...rs.map((r) =>
+              waitFor(`${r.name} ready`, async () => {
+                if (gone()) return true
+                const res = await fetch(`${r.url}/-/ready`)
+                return res.ok && (await res.text()).includes('Prometheus')
+              }),
+            ),
+            ...exporters.map((e) =>
+              waitFor(`the node-exporter of ${e.cluster}`, async () => {
+                if (gone()) return true
+                const res = await fetch(`http://127.0.0.1:${e.port}/metrics`)
+                return res.ok && (await res.text()).includes('node_time_seconds')
+              }),
+            ),
+          ]),
+        )
+      } catch (e) {
+        await Promise.all(all.map((d) => d.stop()))
+        throw e
+      }
+      return rs
+    })
+  } catch (e) {
+    rmSync(dir, {recursive: true, force: true})
+    throw e
+  }
 
   const activeTargets = async (r: PrometheusReplica) =>
     (await getJson<{data: {activeTargets: {labels: Record<string, string>; health: string}[]}}>(`${r.url}/api/v1/targets?state=active`)).data.activeTargets
@@ -193,9 +188,8 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
     },
     async stopExporter(cluster) {
       const e = exporters.find((x) => x.cluster === cluster)!
-      e.proc?.kill()
-      await new Promise((r) => e.proc?.once('exit', r))
-      e.proc = undefined
+      await e.daemon?.stop()
+      e.daemon = undefined
     },
     async startExporter(cluster) {
       startExporter(exporters.find((x) => x.cluster === cluster)!)
@@ -220,12 +214,7 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
       )
     },
     async close() {
-      for (const p of [...replicas.map((r) => r.proc), ...exporters.map((e) => e.proc)]) p?.kill()
-      await Promise.all(
-        [...replicas.map((r) => r.proc), ...exporters.map((e) => e.proc)]
-          .filter((p): p is ChildProcess => Boolean(p) && p!.exitCode === null)
-          .map((p) => new Promise((r) => p.once('exit', r))),
-      )
+      await Promise.all([...replicas.map((r) => r.daemon), ...exporters.map((e) => e.daemon)].map((d) => d?.stop()))
       rmSync(dir, {recursive: true, force: true})
     },
   }

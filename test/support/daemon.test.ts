@@ -1,0 +1,106 @@
+/**
+ * The test peers' start (test/support/daemon.ts) against the failure a CI run met: the port chosen for a peer is
+ * taken, before the peer binds it, as the source port of some outgoing connection. Real Alertmanager, real
+ * sockets; the taken port is made deterministic by using a live client connection's own local port.
+ */
+import {connect, createServer, type Server, type Socket} from 'node:net'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {onFreshPorts, readyOrExit, spawnDaemon} from './daemon.js'
+import {waitFor} from './wait.js'
+
+let dir: string
+let server: Server
+let client: Socket
+/** a port in use as the local end of an outgoing connection, as an ephemeral port is */
+let taken: number
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'obsctl-daemon-'))
+  writeFileSync(path.join(dir, 'alertmanager.yml'), 'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n')
+  server = createServer(() => undefined)
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  client = connect((server.address() as {port: number}).port, '127.0.0.1')
+  await new Promise((r) => client.once('connect', r))
+  taken = client.localPort!
+})
+
+afterAll(async () => {
+  client.destroy()
+  await new Promise((r) => server.close(r))
+  rmSync(dir, {recursive: true, force: true})
+})
+
+const alertmanager = (port: number) =>
+  spawnDaemon('prometheus-alertmanager', [
+    `--config.file=${path.join(dir, 'alertmanager.yml')}`,
+    `--storage.path=${path.join(dir, `data-${port}`)}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--cluster.listen-address=',
+  ])
+
+/** ready when /-/ready answers; the deadline far beyond the test's own timeout, so only the exit can end a failed start in time */
+const ready = (port: number) => (gone: () => boolean) =>
+  waitFor(
+    async () =>
+      gone() ||
+      (await fetch(`http://127.0.0.1:${port}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )),
+    3_600_000,
+    'Alertmanager ready',
+    50,
+  )
+
+describe('test peers on loopback ports', () => {
+  it('a peer whose port is taken fails with its own words as soon as it exits, not at the deadline', async () => {
+    const d = alertmanager(taken)
+    const err = await readyOrExit([d], ready(taken)).then(
+      () => undefined,
+      (e: Error) => e,
+    )
+    expect(err?.message).toMatch(/^prometheus-alertmanager exited \(1\):/)
+    expect(err?.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${taken}: bind: address already in use`))
+    expect(d.proc.exitCode).toBe(1)
+  }, 60_000)
+
+  it('a start whose port was taken is retried on fresh ports; the peer then answers', async () => {
+    const seen: number[][] = []
+    const started = await onFreshPorts(1, async (ports) => {
+      seen.push(ports)
+      // the first attempt meets the taken port, as a start can when an outgoing connection took it first
+      const port = seen.length === 1 ? taken : ports[0]!
+      const d = alertmanager(port)
+      try {
+        await readyOrExit([d], ready(port))
+      } catch (e) {
+        await d.stop()
+        throw e
+      }
+      return {d, port}
+    })
+    try {
+      expect(seen).toHaveLength(2)
+      expect(started.port).toBe(seen[1]![0])
+      expect(started.port).not.toBe(taken)
+      const status = (await (await fetch(`http://127.0.0.1:${started.port}/api/v2/status`)).json()) as {cluster: {status: string}}
+      expect(status.cluster.status).toBe('disabled')
+    } finally {
+      await started.d.stop()
+    }
+    expect(started.d.proc.signalCode ?? started.d.proc.exitCode).not.toBeNull()
+  }, 60_000)
+
+  it('any other failure is not retried', async () => {
+    let attempts = 0
+    const err = await onFreshPorts(1, async () => {
+      attempts++
+      throw new Error('config: no route')
+    }).catch((e: Error) => e)
+    expect(err.message).toBe('config: no route')
+    expect(attempts).toBe(1)
+  })
+})
