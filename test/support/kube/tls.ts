@@ -4,7 +4,7 @@
  * and every client certificate (CN = user, O = groups), like kubeadm's single cluster CA.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -50,47 +50,47 @@ export class CertificateAuthority {
     return new CertificateAuthority(dir, readFileSync(join(dir, 'ca.crt'), 'utf8'), readFileSync(join(dir, 'ca.key'), 'utf8'))
   }
 
-  private issue(name: string, subject: string, extensions: string): KeyPair {
+  /** key and certificate signed by this CA in one openssl run (`req -x509 -CA`, OpenSSL ≥ 3.0; a random serial) */
+  private issue(name: string, subject: string, extensions: string[]): KeyPair {
     const safe = name.replace(/[^a-zA-Z0-9_.-]/g, '_')
-    writeFileSync(join(this.dir, `${safe}.ext`), extensions)
-    openssl(this.dir, ['req', '-new', ...EC, '-keyout', `${safe}.key`, '-out', `${safe}.csr`, '-subj', subject])
     openssl(this.dir, [
-      'x509',
-      '-req',
-      '-in',
-      `${safe}.csr`,
+      'req',
+      '-x509',
       '-CA',
       'ca.crt',
       '-CAkey',
       'ca.key',
-      '-CAcreateserial',
+      ...EC,
+      '-keyout',
+      `${safe}.key`,
       '-out',
       `${safe}.crt`,
       '-days',
       DAYS,
-      '-extfile',
-      `${safe}.ext`,
+      '-subj',
+      subject,
+      ...extensions.flatMap((e) => ['-addext', e]),
     ])
     return {cert: readFileSync(join(this.dir, `${safe}.crt`), 'utf8'), key: readFileSync(join(this.dir, `${safe}.key`), 'utf8')}
   }
 
   serving(): KeyPair {
-    return this.issue(
-      'serving',
-      '/CN=kube-apiserver',
-      'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc\n' +
-        'extendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=critical,CA:FALSE\n',
-    )
+    return this.issue('serving', '/CN=kube-apiserver', [
+      'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc',
+      'extendedKeyUsage=serverAuth',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'basicConstraints=critical,CA:FALSE',
+    ])
   }
 
   client(user: string, groups: string[] = []): KeyPair {
     const esc = (s: string) => s.replace(/[/=+,]/g, (c) => `\\${c}`)
     const subject = `${groups.map((g) => `/O=${esc(g)}`).join('')}/CN=${esc(user)}`
-    return this.issue(
-      `client-${user}`,
-      subject,
-      'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nbasicConstraints=critical,CA:FALSE\n',
-    )
+    return this.issue(`client-${user}`, subject, [
+      'extendedKeyUsage=clientAuth',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'basicConstraints=critical,CA:FALSE',
+    ])
   }
 
   dispose(): void {
