@@ -10,6 +10,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {onFreshPorts, readyOrExit, spawnDaemon} from './daemon.js'
 import {waitFor} from './wait.js'
+import {startMetrics} from './prometheus.js'
 
 let dir: string
 let server: Server
@@ -103,4 +104,32 @@ describe('test peers on loopback ports', () => {
     expect(err.message).toBe('config: no route')
     expect(attempts).toBe(1)
   })
+
+  it('a node-exporter restarted on its port while something holds it starts again until it binds', async () => {
+    const m = await startMetrics({central: 'cluster-01', clusters: ['cluster-02'], replicas: 1})
+    let holder: Server | undefined
+    try {
+      const e = m.exporters[0]!
+      await m.stopExporter('cluster-02')
+      // the port held while the exporter is down: a listener here (a connection that sets SO_REUSEADDR, as Node's
+      // localPort does, would not block the exporter's bind; a kernel-chosen source port does, see above)
+      // (it hangs up on whoever connects: the restart's readiness probes reach it, and close() waits for them)
+      holder = createServer((c) => c.destroy())
+      await new Promise<void>((r) => holder!.listen(e.port, '127.0.0.1', r))
+      const restarted = m.startExporter('cluster-02')
+      const first = e.daemon!
+      const outcome = await Promise.race([first.exit, restarted.then(() => 'restarted while the port was held')])
+      expect(outcome instanceof Error ? outcome.message : outcome).toMatch(/bind: address already in use/)
+      await new Promise((r) => holder!.close(r))
+      holder = undefined
+      await restarted
+      expect(e.daemon).not.toBe(first)
+      const res = await fetch(`http://127.0.0.1:${e.port}/metrics`)
+      expect(await res.text()).toContain('node_time_seconds')
+      await m.settled()
+    } finally {
+      if (holder) await new Promise((r) => holder!.close(r))
+      await m.close()
+    }
+  }, 120_000)
 })

@@ -9,7 +9,7 @@ import type {ChildProcess} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {onFreshPorts, readyOrExit, spawnDaemon, type Daemon} from './daemon.js'
+import {onFreshPorts, portTaken, readyOrExit, spawnDaemon, type Daemon} from './daemon.js'
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, intervalMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -58,6 +58,12 @@ export interface MetricsPeer {
   /** wait until every replica has scraped every configured target at least once */
   settled(): Promise<void>
   close(): Promise<void>
+}
+
+/** the exporter itself answers on its port (not some other server) */
+async function exporterAnswers(e: Exporter): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${e.port}/metrics`, {signal: AbortSignal.timeout(5000)})
+  return res.ok && (await res.text()).includes('node_time_seconds')
 }
 
 function startExporter(e: Exporter): Daemon {
@@ -129,13 +135,7 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
                 return res.ok && (await res.text()).includes('Prometheus')
               }),
             ),
-            ...exporters.map((e) =>
-              waitFor(`the node-exporter of ${e.cluster}`, async () => {
-                if (gone()) return true
-                const res = await fetch(`http://127.0.0.1:${e.port}/metrics`)
-                return res.ok && (await res.text()).includes('node_time_seconds')
-              }),
-            ),
+            ...exporters.map((e) => waitFor(`the node-exporter of ${e.cluster}`, async () => gone() || exporterAnswers(e))),
           ]),
         )
       } catch (e) {
@@ -192,7 +192,24 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
       e.daemon = undefined
     },
     async startExporter(cluster) {
-      startExporter(exporters.find((x) => x.cluster === cluster)!)
+      const e = exporters.find((x) => x.cluster === cluster)!
+      // its port was free while it was stopped: an outgoing connection may hold it as its source port for a
+      // while (test/support/daemon.ts); Prometheus scrapes this port, so start again until it binds
+      await waitFor(
+        `the node-exporter of ${cluster} back on port ${e.port}`,
+        async () => {
+          const d = startExporter(e)
+          try {
+            return await readyOrExit([d], (gone) => waitFor(`the node-exporter of ${cluster}`, async () => gone() || exporterAnswers(e)))
+          } catch (err) {
+            if (portTaken(err)) return false
+            await d.stop()
+            throw err
+          }
+        },
+        120_000,
+        1000,
+      )
     },
     async settled() {
       await Promise.all(
