@@ -30,7 +30,7 @@
 import {build} from 'esbuild'
 import {createHash} from 'node:crypto'
 import {createRequire} from 'node:module'
-import {mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
@@ -237,11 +237,13 @@ function clientNodePure() {
   return {
     name: 'client-node-pure',
     setup(b) {
-      b.onResolve({filter: /.*/}, async (args) => {
-        if (args.pluginData?.clientNodePure || !/[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]/.test(args.importer) || !args.path.startsWith('.'))
-          return undefined
-        const r = await b.resolve(args.path, {kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: {clientNodePure: true}})
-        return r.errors.length ? undefined : {...r, sideEffects: false}
+      // Only relative imports reach this (the filter runs inside esbuild), and the path is the file itself: its
+      // ~2,600 relative imports all name their .js file. Asking esbuild to resolve each one again (b.resolve)
+      // cost ~9 s of the build's ~11 (a round trip per import); any other import is left to esbuild.
+      b.onResolve({filter: /^\./}, (args) => {
+        if (!/[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]/.test(args.importer) || !args.path.endsWith('.js')) return undefined
+        const file = path.resolve(args.resolveDir, args.path)
+        return existsSync(file) ? {path: file, sideEffects: false} : undefined
       })
     },
   }
