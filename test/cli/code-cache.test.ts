@@ -428,3 +428,64 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(JSON.parse(schema(a))).toMatchObject({$schema: 'http://json-schema.org/draft-07/schema#'})
   })
 })
+
+describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () => {
+  it('a file of the bundle required by another is one module in require.cache, without a search; a throwing one is not kept; anything else goes through Node', async () => {
+    const root = tmpDir('obsctl-siblings-')
+    const chunks = path.join(root, 'dist', 'chunks')
+    mkdirSync(chunks, {recursive: true})
+    mkdirSync(path.join(root, 'dist', 'commands'))
+    const w = (f: string, text: string) => writeFileSync(path.join(root, 'dist', f), text)
+    w('chunks/shared.js', 'globalThis.loads = (globalThis.loads ?? 0) + 1; exports.value = {n: 1}\n')
+    w('chunks/broken.js', 'globalThis.broken = (globalThis.broken ?? 0) + 1; throw new Error("broken at load")\n')
+    w('chunks/data.json', '{"from": "node"}\n')
+    w(
+      'commands/cmd.js',
+      [
+        'const a = require("../chunks/shared.js"), b = require("../chunks/shared.js")',
+        'let err1, err2',
+        'try { require("../chunks/broken.js") } catch (e) { err1 = e.message }',
+        'try { require("../chunks/broken.js") } catch (e) { err2 = e.message }',
+        'exports.report = {same: a === b, value: a.value, data: require("../chunks/data.json"), outside: require("../outside.js").outside, err1, err2,',
+        '  children: module.children.map((c) => c.id), broken: globalThis.broken, loads: globalThis.loads}',
+      ].join('\n'),
+    )
+    w('outside.js', 'exports.outside = true\n')
+    // the harness: the code cache over the two folders, then what Node's loader was asked to resolve
+    const harness = [
+      `const {installCodeCache} = await import(${JSON.stringify(path.join(ROOT, 'dist', 'lib', 'code-cache.js'))})`,
+      "const {createRequire, default: Module} = await import('node:module')",
+      `installCodeCache({roots: [${JSON.stringify(chunks + path.sep)}, ${JSON.stringify(path.join(root, 'dist', 'commands') + path.sep)}], version: '0', bundleId: 't'})`,
+      'const asked = []',
+      'const resolve = Module._resolveFilename',
+      'Module._resolveFilename = function (request, ...rest) { asked.push(request); return resolve.call(this, request, ...rest) }',
+      `const req = createRequire(${JSON.stringify(path.join(root, 'x.js'))})`,
+      `const {report} = req(${JSON.stringify(path.join(root, 'dist', 'commands', 'cmd.js'))})`,
+      `const shared = ${JSON.stringify(path.join(chunks, 'shared.js'))}`,
+      `const broken = ${JSON.stringify(path.join(chunks, 'broken.js'))}`,
+      'const fromOutside = req(shared)',
+      'process.stdout.write(JSON.stringify({...report, asked, cached: Boolean(req.cache[shared]), brokenCached: broken in req.cache, sameAsOutside: fromOutside.value === report.value}))',
+    ].join('\n')
+    const r = await runProcess(process.execPath, ['--input-type=module', '-e', harness], {env: {...process.env, XDG_CACHE_HOME: path.join(root, 'cache')}})
+    expect(r.status, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout) as Record<string, unknown>
+    expect(out).toMatchObject({
+      same: true,
+      value: {n: 1},
+      loads: 1,
+      data: {from: 'node'},
+      outside: true,
+      err1: 'broken at load',
+      err2: 'broken at load',
+      // not kept after it threw: the second require ran it again, and it is neither cached nor a child
+      broken: 2,
+      brokenCached: false,
+      cached: true,
+      sameAsOutside: true,
+      children: [path.join(chunks, 'shared.js'), path.join(chunks, 'data.json'), path.join(root, 'dist', 'outside.js')],
+    })
+    // Node's loader searched only for what is not a .js file of the bundle: the command file itself (required from
+    // outside), the JSON file, the file outside the bundle's folders, and shared.js required from outside
+    expect(out.asked).toEqual([path.join(root, 'dist', 'commands', 'cmd.js'), '../chunks/data.json', '../outside.js', path.join(chunks, 'shared.js')])
+  })
+})
