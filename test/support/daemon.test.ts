@@ -8,7 +8,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {onFreshPorts, readyOrExit, spawnDaemon} from './daemon.js'
+import {onFreshPorts, portTaken, readyOrExit, spawnDaemon} from './daemon.js'
 import {waitFor} from './wait.js'
 import {startMetrics} from './prometheus.js'
 
@@ -103,6 +103,14 @@ describe('test peers on loopback ports', () => {
     }).catch((e: Error) => e)
     expect(err.message).toBe('config: no route')
     expect(attempts).toBe(1)
+  })
+
+  it('a taken port is told from the whole log of the daemon, not only the lines its error shows', () => {
+    const log = `level=error msg="Unable to start web listener" err="listen tcp 127.0.0.1:1: bind: address already in use"\n${'level=info msg="stopping"\n'.repeat(8)}`
+    const e = Object.assign(new Error(`prometheus exited (1):\n${log.trimEnd().split('\n').slice(-5).join('\n')}`), {log})
+    expect(e.message).not.toMatch(/in use/)
+    expect(portTaken(e)).toBe(true)
+    expect(portTaken(new Error('prometheus exited (1):\nerr="open /etc/x.yml: no such file"'))).toBe(false)
   })
 
   it('a node-exporter restarted on its port while something holds it starts again until it binds', async () => {

@@ -40,7 +40,7 @@ export interface Daemon {
   proc: ChildProcess
   /** its stderr (the last 64 KiB) */
   log(): string
-  /** settles with an error naming the process, its exit and its stderr when (if ever) it exits */
+  /** settles with an error naming the process, its exit and its last log lines (`log`: all of it) when (if ever) it exits */
   exit: Promise<Error>
   /** SIGTERM and wait for the exit (nothing when it has already exited) */
   stop(): Promise<void>
@@ -52,9 +52,11 @@ export function spawnDaemon(cmd: string, args: string[]): Daemon {
   proc.stderr!.on('data', (d: Buffer) => {
     err = (err + d.toString()).slice(-65536)
   })
-  // 'close', not 'exit': the stderr read to its end
+  // 'close', not 'exit': the stderr read to its end. The message shows its last lines, `log` keeps it all
   const exit = new Promise<Error>((resolve) =>
-    proc.once('close', (code, signal) => resolve(new Error(`${cmd} exited (${signal ?? code}):\n${err.trimEnd().split('\n').slice(-5).join('\n')}`))),
+    proc.once('close', (code, signal) =>
+      resolve(Object.assign(new Error(`${cmd} exited (${signal ?? code}):\n${err.trimEnd().split('\n').slice(-5).join('\n')}`), {log: err})),
+    ),
   )
   return {
     proc,
@@ -80,8 +82,9 @@ export async function readyOrExit<T>(daemons: Daemon[], ready: (gone: () => bool
   return v
 }
 
-/** a start that failed because a port was taken between choosing and binding it */
-export const portTaken = (e: unknown): boolean => /address already in use/.test(e instanceof Error ? e.message : String(e))
+/** a start that failed because a port was taken between choosing and binding it (anywhere in an exited daemon's log) */
+export const portTaken = (e: unknown): boolean =>
+  /address already in use/.test(e instanceof Error ? `${e.message}\n${(e as {log?: string}).log ?? ''}` : String(e))
 
 /**
  * `start` on n fresh ports; when it fails because a port was taken, again on new ones (at most `attempts`
