@@ -142,7 +142,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
   const extensions = (Module as unknown as {_extensions: NodeJS.RequireExtensions})._extensions
   const resolveFilename = (Module as unknown as {_resolveFilename: (request: string, parent: NodeJS.Module, isMain: boolean, options?: unknown) => string})
     ._resolveFilename
-  const moduleCache = (Module as unknown as {_cache: Record<string, NodeJS.Module | undefined>})._cache
+  const moduleCache = (Module as unknown as {_cache: Record<string, NodeJS.Module | undefined>})._cache // require.cache
   const NodeModule = Module as unknown as new (id: string, parent: NodeJS.Module) => NodeJS.Module & {load(filename: string): void}
   /**
    * A file of the bundle required by another under the name esbuild wrote ("./chunk-X.js", "../chunks/x.js"):
@@ -206,7 +206,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCacheState {
     }) as NodeJS.Require
     require.resolve = ((request: string, options?: unknown) => resolveFilename(request, module, false, options)) as NodeJS.RequireResolve
     require.main = process.mainModule
-    require.cache = (Module as unknown as {_cache: NodeJS.Require['cache']})._cache // a loader hook as above: not in @types/node
+    require.cache = moduleCache as NodeJS.Require['cache']
     require.extensions = extensions
     const fn = script.runInThisContext({displayErrors: true}) as (...a: unknown[]) => void
     fn.call(module.exports, module.exports, require, module, filename, dir)

@@ -21,7 +21,7 @@ import {startFake, type FakeRequest} from '../support/http-fake.js'
 import {which} from '../support/peers.js'
 import {exampleInventory} from '../support/inventory.js'
 import {waitFor} from '../support/prometheus.js'
-import {onFreshPorts, readyOrExit, spawnDaemon} from '../support/daemon.js'
+import {startAlertmanager} from '../support/alertmanager.js'
 
 const FILE = '/lab/obsctl.yaml'
 const EXAMPLE = renderInventoryYaml(EXAMPLE_ANSWERS)
@@ -382,27 +382,10 @@ describe('alerting: a real Alertmanager delivers with the values of the mounted 
     })
     expect(amtool(['check-config', file]).status).toBe(0)
 
-    const storage = path.join(tmp, 'delivery', 'data')
-    mkdirSync(storage, {recursive: true})
-    // a port taken between choosing and binding it: again on a fresh one (test/support/daemon.ts)
-    const {am, api} = await onFreshPorts(1, async ([port]) => {
-      const d = spawnDaemon('prometheus-alertmanager', [
-        `--config.file=${file}`,
-        `--storage.path=${storage}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=',
-      ])
-      const url = `http://127.0.0.1:${port}`
-      try {
-        await readyOrExit([d], (gone) => waitFor('Alertmanager ready', async () => gone() || (await fetch(`${url}/-/ready`)).ok, 30_000))
-      } catch (e) {
-        await d.stop()
-        throw e
-      }
-      return {am: d, api: url}
-    })
+    // the real Alertmanager on that file (its secrets' paths are absolute), on loopback (test/support/alertmanager.ts)
+    const am = await startAlertmanager({config: readFileSync(file, 'utf8')})
     try {
-      const res = await fetch(`${api}/api/v2/alerts`, {
+      const res = await fetch(`${am.url}/api/v2/alerts`, {
         method: 'POST',
         headers: {'content-type': 'application/json'},
         body: JSON.stringify([
@@ -427,7 +410,7 @@ describe('alerting: a real Alertmanager delivers with the values of the mounted 
       expect(got.filter((g) => g.kind === 'webhook')).toEqual([])
       expect(am.log()).not.toMatch(/smtp|127\.0\.0\.1:1/)
     } finally {
-      await am.stop()
+      await am.close()
       await fake.close()
     }
   }, 120_000)

@@ -1,15 +1,15 @@
 /**
  * S3 test peer: a real s3rver in-process on a random loopback port, in a temp dir, over http or
- * https (certificates made with the real openssl), and inventories that point at it.
+ * https (certificates made with the real openssl, test/support/kube/tls.ts), and inventories that point at it.
  */
-import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, afterEach, beforeAll, beforeEach} from 'vitest'
 import S3rver from 's3rver'
 import AWSAccount from 's3rver/lib/models/account.js'
 import {exampleInventory} from '../support/inventory.js'
+import {CertificateAuthority} from '../support/kube/tls.js'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 
 /**
@@ -54,39 +54,22 @@ export interface TestCerts {
 }
 
 /**
- * A CA and a server certificate for 127.0.0.1/localhost, made with openssl: P-256 keys (an RSA-2048 key took
- * ~0.5 s of CPU to generate), the server certificate signed in the same run as its key (`req -x509 -CA`).
+ * A CA and a server certificate for 127.0.0.1/localhost, from the test CA of the API test server (openssl,
+ * test/support/kube/tls.ts), and a second CA that signed nothing; the CAs' certificates as files.
  */
 export function makeCerts(): TestCerts {
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-s3-tls-'))
-  const p = (f: string) => path.join(dir, f)
-  const ssl = (...args: string[]) => execFileSync('openssl', args, {stdio: 'pipe'})
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
-  for (const ca of ['ca', 'other-ca']) {
-    ssl('req', '-x509', ...key, '-keyout', p(`${ca}.key`), '-out', p(`${ca}.pem`), '-days', '2', '-subj', `/CN=obsctl test ${ca}`)
+  const ca = CertificateAuthority.create('obsctl test ca')
+  const other = CertificateAuthority.create('obsctl test other-ca')
+  try {
+    const {key, cert} = ca.serving()
+    writeFileSync(path.join(dir, 'ca.pem'), ca.cert)
+    writeFileSync(path.join(dir, 'other-ca.pem'), other.cert)
+    return {dir, caFile: path.join(dir, 'ca.pem'), otherCaFile: path.join(dir, 'other-ca.pem'), key, cert}
+  } finally {
+    ca.dispose()
+    other.dispose()
   }
-  ssl(
-    'req',
-    '-x509',
-    '-CA',
-    p('ca.pem'),
-    '-CAkey',
-    p('ca.key'),
-    ...key,
-    '-keyout',
-    p('server.key'),
-    '-out',
-    p('server.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-addext',
-    'basicConstraints=CA:FALSE',
-  )
-  return {dir, caFile: p('ca.pem'), otherCaFile: p('other-ca.pem'), key: readFileSync(p('server.key'), 'utf8'), cert: readFileSync(p('server.pem'), 'utf8')}
 }
 
 /** The example inventory (`obsctl init --example`), pointed at `endpoint`, with fields set (test/support/inventory.ts). */

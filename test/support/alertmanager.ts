@@ -7,7 +7,7 @@
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {onFreshPorts, readyOrExit, spawnDaemon} from './daemon.js'
+import {lastLines, onFreshPorts, readyOrExit, spawnDaemon} from './daemon.js'
 import {waitFor} from './wait.js'
 
 export interface AlertmanagerPeer {
@@ -16,6 +16,8 @@ export interface AlertmanagerPeer {
   url: string
   /** POST /api/v2/alerts to every replica, as Prometheus does (alerts are not gossiped; silences are) */
   postAlerts(alerts: {labels: Record<string, string>; annotations?: Record<string, string>; startsAt?: string; endsAt?: string}[]): Promise<void>
+  /** what the replicas have written to stderr so far, one after the other */
+  log(): string
   /** wait until every replica reports `peers` peers and cluster ready (or disabled for one replica) */
   clustered(): Promise<void>
   close(): Promise<void>
@@ -78,6 +80,7 @@ async function start(n: number, dir: string, configFile: string, free: number[])
   const peer: AlertmanagerPeer = {
     urls,
     url: urls[0]!,
+    log: () => daemons.map((d) => d.log()).join(''),
     async postAlerts(alerts) {
       for (const u of urls) {
         const res = await fetch(`${u}/api/v2/alerts`, {
@@ -115,10 +118,7 @@ async function start(n: number, dir: string, configFile: string, free: number[])
           )
         } catch (e) {
           // what each replica last said, and its log: enough to tell a slow machine from a broken cluster
-          throw new Error(
-            `${(e as Error).message}\n${urls.map((u, i) => `${u}: ${last[i]}\n${daemons[i]!.log().trimEnd().split('\n').slice(-5).join('\n')}`).join('\n')}`,
-            {cause: e},
-          )
+          throw new Error(`${(e as Error).message}\n${urls.map((u, i) => `${u}: ${last[i]}\n${lastLines(daemons[i]!.log())}`).join('\n')}`, {cause: e})
         }
       })
     },

@@ -10,11 +10,6 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createServer} from 'node:net'
 
-/** A free loopback port (see freePorts for more than one). */
-export async function freePort(): Promise<number> {
-  return (await freePorts(1))[0]!
-}
-
 /**
  * n distinct free ports, held open together while they are chosen: ports taken one at a time can repeat (a
  * port just released is free again), and a peer that binds later then finds its port taken by its sibling.
@@ -36,6 +31,9 @@ export async function freePorts(n: number): Promise<number[]> {
   }
 }
 
+/** the last lines of a log, for an error message */
+export const lastLines = (log: string, n = 5): string => log.trimEnd().split('\n').slice(-n).join('\n')
+
 export interface Daemon {
   proc: ChildProcess
   /** its stderr (the last 64 KiB) */
@@ -54,9 +52,7 @@ export function spawnDaemon(cmd: string, args: string[]): Daemon {
   })
   // 'close', not 'exit': the stderr read to its end. The message shows its last lines, `log` keeps it all
   const exit = new Promise<Error>((resolve) =>
-    proc.once('close', (code, signal) =>
-      resolve(Object.assign(new Error(`${cmd} exited (${signal ?? code}):\n${err.trimEnd().split('\n').slice(-5).join('\n')}`), {log: err})),
-    ),
+    proc.once('close', (code, signal) => resolve(Object.assign(new Error(`${cmd} exited (${signal ?? code}):\n${lastLines(err)}`), {log: err}))),
   )
   return {
     proc,
