@@ -87,6 +87,8 @@ const jsFiles = (dir) =>
 // Pass 1: ES modules, split.
 const commands = [...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))]
 rmSync(ESM, {recursive: true, force: true})
+const patches = [yamlNoTokenLog(), oclifWslCheck(), oclifCommandSort(), oclifPlainHelpText(), ...oclifLazyRequires()]
+const applied = new Set()
 const result = await build({
   entryPoints: [{in: path.join(DIST, 'main.js'), out: 'chunks/main'}, ...commands.map((f) => ({in: f, out: path.relative(DIST, f).replace(/\.js$/, '')}))],
   outdir: ESM,
@@ -97,7 +99,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [lazyDeps(), nativeAddons(), clientNodePure(), pluginInternals(), yamlNoTokenLog(), oclifWslCheck(), oclifCommandSort(), oclifPlainHelpText()],
+  plugins: [lazyDeps(), nativeAddons(), clientNodePure(), pluginInternals(), sourcePatches(patches, applied)],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -109,6 +111,8 @@ const result = await build({
   logLevel: 'warning',
   metafile: true,
 })
+const unused = patches.filter((p) => !applied.has(p.name))
+if (unused.length) throw new Error(`bin/bundle.mjs: no bundled file matched ${unused.map((p) => p.name).join(', ')}; update it`)
 
 // esbuild exposes a bundled CommonJS module reached by a dynamic import() as a chunk with a default
 // export only, where Node gives named exports too: `const {parse} = await import('yaml')` would get
@@ -365,18 +369,75 @@ function oclifPlainHelpText() {
 }
 
 /**
+ * What @oclif/core requires at load but uses only on a rare path, required by the bundle's copy when first used
+ * (each a __commonJS wrapper, run at its first require): measured per module in the bundle, with the code
+ * cache, ~4 ms of every command's start-up.
+ * - `debug` (with supports-color and node:tty, which loads node:net): oclif's logger makes a debug function per
+ *   namespace, which prints only for namespaces DEBUG names; the debug package reads DEBUG once, at load, and
+ *   oclif never enables a namespace itself. Without DEBUG (unset or empty) no namespace is enabled, so the
+ *   logger's functions are no-ops and debug is not loaded; with it, debug as before.
+ * - the help renderer (`help/index`: command and root help, formatter, ux's spinner): the runner asks it only
+ *   for `--help` and the error handler only to show help for an error; the two helpers the runner calls on
+ *   every start (`getHelpFlagAdditions`, `normalizeArgv`) are help/util's, which config.js loads anyway.
+ * - tinyglobby (fdir, picomatch): globbing a plugin's command files, done only for a plugin without a
+ *   manifest (obsctl has oclif.manifest.json); minimatch: matching `oclif.plugins` patterns, none in obsctl.
+ * test/cli/commands-doc.test.ts runs each rare path (DEBUG output, help, help for an error).
+ */
+function oclifLazyRequires() {
+  const lib = (f) => new RegExp(`[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]${f.replaceAll('/', '[\\/]').replaceAll('.', '\\.')}$`)
+  const patches = [
+    [
+      'logger.js',
+      [
+        ['const debug_1 = __importDefault(require("debug"));', 'const debug_1 = { get default() { return __importDefault(require("debug")).default; } };'],
+        ['const debug = (0, debug_1.default)(namespace);', 'const debug = process.env.DEBUG ? (0, debug_1.default)(namespace) : () => {};'],
+      ],
+    ],
+    [
+      'main.js',
+      [
+        [
+          'const help_1 = require("./help");',
+          'const help_util_1 = require("./help/util");\nconst help_1 = { getHelpFlagAdditions: help_util_1.getHelpFlagAdditions, normalizeArgv: help_util_1.normalizeArgv, loadHelpClass: (config) => require("./help").loadHelpClass(config) };',
+        ],
+      ],
+    ],
+    ['errors/handle.js', [['const index_1 = require("../help/index");', 'const index_1 = { get Help() { return require("../help/index").Help; } };']]],
+    ['config/plugin.js', [['const tinyglobby_1 = require("tinyglobby");', 'const tinyglobby_1 = { get glob() { return require("tinyglobby").glob; } };']]],
+    [
+      'config/plugin-loader.js',
+      [['const minimatch_1 = require("minimatch");', 'const minimatch_1 = { get minimatch() { return require("minimatch").minimatch; } };']],
+    ],
+  ]
+  return patches.map(([f, edits]) => sourcePatch(`oclifLazyRequires (${f})`, lib(f), edits))
+}
+
+/**
  * A dependency's file as the bundle keeps it: each `from` replaced by its `to`. Each must be found exactly once,
  * else the build stops naming the patch (a new version of the package is then looked at again).
  */
 function sourcePatch(name, file, edits) {
+  return {name, file, edits}
+}
+
+/**
+ * One esbuild plugin for every source patch (esbuild loads a file with the first onLoad that answers: patches of one
+ * file go together); `applied` gets the name of each patch that found its file (the build stops if one did not).
+ */
+function sourcePatches(patches, applied) {
   return {
-    name,
+    name: 'source-patches',
     setup(b) {
-      b.onLoad({filter: file}, (args) => {
+      b.onLoad({filter: new RegExp(patches.map((p) => p.file.source).join('|'))}, (args) => {
+        const mine = patches.filter((p) => p.file.test(args.path))
+        if (mine.length === 0) return undefined
         let text = readFileSync(args.path, 'utf8')
-        for (const [from, to] of edits) {
-          if (text.split(from).length !== 2) throw new Error(`bin/bundle.mjs: ${args.path} no longer holds ${JSON.stringify(from)} once; update ${name}`)
-          text = text.replace(from, () => to)
+        for (const {name, edits} of mine) {
+          for (const [from, to] of edits) {
+            if (text.split(from).length !== 2) throw new Error(`bin/bundle.mjs: ${args.path} no longer holds ${JSON.stringify(from)} once; update ${name}`)
+            text = text.replace(from, () => to)
+          }
+          applied.add(name)
         }
         return {contents: text, loader: 'js'}
       })

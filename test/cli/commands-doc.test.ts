@@ -5,7 +5,7 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
-import {requireBuild, ROOT, runProcess, tmpDir} from './helpers.js'
+import {obsctl, requireBuild, ROOT, runProcess, tmpDir} from './helpers.js'
 
 const GEN = path.join(ROOT, 'bin/commands-doc.mjs')
 beforeAll(() => requireBuild())
@@ -59,6 +59,46 @@ describe('docs/commands.md', () => {
     expect(texts.length - plain.length).toBeGreaterThan(20) // the examples' `<%= config.bin %>`: still rendered
     const context = {config: {bin: 'obsctl'}, command: {id: 'x'}}
     for (const t of plain) expect(ejs.render(t, context), t).toBe(t)
+  })
+
+  // bin/bundle.mjs oclifLazyRequires: what oclif uses only on a rare path is required when first used
+  it("the bundle's oclif logs what DEBUG names, and nothing without it: debug is loaded only when DEBUG is set", async () => {
+    const dir = tmpDir('obsctl-lazy-')
+    const inv = path.join(dir, 'obsctl.yaml')
+    expect((await obsctl(['init', '--example', '-c', inv])).status).toBe(0)
+    const traced = await obsctl(['config', 'validate', '-c', inv], {env: {DEBUG: 'oclif:*'}})
+    expect(traced.status, traced.stderr).toBe(0)
+    // the debug package's own line format without a TTY: an ISO date, the namespace, the message
+    expect(traced.stderr).toMatch(/^\S+Z oclif:main process\.argv: \[/m)
+    expect(traced.stderr).toMatch(/^\S+Z oclif:config loading core plugin from /m)
+    for (const env of [{DEBUG: undefined}, {DEBUG: ''}, {DEBUG: 'something-else:*'}]) {
+      const quiet = await obsctl(['config', 'validate', '-c', inv], {env})
+      expect(quiet.status).toBe(0)
+      expect(quiet.stdout).toBe(traced.stdout)
+      expect(quiet.stderr).not.toContain('oclif:')
+    }
+  })
+
+  it("the bundle's oclif error handler still shows a command's help for an error that asks for it (the help renderer loaded when first used)", async () => {
+    // oclif's handle() from the bundle's own chunk, as the runner's execute() calls it: an error with showHelp
+    // prints the message, then the command's usage, flags and arguments on stderr, and exits 1
+    const script = `
+      const fs = require('node:fs'), path = require('node:path')
+      const dir = path.join(process.env.ROOT, 'dist', 'chunks')
+      const file = fs.readdirSync(dir).map((f) => path.join(dir, f)).find((f) => f.endsWith('.js') && fs.readFileSync(f, 'utf8').includes('"node_modules/@oclif/core/lib/errors/handle.js"'))
+      const chunk = require(file)
+      ;(async () => {
+        const config = await chunk.require_config().Config.load({root: process.env.ROOT})
+        chunk.require_cache().default.getInstance().set('config', config)
+        const err = Object.assign(new Error('the flag is wrong'), {showHelp: true, parse: {input: {argv: ['--nope']}}})
+        process.argv = [process.argv[0], path.join(process.env.ROOT, 'bin/run.js'), 'plan', '--nope']
+        await chunk.require_handle().handle(err)
+      })()`
+    const r = await runProcess(process.execPath, ['-e', script], {cwd: ROOT, env: {...process.env, ROOT, NO_COLOR: '1'}})
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain('Error: the flag is wrong')
+    expect(r.stderr).toMatch(/USAGE\n {2}\$ obsctl plan \[--json\]/)
+    expect(r.stderr).toContain('-p, --phase=<value>...')
   })
 
   it('--check fails, naming the fix, when the file differs from the commands', async () => {
