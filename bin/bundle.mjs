@@ -381,6 +381,8 @@ function oclifPlainHelpText() {
  *   every start (`getHelpFlagAdditions`, `normalizeArgv`) are help/util's, which config.js loads anyway.
  * - tinyglobby (fdir, picomatch): globbing a plugin's command files, done only for a plugin without a
  *   manifest (obsctl has oclif.manifest.json); minimatch: matching `oclif.plugins` patterns, none in obsctl.
+ * - node:perf_hooks: oclif's performance markers, made only with OCLIF_PERFORMANCE (Performance.enabled);
+ *   node:child_process: asking PowerShell for the parent process, on Windows only.
  * test/cli/commands-doc.test.ts runs each rare path (DEBUG output, help, help for an error).
  */
 function oclifLazyRequires() {
@@ -404,6 +406,24 @@ function oclifLazyRequires() {
     ],
     ['errors/handle.js', [['const index_1 = require("../help/index");', 'const index_1 = { get Help() { return require("../help/index").Help; } };']]],
     ['config/plugin.js', [['const tinyglobby_1 = require("tinyglobby");', 'const tinyglobby_1 = { get glob() { return require("tinyglobby").glob; } };']]],
+    [
+      'performance.js',
+      [
+        [
+          'const node_perf_hooks_1 = require("node:perf_hooks");',
+          'const node_perf_hooks_1 = { get performance() { return require("node:perf_hooks").performance; }, get PerformanceObserver() { return require("node:perf_hooks").PerformanceObserver; } };',
+        ],
+      ],
+    ],
+    [
+      'util/os.js',
+      [
+        [
+          'const node_child_process_1 = require("node:child_process");',
+          'const node_child_process_1 = { get execSync() { return require("node:child_process").execSync; } };',
+        ],
+      ],
+    ],
     [
       'config/plugin-loader.js',
       [['const minimatch_1 = require("minimatch");', 'const minimatch_1 = { get minimatch() { return require("minimatch").minimatch; } };']],

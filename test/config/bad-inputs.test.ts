@@ -203,6 +203,13 @@ const INVENTORY_ROWS: InventoryRow[] = [
   R('missing ssh.identityFile', [['ssh.identityFile', '{dir}/nope']], 'ssh.identityFile', 'identityFile: {dir}/nope', /no such file or directory/),
   R('folder as git.sshKeyFile', [['git.sshKeyFile', '{dir}/keys']], 'git.sshKeyFile', 'sshKeyFile: {dir}/keys', /is a directory/),
   R('s3.caFile without a certificate', [['s3.caFile', '{dir}/junk.pem']], 's3.caFile', 'caFile: {dir}/junk.pem', /holds no PEM certificate/),
+  R(
+    's3.caFile whose PEM block is no certificate',
+    [['s3.caFile', '{dir}/broken.pem']],
+    's3.caFile',
+    'caFile: {dir}/broken.pem',
+    /certificate 1 of 1 cannot be parsed.*valid PEM copy of the CA certificate/s,
+  ),
   // durations and quantities
   R('duration with an unknown unit', [['retention.prometheus', '6x']], 'retention.prometheus', 'prometheus: 6x', /duration as Prometheus writes it/),
   R('duration units out of order', [['retention.prometheus', '1h1d']], 'retention.prometheus', 'prometheus: 1h1d', /largest first/),
@@ -357,6 +364,7 @@ describe('bad inputs are refused at config validate with exit 2, the field and i
     writeFileSync(path.join(dir, 'id_ed25519.pub'), PUB_KEY)
     mkdirSync(path.join(dir, 'keys'))
     writeFileSync(path.join(dir, 'junk.pem'), 'not a certificate\n')
+    writeFileSync(path.join(dir, 'broken.pem'), '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n')
     INVENTORY_ROWS.forEach((row, i) => {
       const f = path.join(dir, `inv-${i}.yaml`)
       writeFileSync(f, editedText(row))

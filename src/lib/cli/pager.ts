@@ -4,7 +4,7 @@
  * taller than the terminal. Never in a pipe, under --json or in CI; PAGER set to empty or `cat` prints
  * directly. A pager that cannot start falls back to printing.
  */
-import {spawnSync} from 'node:child_process'
+import {createRequire} from 'node:module'
 import {isCI} from '../prompt.js'
 
 export interface PagerEnv {
@@ -29,6 +29,9 @@ export function pagerFor(text: string, o: PagerEnv = {}): string | undefined {
 export function page(text: string, pager: string): boolean {
   const env = {...process.env}
   if (env.LESS === undefined) env.LESS = 'FRX'
+  // node:child_process (and the streams and net it loads) only when a pager runs: every command imports this
+  // module through its base class, and most never page (~0.7 ms of each start-up)
+  const {spawnSync} = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process')
   const r = spawnSync(pager, {shell: true, input: text, stdio: ['pipe', 'inherit', 'inherit'], env})
   return !r.error && r.status !== 127 && r.status !== 126
 }
