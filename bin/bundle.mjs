@@ -383,6 +383,10 @@ function oclifPlainHelpText() {
  *   manifest (obsctl has oclif.manifest.json); minimatch: matching `oclif.plugins` patterns, none in obsctl.
  * - node:perf_hooks: oclif's performance markers, made only with OCLIF_PERFORMANCE (Performance.enabled);
  *   node:child_process: asking PowerShell for the parent process, on Windows only.
+ * - node:fs/promises (~1–2 ms: it loads the streams): oclif reads package.json and its manifest with it at every
+ *   start; the bundle's readJson reads them with readFileSync inside the same async function (an error is the
+ *   same rejection), and the rest (stat for Flags.file, the TypeScript paths for development) require it when used.
+ * - node:readline: the parser reads stdin with it for a flag or argument given as `-`, which no obsctl flag takes.
  * test/cli/commands-doc.test.ts runs each rare path (DEBUG output, help, help for an error).
  */
 function oclifLazyRequires() {
@@ -421,6 +425,35 @@ function oclifLazyRequires() {
         [
           'const node_child_process_1 = require("node:child_process");',
           'const node_child_process_1 = { get execSync() { return require("node:child_process").execSync; } };',
+        ],
+      ],
+    ],
+    [
+      'util/fs.js',
+      [
+        ['const promises_1 = require("node:fs/promises");', 'const promises_1 = { get stat() { return require("node:fs/promises").stat; } };'],
+        ["const contents = await (0, promises_1.readFile)(path, 'utf8');", "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');"],
+      ],
+    ],
+    [
+      'config/ts-path.js',
+      [['const promises_1 = require("node:fs/promises");', 'const promises_1 = { get access() { return require("node:fs/promises").access; } };']],
+    ],
+    [
+      'util/read-tsconfig.js',
+      [
+        [
+          'const promises_1 = require("node:fs/promises");',
+          'const promises_1 = { get readdir() { return require("node:fs/promises").readdir; }, get readFile() { return require("node:fs/promises").readFile; } };',
+        ],
+      ],
+    ],
+    [
+      'parser/parse.js',
+      [
+        [
+          'const node_readline_1 = require("node:readline");',
+          'const node_readline_1 = { get createInterface() { return require("node:readline").createInterface; } };',
         ],
       ],
     ],
