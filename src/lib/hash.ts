@@ -3,9 +3,15 @@
  * fingerprints, node install scripts, inventory trailers, backup checksums. A text is hashed as UTF-8.
  * `crypto.hash` (Node ≥ 20.12, the engines' floor) digests in one call, a third less CPU than
  * createHash().update().digest() on the ~3 KB files a render hashes thousands of (issue 18).
+ *
+ * node:crypto is required at the first digest, not when this module loads: commands that import it and never
+ * hash (`state show`) skip its ~1.5 ms of loading.
  */
-import {hash} from 'node:crypto'
+import {createRequire} from 'node:module'
+
+let hash: typeof import('node:crypto').hash | undefined
 
 export function sha256(data: string | Buffer): string {
+  hash ??= (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).hash
   return hash('sha256', data, 'hex')
 }
