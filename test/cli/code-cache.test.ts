@@ -297,6 +297,43 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(rendered.some((t) => t.includes('cache-test.lab'))).toBe(true)
   })
 
+  it('a journal checked once is read back as checked while unchanged; any change is checked again, and a bad one is still refused', async () => {
+    const cacheHome = path.join(dir, 'journal-cache')
+    const home = path.join(dir, 'journal')
+    mkdirSync(path.join(home, '.obsctl'), {recursive: true, mode: 0o700})
+    const inv = path.join(home, 'obsctl.yaml')
+    writeFileSync(inv, readFileSync(inventory, 'utf8'))
+    const state = path.join(home, '.obsctl', 'state.json')
+    const record = {phase: 'render', target: 'repo', status: 'done', fingerprint: 'f'.repeat(64), durationMs: 12}
+    const journal = (extra: object) =>
+      `${JSON.stringify({version: 1, inventory: inv, updatedAt: '2026-12-01T00:00:00.000Z', tasks: {'render/repo': {...record, ...extra}}}, null, 2)}\n`
+    // a key the journal's shape does not know is dropped by the check: the cached result must be the checked one
+    writeFileSync(state, journal({leftOver: 'from an older obsctl'}))
+    const name = `journal${state.replace(/[^\w.-]/g, '_').slice(-150)}`
+    const first = await run(['state', 'show', '--json', '-c', inv], {cacheHome})
+    expect(first.status, first.stderr).toBe(0)
+    expect(first.stderr).toContain(`derived ${name}: computed`)
+    const second = await run(['state', 'show', '--json', '-c', inv], {cacheHome})
+    expect(second.status).toBe(0)
+    expect(second.stderr).toContain(`derived ${name}: from cache`)
+    expect(second.stdout).toBe(first.stdout)
+    expect(JSON.parse(first.stdout)).toMatchObject({tasks: [{...record}]})
+    expect(first.stdout).not.toContain('leftOver')
+    expect(statSync(path.join(first.dir, `data!${name}`)).mode & 0o777).toBe(0o600)
+
+    // a change is checked again: a status the journal cannot hold is refused, exit 2, though a valid one was cached
+    writeFileSync(state, journal({status: 'half-done'}))
+    const refused = await run(['state', 'show', '-c', inv], {cacheHome})
+    expect(refused.status).toBe(2)
+    expect(refused.stderr).toContain(`${state} is not a usable obsctl journal`)
+    // and a valid change is what the command shows
+    writeFileSync(state, journal({status: 'failed', failure: {message: 'it broke', exitCode: 1, hints: []}}))
+    const changed = await run(['state', 'show', '--json', '-c', inv], {cacheHome})
+    expect(changed.status, changed.stderr).toBe(0)
+    expect(changed.stderr).toContain(`derived ${name}: computed`)
+    expect(JSON.parse(changed.stdout)).toMatchObject({tasks: [{status: 'failed', failure: {message: 'it broke'}}]})
+  })
+
   it('templates compiled from cached sources render the same repository as compiled afresh', async () => {
     const cacheHome = path.join(dir, 'templates')
     const cold = path.join(dir, 'render-cold')
