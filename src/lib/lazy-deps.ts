@@ -1,8 +1,10 @@
 /**
- * Dependencies that only some paths of a command run — the inventory's field validators (ipaddr.js, semver) —
- * handed out by functions, so that their code runs at the first call and not when a module using them loads:
- * `plan` and `config validate` of an unchanged inventory take its parse from the derived-result cache and never
- * call them (issue 18: ~4.5 ms, 1.5% of `plan`'s start-up CPU).
+ * Dependencies that only some paths of a command run — the inventory's field validators (ipaddr.js, semver) and
+ * the YAML library — handed out by functions, so that their code runs at the first call and not when a module
+ * using them loads: `plan` and `config validate` of an unchanged inventory take its parse from the derived-result
+ * cache and never call the validators (issue 18: ~4.5 ms, 1.5% of `plan`'s start-up CPU), and with the render,
+ * fingerprints and journal read back too, `plan`, `state show` and `config validate` parse and write no YAML
+ * (yaml: ~2.5 ms of loading and running its modules).
  *
  * Here (tsc's output, which the tests import) these are plain imports. The bundle replaces this file's text
  * (bin/bundle.mjs `lazyDeps`, which reads the function → package map from this file's own lines) with one
@@ -12,7 +14,9 @@
 import ipaddrModule from 'ipaddr.js'
 import compare from 'semver/functions/compare.js'
 import valid from 'semver/functions/valid.js'
+import YAML from 'yaml'
 
 export const ipaddr = (): typeof ipaddrModule => ipaddrModule
 export const semverCompare = (): typeof compare => compare
 export const semverValid = (): typeof valid => valid
+export const yaml = (): typeof YAML => YAML

@@ -5,7 +5,7 @@
  */
 import {readdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
-import {parse} from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import {ObsctlError} from '../errors.js'
 import {NAMESPACES, centralCluster, gitDir, serviceUrl} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
@@ -97,7 +97,7 @@ export async function renderedInstallObjects(p: Platform, inventoryDir: string):
   }
   const kfile = files.find((f) => /^kustomization\.ya?ml$/.test(f))
   if (kfile) {
-    const k = parse(await readFile(path.join(dir, kfile), 'utf8')) as {resources?: unknown} | null
+    const k = yaml().parse(await readFile(path.join(dir, kfile), 'utf8')) as {resources?: unknown} | null
     const resources = k?.resources
     if (Array.isArray(resources)) files = resources.filter((r): r is string => typeof r === 'string' && /\.ya?ml$/.test(r))
   }

@@ -5,7 +5,7 @@
  */
 import {readFile} from 'node:fs/promises'
 import path from 'node:path'
-import {parseAllDocuments} from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import {ObsctlError, inputError, fsReason} from '../errors.js'
 import {traced} from '../trace.js'
 import type {KubeObject} from '../platform/kube.js'
@@ -112,7 +112,7 @@ export async function readManifestText(source: string, opts: FetchOptions = {}):
 
 /** Parse a multi-document YAML stream into objects (empty documents and `List`s flattened). */
 export async function parseObjects(text: string, source: string): Promise<KubeObject[]> {
-  const docs = parseAllDocuments(text)
+  const docs = yaml().parseAllDocuments(text)
   const out: KubeObject[] = []
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     if (doc.errors.length > 0) {

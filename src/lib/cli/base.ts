@@ -12,7 +12,7 @@ import {prompter, usePrompter} from '../prompt.js'
 import {terminalPrompter} from './terminal-prompter.js'
 import {page, pagerFor} from './pager.js'
 import {colorize, hasDiff, paint} from '../style.js'
-import {stringify as toYaml} from 'yaml'
+import {yaml} from '../lazy-deps.js'
 
 /**
  * `-o json|yaml` for read commands, as kubectl users type it: the same result object as --json, printed as
@@ -131,7 +131,7 @@ export abstract class BaseCommand extends Command {
   }
 
   override logJson(json: unknown): void {
-    if (this.outputFormat() === 'yaml' && !super.jsonEnabled()) process.stdout.write(toYaml(json))
+    if (this.outputFormat() === 'yaml' && !super.jsonEnabled()) process.stdout.write(yaml().stringify(json))
     else super.logJson(json)
   }
 

@@ -4,7 +4,7 @@
  * CD adopts the release the nodes phase installed without changing it. Also the names of the LB IP
  * pool and L2 announcement policy, which only the GitOps repository creates.
  */
-import {stringify} from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import {contentMemo} from '../derived-cache.js'
 import type {Cluster} from './schema.js'
 
@@ -57,6 +57,6 @@ export function ciliumValuesYaml(c: Cluster): string {
   // yaml's stringify is the cost at fleet scale: kept per distinct values, between runs (an edit elsewhere in
   // the inventory leaves every cluster's text as it was)
   const values = ciliumValues(c)
-  return valuesYaml(JSON.stringify(values), () => stringify(values))
+  return valuesYaml(JSON.stringify(values), () => yaml().stringify(values))
 }
 const valuesYaml = contentMemo('cilium-values-yaml')

@@ -2,7 +2,8 @@
  * Day-2 edits of the inventory that keep its comments and order (yaml Document API), validated
  * (schema + lint) before an atomic write: `config set`, `cluster add`, `cluster remove`.
  */
-import {isMap, isScalar, isSeq, parseDocument, stringify, type Document} from 'yaml'
+import type {Document} from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import {inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
 import {formatPosition, parseInventory, type ConfigProblem, type FieldPath, type LoadedInventory} from './load.js'
@@ -29,8 +30,8 @@ export function resolvePath(doc: Document, raw: string): (string | number)[] {
     if (!m)
       throw inputError(`cannot read path segment "${part}" in ${raw}`, ['paths look like retention.prometheus or clusters.cluster-02.metrics'], 'BAD_PATH')
     const parent = doc.getIn(segs)
-    if (isSeq(parent) && !/^\d+$/.test(m[1]!)) {
-      const idx = parent.items.findIndex((it) => isMap(it) && it.get('name') === m[1])
+    if (yaml().isSeq(parent) && !/^\d+$/.test(m[1]!)) {
+      const idx = parent.items.findIndex((it) => yaml().isMap(it) && it.get('name') === m[1])
       if (idx < 0) throw inputError(`no ${segs.join('.') || 'item'} named "${m[1]}" in ${raw}`, ['check the name with obsctl cluster list'], 'BAD_PATH')
       segs.push(idx)
     } else segs.push(/^\d+$/.test(m[1]!) ? Number(m[1]) : m[1]!)
@@ -42,7 +43,7 @@ export function resolvePath(doc: Document, raw: string): (string | number)[] {
 
 /** Parse a value given on the command line as a YAML scalar/flow value (`3` → number, `[a, b]` → list). */
 export function parseValue(raw: string): unknown {
-  const d = parseDocument(raw)
+  const d = yaml().parseDocument(raw)
   if (d.errors.length) return raw
   return d.toJS()
 }
@@ -107,7 +108,7 @@ async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boole
 }
 
 function cloneDoc(inv: LoadedInventory): Document {
-  return parseDocument(inv.text, {keepSourceTokens: false})
+  return yaml().parseDocument(inv.text, {keepSourceTokens: false})
 }
 
 /**
@@ -116,14 +117,14 @@ function cloneDoc(inv: LoadedInventory): Document {
  * The one way an inventory text is edited — `config set` and the tests' inventory builder both use it.
  */
 export function setInventoryText(text: string, rawPath: string, value: unknown): {segs: (string | number)[]; written: unknown; after: string} {
-  const doc = parseDocument(text, {keepSourceTokens: false})
+  const doc = yaml().parseDocument(text, {keepSourceTokens: false})
   const segs = resolvePath(doc, rawPath)
   const written = doc.getIn(segs)
   const target = doc.getIn(segs, true)
   let after: string
-  if (isScalar(target) && target.range && (value === null || typeof value !== 'object')) {
+  if (yaml().isScalar(target) && target.range && (value === null || typeof value !== 'object')) {
     // splice only the value's text: every other byte (comments, alignment) stays as it was
-    const scalar = stringify(value, {lineWidth: 0}).trimEnd()
+    const scalar = yaml().stringify(value, {lineWidth: 0}).trimEnd()
     after = text.slice(0, target.range[0]) + scalar + text.slice(target.range[1])
   } else {
     doc.setIn(segs, value)
@@ -222,15 +223,14 @@ export async function addClusterToInventory(
     return n
   })
   const seq = doc.get('clusters', true)
-  if (!isSeq(seq) || !seq.range || seq.flow) throw inputError(`${inv.file} has no block-style clusters list`, [], 'CONFIG_INVALID')
+  if (!yaml().isSeq(seq) || !seq.range || seq.flow) throw inputError(`${inv.file} has no block-style clusters list`, [], 'CONFIG_INVALID')
   // append the new entry's text after the last cluster, indented like the existing items
   const first = seq.items[0] as {range?: [number, number, number]} | undefined
   const lineStart = inv.text.lastIndexOf('\n', (first?.range?.[0] ?? seq.range[0]) - 1) + 1
   const indent = ' '.repeat(Math.max(0, inv.text.slice(lineStart).search(/-/)))
-  const body = stringify([entry], {lineWidth: 0, flowCollectionPadding: false, collectionStyle: 'block'}).replace(
-    /roles:\n(\s+- .+\n)+/g,
-    (m) => `roles: [${[...m.matchAll(/- (.+)\n/g)].map((x) => x[1]).join(', ')}]\n`,
-  )
+  const body = yaml()
+    .stringify([entry], {lineWidth: 0, flowCollectionPadding: false, collectionStyle: 'block'})
+    .replace(/roles:\n(\s+- .+\n)+/g, (m) => `roles: [${[...m.matchAll(/- (.+)\n/g)].map((x) => x[1]).join(', ')}]\n`)
   const block = body
     .trimEnd()
     .split('\n')
@@ -265,7 +265,7 @@ export async function addClusterToInventory(
 export async function removeClusterFromInventory(inv: LoadedInventory, name: string, opts: {dryRun?: boolean} = {}): Promise<EditResult> {
   const doc = cloneDoc(inv)
   const seq = doc.get('clusters')
-  const idx = isSeq(seq) ? seq.items.findIndex((it) => isMap(it) && it.get('name') === name) : -1
+  const idx = yaml().isSeq(seq) ? seq.items.findIndex((it) => yaml().isMap(it) && it.get('name') === name) : -1
   if (idx < 0) throw inputError(`no cluster ${name} in ${inv.file}`, ['obsctl cluster list shows the clusters'], 'NOT_FOUND')
   if (inv.platform.clusters[idx]!.role === 'central') throw inputError(`${name} is the central cluster; it cannot be removed`, [], 'CENTRAL')
   const item = (seq as {items: {range?: [number, number, number]}[]}).items[idx]!

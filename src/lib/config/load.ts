@@ -4,7 +4,8 @@
  */
 import {readFileSync, realpathSync} from 'node:fs'
 import path from 'node:path'
-import {Document, isMap, isNode, isScalar, LineCounter, parseDocument, visit, type Node} from 'yaml'
+import type {Node, Document, LineCounter} from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import type {z} from 'zod'
 import {derivedCache, derivedMemo} from '../derived-cache.js'
 import {errorMessage, fsReason, inputError} from '../errors.js'
@@ -60,19 +61,19 @@ export function resolveInventoryPath(flag?: string): string {
 
 function nodeAt(doc: Document, p: FieldPath, keyNode: boolean): Node | undefined {
   let cur: unknown = doc.contents
-  let found: Node | undefined = isNode(cur) ? cur : undefined
+  let found: Node | undefined = yaml().isNode(cur) ? cur : undefined
   for (let i = 0; i < p.length; i++) {
     const seg = p[i]!
-    if (isMap(cur)) {
-      const pair = cur.items.find((it) => (isScalar(it.key) ? it.key.value : it.key) === seg)
+    if (yaml().isMap(cur)) {
+      const pair = cur.items.find((it) => (yaml().isScalar(it.key) ? it.key.value : it.key) === seg)
       if (!pair) return found
-      if (i === p.length - 1 && keyNode && isNode(pair.key)) return pair.key
+      if (i === p.length - 1 && keyNode && yaml().isNode(pair.key)) return pair.key
       cur = pair.value
-      if (isNode(cur)) found = cur
-      else if (isNode(pair.key)) return pair.key
+      if (yaml().isNode(cur)) found = cur
+      else if (yaml().isNode(pair.key)) return pair.key
     } else if (cur && typeof cur === 'object' && 'items' in cur && Array.isArray((cur as {items: unknown[]}).items)) {
       const item = (cur as {items: unknown[]}).items[seg as number]
-      if (!isNode(item)) return found
+      if (!yaml().isNode(item)) return found
       cur = item
       found = item
     } else return found
@@ -99,7 +100,7 @@ function makePositionOf(file: string, doc: Document, lc: LineCounter) {
 function plainPositionsOf(file: string, text: string): (p: FieldPath) => Position | undefined {
   const offsets = plainYamlOffsets(text)
   if (!offsets) return () => undefined
-  const lc = new LineCounter()
+  const lc = new (yaml().LineCounter)()
   lc.addNewLine(0)
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1)
   return (p) => {
@@ -196,11 +197,11 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   } catch (error) {
     // the yaml library refuses alias expansion beyond maxAliasCount ("billion laughs"); say where the aliases are
     let at: Position = {file, line: 1, column: 1}
-    visit(doc, {
+    yaml().visit(doc, {
       Alias(_, node) {
         const {line, col} = lc.linePos(node.range?.[0] ?? 0)
         at = {file, line, column: col}
-        return visit.BREAK
+        return yaml().visit.BREAK
       },
     })
     throw configError(file, [{path: '(yaml)', message: `${errorMessage(error)} (aliases *name expand to too much data; write the values out)`, position: at}])
@@ -263,8 +264,8 @@ function positionsMemo(cacheName: string, text: string) {
 }
 
 function yamlDocument(text: string, file: string) {
-  const lc = new LineCounter()
-  const doc = parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: true})
+  const lc = new (yaml().LineCounter)()
+  const doc = yaml().parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: true})
   return {doc, lc, positionOf: makePositionOf(file, doc, lc)}
 }
 

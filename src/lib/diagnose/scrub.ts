@@ -4,7 +4,7 @@
  * kubeconfig) and token-shaped text (bearer tokens, JWTs, basic auth in URLs and headers, private keys)
  * are replaced by [REDACTED] in everything that goes into it. Values are held in memory only.
  */
-import YAML from 'yaml'
+import {yaml} from '../lazy-deps.js'
 
 export const REDACTED = '[REDACTED]'
 
@@ -66,7 +66,7 @@ export class Scrubber {
     if (!/^[\s{[]|:\s/.test(v)) return
     let doc: unknown
     try {
-      doc = v.trimStart().startsWith('{') ? JSON.parse(v) : YAML.parse(v)
+      doc = v.trimStart().startsWith('{') ? JSON.parse(v) : yaml().parse(v)
     } catch {
       return
     }

@@ -1,6 +1,6 @@
 /** Where the values the Scrubber (./scrub.ts) replaces come from: env vars, the kubeconfig, each cluster's Secrets. */
 import {existsSync, readFileSync} from 'node:fs'
-import YAML from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import type {LoadedInventory} from '../config/load.js'
 import type {Kube, KubeObject} from '../platform/kube.js'
 import {PUBLIC_KEYS, type Scrubber} from './scrub.js'
@@ -27,7 +27,7 @@ export async function secretEnvNames(inv: LoadedInventory): Promise<string[]> {
 export function kubeconfigSecrets(file: string | undefined, scrub: Scrubber): void {
   if (!file || !existsSync(file)) return
   try {
-    const doc = YAML.parse(readFileSync(file, 'utf8')) as {users?: {user?: Record<string, unknown>}[]} | null
+    const doc = yaml().parse(readFileSync(file, 'utf8')) as {users?: {user?: Record<string, unknown>}[]} | null
     for (const u of doc?.users ?? []) {
       const user = u.user ?? {}
       for (const k of ['token', 'password', 'client-key-data']) {

@@ -2,7 +2,7 @@
  * The steps of `cluster remove` that take the cluster's credentials back: its OpenSearch user
  * (revoke-opensearch-user) and the tokens Argo CD and Prometheus used on it (revoke-edge-tokens).
  */
-import YAML from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import {NAMESPACES} from '../config/model.js'
 import type {Phase, Target} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
@@ -79,17 +79,17 @@ export function revokeOpensearchUserPhase({cluster: c}: RemovalOptions): Phase<T
         }>('v1', 'Secret', SECRET_NAMES.opensearchSecurityConfig, NAMESPACES.logging)
         if (secret?.data) {
           const dec = (k: string) => (secret.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined)
-          const users = YAML.parse(dec('internal_users.yml') ?? '{}') as Record<string, unknown> | null
-          const mapping = YAML.parse(dec('roles_mapping.yml') ?? '{}') as Record<string, {users?: string[]}> | null
+          const users = yaml().parse(dec('internal_users.yml') ?? '{}') as Record<string, unknown> | null
+          const mapping = yaml().parse(dec('roles_mapping.yml') ?? '{}') as Record<string, {users?: string[]}> | null
           const patch: Record<string, string> = {}
           if (users && user in users) {
             delete users[user]
-            patch['internal_users.yml'] = YAML.stringify(users, {lineWidth: 0})
+            patch['internal_users.yml'] = yaml().stringify(users, {lineWidth: 0})
           }
           for (const role of Object.values(mapping ?? {})) {
             if (Array.isArray(role?.users) && role.users.includes(user)) {
               role.users = role.users.filter((u) => u !== user)
-              patch['roles_mapping.yml'] = YAML.stringify(mapping, {lineWidth: 0})
+              patch['roles_mapping.yml'] = yaml().stringify(mapping, {lineWidth: 0})
             }
           }
           if (Object.keys(patch).length > 0) {

@@ -2,7 +2,7 @@
  * The data every template sees (`it`): the inventory, names from config/model.ts, sizes from
  * config/sizing.ts (so lint and render agree), and small helpers that print YAML fragments.
  */
-import YAML from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {alertmanagerConfig, alertmanagerSecretMounts} from '../alerts/config.js'
 import {
@@ -159,7 +159,7 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
     },
     receiveUrl: `${serviceUrl(p, central, 'thanos-receive')}/api/v1/receive`,
     /** alertmanager.config (route, receivers) as YAML at indent n; alertmanagerSpec.secrets */
-    alertmanagerConfig: (n: number) => indent(YAML.stringify(alertmanagerConfig(p.alerting), {lineWidth: 0}).trimEnd(), n),
+    alertmanagerConfig: (n: number) => indent(yaml().stringify(alertmanagerConfig(p.alerting), {lineWidth: 0}).trimEnd(), n),
     alertmanagerSecrets: alertmanagerSecretMounts(p.alerting),
     /** Grafana's datasources (uids the dashboards use) and the OpenSearch one's user */
     datasources: GRAFANA_DATASOURCES,

@@ -5,7 +5,7 @@
  * (exit 2), naming the contexts that are there.
  */
 import path from 'node:path'
-import YAML from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import type {LoadedInventory} from '../config/load.js'
 import {findCluster} from '../config/model.js'
 import {dnsSubdomainError} from '../config/validators.js'
@@ -21,7 +21,7 @@ export function kubeconfigContexts(kubeconfig?: string): {files: string[]; conte
     const text = readKubeconfigFile(f)
     if (!text?.trim()) continue
     try {
-      const o = YAML.parse(text) as unknown
+      const o = yaml().parse(text) as unknown
       if (o && typeof o === 'object') objs.push(o as Obj)
     } catch {
       // a file that is not YAML: the connection reports it with the file's name

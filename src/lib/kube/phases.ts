@@ -9,7 +9,7 @@
  * kubeconfig file and its single backup per run.
  */
 import {statSync} from 'node:fs'
-import {parse as parseYaml} from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {centralCluster, findCluster, firstControlPlane, kubeClusterName, kubeContextName, kubeUserName, sshTarget} from '../config/model.js'
@@ -136,7 +136,7 @@ export function kubeconfigHasCluster(file: string | string[], c: Cluster): boole
     const text = readKubeconfigFile(f)
     if (!text) continue
     try {
-      objs.push(parseYaml(text) ?? {})
+      objs.push(yaml().parse(text) ?? {})
     } catch {
       return false
     }

@@ -7,7 +7,7 @@
 import {X509Certificate} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
-import {parse as parseYaml} from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import {kubeUserName} from '../config/model.js'
 import type {Cluster} from '../config/schema.js'
 import {ObsctlError, errorMessage} from '../errors.js'
@@ -166,7 +166,7 @@ export function kubeconfigCert(file: string, c: Cluster, now = Date.now()): Kube
     return {...base, error: `cannot read ${file}: ${errorMessage(e)}`}
   }
   try {
-    const kc = (parseYaml(text) ?? {}) as {users?: {name?: string; user?: Record<string, unknown>}[]}
+    const kc = (yaml().parse(text) ?? {}) as {users?: {name?: string; user?: Record<string, unknown>}[]}
     const u = kc.users?.find((x) => x?.name === user)?.user
     if (!u) return {...base, error: `no user ${user} in ${file} (obsctl kubeconfig merge ${c.name})`}
     const data = u['client-certificate-data']

@@ -5,7 +5,7 @@
  */
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
-import {stringify} from 'yaml'
+import {yaml} from '../lazy-deps.js'
 import {ciliumValuesYaml} from '../config/cilium.js'
 import {apiServerHost, clusterKubernetes, controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
@@ -80,7 +80,7 @@ export function kubeadmInitConfig(p: Platform, c: Cluster): string {
     apiServer: {certSANs: sans},
   }
   // kept per distinct configuration between runs, as the Cilium values (../config/cilium.ts)
-  return initYaml(JSON.stringify([init, cluster]), () => `${stringify(init).trimEnd()}\n---\n${stringify(cluster).trimEnd()}`)
+  return initYaml(JSON.stringify([init, cluster]), () => `${yaml().stringify(init).trimEnd()}\n---\n${yaml().stringify(cluster).trimEnd()}`)
 }
 const initYaml = contentMemo('kubeadm-init-yaml')
 
@@ -115,7 +115,7 @@ export function kubeadmJoinConfig(p: Platform, c: Cluster, n: ClusterNode, j: Jo
       ...(IPV4.test(n.host) ? {localAPIEndpoint: {advertiseAddress: n.host, bindPort: apiPort(c)}} : {}),
     }
   }
-  return stringify(cfg)
+  return yaml().stringify(cfg)
 }
 
 export interface RenderOptions {

@@ -6,7 +6,7 @@
  * entry wins and current-context comes from the first file that sets it (kubectl's merge; Kube.connect
  * reads the same way). With one file (--kubeconfig, or one path) this is planMerge on that file.
  */
-import YAML from 'yaml'
+import {yaml} from '../../lazy-deps.js'
 import {kubeconfigCreateFile} from '../../platform/kube.js'
 import {SECTIONS, readKubeconfigFile, type KubeconfigEntries, type Obj, type SectionKey} from './parse.js'
 import {planMerge, type MergePlan, type PlanMergeOptions} from './plan.js'
@@ -15,7 +15,7 @@ import {planMerge, type MergePlan, type PlanMergeOptions} from './plan.js'
 function objectOf(text: string | undefined): Obj {
   if (!text?.trim()) return {}
   try {
-    const o = YAML.parse(text) as unknown
+    const o = yaml().parse(text) as unknown
     return o && typeof o === 'object' ? (o as Obj) : {}
   } catch {
     return {}

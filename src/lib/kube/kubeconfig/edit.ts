@@ -10,7 +10,8 @@
  * only in that whitespace keeps its original bytes. The planner and the remover then check that the
  * result parses to exactly the intended object before anything is written.
  */
-import {isMap, isScalar, isSeq, type Document, type Node as YamlNode} from 'yaml'
+import type {Document, Node as YamlNode} from 'yaml'
+import {yaml} from '../../lazy-deps.js'
 import {diffArrays} from '../../diff.js'
 import type {Obj, SectionKey} from './parse.js'
 
@@ -28,7 +29,7 @@ export interface KubeconfigStyle {
 
 export function detectStyle(text: string, doc: Document): KubeconfigStyle {
   const root = doc.contents
-  if (isMap(root) && root.flow) {
+  if (yaml().isMap(root) && root.flow) {
     const m = text.match(/\n([ \t]+)\S/)
     return {json: true, indent: m ? m[1]!.length : 0, indentSeq: false, flowPadding: false}
   }
@@ -44,8 +45,8 @@ export function detectStyle(text: string, doc: Document): KubeconfigStyle {
 /** The position of the entry named `name` in a section (-1: none). */
 export function entryIndex(doc: Document, section: SectionKey, name: string): number {
   const seq = doc.get(section, true)
-  if (!isSeq(seq)) return -1
-  return seq.items.findIndex((it) => isMap(it) && it.get('name') === name)
+  if (!yaml().isSeq(seq)) return -1
+  return seq.items.findIndex((it) => yaml().isMap(it) && it.get('name') === name)
 }
 
 /**
@@ -64,13 +65,13 @@ export function setEntry(doc: Document, section: SectionKey, value: {name: strin
     return 'replaced'
   }
   const seq = doc.get(section, true)
-  if (isSeq(seq) && (seq.items.length > 0 || !seq.flow)) {
+  if (yaml().isSeq(seq) && (seq.items.length > 0 || !seq.flow)) {
     doc.addIn([section], node)
     return 'added'
   }
   // missing, `section:` (null) or `section: []`: a block list (the key and its comments stay)
   const list = doc.createNode([value]) as YamlNode
-  if (seq && (isSeq(seq) || isScalar(seq))) list.comment = (seq as YamlNode).comment
+  if (seq && (yaml().isSeq(seq) || yaml().isScalar(seq))) list.comment = (seq as YamlNode).comment
   doc.set(section, list)
   return 'added'
 }
@@ -88,7 +89,7 @@ export function deleteEntry(doc: Document, section: SectionKey, name: string): n
 /** Set `current-context` (a comment on its line stays). */
 export function setCurrentContext(doc: Document, name: string): void {
   const node = doc.get('current-context', true)
-  if (isScalar(node)) node.value = name
+  if (yaml().isScalar(node)) node.value = name
   else doc.set('current-context', name)
 }
 

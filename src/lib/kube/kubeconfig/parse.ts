@@ -5,7 +5,8 @@
  */
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import YAML, {isMap, isScalar, isSeq, type Document} from 'yaml'
+import type {Document} from 'yaml'
+import {yaml} from '../../lazy-deps.js'
 import type {Cluster} from '../../config/schema.js'
 import {kubeClusterName, kubeContextName, kubeUserName} from '../../config/model.js'
 import {errorMessage, fsReason, inputError} from '../../errors.js'
@@ -43,7 +44,7 @@ export const ADMIN_CONF_PATH = '/etc/kubernetes/admin.conf'
 export function parseAdminConf(text: string, source: string): AdminConf {
   let doc: unknown
   try {
-    doc = YAML.parse(text)
+    doc = yaml().parse(text)
   } catch (error) {
     throw inputError(
       `${source} is not a kubeconfig: ${errorMessage(error)}`,
@@ -109,17 +110,17 @@ export function entriesFor(cluster: Cluster, admin: AdminConf): KubeconfigEntrie
 }
 
 export function parseKubeconfigDocument(text: string, file: string): Document {
-  const docs = YAML.parseAllDocuments(text)
+  const docs = yaml().parseAllDocuments(text)
   const bad = (why: string) =>
     inputError(`cannot merge into ${file}: ${why}`, ['fix the file, or pass --kubeconfig with another file (obsctl creates it if missing)'], 'KUBECONFIG_PARSE')
   if (!Array.isArray(docs)) throw bad('it is not YAML')
   if (docs.length !== 1) throw bad(`it holds ${docs.length} YAML documents, a kubeconfig holds one`)
   const doc = docs[0]!
   if (doc.errors.length > 0) throw bad(doc.errors[0]!.message)
-  if (!isMap(doc.contents)) throw bad('its top level is not a mapping')
+  if (!yaml().isMap(doc.contents)) throw bad('its top level is not a mapping')
   for (const s of SECTIONS) {
     const v = doc.contents.get(s, true)
-    if (v !== undefined && !isSeq(v) && !(isScalar(v) && v.value === null)) throw bad(`${s} is not a list`)
+    if (v !== undefined && !yaml().isSeq(v) && !(yaml().isScalar(v) && v.value === null)) throw bad(`${s} is not a list`)
   }
   return doc as Document
 }

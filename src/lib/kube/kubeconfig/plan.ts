@@ -3,7 +3,7 @@
  * update, unchanged, or a conflict when the name is taken by another cluster or identity), the file is
  * edited through the yaml Document API (edit.ts) and the result is checked against the intended object before anything is written.
  */
-import YAML from 'yaml'
+import {yaml} from '../../lazy-deps.js'
 import {ObsctlError, errorMessage, inputError} from '../../errors.js'
 import {stableStringify} from '../../engine/state.js'
 import {detectStyle, printDocument, setCurrentContext, setEntry} from './edit.js'
@@ -171,7 +171,7 @@ function verify(file: string, before: Obj, after: string, entries: KubeconfigEnt
   if (currentContext) expected['current-context'] = currentContext
   let got: unknown
   try {
-    got = YAML.parse(after)
+    got = yaml().parse(after)
   } catch (error) {
     got = `unparsable: ${errorMessage(error)}`
   }
@@ -200,7 +200,7 @@ function freshKubeconfig(
     preferences: {},
     users: entries.filter((e) => include(e, 'users')).map((e) => e.userEntry),
   }
-  return YAML.stringify(doc, {lineWidth: 0, indentSeq: false})
+  return yaml().stringify(doc, {lineWidth: 0, indentSeq: false})
 }
 
 export function conflictError(plan: Pick<MergePlan, 'file' | 'conflicts'>): ObsctlError {

@@ -2,7 +2,7 @@
 import {readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {kubeconfigFiles} from '../../platform/kube.js'
-import YAML from 'yaml'
+import {yaml} from '../../lazy-deps.js'
 import {stableStringify} from '../../engine/state.js'
 import {ObsctlError} from '../../errors.js'
 import {deleteEntry, detectStyle, printDocument, setCurrentContext} from './edit.js'
@@ -129,7 +129,7 @@ function cutEntries(
   if (retarget) expected['current-context'] = fallbackContext ?? ''
   let got: unknown
   try {
-    got = YAML.parse(result.after)
+    got = yaml().parse(result.after)
   } catch {
     got = undefined
   }

@@ -2,7 +2,7 @@
  * Step 3, the consumers made to use a new password: Grafana through its API, an OpenSearch internal user
  * through the security API and the hash in the security config Secret the operator loads.
  */
-import YAML from 'yaml'
+import {yaml} from '../../lazy-deps.js'
 import {NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import {PASSWORD_ENV} from '../../config/passwords.js'
 import {ObsctlError} from '../../errors.js'
@@ -65,7 +65,7 @@ export async function opensearchChange(
     parts.push('the security config Secret')
   } else if (cfg && usersYaml && isManaged(cfg)) {
     const bcrypt = (await import('bcryptjs')).default
-    const users = (YAML.parse(usersYaml) ?? {}) as Record<string, {hash?: string}>
+    const users = (yaml().parse(usersYaml) ?? {}) as Record<string, {hash?: string}>
     if (!users[user])
       throw new ObsctlError(`user ${user} is not in ${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}`, {
         code: 'ROTATE_CONSUMER',
@@ -73,7 +73,7 @@ export async function opensearchChange(
       })
     if (!users[user]!.hash || !(await bcrypt.compare(newPw, users[user]!.hash!))) {
       users[user] = {...users[user], hash: await bcrypt.hash(newPw, 12)}
-      await writeSecretKeys(kube, cfg, {'internal_users.yml': YAML.stringify(users, {lineWidth: 0})})
+      await writeSecretKeys(kube, cfg, {'internal_users.yml': yaml().stringify(users, {lineWidth: 0})})
     }
     log(`${NAMESPACES.logging}/${SECRET_NAMES.opensearchSecurityConfig}: the hash of ${user} is the new password's`)
     parts.push('the security config Secret')

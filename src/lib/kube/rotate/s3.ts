@@ -22,7 +22,7 @@
  *
  * The secret keys are only in memory and in the Secrets; the access key ids (not secrets) are named in messages.
  */
-import YAML from 'yaml'
+import {yaml} from '../../lazy-deps.js'
 import {ICONS} from '../../checks/render.js'
 import {centralCluster, edgePrometheusName, NAMESPACES, needsReceive, scrapeEdges, SECRET_NAMES} from '../../config/model.js'
 import type {Platform} from '../../config/schema.js'
@@ -125,7 +125,7 @@ function objstoreCodec(p: Platform): PendingCodec<S3Credentials> {
     secret: S3_REFERENCE,
     read: (text) => {
       if (!text) return undefined
-      const c = ((YAML.parse(text) ?? {}) as {config?: {access_key?: unknown; secret_key?: unknown}}).config
+      const c = ((yaml().parse(text) ?? {}) as {config?: {access_key?: unknown; secret_key?: unknown}}).config
       return typeof c?.access_key === 'string' && typeof c.secret_key === 'string' ? {accessKey: c.access_key, secretKey: c.secret_key} : undefined
     },
     write: (next, old) => ({[S3_REFERENCE.key]: thanosObjstoreYaml(p, next), [previousKey(S3_REFERENCE.key)]: thanosObjstoreYaml(p, old)}),

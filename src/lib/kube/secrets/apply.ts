@@ -1,6 +1,6 @@
 /** Applying one cluster's Secrets (server-side apply, field manager obsctl), and the live check that they match. */
 import {timingSafeEqual} from 'node:crypto'
-import YAML from 'yaml'
+import {yaml} from '../../lazy-deps.js'
 import {centralCluster, GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import {inputError} from '../../errors.js'
 import {describeObject, type Kube} from '../../platform/kube.js'
@@ -141,7 +141,7 @@ export async function clusterSecretsMatch(kube: Kube, x: Omit<SecretsContext, 'h
     // reuse only: a live hash that does not verify means "not done"
     const bcrypt = (await import('bcryptjs')).default
     const live = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchSecurityConfig, 'internal_users.yml')
-    const users = ((live ? YAML.parse(live) : {}) ?? {}) as Record<string, {hash?: string}>
+    const users = ((live ? yaml().parse(live) : {}) ?? {}) as Record<string, {hash?: string}>
     const a = users[OPENSEARCH_ADMIN_USER]?.hash
     const g = users[GRAFANA_OPENSEARCH_USER]?.hash
     if (!a || !g || !(await bcrypt.compare(x.values.opensearchAdminPassword, a)) || !(await bcrypt.compare(x.values.grafanaOpensearchPassword, g))) return false

@@ -2,7 +2,7 @@
  * What `secrets apply` puts in each cluster (the table in ./index.ts): the env vars and users, the values
  * held in memory for one run, each cluster's wanted Secrets and their shapes (for dry runs and docs).
  */
-import YAML from 'yaml'
+import {yaml} from '../../lazy-deps.js'
 import {platformMemo} from '../../derived-cache.js'
 import {receiverSecrets} from '../../config/alerting.js'
 import {centralCluster, GRAFANA_OPENSEARCH_USER, metricsMode, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
@@ -37,7 +37,7 @@ export function thanosObjstoreYaml(p: Platform, s3: SecretValues['s3']): string 
   }
   // a private CA travels in the same Secret (key ca.crt), seen where the Secret is mounted at /etc/thanos
   if (p.s3.caFile) config.http_config = {tls_config: {ca_file: '/etc/thanos/ca.crt'}}
-  return YAML.stringify({type: 'S3', config}, {lineWidth: 0})
+  return yaml().stringify({type: 'S3', config}, {lineWidth: 0})
 }
 
 /** The S3 key pair and the S3 endpoint's private CA: what the Secrets that reach S3 are made of. */

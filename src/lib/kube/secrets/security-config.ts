@@ -1,5 +1,5 @@
 /** The OpenSearch security plugin's configuration (config.yml, internal_users.yml with bcrypt hashes, roles, mappings). */
-import YAML from 'yaml'
+import {yaml} from '../../lazy-deps.js'
 import {GRAFANA_OPENSEARCH_USER, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import type {Kube} from '../../platform/kube.js'
 import {OPENSEARCH_ADMIN_USER, fluentbitPasswordFor, fluentbitUser, liveValue, type SecretValues} from './shared.js'
@@ -8,7 +8,7 @@ const META = (type: string) => ({_meta: {type, config_version: 2}})
 
 /** The OpenSearch security plugin's config directory (all files the operator's securityadmin loads). */
 export function securityConfigFiles(hashes: SecurityHashes, indexPattern = 'fluent-bit-*'): Record<string, string> {
-  const y = (o: unknown) => YAML.stringify(o, {lineWidth: 0})
+  const y = (o: unknown) => yaml().stringify(o, {lineWidth: 0})
   return {
     'config.yml': y({
       ...META('config'),
@@ -97,7 +97,7 @@ export async function securityHashes(kube: Kube, v: SecretValues, clusters: stri
   const live = await liveValue(kube, NAMESPACES.logging, SECRET_NAMES.opensearchSecurityConfig, 'internal_users.yml')
   let users: Record<string, {hash?: string}> = {}
   try {
-    users = (live ? YAML.parse(live) : {}) ?? {}
+    users = (live ? yaml().parse(live) : {}) ?? {}
   } catch {
     users = {}
   }
@@ -135,8 +135,8 @@ export async function ensureFluentbitUser(
   }>('v1', 'Secret', SECRET_NAMES.opensearchSecurityConfig, NAMESPACES.logging)
   if (!live?.data?.['internal_users.yml']) return 'no-security-config'
   const dec = (k: string) => Buffer.from(live.data?.[k] ?? '', 'base64').toString('utf8')
-  const users = (YAML.parse(dec('internal_users.yml')) ?? {}) as Record<string, {hash?: string}>
-  const mapping = (YAML.parse(dec('roles_mapping.yml') || '{}') ?? {}) as Record<string, {users?: string[]; reserved?: boolean}>
+  const users = (yaml().parse(dec('internal_users.yml')) ?? {}) as Record<string, {hash?: string}>
+  const mapping = (yaml().parse(dec('roles_mapping.yml') || '{}') ?? {}) as Record<string, {users?: string[]; reserved?: boolean}>
   const bcrypt = (await import('bcryptjs')).default
   const user = fluentbitUser(cluster)
   const password = fluentbitPasswordFor(v.fluentbitPassword, cluster)
@@ -150,7 +150,7 @@ export async function ensureFluentbitUser(
     description: `Fluent Bit log shipping from ${cluster} (obsctl secrets apply)`,
   } as {hash: string}
   mapping.fluentbit_writer = {...mapping.fluentbit_writer, reserved: false, users: [...new Set([...(mapping.fluentbit_writer?.users ?? []), user])]}
-  const enc = (o: unknown) => Buffer.from(YAML.stringify(o, {lineWidth: 0})).toString('base64')
+  const enc = (o: unknown) => Buffer.from(yaml().stringify(o, {lineWidth: 0})).toString('base64')
   // the whole Secret, server-side applied by obsctl (which owns all of it): a partial apply would drop the other files
   await central.apply({
     apiVersion: 'v1',

@@ -1,5 +1,5 @@
 /** prometheus.*: the central replicas, the targets API and the remote-scrape edges' own Prometheuses. */
-import {parse} from 'yaml'
+import {yaml} from '../../lazy-deps.js'
 import {centralCluster, edgePrometheusName, scrapeEdges} from '../../config/model.js'
 import {sizeOf} from '../../config/sizing.js'
 import {NAMESPACES, okJson, type KubeObject} from '../../platform/index.js'
@@ -39,7 +39,7 @@ const replicas: Check = {
         try {
           const res = await ctx.podProxy(central.name, NAMESPACES.monitoring, name, PROMETHEUS_PORT, '/api/v1/status/config')
           const cfg = okJson<PromEnvelope<{yaml: string}>>(res, name)
-          const labels = ((parse(cfg.data.yaml) as {global?: {external_labels?: Record<string, string>}})?.global?.external_labels ?? {}) as Record<
+          const labels = ((yaml().parse(cfg.data.yaml) as {global?: {external_labels?: Record<string, string>}})?.global?.external_labels ?? {}) as Record<
             string,
             string
           >
