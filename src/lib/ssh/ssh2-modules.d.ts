@@ -7,7 +7,10 @@ declare module 'ssh2/lib/client.js' {
   import {Client} from 'ssh2'
   export default Client
 }
+// a CommonJS module whose named exports Node's ES module loader cannot see (its module.exports literal has an arrow
+// function before parseKey, where cjs-module-lexer stops): imported as its default export, module.exports
 declare module 'ssh2/lib/protocol/keyParser.js' {
   import {utils} from 'ssh2'
-  export const parseKey: typeof utils.parseKey
+  const keyParser: {parseKey: typeof utils.parseKey}
+  export default keyParser
 }

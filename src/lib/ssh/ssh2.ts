@@ -9,7 +9,9 @@
  */
 import {OpenSSHAgent} from 'ssh2/lib/agent.js'
 import Client from 'ssh2/lib/client.js'
-import {parseKey} from 'ssh2/lib/protocol/keyParser.js'
+// default import: Node's ES module loader finds no named parseKey in this CommonJS module (ssh2-modules.d.ts), so
+// tsc's output (dist/lib, which the benches import) failed to load with a named import; the bundle read it either way
+import keyParser from 'ssh2/lib/protocol/keyParser.js'
 
 export {Client, OpenSSHAgent}
-export const utils = {parseKey}
+export const utils = {parseKey: keyParser.parseKey}
