@@ -3,10 +3,12 @@
 // the whole run should take about as long as the slowest check: within 1.3x).
 // Peers: small loopback fakes of Prometheus, Thanos Query/Compactor and OpenSearch answering the documented
 // shapes, each request delayed on purpose (100 ms; the snapshot `_verify` 300 ms, so opensearch.snapshots,
-// a GET then a POST, is the slowest check at ~400 ms). Runs the built library (dist/) in-process: first each
-// check alone (median over runs), then all of them together. The Kubernetes-based checks (argocd.*,
-// prometheus.replicas, fluent-bit.*) and thanos.bucket (S3) are skipped here: they need the TypeScript test
-// servers; the HTTP checks are the ones with network latency to overlap.
+// the repository, its `_verify` and the snapshot policy's `_explain`, is the slowest check at ~500 ms). Runs
+// the built library (dist/) in-process: first each check alone (median over runs), then all of them together.
+// The Kubernetes-based checks (argocd.*, prometheus.replicas, fluent-bit.*, alertmanager.*, certificates.expiry)
+// and thanos.bucket (S3) are skipped here: they need the TypeScript test servers; the HTTP checks are the ones
+// with network latency to overlap. A check the fakes do not answer fails the bench (`bench peers answered
+// wrongly`): a check added later is either answered here or skipped, by name.
 // Prints one JSON line per measurement ({name, metric, value, unit}) and the table.
 // Needs `npm run build`: node bench/validate.bench.js [--runs N]
 import {createServer} from 'node:http'
@@ -17,7 +19,20 @@ import {median, printResult} from './_lib.js'
 
 const root = new URL('../', import.meta.url)
 const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
-const SKIP = ['argocd.apps', 'argocd.clusters', 'prometheus.replicas', 'fluent-bit.daemonset', 'fluent-bit.output', 'fluent-bit.health', 'thanos.bucket']
+// the example's edges with `metrics: remote-scrape`: each has its own Prometheus (and sidecar) on central
+const SCRAPED_EDGES = ['cluster-03', 'cluster-04']
+const SKIP = [
+  'argocd.apps',
+  'argocd.clusters',
+  'prometheus.replicas',
+  'fluent-bit.daemonset',
+  'fluent-bit.output',
+  'fluent-bit.health',
+  'thanos.bucket',
+  'alertmanager.cluster',
+  'alertmanager.receivers',
+  'certificates.expiry',
+]
 
 function serve(routes, latency) {
   const server = createServer((req, res) => {
@@ -82,6 +97,7 @@ async function peers(latency) {
             sidecar: [
               store('a:10901', {cluster: 'cluster-01', prometheus_replica: 'prometheus-0'}),
               store('b:10901', {cluster: 'cluster-01', prometheus_replica: 'prometheus-1'}),
+              ...SCRAPED_EDGES.map((cluster, i) => store(`e${i}:10901`, {cluster, prometheus_replica: `prometheus-edge-${cluster}-0`})),
             ],
             store: [store('s:10901')],
             rule: [store('r:10901')],
@@ -97,6 +113,16 @@ async function peers(latency) {
             : vec(CLUSTERS.map((cluster) => ({cluster}))),
       ],
       ['GET', /^\/metrics$/, () => 'thanos_compact_halted 0\n'],
+      // Thanos Query's targets API: every sidecar's targets, labelled with its external labels (the edges' own jobs)
+      [
+        'GET',
+        /^\/api\/v1\/targets$/,
+        () =>
+          ok({
+            activeTargets: SCRAPED_EDGES.map((cluster) => ({labels: {job: 'kubelet', cluster}, scrapePool: 'kubelet', lastError: '', health: 'up'})),
+            droppedTargets: [],
+          }),
+      ],
     ],
     latency,
   )
@@ -106,6 +132,12 @@ async function peers(latency) {
       ['GET', /^\/_snapshot\/[^/]+$/, (u) => ({[u.pathname.split('/')[2]]: {type: 's3', settings: {bucket: 'opensearch-snapshots'}}})],
       ['POST', /^\/_snapshot\/[^/]+\/_verify$/, () => ({nodes: {a: {name: 'opensearch-cluster-masters-0'}}}), latency * 3],
       ['GET', /^\/_plugins\/_ism\/policies\/[^/]+$/, () => ({_id: 'p', policy: {}})],
+      // snapshot management: GET _plugins/_sm/policies/<name>/_explain
+      [
+        'GET',
+        /^\/_plugins\/_sm\/policies\/[^/]+\/_explain$/,
+        (u) => ({policies: [{name: u.pathname.split('/')[4], enabled: true, creation: {latest_execution: {status: 'SUCCESS'}}}]}),
+      ],
       ['GET', /^\/_plugins\/_ism\/explain\/[^/]+$/, () => ({total_managed_indices: 0})],
       ['*', /^\/[^_][^/]*\/_count$/, () => ({count: 7})],
     ],
@@ -118,6 +150,7 @@ export default async function bench({runs = Number(process.argv[process.argv.ind
   const lib = await import(new URL('dist/lib/validate/index.js', root).href)
   const {EXAMPLE_ANSWERS, renderInventoryYaml} = await import(new URL('dist/lib/config/write.js', root).href)
   const {loadInventory} = await import(new URL('dist/lib/config/load.js', root).href)
+  const {formatVerdict} = await import(new URL('dist/lib/cli/views/validate.js', root).href)
   const p = await peers(latency)
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-bench-validate-'))
   try {
@@ -137,7 +170,7 @@ export default async function bench({runs = Number(process.argv[process.argv.ind
       const t0 = performance.now()
       const v = await lib.validate(inv, {checks: only, kubeconfig: path.join(dir, 'none'), requestTimeoutMs: 5000})
       const ms = performance.now() - t0
-      if (!v.ok) throw new Error(`bench peers answered wrongly: ${lib.formatVerdict(v)}`)
+      if (!v.ok) throw new Error(`bench peers answered wrongly: ${formatVerdict(v)}`)
       return ms
     }
     await time(checks) // warm-up (module loading, first connections)
