@@ -26,6 +26,7 @@ const files = readdirSync(dir)
   .sort()
 
 let over = 0
+const failed = []
 for (const f of files) {
   const file = path.join(dir, f)
   try {
@@ -34,10 +35,14 @@ for (const f of files) {
     over += res.rows.filter((r) => r.ok === false).length
   } catch (e) {
     process.stdout.write(`\n${f}: failed: ${e.message}\n`)
+    failed.push(f)
     process.exitCode = 1
   }
 }
-process.stdout.write(`\n${files.length} bench file(s); ${over} figure(s) over budget\n`)
+// a bench that could not measure is a failure, never a pass: said in the summary as well as above
+process.stdout.write(
+  `\n${files.length} bench file(s); ${over} figure(s) over budget${failed.length ? `; ${failed.length} could not measure: ${failed.join(', ')}` : ''}\n`,
+)
 
 /** A bench written as a plain script: run it, turn its JSON lines into rows. */
 function runScript(f, file) {
