@@ -23,7 +23,7 @@ import {median, runIfMain, timeOnce, timeRoundRobin} from './_lib.js'
 const BIN = path.join(import.meta.dirname, '..', 'bin', 'run.js')
 
 /** The example inventory with every address on loopback port 9 (nothing listens there: refused at once). */
-function loopbackLab(dir) {
+async function loopbackLab(dir) {
   const env = {CI: '1', NO_COLOR: '1', OBSCTL_CONFIG: path.join(dir, 'obsctl.yaml'), XDG_CACHE_HOME: path.join(dir, 'cache')}
   timeOnce(process.execPath, [BIN, 'init', '--example'], {env})
   const inv = readFileSync(env.OBSCTL_CONFIG, 'utf8')
@@ -39,26 +39,11 @@ function loopbackLab(dir) {
   // the inventory's API servers: 192.168.101.194/196/197/198 became 127.0.0.14/16/17/18
   const clusters = [1, 2, 3, 4]
   const server = {1: 4, 2: 6, 3: 7, 4: 8}
-  // each cluster's CA, as kubeadm writes it into admin.conf (an RSA 2048 CA, certificate-authority-data): obsctl
-  // refuses a kubeconfig without one, and without one Node would load its ~140 root certificates at the first TLS
-  // connection (~21 ms of CPU, profiled), a cost no real cluster connection has
-  const ca = spawnSync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=kubernetes',
-    '-days',
-    '2',
-    '-keyout',
-    path.join(dir, 'ca.key'),
-    '-out',
-    path.join(dir, 'ca.crt'),
-  ])
-  if (ca.status !== 0) throw new Error(`openssl: ${ca.stderr}`)
-  const caData = readFileSync(path.join(dir, 'ca.crt')).toString('base64')
+  // each cluster's CA in the kubeconfig (certificate-authority-data), as kubeadm writes admin.conf: obsctl refuses a
+  // kubeconfig without one. Made by obsctl's own CA code (src/lib/kube/pki.ts), in a folder of its own. (Node 20
+  // builds its root certificate store at the first TLS context either way: ~22-30 ms of CPU, docs/performance.md.)
+  const {ensurePlatformCa} = await import(new URL('../dist/lib/kube/pki.js', import.meta.url).href)
+  const caData = Buffer.from((await ensurePlatformCa(path.join(dir, 'cluster-ca'), 'kubernetes')).certPem).toString('base64')
   const kubeconfig = [
     'apiVersion: v1',
     'kind: Config',
@@ -88,7 +73,7 @@ export default async function bench() {
   const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-bench-'))
   try {
-    const env = loopbackLab(dir)
+    const env = await loopbackLab(dir)
     const noCache = {...env, OBSCTL_CODE_CACHE: '0'}
     const edited = path.join(dir, 'edited.yaml')
     copyFileSync(env.OBSCTL_CONFIG, edited)
