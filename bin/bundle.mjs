@@ -89,8 +89,13 @@ const commands = [...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(
 rmSync(ESM, {recursive: true, force: true})
 const patches = [yamlNoTokenLog(), oclifWslCheck(), oclifCommandSort(), oclifPlainHelpText(), ...oclifLazyRequires()]
 const applied = new Set()
+const lazy = lazyDeps()
 const result = await build({
-  entryPoints: [{in: path.join(DIST, 'main.js'), out: 'chunks/main'}, ...commands.map((f) => ({in: f, out: path.relative(DIST, f).replace(/\.js$/, '')}))],
+  entryPoints: [
+    {in: path.join(DIST, 'main.js'), out: 'chunks/main'},
+    ...commands.map((f) => ({in: f, out: path.relative(DIST, f).replace(/\.js$/, '')})),
+    ...lazy.entries,
+  ],
   outdir: ESM,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
@@ -99,7 +104,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [lazyDeps(), nativeAddons(), clientNodePure(), pluginInternals(), sourcePatches(patches, applied)],
+  plugins: [lazy.plugin, nativeAddons(), clientNodePure(), pluginInternals(), sourcePatches(patches, applied)],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -177,6 +182,23 @@ for (const f of [...jsFiles(path.join(DIST, 'chunks')), ...jsFiles(path.join(DIS
   const fixed = text.replace(/__toESM\((require\("\.{1,2}\/[^"]+"\)),1\)/g, '__toESM($1,0)')
   if (fixed !== text) writeFileSync(f, fixed)
 }
+// A lazily required package is its own entry (dist/chunks/lazy/<name>.js), required by name at the first call
+// (lazyDeps below): each name becomes the entry's path relative to the file that requires it, which the code
+// cache loads as any file of the bundle.
+for (const f of [...jsFiles(path.join(DIST, 'chunks')), ...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))]) {
+  const text = readFileSync(f, 'utf8')
+  const fixed = text.replace(/__obsctl_lazy_require\("obsctl-lazy-entry:([\w.-]+)"\)/g, (_, name) => {
+    const rel = path
+      .relative(path.dirname(f), path.join(DIST, 'chunks', 'lazy', `${name}.js`))
+      .split(path.sep)
+      .join('/')
+    return `require(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)})`
+  })
+  if (fixed !== text) writeFileSync(f, fixed)
+}
+const unresolved = jsFiles(DIST).filter((f) => /obsctl-lazy-entry:|__obsctl_lazy_require/.test(readFileSync(f, 'utf8')))
+if (unresolved.length) throw new Error(`bin/bundle.mjs: a lazy entry's name was left in ${unresolved.map((f) => path.relative(DIST, f)).join(', ')}`)
+
 // tsc's ES module runner, replaced by dist/chunks/main.js
 rmSync(path.join(DIST, 'main.js'))
 rmSync(path.join(DIST, 'main.js.map'), {force: true})
@@ -282,12 +304,13 @@ function yamlNoTokenLog() {
 
 /**
  * src/lib/lazy-deps.ts hands out dependencies through functions (`export const name = () => local`, each `local`
- * a default import); in tsc's output they are plain imports. Here each function becomes a require() of the
- * package its local was imported from, which esbuild bundles as a CommonJS wrapper run at the first call:
- * ipaddr.js and semver are then evaluated only by a command that validates an inventory. The file is read as it
- * is (a line of another shape stops the build), and no other module of obsctl may import these packages: its
- * import would evaluate them at load again. (zod stays a plain import: its CommonJS build carries every locale,
- * 470 KiB against the 116 KiB esbuild keeps of its ES build; its schemas are built lazily instead.)
+ * a default import); in tsc's output they are plain imports. Here each package becomes a bundle entry of its own,
+ * dist/chunks/lazy/<package>.js (its default import as the entry's default export), and each function a require()
+ * of that file, run at the first call: the package's code is neither read nor run by a command that never calls
+ * it (yaml's 174 KB chunk was read by every command that imports lazy-deps, when it shared their chunk). The file
+ * is read as it is (a line of another shape stops the build), and no other module of obsctl may import these
+ * packages: its import would bundle them into its own chunk again. (zod stays a plain import: its CommonJS build
+ * carries every locale, 470 KiB against the 116 KiB esbuild keeps of its ES build; its schemas are built lazily.)
  */
 function lazyDeps() {
   const file = path.join(DIST, 'lib', 'lazy-deps.js')
@@ -307,18 +330,35 @@ function lazyDeps() {
   }
   const pkgs = [...new Set([...lazy.values()].map((p) => (p.startsWith('@') ? p.split('/').slice(0, 2).join('/') : p.split('/')[0])))]
   const ownModule = (importer) => importer.startsWith(path.join(DIST, 'lib') + path.sep)
+  // one entry per imported module (semver's two functions are two), named after it
+  const entryName = (pkg) => pkg.replace(/\.js$/, '').replace(/[^\w.-]/g, '-')
+  const entries = [...new Set(lazy.values())].map((pkg) => ({in: `obsctl-lazy-pkg:${pkg}`, out: `chunks/lazy/${entryName(pkg)}`}))
   return {
-    name: 'lazy-deps',
-    setup(b) {
-      b.onResolve({filter: new RegExp(`^(${pkgs.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(/|$)`)}, (args) => {
-        if (ownModule(args.importer) && args.importer !== file) stop(`${path.relative(DIST, args.importer)} imports ${args.path}; use src/lib/lazy-deps.ts`)
-        return undefined
-      })
-      b.onLoad({filter: /[\\/]lazy-deps\.js$/}, (args) => {
-        if (args.path !== file) return undefined
-        const contents = [...lazy].map(([name, pkg]) => `export const ${name} = () => require(${JSON.stringify(pkg)})`).join('\n')
-        return {contents, loader: 'js', resolveDir: path.dirname(file)}
-      })
+    entries,
+    plugin: {
+      name: 'lazy-deps',
+      setup(b) {
+        b.onResolve({filter: new RegExp(`^(${pkgs.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(/|$)`)}, (args) => {
+          if (ownModule(args.importer) && args.importer !== file) stop(`${path.relative(DIST, args.importer)} imports ${args.path}; use src/lib/lazy-deps.ts`)
+          return undefined
+        })
+        // the entry: the package's default import (what `import x from 'pkg'` gives tsc's output: module.exports)
+        b.onResolve({filter: /^obsctl-lazy-pkg:/}, (args) => ({path: args.path.slice('obsctl-lazy-pkg:'.length), namespace: 'obsctl-lazy-pkg'}))
+        b.onLoad({filter: /.*/, namespace: 'obsctl-lazy-pkg'}, (args) => ({
+          contents: `import lazy from ${JSON.stringify(args.path)}\nexport default lazy\n`,
+          loader: 'js',
+          resolveDir: ROOT,
+        }))
+        // the functions: a call the step after pass 2 turns into a require() of the entry's path relative to the
+        // file the call ends up in (esbuild's own require shim lives in a shared chunk, whose folder is not the caller's)
+        b.onLoad({filter: /[\\/]lazy-deps\.js$/}, (args) => {
+          if (args.path !== file) return undefined
+          const contents = [...lazy]
+            .map(([name, pkg]) => `export const ${name} = () => __obsctl_lazy_require(${JSON.stringify(`obsctl-lazy-entry:${entryName(pkg)}`)}).default`)
+            .join('\n')
+          return {contents, loader: 'js', resolveDir: path.dirname(file)}
+        })
+      },
     },
   }
 }

@@ -28,7 +28,7 @@ interface Run {
   written: number
 }
 
-async function run(args: string[], o: {cacheHome: string; bin?: string; uid?: number; home?: string}): Promise<Run> {
+async function run(args: string[], o: {cacheHome: string; bin?: string; uid?: number; home?: string; env?: NodeJS.ProcessEnv}): Promise<Run> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CI: '1',
@@ -37,6 +37,7 @@ async function run(args: string[], o: {cacheHome: string; bin?: string; uid?: nu
     OBSCTL_CODE_CACHE: undefined,
     XDG_CACHE_HOME: o.cacheHome,
     NODE_DEBUG: 'obsctl-code-cache',
+    ...o.env,
   }
   if (o.home) env.HOME = o.home
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
@@ -117,10 +118,21 @@ describe('code cache', () => {
     const code = (d: string) => Object.fromEntries(Object.entries(snapshot(d)).filter(([f]) => f.endsWith('.v8')))
     const before = code(first.dir)
 
-    const second = await run(['config', 'validate', '-c', inventory], {cacheHome})
+    // the YAML library is a bundle entry of its own (bin/bundle.mjs lazyDeps), read when an inventory is parsed
+    expect(files).toContain('chunks!lazy!yaml.js.v8')
+
+    // the bundle files a run loaded, printed at exit by a preload
+    const preload = path.join(dir, 'loaded.cjs')
+    writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
+    const second = await run(['config', 'validate', '-c', inventory], {cacheHome, env: {NODE_OPTIONS: `--require ${preload}`}})
     expect(second.status).toBe(0)
     expect(second.stdout).toBe(first.stdout)
-    expect(second).toMatchObject({dir: first.dir, fromCache: first.compiled, compiled: 0, written: 0})
+    expect(second).toMatchObject({dir: first.dir, compiled: 0, written: 0})
+    // the inventory's parse came from the derived-result cache: the YAML library was neither read nor run
+    const loaded = JSON.parse(/^LOADED (.*)$/m.exec(second.stderr)![1]!) as string[]
+    expect(loaded.filter((f) => f.includes(`${path.sep}dist${path.sep}chunks${path.sep}`)).length).toBeGreaterThan(3)
+    expect(loaded.filter((f) => f.endsWith(path.join('chunks', 'lazy', 'yaml.js')))).toEqual([])
+    expect(second.fromCache).toBeLessThan(first.compiled)
     expect(code(first.dir)).toEqual(before)
 
     // another command shares the runner's and oclif's files, and adds its own
