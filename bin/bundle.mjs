@@ -309,23 +309,28 @@ function yamlNoTokenLog() {
  * of that file, run at the first call: the package's code is neither read nor run by a command that never calls
  * it (yaml's 174 KB chunk was read by every command that imports lazy-deps, when it shared their chunk). The file
  * is read as it is (a line of another shape stops the build), and no other module of obsctl may import these
- * packages: its import would bundle them into its own chunk again. (zod stays a plain import: its CommonJS build
- * carries every locale, 470 KiB against the 116 KiB esbuild keeps of its ES build; its schemas are built lazily.)
+ * packages: its import would bundle them into its own chunk again. zod is a namespace import (`import * as`): its
+ * entry keeps the members obsctl calls, 116 KiB, where the whole namespace (or its CommonJS build) carries every
+ * locale (470 KiB).
  */
 function lazyDeps() {
   const file = path.join(DIST, 'lib', 'lazy-deps.js')
   const stop = (why) => {
     throw new Error(`bin/bundle.mjs lazyDeps: ${why}`)
   }
-  // function name → package, from the file's own imports and exports
+  // function name → package, from the file's own imports and exports; a namespace import (`import * as x`) is
+  // handed out as an object of the members obsctl calls (below)
   const lazy = new Map()
   const from = new Map()
+  const namespaces = new Set()
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line || line.startsWith('//') || /^\s*\/?\*/.test(line)) continue
-    const imp = /^import (\w+) from '([^']+)';$/.exec(line)
+    const imp = /^import (\* as )?(\w+) from '([^']+)';$/.exec(line)
     const exp = /^export const (\w+) = \(\) => (\w+);$/.exec(line)
-    if (imp) from.set(imp[1], imp[2])
-    else if (exp && from.has(exp[2])) lazy.set(exp[1], from.get(exp[2]))
+    if (imp) {
+      from.set(imp[2], imp[3])
+      if (imp[1]) namespaces.add(imp[3])
+    } else if (exp && from.has(exp[2])) lazy.set(exp[1], from.get(exp[2]))
     else stop(`src/lib/lazy-deps.ts: a line of a shape this step does not turn into a require(): ${line}`)
   }
   const pkgs = [...new Set([...lazy.values()].map((p) => (p.startsWith('@') ? p.split('/').slice(0, 2).join('/') : p.split('/')[0])))]
@@ -333,6 +338,22 @@ function lazyDeps() {
   // one entry per imported module (semver's two functions are two), named after it
   const entryName = (pkg) => pkg.replace(/\.js$/, '').replace(/[^\w.-]/g, '-')
   const entries = [...new Set(lazy.values())].map((pkg) => ({in: `obsctl-lazy-pkg:${pkg}`, out: `chunks/lazy/${entryName(pkg)}`}))
+  // A namespace import's entry keeps only the members obsctl calls, so that esbuild keeps of the package what a
+  // plain import would (zod: every locale otherwise): each use must read `name().member`, found in tsc's output.
+  const membersOf = (pkg) => {
+    const members = new Set()
+    for (const [fn, p] of lazy) {
+      if (p !== pkg) continue
+      for (const f of jsFiles(path.join(DIST, 'lib'))) {
+        if (f === file) continue
+        const text = readFileSync(f, 'utf8')
+        for (const m of text.matchAll(new RegExp(`\\b${fn}\\(\\)\\s*\\.(\\w+)`, 'g'))) members.add(m[1])
+        if (new RegExp(`\\b${fn}\\(\\)(?!\\s*\\.\\w)`).test(text)) stop(`${path.relative(DIST, f)} uses ${fn}() other than as ${fn}().member`)
+      }
+    }
+    if (members.size === 0) stop(`no module calls a member of ${pkg}`)
+    return [...members].sort()
+  }
   return {
     entries,
     plugin: {
@@ -345,7 +366,14 @@ function lazyDeps() {
         // the entry: the package's default import (what `import x from 'pkg'` gives tsc's output: module.exports)
         b.onResolve({filter: /^obsctl-lazy-pkg:/}, (args) => ({path: args.path.slice('obsctl-lazy-pkg:'.length), namespace: 'obsctl-lazy-pkg'}))
         b.onLoad({filter: /.*/, namespace: 'obsctl-lazy-pkg'}, (args) => ({
-          contents: `import lazy from ${JSON.stringify(args.path)}\nexport default lazy\n`,
+          contents: namespaces.has(args.path)
+            ? // each member under a local name of its own (zod exports `enum`, a reserved word)
+              `import {${membersOf(args.path)
+                .map((m, i) => `${m} as m${i}`)
+                .join(', ')}} from ${JSON.stringify(args.path)}\nexport default {${membersOf(args.path)
+                .map((m, i) => `${JSON.stringify(m)}: m${i}`)
+                .join(', ')}}\n`
+            : `import lazy from ${JSON.stringify(args.path)}\nexport default lazy\n`,
           loader: 'js',
           resolveDir: ROOT,
         }))
