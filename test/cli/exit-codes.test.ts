@@ -34,7 +34,8 @@ function atTerminal(args: string[], question: string, keys: string): Promise<{co
         child.stdin.write(keys)
       }
     })
-    child.on('exit', (code) => {
+    // 'close': the whole screen is read (at 'exit' the child's stdout may still hold output)
+    child.on('close', (code) => {
       clearTimeout(deadline)
       resolve({code, screen})
     })

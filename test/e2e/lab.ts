@@ -159,7 +159,8 @@ ${clusters.join('\n')}
         let stderr = ''
         child.stdout.on('data', (d) => (stdout += d))
         child.stderr.on('data', (d) => (stderr += d))
-        child.on('exit', (code, signal) => resolve({code, signal, stdout, stderr}))
+        // 'close': the whole output is read (at 'exit' the child's stdout may still hold some)
+        child.on('close', (code, signal) => resolve({code, signal, stdout, stderr}))
       })
     },
     state() {

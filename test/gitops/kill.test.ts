@@ -92,7 +92,9 @@ function obsctl(l: ReturnType<typeof lab>, args: string[], env: Record<string, s
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
     child.stderr.on('data', (d) => (stderr += d))
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': at 'exit' the child's stdout may still hold unread output (the --json below came
+    // truncated once under load, the status undefined)
+    child.on('close', (code, signal) => {
       let status: string | undefined
       try {
         status = JSON.parse(stdout).run.phases[0].tasks[0].status
@@ -185,8 +187,8 @@ async function expectRecovered(l: ReturnType<typeof lab>, a: InitAnswers, maxCom
   expect(leftovers(work)).toEqual([])
   if (!verify) return
   const third = await bootstrap(l)
-  expect(third.code).toBe(0)
-  expect(third.status).toBe('unchanged')
+  expect(third.code, `${third.stdout}\n${third.stderr}`).toBe(0)
+  expect(third.status, `${third.stdout}\n${third.stderr}`).toBe('unchanged')
   expect(commits(l)).toBe(count)
 }
 

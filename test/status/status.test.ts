@@ -192,7 +192,8 @@ describe('obsctl status', () => {
     const deadline = Date.now() + 120_000
     while (out.split('\n').filter(Boolean).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
     child.kill('SIGINT')
-    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)))
+    // 'close': every frame is read (at 'exit' the last line may still be in the pipe, half a JSON object)
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)))
     expect(code).toBe(0)
     const frames = out
       .split('\n')
