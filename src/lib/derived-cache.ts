@@ -23,6 +23,24 @@ export interface DerivedCache {
 
 export const DERIVED_CACHE = Symbol.for('obsctl.derived-cache')
 
+/** The entry name for what is derived from one file of the user's (its inventory, its journal): kind and path. */
+export function fileEntryName(kind: string, file: string): string {
+  return `${kind}${file.replace(/[^\w.-]/g, '_').slice(-150)}`
+}
+
+/**
+ * A JSON result derived from exactly this input, read back when the cache holds one, else computed and kept (only
+ * when `compute` returns: a result that throws is never kept). Without the cache, computed every time.
+ */
+export function derivedJson<T>(name: string, input: string, compute: () => T): T {
+  const cache = derivedCache()
+  const hit = cache?.get(name, input)
+  if (hit !== undefined) return JSON.parse(hit) as T
+  const value = compute()
+  cache?.set(name, input, JSON.stringify(value))
+  return value
+}
+
 export function derivedCache(): DerivedCache | undefined {
   return (globalThis as {[DERIVED_CACHE]?: DerivedCache})[DERIVED_CACHE]
 }

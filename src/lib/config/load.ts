@@ -7,7 +7,7 @@ import path from 'node:path'
 import type {Node, Document, LineCounter} from 'yaml'
 import {yaml} from '../lazy-deps.js'
 import type {z} from 'zod'
-import {derivedCache, derivedMemo} from '../derived-cache.js'
+import {derivedCache, derivedMemo, fileEntryName} from '../derived-cache.js'
 import {errorMessage, fsReason, inputError} from '../errors.js'
 import type {FieldPath} from './field-path.js'
 import {plainYamlOffsets, readPlainYaml} from './plain-yaml.js'
@@ -171,7 +171,7 @@ function unknownFieldMessage(k: string, known: string[]): string {
  */
 export function parseInventory(text: string, file: string): LoadedInventory {
   const cache = derivedCache()
-  const cacheName = `inventory${file.replace(/[^\w.-]/g, '_').slice(-150)}`
+  const cacheName = fileEntryName('inventory', file)
   const cached = cache?.get(cacheName, text)
   if (cached !== undefined) return inventoryOf(file, text, JSON.parse(cached) as Platform, cacheName)
   // a large text's values read fast (./plain-yaml.ts); the YAML document only when asked for, or to say what is wrong

@@ -6,7 +6,7 @@ import {existsSync, readFileSync, renameSync} from 'node:fs'
 import path from 'node:path'
 import type * as z from 'zod'
 import {zod} from '../lazy-deps.js'
-import {derivedCache} from '../derived-cache.js'
+import {derivedJson, fileEntryName} from '../derived-cache.js'
 import {ObsctlError} from '../errors.js'
 import {writeFileAtomicSync} from '../fs.js'
 import {sha256} from '../hash.js'
@@ -128,12 +128,7 @@ export class StateStore {
     }
     // a journal this build checked before, unchanged to the character, is read back as checked (the derived-result
     // cache, ../derived-cache.ts): building the schema and checking cost plan, status and state show ~3.5 ms each
-    const cache = derivedCache()
-    const cacheName = `journal${file.replace(/[^\w.-]/g, '_').slice(-150)}`
-    const checked = cache?.get(cacheName, text)
-    let s: z.output<ReturnType<typeof buildStateFileSchema>>
-    if (checked !== undefined) s = JSON.parse(checked) as typeof s
-    else {
+    const s = derivedJson(fileEntryName('journal', file), text, () => {
       let parsed: unknown
       try {
         parsed = JSON.parse(text)
@@ -142,12 +137,11 @@ export class StateStore {
       }
       const r = stateFileSchema().safeParse(parsed)
       if (!r.success) throw corrupt(file, firstIssue(r.error))
-      s = r.data
-      for (const [k, rec] of Object.entries(s.tasks)) {
+      for (const [k, rec] of Object.entries(r.data.tasks)) {
         if (k !== taskKey(rec.phase, rec.target)) throw corrupt(file, `tasks[${JSON.stringify(k)}] holds the record of ${taskKey(rec.phase, rec.target)}`)
       }
-      cache?.set(cacheName, text, JSON.stringify(s))
-    }
+      return r.data
+    })
     const tasks: Record<string, TaskRecord> = {}
     for (const [k, {error, ...rec}] of Object.entries(s.tasks)) {
       tasks[k] = error !== undefined && !rec.failure ? {...rec, failure: {message: error, exitCode: 1, hints: []}} : rec
