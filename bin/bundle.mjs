@@ -177,43 +177,44 @@ rmSync(ESM, {recursive: true, force: true})
 // terminal renderer) got an object, not the function, and every run drawn on a terminal crashed. Without the
 // Node-mode flag, __toESM honours __esModule and `default` is the chunk's default export, as in ESM. ",0)" for
 // ",1)": same length, so the source maps still line up.
-for (const f of [...jsFiles(path.join(DIST, 'chunks')), ...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))]) {
-  const text = readFileSync(f, 'utf8')
-  const fixed = text.replace(/__toESM\((require\("\.{1,2}\/[^"]+"\)),1\)/g, '__toESM($1,0)')
-  if (fixed !== text) writeFileSync(f, fixed)
-}
+//
 // A lazily required package is its own entry (dist/chunks/lazy/<name>.js), required by name at the first call
 // (lazyDeps below): each name becomes the entry's path relative to the file that requires it, which the code
 // cache loads as any file of the bundle.
-for (const f of [...jsFiles(path.join(DIST, 'chunks')), ...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))]) {
+//
+// One pass over the output files: both rewrites, the checks (no import() and no lazy entry's name left) and the
+// bundle's hash, each file read once.
+const outputs = [...jsFiles(path.join(DIST, 'chunks')), ...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))].sort()
+const hash = createHash('sha256')
+const left = []
+const unresolved = []
+for (const f of outputs) {
   const text = readFileSync(f, 'utf8')
-  const fixed = text.replace(/__obsctl_lazy_require\("obsctl-lazy-entry:([\w.-]+)"\)/g, (_, name) => {
-    const rel = path
-      .relative(path.dirname(f), path.join(DIST, 'chunks', 'lazy', `${name}.js`))
-      .split(path.sep)
-      .join('/')
-    return `require(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)})`
-  })
+  const fixed = text
+    .replace(/__toESM\((require\("\.{1,2}\/[^"]+"\)),1\)/g, '__toESM($1,0)')
+    .replace(/__obsctl_lazy_require\("obsctl-lazy-entry:([\w.-]+)"\)/g, (_, name) => {
+      const rel = path
+        .relative(path.dirname(f), path.join(DIST, 'chunks', 'lazy', `${name}.js`))
+        .split(path.sep)
+        .join('/')
+      return `require(${JSON.stringify(rel.startsWith('.') ? rel : `./${rel}`)})`
+    })
   if (fixed !== text) writeFileSync(f, fixed)
+  if (/\bimport\(/.test(fixed.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) left.push(f)
+  if (/obsctl-lazy-entry:|__obsctl_lazy_require/.test(fixed)) unresolved.push(f)
+  hash
+    .update(`${path.relative(DIST, f)}\0`)
+    .update(fixed)
+    .update('\0')
 }
-const unresolved = jsFiles(DIST).filter((f) => /obsctl-lazy-entry:|__obsctl_lazy_require/.test(readFileSync(f, 'utf8')))
+if (left.length) throw new Error(`bin/bundle.mjs: import() left in ${left.map((f) => path.relative(DIST, f)).join(', ')}`)
 if (unresolved.length) throw new Error(`bin/bundle.mjs: a lazy entry's name was left in ${unresolved.map((f) => path.relative(DIST, f)).join(', ')}`)
 
 // tsc's ES module runner, replaced by dist/chunks/main.js
 rmSync(path.join(DIST, 'main.js'))
 rmSync(path.join(DIST, 'main.js.map'), {force: true})
 
-const outputs = [...jsFiles(path.join(DIST, 'chunks')), ...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))].sort()
-const left = outputs.filter((f) => /\bimport\(/.test(readFileSync(f, 'utf8').replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""')))
-if (left.length) throw new Error(`bin/bundle.mjs: import() left in ${left.map((f) => path.relative(DIST, f)).join(', ')}`)
-
 for (const dir of ['chunks', 'commands', 'hooks']) writeFileSync(path.join(DIST, dir, 'package.json'), '{"type": "commonjs"}\n')
-const hash = createHash('sha256')
-for (const f of outputs)
-  hash
-    .update(`${path.relative(DIST, f)}\0`)
-    .update(readFileSync(f))
-    .update('\0')
 mkdirSync(path.join(DIST, 'chunks'), {recursive: true})
 writeFileSync(path.join(DIST, 'chunks', 'bundle.json'), `${JSON.stringify({version: pkg.version, id: hash.digest('hex').slice(0, 16)})}\n`)
 
@@ -340,7 +341,9 @@ function lazyDeps() {
   const entries = [...new Set(lazy.values())].map((pkg) => ({in: `obsctl-lazy-pkg:${pkg}`, out: `chunks/lazy/${entryName(pkg)}`}))
   // A namespace import's entry keeps only the members obsctl calls, so that esbuild keeps of the package what a
   // plain import would (zod: every locale otherwise): each use must read `name().member`, found in tsc's output.
+  const membersKnown = new Map()
   const membersOf = (pkg) => {
+    if (membersKnown.has(pkg)) return membersKnown.get(pkg)
     const members = new Set()
     for (const [fn, p] of lazy) {
       if (p !== pkg) continue
@@ -352,7 +355,8 @@ function lazyDeps() {
       }
     }
     if (members.size === 0) stop(`no module calls a member of ${pkg}`)
-    return [...members].sort()
+    membersKnown.set(pkg, [...members].sort())
+    return membersKnown.get(pkg)
   }
   return {
     entries,
