@@ -463,6 +463,11 @@ function oclifPlainHelpText() {
  */
 function oclifLazyRequires() {
   const lib = (f) => new RegExp(`[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]${f.replaceAll('/', '[\\/]').replaceAll('.', '\\.')}$`)
+  // `const local = require("module");` becomes an object whose getters require the module at the first use of a member
+  const lazily = (local, module, members) => [
+    `const ${local} = require(${JSON.stringify(module)});`,
+    `const ${local} = { ${members.map((m) => `get ${m}() { return require(${JSON.stringify(module)}).${m}; }`).join(', ')} };`,
+  ]
   const patches = [
     [
       'logger.js',
@@ -480,59 +485,21 @@ function oclifLazyRequires() {
         ],
       ],
     ],
-    ['errors/handle.js', [['const index_1 = require("../help/index");', 'const index_1 = { get Help() { return require("../help/index").Help; } };']]],
-    ['config/plugin.js', [['const tinyglobby_1 = require("tinyglobby");', 'const tinyglobby_1 = { get glob() { return require("tinyglobby").glob; } };']]],
-    [
-      'performance.js',
-      [
-        [
-          'const node_perf_hooks_1 = require("node:perf_hooks");',
-          'const node_perf_hooks_1 = { get performance() { return require("node:perf_hooks").performance; }, get PerformanceObserver() { return require("node:perf_hooks").PerformanceObserver; } };',
-        ],
-      ],
-    ],
-    [
-      'util/os.js',
-      [
-        [
-          'const node_child_process_1 = require("node:child_process");',
-          'const node_child_process_1 = { get execSync() { return require("node:child_process").execSync; } };',
-        ],
-      ],
-    ],
+    ['errors/handle.js', [lazily('index_1', '../help/index', ['Help'])]],
+    ['config/plugin.js', [lazily('tinyglobby_1', 'tinyglobby', ['glob'])]],
+    ['performance.js', [lazily('node_perf_hooks_1', 'node:perf_hooks', ['performance', 'PerformanceObserver'])]],
+    ['util/os.js', [lazily('node_child_process_1', 'node:child_process', ['execSync'])]],
     [
       'util/fs.js',
       [
-        ['const promises_1 = require("node:fs/promises");', 'const promises_1 = { get stat() { return require("node:fs/promises").stat; } };'],
+        lazily('promises_1', 'node:fs/promises', ['stat']),
         ["const contents = await (0, promises_1.readFile)(path, 'utf8');", "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');"],
       ],
     ],
-    [
-      'config/ts-path.js',
-      [['const promises_1 = require("node:fs/promises");', 'const promises_1 = { get access() { return require("node:fs/promises").access; } };']],
-    ],
-    [
-      'util/read-tsconfig.js',
-      [
-        [
-          'const promises_1 = require("node:fs/promises");',
-          'const promises_1 = { get readdir() { return require("node:fs/promises").readdir; }, get readFile() { return require("node:fs/promises").readFile; } };',
-        ],
-      ],
-    ],
-    [
-      'parser/parse.js',
-      [
-        [
-          'const node_readline_1 = require("node:readline");',
-          'const node_readline_1 = { get createInterface() { return require("node:readline").createInterface; } };',
-        ],
-      ],
-    ],
-    [
-      'config/plugin-loader.js',
-      [['const minimatch_1 = require("minimatch");', 'const minimatch_1 = { get minimatch() { return require("minimatch").minimatch; } };']],
-    ],
+    ['config/ts-path.js', [lazily('promises_1', 'node:fs/promises', ['access'])]],
+    ['util/read-tsconfig.js', [lazily('promises_1', 'node:fs/promises', ['readdir', 'readFile'])]],
+    ['parser/parse.js', [lazily('node_readline_1', 'node:readline', ['createInterface'])]],
+    ['config/plugin-loader.js', [lazily('minimatch_1', 'minimatch', ['minimatch'])]],
   ]
   return patches.map(([f, edits]) => sourcePatch(`oclifLazyRequires (${f})`, lib(f), edits))
 }
