@@ -459,6 +459,9 @@ function oclifPlainHelpText() {
  *   start; the bundle's readJson reads them with readFileSync inside the same async function (an error is the
  *   same rejection), and the rest (stat for Flags.file, the TypeScript paths for development) require it when used.
  * - node:readline: the parser reads stdin with it for a flag or argument given as `-`, which no obsctl flag takes.
+ * - lilconfig (which takes `fs.promises` at load, ~3 ms): searched for an `.oclifrc` only when package.json has no
+ *   `oclif` section, and obsctl's has one; supports-color (node:tty, node:os): asked only when oclif colours an
+ *   error or a warning, and obsctl's own output colours through chalk.
  * test/cli/commands-doc.test.ts runs each rare path (DEBUG output, help, help for an error).
  */
 function oclifLazyRequires() {
@@ -500,6 +503,8 @@ function oclifLazyRequires() {
     ['util/read-tsconfig.js', [lazily('promises_1', 'node:fs/promises', ['readdir', 'readFile'])]],
     ['parser/parse.js', [lazily('node_readline_1', 'node:readline', ['createInterface'])]],
     ['config/plugin-loader.js', [lazily('minimatch_1', 'minimatch', ['minimatch'])]],
+    ['util/read-pjson.js', [lazily('lilconfig_1', 'lilconfig', ['lilconfig'])]],
+    ['ux/supports-color.js', [lazily('supports_color_1', 'supports-color', ['stdout', 'stderr'])]],
   ]
   return patches.map(([f, edits]) => sourcePatch(`oclifLazyRequires (${f})`, lib(f), edits))
 }
