@@ -310,6 +310,28 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(rendered.some((t) => t.includes('cache-test.lab'))).toBe(true)
   })
 
+  it('an entry is used only for exactly its input: a text of other characters than ASCII is read back, an edit of the same length is not', async () => {
+    const cacheHome = path.join(dir, 'derived-bytes')
+    const inv = path.join(dir, 'derived-bytes.yaml')
+    // the stored head counts the input in UTF-8 bytes, which a Korean comment makes more than its characters
+    const text = `# 관측 플랫폼 (platform)\n${readFileSync(inventory, 'utf8')}`
+    writeFileSync(inv, text)
+    const first = await run(['config', 'validate', '-c', inv], {cacheHome})
+    expect(first.status, first.stderr).toBe(0)
+    expect(first.stderr).toMatch(/derived inventory\S*: computed/)
+    const second = await run(['config', 'validate', '-c', inv], {cacheHome})
+    expect(second.stderr).toMatch(/derived inventory\S*: from cache/)
+
+    // same length in characters and in bytes, one letter other: compared before the rest of the entry is read
+    const edited = text.replace('관측', '감측')
+    expect(Buffer.byteLength(edited)).toBe(Buffer.byteLength(text))
+    writeFileSync(inv, edited)
+    const third = await run(['config', 'validate', '-c', inv], {cacheHome})
+    expect(third.status, third.stderr).toBe(0)
+    expect(third.stderr).toMatch(/derived inventory\S*: computed/)
+    expect(readFileSync(path.join(third.dir, `data!inventory${inv.replace(/[^\w.-]/g, '_').slice(-150)}`), 'utf8')).toContain('감측')
+  })
+
   it('a journal checked once is read back as checked while unchanged; any change is checked again, and a bad one is still refused', async () => {
     const cacheHome = path.join(dir, 'journal-cache')
     const home = path.join(dir, 'journal')
