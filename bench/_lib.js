@@ -1,6 +1,8 @@
 // Shared helpers for bench/*.js (not a benchmark itself: files starting with "_" are skipped by run-all).
 import {spawnSync} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 
 export function median(xs) {
@@ -101,4 +103,35 @@ export function printResult(res) {
 /** `node bench/x.js` runs the bench on its own; run-all imports it instead. */
 export async function runIfMain(metaUrl, fn) {
   if (process.argv[1] && pathToFileURL(process.argv[1]).href === metaUrl) printResult(await fn())
+}
+
+/**
+ * Modules of the test suite's harness (TypeScript under test/support, shared with the tests), for a bench: each
+ * bundled on its own with esbuild into a temporary folder and imported. `import.meta.url` keeps naming the source
+ * file, so a module finds the files beside it (sshd.ts its node sandbox).
+ */
+export async function loadTestSupport(names) {
+  const {build} = await import('esbuild')
+  const out = mkdtempSync(path.join(tmpdir(), 'obsctl-bench-'))
+  try {
+    return await Promise.all(
+      names.map(async (name) => {
+        const src = new URL(`../test/support/${name}.ts`, import.meta.url)
+        const outfile = path.join(out, `${name}.mjs`)
+        await build({
+          entryPoints: [src.pathname],
+          outfile,
+          bundle: true,
+          platform: 'node',
+          format: 'esm',
+          target: 'node20',
+          logLevel: 'error',
+          define: {'import.meta.url': JSON.stringify(src.href)},
+        })
+        return import(pathToFileURL(outfile).href)
+      }),
+    )
+  } finally {
+    rmSync(out, {recursive: true, force: true})
+  }
 }

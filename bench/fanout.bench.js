@@ -14,28 +14,10 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os, {tmpdir} from 'node:os'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {median, printResult} from './_lib.js'
+import {loadTestSupport, median, printResult} from './_lib.js'
 
 const root = new URL('../', import.meta.url)
 const SIZES = [1, 5, 20]
-
-/** The sandbox harness is TypeScript (shared with the tests): transpile it once with esbuild. */
-async function loadHarness() {
-  const {build} = await import('esbuild')
-  const src = new URL('test/support/sshd.ts', root)
-  const out = path.join(mkdtempSync(path.join(tmpdir(), 'obsctl-bench-')), 'sshd.mjs')
-  await build({
-    entryPoints: [src.pathname],
-    outfile: out,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    logLevel: 'error',
-    define: {'import.meta.url': JSON.stringify(src.href)},
-  })
-  return import(pathToFileURL(out).href)
-}
 
 async function installOnce(harness, n, firstIp, slowSeconds) {
   const {startSandbox, sandboxInventory} = harness
@@ -73,7 +55,7 @@ async function installOnce(harness, n, firstIp, slowSeconds) {
 
 export default async function bench({runs = 3, emit = () => {}} = {}) {
   if (process.getuid?.() !== 0) throw new Error('fanout bench needs root (sshd in mount namespaces)')
-  const harness = await loadHarness()
+  const [harness] = await loadTestSupport(['sshd'])
   await installOnce(harness, 1, 201, 0) // warm-up (module loading, first ssh2 import)
   const rows = []
   for (const [scenario, slow] of [

@@ -1,26 +1,25 @@
 #!/usr/bin/env node
 // Benchmark: `validate all` against its slowest single check (DESIGN.md §6: checks run concurrently, so
 // the whole run should take about as long as the slowest check: within 1.3x).
-// Peers: small loopback fakes of Prometheus, Thanos Query/Compactor and OpenSearch answering the documented
-// shapes, each request delayed on purpose (100 ms; the snapshot `_verify` 300 ms, so opensearch.snapshots,
-// the repository, its `_verify` and the snapshot policy's `_explain`, is the slowest check at ~500 ms). Runs
-// the built library (dist/) in-process: first each check alone (median over runs), then all of them together.
-// The Kubernetes-based checks (argocd.*, prometheus.replicas, fluent-bit.*, alertmanager.*, certificates.expiry)
-// and thanos.bucket (S3) are skipped here: they need the TypeScript test servers; the HTTP checks are the ones
-// with network latency to overlap. A check the fakes do not answer fails the bench (`bench peers answered
-// wrongly`): a check added later is either answered here or skipped, by name.
+// Peers: the test suite's (test/support, as test/validate/harness.ts starts them): real Prometheus replicas
+// scraping one real node-exporter per cluster (prometheus.ts: needs the Debian `prometheus` and
+// `prometheus-node-exporter`), the fake Thanos Query/Compactor (thanos-fake.ts) fanning out to them and the
+// fake OpenSearch (opensearch-fake.ts). Every request obsctl makes is delayed on purpose through http-fake's
+// `latency` (100 ms; the snapshot `_verify` 300 ms, so opensearch.snapshots, the repository, its `_verify` and
+// the snapshot policy's `_explain`, is the slowest check at ~500 ms); Prometheus is reached through a
+// forwarding http-fake for that delay. Runs the built library (dist/) in-process: first each check alone
+// (median over runs), then all of them together. The Kubernetes-based checks (argocd.*, prometheus.replicas,
+// fluent-bit.*, alertmanager.*, certificates.expiry) and thanos.bucket (S3) are skipped here; the HTTP checks
+// are the ones with network latency to overlap. A check the peers do not answer fails the bench (`bench peers
+// answered wrongly`): a check added later is either answered by test/support or skipped, by name.
 // Prints one JSON line per measurement ({name, metric, value, unit}) and the table.
 // Needs `npm run build`: node bench/validate.bench.js [--runs N]
-import {createServer} from 'node:http'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {median, printResult} from './_lib.js'
+import {loadTestSupport, median, printResult} from './_lib.js'
 
 const root = new URL('../', import.meta.url)
-const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
-// the example's edges with `metrics: remote-scrape`: each has its own Prometheus (and sidecar) on central
-const SCRAPED_EDGES = ['cluster-03', 'cluster-04']
 const SKIP = [
   'argocd.apps',
   'argocd.clusters',
@@ -34,116 +33,55 @@ const SKIP = [
   'certificates.expiry',
 ]
 
-function serve(routes, latency) {
-  const server = createServer((req, res) => {
-    const u = new URL(req.url, 'http://x')
-    req.resume()
-    req.on('end', () => {
-      const r = routes.find(([m, re]) => (m === '*' || m === req.method) && re.test(u.pathname))
-      const delay = r?.[3] ?? latency
-      setTimeout(() => {
-        if (!r) return res.writeHead(404).end('not found')
-        const out = r[2](u)
-        res.writeHead(200, {'content-type': typeof out === 'string' ? 'text/plain' : 'application/json'})
-        res.end(typeof out === 'string' ? out : JSON.stringify(out))
-      }, delay)
-    })
-  })
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => (server.closeAllConnections(), server.close(r)))}),
-    ),
-  )
-}
-
-const ok = (data) => ({status: 'success', data})
-const store = (name, labels) => ({
-  name,
-  lastCheck: new Date().toISOString(),
-  lastError: null,
-  labelSets: labels ? [labels] : [],
-  minTime: 0,
-  maxTime: Date.now(),
-})
-const vec = (metrics) => ok({resultType: 'vector', result: metrics.map((metric) => ({metric, value: [Date.now() / 1000, '1']}))})
-
-async function peers(latency) {
-  const prometheus = await serve(
-    [
-      [
-        'GET',
-        /^\/api\/v1\/targets$/,
-        () =>
-          ok({
-            activeTargets: CLUSTERS.map((cluster, i) => ({
-              labels: {job: 'node-exporter', instance: `10.0.0.${i}:9100`, cluster},
-              scrapePool: 'node-exporter',
-              lastError: '',
-              health: 'up',
-            })),
-            droppedTargets: [],
-          }),
-      ],
-    ],
-    latency,
-  )
-  const thanos = await serve(
-    [
-      [
-        'GET',
-        /^\/api\/v1\/stores$/,
-        () =>
-          ok({
-            sidecar: [
-              store('a:10901', {cluster: 'cluster-01', prometheus_replica: 'prometheus-0'}),
-              store('b:10901', {cluster: 'cluster-01', prometheus_replica: 'prometheus-1'}),
-              ...SCRAPED_EDGES.map((cluster, i) => store(`e${i}:10901`, {cluster, prometheus_replica: `prometheus-edge-${cluster}-0`})),
-            ],
-            store: [store('s:10901')],
-            rule: [store('r:10901')],
-            receive: [store('rcv:10901')],
-          }),
-      ],
-      [
-        'GET',
-        /^\/api\/v1\/query$/,
-        (u) =>
-          /prometheus_replica/.test(u.searchParams.get('query'))
-            ? vec([{prometheus_replica: 'prometheus-0'}, {prometheus_replica: 'prometheus-1'}])
-            : vec(CLUSTERS.map((cluster) => ({cluster}))),
-      ],
-      ['GET', /^\/metrics$/, () => 'thanos_compact_halted 0\n'],
-      // Thanos Query's targets API: every sidecar's targets, labelled with its external labels (the edges' own jobs)
-      [
-        'GET',
-        /^\/api\/v1\/targets$/,
-        () =>
-          ok({
-            activeTargets: SCRAPED_EDGES.map((cluster) => ({labels: {job: 'kubelet', cluster}, scrapePool: 'kubelet', lastError: '', health: 'up'})),
-            droppedTargets: [],
-          }),
-      ],
-    ],
-    latency,
-  )
-  const opensearch = await serve(
-    [
-      ['GET', /^\/_cluster\/health$/, () => ({cluster_name: 'opensearch', status: 'green', number_of_nodes: 6, number_of_data_nodes: 3, unassigned_shards: 0})],
-      ['GET', /^\/_snapshot\/[^/]+$/, (u) => ({[u.pathname.split('/')[2]]: {type: 's3', settings: {bucket: 'opensearch-snapshots'}}})],
-      ['POST', /^\/_snapshot\/[^/]+\/_verify$/, () => ({nodes: {a: {name: 'opensearch-cluster-masters-0'}}}), latency * 3],
-      ['GET', /^\/_plugins\/_ism\/policies\/[^/]+$/, () => ({_id: 'p', policy: {}})],
-      // snapshot management: GET _plugins/_sm/policies/<name>/_explain
-      [
-        'GET',
-        /^\/_plugins\/_sm\/policies\/[^/]+\/_explain$/,
-        (u) => ({policies: [{name: u.pathname.split('/')[4], enabled: true, creation: {latest_execution: {status: 'SUCCESS'}}}]}),
-      ],
-      ['GET', /^\/_plugins\/_ism\/explain\/[^/]+$/, () => ({total_managed_indices: 0})],
-      ['*', /^\/[^_][^/]*\/_count$/, () => ({count: 7})],
-    ],
-    latency,
-  )
-  return {prometheus, thanos, opensearch, close: () => Promise.all([prometheus.close(), thanos.close(), opensearch.close()])}
+/** The example inventory's platform with the test peers, each request answered after `latency` ms. */
+async function peers(clusters, latency) {
+  const [{startFake}, {startMetrics}, {startThanosFake}, {startOpenSearchFake}] = await loadTestSupport([
+    'http-fake',
+    'prometheus',
+    'thanos-fake',
+    'opensearch-fake',
+  ])
+  const {ISM_POLICY_ID, SNAPSHOT_REPOSITORY} = await import(new URL('dist/lib/platform/catalogue.js', root).href)
+  const central = clusters.find((c) => c.role === 'central').name
+  const metrics = await startMetrics({central, clusters: clusters.map((c) => c.name)})
+  const started = [metrics]
+  const start = async (fake) => (started.push(await fake), started.at(-1))
+  try {
+    const thanos = await start(
+      startThanosFake({
+        replicas: metrics.replicas,
+        central,
+        receive: clusters.some((c) => c.metrics === 'agent'),
+        edges: clusters.filter((c) => c.metrics === 'remote-scrape').map((c) => c.name),
+      }),
+    )
+    const opensearch = await start(
+      startOpenSearchFake({user: 'bench', password: 'bench', policy: ISM_POLICY_ID, repository: SNAPSHOT_REPOSITORY, bucket: 'opensearch-snapshots'}),
+    )
+    // Prometheus itself is real: obsctl reaches it through this forwarder, which adds the latency
+    const prometheus = await start(
+      startFake([
+        [
+          '*',
+          /^\/.*$/,
+          async (req) => {
+            const res = await fetch(`${metrics.replicas[0].url}${req.path}?${req.query}`, {method: req.method, body: req.body || undefined})
+            return {status: res.status, text: await res.text(), headers: {'content-type': res.headers.get('content-type') ?? 'text/plain'}}
+          },
+        ],
+      ]),
+    )
+    for (const c of clusters) opensearch.addLogs(c.name, 5, 60_000)
+    thanos.latency['*'] = latency
+    prometheus.latency['*'] = latency
+    Object.assign(opensearch.latency, {'*': latency, verify: latency * 3})
+    await metrics.settled()
+    const endpoints = {prometheus: prometheus.url, 'thanos-query': thanos.url, 'thanos-compactor': thanos.url, opensearch: opensearch.url}
+    return {endpoints, env: {OBSCTL_OPENSEARCH_USER: 'bench', OBSCTL_OPENSEARCH_PASSWORD: 'bench'}, close: () => Promise.all(started.map((s) => s.close()))}
+  } catch (e) {
+    await Promise.all(started.map((s) => s.close()))
+    throw e
+  }
 }
 
 export default async function bench({runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 7, emit = () => {}, latency = 100} = {}) {
@@ -151,20 +89,19 @@ export default async function bench({runs = Number(process.argv[process.argv.ind
   const {EXAMPLE_ANSWERS, renderInventoryYaml} = await import(new URL('dist/lib/config/write.js', root).href)
   const {loadInventory} = await import(new URL('dist/lib/config/load.js', root).href)
   const {formatVerdict} = await import(new URL('dist/lib/cli/views/validate.js', root).href)
-  const p = await peers(latency)
+  const p = await peers(EXAMPLE_ANSWERS.clusters, latency)
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-bench-validate-'))
   try {
-    const endpoints = {prometheus: p.prometheus.url, 'thanos-query': p.thanos.url, 'thanos-compactor': p.thanos.url, opensearch: p.opensearch.url}
     const yaml = renderInventoryYaml(EXAMPLE_ANSWERS).replace(
       /^clusters:/m,
-      `endpoints:\n${Object.entries(endpoints)
+      `endpoints:\n${Object.entries(p.endpoints)
         .map(([k, v]) => `  ${k}: ${v}`)
         .join('\n')}\n\nclusters:`,
     )
     const file = path.join(dir, 'obsctl.yaml')
     writeFileSync(file, yaml)
     const inv = loadInventory(file)
-    Object.assign(process.env, {OBSCTL_OPENSEARCH_USER: 'bench', OBSCTL_OPENSEARCH_PASSWORD: 'bench', CI: '1'})
+    Object.assign(process.env, p.env, {CI: '1'})
     const checks = lib.ALL_CHECKS.filter((c) => !SKIP.includes(c.id))
     const time = async (only) => {
       const t0 = performance.now()
