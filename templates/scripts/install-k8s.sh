@@ -62,9 +62,12 @@ pkg_installed() {
   esac
 }
 
+# apt_install and apt_update: wait for another apt (unattended-upgrades at a first boot) to release its locks
+{{APT_FUNCTIONS}}
+
 pkg_install() {
   case $PKG in
-    apt) apt-get install -y -q "$@" ;;
+    apt) apt_install "$@" ;;
     dnf) dnf install -y -q "$@" ;;
   esac
 }
@@ -154,7 +157,7 @@ EOF
   MISSING=""
   for p in $BASE_PKGS; do pkg_installed "$p" || MISSING="$MISSING $p"; done
   if [ -n "$MISSING" ]; then
-    if [ "$PKG" = apt ]; then apt-get update -q; fi
+    if [ "$PKG" = apt ]; then apt_update; fi
     # shellcheck disable=SC2086
     pkg_install $MISSING
     changed "installed$MISSING"
@@ -195,7 +198,7 @@ EOF
     fi
     if printf 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] %s/deb/ /\n' "$PKG_BASE" |
       ensure_file /etc/apt/sources.list.d/kubernetes.list 0644; then
-      apt-get update -q
+      apt_update
     fi
   else
     ensure_file /etc/yum.repos.d/kubernetes.repo 0644 <<EOF || true
@@ -217,7 +220,7 @@ EOF
         PIN=$(apt-cache madison kubeadm | awk -v v="$K8S_VERSION" '{ if (index($3, v) == 1) { print $3; exit } }')
         [ -n "$PIN" ] || die "no kubeadm $K8S_VERSION in $PKG_BASE (apt-cache madison kubeadm)"
         apt-mark unhold kubelet kubeadm kubectl >/dev/null 2>&1 || true
-        apt-get install -y -q --allow-change-held-packages "kubelet=$PIN" "kubeadm=$PIN" "kubectl=$PIN"
+        apt_install --allow-change-held-packages "kubelet=$PIN" "kubeadm=$PIN" "kubectl=$PIN"
         apt-mark hold kubelet kubeadm kubectl
       else
         dnf install -y -q --disableexcludes=kubernetes "kubelet-$K8S_VERSION*" "kubeadm-$K8S_VERSION*" "kubectl-$K8S_VERSION*"

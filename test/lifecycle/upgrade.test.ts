@@ -186,6 +186,10 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
 
     for (const x of sb.nodes) x.clearCalls()
     for (const k of kubes) k.clearRequestLog()
+    // another apt (unattended-upgrades) holds the package lists' lock on cluster-02's control plane once, and
+    // dpkg's lock on its worker: the repository switch tries its update again, the install waits
+    writeFileSync(path.join(n(3).dir, 'state', 'apt-lists-locked'), '1')
+    writeFileSync(path.join(n(4).dir, 'state', 'dpkg-locked'), '')
     const r = await cli(['upgrade', 'kubernetes', '1.35', '--yes', '--json'])
     if (r.code !== 0) writeFileSync('/tmp/upgrade-debug.json', r.stdout + r.stderr)
     expect(r.code, r.stderr + r.stdout.slice(0, 3000)).toBe(0)
@@ -223,6 +227,12 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
       'kubeadm upgrade node',
       'systemctl restart kubelet',
     ])
+    expect(
+      n(3)
+        .calls()
+        .filter((c) => c.line === 'apt-get update -q').length,
+    ).toBeGreaterThanOrEqual(2)
+    expect(existsSync(path.join(n(4).dir, 'state', 'dpkg-locked'))).toBe(false)
     // one node at a time: cordon and uncordon of each node before the next one's
     expect(nodePatches(kubes[0]!)).toEqual([n(2).hostname, n(2).hostname])
     expect(nodePatches(kubes[1]!)).toEqual([n(3).hostname, n(3).hostname, n(4).hostname, n(4).hostname])

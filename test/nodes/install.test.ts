@@ -2,7 +2,8 @@
  * `node install` (the nodes phase) against real OpenSSH servers: the real rendered install-k8s.sh runs
  * over SSH in each sandboxed node; system commands are recording shims (test/support/README-nodes.md).
  */
-import {readFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {parse} from 'yaml'
 import {renderFiles} from '../../src/lib/gitops/index.js'
@@ -30,7 +31,9 @@ describe('a two-node cluster (control plane + worker)', () => {
     const cpCalls = cp.calls().map((c) => c.line)
     const wCalls = worker.calls().map((c) => c.line)
     // control plane: packages pinned to the inventory's version, kubeadm init from a config file, Cilium, taint removed
-    expect(cpCalls).toContain('apt-get install -y -q --allow-change-held-packages kubelet=1.34.1-1.1 kubeadm=1.34.1-1.1 kubectl=1.34.1-1.1')
+    expect(cpCalls).toContain(
+      'apt-get install -y -q -o DPkg::Lock::Timeout=300 --allow-change-held-packages kubelet=1.34.1-1.1 kubeadm=1.34.1-1.1 kubectl=1.34.1-1.1',
+    )
     expect(cpCalls).toContain('apt-mark hold kubelet kubeadm kubectl')
     expect(cpCalls).toContain('kubeadm init --config /var/lib/obsctl/kubeadm-init.yaml')
     expect(cpCalls).toContain('cilium install --version 1.18.2 --values /var/lib/obsctl/cilium-values.yaml')
@@ -50,7 +53,7 @@ describe('a two-node cluster (control plane + worker)', () => {
     expect(cpCalls.some((l) => l.startsWith('kubeadm join'))).toBe(false)
     // worker: the same node preparation, then kubeadm join from an uploaded config; no init, no Cilium
     expect(wCalls).toContain('kubeadm join --config /root/.obsctl/kubeadm-join.yaml')
-    expect(wCalls).toContain('apt-get install -y -q ca-certificates curl gpg containerd open-iscsi nfs-common')
+    expect(wCalls).toContain('apt-get install -y -q -o DPkg::Lock::Timeout=300 ca-certificates curl gpg containerd open-iscsi nfs-common')
     expect(wCalls.some((l) => l.startsWith('kubeadm init') || l.startsWith('cilium'))).toBe(false)
     // readiness verified with kubectl on the control plane, for both nodes
     for (const n of [cp, worker]) expect(cpCalls.some((l) => l.startsWith(`kubectl --kubeconfig /etc/kubernetes/admin.conf get node ${n.hostname}`))).toBe(true)
@@ -131,8 +134,35 @@ describe('four single-node clusters', () => {
     expect(tasks(rerun).map((t) => t.status)).toEqual(['unchanged', 'unchanged', 'done', 'unchanged'])
     expect(sb.nodes.map((n) => n.calls().length > 0)).toEqual([false, false, true, false])
     // the finished steps of the failed run are not repeated
-    expect(bad.calls().some((c) => c.line.startsWith('apt-get install -y -q ca-certificates'))).toBe(false)
+    expect(bad.calls().some((c) => c.line.startsWith('apt-get install -y -q -o DPkg::Lock::Timeout=300 ca-certificates'))).toBe(false)
     expect(bad.calls().map((c) => c.line)).toContain('kubeadm init --config /var/lib/obsctl/kubeadm-init.yaml')
+  })
+})
+
+describe('another apt holding its locks (unattended-upgrades at a first boot)', () => {
+  let sb: Sandbox
+  beforeAll(async () => {
+    sb = await startSandbox(1, {firstIp: 15})
+  })
+  afterAll(async () => sb?.stop())
+
+  test('the install waits: apt-get update is tried again while the lists are locked, apt-get install waits for dpkg', async () => {
+    const n = sb.nodes[0]!
+    // the shim answers as apt 2.6 does: update fails at once on the lists lock; install fails at once on dpkg's
+    // lock unless told to wait for it (test/support/README-nodes.md)
+    const st = path.join(n.dir, 'state')
+    mkdirSync(st, {recursive: true})
+    writeFileSync(path.join(st, 'apt-lists-locked'), '1')
+    writeFileSync(path.join(st, 'dpkg-locked'), '')
+    const r = await runNodeInstall(inventoryFor(sb, [[0]]), {renderer: 'silent', readyTimeoutSeconds: 20})
+    expect(r.ok, JSON.stringify(tasks(r))).toBe(true)
+    const calls = n.calls().map((c) => c.line)
+    // the first update found the lock, the second ran; the packages were installed after all
+    expect(calls.filter((l) => l === 'apt-get update -q').length).toBeGreaterThanOrEqual(2)
+    expect(readFileSync(path.join(st, 'apt-lists-locked'), 'utf8').trim()).toBe('0')
+    expect(calls).toContain('apt-get install -y -q -o DPkg::Lock::Timeout=300 ca-certificates curl gpg containerd open-iscsi nfs-common')
+    expect(existsSync(path.join(st, 'dpkg-locked'))).toBe(false)
+    expect(readFileSync(tasks(r)[0]!.logFile!, 'utf8')).toContain('waiting for another apt to release its lock')
   })
 })
 

@@ -7,6 +7,7 @@ import type {Platform} from '../config/schema.js'
 import type {TaskIO} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
 import type {SshConnection} from '../ssh/connection.js'
+import {APT_FUNCTIONS} from '../nodes/apt.js'
 import {shQuote} from '../ssh/quote.js'
 import {formatVersion, minorOf, parseVersion, type Version} from './versions.js'
 
@@ -53,14 +54,16 @@ export async function switchRepository(conn: SshConnection, p: Platform, pm: 'ap
   const base = packageBaseFor(p, minor)
   const script =
     pm === 'apt'
-      ? `set -eo pipefail; ${proxyEnv(p)}want=${shQuote(`deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] ${base}/deb/ /`)}
+      ? `set -eo pipefail; ${proxyEnv(p)}
+${APT_FUNCTIONS}
+want=${shQuote(`deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] ${base}/deb/ /`)}
 if [ "$(cat /etc/apt/sources.list.d/kubernetes.list 2>/dev/null)" != "$want" ]; then
   install -d -m 0755 /etc/apt/keyrings
   curl -fsSL ${shQuote(`${base}/deb/Release.key`)} | gpg --batch --yes --dearmor -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
   printf '%s\\n' "$want" >/etc/apt/sources.list.d/kubernetes.list
   echo "repository: ${base}"
 fi
-apt-get update -q`
+apt_update`
       : `set -eo pipefail; cat >/etc/yum.repos.d/kubernetes.repo <<'EOF'
 [kubernetes]
 name=Kubernetes ${minor}
@@ -112,18 +115,13 @@ export async function installedVersion(conn: SshConnection, what: 'kubeadm' | 'k
   return /v\d+\.\d+\.\d+/.exec(r.stdout)?.[0]
 }
 
-/**
- * apt waits this long for the dpkg lock instead of failing at once (apt >= 1.9.11): the command of a
- * killed run may still be installing on the node when the rerun starts (sshd does not end it when the
- * connection drops), and the rerun should wait for it rather than fail. dnf waits for its lock itself.
- */
-export const DPKG_LOCK_WAIT_SECONDS = 300
-
 export async function installPackages(conn: SshConnection, pm: 'apt' | 'dnf', pkgs: string[], pin: string, io: TaskIO): Promise<void> {
   const names = pkgs.join(' ')
   const cmd =
     pm === 'apt'
-      ? `set -e; apt-mark unhold ${names} >/dev/null; apt-get install -y -q -o DPkg::Lock::Timeout=${DPKG_LOCK_WAIT_SECONDS} --allow-change-held-packages ${pkgs.map((p) => `${p}=${pin}`).join(' ')}; apt-mark hold ${names}`
+      ? `set -e
+${APT_FUNCTIONS}
+apt-mark unhold ${names} >/dev/null; apt_install --allow-change-held-packages ${pkgs.map((p) => `${p}=${pin}`).join(' ')}; apt-mark hold ${names}`
       : `dnf install -y -q --disableexcludes=kubernetes ${pkgs.map((p) => `${p}-${pin}*`).join(' ')}`
   await root(conn, `installing ${names} ${pin}`, cmd, io, 'UPGRADE_PACKAGE')
 }

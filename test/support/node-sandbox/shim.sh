@@ -59,8 +59,10 @@ provide() { # create an installed command (a wrapper back to this shim) in the n
 }
 
 install_pkgs() {
+  local skip=0
   for p in "$@"; do
-    case $p in -*) continue ;; esac
+    if [ $skip = 1 ]; then skip=0; continue; fi
+    case $p in -o) skip=1; continue ;; -*) continue ;; esac
     name=${p%%=*}
     name=${name%%-[0-9]*}
     grep -qx "$name" "$st/pkgs" 2>/dev/null || echo "$name" >>"$st/pkgs"
@@ -222,6 +224,26 @@ upgrade_shim() { # 0: handled (exit code in up_rc); 1: fall through to the emula
   esac
   return 0
 }
+# another apt holding its locks (unattended-upgrades at a first boot), as apt 2.6 answers:
+#   state/apt-lists-locked  N: the next N `apt-get update` fail at once on the lists lock (no option waits for it)
+#   state/dpkg-locked       present: `apt-get install` fails at once, unless given -o DPkg::Lock::Timeout=N, with
+#                           which it waits; here the holder then finishes at once (the file is removed)
+if [ "$cmd ${1:-}" = "apt-get update" ] && [ "$(cat "$st/apt-lists-locked" 2>/dev/null || echo 0)" -gt 0 ]; then
+  echo $(($(cat "$st/apt-lists-locked") - 1)) >"$st/apt-lists-locked"
+  echo 'E: Could not get lock /var/lib/apt/lists/lock. It is held by process 4242 (apt-get)' >&2
+  echo 'E: Unable to lock directory /var/lib/apt/lists/' >&2
+  exit 100
+fi
+if [ "$cmd ${1:-}" = "apt-get install" ] && [ -e "$st/dpkg-locked" ]; then
+  case " $* " in
+    *" -o DPkg::Lock::Timeout="*) rm -f "$st/dpkg-locked" ;;
+    *)
+      echo 'E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4243 (unattended-upgr)' >&2
+      echo 'E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), is another process using it?' >&2
+      exit 100
+      ;;
+  esac
+fi
 if upgrade_shim "$@"; then exit "$up_rc"; fi
 # ---- end of upgrades and node lifecycle ---------------------------------------------------------------
 
