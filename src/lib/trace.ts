@@ -6,8 +6,8 @@
  *   trace: s3 HEAD https://s3.lab:9000/thanos → 200 (8 ms)
  * Each network path records here once: the Kubernetes client (platform/kube.ts), the HTTP client of the
  * platform's services (platform/http.ts), S3 (platform/s3.ts), SSH (ssh/connection.ts), git's remote
- * commands (gitops/git.ts), the Argo CD manifest download (argocd/manifest.ts) and doctor's TCP and clock
- * probes (doctor/network.ts). Every line
+ * commands (gitops/git.ts), the Argo CD manifest download (argocd/manifest.ts) and doctor's DNS lookups, TCP and
+ * clock probes (doctor/network.ts). Every line
  * goes through redactText (config/validators.ts: URL credentials, tokens, secret query parameters and
  * assignments, secret env values); headers and bodies are never traced.
  *

@@ -14,7 +14,7 @@ import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.j
 import {redactText} from '../../src/lib/config/validators.js'
 import {send} from '../../src/lib/platform/http.js'
 import {git} from '../../src/lib/gitops/git.js'
-import {tcpProbe} from '../../src/lib/doctor/network.js'
+import {dnsCheck, tcpProbe} from '../../src/lib/doctor/network.js'
 import {readManifestText} from '../../src/lib/argocd/manifest.js'
 import {SshConnection} from '../../src/lib/ssh/connection.js'
 import {disableTraces, enableTraces} from '../../src/lib/trace.js'
@@ -161,6 +161,16 @@ describe('HTTP client of the platform services (platform/http.ts send)', () => {
       expect.stringMatching(new RegExp(`^trace: tcp 127\\.0\\.0\\.1:${fake.port} connect → ok \\(\\d+ ms\\)$`)),
       expect.stringMatching(/^trace: tcp 127\.0\.0\.1:9 connect → ECONNREFUSED \(\d+ ms\)$/),
     ])
+  })
+
+  it("doctor's DNS lookup: a line with the addresses it found", async () => {
+    const lines: string[] = []
+    await enableTraces((l) => lines.push(l))
+    // localhost: answered from /etc/hosts, no resolver asked
+    const check = dnsCheck('localhost', [{what: 'a test', optional: false}] as Parameters<typeof dnsCheck>[1])
+    const result = await check.run({timeoutMs: 10_000} as Parameters<typeof check.run>[0], new AbortController().signal)
+    expect(result).toMatchObject({status: 'pass'})
+    expect(lines).toEqual([expect.stringMatching(/^trace: dns localhost → [\d.:, ]*(127\.0\.0\.1|::1)[\d.:, ]* \(\d+ ms\)$/)])
   })
 
   it('off: nothing is traced', async () => {

@@ -12,7 +12,7 @@ import {centralCluster, serviceUrl} from '../config/model.js'
 import {errorMessage} from '../errors.js'
 import {fail, pass, warn, type Finding} from '../checks/model.js'
 import {SERVICE_KEYS} from '../platform/catalogue.js'
-import {trace, traceError, traceStart} from '../trace.js'
+import {trace, traceError, traceStart, traced} from '../trace.js'
 import type {DoctorCheck} from './types.js'
 
 // ---------- endpoints ----------
@@ -91,12 +91,17 @@ export function dnsCheck(host: string, users: Endpoint[]): DoctorCheck {
     async run(ctx) {
       const uses = `for ${users.map((u) => u.what).join(', ')}`
       try {
-        const addrs = await Promise.race([
-          lookup(host, {all: true}),
-          new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new Error(`no answer within ${Math.round(ctx.timeoutMs / 1000)}s`)), ctx.timeoutMs).unref(),
-          ),
-        ])
+        const addrs = await traced(
+          `dns ${host}`,
+          () =>
+            Promise.race([
+              lookup(host, {all: true}),
+              new Promise<never>((_, reject) =>
+                setTimeout(() => reject(new Error(`no answer within ${Math.round(ctx.timeoutMs / 1000)}s`)), ctx.timeoutMs).unref(),
+              ),
+            ]),
+          (found) => found.map((a) => a.address).join(', '),
+        )
         return pass(`${host} → ${addrs.map((a) => a.address).join(', ')} (${uses})`)
       } catch (e) {
         const why = `${host} (${uses}) does not resolve: ${(e as {code?: string}).code ?? errorMessage(e)}`

@@ -217,11 +217,6 @@ export class Kube {
     return new Kube(lib, kc, objects, timeoutMs, opts.signal)
   }
 
-  api<T>(ctor: new (...args: never[]) => T): T {
-    // makeApiClient wants client-node's ApiConstructor; callers pass a generated API class, which is one
-    return this.kc.makeApiClient(ctor as k8s.ApiConstructor<T & k8s.ApiType>) as T
-  }
-
   /** Server-side apply (field manager obsctl, force: obsctl owns what it applies). */
   async apply<T extends KubeObject>(obj: T, opts: {force?: boolean; fieldManager?: string} = {}): Promise<T> {
     const body = {...obj, metadata: {...obj.metadata}}
