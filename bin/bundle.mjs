@@ -87,7 +87,7 @@ const jsFiles = (dir) =>
 // Pass 1: ES modules, split.
 const commands = [...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))]
 rmSync(ESM, {recursive: true, force: true})
-const patches = [yamlNoTokenLog(), oclifWslCheck(), oclifCommandSort(), oclifPlainHelpText(), ...oclifLazyRequires()]
+const patches = [yamlNoTokenLog(), oclifWslCheck(), oclifCommandSort(), oclifPlainHelpText(), ...oclifLazyRequires(), stringWidthAscii()]
 const applied = new Set()
 const lazy = lazyDeps()
 const result = await build({
@@ -507,6 +507,24 @@ function oclifLazyRequires() {
     ['ux/supports-color.js', [lazily('supports_color_1', 'supports-color', ['stdout', 'stderr'])]],
   ]
   return patches.map(([f, edits]) => sourcePatch(`oclifLazyRequires (${f})`, lib(f), edits))
+}
+
+/**
+ * string-width 4 (oclif's help formatter measures every word it wraps with it, through wrap-ansi) strips ANSI codes
+ * and replaces emoji with emoji-regex 8's pattern, some 10 KB of alternatives, before it counts: ~10 ms of
+ * `obsctl --help` (profiled). A text of printable ASCII only (U+0020 to U+007E) holds no escape, no emoji sequence
+ * (every one has a code point beyond ASCII) and no control, combining or wide character, so its width is its
+ * length, which the bundle's copy returns at once; any other text is measured as before.
+ * test/cli/commands-doc.test.ts compares every command's help through the bundle with oclif's over the packages as
+ * installed.
+ */
+function stringWidthAscii() {
+  const strip = '\tstring = stripAnsi(string);\n'
+  // the top-level copy only (oclif's); listr2 and log-update have later majors of their own
+  const file = path.join(ROOT, 'node_modules', 'string-width', 'index.js')
+  return sourcePatch('stringWidthAscii', new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`), [
+    [strip, `\tif (!/[^\\x20-\\x7e]/.test(string)) {\n\t\treturn string.length;\n\t}\n\n${strip}`],
+  ])
 }
 
 /**

@@ -101,6 +101,37 @@ describe('docs/commands.md', () => {
     expect(r.stderr).toContain('-p, --phase=<value>...')
   })
 
+  it("the bundle's help of every visible command is the unpatched packages' help, byte for byte (its string-width returns an ASCII text's length at once: bin/bundle.mjs stringWidthAscii)", async () => {
+    // oclif's Help over the manifest, with the packages as npm installed them (this process does not use the bundle)
+    const {Config, Help} = await import('@oclif/core')
+    const config = await Config.load(ROOT)
+    class Captured extends Help {
+      lines: string[] = []
+      protected override log(...args: string[]): void {
+        this.lines.push(args.join(' '))
+      }
+    }
+    const expected = async (argv: string[]) => {
+      const help = new Captured(config, {maxWidth: 100, stripAnsi: true})
+      await help.showHelp(argv)
+      return `${help.lines.join('\n')}\n`
+    }
+    // `help --help` is oclif's runner's own case (the root help), not a command's help
+    const ids = config.commands.filter((c) => !c.hidden && c.id !== 'help').map((c) => c.id)
+    expect(ids.length).toBeGreaterThan(20)
+    const cases = ids.map((id) => id.split(':'))
+    // a few at a time: each is a process of the bundle
+    for (let i = 0; i < cases.length; i += 4) {
+      await Promise.all(
+        cases.slice(i, i + 4).map(async (argv) => {
+          const r = await obsctl([...argv, '--help'], {env: {OCLIF_COLUMNS: '100'}})
+          expect(r.status, r.stderr).toBe(0)
+          expect(r.stdout, `obsctl ${argv.join(' ')} --help`).toBe(await expected(argv))
+        }),
+      )
+    }
+  })
+
   it('--check fails, naming the fix, when the file differs from the commands', async () => {
     const out = path.join(tmpDir('obsctl-doc-'), 'commands.md')
     expect((await runProcess(process.execPath, [GEN, '--out', out], {cwd: ROOT})).status).toBe(0)
