@@ -2,13 +2,17 @@
  * `node install` (the nodes phase) against real OpenSSH servers: the real rendered install-k8s.sh runs
  * over SSH in each sandboxed node; system commands are recording shims (test/support/README-nodes.md).
  */
+import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {parse} from 'yaml'
+import {loadInventory} from '../../src/lib/config/load.js'
 import {renderFiles} from '../../src/lib/gitops/index.js'
 import {runNodeInstall} from '../../src/lib/nodes/run.js'
+import {BIN} from '../cli/helpers.js'
 import {startSandbox, type Sandbox} from '../support/sshd.js'
+import {waitFor} from '../support/wait.js'
 import {MUTATING, filesUnder, inventoryFor, tasks} from './helpers.js'
 
 describe('a two-node cluster (control plane + worker)', () => {
@@ -163,6 +167,53 @@ describe('another apt holding its locks (unattended-upgrades at a first boot)', 
     expect(calls).toContain('apt-get install -y -q -o DPkg::Lock::Timeout=300 ca-certificates curl gpg containerd open-iscsi nfs-common')
     expect(existsSync(path.join(st, 'dpkg-locked'))).toBe(false)
     expect(readFileSync(tasks(r)[0]!.logFile!, 'utf8')).toContain('waiting for another apt to release its lock')
+  })
+})
+
+describe("a killed run's script still working on the node", () => {
+  let sb: Sandbox
+  beforeAll(async () => {
+    sb = await startSandbox(1, {firstIp: 16})
+  })
+  afterAll(async () => sb?.stop())
+
+  test('the rerun waits for it on the node instead of racing it through the same steps: one kubeadm init', async () => {
+    const n = sb.nodes[0]!
+    const st = path.join(n.dir, 'state')
+    mkdirSync(st, {recursive: true})
+    // the first run's kubeadm init waits until the test lets it go on (the shim writes state/blocked when it is there)
+    writeFileSync(path.join(st, 'block-on'), 'kubeadm init')
+    const inv = inventoryFor(sb, [[0]])
+    const child = spawn(process.execPath, [BIN, 'node', 'install', '-c', inv.file], {
+      env: {...process.env, CI: '1', NO_COLOR: '1'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
+    const closed = new Promise((resolve) => child.on('close', resolve))
+    const kubeadmInits = () => n.calls().filter((c) => c.line.startsWith('kubeadm init')).length
+    let rerun: ReturnType<typeof runNodeInstall> | undefined
+    try {
+      await waitFor(() => existsSync(path.join(st, 'blocked')) || child.exitCode !== null, 120_000, "the first run's kubeadm init")
+      expect(child.exitCode, output).toBeNull()
+      // killed: its script goes on on the node (sshd does not end it), still in kubeadm init
+      child.kill('SIGKILL')
+      await closed
+      rerun = runNodeInstall(loadInventory(inv.file), {renderer: 'silent', readyTimeoutSeconds: 20})
+      // the rerun's script waits for the node's install lock (its task log says so, as it happens)
+      const waiting = () => filesUnder(path.join(inv.dir, '.obsctl', 'logs')).some((f) => f.content.includes('another install-k8s.sh is running on this node'))
+      await waitFor(waiting, 120_000, "the rerun's script to wait for the first one")
+      expect(kubeadmInits()).toBe(1)
+    } finally {
+      child.kill('SIGKILL')
+      // the killed run's kubeadm init goes on; its script ends, and the rerun's goes on after it
+      writeFileSync(path.join(st, 'unblock'), '')
+    }
+    const r = await rerun!
+    expect(r.ok, JSON.stringify(tasks(r))).toBe(true)
+    expect(kubeadmInits()).toBe(1)
+    expect(filesUnder(path.join(inv.dir, '.obsctl', 'logs')).some((f) => f.content.includes('the other install-k8s.sh ended: going on'))).toBe(true)
   })
 })
 
