@@ -107,11 +107,15 @@ log "${PRETTY_NAME:-$ID} on $ARCH, packages via $PKG"
 # script of a killed run may still be working here when the rerun starts: the rerun waits for it (then finds its
 # work done) instead of racing it through the same steps (two `kubeadm init`).
 install -d -m 0700 "$STATE_DIR"
-exec 9>"$STATE_DIR/install.lock"
-if ! flock -n 9; then
-  log "another install-k8s.sh is running on this node (a killed run's?): waiting for it to end"
-  flock -w 1800 9 || die "another install-k8s.sh still runs on this node after 30 minutes: $STATE_DIR/install.lock"
-  log "the other install-k8s.sh ended: going on"
+if ! command -v flock >/dev/null 2>&1; then
+  log "flock (util-linux) not found: another install-k8s.sh on this node is not waited for"
+else
+  exec 9>"$STATE_DIR/install.lock"
+  if ! flock -n 9; then
+    log "another install-k8s.sh is running on this node (a killed run's?): waiting for it to end"
+    flock -w 1800 9 || die "another install-k8s.sh still runs on this node after 30 minutes: $STATE_DIR/install.lock"
+    log "the other install-k8s.sh ended: going on"
+  fi
 fi
 
 ALREADY=0
