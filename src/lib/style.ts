@@ -7,7 +7,8 @@
  * Below every layer (like ./diff.ts): the engine's, the checks' and the commands' renderers all use it.
  */
 import {stripVTControlCharacters} from 'node:util'
-import {Chalk, type ChalkInstance} from 'chalk'
+import type {ChalkInstance} from 'chalk'
+import {chalk} from './lazy-deps.js'
 
 export type ColorLevel = 0 | 1 | 2 | 3
 
@@ -35,11 +36,27 @@ export function setColorLevel(level: ColorLevel | undefined): void {
   override = level
 }
 
+/**
+ * Level 0 without chalk: every style, chained or not, gives its text back as chalk does at level 0 (its arguments
+ * joined by a space; `visible` gives nothing), and `level` is 0. Output that is not coloured (a pipe, a file,
+ * NO_COLOR) then never loads chalk (./lazy-deps.ts).
+ */
+const plainStyle = (empty: boolean): ChalkInstance => {
+  const style: ChalkInstance = new Proxy(
+    ((...text: unknown[]) => (empty ? '' : text.length === 1 ? `${text[0] as string}` : text.join(' '))) as unknown as ChalkInstance,
+    {get: (_target, key) => (key === 'level' ? 0 : key === 'visible' ? EMPTY : style)},
+  )
+  return style
+}
+const EMPTY = plainStyle(true)
+const PLAIN = plainStyle(false)
+
 /** chalk at the level of `stream` (stdout by default: the report). */
 export function paint(stream: {isTTY?: boolean} = process.stdout): ChalkInstance {
   const level = override ?? colorLevel(stream)
+  if (level === 0) return PLAIN
   let c = instances.get(level)
-  if (!c) instances.set(level, (c = new Chalk({level})))
+  if (!c) instances.set(level, (c = new (chalk().Chalk)({level})))
   return c
 }
 

@@ -7,7 +7,8 @@
 import {stripVTControlCharacters} from 'node:util'
 import path from 'node:path'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
-import {colorDiff, colorIcons, colorLevel, hasDiff, setColorLevel, stripColor} from '../../src/lib/style.js'
+import {Chalk, type ChalkInstance} from 'chalk'
+import {colorDiff, colorIcons, colorLevel, hasDiff, paint, setColorLevel, stripColor} from '../../src/lib/style.js'
 import {pagerFor} from '../../src/lib/cli/pager.js'
 import {table} from '../../src/lib/cli/format.js'
 import {unifiedDiff} from '../../src/lib/diff.js'
@@ -46,6 +47,27 @@ describe('what is coloured', () => {
     expect(colorDiff(diff)).toBe(diff)
     expect(colorIcons('✔ a ✖ b')).toBe('✔ a ✖ b')
     expect(table(['A', 'STATUS'], [['x', 'failed']])).not.toContain(ESC)
+  })
+
+  it("level 0 is chalk's level 0 without chalk: every style and chain gives the same text, `visible` nothing, `level` 0", () => {
+    setColorLevel(0)
+    const ours = paint()
+    const theirs = new Chalk({level: 0})
+    expect(ours.level).toBe(0)
+    const cases: [string, (c: ChalkInstance) => string][] = [
+      ['red', (c) => c.red('x')],
+      ['bold.red', (c) => c.bold.red('a b')],
+      ['dim.underline.cyan', (c) => c.dim.underline.cyan('\u001b[1mkept\u001b[22m')],
+      ['two arguments', (c) => c.green('a', 'b')],
+      ['a number', (c) => c.yellow(42 as unknown as string)],
+      ['empty', (c) => c.magenta('')],
+      ['visible', (c) => c.visible('gone')],
+      ['visible chained', (c) => c.visible.red('gone')],
+    ]
+    for (const [name, f] of cases) expect(f(ours), name).toBe(f(theirs))
+    // at a level above 0 it is chalk
+    setColorLevel(1)
+    expect(paint().red('x')).toBe(new Chalk({level: 1}).red('x'))
   })
 
   it('diffs: removed red, added green, hunk cyan, headers bold; also indented, and other lines untouched', () => {
