@@ -278,9 +278,21 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(second.status).toBe(0)
     expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout))
     expect(first.stdout).toMatch(/"location": "[^"]+:\d+:\d+"/) // the example has findings, each placed in the file
-    // the positions the findings asked for are kept for this text as well: the second run parses no YAML at all
+    // the findings of this text, placed in the file, are kept as well (src/lib/config/lint.ts): the second run asks
+    // for no position and parses no YAML at all
     expect(first.stderr).toMatch(/derived positions\S*: computed/)
-    expect(second.stderr).toMatch(/derived positions\S*: from cache/)
+    expect(first.stderr).toMatch(/derived lint\S*: computed/)
+    expect(second.stderr).toMatch(/derived lint\S*: from cache/)
+    expect(second.stderr).not.toMatch(/derived positions/)
+    // what the workstation holds is looked at on every run, the text's findings read back or not
+    const ca = path.join(dir, 'no-such-ca.pem')
+    const third = await run(['config', 'validate', '--json', '-c', inv], {cacheHome, env: {OBSCTL_OPENSEARCH_CA_FILE: ca}})
+    expect(third.stderr).toMatch(/derived lint\S*: from cache/)
+    expect(third.status).toBe(2)
+    const thirdReport = JSON.parse(third.stdout) as {findings: {id: string; location: string}[]}
+    expect(thirdReport.findings.find((f) => f.id === 'opensearch-ca-file')).toMatchObject({location: 'environment'})
+    // in its place among the others, as when computed
+    expect(thirdReport.findings.filter((f) => f.id !== 'opensearch-ca-file')).toEqual((JSON.parse(second.stdout) as typeof thirdReport).findings)
 
     // one character changed: parsed and checked again; an invalid value is refused with its line
     const text = readFileSync(inv, 'utf8')

@@ -9,6 +9,7 @@
  */
 import type {FieldPath, LoadedInventory, Position} from './load.js'
 import {formatPath} from './load.js'
+import {derivedJson, fileEntryName} from '../derived-cache.js'
 import {apiServerHost, argocdHA, centralCluster, edgePrometheusName, kubeContextName, metricsMode, nodeName} from './model.js'
 import {lintAlerting} from './alerting.js'
 import {capacity, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
@@ -76,13 +77,43 @@ export const SNAPSHOT_EXPIRY_FIX = 'remove s3.buckets.snapshots.expireAfter; set
 const HOUR = 3600
 const DAY = 86_400
 
-export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): LintReport {
-  const p = inv.platform
-  const findings: Finding[] = []
-  const add = (id: string, severity: Severity, at: FieldPath, message: string, fix: string) => {
+/** A finding at a field of the inventory, placed at its file:line:column. */
+function finder(inv: LoadedInventory, findings: Finding[]): AddFinding {
+  return (id, severity, at, message, fix) => {
     const pos: Position = inv.positionOf(at)
     findings.push({id, severity, path: formatPath(at), location: `${pos.file}:${pos.line}:${pos.column}`, message, fix})
   }
+}
+
+/**
+ * Lint the inventory. What follows from its text alone (every finding but the workstation's, and the capacity
+ * table) is kept in the derived-result cache for exactly that text, file and --allow-overcommit, as its parse is
+ * (../derived-cache.ts): `config validate` of an unchanged inventory places no finding in the YAML again and loads
+ * no address parser. The workstation's findings (files, environment) are looked at on every run, in their place.
+ */
+export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): LintReport {
+  const own = derivedJson(fileEntryName('lint', inv.file), `${opts.allowOvercommit ? 'overcommit' : ''}\0${inv.file}\0${inv.text}`, () =>
+    inventoryLint(inv, opts),
+  )
+  const findings = [
+    ...own.findings.slice(0, own.workstationAt),
+    ...(opts.workstation ? workstationFindings(inv, opts) : []),
+    ...own.findings.slice(own.workstationAt),
+  ]
+  return {
+    file: inv.file,
+    findings,
+    capacity: own.capacity,
+    errors: findings.filter((f) => f.severity === 'error').length,
+    warnings: findings.filter((f) => f.severity === 'warning').length,
+  }
+}
+
+/** The findings of the inventory's own text, with where the workstation's go among them, and the capacity table. */
+function inventoryLint(inv: LoadedInventory, opts: LintOptions): {findings: Finding[]; workstationAt: number; capacity: CapacityRow[]} {
+  const p = inv.platform
+  const findings: Finding[] = []
+  const add = finder(inv, findings)
 
   // exactly one central cluster
   const centrals = p.clusters.flatMap((c, i) => (c.role === 'central' ? [i] : []))
@@ -197,41 +228,7 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
       )
   }
 
-  if (opts.workstation) {
-    for (const f of checkFiles(inv)) add(f.id, 'error', f.at, f.message, f.fix)
-    const env = opts.env ?? process.env
-    if (p.git.private && p.git.tokenEnv && /^https?:\/\//.test(p.git.remote) && !env[p.git.tokenEnv]) {
-      add(
-        'git-token-env',
-        'warning',
-        ['git', 'tokenEnv'],
-        `$${p.git.tokenEnv} is not set in this environment: the root-app phase will need it`,
-        `export ${p.git.tokenEnv}=… before bootstrap`,
-      )
-    }
-    // the CA `secrets apply` gives Fluent Bit (its --opensearch-ca-file flag is checked where it is read)
-    const osCa = env.OBSCTL_OPENSEARCH_CA_FILE
-    const osCaProblem = osCa ? caProblem(path.resolve(osCa)) : undefined
-    if (osCaProblem)
-      findings.push({
-        id: 'opensearch-ca-file',
-        severity: 'error',
-        path: '$OBSCTL_OPENSEARCH_CA_FILE',
-        location: 'environment',
-        message: osCaProblem.message,
-        fix: osCaProblem.fix,
-      })
-    for (const w of envPasswordProblems(env)) {
-      findings.push({
-        id: 'password-policy',
-        severity: 'error',
-        path: `$${w.env}`,
-        location: 'environment',
-        message: `$${w.env} ${w.problem}`,
-        fix: `export ${w.env}=… with a password that passes (or unset it: secrets apply keeps, generates or asks)`,
-      })
-    }
-  }
+  const workstationAt = findings.length
 
   // Thanos retention: only raw/5m/1h; raw >= 40h, 5m >= 10d (compactor refuses to start otherwise)
   const th = p.retention.thanos
@@ -385,13 +382,49 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
     )
   })
 
-  return {
-    file: inv.file,
-    findings,
-    capacity: rows,
-    errors: findings.filter((f) => f.severity === 'error').length,
-    warnings: findings.filter((f) => f.severity === 'warning').length,
+  return {findings, workstationAt, capacity: rows}
+}
+
+/** What the run will read from this workstation: the files the inventory names, the passwords in the environment. */
+function workstationFindings(inv: LoadedInventory, opts: LintOptions): Finding[] {
+  const p = inv.platform
+  const findings: Finding[] = []
+  const add = finder(inv, findings)
+  for (const f of checkFiles(inv)) add(f.id, 'error', f.at, f.message, f.fix)
+  const env = opts.env ?? process.env
+  if (p.git.private && p.git.tokenEnv && /^https?:\/\//.test(p.git.remote) && !env[p.git.tokenEnv]) {
+    add(
+      'git-token-env',
+      'warning',
+      ['git', 'tokenEnv'],
+      `$${p.git.tokenEnv} is not set in this environment: the root-app phase will need it`,
+      `export ${p.git.tokenEnv}=… before bootstrap`,
+    )
   }
+  // the CA `secrets apply` gives Fluent Bit (its --opensearch-ca-file flag is checked where it is read)
+  const osCa = env.OBSCTL_OPENSEARCH_CA_FILE
+  const osCaProblem = osCa ? caProblem(path.resolve(osCa)) : undefined
+  if (osCaProblem)
+    findings.push({
+      id: 'opensearch-ca-file',
+      severity: 'error',
+      path: '$OBSCTL_OPENSEARCH_CA_FILE',
+      location: 'environment',
+      message: osCaProblem.message,
+      fix: osCaProblem.fix,
+    })
+  for (const w of envPasswordProblems(env)) {
+    findings.push({
+      id: 'password-policy',
+      severity: 'error',
+      path: `$${w.env}`,
+      location: 'environment',
+      message: `$${w.env} ${w.problem}`,
+      fix: `export ${w.env}=… with a password that passes (or unset it: secrets apply keeps, generates or asks)`,
+    })
+  }
+
+  return findings
 }
 
 type AddFinding = (id: string, severity: Severity, at: FieldPath, message: string, fix: string) => void
