@@ -22,8 +22,8 @@
 //
 // Bundled: packages that do not depend on where their own files are, or whose files that must stay in place
 // are native addons (`*.node`: ssh2's sshcrypto.node, required from node_modules, see nativeAddons). Not
-// bundled (required from node_modules at run time, lazily where used): write-file-atomic (hashes its own
-// __filename into temp file names), bcryptjs and @inquirer/prompts (rarely loaded, small), diff (CommonJS,
+// bundled (required from node_modules at run time, lazily where used): bcryptjs and @inquirer/prompts (rarely
+// loaded, small), diff (CommonJS,
 // require()d synchronously where first used: src/lib/diff.ts). Every dependency not listed in BUNDLED stays
 // external, so a dependency added later is external until it is added here; externals are require()d, so
 // each must be loadable by require() (checked below).
@@ -59,6 +59,9 @@ const BUNDLED = [
   // client-node's YAML reader, bundled into its chunk (with the code cache); src/lib/config/plain-yaml.ts
   // require()s node_modules' copy itself, only when an inventory is parsed
   'js-yaml',
+  // through src/lib/lazy-deps.ts, an entry of its own: its temp file names hash its own __filename, which in the
+  // bundle is that entry's file (one per install, as node_modules' copy was)
+  'write-file-atomic',
 ]
 // optional requires inside @oclif/core (TypeScript support for development) and ssh2 (cpu-features, a
 // native addon, in try/catch): resolved at run time, never bundled

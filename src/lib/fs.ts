@@ -1,14 +1,9 @@
 /** Atomic file writes (write + fsync + rename) — the one way obsctl writes state and credentials. */
 import {chmodSync, mkdirSync, statSync} from 'node:fs'
-import {createRequire} from 'node:module'
 import path from 'node:path'
-import type WriteFileAtomicLib from 'write-file-atomic'
-
-let lib: typeof WriteFileAtomicLib | undefined
-/** write-file-atomic, on the first write: it loads node:crypto, worker_threads and signal-exit, start-up time that commands which only read need not pay */
-function writeFileAtomicLib(): typeof WriteFileAtomicLib {
-  return (lib ??= createRequire(import.meta.url)('write-file-atomic') as typeof WriteFileAtomicLib)
-}
+// write-file-atomic on the first write (./lazy-deps.ts): it loads node:crypto, worker_threads and signal-exit,
+// start-up time that commands which only read need not pay
+import {atomicWriter as writeFileAtomicLib} from './lazy-deps.js'
 
 export interface AtomicWriteOptions {
   /** file mode, e.g. 0o600 for anything holding credentials (default 0o600 inside `.obsctl/`, else 0o644) */
