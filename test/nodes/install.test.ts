@@ -143,19 +143,24 @@ describe('four single-node clusters', () => {
   })
 })
 
-describe('another apt holding its locks (unattended-upgrades at a first boot)', () => {
+describe('another process on the node: an apt holding its locks, a killed run still working', () => {
   let sb: Sandbox
   beforeAll(async () => {
-    sb = await startSandbox(1, {firstIp: 15})
+    sb = await startSandbox(2, {firstIp: 15})
   })
   afterAll(async () => sb?.stop())
+  /** node i's shim state folder (test/support/README-nodes.md), made before its first call */
+  const stateOf = (i: number) => {
+    const st = path.join(sb.nodes[i]!.dir, 'state')
+    mkdirSync(st, {recursive: true})
+    return st
+  }
 
-  test('the install waits: apt-get update is tried again while the lists are locked, apt-get install waits for dpkg', async () => {
+  test('unattended-upgrades at a first boot: apt-get update is tried again while the lists are locked, apt-get install waits for dpkg', async () => {
     const n = sb.nodes[0]!
     // the shim answers as apt 2.6 does: update fails at once on the lists lock; install fails at once on dpkg's
-    // lock unless told to wait for it (test/support/README-nodes.md)
-    const st = path.join(n.dir, 'state')
-    mkdirSync(st, {recursive: true})
+    // lock unless told to wait for it
+    const st = stateOf(0)
     writeFileSync(path.join(st, 'apt-lists-locked'), '1')
     writeFileSync(path.join(st, 'dpkg-locked'), '')
     const r = await runNodeInstall(inventoryFor(sb, [[0]]), {renderer: 'silent', readyTimeoutSeconds: 20})
@@ -168,22 +173,13 @@ describe('another apt holding its locks (unattended-upgrades at a first boot)', 
     expect(existsSync(path.join(st, 'dpkg-locked'))).toBe(false)
     expect(readFileSync(tasks(r)[0]!.logFile!, 'utf8')).toContain('waiting for another apt to release its lock')
   })
-})
 
-describe("a killed run's script still working on the node", () => {
-  let sb: Sandbox
-  beforeAll(async () => {
-    sb = await startSandbox(1, {firstIp: 16})
-  })
-  afterAll(async () => sb?.stop())
-
-  test('the rerun waits for it on the node instead of racing it through the same steps: one kubeadm init', async () => {
-    const n = sb.nodes[0]!
-    const st = path.join(n.dir, 'state')
-    mkdirSync(st, {recursive: true})
+  test("a killed run's script still working: the rerun waits for it instead of racing it through the same steps (one kubeadm init)", async () => {
+    const n = sb.nodes[1]!
+    const st = stateOf(1)
     // the first run's kubeadm init waits until the test lets it go on (the shim writes state/blocked when it is there)
     writeFileSync(path.join(st, 'block-on'), 'kubeadm init')
-    const inv = inventoryFor(sb, [[0]])
+    const inv = inventoryFor(sb, [[1]])
     const child = spawn(process.execPath, [BIN, 'node', 'install', '-c', inv.file], {
       env: {...process.env, CI: '1', NO_COLOR: '1'},
       stdio: ['ignore', 'pipe', 'pipe'],
