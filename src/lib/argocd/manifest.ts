@@ -3,12 +3,12 @@
  * or a file/URL for air-gapped sites), and the checks before anything is applied: it parses, it holds
  * the kinds an Argo CD install has, and its images are the inventory's version.
  */
-import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {yaml} from '../lazy-deps.js'
 import {ObsctlError, inputError, fsReason} from '../errors.js'
 import {traced} from '../trace.js'
 import type {KubeObject} from '../platform/kube.js'
+import {readText} from '../fs.js'
 
 export type ManifestVariant = 'ha' | 'non-ha'
 
@@ -100,7 +100,7 @@ export async function readManifestText(source: string, opts: FetchOptions = {}):
   }
   const file = source.startsWith('file://') ? new URL(source).pathname : path.resolve(source)
   try {
-    return {text: await readFile(file, 'utf8'), source: file}
+    return {text: await readText(file), source: file}
   } catch (error) {
     throw inputError(
       `cannot read the Argo CD manifest ${file}: ${fsReason(error)}`,

@@ -17,12 +17,12 @@
  * Over 300 lines on purpose: the edge objects, the scrape identity and the central cluster Secret are one
  * registration with one naming scheme (Argo CD's), read top to bottom in the order it is applied.
  */
-import {readFile} from 'node:fs/promises'
 import {ObsctlError, inputError} from '../errors.js'
 import {NAMESPACES, SECRET_NAMES, edgeClusters, findCluster, metricsMode} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {describeObject, waitUntil, type Kube, type KubeObject} from '../platform/kube.js'
 import {clusterSecretName} from './cluster-secret.js'
+import {readText} from '../fs.js'
 
 export {clusterSecretName, fnv32a} from './cluster-secret.js'
 
@@ -226,7 +226,7 @@ async function ensureToken(edge: Kube, obj: SecretObj, opts: RegisterOptions): P
 async function edgeCaPem(edge: Kube, tokenCa: string | undefined, cluster: string): Promise<string> {
   const kc = edge.kc.getCurrentCluster()
   if (kc?.caData) return unb64(kc.caData)
-  if (kc?.caFile) return readFile(kc.caFile, 'utf8')
+  if (kc?.caFile) return readText(kc.caFile)
   if (tokenCa) return tokenCa
   throw new ObsctlError(`no CA for ${cluster}: the kubeconfig context ${edge.context} has no certificate-authority(-data) and the token Secret no ca.crt`, {
     code: 'NO_CA',

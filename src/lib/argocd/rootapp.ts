@@ -4,7 +4,6 @@
  * argocd.argoproj.io/secret-type: repository), read from the deploy key file or a token env var,
  * never written to Git.
  */
-import {readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {ObsctlError, inputError, fsReason} from '../errors.js'
 import {NAMESPACES, gitDir} from '../config/model.js'
@@ -13,6 +12,7 @@ import {sha256} from '../hash.js'
 import {describeObject, type Kube, type KubeObject} from '../platform/kube.js'
 import {intoNamespace, parseObjects} from './manifest.js'
 import {LABELS, fnv32a} from './register.js'
+import {readText} from '../fs.js'
 
 export const REPO_USERNAME = 'git'
 
@@ -24,7 +24,7 @@ export async function readRootApp(p: Platform, inventoryDir: string): Promise<{f
   const file = rootAppFile(p, inventoryDir)
   let text: string
   try {
-    text = await readFile(file, 'utf8')
+    text = await readText(file)
   } catch {
     throw new ObsctlError(`the rendered ${file} is missing`, {code: 'NOT_RENDERED', hints: ['run obsctl render (or bootstrap --phase render) first']})
   }
@@ -59,7 +59,7 @@ export async function repoCredential(p: Platform, inventoryDir: string, prompt?:
     const file = path.resolve(inventoryDir, p.git.sshKeyFile)
     let key: string
     try {
-      key = await readFile(file, 'utf8')
+      key = await readText(file)
     } catch (error) {
       throw inputError(`cannot read git.sshKeyFile ${file}: ${fsReason(error)}`, ['point git.sshKeyFile at the private deploy key'], 'GIT_CREDENTIALS')
     }

@@ -1,5 +1,6 @@
 /** The GitOps working copy through the real `git` CLI (execa, loaded only when git is used). */
 import {existsSync, mkdirSync} from 'node:fs'
+import {readText} from '../fs.js'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
 import {killPoint} from '../engine/kill-point.js'
@@ -182,8 +183,7 @@ export async function push(dir: string, branch: string): Promise<PushResult> {
  * the shared diff library (src/lib/diff.ts) and git's context of 3 lines.
  */
 export async function unifiedDiff(dir: string, rel: string, wanted: string | undefined): Promise<string> {
-  const {readFile} = await import('node:fs/promises')
   const {unifiedDiff: diff} = await import('../diff.js')
-  const onDisk = await readFile(path.join(dir, rel), 'utf8').catch(() => undefined)
+  const onDisk = await readText(path.join(dir, rel)).catch(() => undefined)
   return diff(onDisk === undefined ? '/dev/null' : `a/${rel} (on disk)`, wanted === undefined ? '/dev/null' : `b/${rel} (rendered)`, onDisk ?? '', wanted ?? '')
 }
