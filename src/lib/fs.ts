@@ -1,4 +1,7 @@
-/** Atomic file writes (write + fsync + rename) — the one way obsctl writes state and credentials. */
+/**
+ * Atomic file writes (write + fsync + rename) — the one way obsctl writes state and credentials — and the private
+ * folders they go in; readText, a file's text read without loading node:fs/promises before the first read.
+ */
 import {chmodSync, mkdirSync, statSync} from 'node:fs'
 import path from 'node:path'
 // write-file-atomic on the first write (./lazy-deps.ts): it loads node:crypto, worker_threads and signal-exit,

@@ -103,9 +103,10 @@ case $(uname -m) in
 esac
 log "${PRETTY_NAME:-$ID} on $ARCH, packages via $PKG"
 
-# One install at a time on this node. sshd does not end a session's commands when its client goes away, so the
-# script of a killed run may still be working here when the rerun starts: the rerun waits for it (then finds its
-# work done) instead of racing it through the same steps (two `kubeadm init`).
+# $STATE_DIR is made here, for the lock and every step below. One install at a time on this node: sshd does not
+# end a session's commands when its client goes away, so the script of a killed run may still be working here when
+# the rerun starts; the rerun waits for it (then finds its work done) instead of racing it through the same steps
+# (two `kubeadm init`).
 install -d -m 0700 "$STATE_DIR"
 if ! command -v flock >/dev/null 2>&1; then
   log "flock (util-linux) not found: another install-k8s.sh on this node is not waited for"
@@ -249,7 +250,6 @@ EOF
   fi
 
   # ---- 7. kubeadm init / join ------------------------------------------------------------------
-  install -d -m 0700 "$STATE_DIR"
   KUBE_VERSION=$(kubeadm version -o short)
   if [ "$MODE" = init ]; then
     step "kubeadm init ($KUBE_VERSION)"
@@ -287,7 +287,6 @@ if [ "$MODE" != join ] && [ -f /etc/kubernetes/admin.conf ]; then
       fi
       # the same Helm values as the GitOps repository's cilium Application (src/lib/config/cilium.ts),
       # so Argo CD adopts this release without changing it
-      install -d -m 0700 "$STATE_DIR"
       cat >"$STATE_DIR/cilium-values.yaml" <<'EOF'
 {{CILIUM_VALUES}}
 EOF
