@@ -1,0 +1,98 @@
+/**
+ * The apt steps of the node scripts (src/lib/nodes/apt.ts) against this machine's real apt, not the node sandbox's
+ * shim: while another apt-get update holds the package lists' lock, apt-get update fails at once with the message
+ * apt_update looks for (and the shim prints), and apt_update waits until the other one ends. apt works in a folder
+ * of the test's own (APT_CONFIG: lists and cache there); the apt holding the lock fetches from a loopback server
+ * that answers only when the test lets it, and the waiting one has no source at all (no network).
+ */
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {createServer, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {APT_FUNCTIONS} from '../../src/lib/nodes/apt.js'
+import {tmpDir} from '../cli/helpers.js'
+import {waitFor} from '../support/wait.js'
+
+// apt's own message when the lists are locked (apt 2.x), and the line the sandbox's shim prints for it
+const LISTS_LOCKED = /^E: Could not get lock \S*lists\/lock\. It is held by process \d+ \(apt-get\)$/m
+
+describe('apt_update against the real apt', () => {
+  const dir = tmpDir('obsctl-apt-')
+  const lists = path.join(dir, 'lists')
+  const held: ServerResponse[] = []
+  let release = false
+  const server = createServer((req, res) => {
+    req.resume()
+    if (release) res.writeHead(404).end()
+    else held.push(res)
+  })
+  const config = (name: string, sources: string) => {
+    for (const d of [path.join(lists, 'partial'), path.join(dir, name, 'archives', 'partial'), path.join(dir, name, 'parts')]) mkdirSync(d, {recursive: true})
+    writeFileSync(path.join(dir, name, 'sources.list'), sources)
+    const file = path.join(dir, name, 'apt.conf')
+    writeFileSync(
+      file,
+      [
+        `Dir::State::Lists "${lists}";`,
+        `Dir::Cache "${path.join(dir, name)}";`,
+        `Dir::Etc::SourceList "${path.join(dir, name, 'sources.list')}";`,
+        `Dir::Etc::SourceParts "${path.join(dir, name, 'parts')}";`,
+        'APT::Sandbox::User "root";',
+        '',
+      ].join('\n'),
+    )
+    return {...process.env, APT_CONFIG: file, LC_ALL: 'C'}
+  }
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  })
+  afterAll(async () => {
+    release = true
+    for (const r of held) r.writeHead(404).end()
+    await new Promise((resolve) => server.close(resolve))
+  })
+
+  it('apt-get update fails at once on the lists lock with the message the shim prints; apt_update waits for the holder, then updates', async () => {
+    expect(spawnSync('apt-get', ['--version']).status, 'apt-get (Debian) is needed: .ci/run runs on Debian').toBe(0)
+    const port = (server.address() as AddressInfo).port
+    const holderEnv = config('holder', `deb [trusted=yes] http://127.0.0.1:${port}/ ./\n`)
+    const waiterEnv = config('waiter', '')
+
+    // another apt: its update holds the lists' lock while its fetch waits on the server
+    const holder = spawn('apt-get', ['update', '-q'], {env: holderEnv, stdio: 'ignore'})
+    const holderDone = new Promise((resolve) => holder.on('close', resolve))
+    try {
+      await waitFor(() => held.length > 0 || holder.exitCode !== null, 120_000, "the other apt's first request")
+      expect(holder.exitCode).toBeNull()
+
+      // apt itself: fails at once, naming the lock
+      const refused = spawnSync('apt-get', ['update', '-q'], {env: waiterEnv, encoding: 'utf8'})
+      expect(refused.status).toBe(100)
+      expect(refused.stderr).toMatch(LISTS_LOCKED)
+      const shim = readFileSync(path.join(import.meta.dirname, '../support/node-sandbox/shim.sh'), 'utf8')
+      expect(/echo '(E: Could not get lock \/var\/lib\/apt\/lists\/lock\.[^']*)'/.exec(shim)?.[1]).toMatch(LISTS_LOCKED)
+
+      // apt_update: waits while the lock is what stops it
+      const waiter = spawn('bash', ['-c', `set -eo pipefail\n${APT_FUNCTIONS}\napt_update`], {env: waiterEnv, stdio: ['ignore', 'pipe', 'pipe']})
+      let out = ''
+      waiter.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+      waiter.stderr.setEncoding('utf8').on('data', (d: string) => (out += d))
+      const waited = new Promise<number | null>((resolve) => waiter.on('close', resolve))
+      await waitFor(() => out.includes('waiting for another apt to release its lock') || waiter.exitCode !== null, 120_000, 'apt_update to wait')
+      expect(waiter.exitCode, out).toBeNull()
+
+      // the other apt ends (its server answers at last): apt_update's next try updates
+      release = true
+      for (const r of held.splice(0)) r.writeHead(404).end()
+      expect(await waited, out).toBe(0)
+      expect(out).toMatch(/Reading package lists/)
+    } finally {
+      release = true
+      for (const r of held.splice(0)) r.writeHead(404).end()
+      holder.kill()
+      await holderDone
+    }
+  })
+})
