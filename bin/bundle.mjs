@@ -343,7 +343,9 @@ function lazyDeps() {
   const entryName = (pkg) => pkg.replace(/\.js$/, '').replace(/[^\w.-]/g, '-')
   const entries = [...new Set(lazy.values())].map((pkg) => ({in: `obsctl-lazy-pkg:${pkg}`, out: `chunks/lazy/${entryName(pkg)}`}))
   // A namespace import's entry keeps only the members obsctl calls, so that esbuild keeps of the package what a
-  // plain import would (zod: every locale otherwise): each use must read `name().member`, found in tsc's output.
+  // plain import would (zod: every locale otherwise): each use must read `name().member`, or `alias.member` after a
+  // `const alias = name();` (inside the function that builds a schema: at the top of a module it would load the
+  // package with the module), found in tsc's output.
   const membersKnown = new Map()
   const membersOf = (pkg) => {
     if (membersKnown.has(pkg)) return membersKnown.get(pkg)
@@ -352,9 +354,14 @@ function lazyDeps() {
       if (p !== pkg) continue
       for (const f of jsFiles(path.join(DIST, 'lib'))) {
         if (f === file) continue
+        const aliasDecl = new RegExp(`\\bconst (\\w+) = ${fn}\\(\\);`, 'g')
         const text = readFileSync(f, 'utf8')
         for (const m of text.matchAll(new RegExp(`\\b${fn}\\(\\)\\s*\\.(\\w+)`, 'g'))) members.add(m[1])
-        if (new RegExp(`\\b${fn}\\(\\)(?!\\s*\\.\\w)`).test(text)) stop(`${path.relative(DIST, f)} uses ${fn}() other than as ${fn}().member`)
+        for (const [, alias] of text.matchAll(aliasDecl)) for (const m of text.matchAll(new RegExp(`(?<![\\w.$])${alias}\\.(\\w+)`, 'g'))) members.add(m[1])
+        if (new RegExp(`^const \\w+ = ${fn}\\(\\);`, 'm').test(text))
+          stop(`${path.relative(DIST, f)}: const alias = ${fn}() at the top of a module loads the package with the module`)
+        if (new RegExp(`\\b${fn}\\(\\)(?!\\s*\\.\\w)`).test(text.replace(aliasDecl, '')))
+          stop(`${path.relative(DIST, f)} uses ${fn}() other than as ${fn}().member or const alias = ${fn}()`)
       }
     }
     if (members.size === 0) stop(`no module calls a member of ${pkg}`)

@@ -16,57 +16,50 @@ import {isDuration} from './units.js'
 
 /** The `alerting` schema, built on first use (schema.ts builds the inventory's schema the same way). */
 function buildAlertingSchema() {
+  const z = zod()
   // the same rules as schema.ts's envName / duration (kept here: schema.ts imports this module)
-  const envName = zod()
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (A-Z, 0-9, _)')
-  const duration = zod().string().refine(isDuration, {message: 'expected a duration such as 5m, 4h, 1d'})
+  const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (A-Z, 0-9, _)')
+  const duration = z.string().refine(isDuration, {message: 'expected a duration such as 5m, 4h, 1d'})
   /** a receiver name becomes part of a Secret key: letters, digits, -, _ (Secret keys allow [-._a-zA-Z0-9]) */
-  const receiverName = zod()
+  const receiverName = z
     .string()
     .regex(/^[A-Za-z0-9]([-A-Za-z0-9_]*[A-Za-z0-9])?$/, 'expected a receiver name of letters, digits, - and _ (e.g. ops-email)')
     .max(63)
-  const labelValue = zod()
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/, 'expected a label value of letters, digits, _ and -')
-  const email = zod()
-    .string()
-    .regex(/^[^\s@,]+@[^\s@,]+$/, 'expected an e-mail address such as ops@example.org')
-  const hostPort = zod()
-    .string()
-    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port of the SMTP server, e.g. smtp.example.org:587')
+  const labelValue = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a label value of letters, digits, _ and -')
+  const email = z.string().regex(/^[^\s@,]+@[^\s@,]+$/, 'expected an e-mail address such as ops@example.org')
+  const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port of the SMTP server, e.g. smtp.example.org:587')
   /** an Alertmanager matcher: label, operator (=, !=, =~, !~), value — checked in full by Alertmanager (amtool check-config) */
-  const matcher = zod()
+  const matcher = z
     .string()
     .regex(/^\s*[A-Za-z_][A-Za-z0-9_]*\s*(=~|!~|!=|=)\s*\S.*$/, 'expected a matcher such as namespace = "logging" or alertname =~ "Thanos.*"')
 
-  const EmailReceiverSchema = zod().strictObject({
-    to: zod().array(email).min(1).describe('recipients'),
+  const EmailReceiverSchema = z.strictObject({
+    to: z.array(email).min(1).describe('recipients'),
     from: email.describe('sender address, e.g. alertmanager@example.lab'),
     smarthost: hostPort.describe('SMTP server host:port (STARTTLS is required unless requireTls: false), e.g. smtp.example.lab:587'),
-    authUsername: zod().string().min(1).optional().describe('SMTP login; needs authPasswordEnv, e.g. alertmanager'),
+    authUsername: z.string().min(1).optional().describe('SMTP login; needs authPasswordEnv, e.g. alertmanager'),
     authPasswordEnv: envName.optional().describe('env var holding the SMTP password (put into the Secret, never in Git), e.g. OBSCTL_SMTP_PASSWORD'),
-    requireTls: zod().boolean().optional().describe("require STARTTLS (Alertmanager's default: true)"),
+    requireTls: z.boolean().optional().describe("require STARTTLS (Alertmanager's default: true)"),
   })
 
-  const SlackReceiverSchema = zod().strictObject({
+  const SlackReceiverSchema = z.strictObject({
     webhookUrlEnv: envName.describe('env var holding the Slack incoming-webhook URL, e.g. OBSCTL_SLACK_WEBHOOK_URL'),
-    channel: zod().string().min(1).optional().describe("channel, e.g. #alerts (else the webhook's own)"),
+    channel: z.string().min(1).optional().describe("channel, e.g. #alerts (else the webhook's own)"),
   })
 
-  const WebhookReceiverSchema = zod().strictObject({
+  const WebhookReceiverSchema = z.strictObject({
     urlEnv: envName.describe('env var holding the webhook URL (it often embeds a token), e.g. OBSCTL_ALERT_WEBHOOK_URL'),
-    maxAlerts: zod().number().int().min(0).optional().describe('alerts per message, 0 = all (the default), e.g. 10'),
+    maxAlerts: z.number().int().min(0).optional().describe('alerts per message, 0 = all (the default), e.g. 10'),
   })
 
-  const PagerDutyReceiverSchema = zod().strictObject({
+  const PagerDutyReceiverSchema = z.strictObject({
     routingKeyEnv: envName.optional().describe('env var holding the Events API v2 integration (routing) key, e.g. OBSCTL_PAGERDUTY_ROUTING_KEY'),
     serviceKeyEnv: envName
       .optional()
       .describe('env var holding a Prometheus-integration (Events API v1) service key; use routingKeyEnv for v2, e.g. OBSCTL_PAGERDUTY_SERVICE_KEY'),
   })
 
-  const ReceiverSchema = zod().strictObject({
+  const ReceiverSchema = z.strictObject({
     name: receiverName.describe('referenced by routes and defaultReceiver; "null" is reserved'),
     email: EmailReceiverSchema.optional().describe(
       'send by SMTP, e.g. {to: [ops@example.lab], from: alertmanager@example.lab, smarthost: smtp.example.lab:587}',
@@ -74,28 +67,24 @@ function buildAlertingSchema() {
     slack: SlackReceiverSchema.optional().describe('post to Slack, e.g. {webhookUrlEnv: OBSCTL_SLACK_WEBHOOK_URL, channel: "#alerts"}'),
     webhook: WebhookReceiverSchema.optional().describe('POST to a URL, e.g. {urlEnv: OBSCTL_ALERT_WEBHOOK_URL}'),
     pagerduty: PagerDutyReceiverSchema.optional().describe('page through PagerDuty Events v2, e.g. {routingKeyEnv: OBSCTL_PAGERDUTY_ROUTING_KEY}'),
-    sendResolved: zod().boolean().optional().describe("also notify when an alert resolves (Alertmanager's default per kind)"),
+    sendResolved: z.boolean().optional().describe("also notify when an alert resolves (Alertmanager's default per kind)"),
   })
 
-  const RouteSchema = zod().strictObject({
+  const RouteSchema = z.strictObject({
     receiver: receiverName.describe('a receiver name from alerting.receivers, or "null" to drop what the route matches, e.g. ops-email'),
-    severity: zod().array(labelValue).min(1).optional().describe('match alerts whose severity label is one of these (critical, warning, info)'),
-    clusters: zod().array(zod().string().min(1)).min(1).optional().describe('match alerts whose cluster label is one of these cluster names'),
-    matchers: zod().array(matcher).optional().describe('more Alertmanager matchers, e.g. namespace = "logging"'),
-    continue: zod().boolean().default(false).describe('keep matching the next routes after this one'),
+    severity: z.array(labelValue).min(1).optional().describe('match alerts whose severity label is one of these (critical, warning, info)'),
+    clusters: z.array(z.string().min(1)).min(1).optional().describe('match alerts whose cluster label is one of these cluster names'),
+    matchers: z.array(matcher).optional().describe('more Alertmanager matchers, e.g. namespace = "logging"'),
+    continue: z.boolean().default(false).describe('keep matching the next routes after this one'),
     repeatInterval: duration.optional().describe('re-send a still-firing alert after this long (default: alerting.repeatInterval), e.g. 4h'),
   })
 
-  const AlertingSchema = zod().strictObject({
-    receivers: zod().array(ReceiverSchema).default([]).describe('where alerts go; none: alerts reach nobody (config validate warns)'),
+  const AlertingSchema = z.strictObject({
+    receivers: z.array(ReceiverSchema).default([]).describe('where alerts go; none: alerts reach nobody (config validate warns)'),
     defaultReceiver: receiverName.optional().describe('receives what no route matches (default: the first receiver)'),
-    routes: zod().array(RouteSchema).default([]).describe('first match wins (unless continue: true)'),
-    groupBy: zod()
-      .array(
-        zod()
-          .string()
-          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a label name'),
-      )
+    routes: z.array(RouteSchema).default([]).describe('first match wins (unless continue: true)'),
+    groupBy: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a label name'))
       .default(['alertname', 'cluster', 'namespace'])
       .describe('labels that group alerts into one notification; default [alertname, cluster, namespace]'),
     repeatInterval: duration.default('12h').describe('re-send a still-firing alert after this long'),

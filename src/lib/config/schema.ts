@@ -6,7 +6,7 @@
 import type * as z from 'zod'
 import {zod} from '../lazy-deps.js'
 import {isCpu, isDuration, isMemory} from './units.js'
-import {derivedCache} from '../derived-cache.js'
+import {derivedJson} from '../derived-cache.js'
 import {alertingSchema} from './alerting.js'
 import {cidrError, dnsLabelError, dnsSubdomainError, gitRemoteError, hostError, httpUrlError, parseLbEntry, semverError, vTagError} from './validators.js'
 
@@ -33,28 +33,23 @@ export type EndpointService = (typeof ENDPOINT_SERVICES)[number]
  * from the parse cache (./load.ts) never needs it.
  */
 function buildPlatformSchema() {
+  const z = zod()
   const AlertingSchema = alertingSchema()
   /** A string checked by `check` (undefined = fine, else the reason), reported as the field's error. */
   const checked = (check: (v: string) => string | undefined) =>
-    zod()
-      .string()
-      .superRefine((v, ctx) => {
-        const problem = check(v)
-        if (problem) ctx.addIssue({code: 'custom', message: problem})
-      })
+    z.string().superRefine((v, ctx) => {
+      const problem = check(v)
+      if (problem) ctx.addIssue({code: 'custom', message: problem})
+    })
 
-  const duration = zod()
+  const duration = z
     .string()
     .refine(isDuration, {message: 'expected a duration as Prometheus writes it: units y, w, d, h, m, s, ms, largest first, e.g. 6h, 30d, 1d12h'})
-  const envName = zod()
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (A-Z, 0-9, _)')
+  const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (A-Z, 0-9, _)')
   const dnsLabel = checked(dnsLabelError)
-  const cpu = zod()
-    .union([zod().number().positive(), zod().string()])
-    .refine(isCpu, {message: 'expected a CPU quantity as Kubernetes writes it, e.g. 4, 500m, 0.5'})
-  const memory = zod()
-    .union([zod().number().positive(), zod().string()])
+  const cpu = z.union([z.number().positive(), z.string()]).refine(isCpu, {message: 'expected a CPU quantity as Kubernetes writes it, e.g. 4, 500m, 0.5'})
+  const memory = z
+    .union([z.number().positive(), z.string()])
     .refine(isMemory, {message: 'expected a memory quantity as Kubernetes writes it, e.g. 16Gi, 512Mi, 16G, 1e9 (kilo is a lower-case k)'})
   const cidr = checked(cidrError)
   const host = checked(hostError)
@@ -62,19 +57,19 @@ function buildPlatformSchema() {
   const url = (credentialFix = 'put credentials in the environment variable fields (…Env), never in a URL') => checked((v) => httpUrlError(v, credentialFix))
   const semverField = (example: string) => checked((v) => semverError(v, example))
 
-  const SshSchema = zod().strictObject({
-    user: zod().string().min(1).default('root').describe('login user on every node unless the node sets its own'),
-    port: zod().number().int().min(1).max(65535).default(22).describe('SSH port on every node unless the node sets its own, e.g. 2222'),
-    identityFile: zod().string().optional().describe('private key file; else the ssh-agent at $SSH_AUTH_SOCK; else a password prompt, e.g. ~/.ssh/id_ed25519'),
-    agent: zod().boolean().default(true).describe('use the ssh-agent at $SSH_AUTH_SOCK when it is set'),
-    knownHosts: zod().string().optional().describe("obsctl's own known_hosts (default .obsctl/known_hosts beside the inventory)"),
-    hostKeyPolicy: zod()
+  const SshSchema = z.strictObject({
+    user: z.string().min(1).default('root').describe('login user on every node unless the node sets its own'),
+    port: z.number().int().min(1).max(65535).default(22).describe('SSH port on every node unless the node sets its own, e.g. 2222'),
+    identityFile: z.string().optional().describe('private key file; else the ssh-agent at $SSH_AUTH_SOCK; else a password prompt, e.g. ~/.ssh/id_ed25519'),
+    agent: z.boolean().default(true).describe('use the ssh-agent at $SSH_AUTH_SOCK when it is set'),
+    knownHosts: z.string().optional().describe("obsctl's own known_hosts (default .obsctl/known_hosts beside the inventory)"),
+    hostKeyPolicy: z
       .enum(['accept-new', 'strict'])
       .default('accept-new')
       .describe('accept-new: trust a node’s unknown host key on first use and record it; strict: refuse unknown keys (put them in known_hosts first)'),
-    sudo: zod().enum(['nopasswd', 'password']).default('nopasswd').describe('password: the sudo password is prompted once and sent on stdin'),
-    connectTimeoutSeconds: zod().number().int().positive().default(20).describe('seconds to wait for an SSH connection to a node, e.g. 60 on slow links'),
-    proxy: zod()
+    sudo: z.enum(['nopasswd', 'password']).default('nopasswd').describe('password: the sudo password is prompted once and sent on stdin'),
+    connectTimeoutSeconds: z.number().int().positive().default(20).describe('seconds to wait for an SSH connection to a node, e.g. 60 on slow links'),
+    proxy: z
       .strictObject({
         http: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead')
           .optional()
@@ -82,7 +77,7 @@ function buildPlatformSchema() {
         https: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead')
           .optional()
           .describe('proxy for https:// on the nodes, e.g. http://proxy.lab:3128'),
-        noProxy: zod().string().optional().describe('hosts and networks reached without the proxy, comma-separated, e.g. 10.0.0.0/8,.lab'),
+        noProxy: z.string().optional().describe('hosts and networks reached without the proxy, comma-separated, e.g. 10.0.0.0/8,.lab'),
       })
       .optional()
       .describe('HTTP(S) proxy the nodes use for packages and images (sites without direct internet)'),
@@ -91,12 +86,12 @@ function buildPlatformSchema() {
       .describe('mirror base URL for the Kubernetes package repository, e.g. https://mirror.example.lab/pkgs.k8s.io'),
   })
 
-  const BucketSchema = zod().strictObject({
-    name: zod()
+  const BucketSchema = z.strictObject({
+    name: z
       .string()
       .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z, 0-9, ., -)')
       .describe('bucket name, e.g. thanos-metrics'),
-    versioning: zod().boolean().default(false).describe('turn on S3 object versioning for the bucket'),
+    versioning: z.boolean().default(false).describe('turn on S3 object versioning for the bucket'),
     expireAfter: duration
       .optional()
       .describe(
@@ -104,14 +99,14 @@ function buildPlatformSchema() {
       ),
   })
 
-  const S3Schema = zod().strictObject({
+  const S3Schema = z.strictObject({
     endpoint: url('set s3.accessKeyEnv and s3.secretKeyEnv to the names of the env vars holding the keys').describe('e.g. https://s3.minio.miribit.lab'),
-    region: zod().string().default('us-east-1').describe('S3 region the clients sign requests for, e.g. us-east-1'),
-    caFile: zod().string().optional().describe('CA bundle for a private CA (TLS is never disabled), e.g. ./minio-ca.pem'),
-    pathStyle: zod().boolean().default(true).describe('path-style bucket URLs (https://s3.example/bucket), as MinIO serves them; false: virtual-host style'),
+    region: z.string().default('us-east-1').describe('S3 region the clients sign requests for, e.g. us-east-1'),
+    caFile: z.string().optional().describe('CA bundle for a private CA (TLS is never disabled), e.g. ./minio-ca.pem'),
+    pathStyle: z.boolean().default(true).describe('path-style bucket URLs (https://s3.example/bucket), as MinIO serves them; false: virtual-host style'),
     accessKeyEnv: envName.default('OBSCTL_S3_ACCESS_KEY').describe('name of the environment variable holding the S3 access key (never the key itself)'),
     secretKeyEnv: envName.default('OBSCTL_S3_SECRET_KEY').describe('name of the environment variable holding the S3 secret key (never the key itself)'),
-    buckets: zod()
+    buckets: z
       .strictObject({
         metrics: BucketSchema.default({name: 'thanos-metrics', versioning: false}).describe(
           'Thanos blocks (sidecars upload, the store gateway and compactor read); default thanos-metrics',
@@ -126,16 +121,16 @@ function buildPlatformSchema() {
       .describe('the three buckets obsctl s3 setup creates; each defaults to the name shown'),
   })
 
-  const GitSchema = zod().strictObject({
+  const GitSchema = z.strictObject({
     remote: checked(gitRemoteError).describe('the GitOps repository Argo CD pulls (https:// or ssh), e.g. https://git.example.lab/platform/gitops.git'),
-    branch: zod().string().default('main').describe('branch Argo CD follows and obsctl commits to, e.g. main'),
-    dir: zod().string().default('gitops').describe('local working copy, relative to the inventory'),
-    private: zod().boolean().default(false).describe('Argo CD needs repository credentials'),
-    sshKeyFile: zod().string().optional().describe('deploy key Argo CD uses for a private ssh remote, e.g. ~/.ssh/gitops-deploy'),
+    branch: z.string().default('main').describe('branch Argo CD follows and obsctl commits to, e.g. main'),
+    dir: z.string().default('gitops').describe('local working copy, relative to the inventory'),
+    private: z.boolean().default(false).describe('Argo CD needs repository credentials'),
+    sshKeyFile: z.string().optional().describe('deploy key Argo CD uses for a private ssh remote, e.g. ~/.ssh/gitops-deploy'),
     tokenEnv: envName.optional().describe('env var holding an HTTPS token for a private remote, e.g. OBSCTL_GIT_TOKEN'),
   })
 
-  const ChartsSchema = zod().strictObject({
+  const ChartsSchema = z.strictObject({
     'kube-prometheus-stack': semverField('78.2.1')
       .default('78.2.1')
       .describe('prometheus-community chart: Prometheus Operator, Prometheus, Alertmanager, Grafana; default 78.2.1'),
@@ -145,8 +140,8 @@ function buildPlatformSchema() {
     'fluent-operator': semverField('3.4.2').default('3.4.2').describe('Fluent operator chart (Fluent Bit on every node); default 3.4.2'),
   })
 
-  const VersionsSchema = zod().strictObject({
-    kubernetes: zod()
+  const VersionsSchema = z.strictObject({
+    kubernetes: z
       .string()
       .regex(/^\d+\.\d+(\.\d+)?$/, 'expected a Kubernetes version such as 1.34 or 1.34.1')
       .default('1.34')
@@ -164,13 +159,13 @@ function buildPlatformSchema() {
       .describe('Thanos image tag for sidecar, query, store and compactor, e.g. v0.39.2'),
   })
 
-  const RetentionSchema = zod().strictObject({
+  const RetentionSchema = z.strictObject({
     prometheus: duration.default('6h').describe('Prometheus local retention (the sidecar wants >= 6h)'),
-    thanos: zod()
-      .record(zod().string(), duration)
+    thanos: z
+      .record(z.string(), duration)
       .default({raw: '30d', '5m': '90d', '1h': '180d'})
       .describe('per resolution: raw, 5m, 1h (the only resolutions Thanos has)'),
-    opensearch: zod()
+    opensearch: z
       .strictObject({
         snapshotAfter: duration
           .optional()
@@ -184,30 +179,30 @@ function buildPlatformSchema() {
   })
 
   /** Backups (issue 15): etcd snapshots and obsctl's own files, encrypted client-side, in s3.buckets.backups; Longhorn volume backups on a schedule. */
-  const BackupSchema = zod().strictObject({
+  const BackupSchema = z.strictObject({
     keyEnv: envName
       .default('OBSCTL_BACKUP_KEY')
       .describe('env var holding the secret that encrypts backups client-side (AES-256-GCM, key derived with scrypt); never on the command line'),
-    volumes: zod()
+    volumes: z
       .strictObject({
-        schedule: zod()
+        schedule: z
           .string()
           .regex(/^(\S+\s+){4}\S+$/, 'expected a cron schedule of five fields, e.g. "0 3 * * *"')
           .default('0 3 * * *')
           .describe('when Longhorn backs up every volume (RecurringJob obsctl-backup, cron in UTC)'),
-        retain: zod().number().int().min(1).max(100).default(7).describe('backups Longhorn keeps per volume'),
+        retain: z.number().int().min(1).max(100).default(7).describe('backups Longhorn keeps per volume'),
       })
       .default({schedule: '0 3 * * *', retain: 7})
       .describe('Longhorn RecurringJob for volume backups, e.g. schedule: "0 3 * * *", retain: 7'),
   })
 
-  const NodeSchema = zod().strictObject({
+  const NodeSchema = z.strictObject({
     host: host.describe('address obsctl connects to over SSH, e.g. 192.168.101.194 or node-1.example.lab'),
-    port: zod().number().int().min(1).max(65535).optional().describe('SSH port of this node (default: ssh.port), e.g. 2222'),
-    user: zod().string().optional().describe('SSH user of this node (default: ssh.user), e.g. ubuntu'),
+    port: z.number().int().min(1).max(65535).optional().describe('SSH port of this node (default: ssh.port), e.g. 2222'),
+    user: z.string().optional().describe('SSH user of this node (default: ssh.user), e.g. ubuntu'),
     name: checked(dnsSubdomainError).optional().describe('Kubernetes node name, a lower-case DNS name (defaults to the host)'),
-    roles: zod()
-      .array(zod().enum(['control-plane', 'worker']))
+    roles: z
+      .array(z.enum(['control-plane', 'worker']))
       .min(1)
       .default(['control-plane', 'worker'])
       .describe('what the node runs, e.g. [worker]'),
@@ -215,16 +210,16 @@ function buildPlatformSchema() {
     memory: memory.describe('declared memory, e.g. 16Gi'),
   })
 
-  const ClusterSchema = zod().strictObject({
+  const ClusterSchema = z.strictObject({
     name: dnsLabel.describe('e.g. cluster-01'),
-    id: zod()
+    id: z
       .string()
       .regex(/^[0-9]{2,3}$/, 'expected a two- or three-digit id such as 01')
       .describe('two- or three-digit id in service names (<service>.k8s-cluster-<id>.<domain>), e.g. "01"'),
-    role: zod()
+    role: z
       .enum(['central', 'edge'])
       .describe('central: the one cluster that runs Argo CD and the central Thanos, OpenSearch and Grafana; edge: sends its metrics and logs to central'),
-    metrics: zod()
+    metrics: z
       .enum(['remote-scrape', 'agent'])
       .optional()
       .describe('edges only: remote-scrape (central scrapes through the API server) or agent (Prometheus Agent + remote write)'),
@@ -235,7 +230,7 @@ function buildPlatformSchema() {
         'name of the kubeconfig context obsctl writes for this cluster (kubeconfig merge) and selects to reach it; default <name>-context (e.g. cluster-01-context); a lower-case DNS name, unique among the clusters',
       )
       .meta({examples: ['lab-central', 'cluster-01-context']}),
-    kubernetes: zod()
+    kubernetes: z
       .string()
       .regex(/^\d+\.\d+(\.\d+)?$/, 'expected a Kubernetes version such as 1.35 or 1.35.1')
       .optional()
@@ -244,11 +239,11 @@ function buildPlatformSchema() {
       ),
     podCidr: cidr.default('10.244.0.0/16').describe('pod network of the cluster, e.g. 10.244.0.0/16'),
     serviceCidr: cidr.default('10.96.0.0/12').describe('service network of the cluster, e.g. 10.96.0.0/12'),
-    apiServerSans: zod()
+    apiServerSans: z
       .array(checked((v) => hostError(v.startsWith('*.') ? v.slice(2) : v)))
       .default([])
       .describe('extra names or addresses in the API server certificate, e.g. [api.cluster-01.lab]'),
-    loadBalancerIPs: zod()
+    loadBalancerIPs: z
       .array(
         checked((v) => {
           const r = parseLbEntry(v)
@@ -257,15 +252,15 @@ function buildPlatformSchema() {
       )
       .default([])
       .describe('Cilium LB IP pool (CIDRs or start-stop ranges)'),
-    nodes: zod().array(NodeSchema).min(1).describe('the machines of the cluster; the first control-plane node runs kubeadm init'),
+    nodes: z.array(NodeSchema).min(1).describe('the machines of the cluster; the first control-plane node runs kubeadm init'),
   })
 
-  const PlatformSchema = zod().strictObject({
-    apiVersion: zod().literal(API_VERSION).describe(`always ${API_VERSION}`),
-    kind: zod().literal(KIND).describe(`always ${KIND}`),
+  const PlatformSchema = z.strictObject({
+    apiVersion: z.literal(API_VERSION).describe(`always ${API_VERSION}`),
+    kind: z.literal(KIND).describe(`always ${KIND}`),
     name: dnsLabel.default('observability').describe('name of the platform, a DNS label, e.g. observability'),
     domain: checked(dnsSubdomainError).describe('base DNS domain, e.g. miribit.lab'),
-    profile: zod().enum(['lab', 'production']).default('lab').describe('sizing profile: lab (single replicas, small requests) or production (HA replicas)'),
+    profile: z.enum(['lab', 'production']).default('lab').describe('sizing profile: lab (single replicas, small requests) or production (HA replicas)'),
     ssh: SshSchema.default(SshSchema.parse({})).describe('how obsctl reaches the nodes over SSH (user, key or agent, host key policy)'),
     s3: S3Schema.describe('the S3 service (MinIO) for metrics blocks, log snapshots and backups; credentials from env vars'),
     git: GitSchema.describe('the GitOps repository obsctl renders into and Argo CD pulls'),
@@ -273,11 +268,11 @@ function buildPlatformSchema() {
       'versions of Kubernetes, Argo CD, the charts and images; each defaults to the tested version',
     ),
     retention: RetentionSchema.default(RetentionSchema.parse({})).describe('how long metrics and logs are kept, locally and in S3'),
-    replicas: zod()
-      .record(zod().string(), zod().number().int().min(0))
+    replicas: z
+      .record(z.string(), z.number().int().min(0))
       .default({})
       .describe('per-component replica overrides of the sizing profile, e.g. prometheus: 3, opensearch-data: 5'),
-    endpoints: zod()
+    endpoints: z
       .strictObject(
         Object.fromEntries(
           ENDPOINT_SERVICES.map((s) => [
@@ -290,7 +285,7 @@ function buildPlatformSchema() {
       )
       .default({})
       .describe('per-service URL overrides (e.g. thanos-query: https://...); default <service>.k8s-cluster-<id>.<domain>'),
-    clusters: zod().array(ClusterSchema).min(1).describe('one central cluster and any number of edges'),
+    clusters: z.array(ClusterSchema).min(1).describe('one central cluster and any number of edges'),
     backup: BackupSchema.default(BackupSchema.parse({})).describe('etcd/obsctl backups (obsctl backup create) and the Longhorn volume backup schedule'),
     alerting: AlertingSchema.default(AlertingSchema.parse({})).describe(
       'Alertmanager receivers and routes (config/alerting.ts); secrets only as env var names',
@@ -317,11 +312,8 @@ export type ChartName = keyof Platform['versions']['charts']
  * per build), so `init` does not build the zod schema only to print it.
  */
 export function jsonSchema(): Record<string, unknown> {
-  const cache = derivedCache()
-  const hit = cache?.get('json-schema', API_VERSION)
-  if (hit !== undefined) return JSON.parse(hit) as Record<string, unknown>
-  const s = zod().toJSONSchema(platformSchema(), {target: 'draft-7', io: 'input', unrepresentable: 'any'}) as Record<string, unknown>
-  const out = {...s, title: 'obsctl inventory (obsctl.dev/v1alpha1 Platform)'}
-  cache?.set('json-schema', API_VERSION, JSON.stringify(out))
-  return out
+  return derivedJson('json-schema', API_VERSION, () => ({
+    ...(zod().toJSONSchema(platformSchema(), {target: 'draft-7', io: 'input', unrepresentable: 'any'}) as Record<string, unknown>),
+    title: 'obsctl inventory (obsctl.dev/v1alpha1 Platform)',
+  }))
 }

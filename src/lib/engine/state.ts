@@ -18,37 +18,38 @@ import type {StateFile, TaskRecord} from './types.js'
  * milliseconds of every start-up (issue 18).
  */
 function buildStateFileSchema() {
-  const TaskStatusSchema = zod().enum(['pending', 'running', 'done', 'failed', 'interrupted', 'skipped'])
+  const z = zod()
+  const TaskStatusSchema = z.enum(['pending', 'running', 'done', 'failed', 'interrupted', 'skipped'])
 
-  const TaskFailureSchema = zod().object({
-    message: zod().string(),
-    code: zod().string().optional(),
-    exitCode: zod().number().int(),
-    hints: zod().array(zod().string()),
+  const TaskFailureSchema = z.object({
+    message: z.string(),
+    code: z.string().optional(),
+    exitCode: z.number().int(),
+    hints: z.array(z.string()),
   })
 
-  const TaskRecordSchema = zod().object({
-    phase: zod().string().min(1),
-    target: zod().string().min(1),
+  const TaskRecordSchema = z.object({
+    phase: z.string().min(1),
+    target: z.string().min(1),
     status: TaskStatusSchema,
-    fingerprint: zod().string().optional(),
-    startedAt: zod().string().optional(),
-    endedAt: zod().string().optional(),
-    durationMs: zod().number().optional(),
-    summary: zod().string().optional(),
-    report: zod().unknown().optional(),
+    fingerprint: z.string().optional(),
+    startedAt: z.string().optional(),
+    endedAt: z.string().optional(),
+    durationMs: z.number().optional(),
+    summary: z.string().optional(),
+    report: z.unknown().optional(),
     failure: TaskFailureSchema.optional(),
     /** journals written before failures were structured kept only the message */
-    error: zod().string().optional(),
-    runId: zod().string().optional(),
-    logFile: zod().string().optional(),
+    error: z.string().optional(),
+    runId: z.string().optional(),
+    logFile: z.string().optional(),
   })
 
-  return zod().object({
-    version: zod().literal(1),
-    inventory: zod().string().optional(),
-    updatedAt: zod().string().optional(),
-    tasks: zod().record(zod().string(), TaskRecordSchema),
+  return z.object({
+    version: z.literal(1),
+    inventory: z.string().optional(),
+    updatedAt: z.string().optional(),
+    tasks: z.record(z.string(), TaskRecordSchema),
   })
 }
 
