@@ -19,7 +19,7 @@
  * Outcomes: the Secrets' contents in every cluster, the restart annotations, the pending pair kept or dropped,
  * the exit codes and messages, and no secret key in the journal, the logs or the results.
  */
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
@@ -28,7 +28,7 @@ import AWSAccount from 's3rver/lib/models/account.js'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {ObsctlError} from '../../src/lib/errors.js'
-import {RESTARTED_AT} from '../../src/lib/kube/rotate.js'
+import {RESTARTED_AT, ROTATION} from '../../src/lib/kube/rotate.js'
 import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
 import {secretsRotate} from '../../src/lib/flows/rotate-run.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
@@ -107,6 +107,19 @@ const stsAnnotation = (ns: string, name: string) =>
 const crAnnotation = (resource: string, name: string) =>
   (central().getObject(resource, 'monitoring', name) as {spec: {podMetadata?: {annotations?: Record<string, string>}}}).spec.podMetadata?.annotations?.[
     RESTARTED_AT
+  ]
+
+/** the task logs of every run so far (.obsctl/logs/RUN/PHASE/TASK.log) */
+const logFiles = (): string[] =>
+  (readdirSync(path.join(dir, '.obsctl', 'logs'), {recursive: true}) as string[])
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => path.join(dir, '.obsctl', 'logs', f))
+const stsRotation = (ns: string, name: string) =>
+  (central().getObject('statefulsets', ns, name) as {spec: {template: {metadata?: {annotations?: Record<string, string>}}}}).spec.template.metadata
+    ?.annotations?.[ROTATION]
+const crRotation = (resource: string, name: string) =>
+  (central().getObject(resource, 'monitoring', name) as {spec: {podMetadata?: {annotations?: Record<string, string>}}}).spec.podMetadata?.annotations?.[
+    ROTATION
   ]
 
 function crd(key: string) {
@@ -302,10 +315,38 @@ describe('secrets rotate s3', () => {
       expect(stsAnnotation('monitoring', o.sts)).toBe(crAnnotation(o.resource, o.name))
     }
 
+    // the rotation's id, kept with the pending pair, is on every pod template restarted for it
+    const rotation = value(central(), 'monitoring', 'thanos-objstore', 'objstore.yml-rotation')!
+    expect(rotation).toMatch(/^[\w-]{16}$/)
+    const restartedAt = () => [...STATEFULSETS.map((w) => stsAnnotation(w.namespace, w.name)), ...OPERATED.map((o) => crAnnotation(o.resource, o.name))]
+    const first = restartedAt()
+    for (const w of STATEFULSETS) expect(stsRotation(w.namespace, w.name)).toBe(rotation)
+    for (const o of OPERATED) expect(crRotation(o.resource, o.name)).toBe(rotation)
+
+    // a rerun before the removal (S3 still accepts the old pair): nothing restarted again, the rollouts waited for
+    const logsBefore = new Set(logFiles())
+    const again = await rejection(rotate())
+    expect(again).toMatchObject({exitCode: 1, code: 'ROTATE_OLD_ACCEPTED'})
+    expect(restartedAt()).toEqual(first)
+    const restartLines = logFiles()
+      .filter((f) => !logsBefore.has(f))
+      .flatMap((f) => readFileSync(f, 'utf8').split('\n'))
+      .filter((l) => /restart/.test(l))
+    expect(restartLines.filter((l) => l.includes('restarted for this rotation by an earlier run'))).toHaveLength(STATEFULSETS.length + OPERATED.length)
+    expect(restartLines.filter((l) => /: (rollout restart|restart through) /.test(l))).toEqual([])
+
+    // one of central's S3 Secrets changed since (here: the old pair put back): the next run writes it and restarts everything again
+    const keystore = central().getObject('secrets', 'logging', 'opensearch-s3-keystore') as {data: Record<string, string>}
+    keystore.data['s3.client.default.access_key'] = Buffer.from(PAIRS.first.accessKey).toString('base64')
+    central().seed(keystore as never)
+
     // removed from MinIO; the rerun needs no env var: the pending pair is in the Secret
     AWSAccount.DUMMY_ACCOUNT.revokeAccessKey(PAIRS.first.accessKey)
     exportPair(undefined)
     const r = await rotate()
+    for (const [i, at] of restartedAt().entries()) expect(at! > first[i]!, `restart ${i} again`).toBe(true)
+    expect(r.rotated[0]!.restarted.filter((w) => w.byEarlierRun)).toEqual([])
+    expect(value(central(), 'monitoring', 'thanos-objstore', 'objstore.yml-rotation')).toBeUndefined()
     expect(r.rotated[0]).toMatchObject({
       credential: 's3',
       user: PAIRS.second.accessKey,

@@ -22,7 +22,7 @@ import YAML from 'yaml'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {ObsctlError} from '../../src/lib/errors.js'
-import {RESTARTED_AT} from '../../src/lib/kube/rotate.js'
+import {RESTARTED_AT, ROTATION} from '../../src/lib/kube/rotate.js'
 import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
 import {secretsRotate, type SecretsRotateResult} from '../../src/lib/flows/rotate-run.js'
 import {fluentbitPasswordFor} from '../../src/lib/kube/secrets/index.js'
@@ -352,6 +352,9 @@ describe('secrets rotate fluent-bit (the key: one derived password per cluster u
     expect(await opensearchStatus('fluentbit-cluster-01', fluentbitPasswordFor(newKey, 'cluster-01'))).toBe(200)
     expect(await opensearchStatus('fluentbit-cluster-01', fluentbitPasswordFor(oldKey, 'cluster-01'))).toBe(401)
     expect(value(servers[1]!, 'logging', FB, 'password')).toBe(fluentbitPasswordFor(oldKey, 'cluster-02'))
+    const fb = (cluster: string) => WORKLOADS.filter((w) => w.cluster === cluster && w.name !== 'opensearch-cluster-dashboards')
+    const doneAt = fb('cluster-01').map(restartedAt)
+    expect(doneAt.every(Boolean)).toBe(true)
 
     // the user is back (as the operator loads it): a new env value waits, the pending key is finished
     osFake.users['fluentbit-cluster-02'] = edgeUser
@@ -367,6 +370,19 @@ describe('secrets rotate fluent-bit (the key: one derived password per cluster u
     expect(r.rotated[0]!.users!.map((u) => [u.user, u.newAccepted, u.oldRefused])).toEqual(NAMES.map((n) => [`fluentbit-${n}`, true, true]))
     expect(value(servers[0]!, 'logging', FB, 'per-cluster-key')).toBe(newKey)
     expect(value(servers[0]!, 'logging', FB, 'per-cluster-key-previous')).toBeUndefined()
+    expect(value(servers[0]!, 'logging', FB, 'per-cluster-key-rotation')).toBeUndefined()
+    // cluster-01's Fluent Bit, restarted for this rotation by the first run, is not restarted again; cluster-02's is
+    expect(fb('cluster-01').map(restartedAt)).toEqual(doneAt)
+    expect(r.rotated[0]!.restarted.map((w) => [w.cluster, w.name, w.byEarlierRun ?? false])).toEqual([
+      ['cluster-01', 'fluent-operator', true],
+      ['cluster-01', 'fluent-bit', true],
+      ['cluster-02', 'fluent-operator', false],
+      ['cluster-02', 'fluent-bit', false],
+    ])
+    for (const w of fb('cluster-02'))
+      expect(workload(w).spec.template.metadata?.annotations?.[ROTATION], w.name).toBe(
+        workload(fb('cluster-01')[0]!).spec.template.metadata?.annotations?.[ROTATION],
+      )
     for (const [i, n] of NAMES.entries()) {
       expect(value(servers[i]!, 'logging', FB, 'password'), n).toBe(fluentbitPasswordFor(newKey, n))
       expect(await opensearchStatus(`fluentbit-${n}`, fluentbitPasswordFor(newKey, n)), n).toBe(200)
@@ -410,7 +426,8 @@ describe('secrets rotate opensearch (a reserved user: the operator’s reload ma
     expect(await opensearchStatus('admin', old)).toBe(401)
     expect(await opensearchStatus('admin', pending)).toBe(200)
     expect(Date.parse(restartedAt(WORKLOADS[0]!)!)).toBeGreaterThan(Date.now() - 120_000) // Dashboards restarted
-    expect(r.rotated[0]!.restarted.map((x) => x.name)).toEqual(['opensearch-cluster-dashboards'])
+    // restarted by the first run for this rotation: not again
+    expect(r.rotated[0]!.restarted.map((x) => [x.name, x.byEarlierRun])).toEqual([['opensearch-cluster-dashboards', true]])
     expect(r.rotated[0]!.consumer).toMatch(/loaded by the operator/)
   })
 

@@ -59,7 +59,7 @@ Grafana and OpenSearch are reached as obsctl validate reaches them (--endpoint g
             r.source,
             r.consumer,
             [...new Set(r.secrets.map((s) => s.cluster))].join(', '),
-            r.restarted.map((w) => `${w.cluster} ${w.kind.toLowerCase()}/${w.name}`).join(', ') || '-',
+            r.restarted.map((w) => `${w.cluster} ${w.kind.toLowerCase()}/${w.name}${w.byEarlierRun ? ' (earlier run)' : ''}`).join(', ') || '-',
             `new accepted, old refused${r.repository ? `; OpenSearch verified ${r.repository.name}` : ''}`,
           ]),
         ),

@@ -12,7 +12,9 @@
  *      and in the security config Secret the operator loads (its bcrypt hash), so a reload keeps it; a user
  *      the REST API refuses to change (reserved) takes effect when the operator loads that config
  *   4. the other clusters' copies (Fluent Bit's Secret is in every cluster), then a rollout restart of what
- *      reads the credential only at start (the pod template annotation kubectl rollout restart sets), waited for
+ *      reads the credential only at start (the pod template annotation kubectl rollout restart sets), waited for;
+ *      the rotation's id (kept in the Secret with the old value) goes beside it, so a run that finishes a pending
+ *      rotation only waits for what an earlier run restarted for it (unless it changed that cluster's Secrets)
  *
  * Fluent Bit is one OpenSearch user per cluster (fluentbitUser: fluentbit-CLUSTER) whose password is derived
  * from a key (fluentbitPasswordFor; the key is $OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD, kept only in central's
@@ -56,6 +58,7 @@ export {
   CREDENTIALS,
   RESTARTED_AT,
   ROTATABLE,
+  ROTATION,
   type NewValue,
   type Rotatable,
   type RotatePhaseOptions,
@@ -187,9 +190,15 @@ export function rotatePhase(o: RotatePhaseOptions): Phase<Target, RotateReport> 
               ? await rotateFluentbit(ctx, o, io)
               : await rotateOne(ctx, o, CREDENTIALS[t.id], io)
       return {
-        summary: `${TITLES[t.id]}: ${r.resumed ? 'finished the pending rotation' : `rotated (${r.source})`}; ${r.secrets.length} Secret(s), ${r.restarted.length} restart(s); verified`,
+        summary: `${TITLES[t.id]}: ${r.resumed ? 'finished the pending rotation' : `rotated (${r.source})`}; ${r.secrets.length} Secret(s), ${r.restarted.length} restart(s)${earlierRestarts(r)}; verified`,
         report: r,
       }
     },
   }
+}
+
+/** how many of a report's restarts an earlier run did (the rotation it finished had restarted them) */
+function earlierRestarts(r: RotateReport): string {
+  const n = r.restarted.filter((w) => w.byEarlierRun).length
+  return n ? ` (${n} by an earlier run, their rollouts waited for)` : ''
 }

@@ -2,15 +2,18 @@
  * What every rotation shares: the HTTP client to the consumers, whether a consumer accepts a password,
  * reading and writing the Secrets' keys, a rollout restart waited for, and steps 1–2 (the pending pair).
  */
+import {randomBytes} from 'node:crypto'
 import {PASSWORD_ENV} from '../../config/passwords.js'
 import type {RunContext} from '../../engine/types.js'
 import {ObsctlError, inputError} from '../../errors.js'
 import {openPlatform, rolloutStatus, waitUntil, type HttpClient, type Kube, type KubeObject, type ServiceKey} from '../../platform/index.js'
 import {MANAGED_BY, decoded, type SecretObject} from '../secrets/catalogue.js'
-import {RESTARTED_AT, type CredentialSpec, type OperatorWorkload, type RotatePhaseOptions, type Workload} from './model.js'
+import {RESTARTED_AT, ROTATION, type CredentialSpec, type OperatorWorkload, type RotatePhaseOptions, type RotateReport, type Workload} from './model.js'
 
 export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
 export const previousKey = (key: string) => `${key}-previous`
+/** the id of the pending rotation, beside its old value (not a secret: random, it only tells one rotation from another) */
+export const rotationKey = (key: string) => `${key}-rotation`
 
 export async function http(ctx: RunContext, o: RotatePhaseOptions): Promise<HttpClient> {
   return ctx.resources
@@ -62,37 +65,81 @@ export async function writeSecretKeys(kube: Kube, live: SecretObject, values: Re
   } as SecretObject)
 }
 
-/** A rollout restart (the annotation `kubectl rollout restart` sets), waited for; `intervalMs` between rollout checks (default 1 s). */
-export async function restart(
-  kube: Kube,
-  w: Workload,
-  at: string,
-  timeoutMs: number,
-  signal: AbortSignal,
-  log: (l: string) => void,
-  intervalMs?: number,
-): Promise<void> {
-  const live = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
-  if (!live)
-    throw new ObsctlError(`${w.kind} ${w.namespace}/${w.name} is not in ${kube.context}: it reads the credential only at start, and cannot be restarted`, {
-      code: 'ROTATE_NO_WORKLOAD',
-      hints: ['is the platform synced? obsctl status shows it'],
-    })
-  await kube.mergePatch({
-    apiVersion: w.apiVersion,
-    kind: w.kind,
-    metadata: {name: w.name, namespace: w.namespace},
-    spec: {template: {metadata: {annotations: {[RESTARTED_AT]: at}}}},
+/** How a run restarts what reads a credential only at start. */
+export interface RestartRun {
+  /**
+   * the rotation this restart is for (its id in central's Secret, ./common.ts pendingPairOf): it goes on the pod
+   * template beside the restart time, so that a rerun finishing the same rotation waits for that rollout instead
+   * of restarting again (an OpenSearch node pool rolls one pod at a time, minutes per node)
+   */
+  rotation?: string
+  /** a Secret of this cluster was written in this run: its workloads restart whatever an earlier run did */
+  secretsChanged: boolean
+  timeoutMs: number
+  signal: AbortSignal
+  log: (l: string) => void
+  /** between rollout checks (default 1 s) */
+  intervalMs?: number
+}
+
+/**
+ * Restart each workload (a rollout restart, or through its operator's resource) and wait for its rollout. One
+ * that an earlier run restarted for this same rotation (its pod template carries the rotation's id), in a
+ * cluster whose Secrets this run did not change, is not restarted again: its rollout is waited for (an
+ * interrupted run may have left it half-way), and it is reported as restarted by that run.
+ */
+export async function restartAll(kube: Kube, cluster: string, workloads: (Workload | OperatorWorkload)[], o: RestartRun): Promise<Restarted[]> {
+  const out: Restarted[] = []
+  for (const w of workloads) {
+    const r = 'statefulSet' in w ? await restartThroughOperator(kube, w, o) : await restart(kube, w, o)
+    out.push({cluster, kind: w.kind, namespace: w.namespace, name: w.name, ...r})
+  }
+  return out
+}
+
+type Restarted = RotateReport['restarted'][number]
+
+/** the restart time to use: an earlier run's for this rotation (its annotations), else now */
+function restartMark(annotations: Record<string, string> | undefined, o: RestartRun): {restartedAt: string; byEarlierRun?: true} {
+  const earlier = annotations?.[RESTARTED_AT]
+  if (o.rotation && !o.secretsChanged && earlier && annotations[ROTATION] === o.rotation) return {restartedAt: earlier, byEarlierRun: true}
+  return {restartedAt: new Date().toISOString()}
+}
+
+function missing(kube: Kube, w: Workload | OperatorWorkload): ObsctlError {
+  return new ObsctlError(`${w.kind} ${w.namespace}/${w.name} is not in ${kube.context}: it reads the credential only at start, and cannot be restarted`, {
+    code: 'ROTATE_NO_WORKLOAD',
+    hints: ['is the platform synced? obsctl status shows it'],
   })
-  log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: rollout restart (${RESTARTED_AT}=${at})`)
+}
+
+const marks = (at: string, o: RestartRun) => ({[RESTARTED_AT]: at, ...(o.rotation ? {[ROTATION]: o.rotation} : {})})
+
+/** A rollout restart (the annotation `kubectl rollout restart` sets), waited for. */
+async function restart(kube: Kube, w: Workload, o: RestartRun): Promise<{restartedAt: string; byEarlierRun?: true}> {
+  const live = await kube.get<PodTemplated>(w.apiVersion, w.kind, w.name, w.namespace)
+  if (!live) throw missing(kube, w)
+  const mark = restartMark(live.spec?.template?.metadata?.annotations, o)
+  if (mark.byEarlierRun) {
+    o.log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: restarted for this rotation by an earlier run (${RESTARTED_AT}=${mark.restartedAt}): not again`)
+  } else {
+    await kube.mergePatch({
+      apiVersion: w.apiVersion,
+      kind: w.kind,
+      metadata: {name: w.name, namespace: w.namespace},
+      spec: {template: {metadata: {annotations: marks(mark.restartedAt, o)}}},
+    })
+    o.log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: rollout restart (${RESTARTED_AT}=${mark.restartedAt})`)
+  }
   await waitUntil(
     `the rollout of ${w.kind} ${w.namespace}/${w.name} on ${kube.context}`,
     async () => {
-      const o = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
-      return o ? rolloutStatus(o) : `${w.kind} ${w.namespace}/${w.name}: gone`
+      const x = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
+      return x ? rolloutStatus(x) : `${w.kind} ${w.namespace}/${w.name}: gone`
     },
-    {timeoutMs, intervalMs, signal, onProgress: log},
+    {timeoutMs: o.timeoutMs, intervalMs: o.intervalMs, signal: o.signal, onProgress: o.log},
   )
+  return mark
 }
 
 /**
@@ -101,45 +148,37 @@ export async function restart(
  * patching the StatefulSet itself would be undone by the operator), then the StatefulSet is waited for
  * until its pod template carries it and its rollout is done.
  */
-export async function restartThroughOperator(
-  kube: Kube,
-  w: OperatorWorkload,
-  at: string,
-  timeoutMs: number,
-  signal: AbortSignal,
-  log: (l: string) => void,
-  intervalMs?: number,
-): Promise<void> {
-  const live = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
-  if (!live)
-    throw new ObsctlError(`${w.kind} ${w.namespace}/${w.name} is not in ${kube.context}: it reads the credential only at start, and cannot be restarted`, {
-      code: 'ROTATE_NO_WORKLOAD',
-      hints: ['is the platform synced? obsctl status shows it'],
+async function restartThroughOperator(kube: Kube, w: OperatorWorkload, o: RestartRun): Promise<{restartedAt: string; byEarlierRun?: true}> {
+  const live = await kube.get<KubeObject & {spec?: {podMetadata?: {annotations?: Record<string, string>}}}>(w.apiVersion, w.kind, w.name, w.namespace)
+  if (!live) throw missing(kube, w)
+  const mark = restartMark(live.spec?.podMetadata?.annotations, o)
+  const at = mark.restartedAt
+  if (mark.byEarlierRun) {
+    o.log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: restarted for this rotation by an earlier run (${RESTARTED_AT}=${at}): not again`)
+  } else {
+    await kube.mergePatch({
+      apiVersion: w.apiVersion,
+      kind: w.kind,
+      metadata: {name: w.name, namespace: w.namespace},
+      spec: {podMetadata: {annotations: marks(at, o)}},
     })
-  await kube.mergePatch({
-    apiVersion: w.apiVersion,
-    kind: w.kind,
-    metadata: {name: w.name, namespace: w.namespace},
-    spec: {podMetadata: {annotations: {[RESTARTED_AT]: at}}},
-  })
-  log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: restart through spec.podMetadata.annotations (${RESTARTED_AT}=${at})`)
+    o.log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: restart through spec.podMetadata.annotations (${RESTARTED_AT}=${at})`)
+  }
   await waitUntil(
     `the rollout of StatefulSet ${w.namespace}/${w.statefulSet} (${w.kind} ${w.name}) on ${kube.context}`,
     async () => {
-      const o = await kube.get<KubeObject & {spec?: {template?: {metadata?: {annotations?: Record<string, string>}}}}>(
-        'apps/v1',
-        'StatefulSet',
-        w.statefulSet,
-        w.namespace,
-      )
-      if (!o) return `StatefulSet ${w.namespace}/${w.statefulSet}: not there`
-      if (o.spec?.template?.metadata?.annotations?.[RESTARTED_AT] !== at)
+      const x = await kube.get<PodTemplated>('apps/v1', 'StatefulSet', w.statefulSet, w.namespace)
+      if (!x) return `StatefulSet ${w.namespace}/${w.statefulSet}: not there`
+      if (x.spec?.template?.metadata?.annotations?.[RESTARTED_AT] !== at)
         return `StatefulSet ${w.namespace}/${w.statefulSet}: waiting for the operator to put ${RESTARTED_AT}=${at} in its pod template`
-      return rolloutStatus(o)
+      return rolloutStatus(x)
     },
-    {timeoutMs, intervalMs, signal, onProgress: log},
+    {timeoutMs: o.timeoutMs, intervalMs: o.intervalMs, signal: o.signal, onProgress: o.log},
   )
+  return mark
 }
+
+type PodTemplated = KubeObject & {spec?: {template?: {metadata?: {annotations?: Record<string, string>}}}}
 
 /**
  * How one credential's value sits in central's reference Secret: read from a key's text, written (with the
@@ -171,7 +210,7 @@ export async function pendingPairOf<T>(
   given: {value: T; source: string} | undefined,
   log: (l: string) => void,
   check?: (next: T) => Promise<void>,
-): Promise<{oldValue: T; newValue: T; source: string; resumed: boolean}> {
+): Promise<{oldValue: T; newValue: T; source: string; resumed: boolean; rotation?: string}> {
   const s = codec.secret
   const live = await readSecret(ck, s, central)
   const prevKey = previousKey(s.key)
@@ -181,7 +220,14 @@ export async function pendingPairOf<T>(
     log(
       `${s.namespace}/${s.name} holds a rotation an earlier run did not finish: finishing it${given && !codec.same(given.value, inSecret) ? ` (${given.source} waits: rerun to rotate again)` : ''}`,
     )
-    return {oldValue: pendingOld, newValue: inSecret, source: 'pending in the Secret', resumed: true}
+    // a rotation an older obsctl started has no id: everything is restarted again
+    return {
+      oldValue: pendingOld,
+      newValue: inSecret,
+      source: 'pending in the Secret',
+      resumed: true,
+      rotation: decoded(live.data?.[rotationKey(s.key)]) || undefined,
+    }
   }
   if (inSecret === undefined)
     throw inputError(`Secret ${s.namespace}/${s.name} on ${central} has no ${s.key}`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
@@ -192,9 +238,20 @@ export async function pendingPairOf<T>(
   if (codec.same(given.value, inSecret))
     throw inputError(`${given.source} (${codec.title}) is the current value: a rotation needs a new one`, codec.sameValueHints, 'ROTATE_SAME_VALUE')
   await check?.(given.value)
-  await writeSecretKeys(ck, live, codec.write(given.value, inSecret))
-  log(`${central}: ${s.namespace}/${s.name}: new ${s.key} (${given.source}); the old one kept as ${prevKey} until verified`)
-  return {oldValue: inSecret, newValue: given.value, source: given.source, resumed: false}
+  const rotation = randomBytes(12).toString('base64url')
+  await writeSecretKeys(ck, live, {...codec.write(given.value, inSecret), [rotationKey(s.key)]: rotation})
+  log(`${central}: ${s.namespace}/${s.name}: new ${s.key} (${given.source}); the old one kept as ${prevKey} until verified (rotation ${rotation})`)
+  return {oldValue: inSecret, newValue: given.value, source: given.source, resumed: false, rotation}
+}
+
+/** Step 6: the old value and the rotation's id leave central's Secret. */
+export async function finishPending(ck: Kube, secret: {namespace: string; name: string; key: string}): Promise<void> {
+  await ck.mergePatch({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {name: secret.name, namespace: secret.namespace},
+    data: {[previousKey(secret.key)]: null, [rotationKey(secret.key)]: null},
+  })
 }
 
 /** Steps 1–2 for a password kept as the plain text of one Secret key. */
@@ -204,7 +261,7 @@ export async function pendingPair(
   o: RotatePhaseOptions,
   spec: CredentialSpec,
   log: (l: string) => void,
-): Promise<{oldPw: string; newPw: string; source: string; resumed: boolean}> {
+): Promise<{oldPw: string; newPw: string; source: string; resumed: boolean; rotation?: string}> {
   const codec: PendingCodec<string> = {
     title: spec.title,
     secret: spec.secret,
@@ -214,5 +271,5 @@ export async function pendingPair(
     sameValueHints: [`export ${PASSWORD_ENV[spec.kind]}=… with another password, or unset it: obsctl generates one`],
   }
   const r = await pendingPairOf(ck, central, codec, o.values[spec.id], log)
-  return {oldPw: r.oldValue, newPw: r.newValue, source: r.source, resumed: r.resumed}
+  return {oldPw: r.oldValue, newPw: r.newValue, source: r.source, resumed: r.resumed, rotation: r.rotation}
 }

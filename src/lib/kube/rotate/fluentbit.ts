@@ -5,7 +5,7 @@ import {ObsctlError, errorMessage, inputError} from '../../errors.js'
 import {waitUntil} from '../../platform/index.js'
 import {kubeForCluster} from '../run.js'
 import {decoded, fluentbitPasswordFor, fluentbitUser} from '../secrets/catalogue.js'
-import {accepts, http, pendingPair, previousKey, readSecret, requireBasicAuth, restart, writeSecretKeys} from './common.js'
+import {accepts, finishPending, http, pendingPair, previousKey, readSecret, requireBasicAuth, restartAll, writeSecretKeys} from './common.js'
 import {opensearchChange} from './consumers.js'
 import {CREDENTIALS, type RotatePhaseOptions, type RotateReport} from './model.js'
 
@@ -25,7 +25,7 @@ export async function rotateFluentbit(ctx: RunContext, o: RotatePhaseOptions, io
   requireBasicAuth(h, 'opensearch')
   const ck = await kubeForCluster(ctx, central.name)
   const prevKey = previousKey(spec.secret.key)
-  const {oldPw: oldKey, newPw: newKey, source, resumed} = await pendingPair(ck, central.name, o, spec, log)
+  const {oldPw: oldKey, newPw: newKey, source, resumed, rotation} = await pendingPair(ck, central.name, o, spec, log)
   const adminPw = decoded((await readSecret(ck, CREDENTIALS.opensearch.secret, central.name)).data?.password)
   if (!adminPw)
     throw inputError(`Secret ${NAMESPACES.logging}/${SECRET_NAMES.opensearchAdmin} has no password`, ['obsctl secrets apply writes it'], 'ROTATE_NO_SECRET')
@@ -51,14 +51,12 @@ export async function rotateFluentbit(ctx: RunContext, o: RotatePhaseOptions, io
       }
       const kube = c.name === central.name ? ck : await kubeForCluster(ctx, c.name)
       const s = await readSecret(kube, spec.secret, c.name)
-      if (decoded(s.data?.username) !== user || decoded(s.data?.password) !== newPw) await writeSecretKeys(kube, s, {username: user, password: newPw})
+      const secretsChanged = decoded(s.data?.username) !== user || decoded(s.data?.password) !== newPw
+      if (secretsChanged) await writeSecretKeys(kube, s, {username: user, password: newPw})
       secrets.push({cluster: c.name, ...spec.secret, key: 'password'})
       log(`${c.name}: ${spec.secret.namespace}/${spec.secret.name}: username ${user}, the password the new key derives for it`)
-      for (const w of spec.restarts(p, c)) {
-        const at = new Date().toISOString()
-        await restart(kube, w, at, timeoutMs, ctx.signal, log, o.pollMs)
-        restarted.push({cluster: c.name, kind: w.kind, namespace: w.namespace, name: w.name, restartedAt: at})
-      }
+      const run = {rotation, secretsChanged, timeoutMs, signal: ctx.signal, log, intervalMs: o.pollMs}
+      restarted.push(...(await restartAll(kube, c.name, spec.restarts(p, c), run)))
       changed.push({cluster: c.name, user, newPw, oldPw})
     } catch (e) {
       if (e instanceof ObsctlError && e.exitCode === 130) throw e
@@ -95,7 +93,7 @@ export async function rotateFluentbit(ctx: RunContext, o: RotatePhaseOptions, io
   }
 
   // 6: the old key leaves central's Secret
-  await ck.mergePatch({apiVersion: 'v1', kind: 'Secret', metadata: {name: spec.secret.name, namespace: spec.secret.namespace}, data: {[prevKey]: null}})
+  await finishPending(ck, spec.secret)
   const verified = {newAccepted: users.every((u) => u.newAccepted), oldRefused: users.every((u) => u.oldRefused)}
   return {
     credential: 'fluent-bit',

@@ -25,6 +25,8 @@ export const TITLES: Record<Rotatable, string> = {
 
 /** The annotation `kubectl rollout restart` sets on the pod template. */
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt'
+/** Beside it, the rotation a restart was for (../common.ts restartAll): a rerun finishing it does not restart again. */
+export const ROTATION = 'obsctl.dev/rotation'
 
 export interface Workload {
   apiVersion: string
@@ -139,7 +141,8 @@ export interface RotateReport {
   secrets: {cluster: string; namespace: string; name: string; key: string}[]
   /** how the consumer was made to use it */
   consumer: string
-  restarted: {cluster: string; kind: string; namespace: string; name: string; restartedAt: string}[]
+  /** what was restarted for this rotation; `byEarlierRun`: by a run before this one (this run waited for its rollout) */
+  restarted: {cluster: string; kind: string; namespace: string; name: string; restartedAt: string; byEarlierRun?: true}[]
   verified: {newAccepted: boolean; oldRefused: boolean}
   /** S3: the snapshot repository OpenSearch verified with the new key (POST _snapshot/<name>/_verify) */
   repository?: {name: string; nodes: number}

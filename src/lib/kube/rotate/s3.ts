@@ -34,18 +34,7 @@ import {wantedBuckets} from '../../s3/buckets.js'
 import {kubeForCluster} from '../run.js'
 import {decoded, s3Secrets, thanosObjstoreYaml} from '../secrets/catalogue.js'
 import {readS3Ca} from '../secrets/values.js'
-import {
-  basic,
-  http,
-  pendingPairOf,
-  previousKey,
-  readSecret,
-  requireBasicAuth,
-  restart,
-  restartThroughOperator,
-  writeSecretKeys,
-  type PendingCodec,
-} from './common.js'
+import {basic, finishPending, http, pendingPairOf, previousKey, readSecret, requireBasicAuth, restartAll, writeSecretKeys, type PendingCodec} from './common.js'
 import {CREDENTIALS, TITLES, type NewValue, type OperatorWorkload, type RotatePhaseOptions, type RotateReport, type Workload} from './model.js'
 
 /** Where the current pair is read: central's objstore.yml (Thanos's configuration). */
@@ -177,6 +166,7 @@ export async function rotateS3(ctx: RunContext, o: RotatePhaseOptions, io: TaskI
     newValue: next,
     source,
     resumed,
+    rotation,
   } = await pendingPairOf(
     ck,
     central.name,
@@ -205,23 +195,19 @@ export async function rotateS3(ctx: RunContext, o: RotatePhaseOptions, io: TaskI
   for (const c of p.clusters) {
     try {
       const kube = c.name === central.name ? ck : await kubeForCluster(ctx, c.name)
+      let secretsChanged = false
       for (const want of s3Secrets(p, c, {s3: next, s3Ca})) {
         const live = await readSecret(kube, want, c.name)
-        if (Object.entries(want.data).some(([k, v]) => decoded(live.data?.[k]) !== v)) await writeSecretKeys(kube, live, want.data)
+        if (Object.entries(want.data).some(([k, v]) => decoded(live.data?.[k]) !== v)) {
+          await writeSecretKeys(kube, live, want.data)
+          secretsChanged = true
+        }
         for (const key of Object.keys(want.data)) secrets.push({cluster: c.name, namespace: want.namespace, name: want.name, key})
         log(`${c.name}: ${want.namespace}/${want.name}: the new key pair (${Object.keys(want.data).join(', ')})`)
       }
       if (c.name !== central.name) continue
-      for (const w of s3Restarts(p)) {
-        const at = new Date().toISOString()
-        await restart(kube, w, at, timeoutMs, ctx.signal, log, o.pollMs)
-        restarted.push({cluster: c.name, kind: w.kind, namespace: w.namespace, name: w.name, restartedAt: at})
-      }
-      for (const w of s3OperatorRestarts(p)) {
-        const at = new Date().toISOString()
-        await restartThroughOperator(kube, w, at, timeoutMs, ctx.signal, log, o.pollMs)
-        restarted.push({cluster: c.name, kind: w.kind, namespace: w.namespace, name: w.name, restartedAt: at})
-      }
+      const run = {rotation, secretsChanged, timeoutMs, signal: ctx.signal, log, intervalMs: o.pollMs}
+      restarted.push(...(await restartAll(kube, c.name, [...s3Restarts(p), ...s3OperatorRestarts(p)], run)))
     } catch (e) {
       if (e instanceof ObsctlError && e.exitCode === 130) throw e
       failures.push(`${c.name}: ${errorMessage(e)}`)
@@ -255,12 +241,7 @@ export async function rotateS3(ctx: RunContext, o: RotatePhaseOptions, io: TaskI
   log(`verified: S3 accepts the new key ${next.accessKey} and refuses the old one ${old.accessKey}`)
 
   // 6: the old pair leaves the Secret
-  await ck.mergePatch({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: {name: S3_REFERENCE.name, namespace: S3_REFERENCE.namespace},
-    data: {[previousKey(S3_REFERENCE.key)]: null},
-  })
+  await finishPending(ck, S3_REFERENCE)
   return {
     credential: 's3',
     user: next.accessKey,

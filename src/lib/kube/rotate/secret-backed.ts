@@ -9,7 +9,7 @@ import {ObsctlError, errorMessage, inputError} from '../../errors.js'
 import {waitUntil} from '../../platform/index.js'
 import {kubeForCluster} from '../run.js'
 import {decoded} from '../secrets/catalogue.js'
-import {accepts, http, pendingPair, previousKey, readSecret, requireBasicAuth, restart, writeSecretKeys} from './common.js'
+import {accepts, finishPending, http, pendingPair, previousKey, readSecret, requireBasicAuth, restartAll, writeSecretKeys} from './common.js'
 import {grafanaChange, opensearchChange} from './consumers.js'
 import {CREDENTIALS, type CredentialSpec, type RotatePhaseOptions, type RotateReport} from './model.js'
 
@@ -22,7 +22,7 @@ export async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Cr
   requireBasicAuth(h, spec.service)
   const ck = await kubeForCluster(ctx, central.name)
   const prevKey = previousKey(spec.secret.key)
-  const {oldPw, newPw, source, resumed} = await pendingPair(ck, central.name, o, spec, log)
+  const {oldPw, newPw, source, resumed, rotation} = await pendingPair(ck, central.name, o, spec, log)
 
   // 3: the consumer
   let consumer: string
@@ -56,17 +56,17 @@ export async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Cr
   for (const c of clusters) {
     try {
       const kube = c.name === central.name ? ck : await kubeForCluster(ctx, c.name)
+      // central's copy is the one step 2 wrote (with a new rotation id when it changed)
+      let secretsChanged = false
       if (c.name !== central.name) {
         const s = await readSecret(kube, spec.secret, c.name)
-        if (decoded(s.data?.[spec.secret.key]) !== newPw) await writeSecretKeys(kube, s, {[spec.secret.key]: newPw})
+        secretsChanged = decoded(s.data?.[spec.secret.key]) !== newPw
+        if (secretsChanged) await writeSecretKeys(kube, s, {[spec.secret.key]: newPw})
         secrets.push({cluster: c.name, ...spec.secret})
         log(`${c.name}: ${spec.secret.namespace}/${spec.secret.name}: new ${spec.secret.key}`)
       }
-      for (const w of spec.restarts(p, c)) {
-        const at = new Date().toISOString()
-        await restart(kube, w, at, timeoutMs, ctx.signal, log, o.pollMs)
-        restarted.push({cluster: c.name, kind: w.kind, namespace: w.namespace, name: w.name, restartedAt: at})
-      }
+      const run = {rotation, secretsChanged, timeoutMs, signal: ctx.signal, log, intervalMs: o.pollMs}
+      restarted.push(...(await restartAll(kube, c.name, spec.restarts(p, c), run)))
     } catch (e) {
       if (e instanceof ObsctlError && e.exitCode === 130) throw e
       failures.push(`${c.name}: ${errorMessage(e)}`)
@@ -96,6 +96,6 @@ export async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Cr
   }
 
   // 6: the old value leaves the Secret
-  await ck.mergePatch({apiVersion: 'v1', kind: 'Secret', metadata: {name: spec.secret.name, namespace: spec.secret.namespace}, data: {[prevKey]: null}})
+  await finishPending(ck, spec.secret)
   return {credential: spec.id, user: spec.user, source, resumed, secrets, consumer, restarted, verified}
 }
