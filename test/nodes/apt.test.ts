@@ -4,6 +4,10 @@
  * apt_update looks for (and the shim prints), and apt_update waits until the other one ends. apt works in a folder
  * of the test's own (APT_CONFIG: lists and cache there); the apt holding the lock fetches from a loopback server
  * that answers only when the test lets it, and the waiting one has no source at all (no network).
+ *
+ * dpkg's own lock too: a real dpkg (`--set-selections`, reading its stdin) holds the frontend lock of an admin folder
+ * of the test's own (Dir::State::status there, so apt locks that folder's lock-frontend, not the system's); apt-get
+ * install fails at once naming it, as the shim does, and apt_install (-o DPkg::Lock::Timeout) waits for it.
  */
 import {spawn, spawnSync} from 'node:child_process'
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
@@ -91,6 +95,71 @@ describe('apt_update against the real apt', () => {
     } finally {
       release = true
       for (const r of held.splice(0)) r.writeHead(404).end()
+      holder.kill()
+      await holderDone
+    }
+  })
+})
+
+describe('apt_install against the real apt and dpkg', () => {
+  const dir = tmpDir('obsctl-dpkg-')
+  const admin = path.join(dir, 'admin')
+  // apt 2.x: the line naming the frontend lock and its holder (the shim's holder is unattended-upgr)
+  const FRONTEND_LOCKED = /^E: Could not get lock \S*\/lock-frontend\. It is held by process \d+ \(\S+\)$/m
+
+  it("apt-get install fails at once on dpkg's frontend lock with the message the shim prints; apt_install waits for the holder, then goes on", async () => {
+    expect(spawnSync('dpkg', ['--version']).status, 'dpkg (Debian) is needed: .ci/run runs on Debian').toBe(0)
+    for (const d of ['updates', 'info', 'triggers']) mkdirSync(path.join(admin, d), {recursive: true})
+    for (const f of ['status', 'available']) writeFileSync(path.join(admin, f), '')
+    for (const d of ['lists/partial', 'cache/archives/partial', 'state', 'parts']) mkdirSync(path.join(dir, d), {recursive: true})
+    writeFileSync(path.join(dir, 'sources.list'), '')
+    const conf = path.join(dir, 'apt.conf')
+    writeFileSync(
+      conf,
+      [
+        `Dir::State::status "${path.join(admin, 'status')}";`,
+        `Dir::State "${path.join(dir, 'state')}";`,
+        `Dir::State::Lists "${path.join(dir, 'lists')}";`,
+        `Dir::Cache "${path.join(dir, 'cache')}";`,
+        `Dir::Etc::SourceList "${path.join(dir, 'sources.list')}";`,
+        `Dir::Etc::SourceParts "${path.join(dir, 'parts')}";`,
+        'APT::Sandbox::User "root";',
+        '',
+      ].join('\n'),
+    )
+    const env = {...process.env, APT_CONFIG: conf, LC_ALL: 'C'}
+    const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'obsctl-no-such-package'], {env, encoding: 'utf8'})
+
+    // a real dpkg holds the lock while it reads selections from its stdin (kept open by the test)
+    const holder = spawn('dpkg', [`--admindir=${admin}`, '--set-selections'], {env, stdio: ['pipe', 'ignore', 'ignore']})
+    const holderDone = new Promise((resolve) => holder.on('close', resolve))
+    try {
+      // apt itself: fails at once, naming the lock (asked until dpkg holds it)
+      let refused = install()
+      await waitFor(() => FRONTEND_LOCKED.test((refused = install()).stderr) || holder.exitCode !== null, 120_000, 'dpkg to hold its lock')
+      expect(holder.exitCode).toBeNull()
+      expect(refused.status).toBe(100)
+      expect(refused.stderr).toMatch(/It is held by process \d+ \(dpkg\)$/m)
+      const shim = readFileSync(path.join(import.meta.dirname, '../support/node-sandbox/shim.sh'), 'utf8')
+      expect(/echo '(E: Could not get lock \/var\/lib\/dpkg\/lock-frontend\.[^']*)'/.exec(shim)?.[1]).toMatch(FRONTEND_LOCKED)
+
+      // apt_install: waits while dpkg holds it
+      const waiter = spawn('bash', ['-c', `${APT_FUNCTIONS}\napt_install obsctl-no-such-package`], {env, stdio: ['ignore', 'pipe', 'pipe']})
+      let out = ''
+      waiter.stdout.setEncoding('utf8').on('data', (d: string) => (out += d))
+      waiter.stderr.setEncoding('utf8').on('data', (d: string) => (out += d))
+      const waited = new Promise<number | null>((resolve) => waiter.on('close', resolve))
+      await waitFor(() => /Waiting for cache lock: Could not get lock \S*\/lock-frontend/.test(out) || waiter.exitCode !== null, 120_000, 'apt_install to wait')
+      expect(waiter.exitCode, out).toBeNull()
+
+      // dpkg ends: apt_install goes on (and fails only because this folder knows no package)
+      holder.stdin.end()
+      await holderDone
+      expect(await waited, out).toBe(100)
+      expect(out).toMatch(/E: Unable to locate package obsctl-no-such-package/)
+      expect(out).not.toMatch(/^E: Could not get lock/m)
+    } finally {
+      holder.stdin.destroy()
       holder.kill()
       await holderDone
     }
