@@ -6,9 +6,10 @@
  *
  * s3rver keeps its key pairs in one registry (s3rver/lib/models/account.js: AWSAccount.registry, createKeyPair /
  * revokeAccessKey): it knows several pairs at once and refuses an access key it does not know
- * (InvalidAccessKeyId). It does not check V4 signatures, so "refused" here is always an unknown access key id:
- * the tests make a new pair with a new access key id, as `mc admin user svcacct add` does. A pair is "removed
- * from MinIO" by revoking it in s3rver.
+ * (InvalidAccessKeyId); the front before it (test/s3/sigv4.ts) checks V4 signatures, so an old secret key of a
+ * known access key id is refused too (SignatureDoesNotMatch), as MinIO refuses it after `mc admin user svcacct
+ * edit`. The tests make new pairs with a new access key id, as `mc admin user svcacct add` does, and one with the
+ * same id and a new secret. A pair is "removed from MinIO" by revoking it in s3rver.
  *
  * The Prometheus and ThanosRuler CRDs are the real ones (prometheus-operator v0.86.0, ../shared/upstream
  * crds.json.gz): the test server prunes fields a schema does not have, so the restart annotation surviving on
@@ -43,6 +44,8 @@ const PAIRS = {
   first: {accessKey: 'OBSCTLS3FIRSTKEY01', secretKey: 'first-S3-secret-Qw81zz'},
   second: {accessKey: 'OBSCTLS3SECONDKEY2', secretKey: 'second-S3-secret-Lp02xx'},
   third: {accessKey: 'OBSCTLS3THIRDKEY03', secretKey: 'third-S3-secret-Mn93cc'},
+  // the third key's secret changed in MinIO (mc admin user svcacct edit ALIAS KEY --secret-key …)
+  edited: {accessKey: 'OBSCTLS3THIRDKEY03', secretKey: 'third-S3-secret-EDITED-Rt55vv'},
 }
 const SECRET_KEYS = Object.values(PAIRS).map((p) => p.secretKey)
 const PW = {admin: 'os-Root-Pw-91kd', fluentbit: 'fb-Pw-k2j3-obsctl', grafana: 'graf-Pw-a8s7-obsctl'}
@@ -399,6 +402,23 @@ describe('secrets rotate s3', () => {
     for (const o of OPERATED) expect(stsAnnotation('monitoring', o.sts)! >= started).toBe(true)
     // OpenSearch verified its snapshot repository (after the restarts)
     expect(osFake.requests.filter((q) => q.path === '/_snapshot/s3-snapshots/_verify').length).toBe(verifies + 1)
+    expectNoSecretKey(JSON.stringify(r))
+  })
+})
+
+describe('secrets rotate s3: a new secret key for the same access key', () => {
+  it('MinIO keeps one secret per key: the old secret is refused by its signature (SignatureDoesNotMatch), so one run finishes', async () => {
+    AWSAccount.DUMMY_ACCOUNT.createKeyPair(PAIRS.edited.accessKey, PAIRS.edited.secretKey)
+    exportPair(PAIRS.edited)
+    const r = await rotate()
+    expect(r.rotated[0]).toMatchObject({
+      credential: 's3',
+      user: PAIRS.edited.accessKey,
+      resumed: false,
+      verified: {newAccepted: true, oldRefused: true},
+    })
+    expect(pairsInSecrets()).toEqual([pairString(PAIRS.edited)])
+    expect(previous()).toBeUndefined()
     expectNoSecretKey(JSON.stringify(r))
   })
 })

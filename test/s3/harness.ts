@@ -1,6 +1,7 @@
 /**
- * S3 test peer: a real s3rver in-process on a random loopback port, in a temp dir, over http or
- * https (certificates made with the real openssl, test/support/kube/tls.ts), and inventories that point at it.
+ * S3 test peer: a real s3rver in-process on a random loopback port, in a temp dir, behind a front that checks
+ * every request's AWS V4 signature as S3 and MinIO do (./sigv4.ts: s3rver itself does not), over http or https
+ * (certificates made with the real openssl, test/support/kube/tls.ts), and inventories that point at it.
  */
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -11,11 +12,12 @@ import AWSAccount from 's3rver/lib/models/account.js'
 import {exampleInventory} from '../support/inventory.js'
 import {CertificateAuthority} from '../support/kube/tls.js'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
+import {startSignatureFront} from './sigv4.js'
 
 /**
  * s3rver knows one hard-wired account; we register a distinctive key pair with it so tests can grep
- * for the secret. s3rver rejects an unknown access key (InvalidAccessKeyId), but it does not verify
- * V4 signatures (minio signs V4), so a wrong secret for a known key is accepted.
+ * for the secret. s3rver rejects an unknown access key (InvalidAccessKeyId); the front before it refuses a
+ * wrong secret for a known key (SignatureDoesNotMatch) and a region other than us-east-1.
  */
 export const ACCESS_KEY = 'OBSCTLTESTACCESSKEY'
 export const SECRET_KEY = 'obsctl-test-secret-Zq81xW'
@@ -30,14 +32,16 @@ export interface S3Peer {
 
 export async function startS3rver(opts: {tls?: {key: string; cert: string}} = {}): Promise<S3Peer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-s3rver-'))
-  const server = new S3rver({address: '127.0.0.1', port: 0, silent: true, directory: dir, allowMismatchedSignatures: false, ...(opts.tls ?? {})})
+  const server = new S3rver({address: '127.0.0.1', port: 0, silent: true, directory: dir, allowMismatchedSignatures: false})
   const addr = await server.run()
+  const front = await startSignatureFront(addr.port, {tls: opts.tls})
   const scheme = opts.tls ? 'https' : 'http'
   return {
-    url: `${scheme}://127.0.0.1:${addr.port}`,
-    port: addr.port,
+    url: `${scheme}://127.0.0.1:${front.port}`,
+    port: front.port,
     dir,
     async close() {
+      await front.close()
       await server.close()
       rmSync(dir, {recursive: true, force: true})
     },

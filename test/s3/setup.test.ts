@@ -159,6 +159,30 @@ describe('s3 setup errors', () => {
     expect(JSON.stringify(e.toJSON())).not.toContain(SECRET_KEY)
   })
 
+  it('a known access key with a wrong secret key (the peer checks V4 signatures as MinIO does): the same error, exit 2', async () => {
+    process.env.OBSCTL_S3_SECRET_KEY = `${SECRET_KEY}-old`
+    const {inv} = writeInventory(work, peer.url)
+    const e = await failure(s3Setup(inv))
+    expect(e).toMatchObject({code: 'S3_CREDENTIALS', exitCode: 2})
+    expect(e.message).toContain('SignatureDoesNotMatch')
+    expect(JSON.stringify(e.toJSON())).not.toContain(SECRET_KEY)
+  })
+
+  it("s3.region other than the server's: exit 2 naming the field, its line and the region the server expects", async () => {
+    const {inv, file} = writeInventory(work, peer.url, {'s3.region': 'eu-west-1'})
+    const e = await failure(s3Setup(inv))
+    expect(e).toMatchObject({code: 'S3_REGION', exitCode: 2})
+    expect(e.message).toContain('not in the region eu-west-1')
+    const line =
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .findIndex((l) => /^\s+region: eu-west-1$/.test(l)) + 1
+    expect(line).toBeGreaterThan(0)
+    // the position of the value, as every inventory position obsctl names
+    const column = readFileSync(file, 'utf8').split('\n')[line - 1]!.indexOf('eu-west-1') + 1
+    expect(e.hints[0]).toBe(`set s3.region (${file}:${line}:${column}) to 'us-east-1': requests are signed for that region`)
+  })
+
   it('credentials come from the env vars the inventory names; missing ones fail without a TTY (no prompt)', async () => {
     process.env.MY_MINIO_KEY = ACCESS_KEY
     process.env.MY_MINIO_SECRET = SECRET_KEY

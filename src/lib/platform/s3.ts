@@ -285,6 +285,17 @@ export function translateS3Error(e: unknown, what: string, where: {inv: LoadedIn
       cause: e,
     })
   }
+  // S3 and MinIO refuse a signature made for another region than theirs: "The authorization header is malformed;
+  // the region 'eu-west-1' is wrong; expecting 'us-east-1'"
+  if (code === 'AuthorizationHeaderMalformed' && /region/i.test(errorMessage(e))) {
+    const expecting = /expecting '([^']+)'/.exec(errorMessage(e))?.[1]
+    return new ObsctlError(`the S3 endpoint ${endpoint.url} is not in the region ${s3.region} (${errorMessage(e)}) while trying to ${what}`, {
+      exitCode: 2,
+      code: 'S3_REGION',
+      hints: [`set s3.region (${at('region')}) to ${expecting ? `'${expecting}'` : "the server's region"}: requests are signed for that region`],
+      cause: e,
+    })
+  }
   if (code === 'AccessDenied') {
     return new ObsctlError(`access denied by ${endpoint.url} while trying to ${what}`, {
       code: 'S3_ACCESS_DENIED',
