@@ -14,6 +14,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {codeCacheKey, userCacheHome} from '../../src/lib/code-cache.js'
 import {BIN, ROOT, requireBuild, runProcess, tmpDir} from './helpers.js'
 
+/** the derived-result entry of what is derived from one inventory file (its kind, then the file's path made a name) */
+const entryOf = (kind: string, file: string) => `${kind}${file.replace(/[^\w.-]/g, '_').slice(-150)}`
+
 const NOBODY = 65534
 const asRoot = process.getuid?.() === 0
 
@@ -389,11 +392,11 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(a.status, a.stderr).toBe(0)
     expect(a.stderr).toContain('derived eta-templates: computed')
     // without the rendered files kept from the first run (the next test), so the templates are compiled again
-    rmSync(path.join(a.dir, 'data!rendered-files'))
+    rmSync(path.join(a.dir, `data!${entryOf('rendered-files', inventory)}`))
     const b = await run(['render', '--out', warm, '-c', inventory], {cacheHome})
     expect(b.status, b.stderr).toBe(0)
     expect(b.stderr).toContain('derived eta-templates: from cache')
-    expect(b.stderr).toContain('derived rendered-files: computed')
+    expect(b.stderr).toContain(`derived ${entryOf('rendered-files', inventory)}: computed`)
     const files = (d: string) =>
       readdirSync(d, {recursive: true})
         .map(String)
@@ -412,13 +415,13 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     const names = ['rendered-digests', 'node-fingerprints', 'secret-shapes']
     const first = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
     expect(first.status, first.stderr).toBe(0)
-    for (const n of names) expect(first.stderr).toContain(`derived ${n}: computed`)
-    for (const n of names) expect(statSync(path.join(first.dir, `data!${n}`)).mode & 0o777).toBe(0o600)
+    for (const n of names) expect(first.stderr).toContain(`derived ${entryOf(n, inv)}: computed`)
+    for (const n of names) expect(statSync(path.join(first.dir, `data!${entryOf(n, inv)}`)).mode & 0o777).toBe(0o600)
     // plan keeps the render's digests, not its files (render keeps those): 0.3 MB, not 8.9, at 1,000 clusters
-    expect(existsSync(path.join(first.dir, 'data!rendered-files'))).toBe(false)
+    expect(existsSync(path.join(first.dir, `data!${entryOf('rendered-files', inv)}`))).toBe(false)
     const second = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
     expect(second.status, second.stderr).toBe(0)
-    for (const n of names) expect(second.stderr).toContain(`derived ${n}: from cache`)
+    for (const n of names) expect(second.stderr).toContain(`derived ${entryOf(n, inv)}: from cache`)
     // the same tasks, descriptions and states: read back, not computed, and nothing rewritten
     expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout))
     const kept = snapshot(first.dir)
@@ -426,14 +429,25 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(third.status).toBe(0)
     expect(snapshot(first.dir)).toEqual(kept)
 
+    // another inventory in turn (staging, then production) has entries of its own: neither replaces the other's
+    const other = path.join(dir, 'memo-other.yaml')
+    writeFileSync(other, readFileSync(inv, 'utf8').replace(/domain: (\S+)/, 'domain: memo-other.lab'))
+    const otherPlan = await run(['plan', '--json', '-c', other], {cacheHome, bin})
+    expect(otherPlan.status, otherPlan.stderr).toBe(0)
+    for (const n of names) expect(otherPlan.stderr).toContain(`derived ${entryOf(n, other)}: computed`)
+    const back = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
+    expect(back.status, back.stderr).toBe(0)
+    for (const n of names) expect(back.stderr).toContain(`derived ${entryOf(n, inv)}: from cache`)
+    expect(JSON.parse(back.stdout)).toEqual(JSON.parse(first.stdout))
+
     // the files render writes from the kept result are, byte for byte, those of a render without any cache
     const keeps = await run(['render', '--out', path.join(dir, 'memo-keeps'), '-c', inv], {cacheHome, bin})
     expect(keeps.status, keeps.stderr).toBe(0)
-    expect(keeps.stderr).toContain('derived rendered-files: computed')
+    expect(keeps.stderr).toContain(`derived ${entryOf('rendered-files', inv)}: computed`)
     const cached = path.join(dir, 'memo-cached')
     const fromCache = await run(['render', '--out', cached, '-c', inv], {cacheHome, bin})
     expect(fromCache.status, fromCache.stderr).toBe(0)
-    expect(fromCache.stderr).toContain('derived rendered-files: from cache')
+    expect(fromCache.stderr).toContain(`derived ${entryOf('rendered-files', inv)}: from cache`)
     const fresh = path.join(dir, 'memo-fresh')
     const cold = await runProcess(process.execPath, [bin, 'render', '--out', fresh, '-c', inv], {env: {...process.env, CI: '1', OBSCTL_CODE_CACHE: '0'}})
     expect(cold.status, cold.stderr).toBe(0)
@@ -451,7 +465,7 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     const out = path.join(dir, 'memo-render')
     const edited = await run(['render', '--out', out, '-c', inv], {cacheHome, bin})
     expect(edited.status, edited.stderr).toBe(0)
-    expect(edited.stderr).toContain('derived rendered-files: computed')
+    expect(edited.stderr).toContain(`derived ${entryOf('rendered-files', inv)}: computed`)
     const grep = (d: string, s: string) =>
       readdirSync(d, {recursive: true})
         .map(String)
@@ -472,12 +486,12 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     // one a run with an empty cache folder computes
     const editedPlan = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
     expect(editedPlan.status, editedPlan.stderr).toBe(0)
-    expect(editedPlan.stderr).toContain('derived node-fingerprints: computed')
+    expect(editedPlan.stderr).toContain(`derived ${entryOf('node-fingerprints', inv)}: computed`)
     expect(editedPlan.stderr).toContain('derived kubeadm-init-yaml: from cache')
     const emptyPlan = await run(['plan', '--json', '-c', inv], {cacheHome: path.join(dir, 'platform-memo-empty'), bin})
     expect(emptyPlan.status, emptyPlan.stderr).toBe(0)
     expect(emptyPlan.stderr).toContain('derived kubeadm-init-yaml: computed')
-    const fingerprints = (d: string) => readFileSync(path.join(d, 'data!node-fingerprints'), 'utf8')
+    const fingerprints = (d: string) => readFileSync(path.join(d, `data!${entryOf('node-fingerprints', inv)}`), 'utf8')
     expect(fingerprints(editedPlan.dir)).toEqual(fingerprints(emptyPlan.dir))
     expect(fingerprints(editedPlan.dir)).toMatch(/cluster-01/)
 
@@ -487,14 +501,14 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     const out2 = path.join(dir, 'memo-render-2')
     const retemplated = await run(['render', '--out', out2, '-c', inv], {cacheHome, bin})
     expect(retemplated.status, retemplated.stderr).toBe(0)
-    expect(retemplated.stderr).toContain('derived rendered-files: computed')
+    expect(retemplated.stderr).toContain(`derived ${entryOf('rendered-files', inv)}: computed`)
     expect(grep(out2, '# memo-test template edit')).toBe(true)
     // and install-k8s.sh: every node's fingerprint is computed again (a changed script reinstalls the nodes)
     const script = path.join(path.dirname(path.dirname(bin)), 'templates', 'scripts', 'install-k8s.sh')
     writeFileSync(script, `${readFileSync(script, 'utf8')}\n# memo-test script edit\n`)
     const replanned = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
     expect(replanned.status, replanned.stderr).toBe(0)
-    expect(replanned.stderr).toContain('derived node-fingerprints: computed')
+    expect(replanned.stderr).toContain(`derived ${entryOf('node-fingerprints', inv)}: computed`)
   })
 
   it('the JSON Schema init writes is the same read back as built', async () => {

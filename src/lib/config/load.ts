@@ -7,7 +7,7 @@ import path from 'node:path'
 import type {Node, Document, LineCounter} from 'yaml'
 import {yaml} from '../lazy-deps.js'
 import type {z} from 'zod'
-import {derivedCache, derivedMemo, fileEntryName} from '../derived-cache.js'
+import {derivedCache, derivedMemo, fileEntryName, notePlatformFile} from '../derived-cache.js'
 import {errorMessage, fsReason, inputError} from '../errors.js'
 import type {FieldPath} from './field-path.js'
 import {plainYamlOffsets, readPlainYaml} from './plain-yaml.js'
@@ -235,6 +235,7 @@ export const FAST_READ_MIN = 64 * 1024
  * the same text needs no YAML at all).
  */
 function inventoryOf(file: string, text: string, platform: Platform, cacheName: string, yaml?: ReturnType<typeof yamlDocument>): LoadedInventory {
+  notePlatformFile(platform, file)
   const parsed = () => (yaml ??= yamlDocument(text, file))
   const position = positionsMemo(cacheName, text)
   // a large text's positions: from js-yaml's second read (./plain-yaml.ts), unless the document is parsed already
