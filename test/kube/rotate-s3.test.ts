@@ -104,26 +104,18 @@ function pairsInSecrets(): string[] {
 }
 const pairString = (p: {accessKey: string; secretKey: string}) => `${p.accessKey}:${p.secretKey}`
 const previous = () => value(central(), 'monitoring', 'thanos-objstore', 'objstore.yml-previous')
-const stsAnnotation = (ns: string, name: string) =>
+/** an annotation (the restart time, else the one named) on a StatefulSet's pod template, and on an operator resource's pod metadata */
+const stsAnnotation = (ns: string, name: string, key = RESTARTED_AT) =>
   (central().getObject('statefulsets', ns, name) as {spec: {template: {metadata?: {annotations?: Record<string, string>}}}}).spec.template.metadata
-    ?.annotations?.[RESTARTED_AT]
-const crAnnotation = (resource: string, name: string) =>
-  (central().getObject(resource, 'monitoring', name) as {spec: {podMetadata?: {annotations?: Record<string, string>}}}).spec.podMetadata?.annotations?.[
-    RESTARTED_AT
-  ]
+    ?.annotations?.[key]
+const crAnnotation = (resource: string, name: string, key = RESTARTED_AT) =>
+  (central().getObject(resource, 'monitoring', name) as {spec: {podMetadata?: {annotations?: Record<string, string>}}}).spec.podMetadata?.annotations?.[key]
 
 /** the task logs of every run so far (.obsctl/logs/RUN/PHASE/TASK.log) */
 const logFiles = (): string[] =>
   (readdirSync(path.join(dir, '.obsctl', 'logs'), {recursive: true}) as string[])
     .filter((f) => f.endsWith('.log'))
     .map((f) => path.join(dir, '.obsctl', 'logs', f))
-const stsRotation = (ns: string, name: string) =>
-  (central().getObject('statefulsets', ns, name) as {spec: {template: {metadata?: {annotations?: Record<string, string>}}}}).spec.template.metadata
-    ?.annotations?.[ROTATION]
-const crRotation = (resource: string, name: string) =>
-  (central().getObject(resource, 'monitoring', name) as {spec: {podMetadata?: {annotations?: Record<string, string>}}}).spec.podMetadata?.annotations?.[
-    ROTATION
-  ]
 
 function crd(key: string) {
   const c = upstream().crds[key]! as unknown as {schema: unknown; plural: string; scope: string}
@@ -323,8 +315,8 @@ describe('secrets rotate s3', () => {
     expect(rotation).toMatch(/^[\w-]{16}$/)
     const restartedAt = () => [...STATEFULSETS.map((w) => stsAnnotation(w.namespace, w.name)), ...OPERATED.map((o) => crAnnotation(o.resource, o.name))]
     const first = restartedAt()
-    for (const w of STATEFULSETS) expect(stsRotation(w.namespace, w.name)).toBe(rotation)
-    for (const o of OPERATED) expect(crRotation(o.resource, o.name)).toBe(rotation)
+    for (const w of STATEFULSETS) expect(stsAnnotation(w.namespace, w.name, ROTATION)).toBe(rotation)
+    for (const o of OPERATED) expect(crAnnotation(o.resource, o.name, ROTATION)).toBe(rotation)
 
     // a rerun before the removal (S3 still accepts the old pair): nothing restarted again, the rollouts waited for
     const logsBefore = new Set(logFiles())

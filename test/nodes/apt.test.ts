@@ -19,6 +19,12 @@ import {APT_FUNCTIONS} from '../../src/lib/nodes/apt.js'
 import {tmpDir} from '../cli/helpers.js'
 import {waitFor} from '../support/wait.js'
 
+/** apt's environment with its folders in the test's own (an apt.conf written for APT_CONFIG), run as root, in English */
+function aptEnv(file: string, dirs: Record<string, string>): NodeJS.ProcessEnv {
+  writeFileSync(file, [...Object.entries(dirs).map(([k, v]) => `${k} "${v}";`), 'APT::Sandbox::User "root";', ''].join('\n'))
+  return {...process.env, APT_CONFIG: file, LC_ALL: 'C'}
+}
+
 // apt's own message when the lists are locked (apt 2.x), and the line the sandbox's shim prints for it
 const LISTS_LOCKED = /^E: Could not get lock \S*lists\/lock\. It is held by process \d+ \(apt-get\)$/m
 
@@ -35,19 +41,12 @@ describe('apt_update against the real apt', () => {
   const config = (name: string, sources: string) => {
     for (const d of [path.join(lists, 'partial'), path.join(dir, name, 'archives', 'partial'), path.join(dir, name, 'parts')]) mkdirSync(d, {recursive: true})
     writeFileSync(path.join(dir, name, 'sources.list'), sources)
-    const file = path.join(dir, name, 'apt.conf')
-    writeFileSync(
-      file,
-      [
-        `Dir::State::Lists "${lists}";`,
-        `Dir::Cache "${path.join(dir, name)}";`,
-        `Dir::Etc::SourceList "${path.join(dir, name, 'sources.list')}";`,
-        `Dir::Etc::SourceParts "${path.join(dir, name, 'parts')}";`,
-        'APT::Sandbox::User "root";',
-        '',
-      ].join('\n'),
-    )
-    return {...process.env, APT_CONFIG: file, LC_ALL: 'C'}
+    return aptEnv(path.join(dir, name, 'apt.conf'), {
+      'Dir::State::Lists': lists,
+      'Dir::Cache': path.join(dir, name),
+      'Dir::Etc::SourceList': path.join(dir, name, 'sources.list'),
+      'Dir::Etc::SourceParts': path.join(dir, name, 'parts'),
+    })
   }
   beforeAll(async () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -113,21 +112,14 @@ describe('apt_install against the real apt and dpkg', () => {
     for (const f of ['status', 'available']) writeFileSync(path.join(admin, f), '')
     for (const d of ['lists/partial', 'cache/archives/partial', 'state', 'parts']) mkdirSync(path.join(dir, d), {recursive: true})
     writeFileSync(path.join(dir, 'sources.list'), '')
-    const conf = path.join(dir, 'apt.conf')
-    writeFileSync(
-      conf,
-      [
-        `Dir::State::status "${path.join(admin, 'status')}";`,
-        `Dir::State "${path.join(dir, 'state')}";`,
-        `Dir::State::Lists "${path.join(dir, 'lists')}";`,
-        `Dir::Cache "${path.join(dir, 'cache')}";`,
-        `Dir::Etc::SourceList "${path.join(dir, 'sources.list')}";`,
-        `Dir::Etc::SourceParts "${path.join(dir, 'parts')}";`,
-        'APT::Sandbox::User "root";',
-        '',
-      ].join('\n'),
-    )
-    const env = {...process.env, APT_CONFIG: conf, LC_ALL: 'C'}
+    const env = aptEnv(path.join(dir, 'apt.conf'), {
+      'Dir::State::status': path.join(admin, 'status'),
+      'Dir::State': path.join(dir, 'state'),
+      'Dir::State::Lists': path.join(dir, 'lists'),
+      'Dir::Cache': path.join(dir, 'cache'),
+      'Dir::Etc::SourceList': path.join(dir, 'sources.list'),
+      'Dir::Etc::SourceParts': path.join(dir, 'parts'),
+    })
     const install = () => spawnSync('apt-get', ['install', '-y', '-q', 'obsctl-no-such-package'], {env, encoding: 'utf8'})
 
     // a real dpkg holds the lock while it reads selections from its stdin (kept open by the test)
