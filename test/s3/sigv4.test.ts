@@ -63,8 +63,8 @@ describe("the peer's V4 signature check against AWS's published examples", () =>
   afterAll(() => AWSAccount.DUMMY_ACCOUNT.revokeAccessKey(EXAMPLE.accessKey))
 
   it('accepts each documented request as signed', async () => {
-    expect(await signatureProblem(GET_OBJECT, Buffer.alloc(0), "us-east-1"), "get").toBeUndefined()
-    expect(await signatureProblem(PUT_OBJECT, PUT_BODY, "us-east-1"), "put").toBeUndefined()
+    expect(await signatureProblem(GET_OBJECT, Buffer.alloc(0), 'us-east-1'), 'get').toBeUndefined()
+    expect(await signatureProblem(PUT_OBJECT, PUT_BODY, 'us-east-1'), 'put').toBeUndefined()
     expect(await signatureProblem(GET_LIFECYCLE, Buffer.alloc(0), 'us-east-1')).toBeUndefined()
   })
 
