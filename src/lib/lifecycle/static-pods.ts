@@ -11,6 +11,7 @@
  */
 import {sleepOrInterrupt as sleep} from '../async.js'
 import {ObsctlError} from '../errors.js'
+import {underNodeLock} from '../nodes/lock.js'
 
 /** Static pods of a kubeadm control plane, in the order they are restarted (etcd last: the API server retries it). */
 export const CONTROL_PLANE_PODS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const
@@ -34,14 +35,17 @@ export interface PodWaitOptions {
   log?: (line: string) => void
 }
 
-/** Run as root; a non-zero exit is an error naming the step and the node's last stderr line. */
+/**
+ * Run as root, holding the node's obsctl lock (../nodes/lock.ts: a killed run's step still working on the node is
+ * waited for, not raced); a non-zero exit is an error naming the step and the node's last stderr line.
+ */
 export async function rootRun(
   conn: RootShell,
   command: string,
   what: string,
   o: {log?: (l: string) => void; signal?: AbortSignal; hints?: string[]; code?: string} = {},
 ): Promise<string> {
-  const r = await conn.sudo(command, {log: o.log, signal: o.signal})
+  const r = await conn.sudo(underNodeLock(command), {log: o.log, signal: o.signal})
   if (r.code !== 0) {
     const why = r.stderr.trim().split('\n').pop() || r.stdout.trim().split('\n').pop() || `exit code ${r.code}`
     throw new ObsctlError(`${what} on ${conn.label} failed: ${why}`, {code: o.code ?? 'NODE_COMMAND', hints: o.hints ?? []})
@@ -118,7 +122,8 @@ export async function startStaticPod(conn: RootShell, pod: ControlPlanePod, befo
 
 /** Manifests a killed run left parked: moved back first, so the node is whole again before anything else. */
 export async function unparkAll(conn: RootShell, o: PodWaitOptions = {}): Promise<string[]> {
-  const out = await rootRun(conn, `[ -d ${PARKED_DIR} ] && ls ${PARKED_DIR} || true`, 'listing parked manifests', {signal: o.signal})
+  // with the log: the first step on the node, where a wait for another obsctl step there is said
+  const out = await rootRun(conn, `[ -d ${PARKED_DIR} ] && ls ${PARKED_DIR} || true`, 'listing parked manifests', {signal: o.signal, log: o.log})
   const parked = CONTROL_PLANE_PODS.filter((p) => out.split('\n').includes(`${p}.yaml`))
   for (const p of parked) {
     o.log?.(`${p}: its manifest was left parked by an interrupted run; moving it back`)
