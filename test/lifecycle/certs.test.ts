@@ -12,8 +12,7 @@
  * `ps --name REGEX -q` printing one container id per line (kubernetes-sigs/cri-tools cmd/crictl/container.go).
  */
 import {X509Certificate} from 'node:crypto'
-import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -22,10 +21,9 @@ import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {kubeconfigMerge} from '../../src/lib/kube/merge.js'
 import {certsCheck, certsRenew} from '../../src/lib/flows/certs-run.js'
 import {lastCerts} from '../../src/lib/lifecycle/certs.js'
-import {BIN, obsctl, requireBuild} from '../cli/helpers.js'
-import {waitFor} from '../support/wait.js'
+import {obsctl, requireBuild} from '../cli/helpers.js'
 import {startSandbox, sandboxInventory, type Sandbox} from '../support/sshd.js'
-import {days, seedControlPlane} from './helpers.js'
+import {days, killWhileHeld, releaseHold, seedControlPlane, taskLogsSay} from './helpers.js'
 
 let sb: Sandbox
 let dir: string
@@ -342,44 +340,25 @@ describe('certs renew, resumed per node', () => {
 
   it("the CLI killed (SIGKILL) inside the second control plane's kubeadm certs renew, which goes on on the node: the rerun's steps there wait for it (the node's obsctl lock)", async () => {
     requireBuild()
-    const st = path.join(b().dir, 'state')
     clear()
-    // the second node's renew waits until the test lets it go on (the shim writes state/blocked when it is there)
-    writeFileSync(path.join(st, 'block-on'), 'kubeadm certs renew')
     const args = ['certs', 'renew', '-c', inv2.file, '--pod-timeout', '60']
-    const child = spawn(process.execPath, [BIN, ...args], {env: {...process.env, CI: '1', NO_COLOR: '1', KUBECONFIG: kc2}, stdio: ['ignore', 'pipe', 'pipe']})
-    let output = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
-    const closed = new Promise((resolve) => child.on('close', resolve))
-    const logs = path.join(inv2.dir, '.obsctl', 'logs')
-    const logsSay = (text: string) =>
-      (readdirSync(logs, {recursive: true}) as string[]).filter((f) => f.endsWith('.log')).some((f) => readFileSync(path.join(logs, f), 'utf8').includes(text))
-    const onB = () => b().calls().length
-    let rerun: ReturnType<typeof obsctl> | undefined
-    let before: number | undefined
-    try {
-      await waitFor(() => existsSync(path.join(st, 'blocked')) || child.exitCode !== null, 300_000, "the second node's kubeadm certs renew")
-      expect(child.exitCode, output).toBeNull()
-      // killed: its kubeadm certs renew goes on on the node (sshd does not end it), holding the node's lock
-      child.kill('SIGKILL')
-      await closed
-      before = onB()
-      rerun = obsctl([...args, '--json'], {env: {KUBECONFIG: kc2}})
-      await waitFor(() => logsSay('another obsctl step is running on this node') || onB() > before!, 120_000, "the rerun's step on the second node to wait")
-      // nothing run on the node beside the killed run's renew while it works
-      expect(onB()).toBe(before)
-    } finally {
-      child.kill('SIGKILL')
-      writeFileSync(path.join(st, 'unblock'), '')
-    }
-    const again = await rerun!
+    const held = await killWhileHeld({
+      node: b(),
+      hold: 'kubeadm certs renew',
+      args,
+      env: {KUBECONFIG: kc2},
+      invDir: inv2.dir,
+      changes: () => b().calls().length,
+      rerun: () => obsctl([...args, '--json'], {env: {KUBECONFIG: kc2}}),
+    })
+    // nothing run on the node beside the killed run's renew while it worked
+    expect(held.whileWaiting).toBe(held.atKill)
+    const again = await held.rerun
+    releaseHold(b())
     expect(again.status, again.stderr + again.stdout.slice(0, 2000)).toBe(0)
-    expect(logsSay('the other step ended: going on')).toBe(true)
+    expect(taskLogsSay(inv2.dir, 'the other step ended: going on')).toBe(true)
     // the rerun renews the node again after the killed run's renew ended, and restarts its static pods
     expect(kubeadmCalls(b())).toEqual(['kubeadm certs renew all', 'kubeadm certs renew all'])
     expect(crictlCalls(b())).toBeGreaterThan(0)
-    rmSync(path.join(st, 'block-on'))
-    rmSync(path.join(st, 'unblock'))
   }, 600_000)
 })

@@ -16,7 +16,7 @@
  * package upgrade), the inventory's versions.kubernetes.
  */
 import {spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
@@ -27,6 +27,7 @@ import {waitFor} from '../support/wait.js'
 import {KUBECTL, kubectl, tempDir} from '../kube-server/fixtures.js'
 import {BIN} from '../cli/helpers.js'
 import {startKubeServer} from '../support/kube/index.js'
+import {killWhileHeld, releaseHold, taskLogsSay} from './helpers.js'
 import {nodeVersions, obsctl, seedInstalled, seedPod, startPlayer, type Player} from './kube-play.js'
 
 const root = process.getuid?.() === 0
@@ -389,52 +390,28 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
   }, 900_000)
 
   test("killed (SIGKILL) inside a worker's kubeadm upgrade node, which goes on on the node: the rerun's steps wait for it (the node's obsctl lock) instead of running beside it", async () => {
-    const st4 = path.join(n(4).dir, 'state')
     for (const x of sb.nodes) x.clearCalls()
-    // worker 4's kubeadm upgrade node waits until the test lets it go on (the shim writes state/blocked when it is there)
-    writeFileSync(path.join(st4, 'block-on'), 'kubeadm upgrade node')
-    const args = ['upgrade', 'kubernetes', '1.37', '--cluster', 'cluster-02', '--yes', '-c', file, '--kubeconfig', kubeconfig]
-    const child = spawn(process.execPath, [BIN, ...args], {env: {...process.env, CI: '1', NO_COLOR: '1'}, stdio: ['ignore', 'pipe', 'pipe']})
-    let output = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
-    const closed = new Promise((resolve) => child.on('close', resolve))
-    const logsSay = (text: string) =>
-      (readdirSync(path.join(dir, '.obsctl', 'logs'), {recursive: true}) as string[])
-        .filter((f) => f.endsWith('.log'))
-        .some((f) => readFileSync(path.join(dir, '.obsctl', 'logs', f), 'utf8').includes(text))
-    let rerun: ReturnType<typeof cli> | undefined
-    let before: string[] | undefined
-    try {
-      await waitFor(() => existsSync(path.join(st4, 'blocked')) || child.exitCode !== null, 400_000, "worker 4's kubeadm upgrade node")
-      expect(child.exitCode, output).toBeNull()
-      // killed: its kubeadm upgrade node goes on on the node (sshd does not end it), still holding the node's lock
-      child.kill('SIGKILL')
-      await closed
-      before = mutating(4)
-      expect(before.at(-1)).toBe('kubeadm upgrade node')
-      rerun = cli(['upgrade', 'kubernetes', '1.37', '--cluster', 'cluster-02', '--yes', '--json'])
-      await waitFor(
-        () => logsSay('another obsctl step is running on this node') || mutating(4).length > before!.length,
-        120_000,
-        "the rerun's step on worker 4 to wait for the killed run's",
-      )
-      // nothing changed on the node beside the killed run's command while it works
-      expect(mutating(4)).toEqual(before)
-    } finally {
-      child.kill('SIGKILL')
-      // the killed run's kubeadm upgrade node ends; the rerun's steps go on after it
-      writeFileSync(path.join(st4, 'unblock'), '')
-    }
-    const r = await rerun!
+    const args = ['upgrade', 'kubernetes', '1.37', '--cluster', 'cluster-02', '--yes']
+    const held = await killWhileHeld({
+      node: n(4),
+      hold: 'kubeadm upgrade node',
+      args: [...args, '-c', file, '--kubeconfig', kubeconfig],
+      invDir: dir,
+      changes: () => mutating(4),
+      rerun: () => cli([...args, '--json']),
+    })
+    const before = held.atKill as string[]
+    expect(before.at(-1)).toBe('kubeadm upgrade node')
+    // nothing changed on the node beside the killed run's command while it worked
+    expect(held.whileWaiting).toEqual(before)
+    const r = await held.rerun
+    releaseHold(n(4))
     expect(r.code, r.stderr + r.stdout.slice(0, 3000)).toBe(0)
-    expect(logsSay('the other step ended: going on')).toBe(true)
+    expect(taskLogsSay(dir, 'the other step ended: going on')).toBe(true)
     // the rerun finishes the node: its own kubeadm upgrade node after the killed run's, then the kubelet
-    expect(mutating(4)).toEqual([...before!, 'kubeadm upgrade node', 'systemctl restart kubelet'])
+    expect(mutating(4)).toEqual([...before, 'kubeadm upgrade node', 'systemctl restart kubelet'])
     expect(nodeVersions(n(4))).toEqual({kubeadm: '1.37.2', kubelet: '1.37.2', kubectl: '1.37.2', running: '1.37.2'})
     expect(kubes[1]!.getObject('nodes', undefined, n(4).hostname)!.spec.unschedulable).toBeFalsy()
-    rmSync(path.join(st4, 'block-on'))
-    rmSync(path.join(st4, 'unblock'))
   }, 900_000)
 })
 
