@@ -103,21 +103,13 @@ case $(uname -m) in
 esac
 log "${PRETTY_NAME:-$ID} on $ARCH, packages via $PKG"
 
-# $STATE_DIR is made here, for the lock and every step below. One install at a time on this node: sshd does not
-# end a session's commands when its client goes away, so the script of a killed run may still be working here when
-# the rerun starts; the rerun waits for it (then finds its work done) instead of racing it through the same steps
-# (two `kubeadm init`).
+# $STATE_DIR is made here, for every step below. One install at a time on this node: sshd does not end a session's
+# commands when its client goes away, so the script of a killed run may still be working here when the rerun
+# starts; the rerun waits for it (then finds its work done) instead of racing it through the same steps (two
+# `kubeadm init`). The lock is held until the script ends; upgrade and certificate steps take the same one.
 install -d -m 0700 "$STATE_DIR"
-if ! command -v flock >/dev/null 2>&1; then
-  log "flock (util-linux) not found: another install-k8s.sh on this node is not waited for"
-else
-  exec 9>"$STATE_DIR/install.lock"
-  if ! flock -n 9; then
-    log "another install-k8s.sh is running on this node (a killed run's?): waiting for it to end"
-    flock -w 1800 9 || die "another install-k8s.sh still runs on this node after 30 minutes: $STATE_DIR/install.lock"
-    log "the other install-k8s.sh ended: going on"
-  fi
-fi
+{{NODE_LOCK_FUNCTIONS}}
+node_lock install-k8s.sh install-k8s.sh
 
 ALREADY=0
 if [ -f /etc/kubernetes/kubelet.conf ]; then

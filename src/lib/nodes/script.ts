@@ -13,6 +13,7 @@ import {contentMemo} from '../derived-cache.js'
 import {PACKAGE_ROOT} from '../package-root.js'
 import {shQuote} from '../ssh/quote.js'
 import {APT_FUNCTIONS} from './apt.js'
+import {NODE_LOCK_FUNCTIONS} from './lock.js'
 
 /** cilium-cli release used to install Cilium on the first control plane (it embeds the Helm chart). */
 export const CILIUM_CLI_VERSION = 'v0.18.9'
@@ -147,6 +148,7 @@ export function renderInstallScript(p: Platform, c: Cluster, n: ClusterNode, o: 
     // only the first control plane installs Cilium; the same values as the repository's cilium Application
     CILIUM_VALUES: mode === 'init' ? ciliumValuesYaml(c).trimEnd() : '# (only the first control plane installs Cilium)',
     APT_FUNCTIONS,
+    NODE_LOCK_FUNCTIONS,
   }
   for (const k of ['KUBEADM_CONFIG', 'CILIUM_VALUES']) {
     if (raw[k]!.split('\n').includes('EOF')) throw new Error(`install-k8s.sh: ${k} may not contain a line "EOF"`)
