@@ -23,7 +23,8 @@ import {certsCheck, certsRenew} from '../../src/lib/flows/certs-run.js'
 import {lastCerts} from '../../src/lib/lifecycle/certs.js'
 import {obsctl, requireBuild} from '../cli/helpers.js'
 import {startSandbox, sandboxInventory, type Sandbox} from '../support/sshd.js'
-import {days, killWhileHeld, releaseHold, seedControlPlane, taskLogsSay} from './helpers.js'
+import {days, seedControlPlane} from './helpers.js'
+import {killWhileHeld, releaseHold, taskLogsSay} from '../support/kill-held.js'
 
 let sb: Sandbox
 let dir: string
@@ -348,6 +349,7 @@ describe('certs renew, resumed per node', () => {
       args,
       env: {KUBECONFIG: kc2},
       invDir: inv2.dir,
+      waiting: 'another obsctl step is running on this node',
       changes: () => b().calls().length,
       rerun: () => obsctl([...args, '--json'], {env: {KUBECONFIG: kc2}}),
     })

@@ -5,13 +5,11 @@
  * emulated `kubeadm init phase certs|kubeconfig all` (real certificates with chosen dates, see
  * ../support/node-sandbox/shim-certs-etcd.sh), static pod manifests and an etcd data file.
  */
-import {execFileSync, spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {BIN} from '../cli/helpers.js'
 import {SHIM, type Sandbox, type SandboxNode} from '../support/sshd.js'
-import {waitFor} from '../support/wait.js'
 
 export const TOOLS = ['kubeadm', 'crictl', 'etcdctl', 'etcdutl']
 
@@ -75,62 +73,4 @@ export function seedControlPlane(sb: Sandbox, node: SandboxNode, o: {from?: Date
   if (!nodeBytes(node, '/var/lib/etcd/member/snap/db').equals(db)) throw new Error('etcd data did not arrive intact')
   node.clearCalls()
   return db
-}
-
-/** Does any task log of the runs beside an inventory (its folder's .obsctl/logs/RUN/PHASE/TASK.log) say this? */
-export function taskLogsSay(invDir: string, text: string): boolean {
-  const logs = path.join(invDir, '.obsctl', 'logs')
-  if (!existsSync(logs)) return false
-  return (readdirSync(logs, {recursive: true}) as string[])
-    .filter((f) => f.endsWith('.log'))
-    .some((f) => readFileSync(path.join(logs, f), 'utf8').includes(text))
-}
-
-/**
- * A CLI run killed (SIGKILL) while a command it started on a node is held there (the shim's state/block-on: the
- * command waits until state/unblock exists), the command left going on, as sshd leaves it; then `rerun()` is started.
- * Resolves, with the rerun's promise, once the rerun's step on that node waits for the node's obsctl lock (a task
- * log beside the inventory says so) or has run something on the node anyway (`changes()` moved: the caller's
- * assertion then fails); the held command is then let go on. `changes()` is read after the kill and again then.
- */
-export async function killWhileHeld<T>(o: {
-  node: SandboxNode
-  hold: string
-  args: string[]
-  env?: Record<string, string>
-  invDir: string
-  changes: () => unknown
-  rerun: () => Promise<T>
-}): Promise<{rerun: Promise<T>; atKill: unknown; whileWaiting: unknown}> {
-  const st = path.join(o.node.dir, 'state')
-  writeFileSync(path.join(st, 'block-on'), o.hold)
-  const child = spawn(process.execPath, [BIN, ...o.args], {env: {...process.env, CI: '1', NO_COLOR: '1', ...o.env}, stdio: ['ignore', 'pipe', 'pipe']})
-  let output = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
-  const closed = new Promise((resolve) => child.on('close', resolve))
-  try {
-    await waitFor(() => existsSync(path.join(st, 'blocked')) || child.exitCode !== null, 400_000, `${o.hold} on ${o.node.hostname}`)
-    if (child.exitCode !== null) throw new Error(`the run ended before ${o.hold} on ${o.node.hostname}: ${output}`)
-    child.kill('SIGKILL')
-    await closed
-    const atKill = o.changes()
-    const same = JSON.stringify(atKill)
-    const rerun = o.rerun()
-    await waitFor(
-      () => taskLogsSay(o.invDir, 'another obsctl step is running on this node') || JSON.stringify(o.changes()) !== same,
-      120_000,
-      `the rerun's step on ${o.node.hostname} to wait for the killed run's`,
-    )
-    return {rerun, atKill, whileWaiting: o.changes()}
-  } finally {
-    child.kill('SIGKILL')
-    // the killed run's command ends; the rerun's steps go on after it
-    writeFileSync(path.join(st, 'unblock'), '')
-  }
-}
-
-/** After killWhileHeld's rerun: the node's block-on and unblock removed. */
-export function releaseHold(node: SandboxNode): void {
-  for (const f of ['block-on', 'unblock']) rmSync(path.join(node.dir, 'state', f), {force: true})
 }

@@ -27,7 +27,7 @@ import {waitFor} from '../support/wait.js'
 import {KUBECTL, kubectl, tempDir} from '../kube-server/fixtures.js'
 import {BIN} from '../cli/helpers.js'
 import {startKubeServer} from '../support/kube/index.js'
-import {killWhileHeld, releaseHold, taskLogsSay} from './helpers.js'
+import {killWhileHeld, releaseHold, taskLogsSay} from '../support/kill-held.js'
 import {nodeVersions, obsctl, seedInstalled, seedPod, startPlayer, type Player} from './kube-play.js'
 
 const root = process.getuid?.() === 0
@@ -397,6 +397,7 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
       hold: 'kubeadm upgrade node',
       args: [...args, '-c', file, '--kubeconfig', kubeconfig],
       invDir: dir,
+      waiting: 'another obsctl step is running on this node',
       changes: () => mutating(4),
       rerun: () => cli([...args, '--json']),
     })

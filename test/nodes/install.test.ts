@@ -2,7 +2,6 @@
  * `node install` (the nodes phase) against real OpenSSH servers: the real rendered install-k8s.sh runs
  * over SSH in each sandboxed node; system commands are recording shims (test/support/README-nodes.md).
  */
-import {spawn} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
@@ -10,10 +9,9 @@ import {parse} from 'yaml'
 import {loadInventory} from '../../src/lib/config/load.js'
 import {renderFiles} from '../../src/lib/gitops/index.js'
 import {runNodeInstall} from '../../src/lib/nodes/run.js'
-import {BIN} from '../cli/helpers.js'
 import {startSandbox, type Sandbox} from '../support/sshd.js'
-import {waitFor} from '../support/wait.js'
 import {MUTATING, filesUnder, inventoryFor, tasks} from './helpers.js'
+import {killWhileHeld, releaseHold, taskLogsSay} from '../support/kill-held.js'
 
 describe('a two-node cluster (control plane + worker)', () => {
   let sb: Sandbox
@@ -176,40 +174,26 @@ describe('another process on the node: an apt holding its locks, a killed run st
 
   test("a killed run's script still working: the rerun waits for it instead of racing it through the same steps (one kubeadm init)", async () => {
     const n = sb.nodes[1]!
-    const st = stateOf(1)
-    // the first run's kubeadm init waits until the test lets it go on (the shim writes state/blocked when it is there)
-    writeFileSync(path.join(st, 'block-on'), 'kubeadm init')
     const inv = inventoryFor(sb, [[1]])
-    const child = spawn(process.execPath, [BIN, 'node', 'install', '-c', inv.file], {
-      env: {...process.env, CI: '1', NO_COLOR: '1'},
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
-    const closed = new Promise((resolve) => child.on('close', resolve))
     const kubeadmInits = () => n.calls().filter((c) => c.line.startsWith('kubeadm init')).length
-    let rerun: ReturnType<typeof runNodeInstall> | undefined
-    try {
-      await waitFor(() => existsSync(path.join(st, 'blocked')) || child.exitCode !== null, 120_000, "the first run's kubeadm init")
-      expect(child.exitCode, output).toBeNull()
-      // killed: its script goes on on the node (sshd does not end it), still in kubeadm init
-      child.kill('SIGKILL')
-      await closed
-      rerun = runNodeInstall(loadInventory(inv.file), {renderer: 'silent', readyTimeoutSeconds: 20})
-      // the rerun's script waits for the node's install lock (its task log says so, as it happens)
-      const waiting = () => filesUnder(path.join(inv.dir, '.obsctl', 'logs')).some((f) => f.content.includes('another install-k8s.sh is running on this node'))
-      await waitFor(waiting, 120_000, "the rerun's script to wait for the first one")
-      expect(kubeadmInits()).toBe(1)
-    } finally {
-      child.kill('SIGKILL')
-      // the killed run's kubeadm init goes on; its script ends, and the rerun's goes on after it
-      writeFileSync(path.join(st, 'unblock'), '')
-    }
-    const r = await rerun!
+    // the first run's kubeadm init held on the node, the run killed: its script goes on (sshd does not end it); the
+    // rerun's script waits for the node's install lock (its task log says so, as it happens)
+    const held = await killWhileHeld({
+      node: n,
+      hold: 'kubeadm init',
+      args: ['node', 'install', '-c', inv.file],
+      invDir: inv.dir,
+      waiting: 'another install-k8s.sh is running on this node',
+      changes: kubeadmInits,
+      rerun: () => runNodeInstall(loadInventory(inv.file), {renderer: 'silent', readyTimeoutSeconds: 20}),
+    })
+    expect(held.whileWaiting).toBe(1)
+    // the killed run's kubeadm init went on; its script ended, and the rerun's went on after it
+    const r = await held.rerun
+    releaseHold(n)
     expect(r.ok, JSON.stringify(tasks(r))).toBe(true)
     expect(kubeadmInits()).toBe(1)
-    expect(filesUnder(path.join(inv.dir, '.obsctl', 'logs')).some((f) => f.content.includes('the other install-k8s.sh ended: going on'))).toBe(true)
+    expect(taskLogsSay(inv.dir, 'the other install-k8s.sh ended: going on')).toBe(true)
   })
 })
 
