@@ -90,10 +90,7 @@ export interface RestartRun {
  */
 export async function restartAll(kube: Kube, cluster: string, workloads: (Workload | OperatorWorkload)[], o: RestartRun): Promise<Restarted[]> {
   const out: Restarted[] = []
-  for (const w of workloads) {
-    const r = 'statefulSet' in w ? await restartThroughOperator(kube, w, o) : await restart(kube, w, o)
-    out.push({cluster, kind: w.kind, namespace: w.namespace, name: w.name, ...r})
-  }
+  for (const w of workloads) out.push({cluster, kind: w.kind, namespace: w.namespace, name: w.name, ...(await restart(kube, w, o))})
   return out
 }
 
@@ -106,70 +103,46 @@ function restartMark(annotations: Record<string, string> | undefined, o: Restart
   return {restartedAt: new Date().toISOString()}
 }
 
-function missing(kube: Kube, w: Workload | OperatorWorkload): ObsctlError {
-  return new ObsctlError(`${w.kind} ${w.namespace}/${w.name} is not in ${kube.context}: it reads the credential only at start, and cannot be restarted`, {
-    code: 'ROTATE_NO_WORKLOAD',
-    hints: ['is the platform synced? obsctl status shows it'],
-  })
-}
-
-const marks = (at: string, o: RestartRun) => ({[RESTARTED_AT]: at, ...(o.rotation ? {[ROTATION]: o.rotation} : {})})
-
-/** A rollout restart (the annotation `kubectl rollout restart` sets), waited for. */
-async function restart(kube: Kube, w: Workload, o: RestartRun): Promise<{restartedAt: string; byEarlierRun?: true}> {
-  const live = await kube.get<PodTemplated>(w.apiVersion, w.kind, w.name, w.namespace)
-  if (!live) throw missing(kube, w)
-  const mark = restartMark(live.spec?.template?.metadata?.annotations, o)
-  if (mark.byEarlierRun) {
-    o.log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: restarted for this rotation by an earlier run (${RESTARTED_AT}=${mark.restartedAt}): not again`)
-  } else {
-    await kube.mergePatch({
-      apiVersion: w.apiVersion,
-      kind: w.kind,
-      metadata: {name: w.name, namespace: w.namespace},
-      spec: {template: {metadata: {annotations: marks(mark.restartedAt, o)}}},
-    })
-    o.log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: rollout restart (${RESTARTED_AT}=${mark.restartedAt})`)
-  }
-  await waitUntil(
-    `the rollout of ${w.kind} ${w.namespace}/${w.name} on ${kube.context}`,
-    async () => {
-      const x = await kube.get<KubeObject>(w.apiVersion, w.kind, w.name, w.namespace)
-      return x ? rolloutStatus(x) : `${w.kind} ${w.namespace}/${w.name}: gone`
-    },
-    {timeoutMs: o.timeoutMs, intervalMs: o.intervalMs, signal: o.signal, onProgress: o.log},
-  )
-  return mark
-}
-
 /**
- * A rollout restart of what an operator owns: the annotation goes on the custom resource's
- * spec.podMetadata.annotations (the operator copies it into its StatefulSet's pod template and rolls it;
- * patching the StatefulSet itself would be undone by the operator), then the StatefulSet is waited for
- * until its pod template carries it and its rollout is done.
+ * A rollout restart (the annotation `kubectl rollout restart` sets on the pod template), waited for. What an
+ * operator owns (`statefulSet`: Prometheus, ThanosRuler) gets it on its custom resource's
+ * spec.podMetadata.annotations instead (the operator copies it into its StatefulSet's pod template and rolls it;
+ * patching the StatefulSet itself would be undone by the operator), and that StatefulSet is waited for until its
+ * pod template carries it and its rollout is done.
  */
-async function restartThroughOperator(kube: Kube, w: OperatorWorkload, o: RestartRun): Promise<{restartedAt: string; byEarlierRun?: true}> {
-  const live = await kube.get<KubeObject & {spec?: {podMetadata?: {annotations?: Record<string, string>}}}>(w.apiVersion, w.kind, w.name, w.namespace)
-  if (!live) throw missing(kube, w)
-  const mark = restartMark(live.spec?.podMetadata?.annotations, o)
+async function restart(kube: Kube, w: Workload | OperatorWorkload, o: RestartRun): Promise<{restartedAt: string; byEarlierRun?: true}> {
+  const operated = 'statefulSet' in w
+  const live = await kube.get<PodTemplated & {spec?: {podMetadata?: {annotations?: Record<string, string>}}}>(w.apiVersion, w.kind, w.name, w.namespace)
+  if (!live)
+    throw new ObsctlError(`${w.kind} ${w.namespace}/${w.name} is not in ${kube.context}: it reads the credential only at start, and cannot be restarted`, {
+      code: 'ROTATE_NO_WORKLOAD',
+      hints: ['is the platform synced? obsctl status shows it'],
+    })
+  const mark = restartMark(operated ? live.spec?.podMetadata?.annotations : live.spec?.template?.metadata?.annotations, o)
   const at = mark.restartedAt
+  const subject = `${kube.context}: ${w.kind} ${w.namespace}/${w.name}`
   if (mark.byEarlierRun) {
-    o.log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: restarted for this rotation by an earlier run (${RESTARTED_AT}=${at}): not again`)
+    o.log(`${subject}: restarted for this rotation by an earlier run (${RESTARTED_AT}=${at}): not again`)
   } else {
+    const annotations = {[RESTARTED_AT]: at, ...(o.rotation ? {[ROTATION]: o.rotation} : {})}
     await kube.mergePatch({
       apiVersion: w.apiVersion,
       kind: w.kind,
       metadata: {name: w.name, namespace: w.namespace},
-      spec: {podMetadata: {annotations: marks(at, o)}},
+      spec: operated ? {podMetadata: {annotations}} : {template: {metadata: {annotations}}},
     })
-    o.log(`${kube.context}: ${w.kind} ${w.namespace}/${w.name}: restart through spec.podMetadata.annotations (${RESTARTED_AT}=${at})`)
+    o.log(`${subject}: ${operated ? 'restart through spec.podMetadata.annotations' : 'rollout restart'} (${RESTARTED_AT}=${at})`)
   }
+  // what rolls: the workload itself, or the StatefulSet the operator makes of its resource
+  const rolls = operated
+    ? {apiVersion: 'apps/v1', kind: 'StatefulSet', name: w.statefulSet, title: `StatefulSet ${w.namespace}/${w.statefulSet} (${w.kind} ${w.name})`}
+    : {apiVersion: w.apiVersion, kind: w.kind, name: w.name, title: `${w.kind} ${w.namespace}/${w.name}`}
   await waitUntil(
-    `the rollout of StatefulSet ${w.namespace}/${w.statefulSet} (${w.kind} ${w.name}) on ${kube.context}`,
+    `the rollout of ${rolls.title} on ${kube.context}`,
     async () => {
-      const x = await kube.get<PodTemplated>('apps/v1', 'StatefulSet', w.statefulSet, w.namespace)
-      if (!x) return `StatefulSet ${w.namespace}/${w.statefulSet}: not there`
-      if (x.spec?.template?.metadata?.annotations?.[RESTARTED_AT] !== at)
+      const x = await kube.get<PodTemplated>(rolls.apiVersion, rolls.kind, rolls.name, w.namespace)
+      if (!x) return operated ? `StatefulSet ${w.namespace}/${w.statefulSet}: not there` : `${w.kind} ${w.namespace}/${w.name}: gone`
+      if (operated && x.spec?.template?.metadata?.annotations?.[RESTARTED_AT] !== at)
         return `StatefulSet ${w.namespace}/${w.statefulSet}: waiting for the operator to put ${RESTARTED_AT}=${at} in its pod template`
       return rolloutStatus(x)
     },
