@@ -92,13 +92,11 @@ export async function signatureProblem(
     const had = query[k]
     query[k] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v]
   }
-  const expected = await new Verifier({service: 's3', region, credentials: {accessKeyId, secretAccessKey}, sha256: Sha256, uriEscapePath: false}).signatureOf(
+  const expected = await new Verifier({accessKeyId, secretAccessKey}, region).signatureOf(
     {method: req.method, protocol: 'http:', hostname: headers.host ?? '', path: url.pathname, query, headers},
     new Set(names),
     contentSha,
     amzDate,
-    {accessKeyId, secretAccessKey},
-    region,
   )
   if (expected !== signature)
     return {
@@ -109,27 +107,27 @@ export async function signatureProblem(
   return undefined
 }
 
+/** the library's request type (@smithy/types' HttpRequest) */
+type HttpRequest = Parameters<typeof getCanonicalHeaders>[0]
+
 /**
  * The signature of a received request, by the library's own steps (canonical request, string to sign, signing
  * key) over exactly the headers the request names as signed. Its `sign()` is for making requests: it drops and
  * regenerates the `date` and `x-amz-date` headers, where a server must take them as they were signed.
  */
-/** the library's request type (@smithy/types' HttpRequest) */
-type HttpRequest = Parameters<typeof getCanonicalHeaders>[0]
-
 class Verifier extends SignatureV4 {
-  async signatureOf(
-    request: HttpRequest,
-    signed: Set<string>,
-    payloadHash: string,
-    longDate: string,
-    credentials: {accessKeyId: string; secretAccessKey: string},
-    region: string,
-  ): Promise<string> {
+  constructor(
+    private readonly credentials: {accessKeyId: string; secretAccessKey: string},
+    private readonly signingRegion: string,
+  ) {
+    super({service: 's3', region: signingRegion, credentials, sha256: Sha256, uriEscapePath: false})
+  }
+
+  async signatureOf(request: HttpRequest, signed: Set<string>, payloadHash: string, longDate: string): Promise<string> {
     const shortDate = longDate.slice(0, 8)
     const canonical = this.createCanonicalRequest(request, getCanonicalHeaders(request, undefined, signed), payloadHash)
-    const stringToSign = await this.createStringToSign(longDate, createScope(shortDate, region, 's3'), canonical, 'AWS4-HMAC-SHA256')
-    return createHmac('sha256', await getSigningKey(Sha256, credentials, shortDate, region, 's3'))
+    const stringToSign = await this.createStringToSign(longDate, createScope(shortDate, this.signingRegion, 's3'), canonical, 'AWS4-HMAC-SHA256')
+    return createHmac('sha256', await getSigningKey(Sha256, this.credentials, shortDate, this.signingRegion, 's3'))
       .update(stringToSign)
       .digest('hex')
   }
