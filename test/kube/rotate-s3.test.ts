@@ -20,7 +20,7 @@
  * Outcomes: the Secrets' contents in every cluster, the restart annotations, the pending pair kept or dropped,
  * the exit codes and messages, and no secret key in the journal, the logs or the results.
  */
-import {mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import YAML from 'yaml'
@@ -38,6 +38,7 @@ import {upstream} from '../support/upstream/data.js'
 import {startS3rver, type S3Peer} from '../s3/harness.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {filesContaining} from './fixtures.js'
+import {taskLogFiles} from '../support/task-logs.js'
 
 const NAMES = ['cluster-01', 'cluster-02']
 const PAIRS = {
@@ -110,12 +111,6 @@ const stsAnnotation = (ns: string, name: string, key = RESTARTED_AT) =>
     ?.annotations?.[key]
 const crAnnotation = (resource: string, name: string, key = RESTARTED_AT) =>
   (central().getObject(resource, 'monitoring', name) as {spec: {podMetadata?: {annotations?: Record<string, string>}}}).spec.podMetadata?.annotations?.[key]
-
-/** the task logs of every run so far (.obsctl/logs/RUN/PHASE/TASK.log) */
-const logFiles = (): string[] =>
-  (readdirSync(path.join(dir, '.obsctl', 'logs'), {recursive: true}) as string[])
-    .filter((f) => f.endsWith('.log'))
-    .map((f) => path.join(dir, '.obsctl', 'logs', f))
 
 function crd(key: string) {
   const c = upstream().crds[key]! as unknown as {schema: unknown; plural: string; scope: string}
@@ -319,11 +314,11 @@ describe('secrets rotate s3', () => {
     for (const o of OPERATED) expect(crAnnotation(o.resource, o.name, ROTATION)).toBe(rotation)
 
     // a rerun before the removal (S3 still accepts the old pair): nothing restarted again, the rollouts waited for
-    const logsBefore = new Set(logFiles())
+    const logsBefore = new Set(taskLogFiles(dir))
     const again = await rejection(rotate())
     expect(again).toMatchObject({exitCode: 1, code: 'ROTATE_OLD_ACCEPTED'})
     expect(restartedAt()).toEqual(first)
-    const restartLines = logFiles()
+    const restartLines = taskLogFiles(dir)
       .filter((f) => !logsBefore.has(f))
       .flatMap((f) => readFileSync(f, 'utf8').split('\n'))
       .filter((l) => /restart/.test(l))

@@ -24,7 +24,8 @@ import {lastCerts} from '../../src/lib/lifecycle/certs.js'
 import {obsctl, requireBuild} from '../cli/helpers.js'
 import {startSandbox, sandboxInventory, type Sandbox} from '../support/sshd.js'
 import {days, seedControlPlane} from './helpers.js'
-import {killWhileHeld, releaseHold, taskLogsSay} from '../support/kill-held.js'
+import {killWhileHeld, releaseHold} from '../support/kill-held.js'
+import {taskLogsSay} from '../support/task-logs.js'
 
 let sb: Sandbox
 let dir: string

@@ -27,7 +27,8 @@ import {waitFor} from '../support/wait.js'
 import {KUBECTL, kubectl, tempDir} from '../kube-server/fixtures.js'
 import {BIN} from '../cli/helpers.js'
 import {startKubeServer} from '../support/kube/index.js'
-import {killWhileHeld, releaseHold, taskLogsSay} from '../support/kill-held.js'
+import {killWhileHeld, releaseHold} from '../support/kill-held.js'
+import {taskLogsSay} from '../support/task-logs.js'
 import {nodeVersions, obsctl, seedInstalled, seedPod, startPlayer, type Player} from './kube-play.js'
 
 const root = process.getuid?.() === 0

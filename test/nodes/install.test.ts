@@ -11,7 +11,8 @@ import {renderFiles} from '../../src/lib/gitops/index.js'
 import {runNodeInstall} from '../../src/lib/nodes/run.js'
 import {startSandbox, type Sandbox} from '../support/sshd.js'
 import {MUTATING, filesUnder, inventoryFor, tasks} from './helpers.js'
-import {killWhileHeld, releaseHold, taskLogsSay} from '../support/kill-held.js'
+import {killWhileHeld, releaseHold} from '../support/kill-held.js'
+import {taskLogsSay} from '../support/task-logs.js'
 
 describe('a two-node cluster (control plane + worker)', () => {
   let sb: Sandbox

@@ -3,20 +3,12 @@
  * the node lock's tests (node install, upgrade, certs renew) share this sequence.
  */
 import {spawn} from 'node:child_process'
-import {existsSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {BIN} from '../cli/helpers.js'
 import type {SandboxNode} from './sshd.js'
+import {taskLogsSay} from './task-logs.js'
 import {waitFor} from './wait.js'
-
-/** Does any task log of the runs beside an inventory (its folder's .obsctl/logs/RUN/PHASE/TASK.log) say this? */
-export function taskLogsSay(invDir: string, text: string): boolean {
-  const logs = path.join(invDir, '.obsctl', 'logs')
-  if (!existsSync(logs)) return false
-  return (readdirSync(logs, {recursive: true}) as string[])
-    .filter((f) => f.endsWith('.log'))
-    .some((f) => readFileSync(path.join(logs, f), 'utf8').includes(text))
-}
 
 /**
  * A CLI run killed (SIGKILL) while a command it started on a node is held there (the shim's state/block-on: the
