@@ -9,7 +9,16 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Client} from 'minio'
 import {ObsctlError} from '../../src/lib/errors.js'
-import {s3Setup as s3SetupLib, type S3SetupOptions, planLifecycle, expiryRule, wantedBuckets, LIFECYCLE_RULE_ID} from '../../src/lib/s3/index.js'
+import {
+  s3Setup as s3SetupLib,
+  type S3SetupOptions,
+  parseEndpoint,
+  planLifecycle,
+  expiryRule,
+  translateS3Error,
+  wantedBuckets,
+  LIFECYCLE_RULE_ID,
+} from '../../src/lib/s3/index.js'
 import {ACCESS_KEY, BACKUPS_EXPIRY, SECRET_KEY, makeCerts, startS3rver, useS3Peer, writeInventory, type S3Peer, type TestCerts} from './harness.js'
 
 let peer: S3Peer
@@ -181,6 +190,18 @@ describe('s3 setup errors', () => {
     // the position of the value, as every inventory position obsctl names
     const column = readFileSync(file, 'utf8').split('\n')[line - 1]!.indexOf('eu-west-1') + 1
     expect(e.hints[0]).toBe(`set s3.region (${file}:${line}:${column}) to 'us-east-1': requests are signed for that region`)
+  })
+
+  it("MinIO's own wording of a region mismatch is understood too (minio cmd/api-errors.go, ErrAuthorizationHeaderMalformed)", () => {
+    // the test peer answers in AWS S3's words ("the region 'x' is wrong"); MinIO says it without the region it got
+    const {inv, file} = writeInventory(work, peer.url, {'s3.region': 'eu-west-1'})
+    const minio = Object.assign(new Error("The authorization header is malformed; the region is wrong; expecting 'us-east-1'."), {
+      code: 'AuthorizationHeaderMalformed',
+    })
+    const e = translateS3Error(minio, 'list buckets', {inv, endpoint: parseEndpoint(peer.url)})
+    expect(e).toMatchObject({code: 'S3_REGION', exitCode: 2})
+    expect(e.hints[0]).toContain(`set s3.region (${file}:`)
+    expect(e.hints[0]).toContain(") to 'us-east-1': requests are signed for that region")
   })
 
   it('credentials come from the env vars the inventory names; missing ones fail without a TTY (no prompt)', async () => {

@@ -68,7 +68,7 @@ export async function writeSecretKeys(kube: Kube, live: SecretObject, values: Re
 /** How a run restarts what reads a credential only at start. */
 export interface RestartRun {
   /**
-   * the rotation this restart is for (its id in central's Secret, ./common.ts pendingPairOf): it goes on the pod
+   * the rotation this restart is for (its id in central's Secret, written by pendingPairOf below): it goes on the pod
    * template beside the restart time, so that a rerun finishing the same rotation waits for that rollout instead
    * of restarting again (an OpenSearch node pool rolls one pod at a time, minutes per node)
    */
