@@ -30,11 +30,12 @@ export interface S3Peer {
   close(): Promise<void>
 }
 
-export async function startS3rver(opts: {tls?: {key: string; cert: string}} = {}): Promise<S3Peer> {
+/** `clockOffsetMs`: the server's clock this far off this machine's (./sigv4.ts refuses requests 15 minutes off it) */
+export async function startS3rver(opts: {tls?: {key: string; cert: string}; clockOffsetMs?: number} = {}): Promise<S3Peer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-s3rver-'))
   const server = new S3rver({address: '127.0.0.1', port: 0, silent: true, directory: dir, allowMismatchedSignatures: false})
   const addr = await server.run()
-  const front = await startSignatureFront(addr.port, {tls: opts.tls})
+  const front = await startSignatureFront(addr.port, {tls: opts.tls, clockOffsetMs: opts.clockOffsetMs})
   const scheme = opts.tls ? 'https' : 'http'
   return {
     url: `${scheme}://127.0.0.1:${front.port}`,

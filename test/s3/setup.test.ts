@@ -18,6 +18,7 @@ import {
   translateS3Error,
   wantedBuckets,
   LIFECYCLE_RULE_ID,
+  openS3,
 } from '../../src/lib/s3/index.js'
 import {ACCESS_KEY, BACKUPS_EXPIRY, SECRET_KEY, makeCerts, startS3rver, useS3Peer, writeInventory, type S3Peer, type TestCerts} from './harness.js'
 
@@ -202,6 +203,51 @@ describe('s3 setup errors', () => {
     expect(e).toMatchObject({code: 'S3_REGION', exitCode: 2})
     expect(e.hints[0]).toContain(`set s3.region (${file}:`)
     expect(e.hints[0]).toContain(") to 'us-east-1': requests are signed for that region")
+  })
+
+  it("this machine's clock 20 minutes off the server's: S3_CLOCK with the measured gap, not a credentials error", async () => {
+    // the server refuses before it looks at the key (RequestTimeTooSkewed); a HEAD's refusal is a bare 403, which
+    // minio reads as AccessDenied: the server's Date header tells
+    for (const [offset, words] of [
+      [20 * 60_000, "this machine's clock is 20 min behind the endpoint's (its Date header)"],
+      [-20 * 60_000, "this machine's clock is 20 min ahead of the endpoint's (its Date header)"],
+    ] as const) {
+      const skewed = await startS3rver({clockOffsetMs: offset})
+      try {
+        const {inv} = writeInventory(work, skewed.url)
+        const e = await failure(s3Setup(inv))
+        expect(e).toMatchObject({code: 'S3_CLOCK', exitCode: 1})
+        expect(e.message).toContain('(RequestTimeTooSkewed) while trying to list buckets')
+        expect(e.message).toContain(words)
+        expect(e.hints.slice(0, 2)).toEqual([
+          "synchronise this machine's clock (chrony or systemd-timesyncd; timedatectl says whether it is), or the S3 server's",
+          'obsctl doctor --network measures the skew against the S3 endpoint',
+        ])
+        const s = await openS3(inv, {accessKey: ACCESS_KEY, secretKey: SECRET_KEY})
+        try {
+          const head = await failure(s.call('check bucket obsctl-x', (c) => c.bucketExists('obsctl-x')))
+          expect(head).toMatchObject({code: 'S3_CLOCK'})
+          expect(head.message).toContain('(AccessDenied) while trying to check bucket obsctl-x')
+          expect(head.message).toContain(words)
+        } finally {
+          s.close()
+        }
+        expect(readdirSync(skewed.dir).filter((f) => !f.startsWith('.'))).toEqual([])
+      } finally {
+        await skewed.close()
+      }
+    }
+    // within S3's 15 minutes the same setup works, and a refusal that is not about time stays what it is
+    const near = await startS3rver({clockOffsetMs: 10 * 60_000})
+    try {
+      const {inv} = writeInventory(work, near.url)
+      expect((await s3Setup(inv)).buckets).toHaveLength(3)
+      const denied = Object.assign(new Error('Access Denied.'), {code: 'AccessDenied'})
+      const e = translateS3Error(denied, 'create bucket x', {inv, endpoint: parseEndpoint(near.url), clock: {gapMs: 10 * 60_000}})
+      expect(e.code).toBe('S3_ACCESS_DENIED')
+    } finally {
+      await near.close()
+    }
   })
 
   it('credentials come from the env vars the inventory names; missing ones fail without a TTY (no prompt)', async () => {

@@ -12,6 +12,8 @@ import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from './harness.js'
 import {signatureProblem} from './sigv4.js'
 
 const EXAMPLE = {accessKey: 'AKIAIOSFODNN7EXAMPLE', secretKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'}
+/** the examples' signing time: the peer's clock for them (it refuses a request signed 15 minutes off its clock) */
+const AT = Date.UTC(2013, 4, 24)
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 const auth = (signedHeaders: string, signature: string) =>
   `AWS4-HMAC-SHA256 Credential=${EXAMPLE.accessKey}/20130524/us-east-1/s3/aws4_request,SignedHeaders=${signedHeaders},Signature=${signature}`
@@ -63,9 +65,9 @@ describe("the peer's V4 signature check against AWS's published examples", () =>
   afterAll(() => AWSAccount.DUMMY_ACCOUNT.revokeAccessKey(EXAMPLE.accessKey))
 
   it('accepts each documented request as signed', async () => {
-    expect(await signatureProblem(GET_OBJECT, Buffer.alloc(0), 'us-east-1'), 'get').toBeUndefined()
-    expect(await signatureProblem(PUT_OBJECT, PUT_BODY, 'us-east-1'), 'put').toBeUndefined()
-    expect(await signatureProblem(GET_LIFECYCLE, Buffer.alloc(0), 'us-east-1')).toBeUndefined()
+    expect(await signatureProblem(GET_OBJECT, Buffer.alloc(0), 'us-east-1', AT), 'get').toBeUndefined()
+    expect(await signatureProblem(PUT_OBJECT, PUT_BODY, 'us-east-1', AT), 'put').toBeUndefined()
+    expect(await signatureProblem(GET_LIFECYCLE, Buffer.alloc(0), 'us-east-1', AT)).toBeUndefined()
   })
 
   it('refuses each one changed: a signed header, the path, the query, the body, the key, the region', async () => {
@@ -74,7 +76,7 @@ describe("the peer's V4 signature check against AWS's published examples", () =>
       ...edit,
       headers: {...r.headers, ...edit.headers},
     })
-    const code = async (r: Req, body = Buffer.alloc(0), region = 'us-east-1') => (await signatureProblem(r, body, region))?.code
+    const code = async (r: Req, body = Buffer.alloc(0), region = 'us-east-1') => (await signatureProblem(r, body, region, AT))?.code
     expect(await code(changed(GET_OBJECT, {headers: {range: 'bytes=0-10'}}))).toBe('SignatureDoesNotMatch')
     expect(await code(changed(GET_OBJECT, {url: '/test.txu'}))).toBe('SignatureDoesNotMatch')
     expect(await code(changed(PUT_OBJECT, {url: '/test$file.text'}), PUT_BODY)).toBe('SignatureDoesNotMatch')
@@ -86,13 +88,28 @@ describe("the peer's V4 signature check against AWS's published examples", () =>
     } finally {
       AWSAccount.DUMMY_ACCOUNT.createKeyPair(EXAMPLE.accessKey, EXAMPLE.secretKey)
     }
-    expect(await signatureProblem(GET_OBJECT, Buffer.alloc(0), 'eu-west-1')).toMatchObject({
+    expect(await signatureProblem(GET_OBJECT, Buffer.alloc(0), 'eu-west-1', AT)).toMatchObject({
       status: 400,
       code: 'AuthorizationHeaderMalformed',
       message: "The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'",
     })
     // a presigned URL is not checked here: refused, never waved through
     expect(await code({...GET_OBJECT, url: '/test.txt?X-Amz-Signature=00'})).toBe('AccessDenied')
+  })
+
+  it("refuses a request signed more than 15 minutes off the server's clock, before its key or region, in MinIO's words", async () => {
+    const at = async (now: number, region = 'us-east-1') => signatureProblem(GET_OBJECT, Buffer.alloc(0), region, now)
+    expect(await at(AT + 15 * 60_000), 'at the edge, later').toBeUndefined()
+    expect(await at(AT - 15 * 60_000), 'at the edge, earlier').toBeUndefined()
+    const skewed = {
+      status: 403,
+      code: 'RequestTimeTooSkewed',
+      message: "The difference between the request time and the server's time is too large.",
+    }
+    expect(await at(AT + 15 * 60_000 + 1000)).toEqual(skewed)
+    expect(await at(AT - 16 * 60_000)).toEqual(skewed)
+    // MinIO's auth middleware checks the time first (cmd/generic-handlers.go): a wrong region is not what it says
+    expect(await at(AT + 20 * 60_000, 'eu-west-1')).toEqual(skewed)
   })
 })
 

@@ -12,6 +12,10 @@
  * is not the server's (MinIO answers so for a region other than its own, default us-east-1); 400
  * XAmzContentSHA256Mismatch when the body's sha256 is not the signed x-amz-content-sha256. A request signed in its
  * query string (a presigned URL) is refused: obsctl sends none, and this front does not check them.
+ * Before any of that, as MinIO's auth middleware does (cmd/generic-handlers.go, globalMaxSkewTime), a request whose
+ * x-amz-date is more than 15 minutes off the server's clock is refused: 403 RequestTimeTooSkewed, in MinIO's words
+ * (cmd/api-errors.go). The front's clock can be set off this machine's (`clockOffsetMs`); every answer's `Date`
+ * header is that clock, as a server's is its own.
  */
 import {createHash, createHmac, type BinaryLike} from 'node:crypto'
 import {createServer as createHttpServer, request, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
@@ -40,9 +44,18 @@ class Sha256 {
   }
 }
 
-function s3Error(res: ServerResponse, status: number, code: string, message: string): void {
-  res.writeHead(status, {'content-type': 'application/xml'})
+function s3Error(res: ServerResponse, status: number, code: string, message: string, date: number): void {
+  res.writeHead(status, {'content-type': 'application/xml', date: new Date(date).toUTCString()})
   res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>obsctl-test</RequestId></Error>`)
+}
+
+/** S3's and MinIO's tolerance between a request's signing time and the server's clock */
+const MAX_SKEW_MS = 15 * 60_000
+
+/** an x-amz-date (20261204T233900Z) as ms since the epoch */
+function amzTime(v: string | string[] | undefined): number | undefined {
+  const m = typeof v === 'string' ? /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(v) : null
+  return m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : undefined
 }
 
 /** the secret key s3rver's registry holds for this access key id (undefined: s3rver refuses the key itself) */
@@ -56,12 +69,16 @@ export async function signatureProblem(
   req: {method: string; url: string; headers: Record<string, string | string[] | undefined>},
   body: Buffer,
   region: string,
+  now = Date.now(),
 ): Promise<{status: number; code: string; message: string} | undefined> {
   const header = req.headers.authorization
   const url = new URL(req.url, 'http://s3.invalid')
   if (url.searchParams.has('X-Amz-Signature'))
     return {status: 403, code: 'AccessDenied', message: 'obsctl test peer: query-string (presigned) signatures are not checked here'}
   if (typeof header !== 'string') return undefined // anonymous: s3rver answers as it does
+  const signedAt = amzTime(req.headers['x-amz-date'])
+  if (signedAt !== undefined && Math.abs(now - signedAt) > MAX_SKEW_MS)
+    return {status: 403, code: 'RequestTimeTooSkewed', message: "The difference between the request time and the server's time is too large."}
   const m = AUTH.exec(header)
   if (!m) return {status: 400, code: 'AuthorizationHeaderMalformed', message: `not an AWS4-HMAC-SHA256 header the peer knows: ${header.slice(0, 40)}`}
   const [, accessKeyId, , scopeRegion, signedHeaders, signature] = m as unknown as [string, string, string, string, string, string]
@@ -136,28 +153,29 @@ class Verifier extends SignatureV4 {
 /** A front on a loopback port of its own (TLS when given) checking each request's signature, passing it on to 127.0.0.1:targetPort. */
 export async function startSignatureFront(
   targetPort: number,
-  opts: {region?: string; tls?: {key: string; cert: string}} = {},
+  opts: {region?: string; tls?: {key: string; cert: string}; clockOffsetMs?: number} = {},
 ): Promise<{port: number; close(): Promise<void>}> {
   const region = opts.region ?? 'us-east-1'
+  const now = () => Date.now() + (opts.clockOffsetMs ?? 0)
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const body = Buffer.concat(chunks)
-      signatureProblem({method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers}, body, region).then(
+      signatureProblem({method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers}, body, region, now()).then(
         (problem) => {
-          if (problem) return s3Error(res, problem.status, problem.code, problem.message)
+          if (problem) return s3Error(res, problem.status, problem.code, problem.message, now())
           const up = request({host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers}, (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers)
+            res.writeHead(answer.statusCode ?? 502, {...answer.headers, date: new Date(now()).toUTCString()})
             answer.pipe(res)
           })
           up.on('error', (e) => {
-            if (!res.headersSent) s3Error(res, 502, 'InternalError', `obsctl test peer: s3rver: ${e.message}`)
+            if (!res.headersSent) s3Error(res, 502, 'InternalError', `obsctl test peer: s3rver: ${e.message}`, now())
             else res.destroy(e)
           })
           up.end(body)
         },
-        (e: unknown) => s3Error(res, 500, 'InternalError', `obsctl test peer: ${(e as Error).message}`),
+        (e: unknown) => s3Error(res, 500, 'InternalError', `obsctl test peer: ${(e as Error).message}`, now()),
       )
     })
   }

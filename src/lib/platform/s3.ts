@@ -124,6 +124,7 @@ export async function openS3(inv: LoadedInventory, creds: S3Credentials, opts: S
   const caFile = resolveCaFile(inv, opts.caFile)
   const ca = caFile && endpoint.useSSL ? readCa(caFile) : undefined
   const [{Client}, https, http, tls] = await Promise.all([import('minio'), import('node:https'), import('node:http'), import('node:tls')])
+  const clock: ServerClock = {}
   const agent: http.Agent = endpoint.useSSL
     ? new https.Agent({keepAlive: true, ...(ca ? {ca: [...tls.rootCertificates, ca]} : {}), rejectUnauthorized: true})
     : new http.Agent({keepAlive: true})
@@ -136,12 +137,12 @@ export async function openS3(inv: LoadedInventory, creds: S3Credentials, opts: S
     accessKey: creds.accessKey,
     secretKey: creds.secretKey,
     transportAgent: agent,
-    ...(tracing() ? {transport: tracedTransport(endpoint.useSSL ? https : http)} : {}),
+    transport: observedTransport(endpoint.useSSL ? https : http, clock),
     // minio's own retry prints to the console and hides the server's error code; a rerun of obsctl resumes instead
     retryOptions: {disableRetry: true},
   })
   const timeoutMs = (opts.timeoutSeconds ?? 15) * 1000
-  const where = {inv, endpoint, caFile}
+  const where = {inv, endpoint, caFile, clock}
   const call = async <T>(what: string, fn: (c: Client) => Promise<T>): Promise<T> => {
     if (opts.signal?.aborted) throw new ObsctlError('interrupted', {exitCode: 130, code: 'INTERRUPTED'})
     let timer: NodeJS.Timeout | undefined
@@ -170,21 +171,33 @@ export async function openS3(inv: LoadedInventory, creds: S3Credentials, opts: S
   return {client, endpoint, call, close: () => agent.destroy()}
 }
 
+/** The server's clock as its last answer's `Date` header gave it: server minus this machine, in ms (1 s resolution). */
+export interface ServerClock {
+  gapMs?: number
+}
+
 /**
- * Under --verbose (../trace.ts): minio's requests through node's own request(), each traced as its answer
- * arrives (method, URL with the bucket and sub-resource, status) or fails. minio 8 sends every request through
- * `transport.request(options, callback)` with host, port, path and method set (dist/esm/internal/request.mjs,
- * client.mjs getRequestOptions); its headers (the signature) are never traced.
+ * minio's requests through node's own request(): each answer's `Date` header is kept (`clock`: S3 refuses a
+ * request signed more than 15 minutes off its clock, and answers a HEAD with a bare 403), and under --verbose
+ * (../trace.ts) each request is traced as its answer arrives (method, URL with the bucket and sub-resource, status)
+ * or fails. minio 8 sends every request through `transport.request(options, callback)` with host, port, path and
+ * method set (dist/esm/internal/request.mjs, client.mjs getRequestOptions); its headers (the signature) are never
+ * traced.
  */
-function tracedTransport(mod: Pick<typeof http, 'request'>): Pick<typeof http, 'request'> {
+function observedTransport(mod: Pick<typeof http, 'request'>, clock: ServerClock): Pick<typeof http, 'request'> {
+  const traced = tracing()
   const request = (options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void): http.ClientRequest => {
-    const t0 = traceStart()
-    const what = `s3 ${options.method ?? 'GET'} ${options.protocol ?? 'https:'}//${options.host}${options.port ? `:${options.port}` : ''}${options.path ?? '/'}`
+    const t0 = traced ? traceStart() : 0
+    const what = traced
+      ? `s3 ${options.method ?? 'GET'} ${options.protocol ?? 'https:'}//${options.host}${options.port ? `:${options.port}` : ''}${options.path ?? '/'}`
+      : ''
     const req = mod.request(options, (res) => {
-      trace(what, String(res.statusCode), t0)
+      const date = res.headers.date ? Date.parse(res.headers.date) : Number.NaN
+      if (Number.isFinite(date)) clock.gapMs = date - Date.now()
+      if (traced) trace(what, String(res.statusCode), t0)
       callback?.(res)
     })
-    req.on('error', (e) => trace(what, traceError(e), t0))
+    if (traced) req.on('error', (e) => trace(what, traceError(e), t0))
     return req
   }
   // node's request() is overloaded; minio calls the (options, callback) form only
@@ -201,6 +214,9 @@ const TLS_TRUST_CODES = new Set([
   'CERT_UNTRUSTED',
   'CERT_SIGNATURE_FAILURE',
 ])
+/** S3's (and MinIO's) tolerance between a request's signing time and the server's clock */
+const MAX_SKEW_MS = 15 * 60_000
+const minutes = (ms: number) => (ms < 90_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`)
 const BAD_CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken'])
 
 /** S3 error codes that mean "this server does not implement the feature" (501, or 405 on a bucket subresource). */
@@ -219,7 +235,11 @@ export function s3Code(e: unknown): string | undefined {
  * Turn a minio/network/TLS failure into an ObsctlError that names the endpoint, the inventory field
  * or env var that fixes it. Never includes credential values.
  */
-export function translateS3Error(e: unknown, what: string, where: {inv: LoadedInventory; endpoint: S3Endpoint; caFile?: string}): ObsctlError {
+export function translateS3Error(
+  e: unknown,
+  what: string,
+  where: {inv: LoadedInventory; endpoint: S3Endpoint; caFile?: string; clock?: ServerClock},
+): ObsctlError {
   if (e instanceof ObsctlError) return e
   const {inv, endpoint, caFile} = where
   const code = s3Code(e) ?? ''
@@ -276,6 +296,27 @@ export function translateS3Error(e: unknown, what: string, where: {inv: LoadedIn
       hints: [`does the server speak ${endpoint.useSSL ? 'https' : 'http'}? check the scheme of s3.endpoint (${at('endpoint')})`],
       cause: e,
     })
+  }
+  // S3 and MinIO refuse a request signed more than 15 minutes off their clock before they look at its key or
+  // signature (MinIO's auth middleware: RequestTimeTooSkewed); a HEAD's refusal has no body, which minio reads as
+  // AccessDenied: the server's Date header tells the two apart
+  const gap = where.clock?.gapMs
+  if (code === 'RequestTimeTooSkewed' || (gap !== undefined && Math.abs(gap) > MAX_SKEW_MS && (code === 'AccessDenied' || BAD_CREDENTIAL_CODES.has(code)))) {
+    const off =
+      gap === undefined
+        ? "is more than 15 minutes off the endpoint's"
+        : `is ${minutes(Math.abs(gap))} ${gap > 0 ? 'behind' : 'ahead of'} the endpoint's (its Date header)`
+    return new ObsctlError(
+      `the S3 endpoint ${endpoint.url} refused the request (${code}) while trying to ${what}: this machine's clock ${off}, and S3 accepts only requests signed within 15 minutes of its own`,
+      {
+        code: 'S3_CLOCK',
+        hints: [
+          "synchronise this machine's clock (chrony or systemd-timesyncd; timedatectl says whether it is), or the S3 server's",
+          'obsctl doctor --network measures the skew against the S3 endpoint',
+        ],
+        cause: e,
+      },
+    )
   }
   if (BAD_CREDENTIAL_CODES.has(code)) {
     return new ObsctlError(`the S3 endpoint ${endpoint.url} rejected the credentials (${code}) while trying to ${what}`, {
