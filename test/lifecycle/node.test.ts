@@ -24,6 +24,8 @@ import {sandboxInventory, startSandbox, type Sandbox, type SandboxNode} from '..
 import {upstream} from '../support/upstream/index.js'
 import {waitFor} from '../support/wait.js'
 import {filesUnder} from '../nodes/helpers.js'
+import {killWhileHeld, releaseHold} from '../support/kill-held.js'
+import {taskLogsSay} from '../support/task-logs.js'
 import {adminConfOf, obsctl, seedInstalled, seedLonghornCrds, seedPod, startPlayer, type Player} from './kube-play.js'
 
 const root = process.getuid?.() === 0
@@ -277,5 +279,34 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
     }
     expect(r.stdout + r.stderr).not.toContain(TOKEN)
     expect(r.stdout + r.stderr).not.toContain(CERT_KEY)
+  }, 600_000)
+
+  test("node remove killed inside kubeadm reset, left running there: the rerun's reset waits for it, then resets and forgets the node", async () => {
+    for (const x of sb.nodes) x.clearCalls()
+    const resets = () =>
+      n(1)
+        .calls()
+        .filter((x) => x.line.startsWith('kubeadm reset'))
+        .map((x) => x.line)
+    const args = ['node', 'remove', 'cluster-01', n(1).hostname, '--force', '--yes', '-c', file, '--kubeconfig', kubeconfig]
+    const held = await killWhileHeld({
+      node: n(1),
+      hold: 'kubeadm reset',
+      args,
+      invDir: dir,
+      waiting: 'another obsctl step is running on this node',
+      changes: () => n(1).calls().length,
+      rerun: () => obsctl([...args, '--json']),
+    })
+    // nothing run on the node beside the killed run's reset while it worked
+    expect(held.whileWaiting).toBe(held.atKill)
+    const again = await held.rerun
+    releaseHold(n(1))
+    expect(again.code, again.stderr + again.stdout.slice(0, 2000)).toBe(0)
+    expect(taskLogsSay(dir, 'the other step ended: going on')).toBe(true)
+    // the rerun reset the node again after the killed run's reset ended; the Node and the inventory entry are gone
+    expect(resets()).toEqual(['kubeadm reset -f', 'kubeadm reset -f'])
+    expect(kube.getObject('nodes', undefined, n(1).hostname)).toBeUndefined()
+    expect(loadInventory(file).platform.clusters[0]!.nodes.map((x) => x.host)).not.toContain(n(1).ip)
   }, 600_000)
 })

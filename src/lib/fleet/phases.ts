@@ -9,7 +9,7 @@ import {centralCluster, kubeContextName, NAMESPACES, nodeName} from '../config/m
 import {removeClusterFromInventory} from '../config/edit.js'
 import type {Cluster} from '../config/schema.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
-import {ObsctlError} from '../errors.js'
+import {rootStep} from '../nodes/lock.js'
 import {centralKube, target, type RemovalOptions} from './removal.js'
 
 export type {RemovalOptions} from './removal.js'
@@ -233,10 +233,7 @@ export function resetNodesPhase({cluster: c}: RemovalOptions): Phase<Target & {h
       const {sshPool} = await import('../ssh/pool.js')
       const node = c.nodes.find((n) => n.host === t.host)!
       const conn = await (await sshPool(ctx)).get(node)
-      const r = await conn.sudo('kubeadm reset -f', {signal: io.signal})
-      for (const l of `${r.stdout}\n${r.stderr}`.split('\n').filter(Boolean)) io.log(l)
-      if (r.code !== 0)
-        throw new ObsctlError(`kubeadm reset -f on ${t.host} exited ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`, {code: 'RESET_FAILED'})
+      await rootStep(conn, 'kubeadm reset -f', 'kubeadm reset -f', {log: io.log, signal: io.signal, code: 'RESET_FAILED'})
       return {summary: 'kubeadm reset -f done', report: {host: t.host}}
     },
   }

@@ -37,7 +37,7 @@ import {
 import {sha256} from '../hash.js'
 import {encrypt, ENVELOPE} from './envelope.js'
 import {WORK_DIR, connOf, fetchRootFile, takeSnapshot} from './etcd-node.js'
-import {rootRun} from './static-pods.js'
+import {rootStep} from '../nodes/lock.js'
 
 // ---------------------------------------------------------------------------------------------
 // backup-etcd
@@ -112,7 +112,7 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
       await putObject(session, bucket, objectKey(o.id, `${c.name}.etcd.json`), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`), 'application/json')
       io.log(`uploaded s3://${bucket}/${encName}`)
       // the plaintext snapshot does not stay on the node
-      await rootRun(conn, `rm -f ${file}`, `removing ${file}`, {signal: ctx.signal})
+      await rootStep(conn, `rm -f ${file}`, `removing ${file}`, {signal: ctx.signal})
       return {
         summary: `${data.length} bytes, revision ${snap.etcd.revision ?? '?'}, sha256 ${got.slice(0, 12)}… → s3://${bucket}/${encName}`,
         report: {id: o.id, cluster: c.name, node: nodeName(node), object: encName, size: data.length, sha256: got, revision: snap.etcd.revision},

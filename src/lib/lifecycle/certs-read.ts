@@ -11,7 +11,7 @@ import {yaml} from '../lazy-deps.js'
 import {kubeUserName} from '../config/model.js'
 import type {Cluster} from '../config/schema.js'
 import {ObsctlError, errorMessage} from '../errors.js'
-import type {RootShell} from './static-pods.js'
+import type {RootShell} from '../nodes/lock.js'
 
 /** A certificate that expires within this many days is a warning (kubeadm renews on upgrade; obsctl certs renew otherwise). */
 export const WARN_DAYS = 30

@@ -32,7 +32,8 @@ import {writeFileAtomic} from '../fs.js'
 import {chainFileFor} from '../kube/kubeconfig/chain.js'
 import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/kube.js'
 import {WARN_DAYS, kubeconfigCert, readNodeCerts, soonestOf, worst, type CertInfo, type CertsClusterReport, type NodeCerts, type Soonest} from './certs-read.js'
-import {CONTROL_PLANE_PODS, restartStaticPod, rootRun, unparkAll, type RootShell} from './static-pods.js'
+import {rootStep, type RootShell} from '../nodes/lock.js'
+import {CONTROL_PLANE_PODS, restartStaticPod, unparkAll} from './static-pods.js'
 
 export * from './certs-read.js'
 
@@ -198,7 +199,7 @@ export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, 
       await unparkAll(conn, wait)
       const before = soonestLeaf(await readNodeCerts(conn, Date.now(), ctx.signal))
       io.log(`before: soonest ${before ? `${before.name} until ${before.notAfter}` : '(none)'}`)
-      const out = await rootRun(conn, 'kubeadm certs renew all', 'kubeadm certs renew all', {log: (l) => io.log(l), signal: ctx.signal, code: 'CERTS_RENEW'})
+      const out = await rootStep(conn, 'kubeadm certs renew all', 'kubeadm certs renew all', {log: (l) => io.log(l), signal: ctx.signal, code: 'CERTS_RENEW'})
       const renewed = out
         .split('\n')
         .map((l) => /^certificate(?: embedded in the kubeconfig file for the)? (\S+) renewed/.exec(l.trim())?.[1])

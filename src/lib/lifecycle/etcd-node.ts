@@ -11,7 +11,7 @@ import {ObsctlError} from '../errors.js'
 import type {SshConnection} from '../ssh/connection.js'
 import {shQuote} from '../ssh/quote.js'
 import type {EtcdSnapshotMeta} from './backup-store.js'
-import {rootRun} from './static-pods.js'
+import {rootStep} from '../nodes/lock.js'
 
 /** kubeadm's etcd client credentials on a control-plane node (the health check's client certificate) */
 export const ETCD_TLS =
@@ -35,7 +35,7 @@ export async function fetchRootFile(conn: SshConnection, file: string, signal?: 
   if (conn.opts.user === 'root') return conn.download(file)
   const home = await conn.home()
   const tmp = `${home}/.obsctl-transfer-${path.basename(file)}`
-  await rootRun(conn, `install -m 600 -o ${shQuote(conn.opts.user)} ${file} ${shQuote(tmp)}`, `copying ${file} for transfer`, {signal})
+  await rootStep(conn, `install -m 600 -o ${shQuote(conn.opts.user)} ${file} ${shQuote(tmp)}`, `copying ${file} for transfer`, {signal})
   try {
     return await conn.download(tmp)
   } finally {
@@ -47,13 +47,13 @@ export async function fetchRootFile(conn: SshConnection, file: string, signal?: 
 export async function pushRootFile(conn: SshConnection, file: string, data: Buffer, signal?: AbortSignal): Promise<void> {
   const home = conn.opts.user === 'root' ? undefined : await conn.home()
   const tmp = home ? `${home}/.obsctl-transfer-${path.basename(file)}` : `${file}.part`
-  await rootRun(conn, `mkdir -p ${path.dirname(file)} && chmod 700 ${path.dirname(file)}`, 'preparing the restore folder', {signal})
+  await rootStep(conn, `mkdir -p ${path.dirname(file)} && chmod 700 ${path.dirname(file)}`, 'preparing the restore folder', {signal})
   await conn.upload(tmp, data, 0o600)
-  await rootRun(conn, `install -m 600 -o root ${shQuote(tmp)} ${file} && rm -f ${shQuote(tmp)}`, `placing ${file}`, {signal})
+  await rootStep(conn, `install -m 600 -o root ${shQuote(tmp)} ${file} && rm -f ${shQuote(tmp)}`, `placing ${file}`, {signal})
 }
 
 export async function remoteSha256(conn: SshConnection, file: string, signal?: AbortSignal): Promise<string> {
-  const out = await rootRun(conn, `sha256sum ${file}`, `sha256sum ${file}`, {signal})
+  const out = await rootStep(conn, `sha256sum ${file}`, `sha256sum ${file}`, {signal})
   const m = /^([0-9a-f]{64})\s/.exec(out.trim())
   if (!m) throw new ObsctlError(`sha256sum ${file} on ${conn.label} printed no checksum`, {code: 'CHECKSUM'})
   return m[1]!
@@ -67,14 +67,14 @@ export async function takeSnapshot(
   signal?: AbortSignal,
 ): Promise<{etcd: EtcdSnapshotMeta['etcd']; sha256: string}> {
   await requireTools(conn, ['etcdctl', 'etcdutl'], signal)
-  await rootRun(conn, `mkdir -p ${WORK_DIR} && chmod 700 ${WORK_DIR} && rm -f ${file}`, 'preparing the snapshot folder', {signal})
-  await rootRun(conn, `ETCDCTL_API=3 etcdctl ${ETCD_TLS} snapshot save ${file}`, 'etcdctl snapshot save', {
+  await rootStep(conn, `mkdir -p ${WORK_DIR} && chmod 700 ${WORK_DIR} && rm -f ${file}`, 'preparing the snapshot folder', {signal})
+  await rootStep(conn, `ETCDCTL_API=3 etcdctl ${ETCD_TLS} snapshot save ${file}`, 'etcdctl snapshot save', {
     log,
     signal,
     code: 'ETCD_SNAPSHOT',
     hints: ['is etcd running? sudo crictl ps --name etcd', ETCD_TOOLS_HINT],
   })
-  const status = await rootRun(conn, `etcdutl snapshot status ${file} -w json`, 'etcdutl snapshot status', {signal, code: 'ETCD_SNAPSHOT'})
+  const status = await rootStep(conn, `etcdutl snapshot status ${file} -w json`, 'etcdutl snapshot status', {signal, code: 'ETCD_SNAPSHOT'})
   let etcd: EtcdSnapshotMeta['etcd']
   try {
     etcd = JSON.parse(status.trim().split('\n').pop() ?? '{}') as EtcdSnapshotMeta['etcd']
@@ -87,7 +87,7 @@ export async function takeSnapshot(
 
 /** etcd's --name, --initial-advertise-peer-urls and --data-dir from kubeadm's manifest (wherever it is parked). */
 export async function etcdMember(conn: SshConnection, signal?: AbortSignal): Promise<{name: string; peerUrl: string; dataDir: string}> {
-  const out = await rootRun(
+  const out = await rootStep(
     conn,
     'f=/etc/kubernetes/manifests/etcd.yaml; [ -f $f ] || f=/etc/kubernetes/obsctl-parked-manifests/etcd.yaml; cat $f',
     'reading the etcd manifest',

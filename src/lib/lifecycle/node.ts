@@ -17,6 +17,7 @@ import type {Cluster, ClusterNode} from '../config/schema.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError, errorMessage} from '../errors.js'
+import {rootStep} from '../nodes/lock.js'
 
 const kubeOf = async (ctx: RunContext, cluster: string) => (await import('../kube/run.js')).kubeForCluster(ctx, cluster)
 const drainLib = () => import('../kube/drain.js')
@@ -227,9 +228,7 @@ export function nodeResetPhase(o: NodeRemovalOptions): Phase<HostTarget, {reset:
         io.log(`--force: ${t.host} cannot be reached (${errorMessage(e)}); not reset`)
         return {summary: 'not reset: the machine cannot be reached (--force)', report: {reset: false}}
       }
-      const r = await conn.sudo('kubeadm reset -f', {log: io.log, signal: io.signal})
-      if (r.code !== 0)
-        throw new ObsctlError(`kubeadm reset -f on ${t.host} exited ${r.code}: ${r.stderr.trim().split('\n').pop() ?? ''}`, {code: 'RESET_FAILED'})
+      await rootStep(conn, 'kubeadm reset -f', 'kubeadm reset -f', {log: io.log, signal: io.signal, code: 'RESET_FAILED'})
       return {summary: 'kubeadm reset -f done', report: {reset: true}}
     },
   }

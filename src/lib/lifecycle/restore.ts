@@ -13,7 +13,8 @@ import {ObsctlError, inputError} from '../errors.js'
 import {clusterOf, type ClusterTarget} from './backup.js'
 import {backupS3, objectKey, readSnapshot, snapshotName, type BackupS3Options} from './backup-store.js'
 import {connOf, etcdMember, pushRootFile, remoteSha256, requireTools, waitEtcdHealthy} from './etcd-node.js'
-import {CONTROL_PLANE_PODS, rootRun, runningContainers, startStaticPod, stopStaticPod, type ControlPlanePod} from './static-pods.js'
+import {rootStep} from '../nodes/lock.js'
+import {CONTROL_PLANE_PODS, runningContainers, startStaticPod, stopStaticPod, type ControlPlanePod} from './static-pods.js'
 
 export interface RestoreEtcdOptions extends BackupS3Options {
   id: string
@@ -82,9 +83,9 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
       }
       // kept, never deleted: named after this run, so a rerun or a second restore keeps every earlier one too
       const aside = `${member.dataDir}.before-restore-${o.id}-${ctx.runId}`
-      await rootRun(conn, `if [ -e ${member.dataDir} ]; then mv ${member.dataDir} ${aside}; fi`, 'moving the etcd data dir aside', {signal: ctx.signal})
+      await rootStep(conn, `if [ -e ${member.dataDir} ]; then mv ${member.dataDir} ${aside}; fi`, 'moving the etcd data dir aside', {signal: ctx.signal})
       io.log(`the data dir as it was: ${aside}`)
-      await rootRun(
+      await rootStep(
         conn,
         `etcdutl snapshot restore ${file} --data-dir ${member.dataDir} --name ${member.name} --initial-cluster ${member.name}=${member.peerUrl} --initial-advertise-peer-urls ${member.peerUrl}`,
         'etcdutl snapshot restore',
@@ -100,7 +101,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
       // start: etcd first
       for (const p of [...CONTROL_PLANE_PODS].reverse()) await startStaticPod(conn, p, before.get(p) ?? [], wait)
       await waitEtcdHealthy(conn, wait)
-      await rootRun(conn, `rm -f ${file}`, `removing ${file}`, {signal: ctx.signal})
+      await rootStep(conn, `rm -f ${file}`, `removing ${file}`, {signal: ctx.signal})
       return {
         summary: `restored ${o.id} (revision ${meta.etcd.revision ?? '?'}) on ${nodeName(node)}; previous data in ${aside}`,
         report: {id: o.id, cluster: c.name, node: nodeName(node), revision: meta.etcd.revision, sha256: meta.sha256, previousDataDir: aside},

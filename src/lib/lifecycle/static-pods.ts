@@ -11,7 +11,7 @@
  */
 import {sleepOrInterrupt as sleep} from '../async.js'
 import {ObsctlError} from '../errors.js'
-import {underNodeLock} from '../nodes/lock.js'
+import {rootStep, type RootShell} from '../nodes/lock.js'
 
 /** Static pods of a kubeadm control plane, in the order they are restarted (etcd last: the API server retries it). */
 export const CONTROL_PLANE_PODS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const
@@ -19,12 +19,6 @@ export type ControlPlanePod = (typeof CONTROL_PLANE_PODS)[number]
 
 export const MANIFESTS_DIR = '/etc/kubernetes/manifests'
 export const PARKED_DIR = '/etc/kubernetes/obsctl-parked-manifests'
-
-/** What these steps need of an SSH connection (SshConnection has it). */
-export interface RootShell {
-  label: string
-  sudo(command: string, o?: {log?: (line: string) => void; signal?: AbortSignal}): Promise<{code: number | null; stdout: string; stderr: string}>
-}
 
 export interface PodWaitOptions {
   /** how long one pod may take to stop or to start (default 300 s) */
@@ -35,27 +29,9 @@ export interface PodWaitOptions {
   log?: (line: string) => void
 }
 
-/**
- * Run as root, holding the node's obsctl lock (../nodes/lock.ts: a killed run's step still working on the node is
- * waited for, not raced); a non-zero exit is an error naming the step and the node's last stderr line.
- */
-export async function rootRun(
-  conn: RootShell,
-  command: string,
-  what: string,
-  o: {log?: (l: string) => void; signal?: AbortSignal; hints?: string[]; code?: string} = {},
-): Promise<string> {
-  const r = await conn.sudo(underNodeLock(command), {log: o.log, signal: o.signal})
-  if (r.code !== 0) {
-    const why = r.stderr.trim().split('\n').pop() || r.stdout.trim().split('\n').pop() || `exit code ${r.code}`
-    throw new ObsctlError(`${what} on ${conn.label} failed: ${why}`, {code: o.code ?? 'NODE_COMMAND', hints: o.hints ?? []})
-  }
-  return r.stdout
-}
-
 /** Ids of the running containers of a static pod (empty when it is stopped). */
 export async function runningContainers(conn: RootShell, pod: ControlPlanePod, signal?: AbortSignal): Promise<string[]> {
-  const out = await rootRun(conn, `crictl ps --state running --name '^${pod}$' -q`, `crictl ps (${pod})`, {
+  const out = await rootStep(conn, `crictl ps --state running --name '^${pod}$' -q`, `crictl ps (${pod})`, {
     signal,
     code: 'CRICTL',
     hints: ['obsctl reads the control-plane containers with crictl (package cri-tools, installed with kubeadm); check `sudo crictl ps` on the node'],
@@ -88,7 +64,7 @@ async function waitFor(conn: RootShell, pod: ControlPlanePod, what: string, done
 export async function stopStaticPod(conn: RootShell, pod: ControlPlanePod, o: PodWaitOptions = {}): Promise<void> {
   const m = `${MANIFESTS_DIR}/${pod}.yaml`
   const parked = `${PARKED_DIR}/${pod}.yaml`
-  await rootRun(
+  await rootStep(
     conn,
     `mkdir -p ${PARKED_DIR} && chmod 700 ${PARKED_DIR} && if [ -f ${m} ]; then mv ${m} ${parked}; elif [ ! -f ${parked} ]; then echo "no manifest ${m}" >&2; exit 1; fi`,
     `parking ${pod}'s manifest`,
@@ -107,7 +83,7 @@ export async function stopStaticPod(conn: RootShell, pod: ControlPlanePod, o: Po
 export async function startStaticPod(conn: RootShell, pod: ControlPlanePod, before: string[], o: PodWaitOptions = {}): Promise<string> {
   const m = `${MANIFESTS_DIR}/${pod}.yaml`
   const parked = `${PARKED_DIR}/${pod}.yaml`
-  await rootRun(
+  await rootStep(
     conn,
     `if [ -f ${parked} ]; then mv ${parked} ${m}; elif [ ! -f ${m} ]; then echo "no manifest ${m}" >&2; exit 1; fi`,
     `restoring ${pod}'s manifest`,
@@ -123,7 +99,7 @@ export async function startStaticPod(conn: RootShell, pod: ControlPlanePod, befo
 /** Manifests a killed run left parked: moved back first, so the node is whole again before anything else. */
 export async function unparkAll(conn: RootShell, o: PodWaitOptions = {}): Promise<string[]> {
   // with the log: the first step on the node, where a wait for another obsctl step there is said
-  const out = await rootRun(conn, `[ -d ${PARKED_DIR} ] && ls ${PARKED_DIR} || true`, 'listing parked manifests', {signal: o.signal, log: o.log})
+  const out = await rootStep(conn, `[ -d ${PARKED_DIR} ] && ls ${PARKED_DIR} || true`, 'listing parked manifests', {signal: o.signal, log: o.log})
   const parked = CONTROL_PLANE_PODS.filter((p) => out.split('\n').includes(`${p}.yaml`))
   for (const p of parked) {
     o.log?.(`${p}: its manifest was left parked by an interrupted run; moving it back`)

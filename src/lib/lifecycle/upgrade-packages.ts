@@ -8,7 +8,7 @@ import type {TaskIO} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
 import type {SshConnection} from '../ssh/connection.js'
 import {APT_FUNCTIONS} from '../nodes/apt.js'
-import {underNodeLock} from '../nodes/lock.js'
+import {rootStep} from '../nodes/lock.js'
 import {shQuote} from '../ssh/quote.js'
 import {formatVersion, minorOf, parseVersion, type Version} from './versions.js'
 
@@ -30,20 +30,14 @@ export function proxyEnv(p: Platform): string {
   return `export ${parts.filter(Boolean).join(' ')}; `
 }
 
-/**
- * Run as root on the node, holding the node's obsctl lock (../nodes/lock.ts: a killed run's step still working there
- * is waited for); its output goes to the task log; a failure is an error naming the step.
- */
-export async function root(conn: SshConnection, step: string, command: string, io: TaskIO, code = 'UPGRADE_STEP'): Promise<string> {
-  const r = await conn.sudo(underNodeLock(command), {log: io.log, signal: io.signal})
-  if (r.code !== 0) {
-    const why = `${r.stderr}\n${r.stdout}`.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.code}`
-    throw new ObsctlError(`${step} failed on ${conn.label} (exit ${r.code ?? r.signal}): ${why}`, {
-      code,
-      hints: [`full output: ${io.logFile}`, 'fix the cause and rerun: finished nodes and steps are skipped'],
-    })
-  }
-  return r.stdout
+/** An upgrade's root step on a node (../nodes/lock.ts rootStep), its error pointing at the task log and the rerun. */
+export function root(conn: SshConnection, step: string, command: string, io: TaskIO, code = 'UPGRADE_STEP'): Promise<string> {
+  return rootStep(conn, command, step, {
+    log: io.log,
+    signal: io.signal,
+    code,
+    hints: [`full output: ${io.logFile}`, 'fix the cause and rerun: finished nodes and steps are skipped'],
+  })
 }
 
 export async function packageManager(conn: SshConnection): Promise<'apt' | 'dnf'> {

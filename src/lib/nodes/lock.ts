@@ -3,8 +3,9 @@
  * command of a killed run may still be working on the node when the rerun starts: the rerun's steps wait for it
  * instead of racing it (two `kubeadm init`, two `kubeadm upgrade` at once). One definition, `node_lock`, for
  * install-k8s.sh (its `{{NODE_LOCK_FUNCTIONS}}`, held for the whole script) and for each root step of upgrades,
- * certificate renewals, backups and restores (underNodeLock): the same file, so none of them overlaps another.
+ * certificate renewals, backups, restores and resets (rootStep): the same file, so none of them overlaps another.
  */
+import {ObsctlError} from '../errors.js'
 import {shQuote} from '../ssh/quote.js'
 
 /** The node's obsctl lock file (flock, util-linux). */
@@ -37,8 +38,48 @@ export const NODE_LOCK_FUNCTIONS = `node_lock() {
 }`
 
 /** `command` (run as root by sh) holding the node's lock: a killed run's step still working there is waited for. */
-export function underNodeLock(command: string): string {
+function underNodeLock(command: string): string {
   return `${NODE_LOCK_FUNCTIONS}
 node_lock 'obsctl step' step
 ${command}`
+}
+
+/** What a root step needs of a node's connection (SshConnection has it). */
+export interface RootShell {
+  label: string
+  sudo(
+    command: string,
+    o?: {log?: (line: string) => void; signal?: AbortSignal},
+  ): Promise<{code: number | null; signal?: string; stdout: string; stderr: string}>
+}
+
+/** node_lock's own lines on stderr: never the reason a step failed */
+const LOCK_LINE = /^obsctl: (another |the other |flock \(util-linux\) not found)/
+
+/**
+ * One obsctl step run as root on a node (sh through sudo), holding the node's lock: a killed run's step still
+ * working there is waited for, not raced. A non-zero exit is an error naming the step, the node, the exit and the
+ * last line the step printed (stderr first), with `code` (default NODE_STEP) and `hints`. Returns its stdout.
+ */
+export async function rootStep(
+  conn: RootShell,
+  command: string,
+  what: string,
+  o: {log?: (line: string) => void; signal?: AbortSignal; code?: string; hints?: string[]} = {},
+): Promise<string> {
+  const r = await conn.sudo(underNodeLock(command), {log: o.log, signal: o.signal})
+  if (r.code !== 0) {
+    const last = (text: string) =>
+      text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l && !LOCK_LINE.test(l))
+        .pop()
+    const why = last(r.stderr) ?? last(r.stdout)
+    throw new ObsctlError(`${what} failed on ${conn.label} (exit ${r.code ?? r.signal})${why ? `: ${why}` : ''}`, {
+      code: o.code ?? 'NODE_STEP',
+      hints: o.hints ?? [],
+    })
+  }
+  return r.stdout
 }
