@@ -4,7 +4,7 @@ import {ExitCode} from '../lib/errors.js'
 import type {DriftResult} from '../lib/gitops/drift.js'
 
 export default class Diff extends BaseCommand {
-  static override summary = 'Show drift between the inventory’s render, the GitOps remote and Argo CD, per cluster and Application.'
+  static override summary = "Show drift between the inventory's render, the GitOps remote and Argo CD, per cluster and Application."
   static override description = `Three views are compared, and nothing is changed:
   the render — what the inventory renders now (in memory; the working copy is not touched);
   Git — git.branch of git.remote, fetched into a temporary repository (with your Git credentials, as obsctl render --push uses them);
@@ -20,8 +20,8 @@ Exit 0 when there is no drift, 1 when there is any (also with --json), 2 for bad
     '<%= config.bin %> diff --no-diffs',
   ]
   static override flags = {
-    cluster: Flags.string({summary: 'Only this cluster’s Applications.'}),
-    diffs: Flags.boolean({summary: 'Print each differing file’s unified diff (--no-diffs: only the file names).', default: true, allowNo: true}),
+    cluster: Flags.string({summary: "Only this cluster's Applications."}),
+    diffs: Flags.boolean({summary: "Print each differing file's unified diff (--no-diffs: only the file names).", default: true, allowNo: true}),
     context: Flags.integer({summary: 'Lines of context in the diffs.', default: 3, min: 0}),
     'request-timeout': Flags.integer({summary: 'Seconds each Kubernetes request may take.', default: 30, min: 1}),
   }

@@ -6,7 +6,7 @@ import {BOOTSTRAP_PHASES, bootstrapPhaseOptions} from '../lib/flows/bootstrap.js
 import {buildPhases, selectFlow} from '../lib/flows/registry.js'
 
 export default class Plan extends BaseCommand {
-  static override summary = 'Show every phase × target: done / pending / failed / interrupted / changed since, and what it would do.'
+  static override summary = 'Show every phase for every target: done / pending / failed / interrupted / changed since, and what it would do.'
   static override description = 'Reads .obsctl/state.json beside the inventory and asks each phase what it would do. Contacts no remote system.'
   static override examples = [
     '<%= config.bin %> plan',

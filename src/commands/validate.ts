@@ -6,7 +6,7 @@ import {ExitCode} from '../lib/errors.js'
 import type {Verdict} from '../lib/validate/types.js'
 
 export default class Validate extends BaseCommand {
-  static override summary = 'Check that every component works and every cluster’s data arrives.'
+  static override summary = "Check that every component works and every cluster's data arrives."
   static override description = `Runs every check of the component (default all) concurrently, each HTTP request with its own timeout, and prints a checklist (✔ pass, ‼ warn, ✖ fail) with a hint under each problem. It says first, on stderr, what it checks, and on a terminal which checks are still running. Exit 0 when nothing fails, 1 when any check fails (also with --json).
 
 Services are reached at <service>.k8s-cluster-<id>.<domain> of the central cluster, the inventory's endpoints, --endpoint NAME=URL, or with --via-api-server through the central API server's service proxy. OpenSearch credentials: $OBSCTL_OPENSEARCH_USER and $OBSCTL_OPENSEARCH_PASSWORD, else a prompt on a terminal. S3: the env vars the inventory names (s3.accessKeyEnv/secretKeyEnv). Argo CD: $OBSCTL_ARGOCD_PASSWORD, else the argocd-initial-admin-secret.`
