@@ -344,7 +344,6 @@ const TLS_CODES = new Set([
   'SELF_SIGNED_CERT_IN_CHAIN',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_HAS_EXPIRED',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
 ])
 
@@ -369,7 +368,10 @@ export function kubeError(error: unknown, action: string, context: string, serve
   if (code === 401) {
     return new ObsctlError(`${action} on ${context}: unauthorized (${msg})`, {
       code: 'KUBE_UNAUTHORIZED',
-      hints: [`the token or certificate for ${context} was rejected; rerun obsctl kubeconfig merge`],
+      hints: [
+        `the token or certificate for ${context} was rejected; rerun obsctl kubeconfig merge`,
+        'a kubeadm client certificate lasts a year: obsctl certs check reads its dates, obsctl certs renew renews it',
+      ],
     })
   }
   const sys = errCode(error)
@@ -378,6 +380,21 @@ export function kubeError(error: unknown, action: string, context: string, serve
       code: 'KUBE_UNREACHABLE',
       hints: ['check that the cluster is up and the address in the inventory (clusters[].apiServer) is reachable from here'],
     })
+  }
+  // kubeadm's certificates last a year: an API server certificate that has aged out (or a clock that is wrong)
+  if (sys === 'CERT_HAS_EXPIRED' || sys === 'CERT_NOT_YET_VALID') {
+    const expired = sys === 'CERT_HAS_EXPIRED'
+    return new ObsctlError(
+      `${action}: the API server of ${context} at ${server} presents a certificate that ${expired ? 'has expired' : 'is not valid yet'} (${sys})`,
+      {
+        code: 'KUBE_CERT_DATES',
+        hints: [
+          ...(expired ? ['obsctl certs check reads every control plane certificate over SSH; obsctl certs renew --cluster NAME renews them'] : []),
+          "or this machine's clock is wrong: timedatectl says whether it is synchronised",
+          'obsctl never skips TLS verification',
+        ],
+      },
+    )
   }
   if (sys && TLS_CODES.has(sys)) {
     return new ObsctlError(`${action}: TLS verification of ${server} failed (${sys})`, {

@@ -4,7 +4,7 @@
  * and every client certificate (CN = user, O = groups), like kubeadm's single cluster CA.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -81,6 +81,66 @@ export class CertificateAuthority {
       'keyUsage=critical,digitalSignature,keyEncipherment',
       'basicConstraints=critical,CA:FALSE',
     ])
+  }
+
+  /**
+   * A serving certificate valid from `start` to `end` exactly: one that has expired, or is not valid yet (`openssl
+   * ca`, since `req -x509` takes only a positive -days; the way kubeadm's certificates age).
+   */
+  servingDated(start: Date, end: Date): KeyPair {
+    const d = mkdtempSync(join(this.dir, 'dated-'))
+    const when = (t: Date) => `${t.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`
+    writeFileSync(join(d, 'index.txt'), '')
+    writeFileSync(join(d, 'serial'), '01\n')
+    writeFileSync(
+      join(d, 'ca.cnf'),
+      [
+        '[ca]',
+        'default_ca=d',
+        '[d]',
+        `database=${d}/index.txt`,
+        `serial=${d}/serial`,
+        `new_certs_dir=${d}`,
+        'default_md=sha256',
+        'policy=p',
+        'unique_subject=no',
+        '[p]',
+        'commonName=supplied',
+        '[req]',
+        'distinguished_name=dn',
+        '[dn]',
+        '[leaf]',
+        'basicConstraints=critical,CA:FALSE',
+        'keyUsage=critical,digitalSignature,keyEncipherment',
+        'extendedKeyUsage=serverAuth',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '',
+      ].join('\n'),
+    )
+    openssl(d, ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'k.key'])
+    openssl(d, ['req', '-new', '-key', 'k.key', '-subj', '/CN=kube-apiserver', '-config', 'ca.cnf', '-out', 'r.csr'])
+    openssl(d, [
+      'ca',
+      '-batch',
+      '-config',
+      'ca.cnf',
+      '-cert',
+      '../ca.crt',
+      '-keyfile',
+      '../ca.key',
+      '-in',
+      'r.csr',
+      '-startdate',
+      when(start),
+      '-enddate',
+      when(end),
+      '-extensions',
+      'leaf',
+      '-out',
+      'k.crt',
+      '-notext',
+    ])
+    return {cert: readFileSync(join(d, 'k.crt'), 'utf8'), key: readFileSync(join(d, 'k.key'), 'utf8')}
   }
 
   client(user: string, groups: string[] = []): KeyPair {

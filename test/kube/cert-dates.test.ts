@@ -1,0 +1,95 @@
+/**
+ * An API server whose certificate has aged out (kubeadm issues them for a year) or is not valid yet (a clock that
+ * is wrong): the error says so and points at `obsctl certs check` / `certs renew` or the clock, instead of the
+ * CA hint of an untrusted certificate. A real TLS server with certificates dated by the real openssl
+ * (test/support/kube/tls.ts servingDated), and @kubernetes/client-node as obsctl uses it; verification stays on.
+ */
+import {createServer, type Server} from 'node:https'
+import type {AddressInfo} from 'node:net'
+import {writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {ObsctlError} from '../../src/lib/errors.js'
+import {Kube} from '../../src/lib/platform/kube.js'
+import {tmpDir} from '../cli/helpers.js'
+import {CertificateAuthority} from '../support/kube/tls.js'
+
+const DAY = 86_400_000
+let ca: CertificateAuthority
+let dir: string
+const servers: Server[] = []
+
+beforeAll(() => {
+  ca = CertificateAuthority.create('obsctl test dated ca')
+  dir = tmpDir('obsctl-cert-dates-')
+})
+afterAll(async () => {
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))))
+  ca?.dispose()
+})
+
+/** an API server on loopback presenting a certificate valid from `start` to `end`; a kubeconfig that trusts its CA */
+async function serverWith(start: Date, end: Date, name: string): Promise<{kubeconfig: string; url: string}> {
+  const {key, cert} = ca.servingDated(start, end)
+  // what client-node asks for a get: the core group's resource list (its discovery), then the object
+  const resources = {kind: 'APIResourceList', groupVersion: 'v1', resources: [{name: 'namespaces', namespaced: false, kind: 'Namespace', verbs: ['get']}]}
+  const server = createServer({key, cert}, (req, res) => {
+    res.writeHead(200, {'content-type': 'application/json'})
+    res.end(JSON.stringify(req.url === '/api/v1' ? resources : {kind: 'Namespace', apiVersion: 'v1', metadata: {name: 'default'}}))
+  })
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const kubeconfig = path.join(dir, `${name}.kubeconfig`)
+  writeFileSync(
+    kubeconfig,
+    `apiVersion: v1
+kind: Config
+clusters: [{name: cluster-01, cluster: {server: '${url}', certificate-authority-data: ${Buffer.from(ca.cert).toString('base64')}}}]
+users: [{name: u, user: {token: not-a-secret}}]
+contexts: [{name: cluster-01-context, context: {cluster: cluster-01, user: u}}]
+current-context: cluster-01-context
+`,
+  )
+  return {kubeconfig, url}
+}
+
+async function failure(p: Promise<unknown>): Promise<ObsctlError> {
+  try {
+    await p
+  } catch (e) {
+    expect(e).toBeInstanceOf(ObsctlError)
+    return e as ObsctlError
+  }
+  throw new Error('expected a failure')
+}
+
+describe('API server certificates out of their dates', () => {
+  it('a valid one works (the test server itself is sound)', async () => {
+    const s = await serverWith(new Date(Date.now() - DAY), new Date(Date.now() + 365 * DAY), 'valid')
+    const kube = await Kube.connect({kubeconfig: s.kubeconfig, context: 'cluster-01-context'})
+    expect((await kube.get('v1', 'Namespace', 'default'))?.metadata.name).toBe('default')
+  })
+
+  it('expired a month ago: KUBE_CERT_DATES pointing at certs check and renew, then the clock', async () => {
+    const s = await serverWith(new Date(Date.now() - 400 * DAY), new Date(Date.now() - 30 * DAY), 'expired')
+    const kube = await Kube.connect({kubeconfig: s.kubeconfig, context: 'cluster-01-context'})
+    const e = await failure(kube.get('v1', 'Namespace', 'default'))
+    expect(e.code).toBe('KUBE_CERT_DATES')
+    expect(e.message).toContain(`the API server of cluster-01-context at ${s.url} presents a certificate that has expired (CERT_HAS_EXPIRED)`)
+    expect(e.hints).toEqual([
+      'obsctl certs check reads every control plane certificate over SSH; obsctl certs renew --cluster NAME renews them',
+      "or this machine's clock is wrong: timedatectl says whether it is synchronised",
+      'obsctl never skips TLS verification',
+    ])
+  })
+
+  it('valid only from next week: the clock first', async () => {
+    const s = await serverWith(new Date(Date.now() + 7 * DAY), new Date(Date.now() + 365 * DAY), 'future')
+    const kube = await Kube.connect({kubeconfig: s.kubeconfig, context: 'cluster-01-context'})
+    const e = await failure(kube.get('v1', 'Namespace', 'default'))
+    expect(e.code).toBe('KUBE_CERT_DATES')
+    expect(e.message).toContain('presents a certificate that is not valid yet (CERT_NOT_YET_VALID)')
+    expect(e.hints[0]).toBe("or this machine's clock is wrong: timedatectl says whether it is synchronised")
+  })
+})
