@@ -9,10 +9,10 @@ import type {AddressInfo} from 'node:net'
 import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ObsctlError} from '../../src/lib/errors.js'
 import {Kube} from '../../src/lib/platform/kube.js'
 import {tmpDir} from '../cli/helpers.js'
 import {CertificateAuthority} from '../support/kube/tls.js'
+import {rejection} from '../support/errors.js'
 
 const DAY = 86_400_000
 let ca: CertificateAuthority
@@ -54,16 +54,6 @@ current-context: cluster-01-context
   return {kubeconfig, url}
 }
 
-async function failure(p: Promise<unknown>): Promise<ObsctlError> {
-  try {
-    await p
-  } catch (e) {
-    expect(e).toBeInstanceOf(ObsctlError)
-    return e as ObsctlError
-  }
-  throw new Error('expected a failure')
-}
-
 describe('API server certificates out of their dates', () => {
   it('a valid one works (the test server itself is sound)', async () => {
     const s = await serverWith(new Date(Date.now() - DAY), new Date(Date.now() + 365 * DAY), 'valid')
@@ -74,7 +64,7 @@ describe('API server certificates out of their dates', () => {
   it('expired a month ago: KUBE_CERT_DATES pointing at certs check and renew, then the clock', async () => {
     const s = await serverWith(new Date(Date.now() - 400 * DAY), new Date(Date.now() - 30 * DAY), 'expired')
     const kube = await Kube.connect({kubeconfig: s.kubeconfig, context: 'cluster-01-context'})
-    const e = await failure(kube.get('v1', 'Namespace', 'default'))
+    const e = await rejection(kube.get('v1', 'Namespace', 'default'))
     expect(e.code).toBe('KUBE_CERT_DATES')
     expect(e.message).toContain(`the API server of cluster-01-context at ${s.url} presents a certificate that has expired (CERT_HAS_EXPIRED)`)
     expect(e.hints).toEqual([
@@ -87,7 +77,7 @@ describe('API server certificates out of their dates', () => {
   it('valid only from next week: the clock first', async () => {
     const s = await serverWith(new Date(Date.now() + 7 * DAY), new Date(Date.now() + 365 * DAY), 'future')
     const kube = await Kube.connect({kubeconfig: s.kubeconfig, context: 'cluster-01-context'})
-    const e = await failure(kube.get('v1', 'Namespace', 'default'))
+    const e = await rejection(kube.get('v1', 'Namespace', 'default'))
     expect(e.code).toBe('KUBE_CERT_DATES')
     expect(e.message).toContain('presents a certificate that is not valid yet (CERT_NOT_YET_VALID)')
     expect(e.hints[0]).toBe("or this machine's clock is wrong: timedatectl says whether it is synchronised")

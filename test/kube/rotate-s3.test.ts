@@ -39,6 +39,7 @@ import {startS3rver, type S3Peer} from '../s3/harness.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {filesContaining} from './fixtures.js'
 import {taskLogFiles} from '../support/task-logs.js'
+import {rejection} from '../support/errors.js'
 
 const NAMES = ['cluster-01', 'cluster-02']
 const PAIRS = {
@@ -231,14 +232,6 @@ afterAll(async () => {
 const rotate = (o: {dryRun?: boolean} = {}) =>
   secretsRotate(inv, {credentials: ['s3'], kubeconfig, renderer: 'silent', pollMs: 50, timeoutSeconds: 30, dryRun: o.dryRun})
 
-async function rejection(p: Promise<unknown>): Promise<ObsctlError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  )
-  expect(e).toBeInstanceOf(ObsctlError)
-  return e as ObsctlError
-}
 /** no secret key in .obsctl/ (journal, task logs), nor in a result or an error */
 function expectNoSecretKey(text: string): void {
   for (const k of SECRET_KEYS) expect(text).not.toContain(k)

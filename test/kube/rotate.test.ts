@@ -21,7 +21,6 @@ import bcrypt from 'bcryptjs'
 import YAML from 'yaml'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
-import {ObsctlError} from '../../src/lib/errors.js'
 import {RESTARTED_AT, ROTATION} from '../../src/lib/kube/rotate.js'
 import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
 import {secretsRotate, type SecretsRotateResult} from '../../src/lib/flows/rotate-run.js'
@@ -33,6 +32,7 @@ import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
 import {filesContaining} from './fixtures.js'
 import {bcryptRoundsAsked} from '../support/fast-bcrypt.js'
+import {rejection} from '../support/errors.js'
 
 const NAMES = ['cluster-01', 'cluster-02']
 const S3 = {access: 'AKIA-obsctl-rotate-7Q2', secret: 'sEcReT-s3-rotate-Zx81'}
@@ -239,15 +239,6 @@ afterEach(() => {
 
 const rotate = (credentials: string[], o: {timeoutSeconds?: number; dryRun?: boolean} = {}) =>
   secretsRotate(inv, {credentials, kubeconfig, renderer: 'silent', pollMs: 50, timeoutSeconds: o.timeoutSeconds ?? 60, dryRun: o.dryRun})
-
-async function rejection(p: Promise<unknown>): Promise<ObsctlError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  )
-  expect(e).toBeInstanceOf(ObsctlError)
-  return e as ObsctlError
-}
 
 describe('secrets rotate grafana', () => {
   it('a generated password: the Secret changes, Grafana (through its API) accepts the new one and refuses the old', async () => {

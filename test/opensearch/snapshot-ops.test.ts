@@ -13,7 +13,6 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
-import {ObsctlError} from '../../src/lib/errors.js'
 import {
   createSnapshot,
   deleteSnapshot,
@@ -28,6 +27,7 @@ import {BIN, requireBuild} from '../cli/helpers.js'
 import {writeInventory} from '../s3/harness.js'
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
 import {CLUSTERS, DEAD, OS_PASSWORD, OS_USER, endpointsYaml} from '../validate/harness.js'
+import {rejection} from '../support/errors.js'
 
 let fake: OpenSearchFake
 let dir: string
@@ -61,15 +61,6 @@ beforeEach(async () => {
 const idx = (cluster: string) => fake.docs.find((d) => d.index.startsWith(`fluent-bit-${cluster}-`))!.index
 const count = (index: string) => fake.docs.filter((d) => d.index === index).length
 const restore = (o: Partial<RestoreOptions> = {}) => restoreSnapshot(inv, {...access, name: 'base', ...o})
-
-async function rejection(p: Promise<unknown>): Promise<ObsctlError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  )
-  expect(e).toBeInstanceOf(ObsctlError)
-  return e as ObsctlError
-}
 
 describe('patterns and renames', () => {
   it('index patterns: commas, wildcards, exclusions in order', () => {

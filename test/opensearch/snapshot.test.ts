@@ -9,7 +9,6 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
-import {ObsctlError} from '../../src/lib/errors.js'
 import {
   createSnapshot,
   defaultSnapshotName,
@@ -23,6 +22,7 @@ import {BIN, requireBuild} from '../cli/helpers.js'
 import {writeInventory} from '../s3/harness.js'
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
 import {CLUSTERS, DEAD, OS_PASSWORD, OS_USER, endpointsYaml} from '../validate/harness.js'
+import {rejection} from '../support/errors.js'
 
 let fake: OpenSearchFake
 let dir: string
@@ -50,15 +50,6 @@ beforeEach(() => {
 
 const snap = (o: SnapshotOptions = {}) => createSnapshot(inv, {requestTimeoutMs: 20_000, pollMs: 20, ...o})
 const inFake = (name: string) => fake.snapshots[SNAPSHOT_REPOSITORY]?.[name]
-
-async function rejection(p: Promise<unknown>): Promise<ObsctlError> {
-  const e = await p.then(
-    () => undefined,
-    (x: unknown) => x,
-  )
-  expect(e).toBeInstanceOf(ObsctlError)
-  return e as ObsctlError
-}
 
 describe('names', () => {
   it('defaults to obsctl-<UTC yyyymmdd-hhmmss>', () => {

@@ -8,7 +8,6 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Client} from 'minio'
-import {ObsctlError} from '../../src/lib/errors.js'
 import {
   s3Setup as s3SetupLib,
   type S3SetupOptions,
@@ -21,6 +20,7 @@ import {
   openS3,
 } from '../../src/lib/s3/index.js'
 import {ACCESS_KEY, BACKUPS_EXPIRY, SECRET_KEY, makeCerts, startS3rver, useS3Peer, writeInventory, type S3Peer, type TestCerts} from './harness.js'
+import {rejection} from '../support/errors.js'
 
 let peer: S3Peer
 let work: string
@@ -46,16 +46,6 @@ function listClient(p: S3Peer): Client {
 /** the lib through the engine, without screen output */
 function s3Setup(inv: Parameters<typeof s3SetupLib>[0], opts: S3SetupOptions = {}) {
   return s3SetupLib(inv, {renderer: 'silent', ...opts})
-}
-
-async function failure(p: Promise<unknown>): Promise<ObsctlError> {
-  try {
-    await p
-  } catch (e) {
-    expect(e).toBeInstanceOf(ObsctlError)
-    return e as ObsctlError
-  }
-  throw new Error('expected a failure')
 }
 
 describe('s3 setup against s3rver', () => {
@@ -126,7 +116,7 @@ describe('s3 setup errors', () => {
     const closed = await startS3rver()
     await closed.close()
     const {inv, file} = writeInventory(work, closed.url)
-    const e = await failure(s3Setup(inv))
+    const e = await rejection(s3Setup(inv))
     expect(e.code).toBe('S3_UNREACHABLE')
     expect(e.exitCode).toBe(1)
     expect(e.message).toContain(closed.url)
@@ -137,7 +127,7 @@ describe('s3 setup errors', () => {
 
   it('a host name that does not resolve', async () => {
     const {inv} = writeInventory(work, 'https://s3.obsctl-test.invalid:9000')
-    const e = await failure(s3Setup(inv, {timeoutSeconds: 10}))
+    const e = await rejection(s3Setup(inv, {timeoutSeconds: 10}))
     expect(e.code).toBe('S3_UNREACHABLE')
     expect(e.message).toContain('https://s3.obsctl-test.invalid:9000')
   })
@@ -149,7 +139,7 @@ describe('s3 setup errors', () => {
     try {
       const {inv} = writeInventory(work, `http://127.0.0.1:${port}`)
       const started = Date.now()
-      const e = await failure(s3Setup(inv, {timeoutSeconds: 1}))
+      const e = await rejection(s3Setup(inv, {timeoutSeconds: 1}))
       expect(e.code).toBe('S3_UNREACHABLE')
       expect(e.message).toContain('no answer within 1s')
       expect(Date.now() - started).toBeLessThan(5000)
@@ -161,7 +151,7 @@ describe('s3 setup errors', () => {
   it('an access key the server does not know: names the env vars, exit 2, never prints the secret', async () => {
     process.env.OBSCTL_S3_ACCESS_KEY = 'NOSUCHKEY'
     const {inv} = writeInventory(work, peer.url)
-    const e = await failure(s3Setup(inv))
+    const e = await rejection(s3Setup(inv))
     expect(e.code).toBe('S3_CREDENTIALS')
     expect(e.exitCode).toBe(2)
     expect(e.message).toContain('InvalidAccessKeyId')
@@ -172,7 +162,7 @@ describe('s3 setup errors', () => {
   it('a known access key with a wrong secret key (the peer checks V4 signatures as MinIO does): the same error, exit 2', async () => {
     process.env.OBSCTL_S3_SECRET_KEY = `${SECRET_KEY}-old`
     const {inv} = writeInventory(work, peer.url)
-    const e = await failure(s3Setup(inv))
+    const e = await rejection(s3Setup(inv))
     expect(e).toMatchObject({code: 'S3_CREDENTIALS', exitCode: 2})
     expect(e.message).toContain('SignatureDoesNotMatch')
     expect(JSON.stringify(e.toJSON())).not.toContain(SECRET_KEY)
@@ -180,7 +170,7 @@ describe('s3 setup errors', () => {
 
   it("s3.region other than the server's: exit 2 naming the field, its line and the region the server expects", async () => {
     const {inv, file} = writeInventory(work, peer.url, {'s3.region': 'eu-west-1'})
-    const e = await failure(s3Setup(inv))
+    const e = await rejection(s3Setup(inv))
     expect(e).toMatchObject({code: 'S3_REGION', exitCode: 2})
     expect(e.message).toContain('not in the region eu-west-1')
     const line =
@@ -215,7 +205,7 @@ describe('s3 setup errors', () => {
       const skewed = await startS3rver({clockOffsetMs: offset})
       try {
         const {inv} = writeInventory(work, skewed.url)
-        const e = await failure(s3Setup(inv))
+        const e = await rejection(s3Setup(inv))
         expect(e).toMatchObject({code: 'S3_CLOCK', exitCode: 1})
         expect(e.message).toContain('(RequestTimeTooSkewed) while trying to list buckets')
         expect(e.message).toContain(words)
@@ -225,7 +215,7 @@ describe('s3 setup errors', () => {
         ])
         const s = await openS3(inv, {accessKey: ACCESS_KEY, secretKey: SECRET_KEY})
         try {
-          const head = await failure(s.call('check bucket obsctl-x', (c) => c.bucketExists('obsctl-x')))
+          const head = await rejection(s.call('check bucket obsctl-x', (c) => c.bucketExists('obsctl-x')))
           expect(head).toMatchObject({code: 'S3_CLOCK'})
           expect(head.message).toContain('(AccessDenied) while trying to check bucket obsctl-x')
           expect(head.message).toContain(words)
@@ -260,7 +250,7 @@ describe('s3 setup errors', () => {
     const ok = await s3Setup(inv)
     expect(ok.buckets).toHaveLength(3)
     delete process.env.MY_MINIO_SECRET
-    const e = await failure(s3Setup(inv))
+    const e = await rejection(s3Setup(inv))
     expect(e.code).toBe('S3_CREDENTIALS_MISSING')
     expect(e.exitCode).toBe(2)
     expect(e.message).toContain('$MY_MINIO_SECRET')
@@ -282,7 +272,7 @@ describe('s3 setup over TLS (s3rver with an openssl-made certificate)', () => {
 
   it('a certificate from an unknown CA fails, suggesting --ca-file, never insecure', async () => {
     const {inv} = writeInventory(work, tlsPeer.url)
-    const e = await failure(s3Setup(inv))
+    const e = await rejection(s3Setup(inv))
     expect(e.code).toBe('S3_TLS')
     expect(e.message).toContain(tlsPeer.url)
     expect(e.message).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/)
@@ -292,7 +282,7 @@ describe('s3 setup over TLS (s3rver with an openssl-made certificate)', () => {
 
   it('the wrong CA file is still a TLS failure, naming the file', async () => {
     const {inv} = writeInventory(work, tlsPeer.url)
-    const e = await failure(s3Setup(inv, {caFile: certs.otherCaFile}))
+    const e = await rejection(s3Setup(inv, {caFile: certs.otherCaFile}))
     expect(e.code).toBe('S3_TLS')
     expect(e.message).toContain(certs.otherCaFile)
   })
@@ -314,7 +304,7 @@ describe('s3 setup over TLS (s3rver with an openssl-made certificate)', () => {
 
   it('a missing CA file is bad input (exit 2)', async () => {
     const {inv} = writeInventory(work, tlsPeer.url)
-    const e = await failure(s3Setup(inv, {caFile: path.join(work, 'nope.pem')}))
+    const e = await rejection(s3Setup(inv, {caFile: path.join(work, 'nope.pem')}))
     expect(e.code).toBe('S3_CA_FILE')
     expect(e.exitCode).toBe(2)
   })
