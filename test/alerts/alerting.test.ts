@@ -20,7 +20,7 @@ import {renderFiles} from '../../src/lib/gitops/index.js'
 import {startFake, type FakeRequest} from '../support/http-fake.js'
 import {which} from '../support/peers.js'
 import {exampleInventory} from '../support/inventory.js'
-import {waitFor} from '../support/prometheus.js'
+import {waitForValue} from '../support/wait.js'
 import {startAlertmanager} from '../support/alertmanager.js'
 
 const FILE = '/lab/obsctl.yaml'
@@ -393,7 +393,7 @@ describe('alerting: a real Alertmanager delivers with the values of the mounted 
         ]),
       })
       expect(res.status).toBe(200)
-      await waitFor(
+      await waitForValue(
         'PagerDuty and Slack notifications',
         async () => got.some((g) => g.kind === 'pagerduty') && got.some((g) => g.kind === 'slack'),
         60_000,

@@ -10,21 +10,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {onFreshPorts, portTaken, readyOrExit, spawnDaemon, type Daemon} from './daemon.js'
-
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let lastErr: unknown
-  for (;;) {
-    try {
-      const v = await fn()
-      if (v) return v
-    } catch (e) {
-      lastErr = e
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${(lastErr as Error).message}` : ''}`)
-    await new Promise((r) => setTimeout(r, intervalMs))
-  }
-}
+import {waitForValue} from './wait.js'
 
 async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url, {signal: AbortSignal.timeout(2000)})
@@ -129,13 +115,13 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
         await readyOrExit(all, (gone) =>
           Promise.all([
             ...rs.map((r) =>
-              waitFor(`${r.name} ready`, async () => {
+              waitForValue(`${r.name} ready`, async () => {
                 if (gone()) return true
                 const res = await fetch(`${r.url}/-/ready`)
                 return res.ok && (await res.text()).includes('Prometheus')
               }),
             ),
-            ...exporters.map((e) => waitFor(`the node-exporter of ${e.cluster}`, async () => gone() || exporterAnswers(e))),
+            ...exporters.map((e) => waitForValue(`the node-exporter of ${e.cluster}`, async () => gone() || exporterAnswers(e))),
           ]),
         )
       } catch (e) {
@@ -166,13 +152,16 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
       const want = [...new Set([opts.central, ...clusters])].sort().join(',')
       await Promise.all(
         replicas.map((r) =>
-          waitFor(`${r.name} to scrape ${want}`, async () => [...new Set((await activeTargets(r)).map((t) => t.labels.cluster!))].sort().join(',') === want),
+          waitForValue(
+            `${r.name} to scrape ${want}`,
+            async () => [...new Set((await activeTargets(r)).map((t) => t.labels.cluster!))].sort().join(',') === want,
+          ),
         ),
       )
       // removed targets get stale markers: wait until queries no longer see them
       await Promise.all(
         replicas.map((r) =>
-          waitFor(`${r.name} to answer for ${want}`, async () => {
+          waitForValue(`${r.name} to answer for ${want}`, async () => {
             const q = await getJson<{data: {result: {metric: Record<string, string>}[]}}>(
               `${r.url}/api/v1/query?query=${encodeURIComponent('count by (cluster) (up)')}`,
             )
@@ -195,12 +184,12 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
       const e = exporters.find((x) => x.cluster === cluster)!
       // its port was free while it was stopped: an outgoing connection may hold it as its source port for a
       // while (test/support/daemon.ts); Prometheus scrapes this port, so start again until it binds
-      await waitFor(
+      await waitForValue(
         `the node-exporter of ${cluster} back on port ${e.port}`,
         async () => {
           const d = startExporter(e)
           try {
-            return await readyOrExit([d], (gone) => waitFor(`the node-exporter of ${cluster}`, async () => gone() || exporterAnswers(e)))
+            return await readyOrExit([d], (gone) => waitForValue(`the node-exporter of ${cluster}`, async () => gone() || exporterAnswers(e)))
           } catch (err) {
             if (portTaken(err)) return false
             await d.stop()
@@ -214,7 +203,7 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
     async settled() {
       await Promise.all(
         replicas.map((r) =>
-          waitFor(`${r.name} targets up`, async () => {
+          waitForValue(`${r.name} targets up`, async () => {
             const ts = await activeTargets(r)
             return ts.length === scraped.length + 1 && ts.every((t) => t.health === 'up')
           }),
@@ -223,7 +212,7 @@ export async function startMetrics(opts: {central: string; clusters: string[]; r
       // and the freshest samples are queryable
       await Promise.all(
         replicas.map((r) =>
-          waitFor(`${r.name} up series`, async () => {
+          waitForValue(`${r.name} up series`, async () => {
             const q = await getJson<{data: {result: unknown[]}}>(`${r.url}/api/v1/query?query=${encodeURIComponent('count by (cluster) (up)')}`)
             return q.data.result.length === new Set([opts.central, ...scraped]).size
           }),
