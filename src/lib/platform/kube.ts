@@ -390,7 +390,9 @@ export function kubeError(error: unknown, action: string, context: string, serve
         code: 'KUBE_CERT_DATES',
         hints: [
           ...(expired ? ['obsctl certs check reads every control plane certificate over SSH; obsctl certs renew --cluster NAME renews them'] : []),
-          "or this machine's clock is wrong: timedatectl says whether it is synchronised",
+          expired
+            ? "or this machine's clock is ahead: timedatectl says whether it is synchronised"
+            : "or clocks disagree: this machine's is behind (timedatectl), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
           'obsctl never skips TLS verification',
         ],
       },
