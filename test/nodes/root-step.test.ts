@@ -43,6 +43,6 @@ describe('rootStep', () => {
       'step failed on node-1 (127.0.1.9) (exit 2): b',
     )
     const bare = await rejection(rootStep(shell({code: null, signal: 'TERM'}).conn, 'x', 'step'))
-    expect(bare).toMatchObject({message: 'step failed on node-1 (127.0.1.9) (exit TERM)', code: 'NODE_STEP'})
+    expect(bare).toMatchObject({message: 'step failed on node-1 (127.0.1.9) (exit TERM)', code: 'NODE_COMMAND'})
   })
 })

@@ -59,7 +59,7 @@ const LOCK_LINE = /^obsctl: (another |the other |flock \(util-linux\) not found)
 /**
  * One obsctl step run as root on a node (sh through sudo), holding the node's lock: a killed run's step still
  * working there is waited for, not raced. A non-zero exit is an error naming the step, the node, the exit and the
- * last line the step printed (stderr first), with `code` (default NODE_STEP) and `hints`. Returns its stdout.
+ * last line the step printed (stderr first), with `code` (default NODE_COMMAND) and `hints`. Returns its stdout.
  */
 export async function rootStep(
   conn: RootShell,
@@ -77,7 +77,7 @@ export async function rootStep(
         .pop()
     const why = last(r.stderr) ?? last(r.stdout)
     throw new ObsctlError(`${what} failed on ${conn.label} (exit ${r.code ?? r.signal})${why ? `: ${why}` : ''}`, {
-      code: o.code ?? 'NODE_STEP',
+      code: o.code ?? 'NODE_COMMAND',
       hints: o.hints ?? [],
     })
   }
