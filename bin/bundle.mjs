@@ -470,8 +470,11 @@ function oclifPlainHelpText() {
  *   same rejection), and the rest (stat for Flags.file, the TypeScript paths for development) require it when used.
  * - node:readline: the parser reads stdin with it for a flag or argument given as `-`, which no obsctl flag takes.
  * - lilconfig (which takes `fs.promises` at load, ~3 ms): searched for an `.oclifrc` only when package.json has no
- *   `oclif` section, and obsctl's has one; supports-color (node:tty, node:os): asked only when oclif colours an
- *   error or a warning, and obsctl's own output colours through chalk.
+ *   `oclif` section, and obsctl's has one; supports-color (node:tty, which loads node:net, and node:os): asked only
+ *   when oclif colours help, an error or a warning (obsctl's own output colours through chalk), and not even then
+ *   when stdout is no terminal and neither FORCE_COLOR nor a `--color…`/`--no-color…` argument is given: there
+ *   supports-color answers 0 for stdout (its `haveStream && !streamIsTTY && forceColor === undefined`), and oclif
+ *   colours only when both stdout and stderr may (`--help > file` loaded tty and net for that answer).
  * test/cli/commands-doc.test.ts runs each rare path (DEBUG output, help, help for an error).
  */
 function oclifLazyRequires() {
@@ -514,7 +517,16 @@ function oclifLazyRequires() {
     ['parser/parse.js', [lazily('node_readline_1', 'node:readline', ['createInterface'])]],
     ['config/plugin-loader.js', [lazily('minimatch_1', 'minimatch', ['minimatch'])]],
     ['util/read-pjson.js', [lazily('lilconfig_1', 'lilconfig', ['lilconfig'])]],
-    ['ux/supports-color.js', [lazily('supports_color_1', 'supports-color', ['stdout', 'stderr'])]],
+    [
+      'ux/supports-color.js',
+      [
+        lazily('supports_color_1', 'supports-color', ['stdout', 'stderr']),
+        [
+          'function supportsColor() {\n',
+          "function supportsColor() {\n    if (!process.stdout.isTTY && !('FORCE_COLOR' in process.env) && !process.argv.some((a) => a.startsWith('--color') || a.startsWith('--no-color'))) return false;\n",
+        ],
+      ],
+    ],
   ]
   return patches.map(([f, edits]) => sourcePatch(`oclifLazyRequires (${f})`, lib(f), edits))
 }

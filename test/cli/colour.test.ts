@@ -157,6 +157,13 @@ describe('the CLI', () => {
     const bad = await obsctl(['bootstrap', '--dry-run', '-c', inv], {env: {NO_COLOR: undefined, FORCE_COLOR: '1'}})
     expect(bad.status).toBe(2)
     expect(bad.stderr).toContain(`${ESC}31m${ESC}1mError:`)
+    // oclif's help: its headers bold with FORCE_COLOR in a pipe (the bundle answers "no colour" without loading
+    // supports-color only when stdout is no terminal and neither FORCE_COLOR nor a --color flag asks for it)
+    const help = await obsctl(['--help'], {env: {NO_COLOR: undefined, FORCE_COLOR: '1'}})
+    expect(help.stdout).toContain(`${ESC}1mVERSION${ESC}22m`)
+    const plainHelp = await obsctl(['--help'], {env: {NO_COLOR: undefined, FORCE_COLOR: undefined}})
+    expect(plainHelp.stdout).not.toContain(ESC)
+    expect(stripVTControlCharacters(help.stdout)).toBe(plainHelp.stdout)
   })
 
   it('a dry run\'s summary says "would run" (the JSON keeps its status would-run)', async () => {
