@@ -199,8 +199,8 @@ describe('s3 setup errors', () => {
     // the server refuses before it looks at the key (RequestTimeTooSkewed); a HEAD's refusal is a bare 403, which
     // minio reads as AccessDenied: the server's Date header tells
     for (const [offset, words] of [
-      [20 * 60_000, "this machine's clock is 20 min behind the endpoint's (its Date header)"],
-      [-20 * 60_000, "this machine's clock is 20 min ahead of the endpoint's (its Date header)"],
+      [20 * 60_000, "this machine's clock is 20m behind the endpoint's (its Date header)"],
+      [-20 * 60_000, "this machine's clock is 20m ahead of the endpoint's (its Date header)"],
     ] as const) {
       const skewed = await startS3rver({clockOffsetMs: offset})
       try {

@@ -13,6 +13,7 @@ import type {LoadedInventory} from '../config/load.js'
 import {formatPosition} from '../config/load.js'
 import type {Platform} from '../config/schema.js'
 import type {Client} from 'minio'
+import {formatDuration} from '../progress.js'
 import {trace, traceError, traceStart, tracing} from '../trace.js'
 
 export interface S3Credentials {
@@ -216,7 +217,6 @@ const TLS_TRUST_CODES = new Set([
 ])
 /** S3's (and MinIO's) tolerance between a request's signing time and the server's clock */
 const MAX_SKEW_MS = 15 * 60_000
-const minutes = (ms: number) => (ms < 90_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`)
 const BAD_CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken'])
 
 /** S3 error codes that mean "this server does not implement the feature" (501, or 405 on a bucket subresource). */
@@ -305,7 +305,7 @@ export function translateS3Error(
     const off =
       gap === undefined
         ? "is more than 15 minutes off the endpoint's"
-        : `is ${minutes(Math.abs(gap))} ${gap > 0 ? 'behind' : 'ahead of'} the endpoint's (its Date header)`
+        : `is ${formatDuration(Math.round(Math.abs(gap) / 1000) * 1000)} ${gap > 0 ? 'behind' : 'ahead of'} the endpoint's (its Date header)`
     return new ObsctlError(
       `the S3 endpoint ${endpoint.url} refused the request (${code}) while trying to ${what}: this machine's clock ${off}, and S3 accepts only requests signed within 15 minutes of its own`,
       {
