@@ -7,12 +7,14 @@
  */
 import {copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import ssh2 from 'ssh2'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {obsctl, requireBuild} from './helpers.js'
+import {CertificateAuthority} from '../support/kube/tls.js'
 
 interface Report {
   ok: boolean
@@ -154,6 +156,61 @@ describe('obsctl doctor', () => {
       expect(clock.hint).toMatch(/chrony/)
     } finally {
       skewMs = 0
+    }
+  })
+
+  it("--network: the clock against each API server, reached as the kubeconfig's context says (its CA verified, no credentials)", async () => {
+    const ca = CertificateAuthority.create('obsctl doctor api ca')
+    const other = CertificateAuthority.create('obsctl doctor other ca')
+    let apiSkewMs = 0
+    const seen: (string | undefined)[] = []
+    const api = https.createServer(ca.serving(), (req, res) => {
+      seen.push(req.headers.authorization)
+      if (apiSkewMs) res.setHeader('Date', new Date(Date.now() + apiSkewMs).toUTCString())
+      res.writeHead(401).end()
+    })
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r))
+    const server = `https://127.0.0.1:${(api.address() as AddressInfo).port}`
+    const kubeconfig = (name: string, caPem: string) => {
+      const file = path.join(dir, name)
+      writeFileSync(
+        file,
+        `apiVersion: v1
+kind: Config
+clusters: [{name: cluster-01, cluster: {server: '${server}', certificate-authority-data: ${Buffer.from(caPem).toString('base64')}}}]
+users: [{name: cluster-01-admin, user: {token: doctor-never-sends-this}}]
+contexts: [{name: cluster-01-context, context: {cluster: cluster-01, user: cluster-01-admin}}]
+`,
+      )
+      return file
+    }
+    const doctor = async (...extra: string[]) =>
+      JSON.parse((await obsctl(['doctor', '-c', inv, '--network', '--json', '--skip', `tcp.127.0.0.1:${refused}`, ...extra], {env: keys})).stdout) as Report
+    try {
+      const good = kubeconfig('kubeconfig', ca.cert)
+      const ok = byId(await doctor('--kubeconfig', good), 'clock.cluster-01')
+      expect(ok).toMatchObject({status: 'pass', title: 'Clock skew vs cluster-01 API server'})
+      expect(ok.detail).toMatch(new RegExp(`^-?\\d+\\.\\d s against ${server.replaceAll('.', '\\.')}/version \\(HTTP Date header\\)$`))
+      apiSkewMs = -10 * 60_000
+      const skewed = byId(await doctor('--kubeconfig', good), 'clock.cluster-01')
+      expect(skewed.status).toBe('fail')
+      expect(Number.parseFloat(skewed.detail)).toBeLessThan(-590)
+      expect(skewed.hint).toMatch(/chrony/)
+      // a CA that did not sign the server's certificate: not measured, a failure (never read over unverified TLS)
+      const untrusted = byId(await doctor('--kubeconfig', kubeconfig('other.kubeconfig', other.cert)), 'clock.cluster-01')
+      expect(untrusted.status).toBe('fail')
+      expect(untrusted.detail).toMatch(/^could not measure: .*(self-signed|unable to verify|self signed)/i)
+      // no kubeconfig context for the cluster (before kubeconfig merge): not measured, a warning naming the command
+      const none = byId(await doctor('--kubeconfig', path.join(dir, 'no-such-kubeconfig')), 'clock.cluster-01')
+      expect(none).toMatchObject({status: 'warn', detail: 'not measured: no context cluster-01-context in the kubeconfig'})
+      expect(none.hint).toContain('obsctl kubeconfig merge')
+      // no credential ever went to the API server
+      expect(seen.length).toBeGreaterThanOrEqual(2)
+      expect(seen.every((a) => a === undefined)).toBe(true)
+    } finally {
+      await new Promise<void>((r) => api.close(() => r()))
+      ca.dispose()
+      other.dispose()
     }
   })
 

@@ -69,7 +69,7 @@ describe('API server certificates out of their dates', () => {
     expect(e.message).toContain(`the API server of cluster-01-context at ${s.url} presents a certificate that has expired (CERT_HAS_EXPIRED)`)
     expect(e.hints).toEqual([
       'obsctl certs check reads every control plane certificate over SSH; obsctl certs renew --cluster NAME renews them',
-      "or this machine's clock is ahead: timedatectl says whether it is synchronised",
+      "or this machine's clock is ahead: timedatectl says whether it is synchronised, obsctl doctor --network measures it against each API server",
       'obsctl never skips TLS verification',
     ])
   })
@@ -81,7 +81,7 @@ describe('API server certificates out of their dates', () => {
     expect(e.code).toBe('KUBE_CERT_DATES')
     expect(e.message).toContain('presents a certificate that is not valid yet (CERT_NOT_YET_VALID)')
     expect(e.hints[0]).toBe(
-      "or clocks disagree: this machine's is behind (timedatectl), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
+      "or clocks disagree: this machine's is behind (timedatectl; obsctl doctor --network measures it against each API server), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
     )
   })
 })

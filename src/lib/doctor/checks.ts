@@ -7,7 +7,8 @@
 import net from 'node:net'
 import path from 'node:path'
 import type {LoadedInventory} from '../config/load.js'
-import {clockCheck, dnsCheck, inventoryEndpoints, tcpCheck, type Endpoint} from './network.js'
+import {kubeContextName} from '../config/model.js'
+import {apiServerClockCheck, clockCheck, dnsCheck, inventoryEndpoints, tcpCheck, type Endpoint} from './network.js'
 import type {DoctorCheck} from './types.js'
 import {envCheck, gitCheck, namedEnvVars, nodeCheck, sshCheck} from './workstation.js'
 
@@ -15,7 +16,8 @@ export type {DoctorCheck, DoctorContext, DoctorTier} from './types.js'
 export {inventoryEndpoints, tcpProbe, type Endpoint} from './network.js'
 export {namedEnvVars, versionAtLeast} from './workstation.js'
 
-export function doctorChecks(inv: LoadedInventory): DoctorCheck[] {
+/** `kubeconfig`: --kubeconfig (else $KUBECONFIG, else ~/.kube/config), read only when a clock check runs. */
+export function doctorChecks(inv: LoadedInventory, o: {kubeconfig?: string} = {}): DoctorCheck[] {
   const checks: DoctorCheck[] = [nodeCheck, gitCheck, sshCheck, ...namedEnvVars(inv).map(envCheck)]
   const endpoints = inventoryEndpoints(inv)
   const byHost = new Map<string, Endpoint[]>()
@@ -27,5 +29,14 @@ export function doctorChecks(inv: LoadedInventory): DoctorCheck[] {
   for (const users of byAddr.values()) checks.push(tcpCheck(users[0]!, users))
   const s3 = endpoints.find((e) => e.what === 'S3 endpoint')
   if (s3?.url) checks.push(clockCheck(s3 as Endpoint & {url: string}, inv.platform.s3.caFile ? path.resolve(inv.dir, inv.platform.s3.caFile) : undefined))
+  for (const c of inv.platform.clusters) {
+    const context = kubeContextName(c)
+    checks.push(
+      apiServerClockCheck(c.name, context, async () => {
+        const [{contextServer}, {kubeconfigFiles}] = await Promise.all([import('../kube/kubeconfig/chain.js'), import('../platform/kube.js')])
+        return contextServer(kubeconfigFiles(o.kubeconfig), context)
+      }),
+    )
+  }
   return checks
 }

@@ -16,6 +16,8 @@ export const DOCTOR_GROUPS = ['workstation', 'credentials', 'dns', 'network'] as
 export interface DoctorOptions {
   /** also TCP reachability and clock skew */
   network?: boolean
+  /** --kubeconfig: where the API servers' clock checks find each cluster's server and CA */
+  kubeconfig?: string
   /** leave out DNS too (only what needs no network at all) */
   offline?: boolean
   skip?: string[]
@@ -48,7 +50,7 @@ function wanted(c: DoctorCheck, o: DoctorOptions): boolean {
 
 export async function runDoctor(inv: LoadedInventory, o: DoctorOptions = {}): Promise<DoctorReport> {
   const started = Date.now()
-  const all = doctorChecks(inv)
+  const all = doctorChecks(inv, {kubeconfig: o.kubeconfig})
   const {run, skipped} = selectChecks(all, o.skip ?? [])
   const ctx: DoctorContext = {inv, env: o.env ?? process.env, canPrompt: o.canPrompt ?? canPrompt(), timeoutMs: o.timeoutMs ?? 5000}
   const timeoutMs = ctx.timeoutMs * 3

@@ -159,13 +159,21 @@ export function tcpCheck(e: Endpoint & {port: number}, users: Endpoint[]): Docto
   }
 }
 
-/** The Date header of an HTTP(S) endpoint against this clock (TLS verified, with the inventory's CA for S3). */
-async function clockSkew(url: string, caFile: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<Finding> {
+/** How a clock check verifies the endpoint's TLS: the system roots plus a CA (its PEM, or a file), and what to say when it fails. */
+export interface ClockTrust {
+  ca?: {pem: string} | {file: string}
+  /** the hint when the endpoint cannot be reached or trusted */
+  hint: string
+}
+
+/** The Date header of an HTTP(S) endpoint against this clock (TLS verified, with the endpoint's CA when given). */
+async function clockSkew(url: string, trust: ClockTrust, timeoutMs: number, signal: AbortSignal): Promise<Finding> {
   const request = url.startsWith('https:') ? https.request : http.request
-  const ca = caFile ? readFileSync(caFile) : undefined
+  const ca = trust.ca ? ('pem' in trust.ca ? trust.ca.pem : readFileSync(trust.ca.file)) : undefined
   return new Promise((resolve) => {
     const t0 = Date.now()
     const traceT0 = traceStart()
+    // no credentials: any answer (a 401 or 403 too) carries the server's Date
     const req = request(url, {method: 'HEAD', timeout: timeoutMs, signal, ...(ca ? {ca} : {})}, (res) => {
       trace(`HEAD ${url}`, String(res.statusCode), traceT0)
       const t1 = Date.now()
@@ -190,25 +198,55 @@ async function clockSkew(url: string, caFile: string | undefined, timeoutMs: num
     req.on('timeout', () => req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)}s`)))
     req.on('error', (e: Error) => {
       trace(`HEAD ${url}`, traceError(e), traceT0)
-      resolve(
-        fail(
-          `could not measure: ${url}: ${errorMessage(e)}`,
-          'the endpoint must answer HTTP(S) with a certificate this machine trusts (s3.caFile for a private CA)',
-        ),
-      )
+      resolve(fail(`could not measure: ${url}: ${errorMessage(e)}`, trust.hint))
     })
     req.end()
   })
 }
 
+/** The clock against the S3 endpoint's Date header (with s3.caFile for a private CA). */
 export function clockCheck(e: Endpoint & {url: string}, caFile: string | undefined): DoctorCheck {
+  const trust: ClockTrust = {
+    ...(caFile ? {ca: {file: caFile}} : {}),
+    hint: 'the endpoint must answer HTTP(S) with a certificate this machine trusts (s3.caFile for a private CA)',
+  }
   return {
     id: `clock.${e.host}`,
     title: `Clock skew vs ${e.what}`,
     group: 'network',
     tier: 'network',
-    run: (ctx, signal) => clockSkew(e.url, caFile, ctx.timeoutMs, signal),
+    run: (ctx, signal) => clockSkew(e.url, trust, ctx.timeoutMs, signal),
   }
 }
 
-/** Every doctor check for this inventory, in display order. */
+/**
+ * The clock against a cluster's API server (`/version`'s Date header, no credentials sent), reached as the kubeconfig
+ * says (its context for the cluster: server and CA; verified, as every obsctl request). Without that context there
+ * is nothing to verify the server with: not measured, a warning (before `obsctl kubeconfig merge` there is none).
+ */
+export function apiServerClockCheck(cluster: string, context: string, locate: () => Promise<{server: string; ca?: ClockTrust['ca']} | undefined>): DoctorCheck {
+  return {
+    id: `clock.${cluster}`,
+    title: `Clock skew vs ${cluster} API server`,
+    group: 'network',
+    tier: 'network',
+    run: async (ctx, signal) => {
+      let at: Awaited<ReturnType<typeof locate>>
+      try {
+        at = await locate()
+      } catch (e) {
+        return fail(`could not measure: ${errorMessage(e)}`, 'pass --kubeconfig with a file this user can read')
+      }
+      if (!at) return warn(`not measured: no context ${context} in the kubeconfig`, 'obsctl kubeconfig merge writes it (or pass --kubeconfig)')
+      if (!at.server.startsWith('https:') || !at.ca)
+        return warn(`not measured: the context ${context} names no https server with a CA`, 'obsctl kubeconfig merge writes the cluster CA')
+      const url = new URL('/version', at.server).href
+      return clockSkew(
+        url,
+        {ca: at.ca, hint: `the API server must answer with a certificate the kubeconfig's CA for ${context} verifies`},
+        ctx.timeoutMs,
+        signal,
+      )
+    },
+  }
+}

@@ -391,8 +391,8 @@ export function kubeError(error: unknown, action: string, context: string, serve
         hints: [
           ...(expired ? ['obsctl certs check reads every control plane certificate over SSH; obsctl certs renew --cluster NAME renews them'] : []),
           expired
-            ? "or this machine's clock is ahead: timedatectl says whether it is synchronised"
-            : "or clocks disagree: this machine's is behind (timedatectl), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
+            ? "or this machine's clock is ahead: timedatectl says whether it is synchronised, obsctl doctor --network measures it against each API server"
+            : "or clocks disagree: this machine's is behind (timedatectl; obsctl doctor --network measures it against each API server), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
           'obsctl never skips TLS verification',
         ],
       },

@@ -6,6 +6,7 @@
  * entry wins and current-context comes from the first file that sets it (kubectl's merge; Kube.connect
  * reads the same way). With one file (--kubeconfig, or one path) this is planMerge on that file.
  */
+import path from 'node:path'
 import {yaml} from '../../lazy-deps.js'
 import {kubeconfigCreateFile} from '../../platform/kube.js'
 import {SECTIONS, readKubeconfigFile, type KubeconfigEntries, type Obj, type SectionKey} from './parse.js'
@@ -33,6 +34,31 @@ export function mergedView(objs: Obj[]): Obj {
     if (!view['current-context'] && typeof o['current-context'] === 'string' && o['current-context']) view['current-context'] = o['current-context']
   }
   return view
+}
+
+/**
+ * The API server a context of a chain of kubeconfig files points at (read as kubectl merges them), and the CA it
+ * is verified with: the PEM of `certificate-authority-data`, or the path of `certificate-authority` (relative to the
+ * file that holds the cluster entry, as kubectl resolves it). Undefined when the chain has no such context.
+ */
+export function contextServer(files: string[], context: string): {server: string; ca?: {pem: string} | {file: string}} | undefined {
+  const objs = files.map((f) => objectOf(readKubeconfigFile(f)))
+  const view = mergedView(objs)
+  const ctx = (view.contexts as Obj[]).find((c) => c.name === context)?.context as Obj | undefined
+  const clusterName = typeof ctx?.cluster === 'string' ? ctx.cluster : undefined
+  const cl = (view.clusters as Obj[]).find((c) => c.name === clusterName)?.cluster as Obj | undefined
+  const server = cl?.server
+  if (!clusterName || typeof server !== 'string' || !server) return undefined
+  const data = cl!['certificate-authority-data']
+  const file = cl!['certificate-authority']
+  const holder = fileFor(files, objs, 'clusters', clusterName)
+  const ca =
+    typeof data === 'string' && data
+      ? {pem: Buffer.from(data, 'base64').toString('utf8')}
+      : typeof file === 'string' && file
+        ? {file: path.resolve(path.dirname(holder), file)}
+        : undefined
+  return {server, ...(ca ? {ca} : {})}
 }
 
 /** The file of the chain that holds an entry (the first), else where kubectl creates one. */
