@@ -235,6 +235,12 @@ describe('s3 setup errors', () => {
       const denied = Object.assign(new Error('Access Denied.'), {code: 'AccessDenied'})
       const e = translateS3Error(denied, 'create bucket x', {inv, endpoint: parseEndpoint(near.url), clock: {gapMs: 10 * 60_000}})
       expect(e.code).toBe('S3_ACCESS_DENIED')
+      // a Date header has whole seconds and comes after a round trip: a gap of minutes is said in whole minutes
+      const skew = Object.assign(new Error("The difference between the request time and the server's time is too large."), {code: 'RequestTimeTooSkewed'})
+      const at = (gapMs: number) => translateS3Error(skew, 'list buckets', {inv, endpoint: parseEndpoint(near.url), clock: {gapMs}}).message
+      expect(at(20 * 60_000 - 1400)).toContain("this machine's clock is 20m behind")
+      expect(at(-(20 * 60_000 + 900))).toContain("this machine's clock is 20m ahead of")
+      expect(at(95_300)).toContain("this machine's clock is 1m35s behind")
     } finally {
       await near.close()
     }

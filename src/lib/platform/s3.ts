@@ -217,6 +217,11 @@ const TLS_TRUST_CODES = new Set([
 ])
 /** S3's (and MinIO's) tolerance between a request's signing time and the server's clock */
 const MAX_SKEW_MS = 15 * 60_000
+/**
+ * A clock gap as worth saying: a `Date` header has whole seconds and arrives after a round trip, so a gap of minutes
+ * is told in whole minutes (20m, not 19m59s), a smaller one in seconds.
+ */
+const roundGap = (ms: number) => (ms >= 120_000 ? Math.round(ms / 60_000) * 60_000 : Math.round(ms / 1000) * 1000)
 const BAD_CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken'])
 
 /** S3 error codes that mean "this server does not implement the feature" (501, or 405 on a bucket subresource). */
@@ -305,7 +310,7 @@ export function translateS3Error(
     const off =
       gap === undefined
         ? "is more than 15 minutes off the endpoint's"
-        : `is ${formatDuration(Math.round(Math.abs(gap) / 1000) * 1000)} ${gap > 0 ? 'behind' : 'ahead of'} the endpoint's (its Date header)`
+        : `is ${formatDuration(roundGap(Math.abs(gap)))} ${gap > 0 ? 'behind' : 'ahead of'} the endpoint's (its Date header)`
     return new ObsctlError(
       `the S3 endpoint ${endpoint.url} refused the request (${code}) while trying to ${what}: this machine's clock ${off}, and S3 accepts only requests signed within 15 minutes of its own`,
       {
