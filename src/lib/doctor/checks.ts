@@ -8,6 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import type {LoadedInventory} from '../config/load.js'
 import {kubeContextName} from '../config/model.js'
+import type {ContextServer} from '../kube/kubeconfig/chain.js'
 import {apiServerClockCheck, clockCheck, dnsCheck, inventoryEndpoints, tcpCheck, type Endpoint} from './network.js'
 import type {DoctorCheck} from './types.js'
 import {envCheck, gitCheck, namedEnvVars, nodeCheck, sshCheck} from './workstation.js'
@@ -29,14 +30,18 @@ export function doctorChecks(inv: LoadedInventory, o: {kubeconfig?: string} = {}
   for (const users of byAddr.values()) checks.push(tcpCheck(users[0]!, users))
   const s3 = endpoints.find((e) => e.what === 'S3 endpoint')
   if (s3?.url) checks.push(clockCheck(s3 as Endpoint & {url: string}, inv.platform.s3.caFile ? path.resolve(inv.dir, inv.platform.s3.caFile) : undefined))
+  // the kubeconfig chain, read once per run by the first API server clock check that runs
+  let lookup: Promise<(context: string) => ContextServer | undefined> | undefined
+  const serverOf = async (context: string) => {
+    lookup ??= Promise.all([import('../kube/kubeconfig/chain.js'), import('../platform/kube.js')]).then(([k, {kubeconfigFiles}]) => {
+      const chain = k.readChain(kubeconfigFiles(o.kubeconfig))
+      return (ctx: string) => k.contextServer(chain, ctx)
+    })
+    return (await lookup)(context)
+  }
   for (const c of inv.platform.clusters) {
     const context = kubeContextName(c)
-    checks.push(
-      apiServerClockCheck(c.name, context, async () => {
-        const [{contextServer}, {kubeconfigFiles}] = await Promise.all([import('../kube/kubeconfig/chain.js'), import('../platform/kube.js')])
-        return contextServer(kubeconfigFiles(o.kubeconfig), context)
-      }),
-    )
+    checks.push(apiServerClockCheck(c.name, context, () => serverOf(context)))
   }
   return checks
 }

@@ -36,14 +36,29 @@ export function mergedView(objs: Obj[]): Obj {
   return view
 }
 
-/**
- * The API server a context of a chain of kubeconfig files points at (read as kubectl merges them), and the CA it
- * is verified with: the PEM of `certificate-authority-data`, or the path of `certificate-authority` (relative to the
- * file that holds the cluster entry, as kubectl resolves it). Undefined when the chain has no such context.
- */
-export function contextServer(files: string[], context: string): {server: string; ca?: {pem: string} | {file: string}} | undefined {
+/** A chain of kubeconfig files read off the disk: each file's object and their merged view (kubectl's). */
+export interface KubeconfigChain {
+  files: string[]
+  objs: Obj[]
+  view: Obj
+}
+
+export function readChain(files: string[]): KubeconfigChain {
   const objs = files.map((f) => objectOf(readKubeconfigFile(f)))
-  const view = mergedView(objs)
+  return {files, objs, view: mergedView(objs)}
+}
+
+/**
+ * The API server a context of the chain points at, and the CA it is verified with: the PEM of
+ * `certificate-authority-data`, or the path of `certificate-authority` (relative to the file that holds the cluster
+ * entry, as kubectl resolves it). Undefined when the chain has no such context.
+ */
+export interface ContextServer {
+  server: string
+  ca?: {pem: string} | {file: string}
+}
+
+export function contextServer({files, objs, view}: KubeconfigChain, context: string): ContextServer | undefined {
   const ctx = (view.contexts as Obj[]).find((c) => c.name === context)?.context as Obj | undefined
   const clusterName = typeof ctx?.cluster === 'string' ? ctx.cluster : undefined
   const cl = (view.clusters as Obj[]).find((c) => c.name === clusterName)?.cluster as Obj | undefined
@@ -51,12 +66,11 @@ export function contextServer(files: string[], context: string): {server: string
   if (!clusterName || typeof server !== 'string' || !server) return undefined
   const data = cl!['certificate-authority-data']
   const file = cl!['certificate-authority']
-  const holder = fileFor(files, objs, 'clusters', clusterName)
   const ca =
     typeof data === 'string' && data
       ? {pem: Buffer.from(data, 'base64').toString('utf8')}
       : typeof file === 'string' && file
-        ? {file: path.resolve(path.dirname(holder), file)}
+        ? {file: path.resolve(path.dirname(fileFor(files, objs, 'clusters', clusterName)), file)}
         : undefined
   return {server, ...(ca ? {ca} : {})}
 }
@@ -69,12 +83,7 @@ export function fileFor(files: string[], objs: Obj[], s: SectionKey, name: strin
 
 /** `fileFor` read off the disk: the file of the chain that holds a named entry, else where kubectl creates one. */
 export function chainFileFor(files: string[], s: SectionKey, name: string): string {
-  return fileFor(
-    files,
-    files.map((f) => objectOf(readKubeconfigFile(f))),
-    s,
-    name,
-  )
+  return fileFor(files, readChain(files).objs, s, name)
 }
 
 /**
