@@ -14,6 +14,7 @@ import path from 'node:path'
 import ssh2 from 'ssh2'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {obsctl, requireBuild} from './helpers.js'
+import {writeKubeconfigFile} from '../support/kube/kubeconfig.js'
 import {CertificateAuthority} from '../support/kube/tls.js'
 
 interface Report {
@@ -171,19 +172,10 @@ describe('obsctl doctor', () => {
     })
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r))
     const server = `https://127.0.0.1:${(api.address() as AddressInfo).port}`
-    const kubeconfig = (name: string, caPem: string) => {
-      const file = path.join(dir, name)
-      writeFileSync(
-        file,
-        `apiVersion: v1
-kind: Config
-clusters: [{name: cluster-01, cluster: {server: '${server}', certificate-authority-data: ${Buffer.from(caPem).toString('base64')}}}]
-users: [{name: cluster-01-admin, user: {token: doctor-never-sends-this}}]
-contexts: [{name: cluster-01-context, context: {cluster: cluster-01, user: cluster-01-admin}}]
-`,
-      )
-      return file
-    }
+    const kubeconfig = (name: string, caPem: string) =>
+      writeKubeconfigFile(path.join(dir, name), [
+        {server, caPem, clusterName: 'cluster-01', contextName: 'cluster-01-context', userName: 'cluster-01-admin', token: 'doctor-never-sends-this'},
+      ])
     const doctor = async (...extra: string[]) =>
       JSON.parse((await obsctl(['doctor', '-c', inv, '--network', '--json', '--skip', `tcp.127.0.0.1:${refused}`, ...extra], {env: keys})).stdout) as Report
     try {

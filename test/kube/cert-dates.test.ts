@@ -6,11 +6,11 @@
  */
 import {createServer, type Server} from 'node:https'
 import type {AddressInfo} from 'node:net'
-import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {Kube} from '../../src/lib/platform/kube.js'
 import {tmpDir} from '../cli/helpers.js'
+import {writeKubeconfigFile} from '../support/kube/kubeconfig.js'
 import {CertificateAuthority} from '../support/kube/tls.js'
 import {rejection} from '../support/errors.js'
 
@@ -40,17 +40,9 @@ async function serverWith(start: Date, end: Date, name: string): Promise<{kubeco
   servers.push(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const kubeconfig = path.join(dir, `${name}.kubeconfig`)
-  writeFileSync(
-    kubeconfig,
-    `apiVersion: v1
-kind: Config
-clusters: [{name: cluster-01, cluster: {server: '${url}', certificate-authority-data: ${Buffer.from(ca.cert).toString('base64')}}}]
-users: [{name: u, user: {token: not-a-secret}}]
-contexts: [{name: cluster-01-context, context: {cluster: cluster-01, user: u}}]
-current-context: cluster-01-context
-`,
-  )
+  const kubeconfig = writeKubeconfigFile(path.join(dir, `${name}.kubeconfig`), [
+    {server: url, caPem: ca.cert, clusterName: 'cluster-01', contextName: 'cluster-01-context', userName: 'u', token: 'not-a-secret'},
+  ])
   return {kubeconfig, url}
 }
 
