@@ -384,18 +384,17 @@ export function kubeError(error: unknown, action: string, context: string, serve
   // kubeadm's certificates last a year: an API server certificate that has aged out (or a clock that is wrong)
   if (sys === 'CERT_HAS_EXPIRED' || sys === 'CERT_NOT_YET_VALID') {
     const expired = sys === 'CERT_HAS_EXPIRED'
+    const hints = expired
+      ? [
+          'obsctl certs check reads every control plane certificate over SSH; obsctl certs renew --cluster NAME renews them',
+          "or this machine's clock is ahead: timedatectl says whether it is synchronised, obsctl doctor --network measures it against each API server",
+        ]
+      : [
+          "or clocks disagree: this machine's is behind (timedatectl; obsctl doctor --network measures it against each API server), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
+        ]
     return new ObsctlError(
       `${action}: the API server of ${context} at ${server} presents a certificate that ${expired ? 'has expired' : 'is not valid yet'} (${sys})`,
-      {
-        code: 'KUBE_CERT_DATES',
-        hints: [
-          ...(expired ? ['obsctl certs check reads every control plane certificate over SSH; obsctl certs renew --cluster NAME renews them'] : []),
-          expired
-            ? "or this machine's clock is ahead: timedatectl says whether it is synchronised, obsctl doctor --network measures it against each API server"
-            : "or clocks disagree: this machine's is behind (timedatectl; obsctl doctor --network measures it against each API server), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
-          'obsctl never skips TLS verification',
-        ],
-      },
+      {code: 'KUBE_CERT_DATES', hints: [...hints, 'obsctl never skips TLS verification']},
     )
   }
   if (sys && TLS_CODES.has(sys)) {
