@@ -189,6 +189,19 @@ export function redactText(text: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 /**
+ * Every string in a value (an error's message, hints and details) through redactText without the
+ * environment's values: what a message quotes of the user's input (a URL with a password, `--token X`) is
+ * masked, while words that merely equal a short credential (an access key `minio`) stay readable.
+ */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redactText(value, {}) as T
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T
+  return value
+}
+
+/**
  * An http(s) URL: parses (WHATWG URL), has a host, and carries no user or password — a credential in a
  * URL ends up in Git, .git/config, state, logs and rendered files. `credentialFix` says where it goes.
  */

@@ -1,0 +1,93 @@
+/**
+ * How an error leaves the process: whole, however slowly its reader reads (a pipe holds 64 KiB; oclif exits
+ * as soon as the error is written), and without what the user typed that is a credential.
+ */
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
+import {BIN, obsctl, requireBuild, runProcess, tmpDir} from './helpers.js'
+
+let dir: string
+
+/**
+ * Run obsctl with `stream` (stdout or stderr) piped to a reader that starts reading 2 s late (a shell pipeline:
+ * a Node parent cannot hold a child's pipe unread, it resumes it at the child's exit): a CLI that exits with
+ * output still queued loses all but the 64 KiB the pipe holds. The outcome asserted is the whole text; the 2 s
+ * give the old fault its chance to show and decide nothing for a CLI that waits for its reader.
+ */
+async function readLate(args: string[], stream: 'stdout' | 'stderr'): Promise<{code: number | null; text: string}> {
+  const redirect = stream === 'stdout' ? '2>/dev/null' : '2>&1 >/dev/null'
+  const r = await runProcess('bash', ['-c', `set -o pipefail; "$0" "$@" ${redirect} | { sleep 2; cat; }`, process.execPath, BIN, ...args], {
+    cwd: dir,
+    env: {...process.env, CI: '1', NO_COLOR: '1', OBSCTL_CONFIG: path.join(dir, 'obsctl.yaml')},
+  })
+  return {code: r.status, text: r.stdout}
+}
+
+describe('error output', () => {
+  beforeAll(() => {
+    requireBuild()
+    dir = tmpDir('obsctl-error-output-')
+    // 600 unknown fields: their findings make an error of ~110 KB as text and ~400 KB as JSON
+    const unknown = Array.from({length: 600}, (_, i) => `        field${i}: 1\n`).join('')
+    const inventory = renderInventoryYaml(EXAMPLE_ANSWERS).replace(/^( +memory: .*\n)/m, `$1${unknown}`)
+    expect(inventory).toContain('field599: 1')
+    writeFileSync(path.join(dir, 'obsctl.yaml'), inventory)
+  })
+  afterAll(() => {
+    if (dir) rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('a --json error longer than a pipe holds reaches a slow reader whole: valid JSON', async () => {
+    const r = await readLate(['config', 'validate', '--json'], 'stdout')
+    expect(r.code).toBe(2)
+    expect(r.text.length).toBeGreaterThan(65_536)
+    const parsed = JSON.parse(r.text) as {error: {code: string; details: {problems: {path: string}[]}}}
+    expect(parsed.error.code).toBe('CONFIG_INVALID')
+    expect(parsed.error.details.problems.filter((f) => /field\d+$/.test(f.path))).toHaveLength(600)
+  })
+
+  it('a human error longer than a pipe holds reaches a slow reader whole, its hints last', async () => {
+    const r = await readLate(['config', 'validate'], 'stderr')
+    expect(r.code).toBe(2)
+    expect(r.text.length).toBeGreaterThan(65_536)
+    expect(r.text).toContain('unknown field "field599"')
+    expect(r.text.trimEnd().split('\n').at(-1)).toMatch(/→ .*obsctl config schema/)
+  })
+})
+
+describe('an error quotes no credential the user typed', () => {
+  let clean: string
+  beforeAll(() => {
+    requireBuild()
+    clean = tmpDir('obsctl-error-secret-')
+    writeFileSync(path.join(clean, 'obsctl.yaml'), renderInventoryYaml(EXAMPLE_ANSWERS))
+  })
+  afterAll(() => {
+    if (clean) rmSync(clean, {recursive: true, force: true})
+  })
+
+  it('config set with a URL holding a password: refused, the field named, the password nowhere', async () => {
+    const before = readFileSync(path.join(clean, 'obsctl.yaml'), 'utf8')
+    for (const json of [false, true]) {
+      const r = await obsctl(['config', 'set', 's3.endpoint', 'https://AKIA:TopSecret123@127.0.0.1:9', '--dry-run', ...(json ? ['--json'] : [])], {cwd: clean})
+      expect(r.status).toBe(2)
+      const out = r.stdout + r.stderr
+      expect(out).toContain('s3.endpoint')
+      expect(out).toContain('carries a credential')
+      expect(out).not.toContain('TopSecret123')
+      if (json) expect(JSON.parse(r.stdout).error.code).toBe('EDIT_INVALID')
+    }
+    expect(readFileSync(path.join(clean, 'obsctl.yaml'), 'utf8')).toBe(before)
+  })
+
+  it('cluster add --api-server with a password: refused naming the flag, the password nowhere', async () => {
+    const r = await obsctl(['cluster', 'add', 'cluster-05', '--host', '127.0.0.199', '--api-server', 'https://u:p4ssw0rd@127.0.0.199:6443', '--dry-run'], {
+      cwd: clean,
+    })
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('--api-server https://127.0.0.199:6443')
+    expect(r.stdout + r.stderr).not.toContain('p4ssw0rd')
+  })
+})
