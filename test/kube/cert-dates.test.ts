@@ -73,7 +73,7 @@ describe('API server certificates out of their dates', () => {
     expect(e.code).toBe('KUBE_CERT_DATES')
     expect(e.message).toContain('presents a certificate that is not valid yet (CERT_NOT_YET_VALID)')
     expect(e.hints[0]).toBe(
-      "or clocks disagree: this machine's is behind (timedatectl; obsctl doctor --network measures it against each API server), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
+      "clocks disagree: this machine's is behind (timedatectl; obsctl doctor --network measures it against each API server), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
     )
   })
 })

@@ -12,6 +12,7 @@ import {stringify} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
 import {BIN, obsctlAsync, requireBuild} from '../cli/helpers.js'
+import {rejection} from '../support/errors.js'
 import {buildKubeconfig} from '../support/kube/kubeconfig.js'
 import {startKubeServer, type KubeServer} from '../support/kube/index.js'
 
@@ -125,6 +126,33 @@ describe('a server that accepts and never answers', () => {
     expect(r.stdout).toMatch(/no answer from .*within 1s|no answer from the API server/)
     // every socket the run opened was closed by it (none left held open on our side by a live client)
     await expect.poll(() => held.size, {timeout: 30_000}).toBe(0)
+  })
+})
+
+describe('the timeout hint names only a flag the command has', () => {
+  const silentError = async (requestTimeoutMs?: number) => {
+    const {Kube} = await import('../../src/lib/platform/kube.js')
+    const k = await Kube.connect({kubeconfig: silentKubeconfig(), context: `${CLUSTERS[0]}-context`, requestTimeoutMs})
+    // a real deadline for --request-timeout; the 60 s default's error as the deadline's abort reports it
+    if (requestTimeoutMs) return rejection(k.list('v1', 'Node'))
+    return k.error(Object.assign(new Error('The operation was aborted due to timeout'), {name: 'TimeoutError'}), 'list Node')
+  }
+
+  it('with --request-timeout (service commands): the flag, after what to check', async () => {
+    const e = await silentError(500)
+    expect(e.code).toBe('KUBE_TIMEOUT')
+    expect(e.message).toMatch(/no answer from the API server of cluster-01-context at https:\/\/127\.0\.0\.1:\d+ within 0\.5 s/)
+    expect(e.hints).toEqual([
+      'check that the API server is up and answering (kubectl --context cluster-01-context get --raw /readyz); obsctl doctor --network reaches each one',
+      '--request-timeout SECONDS for a slow link',
+    ])
+  })
+
+  it('without it (bootstrap, cluster register, argocd …, whose requests have 60 s): no flag named', async () => {
+    const e = await silentError()
+    expect(e.code).toBe('KUBE_TIMEOUT')
+    expect(e.message).toContain('within 60 s')
+    expect(e.hints.join('\n')).not.toMatch(/--request-timeout|--timeout/)
   })
 })
 

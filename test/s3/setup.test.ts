@@ -18,9 +18,11 @@ import {
   wantedBuckets,
   LIFECYCLE_RULE_ID,
   openS3,
+  bucketsPhase,
 } from '../../src/lib/s3/index.js'
 import {ACCESS_KEY, BACKUPS_EXPIRY, SECRET_KEY, makeCerts, startS3rver, useS3Peer, writeInventory, type S3Peer, type TestCerts} from './harness.js'
 import {rejection} from '../support/errors.js'
+import {runStandalone} from '../../src/lib/engine/standalone.js'
 
 let peer: S3Peer
 let work: string
@@ -123,6 +125,7 @@ describe('s3 setup errors', () => {
     expect(e.message).toContain('ECONNREFUSED')
     expect(e.hints[0]).toContain('s3.endpoint')
     expect(e.hints[0]).toMatch(new RegExp(`${file.replaceAll('.', '\\.')}:\\d+:\\d+`))
+    expect(e.hints).toContain('--timeout SECONDS for a slow link')
   })
 
   it('a host name that does not resolve', async () => {
@@ -284,6 +287,22 @@ describe('s3 setup over TLS (s3rver with an openssl-made certificate)', () => {
     expect(e.message).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|UNABLE_TO_GET_ISSUER/)
     expect(e.hints[0]).toContain('--ca-file')
     expect(e.hints.join(' ')).toContain('never turns TLS verification off')
+  })
+
+  it("bootstrap's buckets phase (no --timeout, no --ca-file) names neither flag: s3.endpoint, s3.caFile", async () => {
+    const closed = await startS3rver()
+    await closed.close()
+    const {inv} = writeInventory(work, closed.url)
+    const credentials = {accessKey: ACCESS_KEY, secretKey: SECRET_KEY}
+    const down = await rejection(runStandalone(bucketsPhase({credentials}), {inv, renderer: 'silent', command: 'bootstrap'}))
+    expect(down.code).toBe('S3_UNREACHABLE')
+    expect(down.hints.join('\n')).toContain('s3.endpoint')
+    const untrusted = await rejection(
+      runStandalone(bucketsPhase({credentials}), {inv: writeInventory(work, tlsPeer.url).inv, renderer: 'silent', command: 'bootstrap'}),
+    )
+    expect(untrusted.code).toBe('S3_TLS')
+    expect(untrusted.hints[0]).toMatch(/^s3\.caFile in .*obsctl\.yaml: the PEM of the CA/)
+    for (const e of [down, untrusted]) expect(e.hints.join('\n')).not.toMatch(/--timeout|--ca-file|--request-timeout/)
   })
 
   it('the wrong CA file is still a TLS failure, naming the file', async () => {

@@ -70,6 +70,9 @@ export interface BackupS3Options {
   secret: string
 }
 
+/** The backup commands' flags for the S3 connection (named in its errors' hints). */
+const BACKUP_S3_FLAGS = {caFile: true, timeout: '--timeout'} as const
+
 export function backupS3(ctx: RunContext, o: BackupS3Options): Promise<S3Session> {
   return ctx.resources.getOrCreate<S3Session>(
     'backup.s3',
@@ -78,6 +81,7 @@ export function backupS3(ctx: RunContext, o: BackupS3Options): Promise<S3Session
         caFile: o.caFile,
         timeoutSeconds: o.timeoutSeconds ?? 600,
         credentials: o.credentials,
+        flags: BACKUP_S3_FLAGS,
         signal: ctx.signal,
       }),
     (s) => s.close(),
@@ -218,7 +222,12 @@ export interface BackupListResult {
 /** `obsctl backup list`: the backups in the bucket, newest first, complete or not. */
 export async function backupList(inv: LoadedInventory, o: BackupListOptions = {}): Promise<BackupListResult> {
   const {connectS3} = await import('../s3/phases.js')
-  const session = await connectS3(inv, {caFile: o.caFile, timeoutSeconds: o.timeoutSeconds, credentials: await backupCredentials(inv, o.credentials)})
+  const session = await connectS3(inv, {
+    caFile: o.caFile,
+    timeoutSeconds: o.timeoutSeconds,
+    credentials: await backupCredentials(inv, o.credentials),
+    flags: BACKUP_S3_FLAGS,
+  })
   try {
     const bucket = backupBucket(inv.platform)
     const objects = await listObjects(session, bucket, BACKUP_PREFIX)

@@ -34,6 +34,9 @@ export interface PlatformOptions {
   need?: {opensearch?: boolean; s3?: boolean}
 }
 
+/** How a command's flags say to reach the services: --endpoint, --via-api-server, --ca-file, --request-timeout (serviceAccess). */
+export type ServiceAccess = Pick<PlatformOptions, 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs'>
+
 /** What a command can reach on the platform. Everything here is created once and shared. */
 export interface PlatformContext {
   platform: Platform
@@ -115,7 +118,9 @@ export async function openPlatform(inv: LoadedInventory, o: PlatformOptions = {}
   const listBucketPrefixes = async (bucket: string): Promise<string[]> => {
     if (s3Creds instanceof Error) throw s3Creds
     const creds = s3Creds
-    s3 ??= import('./s3.js').then((mod) => mod.openS3(inv, creds, {caFile: o.caFile, timeoutSeconds: Math.ceil(timeoutMs / 1000)}))
+    s3 ??= import('./s3.js').then((mod) =>
+      mod.openS3(inv, creds, {caFile: o.caFile, timeoutSeconds: Math.ceil(timeoutMs / 1000), flags: {caFile: true, timeout: '--request-timeout'}}),
+    )
     const session = await s3
     return session.call(`list bucket ${bucket}`, async (c) => {
       const prefixes: string[] = []

@@ -98,7 +98,10 @@ export interface ConnectOptions {
   kubeconfig?: string
   /** context name, e.g. cluster-02-context */
   context: string
-  /** every request is cancelled (its socket closed) after this long (default 60 s) */
+  /**
+   * every request is cancelled (its socket closed) after this long: given only by commands that have
+   * --request-timeout, which the timeout's hint then names (default 60 s, and a hint without a flag)
+   */
   requestTimeoutMs?: number
   /** aborts every request in flight (Ctrl-C) */
   signal?: AbortSignal
@@ -173,6 +176,8 @@ export class Kube {
     readonly objects: k8s.KubernetesObjectApi,
     requestTimeoutMs: number,
     private readonly signal?: AbortSignal,
+    /** the deadline came from the command's --request-timeout */
+    private readonly timeoutFromFlag = false,
   ) {
     this.context = kc.getCurrentContext()
     this.server = kc.getCurrentCluster()?.server ?? '(unknown)'
@@ -214,7 +219,7 @@ export class Kube {
     cancelAtDeadline(kc, timeoutMs, opts.signal)
     const objects = lib.KubernetesObjectApi.makeApiClient(kc)
     if (tracing()) traceRequests(lib, objects)
-    return new Kube(lib, kc, objects, timeoutMs, opts.signal)
+    return new Kube(lib, kc, objects, timeoutMs, opts.signal, opts.requestTimeoutMs !== undefined)
   }
 
   /** Server-side apply (field manager obsctl, force: obsctl owns what it applies). */
@@ -293,7 +298,10 @@ export class Kube {
         `${action}: no answer from the API server of ${this.context} at ${this.server} within ${formatSeconds(this.requestTimeoutMs)} (request cancelled)`,
         {
           code: 'KUBE_TIMEOUT',
-          hints: ['check that the API server is up and answering; --request-timeout (or --timeout) SECONDS for a slow link'],
+          hints: [
+            `check that the API server is up and answering (kubectl --context ${this.context} get --raw /readyz); obsctl doctor --network reaches each one`,
+            ...(this.timeoutFromFlag ? ['--request-timeout SECONDS for a slow link'] : []),
+          ],
         },
       )
     }
@@ -390,7 +398,7 @@ export function kubeError(error: unknown, action: string, context: string, serve
           "or this machine's clock is ahead: timedatectl says whether it is synchronised, obsctl doctor --network measures it against each API server",
         ]
       : [
-          "or clocks disagree: this machine's is behind (timedatectl; obsctl doctor --network measures it against each API server), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
+          "clocks disagree: this machine's is behind (timedatectl; obsctl doctor --network measures it against each API server), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
         ]
     return new ObsctlError(
       `${action}: the API server of ${context} at ${server} presents a certificate that ${expired ? 'has expired' : 'is not valid yet'} (${sys})`,

@@ -26,8 +26,19 @@ export interface S3ConnectOptions {
   caFile?: string
   /** per-request timeout (default 15 s) */
   timeoutSeconds?: number
+  /** the running command's flags that set these, for its hints (absent: it has none, and hints name only s3.caFile) */
+  flags?: S3Flags
   /** aborts in-flight requests (Ctrl-C) */
   signal?: AbortSignal
+}
+
+/**
+ * Which of `caFile` and `timeoutSeconds` the running command takes from a flag: `s3 setup` has --ca-file and
+ * --timeout, the commands that reach services --ca-file and --request-timeout; bootstrap's buckets phase neither.
+ */
+export interface S3Flags {
+  caFile?: boolean
+  timeout?: '--timeout' | '--request-timeout'
 }
 
 export interface S3Endpoint {
@@ -101,19 +112,24 @@ export function resolveCaFile(inv: LoadedInventory, flag?: string): string | und
   return f ? path.resolve(inv.dir, f) : undefined
 }
 
-function readCa(file: string): string {
+/** Where a hint sends the user for the CA file: the flag when the command has one, and s3.caFile. */
+function caFileWhere(inv: LoadedInventory, flags: S3Flags | undefined): string {
+  return `${flags?.caFile ? '--ca-file PATH or ' : ''}s3.caFile in ${inv.file}`
+}
+
+function readCa(file: string, where: string): string {
   let pem: string
   try {
     pem = readFileSync(file, 'utf8')
   } catch (e) {
     throw inputError(
       `cannot read the CA file ${file}: ${fsReason(e)}`,
-      ['--ca-file PATH or s3.caFile: a PEM bundle with the CA that signed the S3 server certificate'],
+      [`${where}: a PEM bundle with the CA that signed the S3 server certificate`],
       'S3_CA_FILE',
     )
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
-    throw inputError(`the CA file ${file} holds no PEM certificate`, ['--ca-file PATH or s3.caFile: a PEM bundle (-----BEGIN CERTIFICATE-----)'], 'S3_CA_FILE')
+    throw inputError(`the CA file ${file} holds no PEM certificate`, [`${where}: a PEM bundle (-----BEGIN CERTIFICATE-----)`], 'S3_CA_FILE')
   }
   return pem
 }
@@ -123,7 +139,7 @@ export async function openS3(inv: LoadedInventory, creds: S3Credentials, opts: S
   const s3 = inv.platform.s3
   const endpoint = parseEndpoint(s3.endpoint)
   const caFile = resolveCaFile(inv, opts.caFile)
-  const ca = caFile && endpoint.useSSL ? readCa(caFile) : undefined
+  const ca = caFile && endpoint.useSSL ? readCa(caFile, caFileWhere(inv, opts.flags)) : undefined
   const [{Client}, https, http, tls] = await Promise.all([import('minio'), import('node:https'), import('node:http'), import('node:tls')])
   const clock: ServerClock = {}
   const agent: http.Agent = endpoint.useSSL
@@ -143,7 +159,7 @@ export async function openS3(inv: LoadedInventory, creds: S3Credentials, opts: S
     retryOptions: {disableRetry: true},
   })
   const timeoutMs = (opts.timeoutSeconds ?? 15) * 1000
-  const where = {inv, endpoint, caFile, clock}
+  const where = {inv, endpoint, caFile, clock, flags: opts.flags}
   const call = async <T>(what: string, fn: (c: Client) => Promise<T>): Promise<T> => {
     if (opts.signal?.aborted) throw new ObsctlError('interrupted', {exitCode: 130, code: 'INTERRUPTED'})
     let timer: NodeJS.Timeout | undefined
@@ -243,10 +259,10 @@ export function s3Code(e: unknown): string | undefined {
 export function translateS3Error(
   e: unknown,
   what: string,
-  where: {inv: LoadedInventory; endpoint: S3Endpoint; caFile?: string; clock?: ServerClock},
+  where: {inv: LoadedInventory; endpoint: S3Endpoint; caFile?: string; clock?: ServerClock; flags?: S3Flags},
 ): ObsctlError {
   if (e instanceof ObsctlError) return e
-  const {inv, endpoint, caFile} = where
+  const {inv, endpoint, caFile, flags} = where
   const code = s3Code(e) ?? ''
   const s3 = inv.platform.s3
   const at = (field: string) => `${formatPosition(inv.positionOf(['s3', field]))}`
@@ -259,7 +275,10 @@ export function translateS3Error(
           : code
     return new ObsctlError(`cannot reach the S3 endpoint ${endpoint.url} (${why}) while trying to ${what}`, {
       code: 'S3_UNREACHABLE',
-      hints: [`check s3.endpoint (${at('endpoint')}): is that the MinIO address and port, and is it running?`, '--timeout SECONDS for a slow link'],
+      hints: [
+        `check s3.endpoint (${at('endpoint')}): is that the MinIO address and port, and is it running?`,
+        ...(flags?.timeout ? [`${flags.timeout} SECONDS for a slow link`] : []),
+      ],
       cause: e,
     })
   }
@@ -270,8 +289,8 @@ export function translateS3Error(
         code: 'S3_TLS',
         hints: [
           caFile
-            ? `${caFile} is not the CA that signed this server's certificate: point --ca-file (or s3.caFile) at the right one`
-            : `--ca-file PATH (or s3.caFile in ${inv.file}): the PEM of the CA that signed the server certificate`,
+            ? `${caFile} is not the CA that signed this server's certificate: point ${caFileWhere(inv, flags)} at the right one`
+            : `${caFileWhere(inv, flags)}: the PEM of the CA that signed the server certificate`,
           'obsctl never turns TLS verification off',
         ],
         cause: e,

@@ -48,14 +48,17 @@ export async function s3Setup(inv: LoadedInventory, opts: S3SetupOptions = {}): 
   const credentials = dryRun ? undefined : (opts.credentials ?? (await resolveCredentials(inv.platform)))
   const {runStandalone} = await import('../engine/standalone.js')
   // every task shares one session, so they usually fail for one reason: the first failure is thrown with its hints
-  const {run, reports: list} = await runStandalone(bucketsPhase({caFile: opts.caFile, timeoutSeconds: opts.timeoutSeconds, credentials}), {
-    inv,
-    dryRun,
-    renderer: opts.renderer,
-    onEvent: opts.onEvent,
-    command: 's3 setup',
-    failureCode: 'S3_SETUP_FAILED',
-  })
+  const {run, reports: list} = await runStandalone(
+    bucketsPhase({caFile: opts.caFile, timeoutSeconds: opts.timeoutSeconds, credentials, flags: {caFile: true, timeout: '--timeout'}}),
+    {
+      inv,
+      dryRun,
+      renderer: opts.renderer,
+      onEvent: opts.onEvent,
+      command: 's3 setup',
+      failureCode: 'S3_SETUP_FAILED',
+    },
+  )
   const reports = new Map<string, BucketReport>(list.map((r) => [r.name, r]))
   const buckets = wanted.map((w) => (dryRun ? dryRunReport(w) : (reports.get(w.name) ?? dryRunReport(w))))
   return {endpoint: inv.platform.s3.endpoint, region: inv.platform.s3.region, caFile, dryRun, buckets, warnings: buckets.flatMap((b) => b.warnings), run}

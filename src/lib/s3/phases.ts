@@ -5,7 +5,7 @@
  */
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {bucketFingerprint, bucketIsDone, describeBucket, ensureBucket, inStateReport, wantedBuckets, type BucketReport, type WantedBucket} from './buckets.js'
-import type {S3Credentials, S3Session} from '../platform/s3.js'
+import type {S3Credentials, S3Flags, S3Session} from '../platform/s3.js'
 import {ObsctlError} from '../errors.js'
 
 export interface BucketTarget extends Target {
@@ -19,6 +19,8 @@ export interface BucketsPhaseOptions {
   timeoutSeconds?: number
   /** already resolved (kept in memory only); else env vars, else a prompt on a TTY */
   credentials?: S3Credentials
+  /** the running command's flags for caFile and timeoutSeconds, named in hints (bootstrap has none) */
+  flags?: S3Flags
 }
 
 const SESSION_KEY = 's3.session'
@@ -29,7 +31,7 @@ const SESSION_KEY = 's3.session'
  */
 export async function connectS3(
   inv: RunContext['inv'],
-  opts: {caFile?: string; timeoutSeconds?: number; signal?: AbortSignal; credentials?: S3Credentials} = {},
+  opts: {caFile?: string; timeoutSeconds?: number; signal?: AbortSignal; credentials?: S3Credentials; flags?: S3Flags} = {},
 ): Promise<S3Session> {
   // the S3 client loads when a session opens, not when plan describes the buckets
   const {openS3, resolveCredentials} = await import('../platform/s3.js')
@@ -54,6 +56,7 @@ function session(ctx: RunContext, o: BucketsPhaseOptions): Promise<S3Session> {
         caFile: o.caFile,
         timeoutSeconds: o.timeoutSeconds,
         credentials: o.credentials,
+        flags: o.flags,
         signal: ctx.signal,
       }),
     (s) => s.close(),

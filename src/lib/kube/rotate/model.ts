@@ -5,7 +5,7 @@
 import {centralCluster, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import type {Cluster, Platform} from '../../config/schema.js'
 import type {PasswordKind} from '../../config/passwords.js'
-import type {PlatformOptions, ServiceKey} from '../../platform/index.js'
+import type {ServiceAccess, ServiceKey} from '../../platform/index.js'
 import {FLUENTBIT_KEY_ENTRY, GRAFANA_ADMIN_USER, OPENSEARCH_ADMIN_USER, fluentbitUser} from '../secrets/catalogue.js'
 
 export const ROTATABLE = ['grafana', 'opensearch', 'fluent-bit', 'argocd', 's3'] as const
@@ -126,7 +126,7 @@ export interface RotatePhaseOptions {
   /** rollouts and verification, seconds (default 300) */
   timeoutSeconds?: number
   /** how Grafana and OpenSearch are reached (as validate reaches them) */
-  access?: Pick<PlatformOptions, 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs'>
+  access?: ServiceAccess
   /** between verification probes and rollout checks (default 1 s) */
   pollMs?: number
 }

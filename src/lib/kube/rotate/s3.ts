@@ -134,6 +134,7 @@ async function s3Accepts(ctx: RunContext, o: RotatePhaseOptions, creds: S3Creden
   const session = await openS3(ctx.inv, creds, {
     caFile: o.access?.caFile,
     timeoutSeconds: Math.ceil((o.access?.requestTimeoutMs ?? 15_000) / 1000),
+    flags: {caFile: true, timeout: '--request-timeout'},
     signal: ctx.signal,
   })
   try {
