@@ -6,8 +6,7 @@
 import {withValues} from '../support/inventory.js'
 import {APPLICATION_CRD, appSets, generateApplications} from '../support/kube/argocd-controllers.js'
 import {renderFiles} from '../../src/lib/gitops/render.js'
-import {setInventoryText} from '../../src/lib/config/index.js'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {parse} from 'yaml'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
@@ -20,7 +19,7 @@ import {ObsctlError} from '../../src/lib/errors.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {workspace, type Workspace} from './helpers.js'
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
-import {endpointsYaml} from '../validate/harness.js'
+import {rejection} from '../support/errors.js'
 import {fluentbitPasswordFor, securityConfigFiles} from '../../src/lib/kube/secrets/index.js'
 import bcrypt from 'bcryptjs'
 import {request} from 'node:https'
@@ -135,6 +134,12 @@ describe('cluster add / remove', () => {
     // Git: one commit on the remote naming the cluster, with its own overlay: Cilium and Longhorn (its
     // Applications come from the ApplicationSets, which select its registration Secret)
     expect(ws.remoteGit('rev-parse', 'main').trim()).not.toBe(head)
+    expect(ws.remoteGit('log', '-1', '--format=%B', 'main')).toMatch(/^Obsctl-Command: cluster add cluster-05$/m)
+    // a rollback over it is refused, naming the command that undoes it (nothing changes: checked before any work)
+    const {rollback: rollbackOver} = await import('../../src/lib/flows/rollback.js')
+    const refused = await rejection(rollbackOver(ws.inv(), {to: head, yes: true, kubeconfig, sync: false, renderer: 'silent'}))
+    expect(refused.code).toBe('NOT_REVERTABLE')
+    expect(refused.message).toContain('undo it with obsctl cluster remove cluster-05')
     expect(ws.remoteGit('log', '-1', '--format=%s', 'main')).toContain('add cluster-05')
     const tree = ws.remoteGit('ls-tree', '-r', '--name-only', 'main')
     expect(
@@ -276,12 +281,10 @@ describe('cluster add / remove', () => {
     opensearch.users['fluentbit-cluster-05'] = {backend_roles: []}
     opensearch.users['fluentbit-cluster-02'] = {backend_roles: []}
 
-    // where OpenSearch is (the fake): endpoints.opensearch, set as config set would (the add kept the file byte for byte without it)
-    const withEndpoint = (t: string) => setInventoryText(t, 'endpoints', endpointsYaml({opensearch: opensearch.url}).endpoints).after
-    writeFileSync(ws.file, withEndpoint(readFileSync(ws.file, 'utf8')))
-    inventoryBefore = withEndpoint(inventoryBefore)
-
-    const r = await removeCluster(ws.inv(), 'cluster-05', {yes: true, kubeconfig, renderer: 'silent', handleSignals: false})
+    // where OpenSearch is (the fake): as the command's --endpoint opensearch=URL gives it (the service flags, as validate
+    // has them; endpoints.opensearch in the inventory is read by the same openPlatform, tested with validate)
+    const access = {endpoints: {opensearch: opensearch.url}}
+    const r = await removeCluster(ws.inv(), 'cluster-05', {yes: true, kubeconfig, access, renderer: 'silent', handleSignals: false})
     // the Argo CD token is revoked on the edge (its ServiceAccount and token Secret gone: the API server answers 401)
     expect(await tokenStatus(servers[4]!, argoToken)).toBe(401)
     expect(servers[4]!.getObject('serviceaccounts', 'kube-system', 'argocd-manager')).toBeFalsy()

@@ -35,18 +35,13 @@ Grafana and OpenSearch are reached as obsctl validate reaches them (--endpoint g
   async run(): Promise<SecretsRotateResult> {
     const {argv, flags} = await this.parse(SecretsRotate)
     const inv = this.loadInventory(flags.config)
-    const [{secretsRotate}, {parseEndpointFlags}] = await Promise.all([import('../../lib/flows/rotate-run.js'), import('../../lib/platform/access.js')])
+    const [{secretsRotate}, {serviceAccess}] = await Promise.all([import('../../lib/flows/rotate-run.js'), import('../../lib/platform/access.js')])
     const result = await secretsRotate(inv, {
       credentials: argv as string[],
       kubeconfig: flags.kubeconfig,
       dryRun: flags['dry-run'],
       timeoutSeconds: flags.timeout,
-      access: {
-        endpoints: parseEndpointFlags(flags.endpoint),
-        viaApiServer: flags['via-api-server'],
-        caFile: flags['ca-file'],
-        requestTimeoutMs: flags['request-timeout'] * 1000,
-      },
+      access: serviceAccess(flags),
       renderer: this.renderer(),
     })
     if (result.dryRun) this.out(['dry run, nothing touched', ...result.plan!.map((p) => `  ${p.credential}: ${p.steps}`)].join('\n'))

@@ -28,7 +28,7 @@ function unreachable(e: unknown): string | undefined {
  * central's opensearch-admin-credentials Secret obsctl manages), then take it out of the security config
  * Secret, and check that OpenSearch no longer knows it.
  */
-export function revokeOpensearchUserPhase({cluster: c}: RemovalOptions): Phase<Target, RevokeOpensearchReport> {
+export function revokeOpensearchUserPhase({cluster: c, access}: RemovalOptions): Phase<Target, RevokeOpensearchReport> {
   return {
     name: 'revoke-opensearch-user',
     title: 'Revoke its OpenSearch user',
@@ -42,7 +42,7 @@ export function revokeOpensearchUserPhase({cluster: c}: RemovalOptions): Phase<T
       const {os, osError} = await import('../platform/opensearch.js')
       const user = fluentbitUser(c.name)
       const central = await centralKube(ctx)
-      const opened = await openPlatform(ctx.inv, {kubeconfig: ctx.kubeconfig, need: {opensearch: true, s3: false}, prompt: false})
+      const opened = await openPlatform(ctx.inv, {...access, kubeconfig: ctx.kubeconfig, need: {opensearch: true, s3: false}, prompt: false})
       try {
         if ('missing' in opened.ctx.opensearch) {
           const password = await liveValue(central, NAMESPACES.logging, SECRET_NAMES.opensearchAdmin, 'password')

@@ -12,6 +12,7 @@ import {removeClusterFromInventory} from '../config/edit.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
+import type {ServiceAccess} from '../platform/access.js'
 import {confirmOrRefuse} from '../fleet/change.js'
 import type {RemoveKubeconfigReport, RemoveRenderReport, RevokeOpensearchReport, RevokeTokensReport} from '../fleet/phases.js'
 import {clusterRemovePhaseOptions, selectClusterRemove} from './cluster-remove.js'
@@ -24,6 +25,8 @@ export interface RemoveOptions {
   push?: boolean
   force?: boolean
   kubeconfig?: string
+  /** how its OpenSearch user's revoke reaches OpenSearch (--endpoint, --via-api-server, --ca-file, --request-timeout) */
+  access?: ServiceAccess
   renderer?: RendererChoice
   onEvent?: RunEventSink
   onNotice?: (line: string) => void
@@ -71,7 +74,7 @@ export async function removeCluster(inv: LoadedInventory, name: string, o: Remov
   await removeClusterFromInventory(inv, name, {dryRun: true})
 
   const {buildPhases} = await import('./registry.js')
-  const phases = await buildPhases(selectClusterRemove(o), clusterRemovePhaseOptions({cluster: c, push: o.push !== false, force: o.force}))
+  const phases = await buildPhases(selectClusterRemove(o), clusterRemovePhaseOptions({cluster: c, push: o.push !== false, force: o.force, access: o.access}))
   const steps = phases.map((p) => p.title)
   const result: RemoveResult = {cluster: name, dryRun: Boolean(o.dryRun), steps, report, ok: false}
   const {runPhases, runReports} = await import('../engine/index.js')
