@@ -73,6 +73,8 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
     const b = await cli(['node', 'remove', 'cluster-01', n(0).hostname, '--yes'])
     expect(b.code).toBe(2)
     expect(b.stderr).toContain('first control plane of cluster-01')
+    // cluster-01 is central: the hint does not send the user to a cluster remove that refuses it
+    expect(b.stderr).toContain('remove the other nodes first; the central cluster itself cannot be removed')
     const c = await cli(['node', 'add', 'cluster-01', '--host', n(1).ip, '--role', 'control-plane'])
     expect(c.code).toBe(2)
     expect(readFileSync(file, 'utf8')).toBe(before)

@@ -97,7 +97,7 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
   const {buildPhases} = await import('./registry.js')
   const phases = await buildPhases(
     result.phases,
-    clusterAddPhaseOptions({push: o.push, timeoutSeconds: o.timeoutSeconds, fromFiles: o.fromFiles, intervalMs: o.intervalMs}),
+    clusterAddPhaseOptions({name: n.name, push: o.push, timeoutSeconds: o.timeoutSeconds, fromFiles: o.fromFiles, intervalMs: o.intervalMs}),
   )
   const {runPhases} = await import('../engine/index.js')
   const command = `cluster add ${n.name}`

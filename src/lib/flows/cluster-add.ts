@@ -13,6 +13,8 @@ export type AddPhase = Exclude<ClusterAddPhase, 'argocd-refresh'>
 export const ADD_PHASES = CLUSTER_ADD_PHASES.filter((p): p is AddPhase => p !== 'argocd-refresh')
 
 export interface ClusterAddSettings {
+  /** the cluster added: its render commit's Obsctl-Command trailer names it (rollback's hint then can too) */
+  name?: string
   /** push the render commit (default true) */
   push?: boolean
   /** --timeout: rollouts, node readiness and sync */
@@ -36,7 +38,7 @@ export function clusterAddPhaseOptions(s: ClusterAddSettings): FlowOptions<Clust
     preflight: {},
     nodes: {readyTimeoutSeconds: timeoutSeconds},
     kubeconfig: {fromFiles: s.fromFiles},
-    render: {commit: true, push: s.push !== false, command: 'cluster add'},
+    render: {commit: true, push: s.push !== false, command: s.name ? `cluster add ${s.name}` : 'cluster add'},
     register: {timeoutSeconds, intervalMs},
     secrets: {},
     'argocd-refresh': {timeoutSeconds, intervalMs},

@@ -121,11 +121,13 @@ export async function removeNode(inv: LoadedInventory, cluster: string, which: s
   if (!c) throw inputError(`no cluster ${cluster} in ${inv.file}`, ['obsctl cluster list shows the clusters'], 'NOT_FOUND')
   const n = c.nodes.find((x) => nodeName(x) === which || x.host === which)
   if (!n) return {cluster, node: which, dryRun: Boolean(o.dryRun), absent: true, ok: true}
-  if (c.nodes.length === 1) throw inputError(`${which} is the only node of ${cluster}`, [`obsctl cluster remove ${cluster} removes the cluster`], 'LAST_NODE')
+  // the central cluster cannot be removed (cluster remove refuses it): only an edge's removal is a way out
+  const wholeCluster = c.role === 'central' ? 'the central cluster itself cannot be removed' : `obsctl cluster remove ${cluster} removes the whole cluster`
+  if (c.nodes.length === 1) throw inputError(`${which} is the only node of ${cluster}`, [wholeCluster], 'LAST_NODE')
   if (firstControlPlane(c) === n) {
     throw inputError(
       `${which} is the first control plane of ${cluster} (obsctl reads admin.conf and join tokens from it)`,
-      ['remove the other nodes first, or the whole cluster: obsctl cluster remove'],
+      [`remove the other nodes first; ${wholeCluster}`],
       'FIRST_CONTROL_PLANE',
     )
   }

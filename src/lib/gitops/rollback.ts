@@ -82,10 +82,12 @@ const line = (c: CommitInfo) => `  ${c.sha.slice(0, 12)} ${c.date.slice(0, 19).r
 /** Commands whose commits are more than Git: undoing them takes their own command. */
 function notRevertable(command: string | undefined): string | undefined {
   if (!command) return undefined
+  // the journal's command line: `cluster add NAME`, `cluster remove NAME`
+  const name = command.split(' ')[2] ?? 'NAME'
   if (command.startsWith('cluster add'))
-    return 'a cluster was added (nodes, kubeconfig, Argo CD registration, Secrets): undo it with obsctl cluster remove NAME'
+    return `a cluster was added (nodes, kubeconfig, Argo CD registration, Secrets): undo it with obsctl cluster remove ${name}`
   if (command.startsWith('cluster remove'))
-    return 'a cluster was removed (its Applications, Secrets and kubeconfig entries are gone): bring it back with obsctl cluster add'
+    return `a cluster was removed (its Applications, Secrets and kubeconfig entries are gone): bring it back with obsctl cluster add ${name} --host ADDRESS (its nodes)`
   if (command === 'bootstrap') return 'the bootstrap render is the first state of the repository; there is nothing before it to go back to'
   return undefined
 }
