@@ -16,7 +16,7 @@ export interface ObsctlErrorOptions {
   exitCode?: number
   /** "try this" lines: the flag, env var or command that fixes it */
   hints?: string[]
-  /** a stable machine-readable code, e.g. CONFIG_PARSE, SSH_HOSTKEY_CHANGED */
+  /** a stable machine-readable code, e.g. CONFIG_INVALID, SSH_HOSTKEY_CHANGED */
   code?: string
   /** extra structured detail for --json (e.g. the list of findings) */
   details?: unknown

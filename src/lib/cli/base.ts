@@ -178,7 +178,7 @@ export abstract class BaseCommand extends Command {
           exitCode: ExitCode.failed,
           code: 'UNEXPECTED',
           cause: err,
-          hints: ['rerun with --verbose to print the stack trace, and report it with the command you ran'],
+          hints: ['rerun with --verbose (or OBSCTL_DEBUG=1) to print the stack trace, and report it with the command you ran'],
         })
     }
     // a value the user typed (a URL with a password, a --token) is never echoed back, whatever code built the message
