@@ -82,6 +82,15 @@ describe('an error quotes no credential the user typed', () => {
     expect(readFileSync(path.join(clean, 'obsctl.yaml'), 'utf8')).toBe(before)
   })
 
+  it('what stands for a value in a hint stays (OBSCTL_S3_SECRET_KEY=…, --token <TOKEN>, $VAR); a value does not', async () => {
+    const {redactDeep} = await import('../../src/lib/config/validators.js')
+    const hints = ['export OBSCTL_S3_ACCESS_KEY=… OBSCTL_S3_SECRET_KEY=...', 'argocd login --password <PASSWORD>', 'GIT_TOKEN=$OBSCTL_GIT_TOKEN git push']
+    expect(redactDeep(hints)).toEqual(hints)
+    expect(redactDeep({message: 'ran GIT_TOKEN=ghp_abcdef123 git push --password hunter22 at https://u:pw@git.lab/x'})).toEqual({
+      message: 'ran GIT_TOKEN=*** git push --password *** at https://git.lab/x',
+    })
+  })
+
   it('cluster add --api-server with a password: refused naming the flag, the password nowhere', async () => {
     const r = await obsctl(['cluster', 'add', 'cluster-05', '--host', '127.0.0.199', '--api-server', 'https://u:p4ssw0rd@127.0.0.199:6443', '--dry-run'], {
       cwd: clean,

@@ -164,6 +164,9 @@ const SECRET_ENV = /PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|ACCESS_KEY|CREDENTIAL/i
  */
 const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|SIGNATURE|APIKEY|(^|[_-])KEY$/i
 
+/** A value that stands for one, in a hint or example: `…`, `...`, `***`, `<token>`, `$VAR`, `${VAR}` (never a secret itself). */
+const PLACEHOLDER = /^(…|\.\.\.|\*+|<[^<>]*>|\$\{?[A-Za-z_]\w*\}?)$/
+
 /**
  * A text (a task log, a request trace) as it may be shown: every URL without its user and password
  * (redactUrl), `Authorization:` values and bearer tokens masked, the value of every secret-named
@@ -173,8 +176,12 @@ const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|SIGNATURE|APIKEY|(^
  */
 export function redactText(text: string, env: NodeJS.ProcessEnv = process.env): string {
   let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => (/\/\/[^/@\s]*@/.test(u) ? redactUrl(u) : u))
-  out = out.replace(/([A-Za-z_][\w.-]*)=('[^']*'|"[^"]*"|[^\s&'";]+)/g, (m, k: string) => (SECRET_NAME.test(k) ? `${k}=***` : m))
-  out = out.replace(/(\s--?[A-Za-z][\w-]*)(\s+)('[^']*'|"[^"]*"|[^\s'"-][^\s'"]*)/g, (m, f: string, sp: string) => (SECRET_NAME.test(f) ? `${f}${sp}***` : m))
+  out = out.replace(/([A-Za-z_][\w.-]*)=('[^']*'|"[^"]*"|[^\s&'";]+)/g, (m, k: string, v: string) =>
+    SECRET_NAME.test(k) && !PLACEHOLDER.test(v) ? `${k}=***` : m,
+  )
+  out = out.replace(/(\s--?[A-Za-z][\w-]*)(\s+)('[^']*'|"[^"]*"|[^\s'"-][^\s'"]*)/g, (m, f: string, sp: string, v: string) =>
+    SECRET_NAME.test(f) && !PLACEHOLDER.test(v) ? `${f}${sp}***` : m,
+  )
   out = out.replace(
     /(authorization\s*[:=]\s*)(\S+(\s+\S+)?)/gi,
     (_, k: string, v: string) => `${k}${/^(bearer|basic)$/i.test(v.split(/\s+/)[0]!) ? `${v.split(/\s+/)[0]} ` : ''}***`,
