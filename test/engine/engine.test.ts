@@ -8,6 +8,7 @@ import {isObsctlError} from '../../src/lib/errors.js'
 // @ts-expect-error plain JS fixture
 import {makePhases} from './fixtures/phases.mjs'
 import {readState, runsOf, statuses, tmpInventory} from './helpers.js'
+import {obsctl} from '../cli/helpers.js'
 
 const silent = {renderer: 'silent' as const, handleSignals: false}
 
@@ -236,5 +237,42 @@ describe('engine: lock and state commands', () => {
     expect(plan.counts).toMatchObject({pending: 3, done: 2})
     expect(resetState(t.inv).removed).toBe(2)
     expect(readState(t.stateFile).tasks).toEqual({})
+  })
+
+  it('a task left "running" by a killed run: state show and plan both say interrupted; running only while a live run holds the lock', async () => {
+    const t = tmpInventory()
+    await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent})
+    // what a SIGKILL mid-task leaves: the record still running, the lock's holder gone
+    const state = readState(t.stateFile)
+    state.tasks['alpha/a']!.status = 'running'
+    writeFileSync(t.stateFile, JSON.stringify(state))
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!
+    mkdirSync(path.dirname(t.lockFile), {recursive: true})
+    const lock = (pid: number) =>
+      writeFileSync(t.lockFile, JSON.stringify({pid, startedAt: '2030-01-01T00:00:00.000Z', command: 'bootstrap --all', host: hostname()}))
+    const shown = () => showState(t.inv, {phases: ['alpha']}).tasks.find((x) => x.target === 'a')!.status
+    const planned = async () => (await planPhases(makePhases({dir: t.dir}).phases, {inv: t.inv})).phases[0]!.tasks.find((x) => x.target === 'a')!.state
+    lock(dead)
+    expect([shown(), await planned()]).toEqual(['interrupted', 'interrupted'])
+    // the journal itself is left as it was: the next run resumes the task
+    expect(readState(t.stateFile).tasks['alpha/a']!.status).toBe('running')
+    lock(process.ppid) // a live process: another run is at work
+    expect([shown(), await planned()]).toEqual(['running', 'running'])
+  })
+
+  it('state show --phase: an unknown phase is bad input, as for state reset', async () => {
+    const t = tmpInventory()
+    const {requireKnownPhases} = await import('../../src/lib/engine/index.js')
+    const {REGISTERED_PHASES} = await import('../../src/lib/flows/registry.js')
+    expect(() => requireKnownPhases(t.inv, ['bogus'], REGISTERED_PHASES)).toThrow(
+      expect.objectContaining({exitCode: 2, code: 'UNKNOWN_PHASE', message: 'unknown phase bogus'}),
+    )
+    expect(() => requireKnownPhases(t.inv, ['nodes', 'render'], REGISTERED_PHASES)).not.toThrow()
+    // a phase only the journal names (an older obsctl's, a test fixture's) is known too
+    await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent})
+    expect(() => requireKnownPhases(t.inv, ['alpha'], REGISTERED_PHASES)).not.toThrow()
+    const r = await obsctl(['state', 'show', '--phase', 'bogus', '-c', t.file, '--json'])
+    expect(r.status).toBe(2)
+    expect(JSON.parse(r.stdout).error).toMatchObject({code: 'UNKNOWN_PHASE', message: 'unknown phase bogus'})
   })
 })

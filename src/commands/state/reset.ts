@@ -1,8 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {requireInteractive} from '../../lib/prompt.js'
-import {phasesInState, resetState, type StateResetResult} from '../../lib/engine/index.js'
-import {inputError} from '../../lib/errors.js'
+import {requireKnownPhases, resetState, type StateResetResult} from '../../lib/engine/index.js'
 import {REGISTERED_PHASES as PHASE_NAMES} from '../../lib/flows/registry.js'
 
 export default class StateReset extends BaseCommand {
@@ -17,8 +16,7 @@ export default class StateReset extends BaseCommand {
   async run(): Promise<StateResetResult> {
     const {flags} = await this.parse(StateReset)
     const inv = this.loadInventory(flags.config)
-    const known = new Set([...PHASE_NAMES, ...phasesInState(inv)])
-    for (const p of flags.phase ?? []) if (!known.has(p)) throw inputError(`unknown phase ${p}`, [`phases: ${PHASE_NAMES.join(', ')}`])
+    requireKnownPhases(inv, flags.phase, PHASE_NAMES)
     const what = flags.phase?.length ? `the state of phase(s) ${flags.phase.join(', ')}` : 'the whole run state'
     if (!flags.yes) {
       requireInteractive(`resetting ${what}`, ['pass --yes to confirm'])

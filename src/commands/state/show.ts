@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand, outputFlag} from '../../lib/cli/base.js'
-import {formatState, showState, type StateShowResult} from '../../lib/engine/index.js'
+import {formatState, requireKnownPhases, showState, type StateShowResult} from '../../lib/engine/index.js'
+import {REGISTERED_PHASES} from '../../lib/flows/registry.js'
 
 export default class StateShow extends BaseCommand {
   static override summary = "Show the run journal (.obsctl/state.json): each task's status, time and error."
@@ -13,6 +14,7 @@ export default class StateShow extends BaseCommand {
   async run(): Promise<StateShowResult> {
     const {flags} = await this.parse(StateShow)
     const inv = this.loadInventory(flags.config)
+    requireKnownPhases(inv, flags.phase, REGISTERED_PHASES)
     const result = showState(inv, {phases: flags.phase})
     this.out(formatState(result))
     return result

@@ -9,6 +9,7 @@ export {
   showState,
   resetState,
   phasesInState,
+  requireKnownPhases,
   type PlanOptions,
   type PlanResult,
   type PlanPhase,

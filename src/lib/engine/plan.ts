@@ -5,7 +5,7 @@
 import path from 'node:path'
 import {obsctlDir} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
-import {errorMessage} from '../errors.js'
+import {errorMessage, inputError} from '../errors.js'
 import {acquireLock, holderAlive, readLock, type LockInfo} from './lock.js'
 import {listRuns} from './logs.js'
 import {Resources} from './resources.js'
@@ -69,6 +69,14 @@ function activeLock(stateDir: string): LockInfo | undefined {
   return l && holderAlive(l) ? l : undefined
 }
 
+/**
+ * A task the journal says is running is running only while another live process holds the run lock; else
+ * its run was killed (SIGKILL, a crash, a lost machine) before it could mark the task interrupted.
+ */
+function stillRunning(lock: LockInfo | undefined): boolean {
+  return Boolean(lock && lock.pid !== process.pid)
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a flow's list mixes target/report types (see AnyPhase)
 export async function planPhases(phases: Phase<any, any>[], opts: PlanOptions): Promise<PlanResult> {
   const stateDir = obsctlDir(opts.inv.dir)
@@ -101,7 +109,7 @@ export async function planPhases(phases: Phase<any, any>[], opts: PlanOptions): 
           let st: PlanState
           if (!rec || rec.status === 'pending' || rec.status === 'skipped') st = 'pending'
           else if (rec.status === 'done') st = rec.fingerprint === fp ? 'done' : 'changed'
-          else if (rec.status === 'running') st = lock && lock.pid !== process.pid ? 'running' : 'interrupted'
+          else if (rec.status === 'running') st = stillRunning(lock) ? 'running' : 'interrupted'
           else st = rec.status
           counts[st]++
           pp.tasks.push({
@@ -137,13 +145,17 @@ export interface StateShowResult {
 export function showState(inv: LoadedInventory, opts: {phases?: string[]} = {}): StateShowResult {
   const stateDir = obsctlDir(inv.dir)
   const state = StateStore.load(stateDir, inv.file)
-  const tasks = state.all().filter((r) => !opts.phases?.length || opts.phases.includes(r.phase))
+  const lock = activeLock(stateDir)
+  const tasks = state
+    .all()
+    .filter((r) => !opts.phases?.length || opts.phases.includes(r.phase))
+    .map((r) => (r.status === 'running' && !stillRunning(lock) ? {...r, status: 'interrupted' as const} : r))
   const exists = state.updatedAt !== new Date(0).toISOString()
   return {
     stateFile: state.file,
     exists,
     updatedAt: exists ? state.updatedAt : undefined,
-    lock: activeLock(stateDir),
+    lock,
     tasks,
     logsDir: path.join(stateDir, 'logs'),
     lastRun: listRuns(stateDir).at(-1),
@@ -172,6 +184,16 @@ export function resetState(inv: LoadedInventory, opts: {phases?: string[]; onNot
   } finally {
     lock.release()
   }
+}
+
+/**
+ * --phase of the state commands: a phase obsctl has (`registered`, from the flows' registry) or one the journal
+ * names; anything else is bad input (exit 2) listing the phases.
+ */
+export function requireKnownPhases(inv: LoadedInventory, phases: readonly string[] | undefined, registered: readonly string[]): void {
+  if (!phases?.length) return
+  const known = new Set([...registered, ...phasesInState(inv)])
+  for (const p of phases) if (!known.has(p)) throw inputError(`unknown phase ${p}`, [`phases: ${registered.join(', ')}`], 'UNKNOWN_PHASE')
 }
 
 /** Phase names that appear in the journal (for validating --phase on state commands). */
