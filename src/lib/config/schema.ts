@@ -56,9 +56,13 @@ function buildPlatformSchema() {
   /** An http(s) URL without embedded credentials; `credentialFix` says where a credential goes instead. */
   const url = (credentialFix = 'put credentials in the environment variable fields (…Env), never in a URL') => checked((v) => httpUrlError(v, credentialFix))
   const semverField = (example: string) => checked((v) => semverError(v, example))
+  /** A login name as sshd takes it: no space or control character (an LDAP name with dots or @ is fine). */
+  const loginName = checked((v) =>
+    /^[^\s\p{Cc}]+$/u.test(v) ? undefined : `"${JSON.stringify(v).slice(1, -1)}" is not a login name: no spaces or control characters`,
+  )
 
   const SshSchema = z.strictObject({
-    user: z.string().min(1).default('root').describe('login user on every node unless the node sets its own'),
+    user: loginName.default('root').describe('login user on every node unless the node sets its own'),
     port: z.number().int().min(1).max(65535).default(22).describe('SSH port on every node unless the node sets its own, e.g. 2222'),
     identityFile: z.string().optional().describe('private key file; else the ssh-agent at $SSH_AUTH_SOCK; else a password prompt, e.g. ~/.ssh/id_ed25519'),
     agent: z.boolean().default(true).describe('use the ssh-agent at $SSH_AUTH_SOCK when it is set'),
@@ -199,7 +203,7 @@ function buildPlatformSchema() {
   const NodeSchema = z.strictObject({
     host: host.describe('address obsctl connects to over SSH, e.g. 192.168.101.194 or node-1.example.lab'),
     port: z.number().int().min(1).max(65535).optional().describe('SSH port of this node (default: ssh.port), e.g. 2222'),
-    user: z.string().optional().describe('SSH user of this node (default: ssh.user), e.g. ubuntu'),
+    user: loginName.optional().describe('SSH user of this node (default: ssh.user), e.g. ubuntu'),
     name: checked(dnsSubdomainError).optional().describe('Kubernetes node name, a lower-case DNS name (defaults to the host)'),
     roles: z
       .array(z.enum(['control-plane', 'worker']))
