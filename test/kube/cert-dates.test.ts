@@ -28,9 +28,12 @@ afterAll(async () => {
   ca?.dispose()
 })
 
-/** an API server on loopback presenting a certificate valid from `start` to `end`; a kubeconfig that trusts its CA */
-async function serverWith(start: Date, end: Date, name: string): Promise<{kubeconfig: string; url: string}> {
-  const {key, cert} = ca.servingDated(start, end)
+/**
+ * an API server on loopback presenting a certificate valid from `start` to `end`; a kubeconfig that trusts its CA
+ * (`names`: the certificate's names, and the kubeconfig's tls-server-name when it lacks 127.0.0.1)
+ */
+async function serverWith(start: Date, end: Date, name: string, names?: {san: string; tlsServerName: string}): Promise<{kubeconfig: string; url: string}> {
+  const {key, cert} = ca.servingDated(start, end, names?.san)
   // what client-node asks for a get: the core group's resource list (its discovery), then the object
   const resources = {kind: 'APIResourceList', groupVersion: 'v1', resources: [{name: 'namespaces', namespaced: false, kind: 'Namespace', verbs: ['get']}]}
   const server = createServer({key, cert}, (req, res) => {
@@ -41,7 +44,15 @@ async function serverWith(start: Date, end: Date, name: string): Promise<{kubeco
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
   const kubeconfig = writeKubeconfigFile(path.join(dir, `${name}.kubeconfig`), [
-    {server: url, caPem: ca.cert, clusterName: 'cluster-01', contextName: 'cluster-01-context', userName: 'u', token: 'not-a-secret'},
+    {
+      server: url,
+      caPem: ca.cert,
+      clusterName: 'cluster-01',
+      contextName: 'cluster-01-context',
+      userName: 'u',
+      token: 'not-a-secret',
+      tlsServerName: names?.tlsServerName,
+    },
   ])
   return {kubeconfig, url}
 }
@@ -75,5 +86,31 @@ describe('API server certificates out of their dates', () => {
     expect(e.hints[0]).toBe(
       "clocks disagree: this machine's is behind (timedatectl; obsctl doctor --network measures it against each API server), or the control plane's was ahead when it issued the certificate (obsctl node preflight measures each node's clock against this one)",
     )
+  })
+})
+
+describe('a kubeconfig with tls-server-name (the certificate names the API server, not this address)', () => {
+  it("client-node, the certificates check and doctor's clock check all verify the certificate against that name", async () => {
+    const s = await serverWith(new Date(Date.now() - DAY), new Date(Date.now() + 200 * DAY), 'server-name', {
+      san: 'DNS:kubernetes',
+      tlsServerName: 'kubernetes',
+    })
+    const kube = await Kube.connect({kubeconfig: s.kubeconfig, context: 'cluster-01-context'})
+    expect((await kube.get('v1', 'Namespace', 'default'))?.metadata.name).toBe('default')
+    // validate certificates.expiry and status measure the serving certificate as client-node verifies it
+    const {liveCerts} = await import('../../src/lib/validate/checks/certificates.js')
+    const live = await liveCerts(kube, 10_000)
+    expect(live.problems).toEqual([])
+    expect(live.certs.map((c) => [c.name, c.daysLeft])).toEqual([['apiserver (serving)', 199]])
+    // doctor --network's clock check, reading the same kubeconfig entry
+    const [{apiServerClockCheck}, {readChain, contextServer}] = await Promise.all([
+      import('../../src/lib/doctor/network.js'),
+      import('../../src/lib/kube/kubeconfig/chain.js'),
+    ])
+    const at = contextServer(readChain([s.kubeconfig]), 'cluster-01-context')
+    expect(at?.tlsServerName).toBe('kubernetes')
+    const check = apiServerClockCheck('cluster-01', 'cluster-01-context', async () => at)
+    const finding = await check.run({timeoutMs: 10_000} as Parameters<typeof check.run>[0], new AbortController().signal)
+    expect(finding.status, finding.detail).toBe('pass')
   })
 })

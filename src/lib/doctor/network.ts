@@ -162,6 +162,8 @@ export function tcpCheck(e: Endpoint & {port: number}, users: Endpoint[]): Docto
 /** How a clock check verifies the endpoint's TLS: the system roots plus a CA (its PEM, or a file), and what to say when it fails. */
 export interface ClockTrust {
   ca?: {pem: string} | {file: string}
+  /** the name the certificate must carry, when not the URL's host (a kubeconfig's tls-server-name) */
+  servername?: string
   /** the hint when the endpoint cannot be reached or trusted */
   hint: string
 }
@@ -174,27 +176,31 @@ async function clockSkew(url: string, trust: ClockTrust, timeoutMs: number, sign
     const t0 = Date.now()
     const traceT0 = traceStart()
     // no credentials: any answer (a 401 or 403 too) carries the server's Date
-    const req = request(url, {method: 'HEAD', timeout: timeoutMs, signal, ...(ca ? {ca} : {})}, (res) => {
-      trace(`HEAD ${url}`, String(res.statusCode), traceT0)
-      const t1 = Date.now()
-      res.resume()
-      const date = res.headers.date
-      const at = date ? Date.parse(date) : Number.NaN
-      if (!Number.isFinite(at))
-        return resolve(
-          fail(
-            `could not measure: ${url} answered HTTP ${res.statusCode} without a Date header`,
-            'measure the clock another way (chronyc tracking, timedatectl)',
-          ),
-        )
-      // the header has one-second resolution: compare with the request's midpoint, allow a second
-      const skew = at - (t0 + t1) / 2
-      const abs = Math.abs(skew)
-      const text = `${(skew / 1000).toFixed(1)} s against ${url} (HTTP Date header)`
-      if (abs > 30_000) return resolve(fail(text, 'synchronise clocks (chrony / systemd-timesyncd): S3 signatures, certificates and tokens depend on them'))
-      if (abs > 5000) return resolve(warn(text, 'synchronise clocks (chrony / systemd-timesyncd)'))
-      resolve(pass(text))
-    })
+    const req = request(
+      url,
+      {method: 'HEAD', timeout: timeoutMs, signal, ...(ca ? {ca} : {}), ...(trust.servername ? {servername: trust.servername} : {})},
+      (res) => {
+        trace(`HEAD ${url}`, String(res.statusCode), traceT0)
+        const t1 = Date.now()
+        res.resume()
+        const date = res.headers.date
+        const at = date ? Date.parse(date) : Number.NaN
+        if (!Number.isFinite(at))
+          return resolve(
+            fail(
+              `could not measure: ${url} answered HTTP ${res.statusCode} without a Date header`,
+              'measure the clock another way (chronyc tracking, timedatectl)',
+            ),
+          )
+        // the header has one-second resolution: compare with the request's midpoint, allow a second
+        const skew = at - (t0 + t1) / 2
+        const abs = Math.abs(skew)
+        const text = `${(skew / 1000).toFixed(1)} s against ${url} (HTTP Date header)`
+        if (abs > 30_000) return resolve(fail(text, 'synchronise clocks (chrony / systemd-timesyncd): S3 signatures, certificates and tokens depend on them'))
+        if (abs > 5000) return resolve(warn(text, 'synchronise clocks (chrony / systemd-timesyncd)'))
+        resolve(pass(text))
+      },
+    )
     req.on('timeout', () => req.destroy(new Error(`no answer within ${Math.round(timeoutMs / 1000)}s`)))
     req.on('error', (e: Error) => {
       trace(`HEAD ${url}`, traceError(e), traceT0)
@@ -224,7 +230,11 @@ export function clockCheck(e: Endpoint & {url: string}, caFile: string | undefin
  * says (its context for the cluster: server and CA; verified, as every obsctl request). Without that context there
  * is nothing to verify the server with: not measured, a warning (before `obsctl kubeconfig merge` there is none).
  */
-export function apiServerClockCheck(cluster: string, context: string, locate: () => Promise<{server: string; ca?: ClockTrust['ca']} | undefined>): DoctorCheck {
+export function apiServerClockCheck(
+  cluster: string,
+  context: string,
+  locate: () => Promise<{server: string; ca?: ClockTrust['ca']; tlsServerName?: string} | undefined>,
+): DoctorCheck {
   return {
     id: `clock.${cluster}`,
     title: `Clock skew vs ${cluster} API server`,
@@ -243,7 +253,7 @@ export function apiServerClockCheck(cluster: string, context: string, locate: ()
       const url = new URL('/version', at.server).href
       return clockSkew(
         url,
-        {ca: at.ca, hint: `the API server must answer with a certificate the kubeconfig's CA for ${context} verifies`},
+        {ca: at.ca, servername: at.tlsServerName, hint: `the API server must answer with a certificate the kubeconfig's CA for ${context} verifies`},
         ctx.timeoutMs,
         signal,
       )

@@ -10,6 +10,8 @@ export interface KubeconfigEntry {
   contextName: string
   userName: string
   namespace?: string
+  /** the cluster entry's tls-server-name: the name its certificate is verified against instead of the URL's host */
+  tlsServerName?: string
   token?: string
   cert?: string
   key?: string
@@ -23,7 +25,10 @@ export function buildKubeconfig(entries: KubeconfigEntry[], currentContext = ent
     kind: 'Config',
     preferences: {},
     'current-context': currentContext,
-    clusters: entries.map((e) => ({name: e.clusterName, cluster: {server: e.server, 'certificate-authority-data': b64(e.caPem)}})),
+    clusters: entries.map((e) => ({
+      name: e.clusterName,
+      cluster: {server: e.server, 'certificate-authority-data': b64(e.caPem), ...(e.tlsServerName ? {'tls-server-name': e.tlsServerName} : {})},
+    })),
     users: entries.map((e) => ({
       name: e.userName,
       user: e.token !== undefined ? {token: e.token} : {'client-certificate-data': b64(e.cert ?? ''), 'client-key-data': b64(e.key ?? '')},

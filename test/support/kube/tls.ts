@@ -87,7 +87,7 @@ export class CertificateAuthority {
    * A serving certificate valid from `start` to `end` exactly: one that has expired, or is not valid yet (`openssl
    * ca`, since `req -x509` takes only a positive -days; the way kubeadm's certificates age).
    */
-  servingDated(start: Date, end: Date): KeyPair {
+  servingDated(start: Date, end: Date, subjectAltName = 'IP:127.0.0.1,DNS:localhost'): KeyPair {
     const d = mkdtempSync(join(this.dir, 'dated-'))
     const when = (t: Date) => `${t.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`
     writeFileSync(join(d, 'index.txt'), '')
@@ -113,7 +113,7 @@ export class CertificateAuthority {
         'basicConstraints=critical,CA:FALSE',
         'keyUsage=critical,digitalSignature,keyEncipherment',
         'extendedKeyUsage=serverAuth',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        `subjectAltName=${subjectAltName}`,
         '',
       ].join('\n'),
     )

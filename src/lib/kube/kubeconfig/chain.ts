@@ -56,6 +56,8 @@ export function readChain(files: string[]): KubeconfigChain {
 export interface ContextServer {
   server: string
   ca?: {pem: string} | {file: string}
+  /** the name the server's certificate is verified against instead of the URL's host (`tls-server-name`) */
+  tlsServerName?: string
 }
 
 export function contextServer({files, objs, view}: KubeconfigChain, context: string): ContextServer | undefined {
@@ -72,7 +74,8 @@ export function contextServer({files, objs, view}: KubeconfigChain, context: str
       : typeof file === 'string' && file
         ? {file: path.resolve(path.dirname(fileFor(files, objs, 'clusters', clusterName)), file)}
         : undefined
-  return {server, ...(ca ? {ca} : {})}
+  const name = cl!['tls-server-name']
+  return {server, ...(ca ? {ca} : {}), ...(typeof name === 'string' && name ? {tlsServerName: name} : {})}
 }
 
 /** The file of the chain that holds an entry (the first), else where kubectl creates one. */

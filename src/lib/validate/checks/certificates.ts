@@ -19,15 +19,18 @@ interface Measured {
   problems: string[]
 }
 
-/** The API server's serving certificate, as the handshake presents it (verified against the kubeconfig's CA). */
-function servingCert(server: string, ca: string | undefined, timeoutMs: number): Promise<CertInfo> {
+/**
+ * The API server's serving certificate, as the handshake presents it (verified against the kubeconfig's CA, and
+ * against its `tls-server-name` when the cluster entry has one, as kubectl and client-node verify it).
+ */
+function servingCert(server: string, ca: string | undefined, tlsServerName: string | undefined, timeoutMs: number): Promise<CertInfo> {
   const u = new URL(server)
   return new Promise((resolve, reject) => {
     const s = tls.connect(
       {
         host: u.hostname,
         port: Number(u.port || 443),
-        servername: /^[\d.]+$|:/.test(u.hostname) ? undefined : u.hostname,
+        servername: tlsServerName || (/^[\d.]+$|:/.test(u.hostname) ? undefined : u.hostname),
         ca,
         rejectUnauthorized: true,
         timeout: timeoutMs,
@@ -68,7 +71,7 @@ export async function liveCerts(kube: Kube, timeoutMs: number): Promise<{certs: 
       : kcCluster?.caFile
         ? readFileSync(kcCluster.caFile, 'utf8')
         : undefined
-    certs.push(await servingCert(kube.server, ca, timeoutMs))
+    certs.push(await servingCert(kube.server, ca, kcCluster?.tlsServerName, timeoutMs))
   } catch (e) {
     problems.push(`API server certificate: ${errorMessage(e)}`)
   }
@@ -105,8 +108,10 @@ const expiry: Check = {
       )
     if (soon.length) return warn(list(soon, 6), renew, clustersOf(soon))
     const soonest = all.flatMap((m) => m.certs.map((c) => ({m, c}))).sort((a, b) => a.c.daysLeft - b.c.daysLeft)[0]
+    // a user that signs in with a token or an exec plugin has no client certificate to age out: said, not counted
+    const noClientCert = all.filter((m) => !m.certs.some((c) => c.name.startsWith('kubeconfig '))).map((m) => m.cluster)
     return pass(
-      `${all.reduce((n, m) => n + m.certs.length, 0)} certificates valid${soonest ? `; soonest: ${soonest.m.cluster} ${soonest.c.name} in ${soonest.c.daysLeft} days` : ''}`,
+      `${all.reduce((n, m) => n + m.certs.length, 0)} certificates valid${soonest ? `; soonest: ${soonest.m.cluster} ${soonest.c.name} in ${soonest.c.daysLeft} days` : ''}${noClientCert.length ? `; no client certificate (the kubeconfig user has a token or exec plugin): ${noClientCert.join(', ')}` : ''}`,
     )
   },
 }
