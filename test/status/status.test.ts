@@ -7,7 +7,7 @@ import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawn} from 'node:child_process'
-import {openStatus, formatStatus, type ClusterStatus, type FleetStatus} from '../../src/lib/status/index.js'
+import {clusterOk, openStatus, formatStatus, type ClusterStatus, type FleetStatus} from '../../src/lib/status/index.js'
 import {validate} from '../../src/lib/validate/index.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {CLUSTERS, startPlatform, type Platform} from '../validate/harness.js'
@@ -224,5 +224,37 @@ describe('obsctl status', () => {
     } finally {
       await term.close()
     }
+  })
+})
+
+describe("a cluster's verdict counts only what was measured", () => {
+  const good = (): Pick<ClusterStatus, 'nodes' | 'apps' | 'metrics' | 'logs' | 'certs'> => ({
+    nodes: {ready: 2, total: 2, notReady: []},
+    apps: {total: 5, synced: 5, healthy: 5, problems: []},
+    metrics: {last: '2026-12-05T00:00:00.000Z', ageSeconds: 10, fresh: true},
+    logs: {last: '2026-12-05T00:00:00.000Z', ageSeconds: 10, fresh: true},
+    certs: {
+      soonest: {name: 'apiserver (serving)', where: 'https://127.0.0.1:6443', notAfter: '2027-12-05T00:00:00.000Z', daysLeft: 365, status: 'ok'},
+      nodesCheckedAt: null,
+      problems: [],
+    },
+  })
+
+  it('all measured and good: ok', () => {
+    expect(clusterOk(good())).toBe(true)
+  })
+
+  it('a certificate that could not be measured (the handshake failed, the probe erred, nothing found) is not ok', () => {
+    expect(
+      clusterOk({...good(), certs: {...(good().certs as object), problems: ['API server certificate: no TLS handshake within 5s']} as ClusterStatus['certs']}),
+    ).toBe(false)
+    expect(clusterOk({...good(), certs: {error: 'cluster-01 certificates: timed out'}})).toBe(false)
+    expect(clusterOk({...good(), certs: {soonest: null, nodesCheckedAt: null, problems: ['kubeconfig client certificate: unreadable']}})).toBe(false)
+  })
+
+  it('any other column unmeasured or bad is not ok either', () => {
+    expect(clusterOk({...good(), nodes: {error: 'no answer'}})).toBe(false)
+    expect(clusterOk({...good(), apps: {total: 0, synced: 0, healthy: 0, problems: []}})).toBe(false)
+    expect(clusterOk({...good(), metrics: {last: null, ageSeconds: null, fresh: false}})).toBe(false)
   })
 })

@@ -72,8 +72,14 @@ describe('thanos and prometheus against four clusters', () => {
       const deadline = Date.now() + 120_000
       // each Prometheus replica notices the stopped exporter at its own next scrape: prometheus.targets asks
       // one replica, prometheus.edges the targets Thanos Query gathers from both, so wait until both see it
-      do v = await run('prometheus')
-      while ((byId(v, 'prometheus.targets').result === 'pass' || byId(v, 'prometheus.edges').result === 'pass') && Date.now() < deadline)
+      let t!: Verdict
+      do [v, t] = await Promise.all([run('prometheus'), run('thanos')])
+      while (
+        (byId(v, 'prometheus.targets').result === 'pass' || byId(v, 'prometheus.edges').result === 'pass' || byId(t, 'thanos.clusters').result === 'pass') &&
+        Date.now() < deadline
+      )
+      // its up series are still there (value 0): no successful scrape is no metrics
+      expect(byId(t, 'thanos.clusters')).toMatchObject({result: 'fail', detail: 'no metrics from cluster-03 (seen: cluster-01, cluster-02, cluster-04)'})
       expect(byId(v, 'prometheus.targets').result).toBe('fail')
       expect(byId(v, 'prometheus.targets').detail).toMatch(
         /^1\/5 targets down: node-exporter\/127\.0\.0\.1:\d+ \(cluster-03\): .*connection (refused|reset by peer)/,
@@ -100,7 +106,7 @@ describe('thanos and prometheus against four clusters', () => {
       )
       expect(byId(v, 'thanos.clusters')).toMatchObject({
         result: 'fail',
-        detail: 'thanos-query answered count by (cluster) (up) with warnings: partial response: store thanos-store.monitoring.svc:10901 unavailable',
+        detail: 'thanos-query answered count by (cluster) (up == 1) with warnings: partial response: store thanos-store.monitoring.svc:10901 unavailable',
       })
       expect(byId(v, 'thanos.replicas').result).toBe('fail')
       expect(byId(v, 'thanos.compactor')).toMatchObject({

@@ -89,9 +89,12 @@ async function nodesOf(ctx: PlatformContext, cluster: string): Promise<NodesStat
   return {ready: nodes.length - notReady.length, total: nodes.length, notReady}
 }
 
-/** newest sample of `up` per cluster label, deduplicated across the Prometheus replicas */
+/**
+ * newest successful scrape per cluster label (`up == 1`: a target whose every scrape fails still writes `up` 0,
+ * and no metric of it arrives), deduplicated across the Prometheus replicas
+ */
 async function metricsAges(ctx: PlatformContext): Promise<Map<string, number>> {
-  const rows = await thanosQuery(ctx, 'max by (cluster) (timestamp(up))', true)
+  const rows = await thanosQuery(ctx, 'max by (cluster) (timestamp(up == 1))', true)
   return new Map(rows.filter((r) => r.metric.cluster).map((r) => [r.metric.cluster!, Number(r.value?.[1]) * 1000]))
 }
 
@@ -110,6 +113,30 @@ async function certsOf(ctx: PlatformContext, cluster: string, rec: CertsRecord |
   if (recorded) candidates.push(recorded)
   const soonest = candidates.sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter))[0] ?? null
   return {soonest, nodesCheckedAt: recorded ? rec!.at : null, problems: live.problems}
+}
+
+/**
+ * A cluster is ok when every column was measured and is good: all nodes Ready, every Application Synced and
+ * Healthy, fresh metrics and logs, no expired certificate — and a column that could not be measured (an error,
+ * a certificate probe's problem) is not ok, whatever the others say.
+ */
+export function clusterOk(c: Pick<ClusterStatus, 'nodes' | 'apps' | 'metrics' | 'logs' | 'certs'>): boolean {
+  const {nodes, apps, metrics, logs, certs} = c
+  return (
+    !isError(nodes) &&
+    nodes.total > 0 &&
+    nodes.ready === nodes.total &&
+    !isError(apps) &&
+    apps.total > 0 &&
+    apps.problems.length === 0 &&
+    !isError(metrics) &&
+    metrics.fresh &&
+    !isError(logs) &&
+    logs.fresh &&
+    !isError(certs) &&
+    certs.problems.length === 0 &&
+    certs.soonest?.status !== 'expired'
+  )
 }
 
 function freshness(lastMs: number | null | undefined, nowMs: number, staleSeconds: number): Freshness {
@@ -162,18 +189,7 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
           appsOf = {total: mine.length, synced, healthy, problems}
         }
         const metrics: Freshness | ProbeError = isError(ages) ? ages : freshness(ages.get(c.name), now(), metricsS)
-        const ok =
-          !isError(nodes) &&
-          nodes.total > 0 &&
-          nodes.ready === nodes.total &&
-          !isError(appsOf) &&
-          appsOf.total > 0 &&
-          appsOf.problems.length === 0 &&
-          !isError(metrics) &&
-          metrics.fresh &&
-          !isError(logs) &&
-          logs.fresh &&
-          (isError(certs) || certs.soonest?.status !== 'expired')
+        const ok = clusterOk({nodes, apps: appsOf, metrics, logs, certs})
         return {
           name: c.name,
           id: c.id,

@@ -57,7 +57,7 @@ export interface ClusterStatus {
   logs: Freshness | ProbeError
   certs: CertsStatus | ProbeError
   validation: ClusterValidation | null
-  /** nodes all Ready, apps all Synced and Healthy, metrics and logs fresh, no certificate expired */
+  /** nodes all Ready, apps all Synced and Healthy, metrics and logs fresh, no certificate expired, each of them measured (clusterOk) */
   ok: boolean
 }
 

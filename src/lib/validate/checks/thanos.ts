@@ -60,7 +60,8 @@ const clusters: Check = {
   component: 'thanos',
   title: 'Every inventory cluster has metrics in Thanos Query (dedup, no partial response)',
   async run(ctx) {
-    const result = await thanosQuery(ctx, 'count by (cluster) (up)', true)
+    // scrapes that succeeded: an edge whose every scrape fails (a revoked token: 401) still writes up=0 series
+    const result = await thanosQuery(ctx, 'count by (cluster) (up == 1)', true)
     const seen = new Set(result.map((r) => r.metric.cluster).filter(Boolean))
     const missing = ctx.platform.clusters.map((c) => c.name).filter((n) => !seen.has(n))
     if (missing.length) {
