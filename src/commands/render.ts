@@ -7,7 +7,8 @@ export default class Render extends BaseCommand {
   static override description =
     "Renders templates/gitops/ into the inventory's git.dir (or --out). The same inventory gives a byte-identical tree. " +
     'Files edited by hand are not overwritten without --force (the diff is shown); files no longer rendered are removed; ' +
-    'files obsctl never rendered are never touched. --commit commits what changed, --push also pushes to git.remote.'
+    'files obsctl never rendered are never touched. --commit commits what changed, --push also pushes to git.remote. ' +
+    'An inventory that obsctl config validate rejects is refused first (exit 2, nothing written), also with --dry-run.'
   static override examples = [
     '<%= config.bin %> render',
     '<%= config.bin %> render --out /tmp/repo',
@@ -20,11 +21,14 @@ export default class Render extends BaseCommand {
     push: Flags.boolean({summary: 'Commit and push to git.remote/git.branch.'}),
     force: Flags.boolean({summary: 'Overwrite or remove rendered files that were edited by hand.'}),
     'dry-run': Flags.boolean({summary: 'Show what would change; write nothing.'}),
+    'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
   }
 
   async run(): Promise<RenderResult> {
     const {flags} = await this.parse(Render)
     const inv = this.loadInventory(flags.config)
+    const {refuseLintErrors} = await import('../lib/config/lint.js')
+    refuseLintErrors(inv, {allowOvercommit: flags['allow-overcommit']})
     const {renderRepo, renderDir, inventoryTrailers} = await import('../lib/gitops/index.js')
     const dir = renderDir(inv.platform, inv.dir, flags.out)
     const git = flags.commit || flags.push

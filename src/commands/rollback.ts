@@ -9,8 +9,9 @@ an earlier rollback), or with --to COMMIT every commit after COMMIT, with git re
 back to the text that went with it (kept in .obsctl/inventory/, named by the commits' Obsctl-Inventory
 trailers); commits "obsctl: rollback to …", pushes (unless --no-push) and waits for Argo CD to sync
 (unless --no-sync). Refuses (exit 2, nothing changed) when the branch has commits obsctl did not make
-after that point (it lists them), when a reverted commit added or removed a cluster, or when the
-inventory was edited since the last render. --dry-run lists the commits, the inventory diff and the files.
+after that point (it lists them), when a reverted commit added or removed a cluster, when the
+inventory was edited since the last render, or when the inventory it would restore is one obsctl config
+validate rejects. --dry-run lists the commits, the inventory diff and the files.
 Rolling back a rollback redoes the change.`
   static override examples = [
     '<%= config.bin %> rollback --dry-run',
@@ -23,6 +24,7 @@ Rolling back a rollback redoes the change.`
     push: Flags.boolean({summary: 'Push the revert commit (--no-push: commit only).', default: true, allowNo: true}),
     sync: Flags.boolean({summary: 'Wait for the Applications to be Synced and Healthy (--no-sync: do not).', default: true, allowNo: true}),
     timeout: Flags.integer({summary: 'Seconds to wait for the sync.', default: 900, min: 1}),
+    'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity in the restored inventory as a warning.'}),
   }
 
   async run(): Promise<RollbackResult> {
@@ -34,6 +36,7 @@ Rolling back a rollback redoes the change.`
       dryRun: flags['dry-run'],
       yes: flags.yes,
       push: flags.push,
+      allowOvercommit: flags['allow-overcommit'],
       sync: flags.sync,
       kubeconfig: flags.kubeconfig,
       timeoutSeconds: flags.timeout,

@@ -1,9 +1,11 @@
 // The command end to end through the built binary (npm run build first; `npm test` does).
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
+import {EXAMPLE_ANSWERS} from '../../src/lib/config/index.js'
+import {obsctl, requireBuild} from '../cli/helpers.js'
 import {inventoryText} from './support.js'
 
 const bin = path.resolve('bin/run.js')
@@ -39,5 +41,39 @@ describe('obsctl render (binary)', () => {
     expect(r.code).toBe(1)
     const e = JSON.parse(r.stdout) as {error: {code: string}}
     expect(e.error.code).toBe('RENDER_CONFLICT')
+  })
+})
+
+describe('obsctl render refuses an inventory config validate rejects, as bootstrap does', () => {
+  it('two clusters with id "01": exit 2 with every error at its file:line, --dry-run and --json too; nothing written, committed or pushed', async () => {
+    requireBuild()
+    const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-render-lint-'))
+    try {
+      const remote = path.join(dir, 'remote.git')
+      execFileSync('git', ['init', '-q', '--bare', '-b', 'main', remote])
+      const text = inventoryText({...EXAMPLE_ANSWERS, gitRemote: remote})
+      writeFileSync(path.join(dir, 'obsctl.yaml'), text.replace(/id: "02"/, 'id: "01"'))
+      const file = path.join(dir, 'obsctl.yaml')
+
+      const push = await obsctl(['render', '--push'], {cwd: dir})
+      expect(push.status, push.stderr).toBe(2)
+      expect(push.stderr).toMatch(new RegExp(`^Error: ${file.replaceAll('.', '\\.')} has 1 error\\(s\\):$`, 'm'))
+      expect(push.stderr).toMatch(/:\d+:\d+ clusters\[1\]\.id: duplicate cluster id "01"/)
+      expect(push.stderr).toContain('→ obsctl config validate shows every finding with its fix')
+      expect(existsSync(path.join(dir, 'gitops'))).toBe(false)
+      expect(execFileSync('git', ['--git-dir', remote, 'for-each-ref'], {encoding: 'utf8'})).toBe('')
+
+      // the dry run says what the real run would: the same error as bootstrap's (its dry run refuses too)
+      const dry = await obsctl(['render', '--dry-run', '--json'], {cwd: dir})
+      const boot = await obsctl(['bootstrap', '--phase', 'render', '--dry-run', '--json'], {cwd: dir})
+      expect(dry.status).toBe(2)
+      const e = JSON.parse(dry.stdout) as {error: {code: string; message: string; exitCode: number; details: {errors: number}}}
+      expect(e.error).toMatchObject({code: 'CONFIG_INVALID', exitCode: 2, details: {errors: 1}})
+      expect(boot.status).toBe(2)
+      expect(e.error.message).toBe((JSON.parse(boot.stdout) as typeof e).error.message)
+      expect(existsSync(path.join(dir, 'gitops'))).toBe(false)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })

@@ -11,6 +11,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {configSet, upgradeChart} from '../../src/lib/flows/change-run.js'
 import {rollback} from '../../src/lib/gitops/rollback.js'
 import {ObsctlError} from '../../src/lib/errors.js'
+import {inventoryHash, recordInventory, withTrailers} from '../../src/lib/gitops/trailers.js'
 import {workspace, type Workspace} from '../fleet/helpers.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 
@@ -137,6 +138,36 @@ describe('obsctl rollback', () => {
     writeFileSync(ws.file, readFileSync(ws.file, 'utf8').replace('retention:', '# edited by hand\nretention:'))
     await expectExit2(rollback(ws.inv(), {yes: true, sync: false}), 'INVENTORY_EDITED')
     expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(set.commit!.sha)
+  })
+
+  it('refuses (exit 2, also --dry-run) to restore an inventory config validate rejects; nothing changes', async () => {
+    ws = await workspace()
+    const inventory = readFileSync(ws.file, 'utf8')
+    // an older obsctl rendered without linting: a change whose "before" inventory has two clusters with id "01"
+    const invalid = inventory.replace(/id: "02"/, 'id: "01"')
+    expect(invalid).not.toBe(inventory)
+    const bad = await recordInventory(ws.dir, invalid)
+    const g = (...a: string[]) => execFileSync('git', ['-C', ws!.gitops, ...a], {encoding: 'utf8'})
+    writeFileSync(path.join(ws.gitops, 'NOTES.md'), 'a change\n')
+    g('add', 'NOTES.md')
+    const message = withTrailers('obsctl: a change', {
+      'Obsctl-Command': 'config set',
+      'Obsctl-Inventory': inventoryHash(inventory),
+      'Obsctl-Inventory-Before': bad,
+    })
+    g('-c', 'user.name=obsctl', '-c', 'user.email=obsctl@localhost', 'commit', '-q', '-m', message)
+    g('push', '-q', 'origin', 'HEAD:refs/heads/main')
+    const head = ws.remoteGit('rev-parse', 'main').trim()
+
+    const kept = path.join(ws.dir, '.obsctl', 'inventory', `${bad.replace('sha256:', '')}.yaml`)
+    for (const dryRun of [true, false]) {
+      const e = await expectExit2(rollback(ws.inv(), {dryRun, yes: true, sync: false}), 'CONFIG_INVALID')
+      // each error at the line of the kept text that has it
+      expect(e.message).toMatch(new RegExp(`^${kept.replaceAll('.', '\\.')}:\\d+:\\d+ clusters\\[1\\]\\.id: duplicate cluster id "01"`, 'm'))
+    }
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(head)
+    expect(readFileSync(ws.file, 'utf8')).toBe(inventory)
+    expect(g('status', '--porcelain')).toBe('')
   })
 
   it('--no-push commits only; the next run pushes that rollback commit instead of reverting it', async () => {

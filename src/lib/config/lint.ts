@@ -17,6 +17,7 @@ import {durationSeconds} from './units.js'
 import path from 'node:path'
 import type {CheckStatus, Outcome} from '../checks/model.js'
 import {caProblem, checkFiles} from './files.js'
+import {inputError} from '../errors.js'
 import {envPasswordProblems} from './passwords.js'
 import {addressRange, overlaps, parseCidr, parseLbEntry, type AddressRange} from './validators.js'
 
@@ -107,6 +108,24 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
     errors: findings.filter((f) => f.severity === 'error').length,
     warnings: findings.filter((f) => f.severity === 'warning').length,
   }
+}
+
+/**
+ * Lint the inventory and refuse it when any finding is an error: exit 2 (`CONFIG_INVALID`), every error with its
+ * file:line and the report as details, before anything is built or written from it. bootstrap (also --dry-run),
+ * render (also --dry-run) and rollback (the inventory it would restore) call it; inventory edits lint the edited
+ * text instead (./edit.ts).
+ */
+export function refuseLintErrors(inv: LoadedInventory, opts: LintOptions = {}): LintReport {
+  const lint = lintInventory(inv, opts)
+  if (lint.errors === 0) return lint
+  const errs = lint.findings.filter((f) => f.severity === 'error')
+  throw inputError(
+    `${inv.file} has ${lint.errors} error(s):\n${errs.map((f) => `${f.location} ${f.path}: ${f.message}`).join('\n')}`,
+    ['obsctl config validate shows every finding with its fix'],
+    'CONFIG_INVALID',
+    lint,
+  )
 }
 
 /** The findings of the inventory's own text, with where the workstation's go among them, and the capacity table. */

@@ -120,17 +120,8 @@ export function selectPhases(o: Pick<BootstrapOptions, 'all' | 'phases' | 'from'
 }
 
 export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
-  const {lintInventory} = await import('../config/lint.js')
-  const lint = lintInventory(o.inv, {allowOvercommit: o.allowOvercommit, workstation: true})
-  if (lint.errors > 0) {
-    const errs = lint.findings.filter((f) => f.severity === 'error')
-    throw inputError(
-      `${o.inv.file} has ${lint.errors} error(s):\n${errs.map((f) => `${f.location} ${f.path}: ${f.message}`).join('\n')}`,
-      ['obsctl config validate shows every finding with its fix'],
-      'CONFIG_INVALID',
-      lint,
-    )
-  }
+  const {refuseLintErrors} = await import('../config/lint.js')
+  const lint = refuseLintErrors(o.inv, {allowOvercommit: o.allowOvercommit, workstation: true})
   const settings = o.settings ?? {}
   const selected = selectPhases(o)
   // the workstation first (doctor's offline part): a real run stops here, before anything changes;

@@ -20,7 +20,7 @@ import {writeFileAtomic} from '../fs.js'
 import type {RendererChoice, RunResult} from '../engine/index.js'
 import {git, isRepo, must, push as gitPush, type PushResult} from './git.js'
 import {history, info, type CommitInfo, type LogEntry} from './history.js'
-import {TRAILER, inventoryHash, recordInventory, recordedInventory, type Trailers} from './trailers.js'
+import {TRAILER, inventoryHash, recordFile, recordInventory, recordedInventory, type Trailers} from './trailers.js'
 
 export type {CommitInfo} from './history.js'
 
@@ -31,6 +31,8 @@ export interface RollbackOptions {
   yes?: boolean
   /** push the revert commit (default true) */
   push?: boolean
+  /** capacity above the declared nodes' in the restored inventory is a warning (--allow-overcommit) */
+  allowOvercommit?: boolean
   /** wait for Argo CD after the push (default true) */
   sync?: boolean
   kubeconfig?: string
@@ -223,6 +225,11 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
       'INVENTORY_EDITED',
     )
   }
+
+  // the inventory it would restore is refused as render refuses one (an older obsctl rendered without linting);
+  // parsed under the name of the file it is kept in, so each finding's file:line is one the user can open
+  const {refuseLintErrors} = await import('../config/lint.js')
+  refuseLintErrors(parseInventory(wanted, recordFile(inv.dir, wantedHash)), {allowOvercommit: o.allowOvercommit})
 
   const {unifiedDiff} = await import('../diff.js')
   const invDiff = unifiedDiff(`${inv.file} (now)`, `${inv.file} (after rollback)`, inv.text, wanted)

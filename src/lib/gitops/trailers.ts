@@ -28,7 +28,8 @@ export function inventoryHash(text: string): string {
   return `sha256:${sha256(text)}`
 }
 
-function recordFile(inventoryDir: string, hash: string): string {
+/** Where the inventory text with this hash is kept (.obsctl/inventory/<hash>.yaml). */
+export function recordFile(inventoryDir: string, hash: string): string {
   return path.join(obsctlDir(inventoryDir), 'inventory', `${hash.replace(/^sha256:/, '')}.yaml`)
 }
 
