@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../lib/cli/base.js'
+import {BaseCommand, type BaseFlags} from '../lib/cli/base.js'
 import type {RenderResult} from '../lib/gitops/repo.js'
 
 export default class Render extends BaseCommand {
@@ -8,7 +8,8 @@ export default class Render extends BaseCommand {
     "Renders templates/gitops/ into the inventory's git.dir (or --out). The same inventory gives a byte-identical tree. " +
     'Files edited by hand are not overwritten without --force (the diff is shown); files no longer rendered are removed; ' +
     'files obsctl never rendered are never touched. --commit commits what changed, --push also pushes to git.remote. ' +
-    'An inventory that obsctl config validate rejects is refused first (exit 2, nothing written), also with --dry-run.'
+    'An inventory that obsctl config validate rejects is refused first (exit 2, nothing written), also with --dry-run. ' +
+    'Ctrl-C or SIGTERM stops it at a safe point (before the writes, before the commit or before the push; exit 130): rerun it to finish.'
   static override examples = [
     '<%= config.bin %> render',
     '<%= config.bin %> render --out /tmp/repo',
@@ -26,6 +27,13 @@ export default class Render extends BaseCommand {
 
   async run(): Promise<RenderResult> {
     const {flags} = await this.parse(Render)
+    if (flags['dry-run']) return this.render(flags)
+    // a real render handles Ctrl-C / SIGTERM as an engine run does: it stops at a safe point, exit 130
+    const {interruptible} = await import('../lib/engine/interrupt.js')
+    return interruptible((signal) => this.render(flags, signal))
+  }
+
+  private async render(flags: BaseFlags<typeof Render>, signal?: AbortSignal): Promise<RenderResult> {
     const inv = this.loadInventory(flags.config)
     const {refuseLintErrors} = await import('../lib/config/lint.js')
     refuseLintErrors(inv, {allowOvercommit: flags['allow-overcommit']})
@@ -33,7 +41,7 @@ export default class Render extends BaseCommand {
     const dir = renderDir(inv.platform, inv.dir, flags.out)
     const git = flags.commit || flags.push
     const trailers = git && !flags['dry-run'] ? await inventoryTrailers(inv.dir, 'render', inv.text) : undefined
-    const r = await renderRepo(inv.platform, {dir, force: flags.force, commit: git, push: flags.push, dryRun: flags['dry-run'], trailers})
+    const r = await renderRepo(inv.platform, {dir, force: flags.force, commit: git, push: flags.push, dryRun: flags['dry-run'], trailers, signal})
     const verb = r.dryRun ? 'would be ' : ''
     const lines: string[] = []
     for (const f of r.added) lines.push(`  + ${f}`)

@@ -28,13 +28,13 @@ const A: InitAnswers = EXAMPLE_ANSWERS
 const B: InitAnswers = {...withoutCluster(EXAMPLE_ANSWERS, 'cluster-04'), domain: 'example.lab'}
 const N = renderFiles(platformOf(A)).length
 
-/** Kill the obsctl process from inside a git hook, then fail (pre-*) or carry on (post-*). */
+/** Kill the obsctl process (or send it OBSCTL_KILL_HOOK_SIGNAL) from inside a git hook, then fail (pre-*) or carry on (post-*). */
 const HOOK = `#!/bin/sh
 [ "$OBSCTL_KILL_HOOK" = "$(basename "$0")" ] || exit 0
 p=$PPID; pids=""
 while [ "$p" -gt 1 ]; do
   if tr '\\0' ' ' < /proc/$p/cmdline | grep -q 'bin/run.js'; then
-    echo "$pids" > "$OBSCTL_KILL_HOOK_PIDS"; kill -9 "$p"
+    echo "$pids" > "$OBSCTL_KILL_HOOK_PIDS"; kill -"\${OBSCTL_KILL_HOOK_SIGNAL:-KILL}" "$p"
     case "$(basename "$0")" in pre-*) exit 1;; esac
     exit 0
   fi
@@ -314,5 +314,73 @@ describe('a git process killed together with obsctl', () => {
     const r = await bootstrap(l)
     expect(r.code).toBe(1)
     expect(r.stdout).toContain(`remove the stale lock: rm ${path.join(l.dir, 'gitops', '.git', 'index.lock')}`)
+  })
+})
+
+/** Every rendered file (and the manifest) in the working copy, whole, and no temporary file left. */
+function expectWorkingCopyHolds(l: ReturnType<typeof lab>, a: InitAnswers): void {
+  const work = path.join(l.dir, 'gitops')
+  for (const [f, content] of expectedTree({...a, gitRemote: l.remote})) expect(readFileSync(path.join(work, f), 'utf8'), f).toBe(content)
+  expect(leftovers(work)).toEqual([])
+}
+
+const head = (l: ReturnType<typeof lab>) => {
+  try {
+    return execFileSync('git', ['rev-parse', '--verify', '-q', 'HEAD'], {cwd: path.join(l.dir, 'gitops'), encoding: 'utf8'}).trim()
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * `obsctl render --push` (not an engine run) gets SIGTERM or Ctrl-C's SIGINT at an exact point: obsctl's kill points
+ * send the signal instead of SIGKILL (OBSCTL_TEST_KILL_SIGNAL), a git hook sends it from inside `git commit`.
+ */
+describe.concurrent('obsctl render --push stopped by SIGTERM / SIGINT: exit 130 at a safe point, the working copy intact, the rerun finishes', () => {
+  it('SIGTERM while the files are written: they are all written whole, nothing committed', async () => {
+    const l = lab()
+    const r = await obsctl(l, ['render', '--push'], {OBSCTL_TEST_KILL_AT: `render:write:${Math.floor(N / 2)}`, OBSCTL_TEST_KILL_SIGNAL: 'SIGTERM'})
+    expect(r.code, `${r.signal} ${r.stdout}\n${r.stderr}`).toBe(130)
+    expect(r.stderr).toContain('Error: interrupted by SIGTERM after writing the files, before the commit;')
+    expect(r.stderr).toContain('→ rerun the same obsctl render to finish')
+    expectWorkingCopyHolds(l, A)
+    expect(head(l)).toBeUndefined()
+    expect(git(l.remote, 'for-each-ref').trim()).toBe('')
+    const again = await obsctl(l, ['render', '--push'])
+    expect(again.code, again.stderr).toBe(0)
+    expectRemoteHolds(l, A)
+    expect(commits(l)).toBe(1)
+  })
+
+  it('SIGINT after the commit (--json): the error object on stdout, the commit kept and not pushed; the rerun pushes it', async () => {
+    const l = lab()
+    const r = await obsctl(l, ['render', '--push', '--json'], {OBSCTL_TEST_KILL_AT: 'render:committed', OBSCTL_TEST_KILL_SIGNAL: 'SIGINT'})
+    expect(r.code, `${r.signal} ${r.stdout}\n${r.stderr}`).toBe(130)
+    const e = JSON.parse(r.stdout) as {error: {code: string; exitCode: number; message: string; hints: string[]}}
+    expect(e.error).toMatchObject({code: 'INTERRUPTED', exitCode: 130, message: 'interrupted by SIGINT after the commit, before the push; nothing was pushed'})
+    expect(e.error.hints[0]).toMatch(/^rerun the same obsctl render to finish/)
+    const committed = head(l)
+    expect(committed).toMatch(/^[0-9a-f]{40}$/)
+    expect(execFileSync('git', ['status', '--porcelain'], {cwd: path.join(l.dir, 'gitops'), encoding: 'utf8'})).toBe('')
+    expect(git(l.remote, 'for-each-ref').trim()).toBe('')
+    const again = await obsctl(l, ['render', '--push'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stdout).toContain('nothing to commit')
+    expectRemoteHolds(l, A)
+    expect(git(l.remote, 'rev-parse', 'main').trim()).toBe(committed)
+  })
+
+  it('SIGTERM from inside git commit (its pre-commit hook, which then fails it): reported as the interruption, no commit', async () => {
+    const l = lab()
+    const r = await obsctl(l, ['render', '--push'], {OBSCTL_KILL_HOOK: 'pre-commit', OBSCTL_KILL_HOOK_SIGNAL: 'TERM'})
+    expect(r.code, `${r.signal} ${r.stdout}\n${r.stderr}`).toBe(130)
+    expect(r.stderr).toContain('Error: interrupted by SIGTERM after writing the files, before the commit;')
+    expect(r.stderr).not.toContain('git commit failed')
+    expectWorkingCopyHolds(l, A)
+    expect(head(l)).toBeUndefined()
+    const again = await obsctl(l, ['render', '--push'])
+    expect(again.code, again.stderr).toBe(0)
+    expectRemoteHolds(l, A)
+    expect(commits(l)).toBe(1)
   })
 })

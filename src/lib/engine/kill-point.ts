@@ -8,6 +8,8 @@
  * returned, before the journal records it done); in the render path: `render:pending-manifest`,
  * `render:write` (one rendered file written), `render:remove`, `render:manifest`, `render:staged`,
  * `render:committed`, `render:pushed`. Examples: `render:write:3`, `nodes:after-run:2`.
+ * `OBSCTL_TEST_KILL_SIGNAL=SIGTERM` (or `SIGINT`) sends that signal instead of SIGKILL, so a test places a
+ * Ctrl-C or a `kill` at the same exact point and sees how the run handles it.
  */
 let spec: {point: string; n: number} | null | undefined
 const seen = new Map<string, number>()
@@ -26,5 +28,10 @@ export function killPoint(point: string): void {
   if (spec === null || spec.point !== point) return
   const n = (seen.get(point) ?? 0) + 1
   seen.set(point, n)
-  if (n === spec.n) process.kill(process.pid, 'SIGKILL')
+  if (n === spec.n) process.kill(process.pid, killSignal())
+}
+
+function killSignal(): NodeJS.Signals {
+  const s = process.env.OBSCTL_TEST_KILL_SIGNAL
+  return s === 'SIGTERM' || s === 'SIGINT' ? s : 'SIGKILL'
 }

@@ -5,6 +5,7 @@
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 import type {Platform} from '../config/schema.js'
+import {checkpoint} from '../engine/interrupt.js'
 import {ObsctlError} from '../errors.js'
 import {commitManaged, dirtyPaths, ensureRepo, git, isRepo, push as gitPush, remoteHead, unifiedDiff, type GitChanges, type PushResult} from './git.js'
 import type {Trailers} from './trailers.js'
@@ -34,6 +35,12 @@ export interface RenderOptions {
   dryRun?: boolean
   /** trailers of the commit (gitops/trailers.ts: the command and the inventory it was rendered from) */
   trailers?: Trailers
+  /**
+   * Ctrl-C / SIGTERM (../engine/interrupt.ts): the render stops at its next safe point — before the files are
+   * written, after them (before the commit), after the commit (before the push) — with exit 130. Files are
+   * written whole (each renamed into place) and a commit is made or not, so the working copy stays intact.
+   */
+  signal?: AbortSignal
 }
 
 export interface RenderResult {
@@ -221,9 +228,30 @@ export async function renderRepo(p: Platform, opts: RenderOptions): Promise<Rend
   }
   if (opts.dryRun) return result
   const wantGit = opts.commit || opts.push
-  if (wantGit) await ensureRepo(opts.dir, p.git.remote, p.git.branch)
+  const rerun = ["rerun the same obsctl render to finish: the files it wrote are recognised as obsctl's, and a commit not pushed yet is pushed"]
+  const stop = (where: string, hints = rerun) => checkpoint(opts.signal, where, hints)
+  // a step that failed because of the signal (Ctrl-C reaches git too) is reported as the interruption it is
+  const step = async <T>(where: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run()
+    } catch (error) {
+      await stop(where)
+      throw error
+    }
+  }
+  if (wantGit) await step('before writing the files; nothing was rendered', () => ensureRepo(opts.dir, p.git.remote, p.git.branch))
+  await stop('before writing the files; nothing was rendered')
   applyRender(plan)
-  if (wantGit) result.commit = await commitRender(p, opts.dir, undefined, opts.trailers)
-  if (opts.push) result.push = await gitPush(opts.dir, p.git.branch)
+  if (wantGit) {
+    const written = `after writing the files, before the commit; ${opts.dir} holds the whole render, not committed`
+    await stop(written)
+    result.commit = await step(written, () => commitRender(p, opts.dir, undefined, opts.trailers))
+  }
+  if (opts.push) {
+    const committed = `after the commit, before the push; nothing was pushed`
+    await stop(committed)
+    result.push = await step(committed, () => gitPush(opts.dir, p.git.branch))
+  }
+  await stop('as the render finished; every step was done', [])
   return result
 }
