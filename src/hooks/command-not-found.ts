@@ -2,16 +2,31 @@
  * An unknown command (`obsctl bootsrap`): on a terminal, @oclif/plugin-not-found asks "Did you mean
  * bootstrap?" and runs it on yes; without one (scripts, CI) the closest command is named in the error.
  * Either way an unknown command is bad input: exit 2, like every other usage error of obsctl.
+ *
+ * oclif reads the words of a command that takes no arguments as part of its name, so `obsctl plan extra`
+ * arrives here as the command "plan extra": that is `plan` given an argument it does not take, and it is run
+ * as such (its own parse refuses the argument: exit 2 naming it, the JSON error object under --json).
+ * Under --json (or -o json|yaml) an unknown command's error is that object on stdout too.
  */
 import type {Hook} from '@oclif/core'
 import {toConfiguredId} from '@oclif/core'
 import notFound from '@oclif/plugin-not-found'
 import {closest} from 'fastest-levenshtein'
-import {ExitCode} from '../lib/errors.js'
+import {ExitCode, ObsctlError} from '../lib/errors.js'
 
 const hook: Hook.CommandNotFound = async function (opts) {
+  const words = opts.id.split(':')
+  for (let n = words.length - 1; n > 0; n--) {
+    const id = words.slice(0, n).join(':')
+    if (!opts.config.findCommand(id)) continue
+    // a command that also has subcommands (opensearch snapshot): the next word is more likely a mistyped one
+    if (opts.config.commandIDs.some((c) => c.startsWith(`${id}:`))) break
+    return opts.config.runCommand(id, [...words.slice(n), ...(opts.argv ?? [])])
+  }
+
   const help = `${opts.config.bin} help`
-  if (process.stdin.isTTY && process.stdout.isTTY) {
+  const json = wantsJson([...words, ...(opts.argv ?? [])])
+  if (!json && process.stdin.isTTY && process.stdout.isTTY) {
     // the plugin ends with exit 127 (a shell's "command not found"); obsctl's usage errors are exit 2
     const error = ((message: string | Error) => this.error(message, {exit: ExitCode.badInput})) as typeof this.error
     return notFound.call({...this, error}, opts)
@@ -21,7 +36,24 @@ const hook: Hook.CommandNotFound = async function (opts) {
   const suggestion = ids.length > 0 ? closest(opts.id, ids) : undefined
   const typed = toConfiguredId(opts.id, opts.config)
   const hint = suggestion ? ` Did you mean "${opts.config.bin} ${toConfiguredId(suggestion, opts.config)}"?` : ''
-  this.error(`"${typed}" is not an ${opts.config.bin} command.${hint} Run "${help}" for the list of commands.`, {exit: ExitCode.badInput})
+  const message = `"${typed}" is not an ${opts.config.bin} command.${hint} Run "${help}" for the list of commands.`
+  if (json) {
+    const e = new ObsctlError(message, {exitCode: ExitCode.badInput, code: 'UNKNOWN_COMMAND', hints: [help]})
+    await new Promise<void>((resolve) => process.stdout.write(`${JSON.stringify(e.toJSON(), null, 2)}\n`, () => resolve()))
+    this.exit(ExitCode.badInput)
+  }
+  this.error(message, {exit: ExitCode.badInput})
+}
+
+/** --json, or -o/--output json|yaml, before a `--` (the base command's rule: the error is then the JSON object). */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--')
+  const args = end === -1 ? argv : argv.slice(0, end)
+  return args.some((a, i) => {
+    if (a === '--json') return true
+    const v = a === '-o' || a === '--output' ? args[i + 1] : /^(?:--output=|-o=?)(.*)$/.exec(a)?.[1]
+    return v === 'json' || v === 'yaml'
+  })
 }
 
 export default hook

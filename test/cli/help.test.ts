@@ -48,6 +48,28 @@ describe('help', () => {
     expect(sub.stderr.replace(/\s*›\s*/g, ' ')).toContain('Did you mean "obsctl cluster list"?')
   })
 
+  it('an argument to a command that takes none is exit 2 naming it; under --json / -o json the error object is on stdout', async () => {
+    const runs = await Promise.all([
+      obsctl(['config', 'validate', 'extra', '--json']),
+      obsctl(['plan', 'extra', '-o', 'json']),
+      obsctl(['state', 'show', 'extra', '--json']),
+      obsctl(['plan', 'extra']),
+    ])
+    for (const [i, r] of runs.entries()) {
+      expect(r.status, r.stderr).toBe(2)
+      expect(r.stderr).not.toContain('is not an obsctl command')
+      if (i < 3) expect(JSON.parse(r.stdout)).toMatchObject({error: {code: 'BAD_FLAGS', message: 'Unexpected argument: extra', exitCode: 2}})
+    }
+    expect(runs[3]!.stdout).toBe('')
+    expect(runs[3]!.stderr).toBe('Error: Unexpected argument: extra\n  → obsctl plan --help\n')
+    // an unknown command too
+    const unknown = await obsctl(['bootsrap', '--json'])
+    expect(unknown.status).toBe(2)
+    expect(JSON.parse(unknown.stdout)).toMatchObject({
+      error: {code: 'UNKNOWN_COMMAND', exitCode: 2, message: expect.stringContaining('Did you mean "obsctl bootstrap"?')},
+    })
+  })
+
   it('--version prints the commit and build date', async () => {
     const r = await obsctl(['--version'])
     expect(r.status).toBe(0)
