@@ -2,6 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../lib/cli/base.js'
 import {formatPlan, formatRunSummary} from '../lib/engine/index.js'
 import {BOOTSTRAP_PHASES, bootstrap, type BootstrapResult} from '../lib/flows/bootstrap.js'
+import {secondsFlag} from '../lib/cli/seconds-flag.js'
 
 const PHASE_NAMES = [...BOOTSTRAP_PHASES]
 
@@ -23,7 +24,7 @@ inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the pl
     'dry-run': Flags.boolean({summary: 'Print what each task would do; render the repo locally; touch no remote system.'}),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every task against the live system.'}),
     concurrency: Flags.integer({summary: 'Targets at once per phase (default: all).', min: 1}),
-    timeout: Flags.integer({summary: 'Seconds to wait for rollouts and sync.', default: 900, min: 1}),
+    timeout: secondsFlag('Seconds to wait for rollouts and sync.', 900),
     'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
     push: Flags.boolean({
       summary: 'Push the render commit (Argo CD pulls it from the remote); --no-push keeps the commit local.',

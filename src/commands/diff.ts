@@ -2,6 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../lib/cli/base.js'
 import {ExitCode} from '../lib/errors.js'
 import type {DriftResult} from '../lib/gitops/drift.js'
+import {DAY, secondsFlag} from '../lib/cli/seconds-flag.js'
 
 export default class Diff extends BaseCommand {
   static override summary = "Show drift between the inventory's render, the GitOps remote and Argo CD, per cluster and Application."
@@ -23,7 +24,7 @@ Exit 0 when there is no drift, 1 when there is any (also with --json), 2 for bad
     cluster: Flags.string({summary: "Only this cluster's Applications."}),
     diffs: Flags.boolean({summary: "Print each differing file's unified diff (--no-diffs: only the file names).", default: true, allowNo: true}),
     context: Flags.integer({summary: 'Lines of context in the diffs.', default: 3, min: 0}),
-    'request-timeout': Flags.integer({summary: 'Seconds each Kubernetes request may take.', default: 30, min: 1}),
+    'request-timeout': secondsFlag('Seconds each Kubernetes request may take.', 30, DAY),
   }
 
   async run(): Promise<DriftResult> {

@@ -2,6 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../lib/cli/base.js'
 import {ExitCode} from '../lib/errors.js'
 import type {DoctorReport} from '../lib/doctor/index.js'
+import {DAY, secondsFlag} from '../lib/cli/seconds-flag.js'
 
 export default class Doctor extends BaseCommand {
   static override summary =
@@ -13,7 +14,7 @@ Exit 0 when nothing fails (warnings allowed), 1 when a check fails (also with --
   static override flags = {
     network: Flags.boolean({summary: 'Also check TCP reachability of every endpoint and clock skew against the S3 endpoint and the API servers.'}),
     skip: Flags.string({summary: 'Skip a check by id (repeatable), e.g. tools.git.', multiple: true}),
-    timeout: Flags.integer({summary: 'Seconds one DNS lookup, connection or request may take.', default: 5, min: 1}),
+    timeout: secondsFlag('Seconds one DNS lookup, connection or request may take.', 5, DAY),
   }
 
   async run(): Promise<DoctorReport> {

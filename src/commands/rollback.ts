@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../lib/cli/base.js'
 import type {RollbackResult} from '../lib/gitops/rollback.js'
+import {secondsFlag} from '../lib/cli/seconds-flag.js'
 
 export default class Rollback extends BaseCommand {
   static override summary = "Undo obsctl's last change (or every change after a commit): git revert, inventory restored, push, sync."
@@ -23,7 +24,7 @@ Rolling back a rollback redoes the change.`
     'dry-run': Flags.boolean({summary: 'Show what would be reverted; change nothing.'}),
     push: Flags.boolean({summary: 'Push the revert commit (--no-push: commit only).', default: true, allowNo: true}),
     sync: Flags.boolean({summary: 'Wait for the Applications to be Synced and Healthy (--no-sync: do not).', default: true, allowNo: true}),
-    timeout: Flags.integer({summary: 'Seconds to wait for the sync.', default: 900, min: 1}),
+    timeout: secondsFlag('Seconds to wait for the sync.', 900),
     'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity in the restored inventory as a warning.'}),
   }
 

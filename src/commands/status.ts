@@ -4,6 +4,7 @@ import {serviceFlags} from '../lib/cli/service-flags.js'
 import {ExitCode} from '../lib/errors.js'
 import {colorize} from '../lib/style.js'
 import type {FleetStatus} from '../lib/status/index.js'
+import {DAY, secondsFlag} from '../lib/cli/seconds-flag.js'
 
 export default class Status extends BaseCommand {
   static override summary = 'One table for the fleet: nodes Ready, Argo CD apps, metrics and logs freshness, last validation.'
@@ -20,7 +21,7 @@ Services are reached as obsctl validate reaches them (--endpoint, --via-api-serv
   ]
   static override flags = {
     watch: Flags.boolean({char: 'w', summary: 'Redraw every --interval seconds until Ctrl-C.'}),
-    interval: Flags.integer({summary: 'Seconds between refreshes under --watch.', default: 5, min: 1}),
+    interval: secondsFlag('Seconds between refreshes under --watch.', 5, DAY),
     'metrics-stale': Flags.string({summary: 'A cluster whose newest metric sample is older than this is degraded.', default: '5m'}),
     'logs-stale': Flags.string({summary: 'A cluster whose newest log line is older than this is degraded.', default: '15m'}),
     ...serviceFlags({requestTimeout: 5}),

@@ -4,6 +4,7 @@ import {BaseCommand} from '../lib/cli/base.js'
 import {serviceFlags} from '../lib/cli/service-flags.js'
 import {ExitCode} from '../lib/errors.js'
 import type {Verdict} from '../lib/validate/types.js'
+import {secondsFlag} from '../lib/cli/seconds-flag.js'
 
 export default class Validate extends BaseCommand {
   static override summary = "Check that every component works and every cluster's data arrives."
@@ -26,7 +27,7 @@ Services are reached at <service>.k8s-cluster-<id>.<domain> of the central clust
   }
   static override flags = {
     wait: Flags.boolean({summary: 'Re-run failing checks until they pass or --timeout passes.'}),
-    timeout: Flags.integer({summary: 'Seconds --wait keeps trying.', default: 300, min: 1}),
+    timeout: secondsFlag('Seconds --wait keeps trying.', 300),
     skip: Flags.string({summary: 'Skip a check by id (repeatable), e.g. thanos.bucket.', multiple: true}),
     since: Flags.string({summary: 'Log freshness window for opensearch.logs (e.g. 15m, 1h).', default: '15m'}),
     ...serviceFlags(),

@@ -5,6 +5,7 @@ import {table} from '../../lib/cli/format.js'
 import {centralCluster, serviceUrl} from '../../lib/config/index.js'
 import type {InstallReport} from '../../lib/argocd/index.js'
 import type {RunResult} from '../../lib/engine/index.js'
+import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class ArgocdInstall extends BaseCommand {
   static override summary = 'Install Argo CD on the central cluster (the argocd phase of bootstrap).'
@@ -20,7 +21,7 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
     manifest: Flags.string({
       summary: "Install manifest FILE or URL instead of the release on GitHub (air-gapped sites). Its images must be the inventory's version.",
     }),
-    timeout: Flags.integer({summary: 'Seconds to wait for the CRDs and the rollout.', default: 600, min: 1}),
+    timeout: secondsFlag('Seconds to wait for the CRDs and the rollout.', 600),
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
   }
 

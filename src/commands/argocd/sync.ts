@@ -1,9 +1,9 @@
-import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {contextFlag} from '../../lib/cli/context-flag.js'
 import {table} from '../../lib/cli/format.js'
 import type {SyncReport} from '../../lib/argocd/index.js'
 import type {RunResult} from '../../lib/engine/index.js'
+import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class ArgocdSync extends BaseCommand {
   static override summary = 'Wait until every Argo CD Application is Synced and Healthy (the sync phase of bootstrap).'
@@ -11,7 +11,7 @@ export default class ArgocdSync extends BaseCommand {
   static override examples = ['<%= config.bin %> argocd sync', '<%= config.bin %> argocd sync --timeout 3600 --json']
   static override flags = {
     context: contextFlag('the central cluster'),
-    timeout: Flags.integer({summary: 'Seconds to wait.', default: 1800, min: 1}),
+    timeout: secondsFlag('Seconds to wait.', 1800),
   }
 
   async run(): Promise<{sync?: SyncReport; run: RunResult}> {

@@ -2,6 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import type {BackupCreateResult} from '../../lib/flows/backup-run.js'
+import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class BackupCreate extends BaseCommand {
   static override summary = "Back up every cluster's etcd and obsctl's own files, encrypted, to the backups bucket."
@@ -20,7 +21,7 @@ marks the backup complete. The nodes need etcdctl and etcdutl (etcd release bina
     cluster: Flags.string({summary: 'Only this cluster (repeatable; default: every cluster).', multiple: true}),
     'key-env': Flags.string({summary: 'Env var holding the encryption secret (else backup.keyEnv).'}),
     'ca-file': Flags.string({summary: 'CA bundle for the S3 endpoint (else s3.caFile).'}),
-    timeout: Flags.integer({summary: 'Seconds one S3 request may take.', default: 600, min: 1}),
+    timeout: secondsFlag('Seconds one S3 request may take.', 600, DAY),
     'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
     'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
   }

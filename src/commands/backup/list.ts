@@ -2,6 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import type {BackupListResult} from '../../lib/lifecycle/backup-store.js'
+import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class BackupList extends BaseCommand {
   static override summary = 'List the backups in the backups bucket (newest first).'
@@ -11,7 +12,7 @@ credentials; nothing is decrypted.`
   static override examples = ['<%= config.bin %> backup list', '<%= config.bin %> backup list --json']
   static override flags = {
     'ca-file': Flags.string({summary: 'CA bundle for the S3 endpoint (else s3.caFile).'}),
-    timeout: Flags.integer({summary: 'Seconds one S3 request may take.', default: 60, min: 1}),
+    timeout: secondsFlag('Seconds one S3 request may take.', 60, DAY),
   }
 
   async run(): Promise<BackupListResult> {

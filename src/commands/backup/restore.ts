@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import type {BackupRestoreResult} from '../../lib/flows/backup-run.js'
+import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class BackupRestore extends BaseCommand {
   static override summary = "Restore a single-control-plane cluster's etcd from a backup."
@@ -21,8 +22,8 @@ A cluster with several control-plane nodes is refused (exit 2): see docs/backup.
     cluster: Flags.string({summary: 'The cluster to restore.', required: true}),
     'key-env': Flags.string({summary: 'Env var holding the encryption secret (else backup.keyEnv).'}),
     'ca-file': Flags.string({summary: 'CA bundle for the S3 endpoint (else s3.caFile).'}),
-    timeout: Flags.integer({summary: 'Seconds one S3 request may take.', default: 600, min: 1}),
-    'pod-timeout': Flags.integer({summary: 'Seconds each static pod may take to stop or start, and etcd to be healthy.', default: 300, min: 1}),
+    timeout: secondsFlag('Seconds one S3 request may take.', 600, DAY),
+    'pod-timeout': secondsFlag('Seconds each static pod may take to stop or start, and etcd to be healthy.', 300),
     'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
     'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
   }

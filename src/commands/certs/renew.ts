@@ -2,6 +2,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import type {CertsRenewResult} from '../../lib/flows/certs-run.js'
+import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class CertsRenew extends BaseCommand {
   static override summary = 'Renew the kubeadm certificates, restart the control plane one node at a time, refresh the kubeconfig.'
@@ -23,7 +24,7 @@ skipped. Once every node and the kubeconfig are done, the next run renews every 
     cluster: Flags.string({summary: 'Only this cluster (repeatable; default: every cluster).', multiple: true}),
     'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
     'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
-    'pod-timeout': Flags.integer({summary: 'Seconds each static pod may take to stop or start.', default: 300, min: 1}),
+    'pod-timeout': secondsFlag('Seconds each static pod may take to stop or start.', 300),
   }
 
   async run(): Promise<CertsRenewResult> {

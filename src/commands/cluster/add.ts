@@ -4,6 +4,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import type {AddResult} from '../../lib/flows/cluster-add-run.js'
 import {ADD_PHASES, type AddPhase} from '../../lib/flows/cluster-add.js'
+import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 const PHASES = [...ADD_PHASES]
 
@@ -33,7 +34,7 @@ finished tasks are skipped. --dry-run prints the plan and touches nothing.`
     'dry-run': Flags.boolean({summary: 'Print the inventory change and the plan; touch nothing.'}),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every task against the live system.'}),
     push: Flags.boolean({summary: 'Push the render commit (--no-push: commit only).', default: true, allowNo: true}),
-    timeout: Flags.integer({summary: 'Seconds to wait for rollouts and sync.', default: 900, min: 1}),
+    timeout: secondsFlag('Seconds to wait for rollouts and sync.', 900),
     'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
   }
 

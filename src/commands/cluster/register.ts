@@ -4,6 +4,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import type {RegisterReport} from '../../lib/argocd/index.js'
 import type {RunResult} from '../../lib/engine/index.js'
+import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class ClusterRegister extends BaseCommand {
   static override summary = 'Register edge clusters with Argo CD (the register phase of bootstrap).'
@@ -19,7 +20,7 @@ The central cluster is Argo CD's in-cluster and is not registered. Idempotent; -
   ]
   static override flags = {
     'rotate-tokens': Flags.boolean({summary: 'Delete and recreate the token Secrets (new tokens), and update the copies on central.'}),
-    timeout: Flags.integer({summary: 'Seconds to wait for each token.', default: 120, min: 1}),
+    timeout: secondsFlag('Seconds to wait for each token.', 120),
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
   }
 

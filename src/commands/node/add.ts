@@ -4,6 +4,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
 import type {NodeAddResult} from '../../lib/flows/node-run.js'
+import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class NodeAdd extends BaseCommand {
   static override summary = 'Add a node to a cluster: inventory entry, preflight, install and join, Ready, labels.'
@@ -29,7 +30,7 @@ to the cluster's last node. Passwords are never flags (OBSCTL_SSH_PASSWORD / OBS
     memory: Flags.string({summary: "Declared memory (default: the cluster's last node)."}),
     'dry-run': Flags.boolean({summary: 'Print the inventory change and the plan; touch nothing.'}),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every task.'}),
-    timeout: Flags.integer({summary: 'Seconds to wait for the node to be Ready.', default: 600, min: 1}),
+    timeout: secondsFlag('Seconds to wait for the node to be Ready.', 600),
   }
 
   async run(): Promise<NodeAddResult> {

@@ -3,6 +3,7 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary, type RunResult} from '../../lib/engine/index.js'
 import {runNodeInstall} from '../../lib/nodes/run.js'
+import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class NodeInstall extends BaseCommand {
   static override summary = 'Install Kubernetes on the nodes over SSH (the `nodes` phase): preflight, upload install-k8s.sh, run it, wait for Ready.'
@@ -21,7 +22,7 @@ Passwords are never flags: a prompt, or OBSCTL_SSH_PASSWORD / OBSCTL_SUDO_PASSWO
     'known-hosts': Flags.string({summary: "known_hosts file to use instead of obsctl's own (.obsctl/known_hosts)."}),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every node (each step still checks before it acts).'}),
     'dry-run': Flags.boolean({summary: 'Connect to nothing: print what each node task would do.'}),
-    timeout: Flags.integer({summary: 'Seconds to wait for a node to become Ready (and a worker for its control plane).', default: 600, min: 1}),
+    timeout: secondsFlag('Seconds to wait for a node to become Ready (and a worker for its control plane).', 600),
   }
 
   async run(): Promise<RunResult> {

@@ -4,6 +4,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
 import type {NodeRemoveResult} from '../../lib/flows/node-run.js'
+import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class NodeRemove extends BaseCommand {
   static override summary = 'Remove a node from a cluster: cordon, drain, kubeadm reset, delete the Node, remove it from the inventory.'
@@ -26,7 +27,7 @@ cluster's first control plane and its only node cannot be removed (obsctl cluste
   static override flags = {
     force: Flags.boolean({summary: 'Remove even when a Longhorn volume loses its last healthy replica, or the machine is unreachable.'}),
     'dry-run': Flags.boolean({summary: 'Print the steps; touch nothing.'}),
-    'drain-timeout': Flags.integer({summary: 'Seconds the drain may take (PodDisruptionBudgets included).', default: 600, min: 1}),
+    'drain-timeout': secondsFlag('Seconds the drain may take (PodDisruptionBudgets included).', 600),
   }
 
   async run(): Promise<NodeRemoveResult> {

@@ -3,6 +3,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {serviceFlags} from '../../lib/cli/service-flags.js'
 import {ExitCode} from '../../lib/errors.js'
 import type {SnapshotResult} from '../../lib/opensearch/snapshot.js'
+import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class OpenSearchSnapshot extends BaseCommand {
   static override summary = 'Take an OpenSearch snapshot now, to the S3 snapshot repository (s3-snapshots).'
@@ -21,7 +22,7 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
     name: Flags.string({summary: 'Snapshot name (lowercase; default obsctl-<UTC yyyymmdd-hhmmss>).'}),
     indices: Flags.string({summary: 'Index pattern to snapshot (commas, * wildcards, -exclusions).', default: 'fluent-bit-*'}),
     wait: Flags.boolean({summary: 'Follow the snapshot until it ends (or --timeout passes).'}),
-    timeout: Flags.integer({summary: 'Seconds --wait follows the snapshot.', default: 600, min: 1}),
+    timeout: secondsFlag('Seconds --wait follows the snapshot.', 600),
     ...serviceFlags(),
   }
 

@@ -3,6 +3,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import {ICONS} from '../../lib/checks/render.js'
 import {s3Setup, type S3SetupReport} from '../../lib/s3/index.js'
+import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class S3Setup extends BaseCommand {
   static override summary = "Create the inventory's buckets on the S3 (MinIO) endpoint, with lifecycle expiry and versioning where asked."
@@ -20,7 +21,7 @@ A server that does not implement lifecycle or versioning gets a warning naming t
       summary: 'PEM CA bundle to trust for the S3 endpoint, added to the system roots (else s3.caFile). TLS verification is never turned off.',
     }),
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
-    timeout: Flags.integer({summary: 'Seconds to wait for each S3 request.', default: 15, min: 1}),
+    timeout: secondsFlag('Seconds to wait for each S3 request.', 15, DAY),
   }
 
   async run(): Promise<S3SetupReport> {

@@ -4,6 +4,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import {serviceFlags} from '../../lib/cli/service-flags.js'
 import type {SecretsRotateResult} from '../../lib/flows/rotate-run.js'
+import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class SecretsRotate extends BaseCommand {
   static override summary = 'Rotate a credential so that it takes effect: Secret, consumer, restarts, then verified (new accepted, old refused).'
@@ -28,7 +29,7 @@ Grafana and OpenSearch are reached as obsctl validate reaches them (--endpoint g
   }
   static override flags = {
     'dry-run': Flags.boolean({summary: 'Contact nothing: say where each new value comes from and what would be done.'}),
-    timeout: Flags.integer({summary: 'Seconds for each rollout restart and for the verification.', default: 300, min: 1}),
+    timeout: secondsFlag('Seconds for each rollout restart and for the verification.', 300),
     ...serviceFlags(),
   }
 

@@ -4,6 +4,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
 import type {UpgradeKubernetesResult} from '../../lib/flows/upgrade-kubernetes-run.js'
+import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class UpgradeKubernetes extends BaseCommand {
   static override summary = 'Upgrade Kubernetes on the clusters (kubeadm): control planes first, then the workers one at a time.'
@@ -27,8 +28,8 @@ inventory is set to VERSION once every cluster runs it. Asks first (--yes); --dr
   static override flags = {
     cluster: Flags.string({summary: 'Only this cluster (repeatable; default: every cluster).', multiple: true}),
     'dry-run': Flags.boolean({summary: 'Print the plan per node; connect to nothing.'}),
-    'drain-timeout': Flags.integer({summary: 'Seconds a node drain may take (PodDisruptionBudgets included).', default: 600, min: 1}),
-    timeout: Flags.integer({summary: 'Seconds a node may take to be Ready at the new version.', default: 600, min: 1}),
+    'drain-timeout': secondsFlag('Seconds a node drain may take (PodDisruptionBudgets included).', 600),
+    timeout: secondsFlag('Seconds a node may take to be Ready at the new version.', 600),
   }
 
   async run(): Promise<UpgradeKubernetesResult> {

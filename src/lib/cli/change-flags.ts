@@ -2,13 +2,14 @@
 import * as Flags from '@oclif/core/flags'
 import type {ChangeOptions} from '../fleet/change.js'
 import {BaseCommand} from './base.js'
+import {secondsFlag} from './seconds-flag.js'
 
 export const changeFlags = {
   'dry-run': Flags.boolean({summary: 'Show the inventory change and the rendered diff; write nothing.'}),
   push: Flags.boolean({summary: 'Push the commit (--no-push: commit only).', default: true, allowNo: true}),
   sync: Flags.boolean({summary: 'Wait for the Applications to be Synced and Healthy (--no-sync: do not).', default: true, allowNo: true}),
   force: Flags.boolean({summary: 'Overwrite rendered files edited by hand.'}),
-  timeout: Flags.integer({summary: 'Seconds to wait for the sync.', default: 900, min: 1}),
+  timeout: secondsFlag('Seconds to wait for the sync.', 900),
 }
 
 interface ChangeFlagValues {

@@ -4,6 +4,7 @@
  * (parseEndpointFlags in src/lib/platform/access.ts), so this file loads nothing but @oclif/core.
  */
 import * as Flags from '@oclif/core/flags'
+import {DAY, secondsFlag} from './seconds-flag.js'
 
 /** The four flags; `requestTimeout` is the default of --request-timeout in seconds (10). */
 export function serviceFlags(o: {requestTimeout?: number} = {}) {
@@ -14,6 +15,6 @@ export function serviceFlags(o: {requestTimeout?: number} = {}) {
     }),
     'via-api-server': Flags.boolean({summary: 'Reach services through the central API server’s service proxy (no DNS or ingress needed).'}),
     'ca-file': Flags.string({summary: 'PEM bundle of a private CA, trusted in addition to the system roots (TLS is never disabled).'}),
-    'request-timeout': Flags.integer({summary: 'Seconds each HTTP request may take.', default: o.requestTimeout ?? 10, min: 1}),
+    'request-timeout': secondsFlag('Seconds each HTTP request may take.', o.requestTimeout ?? 10, DAY),
   }
 }

@@ -4,6 +4,7 @@ import {BaseCommand} from '../../../lib/cli/base.js'
 import {serviceFlags} from '../../../lib/cli/service-flags.js'
 import {ExitCode} from '../../../lib/errors.js'
 import type {RestoreResult} from '../../../lib/opensearch/snapshot-ops.js'
+import {secondsFlag} from '../../../lib/cli/seconds-flag.js'
 
 export default class OpenSearchSnapshotRestore extends BaseCommand {
   static override summary = 'Restore indices from a snapshot of s3-snapshots; never over an open index unless told to rename or close.'
@@ -29,7 +30,7 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
     'rename-replacement': Flags.string({summary: "The new name: $1… for the pattern's groups (with --rename-pattern).", dependsOn: ['rename-pattern']}),
     close: Flags.boolean({summary: "Close the open indices the restore would overwrite (their data is replaced by the snapshot's)."}),
     'dry-run': Flags.boolean({summary: 'Show what would be restored under which names; change nothing.'}),
-    timeout: Flags.integer({summary: 'Seconds the restore may take.', default: 600, min: 1}),
+    timeout: secondsFlag('Seconds the restore may take.', 600),
     ...serviceFlags(),
   }
 

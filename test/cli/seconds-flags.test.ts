@@ -1,0 +1,72 @@
+/**
+ * Every flag in seconds obsctl waits with becomes a Node timer, which holds at most 2^31-1 ms (~24.8 days): a longer
+ * delay fires after 1 ms (`status --watch --interval 3000000` redrew in a busy loop, polling every cluster). Such a
+ * value is bad input: exit 2 naming the flag, before anything runs.
+ */
+import {readdirSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import path from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {ROOT, obsctl, requireBuild, tmpDir} from './helpers.js'
+
+const TIMER_MAX_MS = 2 ** 31 - 1
+/** the first number of seconds a timer cannot hold */
+const OVERFLOW = Math.floor(TIMER_MAX_MS / 1000) + 1
+
+interface IntFlag {
+  summary?: string
+  default?: unknown
+  max?: number
+  parse: (input: string, ctx: unknown, opts: unknown) => Promise<number>
+}
+
+type Command = {flags?: Record<string, IntFlag>; baseFlags?: Record<string, IntFlag>}
+
+function commandFiles(dir: string): string[] {
+  return readdirSync(dir, {withFileTypes: true}).flatMap((e) =>
+    e.isDirectory() ? commandFiles(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : [],
+  )
+}
+
+describe('flags in seconds have a maximum a timer can hold', () => {
+  it('status --watch --interval 3000000, config set --timeout …: exit 2 naming the flag, nothing run (no inventory is even read)', async () => {
+    requireBuild()
+    // a folder without an inventory: a run that got past the flags would fail on that instead
+    const cwd = tmpDir('obsctl-seconds-')
+    const [status, json, set] = await Promise.all([
+      obsctl(['status', '--watch', '--interval', '3000000'], {cwd}),
+      obsctl(['status', '--watch', '--interval', '3000000', '--json'], {cwd}),
+      obsctl(['config', 'set', 'retention.prometheus', '8h', '--timeout', String(OVERFLOW), '--yes'], {cwd}),
+    ])
+    expect(status.status, status.stderr).toBe(2)
+    expect(status.stderr).toContain('Error: --interval: expected an integer less than or equal to 86400 but received: 3000000')
+    expect(status.stdout).toBe('')
+    expect(json.status).toBe(2)
+    expect(JSON.parse(json.stdout)).toMatchObject({error: {code: 'BAD_FLAGS', exitCode: 2, message: expect.stringMatching(/^--interval: /)}})
+    expect(set.status, set.stderr).toBe(2)
+    expect(set.stderr).toContain(`Error: --timeout: expected an integer less than or equal to 604800 but received: ${OVERFLOW}`)
+  })
+
+  it("every command's flag in seconds refuses a value past a timer's limit and accepts its default", async () => {
+    requireBuild()
+    // the built commands, as oclif loads them (CommonJS bundles)
+    const load = createRequire(import.meta.url)
+    const dir = path.join(ROOT, 'dist/commands')
+    const checked: string[] = []
+    for (const file of commandFiles(dir)) {
+      const mod = load(file) as {default?: Command} & Command
+      const cmd = mod.default ?? mod
+      for (const [name, flag] of Object.entries({...cmd.baseFlags, ...cmd.flags})) {
+        if (!flag.summary?.startsWith('Seconds')) continue
+        const id = `${path.relative(dir, file)} --${name}`
+        checked.push(id)
+        expect(flag.max, id).toBeDefined()
+        expect(flag.max! * 1000, id).toBeLessThanOrEqual(TIMER_MAX_MS)
+        await expect(flag.parse(String(OVERFLOW), undefined, flag), id).rejects.toThrow(/less than or equal to/)
+        await expect(flag.parse(String(flag.default), undefined, flag), id).resolves.toBe(flag.default)
+      }
+    }
+    // the timeouts, intervals and request timeouts of 20-odd commands
+    expect(checked.length).toBeGreaterThanOrEqual(25)
+  })
+})
