@@ -9,7 +9,7 @@
 import type {LoadedInventory} from '../config/load.js'
 import {addClusterToInventory, type NewCluster} from '../config/edit.js'
 import {loadInventory} from '../config/load.js'
-import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
+import type {AnyPhase, RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {insertedLines, sameSettings} from '../fleet/add.js'
@@ -52,6 +52,29 @@ export interface AddResult {
   cancelled?: boolean
   run?: RunResult
   ok: boolean
+}
+
+/** The phases that reach the new cluster's nodes over SSH (kubeconfig reads admin.conf there unless given a file). */
+const SSH_PHASES: readonly string[] = ['preflight', 'nodes', 'kubeconfig']
+
+/**
+ * The SSH credentials, resolved before the inventory is edited and the run starts, as node install does: on a
+ * terminal a password is asked now (not under the progress display); without one, a missing credential is exit 2
+ * naming what answers it (ssh.identityFile, an ssh-agent, OBSCTL_SSH_PASSWORD) and nothing is written — the run
+ * would only have failed its preflight on the question. Only when a task that reaches the nodes will run: a
+ * resumed add whose preflight, nodes and kubeconfig tasks are done (the journal, as the engine reads it) asks nothing.
+ */
+async function sshUpFront(inv: LoadedInventory, phases: AnyPhase[], o: AddOptions): Promise<RunSsh | undefined> {
+  if (o.ssh?.secrets) return o.ssh
+  const needSsh = phases.filter((p) => SSH_PHASES.includes(p.name) && !(p.name === 'kubeconfig' && o.fromFiles?.[o.cluster.name]))
+  if (needSsh.length === 0) return o.ssh
+  if (!o.restart) {
+    const {planPhases} = await import('../engine/index.js')
+    const plan = await planPhases(needSsh, {inv, clusters: [o.cluster.name], kubeconfig: o.kubeconfig})
+    if (plan.phases.every((p) => p.tasks.every((t) => t.state === 'done'))) return o.ssh
+  }
+  const {resolveSshSecrets} = await import('../ssh/pool.js')
+  return {...o.ssh, secrets: await resolveSshSecrets(inv.platform, inv.dir)}
 }
 
 export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<AddResult> {
@@ -103,6 +126,7 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
   const command = `cluster add ${n.name}`
   const run = {kubeconfig: o.kubeconfig, clusters: [n.name], ssh: o.ssh, onEvent: o.onEvent, command, handleSignals: o.handleSignals}
 
+  let ssh: RunSsh | undefined
   if (o.dryRun) {
     // the new inventory in memory only: a dry run writes nothing and touches no remote system
     result.run = await runPhases(phases, {...run, inv: next, dryRun: true, renderer: 'silent'})
@@ -116,13 +140,16 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
       result.cancelled = true
       return result
     }
+    ssh = await sshUpFront(next, phases, o)
     await addClusterToInventory(inv, n, {allowOvercommit: o.allowOvercommit})
     next = loadInventory(inv.file)
     if (after !== undefined && next.text !== after) throw new ObsctlError(`${inv.file} changed while adding ${n.name}`, {code: 'CONCURRENT_EDIT'})
     o.onNotice?.(`added ${n.name} to ${inv.file}`)
   }
 
-  result.run = await runPhases(phases, {...run, inv: next, restart: o.restart, renderer: o.renderer})
+  // a rerun (the cluster already there) asks here, still before anything runs
+  ssh ??= await sshUpFront(next, phases, o)
+  result.run = await runPhases(phases, {...run, ssh, inv: next, restart: o.restart, renderer: o.renderer})
   result.ok = result.run.ok
   return result
 }
