@@ -54,9 +54,18 @@ export function formatPosition(pos: Position): string {
   return `${pos.file}:${pos.line}:${pos.column}`
 }
 
-/** Where the inventory is: the flag, else $OBSCTL_CONFIG, else ./obsctl.yaml. */
+/**
+ * Where the inventory is: the flag, else $OBSCTL_CONFIG, else ./obsctl.yaml. An empty OBSCTL_CONFIG counts as
+ * unset (as shells and CI systems leave it); an empty -c is bad input, not the current folder.
+ */
 export function resolveInventoryPath(flag?: string): string {
-  return path.resolve(flag ?? process.env.OBSCTL_CONFIG ?? 'obsctl.yaml')
+  if (flag !== undefined && flag.trim() === '')
+    throw inputError(
+      '-c/--config is empty: give the inventory file',
+      ['e.g. -c obsctl.yaml, or leave -c out for $OBSCTL_CONFIG, else ./obsctl.yaml'],
+      'BAD_FLAGS',
+    )
+  return path.resolve(flag || process.env.OBSCTL_CONFIG || 'obsctl.yaml')
 }
 
 function nodeAt(doc: Document, p: FieldPath, keyNode: boolean): Node | undefined {
