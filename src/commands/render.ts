@@ -1,5 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand, type BaseFlags} from '../lib/cli/base.js'
+import {assertFolderPath} from '../lib/fs.js'
 import type {RenderResult} from '../lib/gitops/repo.js'
 
 export default class Render extends BaseCommand {
@@ -39,6 +40,7 @@ export default class Render extends BaseCommand {
     refuseLintErrors(inv, {allowOvercommit: flags['allow-overcommit']})
     const {renderRepo, renderDir, inventoryTrailers} = await import('../lib/gitops/index.js')
     const dir = renderDir(inv.platform, inv.dir, flags.out)
+    if (flags.out) assertFolderPath(dir, ['--out names the folder to render into'])
     const git = flags.commit || flags.push
     const trailers = git && !flags['dry-run'] ? await inventoryTrailers(inv.dir, 'render', inv.text) : undefined
     const r = await renderRepo(inv.platform, {dir, force: flags.force, commit: git, push: flags.push, dryRun: flags['dry-run'], trailers, signal})

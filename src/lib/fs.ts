@@ -2,8 +2,9 @@
  * Atomic file writes (write + fsync + rename) — the one way obsctl writes state and credentials — and the private
  * folders they go in; readText, a file's text read without loading node:fs/promises before the first read.
  */
-import {chmodSync, mkdirSync, statSync} from 'node:fs'
+import {chmodSync, mkdirSync, statSync, type Stats} from 'node:fs'
 import path from 'node:path'
+import {inputError} from './errors.js'
 // write-file-atomic on the first write (./lazy-deps.ts): it loads node:crypto, worker_threads and signal-exit,
 // start-up time that commands which only read need not pay
 import {atomicWriter as writeFileAtomicLib} from './lazy-deps.js'
@@ -28,7 +29,7 @@ export function isPrivatePath(p: string): boolean {
  */
 export function ensurePrivateDir(dir: string): string {
   const abs = path.resolve(dir)
-  mkdirSync(abs, {recursive: true, mode: 0o700})
+  mkdirFolder(abs, 0o700)
   const parts = abs.split(path.sep)
   const top = parts.indexOf(OBSCTL_DIR_NAME)
   // from .obsctl/ down to dir (just dir when it is not under .obsctl/)
@@ -44,7 +45,58 @@ export function ensurePrivateDir(dir: string): string {
 /** Create dir (and parents): private (0700) inside `.obsctl/`, otherwise as the umask says. */
 export function ensureDir(dir: string): void {
   if (isPrivatePath(dir)) ensurePrivateDir(dir)
-  else mkdirSync(dir, {recursive: true})
+  else mkdirFolder(dir)
+}
+
+/** mkdir -p; a file (or anything but a folder) in the way is bad input naming it, not "cannot create the folder: it already exists". */
+function mkdirFolder(dir: string, mode?: number): void {
+  try {
+    mkdirSync(dir, {recursive: true, mode})
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EEXIST' || code === 'ENOTDIR') assertFolderPath(dir)
+    throw error
+  }
+}
+
+/** What a path that exists is, in words, e.g. "a FIFO (named pipe)". */
+export function fileKind(st: Stats): string {
+  if (st.isFile()) return 'a file'
+  if (st.isDirectory()) return 'a folder'
+  if (st.isFIFO()) return 'a FIFO (named pipe)'
+  if (st.isCharacterDevice()) return 'a character device'
+  if (st.isBlockDevice()) return 'a block device'
+  if (st.isSocket()) return 'a socket'
+  return 'not a regular file'
+}
+
+function statOrUndefined(p: string): Stats | undefined {
+  try {
+    return statSync(p)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Throws exit 2 when something on the way to folder `dir` (dir itself or a parent) exists and is not a folder
+ * (symlinks followed): ".../.obsctl is a file, not a folder". `hints` say what fixes it (the flag); nothing is created.
+ */
+export function assertFolderPath(dir: string, hints: string[] = []): void {
+  const abs = path.resolve(dir)
+  const parts = abs.split(path.sep)
+  for (let i = 2; i <= parts.length; i++) {
+    const p = parts.slice(0, i).join(path.sep)
+    const st = statOrUndefined(p)
+    if (!st) return
+    if (!st.isDirectory()) {
+      const what =
+        path.basename(p) === OBSCTL_DIR_NAME
+          ? `obsctl keeps its state in the folder ${p}: move that file away (mv ${p} ${p}.old) and rerun`
+          : `move ${p} away, or give another path`
+      throw inputError(`${p} is ${fileKind(st)}, not a folder`, [what, ...hints], 'NOT_A_FOLDER')
+    }
+  }
 }
 
 function modeFor(file: string, opts: AtomicWriteOptions): number {

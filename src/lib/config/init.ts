@@ -2,10 +2,11 @@
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {declinedError, inputError} from '../errors.js'
-import {ensurePrivateDir, OBSCTL_DIR_NAME, writeFileAtomic} from '../fs.js'
+import {assertFolderPath, ensurePrivateDir, writeFileAtomic} from '../fs.js'
 import {canPrompt, prompter, type Prompter} from '../prompt.js'
 import {parseInventory} from './load.js'
 import {lintInventory} from './lint.js'
+import {obsctlDir} from './model.js'
 import {jsonSchema} from './schema.js'
 import {askAll, questionsAtFault, reask, summaryLines} from './wizard.js'
 import {EXAMPLE_ANSWERS, renderInventoryYaml, type InitAnswers} from './write.js'
@@ -32,6 +33,10 @@ export interface InitResult {
 }
 
 export async function initInventory(opts: InitOptions): Promise<InitResult> {
+  // before any question or write: what is in the way of the inventory or of .obsctl/ beside it is bad input
+  const elsewhere = ['or -c/--config OTHER.yaml to write elsewhere']
+  assertFolderPath(path.dirname(path.resolve(opts.file)), elsewhere)
+  assertFolderPath(obsctlDir(path.dirname(path.resolve(opts.file))), elsewhere)
   if (existsSync(opts.file) && !opts.force) {
     throw inputError(
       `${opts.file} already exists; not overwriting it`,
@@ -75,7 +80,7 @@ export async function initInventory(opts: InitOptions): Promise<InitResult> {
     if (!(await ask!.confirm({message: `Write ${opts.file}?`, default: true}))) throw declinedError(`declined: ${opts.file} was not written`)
   }
   await writeFileAtomic(opts.file, text, {mode: 0o644})
-  const schema = path.join(ensurePrivateDir(path.join(path.dirname(path.resolve(opts.file)), OBSCTL_DIR_NAME)), 'schema.json')
+  const schema = path.join(ensurePrivateDir(obsctlDir(path.dirname(path.resolve(opts.file)))), 'schema.json')
   await writeFileAtomic(schema, `${JSON.stringify(jsonSchema(), null, 2)}\n`, {mode: 0o644})
   return {
     schema,

@@ -1,6 +1,6 @@
 /** The GitOps working copy through the real `git` CLI (execa, loaded only when git is used). */
-import {existsSync, mkdirSync} from 'node:fs'
-import {readText} from '../fs.js'
+import {existsSync} from 'node:fs'
+import {ensureDir, readText} from '../fs.js'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
 import {killPoint} from '../engine/kill-point.js'
@@ -60,7 +60,7 @@ async function realDir(dir: string): Promise<string> {
 
 /** Make dir a Git working copy on `branch` with `origin` = remote (only what is missing). */
 export async function ensureRepo(dir: string, remote: string, branch: string): Promise<{initialised: boolean}> {
-  mkdirSync(dir, {recursive: true})
+  ensureDir(dir)
   let initialised = false
   if (!(await isRepo(dir))) {
     await must(dir, ['init', '-q', '-b', branch], 'git init')

@@ -13,10 +13,10 @@
  * temporary name and renamed (never a torn file); the final manifest (without `previous`) is
  * written last. A file whose bytes match the new render, the manifest or `previous` is obsctl's.
  */
-import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
-import {writeFileAtomicSync} from '../fs.js'
+import {ensureDir, writeFileAtomicSync} from '../fs.js'
 import {sha256} from '../hash.js'
 import {killPoint} from '../engine/kill-point.js'
 import {renderDigests, renderFiles, type FileDigest, type RenderedFile} from './plan.js'
@@ -198,7 +198,7 @@ export function applyRender(plan: RenderPlan): void {
     const abs = path.join(plan.dir, f.path)
     const d = path.dirname(abs)
     if (!dirs.has(d)) {
-      mkdirSync(d, {recursive: true})
+      ensureDir(d)
       dirs.add(d)
     }
     const tmp = tmpOf(abs)
