@@ -99,17 +99,32 @@ export function assertFolderPath(dir: string, hints: string[] = []): void {
   }
 }
 
+/**
+ * Throws exit 2 when `file` exists and is not a regular file (a folder, FIFO, device, socket; a symlink is followed):
+ * obsctl would replace it (an atomic write renames over it) or hang reading it. A missing file is fine.
+ */
+export function assertRegularFile(file: string, hints: string[] = []): void {
+  const st = statOrUndefined(file)
+  if (st && !st.isFile()) throw inputError(`${path.resolve(file)} is ${fileKind(st)}, not a regular file`, hints, 'NOT_A_FILE')
+}
+
 function modeFor(file: string, opts: AtomicWriteOptions): number {
   return opts.mode ?? (isPrivatePath(file) ? 0o600 : 0o644)
 }
 
+/**
+ * Write `file` atomically: a temporary file beside it, fsync, rename over it. A target that exists and is not a
+ * regular file (a folder, FIFO, device; symlinks are followed) is refused, exit 2: the rename would replace it.
+ */
 export async function writeFileAtomic(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
   ensureDir(path.dirname(file))
+  assertRegularFile(file)
   await writeFileAtomicLib()(file, data, {mode: modeFor(file, opts), fsync: true})
 }
 
 export function writeFileAtomicSync(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): void {
   ensureDir(path.dirname(file))
+  assertRegularFile(file)
   writeFileAtomicLib().sync(file, data, {mode: modeFor(file, opts), fsync: true})
 }
 

@@ -2,7 +2,8 @@
  * Paths that are not what obsctl expects: each is exit 2 naming the path (and the flag or env var that fixes it), and
  * nothing is written. Device nodes and FIFOs are made in the test's own folder (mknod needs root: skipped loudly without).
  */
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
@@ -76,5 +77,59 @@ describe('a file where obsctl wants a folder', () => {
     expect(r.stderr).toContain(`${path.join(dir, 'out')} is a file, not a folder`)
     expect(r.stderr).toContain('--out')
     expect(readFileSync(path.join(dir, 'out'), 'utf8')).toBe('mine\n')
+  })
+})
+
+const asRoot = process.getuid?.() === 0
+
+/** special files made in `dir`: a FIFO always, a character device (1,3: what /dev/null is) only as root (mknod) */
+function specials(dir: string): {name: string; kind: string}[] {
+  const out = [{name: 'fifo', kind: 'a FIFO (named pipe)'}]
+  expect(spawnSync('mkfifo', [path.join(dir, 'fifo')]).status).toBe(0)
+  if (asRoot) {
+    expect(spawnSync('mknod', [path.join(dir, 'chr'), 'c', '1', '3']).status).toBe(0)
+    out.push({name: 'chr', kind: 'a character device'})
+  } else console.warn('not root: the character device case is skipped (mknod needs root)')
+  return out
+}
+
+describe('a -c that is not a regular file', () => {
+  it('init --force refuses a FIFO, a character device and a folder: exit 2 naming each, nothing written', async () => {
+    const dir = tmpDir()
+    mkdirSync(path.join(dir, 'folder'))
+    const cases = [...specials(dir), {name: 'folder', kind: 'a folder'}]
+    const before = readdirSync(dir).sort()
+    for (const c of cases) {
+      const r = await obsctl(['init', '--example', '-c', c.name, '--force'], {cwd: dir})
+      expect(r.status, r.stderr).toBe(2)
+      expect(r.stderr).toContain(`${path.join(dir, c.name)} is ${c.kind}, not a regular file`)
+      expect(r.stderr).toContain('-c/--config')
+      expect(r.stderr).not.toMatch(/\.\d{5,}/)
+    }
+    expect(lstatSync(path.join(dir, 'fifo')).isFIFO()).toBe(true)
+    if (asRoot) expect(lstatSync(path.join(dir, 'chr')).isCharacterDevice()).toBe(true)
+    expect(readdirSync(path.join(dir, 'folder'))).toEqual([])
+    expect(readdirSync(dir).sort()).toEqual(before)
+  })
+
+  it('init --force still writes through a symlink to a regular file, which stays a symlink', async () => {
+    const dir = tmpDir()
+    writeFileSync(path.join(dir, 'real.yaml'), '# mine\n')
+    symlinkSync('real.yaml', path.join(dir, 'link.yaml'))
+    const r = await obsctl(['init', '--example', '-c', 'link.yaml', '--force'], {cwd: dir})
+    expect(r.status, r.stderr).toBe(0)
+    expect(lstatSync(path.join(dir, 'link.yaml')).isSymbolicLink()).toBe(true)
+    expect(readFileSync(path.join(dir, 'real.yaml'), 'utf8')).toContain('kind: Platform')
+  })
+
+  it('config validate -c FIFO or device is exit 2 at once (it hung reading the FIFO)', async () => {
+    const dir = tmpDir()
+    for (const c of specials(dir)) {
+      // a generous deadline: a hang is killed (status null) and fails the test, it does not stall the suite
+      const r = await obsctl(['config', 'validate', '-c', c.name], {cwd: dir, timeoutMs: 60_000})
+      expect(r.status, r.stderr).toBe(2)
+      expect(r.stderr).toContain(`cannot read inventory ${path.join(dir, c.name)}: it is ${c.kind}, not a regular file`)
+      expect(r.stderr).toContain('-c/--config')
+    }
   })
 })

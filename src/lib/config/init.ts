@@ -2,7 +2,7 @@
 import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {declinedError, inputError} from '../errors.js'
-import {assertFolderPath, ensurePrivateDir, writeFileAtomic} from '../fs.js'
+import {assertFolderPath, assertRegularFile, ensurePrivateDir, writeFileAtomic} from '../fs.js'
 import {canPrompt, prompter, type Prompter} from '../prompt.js'
 import {parseInventory} from './load.js'
 import {lintInventory} from './lint.js'
@@ -36,6 +36,7 @@ export async function initInventory(opts: InitOptions): Promise<InitResult> {
   // before any question or write: what is in the way of the inventory or of .obsctl/ beside it is bad input
   const elsewhere = ['or -c/--config OTHER.yaml to write elsewhere']
   assertFolderPath(path.dirname(path.resolve(opts.file)), elsewhere)
+  assertRegularFile(opts.file, ['-c/--config names the inventory file to write: give the path of a regular file'])
   assertFolderPath(obsctlDir(path.dirname(path.resolve(opts.file))), elsewhere)
   if (existsSync(opts.file) && !opts.force) {
     throw inputError(

@@ -2,13 +2,14 @@
  * Load the inventory with line-accurate errors: every problem names file:line:column,
  * the field path and what is expected. Unknown fields are errors.
  */
-import {readFileSync, realpathSync} from 'node:fs'
+import {readFileSync, realpathSync, statSync} from 'node:fs'
 import path from 'node:path'
 import type {Node, Document, LineCounter} from 'yaml'
 import {yaml} from '../lazy-deps.js'
 import type {z} from 'zod'
 import {derivedCache, derivedMemo, fileEntryName, notePlatformFile} from '../derived-cache.js'
-import {errorMessage, fsReason, inputError} from '../errors.js'
+import {errorMessage, fsReason, inputError, isObsctlError} from '../errors.js'
+import {fileKind} from '../fs.js'
 import type {FieldPath} from './field-path.js'
 import {plainYamlOffsets, readPlainYaml} from './plain-yaml.js'
 import {platformSchema, type Platform} from './schema.js'
@@ -300,16 +301,17 @@ export function configError(file: string, problems: ConfigProblem[]) {
 
 /** Read and parse the inventory file; a missing file is an exit-2 error naming the flag and env var. */
 export function loadInventory(file: string): LoadedInventory {
+  const hints = ['pass -c/--config FILE or set OBSCTL_CONFIG', 'or create one: obsctl init (obsctl init --example for the example lab)']
   let text: string
   try {
+    // only a regular file (or a symlink to one) is read: a FIFO would block the read for ever, a device never end
+    const st = statSync(file)
+    if (!st.isFile()) throw inputError(`cannot read inventory ${file}: it is ${fileKind(st)}, not a regular file`, hints, 'CONFIG_NOT_FOUND')
     text = readFileSync(file, 'utf8')
   } catch (error) {
+    if (isObsctlError(error)) throw error
     const code = (error as NodeJS.ErrnoException).code
-    throw inputError(
-      code === 'ENOENT' ? `inventory not found: ${file}` : `cannot read inventory ${file}: ${fsReason(error)}`,
-      ['pass -c/--config FILE or set OBSCTL_CONFIG', 'or create one: obsctl init (obsctl init --example for the example lab)'],
-      'CONFIG_NOT_FOUND',
-    )
+    throw inputError(code === 'ENOENT' ? `inventory not found: ${file}` : `cannot read inventory ${file}: ${fsReason(error)}`, hints, 'CONFIG_NOT_FOUND')
   }
   return parseInventory(text, file)
 }
