@@ -2,7 +2,7 @@
  * Atomic file writes (write + fsync + rename) — the one way obsctl writes state and credentials — and the private
  * folders they go in; readText, a file's text read without loading node:fs/promises before the first read.
  */
-import {chmodSync, mkdirSync, statSync, type Stats} from 'node:fs'
+import {chmodSync, mkdirSync, realpathSync, statSync, type Stats} from 'node:fs'
 import path from 'node:path'
 import {inputError} from './errors.js'
 // write-file-atomic on the first write (./lazy-deps.ts): it loads node:crypto, worker_threads and signal-exit,
@@ -119,13 +119,44 @@ function modeFor(file: string, opts: AtomicWriteOptions): number {
 export async function writeFileAtomic(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
   ensureDir(path.dirname(file))
   assertRegularFile(file)
-  await writeFileAtomicLib()(file, data, {mode: modeFor(file, opts), fsync: true})
+  try {
+    await writeFileAtomicLib()(file, data, {mode: modeFor(file, opts), fsync: true})
+  } catch (error) {
+    throw aboutTarget(error, file)
+  }
 }
 
 export function writeFileAtomicSync(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): void {
   ensureDir(path.dirname(file))
   assertRegularFile(file)
-  writeFileAtomicLib().sync(file, data, {mode: modeFor(file, opts), fsync: true})
+  try {
+    writeFileAtomicLib().sync(file, data, {mode: modeFor(file, opts), fsync: true})
+  } catch (error) {
+    throw aboutTarget(error, file)
+  }
+}
+
+/**
+ * A file-system error of an atomic write about its temporary file (`x.yaml.280809446`), made about the file the
+ * user named: "cannot write …/x.yaml: permission denied", not the temporary name they never gave.
+ */
+function aboutTarget(error: unknown, file: string): unknown {
+  const err = error as NodeJS.ErrnoException
+  if (typeof err?.path !== 'string') return error
+  let real = file
+  try {
+    real = realpathSync(file)
+  } catch {
+    // not there yet: the library writes beside the path as given
+  }
+  const tmp = [file, path.resolve(file), real].find((t) => err.path!.startsWith(`${t}.`) && /^\d+$/.test(err.path!.slice(t.length + 1)))
+  if (tmp === undefined) return error
+  const temp = err.path
+  err.path = path.resolve(file)
+  // opening the temporary file for writing is writing the file
+  if (err.syscall === 'open') err.syscall = 'write'
+  err.message = err.message.replaceAll(temp, err.path)
+  return err
 }
 
 /**

@@ -3,11 +3,12 @@
  * nothing is written. Device nodes and FIFOs are made in the test's own folder (mknod needs root: skipped loudly without).
  */
 import {spawnSync} from 'node:child_process'
-import {lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
-import {obsctl, requireBuild, tmpDir} from './helpers.js'
+import {BIN, obsctl, requireBuild, runProcess, tmpDir} from './helpers.js'
 
 const EXAMPLE = renderInventoryYaml(EXAMPLE_ANSWERS)
 
@@ -81,6 +82,7 @@ describe('a file where obsctl wants a folder', () => {
 })
 
 const asRoot = process.getuid?.() === 0
+const NOBODY = 65534
 
 /** special files made in `dir`: a FIFO always, a character device (1,3: what /dev/null is) only as root (mknod) */
 function specials(dir: string): {name: string; kind: string}[] {
@@ -131,5 +133,28 @@ describe('a -c that is not a regular file', () => {
       expect(r.stderr).toContain(`cannot read inventory ${path.join(dir, c.name)}: it is ${c.kind}, not a regular file`)
       expect(r.stderr).toContain('-c/--config')
     }
+  })
+})
+
+describe('errors name the file, not the temporary file of its atomic write', () => {
+  it('init -c into a read-only folder: "cannot write …/ro/x.yaml: permission denied"', async () => {
+    const dir = tmpDir()
+    const ro = path.join(dir, 'ro')
+    const home = path.join(dir, 'home')
+    mkdirSync(ro)
+    mkdirSync(home)
+    chmodSync(ro, 0o555)
+    // root ignores file modes: run as nobody, to whom the root-owned ro/ is read-only
+    if (asRoot) {
+      for (let d = dir; d !== path.dirname(d) && d.startsWith(tmpdir()); d = path.dirname(d)) chmodSync(d, statSync(d).mode | 0o711)
+      chmodSync(home, 0o777)
+    }
+    const env = {...process.env, CI: '1', NO_COLOR: '1', HOME: home, XDG_CACHE_HOME: home}
+    delete env.OBSCTL_CONFIG
+    const r = await runProcess(process.execPath, [BIN, 'init', '--example', '-c', 'ro/x.yaml'], {cwd: dir, env, uid: asRoot ? NOBODY : undefined})
+    expect(r.status, r.stderr).toBe(1)
+    expect(r.stderr).toContain(`cannot write ${path.join(ro, 'x.yaml')}: permission denied`)
+    expect(r.stderr).not.toMatch(/x\.yaml\.\d/)
+    expect(readdirSync(ro)).toEqual([])
   })
 })
