@@ -10,7 +10,11 @@ import {inputError} from './errors.js'
 import {atomicWriter as writeFileAtomicLib} from './lazy-deps.js'
 
 export interface AtomicWriteOptions {
-  /** file mode, e.g. 0o600 for anything holding credentials (default 0o600 inside `.obsctl/`, else 0o644) */
+  /**
+   * file mode, e.g. 0o600 for anything holding credentials (default 0o600 inside `.obsctl/`; elsewhere an existing
+   * file keeps its own — a user's 0600 inventory stays 0600 through every edit — and a new one is 0o644). The owner
+   * of an existing file is kept either way (write-file-atomic chowns the new file as root).
+   */
   mode?: number
 }
 
@@ -109,7 +113,10 @@ export function assertRegularFile(file: string, hints: string[] = []): void {
 }
 
 function modeFor(file: string, opts: AtomicWriteOptions): number {
-  return opts.mode ?? (isPrivatePath(file) ? 0o600 : 0o644)
+  if (opts.mode !== undefined) return opts.mode
+  if (isPrivatePath(file)) return 0o600
+  const st = statOrUndefined(file)
+  return st?.isFile() ? st.mode & 0o7777 : 0o644
 }
 
 /**

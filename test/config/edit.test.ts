@@ -1,4 +1,4 @@
-import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -7,6 +7,7 @@ import {
   addClusterToInventory,
   loadInventory,
   removeClusterFromInventory,
+  removeInventoryValue,
   renderInventoryYaml,
   setInventoryValue,
 } from '../../src/lib/config/index.js'
@@ -61,5 +62,34 @@ describe('inventory edits keep comments and order', () => {
     await removeClusterFromInventory(loadInventory(file), 'cluster-05')
     expect(readFileSync(file, 'utf8')).toBe(before)
     await expect(removeClusterFromInventory(loadInventory(file), 'cluster-01')).rejects.toMatchObject({exitCode: 2})
+  })
+})
+
+describe('an edited inventory keeps its mode and owner', () => {
+  const mode = (f: string) => statSync(f).mode & 0o7777
+
+  it('config set, cluster add/remove and node remove leave a 0600 (or 0640) inventory as it was', async () => {
+    const file = example()
+    for (const m of [0o600, 0o640]) {
+      chmodSync(file, m)
+      await setInventoryValue(loadInventory(file), 'retention.prometheus', m === 0o600 ? '12h' : '8h')
+      expect(mode(file).toString(8)).toBe(m.toString(8))
+    }
+    chmodSync(file, 0o600)
+    await addClusterToInventory(loadInventory(file), {name: 'cluster-05', role: 'edge', hosts: ['127.0.1.5', '127.0.1.6'], cpu: '4', memory: '16Gi'})
+    expect(mode(file)).toBe(0o600)
+    await removeInventoryValue(loadInventory(file), 'clusters.cluster-05.nodes[1]')
+    expect(mode(file)).toBe(0o600)
+    await removeClusterFromInventory(loadInventory(file), 'cluster-05')
+    expect(mode(file)).toBe(0o600)
+  })
+
+  it.skipIf(process.getuid?.() !== 0)('as root, an edit keeps the file owner (nobody) and mode', async () => {
+    const file = example()
+    chownSync(file, 65534, 65534)
+    chmodSync(file, 0o600)
+    await setInventoryValue(loadInventory(file), 'retention.prometheus', '12h')
+    const st = statSync(file)
+    expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([65534, 65534, 0o600])
   })
 })

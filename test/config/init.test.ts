@@ -1,6 +1,6 @@
 /** obsctl init: never prompts without a terminal; --example; no silent overwrite; the wizard through a real pty. */
 import {spawn} from 'node:child_process'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {lintInventory, loadInventory} from '../../src/lib/config/index.js'
@@ -50,6 +50,19 @@ describe('init without a terminal', () => {
     expect(readFileSync(file, 'utf8')).toBe('# mine\n')
     expect((await obsctl(['init', '--example', '--force'], {cwd: dir})).status).toBe(0)
     expect(readFileSync(file, 'utf8')).toContain('kind: Platform')
+  })
+})
+
+describe('init --force over an existing inventory', () => {
+  it('keeps its mode: a 0600 inventory stays 0600; a new one is 0644', async () => {
+    const dir = tmpDir()
+    const file = path.join(dir, 'obsctl.yaml')
+    expect((await obsctl(['init', '--example'], {cwd: dir})).status).toBe(0)
+    expect(statSync(file).mode & 0o7777).toBe(0o644)
+    chmodSync(file, 0o600)
+    const r = await obsctl(['init', '--example', '--force'], {cwd: dir})
+    expect(r.status, r.stderr).toBe(0)
+    expect(statSync(file).mode & 0o7777).toBe(0o600)
   })
 })
 

@@ -80,7 +80,8 @@ export async function initInventory(opts: InitOptions): Promise<InitResult> {
     for (const line of summaryLines(answers, opts.file)) say(line)
     if (!(await ask!.confirm({message: `Write ${opts.file}?`, default: true}))) throw declinedError(`declined: ${opts.file} was not written`)
   }
-  await writeFileAtomic(opts.file, text, {mode: 0o644})
+  // 0644 when new; a file replaced with --force keeps its mode (and owner)
+  await writeFileAtomic(opts.file, text)
   const schema = path.join(ensurePrivateDir(obsctlDir(path.dirname(path.resolve(opts.file)))), 'schema.json')
   await writeFileAtomic(schema, `${JSON.stringify(jsonSchema(), null, 2)}\n`, {mode: 0o644})
   return {
