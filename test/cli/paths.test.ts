@@ -149,7 +149,7 @@ describe('errors name the file, not the temporary file of its atomic write', () 
       for (let d = dir; d !== path.dirname(d) && d.startsWith(tmpdir()); d = path.dirname(d)) chmodSync(d, statSync(d).mode | 0o711)
       chmodSync(home, 0o777)
     }
-    const env = {...process.env, CI: '1', NO_COLOR: '1', HOME: home, XDG_CACHE_HOME: home}
+    const env: NodeJS.ProcessEnv = {...process.env, CI: '1', NO_COLOR: '1', HOME: home, XDG_CACHE_HOME: home}
     delete env.OBSCTL_CONFIG
     const r = await runProcess(process.execPath, [BIN, 'init', '--example', '-c', 'ro/x.yaml'], {cwd: dir, env, uid: asRoot ? NOBODY : undefined})
     expect(r.status, r.stderr).toBe(1)
