@@ -324,6 +324,21 @@ const ARGV_ROWS: ArgvRow[] = [
     says: /--host 300\.1\.2\.3 clusters\[4\]\.nodes\[0\]\.host: "300\.1\.2\.3" is not an IPv4/,
   },
   {
+    name: 'config set through a value',
+    argv: ['config', 'set', 'retention.prometheus.x', '1', '--dry-run'],
+    says: /cannot set retention\.prometheus\.x: retention\.prometheus at \S+obsctl\.yaml:46:15 is a value \("6h"\)/,
+  },
+  {
+    name: 'config set through a value in a flow mapping',
+    argv: ['config', 'set', 's3.buckets.metrics.name.x', 'y', '--dry-run'],
+    says: /s3\.buckets\.metrics\.name at \S+obsctl\.yaml:22:21 is a value \("thanos-metrics"\)/,
+  },
+  {
+    name: 'config set to an alias with no anchor',
+    argv: ['config', 'set', 'ssh.user', '*a', '--dry-run'],
+    says: /ssh\.user: the value \*a is YAML for an alias/,
+  },
+  {
     name: 'cluster add NAME with a space',
     argv: ['cluster', 'add', 'cluster 05', '--host', '192.168.101.199', '--dry-run'],
     says: /cluster name cluster 05 is not a DNS label/,

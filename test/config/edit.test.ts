@@ -93,3 +93,24 @@ describe('an edited inventory keeps its mode and owner', () => {
     expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([65534, 65534, 0o600])
   })
 })
+
+describe('config set through a value, or of a value YAML cannot read: exit 2 naming it, nothing written', () => {
+  it.each([
+    ['retention.prometheus.x', '1', /cannot set retention\.prometheus\.x: retention\.prometheus at FILE:46:15 is a value \("6h"\)/],
+    ['s3.buckets.metrics.name.x', 'y', /cannot set s3\.buckets\.metrics\.name\.x: s3\.buckets\.metrics\.name at FILE:22:21 is a value \("thanos-metrics"\)/],
+    ['ssh.user', '*a', /ssh\.user: the value \*a is YAML for an alias .*no anchor/],
+  ])('config set %s %s', async (p, v, says) => {
+    const file = example()
+    const before = readFileSync(file, 'utf8')
+    let err: unknown
+    try {
+      await setInventoryValue(loadInventory(file), p, v)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(ObsctlError)
+    expect((err as ObsctlError).exitCode).toBe(2)
+    expect((err as Error).message).toMatch(new RegExp(says.source.replace('FILE', file.replaceAll(/[.*+?^${}()|[\]\\]/g, '\\$&'))))
+    expect(readFileSync(file, 'utf8')).toBe(before)
+  })
+})

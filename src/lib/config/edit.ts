@@ -4,10 +4,10 @@
  */
 import type {Document} from 'yaml'
 import {yaml} from '../lazy-deps.js'
-import {inputError} from '../errors.js'
+import {errorMessage, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
 import {redactText} from './validators.js'
-import {formatPosition, parseInventory, type ConfigProblem, type FieldPath, type LoadedInventory} from './load.js'
+import {formatPath, formatPosition, parseInventory, type ConfigProblem, type FieldPath, type LoadedInventory} from './load.js'
 import {lintInventory, type LintReport} from './lint.js'
 
 export interface EditResult {
@@ -42,11 +42,23 @@ export function resolvePath(doc: Document, raw: string): (string | number)[] {
   return segs
 }
 
-/** Parse a value given on the command line as a YAML scalar/flow value (`3` → number, `[a, b]` → list). */
-export function parseValue(raw: string): unknown {
+/**
+ * Parse a value given on the command line as a YAML scalar/flow value (`3` → number, `[a, b]` → list). A value YAML
+ * cannot turn into data — `*a`, an alias with no anchor to refer to — is bad input naming it (`what`: the path set).
+ */
+export function parseValue(raw: string, what?: string): unknown {
   const d = yaml().parseDocument(raw)
   if (d.errors.length) return raw
-  return d.toJS()
+  try {
+    return d.toJS()
+  } catch (error) {
+    const alias = /^\s*\*/.test(raw)
+    throw inputError(
+      `${what ? `${what}: ` : ''}the value ${raw} ${alias ? 'is YAML for an alias (*name repeats the value of an anchor &name), and there is no anchor' : `is not a value YAML can read (${errorMessage(error)})`}`,
+      [`to set the text ${raw}, quote it: '"${raw.replaceAll('"', '\\"')}"'`],
+      'BAD_VALUE',
+    )
+  }
 }
 
 /** What an edit is, for its error messages: the change, where it lands in the file, and the flags that gave its values. */
@@ -117,10 +129,12 @@ function cloneDoc(inv: LoadedInventory): Document {
  * TEXT with PATH set to VALUE (a JS value), not validated: only the value's bytes change when the field is
  * a scalar already in the text (comments and alignment stay); otherwise the yaml Document API writes it.
  * The one way an inventory text is edited — `config set` and the tests' inventory builder both use it.
+ * `file` names the inventory in errors (a value in the way of the path: "retention.prometheus at FILE:46:15 is a value").
  */
-export function setInventoryText(text: string, rawPath: string, value: unknown): {segs: (string | number)[]; written: unknown; after: string} {
+export function setInventoryText(text: string, rawPath: string, value: unknown, file?: string): {segs: (string | number)[]; written: unknown; after: string} {
   const doc = yaml().parseDocument(text, {keepSourceTokens: false})
   const segs = resolvePath(doc, rawPath)
+  refuseValueInTheWay(doc, text, segs, rawPath, file)
   const written = doc.getIn(segs)
   const target = doc.getIn(segs, true)
   let after: string
@@ -136,6 +150,33 @@ export function setInventoryText(text: string, rawPath: string, value: unknown):
 }
 
 /**
+ * A value (a scalar) on the way of PATH cannot hold a field: `retention.prometheus.x` when retention.prometheus is
+ * `6h`. Exit 2 naming the value and where it is, instead of the yaml library's "Expected YAML collection".
+ */
+function refuseValueInTheWay(doc: Document, text: string, segs: (string | number)[], rawPath: string, file?: string): void {
+  for (let i = 1; i < segs.length; i++) {
+    const node = doc.getIn(segs.slice(0, i), true)
+    if (node === undefined || yaml().isCollection(node)) continue
+    const at = yaml().isNode(node) && node.range ? node.range[0] : undefined
+    const where = at === undefined ? '' : ` at ${file ? `${file}:` : 'line '}${lineColumn(text, at)}`
+    const shown = yaml().isScalar(node) ? JSON.stringify(node.value ?? null) : 'a value'
+    const parent = formatPath(segs.slice(0, i))
+    throw inputError(
+      `cannot set ${rawPath}: ${parent}${where} is a value (${shown}), not a mapping that can hold ${formatPath(segs.slice(i))}`,
+      [`set ${parent} itself (obsctl config set ${parent} VALUE), or check the path: obsctl config explain ${parent}`],
+      'BAD_PATH',
+    )
+  }
+}
+
+/** `line:column` (1-based) of an offset in text. */
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset)
+  const nl = before.lastIndexOf('\n')
+  return `${before.split('\n').length}:${offset - nl}`
+}
+
+/**
  * The inventory text with PATH set to VALUE (given as on the command line), not validated
  * (setInventoryValue validates it before writing).
  */
@@ -144,8 +185,8 @@ export function editInventoryText(
   rawPath: string,
   rawValue: string,
 ): {segs: (string | number)[]; written: unknown; value: unknown; after: string} {
-  const value = parseValue(rawValue)
-  return {...setInventoryText(inv.text, rawPath, value), value}
+  const value = parseValue(rawValue, rawPath)
+  return {...setInventoryText(inv.text, rawPath, value, inv.file), value}
 }
 
 /** `config set PATH VALUE`. */
