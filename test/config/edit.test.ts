@@ -94,6 +94,66 @@ describe('an edited inventory keeps its mode and owner', () => {
   })
 })
 
+describe('config set of a field not yet in the file changes only the bytes it adds', () => {
+  const SUDO = '  sudo: nopasswd               # or: password (prompted once, sent on stdin, never logged)\n'
+  const crlf = (t: string) => `\uFEFF${t.replaceAll('\n', '\r\n')}`
+
+  it('a new key: its line after the last field of its mapping; comments and alignment elsewhere untouched', async () => {
+    const file = example()
+    const before = readFileSync(file, 'utf8')
+    expect(before).toContain(SUDO)
+    await setInventoryValue(loadInventory(file), 'ssh.port', '2222')
+    expect(readFileSync(file, 'utf8')).toBe(before.replace(SUDO, `${SUDO}  port: 2222\n`))
+    await setInventoryValue(loadInventory(file), 'clusters.cluster-01.nodes[0].port', '2200')
+    await setInventoryValue(loadInventory(file), 'replicas.prometheus', '2', {allowOvercommit: true})
+    const after = readFileSync(file, 'utf8')
+    expect(after.endsWith('\nreplicas:\n  prometheus: 2\n')).toBe(true)
+    expect(after).toContain('        memory: 16Gi\n        port: 2200\n  - name: cluster-02\n')
+    expect(after.replace('        port: 2200\n', '').replace('replicas:\n  prometheus: 2\n', '')).toBe(before.replace(SUDO, `${SUDO}  port: 2222\n`))
+    const p = loadInventory(file).platform
+    expect([p.ssh.port, p.clusters[0]!.nodes[0]!.port, p.replicas.prometheus]).toEqual([2222, 2200, 2])
+  })
+
+  it('a new key of a flow mapping goes inside its braces', async () => {
+    const file = example()
+    const before = readFileSync(file, 'utf8')
+    await setInventoryValue(loadInventory(file), 's3.buckets.metrics.expireAfter', '400d')
+    expect(readFileSync(file, 'utf8')).toBe(before.replace('metrics: {name: thanos-metrics}', 'metrics: {name: thanos-metrics, expireAfter: 400d}'))
+  })
+
+  it('a new list item (node add) is appended as lines, indented as its siblings', async () => {
+    const file = example()
+    const before = readFileSync(file, 'utf8')
+    const node = {host: '127.0.1.9', roles: ['worker'], cpu: '4', memory: '16Gi'}
+    await setInventoryValue(loadInventory(file), 'clusters.cluster-02.nodes[1]', JSON.stringify(node))
+    const anchor = '      - host: 192.168.101.196\n        roles: [control-plane, worker]\n        cpu: "4"\n        memory: 16Gi\n'
+    expect(readFileSync(file, 'utf8')).toBe(
+      before.replace(anchor, `${anchor}      - host: 127.0.1.9\n        roles: [worker]\n        cpu: "4"\n        memory: 16Gi\n`),
+    )
+  })
+
+  it('a CRLF file with a byte-order mark stays CRLF with its BOM: new keys, changed values, removed entries', async () => {
+    const file = example()
+    const lf = readFileSync(file, 'utf8')
+    writeFileSync(file, crlf(lf))
+    await setInventoryValue(loadInventory(file), 'ssh.port', '2222')
+    expect(readFileSync(file, 'utf8')).toBe(crlf(lf.replace(SUDO, `${SUDO}  port: 2222\n`)))
+    await setInventoryValue(loadInventory(file), 'ssh.port', '2200')
+    expect(readFileSync(file, 'utf8')).toBe(crlf(lf.replace(SUDO, `${SUDO}  port: 2200\n`)))
+    // written by the yaml Document API (a whole list replaced, an entry removed): line endings and BOM kept
+    await setInventoryValue(
+      loadInventory(file),
+      'clusters.cluster-01.nodes',
+      JSON.stringify([{host: '127.0.1.8', roles: ['control-plane', 'worker'], cpu: '4', memory: '16Gi'}]),
+    )
+    await removeInventoryValue(loadInventory(file), 'ssh.port')
+    const text = readFileSync(file, 'utf8')
+    expect(text.startsWith('\uFEFFapiVersion: ') || text.startsWith('\uFEFF# obsctl inventory')).toBe(true)
+    expect(text.match(/(?<!\r)\n/g) ?? []).toEqual([])
+    expect(loadInventory(file).platform.clusters[0]!.nodes[0]!.host).toBe('127.0.1.8')
+  })
+})
+
 describe('config set through a value, or of a value YAML cannot read: exit 2 naming it, nothing written', () => {
   it.each([
     ['retention.prometheus.x', '1', /cannot set retention\.prometheus\.x: retention\.prometheus at FILE:46:15 is a value \("6h"\)/],

@@ -127,7 +127,9 @@ function cloneDoc(inv: LoadedInventory): Document {
 
 /**
  * TEXT with PATH set to VALUE (a JS value), not validated: only the value's bytes change when the field is
- * a scalar already in the text (comments and alignment stay); otherwise the yaml Document API writes it.
+ * a scalar already in the text (comments and alignment stay); a field or list item not yet in the text is added by
+ * inserting its text only (insertField), every other byte unchanged. Otherwise (a block list or mapping replaced)
+ * the yaml Document API writes the whole text, keeping its line endings (CRLF) and byte-order mark.
  * The one way an inventory text is edited — `config set` and the tests' inventory builder both use it.
  * `file` names the inventory in errors (a value in the way of the path: "retention.prometheus at FILE:46:15 is a value").
  */
@@ -137,16 +139,106 @@ export function setInventoryText(text: string, rawPath: string, value: unknown, 
   refuseValueInTheWay(doc, text, segs, rawPath, file)
   const written = doc.getIn(segs)
   const target = doc.getIn(segs, true)
-  let after: string
+  let after: string | undefined
   if (yaml().isScalar(target) && target.range && (value === null || typeof value !== 'object')) {
     // splice only the value's text: every other byte (comments, alignment) stays as it was
     const scalar = yaml().stringify(value, {lineWidth: 0}).trimEnd()
     after = text.slice(0, target.range[0]) + scalar + text.slice(target.range[1])
   } else {
+    if (target === undefined) after = insertField(doc, text, segs, value)
     doc.setIn(segs, value)
-    after = doc.toString({lineWidth: 0, flowCollectionPadding: false})
+    const whole = documentText(doc, text)
+    // the inserted lines must read back as exactly what the Document API would write; else it writes
+    if (after !== undefined && !sameData(after, whole)) after = undefined
+    after ??= whole
   }
   return {segs, written, after}
+}
+
+/** A line ending as the text has them (\r\n when it uses them). */
+function eolOf(text: string): string {
+  return text.includes('\r\n') ? '\r\n' : '\n'
+}
+
+/** The edited document as text, with the original text's line endings and byte-order mark (the yaml library writes neither). */
+function documentText(doc: Document, original: string): string {
+  let out = doc.toString({lineWidth: 0, flowCollectionPadding: false})
+  if (eolOf(original) === '\r\n') out = out.replace(/\r?\n/g, '\r\n')
+  return original.startsWith('\uFEFF') && !out.startsWith('\uFEFF') ? `\uFEFF${out}` : out
+}
+
+function sameData(a: string, b: string): boolean {
+  const da = yaml().parseDocument(a)
+  return da.errors.length === 0 && JSON.stringify(da.toJS()) === JSON.stringify(yaml().parseDocument(b).toJS())
+}
+
+/**
+ * PATH (not in the text) added by inserting text only, every other byte unchanged: new lines at the end of the
+ * nearest block mapping on its way, indented as its keys (`ssh.port 2222` → `  port: 2222` after ssh's last field);
+ * `, key: value` before the `}` of a flow mapping (`s3.buckets.metrics.expireAfter`); a new last item of a block list
+ * (`clusters.cluster-02.nodes[1]`, node add). Undefined otherwise (the Document API writes it).
+ */
+function insertField(doc: Document, text: string, segs: (string | number)[], value: unknown): string | undefined {
+  let i = segs.length - 1
+  while (i > 0 && doc.getIn(segs.slice(0, i), true) === undefined) i--
+  const node = i === 0 ? doc.contents : doc.getIn(segs.slice(0, i), true)
+  const rest = segs.slice(i)
+  if (!yaml().isCollection(node) || !node.range) return undefined
+  const eol = eolOf(text)
+  if (yaml().isMap(node)) {
+    if (rest.some((k) => typeof k !== 'string')) return undefined
+    const entry = rest.reduceRight<unknown>((v, k) => ({[k]: v}), value)
+    if (node.flow) {
+      const close = text.lastIndexOf('}', node.range[1] - 1)
+      if (close <= node.range[0]) return undefined
+      let at = close
+      while (text[at - 1] === ' ') at--
+      const pair = yaml().stringify(entry, {collectionStyle: 'flow', lineWidth: 0, flowCollectionPadding: false}).trim().slice(1, -1)
+      return `${text.slice(0, at)}${node.items.length > 0 ? ', ' : ''}${pair}${text.slice(at)}`
+    }
+    const first = node.items[0]?.key
+    if (!yaml().isNode(first) || !first.range) return undefined
+    return appendLines(text, node.range[1], columnOf(text, first.range[0]), blockText(entry), eol)
+  }
+  // a new last item of a block list
+  if (node.flow || rest.length !== 1 || rest[0] !== node.items.length) return undefined
+  const first = node.items[0]
+  if (!yaml().isNode(first) || !first.range) return undefined
+  const lineStart = text.lastIndexOf('\n', first.range[0] - 1) + 1
+  const dash = text.lastIndexOf('-', first.range[0] - 1)
+  if (dash < lineStart) return undefined
+  return appendLines(text, node.range[1], dash - lineStart, blockText([value]), eol)
+}
+
+/** `lines` (block YAML ending in \n), indented by `indent` columns, inserted at `end` (a block collection's end). */
+function appendLines(text: string, end: number, indent: number, lines: string, eol: string): string {
+  const pad = ' '.repeat(indent)
+  const body = lines
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => pad + l)
+    .join(eol)
+  // a block collection's range ends after its last line's line ending; at the end of a text without one, add it
+  const lead = end > 0 && text[end - 1] === '\n' ? '' : eol
+  return `${text.slice(0, end)}${lead}${body}${eol}${text.slice(end)}`
+}
+
+/** A value as block YAML, its lists of plain values in flow style as the inventory writes them (`roles: [control-plane, worker]`). */
+function blockText(value: unknown): string {
+  const d = new (yaml().Document)(value)
+  yaml().visit(d, {
+    Seq(_, n) {
+      if (n.items.every((it) => yaml().isScalar(it))) n.flow = true
+    },
+  })
+  // the top list (a new list item) stays block
+  if (yaml().isSeq(d.contents)) d.contents.flow = false
+  return d.toString({lineWidth: 0, flowCollectionPadding: false})
+}
+
+/** The column (0-based) of an offset in its line. */
+function columnOf(text: string, offset: number): number {
+  return offset - (text.lastIndexOf('\n', offset - 1) + 1)
 }
 
 /**
@@ -223,7 +315,7 @@ export async function removeInventoryValue(
   const segs = resolvePath(doc, rawPath)
   if (!doc.hasIn(segs)) throw inputError(`${rawPath} is not in ${inv.file}`, [], 'NOT_FOUND')
   doc.deleteIn(segs)
-  const after = doc.toString({lineWidth: 0, flowCollectionPadding: false})
+  const after = documentText(doc, inv.text)
   return {...(await commit(inv, after, opts, {what: `remove ${rawPath}`, at: segs.slice(0, -1)})), path: rawPath}
 }
 
