@@ -110,7 +110,7 @@ describe('a kubeconfig with tls-server-name (the certificate names the API serve
     const at = contextServer(readChain([s.kubeconfig]), 'cluster-01-context')
     expect(at?.tlsServerName).toBe('kubernetes')
     const check = apiServerClockCheck('cluster-01', 'cluster-01-context', async () => at)
-    const finding = await check.run({timeoutMs: 10_000} as Parameters<typeof check.run>[0], new AbortController().signal)
+    const finding = (await check.run({timeoutMs: 10_000} as Parameters<typeof check.run>[0], new AbortController().signal)) as {status: string; detail: string}
     expect(finding.status, finding.detail).toBe('pass')
   })
 })

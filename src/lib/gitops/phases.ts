@@ -61,7 +61,9 @@ export function renderPhase(o: RenderPhaseOptions = {}): Phase<Target> {
       const dir = renderDir(ctx.platform, ctx.inv.dir)
       const plan = planRender(dir, renderDigests(ctx.platform), {force: Boolean(o.force)})
       const n = plan.added.length + plan.changed.length + plan.removed.length
-      const conflicts = plan.conflicts.length ? `; ${plan.conflicts.length} file(s) edited by hand would block it (obsctl render --force discards the edits)` : ''
+      const conflicts = plan.conflicts.length
+        ? `; ${plan.conflicts.length} file(s) edited by hand would block it (obsctl render --force discards the edits)`
+        : ''
       // local only (plan and dry runs read no remote): rendered files Git does not hold yet
       const {uncommittedCount} = await import('./repo.js')
       const pending = await uncommittedCount(dir)
