@@ -158,8 +158,10 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
     kube.seed(
       {apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', metadata: {name: 'pvc-data', namespace: ns}, spec: {numberOfReplicas: 2, size: '1073741824'}},
       {apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', metadata: {name: 'pvc-safe', namespace: ns}, spec: {numberOfReplicas: 2, size: '1073741824'}},
+      // detached: its replicas are stopped (not running), and still its only copies of the data
+      {apiVersion: 'longhorn.io/v1beta2', kind: 'Volume', metadata: {name: 'pvc-detached', namespace: ns}, spec: {numberOfReplicas: 1, size: '1073741824'}},
     )
-    const rep = (name: string, volume: string, node: string, healthy: boolean) => {
+    const rep = (name: string, volume: string, node: string, healthy: boolean, state = healthy ? 'running' : 'error') => {
       const [o] = kube.seed({
         apiVersion: 'longhorn.io/v1beta2',
         kind: 'Replica',
@@ -170,7 +172,7 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
         kube.type('replicas.longhorn.io'),
         ns,
         name,
-        {...o, status: {currentState: healthy ? 'running' : 'error'}},
+        {...o, status: {currentState: state}},
         {manager: 'longhorn-manager', dryRun: false, fieldValidation: 'Ignore', warnings: []},
         'main',
       )
@@ -179,13 +181,16 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
     rep('pvc-data-r-2', 'pvc-data', n(1).hostname, false)
     rep('pvc-safe-r-1', 'pvc-safe', n(2).hostname, true)
     rep('pvc-safe-r-2', 'pvc-safe', n(1).hostname, true)
+    rep('pvc-detached-r-1', 'pvc-detached', n(2).hostname, true, 'stopped')
     seedPod(kube, 'app-0', n(2).hostname, {app: 'app'})
     n(2).clearCalls()
     kube.clearRequestLog()
 
     const refused = await cli(['node', 'remove', 'cluster-01', n(2).hostname, '--yes'])
     expect(refused.code, refused.stderr + refused.stdout).toBe(1)
-    expect(refused.stderr).toContain(`removing ${n(2).hostname} would lose data: Longhorn volume(s) pvc-data have their last healthy replica on it`)
+    expect(refused.stderr).toContain(
+      `removing ${n(2).hostname} would lose data: Longhorn volume(s) pvc-data, pvc-detached have their last healthy replica on it`,
+    )
     expect(refused.stderr).toContain('--force removes the node anyway')
     // nothing touched: schedulable, its pod there, not reset, still in the inventory
     expect(kube.getObject('nodes', undefined, n(2).hostname)!.spec.unschedulable).toBeFalsy()
@@ -205,7 +210,7 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
     }
     expect(out.ok).toBe(true)
     const drain = out.run.phases.find((p) => p.name === 'node-drain')!.tasks[0]!.report!
-    expect(drain.longhorn!.map((x) => x.volume)).toEqual(['pvc-data'])
+    expect(drain.longhorn!.map((x) => x.volume)).toEqual(['pvc-data', 'pvc-detached'])
     expect(drain.evicted).toEqual(['default/app-0'])
     expect(kube.requestLog.filter((x) => x.path.endsWith('/eviction')).map((x) => x.path)).toEqual(['/api/v1/namespaces/default/pods/app-0/eviction'])
     expect(

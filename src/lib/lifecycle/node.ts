@@ -123,7 +123,8 @@ interface LonghornObject {
 
 /**
  * Longhorn volumes whose every healthy replica is on `node` (longhorn.io/v1beta2 Replica: spec.nodeID,
- * spec.volumeName; healthy = status.currentState running, spec.healthyAt set, spec.failedAt empty).
+ * spec.volumeName; healthy = spec.healthyAt set and spec.failedAt empty, whatever status.currentState: a detached
+ * volume's replicas are `stopped` and still hold its data).
  * No Longhorn (the API has no longhorn.io/v1beta2): none. An answer that cannot be read is an error, never "none".
  */
 export async function longhornAtRisk(kube: import('../platform/kube.js').Kube, node: string): Promise<{installed: boolean; risks: LonghornRisk[]}> {
@@ -140,7 +141,7 @@ export async function longhornAtRisk(kube: import('../platform/kube.js').Kube, n
   }
   const [volumes, replicas] = await Promise.all([get('volumes'), get('replicas')])
   if (!volumes || !replicas) return {installed: false, risks: []}
-  const healthy = (r: LonghornObject) => r.status?.currentState === 'running' && Boolean(r.spec?.healthyAt) && !r.spec?.failedAt
+  const healthy = (r: LonghornObject) => Boolean(r.spec?.healthyAt) && !r.spec?.failedAt
   const risks: LonghornRisk[] = []
   for (const v of volumes) {
     const mine = replicas.filter((r) => r.spec?.volumeName === v.metadata.name && healthy(r))
