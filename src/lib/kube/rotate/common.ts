@@ -35,12 +35,16 @@ export function requireBasicAuth(h: HttpClient, service: ServiceKey): void {
   }
 }
 
-/** Does the consumer accept this password? true / false; anything else (no answer, 5xx) cannot be measured: an error. */
+/**
+ * Does the consumer accept this password? 200: yes; 401: no. 403 is an authenticated user the path is not allowed
+ * to (Grafana's /api/user and OpenSearch's authinfo answer every signed-in user): the password was accepted, so an
+ * old password answered 403 is NOT refused. Anything else (no answer, 5xx) cannot be measured: an error.
+ */
 export async function accepts(h: HttpClient, service: ServiceKey, user: string, password: string): Promise<boolean> {
   const path = service === 'grafana' ? '/api/user' : '/_plugins/_security/authinfo'
   const res = await h.request(service, path, {headers: {authorization: basic(user, password)}})
-  if (res.status === 200) return true
-  if (res.status === 401 || res.status === 403) return false
+  if (res.status === 200 || res.status === 403) return true
+  if (res.status === 401) return false
   throw new ObsctlError(`${service}: GET ${path} as ${user} answered HTTP ${res.status}: cannot tell whether the password is accepted`, {
     code: 'ROTATE_UNMEASURABLE',
   })
