@@ -24,7 +24,7 @@ inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the pl
     'dry-run': Flags.boolean({summary: 'Print what each task would do; render the repo locally; touch no remote system.'}),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every task against the live system.'}),
     concurrency: Flags.integer({summary: 'Targets at once per phase (default: all).', min: 1}),
-    timeout: secondsFlag('Seconds to wait for rollouts and sync.', 900),
+    timeout: secondsFlag('Seconds to wait for rollouts, sync and validation to settle.', 900),
     'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
     push: Flags.boolean({
       summary: 'Push the render commit (Argo CD pulls it from the remote); --no-push keeps the commit local.',

@@ -35,7 +35,7 @@ finished tasks are skipped. --dry-run prints the plan and touches nothing.`
     'dry-run': Flags.boolean({summary: 'Print the inventory change and the plan; touch nothing.'}),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every task against the live system.'}),
     push: Flags.boolean({summary: 'Push the render commit (--no-push: commit only).', default: true, allowNo: true}),
-    timeout: secondsFlag('Seconds to wait for rollouts and sync.', 900),
+    timeout: secondsFlag('Seconds to wait for rollouts, sync and validation to settle.', 900),
     'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
   }
 

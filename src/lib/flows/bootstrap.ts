@@ -61,7 +61,7 @@ export function bootstrapPhaseOptions(s: BootstrapSettings): FlowOptions<Bootstr
     secrets: {},
     'root-app': {},
     sync: {timeoutSeconds},
-    validate: {},
+    validate: {settleSeconds: timeoutSeconds},
   }
 }
 

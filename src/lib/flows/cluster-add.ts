@@ -43,6 +43,6 @@ export function clusterAddPhaseOptions(s: ClusterAddSettings): FlowOptions<Clust
     secrets: {},
     'argocd-refresh': {timeoutSeconds, intervalMs},
     sync: {timeoutSeconds, intervalMs},
-    validate: {},
+    validate: {settleSeconds: timeoutSeconds},
   }
 }

@@ -6,6 +6,11 @@ import {outcomeLine} from '../checks/render.js'
 export interface ValidatePhaseOptions {
   /** the platform CA bundle for the services' HTTPS (else the inventory's) */
   caFile?: string
+  /**
+   * re-run failing checks until they pass or this many seconds pass (the flow's --timeout): right after a sync
+   * the platform is still settling (targets not scraped yet, a store not registered, no log index yet); 0: once
+   */
+  settleSeconds?: number
 }
 
 export function validatePhase(o: ValidatePhaseOptions = {}): Phase<Target> {
@@ -15,7 +20,8 @@ export function validatePhase(o: ValidatePhaseOptions = {}): Phase<Target> {
     targets: () => [{id: 'platform', title: 'platform'}],
     // always re-run: validation is about now, not about inputs
     fingerprint: () => ({at: Date.now()}),
-    describe: () => 'run every check of obsctl validate all (Argo CD, Prometheus, Thanos, OpenSearch, Fluent Bit)',
+    describe: () =>
+      'run every check of obsctl validate all (Argo CD, Prometheus, Thanos, OpenSearch, Fluent Bit), failing ones again until they pass or --timeout',
     async run(_t, ctx, io) {
       // the checks load only when the phase runs (obsctl plan builds this phase to describe it)
       const [{validate}, {toOutcome}] = await Promise.all([import('./index.js'), import('./run.js')])
@@ -24,6 +30,7 @@ export function validatePhase(o: ValidatePhaseOptions = {}): Phase<Target> {
         caFile: o.caFile,
         signal: ctx.signal,
         record: true,
+        ...(o.settleSeconds ? {wait: true, waitTimeoutMs: o.settleSeconds * 1000} : {}),
         onOutcome: (out) => io.log(outcomeLine(toOutcome(out))),
       })
       const s = v.summary

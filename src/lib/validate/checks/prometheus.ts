@@ -93,8 +93,15 @@ const targets: Check = {
         'the error says why; for an edge, check its API server and the scrape token (obsctl secrets apply)',
         [...new Set(down.map((t) => t.labels.cluster ?? centralCluster(ctx.platform).name))],
       )
-    const unknown = ts.filter((t) => t.health === 'unknown').length
-    return pass(`${ts.length} targets up${unknown ? ` (${unknown} not scraped yet)` : ''}`)
+    // a target Prometheus has not scraped yet is not known to be up: not measured (--wait re-runs until it is)
+    const unknown = ts.filter((t) => t.health !== 'up')
+    if (unknown.length)
+      return fail(
+        `${unknown.length}/${ts.length} targets not scraped yet (not measured): ${list(unknown.map(describeTarget), 6)}`,
+        'Prometheus scrapes each target once per interval after it starts or reloads: obsctl validate --wait re-runs this until they are',
+        [...new Set(unknown.map((t) => t.labels.cluster ?? centralCluster(ctx.platform).name))],
+      )
+    return pass(`${ts.length} targets up`)
   },
 }
 
@@ -119,9 +126,11 @@ const edges: Check = {
     for (const c of want) {
       const mine = ts.filter((t) => t.labels.cluster === c.name)
       const down = mine.filter((t) => t.health === 'down')
+      const unknown = mine.filter((t) => t.health !== 'down' && t.health !== 'up')
+      const jobs = (ts: PromTarget[]) => [...new Set(ts.map((t) => t.labels.job ?? t.scrapePool))].join(', ')
       if (mine.length === 0) problems.push(`${c.name}: no targets`)
-      else if (down.length)
-        problems.push(`${c.name}: ${down.length}/${mine.length} down (${[...new Set(down.map((t) => t.labels.job ?? t.scrapePool))].join(', ')})`)
+      else if (down.length) problems.push(`${c.name}: ${down.length}/${mine.length} down (${jobs(down)})`)
+      else if (unknown.length) problems.push(`${c.name}: ${unknown.length}/${mine.length} not scraped yet (${jobs(unknown)})`)
       else ok.push(`${c.name} ${mine.length}`)
     }
     if (problems.length) {
