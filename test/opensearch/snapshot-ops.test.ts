@@ -124,6 +124,17 @@ describe('restore', () => {
     })
   })
 
+  it('a shard OpenSearch could not restore: not ok, the index missing from what was restored', async () => {
+    const original = idx('cluster-04')
+    fake.failRestoreOf.add(`again-${original}`)
+    try {
+      const r = await restore({indices: original, renamePattern: '(.+)', renameReplacement: 'again-$1'})
+      expect(r).toMatchObject({ok: false, shards: {total: 1, successful: 0, failed: 1}, restoredIndices: []})
+    } finally {
+      fake.failRestoreOf.clear()
+    }
+  })
+
   it('--close: closes the open index first; the restore brings back the snapshot’s data and reopens it', async () => {
     const original = idx('cluster-03')
     fake.addLogs('cluster-03', 4, 60_000)

@@ -86,6 +86,8 @@ export interface OpenSearchFake extends FakeServer {
   closed: Set<string>
   /** every restore request's body, as sent */
   restoreRequests: {repository: string; snapshot: string; body: Record<string, unknown>}[]
+  /** indices whose shard the next restores fail (OpenSearch restores the rest and counts it in shards.failed, the index not listed) */
+  failRestoreOf: Set<string>
 }
 
 export interface FakePolicy {
@@ -583,14 +585,19 @@ export async function startOpenSearchFake(opts: {
             }
           }
           const restored: string[] = []
+          let failed = 0
           for (const i of chosen) {
             const target = rename(i)
+            if (self.failRestoreOf.has(target)) {
+              failed++
+              continue
+            }
             self.docs = self.docs.filter((d) => d.index !== target).concat(snap.docs.filter((d) => d.index === i).map((d) => ({...d, index: target})))
             self.closed.delete(target)
             restored.push(target)
           }
           if (req.query.get('wait_for_completion') !== 'true') return {json: {accepted: true}}
-          return {json: {snapshot: {snapshot: name, indices: restored, shards: {total: restored.length, failed: 0, successful: restored.length}}}}
+          return {json: {snapshot: {snapshot: name, indices: restored, shards: {total: restored.length + failed, failed, successful: restored.length}}}}
         }),
         'snapshot-restore',
       ],
@@ -707,6 +714,7 @@ export async function startOpenSearchFake(opts: {
     nextSnapshot: {},
     closed: new Set<string>(),
     restoreRequests: [],
+    failRestoreOf: new Set(),
     users: {[opts.user]: {password: opts.password, backend_roles: ['admin']}},
     userUpdates: [],
     addLogs(cluster: string, n: number, ageMs = 0) {

@@ -261,7 +261,11 @@ export async function restoreSnapshot(inv: LoadedInventory, o: RestoreOptions): 
     }
     const out = okJson<{snapshot?: {indices?: string[]; shards?: {total?: number; successful?: number; failed?: number}}}>(res, 'opensearch').snapshot
     const shards = {total: out?.shards?.total ?? 0, successful: out?.shards?.successful ?? 0, failed: out?.shards?.failed ?? 0}
-    return {ok: shards.failed === 0, dryRun: false, ...base, closed, shards, restoredIndices: (out?.indices ?? []).sort()}
+    const restoredIndices = (out?.indices ?? []).sort()
+    // ok only for what the answer shows done: every selected index restored, every shard of them successful (an
+    // answer without its snapshot report, or with fewer indices or shards than asked, measured nothing for the rest)
+    const ok = Boolean(out) && shards.failed === 0 && shards.total > 0 && shards.successful === shards.total && restoredIndices.length === selected.length
+    return {ok, dryRun: false, ...base, closed, shards, restoredIndices}
   })
 }
 
