@@ -1,14 +1,14 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../lib/cli/base.js'
 import {formatPlan, formatRunSummary} from '../lib/engine/index.js'
-import {BOOTSTRAP_PHASES, bootstrap, type BootstrapResult} from '../lib/flows/bootstrap.js'
+import {BOOTSTRAP_PHASES, BOOTSTRAP_USER_PHASES, bootstrap, type BootstrapResult} from '../lib/flows/bootstrap.js'
 import {secondsFlag} from '../lib/cli/seconds-flag.js'
 
-const PHASE_NAMES = [...BOOTSTRAP_PHASES]
+const PHASE_NAMES = [...BOOTSTRAP_USER_PHASES]
 
 export default class Bootstrap extends BaseCommand {
   static override summary = 'Run the phases that take bare machines to the running platform, resumably.'
-  static override description = `Phases in order: ${PHASE_NAMES.join(' → ')}.
+  static override description = `Phases in order: ${BOOTSTRAP_PHASES.join(' → ')} (argocd-refresh comes with sync: Argo CD must report the pushed commit before sync judges the Applications).
 A rerun skips tasks already done with unchanged inputs and retries the rest. --dry-run validates the
 inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the plan, touching no remote system.`
   static override examples = [

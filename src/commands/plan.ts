@@ -2,8 +2,8 @@ import * as Flags from '@oclif/core/flags'
 import {BaseCommand, outputFlag} from '../lib/cli/base.js'
 import {formatPlan} from '../lib/engine/format.js'
 import {planPhases, type PlanResult} from '../lib/engine/plan.js'
-import {BOOTSTRAP_PHASES, bootstrapPhaseOptions} from '../lib/flows/bootstrap.js'
-import {buildPhases, selectFlow} from '../lib/flows/registry.js'
+import {bootstrapPhaseOptions, selectBootstrap} from '../lib/flows/bootstrap.js'
+import {buildPhases} from '../lib/flows/registry.js'
 
 export default class Plan extends BaseCommand {
   static override summary = 'Show every phase for every target: done / pending / failed / interrupted / changed since, and what it would do.'
@@ -21,7 +21,7 @@ export default class Plan extends BaseCommand {
   async run(): Promise<PlanResult> {
     const {flags} = await this.parse(Plan)
     const inv = this.loadInventory(flags.config)
-    const phases = await buildPhases(selectFlow(BOOTSTRAP_PHASES, {only: flags.phase}), bootstrapPhaseOptions({kubeconfig: flags.kubeconfig}))
+    const phases = await buildPhases(selectBootstrap({only: flags.phase}), bootstrapPhaseOptions({kubeconfig: flags.kubeconfig}))
     const plan = await planPhases(phases, {inv, kubeconfig: flags.kubeconfig})
     this.out(formatPlan(plan))
     return plan

@@ -42,6 +42,7 @@ describe('bootstrap --all --dry-run on the example inventory (the README first c
       'register',
       'secrets',
       'root-app',
+      'argocd-refresh',
       'sync',
       'validate',
     ])

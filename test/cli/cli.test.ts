@@ -88,6 +88,7 @@ process.on('exit', () => fs.writeFileSync(process.env.REQUESTS_OUT, [...seen].jo
       'register',
       'secrets',
       'root-app',
+      'argocd-refresh',
       'sync',
       'validate',
     ])

@@ -5,13 +5,15 @@
  * controllers: rollouts, kubelets, and Argo CD (the root app's children from the pushed repo, health,
  * the deployed workloads). A run SIGKILLed in the middle of the sync phase is rerun and completes —
  * sync and validate — without redoing finished tasks and without duplicate side effects; then
- * `obsctl status` reports every cluster ok.
+ * `obsctl status` reports every cluster ok. A rerun after an inventory edit pushes a new commit and
+ * finishes sync only once Argo CD (asked to refresh) reports it.
  */
 import {execFileSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {deployPlatform} from '../validate/deployed.js'
+import {exampleInventory} from '../support/inventory.js'
 import {loadInventory} from '../../src/lib/config/load.js'
 import type {FleetStatus} from '../../src/lib/status/index.js'
 import {obsctlAsync} from '../cli/helpers.js'
@@ -94,7 +96,9 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
     const statuses = Object.fromEntries(
       result.run.phases.map((p: {name: string; tasks: {status: string}[]}) => [p.name, [...new Set(p.tasks.map((t) => t.status))]]),
     )
-    for (const p of PHASES.slice(0, -2)) expect(statuses[p], p).toEqual(['unchanged'])
+    for (const p of PHASES.slice(0, -3)) expect(statuses[p], p).toEqual(['unchanged'])
+    // Argo CD must report the pushed commit on every run (it may have moved on, or a rerun may have pushed)
+    expect(statuses['argocd-refresh']).toEqual(['done'])
     expect(['done', 'in-state']).toContain(statuses.sync[0])
     expect(statuses.validate).toEqual(['done'])
     const validation = JSON.parse(readFileSync(path.join(dir, '.obsctl', 'validation.json'), 'utf8'))
@@ -150,6 +154,48 @@ describe.skipIf(!root)('bootstrap --all end to end with a SIGKILL in the middle,
       const human = await obsctlAsync(['status'], {cwd: dir, env: env()})
       capture('3-status', '$ obsctl status', human.stdout + human.stderr)
     }
+
+    // a rerun after an inventory edit: render commits and pushes it, while Argo CD (played) still reports every
+    // Application Synced and Healthy at the previous commit — it fetches a new one only when asked to refresh
+    // (or at its 3-minute reconciliation). sync must not pass before the Applications report the pushed commit.
+    const invFile = path.join(dir, 'obsctl.yaml')
+    const oldHead = lab.git('rev-parse', 'main').trim()
+    const tracking = () =>
+      (
+        kubes[0]!.listObjects('applications.argoproj.io', 'argocd') as {
+          metadata: {name: string}
+          spec?: {source?: {repoURL?: string}}
+          status?: {sync?: {status?: string; revision?: string}; health?: {status?: string}}
+        }[]
+      ).filter((a) => a.spec?.source?.repoURL === remote)
+    expect(tracking().map((a) => [a.metadata.name, a.status?.sync?.revision])).toContainEqual(['root-app', oldHead])
+    writeFileSync(invFile, exampleInventory({'retention.prometheus': '8h'}, readFileSync(invFile, 'utf8')))
+    type Rec = {status: string; runId?: string}
+    const moved: {app: string; from: string; to: string; render?: Rec; sync?: Rec}[] = []
+    lab.onNewRevision = (app, from, to) => moved.push({app, from, to, render: state()['render/platform'], sync: state()['sync/applications']})
+    const edited = await runBootstrap(true)
+    lab.onNewRevision = undefined
+    expect(edited.code, edited.stderr + edited.stdout.slice(0, 4000)).toBe(0)
+    const newHead = lab.git('rev-parse', 'main').trim()
+    expect(newHead).not.toBe(oldHead)
+    expect(lab.git('show', `${newHead}:deploy/overlays/cluster-01-central/kube-prometheus-stack/values.yaml`)).toContain('retention: 8h')
+    // Argo CD saw the pushed commit (obsctl asked it to refresh) while this run had rendered and pushed it and its sync had not run yet
+    const rootMove = moved.find((m) => m.app === 'root-app')
+    expect(rootMove, `Argo CD was never asked to refresh; moves: ${JSON.stringify(moved)}`).toMatchObject({
+      from: oldHead,
+      to: newHead,
+      render: {status: 'done'},
+    })
+    expect(rootMove!.sync?.runId, 'sync had already run in this bootstrap when Argo CD first reported the new commit').not.toBe(rootMove!.render?.runId)
+    const after = state()
+    expect(after['sync/applications']).toMatchObject({status: 'done', runId: after['render/platform']!.runId})
+    expect(JSON.parse(edited.stdout).run.phases.find((p: {name: string}) => p.name === 'argocd-refresh').tasks[0].summary).toBe(
+      `Argo CD is at ${newHead.slice(0, 12)}`,
+    )
+    // and every Application of the repository is Synced and Healthy at that commit
+    expect(tracking().map((a) => [a.metadata.name, a.status?.sync?.revision, a.status?.sync?.status, a.status?.health?.status])).toEqual(
+      tracking().map((a) => [a.metadata.name, newHead, 'Synced', 'Healthy']),
+    )
 
     // day 2: a fifth cluster, end to end — its machine, its API server; Argo CD (played) deploys what the add pushes
     const n5 = sb.nodes[4]!

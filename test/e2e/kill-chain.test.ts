@@ -43,6 +43,7 @@ const KILLS: {phase: string; at: string}[] = [
   {phase: 'secrets', at: 'secrets:after-run:2'},
   {phase: 'secrets', at: 'secrets:log:1'},
   {phase: 'root-app', at: 'root-app:after-run:1'},
+  {phase: 'argocd-refresh', at: 'argocd-refresh:after-run:1'},
   {phase: 'sync', at: 'sync:log:1'},
   {phase: 'validate', at: 'validate:log:2'},
   {phase: 'validate', at: 'validate:after-run:1'},
@@ -105,7 +106,7 @@ describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on
         const now = secretVersions(lab.kubes)
         for (const [key, rv] of Object.entries(secretsBefore)) expect(now[key], `${key} rewritten after the kill`).toBe(rv)
       }
-      secretsBefore = ['register', 'secrets', 'root-app', 'sync', 'validate'].includes(k.phase) ? secretVersions(lab.kubes) : undefined
+      secretsBefore = ['register', 'secrets', 'root-app', 'argocd-refresh', 'sync', 'validate'].includes(k.phase) ? secretVersions(lab.kubes) : undefined
       if (k.phase === 'kubeconfig')
         mutatingAfterNodes ??= lab.sb.nodes.slice(0, 4).map((n) =>
           n
@@ -125,7 +126,8 @@ describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on
     const statuses = Object.fromEntries(
       result.run.phases.map((p: {name: string; tasks: {status: string}[]}) => [p.name, [...new Set(p.tasks.map((t) => t.status))]]),
     )
-    for (const p of PHASES.slice(0, -2)) expect(statuses[p], p).toEqual(['unchanged'])
+    for (const p of PHASES.slice(0, -3)) expect(statuses[p], p).toEqual(['unchanged'])
+    expect(statuses['argocd-refresh']).toEqual(['done'])
     expect(statuses.validate).toEqual(['done'])
     for (const [key, v] of Object.entries(lab.state())) expect(v.status, key).toBe('done')
 
@@ -165,7 +167,7 @@ describe.skipIf(!root)('bootstrap --all SIGKILLed inside every phase, chained on
     expect(clusterSecrets).toHaveLength(4)
     expect(clusterSecrets.filter((x) => (x as {metadata: {labels?: Record<string, string>}}).metadata.labels?.['obsctl.dev/role'] === 'edge')).toHaveLength(3)
 
-    const lines = report.map((r) => `${r.phase.padEnd(12)} ${r.at.padEnd(24)} killed, recovered: ${r.recovered ? 'yes' : 'no'} (run ${r.seconds.toFixed(1)}s)`)
+    const lines = report.map((r) => `${r.phase.padEnd(14)} ${r.at.padEnd(26)} killed, recovered: ${r.recovered ? 'yes' : 'no'} (run ${r.seconds.toFixed(1)}s)`)
     lines.push(`final run completed in ${((Date.now() - t0) / 1000).toFixed(1)}s`)
     process.stdout.write(
       `kill chain: ${KILLS.length} kills in ${new Set(KILLS.map((x) => x.phase)).size} phases, ${((Date.now() - started) / 1000).toFixed(1)}s:\n${lines.join('\n')}\n`,

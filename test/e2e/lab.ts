@@ -2,8 +2,9 @@
  * The end-to-end lab every e2e file starts once: four loopback sshd nodes in the node sandbox (plus
  * `extraClusters` more machines and API servers for day-2 tests), a Kubernetes API test server per
  * cluster, s3rver, a bare Git remote, real Prometheus behind the Thanos Query fake, the OpenSearch
- * fake and argocd-server's API. The lab plays the controllers on a timer: rollouts, and — once
- * `healthy` — Argo CD (the root app's children from the pushed repo, Synced/Healthy at the branch head).
+ * fake and argocd-server's API. The lab plays the controllers on a timer: rollouts, and Argo CD's application
+ * controller — each Application at the revision it fetched (below), OutOfSync/Progressing until `healthy`, then the
+ * root app's children from the pushed repo and every Application Synced/Healthy at its revision.
  */
 import {spawn, execFileSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
@@ -17,6 +18,7 @@ import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js
 import {writeManifest} from '../argocd/harness.js'
 import {ArgoCdControllers} from '../support/kube/argocd-controllers.js'
 import type {Obj} from '../support/kube/store.js'
+import {controllerOptions} from '../support/kube/controllers.js'
 import {BLOCK, OS_PASSWORD, OS_USER, endpointsYaml, startPlatform, type Platform} from '../validate/harness.js'
 import {deployPlatform, startArgocdApi, type ArgocdApi, type Deployed} from '../validate/deployed.js'
 import {loadInventory} from '../../src/lib/config/load.js'
@@ -24,7 +26,22 @@ import {exampleInventory} from '../support/inventory.js'
 
 export const BIN = path.resolve('bin/run.js')
 export const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
-export const PHASES = ['preflight', 'nodes', 'kubeconfig', 'buckets', 'render', 'argocd', 'register', 'secrets', 'root-app', 'sync', 'validate']
+export const PHASES = [
+  'preflight',
+  'nodes',
+  'kubeconfig',
+  'buckets',
+  'render',
+  'argocd',
+  'register',
+  'secrets',
+  'root-app',
+  'argocd-refresh',
+  'sync',
+  'validate',
+]
+/** Argo CD's refresh annotation (obsctl's argocd-refresh sets it; the application controller removes it once it has refreshed) */
+const REFRESH = 'argocd.argoproj.io/refresh'
 
 export interface RunOutcome {
   code: number | null
@@ -43,13 +60,16 @@ export interface Lab {
   remote: string
   /** Argo CD reports Applications Synced/Healthy only once this is true */
   healthy: boolean
+  /** called when Argo CD moves an Application that had a revision to a newer commit (after a refresh) */
+  onNewRevision?: (app: string, from: string, to: string) => void
   env(extra?: Record<string, string>): NodeJS.ProcessEnv
   /** `obsctl bootstrap --all --yes …` as a child process */
   bootstrap(opts?: {json?: boolean; args?: string[]; env?: Record<string, string>}): Promise<RunOutcome>
   /** the journal's tasks */
-  state(): Record<string, {status: string; endedAt?: string}>
+  state(): Record<string, {status: string; endedAt?: string; runId?: string}>
   git(...args: string[]): string
-  playRootApp(): void
+  /** Argo CD syncing the root app at REVISION (default: the branch head) */
+  playRootApp(revision?: string): void
   playKubelets(): void
   /** what Argo CD deploys for the four clusters, and a first Thanos block in the bucket */
   deploy(): Promise<void>
@@ -78,7 +98,6 @@ export async function startLab(o: {extraClusters?: string[]; firstIp: number}): 
   const remote = path.join(dir, 'remote.git')
   execFileSync('git', ['init', '--bare', '-q', '-b', 'main', remote])
   const manifest = writeManifest(dir, 'non-ha')
-  let head = ''
   let deployed: Deployed | undefined
 
   const inventory = () => {
@@ -168,15 +187,15 @@ ${clusters.join('\n')}
       return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).tasks : {}
     },
     git: (...args) => execFileSync('git', ['--git-dir', remote, ...args], {encoding: 'utf8'}),
-    playRootApp() {
+    playRootApp(revision = 'main') {
       // Argo CD syncing the root app: its children are the objects in argocd/applications of the pushed repo
       // (the ApplicationSets and the central cluster's in-cluster Secret); the ApplicationSet controller
       // (argocd.reconcile() in playControllers) generates the Applications from them and the cluster Secrets
       for (const file of lab
-        .git('ls-tree', '-r', '--name-only', 'main', 'argocd/applications')
+        .git('ls-tree', '-r', '--name-only', revision, 'argocd/applications')
         .split('\n')
         .filter((f) => f.endsWith('.yaml'))) {
-        for (const doc of parseAllDocuments(lab.git('show', `main:${file}`))) {
+        for (const doc of parseAllDocuments(lab.git('show', `${revision}:${file}`))) {
           const o = doc.toJS() as Obj
           if (o?.kind === 'ApplicationSet') kubes[0]!.seed(o)
           else if (o?.kind === 'Secret' && !kubes[0]!.getObject('secrets', o.metadata.namespace, o.metadata.name)) kubes[0]!.seed(o)
@@ -202,7 +221,16 @@ ${clusters.join('\n')}
     },
   }
 
-  /** the controllers: workloads roll out; Argo CD reports every Application Synced/Healthy once `healthy` */
+  /**
+   * the controllers: workloads roll out; Argo CD's application controller keeps each Application at the revision it
+   * fetched. As argo-cd v3.1.9 does: a new Application is compared at once, at the branch head; one that has a
+   * revision sees a newer commit only when refreshed — the argocd.argoproj.io/refresh annotation, which the
+   * controller removes once it has refreshed (pkg/apis/application/v1alpha1/application_annotations.go: "Removed by
+   * application controller after app is refreshed") — or at its periodic reconciliation (timeout.reconciliation,
+   * 180 s by default: longer than anything here waits, so not played). Until `healthy`: OutOfSync/Progressing at
+   * that revision; then the root app's children from it, and every Application Synced/Healthy.
+   */
+  let rootAt = ''
   const playControllers = () => {
     for (const k of kubes) {
       for (const kind of ['deployments', 'statefulsets', 'daemonsets']) {
@@ -216,25 +244,48 @@ ${clusters.join('\n')}
           if ((x.status?.observedGeneration ?? 0) < (x.metadata.generation ?? 1)) k.markRolledOut(kind, x.metadata.namespace!, x.metadata.name)
       }
     }
-    if (!lab.healthy) return
-    // Argo CD: the root app follows the branch (new children when a commit adds them); every app Synced to it and Healthy
-    const now = lab.git('rev-parse', 'main').trim()
-    if (now !== head) {
-      lab.playRootApp()
-      head = now
+    const central = kubes[0]!
+    if (lab.healthy) {
+      // the ApplicationSet controller (it watches the cluster Secrets: a registered edge gets its Applications)
+      // and the application controller's deletion of Applications with the resources finalizer
+      argocd.reconcile()
     }
-    // the ApplicationSet controller (it watches the cluster Secrets: a registered edge gets its Applications)
-    // and the application controller's deletion of Applications with the resources finalizer
-    argocd.reconcile()
-    let apps: {metadata: {namespace: string; name: string}; status?: {health?: {status?: string}; sync?: {revision?: string}}}[] = []
+    type App = {
+      metadata: {namespace: string; name: string; annotations?: Record<string, string>}
+      status?: {health?: {status?: string}; sync?: {status?: string; revision?: string}}
+    }
+    let apps: App[]
     try {
-      apps = kubes[0]!.listObjects('applications.argoproj.io') as typeof apps
+      apps = central.listObjects('applications.argoproj.io') as App[]
     } catch {
-      return
+      return // the CRD is not installed yet
     }
+    if (apps.length === 0) return
+    let branch: string
+    try {
+      branch = lab.git('rev-parse', '--verify', '-q', 'main').trim()
+    } catch {
+      return // nothing pushed: Argo CD has nothing to compare against
+    }
+    const appType = central.type('applications.argoproj.io')
     for (const a of apps) {
-      if (a.status?.health?.status !== 'Healthy' || a.status?.sync?.revision !== head)
-        kubes[0]!.setApplicationStatus(a.metadata.namespace, a.metadata.name, {sync: 'Synced', health: 'Healthy', revision: head})
+      const had = a.status?.sync?.revision
+      const refresh = a.metadata.annotations?.[REFRESH] !== undefined
+      const revision = had === undefined || refresh ? branch : had
+      if (refresh) {
+        const next = structuredClone(a) as App
+        delete next.metadata.annotations![REFRESH]
+        central.objects.update(appType, a.metadata.namespace, a.metadata.name, next as Obj, {...controllerOptions(), manager: 'argocd-application-controller'})
+      }
+      if (had !== undefined && had !== revision) lab.onNewRevision?.(a.metadata.name, had, revision)
+      if (lab.healthy && a.metadata.name === 'root-app' && revision !== rootAt) {
+        // the root app syncs what it fetched: the ApplicationSets and the in-cluster Secret at that commit
+        lab.playRootApp(revision)
+        rootAt = revision
+      }
+      const [sync, health] = lab.healthy ? ['Synced', 'Healthy'] : ['OutOfSync', 'Progressing']
+      if (refresh || had !== revision || a.status?.sync?.status !== sync || a.status?.health?.status !== health)
+        central.setApplicationStatus(a.metadata.namespace, a.metadata.name, {sync: sync!, health: health!, revision})
     }
   }
   const argocd = new ArgoCdControllers(kubes[0]!, kubes.slice(1))

@@ -7,7 +7,7 @@ import {mkdirSync, rmSync, writeFileSync} from 'node:fs'
 import {afterEach, describe, expect, it} from 'vitest'
 import {runPhases, runStandalone, StateStore, type Phase, type Target} from '../../src/lib/engine/index.js'
 import {inputError, ObsctlError} from '../../src/lib/errors.js'
-import {BOOTSTRAP_PHASES, bootstrapPhaseOptions} from '../../src/lib/flows/bootstrap.js'
+import {BOOTSTRAP_PHASES, BOOTSTRAP_USER_PHASES, bootstrapPhaseOptions, selectBootstrap} from '../../src/lib/flows/bootstrap.js'
 import {ADD_PHASES, CLUSTER_ADD_PHASES, clusterAddPhaseOptions, selectClusterAdd} from '../../src/lib/flows/cluster-add.js'
 import {CLUSTER_REMOVE_PHASES, clusterRemovePhaseOptions, selectClusterRemove} from '../../src/lib/flows/cluster-remove.js'
 import {CHANGE_PHASES, changePhaseOptions, selectChange} from '../../src/lib/flows/change.js'
@@ -211,6 +211,16 @@ describe('flows are ordered lists of registered phases', () => {
       'register',
       'secrets',
     ])
+  })
+
+  it('bootstrap: argocd-refresh comes with sync (Argo CD must report the pushed commit before sync judges the Applications)', () => {
+    expect(selectBootstrap({})).toEqual([...BOOTSTRAP_PHASES])
+    expect(BOOTSTRAP_PHASES.slice(BOOTSTRAP_PHASES.indexOf('root-app'))).toEqual(['root-app', 'argocd-refresh', 'sync', 'validate'])
+    expect(BOOTSTRAP_USER_PHASES).toEqual(BOOTSTRAP_PHASES.filter((p) => p !== 'argocd-refresh'))
+    expect(selectBootstrap({from: 'sync'})).toEqual(['argocd-refresh', 'sync', 'validate'])
+    expect(selectBootstrap({only: ['sync']})).toEqual(['argocd-refresh', 'sync'])
+    expect(selectBootstrap({only: ['render', 'validate']})).toEqual(['render', 'validate'])
+    expect(() => selectBootstrap({only: ['argocd-refresh']})).toThrow(expect.objectContaining({exitCode: 2, code: 'UNKNOWN_PHASE'}))
   })
 
   it('cluster remove resets nodes only when asked; change waits for Argo CD only after a push', () => {

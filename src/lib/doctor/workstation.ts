@@ -61,7 +61,7 @@ export const gitCheck: DoctorCheck = {
   title: 'git',
   group: 'workstation',
   tier: 'offline',
-  neededBy: ['render', 'root-app'],
+  neededBy: ['render', 'root-app', 'argocd-refresh'],
   async run(ctx, signal) {
     const r = await toolVersion('git', ['--version'], ctx.env, signal)
     const hint = 'install git (apt-get install git, brew install git): obsctl commits and pushes the GitOps repository with it'

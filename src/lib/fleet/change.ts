@@ -166,14 +166,33 @@ export async function unpushedHead(inv: LoadedInventory): Promise<string | undef
 }
 
 /**
+ * The commit Argo CD must report before its Synced means anything: the head of git.branch on git.remote as the
+ * working copy last saw it (`refs/remotes/origin/<branch>`, which every push and fetch of obsctl's moves) — the
+ * branch head obsctl knows of. Not HEAD: a commit kept local (--no-push) is one Argo CD cannot fetch. Without a
+ * working copy, or before anything was pushed from it, there is none (`why` says which).
+ */
+export async function pushedRevision(inv: LoadedInventory): Promise<{revision?: string; head?: string; why?: string}> {
+  const {git, isRepo} = await import('../gitops/index.js')
+  const p = inv.platform
+  const dir = gitDir(p, inv.dir)
+  if (!(await isRepo(dir))) return {why: `no GitOps working copy at ${dir}`}
+  const ref = await git(dir, ['rev-parse', '--verify', '-q', `refs/remotes/origin/${p.git.branch}^{commit}`])
+  const head = await git(dir, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'])
+  const headSha = head.exitCode === 0 ? head.stdout.trim() : undefined
+  if (ref.exitCode !== 0) return {head: headSha, why: `nothing pushed from ${dir} to ${p.git.remote} (${p.git.branch}) yet`}
+  return {revision: ref.stdout.trim(), head: headSha}
+}
+
+/**
  * After a push Argo CD may still report Synced for the previous revision: ask every Application that
  * tracks the repository to refresh (what `argocd app get --refresh` does) and wait until it has seen
- * `revision`. Applications of other repositories are left alone.
+ * `revision`. Applications of other repositories are left alone; while none tracks the repository (the root
+ * app not applied yet) there is nothing that could report the commit, so that waits too and fails at the deadline.
  */
 export async function waitForRevision(
   inv: LoadedInventory,
   revision: string,
-  o: {kubeconfig?: string; timeoutMs: number; intervalMs?: number; onNotice?: (l: string) => void},
+  o: {kubeconfig?: string; timeoutMs: number; intervalMs?: number; onNotice?: (l: string) => void; signal?: AbortSignal},
 ): Promise<void> {
   const {Kube, sleep} = await import('../kube/index.js')
   const {centralCluster, kubeContextName, NAMESPACES} = await import('../config/model.js')
@@ -187,21 +206,32 @@ export async function waitForRevision(
         revision: (a.status as {sync?: {revision?: string}} | undefined)?.sync?.revision,
       }))
       .filter((a) => a.repo === inv.platform.git.remote)
-  for (const a of await ours()) {
-    await kube.apply(
-      {
-        apiVersion: 'argoproj.io/v1alpha1',
-        kind: 'Application',
-        metadata: {name: a.name, namespace: NAMESPACES.argocd, annotations: {'argocd.argoproj.io/refresh': 'normal'}},
-      },
-      {fieldManager: 'obsctl-refresh'},
-    )
-  }
+  const refreshed = new Set<string>()
   const deadline = Date.now() + o.timeoutMs
   for (;;) {
-    const behind = (await ours()).filter((a) => a.revision !== revision)
-    if (behind.length === 0) return
+    if (o.signal?.aborted) throw new ObsctlError('interrupted while waiting for Argo CD to see the commit', {exitCode: 130, code: 'INTERRUPTED'})
+    const apps = await ours()
+    // ask each once (one that appears later, e.g. generated from the new commit, is compared by Argo CD on creation)
+    for (const a of apps.filter((x) => !refreshed.has(x.name) && x.revision !== revision)) {
+      await kube.apply(
+        {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Application',
+          metadata: {name: a.name, namespace: NAMESPACES.argocd, annotations: {'argocd.argoproj.io/refresh': 'normal'}},
+        },
+        {fieldManager: 'obsctl-refresh'},
+      )
+      refreshed.add(a.name)
+    }
+    const behind = apps.filter((a) => a.revision !== revision)
+    if (apps.length > 0 && behind.length === 0) return
     if (Date.now() > deadline) {
+      if (apps.length === 0) {
+        throw new ObsctlError(
+          `Argo CD cannot have seen commit ${revision.slice(0, 12)}: no Application in ${NAMESPACES.argocd} tracks ${inv.platform.git.remote}`,
+          {code: 'SYNC_REVISION', hints: ['apply the root app first: obsctl bootstrap --phase root-app', 'then obsctl argocd sync waits again']},
+        )
+      }
       throw new ObsctlError(
         `Argo CD has not seen commit ${revision.slice(0, 12)} yet: ${behind.map((a) => `${a.name} (at ${a.revision?.slice(0, 12) ?? 'none'})`).join(', ')}`,
         {
@@ -210,6 +240,6 @@ export async function waitForRevision(
         },
       )
     }
-    await sleep(o.intervalMs ?? 5000)
+    await sleep(Math.min(o.intervalMs ?? 5000, Math.max(0, deadline - Date.now())), o.signal)
   }
 }

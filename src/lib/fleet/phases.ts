@@ -21,8 +21,12 @@ export interface RefreshPhaseOptions {
   intervalMs?: number
 }
 
-/** Refresh the Applications that track the repository and wait until Argo CD has seen the working copy's HEAD. */
-export function refreshPhase(o: RefreshPhaseOptions = {}): Phase<Target, {revision: string}> {
+/**
+ * Refresh the Applications that track the repository and wait until Argo CD reports the branch head the working
+ * copy pushed (./change.ts pushedRevision): until then its Synced is about an older commit. A working copy that
+ * has pushed nothing gives no commit to wait for, and the summary says so instead of claiming one.
+ */
+export function refreshPhase(o: RefreshPhaseOptions = {}): Phase<Target, {revision: string | null}> {
   return {
     name: 'argocd-refresh',
     title: 'Argo CD sees the pushed commit',
@@ -30,18 +34,23 @@ export function refreshPhase(o: RefreshPhaseOptions = {}): Phase<Target, {revisi
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
     describe: () => 'annotate the Applications of the GitOps repository with argocd.argoproj.io/refresh and wait until they report the pushed commit',
     async run(_t, ctx, io) {
-      const {git} = await import('../gitops/index.js')
-      const {gitDir} = await import('../config/model.js')
-      const {waitForRevision} = await import('./change.js')
-      const head = await git(gitDir(ctx.platform, ctx.inv.dir), ['rev-parse', '--verify', '-q', 'HEAD'])
-      if (head.exitCode !== 0) return {summary: 'no commit in the working copy yet'}
-      const sha = head.stdout.trim()
+      const {pushedRevision, waitForRevision} = await import('./change.js')
+      const known = await pushedRevision(ctx.inv)
+      if (!known.revision) {
+        io.log(`${known.why}: no commit to wait for`)
+        return {summary: `not checked: ${known.why}`, report: {revision: null}}
+      }
+      const sha = known.revision
+      if (known.head && known.head !== sha)
+        io.log(`HEAD ${known.head.slice(0, 12)} is not on ${ctx.platform.git.remote} (${ctx.platform.git.branch}); Argo CD can see ${sha.slice(0, 12)}`)
+      io.log(`waiting for Argo CD to report ${sha.slice(0, 12)}`)
       const t = o.timeoutSeconds
       await waitForRevision(ctx.inv, sha, {
         kubeconfig: ctx.kubeconfig,
         timeoutMs: (t !== undefined && t > 0 ? t : 900) * 1000,
         intervalMs: o.intervalMs,
         onNotice: io.log,
+        signal: io.signal,
       })
       return {summary: `Argo CD is at ${sha.slice(0, 12)}`, report: {revision: sha}}
     },

@@ -19,7 +19,12 @@ import {buildPhases, selectFlow, type FlowOptions} from './registry.js'
 import type {DoctorReport} from '../doctor/index.js'
 import {formatChecklist} from '../checks/render.js'
 
-/** The bootstrap flow: registered phases, in order. */
+/**
+ * The bootstrap flow: registered phases, in order. `argocd-refresh` runs right before `sync`: after `render` pushed
+ * a commit, Argo CD reports Synced for the revision it fetched last until it has seen the new one (on a rerun
+ * after an inventory edit, that is the old deployment), so sync judges the Applications only once they report the
+ * pushed commit. On the first bootstrap the root app has just been created and Argo CD compares it at the branch head.
+ */
 export const BOOTSTRAP_PHASES = [
   'preflight',
   'nodes',
@@ -30,10 +35,20 @@ export const BOOTSTRAP_PHASES = [
   'register',
   'secrets',
   'root-app',
+  'argocd-refresh',
   'sync',
   'validate',
 ] as const
 export type BootstrapPhase = (typeof BOOTSTRAP_PHASES)[number]
+/** The phases a user picks with --phase/--from (argocd-refresh comes with sync, as in cluster add). */
+export type BootstrapUserPhase = Exclude<BootstrapPhase, 'argocd-refresh'>
+export const BOOTSTRAP_USER_PHASES = BOOTSTRAP_PHASES.filter((p): p is BootstrapUserPhase => p !== 'argocd-refresh')
+
+/** The flow's phases for a --phase/--from selection, in order (argocd-refresh whenever sync runs). */
+export function selectBootstrap(select: {only?: readonly string[]; from?: string}): BootstrapPhase[] {
+  const picked: BootstrapPhase[] = selectFlow(BOOTSTRAP_USER_PHASES, select)
+  return BOOTSTRAP_PHASES.filter((n) => picked.includes(n === 'argocd-refresh' ? 'sync' : n))
+}
 
 /** What the bootstrap command's flags set for its phases. */
 export interface BootstrapSettings {
@@ -60,6 +75,7 @@ export function bootstrapPhaseOptions(s: BootstrapSettings): FlowOptions<Bootstr
     register: {timeoutSeconds},
     secrets: {},
     'root-app': {},
+    'argocd-refresh': {timeoutSeconds},
     sync: {timeoutSeconds},
     validate: {settleSeconds: timeoutSeconds},
   }
@@ -112,11 +128,11 @@ export function selectPhases(o: Pick<BootstrapOptions, 'all' | 'phases' | 'from'
   if (chosen !== 1) {
     throw inputError(
       'say which phases to run: --all, --phase P or --from P (exactly one)',
-      [`phases in order: ${BOOTSTRAP_PHASES.join(' → ')}`, 'obsctl bootstrap --all --dry-run shows the whole plan'],
+      [`phases in order: ${BOOTSTRAP_USER_PHASES.join(' → ')}`, 'obsctl bootstrap --all --dry-run shows the whole plan'],
       'BAD_FLAGS',
     )
   }
-  return selectFlow(BOOTSTRAP_PHASES, o.all ? {} : o.from ? {from: o.from} : {only: o.phases})
+  return selectBootstrap(o.all ? {} : o.from ? {from: o.from} : {only: o.phases})
 }
 
 export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
