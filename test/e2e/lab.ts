@@ -16,9 +16,8 @@ import {startSandbox, type Sandbox} from '../support/sshd.js'
 import {startKubeServers, stopKubeServers, type KubeServer} from '../support/kube/index.js'
 import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js'
 import {writeManifest} from '../argocd/harness.js'
-import {ArgoCdControllers} from '../support/kube/argocd-controllers.js'
+import {ArgoCdControllers, fetchRevisions} from '../support/kube/argocd-controllers.js'
 import type {Obj} from '../support/kube/store.js'
-import {controllerOptions} from '../support/kube/controllers.js'
 import {BLOCK, OS_PASSWORD, OS_USER, endpointsYaml, startPlatform, type Platform} from '../validate/harness.js'
 import {deployPlatform, startArgocdApi, type ArgocdApi, type Deployed} from '../validate/deployed.js'
 import {loadInventory} from '../../src/lib/config/load.js'
@@ -40,8 +39,6 @@ export const PHASES = [
   'sync',
   'validate',
 ]
-/** Argo CD's refresh annotation (obsctl's argocd-refresh sets it; the application controller removes it once it has refreshed) */
-const REFRESH = 'argocd.argoproj.io/refresh'
 
 export interface RunOutcome {
   code: number | null
@@ -223,12 +220,8 @@ ${clusters.join('\n')}
 
   /**
    * the controllers: workloads roll out; Argo CD's application controller keeps each Application at the revision it
-   * fetched. As argo-cd v3.1.9 does: a new Application is compared at once, at the branch head; one that has a
-   * revision sees a newer commit only when refreshed — the argocd.argoproj.io/refresh annotation, which the
-   * controller removes once it has refreshed (pkg/apis/application/v1alpha1/application_annotations.go: "Removed by
-   * application controller after app is refreshed") — or at its periodic reconciliation (timeout.reconciliation,
-   * 180 s by default: longer than anything here waits, so not played). Until `healthy`: OutOfSync/Progressing at
-   * that revision; then the root app's children from it, and every Application Synced/Healthy.
+   * fetched (fetchRevisions: a new one at the branch head, an existing one only after a refresh), OutOfSync/Progressing
+   * until `healthy`; then the root app's children from the root app's revision, and every Application Synced/Healthy.
    */
   let rootAt = ''
   const playControllers = () => {
@@ -250,42 +243,25 @@ ${clusters.join('\n')}
       // and the application controller's deletion of Applications with the resources finalizer
       argocd.reconcile()
     }
-    type App = {
-      metadata: {namespace: string; name: string; annotations?: Record<string, string>}
-      status?: {health?: {status?: string}; sync?: {status?: string; revision?: string}}
-    }
-    let apps: App[]
+    let apps = 0
     try {
-      apps = central.listObjects('applications.argoproj.io') as App[]
-    } catch {
-      return // the CRD is not installed yet
-    }
-    if (apps.length === 0) return
+      apps = central.listObjects('applications.argoproj.io', 'argocd').length
+    } catch {} // the CRD is not installed yet
+    if (apps === 0) return
     let branch: string
     try {
       branch = lab.git('rev-parse', '--verify', '-q', 'main').trim()
     } catch {
       return // nothing pushed: Argo CD has nothing to compare against
     }
-    const appType = central.type('applications.argoproj.io')
-    for (const a of apps) {
-      const had = a.status?.sync?.revision
-      const refresh = a.metadata.annotations?.[REFRESH] !== undefined
-      const revision = had === undefined || refresh ? branch : had
-      if (refresh) {
-        const next = structuredClone(a) as App
-        delete next.metadata.annotations![REFRESH]
-        central.objects.update(appType, a.metadata.namespace, a.metadata.name, next as Obj, {...controllerOptions(), manager: 'argocd-application-controller'})
-      }
-      if (had !== undefined && had !== revision) lab.onNewRevision?.(a.metadata.name, had, revision)
-      if (lab.healthy && a.metadata.name === 'root-app' && revision !== rootAt) {
-        // the root app syncs what it fetched: the ApplicationSets and the in-cluster Secret at that commit
-        lab.playRootApp(revision)
-        rootAt = revision
-      }
-      const [sync, health] = lab.healthy ? ['Synced', 'Healthy'] : ['OutOfSync', 'Progressing']
-      if (refresh || had !== revision || a.status?.sync?.status !== sync || a.status?.health?.status !== health)
-        central.setApplicationStatus(a.metadata.namespace, a.metadata.name, {sync: sync!, health: health!, revision})
+    const moves = fetchRevisions(central, branch, lab.healthy ? {sync: 'Synced', health: 'Healthy'} : {sync: 'OutOfSync', health: 'Progressing'})
+    for (const m of moves) if (m.from !== undefined) lab.onNewRevision?.(m.app, m.from, m.to)
+    const root = central.getObject('applications.argoproj.io', 'argocd', 'root-app') as {status?: {sync?: {revision?: string}}} | undefined
+    const rootRevision = root?.status?.sync?.revision
+    if (lab.healthy && rootRevision && rootRevision !== rootAt) {
+      // the root app syncs what it fetched: the ApplicationSets and the in-cluster Secret at that commit
+      lab.playRootApp(rootRevision)
+      rootAt = rootRevision
     }
   }
   const argocd = new ArgoCdControllers(kubes[0]!, kubes.slice(1))

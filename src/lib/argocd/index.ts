@@ -19,4 +19,4 @@ export {
   type RegisterPhaseOptions,
   type RegisterTarget,
 } from './phases.js'
-export {argocdInstall, argocdSync, clusterRegister, type ArgocdRunOptions} from './run.js'
+export {argocdInstall, clusterRegister, type ArgocdRunOptions} from './run.js'

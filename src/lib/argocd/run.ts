@@ -1,14 +1,14 @@
 /**
- * The Argo CD commands (`argocd install`, `cluster register`, `argocd sync`): one phase each through
- * the engine (journal, lock, per-task logs, Ctrl-C → 130); the phase's reports come from the run
- * result, and a failed task's own error (exit code, hints) is what the command shows.
+ * The Argo CD commands (`argocd install`, `cluster register`): one phase each through the engine (journal,
+ * lock, per-task logs, Ctrl-C → 130); the phase's reports come from the run result, and a failed task's own
+ * error (exit code, hints) is what the command shows. `argocd sync` waits for the pushed commit first
+ * (argocd-refresh, a phase of the fleet domain), so its driver is in ../flows/change-run.ts.
  */
 import type {LoadedInventory} from '../config/load.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {InstallReport} from './install.js'
-import {argocdPhase, registerPhase, syncPhase, type ArgocdPhaseOptions, type ArgocdWaitOptions, type RegisterPhaseOptions} from './phases.js'
+import {argocdPhase, registerPhase, type ArgocdPhaseOptions, type RegisterPhaseOptions} from './phases.js'
 import type {RegisterReport} from './register.js'
-import type {SyncReport} from './sync.js'
 
 export interface ArgocdRunOptions {
   kubeconfig?: string
@@ -34,10 +34,4 @@ export async function clusterRegister(
 ): Promise<{register: RegisterReport[]; run: RunResult}> {
   const {reports, run} = await (await standalone())(registerPhase(o), {...o, inv, command: 'cluster register', failureCode: 'ARGOCD_FAILED'})
   return {register: reports, run}
-}
-
-/** `argocd sync`: every Application Synced and Healthy, or the failure naming those that are not. */
-export async function argocdSync(inv: LoadedInventory, o: ArgocdRunOptions & ArgocdWaitOptions = {}): Promise<{sync?: SyncReport; run: RunResult}> {
-  const {reports, run} = await (await standalone())(syncPhase(o), {...o, inv, command: 'argocd sync', failureCode: 'ARGOCD_FAILED'})
-  return {sync: reports[0], run}
 }

@@ -6,6 +6,9 @@
  * inventory already edited is kept and the render, commit, push and sync that did not happen yet are
  * done. The pieces (preview, diff text, commit, push) are domain code in ../fleet/change.ts.
  */
+import type {ArgocdRunOptions} from '../argocd/run.js'
+import type {ArgocdWaitOptions} from '../argocd/phases.js'
+import type {SyncReport} from '../argocd/sync.js'
 import type {LoadedInventory} from '../config/load.js'
 import {relabelledEdges} from '../config/model.js'
 import {parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
@@ -43,6 +46,29 @@ export async function runSync(
   const tasks = run.phases.flatMap((p) => p.tasks)
   const task = tasks.find((t) => t.status === 'failed' || t.status === 'not-run') ?? tasks.at(-1)
   return {ok: run.ok, summary: task?.error ?? task?.summary ?? (run.ok ? 'synced' : 'sync failed'), run}
+}
+
+/**
+ * `obsctl argocd sync`: the change flow's waits (./change.ts) — Argo CD refreshes until it reports the branch head
+ * the working copy pushed (argocd-refresh), then every Application Synced and Healthy. Synced alone may be about an
+ * older commit (a push Argo CD has not fetched yet, e.g. after `config set --no-sync`); done means the pushed one.
+ * A failure is the first failed task's own error (exit code, hints), as a single-phase command's.
+ */
+export async function argocdSync(
+  inv: LoadedInventory,
+  o: ArgocdRunOptions & ArgocdWaitOptions = {},
+): Promise<{sync?: SyncReport; revision?: string | null; run: RunResult}> {
+  const {runPhases, runFailure, runReports} = await import('../engine/index.js')
+  const {buildPhases} = await import('./registry.js')
+  const {changePhaseOptions, selectChange} = await import('./change.js')
+  const phases = await buildPhases(selectChange({pushed: true}), changePhaseOptions(o))
+  const run = await runPhases(phases, {...o, inv, restart: true, command: 'argocd sync'})
+  if (!run.ok) throw runFailure(run, 'argocd sync', 'ARGOCD_FAILED')
+  return {
+    sync: runReports<SyncReport>(run, 'sync')[0],
+    revision: runReports<{revision: string | null}>(run, 'argocd-refresh')[0]?.revision,
+    run,
+  }
 }
 
 /**

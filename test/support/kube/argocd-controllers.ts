@@ -20,6 +20,8 @@
  *   default annotation tracking) is deleted, then the finalizer is removed. Without the finalizer Argo
  *   CD deletes nothing (non-cascading).
  *
+ * - the application controller's fetch (`fetchRevisions`): which commit each Application reports in status.sync.revision.
+ *
  * The Go template subset: `{{ .a.b }}` and `{{ index .a.b "key" }}`, with missingkey=error (an unknown
  * key throws); anything else throws rather than rendering something Argo CD would not.
  */
@@ -286,4 +288,51 @@ export const TRACKED_KINDS = ['deployments', 'daemonsets', 'statefulsets', 'conf
 export function trackingId(app: string, o: {apiVersion: string; kind: string; metadata: {name: string; namespace?: string}}): string {
   const group = o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''
   return `${app}:${group}/${o.kind}:${o.metadata.namespace ?? ''}/${o.metadata.name}`
+}
+
+/** Argo CD's refresh annotation: set to ask for a refresh (what `argocd app get --refresh` does), removed by the controller once done. */
+export const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh'
+
+export interface RevisionMove {
+  app: string
+  /** the revision it reported before (undefined: a new Application) */
+  from?: string
+  to: string
+}
+
+/**
+ * The application controller's fetch, as argo-cd v3.1.9 does it: a new Application (no status.sync.revision yet) is
+ * compared at once, at the branch head; one that has a revision sees a newer commit only when refreshed — the
+ * argocd.argoproj.io/refresh annotation, which the controller removes once it has refreshed
+ * (pkg/apis/application/v1alpha1/application_annotations.go: "Removed by application controller after app is
+ * refreshed") — or at its periodic reconciliation (timeout.reconciliation, 180 s by default: longer than any test
+ * waits, so not played). Each Application gets `status` (sync/health) at the revision it fetched; what moved is returned.
+ */
+export function fetchRevisions(central: KubeServer, branchHead: string, status: {sync: string; health: string}): RevisionMove[] {
+  type App = {
+    metadata: {namespace: string; name: string; annotations?: Record<string, string>}
+    status?: {health?: {status?: string}; sync?: {status?: string; revision?: string}}
+  }
+  let apps: App[]
+  try {
+    apps = central.listObjects('applications.argoproj.io', ARGOCD) as App[]
+  } catch {
+    return [] // the CRD is not installed yet
+  }
+  const appType = central.type('applications.argoproj.io')
+  const moves: RevisionMove[] = []
+  for (const a of apps) {
+    const had = a.status?.sync?.revision
+    const refresh = a.metadata.annotations?.[REFRESH_ANNOTATION] !== undefined
+    const revision = had === undefined || refresh ? branchHead : had
+    if (refresh) {
+      const next = structuredClone(a)
+      delete next.metadata.annotations![REFRESH_ANNOTATION]
+      central.objects.update(appType, ARGOCD, a.metadata.name, next as Obj, {...controllerOptions(), manager: 'argocd-application-controller'})
+    }
+    if (had !== revision) moves.push({app: a.metadata.name, from: had, to: revision})
+    if (refresh || had !== revision || a.status?.sync?.status !== status.sync || a.status?.health?.status !== status.health)
+      central.setApplicationStatus(ARGOCD, a.metadata.name, {...status, revision})
+  }
+  return moves
 }
