@@ -1,7 +1,9 @@
 /**
  * `obsctl opensearch snapshot` against the OpenSearch fake (documented _snapshot responses, basic auth):
  * the create request, following a snapshot to SUCCESS / FAILED / PARTIAL / --timeout, the repository
- * and name errors, credentials, and the built binary's --json output and exit codes.
+ * and name errors, credentials, and the built binary's --json output and exit codes. The index pattern is
+ * checked against the live indices first (GET _cat/indices/<pattern> as OpenSearch 2.x's RestIndicesAction
+ * answers it: strictExpand, a missing concrete name 404, a wildcard matching nothing no row).
  */
 import {execFile} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -182,6 +184,79 @@ describe('opensearch snapshot (lib against the OpenSearch fake)', () => {
     expect(fake.requests.length).toBe(before)
   })
 
+  it('a pattern that matches no index (a typo, or logs not there yet) is exit 2 naming it, and no snapshot is taken', async () => {
+    const creates = () => fake.requests.filter((r) => r.method === 'PUT' && r.path.startsWith('/_snapshot/')).length
+    const before = creates()
+    for (const [indices, message] of [
+      ['fluent-bit-cluster-99-*', '--indices fluent-bit-cluster-99-* matches no index in OpenSearch: nothing to snapshot'],
+      ['fluent-bit-*,-fluent-bit-cluster-0*', '--indices fluent-bit-*,-fluent-bit-cluster-0* matches no index in OpenSearch: nothing to snapshot'],
+      // a concrete name: OpenSearch's own 404 names it
+      [
+        'fluent-bit-cluster-02-2020.01.01',
+        '--indices fluent-bit-cluster-02-2020.01.01 matches no index in OpenSearch (index_not_found_exception: no such index [fluent-bit-cluster-02-2020.01.01]): nothing to snapshot',
+      ],
+      // one part of a list: the snapshot would leave it out silently
+      [
+        'fluent-bit-cluster-02-*,fluent-bit-cluster-99-*',
+        '--indices fluent-bit-cluster-02-*,fluent-bit-cluster-99-*: fluent-bit-cluster-99-* matches no index in OpenSearch; the snapshot would leave it out',
+      ],
+    ] as const) {
+      const e = await rejection(snap({name: 'no-match', indices, wait: true}))
+      expect(e, indices).toMatchObject({exitCode: 2, code: 'SNAPSHOT_NO_INDICES', message})
+      expect(e.hints.join('\n')).toContain('GET _cat/indices/fluent-bit-*?v lists them')
+    }
+    expect(inFake('no-match')).toBeUndefined()
+    expect(creates()).toBe(before)
+  })
+
+  it('exclusions are resolved as OpenSearch resolves them: what is left is snapshotted', async () => {
+    const r = await snap({name: 'all-but-01', indices: 'fluent-bit-*,-fluent-bit-cluster-01-*', wait: true})
+    expect(r).toMatchObject({ok: true, state: 'SUCCESS'})
+    expect(r.snapshotIndices).toHaveLength(3)
+    expect(r.snapshotIndices.some((i) => i.startsWith('fluent-bit-cluster-01-'))).toBe(false)
+  })
+
+  it('when it cannot check the pattern (no permission to list indices): exit 1, and no snapshot is taken', async () => {
+    fake.users.snapper = {password: 'Snapper-pw-1', denied: ['indices:monitor/settings/get']}
+    process.env.OBSCTL_OPENSEARCH_USER = 'snapper'
+    process.env.OBSCTL_OPENSEARCH_PASSWORD = 'Snapper-pw-1'
+    try {
+      const e = await rejection(snap({name: 'unchecked', wait: true}))
+      expect(e).toMatchObject({exitCode: 1, code: 'SNAPSHOT_INDICES_CHECK'})
+      expect(e.message).toBe(
+        'could not check which indices --indices fluent-bit-* matches, so no snapshot was started: HTTP 403: security_exception: no permissions for [indices:monitor/settings/get] and User [name=snapper, backend_roles=[], requestedTenant=null]',
+      )
+      expect(e.hints[0]).toMatch(/indices:monitor\/settings\/get/)
+    } finally {
+      Object.assign(process.env, creds)
+      delete fake.users.snapper
+    }
+    expect(inFake('unchecked')).toBeUndefined()
+  })
+
+  it('a snapshot that holds no index when it is taken (the indices deleted after the check) is a failure, not SUCCESS', async () => {
+    // ISM deletes the matched index between obsctl's check and the snapshot request
+    const saved = fake.docs
+    fake.before['snapshot-create'] = () => {
+      fake.docs = saved.filter((d) => !d.index.startsWith('fluent-bit-cluster-04-'))
+    }
+    try {
+      const r = await snap({name: 'emptied', indices: 'fluent-bit-cluster-04-*', wait: true})
+      expect(inFake('emptied')!.indices).toEqual([])
+      expect(r).toMatchObject({ok: false, state: 'SUCCESS', snapshotIndices: [], shards: {total: 0, successful: 0, failed: 0}})
+      expect(formatSnapshot(r)).toBe(
+        [
+          '✖ snapshot emptied of fluent-bit-cluster-04-* in s3-snapshots: SUCCESS, but it holds no index: nothing was saved',
+          '  the indices fluent-bit-cluster-04-* matched when obsctl checked them were gone when OpenSearch took it (deleted in between?)',
+          '  → delete it (obsctl opensearch snapshot delete emptied) and take another',
+        ].join('\n'),
+      )
+    } finally {
+      delete fake.before['snapshot-create']
+      fake.docs = saved
+    }
+  })
+
   it('without credentials and without a terminal: exit 2 naming the env vars', async () => {
     delete process.env.OBSCTL_OPENSEARCH_USER
     delete process.env.OBSCTL_OPENSEARCH_PASSWORD
@@ -278,6 +353,17 @@ describe('obsctl opensearch snapshot (built binary)', () => {
     const dup = await run(['--name', 'bin-ok'])
     expect(dup.status).toBe(2)
     expect(dup.stderr).toMatch(/^Error: snapshot bin-ok already exists in s3-snapshots\n {2}→ --name NAME/)
+  })
+
+  it('a typo in --indices: exit 2 naming the pattern, no "✔ … SUCCESS, 0 indices"; --json has the error object', async () => {
+    const r = await run(['--name', 'bin-typo', '--indices', 'fluent-bit-cluster-99-*', '--wait'])
+    expect(r.status).toBe(2)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(/^Error: --indices fluent-bit-cluster-99-\* matches no index in OpenSearch: nothing to snapshot\n/)
+    const json = await run(['--name', 'bin-typo', '--indices', 'fluent-bit-cluster-99-*', '--json'])
+    expect(json.status).toBe(2)
+    expect(JSON.parse(json.stdout)).toMatchObject({error: {code: 'SNAPSHOT_NO_INDICES', exitCode: 2}})
+    expect(inFake('bin-typo')).toBeUndefined()
   })
 
   it('no credentials, no terminal: exit 2 naming the env vars', async () => {

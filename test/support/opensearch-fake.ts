@@ -2,7 +2,9 @@
  * OpenSearch stand-in built from the documented REST responses: `_cluster/health`, `_snapshot/<repo>`
  * (+ `_verify`), `_plugins/_ism/policies/<id>`, `_plugins/_ism/explain/<index pattern>`,
  * `<index pattern>/_count` with a `range` on `@timestamp` (now-Ns), `<index pattern>/_search` with a `max`
- * aggregation on `@timestamp`, `_cat/indices?format=json`, and
+ * aggregation on `@timestamp`, `_cat/indices?format=json` and `_cat/indices/<index expression>?format=json` (`h`
+ * columns; a missing concrete index 404, a wildcard matching nothing no row; a user whose roles lack
+ * indices:monitor/settings/get gets the security plugin's 403 security_exception), and
  * errors in OpenSearch's envelope ({error: {root_cause, type, reason}, status}). Basic auth is enforced.
  * ISM as the index-management plugin answers: `GET|DELETE _plugins/_ism/policies/<id>` (with `_seq_no` /
  * `_primary_term`), explain per index (managed: index, index_uuid, policy_id, policy_seq_no, policy_primary_term
@@ -48,6 +50,8 @@ export interface FakeUser {
   backend_roles?: string[]
   attributes?: Record<string, string>
   description?: string
+  /** transport actions its roles do not grant, e.g. indices:monitor/settings/get (_cat/indices): 403 security_exception */
+  denied?: string[]
 }
 
 export interface OpenSearchFake extends FakeServer {
@@ -173,6 +177,59 @@ function matches(pattern: string, index: string): boolean {
   )
 }
 
+/**
+ * An index expression resolved as OpenSearch's IndexNameExpressionResolver does it: comma parts in order, `*`
+ * wildcards over `visible` (the indices expand_wildcards admits), a `-pattern` after a wildcard removes what it
+ * matches, a concrete name must exist in `all` (else `missing`, unless `lenient`: ignore_unavailable).
+ */
+function resolveExpression(expr: string, all: string[], visible: string[], lenient = false): {indices: string[]; missing?: string} {
+  const chosen = new Set<string>()
+  let wildcardSeen = false
+  for (const part of expr.split(',').filter(Boolean)) {
+    if (part.startsWith('-') && wildcardSeen) {
+      for (const i of [...chosen]) if (matches(part.slice(1), i)) chosen.delete(i)
+    } else if (part.includes('*')) {
+      wildcardSeen = true
+      for (const i of visible) if (matches(part, i)) chosen.add(i)
+    } else if (all.includes(part)) chosen.add(part)
+    else if (!lenient) return {indices: [], missing: part}
+  }
+  return {indices: [...chosen].sort()}
+}
+
+/** OpenSearch's IndexNotFoundException as the REST layer answers it (404, with the index and resource fields) */
+function indexNotFound(index: string) {
+  const cause = {
+    type: 'index_not_found_exception',
+    reason: `no such index [${index}]`,
+    index,
+    'resource.id': index,
+    'resource.type': 'index_or_alias',
+    index_uuid: '_na_',
+  }
+  return {status: 404, json: {error: {root_cause: [cause], ...cause}, status: 404}}
+}
+
+/** _cat/indices rows (format=json), only the columns `h` names when it is given, as the cat API answers */
+function catRowsOf(self: {docs: LogDoc[]; closed: Set<string>}, names: string[], query: URLSearchParams): Record<string, string>[] {
+  const h = query.get('h')?.split(',').filter(Boolean)
+  return names.map((index) => {
+    const row: Record<string, string> = {
+      health: self.closed.has(index) ? '' : 'green',
+      status: self.closed.has(index) ? 'close' : 'open',
+      index,
+      uuid: index,
+      pri: '1',
+      rep: '1',
+      'docs.count': String(self.docs.filter((d) => d.index === index).length),
+      'docs.deleted': '0',
+      'store.size': '1kb',
+      'pri.store.size': '1kb',
+    }
+    return h ? Object.fromEntries(h.filter((k) => k in row).map((k) => [k, row[k]!])) : row
+  })
+}
+
 export async function startOpenSearchFake(opts: {
   user: string
   password: string
@@ -206,6 +263,13 @@ export async function startOpenSearchFake(opts: {
     (fn: Parameters<typeof startFake>[0][number][2]): Parameters<typeof startFake>[0][number][2] =>
     (req) =>
       authOk(req.headers) ? fn(req) : {status: 401, text: 'Unauthorized', headers: {'www-authenticate': 'Basic realm="OpenSearch Security"'}}
+  /** the security plugin's refusal of an action the user's roles do not grant (its 403 as OpenSearch 2.x answers it) */
+  const deniedAction = (h: Record<string, unknown>, action: string) => {
+    const name = who(h)!
+    if (!(self.users[name]?.denied ?? []).includes(action)) return undefined
+    const reason = `no permissions for [${action}] and User [name=${name}, backend_roles=[${(self.users[name]?.backend_roles ?? []).join(', ')}], requestedTenant=null]`
+    return err(403, 'security_exception', reason)
+  }
   const isAdmin = (name: string) => (self.users[name]?.backend_roles ?? []).includes('admin')
   const restForbidden = (name: string, method: string) => ({
     status: 403,
@@ -215,6 +279,7 @@ export async function startOpenSearchFake(opts: {
     },
   })
   const indices = () => [...new Set(self.docs.map((d) => d.index))].sort()
+  const catRows = (names: string[], query: URLSearchParams) => catRowsOf(self, names, query)
   const fake = await startFake(
     [
       [
@@ -436,24 +501,23 @@ export async function startOpenSearchFake(opts: {
         }),
         'search',
       ],
+      ['GET', /^\/_cat\/indices$/, guard((req) => ({json: catRows(indices(), req.query)})), 'cat'],
+      // GET _cat/indices/{index} (OpenSearch 2.x RestIndicesAction: IndicesOptions.fromRequest(request, strictExpand())):
+      // a concrete name that does not exist is a 404 index_not_found_exception, a wildcard that matches nothing is no
+      // row (allow_no_indices), wildcards expand to open and closed indices (expand_wildcards narrows), and a -pattern
+      // after a wildcard removes what it matches
       [
         'GET',
-        /^\/_cat\/indices$/,
-        guard(() => ({
-          json: indices().map((index) => ({
-            health: self.closed.has(index) ? '' : 'green',
-            status: self.closed.has(index) ? 'close' : 'open',
-            index,
-            uuid: index,
-            pri: '1',
-            rep: '1',
-            'docs.count': String(self.docs.filter((d) => d.index === index).length),
-            'docs.deleted': '0',
-            'store.size': '1kb',
-            'pri.store.size': '1kb',
-          })),
-        })),
-        'cat',
+        /^\/_cat\/indices\/([^/_][^/]*)$/,
+        guard((req) => {
+          const denied = deniedAction(req.headers, 'indices:monitor/settings/get')
+          if (denied) return denied
+          const expand = (req.query.get('expand_wildcards') ?? 'open,closed').split(',')
+          const visible = indices().filter((i) => expand.includes('all') || expand.includes(self.closed.has(i) ? 'closed' : 'open'))
+          const r = resolveExpression(req.params[0]!, indices(), visible)
+          return r.missing !== undefined ? indexNotFound(r.missing) : {json: catRows(r.indices, req.query)}
+        }),
+        'cat-pattern',
       ],
       [
         'GET',
@@ -623,13 +687,13 @@ export async function startOpenSearchFake(opts: {
             return err(400, 'invalid_snapshot_name_exception', `[${repo}:${name}] Invalid snapshot name [${name}], snapshot with the same name already exists`)
           const body = (req.body ? JSON.parse(req.body) : {}) as FakeSnapshot['request']
           const patterns = Array.isArray(body.indices) ? body.indices.join(',') : (body.indices ?? '*')
-          const concrete = patterns.split(',').filter((p) => !p.includes('*') && !p.startsWith('-'))
-          const missing = concrete.filter((i) => !indices().includes(i))
-          if (missing.length && !body.ignore_unavailable) return err(404, 'index_not_found_exception', `no such index [${missing[0]}]`)
+          // CreateSnapshotRequest's indices options: strictExpandHidden, lenient for a missing concrete name under ignore_unavailable
+          const resolved = resolveExpression(patterns, indices(), indices(), Boolean(body.ignore_unavailable))
+          if (resolved.missing !== undefined) return indexNotFound(resolved.missing)
           const plan = {state: 'SUCCESS' as const, ...self.nextSnapshot}
           self.nextSnapshot = {}
           const waitForCompletion = req.query.get('wait_for_completion') === 'true'
-          const chosen = indices().filter((i) => matches(patterns, i))
+          const chosen = resolved.indices
           const snap: FakeSnapshot = {
             request: body,
             indices: chosen,

@@ -9,6 +9,8 @@ export default class OpenSearchSnapshot extends BaseCommand {
   static override summary = 'Take an OpenSearch snapshot now, to the S3 snapshot repository (s3-snapshots).'
   static override description = `Snapshots the log indices (default fluent-bit-*, without the cluster's global state) to the repository s3-snapshots that the OpenSearch operator registers from the rendered OpenSearchCluster; the daily snapshots of the snapshot management policy fluent-bit-snapshots go there too (it deletes only its own: an on-demand snapshot stays until it is deleted through the snapshot API, DELETE _snapshot/s3-snapshots/NAME). The repository must exist first (obsctl validate opensearch shows it).
 
+--indices is checked against the live indices first (GET _cat/indices/PATTERN): a pattern, or a part of a comma list, that matches no index is exit 2 and nothing is taken (OpenSearch would take an empty snapshot and call it SUCCESS); when obsctl cannot list the indices it is exit 1. A snapshot that holds no index all the same (its indices deleted in between) is a failure (exit 1).
+
 Without --wait the snapshot is started and keeps running in OpenSearch; obsctl says how to follow it. With --wait obsctl polls it every second, with progress on stderr, until it is SUCCESS (exit 0), PARTIAL or FAILED (exit 1, with each shard failure's reason), or --timeout passes (exit 1; the snapshot keeps running).
 
 OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, --ca-file, --request-timeout; --via-api-server only with an --endpoint opensearch override, since the API server proxy drops basic auth). Credentials: $OBSCTL_OPENSEARCH_USER and $OBSCTL_OPENSEARCH_PASSWORD, else a prompt on a terminal.`

@@ -25,7 +25,7 @@ import type {LoadedInventory} from '../config/load.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {SNAPSHOT_REPOSITORY, okJson, openPlatform, os, osError} from '../platform/index.js'
 import type {PlatformContext, PlatformOptions} from '../platform/index.js'
-import {errorType, requireOpenSearch, requireRepository, snapshotNameProblem, type SnapshotInfo, type SnapshotState} from './snapshot.js'
+import {errorType, matchesPattern, requireOpenSearch, requireRepository, snapshotNameProblem, type SnapshotInfo, type SnapshotState} from './snapshot.js'
 
 export type AccessOptions = Pick<PlatformOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs' | 'prompt'>
 
@@ -106,24 +106,6 @@ function summary(s: SnapshotInfo): SnapshotSummary {
     ...(iso(s.end_time_in_millis) ? {endedAt: iso(s.end_time_in_millis)} : {}),
     shards: {total: s.shards?.total ?? 0, successful: s.shards?.successful ?? 0, failed: s.shards?.failed ?? 0},
   }
-}
-
-/** `fluent-bit-*` style patterns: commas, * wildcards, a leading - excludes (in order, as OpenSearch resolves them). */
-export function matchesPattern(pattern: string, index: string): boolean {
-  const re = (p: string) =>
-    new RegExp(
-      `^${p
-        .split('*')
-        .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('.*')}$`,
-    )
-  let hit = false
-  for (const p of pattern.split(',').filter(Boolean)) {
-    if (p.startsWith('-')) {
-      if (re(p.slice(1)).test(index)) hit = false
-    } else if (re(p).test(index)) hit = true
-  }
-  return hit
 }
 
 function checkName(name: string): void {

@@ -3,8 +3,12 @@
  * that the rendered GitOps repo declares (`s3-snapshots`, OpenSearchCluster spec.general.snapshotRepositories,
  * registered by the OpenSearch operator).
  * OpenSearch is reached exactly as `obsctl validate` reaches it (lib/platform: openPlatform and the basic-auth
- * request helper); the snapshot is started with wait_for_completion=false and, with --wait, followed
- * by polling GET _snapshot/<repo>/<name> until it is SUCCESS, PARTIAL or FAILED, or the time is up.
+ * request helper). The index pattern is resolved against the live indices first (GET _cat/indices/<pattern>):
+ * a pattern, or a part of a comma list, that matches no index is refused before anything is created — the
+ * create request's ignore_unavailable would otherwise make it an empty snapshot that reports SUCCESS. The
+ * snapshot is started with wait_for_completion=false and, with --wait, followed by polling
+ * GET _snapshot/<repo>/<name> until it is SUCCESS, PARTIAL or FAILED, or the time is up; one that holds no
+ * index (its indices deleted in between) is a failure, whatever its state.
  *
  * Over 300 lines on purpose: starting, waiting for and reporting one snapshot share the repository checks and
  * the SnapshotInfo reading that list/restore/delete (./snapshot-ops.ts) reuse from here.
@@ -114,6 +118,79 @@ function checkInputs(name: string, indices: string): void {
   }
 }
 
+/** `fluent-bit-*` style patterns: commas, * wildcards, a leading - excludes (in order, as OpenSearch resolves them). */
+export function matchesPattern(pattern: string, index: string): boolean {
+  const re = (p: string) =>
+    new RegExp(
+      `^${p
+        .split('*')
+        .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    )
+  let hit = false
+  for (const p of pattern.split(',').filter(Boolean)) {
+    if (p.startsWith('-')) {
+      if (re(p.slice(1)).test(index)) hit = false
+    } else if (re(p).test(index)) hit = true
+  }
+  return hit
+}
+
+/**
+ * The live indices `indices` selects, resolved by OpenSearch before a snapshot is taken: GET
+ * _cat/indices/<its included parts> (OpenSearch resolves them strictly — a missing concrete name is a 404
+ * index_not_found_exception, a wildcard may match nothing; expand_wildcards=all counts closed indices, which the
+ * snapshot's own resolution expands to as well), the exclusions applied as OpenSearch applies them. Refuses (exit 2)
+ * a pattern that selects no index, and an included part that matches none (a typo'd cluster in a list would
+ * be left out silently); one that cannot be checked is exit 1.
+ */
+export async function resolveIndices(ctx: PlatformContext, indices: string): Promise<string[]> {
+  const include = indices.split(',').filter((p) => p && !p.startsWith('-'))
+  if (include.length === 0)
+    throw inputError(`--indices ${indices} only excludes: it selects no index`, [`e.g. --indices "${DEFAULT_INDICES},-fluent-bit-cluster-01-*"`], 'BAD_INDICES')
+  const res = await os(ctx, `/_cat/indices/${include.map(encodeURIComponent).join(',')}?format=json&h=index,status&expand_wildcards=all`).catch(
+    (e: unknown) => {
+      throw cannotCheck(indices, e instanceof Error ? e.message : String(e))
+    },
+  )
+  if (res.status === 404 && errorType(res) === 'index_not_found_exception') {
+    throw inputError(`--indices ${indices} matches no index in OpenSearch (${osError(res)}): nothing to snapshot`, [LIST_HINT], 'SNAPSHOT_NO_INDICES')
+  }
+  if (res.status < 200 || res.status >= 300) throw cannotCheck(indices, `HTTP ${res.status}: ${osError(res)}`, res.status)
+  let rows: {index?: string}[]
+  try {
+    rows = parseJson<{index?: string}[]>(res, 'opensearch')
+  } catch (e) {
+    throw cannotCheck(indices, (e as Error).message)
+  }
+  if (!Array.isArray(rows)) throw cannotCheck(indices, `GET _cat/indices did not answer a list: ${res.body.slice(0, 120)}`)
+  const live = rows.map((r) => r.index).filter((i): i is string => typeof i === 'string')
+  const selected = live.filter((i) => matchesPattern(indices, i)).sort()
+  if (selected.length === 0) throw inputError(`--indices ${indices} matches no index in OpenSearch: nothing to snapshot`, [LIST_HINT], 'SNAPSHOT_NO_INDICES')
+  const unmatched = include.filter((p) => !live.some((i) => matchesPattern(p, i)))
+  if (unmatched.length > 0) {
+    throw inputError(
+      `--indices ${indices}: ${unmatched.join(', ')} ${unmatched.length === 1 ? 'matches' : 'match'} no index in OpenSearch; the snapshot would leave ${unmatched.length === 1 ? 'it' : 'them'} out`,
+      [`drop ${unmatched.length === 1 ? 'it' : 'them'} from --indices, or fix the name`, LIST_HINT],
+      'SNAPSHOT_NO_INDICES',
+    )
+  }
+  return selected
+}
+
+const LIST_HINT = `the log indices are fluent-bit-<cluster>-YYYY.MM.DD: GET _cat/indices/${DEFAULT_INDICES}?v lists them`
+
+function cannotCheck(indices: string, why: string, status?: number): ObsctlError {
+  return new ObsctlError(`could not check which indices --indices ${indices} matches, so no snapshot was started: ${why}`, {
+    code: 'SNAPSHOT_INDICES_CHECK',
+    hints: [
+      status === 403
+        ? "the user's roles must allow indices:monitor/settings/get (GET _cat/indices) on the indices as well as taking snapshots"
+        : 'obsctl validate opensearch shows whether OpenSearch answers',
+    ],
+  })
+}
+
 /** OpenSearch's SnapshotInfo (GET _snapshot/<repo>/<name>, documented fields) */
 export interface SnapshotInfo {
   snapshot: string
@@ -189,6 +266,8 @@ export async function takeSnapshot(ctx: PlatformContext, o: SnapshotOptions & {n
   const repo = SNAPSHOT_REPOSITORY
   requireOpenSearch(ctx)
   await requireRepository(ctx, repo)
+  // nothing is created for a pattern that matches nothing: with ignore_unavailable OpenSearch would take an empty snapshot and call it SUCCESS
+  await resolveIndices(ctx, indices)
 
   const path = `/_snapshot/${repo}/${encodeURIComponent(name)}`
   const follow = `GET ${ctx.http.where('opensearch').replace(/\/$/, '')}${path}`
@@ -290,7 +369,9 @@ function resultOf(
 ): SnapshotResult {
   const state = info.state ?? 'IN_PROGRESS'
   const iso = (ms?: number) => (ms && ms > 0 ? new Date(ms).toISOString() : undefined)
-  const ok = state === 'SUCCESS' || (state === 'IN_PROGRESS' && !how.waited)
+  // a snapshot of no index saved nothing, whatever OpenSearch calls it (its indices were deleted after obsctl checked them)
+  const empty = (info.indices ?? []).length === 0 && (state !== 'IN_PROGRESS' || info.indices !== undefined)
+  const ok = !empty && (state === 'SUCCESS' || (state === 'IN_PROGRESS' && !how.waited))
   return {
     ok,
     repository: base.repository,
@@ -321,6 +402,12 @@ export function formatSnapshot(r: SnapshotResult): string {
   const idx = `${n} ${n === 1 ? 'index' : 'indices'}`
   const shards = r.shards.total ? `${r.shards.successful}/${r.shards.total} shards${r.shards.failed ? ` (${r.shards.failed} failed)` : ''}, ${idx}` : idx
   const took = r.startedAt && r.endedAt ? ` in ${((Date.parse(r.endedAt) - Date.parse(r.startedAt)) / 1000).toFixed(1)}s` : ''
+  if (n === 0 && !r.ok && !r.timedOut)
+    return [
+      `${ICONS.fail} ${what}: ${r.state}, but it holds no index: nothing was saved`,
+      `  the indices ${r.indices} matched when obsctl checked them were gone when OpenSearch took it (deleted in between?)`,
+      `  → delete it (obsctl opensearch snapshot delete ${r.name}) and take another`,
+    ].join('\n')
   if (r.state === 'SUCCESS') return `${ICONS.pass} ${what}: SUCCESS, ${shards}${took}`
   if (r.state === 'IN_PROGRESS' && !r.waited)
     return [
