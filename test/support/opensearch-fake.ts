@@ -778,7 +778,7 @@ export async function startOpenSearchFake(opts: {
     nextSnapshot: {},
     closed: new Set<string>(),
     restoreRequests: [],
-    failRestoreOf: new Set(),
+    failRestoreOf: new Set<string>(),
     users: {[opts.user]: {password: opts.password, backend_roles: ['admin']}},
     userUpdates: [],
     addLogs(cluster: string, n: number, ageMs = 0) {
