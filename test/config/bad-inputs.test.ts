@@ -190,6 +190,13 @@ const INVENTORY_ROWS: InventoryRow[] = [
     'http://u:p@proxy',
     /carries a credential/,
   ),
+  R(
+    'ssh.connectTimeoutSeconds past what a timer holds',
+    [['ssh.connectTimeoutSeconds', '3000000']],
+    'ssh.connectTimeoutSeconds',
+    'connectTimeoutSeconds: 3000000',
+    /86400/,
+  ),
   R('ssh.user with a space', [['ssh.user', 'ops admin']], 'ssh.user', 'user: ops admin', /"ops admin" is not a login name/),
   R('ssh.user with a control character', [['ssh.user', '"ops\\u0000"']], 'ssh.user', 'user: "ops\\0"', /"ops\\u0000" is not a login name/),
   R('git.remote that is no remote', [['git.remote', 'not a remote']], 'git.remote', 'remote: not a remote', /not a Git remote/),

@@ -72,7 +72,14 @@ function buildPlatformSchema() {
       .default('accept-new')
       .describe('accept-new: trust a node’s unknown host key on first use and record it; strict: refuse unknown keys (put them in known_hosts first)'),
     sudo: z.enum(['nopasswd', 'password']).default('nopasswd').describe('password: the sudo password is prompted once and sent on stdin'),
-    connectTimeoutSeconds: z.number().int().positive().default(20).describe('seconds to wait for an SSH connection to a node, e.g. 60 on slow links'),
+    // a Node timer holds at most ~24.8 days: a day is more than any link needs
+    connectTimeoutSeconds: z
+      .number()
+      .int()
+      .positive()
+      .max(86_400)
+      .default(20)
+      .describe('seconds to wait for an SSH connection to a node (at most a day), e.g. 60 on slow links'),
     proxy: z
       .strictObject({
         http: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead')
