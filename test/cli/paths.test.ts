@@ -59,25 +59,18 @@ describe('a file where obsctl wants a folder', () => {
     expect(readdirSync(dir)).toEqual(['f'])
   })
 
-  it('state reset: .obsctl a file is exit 2 naming it, the file untouched', async () => {
+  it.each([
+    {what: 'state reset: .obsctl', file: '.obsctl', args: ['state', 'reset', '--yes'], names: []},
+    {what: 'render --out FILE', file: 'out', args: ['render', '--out', 'out'], names: ['--out']},
+  ])('$what a file where a folder belongs: exit 2 naming it, the file untouched', async ({file, args, names}) => {
     const dir = tmpDir()
     writeFileSync(path.join(dir, 'obsctl.yaml'), EXAMPLE)
-    writeFileSync(path.join(dir, '.obsctl'), 'mine\n')
-    const r = await obsctl(['state', 'reset', '--yes'], {cwd: dir})
+    writeFileSync(path.join(dir, file), 'mine\n')
+    const r = await obsctl(args, {cwd: dir})
     expect(r.status, r.stderr).toBe(2)
-    expect(r.stderr).toContain(`${path.join(dir, '.obsctl')} is a file, not a folder`)
-    expect(readFileSync(path.join(dir, '.obsctl'), 'utf8')).toBe('mine\n')
-  })
-
-  it('render --out FILE: exit 2 naming the file and --out, the file untouched', async () => {
-    const dir = tmpDir()
-    writeFileSync(path.join(dir, 'obsctl.yaml'), EXAMPLE)
-    writeFileSync(path.join(dir, 'out'), 'mine\n')
-    const r = await obsctl(['render', '--out', 'out'], {cwd: dir})
-    expect(r.status, r.stderr).toBe(2)
-    expect(r.stderr).toContain(`${path.join(dir, 'out')} is a file, not a folder`)
-    expect(r.stderr).toContain('--out')
-    expect(readFileSync(path.join(dir, 'out'), 'utf8')).toBe('mine\n')
+    expect(r.stderr).toContain(`${path.join(dir, file)} is a file, not a folder`)
+    for (const n of names) expect(r.stderr).toContain(n)
+    expect(readFileSync(path.join(dir, file), 'utf8')).toBe('mine\n')
   })
 })
 
