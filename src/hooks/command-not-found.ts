@@ -13,6 +13,7 @@ import {toConfiguredId} from '@oclif/core'
 import notFound from '@oclif/plugin-not-found'
 import {closest} from 'fastest-levenshtein'
 import {ExitCode, ObsctlError} from '../lib/errors.js'
+import {wantsStructuredOutput} from '../lib/cli/output-format.js'
 
 const hook: Hook.CommandNotFound = async function (opts) {
   const words = opts.id.split(':')
@@ -25,7 +26,7 @@ const hook: Hook.CommandNotFound = async function (opts) {
   }
 
   const help = `${opts.config.bin} help`
-  const json = wantsJson([...words, ...(opts.argv ?? [])])
+  const json = wantsStructuredOutput([...words, ...(opts.argv ?? [])])
   if (!json && process.stdin.isTTY && process.stdout.isTTY) {
     // the plugin ends with exit 127 (a shell's "command not found"); obsctl's usage errors are exit 2
     const error = ((message: string | Error) => this.error(message, {exit: ExitCode.badInput})) as typeof this.error
@@ -43,17 +44,6 @@ const hook: Hook.CommandNotFound = async function (opts) {
     this.exit(ExitCode.badInput)
   }
   this.error(message, {exit: ExitCode.badInput})
-}
-
-/** --json, or -o/--output json|yaml, before a `--` (the base command's rule: the error is then the JSON object). */
-function wantsJson(argv: string[]): boolean {
-  const end = argv.indexOf('--')
-  const args = end === -1 ? argv : argv.slice(0, end)
-  return args.some((a, i) => {
-    if (a === '--json') return true
-    const v = a === '-o' || a === '--output' ? args[i + 1] : /^(?:--output=|-o=?)(.*)$/.exec(a)?.[1]
-    return v === 'json' || v === 'yaml'
-  })
 }
 
 export default hook

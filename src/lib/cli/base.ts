@@ -10,6 +10,7 @@ import {declinedError, ExitCode, fromFsError, isPromptExit, ObsctlError, isObsct
 import {loadInventory, resolveInventoryPath, type LoadedInventory} from '../config/load.js'
 import {prompter, usePrompter} from '../prompt.js'
 import {terminalPrompter} from './terminal-prompter.js'
+import {requestedOutput} from './output-format.js'
 import {page, pagerFor} from './pager.js'
 import {colorize, hasDiff, paint} from '../style.js'
 import {yaml} from '../lazy-deps.js'
@@ -114,15 +115,7 @@ export abstract class BaseCommand extends Command {
   /** The format `-o/--output` asks for (undefined: none, or the command has no such flag). */
   protected outputFormat(): 'json' | 'yaml' | undefined {
     if (!(this.ctor as {flags?: Record<string, unknown>}).flags?.output) return undefined
-    const end = this.argv.indexOf('--')
-    const argv = end === -1 ? this.argv : this.argv.slice(0, end)
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i]!
-      const v =
-        a === '-o' || a === '--output' ? argv[i + 1] : a.startsWith('--output=') ? a.slice(9) : /^-o=?(json|yaml)$/.test(a) ? a.replace(/^-o=?/, '') : undefined
-      if (v === 'json' || v === 'yaml') return v
-    }
-    return undefined
+    return requestedOutput(this.argv)
   }
 
   /** --json, or `-o json|yaml`: the human view is replaced by the result object. */
