@@ -4,6 +4,7 @@
  */
 import type {LoadedInventory} from '../config/load.js'
 import {formatDuration} from '../progress.js'
+import {inputError} from '../errors.js'
 import {openContext, type ValidateOptions} from './context.js'
 import {runChecks, selectChecks, verdictOf, type ComponentArg, type RunOptions} from './run.js'
 import {recordVerdict} from './record.js'
@@ -44,6 +45,9 @@ export function startLine(run: Check[], skipped: string[], o: {wait?: boolean; w
 export async function validate(inv: LoadedInventory, req: ValidateRequest = {}): Promise<Verdict> {
   const started = Date.now()
   const {run, skipped} = selectChecks(req.component ?? 'all', req.skip ?? [], req.checks)
+  // a run of no check measures nothing: it is not a pass, and it must not replace the last verdict status shows
+  if (run.length === 0)
+    throw inputError(`nothing to validate: every check of ${req.component ?? 'all'} is skipped (${skipped.join(', ')})`, ['drop a --skip'], 'NOTHING_TO_CHECK')
   req.onStart?.(startLine(run, skipped, req))
   const need = {opensearch: run.some((c) => c.component === 'opensearch'), s3: run.some((c) => c.id === 'thanos.bucket')}
   const opened = await openContext(inv, {...req, need})

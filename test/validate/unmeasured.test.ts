@@ -1,14 +1,17 @@
 /**
- * prometheus.targets and prometheus.edges when Prometheus has not scraped a target yet (it starts or reloads: every
- * target is `health: "unknown"` until its first scrape). Not scraped is not measured: a fail that `--wait` (and the
- * bootstrap/cluster add validate phase, which settles until --timeout) re-runs, never a pass. The answers are
- * Prometheus's and Thanos Query's GET /api/v1/targets?state=active shape (prometheus/web/api/v1/api.go
- * TargetDiscovery: activeTargets[] with labels, scrapePool, scrapeUrl, lastError, health up|down|unknown).
+ * What validate does not measure is not a pass.
+ * - prometheus.targets and prometheus.edges when Prometheus has not scraped a target yet (it starts or reloads: every
+ *   target is `health: "unknown"` until its first scrape): a fail that `--wait` (and the bootstrap/cluster add validate
+ *   phase, which settles until --timeout) re-runs. The answers are Prometheus's and Thanos Query's
+ *   GET /api/v1/targets?state=active shape (prometheus/web/api/v1/api.go TargetDiscovery: activeTargets[] with labels,
+ *   scrapePool, scrapeUrl, lastError, health up|down|unknown).
+ * - a run whose every check is skipped: bad input, never a recorded pass.
  */
 import {describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, parseInventory, renderInventoryYaml} from '../../src/lib/config/index.js'
 import {prometheusChecks} from '../../src/lib/validate/checks/prometheus.js'
 import type {ValidateContext} from '../../src/lib/validate/types.js'
+import {rejection} from '../support/errors.js'
 
 const inv = parseInventory(renderInventoryYaml(EXAMPLE_ANSWERS), '/tmp/obsctl.yaml')
 
@@ -49,5 +52,16 @@ describe('targets Prometheus has not scraped yet', () => {
     const r = await check('prometheus.edges').run(answering(ts))
     expect(r.result).toBe('fail')
     expect(r.detail).toContain(`${edges[0]}: 1/1 not scraped yet (kubelet)`)
+  })
+})
+
+describe('a validate run that would run no check', () => {
+  it('is bad input (exit 2), not a pass that replaces the verdict status shows', async () => {
+    const {validate} = await import('../../src/lib/validate/index.js')
+    const {ALL_CHECKS} = await import('../../src/lib/validate/checks/index.js')
+    const thanos = ALL_CHECKS.filter((c) => c.component === 'thanos').map((c) => c.id)
+    const e = await rejection(validate(inv, {component: 'thanos', skip: thanos, record: true}))
+    expect(e).toMatchObject({exitCode: 2, code: 'NOTHING_TO_CHECK'})
+    expect(e.message).toBe(`nothing to validate: every check of thanos is skipped (${thanos.join(', ')})`)
   })
 })
