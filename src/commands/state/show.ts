@@ -1,7 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand, outputFlag} from '../../lib/cli/base.js'
 import {formatState, requireKnownPhases, showState, type StateShowResult} from '../../lib/engine/index.js'
-import {REGISTERED_PHASES} from '../../lib/flows/registry.js'
 
 export default class StateShow extends BaseCommand {
   static override summary = "Show the run journal (.obsctl/state.json): each task's status, time and error."
@@ -14,7 +13,8 @@ export default class StateShow extends BaseCommand {
   async run(): Promise<StateShowResult> {
     const {flags} = await this.parse(StateShow)
     const inv = this.loadInventory(flags.config)
-    requireKnownPhases(inv, flags.phase, REGISTERED_PHASES)
+    // the flows' registry loads only to check a --phase (state show without one is a start-up budget path)
+    if (flags.phase?.length) requireKnownPhases(inv, flags.phase, (await import('../../lib/flows/registry.js')).REGISTERED_PHASES)
     const result = showState(inv, {phases: flags.phase})
     this.out(formatState(result))
     return result
