@@ -35,7 +35,9 @@ const hook: Hook.CommandNotFound = async function (opts) {
   const visible = opts.config.commands.filter((c) => !c.hidden)
   const ids = [...visible.map((c) => c.id), ...visible.flatMap((c) => c.aliases)]
   const suggestion = ids.length > 0 ? closest(opts.id, ids) : undefined
-  const typed = toConfiguredId(opts.id, opts.config)
+  // what was typed is quoted back: never a credential in it (a URL's password pasted where a command goes)
+  const {redactText} = await import('../lib/config/validators.js')
+  const typed = toConfiguredId(redactText(opts.id, {}), opts.config)
   const hint = suggestion ? ` Did you mean "${opts.config.bin} ${toConfiguredId(suggestion, opts.config)}"?` : ''
   const message = `"${typed}" is not an ${opts.config.bin} command.${hint} Run "${help}" for the list of commands.`
   if (json) {

@@ -68,6 +68,13 @@ describe('help', () => {
     expect(JSON.parse(unknown.stdout)).toMatchObject({
       error: {code: 'UNKNOWN_COMMAND', exitCode: 2, message: expect.stringContaining('Did you mean "obsctl bootstrap"?')},
     })
+    // a URL pasted where a command goes is quoted back without its password, as text and as JSON
+    for (const json of [[], ['--json']]) {
+      const pasted = await obsctl(['https://ops:pa55word@git.example.test/x', ...json])
+      expect(pasted.status).toBe(2)
+      expect(pasted.stdout + pasted.stderr).toContain('git.example.test')
+      expect(pasted.stdout + pasted.stderr).not.toContain('pa55word')
+    }
   })
 
   it('--version prints the commit and build date', async () => {
