@@ -15,7 +15,7 @@ import {canPrompt} from '../prompt.js'
 import {planPhases, type PlanResult} from '../engine/plan.js'
 import type {RendererChoice} from '../engine/types.js'
 import type {RunResult} from '../engine/result.js'
-import {buildPhases, selectFlow, type FlowOptions} from './registry.js'
+import {buildPhases, selectWithRefresh, userPhases, type FlowOptions} from './registry.js'
 import type {DoctorReport} from '../doctor/index.js'
 import {formatChecklist} from '../checks/render.js'
 
@@ -42,12 +42,11 @@ export const BOOTSTRAP_PHASES = [
 export type BootstrapPhase = (typeof BOOTSTRAP_PHASES)[number]
 /** The phases a user picks with --phase/--from (argocd-refresh comes with sync, as in cluster add). */
 export type BootstrapUserPhase = Exclude<BootstrapPhase, 'argocd-refresh'>
-export const BOOTSTRAP_USER_PHASES = BOOTSTRAP_PHASES.filter((p): p is BootstrapUserPhase => p !== 'argocd-refresh')
+export const BOOTSTRAP_USER_PHASES = userPhases(BOOTSTRAP_PHASES)
 
 /** The flow's phases for a --phase/--from selection, in order (argocd-refresh whenever sync runs). */
 export function selectBootstrap(select: {only?: readonly string[]; from?: string}): BootstrapPhase[] {
-  const picked: BootstrapPhase[] = selectFlow(BOOTSTRAP_USER_PHASES, select)
-  return BOOTSTRAP_PHASES.filter((n) => picked.includes(n === 'argocd-refresh' ? 'sync' : n))
+  return selectWithRefresh(BOOTSTRAP_PHASES, select)
 }
 
 /** What the bootstrap command's flags set for its phases. */

@@ -4,13 +4,13 @@
  * before the sync phase judges them, so `argocd-refresh` always runs right before `sync`.
  */
 import type {RunSsh} from '../engine/types.js'
-import {selectFlow, type FlowOptions} from './registry.js'
+import {selectWithRefresh, userPhases, type FlowOptions} from './registry.js'
 
 export const CLUSTER_ADD_PHASES = ['preflight', 'nodes', 'kubeconfig', 'render', 'register', 'secrets', 'argocd-refresh', 'sync', 'validate'] as const
 export type ClusterAddPhase = (typeof CLUSTER_ADD_PHASES)[number]
 /** The phases a user picks with --from/--phase (argocd-refresh comes with sync). */
 export type AddPhase = Exclude<ClusterAddPhase, 'argocd-refresh'>
-export const ADD_PHASES = CLUSTER_ADD_PHASES.filter((p): p is AddPhase => p !== 'argocd-refresh')
+export const ADD_PHASES = userPhases(CLUSTER_ADD_PHASES)
 
 export interface ClusterAddSettings {
   /** the cluster added: its render commit's Obsctl-Command trailer names it (rollback's hint then can too) */
@@ -28,8 +28,7 @@ export interface ClusterAddSettings {
 
 /** The flow's phases for a --from/--phase selection, in order (argocd-refresh whenever sync runs). */
 export function selectClusterAdd(select: {only?: readonly AddPhase[]; from?: AddPhase}): ClusterAddPhase[] {
-  const picked: ClusterAddPhase[] = selectFlow(ADD_PHASES, select)
-  return CLUSTER_ADD_PHASES.filter((n) => picked.includes(n === 'argocd-refresh' ? 'sync' : n))
+  return selectWithRefresh(CLUSTER_ADD_PHASES, select)
 }
 
 export function clusterAddPhaseOptions(s: ClusterAddSettings): FlowOptions<ClusterAddPhase> {

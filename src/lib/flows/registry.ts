@@ -104,3 +104,17 @@ export function selectFlow<N extends string>(flow: readonly N[], select: {only?:
   if (select.only?.length) names = names.filter((n) => select.only!.includes(n))
   return names
 }
+
+/** A flow's phases without `argocd-refresh`: what a user names with --phase/--from (it comes with sync). */
+export function userPhases<N extends string>(flow: readonly N[]): Exclude<N, 'argocd-refresh'>[] {
+  return flow.filter((p): p is Exclude<N, 'argocd-refresh'> => p !== 'argocd-refresh')
+}
+
+/**
+ * selectFlow for a flow whose `argocd-refresh` belongs to `sync` (bootstrap, cluster add): the selection is made among
+ * the user's phases, and argocd-refresh runs whenever sync does, right before it.
+ */
+export function selectWithRefresh<N extends string>(flow: readonly N[], select: {only?: readonly string[]; from?: string} = {}): N[] {
+  const picked: string[] = selectFlow(userPhases(flow), select)
+  return flow.filter((n) => picked.includes(n === 'argocd-refresh' ? 'sync' : n))
+}
