@@ -4,7 +4,7 @@ import {hostname} from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {fingerprintOf, planPhases, resetState, runPhases, sanitizeForFile, showState, stableStringify, type RunEvent} from '../../src/lib/engine/index.js'
-import {isObsctlError} from '../../src/lib/errors.js'
+import {ObsctlError, isObsctlError} from '../../src/lib/errors.js'
 // @ts-expect-error plain JS fixture
 import {makePhases} from './fixtures/phases.mjs'
 import {readState, runsOf, statuses, tmpInventory} from './helpers.js'
@@ -258,6 +258,25 @@ describe('engine: lock and state commands', () => {
     expect(readState(t.stateFile).tasks['alpha/a']!.status).toBe('running')
     lock(process.ppid) // a live process: another run is at work
     expect([shown(), await planned()]).toEqual(['running', 'running'])
+  })
+
+  it('a failure the journal keeps quotes no credential its message carried (a URL password, a --token value)', async () => {
+    const t = tmpInventory()
+    const phase = {
+      name: 'leaky',
+      title: 'a step whose error quotes a credential',
+      targets: () => [{id: 'only'}],
+      fingerprint: () => ({}),
+      describe: () => 'fail',
+      run: async () => {
+        throw new ObsctlError('git push https://ops:pa55word@git.example.test/x.git failed', {code: 'GIT_PUSH', hints: ['retry with --token s3cr3t-value']})
+      },
+    }
+    const r = await runPhases([phase], {inv: t.inv, ...silent})
+    expect(r.ok).toBe(false)
+    const kept = readState(t.stateFile).tasks['leaky/only']!.failure!
+    expect(kept).toMatchObject({code: 'GIT_PUSH', message: 'git push https://git.example.test/x.git failed', hints: ['retry with --token ***']})
+    expect(readFileSync(t.stateFile, 'utf8')).not.toMatch(/pa55word|s3cr3t-value/)
   })
 
   it('state show --phase: an unknown phase is bad input, as for state reset', async () => {

@@ -6,7 +6,6 @@ import type {Document} from 'yaml'
 import {yaml} from '../lazy-deps.js'
 import {errorMessage, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
-import {redactText} from './validators.js'
 import {formatPath, formatPosition, parseInventory, type ConfigProblem, type FieldPath, type LoadedInventory} from './load.js'
 import {lintInventory, type LintReport} from './lint.js'
 
@@ -85,9 +84,8 @@ function parseFormattedPath(text: string): FieldPath {
 function editLocation(inv: LoadedInventory, origin: EditOrigin, path: string): string {
   const fp = parseFormattedPath(path)
   if (fp.length > 0 && inv.doc.hasIn(fp)) return formatPosition(inv.positionOf(fp))
-  // the flag with the value given (a URL with a password is shown without it)
   const flag = origin.flagOf?.(fp)
-  if (flag) return redactText(flag, {})
+  if (flag) return flag
   return formatPosition(inv.positionOf(origin.at))
 }
 
@@ -100,7 +98,7 @@ async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boole
     if (problems.length === 0) throw error
     const lines = problems.map((pr) => `${editLocation(inv, origin, pr.path)} ${pr.path}: ${pr.message}`)
     throw inputError(
-      `${redactText(origin.what, {})} would make the inventory invalid; nothing was written:\n${lines.join('\n')}`,
+      `${origin.what} would make the inventory invalid; nothing was written:\n${lines.join('\n')}`,
       ["fix the value and rerun; `obsctl config schema` prints every field's rule"],
       'EDIT_INVALID',
       {problems: problems.map((pr, i) => ({path: pr.path, message: pr.message, location: lines[i]!.split(' ')[0]}))},
@@ -110,7 +108,7 @@ async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boole
   if (lint.errors > 0) {
     const errs = lint.findings.filter((f) => f.severity === 'error')
     throw inputError(
-      `${redactText(origin.what, {})} would make the inventory invalid; nothing was written:\n${errs.map((f) => `${editLocation(inv, origin, f.path)} ${f.path}: ${f.message}`).join('\n')}`,
+      `${origin.what} would make the inventory invalid; nothing was written:\n${errs.map((f) => `${editLocation(inv, origin, f.path)} ${f.path}: ${f.message}`).join('\n')}`,
       [...new Set(errs.map((f) => f.fix))],
       'EDIT_INVALID',
       lint,

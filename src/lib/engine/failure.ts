@@ -1,10 +1,12 @@
 /** A thrown value as the journal keeps it: an ObsctlError's exit code, code and hints survive the run. */
 import {ExitCode, ObsctlError, errorMessage} from '../errors.js'
+import {redactDeep, redactText} from '../config/validators.js'
 import type {TaskFailure} from './types.js'
 
 export function failureOf(e: unknown, prefix = ''): TaskFailure {
-  if (e instanceof ObsctlError) return {message: `${prefix}${e.message}`, code: e.code, exitCode: e.exitCode, hints: [...e.hints]}
-  return {message: `${prefix}${errorMessage(e)}`, exitCode: ExitCode.failed, hints: []}
+  // what the journal keeps (and a command shows later) quotes no credential a message carried (a URL's password)
+  if (e instanceof ObsctlError) return {message: redactText(`${prefix}${e.message}`, {}), code: e.code, exitCode: e.exitCode, hints: redactDeep(e.hints)}
+  return {message: redactText(`${prefix}${errorMessage(e)}`, {}), exitCode: ExitCode.failed, hints: []}
 }
 
 /** The failure as an error a command can throw (its exit code and hints intact). */
