@@ -84,7 +84,12 @@ describe('an error quotes no credential the user typed', () => {
 
   it('what stands for a value in a hint stays (OBSCTL_S3_SECRET_KEY=…, --token <TOKEN>, $VAR); a value does not', async () => {
     const {redactDeep} = await import('../../src/lib/config/validators.js')
-    const hints = ['export OBSCTL_S3_ACCESS_KEY=… OBSCTL_S3_SECRET_KEY=...', 'argocd login --password <PASSWORD>', 'GIT_TOKEN=$OBSCTL_GIT_TOKEN git push']
+    const hints = [
+      'export OBSCTL_S3_ACCESS_KEY=… OBSCTL_S3_SECRET_KEY=...',
+      'argocd login --password <PASSWORD>',
+      'export OBSCTL_GIT_TOKEN=<token with repo read access>',
+      'GIT_TOKEN=$OBSCTL_GIT_TOKEN git push',
+    ]
     expect(redactDeep(hints)).toEqual(hints)
     expect(redactDeep({message: 'ran GIT_TOKEN=ghp_abcdef123 git push --password hunter22 at https://u:pw@git.lab/x'})).toEqual({
       message: 'ran GIT_TOKEN=*** git push --password *** at https://git.lab/x',

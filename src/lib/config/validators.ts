@@ -164,8 +164,11 @@ const SECRET_ENV = /PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|ACCESS_KEY|CREDENTIAL/i
  */
 const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|SIGNATURE|APIKEY|(^|[_-])KEY$/i
 
-/** A value that stands for one, in a hint or example: `…`, `...`, `***`, `<token>`, `$VAR`, `${VAR}` (never a secret itself). */
-const PLACEHOLDER = /^(…|\.\.\.|\*+|<[^<>]*>|\$\{?[A-Za-z_]\w*\}?)$/
+/**
+ * A value that stands for one, in a hint or example: `…`, `...`, `***`, `<token>` (also `<token with repo read access>`,
+ * of which the patterns see only `<token`), `$VAR`, `${VAR}` (never a secret itself).
+ */
+const PLACEHOLDER = /^(…|\.\.\.|\*+|<.*|\$\{?[A-Za-z_]\w*\}?)$/
 
 /**
  * A text (a task log, a request trace) as it may be shown: every URL without its user and password
