@@ -6,10 +6,12 @@
  * it), and the example inventory's GitOps repository pushed to a bare remote.
  */
 import {execFileSync} from 'node:child_process'
-import {readFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import {argocdSync, configSet} from '../../src/lib/flows/change-run.js'
+import {loadInventory} from '../../src/lib/config/load.js'
 import {Kube} from '../../src/lib/kube/index.js'
 import {APPLICATION_CRD, REFRESH_ANNOTATION, fetchRevisions, type RevisionMove} from '../support/kube/argocd-controllers.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
@@ -118,5 +120,63 @@ describe('argocd sync waits for the pushed commit', () => {
     const task = r.run.phases[0]!.tasks[0]!
     expect(task.summary).toBe(`Argo CD is at ${pushed.slice(0, 12)}`)
     expect(readFileSync(task.logFile!, 'utf8')).toContain(`HEAD ${local.slice(0, 12)} is not on ${ws.remote} (main); Argo CD can see ${pushed.slice(0, 12)}`)
+  })
+
+  /** a commit pushed to the remote from another clone (another operator), on top of its head or (rewrite) replacing it */
+  let otherCommits = 0
+  const pushElsewhere = (o: {rewrite?: boolean} = {}) => {
+    // a message of its own: the same empty commit on the same parent within a second would be the same commit
+    const other = mkdtempSync(path.join(tmpdir(), 'obsctl-other-'))
+    const g = (...args: string[]) => execFileSync('git', ['-C', other, ...args], {encoding: 'utf8'}).trim()
+    execFileSync('git', ['clone', '-q', ws.remote, other])
+    if (o.rewrite) g('reset', '-q', '--hard', 'HEAD~1')
+    g('-c', 'user.name=other', '-c', 'user.email=other@example.org', 'commit', '-q', '--allow-empty', '-m', `another operator's commit ${++otherCommits}`)
+    g('push', '-q', ...(o.rewrite ? ['--force'] : []), 'origin', 'HEAD:main')
+    return head()
+  }
+
+  it('the remote moved on since this working copy pushed: it waits for the head, which contains that commit', async () => {
+    const pushed = execFileSync('git', ['-C', ws.gitops, 'rev-parse', 'origin/main'], {encoding: 'utf8'}).trim()
+    const newer = pushElsewhere()
+    expect(newer).not.toBe(pushed)
+    const r = await argocdSync(ws.inv(), {...options, timeoutSeconds: 60})
+    // waiting for the commit this copy pushed would never end: Argo CD reports the head of the branch
+    expect(rootApp().status.sync.revision).toBe(newer)
+    expect(r.revision).toBe(newer)
+    expect(readFileSync(r.run.phases[0]!.tasks[0]!.logFile!, 'utf8')).toContain(
+      `${ws.remote} (main) moved on to ${newer.slice(0, 12)}, which contains ${pushed.slice(0, 12)}, the head this working copy last pushed or fetched`,
+    )
+  })
+
+  it('no GitOps working copy here (another machine): it reads the head from the remote and waits for it', async () => {
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'obsctl-nocopy-'))
+    writeFileSync(path.join(elsewhere, 'obsctl.yaml'), readFileSync(ws.file, 'utf8'))
+    const newer = pushElsewhere()
+    const r = await argocdSync(loadInventory(path.join(elsewhere, 'obsctl.yaml')), {...options, timeoutSeconds: 60})
+    // it used to be "not checked", the sync judged alone while Argo CD was still at the commit before
+    expect(rootApp().status.sync.revision).toBe(newer)
+    expect(r.revision).toBe(newer)
+    expect(r.run.phases[0]!.tasks[0]!.summary).toBe(`Argo CD is at ${newer.slice(0, 12)}`)
+
+    // a remote it cannot read: a failure saying so, not a sync judged without the commit
+    writeFileSync(path.join(elsewhere, 'obsctl.yaml'), readFileSync(ws.file, 'utf8').replace(ws.remote, path.join(elsewhere, 'gone.git')))
+    const e = await argocdSync(loadInventory(path.join(elsewhere, 'obsctl.yaml')), {...options, timeoutSeconds: 5}).catch((x: unknown) => x)
+    expect(e).toMatchObject({exitCode: 1})
+    expect(String((e as Error).message)).toContain(`cannot read the GitOps remote ${path.join(elsewhere, 'gone.git')}`)
+  })
+
+  it('the branch was rewritten without the commit pushed from here: an error naming both, nothing waited for', async () => {
+    // the working copy last saw the branch head (fetched); another clone replaces the branch with one that lacks it
+    execFileSync('git', ['-C', ws.gitops, 'fetch', '-q', 'origin'])
+    const fetched = execFileSync('git', ['-C', ws.gitops, 'rev-parse', 'origin/main'], {encoding: 'utf8'}).trim()
+    const rewritten = pushElsewhere({rewrite: true})
+    const e = await argocdSync(ws.inv(), {...options, timeoutSeconds: 60}).catch((x: unknown) => x)
+    expect(e).toMatchObject({exitCode: 1})
+    expect(String((e as Error).message)).toContain(
+      `${ws.remote} (main) is at ${rewritten.slice(0, 12)}, which does not contain ${fetched.slice(0, 12)}, the head the working copy ${ws.gitops} last pushed or fetched: the branch was rewritten`,
+    )
+    expect(e).toMatchObject({code: 'PUSHED_COMMIT_GONE'})
+    // nothing waited for: Argo CD was not asked to refresh for a commit it would never deploy
+    expect(rootApp().status.sync.revision).not.toBe(rewritten)
   })
 })

@@ -7,7 +7,7 @@ import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class ArgocdSync extends BaseCommand {
   static override summary = 'Wait until Argo CD reports the pushed commit and every Application is Synced and Healthy (argocd-refresh and sync of bootstrap).'
-  static override description = `First asks the Applications of the GitOps repository to refresh and waits until each reports the branch head the working copy pushed (Synced for an older commit means nothing yet); then polls the Applications in argocd on the central cluster and shows each one's sync/health as it changes. On --timeout it names the Applications still at another commit, or those that are not Synced and Healthy with their conditions and the last operation's message, and exits 1.`
+  static override description = `First asks the Applications of the GitOps repository to refresh and waits until each reports the head of git.branch on git.remote, read with git ls-remote (Synced for an older commit means nothing yet; without a GitOps working copy here it is the same head); then polls the Applications in argocd on the central cluster and shows each one's sync/health as it changes. On --timeout it names the Applications still at another commit, or those that are not Synced and Healthy with their conditions and the last operation's message, and exits 1.`
   static override examples = ['<%= config.bin %> argocd sync', '<%= config.bin %> argocd sync --timeout 3600 --json']
   static override flags = {
     context: contextFlag('the central cluster'),

@@ -166,21 +166,73 @@ export async function unpushedHead(inv: LoadedInventory): Promise<string | undef
 }
 
 /**
- * The commit Argo CD must report before its Synced means anything: the head of git.branch on git.remote as the
- * working copy last saw it (`refs/remotes/origin/<branch>`, which every push and fetch of obsctl's moves) — the
- * branch head obsctl knows of. Not HEAD: a commit kept local (--no-push) is one Argo CD cannot fetch. Without a
- * working copy, or before anything was pushed from it, there is none (`why` says which).
+ * The commit Argo CD must report before its Synced means anything: the head of git.branch on git.remote, read
+ * from the remote (`git ls-remote`, with the user's SSH key or credential helper as git does here). Not HEAD: a
+ * commit kept local (--no-push) is one Argo CD cannot fetch.
+ * - With the GitOps working copy here, the commit it last pushed (`refs/remotes/origin/<branch>`, which every push
+ *   and fetch of obsctl's moves) must be in that head: when the remote moved on (another push since), the head is
+ *   waited for only if it contains it (fetched, `git merge-base --is-ancestor`); a head without it (the branch
+ *   rewritten) is an error, since Argo CD would never deploy it. A remote that cannot be read then falls back to
+ *   the pushed commit (said in `notes`).
+ * - Without a working copy (obsctl run from another machine) the remote's head is all there is; a remote that
+ *   cannot be read is an error (GIT_REMOTE_UNREADABLE), not a sync judged alone.
+ * A branch with no commit yet gives nothing to wait for (`why` says so).
  */
-export async function pushedRevision(inv: LoadedInventory): Promise<{revision?: string; head?: string; why?: string}> {
-  const {git, isRepo} = await import('../gitops/index.js')
+export async function pushedRevision(inv: LoadedInventory): Promise<{revision?: string; why?: string; notes: string[]}> {
+  const {git, isRepo, readRemoteHead, remoteLocation} = await import('../gitops/index.js')
+  const {remoteUnreadable} = await import('../gitops/remote-tree.js')
   const p = inv.platform
   const dir = gitDir(p, inv.dir)
-  if (!(await isRepo(dir))) return {why: `no GitOps working copy at ${dir}`}
-  const ref = await git(dir, ['rev-parse', '--verify', '-q', `refs/remotes/origin/${p.git.branch}^{commit}`])
-  const head = await git(dir, ['rev-parse', '--verify', '-q', 'HEAD^{commit}'])
-  const headSha = head.exitCode === 0 ? head.stdout.trim() : undefined
-  if (ref.exitCode !== 0) return {head: headSha, why: `nothing pushed from ${dir} to ${p.git.remote} (${p.git.branch}) yet`}
-  return {revision: ref.stdout.trim(), head: headSha}
+  const where = `${p.git.remote} (${p.git.branch})`
+  if (!(await isRepo(dir))) {
+    const remote = await readRemoteHead(inv.dir, remoteLocation(p.git.remote, inv.dir), p.git.branch)
+    if ('error' in remote) throw remoteUnreadable(p.git.remote, remote.error, [`or run it where the GitOps working copy is (there is none at ${dir})`])
+    if (!remote.commit) return {why: `nothing on ${where} yet`, notes: []}
+    return {revision: remote.commit, notes: [`no GitOps working copy at ${dir}: the head of ${where} is ${remote.commit.slice(0, 12)}`]}
+  }
+  const sha = async (ref: string) => {
+    const r = await git(dir, ['rev-parse', '--verify', '-q', `${ref}^{commit}`])
+    return r.exitCode === 0 ? r.stdout.trim() : undefined
+  }
+  const pushed = await sha(`refs/remotes/origin/${p.git.branch}`)
+  const head = await sha('HEAD')
+  // a commit kept local (--no-push) is not what Argo CD can see: said, not waited for
+  const local = (revision: string) =>
+    head && head !== revision && head !== pushed ? [`HEAD ${head.slice(0, 12)} is not on ${where}; Argo CD can see ${revision.slice(0, 12)}`] : []
+  const remote = await readRemoteHead(dir, 'origin', p.git.branch)
+  if ('error' in remote) {
+    if (!pushed) throw remoteUnreadable(p.git.remote, remote.error, [`nothing was pushed from ${dir} to it yet`])
+    return {
+      revision: pushed,
+      notes: [`cannot read ${where} (${remote.error}): waiting for ${pushed.slice(0, 12)}, the commit the working copy last pushed`, ...local(pushed)],
+    }
+  }
+  if (!remote.commit) return {why: `nothing on ${where} yet`, notes: []}
+  if (!pushed || pushed === remote.commit) return {revision: remote.commit, notes: local(remote.commit)}
+  // the remote moved on since this working copy last pushed or fetched: its head counts only if it contains that commit
+  const fetched = await git(dir, ['fetch', '-q', '--no-tags', 'origin', `refs/heads/${p.git.branch}`])
+  if (fetched.exitCode !== 0) throw remoteUnreadable(p.git.remote, (fetched.stderr || fetched.stdout).trim().split('\n').at(-1) ?? 'git fetch failed')
+  const contains = await git(dir, ['merge-base', '--is-ancestor', pushed, remote.commit])
+  if (contains.exitCode === 0) {
+    return {
+      revision: remote.commit,
+      notes: [
+        `${where} moved on to ${remote.commit.slice(0, 12)}, which contains ${pushed.slice(0, 12)}, the head this working copy last pushed or fetched`,
+        ...local(remote.commit),
+      ],
+    }
+  }
+  throw new ObsctlError(
+    `${where} is at ${remote.commit.slice(0, 12)}, which does not contain ${pushed.slice(0, 12)}, the head the working copy ${dir} last pushed or fetched: the branch was rewritten`,
+    {
+      code: 'PUSHED_COMMIT_GONE',
+      hints: [
+        `Argo CD deploys ${remote.commit.slice(0, 12)}; see what it lacks: git -C ${dir} log --oneline ${remote.commit.slice(0, 12)}..${pushed.slice(0, 12)}`,
+        `to publish the working copy's render again on top of it: git -C ${dir} pull --rebase origin ${p.git.branch}, then obsctl render --push`,
+      ],
+      details: {remote: p.git.remote, branch: p.git.branch, remoteCommit: remote.commit, pushed},
+    },
+  )
 }
 
 /**

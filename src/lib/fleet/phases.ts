@@ -41,8 +41,7 @@ export function refreshPhase(o: RefreshPhaseOptions = {}): Phase<Target, {revisi
         return {summary: `not checked: ${known.why}`, report: {revision: null}}
       }
       const sha = known.revision
-      if (known.head && known.head !== sha)
-        io.log(`HEAD ${known.head.slice(0, 12)} is not on ${ctx.platform.git.remote} (${ctx.platform.git.branch}); Argo CD can see ${sha.slice(0, 12)}`)
+      for (const note of known.notes) io.log(note)
       io.log(`waiting for Argo CD to report ${sha.slice(0, 12)}`)
       const t = o.timeoutSeconds
       await waitForRevision(ctx.inv, sha, {

@@ -136,9 +136,24 @@ export async function commitManaged(
 
 /** The commit at refs/heads/<branch> on origin ('' when the branch does not exist), or null when origin cannot be read. */
 export async function remoteHead(dir: string, branch: string): Promise<string | null> {
-  const r = await git(dir, ['ls-remote', 'origin', `refs/heads/${branch}`])
-  if (r.exitCode !== 0) return null
-  return r.stdout.split(/\s/)[0] ?? ''
+  const r = await readRemoteHead(dir, 'origin', branch)
+  return 'error' in r ? null : r.commit
+}
+
+/**
+ * The commit at refs/heads/<branch> of `remote` (a remote's name in `dir`, or a URL/path) as `git ls-remote` run in
+ * `dir` reads it — with the user's SSH key or credential helper, as git does here: '' when the branch does not exist,
+ * or git's last line of error when the remote cannot be read.
+ */
+export async function readRemoteHead(dir: string, remote: string, branch: string): Promise<{commit: string} | {error: string}> {
+  const r = await git(dir, ['ls-remote', remote, `refs/heads/${branch}`])
+  if (r.exitCode !== 0) return {error: (r.stderr || r.stdout).trim().split('\n').at(-1) ?? `git ls-remote exit ${r.exitCode}`}
+  return {commit: r.stdout.split(/\s/)[0] ?? ''}
+}
+
+/** git.remote as git can reach it: a local path is relative to the inventory's folder (as the working copy's origin is). */
+export function remoteLocation(remote: string, inventoryDir: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^/]+:/i.test(remote) || path.isAbsolute(remote) ? remote : path.resolve(inventoryDir, remote)
 }
 
 export interface PushResult {

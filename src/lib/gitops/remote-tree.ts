@@ -8,7 +8,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {redactUrl} from '../config/validators.js'
 import {ObsctlError} from '../errors.js'
-import {git} from './git.js'
+import {git, readRemoteHead, remoteLocation} from './git.js'
 
 /** Git's blob id of some bytes (sha1 of "blob <size>\0<bytes>"): compared with ls-tree without reading the blob. */
 export function gitBlobId(content: string): string {
@@ -23,23 +23,29 @@ export interface RemoteTree {
   read(p: string): Promise<string>
 }
 
+/** The GitOps remote could not be read (`error`: git's last line). */
+export function remoteUnreadable(remote: string, error: string, hints: string[] = []): ObsctlError {
+  return new ObsctlError(`cannot read the GitOps remote ${redactUrl(remote)}: ${error}`, {
+    code: 'GIT_REMOTE_UNREADABLE',
+    hints: [
+      'obsctl reads it as git does here (your SSH key or credential helper); check git ls-remote on it',
+      'the inventory names it in git.remote',
+      ...hints,
+    ],
+  })
+}
+
 /** The branch's tree on the remote, fetched (depth 1) into a temporary bare repository. */
 export async function fetchRemote(remote: string, branch: string, inventoryDir: string): Promise<RemoteTree & {close(): void}> {
   const tmp = mkdtempSync(path.join(tmpdir(), 'obsctl-drift-'))
   const close = () => rmSync(tmp, {recursive: true, force: true})
   try {
-    // a local path remote is relative to the inventory, as the working copy's origin is
-    const url = /^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^/]+:/i.test(remote) || path.isAbsolute(remote) ? remote : path.resolve(inventoryDir, remote)
+    const url = remoteLocation(remote, inventoryDir)
     const init = await git(tmp, ['init', '-q', '--bare'])
     if (init.exitCode !== 0) throw new ObsctlError(`git init in ${tmp} failed: ${init.stderr.trim()}`, {code: 'GIT_FAILED'})
-    const ls = await git(tmp, ['ls-remote', url, `refs/heads/${branch}`])
-    if (ls.exitCode !== 0) {
-      throw new ObsctlError(`cannot read the GitOps remote ${redactUrl(remote)}: ${(ls.stderr || ls.stdout).trim().split('\n').at(-1)}`, {
-        code: 'GIT_REMOTE_UNREADABLE',
-        hints: ['obsctl reads it as git does here (your SSH key or credential helper); check git ls-remote on it', 'the inventory names it in git.remote'],
-      })
-    }
-    if (!ls.stdout.trim()) return {commit: '', blobs: new Map(), read: async () => '', close}
+    const head = await readRemoteHead(tmp, url, branch)
+    if ('error' in head) throw remoteUnreadable(remote, head.error)
+    if (!head.commit) return {commit: '', blobs: new Map(), read: async () => '', close}
     const fetch = await git(tmp, ['fetch', '-q', '--depth', '1', '--no-tags', url, `refs/heads/${branch}`])
     if (fetch.exitCode !== 0) throw new ObsctlError(`cannot fetch ${branch} from ${redactUrl(remote)}: ${fetch.stderr.trim()}`, {code: 'GIT_REMOTE_UNREADABLE'})
     const commit = (await git(tmp, ['rev-parse', 'FETCH_HEAD'])).stdout.trim()
