@@ -1,7 +1,8 @@
 /**
  * obsctl in a real terminal (tmux, test/support/tmux.ts), driven by keystrokes as a person uses it:
  * colour on a terminal and none with NO_COLOR or in a pipe; a dry run drawn as "would run", never ✔; a long
- * diff paged; Ctrl-C at a prompt (exit 130, nothing written); a declined confirmation. status --watch is
+ * diff paged; Ctrl-C at a prompt (exit 130, nothing written); a declined confirmation; an unknown command's
+ * "Did you mean …?" (no password quoted; yes runs the suggestion as typed). status --watch is
  * in test/status/status.test.ts (it needs the platform harness).
  */
 import {readFileSync, readdirSync} from 'node:fs'
@@ -101,5 +102,31 @@ describe('prompts', () => {
     await term.keys('C-c')
     expect(await term.exitCode()).toBe(130)
     expect(readFileSync(file, 'utf8')).toBe(before)
+  })
+})
+
+describe('an unknown command', () => {
+  // @oclif/plugin-not-found asks "Did you mean …? (Y/n)" on a terminal (@inquirer/prompts' confirm)
+  it('asks "Did you mean …?" without quoting a pasted password; no: exit 2', async () => {
+    term = await Terminal.start(`${cli} https://ops:pa55word@git.example.test/x`, {cwd: dir})
+    const asked = await term.waitFor(/Did you mean .*\(Y\/n\)/)
+    expect(asked).toContain('git.example.test')
+    expect(asked).not.toContain('pa55word')
+    await term.type('n')
+    await term.keys('Enter')
+    expect(await term.exitCode()).toBe(2)
+    expect(await term.screen()).not.toContain('pa55word')
+  })
+
+  it('yes runs the suggestion with the arguments as typed (the URL whole, its password kept), not the redacted ones', async () => {
+    // (the plugin's closest command to the redacted `clster:remove:https://h.test/`: cluster remove)
+    term = await Terminal.start(`${cli} clster remove https://ops:pa55word@h.test`, {cwd: dir})
+    const asked = await term.waitFor(/Did you mean cluster remove\? \(Y\/n\)/)
+    expect(asked).toContain('h.test')
+    expect(asked).not.toContain('pa55word')
+    await term.keys('Enter')
+    expect(await term.exitCode()).toBe(0)
+    // cluster remove quotes its argument back: the URL reached it whole, as typed
+    expect(await term.screen()).toMatch(/^https:\/\/ops:pa55word@h\.test is not in .*obsctl\.yaml: nothing to remove$/m)
   })
 })
