@@ -1,7 +1,8 @@
 /**
  * An unknown command (`obsctl bootsrap`): on a terminal, @oclif/plugin-not-found asks "Did you mean
- * bootstrap?" and runs it on yes; without one (scripts, CI) the closest command is named in the error (the error
- * object on stdout under --json / -o json|yaml). Either way an unknown command is bad input: exit 2, like every other usage
+ * bootstrap?" and runs it on yes; without one (scripts, CI) the closest command is named in the error, printed
+ * as every obsctl error is (src/lib/cli/error-output.ts: `Error: …` and `→ obsctl help`, or the error object
+ * under --json / -o json|yaml). Either way an unknown command is bad input: exit 2, like every other usage
  * error of obsctl, and what was typed is quoted without a credential (a URL's password pasted where a command
  * goes): the plugin is given the redacted id to show and to find its suggestion in.
  *
@@ -46,18 +47,18 @@ const hook: Hook.CommandNotFound = async function (opts) {
 
   const visible = opts.config.commands.filter((c) => !c.hidden)
   const ids = [...visible.map((c) => c.id), ...visible.flatMap((c) => c.aliases)]
-  const suggestion = ids.length > 0 ? closest(opts.id, ids) : undefined
-  // what was typed is quoted back: never a credential in it (a URL's password pasted where a command goes)
-  const shown = toConfiguredId(redactedId, opts.config)
-  const help = `${opts.config.bin} help`
-  const hint = suggestion ? ` Did you mean "${opts.config.bin} ${toConfiguredId(suggestion, opts.config)}"?` : ''
-  const message = `"${shown}" is not an ${opts.config.bin} command.${hint} Run "${help}" for the list of commands.`
-  if (json) {
-    const e = new ObsctlError(message, {exitCode: ExitCode.badInput, code: 'UNKNOWN_COMMAND', hints: [help]})
-    await new Promise<void>((resolve) => process.stdout.write(`${JSON.stringify(e.toJSON(), null, 2)}\n`, () => resolve()))
-    this.exit(ExitCode.badInput)
-  }
-  this.error(message, {exit: ExitCode.badInput})
+  const suggestion = ids.length > 0 ? closest(redactedId, ids) : undefined
+  const bin = opts.config.bin
+  const hint = suggestion ? ` Did you mean "${bin} ${toConfiguredId(suggestion, opts.config)}"?` : ''
+  // printError redacts what is quoted
+  const e = new ObsctlError(`"${words.join(' ')}" is not an ${bin} command.${hint}`, {
+    exitCode: ExitCode.badInput,
+    code: 'UNKNOWN_COMMAND',
+    hints: [`${bin} help`],
+  })
+  const {printError} = await import('../lib/cli/error-output.js')
+  await printError(e, {json})
+  this.exit(ExitCode.badInput)
 }
 
 /**

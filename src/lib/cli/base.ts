@@ -2,7 +2,6 @@
  * Base class of every obsctl command: the global flags of DESIGN.md §2, inventory loading and the
  * one error renderer (human: message + "try this" lines on stderr; --json: the error object on stdout).
  */
-import {writeSync} from 'node:fs'
 import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type {Interfaces} from '@oclif/core'
@@ -12,7 +11,7 @@ import {prompter, usePrompter} from '../prompt.js'
 import {terminalPrompter} from './terminal-prompter.js'
 import {requestedOutput} from './output-format.js'
 import {page, pagerFor} from './pager.js'
-import {colorize, hasDiff, paint} from '../style.js'
+import {colorize, hasDiff} from '../style.js'
 import {yaml} from '../lazy-deps.js'
 
 /**
@@ -174,42 +173,15 @@ export abstract class BaseCommand extends Command {
           hints: ['rerun with --verbose (or OBSCTL_DEBUG=1) to print the stack trace, and report it with the command you ran'],
         })
     }
-    // a value the user typed (a URL with a password, a --token) is never echoed back, whatever code built the message
-    const {redactDeep} = await import('../config/validators.js')
-    e = new ObsctlError(redactDeep(e.message), {exitCode: e.exitCode, code: e.code, hints: redactDeep(e.hints), details: redactDeep(e.details), cause: e.cause})
-    if (this.jsonEnabled()) {
-      // oclif exits as soon as this returns: a pipe whose reader is slower than us holds 64 KiB, and the rest would be lost
-      await new Promise<void>((resolve) => process.stdout.write(`${JSON.stringify(e.toJSON(), null, 2)}\n`, () => resolve()))
-    } else {
-      // straight to fd 2: a progress renderer still holding process.stderr (listr2 buffers it while it draws)
-      // must not swallow the verdict when the run stops under it (Ctrl-C at a prompt)
-      const c = paint(process.stderr)
-      const lines = [`${c.red.bold('Error:')} ${e.message}`, ...e.hints.map((h) => `  ${c.cyan('→')} ${h}`)]
-      if ((e.code === 'UNEXPECTED' || e.code.startsWith('FS_')) && (process.env.OBSCTL_DEBUG || this.argv.includes('--verbose'))) lines.push(String(err.stack))
-      // an interrupted run carries its result: under --verbose, its failed tasks' log tails first
-      if (this.argv.includes('--verbose')) await this.printFailureTails(e.details).catch(() => undefined)
-      // (and the cursor it may have hidden is shown again)
-      writeFully(2, `${process.stderr.isTTY ? '\u001b[?25h' : ''}${lines.join('\n')}\n`)
-    }
+    // printed redacted: a value the user typed (a URL with a password, a --token) is never echoed back
+    const {printError, redactError} = await import('./error-output.js')
+    const json = this.jsonEnabled()
+    const stack = (e.code === 'UNEXPECTED' || e.code.startsWith('FS_')) && (process.env.OBSCTL_DEBUG || this.argv.includes('--verbose'))
+    // an interrupted run carries its result: under --verbose, its failed tasks' log tails first
+    if (!json && this.argv.includes('--verbose')) await this.printFailureTails(redactError(e).details).catch(() => undefined)
+    await printError(e, {json, extra: stack ? [String(err.stack)] : []})
     this.exit(e.exitCode)
     return undefined
-  }
-}
-
-/**
- * All of `text` on file descriptor `fd` before the process exits: Node opens a stdio pipe non-blocking, so a
- * reader slower than us takes 64 KiB, then the write answers EAGAIN (or takes part of the text), and an error's
- * end, its hints, would be lost. A reader that went away (EPIPE) ends it.
- */
-function writeFully(fd: number, text: string): void {
-  let rest = Buffer.from(text)
-  while (rest.length > 0) {
-    try {
-      rest = rest.subarray(writeSync(fd, rest))
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
-    }
   }
 }
 
