@@ -6,6 +6,7 @@ import {
   EXAMPLE_ANSWERS,
   addClusterToInventory,
   loadInventory,
+  parseInventory,
   removeClusterFromInventory,
   removeInventoryValue,
   renderInventoryYaml,
@@ -151,6 +152,21 @@ describe('config set of a field not yet in the file changes only the bytes it ad
     expect(text.startsWith('\uFEFFapiVersion: ') || text.startsWith('\uFEFF# obsctl inventory')).toBe(true)
     expect(text.match(/(?<!\r)\n/g) ?? []).toEqual([])
     expect(loadInventory(file).platform.clusters[0]!.nodes[0]!.host).toBe('127.0.1.8')
+  })
+})
+
+describe('a key with nothing under it (YAML null) where a mapping goes', () => {
+  it('is read as that mapping, empty (its defaults); a null where a value goes is still refused naming it', () => {
+    const text = renderInventoryYaml(EXAMPLE_ANSWERS)
+    const defaults = parseInventory(text, '/x/obsctl.yaml').platform
+    for (const empty of ['alerting:\n', 'alerting: ~   # to be filled\n', 'alerting: null\nreplicas:\n']) {
+      const p = parseInventory(`${text}${empty}`, '/x/obsctl.yaml').platform
+      expect([p.alerting, p.replicas]).toEqual([defaults.alerting, defaults.replicas])
+    }
+    const line = text.split('\n').findIndex((l) => l.startsWith('  user: bsh')) + 1
+    expect(() => parseInventory(text.replace(/^ {2}user: bsh/m, '  user:'), '/x/obsctl.yaml')).toThrow(
+      new RegExp(`/x/obsctl\\.yaml:${line}:8: ssh\\.user: Invalid input: expected string, received null`),
+    )
   })
 })
 

@@ -187,7 +187,7 @@ export function parseInventory(text: string, file: string): LoadedInventory {
   // a large text's values read fast (./plain-yaml.ts); the YAML document only when asked for, or to say what is wrong
   const plain = text.length >= FAST_READ_MIN ? readPlainYaml(text) : undefined
   if (plain && isMapping(plain.data)) {
-    const result = platformSchema().safeParse(plain.data, {jitless: true})
+    const result = parsePlatform(plain.data)
     if (result.success) {
       cache?.set(cacheName, text, JSON.stringify(result.data))
       return inventoryOf(file, text, result.data, cacheName)
@@ -221,10 +221,33 @@ export function parseInventory(text: string, file: string): LoadedInventory {
       {path: '(root)', message: 'expected a mapping with apiVersion: obsctl.dev/v1alpha1 and kind: Platform', position: {file, line: 1, column: 1}},
     ])
   }
-  const result = platformSchema().safeParse(data, {jitless: true})
+  const result = parsePlatform(data)
   if (!result.success) throw configError(file, zodProblems(result.error, positionOf))
   cache?.set(cacheName, text, JSON.stringify(result.data))
   return inventoryOf(file, text, result.data, cacheName, {doc, lc, positionOf})
+}
+
+/**
+ * The schema's parse of the inventory's data, where a key with nothing under it (YAML null: `alerting:`, `~`) in
+ * place of a mapping is that mapping, empty: `alerting:` written "to be filled" is alerting's defaults, as if
+ * `alerting: {}` (and `config set alerting.… VALUE` fills it in, ./edit.ts). A null where a value goes stays an error.
+ */
+function parsePlatform(data: unknown) {
+  let result = platformSchema().safeParse(data, {jitless: true})
+  // each round fills the outermost nulls; a mapping that then holds more nulls (`a: {b: ~}`, b a mapping) takes another
+  for (let round = 0; !result.success && round < 8; round++) {
+    const empty = result.error.issues.filter((i) => i.code === 'invalid_type' && (i.expected === 'object' || i.expected === 'record'))
+    const at = empty.map((i) => i.path.filter((s): s is string | number => typeof s !== 'symbol')).filter((p) => p.length > 0 && valueAt(data, p) === null)
+    if (at.length === 0) break
+    data = structuredClone(data)
+    for (const p of at) (valueAt(data, p.slice(0, -1)) as Record<string | number, unknown>)[p.at(-1)!] = {}
+    result = platformSchema().safeParse(data, {jitless: true})
+  }
+  return result
+}
+
+function valueAt(data: unknown, p: FieldPath): unknown {
+  return p.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string | number, unknown>)[k] : undefined), data)
 }
 
 /** a YAML mapping's value (the inventory's top level must be one) */
