@@ -10,6 +10,7 @@ import {
   removeClusterFromInventory,
   removeInventoryValue,
   renderInventoryYaml,
+  setInventoryText,
   setInventoryValue,
 } from '../../src/lib/config/index.js'
 import {ObsctlError} from '../../src/lib/errors.js'
@@ -167,6 +168,48 @@ describe('a key with nothing under it (YAML null) where a mapping goes', () => {
     expect(() => parseInventory(text.replace(/^ {2}user: bsh/m, '  user:'), '/x/obsctl.yaml')).toThrow(
       new RegExp(`/x/obsctl\\.yaml:${line}:8: ssh\\.user: Invalid input: expected string, received null`),
     )
+  })
+})
+
+describe('config set under a key with nothing under it (YAML null) fills it in, changing only the bytes it adds', () => {
+  const crlf = (t: string) => `\uFEFF${t.replaceAll('\n', '\r\n')}`
+
+  it.each([
+    ['LF', (t: string) => t],
+    ['CRLF with a byte-order mark', crlf],
+  ])('%s: `alerting:   # to be filled` gets its field on the next line, its comment and every other byte kept', async (_, style) => {
+    const file = example()
+    const lf = `${readFileSync(file, 'utf8')}alerting:   # to be filled\nreplicas: ~\n`
+    writeFileSync(file, style(lf))
+    await setInventoryValue(loadInventory(file), 'alerting.repeatInterval', '4h')
+    await setInventoryValue(loadInventory(file), 'replicas.prometheus', '2', {allowOvercommit: true})
+    const want = lf
+      .replace('alerting:   # to be filled\n', 'alerting:   # to be filled\n  repeatInterval: 4h\n')
+      .replace('replicas: ~\n', 'replicas:\n  prometheus: 2\n')
+    expect(readFileSync(file, 'utf8')).toBe(style(want))
+    const p = loadInventory(file).platform
+    expect([p.alerting.repeatInterval, p.replicas.prometheus]).toEqual(['4h', 2])
+  })
+
+  it('the schema still judges the result (an unknown field under it: exit 2, nothing written); a value in the way is still refused', async () => {
+    const file = example()
+    writeFileSync(file, `${readFileSync(file, 'utf8')}alerting:\n`)
+    await setInventoryValue(loadInventory(file), 'ssh.port', '2222')
+    const before = readFileSync(file, 'utf8')
+    await expect(setInventoryValue(loadInventory(file), 'alerting.repeatIntervall', '4h')).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/would make the inventory invalid.*\n.*:\d+:\d+ alerting\.repeatIntervall: unknown field "repeatIntervall"/),
+    })
+    await expect(setInventoryValue(loadInventory(file), 'ssh.port.x', '1')).rejects.toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/cannot set ssh\.port\.x: ssh\.port at .* is a value \(2222\), not a mapping/),
+    })
+    expect(readFileSync(file, 'utf8')).toBe(before)
+  })
+
+  it('a null in a flow mapping becomes {key: value}; one on a line of its own is written by the Document API', () => {
+    expect(setInventoryText('s: {x: ~, y: 1}  # c\n', 's.x.z', 1).after).toBe('s: {x: {z: 1}, y: 1}  # c\n')
+    expect(setInventoryText('# c\nalerting:\n  ~\nb: 1\n', 'alerting.k', 'v').after).toBe('# c\nalerting:\n  k: v\nb: 1\n')
   })
 })
 

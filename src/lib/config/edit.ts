@@ -2,7 +2,7 @@
  * Day-2 edits of the inventory that keep its comments and order (yaml Document API), validated
  * (schema + lint) before an atomic write: `config set`, `cluster add`, `cluster remove`.
  */
-import type {Document} from 'yaml'
+import type {Document, Scalar} from 'yaml'
 import {yaml} from '../lazy-deps.js'
 import {errorMessage, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
@@ -126,7 +126,8 @@ function cloneDoc(inv: LoadedInventory): Document {
 /**
  * TEXT with PATH set to VALUE (a JS value), not validated: only the value's bytes change when the field is
  * a scalar already in the text (comments and alignment stay); a field or list item not yet in the text is added by
- * inserting its text only (insertField), every other byte unchanged. Otherwise (a block list or mapping replaced)
+ * inserting its text only (insertField), every other byte unchanged — also under a key with nothing under it (YAML
+ * null, `alerting:` "to be filled"), read as an empty mapping; a value in the way (`6h`, `2222`) is refused. Otherwise (a block list or mapping replaced)
  * the yaml Document API writes the whole text, keeping its line endings (CRLF) and byte-order mark.
  * The one way an inventory text is edited — `config set` and the tests' inventory builder both use it.
  * `file` names the inventory in errors (a value in the way of the path: "retention.prometheus at FILE:46:15 is a value").
@@ -144,6 +145,9 @@ export function setInventoryText(text: string, rawPath: string, value: unknown, 
     after = text.slice(0, target.range[0]) + scalar + text.slice(target.range[1])
   } else {
     if (target === undefined) after = insertField(doc, text, segs, value)
+    // a key with nothing under it (YAML null) on the way is a mapping to fill in (`alerting:` "to be filled")
+    const empty = nullOnTheWay(doc, segs)
+    if (empty !== undefined) doc.setIn(segs.slice(0, empty), doc.createNode({}))
     doc.setIn(segs, value)
     const whole = documentText(doc, text)
     // the inserted lines must read back as exactly what the Document API would write; else it writes
@@ -174,13 +178,15 @@ function sameData(a: string, b: string): boolean {
  * PATH (not in the text) added by inserting text only, every other byte unchanged: new lines at the end of the
  * nearest block mapping on its way, indented as its keys (`ssh.port 2222` → `  port: 2222` after ssh's last field);
  * `, key: value` before the `}` of a flow mapping (`s3.buckets.metrics.expireAfter`); a new last item of a block list
- * (`clusters.cluster-02.nodes[1]`, node add). Undefined otherwise (the Document API writes it).
+ * (`clusters.cluster-02.nodes[1]`, node add); a key with nothing under it on the way filled in (fillNull: `alerting:`
+ * → `alerting:` and `  repeatInterval: 4h` below it). Undefined otherwise (the Document API writes it).
  */
 function insertField(doc: Document, text: string, segs: (string | number)[], value: unknown): string | undefined {
   let i = segs.length - 1
   while (i > 0 && doc.getIn(segs.slice(0, i), true) === undefined) i--
   const node = i === 0 ? doc.contents : doc.getIn(segs.slice(0, i), true)
   const rest = segs.slice(i)
+  if (yaml().isScalar(node) && nullOnTheWay(doc, segs) === i) return fillNull(doc, text, segs.slice(0, i), node, rest, value)
   if (!yaml().isCollection(node) || !node.range) return undefined
   const eol = eolOf(text)
   if (yaml().isMap(node)) {
@@ -206,6 +212,54 @@ function insertField(doc: Document, text: string, segs: (string | number)[], val
   const dash = text.lastIndexOf('-', first.range[0] - 1)
   if (dash < lineStart) return undefined
   return appendLines(text, node.range[1], dash - lineStart, blockText([value]), eol)
+}
+
+/**
+ * The length of the path's prefix that ends at a key with nothing under it (YAML null: `alerting:`, `~`, `null`)
+ * while the path goes on into it by a key: that null is read as an empty mapping (as the loader reads it) and
+ * filled in. Undefined when there is none (a null followed by a list index stays a value in the way).
+ */
+function nullOnTheWay(doc: Document, segs: (string | number)[]): number | undefined {
+  for (let i = 1; i < segs.length; i++) {
+    const node = doc.getIn(segs.slice(0, i), true)
+    if (node === undefined) return undefined
+    if (yaml().isCollection(node)) continue
+    return yaml().isScalar(node) && node.value === null && typeof segs[i] === 'string' ? i : undefined
+  }
+  return undefined
+}
+
+/**
+ * A null (`alerting:`, `alerting: ~  # to be filled`) filled in with the rest of the path and the value by
+ * inserting text only: in a block mapping, the null's own text (`~`, `null`) is taken out and the new lines follow
+ * the key's line, indented two columns more than the key; in a flow mapping, the
+ * null's text becomes `{key: value}`. Undefined otherwise (the Document API writes it).
+ */
+function fillNull(doc: Document, text: string, at: (string | number)[], node: Scalar, rest: (string | number)[], value: unknown): string | undefined {
+  if (!node.range || node.anchor || node.tag) return undefined
+  let entry: unknown = value
+  for (const k of [...rest].reverse()) {
+    if (typeof k === 'string') entry = {[k]: entry}
+    else if (k === 0) entry = [entry]
+    else return undefined
+  }
+  const parent = at.length === 1 ? doc.contents : doc.getIn(at.slice(0, -1), true)
+  if (!yaml().isMap(parent)) return undefined
+  const key = parent.items.find((pair) => pair.value === node)?.key
+  if (!yaml().isNode(key) || !key.range) return undefined
+  const [from, to] = node.range
+  if (parent.flow) {
+    const flow = yaml().stringify(entry, {collectionStyle: 'flow', lineWidth: 0, flowCollectionPadding: false}).trim()
+    return `${text.slice(0, from)}${from === to && text[from - 1] !== ' ' ? ' ' : ''}${flow}${text.slice(to)}`
+  }
+  // the null on the key's own line, e.g. not `alerting:\n  ~`
+  if (text.slice(key.range[1], from).includes('\n')) return undefined
+  let start = from
+  if (to > from) while (text[start - 1] === ' ') start--
+  const nl = text.indexOf('\n', to)
+  const lineEnd = nl === -1 ? text.length : nl + 1
+  const without = text.slice(0, start) + text.slice(to)
+  return appendLines(without, lineEnd - (to - start), columnOf(text, key.range[0]) + 2, blockText(entry), eolOf(text))
 }
 
 /** `lines` (block YAML ending in \n), indented by `indent` columns, inserted at `end` (a block collection's end). */
@@ -244,9 +298,10 @@ function columnOf(text: string, offset: number): number {
  * `6h`. Exit 2 naming the value and where it is, instead of the yaml library's "Expected YAML collection".
  */
 function refuseValueInTheWay(doc: Document, text: string, segs: (string | number)[], rawPath: string, file?: string): void {
+  const empty = nullOnTheWay(doc, segs)
   for (let i = 1; i < segs.length; i++) {
     const node = doc.getIn(segs.slice(0, i), true)
-    if (node === undefined || yaml().isCollection(node)) continue
+    if (node === undefined || yaml().isCollection(node) || i === empty) continue
     const at = yaml().isNode(node) && node.range ? node.range[0] : undefined
     const where = at === undefined ? '' : ` at ${file ? `${file}:` : 'line '}${lineColumn(text, at)}`
     const shown = yaml().isScalar(node) ? JSON.stringify(node.value ?? null) : 'a value'
