@@ -116,6 +116,11 @@ describe('config set of a field not yet in the file changes only the bytes it ad
     expect([p.ssh.port, p.clusters[0]!.nodes[0]!.port, p.replicas.prometheus]).toEqual([2222, 2200, 2])
   })
 
+  it('a new key of a mapping whose list ends with comment lines goes after them (the mapping ends inside the next line)', () => {
+    const text = 'c:\n  - name: a\n    nodes:\n      - host: x\n        # inside x\n\n      # after x\n  - name: b\n'
+    expect(setInventoryText(text, 'c[0].k', 3).after).toBe(text.replace('  - name: b', '    k: 3\n  - name: b'))
+  })
+
   it('a new key of a flow mapping goes inside its braces', async () => {
     const file = example()
     const before = readFileSync(file, 'utf8')

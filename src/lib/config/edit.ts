@@ -263,7 +263,10 @@ function fillNull(doc: Document, text: string, at: (string | number)[], node: Sc
 }
 
 /** `lines` (block YAML ending in \n), indented by `indent` columns, inserted at `end` (a block collection's end). */
-function appendLines(text: string, end: number, indent: number, lines: string, eol: string): string {
+function appendLines(text: string, at: number, indent: number, lines: string, eol: string): string {
+  // a collection followed by comment lines ends at the next line's indentation: its lines go before that line
+  const lineStart = text.lastIndexOf('\n', at - 1) + 1
+  const end = text.slice(lineStart, at).trim() === '' ? lineStart : at
   const pad = ' '.repeat(indent)
   const body = lines
     .replace(/\n$/, '')
