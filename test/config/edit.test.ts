@@ -218,6 +218,75 @@ describe('config set under a key with nothing under it (YAML null) fills it in, 
   })
 })
 
+describe('removing an entry (node remove) takes out its lines only', () => {
+  const NODE = '      - host: 192.168.101.196\n        roles: [control-plane, worker]\n        cpu: "4"\n        memory: 16Gi\n'
+  // cluster-02's nodes, with comments on each item, a flow-style item and blank lines between them
+  const REMOVED_1 = "      # the worker in rack 3\n      - {host: '192.168.101.199', roles: [worker], cpu: '4', memory: 16Gi}   # flow item\n\n"
+  const LAST = '      - host: 192.168.101.200\n        roles: [\'worker\']\n        cpu: "4"\n        memory: 16Gi\n        # about .200, inside its block\n'
+  const NODES = `${NODE.replace('196\n', '196      # the control plane\n')}        # inside the first node's block\n\n${REMOVED_1}${LAST}      # after the last node\n`
+
+  /** The example inventory formatted as a person might (each valid YAML the Document API would write otherwise). */
+  function oddlyFormatted(): string {
+    const file = example()
+    const text = readFileSync(file, 'utf8')
+      .replace('domain: miribit.lab ', "domain: 'miribit.lab'")
+      .replace('  opensearch:\n    deleteAfter: 180d          #', '  opensearch: { deleteAfter: 180d }          #')
+      .replace(
+        'git:\n  remote: https://git.miribit.lab/platform/thanos-multi-cluster.git\n  branch: main\n  dir: gitops',
+        'git:\n    remote: "https://git.miribit.lab/platform/thanos-multi-cluster.git"\n    branch:   main\n    dir: gitops',
+      )
+      .replace('\nclusters:\n', '\n\n\n# the clusters\nclusters:\n')
+      .replace(NODE, NODES)
+    writeFileSync(file, text)
+    return file
+  }
+
+  it('an item in the middle: its lines, the comment directly above it and one of the blank lines around it; every other byte kept', async () => {
+    const file = oddlyFormatted()
+    const before = readFileSync(file, 'utf8')
+    expect(before).toContain(NODES)
+    const r = await removeInventoryValue(loadInventory(file), 'clusters.cluster-02.nodes[1]', {allowOvercommit: true})
+    expect(r.changed).toBe(true)
+    expect(readFileSync(file, 'utf8')).toBe(before.replace(REMOVED_1, ''))
+    expect(loadInventory(file).platform.clusters[1]!.nodes.map((n) => n.host)).toEqual(['192.168.101.196', '192.168.101.200'])
+  })
+
+  it('the last item: its lines and the comments inside its block; a comment after it at the list’s column stays', async () => {
+    const file = oddlyFormatted()
+    const before = readFileSync(file, 'utf8')
+    await removeInventoryValue(loadInventory(file), 'clusters.cluster-02.nodes[2]', {allowOvercommit: true})
+    expect(readFileSync(file, 'utf8')).toBe(before.replace(LAST, ''))
+    expect(readFileSync(file, 'utf8')).toContain('memory: 16Gi}   # flow item\n\n      # after the last node\n')
+  })
+
+  it('a comment above it after a blank line, or at another column, is not its own and stays; a key of a mapping goes the same way', async () => {
+    const file = oddlyFormatted()
+    const ITEM = '      - {host: 192.168.101.199, roles: [worker], cpu: "4", memory: 16Gi}\n        # deeper: inside this item\'s block\n'
+    const text = readFileSync(file, 'utf8').replace(REMOVED_1, `      # about the list, not an item\n\n${ITEM}`)
+    writeFileSync(file, text)
+    // the last one first: the comment directly above it is deeper than its `-` (the item before's block): it stays
+    await removeInventoryValue(loadInventory(file), 'clusters.cluster-02.nodes[2]', {allowOvercommit: true})
+    expect(readFileSync(file, 'utf8')).toBe(text.replace(LAST, ''))
+    // then that one: a blank line above it, so the comment over that stays; the comment inside its block goes
+    await removeInventoryValue(loadInventory(file), 'clusters.cluster-02.nodes[1]', {allowOvercommit: true})
+    expect(readFileSync(file, 'utf8')).toBe(text.replace(LAST, '').replace(ITEM, ''))
+    // a key (upgrade kubernetes records, then drops, clusters.X.kubernetes): back to the same bytes
+    const before = readFileSync(file, 'utf8')
+    await setInventoryValue(loadInventory(file), 'clusters.cluster-02.kubernetes', '"1.34"')
+    expect(readFileSync(file, 'utf8')).toContain('\n    kubernetes: "1.34"\n')
+    await removeInventoryValue(loadInventory(file), 'clusters.cluster-02.kubernetes')
+    expect(readFileSync(file, 'utf8')).toBe(before)
+  })
+
+  it('the only item of a list: its lines alone would leave `groupBy:` (null, not []), so the whole text is written', async () => {
+    const file = example()
+    writeFileSync(file, `${readFileSync(file, 'utf8')}alerting:\n  groupBy:\n    - alertname\n`)
+    await removeInventoryValue(loadInventory(file), 'alerting.groupBy[0]')
+    expect(readFileSync(file, 'utf8')).toMatch(/\nalerting:\n {2}groupBy: \[\]\n$/)
+    expect(loadInventory(file).platform.alerting.groupBy).toEqual([])
+  })
+})
+
 describe('config set through a value, or of a value YAML cannot read: exit 2 naming it, nothing written', () => {
   it.each([
     ['retention.prometheus.x', '1', /cannot set retention\.prometheus\.x: retention\.prometheus at FILE:46:15 is a value \("6h"\)/],

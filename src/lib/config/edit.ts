@@ -361,7 +361,12 @@ export async function setInventoryValue(
   }
 }
 
-/** Remove one entry (a list item or a key) from the inventory, e.g. `clusters.cluster-02.nodes[1]` (`node remove`). */
+/**
+ * Remove one entry (a list item or a key) from the inventory, e.g. `clusters.cluster-02.nodes[1]` (`node remove`),
+ * `clusters.cluster-02.kubernetes` (`upgrade kubernetes`): only the entry's lines go (withoutEntry), every other
+ * byte stays, when the text that leaves reads back as exactly the document without the entry; else the yaml
+ * Document API writes the whole text, keeping its line endings and byte-order mark.
+ */
 export async function removeInventoryValue(
   inv: LoadedInventory,
   rawPath: string,
@@ -370,9 +375,60 @@ export async function removeInventoryValue(
   const doc = cloneDoc(inv)
   const segs = resolvePath(doc, rawPath)
   if (!doc.hasIn(segs)) throw inputError(`${rawPath} is not in ${inv.file}`, [], 'NOT_FOUND')
+  const lines = withoutEntry(doc, inv.text, segs)
   doc.deleteIn(segs)
-  const after = documentText(doc, inv.text)
+  const whole = documentText(doc, inv.text)
+  const after = lines !== undefined && sameData(lines, whole) ? lines : whole
   return {...(await commit(inv, after, opts, {what: `remove ${rawPath}`, at: segs.slice(0, -1)})), path: rawPath}
+}
+
+/**
+ * TEXT without the lines of the entry at PATH — an item of a block list from its `-`, or a key of a block mapping —
+ * through the end of its last line, with the comment lines inside its block below it (indented deeper than its `-` or
+ * key) and the comment lines directly above it at its own column (no blank line between: they describe it, and the
+ * yaml document keeps them as the entry's own comment). A comment after a blank line, or at another column, stays;
+ * when the entry had a blank line on each side, one of them goes too. Undefined when the entry does not begin its
+ * own line (`- name: x`'s first key) or is in a flow collection: the caller writes the whole text then.
+ */
+function withoutEntry(doc: Document, text: string, segs: (string | number)[]): string | undefined {
+  const parent = segs.length === 1 ? doc.contents : doc.getIn(segs.slice(0, -1), true)
+  const last = segs.at(-1)
+  let start: number
+  let end: number
+  if (yaml().isSeq(parent) && !parent.flow && typeof last === 'number') {
+    const item = parent.items[last]
+    if (!yaml().isNode(item) || !item.range) return undefined
+    start = item.range[0] - 1
+    while (start >= 0 && /\s/.test(text[start]!)) start--
+    if (text[start] !== '-') return undefined
+    end = item.range[1]
+  } else if (yaml().isMap(parent) && !parent.flow) {
+    const pair = parent.items.find((p) => (yaml().isScalar(p.key) ? p.key.value : p.key) === last)
+    if (!pair || !yaml().isNode(pair.key) || !pair.key.range) return undefined
+    start = pair.key.range[0]
+    end = Math.max(pair.key.range[1], yaml().isNode(pair.value) && pair.value.range ? pair.value.range[1] : 0)
+  } else return undefined
+  const lineStart = (at: number) => text.lastIndexOf('\n', at - 1) + 1
+  const nextLine = (at: number) => (text.indexOf('\n', at) === -1 ? text.length : text.indexOf('\n', at) + 1)
+  const column = columnOf(text, start)
+  if (text.slice(lineStart(start), start).trim() !== '') return undefined
+  const indent = (line: string) => line.length - line.trimStart().length
+  const isComment = (line: string) => line.trimStart().startsWith('#')
+  const isBlank = (line: string) => line.trim() === ''
+  let from = lineStart(start)
+  let to = nextLine(end - 1)
+  for (let prev = from > 0 ? lineStart(from - 1) : from; from > 0; prev = from > 0 ? lineStart(from - 1) : from) {
+    const line = text.slice(prev, from)
+    if (!isComment(line) || indent(line) !== column) break
+    from = prev
+  }
+  while (to < text.length) {
+    const line = text.slice(to, nextLine(to))
+    if (!isComment(line) || indent(line) <= column) break
+    to = nextLine(to)
+  }
+  if (from > 0 && to < text.length && isBlank(text.slice(lineStart(from - 1), from)) && isBlank(text.slice(to, nextLine(to)))) to = nextLine(to)
+  return text.slice(0, from) + text.slice(to)
 }
 
 export interface NewCluster {
