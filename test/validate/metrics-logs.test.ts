@@ -274,6 +274,26 @@ describe('opensearch', () => {
     }
   })
 
+  it('fail: no log index yet — ISM explain over fluent-bit-* matches none, so opensearch.ism measured nothing', async () => {
+    // The stand-in answers GET _plugins/_ism/explain/<pattern> that matches no index with {"total_managed_indices": 0}
+    // and no per-index key: checked against the index-management plugin (opensearch-project/index-management,
+    // TransportExplainAction.kt: no index name resolved → an empty list; ExplainResponse.toXContent writes one object
+    // per index, then total_managed_indices) and the ISM API page of docs.opensearch.org (Explain index).
+    const docs = p.opensearch.docs
+    p.opensearch.docs = []
+    try {
+      const v = await run('opensearch')
+      expect(byId(v, 'opensearch.ism')).toMatchObject({
+        result: 'fail',
+        detail: 'no log index matches fluent-bit-* yet: no index to check the policy on',
+        hint: expect.stringMatching(/fluent-bit creates the indices .*opensearch\.logs and fluent-bit\.output/),
+      })
+      expect(v.ok).toBe(false)
+    } finally {
+      p.opensearch.docs = docs
+    }
+  })
+
   it('fail: missing repository and policy; wrong and missing credentials', async () => {
     const repos = p.opensearch.repositories
     const policies = p.opensearch.policies

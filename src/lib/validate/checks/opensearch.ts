@@ -110,7 +110,14 @@ const ism: Check = {
       )
     const version = okJson<{_seq_no?: number; _primary_term?: number}>(pol, 'opensearch')
     const ex = okJson<Record<string, Explain | number>>(await os(ctx, `/_plugins/_ism/explain/${encodeURIComponent(LOG_INDEX_PATTERN)}`), 'opensearch')
+    // one key per index the pattern matches, beside `total_managed_indices`; none matched: `{"total_managed_indices": 0}`
     const entries = Object.entries(ex).filter((e): e is [string, Explain] => typeof e[1] === 'object' && e[1] !== null)
+    // no index to look at measures nothing: a check that could not measure fails
+    if (entries.length === 0)
+      return fail(
+        `no log index matches ${LOG_INDEX_PATTERN} yet: no index to check the policy on`,
+        'fluent-bit creates the indices when it ships its first logs: see opensearch.logs and fluent-bit.output, and kubectl -n logging logs daemonset/fluent-bit',
+      )
     const managed = entries.filter(([, e]) => Boolean(e.policy_id))
     const unmanaged = entries.filter(([, e]) => !e.policy_id && !e['index.plugins.index_state_management.policy_id']).map(([i]) => i)
     const failed = managed.filter(([, e]) => e.action?.failed)
