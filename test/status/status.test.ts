@@ -3,12 +3,13 @@
  * Applications), real Prometheus behind the Thanos Query fake (metrics freshness), the OpenSearch fake
  * (logs freshness) and the validation record.
  */
-import {writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawn} from 'node:child_process'
 import {clusterOk, openStatus, formatStatus, type ClusterStatus, type FleetStatus} from '../../src/lib/status/index.js'
 import {validate} from '../../src/lib/validate/index.js'
+import {recordFile, type ValidationRecord} from '../../src/lib/validate/record.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {CLUSTERS, startPlatform, type Platform} from '../validate/harness.js'
 import {deployPlatform, type Deployed} from '../validate/deployed.js'
@@ -103,6 +104,58 @@ describe('obsctl status', () => {
       await p.metrics.scrapeClusters(CLUSTERS)
       await p.metrics.settled()
     }
+  })
+
+  it('a partial run merges into the record: older failures stay, and a cell is as old as the oldest result it rests on', async () => {
+    // a record of the format before checks had their own time, two hours old: a full run's opensearch failure on cluster-03,
+    // thanos.clusters failing for cluster-04, a warning about a cluster no longer in the inventory, a check obsctl no longer has
+    const twoHours = new Date(Date.now() - 2 * 3600_000).toISOString()
+    mkdirSync(path.dirname(recordFile(inv)), {recursive: true})
+    writeFileSync(
+      recordFile(inv),
+      JSON.stringify({
+        at: twoHours,
+        ok: false,
+        components: ['thanos', 'opensearch'],
+        summary: {pass: 1, warn: 1, fail: 3, skipped: 0},
+        skipped: [],
+        checks: [
+          {id: 'thanos.clusters', component: 'thanos', result: 'fail', detail: 'no metrics from cluster-04', clusters: ['cluster-04']},
+          {id: 'opensearch.health', component: 'opensearch', result: 'pass', detail: 'green'},
+          {id: 'opensearch.snapshots', component: 'opensearch', result: 'warn', detail: 'x', clusters: ['cluster-09']},
+          {id: 'opensearch.logs', component: 'opensearch', result: 'fail', detail: 'no logs within 15m from cluster-03', clusters: ['cluster-03']},
+          {id: 'opensearch.retired', component: 'opensearch', result: 'fail', detail: 'a check of an older obsctl'},
+        ],
+      }),
+    )
+    const before = await status()
+    expect(row(before, 'cluster-04').validation).toMatchObject({result: 'fail', at: twoHours, checks: ['thanos.clusters']})
+    expect(row(before, 'cluster-03').validation).toMatchObject({result: 'fail', at: twoHours, checks: ['opensearch.logs']})
+    expect(before.validation).toMatchObject({failed: ['thanos.clusters', 'opensearch.logs'], summary: {pass: 1, warn: 0, fail: 2, skipped: 0}})
+
+    // only thanos now, every cluster scraped: thanos.clusters passes; the opensearch results stay, two hours old
+    const v = await validate(inv, {kubeconfig, component: 'thanos', skip: ['thanos.bucket'], record: true, requestTimeoutMs: 20_000})
+    expect(v.ok).toBe(true)
+    const s = await status()
+    expect(row(s, 'cluster-03').validation).toMatchObject({result: 'fail', at: twoHours, checks: ['opensearch.logs']})
+    expect(row(s, 'cluster-03').validation!.ageSeconds).toBeGreaterThanOrEqual(7199)
+    // cluster-04's failure is gone, but its pass rests on the two-hour-old opensearch.health too
+    expect(row(s, 'cluster-04').validation).toMatchObject({result: 'pass', at: twoHours, checks: []})
+    expect(s.validation).toMatchObject({
+      ok: false,
+      oldestAt: twoHours,
+      failed: ['opensearch.logs'],
+      summary: {pass: 5, warn: 0, fail: 1, skipped: 1},
+      components: ['thanos', 'opensearch'],
+    })
+    expect(s.validation!.ageSeconds).toBeLessThan(60)
+    const text = formatStatus(s)
+    expect(text).toMatch(/cluster-03\s+edge\s+.+\s+fail 2h ago\s+\S+$/m)
+    expect(text).toMatch(/cluster-04\s+edge\s+.+\s+pass 2h ago\s+\S+$/m)
+    expect(text).toMatch(/last validation \d+s ago \(oldest result 2h ago\): 5 passed, 0 warnings, 1 failed \(opensearch\.logs\)$/)
+    const checks = (JSON.parse(readFileSync(recordFile(inv), 'utf8')) as ValidationRecord).checks
+    expect(checks.map((c) => c.id)).toEqual(['thanos.stores', 'thanos.clusters', 'thanos.replicas', 'thanos.compactor', 'opensearch.health', 'opensearch.logs'])
+    expect(checks.filter((c) => c.at === twoHours).map((c) => c.id)).toEqual(['opensearch.health', 'opensearch.logs'])
   })
 
   it('degraded: a node NotReady, an app out of sync, stale logs, an API server error — each said under the table', async () => {

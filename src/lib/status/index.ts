@@ -67,12 +67,26 @@ function appCluster(a: Application, clusters: Cluster[], central: string): strin
   return clusters.find((c) => c.name === d.name || (d.server && c.apiServer === d.server))?.name
 }
 
-/** A warn/fail concerns the clusters the check named; one about the platform as a whole, the central cluster. */
+/**
+ * The VALIDATED cell of a cluster, from the merged record (../validate/record.ts). The checks that concern it: every
+ * pass (a pass found no problem anywhere), and the warn/fail ones that name it (one about the platform as a whole
+ * concerns the central cluster). Its result is the worst of them; its time is that of the OLDEST check giving that
+ * result — for pass, every recorded check; for warn or fail, those warnings or failures — so a partial run does not
+ * make older results look fresh, and a failure is as old as the run that found it.
+ */
 function clusterValidation(rec: ValidationRecord, c: Cluster, central: string, nowMs: number): ClusterValidation {
-  const mine = rec.checks.filter((k) => k.result !== 'pass' && (k.clusters?.length ? k.clusters.includes(c.name) : c.name === central))
-  const result: CheckStatus = mine.some((k) => k.result === 'fail') ? 'fail' : mine.length ? 'warn' : 'pass'
-  return {result, at: rec.at, ageSeconds: Math.max(0, Math.round((nowMs - Date.parse(rec.at)) / 1000)), checks: mine.map((k) => k.id)}
+  const mine = rec.checks.filter((k) => k.result === 'pass' || (k.clusters?.length ? k.clusters.includes(c.name) : c.name === central))
+  const result: CheckStatus = mine.some((k) => k.result === 'fail') ? 'fail' : mine.some((k) => k.result === 'warn') ? 'warn' : 'pass'
+  const at = oldest(mine.filter((k) => k.result === result).map((k) => k.at)) ?? rec.at
+  return {result, at, ageSeconds: ageOf(at, nowMs), checks: mine.filter((k) => k.result !== 'pass').map((k) => k.id)}
 }
+
+/** The earliest of ISO times (undefined for none). */
+function oldest(times: string[]): string | undefined {
+  return times.reduce<string | undefined>((a, t) => (a === undefined || Date.parse(t) < Date.parse(a) ? t : a), undefined)
+}
+
+const ageOf = (at: string, nowMs: number): number => Math.max(0, Math.round((nowMs - Date.parse(at)) / 1000))
 
 async function probe<T>(what: string, ms: number, fn: () => Promise<T>): Promise<T | ProbeError> {
   try {
@@ -214,7 +228,9 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
             ok: rec.ok,
             summary: rec.summary,
             components: rec.components,
-            ageSeconds: Math.max(0, Math.round((t - Date.parse(rec.at)) / 1000)),
+            ageSeconds: ageOf(rec.at, t),
+            oldestAt: oldest(rec.checks.map((k) => k.at)) ?? rec.at,
+            oldestAgeSeconds: ageOf(oldest(rec.checks.map((k) => k.at)) ?? rec.at, t),
             failed: rec.checks.filter((k) => k.result === 'fail').map((k) => k.id),
           }
         : null,

@@ -70,7 +70,7 @@ export function formatStatus(s: FleetStatus): string {
   if (why.length) lines.push('', ...why.map((w) => `  ${ICONS.fail} ${w}`))
   const v = s.validation
   const last = v
-    ? `last validation ${formatAge(v.ageSeconds)} ago: ${v.summary.pass} passed, ${v.summary.warn} warnings, ${v.summary.fail} failed${v.failed.length ? ` (${v.failed.join(', ')})` : ''}`
+    ? `last validation ${formatAge(v.ageSeconds)} ago${v.oldestAt !== v.at ? ` (oldest result ${formatAge(v.oldestAgeSeconds)} ago)` : ''}: ${v.summary.pass} passed, ${v.summary.warn} warnings, ${v.summary.fail} failed${v.failed.length ? ` (${v.failed.join(', ')})` : ''}`
     : 'no validation recorded yet (obsctl validate)'
   const bad = s.clusters.filter((c) => !c.ok).length
   lines.push('', `${bad ? `${bad}/${s.clusters.length} clusters degraded` : `all ${s.clusters.length} clusters ok`}; ${last}`)

@@ -30,8 +30,9 @@ export interface Freshness {
 }
 
 export interface ClusterValidation {
-  /** worst result among the checks about this cluster (platform-wide ones count for the central cluster) */
+  /** worst result among the recorded checks about this cluster (every pass; warn/fail naming it; platform-wide ones count for the central cluster) */
   result: CheckStatus
+  /** when the oldest check giving that result was made (a partial run does not make older results look fresh) */
   at: string
   ageSeconds: number
   /** ids of the warn/fail checks that concern this cluster */
@@ -65,6 +66,8 @@ export interface FleetStatus {
   at: string
   ok: boolean
   clusters: ClusterStatus[]
-  validation: (Pick<ValidationRecord, 'at' | 'ok' | 'summary' | 'components'> & {ageSeconds: number; failed: string[]}) | null
+  /** the merged record: `at`/`ageSeconds` of its latest run, `oldestAt`/`oldestAgeSeconds` of its oldest check */
+  validation:
+    (Pick<ValidationRecord, 'at' | 'ok' | 'summary' | 'components'> & {ageSeconds: number; oldestAt: string; oldestAgeSeconds: number; failed: string[]}) | null
   thresholds: {metrics: string; logs: string}
 }
