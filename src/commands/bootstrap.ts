@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../lib/cli/base.js'
+import {allowOvercommitFlag, BaseCommand} from '../lib/cli/base.js'
 import {formatPlan, formatRunSummary} from '../lib/engine/index.js'
 import {BOOTSTRAP_PHASES, BOOTSTRAP_USER_PHASES, bootstrap, type BootstrapResult} from '../lib/flows/bootstrap.js'
 import {secondsFlag} from '../lib/cli/seconds-flag.js'
@@ -25,7 +25,7 @@ inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the pl
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every task against the live system.'}),
     concurrency: Flags.integer({summary: 'Targets at once per phase (default: all).', min: 1}),
     timeout: secondsFlag('Seconds to wait for rollouts, sync and validation to settle.', 900),
-    'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
+    'allow-overcommit': allowOvercommitFlag(),
     push: Flags.boolean({
       summary: 'Push the render commit (Argo CD pulls it from the remote); --no-push keeps the commit local.',
       default: true,

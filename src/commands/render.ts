@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand, type BaseFlags} from '../lib/cli/base.js'
+import {allowOvercommitFlag, BaseCommand, type BaseFlags} from '../lib/cli/base.js'
 import {assertFolderPath} from '../lib/fs.js'
 import type {RenderResult} from '../lib/gitops/repo.js'
 
@@ -23,7 +23,7 @@ export default class Render extends BaseCommand {
     push: Flags.boolean({summary: 'Commit and push to git.remote/git.branch.'}),
     force: Flags.boolean({summary: 'Overwrite or remove rendered files that were edited by hand.'}),
     'dry-run': Flags.boolean({summary: 'Show what would change; write nothing.'}),
-    'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
+    'allow-overcommit': allowOvercommitFlag(),
   }
 
   async run(): Promise<RenderResult> {

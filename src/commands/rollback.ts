@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../lib/cli/base.js'
+import {allowOvercommitFlag, BaseCommand} from '../lib/cli/base.js'
 import type {RollbackResult} from '../lib/gitops/rollback.js'
 import {secondsFlag} from '../lib/cli/seconds-flag.js'
 
@@ -25,7 +25,7 @@ Rolling back a rollback redoes the change.`
     push: Flags.boolean({summary: 'Push the revert commit (--no-push: commit only).', default: true, allowNo: true}),
     sync: Flags.boolean({summary: 'Wait for the Applications to be Synced and Healthy (--no-sync: do not).', default: true, allowNo: true}),
     timeout: secondsFlag('Seconds to wait for the sync.', 900),
-    'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity in the restored inventory as a warning.'}),
+    'allow-overcommit': allowOvercommitFlag(),
   }
 
   async run(): Promise<RollbackResult> {

@@ -78,6 +78,8 @@ describe('config set', () => {
     const head = ws.remoteGit('rev-parse', 'main').trim()
     const e = await expectExit2(configSet(ws.inv(), 'retention.prometheus', '4h', {yes: true, sync: false}), 'EDIT_INVALID')
     expect(e.message).toContain('under 6h')
+    // the edit brings the error (the file on disk is valid): "would make", not "invalid inventory" as for an error already there
+    expect(e.message).toMatch(/^config set retention\.prometheus 4h would make the inventory invalid; nothing was written:\n/)
     await expectExit2(configSet(ws.inv(), 'retention.prometheus', 'soon', {yes: true, sync: false}))
     await expectExit2(configSet(ws.inv(), 'no.such.path', '1', {yes: true, sync: false}))
     await expectExit2(configSet(ws.inv(), 'clusters.cluster-02.metrics', 'carrier-pigeon', {yes: true, sync: false}))

@@ -169,7 +169,7 @@ ${NAMES.map(
   (n, i) => `  - name: ${n}
     id: "0${i + 1}"
     role: ${i === 0 ? 'central' : 'edge'}
-    apiServer: https://127.0.0.1:6443
+    apiServer: https://127.0.0.${i + 1}:6443
     nodes:
       - {host: 10.0.0.${i + 1}, cpu: 4, memory: 16Gi}`,
 ).join('\n')}

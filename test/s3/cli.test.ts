@@ -100,13 +100,14 @@ describe('obsctl s3 setup (CLI)', () => {
     ])
   })
 
-  it('an expiry on the snapshots bucket: exit 2 with the reason and the fix, nothing created', async () => {
+  it('an expiry on the snapshots bucket: the inventory is refused (exit 2) with the reason and the fix, nothing created', async () => {
     const {file} = writeInventory(dirFor('snapexpiry'), peer.url, {'s3.buckets.snapshots': {name: 'opensearch-snapshots-x', expireAfter: '180d'}})
     const r = await obsctl(['s3', 'setup', '-c', file, '--json'], credEnv())
     expect(r.code).toBe(2)
     const out = JSON.parse(r.stdout) as {error: {message: string; code: string; hints: string[]}}
-    expect(out.error.code).toBe('S3_SNAPSHOT_EXPIRY')
-    expect(out.error.message).toMatch(/^s3\.buckets\.snapshots\.expireAfter is 180d: .*incremental and share segment files/)
+    // the lint's finding (snapshot-expiry), refused before S3 is reached, as config validate reports it
+    expect(out.error.code).toBe('CONFIG_INVALID')
+    expect(out.error.message).toMatch(/^invalid inventory .+:\n.+:\d+:\d+ s3\.buckets\.snapshots\.expireAfter: .*incremental and share segment files/)
     expect(out.error.hints.join('\n')).toContain('remove s3.buckets.snapshots.expireAfter')
     expect(
       (

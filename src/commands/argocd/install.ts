@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../../lib/cli/base.js'
+import {allowOvercommitFlag, BaseCommand} from '../../lib/cli/base.js'
 import {contextFlag} from '../../lib/cli/context-flag.js'
 import {table} from '../../lib/cli/format.js'
 import {centralCluster, serviceUrl} from '../../lib/config/index.js'
@@ -23,11 +23,12 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
     }),
     timeout: secondsFlag('Seconds to wait for the CRDs and the rollout.', 600),
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
+    'allow-overcommit': allowOvercommitFlag(),
   }
 
   async run(): Promise<{install?: InstallReport; run: RunResult}> {
     const {flags} = await this.parse(ArgocdInstall)
-    const inv = this.loadInventory(flags.config)
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: flags['allow-overcommit']})
     if (flags.context !== undefined) {
       const [{useContext}, {centralCluster}] = await Promise.all([import('../../lib/kube/context.js'), import('../../lib/config/model.js')])
       useContext(inv, centralCluster(inv.platform).name, flags.context, {kubeconfig: flags.kubeconfig, mustExist: true})

@@ -24,7 +24,8 @@ export default class ArgocdPassword extends BaseCommand {
 
   async run(): Promise<PasswordReport> {
     const {flags} = await this.parse(ArgocdPassword)
-    const inv = this.loadInventory(flags.config)
+    // --rotate changes the cluster: it refuses an inventory config validate rejects, as every such command does
+    const inv = flags.rotate ? await this.loadValidInventory(flags.config, {allowOvercommit: true}) : this.loadInventory(flags.config)
     const central = centralCluster(inv.platform)
     const {Kube, useContext} = await import('../../lib/kube/index.js')
     useContext(inv, central.name, flags.context, {kubeconfig: flags.kubeconfig, mustExist: true})

@@ -1,4 +1,4 @@
-import {BaseCommand} from '../../lib/cli/base.js'
+import {allowOvercommitFlag, BaseCommand} from '../../lib/cli/base.js'
 import {contextFlag} from '../../lib/cli/context-flag.js'
 import {table} from '../../lib/cli/format.js'
 import type {SyncReport} from '../../lib/argocd/index.js'
@@ -12,11 +12,12 @@ export default class ArgocdSync extends BaseCommand {
   static override flags = {
     context: contextFlag('the central cluster'),
     timeout: secondsFlag('Seconds to wait (for the commit, then for the Applications).', 1800),
+    'allow-overcommit': allowOvercommitFlag(),
   }
 
   async run(): Promise<{sync?: SyncReport; revision?: string | null; run: RunResult}> {
     const {flags} = await this.parse(ArgocdSync)
-    const inv = this.loadInventory(flags.config)
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: flags['allow-overcommit']})
     if (flags.context !== undefined) {
       const [{useContext}, {centralCluster}] = await Promise.all([import('../../lib/kube/context.js'), import('../../lib/config/model.js')])
       useContext(inv, centralCluster(inv.platform).name, flags.context, {kubeconfig: flags.kubeconfig, mustExist: true})

@@ -28,7 +28,8 @@ marks the backup complete. The nodes need etcdctl and etcdutl (etcd release bina
 
   async run(): Promise<BackupCreateResult> {
     const {flags} = await this.parse(BackupCreate)
-    const inv = this.loadInventory(flags.config)
+    // nothing it does puts workloads on the clusters: the capacity finding does not block it
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const {backupCreate} = await import('../../lib/flows/backup-run.js')
     const r = await backupCreate(inv, {
       clusters: flags.cluster,

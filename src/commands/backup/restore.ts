@@ -30,7 +30,8 @@ A cluster with several control-plane nodes is refused (exit 2): see docs/backup.
 
   async run(): Promise<BackupRestoreResult> {
     const {args, flags} = await this.parse(BackupRestore)
-    const inv = this.loadInventory(flags.config)
+    // nothing it does puts workloads on the clusters: the capacity finding does not block it
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const {backupRestore} = await import('../../lib/flows/backup-run.js')
     const r = await backupRestore(inv, args.id, flags.cluster, {
       keyEnv: flags['key-env'],

@@ -29,7 +29,8 @@ skipped. Once every node and the kubeconfig are done, the next run renews every 
 
   async run(): Promise<CertsRenewResult> {
     const {flags} = await this.parse(CertsRenew)
-    const inv = this.loadInventory(flags.config)
+    // nothing it does puts workloads on the clusters: the capacity finding does not block it
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const {certsRenew} = await import('../../lib/flows/certs-run.js')
     const r = await certsRenew(inv, {
       kubeconfig: flags.kubeconfig,

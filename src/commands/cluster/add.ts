@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../../lib/cli/base.js'
+import {allowOvercommitFlag, BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary} from '../../lib/engine/index.js'
 import type {AddResult} from '../../lib/flows/cluster-add-run.js'
 import {ADD_PHASES, type AddPhase} from '../../lib/flows/cluster-add.js'
@@ -36,7 +36,7 @@ finished tasks are skipped. --dry-run prints the plan and touches nothing.`
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every task against the live system.'}),
     push: Flags.boolean({summary: 'Push the render commit (--no-push: commit only).', default: true, allowNo: true}),
     timeout: secondsFlag('Seconds to wait for rollouts, sync and validation to settle.', 900),
-    'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
+    'allow-overcommit': allowOvercommitFlag(),
   }
 
   async run(): Promise<AddResult> {

@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import {BaseCommand} from '../../lib/cli/base.js'
+import {allowOvercommitFlag, BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import type {RegisterReport} from '../../lib/argocd/index.js'
 import type {RunResult} from '../../lib/engine/index.js'
@@ -22,11 +22,12 @@ The central cluster is Argo CD's in-cluster and is not registered. Idempotent; -
     'rotate-tokens': Flags.boolean({summary: 'Delete and recreate the token Secrets (new tokens), and update the copies on central.'}),
     timeout: secondsFlag('Seconds to wait for each token.', 120),
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
+    'allow-overcommit': allowOvercommitFlag(),
   }
 
   async run(): Promise<{register: RegisterReport[]; run: RunResult}> {
     const {argv, flags} = await this.parse(ClusterRegister)
-    const inv = this.loadInventory(flags.config)
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: flags['allow-overcommit']})
     const {clusterRegister, edgesToRegister} = await import('../../lib/argocd/index.js')
     const clusters = edgesToRegister(inv.platform, argv as string[]).map((c) => c.name)
     const r = await clusterRegister(inv, {

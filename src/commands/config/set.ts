@@ -1,5 +1,4 @@
 import * as Args from '@oclif/core/args'
-import * as Flags from '@oclif/core/flags'
 import {ChangeCommand, changeFlags} from '../../lib/cli/change-flags.js'
 import type {ChangeResult} from '../../lib/fleet/index.js'
 
@@ -22,17 +21,13 @@ and waits for Argo CD to sync (unless --no-sync). --dry-run shows the diff only.
   }
   static override flags = {
     ...changeFlags,
-    'allow-overcommit': Flags.boolean({summary: 'Treat requests above declared capacity as a warning.'}),
   }
 
   async run(): Promise<ChangeResult> {
     const {args, flags} = await this.parse(ConfigSet)
     const inv = this.loadInventory(flags.config)
     const [{configSet}, {formatChange}] = await Promise.all([import('../../lib/flows/change-run.js'), import('../../lib/fleet/change.js')])
-    const r = await configSet(inv, args.path, args.value, {
-      ...this.changeOptions(flags),
-      allowOvercommit: flags['allow-overcommit'],
-    })
+    const r = await configSet(inv, args.path, args.value, this.changeOptions(flags))
     this.out(formatChange(r))
     return r
   }

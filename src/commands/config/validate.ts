@@ -1,5 +1,4 @@
-import * as Flags from '@oclif/core/flags'
-import {BaseCommand, outputFlag} from '../../lib/cli/base.js'
+import {allowOvercommitFlag, BaseCommand, outputFlag} from '../../lib/cli/base.js'
 import {lintInventory, type LintReport} from '../../lib/config/lint.js'
 import {formatLintReport} from '../../lib/cli/views/config-validate.js'
 import {ExitCode} from '../../lib/errors.js'
@@ -14,7 +13,7 @@ export default class ConfigValidate extends BaseCommand {
   ]
   static override flags = {
     output: outputFlag(),
-    'allow-overcommit': Flags.boolean({summary: 'Report requests above the declared capacity as warnings, not errors.'}),
+    'allow-overcommit': allowOvercommitFlag(),
   }
 
   async run(): Promise<LintReport> {

@@ -27,7 +27,8 @@ Passwords are never flags: a prompt, or OBSCTL_SSH_PASSWORD / OBSCTL_SUDO_PASSWO
 
   async run(): Promise<RunResult> {
     const {flags, argv} = await this.parse(NodeInstall)
-    const inv = this.loadInventory(flags.config)
+    // nothing it does puts workloads on the clusters: the capacity finding does not block it
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const result = await runNodeInstall(inv, {
       clusters: argv as string[],
       knownHosts: flags['known-hosts'],

@@ -30,7 +30,8 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
 
   async run(): Promise<SnapshotResult> {
     const {flags} = await this.parse(OpenSearchSnapshot)
-    const inv = this.loadInventory(flags.config)
+    // nothing it does puts workloads on the clusters: the capacity finding does not block it
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const [{createSnapshot, formatSnapshot}, {serviceAccess}] = await Promise.all([
       import('../../lib/opensearch/index.js'),
       import('../../lib/platform/access.js'),

@@ -26,7 +26,8 @@ A server that does not implement lifecycle or versioning gets a warning naming t
 
   async run(): Promise<S3SetupReport> {
     const {flags} = await this.parse(S3Setup)
-    const inv = this.loadInventory(flags.config)
+    // nothing it does puts workloads on the clusters: the capacity finding does not block it
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const report = await s3Setup(inv, {
       caFile: flags['ca-file'],
       dryRun: flags['dry-run'],

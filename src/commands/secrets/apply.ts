@@ -40,7 +40,8 @@ Runs the secrets phase of bootstrap (journal, lock, logs in .obsctl/ beside the 
 
   async run(): Promise<SecretsApplyReport> {
     const {argv, flags} = await this.parse(SecretsApply)
-    const inv = this.loadInventory(flags.config)
+    // nothing it does puts workloads on the clusters: the capacity finding does not block it
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const report = await secretsApply(inv, {
       kubeconfig: flags.kubeconfig,
       clusters: argv as string[],

@@ -35,7 +35,8 @@ Grafana and OpenSearch are reached as obsctl validate reaches them (--endpoint g
 
   async run(): Promise<SecretsRotateResult> {
     const {argv, flags} = await this.parse(SecretsRotate)
-    const inv = this.loadInventory(flags.config)
+    // nothing it does puts workloads on the clusters: the capacity finding does not block it
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const [{secretsRotate}, {serviceAccess}] = await Promise.all([import('../../lib/flows/rotate-run.js'), import('../../lib/platform/access.js')])
     const result = await secretsRotate(inv, {
       credentials: argv as string[],

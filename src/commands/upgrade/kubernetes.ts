@@ -34,7 +34,8 @@ inventory is set to VERSION once every cluster runs it. Asks first (--yes); --dr
 
   async run(): Promise<UpgradeKubernetesResult> {
     const {args, flags} = await this.parse(UpgradeKubernetes)
-    const inv = this.loadInventory(flags.config)
+    // nothing it does puts workloads on the clusters: the capacity finding does not block it
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const {upgradeKubernetes} = await import('../../lib/flows/upgrade-kubernetes-run.js')
     const r = await upgradeKubernetes(inv, args.version, {
       clusters: flags.cluster,

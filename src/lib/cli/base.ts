@@ -20,6 +20,14 @@ import {yaml} from '../lazy-deps.js'
  */
 export const outputFlag = () => Flags.option({char: 'o', summary: 'Output format: json (the same as --json) or yaml.', options: ['json', 'yaml'] as const})()
 
+/**
+ * `--allow-overcommit`, one definition for every command that has it: the lint's capacity finding (requests above a
+ * cluster's declared CPU/memory) becomes a warning. Its fix text names the flag, so a command whose lint counts
+ * that finding as an error must have it (config validate, bootstrap, render, rollback, config set, cluster add,
+ * upgrade chart, argocd install, argocd sync, cluster register).
+ */
+export const allowOvercommitFlag = () => Flags.boolean({summary: 'Treat requests above the declared capacity as a warning, not an error.'})
+
 // oclif's parser output constraints (not exported by @oclif/core's package entry points)
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type FlagOutput = {[name: string]: any}
@@ -61,6 +69,19 @@ export abstract class BaseCommand extends Command {
 
   protected loadInventory(flag?: string): LoadedInventory {
     return loadInventory(this.inventoryPath(flag))
+  }
+
+  /**
+   * The inventory, refused as `config validate` refuses it (exit 2, `CONFIG_INVALID`, every error finding with its
+   * file:line; ../config/lint.ts refuseLintErrors): commands that change remote systems from it call this first, so
+   * the refusal comes before any connection (--dry-run too). `allowOvercommit`: the capacity finding is a warning —
+   * the command's --allow-overcommit, or true for a command that puts no workload on the clusters.
+   */
+  protected async loadValidInventory(flag: string | undefined, o: {allowOvercommit?: boolean}): Promise<LoadedInventory> {
+    const inv = this.loadInventory(flag)
+    const {refuseLintErrors} = await import('../config/lint.js')
+    refuseLintErrors(inv, {allowOvercommit: o.allowOvercommit})
+    return inv
   }
 
   /**

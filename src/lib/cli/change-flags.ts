@@ -1,7 +1,7 @@
 /** The day-2 change path (render → diff → commit → push → sync) as seen by its commands: config set and upgrade chart. */
 import * as Flags from '@oclif/core/flags'
 import type {ChangeOptions} from '../fleet/change.js'
-import {BaseCommand} from './base.js'
+import {allowOvercommitFlag, BaseCommand} from './base.js'
 import {secondsFlag} from './seconds-flag.js'
 
 export const changeFlags = {
@@ -10,6 +10,7 @@ export const changeFlags = {
   sync: Flags.boolean({summary: 'Wait for the Applications to be Synced and Healthy (--no-sync: do not).', default: true, allowNo: true}),
   force: Flags.boolean({summary: 'Overwrite rendered files edited by hand.'}),
   timeout: secondsFlag('Seconds to wait for the sync.', 900),
+  'allow-overcommit': allowOvercommitFlag(),
 }
 
 interface ChangeFlagValues {
@@ -18,6 +19,7 @@ interface ChangeFlagValues {
   sync: boolean
   force: boolean
   timeout: number
+  'allow-overcommit': boolean
   yes: boolean
   kubeconfig?: string
 }
@@ -33,6 +35,7 @@ export abstract class ChangeCommand extends BaseCommand {
       force: flags.force,
       kubeconfig: flags.kubeconfig,
       timeoutSeconds: flags.timeout,
+      allowOvercommit: flags['allow-overcommit'],
       renderer: this.renderer(),
       onNotice: (l) => this.note(l),
       onDiff: (t) => this.out(t),

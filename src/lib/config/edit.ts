@@ -107,8 +107,20 @@ async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boole
   const lint = lintInventory(next, {allowOvercommit: opts.allowOvercommit})
   if (lint.errors > 0) {
     const errs = lint.findings.filter((f) => f.severity === 'error')
+    // errors the file on disk has already are not the edit's doing: said as bootstrap and render say them (lint.ts
+    // refuseLintErrors: "invalid inventory FILE"); "would make" only when the edit brings an error of its own
+    // (by rule and message: a field's path moves when an edit removes a list item before it)
+    const key = (f: {id: string; message: string}) => `${f.id}\0${f.message}`
+    const before = new Set(
+      lintInventory(inv, {allowOvercommit: opts.allowOvercommit})
+        .findings.filter((f) => f.severity === 'error')
+        .map(key),
+    )
+    const head = errs.every((f) => before.has(key(f)))
+      ? `invalid inventory ${inv.file}, with or without ${origin.what}; nothing was written:`
+      : `${origin.what} would make the inventory invalid; nothing was written:`
     throw inputError(
-      `${origin.what} would make the inventory invalid; nothing was written:\n${errs.map((f) => `${editLocation(inv, origin, f.path)} ${f.path}: ${f.message}`).join('\n')}`,
+      `${head}\n${errs.map((f) => `${editLocation(inv, origin, f.path)} ${f.path}: ${f.message}`).join('\n')}`,
       [...new Set(errs.map((f) => f.fix))],
       'EDIT_INVALID',
       lint,
@@ -509,7 +521,11 @@ export async function addClusterToInventory(
 }
 
 /** Remove a cluster from the inventory. */
-export async function removeClusterFromInventory(inv: LoadedInventory, name: string, opts: {dryRun?: boolean} = {}): Promise<EditResult> {
+export async function removeClusterFromInventory(
+  inv: LoadedInventory,
+  name: string,
+  opts: {dryRun?: boolean; allowOvercommit?: boolean} = {},
+): Promise<EditResult> {
   const doc = cloneDoc(inv)
   const seq = doc.get('clusters')
   const idx = yaml().isSeq(seq) ? seq.items.findIndex((it) => yaml().isMap(it) && it.get('name') === name) : -1

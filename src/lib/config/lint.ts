@@ -112,17 +112,19 @@ export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): Lin
 
 /**
  * Lint the inventory and refuse it when any finding is an error: exit 2 (`CONFIG_INVALID`), every error with its
- * file:line and the report as details, before anything is built or written from it. bootstrap (also --dry-run),
- * render (also --dry-run) and rollback (the inventory it would restore) call it; inventory edits lint the edited
- * text instead (./edit.ts).
+ * file:line and the report as details, before anything is built or written from it. The message starts as a schema
+ * error's does (`invalid inventory FILE:`, ./load.ts configError): the same situation, the file as it is on disk.
+ * bootstrap (also --dry-run), rollback (the inventory it would restore) and every command that changes remote systems
+ * from the inventory (through BaseCommand.loadValidInventory, ../cli/base.ts) call it; inventory edits lint the
+ * edited text instead (./edit.ts).
  */
 export function refuseLintErrors(inv: LoadedInventory, opts: LintOptions = {}): LintReport {
   const lint = lintInventory(inv, opts)
   if (lint.errors === 0) return lint
   const errs = lint.findings.filter((f) => f.severity === 'error')
   throw inputError(
-    `${inv.file} has ${lint.errors} error(s):\n${errs.map((f) => `${f.location} ${f.path}: ${f.message}`).join('\n')}`,
-    ['obsctl config validate shows every finding with its fix'],
+    `invalid inventory ${inv.file}:\n${errs.map((f) => `${f.location} ${f.path}: ${f.message}`).join('\n')}`,
+    [...new Set(errs.map((f) => f.fix)), 'obsctl config validate shows every finding with its fix'],
     'CONFIG_INVALID',
     lint,
   )

@@ -182,7 +182,7 @@ export function removeRenderPhase({cluster: c, push, force}: RemovalOptions): Ph
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
     describe: () => `render without ${c.name} (its overlay and Applications removed), commit${push === false ? '' : ' and push'}`,
     async run(_t, ctx, io) {
-      const next = (await removeClusterFromInventory(ctx.inv, c.name, {dryRun: true})).inventory
+      const next = (await removeClusterFromInventory(ctx.inv, c.name, {dryRun: true, allowOvercommit: true})).inventory
       const {changeMessage, previewRender, renderCommitPush} = await import('./change.js')
       const preview = await previewRender(next, {force: Boolean(force)})
       const r = await renderCommitPush(next, changeMessage(`remove cluster ${c.name}`, preview), {
@@ -255,7 +255,7 @@ export function removeInventoryPhase({cluster: c}: RemovalOptions): Phase<Target
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
     describe: (_t, ctx) => `remove ${c.name} from ${ctx.inv.file} (comments and order of the rest kept)`,
     async run(_t, ctx) {
-      await removeClusterFromInventory(ctx.inv, c.name)
+      await removeClusterFromInventory(ctx.inv, c.name, {allowOvercommit: true})
       return {summary: `removed from ${ctx.inv.file}`, report: {inventory: true}}
     },
   }

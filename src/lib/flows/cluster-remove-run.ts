@@ -70,8 +70,9 @@ export async function removeCluster(inv: LoadedInventory, name: string, o: Remov
     return {cluster: name, dryRun: Boolean(o.dryRun), absent: true, steps: [], report, ok: true}
   }
   if (c.role === 'central') throw inputError(`${name} is the central cluster; it cannot be removed`, ['remove edge clusters only'], 'CENTRAL')
-  // the inventory must stay valid without it (fails here, before anything is touched)
-  await removeClusterFromInventory(inv, name, {dryRun: true})
+  // the inventory must stay valid without it (fails here, before anything is touched); removing a cluster adds no
+  // requests, so the capacity finding does not block it (as node remove)
+  await removeClusterFromInventory(inv, name, {dryRun: true, allowOvercommit: true})
 
   const {buildPhases} = await import('./registry.js')
   const phases = await buildPhases(selectClusterRemove(o), clusterRemovePhaseOptions({cluster: c, push: o.push !== false, force: o.force, access: o.access}))

@@ -2,7 +2,7 @@
  * `obsctl node add` and `obsctl node remove`: the inventory edit and one engine run of a flow
  * (./node-add.ts, ./node-remove.ts) built from registered phases (their factories: ../lifecycle/node.ts).
  * node add appends the node to its cluster in the inventory (lint first: exit 2, nothing written, when it
- * would be invalid; a rerun finds it there and resumes); node remove refuses the only node and the first
+ * would be invalid; a rerun finds it there, lints the inventory as it is and resumes); node remove refuses the only node and the first
  * control plane, checks the inventory edit first, asks, then drains, resets, deletes and forgets.
  */
 import type {LoadedInventory} from '../config/load.js'
@@ -76,6 +76,10 @@ export async function addNode(inv: LoadedInventory, o: NodeAddOptions): Promise<
     // a node adds capacity: it never makes the requests exceed what is declared
     next = (await setInventoryValue(inv, `clusters.${c.name}.nodes[${c.nodes.length}]`, JSON.stringify(entry), {dryRun: o.dryRun, allowOvercommit: true}))
       .inventory
+  } else {
+    // a rerun finds the node there already and makes no edit: the inventory is linted all the same, before any connection
+    const {refuseLintErrors} = await import('../config/lint.js')
+    refuseLintErrors(inv, {allowOvercommit: true})
   }
   const host = o.host
   const node = nodeName(findCluster(next.platform, c.name)!.nodes.find((n) => n.host === host)!)

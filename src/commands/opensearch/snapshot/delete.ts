@@ -23,7 +23,8 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
 
   async run(): Promise<DeleteResult> {
     const {args, flags} = await this.parse(OpenSearchSnapshotDelete)
-    const inv = this.loadInventory(flags.config)
+    // nothing it does puts workloads on the clusters: the capacity finding does not block it
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const [{deleteSnapshot, formatDelete}, {serviceAccess}] = await Promise.all([
       import('../../../lib/opensearch/snapshot-ops.js'),
       import('../../../lib/platform/access.js'),

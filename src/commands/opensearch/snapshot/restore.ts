@@ -36,7 +36,8 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
 
   async run(): Promise<RestoreResult> {
     const {args, flags} = await this.parse(OpenSearchSnapshotRestore)
-    const inv = this.loadInventory(flags.config)
+    // nothing it does puts workloads on the clusters: the capacity finding does not block it
+    const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const [{restoreSnapshot, formatRestore}, {serviceAccess}] = await Promise.all([
       import('../../../lib/opensearch/snapshot-ops.js'),
       import('../../../lib/platform/access.js'),
