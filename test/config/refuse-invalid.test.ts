@@ -120,11 +120,8 @@ const refusing = (): [string, string[]][] => [
   ['certs renew', ['certs', 'renew', '--dry-run']],
   ['backup create', ['backup', 'create', '--dry-run']],
   ['backup restore', ['backup', 'restore', '20250101T000000Z', '--cluster', 'cluster-02', '--dry-run']],
-  ['opensearch snapshot', ['opensearch', 'snapshot', service('opensearch')]],
   ['opensearch snapshot delete', ['opensearch', 'snapshot', 'delete', 'snap-1', '--dry-run', service('opensearch')]],
   ['opensearch snapshot restore', ['opensearch', 'snapshot', 'restore', 'snap-1', '--dry-run', service('opensearch')]],
-  ['alerts silence', ['alerts', 'silence', 'alertname=NodeDown', '--for', '1h', '--comment', 'maintenance', '--dry-run', service('alertmanager')]],
-  ['alerts unsilence', ['alerts', 'unsilence', '3f2a6c1e-8d4b-4f6a-9c2e-1b7d5e0a9f31', '--dry-run', service('alertmanager')]],
   ['render', ['render', '--dry-run']],
 ]
 
@@ -166,6 +163,21 @@ describe('commands that change remote systems refuse an inventory config validat
       expect.soft(r.stderr, name).toContain(`\n${lines[0]}\n`)
     }
     expect(connections).toBe(0)
+  })
+
+  it('the incident tools do not refuse it: silencing an alert or taking a snapshot works while the inventory is mended', async () => {
+    const file = write('incident.yaml', inventory({'clusters.cluster-02.id': '01'}))
+    const cases: [string, string[]][] = [
+      ['alerts silence', ['alerts', 'silence', 'alertname=NodeDown', '--for', '1h', '--comment', 'maintenance', '--dry-run', service('alertmanager')]],
+      ['alerts unsilence', ['alerts', 'unsilence', '3f2a6c1e-8d4b-4f6a-9c2e-1b7d5e0a9f31', '--dry-run', service('alertmanager')]],
+      ['opensearch snapshot', ['opensearch', 'snapshot', service('opensearch')]],
+    ]
+    const before = connections
+    const results = await runAll(cases, file)
+    for (const [name] of cases) expect.soft(results.get(name)!.stderr, name).not.toContain('invalid inventory')
+    // the snapshot went on to OpenSearch (the listener here is no OpenSearch: it closes the connection)
+    expect(connections).toBeGreaterThan(before)
+    connections = before
   })
 
   it('--json: the error object, the same message as render and bootstrap --dry-run', async () => {
