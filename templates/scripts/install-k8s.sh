@@ -249,7 +249,9 @@ EOF
 {{KUBEADM_CONFIG}}
 EOF
     chmod 0600 "$STATE_DIR/kubeadm-init.yaml"
-    kubeadm init --config "$STATE_DIR/kubeadm-init.yaml"
+    # kubeadm prints the join command with its bootstrap token (and a certificate key with --upload-certs) unless told
+    # not to: this output goes to obsctl's task log; joins get a fresh token of their own (kubeadm token create)
+    kubeadm init --config "$STATE_DIR/kubeadm-init.yaml" --skip-token-print --skip-certificate-key-print
     changed "kubeadm init"
   else
     step "kubeadm join ($MODE)"

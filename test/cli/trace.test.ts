@@ -46,6 +46,33 @@ describe('redactText (what every trace line goes through)', () => {
       'kubeadm version -o short; labelSelector=app%3Dx --key-file /k',
     )
   })
+
+  it("kubeadm's join command as kubeadm init prints it: the token and certificate key masked (also at a line's start), the CA hash and withheld values kept", () => {
+    const hash = `sha256:${'c'.repeat(64)}`
+    const key = 'e'.repeat(64)
+    expect(
+      redactText(
+        [
+          `  kubeadm join 10.0.0.1:6443 --token abcdef.0123456789abcdef \\`,
+          `    --discovery-token-ca-cert-hash ${hash} \\`,
+          `    --control-plane --certificate-key ${key}`,
+          `--certificate-key ${key}`,
+          `--token=abcdef.0123456789abcdef --discovery-token-ca-cert-hash=${hash}`,
+          'kubeadm join 10.0.0.1:6443 --token <value withheld> \\',
+        ].join('\n'),
+        {},
+      ),
+    ).toBe(
+      [
+        '  kubeadm join 10.0.0.1:6443 --token *** \\',
+        `    --discovery-token-ca-cert-hash ${hash} \\`,
+        '    --control-plane --certificate-key ***',
+        '--certificate-key ***',
+        `--token=*** --discovery-token-ca-cert-hash=${hash}`,
+        'kubeadm join 10.0.0.1:6443 --token <value withheld> \\',
+      ].join('\n'),
+    )
+  })
 })
 
 describe('Kubernetes API (client-node through Kube)', () => {

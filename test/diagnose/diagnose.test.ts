@@ -36,7 +36,12 @@ const SECRETS = {
   edgeBearer: 'edge-argocd-bearer-0f9e8d7c6b5a',
   // only in a log line, as basic auth in a URL
   urlPassword: 'hunter2pass-in-url',
+  // only in a task log: kubeadm's join command (cmd/kubeadm/app/cmd/util/join.go joinCommandTemplate), as kubeadm init
+  // prints it without --skip-token-print / --skip-certificate-key-print
+  joinToken: 'q7diag.k8sjointoken0042',
+  certificateKey: 'd1a9'.repeat(16),
 }
+const CA_HASH = `sha256:${'c'.repeat(64)}`
 const JWT = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyJ9.eyJpc3MiOiJrdWJlcm5ldGVzIiwic3ViIjoic3lzdGVtOnNhIn0.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLWp3dA'
 
 function files(dir: string): string[] {
@@ -198,7 +203,17 @@ describe('obsctl diagnose', () => {
     mkdirSync(path.join(state, 'logs', '20261202T000000Z-aaaa', 'secrets'), {recursive: true, mode: 0o700})
     mkdirSync(path.join(state, 'logs', '20261201T000000Z-zzzz', 'render'), {recursive: true, mode: 0o700})
     writeFileSync(path.join(state, 'state.json'), JSON.stringify({version: 1, tasks: {'secrets/cluster-01': {status: 'failed', error: {message: 'boom'}}}}))
-    writeFileSync(path.join(state, 'logs', '20261202T000000Z-aaaa', 'secrets', 'cluster-01.log'), `applied\nS3 key was ${SECRETS.s3Access}\n`)
+    writeFileSync(
+      path.join(state, 'logs', '20261202T000000Z-aaaa', 'secrets', 'cluster-01.log'),
+      [
+        'applied',
+        `S3 key was ${SECRETS.s3Access}`,
+        `  kubeadm join 10.0.0.1:6443 --token ${SECRETS.joinToken} \\`,
+        `    --discovery-token-ca-cert-hash ${CA_HASH} \\`,
+        `    --control-plane --certificate-key ${SECRETS.certificateKey}`,
+        '',
+      ].join('\n'),
+    )
     writeFileSync(path.join(state, 'logs', '20261201T000000Z-zzzz', 'render', 'platform.log'), 'an older run\n')
   })
   afterAll(async () => {
@@ -238,7 +253,12 @@ describe('obsctl diagnose', () => {
     expect(JSON.parse(at('status.json'))).toBeTypeOf('object')
     // the journal and the newest run's log (scrubbed), not the older run's
     expect(JSON.parse(at('obsctl/state.json')).tasks['secrets/cluster-01'].status).toBe('failed')
-    expect(at('obsctl/logs/20261202T000000Z-aaaa/secrets/cluster-01.log')).toContain('S3 key was [REDACTED]')
+    const taskLog = at('obsctl/logs/20261202T000000Z-aaaa/secrets/cluster-01.log')
+    expect(taskLog).toContain('S3 key was [REDACTED]')
+    expect(taskLog).toContain('kubeadm join 10.0.0.1:6443 --token [REDACTED] \\')
+    expect(taskLog).toContain('--control-plane --certificate-key [REDACTED]')
+    // the CA's public key pin is no secret
+    expect(taskLog).toContain(`--discovery-token-ca-cert-hash ${CA_HASH}`)
     expect(all.some((f) => f.includes('20261201T000000Z-zzzz'))).toBe(false)
 
     // central: nodes, recent events only, the pod that is not Ready with its last lines, CR status, Argo CD conditions

@@ -279,6 +279,56 @@ describe('engine: lock and state commands', () => {
     expect(readFileSync(t.stateFile, 'utf8')).not.toMatch(/pa55word|s3cr3t-value/)
   })
 
+  it("every line a task logs is redacted before its log file, the progress line and the events: kubeadm's join command, a secret env var's value", async () => {
+    const t = tmpInventory()
+    const token = 'abcdef.0123456789abcdef'
+    const key = 'f'.repeat(64)
+    const hash = `sha256:${'c'.repeat(64)}`
+    process.env.OBSCTL_TEST_ENGINE_PASSWORD = 'env-secret-4711'
+    try {
+      // what kubeadm init prints without --skip-token-print (cmd/kubeadm/app/cmd/util/join.go joinCommandTemplate),
+      // one line at a time as a command's output reaches io.log, and all at once
+      const printed = [
+        `  kubeadm join 10.0.0.1:6443 --token ${token} \\`,
+        `    --discovery-token-ca-cert-hash ${hash} \\`,
+        `    --control-plane --certificate-key ${key}`,
+        `--certificate-key ${key}`,
+        'the password is env-secret-4711',
+      ]
+      const phase = {
+        name: 'chatty',
+        title: 'a step whose command prints a credential',
+        targets: () => [{id: 'only'}],
+        fingerprint: () => ({}),
+        describe: () => 'print',
+        run: async (_t: unknown, _c: unknown, io: {log: (l: string) => void}) => {
+          for (const l of printed) io.log(l)
+          io.log(printed.join('\n'))
+          return {}
+        },
+      }
+      const events: RunEvent[] = []
+      const r = await runPhases([phase], {inv: t.inv, ...silent, onEvent: (e) => events.push(e)})
+      expect(r.ok).toBe(true)
+      const log = readFileSync(r.phases[0]!.tasks[0]!.logFile!, 'utf8')
+      const progress = events.flatMap((e) => (e.type === 'task-progress' ? [e.line] : []))
+      expect(progress.length).toBeGreaterThanOrEqual(printed.length)
+      for (const text of [log, progress.join('\n')]) {
+        expect(text).not.toContain(token)
+        expect(text).not.toContain(key)
+        expect(text).not.toContain('env-secret-4711')
+      }
+      expect(log).toContain('kubeadm join 10.0.0.1:6443 --token *** \\')
+      expect(log).toContain('--control-plane --certificate-key ***')
+      // the CA's public key pin is no secret: a join needs it, and it stays readable
+      expect(log).toContain(`--discovery-token-ca-cert-hash ${hash}`)
+      expect(progress).toContain('--certificate-key ***')
+      expect(progress).toContain('the password is ***')
+    } finally {
+      delete process.env.OBSCTL_TEST_ENGINE_PASSWORD
+    }
+  })
+
   it('state show --phase: an unknown phase is bad input, as for state reset', async () => {
     const t = tmpInventory()
     const {requireKnownPhases} = await import('../../src/lib/engine/index.js')

@@ -9,6 +9,7 @@ import {parse} from 'yaml'
 import {loadInventory} from '../../src/lib/config/load.js'
 import {renderFiles} from '../../src/lib/gitops/index.js'
 import {runNodeInstall} from '../../src/lib/nodes/run.js'
+import type {RunEvent} from '../../src/lib/engine/index.js'
 import {startSandbox, type Sandbox} from '../support/sshd.js'
 import {MUTATING, filesUnder, inventoryFor, tasks} from './helpers.js'
 import {killWhileHeld, releaseHold} from '../support/kill-held.js'
@@ -24,7 +25,8 @@ describe('a two-node cluster (control plane + worker)', () => {
   test('first run installs: init + Cilium on the control plane, join on the worker; second run changes nothing', async () => {
     const inv = inventoryFor(sb, [[0, 1]])
     const [cp, worker] = sb.nodes as [Sandbox['nodes'][0], Sandbox['nodes'][0]]
-    const r = await runNodeInstall(inv, {renderer: 'silent', readyTimeoutSeconds: 20})
+    const events: RunEvent[] = []
+    const r = await runNodeInstall(inv, {renderer: 'silent', readyTimeoutSeconds: 20, onEvent: (e) => events.push(e)})
     expect(tasks(r).map((t) => [t.target, t.status])).toEqual([
       [`cluster-01/${cp.ip}`, 'done'],
       [`cluster-01/${worker.ip}`, 'done'],
@@ -38,7 +40,8 @@ describe('a two-node cluster (control plane + worker)', () => {
       'apt-get install -y -q -o DPkg::Lock::Timeout=300 --allow-change-held-packages kubelet=1.34.1-1.1 kubeadm=1.34.1-1.1 kubectl=1.34.1-1.1',
     )
     expect(cpCalls).toContain('apt-mark hold kubelet kubeadm kubectl')
-    expect(cpCalls).toContain('kubeadm init --config /var/lib/obsctl/kubeadm-init.yaml')
+    // without the join command's bootstrap token (or a certificate key) in its output: that goes to the task log
+    expect(cpCalls).toContain('kubeadm init --config /var/lib/obsctl/kubeadm-init.yaml --skip-token-print --skip-certificate-key-print')
     expect(cpCalls).toContain('cilium install --version 1.18.2 --values /var/lib/obsctl/cilium-values.yaml')
     // the values file on the node is the repository's cilium values (one source; inline in the cluster's
     // cilium kustomization), and no LB pool is applied
@@ -74,9 +77,17 @@ describe('a two-node cluster (control plane + worker)', () => {
     expect(init).toContain('kubernetesVersion: "v1.34.1"')
     expect(init).toContain('- addon/kube-proxy')
     expect(cp.file('/etc/kubernetes/admin.conf')).toBeDefined()
-    // the join configuration (it holds the bootstrap token) is gone from the worker, and the token is in no log
+    // the join configuration (it holds the bootstrap token) is gone from the worker, and no token is in a log (the
+    // worker's, from kubeadm token create; kubeadm init's, withheld as kubeadm prints it under --skip-token-print)
+    // nor in a progress event
     expect(worker.file('/root/.obsctl/kubeadm-join.yaml')).toBeUndefined()
-    for (const f of filesUnder(`${inv.dir}/.obsctl`)) expect(f.content, f.file).not.toContain('0123456789abcdef')
+    expect(readFileSync(tasks(r)[0]!.logFile!, 'utf8')).toContain('--token <value withheld>')
+    const progress = events.flatMap((e) => (e.type === 'task-progress' ? [e.line] : []))
+    expect(progress.length).toBeGreaterThan(0)
+    for (const text of [...filesUnder(`${inv.dir}/.obsctl`).map((f) => f.content), progress.join('\n')]) {
+      expect(text).not.toContain('0123456789abcdef')
+      expect(text).not.toContain('sandboxinittoken')
+    }
 
     // second run: the journal skips both nodes
     const again = await runNodeInstall(inv, {renderer: 'silent', readyTimeoutSeconds: 20})
@@ -138,7 +149,7 @@ describe('four single-node clusters', () => {
     expect(sb.nodes.map((n) => n.calls().length > 0)).toEqual([false, false, true, false])
     // the finished steps of the failed run are not repeated
     expect(bad.calls().some((c) => c.line.startsWith('apt-get install -y -q -o DPkg::Lock::Timeout=300 ca-certificates'))).toBe(false)
-    expect(bad.calls().map((c) => c.line)).toContain('kubeadm init --config /var/lib/obsctl/kubeadm-init.yaml')
+    expect(bad.calls().map((c) => c.line)).toContain('kubeadm init --config /var/lib/obsctl/kubeadm-init.yaml --skip-token-print --skip-certificate-key-print')
   })
 })
 

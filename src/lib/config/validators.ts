@@ -164,37 +164,50 @@ const SECRET_ENV = /PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|ACCESS_KEY|CREDENTIAL/i
  */
 const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|SIGNATURE|APIKEY|(^|[_-])KEY$/i
 
+/** Secret-looking names whose value is public: kubeadm's `--discovery-token-ca-cert-hash` (a CA's public key pin). */
+const PUBLIC_NAME = /ca-cert-hash$/i
+
+const secretName = (name: string) => SECRET_NAME.test(name) && !PUBLIC_NAME.test(name)
+
 /**
- * A value that stands for one, in a hint or example: `…`, `...`, `***`, `<token>` (also `<token with repo read access>`,
- * of which the patterns see only `<token`), `$VAR`, `${VAR}` (never a secret itself).
+ * A value that stands for one, in a hint or example: `…`, `...`, `***`, `[REDACTED]`, `<token>` (also
+ * `<token with repo read access>`, of which the patterns see only `<token`; kubeadm's `<value withheld>`), `$VAR`,
+ * `${VAR}` (never a secret itself).
  */
-const PLACEHOLDER = /^(…|\.\.\.|\*+|<.*|\$\{?[A-Za-z_]\w*\}?)$/
+const PLACEHOLDER = /^(…|\.\.\.|\*+|\[REDACTED\]|<.*|\$\{?[A-Za-z_]\w*\}?)$/
 
 /**
  * A text (a task log, a request trace) as it may be shown: every URL without its user and password
  * (redactUrl), `Authorization:` values and bearer tokens masked, the value of every secret-named
- * assignment, query parameter or flag (`TOKEN=…`, `?password=…`, `--token …`) masked, and the value of
- * every secret-named environment variable (`*PASSWORD*`, `*TOKEN*`, `*_KEY`…, at least 4 characters)
- * replaced by ***.
+ * assignment, query parameter or flag (`TOKEN=…`, `?password=…`, `--token …`, `--certificate-key …`, also at the
+ * start of a line) masked, and the value of every secret-named environment variable (`*PASSWORD*`, `*TOKEN*`,
+ * `*_KEY`…, at least 4 characters) replaced. `mask` is what stands in for a value (`***`; a diagnosis archive
+ * uses its own marker).
  */
-export function redactText(text: string, env: NodeJS.ProcessEnv = process.env): string {
-  let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => (/\/\/[^/@\s]*@/.test(u) ? redactUrl(u) : u))
+export function redactText(text: string, env: NodeJS.ProcessEnv = process.env, mask = '***'): string {
+  let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => {
+    const userinfo = /\/\/([^/@\s]*)@/.exec(u)?.[1]
+    if (userinfo === undefined) return u
+    // a password already masked (or a placeholder in a hint) is kept, with the user it belongs to
+    const pw = userinfo.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : undefined
+    return pw !== undefined && (pw === mask || PLACEHOLDER.test(pw)) ? u : redactUrl(u)
+  })
   out = out.replace(/([A-Za-z_][\w.-]*)=('[^']*'|"[^"]*"|[^\s&'";]+)/g, (m, k: string, v: string) =>
-    SECRET_NAME.test(k) && !PLACEHOLDER.test(v) ? `${k}=***` : m,
+    secretName(k) && !PLACEHOLDER.test(v) ? `${k}=${mask}` : m,
   )
-  out = out.replace(/(\s--?[A-Za-z][\w-]*)(\s+)('[^']*'|"[^"]*"|[^\s'"-][^\s'"]*)/g, (m, f: string, sp: string, v: string) =>
-    SECRET_NAME.test(f) && !PLACEHOLDER.test(v) ? `${f}${sp}***` : m,
+  out = out.replace(/(^|\s)(--?[A-Za-z][\w-]*)(\s+)('[^']*'|"[^"]*"|[^\s'"-][^\s'"]*)/gm, (m, pre: string, f: string, sp: string, v: string) =>
+    secretName(f) && !PLACEHOLDER.test(v) ? `${pre}${f}${sp}${mask}` : m,
   )
   out = out.replace(
     /(authorization\s*[:=]\s*)(\S+(\s+\S+)?)/gi,
-    (_, k: string, v: string) => `${k}${/^(bearer|basic)$/i.test(v.split(/\s+/)[0]!) ? `${v.split(/\s+/)[0]} ` : ''}***`,
+    (_, k: string, v: string) => `${k}${/^(bearer|basic)$/i.test(v.split(/\s+/)[0]!) ? `${v.split(/\s+/)[0]} ` : ''}${mask}`,
   )
-  out = out.replace(/\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 ***')
+  out = out.replace(/\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${mask}`)
   const secrets = Object.entries(env)
     .filter(([k, v]) => SECRET_ENV.test(k) && v && v.length >= 4)
     .map(([, v]) => v!)
     .sort((a, b) => b.length - a.length)
-  for (const sec of secrets) out = out.split(sec).join('***')
+  for (const sec of secrets) out = out.split(sec).join(mask)
   return out
 }
 

@@ -2,8 +2,11 @@
  * What keeps secrets out of a diagnosis archive: every known secret value (the env vars the inventory
  * names, the values of the Secrets obsctl manages and Argo CD's cluster Secrets, the credentials in the
  * kubeconfig) and token-shaped text (bearer tokens, JWTs, basic auth in URLs and headers, private keys)
- * are replaced by [REDACTED] in everything that goes into it. Values are held in memory only.
+ * are replaced by [REDACTED] in everything that goes into it; then the redaction of task logs and traces
+ * (redactText: secret-named assignments, query parameters and flags such as kubeadm's `--token X`) runs over
+ * it too, with the same marker. Values are held in memory only.
  */
+import {redactText} from '../config/validators.js'
 import {yaml} from '../lazy-deps.js'
 
 export const REDACTED = '[REDACTED]'
@@ -90,6 +93,8 @@ export class Scrubber {
     let out = text
     for (const v of this.ordered) if (out.includes(v)) out = out.split(v).join(REDACTED)
     for (const [re, rep] of PATTERNS) out = out.replace(re, rep as string)
-    return out
+    // what every task log and trace goes through (one set of patterns): not the environment's values, which
+    // add() was given by name
+    return redactText(out, {}, REDACTED)
   }
 }

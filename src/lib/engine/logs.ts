@@ -31,9 +31,14 @@ export class TaskLog {
     private readonly onLine?: (line: string) => void,
   ) {}
 
-  /** append a line; unless quiet, its last non-empty line becomes the task's live progress */
+  /**
+   * Append a line, redacted (redactText: what a command printed may hold a credential — kubeadm's join command, a
+   * URL's password, a secret env var's value); unless quiet, its last non-empty line becomes the task's live
+   * progress (the progress display and `task-progress` events), redacted the same. Every line a task logs goes
+   * through here, whichever phase wrote it.
+   */
   write(line: string, quiet = false): void {
-    const text = String(line).replace(/\r?\n$/, '')
+    const text = redactText(String(line).replace(/\r?\n$/, ''))
     if (this.fd === undefined) {
       ensurePrivateDir(path.dirname(this.file))
       this.fd = openSync(this.file, 'a', 0o600)

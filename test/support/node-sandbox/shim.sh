@@ -385,7 +385,40 @@ case $cmd in
         mkdir -p "$(registry_of "$ip")"
         echo control-plane >"$(registry_of "$ip")/$name"
         touch "$st/services/kubelet.active" 2>/dev/null || true
-        echo "Your Kubernetes control-plane has initialized successfully!"
+        # the end of kubeadm init's output as kubeadm prints it (cmd/kubeadm/app/cmd/phases/init/showjoincommand.go
+        # initDoneTempl; the join commands from cmd/kubeadm/app/cmd/util/join.go joinCommandTemplate, token and
+        # certificate key "<value withheld>" under --skip-token-print / --skip-certificate-key-print); the
+        # InitConfiguration has a controlPlaneEndpoint, so the control-plane join command is printed too
+        tok=s4ndbx.sandboxinittoken key= skip_tok= skip_key=
+        for a in "$@"; do
+          case $a in
+            --skip-token-print) skip_tok=1 ;;
+            --skip-certificate-key-print) skip_key=1 ;;
+            --upload-certs) key=$(printf '%064d' 0 | tr 0 e) ;;
+          esac
+        done
+        [ -z "$skip_tok" ] || tok='<value withheld>'
+        [ -z "$key" ] || [ -z "$skip_key" ] || key='<value withheld>'
+        hash=sha256:$(printf '%064d' 0 | tr 0 c)
+        printf '%s\n' 'Your Kubernetes control-plane has initialized successfully!' '' \
+          'To start using your cluster, you need to run the following as a regular user:' '' \
+          '  mkdir -p $HOME/.kube' '  sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config' '  sudo chown $(id -u):$(id -g) $HOME/.kube/config' '' \
+          'Alternatively, if you are the root user, you can run:' '' '  export KUBECONFIG=/etc/kubernetes/admin.conf' '' \
+          'You should now deploy a pod network to the cluster.' 'Run "kubectl apply -f [podnetwork].yaml" with one of the options listed at:' \
+          '  https://kubernetes.io/docs/concepts/cluster-administration/addons/' ''
+        if [ -n "$key" ]; then
+          printf 'You can now join any number of the control-plane node running the following command on each as root:\n\n'
+          printf '  kubeadm join %s:6443 --token %s \\\n    --discovery-token-ca-cert-hash %s \\\n    --control-plane --certificate-key %s\n\n' "$ip" "$tok" "$hash" "$key"
+          printf 'Please note that the certificate-key gives access to cluster sensitive data, keep it secret!\n'
+          printf 'As a safeguard, uploaded-certs will be deleted in two hours; If necessary, you can use\n'
+          printf '"kubeadm init phase upload-certs --upload-certs" to reload certs afterward.\n\n'
+        else
+          printf 'You can now join any number of control-plane nodes by copying certificate authorities\n'
+          printf 'and service account keys on each node and then running the following as root:\n\n'
+          printf '  kubeadm join %s:6443 --token %s \\\n    --discovery-token-ca-cert-hash %s \\\n    --control-plane \n\n' "$ip" "$tok" "$hash"
+        fi
+        printf 'Then you can join any number of worker nodes by running the following on each as root:\n\n'
+        printf 'kubeadm join %s:6443 --token %s \\\n    --discovery-token-ca-cert-hash %s \n' "$ip" "$tok" "$hash"
         ;;
       "join --config")
         cfg=$3
