@@ -40,6 +40,8 @@ const SECRETS = {
   // prints it without --skip-token-print / --skip-certificate-key-print
   joinToken: 'q7diag.k8sjointoken0042',
   certificateKey: 'd1a9'.repeat(16),
+  // only in kube-system's bootstrap-token Secret and, as <id>.<secret>, in a pod log line no pattern knows
+  bootstrapSecret: 'b00tstrapsecret7',
 }
 const CA_HASH = `sha256:${'c'.repeat(64)}`
 const JWT = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyJ9.eyJpc3MiOiJrdWJlcm5ldGVzIiwic3ViIjoic3lzdGVtOnNhIn0.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLWp3dA'
@@ -109,6 +111,22 @@ describe('obsctl diagnose', () => {
           name: Buffer.from('cluster-02').toString('base64'),
           config: Buffer.from(JSON.stringify({bearerToken: SECRETS.edgeBearer, tlsClientConfig: {insecure: false}})).toString('base64'),
         },
+      },
+      // kubeadm's bootstrap token (kube-system bootstrap-token-<id>; the keys kubeadm's bootstraptoken API writes)
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'bootstrap-token-q7boot', namespace: 'kube-system'},
+        type: 'bootstrap.kubernetes.io/token',
+        data: Object.fromEntries(
+          Object.entries({
+            'token-id': 'q7boot',
+            'token-secret': SECRETS.bootstrapSecret,
+            'usage-bootstrap-authentication': 'true',
+            'usage-bootstrap-signing': 'true',
+            'auth-extra-groups': 'system:bootstrappers:kubeadm:default-node-token',
+          }).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+        ),
       },
       APPLICATION_CRD,
       {
@@ -194,6 +212,7 @@ describe('obsctl diagnose', () => {
         `[error] s3 upload to https://minio:${SECRETS.urlPassword}@s3.example.test/bucket failed`,
         `[error] Authorization: Bearer ${JWT}`,
         `[error] secret key ${SECRETS.s3Secret} rejected`,
+        `[warn] node joined with q7boot.${SECRETS.bootstrapSecret}, ready true`,
         '[error] the last line',
       ].join('\n'),
     )
@@ -275,6 +294,8 @@ describe('obsctl diagnose', () => {
     expect(log.join('\n')).toContain('https://minio:[REDACTED]@s3.example.test/bucket')
     expect(log.join('\n')).toContain('Bearer [REDACTED]')
     expect(log.join('\n')).toContain('secret key [REDACTED] rejected')
+    // the bootstrap token's secret half, known from its Secret; its id and the Secret's flags ('true') stay
+    expect(log.join('\n')).toContain('[warn] node joined with q7boot.[REDACTED], ready true')
     const crs = JSON.parse(at('clusters/cluster-01/custom-resources.json'))
     expect(crs['Prometheus.monitoring.coreos.com/v1'][0].status.availableReplicas).toBe(1)
     expect(crs['OpenSearchCluster.opensearch.opster.io/v1']).toEqual({notInstalled: true})

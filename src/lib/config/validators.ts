@@ -162,12 +162,20 @@ const SECRET_ENV = /PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|ACCESS_KEY|CREDENTIAL/i
  * Names of secret values in a text: query parameters (`?token=`, `X-Amz-Signature=`), shell assignments
  * (`DB_PASSWORD=… cmd`, `export API_TOKEN=…`) and command-line flags (`--token …`, `--certificate-key …`).
  */
-const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|SIGNATURE|APIKEY|(^|[_-])KEY$/i
+const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|SIGNATURE|APIKEY|(^|[_-])(KEY|PASS)$/i
 
-/** Secret-looking names whose value is public: kubeadm's `--discovery-token-ca-cert-hash` (a CA's public key pin). */
-const PUBLIC_NAME = /ca-cert-hash$/i
+/**
+ * Secret-looking names whose value is public: kubeadm's `--discovery-token-ca-cert-hash` (a CA's public key pin), and
+ * names of where a secret is rather than the secret (`tokenEnv`, `OBSCTL_GIT_TOKEN_FILE`, `secretName`, `secretKeyRef`).
+ */
+const PUBLIC_NAME = /ca-cert-hash$|(env|file|path|ref|name)$/i
 
 const secretName = (name: string) => SECRET_NAME.test(name) && !PUBLIC_NAME.test(name)
+/** In `key: value` forms the bare name `key` is a Secret's key (`secretKeyRef: {key: password}`), not a secret. */
+const secretField = (name: string) => secretName(name) && name.toLowerCase() !== 'key'
+
+/** Token formats recognisable on their own: GitHub (`ghp_…`, `github_pat_…`), GitLab (`glpat-…`), Slack (`xoxb-…`). */
+const TOKEN_SHAPE = /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20,}|xox[abposr]-[\w-]{10,})/g
 
 /**
  * A value that stands for one, in a hint or example: `…`, `...`, `***`, `[REDACTED]`, `<token>` (also
@@ -192,6 +200,21 @@ export function redactText(text: string, env: NodeJS.ProcessEnv = process.env, m
     const pw = userinfo.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : undefined
     return pw !== undefined && (pw === mask || PLACEHOLDER.test(pw)) ? u : redactUrl(u)
   })
+  out = out.replace(TOKEN_SHAPE, mask)
+  // an env entry whose name says it is a secret, in JSON or flow YAML: {"name": "DB_PASS", "value": "…"}
+  out = out.replace(
+    /((["']?)name\2\s*:\s*(["']?)([\w.-]+)\3\s*,\s*(["']?)value\5\s*:\s*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,}]+)/g,
+    (m, head: string, _q1: string, _q2: string, name: string, _q3: string, v: string) =>
+      secretName(name) && !PLACEHOLDER.test(unquote(v)) ? `${head}${requote(v, mask)}` : m,
+  )
+  // a quoted value under a secret-named key, spaces and all (JSON, YAML): "password": "correct horse battery"
+  out = out.replace(/(?<![\w./-])(["']?)([A-Za-z_][\w.-]*)\1(\s*:\s*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*')/g, (m, q: string, k: string, sep: string, v: string) =>
+    secretField(k) && !PLACEHOLDER.test(unquote(v)) ? `${q}${k}${q}${sep}${requote(v, mask)}` : m,
+  )
+  // a header-like name (with a dash) whose value follows a colon: x-api-key: …, Private-Token: …, X-Vault-Token: …
+  out = out.replace(/(^|[\s{,])([A-Za-z][\w]*(?:-\w+)+)(\s*:[ \t]*)([^\s"',}]+)/gm, (m, pre: string, k: string, sep: string, v: string) =>
+    secretField(k) && !PLACEHOLDER.test(v) && !/^[|>]/.test(v) ? `${pre}${k}${sep}${mask}` : m,
+  )
   out = out.replace(/([A-Za-z_][\w.-]*)=('[^']*'|"[^"]*"|[^\s&'";]+)/g, (m, k: string, v: string) =>
     secretName(k) && !PLACEHOLDER.test(v) ? `${k}=${mask}` : m,
   )
@@ -203,12 +226,55 @@ export function redactText(text: string, env: NodeJS.ProcessEnv = process.env, m
     (_, k: string, v: string) => `${k}${/^(bearer|basic)$/i.test(v.split(/\s+/)[0]!) ? `${v.split(/\s+/)[0]} ` : ''}${mask}`,
   )
   out = out.replace(/\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${mask}`)
+  if (out.includes('\n')) out = redactYamlLines(out, mask)
   const secrets = Object.entries(env)
     .filter(([k, v]) => SECRET_ENV.test(k) && v && v.length >= 4)
     .map(([, v]) => v!)
     .sort((a, b) => b.length - a.length)
   for (const sec of secrets) out = out.split(sec).join(mask)
   return out
+}
+
+const unquote = (v: string) => (/^(["']).*\1$/s.test(v) ? v.slice(1, -1) : v)
+const requote = (v: string, mask: string) => (/^["']/.test(v) ? `${v[0]}${mask}${v[0]}` : mask)
+
+/**
+ * What only whole lines of YAML show: a block scalar under a secret-named key (`password: |`, `token: >-`, its value
+ * on the lines below, more indented) and a block-style env entry whose name says it is a secret (`- name: DB_PASS`
+ * with `value: …` at the same indentation on the next line).
+ */
+function redactYamlLines(text: string, mask: string): string {
+  const lines = text.split('\n')
+  let blockCol = -1
+  let envCol = -1
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!
+    const indent = line.length - line.trimStart().length
+    if (blockCol >= 0) {
+      if (line.trim() === '') continue
+      if (indent > blockCol) {
+        lines[i] = `${line.slice(0, indent)}${mask}`
+        continue
+      }
+      blockCol = -1
+    }
+    // the column of the key: after a list item's dash
+    const m = /^(\s*(?:-\s+)?)(["']?)([A-Za-z_][\w.-]*)\2\s*:(.*)$/.exec(line)
+    if (!m) {
+      envCol = -1
+      continue
+    }
+    const col = m[1]!.length
+    const [key, rest] = [m[3]!, m[4]!.trim()]
+    if (envCol === col && key === 'value' && rest !== '' && !/^[|>]/.test(rest)) {
+      if (!PLACEHOLDER.test(unquote(rest))) lines[i] = `${line.slice(0, line.length - m[4]!.length)} ${requote(rest, mask)}`
+      envCol = -1
+      continue
+    }
+    envCol = key === 'name' && secretName(unquote(rest)) ? col : -1
+    if (/^[|>][0-9+-]*(\s+#.*)?$/.test(rest) && secretField(key)) blockCol = col
+  }
+  return lines.join('\n')
 }
 
 /**

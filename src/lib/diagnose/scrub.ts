@@ -1,10 +1,13 @@
 /**
  * What keeps secrets out of a diagnosis archive: every known secret value (the env vars the inventory
- * names, the values of the Secrets obsctl manages and Argo CD's cluster Secrets, the credentials in the
- * kubeconfig) and token-shaped text (bearer tokens, JWTs, basic auth in URLs and headers, private keys)
- * are replaced by [REDACTED] in everything that goes into it; then the redaction of task logs and traces
- * (redactText: secret-named assignments, query parameters and flags such as kubeadm's `--token X`) runs over
- * it too, with the same marker. Values are held in memory only.
+ * names, the values of the Secrets obsctl manages and Argo CD's cluster Secrets, kubeadm's bootstrap tokens,
+ * the credentials in the kubeconfig) and token-shaped text (bearer tokens, JWTs, basic auth in URLs and
+ * headers, private keys) are replaced by [REDACTED] in everything that goes into it; then the redaction of
+ * task logs and traces runs over it too, with the same marker (redactText, the one copy of those patterns:
+ * secret-named assignments, query parameters such as a presigned URL's X-Amz-Signature, flags such as
+ * kubeadm's `--token X`, quoted values under secret-named keys, header-like `x-api-key: …`, GitHub/GitLab/Slack
+ * token formats, YAML block scalars under secret-named keys, env entries whose name says they are secret).
+ * Values are held in memory only.
  */
 import {redactText} from '../config/validators.js'
 import {yaml} from '../lazy-deps.js'

@@ -44,7 +44,11 @@ export function kubeconfigSecrets(file: string | undefined, scrub: Scrubber): vo
   }
 }
 
-/** Every value of the Secrets obsctl manages on a cluster, Argo CD's cluster Secrets and the edge token Secrets. */
+/**
+ * Every value of the Secrets obsctl manages on a cluster, Argo CD's cluster Secrets and the edge token Secrets; and
+ * the secret half of kubeadm's bootstrap tokens (kube-system `bootstrap-token-<id>`, type bootstrap.kubernetes.io/token),
+ * which a join command in a log or an event quotes as `<id>.<secret>`.
+ */
 export async function clusterSecretValues(kube: Kube, scrub: Scrubber): Promise<void> {
   const {MANAGER, SCRAPE} = await import('../argocd/register.js')
   const seen = new Map<string, KubeObject & {data?: Record<string, string>}>()
@@ -73,5 +77,14 @@ export async function clusterSecretValues(kube: Kube, scrub: Scrubber): Promise<
       scrub.add(b64)
       scrub.add(Buffer.from(b64, 'base64').toString('utf8'))
     }
+  }
+  // only token-secret: the id is the Secret's name, and the other keys are flags ('true') that would scrub every 'true'
+  const bootstrap = await kube.list<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', {
+    namespace: 'kube-system',
+    fieldSelector: 'type=bootstrap.kubernetes.io/token',
+  })
+  for (const s of bootstrap) {
+    const b64 = s.data?.['token-secret']
+    if (b64) scrub.add(Buffer.from(b64, 'base64').toString('utf8'))
   }
 }

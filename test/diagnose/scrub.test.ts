@@ -1,0 +1,72 @@
+/**
+ * The Scrubber (src/lib/diagnose/scrub.ts) on the shapes a diagnosis archive meets in logs, events and objects: each
+ * secret is gone, what support needs around it stays. The shapes follow their sources: kubeadm's join command
+ * (cmd/kubeadm/app/cmd/util/join.go joinCommandTemplate), an S3 presigned URL (AWS SigV4 query parameters
+ * X-Amz-Credential / X-Amz-Signature), a pod's env in JSON as the API server serializes it and in YAML as kubectl
+ * prints it, GitHub's and GitLab's token formats (ghp_…, glpat-…).
+ */
+import {describe, expect, it} from 'vitest'
+import {REDACTED, Scrubber} from '../../src/lib/diagnose/scrub.js'
+
+const scrub = (text: string) => new Scrubber().scrub(text)
+
+describe('Scrubber: shapes without a known value', () => {
+  it.each([
+    ['kubeadm --token', 'kubeadm join 10.0.0.1:6443 --token q7diag.k8sjointoken0042 \\', 'k8sjointoken0042', '--token [REDACTED] \\'],
+    ['kubeadm --certificate-key on its own line', `--certificate-key ${'d1a9'.repeat(16)}`, 'd1a9d1a9', '--certificate-key [REDACTED]'],
+    [
+      'a presigned URL',
+      'GET https://s3.lab/b/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE%2F20250101%2Fus-east-1&X-Amz-Signature=deadbeefcafebabe0011',
+      'deadbeefcafe',
+      'X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]',
+    ],
+    ['a JSON value with spaces', '{"password": "correct horse battery staple"}', 'horse', '{"password": "[REDACTED]"}'],
+    ['a YAML value with spaces', "client_secret: 'correct horse battery'", 'horse', "client_secret: '[REDACTED]'"],
+    ['Authorization: token …', 'Authorization: token ghp_abcdefghijklmnopqrstuvwxyz0123456789', 'ghp_', 'Authorization: [REDACTED]'],
+    ['x-api-key: …', 'curl -H x-api-key: 0123456789abcdef https://api.lab', '0123456789abcdef', 'x-api-key: [REDACTED] https://api.lab'],
+    ['a GitLab token on its own', 'PRIVATE_TOKEN glpat-abcdefghijklmnop1234 rejected', 'glpat-', 'PRIVATE_TOKEN [REDACTED] rejected'],
+    ['a GitHub token on its own', 'cloning with ghp_abcdefghijklmnopqrstuvwxyz0123456789 failed', 'ghp_', 'cloning with [REDACTED] failed'],
+    [
+      'a YAML block scalar under a secret-named key',
+      'stringData:\n  password: |\n    multi-line-secret-value\n    its second line\n  username: admin',
+      'multi-line-secret',
+      'stringData:\n  password: |\n    [REDACTED]\n    [REDACTED]\n  username: admin',
+    ],
+    ['a folded scalar', 'token: >-\n  abc.def.ghi-token-body\nnext: 1', 'token-body', 'token: >-\n  [REDACTED]\nnext: 1'],
+    [
+      "a pod's env entry (JSON)",
+      '"env": [{"name":"DB_PASS","value":"s3cr3tValue!"},{"name":"LOG_LEVEL","value":"debug"}]',
+      's3cr3tValue',
+      '"env": [{"name":"DB_PASS","value":"[REDACTED]"},{"name":"LOG_LEVEL","value":"debug"}]',
+    ],
+    [
+      "a pod's env entry (pretty-printed JSON)",
+      '{\n  "name": "API_TOKEN",\n  "value": "t0ken value"\n}',
+      't0ken',
+      '{\n  "name": "API_TOKEN",\n  "value": "[REDACTED]"\n}',
+    ],
+    [
+      "a pod's env entry (YAML)",
+      '    env:\n    - name: DB_PASS\n      value: s3cr3tValue!\n    - name: LOG_LEVEL\n      value: debug',
+      's3cr3tValue',
+      '    env:\n    - name: DB_PASS\n      value: [REDACTED]\n    - name: LOG_LEVEL\n      value: debug',
+    ],
+  ])('%s', (_what, text, secret, kept) => {
+    const out = scrub(text)
+    expect(out).not.toContain(secret)
+    expect(out).toContain(kept)
+  })
+
+  it('what names or points at a secret stays readable: a secretKeyRef, a Secret name, a label, the CA hash, a placeholder', () => {
+    const text = [
+      '"secretKeyRef": {"key": "password", "name": "grafana-admin"}',
+      '"secretName": "grafana-tls"',
+      '"argocd.argoproj.io/secret-type": "cluster"',
+      `--discovery-token-ca-cert-hash sha256:${'c'.repeat(64)}`,
+      'kubeadm join 10.0.0.1:6443 --token <value withheld>',
+      'tokenEnv: "OBSCTL_GIT_TOKEN"',
+    ].join('\n')
+    expect(scrub(text)).toBe(text)
+    expect(scrub(text)).not.toContain(REDACTED)
+  })
+})
