@@ -19,8 +19,12 @@ export function diffArrays<T>(before: T[], after: T[]): ReturnType<typeof import
 export interface UnifiedDiffOptions {
   /** lines of context around each change (default 3, as git) */
   context?: number
-  /** rewrite a line's text before it is printed (e.g. mask credentials) */
-  mapLine?: (line: string) => string
+  /**
+   * What each side's lines look like when printed, line for line (the same number of lines as `before`/`after`):
+   * the diff is made on the real texts, so a changed credential still shows as a change, and printed from these
+   * (credentials masked with their document's structure in view, which a line on its own does not show)
+   */
+  shown?: {before: string; after: string}
 }
 
 const withNewline = (s: string) => (s === '' || s.endsWith('\n') ? s : `${s}\n`)
@@ -31,14 +35,28 @@ const withNewline = (s: string) => (s === '' || s.endsWith('\n') ? s : `${s}\n`)
  */
 export function unifiedDiff(from: string, to: string, before: string, after: string, o: UnifiedDiffOptions = {}): string {
   if (before === after) return ''
-  const map = o.mapLine ?? ((l: string) => l)
   const patch = loadJsdiff().structuredPatch(from, to, withNewline(before), withNewline(after), undefined, undefined, {context: o.context ?? 3})
   if (patch.hunks.length === 0) return ''
+  const shownBefore = o.shown?.before.split('\n')
+  const shownAfter = o.shown?.after.split('\n')
   const out = [`--- ${from}`, `+++ ${to}`]
   for (const h of patch.hunks) {
     // as git and jsdiff's formatPatch print it: an empty side starts at the line before
     out.push(`@@ -${h.oldLines === 0 ? h.oldStart - 1 : h.oldStart},${h.oldLines} +${h.newLines === 0 ? h.newStart - 1 : h.newStart},${h.newLines} @@`)
-    for (const l of h.lines) if (!l.startsWith('\\')) out.push(`${l[0]}${map(l.slice(1))}`)
+    // 0-based indexes of the hunk's next line on each side
+    let oi = h.oldStart - 1
+    let ni = h.newStart - 1
+    for (const l of h.lines) {
+      if (l.startsWith('\\')) continue
+      const text = l.slice(1)
+      if (l[0] === '-') out.push(`-${shownBefore?.[oi++] ?? text}`)
+      else if (l[0] === '+') out.push(`+${shownAfter?.[ni++] ?? text}`)
+      else {
+        out.push(` ${shownAfter?.[ni] ?? text}`)
+        oi++
+        ni++
+      }
+    }
   }
   return `${out.join('\n')}\n`
 }

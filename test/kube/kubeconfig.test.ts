@@ -154,6 +154,65 @@ describe('planMerge', () => {
     expect(diff).not.toContain(fakeB64('cluster-01-key'))
     expect(diff).toMatch(/certificate-authority-data: [A-Za-z0-9+/=]{20,}/)
   })
+
+  it("masks every value of a user entry, whatever its shape: an exec plugin's args and env values, a folded token, an auth provider's config, JSON", () => {
+    // the user shapes of client-go's kubeconfig (clientcmd/api/v1 AuthInfo: exec with args and env name/value,
+    // auth-provider config), written as YAML allows them: a folded (>-) and a plain multi-line scalar
+    const before = 'apiVersion: v1\nkind: Config\ncontexts:\n- name: old\n  context: {cluster: c, user: old}\nusers:\n- name: old\n  user:\n    token: abc\n'
+    const secrets = ['s.HVS-very-secret-123', 'eyJhbGciOiJSUzI1NiJ9', 'sig-part-of-token', '--token=argv-secret-9', 'oidc-refresh-xyz', 'plain-line-two-secret']
+    const after =
+      before +
+      [
+        '- name: vault',
+        '  user:',
+        '    exec:',
+        '      apiVersion: client.authentication.k8s.io/v1',
+        '      command: kubelogin',
+        '      args:',
+        '      - get-token',
+        `      - ${secrets[3]}`,
+        '      env:',
+        '      - name: VAULT_TOKEN',
+        `        value: ${secrets[0]}`,
+        '- name: folded',
+        '  user:',
+        '    token: >-',
+        `      ${secrets[1]}.`,
+        `      ${secrets[2]}`,
+        '    username: plain',
+        '    password: first-line',
+        `      ${secrets[5]}`,
+        '- name: oidc',
+        '  user:',
+        '    auth-provider:',
+        '      name: oidc',
+        `      config: {refresh-token: ${secrets[4]}, idp-issuer-url: https://idp.lab}`,
+        '',
+      ].join('\n')
+    // all of both files as context: a context's `user: NAME` (a reference, not a credential) stays
+    const diff = maskedDiff({file: '/kc', before, after}, 100)
+    for (const sec of secrets) expect(diff).not.toContain(sec)
+    for (const kept of [
+      'command: kubelogin',
+      '- name: VAULT_TOKEN',
+      'value: REDACTED',
+      'token: REDACTED',
+      '      REDACTED',
+      'name: oidc',
+      'context: {cluster: c, user: old}',
+    ])
+      expect(diff).toContain(kept)
+    // the same in JSON (kubectl reads a JSON kubeconfig), pretty-printed and on one line
+    const doc = YAML.parse(after)
+    for (const json of [JSON.stringify(doc, null, 2), JSON.stringify(doc)]) {
+      const d = maskedDiff({file: '/kc', before: '', after: json})
+      for (const sec of secrets) expect(d, json.slice(0, 40)).not.toContain(sec)
+    }
+    expect(maskedDiff({file: '/kc', before: '', after: JSON.stringify(doc, null, 2)})).toContain('"name": "VAULT_TOKEN"')
+    // a changed credential still shows as a change, both sides masked
+    const rotated = maskedDiff({file: '/kc', before, after: before.replace('token: abc', 'token: xyz')})
+    expect(rotated).toContain('-    token: REDACTED\n+    token: REDACTED')
+  })
 })
 
 describe('writeMerge', () => {
