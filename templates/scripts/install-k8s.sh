@@ -33,6 +33,16 @@ JOIN_CONFIG={{JOIN_CONFIG}}
 STATE_DIR=/var/lib/obsctl
 CHANGES=0
 
+# The join configuration holds a join token (and a control plane's certificate key): gone when the script ends,
+# however it ends — a failed step, or a signal (obsctl's Ctrl-C, a session that went away), obsctl's own removal
+# being best effort when the connection is gone.
+if [ -n "$JOIN_CONFIG" ]; then
+  trap 'rm -f "$JOIN_CONFIG"' EXIT
+  trap 'exit 129' HUP
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+fi
+
 log() { printf 'obsctl: %s\n' "$*"; }
 step() { printf '==> %s\n' "$*"; }
 changed() { CHANGES=$((CHANGES + 1)); printf 'obsctl: changed: %s\n' "$*"; }
@@ -261,7 +271,6 @@ EOF
     changed "kubeadm join"
   fi
 fi
-if [ -n "$JOIN_CONFIG" ]; then rm -f "$JOIN_CONFIG"; fi
 
 # ---- 8. control plane: Cilium (CNI, kube-proxy replacement, L2 announcements), taint --------------
 if [ "$MODE" != join ] && [ -f /etc/kubernetes/admin.conf ]; then

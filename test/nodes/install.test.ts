@@ -2,6 +2,7 @@
  * `node install` (the nodes phase) against real OpenSSH servers: the real rendered install-k8s.sh runs
  * over SSH in each sandboxed node; system commands are recording shims (test/support/README-nodes.md).
  */
+import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
@@ -14,6 +15,9 @@ import {startSandbox, type Sandbox} from '../support/sshd.js'
 import {MUTATING, filesUnder, inventoryFor, tasks} from './helpers.js'
 import {killWhileHeld, releaseHold} from '../support/kill-held.js'
 import {taskLogsSay} from '../support/task-logs.js'
+import {waitFor} from '../support/wait.js'
+import {BIN, requireBuild} from '../cli/helpers.js'
+import {NODE_LOCK_FILE} from '../../src/lib/nodes/lock.js'
 
 describe('a two-node cluster (control plane + worker)', () => {
   let sb: Sandbox
@@ -206,6 +210,65 @@ describe('another process on the node: an apt holding its locks, a killed run st
     expect(r.ok, JSON.stringify(tasks(r))).toBe(true)
     expect(kubeadmInits()).toBe(1)
     expect(taskLogsSay(inv.dir, 'the other install-k8s.sh ended: going on')).toBe(true)
+  })
+})
+
+describe("a worker's join configuration (a join token) does not outlive a failed step", () => {
+  let sb: Sandbox
+  beforeAll(async () => {
+    sb = await startSandbox(2, {firstIp: 91})
+  })
+  afterAll(async () => sb?.stop())
+  const JOIN = '/root/.obsctl/kubeadm-join.yaml'
+  /** run a command in the node's mount namespace (its view of /root and /var/lib) */
+  const inNode = (n: Sandbox['nodes'][0], args: string[]) => spawnSync('nsenter', ['-t', String(n.pid()), '-m', ...args], {encoding: 'utf8'})
+
+  test('the step throws after the join configuration went up (the script cannot be uploaded): obsctl removes it', async () => {
+    const [cp, worker] = sb.nodes as [Sandbox['nodes'][0], Sandbox['nodes'][0]]
+    const inv = inventoryFor(sb, [[0, 1]])
+    // a folder where the script goes: its upload fails after the join configuration's
+    expect(inNode(worker, ['mkdir', '-p', '/root/.obsctl/install-k8s.sh']).status).toBe(0)
+    try {
+      const r = await runNodeInstall(inv, {renderer: 'silent', readyTimeoutSeconds: 20})
+      expect(tasks(r).map((t) => t.status)).toEqual(['done', 'failed'])
+      expect(tasks(r)[1]!.error).toMatch(/install-k8s\.sh/)
+      expect(cp.calls().some((c) => c.line.startsWith('kubeadm token create'))).toBe(true)
+      expect(worker.file(JOIN)).toBeUndefined()
+      expect(worker.calls().some((c) => c.line.startsWith('kubeadm join'))).toBe(false)
+    } finally {
+      inNode(worker, ['rmdir', '/root/.obsctl/install-k8s.sh'])
+    }
+  })
+
+  test("Ctrl-C while kubeadm join runs: the run's connections are closed, and the script removes it when it ends", async () => {
+    requireBuild()
+    const worker = sb.nodes[1]!
+    const inv = inventoryFor(sb, [[0, 1]])
+    const st = path.join(worker.dir, 'state')
+    writeFileSync(path.join(st, 'block-on'), 'kubeadm join')
+    const child = spawn(process.execPath, [BIN, 'node', 'install', '--restart', '-c', inv.file], {
+      env: {...process.env, CI: '1', NO_COLOR: '1'},
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
+    try {
+      await waitFor(() => existsSync(path.join(st, 'blocked')) || child.exitCode !== null, 120_000, 'kubeadm join on the worker')
+      expect(child.exitCode, output).toBeNull()
+      expect(worker.file(JOIN)).toContain('token:')
+      child.kill('SIGINT')
+      expect(await closed, output).toBe(130)
+      // the held kubeadm join ends as one whose session went away; the script's lock is free once it has ended
+      writeFileSync(path.join(st, 'unblock'), 'fail')
+      await waitFor(() => inNode(worker, ['flock', '-n', NODE_LOCK_FILE, 'true']).status === 0, 60_000, 'install-k8s.sh on the worker to end')
+      expect(worker.file(JOIN)).toBeUndefined()
+    } finally {
+      child.kill('SIGKILL')
+      writeFileSync(path.join(st, 'unblock'), 'fail')
+      releaseHold(worker)
+    }
   })
 })
 

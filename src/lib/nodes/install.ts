@@ -14,9 +14,10 @@ import {runClusters} from '../engine/options.js'
 import {clusterKubernetes, findCluster, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import type {RunContext, Target, TaskIO} from '../engine/types.js'
-import {ObsctlError} from '../errors.js'
+import {ObsctlError, errorMessage} from '../errors.js'
 import {sha256} from '../hash.js'
 import type {SshConnection} from '../ssh/connection.js'
+import type {SshPool} from '../ssh/pool.js'
 import {shQuote} from '../ssh/quote.js'
 import {installMode, installScriptTemplate, kubeadmJoinConfig, parseJoinCommand, renderInstallScript, type JoinInfo} from './script.js'
 import {platformMemo} from '../derived-cache.js'
@@ -135,6 +136,23 @@ async function joinInfo(cp: SshConnection, mode: 'join' | 'join-control-plane', 
   return info
 }
 
+/**
+ * The uploaded join configuration (a join token valid 30 minutes; a certificate key for a control plane) off the
+ * node: over the step's connection, or a new one when it was lost. Best effort: a failure (the run's connections
+ * closed by Ctrl-C, the node gone) is logged, never thrown over the step's own outcome.
+ */
+async function removeJoinConfig(pool: SshPool, node: ClusterNode, file: string, io: TaskIO): Promise<void> {
+  let why: string
+  try {
+    const r = await (await pool.get(node)).exec(`rm -f -- ${shQuote(file)}`)
+    if (r.code === 0) return
+    why = r.stderr.trim() || `rm exit ${r.code ?? r.signal}`
+  } catch (e) {
+    why = errorMessage(e)
+  }
+  io.log(`could not remove ${file} from ${nodeName(node)} (${why}): install-k8s.sh removes it when it ends; else remove it by hand`)
+}
+
 async function verifyReady(o: NodesPhaseOptions, cp: SshConnection, node: ClusterNode, io: TaskIO): Promise<void> {
   const name = nodeName(node)
   const cmd = `kubectl --kubeconfig /etc/kubernetes/admin.conf get node ${shQuote(name)} -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'`
@@ -193,19 +211,26 @@ export async function installNode(t: NodeTarget, ctx: RunContext, io: TaskIO, o:
     const scriptPath = `${dir}/install-k8s.sh`
     const joinPath = `${dir}/kubeadm-join.yaml`
     let joined = false
-    if (mode !== 'init') {
-      joined = (await conn.exec('test -f /etc/kubernetes/kubelet.conf')).code === 0
-      if (!joined) {
-        await waitForControlPlane(ctx, o, cluster, cp, io)
-        const info = await joinInfo(cp, mode, io)
-        await conn.upload(joinPath, kubeadmJoinConfig(ctx.platform, cluster, node, info), 0o600)
+    let joinFile = false
+    let r: Awaited<ReturnType<SshConnection['sudo']>>
+    try {
+      if (mode !== 'init') {
+        joined = (await conn.exec('test -f /etc/kubernetes/kubelet.conf')).code === 0
+        if (!joined) {
+          await waitForControlPlane(ctx, o, cluster, cp, io)
+          const info = await joinInfo(cp, mode, io)
+          joinFile = true
+          await conn.upload(joinPath, kubeadmJoinConfig(ctx.platform, cluster, node, info), 0o600)
+        }
       }
+      const script = renderInstallScript(ctx.platform, cluster, node, {joinConfigPath: mode === 'init' || joined ? '' : joinPath})
+      await conn.upload(scriptPath, script, 0o700)
+      io.log(`uploaded ${scriptPath}; running it as root`)
+      r = await conn.sudo(`bash ${shQuote(scriptPath)}`, {log: io.log, signal: io.signal})
+    } finally {
+      // whatever ended the step (a failed upload, a lost connection, Ctrl-C); the script removes it too when it ends
+      if (joinFile) await removeJoinConfig(pool, node, joinPath, io)
     }
-    const script = renderInstallScript(ctx.platform, cluster, node, {joinConfigPath: mode === 'init' || joined ? '' : joinPath})
-    await conn.upload(scriptPath, script, 0o700)
-    io.log(`uploaded ${scriptPath}; running it as root`)
-    const r = await conn.sudo(`bash ${shQuote(scriptPath)}`, {log: io.log, signal: io.signal})
-    if (mode !== 'init' && !joined) await conn.remove(joinPath)
     if (r.code !== 0) {
       const why = r.stderr.trim().split('\n').filter(Boolean).pop() ?? `exit ${r.code}`
       throw new ObsctlError(`install-k8s.sh failed on ${nodeName(node)} (exit ${r.code ?? r.signal}): ${why}`, {
