@@ -4,9 +4,10 @@
  */
 import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
-import {BIN, obsctl, requireBuild, runProcess, tmpDir} from './helpers.js'
+import {BIN, ROOT, obsctl, requireBuild, runProcess, tmpDir} from './helpers.js'
 
 let dir: string
 
@@ -94,6 +95,32 @@ describe('an error quotes no credential the user typed', () => {
     expect(redactDeep({message: 'ran GIT_TOKEN=ghp_abcdef123 git push --password hunter22 at https://u:pw@git.lab/x'})).toEqual({
       message: 'ran GIT_TOKEN=*** git push --password *** at https://git.lab/x',
     })
+  })
+
+  it('an internal error under OBSCTL_DEBUG or --verbose: its stack is printed, redacted as its message is', async () => {
+    // a command whose run() throws a plain Error quoting credentials (a bug's error: no ObsctlError), on the built base class
+    const script = path.join(clean, 'boom.mjs')
+    writeFileSync(
+      script,
+      [
+        `const {BaseCommand} = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist/lib/cli/base.js')).href)})`,
+        'class Boom extends BaseCommand {',
+        "  static id = 'boom'",
+        "  async run() { throw new Error('git push https://ops:hunter2pw@git.example.test/x.git --token s3cr3t-value failed') }",
+        '}',
+        `await Boom.run(process.argv.slice(2), ${JSON.stringify(ROOT)}).catch((e) => process.exit(e?.oclif?.exit ?? 1))`,
+      ].join('\n'),
+    )
+    for (const [args, env] of [
+      [[], {OBSCTL_DEBUG: '1'}],
+      [['--verbose'], {}],
+    ] as const) {
+      const r = await runProcess(process.execPath, [script, ...args], {env: {...process.env, CI: '1', NO_COLOR: '1', ...env}})
+      expect(r.status, r.stderr).toBe(1)
+      expect(r.stderr).toContain('internal error (a bug)')
+      expect(r.stderr).toMatch(/Error: git push https:\/\/git\.example\.test\/x\.git --token \*\*\* failed\n\s+at Boom\.run/)
+      expect(r.stderr).not.toMatch(/hunter2pw|s3cr3t-value/)
+    }
   })
 
   it('cluster add --api-server with a password: refused naming the flag, the password nowhere', async () => {

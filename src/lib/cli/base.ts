@@ -200,7 +200,9 @@ export abstract class BaseCommand extends Command {
     const stack = (e.code === 'UNEXPECTED' || e.code.startsWith('FS_')) && (process.env.OBSCTL_DEBUG || this.argv.includes('--verbose'))
     // an interrupted run carries its result: under --verbose, its failed tasks' log tails first
     if (!json && this.argv.includes('--verbose')) await this.printFailureTails(redactError(e).details).catch(() => undefined)
-    await printError(e, {json, extra: stack ? [String(err.stack)] : []})
+    // the stack's first line is the original message: redacted as the message is
+    const {redactDeep} = await import('../config/validators.js')
+    await printError(e, {json, extra: stack ? [redactDeep(String(err.stack))] : []})
     this.exit(e.exitCode)
     return undefined
   }
