@@ -38,7 +38,7 @@ import {upstream} from '../support/upstream/data.js'
 import {startS3rver, type S3Peer} from '../s3/harness.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {filesContaining} from './fixtures.js'
-import {taskLogFiles} from '../support/task-logs.js'
+import {taskLogFiles, taskLogsSay} from '../support/task-logs.js'
 import {rejection} from '../support/errors.js'
 
 const NAMES = ['cluster-01', 'cluster-02']
@@ -229,8 +229,25 @@ afterAll(async () => {
   if (dir) rmSync(dir, {recursive: true, force: true})
 })
 
+/** every progress line of the runs so far (what the progress display and CI's event lines show) */
+const progress: string[] = []
 const rotate = (o: {dryRun?: boolean} = {}) =>
-  secretsRotate(inv, {credentials: ['s3'], kubeconfig, renderer: 'silent', pollMs: 50, timeoutSeconds: 30, dryRun: o.dryRun})
+  secretsRotate(inv, {
+    credentials: ['s3'],
+    kubeconfig,
+    renderer: 'silent',
+    pollMs: 50,
+    timeoutSeconds: 30,
+    dryRun: o.dryRun,
+    onEvent: (e) => void (e.type === 'task-progress' && progress.push(e.line)),
+  })
+
+/** no access key id whole in a task log, a progress line or an error message: its first 4 characters (OBSC…) name it */
+function expectKeysShownShort(texts: string[]): void {
+  const all = [...texts, ...taskLogFiles(dir).map((f) => readFileSync(f, 'utf8')), progress.join('\n')].join('\n')
+  for (const p of Object.values(PAIRS)) expect(all).not.toContain(p.accessKey)
+  expect(all).toContain('OBSC…')
+}
 
 /** no secret key in .obsctl/ (journal, task logs), nor in a result or an error */
 function expectNoSecretKey(text: string): void {
@@ -257,7 +274,7 @@ describe('secrets rotate s3', () => {
     exportPair(PAIRS.second)
     const unknown = await rejection(rotate())
     expect(unknown).toMatchObject({exitCode: 2, code: 'ROTATE_NEW_REFUSED'})
-    expect(unknown.message).toContain(`refuses the new key ${PAIRS.second.accessKey}`)
+    expect(unknown.message).toContain('refuses the new key OBSC…')
     expect(secretVersions()).toEqual(before)
     expect(pairsInSecrets()).toEqual([pairString(PAIRS.first)])
     for (const e of [none, same, unknown]) expectNoSecretKey(errorText(e))
@@ -286,8 +303,10 @@ describe('secrets rotate s3', () => {
     const started = new Date().toISOString()
     const e = await rejection(rotate())
     expect(e).toMatchObject({exitCode: 1, code: 'ROTATE_OLD_ACCEPTED'})
-    expect(e.message).toContain(`S3 still accepts the old key ${PAIRS.first.accessKey}`)
+    expect(e.message).toContain('S3 still accepts the old key OBSC…: every consumer uses the new key OBSC… now')
+    // the command to run names the key whole (a hint: printed with the error, never in a task log)
     expect(e.hints[0]).toBe(`mc admin user svcacct rm ALIAS ${PAIRS.first.accessKey}, then rerun obsctl secrets rotate s3 (it finishes the pending rotation)`)
+    expectKeysShownShort([e.message])
     expectNoSecretKey(errorText(e))
     expect(pairsInSecrets()).toEqual([pairString(PAIRS.second)])
     // the pending pair: the old one kept beside the new in central's objstore.yml
@@ -341,6 +360,9 @@ describe('secrets rotate s3', () => {
     expect(previous()).toBeUndefined()
     expect(pairsInSecrets()).toEqual([pairString(PAIRS.second)])
     expectNoSecretKey(JSON.stringify(r))
+    // the rerun took the pending pair from the Secret (no env var that would mask the new key anyway)
+    expect(taskLogsSay(dir, 'verified: S3 accepts the new key OBSC… and refuses the old one OBSC…')).toBe(true)
+    expectKeysShownShort([])
   })
 
   it('S3 knows only the new pair: one run rotates, restarts, verifies (new accepted, old refused, snapshot repository) and drops the old pair', async () => {

@@ -20,7 +20,9 @@
  *      `mc admin user svcacct rm` (the pending pair stays: the rerun after the removal finishes)
  *   6. objstore.yml-previous is dropped
  *
- * The secret keys are only in memory and in the Secrets; the access key ids (not secrets) are named in messages.
+ * The secret keys are only in memory and in the Secrets. The access key ids are shown by their first characters
+ * (keyShown) in logs, progress and messages, as the secret env var names (SECRET_ENV: *ACCESS_KEY*) treat them; only
+ * the hint that names the `mc` command to run gives an id whole.
  */
 import {yaml} from '../../lazy-deps.js'
 import {ICONS} from '../../checks/render.js'
@@ -40,6 +42,9 @@ import {CREDENTIALS, TITLES, type NewValue, type OperatorWorkload, type RotatePh
 /** Where the current pair is read: central's objstore.yml (Thanos's configuration). */
 export const S3_REFERENCE = {namespace: NAMESPACES.monitoring, name: SECRET_NAMES.thanosObjstore, key: 'objstore.yml'}
 const SVCACCT_ADD = 'mc admin user svcacct add ALIAS USER'
+
+/** An access key id as logs and messages show it: its first 4 characters (`AKIA…`), enough to tell which key it is. */
+export const keyShown = (accessKey: string) => (accessKey.length >= 8 ? `${accessKey.slice(0, 4)}…` : '…')
 
 /** `$ACCESS/$SECRET`: the env vars the new pair comes from (s3.accessKeyEnv / s3.secretKeyEnv). */
 export const s3Source = (p: Platform) => `$${p.s3.accessKeyEnv}/$${p.s3.secretKeyEnv}`
@@ -175,14 +180,14 @@ export async function rotateS3(ctx: RunContext, o: RotatePhaseOptions, io: TaskI
     given ? {value: {accessKey: given.accessKey!, secretKey: given.value}, source: given.source} : undefined,
     log,
     async (pair) => {
-      if (!(await s3Accepts(ctx, o, pair, `the new key ${pair.accessKey}`)))
+      if (!(await s3Accepts(ctx, o, pair, `the new key ${keyShown(pair.accessKey)}`)))
         throw inputError(
-          `S3 (${p.s3.endpoint}) refuses the new key ${pair.accessKey} (${given?.source}): nothing was changed`,
+          `S3 (${p.s3.endpoint}) refuses the new key ${keyShown(pair.accessKey)} (${given?.source}): nothing was changed`,
           [`check ${p.s3.accessKeyEnv} / ${p.s3.secretKeyEnv}: the key ${SVCACCT_ADD} printed`],
           'ROTATE_NEW_REFUSED',
         )
       log(
-        `S3 accepts the new key ${pair.accessKey}: it lists ${wantedBuckets(p)
+        `S3 accepts the new key ${keyShown(pair.accessKey)}: it lists ${wantedBuckets(p)
           .map((b) => b.name)
           .join(', ')}`,
       )
@@ -219,27 +224,27 @@ export async function rotateS3(ctx: RunContext, o: RotatePhaseOptions, io: TaskI
   if (failures.length > 0) throw new ObsctlError(`${TITLES.s3}: not every cluster follows: ${failures.join('; ')}`, {code: 'ROTATE_PARTIAL', hints: [keep]})
 
   // 5: verified by S3 and by OpenSearch
-  const verified = {newAccepted: await s3Accepts(ctx, o, next, `the new key ${next.accessKey}`), oldRefused: false}
+  const verified = {newAccepted: await s3Accepts(ctx, o, next, `the new key ${keyShown(next.accessKey)}`), oldRefused: false}
   if (!verified.newAccepted)
-    throw new ObsctlError(`S3 refuses the new key ${next.accessKey}`, {code: 'ROTATE_NEW_REFUSED', hints: [`was it removed from MinIO? ${keep}`]})
+    throw new ObsctlError(`S3 refuses the new key ${keyShown(next.accessKey)}`, {code: 'ROTATE_NEW_REFUSED', hints: [`was it removed from MinIO? ${keep}`]})
   const repository = await verifyRepository(h, ck, central.name)
   log(`verified: OpenSearch's snapshot repository ${repository.name} verifies (${repository.nodes} node(s))`)
-  verified.oldRefused = !(await s3Accepts(ctx, o, old, `the old key ${old.accessKey}`, true))
+  verified.oldRefused = !(await s3Accepts(ctx, o, old, `the old key ${keyShown(old.accessKey)}`, true))
   if (!verified.oldRefused) {
     throw new ObsctlError(
-      `S3 still accepts the old key ${old.accessKey}: every consumer uses the new key ${next.accessKey} now, but the old one must be removed from MinIO`,
+      `S3 still accepts the old key ${keyShown(old.accessKey)}: every consumer uses the new key ${keyShown(next.accessKey)} now, but the old one must be removed from MinIO`,
       {
         code: 'ROTATE_OLD_ACCEPTED',
         hints: [
           old.accessKey === next.accessKey
-            ? `S3 accepts the old secret key of ${old.accessKey} as well as the new one: make MinIO keep only the new one (mc admin user svcacct edit ALIAS ${old.accessKey} --secret-key …, the value in the Secrets), then rerun obsctl secrets rotate s3`
+            ? `S3 accepts the old secret key of ${keyShown(old.accessKey)} as well as the new one: make MinIO keep only the new one (mc admin user svcacct edit ALIAS ${old.accessKey} --secret-key …, the value in the Secrets), then rerun obsctl secrets rotate s3`
             : `mc admin user svcacct rm ALIAS ${old.accessKey}, then rerun obsctl secrets rotate s3 (it finishes the pending rotation)`,
           keep,
         ],
       },
     )
   }
-  log(`verified: S3 accepts the new key ${next.accessKey} and refuses the old one ${old.accessKey}`)
+  log(`verified: S3 accepts the new key ${keyShown(next.accessKey)} and refuses the old one ${keyShown(old.accessKey)}`)
 
   // 6: the old pair leaves the Secret
   await finishPending(ck, S3_REFERENCE)
