@@ -53,6 +53,7 @@ beforeAll(async () => {
   const key = ssh2.utils.generateKeyPairSync('ed25519')
   writeFileSync(path.join(dir, 'id_ed25519'), key.private, {mode: 0o600})
   const endpoint = `http://127.0.0.1:${port}`
+  const tlsEndpoint = `https://127.0.0.1:${port}`
   inv = path.join(dir, 'obsctl.yaml')
   writeFileSync(
     inv,
@@ -63,7 +64,8 @@ beforeAll(async () => {
       `ssh: {user: root, identityFile: ${path.join(dir, 'id_ed25519')}, agent: false, port: ${port}}`,
       `s3: {endpoint: "${endpoint}", buckets: {}}`,
       `git: {remote: "http://localhost:${port}/platform.git"}`,
-      `endpoints: {prometheus: "${endpoint}", thanos-query: "${endpoint}", thanos-compactor: "${endpoint}", opensearch: "${endpoint}", argocd: "${endpoint}", alertmanager: "${endpoint}", grafana: "${endpoint}"}`,
+      // the services that get credentials are https only (doctor opens a TCP connection to each, never sends one)
+      `endpoints: {prometheus: "${endpoint}", thanos-query: "${endpoint}", thanos-compactor: "${endpoint}", opensearch: "${tlsEndpoint}", argocd: "${tlsEndpoint}", alertmanager: "${endpoint}", grafana: "${tlsEndpoint}"}`,
       'clusters:',
       '  - name: cluster-01',
       '    id: "01"',

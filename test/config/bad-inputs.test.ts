@@ -183,6 +183,22 @@ const INVENTORY_ROWS: InventoryRow[] = [
     'grafana: https://admin:pw@',
     /carries a credential/,
   ),
+  // plain http to a service obsctl sends credentials to (Basic auth, Argo CD's admin password)
+  R(
+    'plain http for OpenSearch',
+    [['endpoints.opensearch', 'http://os.miribit.lab:9200']],
+    'endpoints.opensearch',
+    'opensearch: http://os.miribit.lab:9200',
+    /plain http is refused for opensearch: obsctl sends it OpenSearch passwords/,
+  ),
+  R(
+    'plain http for Grafana',
+    [['endpoints.grafana', 'http://grafana.miribit.lab']],
+    'endpoints.grafana',
+    'grafana: http://',
+    /plain http is refused for grafana/,
+  ),
+  R('plain http for Argo CD', [['endpoints.argocd', 'http://argocd.miribit.lab']], 'endpoints.argocd', 'argocd: http://', /plain http is refused for argocd/),
   R(
     'password in the node proxy URL',
     [['ssh.proxy', '{http: "http://u:p@proxy.miribit.lab:3128"}']],
@@ -200,6 +216,17 @@ const INVENTORY_ROWS: InventoryRow[] = [
   R('ssh.user with a space', [['ssh.user', 'ops admin']], 'ssh.user', 'user: ops admin', /"ops admin" is not a login name/),
   R('ssh.user with a control character', [['ssh.user', '"ops\\u0000"']], 'ssh.user', 'user: "ops\\0"', /"ops\\u0000" is not a login name/),
   R('git.remote that is no remote', [['git.remote', 'not a remote']], 'git.remote', 'remote: not a remote', /not a Git remote/),
+  R(
+    'private remote over plain http (the token in cleartext)',
+    [
+      ['git.remote', 'http://git.miribit.lab/platform/x.git'],
+      ['git.private', 'true'],
+      ['git.tokenEnv', 'OBSCTL_GIT_TOKEN'],
+    ],
+    'git.remote',
+    'remote: http://git.miribit.lab',
+    /private over plain http: Argo CD would send the token from git\.tokenEnv in cleartext/,
+  ),
   R('private https remote without a token env', [['git.private', 'true']], 'git.private', 'private: true', /git\.tokenEnv is not set/),
   // files the run will read
   R(
@@ -324,6 +351,21 @@ const ARGV_ROWS: ArgvRow[] = [
     name: '--endpoint URL with a password',
     argv: ['validate', '--endpoint', 'opensearch=https://admin:hunter2pw@os.miribit.lab'],
     says: /--endpoint opensearch=https:\/\/os\.miribit\.lab\/: the URL carries a credential/,
+  },
+  {
+    name: '--endpoint opensearch=http://…',
+    argv: ['validate', '--endpoint', 'opensearch=http://os.miribit.lab:9200'],
+    says: /--endpoint opensearch=http:\/\/os\.miribit\.lab:9200: plain http is refused for opensearch[^]*→ --endpoint opensearch=https:\/\/…/,
+  },
+  {
+    name: '--endpoint argocd=http://… (validate)',
+    argv: ['validate', 'argocd', '--endpoint', 'argocd=http://argocd.miribit.lab'],
+    says: /--endpoint argocd=http:\/\/argocd\.miribit\.lab: plain http is refused for argocd/,
+  },
+  {
+    name: '--endpoint grafana=http://… (secrets rotate)',
+    argv: ['secrets', 'rotate', 'grafana', '--dry-run', '--endpoint', 'grafana=http://grafana.miribit.lab'],
+    says: /--endpoint grafana=http:\/\/grafana\.miribit\.lab: plain http is refused for grafana/,
   },
   {
     name: 'cluster add --host 300.1.2.3',

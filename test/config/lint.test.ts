@@ -208,6 +208,30 @@ describe('config: each reference-runbook mistake is found with file:line', () =>
     expect(lint(EXAMPLE).findings.map((x) => x.id)).not.toContain('fluent-bit-version')
   })
 
+  it('S3 over plain http is a warning (signed requests, but the access key id and the data in cleartext), never an error', () => {
+    const text = exampleInventory({'s3.endpoint': 'http://s3.minio.miribit.lab:9000'})
+    const r = lint(text)
+    expect(r.errors).toBe(0)
+    const f = r.findings.find((x) => x.id === 's3-plain-http')!
+    expect(f).toMatchObject({severity: 'warning', path: 's3.endpoint', fix: 'use the https:// endpoint (s3.caFile for a private CA)'})
+    expect(f.message).toMatch(/^S3 over plain http: the secret key is never sent \(requests are signed\), but the access key id and every object/)
+    expect(f.location).toMatch(new RegExp(`^${FILE}:${lineOf(text, 'endpoint: http://s3.minio')}:`))
+    expect(lint(EXAMPLE).findings.map((x) => x.id)).not.toContain('s3-plain-http')
+  })
+
+  it('a service that gets credentials at an http:// endpoint is a schema error with its file:line; the others may keep http', () => {
+    const text = exampleInventory({'endpoints.argocd': 'http://argocd.miribit.lab', 'endpoints.thanos-query': 'http://tq.miribit.lab'})
+    const line = lineOf(text, 'argocd: http://')
+    const column = text.split('\n')[line - 1]!.indexOf('http://') + 1
+    expect(loadProblems(text)).toEqual([
+      expect.objectContaining({
+        path: 'endpoints.argocd',
+        location: `${FILE}:${line}:${column}`,
+        message: expect.stringMatching(/^plain http is refused for argocd: obsctl sends it Argo CD's admin password .* use its https:\/\/ URL/),
+      }),
+    ])
+  })
+
   it('production profile on 4-core/16GB overcommits every cluster it does not fit; --allow-overcommit makes it a warning', () => {
     const text = CASES.overcommit().text
     const r = lint(text)

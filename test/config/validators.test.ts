@@ -14,6 +14,7 @@ import {
   overlaps,
   parseCidr,
   parseLbEntry,
+  plainHttpCredentialError,
   redactUrl,
   semverError,
   vTagError,
@@ -88,6 +89,14 @@ describe('URLs carry no credentials', () => {
     expect(httpUrlError('ftp://s3.lab', 'x')).toMatch(/http:\/\/ or https:\/\//)
     expect(httpUrlError('s3.lab', 'x')).toMatch(/not a URL/)
     expect(httpUrlError('https://bad_host.lab', 'x')).toMatch(/bad_host/)
+  })
+  it('plain http only for a service that gets no credential from obsctl', () => {
+    for (const s of ['opensearch', 'grafana', 'argocd'])
+      expect(plainHttpCredentialError(s, 'http://127.0.0.1:9200')).toMatch(new RegExp(`^plain http is refused for ${s}: obsctl sends it .*https://`))
+    expect(plainHttpCredentialError('opensearch', 'HTTP://os.lab')).toBeDefined()
+    expect(plainHttpCredentialError('opensearch', 'https://os.lab')).toBeUndefined()
+    for (const s of ['prometheus', 'thanos-query', 'thanos-compactor', 'alertmanager', 'thanos-receive', 'opensearch-dashboards'])
+      expect(plainHttpCredentialError(s, 'http://127.0.0.1:9090')).toBeUndefined()
   })
   it('the message never repeats the secret', () => {
     expect(httpUrlError('https://ak:sup3rsecret@s3.lab', 'x')).not.toContain('sup3rsecret')

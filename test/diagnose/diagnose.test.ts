@@ -14,11 +14,11 @@ import path from 'node:path'
 import YAML from 'yaml'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
-import {SERVICE_KEYS} from '../../src/lib/platform/catalogue.js'
+import {SERVICE_KEYS, isCredentialService} from '../../src/lib/platform/catalogue.js'
 import {diagnose} from '../../src/lib/diagnose/collect.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {writeInventory} from '../s3/harness.js'
-import {DEAD, endpointsYaml} from '../validate/harness.js'
+import {DEAD, DEAD_TLS, endpointsYaml} from '../validate/harness.js'
 import {seedPod} from '../validate/deployed.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
@@ -71,7 +71,7 @@ describe('obsctl diagnose', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'obsctl-diagnose-'))
     servers = await startKubeServers(['cluster-01', 'cluster-02', 'cluster-03'])
     // every service and the S3 endpoint on a loopback port nothing listens on; cluster-04's API server too
-    const endpoints = Object.fromEntries(SERVICE_KEYS.map((k) => [k, DEAD]))
+    const endpoints = Object.fromEntries(SERVICE_KEYS.map((k) => [k, isCredentialService(k) ? DEAD_TLS : DEAD]))
     ;({inv} = writeInventory(dir, DEAD, {
       ...endpointsYaml(endpoints),
       ...Object.fromEntries(servers.map((s, i) => [`clusters.cluster-0${i + 1}.apiServer`, s.url])),

@@ -20,6 +20,7 @@ import {ArgoCdControllers, fetchRevisions} from '../support/kube/argocd-controll
 import type {Obj} from '../support/kube/store.js'
 import {BLOCK, OS_PASSWORD, OS_USER, endpointsYaml, startPlatform, type Platform} from '../validate/harness.js'
 import {deployPlatform, startArgocdApi, type ArgocdApi, type Deployed} from '../validate/deployed.js'
+import {sharePlatformCa} from '../support/platform-tls.js'
 import {loadInventory} from '../../src/lib/config/load.js'
 import {exampleInventory} from '../support/inventory.js'
 
@@ -82,16 +83,19 @@ function adminConf(k: KubeServer): string {
 export async function startLab(o: {extraClusters?: string[]; firstIp: number}): Promise<Lab> {
   const all = [...CLUSTERS, ...(o.extraClusters ?? [])]
   const kubes = await startKubeServers(all)
-  const [sb, s3, platform, argocdApi] = await Promise.all([
+  const [sb, s3, platform] = await Promise.all([
     startSandbox(
       kubes.map((k) => ({nproc: 4, files: {'/etc/kubernetes/admin.conf': adminConf(k)}})),
       {firstIp: o.firstIp},
     ),
     startS3rver(),
     startPlatform(all),
-    startArgocdApi(kubes, all),
   ])
+  // Argo CD and OpenSearch get credentials: their fakes serve https from the platform's CA, which this lab's
+  // inventory folder shares (bootstrap's secrets phase finds it there and issues from it)
+  const argocdApi = await startArgocdApi(kubes, all, platform.tls)
   const dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-e2e-'))
+  sharePlatformCa(platform.dir, dir)
   const remote = path.join(dir, 'remote.git')
   execFileSync('git', ['init', '--bare', '-q', '-b', 'main', remote])
   const manifest = writeManifest(dir, 'non-ha')

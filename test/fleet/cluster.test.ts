@@ -20,6 +20,7 @@ import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer
 import {workspace, type Workspace} from './helpers.js'
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
 import {rejection} from '../support/errors.js'
+import {platformTls} from '../support/platform-tls.js'
 import {fluentbitPasswordFor, securityConfigFiles} from '../../src/lib/kube/secrets/index.js'
 import bcrypt from 'bcryptjs'
 import {request} from 'node:https'
@@ -60,15 +61,18 @@ describe('cluster add / remove', () => {
     vi.stubEnv('OBSCTL_OPENSEARCH_USER', 'admin')
     vi.stubEnv('OBSCTL_OPENSEARCH_PASSWORD', 'Root-Pw-for-tests-1')
     servers = await startKubeServers(NAMES, {tokenControllerDelayMs: 30})
+    ws = await workspace({
+      edit: withValues(Object.fromEntries(servers.slice(0, 4).map((s) => [`clusters.${s.name}.apiServer`, s.url]))),
+    })
+    // OpenSearch gets the admin password: https from the platform CA beside the inventory
+    const tls = await platformTls(ws.dir)
     opensearch = await startOpenSearchFake({
       user: 'admin',
       password: 'Root-Pw-for-tests-1',
       policy: 'fluent-bit-logs',
       repository: 'snapshots',
       bucket: 'opensearch-snapshots',
-    })
-    ws = await workspace({
-      edit: withValues(Object.fromEntries(servers.slice(0, 4).map((s) => [`clusters.${s.name}.apiServer`, s.url]))),
+      tls: {cert: tls.cert, key: tls.key},
     })
     kubeconfig = writeFleetKubeconfig(path.join(ws.dir, 'kubeconfig'), servers.slice(0, 4))
     adminConf = servers[4]!.writeKubeconfig(path.join(ws.dir, 'admin-05.conf'))

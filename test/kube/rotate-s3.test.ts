@@ -40,6 +40,7 @@ import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {filesContaining} from './fixtures.js'
 import {taskLogFiles, taskLogsSay} from '../support/task-logs.js'
 import {rejection} from '../support/errors.js'
+import {platformTls} from '../support/platform-tls.js'
 
 const NAMES = ['cluster-01', 'cluster-02']
 const PAIRS = {
@@ -149,7 +150,16 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-rotate-s3-'))
   kubeconfig = path.join(dir, 'kubeconfig')
   writeFleetKubeconfig(kubeconfig, servers)
-  osFake = await startOpenSearchFake({user: 'admin', password: PW.admin, policy: 'fluent-bit-logs', repository: 's3-snapshots', bucket: 'opensearch-snapshots'})
+  // OpenSearch gets the admin password: https from the platform CA beside the inventory (secrets apply finds it there)
+  const tls = await platformTls(dir, 'lab.test')
+  osFake = await startOpenSearchFake({
+    user: 'admin',
+    password: PW.admin,
+    policy: 'fluent-bit-logs',
+    repository: 's3-snapshots',
+    bucket: 'opensearch-snapshots',
+    tls: {cert: tls.cert, key: tls.key},
+  })
   const invFile = path.join(dir, 'obsctl.yaml')
   writeFileSync(
     invFile,

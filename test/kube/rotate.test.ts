@@ -15,6 +15,8 @@
  * exit codes of bad input and of a rotation that could not be verified (finished by the next run).
  */
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:http'
+import type {AddressInfo} from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import bcrypt from 'bcryptjs'
@@ -33,6 +35,7 @@ import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fa
 import {filesContaining} from './fixtures.js'
 import {bcryptRoundsAsked} from '../support/fast-bcrypt.js'
 import {rejection} from '../support/errors.js'
+import {platformTls, tlsRequest} from '../support/platform-tls.js'
 
 const NAMES = ['cluster-01', 'cluster-02']
 const S3 = {access: 'AKIA-obsctl-rotate-7Q2', secret: 'sEcReT-s3-rotate-Zx81'}
@@ -47,6 +50,8 @@ let inv: LoadedInventory
 let osFake: OpenSearchFake
 let grafana: GrafanaFake
 let argocd: FakeServer
+/** the platform CA that signed the fakes' certificates (obsctl sends these consumers credentials over verified https only) */
+let ca: string
 let controller: NodeJS.Timeout
 /** every password value a test used: none may reach .obsctl/ */
 const seen = new Set<string>([...Object.values(PW), ARGO_FIRST, ...NAMES.map((n) => fluentbitPasswordFor(PW.fluentbit, n))])
@@ -73,10 +78,10 @@ const value = (s: KubeServer, ns: string, name: string, key: string) => {
 const basic = (u: string, p: string) => ({authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`})
 /** what the consumer says about a password: its HTTP status */
 async function grafanaStatus(pw: string): Promise<number> {
-  return (await fetch(`${grafana.url}/api/user`, {headers: basic('admin', pw)})).status
+  return (await tlsRequest(`${grafana.url}/api/user`, ca, {headers: basic('admin', pw)})).status
 }
 async function opensearchStatus(user: string, pw: string): Promise<number> {
-  return (await fetch(`${osFake.url}/_plugins/_security/authinfo`, {headers: basic(user, pw)})).status
+  return (await tlsRequest(`${osFake.url}/_plugins/_security/authinfo`, ca, {headers: basic(user, pw)})).status
 }
 
 const WORKLOADS = [
@@ -118,25 +123,39 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-rotate-'))
   kubeconfig = path.join(dir, 'kubeconfig')
   writeFleetKubeconfig(kubeconfig, servers)
-  osFake = await startOpenSearchFake({user: 'admin', password: PW.admin, policy: 'fluent-bit-logs', repository: 's3-snapshots', bucket: 'opensearch-snapshots'})
-  grafana = await startGrafanaFake({adminPassword: PW.grafana})
+  // the consumers serve https with a certificate from the platform CA beside the inventory (secrets apply finds it there)
+  const tls = await platformTls(dir, 'lab.test')
+  ca = tls.ca
+  const serving = {cert: tls.cert, key: tls.key}
+  osFake = await startOpenSearchFake({
+    user: 'admin',
+    password: PW.admin,
+    policy: 'fluent-bit-logs',
+    repository: 's3-snapshots',
+    bucket: 'opensearch-snapshots',
+    tls: serving,
+  })
+  grafana = await startGrafanaFake({adminPassword: PW.grafana, tls: serving})
   // argocd-server's session API (the shapes of test/validate/deployed.ts's stand-in: 200 {token}, 401 {error,
   // code: 16, message}), checking the password as argocd-server does: against argocd-secret admin.password
   // (bcrypt), read live from the central cluster
-  argocd = await startFake([
+  argocd = await startFake(
     [
-      'POST',
-      /^\/api\/v1\/session$/,
-      (req) => {
-        const body = JSON.parse(req.body || '{}') as {username?: string; password?: string}
-        const hash = value(servers[0]!, 'argocd', 'argocd-secret', 'admin.password')
-        const ok = body.username === 'admin' && hash !== undefined && bcrypt.compareSync(body.password ?? '', hash)
-        return ok
-          ? {json: {token: 'eyJhbGciOiJIUzI1NiJ9.session.sig'}}
-          : {status: 401, json: {error: 'Invalid username or password', code: 16, message: 'Invalid username or password'}}
-      },
+      [
+        'POST',
+        /^\/api\/v1\/session$/,
+        (req) => {
+          const body = JSON.parse(req.body || '{}') as {username?: string; password?: string}
+          const hash = value(servers[0]!, 'argocd', 'argocd-secret', 'admin.password')
+          const ok = body.username === 'admin' && hash !== undefined && bcrypt.compareSync(body.password ?? '', hash)
+          return ok
+            ? {json: {token: 'eyJhbGciOiJIUzI1NiJ9.session.sig'}}
+            : {status: 401, json: {error: 'Invalid username or password', code: 16, message: 'Invalid username or password'}}
+        },
+      ],
     ],
-  ])
+    {tls: serving},
+  )
   const invFile = path.join(dir, 'obsctl.yaml')
   writeFileSync(
     invFile,
@@ -237,8 +256,19 @@ afterEach(() => {
   for (const s of [...seen]) expect(filesContaining(path.join(dir, '.obsctl'), [s]), 'a password in .obsctl/ (journal, logs)').toEqual([])
 })
 
-const rotate = (credentials: string[], o: {timeoutSeconds?: number; dryRun?: boolean} = {}) =>
-  secretsRotate(inv, {credentials, kubeconfig, renderer: 'silent', pollMs: 50, timeoutSeconds: o.timeoutSeconds ?? 60, dryRun: o.dryRun})
+const rotate = (
+  credentials: string[],
+  o: {timeoutSeconds?: number; dryRun?: boolean; access?: {endpoints?: Record<string, string>; viaApiServer?: boolean}} = {},
+) =>
+  secretsRotate(inv, {
+    credentials,
+    kubeconfig,
+    renderer: 'silent',
+    pollMs: 50,
+    timeoutSeconds: o.timeoutSeconds ?? 60,
+    dryRun: o.dryRun,
+    access: o.access,
+  })
 
 describe('secrets rotate grafana', () => {
   it('a generated password: the Secret changes, Grafana (through its API) accepts the new one and refuses the old', async () => {
@@ -450,7 +480,7 @@ describe('secrets rotate opensearch (a reserved user: the operator’s reload ma
 
 describe('secrets rotate argocd', () => {
   const session = async (password: string) =>
-    (await fetch(`${argocd.url}/api/v1/session`, {method: 'POST', body: JSON.stringify({username: 'admin', password})})).status
+    (await tlsRequest(`${argocd.url}/api/v1/session`, ca, {method: 'POST', body: JSON.stringify({username: 'admin', password})})).status
 
   it('generated (shown once, in the result only): the hash in argocd-secret, the initial secret deleted, new accepted and old refused', async () => {
     expect(await session(ARGO_FIRST)).toBe(200)
@@ -483,6 +513,54 @@ describe('secrets rotate argocd', () => {
     expect(again.rotated[0]).toMatchObject({source: '$OBSCTL_ARGOCD_NEW_PASSWORD', verified: {newAccepted: true, oldRefused: true}})
     expect(await session('argoThirdPw5Tz')).toBe(200)
     expect(await session(next)).toBe(401)
+  })
+})
+
+describe('credentials go to a consumer over verified https only', () => {
+  it('a plain-http endpoint (given past the flag parser) and the API server proxy are refused before anything is sent or changed', async () => {
+    // a plain-http listener where the consumer would be: it records any request that arrives
+    const arrived: string[] = []
+    const listener = createServer((req, res) => {
+      arrived.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`)
+      res.end('{}')
+    })
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
+    const plain = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`
+    const secrets = () =>
+      servers.map((s) =>
+        s
+          .listObjects('secrets')
+          .map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`)
+          .join(),
+      )
+    const before = secrets()
+    setEnv({[ENV.grafana]: 'graf-Next-Pw-4k2s', [ENV.admin]: 'os-Next-Root-Pw-7', OBSCTL_ARGOCD_NEW_PASSWORD: 'argoNextPw3Lm9'})
+    for (const s of ['graf-Next-Pw-4k2s', 'os-Next-Root-Pw-7', 'argoNextPw3Lm9']) seen.add(s)
+    try {
+      for (const credential of ['grafana', 'opensearch', 'fluent-bit', 'argocd', 's3']) {
+        const service = credential === 'fluent-bit' || credential === 's3' ? 'opensearch' : credential
+        const e = await rejection(rotate([credential], {access: {endpoints: {[service]: plain}}}))
+        expect(e, credential).toMatchObject({exitCode: 2, code: 'ENDPOINT_PLAIN_HTTP'})
+        expect(e.message).toContain(`${service}: ${plain} is plain http`)
+        expect(e.hints[0]).toBe(`--endpoint ${service}=https://…`)
+      }
+      // --via-api-server without an https --endpoint: the API server's proxy would not verify the consumer's certificate
+      server('cluster-01').clearRequestLog()
+      for (const [credential, code] of [
+        ['argocd', 'CREDENTIALS_VIA_PROXY'],
+        ['grafana', 'CREDENTIALS_VIA_PROXY'],
+        ['opensearch', 'CREDENTIALS_VIA_PROXY'],
+      ] as const) {
+        const e = await rejection(rotate([credential], {access: {viaApiServer: true}}))
+        expect(e, credential).toMatchObject({exitCode: 2, code})
+        expect(e.hints[0]).toMatch(new RegExp(`^pass --endpoint ${credential}=https://… as well`))
+      }
+      expect(server('cluster-01').requestLog.filter((r) => r.path.includes('/proxy'))).toEqual([])
+    } finally {
+      await new Promise<void>((resolve) => listener.close(() => resolve()))
+    }
+    expect(arrived).toEqual([])
+    expect(secrets()).toEqual(before)
   })
 })
 

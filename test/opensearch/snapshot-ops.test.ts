@@ -28,6 +28,7 @@ import {writeInventory} from '../s3/harness.js'
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
 import {CLUSTERS, DEAD, OS_PASSWORD, OS_USER, endpointsYaml} from '../validate/harness.js'
 import {rejection} from '../support/errors.js'
+import {platformTls} from '../support/platform-tls.js'
 
 let fake: OpenSearchFake
 let dir: string
@@ -37,8 +38,17 @@ const creds = {OBSCTL_OPENSEARCH_USER: OS_USER, OBSCTL_OPENSEARCH_PASSWORD: OS_P
 const access = {requestTimeoutMs: 20_000}
 
 beforeAll(async () => {
-  fake = await startOpenSearchFake({user: OS_USER, password: OS_PASSWORD, policy: ISM_POLICY, repository: SNAPSHOT_REPOSITORY, bucket: 'opensearch-snapshots'})
   dir = mkdtempSync(path.join(tmpdir(), 'obsctl-snapops-'))
+  // https from the platform CA beside the inventory (obsctl sends OpenSearch credentials over verified https only)
+  const tls = await platformTls(dir)
+  fake = await startOpenSearchFake({
+    user: OS_USER,
+    password: OS_PASSWORD,
+    policy: ISM_POLICY,
+    repository: SNAPSHOT_REPOSITORY,
+    bucket: 'opensearch-snapshots',
+    tls: {cert: tls.cert, key: tls.key},
+  })
   ;({file, inv} = writeInventory(dir, DEAD, endpointsYaml({opensearch: fake.url})))
   Object.assign(process.env, creds, {CI: '1'})
 })

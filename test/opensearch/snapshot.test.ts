@@ -25,6 +25,7 @@ import {writeInventory} from '../s3/harness.js'
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
 import {CLUSTERS, DEAD, OS_PASSWORD, OS_USER, endpointsYaml} from '../validate/harness.js'
 import {rejection} from '../support/errors.js'
+import {platformTls} from '../support/platform-tls.js'
 
 let fake: OpenSearchFake
 let dir: string
@@ -33,10 +34,19 @@ let inv: LoadedInventory
 const creds = {OBSCTL_OPENSEARCH_USER: OS_USER, OBSCTL_OPENSEARCH_PASSWORD: OS_PASSWORD}
 
 beforeAll(async () => {
-  fake = await startOpenSearchFake({user: OS_USER, password: OS_PASSWORD, policy: ISM_POLICY, repository: SNAPSHOT_REPOSITORY, bucket: 'opensearch-snapshots'})
+  dir = mkdtempSync(path.join(tmpdir(), 'obsctl-snapshot-'))
+  // https from the platform CA beside the inventory (obsctl sends OpenSearch credentials over verified https only)
+  const tls = await platformTls(dir)
+  fake = await startOpenSearchFake({
+    user: OS_USER,
+    password: OS_PASSWORD,
+    policy: ISM_POLICY,
+    repository: SNAPSHOT_REPOSITORY,
+    bucket: 'opensearch-snapshots',
+    tls: {cert: tls.cert, key: tls.key},
+  })
   for (const c of CLUSTERS) fake.addLogs(c, 3, 60_000)
   fake.addLogs('cluster-01', 1, 3 * 86_400_000) // an older daily index as well
-  dir = mkdtempSync(path.join(tmpdir(), 'obsctl-snapshot-'))
   ;({file, inv} = writeInventory(dir, DEAD, endpointsYaml({opensearch: fake.url})))
   Object.assign(process.env, creds, {CI: '1'})
 })
@@ -90,7 +100,7 @@ describe('opensearch snapshot (lib against the OpenSearch fake)', () => {
     expect(r.startedAt).toMatch(/^\d{4}-\d\d-\d\dT/)
     expect(r.follow).toBe(`GET ${fake.url}/_snapshot/s3-snapshots/obsctl-20250630-235901`)
     expect(formatSnapshot(r)).toMatch(
-      /^✔ snapshot obsctl-20250630-235901 of fluent-bit-\* in s3-snapshots: started \(IN_PROGRESS since .*\)\n {2}→ follow it: GET http:\/\/127\.0\.0\.1:\d+\/_snapshot\/s3-snapshots\/obsctl-20250630-235901/,
+      /^✔ snapshot obsctl-20250630-235901 of fluent-bit-\* in s3-snapshots: started \(IN_PROGRESS since .*\)\n {2}→ follow it: GET https:\/\/127\.0\.0\.1:\d+\/_snapshot\/s3-snapshots\/obsctl-20250630-235901/,
     )
   })
 

@@ -23,7 +23,8 @@ export interface GrafanaFake extends FakeServer {
   passwordChanges: {login: string; endpoint: string}[]
 }
 
-export async function startGrafanaFake(opts: {adminPassword: string}): Promise<GrafanaFake> {
+/** `tls`: serve https (obsctl sends Grafana's admin password over verified https only; test/support/platform-tls.ts) */
+export async function startGrafanaFake(opts: {adminPassword: string; tls?: {cert: string; key: string}}): Promise<GrafanaFake> {
   let self!: GrafanaFake
   const who = (req: FakeRequest): string | undefined => {
     const m = typeof req.headers.authorization === 'string' ? /^Basic (.+)$/.exec(req.headers.authorization) : null
@@ -35,68 +36,71 @@ export async function startGrafanaFake(opts: {adminPassword: string}): Promise<G
   }
   const unauthorized = {status: 401, json: {message: 'Invalid username or password', messageId: 'password-auth.failed', statusCode: 401, traceID: ''}}
   const created = new Date(Date.now() - 86_400_000).toISOString()
-  const fake = await startFake([
+  const fake = await startFake(
     [
-      'GET',
-      /^\/api\/user$/,
-      (req) => {
-        const login = who(req)
-        if (!login) return unauthorized
-        const u = self.users[login]!
-        return {
-          json: {
-            id: u.id,
-            uid: `u${u.id}`,
-            email: `${login}@localhost`,
-            name: '',
-            login,
-            theme: '',
-            orgId: 1,
-            isGrafanaAdmin: u.isGrafanaAdmin,
-            isDisabled: false,
-            isExternal: false,
-            isExternallySynced: false,
-            isGrafanaAdminExternallySynced: false,
-            authLabels: [],
-            updatedAt: created,
-            createdAt: created,
-            avatarUrl: '/avatar/46d229b033af06a191ff2267bca9ae56',
-            isProvisioned: false,
-          },
-        }
-      },
+      [
+        'GET',
+        /^\/api\/user$/,
+        (req) => {
+          const login = who(req)
+          if (!login) return unauthorized
+          const u = self.users[login]!
+          return {
+            json: {
+              id: u.id,
+              uid: `u${u.id}`,
+              email: `${login}@localhost`,
+              name: '',
+              login,
+              theme: '',
+              orgId: 1,
+              isGrafanaAdmin: u.isGrafanaAdmin,
+              isDisabled: false,
+              isExternal: false,
+              isExternallySynced: false,
+              isGrafanaAdminExternallySynced: false,
+              authLabels: [],
+              updatedAt: created,
+              createdAt: created,
+              avatarUrl: '/avatar/46d229b033af06a191ff2267bca9ae56',
+              isProvisioned: false,
+            },
+          }
+        },
+      ],
+      [
+        'PUT',
+        /^\/api\/user\/password$/,
+        (req) => {
+          const login = who(req)
+          if (!login) return unauthorized
+          const body = JSON.parse(req.body || '{}') as {oldPassword?: string; newPassword?: string}
+          if (body.oldPassword !== self.users[login]!.password) return {status: 401, json: {message: 'Invalid old password'}}
+          if (!body.newPassword || body.newPassword.length < 4) return {status: 400, json: {message: 'New password is too short'}}
+          self.users[login]!.password = body.newPassword
+          self.passwordChanges.push({login, endpoint: 'PUT /api/user/password'})
+          return {json: {message: 'User password changed'}}
+        },
+      ],
+      [
+        'PUT',
+        /^\/api\/admin\/users\/(\d+)\/password$/,
+        (req) => {
+          const login = who(req)
+          if (!login) return unauthorized
+          if (!self.users[login]!.isGrafanaAdmin) return {status: 403, json: {message: 'Permission denied'}}
+          const target = Object.entries(self.users).find(([, u]) => u.id === Number(req.params[0]))
+          if (!target) return {status: 404, json: {message: 'user not found'}}
+          const body = JSON.parse(req.body || '{}') as {password?: string}
+          if (!body.password || body.password.length < 4) return {status: 400, json: {message: 'New password is too short'}}
+          target[1].password = body.password
+          self.passwordChanges.push({login: target[0], endpoint: 'PUT /api/admin/users/:id/password'})
+          return {json: {message: 'User password updated'}}
+        },
+      ],
     ],
-    [
-      'PUT',
-      /^\/api\/user\/password$/,
-      (req) => {
-        const login = who(req)
-        if (!login) return unauthorized
-        const body = JSON.parse(req.body || '{}') as {oldPassword?: string; newPassword?: string}
-        if (body.oldPassword !== self.users[login]!.password) return {status: 401, json: {message: 'Invalid old password'}}
-        if (!body.newPassword || body.newPassword.length < 4) return {status: 400, json: {message: 'New password is too short'}}
-        self.users[login]!.password = body.newPassword
-        self.passwordChanges.push({login, endpoint: 'PUT /api/user/password'})
-        return {json: {message: 'User password changed'}}
-      },
-    ],
-    [
-      'PUT',
-      /^\/api\/admin\/users\/(\d+)\/password$/,
-      (req) => {
-        const login = who(req)
-        if (!login) return unauthorized
-        if (!self.users[login]!.isGrafanaAdmin) return {status: 403, json: {message: 'Permission denied'}}
-        const target = Object.entries(self.users).find(([, u]) => u.id === Number(req.params[0]))
-        if (!target) return {status: 404, json: {message: 'user not found'}}
-        const body = JSON.parse(req.body || '{}') as {password?: string}
-        if (!body.password || body.password.length < 4) return {status: 400, json: {message: 'New password is too short'}}
-        target[1].password = body.password
-        self.passwordChanges.push({login: target[0], endpoint: 'PUT /api/admin/users/:id/password'})
-        return {json: {message: 'User password updated'}}
-      },
-    ],
-  ])
+    {tls: opts.tls},
+  )
   self = Object.assign(fake, {users: {admin: {id: 1, password: opts.adminPassword, isGrafanaAdmin: true}}, passwordChanges: []})
   return self
 }

@@ -122,8 +122,11 @@ export interface ArgocdApi {
   fake: FakeServer
 }
 
-/** argocd-server's session and cluster-list API over the edges' test servers. */
-export async function startArgocdApi(kubes: KubeServer[], clusters: string[]): Promise<ArgocdApi> {
+/**
+ * argocd-server's session and cluster-list API over the edges' test servers, over https with `tls` (obsctl sends
+ * Argo CD's admin password only over verified https: a certificate from the platform CA the inventory trusts).
+ */
+export async function startArgocdApi(kubes: KubeServer[], clusters: string[], tls: {cert: string; key: string}): Promise<ArgocdApi> {
   const argo = {password: 'argo-admin-pw-5', connection: {} as Record<string, string>}
   const argocdApi: ProxyHandler = (req) => {
     if (req.path === '/api/v1/session' && req.method === 'POST') {
@@ -155,16 +158,19 @@ export async function startArgocdApi(kubes: KubeServer[], clusters: string[]): P
     }
     return {status: 401, body: {error: 'no session information', code: 16}}
   }
-  const fake = await startFake([
+  const fake = await startFake(
     [
-      '*',
-      /^(\/.*)$/,
-      async (req) => {
-        const r = await argocdApi({method: req.method, path: req.path, query: req.query, headers: req.headers, body: Buffer.from(req.body), user: 'admin'})
-        return {status: r.status, json: r.body}
-      },
+      [
+        '*',
+        /^(\/.*)$/,
+        async (req) => {
+          const r = await argocdApi({method: req.method, path: req.path, query: req.query, headers: req.headers, body: Buffer.from(req.body), user: 'admin'})
+          return {status: r.status, json: r.body}
+        },
+      ],
     ],
-  ])
+    {tls},
+  )
   return {argo, handler: argocdApi, fake}
 }
 
@@ -197,7 +203,7 @@ export async function deployPlatform(p: Platform, kubes: KubeServer[], clusters:
     })
     central.setApplicationStatus('argocd', app, {sync: 'Synced', health: 'Healthy'})
   }
-  const api = o.argocd ?? (await startArgocdApi(kubes, clusters))
+  const api = o.argocd ?? (await startArgocdApi(kubes, clusters, p.tls))
   const initial = central.getObject('secrets', 'argocd', 'argocd-initial-admin-secret') as {data?: {password?: string}} | undefined
   if (initial?.data?.password) api.argo.password = Buffer.from(initial.data.password, 'base64').toString()
   else

@@ -10,6 +10,7 @@ import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fa
 import {startAlertmanager, type AlertmanagerPeer} from '../support/alertmanager.js'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
 import {ISM_POLICY_ID as ISM_POLICY, SNAPSHOT_REPOSITORY} from '../../src/lib/platform/catalogue.js'
+import {platformTls, sharePlatformCa, type PlatformTls} from '../support/platform-tls.js'
 
 export const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
 export const OS_USER = 'admin'
@@ -27,6 +28,8 @@ export interface Platform {
   alertmanager: AlertmanagerPeer
   s3: S3Peer
   env: Record<string, string>
+  /** a certificate for 127.0.0.1 from the platform CA every inventory of this platform trusts (fakes of credential services) */
+  tls: PlatformTls
   /** an inventory with other endpoints (e.g. a dead port) */
   inventoryWith(endpoints: Record<string, string>, sets?: Record<string, unknown>): LoadedInventory
   close(): Promise<void>
@@ -34,12 +37,17 @@ export interface Platform {
 
 /** A loopback port nothing listens on (connections are refused at once). */
 export const DEAD = 'http://127.0.0.1:9'
+/** The same for a service obsctl sends credentials to (OpenSearch, Grafana, Argo CD): those are https only. */
+export const DEAD_TLS = 'https://127.0.0.1:9'
 
 /** The inventory's `endpoints` (test/support/inventory.ts), as fields to set. */
 export const endpointsYaml = (e: Record<string, string>): Record<string, unknown> => ({endpoints: e})
 
 /** `clusters`: the clusters with metrics (a node-exporter each) and logs (default the four of the inventory) */
 export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Platform> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-validate-'))
+  // OpenSearch gets credentials: it serves https with a certificate from the platform CA beside the inventory
+  const tls = await platformTls(dir)
   const [metrics, s3, alertmanager] = await Promise.all([
     startMetrics({central: 'cluster-01', clusters}),
     startS3rver(),
@@ -53,7 +61,14 @@ export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Plat
       receive: true,
       edges: clusters.filter((c) => c !== 'cluster-01' && c !== 'cluster-02'),
     }),
-    startOpenSearchFake({user: OS_USER, password: OS_PASSWORD, policy: ISM_POLICY, repository: SNAPSHOT_REPOSITORY, bucket: 'opensearch-snapshots'}),
+    startOpenSearchFake({
+      user: OS_USER,
+      password: OS_PASSWORD,
+      policy: ISM_POLICY,
+      repository: SNAPSHOT_REPOSITORY,
+      bucket: 'opensearch-snapshots',
+      tls: {cert: tls.cert, key: tls.key},
+    }),
   ])
   for (const c of clusters) opensearch.addLogs(c, 5, 60_000)
   const minio = new Client({
@@ -72,13 +87,12 @@ export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Plat
     Buffer.from(JSON.stringify({ulid: BLOCK, version: 1, thanos: {labels: {cluster: 'cluster-01'}}})),
   )
   await minio.makeBucket('thanos-empty')
-  const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-validate-'))
   const endpoints = {
     prometheus: metrics.replicas[0]!.url,
     'thanos-query': thanos.url,
     'thanos-compactor': thanos.url,
     opensearch: opensearch.url,
-    argocd: DEAD,
+    argocd: DEAD_TLS,
     alertmanager: alertmanager.url,
   }
   const {file, inv} = writeInventory(dir, s3.url, endpointsYaml(endpoints))
@@ -101,9 +115,11 @@ export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Plat
     alertmanager,
     s3,
     env,
+    tls,
     inventoryWith(e, sets = {}) {
       const sub = path.join(dir, `inv-${n++}`)
       mkdirSync(sub)
+      sharePlatformCa(dir, sub)
       return writeInventory(sub, s3.url, {...endpointsYaml({...endpoints, ...e}), ...sets}).inv
     },
     async close() {

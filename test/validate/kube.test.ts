@@ -9,7 +9,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {validate, type CheckOutcome, type Verdict} from '../../src/lib/validate/index.js'
 import {formatVerdict} from '../../src/lib/cli/views/validate.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
-import {CLUSTERS, DEAD, startPlatform, type Platform} from './harness.js'
+import {CLUSTERS, DEAD, DEAD_TLS, startPlatform, type Platform} from './harness.js'
 import {b64, deployPlatform, forward, readyPod, seedPod, setDaemonSet, type Deployed} from './deployed.js'
 import type {FakeServer} from '../support/http-fake.js'
 import {obsctlAsync as obsctl, requireBuild} from '../cli/helpers.js'
@@ -54,20 +54,39 @@ describe('validate all with Kubernetes state', () => {
     expect(byId(v, 'fluent-bit.health').detail).toBe('4 pods healthy on 4 clusters')
   })
 
-  it('passes --via-api-server: every service through the central API server service proxy', async () => {
-    const inv = p.inventoryWith({prometheus: DEAD, 'thanos-query': DEAD, 'thanos-compactor': DEAD, opensearch: DEAD, argocd: DEAD, alertmanager: DEAD})
+  it('passes --via-api-server: every service through the central API server service proxy, credentials only to an https --endpoint', async () => {
+    const inv = p.inventoryWith({prometheus: DEAD, 'thanos-query': DEAD, 'thanos-compactor': DEAD, opensearch: DEAD_TLS, argocd: DEAD_TLS, alertmanager: DEAD})
     const direct = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, component: 'thanos', skip: ['thanos.bucket']})
     expect(direct.ok).toBe(false)
+    const central = kubes[0]!
+    central.clearRequestLog()
     const v = await validate(inv, {
       kubeconfig,
       requestTimeoutMs: 20_000,
       viaApiServer: true,
       skip: ['opensearch.health', 'opensearch.snapshots', 'opensearch.ism', 'opensearch.logs'],
     })
+    // Argo CD's admin password would cross the API server's proxy, which does not verify argocd-server's certificate:
+    // refused, so the check could not measure and fails naming the fix; nothing was sent to argocd-server
     expect(
       v.checks.filter((c) => c.result !== 'pass'),
       formatVerdict(v),
-    ).toEqual([])
+    ).toEqual([
+      expect.objectContaining({
+        id: 'argocd.clusters',
+        result: 'fail',
+        detail:
+          "Argo CD's admin password and session token would go through the API server's service proxy, which does not verify argocd-server's certificate (--via-api-server)",
+        hint: 'pass --endpoint argocd=https://… as well (an override wins over --via-api-server)',
+      }),
+    ])
+    expect(central.requestLog.filter((e) => e.path.includes('argocd-server'))).toEqual([])
+    // with Argo CD at its own https URL (verified with the platform CA), the same run passes
+    const withArgo = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, viaApiServer: true, component: 'argocd', endpoints: {argocd: argocdFake.url}})
+    expect(withArgo.checks.map((c) => [c.id, c.result])).toEqual([
+      ['argocd.apps', 'pass'],
+      ['argocd.clusters', 'pass'],
+    ])
     // OpenSearch needs basic auth, which an API server proxy strips: an --endpoint override is required and wins
     const os = await validate(inv, {kubeconfig, requestTimeoutMs: 20_000, viaApiServer: true, component: 'opensearch'})
     expect(byId(os, 'opensearch.health')).toMatchObject({

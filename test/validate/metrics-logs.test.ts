@@ -4,7 +4,7 @@
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {validate, type CheckOutcome, type Verdict} from '../../src/lib/validate/index.js'
-import {DEAD, OS_PASSWORD, startPlatform, type Platform} from './harness.js'
+import {DEAD, DEAD_TLS, OS_PASSWORD, startPlatform, type Platform} from './harness.js'
 
 let p: Platform
 const KUBE_CHECKS = ['prometheus.replicas']
@@ -325,11 +325,11 @@ describe('opensearch', () => {
 
 describe('runner', () => {
   it('an unreachable endpoint fails its checks, never the run; every check still runs', async () => {
-    const inv = p.inventoryWith({'thanos-query': DEAD, opensearch: DEAD})
+    const inv = p.inventoryWith({'thanos-query': DEAD, opensearch: DEAD_TLS})
     const v = await validate(inv, {component: 'all', kubeconfig: p.env.KUBECONFIG, requestTimeoutMs: GENEROUS_MS})
     expect(v.checks).toHaveLength(20)
     expect(byId(v, 'thanos.stores')).toMatchObject({result: 'fail', detail: 'thanos-query: cannot reach http://127.0.0.1:9 (ECONNREFUSED)'})
-    expect(byId(v, 'opensearch.health').detail).toBe('opensearch: cannot reach http://127.0.0.1:9 (ECONNREFUSED)')
+    expect(byId(v, 'opensearch.health').detail).toBe('opensearch: cannot reach https://127.0.0.1:9 (ECONNREFUSED)')
     expect(byId(v, 'thanos.compactor').result).toBe('pass')
     expect(byId(v, 'prometheus.targets').result).toBe('pass')
     // no kubeconfig: the kube-based checks fail with the fix

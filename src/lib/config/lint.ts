@@ -228,6 +228,17 @@ function inventoryLint(inv: LoadedInventory, opts: LintOptions): {findings: Find
       )
   }
 
+  // S3 over plain http: AWS Signature V4 never sends the secret key, but the access key id, the data (metrics blocks,
+  // log snapshots, backups) and the signed requests travel in cleartext. Allowed (a lab MinIO often has no TLS), warned.
+  if (/^http:\/\//i.test(p.s3.endpoint))
+    add(
+      's3-plain-http',
+      'warning',
+      ['s3', 'endpoint'],
+      'S3 over plain http: the secret key is never sent (requests are signed), but the access key id and every object (metrics blocks, log snapshots, etcd and obsctl backups) cross the network in cleartext, readable and open to tampering',
+      'use the https:// endpoint (s3.caFile for a private CA)',
+    )
+
   // git credentials Argo CD will need for a private remote
   if (p.git.private) {
     const https = /^https?:\/\//.test(p.git.remote)
@@ -238,6 +249,15 @@ function inventoryLint(inv: LoadedInventory, opts: LintOptions): {findings: Find
         ['git', 'private'],
         'the remote is private over https, but git.tokenEnv is not set: Argo CD could not pull it',
         'set git.tokenEnv to the name of an env var holding a read token',
+      )
+    // the token goes into Argo CD's repository Secret, and Argo CD sends it to the remote on every fetch
+    if (/^http:\/\//i.test(p.git.remote))
+      add(
+        'git-plain-http',
+        'error',
+        ['git', 'remote'],
+        'the remote is private over plain http: Argo CD would send the token from git.tokenEnv in cleartext on every fetch',
+        'use the https:// (or ssh://) address of the repository',
       )
     if (!https && !p.git.sshKeyFile)
       add(

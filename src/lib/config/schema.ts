@@ -8,7 +8,18 @@ import {zod} from '../lazy-deps.js'
 import {isCpu, isDuration, isMemory} from './units.js'
 import {derivedJson} from '../derived-cache.js'
 import {alertingSchema} from './alerting.js'
-import {cidrError, dnsLabelError, dnsSubdomainError, gitRemoteError, hostError, httpUrlError, parseLbEntry, semverError, vTagError} from './validators.js'
+import {
+  cidrError,
+  dnsLabelError,
+  dnsSubdomainError,
+  gitRemoteError,
+  hostError,
+  httpUrlError,
+  parseLbEntry,
+  plainHttpCredentialError,
+  semverError,
+  vTagError,
+} from './validators.js'
 
 export const API_VERSION = 'obsctl.dev/v1alpha1'
 export const KIND = 'Platform'
@@ -288,14 +299,17 @@ function buildPlatformSchema() {
         Object.fromEntries(
           ENDPOINT_SERVICES.map((s) => [
             s,
-            url('services get their credentials from env vars, never from the URL')
+            // a service obsctl sends a credential to (opensearch, grafana, argocd) only over https
+            checked((v) => httpUrlError(v, 'services get their credentials from env vars, never from the URL') ?? plainHttpCredentialError(s, v))
               .optional()
               .describe(`URL obsctl uses for ${s} instead of the default https://${s}.k8s-cluster-<central id>.<domain>, e.g. https://${s}.example.lab`),
           ]),
-        ) as Record<EndpointService, z.ZodOptional<ReturnType<typeof url>>>,
+        ) as Record<EndpointService, z.ZodOptional<ReturnType<typeof checked>>>,
       )
       .default({})
-      .describe('per-service URL overrides (e.g. thanos-query: https://...); default <service>.k8s-cluster-<id>.<domain>'),
+      .describe(
+        'per-service URL overrides (e.g. thanos-query: https://...); default <service>.k8s-cluster-<id>.<domain>; opensearch, grafana and argocd get credentials: https only',
+      ),
     clusters: z.array(ClusterSchema).min(1).describe('one central cluster and any number of edges'),
     backup: BackupSchema.default(BackupSchema.parse({})).describe('etcd/obsctl backups (obsctl backup create) and the Longhorn volume backup schedule'),
     alerting: AlertingSchema.default(AlertingSchema.parse({})).describe(

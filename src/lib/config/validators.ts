@@ -7,6 +7,7 @@ import type ipaddr from 'ipaddr.js'
 // ipaddr.js and semver's two functions (not its index: ranges, comparators and every other function) load at
 // their first use (../lazy-deps.ts): an inventory read from the derived-result cache is not validated again
 import {ipaddr as ipaddrLib, semverCompare, semverValid} from '../lazy-deps.js'
+import {CREDENTIAL_SERVICES, isCredentialService} from '../platform/catalogue.js'
 
 export type IpFamily = 'ipv4' | 'ipv6'
 
@@ -307,6 +308,16 @@ export function httpUrlError(text: string, credentialFix: string): string | unde
   const hostProblem = hostError(host)
   if (hostProblem) return `"${redactUrl(text)}": ${hostProblem}`
   return undefined
+}
+
+/**
+ * Why this URL cannot be a service's endpoint although it is a fine URL: obsctl sends the service a credential
+ * (platform/catalogue.ts CREDENTIAL_SERVICES) and the URL is plain http, which would carry it in cleartext.
+ * The inventory's `endpoints.NAME` (schema) and `--endpoint NAME=URL` (platform/access.ts) both refuse it.
+ */
+export function plainHttpCredentialError(service: string, url: string): string | undefined {
+  if (!isCredentialService(service) || !/^http:\/\//i.test(url)) return undefined
+  return `plain http is refused for ${service}: obsctl sends it ${CREDENTIAL_SERVICES[service]}, which http:// would carry in cleartext; use its https:// URL (--ca-file or the platform CA for a private CA)`
 }
 
 /**

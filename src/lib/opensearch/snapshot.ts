@@ -18,7 +18,7 @@ import {ICONS} from '../checks/render.js'
 import type {LoadedInventory} from '../config/load.js'
 import {NAMESPACES} from '../config/model.js'
 import {ObsctlError, inputError} from '../errors.js'
-import {CREDENTIAL_ENV, SNAPSHOT_REPOSITORY, okJson, openPlatform, os, osError, parseJson} from '../platform/index.js'
+import {CREDENTIAL_ENV, SNAPSHOT_REPOSITORY, okJson, openPlatform, os, osError, parseJson, requireCredentialRoute} from '../platform/index.js'
 import type {HttpResponse, PlatformContext, PlatformOptions} from '../platform/index.js'
 
 /** The log indices Fluent Bit writes (fluent-bit-<cluster>-YYYY.MM.DD). */
@@ -226,7 +226,7 @@ export async function createSnapshot(inv: LoadedInventory, o: SnapshotOptions = 
   }
 }
 
-/** Credentials are there and basic auth can reach OpenSearch (not through the API server proxy); else exit 2 naming the fix. */
+/** Credentials are there and may go to OpenSearch (verified https, not the API server proxy); else exit 2 naming the fix. */
 export function requireOpenSearch(ctx: PlatformContext): void {
   const creds = ctx.opensearch
   if ('missing' in creds)
@@ -235,13 +235,7 @@ export function requireOpenSearch(ctx: PlatformContext): void {
       [`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=… (or run in a terminal to be asked)`],
       'OPENSEARCH_CREDENTIALS',
     )
-  if (ctx.http.where('opensearch').startsWith('API server proxy')) {
-    throw inputError(
-      'OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)',
-      ['pass --endpoint opensearch=https://ADDRESS:9200 as well (an override wins over --via-api-server)'],
-      'OPENSEARCH_VIA_PROXY',
-    )
-  }
+  requireCredentialRoute(ctx.http, 'opensearch')
 }
 
 /** The snapshot repository is registered (GET _snapshot/<repo>); a missing one points at the operator and validate. */

@@ -10,7 +10,7 @@ import {centralCluster, kubeContextName} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
 import type {Platform} from '../config/schema.js'
 import {fsReason, inputError} from '../errors.js'
-import {httpUrlError, redactUrl} from '../config/validators.js'
+import {httpUrlError, plainHttpCredentialError, redactUrl} from '../config/validators.js'
 import type {S3Credentials, S3Session} from './s3.js'
 import {SERVICE_KEYS, podProxyPath} from './catalogue.js'
 import {opensearchCredentials, platformCaPem, s3Credentials, type OpenSearchCredentials} from './credentials.js'
@@ -77,6 +77,8 @@ export function parseEndpointFlags(values: string[] = []): Record<string, string
       throw inputError(`--endpoint ${name}=${redactUrl(url)}: unknown service ${name}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
     const bad = httpUrlError(url, 'service credentials come from their env vars (e.g. OBSCTL_OPENSEARCH_USER, OBSCTL_OPENSEARCH_PASSWORD), never from a URL')
     if (bad) throw inputError(`--endpoint ${name}=${redactUrl(url)}: ${bad}`, [`names: ${SERVICE_KEYS.join(', ')}`], 'BAD_ENDPOINT')
+    const plain = plainHttpCredentialError(name, url)
+    if (plain) throw inputError(`--endpoint ${name}=${url}: ${plain}`, [`--endpoint ${name}=https://…`], 'ENDPOINT_PLAIN_HTTP')
     out[name] = url
   }
   return out

@@ -63,6 +63,25 @@ export const SERVICES = {
 export type ServiceKey = keyof typeof SERVICES
 export const SERVICE_KEYS = Object.keys(SERVICES) as ServiceKey[]
 
+/**
+ * The services obsctl sends a credential to, and what it sends them. Every request obsctl makes to one of them
+ * carries it, so each is reached only over verified https: an http:// URL (`--endpoint NAME=…`, the inventory's
+ * `endpoints.NAME`) is refused, and so is the API server's service proxy (--via-api-server), which does not verify
+ * the backend's certificate (platform/http.ts credentialRefusal). The others (Prometheus, Thanos Query and
+ * Compactor, Alertmanager) get no credential from obsctl and may be reached over http.
+ */
+export const CREDENTIAL_SERVICES = {
+  opensearch: 'OpenSearch passwords (Basic auth: the admin, or the user being rotated)',
+  grafana: "Grafana's admin password (Basic auth, and in the body of PUT /api/user/password)",
+  argocd: "Argo CD's admin password (in the body of POST /api/v1/session) and its session token (a cookie)",
+} as const satisfies Partial<Record<ServiceKey, string>>
+
+export type CredentialService = keyof typeof CREDENTIAL_SERVICES
+
+export function isCredentialService(service: string): service is CredentialService {
+  return Object.hasOwn(CREDENTIAL_SERVICES, service)
+}
+
 /** API server path of a service proxy: /api/v1/namespaces/<ns>/services/<scheme>:<name>:<port>/proxy */
 export function serviceProxyPath(s: ServiceSpec): string {
   return `/api/v1/namespaces/${s.namespace}/services/${s.scheme}:${s.name}:${s.port}/proxy`

@@ -6,10 +6,10 @@
  */
 import type {OutgoingHttpHeaders} from 'node:http'
 import type {RequestOptions} from 'node:https'
-import {ObsctlError, errorMessage} from '../errors.js'
+import {ObsctlError, errorMessage, inputError} from '../errors.js'
 import {centralCluster, serviceUrl} from '../config/model.js'
 import type {Platform} from '../config/schema.js'
-import {SERVICES, serviceProxyPath, type ServiceKey} from './catalogue.js'
+import {CREDENTIAL_SERVICES, SERVICES, isCredentialService, serviceProxyPath, type ServiceKey} from './catalogue.js'
 import type {Kube} from './kube.js'
 import {traced} from '../trace.js'
 
@@ -29,7 +29,58 @@ export interface HttpOptions {
 export interface HttpClient {
   /** where a service is reached (for details and hints) */
   where(service: ServiceKey): string
+  /**
+   * Why obsctl must not send this service its credential the way it is reached, or undefined (credentialRefusal
+   * below). request() refuses every request to such a service; requireCredentialRoute says so before any work.
+   */
+  credentialRefusal(service: ServiceKey): ObsctlError | undefined
   request(service: ServiceKey, path: string, opts?: HttpOptions): Promise<HttpResponse>
+}
+
+const TITLE: Record<keyof typeof CREDENTIAL_SERVICES, string> = {opensearch: 'OpenSearch', grafana: 'Grafana', argocd: 'Argo CD'}
+
+/**
+ * Why a credential must not go to `service` by this route (undefined: it may). obsctl sends credentials
+ * (catalogue.ts CREDENTIAL_SERVICES) only over TLS that it verifies itself (send() below: rejectUnauthorized, the
+ * system roots with --ca-file and the platform CA):
+ * - an http:// URL carries them in cleartext (exit 2 naming `--endpoint NAME=…`, or the inventory's
+ *   `endpoints.NAME`, which `obsctl config validate` refuses with its file:line);
+ * - the central API server's service proxy (--via-api-server) reaches the service over TLS whose certificate it
+ *   never verifies: kube-apiserver's proxy transport is `&tls.Config{InsecureSkipVerify: true}` ("Proxying to pods
+ *   and services is IP-based... don't expect to be able to verify the hostname", kubernetes/kubernetes
+ *   pkg/controlplane/apiserver/config.go CreateProxyTransport). Argo CD's password (a request body) and session
+ *   cookie would pass it unverified; a Basic Authorization header would go to the API server itself, never to the
+ *   service (it replaces the kubeconfig's own header, and the API server's authentication filter deletes the
+ *   header of a request it authenticated: k8s.io/apiserver pkg/endpoints/filters/authentication.go).
+ */
+export function credentialRefusal(service: ServiceKey, route: {proxy: true} | {url: string; flag: boolean}): ObsctlError | undefined {
+  if (!isCredentialService(service)) return undefined
+  const title = TITLE[service]
+  if ('proxy' in route) {
+    const message =
+      service === 'argocd'
+        ? `Argo CD's admin password and session token would go through the API server's service proxy, which does not verify argocd-server's certificate (--via-api-server)`
+        : `${title} needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)`
+    return inputError(
+      message,
+      [
+        `pass --endpoint ${service}=https://… as well (an override wins over --via-api-server)${service === 'argocd' ? '' : "; the API server's proxy does not verify the service's certificate either"}`,
+      ],
+      'CREDENTIALS_VIA_PROXY',
+    )
+  }
+  if (!/^http:/i.test(route.url)) return undefined
+  return inputError(
+    `${service}: ${route.url} is plain http, and obsctl sends it ${CREDENTIAL_SERVICES[service]}: refused (credentials go only over verified https)`,
+    [route.flag ? `--endpoint ${service}=https://…` : `set endpoints.${service} in the inventory to its https:// URL (obsctl config validate shows the line)`],
+    'ENDPOINT_PLAIN_HTTP',
+  )
+}
+
+/** Refuse, before any work, to send a credential to `service` the way `h` reaches it (credentialRefusal). */
+export function requireCredentialRoute(h: HttpClient, service: ServiceKey): void {
+  const refused = h.credentialRefusal(service)
+  if (refused) throw refused
 }
 
 export interface SendOptions extends HttpOptions {
@@ -122,11 +173,15 @@ export async function directClient(o: DirectOptions): Promise<HttpClient> {
     const {rootCertificates} = await import('node:tls')
     tls = {ca: [...rootCertificates, o.ca]}
   }
-  return {
+  const client: HttpClient = {
     where: (s) => serviceBaseUrl(o.platform, s, o.overrides),
-    request: (s, path, opts = {}) =>
-      send(joinUrl(serviceBaseUrl(o.platform, s, o.overrides), path), {...opts, timeoutMs: opts.timeoutMs ?? o.timeoutMs, tls, what: s}),
+    credentialRefusal: (s) => credentialRefusal(s, {url: serviceBaseUrl(o.platform, s, o.overrides), flag: Boolean(o.overrides?.[s])}),
+    request: async (s, path, opts = {}) => {
+      requireCredentialRoute(client, s)
+      return send(joinUrl(serviceBaseUrl(o.platform, s, o.overrides), path), {...opts, timeoutMs: opts.timeoutMs ?? o.timeoutMs, tls, what: s})
+    },
   }
+  return client
 }
 
 /** The kubeconfig's TLS and auth for one cluster's API server, as node:https options. */
@@ -151,9 +206,11 @@ export function apiServerClient(o: {
   timeoutMs: number
 }): HttpClient {
   let direct: Promise<HttpClient> | undefined
-  return {
+  const client: HttpClient = {
     where: (s) => (o.overrides?.[s] ? o.overrides[s]! : `API server proxy ${serviceProxyPath(SERVICES[s])}`),
+    credentialRefusal: (s) => credentialRefusal(s, o.overrides?.[s] ? {url: o.overrides[s], flag: true} : {proxy: true}),
     request: async (s, path, opts = {}) => {
+      requireCredentialRoute(client, s)
       if (o.overrides?.[s]) {
         direct ??= directClient({platform: o.platform, overrides: o.overrides, ca: o.ca, timeoutMs: o.timeoutMs})
         return (await direct).request(s, path, opts)
@@ -161,6 +218,7 @@ export function apiServerClient(o: {
       return viaApiServer(await o.kube(), serviceProxyPath(SERVICES[s]), path, {...opts, timeoutMs: opts.timeoutMs ?? o.timeoutMs, what: s})
     },
   }
+  return client
 }
 
 /** Parse a JSON body, failing with the status and the start of the body when it is not JSON. */

@@ -2,9 +2,9 @@
 import {ObsctlError} from '../errors.js'
 import {CREDENTIAL_ENV} from './catalogue.js'
 import type {OpenSearchCredentials} from './credentials.js'
-import type {HttpClient, HttpOptions, HttpResponse} from './http.js'
+import {requireCredentialRoute, type HttpClient, type HttpOptions, type HttpResponse} from './http.js'
 
-/** A request to OpenSearch with basic auth (from the context's credentials); 401 and --via-api-server are clear errors. */
+/** A request to OpenSearch with basic auth (from the context's credentials); 401, --via-api-server and plain http are clear errors. */
 export async function os(
   ctx: {http: HttpClient; opensearch: OpenSearchCredentials | {missing: string}},
   path: string,
@@ -13,11 +13,7 @@ export async function os(
   const creds = ctx.opensearch
   if ('missing' in creds)
     throw new ObsctlError(creds.missing, {hints: [`export ${CREDENTIAL_ENV.user}=… ${CREDENTIAL_ENV.password}=… (or run in a terminal to be asked)`]})
-  if (ctx.http.where('opensearch').startsWith('API server proxy')) {
-    throw new ObsctlError('OpenSearch needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)', {
-      hints: ['pass --endpoint opensearch=https://ADDRESS:9200 as well (an override wins over --via-api-server), or --skip the opensearch checks'],
-    })
-  }
+  requireCredentialRoute(ctx.http, 'opensearch')
   const auth = Buffer.from(`${creds.user}:${creds.password}`).toString('base64')
   const res = await ctx.http.request('opensearch', path, {
     ...opts,

@@ -1,7 +1,7 @@
 import {centralCluster, NAMESPACES} from '../../config/model.js'
 import type {RunContext, TaskIO} from '../../engine/types.js'
 import {ObsctlError, inputError} from '../../errors.js'
-import {ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, waitUntil} from '../../platform/index.js'
+import {ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, requireCredentialRoute, waitUntil} from '../../platform/index.js'
 import {kubeForCluster} from '../run.js'
 import {http} from './common.js'
 import {ARGOCD_NEW_PASSWORD_ENV, type RotatePhaseOptions, type RotateReport} from './model.js'
@@ -12,6 +12,8 @@ export async function rotateArgocd(ctx: RunContext, o: RotatePhaseOptions, io: T
   const central = centralCluster(ctx.platform)
   const timeoutMs = (o.timeoutSeconds ?? 300) * 1000
   const h = await http(ctx, o)
+  // the old and new passwords go to Argo CD's session API: over verified https only (not plain http, not the API server's proxy)
+  requireCredentialRoute(h, 'argocd')
   const kube = await kubeForCluster(ctx, central.name)
   const {readInitialPassword, rotateAdminPassword, ARGOCD_SECRET} = await import('../../argocd/password.js')
   const given = o.values.argocd

@@ -25,16 +25,6 @@ export async function http(ctx: RunContext, o: RotatePhaseOptions): Promise<Http
     .then((opened) => opened.ctx.http)
 }
 
-export function requireBasicAuth(h: HttpClient, service: ServiceKey): void {
-  if (h.where(service).startsWith('API server proxy')) {
-    throw inputError(
-      `${service} needs basic auth, and the API server proxy drops Authorization headers (--via-api-server)`,
-      [`pass --endpoint ${service}=URL as well (an override wins over --via-api-server)`],
-      'ROTATE_VIA_PROXY',
-    )
-  }
-}
-
 /**
  * Does the consumer accept this password? 200: yes; 401: no. 403 is an authenticated user the path is not allowed
  * to (Grafana's /api/user and OpenSearch's authinfo answer every signed-in user): the password was accepted, so an

@@ -2,10 +2,10 @@ import {ICONS} from '../../checks/render.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import type {RunContext, TaskIO} from '../../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../../errors.js'
-import {waitUntil} from '../../platform/index.js'
+import {requireCredentialRoute, waitUntil} from '../../platform/index.js'
 import {kubeForCluster} from '../run.js'
 import {decoded, fluentbitPasswordFor, fluentbitUser} from '../secrets/catalogue.js'
-import {accepts, finishPending, http, pendingPair, previousKey, readSecret, requireBasicAuth, restartAll, writeSecretKeys} from './common.js'
+import {accepts, finishPending, http, pendingPair, previousKey, readSecret, restartAll, writeSecretKeys} from './common.js'
 import {opensearchChange} from './consumers.js'
 import {CREDENTIALS, type RotatePhaseOptions, type RotateReport} from './model.js'
 
@@ -22,7 +22,7 @@ export async function rotateFluentbit(ctx: RunContext, o: RotatePhaseOptions, io
   const central = centralCluster(p)
   const timeoutMs = (o.timeoutSeconds ?? 300) * 1000
   const h = await http(ctx, o)
-  requireBasicAuth(h, 'opensearch')
+  requireCredentialRoute(h, 'opensearch')
   const ck = await kubeForCluster(ctx, central.name)
   const prevKey = previousKey(spec.secret.key)
   const {oldPw: oldKey, newPw: newKey, source, resumed, rotation} = await pendingPair(ck, central.name, o, spec, log)

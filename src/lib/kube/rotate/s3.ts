@@ -30,13 +30,13 @@ import {centralCluster, edgePrometheusName, NAMESPACES, needsReceive, scrapeEdge
 import type {Platform} from '../../config/schema.js'
 import type {RunContext, TaskIO} from '../../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../../errors.js'
-import {OPENSEARCH_CLUSTER, OPENSEARCH_NODE_POOLS, SERVICES, SNAPSHOT_REPOSITORY, osError, parseJson} from '../../platform/index.js'
+import {OPENSEARCH_CLUSTER, OPENSEARCH_NODE_POOLS, SERVICES, SNAPSHOT_REPOSITORY, osError, parseJson, requireCredentialRoute} from '../../platform/index.js'
 import {openS3, type S3Credentials} from '../../platform/s3.js'
 import {wantedBuckets} from '../../s3/buckets.js'
 import {kubeForCluster} from '../run.js'
 import {decoded, s3Secrets, thanosObjstoreYaml} from '../secrets/catalogue.js'
 import {readS3Ca} from '../secrets/values.js'
-import {basic, finishPending, http, pendingPairOf, previousKey, readSecret, requireBasicAuth, restartAll, writeSecretKeys, type PendingCodec} from './common.js'
+import {basic, finishPending, http, pendingPairOf, previousKey, readSecret, restartAll, writeSecretKeys, type PendingCodec} from './common.js'
 import {CREDENTIALS, TITLES, type NewValue, type OperatorWorkload, type RotatePhaseOptions, type RotateReport, type Workload} from './model.js'
 
 /** Where the current pair is read: central's objstore.yml (Thanos's configuration). */
@@ -161,7 +161,7 @@ export async function rotateS3(ctx: RunContext, o: RotatePhaseOptions, io: TaskI
   const central = centralCluster(p)
   const timeoutMs = (o.timeoutSeconds ?? 300) * 1000
   const h = await http(ctx, o)
-  requireBasicAuth(h, 'opensearch')
+  requireCredentialRoute(h, 'opensearch')
   const ck = await kubeForCluster(ctx, central.name)
   const given = o.values.s3
   const s3Ca = readS3Ca(ctx.inv)

@@ -6,10 +6,10 @@ import {ICONS} from '../../checks/render.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import type {RunContext, TaskIO} from '../../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../../errors.js'
-import {waitUntil} from '../../platform/index.js'
+import {requireCredentialRoute, waitUntil} from '../../platform/index.js'
 import {kubeForCluster} from '../run.js'
 import {decoded} from '../secrets/catalogue.js'
-import {accepts, finishPending, http, pendingPair, previousKey, readSecret, requireBasicAuth, restartAll, writeSecretKeys} from './common.js'
+import {accepts, finishPending, http, pendingPair, previousKey, readSecret, restartAll, writeSecretKeys} from './common.js'
 import {grafanaChange, opensearchChange} from './consumers.js'
 import {CREDENTIALS, type CredentialSpec, type RotatePhaseOptions, type RotateReport} from './model.js'
 
@@ -19,7 +19,7 @@ export async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Cr
   const central = centralCluster(p)
   const timeoutMs = (o.timeoutSeconds ?? 300) * 1000
   const h = await http(ctx, o)
-  requireBasicAuth(h, spec.service)
+  requireCredentialRoute(h, spec.service)
   const ck = await kubeForCluster(ctx, central.name)
   const prevKey = previousKey(spec.secret.key)
   const {oldPw, newPw, source, resumed, rotation} = await pendingPair(ck, central.name, o, spec, log)

@@ -1,6 +1,6 @@
 /** argocd.*: every Application Synced and Healthy; every edge registered with a Successful connection. */
 import {centralCluster, edgeClusters} from '../../config/model.js'
-import {APPLICATION, ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, NAMESPACES, okJson, type KubeObject} from '../../platform/index.js'
+import {APPLICATION, ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, NAMESPACES, okJson, requireCredentialRoute, type KubeObject} from '../../platform/index.js'
 import type {Check, ValidateContext} from '../types.js'
 import {clustersOf, fail, list, pass, warn} from './util.js'
 
@@ -75,8 +75,12 @@ const clusters: Check = {
     const unregistered = edges.filter((e) => !registered.has(e.name)).map((e) => e.name)
     if (unregistered.length) return fail(`not registered: ${list(unregistered)}`, `obsctl cluster register ${unregistered.join(' ')}`, unregistered)
     if (edges.length === 0) return pass('no edge clusters')
+    // the admin password (in the session request's body) and the session token (a cookie: an API server proxy would
+    // strip an Authorization header) go to Argo CD only over verified https: with --via-api-server and no
+    // --endpoint argocd=https://…, the API server's proxy would carry them without verifying argocd-server's
+    // certificate (platform/http.ts credentialRefusal). Refused before the password is read: the check fails, naming the flag.
+    requireCredentialRoute(ctx.http, 'argocd')
     const password = await adminPassword(ctx)
-    // the token goes in Argo CD's session cookie: an API server proxy (--via-api-server) strips Authorization headers
     const session = okJson<{token: string}>(
       await ctx.http.request('argocd', '/api/v1/session', {
         method: 'POST',
