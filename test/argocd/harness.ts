@@ -5,11 +5,13 @@
  */
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
+import {createServer as createHttpsServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {stringify} from 'yaml'
 import {exampleInventory} from '../support/inventory.js'
+import {platformTls} from '../support/platform-tls.js'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {gitDir} from '../../src/lib/config/model.js'
 import {renderRepo} from '../../src/lib/gitops/index.js'
@@ -219,17 +221,39 @@ export function writeManifest(dir: string, variant: 'ha' | 'non-ha' = 'non-ha', 
   return file
 }
 
-/** A loopback HTTP server answering the release URL paths with test manifests (the "GitHub" of the tests). */
-export async function manifestServer(): Promise<{url: string; requests: string[]; close(): Promise<void>}> {
+/**
+ * A loopback HTTPS server answering the release URL paths with test manifests (the "GitHub" of the tests; obsctl
+ * fetches a manifest over verified https only): its certificate is for 127.0.0.1 from a CA of its own, `ca`.
+ * `redirects`: path → Location answered with 302 (a mirror that moved, or one that sends obsctl to plain http).
+ */
+export async function manifestServer(redirects: Record<string, string> = {}): Promise<{url: string; ca: string; requests: string[]; close(): Promise<void>}> {
   const requests: string[] = []
-  const server: Server = createServer((req, res) => {
+  const tls = await platformTls(mkdtempSync(path.join(tmpdir(), 'obsctl-manifest-ca-')))
+  const server: Server = createHttpsServer({cert: tls.cert, key: tls.key}, (req, res) => {
     requests.push(req.url ?? '')
+    const to = redirects[req.url ?? '']
+    if (to) {
+      res.writeHead(302, {location: to}).end()
+      return
+    }
     const m = /^\/argoproj\/argo-cd\/(v[\d.]+)\/manifests\/(ha\/)?install\.yaml$/.exec(req.url ?? '')
     if (!m) {
       res.writeHead(404).end('404: Not Found')
       return
     }
     res.writeHead(200, {'content-type': 'text/plain'}).end(argocdManifest(m[1]!, m[2] ? 'ha' : 'non-ha'))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as AddressInfo
+  return {url: `https://127.0.0.1:${port}`, ca: tls.ca, requests, close: () => new Promise((resolve) => server.close(() => resolve()))}
+}
+
+/** A plain-http listener that records every request reaching it (where nothing must arrive). */
+export async function plainRecorder(): Promise<{url: string; requests: string[]; close(): Promise<void>}> {
+  const requests: string[] = []
+  const server: Server = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`)
+    res.writeHead(200, {'content-type': 'text/plain'}).end(argocdManifest(VERSION, 'non-ha'))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const {port} = server.address() as AddressInfo

@@ -5,7 +5,8 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {argocdInstall, argocdPhase, chooseVariant, checkManifest, installArgocd, loadManifest, manifestUrl, parseObjects} from '../../src/lib/argocd/index.js'
 import {Kube} from '../../src/lib/kube/index.js'
 import {ObsctlError} from '../../src/lib/errors.js'
-import {VERSION, autoRollout, manifestServer, runContext, startFleet, taskIO, writeManifest, type Fleet} from './harness.js'
+import {rejection} from '../support/errors.js'
+import {VERSION, autoRollout, manifestServer, plainRecorder, runContext, startFleet, taskIO, writeManifest, type Fleet} from './harness.js'
 
 describe('manifest checks', () => {
   it('release URLs for HA and non-HA', () => {
@@ -33,6 +34,57 @@ describe('manifest checks', () => {
     expect(() => checkManifest(objs, 'x.yaml', VERSION)).toThrow(/no applications\.argoproj\.io CustomResourceDefinition/)
     await expect(parseObjects('a: [1,\n', 'bad.yaml')).rejects.toThrow(/bad\.yaml.*is not valid YAML/)
     await expect(loadManifest(path.join(dir, 'does-not-exist.yaml'), VERSION)).rejects.toMatchObject({exitCode: 2, code: 'MANIFEST_READ'})
+  })
+})
+
+describe('the manifest comes over verified https or from a file, never plain http', () => {
+  const FILE = '/argoproj/argo-cd/v3.1.9/manifests/install.yaml'
+  let plain: Awaited<ReturnType<typeof plainRecorder>>
+  let mirror: Awaited<ReturnType<typeof manifestServer>>
+  beforeAll(async () => {
+    plain = await plainRecorder()
+    mirror = await manifestServer({
+      '/moved/install.yaml': FILE, // a relative redirect on the same https mirror: followed
+      '/to-plain/install.yaml': `${plain.url}${FILE}`, // https → http: refused
+      '/hop/install.yaml': '/to-plain/install.yaml', // https → https → http: refused at the second hop
+    })
+  })
+  afterAll(async () => {
+    await Promise.all([plain.close(), mirror.close()])
+  })
+
+  it('refuses an http:// --manifest before any request: exit 2 naming the flag', async () => {
+    const e = await rejection(loadManifest(`${plain.url}${FILE}`, VERSION))
+    expect(e).toMatchObject({exitCode: 2, code: 'MANIFEST_PLAIN_HTTP'})
+    expect(e.message).toBe(
+      `--manifest ${plain.url}${FILE}: plain http is refused for the Argo CD manifest: it is applied to the cluster as it comes (no checksum), and http:// lets anyone on the path change it`,
+    )
+    expect(e.hints).toEqual(['--manifest https://… (its certificate verified), or --manifest FILE (a copy downloaded and checked elsewhere)'])
+    // bootstrap's flag is named as bootstrap spells it
+    const b = await rejection(loadManifest(`${plain.url}${FILE}`, VERSION, {origin: '--argocd-manifest'}))
+    expect(b.message).toMatch(/^--argocd-manifest http:/)
+    expect(plain.requests).toEqual([])
+  })
+
+  it('follows a redirect to https, and refuses one to http (also after a hop) without requesting it', async () => {
+    const moved = await loadManifest(`${mirror.url}/moved/install.yaml`, VERSION, {ca: mirror.ca})
+    expect(moved).toMatchObject({variant: 'non-ha', version: VERSION, source: `${mirror.url}/moved/install.yaml`})
+    for (const start of ['/to-plain/install.yaml', '/hop/install.yaml']) {
+      const e = await rejection(loadManifest(`${mirror.url}${start}`, VERSION, {ca: mirror.ca}))
+      expect(e, start).toMatchObject({exitCode: 2, code: 'MANIFEST_PLAIN_HTTP'})
+      expect(e.message).toContain(`${mirror.url}/to-plain/install.yaml redirects to ${plain.url}${FILE}: plain http is refused`)
+    }
+    expect(mirror.requests).toEqual(['/moved/install.yaml', FILE, '/to-plain/install.yaml', '/hop/install.yaml', '/to-plain/install.yaml'])
+    expect(plain.requests).toEqual([])
+  })
+
+  it('verifies the certificate: a mirror whose CA is not trusted is a fetch failure, not a download', async () => {
+    const e = await rejection(loadManifest(`${mirror.url}${FILE}`, VERSION))
+    expect(e).toMatchObject({exitCode: 1, code: 'MANIFEST_FETCH'})
+    expect(e.message).toMatch(
+      /^cannot fetch the Argo CD manifest https:\/\/127\.0\.0\.1:\d+\/argoproj\/.*: (UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/,
+    )
+    expect(e.hints[0]).toMatch(/NODE_EXTRA_CA_CERTS/)
   })
 })
 
@@ -88,6 +140,23 @@ describe('argocd install', () => {
     expect(lines.join('\n')).toContain('3 CustomResourceDefinitions Established')
   })
 
+  it('an http:// $OBSCTL_ARGOCD_MANIFEST_BASE is refused naming the variable, before any request', async () => {
+    const plain = await plainRecorder()
+    try {
+      process.env.OBSCTL_ARGOCD_MANIFEST_BASE = `${plain.url}/argoproj/argo-cd`
+      const kube = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})
+      const e = await rejection(installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {timeoutMs: 5000, intervalMs: 25}))
+      expect(e).toMatchObject({exitCode: 2, code: 'MANIFEST_PLAIN_HTTP'})
+      expect(e.message).toMatch(
+        /^OBSCTL_ARGOCD_MANIFEST_BASE: http:\/\/127\.0\.0\.1:\d+\/argoproj\/argo-cd\/v3\.1\.9\/manifests\/install\.yaml: plain http is refused/,
+      )
+      expect(e.hints[0]).toMatch(/^export OBSCTL_ARGOCD_MANIFEST_BASE=https:\/\/…/)
+      expect(plain.requests).toEqual([])
+    } finally {
+      await plain.close()
+    }
+  })
+
   it('is idempotent: a second run converges and the live check says done', async () => {
     const manifest = writeManifest(fleet.dir)
     const {ctx, resources} = runContext(fleet)
@@ -125,7 +194,12 @@ describe('HA or not, from the release URL', () => {
       try {
         const kube = await Kube.connect({kubeconfig: fleet.kubeconfig, context: 'cluster-01-context'})
         const lines: string[] = []
-        const r = await installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {timeoutMs: 20_000, intervalMs: 25, log: (l) => lines.push(l)})
+        const r = await installArgocd(kube, fleet.inv.platform, fleet.inv.dir, {
+          timeoutMs: 20_000,
+          intervalMs: 25,
+          log: (l) => lines.push(l),
+          manifestCa: peer.ca,
+        })
         expect(r.variant).toBe(variant)
         expect(r.manifest).toBe(`${peer.url}${file}`)
         expect(r.reason).toContain(`has ${nodes} node`)

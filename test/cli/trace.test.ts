@@ -21,6 +21,7 @@ import {disableTraces, enableTraces} from '../../src/lib/trace.js'
 import {obsctlAsync, requireBuild} from './helpers.js'
 import {startKubeServer, type KubeServer} from '../support/kube/index.js'
 import {startFake, type FakeServer} from '../support/http-fake.js'
+import {platformTls} from '../support/platform-tls.js'
 import {startSandbox} from '../support/sshd.js'
 import {ACCESS_KEY, SECRET_KEY, credEnv, startS3rver, writeInventory, type S3Peer} from '../s3/harness.js'
 
@@ -147,10 +148,7 @@ describe('S3 (minio through openS3)', () => {
 describe('HTTP client of the platform services (platform/http.ts send)', () => {
   let fake: FakeServer
   beforeAll(async () => {
-    fake = await startFake([
-      ['GET', /^\/api\/v1\/query$/, () => ({json: {status: 'success'}})],
-      ['GET', /^\/install\.yaml$/, () => ({text: 'kind: List\n'})],
-    ])
+    fake = await startFake([['GET', /^\/api\/v1\/query$/, () => ({json: {status: 'success'}})]])
   })
   afterAll(async () => {
     await fake?.close()
@@ -172,11 +170,19 @@ describe('HTTP client of the platform services (platform/http.ts send)', () => {
     expect(lines.join('\n')).not.toMatch(/pw-Zk42|tok-Qx81|admin/)
   })
 
-  it('the Argo CD manifest download (fetch): a line with its status', async () => {
-    const lines: string[] = []
-    await enableTraces((l) => lines.push(l))
-    expect((await readManifestText(`${fake.url}/install.yaml`)).text).toBe('kind: List\n')
-    expect(lines).toEqual([expect.stringMatching(new RegExp(`^trace: GET ${fake.url}/install\\.yaml → 200 \\(\\d+ ms\\)$`))])
+  it('the Argo CD manifest download (https only): a line with its status', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-trace-manifest-'))
+    const tls = await platformTls(dir)
+    const mirror = await startFake([['GET', /^\/install\.yaml$/, () => ({text: 'kind: List\n'})]], {tls})
+    try {
+      const lines: string[] = []
+      await enableTraces((l) => lines.push(l))
+      expect((await readManifestText(`${mirror.url}/install.yaml`, {ca: tls.ca})).text).toBe('kind: List\n')
+      expect(lines).toEqual([expect.stringMatching(new RegExp(`^trace: GET ${mirror.url}/install\\.yaml → 200 \\(\\d+ ms\\)$`))])
+    } finally {
+      await mirror.close()
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it("doctor's TCP probe: a line per connection, with its outcome", async () => {

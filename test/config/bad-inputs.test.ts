@@ -368,6 +368,16 @@ const ARGV_ROWS: ArgvRow[] = [
     says: /--endpoint grafana=http:\/\/grafana\.miribit\.lab: plain http is refused for grafana/,
   },
   {
+    name: 'argocd install --manifest http://…',
+    argv: ['argocd', 'install', '--manifest', 'http://mirror.miribit.lab/argo-cd/install.yaml'],
+    says: /--manifest http:\/\/mirror\.miribit\.lab\/argo-cd\/install\.yaml: plain http is refused for the Argo CD manifest/,
+  },
+  {
+    name: 'bootstrap --argocd-manifest http://…',
+    argv: ['bootstrap', '--all', '--dry-run', '--argocd-manifest', 'http://mirror.miribit.lab/argo-cd/install.yaml'],
+    says: /--argocd-manifest http:\/\/mirror\.miribit\.lab\/argo-cd\/install\.yaml: plain http is refused[^]*→ --argocd-manifest https:\/\/…/,
+  },
+  {
     name: 'cluster add --host 300.1.2.3',
     argv: ['cluster', 'add', 'cluster-05', '--host', '300.1.2.3', '--dry-run'],
     says: /--host 300\.1\.2\.3 clusters\[4\]\.nodes\[0\]\.host: "300\.1\.2\.3" is not an IPv4/,

@@ -13,6 +13,7 @@ import {applyOrder, describeObject, rolloutStatus, waitUntil, type Kube, type Ku
 import {CONTROLLER, controllerSharding, shardingApplied, withSharding, type Sharding} from './sharding.js'
 import {
   HA_MIN_NODES,
+  MANIFEST_BASE_ENV,
   chooseVariant,
   intoNamespace,
   loadManifest,
@@ -26,6 +27,10 @@ import {
 export interface InstallOptions {
   /** --manifest FILE|URL (air-gapped sites); else the release manifest from GitHub */
   manifest?: string
+  /** the flag that gave `manifest` (default --manifest; bootstrap's is --argocd-manifest), named in errors */
+  manifestFlag?: string
+  /** a PEM CA bundle trusted beside the system roots for the manifest download (tests: a loopback mirror) */
+  manifestCa?: string
   /** overall wait for CRDs and rollouts */
   timeoutMs: number
   signal?: AbortSignal
@@ -162,7 +167,8 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
     log(`${choice.reason}`)
   }
   log(`reading ${source}`)
-  const manifest = await loadManifest(source, version, {signal: opts.signal})
+  const origin = !opts.manifest && process.env[MANIFEST_BASE_ENV] ? MANIFEST_BASE_ENV : (opts.manifestFlag ?? '--manifest')
+  const manifest = await loadManifest(source, version, {signal: opts.signal, origin, ca: opts.manifestCa})
   let reason = choice?.reason ?? `--manifest ${manifest.source}: the ${manifest.variant === 'ha' ? 'HA' : 'non-HA'} manifest as given`
   if (!choice && manifest.variant === 'ha') {
     const {nodes, source: counted} = await centralNodeCount(kube, central)

@@ -17,11 +17,14 @@ export const ARGOCD_IMAGE = 'quay.io/argoproj/argocd'
 
 export const DEFAULT_MANIFEST_BASE = 'https://raw.githubusercontent.com/argoproj/argo-cd'
 
+/** A mirror of the release layout, used as manifestUrl's base when set (https only, as every manifest source). */
+export const MANIFEST_BASE_ENV = 'OBSCTL_ARGOCD_MANIFEST_BASE'
+
 /**
  * The release's manifest URL: `<base>/<version>/manifests/ha/install.yaml` or `.../manifests/install.yaml`,
  * base GitHub's raw content, or a mirror of the same layout from $OBSCTL_ARGOCD_MANIFEST_BASE.
  */
-export function manifestUrl(version: string, variant: ManifestVariant, base = process.env.OBSCTL_ARGOCD_MANIFEST_BASE || DEFAULT_MANIFEST_BASE): string {
+export function manifestUrl(version: string, variant: ManifestVariant, base = process.env[MANIFEST_BASE_ENV] || DEFAULT_MANIFEST_BASE): string {
   const file = variant === 'ha' ? 'manifests/ha/install.yaml' : 'manifests/install.yaml'
   return `${base.replace(/\/+$/, '')}/${version}/${file}`
 }
@@ -68,45 +71,131 @@ export interface LoadedManifest {
 export interface FetchOptions {
   signal?: AbortSignal
   timeoutMs?: number
+  /**
+   * how the source was given, named in errors: a flag (`--manifest`, the default; `--argocd-manifest` for bootstrap)
+   * or MANIFEST_BASE_ENV when the release URL was built on that mirror
+   */
+  origin?: string
+  /** a PEM CA bundle trusted beside the system roots (tests: a loopback mirror with its own CA) */
+  ca?: string
 }
 
-/** Read a manifest from a file path, a file:// URL or an http(s) URL. */
+/** Redirects followed at most (each one to https only). */
+const MAX_REDIRECTS = 5
+
+/** The fix for a source that cannot be fetched safely, in the terms it was given in. */
+function originHint(origin: string): string {
+  return origin.startsWith('-')
+    ? `${origin} https://… (its certificate verified), or ${origin} FILE (a copy downloaded and checked elsewhere)`
+    : `export ${origin}=https://… (a mirror of the release layout), or pass --manifest FILE`
+}
+
+/**
+ * Refuse a plain-http source: the manifest is applied to the cluster as it comes (cluster-wide RBAC, the images
+ * every Argo CD pod runs) with no checksum, so whoever is on the path could change what is installed.
+ */
+export function manifestSourceError(source: string, origin = '--manifest'): ObsctlError | undefined {
+  if (!/^http:\/\//i.test(source)) return undefined
+  return inputError(
+    `${origin.startsWith('-') ? `${origin} ${source}` : `${origin}: ${source}`}: plain http is refused for the Argo CD manifest: it is applied to the cluster as it comes (no checksum), and http:// lets anyone on the path change it`,
+    [originHint(origin)],
+    'MANIFEST_PLAIN_HTTP',
+  )
+}
+
+/**
+ * Read a manifest from a file path, a file:// URL or an https URL. Never plain http, also not by a redirect: each
+ * redirect is followed by hand (at most MAX_REDIRECTS) and only to https. node:https rather than fetch: TLS is
+ * always verified (the system roots, NODE_EXTRA_CA_CERTS, `ca`).
+ */
 export async function readManifestText(source: string, opts: FetchOptions = {}): Promise<{text: string; source: string}> {
-  if (/^https?:\/\//i.test(source)) {
-    const signals = [AbortSignal.timeout(opts.timeoutMs ?? 60_000)]
-    if (opts.signal) signals.push(opts.signal)
-    let res: Response
-    try {
-      res = await traced(
-        `GET ${source}`,
-        () => fetch(source, {signal: AbortSignal.any(signals), redirect: 'follow'}),
-        (r) => String(r.status),
-      )
-    } catch (error) {
-      if (opts.signal?.aborted) throw new ObsctlError(`interrupted while fetching ${source}`, {exitCode: 130, code: 'INTERRUPTED'})
-      const cause = (error as {cause?: {code?: string; message?: string}}).cause
-      throw new ObsctlError(`cannot fetch the Argo CD manifest ${source}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, {
-        code: 'MANIFEST_FETCH',
-        hints: ['without internet access, download it elsewhere and pass --manifest FILE (or an internal URL)'],
-      })
-    }
-    if (!res.ok) {
-      throw new ObsctlError(`cannot fetch the Argo CD manifest ${source}: HTTP ${res.status} ${res.statusText}`, {
-        code: 'MANIFEST_FETCH',
-        hints: res.status === 404 ? ['check versions.argocd in the inventory: it must be a released tag such as v3.1.9'] : ['pass --manifest FILE|URL'],
-      })
-    }
-    return {text: await res.text(), source}
-  }
+  const origin = opts.origin ?? '--manifest'
+  const plain = manifestSourceError(source, origin)
+  if (plain) throw plain
+  if (/^https:\/\//i.test(source)) return {text: await download(source, origin, opts), source}
   const file = source.startsWith('file://') ? new URL(source).pathname : path.resolve(source)
   try {
     return {text: await readText(file), source: file}
   } catch (error) {
-    throw inputError(
-      `cannot read the Argo CD manifest ${file}: ${fsReason(error)}`,
-      ['pass --manifest with an existing file or an http(s) URL'],
-      'MANIFEST_READ',
-    )
+    throw inputError(`cannot read the Argo CD manifest ${file}: ${fsReason(error)}`, ['pass --manifest with an existing file or an https URL'], 'MANIFEST_READ')
+  }
+}
+
+interface Answer {
+  status: number
+  statusText: string
+  location?: string
+  body: string
+}
+
+/** GET an https URL, following redirects to https only; the body of a 2xx answer. */
+async function download(source: string, origin: string, opts: FetchOptions): Promise<string> {
+  const timeoutMs = opts.timeoutMs ?? 60_000
+  const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(opts.signal ? [opts.signal] : [])])
+  const https = await import('node:https')
+  const ca = opts.ca ? [...(await import('node:tls')).rootCertificates, opts.ca] : undefined
+  const get = (url: URL) =>
+    new Promise<Answer>((resolve, reject) => {
+      const req = https.get(url, {signal, rejectUnauthorized: true, ...(ca ? {ca} : {})}, (res) => {
+        const status = res.statusCode ?? 0
+        const base = {status, statusText: res.statusMessage ?? '', location: res.headers.location}
+        if (status >= 300 && status < 400) {
+          res.resume()
+          resolve({...base, body: ''})
+          return
+        }
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({...base, body: Buffer.concat(chunks).toString('utf8')}))
+        res.on('error', reject)
+      })
+      req.on('error', reject)
+    })
+  let url = new URL(source)
+  for (let hops = 0; ; hops++) {
+    let res: Answer
+    try {
+      res = await traced(
+        `GET ${url.href}`,
+        () => get(url),
+        (r) => String(r.status),
+      )
+    } catch (error) {
+      if (opts.signal?.aborted) throw new ObsctlError(`interrupted while fetching ${source}`, {exitCode: 130, code: 'INTERRUPTED'})
+      const e = error as {code?: string; message?: string; name?: string}
+      const why = signal.aborted ? `no answer within ${timeoutMs / 1000}s` : (e.code ?? e.message ?? String(error))
+      throw new ObsctlError(`cannot fetch the Argo CD manifest ${url.href}: ${why}`, {
+        code: 'MANIFEST_FETCH',
+        hints: [
+          e.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(e.code)
+            ? 'its certificate must verify against the system roots (NODE_EXTRA_CA_CERTS=FILE adds a private CA); obsctl never turns verification off'
+            : 'without internet access, download it elsewhere and pass --manifest FILE (or an internal https URL)',
+        ],
+      })
+    }
+    if (res.status >= 300 && res.status < 400 && res.location) {
+      const next = new URL(res.location, url)
+      if (next.protocol !== 'https:')
+        throw inputError(
+          `${origin.startsWith('-') ? `${origin} ${source}` : `${origin}: ${source}`}: ${url.href} redirects to ${next.href}: plain http is refused for the Argo CD manifest (it is applied to the cluster as it comes, with no checksum)`,
+          [originHint(origin)],
+          'MANIFEST_PLAIN_HTTP',
+        )
+      if (hops >= MAX_REDIRECTS)
+        throw new ObsctlError(`cannot fetch the Argo CD manifest ${source}: more than ${MAX_REDIRECTS} redirects`, {
+          code: 'MANIFEST_FETCH',
+          hints: [originHint(origin)],
+        })
+      url = next
+      continue
+    }
+    if (res.status < 200 || res.status >= 300) {
+      throw new ObsctlError(`cannot fetch the Argo CD manifest ${url.href}: HTTP ${res.status} ${res.statusText}`.trimEnd(), {
+        code: 'MANIFEST_FETCH',
+        hints: res.status === 404 ? ['check versions.argocd in the inventory: it must be a released tag such as v3.1.9'] : [originHint(origin)],
+      })
+    }
+    return res.body
   }
 }
 

@@ -27,6 +27,8 @@ export interface ArgocdWaitOptions {
 export interface ArgocdPhaseOptions extends ArgocdWaitOptions {
   /** --manifest FILE or URL (air-gapped sites) */
   manifest?: string
+  /** the flag that gave it, named in errors (default --manifest) */
+  manifestFlag?: string
 }
 
 export interface RegisterPhaseOptions extends ArgocdWaitOptions {
@@ -96,6 +98,7 @@ export function argocdPhase(o: ArgocdPhaseOptions = {}): Phase<Target, InstallRe
       const {installArgocd} = await import('./install.js')
       const r = await installArgocd(kube, ctx.platform, ctx.inv.dir, {
         manifest: o.manifest,
+        manifestFlag: o.manifestFlag,
         timeoutMs: timeoutMs(o, 'argocd'),
         intervalMs: o.intervalMs,
         signal: io.signal,

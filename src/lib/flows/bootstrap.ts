@@ -70,7 +70,7 @@ export function bootstrapPhaseOptions(s: BootstrapSettings): FlowOptions<Bootstr
     kubeconfig: {},
     buckets: {},
     render: {commit: true, push: s.push, command: 'bootstrap'},
-    argocd: {manifest: s.manifest, timeoutSeconds},
+    argocd: {manifest: s.manifest, manifestFlag: '--argocd-manifest', timeoutSeconds},
     register: {timeoutSeconds},
     secrets: {},
     'root-app': {},
@@ -138,6 +138,12 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
   const {refuseLintErrors} = await import('../config/lint.js')
   const lint = refuseLintErrors(o.inv, {allowOvercommit: o.allowOvercommit, workstation: true})
   const settings = o.settings ?? {}
+  // a plain-http --argocd-manifest is bad input: refused before anything runs (the argocd phase refuses it too)
+  if (settings.manifest) {
+    const {manifestSourceError} = await import('../argocd/manifest.js')
+    const refused = manifestSourceError(settings.manifest, '--argocd-manifest')
+    if (refused) throw refused
+  }
   const selected = selectPhases(o)
   // the workstation first (doctor's offline part): a real run stops here, before anything changes;
   // a dry run shows what would stop it and goes on
