@@ -31,7 +31,9 @@ inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the pl
       default: true,
       allowNo: true,
     }),
-    'argocd-manifest': Flags.string({summary: 'Argo CD install manifest FILE or URL (air-gapped sites); default: the release manifest for versions.argocd.'}),
+    'argocd-manifest': Flags.string({
+      summary: 'Argo CD install manifest FILE or https URL (air-gapped sites; never http); default: the release manifest for versions.argocd.',
+    }),
   }
 
   async run(): Promise<BootstrapResult> {

@@ -19,7 +19,8 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
   static override flags = {
     context: contextFlag('the central cluster'),
     manifest: Flags.string({
-      summary: "Install manifest FILE or URL instead of the release on GitHub (air-gapped sites). Its images must be the inventory's version.",
+      summary:
+        "Install manifest FILE or https URL instead of the release on GitHub (air-gapped sites; never http). Its images must be the inventory's version.",
     }),
     timeout: secondsFlag('Seconds to wait for the CRDs and the rollout.', 600),
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),

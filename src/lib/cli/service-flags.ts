@@ -10,10 +10,14 @@ import {DAY, secondsFlag} from './seconds-flag.js'
 export function serviceFlags(o: {requestTimeout?: number} = {}) {
   return {
     endpoint: Flags.string({
-      summary: 'Override a service URL: NAME=URL (repeatable; names: prometheus, thanos-query, thanos-compactor, opensearch, argocd, alertmanager, grafana).',
+      summary:
+        'Override a service URL: NAME=URL (repeatable; names: prometheus, thanos-query, thanos-compactor, opensearch, argocd, alertmanager, grafana; https only for opensearch, argocd and grafana, which get credentials).',
       multiple: true,
     }),
-    'via-api-server': Flags.boolean({summary: 'Reach services through the central API server’s service proxy (no DNS or ingress needed).'}),
+    'via-api-server': Flags.boolean({
+      summary:
+        'Reach services through the central API server’s service proxy (no DNS or ingress needed); not for opensearch, argocd or grafana without an https --endpoint (the proxy does not verify their certificates).',
+    }),
     'ca-file': Flags.string({summary: 'PEM bundle of a private CA, trusted in addition to the system roots (TLS is never disabled).'}),
     'request-timeout': secondsFlag('Seconds each HTTP request may take.', o.requestTimeout ?? 10, DAY),
   }
