@@ -1,8 +1,12 @@
 /** The built CLI (bin/run.js) against the test fleet: argocd install, cluster register, argocd password, argocd sync. */
-import {spawn} from 'node:child_process'
+import {execFileSync, spawn} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BIN, ROOT, requireBuild} from '../cli/helpers.js'
+import {gitDir} from '../../src/lib/config/model.js'
+import {renderRepo} from '../../src/lib/gitops/index.js'
 import {INITIAL_PASSWORD, autoRollout, startFleet, writeManifest, type Fleet} from './harness.js'
 
 interface Result {
@@ -27,15 +31,21 @@ describe('obsctl argocd / cluster register (built CLI)', () => {
   let fleet: Fleet
   let stop: () => void
   let common: string[]
+  /** the GitOps remote: a bare repository here (argocd sync reads the branch head from it with git ls-remote) */
+  let remote: string
   beforeAll(async () => {
     requireBuild()
-    fleet = await startFleet()
+    remote = path.join(mkdtempSync(path.join(tmpdir(), 'obsctl-remote-')), 'gitops.git')
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', remote])
+    fleet = await startFleet({edit: (t) => t.replace('https://git.miribit.lab/platform/thanos-multi-cluster.git', remote)})
+    await renderRepo(fleet.inv.platform, {dir: gitDir(fleet.inv.platform, fleet.inv.dir), commit: true, push: true})
     stop = autoRollout(fleet.central)
     common = ['-c', path.join(fleet.dir, 'obsctl.yaml'), '--kubeconfig', fleet.kubeconfig]
   })
   afterAll(async () => {
     stop()
     await fleet.stop()
+    rmSync(path.dirname(remote), {recursive: true, force: true})
   })
 
   it('argocd install --manifest FILE prints the choice, the rollout and the URL', async () => {
@@ -81,13 +91,20 @@ describe('obsctl argocd / cluster register (built CLI)', () => {
   })
 
   it('argocd sync times out with exit 1 listing the unhealthy apps', async () => {
-    fleet.central.seed({apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: {name: 'root-app', namespace: 'argocd'}, spec: {project: 'default'}})
-    fleet.central.setApplicationStatus('argocd', 'root-app', {sync: 'OutOfSync', health: 'Missing'})
+    // the root app at the pushed commit (so argocd-refresh is done at once): its sync and health are what is judged
+    const head = execFileSync('git', ['-C', remote, 'rev-parse', 'main'], {encoding: 'utf8'}).trim()
+    fleet.central.seed({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: {name: 'root-app', namespace: 'argocd'},
+      spec: {project: 'default', source: {repoURL: remote, path: 'argocd/applications', targetRevision: 'main'}},
+    })
+    fleet.central.setApplicationStatus('argocd', 'root-app', {sync: 'OutOfSync', health: 'Missing', revision: head})
     const r = await obsctl(['argocd', 'sync', ...common, '--timeout', '2'])
     expect(r.status).toBe(1)
     expect(r.stderr).toContain('1 of 1 Applications are not Synced and Healthy')
     expect(r.stderr).toContain('root-app: OutOfSync/Missing')
-    fleet.central.setApplicationStatus('argocd', 'root-app', {sync: 'Synced', health: 'Healthy'})
+    fleet.central.setApplicationStatus('argocd', 'root-app', {sync: 'Synced', health: 'Healthy', revision: head})
     const ok = await obsctl(['argocd', 'sync', ...common, '--timeout', '10'])
     expect(ok.status).toBe(0)
     expect(ok.stdout).toMatch(/root-app\s+Synced\s+Healthy/)

@@ -210,8 +210,10 @@ function run(e: Example): Promise<{status: number | null; stdout: string; stderr
   })
 }
 
-// what a run that could not reach the network says (no interface is up in its namespace)
-const NETWORK = /ENOTFOUND|EAI_AGAIN|ENETUNREACH|ECONNREFUSED|EHOSTUNREACH|HTTP_UNREACHABLE|getaddrinfo|network is unreachable|Could not resolve host/i
+// what a run that could not reach the network says (no interface is up in its namespace; git, the suite's
+// GIT_ALLOW_PROTOCOL=file: test/support/global-setup.ts)
+const NETWORK =
+  /ENOTFOUND|EAI_AGAIN|ENETUNREACH|ECONNREFUSED|EHOSTUNREACH|HTTP_UNREACHABLE|getaddrinfo|network is unreachable|Could not resolve host|transport '\w+' not allowed/i
 
 /**
  * The examples of shard `shard` (1..SHARDS): every SHARDS-th one of the manifest's order, so each file gets a

@@ -36,6 +36,9 @@ export default async function setup(): Promise<() => void> {
   const base = process.env.OBSCTL_TEST_TMPDIR_PARENT ?? tmpdir()
   const dir = mkdtempSync(path.join(base, 'obsctl-tests-'))
   process.env.TMPDIR = dir
+  // git reaches only local repositories in tests: a remote left at the example's https://git.miribit.lab (or an
+  // ssh one) fails at once with "transport … not allowed" instead of sending a DNS query off this machine
+  process.env.GIT_ALLOW_PROTOCOL = 'file'
   // the CLI's code cache (src/lib/code-cache.ts) goes there too, not into the user's ~/.cache
   process.env.XDG_CACHE_HOME = path.join(dir, 'cache')
   // every peer is on loopback with a CA the test made; a machine-wide extra CA bundle is read and parsed by
