@@ -6,6 +6,7 @@
  */
 import {yaml} from '../lazy-deps.js'
 import {contentMemo} from '../derived-cache.js'
+import {apiServerHost, apiServerPort} from './model.js'
 import type {Cluster} from './schema.js'
 
 /**
@@ -25,8 +26,7 @@ export const CILIUM_L2_POLICY = 'obsctl'
 export const CILIUM_CLIENT_RATE_LIMIT = {qps: 50, burst: 100} as const
 
 function endpoint(c: Cluster): {host: string; port: number} {
-  const u = new URL(c.apiServer)
-  return {host: u.hostname, port: u.port ? Number(u.port) : 6443}
+  return {host: apiServerHost(c), port: apiServerPort(c)}
 }
 
 /** Cilium chart values for a cluster (chart 1.18: keys checked against its values.yaml). */

@@ -124,6 +124,12 @@ export function apiServerHost(c: Cluster): string {
   return new URL(c.apiServer).hostname
 }
 
+/** API server port of a cluster: its URL's, else 6443 (kubeadm's bindPort, which the install sets to it on every control plane). */
+export function apiServerPort(c: Cluster): number {
+  const u = new URL(c.apiServer)
+  return u.port ? Number(u.port) : 6443
+}
+
 /** Where obsctl keeps its state beside the inventory. */
 export function obsctlDir(inventoryDir: string): string {
   return path.join(inventoryDir, '.obsctl')

@@ -7,7 +7,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {yaml} from '../lazy-deps.js'
 import {ciliumValuesYaml} from '../config/cilium.js'
-import {apiServerHost, clusterKubernetes, controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
+import {apiServerHost, apiServerPort, clusterKubernetes, controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import {contentMemo} from '../derived-cache.js'
 import {PACKAGE_ROOT} from '../package-root.js'
@@ -45,11 +45,6 @@ export function kubeadmApi(p: Platform, c: Cluster): string {
   return Number(k8sMinor(p, c).split('.')[1]) >= 31 ? 'kubeadm.k8s.io/v1beta4' : 'kubeadm.k8s.io/v1beta3'
 }
 
-export function apiPort(c: Cluster): number {
-  const u = new URL(c.apiServer)
-  return u.port ? Number(u.port) : 6443
-}
-
 /** The package repository for the cluster's minor: pkgs.k8s.io (or ssh.aptMirror, same layout). */
 export function packageBase(p: Platform, c: Cluster): string {
   const base = (p.ssh.aptMirror ?? PKGS_K8S_IO).replace(/\/+$/, '')
@@ -71,13 +66,13 @@ export function kubeadmInitConfig(p: Platform, c: Cluster): string {
     // Cilium replaces kube-proxy (kubeProxyReplacement=true)
     skipPhases: ['addon/kube-proxy'],
   }
-  if (IPV4.test(n.host)) init.localAPIEndpoint = {advertiseAddress: n.host, bindPort: apiPort(c)}
+  if (IPV4.test(n.host)) init.localAPIEndpoint = {advertiseAddress: n.host, bindPort: apiServerPort(c)}
   const cluster = {
     apiVersion,
     kind: 'ClusterConfiguration',
     clusterName: c.name,
     kubernetesVersion: '@KUBERNETES_VERSION@',
-    controlPlaneEndpoint: `${host}:${apiPort(c)}`,
+    controlPlaneEndpoint: `${host}:${apiServerPort(c)}`,
     networking: {podSubnet: c.podCidr, serviceSubnet: c.serviceCidr},
     apiServer: {certSANs: sans},
   }
@@ -114,7 +109,7 @@ export function kubeadmJoinConfig(p: Platform, c: Cluster, n: ClusterNode, j: Jo
   if (installMode(c, n) === 'join-control-plane') {
     cfg.controlPlane = {
       certificateKey: j.certificateKey,
-      ...(IPV4.test(n.host) ? {localAPIEndpoint: {advertiseAddress: n.host, bindPort: apiPort(c)}} : {}),
+      ...(IPV4.test(n.host) ? {localAPIEndpoint: {advertiseAddress: n.host, bindPort: apiServerPort(c)}} : {}),
     }
   }
   return yaml().stringify(cfg)
