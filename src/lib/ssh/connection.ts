@@ -1,7 +1,8 @@
 /**
  * One SSH connection to a node (ssh2, imported lazily): host key checked against obsctl's known_hosts,
  * connect timeout + keepalive, bounded retries with backoff on connection errors only, exec with
- * output streamed line by line, sudo (NOPASSWD, or the password on stdin), SFTP upload with a mode.
+ * output streamed line by line, sudo (NOPASSWD, or the password on stdin), SFTP upload with a mode,
+ * and TCP connections made from the node (direct-tcpip channels, as `ssh -L`).
  *
  * Retry rule: only establishing the connection is retried. Once a command's channel is open it is
  * never re-run by this module (it may have run); the caller's rerun is safe because every remote step
@@ -312,6 +313,58 @@ export class SshConnection {
       })
     }
     return r
+  }
+
+  /**
+   * A TCP connection to host:port made by the node's sshd, as seen from the node (a direct-tcpip channel on
+   * this connection: what `ssh -L` uses; nothing listens on this machine). The channel is the stream, e.g.
+   * for tls.connect({socket}). Refused by the node's sshd (AllowTcpForwarding no): SSH_FORWARD_REFUSED;
+   * nothing answering at host:port there (reason 2, "connect failed"): SSH_FORWARD_CONNECT.
+   */
+  tcpChannel(host: string, port: number, o: {signal?: AbortSignal} = {}): Promise<ClientChannel> {
+    const signal = o.signal ?? this.opts.signal
+    const where = `${host}:${port}`
+    const open = () =>
+      new Promise<ClientChannel>((resolve, reject) => {
+        if (signal?.aborted) return reject(interruptedError())
+        if (this.closed) return reject(new ObsctlError(`ssh ${this.label}: connection is closed`, {code: 'SSH_CLOSED'}))
+        let settled = false
+        const onAbort = () => {
+          settled = true
+          reject(interruptedError())
+        }
+        signal?.addEventListener('abort', onAbort, {once: true})
+        try {
+          // the originator address is informational (sshd logs it); the node connects from its own side
+          this.client.forwardOut('127.0.0.1', 0, host, port, (err, channel) => {
+            signal?.removeEventListener('abort', onAbort)
+            if (settled) return void channel?.close()
+            settled = true
+            if (!err) return resolve(channel)
+            // RFC 4254 5.1: 1 administratively prohibited, 2 connect failed
+            const reason = (err as Error & {reason?: number}).reason
+            if (reason === 1)
+              return reject(
+                new ObsctlError(`ssh ${this.label}: the node's sshd refused to open a TCP connection to ${where} (${err.message})`, {
+                  code: 'SSH_FORWARD_REFUSED',
+                  cause: err,
+                  hints: [`allow it in the node's /etc/ssh/sshd_config: AllowTcpForwarding yes (or local) for ${this.opts.user}, then reload sshd`],
+                }),
+              )
+            reject(
+              new ObsctlError(`ssh ${this.label}: nothing answered at ${where} on the node (${err.message})`, {
+                code: reason === 2 ? 'SSH_FORWARD_CONNECT' : 'SSH_FORWARD',
+                cause: err,
+              }),
+            )
+          })
+        } catch (e) {
+          signal?.removeEventListener('abort', onAbort)
+          settled = true
+          reject(new ObsctlError(`ssh ${this.label}: cannot open a channel to ${where}: ${(e as Error).message}`, {code: 'SSH_FORWARD', cause: e}))
+        }
+      })
+    return traced(`ssh ${this.label} tcp ${where}`, open, () => 'open')
   }
 
   private sftp(): Promise<SFTPWrapper> {
