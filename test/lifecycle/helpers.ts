@@ -3,7 +3,8 @@
  * with kubeadm, crictl, etcdctl and etcdutl "installed" (wrappers back to the recording shim, as the
  * shim's own package installs make them) and a kubeadm control plane laid out at the real paths by the
  * emulated `kubeadm init phase certs|kubeconfig all` (real certificates with chosen dates, see
- * ../support/node-sandbox/shim-certs-etcd.sh), static pod manifests and an etcd data file.
+ * ../support/node-sandbox/shim-certs-etcd.sh), static pod manifests (kube-apiserver's serving
+ * apiserver.crt over TLS at the node's address and apiServerPort) and an etcd data file.
  */
 import {execFileSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
@@ -71,6 +72,8 @@ export function seedControlPlane(sb: Sandbox, node: SandboxNode, o: {from?: Date
   const db = Buffer.concat([Buffer.from(`etcd data of ${node.hostname}: ${o.marker ?? 'PLAINTEXT-MARKER'}\n`), randomBytes(64 * 1024)])
   writeBytes(node, '/var/lib/etcd/member/snap/db', db)
   if (!nodeBytes(node, '/var/lib/etcd/member/snap/db').equals(db)) throw new Error('etcd data did not arrive intact')
+  // the "kubelet" starts the pods (any shim call syncs them): kube-apiserver serves its certificate from here on
+  onNode(node, 'crictl ps -q >/dev/null')
   node.clearCalls()
   return db
 }

@@ -69,6 +69,11 @@ export interface NodeOptions {
    * finds nothing and the dnf shim is the package manager. Give it an RHEL os-release with `osRelease`.
    */
   packageManager?: 'apt' | 'dnf'
+  /**
+   * the port the emulated kube-apiserver serves on at the node's own address while its static pod runs
+   * (node-sandbox/shim-certs-etcd.sh; default 6443, which sandboxInventory puts in the cluster's apiServer URL)
+   */
+  apiServerPort?: number
 }
 
 /** What a RHEL-family node (packageManager 'dnf') does not have. */
@@ -83,6 +88,8 @@ export interface Call {
 export interface SandboxNode {
   ip: string
   port: number
+  /** the emulated kube-apiserver's port at `ip` (see NodeOptions.apiServerPort) */
+  apiServerPort: number
   hostname: string
   dir: string
   hostKeyFile: string
@@ -178,6 +185,10 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
   if (o.nproc) writeFileSync(path.join(st, 'nproc'), `${o.nproc}\n`)
   if (o.k8sVersion) writeFileSync(path.join(st, 'k8s-version'), o.k8sVersion)
   if (o.slowSeconds) writeFileSync(path.join(st, 'slow-seconds'), String(o.slowSeconds))
+  const apiServerPort = o.apiServerPort ?? 6443
+  writeFileSync(path.join(st, 'apiserver-port'), String(apiServerPort))
+  // background servers the shim starts (the kube-apiserver's) end themselves once this process is gone
+  writeFileSync(path.join(st, 'owner-pid'), String(process.pid))
   const dnf = o.packageManager === 'dnf'
   for (const c of SHIMMED.filter((x) => !(dnf && APT_TOOLS.includes(x)))) {
     const w = path.join(bin, c)
@@ -213,6 +224,8 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
       'UsePAM no',
       'StrictModes no',
       'PrintMotd no',
+      // obsctl opens TCP connections from the node through it (direct-tcpip: certs renew's check of the API server)
+      'AllowTcpForwarding yes',
       `SetEnv PATH=${pathEnv}`,
       'Subsystem sftp internal-sftp',
       'MaxStartups 200',
@@ -232,10 +245,24 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
     .map((m) => `mount -t overlay overlay -o lowerdir=${m},upperdir=${path.join(dir, 'upper', m)},workdir=${path.join(dir, 'work', m)} ${m}`)
     .join(' && ')
   let child: ChildProcess | undefined
+  /** the emulated kube-apiserver (its process group), which a stopped machine no longer runs */
+  const stopApiServer = () => {
+    const pidFile = path.join(st, 'apiserver.pid')
+    const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').trim()) : 0
+    if (pid > 0) {
+      try {
+        process.kill(-pid, 'SIGTERM')
+      } catch {
+        // gone already
+      }
+    }
+    rmSync(pidFile, {force: true})
+  }
 
   const node: SandboxNode = {
     ip,
     port,
+    apiServerPort,
     hostname,
     dir,
     hostKeyFile,
@@ -284,6 +311,7 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
       await Promise.race([waitForPort(ip, port), exited])
     },
     async stop() {
+      stopApiServer()
       const c = child
       child = undefined
       if (!c || c.exitCode !== null) return
@@ -356,7 +384,7 @@ export function sandboxInventory(
       `  - name: cluster-${id}`,
       `    id: "${id}"`,
       `    role: ${ci === 0 ? 'central' : 'edge'}`,
-      `    apiServer: https://${cp.ip}:6443`,
+      `    apiServer: https://${cp.ip}:${cp.apiServerPort}`,
       '    nodes:',
       ...nodes,
     ].join('\n')

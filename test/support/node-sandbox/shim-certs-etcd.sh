@@ -8,6 +8,14 @@
 #     reissues every non-CA certificate for 365 days from now with the same CA and subject, as kubeadm does;
 #   - static pods: a manifest in /etc/kubernetes/manifests means the kubelet runs its container; the
 #     container id changes whenever the manifest file is moved back (its ctime), as a restart would;
+#   - the kube-apiserver container serves: while it runs, a real `openssl s_server` (started by lc_kubelet,
+#     which every call on the node runs first, as the kubelet syncs its pods) serves the
+#     /etc/kubernetes/pki/apiserver.crt it read when it started (a running API server keeps its
+#     certificate in memory) on the node's own address, port state/apiserver-port (default 6443); a new
+#     container id restarts it, a manifest moved out stops it. state/apiserver-no-restart: the process
+#     survives its container's restarts and goes on serving the old certificate (a restart that did not
+#     take). Its process group is in state/apiserver.pid (sshd.ts kills it when the node stops); it also
+#     ends itself once the test process in state/owner-pid is gone;
 #   - etcd data: /var/lib/etcd/member/snap/db; `etcdctl snapshot save` copies it (etcd must run),
 #     `etcdutl snapshot restore` writes a new data dir (refusing an existing one, as etcdutl does).
 # Handled commands exit here; anything else falls through to shim.sh's main case.
@@ -17,19 +25,24 @@ lc_when() { date -u -d "$1" +%Y%m%d%H%M%SZ; }
 lc_start() { cat "$st/cert-start" 2>/dev/null || lc_when '-1 day'; }
 lc_end() { cat "$st/cert-end" 2>/dev/null || lc_when '+365 days'; }
 
-# lc_sign OUT_BASE CN START END [CA_BASE]: key OUT_BASE.key and certificate OUT_BASE.crt, signed by CA_BASE
-# (self-signed without one) with exactly these dates (openssl ca, since `req -x509` only takes -days)
+# lc_sign OUT_BASE CN START END [CA_BASE [EXT]]: key OUT_BASE.key and certificate OUT_BASE.crt, signed by
+# CA_BASE (self-signed without one) with exactly these dates (openssl ca, since `req -x509` only takes -days)
+# and the extensions of section EXT (default v3_leaf; v3_apiserver: kubeadm's serving certificate, its SANs)
 lc_sign() {
-  local out=$1 cn=$2 start=$3 end=$4 ca=${5:-} d
+  local out=$1 cn=$2 start=$3 end=$4 ca=${5:-} ext=${6:-v3_leaf} d
   d=$(mktemp -d)
   : >"$d/index.txt"
-  echo 01 >"$d/serial"
+  # a random serial, as kubeadm's (every reissue is told apart by it)
+  openssl rand -hex 8 >"$d/serial"
   printf '[ca]\ndefault_ca=d\n[d]\ndatabase=%s/index.txt\nserial=%s/serial\nnew_certs_dir=%s\ndefault_md=sha256\npolicy=p\nunique_subject=no\nemail_in_dn=no\n[p]\ncommonName=supplied\n[req]\ndistinguished_name=dn\n[dn]\n[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign,digitalSignature,keyEncipherment\n[v3_leaf]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n' "$d" "$d" "$d" >"$d/ca.cnf"
+  # kubeadm's apiserver.crt: serverAuth, and SANs kubernetes, kubernetes.default(.svc(.cluster.local)), the node
+  # name, the first service IP and the advertise address (cmd/kubeadm/app/util/pkiutil GetAPIServerAltNames)
+  printf '[v3_apiserver]\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:%s,IP:10.96.0.1,IP:%s\n' "$(cat "$st/hostname")" "$ip" >>"$d/ca.cnf"
   mkdir -p "$(dirname "$out")"
   [ -s "$out.key" ] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$out.key" 2>/dev/null
   openssl req -new -key "$out.key" -subj "/CN=$cn" -config "$d/ca.cnf" -out "$d/r.csr" 2>/dev/null
   if [ -n "$ca" ]; then
-    openssl ca -batch -config "$d/ca.cnf" -cert "$ca.crt" -keyfile "$ca.key" -in "$d/r.csr" -startdate "$start" -enddate "$end" -extensions v3_leaf -out "$out.crt" -notext 2>/dev/null
+    openssl ca -batch -config "$d/ca.cnf" -cert "$ca.crt" -keyfile "$ca.key" -in "$d/r.csr" -startdate "$start" -enddate "$end" -extensions "$ext" -out "$out.crt" -notext 2>/dev/null
   else
     openssl ca -batch -config "$d/ca.cnf" -selfsign -keyfile "$out.key" -in "$d/r.csr" -startdate "$start" -enddate "$end" -extensions v3_ca -out "$out.crt" -notext 2>/dev/null
   fi
@@ -39,10 +52,10 @@ lc_sign() {
   return $rc
 }
 
-# leaf certificates as kubeadm names them: file base (under pki), CN, CA base
+# leaf certificates as kubeadm names them: file base (under pki), CN, CA base[, extensions]
 lc_leaves() {
   printf '%s\n' \
-    "apiserver kube-apiserver ca" \
+    "apiserver kube-apiserver ca v3_apiserver" \
     "apiserver-kubelet-client kube-apiserver-kubelet-client ca" \
     "front-proxy-client front-proxy-client front-proxy-ca" \
     "apiserver-etcd-client kube-apiserver-etcd-client etcd/ca" \
@@ -105,6 +118,51 @@ lc_arg() { # the value of --NAME=V or --NAME V among the remaining args
   done
 }
 
+# ---- the kube-apiserver static pod's server (see the header) ---------------------------------------------
+lc_api_pid() { cat "$st/apiserver.pid" 2>/dev/null; }
+lc_api_alive() { local p; p=$(lc_api_pid) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+lc_api_stop() { # the whole process group (the watchdog and s_server), waiting until it is gone and the port free
+  local p i=0
+  p=$(lc_api_pid)
+  if [ -n "$p" ]; then
+    kill -- "-$p" 2>/dev/null
+    while kill -0 "$p" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+  fi
+  rm -f "$st/apiserver.pid" "$st/apiserver.container"
+}
+lc_kubelet() {
+  [ -f /etc/kubernetes/manifests/kube-apiserver.yaml ] || [ -s "$st/apiserver.pid" ] || return 0
+  (
+    flock 9
+    id=$(lc_container kube-apiserver)
+    # a restart that did not take: the running process stays, whatever its container does
+    if [ -e "$st/apiserver-no-restart" ] && lc_api_alive; then exit 0; fi
+    if [ -z "$id" ]; then lc_api_stop; exit 0; fi
+    if [ "$(cat "$st/apiserver.container" 2>/dev/null)" = "$id" ] && lc_api_alive; then exit 0; fi
+    lc_api_stop
+    [ -s "$lc_pki/apiserver.crt" ] && [ -s "$lc_pki/apiserver.key" ] || exit 0
+    port=$(cat "$st/apiserver-port" 2>/dev/null || echo 6443)
+    owner=$(cat "$st/owner-pid" 2>/dev/null || echo 1)
+    # its own session (the SSH session ends without it); the watchdog ends it with the test process
+    # shellcheck disable=SC2016
+    setsid bash -c 'openssl s_server -accept "$1" -cert "$2" -key "$3" -www -quiet & s=$!
+      while kill -0 "$4" 2>/dev/null && kill -0 "$s" 2>/dev/null; do sleep 1; done
+      kill "$s" 2>/dev/null' kube-apiserver "$ip:$port" "$lc_pki/apiserver.crt" "$lc_pki/apiserver.key" "$owner" \
+      </dev/null >>"$st/apiserver.log" 2>&1 9>&- &
+    echo $! >"$st/apiserver.pid"
+    echo "$id" >"$st/apiserver.container"
+    # a real API server has read its certificate once it listens: the call goes on only then, so a renew
+    # in the same call cannot change what it serves
+    i=0
+    until (exec 3<>"/dev/tcp/$ip/$port") 2>/dev/null; do
+      [ $i -lt 200 ] && lc_api_alive || { echo "sandbox: the kube-apiserver emulation did not listen on $ip:$port (state/apiserver.log)" >&2; break; }
+      sleep 0.05
+      i=$((i + 1))
+    done
+  ) 9>"$st/kubelet.lock"
+}
+lc_kubelet
+
 case "$cmd ${1:-} ${2:-}" in
   "kubeadm init phase")
     case "${3:-} ${4:-}" in
@@ -114,7 +172,7 @@ case "$cmd ${1:-} ${2:-}" in
         for ca in ca:kubernetes front-proxy-ca:front-proxy-ca etcd/ca:etcd-ca; do
           [ -s "$lc_pki/${ca%%:*}.crt" ] || lc_sign "$lc_pki/${ca%%:*}" "${ca#*:}" "$s" "$ca_end" || exit 1
         done
-        while read -r base cn ca; do lc_sign "$lc_pki/$base" "$cn" "$s" "$e" "$lc_pki/$ca" || exit 1; done < <(lc_leaves)
+        while read -r base cn ca ext; do lc_sign "$lc_pki/$base" "$cn" "$s" "$e" "$lc_pki/$ca" "$ext" || exit 1; done < <(lc_leaves)
         echo "[certs] Using certificateDir folder \"$lc_pki\""
         exit 0
         ;;
@@ -130,9 +188,9 @@ case "$cmd ${1:-} ${2:-}" in
     [ "${3:-}" = all ] || { echo "sandbox: only 'kubeadm certs renew all' is emulated" >&2; exit 1; }
     [ -s "$lc_pki/ca.key" ] || { echo 'error: failure loading ca certificate authority: open /etc/kubernetes/pki/ca.crt: no such file or directory' >&2; exit 1; }
     s=$(lc_when now) e=$(lc_when '+365 days')
-    while read -r base cn ca; do
+    while read -r base cn ca ext; do
       [ -f "$lc_pki/$base.crt" ] || continue
-      lc_sign "$lc_pki/$base" "$cn" "$s" "$e" "$lc_pki/$ca" || exit 1
+      lc_sign "$lc_pki/$base" "$cn" "$s" "$e" "$lc_pki/$ca" "$ext" || exit 1
       echo "certificate ${base//\//-} renewed"
     done < <(lc_leaves)
     while read -r name cn; do
