@@ -12,7 +12,8 @@
  * `ps --name REGEX -q` printing one container id per line (kubernetes-sigs/cri-tools cmd/crictl/container.go).
  */
 import {X509Certificate} from 'node:crypto'
-import {mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import tls from 'node:tls'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -39,6 +40,20 @@ const kcUserCert = (file: string, user: string) => {
   return kc.users.find((u) => u.name === user)!.user['client-certificate-data']!
 }
 const confCert = (text: string) => /client-certificate-data: (\S+)/.exec(text)![1]!
+
+/** What the node's kube-apiserver serves, measured by the test itself (straight to its address; verified against its CA). */
+function servedBy(node: Sandbox['nodes'][number]): Promise<X509Certificate> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({host: node.ip, port: node.apiServerPort, servername: 'kubernetes', ca: node.file('/etc/kubernetes/pki/ca.crt')})
+    s.once('secureConnect', () => {
+      resolve(s.getPeerX509Certificate()!)
+      s.destroy()
+    })
+    s.once('error', reject)
+  })
+}
+const fileCert = (node: Sandbox['nodes'][number]) => new X509Certificate(node.file('/etc/kubernetes/pki/apiserver.crt')!)
+const switchFile = (node: Sandbox['nodes'][number], name: string) => path.join(node.dir, 'state', name)
 
 beforeAll(async () => {
   // nodes 3 and 4: the two control planes of the resumed renew's cluster (its own inventory, below)
@@ -192,6 +207,18 @@ describe('certs renew', () => {
     expect(firstOf('kube-apiserver')).toBeLessThan(firstOf('kube-controller-manager'))
     expect(firstOf('kube-scheduler')).toBeLessThan(firstOf('etcd'))
 
+    // the restarted kube-apiserver serves the renewed apiserver.crt: what obsctl measured from the node, and
+    // what the test measures itself
+    const renewed = fileCert(node)
+    expect(r.nodes[0]!.served).toEqual({
+      endpoint: `${node.ip}:${node.apiServerPort}`,
+      serial: renewed.serialNumber,
+      sha256: renewed.fingerprint256,
+      notAfter: new Date(renewed.validTo).toISOString(),
+    })
+    expect((await servedBy(node)).fingerprint256).toBe(renewed.fingerprint256)
+    expect(r.run.phases[0]!.tasks[0]!.summary).toContain('kube-apiserver serves the renewed certificate')
+
     // the kubeconfig holds the renewed admin certificate
     const newKc = kcUserCert(kubeconfig, 'cluster-02-admin')
     expect(newKc).not.toBe(oldKc)
@@ -217,6 +244,44 @@ describe('certs renew', () => {
     expect(r.ok).toBe(true)
     expect(node.file('/etc/kubernetes/manifests/kube-scheduler.yaml')).toBeDefined()
     expect(onNode(node, 'ls -A /etc/kubernetes/obsctl-parked-manifests').trim()).toBe('')
+  }, 240_000)
+
+  it("a node whose sshd refuses TCP forwarding: what kube-apiserver serves cannot be measured, so the node's renew fails, naming AllowTcpForwarding", async () => {
+    const node = sb.nodes[0]!
+    const config = path.join(node.dir, 'sshd_config')
+    const original = readFileSync(config, 'utf8')
+    writeFileSync(config, original.replace('AllowTcpForwarding yes', 'AllowTcpForwarding no'))
+    await node.stop()
+    await node.start()
+    try {
+      const r = await certsRenew(inv, {...quiet, kubeconfig, clusters: ['cluster-01'], pollMs: 100, podTimeoutMs: 60_000})
+      expect(r.ok).toBe(false)
+      expect(r.exitCode).toBe(1)
+      const task = r.run.phases[0]!.tasks[0]!
+      expect(task.status).toBe('failed')
+      expect(task.error).toMatch(/the node's sshd refused to open a TCP connection to 127\.0\.1\.171:6443/)
+      expect(task.failure?.hints?.join('\n')).toContain('AllowTcpForwarding yes')
+      // refused at once: not retried until the timeout
+      expect(r.run.phases[1]!.status).toBe('not-run')
+    } finally {
+      writeFileSync(config, original)
+      await node.stop()
+      await node.start()
+    }
+  }, 240_000)
+
+  it('nothing answering at the API server port within the pod timeout fails the renew: a check that could not measure', async () => {
+    const dir3 = mkdtempSync(path.join(os.tmpdir(), 'obsctl-certs-port-'))
+    // the inventory's apiServer URL names a port nothing listens on at the node
+    writeFileSync(path.join(dir3, 'obsctl.yaml'), sandboxInventory(sb, [[0]]).replace(`https://${sb.nodes[0]!.ip}:6443`, `https://${sb.nodes[0]!.ip}:6449`))
+    const inv3 = loadInventory(path.join(dir3, 'obsctl.yaml'))
+    const r = await certsRenew(inv3, {...quiet, kubeconfig, pollMs: 100, podTimeoutMs: 3000})
+    expect(r.exitCode).toBe(1)
+    const task = r.run.phases[0]!.tasks[0]!
+    expect(task.error).toMatch(
+      /could not measure the certificate kube-apiserver serves on .*no TLS handshake with 127\.0\.1\.171:6449 \(from the node\) within 3 s: .*nothing answered/,
+    )
+    expect(task.failure?.hints?.join('\n')).toMatch(/crictl ps --name kube-apiserver.*\n.*apiServer URL.*\n.*AllowTcpForwarding/)
   }, 240_000)
 })
 
@@ -364,4 +429,64 @@ describe('certs renew, resumed per node', () => {
     expect(kubeadmCalls(b())).toEqual(['kubeadm certs renew all', 'kubeadm certs renew all'])
     expect(crictlCalls(b())).toBeGreaterThan(0)
   }, 600_000)
+
+  it("a kube-apiserver that did not restart (its old process still serving the old certificate) fails that node's renew, naming served and file; the other node's work is kept and the rerun finishes", async () => {
+    requireBuild()
+    const env = {KUBECONFIG: kc2}
+    const args = ['certs', 'renew', '-c', inv2.file, '--pod-timeout', '60']
+    // the second control plane's API server process survives its container's restarts
+    writeFileSync(switchFile(b(), 'apiserver-no-restart'), '')
+    const oldServed = await servedBy(b())
+    expect(oldServed.fingerprint256).toBe(fileCert(b()).fingerprint256)
+    clear()
+    let failed
+    try {
+      failed = await obsctl([...args, '--json'], {env})
+    } finally {
+      rmSync(switchFile(b(), 'apiserver-no-restart'))
+    }
+    expect(failed.status, failed.stderr + failed.stdout.slice(0, 2000)).toBe(1)
+    const j = JSON.parse(failed.stdout) as {
+      ok: boolean
+      run: {phases: {name: string; status: string; tasks: {target: string; status: string; failure?: {message: string; code: string; hints: string[]}}[]}[]}
+    }
+    expect(statuses(j)).toEqual({[`certs-renew cluster-01/${a().ip}`]: 'done', [`certs-renew cluster-01/${b().ip}`]: 'failed'})
+    expect(j.run.phases.map((p) => [p.name, p.status])).toEqual([
+      ['certs-renew', 'failed'],
+      ['kubeconfig', 'not-run'],
+    ])
+    const failure = j.run.phases[0]!.tasks[1]!.failure!
+    // the files were renewed and the pods "restarted"; what it serves is still the old certificate
+    const renewedB = fileCert(b())
+    expect(renewedB.fingerprint256).not.toBe(oldServed.fingerprint256)
+    expect((await servedBy(b())).fingerprint256).toBe(oldServed.fingerprint256)
+    expect(kubeadmCalls(b())).toEqual(['kubeadm certs renew all'])
+    expect(failure.code).toBe('CERTS_NOT_SERVED')
+    expect(failure.message).toContain(
+      `does not serve the renewed certificate: at ${b().ip}:6443 it serves serial ${oldServed.serialNumber}, until ${new Date(oldServed.validTo).toISOString()}, /etc/kubernetes/pki/apiserver.crt is serial ${renewedB.serialNumber}, until ${new Date(renewedB.validTo).toISOString()}`,
+    )
+    expect(failure.hints.join('\n')).toContain('crictl ps --name kube-apiserver')
+    expect(failure.hints.join('\n')).toContain('rerun obsctl certs renew --cluster cluster-01')
+    // the first node's work stands: renewed, and its API server serves it
+    const aCert = a().file('/etc/kubernetes/pki/apiserver.crt')
+    expect((await servedBy(a())).fingerprint256).toBe(fileCert(a()).fingerprint256)
+
+    // the API server restarts normally again: the rerun renews only the second node and finishes
+    clear()
+    const again = await obsctl([...args, '--json'], {env})
+    expect(again.status, again.stderr + again.stdout.slice(0, 2000)).toBe(0)
+    const k = JSON.parse(again.stdout) as {
+      nodes: {host: string; served: {sha256: string}}[]
+      run: {phases: {name: string; tasks: {target: string; status: string}[]}[]}
+    }
+    expect(statuses(k)).toEqual({
+      [`certs-renew cluster-01/${a().ip}`]: 'unchanged',
+      [`certs-renew cluster-01/${b().ip}`]: 'done',
+      'kubeconfig cluster-01': 'done',
+    })
+    expect(kubeadmCalls(a()).filter((l) => l.startsWith('kubeadm certs'))).toEqual([])
+    expect(a().file('/etc/kubernetes/pki/apiserver.crt')).toBe(aCert)
+    expect(k.nodes.find((n) => n.host === b().ip)!.served.sha256).toBe(fileCert(b()).fingerprint256)
+    expect((await servedBy(b())).fingerprint256).toBe(fileCert(b()).fingerprint256)
+  }, 360_000)
 })

@@ -10,7 +10,9 @@ export default class CertsRenew extends BaseCommand {
 kube-controller-manager, kube-scheduler and etcd are restarted one by one the way the Kubernetes documentation
 describes (the static pod's manifest is moved out of /etc/kubernetes/manifests until crictl shows its container
 gone, then moved back until a new container runs); then the certificates are read back (one still expiring within
-30 days fails the node). Last, the renewed admin.conf is merged into the kubeconfig (as obsctl kubeconfig merge).
+30 days fails the node), and a TLS connection from the node to its own API server (through the SSH connection)
+must find it serving the renewed apiserver.crt, verified against the cluster CA (an API server that did not
+restart, or one that cannot be reached, fails the node). Last, the renewed admin.conf is merged into the kubeconfig (as obsctl kubeconfig merge).
 CAs are not renewed (kubeadm's live 10 years). --dry-run prints the steps.
 
 A renew stopped by Ctrl-C, a kill or a failed node is taken up by the next run: the nodes it already renewed are
@@ -24,7 +26,7 @@ skipped. Once every node and the kubeconfig are done, the next run renews every 
     cluster: Flags.string({summary: 'Only this cluster (repeatable; default: every cluster).', multiple: true}),
     'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
     'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
-    'pod-timeout': secondsFlag('Seconds each static pod may take to stop or start.', 300),
+    'pod-timeout': secondsFlag('Seconds each static pod may take to stop or start (and kube-apiserver to answer again).', 300),
   }
 
   async run(): Promise<CertsRenewResult> {

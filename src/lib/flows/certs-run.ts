@@ -1,7 +1,8 @@
 /**
  * `obsctl certs check` and `obsctl certs renew`: the certificate flows (./certs.ts) as engine
  * runs (lock, per-task logs, journal). The check always measures again; a certificate that expired,
- * or a node that could not be read, fails it (exit 1); one within WARN_DAYS is a warning.
+ * or a node that could not be read, fails it (exit 1); one within WARN_DAYS is a warning. The renew
+ * ends each node with what its kube-apiserver serves (../lifecycle/certs-served.ts).
  */
 import type {LoadedInventory} from '../config/load.js'
 import {selectClusters} from '../config/model.js'

@@ -13,7 +13,9 @@
  *   could not measure fails the command), never skipped.
  * - `certs-renew`: one task per control-plane node, one node at a time: `kubeadm certs renew all`,
  *   then each control-plane static pod restarted (./static-pods.ts), then the certificates read back
- *   (a leaf that still expires within the warning window fails the task). The certs renew flow follows
+ *   (a leaf that still expires within the warning window fails the task), then what kube-apiserver
+ *   serves checked against the renewed apiserver.crt (./certs-served.ts: a TLS connection from the node
+ *   to its own address and the API server port; a restart that did not take fails the task). The certs renew flow follows
  *   it with the `kubeconfig` phase, which merges the renewed admin.conf.
  *   Resumable per node (see renewOf): a renew of a cluster that a kill or a failure left unfinished is
  *   taken up again by the next run, which skips the nodes it already renewed; once every node and the
@@ -21,7 +23,7 @@
  */
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
-import {controlPlaneNodes, findCluster, kubeUserName, nodeName, obsctlDir} from '../config/model.js'
+import {apiServerPort, controlPlaneNodes, findCluster, kubeUserName, nodeName, obsctlDir} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
 import type {Cluster, ClusterNode} from '../config/schema.js'
 import {runClusters} from '../engine/options.js'
@@ -32,7 +34,8 @@ import {writeFileAtomic} from '../fs.js'
 import {chainFileFor} from '../kube/kubeconfig/chain.js'
 import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/kube.js'
 import {WARN_DAYS, kubeconfigCert, readNodeCerts, soonestOf, worst, type CertInfo, type CertsClusterReport, type NodeCerts, type Soonest} from './certs-read.js'
-import {rootStep, type RootShell} from '../nodes/lock.js'
+import {rootStep} from '../nodes/lock.js'
+import {checkServedApiserver, type NodeShell, type ServedCert} from './certs-served.js'
 import {CONTROL_PLANE_PODS, restartStaticPod, unparkAll} from './static-pods.js'
 
 export * from './certs-read.js'
@@ -62,7 +65,7 @@ function cpNode(ctx: RunContext, t: CpNodeTarget): {cluster: Cluster; node: Clus
   return {cluster, node}
 }
 
-async function rootShell(ctx: RunContext, node: ClusterNode): Promise<RootShell> {
+async function rootShell(ctx: RunContext, node: ClusterNode): Promise<NodeShell> {
   const {sshPool} = await import('../ssh/pool.js')
   return (await sshPool(ctx)).get(node)
 }
@@ -136,6 +139,8 @@ export interface CertsRenewReport {
   after: string
   renewed: string[]
   restarted: string[]
+  /** what kube-apiserver serves after the restarts (from the node): the renewed apiserver.crt */
+  served: ServedCert
   /** the renew this node was renewed in: the id of the run that began it (a resumed renew keeps it) */
   renew: string
 }
@@ -189,8 +194,8 @@ export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, 
     // the journal is trusted within one renew: a node done in it is skipped by the rerun
     fingerprint: async (t, ctx) => ({cluster: t.cluster, host: t.host, renew: await renewOf(ctx, t.cluster)}),
     prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
-    describe: (t) =>
-      `ssh ${t.host}: kubeadm certs renew all; restart ${CONTROL_PLANE_PODS.join(', ')} one at a time (manifest moved out of /etc/kubernetes/manifests until crictl shows the container gone, then back until a new container runs); read the certificates back`,
+    describe: (t, ctx) =>
+      `ssh ${t.host}: kubeadm certs renew all; restart ${CONTROL_PLANE_PODS.join(', ')} one at a time (manifest moved out of /etc/kubernetes/manifests until crictl shows the container gone, then back until a new container runs); read the certificates back; check that kube-apiserver at ${t.host}:${apiServerPort(clusterOf(ctx, t.cluster))} (a TLS connection from the node through its sshd) serves the renewed apiserver.crt`,
     async run(t, ctx, io) {
       const {cluster, node} = cpNode(ctx, t)
       const conn = await rootShell(ctx, node)
@@ -223,8 +228,16 @@ export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, 
       }
       const s = soonestLeaf(after)!
       io.log(`after: soonest ${s.name} until ${s.notAfter}`)
+      // the files are renewed; the API server that restarted must serve them (a restart that did not take serves the old one)
+      const {served} = await checkServedApiserver(conn, node.host, apiServerPort(cluster), {
+        cluster: cluster.name,
+        timeoutMs: o.podTimeoutMs ?? 300_000,
+        intervalMs: o.pollMs,
+        signal: ctx.signal,
+        log: (l) => io.log(l),
+      })
       return {
-        summary: `renewed (${s.name} now until ${s.notAfter.slice(0, 10)}); restarted ${restarted.join(', ')}`,
+        summary: `renewed (${s.name} now until ${s.notAfter.slice(0, 10)}); restarted ${restarted.join(', ')}; kube-apiserver serves the renewed certificate`,
         report: {
           cluster: cluster.name,
           node: nodeName(node),
@@ -233,6 +246,7 @@ export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, 
           after: s.notAfter,
           renewed,
           restarted,
+          served,
           renew: await renewOf(ctx, t.cluster),
         },
       }

@@ -1,0 +1,183 @@
+/**
+ * The certificate a control-plane node's kube-apiserver actually serves, measured from the node itself: a
+ * TLS connection to the node's own address and the API server port, made by the node's sshd over obsctl's
+ * SSH connection (a direct-tcpip channel, ../ssh/connection.ts tcpChannel; nothing else need be reachable
+ * from obsctl's machine). A renew that rewrote the files but whose API server still runs with the old
+ * certificate in memory (a restart that did not take) is caught here, not by the files.
+ *
+ * The handshake verifies the served chain against the cluster CA (/etc/kubernetes/pki/ca.crt, read from the
+ * node) for the name `kubernetes`, a SAN kubeadm always puts on apiserver.crt. Node's TLS runs the whole
+ * verification (chain and name) either way; obsctl takes the verdict (`authorized`, `authorizationError`)
+ * instead of letting the handshake abort, so a served certificate that is not the file's (an old one, which
+ * may have expired) is named as such rather than as a bare TLS error.
+ */
+import {X509Certificate} from 'node:crypto'
+import type {Duplex} from 'node:stream'
+import tls from 'node:tls'
+import {sleepOrInterrupt as sleep} from '../async.js'
+import {ObsctlError, errorMessage, interruptedError} from '../errors.js'
+import type {RootShell} from '../nodes/lock.js'
+
+export const PKI_CA = '/etc/kubernetes/pki/ca.crt'
+export const APISERVER_CRT = '/etc/kubernetes/pki/apiserver.crt'
+/** a name kubeadm always puts among apiserver.crt's SANs (with kubernetes.default…, the node name and addresses) */
+export const APISERVER_NAME = 'kubernetes'
+
+/** A root shell that can also open TCP connections from the node (../ssh/connection.ts SshConnection). */
+export interface NodeShell extends RootShell {
+  tcpChannel(host: string, port: number, o?: {signal?: AbortSignal}): Promise<Duplex>
+}
+
+/** One certificate as the served check compares it (no secret: all of it is public). */
+export interface CertId {
+  /** hex, as openssl prints it */
+  serial: string
+  /** SHA-256 of the DER, colon-separated hex */
+  sha256: string
+  notAfter: string
+}
+
+export interface ServedCert extends CertId {
+  /** where it was measured: the node's address and API server port, from the node */
+  endpoint: string
+}
+
+export interface ServedCheck {
+  served: ServedCert
+  file: CertId
+}
+
+const idOf = (x: X509Certificate): CertId => ({serial: x.serialNumber, sha256: x.fingerprint256, notAfter: new Date(Date.parse(x.validTo)).toISOString()})
+const describeId = (c: CertId) => `serial ${c.serial}, until ${c.notAfter}`
+
+/** ca.crt and apiserver.crt of a control-plane node (public certificates; no key is read). */
+export async function readApiserverPki(conn: RootShell, signal?: AbortSignal): Promise<{ca: string; apiserver: X509Certificate}> {
+  const r = await conn.sudo(`for f in ${PKI_CA} ${APISERVER_CRT}; do base64 -w0 "$f" || exit 1; echo; done`, {signal})
+  const [ca, crt] = r.stdout.split('\n').map((l) => Buffer.from(l.trim(), 'base64').toString('utf8'))
+  if (r.code !== 0 || !ca || !crt) {
+    throw new ObsctlError(`cannot read ${PKI_CA} and ${APISERVER_CRT} on ${conn.label}: ${r.stderr.trim().split('\n').pop() || `exit code ${r.code}`}`, {
+      code: 'CERTS_READ',
+      hints: ['is this node a kubeadm control plane? (obsctl node install CLUSTER)'],
+    })
+  }
+  return {ca, apiserver: new X509Certificate(crt)}
+}
+
+interface Handshake {
+  cert: X509Certificate
+  authorized: boolean
+  authorizationError?: string
+}
+
+/** One TLS handshake with host:port as the node sees it; the channel is closed after it. */
+export function handshake(conn: NodeShell, host: string, port: number, ca: string, o: {timeoutMs: number; signal?: AbortSignal}): Promise<Handshake> {
+  return conn.tcpChannel(host, port, {signal: o.signal}).then(
+    (channel) =>
+      new Promise<Handshake>((resolve, reject) => {
+        const s = tls.connect({socket: channel, ca, servername: APISERVER_NAME, rejectUnauthorized: false})
+        let finished = false
+        const done = (f: () => void) => {
+          if (finished) return
+          finished = true
+          clearTimeout(timer)
+          o.signal?.removeEventListener('abort', onAbort)
+          s.destroy()
+          channel.destroy()
+          f()
+        }
+        const onAbort = () => done(() => reject(interruptedError()))
+        const timer = setTimeout(() => done(() => reject(new Error(`no TLS handshake within ${Math.round(o.timeoutMs / 1000)} s`))), o.timeoutMs)
+        o.signal?.addEventListener('abort', onAbort, {once: true})
+        s.once('secureConnect', () => {
+          const cert = s.getPeerX509Certificate()
+          const authorizationError = s.authorizationError ? String(s.authorizationError) : undefined
+          done(() => (cert ? resolve({cert, authorized: s.authorized, authorizationError}) : reject(new Error('the server sent no certificate'))))
+        })
+        s.once('error', (e) => done(() => reject(e)))
+        s.once('close', () => done(() => reject(new Error('the connection closed before the TLS handshake finished'))))
+      }),
+  )
+}
+
+export interface ServedOptions {
+  /** how long the API server may take to answer (it starts listening a while after its container runs) */
+  timeoutMs: number
+  intervalMs?: number
+  signal?: AbortSignal
+  log?: (line: string) => void
+}
+
+/**
+ * Wait until host:port (from the node) completes a TLS handshake, retrying while nothing answers there or the
+ * handshake fails (an API server that is starting); an sshd that refuses the channel fails at once.
+ */
+export async function servedCertificate(conn: NodeShell, host: string, port: number, ca: string, o: ServedOptions): Promise<Handshake> {
+  const endpoint = `${host}:${port}`
+  const deadline = Date.now() + o.timeoutMs
+  let last = ''
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await handshake(conn, host, port, ca, {timeoutMs: Math.max(1000, Math.min(10_000, deadline - Date.now())), signal: o.signal})
+    } catch (e) {
+      if (o.signal?.aborted) throw interruptedError()
+      if (e instanceof ObsctlError && e.code !== 'SSH_FORWARD_CONNECT' && e.code !== 'SSH_FORWARD') throw e
+      const why = errorMessage(e)
+      if (why !== last) o.log?.(`kube-apiserver at ${endpoint} (from the node): ${why}${attempt === 1 ? '; waiting for it' : ''}`)
+      last = why
+    }
+    if (Date.now() > deadline) {
+      throw new ObsctlError(
+        `could not measure the certificate kube-apiserver serves on ${conn.label}: no TLS handshake with ${endpoint} (from the node) within ${Math.round(o.timeoutMs / 1000)} s: ${last}`,
+        {
+          code: 'APISERVER_UNREACHABLE',
+          hints: [
+            `is kube-apiserver running and listening there? on the node: sudo crictl ps --name kube-apiserver; sudo ss -ltn 'sport = :${port}'`,
+            `the port is the one in the inventory's apiServer URL of the cluster (kubeadm's bindPort); ${host} is the node's host in the inventory`,
+            "obsctl connects through the node's sshd (a direct-tcpip channel, as ssh -L): AllowTcpForwarding must not be `no` in its sshd_config",
+          ],
+        },
+      )
+    }
+    await sleep(o.intervalMs ?? 1000, o.signal)
+  }
+}
+
+/**
+ * The check of a renew: what kube-apiserver serves at the node's address and port (from the node) is the
+ * node's apiserver.crt, and verifies against its ca.crt for `kubernetes`. Fails naming both certificates.
+ */
+export async function checkServedApiserver(conn: NodeShell, host: string, port: number, o: ServedOptions & {cluster: string}): Promise<ServedCheck> {
+  const endpoint = `${host}:${port}`
+  const {ca, apiserver} = await readApiserverPki(conn, o.signal)
+  const h = await servedCertificate(conn, host, port, ca, o)
+  const served: ServedCert = {endpoint, ...idOf(h.cert)}
+  const file = idOf(apiserver)
+  const verdict = h.authorized
+    ? `verified against ${PKI_CA} for ${APISERVER_NAME}`
+    : `NOT verified against ${PKI_CA} for ${APISERVER_NAME}: ${h.authorizationError}`
+  o.log?.(`kube-apiserver at ${endpoint} (from the node) serves ${describeId(served)} (${verdict}); ${APISERVER_CRT}: ${describeId(file)}`)
+  if (served.sha256 !== file.sha256) {
+    throw new ObsctlError(
+      `kube-apiserver on ${conn.label} does not serve the renewed certificate: at ${endpoint} it serves ${describeId(served)}, ${APISERVER_CRT} is ${describeId(file)}${h.authorized ? '' : ` (and the served one fails verification: ${h.authorizationError})`}`,
+      {
+        code: 'CERTS_NOT_SERVED',
+        hints: [
+          'its static pod did not restart (the old process still runs with the old certificate in memory): on the node, sudo crictl ps --name kube-apiserver shows how long it has run',
+          `restart it: rerun obsctl certs renew --cluster ${o.cluster} (the nodes it finished are skipped), or on the node move /etc/kubernetes/manifests/kube-apiserver.yaml out, wait until crictl shows no kube-apiserver, and move it back`,
+        ],
+      },
+    )
+  }
+  if (!h.authorized) {
+    throw new ObsctlError(
+      `kube-apiserver on ${conn.label} serves ${APISERVER_CRT}, but it fails verification against ${PKI_CA} for the name ${APISERVER_NAME}: ${h.authorizationError}`,
+      {
+        code: 'CERTS_SERVED_UNTRUSTED',
+        hints: [
+          `inspect it on the node: sudo openssl verify -CAfile ${PKI_CA} ${APISERVER_CRT}; sudo openssl x509 -in ${APISERVER_CRT} -noout -ext subjectAltName`,
+        ],
+      },
+    )
+  }
+  return {served, file}
+}
