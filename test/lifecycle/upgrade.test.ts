@@ -162,6 +162,34 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
     }
   })
 
+  test('preflight of a cluster with no etcd static pods (external etcd): etcd is judged by /readyz/etcd alone, and the task log says so', async () => {
+    const k = kubes[1]!
+    const etcdPod = `etcd-${n(3).hostname}`
+    const pod = k.getObject('pods', 'kube-system', etcdPod)!
+    k.store.remove('', 'pods', 'kube-system', etcdPod)
+    // the worker cannot reach the repository: the preflight fails there, so nothing changes on the nodes
+    writeFileSync(path.join(n(4).dir, 'state', 'unreachable-minors'), '1.35\n')
+    try {
+      const r = await cli(['upgrade', 'kubernetes', '1.35', '--cluster', 'cluster-02', '--yes'])
+      expect(r.code, r.stderr).toBe(1)
+      expect(r.stderr).toContain(`${n(4).hostname} cannot fetch`)
+      // etcd is not among the problems: healthy, and the user is told what that was measured by
+      expect(r.stderr.split('\n').find((l) => l.startsWith('Error:'))).not.toContain('etcd')
+      const judged = 'etcd: healthy, judged by /readyz/etcd alone: no etcd static pods in kube-system (external etcd)'
+      expect(r.stderr).toContain(`upgrade-preflight cluster-02: ${judged}`)
+      expect(taskLogsSay(dir, judged)).toBe(true)
+      for (const i of [3, 4]) expect(mutating(i)).toEqual([])
+      // with its static pod back (as it was, status included), the preflight names the pod it judged
+      k.store.write('', 'pods', pod)
+      const again = await cli(['upgrade', 'kubernetes', '1.35', '--cluster', 'cluster-02', '--yes'])
+      expect(again.code, again.stderr).toBe(1)
+      expect(again.stderr).toContain(`upgrade-preflight cluster-02: etcd: healthy (/readyz/etcd ok; static pod(s) Ready: ${etcdPod})`)
+    } finally {
+      if (!k.getObject('pods', 'kube-system', etcdPod)) k.store.write('', 'pods', pod)
+      rmSync(path.join(n(4).dir, 'state', 'unreachable-minors'))
+    }
+  })
+
   test('killed after the first worker, the rerun resumes at the right node; control planes first, workers one at a time; the inventory records the version', async () => {
     kubes[0]!.clearRequestLog()
     // the second node task of this run to finish is cluster-01's first worker: killed before the journal records it

@@ -93,13 +93,24 @@ export async function apiServerVersion(kube: Kube): Promise<string> {
   return v
 }
 
-/** etcd as the API server sees it (`/readyz/etcd`) and its static pods in kube-system: '' when healthy, else why not. */
-export async function etcdProblem(kube: Kube): Promise<string> {
+export interface EtcdHealth {
+  /** '' when healthy, else why not */
+  problem: string
+  /**
+   * the etcd static pods (component=etcd in kube-system) whose readiness was judged too; none with an
+   * external etcd, which is then judged by /readyz/etcd alone
+   */
+  staticPods: string[]
+}
+
+/** etcd as the API server sees it (`/readyz/etcd`) and its static pods in kube-system, if it has any. */
+export async function etcdHealth(kube: Kube): Promise<EtcdHealth> {
   const r = await apiRequest(kube, 'GET', '/readyz/etcd')
-  if (r.status !== 200 || r.body.trim() !== 'ok') return `the API server's etcd check (/readyz/etcd) answered HTTP ${r.status}: ${r.body.trim().slice(0, 200)}`
+  if (r.status !== 200 || r.body.trim() !== 'ok')
+    return {problem: `the API server's etcd check (/readyz/etcd) answered HTTP ${r.status}: ${r.body.trim().slice(0, 200)}`, staticPods: []}
   const pods = await kube.list<PodObject>('v1', 'Pod', {namespace: 'kube-system', labelSelector: 'component=etcd'})
   const bad = pods.filter((p) => !podReady(p))
-  return bad.length ? `etcd pod(s) not Ready: ${bad.map((p) => p.metadata.name).join(', ')}` : ''
+  return {problem: bad.length ? `etcd pod(s) not Ready: ${bad.map((p) => p.metadata.name).join(', ')}` : '', staticPods: pods.map((p) => p.metadata.name)}
 }
 
 interface PodObject extends KubeObject {

@@ -91,9 +91,12 @@ export function upgradePreflightPhase(o: UpgradeOptions): Phase<Target, UpgradeP
         if (!kv) problems.push(`node ${s.name}: kubelet version unknown`)
         else if (compareVersions(kv, api) > 0) problems.push(`node ${s.name}: kubelet ${s.kubeletVersion} is newer than the API server ${apiRaw}`)
       }
-      const etcd = await d.etcdProblem(kube)
-      if (etcd) problems.push(`etcd: ${etcd}`)
-      else io.log('etcd: healthy')
+      const etcd = await d.etcdHealth(kube)
+      if (etcd.problem) problems.push(`etcd: ${etcd.problem}`)
+      else if (etcd.staticPods.length === 0)
+        // say what was measured: an external etcd's members are not visible to obsctl, only the API server's view of them
+        io.log('etcd: healthy, judged by /readyz/etcd alone: no etcd static pods in kube-system (external etcd)')
+      else io.log(`etcd: healthy (/readyz/etcd ok; static pod(s) Ready: ${etcd.staticPods.join(', ')})`)
       const upToDate = isAt(apiRaw, target) && nodes.every((n) => isAt(n.kubeletVersion, target))
       if (!upToDate) {
         const {sshPool} = await import('../ssh/pool.js')
