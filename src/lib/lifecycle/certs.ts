@@ -139,8 +139,11 @@ export interface CertsRenewReport {
   after: string
   renewed: string[]
   restarted: string[]
-  /** what kube-apiserver serves after the restarts (from the node): the renewed apiserver.crt */
-  served: ServedCert
+  /**
+   * what kube-apiserver serves after the restarts (from the node): the renewed apiserver.crt. Absent from a
+   * node the journal kept from a renew made before obsctl checked it.
+   */
+  served?: ServedCert
   /** the renew this node was renewed in: the id of the run that began it (a resumed renew keeps it) */
   renew: string
 }
