@@ -279,6 +279,24 @@ describe('engine: lock and state commands', () => {
     expect(readFileSync(t.stateFile, 'utf8')).not.toMatch(/pa55word|s3cr3t-value/)
   })
 
+  it('a summary the journal and the events keep quotes no credential either', async () => {
+    const t = tmpInventory()
+    const phase = {
+      name: 'chatty',
+      title: 'a step whose summary quotes a credential',
+      targets: () => [{id: 'only'}],
+      fingerprint: () => ({}),
+      describe: () => 'succeed',
+      run: async () => ({summary: 'pushed to https://ops:pa55word@git.example.test/x.git'}),
+    }
+    const events: unknown[] = []
+    const r = await runPhases([phase], {inv: t.inv, ...silent, onEvent: (e: unknown) => events.push(e)})
+    expect(r.ok).toBe(true)
+    expect((readState(t.stateFile).tasks['chatty/only'] as {summary?: string}).summary).toBe('pushed to https://git.example.test/x.git')
+    expect(JSON.stringify(events)).toContain('pushed to https://git.example.test/x.git')
+    expect(readFileSync(t.stateFile, 'utf8') + JSON.stringify(events) + JSON.stringify(r)).not.toMatch(/pa55word/)
+  })
+
   it("every line a task logs is redacted before its log file, the progress line and the events: kubeadm's join command, a secret env var's value", async () => {
     const t = tmpInventory()
     const token = 'abcdef.0123456789abcdef'

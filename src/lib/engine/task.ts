@@ -3,6 +3,7 @@
  * else the live check, else run(); its summary, report or structured failure go to the journal, the
  * run result and the event stream.
  */
+import {redactText} from '../config/validators.js'
 import {ObsctlError} from '../errors.js'
 import type {RunEvent} from './events.js'
 import {failureOf} from './failure.js'
@@ -130,6 +131,8 @@ export async function runTask(phase: AnyPhase, target: Target, tr: TaskResult, e
     log.close()
     env.running.delete(key)
   }
+  // a summary goes where a failure's message goes (the journal, task-end events, the progress line): redacted the same
+  if (outcome.summary) outcome.summary = redactText(outcome.summary)
   const endedAt = new Date()
   outcome.durationMs = endedAt.getTime() - t0
   await state.putDurable({
