@@ -8,7 +8,7 @@
  *
  * Exported for other suites (kubeconfig merge reads /etc/kubernetes/admin.conf over SSH; bootstrap e2e).
  */
-import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
+import {execFileSync, spawn, spawnSync, type ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import net from 'node:net'
@@ -100,6 +100,8 @@ export interface SandboxNode {
   clearCalls(): void
   /** a file the node wrote (through the overlay), or undefined */
   file(p: string): string | undefined
+  /** the names in a folder as the node sees it (its mount namespace; [] when there is no such folder) */
+  list(dir: string): string[]
   /** write a file inside the running node (its mount namespace) */
   writeFile(p: string, content: string, mode?: number): void
   setFailOn(prefix: string | undefined): void
@@ -279,6 +281,12 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
     file: (p) => {
       const f = upperOf(p)
       return existsSync(f) ? readFileSync(f, 'utf8') : undefined
+    },
+    list: (dir) => {
+      const pid = node.pid()
+      if (!pid) throw new Error('node is not running')
+      const r = spawnSync('nsenter', ['-t', String(pid), '-m', 'ls', '-A1', '--', dir], {encoding: 'utf8'})
+      return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : []
     },
     writeFile: (p, content, mode = 0o600) => {
       const pid = node.pid()

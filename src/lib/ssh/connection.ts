@@ -11,6 +11,8 @@
  * Over 300 lines on purpose: connect/retry, exec, sudo and SFTP share one connection state machine and
  * one set of error translations; they stay together.
  */
+import {randomBytes} from 'node:crypto'
+import path from 'node:path'
 import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
 import {sleepOrInterrupt as sleep} from '../async.js'
 import {ObsctlError, interruptedError} from '../errors.js'
@@ -66,6 +68,27 @@ const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHO
 interface Ssh2Error extends Error {
   level?: string
   code?: string
+}
+
+/** An SFTP request with a node-style callback, as a promise. */
+function call(f: (cb: (err?: Error | null) => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => f((err) => (err ? reject(err) : resolve())))
+}
+
+/**
+ * rename(2) over an existing file: OpenSSH's posix-rename extension. A server without it gets the plain SFTP rename,
+ * which fails where the target exists (SFTP v3), after the target is removed: not atomic, but a process that has
+ * the old file open still reads the old bytes.
+ */
+async function renameOver(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
+  try {
+    return await call((cb) => sftp.ext_openssh_rename(from, to, cb))
+  } catch (error) {
+    // ssh2 throws, before it sends anything, when the server did not announce the extension
+    if (!/does not support/.test((error as Error).message)) throw error
+  }
+  await new Promise<void>((resolve) => sftp.unlink(to, () => resolve()))
+  await call((cb) => sftp.rename(from, to, cb))
 }
 
 function isRetryable(e: Ssh2Error): boolean {
@@ -389,15 +412,29 @@ export class SshConnection {
     await new Promise<void>((resolve, reject) => sftp.chmod(remotePath, mode, (err) => (err ? reject(err) : resolve())))
   }
 
-  /** Write a file over SFTP with the given mode (also when it existed before). */
+  /**
+   * Write a file over SFTP with the given mode (also when it existed before), atomically: the bytes go to a new
+   * file of a name unique to this upload in the same folder, which is then renamed over the path. A process that has
+   * the old file open (bash runs a script as it reads it, a killed run's install-k8s.sh goes on on the node) keeps
+   * reading the old bytes to its end, and nothing ever sees a half-written file; a failed upload leaves the old file
+   * as it was and removes its temporary one.
+   */
   async upload(remotePath: string, data: string | Buffer, mode = 0o600): Promise<void> {
     const sftp = await this.sftp()
+    const tmp = `${path.posix.dirname(remotePath)}/.${path.posix.basename(remotePath)}.${randomBytes(6).toString('hex')}.part`
     try {
       await traced(
         `ssh ${this.label} sftp put ${remotePath}`,
         async () => {
-          await new Promise<void>((resolve, reject) => sftp.writeFile(remotePath, data, {mode}, (err) => (err ? reject(err) : resolve())))
-          await new Promise<void>((resolve, reject) => sftp.chmod(remotePath, mode, (err) => (err ? reject(err) : resolve())))
+          try {
+            // 'wx': a new file, never one that is there (the name is this upload's own)
+            await call((cb) => sftp.writeFile(tmp, data, {mode, flag: 'wx'}, cb))
+            await call((cb) => sftp.chmod(tmp, mode, cb))
+            await renameOver(sftp, tmp, remotePath)
+          } catch (error) {
+            await new Promise<void>((resolve) => sftp.unlink(tmp, () => resolve()))
+            throw error
+          }
         },
         () => 'ok',
       )
