@@ -111,7 +111,7 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
         .calls()
         .some((x) => x.line.startsWith('kubeadm join --config')),
     ).toBe(true)
-    expect(n(2).file('/root/.obsctl/kubeadm-join.yaml')).toBeUndefined()
+    expect(n(2).list('/root/.obsctl')).toEqual(['install-k8s.sh'])
     expect(readFileSync(path.join(sb.clustersDir, n(0).ip, n(2).hostname), 'utf8').trim()).toBe('worker')
     const node = kube.getObject('nodes', undefined, n(2).hostname)!
     expect(node.metadata.labels).toMatchObject({'obsctl.dev/cluster': 'cluster-01', 'node-role.kubernetes.io/worker': ''})
@@ -268,7 +268,7 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
     expect(readFileSync(path.join(n(3).dir, 'state', 'join-certificate-key.sha256'), 'utf8').trim()).toBe(createHash('sha256').update(CERT_KEY).digest('hex'))
     expect(readFileSync(path.join(sb.clustersDir, n(0).ip, n(3).hostname), 'utf8').trim()).toBe('control-plane')
     expect(n(3).file('/etc/kubernetes/admin.conf')).toBeDefined()
-    expect(n(3).file('/root/.obsctl/kubeadm-join.yaml')).toBeUndefined()
+    expect(n(3).list('/root/.obsctl')).toEqual(['install-k8s.sh'])
     const node = kube.getObject('nodes', undefined, n(3).hostname)!
     expect(node.status.conditions.find((x: {type: string}) => x.type === 'Ready').status).toBe('True')
     // kubeadm labels a control plane itself: obsctl adds only the cluster label, no worker role

@@ -62,7 +62,10 @@ describe('a two-node cluster (control plane + worker)', () => {
     expect(cpCalls).toContain('systemctl enable --now containerd')
     expect(cpCalls.some((l) => l.startsWith('kubeadm join'))).toBe(false)
     // worker: the same node preparation, then kubeadm join from an uploaded config; no init, no Cilium
-    expect(wCalls).toContain('kubeadm join --config /root/.obsctl/kubeadm-join.yaml')
+    // the join configuration's name is the run's own (a killed run's script removes only its own file)
+    expect(wCalls.filter((l) => l.startsWith('kubeadm join'))).toEqual([
+      expect.stringMatching(/^kubeadm join --config \/root\/\.obsctl\/kubeadm-join-[0-9a-f]{12}\.yaml$/),
+    ])
     expect(wCalls).toContain('apt-get install -y -q -o DPkg::Lock::Timeout=300 ca-certificates curl gpg containerd open-iscsi nfs-common')
     expect(wCalls.some((l) => l.startsWith('kubeadm init') || l.startsWith('cilium'))).toBe(false)
     // readiness verified with kubectl on the control plane, for both nodes
@@ -84,7 +87,8 @@ describe('a two-node cluster (control plane + worker)', () => {
     // the join configuration (it holds the bootstrap token) is gone from the worker, and no token is in a log (the
     // worker's, from kubeadm token create; kubeadm init's, withheld as kubeadm prints it under --skip-token-print)
     // nor in a progress event
-    expect(worker.file('/root/.obsctl/kubeadm-join.yaml')).toBeUndefined()
+    // (~/.obsctl holds the script only: no join configuration, no temporary file of an upload)
+    expect(worker.list('/root/.obsctl')).toEqual(['install-k8s.sh'])
     expect(readFileSync(tasks(r)[0]!.logFile!, 'utf8')).toContain('--token <value withheld>')
     const progress = events.flatMap((e) => (e.type === 'task-progress' ? [e.line] : []))
     expect(progress.length).toBeGreaterThan(0)
@@ -219,7 +223,8 @@ describe("a worker's join configuration (a join token) does not outlive a failed
     sb = await startSandbox(2, {firstIp: 91})
   })
   afterAll(async () => sb?.stop())
-  const JOIN = '/root/.obsctl/kubeadm-join.yaml'
+  /** the join configurations in the worker's ~/.obsctl (each run's has a name of its own) */
+  const joinFiles = (n: Sandbox['nodes'][0]) => n.list('/root/.obsctl').filter((f) => f.startsWith('kubeadm-join'))
   /** run a command in the node's mount namespace (its view of /root and /var/lib) */
   const inNode = (n: Sandbox['nodes'][0], args: string[]) => spawnSync('nsenter', ['-t', String(n.pid()), '-m', ...args], {encoding: 'utf8'})
 
@@ -233,7 +238,8 @@ describe("a worker's join configuration (a join token) does not outlive a failed
       expect(tasks(r).map((t) => t.status)).toEqual(['done', 'failed'])
       expect(tasks(r)[1]!.error).toMatch(/install-k8s\.sh/)
       expect(cp.calls().some((c) => c.line.startsWith('kubeadm token create'))).toBe(true)
-      expect(worker.file(JOIN)).toBeUndefined()
+      // nothing else left either: no temporary file of the failed upload
+      expect(worker.list('/root/.obsctl')).toEqual(['install-k8s.sh'])
       expect(worker.calls().some((c) => c.line.startsWith('kubeadm join'))).toBe(false)
     } finally {
       inNode(worker, ['rmdir', '/root/.obsctl/install-k8s.sh'])
@@ -257,18 +263,58 @@ describe("a worker's join configuration (a join token) does not outlive a failed
     try {
       await waitFor(() => existsSync(path.join(st, 'blocked')) || child.exitCode !== null, 120_000, 'kubeadm join on the worker')
       expect(child.exitCode, output).toBeNull()
-      expect(worker.file(JOIN)).toContain('token:')
+      const [join, ...more] = joinFiles(worker)
+      expect(more).toEqual([])
+      expect(worker.file(`/root/.obsctl/${join}`)).toContain('token:')
       child.kill('SIGINT')
       expect(await closed, output).toBe(130)
       // the held kubeadm join ends as one whose session went away; the script's lock is free once it has ended
       writeFileSync(path.join(st, 'unblock'), 'fail')
       await waitFor(() => inNode(worker, ['flock', '-n', NODE_LOCK_FILE, 'true']).status === 0, 60_000, 'install-k8s.sh on the worker to end')
-      expect(worker.file(JOIN)).toBeUndefined()
+      expect(joinFiles(worker)).toEqual([])
     } finally {
       child.kill('SIGKILL')
       writeFileSync(path.join(st, 'unblock'), 'fail')
       releaseHold(worker)
     }
+  })
+
+  test("a killed run's script still running: its cleanup removes its own join configuration, not the rerun's", async () => {
+    requireBuild()
+    const worker = sb.nodes[1]!
+    const inv = inventoryFor(sb, [[0, 1]])
+    const joins = () => worker.calls().filter((c) => c.line.startsWith('kubeadm join'))
+    const before = joins().length
+    // the first run's kubeadm join held on the worker, the run killed: its script goes on. The rerun uploads its
+    // join configuration and the script again, and its script waits for the node lock; then the held kubeadm join
+    // fails (its session went away), and the killed run's script ends through its EXIT trap, which removes its
+    // join configuration
+    const held = await killWhileHeld({
+      node: worker,
+      hold: 'kubeadm join',
+      args: ['node', 'install', '-c', inv.file],
+      invDir: inv.dir,
+      waiting: 'another install-k8s.sh is running on this node',
+      changes: () => joinFiles(worker),
+      rerun: () => runNodeInstall(loadInventory(inv.file), {renderer: 'silent', readyTimeoutSeconds: 20}),
+      release: 'fail',
+    })
+    const r = await held.rerun
+    releaseHold(worker)
+    expect(r.ok, JSON.stringify(tasks(r))).toBe(true)
+    // while the rerun waited: the killed run's join configuration and the rerun's, side by side
+    expect(held.atKill).toHaveLength(1)
+    expect(held.whileWaiting).toEqual(expect.arrayContaining(held.atKill as string[]))
+    expect(held.whileWaiting).toHaveLength(2)
+    // the rerun's script found its own file after the killed one's cleanup, and joined with it
+    const ours = (held.whileWaiting as string[]).find((f) => !(held.atKill as string[]).includes(f))!
+    expect(
+      joins()
+        .slice(before)
+        .map((c) => c.line),
+    ).toEqual([`kubeadm join --config /root/.obsctl/${(held.atKill as string[])[0]}`, `kubeadm join --config /root/.obsctl/${ours}`])
+    expect(readFileSync(path.join(sb.clustersDir, sb.nodes[0]!.ip, worker.hostname), 'utf8').trim()).toBe('worker')
+    expect(worker.list('/root/.obsctl')).toEqual(['install-k8s.sh'])
   })
 })
 

@@ -27,6 +27,8 @@ export async function killWhileHeld<T>(o: {
   waiting: string
   changes: () => unknown
   rerun: () => Promise<T>
+  /** how the held command ends once let go: goes on (default), or fails as one whose session went away */
+  release?: 'fail'
 }): Promise<{rerun: Promise<T>; atKill: unknown; whileWaiting: unknown}> {
   const st = path.join(o.node.dir, 'state')
   writeFileSync(path.join(st, 'block-on'), o.hold)
@@ -52,7 +54,7 @@ export async function killWhileHeld<T>(o: {
   } finally {
     child.kill('SIGKILL')
     // the killed run's command ends; the rerun's steps go on after it
-    writeFileSync(path.join(st, 'unblock'), '')
+    writeFileSync(path.join(st, 'unblock'), o.release ?? '')
   }
 }
 

@@ -9,6 +9,7 @@
  * with waiting joiners. Splitting init and join into two phases would serialise every cluster behind
  * the slowest control plane of the fleet; the promise keeps clusters independent.
  */
+import {randomBytes} from 'node:crypto'
 import {sleepOrInterrupt as sleep, withTimeout} from '../async.js'
 import {runClusters} from '../engine/options.js'
 import {clusterKubernetes, findCluster, firstControlPlane, nodeName} from '../config/model.js'
@@ -208,8 +209,11 @@ export async function installNode(t: NodeTarget, ctx: RunContext, io: TaskIO, o:
     const home = await conn.home()
     const dir = `${home}/.obsctl`
     await conn.mkdir(dir, 0o700)
+    // the script goes up under its own name, renamed into place (conn.upload): a killed run's script still running on
+    // the node reads its own bytes to its end. The join configuration's name is this run's: that script's cleanup
+    // (its EXIT trap) removes its own file, never the one this run's script is about to read.
     const scriptPath = `${dir}/install-k8s.sh`
-    const joinPath = `${dir}/kubeadm-join.yaml`
+    const joinPath = `${dir}/kubeadm-join-${randomBytes(6).toString('hex')}.yaml`
     let joined = false
     let joinFile = false
     let r: Awaited<ReturnType<SshConnection['sudo']>>
