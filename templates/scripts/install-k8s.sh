@@ -121,6 +121,16 @@ install -d -m 0700 "$STATE_DIR"
 {{NODE_LOCK_FUNCTIONS}}
 node_lock install-k8s.sh install-k8s.sh
 
+# A join configuration left beside this script by a run killed beyond its EXIT trap (SIGKILL, a reboot) holds a
+# bootstrap token (and a control plane's certificate key): with the lock held no other install script reads one,
+# so every one but this run's own goes (obsctl names each run's file kubeadm-join-<random>.yaml).
+for f in "$(dirname "$0")"/kubeadm-join-*.yaml; do
+  if [ -e "$f" ] && [ "$f" != "$JOIN_CONFIG" ]; then
+    rm -f "$f"
+    log "removed $f, a join configuration a killed run left"
+  fi
+done
+
 ALREADY=0
 if [ -f /etc/kubernetes/kubelet.conf ]; then
   ALREADY=1

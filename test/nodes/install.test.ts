@@ -30,12 +30,20 @@ describe('a two-node cluster (control plane + worker)', () => {
     const inv = inventoryFor(sb, [[0, 1]])
     const [cp, worker] = sb.nodes as [Sandbox['nodes'][0], Sandbox['nodes'][0]]
     const events: RunEvent[] = []
+    // what a run killed beyond its script's EXIT trap (SIGKILL, a reboot) leaves: a join configuration with a token
+    for (const n of [cp, worker])
+      n.writeFile('/root/.obsctl/kubeadm-join-0123456789ab.yaml', 'discovery: {bootstrapToken: {token: abcdef.0123456789abcdef}}\n', 0o600)
     const r = await runNodeInstall(inv, {renderer: 'silent', readyTimeoutSeconds: 20, onEvent: (e) => events.push(e)})
     expect(tasks(r).map((t) => [t.target, t.status])).toEqual([
       [`cluster-01/${cp.ip}`, 'done'],
       [`cluster-01/${worker.ip}`, 'done'],
     ])
     expect(tasks(r)[0]!.summary).toMatch(/^installed \(\d+ changes\), Ready$/)
+    // the script removed it once it held the node's install lock (no other install script can be reading it then)
+    expect(cp.list('/root/.obsctl')).toEqual(['install-k8s.sh'])
+    expect(readFileSync(tasks(r)[0]!.logFile!, 'utf8')).toContain(
+      'removed /root/.obsctl/kubeadm-join-0123456789ab.yaml, a join configuration a killed run left',
+    )
 
     const cpCalls = cp.calls().map((c) => c.line)
     const wCalls = worker.calls().map((c) => c.line)
