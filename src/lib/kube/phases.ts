@@ -104,24 +104,29 @@ export async function mergeCluster(
   const entries = entriesFor(c, admin)
   const files = kubeconfigFiles(ctx.kubeconfig)
   const central = centralCluster(ctx.platform)
+  const {writeMerge, withKubeconfigLocks} = await import('./kubeconfig/write.js')
   return serially(ctx, async () => {
-    // one file, or each entry in the $KUBECONFIG file that holds it (new ones where kubectl creates them)
-    const plans = planChainMerge(files, [entries], {overwrite: o.overwrite, currentContext: c.name === central.name ? kubeContextName(central) : undefined})
-    const {changes, conflicts} = plans[0]!
-    if (conflicts.length > 0 && !o.overwrite) throw conflictError({file: files.join(path.delimiter), conflicts})
     const written: string[] = []
     let backup: string | undefined
-    const {writeMerge} = await import('./kubeconfig/write.js')
-    for (const plan of plans) {
-      const backupKey = `kubeconfig:backup:${plan.file}`
-      const res = await writeMerge(plan, {backup: !ctx.resources.get(backupKey)})
-      // the backup holds the file as it was before this run: later writes of the same run make none
-      if (res.written) {
-        ctx.resources.set(backupKey, res.backup ?? 'none')
-        written.push(plan.file)
+    // read, planned and written under kubectl's lock files: another obsctl (another inventory) or kubectl
+    // writing the same file meanwhile is waited for and merged into, never overwritten
+    const changes = await withKubeconfigLocks(files, async () => {
+      // one file, or each entry in the $KUBECONFIG file that holds it (new ones where kubectl creates them)
+      const plans = planChainMerge(files, [entries], {overwrite: o.overwrite, currentContext: c.name === central.name ? kubeContextName(central) : undefined})
+      const {changes, conflicts} = plans[0]!
+      if (conflicts.length > 0 && !o.overwrite) throw conflictError({file: files.join(path.delimiter), conflicts})
+      for (const plan of plans) {
+        const backupKey = `kubeconfig:backup:${plan.file}`
+        const res = await writeMerge(plan, {backup: !ctx.resources.get(backupKey)})
+        // the backup holds the file as it was before this run: later writes of the same run make none
+        if (res.written) {
+          ctx.resources.set(backupKey, res.backup ?? 'none')
+          written.push(plan.file)
+        }
+        backup ??= res.backup
       }
-      backup ??= res.backup
-    }
+      return changes
+    })
     const where = written.length > 0 ? written.join(', ') : kubeconfigFile(ctx)
     const summary = `${where}: ${describeChanges(changes)}${backup ? ` (previous file backed up to ${backup})` : ''}`
     log(summary)

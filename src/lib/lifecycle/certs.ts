@@ -30,6 +30,7 @@ import {runClusters} from '../engine/options.js'
 import {StateStore} from '../engine/state.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../errors.js'
+import {lockPathFor, withFileLock} from '../file-lock.js'
 import {writeFileAtomic} from '../fs.js'
 import {chainFileFor} from '../kube/kubeconfig/chain.js'
 import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/kube.js'
@@ -267,14 +268,21 @@ export interface CertsRecord {
 
 export const certsRecordFile = (inv: LoadedInventory) => path.join(obsctlDir(inv.dir), 'certs.json')
 
-/** Keep the last check's soonest expiry per cluster (merged: a check of one cluster keeps the others). */
+/**
+ * Keep the last check's soonest expiry per cluster (merged: a check of one cluster keeps the others), holding
+ * `certs.json.lock` from the read to the write (../file-lock.ts): it is written after the run lock is released, so
+ * two checks of different clusters may end together, and both are kept.
+ */
 export async function recordCerts(inv: LoadedInventory, reports: CertsClusterReport[], at = new Date()): Promise<void> {
   const {ensurePrivateDir} = await import('../fs.js')
   ensurePrivateDir(obsctlDir(inv.dir))
-  const prev = lastCerts(inv)
-  const rec: CertsRecord = {at: at.toISOString(), clusters: {...prev?.clusters}}
-  for (const r of reports) rec.clusters[r.cluster] = {status: r.status, soonest: r.soonest}
-  await writeFileAtomic(certsRecordFile(inv), `${JSON.stringify(rec, null, 2)}\n`)
+  const file = certsRecordFile(inv)
+  await withFileLock(lockPathFor(file), async () => {
+    const prev = lastCerts(inv)
+    const rec: CertsRecord = {at: at.toISOString(), clusters: {...prev?.clusters}}
+    for (const r of reports) rec.clusters[r.cluster] = {status: r.status, soonest: r.soonest}
+    await writeFileAtomic(file, `${JSON.stringify(rec, null, 2)}\n`)
+  })
 }
 
 export function lastCerts(inv: LoadedInventory): CertsRecord | undefined {

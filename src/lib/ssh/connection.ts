@@ -209,7 +209,13 @@ export class SshConnection {
       })
       client.connect(cfg)
     })
-    await accepted
+    try {
+      await accepted
+    } catch (e) {
+      // the key could not be recorded (revoked or changed meanwhile, a file it cannot write): not connected
+      client.end()
+      throw e
+    }
     const conn = new SshConnection(client, opts)
     // keep errors after ready (e.g. keepalive timeout) from crashing the process; they end the connection
     client.on('error', () => undefined)

@@ -15,12 +15,14 @@
  *   a CA line is refused with that reason rather than trusted unverified.
  *
  * Policy (`ssh.hostKeyPolicy`): `accept-new` (default) trusts and appends an unknown key on first use;
- * `strict` refuses it. A changed key is refused under both. Appends are atomic rewrites (0600).
+ * `strict` refuses it. A changed key is refused under both. A new key is appended to the file, never rewriting it
+ * (see append).
  */
 import {createHash, createHmac, timingSafeEqual} from 'node:crypto'
-import {existsSync, readFileSync} from 'node:fs'
+import {closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync} from 'node:fs'
 import {ObsctlError} from '../errors.js'
-import {writeFileAtomic} from '../fs.js'
+import {lockPathFor, withFileLock} from '../file-lock.js'
+import {assertRegularFile} from '../fs.js'
 
 export type HostKeyPolicy = 'accept-new' | 'strict'
 
@@ -147,22 +149,58 @@ export function lookup(file: string, host: string, port: number): HostKey[] {
   return entriesFor(file, host, port).filter((e) => !e.marker)
 }
 
-// Appends from concurrent connections are serialised in-process (a run is one process; .obsctl/lock
-// stops a second run).
+// Appends from concurrent connections of one process are serialised here; between processes (two inventories
+// sharing ~/.ssh/known_hosts, two runs) by the lock file `<file>.lock` (../file-lock.ts).
 let appendChain: Promise<void> = Promise.resolve()
 
+/**
+ * Add the line for host:port's key to the end of `file`, as OpenSSH does (hostfile.c add_host_to_hostfile: the
+ * file opened for append, a newline first when the last line has none): the file is never rewritten, so a line
+ * another process adds at the same time is never lost — another obsctl, or ssh itself, which appends without any
+ * lock. Between obsctl processes the append is made holding `<file>.lock`, and the file is checked again under it:
+ * a key revoked meanwhile is never written (SSH_HOSTKEY_REVOKED), a different key another process recorded for the
+ * host meanwhile makes this one a changed key (SSH_HOSTKEY_CHANGED: two first connections must not trust two
+ * different keys), and the same key recorded meanwhile is not written twice.
+ *
+ * The line goes in one write(2) on a descriptor opened with O_APPEND, which the kernel places at the end of the
+ * file whatever others write. A new file is created 0600; an existing one keeps its mode (a user's
+ * ~/.ssh/known_hosts stays as OpenSSH made it). A write cut short (a full disk, a crash) can leave at most a
+ * partial last line, which every reader skips as malformed and the next append ends with a newline first.
+ */
 export function append(file: string, host: string, port: number, key: Buffer): Promise<void> {
-  const next = appendChain.then(async () => {
-    // re-checked under the chain: a key revoked meanwhile is never written
-    if (entriesFor(file, host, port).some((e) => e.marker === 'revoked' && e.key.equals(key))) {
-      throw revokedError(file, host, port, fingerprint(key), keyType(key))
-    }
-    const before = existsSync(file) ? readFileSync(file, 'utf8') : ''
-    const line = `${hostPattern(host, port)} ${keyType(key)} ${key.toString('base64')}\n`
-    await writeFileAtomic(file, before && !before.endsWith('\n') ? `${before}\n${line}` : before + line, {mode: 0o600})
-  })
+  const next = appendChain.then(() =>
+    withFileLock(lockPathFor(file), () => {
+      const d = check(file, host, port, key)
+      if (d.status === 'revoked') throw revokedError(file, host, port, d.fingerprint, keyType(key), d.line)
+      if (d.status === 'changed') throw hostKeyChangedError(file, host, port, d)
+      if (d.status === 'known') return
+      appendLine(file, `${hostPattern(host, port)} ${keyType(key)} ${key.toString('base64')}\n`)
+    }),
+  )
   appendChain = next.catch(() => undefined)
   return next
+}
+
+function appendLine(file: string, line: string): void {
+  assertRegularFile(file)
+  // O_RDWR|O_CREAT|O_APPEND: read the last byte, write at the end
+  const fd = openSync(file, 'a+', 0o600)
+  try {
+    const size = fstatSync(fd).size
+    let data = line
+    if (size > 0) {
+      const last = Buffer.alloc(1)
+      readSync(fd, last, 0, 1, size - 1)
+      if (last[0] !== 0x0a) data = `\n${line}`
+    }
+    const buf = Buffer.from(data)
+    const n = writeSync(fd, buf)
+    if (n !== buf.length)
+      throw new ObsctlError(`cannot append to ${file}: only ${n} of ${buf.length} bytes were written (is the disk full?)`, {code: 'WRITE_SHORT'})
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 export type HostKeyDecision =

@@ -16,6 +16,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import type {LoadedInventory} from '../config/load.js'
 import {obsctlDir} from '../config/model.js'
+import {lockPathFor, withFileLock} from '../file-lock.js'
 import {writeFileAtomic} from '../fs.js'
 import {CHECK_IDS} from './checks/index.js'
 import {COMPONENTS, type CheckStatus, type Component, type Verdict} from './types.js'
@@ -56,10 +57,17 @@ export const recordFile = (inv: LoadedInventory) => path.join(obsctlDir(inv.dir)
 
 const currentOf = (inv: LoadedInventory): Current => ({checkIds: CHECK_IDS, clusters: inv.platform.clusters.map((c) => c.name)})
 
-/** Merge the verdict into the record on disk (see the file's comment) and write it. */
+/**
+ * Merge the verdict into the record on disk (see the file's comment) and write it, holding `validation.json.lock`
+ * from the read to the write (../file-lock.ts): two runs at once (two `validate`s, or one beside bootstrap's
+ * validate phase) both keep their results, the second merging into what the first wrote.
+ */
 export async function recordVerdict(inv: LoadedInventory, v: Verdict, now = new Date()): Promise<void> {
-  const rec = mergeRecord(readRecord(inv), v, now, currentOf(inv))
-  await writeFileAtomic(recordFile(inv), `${JSON.stringify(rec, null, 2)}\n`)
+  const file = recordFile(inv)
+  await withFileLock(lockPathFor(file), async () => {
+    const rec = mergeRecord(readRecord(inv), v, now, currentOf(inv))
+    await writeFileAtomic(file, `${JSON.stringify(rec, null, 2)}\n`)
+  })
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Removing a cluster's entries from a kubeconfig (cluster remove), and from obsctl's earlier backups of it. */
-import {readFileSync, rmSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {kubeconfigFiles} from '../../platform/kube.js'
 import {yaml} from '../../lazy-deps.js'
@@ -10,7 +10,7 @@ import type {Cluster} from '../../config/schema.js'
 import {kubeClusterName, kubeContextName, kubeUserName} from '../../config/model.js'
 import {writeFileAtomic} from '../../fs.js'
 import {KUBECONFIG_MODE, SECTIONS, parseKubeconfigDocument, readKubeconfigFile, type Obj, type SectionKey} from './parse.js'
-import {listBackups} from './write.js'
+import {listBackups, withKubeconfigLocks} from './write.js'
 
 export interface KubeconfigRemoveResult {
   file: string
@@ -35,22 +35,31 @@ export async function removeFromKubeconfig(
   cluster: Cluster | string,
   opts: {fallbackContext?: string; dryRun?: boolean} = {},
 ): Promise<KubeconfigRemoveResult> {
-  const text = readKubeconfigFile(file)
-  const result: KubeconfigRemoveResult = {file, removed: [], changed: false}
-  if (text === undefined || text.trim() === '') return result
-  const cut = cutEntries(text, file, cluster, opts.fallbackContext)
-  result.removed = cut.removed
-  if (cut.currentContext !== undefined) result.currentContext = cut.currentContext
-  result.changed = cut.after !== text
-  if (opts.dryRun) return result
-  if (result.changed) {
-    // no backup of the old file: it would keep the removed cluster's credentials; every other entry
-    // stays byte-for-byte, so there is nothing else to undo
-    await writeFileAtomic(file, cut.after, {mode: KUBECONFIG_MODE})
+  const plan = () => {
+    const text = readKubeconfigFile(file)
+    const result: KubeconfigRemoveResult = {file, removed: [], changed: false}
+    if (text === undefined || text.trim() === '') return {result}
+    const cut = cutEntries(text, file, cluster, opts.fallbackContext)
+    result.removed = cut.removed
+    if (cut.currentContext !== undefined) result.currentContext = cut.currentContext
+    result.changed = cut.after !== text
+    return {result, after: cut.after}
   }
-  // earlier backups of this file lose the removed cluster's entries too
-  result.scrubbedBackups = await scrubBackups(file, cluster)
-  return result
+  if (opts.dryRun || !existsSync(file)) return plan().result
+  // read and written under kubectl's lock file (write.ts withKubeconfigLocks): an entry another process adds
+  // meanwhile is kept
+  return withKubeconfigLocks([file], async () => {
+    const {result, after} = plan()
+    if (after === undefined) return result
+    if (result.changed) {
+      // no backup of the old file: it would keep the removed cluster's credentials; every other entry
+      // stays byte-for-byte, so there is nothing else to undo
+      await writeFileAtomic(file, after, {mode: KUBECONFIG_MODE})
+    }
+    // earlier backups of this file lose the removed cluster's entries too
+    result.scrubbedBackups = await scrubBackups(file, cluster)
+    return result
+  })
 }
 
 /**

@@ -1,8 +1,13 @@
-/** Writing a merged kubeconfig: 0600, atomically, after a 0600 backup (the newest few kept); the masked dry-run diff. */
-import {readdirSync, rmSync} from 'node:fs'
+/**
+ * Writing a merged kubeconfig: 0600, atomically, after a 0600 backup (the newest few kept), under kubectl's lock
+ * files; the masked dry-run diff.
+ */
+import {existsSync, readdirSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {unifiedDiff} from '../../diff.js'
+import {lockPathFor, withFileLocks} from '../../file-lock.js'
 import {writeFileAtomic} from '../../fs.js'
+import {kubeconfigCreateFile} from '../../platform/kube.js'
 import {yaml} from '../../lazy-deps.js'
 import {KUBECONFIG_MODE} from './parse.js'
 import {conflictError, type MergePlan} from './plan.js'
@@ -10,6 +15,20 @@ import {conflictError, type MergePlan} from './plan.js'
 export interface WriteResult {
   written: boolean
   backup?: string
+}
+
+/**
+ * Run `fn` (read the files, plan, write) holding kubectl's lock of each file of the chain: `<file>.lock`, created
+ * exclusively and removed after the write (client-go tools/clientcmd/loader.go lockFile; kubectl's ModifyConfig
+ * locks every file of the chain, in sorted order, and so does this). Two obsctl processes merging into one file
+ * (two inventories) then take turns, the second reading what the first wrote; kubectl, finding obsctl's lock, fails
+ * at once with "file exists" rather than overwriting, and obsctl waits for kubectl's (../../file-lock.ts). A file
+ * whose folder does not exist is skipped unless it is where new entries go: nothing else can be written there.
+ */
+export function withKubeconfigLocks<T>(files: string[], fn: () => Promise<T>): Promise<T> {
+  const create = kubeconfigCreateFile(files)
+  const locked = files.filter((f) => f === create || existsSync(path.dirname(f)))
+  return withFileLocks(locked.map(lockPathFor), fn)
 }
 
 export function backupName(file: string, now = new Date()): string {
