@@ -22,8 +22,11 @@ import {recordFile} from '../../src/lib/validate/record.js'
 import {certsRecordFile} from '../../src/lib/lifecycle/certs.js'
 import {adminConf} from '../kube/fixtures.js'
 import {requireDist} from '../engine/helpers.js'
+import {which} from '../support/peers.js'
+import {runProcess} from '../cli/helpers.js'
 import {waitFor} from '../support/wait.js'
 
+const KUBECTL = which('kubectl')
 const WRITER = path.join(import.meta.dirname, 'fixtures/writer.mjs')
 const dirs: string[] = []
 afterEach(() => {
@@ -212,5 +215,27 @@ describe('the lock file', () => {
       }),
     ).rejects.toThrow('boom')
     expect(existsSync(lock)).toBe(false)
+  })
+
+  it.skipIf(!KUBECTL)('real kubectl (config set-context) stops while obsctl holds a kubeconfig, and writes once it is released', async () => {
+    const d = tmp()
+    const kc = path.join(d, 'config')
+    const empty = 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n'
+    writeFileSync(kc, empty, {mode: 0o600})
+    const sync = tmp()
+    const holder = writer('hold', kc, sync, 'a', 'b', [])
+    await waitFor(() => existsSync(path.join(sync, 'a.ready')), 120_000, 'holder loaded')
+    writeFileSync(path.join(sync, 'go'), '')
+    await waitFor(() => existsSync(path.join(sync, 'a.holding')), 60_000, 'obsctl holding the lock')
+    const kubectl = (args: string[]) => runProcess(KUBECTL!, ['config', ...args, '--kubeconfig', kc], {env: {...process.env, HOME: d}})
+    const refused = await kubectl(['set-context', 'from-kubectl', '--cluster=x'])
+    expect(refused.status).toBe(1)
+    expect(refused.stderr).toContain(`open ${kc}.lock: file exists`)
+    expect(readFileSync(kc, 'utf8')).toBe(empty)
+    writeFileSync(path.join(sync, 'release'), '')
+    expect(await holder.done).toMatchObject({ok: true})
+    expect(existsSync(`${kc}.lock`)).toBe(false)
+    expect((await kubectl(['set-context', 'from-kubectl', '--cluster=x'])).status).toBe(0)
+    expect(existsSync(`${kc}.lock`)).toBe(false)
   })
 })
