@@ -1,3 +1,4 @@
+import path from 'node:path'
 import * as Flags from '@oclif/core/flags'
 import {allowOvercommitFlag, BaseCommand, type BaseFlags} from '../lib/cli/base.js'
 import {assertFolderPath} from '../lib/fs.js'
@@ -42,8 +43,18 @@ export default class Render extends BaseCommand {
     const dir = renderDir(inv.platform, inv.dir, flags.out)
     if (flags.out) assertFolderPath(dir, ['--out names the folder to render into'])
     const git = flags.commit || flags.push
-    const trailers = git && !flags['dry-run'] ? await inventoryTrailers(inv.dir, 'render', inv.text) : undefined
-    const r = await renderRepo(inv.platform, {dir, force: flags.force, commit: git, push: flags.push, dryRun: flags['dry-run'], trailers, signal})
+    // a render into the working copy (or a commit) holds the run lock: it never mixes its files into another run's commit
+    const {gitDir} = await import('../lib/config/model.js')
+    const locked = !flags['dry-run'] && (git || path.resolve(dir) === path.resolve(gitDir(inv.platform, inv.dir)))
+    const {lockInventory} = await import('../lib/engine/inventory-lock.js')
+    const lock = locked ? await lockInventory(inv, git ? `render --${flags.push ? 'push' : 'commit'}` : 'render') : undefined
+    let r: RenderResult
+    try {
+      const trailers = git && !flags['dry-run'] ? await inventoryTrailers(inv.dir, 'render', inv.text) : undefined
+      r = await renderRepo(inv.platform, {dir, force: flags.force, commit: git, push: flags.push, dryRun: flags['dry-run'], trailers, signal})
+    } finally {
+      lock?.release()
+    }
     const verb = r.dryRun ? 'would be ' : ''
     const lines: string[] = []
     for (const f of r.added) lines.push(`  + ${f}`)

@@ -4,7 +4,8 @@
  */
 import type {Document, Scalar} from 'yaml'
 import {yaml} from '../lazy-deps.js'
-import {errorMessage, inputError} from '../errors.js'
+import {readFileSync} from 'node:fs'
+import {ObsctlError, errorMessage, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
 import {formatPath, formatPosition, parseInventory, type ConfigProblem, type FieldPath, type LoadedInventory} from './load.js'
 import {lintInventory, type LintReport} from './lint.js'
@@ -127,8 +128,33 @@ async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boole
     )
   }
   const changed = after !== inv.text
-  if (changed && !opts.dryRun) await writeFileAtomic(inv.file, after)
+  if (changed && !opts.dryRun) {
+    refuseConcurrentEdit(inv, origin.what)
+    await writeFileAtomic(inv.file, after)
+  }
   return {file: inv.file, inventory: next, lint, before: inv.text, after, changed}
+}
+
+/**
+ * The inventory file must still be the text `inv` was read from: an edit planned from that text never overwrites
+ * what another run (or an editor) wrote since. Exit 1 CONCURRENT_EDIT, nothing written; a rerun plans from the file
+ * as it is now. Checked under the run lock (engine/inventory-lock.ts) and again just before every edit is written.
+ */
+export function refuseConcurrentEdit(inv: Pick<LoadedInventory, 'file' | 'text'>, what: string): void {
+  let now: string | undefined
+  try {
+    now = readFileSync(inv.file, 'utf8')
+  } catch {
+    now = undefined
+  }
+  if (now === inv.text) return
+  throw new ObsctlError(
+    `${inv.file} ${now === undefined ? 'is gone' : 'changed'} since ${what} read it (another obsctl run or an editor wrote it); nothing was written by ${what}`,
+    {
+      code: 'CONCURRENT_EDIT',
+      hints: [`rerun ${what}: it plans from the file as it is now`],
+    },
+  )
 }
 
 function cloneDoc(inv: LoadedInventory): Document {

@@ -35,3 +35,23 @@ function killSignal(): NodeJS.Signals {
   const s = process.env.OBSCTL_TEST_KILL_SIGNAL
   return s === 'SIGTERM' || s === 'SIGINT' ? s : 'SIGKILL'
 }
+
+/**
+ * TEST-ONLY hold hook, beside the kill hook: `OBSCTL_TEST_HOLD_AT=<point>` with `OBSCTL_TEST_HOLD_DIR=<dir>` makes
+ * obsctl, the first time it passes the point, create `<dir>/held` (its pid) and wait until `<dir>/go` exists, so a
+ * test lines two processes up at an exact place (one holding the inventory lock while the other starts) instead of
+ * racing a timer. Points: `inventory-lock:before` (the inventory read, the lock not yet taken), `inventory-lock:held`
+ * (the lock taken and the inventory found unchanged). Unset (always, outside tests) it does nothing.
+ */
+const heldOnce = new Set<string>()
+
+export async function holdPoint(point: string): Promise<void> {
+  const at = process.env.OBSCTL_TEST_HOLD_AT
+  const dir = process.env.OBSCTL_TEST_HOLD_DIR
+  if (!at || !dir || at !== point || heldOnce.has(point)) return
+  heldOnce.add(point)
+  const {existsSync, writeFileSync} = await import('node:fs')
+  const {join} = await import('node:path')
+  writeFileSync(join(dir, 'held'), `${process.pid}\n`)
+  while (!existsSync(join(dir, 'go'))) await new Promise((resolve) => setTimeout(resolve, 20))
+}

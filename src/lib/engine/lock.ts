@@ -156,6 +156,33 @@ function lockedError(file: string, holder: LockInfo, doing = 'holds'): ObsctlErr
   return new ObsctlError(`another obsctl run ${doing} ${file}: pid ${holder.pid} on ${holder.host}, started ${holder.startedAt} (${holder.command})`, {
     code: 'LOCKED',
     details: {holder},
-    hints: ['wait for it to finish, or stop it (Ctrl-C) — it resumes where it stopped', `if pid ${holder.pid} is not obsctl, remove ${file}`],
+    hints: ['wait for it to finish, or stop it (Ctrl-C) — it resumes where it stopped', staleHint(file, holder)],
   })
+}
+
+/**
+ * What to check before removing a lock by hand: a pid means something only on its own host — another host's run
+ * is checked there (obsctl never takes over a lock of another host: it cannot see whether that pid lives).
+ */
+function staleHint(file: string, holder: LockInfo): string {
+  const here = hostname()
+  if (holder.host === here || holder.host === 'unknown') return `if pid ${holder.pid} is not obsctl, remove ${file}`
+  return `that run is on host ${holder.host}, not on this one (${here}): check on ${holder.host} whether pid ${holder.pid} is still obsctl; only if it is not, remove ${file}`
+}
+
+/**
+ * A run given a lock (RunOptions.lock) must be given one this process holds on that folder: acquireLock's own,
+ * still on disk as it wrote it. Else an error — a lock cannot be borrowed from another process or reused after release.
+ */
+export function assertHeld(lock: Lock, stateDir: string): void {
+  const file = lockFilePath(stateDir)
+  const cur = readLock(stateDir)
+  const ours =
+    path.resolve(lock.file) === path.resolve(file) &&
+    lock.info.pid === process.pid &&
+    cur !== undefined &&
+    cur.pid === process.pid &&
+    cur.host === hostname() &&
+    cur.startedAt === lock.info.startedAt
+  if (!ours) throw new ObsctlError(`this run was given ${lock.file} as held, but this process does not hold ${file}`, {code: 'LOCK_NOT_HELD'})
 }

@@ -13,7 +13,7 @@ import {ExitCode, ObsctlError, isPromptExit} from '../errors.js'
 import {isCI} from '../prompt.js'
 import {tone} from '../style.js'
 import {lineRenderer, type RunEvent, type RunEventSink} from './events.js'
-import {acquireLock, type Lock} from './lock.js'
+import {acquireLock, assertHeld, type Lock} from './lock.js'
 import {newRunId, runLogsDir} from './logs.js'
 import {Resources} from './resources.js'
 import type {PhaseResult, RunResult} from './result.js'
@@ -45,6 +45,12 @@ export interface RunOptions {
   interruptGraceMs?: number
   /** handle SIGINT/SIGTERM (default true) */
   handleSignals?: boolean
+  /**
+   * The run lock of this inventory, already held by this process (lockInventory / acquireLock): the command that
+   * edited the inventory under it runs its phases under it too, and releases it itself. Without it the run takes
+   * the lock (LOCKED when another process holds it) and releases it at the end.
+   */
+  lock?: Lock
 }
 
 /**
@@ -75,8 +81,17 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
     if (renderer === 'default') process.stderr.write(`notice: ${message}\n`)
   }
 
-  const state = StateStore.load(stateDir, opts.inv.file)
-  const lock: Lock | undefined = dryRun ? undefined : acquireLock(stateDir, opts.command ?? 'run', notice)
+  // a lock the caller holds (a command that edited the inventory under it) is used as it is, and left held
+  if (opts.lock) assertHeld(opts.lock, stateDir)
+  const lock: Lock | undefined = dryRun || opts.lock ? undefined : acquireLock(stateDir, opts.command ?? 'run', notice)
+  // the journal is read under the lock: a run that finished while this one was starting keeps its records
+  let state: StateStore
+  try {
+    state = StateStore.load(stateDir, opts.inv.file)
+  } catch (error) {
+    lock?.release()
+    throw error
+  }
 
   const ac = new AbortController()
   // every task of the run (and each SSH/HTTP request in it) listens on this one signal

@@ -13,7 +13,7 @@ import type {LoadedInventory} from '../config/load.js'
 import {relabelledEdges} from '../config/model.js'
 import {parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
 import {compareVersions, semverError} from '../config/validators.js'
-import type {RunResult} from '../engine/index.js'
+import type {Lock, RunResult} from '../engine/index.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {
   changeMessage,
@@ -33,7 +33,7 @@ import {
  */
 export async function runSync(
   inv: LoadedInventory,
-  o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean},
+  o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean; lock?: Lock},
   command: string,
   revision?: string,
 ): Promise<{ok: boolean; summary: string; run: RunResult}> {
@@ -42,7 +42,7 @@ export async function runSync(
   const {buildPhases} = await import('./registry.js')
   const {changePhaseOptions, selectChange} = await import('./change.js')
   const phases = await buildPhases(selectChange({pushed: Boolean(revision), sync: o.sync, labels: o.labels}), changePhaseOptions(o))
-  const run = await runPhases(phases, {inv, restart: true, renderer: o.renderer, command, kubeconfig: o.kubeconfig})
+  const run = await runPhases(phases, {inv, restart: true, renderer: o.renderer, command, kubeconfig: o.kubeconfig, lock: o.lock})
   const tasks = run.phases.flatMap((p) => p.tasks)
   const task = tasks.find((t) => t.status === 'failed' || t.status === 'not-run') ?? tasks.at(-1)
   return {ok: run.ok, summary: task?.error ?? task?.summary ?? (run.ok ? 'synced' : 'sync failed'), run}
@@ -77,7 +77,7 @@ export async function argocdSync(
  */
 export async function labelsOnly(
   inv: LoadedInventory,
-  o: Pick<ChangeOptions, 'kubeconfig' | 'renderer'>,
+  o: Pick<ChangeOptions, 'kubeconfig' | 'renderer'> & {lock?: Lock},
   command: string,
   revision: string,
   details?: unknown,
@@ -138,6 +138,20 @@ export async function applyInventoryChange(
     result.cancelled = true
     return result
   }
+  // from the write of the inventory to the end of the sync, under the run lock: another run's edit is never
+  // overwritten, and its render is never committed or pushed in this change's name (nor the reverse)
+  const {withInventoryLock} = await import('../engine/inventory-lock.js')
+  return withInventoryLock(inv, change.command, o.onNotice, (lock) => writeCommitSync(inv, change, o, {dry, next, render, title, result, lock}))
+}
+
+/** applyInventoryChange under the run lock: the inventory written, rendered, committed, pushed, synced. */
+async function writeCommitSync(
+  inv: LoadedInventory,
+  change: Parameters<typeof applyInventoryChange>[1],
+  o: ChangeOptions,
+  s: {dry: EditResult; next: LoadedInventory; render: ChangeResult['render']; title: string; result: ChangeResult; lock: Lock},
+): Promise<ChangeResult> {
+  const {dry, next, render, title, result, lock} = s
   const before = dry.changed ? inv.text : undefined
   if (dry.changed) {
     await change.edit(false)
@@ -150,7 +164,7 @@ export async function applyInventoryChange(
   if (rc.commit) o.onNotice?.(`commit ${rc.commit.sha.slice(0, 12)} ${rc.commit.message}`)
   if (rc.push) o.onNotice?.(`pushed to ${rc.push.remote} (${rc.push.branch})`)
   if (o.sync !== false) {
-    result.sync = await runSync(next, {...o, labels: relabelledEdges(inv.platform, next.platform).length > 0}, change.command, rc.push?.commit)
+    result.sync = await runSync(next, {...o, lock, labels: relabelledEdges(inv.platform, next.platform).length > 0}, change.command, rc.push?.commit)
     if (!result.sync.ok) {
       const first = result.sync.run.phases[0]?.error
       throw new ObsctlError(`the change is committed${rc.push ? ' and pushed' : ''}, but the sync did not finish: ${result.sync.summary}`, {
@@ -163,7 +177,7 @@ export async function applyInventoryChange(
   } else {
     result.sync = null
     // --no-sync after a push: the edges' cluster Secret labels still follow the pushed inventory
-    if (rc.push && relabelledEdges(inv.platform, next.platform).length > 0) await labelsOnly(next, o, change.command, rc.push.commit)
+    if (rc.push && relabelledEdges(inv.platform, next.platform).length > 0) await labelsOnly(next, {...o, lock}, change.command, rc.push.commit)
   }
   return result
 }

@@ -126,7 +126,6 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
   const command = `cluster add ${n.name}`
   const run = {kubeconfig: o.kubeconfig, clusters: [n.name], ssh: o.ssh, onEvent: o.onEvent, command, handleSignals: o.handleSignals}
 
-  let ssh: RunSsh | undefined
   if (o.dryRun) {
     // the new inventory in memory only: a dry run writes nothing and touches no remote system
     result.run = await runPhases(phases, {...run, inv: next, dryRun: true, renderer: 'silent'})
@@ -140,16 +139,23 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
       result.cancelled = true
       return result
     }
-    ssh = await sshUpFront(next, phases, o)
-    await addClusterToInventory(inv, n, {allowOvercommit: o.allowOvercommit})
-    next = loadInventory(inv.file)
-    if (after !== undefined && next.text !== after) throw new ObsctlError(`${inv.file} changed while adding ${n.name}`, {code: 'CONCURRENT_EDIT'})
-    o.onNotice?.(`added ${n.name} to ${inv.file}`)
   }
+  // the credentials are asked before the lock is taken (a prompt never holds it); a rerun (the cluster already
+  // there) asks here too, still before anything runs
+  const ssh = await sshUpFront(next, phases, o)
 
-  // a rerun (the cluster already there) asks here, still before anything runs
-  ssh ??= await sshUpFront(next, phases, o)
-  result.run = await runPhases(phases, {...run, ssh, inv: next, restart: o.restart, renderer: o.renderer})
-  result.ok = result.run.ok
-  return result
+  // from the inventory edit to the end of the run, under the run lock; under it the inventory must still be the
+  // text this command planned from (another cluster add, config set… in between: CONCURRENT_EDIT, nothing written)
+  const {withInventoryLock} = await import('../engine/inventory-lock.js')
+  return withInventoryLock(inv, command, o.onNotice, async (lock) => {
+    if (result.inventory.changed) {
+      await addClusterToInventory(inv, n, {allowOvercommit: o.allowOvercommit})
+      next = loadInventory(inv.file)
+      if (after !== undefined && next.text !== after) throw new ObsctlError(`${inv.file} changed while adding ${n.name}`, {code: 'CONCURRENT_EDIT'})
+      o.onNotice?.(`added ${n.name} to ${inv.file}`)
+    }
+    result.run = await runPhases(phases, {...run, ssh, inv: next, restart: o.restart, renderer: o.renderer, lock})
+    result.ok = result.run.ok
+    return result
+  })
 }

@@ -91,8 +91,13 @@ export async function removeCluster(inv: LoadedInventory, name: string, o: Remov
       return result
     }
   }
+  // a real run holds the run lock from before it reads the inventory again (it must still be the text this command
+  // planned from: CONCURRENT_EDIT otherwise) through its render commit, push and the inventory edit
+  const {lockInventory} = await import('../engine/inventory-lock.js')
+  const lock = o.dryRun ? undefined : await lockInventory(inv, command, o.onNotice)
   const run = await runPhases(phases, {
     inv,
+    lock,
     dryRun: o.dryRun,
     restart: true,
     kubeconfig: o.kubeconfig,
@@ -102,7 +107,7 @@ export async function removeCluster(inv: LoadedInventory, name: string, o: Remov
     renderer: o.dryRun ? 'silent' : o.renderer,
     onEvent: o.onEvent,
     command,
-  })
+  }).finally(() => lock?.release())
   // what was done, from the steps' reports (a failed run keeps those of the steps that finished)
   report.applications = runReports<{applications: string[]}>(run, 'remove-apps').flatMap((r) => r.applications)
   report.secrets = runReports<{secrets: string[]}>(run, 'remove-secret').flatMap((r) => r.secrets)

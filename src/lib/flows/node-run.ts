@@ -6,8 +6,9 @@
  * control plane, checks the inventory edit first, asks, then drains, resets, deletes and forgets.
  */
 import type {LoadedInventory} from '../config/load.js'
+import type {Cluster} from '../config/schema.js'
 import {findCluster, firstControlPlane, nodeName} from '../config/model.js'
-import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
+import type {Lock, RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
 
@@ -62,8 +63,31 @@ export async function addNode(inv: LoadedInventory, o: NodeAddOptions): Promise<
       'EXISTS',
     )
   }
-  let next = inv
+  // a real run holds the run lock from before its inventory edit (the file must still be the text this command
+  // planned from: CONCURRENT_EDIT otherwise) to the end of its engine run
+  const {lockInventory} = await import('../engine/inventory-lock.js')
+  const lock = o.dryRun ? undefined : await lockInventory(inv, `node add ${c.name} --host ${o.host}`)
+  try {
+    return await addNodeLocked(inv, o, {c, present, roles, lock})
+  } finally {
+    lock?.release()
+  }
+}
+
+/** addNode after its checks, under the run lock (`lock`) unless a dry run. */
+async function addNodeLocked(
+  inv: LoadedInventory,
+  o: NodeAddOptions,
+  s: {
+    c: Cluster
+    present: Cluster['nodes'][number] | undefined
+    roles: string[]
+    lock: Lock | undefined
+  },
+): Promise<NodeAddResult> {
+  const {c, present, roles, lock} = s
   const {setInventoryValue} = await import('../config/edit.js')
+  let next = inv
   if (!present) {
     const like = c.nodes.at(-1)!
     const entry: Record<string, unknown> = {host: o.host}
@@ -98,6 +122,7 @@ export async function addNode(inv: LoadedInventory, o: NodeAddOptions): Promise<
     ssh: o.ssh,
     handleSignals: o.handleSignals,
     command: `node add ${c.name} --host ${host}`,
+    lock,
   })
   return {cluster: c.name, host, node, role: o.role, dryRun: Boolean(o.dryRun), inventory: {file: inv.file, added: !present}, run, ok: run.ok}
 }
@@ -150,9 +175,13 @@ export async function removeNode(inv: LoadedInventory, cluster: string, which: s
       return {cluster, node: nodeName(n), host: n.host, dryRun: false, ok: false}
     }
   }
-  const {runPhases} = await import('../engine/index.js')
+  // a real run holds the run lock from here (the inventory must still be the text this command planned from:
+  // CONCURRENT_EDIT otherwise) through the inventory edit, its last phase
+  const {runPhases, lockInventory} = await import('../engine/index.js')
+  const lock = o.dryRun ? undefined : await lockInventory(inv, `node remove ${cluster} ${which}`)
   const run = await runPhases(phases, {
     inv,
+    lock,
     clusters: [cluster],
     dryRun: o.dryRun,
     restart: true,
@@ -162,6 +191,6 @@ export async function removeNode(inv: LoadedInventory, cluster: string, which: s
     ssh: o.ssh,
     handleSignals: o.handleSignals,
     command: `node remove ${cluster} ${which}`,
-  })
+  }).finally(() => lock?.release())
   return {cluster, node: nodeName(n), host: n.host, dryRun: Boolean(o.dryRun), run, ok: run.ok}
 }

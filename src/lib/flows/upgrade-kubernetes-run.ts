@@ -54,9 +54,13 @@ export async function upgradeKubernetes(inv: LoadedInventory, version: string, o
       return result
     }
   }
-  const {runPhases, runReports} = await import('../engine/index.js')
+  // a real run holds the run lock from here (the inventory must still be the text this command planned from:
+  // CONCURRENT_EDIT otherwise) through its inventory edit, the last phase
+  const {runPhases, runReports, lockInventory} = await import('../engine/index.js')
+  const lock = o.dryRun ? undefined : await lockInventory(inv, `upgrade kubernetes ${version}`)
   const run = await runPhases(phases, {
     inv,
+    lock,
     clusters,
     dryRun: o.dryRun,
     kubeconfig: o.kubeconfig,
@@ -65,7 +69,7 @@ export async function upgradeKubernetes(inv: LoadedInventory, version: string, o
     ssh: o.ssh,
     handleSignals: o.handleSignals,
     command: `upgrade kubernetes ${version}`,
-  })
+  }).finally(() => lock?.release())
   result.run = run
   result.preflight = runReports<UpgradePreflightReport>(run, 'upgrade-preflight')
   result.nodes = runReports<UpgradeNodeReport>(run, 'upgrade-nodes')

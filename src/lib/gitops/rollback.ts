@@ -17,7 +17,7 @@ import {parseInventory} from '../config/load.js'
 import {gitDir, relabelledEdges} from '../config/model.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
-import type {RendererChoice, RunResult} from '../engine/index.js'
+import type {Lock, RendererChoice, RunResult} from '../engine/index.js'
 import {git, isRepo, must, push as gitPush, type PushResult} from './git.js'
 import {history, info, type CommitInfo, type LogEntry} from './history.js'
 import {TRAILER, inventoryHash, recordFile, recordInventory, recordedInventory, type Trailers} from './trailers.js'
@@ -46,14 +46,14 @@ export interface RollbackOptions {
   /** the wait for Argo CD after the push: the change flow's sync, passed by ../flows/rollback.ts (a domain never runs a flow) */
   runSync?: (
     next: LoadedInventory,
-    o: Pick<RollbackOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean},
+    o: Pick<RollbackOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean; lock?: Lock},
     command: string,
     revision?: string,
   ) => Promise<{ok: boolean; summary: string; run: RunResult}>
   /** the Argo CD cluster Secret labels alone, after a push without the wait (--no-sync): the change flow's labelsOnly */
   runLabels?: (
     next: LoadedInventory,
-    o: Pick<RollbackOptions, 'kubeconfig' | 'renderer'>,
+    o: Pick<RollbackOptions, 'kubeconfig' | 'renderer'> & {lock?: Lock},
     command: string,
     revision: string,
     details?: unknown,
@@ -259,41 +259,56 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
     return result
   }
 
-  if (head !== tip) await must(dir, ['merge', '-q', '--ff-only', tip], 'git merge --ff-only')
-  // newest first: each revert applies to the tree the later commits left
-  const rv = await git(dir, ['revert', '--no-commit', '--no-edit', ...undo.map((c) => c.sha)], {env: {GIT_EDITOR: 'true'}})
-  if (rv.exitCode !== 0) {
-    await git(dir, ['revert', '--abort'])
-    throw new ObsctlError(`git revert failed: ${(rv.stderr || rv.stdout).trim()}`, {
-      code: 'REVERT_FAILED',
-      hints: [`nothing was committed; the working copy is back at ${tip.slice(0, 12)}`],
-    })
+  // the revert, the inventory write, the commit, the push and the sync under the run lock; under it the inventory
+  // and the working copy must still be what this rollback planned from (another run in between: CONCURRENT_EDIT)
+  const {lockInventory} = await import('../engine/inventory-lock.js')
+  const lock = await lockInventory(inv, 'rollback', o.onNotice)
+  try {
+    const now = (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()
+    if (now !== head) {
+      throw new ObsctlError(
+        `${dir} moved from ${head.slice(0, 12)} to ${now.slice(0, 12)} since rollback read it (another obsctl run committed); nothing was reverted`,
+        {code: 'CONCURRENT_EDIT', hints: ['rerun obsctl rollback: it plans from the working copy as it is now']},
+      )
+    }
+    if (head !== tip) await must(dir, ['merge', '-q', '--ff-only', tip], 'git merge --ff-only')
+    // newest first: each revert applies to the tree the later commits left
+    const rv = await git(dir, ['revert', '--no-commit', '--no-edit', ...undo.map((c) => c.sha)], {env: {GIT_EDITOR: 'true'}})
+    if (rv.exitCode !== 0) {
+      await git(dir, ['revert', '--abort'])
+      throw new ObsctlError(`git revert failed: ${(rv.stderr || rv.stdout).trim()}`, {
+        code: 'REVERT_FAILED',
+        hints: [`nothing was committed; the working copy is back at ${tip.slice(0, 12)}`],
+      })
+    }
+    const next = parseInventory(wanted, inv.file)
+    if (result.inventory.changed) {
+      await writeFileAtomic(inv.file, wanted)
+      o.onNotice?.(`wrote ${inv.file}`)
+    }
+    // the render of the restored inventory is the truth for the tree (templates may have changed since)
+    const {renderRepo, commitRender} = await import('./repo.js')
+    await renderRepo(next.platform, {dir})
+    const message = `obsctl: rollback to ${target.sha.slice(0, 12)} (${target.subject})\n\n${reverted.map((c) => `Revert ${c.sha.slice(0, 12)} ${c.subject}`).join('\n')}\n`
+    const trailers: Trailers = {
+      [TRAILER.command]: 'rollback',
+      [TRAILER.inventory]: await recordInventory(inv.dir, wanted),
+      [TRAILER.before]: await recordInventory(inv.dir, inv.text),
+      [TRAILER.reverts]: reverted.map((c) => c.sha),
+    }
+    const committed = await commitRender(next.platform, dir, message, trailers)
+    // a revert that changed nothing Git tracks leaves the index staged: clean it
+    if (!committed) await git(dir, ['reset', '-q', '--hard', 'HEAD'])
+    result.commit = committed ? {sha: committed.sha, message: committed.message} : null
+    if (committed) o.onNotice?.(`commit ${committed.sha.slice(0, 12)} ${committed.message}`)
+    return await finish(inv, next, result, {...o, lock})
+  } finally {
+    lock.release()
   }
-  const next = parseInventory(wanted, inv.file)
-  if (result.inventory.changed) {
-    await writeFileAtomic(inv.file, wanted)
-    o.onNotice?.(`wrote ${inv.file}`)
-  }
-  // the render of the restored inventory is the truth for the tree (templates may have changed since)
-  const {renderRepo, commitRender} = await import('./repo.js')
-  await renderRepo(next.platform, {dir})
-  const message = `obsctl: rollback to ${target.sha.slice(0, 12)} (${target.subject})\n\n${reverted.map((c) => `Revert ${c.sha.slice(0, 12)} ${c.subject}`).join('\n')}\n`
-  const trailers: Trailers = {
-    [TRAILER.command]: 'rollback',
-    [TRAILER.inventory]: await recordInventory(inv.dir, wanted),
-    [TRAILER.before]: await recordInventory(inv.dir, inv.text),
-    [TRAILER.reverts]: reverted.map((c) => c.sha),
-  }
-  const committed = await commitRender(next.platform, dir, message, trailers)
-  // a revert that changed nothing Git tracks leaves the index staged: clean it
-  if (!committed) await git(dir, ['reset', '-q', '--hard', 'HEAD'])
-  result.commit = committed ? {sha: committed.sha, message: committed.message} : null
-  if (committed) o.onNotice?.(`commit ${committed.sha.slice(0, 12)} ${committed.message}`)
-  return finish(inv, next, result, o)
 }
 
 /** Push (unless --no-push) and wait for Argo CD (unless --no-sync). */
-async function finish(before: LoadedInventory, next: LoadedInventory, result: RollbackResult, o: RollbackOptions): Promise<RollbackResult> {
+async function finish(before: LoadedInventory, next: LoadedInventory, result: RollbackResult, o: RollbackOptions & {lock: Lock}): Promise<RollbackResult> {
   const labels = relabelledEdges(before.platform, next.platform).length > 0
   result.push = o.push === false ? null : await gitPush(result.dir, result.branch)
   if (result.push) o.onNotice?.(`pushed to ${result.push.remote} (${result.branch})`)
@@ -343,8 +358,11 @@ async function resume(
   }
   o.onNotice?.(`the working copy has rollback commit ${top.sha.slice(0, 12)} that ${base.branch} does not have: pushing it`)
   if (o.dryRun) return result
-  if (result.inventory.changed) await writeFileAtomic(inv.file, text)
-  return finish(inv, parseInventory(text, inv.file), result, o)
+  const {withInventoryLock} = await import('../engine/inventory-lock.js')
+  return withInventoryLock(inv, 'rollback', o.onNotice, async (lock) => {
+    if (result.inventory.changed) await writeFileAtomic(inv.file, text)
+    return finish(inv, parseInventory(text, inv.file), result, {...o, lock})
+  })
 }
 
 export function formatRollback(r: RollbackResult): string {
