@@ -3,7 +3,17 @@ import {spawnSync} from 'node:child_process'
 import {hostname} from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {fingerprintOf, planPhases, resetState, runPhases, sanitizeForFile, showState, stableStringify, type RunEvent} from '../../src/lib/engine/index.js'
+import {
+  acquireLock,
+  fingerprintOf,
+  planPhases,
+  resetState,
+  runPhases,
+  sanitizeForFile,
+  showState,
+  stableStringify,
+  type RunEvent,
+} from '../../src/lib/engine/index.js'
 import {ObsctlError, isObsctlError} from '../../src/lib/errors.js'
 // @ts-expect-error plain JS fixture
 import {makePhases} from './fixtures/phases.mjs'
@@ -218,6 +228,62 @@ describe('engine: lock and state commands', () => {
     expect(err.message).toContain('2030-01-01T00:00:00.000Z')
     expect(runsOf(t.dir)).toEqual([])
     expect(existsSync(t.lockFile)).toBe(true)
+  })
+
+  it('reads the journal under the lock: records a run wrote while this one was taking the lock are kept', async () => {
+    const t = tmpInventory()
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!
+    mkdirSync(path.dirname(t.lockFile), {recursive: true})
+    writeFileSync(t.lockFile, JSON.stringify({pid: dead, startedAt: '2020-01-01T00:00:00.000Z', command: 'bootstrap --all', host: hostname()}))
+    // the takeover notice comes while the lock is being taken: the journal written then stands for another run's
+    // last write before this run holds the lock (a run read before the lock would overwrite it with its own copy)
+    const other = {phase: 'other', target: 'x', status: 'done', fingerprint: 'f', summary: 'the other run did it'}
+    const onEvent = (e: RunEvent) => {
+      if (e.type === 'notice') writeFileSync(t.stateFile, JSON.stringify({version: 1, inventory: t.file, tasks: {'other/x': other}}))
+    }
+    const r = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent, onEvent})
+    expect(r.ok).toBe(true)
+    const tasks = readState(t.stateFile).tasks
+    expect(tasks['other/x']?.status).toBe('done')
+    expect(Object.keys(tasks).length).toBeGreaterThan(1)
+  })
+
+  it('runs under a lock this process already holds when it is given (and leaves it held); a lock it does not hold is refused', async () => {
+    const t = tmpInventory()
+    const lock = acquireLock(path.dirname(t.lockFile), 'config set')
+    try {
+      // not given: this process's own lock is not taken twice
+      const err = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent}).catch((e) => e)
+      expect(err.code).toBe('LOCKED')
+      expect(err.message).toContain('this process already holds')
+      const r = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent, lock})
+      expect(r.ok).toBe(true)
+      expect(JSON.parse(readFileSync(t.lockFile, 'utf8')).startedAt).toBe(lock.info.startedAt)
+    } finally {
+      lock.release()
+    }
+    expect(existsSync(t.lockFile)).toBe(false)
+    // released: it is no one's lock any more
+    const stale = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent, lock}).catch((e) => e)
+    expect(stale.code).toBe('LOCK_NOT_HELD')
+    // another process's lock cannot be passed as one's own
+    writeFileSync(t.lockFile, JSON.stringify({...lock.info, pid: process.ppid}))
+    const foreign = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent, lock: {...lock, info: {...lock.info, pid: process.ppid}}}).catch(
+      (e) => e,
+    )
+    expect(foreign.code).toBe('LOCK_NOT_HELD')
+    expect(JSON.parse(readFileSync(t.lockFile, 'utf8')).pid).toBe(process.ppid)
+  })
+
+  it('a lock held on another host is never taken over, and its hint says to check that pid on that host', async () => {
+    const t = tmpInventory()
+    mkdirSync(path.dirname(t.lockFile), {recursive: true})
+    writeFileSync(t.lockFile, JSON.stringify({pid: 4242, startedAt: '2030-01-01T00:00:00.000Z', command: 'bootstrap --all', host: 'other-host'}))
+    const err = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent}).catch((e) => e)
+    expect(err.code).toBe('LOCKED')
+    expect(err.message).toContain('pid 4242 on other-host')
+    expect(err.hints.join('\n')).toContain(`check on other-host whether pid 4242 is still obsctl; only if it is not, remove ${t.lockFile}`)
+    expect(JSON.parse(readFileSync(t.lockFile, 'utf8')).host).toBe('other-host')
   })
 
   it('state show lists records by phase; state reset forgets them so the next run redoes them', async () => {
