@@ -1,7 +1,5 @@
-import path from 'node:path'
 import * as Flags from '@oclif/core/flags'
 import {allowOvercommitFlag, BaseCommand, type BaseFlags} from '../lib/cli/base.js'
-import {assertFolderPath} from '../lib/fs.js'
 import type {RenderResult} from '../lib/gitops/repo.js'
 
 export default class Render extends BaseCommand {
@@ -37,24 +35,17 @@ export default class Render extends BaseCommand {
 
   private async render(flags: BaseFlags<typeof Render>, signal?: AbortSignal): Promise<RenderResult> {
     const inv = this.loadInventory(flags.config)
-    const {refuseLintErrors} = await import('../lib/config/lint.js')
-    refuseLintErrors(inv, {allowOvercommit: flags['allow-overcommit']})
-    const {renderRepo, renderDir, inventoryTrailers} = await import('../lib/gitops/index.js')
-    const dir = renderDir(inv.platform, inv.dir, flags.out)
-    if (flags.out) assertFolderPath(dir, ['--out names the folder to render into'])
-    const git = flags.commit || flags.push
-    // a render into the working copy (or a commit) holds the run lock: it never mixes its files into another run's commit
-    const {gitDir} = await import('../lib/config/model.js')
-    const locked = !flags['dry-run'] && (git || path.resolve(dir) === path.resolve(gitDir(inv.platform, inv.dir)))
-    const {lockInventory} = await import('../lib/engine/inventory-lock.js')
-    const lock = locked ? await lockInventory(inv, git ? `render --${flags.push ? 'push' : 'commit'}` : 'render') : undefined
-    let r: RenderResult
-    try {
-      const trailers = git && !flags['dry-run'] ? await inventoryTrailers(inv.dir, 'render', inv.text) : undefined
-      r = await renderRepo(inv.platform, {dir, force: flags.force, commit: git, push: flags.push, dryRun: flags['dry-run'], trailers, signal})
-    } finally {
-      lock?.release()
-    }
+    const {renderRun} = await import('../lib/flows/render-run.js')
+    const r = await renderRun(inv, {
+      out: flags.out,
+      commit: flags.commit,
+      push: flags.push,
+      force: flags.force,
+      dryRun: flags['dry-run'],
+      allowOvercommit: flags['allow-overcommit'],
+      signal,
+    })
+    const dir = r.dir
     const verb = r.dryRun ? 'would be ' : ''
     const lines: string[] = []
     for (const f of r.added) lines.push(`  + ${f}`)

@@ -1,0 +1,41 @@
+/**
+ * The `render` command's flow: lint, then render the GitOps repository from the inventory (into git.dir or `out`),
+ * committing and pushing when asked. A render that writes into the working copy, or commits, holds the run lock
+ * (../engine/inventory-lock.ts) and needs the inventory unchanged since it was read: it never mixes its files into
+ * another run's commit, nor renders from an inventory another run is rewriting.
+ */
+import path from 'node:path'
+import type {LoadedInventory} from '../config/load.js'
+import {assertFolderPath} from '../fs.js'
+import type {RenderResult} from '../gitops/repo.js'
+
+export interface RenderRunOptions {
+  out?: string
+  commit?: boolean
+  push?: boolean
+  force?: boolean
+  dryRun?: boolean
+  allowOvercommit?: boolean
+  signal?: AbortSignal
+}
+
+export async function renderRun(inv: LoadedInventory, o: RenderRunOptions): Promise<RenderResult> {
+  const {refuseLintErrors} = await import('../config/lint.js')
+  refuseLintErrors(inv, {allowOvercommit: o.allowOvercommit})
+  const [{renderRepo, renderDir, inventoryTrailers}, {gitDir}, {lockInventory}] = await Promise.all([
+    import('../gitops/index.js'),
+    import('../config/model.js'),
+    import('../engine/inventory-lock.js'),
+  ])
+  const dir = renderDir(inv.platform, inv.dir, o.out)
+  if (o.out) assertFolderPath(dir, ['--out names the folder to render into'])
+  const git = Boolean(o.commit || o.push)
+  const locked = !o.dryRun && (git || path.resolve(dir) === path.resolve(gitDir(inv.platform, inv.dir)))
+  const lock = locked ? await lockInventory(inv, git ? `render --${o.push ? 'push' : 'commit'}` : 'render') : undefined
+  try {
+    const trailers = git && !o.dryRun ? await inventoryTrailers(inv.dir, 'render', inv.text) : undefined
+    return await renderRepo(inv.platform, {dir, force: o.force, commit: git, push: o.push, dryRun: o.dryRun, trailers, signal: o.signal})
+  } finally {
+    lock?.release()
+  }
+}
