@@ -10,7 +10,7 @@
  * install fails at once naming it, as the shim does, and apt_install (-o DPkg::Lock::Timeout) waits for it.
  */
 import {spawn, spawnSync} from 'node:child_process'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {createServer, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import path from 'node:path'
@@ -23,6 +23,19 @@ import {waitFor} from '../support/wait.js'
 function aptEnv(file: string, dirs: Record<string, string>): NodeJS.ProcessEnv {
   writeFileSync(file, [...Object.entries(dirs).map(([k, v]) => `${k} "${v}";`), 'APT::Sandbox::User "root";', ''].join('\n'))
   return {...process.env, APT_CONFIG: file, LC_ALL: 'C'}
+}
+
+/** Whether some process holds a POSIX lock on `file` (/proc/locks: "… POSIX ADVISORY WRITE PID MAJ:MIN:INODE …"), without taking it. */
+function frontendHeld(file: string): boolean {
+  let ino: number
+  try {
+    ino = statSync(file).ino
+  } catch {
+    return false
+  }
+  return readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .some((l) => / POSIX /.test(l) && new RegExp(`:${ino} `).test(l))
 }
 
 // apt's own message when the lists are locked (apt 2.x), and the line the sandbox's shim prints for it
@@ -126,10 +139,12 @@ describe('apt_install against the real apt and dpkg', () => {
     const holder = spawn('dpkg', [`--admindir=${admin}`, '--set-selections'], {env, stdio: ['pipe', 'ignore', 'ignore']})
     const holderDone = new Promise((resolve) => holder.on('close', resolve))
     try {
-      // apt itself: fails at once, naming the lock (asked until dpkg holds it)
-      let refused = install()
-      await waitFor(() => FRONTEND_LOCKED.test((refused = install()).stderr) || holder.exitCode !== null, 120_000, 'dpkg to hold its lock')
+      // until dpkg holds its lock, seen in /proc/locks (asking apt meanwhile would take the lock itself for an
+      // instant: a dpkg starting then finds it held and exits 2, as it did under load)
+      await waitFor(() => frontendHeld(path.join(admin, 'lock-frontend')) || holder.exitCode !== null, 120_000, 'dpkg to hold its lock')
       expect(holder.exitCode).toBeNull()
+      // apt itself: fails at once, naming the lock
+      const refused = install()
       expect(refused.status).toBe(100)
       expect(refused.stderr).toMatch(/It is held by process \d+ \(dpkg\)$/m)
       const shim = readFileSync(path.join(import.meta.dirname, '../support/node-sandbox/shim.sh'), 'utf8')
