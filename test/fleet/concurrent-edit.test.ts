@@ -123,6 +123,28 @@ describe('two config set at once', () => {
   })
 })
 
+describe('bootstrap while a config set edits', () => {
+  it('a bootstrap that read the inventory before a config set wrote it refuses (CONCURRENT_EDIT): it never pushes the older render back', async () => {
+    ws = await workspace()
+    const b = holdAt(ws, 'boot', 'inventory-lock:before')
+    // bootstrap has read the inventory and planned its render phase, and waits before taking the lock
+    const boot = obsctlAsync(['bootstrap', '--phase', 'render', '--yes', '--json', '-c', ws.file], {env: b.env})
+    await waitFor(b.held, 120_000, 'bootstrap to have planned')
+    const r1 = await obsctl(setRaw(ws))
+    expect(r1.status, r1.stderr).toBe(0)
+    const head = ws.remoteGit('rev-parse', 'main').trim()
+    expect(remoteHas(ws, RAW, 'retention.resolution-raw=41d')).toBe(true)
+
+    b.go()
+    const r2 = await boot
+    expect(r2.status, r2.stderr).toBe(1)
+    expect(jsonError(r2).code).toBe('CONCURRENT_EDIT')
+    // the render of the inventory it had read (raw 30d) was not committed over the config set's
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(head)
+    expect(remoteHas(ws, RAW, 'retention.resolution-raw=41d')).toBe(true)
+  })
+})
+
 describe('two cluster add at once', () => {
   // the nodes are unreachable loopback addresses (port 1: connection refused): each run edits the inventory,
   // then fails its preflight; what is asserted is the inventory

@@ -184,15 +184,26 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
   }
 
   const {runPhases} = await import('../engine/runner.js')
-  const run = await runPhases(phases, {
-    inv: o.inv,
-    dryRun: o.dryRun,
-    restart: o.restart,
-    concurrency: o.concurrency,
-    kubeconfig: settings.kubeconfig,
-    renderer: o.renderer,
-    command: `bootstrap ${o.all ? '--all' : o.from ? `--from ${o.from}` : (o.phases ?? []).map((p) => `--phase ${p}`).join(' ')}`,
-  })
+  const command = `bootstrap ${o.all ? '--all' : o.from ? `--from ${o.from}` : (o.phases ?? []).map((p) => `--phase ${p}`).join(' ')}`
+  // a real run holds the run lock from here, and needs the inventory as it was planned from: another run (a config
+  // set) that edited it since would otherwise be rendered and pushed back out of the repository
+  const {lockInventory} = await import('../engine/inventory-lock.js')
+  const lock = o.dryRun ? undefined : await lockInventory(o.inv, command, o.onNotice)
+  let run: Awaited<ReturnType<typeof runPhases>>
+  try {
+    run = await runPhases(phases, {
+      inv: o.inv,
+      dryRun: o.dryRun,
+      restart: o.restart,
+      concurrency: o.concurrency,
+      kubeconfig: settings.kubeconfig,
+      renderer: o.renderer,
+      command,
+      lock,
+    })
+  } finally {
+    lock?.release()
+  }
   result.run = run
   result.summary = run.phases.map((p) => ({
     name: p.name,
