@@ -21,11 +21,11 @@
  * exclusively, so of several processes that found the same stale lock exactly one removes it, and only while the
  * lock is still that same file (inode, mtime and content); then every waiter races for the lock again.
  */
-import {closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync} from 'node:fs'
+import {readFileSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import path from 'node:path'
 import {randomBytes} from 'node:crypto'
-import {holderAlive, type LockInfo} from './engine/lock.js'
+import {holderAlive, tryLink, unlinkQuiet, type LockInfo} from './engine/lock.js'
 import {ObsctlError} from './errors.js'
 import {ensureDir} from './fs.js'
 import {sha256} from './hash.js'
@@ -73,28 +73,18 @@ function parse(raw: string): LockInfo | undefined {
   }
 }
 
-/** Create `file` with O_CREAT|O_EXCL holding `content`; false when it exists. */
+/**
+ * Create `file` holding `content`, exclusively (false when it exists), and never seen empty or half-written: the
+ * content goes to a temporary file first, hard-linked into place (a waiter that read a lock just created with
+ * O_EXCL, before its content, took it for kubectl's empty one). Exclusive as O_CREAT|O_EXCL is, on NFS too.
+ */
 function createExclusive(file: string, content: string): boolean {
-  let fd: number
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  writeFileSync(tmp, content, {mode: 0o600, flag: 'wx'})
   try {
-    fd = openSync(file, 'wx', 0o600)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw e
-  }
-  try {
-    writeSync(fd, content)
+    return tryLink(tmp, file)
   } finally {
-    closeSync(fd)
-  }
-  return true
-}
-
-function unlinkQuiet(file: string): void {
-  try {
-    unlinkSync(file)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    unlinkQuiet(tmp)
   }
 }
 

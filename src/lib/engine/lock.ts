@@ -59,7 +59,8 @@ function parseLock(raw: string | undefined): LockInfo | undefined {
   }
 }
 
-function tryLink(from: string, to: string): boolean {
+/** Hard-link `from` to `to`, which must not exist: false when it does (the exclusive create of a file written whole). */
+export function tryLink(from: string, to: string): boolean {
   try {
     linkSync(from, to)
     return true
@@ -69,7 +70,8 @@ function tryLink(from: string, to: string): boolean {
   }
 }
 
-function unlinkQuiet(file: string): void {
+/** Remove `file`; one that is already gone is fine. */
+export function unlinkQuiet(file: string): void {
   try {
     unlinkSync(file)
   } catch (e) {
