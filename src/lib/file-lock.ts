@@ -4,8 +4,9 @@
  * one, two writers each read the old file, each add their part and the second rename wins: the first one's part is
  * lost and both report success.
  *
- * The convention is kubectl's (client-go tools/clientcmd/loader.go `lockFile`): `<file>.lock`, created with
- * O_CREAT|O_EXCL, removed when the write is done. kubectl's is empty and kubectl gives up at once when it exists
+ * The convention is kubectl's (client-go tools/clientcmd/loader.go `lockFile`): `<file>.lock`, created exclusively
+ * (kubectl: O_CREAT|O_EXCL; obsctl: written whole to a temporary file and hard-linked into place, so it is never seen
+ * empty; the two exclude each other), removed when the write is done. kubectl's is empty and kubectl gives up at once when it exists
  * ("open …lock: file exists"); obsctl's holds who took it (`{pid, host, startedAt, command}`, ../engine/lock.ts's
  * LockInfo) and obsctl waits for it: it retries with a short backoff until a generous deadline (30 s by default;
  * a holder keeps it for the milliseconds of one write), then fails naming the lock and its holder.
@@ -14,7 +15,7 @@
  * - obsctl's, whose pid is no longer alive on this host (engine/lock.ts `holderAlive`), is taken over at once:
  *   the pid is the proof, no age is needed (a reused pid only makes it look alive: then obsctl waits and fails
  *   naming it). Another host's (a kubeconfig on a shared home folder) counts as alive;
- * - one without a holder (kubectl's, or one whose content is not written yet) is taken over only when it is older
+ * - one without a holder (kubectl's, or an unreadable one) is taken over only when it is older
  *   than 2 minutes (its mtime): kubectl holds it for one write, so a lock that old is one it left when it was
  *   killed — kubectl itself would refuse every change until someone removed it.
  * Taking over is atomic as in engine/lock.ts: the taker first creates `<lock>.takeover-<hash of what it found>`
