@@ -285,6 +285,28 @@ describe('certs renew', () => {
   }, 240_000)
 })
 
+describe('certs renew of an expired control plane whose API server does not restart', () => {
+  it('what it serves fails verification (expired) while the renewed file verifies: CERTS_NOT_SERVED, with TLS verification on throughout', async () => {
+    const node = sb.nodes[2]!
+    // cluster-03's certificates expired a month ago; its kube-apiserver keeps serving the old one
+    writeFileSync(switchFile(node, 'apiserver-no-restart'), '')
+    try {
+      const r = await certsRenew(inv, {...quiet, kubeconfig, clusters: ['cluster-03'], pollMs: 100})
+      expect(r.exitCode).toBe(1)
+      const task = r.run.phases[0]!.tasks[0]!
+      expect(task.status).toBe('failed')
+      expect(task.failure?.code).toBe('CERTS_NOT_SERVED')
+      const renewed = new X509Certificate(node.file('/etc/kubernetes/pki/apiserver.crt')!)
+      expect(notAfter(renewed.raw)).toBeGreaterThan(Date.now())
+      expect(task.error).toContain(
+        `does not serve the renewed certificate: at ${node.ip}:6443 it serves a certificate that fails verification (CERT_HAS_EXPIRED: certificate has expired), /etc/kubernetes/pki/apiserver.crt is serial ${renewed.serialNumber}`,
+      )
+    } finally {
+      rmSync(switchFile(node, 'apiserver-no-restart'))
+    }
+  }, 240_000)
+})
+
 /**
  * A renew of a cluster with two control planes (nodes 3 and 4, their own inventory and journal) stopped
  * after the first node: by a failure of the second, then by a SIGKILL of the CLI. The rerun takes the

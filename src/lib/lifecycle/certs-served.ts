@@ -6,10 +6,11 @@
  * certificate in memory (a restart that did not take) is caught here, not by the files.
  *
  * The handshake verifies the served chain against the cluster CA (/etc/kubernetes/pki/ca.crt, read from the
- * node) for the name `kubernetes`, a SAN kubeadm always puts on apiserver.crt. Node's TLS runs the whole
- * verification (chain and name) either way; obsctl takes the verdict (`authorized`, `authorizationError`)
- * instead of letting the handshake abort, so a served certificate that is not the file's (an old one, which
- * may have expired) is named as such rather than as a bare TLS error.
+ * node) for the name `kubernetes`, a SAN kubeadm always puts on apiserver.crt — verification is never turned
+ * off. A served certificate that verifies is compared with the renewed file; one that fails verification is
+ * told apart by the file itself: when apiserver.crt verifies (signature by ca.crt, the name, its dates), what
+ * the API server serves is not that file (an old one, typically expired): CERTS_NOT_SERVED; when the file
+ * does not verify either, the renewed certificate is at fault: CERTS_SERVED_UNTRUSTED.
  */
 import {X509Certificate} from 'node:crypto'
 import type {Duplex} from 'node:stream'
@@ -63,20 +64,18 @@ export async function readApiserverPki(conn: RootShell, signal?: AbortSignal): P
   return {ca, apiserver: new X509Certificate(crt)}
 }
 
-interface Handshake {
-  cert: X509Certificate
-  authorized: boolean
-  authorizationError?: string
-}
+/** What one handshake found: the served certificate (verified), or why verification failed. */
+type Handshake = {cert: X509Certificate} | {verifyError: string}
 
-/** One TLS handshake with host:port as the node sees it; the channel is closed after it. */
+/** A certificate verification error of Node's TLS (OpenSSL's X509_V_ERR_* names, and the name check's). */
+const VERIFY_ERROR = /^(?:CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID)/
+
+/** One verified TLS handshake with host:port as the node sees it; the channel is closed after it. */
 export function handshake(conn: NodeShell, host: string, port: number, ca: string, o: {timeoutMs: number; signal?: AbortSignal}): Promise<Handshake> {
   return conn.tcpChannel(host, port, {signal: o.signal}).then(
     (channel) =>
       new Promise<Handshake>((resolve, reject) => {
-        // verified, not skipped: the handshake completes either way so the certificate can be named, and
-        // `authorized` decides (checkServedApiserver fails on it); nothing is sent over this connection
-        const s = tls.connect({socket: channel, ca, servername: APISERVER_NAME, rejectUnauthorized: false})
+        const s = tls.connect({socket: channel, ca, servername: APISERVER_NAME})
         let finished = false
         const done = (f: () => void) => {
           if (finished) return
@@ -92,13 +91,23 @@ export function handshake(conn: NodeShell, host: string, port: number, ca: strin
         o.signal?.addEventListener('abort', onAbort, {once: true})
         s.once('secureConnect', () => {
           const cert = s.getPeerX509Certificate()
-          const authorizationError = s.authorizationError ? String(s.authorizationError) : undefined
-          done(() => (cert ? resolve({cert, authorized: s.authorized, authorizationError}) : reject(new Error('the server sent no certificate'))))
+          done(() => (cert ? resolve({cert}) : reject(new Error('the server sent no certificate'))))
         })
-        s.once('error', (e) => done(() => reject(e)))
+        s.once('error', (e: NodeJS.ErrnoException) =>
+          // a verdict on the certificate, not an API server still starting: said, not retried
+          done(() => (VERIFY_ERROR.test(e.code ?? '') ? resolve({verifyError: `${e.code}: ${e.message}`}) : reject(e))),
+        )
         s.once('close', () => done(() => reject(new Error('the connection closed before the TLS handshake finished'))))
       }),
   )
+}
+
+/** Why `crt` does not verify against `ca` for the API server's name today, or undefined when it does (what TLS checks). */
+function fileProblem(crt: X509Certificate, ca: string, now = Date.now()): string | undefined {
+  if (!crt.verify(new X509Certificate(ca).publicKey)) return `not signed by ${PKI_CA}`
+  if (!crt.checkHost(APISERVER_NAME)) return `${APISERVER_NAME} is not among its names`
+  if (Date.parse(crt.validFrom) > now || Date.parse(crt.validTo) < now) return `not valid now (${crt.validFrom} – ${crt.validTo})`
+  return undefined
 }
 
 export interface ServedOptions {
@@ -152,15 +161,10 @@ export async function checkServedApiserver(conn: NodeShell, host: string, port: 
   const endpoint = `${host}:${port}`
   const {ca, apiserver} = await readApiserverPki(conn, o.signal)
   const h = await servedCertificate(conn, host, port, ca, o)
-  const served: ServedCert = {endpoint, ...idOf(h.cert)}
   const file = idOf(apiserver)
-  const verdict = h.authorized
-    ? `verified against ${PKI_CA} for ${APISERVER_NAME}`
-    : `NOT verified against ${PKI_CA} for ${APISERVER_NAME}: ${h.authorizationError}`
-  o.log?.(`kube-apiserver at ${endpoint} (from the node) serves ${describeId(served)} (${verdict}); ${APISERVER_CRT}: ${describeId(file)}`)
-  if (served.sha256 !== file.sha256) {
-    throw new ObsctlError(
-      `kube-apiserver on ${conn.label} does not serve the renewed certificate: at ${endpoint} it serves ${describeId(served)}, ${APISERVER_CRT} is ${describeId(file)}${h.authorized ? '' : ` (and the served one fails verification: ${h.authorizationError})`}`,
+  const notServed = (what: string) =>
+    new ObsctlError(
+      `kube-apiserver on ${conn.label} does not serve the renewed certificate: at ${endpoint} it serves ${what}, ${APISERVER_CRT} is ${describeId(file)}`,
       {
         code: 'CERTS_NOT_SERVED',
         hints: [
@@ -169,10 +173,15 @@ export async function checkServedApiserver(conn: NodeShell, host: string, port: 
         ],
       },
     )
-  }
-  if (!h.authorized) {
+  if ('verifyError' in h) {
+    o.log?.(
+      `kube-apiserver at ${endpoint} (from the node) serves a certificate that fails verification against ${PKI_CA} for ${APISERVER_NAME}: ${h.verifyError}`,
+    )
+    const problem = fileProblem(apiserver, ca)
+    // the renewed file verifies: what fails is another certificate (an old one, typically expired)
+    if (!problem) throw notServed(`a certificate that fails verification (${h.verifyError})`)
     throw new ObsctlError(
-      `kube-apiserver on ${conn.label} serves ${APISERVER_CRT}, but it fails verification against ${PKI_CA} for the name ${APISERVER_NAME}: ${h.authorizationError}`,
+      `${APISERVER_CRT} on ${conn.label} fails verification against ${PKI_CA} for the name ${APISERVER_NAME} (${problem}), and so does what kube-apiserver serves at ${endpoint}: ${h.verifyError}`,
       {
         code: 'CERTS_SERVED_UNTRUSTED',
         hints: [
@@ -181,5 +190,10 @@ export async function checkServedApiserver(conn: NodeShell, host: string, port: 
       },
     )
   }
+  const served: ServedCert = {endpoint, ...idOf(h.cert)}
+  o.log?.(
+    `kube-apiserver at ${endpoint} (from the node) serves ${describeId(served)} (verified against ${PKI_CA} for ${APISERVER_NAME}); ${APISERVER_CRT}: ${describeId(file)}`,
+  )
+  if (served.sha256 !== file.sha256) throw notServed(describeId(served))
   return {served, file}
 }
