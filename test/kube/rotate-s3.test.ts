@@ -33,14 +33,14 @@ import {RESTARTED_AT, ROTATION} from '../../src/lib/kube/rotate.js'
 import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
 import {secretsRotate} from '../../src/lib/flows/rotate-run.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
-import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
+import type {OpenSearchFake} from '../support/opensearch-fake.js'
 import {upstream} from '../support/upstream/data.js'
 import {startS3rver, type S3Peer} from '../s3/harness.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {filesContaining} from './fixtures.js'
 import {taskLogFiles, taskLogsSay} from '../support/task-logs.js'
 import {rejection} from '../support/errors.js'
-import {platformTls} from '../support/platform-tls.js'
+import {platformTls, startPlatformOpenSearch} from '../support/platform-tls.js'
 
 const NAMES = ['cluster-01', 'cluster-02']
 const PAIRS = {
@@ -152,14 +152,7 @@ beforeAll(async () => {
   writeFleetKubeconfig(kubeconfig, servers)
   // OpenSearch gets the admin password: https from the platform CA beside the inventory (secrets apply finds it there)
   const tls = await platformTls(dir, 'lab.test')
-  osFake = await startOpenSearchFake({
-    user: 'admin',
-    password: PW.admin,
-    policy: 'fluent-bit-logs',
-    repository: 's3-snapshots',
-    bucket: 'opensearch-snapshots',
-    tls: {cert: tls.cert, key: tls.key},
-  })
+  osFake = await startPlatformOpenSearch(tls, {user: 'admin', password: PW.admin})
   const invFile = path.join(dir, 'obsctl.yaml')
   writeFileSync(
     invFile,

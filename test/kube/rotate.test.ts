@@ -31,11 +31,11 @@ import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startGrafanaFake, type GrafanaFake} from '../support/grafana-fake.js'
 import {startFake, type FakeServer} from '../support/http-fake.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
-import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
+import type {OpenSearchFake} from '../support/opensearch-fake.js'
 import {filesContaining} from './fixtures.js'
 import {bcryptRoundsAsked} from '../support/fast-bcrypt.js'
 import {rejection} from '../support/errors.js'
-import {platformTls, tlsRequest} from '../support/platform-tls.js'
+import {platformTls, tlsRequest, startPlatformOpenSearch} from '../support/platform-tls.js'
 
 const NAMES = ['cluster-01', 'cluster-02']
 const S3 = {access: 'AKIA-obsctl-rotate-7Q2', secret: 'sEcReT-s3-rotate-Zx81'}
@@ -127,14 +127,7 @@ beforeAll(async () => {
   const tls = await platformTls(dir, 'lab.test')
   ca = tls.ca
   const serving = {cert: tls.cert, key: tls.key}
-  osFake = await startOpenSearchFake({
-    user: 'admin',
-    password: PW.admin,
-    policy: 'fluent-bit-logs',
-    repository: 's3-snapshots',
-    bucket: 'opensearch-snapshots',
-    tls: serving,
-  })
+  osFake = await startPlatformOpenSearch(tls, {user: 'admin', password: PW.admin})
   grafana = await startGrafanaFake({adminPassword: PW.grafana, tls: serving})
   // argocd-server's session API (the shapes of test/validate/deployed.ts's stand-in: 200 {token}, 401 {error,
   // code: 16, message}), checking the password as argocd-server does: against argocd-secret admin.password

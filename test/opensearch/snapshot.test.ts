@@ -19,13 +19,13 @@ import {
   type SnapshotOptions,
   type SnapshotResult,
 } from '../../src/lib/opensearch/index.js'
-import {ISM_POLICY_ID as ISM_POLICY, SNAPSHOT_REPOSITORY} from '../../src/lib/platform/catalogue.js'
+import {SNAPSHOT_REPOSITORY} from '../../src/lib/platform/catalogue.js'
 import {BIN, requireBuild} from '../cli/helpers.js'
 import {writeInventory} from '../s3/harness.js'
-import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
+import type {OpenSearchFake} from '../support/opensearch-fake.js'
 import {CLUSTERS, DEAD, OS_PASSWORD, OS_USER, endpointsYaml} from '../validate/harness.js'
 import {rejection} from '../support/errors.js'
-import {platformTls} from '../support/platform-tls.js'
+import {platformTls, startPlatformOpenSearch} from '../support/platform-tls.js'
 
 let fake: OpenSearchFake
 let dir: string
@@ -37,14 +37,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'obsctl-snapshot-'))
   // https from the platform CA beside the inventory (obsctl sends OpenSearch credentials over verified https only)
   const tls = await platformTls(dir)
-  fake = await startOpenSearchFake({
-    user: OS_USER,
-    password: OS_PASSWORD,
-    policy: ISM_POLICY,
-    repository: SNAPSHOT_REPOSITORY,
-    bucket: 'opensearch-snapshots',
-    tls: {cert: tls.cert, key: tls.key},
-  })
+  fake = await startPlatformOpenSearch(tls, {user: OS_USER, password: OS_PASSWORD})
   for (const c of CLUSTERS) fake.addLogs(c, 3, 60_000)
   fake.addLogs('cluster-01', 1, 3 * 86_400_000) // an older daily index as well
   ;({file, inv} = writeInventory(dir, DEAD, endpointsYaml({opensearch: fake.url})))

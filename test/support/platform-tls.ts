@@ -9,6 +9,8 @@ import {request} from 'node:https'
 import path from 'node:path'
 import {pkiDir} from '../../src/lib/platform/credentials.js'
 import {ensurePlatformCa, issueServerCertificate} from '../../src/lib/kube/pki.js'
+import {ISM_POLICY_ID, SNAPSHOT_REPOSITORY} from '../../src/lib/platform/catalogue.js'
+import {startOpenSearchFake, type OpenSearchFake} from './opensearch-fake.js'
 
 export interface PlatformTls {
   /** serving certificate and key (PEM) for 127.0.0.1, for startFake / startOpenSearchFake `tls` */
@@ -23,6 +25,20 @@ export async function platformTls(dir: string, domain = 'miribit.lab'): Promise<
   const ca = await ensurePlatformCa(dir, domain)
   const leaf = await issueServerCertificate(ca, {commonName: 'loopback', hosts: ['127.0.0.1']})
   return {cert: leaf.certPem, key: leaf.keyPem, ca: ca.certPem}
+}
+
+/**
+ * The OpenSearch stand-in as the platform sets OpenSearch up — its ISM policy and snapshot repository (catalogue.ts),
+ * the inventory's default snapshot bucket — serving https with `tls` (platformTls), for the admin `auth`.
+ */
+export function startPlatformOpenSearch(tls: PlatformTls, auth: {user: string; password: string}): Promise<OpenSearchFake> {
+  return startOpenSearchFake({
+    ...auth,
+    policy: ISM_POLICY_ID,
+    repository: SNAPSHOT_REPOSITORY,
+    bucket: 'opensearch-snapshots',
+    tls: {cert: tls.cert, key: tls.key},
+  })
 }
 
 /** The same platform CA (certificate and key) in another inventory folder `to`, so its inventory trusts the same fakes. */

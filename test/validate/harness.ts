@@ -6,11 +6,10 @@ import {Client} from 'minio'
 import {ACCESS_KEY, SECRET_KEY, startS3rver, writeInventory, type S3Peer} from '../s3/harness.js'
 import {startMetrics, type MetricsPeer} from '../support/prometheus.js'
 import {startThanosFake, type ThanosFake} from '../support/thanos-fake.js'
-import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
+import type {OpenSearchFake} from '../support/opensearch-fake.js'
 import {startAlertmanager, type AlertmanagerPeer} from '../support/alertmanager.js'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
-import {ISM_POLICY_ID as ISM_POLICY, SNAPSHOT_REPOSITORY} from '../../src/lib/platform/catalogue.js'
-import {platformTls, sharePlatformCa, type PlatformTls} from '../support/platform-tls.js'
+import {platformTls, sharePlatformCa, type PlatformTls, startPlatformOpenSearch} from '../support/platform-tls.js'
 
 export const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
 export const OS_USER = 'admin'
@@ -61,14 +60,7 @@ export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Plat
       receive: true,
       edges: clusters.filter((c) => c !== 'cluster-01' && c !== 'cluster-02'),
     }),
-    startOpenSearchFake({
-      user: OS_USER,
-      password: OS_PASSWORD,
-      policy: ISM_POLICY,
-      repository: SNAPSHOT_REPOSITORY,
-      bucket: 'opensearch-snapshots',
-      tls: {cert: tls.cert, key: tls.key},
-    }),
+    startPlatformOpenSearch(tls, {user: OS_USER, password: OS_PASSWORD}),
   ])
   for (const c of clusters) opensearch.addLogs(c, 5, 60_000)
   const minio = new Client({
