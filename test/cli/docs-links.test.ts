@@ -4,44 +4,27 @@
  * anchors (github-slugger, the slugs GitHub's renderer gives headings; duplicates numbered). Links are read
  * by a Markdown lexer (marked), so code blocks and inline code are not links.
  */
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import GithubSlugger from 'github-slugger'
-import {Marked, type Token} from 'marked'
 import {describe, expect, it} from 'vitest'
-import {ROOT} from './helpers.js'
+import {markdownPages, plainText, ROOT, walkMarkdown} from './helpers.js'
 
-const pages = [
-  'README.md',
-  'CONTRIBUTING.md',
-  ...readdirSync(path.join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`),
-  ...readdirSync(path.join(ROOT, 'test/support'))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `test/support/${f}`),
-].filter((p) => existsSync(path.join(ROOT, p)))
+const pages = markdownPages({support: true, generated: true})
 
 /** A page's links and its headings' anchors. */
 function read(page: string): {links: string[]; anchors: Set<string>} {
   const links: string[] = []
   const slugger = new GithubSlugger()
   const anchors = new Set<string>()
-  const marked = new Marked({
-    walkTokens(t: Token) {
-      if (t.type === 'link' || t.type === 'image') links.push(t.href)
-      // the heading's text as GitHub renders it: inline code and emphasis without their marks
-      if (t.type === 'heading') anchors.add(slugger.slug(plain(t.tokens ?? [])))
-      // explicit anchors in HTML (<a id="…">)
-      if (t.type === 'html') for (const m of t.raw.matchAll(/\bid="([^"]+)"/g)) anchors.add(m[1]!)
-    },
+  walkMarkdown(readFileSync(path.join(ROOT, page), 'utf8'), (t) => {
+    if (t.type === 'link' || t.type === 'image') links.push(t.href)
+    // the heading's text as GitHub renders it: inline code and emphasis without their marks
+    if (t.type === 'heading') anchors.add(slugger.slug(plainText(t.tokens ?? [])))
+    // explicit anchors in HTML (<a id="…">)
+    if (t.type === 'html') for (const m of t.raw.matchAll(/\bid="([^"]+)"/g)) anchors.add(m[1]!)
   })
-  marked.parse(readFileSync(path.join(ROOT, page), 'utf8'))
   return {links, anchors}
-}
-
-function plain(tokens: Token[]): string {
-  return tokens.map((t) => ('tokens' in t && t.tokens ? plain(t.tokens) : 'text' in t ? String(t.text) : '')).join('')
 }
 
 const cache = new Map<string, ReturnType<typeof read>>()

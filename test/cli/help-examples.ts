@@ -32,7 +32,7 @@ import {copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, write
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {argocdManifest} from '../argocd/harness.js'
-import {BIN, obsctl, requireBuild, ROOT, tmpDir} from './helpers.js'
+import {BIN, obsctl, requireBuild, ROOT, shellWords, tmpDir} from './helpers.js'
 
 interface ManifestCommand {
   id: string
@@ -42,28 +42,6 @@ interface ManifestCommand {
 }
 const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, ManifestCommand>}
 const WAIT_MS = 20_000
-
-/** Shell words of one line up to the first unquoted `|`, `>`, `<`, `;`, `&&` or `#` comment. */
-export function shellWords(line: string): string[] {
-  const words: string[] = []
-  let cur: string | undefined
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!
-    if (ch === "'" || ch === '"') {
-      const end = line.indexOf(ch, i + 1)
-      if (end < 0) throw new Error(`unclosed quote in: ${line}`)
-      cur = (cur ?? '') + line.slice(i + 1, end)
-      i = end
-    } else if (/\s/.test(ch)) {
-      if (cur !== undefined) words.push(cur)
-      cur = undefined
-    } else if ('|><;&'.includes(ch) || (ch === '#' && cur === undefined)) {
-      break
-    } else cur = (cur ?? '') + ch
-  }
-  if (cur !== undefined) words.push(cur)
-  return words
-}
 
 interface Example {
   id: string

@@ -1,7 +1,8 @@
 import {execFile, spawn} from 'node:child_process'
-import {existsSync, mkdtempSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {Marked, type Token} from 'marked'
 
 export const ROOT = path.resolve(import.meta.dirname, '../..')
 export const BIN = path.join(ROOT, 'bin/run.js')
@@ -80,4 +81,84 @@ export function requireBuild(): void {
   if (!existsSync(path.join(ROOT, 'oclif.manifest.json')) || !existsSync(path.join(ROOT, 'dist/commands'))) {
     throw new Error('the CLI is not built: run `npm run build` first (npm test does)')
   }
+}
+
+/**
+ * The project's hand-written Markdown, as paths from ROOT: README, CONTRIBUTING, docs/*.md, and with `support`
+ * the notes in test/support/. `generated` (docs/commands.md, made from the commands' own help) is left out
+ * unless asked for.
+ */
+export function markdownPages(o: {support?: boolean; generated?: boolean} = {}): string[] {
+  const md = (dir: string) =>
+    readdirSync(path.join(ROOT, dir))
+      .filter((f) => f.endsWith('.md'))
+      .sort()
+      .map((f) => `${dir}/${f}`)
+  return [
+    'README.md',
+    'CONTRIBUTING.md',
+    ...md('docs').filter((p) => o.generated || p !== 'docs/commands.md'),
+    ...(o.support ? md('test/support') : []),
+  ].filter((p) => existsSync(path.join(ROOT, p)))
+}
+
+/**
+ * A Markdown text's tokens as a reader sees it (marked's lexer, GitHub-flavoured): every token, nested ones
+ * too, in document order. Code blocks and inline code are tokens of their own, so nothing in them is taken
+ * for a link or a heading, and nothing outside them for code.
+ */
+export function walkMarkdown(text: string, visit: (t: Token) => void): void {
+  const marked = new Marked()
+  marked.walkTokens(marked.lexer(text), visit)
+}
+
+/** The text of inline tokens as GitHub renders it: inline code and emphasis without their marks. */
+export function plainText(tokens: Token[]): string {
+  return tokens.map((t) => ('tokens' in t && t.tokens ? plainText(t.tokens) : 'text' in t ? String(t.text) : '')).join('')
+}
+
+/**
+ * One shell line as the commands its operators join (`a | b && c; d` is four), each as its words, quotes
+ * removed. A redirection (`> file`, `2>&1`) and a `# comment` are left out. An unclosed quote throws.
+ */
+export function shellSegments(line: string): string[][] {
+  const segments: string[][] = [[]]
+  let cur: string | undefined
+  const end = () => {
+    if (cur !== undefined) segments.at(-1)!.push(cur)
+    cur = undefined
+  }
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!
+    if (ch === "'" || ch === '"') {
+      const close = line.indexOf(ch, i + 1)
+      if (close < 0) throw new Error(`unclosed quote in: ${line}`)
+      cur = (cur ?? '') + line.slice(i + 1, close)
+      i = close
+    } else if (/\s/.test(ch)) end()
+    else if (ch === '#' && cur === undefined) break
+    else if (ch === '>' || ch === '<') {
+      if (cur !== undefined && /^\d+$/.test(cur)) cur = undefined // 2>
+      end()
+      while (line[i + 1] === '>' || line[i + 1] === '&') i++
+      if (/\d/.test(line[i + 1] ?? '') && line[i] === '&')
+        i++ // >&2
+      else {
+        // the target: skip blanks, then one word
+        while (/\s/.test(line[i + 1] ?? '')) i++
+        while (i + 1 < line.length && !/[\s|;&<>]/.test(line[i + 1]!)) i++
+      }
+    } else if (ch === '|' || ch === ';' || ch === '&') {
+      end()
+      if (line[i + 1] === ch && ch !== ';') i++ // || &&
+      segments.push([])
+    } else cur = (cur ?? '') + ch
+  }
+  end()
+  return segments.filter((s) => s.length > 0)
+}
+
+/** The words of a shell line's first command (shellSegments): up to its first `|`, `>`, `;`, `&&` or comment. */
+export function shellWords(line: string): string[] {
+  return shellSegments(line)[0] ?? []
 }
