@@ -167,7 +167,7 @@ const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|SIGNATURE|APIKEY|(^
 
 /**
  * Secret-looking names whose value is public: kubeadm's `--discovery-token-ca-cert-hash` (a CA's public key pin), and
- * names of where a secret is rather than the secret (`tokenEnv`, `OBSCTL_GIT_TOKEN_FILE`, `secretName`, `secretKeyRef`).
+ * names of where a secret is rather than the secret (`tokenEnv`, a `…_TOKEN_FILE` variable, `secretName`, `secretKeyRef`).
  */
 const PUBLIC_NAME = /ca-cert-hash$|(env|file|path|ref|name)$/i
 
