@@ -120,13 +120,17 @@ lc_arg() { # the value of --NAME=V or --NAME V among the remaining args
 
 # ---- the kube-apiserver static pod's server (see the header) ---------------------------------------------
 lc_api_pid() { cat "$st/apiserver.pid" 2>/dev/null; }
-lc_api_alive() { local p; p=$(lc_api_pid) && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
-lc_api_stop() { # the whole process group (the watchdog and s_server), waiting until it is gone and the port free
+# PID runs: not `kill -0`, which also succeeds on a zombie (an exited process whose sockets are closed, waiting
+# for its reaper: here the machine's init, whose reaping took ~1.7 s — every kube-apiserver restart waited it out)
+lc_running() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; [ "${s%% *}" != Z ]; }
+lc_api_alive() { local p; p=$(lc_api_pid) && [ -n "$p" ] && lc_running "$p"; }
+lc_api_stop() { # the whole process group (the watchdog and s_server), waiting until none of it runs and the port is free
   local p i=0
   p=$(lc_api_pid)
   if [ -n "$p" ]; then
     kill -- "-$p" 2>/dev/null
-    while kill -0 "$p" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    # its session (setsid: the watchdog, s_server, a sleep), zombies left out
+    while ps -o stat= --sid "$p" 2>/dev/null | grep -qv '^Z' && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
   fi
   rm -f "$st/apiserver.pid" "$st/apiserver.container"
 }
