@@ -62,7 +62,9 @@ function allText(root: string): string {
 
 beforeAll(async () => {
   ;[sb, s3] = await Promise.all([startSandbox(3, {firstIp: 181}), startS3rver()])
-  dbs.push(seedControlPlane(sb, sb.nodes[0]!, {marker: 'PLAINTEXT-ONE'}), seedControlPlane(sb, sb.nodes[1]!, {marker: 'PLAINTEXT-TWO'}))
+  dbs.push(
+    ...(await Promise.all([seedControlPlane(sb, sb.nodes[0]!, {marker: 'PLAINTEXT-ONE'}), seedControlPlane(sb, sb.nodes[1]!, {marker: 'PLAINTEXT-TWO'})])),
+  )
   dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-backup-'))
   // cluster-01 and cluster-02 have one control plane each
   const text = sandboxInventory(sb, [[0], [1]]).replace('endpoint: https://s3.sandbox.test', `endpoint: ${s3.url}`)

@@ -6,7 +6,7 @@
  * ../support/node-sandbox/shim-certs-etcd.sh), static pod manifests (kube-apiserver's serving
  * apiserver.crt over TLS at the node's address and apiServerPort) and an etcd data file.
  */
-import {execFileSync} from 'node:child_process'
+import {execFile, execFileSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
@@ -25,15 +25,31 @@ export function installTools(sb: Sandbox, node: SandboxNode, tools = TOOLS): voi
   }
 }
 
+const nodeShell = (node: SandboxNode, script: string) => {
+  const pathEnv = `${node.dir}/bin:${node.dir}/pkgbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`
+  return ['-t', String(node.pid()), '-m', '--', 'env', `PATH=${pathEnv}`, 'bash', '-c', script]
+}
+
 /** Run a shell command inside the node (its mount namespace and PATH), as root. */
 export function onNode(node: SandboxNode, script: string, input?: string): string {
-  const pathEnv = `${node.dir}/bin:${node.dir}/pkgbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`
-  return execFileSync('nsenter', ['-t', String(node.pid()), '-m', '--', 'env', `PATH=${pathEnv}`, 'bash', '-c', script], {encoding: 'utf8', input: input ?? ''})
+  return execFileSync('nsenter', nodeShell(node, script), {encoding: 'utf8', input: input ?? ''})
 }
+
+/** onNode without blocking this process: several nodes' set-ups run side by side. */
+export function onNodeAsync(node: SandboxNode, script: string, input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('nsenter', nodeShell(node, script), {encoding: 'utf8', maxBuffer: 64 * 1024 * 1024}, (err, stdout, stderr) =>
+      err ? reject(new Error(`on ${node.hostname}: ${script}: ${stderr || err.message}`)) : resolve(stdout),
+    )
+    child.stdin!.end(input ?? '')
+  })
+}
+
+const writeBytesScript = (p: string) => `mkdir -p "$(dirname '${p}')" && base64 -d > '${p}' && chmod 600 '${p}'`
 
 /** Write bytes at a path inside the node (root, 0600). */
 export function writeBytes(node: SandboxNode, p: string, data: Buffer): void {
-  onNode(node, `mkdir -p "$(dirname '${p}')" && base64 -d > '${p}' && chmod 600 '${p}'`, data.toString('base64'))
+  onNode(node, writeBytesScript(p), data.toString('base64'))
 }
 
 /** A file the node wrote, as bytes (node.file reads text). */
@@ -58,22 +74,23 @@ export const POD_MANIFEST = (pod: string, ip: string, name: string) =>
 /**
  * A kubeadm control plane on the node: certificates valid from `from` to `until` (CAs 10 years), the
  * four kubeconfigs, the static pod manifests and an etcd data file (returned) of random bytes and a marker.
+ * Asynchronous: several nodes are seeded side by side (each node's state is its own).
  */
-export function seedControlPlane(sb: Sandbox, node: SandboxNode, o: {from?: Date; until?: Date; marker?: string} = {}): Buffer {
+export async function seedControlPlane(sb: Sandbox, node: SandboxNode, o: {from?: Date; until?: Date; marker?: string} = {}): Promise<Buffer> {
   installTools(sb, node)
   const st = path.join(node.dir, 'state')
   writeFileSync(path.join(st, 'cert-start'), certTime(o.from ?? days(-1)))
   writeFileSync(path.join(st, 'cert-end'), certTime(o.until ?? days(365)))
-  onNode(node, 'kubeadm init phase certs all && kubeadm init phase kubeconfig all')
+  await onNodeAsync(node, 'kubeadm init phase certs all && kubeadm init phase kubeconfig all')
   rmSync(path.join(st, 'cert-start'))
   rmSync(path.join(st, 'cert-end'))
   for (const pod of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'])
     node.writeFile(`/etc/kubernetes/manifests/${pod}.yaml`, POD_MANIFEST(pod, node.ip, node.hostname))
   const db = Buffer.concat([Buffer.from(`etcd data of ${node.hostname}: ${o.marker ?? 'PLAINTEXT-MARKER'}\n`), randomBytes(64 * 1024)])
-  writeBytes(node, '/var/lib/etcd/member/snap/db', db)
+  await onNodeAsync(node, writeBytesScript('/var/lib/etcd/member/snap/db'), db.toString('base64'))
   if (!nodeBytes(node, '/var/lib/etcd/member/snap/db').equals(db)) throw new Error('etcd data did not arrive intact')
   // the "kubelet" starts the pods (any shim call syncs them): kube-apiserver serves its certificate from here on
-  onNode(node, 'crictl ps -q >/dev/null')
+  await onNodeAsync(node, 'crictl ps -q >/dev/null')
   node.clearCalls()
   return db
 }
