@@ -20,11 +20,12 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import YAML from 'yaml'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {kubeconfigMerge} from '../../src/lib/kube/merge.js'
-import {certsCheck, certsRenew} from '../../src/lib/flows/certs-run.js'
+import {certsCheck, certsRenew, type CertsCheckResult} from '../../src/lib/flows/certs-run.js'
 import {lastCerts} from '../../src/lib/lifecycle/certs.js'
+import {formatCertsCheck} from '../../src/lib/lifecycle/certs-format.js'
 import {obsctl, requireBuild} from '../cli/helpers.js'
 import {startSandbox, sandboxInventory, type Sandbox} from '../support/sshd.js'
-import {days, seedControlPlane} from './helpers.js'
+import {days, onNodeAsync, seedControlPlane} from './helpers.js'
 import {killWhileHeld, releaseHold} from '../support/kill-held.js'
 import {taskLogsSay} from '../support/task-logs.js'
 
@@ -32,6 +33,8 @@ let sb: Sandbox
 let dir: string
 let inv: LoadedInventory
 let kubeconfig: string
+/** cluster-01 on node 0 with an apiServer URL whose port nothing listens on at the node (it refuses at once) */
+let portInv: LoadedInventory
 const quiet = {renderer: 'silent' as const, handleSignals: false, ssh: {attempts: 2, backoffMs: 200}}
 
 const notAfter = (pem: string | Buffer) => Date.parse(new X509Certificate(pem).validTo)
@@ -53,6 +56,7 @@ function servedBy(node: Sandbox['nodes'][number]): Promise<X509Certificate> {
   })
 }
 const fileCert = (node: Sandbox['nodes'][number]) => new X509Certificate(node.file('/etc/kubernetes/pki/apiserver.crt')!)
+const iso = (x: X509Certificate) => new Date(x.validTo).toISOString()
 const switchFile = (node: Sandbox['nodes'][number], name: string) => path.join(node.dir, 'state', name)
 
 beforeAll(async () => {
@@ -82,6 +86,10 @@ describe.concurrent('one control plane per cluster (nodes 0-2)', () => {
     inv = loadInventory(path.join(dir, 'obsctl.yaml'))
     kubeconfig = path.join(dir, 'kubeconfig')
     await kubeconfigMerge(inv, {...quiet, kubeconfig})
+    const portDir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-certs-port-'))
+    const node = sb.nodes[0]!
+    writeFileSync(path.join(portDir, 'obsctl.yaml'), sandboxInventory(sb, [[0]]).replace(`https://${node.ip}:6443`, `https://${node.ip}:6449`))
+    portInv = loadInventory(path.join(portDir, 'obsctl.yaml'))
   }, 240_000)
 
   describe.sequential('certs check', () => {
@@ -94,7 +102,7 @@ describe.concurrent('one control plane per cluster (nodes 0-2)', () => {
       ])
       expect(r.ok).toBe(false)
       expect(r.exitCode).toBe(1)
-      expect(r.summary).toEqual({ok: 1, warn: 1, expired: 1, error: 0})
+      expect(r.summary).toEqual({ok: 1, warn: 1, expired: 1, error: 0, notServed: 0})
 
       const c1 = r.clusters[0]!
       const names = c1.nodes[0]!.certs.map((c) => c.name).sort()
@@ -124,12 +132,50 @@ describe.concurrent('one control plane per cluster (nodes 0-2)', () => {
       expect(c1.kubeconfig.cert).toMatchObject({status: 'ok'})
       expect(c1.kubeconfig.user).toBe('cluster-01-admin')
 
+      // what each kube-apiserver serves, measured from its node: the file, as the test measures it itself
+      for (const [i, status] of [
+        [0, 'ok'],
+        [1, 'warn'],
+      ] as const) {
+        const node = sb.nodes[i]!
+        const file = fileCert(node)
+        expect((await servedBy(node)).fingerprint256).toBe(file.fingerprint256)
+        const served = r.clusters[i]!.nodes[0]!.served!
+        expect(served, node.hostname).toEqual({
+          endpoint: `${node.ip}:${node.apiServerPort}`,
+          cert: {serial: file.serialNumber, sha256: file.fingerprint256, notAfter: iso(file), daysLeft: expect.any(Number), status},
+          file: {serial: file.serialNumber, sha256: file.fingerprint256, notAfter: iso(file)},
+          sameAsFile: true,
+          status,
+        })
+      }
+      expect([9, 10]).toContain(r.clusters[1]!.nodes[0]!.served!.cert!.daysLeft)
+
       const c2 = r.clusters[1]!
       expect(c2.soonest).toMatchObject({status: 'warn', where: sb.nodes[1]!.hostname})
       expect([9, 10]).toContain(c2.soonest!.daysLeft)
       const c3 = r.clusters[2]!
       expect(c3.nodes[0]!.certs.filter((c) => c.status === 'expired').length).toBe(11)
       expect(c3.kubeconfig.cert?.status).toBe('expired')
+      // cluster-03 serves its expired apiserver.crt: TLS verification (never off) fails it, and the file fails it too
+      const served3 = c3.nodes[0]!.served!
+      expect(served3).toMatchObject({
+        endpoint: `${sb.nodes[2]!.ip}:6443`,
+        status: 'expired',
+        verifyError: 'CERT_HAS_EXPIRED: certificate has expired',
+        file: {sha256: fileCert(sb.nodes[2]!).fingerprint256},
+        problem: {code: 'CERTS_SERVED_UNTRUSTED'},
+      })
+      expect(served3.sameAsFile).toBeUndefined()
+      expect(served3.cert).toBeUndefined()
+      expect(served3.problem!.message).toContain('/etc/kubernetes/pki/apiserver.crt on ')
+      expect(served3.problem!.message).toContain('(not valid now')
+
+      // the table: with --verbose, each node's line says it serves its apiserver.crt
+      const table = formatCertsCheck(r, true)
+      expect(table).toContain(`✔ ${sb.nodes[0]!.hostname} kube-apiserver at ${sb.nodes[0]!.ip}:6443 serves its apiserver.crt: `)
+      expect(table).toMatch(new RegExp(`‼ expires soon ${sb.nodes[1]!.hostname} kube-apiserver at \\S+ serves its apiserver.crt: (9|10) days`))
+      expect(table).toContain(`✖ EXPIRED ${sb.nodes[2]!.hostname} kube-apiserver at ${sb.nodes[2]!.ip}:6443: ${served3.problem!.message}`)
 
       // status reads the soonest expiry per cluster from the record
       expect(lastCerts(inv)?.clusters['cluster-02']?.soonest?.status).toBe('warn')
@@ -148,6 +194,7 @@ describe.concurrent('one control plane per cluster (nodes 0-2)', () => {
         expect(r.exitCode).toBe(1)
         expect(r.clusters[0]!.status).toBe('error')
         expect(r.clusters[0]!.nodes[0]!.error).toMatch(/cannot connect/)
+        expect(r.clusters[0]!.nodes[0]!.served).toBeUndefined()
       } finally {
         await sb.nodes[0]!.start()
       }
@@ -160,12 +207,32 @@ describe.concurrent('one control plane per cluster (nodes 0-2)', () => {
       expect(bad.status, bad.stderr).toBe(1)
       const j = JSON.parse(bad.stdout)
       expect(j.clusters[0]).toMatchObject({cluster: 'cluster-03', status: 'expired'})
+      expect(j.clusters[0].nodes[0].served).toMatchObject({status: 'expired', verifyError: 'CERT_HAS_EXPIRED: certificate has expired'})
       const warn = await obsctl(['certs', 'check', '-c', inv.file, '--cluster', 'cluster-02'], {env})
       expect(warn.status, warn.stderr).toBe(0)
       expect(warn.stdout).toMatch(/cluster-02: WARN — soonest \S+ on \S+: (9|10) days/)
       expect(warn.stdout).toMatch(/‼ expires soon .+ apiserver: (9|10) days/)
+      expect(warn.stdout).toMatch(/‼ expires soon \S+ kube-apiserver at \S+:6443 serves its apiserver.crt: (9|10) days/)
       const unknown = await obsctl(['certs', 'check', '-c', inv.file, '--cluster', 'nope'], {env})
       expect(unknown.status).toBe(2)
+    }, 180_000)
+
+    it('a kube-apiserver port that refuses is not measured: one handshake, not retried; the check fails naming the endpoint', async () => {
+      const r = await certsCheck(portInv, {...quiet, kubeconfig})
+      expect(r.exitCode).toBe(1)
+      expect(r.summary).toMatchObject({ok: 0, error: 1})
+      const n = r.clusters[0]!.nodes[0]!
+      expect(r.clusters[0]!.status).toBe('error')
+      // the files were read (and are fine); only what is served could not be measured
+      expect(n.error).toBeUndefined()
+      expect(n.certs.every((c) => c.status === 'ok')).toBe(true)
+      expect(n.served).toMatchObject({endpoint: `${sb.nodes[0]!.ip}:6449`, status: 'error', problem: {code: 'APISERVER_UNREACHABLE'}})
+      expect(n.served!.cert).toBeUndefined()
+      // one attempt: the message of a retried wait says "within N s"
+      expect(n.served!.problem!.message).toMatch(/no TLS handshake with 127\.0\.1\.171:6449 \(from the node\): .*nothing answered/)
+      expect(n.served!.problem!.message).not.toContain('within')
+      expect(n.served!.problem!.hints.join('\n')).toMatch(/crictl ps --name kube-apiserver.*\n.*apiServer URL/)
+      expect(formatCertsCheck(r)).toContain(`✖ ${sb.nodes[0]!.hostname} kube-apiserver at ${sb.nodes[0]!.ip}:6449: could not measure`)
     }, 180_000)
   })
 
@@ -257,6 +324,59 @@ describe.concurrent('one control plane per cluster (nodes 0-2)', () => {
       expect(onNode(node, 'ls -A /etc/kubernetes/obsctl-parked-manifests').trim()).toBe('')
     }, 240_000)
 
+    it('certs check of a kube-apiserver still serving a valid certificate that is not its apiserver.crt: a warning naming both (exit 0), in the table and the object', async () => {
+      requireBuild()
+      const node = sb.nodes[0]!
+      const old = fileCert(node)
+      // a restart that does not take: the files renewed on the node, the API server process goes on with the old one
+      writeFileSync(switchFile(node, 'apiserver-no-restart'), '')
+      try {
+        await onNodeAsync(node, 'kubeadm certs renew all >/dev/null')
+        const renewed = fileCert(node)
+        expect(renewed.fingerprint256).not.toBe(old.fingerprint256)
+        expect((await servedBy(node)).fingerprint256).toBe(old.fingerprint256)
+
+        const r = await certsCheck(inv, {...quiet, kubeconfig, clusters: ['cluster-01']})
+        const n = r.clusters[0]!.nodes[0]!
+        // every file (and the kubeconfig, merged by the renew before) is fine: only what is served is not
+        expect(n.certs.every((c) => c.status === 'ok')).toBe(true)
+        expect(r.clusters[0]!.kubeconfig.cert?.status).toBe('ok')
+        expect(n.served).toMatchObject({
+          endpoint: `${node.ip}:6443`,
+          cert: {serial: old.serialNumber, sha256: old.fingerprint256, notAfter: iso(old), status: 'ok'},
+          file: {serial: renewed.serialNumber, sha256: renewed.fingerprint256, notAfter: iso(renewed)},
+          sameAsFile: false,
+          status: 'warn',
+          problem: {code: 'CERTS_NOT_SERVED'},
+        })
+        expect(n.served!.problem!.message).toBe(
+          `kube-apiserver on root@[${node.ip}]:${node.port} does not serve /etc/kubernetes/pki/apiserver.crt: at ${node.ip}:6443 it serves serial ${old.serialNumber}, until ${iso(old)}, /etc/kubernetes/pki/apiserver.crt is serial ${renewed.serialNumber}, until ${iso(renewed)}`,
+        )
+        expect(n.served!.problem!.hints.join('\n')).toContain('obsctl certs renew --cluster cluster-01')
+        expect(r.clusters[0]!.status).toBe('warn')
+        expect(r.summary).toEqual({ok: 0, warn: 1, expired: 0, error: 0, notServed: 1})
+        expect(r.ok).toBe(true)
+        // what clients get counts: the served certificate is among the soonest candidates
+        expect(r.clusters[0]!.soonest?.notAfter).toBe(
+          [iso(old), ...n.certs.map((c) => c.notAfter), r.clusters[0]!.kubeconfig.cert!.notAfter].sort((a, b) => Date.parse(a) - Date.parse(b))[0],
+        )
+
+        // the CLI: exit 0 (a warning, as a certificate expiring within 30 days), the table names both certificates
+        const cli = await obsctl(['certs', 'check', '-c', inv.file, '--cluster', 'cluster-01'], {env: {KUBECONFIG: kubeconfig}})
+        expect(cli.status, cli.stderr).toBe(0)
+        expect(cli.stdout).toContain('cluster-01: WARN')
+        expect(cli.stdout).toContain(
+          `‼ NOT SERVED ${node.hostname} kube-apiserver at ${node.ip}:6443 serves another certificate than /etc/kubernetes/pki/apiserver.crt: serial ${old.serialNumber}, ${n.served!.cert!.daysLeft} days (until ${iso(old)}); the file: serial ${renewed.serialNumber}, until ${iso(renewed)}`,
+        )
+        expect(cli.stdout).toContain('kube-apiserver serves another certificate than its /etc/kubernetes/pki/apiserver.crt on 1 cluster(s)')
+      } finally {
+        rmSync(switchFile(node, 'apiserver-no-restart'))
+        // a restart (the manifest's ctime makes a new container id): it serves the renewed file again
+        await onNodeAsync(node, 'touch /etc/kubernetes/manifests/kube-apiserver.yaml && crictl ps -q >/dev/null')
+      }
+      expect((await servedBy(node)).fingerprint256).toBe(fileCert(node).fingerprint256)
+    }, 240_000)
+
     it("a node whose sshd refuses TCP forwarding: what kube-apiserver serves cannot be measured, so the node's renew fails, naming AllowTcpForwarding", async () => {
       const node = sb.nodes[0]!
       const config = path.join(node.dir, 'sshd_config')
@@ -274,6 +394,13 @@ describe.concurrent('one control plane per cluster (nodes 0-2)', () => {
         expect(task.failure?.hints?.join('\n')).toContain('AllowTcpForwarding yes')
         // refused at once: not retried until the timeout
         expect(r.run.phases[1]!.status).toBe('not-run')
+
+        // certs check: what is served cannot be measured there either, a failure naming the setting
+        const c = await certsCheck(inv, {...quiet, kubeconfig, clusters: ['cluster-01']})
+        expect(c.exitCode).toBe(1)
+        expect(c.clusters[0]!.status).toBe('error')
+        expect(c.clusters[0]!.nodes[0]!.served).toMatchObject({status: 'error', problem: {code: 'SSH_FORWARD_REFUSED'}})
+        expect(c.clusters[0]!.nodes[0]!.served!.problem!.hints.join('\n')).toContain('AllowTcpForwarding yes')
       } finally {
         writeFileSync(config, original)
         await node.stop()
@@ -282,11 +409,8 @@ describe.concurrent('one control plane per cluster (nodes 0-2)', () => {
     }, 240_000)
 
     it('nothing answering at the API server port within the pod timeout fails the renew: a check that could not measure', async () => {
-      const dir3 = mkdtempSync(path.join(os.tmpdir(), 'obsctl-certs-port-'))
       // the inventory's apiServer URL names a port nothing listens on at the node
-      writeFileSync(path.join(dir3, 'obsctl.yaml'), sandboxInventory(sb, [[0]]).replace(`https://${sb.nodes[0]!.ip}:6443`, `https://${sb.nodes[0]!.ip}:6449`))
-      const inv3 = loadInventory(path.join(dir3, 'obsctl.yaml'))
-      const r = await certsRenew(inv3, {...quiet, kubeconfig, pollMs: 100, podTimeoutMs: 3000})
+      const r = await certsRenew(portInv, {...quiet, kubeconfig, pollMs: 100, podTimeoutMs: 3000})
       expect(r.exitCode).toBe(1)
       const task = r.run.phases[0]!.tasks[0]!
       expect(task.error).toMatch(
@@ -297,24 +421,55 @@ describe.concurrent('one control plane per cluster (nodes 0-2)', () => {
   })
 
   describe.sequential('certs renew of an expired control plane whose API server does not restart', () => {
+    const node = () => sb.nodes[2]!
+    // cluster-03's certificates expired a month ago; its kube-apiserver keeps serving the old one throughout
+    beforeAll(() => writeFileSync(switchFile(node(), 'apiserver-no-restart'), ''))
+    afterAll(() => rmSync(switchFile(node(), 'apiserver-no-restart'), {force: true}))
+
     it('what it serves fails verification (expired) while the renewed file verifies: CERTS_NOT_SERVED, with TLS verification on throughout', async () => {
-      const node = sb.nodes[2]!
-      // cluster-03's certificates expired a month ago; its kube-apiserver keeps serving the old one
-      writeFileSync(switchFile(node, 'apiserver-no-restart'), '')
-      try {
-        const r = await certsRenew(inv, {...quiet, kubeconfig, clusters: ['cluster-03'], pollMs: 100})
-        expect(r.exitCode).toBe(1)
-        const task = r.run.phases[0]!.tasks[0]!
-        expect(task.status).toBe('failed')
-        expect(task.failure?.code).toBe('CERTS_NOT_SERVED')
-        const renewed = new X509Certificate(node.file('/etc/kubernetes/pki/apiserver.crt')!)
-        expect(notAfter(renewed.raw)).toBeGreaterThan(Date.now())
-        expect(task.error).toContain(
-          `does not serve the renewed certificate: at ${node.ip}:6443 it serves a certificate that fails verification (CERT_HAS_EXPIRED: certificate has expired), /etc/kubernetes/pki/apiserver.crt is serial ${renewed.serialNumber}`,
-        )
-      } finally {
-        rmSync(switchFile(node, 'apiserver-no-restart'))
-      }
+      const r = await certsRenew(inv, {...quiet, kubeconfig, clusters: ['cluster-03'], pollMs: 100})
+      expect(r.exitCode).toBe(1)
+      const task = r.run.phases[0]!.tasks[0]!
+      expect(task.status).toBe('failed')
+      expect(task.failure?.code).toBe('CERTS_NOT_SERVED')
+      const renewed = new X509Certificate(node().file('/etc/kubernetes/pki/apiserver.crt')!)
+      expect(notAfter(renewed.raw)).toBeGreaterThan(Date.now())
+      expect(task.error).toContain(
+        `does not serve the renewed certificate: at ${node().ip}:6443 it serves a certificate that fails verification (CERT_HAS_EXPIRED: certificate has expired), /etc/kubernetes/pki/apiserver.crt is serial ${renewed.serialNumber}`,
+      )
+    }, 240_000)
+
+    it('certs check then: every file fresh, the certificate served expired (it fails verification), so the check fails (exit 1), in --json and the table', async () => {
+      requireBuild()
+      // the renewed admin.conf in a kubeconfig of its own: nothing but what is served is out of date
+      const kc3 = path.join(dir, 'kubeconfig-03')
+      await kubeconfigMerge(inv, {...quiet, kubeconfig: kc3, clusters: ['cluster-03']})
+      const renewed = fileCert(node())
+      const out = await obsctl(['certs', 'check', '-c', inv.file, '--cluster', 'cluster-03', '--json'], {env: {KUBECONFIG: kc3}})
+      expect(out.status, out.stderr).toBe(1)
+      const r = JSON.parse(out.stdout) as CertsCheckResult
+      const c = r.clusters[0]!
+      expect(c.nodes[0]!.certs.filter((x) => x.status !== 'ok')).toEqual([])
+      expect(c.kubeconfig.cert?.status).toBe('ok')
+      expect(c.status).toBe('expired')
+      expect(r.summary).toEqual({ok: 0, warn: 0, expired: 1, error: 0, notServed: 1})
+      const served = c.nodes[0]!.served!
+      expect(served).toMatchObject({
+        endpoint: `${node().ip}:6443`,
+        file: {serial: renewed.serialNumber, sha256: renewed.fingerprint256, notAfter: iso(renewed)},
+        sameAsFile: false,
+        verifyError: 'CERT_HAS_EXPIRED: certificate has expired',
+        status: 'expired',
+        problem: {code: 'CERTS_NOT_SERVED'},
+      })
+      expect(served.cert).toBeUndefined()
+      expect(served.problem!.message).toContain(
+        `does not serve /etc/kubernetes/pki/apiserver.crt: at ${node().ip}:6443 it serves a certificate that fails verification (CERT_HAS_EXPIRED: certificate has expired), /etc/kubernetes/pki/apiserver.crt is serial ${renewed.serialNumber}`,
+      )
+      // the table the command prints for that object
+      const table = formatCertsCheck(r)
+      expect(table).toContain(`✖ EXPIRED ${node().hostname} kube-apiserver at ${node().ip}:6443: ${served.problem!.message}`)
+      expect(table).toContain('0 ok, 0 expiring within 30 days or serving another certificate, 1 expired, 0 not measured')
     }, 240_000)
   })
 })

@@ -1,7 +1,9 @@
 /**
  * `obsctl certs check` and `obsctl certs renew`: the certificate flows (./certs.ts) as engine
  * runs (lock, per-task logs, journal). The check always measures again; a certificate that expired,
- * or a node that could not be read, fails it (exit 1); one within WARN_DAYS is a warning. The renew
+ * or a node that could not be read, fails it (exit 1); one within WARN_DAYS is a warning, and so is a
+ * kube-apiserver serving another (valid) certificate than its apiserver.crt; what it serves counts with
+ * the files (expired fails; unreachable or untrusted is not measured: fails). The renew
  * ends each node with what its kube-apiserver serves (../lifecycle/certs-served.ts).
  */
 import type {LoadedInventory} from '../config/load.js'
@@ -43,7 +45,14 @@ export async function certsCheck(inv: LoadedInventory, o: CertsRunOptions & {now
     ...p.tasks.filter((t) => t.status === 'failed' || t.status === 'interrupted').map((t) => ({cluster: t.target, error: t.error ?? t.status})),
   ])
   const count = (s: CertsClusterReport['status']) => clusters.filter((c) => c.status === s).length
-  const summary = {ok: count('ok'), warn: count('warn'), expired: count('expired'), error: count('error') + failed.length}
+  const summary = {
+    ok: count('ok'),
+    warn: count('warn'),
+    expired: count('expired'),
+    error: count('error') + failed.length,
+    // clusters where some kube-apiserver serves another certificate than its apiserver.crt (already counted above by status)
+    notServed: clusters.filter((c) => c.nodes.some((n) => n.served?.sameAsFile === false)).length,
+  }
   if (clusters.length > 0) await recordCerts(inv, clusters)
   const ok = run.ok && summary.expired === 0 && summary.error === 0
   return {

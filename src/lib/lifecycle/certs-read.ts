@@ -12,6 +12,7 @@ import {kubeUserName} from '../config/model.js'
 import type {Cluster} from '../config/schema.js'
 import {ObsctlError, errorMessage} from '../errors.js'
 import type {RootShell} from '../nodes/lock.js'
+import type {ServedReport} from './certs-served.js'
 
 /** A certificate that expires within this many days is a warning (kubeadm renews on upgrade; obsctl certs renew otherwise). */
 export const WARN_DAYS = 30
@@ -41,6 +42,8 @@ export interface NodeCerts {
   certs: CertInfo[]
   /** why this node's certificates could not be read (the check then fails) */
   error?: string
+  /** what its kube-apiserver serves, beside its apiserver.crt (absent when the certificates could not be read) */
+  served?: ServedReport
 }
 
 export interface KubeconfigCert {
@@ -79,6 +82,9 @@ function certDate(s: string, what: string): Date {
   return new Date(t)
 }
 
+/** whole days left until notAfter (negative once expired) */
+export const daysLeftOf = (notAfter: Date, now: number) => Math.floor((notAfter.getTime() - now) / DAY_MS)
+
 export function statusOf(notAfter: Date, now: number, warnDays = WARN_DAYS): ExpiryStatus {
   if (notAfter.getTime() <= now) return 'expired'
   return notAfter.getTime() - now < warnDays * DAY_MS ? 'warn' : 'ok'
@@ -97,7 +103,7 @@ export function certInfo(name: string, file: string, data: Buffer | string, now 
     ca: x.ca,
     notBefore: notBefore.toISOString(),
     notAfter: notAfter.toISOString(),
-    daysLeft: Math.floor((notAfter.getTime() - now) / DAY_MS),
+    daysLeft: daysLeftOf(notAfter, now),
     status: statusOf(notAfter, now),
   }
 }
@@ -185,19 +191,28 @@ export function kubeconfigCert(file: string, c: Cluster, now = Date.now()): Kube
   }
 }
 
-/** The soonest-expiring certificate of a cluster (CAs included). */
+/** The name a served certificate that is not apiserver.crt goes by in `soonest`. */
+export const SERVED_NAME = 'apiserver (served)'
+
+/**
+ * The soonest-expiring certificate of a cluster (CAs included, and what a kube-apiserver serves when it is not its
+ * apiserver.crt: that one is what clients get).
+ */
 export function soonestOf(nodes: NodeCerts[], kc: KubeconfigCert): Soonest | undefined {
-  const all: {c: CertInfo; where: string}[] = [
+  type Dated = Pick<CertInfo, 'name' | 'notAfter' | 'daysLeft' | 'status'>
+  const all: {c: Dated; where: string}[] = [
     ...nodes.flatMap((n) => n.certs.map((c) => ({c, where: n.node}))),
+    ...nodes.flatMap((n) => (n.served?.cert && n.served.sameAsFile === false ? [{c: {...n.served.cert, name: SERVED_NAME}, where: n.node}] : [])),
     ...(kc.cert ? [{c: kc.cert, where: 'kubeconfig'}] : []),
   ]
   const s = all.sort((a, b) => Date.parse(a.c.notAfter) - Date.parse(b.c.notAfter))[0]
   return s ? {name: s.c.name, where: s.where, notAfter: s.c.notAfter, daysLeft: s.c.daysLeft, status: s.c.status} : undefined
 }
 
+/** The worst of every certificate and of what each kube-apiserver serves (./certs-served.ts ServedReport.status). */
 export function worst(nodes: NodeCerts[], kc: KubeconfigCert): CertsClusterReport['status'] {
-  if (nodes.some((n) => n.error) || kc.error) return 'error'
-  const all = [...nodes.flatMap((n) => n.certs), ...(kc.cert ? [kc.cert] : [])]
-  if (all.some((c) => c.status === 'expired')) return 'expired'
-  return all.some((c) => c.status === 'warn') ? 'warn' : 'ok'
+  if (nodes.some((n) => n.error || n.served?.status === 'error') || kc.error) return 'error'
+  const all = [...nodes.flatMap((n) => [...n.certs.map((c) => c.status), ...(n.served ? [n.served.status] : [])]), ...(kc.cert ? [kc.cert.status] : [])]
+  if (all.includes('expired')) return 'expired'
+  return all.includes('warn') ? 'warn' : 'ok'
 }

@@ -10,7 +10,10 @@
  *
  * Phases (registered in ../flows/registry.ts):
  * - `certs-check`: one task per cluster, read only; a node that cannot be read is reported (a check that
- *   could not measure fails the command), never skipped.
+ *   could not measure fails the command), never skipped. Beside the files, what each control plane's
+ *   kube-apiserver serves (./certs-served.ts, one handshake from the node): another certificate than its
+ *   apiserver.crt is at least a warning (its own dates decide beyond: expired fails), one that cannot be
+ *   reached or fails verification otherwise is not measured (fails).
  * - `certs-renew`: one task per control-plane node, one node at a time: `kubeadm certs renew all`,
  *   then each control-plane static pod restarted (./static-pods.ts), then the certificates read back
  *   (a leaf that still expires within the warning window fails the task), then what kube-apiserver
@@ -34,9 +37,30 @@ import {lockPathFor, withFileLock} from '../file-lock.js'
 import {writeFileAtomic} from '../fs.js'
 import {chainFileFor} from '../kube/kubeconfig/chain.js'
 import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/kube.js'
-import {WARN_DAYS, kubeconfigCert, readNodeCerts, soonestOf, worst, type CertInfo, type CertsClusterReport, type NodeCerts, type Soonest} from './certs-read.js'
+import {
+  WARN_DAYS,
+  daysLeftOf,
+  kubeconfigCert,
+  readNodeCerts,
+  soonestOf,
+  statusOf,
+  worst,
+  type CertInfo,
+  type CertsClusterReport,
+  type NodeCerts,
+  type Soonest,
+} from './certs-read.js'
 import {rootStep} from '../nodes/lock.js'
-import {checkServedApiserver, type NodeShell, type ServedCert} from './certs-served.js'
+import {
+  checkServedApiserver,
+  describeId,
+  measureServedApiserver,
+  servedFinding,
+  type NodeShell,
+  type ServedCert,
+  type ServedMeasure,
+  type ServedReport,
+} from './certs-served.js'
 import {CONTROL_PLANE_PODS, restartStaticPod, unparkAll} from './static-pods.js'
 
 export * from './certs-read.js'
@@ -74,7 +98,55 @@ async function rootShell(ctx: RunContext, node: ClusterNode): Promise<NodeShell>
 export interface CertsCheckOptions {
   /** the time certificates are measured against (tests) */
   now?: number
+  /** how long the handshake with each kube-apiserver may take (default 10 s; it is not waited for: a refusal is a finding at once) */
+  servedTimeoutMs?: number
 }
+
+const problemOf = (e: unknown): NonNullable<ServedReport['problem']> =>
+  e instanceof ObsctlError ? {message: e.message, code: e.code, hints: e.hints ?? []} : {message: errorMessage(e), hints: []}
+
+/**
+ * What the node's kube-apiserver serves, one handshake from the node (../lifecycle/certs-served.ts), judged as the
+ * check judges certificates (see ServedReport.status). Never throws but for an interrupt.
+ */
+async function servedReport(
+  conn: NodeShell,
+  host: string,
+  port: number,
+  o: {cluster: string; now: number; timeoutMs: number; signal?: AbortSignal},
+): Promise<ServedReport> {
+  let m: ServedMeasure
+  try {
+    m = await measureServedApiserver(conn, host, port, {timeoutMs: o.timeoutMs, signal: o.signal, once: true})
+  } catch (e) {
+    if (o.signal?.aborted) throw e
+    return {endpoint: `${host}:${port}`, status: 'error', problem: problemOf(e)}
+  }
+  const finding = servedFinding(m, conn.label, {cluster: o.cluster, after: 'check'})
+  const problem = finding ? problemOf(finding) : undefined
+  if ('verifyError' in m) {
+    // clients get what fails verification: an expired one is expired, anything else not trusted (a failure)
+    const status = /^CERT_HAS_EXPIRED\b/.test(m.verifyError) ? 'expired' : 'error'
+    return {endpoint: m.endpoint, file: m.file, sameAsFile: m.fileProblem ? undefined : false, verifyError: m.verifyError, status, problem}
+  }
+  const {endpoint, ...id} = m.served
+  const notAfter = new Date(id.notAfter)
+  const own = statusOf(notAfter, o.now)
+  return {
+    endpoint,
+    cert: {...id, daysLeft: daysLeftOf(notAfter, o.now), status: own},
+    file: m.file,
+    sameAsFile: m.same,
+    // another certificate than the file: a finding even while it is valid (the next restart changes what clients get)
+    status: m.same || own !== 'ok' ? own : 'warn',
+    problem,
+  }
+}
+
+const servedLog = (s: ServedReport) =>
+  s.cert
+    ? `kube-apiserver at ${s.endpoint} serves ${describeId(s.cert)} (${s.cert.daysLeft} days)${s.sameAsFile ? ': its apiserver.crt' : ''}${s.problem ? `: ${s.problem.message}` : ''}`
+    : `kube-apiserver at ${s.endpoint}: ${s.problem?.message ?? s.status}`
 
 /** Read every certificate of one cluster: each control-plane node (over SSH) and the kubeconfig's admin user. */
 export async function checkClusterCerts(
@@ -87,9 +159,17 @@ export async function checkClusterCerts(
   const nodes = await Promise.all(
     controlPlaneNodes(c).map(async (n): Promise<NodeCerts> => {
       try {
-        const certs = await readNodeCerts(await rootShell(ctx, n), now, ctx.signal)
+        const conn = await rootShell(ctx, n)
+        const certs = await readNodeCerts(conn, now, ctx.signal)
         for (const x of certs) log(`${nodeName(n)} ${x.name}: ${x.status} (${x.daysLeft} days, until ${x.notAfter})`)
-        return {node: nodeName(n), host: n.host, certs}
+        const served = await servedReport(conn, n.host, apiServerPort(c), {
+          cluster: c.name,
+          now,
+          timeoutMs: o.servedTimeoutMs ?? 10_000,
+          signal: ctx.signal,
+        })
+        log(`${nodeName(n)} ${servedLog(served)}`)
+        return {node: nodeName(n), host: n.host, certs, served}
       } catch (e) {
         if (ctx.signal.aborted) throw e
         log(`${nodeName(n)}: ${errorMessage(e)}`)
@@ -112,10 +192,14 @@ export function certsCheckPhase(o: CertsCheckOptions = {}): Phase<ClusterTarget,
     // read only and always measured again (commands run it with restart)
     fingerprint: (t) => ({cluster: t.cluster}),
     prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
-    describe: (t, ctx) =>
-      `read /etc/kubernetes/pki/**.crt and the kubeconfig client certificates on ${controlPlaneNodes(clusterOf(ctx, t.cluster))
+    describe: (t, ctx) => {
+      const c = clusterOf(ctx, t.cluster)
+      return `read /etc/kubernetes/pki/**.crt and the kubeconfig client certificates on ${controlPlaneNodes(c)
         .map((n) => n.host)
-        .join(', ')} (sudo); the ${kubeUserName(t.cluster)} certificate in ${resolveKubeconfigPath(ctx.kubeconfig)}`,
+        .join(
+          ', ',
+        )} (sudo), and what kube-apiserver serves at each one's address and port ${apiServerPort(c)} (a TLS handshake from the node through its sshd, compared with its apiserver.crt); the ${kubeUserName(t.cluster)} certificate in ${resolveKubeconfigPath(ctx.kubeconfig)}`
+    },
     async run(t, ctx, io) {
       const r = await checkClusterCerts(ctx, clusterOf(ctx, t.cluster), o, (l) => io.log(l))
       const s = r.soonest
