@@ -122,7 +122,19 @@ lc_arg() { # the value of --NAME=V or --NAME V among the remaining args
 lc_api_pid() { cat "$st/apiserver.pid" 2>/dev/null; }
 # PID runs: not `kill -0`, which also succeeds on a zombie (an exited process whose sockets are closed, waiting
 # for its reaper: here the machine's init, whose reaping took ~1.7 s — every kube-apiserver restart waited it out)
-lc_running() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; [ "${s%% *}" != Z ]; }
+lc_running() { local s; read -r s <"/proc/$1/stat" 2>/dev/null || return 1; s=${s##*) }; [ "${s%% *}" != Z ]; }
+# a process of session $1 runs (zombies left out), read from /proc: CI installs no procps, so no ps
+lc_session_runs() {
+  local f s
+  for f in /proc/[0-9]*/stat; do
+    read -r s <"$f" 2>/dev/null || continue
+    s=${s##*) }
+    # shellcheck disable=SC2086 # split on purpose: the fields after the name (state ppid pgrp session …)
+    set -- "$1" $s
+    [ "$2" != Z ] && [ "$5" = "$1" ] && return 0
+  done
+  return 1
+}
 lc_api_alive() { local p; p=$(lc_api_pid) && [ -n "$p" ] && lc_running "$p"; }
 lc_api_stop() { # the whole process group (the watchdog and s_server), waiting until none of it runs and the port is free
   local p i=0
@@ -130,7 +142,7 @@ lc_api_stop() { # the whole process group (the watchdog and s_server), waiting u
   if [ -n "$p" ]; then
     kill -- "-$p" 2>/dev/null
     # its session (setsid: the watchdog, s_server, a sleep), zombies left out
-    while ps -o stat= --sid "$p" 2>/dev/null | grep -qv '^Z' && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    while lc_session_runs "$p" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
   fi
   rm -f "$st/apiserver.pid" "$st/apiserver.container"
 }
