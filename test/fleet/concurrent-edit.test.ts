@@ -5,12 +5,12 @@
  * test hold point (OBSCTL_TEST_HOLD_AT, src/lib/engine/kill-point.ts): one is held at an exact place while the
  * other starts, so nothing depends on timing. The remote is a real bare Git repository.
  */
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {obsctl, obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {waitFor} from '../support/wait.js'
-import {workspace, type Workspace} from './helpers.js'
+import {holdAt, jsonError, workspace, type Workspace} from './helpers.js'
 
 beforeAll(() => requireBuild())
 
@@ -19,17 +19,6 @@ afterEach(() => {
   ws?.cleanup()
   ws = undefined
 })
-
-/** The environment that holds a process at POINT until `go` is written into DIR (it writes `held` there first). */
-function holdAt(ws: Workspace, name: string, point: string): {env: Record<string, string>; held: () => boolean; go: () => void} {
-  const dir = path.join(ws.dir, `hold-${name}`)
-  mkdirSync(dir)
-  return {
-    env: {OBSCTL_TEST_HOLD_AT: point, OBSCTL_TEST_HOLD_DIR: dir},
-    held: () => existsSync(path.join(dir, 'held')),
-    go: () => writeFileSync(path.join(dir, 'go'), ''),
-  }
-}
 
 const setRaw = (ws: Workspace) => ['config', 'set', 'retention.thanos.raw', '41d', '--yes', '--no-sync', '-c', ws.file]
 const setDelete = (ws: Workspace, json = false) => [
@@ -46,12 +35,6 @@ const setDelete = (ws: Workspace, json = false) => [
 const remoteHas = (ws: Workspace, file: string, text: string) => ws.remoteGit('show', `main:${file}`).includes(text)
 const RAW = 'deploy/base/thanos/compactor.yaml'
 const DELETE = 'deploy/base/opensearch/ism-policy.yaml'
-
-/** The structured error a --json run printed. */
-function jsonError(r: {stdout: string; stderr: string}): {code: string; message: string; exitCode: number; hints: string[]} {
-  const text = (r.stdout.trim() || r.stderr.trim()).slice((r.stdout.trim() || r.stderr.trim()).indexOf('{'))
-  return (JSON.parse(text) as {error: {code: string; message: string; exitCode: number; hints: string[]}}).error
-}
 
 describe('two config set at once', () => {
   it('the second, started while the first holds the lock, exits LOCKED and changes nothing; the first lands in the file and on the remote; the rerun keeps both', async () => {
