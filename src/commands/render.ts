@@ -44,6 +44,7 @@ export default class Render extends BaseCommand {
       dryRun: flags['dry-run'],
       allowOvercommit: flags['allow-overcommit'],
       signal,
+      onNotice: (l) => this.note(l),
     })
     const dir = r.dir
     const verb = r.dryRun ? 'would be ' : ''

@@ -5,13 +5,14 @@
  * Each is held at `inventory-lock:held` (OBSCTL_TEST_HOLD_AT, src/lib/engine/kill-point.ts) while a config set
  * starts: that one exits LOCKED naming the holder (its pid and its command) and writes nothing; the holder goes on and
  * ends, the lock released; the config set rerun lands beside what the holder wrote, on the file and on the remote (a
- * real bare Git repository).
+ * real bare Git repository). And a stale lock (a dead pid) taken over is announced by each of them.
  *
  * One workspace for the file, the tests in order on it (each asserts from the state it finds). Every address in it is
  * on loopback, and the commands that would need a cluster stop right after the lock at no connection at all: there
  * is no kubeconfig (HOME is the workspace) and no SSH credential without a terminal.
  */
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -153,5 +154,30 @@ describe('a config set while another inventory command holds the run lock: LOCKE
     expect(r.afterHolder).toBe(setInventoryText(r.before, 'retention.opensearch.deleteAfter', last![1]).after)
     expect(subjects(2)).toEqual(['obsctl: set retention.thanos.raw 30d → 41d', expect.stringMatching(/^obsctl: rollback to /)])
     expect(remoteHas('deploy/base/opensearch/ism-policy.yaml', last![1]!)).toBe(true)
+  })
+})
+
+/** The pid of a process that has ended. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0'], {stdio: 'ignore'})
+  await new Promise((r) => child.on('close', r))
+  return child.pid!
+}
+
+describe('a stale run lock (its pid dead) is taken over, and said so', () => {
+  const cases: [string, string[], number][] = [
+    ['node add', ['node', 'add', 'cluster-02', '--host', '127.0.79.7', '--port', '1'], 1],
+    ['node remove', ['node', 'remove', 'cluster-03', '127.0.79.8', '--yes'], 2],
+    ['upgrade kubernetes', ['upgrade', 'kubernetes', '1.35', '--yes'], 2],
+    ['render', ['render'], 0],
+  ]
+  it.each(cases)('%s', async (_name, args, status) => {
+    const dead = await deadPid()
+    mkdirSync(path.dirname(lockFile), {recursive: true})
+    writeFileSync(lockFile, `${JSON.stringify({pid: dead, startedAt: '2026-01-01T00:00:00.000Z', command: 'config set', host: hostname()})}\n`, {mode: 0o600})
+    const r = await run(args)
+    expect(r.status, r.stdout + r.stderr).toBe(status)
+    expect(r.stderr).toContain(`taking over a stale lock ${lockFile} left by pid ${dead} (started 2026-01-01T00:00:00.000Z), which is no longer running`)
+    expect(existsSync(lockFile)).toBe(false)
   })
 })

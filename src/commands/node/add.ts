@@ -51,6 +51,7 @@ to the cluster's last node. Passwords are never flags (OBSCTL_SSH_PASSWORD / OBS
       timeoutSeconds: flags.timeout,
       kubeconfig: flags.kubeconfig,
       renderer: this.renderer(),
+      onNotice: (l) => this.note(l),
     })
     if (r.inventory.added) this.out(`${r.dryRun ? 'would add' : 'added'} ${r.host} (${r.role}) to ${r.cluster} in ${r.inventory.file}`)
     this.out(

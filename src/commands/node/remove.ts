@@ -42,6 +42,7 @@ cluster's first control plane and its only node cannot be removed (obsctl cluste
       drainTimeoutSeconds: flags['drain-timeout'],
       kubeconfig: flags.kubeconfig,
       renderer: this.renderer(),
+      onNotice: (l) => this.note(l),
     })
     if (r.absent) this.out(`${args.node} is not a node of ${args.cluster} in ${inv.file}: nothing to remove`)
     else if (r.run && r.dryRun) this.out(r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: would ${t.description ?? ''}`)).join('\n'))

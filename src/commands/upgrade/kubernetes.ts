@@ -46,6 +46,7 @@ inventory is set to VERSION once every cluster runs it. Asks first (--yes); --dr
       readyTimeoutSeconds: flags.timeout,
       kubeconfig: flags.kubeconfig,
       renderer: this.renderer(),
+      onNotice: (l) => this.note(l),
     })
     if (r.cancelled) this.out('cancelled; nothing was changed')
     else if (r.run && r.dryRun)

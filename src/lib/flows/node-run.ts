@@ -25,6 +25,8 @@ interface RunSettings {
   timeoutSeconds?: number
   /** poll interval of readiness and drains (tests) */
   pollMs?: number
+  /** notices, such as a stale run lock taken over (never secrets) */
+  onNotice?: (line: string) => void
 }
 
 export interface NodeAddOptions extends RunSettings {
@@ -66,7 +68,7 @@ export async function addNode(inv: LoadedInventory, o: NodeAddOptions): Promise<
   // a real run holds the run lock from before its inventory edit (the file must still be the text this command
   // planned from: CONCURRENT_EDIT otherwise) to the end of its engine run
   const {lockInventory} = await import('../engine/inventory-lock.js')
-  const lock = o.dryRun ? undefined : await lockInventory(inv, `node add ${c.name} --host ${o.host}`)
+  const lock = o.dryRun ? undefined : await lockInventory(inv, `node add ${c.name} --host ${o.host}`, o.onNotice)
   try {
     return await addNodeLocked(inv, o, {c, present, roles, lock})
   } finally {
@@ -178,7 +180,7 @@ export async function removeNode(inv: LoadedInventory, cluster: string, which: s
   // a real run holds the run lock from here (the inventory must still be the text this command planned from:
   // CONCURRENT_EDIT otherwise) through the inventory edit, its last phase
   const {runPhases, lockInventory} = await import('../engine/index.js')
-  const lock = o.dryRun ? undefined : await lockInventory(inv, `node remove ${cluster} ${which}`)
+  const lock = o.dryRun ? undefined : await lockInventory(inv, `node remove ${cluster} ${which}`, o.onNotice)
   const run = await runPhases(phases, {
     inv,
     lock,

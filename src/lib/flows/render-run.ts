@@ -17,6 +17,8 @@ export interface RenderRunOptions {
   dryRun?: boolean
   allowOvercommit?: boolean
   signal?: AbortSignal
+  /** notices, such as a stale run lock taken over (never secrets) */
+  onNotice?: (line: string) => void
 }
 
 export async function renderRun(inv: LoadedInventory, o: RenderRunOptions): Promise<RenderResult> {
@@ -31,7 +33,7 @@ export async function renderRun(inv: LoadedInventory, o: RenderRunOptions): Prom
   if (o.out) assertFolderPath(dir, ['--out names the folder to render into'])
   const git = Boolean(o.commit || o.push)
   const locked = !o.dryRun && (git || path.resolve(dir) === path.resolve(gitDir(inv.platform, inv.dir)))
-  const lock = locked ? await lockInventory(inv, git ? `render --${o.push ? 'push' : 'commit'}` : 'render') : undefined
+  const lock = locked ? await lockInventory(inv, git ? `render --${o.push ? 'push' : 'commit'}` : 'render', o.onNotice) : undefined
   try {
     const trailers = git && !o.dryRun ? await inventoryTrailers(inv.dir, 'render', inv.text) : undefined
     return await renderRepo(inv.platform, {dir, force: o.force, commit: git, push: o.push, dryRun: o.dryRun, trailers, signal: o.signal})

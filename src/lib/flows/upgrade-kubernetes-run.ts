@@ -16,6 +16,8 @@ export interface UpgradeKubernetesOptions extends Omit<UpgradeOptions, 'version'
   kubeconfig?: string
   renderer?: RendererChoice
   onEvent?: RunEventSink
+  /** notices, such as a stale run lock taken over (never secrets) */
+  onNotice?: (line: string) => void
   ssh?: RunSsh
   /** let the engine handle SIGINT/SIGTERM (default true; tests turn it off) */
   handleSignals?: boolean
@@ -57,7 +59,7 @@ export async function upgradeKubernetes(inv: LoadedInventory, version: string, o
   // a real run holds the run lock from here (the inventory must still be the text this command planned from:
   // CONCURRENT_EDIT otherwise) through its inventory edit, the last phase
   const {runPhases, runReports, lockInventory} = await import('../engine/index.js')
-  const lock = o.dryRun ? undefined : await lockInventory(inv, `upgrade kubernetes ${version}`)
+  const lock = o.dryRun ? undefined : await lockInventory(inv, `upgrade kubernetes ${version}`, o.onNotice)
   const run = await runPhases(phases, {
     inv,
     lock,
