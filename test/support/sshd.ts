@@ -104,6 +104,14 @@ export interface SandboxNode {
   list(dir: string): string[]
   /** write a file inside the running node (its mount namespace) */
   writeFile(p: string, content: string, mode?: number): void
+  /**
+   * A login user that is not root, as nodes usually have one: NAME with home /var/lib/NAME (0700, in the node's
+   * overlay), the suite's key authorised for it (the node's /etc/ssh/sandbox-authorized-keys/NAME), and
+   * `NAME ALL=(ALL) NOPASSWD: ALL` in the node's /etc/sudoers.d. Its sessions find none of the recording shims
+   * (they live in the sandbox's folder, root's alone): its `sudo` is Debian's real one (package sudo), and under it
+   * the real system commands run, as root, in the node's namespace.
+   */
+  addLoginUser(name: string): {home: string}
   setFailOn(prefix: string | undefined): void
   /** sshd's pid (its mount namespace holds the node's view) */
   pid(): number | undefined
@@ -219,7 +227,9 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
       `ListenAddress ${ip}:${port}`,
       `HostKey ${hostKeyFile}`,
       `PidFile ${path.join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+      // the second: keys of the login users a test adds (addLoginUser), in the node's own /etc; sshd reads a user's
+      // keys as that user, who cannot enter the sandbox's folder
+      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')} /etc/ssh/sandbox-authorized-keys/%u`,
       'PermitRootLogin prohibit-password',
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
@@ -299,6 +309,26 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
         ['-t', String(pid), '-m', 'sh', '-c', `rm -f -- "$1" && mkdir -p "$(dirname "$1")" && cat > "$1" && chmod ${mode.toString(8)} "$1"`, 'sh', p],
         {input: content},
       )
+    },
+    addLoginUser: (name) => {
+      const pid = node.pid()
+      if (!pid) throw new Error('node is not running')
+      if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`not a login name: ${name}`)
+      if (!existsSync('/usr/bin/sudo')) throw new Error('a login user that is not root needs the real sudo: apt-get install sudo (.ci/run installs it)')
+      const home = `/var/lib/${name}`
+      const script = [
+        `useradd -M -d ${home} -s /bin/sh ${name}`,
+        // '*': no password, and not locked ('!'), which sshd without PAM would refuse
+        `usermod -p '*' ${name}`,
+        `install -d -o ${name} -g ${name} -m 700 ${home}`,
+        'install -d -m 755 /etc/ssh/sandbox-authorized-keys',
+        `cat > /etc/ssh/sandbox-authorized-keys/${name}`,
+        `chmod 644 /etc/ssh/sandbox-authorized-keys/${name}`,
+        `printf '%s ALL=(ALL) NOPASSWD: ALL\\n' ${name} > /etc/sudoers.d/${name}`,
+        `chmod 440 /etc/sudoers.d/${name}`,
+      ].join(' && ')
+      execFileSync('nsenter', ['-t', String(pid), '-m', '--', 'env', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'sh', '-c', script], {input: clientPub})
+      return {home}
     },
     setFailOn: (prefix) => {
       if (prefix) writeFileSync(path.join(st, 'fail'), prefix)
