@@ -4,6 +4,7 @@
  * files copied to and from this machine (through the login user's home when it is not root), the etcd
  * member as kubeadm's manifest declares it, and waiting for etcd to be healthy.
  */
+import {randomBytes} from 'node:crypto'
 import path from 'node:path'
 import type {ClusterNode} from '../config/schema.js'
 import type {RunContext} from '../engine/types.js'
@@ -30,26 +31,47 @@ export async function requireTools(conn: SshConnection, tools: string[], signal?
   if (missing.length > 0) throw new ObsctlError(`${missing.join(' and ')} not found on ${conn.label}`, {code: 'ETCD_TOOLS', hints: [ETCD_TOOLS_HINT]})
 }
 
-/** Copy a root-owned file to this machine: as the login user it must be readable, so a copy owned by that user goes through its home. */
+/**
+ * A transfer file for FILE in DIR with a name of its own (a random suffix): two runs at once on one node (a backup and
+ * a restore of one id, two backups) never share one. The caller creates it exclusively (writeNew).
+ */
+function transferFile(dir: string, file: string): string {
+  return `${dir}/.obsctl-transfer-${randomBytes(8).toString('hex')}-${path.basename(file)}`
+}
+
+/**
+ * Copy a root-owned file to this machine. As root, read as it is; else through a transfer file in the login user's
+ * home: created by that user (exclusively, empty, 0600), filled by root (it keeps its owner and mode: readable by
+ * nobody else, at no moment), read, and removed — also when a step fails.
+ */
 export async function fetchRootFile(conn: SshConnection, file: string, signal?: AbortSignal): Promise<Buffer> {
   if (conn.opts.user === 'root') return conn.download(file)
-  const home = await conn.home()
-  const tmp = `${home}/.obsctl-transfer-${path.basename(file)}`
-  await rootStep(conn, `install -m 600 -o ${shQuote(conn.opts.user)} ${file} ${shQuote(tmp)}`, `copying ${file} for transfer`, {signal})
+  const tmp = transferFile(await conn.home(), file)
+  await conn.writeNew(tmp, '', 0o600)
   try {
+    await rootStep(conn, `cat -- ${shQuote(file)} > ${shQuote(tmp)}`, `copying ${file} for transfer`, {signal})
     return await conn.download(tmp)
   } finally {
     await conn.remove(tmp)
   }
 }
 
-/** Put bytes in a root-owned file (0600) on the node, through the login user's home. */
+/**
+ * Put bytes in a root-owned file (0600, its folder 0700) on the node. As root, written beside it under a name of its
+ * own and renamed into place (upload); else through a transfer file in the login user's home (created exclusively,
+ * 0600) that root installs as the file, removed after — also when a step fails.
+ */
 export async function pushRootFile(conn: SshConnection, file: string, data: Buffer, signal?: AbortSignal): Promise<void> {
-  const home = conn.opts.user === 'root' ? undefined : await conn.home()
-  const tmp = home ? `${home}/.obsctl-transfer-${path.basename(file)}` : `${file}.part`
-  await rootStep(conn, `mkdir -p ${path.dirname(file)} && chmod 700 ${path.dirname(file)}`, 'preparing the restore folder', {signal})
-  await conn.upload(tmp, data, 0o600)
-  await rootStep(conn, `install -m 600 -o root ${shQuote(tmp)} ${file} && rm -f ${shQuote(tmp)}`, `placing ${file}`, {signal})
+  const dir = path.dirname(file)
+  await rootStep(conn, `mkdir -p ${shQuote(dir)} && chmod 700 ${shQuote(dir)}`, 'preparing the restore folder', {signal})
+  if (conn.opts.user === 'root') return conn.upload(file, data, 0o600)
+  const tmp = transferFile(await conn.home(), file)
+  await conn.writeNew(tmp, data, 0o600)
+  try {
+    await rootStep(conn, `install -m 600 -o root ${shQuote(tmp)} ${shQuote(file)}`, `placing ${file}`, {signal})
+  } finally {
+    await conn.remove(tmp)
+  }
 }
 
 export async function remoteSha256(conn: SshConnection, file: string, signal?: AbortSignal): Promise<string> {

@@ -449,6 +449,37 @@ export class SshConnection {
     }
   }
 
+  /**
+   * Write a new file over SFTP, as the login user, with the given mode from its creation on: created exclusively
+   * (O_CREAT|O_EXCL: where the name exists it fails, SSH_UPLOAD, never following or replacing what is there), empty,
+   * its mode set, and only then written; a failure after the creation removes it. The name is the caller's own.
+   */
+  async writeNew(remotePath: string, data: string | Buffer, mode = 0o600): Promise<void> {
+    const sftp = await this.sftp()
+    let created = false
+    try {
+      await traced(
+        `ssh ${this.label} sftp put ${remotePath} (new)`,
+        async () => {
+          const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(remotePath, 'wx', {mode}, (e, h) => (e ? reject(e) : resolve(h))))
+          created = true
+          try {
+            // the server's umask may have taken bits off (never added any): the mode is the one asked for
+            await call((cb) => sftp.fchmod(handle, mode, cb))
+          } finally {
+            await new Promise<void>((resolve) => sftp.close(handle, () => resolve()))
+          }
+          // 'r+': the file this call created, never a new one
+          if (data.length > 0) await call((cb) => sftp.writeFile(remotePath, data, {flag: 'r+'}, cb))
+        },
+        () => 'ok',
+      )
+    } catch (error) {
+      if (created) await new Promise<void>((resolve) => sftp.unlink(remotePath, () => resolve()))
+      throw new ObsctlError(`ssh ${this.label}: upload of ${remotePath} failed: ${(error as Error).message}`, {code: 'SSH_UPLOAD', cause: error})
+    }
+  }
+
   /** Read a file over SFTP (readable by the login user). */
   async download(remotePath: string): Promise<Buffer> {
     const sftp = await this.sftp()

@@ -1,0 +1,199 @@
+/**
+ * The root-owned files `backup create` copies from a node and `backup restore` puts on it (fetchRootFile /
+ * pushRootFile, src/lib/lifecycle/etcd-node.ts) go through a transfer file, in the login user's home when that user is
+ * not root. Two runs at once on one node (a backup and a restore of the same id, two backups) must not share it: each
+ * transfer gets its own bytes, the transfer files are 0600 and the login user's (an etcd snapshot is never readable by
+ * anyone else), and none is left behind, also when the transfer fails.
+ *
+ * Real sshd (the node sandbox, ../support/sshd.ts) with a login user that is not root and Debian's real sudo
+ * (addLoginUser). The two transfers are lined up, not raced: each connection is wrapped so that a transfer reads its
+ * transfer file (the download of a fetch; the root step that places a push) only once the other transfer has written
+ * its own (a fetch: its root step; a push: its upload) — the order in which a shared name loses one of the two.
+ */
+import {randomBytes} from 'node:crypto'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {fetchRootFile, pushRootFile} from '../../src/lib/lifecycle/etcd-node.js'
+import {SshConnection} from '../../src/lib/ssh/index.js'
+import {startSandbox, type Sandbox, type SandboxNode} from '../support/sshd.js'
+import {onNode, writeBytes} from './helpers.js'
+
+let sb: Sandbox
+let node: SandboxNode
+let home: string
+let known: string
+const conns: SshConnection[] = []
+
+async function connect(user: string): Promise<SshConnection> {
+  const c = await SshConnection.connect({
+    host: node.ip,
+    port: node.port,
+    user,
+    knownHostsFile: path.join(known, 'known_hosts'),
+    privateKey: readFileSync(sb.clientKey),
+  })
+  conns.push(c)
+  return c
+}
+
+beforeAll(async () => {
+  sb = await startSandbox(1, {firstIp: 245})
+  node = sb.nodes[0]!
+  home = node.addLoginUser('ops').home
+  known = mkdtempSync(path.join(os.tmpdir(), 'obsctl-transfer-'))
+}, 120_000)
+
+afterAll(async () => {
+  for (const c of conns) c.close()
+  await sb?.stop()
+  if (known) rmSync(known, {recursive: true, force: true})
+})
+
+/** The transfer files in the login user's home, as `MODE OWNER NAME`. */
+const transferFiles = () =>
+  onNode(node, `cd ${home} && for f in .obsctl-transfer*; do [ -e "$f" ] && stat -c '%a %U %n' "$f"; done; true`).split('\n').filter(Boolean)
+
+interface Gate {
+  written: () => void
+  otherWritten: Promise<void>
+}
+
+/** Two gates: each transfer's `written` releases the other's reads. */
+function gates(): [Gate, Gate] {
+  let a!: () => void
+  let b!: () => void
+  const pa = new Promise<void>((r) => (a = r))
+  const pb = new Promise<void>((r) => (b = r))
+  return [
+    {written: a, otherWritten: pb},
+    {written: b, otherWritten: pa},
+  ]
+}
+
+/** What each held read saw of the transfer files at the moment it was let go. */
+const seen: string[][] = []
+
+/**
+ * CONN for one transfer of KIND, lined up by GATE: a fetch's root step writes its transfer file, and its download
+ * waits for the other transfer's write; a push's upload writes it, and its root steps after that wait.
+ */
+function lined(conn: SshConnection, kind: 'fetch' | 'push', gate: Gate): SshConnection {
+  let wrote = false
+  const read = async () => {
+    await gate.otherWritten
+    seen.push(transferFiles())
+  }
+  return new Proxy(conn, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown
+      if (typeof v !== 'function') return v
+      const f = (v as (...a: unknown[]) => Promise<unknown>).bind(target)
+      if (kind === 'fetch' && prop === 'sudo')
+        return async (...a: unknown[]) => {
+          const r = await f(...a)
+          gate.written()
+          return r
+        }
+      if (kind === 'fetch' && prop === 'download')
+        return async (...a: unknown[]) => {
+          await read()
+          return f(...a)
+        }
+      if (kind === 'push' && (prop === 'upload' || prop === 'writeNew'))
+        return async (...a: unknown[]) => {
+          const r = await f(...a)
+          wrote = true
+          gate.written()
+          return r
+        }
+      if (kind === 'push' && prop === 'sudo')
+        return async (...a: unknown[]) => {
+          if (wrote) await read()
+          return f(...a)
+        }
+      return f
+    },
+  })
+}
+
+const bytes = (tag: string) => Buffer.concat([Buffer.from(`${tag}\n`), randomBytes(48 * 1024)])
+const modeOwner = (p: string) => onNode(node, `stat -c '%a %U' ${p}`).trim()
+const onNodeBytes = (p: string) => Buffer.from(onNode(node, `base64 -w0 ${p}`), 'base64')
+
+describe('two transfers at once on one node, as a login user that is not root', () => {
+  it('a backup fetching and a restore pushing files of one name: each gets its own bytes, nothing is left', async () => {
+    const snapshot = bytes('snapshot taken by the backup')
+    const restored = bytes('snapshot the restore puts back')
+    writeBytes(node, '/var/lib/obsctl/backup/20260101T000000Z-cluster-01.db', snapshot)
+    const [ga, gb] = gates()
+    seen.length = 0
+    const [got] = await Promise.all([
+      fetchRootFile(lined(await connect('ops'), 'fetch', ga), '/var/lib/obsctl/backup/20260101T000000Z-cluster-01.db'),
+      pushRootFile(lined(await connect('ops'), 'push', gb), '/var/lib/obsctl/restore/20260101T000000Z-cluster-01.db', restored),
+    ])
+    expect(got.equals(snapshot)).toBe(true)
+    expect(onNodeBytes('/var/lib/obsctl/restore/20260101T000000Z-cluster-01.db').equals(restored)).toBe(true)
+    expect(modeOwner('/var/lib/obsctl/restore/20260101T000000Z-cluster-01.db')).toBe('600 root')
+    // while both were there, each had its own transfer file, the login user's and 0600
+    const files = [...new Set(seen.flat())]
+    expect(files).toHaveLength(2)
+    for (const f of files) expect(f).toMatch(/^600 ops \.obsctl-transfer-[0-9a-f]{16}-20260101T000000Z-cluster-01\.db$/)
+    expect(transferFiles()).toEqual([])
+    expect(node.list('/var/lib/obsctl/restore')).toEqual(['20260101T000000Z-cluster-01.db'])
+  })
+
+  it('two fetches of files of one name at once: each gets its own bytes, nothing is left', async () => {
+    const one = bytes('cluster-01 of one backup')
+    const two = bytes('cluster-01 of another')
+    writeBytes(node, '/var/lib/obsctl/backup/a/x.db', one)
+    writeBytes(node, '/var/lib/obsctl/backup/b/x.db', two)
+    const [ga, gb] = gates()
+    const [got1, got2] = await Promise.all([
+      fetchRootFile(lined(await connect('ops'), 'fetch', ga), '/var/lib/obsctl/backup/a/x.db'),
+      fetchRootFile(lined(await connect('ops'), 'fetch', gb), '/var/lib/obsctl/backup/b/x.db'),
+    ])
+    expect(got1.equals(one)).toBe(true)
+    expect(got2.equals(two)).toBe(true)
+    expect(transferFiles()).toEqual([])
+  })
+
+  it('two pushes of files of one name at once: each placed with its own bytes, root-only, nothing is left', async () => {
+    const one = bytes('first restore')
+    const two = bytes('second restore')
+    const [ga, gb] = gates()
+    await Promise.all([
+      pushRootFile(lined(await connect('ops'), 'push', ga), '/var/lib/obsctl/restore/a/x.db', one),
+      pushRootFile(lined(await connect('ops'), 'push', gb), '/var/lib/obsctl/restore/b/x.db', two),
+    ])
+    expect(onNodeBytes('/var/lib/obsctl/restore/a/x.db').equals(one)).toBe(true)
+    expect(onNodeBytes('/var/lib/obsctl/restore/b/x.db').equals(two)).toBe(true)
+    expect([modeOwner('/var/lib/obsctl/restore/a/x.db'), modeOwner('/var/lib/obsctl/restore/a')]).toEqual(['600 root', '700 root'])
+    expect(transferFiles()).toEqual([])
+    expect([node.list('/var/lib/obsctl/restore/a'), node.list('/var/lib/obsctl/restore/b')]).toEqual([['x.db'], ['x.db']])
+  })
+
+  it('a transfer file is created, never taken over: a name that is there is refused and left as it was', async () => {
+    writeBytes(node, `${home}/.obsctl-transfer-taken`, Buffer.from('not obsctl\n'))
+    const ops = await connect('ops')
+    await expect(ops.writeNew(`${home}/.obsctl-transfer-taken`, 'snapshot bytes')).rejects.toMatchObject({code: 'SSH_UPLOAD'})
+    expect(onNode(node, `cat ${home}/.obsctl-transfer-taken && rm ${home}/.obsctl-transfer-taken`)).toBe('not obsctl\n')
+  })
+
+  it('a fetch that fails (no such file) leaves no transfer file', async () => {
+    await expect(fetchRootFile(await connect('ops'), '/var/lib/obsctl/backup/none.db')).rejects.toThrow(/none\.db/)
+    expect(transferFiles()).toEqual([])
+  })
+})
+
+describe('as root', () => {
+  it('a push and a fetch: the bytes as they were, root-only, no temporary file beside them', async () => {
+    const data = bytes('restored as root')
+    const root = await connect('root')
+    await pushRootFile(root, '/var/lib/obsctl/restore/r/x.db', data)
+    expect((await fetchRootFile(root, '/var/lib/obsctl/restore/r/x.db')).equals(data)).toBe(true)
+    expect(modeOwner('/var/lib/obsctl/restore/r/x.db')).toBe('600 root')
+    expect(node.list('/var/lib/obsctl/restore/r')).toEqual(['x.db'])
+  })
+})
