@@ -7,7 +7,12 @@
  * the phase wrote a log line), `<phase>:after-run` (a task's run()
  * returned, before the journal records it done); in the render path: `render:pending-manifest`,
  * `render:write` (one rendered file written), `render:remove`, `render:manifest`, `render:staged`,
- * `render:committed`, `render:pushed`. Examples: `render:write:3`, `nodes:after-run:2`.
+ * `render:committed`, `render:pushed`; in `backup restore`: `restore-etcd:data-dir-aside` (the control plane
+ * stopped, etcd's data dir moved aside, nothing restored yet), `restore-etcd:restored` (`etcdutl snapshot restore`
+ * done, the pods still stopped); in `secrets rotate`: `rotate:pending-written` (the new value recorded as pending,
+ * the consumer not yet changed), `rotate:consumer-changed` (the consumer changed to the new value: Grafana's or
+ * OpenSearch's user, Argo CD's hash, a cluster's S3 Secrets). `cluster remove` and `node remove` use the engine's
+ * points (e.g. `remove-kubeconfig:after-run`, `node-reset:after-run`). Examples: `render:write:3`, `nodes:after-run:2`.
  * `OBSCTL_TEST_KILL_SIGNAL=SIGTERM` (or `SIGINT`) sends that signal instead of SIGKILL, so a test places a
  * Ctrl-C or a `kill` at the same exact point and sees how the run handles it.
  */

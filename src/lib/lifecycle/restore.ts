@@ -7,6 +7,7 @@
  */
 import {controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster} from '../config/schema.js'
+import {killPoint} from '../engine/kill-point.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
@@ -85,6 +86,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
       const aside = `${member.dataDir}.before-restore-${o.id}-${ctx.runId}`
       await rootStep(conn, `if [ -e ${member.dataDir} ]; then mv ${member.dataDir} ${aside}; fi`, 'moving the etcd data dir aside', {signal: ctx.signal})
       io.log(`the data dir as it was: ${aside}`)
+      killPoint('restore-etcd:data-dir-aside')
       await rootStep(
         conn,
         `etcdutl snapshot restore ${file} --data-dir ${member.dataDir} --name ${member.name} --initial-cluster ${member.name}=${member.peerUrl} --initial-advertise-peer-urls ${member.peerUrl}`,
@@ -98,6 +100,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
           ],
         },
       )
+      killPoint('restore-etcd:restored')
       // start: etcd first
       for (const p of [...CONTROL_PLANE_PODS].reverse()) await startStaticPod(conn, p, before.get(p) ?? [], wait)
       await waitEtcdHealthy(conn, wait)

@@ -1,4 +1,5 @@
 import {centralCluster, NAMESPACES} from '../../config/model.js'
+import {killPoint} from '../../engine/kill-point.js'
 import type {RunContext, TaskIO} from '../../engine/types.js'
 import {ObsctlError, inputError} from '../../errors.js'
 import {ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, requireCredentialRoute, waitUntil} from '../../platform/index.js'
@@ -57,6 +58,7 @@ export async function rotateArgocd(ctx: RunContext, o: RotatePhaseOptions, io: T
         'ROTATE_OLD_REFUSED',
       )
     const r = await rotateAdminPassword(kube, given.value)
+    killPoint('rotate:consumer-changed')
     log(
       `${central.name}: ${NAMESPACES.argocd}/${ARGOCD_SECRET}: new admin.password hash, admin.passwordMtime ${r.passwordMtime}${r.initialDeleted ? `; ${INITIAL_ADMIN_SECRET} deleted` : ''}`,
     )

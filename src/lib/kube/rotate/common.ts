@@ -4,6 +4,7 @@
  */
 import {randomBytes} from 'node:crypto'
 import {PASSWORD_ENV} from '../../config/passwords.js'
+import {killPoint} from '../../engine/kill-point.js'
 import type {RunContext} from '../../engine/types.js'
 import {ObsctlError, inputError} from '../../errors.js'
 import {openPlatform, rolloutStatus, waitUntil, type HttpClient, type Kube, type KubeObject, type ServiceKey} from '../../platform/index.js'
@@ -208,6 +209,7 @@ export async function pendingPairOf<T>(
   const rotation = randomBytes(12).toString('base64url')
   await writeSecretKeys(ck, live, {...codec.write(given.value, inSecret), [rotationKey(s.key)]: rotation})
   log(`${central}: ${s.namespace}/${s.name}: new ${s.key} (${given.source}); the old one kept as ${prevKey} until verified (rotation ${rotation})`)
+  killPoint('rotate:pending-written')
   return {oldValue: inSecret, newValue: given.value, source: given.source, resumed: false, rotation}
 }
 

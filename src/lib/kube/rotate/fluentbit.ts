@@ -1,5 +1,6 @@
 import {ICONS} from '../../checks/render.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
+import {killPoint} from '../../engine/kill-point.js'
 import type {RunContext, TaskIO} from '../../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../../errors.js'
 import {requireCredentialRoute, waitUntil} from '../../platform/index.js'
@@ -48,6 +49,7 @@ export async function rotateFluentbit(ctx: RunContext, o: RotatePhaseOptions, io
         const how = await opensearchChange(h, ck, user, adminPw, newPw, log, {cluster: c.name, key: newKey})
         consumers.add(how)
         log(`OpenSearch user ${user}: ${how}`)
+        killPoint('rotate:consumer-changed')
       }
       const kube = c.name === central.name ? ck : await kubeForCluster(ctx, c.name)
       const s = await readSecret(kube, spec.secret, c.name)

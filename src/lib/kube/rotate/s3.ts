@@ -28,6 +28,7 @@ import {yaml} from '../../lazy-deps.js'
 import {ICONS} from '../../checks/render.js'
 import {centralCluster, edgePrometheusName, NAMESPACES, needsReceive, scrapeEdges, SECRET_NAMES} from '../../config/model.js'
 import type {Platform} from '../../config/schema.js'
+import {killPoint} from '../../engine/kill-point.js'
 import type {RunContext, TaskIO} from '../../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../../errors.js'
 import {OPENSEARCH_CLUSTER, OPENSEARCH_NODE_POOLS, SERVICES, SNAPSHOT_REPOSITORY, osError, parseJson, requireCredentialRoute} from '../../platform/index.js'
@@ -207,6 +208,7 @@ export async function rotateS3(ctx: RunContext, o: RotatePhaseOptions, io: TaskI
         if (Object.entries(want.data).some(([k, v]) => decoded(live.data?.[k]) !== v)) {
           await writeSecretKeys(kube, live, want.data)
           secretsChanged = true
+          killPoint('rotate:consumer-changed')
         }
         for (const key of Object.keys(want.data)) secrets.push({cluster: c.name, namespace: want.namespace, name: want.name, key})
         log(`${c.name}: ${want.namespace}/${want.name}: the new key pair (${Object.keys(want.data).join(', ')})`)

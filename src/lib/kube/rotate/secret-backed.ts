@@ -4,6 +4,7 @@
  */
 import {ICONS} from '../../checks/render.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
+import {killPoint} from '../../engine/kill-point.js'
 import type {RunContext, TaskIO} from '../../engine/types.js'
 import {ObsctlError, errorMessage, inputError} from '../../errors.js'
 import {requireCredentialRoute, waitUntil} from '../../platform/index.js'
@@ -32,6 +33,7 @@ export async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Cr
   } else if (spec.service === 'grafana') {
     consumer = await grafanaChange(h, spec, oldPw, newPw)
     log(`Grafana: the admin password changed through ${consumer}`)
+    killPoint('rotate:consumer-changed')
   } else {
     const adminPw = spec.id === 'opensearch' ? oldPw : decoded((await readSecret(ck, CREDENTIALS.opensearch.secret, central.name)).data?.password)
     if (!adminPw)
@@ -46,6 +48,7 @@ export async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Cr
       consumer = `the security config Secret (${SECRET_NAMES.opensearchSecurityConfig}), loaded by the operator`
     }
     log(`OpenSearch user ${spec.opensearchUser}: ${consumer}`)
+    killPoint('rotate:consumer-changed')
   }
 
   // 4: the other clusters' copies and the restarts; one cluster's failure does not stop the others
