@@ -22,7 +22,7 @@ import YAML from 'yaml'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {renderFiles} from '../../src/lib/gitops/plan.js'
 import {decrypt} from '../../src/lib/lifecycle/envelope.js'
-import {backupCreate, backupRestore} from '../../src/lib/flows/backup-run.js'
+import {backupCreate, backupRestore, type BackupRestoreResult} from '../../src/lib/flows/backup-run.js'
 import {backupList} from '../../src/lib/lifecycle/backup-store.js'
 import {obsctl, requireBuild} from '../cli/helpers.js'
 import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js'
@@ -207,6 +207,53 @@ describe('backup restore', () => {
     expect(r.restored).toMatchObject({cluster: 'cluster-01', id})
     expect(onNode(node, 'ls -A /var/lib/obsctl/restore').trim()).toBe('')
     expect(lines.join('\n')).not.toContain(BACKUP_KEY)
+  }, 240_000)
+
+  it('killed (SIGKILL) with the data dir moved aside, and again once etcd was restored: the reruns finish without restoring twice, and the data dir as it was is the one kept and named', async () => {
+    requireBuild()
+    const node = sb.nodes[0]!
+    // the cluster moved on after the backup
+    const later = Buffer.from('etcd data written after the backup, before the killed restore\n')
+    writeBytes(node, '/var/lib/etcd/member/snap/db', later)
+    node.clearCalls()
+    const args = ['backup', 'restore', id, '--cluster', 'cluster-01', '--yes', '-c', inv.file, '--pod-timeout', '60']
+    const parked = () => onNode(node, 'ls /etc/kubernetes/obsctl-parked-manifests 2>/dev/null || true').split('\n').filter(Boolean).sort()
+    const restores = () => node.calls().filter((c) => c.line.startsWith('etcdutl snapshot restore')).length
+    const journal = () =>
+      (JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')) as {tasks: Record<string, {status: string}>}).tasks['restore-etcd/cluster-01']
+        ?.status
+    const all = ['etcd.yaml', 'kube-apiserver.yaml', 'kube-controller-manager.yaml', 'kube-scheduler.yaml']
+
+    // 1. killed with the control plane stopped and the data dir moved aside, nothing restored yet
+    const first = await obsctl(args, {env: {OBSCTL_TEST_KILL_AT: 'restore-etcd:data-dir-aside'}})
+    expect(first.status, first.stderr).toBeNull()
+    expect(parked()).toEqual(all)
+    expect(onNode(node, '[ -e /var/lib/etcd ] && echo there || echo gone').trim()).toBe('gone')
+    expect(restores()).toBe(0)
+    expect(journal()).toBe('running')
+
+    // 2. the rerun killed once etcdutl restored the snapshot, the pods still stopped
+    const second = await obsctl(args, {env: {OBSCTL_TEST_KILL_AT: 'restore-etcd:restored'}})
+    expect(second.status, second.stderr).toBeNull()
+    expect(restores()).toBe(1)
+    expect(nodeBytes(node, '/var/lib/etcd/member/snap/db').equals(dbs[0]!)).toBe(true)
+    expect(parked()).toEqual(all)
+
+    // 3. the rerun finishes: the pods start on the restored data, which is not restored again
+    const third = await obsctl([...args, '--json'])
+    expect(third.status, third.stderr + third.stdout.slice(0, 2000)).toBe(0)
+    const out = JSON.parse(third.stdout) as BackupRestoreResult
+    expect(out.ok).toBe(true)
+    expect(restores()).toBe(1)
+    expect(nodeBytes(node, '/var/lib/etcd/member/snap/db').equals(dbs[0]!)).toBe(true)
+    expect(parked()).toEqual([])
+    for (const pod of all) expect(node.file(`/etc/kubernetes/manifests/${pod}`), pod).toBeDefined()
+    expect(node.calls().some((c) => /^etcdctl .*endpoint health/.test(c.line))).toBe(true)
+    // the data dir as it was when the first run stopped etcd: kept, and the one the report names
+    expect(out.restored!.previousDataDir).toMatch(new RegExp(`^/var/lib/etcd\\.before-restore-${id}-`))
+    expect(nodeBytes(node, `${out.restored!.previousDataDir}/member/snap/db`).equals(later)).toBe(true)
+    expect(onNode(node, 'ls -A /var/lib/obsctl/restore').trim()).toBe('')
+    expect(journal()).toBe('done')
   }, 240_000)
 
   it('the wrong key stops before anything on the node changes', async () => {

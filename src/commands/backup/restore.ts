@@ -12,6 +12,7 @@ checks its sha256; on the control-plane node: places it, stops kube-apiserver, k
 kube-scheduler and etcd (their manifests moved out of /etc/kubernetes/manifests), moves the etcd data dir aside
 (kept as <data-dir>.before-restore-ID-RUN), runs etcdutl snapshot restore with the member's name and peer URL from
 kubeadm's etcd manifest, starts the pods again and waits until etcd answers healthy.
+Interrupted, rerun it: it finishes (the data dir is moved aside once, a finished etcdutl restore is not repeated).
 A cluster with several control-plane nodes is refused (exit 2): see docs/backup.md. Asks first (--yes).`
   static override examples = [
     '<%= config.bin %> backup restore 20261202T115300Z --cluster cluster-02 --dry-run',

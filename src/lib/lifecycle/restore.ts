@@ -4,7 +4,11 @@
  * static pods are stopped (./static-pods.ts), etcd's data dir is moved aside (kept), `etcdutl snapshot
  * restore` runs with the member's name and peer URL from kubeadm's manifest, the pods start again and
  * etcd must answer healthy. A cluster with several control planes is refused: see docs/backup.md.
+ *
+ * Killed at any point, the rerun finishes it (RESTORE_RECORD below): the data dir as it was is moved aside once
+ * and stays the one reported, and a data dir that holds the backup already is not restored again.
  */
+import path from 'node:path'
 import {controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster} from '../config/schema.js'
 import {killPoint} from '../engine/kill-point.js'
@@ -15,6 +19,7 @@ import {clusterOf, type ClusterTarget} from './backup.js'
 import {backupS3, objectKey, readSnapshot, snapshotName, type BackupS3Options} from './backup-store.js'
 import {connOf, etcdMember, pushRootFile, remoteSha256, requireTools, waitEtcdHealthy} from './etcd-node.js'
 import {rootStep} from '../nodes/lock.js'
+import type {SshConnection} from '../ssh/connection.js'
 import {CONTROL_PLANE_PODS, runningContainers, startStaticPod, stopStaticPod, type ControlPlanePod} from './static-pods.js'
 
 export interface RestoreEtcdOptions extends BackupS3Options {
@@ -48,6 +53,63 @@ export function refuseMultiControlPlane(c: Cluster): void {
   }
 }
 
+/**
+ * What a restore in progress on the node has done, in a file beside its snapshot: `previous=` the data dir as it
+ * was before the first (interrupted) run moved it aside, `restored=ID` once etcdutl restored backup ID into the
+ * data dir. A rerun after a kill reads it: the data dir it finds then is an interrupted restore's (never "the data
+ * dir as it was"), and one that is ID's already only needs its pods started. Removed when the restore ends.
+ */
+export const RESTORE_RECORD = '/var/lib/obsctl/restore/in-progress'
+
+async function readRestoreRecord(
+  conn: SshConnection,
+  dataDir: string,
+  signal?: AbortSignal,
+): Promise<{previous?: string; restored?: string; dataDir: boolean}> {
+  const out = await rootStep(conn, `cat ${RESTORE_RECORD} 2>/dev/null; if [ -e ${dataDir} ]; then echo datadir=yes; fi; true`, 'reading the restore record', {
+    signal,
+  })
+  const field = (k: string) => new RegExp(`^${k}=(.+)$`, 'm').exec(out)?.[1]?.trim()
+  return {previous: field('previous'), restored: field('restored'), dataDir: field('datadir') === 'yes'}
+}
+
+/**
+ * Move etcd's data dir aside, once per restore: the first run records where (`previous=` in RESTORE_RECORD, before
+ * the move) and moves it there; a rerun after a kill finds that record (and the dir it names) and keeps what is in
+ * the data dir now, an interrupted restore's, as `<data-dir>.interrupted-restore-RUN` instead. Nothing is deleted.
+ */
+async function moveDataDirAside(
+  conn: SshConnection,
+  dataDir: string,
+  aside: string,
+  runId: string,
+  signal?: AbortSignal,
+): Promise<{previous: string; interrupted?: string}> {
+  const interrupted = `${dataDir}.interrupted-restore-${runId}`
+  const record = (v: string) => `printf 'previous=%s\\n' "${v}" > ${RESTORE_RECORD}.tmp && mv ${RESTORE_RECORD}.tmp ${RESTORE_RECORD}`
+  const out = await rootStep(
+    conn,
+    [
+      `mkdir -p ${path.posix.dirname(RESTORE_RECORD)} && chmod 700 ${path.posix.dirname(RESTORE_RECORD)}`,
+      `prev=$(sed -n 's/^previous=//p' ${RESTORE_RECORD} 2>/dev/null)`,
+      `if [ -n "$prev" ] && [ -e "$prev" ]; then`,
+      // the record first (without restored=), then the move: a record never names a data dir that is not this backup's
+      `  ${record('$prev')}`,
+      `  if [ -e ${dataDir} ]; then mv ${dataDir} ${interrupted} && echo interrupted=${interrupted}; fi`,
+      'else',
+      `  prev=${aside}`,
+      `  ${record('$prev')}`,
+      `  if [ -e ${dataDir} ]; then mv ${dataDir} "$prev"; else mkdir -m 700 "$prev"; fi`,
+      'fi',
+      'echo "previous=$prev"',
+    ].join('\n'),
+    'moving the etcd data dir aside',
+    {signal},
+  )
+  const field = (k: string) => new RegExp(`^${k}=(.+)$`, 'm').exec(out)?.[1]?.trim()
+  return {previous: field('previous') ?? aside, interrupted: field('interrupted')}
+}
+
 export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, RestoreEtcdReport> {
   return {
     name: 'restore-etcd',
@@ -71,43 +133,52 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
       const conn = await connOf(ctx, node)
       await requireTools(conn, ['etcdutl', 'etcdctl'], ctx.signal)
       const file = `/var/lib/obsctl/restore/${o.id}-${c.name}.db`
-      await pushRootFile(conn, file, data, ctx.signal)
-      const onNode = await remoteSha256(conn, file, ctx.signal)
-      if (onNode !== meta.sha256)
-        throw new ObsctlError(`the snapshot placed on ${conn.label} has sha256 ${onNode}, expected ${meta.sha256}`, {code: 'CHECKSUM'})
       const member = await etcdMember(conn, ctx.signal)
-      // stop: the API server first (it writes to etcd), etcd last
+      const rec = await readRestoreRecord(conn, member.dataDir, ctx.signal)
+      let previous: string
       const before = new Map<ControlPlanePod, string[]>()
-      for (const p of CONTROL_PLANE_PODS) {
-        before.set(p, await runningContainers(conn, p, ctx.signal))
-        await stopStaticPod(conn, p, wait)
+      if (rec.restored === o.id && rec.previous && rec.dataDir) {
+        // a run killed after its etcdutl restore: the data dir is this backup's already, only the pods are left
+        previous = rec.previous
+        io.log(`an interrupted run restored ${o.id} already (the data dir as it was: ${previous}): starting the pods on it`)
+      } else {
+        await pushRootFile(conn, file, data, ctx.signal)
+        const onNode = await remoteSha256(conn, file, ctx.signal)
+        if (onNode !== meta.sha256)
+          throw new ObsctlError(`the snapshot placed on ${conn.label} has sha256 ${onNode}, expected ${meta.sha256}`, {code: 'CHECKSUM'})
+        // stop: the API server first (it writes to etcd), etcd last
+        for (const p of CONTROL_PLANE_PODS) {
+          before.set(p, await runningContainers(conn, p, ctx.signal))
+          await stopStaticPod(conn, p, wait)
+        }
+        // kept, never deleted: named after the run that first moved it, so a rerun or a second restore keeps every earlier one too
+        const aside = await moveDataDirAside(conn, member.dataDir, `${member.dataDir}.before-restore-${o.id}-${ctx.runId}`, ctx.runId, ctx.signal)
+        previous = aside.previous
+        if (aside.interrupted) io.log(`the data dir an interrupted restore left is kept as ${aside.interrupted}`)
+        io.log(`the data dir as it was: ${previous}`)
+        killPoint('restore-etcd:data-dir-aside')
+        await rootStep(
+          conn,
+          `etcdutl snapshot restore ${file} --data-dir ${member.dataDir} --name ${member.name} --initial-cluster ${member.name}=${member.peerUrl} --initial-advertise-peer-urls ${member.peerUrl} && { cat ${RESTORE_RECORD}; printf 'restored=%s\\n' ${o.id}; } > ${RESTORE_RECORD}.tmp && mv ${RESTORE_RECORD}.tmp ${RESTORE_RECORD}`,
+          'etcdutl snapshot restore',
+          {
+            log,
+            signal: ctx.signal,
+            code: 'ETCD_RESTORE',
+            hints: [
+              `the pods are stopped and the old data is in ${previous}: fix the cause and rerun, or move it back and start the pods (mv /etc/kubernetes/obsctl-parked-manifests/*.yaml /etc/kubernetes/manifests/)`,
+            ],
+          },
+        )
+        killPoint('restore-etcd:restored')
       }
-      // kept, never deleted: named after this run, so a rerun or a second restore keeps every earlier one too
-      const aside = `${member.dataDir}.before-restore-${o.id}-${ctx.runId}`
-      await rootStep(conn, `if [ -e ${member.dataDir} ]; then mv ${member.dataDir} ${aside}; fi`, 'moving the etcd data dir aside', {signal: ctx.signal})
-      io.log(`the data dir as it was: ${aside}`)
-      killPoint('restore-etcd:data-dir-aside')
-      await rootStep(
-        conn,
-        `etcdutl snapshot restore ${file} --data-dir ${member.dataDir} --name ${member.name} --initial-cluster ${member.name}=${member.peerUrl} --initial-advertise-peer-urls ${member.peerUrl}`,
-        'etcdutl snapshot restore',
-        {
-          log,
-          signal: ctx.signal,
-          code: 'ETCD_RESTORE',
-          hints: [
-            `the pods are stopped and the old data is in ${aside}: fix the cause and rerun, or move it back and start the pods (mv /etc/kubernetes/obsctl-parked-manifests/*.yaml /etc/kubernetes/manifests/)`,
-          ],
-        },
-      )
-      killPoint('restore-etcd:restored')
-      // start: etcd first
+      // start: etcd first (a pod a killed run started already only has to be running)
       for (const p of [...CONTROL_PLANE_PODS].reverse()) await startStaticPod(conn, p, before.get(p) ?? [], wait)
       await waitEtcdHealthy(conn, wait)
-      await rootStep(conn, `rm -f ${file}`, `removing ${file}`, {signal: ctx.signal})
+      await rootStep(conn, `rm -f ${file} ${RESTORE_RECORD}`, `removing ${file}`, {signal: ctx.signal})
       return {
-        summary: `restored ${o.id} (revision ${meta.etcd.revision ?? '?'}) on ${nodeName(node)}; previous data in ${aside}`,
-        report: {id: o.id, cluster: c.name, node: nodeName(node), revision: meta.etcd.revision, sha256: meta.sha256, previousDataDir: aside},
+        summary: `restored ${o.id} (revision ${meta.etcd.revision ?? '?'}) on ${nodeName(node)}; previous data in ${previous}`,
+        report: {id: o.id, cluster: c.name, node: nodeName(node), revision: meta.etcd.revision, sha256: meta.sha256, previousDataDir: previous},
       }
     },
   }
