@@ -14,7 +14,7 @@
  * the workloads (and obsctl waited for their rollout), no value in argv, the journal or the task logs, and the
  * exit codes of bad input and of a rotation that could not be verified (finished by the next run).
  */
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import os from 'node:os'
@@ -27,7 +27,7 @@ import {RESTARTED_AT, ROTATION} from '../../src/lib/kube/rotate.js'
 import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
 import {secretsRotate, type SecretsRotateResult} from '../../src/lib/flows/rotate-run.js'
 import {fluentbitPasswordFor} from '../../src/lib/kube/secrets/index.js'
-import {obsctlAsync, requireBuild} from '../cli/helpers.js'
+import {obsctl, obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startGrafanaFake, type GrafanaFake} from '../support/grafana-fake.js'
 import {startFake, type FakeServer} from '../support/http-fake.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
@@ -487,6 +487,8 @@ describe('secrets rotate argocd', () => {
     expect(await session(next)).toBe(200)
     expect(await session(ARGO_FIRST)).toBe(401)
     expect(secretOf(servers[0]!, 'argocd', 'argocd-initial-admin-secret')).toBeUndefined()
+    // kept pending while the run worked, dropped once the result holds it
+    expect(secretOf(servers[0]!, 'argocd', 'obsctl-admin-password-rotation')).toBeUndefined()
     expect(value(servers[0]!, 'argocd', 'argocd-secret', 'server.secretkey')).toBe('k') // the rest of argocd-secret kept
     expect(value(servers[0]!, 'argocd', 'argocd-secret', 'admin.passwordMtime')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
     expect(r.rotated[0]).toMatchObject({credential: 'argocd', source: 'generated', verified: {newAccepted: true, oldRefused: true}})
@@ -506,6 +508,7 @@ describe('secrets rotate argocd', () => {
     expect(again.rotated[0]).toMatchObject({source: '$OBSCTL_ARGOCD_NEW_PASSWORD', verified: {newAccepted: true, oldRefused: true}})
     expect(await session('argoThirdPw5Tz')).toBe(200)
     expect(await session(next)).toBe(401)
+    expect(secretOf(servers[0]!, 'argocd', 'obsctl-admin-password-rotation')).toBeUndefined()
   })
 })
 
@@ -624,5 +627,91 @@ describe('obsctl secrets rotate (built binary)', () => {
     const r = await obsctlAsync(['secrets', 'rotate', 'vault', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig])
     expect(r.status).toBe(2)
     expect(r.stderr).toMatch(/cannot rotate vault\n\s+→ one or more of: grafana, opensearch, fluent-bit, argocd, s3/)
+  })
+})
+
+describe('killed (SIGKILL) and rerun (built binary)', () => {
+  beforeAll(() => requireBuild())
+  const args = (credential: string) => ['secrets', 'rotate', credential, '--json', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig]
+  const journal = (credential: string) =>
+    (JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')) as {tasks: Record<string, {status: string}>}).tasks[`rotate/${credential}`]
+      ?.status
+
+  it('Grafana, killed once it took the new password: the value was recorded first (pending in the Secret), so the rerun finishes that rotation', async () => {
+    const old = value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-password')!
+    const next = 'Graf-Killed-Pw-48q'
+    seen.add(next)
+    const changes = grafana.passwordChanges.length
+    const killed = await obsctl(args('grafana'), {env: {[ENV.grafana]: next, OBSCTL_TEST_KILL_AT: 'rotate:consumer-changed'}})
+    expect(killed.status, killed.stderr).toBeNull()
+    expect(await grafanaStatus(next)).toBe(200)
+    expect(value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-password')).toBe(next)
+    expect(value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-password-previous')).toBe(old)
+    expect(journal('grafana')).toBe('running')
+
+    // the rerun, without the env var (it would generate a value): the pending rotation is finished, not a new one begun
+    const again = await obsctl(args('grafana'))
+    expect(again.status, again.stderr).toBe(0)
+    const out = JSON.parse(again.stdout) as SecretsRotateResult
+    expect(out.rotated[0]).toMatchObject({
+      credential: 'grafana',
+      source: 'pending in the Secret',
+      resumed: true,
+      consumer: 'grafana already accepts it',
+      verified: {newAccepted: true, oldRefused: true},
+    })
+    expect(grafana.passwordChanges.length).toBe(changes + 1)
+    expect(value(servers[0]!, 'monitoring', 'grafana-admin-credentials', 'admin-password')).toBe(next)
+    expect(secretOf(servers[0]!, 'monitoring', 'grafana-admin-credentials')!.data['admin-password-previous']).toBeUndefined()
+    expect([await grafanaStatus(next), await grafanaStatus(old)]).toEqual([200, 401])
+    expect(journal('grafana')).toBe('done')
+  })
+
+  it('Argo CD, a generated password, killed once Argo CD took its hash: the rerun finishes that rotation and shows that password (it is not lost)', async () => {
+    const session = async (password: string) =>
+      (await tlsRequest(`${argocd.url}/api/v1/session`, ca, {method: 'POST', body: JSON.stringify({username: 'admin', password})})).status
+    // Argo CD as its install leaves it
+    const first = 'argoKillFirst6Rt'
+    seen.add(first)
+    servers[0]!.seed(
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'argocd-initial-admin-secret', namespace: 'argocd'},
+        type: 'Opaque',
+        data: {password: Buffer.from(first).toString('base64')},
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'argocd-secret', namespace: 'argocd'},
+        type: 'Opaque',
+        data: {'admin.password': Buffer.from(bcrypt.hashSync(first, 10)).toString('base64'), 'server.secretkey': Buffer.from('k').toString('base64')},
+      },
+    )
+    expect(await session(first)).toBe(200)
+    const killed = await obsctl(args('argocd'), {env: {OBSCTL_TEST_KILL_AT: 'rotate:consumer-changed'}})
+    expect(killed.status, killed.stderr).toBeNull()
+    // Argo CD has the generated password's hash, and no output showed that password
+    expect(await session(first)).toBe(401)
+
+    const again = await obsctl(args('argocd'))
+    expect(again.status, again.stderr).toBe(0)
+    const out = JSON.parse(again.stdout) as SecretsRotateResult
+    const shown = out.generatedPasswords?.argocd ?? ''
+    seen.add(shown)
+    expect(shown).toMatch(/^[A-Za-z2-9]{24}$/)
+    expect([await session(shown), await session(first)]).toEqual([200, 401])
+    expect(out.rotated[0]).toMatchObject({
+      credential: 'argocd',
+      source: 'pending in the Secret',
+      resumed: true,
+      verified: {newAccepted: true, oldRefused: true},
+    })
+    expect(JSON.stringify(out.rotated)).not.toContain(shown)
+    expect(killed.stdout + killed.stderr).not.toContain(shown)
+    // shown: nothing of the rotation is left in the cluster but Argo CD's hash
+    expect(servers[0]!.listObjects('secrets', 'argocd').map((o) => o.metadata.name)).toEqual(['argocd-secret'])
+    expect(journal('argocd')).toBe('done')
   })
 })

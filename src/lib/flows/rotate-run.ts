@@ -37,9 +37,18 @@ export async function secretsRotate(inv: LoadedInventory, o: SecretsRotateOption
     return {dryRun: true, plan: ids.map((id) => ({credential: id, source: sources[id]!, steps: describeRotation(inv.platform, id, sources[id]!)})), rotated: []}
   }
   const values = await resolveRotationValues(inv.platform, ids)
+  // Argo CD's generated password that took effect: this run's, or one an interrupted run left pending (never this run's unused one)
+  let generated: string | undefined
   const [phase] = await buildPhases(
     ROTATE_PHASES,
-    rotatePhaseOptions({credentials: ids, values, timeoutSeconds: o.timeoutSeconds, access: o.access, pollMs: o.pollMs}),
+    rotatePhaseOptions({
+      credentials: ids,
+      values,
+      timeoutSeconds: o.timeoutSeconds,
+      access: o.access,
+      pollMs: o.pollMs,
+      onGenerated: (password) => (generated = password),
+    }),
   )
   const {runStandalone} = await import('../engine/standalone.js')
   const {run, reports} = await runStandalone(phase!, {
@@ -51,7 +60,32 @@ export async function secretsRotate(inv: LoadedInventory, o: SecretsRotateOption
     failureCode: 'ROTATE_FAILED',
   })
   const result: SecretsRotateResult = {dryRun: false, rotated: reports as RotateReport[], run}
-  // Argo CD keeps only a hash: a generated password is shown once, here (never in the journal or logs)
-  if (values.argocd?.source === 'generated') result.generatedPasswords = {argocd: values.argocd.value}
+  // Argo CD keeps only a hash: a generated password is shown once, here (never in the journal or logs). It stayed in
+  // its pending Secret until now, so a run stopped before this point lost nothing: the rerun finishes and shows it
+  if (generated !== undefined) {
+    await dropGeneratedPending(inv, o.kubeconfig)
+    result.generatedPasswords = {argocd: generated}
+  }
   return result
+}
+
+/** The pending Secret that kept Argo CD's generated password until this result had it. */
+async function dropGeneratedPending(inv: LoadedInventory, kubeconfig: string | undefined): Promise<void> {
+  const [{Kube}, {centralCluster, kubeContextName}, {dropPendingArgocd, PENDING_SECRET}, {errorMessage, ObsctlError}] = await Promise.all([
+    import('../platform/kube.js'),
+    import('../config/model.js'),
+    import('../kube/rotate/argocd.js'),
+    import('../errors.js'),
+  ])
+  try {
+    await dropPendingArgocd(await Kube.connect({kubeconfig, context: kubeContextName(centralCluster(inv.platform))}))
+  } catch (e) {
+    throw new ObsctlError(
+      `the Argo CD admin password is rotated and verified, but its pending Secret argocd/${PENDING_SECRET} could not be deleted: ${errorMessage(e)}`,
+      {
+        code: 'ROTATE_PARTIAL',
+        hints: ['rerun obsctl secrets rotate argocd: it finishes the rotation and shows the generated password'],
+      },
+    )
+  }
 }

@@ -36,7 +36,7 @@ import {inputError} from '../errors.js'
 import {ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, SNAPSHOT_REPOSITORY} from '../platform/index.js'
 import {fluentbitUser, s3Secrets} from './secrets/catalogue.js'
 import {generatePassword} from './secrets/values.js'
-import {rotateArgocd} from './rotate/argocd.js'
+import {PENDING_SECRET as ARGOCD_PENDING_SECRET, rotateArgocd} from './rotate/argocd.js'
 import {previousKey} from './rotate/common.js'
 import {rotateFluentbit} from './rotate/fluentbit.js'
 import {
@@ -154,7 +154,7 @@ export function describeRotation(p: Platform, id: Rotatable, source: string): st
       )} (else nothing is changed); ${S3_REFERENCE.namespace}/${S3_REFERENCE.name} on ${central} gets it (the old pair kept as ${previousKey(S3_REFERENCE.key)} until verified); the Secrets ${secrets.join('; ')}; on ${central} a rollout restart of ${restarts.join(', ')}; Longhorn reads its Secret per backup (no restart); then verify S3 accepts the new pair and refuses the old one (else: mc admin user svcacct rm ALIAS OLD_ACCESS_KEY_ID, rerun) and OpenSearch verifies ${SNAPSHOT_REPOSITORY} (POST _snapshot/${SNAPSHOT_REPOSITORY}/_verify)`
   }
   if (id === 'argocd') {
-    return `${TITLES.argocd} (user admin), new value ${source}${source === 'generated' ? ' (shown once)' : ''}: its bcrypt hash in ${NAMESPACES.argocd}/argocd-secret on ${centralCluster(p).name} (admin.password, admin.passwordMtime; Argo CD reads it live), ${INITIAL_ADMIN_SECRET} deleted; then verify through POST /api/v1/session that the new password is accepted and the old one ($${ARGOCD_PASSWORD_ENV}, else ${INITIAL_ADMIN_SECRET}) refused`
+    return `${TITLES.argocd} (user admin), new value ${source}${source === 'generated' ? ' (shown once)' : ''}: kept pending with the old one in ${NAMESPACES.argocd}/${ARGOCD_PENDING_SECRET} until verified${source === 'generated' ? ' and shown' : ''}; its bcrypt hash in ${NAMESPACES.argocd}/argocd-secret on ${centralCluster(p).name} (admin.password, admin.passwordMtime; Argo CD reads it live), ${INITIAL_ADMIN_SECRET} deleted; then verify through POST /api/v1/session that the new password is accepted and the old one ($${ARGOCD_PASSWORD_ENV}, else ${INITIAL_ADMIN_SECRET}) refused`
   }
   const spec = CREDENTIALS[id]
   const clusters = spec.everyCluster ? p.clusters : [centralCluster(p)]

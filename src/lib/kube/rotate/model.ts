@@ -129,6 +129,11 @@ export interface RotatePhaseOptions {
   access?: ServiceAccess
   /** between verification probes and rollout checks (default 1 s) */
   pollMs?: number
+  /**
+   * Argo CD's generated admin password once it took effect (this run's, or the one an interrupted run generated and
+   * left pending): for the flow to show once, then drop from its pending Secret (../rotate/argocd.ts). In memory only.
+   */
+  onGenerated?: (password: string) => void
 }
 
 export interface RotateReport {
