@@ -44,7 +44,7 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
   let file: string
   let kubeconfig: string
   const n = (i: number): SandboxNode => sb.nodes[i]!
-  const cli = (args: string[]) => obsctl([...args, '-c', file, '--kubeconfig', kubeconfig])
+  const cli = (args: string[], env: Record<string, string> = {}) => obsctl([...args, '-c', file, '--kubeconfig', kubeconfig], env)
 
   beforeAll(async () => {
     ;[sb, kube] = await Promise.all([startSandbox(4, {firstIp: 163}), startKubeServer({name: 'cluster-01'})])
@@ -315,5 +315,78 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
     expect(resets()).toEqual(['kubeadm reset -f', 'kubeadm reset -f'])
     expect(kube.getObject('nodes', undefined, n(1).hostname)).toBeUndefined()
     expect(loadInventory(file).platform.clusters[0]!.nodes.map((x) => x.host)).not.toContain(n(1).ip)
+  }, 600_000)
+  test('node remove killed (SIGKILL) once the node was reset, its rerun once the Node was deleted: the next run finishes, and the journal forgets the node, so node add of that host installs and joins it again', async () => {
+    for (const x of sb.nodes) x.clearCalls()
+    const target = `cluster-01/${n(3).ip}`
+    const args = ['node', 'remove', 'cluster-01', n(3).hostname, '--yes']
+    const resets = () =>
+      n(3)
+        .calls()
+        .filter((x) => x.line.startsWith('kubeadm reset'))
+        .map((x) => x.line)
+    const journal = () =>
+      Object.values(
+        (JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')) as {tasks: Record<string, {phase: string; target: string; status: string}>})
+          .tasks,
+      )
+        .filter((r) => r.target === target)
+        .map((r) => `${r.phase} ${r.status}`)
+        .sort()
+    // the node add left its tasks done in the journal
+    expect(journal()).toEqual(expect.arrayContaining(['node-labels done', 'nodes done', 'preflight done']))
+
+    // 1. killed with the machine reset (it left the cluster), its Node still in the API and the node in the inventory
+    const first = await cli(args, {OBSCTL_TEST_KILL_AT: 'node-reset:after-run'})
+    expect(first.signal, first.stderr).toBe('SIGKILL')
+    expect(resets()).toEqual(['kubeadm reset -f'])
+    expect(kube.getObject('nodes', undefined, n(3).hostname)).toBeDefined()
+    expect(kube.getObject('nodes', undefined, n(3).hostname)!.spec.unschedulable).toBe(true)
+    expect(loadInventory(file).platform.clusters[0]!.nodes.map((x) => x.host)).toContain(n(3).ip)
+
+    // 2. its rerun killed once the Node was deleted: the drain found nothing left to evict, the reset ran again
+    const second = await cli(args, {OBSCTL_TEST_KILL_AT: 'node-delete:after-run'})
+    expect(second.signal, second.stderr).toBe('SIGKILL')
+    expect(kube.getObject('nodes', undefined, n(3).hostname)).toBeUndefined()
+    expect(loadInventory(file).platform.clusters[0]!.nodes.map((x) => x.host)).toContain(n(3).ip)
+
+    // 3. the next run finishes: the Node gone (not there to drain), reset once more, forgotten by the inventory and the journal
+    const third = await cli([...args, '--json'])
+    expect(third.code, third.stderr + third.stdout.slice(0, 2000)).toBe(0)
+    const out = JSON.parse(third.stdout) as {ok: boolean; run: {phases: {name: string; tasks: {summary?: string}[]}[]}}
+    expect(out.ok).toBe(true)
+    expect(out.run.phases.find((p) => p.name === 'node-drain')!.tasks[0]!.summary).toContain('not in the cluster')
+    expect(resets()).toEqual(['kubeadm reset -f', 'kubeadm reset -f', 'kubeadm reset -f'])
+    expect(kube.getObject('nodes', undefined, n(3).hostname)).toBeUndefined()
+    expect(loadInventory(file).platform.clusters[0]!.nodes.map((x) => x.host)).toEqual([n(0).ip])
+    expect(journal()).toEqual(['node-forget done'])
+
+    // 4. so the same host added again is checked, installed and joined again: not found done in the journal
+    n(3).clearCalls()
+    const readd = await cli([
+      'node',
+      'add',
+      'cluster-01',
+      '--host',
+      n(3).ip,
+      '--port',
+      String(n(3).port),
+      '--name',
+      n(3).hostname,
+      '--role',
+      'control-plane',
+      '--timeout',
+      '120',
+      '--json',
+    ])
+    expect(readd.code, readd.stderr + readd.stdout.slice(0, 2000)).toBe(0)
+    const added = JSON.parse(readd.stdout) as {run: {phases: {name: string; tasks: {status: string}[]}[]}}
+    expect(Object.fromEntries(added.run.phases.map((p) => [p.name, p.tasks[0]!.status]))).toEqual({preflight: 'done', nodes: 'done', 'node-labels': 'done'})
+    expect(
+      n(3)
+        .calls()
+        .some((x) => x.cmd === 'kubeadm' && x.args[0] === 'join'),
+    ).toBe(true)
+    expect(kube.getObject('nodes', undefined, n(3).hostname)).toBeDefined()
   }, 600_000)
 })

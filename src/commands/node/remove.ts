@@ -12,7 +12,8 @@ export default class NodeRemove extends BaseCommand {
 unless --force. Then cordon and drain (the Eviction API: PodDisruptionBudgets are honoured; a budget that
 blocks past --drain-timeout stops here with its message), \`kubeadm reset -f\` on the machine over SSH
 (--force also goes on when the machine cannot be reached), the Node object deleted, and the inventory
-entry removed last, so a rerun after a failure finishes the job. NODE is the node name or its host. The
+entry removed last, so a rerun after a failure or a kill finishes the job; the journal then forgets the node,
+so a later node add of the same host installs and joins it again. NODE is the node name or its host. The
 cluster's first control plane and its only node cannot be removed (obsctl cluster remove). Asks first
 (--yes); --dry-run prints the steps.`
   static override examples = [

@@ -18,7 +18,7 @@ import {newRunId, runLogsDir} from './logs.js'
 import {Resources} from './resources.js'
 import type {PhaseResult, RunResult} from './result.js'
 import {failureOf} from './failure.js'
-import {StateStore, stateFilePath} from './state.js'
+import {StateStore, stateFilePath, taskKey} from './state.js'
 import {pendingTargets, runTask, type PhaseRunEnv} from './task.js'
 import type {AnyPhase, RendererChoice, RunContext, RunSsh, Target, TaskRecord} from './types.js'
 
@@ -93,6 +93,8 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
     throw error
   }
 
+  // what earlier runs left, as it was when this run started (ctx.journal.before)
+  const loaded = state.records()
   const ac = new AbortController()
   // every task of the run (and each SSH/HTTP request in it) listens on this one signal
   setMaxListeners(0, ac.signal)
@@ -108,6 +110,7 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
     clusters: opts.clusters?.length ? opts.clusters : undefined,
     ssh: opts.ssh ?? {},
     resources,
+    journal: {before: (phase, target) => loaded[taskKey(phase, target)], forgetTargets: (ids) => (dryRun ? 0 : state.forgetTargets(ids))},
   }
   const running = new Map<string, TaskRecord>()
   let interruptedBy: string | undefined

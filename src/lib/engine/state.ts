@@ -225,6 +225,24 @@ export class StateStore {
     return n
   }
 
+  /** The records as they are now, by task key (a shallow copy: a record is replaced, never changed in place). */
+  records(): Record<string, TaskRecord> {
+    return {...this.data.tasks}
+  }
+
+  /** Forget the records of these targets and of those under them (`c` and `c/…`), in every phase; returns how many. */
+  forgetTargets(targetIds: string[]): number {
+    let n = 0
+    for (const [k, r] of Object.entries(this.data.tasks)) {
+      if (targetIds.some((t) => r.target === t || r.target.startsWith(`${t}/`))) {
+        delete this.data.tasks[k]
+        n++
+      }
+    }
+    if (n > 0) this.save()
+    return n
+  }
+
   snapshot(): StateFile {
     return structuredClone(this.data)
   }

@@ -50,6 +50,20 @@ export interface RunContext {
   ssh: RunSsh
   /** shared per-run resources (SSH connection pools, kube clients, secrets read from env/prompt), closed at run end */
   resources: RunResources
+  /** the run's journal, for what a phase needs of it beyond its own task (absent outside an engine run: plan, a phase called directly) */
+  journal?: RunJournal
+}
+
+/** What a phase may ask of the journal (the engine keeps each task's own record). */
+export interface RunJournal {
+  /** the record an earlier run left for a task, as the journal held it when this run started */
+  before(phase: string, targetId: string): TaskRecord | undefined
+  /**
+   * Forget every record of these targets and of the targets under them (`cluster-05` also `cluster-05/10.0.0.5`), in
+   * every phase: for the step that ends a target's life (cluster remove, node remove), so that a cluster or node of
+   * that name added later starts from nothing instead of finding its old tasks done. Returns how many were dropped.
+   */
+  forgetTargets(targetIds: string[]): number
 }
 
 export interface RunResources {

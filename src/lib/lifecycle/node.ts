@@ -257,7 +257,11 @@ export function nodeForgetPhase(o: NodeRemovalOptions): Phase<HostTarget, {remov
     targets: () => [removalTarget(o)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
     describe: (t, ctx) => `remove ${t.host} from clusters.${t.cluster}.nodes in ${ctx.inv.file}`,
-    async run(t, ctx) {
+    async run(t, ctx, io) {
+      // first the journal: the same host added later is checked, installed and joined again instead of found done
+      // (its preflight, nodes and node-labels tasks); before the edit, so a run killed between the two forgets on its rerun
+      const forgotten = ctx.journal?.forgetTargets([t.id]) ?? 0
+      if (forgotten) io.log(`the journal forgets ${forgotten} task record(s) of ${t.id}`)
       const {loadInventory} = await import('../config/load.js')
       const {removeInventoryValue} = await import('../config/edit.js')
       const inv = loadInventory(ctx.inv.file)
