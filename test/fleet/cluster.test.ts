@@ -20,6 +20,7 @@ import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer
 import {workspace, type Workspace} from './helpers.js'
 import {startOpenSearchFake, type OpenSearchFake} from '../support/opensearch-fake.js'
 import {rejection} from '../support/errors.js'
+import {obsctl, requireBuild} from '../cli/helpers.js'
 import {platformTls} from '../support/platform-tls.js'
 import {fluentbitPasswordFor, securityConfigFiles} from '../../src/lib/kube/secrets/index.js'
 import bcrypt from 'bcryptjs'
@@ -371,5 +372,58 @@ describe('cluster add / remove', () => {
     expect(servers[0]!.getObject('applications.argoproj.io', 'argocd', app)?.status.sync.revision).toBe(r.push!.commit)
     expect(readFileSync(ws.file, 'utf8')).toMatch(/prometheus: 6h/)
     expect(ws.remoteGit('rev-parse', 'main^{tree}').trim()).toBe(ws.remoteGit('rev-parse', `${changed}~1^{tree}`).trim())
+  })
+  let invBeforeReadd = ''
+  let kcBeforeReadd = ''
+  it('add after its remove starts from nothing: the removal made the journal forget the cluster, so its kubeconfig, register and secrets tasks run again', async () => {
+    invBeforeReadd = readFileSync(ws.file, 'utf8')
+    kcBeforeReadd = readFileSync(kubeconfig, 'utf8')
+    const add = await addCluster(ws.inv(), addOptions())
+    expect(add.ok).toBe(true)
+    // live-checked, never taken from the journal (its Secrets on the edge were left there by the removal: in state)
+    expect(Object.fromEntries(add.run!.phases.flatMap((p) => p.tasks.map((t) => [`${p.name}/${t.target}`, t.status])))).toEqual({
+      'kubeconfig/cluster-05': 'done',
+      'render/platform': 'done',
+      'register/cluster-05': 'done',
+      'secrets/cluster-05': 'in-state',
+    })
+    expect(parse(readFileSync(kubeconfig, 'utf8')).contexts.map((c: {name: string}) => c.name)).toContain('cluster-05-context')
+    expect(servers[0]!.getObject('secrets', 'argocd', clusterSecretName(servers[4]!.url))).toBeTruthy()
+    expect(servers[4]!.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')).toBeTruthy()
+  })
+
+  it('remove killed (SIGKILL) once its kubeconfig entries were gone, the inventory still naming it: the rerun finishes (the killed run had revoked its tokens)', async () => {
+    requireBuild()
+    const invBefore = invBeforeReadd
+    const kcBefore = kcBeforeReadd
+    const argoToken = Buffer.from(servers[4]!.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token, 'base64').toString('utf8')
+    expect(await tokenStatus(servers[4]!, argoToken)).toBe(200)
+    opensearch.users['fluentbit-cluster-05'] = {backend_roles: []}
+    const args = ['cluster', 'remove', 'cluster-05', '--yes', '-c', ws.file, '--kubeconfig', kubeconfig, '--endpoint', `opensearch=${opensearch.url}`]
+    const state = () => (JSON.parse(readFileSync(path.join(ws.dir, '.obsctl', 'state.json'), 'utf8')) as {tasks: Record<string, {status: string}>}).tasks
+
+    const killed = await obsctl(args, {env: {OBSCTL_TEST_KILL_AT: 'remove-kubeconfig:after-run'}})
+    expect(killed.status, killed.stderr).toBeNull()
+    // its tokens revoked, its files out of Git, its kubeconfig entries gone: but the inventory still names it
+    expect(await tokenStatus(servers[4]!, argoToken)).toBe(401)
+    expect(ws.remoteGit('ls-tree', '-r', '--name-only', 'main')).not.toContain('cluster-05')
+    expect(readFileSync(kubeconfig, 'utf8')).not.toContain('cluster-05')
+    expect(readFileSync(ws.file, 'utf8')).toContain('name: cluster-05')
+    expect(state()['remove-kubeconfig/cluster-05']?.status).toBe('running')
+
+    const again = await obsctl([...args, '--json'])
+    expect(again.status, again.stderr + again.stdout.slice(0, 2000)).toBe(0)
+    const out = JSON.parse(again.stdout) as {ok: boolean; report: {tokens?: {deleted: string[]; unreachable?: string; byEarlierRun?: string}}}
+    expect(out.ok).toBe(true)
+    // not reachable any more, and not to be: the run that removed its kubeconfig entries had revoked them
+    expect(out.report.tokens).toMatchObject({
+      deleted: expect.arrayContaining(['Secret kube-system/argocd-manager-long-lived-token']),
+      byEarlierRun: expect.any(String),
+    })
+    expect(out.report.tokens!.unreachable).toBeUndefined()
+    expect(readFileSync(ws.file, 'utf8')).toBe(invBefore)
+    expect(parse(readFileSync(kubeconfig, 'utf8'))).toEqual(parse(kcBefore))
+    expect(opensearch.users['fluentbit-cluster-05']).toBeUndefined()
+    expect(state()['remove-inventory/cluster-05']?.status).toBe('done')
   })
 })

@@ -4,7 +4,7 @@
  */
 import {yaml} from '../lazy-deps.js'
 import {NAMESPACES} from '../config/model.js'
-import type {Phase, Target} from '../engine/types.js'
+import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
 import {centralKube, target, type RemovalOptions} from './removal.js'
 
@@ -129,6 +129,24 @@ export interface RevokeTokensReport {
   deleted: string[]
   /** the edge could not be reached: its tokens were NOT revoked (the reason) */
   unreachable?: string
+  /**
+   * the run that did this step before (its id): an interrupted removal's, which went on to remove the edge's kubeconfig
+   * entries, so this run cannot reach the edge; its `deleted` and `unreachable` are that run's
+   */
+  byEarlierRun?: string
+}
+
+/**
+ * A removal that an earlier run took past this step and on to the kubeconfig entries (then stopped: killed, a
+ * failure) leaves the edge without a context, and nothing to reach it with: that run's outcome stands. Only when the
+ * journal says so — the same earlier run revoked (or found the edge unreachable) and then removed the entries.
+ */
+function earlierRevoke(ctx: RunContext, cluster: string): RevokeTokensReport | undefined {
+  const revoked = ctx.journal?.before('revoke-edge-tokens', cluster)
+  const kubeconfig = ctx.journal?.before('remove-kubeconfig', cluster)
+  if (revoked?.status !== 'done' || !revoked.runId || kubeconfig?.runId !== revoked.runId) return undefined
+  const r = (revoked.report ?? {}) as Partial<RevokeTokensReport>
+  return {deleted: r.deleted ?? [], ...(r.unreachable ? {unreachable: r.unreachable} : {}), byEarlierRun: revoked.runId}
 }
 
 /**
@@ -166,6 +184,14 @@ export function revokeEdgeTokensPhase({cluster: c}: RemovalOptions): Phase<Targe
           }
         }
       } catch (e) {
+        const earlier = (e as {code?: unknown}).code === 'KUBE_CONTEXT' ? earlierRevoke(ctx, c.name) : undefined
+        if (earlier) {
+          const what = earlier.unreachable
+            ? `found ${c.name} unreachable (${earlier.unreachable}): its tokens were NOT revoked`
+            : `revoked its tokens${earlier.deleted.length ? ` (${earlier.deleted.join(', ')})` : ''}`
+          io.log(`${c.name} has no kubeconfig context any more: the interrupted run ${earlier.byEarlierRun} ${what}, then removed its kubeconfig entries`)
+          return {summary: `${earlier.unreachable ? 'NOT revoked' : 'revoked'} by the interrupted run ${earlier.byEarlierRun}`, report: earlier}
+        }
         const why = unreachable(e)
         if (!why) throw e
         io.log(`${c.name} is unreachable (${why}): its tokens were NOT revoked; they stop working when its nodes are reset (--reset-nodes)`)
