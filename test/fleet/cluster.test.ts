@@ -392,7 +392,7 @@ describe('cluster add / remove', () => {
     expect(servers[4]!.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')).toBeTruthy()
   })
 
-  it('remove killed (SIGKILL) once its kubeconfig entries were gone, the inventory still naming it: the rerun finishes (the killed run had revoked its tokens)', async () => {
+  it('remove killed (SIGKILL) once its kubeconfig entries were gone, the inventory still naming it, and its rerun once the journal forgot the cluster: the next run finishes (the first run had revoked its tokens)', async () => {
     requireBuild()
     const invBefore = invBeforeReadd
     const kcBefore = kcBeforeReadd
@@ -400,7 +400,8 @@ describe('cluster add / remove', () => {
     expect(await tokenStatus(servers[4]!, argoToken)).toBe(200)
     opensearch.users['fluentbit-cluster-05'] = {backend_roles: []}
     const args = ['cluster', 'remove', 'cluster-05', '--yes', '-c', ws.file, '--kubeconfig', kubeconfig, '--endpoint', `opensearch=${opensearch.url}`]
-    const state = () => (JSON.parse(readFileSync(path.join(ws.dir, '.obsctl', 'state.json'), 'utf8')) as {tasks: Record<string, {status: string}>}).tasks
+    const state = () =>
+      (JSON.parse(readFileSync(path.join(ws.dir, '.obsctl', 'state.json'), 'utf8')) as {tasks: Record<string, {status: string; runId?: string}>}).tasks
 
     const killed = await obsctl(args, {env: {OBSCTL_TEST_KILL_AT: 'remove-kubeconfig:after-run'}})
     expect(killed.status, killed.stderr).toBeNull()
@@ -410,6 +411,13 @@ describe('cluster add / remove', () => {
     expect(readFileSync(kubeconfig, 'utf8')).not.toContain('cluster-05')
     expect(readFileSync(ws.file, 'utf8')).toContain('name: cluster-05')
     expect(state()['remove-kubeconfig/cluster-05']?.status).toBe('running')
+    const revokedBy = state()['revoke-edge-tokens/cluster-05']!.runId
+
+    // its rerun killed in the last step, once the journal forgot the cluster and before the inventory edit
+    const second = await obsctl(args, {env: {OBSCTL_TEST_KILL_AT: 'remove-inventory:log'}})
+    expect(second.status, second.stderr).toBeNull()
+    expect(readFileSync(ws.file, 'utf8')).toContain('name: cluster-05')
+    expect(Object.keys(state()).filter((k) => /^(kubeconfig|register|secrets)\/cluster-05$/.test(k))).toEqual([])
 
     const again = await obsctl([...args, '--json'])
     expect(again.status, again.stderr + again.stdout.slice(0, 2000)).toBe(0)
@@ -418,7 +426,7 @@ describe('cluster add / remove', () => {
     // not reachable any more, and not to be: the run that removed its kubeconfig entries had revoked them
     expect(out.report.tokens).toMatchObject({
       deleted: expect.arrayContaining(['Secret kube-system/argocd-manager-long-lived-token']),
-      byEarlierRun: expect.any(String),
+      byEarlierRun: revokedBy,
     })
     expect(out.report.tokens!.unreachable).toBeUndefined()
     expect(readFileSync(ws.file, 'utf8')).toBe(invBefore)

@@ -110,7 +110,7 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
     clusters: opts.clusters?.length ? opts.clusters : undefined,
     ssh: opts.ssh ?? {},
     resources,
-    journal: {before: (phase, target) => loaded[taskKey(phase, target)], forgetTargets: (ids) => (dryRun ? 0 : state.forgetTargets(ids))},
+    journal: {before: (phase, target) => loaded[taskKey(phase, target)], forgetTargets: (ids, keep) => (dryRun ? 0 : state.forgetTargets(ids, keep))},
   }
   const running = new Map<string, TaskRecord>()
   let interruptedBy: string | undefined

@@ -230,11 +230,11 @@ export class StateStore {
     return {...this.data.tasks}
   }
 
-  /** Forget the records of these targets and of those under them (`c` and `c/…`), in every phase; returns how many. */
-  forgetTargets(targetIds: string[]): number {
+  /** Forget the records of these targets and of those under them (`c` and `c/…`), in every phase but `keep`; returns how many. */
+  forgetTargets(targetIds: string[], keep: readonly string[] = []): number {
     let n = 0
     for (const [k, r] of Object.entries(this.data.tasks)) {
-      if (targetIds.some((t) => r.target === t || r.target.startsWith(`${t}/`))) {
+      if (!keep.includes(r.phase) && targetIds.some((t) => r.target === t || r.target.startsWith(`${t}/`))) {
         delete this.data.tasks[k]
         n++
       }

@@ -60,10 +60,10 @@ export interface RunJournal {
   before(phase: string, targetId: string): TaskRecord | undefined
   /**
    * Forget every record of these targets and of the targets under them (`cluster-05` also `cluster-05/10.0.0.5`), in
-   * every phase: for the step that ends a target's life (cluster remove, node remove), so that a cluster or node of
-   * that name added later starts from nothing instead of finding its old tasks done. Returns how many were dropped.
+   * every phase but `keep`: for the step that ends a target's life (cluster remove, node remove), so that a cluster or
+   * node of that name added later starts from nothing instead of finding its old tasks done. Returns how many were dropped.
    */
-  forgetTargets(targetIds: string[]): number
+  forgetTargets(targetIds: string[], keep?: readonly string[]): number
 }
 
 export interface RunResources {

@@ -256,8 +256,10 @@ export function removeInventoryPhase({cluster: c}: RemovalOptions): Phase<Target
     describe: (_t, ctx) => `remove ${c.name} from ${ctx.inv.file} (comments and order of the rest kept)`,
     async run(_t, ctx, io) {
       // first the journal: a cluster of this name added later starts from nothing (its kubeconfig, register and
-      // secrets tasks are not found done); before the edit, so a run killed between the two forgets on its rerun
-      const forgotten = ctx.journal?.forgetTargets([c.name]) ?? 0
+      // secrets tasks are not found done); before the edit, so a run killed between the two forgets on its rerun. The
+      // removal's records of the edge's tokens stay: a rerun after such a kill learns from them what became of them
+      const {REVOKE_EVIDENCE} = await import('./revoke.js')
+      const forgotten = ctx.journal?.forgetTargets([c.name], REVOKE_EVIDENCE) ?? 0
       if (forgotten) io.log(`the journal forgets ${forgotten} task record(s) of ${c.name}`)
       await removeClusterFromInventory(ctx.inv, c.name, {allowOvercommit: true})
       return {summary: `removed from ${ctx.inv.file}`, report: {inventory: true}}

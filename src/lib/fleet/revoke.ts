@@ -139,14 +139,21 @@ export interface RevokeTokensReport {
 /**
  * A removal that an earlier run took past this step and on to the kubeconfig entries (then stopped: killed, a
  * failure) leaves the edge without a context, and nothing to reach it with: that run's outcome stands. Only when the
- * journal says so — the same earlier run revoked (or found the edge unreachable) and then removed the entries.
+ * journal says so — the same earlier run revoked (or found the edge unreachable), then removed the entries, and did
+ * not finish (a finished removal's records are an earlier life's of a cluster added again since).
  */
+/** The removal records earlierRevoke reads: remove-inventory's forgetting keeps them. */
+export const REVOKE_EVIDENCE = ['revoke-edge-tokens', 'remove-kubeconfig', 'remove-inventory'] as const
+
 function earlierRevoke(ctx: RunContext, cluster: string): RevokeTokensReport | undefined {
   const revoked = ctx.journal?.before('revoke-edge-tokens', cluster)
   const kubeconfig = ctx.journal?.before('remove-kubeconfig', cluster)
+  const finished = ctx.journal?.before('remove-inventory', cluster)
   if (revoked?.status !== 'done' || !revoked.runId || kubeconfig?.runId !== revoked.runId) return undefined
+  if (finished?.runId === revoked.runId && finished.status === 'done') return undefined
   const r = (revoked.report ?? {}) as Partial<RevokeTokensReport>
-  return {deleted: r.deleted ?? [], ...(r.unreachable ? {unreachable: r.unreachable} : {}), byEarlierRun: revoked.runId}
+  // a run that itself took it from an earlier one (killed again) names the run that did the step
+  return {deleted: r.deleted ?? [], ...(r.unreachable ? {unreachable: r.unreachable} : {}), byEarlierRun: r.byEarlierRun ?? revoked.runId}
 }
 
 /**
