@@ -166,7 +166,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
             signal: ctx.signal,
             code: 'ETCD_RESTORE',
             hints: [
-              `the pods are stopped and the old data is in ${previous}: fix the cause and rerun, or move it back and start the pods (mv /etc/kubernetes/obsctl-parked-manifests/*.yaml /etc/kubernetes/manifests/)`,
+              `the pods are stopped and the old data is in ${previous}: fix the cause and rerun, or give up the restore: move it back, start the pods (mv /etc/kubernetes/obsctl-parked-manifests/*.yaml /etc/kubernetes/manifests/) and remove ${RESTORE_RECORD}`,
             ],
           },
         )
