@@ -29,9 +29,10 @@ import AWSAccount from 's3rver/lib/models/account.js'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {ObsctlError} from '../../src/lib/errors.js'
-import {RESTARTED_AT, ROTATION} from '../../src/lib/kube/rotate.js'
+import {RESTARTED_AT, ROTATION, type RotateReport} from '../../src/lib/kube/rotate.js'
 import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
 import {secretsRotate} from '../../src/lib/flows/rotate-run.js'
+import type {RunResult} from '../../src/lib/engine/index.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import type {OpenSearchFake} from '../support/opensearch-fake.js'
 import {upstream} from '../support/upstream/data.js'
@@ -49,6 +50,7 @@ const PAIRS = {
   third: {accessKey: 'OBSCTLS3THIRDKEY03', secretKey: 'third-S3-secret-Mn93cc'},
   // the third key's secret changed in MinIO (mc admin user svcacct edit ALIAS KEY --secret-key …)
   edited: {accessKey: 'OBSCTLS3THIRDKEY03', secretKey: 'third-S3-secret-EDITED-Rt55vv'},
+  fourth: {accessKey: 'OBSCTLS3FOURTHKEY4', secretKey: 'fourth-S3-secret-Hb47ww'},
 }
 const SECRET_KEYS = Object.values(PAIRS).map((p) => p.secretKey)
 const PW = {admin: 'os-Root-Pw-91kd', fluentbit: 'fb-Pw-k2j3-obsctl', grafana: 'graf-Pw-a8s7-obsctl'}
@@ -425,6 +427,59 @@ describe('secrets rotate s3: a new secret key for the same access key', () => {
     expect(pairsInSecrets()).toEqual([pairString(PAIRS.edited)])
     expect(previous()).toBeUndefined()
     expectNoSecretKey(JSON.stringify(r))
+  })
+})
+
+describe('secrets rotate s3 after a run that stopped', () => {
+  beforeAll(() => requireBuild())
+  // a run stops after s3 only when an earlier credential failed (s3 is rotated last: a kill stops the run before
+  // it); here Grafana's, refused before anything is sent or written: its env var is the current password
+  const rotateWith = (credentials: string[]) => secretsRotate(inv, {credentials, kubeconfig, renderer: 'silent', pollMs: 50, timeoutSeconds: 30})
+  const runOf = (e: ObsctlError) => (e.details as {run: RunResult}).run
+  const tasks = (run: RunResult) => run.phases[0]!.tasks.map((t) => [t.target, t.status])
+  const s3Task = (run: RunResult) => run.phases[0]!.tasks.find((t) => t.target === 's3')!
+
+  it('the pair that run rotated and verified is not refused as the current one by the rerun with the same env: reported as done by that run; after a run that finished it is', async () => {
+    AWSAccount.DUMMY_ACCOUNT.createKeyPair(PAIRS.fourth.accessKey, PAIRS.fourth.secretKey)
+    AWSAccount.DUMMY_ACCOUNT.revokeAccessKey(PAIRS.edited.accessKey)
+    exportPair(PAIRS.fourth)
+    const stopped = await rejection(rotateWith(['grafana', 's3']))
+    expect(stopped.message).toMatch(/^\$OBSCTL_GRAFANA_ADMIN_PASSWORD \(Grafana admin password\) is the current value/)
+    expect(tasks(runOf(stopped))).toEqual([
+      ['grafana', 'failed'],
+      ['s3', 'done'],
+    ])
+    expect(s3Task(runOf(stopped)).report).toMatchObject({credential: 's3', user: PAIRS.fourth.accessKey, resumed: false})
+    expect(pairsInSecrets()).toEqual([pairString(PAIRS.fourth)])
+    expect(previous()).toBeUndefined()
+    const stoppedRun = runOf(stopped).runId
+    const before = secretVersions()
+    const restarts = ALL_STS.map((w) => stsAnnotation(w.namespace, w.name))
+
+    // the same command line, the same env: Grafana fails again, s3 is the stopped run's (not refused, not rotated again)
+    const same = await rejection(rotateWith(['grafana', 's3']))
+    expect(tasks(runOf(same))).toEqual([
+      ['grafana', 'failed'],
+      ['s3', 'done'],
+    ])
+    expect(s3Task(runOf(same))).toMatchObject({
+      status: 'done',
+      report: {credential: 's3', byEarlierRun: stoppedRun, verified: {newAccepted: true, oldRefused: true}},
+    })
+    // a rerun naming s3 alone (the binary: the table): the same, the run before it stopped too, and took s3 from the first
+    const alone = await obsctlAsync(['secrets', 'rotate', 's3', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig])
+    expect(alone.status, alone.stderr).toBe(0)
+    expect(alone.stdout).toMatch(/^s3 \(earlier run\) +\$OBSCTL_S3_ACCESS_KEY\/\$OBSCTL_S3_SECRET_KEY /m)
+    expect(alone.stdout).toContain('cluster-01 statefulset/thanos-store (earlier run), cluster-01 statefulset/thanos-compactor (earlier run)')
+    const journal = JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')) as {tasks: Record<string, {report?: RotateReport}>}
+    expect(journal.tasks['rotate/s3']!.report).toMatchObject({credential: 's3', user: PAIRS.fourth.accessKey, byEarlierRun: stoppedRun})
+    expectNoSecretKey(alone.stdout + alone.stderr)
+    expect(secretVersions()).toEqual(before)
+    expect(ALL_STS.map((w) => stsAnnotation(w.namespace, w.name))).toEqual(restarts)
+
+    // that run finished: the same pair again is refused, as any current pair
+    expect(await rejection(rotateWith(['s3']))).toMatchObject({exitCode: 2, code: 'ROTATE_SAME_VALUE'})
+    expect(secretVersions()).toEqual(before)
   })
 })
 

@@ -714,4 +714,58 @@ describe('killed (SIGKILL) and rerun (built binary)', () => {
     expect(servers[0]!.listObjects('secrets', 'argocd').map((o) => o.metadata.name)).toEqual(['argocd-secret'])
     expect(journal('argocd')).toBe('done')
   })
+
+  it('two credentials, killed during the second: the rerun does not rotate the first again (done by the killed run) and finishes the second; a third run rotates the first again', async () => {
+    const GS = ['monitoring', 'grafana-admin-credentials'] as const
+    const version = () => (server('cluster-01').getObject('secrets', ...GS) as {metadata: {resourceVersion: string}}).metadata.resourceVersion
+    const grafanaBefore = value(servers[0]!, ...GS, 'admin-password')!
+    const osBefore = value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password')!
+    const changes = grafana.passwordChanges.length
+    const two = ['secrets', 'rotate', 'grafana', 'opensearch', '--json', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig]
+    // the second consumer change: OpenSearch's admin (reserved: the operator's reload of the security config makes it take effect)
+    const killed = await obsctl(two, {env: {OBSCTL_TEST_KILL_AT: 'rotate:consumer-changed:2'}})
+    expect(killed.status, killed.stderr).toBeNull()
+    const rotated = value(servers[0]!, ...GS, 'admin-password')!
+    const osNext = value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password')!
+    seen.add(rotated).add(osNext)
+    expect(rotated).not.toBe(grafanaBefore)
+    expect(value(servers[0]!, ...GS, 'admin-password-previous')).toBeUndefined() // Grafana's rotation finished
+    expect(value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password-previous')).toBe(osBefore) // OpenSearch's pending
+    expect([journal('grafana'), journal('opensearch')]).toEqual(['done', 'running'])
+    const killedRun = (JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')) as {tasks: Record<string, {runId: string}>}).tasks[
+      'rotate/grafana'
+    ]!.runId
+    const grafanaVersion = version()
+    expect(grafana.passwordChanges.length).toBe(changes + 1)
+
+    // the operator loads the security config; the rerun is the same command line (it would generate new values)
+    loadSecurityConfig()
+    const again = await obsctl(two)
+    expect(again.status, again.stderr).toBe(0)
+    const out = JSON.parse(again.stdout) as SecretsRotateResult
+    expect(out.rotated[0]).toMatchObject({credential: 'grafana', byEarlierRun: killedRun, verified: {newAccepted: true, oldRefused: true}})
+    expect(out.rotated[1]).toMatchObject({
+      credential: 'opensearch',
+      source: 'pending in the Secret',
+      resumed: true,
+      verified: {newAccepted: true, oldRefused: true},
+    })
+    expect(out.rotated[1]!.byEarlierRun).toBeUndefined()
+    // Grafana: not changed again (no password change, its Secret not written)
+    expect(grafana.passwordChanges.length).toBe(changes + 1)
+    expect(version()).toBe(grafanaVersion)
+    expect([await grafanaStatus(rotated), await grafanaStatus(grafanaBefore)]).toEqual([200, 401])
+    expect([await opensearchStatus('admin', osNext), await opensearchStatus('admin', osBefore)]).toEqual([200, 401])
+    expect(value(servers[0]!, 'logging', 'opensearch-admin-credentials', 'password-previous')).toBeUndefined()
+
+    // the rerun finished: rotating Grafana again is a new rotation
+    const third = await rotate(['grafana'])
+    const thirdPw = value(servers[0]!, ...GS, 'admin-password')!
+    seen.add(thirdPw)
+    expect(third.rotated[0]).toMatchObject({credential: 'grafana', source: 'generated', resumed: false})
+    expect(third.rotated[0]!.byEarlierRun).toBeUndefined()
+    expect(thirdPw).not.toBe(rotated)
+    expect(grafana.passwordChanges.length).toBe(changes + 2)
+    expect([await grafanaStatus(thirdPw), await grafanaStatus(rotated)]).toEqual([200, 401])
+  })
 })

@@ -52,7 +52,7 @@ Grafana and OpenSearch are reached as obsctl validate reaches them (--endpoint g
         table(
           ['CREDENTIAL', 'NEW VALUE', 'CONSUMER', 'SECRETS', 'RESTARTED', 'VERIFIED'],
           result.rotated.map((r) => [
-            r.credential,
+            `${r.credential}${r.byEarlierRun ? ' (earlier run)' : ''}`,
             r.source,
             r.consumer,
             [...new Set(r.secrets.map((s) => s.cluster))].join(', '),

@@ -24,6 +24,8 @@
  *      answer either way is a failure, never a pass)
  *   6. the old value is dropped from the Secret
  *
+ * A rerun after a run that stopped does not rotate again what that run rotated and verified: ./rotate/earlier.ts.
+ *
  * The S3 key pair is made in MinIO by the user and verified by S3 itself: ./rotate/s3.ts.
  *
  * Values live only in memory and in the Secrets: never in argv, logs, the journal or reports.
@@ -38,6 +40,7 @@ import {fluentbitUser, s3Secrets} from './secrets/catalogue.js'
 import {generatePassword} from './secrets/values.js'
 import {PENDING_SECRET as ARGOCD_PENDING_SECRET, rotateArgocd} from './rotate/argocd.js'
 import {previousKey} from './rotate/common.js'
+import {earlierRotation, pendingInSecret} from './rotate/earlier.js'
 import {rotateFluentbit} from './rotate/fluentbit.js'
 import {
   ARGOCD_NEW_PASSWORD_ENV,
@@ -181,6 +184,15 @@ export function rotatePhase(o: RotatePhaseOptions): Phase<Target, RotateReport> 
     fingerprint: (t) => ({credential: t.id, source: o.values[t.id]?.source ?? null}),
     describe: (t, ctx) => describeRotation(ctx.platform, t.id, o.values[t.id]?.source ?? (t.id === 's3' ? 'pending in the Secret' : 'generated')),
     async run(t, ctx, io) {
+      // a stopped run's rerun: what that run rotated and verified stands (unless a pending pair is in the Secret again)
+      const earlier = earlierRotation(ctx, t.id)
+      if (earlier) {
+        if (!(await pendingInSecret(ctx, t.id))) {
+          io.log(`the run ${earlier.byEarlierRun} rotated and verified the ${TITLES[t.id]}, then stopped before the end: not rotated again`)
+          return {summary: `${TITLES[t.id]}: rotated and verified by the earlier run ${earlier.byEarlierRun}; not again`, report: earlier}
+        }
+        io.log(`the run ${earlier.byEarlierRun} rotated the ${TITLES[t.id]}, but a pending rotation is in its Secret: finishing that`)
+      }
       const r =
         t.id === 'argocd'
           ? await rotateArgocd(ctx, o, io)

@@ -153,4 +153,9 @@ export interface RotateReport {
   repository?: {name: string; nodes: number}
   /** Fluent Bit: each cluster's own OpenSearch user, verified one by one */
   users?: {cluster: string; user: string; newAccepted: boolean; oldRefused: boolean}[]
+  /**
+   * the run that did this rotation (its id), when it is not this one: a run that stopped (killed, interrupted, failed)
+   * after it rotated and verified this credential; the report is that run's, and this run changed nothing (./earlier.ts)
+   */
+  byEarlierRun?: string
 }
