@@ -6,10 +6,11 @@
 import {readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {Ajv} from 'ajv'
-import {parse} from 'yaml'
+import {parse, stringify} from 'yaml'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {jsonSchema} from '../../src/lib/config/schema.js'
 import {explainField} from '../../src/lib/config/explain.js'
+import {formatPath, parseInventory, type FieldPath} from '../../src/lib/config/load.js'
 import {obsctl, requireBuild, tmpDir} from '../cli/helpers.js'
 
 let dir: string
@@ -52,7 +53,7 @@ describe('JSON Schema', () => {
             'enum' in v ||
             'const' in v ||
             alts.some((x) => 'default' in x || 'enum' in x || 'const' in x) ||
-            v.type === 'object' ||
+            [v.type].flat().includes('object') ||
             v.type === 'array' ||
             v.type === 'boolean'
           )
@@ -79,6 +80,119 @@ describe('JSON Schema', () => {
     // and the shell redirect of the help example now has its folder
     const redirected = await obsctl(['config', 'schema'], {cwd: dir})
     expect(redirected.status).toBe(0)
+  })
+})
+
+describe('a key with nothing under it (YAML null) where a mapping goes: the JSON Schema and obsctl agree', () => {
+  type Node = Record<string, unknown> & {type?: string | string[]; properties?: Record<string, Node>; items?: Node; additionalProperties?: unknown}
+  const isMapping = (n: Node | undefined) => [n?.type].flat().includes('object')
+  const isPlain = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+  /** the paths of the mappings `data` holds (a list walked through its first item), as the schema walks them */
+  function mappingPaths(n: Node, data: unknown, at: FieldPath = []): FieldPath[] {
+    if (!isPlain(data)) return []
+    const out: FieldPath[] = []
+    for (const [k, v] of Object.entries(data)) {
+      const child = n.properties?.[k] ?? (isPlain(n.additionalProperties) ? (n.additionalProperties as Node) : undefined)
+      if (!child) continue
+      if (isMapping(child) && isPlain(v)) out.push([...at, k], ...mappingPaths(child, v, [...at, k]))
+      if (child.items && Array.isArray(v) && v.length > 0) out.push(...mappingPaths(child.items, v[0], [...at, k, 0]))
+    }
+    return out
+  }
+  const withValue = (doc: Record<string, unknown>, p: FieldPath, value: unknown) => {
+    const copy = structuredClone(doc)
+    let o = copy as Record<string | number, unknown>
+    for (const k of p.slice(0, -1)) o = o[k] as Record<string | number, unknown>
+    o[p.at(-1)!] = value
+    return copy
+  }
+  const obsctlTakes = (doc: Record<string, unknown>) => {
+    try {
+      return {ok: true as const, platform: parseInventory(stringify(doc), '/x/obsctl.yaml').platform}
+    } catch (error) {
+      return {ok: false as const, message: (error as Error).message}
+    }
+  }
+
+  it('null is taken, as the empty mapping, exactly where the JSON Schema says object or null: where {} is taken', () => {
+    const validate = new Ajv({strict: false, allErrors: true}).compile(jsonSchema())
+    const doc = parse(readFileSync(inv, 'utf8')) as Record<string, unknown>
+    // every kind of mapping the inventory has, present (the example leaves some out)
+    Object.assign(doc.ssh as object, {proxy: {noProxy: '.lab'}})
+    Object.assign(doc, {
+      endpoints: {grafana: 'https://grafana.example.lab'},
+      replicas: {prometheus: 1},
+      backup: {volumes: {retain: 3}},
+      alerting: {
+        receivers: [
+          {
+            name: 'ops',
+            email: {to: ['ops@example.lab'], from: 'am@example.lab', smarthost: 'smtp.example.lab:587'},
+            slack: {webhookUrlEnv: 'OBSCTL_SLACK_WEBHOOK_URL'},
+            webhook: {urlEnv: 'OBSCTL_ALERT_WEBHOOK_URL'},
+            pagerduty: {routingKeyEnv: 'OBSCTL_PAGERDUTY_ROUTING_KEY'},
+          },
+        ],
+      },
+    })
+    expect(validate(doc), JSON.stringify(validate.errors)).toBe(true)
+    const paths = mappingPaths(jsonSchema() as Node, doc)
+    expect(paths.length).toBeGreaterThan(20)
+    const takesNull: string[] = []
+    for (const p of paths) {
+      const nulled = withValue(doc, p, null)
+      const emptied = withValue(doc, p, {})
+      const [byObsctl, byEditor] = [obsctlTakes(nulled), validate(nulled)]
+      // the editor's schema and obsctl agree on the null, and take it where, and only where, they take {}
+      expect({path: formatPath(p), obsctl: byObsctl.ok}).toEqual({path: formatPath(p), obsctl: byEditor})
+      expect({path: formatPath(p), null: byEditor}).toEqual({path: formatPath(p), null: validate(emptied)})
+      if (byObsctl.ok) {
+        takesNull.push(formatPath(p))
+        const empty = obsctlTakes(emptied)
+        expect(empty.ok && byObsctl.platform).toEqual(empty.ok && empty.platform)
+      } else
+        expect(byObsctl.message).toMatch(
+          new RegExp(`/x/obsctl\\.yaml:\\d+:\\d+: ${formatPath(p).replace(/[.[\]]/g, '\\$&')}: Invalid input: expected object, received null`),
+        )
+    }
+    expect(takesNull).toEqual([
+      'ssh',
+      'ssh.proxy',
+      's3.buckets',
+      'versions',
+      'versions.charts',
+      'retention',
+      'retention.thanos',
+      'retention.opensearch',
+      'endpoints',
+      'replicas',
+      'backup',
+      'backup.volumes',
+      'alerting',
+      'alerting.receivers[0].pagerduty',
+    ])
+    expect(explainField('alerting')).toMatchObject({type: 'object | null', required: false})
+    // an unknown field under such a mapping still names the fields it has
+    expect(obsctlTakes(withValue(doc, ['ssh'], {prot: 2}))).toMatchObject({ok: false, message: expect.stringContaining('known here: user, port, ')})
+  })
+
+  it('every default the JSON Schema gives is valid by its own field’s schema', () => {
+    const ajv = new Ajv({strict: false})
+    let defaults = 0
+    const walk = (n: unknown, at: string): void => {
+      if (!isPlain(n)) return
+      if ('default' in n) {
+        defaults++
+        const {default: value, ...rest} = n
+        expect(ajv.validate(rest, value), `${at}: ${JSON.stringify(ajv.errors)}`).toBe(true)
+      }
+      for (const [k, v] of Object.entries((n.properties ?? {}) as Record<string, unknown>)) walk(v, `${at}.${k}`)
+      walk(n.items, `${at}[]`)
+      walk(n.additionalProperties, `${at}.*`)
+      for (const alt of [n.anyOf, n.oneOf, n.allOf].flat()) walk(alt, at)
+    }
+    walk(jsonSchema(), '')
+    expect(defaults).toBeGreaterThan(40)
   })
 })
 

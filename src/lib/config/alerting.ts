@@ -13,6 +13,7 @@ import type * as z from 'zod'
 import {zod} from '../lazy-deps.js'
 import type {FieldPath} from './field-path.js'
 import {isDuration} from './units.js'
+import {emptyWhenNull} from './empty-mapping.js'
 
 /** The `alerting` schema, built on first use (schema.ts builds the inventory's schema the same way). */
 function buildAlertingSchema() {
@@ -66,7 +67,9 @@ function buildAlertingSchema() {
     ),
     slack: SlackReceiverSchema.optional().describe('post to Slack, e.g. {webhookUrlEnv: OBSCTL_SLACK_WEBHOOK_URL, channel: "#alerts"}'),
     webhook: WebhookReceiverSchema.optional().describe('POST to a URL, e.g. {urlEnv: OBSCTL_ALERT_WEBHOOK_URL}'),
-    pagerduty: PagerDutyReceiverSchema.optional().describe('page through PagerDuty Events v2, e.g. {routingKeyEnv: OBSCTL_PAGERDUTY_ROUTING_KEY}'),
+    pagerduty: emptyWhenNull(PagerDutyReceiverSchema)
+      .optional()
+      .describe('page through PagerDuty Events v2, e.g. {routingKeyEnv: OBSCTL_PAGERDUTY_ROUTING_KEY}'),
     sendResolved: z.boolean().optional().describe("also notify when an alert resolves (Alertmanager's default per kind)"),
   })
 

@@ -122,7 +122,7 @@ function plainPositionsOf(file: string, text: string): (p: FieldPath) => Positio
 }
 
 interface ZodLike {
-  _zod: {def: {type: string; innerType?: ZodLike; element?: ZodLike; shape?: Record<string, ZodLike>}}
+  _zod: {def: {type: string; innerType?: ZodLike; element?: ZodLike; shape?: Record<string, ZodLike>; out?: ZodLike}}
 }
 
 /** The field names an object of the schema allows at a path (for "unknown field" messages); [] when unknown. */
@@ -130,8 +130,13 @@ export function knownFields(p: FieldPath): string[] {
   // zod 4 keeps a schema's definition in `_zod.def`; ZodLike names the part read here (the schema fits it as is)
   let cur: ZodLike | undefined = platformSchema()
   const unwrap = () => {
-    while (cur && (cur._zod.def.type === 'default' || cur._zod.def.type === 'optional' || cur._zod.def.type === 'nullable' || cur._zod.def.type === 'prefault'))
-      cur = cur._zod.def.innerType
+    for (;;) {
+      const def: ZodLike['_zod']['def'] | undefined = cur?._zod.def
+      if (def?.type === 'default' || def?.type === 'optional' || def?.type === 'nullable' || def?.type === 'prefault') cur = def.innerType
+      // a mapping that takes null as empty (./empty-mapping.ts) is a pipe into it
+      else if (def?.type === 'pipe') cur = def.out
+      else return
+    }
   }
   for (const seg of p) {
     unwrap()
@@ -228,26 +233,11 @@ export function parseInventory(text: string, file: string): LoadedInventory {
 }
 
 /**
- * The schema's parse of the inventory's data, where a key with nothing under it (YAML null: `alerting:`, `~`) in
- * place of a mapping is that mapping, empty: `alerting:` written "to be filled" is alerting's defaults, as if
- * `alerting: {}` (and `config set alerting.… VALUE` fills it in, ./edit.ts). A null where a value goes stays an error.
+ * The schema's parse of the inventory's data. A key with nothing under it (YAML null: `alerting:`, `~`) where a
+ * mapping of fields that may all be left out goes is that mapping, empty: the schema says so (./empty-mapping.ts).
  */
 function parsePlatform(data: unknown) {
-  let result = platformSchema().safeParse(data, {jitless: true})
-  // each round fills the outermost nulls; a mapping that then holds more nulls (`a: {b: ~}`, b a mapping) takes another
-  for (let round = 0; !result.success && round < 8; round++) {
-    const empty = result.error.issues.filter((i) => i.code === 'invalid_type' && (i.expected === 'object' || i.expected === 'record'))
-    const at = empty.map((i) => i.path.filter((s): s is string | number => typeof s !== 'symbol')).filter((p) => p.length > 0 && valueAt(data, p) === null)
-    if (at.length === 0) break
-    data = structuredClone(data)
-    for (const p of at) (valueAt(data, p.slice(0, -1)) as Record<string | number, unknown>)[p.at(-1)!] = {}
-    result = platformSchema().safeParse(data, {jitless: true})
-  }
-  return result
-}
-
-function valueAt(data: unknown, p: FieldPath): unknown {
-  return p.reduce<unknown>((o, k) => (o !== null && typeof o === 'object' ? (o as Record<string | number, unknown>)[k] : undefined), data)
+  return platformSchema().safeParse(data, {jitless: true})
 }
 
 /** a YAML mapping's value (the inventory's top level must be one) */

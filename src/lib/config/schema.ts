@@ -8,6 +8,7 @@ import {zod} from '../lazy-deps.js'
 import {isCpu, isDuration, isMemory} from './units.js'
 import {derivedJson} from '../derived-cache.js'
 import {alertingSchema} from './alerting.js'
+import {emptyWhenNull, emptyWhenNullJson} from './empty-mapping.js'
 import {
   cidrError,
   dnsLabelError,
@@ -91,8 +92,8 @@ function buildPlatformSchema() {
       .max(86_400)
       .default(20)
       .describe('seconds to wait for an SSH connection to a node (at most a day), e.g. 60 on slow links'),
-    proxy: z
-      .strictObject({
+    proxy: emptyWhenNull(
+      z.strictObject({
         http: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead')
           .optional()
           .describe('proxy for http:// on the nodes, e.g. http://proxy.lab:3128'),
@@ -100,7 +101,8 @@ function buildPlatformSchema() {
           .optional()
           .describe('proxy for https:// on the nodes, e.g. http://proxy.lab:3128'),
         noProxy: z.string().optional().describe('hosts and networks reached without the proxy, comma-separated, e.g. 10.0.0.0/8,.lab'),
-      })
+      }),
+    )
       .optional()
       .describe('HTTP(S) proxy the nodes use for packages and images (sites without direct internet)'),
     aptMirror: url('use a mirror that needs no credentials')
@@ -128,8 +130,8 @@ function buildPlatformSchema() {
     pathStyle: z.boolean().default(true).describe('path-style bucket URLs (https://s3.example/bucket), as MinIO serves them; false: virtual-host style'),
     accessKeyEnv: envName.default('OBSCTL_S3_ACCESS_KEY').describe('name of the environment variable holding the S3 access key (never the key itself)'),
     secretKeyEnv: envName.default('OBSCTL_S3_SECRET_KEY').describe('name of the environment variable holding the S3 secret key (never the key itself)'),
-    buckets: z
-      .strictObject({
+    buckets: emptyWhenNull(
+      z.strictObject({
         metrics: BucketSchema.default({name: 'thanos-metrics', versioning: false}).describe(
           'Thanos blocks (sidecars upload, the store gateway and compactor read); default thanos-metrics',
         ),
@@ -139,8 +141,8 @@ function buildPlatformSchema() {
         backups: BucketSchema.default({name: 'longhorn-backups', versioning: false}).describe(
           'Longhorn volume backups and obsctl backup create (etcd snapshots, encrypted); default longhorn-backups',
         ),
-      })
-      .describe('the three buckets obsctl s3 setup creates; each defaults to the name shown'),
+      }),
+    ).describe('the three buckets obsctl s3 setup creates; each defaults to the name shown'),
   })
 
   const GitSchema = z.strictObject({
@@ -171,7 +173,9 @@ function buildPlatformSchema() {
     argocd: checked((v) => vTagError(v, 'v3.1.9'))
       .default('v3.1.9')
       .describe('Argo CD release installed on the central cluster, e.g. v3.1.9'),
-    charts: ChartsSchema.default(ChartsSchema.parse({})).describe('Helm chart versions, semver; change with obsctl upgrade chart, e.g. longhorn: 1.10.0'),
+    charts: emptyWhenNull(ChartsSchema)
+      .default(ChartsSchema.parse({}))
+      .describe('Helm chart versions, semver; change with obsctl upgrade chart, e.g. longhorn: 1.10.0'),
     opensearch: semverField('2.19.3').default('2.19.3').describe('OpenSearch version the operator deploys, e.g. 2.19.3'),
     fluentBit: semverField('4.0.1')
       .default('4.0.1')
@@ -183,19 +187,19 @@ function buildPlatformSchema() {
 
   const RetentionSchema = z.strictObject({
     prometheus: duration.default('6h').describe('Prometheus local retention (the sidecar wants >= 6h)'),
-    thanos: z
-      .record(z.string(), duration)
+    thanos: emptyWhenNull(z.record(z.string(), duration))
       .default({raw: '30d', '5m': '90d', '1h': '180d'})
       .describe('per resolution: raw, 5m, 1h (the only resolutions Thanos has)'),
-    opensearch: z
-      .strictObject({
+    opensearch: emptyWhenNull(
+      z.strictObject({
         snapshotAfter: duration
           .optional()
           .describe(
             'no longer used: the snapshot management policy snapshots the log indices every day (accepted so older inventories load; config validate warns), e.g. 1d',
           ),
         deleteAfter: duration.default('180d').describe('log indices (ISM policy) and their snapshots (snapshot management policy) are deleted after this'),
-      })
+      }),
+    )
       .default({deleteAfter: '180d'})
       .describe('how long log indices and their snapshots live, e.g. deleteAfter: 180d'),
   })
@@ -205,15 +209,16 @@ function buildPlatformSchema() {
     keyEnv: envName
       .default('OBSCTL_BACKUP_KEY')
       .describe('env var holding the secret that encrypts backups client-side (AES-256-GCM, key derived with scrypt); never on the command line'),
-    volumes: z
-      .strictObject({
+    volumes: emptyWhenNull(
+      z.strictObject({
         schedule: z
           .string()
           .regex(/^(\S+\s+){4}\S+$/, 'expected a cron schedule of five fields, e.g. "0 3 * * *"')
           .default('0 3 * * *')
           .describe('when Longhorn backs up every volume (RecurringJob obsctl-backup, cron in UTC)'),
         retain: z.number().int().min(1).max(100).default(7).describe('backups Longhorn keeps per volume'),
-      })
+      }),
+    )
       .default({schedule: '0 3 * * *', retain: 7})
       .describe('Longhorn RecurringJob for volume backups, e.g. schedule: "0 3 * * *", retain: 7'),
   })
@@ -283,19 +288,18 @@ function buildPlatformSchema() {
     name: dnsLabel.default('observability').describe('name of the platform, a DNS label, e.g. observability'),
     domain: checked(dnsSubdomainError).describe('base DNS domain, e.g. miribit.lab'),
     profile: z.enum(['lab', 'production']).default('lab').describe('sizing profile: lab (single replicas, small requests) or production (HA replicas)'),
-    ssh: SshSchema.default(SshSchema.parse({})).describe('how obsctl reaches the nodes over SSH (user, key or agent, host key policy)'),
+    ssh: emptyWhenNull(SshSchema).default(SshSchema.parse({})).describe('how obsctl reaches the nodes over SSH (user, key or agent, host key policy)'),
     s3: S3Schema.describe('the S3 service (MinIO) for metrics blocks, log snapshots and backups; credentials from env vars'),
     git: GitSchema.describe('the GitOps repository obsctl renders into and Argo CD pulls'),
-    versions: VersionsSchema.default(VersionsSchema.parse({})).describe(
-      'versions of Kubernetes, Argo CD, the charts and images; each defaults to the tested version',
-    ),
-    retention: RetentionSchema.default(RetentionSchema.parse({})).describe('how long metrics and logs are kept, locally and in S3'),
-    replicas: z
-      .record(z.string(), z.number().int().min(0))
+    versions: emptyWhenNull(VersionsSchema)
+      .default(VersionsSchema.parse({}))
+      .describe('versions of Kubernetes, Argo CD, the charts and images; each defaults to the tested version'),
+    retention: emptyWhenNull(RetentionSchema).default(RetentionSchema.parse({})).describe('how long metrics and logs are kept, locally and in S3'),
+    replicas: emptyWhenNull(z.record(z.string(), z.number().int().min(0)))
       .default({})
       .describe('per-component replica overrides of the sizing profile, e.g. prometheus: 3, opensearch-data: 5'),
-    endpoints: z
-      .strictObject(
+    endpoints: emptyWhenNull(
+      z.strictObject(
         Object.fromEntries(
           ENDPOINT_SERVICES.map((s) => [
             s,
@@ -305,16 +309,19 @@ function buildPlatformSchema() {
               .describe(`URL obsctl uses for ${s} instead of the default https://${s}.k8s-cluster-<central id>.<domain>, e.g. https://${s}.example.lab`),
           ]),
         ) as Record<EndpointService, z.ZodOptional<ReturnType<typeof checked>>>,
-      )
+      ),
+    )
       .default({})
       .describe(
         'per-service URL overrides (e.g. thanos-query: https://...); default <service>.k8s-cluster-<id>.<domain>; opensearch, grafana and argocd get credentials: https only',
       ),
     clusters: z.array(ClusterSchema).min(1).describe('one central cluster and any number of edges'),
-    backup: BackupSchema.default(BackupSchema.parse({})).describe('etcd/obsctl backups (obsctl backup create) and the Longhorn volume backup schedule'),
-    alerting: AlertingSchema.default(AlertingSchema.parse({})).describe(
-      'Alertmanager receivers and routes (config/alerting.ts); secrets only as env var names',
-    ),
+    backup: emptyWhenNull(BackupSchema)
+      .default(BackupSchema.parse({}))
+      .describe('etcd/obsctl backups (obsctl backup create) and the Longhorn volume backup schedule'),
+    alerting: emptyWhenNull(AlertingSchema)
+      .default(AlertingSchema.parse({}))
+      .describe('Alertmanager receivers and routes (config/alerting.ts); secrets only as env var names'),
   })
   return PlatformSchema
 }
@@ -338,7 +345,7 @@ export type ChartName = keyof Platform['versions']['charts']
  */
 export function jsonSchema(): Record<string, unknown> {
   return derivedJson('json-schema', API_VERSION, () => ({
-    ...(zod().toJSONSchema(platformSchema(), {target: 'draft-7', io: 'input', unrepresentable: 'any'}) as Record<string, unknown>),
+    ...(zod().toJSONSchema(platformSchema(), {target: 'draft-7', io: 'input', unrepresentable: 'any', override: emptyWhenNullJson}) as Record<string, unknown>),
     title: 'obsctl inventory (obsctl.dev/v1alpha1 Platform)',
   }))
 }
