@@ -49,11 +49,10 @@ const BUNDLED = [
   'ssh2',
   'ipaddr.js',
   'semver',
-  // oclif's help, not-found and autocomplete plugins: bundled into obsctl's own `help` and `autocomplete`
-  // commands and its command_not_found hook (src/commands/help.ts, src/commands/autocomplete/, src/hooks/),
-  // so they use the runner's @oclif/core and load only when used
+  // oclif's help and autocomplete plugins: bundled into obsctl's own `help` and `autocomplete` commands
+  // (src/commands/help.ts, src/commands/autocomplete/), so they use the runner's @oclif/core and load only when
+  // used; the command_not_found hook's closest-command search (src/hooks/)
   '@oclif/plugin-help',
-  '@oclif/plugin-not-found',
   '@oclif/plugin-autocomplete',
   'fastest-levenshtein',
   // client-node's YAML reader, bundled into its chunk (with the code cache); src/lib/config/plain-yaml.ts

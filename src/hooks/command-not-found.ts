@@ -1,20 +1,22 @@
 /**
- * An unknown command (`obsctl bootsrap`): on a terminal, @oclif/plugin-not-found asks "Did you mean
- * bootstrap?" and runs it on yes; without one (scripts, CI) the closest command is named in the error, printed
- * as every obsctl error is (src/lib/cli/error-output.ts: `Error: …` and `→ obsctl help`, or the error object
- * under --json / -o json|yaml). Either way an unknown command is bad input: exit 2, like every other usage
- * error of obsctl, and what was typed is quoted without a credential (a URL's password pasted where a command
- * goes): the plugin is given the redacted id to show and to find its suggestion in.
+ * An unknown command (`obsctl bootsrap`) is bad input: exit 2, like every other usage error of obsctl. The closest
+ * command is found in what was typed, redacted (a URL's password pasted where a command goes is never quoted
+ * back: redactInput, as every error is), and named in obsctl's own words:
+ * - without a terminal (scripts, CI) or under --json / -o json|yaml: the error `"bootsrap" is not an obsctl
+ *   command. Did you mean "obsctl bootstrap"?` with `→ obsctl help`, printed as every obsctl error is
+ *   (src/lib/cli/error-output.ts), or the error object on stdout;
+ * - on a terminal: the same words as a question through obsctl's prompt (src/lib/prompt.ts, as every question of
+ *   obsctl; no timer: it waits for the answer). Yes runs the suggestion with the arguments as they were typed,
+ *   never the redacted ones; no ends with the error (exit 2); Ctrl-C with exit 130.
  *
  * oclif reads the words of a command that takes no arguments as part of its name, so `obsctl plan extra`
  * arrives here as the command "plan extra": that is `plan` given an argument it does not take, and it is run
  * as such (its own parse refuses the argument: exit 2 naming it, the JSON error object under --json).
  */
-import type {Hook} from '@oclif/core'
+import type {Hook, Interfaces} from '@oclif/core'
 import {toConfiguredId} from '@oclif/core'
-import notFound from '@oclif/plugin-not-found'
 import {closest} from 'fastest-levenshtein'
-import {ExitCode, ObsctlError} from '../lib/errors.js'
+import {ExitCode, isPromptExit, ObsctlError, promptInterruptedError} from '../lib/errors.js'
 import {wantsStructuredOutput} from '../lib/cli/output-format.js'
 
 const hook: Hook.CommandNotFound = async function (opts) {
@@ -28,37 +30,61 @@ const hook: Hook.CommandNotFound = async function (opts) {
   }
 
   const {words, rest} = typed(opts.id, opts.argv ?? [])
-  const {redactText} = await import('../lib/config/validators.js')
-  const redactedId = redactText(opts.id, {})
+  const [{redactInput}, {printError}] = await Promise.all([import('../lib/config/validators.js'), import('../lib/cli/error-output.js')])
   const json = wantsStructuredOutput([...words, ...rest])
-  if (!json && process.stdin.isTTY && process.stdout.isTTY) {
-    // the plugin ends with exit 127 (a shell's "command not found"); obsctl's usage errors are exit 2
-    const error = ((message: string | Error) => this.error(message, {exit: ExitCode.badInput})) as typeof this.error
-    // it shows the id it is given and derives the suggested command's arguments from it (the words after the
-    // suggestion's): on yes, the suggestion runs with the words as they were typed, never the redacted ones
-    const runCommand = (suggestion: string) =>
-      opts.config.runCommand(
-        suggestion,
-        suggestion === 'help' && /help/.test(redactedId) ? words.filter((w) => w !== 'help') : [...words.slice(suggestion.split(':').length), ...rest],
-      )
-    const config = new Proxy(opts.config, {get: (target, key) => (key === 'runCommand' ? runCommand : Reflect.get(target, key, target))})
-    return notFound.call({...this, error, config}, {...opts, id: redactedId})
-  }
-
-  const visible = opts.config.commands.filter((c) => !c.hidden)
-  const ids = [...visible.map((c) => c.id), ...visible.flatMap((c) => c.aliases)]
-  const suggestion = ids.length > 0 ? closest(redactedId, ids) : undefined
   const bin = opts.config.bin
-  const hint = suggestion ? ` Did you mean "${bin} ${toConfiguredId(suggestion, opts.config)}"?` : ''
-  // printError redacts what is quoted
-  const e = new ObsctlError(`"${words.join(' ')}" is not an ${bin} command.${hint}`, {
-    exitCode: ExitCode.badInput,
-    code: 'UNKNOWN_COMMAND',
-    hints: [`${bin} help`],
-  })
-  const {printError} = await import('../lib/cli/error-output.js')
-  await printError(e, {json})
+  const suggestion = suggest(redactInput(opts.id), words, opts.config)
+  const meant = suggestion && ` Did you mean "${bin} ${redactInput(suggestion.shown)}"?`
+  // the message quotes what was typed whole (a URL's ':' kept), redacted when printed (printError) or asked
+  const unknown = (hint = '') =>
+    new ObsctlError(`"${words.join(' ')}" is not an ${bin} command.${hint}`, {exitCode: ExitCode.badInput, code: 'UNKNOWN_COMMAND', hints: [`${bin} help`]})
+
+  if (suggestion && !json && process.stdout.isTTY && (await mayAsk())) {
+    const {prompter} = await import('../lib/prompt.js')
+    let yes: boolean | undefined
+    try {
+      yes = await prompter().confirm({message: redactInput(unknown(meant).message), default: true})
+    } catch (error) {
+      if (!isPromptExit(error)) throw error
+    }
+    if (yes) return opts.config.runCommand(suggestion.id, suggestion.argv(rest))
+    await printError(yes === undefined ? promptInterruptedError([`${bin} help`]) : unknown(), {json})
+    this.exit(yes === undefined ? ExitCode.interrupted : ExitCode.badInput)
+  }
+  await printError(unknown(meant), {json})
   this.exit(ExitCode.badInput)
+}
+
+/** May obsctl ask here? As everywhere (src/lib/prompt.ts canPrompt: a terminal on stdin, CI not set), with the terminal's prompter. */
+async function mayAsk(): Promise<boolean> {
+  const [{canPrompt, usePrompter}, {terminalPrompter}] = await Promise.all([import('../lib/prompt.js'), import('../lib/cli/terminal-prompter.js')])
+  usePrompter(terminalPrompter)
+  return canPrompt()
+}
+
+interface Suggestion {
+  /** the command's id */
+  id: string
+  /** the command as the user would type it (not yet redacted) */
+  shown: string
+  /** its arguments on yes: the words typed after the suggestion's, then the rest (flags), as typed */
+  argv(rest: string[]): string[]
+}
+
+/**
+ * The command closest to the (redacted) id among the visible ones and their aliases; a word `help` among those
+ * typed asks for help on the others (`obsctl cluster help`: `obsctl help cluster`).
+ */
+function suggest(redactedId: string, words: string[], config: Interfaces.Config): Suggestion | undefined {
+  if (words.includes('help')) {
+    const topic = words.filter((w) => w !== 'help')
+    return {id: 'help', shown: ['help', ...topic].join(' '), argv: () => topic}
+  }
+  const visible = config.commands.filter((c) => !c.hidden)
+  const ids = [...visible.map((c) => c.id), ...visible.flatMap((c) => c.aliases)]
+  if (ids.length === 0) return undefined
+  const id = closest(redactedId, ids)
+  return {id, shown: toConfiguredId(id, config), argv: (rest) => [...words.slice(id.split(':').length), ...rest]}
 }
 
 /**

@@ -144,6 +144,11 @@ export function declinedError(what = 'not confirmed'): ObsctlError {
   return new ObsctlError(`${what}; nothing was changed`, {exitCode: ExitCode.failed, code: 'DECLINED', hints: ['pass --yes to go ahead without the question']})
 }
 
+/** What Ctrl-C at a prompt ends a command with (isPromptExit): exit 130, nothing more was done. */
+export function promptInterruptedError(hints = ['rerun the command; finished tasks are not redone']): ObsctlError {
+  return new ObsctlError('interrupted at a prompt (Ctrl-C)', {exitCode: ExitCode.interrupted, code: 'INTERRUPTED', hints})
+}
+
 /** Ctrl-C at a prompt (@inquirer/prompts rejects with ExitPromptError), anywhere in the cause chain. */
 export function isPromptExit(e: unknown): boolean {
   for (let x = e, i = 0; x && i < 10; x = (x as {cause?: unknown}).cause, i++) {

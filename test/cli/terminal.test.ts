@@ -2,7 +2,8 @@
  * obsctl in a real terminal (tmux, test/support/tmux.ts), driven by keystrokes as a person uses it:
  * colour on a terminal and none with NO_COLOR or in a pipe; a dry run drawn as "would run", never ✔; a long
  * diff paged; Ctrl-C at a prompt (exit 130, nothing written); a declined confirmation; an unknown command's
- * "Did you mean …?" (no password quoted; yes runs the suggestion as typed). status --watch is
+ * "Did you mean …?" (obsctl's words and prompt, no password quoted, no timer; yes runs the suggestion as typed).
+ * status --watch is
  * in test/status/status.test.ts (it needs the platform harness).
  */
 import {readFileSync, readdirSync} from 'node:fs'
@@ -106,23 +107,61 @@ describe('prompts', () => {
 })
 
 describe('an unknown command', () => {
-  // @oclif/plugin-not-found asks "Did you mean …? (Y/n)" on a terminal (@inquirer/prompts' confirm)
-  it('asks "Did you mean …?" without quoting a pasted password; no: exit 2', async () => {
+  // obsctl's own question (src/lib/prompt.ts, @inquirer/prompts' confirm on stderr), in obsctl's words
+  const QUESTION = (typed: string, meant: string) =>
+    new RegExp(`^\\? "${typed.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" is not an obsctl command\\. Did you mean "obsctl ${meant}"\\? \\(Y/n\\)`, 'm')
+
+  it('asks in obsctl’s words, quoting a pasted URL whole without its password; no: exit 2, the error as obsctl prints it', async () => {
     term = await Terminal.start(`${cli} https://ops:pa55word@git.example.test/x`, {cwd: dir})
-    const asked = await term.waitFor(/Did you mean .*\(Y\/n\)/)
-    expect(asked).toContain('git.example.test')
-    expect(asked).not.toContain('pa55word')
+    const asked = await term.waitFor(QUESTION('https://git.example.test/x', '[a-z ]+'))
+    // not the plugin's "a obsctl command", nor its URL split at ':' (`https //git.example.test/x`)
+    expect(asked).not.toMatch(/a obsctl|https \/\/|pa55word/)
     await term.type('n')
     await term.keys('Enter')
     expect(await term.exitCode()).toBe(2)
-    expect(await term.screen()).not.toContain('pa55word')
+    const screen = await term.screen()
+    expect(screen).toMatch(/^Error: "https:\/\/git\.example\.test\/x" is not an obsctl command\.\n\s+→ obsctl help$/m)
+    expect(screen).not.toContain('pa55word')
   })
 
-  it('yes runs the suggestion with the arguments as typed (the URL whole, its password kept), not the redacted ones', async () => {
-    // (the plugin's closest command to the redacted `clster:remove:https://h.test/`: cluster remove)
+  it('waits for the answer however long it takes (no timer of its own): yes after 12 s runs the suggestion', async () => {
+    term = await Terminal.start(`${cli} confg validate`, {cwd: dir})
+    await term.waitFor(QUESTION('confg validate', 'config validate'))
+    // @oclif/plugin-not-found gave up after 10 s (its answer then: no, exit 2); the outcome checked is that the
+    // question is still there, unanswered, after longer than that, and that the answer given then counts
+    await new Promise((resolve) => setTimeout(resolve, 12_000))
+    expect(await term.screen()).not.toMatch(/__EXIT=|Error:/)
+    await term.keys('Enter')
+    expect(await term.exitCode()).toBe(0)
+    expect(await term.screen()).toMatch(/✔ .*obsctl\.yaml is valid/)
+  })
+
+  it('Ctrl-C at the question: exit 130, as at every question of obsctl', async () => {
+    term = await Terminal.start(`${cli} bootsrap`, {cwd: dir})
+    await term.waitFor(QUESTION('bootsrap', 'bootstrap'))
+    await term.keys('C-c')
+    expect(await term.exitCode()).toBe(130)
+    expect(await term.screen()).toMatch(/^Error: interrupted at a prompt \(Ctrl-C\)$/m)
+  })
+
+  it('yes runs the suggestion with the words as typed, not the redacted ones the question shows', async () => {
+    // a token-shaped word is masked in the question; config set gets it as typed and writes it (in a folder of its
+    // own, committed locally: --no-push --no-sync, nothing leaves the machine)
+    const own = tmpDir('obsctl-term-typed-')
+    expect((await obsctl(['init', '--example', '-c', path.join(own, 'obsctl.yaml')])).status).toBe(0)
+    const token = `glpat-${'a1B2'.repeat(6)}`
+    term = await Terminal.start(`${cli} cnfig set git.dir ${token} --yes --no-push --no-sync`, {cwd: own, env: {PAGER: 'cat'}})
+    const asked = await term.waitFor(QUESTION('cnfig set git.dir ***', 'config set'))
+    expect(asked).not.toContain(token)
+    await term.keys('Enter')
+    expect(await term.exitCode()).toBe(0)
+    expect(readFileSync(path.join(own, 'obsctl.yaml'), 'utf8')).toMatch(new RegExp(`^ {2}dir: ${token} `, 'm'))
+  })
+
+  it('a URL among the words reaches the suggestion whole, one argument (oclif joins the words at its ":")', async () => {
+    // (the closest command to the redacted `clster:remove:https://h.test/`: cluster remove)
     term = await Terminal.start(`${cli} clster remove https://ops:pa55word@h.test`, {cwd: dir})
-    const asked = await term.waitFor(/Did you mean cluster remove\? \(Y\/n\)/)
-    expect(asked).toContain('h.test')
+    const asked = await term.waitFor(QUESTION('clster remove https://h.test/', 'cluster remove'))
     expect(asked).not.toContain('pa55word')
     await term.keys('Enter')
     expect(await term.exitCode()).toBe(0)

@@ -5,7 +5,7 @@
 import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type {Interfaces} from '@oclif/core'
-import {declinedError, ExitCode, fromFsError, isPromptExit, ObsctlError, isObsctlError} from '../errors.js'
+import {declinedError, ExitCode, fromFsError, isPromptExit, ObsctlError, isObsctlError, promptInterruptedError} from '../errors.js'
 import {loadInventory, resolveInventoryPath, type LoadedInventory} from '../config/load.js'
 import {prompter, usePrompter} from '../prompt.js'
 import {terminalPrompter} from './terminal-prompter.js'
@@ -175,12 +175,7 @@ export abstract class BaseCommand extends Command {
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own parse errors (unknown flag, missing arg) are bad input: exit 2
     let e: ObsctlError
-    if (isPromptExit(err))
-      e = new ObsctlError('interrupted at a prompt (Ctrl-C)', {
-        exitCode: ExitCode.interrupted,
-        code: 'INTERRUPTED',
-        hints: ['rerun the command; finished tasks are not redone'],
-      })
+    if (isPromptExit(err)) e = promptInterruptedError()
     else if (isObsctlError(err)) e = err
     else if (err.oclif?.exit !== undefined && err.oclif.exit === 0) throw err
     else if (isParseError(err)) e = usageError(err, this.id)

@@ -279,12 +279,21 @@ function redactYamlLines(text: string, mask: string): string {
 }
 
 /**
- * Every string in a value (an error's message, hints and details) through redactText without the
- * environment's values: what a message quotes of the user's input (a URL with a password, `--token X`) is
- * masked, while words that merely equal a short credential (an access key `minio`) stay readable.
+ * What the user typed (a command's argument, an unknown command's words) as obsctl may quote it back in a message
+ * or a result: through redactText without the environment's values, as an error's message is (redactDeep), so a
+ * URL with a password or a `TOKEN=…` pasted where a name goes is never echoed whole, while a name stays as typed.
+ */
+export function redactInput(text: string): string {
+  return redactText(text, {})
+}
+
+/**
+ * Every string in a value (an error's message, hints and details) through redactInput: what a message quotes of
+ * the user's input (a URL with a password, `--token X`) is masked, while words that merely equal a short
+ * credential (an access key `minio`) stay readable.
  */
 export function redactDeep<T>(value: T): T {
-  if (typeof value === 'string') return redactText(value, {}) as T
+  if (typeof value === 'string') return redactInput(value) as T
   if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T
