@@ -123,6 +123,38 @@ describe('an error quotes no credential the user typed', () => {
     }
   })
 
+  it('an argument quoted back is redacted as an error is: cluster remove and node remove of one not there, help, autocomplete', async () => {
+    const url = 'https://ops:pa55word@h.test'
+    for (const [args, says, json] of [
+      [['cluster', 'remove', url], /^https:\/\/h\.test\/ is not in .*obsctl\.yaml: nothing to remove\n$/, {cluster: 'https://h.test/', absent: true}],
+      [
+        ['node', 'remove', 'cluster-02', url],
+        /^https:\/\/h\.test\/ is not a node of cluster-02 in .*obsctl\.yaml: nothing to remove\n$/,
+        {cluster: 'cluster-02', node: 'https://h.test/', absent: true},
+      ],
+    ] as const) {
+      const r = await obsctl([...args], {cwd: clean})
+      expect(r.status, r.stderr).toBe(0)
+      // said once, on stdout (cluster remove said it on stderr too)
+      expect([r.stdout, r.stderr]).toEqual([expect.stringMatching(says), ''])
+      const j = await obsctl([...args, '--json'], {cwd: clean})
+      expect(j.status, j.stderr).toBe(0)
+      expect(JSON.parse(j.stdout)).toMatchObject(json)
+      expect(r.stdout + r.stderr + j.stdout + j.stderr).not.toContain('pa55word')
+    }
+    // oclif's help and autocomplete commands: their errors printed as obsctl's (they printed `›   Error: Command https://ops:pa55word@… not found.`)
+    for (const [args, says] of [
+      [['help', url], /^Error: Command https:\/\/h\.test\/ not found\.\n {2}→ obsctl help\n$/],
+      [['autocomplete', url], /^Error: Expected https:\/\/h\.test\/ to be one of: bash, zsh, fish, powershell\n {2}→ obsctl autocomplete --help\n$/],
+      [['autocomplete', 'script', url], /^Error: Expected https:\/\/h\.test\/ to be one of: .*\n {2}→ obsctl autocomplete script --help\n$/],
+    ] as const) {
+      const r = await obsctl([...args], {cwd: clean})
+      expect(r.status).toBe(2)
+      expect(r.stderr).toMatch(says)
+      expect(r.stdout + r.stderr).not.toContain('pa55word')
+    }
+  })
+
   it('cluster add --api-server with a password: refused naming the flag, the password nowhere', async () => {
     const r = await obsctl(['cluster', 'add', 'cluster-05', '--host', '127.0.0.199', '--api-server', 'https://u:p4ssw0rd@127.0.0.199:6443', '--dry-run'], {
       cwd: clean,

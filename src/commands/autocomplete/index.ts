@@ -37,4 +37,10 @@ export default class Autocomplete extends Index {
 
 Run step 1 again after upgrading ${bin}.`)
   }
+
+  /** its errors (a shell it does not know) printed as obsctl's are: redacted, exit 2 */
+  protected override async catch(err: Error): Promise<never> {
+    const {endWithError} = await import('../../lib/cli/error-output.js')
+    return endWithError(this, err)
+  }
 }

@@ -17,4 +17,10 @@ export default class AutocompleteScript extends Script {
     const topics = Object.fromEntries(this.config.topics.map((t) => [t.name, t.description]))
     process.stdout.write(fishCompletion(this.config.bin, this.config.commands, topics))
   }
+
+  /** its errors (a shell it does not know) printed as obsctl's are: redacted, exit 2 */
+  protected override async catch(err: Error): Promise<never> {
+    const {endWithError} = await import('../../lib/cli/error-output.js')
+    return endWithError(this, err)
+  }
 }

@@ -41,7 +41,7 @@ Rerun to finish after a failure; --dry-run prints the steps.`
       onNotice: (l) => this.note(l),
       confirm: (message) => this.confirm(message),
     })
-    if (r.absent) this.out(`${args.name} is not in ${inv.file}: nothing to remove`)
+    if (r.absent) this.out(`${r.cluster} is not in ${inv.file}: nothing to remove`)
     else if (r.cancelled) this.out('cancelled; nothing was changed')
     else if (r.run && r.dryRun) this.out(r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: would ${t.description ?? ''}`)).join('\n'))
     else if (r.run) this.out(formatRunSummary(r.run))

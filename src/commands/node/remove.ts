@@ -45,7 +45,7 @@ cluster's first control plane and its only node cannot be removed (obsctl cluste
       renderer: this.renderer(),
       onNotice: (l) => this.note(l),
     })
-    if (r.absent) this.out(`${args.node} is not a node of ${args.cluster} in ${inv.file}: nothing to remove`)
+    if (r.absent) this.out(`${r.node} is not a node of ${r.cluster} in ${inv.file}: nothing to remove`)
     else if (r.run && r.dryRun) this.out(r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: would ${t.description ?? ''}`)).join('\n'))
     else if (r.run) this.out(formatRunSummary(r.run))
     if (r.run && !r.run.ok) {

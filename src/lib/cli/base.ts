@@ -128,6 +128,7 @@ export abstract class BaseCommand extends Command {
       return await super.parse(options, argv)
     } catch (error) {
       if (isObsctlError(error)) throw error
+      const {usageError} = await import('./error-output.js')
       throw usageError(error as Error, this.id)
     }
   }
@@ -174,6 +175,7 @@ export abstract class BaseCommand extends Command {
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own parse errors (unknown flag, missing arg) are bad input: exit 2
+    const {isParseError, usageError} = await import('./error-output.js')
     let e: ObsctlError
     if (isPromptExit(err)) e = promptInterruptedError()
     else if (isObsctlError(err)) e = err
@@ -201,25 +203,4 @@ export abstract class BaseCommand extends Command {
     this.exit(e.exitCode)
     return undefined
   }
-}
-
-/**
- * A parse error as exit 2 naming the flag: oclif writes "Parsing --interval \n\tExpected an integer but
- * received: abc\nSee more help with --help"; we say "--interval: expected an integer but received: abc".
- */
-function usageError(err: Error, id: string | undefined): ObsctlError {
-  const lines = err.message
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !/^See more help with --help$/.test(l))
-  let message = lines.join('\n')
-  const m = /^Parsing (--[\w-]+)\s*\n?(.*)$/s.exec(message)
-  if (m) message = `${m[1]}: ${m[2]!.charAt(0).toLowerCase()}${m[2]!.slice(1)}`
-  return new ObsctlError(message, {exitCode: ExitCode.badInput, code: 'BAD_FLAGS', hints: [`obsctl ${id?.replaceAll(':', ' ') ?? ''} --help`]})
-}
-
-/** oclif's flag/argument parse errors (CLIParseError and subclasses carry a `parse` field). */
-function isParseError(err: Error): boolean {
-  for (let p = Object.getPrototypeOf(err); p; p = Object.getPrototypeOf(p)) if (p.constructor?.name === 'CLIParseError') return true
-  return false
 }

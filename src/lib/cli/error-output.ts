@@ -4,7 +4,8 @@
  * error with it, and the unknown-command hook (which runs before any command) its own.
  */
 import {writeSync} from 'node:fs'
-import {ObsctlError} from '../errors.js'
+import type {Command} from '@oclif/core/command'
+import {ExitCode, fromFsError, isObsctlError, ObsctlError} from '../errors.js'
 import {redactDeep} from '../config/validators.js'
 import {paint} from '../style.js'
 
@@ -53,4 +54,48 @@ function writeFully(fd: number, text: string): void {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
     }
   }
+}
+
+/**
+ * A parse error as exit 2 naming the flag: oclif writes "Parsing --interval \n\tExpected an integer but
+ * received: abc\nSee more help with --help"; we say "--interval: expected an integer but received: abc".
+ */
+export function usageError(err: Error, id: string | undefined): ObsctlError {
+  const lines = err.message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^See more help with --help$/.test(l))
+  let message = lines.join('\n')
+  const m = /^Parsing (--[\w-]+)\s*\n?(.*)$/s.exec(message)
+  if (m) message = `${m[1]}: ${m[2]!.charAt(0).toLowerCase()}${m[2]!.slice(1)}`
+  return new ObsctlError(message, {exitCode: ExitCode.badInput, code: 'BAD_FLAGS', hints: [`obsctl ${id?.replaceAll(':', ' ') ?? ''} --help`]})
+}
+
+/** oclif's flag/argument parse errors (CLIParseError and subclasses carry a `parse` field). */
+export function isParseError(err: Error): boolean {
+  for (let p = Object.getPrototypeOf(err); p; p = Object.getPrototypeOf(p)) if (p.constructor?.name === 'CLIParseError') return true
+  return false
+}
+
+/**
+ * The end of a command obsctl takes from oclif's plugins (help, autocomplete: no BaseCommand) on an error: printed
+ * as every obsctl error is (printError: redacted, so `obsctl help URL` never quotes the URL's password back), bad
+ * input (a parse error, oclif's "Command … not found") exit 2. `hints`: what to run (default: the command's --help).
+ */
+export async function endWithError(cmd: Command, err: Error & {oclif?: {exit?: number}; code?: unknown}, hints?: string[]): Promise<never> {
+  // an exit the command asked for (oclif's ExitError), or oclif's exit 0
+  if (err.code === 'EEXIT' || err.oclif?.exit === 0) throw err
+  const bad = err.oclif?.exit === ExitCode.badInput
+  const e = isObsctlError(err)
+    ? err
+    : isParseError(err)
+      ? usageError(err, cmd.id)
+      : (fromFsError(err) ??
+        new ObsctlError(err.message, {
+          exitCode: bad ? ExitCode.badInput : ExitCode.failed,
+          code: bad ? 'BAD_ARGS' : 'FAILED',
+          hints: hints ?? [`obsctl ${cmd.id?.replaceAll(':', ' ') ?? ''} --help`],
+        }))
+  await printError(e, {json: false})
+  return cmd.exit(e.exitCode)
 }

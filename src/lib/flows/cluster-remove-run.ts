@@ -12,6 +12,7 @@ import {removeClusterFromInventory} from '../config/edit.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
+import {redactInput} from '../config/validators.js'
 import type {ServiceAccess} from '../platform/access.js'
 import {confirmOrRefuse} from '../fleet/change.js'
 import type {RemoveKubeconfigReport, RemoveRenderReport, RevokeOpensearchReport, RevokeTokensReport} from '../fleet/phases.js'
@@ -50,6 +51,7 @@ export interface RemoveReport {
 }
 
 export interface RemoveResult {
+  /** the cluster's name; one that is not in the inventory (absent) as typed, redacted (redactInput) */
   cluster: string
   dryRun: boolean
   /** the cluster was not in the inventory: nothing to do */
@@ -64,11 +66,9 @@ export interface RemoveResult {
 export async function removeCluster(inv: LoadedInventory, name: string, o: RemoveOptions = {}): Promise<RemoveResult> {
   const report: RemoveReport = {applications: [], secrets: [], reset: [], inventory: false}
   const c = findCluster(inv.platform, name)
-  if (!c) {
-    // the inventory edit is the last step: a cluster that is not there is removed already
-    if (!o.dryRun) o.onNotice?.(`${name} is not in ${inv.file}: nothing to remove`)
-    return {cluster: name, dryRun: Boolean(o.dryRun), absent: true, steps: [], report, ok: true}
-  }
+  // the inventory edit is the last step: a cluster that is not there is removed already (the command says so, quoting
+  // the name as typed, redacted: a URL with a password pasted as NAME is never echoed whole)
+  if (!c) return {cluster: redactInput(name), dryRun: Boolean(o.dryRun), absent: true, steps: [], report, ok: true}
   if (c.role === 'central') throw inputError(`${name} is the central cluster; it cannot be removed`, ['remove edge clusters only'], 'CENTRAL')
   // the inventory must stay valid without it (fails here, before anything is touched); removing a cluster adds no
   // requests, so the capacity finding does not block it (as node remove)
