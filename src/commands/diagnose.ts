@@ -1,5 +1,6 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
+import {durationFlag} from '../lib/cli/duration-flag.js'
 import {BaseCommand} from '../lib/cli/base.js'
 import {serviceFlags} from '../lib/cli/service-flags.js'
 import type {DiagnoseResult} from '../lib/diagnose/collect.js'
@@ -21,7 +22,7 @@ archive (manifest.json), not fatal. The archive is written 0600.`
   ]
   static override args = {cluster: Args.string({description: 'Only this cluster (validate and status still cover the platform).'})}
   static override flags = {
-    since: Flags.string({summary: 'Events and log lines of this window (e.g. 30m, 1h, 1d).', default: '1h'}),
+    since: durationFlag('Events and log lines of this window (e.g. 30m, 1h, 1d).', '1h', {example: '30m, 2h or 1d'}),
     out: Flags.string({summary: 'The archive to write (default ./obsctl-diagnose-<UTC time>.tar.gz).'}),
     'tail-lines': Flags.integer({summary: 'Log lines per container of a pod that is not Ready.', default: 100, min: 1}),
     ...serviceFlags(),

@@ -24,6 +24,11 @@ export default class Logs extends BaseCommand {
   async run(): Promise<LogsResult> {
     const {flags} = await this.parse(Logs)
     const inv = this.loadInventory(flags.config)
+    // a --phase obsctl does not have (nor the journal names) is bad input, as for state show; the registry loads only then
+    if (flags.phase?.length) {
+      const [{requireKnownPhases}, {REGISTERED_PHASES}] = await Promise.all([import('../lib/engine/plan.js'), import('../lib/flows/registry.js')])
+      requireKnownPhases(inv, flags.phase, REGISTERED_PHASES)
+    }
     const [{showLogs}, {formatLogs}] = await Promise.all([import('../lib/engine/show-logs.js'), import('../lib/cli/views/logs.js')])
     const result = showLogs(inv, {run: flags.run, phases: flags.phase, targets: flags.target, tail: flags.tail})
     this.out(formatLogs(result))

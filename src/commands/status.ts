@@ -1,4 +1,5 @@
 import * as Flags from '@oclif/core/flags'
+import {durationFlag} from '../lib/cli/duration-flag.js'
 import {BaseCommand} from '../lib/cli/base.js'
 import {serviceFlags} from '../lib/cli/service-flags.js'
 import {ExitCode} from '../lib/errors.js'
@@ -22,13 +23,15 @@ Services are reached as obsctl validate reaches them (--endpoint, --via-api-serv
   static override flags = {
     watch: Flags.boolean({char: 'w', summary: 'Redraw every --interval seconds until Ctrl-C.'}),
     interval: secondsFlag('Seconds between refreshes under --watch.', 5, DAY),
-    'metrics-stale': Flags.string({summary: 'A cluster whose newest metric sample is older than this is degraded.', default: '5m'}),
-    'logs-stale': Flags.string({summary: 'A cluster whose newest log line is older than this is degraded.', default: '15m'}),
+    'metrics-stale': durationFlag('A cluster whose newest metric sample is older than this is degraded.', '5m', {example: '90s, 5m or 1h'}),
+    'logs-stale': durationFlag('A cluster whose newest log line is older than this is degraded.', '15m', {example: '90s, 5m or 1h'}),
     ...serviceFlags({requestTimeout: 5}),
   }
 
   async run(): Promise<FleetStatus | undefined> {
-    const {flags} = await this.parse(Status)
+    const parsed = await this.parse(Status)
+    const {flags} = parsed
+    this.requireWith(parsed, 'interval', 'watch', 'it is the time between redraws, and without --watch status draws once')
     const inv = this.loadInventory(flags.config)
     const [{openStatus, formatStatus}, {serviceAccess}] = await Promise.all([import('../lib/status/index.js'), import('../lib/platform/access.js')])
     const session = await openStatus(inv, {

@@ -1,5 +1,6 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
+import {durationFlag} from '../lib/cli/duration-flag.js'
 import {BaseCommand} from '../lib/cli/base.js'
 import {serviceFlags} from '../lib/cli/service-flags.js'
 import {ExitCode} from '../lib/errors.js'
@@ -29,12 +30,14 @@ Services are reached at <service>.k8s-cluster-<id>.<domain> of the central clust
     wait: Flags.boolean({summary: 'Re-run failing checks until they pass or --timeout passes.'}),
     timeout: secondsFlag('Seconds --wait keeps trying.', 300),
     skip: Flags.string({summary: 'Skip a check by id (repeatable), e.g. thanos.bucket.', multiple: true}),
-    since: Flags.string({summary: 'Log freshness window for opensearch.logs (e.g. 15m, 1h).', default: '15m'}),
+    since: durationFlag('Log freshness window for opensearch.logs (e.g. 15m, 1h).', '15m', {example: '15m, 1h or 2d'}),
     ...serviceFlags(),
   }
 
   async run(): Promise<Verdict> {
-    const {args, flags} = await this.parse(Validate)
+    const parsed = await this.parse(Validate)
+    const {args, flags} = parsed
+    this.requireWith(parsed, 'timeout', 'wait', 'it is how long --wait re-runs failing checks, and without --wait each check runs once')
     const inv = this.loadInventory(flags.config)
     const [{validate}, {formatVerdict}, {serviceAccess}] = await Promise.all([
       import('../lib/validate/index.js'),

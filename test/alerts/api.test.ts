@@ -276,7 +276,7 @@ describe('the CLI', () => {
     expect(JSON.parse(broad.stdout).error.code).toBe('BROAD_MATCHER')
     const dur = await obsctl(['alerts', 'silence', 'NodeDown', '--for', '2 hours', '--comment', 'x'], {env: env()})
     expect(dur.status).toBe(2)
-    expect(dur.stderr).toMatch(/--for 2 hours: expected a positive duration/)
+    expect(dur.stderr).toMatch(/--for: expected a duration such as 30m, 2h or 1d .* but received: "2 hours"/)
     const noComment = await obsctl(['alerts', 'silence', 'NodeDown'], {env: env()})
     expect(noComment.status).toBe(2)
     expect(noComment.stderr).toMatch(/--comment/)

@@ -1,5 +1,6 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
+import {durationFlag, YEAR} from '../../lib/cli/duration-flag.js'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {serviceFlags} from '../../lib/cli/service-flags.js'
 import {inputError} from '../../lib/errors.js'
@@ -20,7 +21,7 @@ Alertmanager is reached as obsctl alerts list reaches it.`
   static override args = {matchers: Args.string({description: 'matchers (one or more), e.g. alertname=NodeDown cluster=cluster-02', required: true})}
   static override strict = false
   static override flags = {
-    for: Flags.string({summary: 'How long the silence lasts (30m, 2h, 1d).', default: '2h'}),
+    for: durationFlag('How long the silence lasts (30m, 2h, 1d).', '2h', {example: '30m, 2h or 1d', max: 10 * YEAR}),
     comment: Flags.string({summary: 'Why (required; recorded with the silence).', default: ''}),
     author: Flags.string({summary: 'Who silences (default obsctl/<login name>).'}),
     'dry-run': Flags.boolean({summary: 'Show the silence and the alerts it would silence; create nothing.'}),

@@ -12,11 +12,11 @@ export default class ArgocdPassword extends BaseCommand {
 --rotate sets a new password the way Argo CD documents it: its bcrypt hash in argocd-secret admin.password and the change time in admin.passwordMtime, then deletes the initial secret. The new password is prompted for on a terminal, or generated with --generate and shown once.`
   static override examples = [
     '<%= config.bin %> argocd password --show',
-    '<%= config.bin %> argocd password --rotate',
+    '<%= config.bin %> argocd password --rotate           # interactive: asks for the new password twice',
     '<%= config.bin %> argocd password --rotate --generate --json',
   ]
   static override flags = {
-    show: Flags.boolean({summary: 'Print the initial admin password.'}),
+    show: Flags.boolean({summary: 'Print the initial admin password.', exclusive: ['rotate']}),
     rotate: Flags.boolean({summary: 'Set a new admin password and delete the initial secret.'}),
     context: contextFlag('the central cluster'),
     generate: Flags.boolean({summary: 'With --rotate: generate the new password (shown once) instead of prompting.', dependsOn: ['rotate']}),
@@ -26,6 +26,8 @@ export default class ArgocdPassword extends BaseCommand {
     const {flags} = await this.parse(ArgocdPassword)
     // --rotate changes the cluster: it refuses an inventory config validate rejects, as every such command does
     const inv = flags.rotate ? await this.loadValidInventory(flags.config, {allowOvercommit: true}) : this.loadInventory(flags.config)
+    // the new password's source is bad input before anything is contacted
+    if (flags.rotate && !flags.generate && !canPrompt()) throw noPasswordError()
     const central = centralCluster(inv.platform)
     const {Kube, useContext} = await import('../../lib/kube/index.js')
     useContext(inv, central.name, flags.context, {kubeconfig: flags.kubeconfig, mustExist: true})
@@ -49,12 +51,7 @@ export default class ArgocdPassword extends BaseCommand {
       password = lib.generatePassword()
       report.generated = true
     } else {
-      if (!canPrompt())
-        throw inputError(
-          '--rotate needs the new password, and obsctl does not prompt without a terminal (or with CI set)',
-          ['add --generate to generate one (shown once)'],
-          'NO_TTY',
-        )
+      if (!canPrompt()) throw noPasswordError()
       const ask = prompter(['add --generate to generate one (shown once)'])
       password = await ask.password({message: 'New Argo CD admin password (at least 8 characters)', validate: (v) => v.length >= 8 || 'at least 8 characters'})
       const again = await ask.password({message: 'Again'})
@@ -71,4 +68,12 @@ export default class ArgocdPassword extends BaseCommand {
     )
     return report
   }
+}
+
+function noPasswordError() {
+  return inputError(
+    '--rotate needs the new password, and obsctl does not prompt without a terminal (or with CI set)',
+    ['add --generate to generate one (shown once)'],
+    'NO_TTY',
+  )
 }

@@ -29,7 +29,9 @@ OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, 
   }
 
   async run(): Promise<SnapshotResult> {
-    const {flags} = await this.parse(OpenSearchSnapshot)
+    const parsed = await this.parse(OpenSearchSnapshot)
+    const {flags} = parsed
+    this.requireWith(parsed, 'timeout', 'wait', 'it is how long --wait follows the snapshot, and without --wait obsctl only starts it')
     // nothing it does puts workloads on the clusters: the capacity finding does not block it
     // an incident tool: not held back by an inventory finding about the clusters (docs/inventory.md)
     const inv = this.loadInventory(flags.config)

@@ -13,6 +13,7 @@ import {requestedOutput} from './output-format.js'
 import {page, pagerFor} from './pager.js'
 import {colorize, hasDiff} from '../style.js'
 import {yaml} from '../lazy-deps.js'
+import {refuseBadFileFlags} from './file-flags.js'
 
 /**
  * `-o json|yaml` for read commands, as kubectl users type it: the same result object as --json, printed as
@@ -28,6 +29,9 @@ export const outputFlag = () => Flags.option({char: 'o', summary: 'Output format
  */
 export const allowOvercommitFlag = () => Flags.boolean({summary: 'Treat requests above the declared capacity as a warning, not an error.'})
 
+/** A token of oclif's parse (`raw`): a flag with its input, or an argument */
+type ParsingToken = Interfaces.ParserOutput['raw'][number]
+
 // oclif's parser output constraints (not exported by @oclif/core's package entry points)
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type FlagOutput = {[name: string]: any}
@@ -38,6 +42,9 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(type
 
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
+
+  /** The flags of the last parse, for the checks loadInventory makes (./file-flags.ts). */
+  private parsedFlags?: Record<string, unknown>
 
   static override baseFlags = {
     config: Flags.string({
@@ -67,8 +74,11 @@ export abstract class BaseCommand extends Command {
     return resolveInventoryPath(flag)
   }
 
+  /** The inventory; the flags that name a workstation file are checked against it first (./file-flags.ts). */
   protected loadInventory(flag?: string): LoadedInventory {
-    return loadInventory(this.inventoryPath(flag))
+    const inv = loadInventory(this.inventoryPath(flag))
+    refuseBadFileFlags(this.parsedFlags, inv.dir)
+    return inv
   }
 
   /**
@@ -124,13 +134,30 @@ export abstract class BaseCommand extends Command {
     options?: Interfaces.Input<F, B, A>,
     argv?: string[],
   ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    let parsed: Interfaces.ParserOutput<F, B, A>
     try {
-      return await super.parse(options, argv)
+      parsed = await super.parse(options, argv)
     } catch (error) {
       if (isObsctlError(error)) throw error
       const {usageError} = await import('./error-output.js')
       throw usageError(error as Error, this.id)
     }
+    refuseEmptyValues(parsed.raw, {...options?.baseFlags, ...options?.flags}, options?.args ?? {}, this.id)
+    this.parsedFlags = parsed.flags
+    return parsed
+  }
+
+  /**
+   * Was the flag given on the command line (not just its default)? For flags that only mean something with another
+   * one (`--interval` with `--watch`): oclif's dependsOn counts a default as given, so such a pair is checked here.
+   */
+  protected requireWith(parsed: {raw: ParsingToken[]}, flag: string, needs: string, why: string): void {
+    if (parsed.raw.some((t) => t.type === 'flag' && t.flag === flag) && !parsed.raw.some((t) => t.type === 'flag' && t.flag === needs))
+      throw new ObsctlError(`--${flag} needs --${needs}: ${why}`, {
+        exitCode: ExitCode.badInput,
+        code: 'BAD_FLAGS',
+        hints: [`add --${needs}, or leave --${flag} out`, `obsctl ${this.id?.replaceAll(':', ' ') ?? ''} --help`],
+      })
   }
 
   /** The format `-o/--output` asks for (undefined: none, or the command has no such flag). */
@@ -202,5 +229,27 @@ export abstract class BaseCommand extends Command {
     await printError(e, {json, extra: stack ? [redactDeep(String(err.stack))] : []})
     this.exit(e.exitCode)
     return undefined
+  }
+}
+
+/**
+ * Flags whose empty value means something (`--rename-replacement ''` removes the matched part of an index name), and
+ * --config, whose own message says more (../config/load.ts). Every other option flag given '' is refused: an empty
+ * value is what a script passes when its variable is unset (`--ca-file "$CA"`), and taking it as "not given" would
+ * run without the file the user meant.
+ */
+const EMPTY_ALLOWED = new Set(['rename-replacement', 'config'])
+/** Arguments whose empty value means something: `config explain ''` (the whole inventory), `config set PATH ''`. */
+const EMPTY_ARG_ALLOWED: Record<string, string[]> = {'config:explain': ['path'], 'config:set': ['value']}
+
+function refuseEmptyValues(raw: ParsingToken[], flags: Record<string, {type?: string}>, args: Record<string, unknown>, id: string | undefined): void {
+  const help = `obsctl ${id?.replaceAll(':', ' ') ?? ''} --help`
+  for (const t of raw) {
+    if (t.type === 'flag' && t.input === '' && flags[t.flag]?.type === 'option' && !EMPTY_ALLOWED.has(t.flag))
+      throw new ObsctlError(`--${t.flag} is empty: give it a value, or leave the flag out`, {exitCode: ExitCode.badInput, code: 'BAD_FLAGS', hints: [help]})
+  }
+  for (const t of raw) {
+    if (t.type === 'arg' && t.input === '' && t.arg in args && !EMPTY_ARG_ALLOWED[id ?? '']?.includes(t.arg))
+      throw new ObsctlError(`the argument ${t.arg.toUpperCase()} is empty`, {exitCode: ExitCode.badInput, code: 'BAD_ARGS', hints: [help]})
   }
 }

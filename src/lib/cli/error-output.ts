@@ -65,6 +65,9 @@ export function usageError(err: Error, id: string | undefined): ObsctlError {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !/^See more help with --help$/.test(l))
+    // oclif's flag-constraint errors: "The following error occurred:" / "Missing required flag cluster"
+    .filter((l) => !/^The following errors? occurred:$/.test(l))
+    .map((l) => l.replace(/^Missing required flag (\S+)$/, 'missing required flag --$1'))
   let message = lines.join('\n')
   const m = /^Parsing (--[\w-]+)\s*\n?(.*)$/s.exec(message)
   if (m) message = `${m[1]}: ${m[2]!.charAt(0).toLowerCase()}${m[2]!.slice(1)}`

@@ -1,7 +1,7 @@
 /**
  * The files the run will read from this workstation, checked up front (`config validate`, bootstrap and
- * its dry run) instead of in a late phase: ssh.identityFile (the nodes phase), git.sshKeyFile (root-app)
- * and s3.caFile (buckets, secrets). Paths resolve exactly as their consumers resolve them.
+ * its dry run) instead of in a late phase: ssh.identityFile (the nodes phase), git.sshKeyFile (root-app),
+ * s3.caFile (buckets, secrets) and ssh.knownHosts (every SSH connection, which appends new host keys to it). Paths resolve exactly as their consumers resolve them.
  */
 import {readFileSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
@@ -52,12 +52,17 @@ function privateKeyProblem(file: string): {message: string; fix: string} | undef
   return undefined
 }
 
-export function caProblem(file: string): {message: string; fix: string} | undefined {
+/**
+ * What is wrong with a PEM CA bundle, or undefined. `parse: false` asks only what the bundle's readers ask (a readable
+ * file with a certificate block), for a flag checked before the command that reads it (../cli/file-flags.ts).
+ */
+export function caProblem(file: string, o: {parse?: boolean} = {}): {message: string; fix: string} | undefined {
   const {text, problem} = readSmall(file)
   if (problem) return {message: `${file}: ${problem}`, fix: 'point it at a PEM CA bundle you can read'}
   const blocks = text!.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
   if (blocks.length === 0)
     return {message: `${file} holds no PEM certificate`, fix: 'use a PEM bundle (-----BEGIN CERTIFICATE-----) with the CA that signed the server certificate'}
+  if (o.parse === false) return undefined
   // node:crypto (~1.5–3 ms to load) only when there is a CA bundle to check: `config validate` loads this module
   const {X509Certificate} = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')
   for (const [k, b] of blocks.entries()) {
@@ -73,6 +78,49 @@ export function caProblem(file: string): {message: string; fix: string} | undefi
   return undefined
 }
 
+/** A known_hosts line: [marker] host-patterns key-type base64-key [comment] (sshd(8) SSH_KNOWN_HOSTS FILE FORMAT). */
+const KNOWN_HOSTS_LINE =
+  /^(@(revoked|cert-authority)\s+)?\S+\s+(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+|[a-z0-9-]+-cert-v01@openssh\.com)\s+[A-Za-z0-9+/]+={0,2}(\s.*)?$/
+
+/**
+ * What is wrong with a known_hosts file obsctl will read and append new host keys to (ssh.hostKeyPolicy accept-new),
+ * or undefined. A file that does not exist yet is fine (the first key creates it) when its folder exists; a folder, or
+ * a file with content of which no line is a known_hosts entry (the inventory given by mistake), is not: obsctl would
+ * append host keys to it.
+ */
+export function knownHostsProblem(file: string): {message: string; fix: string} | undefined {
+  const fix = 'point it at a known_hosts file (HOST KEYTYPE BASE64-KEY lines), or at a path in an existing folder for a new one'
+  let st: import('node:fs').Stats
+  try {
+    st = statSync(file)
+  } catch (error) {
+    if ((error as {code?: string}).code !== 'ENOENT') return {message: `${file}: ${fsReason(error)}`, fix}
+    const dir = path.dirname(file)
+    let parent: import('node:fs').Stats | undefined
+    try {
+      parent = statSync(dir)
+    } catch {
+      // reported below
+    }
+    return parent?.isDirectory() ? undefined : {message: `${file}: its folder ${dir} does not exist`, fix}
+  }
+  if (st.isDirectory()) return {message: `${file}: it is a directory, not a file`, fix}
+  if (!st.isFile()) return {message: `${file}: not a regular file`, fix}
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    return {message: `${file}: ${fsReason(error)}`, fix}
+  }
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+  if (lines.length > 0 && !lines.some((l) => KNOWN_HOSTS_LINE.test(l)))
+    return {message: `${file} is not a known_hosts file: none of its lines is a host key (HOST KEYTYPE BASE64-KEY)`, fix}
+  return undefined
+}
+
 export function checkFiles(inv: LoadedInventory): FileFinding[] {
   const p = inv.platform
   const out: FileFinding[] = []
@@ -82,5 +130,6 @@ export function checkFiles(inv: LoadedInventory): FileFinding[] {
   if (p.ssh.identityFile) push('ssh-identity-file', ['ssh', 'identityFile'], privateKeyProblem(path.resolve(inv.dir, expandHome(p.ssh.identityFile))))
   if (p.git.sshKeyFile) push('git-ssh-key-file', ['git', 'sshKeyFile'], privateKeyProblem(path.resolve(inv.dir, p.git.sshKeyFile)))
   if (p.s3.caFile) push('s3-ca-file', ['s3', 'caFile'], caProblem(path.resolve(inv.dir, p.s3.caFile)))
+  if (p.ssh.knownHosts) push('ssh-known-hosts', ['ssh', 'knownHosts'], knownHostsProblem(path.resolve(inv.dir, expandHome(p.ssh.knownHosts))))
   return out
 }
