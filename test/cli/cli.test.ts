@@ -70,7 +70,7 @@ process.on('exit', () => fs.writeFileSync(process.env.REQUESTS_OUT, [...seen].jo
     expect(missing.stderr).toContain('obsctl init')
     const phase = await obsctl(['plan', '--phase', 'nope', '-c', file, '--json'])
     expect(phase.status).toBe(2)
-    expect(JSON.parse(phase.stdout).error).toMatchObject({exitCode: 2, message: 'unknown phase nope'})
+    expect(JSON.parse(phase.stdout).error).toMatchObject({exitCode: 2, message: '--phase nope: unknown phase'})
   })
 
   it('plan --json: every phase × target with state and description, pending when nothing ran', async () => {

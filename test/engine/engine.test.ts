@@ -418,7 +418,7 @@ describe('engine: lock and state commands', () => {
     const {requireKnownPhases} = await import('../../src/lib/engine/index.js')
     const {REGISTERED_PHASES} = await import('../../src/lib/flows/registry.js')
     expect(() => requireKnownPhases(t.inv, ['bogus'], REGISTERED_PHASES)).toThrow(
-      expect.objectContaining({exitCode: 2, code: 'UNKNOWN_PHASE', message: 'unknown phase bogus'}),
+      expect.objectContaining({exitCode: 2, code: 'UNKNOWN_PHASE', message: '--phase bogus: unknown phase'}),
     )
     expect(() => requireKnownPhases(t.inv, ['nodes', 'render'], REGISTERED_PHASES)).not.toThrow()
     // a phase only the journal names (an older obsctl's, a test fixture's) is known too
@@ -426,6 +426,6 @@ describe('engine: lock and state commands', () => {
     expect(() => requireKnownPhases(t.inv, ['alpha'], REGISTERED_PHASES)).not.toThrow()
     const r = await obsctl(['state', 'show', '--phase', 'bogus', '-c', t.file, '--json'])
     expect(r.status).toBe(2)
-    expect(JSON.parse(r.stdout).error).toMatchObject({code: 'UNKNOWN_PHASE', message: 'unknown phase bogus'})
+    expect(JSON.parse(r.stdout).error).toMatchObject({code: 'UNKNOWN_PHASE', message: '--phase bogus: unknown phase'})
   })
 })

@@ -243,7 +243,7 @@ describe('flows are ordered lists of registered phases', () => {
   })
 
   it("an unknown phase is bad input naming the flow's phases", () => {
-    expect(() => selectFlow(BOOTSTRAP_PHASES, {from: 'nope'})).toThrow(expect.objectContaining({exitCode: 2, message: 'unknown phase nope'}))
+    expect(() => selectFlow(BOOTSTRAP_PHASES, {from: 'nope'})).toThrow(expect.objectContaining({exitCode: 2, message: '--from nope: unknown phase'}))
     expect(selectFlow(BOOTSTRAP_PHASES, {from: 'sync'})).toEqual(['sync', 'validate'])
   })
 })

@@ -62,7 +62,7 @@ export function parseValue(raw: string, what?: string): unknown {
 }
 
 /** What an edit is, for its error messages: the change, where it lands in the file, and the flags that gave its values. */
-interface EditOrigin {
+export interface EditOrigin {
   /** e.g. "config set retention.prometheus 4h" */
   what: string
   /** the field the edit writes (its nearest existing ancestor gives the line) */
@@ -380,7 +380,7 @@ export async function setInventoryValue(
   inv: LoadedInventory,
   rawPath: string,
   rawValue: string,
-  opts: {dryRun?: boolean; allowOvercommit?: boolean} = {},
+  opts: {dryRun?: boolean; allowOvercommit?: boolean; origin?: Pick<EditOrigin, 'what' | 'flagOf'>} = {},
 ): Promise<EditResult & {path: string; value: unknown; previous: unknown; previousIsDefault?: boolean}> {
   const {segs, written, value, after} = editInventoryText(inv, rawPath, rawValue)
   // not in the file: the value in effect is the schema's default
@@ -389,7 +389,8 @@ export async function setInventoryValue(
       ? segs.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[String(k)] : undefined), inv.platform)
       : undefined
   const previous = written ?? fallback
-  const r = await commit(inv, after, opts, {what: `config set ${rawPath} ${rawValue}`, at: segs})
+  // a command that edits for its flags (node add, upgrade chart) names them instead of the config set it amounts to
+  const r = await commit(inv, after, opts, {what: `config set ${rawPath} ${rawValue}`, at: segs, ...opts.origin})
   return {
     ...r,
     path: rawPath,

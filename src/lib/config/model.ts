@@ -1,6 +1,6 @@
 /** Names and facts derived from the inventory, in one place (DESIGN.md §1 naming rules). */
 import path from 'node:path'
-import {inputError} from '../errors.js'
+import {inputError, type ObsctlError} from '../errors.js'
 import type {Cluster, ClusterNode, Platform} from './schema.js'
 
 /** The Kubernetes version a cluster runs (and its new nodes get): its own while it differs, else versions.kubernetes. */
@@ -43,14 +43,28 @@ export function findCluster(p: Platform, name: string): Cluster | undefined {
 }
 
 /** `metrics` mode of an edge (default remote-scrape); undefined for central. */
-/** The clusters a command or run names (all when none); an unknown name is bad input. */
-export function selectClusters(p: Platform, names?: string[]): Cluster[] {
+/**
+ * The clusters a command or run names (all when none); an unknown name is bad input, naming `flag` when the names
+ * came from one (`--cluster nope: no such cluster in the inventory`).
+ */
+export function selectClusters(p: Platform, names?: string[], flag?: string): Cluster[] {
   if (!names || names.length === 0) return p.clusters
   return names.map((n) => {
     const c = findCluster(p, n)
-    if (!c) throw inputError(`no cluster named ${n} in the inventory`, [`clusters: ${p.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
+    if (!c) throw unknownClusterError(p, n, flag)
     return c
   })
+}
+
+/** An unknown cluster name as bad input: the flag that gave it (if any) and the inventory's clusters. */
+export function unknownClusterError(p: Platform, name: string, flag?: string): ObsctlError {
+  // a name with a space, a newline or a quote is shown quoted, so the message says what was typed
+  const shown = /^[\w.-]+$/.test(name) ? name : JSON.stringify(name)
+  return inputError(
+    flag ? `${flag} ${shown}: no such cluster in the inventory` : `no cluster named ${shown} in the inventory`,
+    [`clusters: ${p.clusters.map((x) => x.name).join(', ')}`],
+    'UNKNOWN_CLUSTER',
+  )
 }
 
 export function metricsMode(c: Cluster): 'remote-scrape' | 'agent' | undefined {

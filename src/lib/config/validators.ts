@@ -305,6 +305,9 @@ export function redactDeep<T>(value: T): T {
  * URL ends up in Git, .git/config, state, logs and rendered files. `credentialFix` says where it goes.
  */
 export function httpUrlError(text: string, credentialFix: string): string | undefined {
+  // the WHATWG parser drops tabs and newlines inside a URL and trims spaces: "https://x\ny" would be taken for
+  // https://xy and written to the inventory with the newline
+  if (/\s/.test(text)) return `${JSON.stringify(text.replace(/\/\/[^/@]*@/, '//…@'))} is not a URL: it holds a space, tab or newline`
   let u: URL
   try {
     u = new URL(text)
@@ -359,8 +362,8 @@ export function gitRemoteError(text: string): string | undefined {
 
 /** A semantic version (strict: MAJOR.MINOR.PATCH[-pre][+build], no leading v). */
 export function semverError(text: string, example: string): string | undefined {
-  if (semverValid()(text) && !text.startsWith('v') && !text.startsWith('=')) return undefined
-  return `"${text}" is not a semantic version MAJOR.MINOR.PATCH (e.g. ${example})`
+  if (semverValid()(text) && !/\s/.test(text) && !text.startsWith('v') && !text.startsWith('=')) return undefined
+  return `${JSON.stringify(text)} is not a semantic version MAJOR.MINOR.PATCH (e.g. ${example})`
 }
 
 /** A release tag vMAJOR.MINOR.PATCH (Argo CD, Thanos). */

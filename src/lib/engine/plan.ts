@@ -193,7 +193,7 @@ export function resetState(inv: LoadedInventory, opts: {phases?: string[]; onNot
 export function requireKnownPhases(inv: LoadedInventory, phases: readonly string[] | undefined, registered: readonly string[]): void {
   if (!phases?.length) return
   const known = new Set([...registered, ...phasesInState(inv)])
-  for (const p of phases) if (!known.has(p)) throw inputError(`unknown phase ${p}`, [`phases: ${registered.join(', ')}`], 'UNKNOWN_PHASE')
+  for (const p of phases) if (!known.has(p)) throw inputError(`--phase ${p}: unknown phase`, [`phases: ${registered.join(', ')}`], 'UNKNOWN_PHASE')
 }
 
 /** Phase names that appear in the journal (for validating --phase on state commands). */

@@ -5,7 +5,7 @@
  * progress display and kept in memory only.
  */
 import type {LoadedInventory} from '../config/load.js'
-import {findCluster, selectClusters} from '../config/model.js'
+import {findCluster, selectClusters, unknownClusterError} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
@@ -46,11 +46,20 @@ export interface BackupCreateResult {
   run: RunResult
 }
 
-const keyEnvOf = (inv: LoadedInventory, o: BackupRunOptions) => o.keyEnv ?? inv.platform.backup.keyEnv
+/** The env var holding the backup key: --key-env (a variable's name, checked also for a dry run), else backup.keyEnv. */
+function keyEnvOf(inv: LoadedInventory, o: BackupRunOptions): string {
+  if (o.keyEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.keyEnv))
+    throw inputError(
+      `--key-env ${JSON.stringify(o.keyEnv)}: expected an environment variable's name (A-Z, 0-9, _), not its value`,
+      ['--key-env NAME, e.g. --key-env OBSCTL_BACKUP_KEY (its value is the secret)'],
+      'BAD_FLAGS',
+    )
+  return o.keyEnv ?? inv.platform.backup.keyEnv
+}
 
 export async function backupCreate(inv: LoadedInventory, o: BackupRunOptions = {}): Promise<BackupCreateResult> {
   // an unknown --cluster is bad input (exit 2) before anything runs
-  selectClusters(inv.platform, o.clusters)
+  selectClusters(inv.platform, o.clusters, '--cluster')
   const keyEnv = keyEnvOf(inv, o)
   // bad input first: nothing is touched without a key to encrypt with
   const secret = o.dryRun ? '' : backupSecret(keyEnv)
@@ -117,10 +126,10 @@ export async function backupRestore(
 ): Promise<BackupRestoreResult> {
   checkBackupId(id)
   const c = findCluster(inv.platform, cluster)
-  if (!c)
-    throw inputError(`no cluster named ${cluster} in the inventory`, [`clusters: ${inv.platform.clusters.map((x) => x.name).join(', ')}`], 'UNKNOWN_CLUSTER')
+  if (!c) throw unknownClusterError(inv.platform, cluster, '--cluster')
   refuseMultiControlPlane(c)
-  const secret = o.dryRun ? '' : backupSecret(keyEnvOf(inv, o))
+  const keyEnv = keyEnvOf(inv, o)
+  const secret = o.dryRun ? '' : backupSecret(keyEnv)
   const creds = o.dryRun ? undefined : await backupCredentials(inv, o.credentials)
   if (!o.dryRun && o.confirm) {
     const q = `restore etcd of ${cluster} from backup ${id}: its control plane stops, and everything written to the cluster since ${id} is lost (the current data dir is kept beside it). Go ahead?`

@@ -119,7 +119,7 @@ async function runCerts(
   phasesOf: (certs: typeof import('./certs.js'), build: typeof import('./registry.js').buildPhases) => Promise<AnyPhase[]>,
   run: {restart?: boolean; dryRun?: boolean; command: string},
 ) {
-  selectClusters(inv.platform, o.clusters)
+  selectClusters(inv.platform, o.clusters, '--cluster')
   const [{buildPhases}, certs, {runPhases, runReports}] = await Promise.all([import('./registry.js'), import('./certs.js'), import('../engine/index.js')])
   const phases = await phasesOf(certs, buildPhases)
   const result = await runPhases(phases, {

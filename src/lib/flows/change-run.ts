@@ -235,7 +235,12 @@ export async function upgradeChart(inv: LoadedInventory, name: string, version: 
     {
       path,
       // quote the version so 1.10 stays the string "1.10"
-      edit: (dryRun) => setInventoryValue(inv, path, JSON.stringify(version), {dryRun, allowOvercommit: o.allowOvercommit}),
+      edit: (dryRun) =>
+        setInventoryValue(inv, path, JSON.stringify(version), {
+          dryRun,
+          allowOvercommit: o.allowOvercommit,
+          origin: {what: `upgrade chart ${name} --version ${version}`},
+        }),
       title: (prev, value, changed) => (changed ? `upgrade ${name} ${show(prev)} → ${show(value)}` : `upgrade ${name} to ${show(value)}`),
       refuseNoop: `${name} is already at ${charts[name]} and the repository is rendered: nothing to upgrade`,
       command: 'upgrade chart',

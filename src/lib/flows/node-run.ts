@@ -56,7 +56,7 @@ export async function addNode(inv: LoadedInventory, o: NodeAddOptions): Promise<
   const c = findCluster(inv.platform, o.cluster)
   if (!c) throw inputError(`no cluster ${o.cluster} in ${inv.file}`, ['obsctl cluster list shows the clusters; obsctl cluster add creates one'], 'NOT_FOUND')
   const elsewhere = inv.platform.clusters.find((x) => x.name !== c.name && x.nodes.some((n) => n.host === o.host))
-  if (elsewhere) throw inputError(`${o.host} is a node of ${elsewhere.name}`, [`obsctl node remove ${elsewhere.name} ${o.host} first`], 'EXISTS')
+  if (elsewhere) throw inputError(`--host ${o.host}: it is a node of ${elsewhere.name}`, [`obsctl node remove ${elsewhere.name} ${o.host} first`], 'EXISTS')
   const present = c.nodes.find((n) => n.host === o.host)
   const roles = o.role === 'control-plane' ? ['control-plane'] : ['worker']
   if (present && present.roles.includes('control-plane') !== (o.role === 'control-plane')) {
@@ -101,8 +101,24 @@ async function addNodeLocked(
     entry.cpu = o.cpu ?? like.cpu
     entry.memory = o.memory ?? like.memory
     // a node adds capacity: it never makes the requests exceed what is declared
-    next = (await setInventoryValue(inv, `clusters.${c.name}.nodes[${c.nodes.length}]`, JSON.stringify(entry), {dryRun: o.dryRun, allowOvercommit: true}))
-      .inventory
+    // a refusal names the flag that gave the field (--host, --name, --cpu …), as cluster add's does
+    const index = inv.platform.clusters.indexOf(c)
+    const flagOf = (p: (string | number)[]): string | undefined => {
+      if (p[0] !== 'clusters' || p[1] !== index || p[2] !== 'nodes' || p[3] !== c.nodes.length) return undefined
+      const leaf = p[4]
+      const flag = leaf === 'roles' ? 'role' : leaf
+      const value = typeof leaf === 'string' ? entry[leaf] : undefined
+      return typeof flag === 'string' && flag !== 'host' && value !== undefined && flag in FLAG_FIELDS
+        ? `--${flag} ${JSON.stringify(value)}`
+        : `--host ${JSON.stringify(o.host)}`
+    }
+    next = (
+      await setInventoryValue(inv, `clusters.${c.name}.nodes[${c.nodes.length}]`, JSON.stringify(entry), {
+        dryRun: o.dryRun,
+        allowOvercommit: true,
+        origin: {what: `node add ${c.name} --host ${JSON.stringify(o.host)}`, flagOf},
+      })
+    ).inventory
   } else {
     // a rerun finds the node there already and makes no edit: the inventory is linted all the same, before any connection
     const {refuseLintErrors} = await import('../config/lint.js')
@@ -198,3 +214,6 @@ export async function removeNode(inv: LoadedInventory, cluster: string, which: s
   }).finally(() => lock?.release())
   return {cluster, node: nodeName(n), host: n.host, dryRun: Boolean(o.dryRun), run, ok: run.ok}
 }
+
+/** The node fields `node add` takes from its flags (roles from --role). */
+const FLAG_FIELDS = {name: true, user: true, port: true, cpu: true, memory: true, role: true}

@@ -97,8 +97,10 @@ export function buildPhases<N extends PhaseName>(names: readonly N[], options: F
  * flow's order). An unknown name is bad input.
  */
 export function selectFlow<N extends string>(flow: readonly N[], select: {only?: readonly string[]; from?: string} = {}): N[] {
-  const unknown = [select.from, ...(select.only ?? [])].find((n) => n !== undefined && !flow.includes(n as N))
-  if (unknown !== undefined) throw new ObsctlError(`unknown phase ${unknown}`, {exitCode: 2, code: 'UNKNOWN_PHASE', hints: [`phases: ${flow.join(', ')}`]})
+  const bad = (n: string | undefined) => n !== undefined && !flow.includes(n as N)
+  const [flag, unknown] = bad(select.from) ? ['--from', select.from] : ['--phase', select.only?.find(bad)]
+  if (unknown !== undefined)
+    throw new ObsctlError(`${flag} ${unknown}: unknown phase`, {exitCode: 2, code: 'UNKNOWN_PHASE', hints: [`phases: ${flow.join(', ')}`]})
   let names = [...flow]
   if (select.from) names = names.slice(names.indexOf(select.from as N))
   if (select.only?.length) names = names.filter((n) => select.only!.includes(n))

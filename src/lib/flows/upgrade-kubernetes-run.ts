@@ -42,7 +42,7 @@ export interface UpgradeKubernetesResult {
 export async function upgradeKubernetes(inv: LoadedInventory, version: string, o: UpgradeKubernetesOptions = {}): Promise<UpgradeKubernetesResult> {
   parseTarget(version)
   const {selectClusters} = await import('../config/model.js')
-  const clusters = selectClusters(inv.platform, o.clusters?.length ? o.clusters : undefined).map((c) => c.name)
+  const clusters = selectClusters(inv.platform, o.clusters?.length ? o.clusters : undefined, '--cluster').map((c) => c.name)
   const settings: UpgradeOptions = {version, drainTimeoutSeconds: o.drainTimeoutSeconds, readyTimeoutSeconds: o.readyTimeoutSeconds, pollMs: o.pollMs}
   const {buildPhases} = await import('./registry.js')
   const {UPGRADE_KUBERNETES_PHASES, upgradeKubernetesPhaseOptions} = await import('./upgrade-kubernetes.js')

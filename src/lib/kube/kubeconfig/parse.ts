@@ -9,7 +9,7 @@ import type {Document} from 'yaml'
 import {yaml} from '../../lazy-deps.js'
 import type {Cluster} from '../../config/schema.js'
 import {kubeClusterName, kubeContextName, kubeUserName} from '../../config/model.js'
-import {errorMessage, fsReason, inputError} from '../../errors.js'
+import {errorMessage, fsReason, inputError, ObsctlError} from '../../errors.js'
 
 export type Obj = Record<string, unknown>
 
@@ -159,5 +159,11 @@ export function readAdminConfFile(file: string): AdminConf {
   } catch (error) {
     throw inputError(`cannot read ${file}: ${fsReason(error)}`, ['--from-file CLUSTER=PATH: PATH is a copy of /etc/kubernetes/admin.conf'], 'KUBECONFIG_SOURCE')
   }
-  return parseAdminConf(text, file)
+  try {
+    return parseAdminConf(text, file)
+  } catch (error) {
+    // the file came from --from-file: say so, beside what it should be
+    if (error instanceof ObsctlError) error.hints.push('--from-file CLUSTER=PATH names it')
+    throw error
+  }
 }
