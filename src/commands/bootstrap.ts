@@ -39,6 +39,17 @@ inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the pl
   async run(): Promise<BootstrapResult> {
     const {flags} = await this.parse(Bootstrap)
     const inv = this.loadInventory(flags.config)
+    // where the Argo CD manifest comes from is checked before anything runs (the dry run renders first): a file is
+    // read and checked as argocd install checks its --manifest, an https URL only for its form (the argocd phase
+    // fetches it); without the flag, the mirror $OBSCTL_ARGOCD_MANIFEST_BASE
+    const {loadManifest, manifestSourceProblem, manifestUrl} = await import('../lib/argocd/manifest.js')
+    const manifest = flags['argocd-manifest']
+    if (manifest === undefined) manifestUrl(inv.platform.versions.argocd, 'non-ha')
+    else {
+      const bad = manifestSourceProblem(manifest, '--argocd-manifest')
+      if (bad) throw bad
+      if (!/^https:\/\//i.test(manifest)) await loadManifest(manifest, inv.platform.versions.argocd, {origin: '--argocd-manifest'})
+    }
     const result = await bootstrap({
       inv,
       all: flags.all,

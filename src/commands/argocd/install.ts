@@ -35,8 +35,10 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
       useContext(inv, centralCluster(inv.platform).name, flags.context, {kubeconfig: flags.kubeconfig, mustExist: true})
     }
     const {argocdInstall, loadManifest} = await import('../../lib/argocd/index.js')
-    // an explicit manifest is checked even when the live check finds Argo CD installed already
+    // an explicit manifest is checked even when the live check finds Argo CD installed already; without one, the
+    // mirror $OBSCTL_ARGOCD_MANIFEST_BASE is (bad input before anything runs, --dry-run too)
     if (flags.manifest) await loadManifest(flags.manifest, inv.platform.versions.argocd)
+    else (await import('../../lib/argocd/manifest.js')).manifestUrl(inv.platform.versions.argocd, 'non-ha')
     const r = await argocdInstall(inv, {
       dryRun: flags['dry-run'],
       renderer: this.renderer(),

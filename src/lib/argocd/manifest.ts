@@ -3,6 +3,7 @@
  * or a file/URL for air-gapped sites), and the checks before anything is applied: it parses, it holds
  * the kinds an Argo CD install has, and its images are the inventory's version.
  */
+import {statSync} from 'node:fs'
 import path from 'node:path'
 import {yaml} from '../lazy-deps.js'
 import {ObsctlError, inputError, fsReason} from '../errors.js'
@@ -22,11 +23,52 @@ export const MANIFEST_BASE_ENV = 'OBSCTL_ARGOCD_MANIFEST_BASE'
 
 /**
  * The release's manifest URL: `<base>/<version>/manifests/ha/install.yaml` or `.../manifests/install.yaml`,
- * base GitHub's raw content, or a mirror of the same layout from $OBSCTL_ARGOCD_MANIFEST_BASE.
+ * base GitHub's raw content, or a mirror of the same layout from $OBSCTL_ARGOCD_MANIFEST_BASE — refused (exit 2,
+ * naming the variable) unless the mirror is an https URL. argocd install and bootstrap call it before anything runs,
+ * dry runs too: a mirror that does not parse, or is plain http, failed (or was fetched unsafely) only in the argocd
+ * phase.
  */
-export function manifestUrl(version: string, variant: ManifestVariant, base = process.env[MANIFEST_BASE_ENV] || DEFAULT_MANIFEST_BASE): string {
+export function manifestUrl(version: string, variant: ManifestVariant, base?: string): string {
   const file = variant === 'ha' ? 'manifests/ha/install.yaml' : 'manifests/install.yaml'
-  return `${base.replace(/\/+$/, '')}/${version}/${file}`
+  const mirror = base === undefined ? process.env[MANIFEST_BASE_ENV] : undefined
+  const url = `${(base ?? (mirror || DEFAULT_MANIFEST_BASE)).replace(/\/+$/, '')}/${version}/${file}`
+  if (!mirror) return url
+  const plain = manifestSourceError(url, MANIFEST_BASE_ENV)
+  if (plain) throw plain
+  if (!/^https:\/\/\S+$/i.test(mirror) || !URL.canParse(mirror))
+    throw inputError(
+      `${MANIFEST_BASE_ENV}: ${JSON.stringify(mirror)} is not an https URL (a mirror of the release layout, e.g. https://mirror.lab/argo-cd)`,
+      [originHint(MANIFEST_BASE_ENV), `or unset ${MANIFEST_BASE_ENV} to fetch the release from GitHub`],
+      'MANIFEST_BASE',
+    )
+  return url
+}
+
+/**
+ * A manifest source given by a flag, checked before anything runs (also a dry run): an https URL, a file:// URL or
+ * a file that exists. Plain http, another scheme (`ftp://`), a folder or a missing file are bad input naming the flag.
+ * The content is checked when the manifest is loaded (loadManifest).
+ */
+export function manifestSourceProblem(source: string, origin: string): ObsctlError | undefined {
+  const plain = manifestSourceError(source, origin)
+  if (plain) return plain
+  if (/^https:\/\//i.test(source)) {
+    return URL.canParse(source) && !/\s/.test(source)
+      ? undefined
+      : inputError(`${origin} ${JSON.stringify(source)}: not a URL`, [originHint(origin)], 'MANIFEST_SOURCE')
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source) && !/^file:\/\//i.test(source))
+    return inputError(`${origin} ${source}: only an https URL or a file is taken`, [originHint(origin)], 'MANIFEST_SOURCE')
+  const file = /^file:\/\//i.test(source) ? new URL(source).pathname : path.resolve(source)
+  let st: import('node:fs').Stats
+  try {
+    st = statSync(file)
+  } catch (error) {
+    return inputError(`${origin} ${file}: ${fsReason(error)}`, [originHint(origin)], 'MANIFEST_READ')
+  }
+  if (!st.isFile())
+    return inputError(`${origin} ${file}: ${st.isDirectory() ? 'it is a directory, not a file' : 'not a regular file'}`, [originHint(origin)], 'MANIFEST_READ')
+  return undefined
 }
 
 /** The HA manifest's pod anti-affinity spreads replicas over nodes: it needs at least three. */
@@ -110,14 +152,14 @@ export function manifestSourceError(source: string, origin = '--manifest'): Obsc
  */
 export async function readManifestText(source: string, opts: FetchOptions = {}): Promise<{text: string; source: string}> {
   const origin = opts.origin ?? '--manifest'
-  const plain = manifestSourceError(source, origin)
-  if (plain) throw plain
+  const bad = manifestSourceProblem(source, origin)
+  if (bad && bad.code !== 'MANIFEST_READ') throw bad
   if (/^https:\/\//i.test(source)) return {text: await download(source, origin, opts), source}
   const file = source.startsWith('file://') ? new URL(source).pathname : path.resolve(source)
   try {
     return {text: await readText(file), source: file}
   } catch (error) {
-    throw inputError(`cannot read the Argo CD manifest ${file}: ${fsReason(error)}`, ['pass --manifest with an existing file or an https URL'], 'MANIFEST_READ')
+    throw inputError(`cannot read the Argo CD manifest ${file}: ${fsReason(error)}`, [`pass ${origin} with an existing file or an https URL`], 'MANIFEST_READ')
   }
 }
 
@@ -283,7 +325,13 @@ export function checkManifest(objects: KubeObject[], source: string, version: st
 
 export async function loadManifest(source: string, version: string, opts: FetchOptions = {}): Promise<LoadedManifest> {
   const {text, source: where} = await readManifestText(source, opts)
-  return checkManifest(await parseObjects(text, where), where, version)
+  try {
+    return checkManifest(await parseObjects(text, where), where, version)
+  } catch (error) {
+    // a file that is not the install manifest: say where it came from (the flag or env var) when the check has no fix
+    if (error instanceof ObsctlError && error.hints.length === 0) error.hints.push(originHint(opts.origin ?? '--manifest'))
+    throw error
+  }
 }
 
 /** Kinds that are cluster-scoped (everything else in the manifest goes into the argocd namespace). */

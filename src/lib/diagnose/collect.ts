@@ -13,7 +13,7 @@
  * Per source: one cluster's objects in ./cluster.ts, the secret values to scrub in ./secrets.ts, obsctl's
  * own files and the archive here.
  */
-import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync} from 'node:fs'
 import path from 'node:path'
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, findCluster, kubeContextName, obsctlDir} from '../config/model.js'
@@ -100,6 +100,7 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')
   const file = path.resolve(o.out ?? `obsctl-diagnose-${stamp}.tar.gz`)
+  if (o.out !== undefined) refuseOut(file)
   const root = `obsctl-diagnose-${stamp}`
   const problems: DiagnoseProblem[] = []
   const entries: ArchiveEntry[] = []
@@ -109,6 +110,9 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   const scrub = new Scrubber()
   for (const name of await secretEnvNames(inv)) scrub.add(process.env[name])
   const {Kube, kubeconfigFiles} = await import('../platform/kube.js')
+  // every cluster is read through the kubeconfig: a --kubeconfig that cannot be read is bad input, not an archive of
+  // unreachable clusters
+  if (o.kubeconfig !== undefined) await Kube.loadConfig(o.kubeconfig)
   // every file of a $KUBECONFIG chain: a credential in any of them may show up in what is collected
   for (const file of kubeconfigFiles(o.kubeconfig)) kubeconfigSecrets(file, scrub)
 
@@ -195,4 +199,33 @@ export function formatDiagnose(r: DiagnoseResult): string {
     )
   lines.push('secrets: none collected; known secret values and token patterns are scrubbed')
   return lines.join('\n')
+}
+
+/**
+ * --out is written over only when it is a folder's free name or an earlier archive (a gzip file): `--out obsctl.yaml`
+ * replaced the inventory with the archive. Checked before anything is collected.
+ */
+function refuseOut(file: string): void {
+  let st: import('node:fs').Stats
+  try {
+    st = statSync(file)
+  } catch {
+    return
+  }
+  const hint = '--out PATH: a new file (default ./obsctl-diagnose-<UTC time>.tar.gz)'
+  if (st.isDirectory()) throw inputError(`--out ${file}: it is a directory, not a file`, [hint, `e.g. --out ${path.join(file, 'diagnose.tar.gz')}`], 'BAD_OUT')
+  const head = Buffer.alloc(2)
+  let n = 0
+  try {
+    const fd = openSync(file, 'r')
+    try {
+      n = readSync(fd, head, 0, 2, 0)
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    // not readable: the write reports it
+  }
+  if (!st.isFile() || n < 2 || head[0] !== 0x1f || head[1] !== 0x8b)
+    throw inputError(`--out ${file} exists and is not an earlier archive: obsctl does not write over it`, [hint], 'BAD_OUT')
 }

@@ -168,6 +168,8 @@ export async function computeDrift(inv: LoadedInventory, o: DriftOptions = {}): 
   const kubeP = Kube.connect({kubeconfig: o.kubeconfig, context: kubeContextName(central), requestTimeoutMs: o.requestTimeoutMs})
   const liveP = kubeP.then((k) => k.list(APPLICATION.apiVersion, APPLICATION.kind, {namespace: NAMESPACES.argocd}))
   liveP.catch(() => undefined)
+  // a kubeconfig that cannot be read, or lacks the central context, is bad input before the remote is contacted
+  await kubeP
   const remote = await fetchRemote(p.git.remote, p.git.branch, inv.dir)
   let files: FileDrift[]
   try {

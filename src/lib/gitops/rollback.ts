@@ -98,6 +98,14 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   const p = inv.platform
   const dir = gitDir(p, inv.dir)
   const branch = p.git.branch
+  // a SHA or a ref, refused before the remote is fetched: a space or newline is no commit, and a leading '-' would be
+  // read by git as an option
+  if (o.to !== undefined && (o.to === '' || o.to.startsWith('-') || /[\s\p{Cc}]/u.test(o.to)))
+    throw inputError(
+      `--to ${JSON.stringify(o.to)}: expected a commit SHA or a ref on ${branch} (e.g. 3f2a9c1, HEAD~2)`,
+      [`commits: git -C ${dir} log --oneline`],
+      'BAD_COMMIT',
+    )
   if (!(await isRepo(dir)))
     throw inputError(`${dir} is not a Git working copy: obsctl has committed nothing to roll back`, ['obsctl render --push creates it'], 'NO_REPO')
 

@@ -5,10 +5,14 @@
  * Resolving them also issues the central TLS certificates (from the platform CA in .obsctl/pki, created
  * on first need) that are missing or no longer right; a dry run does neither.
  */
+import path from 'node:path'
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, kubeContextName} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import {inputError} from '../errors.js'
+import {caProblem} from '../config/files.js'
+import {envPasswordProblems} from '../config/passwords.js'
+import {ENV} from './secrets/shared.js'
 import {Kube} from '../platform/index.js'
 import {secretsPhase, type SecretsClusterReport} from './phases.js'
 import {resolveSecretValues, secretShapes, type SecretValues} from './secrets/index.js'
@@ -51,6 +55,10 @@ export async function secretsApply(inv: LoadedInventory, opts: SecretsApplyOptio
     if (!names.includes(n)) throw inputError(`cluster ${n} is not in the inventory`, [`clusters: ${names.join(', ')}`], 'BAD_ARGS')
   const clusters = opts.clusters?.length ? names.filter((n) => opts.clusters!.includes(n)) : names
   if (opts.showGenerated && !opts.generatePasswords) throw inputError('--show-generated needs --generate-passwords', [], 'BAD_FLAGS')
+  // what this workstation gives the run is bad input before anything is planned or contacted (also --dry-run, which
+  // resolves no value): the OpenSearch CA file of $OBSCTL_OPENSEARCH_CA_FILE (--opensearch-ca-file is checked with
+  // the other file flags) and the passwords set in the environment, as config validate judges them
+  refuseWorkstationInputs(opts)
 
   if (opts.dryRun) {
     // names and keys only: no value is resolved, no CA created, nothing contacted
@@ -106,4 +114,24 @@ export async function secretsApply(inv: LoadedInventory, opts: SecretsApplyOptio
     report.generatedPasswords = Object.fromEntries(values.generated.map((n) => [n, byName[n]!]))
   }
   return report
+}
+
+function refuseWorkstationInputs(opts: SecretsApplyOptions): void {
+  const caEnv = process.env[ENV.opensearchCaFile]
+  if (opts.opensearchCaFile === undefined && caEnv) {
+    const p = caProblem(path.resolve(caEnv), {parse: false})
+    if (p)
+      throw inputError(
+        `$${ENV.opensearchCaFile}: ${p.message}`,
+        [`export ${ENV.opensearchCaFile}=PATH: ${p.fix}`, 'or pass --opensearch-ca-file PATH'],
+        'SECRETS_CA_FILE',
+      )
+  }
+  const [bad] = envPasswordProblems()
+  if (bad)
+    throw inputError(
+      `$${bad.env} ${bad.problem}`,
+      [`export ${bad.env}=… with a password that passes`, 'or unset it and pass --generate-passwords'],
+      'WEAK_PASSWORD',
+    )
 }

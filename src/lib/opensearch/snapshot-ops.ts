@@ -25,7 +25,16 @@ import type {LoadedInventory} from '../config/load.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {SNAPSHOT_REPOSITORY, okJson, openPlatform, os, osError} from '../platform/index.js'
 import type {PlatformContext, PlatformOptions} from '../platform/index.js'
-import {errorType, matchesPattern, requireOpenSearch, requireRepository, snapshotNameProblem, type SnapshotInfo, type SnapshotState} from './snapshot.js'
+import {
+  badIndexPattern,
+  errorType,
+  matchesPattern,
+  requireOpenSearch,
+  requireRepository,
+  snapshotNameProblem,
+  type SnapshotInfo,
+  type SnapshotState,
+} from './snapshot.js'
 
 export type AccessOptions = Pick<PlatformOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs' | 'prompt'>
 
@@ -149,8 +158,12 @@ export async function listSnapshots(inv: LoadedInventory, o: AccessOptions = {})
 /** Check the restore flags before anything is contacted. */
 function checkRestoreInputs(o: RestoreOptions): RegExp | undefined {
   checkName(o.name)
-  if (o.indices !== undefined && (!o.indices || /\s/.test(o.indices))) {
-    throw inputError(`--indices ${JSON.stringify(o.indices)}: expected an index pattern without spaces, e.g. fluent-bit-cluster-02-*`, [], 'BAD_INDICES')
+  if (o.indices !== undefined && badIndexPattern(o.indices)) {
+    throw inputError(
+      `--indices ${JSON.stringify(o.indices)}: expected an index pattern without spaces or empty parts, e.g. fluent-bit-cluster-02-*`,
+      [],
+      'BAD_INDICES',
+    )
   }
   if ((o.renamePattern === undefined) !== (o.renameReplacement === undefined)) {
     throw inputError('--rename-pattern and --rename-replacement go together', ['e.g. --rename-pattern "(.+)" --rename-replacement "restored-$1"'], 'BAD_RENAME')

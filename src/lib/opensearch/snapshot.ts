@@ -109,9 +109,9 @@ function checkInputs(name: string, indices: string): void {
       'BAD_SNAPSHOT_NAME',
     )
   }
-  if (!indices || /\s/.test(indices)) {
+  if (badIndexPattern(indices)) {
     throw inputError(
-      `--indices ${JSON.stringify(indices)}: expected an index pattern without spaces, e.g. ${DEFAULT_INDICES} or fluent-bit-cluster-02-*,fluent-bit-cluster-03-*`,
+      `--indices ${JSON.stringify(indices)}: expected an index pattern without spaces or empty parts, e.g. ${DEFAULT_INDICES} or fluent-bit-cluster-02-*,fluent-bit-cluster-03-*`,
       [],
       'BAD_INDICES',
     )
@@ -416,4 +416,9 @@ export function formatSnapshot(r: SnapshotResult): string {
     out.push(`  ${ICONS.fail} ${f.index}${f.shard !== undefined ? `[${f.shard}]` : ''}${f.node ? ` on ${f.node}` : ''}: ${f.reason}`)
   if (r.failures.length > 10) out.push(`  … and ${r.failures.length - 10} more (--json lists them all)`)
   return out.join('\n')
+}
+
+/** An --indices value OpenSearch cannot take: empty, with a space, or with an empty part between commas (`a,,b`). */
+export function badIndexPattern(indices: string): boolean {
+  return !indices || /\s/.test(indices) || indices.split(',').some((part) => part === '')
 }

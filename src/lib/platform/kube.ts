@@ -184,9 +184,15 @@ export class Kube {
     this.requestTimeoutMs = requestTimeoutMs
   }
 
-  static async connect(opts: ConnectOptions): Promise<Kube> {
+  /**
+   * Read the kubeconfig (--kubeconfig, else $KUBECONFIG's files, else ~/.kube/config) as connect does, contacting
+   * nothing: a file that cannot be read or is no kubeconfig is bad input (exit 2). Commands that report a cluster they
+   * cannot reach as a finding (status, validate, diagnose) call it first, so a mistyped --kubeconfig is not taken for
+   * clusters that are down.
+   */
+  static async loadConfig(kubeconfig?: string): Promise<{lib: K8sLib; kc: k8s.KubeConfig; file: string}> {
     const lib = await k8sLib()
-    const files = kubeconfigFiles(opts.kubeconfig)
+    const files = kubeconfigFiles(kubeconfig)
     const file = files.join(path.delimiter)
     const kc = new lib.KubeConfig()
     try {
@@ -201,6 +207,11 @@ export class Kube {
         'KUBECONFIG',
       )
     }
+    return {lib, kc, file}
+  }
+
+  static async connect(opts: ConnectOptions): Promise<Kube> {
+    const {lib, kc, file} = await Kube.loadConfig(opts.kubeconfig)
     if (!kc.getContextObject(opts.context)) {
       const have = kc.getContexts().map((c) => c.name)
       throw inputError(
