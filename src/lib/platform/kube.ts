@@ -164,6 +164,26 @@ function traceRequests(lib: K8sLib, objects: k8s.KubernetesObjectApi): void {
   })
 }
 
+/** The kubeconfig's files read into a KubeConfig (see Kube.loadConfig), contacting nothing. */
+function readKubeconfig(lib: K8sLib, kubeconfig: string | undefined): {lib: K8sLib; kc: k8s.KubeConfig; file: string} {
+  const files = kubeconfigFiles(kubeconfig)
+  const file = files.join(path.delimiter)
+  const kc = new lib.KubeConfig()
+  try {
+    if (files.length === 1) kc.loadFromFile(files[0]!)
+    else loadKubeconfigChain(lib, kc, files)
+  } catch (error) {
+    // client-node reads an empty or non-mapping file as undefined and fails with a TypeError: say what it is
+    const why = error instanceof TypeError ? 'it is empty or not a kubeconfig (no clusters, users and contexts)' : fsReason(error)
+    throw inputError(
+      `cannot read kubeconfig ${file}: ${why}`,
+      ['pass --kubeconfig FILE or set KUBECONFIG', 'obsctl kubeconfig merge writes the contexts obsctl uses'],
+      'KUBECONFIG',
+    )
+  }
+  return {lib, kc, file}
+}
+
 export class Kube {
   readonly context: string
   readonly server: string
@@ -191,27 +211,14 @@ export class Kube {
    * clusters that are down.
    */
   static async loadConfig(kubeconfig?: string): Promise<{lib: K8sLib; kc: k8s.KubeConfig; file: string}> {
-    const lib = await k8sLib()
-    const files = kubeconfigFiles(kubeconfig)
-    const file = files.join(path.delimiter)
-    const kc = new lib.KubeConfig()
-    try {
-      if (files.length === 1) kc.loadFromFile(files[0]!)
-      else loadKubeconfigChain(lib, kc, files)
-    } catch (error) {
-      // client-node reads an empty or non-mapping file as undefined and fails with a TypeError: say what it is
-      const why = error instanceof TypeError ? 'it is empty or not a kubeconfig (no clusters, users and contexts)' : fsReason(error)
-      throw inputError(
-        `cannot read kubeconfig ${file}: ${why}`,
-        ['pass --kubeconfig FILE or set KUBECONFIG', 'obsctl kubeconfig merge writes the contexts obsctl uses'],
-        'KUBECONFIG',
-      )
-    }
-    return {lib, kc, file}
+    return readKubeconfig(await k8sLib(), kubeconfig)
   }
 
   static async connect(opts: ConnectOptions): Promise<Kube> {
-    const {lib, kc, file} = await Kube.loadConfig(opts.kubeconfig)
+    // the library, then the file read in the same turn (not through loadConfig's own await): a check that connects
+    // starts its request before the other checks started beside it go on (validate's S3 checks load minio, 845 KB)
+    const lib = await k8sLib()
+    const {kc, file} = readKubeconfig(lib, opts.kubeconfig)
     if (!kc.getContextObject(opts.context)) {
       const have = kc.getContexts().map((c) => c.name)
       throw inputError(
