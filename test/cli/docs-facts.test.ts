@@ -123,10 +123,10 @@ const placeholder = (w: string) => /[<>…]|^\.\.\.$/.test(w) || /^[A-Z][A-Z0-9_
 const bare = (w: string) => (/^(\.\.\.|…)$/.test(w) ? w : w.replace(/^[[({]+/, '').replace(/(\.\.\.|…|[\])},])+$/, ''))
 
 /**
- * Check one `obsctl` command's words (after `obsctl`) against the manifest; the command id it names is
- * returned (undefined: none), and whether its words ended right after the id (for `a|b` alternatives).
+ * A command line's words without quotes and the longest command id or topic they start with (`cluster add`:
+ * `cluster:add`), with the index of the first word after it.
  */
-function checkCommand(words: string[], at: string, text: string, facts: Facts): {id?: string; endsAtId: boolean} {
+function commandWords(words: string[]): {ws: string[]; id: string; i: number} {
   const ws = words.map(bare).filter((w) => w !== '')
   let id = ''
   let i = 0
@@ -135,6 +135,15 @@ function checkCommand(words: string[], at: string, text: string, facts: Facts): 
     if (!(next in commands) && !topics.has(next)) break
     id = next
   }
+  return {ws, id, i}
+}
+
+/**
+ * Check one `obsctl` command's words (after `obsctl`) against the manifest; the command id it names is
+ * returned (undefined: none), and whether its words ended right after the id (for `a|b` alternatives).
+ */
+function checkCommand(words: string[], at: string, text: string, facts: Facts): {id?: string; endsAtId: boolean} {
+  const {ws, id, i} = commandWords(words)
   const first = ws[i]
   if (!id) {
     if (first === undefined || first.startsWith('-')) return checkFlags('', ROOT_FLAGS, ws.slice(i), at, facts, ws.length === i)
@@ -274,14 +283,7 @@ function checkLine(line: string, at: string, inline: boolean, facts: Facts): voi
  * topic (`node -e 0`, `argocd app get --refresh`: other programs) or no command are left alone (undefined).
  */
 function bareCommand(words: string[], at: string, facts: Facts): {id: string; endsAtId: boolean} | undefined {
-  const ws = words.map(bare).filter((w) => w !== '')
-  let id = ''
-  let i = 0
-  for (; i < ws.length && !ws[i]!.startsWith('-'); i++) {
-    const next = id ? `${id}:${ws[i]}` : ws[i]!
-    if (!(next in commands) && !topics.has(next)) break
-    id = next
-  }
+  const {ws, id, i} = commandWords(words)
   if (!(id in commands) || !ws.slice(i).some((w) => w.startsWith('-'))) return undefined
   facts.commands++
   return checkFlags(id, commands[id]!.flags, ws.slice(i), at, facts, false)

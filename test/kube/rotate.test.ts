@@ -191,22 +191,7 @@ ${NAMES.map(
   for (const n of NAMES) osFake.users[`fluentbit-${n}`] = {password: fluentbitPasswordFor(PW.fluentbit, n), backend_roles: []}
   // Argo CD as its install leaves it: the first password in argocd-initial-admin-secret, its hash in argocd-secret
   servers[0]!.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'argocd'}})
-  servers[0]!.seed(
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {name: 'argocd-initial-admin-secret', namespace: 'argocd'},
-      type: 'Opaque',
-      data: {password: Buffer.from(ARGO_FIRST).toString('base64')},
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {name: 'argocd-secret', namespace: 'argocd'},
-      type: 'Opaque',
-      data: {'admin.password': Buffer.from(bcrypt.hashSync(ARGO_FIRST, 10)).toString('base64'), 'server.secretkey': Buffer.from('k').toString('base64')},
-    },
-  )
+  servers[0]!.seed(...argocdAsInstalled(ARGO_FIRST))
   for (const w of WORKLOADS) {
     server(w.cluster).seed({
       apiVersion: 'apps/v1',
@@ -673,22 +658,7 @@ describe('killed (SIGKILL) and rerun (built binary)', () => {
     // Argo CD as its install leaves it
     const first = 'argoKillFirst6Rt'
     seen.add(first)
-    servers[0]!.seed(
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: {name: 'argocd-initial-admin-secret', namespace: 'argocd'},
-        type: 'Opaque',
-        data: {password: Buffer.from(first).toString('base64')},
-      },
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: {name: 'argocd-secret', namespace: 'argocd'},
-        type: 'Opaque',
-        data: {'admin.password': Buffer.from(bcrypt.hashSync(first, 10)).toString('base64'), 'server.secretkey': Buffer.from('k').toString('base64')},
-      },
-    )
+    servers[0]!.seed(...argocdAsInstalled(first))
     expect(await session(first)).toBe(200)
     const killed = await obsctl(args('argocd'), {env: {OBSCTL_TEST_KILL_AT: 'rotate:consumer-changed'}})
     expect(killed.status, killed.stderr).toBeNull()
@@ -769,3 +739,23 @@ describe('killed (SIGKILL) and rerun (built binary)', () => {
     expect([await grafanaStatus(thirdPw), await grafanaStatus(rotated)]).toEqual([200, 401])
   })
 })
+
+/** Argo CD's Secrets as its install leaves them: the first password in argocd-initial-admin-secret, its bcrypt hash in argocd-secret. */
+function argocdAsInstalled(password: string) {
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'argocd-initial-admin-secret', namespace: 'argocd'},
+      type: 'Opaque',
+      data: {password: Buffer.from(password).toString('base64')},
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'argocd-secret', namespace: 'argocd'},
+      type: 'Opaque',
+      data: {'admin.password': Buffer.from(bcrypt.hashSync(password, 10)).toString('base64'), 'server.secretkey': Buffer.from('k').toString('base64')},
+    },
+  ]
+}

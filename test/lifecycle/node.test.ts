@@ -44,6 +44,23 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
   let file: string
   let kubeconfig: string
   const n = (i: number): SandboxNode => sb.nodes[i]!
+  /** `node add` of node 3 to cluster-01 as its second control plane (--json). */
+  const addSecondControlPlane = (): string[] => [
+    'node',
+    'add',
+    'cluster-01',
+    '--host',
+    n(3).ip,
+    '--port',
+    String(n(3).port),
+    '--name',
+    n(3).hostname,
+    '--role',
+    'control-plane',
+    '--timeout',
+    '120',
+    '--json',
+  ]
   const cli = (args: string[], env: Record<string, string> = {}) => obsctl([...args, '-c', file, '--kubeconfig', kubeconfig], env)
 
   beforeAll(async () => {
@@ -230,22 +247,7 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
 
   test('node add --role control-plane: joins as a control plane with the certificate key in its 0600 JoinConfiguration; token and key in no argv, log, journal or output', async () => {
     for (const x of sb.nodes) x.clearCalls()
-    const r = await cli([
-      'node',
-      'add',
-      'cluster-01',
-      '--host',
-      n(3).ip,
-      '--port',
-      String(n(3).port),
-      '--name',
-      n(3).hostname,
-      '--role',
-      'control-plane',
-      '--timeout',
-      '120',
-      '--json',
-    ])
+    const r = await cli(addSecondControlPlane())
     expect(r.code, r.stderr + r.stdout.slice(0, 3000)).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({ok: true, role: 'control-plane', inventory: {added: true}})
     const c = loadInventory(file).platform.clusters[0]!
@@ -363,22 +365,7 @@ describe.skipIf(!root || !built)('obsctl node add | remove', () => {
 
     // 4. so the same host added again is checked, installed and joined again: not found done in the journal
     n(3).clearCalls()
-    const readd = await cli([
-      'node',
-      'add',
-      'cluster-01',
-      '--host',
-      n(3).ip,
-      '--port',
-      String(n(3).port),
-      '--name',
-      n(3).hostname,
-      '--role',
-      'control-plane',
-      '--timeout',
-      '120',
-      '--json',
-    ])
+    const readd = await cli(addSecondControlPlane())
     expect(readd.code, readd.stderr + readd.stdout.slice(0, 2000)).toBe(0)
     const added = JSON.parse(readd.stdout) as {run: {phases: {name: string; tasks: {status: string}[]}[]}}
     expect(Object.fromEntries(added.run.phases.map((p) => [p.name, p.tasks[0]!.status]))).toEqual({preflight: 'done', nodes: 'done', 'node-labels': 'done'})
