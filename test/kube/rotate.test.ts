@@ -708,6 +708,16 @@ describe('killed (SIGKILL) and rerun (built binary)', () => {
     const grafanaVersion = version()
     expect(grafana.passwordChanges.length).toBe(changes + 1)
 
+    // a dry run says so from the journal alone: Grafana done by the killed run, OpenSearch to be rotated
+    const dry = await obsctl([...two, '--dry-run'])
+    expect(dry.status, dry.stderr).toBe(0)
+    const plan = (JSON.parse(dry.stdout) as SecretsRotateResult).plan!
+    expect(plan.map((p) => [p.credential, p.byEarlierRun])).toEqual([
+      ['grafana', killedRun],
+      ['opensearch', undefined],
+    ])
+    expect(plan[0]!.steps).toMatch(/^none: rotated and verified by the interrupted run /)
+
     // the operator loads the security config; the rerun is the same command line (it would generate new values)
     loadSecurityConfig()
     const again = await obsctl(two)

@@ -4,7 +4,9 @@
  * resolves where they would come from (names only) and contacts nothing.
  */
 import type {LoadedInventory} from '../config/load.js'
+import type {Rotatable} from '../kube/rotate/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
+import type {TaskRecord} from '../engine/types.js'
 import {describeRotation, parseRotatable, resolveRotationValues, rotationSources, type RotatePhaseOptions, type RotateReport} from '../kube/rotate.js'
 import {buildPhases} from './registry.js'
 import {ROTATE_PHASES, rotatePhaseOptions} from './rotate.js'
@@ -23,7 +25,7 @@ export interface SecretsRotateOptions {
 export interface SecretsRotateResult {
   dryRun: boolean
   /** per credential: where the new value comes from and what would be done (dry run), or what was done */
-  plan?: {credential: string; source: string; steps: string}[]
+  plan?: {credential: string; source: string; steps: string; byEarlierRun?: string}[]
   rotated: RotateReport[]
   /** Argo CD's generated password (it keeps only a hash): shown once */
   generatedPasswords?: {argocd: string}
@@ -34,7 +36,21 @@ export async function secretsRotate(inv: LoadedInventory, o: SecretsRotateOption
   const ids = parseRotatable(o.credentials)
   if (o.dryRun) {
     const sources = rotationSources(inv.platform, ids)
-    return {dryRun: true, plan: ids.map((id) => ({credential: id, source: sources[id]!, steps: describeRotation(inv.platform, id, sources[id]!)})), rotated: []}
+    const earlier = await earlierRotations(inv, ids)
+    return {
+      dryRun: true,
+      plan: ids.map((id) =>
+        earlier[id]
+          ? {
+              credential: id,
+              source: sources[id]!,
+              byEarlierRun: earlier[id],
+              steps: `none: rotated and verified by the interrupted run ${earlier[id]}, reported as its rotation (unless its Secret holds a pending pair again, which is finished)`,
+            }
+          : {credential: id, source: sources[id]!, steps: describeRotation(inv.platform, id, sources[id]!)},
+      ),
+      rotated: [],
+    }
   }
   const values = await resolveRotationValues(inv.platform, ids)
   // Argo CD's generated password that took effect: this run's, or one an interrupted run left pending (never this run's unused one)
@@ -88,4 +104,30 @@ async function dropGeneratedPending(inv: LoadedInventory, kubeconfig: string | u
       },
     )
   }
+}
+
+/**
+ * For a dry run, from the journal alone (nothing is contacted): the credentials a rerun would not rotate again, each
+ * with the interrupted run that rotated it (../kube/rotate/earlier.ts). A journal that cannot be read says nothing
+ * here: the real run reports it.
+ */
+async function earlierRotations(inv: LoadedInventory, ids: Rotatable[]): Promise<Partial<Record<Rotatable, string>>> {
+  const [{StateStore, taskKey}, {obsctlDir}, {earlierRotation}] = await Promise.all([
+    import('../engine/state.js'),
+    import('../config/model.js'),
+    import('../kube/rotate/earlier.js'),
+  ])
+  let records: Record<string, TaskRecord>
+  try {
+    records = StateStore.load(obsctlDir(inv.dir), inv.file).records()
+  } catch {
+    return {}
+  }
+  const journal = {before: (phase: string, target: string) => records[taskKey(phase, target)]}
+  const out: Partial<Record<Rotatable, string>> = {}
+  for (const id of ids) {
+    const r = earlierRotation(journal, id)
+    if (r?.byEarlierRun) out[id] = r.byEarlierRun
+  }
+  return out
 }

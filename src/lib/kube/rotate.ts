@@ -185,7 +185,7 @@ export function rotatePhase(o: RotatePhaseOptions): Phase<Target, RotateReport> 
     describe: (t, ctx) => describeRotation(ctx.platform, t.id, o.values[t.id]?.source ?? (t.id === 's3' ? 'pending in the Secret' : 'generated')),
     async run(t, ctx, io) {
       // a stopped run's rerun: what that run rotated and verified stands (unless a pending pair is in the Secret again)
-      const earlier = earlierRotation(ctx, t.id)
+      const earlier = earlierRotation(ctx.journal, t.id)
       if (earlier) {
         if (!(await pendingInSecret(ctx, t.id))) {
           io.log(`the run ${earlier.byEarlierRun} rotated and verified the ${TITLES[t.id]}, then stopped before the end: not rotated again`)

@@ -12,7 +12,7 @@
  * as any pending one is (a generated Argo CD password the stopped run never showed is shown then).
  */
 import {centralCluster, NAMESPACES} from '../../config/model.js'
-import type {RunContext, TaskRecord} from '../../engine/types.js'
+import type {RunContext, RunJournal, TaskRecord} from '../../engine/types.js'
 import {kubeForCluster} from '../run.js'
 import type {SecretObject} from '../secrets/catalogue.js'
 import {PENDING_SECRET as ARGOCD_PENDING_SECRET} from './argocd.js'
@@ -28,8 +28,7 @@ const PHASE = 'rotate'
  * one: its own report, named by that run (`byEarlierRun`; a run that itself took it from an earlier one names
  * the run that did the rotation), its restarts marked as that run's.
  */
-export function earlierRotation(ctx: RunContext, id: Rotatable): RotateReport | undefined {
-  const journal = ctx.journal
+export function earlierRotation(journal: Pick<RunJournal, 'before'> | undefined, id: Rotatable): RotateReport | undefined {
   if (!journal) return undefined
   const records = ROTATABLE.map((c) => journal.before(PHASE, c)).filter((r): r is TaskRecord => r?.runId !== undefined)
   const latest = records.reduce<TaskRecord | undefined>((a, r) => (!a || order(r) > order(a) ? r : a), undefined)
