@@ -61,6 +61,9 @@ export function refuseMultiControlPlane(c: Cluster): void {
  */
 export const RESTORE_RECORD = '/var/lib/obsctl/restore/in-progress'
 
+/** A `key=value` line of the restore record (or of a step's output about it). */
+const recordField = (out: string, key: string) => new RegExp(`^${key}=(.+)$`, 'm').exec(out)?.[1]?.trim()
+
 async function readRestoreRecord(
   conn: SshConnection,
   dataDir: string,
@@ -69,8 +72,7 @@ async function readRestoreRecord(
   const out = await rootStep(conn, `cat ${RESTORE_RECORD} 2>/dev/null; if [ -e ${dataDir} ]; then echo datadir=yes; fi; true`, 'reading the restore record', {
     signal,
   })
-  const field = (k: string) => new RegExp(`^${k}=(.+)$`, 'm').exec(out)?.[1]?.trim()
-  return {previous: field('previous'), restored: field('restored'), dataDir: field('datadir') === 'yes'}
+  return {previous: recordField(out, 'previous'), restored: recordField(out, 'restored'), dataDir: recordField(out, 'datadir') === 'yes'}
 }
 
 /**
@@ -106,8 +108,7 @@ async function moveDataDirAside(
     'moving the etcd data dir aside',
     {signal},
   )
-  const field = (k: string) => new RegExp(`^${k}=(.+)$`, 'm').exec(out)?.[1]?.trim()
-  return {previous: field('previous') ?? aside, interrupted: field('interrupted')}
+  return {previous: recordField(out, 'previous') ?? aside, interrupted: recordField(out, 'interrupted')}
 }
 
 export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, RestoreEtcdReport> {

@@ -29,7 +29,7 @@ interface Pending {
   source: string
 }
 
-async function readPending(kube: Kube): Promise<Pending | undefined> {
+export async function readPending(kube: Kube): Promise<Pending | undefined> {
   const s = await kube.get<SecretObject>('v1', 'Secret', PENDING_SECRET, NAMESPACES.argocd)
   const newPw = decoded(s?.data?.password)
   const oldPw = decoded(s?.data?.['password-previous'])
@@ -47,11 +47,9 @@ async function writePending(kube: Kube, p: Pending): Promise<void> {
   } as SecretObject)
 }
 
-const deletePending = (kube: Kube) => kube.delete({apiVersion: 'v1', kind: 'Secret', metadata: {name: PENDING_SECRET, namespace: NAMESPACES.argocd}})
-
-/** The flow's last step for a generated password: it is in the result now, so the Secret that kept it goes. */
+/** The pending Secret goes: once the rotation is verified, or for a generated password once the flow has it in its result. */
 export async function dropPendingArgocd(kube: Kube): Promise<void> {
-  await deletePending(kube)
+  await kube.delete({apiVersion: 'v1', kind: 'Secret', metadata: {name: PENDING_SECRET, namespace: NAMESPACES.argocd}})
 }
 
 export async function rotateArgocd(ctx: RunContext, o: RotatePhaseOptions, io: TaskIO): Promise<RotateReport> {
@@ -145,7 +143,7 @@ export async function rotateArgocd(ctx: RunContext, o: RotatePhaseOptions, io: T
 
   // 6: a value the user gave leaves the cluster now; a generated one is shown once by the flow, which then drops it
   if (pending.source === 'generated') o.onGenerated?.(newPw)
-  else await deletePending(kube)
+  else await dropPendingArgocd(kube)
   return {
     credential: 'argocd',
     user: 'admin',

@@ -11,11 +11,11 @@
  * A pending pair still in the credential's Secret wins over the journal (pendingInSecret): that rotation is finished
  * as any pending one is (a generated Argo CD password the stopped run never showed is shown then).
  */
-import {centralCluster, NAMESPACES} from '../../config/model.js'
+import {centralCluster} from '../../config/model.js'
 import type {RunContext, RunJournal, TaskRecord} from '../../engine/types.js'
 import {kubeForCluster} from '../run.js'
 import type {SecretObject} from '../secrets/catalogue.js'
-import {PENDING_SECRET as ARGOCD_PENDING_SECRET} from './argocd.js'
+import {readPending} from './argocd.js'
 import {previousKey} from './common.js'
 import {CREDENTIALS, ROTATABLE, type Rotatable, type RotateReport} from './model.js'
 import {S3_REFERENCE} from './s3.js'
@@ -51,10 +51,7 @@ const order = (r: TaskRecord) => `${r.startedAt ?? ''} ${r.runId ?? ''}`
 /** Does the credential's Secret on the central cluster hold a pending rotation (the old value beside the new)? */
 export async function pendingInSecret(ctx: RunContext, id: Rotatable): Promise<boolean> {
   const kube = await kubeForCluster(ctx, centralCluster(ctx.platform).name)
-  if (id === 'argocd') {
-    const data = (await kube.get<SecretObject>('v1', 'Secret', ARGOCD_PENDING_SECRET, NAMESPACES.argocd))?.data
-    return Boolean(data?.password && data['password-previous'])
-  }
+  if (id === 'argocd') return (await readPending(kube)) !== undefined
   const s = id === 's3' ? S3_REFERENCE : CREDENTIALS[id].secret
   const live = await kube.get<SecretObject>('v1', 'Secret', s.name, s.namespace)
   return Boolean(live?.data?.[previousKey(s.key)])
