@@ -14,10 +14,12 @@
 //
 //   dist/chunks/main.js        the runner: @oclif/core's `execute` (bin/run.js requires it)
 //   dist/commands/**.js        one file per command (oclif.manifest.json points at them; `isESM: false`)
+//   dist/hooks/*.js            oclif's hooks (package.json `oclif.hooks`)
+//   dist/help/obsctl-help.js   the help class (package.json `oclif.helpClass`: oclif's Help, errors redacted)
 //   dist/chunks/*.js           shared code and lazily loaded chunks (client-node, minio, listr2, …)
 //   dist/chunks/bundle.json    {version, id}: id is a hash of every output file, the code cache's key
 //   dist/code-cache.cjs        the code cache (src/lib/code-cache.ts) as one CommonJS file, for bin/run.js
-// dist/commands/ and dist/chunks/ each hold a package.json saying "type": "commonjs". dist/lib/ stays tsc's
+// dist/commands/, dist/hooks/, dist/help/ and dist/chunks/ each hold a package.json saying "type": "commonjs". dist/lib/ stays tsc's
 // output (ES modules; tests import it); the CLI does not load it.
 //
 // Bundled: packages that do not depend on where their own files are, or whose files that must stay in place
@@ -87,7 +89,7 @@ const jsFiles = (dir) =>
   )
 
 // Pass 1: ES modules, split.
-const commands = [...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))]
+const commands = [...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks')), ...jsFiles(path.join(DIST, 'help'))]
 rmSync(ESM, {recursive: true, force: true})
 const patches = [yamlNoTokenLog(), oclifWslCheck(), oclifCommandSort(), oclifPlainHelpText(), ...oclifLazyRequires(), stringWidthAscii()]
 const applied = new Set()
@@ -186,7 +188,12 @@ rmSync(ESM, {recursive: true, force: true})
 //
 // One pass over the output files: both rewrites, the checks (no import() and no lazy entry's name left) and the
 // bundle's hash, each file read once.
-const outputs = [...jsFiles(path.join(DIST, 'chunks')), ...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks'))].sort()
+const outputs = [
+  ...jsFiles(path.join(DIST, 'chunks')),
+  ...jsFiles(path.join(DIST, 'commands')),
+  ...jsFiles(path.join(DIST, 'hooks')),
+  ...jsFiles(path.join(DIST, 'help')),
+].sort()
 const hash = createHash('sha256')
 const left = []
 const unresolved = []
@@ -216,7 +223,7 @@ if (unresolved.length) throw new Error(`bin/bundle.mjs: a lazy entry's name was 
 rmSync(path.join(DIST, 'main.js'))
 rmSync(path.join(DIST, 'main.js.map'), {force: true})
 
-for (const dir of ['chunks', 'commands', 'hooks']) writeFileSync(path.join(DIST, dir, 'package.json'), '{"type": "commonjs"}\n')
+for (const dir of ['chunks', 'commands', 'hooks', 'help']) writeFileSync(path.join(DIST, dir, 'package.json'), '{"type": "commonjs"}\n')
 mkdirSync(path.join(DIST, 'chunks'), {recursive: true})
 writeFileSync(path.join(DIST, 'chunks', 'bundle.json'), `${JSON.stringify({version: pkg.version, id: hash.digest('hex').slice(0, 16)})}\n`)
 

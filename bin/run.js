@@ -39,7 +39,11 @@ if (argv.length === 1 && argv[0] === '--version') {
   const chunks = path.join(root, 'dist', 'chunks') + path.sep
   const bundle = JSON.parse(readFileSync(path.join(chunks, 'bundle.json'), 'utf8'))
   const {installCodeCache} = require('../dist/code-cache.cjs')
-  installCodeCache({roots: [chunks, path.join(root, 'dist', 'commands') + path.sep], version: bundle.version, bundleId: bundle.id})
+  installCodeCache({
+    roots: [chunks, path.join(root, 'dist', 'commands') + path.sep, path.join(root, 'dist', 'help') + path.sep],
+    version: bundle.version,
+    bundleId: bundle.id,
+  })
   // the built commands are what runs, whatever NODE_ENV says: with NODE_ENV=development or test (a
   // JavaScript developer's shell, vitest's workers) oclif would otherwise read tsconfig.json (loading the
   // TypeScript compiler: ~350 ms of CPU per command) and try to register tsx or ts-node over dist/

@@ -85,11 +85,13 @@ describe('docs/commands.md', () => {
     const script = `
       const fs = require('node:fs'), path = require('node:path')
       const dir = path.join(process.env.ROOT, 'dist', 'chunks')
-      const file = fs.readdirSync(dir).map((f) => path.join(dir, f)).find((f) => f.endsWith('.js') && fs.readFileSync(f, 'utf8').includes('"node_modules/@oclif/core/lib/errors/handle.js"'))
-      const chunk = require(file)
+      // the chunk that holds a module of @oclif/core (the split puts them where the entries share them)
+      const files = fs.readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => f.endsWith('.js'))
+      const of = (m) => require(files.find((f) => fs.readFileSync(f, 'utf8').includes('"node_modules/@oclif/core/lib/' + m + '"')))
+      const chunk = of('errors/handle.js')
       ;(async () => {
-        const config = await chunk.require_config().Config.load({root: process.env.ROOT})
-        chunk.require_cache().default.getInstance().set('config', config)
+        const config = await of('config/config.js').require_config().Config.load({root: process.env.ROOT})
+        of('cache.js').require_cache().default.getInstance().set('config', config)
         const err = Object.assign(new Error('the flag is wrong'), {showHelp: true, parse: {input: {argv: ['--nope']}}})
         process.argv = [process.argv[0], path.join(process.env.ROOT, 'bin/run.js'), 'plan', '--nope']
         await chunk.require_handle().handle(err)

@@ -85,6 +85,38 @@ describe('help', () => {
     }
   })
 
+  it('--help / -h / help of no such command or topic: exit 2, printed as every obsctl error is, without a credential typed in it', async () => {
+    // oclif answers --help before any command or hook runs; it printed ` ›   Error: Command https://ops:pa55word@… not found.`
+    const token = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'
+    for (const [args, says] of [
+      [['https://ops:pa55word@git.example.test/x', '--help'], /^Error: Command https:\/\/git\.example\.test\/x not found\.\n {2}→ obsctl help\n$/],
+      [['-h', 'https://ops:pa55word@git.example.test/x'], /^Error: Command https:\/\/git\.example\.test\/x not found\.\n {2}→ obsctl help\n$/],
+      [
+        ['config', 'https://ops:pa55word@git.example.test/x', '--help'],
+        /^Error: Command config:https:\/\/git\.example\.test\/x not found\.\n {2}→ obsctl help\n$/,
+      ],
+      [['help', 'https://ops:pa55word@git.example.test/'], /^Error: Command https:\/\/git\.example\.test\/ not found\.\n {2}→ obsctl help\n$/],
+      [[token, '--help'], /^Error: Command \*\*\* not found\.\n {2}→ obsctl help\n$/],
+      [['help', `cluster:${token}`], /^Error: Command cluster:\*\*\* not found\.\n {2}→ obsctl help\n$/],
+    ] as const) {
+      const r = await obsctl([...args], {env: env()})
+      expect(r.status, args.join(' ')).toBe(2)
+      expect(r.stdout).toBe('')
+      expect(r.stderr).toMatch(says)
+      expect(r.stderr).not.toMatch(/pa55word|ghp_/)
+    }
+    // under --json, the error object on stdout
+    const json = await obsctl(['https://ops:pa55word@git.example.test/x', '--help', '--json'], {env: env()})
+    expect(json.status).toBe(2)
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: {code: 'UNKNOWN_COMMAND', exitCode: 2, message: 'Command https://git.example.test/x not found.', hints: ['obsctl help']},
+    })
+    // help that exists is unchanged
+    const ok = await obsctl(['config', '--help'], {env: env()})
+    expect(ok.status).toBe(0)
+    expect(ok.stdout).toContain('$ obsctl config COMMAND')
+  })
+
   it('--version prints the commit and build date', async () => {
     const r = await obsctl(['--version'])
     expect(r.status).toBe(0)
