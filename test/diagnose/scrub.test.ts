@@ -6,6 +6,7 @@
  * prints it, GitHub's and GitLab's token formats (ghp_…, glpat-…).
  */
 import {describe, expect, it} from 'vitest'
+import {redactText} from '../../src/lib/config/validators.js'
 import {REDACTED, Scrubber} from '../../src/lib/diagnose/scrub.js'
 
 const scrub = (text: string) => new Scrubber().scrub(text)
@@ -68,5 +69,31 @@ describe('Scrubber: shapes without a known value', () => {
     ].join('\n')
     expect(scrub(text)).toBe(text)
     expect(scrub(text)).not.toContain(REDACTED)
+  })
+})
+
+describe('one set of patterns: what the scrubber caught on its own, task logs and messages (redactText) now catch too', () => {
+  const jwt = 'eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLWJ5dGVz'
+  const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAprivatekeybody\n-----END RSA PRIVATE KEY-----'
+  it.each([
+    ['a JWT (a service-account token) on its own', `token rejected: ${jwt}`, 'c2lnbmF0dXJl'],
+    ['a PEM private key', `client-key:\n${pem}\nnext`, 'privatekeybody'],
+    ['Basic auth in a header', 'Authorization header was Basic dXNlcjpodW50ZXIy', 'dXNlcjpodW50ZXIy'],
+    ['an unquoted YAML value under a secret-named key', 'objstore:\n  secret_key: s3cr3tS3key\n  bucket: thanos', 's3cr3tS3key'],
+    ['`key = value` under a secret-named key', 'password = hunter2hunter2', 'hunter2'],
+    ["a kubeconfig's client-key-data", '    client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQ==', 'LS0tLS1CRUdJTi'],
+  ])('%s', (_what, text, secret) => {
+    const archived = scrub(text)
+    const logged = redactText(text, {})
+    expect(archived).not.toContain(secret)
+    expect(archived).toContain(REDACTED)
+    expect(logged).not.toContain(secret)
+    expect(logged).toContain('***')
+  })
+
+  it("a URL's password: the archive keeps the user (support needs it), a message drops both; what is no secret stays in both", () => {
+    const text = 'mc alias set s3 https://minio:minio-pass-123@s3.example.test/bucket; bucket: thanos; retention: 12h'
+    expect(scrub(text)).toBe('mc alias set s3 https://minio:[REDACTED]@s3.example.test/bucket; bucket: thanos; retention: 12h')
+    expect(redactText(text, {})).toBe('mc alias set s3 https://s3.example.test/bucket; bucket: thanos; retention: 12h')
   })
 })

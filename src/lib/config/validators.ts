@@ -163,7 +163,7 @@ const SECRET_ENV = /PASSWORD|PASSWD|SECRET|TOKEN|_KEY$|ACCESS_KEY|CREDENTIAL/i
  * Names of secret values in a text: query parameters (`?token=`, `X-Amz-Signature=`), shell assignments
  * (`DB_PASSWORD=… cmd`, `export API_TOKEN=…`) and command-line flags (`--token …`, `--certificate-key …`).
  */
-const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|SIGNATURE|APIKEY|(^|[_-])(KEY|PASS)$/i
+const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|SIGNATURE|APIKEY|(^|[_-])(KEY|PASS)$|[_-]KEY[_-]DATA$/i
 
 /**
  * Secret-looking names whose value is public: kubeadm's `--discovery-token-ca-cert-hash` (a CA's public key pin), and
@@ -171,12 +171,20 @@ const SECRET_NAME = /PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|SIGNATURE|APIKEY|(^
  */
 const PUBLIC_NAME = /ca-cert-hash$|(env|file|path|ref|name)$/i
 
-const secretName = (name: string) => SECRET_NAME.test(name) && !PUBLIC_NAME.test(name)
+/** A name (a key, a variable, a flag, a query parameter) whose value is a secret. */
+export const secretName = (name: string) => SECRET_NAME.test(name) && !PUBLIC_NAME.test(name)
 /** In `key: value` forms the bare name `key` is a Secret's key (`secretKeyRef: {key: password}`), not a secret. */
 const secretField = (name: string) => secretName(name) && name.toLowerCase() !== 'key'
 
-/** Token formats recognisable on their own: GitHub (`ghp_…`, `github_pat_…`), GitLab (`glpat-…`), Slack (`xoxb-…`). */
-const TOKEN_SHAPE = /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20,}|xox[abposr]-[\w-]{10,})/g
+/**
+ * Token formats recognisable on their own: GitHub (`ghp_…`, `github_pat_…`), GitLab (`glpat-…`), Slack (`xoxb-…`), JWTs
+ * (service-account and OIDC tokens: three base64url parts, the first a JSON header, `eyJ…`).
+ */
+const TOKEN_SHAPE =
+  /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20,}|xox[abposr]-[\w-]{10,}|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)/g
+
+/** A PEM private key, whole (a kubeconfig's client-key-data decoded, a TLS key, an SSH key). */
+const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g
 
 /**
  * A value that stands for one, in a hint or example: `…`, `...`, `***`, `[REDACTED]`, `<token>` (also
@@ -189,17 +197,24 @@ const PLACEHOLDER = /^(…|\.\.\.|\*+|\[REDACTED\]|<.*|\$\{?[A-Za-z_]\w*\}?)$/
  * A text (a task log, a request trace) as it may be shown: every URL without its user and password
  * (redactUrl), `Authorization:` values and bearer tokens masked, the value of every secret-named
  * assignment, query parameter or flag (`TOKEN=…`, `?password=…`, `--token …`, `--certificate-key …`, also at the
- * start of a line) masked, and the value of every secret-named environment variable (`*PASSWORD*`, `*TOKEN*`,
- * `*_KEY`…, at least 4 characters) replaced. `mask` is what stands in for a value (`***`; a diagnosis archive
- * uses its own marker).
+ * start of a line; `password: …`, `token = …` unquoted too) masked, token formats (GitHub, GitLab, Slack, JWTs), PEM private
+ * keys, and the value of every secret-named environment variable (`*PASSWORD*`, `*TOKEN*`, `*_KEY`…, at least 4
+ * characters) replaced. `mask` is what stands in for a value (`***`; a diagnosis archive uses its own marker, and
+ * keeps a URL's user: `o.urlUser`, `https://minio:[REDACTED]@host`). The one set of these patterns: messages, task
+ * logs, traces and diagnosis archives all go through it.
  */
-export function redactText(text: string, env: NodeJS.ProcessEnv = process.env, mask = '***'): string {
-  let out = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => {
+export function redactText(text: string, env: NodeJS.ProcessEnv = process.env, mask = '***', o: {urlUser?: boolean} = {}): string {
+  let out = text.replace(PRIVATE_KEY, mask)
+  out = out.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => {
     const userinfo = /\/\/([^/@\s]*)@/.exec(u)?.[1]
     if (userinfo === undefined) return u
     // a password already masked (or a placeholder in a hint) is kept, with the user it belongs to
-    const pw = userinfo.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : undefined
-    return pw !== undefined && (pw === mask || PLACEHOLDER.test(pw)) ? u : redactUrl(u)
+    const at = userinfo.indexOf(':')
+    const pw = at >= 0 ? userinfo.slice(at + 1) : undefined
+    if (pw !== undefined && (pw === mask || PLACEHOLDER.test(pw))) return u
+    // the user kept where asked (a user alone may be a token: https://ghp_…@github.com, dropped)
+    if (o.urlUser && pw !== undefined) return u.replace(`//${userinfo}@`, () => `//${userinfo.slice(0, at)}:${mask}@`)
+    return redactUrl(u)
   })
   out = out.replace(TOKEN_SHAPE, mask)
   // an env entry whose name says it is a secret, in JSON or flow YAML: {"name": "DB_PASS", "value": "…"}
@@ -211,6 +226,12 @@ export function redactText(text: string, env: NodeJS.ProcessEnv = process.env, m
   // a quoted value under a secret-named key, spaces and all (JSON, YAML): "password": "correct horse battery"
   out = out.replace(/(?<![\w./-])(["']?)([A-Za-z_][\w.-]*)\1(\s*:\s*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*')/g, (m, q: string, k: string, sep: string, v: string) =>
     secretField(k) && !PLACEHOLDER.test(unquote(v)) ? `${q}${k}${q}${sep}${requote(v, mask)}` : m,
+  )
+  // an unquoted value under a secret-named key (YAML, flow JSON, `key = value` config): password: hunter2, token = abc
+  out = out.replace(
+    /(?<![\w./-])(["']?)([A-Za-z_][\w.-]*)\1([ \t]*[:=][ \t]*)([^\s"',}{[|>&;][^\s"',}]{3,})/g,
+    (m, q: string, k: string, sep: string, v: string) =>
+      secretField(k) && !PLACEHOLDER.test(v) && !v.startsWith(mask) && !/^\[REDACTED\]/.test(v) ? `${q}${k}${q}${sep}${mask}` : m,
   )
   // a header-like name (with a dash) whose value follows a colon: x-api-key: …, Private-Token: …, X-Vault-Token: …
   out = out.replace(/(^|[\s{,])([A-Za-z][\w]*(?:-\w+)+)(\s*:[ \t]*)([^\s"',}]+)/gm, (m, pre: string, k: string, sep: string, v: string) =>
@@ -226,7 +247,7 @@ export function redactText(text: string, env: NodeJS.ProcessEnv = process.env, m
     /(authorization\s*[:=]\s*)(\S+(\s+\S+)?)/gi,
     (_, k: string, v: string) => `${k}${/^(bearer|basic)$/i.test(v.split(/\s+/)[0]!) ? `${v.split(/\s+/)[0]} ` : ''}${mask}`,
   )
-  out = out.replace(/\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${mask}`)
+  out = out.replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${mask}`)
   if (out.includes('\n')) out = redactYamlLines(out, mask)
   const secrets = Object.entries(env)
     .filter(([k, v]) => SECRET_ENV.test(k) && v && v.length >= 4)

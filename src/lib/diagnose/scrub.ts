@@ -1,11 +1,11 @@
 /**
  * What keeps secrets out of a diagnosis archive: every known secret value (the env vars the inventory
  * names, the values of the Secrets obsctl manages and Argo CD's cluster Secrets, kubeadm's bootstrap tokens,
- * the credentials in the kubeconfig) and token-shaped text (bearer tokens, JWTs, basic auth in URLs and
- * headers, private keys) are replaced by [REDACTED] in everything that goes into it; then the redaction of
- * task logs and traces runs over it too, with the same marker (redactText, the one copy of those patterns:
- * secret-named assignments, query parameters such as a presigned URL's X-Amz-Signature, flags such as
- * kubeadm's `--token X`, quoted values under secret-named keys, header-like `x-api-key: …`, GitHub/GitLab/Slack
+ * the credentials in the kubeconfig) is replaced by [REDACTED] in everything that goes into it; then the redaction
+ * of messages, task logs and traces runs over it, with the same marker and a URL's user kept (redactText, the one
+ * copy of the patterns for what has no known value: bearer and basic tokens, JWTs, PEM private keys, a URL's
+ * password, secret-named assignments, query parameters such as a presigned URL's X-Amz-Signature, flags such as
+ * kubeadm's `--token X`, values under secret-named keys quoted or not, header-like `x-api-key: …`, GitHub/GitLab/Slack
  * token formats, YAML block scalars under secret-named keys, env entries whose name says they are secret).
  * Values are held in memory only.
  */
@@ -13,22 +13,6 @@ import {redactText} from '../config/validators.js'
 import {yaml} from '../lazy-deps.js'
 
 export const REDACTED = '[REDACTED]'
-
-const PATTERNS: [RegExp, string | ((...m: string[]) => string)][] = [
-  // PEM private keys (client-key-data decoded, TLS keys)
-  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, REDACTED],
-  // JWTs (service-account tokens, OIDC): three base64url parts, the first a JSON header ({"…)
-  [/eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, REDACTED],
-  // Authorization headers and bearer tokens in any text
-  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, (_m, kind) => `${kind} ${REDACTED}`],
-  // basic auth in URLs: scheme://user:password@host
-  [/\b([a-z][a-z0-9+.-]*:\/\/)([^\s:/@]+):([^\s/@]+)@/gi, (_m, scheme, user) => `${scheme}${user}:${REDACTED}@`],
-  // key: value / "key": "value" for obvious credential names (token, password, secret…)
-  [
-    /(["']?(?:password|passwd|secret|token|bearerToken|secret_key|access_key|client-key-data|apiKey|api_key)["']?\s*[:=]\s*)(["']?)([^\s"',}]{4,})\2/gi,
-    (_m, key, q) => `${key}${q}${REDACTED}${q}`,
-  ],
-]
 
 /** keys whose values are credentials (in Secrets' files, kubeconfigs, Argo CD cluster configs) */
 export const SECRET_KEY = /pass|secret|token|key|credential|auth|cert.*data|private/i
@@ -95,9 +79,8 @@ export class Scrubber {
     this.ordered ??= [...this.values].sort((a, b) => b.length - a.length)
     let out = text
     for (const v of this.ordered) if (out.includes(v)) out = out.split(v).join(REDACTED)
-    for (const [re, rep] of PATTERNS) out = out.replace(re, rep as string)
-    // what every task log and trace goes through (one set of patterns): not the environment's values, which
-    // add() was given by name
-    return redactText(out, {}, REDACTED)
+    // what every message, task log and trace goes through (one set of patterns), a URL's user kept for support:
+    // not the environment's values, which add() was given by name
+    return redactText(out, {}, REDACTED, {urlUser: true})
   }
 }
