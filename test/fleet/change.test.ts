@@ -2,7 +2,9 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {configSet, upgradeChart} from '../../src/lib/flows/change-run.js'
+import {secretSetting} from '../../src/lib/config/validators.js'
 import {ObsctlError} from '../../src/lib/errors.js'
+import {obsctl, requireBuild} from '../cli/helpers.js'
 import {workspace, type Workspace} from './helpers.js'
 
 let ws: Workspace | undefined
@@ -112,6 +114,62 @@ describe('config set', () => {
     expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(r.commit!.sha)
     // and now there is nothing left to do
     expect((await configSet(ws.inv(), 'retention.prometheus', '12h', {yes: true, sync: false})).noop).toBe(true)
+  })
+})
+
+describe('config set: a secret typed as a value is never repeated (summary, diff, --json, commit message)', () => {
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJvcHMifQ.c2lnbmF0dXJlLWJ5dGVzLTAx'
+  it.each([
+    ['a GitHub token', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'],
+    ['a JWT', jwt],
+    ['a long hex secret', 'd1a9c0ffee42beef1234567890abcdef00112233'],
+    ['a password-like word', 'P4ss!word9'],
+  ])('%s as s3.region: withheld from what the command prints and from the commit on the remote; the inventory holds it', async (_what, secret) => {
+    requireBuild()
+    ws = await workspace()
+    const r = await obsctl(['config', 'set', 's3.region', secret, '-c', ws.file, '--yes', '--no-sync'], {env: {XDG_CACHE_HOME: path.join(ws.dir, 'cache')}})
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout + r.stderr).not.toContain(secret)
+    expect(r.stdout).toContain('set s3.region us-east-1 → ***')
+    // the commit that reached the remote: subject and body
+    const message = ws.remoteGit('log', '-1', '--format=%B', 'main')
+    expect(message).toMatch(/^obsctl: set s3\.region us-east-1 → \*\*\*\n/)
+    expect(message).not.toContain(secret)
+    // what it sets is set: the inventory holds the value (the user's own file)
+    expect(readFileSync(ws.file, 'utf8')).toContain(secret)
+    // --json: the result holds no secret either, and setting it back withholds the old value
+    const back = await obsctl(['config', 'set', 's3.region', 'eu-west-1', '-c', ws.file, '--yes', '--no-sync', '--json'], {
+      env: {XDG_CACHE_HOME: path.join(ws.dir, 'cache')},
+    })
+    expect(back.status, back.stderr).toBe(0)
+    expect(back.stdout + back.stderr).not.toContain(secret)
+    expect(JSON.parse(back.stdout)).toMatchObject({title: 'set s3.region *** → eu-west-1', previous: '***', value: 'eu-west-1'})
+    expect(ws.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: set s3.region *** → eu-west-1')
+  })
+
+  it('a value at a secret-named path is withheld; versions, host names, URLs, numbers, durations and names are shown', () => {
+    for (const [path, value] of [
+      ['alerting.receivers.0.webhook.password', 'plain'],
+      ['s3.region', 'Bearer abcdefgh12345678'],
+      ['git.remote', 'https://ops:hunter2@git.example.test/x.git'],
+      ['s3.region', 'hunter2@home'],
+    ])
+      expect(secretSetting(path, value), `${path} ${value}`).toBe(true)
+    for (const [path, value] of [
+      ['versions.charts.kube-prometheus-stack', '79.0.0'],
+      ['versions.argocd', 'v3.1.9'],
+      ['s3.region', 'eu-west-1'],
+      ['s3.endpoint', 'https://s3.minio.miribit.lab'],
+      ['s3.secretKeyEnv', 'OBSCTL_S3_SECRET_KEY'],
+      ['git.tokenEnv', 'OBSCTL_GIT_TOKEN'],
+      ['replicas.prometheus', '2'],
+      ['retention.prometheus', '12h'],
+      ['clusters.cluster-02.nodes.0.memory', '16Gi'],
+      ['clusters.cluster-02.loadBalancerIPs', '[192.168.101.215-192.168.101.219]'],
+      ['clusters.cluster-02.name', 'cluster-production-eu-west-01'],
+      ['alerting.receivers.0.email.to', 'ops-team2@example.com'],
+    ])
+      expect(secretSetting(path, value), `${path} ${value}`).toBe(false)
   })
 })
 

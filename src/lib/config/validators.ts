@@ -309,6 +309,27 @@ export function redactInput(text: string): string {
 }
 
 /**
+ * Whether a value set at an inventory path (`obsctl config set PATH VALUE`, and the value it replaces) is withheld
+ * from what obsctl prints and commits (shown as `***`), because a commit message stays in Git's history for good:
+ * - the path names a secret, as redactText reads names (a segment such as `password`, `token`, `apiKey`; names of
+ *   where a secret is, `tokenEnv`, `secretKeyEnv`, `sshKeyFile`, are shown);
+ * - redactText masks something in the value on its own (a GitHub/GitLab/Slack token, a JWT, a URL's password,
+ *   `Bearer …`, `TOKEN=…`, a PEM private key);
+ * - the value is credential-shaped: a run of 20 or more letters and digits mixing both (an API key, a base64 or hex
+ *   secret), or one word of 8 or more characters with letters, digits and a symbol that names, host names,
+ *   versions, durations, sizes, address ranges and e-mail addresses do not have (`P4ss!word`, `hunter2@home`).
+ * What remains is shown: versions, host names, URLs without a password, numbers, durations, names.
+ */
+export function secretSetting(path: string, value: string): boolean {
+  if (path.split('.').some((segment) => secretName(segment))) return true
+  if (redactInput(value) !== value) return true
+  for (const run of value.match(/[A-Za-z0-9]{20,}/g) ?? []) if (/\d/.test(run) && /[A-Za-z]/.test(run)) return true
+  if (!/^\S{8,}$/.test(value) || !/\d/.test(value) || !/[A-Za-z]/.test(value) || value.includes('://')) return false
+  const email = /^[\w.+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(value)
+  return /[^A-Za-z0-9._:/+,=~@-]/.test(value) || (value.includes('@') && !email)
+}
+
+/**
  * Every string in a value (an error's message, hints and details) through redactInput: what a message quotes of
  * the user's input (a URL with a password, `--token X`) is masked, while words that merely equal a short
  * credential (an access key `minio`) stay readable.

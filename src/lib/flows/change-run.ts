@@ -12,7 +12,7 @@ import type {SyncReport} from '../argocd/sync.js'
 import type {LoadedInventory} from '../config/load.js'
 import {relabelledEdges} from '../config/model.js'
 import {parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
-import {compareVersions, semverError} from '../config/validators.js'
+import {compareVersions, secretSetting, semverError} from '../config/validators.js'
 import type {Lock, RunResult} from '../engine/index.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {
@@ -95,7 +95,8 @@ export async function labelsOnly(
 
 /**
  * The shared path. `edit(dryRun)` makes the inventory edit (setInventoryValue & co.); `title` names
- * the change for the commit; `refuseNoop` makes "nothing to change" an exit-2 error (upgrade chart).
+ * the change for the commit; `refuseNoop` makes "nothing to change" an exit-2 error (upgrade chart); `shown`, a
+ * value as the result (and so every line printed from it) and the title may show it (config set: a secret withheld).
  */
 export async function applyInventoryChange(
   inv: LoadedInventory,
@@ -105,6 +106,7 @@ export async function applyInventoryChange(
     title: (previous: unknown, value: unknown, inventoryChanged: boolean) => string
     refuseNoop?: string
     command: string
+    shown?: (value: unknown) => unknown
   },
   o: ChangeOptions = {},
 ): Promise<ChangeResult> {
@@ -112,15 +114,19 @@ export async function applyInventoryChange(
   const next = dry.inventory
   const render = await previewRender(next, {force: o.force})
   const renderChanges = render.added.length + render.changed.length + render.removed.length
-  const title = change.title(dry.previous, dry.value, dry.changed)
+  const shown = change.shown ?? ((v: unknown) => v)
+  const title = change.title(shown(dry.previous), shown(dry.value), dry.changed)
+  // a withheld value is masked in the rendered diff that is shown too (the rendered files are what Argo CD applies)
+  const withheld = [dry.previous, dry.value].filter((v) => v !== undefined && shown(v) !== v).map((v) => show(v))
+  const shownDiff = withheld.filter((v) => v.length >= 4).reduce((d, v) => d.split(v).join('***'), render.diff)
   const result: ChangeResult = {
     title,
     path: change.path,
-    previous: dry.previous,
+    previous: shown(dry.previous),
     ...(dry.previousIsDefault ? {previousIsDefault: true} : {}),
-    value: dry.value,
+    value: shown(dry.value),
     inventory: {file: inv.file, changed: dry.changed},
-    render,
+    render: shownDiff === render.diff ? render : {...render, diff: shownDiff},
     dryRun: Boolean(o.dryRun),
     noop: !dry.changed && renderChanges === 0,
   }
@@ -203,6 +209,8 @@ export async function configSet(inv: LoadedInventory, rawPath: string, rawValue:
       edit: (dryRun) => setInventoryValue(inv, rawPath, rawValue, {dryRun, allowOvercommit: o.allowOvercommit}),
       title: (prev, value, changed) => (changed ? `set ${rawPath} ${show(prev)} → ${show(value)}` : `set ${rawPath} = ${show(value)}`),
       command: 'config set',
+      // a secret typed as a value is never repeated: not in the summary, the diff's header, --json, nor the commit message
+      shown: (v) => (v !== undefined && secretSetting(rawPath, show(v)) ? '***' : v),
     },
     o,
   )
