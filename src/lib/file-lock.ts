@@ -12,7 +12,8 @@
  * a holder keeps it for the milliseconds of one write), then fails naming the lock and its holder.
  *
  * A lock left behind by a process that was killed (SIGKILL, power loss: nothing ran to remove it):
- * - obsctl's, whose pid is no longer alive on this host (engine/lock.ts `holderAlive`), is taken over at once:
+ * - obsctl's, whose pid is no longer alive on this host (engine/lock.ts `holderAlive`, the one pid check of every
+ *   lock: a zombie is dead), is taken over at once:
  *   the pid is the proof, no age is needed (a reused pid only makes it look alive: then obsctl waits and fails
  *   naming it). Another host's (a kubeconfig on a shared home folder) counts as alive;
  * - one without a holder (kubectl's, or an unreadable one) is taken over only when it is older

@@ -1,11 +1,15 @@
 /**
  * The engine in real processes (the built dist/ engine driven by fixtures/run.mjs): SIGKILL mid-phase,
- * lock contention between two runs, Ctrl-C (SIGINT) → 130 and `interrupted` in state.json.
+ * lock contention between two runs, Ctrl-C (SIGINT) → 130 and `interrupted` in state.json, a lock holder
+ * killed but not reaped by its parent (a zombie).
  */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {hostname} from 'node:os'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
+import {pidAlive} from '../../src/lib/engine/lock.js'
+import {acquireFileLock} from '../../src/lib/file-lock.js'
 import {FIXTURE_RUN, readState, requireDist, runsOf, statuses, tmpInventory, waitFor} from './helpers.js'
 
 interface Done {
@@ -81,4 +85,67 @@ describe('engine in real processes', () => {
     expect(details.phases.map((p: {status: string}) => p.status)).toEqual(['interrupted', 'not-run'])
     expect(existsSync(t.lockFile)).toBe(false)
   })
+
+  // /proc/<pid>/stat is Linux's: elsewhere kill(pid, 0) is all obsctl has, and a zombie holds its lock until reaped
+  it.runIf(process.platform === 'linux')(
+    'a holder killed but not reaped by its parent (a zombie, as under a CI runner or a shell script that never waits) is dead: its lock is taken over',
+    async () => {
+      const t = tmpInventory()
+      // sh starts the run in the background, then becomes `sleep` (exec: same pid), which never waits for a child:
+      // the run, SIGKILLed at its first task with the lock held, stays a zombie until sleep ends
+      const parent = spawn('sh', ['-c', `"$0" "$1" "$2" "$3" & exec sleep 600`, process.execPath, FIXTURE_RUN, t.file, JSON.stringify({dir: t.dir})], {
+        stdio: 'ignore',
+        env: {...process.env, CI: '1', OBSCTL_TEST_KILL_AT: 'alpha:start'},
+      })
+      const procState = (pid: number) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+          return stat.charAt(stat.lastIndexOf(')') + 2)
+        } catch {
+          return undefined
+        }
+      }
+      try {
+        const holderPid = () => (existsSync(t.lockFile) ? (JSON.parse(readFileSync(t.lockFile, 'utf8')) as {pid: number}).pid : undefined)
+        await waitFor(
+          () => {
+            const pid = holderPid()
+            return pid !== undefined && procState(pid) === 'Z'
+          },
+          120_000,
+          'the lock holder to be killed and left a zombie',
+        )
+        const zombie = holderPid()!
+        expect(zombie).not.toBe(parent.pid)
+        // the case kill(pid, 0) gets wrong: the pid still answers, as a zombie
+        expect(() => process.kill(zombie, 0)).not.toThrow()
+        expect(statuses(t.stateFile)).toMatchObject({'alpha/a': 'running'})
+
+        // the run lock: the next run takes it over, says so, and resumes the killed run's task
+        const second = await start(t.file, {dir: t.dir}).done
+        expect(second.code, second.stderr).toBe(0)
+        expect(second.stderr).toContain(`taking over a stale lock ${t.lockFile} left by pid ${zombie}`)
+        expect(Object.values(statuses(t.stateFile)).every((s) => s === 'done')).toBe(true)
+        expect(existsSync(t.lockFile)).toBe(false)
+        expect(procState(zombie)).toBe('Z') // still not reaped: the takeover did not wait for it
+        expect(pidAlive(zombie)).toBe(false)
+        expect(pidAlive(parent.pid!)).toBe(true)
+
+        // a write lock (file-lock.ts: .obsctl/validation.json, kubeconfigs) the zombie held is taken over at once too
+        const fileLock = path.join(t.dir, 'kubeconfig.lock')
+        writeFileSync(
+          fileLock,
+          JSON.stringify({pid: zombie, host: hostname(), startedAt: '2030-01-01T00:00:00.000Z', command: 'obsctl kubeconfig merge', nonce: 'z'}),
+        )
+        let waited: string | undefined
+        const release = await acquireFileLock(fileLock, {timeoutMs: 5_000, onWait: (h) => (waited = h)})
+        expect(waited).toBeUndefined()
+        expect(JSON.parse(readFileSync(fileLock, 'utf8')).pid).toBe(process.pid)
+        release()
+      } finally {
+        parent.kill('SIGKILL')
+      }
+    },
+    180_000,
+  )
 })

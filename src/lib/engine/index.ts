@@ -19,7 +19,7 @@ export {
   type StateResetResult,
 } from './plan.js'
 export {StateStore, fingerprintOf, stableStringify, stateFilePath, taskKey} from './state.js'
-export {acquireLock, assertHeld, readLock, holderAlive, lockFilePath, type Lock, type LockInfo} from './lock.js'
+export {acquireLock, assertHeld, readLock, holderAlive, pidAlive, lockFilePath, type Lock, type LockInfo} from './lock.js'
 export {lockInventory, withInventoryLock} from './inventory-lock.js'
 export {TaskLog, sanitizeForFile, newRunId, runLogsDir, taskLogPath} from './logs.js'
 export {Resources} from './resources.js'

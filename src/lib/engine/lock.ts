@@ -82,12 +82,38 @@ export function unlinkQuiet(file: string): void {
 /** Is the holder alive? Only checkable on the same host; another host's lock counts as alive. */
 export function holderAlive(info: LockInfo): boolean {
   if (info.host !== hostname()) return true
+  return pidAlive(info.pid)
+}
+
+/**
+ * Is process `pid` (on this host) alive — every lock's one check (this file's run lock, ../file-lock.ts's write
+ * locks, `plan`'s "running")? `kill(pid, 0)` alone says yes for a zombie: a killed obsctl whose parent (a CI
+ * runner, a shell script) has not reaped it yet, which would keep its lock until the parent waits. So on Linux
+ * the state in /proc/<pid>/stat decides: Z (zombie) or X (dead) is not alive. Without /proc (macOS) kill(pid, 0)
+ * is all there is. A pid that is not a positive integer names no process (kill would signal a process group).
+ */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false
   try {
-    process.kill(info.pid, 0)
-    return true
+    process.kill(pid, 0)
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
+    // EPERM: it exists, owned by another user
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
+  const state = procState(pid)
+  return state !== 'Z' && state !== 'X'
+}
+
+/** The one-letter state of `pid` from /proc/<pid>/stat (`pid (comm) S …`; comm may hold spaces and parentheses), or undefined without /proc. */
+function procState(pid: number): string | undefined {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return undefined
+  }
+  const end = stat.lastIndexOf(')')
+  return end < 0 ? undefined : stat.charAt(end + 2) || undefined
 }
 
 export function acquireLock(stateDir: string, command: string, onNotice?: (msg: string) => void): Lock {
