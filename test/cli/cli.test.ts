@@ -119,6 +119,10 @@ process.on('exit', () => fs.writeFileSync(process.env.REQUESTS_OUT, [...seen].jo
           [`buckets/${t1.target}`]: {phase: 'buckets', target: t1.target, status: 'failed', error: 'connection refused'},
           [`buckets/${t2.target}`]: {phase: 'buckets', target: t2.target, status: 'done', fingerprint: 'an-older-input'},
         },
+        phaseRuns: {
+          buckets: {runId: 'run-b', status: 'interrupted', startedAt: '2030-01-01T00:00:00.000Z', endedAt: '2030-01-01T00:00:01.000Z'},
+          nodes: {runId: 'run-n', status: 'done', startedAt: '2030-01-01T00:00:00.000Z', endedAt: '2030-01-01T00:00:01.000Z'},
+        },
       }),
     )
     const plan = JSON.parse((await obsctl(['plan', '-c', file, '--json', '--phase', 'buckets'])).stdout)
@@ -137,6 +141,9 @@ process.on('exit', () => fs.writeFileSync(process.env.REQUESTS_OUT, [...seen].jo
     const reset = await obsctl(['state', 'reset', '-c', file, '--phase', 'buckets', '--yes', '--json'])
     expect(reset.status).toBe(0)
     expect(JSON.parse(reset.stdout)).toMatchObject({removed: 2, phases: ['buckets']})
-    expect(JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')).tasks).toEqual({})
+    const after = JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8'))
+    expect(after.tasks).toEqual({})
+    // the phase's run goes with its tasks (a rerun then finds no unfinished run to resume); another phase's stays
+    expect(Object.keys(after.phaseRuns)).toEqual(['nodes'])
   })
 })

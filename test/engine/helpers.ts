@@ -23,8 +23,16 @@ export function readState(file: string): {
   version: number
   tasks: Record<
     string,
-    {status: string; fingerprint?: string; failure?: {message: string; code?: string; exitCode: number; hints: string[]}; report?: unknown; logFile?: string}
+    {
+      status: string
+      fingerprint?: string
+      failure?: {message: string; code?: string; exitCode: number; hints: string[]}
+      report?: unknown
+      logFile?: string
+      runId?: string
+    }
   >
+  phaseRuns?: Record<string, {runId: string; status: string; startedAt: string; endedAt?: string}>
 } {
   return JSON.parse(readFileSync(file, 'utf8'))
 }

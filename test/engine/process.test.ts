@@ -47,6 +47,9 @@ describe('engine in real processes', () => {
     expect(r.signal).toBe('SIGKILL')
     // whole JSON, with the truth at the moment of death
     expect(statuses(t.stateFile)).toMatchObject({'alpha/a': 'done', 'alpha/b/x': 'done', 'alpha/c': 'running'})
+    // the phase's run, recorded before its first task, is left unfinished
+    const killedRun = readState(t.stateFile).tasks['alpha/a']!.runId
+    expect(readState(t.stateFile).phaseRuns).toEqual({alpha: {runId: killedRun, status: 'running', startedAt: expect.any(String)}})
     expect(existsSync(t.lockFile)).toBe(true) // left behind by the killed process
 
     const second = start(t.file, {dir: t.dir})
@@ -57,6 +60,10 @@ describe('engine in real processes', () => {
     expect(result.phases[0].tasks.map((x: {status: string}) => x.status)).toEqual(['unchanged', 'unchanged', 'done'])
     expect(runsOf(t.dir)).toEqual(['alpha/a', 'alpha/b/x', 'alpha/c', 'alpha/c', 'beta/p', 'beta/q'])
     expect(Object.values(statuses(t.stateFile)).every((s) => s === 'done')).toBe(true)
+    expect(Object.values(readState(t.stateFile).phaseRuns!).map((r) => [r.runId, r.status])).toEqual([
+      [result.runId, 'done'],
+      [result.runId, 'done'],
+    ])
     expect(existsSync(t.lockFile)).toBe(false)
   })
 
@@ -80,6 +87,10 @@ describe('engine in real processes', () => {
     expect(r.stderr).toMatch(/alpha b\/x: interrupted/)
     expect(statuses(t.stateFile)).toMatchObject({'alpha/a': 'done', 'alpha/b/x': 'interrupted', 'alpha/c': 'done'})
     expect(readState(t.stateFile).tasks['beta/p']).toBeUndefined()
+    // the phase's run is interrupted, not finished (though two of its three tasks are done); beta's never started
+    expect(readState(t.stateFile).phaseRuns).toEqual({
+      alpha: {runId: expect.any(String), status: 'interrupted', startedAt: expect.any(String), endedAt: expect.any(String)},
+    })
     const details = JSON.parse(r.stdout)
     expect(details.interrupted).toBe(true)
     expect(details.phases.map((p: {status: string}) => p.status)).toEqual(['interrupted', 'not-run'])

@@ -748,6 +748,73 @@ describe('killed (SIGKILL) and rerun (built binary)', () => {
     expect(grafana.passwordChanges.length).toBe(changes + 2)
     expect([await grafanaStatus(thirdPw), await grafanaStatus(rotated)]).toEqual([200, 401])
   })
+
+  it('two credentials, stopped between them (Ctrl-C, or killed) with the first done and the second not started: the rerun does not rotate the first again', async () => {
+    const GS = ['monitoring', 'grafana-admin-credentials'] as const
+    const FB = ['logging', 'fluentbit-opensearch-credentials'] as const
+    const two = ['secrets', 'rotate', 'grafana', 'fluent-bit', '--json', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig]
+    const state = () =>
+      JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')) as {
+        tasks: Record<string, {status: string; runId: string}>
+        phaseRuns?: Record<string, {runId: string; status: string}>
+      }
+    // `rotate:recorded`: Grafana's task recorded done, Fluent Bit's not started (with SIGINT, the run has handled it by then)
+    const stops = [
+      {how: 'Ctrl-C', env: {OBSCTL_TEST_KILL_AT: 'rotate:recorded', OBSCTL_TEST_KILL_SIGNAL: 'SIGINT'}, exit: 130, phaseRun: 'interrupted'},
+      {how: 'SIGKILL', env: {OBSCTL_TEST_KILL_AT: 'rotate:recorded'}, exit: null, phaseRun: 'running'},
+    ]
+    for (const stop of stops) {
+      const grafanaBefore = value(servers[0]!, ...GS, 'admin-password')!
+      const keyBefore = value(servers[0]!, ...FB, 'per-cluster-key')!
+      const changes = grafana.passwordChanges.length
+      const stopped = await obsctl(two, {env: stop.env})
+      expect(stopped.status, `${stop.how}: ${stopped.stderr}`).toBe(stop.exit)
+      if (stop.exit === 130) expect(stopped.stdout + stopped.stderr).toMatch(/interrupted by SIGINT/)
+      const rotated = value(servers[0]!, ...GS, 'admin-password')!
+      seen.add(rotated)
+      expect(rotated, stop.how).not.toBe(grafanaBefore)
+      expect(grafana.passwordChanges.length, stop.how).toBe(changes + 1)
+      // Fluent Bit untouched: no task of the stopped run, the key as it was — nothing in the journal but the run says it stopped
+      expect(value(servers[0]!, ...FB, 'per-cluster-key'), stop.how).toBe(keyBefore)
+      expect(value(servers[0]!, ...FB, 'per-cluster-key-previous'), stop.how).toBeUndefined()
+      const after = state()
+      const stoppedRun = after.tasks['rotate/grafana']!.runId
+      expect(after.tasks['rotate/grafana']!.status, stop.how).toBe('done')
+      expect(after.tasks['rotate/fluent-bit']?.runId, stop.how).not.toBe(stoppedRun)
+      expect(after.phaseRuns?.rotate, stop.how).toMatchObject({runId: stoppedRun, status: stop.phaseRun})
+      // a dry run reads it from the journal as the rerun will
+      const dry = await obsctl([...two, '--dry-run'])
+      expect(dry.status, dry.stderr).toBe(0)
+      expect(
+        (JSON.parse(dry.stdout) as SecretsRotateResult).plan!.map((p) => [p.credential, p.byEarlierRun]),
+        stop.how,
+      ).toEqual([
+        ['grafana', stoppedRun],
+        ['fluent-bit', undefined],
+      ])
+
+      // the rerun, the same command line (it would generate new values): Grafana is the stopped run's, Fluent Bit is rotated
+      const again = await obsctl(two)
+      expect(again.status, `${stop.how}: ${again.stderr}`).toBe(0)
+      const out = JSON.parse(again.stdout) as SecretsRotateResult
+      expect(out.rotated[0], stop.how).toMatchObject({credential: 'grafana', byEarlierRun: stoppedRun, verified: {newAccepted: true, oldRefused: true}})
+      expect(out.rotated[1], stop.how).toMatchObject({
+        credential: 'fluent-bit',
+        source: 'generated',
+        resumed: false,
+        verified: {newAccepted: true, oldRefused: true},
+      })
+      expect(out.rotated[1]!.byEarlierRun, stop.how).toBeUndefined()
+      seeKey(value(servers[0]!, ...FB, 'per-cluster-key')!)
+      expect(value(servers[0]!, ...FB, 'per-cluster-key'), stop.how).not.toBe(keyBefore)
+      // Grafana not rotated again: no password change, the stopped run's password still the one
+      expect(grafana.passwordChanges.length, stop.how).toBe(changes + 1)
+      expect(value(servers[0]!, ...GS, 'admin-password'), stop.how).toBe(rotated)
+      expect([await grafanaStatus(rotated), await grafanaStatus(grafanaBefore)], stop.how).toEqual([200, 401])
+      expect(state().phaseRuns?.rotate, stop.how).toMatchObject({status: 'done'})
+      expect(state().phaseRuns?.rotate?.runId, stop.how).not.toBe(stoppedRun)
+    }
+  })
 })
 
 /** Argo CD's Secrets as its install leaves them: the first password in argocd-initial-admin-secret, its bcrypt hash in argocd-secret. */

@@ -5,7 +5,8 @@
  *
  * Points: `<phase>:start` (a task is recorded running, before its live check), `<phase>:log` (a task of
  * the phase wrote a log line), `<phase>:after-run` (a task's run()
- * returned, before the journal records it done); in the render path: `render:pending-manifest`,
+ * returned, before the journal records it done), `<phase>:recorded` (a task's end is in the journal, the phase's
+ * next task not started: with SIGINT/SIGTERM the run has handled the signal before it goes on); in the render path: `render:pending-manifest`,
  * `render:write` (one rendered file written), `render:remove`, `render:manifest`, `render:staged`,
  * `render:committed`, `render:pushed`; in `backup restore`: `restore-etcd:data-dir-aside` (the control plane
  * stopped, etcd's data dir moved aside, nothing restored yet), `restore-etcd:restored` (`etcdutl snapshot restore`
@@ -28,12 +29,30 @@ function parse(): {point: string; n: number} | null {
   return {point: raw, n: 1}
 }
 
-export function killPoint(point: string): void {
+/** Is this passing of `point` the one OBSCTL_TEST_KILL_AT names (counting each passing)? */
+function due(point: string): boolean {
   if (spec === undefined) spec = parse()
-  if (spec === null || spec.point !== point) return
+  if (spec === null || spec.point !== point) return false
   const n = (seen.get(point) ?? 0) + 1
   seen.set(point, n)
-  if (n === spec.n) process.kill(process.pid, killSignal())
+  return n === spec.n
+}
+
+export function killPoint(point: string): void {
+  if (due(point)) process.kill(process.pid, killSignal())
+}
+
+/**
+ * killPoint for a point between two steps with no turn of the event loop between them (`<phase>:recorded`): with
+ * SIGTERM or SIGINT it also waits until the process's own handlers of that signal have run, so the next step sees
+ * the signal as one that arrived exactly at the point (a handler runs only when the event loop turns).
+ */
+export async function killPointHandled(point: string): Promise<void> {
+  if (!due(point)) return
+  const signal = killSignal()
+  const handled = signal !== 'SIGKILL' && process.listenerCount(signal) > 0 ? new Promise<void>((resolve) => process.once(signal, () => resolve())) : undefined
+  process.kill(process.pid, signal)
+  await handled
 }
 
 function killSignal(): NodeJS.Signals {

@@ -20,7 +20,7 @@ import type {PhaseResult, RunResult} from './result.js'
 import {failureOf} from './failure.js'
 import {StateStore, stateFilePath, taskKey} from './state.js'
 import {pendingTargets, runTask, type PhaseRunEnv} from './task.js'
-import type {AnyPhase, RendererChoice, RunContext, RunSsh, Target, TaskRecord} from './types.js'
+import type {AnyPhase, PhaseRunRecord, RendererChoice, RunContext, RunSsh, Target, TaskRecord} from './types.js'
 
 export type {AnyPhase, RendererChoice} from './types.js'
 
@@ -95,6 +95,7 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
 
   // what earlier runs left, as it was when this run started (ctx.journal.before)
   const loaded = state.records()
+  const loadedRuns = state.phaseRuns()
   const ac = new AbortController()
   // every task of the run (and each SSH/HTTP request in it) listens on this one signal
   setMaxListeners(0, ac.signal)
@@ -110,15 +111,23 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
     clusters: opts.clusters?.length ? opts.clusters : undefined,
     ssh: opts.ssh ?? {},
     resources,
-    journal: {before: (phase, target) => loaded[taskKey(phase, target)], forgetTargets: (ids, keep) => (dryRun ? 0 : state.forgetTargets(ids, keep))},
+    journal: {
+      before: (phase, target) => loaded[taskKey(phase, target)],
+      lastRun: (phase) => loadedRuns[phase],
+      forgetTargets: (ids, keep) => (dryRun ? 0 : state.forgetTargets(ids, keep)),
+    },
   }
   const running = new Map<string, TaskRecord>()
+  /** the phase running now and its run record (PhaseRunRecord: `running` until the phase ends) */
+  let phaseRun: {phase: string; rec: PhaseRunRecord} | undefined
   let interruptedBy: string | undefined
   const onSignal = (sig: string) => {
     if (interruptedBy) return
     interruptedBy = sig
     // on disk first, so even a run that cannot stop its tasks leaves the truth behind
     const at = new Date().toISOString()
+    // the phase's run is interrupted now, whatever its tasks do next (none of them makes it finished)
+    if (phaseRun) state.putPhaseRun(phaseRun.phase, {...phaseRun.rec, status: 'interrupted', endedAt: at})
     for (const rec of running.values()) {
       state.put({
         ...rec,
@@ -158,6 +167,12 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
         result.phases.push({name: phase.name, title: phase.title, status: 'not-run', durationMs: 0, tasks: []})
         continue
       }
+      // the phase's run is on disk before its first task: a run stopped anywhere in it (even between two tasks,
+      // with every task it started done) is found unfinished by the next one (RunJournal.lastRun)
+      if (!dryRun) {
+        phaseRun = {phase: phase.name, rec: {runId, status: 'running', startedAt: new Date().toISOString()}}
+        state.putPhaseRun(phase.name, phaseRun.rec)
+      }
       const pr = await runPhase(phase, {
         ctx,
         state,
@@ -171,6 +186,12 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
         interrupt: onSignal,
       })
       result.phases.push(pr)
+      // its end (after a signal: already recorded interrupted, at the time it came)
+      if (phaseRun && !interruptedBy) {
+        const status = pr.status === 'done' ? 'done' : pr.status === 'interrupted' ? 'interrupted' : 'failed'
+        state.putPhaseRun(phase.name, {...phaseRun.rec, status, endedAt: new Date().toISOString()})
+      }
+      phaseRun = undefined
       if (pr.status === 'failed' || pr.status === 'interrupted') stop = true
     }
   } finally {

@@ -10,7 +10,7 @@ import {derivedJson, fileEntryName} from '../derived-cache.js'
 import {ObsctlError} from '../errors.js'
 import {writeFileAtomicSync} from '../fs.js'
 import {sha256} from '../hash.js'
-import type {StateFile, TaskRecord} from './types.js'
+import type {PhaseRunRecord, StateFile, TaskRecord} from './types.js'
 
 /**
  * The journal's shape, checked on every load: a record that is not a task object is refused. Built on first
@@ -45,11 +45,19 @@ function buildStateFileSchema() {
     logFile: z.string().optional(),
   })
 
+  const PhaseRunSchema = z.object({
+    runId: z.string().min(1),
+    status: z.enum(['running', 'done', 'failed', 'interrupted']),
+    startedAt: z.string(),
+    endedAt: z.string().optional(),
+  })
+
   return z.object({
     version: z.literal(1),
     inventory: z.string().optional(),
     updatedAt: z.string().optional(),
     tasks: z.record(z.string(), TaskRecordSchema),
+    phaseRuns: z.record(z.string(), PhaseRunSchema).optional(),
   })
 }
 
@@ -147,7 +155,13 @@ export class StateStore {
     for (const [k, {error, ...rec}] of Object.entries(s.tasks)) {
       tasks[k] = error !== undefined && !rec.failure ? {...rec, failure: {message: error, exitCode: 1, hints: []}} : rec
     }
-    return new StateStore(file, {version: 1, inventory: s.inventory ?? inventory, updatedAt: s.updatedAt ?? empty.updatedAt, tasks})
+    return new StateStore(file, {
+      version: 1,
+      inventory: s.inventory ?? inventory,
+      updatedAt: s.updatedAt ?? empty.updatedAt,
+      tasks,
+      ...(s.phaseRuns && {phaseRuns: {...s.phaseRuns}}),
+    })
   }
 
   /**
@@ -212,7 +226,7 @@ export class StateStore {
 
   private batch?: Promise<void>
 
-  /** Forget tasks (all, or those of the given phases); returns how many were removed. */
+  /** Forget tasks (all, or those of the given phases) and those phases' runs; returns how many task records were removed. */
   reset(phases?: string[]): number {
     let n = 0
     for (const [k, r] of Object.entries(this.data.tasks)) {
@@ -221,8 +235,25 @@ export class StateStore {
         n++
       }
     }
+    for (const phase of Object.keys(this.data.phaseRuns ?? {})) if (!phases?.length || phases.includes(phase)) delete this.data.phaseRuns![phase]
     this.save()
     return n
+  }
+
+  /** The latest run of a phase (PhaseRunRecord), if the journal has one. */
+  phaseRun(phase: string): PhaseRunRecord | undefined {
+    return this.data.phaseRuns?.[phase]
+  }
+
+  /** Every phase's latest run, by phase (a shallow copy, as records() is). */
+  phaseRuns(): Record<string, PhaseRunRecord> {
+    return {...this.data.phaseRuns}
+  }
+
+  /** Record a phase's run (its start, or its end) and persist at once: on disk before the phase's first task, or its end. */
+  putPhaseRun(phase: string, rec: PhaseRunRecord): void {
+    this.data.phaseRuns = {...this.data.phaseRuns, [phase]: rec}
+    this.save()
   }
 
   /** The records as they are now, by task key (a shallow copy: a record is replaced, never changed in place). */

@@ -7,7 +7,7 @@ import {redactText} from '../config/validators.js'
 import {ObsctlError} from '../errors.js'
 import type {RunEvent} from './events.js'
 import {failureOf} from './failure.js'
-import {killPoint} from './kill-point.js'
+import {killPoint, killPointHandled} from './kill-point.js'
 import {TaskLog, taskLogPath} from './logs.js'
 import type {TaskResult} from './result.js'
 import {fingerprintOf, type StateStore} from './state.js'
@@ -144,7 +144,9 @@ export async function runTask(phase: AnyPhase, target: Target, tr: TaskResult, e
     report: outcome.report,
     failure: outcome.failure,
   })
-  return finish(tr, outcome, env)
+  const ended = finish(tr, outcome, env)
+  await killPointHandled(`${phase.name}:recorded`)
+  return ended
 }
 
 function failed(failure: TaskResult['failure'] & {}, extra: Partial<TaskResult> = {}): Partial<TaskResult> {

@@ -59,6 +59,11 @@ export interface RunJournal {
   /** the record an earlier run left for a task, as the journal held it when this run started */
   before(phase: string, targetId: string): TaskRecord | undefined
   /**
+   * The latest earlier run of a phase, as the journal held it when this run started: whether it finished (`done`)
+   * or not — a run stopped anywhere (killed, Ctrl-C, even between two tasks) is not `done`.
+   */
+  lastRun(phase: string): PhaseRunRecord | undefined
+  /**
    * Forget every record of these targets and of the targets under them (`cluster-05` also `cluster-05/10.0.0.5`), in
    * every phase but `keep`: for the step that ends a target's life (cluster remove, node remove), so that a cluster or
    * node of that name added later starts from nothing instead of finding its old tasks done. Returns how many were dropped.
@@ -161,9 +166,24 @@ export interface TaskRecord {
   logFile?: string
 }
 
+/**
+ * A run of a phase as the journal keeps it (StateFile.phaseRuns, one per phase: the latest run that started it).
+ * Written `running` before the phase's first task, and its end (`done`: every task done or unchanged; `failed`;
+ * `interrupted`) only once the phase has ended. A run killed at any point leaves it `running`; Ctrl-C or SIGTERM
+ * make it `interrupted` at once, so its tasks' records alone never have to say whether the run finished.
+ */
+export interface PhaseRunRecord {
+  runId: string
+  status: 'running' | 'done' | 'failed' | 'interrupted'
+  startedAt: string
+  endedAt?: string
+}
+
 export interface StateFile {
   version: 1
   inventory: string
   updatedAt: string
   tasks: Record<string, TaskRecord>
+  /** per phase, its latest run (journals written before phase runs were recorded have none) */
+  phaseRuns?: Record<string, PhaseRunRecord>
 }

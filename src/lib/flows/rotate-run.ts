@@ -6,7 +6,7 @@
 import type {LoadedInventory} from '../config/load.js'
 import type {Rotatable} from '../kube/rotate/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
-import type {TaskRecord} from '../engine/types.js'
+import type {StateStore} from '../engine/state.js'
 import {describeRotation, parseRotatable, resolveRotationValues, rotationSources, type RotatePhaseOptions, type RotateReport} from '../kube/rotate.js'
 import {buildPhases} from './registry.js'
 import {ROTATE_PHASES, rotatePhaseOptions} from './rotate.js'
@@ -112,18 +112,18 @@ async function dropGeneratedPending(inv: LoadedInventory, kubeconfig: string | u
  * here: the real run reports it.
  */
 async function earlierRotations(inv: LoadedInventory, ids: Rotatable[]): Promise<Partial<Record<Rotatable, string>>> {
-  const [{StateStore, taskKey}, {obsctlDir}, {earlierRotation}] = await Promise.all([
+  const [{StateStore}, {obsctlDir}, {earlierRotation}] = await Promise.all([
     import('../engine/state.js'),
     import('../config/model.js'),
     import('../kube/rotate/earlier.js'),
   ])
-  let records: Record<string, TaskRecord>
+  let store: StateStore
   try {
-    records = StateStore.load(obsctlDir(inv.dir), inv.file).records()
+    store = StateStore.load(obsctlDir(inv.dir), inv.file)
   } catch {
     return {}
   }
-  const journal = {before: (phase: string, target: string) => records[taskKey(phase, target)]}
+  const journal = {before: (phase: string, target: string) => store.get(phase, target), lastRun: (phase: string) => store.phaseRun(phase)}
   const out: Partial<Record<Rotatable, string>> = {}
   for (const id of ids) {
     const r = earlierRotation(journal, id)
