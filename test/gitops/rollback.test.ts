@@ -1,10 +1,11 @@
 /**
  * obsctl rollback against a real bare Git remote (git CLI): config set / upgrade chart commits are
  * reverted with git revert, the inventory goes back byte for byte, the revert is pushed; commits obsctl
- * did not make stop it (exit 2, listed) and nothing changes.
+ * did not make stop it (exit 2, listed) and nothing changes; a working copy another obsctl run committed to after
+ * rollback planned stops it under the lock (exit 1, CONCURRENT_EDIT) and nothing changes.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
@@ -12,8 +13,9 @@ import {configSet, upgradeChart} from '../../src/lib/flows/change-run.js'
 import {rollback} from '../../src/lib/gitops/rollback.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {inventoryHash, recordInventory, withTrailers} from '../../src/lib/gitops/trailers.js'
-import {workspace, type Workspace} from '../fleet/helpers.js'
-import {obsctlAsync, requireBuild} from '../cli/helpers.js'
+import {holdAt, jsonError, workspace, type Workspace} from '../fleet/helpers.js'
+import {obsctlAsync, requireBuild, type CliResult} from '../cli/helpers.js'
+import {waitFor} from '../support/wait.js'
 
 let ws: Workspace | undefined
 afterEach(() => {
@@ -202,5 +204,60 @@ describe('obsctl rollback', () => {
     expect(refused.status).toBe(2)
     expect(JSON.parse(refused.stdout).error.code).toBe('FOREIGN_COMMITS')
     expect(JSON.parse(refused.stdout).error.message).toContain('notes by hand')
+  })
+
+  it('another obsctl run commits after rollback planned (its confirmed plan is stale): exit 1, CONCURRENT_EDIT, nothing written; the rerun plans from the new commit', async () => {
+    requireBuild()
+    ws = await workspace()
+    const w = ws
+    const git = (...a: string[]) => execFileSync('git', ['-C', w.gitops, ...a], {encoding: 'utf8'}).trim()
+    const original = readFileSync(w.file, 'utf8')
+    const start = w.remoteGit('rev-parse', 'main').trim()
+    const set = await configSet(w.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+    const changed = readFileSync(w.file, 'utf8')
+    // the change undone by hand in the inventory, not yet rendered: rollback may still undo it in Git (the inventory
+    // is already the one it restores), and a render --push would publish it — the one way another obsctl run moves
+    // the working copy while the inventory stays the text rollback planned from (else the inventory check stops it first)
+    writeFileSync(w.file, original)
+
+    const h = holdAt(w, 'rollback', 'inventory-lock:before')
+    let ended: CliResult | undefined
+    const first = obsctlAsync(['rollback', '--yes', '--no-sync', '--json', '-c', w.file], {env: h.env}).then((r) => (ended = r))
+    // planned and confirmed, the lock not yet taken
+    await waitFor(() => h.held() || ended !== undefined, 120_000, 'rollback to plan and reach the lock')
+    expect(h.held(), ended && ended.stdout + ended.stderr).toBe(true)
+    const render = await obsctlAsync(['render', '--push', '-c', w.file])
+    expect(render.status, render.stderr).toBe(0)
+    const rendered = w.remoteGit('rev-parse', 'main').trim()
+    expect(rendered).not.toBe(set.commit!.sha)
+    expect(tree(w)).toBe(tree(w, start))
+    const records = readdirSync(path.join(w.dir, '.obsctl', 'inventory')).sort()
+
+    h.go()
+    const r = await first
+    expect(r.status, r.stdout + r.stderr).toBe(1)
+    const e = jsonError(r)
+    expect(e.code).toBe('CONCURRENT_EDIT')
+    expect(e.message).toBe(
+      `${w.gitops} moved from ${set.commit!.sha.slice(0, 12)} to ${rendered.slice(0, 12)} since rollback read it (another obsctl run committed); nothing was reverted`,
+    )
+    expect(e.hints).toEqual(['rerun obsctl rollback: it plans from the working copy as it is now'])
+    // nothing written: the inventory, the working copy (HEAD, index, files), the remote, the kept inventories; the lock released
+    expect(readFileSync(w.file, 'utf8')).toBe(original)
+    expect(git('rev-parse', 'HEAD')).toBe(rendered)
+    expect(git('status', '--porcelain')).toBe('')
+    expect(w.remoteGit('rev-parse', 'main').trim()).toBe(rendered)
+    expect(readdirSync(path.join(w.dir, '.obsctl', 'inventory')).sort()).toEqual(records)
+    expect(existsSync(path.join(w.dir, '.obsctl', 'lock'))).toBe(false)
+
+    // the rerun plans from the working copy as it is now: obsctl's last change is that render, which it reverts
+    const again = await obsctlAsync(['rollback', '--yes', '--no-sync', '--json', '-c', w.file])
+    expect(again.status, again.stderr).toBe(0)
+    const out = JSON.parse(again.stdout) as {reverted: {sha: string}[]; base: string; commit: {sha: string}}
+    expect(out.reverted.map((c) => c.sha)).toEqual([rendered])
+    expect(out.base).toBe(set.commit!.sha)
+    expect(w.remoteGit('rev-parse', 'main').trim()).toBe(out.commit.sha)
+    expect(tree(w)).toBe(tree(w, set.commit!.sha))
+    expect(readFileSync(w.file, 'utf8')).toBe(changed)
   })
 })
