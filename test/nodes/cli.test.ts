@@ -1,6 +1,7 @@
 /** `obsctl node preflight|install` as a user runs them (the built CLI; `npm run build` first). */
 import {execFile} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
@@ -10,9 +11,9 @@ import {inventoryFor} from './helpers.js'
 const run = promisify(execFile)
 const BIN = path.resolve('bin/run.js')
 
-async function obsctl(args: string[], env: Record<string, string> = {}): Promise<{code: number; stdout: string; stderr: string}> {
+async function obsctl(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{code: number; stdout: string; stderr: string}> {
   try {
-    const r = await run(process.execPath, [BIN, ...args], {env: {...process.env, CI: 'true', ...env}, maxBuffer: 16 << 20})
+    const r = await run(process.execPath, [BIN, ...args], {env: {...process.env, CI: 'true', ...env}, maxBuffer: 16 << 20, cwd})
     return {code: 0, stdout: r.stdout, stderr: r.stderr}
   } catch (e) {
     const x = e as {code: number; stdout: string; stderr: string}
@@ -66,5 +67,27 @@ describe.skipIf(!existsSync('dist/commands/node/install.js'))('obsctl node (CLI)
     // only that node sees it: the sandbox never writes through to this machine
     expect(readFileSync('/etc/os-release', 'utf8')).toBe(hostOsRelease)
     expect((await obsctl(['node', 'preflight', 'cluster-02', '-c', inv.file])).code).toBe(0)
+  })
+  test('--known-hosts ./kh is the file in the working directory, not beside an inventory given as -c ../site/obsctl.yaml', async () => {
+    const inv = inventoryFor(sb, [[1]])
+    const here = mkdtempSync(path.join(os.tmpdir(), 'obsctl-cwd-'))
+    mkdirSync(path.join(here, 'work'))
+    const cwd = path.join(here, 'work')
+    const config = path.relative(cwd, inv.file)
+    expect(config.startsWith('../')).toBe(true)
+    const node = sb.nodes[1]!
+    const r = await obsctl(['node', 'preflight', '-c', config, '--known-hosts', './kh', '--json'], {}, cwd)
+    // (a one-node central cluster fails the capacity check: exit 1; what matters here is where the key went)
+    const report = JSON.parse(r.stdout) as {knownHosts: string; checks: {id: string; status: string}[]}
+    expect(report.knownHosts).toBe(path.join(cwd, 'kh'))
+    expect(report.checks.find((c) => c.id === 'ssh')?.status).toBe('pass')
+    expect(readFileSync(path.join(cwd, 'kh'), 'utf8')).toContain(`[${node.ip}]:${node.port} ssh-ed25519 `)
+    expect(existsSync(path.join(inv.dir, 'kh'))).toBe(false)
+    expect(existsSync(path.join(inv.dir, '.obsctl', 'known_hosts'))).toBe(false)
+    // kubeconfig merge reads the same file through the same pool: the key saved above is known, no new one trusted
+    const merge = await obsctl(['kubeconfig', 'merge', '-c', config, '--known-hosts', './kh', '--kubeconfig', path.join(here, 'kubeconfig')], {}, cwd)
+    expect(merge.stderr).not.toContain('trusted new host key')
+    expect(merge.stderr + merge.stdout).not.toMatch(/--known-hosts: /)
+    expect(existsSync(path.join(inv.dir, 'kh'))).toBe(false)
   })
 })

@@ -1,15 +1,15 @@
 /**
  * The flags that name a file on this workstation, checked as soon as the inventory is loaded (BaseCommand.loadInventory)
  * — before a dry run plans or anything connects: a CA bundle (`--ca-file`, `--opensearch-ca-file`, resolved from the
- * working directory as their readers resolve them) must be a readable PEM bundle, and `--known-hosts` (resolved from
- * the inventory's folder, as the SSH pool resolves it) a known_hosts file or a new one in an existing folder. Before,
+ * working directory as their readers resolve them) must be a readable PEM bundle, and `--known-hosts` (also from the working
+ * directory, as the SSH pool resolves it: ../config/files.ts knownHostsPath) a known_hosts file or a new one in an existing folder. Before,
  * a dry run took any of them, `certs check` wrote its report with a folder as known_hosts, and a service command sent
  * its requests with a YAML file as the CA bundle. The checks are the inventory's (../config/files.ts), so a flag and
  * the field it overrides (s3.caFile, ssh.knownHosts) are judged alike.
  */
 import path from 'node:path'
 import {inputError} from '../errors.js'
-import {caProblem, expandHome, knownHostsProblem} from '../config/files.js'
+import {caProblem, knownHostsPath, knownHostsProblem} from '../config/files.js'
 
 const CA_FLAGS = ['ca-file', 'opensearch-ca-file'] as const
 
@@ -24,7 +24,7 @@ export function refuseBadFileFlags(flags: Record<string, unknown> | undefined, i
   }
   const kh = flags['known-hosts']
   if (typeof kh === 'string' && kh !== '') {
-    const p = knownHostsProblem(path.resolve(inventoryDir, expandHome(kh)))
+    const p = knownHostsProblem(knownHostsPath(inventoryDir, undefined, kh))
     if (p) throw inputError(`--known-hosts: ${p.message}`, [`--known-hosts PATH: ${p.fix}`], 'KNOWN_HOSTS_FILE')
   }
 }

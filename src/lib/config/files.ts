@@ -9,6 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {fsReason} from '../errors.js'
 import type {FieldPath, LoadedInventory} from './load.js'
+import {obsctlDir} from './model.js'
 
 export interface FileFinding {
   id: string
@@ -20,6 +21,18 @@ export interface FileFinding {
 /** `~/x` as the SSH pool expands it (ssh.identityFile, ssh.knownHosts). */
 export function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p
+}
+
+/**
+ * The known_hosts file a run reads and appends to, the one rule every reader follows (the SSH pool, `backup create`'s
+ * copy of it, the up-front checks): a `--known-hosts` flag resolves from the working directory, as a path typed in a
+ * shell means (`obsctl -c ../site/obsctl.yaml node preflight --known-hosts ./kh` is ./kh here); the inventory's
+ * `ssh.knownHosts` from the inventory's folder, as its other paths; else `.obsctl/known_hosts` beside the inventory.
+ * `~/` is the home folder in both.
+ */
+export function knownHostsPath(inventoryDir: string, field: string | undefined, flag?: string): string {
+  if (flag) return path.resolve(expandHome(flag))
+  return field ? path.resolve(inventoryDir, expandHome(field)) : path.join(obsctlDir(inventoryDir), 'known_hosts')
 }
 
 const PUBLIC_KEY = /^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) AAAA/
@@ -130,6 +143,6 @@ export function checkFiles(inv: LoadedInventory): FileFinding[] {
   if (p.ssh.identityFile) push('ssh-identity-file', ['ssh', 'identityFile'], privateKeyProblem(path.resolve(inv.dir, expandHome(p.ssh.identityFile))))
   if (p.git.sshKeyFile) push('git-ssh-key-file', ['git', 'sshKeyFile'], privateKeyProblem(path.resolve(inv.dir, p.git.sshKeyFile)))
   if (p.s3.caFile) push('s3-ca-file', ['s3', 'caFile'], caProblem(path.resolve(inv.dir, p.s3.caFile)))
-  if (p.ssh.knownHosts) push('ssh-known-hosts', ['ssh', 'knownHosts'], knownHostsProblem(path.resolve(inv.dir, expandHome(p.ssh.knownHosts))))
+  if (p.ssh.knownHosts) push('ssh-known-hosts', ['ssh', 'knownHosts'], knownHostsProblem(knownHostsPath(inv.dir, p.ssh.knownHosts)))
   return out
 }

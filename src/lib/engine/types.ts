@@ -20,7 +20,7 @@ export interface Target {
 
 /** How the run's SSH connections are made (one pool per run, shared by every phase that uses SSH). */
 export interface RunSsh {
-  /** --known-hosts */
+  /** --known-hosts as typed: relative to the working directory (config/files.ts knownHostsPath) */
   knownHostsFile?: string
   /** connection attempts and backoff (tests shorten them) */
   attempts?: number

@@ -34,6 +34,7 @@ import {
   type EtcdSnapshotMeta,
   type StateFileEntry,
 } from './backup-store.js'
+import {knownHostsPath} from '../config/files.js'
 import {sha256} from '../hash.js'
 import {encrypt, ENVELOPE} from './envelope.js'
 import {WORK_DIR, connOf, fetchRootFile, takeSnapshot} from './etcd-node.js'
@@ -146,7 +147,7 @@ export function stateFiles(ctx: Pick<RunContext, 'inv' | 'platform'>, knownHosts
   const out = [ctx.inv.file]
   const pki = path.join(obsctlDir(dir), 'pki')
   if (existsSync(pki)) for (const f of readdirSync(pki).sort()) if (statSync(path.join(pki, f)).isFile()) out.push(path.join(pki, f))
-  const kh = knownHostsFile ?? (ctx.platform.ssh.knownHosts ? path.resolve(dir, ctx.platform.ssh.knownHosts) : path.join(obsctlDir(dir), 'known_hosts'))
+  const kh = knownHostsPath(dir, ctx.platform.ssh.knownHosts, knownHostsFile)
   if (existsSync(kh)) out.push(kh)
   return out.map((f) => ({file: f, rel: rel(f)}))
 }

@@ -1,5 +1,4 @@
 /** What `obsctl node preflight|install` call: one function each (commands stay thin). */
-import path from 'node:path'
 import type {LoadedInventory} from '../config/load.js'
 import type {RendererChoice, RunResult} from '../engine/index.js'
 import type {RunEventSink} from '../engine/events.js'
@@ -22,7 +21,7 @@ export async function runNodePreflight(inv: LoadedInventory, o: NodeRunOptions =
   const pool = new SshPool({
     platform: inv.platform,
     inventoryDir: inv.dir,
-    knownHostsFile: o.knownHosts ? path.resolve(o.knownHosts) : undefined,
+    knownHostsFile: o.knownHosts,
     onNotice: o.onNotice,
     signal: ac.signal,
   })
@@ -59,6 +58,6 @@ export async function runNodeInstall(inv: LoadedInventory, o: NodeInstallOptions
     onEvent: o.onEvent,
     command: 'node install',
     clusters: o.clusters,
-    ssh: {knownHostsFile: o.knownHosts ? path.resolve(o.knownHosts) : undefined, secrets: sshSecrets},
+    ssh: {knownHostsFile: o.knownHosts, secrets: sshSecrets},
   })
 }

@@ -7,14 +7,14 @@
 import {setMaxListeners} from 'node:events'
 import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {nodeName, obsctlDir, sshTarget} from '../config/model.js'
+import {nodeName, sshTarget} from '../config/model.js'
 import type {ClusterNode, Platform} from '../config/schema.js'
 import type {RunContext} from '../engine/types.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {prompter} from '../prompt.js'
 import {SshConnection} from './connection.js'
 import type {Credentials, SshSecrets} from './types.js'
-import {expandHome} from '../config/files.js'
+import {expandHome, knownHostsPath} from '../config/files.js'
 
 export type {Credentials, SshSecrets} from './types.js'
 
@@ -26,7 +26,7 @@ export interface PoolOptions {
   platform: Platform
   /** directory holding the inventory (relative paths and .obsctl/ resolve from here) */
   inventoryDir: string
-  /** --known-hosts: another known_hosts file */
+  /** --known-hosts: another known_hosts file, as typed (relative to the working directory: config/files.ts knownHostsPath) */
   knownHostsFile?: string
   signal?: AbortSignal
   /** notices (new host keys, retries); default: none */
@@ -54,8 +54,7 @@ export class SshPool {
   private closedAll = false
 
   constructor(readonly o: PoolOptions) {
-    const kh = o.knownHostsFile ?? o.platform.ssh.knownHosts
-    this.knownHostsFile = kh ? path.resolve(o.inventoryDir, expandHome(kh)) : path.join(obsctlDir(o.inventoryDir), 'known_hosts')
+    this.knownHostsFile = knownHostsPath(o.inventoryDir, o.platform.ssh.knownHosts, o.knownHostsFile)
     // every connection and running command of a wide fan-out listens for Ctrl-C on the run's signal
     if (o.signal) setMaxListeners(0, o.signal)
     o.signal?.addEventListener('abort', () => this.close(), {once: true})
