@@ -199,6 +199,14 @@ const INVENTORY_ROWS: InventoryRow[] = [
     /plain http is refused for grafana/,
   ),
   R('plain http for Argo CD', [['endpoints.argocd', 'http://argocd.miribit.lab']], 'endpoints.argocd', 'argocd: http://', /plain http is refused for argocd/),
+  // the kubeconfig obsctl merges and the Argo CD cluster Secret send the cluster's credentials to the API server
+  R(
+    'plain http for an API server',
+    [['clusters.cluster-02.apiServer', 'http://192.168.101.196:6443']],
+    'clusters[1].apiServer',
+    'apiServer: http://192.168.101.196:6443',
+    /plain http is refused for an API server: .*bearer tokens.*; use https:\/\/192\.168\.101\.196:6443/,
+  ),
   R(
     'password in the node proxy URL',
     [['ssh.proxy', '{http: "http://u:p@proxy.miribit.lab:3128"}']],
@@ -376,6 +384,11 @@ const ARGV_ROWS: ArgvRow[] = [
     name: 'bootstrap --argocd-manifest http://…',
     argv: ['bootstrap', '--all', '--dry-run', '--argocd-manifest', 'http://mirror.miribit.lab/argo-cd/install.yaml'],
     says: /--argocd-manifest http:\/\/mirror\.miribit\.lab\/argo-cd\/install\.yaml: plain http is refused[^]*→ --argocd-manifest https:\/\/…/,
+  },
+  {
+    name: 'cluster add --api-server http://…',
+    argv: ['cluster', 'add', 'cluster-05', '--host', '192.168.101.199', '--api-server', 'http://192.168.101.199:6443', '--dry-run'],
+    says: /--api-server http:\/\/192\.168\.101\.199:6443 clusters\[4\]\.apiServer: .*plain http is refused for an API server[^]*https:\/\/192\.168\.101\.199:6443/,
   },
   {
     name: 'cluster add --host 300.1.2.3',

@@ -15,6 +15,7 @@ import {
   dnsSubdomainError,
   gitRemoteError,
   hostError,
+  apiServerUrlError,
   httpUrlError,
   parseLbEntry,
   plainHttpCredentialError,
@@ -250,7 +251,7 @@ function buildPlatformSchema() {
       .enum(['remote-scrape', 'agent'])
       .optional()
       .describe('edges only: remote-scrape (central scrapes through the API server) or agent (Prometheus Agent + remote write)'),
-    apiServer: url('the API server URL carries no credentials: obsctl reads them from the kubeconfig').describe('e.g. https://192.168.101.194:6443'),
+    apiServer: checked(apiServerUrlError).describe('https URL (never http: credentials are sent to it), e.g. https://192.168.101.194:6443'),
     context: checked(dnsSubdomainError)
       .optional()
       .describe(

@@ -375,6 +375,20 @@ export function plainHttpCredentialError(service: string, url: string): string |
 }
 
 /**
+ * A cluster's API server URL (clusters[].apiServer, `cluster add --api-server`): an https URL. obsctl writes it into
+ * the kubeconfig beside the admin credentials it reads from the node (kubeconfig merge), which every command that
+ * talks to the cluster then sends them to, and into the Argo CD cluster Secret beside the argocd-manager token
+ * (cluster register), which Argo CD sends on every request: over http:// the token would travel in cleartext, to a
+ * server nobody verified. kube-apiserver serves only https (kubeadm: port 6443), so no real cluster needs http.
+ */
+export function apiServerUrlError(text: string): string | undefined {
+  const e = httpUrlError(text, 'the API server URL carries no credentials: obsctl reads them from the kubeconfig')
+  if (e) return e
+  if (!/^http:\/\//i.test(text)) return undefined
+  return `"${text}": plain http is refused for an API server: the kubeconfig obsctl merges and the Argo CD cluster Secret it registers send the cluster's credentials (a client certificate, bearer tokens) to this URL, which http:// would carry in cleartext to a server nobody verified; use ${text.replace(/^http:/i, 'https:')} (kube-apiserver serves https only)`
+}
+
+/**
  * A Git remote: https://, http://, ssh://, git:// or scp-like user@host:path. An https remote never
  * carries user or token; an ssh remote may name its user (git@) but never a password.
  */
