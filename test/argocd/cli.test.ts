@@ -57,11 +57,19 @@ describe('obsctl argocd / cluster register (built CLI)', () => {
     expect(r.stdout).toMatch(/StatefulSet\s+argocd\/argocd-application-controller\s+yes/)
   })
 
-  it('a wrong version manifest fails with exit 1 and the fix', async () => {
-    const r = await obsctl(['argocd', 'install', ...common, '--manifest', writeManifest(fleet.dir, 'non-ha', 'v2.14.0')])
-    expect(r.status).toBe(1)
-    expect(r.stderr).toContain('is Argo CD v2.14.0, but the inventory pins v3.1.9 (versions.argocd)')
-    expect(r.stderr).toContain('→ pass the v3.1.9 manifest, or set versions.argocd')
+  it('a wrong version manifest is bad input: exit 2 naming the flag, before the cluster is contacted', async () => {
+    const wrong = writeManifest(fleet.dir, 'non-ha', 'v2.14.0')
+    fleet.central.clearRequestLog()
+    const r = await obsctl(['argocd', 'install', ...common, '--manifest', wrong])
+    expect(r.status, r.stderr).toBe(2)
+    expect(r.stderr).toContain(`--manifest ${wrong} is Argo CD v2.14.0, but the inventory pins v3.1.9 (versions.argocd)`)
+    expect(r.stderr).toContain('→ pass --manifest the v3.1.9 manifest')
+    expect(r.stderr).toContain('or set versions.argocd')
+    expect(fleet.central.requestLog).toEqual([])
+    // bootstrap reads its --argocd-manifest FILE before anything runs, its dry run too
+    const b = await obsctl(['bootstrap', '--all', '--dry-run', ...common, '--argocd-manifest', wrong])
+    expect(b.status, b.stderr).toBe(2)
+    expect(b.stderr).toContain(`--argocd-manifest ${wrong} is Argo CD v2.14.0`)
   })
 
   it('cluster register: every edge, then --json; the central cluster is refused with exit 2', async () => {

@@ -29,7 +29,24 @@ describe('manifest checks', () => {
   it('rejects a manifest of another version, one that is not Argo CD, and broken YAML', async () => {
     const dir = (await import('node:os')).tmpdir()
     const other = writeManifest(dir, 'non-ha', 'v3.0.0')
-    await expect(loadManifest(other, VERSION)).rejects.toThrow(/is Argo CD v3\.0\.0, but the inventory pins v3\.1\.9/)
+    // the file a flag named is the wrong one: bad input, naming the flag (found before any cluster is contacted)
+    const wrong = await rejection(loadManifest(other, VERSION))
+    expect(wrong).toMatchObject({exitCode: 2, code: 'MANIFEST_VERSION'})
+    expect(wrong.message).toBe(`--manifest ${other} is Argo CD v3.0.0, but the inventory pins v3.1.9 (versions.argocd)`)
+    expect(wrong.hints[0]).toMatch(/^pass --manifest the v3\.1\.9 manifest .*or set versions\.argocd/)
+    expect(await rejection(loadManifest(other, VERSION, {origin: '--argocd-manifest'}))).toMatchObject({
+      exitCode: 2,
+      message: expect.stringMatching(/^--argocd-manifest /),
+    })
+    const notArgo = path.join(dir, `not-argocd-${process.pid}.yaml`)
+    writeFileSync(notArgo, 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n')
+    expect(await rejection(loadManifest(notArgo, VERSION))).toMatchObject({
+      exitCode: 2,
+      code: 'MANIFEST_NOT_ARGOCD',
+      message: expect.stringMatching(/^--manifest /),
+    })
+    // the release URL obsctl built from versions.argocd (no flag): what the server sent is not the user's input
+    expect(await rejection(loadManifest(other, VERSION, {release: true}))).toMatchObject({exitCode: 1, code: 'MANIFEST_VERSION'})
     const objs = await parseObjects('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n', 'x.yaml')
     expect(() => checkManifest(objs, 'x.yaml', VERSION)).toThrow(/no applications\.argoproj\.io CustomResourceDefinition/)
     await expect(parseObjects('a: [1,\n', 'bad.yaml')).rejects.toThrow(/bad\.yaml.*is not valid YAML/)

@@ -168,7 +168,7 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
   }
   log(`reading ${source}`)
   const origin = !opts.manifest && process.env[MANIFEST_BASE_ENV] ? MANIFEST_BASE_ENV : (opts.manifestFlag ?? '--manifest')
-  const manifest = await loadManifest(source, version, {signal: opts.signal, origin, ca: opts.manifestCa})
+  const manifest = await loadManifest(source, version, {signal: opts.signal, origin, ca: opts.manifestCa, release: !opts.manifest})
   let reason = choice?.reason ?? `--manifest ${manifest.source}: the ${manifest.variant === 'ha' ? 'HA' : 'non-HA'} manifest as given`
   if (!choice && manifest.variant === 'ha') {
     const {nodes, source: counted} = await centralNodeCount(kube, central)

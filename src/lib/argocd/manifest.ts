@@ -120,6 +120,8 @@ export interface FetchOptions {
   origin?: string
   /** a PEM CA bundle trusted beside the system roots (tests: a loopback mirror with its own CA) */
   ca?: string
+  /** the source is the release URL obsctl built from versions.argocd (no flag named it): its content is not input */
+  release?: boolean
 }
 
 /** Redirects followed at most (each one to https only). */
@@ -323,14 +325,35 @@ export function checkManifest(objects: KubeObject[], source: string, version: st
   return {source, objects, version, variant}
 }
 
+/** What loadManifest finds wrong with the content itself (not with reaching it). */
+const CONTENT_PROBLEMS = new Set(['MANIFEST_PARSE', 'MANIFEST_EMPTY', 'MANIFEST_NOT_ARGOCD', 'MANIFEST_VERSION'])
+
+/**
+ * Read and check a manifest. Content that is not the install manifest of versions.argocd — another version, not Argo
+ * CD, not YAML — is bad input (exit 2 naming the flag) when a flag named the source: the user gave the wrong file, and
+ * it is known before any cluster is contacted (`argocd install` and `bootstrap` load a flag's file before the run).
+ * From the release URL (GitHub or $OBSCTL_ARGOCD_MANIFEST_BASE's mirror) it stays a failure (exit 1): obsctl chose
+ * that URL, and what came back is the server's fault.
+ */
 export async function loadManifest(source: string, version: string, opts: FetchOptions = {}): Promise<LoadedManifest> {
+  const origin = opts.origin ?? '--manifest'
   const {text, source: where} = await readManifestText(source, opts)
   try {
     return checkManifest(await parseObjects(text, where), where, version)
   } catch (error) {
-    // a file that is not the install manifest: say where it came from (the flag or env var) when the check has no fix
-    if (error instanceof ObsctlError && error.hints.length === 0) error.hints.push(originHint(opts.origin ?? '--manifest'))
-    throw error
+    if (!(error instanceof ObsctlError) || !CONTENT_PROBLEMS.has(error.code)) throw error
+    if (opts.release || !origin.startsWith('-')) {
+      // say where it came from (the flag or env var that replaces it) when the check has no fix
+      if (error.hints.length === 0) error.hints.push(originHint(origin))
+      throw error
+    }
+    const hints =
+      error.code === 'MANIFEST_VERSION'
+        ? [
+            `pass ${origin} the ${version} manifest (manifests/install.yaml or manifests/ha/install.yaml of that release), or set versions.argocd to the manifest's version`,
+          ]
+        : [...error.hints, originHint(origin)]
+    throw inputError(`${origin} ${error.message}`, hints, error.code)
   }
 }
 
