@@ -205,7 +205,7 @@ const INVENTORY_ROWS: InventoryRow[] = [
     [['clusters.cluster-02.apiServer', 'http://192.168.101.196:6443']],
     'clusters[1].apiServer',
     'apiServer: http://192.168.101.196:6443',
-    /plain http is refused for an API server: .*bearer tokens.*; use https:\/\/192\.168\.101\.196:6443/,
+    /plain http is refused for an API server: .*bearer token.*; use https:\/\/192\.168\.101\.196:6443/,
   ),
   R(
     'password in the node proxy URL',

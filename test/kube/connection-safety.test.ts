@@ -1,7 +1,7 @@
 /**
  * Connections to API servers: a request is cancelled at its deadline (a server that accepts and never
  * answers does not keep `status` or `validate` alive after the verdict), and credentials are never sent
- * to an API server that the kubeconfig says not to verify (insecure-skip-tls-verify).
+ * to an API server that the kubeconfig says not to verify (insecure-skip-tls-verify) or names by an http:// URL.
  */
 import {spawn} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
@@ -171,5 +171,22 @@ describe('insecure-skip-tls-verify', () => {
     expect(r.stderr).toContain('certificate-authority-data')
     expect(r.stderr).toContain('obsctl kubeconfig merge')
     expect(kube.requestLog.length).toBe(seen) // nothing reached the server, no token was sent
+  })
+})
+
+describe('an http:// server in the kubeconfig', () => {
+  it('is refused before any connection: exit 2, naming the cluster, context and the https fix', async () => {
+    // the silent listener on loopback stands for a plain-http API server: a connection to it is what must not happen
+    const file = path.join(dir, 'plain-http-kubeconfig')
+    const kc = kube.kubeconfig({clusterName: CLUSTERS[0], contextName: `${CLUSTERS[0]}-context`}) as {clusters: {cluster: Record<string, unknown>}[]}
+    delete kc.clusters[0]!.cluster['certificate-authority-data']
+    kc.clusters[0]!.cluster.server = `http://127.0.0.1:${silentPort}`
+    writeFileSync(file, stringify(kc), {mode: 0o600})
+    const before = accepted
+    const r = await obsctlAsync(['argocd', 'password', '--config', inventory, '--kubeconfig', file])
+    expect(r.status, r.stderr).toBe(2)
+    expect(r.stderr).toContain(`cluster ${CLUSTERS[0]} (context ${CLUSTERS[0]}-context) has server http://127.0.0.1:${silentPort}: plain http`)
+    expect(r.stderr).toContain('to the https:// URL')
+    expect(accepted).toBe(before) // not even a connection: no token was sent
   })
 })

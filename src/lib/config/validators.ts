@@ -375,17 +375,17 @@ export function plainHttpCredentialError(service: string, url: string): string |
 }
 
 /**
- * A cluster's API server URL (clusters[].apiServer, `cluster add --api-server`): an https URL. obsctl writes it into
- * the kubeconfig beside the admin credentials it reads from the node (kubeconfig merge), which every command that
- * talks to the cluster then sends them to, and into the Argo CD cluster Secret beside the argocd-manager token
- * (cluster register), which Argo CD sends on every request: over http:// the token would travel in cleartext, to a
- * server nobody verified. kube-apiserver serves only https (kubeadm: port 6443), so no real cluster needs http.
+ * A cluster's API server URL (clusters[].apiServer, `cluster add --api-server`): an https URL. `cluster register` puts it
+ * in the Argo CD cluster Secret beside the argocd-manager bearer token, which Argo CD (client-go) sends on every
+ * request — over http:// in cleartext, to a server nobody verified — and `kubeconfig merge` writes it beside the admin
+ * credentials into the kubeconfig kubectl uses. (obsctl's own client refuses an http:// server in the kubeconfig:
+ * ../platform/kube.ts refuseUnverified.) kube-apiserver serves only https (kubeadm: port 6443), so no cluster needs it.
  */
 export function apiServerUrlError(text: string): string | undefined {
   const e = httpUrlError(text, 'the API server URL carries no credentials: obsctl reads them from the kubeconfig')
   if (e) return e
   if (!/^http:\/\//i.test(text)) return undefined
-  return `"${text}": plain http is refused for an API server: the kubeconfig obsctl merges and the Argo CD cluster Secret it registers send the cluster's credentials (a client certificate, bearer tokens) to this URL, which http:// would carry in cleartext to a server nobody verified; use ${text.replace(/^http:/i, 'https:')} (kube-apiserver serves https only)`
+  return `"${text}": plain http is refused for an API server: Argo CD sends the cluster's bearer token to it (the cluster Secret obsctl registers), and kubectl the credentials of the kubeconfig obsctl merges, which http:// would carry in cleartext to a server nobody verified; use ${text.replace(/^http:/i, 'https:')} (kube-apiserver serves https only)`
 }
 
 /**

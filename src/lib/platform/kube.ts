@@ -129,10 +129,20 @@ function cancelAtDeadline(kc: k8s.KubeConfig, timeoutMs: number, signal?: AbortS
 
 /**
  * Credentials are never sent over a connection whose server is not verified: a kubeconfig cluster with
- * `insecure-skip-tls-verify: true` is refused (exit 2) with how to supply its CA.
+ * `insecure-skip-tls-verify: true` is refused (exit 2) with how to supply its CA, and so is an http:// server (the
+ * token or password in cleartext, to a server nobody verified; the inventory's clusters[].apiServer refuses it too).
  */
 export function refuseUnverified(kc: k8s.KubeConfig, file: string, context: string): void {
   const cluster = kc.getCurrentCluster()
+  if (cluster && /^http:\/\//i.test(cluster.server))
+    throw inputError(
+      `kubeconfig ${file}: cluster ${cluster.name} (context ${context}) has server ${cluster.server}: plain http; obsctl does not send credentials to an API server over a connection it cannot verify`,
+      [
+        `set clusters[name=${cluster.name}].cluster.server in ${file} to the https:// URL (kube-apiserver serves https only) and put its CA in certificate-authority-data`,
+        'or let obsctl write the entry from the node: obsctl kubeconfig merge --overwrite',
+      ],
+      'KUBE_INSECURE',
+    )
   if (!cluster?.skipTLSVerify) return
   throw inputError(
     `kubeconfig ${file}: cluster ${cluster.name} (context ${context}) sets insecure-skip-tls-verify: true; obsctl does not send credentials to an API server it cannot verify`,
