@@ -397,6 +397,8 @@ export class SshConnection {
   }
 
   private sftp(): Promise<SFTPWrapper> {
+    // ssh2 never answers an SFTP request made after the connection closed
+    if (this.closed) return Promise.reject(new ObsctlError(`ssh ${this.label}: connection is closed`, {code: 'SSH_CLOSED'}))
     this.sftpP ??= new Promise<SFTPWrapper>((resolve, reject) => {
       this.client.sftp((err, sftp) =>
         err ? reject(new ObsctlError(`ssh ${this.label}: SFTP unavailable: ${err.message}`, {code: 'SSH_SFTP', cause: err})) : resolve(sftp),
@@ -494,7 +496,9 @@ export class SshConnection {
     }
   }
 
+  /** Remove a file, best effort: never fails (on a closed connection it returns at once, nothing removed). */
   async remove(remotePath: string): Promise<void> {
+    if (this.closed) return
     const sftp = await this.sftp()
     await new Promise<void>((resolve) => sftp.unlink(remotePath, () => resolve()))
   }
