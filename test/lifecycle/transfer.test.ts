@@ -9,6 +9,9 @@
  * (addLoginUser). The two transfers are lined up, not raced: each connection is wrapped so that a transfer reads its
  * transfer file (the download of a fetch; the root step that places a push) only once the other transfer has written
  * its own (a fetch: its root step; a push: its upload) — the order in which a shared name loses one of the two.
+ * A transfer whose connection dies (its sshd process on the node killed) with the snapshot in its transfer file leaves
+ * that file; the next transfer on the node removes it, and nothing a live transfer uses or that is not exactly such a
+ * file of the login user's.
  */
 import {randomBytes} from 'node:crypto'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
@@ -19,6 +22,7 @@ import {fetchRootFile, pushRootFile} from '../../src/lib/lifecycle/etcd-node.js'
 import {SshConnection} from '../../src/lib/ssh/index.js'
 import {startSandbox, type Sandbox, type SandboxNode} from '../support/sshd.js'
 import {onNode, writeBytes} from './helpers.js'
+import {waitFor} from '../support/wait.js'
 
 let sb: Sandbox
 let node: SandboxNode
@@ -139,7 +143,7 @@ describe('two transfers at once on one node, as a login user that is not root', 
     // while both were there, each had its own transfer file, the login user's and 0600
     const files = [...new Set(seen.flat())]
     expect(files).toHaveLength(2)
-    for (const f of files) expect(f).toMatch(/^600 ops \.obsctl-transfer-[0-9a-f]{16}-20260101T000000Z-cluster-01\.db$/)
+    for (const f of files) expect(f).toMatch(/^600 ops \.obsctl-transfer-\d+\.\d+-[0-9a-f]{16}-20260101T000000Z-cluster-01\.db$/)
     expect(transferFiles()).toEqual([])
     expect(node.list('/var/lib/obsctl/restore')).toEqual(['20260101T000000Z-cluster-01.db'])
   })
@@ -183,6 +187,94 @@ describe('two transfers at once on one node, as a login user that is not root', 
 
   it('a fetch that fails (no such file) leaves no transfer file', async () => {
     await expect(fetchRootFile(await connect('ops'), '/var/lib/obsctl/backup/none.db')).rejects.toThrow(/none\.db/)
+    expect(transferFiles()).toEqual([])
+  })
+})
+
+describe('transfer files an interrupted run left', () => {
+  it('the connection dies with the snapshot in its transfer file: the next transfer on the node removes that file, and only files no live transfer can be using', async () => {
+    for (const n of ['left', 'live', 'next']) writeBytes(node, `/var/lib/obsctl/backup/${n}.db`, bytes(`${n} snapshot`))
+    // 1. a live transfer, held before it reads its transfer file (a later transfer must leave that file alone)
+    let release!: () => void
+    const released = new Promise<void>((r) => (release = r))
+    let liveName = ''
+    const liveConn = await connect('ops')
+    const held = new Proxy(liveConn, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown
+        if (prop !== 'download') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+        return async (p: string) => {
+          liveName = path.posix.basename(p)
+          await released
+          return target.download(p)
+        }
+      },
+    })
+    const live = fetchRootFile(held, '/var/lib/obsctl/backup/live.db')
+    await waitFor(() => liveName !== '', 30_000, 'the live transfer holds its file')
+
+    // 2. a run whose connection dies (from the node's side: its sshd process ends) once root has copied the snapshot
+    // into its transfer file, before it could read and remove it
+    const dying = await connect('ops')
+    // its sshd process on the node (the login shell's parent)
+    const pid = (await dying.exec('echo $PPID')).stdout.trim()
+    let leftName = ''
+    const dies = new Proxy(dying, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown
+        if (prop !== 'download') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+        return async (p: string) => {
+          leftName = path.posix.basename(p)
+          onNode(node, `kill -9 ${pid}`)
+          await waitFor(
+            () => target.isClosed && !onNode(node, `[ -e /proc/${pid} ] && echo alive; true`).includes('alive'),
+            30_000,
+            'the connection ended',
+            100,
+          )
+          return target.download(p)
+        }
+      },
+    })
+    await expect(fetchRootFile(dies, '/var/lib/obsctl/backup/left.db')).rejects.toThrow()
+    expect(transferFiles().sort()).toEqual([`600 ops ${leftName}`, `600 ops ${liveName}`].sort())
+    expect(leftName).toMatch(new RegExp(`^\\.obsctl-transfer-${pid}\\.\\d+-`))
+
+    // 3. what is not a transfer file of this user that no live transfer uses: another owner's, a symlink, another
+    // name; and two without a connection in their name (an earlier obsctl's): one two days old, one an hour old
+    const keep = [
+      '.obsctl-transfer-1.1-0123456789abcdef-root.db',
+      '.obsctl-transfer-2.2-0123456789abcdef-link.db',
+      '.obsctl-transfer-notes',
+      '.obsctl-transfer-fedcba9876543210-recent.db',
+    ]
+    onNode(
+      node,
+      [
+        `cd ${home}`,
+        `echo root > ${keep[0]}`,
+        `ln -s /var/lib/obsctl/backup/next.db ${keep[1]} && chown -h ops: ${keep[1]}`,
+        `echo notes > ${keep[2]} && chown ops: ${keep[2]}`,
+        `echo recent > ${keep[3]} && chown ops: ${keep[3]} && touch -d '1 hour ago' ${keep[3]}`,
+        `echo old > .obsctl-transfer-0123456789abcdef-old.db && chown ops: .obsctl-transfer-0123456789abcdef-old.db && touch -d '2 days ago' .obsctl-transfer-0123456789abcdef-old.db`,
+      ].join(' && '),
+    )
+
+    // 4. the next transfer on the node
+    const logs: string[] = []
+    const next = await fetchRootFile(await connect('ops'), '/var/lib/obsctl/backup/next.db', undefined, (l) => logs.push(l))
+    expect(next.subarray(0, 14).toString()).toBe('next snapshot\n')
+    expect(logs).toEqual([expect.stringMatching(/^removed 2 transfer files an interrupted run left in \/var\/lib\/ops: /)])
+    const names = transferFiles().map((l) => l.split(' ')[2])
+    expect(names.sort()).toEqual([...keep, liveName].sort())
+    // the symlink's target is untouched
+    expect(onNode(node, 'head -1 /var/lib/obsctl/backup/next.db')).toBe('next snapshot\n')
+
+    // 5. the live transfer finishes with its own bytes and removes its file
+    release()
+    expect((await live).subarray(0, 14).toString()).toBe('live snapshot\n')
+    expect(transferFiles().map((l) => l.split(' ')[2])).not.toContain(liveName)
+    onNode(node, `cd ${home} && rm -f ${keep.join(' ')}`)
     expect(transferFiles()).toEqual([])
   })
 })

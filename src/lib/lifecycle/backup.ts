@@ -87,7 +87,7 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
       const file = `${WORK_DIR}/${o.id}-${c.name}.db`
       const log = (l: string) => io.log(l)
       const snap = await takeSnapshot(conn, file, log, ctx.signal)
-      const data = await fetchRootFile(conn, file, ctx.signal)
+      const data = await fetchRootFile(conn, file, ctx.signal, log)
       const got = sha256(data)
       if (got !== snap.sha256)
         throw new ObsctlError(`the snapshot copied from ${conn.label} has sha256 ${got}, the node's file ${snap.sha256}`, {

@@ -32,21 +32,88 @@ export async function requireTools(conn: SshConnection, tools: string[], signal?
 }
 
 /**
- * A transfer file for FILE in DIR with a name of its own (a random suffix): two runs at once on one node (a backup and
- * a restore of one id, two backups) never share one. The caller creates it exclusively (writeNew).
+ * Transfer files in the login user's home: `.obsctl-transfer-<pid>.<start>-<random>-<name>`, where `<pid>.<start>` is
+ * the node's sshd process of the SSH connection that made the file (its pid and its start time in /proc/PID/stat,
+ * which together never name another process), or `.obsctl-transfer-<random>-<name>` where that process was not found
+ * (and in earlier obsctl). The random part keeps two transfers at once on one node (a backup and a restore of one
+ * id, two backups) from sharing one; the connection's process tells a later transfer whether the one that made the
+ * file can still be using it: that process ends with its connection, also when obsctl was killed or the network died
+ * before the file was removed.
  */
-function transferFile(dir: string, file: string): string {
-  return `${dir}/.obsctl-transfer-${randomBytes(8).toString('hex')}-${path.basename(file)}`
+const TRANSFER_PREFIX = '.obsctl-transfer-'
+const SESSION_TRANSFER = /^\.obsctl-transfer-(\d+)\.(\d+)-[0-9a-f]{16}-[^/\n]+$/
+const PLAIN_TRANSFER = /^\.obsctl-transfer-[0-9a-f]{16}-[^/\n]+$/
+/** A transfer file without its connection's process in its name is removed once this old: no transfer lasts a day. */
+export const STALE_TRANSFER_SECONDS = 24 * 3600
+
+/**
+ * Run as the login user (files in its home are its own): prints `session=<pid>.<start>` of the sshd process of this
+ * connection (this shell's parent, or its grandparent where the login shell did not exec `sh`: the first ancestor
+ * named sshd* that runs as this user), `now=` (the node's clock) and, for each regular file (not a symlink) of this
+ * user named .obsctl-transfer-* in HOME, `file <mtime> <start of the process its name gives, or -> <name>`.
+ */
+const transferScan = (home: string) => `me=$(id -u)
+start_of() { s=$(cat /proc/$1/stat 2>/dev/null) || return 1; s=\${s##*')'}; set -- $s; echo "\${20}"; }
+p=$PPID
+for i in 1 2 3; do
+  case $(cat /proc/$p/comm 2>/dev/null) in sshd*) [ "$(stat -c %u /proc/$p 2>/dev/null)" = "$me" ] && echo "session=$p.$(start_of $p)"; break ;; esac
+  s=$(cat /proc/$p/stat 2>/dev/null) || break; s=\${s##*')'}; set -- $s; p=$2
+done
+echo "now=$(date +%s)"
+cd ${shQuote(home)} || exit 1
+for f in ${TRANSFER_PREFIX}*; do
+  [ -f "$f" ] && [ ! -h "$f" ] || continue
+  set -- $(stat -c '%u %Y' -- "$f" 2>/dev/null)
+  [ "$1" = "$me" ] || continue
+  r=\${f#${TRANSFER_PREFIX}}; pid=\${r%%.*}; st=-
+  case $pid in ''|*[!0-9]*) ;; *) st=$(start_of $pid) || st=- ;; esac
+  printf 'file %s %s %s\n' "$2" "$st" "$f"
+done`
+
+/**
+ * The transfer files of earlier runs in the login user's home that no transfer can be using any more: the connection
+ * that made one has ended (its sshd process is gone), or, for a name without that process, it is older than
+ * STALE_TRANSFER_SECONDS. Other names, other users' files and symlinks are never candidates.
+ */
+export function staleTransfers(out: string): string[] {
+  const now = Number(/^now=(\d+)$/m.exec(out)?.[1])
+  const stale: string[] = []
+  for (const m of out.matchAll(/^file (\d+) (\S+) (.+)$/gm)) {
+    const [, mtime, liveStart, name] = m as unknown as [string, string, string, string]
+    const session = SESSION_TRANSFER.exec(name)
+    if (session) {
+      if (liveStart !== session[2]) stale.push(name)
+    } else if (PLAIN_TRANSFER.test(name) && Number.isFinite(now) && now - Number(mtime) > STALE_TRANSFER_SECONDS) stale.push(name)
+  }
+  return stale
+}
+
+/**
+ * A new transfer file for FILE in the login user's home, with a name of its own (see TRANSFER_PREFIX); first the
+ * transfer files earlier runs left there (staleTransfers: an etcd snapshot in a file a killed run could not remove)
+ * are removed. The caller creates it exclusively (writeNew).
+ */
+async function transferFile(conn: SshConnection, file: string, signal?: AbortSignal, log?: (l: string) => void): Promise<string> {
+  const home = await conn.home()
+  const r = await conn.exec(`sh -c ${shQuote(transferScan(home))}`, {signal})
+  const stale = r.code === 0 ? staleTransfers(r.stdout) : []
+  if (stale.length > 0) {
+    const rm = await conn.exec(`cd ${shQuote(home)} && rm -f -- ${stale.map(shQuote).join(' ')}`, {signal})
+    if (rm.code === 0) log?.(`removed ${stale.length} transfer file${stale.length === 1 ? '' : 's'} an interrupted run left in ${home}: ${stale.join(', ')}`)
+  }
+  const session = /^session=(\d+\.\d+)$/m.exec(r.stdout)?.[1]
+  return `${home}/${TRANSFER_PREFIX}${session ? `${session}-` : ''}${randomBytes(8).toString('hex')}-${path.basename(file)}`
 }
 
 /**
  * Copy a root-owned file to this machine. As root, read as it is; else through a transfer file in the login user's
  * home: created by that user (exclusively, empty, 0600), filled by root (it keeps its owner and mode: readable by
- * nobody else, at no moment), read, and removed — also when a step fails.
+ * nobody else, at no moment), read, and removed — also when a step fails, and by a later transfer when this run
+ * could not (transferFile).
  */
-export async function fetchRootFile(conn: SshConnection, file: string, signal?: AbortSignal): Promise<Buffer> {
+export async function fetchRootFile(conn: SshConnection, file: string, signal?: AbortSignal, log?: (l: string) => void): Promise<Buffer> {
   if (conn.opts.user === 'root') return conn.download(file)
-  const tmp = transferFile(await conn.home(), file)
+  const tmp = await transferFile(conn, file, signal, log)
   await conn.writeNew(tmp, '', 0o600)
   try {
     await rootStep(conn, `cat -- ${shQuote(file)} > ${shQuote(tmp)}`, `copying ${file} for transfer`, {signal})
@@ -59,13 +126,14 @@ export async function fetchRootFile(conn: SshConnection, file: string, signal?: 
 /**
  * Put bytes in a root-owned file (0600, its folder 0700) on the node. As root, written beside it under a name of its
  * own and renamed into place (upload); else through a transfer file in the login user's home (created exclusively,
- * 0600) that root installs as the file, removed after — also when a step fails.
+ * 0600) that root installs as the file, removed after — also when a step fails, and by a later transfer when this
+ * run could not (transferFile).
  */
-export async function pushRootFile(conn: SshConnection, file: string, data: Buffer, signal?: AbortSignal): Promise<void> {
+export async function pushRootFile(conn: SshConnection, file: string, data: Buffer, signal?: AbortSignal, log?: (l: string) => void): Promise<void> {
   const dir = path.dirname(file)
   await rootStep(conn, `mkdir -p ${shQuote(dir)} && chmod 700 ${shQuote(dir)}`, 'preparing the restore folder', {signal})
   if (conn.opts.user === 'root') return conn.upload(file, data, 0o600)
-  const tmp = transferFile(await conn.home(), file)
+  const tmp = await transferFile(conn, file, signal, log)
   await conn.writeNew(tmp, data, 0o600)
   try {
     await rootStep(conn, `install -m 600 -o root ${shQuote(tmp)} ${shQuote(file)}`, `placing ${file}`, {signal})

@@ -143,7 +143,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
         previous = rec.previous
         io.log(`an interrupted run restored ${o.id} already (the data dir as it was: ${previous}): starting the pods on it`)
       } else {
-        await pushRootFile(conn, file, data, ctx.signal)
+        await pushRootFile(conn, file, data, ctx.signal, log)
         const onNode = await remoteSha256(conn, file, ctx.signal)
         if (onNode !== meta.sha256)
           throw new ObsctlError(`the snapshot placed on ${conn.label} has sha256 ${onNode}, expected ${meta.sha256}`, {code: 'CHECKSUM'})
