@@ -13,11 +13,11 @@
  * etcdutl/snapshot/v3_snapshot.go); `etcdctl endpoint health` printing "… is healthy: successfully
  * committed proposal".
  */
-import {mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {Client} from 'minio'
-import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import YAML from 'yaml'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {renderFiles} from '../../src/lib/gitops/plan.js'
@@ -107,7 +107,7 @@ describe('backup create', () => {
     const r = await backupCreate(inv, quiet)
     expect(r.ok, JSON.stringify(r.run.phases.flatMap((p) => p.tasks.map((t) => t.error)))).toBe(true)
     id = r.id
-    expect(id).toMatch(/^\d{8}T\d{6}Z$/)
+    expect(id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/)
     expect(await keys(`_obsctl/${id}/`)).toEqual(
       ['cluster-01.etcd.db.enc', 'cluster-01.etcd.json', 'cluster-02.etcd.db.enc', 'cluster-02.etcd.json', 'manifest.json', 'obsctl-state.enc'].map(
         (n) => `_obsctl/${id}/${n}`,
@@ -182,6 +182,49 @@ describe('backup create', () => {
     expect(noKey.status).toBe(2)
     expect(noKey.stderr).toMatch(/OBSCTL_BACKUP_KEY is not set/)
   }, 180_000)
+  it('two runs started in the same second (two copies of the inventory) make two backups that share no file; a run whose id another run holds on the node stops', async () => {
+    // a second operator's copy of the inventory, told apart by a comment
+    const dir2 = mkdtempSync(path.join(os.tmpdir(), 'obsctl-backup-copy-'))
+    cpSync(path.join(dir, '.obsctl', 'pki'), path.join(dir2, '.obsctl', 'pki'), {recursive: true})
+    writeFileSync(path.join(dir2, 'obsctl.yaml'), `${readFileSync(inv.file, 'utf8')}# the second operator's copy\n`)
+    const inv2 = loadInventory(path.join(dir2, 'obsctl.yaml'))
+    // both ids are made within the same second: this machine's clock held at the start of one
+    vi.useFakeTimers({toFake: ['Date'], now: Math.floor(Date.now() / 1000) * 1000, shouldAdvanceTime: true})
+    let runs: Awaited<ReturnType<typeof backupCreate>>[]
+    try {
+      runs = await Promise.all([backupCreate(inv, {...quiet, clusters: ['cluster-02']}), backupCreate(inv2, {...quiet, clusters: ['cluster-02']})])
+    } finally {
+      vi.useRealTimers()
+    }
+    for (const r of runs) expect(r.ok, JSON.stringify(r.run.phases.flatMap((p) => p.tasks.map((t) => t.error)))).toBe(true)
+    const [a, b] = runs.map((r) => r.id) as [string, string]
+    expect(a.slice(0, 16)).toBe(b.slice(0, 16))
+    expect(a).not.toBe(b)
+    for (const [r, file] of [
+      [a, inv.file],
+      [b, inv2.file],
+    ] as const) {
+      expect(await keys(`_obsctl/${r}/`)).toEqual(
+        ['cluster-02.etcd.db.enc', 'cluster-02.etcd.json', 'manifest.json', 'obsctl-state.enc'].map((n) => `_obsctl/${r}/${n}`),
+      )
+      const snap = `_obsctl/${r}/cluster-02.etcd.db.enc`
+      expect((await decrypt(await object(snap), BACKUP_KEY, snap)).equals(dbs[1]!)).toBe(true)
+      // each backup holds its own run's inventory
+      const stateName = `_obsctl/${r}/obsctl-state.enc`
+      const state = JSON.parse((await decrypt(await object(stateName), BACKUP_KEY, stateName)).toString()) as {files: {path: string; data: string}[]}
+      expect(Buffer.from(state.files.find((f) => f.path === 'obsctl.yaml')!.data, 'base64').toString()).toBe(readFileSync(file, 'utf8'))
+    }
+    expect(onNode(sb.nodes[1]!, 'ls -A /var/lib/obsctl/backup').trim()).toBe('')
+
+    // a run of an id whose folder on the node another run holds (running, or interrupted) stops, and leaves it as it was
+    const held = '20260101T000000Z-0a0b0c'
+    writeBytes(sb.nodes[1]!, `/var/lib/obsctl/backup/${held}/cluster-02.db`, Buffer.from('the other run snapshot\n'))
+    const r = await backupCreate(inv, {...quiet, clusters: ['cluster-02'], id: held})
+    expect(r.ok).toBe(false)
+    expect(r.run.phases[0]!.tasks[0]!.failure).toMatchObject({code: 'BACKUP_ID_IN_USE', hints: [expect.stringContaining(`/var/lib/obsctl/backup/${held}`)]})
+    expect(onNode(sb.nodes[1]!, `cat /var/lib/obsctl/backup/${held}/cluster-02.db && rm -r /var/lib/obsctl/backup/${held}`)).toBe('the other run snapshot\n')
+    expect(await keys(`_obsctl/${held}/`)).toEqual([])
+  }, 120_000)
 })
 
 describe('backup restore', () => {

@@ -15,10 +15,10 @@ kubeadm's etcd manifest, starts the pods again and waits until etcd answers heal
 Interrupted, rerun it: it finishes (the data dir is moved aside once, a finished etcdutl restore is not repeated).
 A cluster with several control-plane nodes is refused (exit 2): see docs/backup.md. Asks first (--yes).`
   static override examples = [
-    '<%= config.bin %> backup restore 20261202T115300Z --cluster cluster-02 --dry-run',
-    '<%= config.bin %> backup restore 20261202T115300Z --cluster cluster-02 --yes',
+    '<%= config.bin %> backup restore 20261202T115300Z-3f9a1c --cluster cluster-02 --dry-run',
+    '<%= config.bin %> backup restore 20261202T115300Z-3f9a1c --cluster cluster-02 --yes',
   ]
-  static override args = {id: Args.string({description: 'The backup id (obsctl backup list).', required: true})}
+  static override args = {id: Args.string({description: 'The backup id (obsctl backup list), e.g. 20261202T115300Z-3f9a1c.', required: true})}
   static override flags = {
     cluster: Flags.string({summary: 'The cluster to restore.', required: true}),
     'key-env': Flags.string({summary: 'Env var holding the encryption secret (else backup.keyEnv).'}),

@@ -3,6 +3,7 @@
  * the S3 session of a run, upload, download, listing, and reading a backup back (decrypted, checked).
  * `obsctl backup list` is here: it reads the bucket and runs no phase.
  */
+import {randomBytes} from 'node:crypto'
 import type {Readable} from 'node:stream'
 import type {LoadedInventory} from '../config/load.js'
 import type {Platform} from '../config/schema.js'
@@ -18,17 +19,27 @@ export const backupBucket = (p: Platform) => p.s3.buckets.backups.name
 export const objectKey = (id: string, name: string) => `${BACKUP_PREFIX}${id}/${name}`
 export const snapshotName = (cluster: string) => `${cluster}.etcd.db`
 
-/** 20261202T115300Z: sortable, safe in an object name. */
+/**
+ * 20261202T115300Z-3f9a1c: the second it was made (sortable, safe in an object name) and 24 random bits, so two runs
+ * started in the same second (two operators, a cron job and a person) never get one id and never share files, on the
+ * nodes or in the bucket.
+ */
 export function newBackupId(at = new Date()): string {
-  return at
+  const stamp = at
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z')
+  return `${stamp}-${randomBytes(3).toString('hex')}`
 }
 
+/** A backup id as newBackupId makes it, or without the random part (the ids of backups made before it had one). */
 export function checkBackupId(id: string): string {
-  if (!/^\d{8}T\d{6}Z$/.test(id))
-    throw inputError(`backup id ${id}: expected an id such as 20261202T115300Z`, ['obsctl backup list shows the ids'], 'BAD_BACKUP_ID')
+  if (!/^\d{8}T\d{6}Z(-[0-9a-f]{6})?$/.test(id))
+    throw inputError(
+      `backup id ${id}: expected an id such as 20261202T115300Z-3f9a1c (or 20261202T115300Z)`,
+      ['obsctl backup list shows the ids'],
+      'BAD_BACKUP_ID',
+    )
   return id
 }
 

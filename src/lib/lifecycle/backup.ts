@@ -37,7 +37,8 @@ import {
 import {knownHostsPath} from '../config/files.js'
 import {sha256} from '../hash.js'
 import {encrypt, ENVELOPE} from './envelope.js'
-import {WORK_DIR, connOf, fetchRootFile, takeSnapshot} from './etcd-node.js'
+import {claimSnapshotDir, connOf, fetchRootFile, requireTools, takeSnapshot} from './etcd-node.js'
+import {shQuote} from '../ssh/quote.js'
 import {rootStep} from '../nodes/lock.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -84,10 +85,22 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
       const c = clusterOf(ctx, t.cluster)
       const node = firstControlPlane(c)
       const conn = await connOf(ctx, node)
-      const file = `${WORK_DIR}/${o.id}-${c.name}.db`
       const log = (l: string) => io.log(l)
-      const snap = await takeSnapshot(conn, file, log, ctx.signal)
-      const data = await fetchRootFile(conn, file, ctx.signal, log)
+      await requireTools(conn, ['etcdctl', 'etcdutl'], ctx.signal)
+      const dir = await claimSnapshotDir(conn, o.id, ctx.signal)
+      const file = `${dir}/${c.name}.db`
+      // the plaintext snapshot does not stay on the node, also when a step fails
+      const removeSnapshot = () => rootStep(conn, `rm -rf ${shQuote(dir)}`, `removing ${dir}`, {signal: ctx.signal})
+      let snap: Awaited<ReturnType<typeof takeSnapshot>>
+      let data: Buffer
+      try {
+        snap = await takeSnapshot(conn, file, log, ctx.signal)
+        data = await fetchRootFile(conn, file, ctx.signal, log)
+      } catch (error) {
+        await removeSnapshot().catch(() => undefined)
+        throw error
+      }
+      await removeSnapshot()
       const got = sha256(data)
       if (got !== snap.sha256)
         throw new ObsctlError(`the snapshot copied from ${conn.label} has sha256 ${got}, the node's file ${snap.sha256}`, {
@@ -112,8 +125,6 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
       }
       await putObject(session, bucket, objectKey(o.id, `${c.name}.etcd.json`), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`), 'application/json')
       io.log(`uploaded s3://${bucket}/${encName}`)
-      // the plaintext snapshot does not stay on the node
-      await rootStep(conn, `rm -f ${file}`, `removing ${file}`, {signal: ctx.signal})
       return {
         summary: `${data.length} bytes, revision ${snap.etcd.revision ?? '?'}, sha256 ${got.slice(0, 12)}… → s3://${bucket}/${encName}`,
         report: {id: o.id, cluster: c.name, node: nodeName(node), object: encName, size: data.length, sha256: got, revision: snap.etcd.revision},

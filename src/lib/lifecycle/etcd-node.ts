@@ -149,15 +149,32 @@ export async function remoteSha256(conn: SshConnection, file: string, signal?: A
   return m[1]!
 }
 
-/** Take and verify a snapshot on the node: the file path, its status and its sha256. */
+/** The folder of backup ID's snapshot on a node: one run's own (claimSnapshotDir). */
+export const snapshotDir = (id: string) => `${WORK_DIR}/${id}`
+
+/**
+ * Create snapshotDir(id) on the node, never taking it over: where it exists, another run of backup ID has it
+ * (running, or interrupted), and BACKUP_ID_IN_USE says so without touching anything in it. The caller removes it.
+ */
+export async function claimSnapshotDir(conn: SshConnection, id: string, signal?: AbortSignal): Promise<string> {
+  const dir = snapshotDir(id)
+  await rootStep(conn, `mkdir -p ${WORK_DIR} && chmod 700 ${WORK_DIR} && mkdir -m 700 ${shQuote(dir)}`, 'preparing the snapshot folder', {
+    signal,
+    code: 'BACKUP_ID_IN_USE',
+    hints: [
+      `${dir} on the node is another backup create run's with id ${id} (running, or interrupted): run obsctl backup create again (a new id); remove ${dir} once no run of ${id} is left`,
+    ],
+  })
+  return dir
+}
+
+/** Take and verify a snapshot on the node, as FILE (in a folder claimSnapshotDir made): its status and its sha256. */
 export async function takeSnapshot(
   conn: SshConnection,
   file: string,
   log: (l: string) => void,
   signal?: AbortSignal,
 ): Promise<{etcd: EtcdSnapshotMeta['etcd']; sha256: string}> {
-  await requireTools(conn, ['etcdctl', 'etcdutl'], signal)
-  await rootStep(conn, `mkdir -p ${WORK_DIR} && chmod 700 ${WORK_DIR} && rm -f ${file}`, 'preparing the snapshot folder', {signal})
   await rootStep(conn, `ETCDCTL_API=3 etcdctl ${ETCD_TLS} snapshot save ${file}`, 'etcdctl snapshot save', {
     log,
     signal,
