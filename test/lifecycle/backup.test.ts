@@ -22,7 +22,7 @@ import YAML from 'yaml'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {renderFiles} from '../../src/lib/gitops/plan.js'
 import {decrypt} from '../../src/lib/lifecycle/envelope.js'
-import {backupCreate, backupRestore, type BackupRestoreResult} from '../../src/lib/flows/backup-run.js'
+import {backupCreate, backupRestore, type BackupAbandonResult, type BackupRestoreResult} from '../../src/lib/flows/backup-run.js'
 import {backupList} from '../../src/lib/lifecycle/backup-store.js'
 import {obsctl, requireBuild} from '../cli/helpers.js'
 import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js'
@@ -298,6 +298,67 @@ describe('backup restore', () => {
     expect(onNode(node, 'ls -A /var/lib/obsctl/restore').trim()).toBe('')
     expect(journal()).toBe('done')
   }, 240_000)
+
+  it('after a restore given up (killed, its record left), restoring another backup stops and names --abandon; --abandon reports what is where, removes the record and keeps every data dir', async () => {
+    requireBuild()
+    const node = sb.nodes[0]!
+    const args = ['backup', 'restore', id, '--cluster', 'cluster-01', '--yes', '-c', inv.file, '--pod-timeout', '60']
+    const killed = await obsctl(args, {env: {OBSCTL_TEST_KILL_AT: 'restore-etcd:data-dir-aside'}})
+    expect(killed.status, killed.stderr).toBeNull()
+    const state = () => onNode(node, 'ls -d /var/lib/etcd* /etc/kubernetes/obsctl-parked-manifests/* 2>/dev/null; true')
+    const before = state()
+    expect(before).toContain('/etc/kubernetes/obsctl-parked-manifests/etcd.yaml')
+    const previous = onNode(node, "sed -n 's/^previous=//p' /var/lib/obsctl/restore/in-progress").trim()
+    expect(before).toContain(previous)
+
+    // another backup's restore stops before the node changes or anything is downloaded
+    const other = '20261201T030000Z-0a0b0c'
+    const r = await backupRestore(inv, other, 'cluster-01', quiet)
+    expect(r.run?.phases[0]!.tasks[0]!.failure).toMatchObject({
+      code: 'RESTORE_OTHER_IN_PROGRESS',
+      exitCode: 2,
+      message: expect.stringContaining(`unfinished restore of backup ${id}`),
+      hints: [
+        expect.stringContaining(`obsctl backup restore ${id} --cluster cluster-01`),
+        expect.stringContaining('obsctl backup restore --abandon --cluster cluster-01'),
+      ],
+    })
+    expect(state()).toBe(before)
+
+    // misuse: exit 2, naming the flag
+    const both = await obsctl(['backup', 'restore', id, '--abandon', '--cluster', 'cluster-01', '-c', inv.file])
+    expect(both.status).toBe(2)
+    expect(both.stderr).toMatch(/--abandon .*takes no backup id/)
+    const none = await obsctl(['backup', 'restore', '--cluster', 'cluster-01', '-c', inv.file])
+    expect(none.status).toBe(2)
+    expect(none.stderr).toMatch(/--abandon/)
+
+    const a = await obsctl(['backup', 'restore', '--abandon', '--cluster', 'cluster-01', '-c', inv.file, '--json'])
+    expect(a.status, a.stderr + a.stdout.slice(0, 2000)).toBe(0)
+    const out = JSON.parse(a.stdout) as BackupAbandonResult
+    expect(out.abandoned).toMatchObject({
+      cluster: 'cluster-01',
+      record: {id, previous},
+      previousExists: true,
+      dataDirExists: false,
+      removed: [`/var/lib/obsctl/restore/${id}-cluster-01.db`, '/var/lib/obsctl/restore/in-progress'],
+      next: [
+        `to go back to the data dir as it was before that restore: mv ${previous} /var/lib/etcd`,
+        expect.stringContaining('the control plane is stopped'),
+        expect.stringContaining('the kept data dirs stay until you remove them'),
+      ],
+    })
+    expect(out.abandoned!.parkedManifests).toHaveLength(4)
+    expect(out.abandoned!.keptDataDirs).toContain(previous)
+    // no data dir moved or deleted: only the record and the snapshot copy are gone
+    expect(state()).toBe(before)
+    expect(onNode(node, 'ls -A /var/lib/obsctl/restore').trim()).toBe('')
+    // the other backup's restore goes past the record now (and stops at the backup, which does not exist)
+    const again = await backupRestore(inv, other, 'cluster-01', quiet)
+    expect(again.run?.phases[0]!.tasks[0]!.failure).toMatchObject({code: 'BACKUP_NOT_FOUND'})
+    // the node as it was before the killed restore, for the tests after this one
+    onNode(node, `mv ${previous} /var/lib/etcd && mv /etc/kubernetes/obsctl-parked-manifests/*.yaml /etc/kubernetes/manifests/`)
+  }, 120_000)
 
   it('the wrong key stops before anything on the node changes', async () => {
     const node = sb.nodes[1]!

@@ -13,7 +13,7 @@ import type {S3Credentials} from '../platform/s3.js'
 import type {BackupEtcdReport, BackupStateReport} from '../lifecycle/backup.js'
 import {backupBucket, backupCredentials, checkBackupId, newBackupId} from '../lifecycle/backup-store.js'
 import {backupSecret} from '../lifecycle/envelope.js'
-import {refuseMultiControlPlane, type RestoreEtcdReport} from '../lifecycle/restore.js'
+import {refuseMultiControlPlane, type RestoreAbandonReport, type RestoreEtcdReport} from '../lifecycle/restore.js'
 
 export interface BackupRunOptions {
   /** --cluster (default: every cluster) */
@@ -170,6 +170,47 @@ export async function backupRestore(
     ok: run.ok,
     exitCode: run.exitCode,
     restored: runReports<RestoreEtcdReport>(run, 'restore-etcd')[0],
+    plan: o.dryRun ? run.phases.flatMap((p) => p.tasks.map((t) => ({phase: p.name, target: t.target, description: t.description ?? ''}))) : undefined,
+    run,
+  }
+}
+
+export interface BackupAbandonResult {
+  cluster: string
+  dryRun: boolean
+  ok: boolean
+  exitCode: number
+  /** what the node's restore record said, what is where, what was removed and what to do next */
+  abandoned?: RestoreAbandonReport
+  plan?: {phase: string; target: string; description: string}[]
+  run: RunResult
+}
+
+/** `backup restore --abandon --cluster C`: give up the interrupted restore the node's record is about. */
+export async function backupRestoreAbandon(inv: LoadedInventory, cluster: string, o: BackupRunOptions = {}): Promise<BackupAbandonResult> {
+  if (!findCluster(inv.platform, cluster)) throw unknownClusterError(inv.platform, cluster, '--cluster')
+  const [{buildPhases}, {BACKUP_ABANDON_PHASES}, {runPhases, runReports}] = await Promise.all([
+    import('./registry.js'),
+    import('./backup.js'),
+    import('../engine/index.js'),
+  ])
+  const run = await runPhases(await buildPhases(BACKUP_ABANDON_PHASES, {'restore-abandon': {}}), {
+    inv,
+    dryRun: o.dryRun,
+    restart: true,
+    clusters: [cluster],
+    ssh: o.ssh,
+    renderer: o.renderer,
+    onEvent: o.onEvent,
+    handleSignals: o.handleSignals,
+    command: `backup restore --abandon --cluster ${cluster}`,
+  })
+  return {
+    cluster,
+    dryRun: Boolean(o.dryRun),
+    ok: run.ok,
+    exitCode: run.exitCode,
+    abandoned: runReports<RestoreAbandonReport>(run, 'restore-abandon')[0],
     plan: o.dryRun ? run.phases.flatMap((p) => p.tasks.map((t) => ({phase: p.name, target: t.target, description: t.description ?? ''}))) : undefined,
     run,
   }

@@ -13,6 +13,9 @@ export type BackupCreatePhase = (typeof BACKUP_CREATE_PHASES)[number]
 export const BACKUP_RESTORE_PHASES = ['restore-etcd'] as const
 export type BackupRestorePhase = (typeof BACKUP_RESTORE_PHASES)[number]
 
+/** `backup restore --abandon`: the one phase that gives an interrupted restore up. */
+export const BACKUP_ABANDON_PHASES = ['restore-abandon'] as const
+
 export function backupCreatePhaseOptions(o: BackupStateOptions): FlowOptions<BackupCreatePhase> {
   const etcd: BackupEtcdOptions = {id: o.id, secret: o.secret, caFile: o.caFile, timeoutSeconds: o.timeoutSeconds, credentials: o.credentials}
   return {'backup-etcd': etcd, 'backup-state': o}

@@ -61,6 +61,7 @@ export const PHASE_REGISTRY = {
   'backup-etcd': async (o: BackupEtcdOptions) => (await backup()).backupEtcdPhase(o),
   'backup-state': async (o: BackupStateOptions) => (await backup()).backupStatePhase(o),
   'restore-etcd': async (o: RestoreEtcdOptions) => (await import('../lifecycle/restore.js')).restoreEtcdPhase(o),
+  'restore-abandon': async (_o: NoOptions) => (await import('../lifecycle/restore.js')).restoreAbandonPhase(),
   'upgrade-preflight': async (o: UpgradeOptions) => (await upgrade()).upgradePreflightPhase(o),
   'upgrade-nodes': async (o: UpgradeOptions) => (await upgrade()).upgradeNodesPhase(o),
   'upgrade-inventory': async (o: UpgradeOptions) => (await upgrade()).upgradeInventoryPhase(o),

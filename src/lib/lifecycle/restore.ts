@@ -14,7 +14,8 @@ import type {Cluster} from '../config/schema.js'
 import {killPoint} from '../engine/kill-point.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase} from '../engine/types.js'
-import {ObsctlError, inputError} from '../errors.js'
+import {ExitCode, ObsctlError, inputError} from '../errors.js'
+import {shQuote} from '../ssh/quote.js'
 import {clusterOf, type ClusterTarget} from './backup.js'
 import {backupS3, objectKey, readSnapshot, snapshotName, type BackupS3Options} from './backup-store.js'
 import {connOf, etcdMember, pushRootFile, remoteSha256, requireTools, waitEtcdHealthy} from './etcd-node.js'
@@ -54,25 +55,63 @@ export function refuseMultiControlPlane(c: Cluster): void {
 }
 
 /**
- * What a restore in progress on the node has done, in a file beside its snapshot: `previous=` the data dir as it
- * was before the first (interrupted) run moved it aside, `restored=ID` once etcdutl restored backup ID into the
- * data dir. A rerun after a kill reads it: the data dir it finds then is an interrupted restore's (never "the data
- * dir as it was"), and one that is ID's already only needs its pods started. Removed when the restore ends.
+ * What a restore in progress on the node has done, in a file beside its snapshot: `id=` the backup it restores,
+ * `run=` and `since=` the run that began it and when, `previous=` the data dir as it was before that run moved it
+ * aside, `restored=ID` once etcdutl restored backup ID into the data dir. A rerun after a kill reads it: the data dir
+ * it finds then is an interrupted restore's (never "the data dir as it was"), and one that is ID's already only needs
+ * its pods started; a restore of another backup stops (RESTORE_OTHER_IN_PROGRESS) until that one is finished or given
+ * up (`backup restore --abandon`, restoreAbandonPhase). Removed when the restore ends.
  */
 export const RESTORE_RECORD = '/var/lib/obsctl/restore/in-progress'
+
+/** Where a restore places the snapshot on the node (0600, root's). */
+const restoreCopy = (id: string, cluster: string) => `${path.posix.dirname(RESTORE_RECORD)}/${id}-${cluster}.db`
 
 /** A `key=value` line of the restore record (or of a step's output about it). */
 const recordField = (out: string, key: string) => new RegExp(`^${key}=(.+)$`, 'm').exec(out)?.[1]?.trim()
 
-async function readRestoreRecord(
-  conn: SshConnection,
-  dataDir: string,
-  signal?: AbortSignal,
-): Promise<{previous?: string; restored?: string; dataDir: boolean}> {
-  const out = await rootStep(conn, `cat ${RESTORE_RECORD} 2>/dev/null; if [ -e ${dataDir} ]; then echo datadir=yes; fi; true`, 'reading the restore record', {
-    signal,
-  })
-  return {previous: recordField(out, 'previous'), restored: recordField(out, 'restored'), dataDir: recordField(out, 'datadir') === 'yes'}
+/** The restore record's fields (each absent where the record, or a record of an earlier obsctl, lacks it). */
+export interface RestoreRecord {
+  id?: string
+  run?: string
+  since?: string
+  previous?: string
+  restored?: string
+}
+
+const readRecord = (out: string): RestoreRecord => ({
+  id: recordField(out, 'id'),
+  run: recordField(out, 'run'),
+  since: recordField(out, 'since'),
+  previous: recordField(out, 'previous'),
+  restored: recordField(out, 'restored'),
+})
+
+async function readRestoreRecord(conn: SshConnection, dataDir: string, signal?: AbortSignal): Promise<RestoreRecord & {exists: boolean; dataDir: boolean}> {
+  const out = await rootStep(
+    conn,
+    `if [ -f ${RESTORE_RECORD} ]; then echo record=yes; cat ${RESTORE_RECORD}; fi; if [ -e ${dataDir} ]; then echo datadir=yes; fi; true`,
+    'reading the restore record',
+    {signal},
+  )
+  return {...readRecord(out), exists: recordField(out, 'record') === 'yes', dataDir: recordField(out, 'datadir') === 'yes'}
+}
+
+/** A restore of backup ID stops where the node's record is another backup's restore, unfinished. */
+function refuseOtherRestore(rec: RestoreRecord, id: string, cluster: string, node: string): void {
+  if (!rec.id || rec.id === id) return
+  const since = rec.since ? ` since ${rec.since}` : ''
+  throw new ObsctlError(
+    `${node} has an unfinished restore of backup ${rec.id}${since} (${RESTORE_RECORD}${rec.previous ? `; the data dir as it was: ${rec.previous}` : ''}): not restoring ${id} over it`,
+    {
+      exitCode: ExitCode.badInput,
+      code: 'RESTORE_OTHER_IN_PROGRESS',
+      hints: [
+        `finish it: obsctl backup restore ${rec.id} --cluster ${cluster}; then restore ${id}`,
+        `or give it up: obsctl backup restore --abandon --cluster ${cluster} (says what is where, removes the record, deletes no data dir); then restore ${id}`,
+      ],
+    },
+  )
 }
 
 /**
@@ -82,13 +121,14 @@ async function readRestoreRecord(
  */
 async function moveDataDirAside(
   conn: SshConnection,
+  id: string,
   dataDir: string,
   aside: string,
   runId: string,
   signal?: AbortSignal,
 ): Promise<{previous: string; interrupted?: string}> {
   const interrupted = `${dataDir}.interrupted-restore-${runId}`
-  const record = (v: string) => `printf 'previous=%s\\n' "${v}" > ${RESTORE_RECORD}.tmp && mv ${RESTORE_RECORD}.tmp ${RESTORE_RECORD}`
+  const tmp = `${RESTORE_RECORD}.tmp`
   const out = await rootStep(
     conn,
     [
@@ -96,11 +136,11 @@ async function moveDataDirAside(
       `prev=$(sed -n 's/^previous=//p' ${RESTORE_RECORD} 2>/dev/null)`,
       `if [ -n "$prev" ] && [ -e "$prev" ]; then`,
       // the record first (without restored=), then the move: a record never names a data dir that is not this backup's
-      `  ${record('$prev')}`,
+      `  sed '/^restored=/d' ${RESTORE_RECORD} > ${tmp} && mv ${tmp} ${RESTORE_RECORD}`,
       `  if [ -e ${dataDir} ]; then mv ${dataDir} ${interrupted} && echo interrupted=${interrupted}; fi`,
       'else',
       `  prev=${aside}`,
-      `  ${record('$prev')}`,
+      `  printf 'id=%s\\nrun=%s\\nsince=%s\\nprevious=%s\\n' ${shQuote(id)} ${shQuote(runId)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$prev" > ${tmp} && mv ${tmp} ${RESTORE_RECORD}`,
       `  if [ -e ${dataDir} ]; then mv ${dataDir} "$prev"; else mkdir -m 700 "$prev"; fi`,
       'fi',
       'echo "previous=$prev"',
@@ -129,13 +169,14 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
       const node = firstControlPlane(c)
       const log = (l: string) => io.log(l)
       const wait = {timeoutMs: o.podTimeoutMs, intervalMs: o.pollMs, signal: ctx.signal, log}
-      const {meta, data} = await readSnapshot(await backupS3(ctx, o), ctx.platform, o.id, c.name, o.secret)
-      io.log(`snapshot of ${meta.createdAt}: ${meta.size} bytes, revision ${meta.etcd.revision ?? '?'}, sha256 checked`)
       const conn = await connOf(ctx, node)
-      await requireTools(conn, ['etcdutl', 'etcdctl'], ctx.signal)
-      const file = `/var/lib/obsctl/restore/${o.id}-${c.name}.db`
       const member = await etcdMember(conn, ctx.signal)
       const rec = await readRestoreRecord(conn, member.dataDir, ctx.signal)
+      refuseOtherRestore(rec, o.id, c.name, nodeName(node))
+      const {meta, data} = await readSnapshot(await backupS3(ctx, o), ctx.platform, o.id, c.name, o.secret)
+      io.log(`snapshot of ${meta.createdAt}: ${meta.size} bytes, revision ${meta.etcd.revision ?? '?'}, sha256 checked`)
+      await requireTools(conn, ['etcdutl', 'etcdctl'], ctx.signal)
+      const file = restoreCopy(o.id, c.name)
       let previous: string
       const before = new Map<ControlPlanePod, string[]>()
       if (rec.restored === o.id && rec.previous && rec.dataDir) {
@@ -153,7 +194,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
           await stopStaticPod(conn, p, wait)
         }
         // kept, never deleted: named after the run that first moved it, so a rerun or a second restore keeps every earlier one too
-        const aside = await moveDataDirAside(conn, member.dataDir, `${member.dataDir}.before-restore-${o.id}-${ctx.runId}`, ctx.runId, ctx.signal)
+        const aside = await moveDataDirAside(conn, o.id, member.dataDir, `${member.dataDir}.before-restore-${o.id}-${ctx.runId}`, ctx.runId, ctx.signal)
         previous = aside.previous
         if (aside.interrupted) io.log(`the data dir an interrupted restore left is kept as ${aside.interrupted}`)
         io.log(`the data dir as it was: ${previous}`)
@@ -167,7 +208,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
             signal: ctx.signal,
             code: 'ETCD_RESTORE',
             hints: [
-              `the pods are stopped and the old data is in ${previous}: fix the cause and rerun, or give up the restore: move it back, start the pods (mv /etc/kubernetes/obsctl-parked-manifests/*.yaml /etc/kubernetes/manifests/) and remove ${RESTORE_RECORD}`,
+              `the pods are stopped and the old data is in ${previous}: fix the cause and rerun, or give the restore up: obsctl backup restore --abandon --cluster ${c.name} (it says how to move the old data back and start the pods)`,
             ],
           },
         )
@@ -180,6 +221,97 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
       return {
         summary: `restored ${o.id} (revision ${meta.etcd.revision ?? '?'}) on ${nodeName(node)}; previous data in ${previous}`,
         report: {id: o.id, cluster: c.name, node: nodeName(node), revision: meta.etcd.revision, sha256: meta.sha256, previousDataDir: previous},
+      }
+    },
+  }
+}
+
+export interface RestoreAbandonReport {
+  cluster: string
+  node: string
+  /** what the record said; absent: no restore in progress on the node */
+  record?: RestoreRecord
+  /** the record (and the snapshot copy of its backup) removed; never a data dir */
+  removed: string[]
+  /** etcd's --data-dir and whether it is there now */
+  dataDir: string
+  dataDirExists: boolean
+  /** the record's previous= (the data dir as it was before that restore) is there */
+  previousExists: boolean
+  /** the data dirs earlier restores kept beside it (<data-dir>.before-restore-*, .interrupted-restore-*) */
+  keptDataDirs: string[]
+  /** manifests a restore moved out of /etc/kubernetes/manifests (its control plane is stopped while they are there) */
+  parkedManifests: string[]
+  /** what to do next, as commands on the node */
+  next: string[]
+}
+
+const PARKED = '/etc/kubernetes/obsctl-parked-manifests'
+
+/**
+ * `backup restore --abandon`: give up the restore the node's record is about, instead of finishing it. Reads the
+ * record and what is where (the data dir, the kept ones, parked manifests), removes the record and that restore's
+ * snapshot copy, and moves or deletes nothing else: putting a data dir back is the user's call (the report says how).
+ */
+export function restoreAbandonPhase(): Phase<ClusterTarget, RestoreAbandonReport> {
+  return {
+    name: 'restore-abandon',
+    title: 'Give up an interrupted restore (the record only; no data dir is moved or deleted)',
+    targets: (ctx) => runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${nodeName(firstControlPlane(c))})`})),
+    fingerprint: (t) => ({cluster: t.cluster}),
+    prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
+    describe: (t, ctx) =>
+      `ssh ${firstControlPlane(clusterOf(ctx, t.cluster)).host}: read ${RESTORE_RECORD}, list the etcd data dirs and ${PARKED}; remove the record and its snapshot copy (no data dir is moved or deleted)`,
+    async run(t, ctx, io) {
+      const c = clusterOf(ctx, t.cluster)
+      const node = firstControlPlane(c)
+      const conn = await connOf(ctx, node)
+      const member = await etcdMember(conn, ctx.signal)
+      const d = shQuote(member.dataDir)
+      const out = await rootStep(
+        conn,
+        [
+          `if [ -f ${RESTORE_RECORD} ]; then`,
+          `  echo record=yes; cat ${RESTORE_RECORD}`,
+          `  p=$(sed -n 's/^previous=//p' ${RESTORE_RECORD}); if [ -n "$p" ] && [ -e "$p" ]; then echo previous-exists=yes; fi`,
+          `  i=$(sed -n 's/^id=//p' ${RESTORE_RECORD})`,
+          `  copy=${path.posix.dirname(RESTORE_RECORD)}/$i-${c.name}.db; if [ -n "$i" ] && [ -e "$copy" ]; then rm -f "$copy" && echo "removed=$copy"; fi`,
+          `  rm -f ${RESTORE_RECORD} && echo removed=${RESTORE_RECORD}`,
+          'fi',
+          `if [ -e ${d} ]; then echo datadir=yes; fi`,
+          `for x in ${d}.before-restore-* ${d}.interrupted-restore-*; do [ -e "$x" ] && echo "kept=$x"; done`,
+          `for x in ${PARKED}/*.yaml; do [ -e "$x" ] && echo "parked=$x"; done`,
+          'true',
+        ].join('\n'),
+        'giving up the restore',
+        {signal: ctx.signal},
+      )
+      const all = (key: string) => [...out.matchAll(new RegExp(`^${key}=(.+)$`, 'gm'))].map((m) => m[1]!.trim())
+      const record = recordField(out, 'record') === 'yes' ? readRecord(out) : undefined
+      const r: RestoreAbandonReport = {
+        cluster: c.name,
+        node: nodeName(node),
+        record,
+        removed: all('removed'),
+        dataDir: member.dataDir,
+        dataDirExists: recordField(out, 'datadir') === 'yes',
+        previousExists: recordField(out, 'previous-exists') === 'yes',
+        keptDataDirs: all('kept'),
+        parkedManifests: all('parked'),
+        next: [],
+      }
+      if (r.previousExists && record?.previous)
+        r.next.push(
+          `to go back to the data dir as it was before that restore: ${r.dataDirExists ? `mv ${member.dataDir} ${member.dataDir}.abandoned-restore && ` : ''}mv ${record.previous} ${member.dataDir}`,
+        )
+      if (r.parkedManifests.length > 0) r.next.push(`the control plane is stopped; to start it: mv ${PARKED}/*.yaml /etc/kubernetes/manifests/`)
+      if (r.keptDataDirs.length > 0) r.next.push(`the kept data dirs stay until you remove them: ${r.keptDataDirs.join(' ')}`)
+      for (const l of r.next) io.log(l)
+      return {
+        summary: record
+          ? `gave up the restore of ${record.id ?? 'a backup'}${record.since ? ` begun ${record.since}` : ''} on ${r.node}: removed ${r.removed.join(', ')}; no data dir moved or deleted`
+          : `no restore in progress on ${r.node}: nothing to give up`,
+        report: r,
       }
     },
   }
