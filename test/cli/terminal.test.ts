@@ -57,6 +57,21 @@ describe('dry runs', () => {
   })
 })
 
+describe('tables fit the terminal', () => {
+  it('obsctl plan at 50 columns: no line wraps (the screen read with wrapped lines joined); in a pipe each row is one line', async () => {
+    term = await Terminal.start(`${cli} plan`, {cwd: dir, env: {NO_COLOR: '1'}, cols: 50, rows: 300})
+    expect(await term.exitCode()).toBe(0)
+    // the table: the screen down to the blank line before the counts
+    const lines = (await term.screen()).split('\n\n')[0]!.split('\n')
+    expect(lines.join('\n')).toMatch(/^preflight +cluster-01\/192\.168\.101\.194 +pending\n {4}ssh 192\.168\.101\.194: /m)
+    for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(50)
+    await term.close()
+    term = await Terminal.start(`${cli} plan | grep -c '^preflight .*pending  ssh .*(read-only)$'`, {cwd: dir, cols: 50})
+    expect(await term.exitCode()).toBe(0)
+    expect(await term.screen()).toMatch(/^4$/m)
+  })
+})
+
 describe('paging', () => {
   it('a long diff goes through $PAGER (less -R) on a terminal; q ends it; a pipe gets it all, unpaged', async () => {
     const cmd = `${cli} config set clusters.cluster-02.metrics agent --dry-run`
