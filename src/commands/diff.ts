@@ -5,6 +5,7 @@ import type {DriftResult} from '../lib/gitops/drift.js'
 import {DAY, secondsFlag} from '../lib/cli/seconds-flag.js'
 
 export default class Diff extends BaseCommand {
+  static override readOnly = true
   static override summary = "Show drift between the inventory's render, the GitOps remote and Argo CD, per cluster and Application."
   static override description = `Three views are compared, and nothing is changed:
   the render — what the inventory renders now (in memory; the working copy is not touched);

@@ -3,6 +3,7 @@ import {BaseCommand, outputFlag} from '../lib/cli/base.js'
 import type {LogsResult} from '../lib/engine/show-logs.js'
 
 export default class Logs extends BaseCommand {
+  static override readOnly = true
   static override summary = "Show a run's task logs (the latest run unless --run names one)."
   static override description = `Each task of a run (bootstrap, node install, cluster add, upgrade …) writes its log to .obsctl/logs/<run>/<phase>/<target>.log: the commands it ran and what they printed, progress, and the error. This prints them, one block per task, redacted (URL credentials, Authorization values, the values of secret-named environment variables). obsctl state show prints the folder; a failed run's summary names it; --verbose prints the failed tasks' last lines under the summary.
 

@@ -6,6 +6,7 @@ import {bootstrapPhaseOptions, selectBootstrap} from '../lib/flows/bootstrap.js'
 import {buildPhases} from '../lib/flows/registry.js'
 
 export default class Plan extends BaseCommand {
+  static override readOnly = true
   static override summary = 'Show every phase for every target: done / pending / failed / interrupted / changed since, and what it would do.'
   static override description = 'Reads .obsctl/state.json beside the inventory and asks each phase what it would do. Contacts no remote system.'
   static override examples = [

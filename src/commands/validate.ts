@@ -8,6 +8,7 @@ import type {Verdict} from '../lib/validate/types.js'
 import {secondsFlag} from '../lib/cli/seconds-flag.js'
 
 export default class Validate extends BaseCommand {
+  static override readOnly = true
   static override summary = "Check that every component works and every cluster's data arrives."
   static override description = `Runs every check of the component (default all) concurrently, each HTTP request with its own timeout, and prints a checklist (✔ pass, ‼ warn, ✖ fail) with a hint under each problem. It says first, on stderr, what it checks, and on a terminal which checks are still running. Exit 0 when nothing fails, 1 when any check fails (also with --json).
 

@@ -6,7 +6,7 @@
  * status --watch is
  * in test/status/status.test.ts (it needs the platform harness).
  */
-import {readFileSync, readdirSync} from 'node:fs'
+import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {Terminal} from '../support/tmux.js'
@@ -69,6 +69,25 @@ describe('tables fit the terminal', () => {
     term = await Terminal.start(`${cli} plan | grep -c '^preflight .*pending  ssh .*(read-only)$'`, {cwd: dir, cols: 50})
     expect(await term.exitCode()).toBe(0)
     expect(await term.screen()).toMatch(/^4$/m)
+  })
+})
+
+describe('Ctrl-C in a command without a task list', () => {
+  it('validate --wait: said in words (nothing was changed, run it again), exit 130', async () => {
+    // every check through an API server on a closed loopback port: it fails and is retried until Ctrl-C
+    const kc = path.join(dir, 'closed.kubeconfig')
+    writeFileSync(
+      kc,
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\n' +
+        'contexts: [{name: cluster-01-context, context: {cluster: c, user: u}}]\ncurrent-context: cluster-01-context\n',
+    )
+    term = await Terminal.start(`${cli} validate argocd --via-api-server --kubeconfig ${kc} --wait --timeout 600`, {cwd: dir, env: {NO_COLOR: '1'}})
+    await term.waitFor(/checks pass · .* waiting for: argocd/)
+    await term.keys('C-c')
+    expect(await term.exitCode()).toBe(130)
+    const screen = await term.screen()
+    expect(screen).toMatch(/^Error: interrupted by Ctrl-C before `obsctl validate` finished: it only reads, nothing was changed$/m)
+    expect(screen).toMatch(/^ {2}→ run the same command again for its result$/m)
   })
 })
 

@@ -5,6 +5,7 @@ import {contextFlag} from '../../lib/cli/context-flag.js'
 import type {AlertsListResult} from '../../lib/alerts/index.js'
 
 export default class AlertsList extends BaseCommand {
+  static override readOnly = true
   static override summary = 'List the alerts in the central Alertmanager, and its active silences.'
   static override description = `Reads Alertmanager's API v2 (GET /api/v2/alerts and /api/v2/silences): every alert with its state (active, silenced by which silence, inhibited), severity, cluster and summary, then the silences that are not expired, with the ids obsctl alerts unsilence takes.
 

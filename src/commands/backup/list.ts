@@ -5,6 +5,7 @@ import type {BackupListResult} from '../../lib/lifecycle/backup-store.js'
 import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class BackupList extends BaseCommand {
+  static override readOnly = true
   static override summary = 'List the backups in the backups bucket (newest first).'
   static override description = `Lists s3.buckets.backups under _obsctl/: each backup's id, when it was made, the clusters whose etcd
 snapshot it holds, its size and whether it is complete (its manifest was written last). Reads no secret but the S3

@@ -3,6 +3,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import type {CertsCheckResult} from '../../lib/flows/certs-run.js'
 
 export default class CertsCheck extends BaseCommand {
+  static override readOnly = true
   static override summary = 'Expiry of every kubeadm certificate per control-plane node and of the kubeconfig client certificates.'
   static override description = `Reads, over SSH as root, every certificate in /etc/kubernetes/pki on each control-plane node and the client
 certificate embedded in admin.conf, super-admin.conf, controller-manager.conf and scheduler.conf (only that field:

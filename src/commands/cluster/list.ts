@@ -3,6 +3,7 @@ import {table} from '../../lib/cli/format.js'
 import {listClusters, type ClusterListRow} from '../../lib/fleet/index.js'
 
 export default class ClusterList extends BaseCommand {
+  static override readOnly = true
   static override summary = 'List the clusters of the inventory with their role, metrics mode and what has been done.'
   static override examples = ['<%= config.bin %> cluster list', '<%= config.bin %> cluster list --json']
 

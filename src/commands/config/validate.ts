@@ -4,6 +4,7 @@ import {formatLintReport} from '../../lib/cli/views/config-validate.js'
 import {ExitCode} from '../../lib/errors.js'
 
 export default class ConfigValidate extends BaseCommand {
+  static override readOnly = true
   static override summary = 'Lint the inventory: schema, Thanos/Prometheus retention, uniqueness, Argo CD HA, capacity.'
   static override description = 'Every finding names the field, its file:line, the reason and the fix. Exit 2 when any error is found.'
   static override examples = [

@@ -3,6 +3,7 @@ import {BaseCommand, outputFlag} from '../../lib/cli/base.js'
 import {formatState, requireKnownPhases, showState, type StateShowResult} from '../../lib/engine/index.js'
 
 export default class StateShow extends BaseCommand {
+  static override readOnly = true
   static override summary = "Show the run journal (.obsctl/state.json): each task's status, time and error."
   static override examples = ['<%= config.bin %> state show', '<%= config.bin %> state show --phase nodes --json']
   static override flags = {

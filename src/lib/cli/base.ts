@@ -68,6 +68,31 @@ export abstract class BaseCommand extends Command {
     await super.init()
     usePrompter(terminalPrompter)
     if (this.argv.includes('--verbose')) await (await import('../trace.js')).enableTraces()
+    process.on('SIGINT', this.onInterrupt)
+  }
+
+  /**
+   * A command that only reads (validate, doctor, plan …): Ctrl-C while it runs says it changed nothing.
+   */
+  static readOnly = false
+
+  /**
+   * Ctrl-C in a command that has no handling of its own: said in words, exit 130, the cursor shown again (Node's
+   * default was to end silently). An engine run, render and status --watch each listen for SIGINT themselves
+   * and say where they stopped: then this one stays quiet.
+   */
+  private readonly onInterrupt = (): void => {
+    if (process.listenerCount('SIGINT') > 1) return
+    const cmd = `obsctl ${this.id?.replaceAll(':', ' ') ?? ''}`.trim()
+    const readOnly = (this.ctor as {readOnly?: boolean}).readOnly === true
+    const e = new ObsctlError(`interrupted by Ctrl-C before \`${cmd}\` finished${readOnly ? ': it only reads, nothing was changed' : ''}`, {
+      exitCode: ExitCode.interrupted,
+      code: 'INTERRUPTED',
+      hints: [readOnly ? 'run the same command again for its result' : 'run the same command again'],
+    })
+    // (on a new line: the terminal has echoed ^C where the cursor was)
+    if (process.stderr.isTTY && !this.jsonEnabled()) process.stderr.write('\n')
+    void import('./error-output.js').then(({printError}) => printError(e, {json: this.jsonEnabled()})).finally(() => process.exit(ExitCode.interrupted))
   }
 
   protected inventoryPath(flag?: string): string {
@@ -181,9 +206,13 @@ export abstract class BaseCommand extends Command {
    * stderr, when the result holds a run (bootstrap, node install, cluster add …).
    */
   protected override async _run<T>(): Promise<T> {
-    const result = await super._run<T>()
-    if (result !== undefined && this.argv.includes('--verbose') && !this.jsonEnabled()) await this.printFailureTails(result)
-    return result
+    try {
+      const result = await super._run<T>()
+      if (result !== undefined && this.argv.includes('--verbose') && !this.jsonEnabled()) await this.printFailureTails(result)
+      return result
+    } finally {
+      process.removeListener('SIGINT', this.onInterrupt)
+    }
   }
 
   private async printFailureTails(result: unknown): Promise<void> {
