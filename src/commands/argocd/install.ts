@@ -5,6 +5,7 @@ import {table} from '../../lib/cli/format.js'
 import {centralCluster, serviceUrl} from '../../lib/config/index.js'
 import type {InstallReport} from '../../lib/argocd/index.js'
 import type {RunResult} from '../../lib/engine/index.js'
+import {wouldRun} from '../../lib/engine/format.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class ArgocdInstall extends BaseCommand {
@@ -47,7 +48,7 @@ Idempotent: a rerun, also after an interruption, converges. Journal, lock and lo
       timeoutSeconds: flags.timeout,
     })
     const i = r.install
-    if (flags['dry-run']) this.out(r.run.phases[0]?.tasks.map((t) => `would ${t.description}`).join('\n') ?? '')
+    if (flags['dry-run']) this.out(r.run.phases[0]?.tasks.map((t) => wouldRun(t.description)).join('\n') ?? '')
     else if (i) {
       this.out(
         [

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {formatRunSummary} from '../../lib/engine/index.js'
+import {formatRunSummary, wouldRun} from '../../lib/engine/index.js'
 import type {CertsRenewResult} from '../../lib/flows/certs-run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
@@ -45,7 +45,7 @@ skipped. Once every node and the kubeconfig are done, the next run renews every 
     if (r.plan)
       this.out(
         r.plan
-          .map((p) => `${p.phase} ${p.target}: ${p.skip ? 'skip (renewed in the unfinished renew this run takes up)' : `would ${p.description}`}`)
+          .map((p) => `${p.phase} ${p.target}: ${p.skip ? 'skip (renewed in the unfinished renew this run takes up)' : wouldRun(p.description)}`)
           .join('\n'),
       )
     else this.out(formatRunSummary(r.run))

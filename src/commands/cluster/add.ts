@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {allowOvercommitFlag, BaseCommand} from '../../lib/cli/base.js'
-import {formatRunSummary} from '../../lib/engine/index.js'
+import {formatRunSummary, wouldRun} from '../../lib/engine/index.js'
 import type {AddResult} from '../../lib/flows/cluster-add-run.js'
 import {ADD_PHASES, type AddPhase} from '../../lib/flows/cluster-add.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
@@ -79,6 +79,6 @@ finished tasks are skipped. --dry-run prints the plan and touches nothing.`
 }
 
 function formatPlanOf(r: AddResult): string {
-  const lines = r.run!.phases.flatMap((p) => [`${p.name}: ${p.title}`, ...p.tasks.map((t) => `  ${t.target}: would ${t.description ?? t.summary ?? ''}`)])
+  const lines = r.run!.phases.flatMap((p) => [`${p.name}: ${p.title}`, ...p.tasks.map((t) => `  ${t.target}: ${wouldRun(t.description ?? t.summary)}`)])
   return lines.join('\n')
 }

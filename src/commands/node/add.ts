@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {formatRunSummary} from '../../lib/engine/index.js'
+import {formatRunSummary, wouldRun} from '../../lib/engine/index.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
 import type {NodeAddResult} from '../../lib/flows/node-run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
@@ -55,7 +55,7 @@ to the cluster's last node. Passwords are never flags (OBSCTL_SSH_PASSWORD / OBS
     })
     if (r.inventory.added) this.out(`${r.dryRun ? 'would add' : 'added'} ${r.host} (${r.role}) to ${r.cluster} in ${r.inventory.file}`)
     this.out(
-      r.dryRun ? r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: would ${t.description ?? ''}`)).join('\n') : formatRunSummary(r.run),
+      r.dryRun ? r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: ${wouldRun(t.description)}`)).join('\n') : formatRunSummary(r.run),
     )
     if (!r.run.ok) {
       const f = runFailures(r.run)

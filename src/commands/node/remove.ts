@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {formatRunSummary} from '../../lib/engine/index.js'
+import {formatRunSummary, wouldRun} from '../../lib/engine/index.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
 import type {NodeRemoveResult} from '../../lib/flows/node-run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
@@ -46,7 +46,7 @@ cluster's first control plane and its only node cannot be removed (obsctl cluste
       onNotice: (l) => this.note(l),
     })
     if (r.absent) this.out(`${r.node} is not a node of ${r.cluster} in ${inv.file}: nothing to remove`)
-    else if (r.run && r.dryRun) this.out(r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: would ${t.description ?? ''}`)).join('\n'))
+    else if (r.run && r.dryRun) this.out(r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: ${wouldRun(t.description)}`)).join('\n'))
     else if (r.run) this.out(formatRunSummary(r.run))
     if (r.run && !r.run.ok) {
       const f = runFailures(r.run)

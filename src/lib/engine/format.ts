@@ -4,6 +4,12 @@ import type {PlanResult} from './plan.js'
 import type {RunResult} from './result.js'
 import type {StateShowResult} from './plan.js'
 
+/**
+ * What a dry run says a task would do, in the words of the task list and `obsctl plan`: `would run: DESCRIPTION`
+ * (a description names what it runs — `ssh HOST: …`, `server-side apply …` — so `would ` alone misreads).
+ */
+export const wouldRun = (description: string | undefined): string => `would run: ${description ?? ''}`.trimEnd()
+
 const secs = (ms?: number) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)}s`)
 
 export function formatPlan(p: PlanResult): string {

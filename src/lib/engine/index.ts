@@ -25,4 +25,4 @@ export {TaskLog, sanitizeForFile, newRunId, runLogsDir, taskLogPath} from './log
 export {Resources} from './resources.js'
 export {runClusterNames, runClusters} from './options.js'
 export {formatEventLine, lineRenderer, type RunEvent, type RunEventSink} from './events.js'
-export {formatPlan, formatRunSummary, formatState} from './format.js'
+export {formatPlan, formatRunSummary, formatState, wouldRun} from './format.js'
