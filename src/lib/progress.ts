@@ -40,6 +40,11 @@ export interface WaitReporterOptions {
   startedAt?: number
   /** repeat an unchanged state this often (default 15 s) */
   heartbeatMs?: number
+  /**
+   * at most one line this often, even when the state changes (default 0: every change). Checks that start at
+   * once change the state many times in their first second (each new failure); a line for each flooded the terminal.
+   */
+  minGapMs?: number
   now?: () => number
 }
 
@@ -54,6 +59,7 @@ export function waitReporter(log: (line: string) => void, o: WaitReporterOptions
     const t = now()
     const key = `${w.state}\0${(w.pending ?? []).join('\0')}`
     if (key === lastKey && t - lastAt < heartbeat) return
+    if (lastKey !== undefined && t - lastAt < (o.minGapMs ?? 0)) return
     lastKey = key
     lastAt = t
     log(waitLine({...w, elapsedMs: t - started, timeoutMs: o.timeoutMs}))

@@ -36,6 +36,34 @@ describe('the progress line', () => {
   })
 })
 
+describe('a burst of changes', () => {
+  it('minGapMs: one line for changes closer than the gap, the next once it has passed', () => {
+    let now = 0
+    const lines: string[] = []
+    const r = waitReporter((l) => lines.push(l), {timeoutMs: 60_000, minGapMs: 1000, now: () => now})
+    for (let i = 1; i <= 10; i++) {
+      r({state: `0/10 pass`, pending: Array.from({length: i}, (_, k) => `c${k}`)})
+      now += 50
+    }
+    expect(lines).toHaveLength(1)
+    now = 1000
+    r({state: '1/10 pass', pending: ['c1']})
+    expect(lines).toHaveLength(2)
+    expect(lines[1]).toBe('1/10 pass · 1s of 1m · waiting for: c1')
+  })
+
+  it('validate --wait: twelve checks failing at once make at most a line a second, not one per new failure', async () => {
+    const defs: CheckDef<object>[] = Array.from({length: 12}, (_, i) => ({id: `c.${i}`, title: `c${i}`, run: async () => fail('down')}))
+    const lines: string[] = []
+    const started = Date.now()
+    await runChecks(defs, {}, {wait: true, waitTimeoutMs: 1500, intervalMs: 10, onWaiting: (l) => lines.push(l)})
+    const seconds = Math.ceil((Date.now() - started) / 1000)
+    expect(lines.length).toBeGreaterThanOrEqual(1)
+    // one line at the start, then at most one per second that passed
+    expect(lines.length).toBeLessThanOrEqual(seconds + 1)
+  })
+})
+
 describe('waits that report it', () => {
   it('validate --wait (the check runner): which checks still fail, how long of how long', async () => {
     let tries = 0

@@ -37,6 +37,8 @@ export interface RunChecksOptions<X extends object = object> {
   tickMs?: number
   /** repeat an unchanged waiting line this often (default 15 s) */
   heartbeatMs?: number
+  /** under `wait`: at most one waiting line this often, changed or not (default 1 s) */
+  minGapMs?: number
   signal?: AbortSignal
 }
 
@@ -85,7 +87,11 @@ export async function runChecks<C, X extends object = object>(defs: readonly Che
   // under wait: which checks fail for now (by index), which pass, for the progress line
   const failing = new Set<number>()
   const passing = new Set<number>()
-  const progress = o.wait && o.onWaiting ? waitReporter(o.onWaiting, {timeoutMs: o.waitTimeoutMs ?? 300_000, heartbeatMs: o.heartbeatMs}) : undefined
+  // (at most a line a second: the first round of failures changes the state once per check)
+  const progress =
+    o.wait && o.onWaiting
+      ? waitReporter(o.onWaiting, {timeoutMs: o.waitTimeoutMs ?? 300_000, heartbeatMs: o.heartbeatMs, minGapMs: o.minGapMs ?? 1000})
+      : undefined
   const report = () => {
     if (progress && failing.size > 0)
       progress({state: `${passing.size}/${defs.length} checks pass`, pending: [...failing].sort((a, b) => a - b).map((i) => defs[i]!.id)})
