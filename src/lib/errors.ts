@@ -109,6 +109,26 @@ export function fsReason(e: unknown): string {
   return typeof code === 'string' && code in FS_REASONS ? FS_REASONS[code]! : errorMessage(e)
 }
 
+const NET_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'timed out',
+  EHOSTUNREACH: 'no route to the host',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'name not found in DNS',
+  EAI_AGAIN: 'DNS lookup failed for now',
+  EPIPE: 'connection closed',
+}
+
+/**
+ * A network error in words with its code, "network unreachable (ENETUNREACH)", instead of Node's
+ * "connect ENETUNREACH 10.0.0.1:22 - Local (0.0.0.0:0)"; any other error's message as it is.
+ */
+export function netReason(e: unknown): string {
+  const code = (e as NodeError)?.code
+  return typeof code === 'string' && code in NET_REASONS ? `${NET_REASONS[code]!} (${code})` : errorMessage(e)
+}
+
 /** A Node.js file-system error as words: "cannot write /x/y: permission denied"; undefined if `e` is not one. */
 export function fsErrorMessage(e: unknown): string | undefined {
   const err = e as NodeError

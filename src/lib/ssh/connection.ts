@@ -15,7 +15,7 @@ import {randomBytes} from 'node:crypto'
 import path from 'node:path'
 import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
 import {sleepOrInterrupt as sleep} from '../async.js'
-import {ObsctlError, interruptedError} from '../errors.js'
+import {ObsctlError, interruptedError, netReason} from '../errors.js'
 import {traceCommand, traced, tracing} from '../trace.js'
 import {shQuote} from './quote.js'
 import {append, check, hostPattern, keyType, lookup, refusal as hostKeyRefusal, type HostKeyPolicy} from './known-hosts.js'
@@ -131,7 +131,7 @@ export class SshConnection {
       } catch (error) {
         const e = error as Ssh2Error
         if (e instanceof ObsctlError || !isRetryable(e) || i >= attempts) throw SshConnection.wrap(e, opts, i)
-        opts.onNotice?.(`ssh ${opts.user}@${hostPattern(opts.host, opts.port)}: ${e.message}; retrying in ${delay} ms (attempt ${i + 1}/${attempts})`)
+        opts.onNotice?.(`ssh ${opts.user}@${hostPattern(opts.host, opts.port)}: ${netReason(e)}; retrying in ${delay} ms (attempt ${i + 1}/${attempts})`)
         await sleep(delay, opts.signal)
         delay *= 2
       }
@@ -153,7 +153,7 @@ export class SshConnection {
         ],
       })
     }
-    return new ObsctlError(`ssh ${who}: cannot connect: ${e.message} (after ${attempts} attempt${attempts === 1 ? '' : 's'})`, {
+    return new ObsctlError(`ssh ${who}: cannot connect: ${netReason(e)} (after ${attempts} attempt${attempts === 1 ? '' : 's'})`, {
       code: 'SSH_CONNECT',
       cause: e,
       hints: ['is the node up and sshd listening on that port? check ssh.port / the node port and ssh.connectTimeoutSeconds'],
