@@ -83,7 +83,9 @@ describe('engine in real processes', () => {
     first.child.kill('SIGINT')
     const r = await first.done
     expect(r.code).toBe(130)
-    expect(r.stderr).toContain('interrupted by SIGINT')
+    expect(r.stderr).toContain('Error: interrupted by SIGINT (Ctrl-C); interrupted tasks resume on the next run')
+    // how to go on, before the logs folder
+    expect(r.stderr).toMatch(/^ {2}→ run the same command again to resume: finished tasks are not redone \(obsctl state show lists them\)\n {2}→ logs: /m)
     expect(r.stderr).toMatch(/alpha b\/x: interrupted/)
     expect(statuses(t.stateFile)).toMatchObject({'alpha/a': 'done', 'alpha/b/x': 'interrupted', 'alpha/c': 'done'})
     expect(readState(t.stateFile).tasks['beta/p']).toBeUndefined()

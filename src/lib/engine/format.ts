@@ -55,7 +55,26 @@ export function formatRunSummary(r: RunResult): string {
     table(['PHASE', 'TARGET', 'RESULT', 'TIME', 'DETAIL'], rows),
     '',
     `${verdict} in ${secs(r.durationMs)}${r.logsDir ? `; logs: ${r.logsDir}` : ''}`,
+    ...nextSteps(r).map((h) => `  → ${h}`),
   ].join('\n')
+}
+
+/**
+ * What to do after a run that did not finish: the failures' own hints (each once), then how to go on. A failed run
+ * printed its table and stopped, and the hint that fixes it (`is the node up and sshd listening…?`) was only in the
+ * journal.
+ */
+function nextSteps(r: RunResult): string[] {
+  if (r.ok || r.dryRun) return []
+  const hints = new Set<string>()
+  for (const ph of r.phases) {
+    for (const h of ph.failure?.hints ?? []) hints.add(h)
+    for (const t of ph.tasks) if (t.status === 'failed') for (const h of t.failure?.hints ?? []) hints.add(h)
+  }
+  hints.add(
+    `${r.interrupted ? 'run' : 'fix what failed and run'} the same command again: finished tasks are not redone (obsctl logs${r.runId ? ` --run ${r.runId}` : ''} prints the task logs)`,
+  )
+  return [...hints]
 }
 
 export function formatState(s: StateShowResult): string {

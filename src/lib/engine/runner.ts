@@ -209,11 +209,12 @@ export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<R
   result.ok = !result.interrupted && result.phases.every((p) => p.status === 'done' || p.status === 'planned')
   result.exitCode = result.interrupted ? ExitCode.interrupted : result.ok ? ExitCode.ok : ExitCode.failed
   if (result.interrupted) {
-    throw new ObsctlError(`interrupted by ${interruptedBy}; interrupted tasks resume on the next run`, {
+    const by = interruptedBy === 'SIGINT' ? 'SIGINT (Ctrl-C)' : interruptedBy
+    throw new ObsctlError(`interrupted by ${by}; interrupted tasks resume on the next run`, {
       exitCode: ExitCode.interrupted,
       code: 'INTERRUPTED',
       details: result,
-      hints: [`logs: ${result.logsDir}`],
+      hints: ['run the same command again to resume: finished tasks are not redone (obsctl state show lists them)', `logs: ${result.logsDir}`],
     })
   }
   return result
