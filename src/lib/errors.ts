@@ -165,7 +165,7 @@ export function declinedError(what = 'not confirmed'): ObsctlError {
 }
 
 /** What Ctrl-C at a prompt ends a command with (isPromptExit): exit 130, nothing more was done. */
-export function promptInterruptedError(hints = ['rerun the command; finished tasks are not redone']): ObsctlError {
+export function promptInterruptedError(hints = ['nothing after this question was done: run the same command again to answer it']): ObsctlError {
   return new ObsctlError('interrupted at a prompt (Ctrl-C)', {exitCode: ExitCode.interrupted, code: 'INTERRUPTED', hints})
 }
 

@@ -116,6 +116,8 @@ describe('prompts', () => {
     await term.keys('C-c')
     expect(await term.exitCode()).toBe(130)
     expect(await term.screen()).toContain('interrupted at a prompt (Ctrl-C)')
+    // init has no tasks: not "finished tasks are not redone"
+    expect(await term.screen()).toMatch(/^ {2}→ nothing after this question was done: run the same command again to answer it$/m)
     expect(readdirSync(empty)).toEqual([])
   })
 
