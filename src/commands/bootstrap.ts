@@ -8,9 +8,7 @@ const PHASE_NAMES = [...BOOTSTRAP_USER_PHASES]
 
 export default class Bootstrap extends BaseCommand {
   static override summary = 'Run the phases that take bare machines to the running platform, resumably.'
-  static override description = `Phases in order: ${BOOTSTRAP_PHASES.join(' → ')} (argocd-refresh comes with sync: Argo CD must report the pushed commit before sync judges the Applications).
-A rerun skips tasks already done with unchanged inputs and retries the rest. --dry-run validates the
-inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the plan, touching no remote system.`
+  static override description = `Phases in order: ${BOOTSTRAP_PHASES.join(' → ')} (argocd-refresh comes with sync: Argo CD must report the pushed commit before sync judges the Applications). A rerun skips tasks already done with unchanged inputs and retries the rest. --dry-run validates the inventory, renders the GitOps repo into .obsctl/dry-run/gitops and prints the plan, touching no remote system.`
   static override examples = [
     '<%= config.bin %> bootstrap --all --dry-run',
     '<%= config.bin %> bootstrap --all --yes',

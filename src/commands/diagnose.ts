@@ -7,14 +7,7 @@ import type {DiagnoseResult} from '../lib/diagnose/collect.js'
 
 export default class Diagnose extends BaseCommand {
   static override summary = 'Write one tar.gz for a support ticket: validate/status, journal, nodes, events, unready pods and their logs, CR status.'
-  static override description = `Collects, without changing anything: validate's and status' JSON, obsctl's journal (.obsctl/state.json)
-and the last run's task logs; per cluster (or only CLUSTER) its nodes, the events of --since, the pods
-that are not Ready with the last lines of each container's log, the status of the platform's custom
-resources (Applications, Prometheus, ThanosRuler, OpenSearchCluster, FluentBit) and Argo CD's sync,
-health and conditions. No Secret is collected; every known secret value (the env vars the inventory
-names, the Secrets obsctl manages, kubeconfig credentials) and token pattern (bearer tokens, JWTs, basic
-auth in URLs, private keys) is replaced by [REDACTED]. A cluster that does not answer is recorded in the
-archive (manifest.json), not fatal. The archive is written 0600.`
+  static override description = `Collects, without changing anything: validate's and status' JSON, obsctl's journal (.obsctl/state.json) and the last run's task logs; per cluster (or only CLUSTER) its nodes, the events of --since, the pods that are not Ready with the last lines of each container's log, the status of the platform's custom resources (Applications, Prometheus, ThanosRuler, OpenSearchCluster, FluentBit) and Argo CD's sync, health and conditions. No Secret is collected; every known secret value (the env vars the inventory names, the Secrets obsctl manages, kubeconfig credentials) and token pattern (bearer tokens, JWTs, basic auth in URLs, private keys) is replaced by [REDACTED]. A cluster that does not answer is recorded in the archive (manifest.json), not fatal. The archive is written 0600.`
   static override examples = [
     '<%= config.bin %> diagnose',
     '<%= config.bin %> diagnose cluster-02 --since 30m --out /tmp/cluster-02.tar.gz',

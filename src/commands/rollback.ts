@@ -5,15 +5,7 @@ import {secondsFlag} from '../lib/cli/seconds-flag.js'
 
 export default class Rollback extends BaseCommand {
   static override summary = "Undo obsctl's last change (or every change after a commit): git revert, inventory restored, push, sync."
-  static override description = `Reverts the last commit obsctl made in the GitOps repository (config set, upgrade chart, render,
-an earlier rollback), or with --to COMMIT every commit after COMMIT, with git revert; puts the inventory
-back to the text that went with it (kept in .obsctl/inventory/, named by the commits' Obsctl-Inventory
-trailers); commits "obsctl: rollback to …", pushes (unless --no-push) and waits for Argo CD to sync
-(unless --no-sync). Refuses (exit 2, nothing changed) when the branch has commits obsctl did not make
-after that point (it lists them), when a reverted commit added or removed a cluster, when the
-inventory was edited since the last render, or when the inventory it would restore is one obsctl config
-validate rejects. --dry-run lists the commits, the inventory diff and the files.
-Rolling back a rollback redoes the change.`
+  static override description = `Reverts the last commit obsctl made in the GitOps repository (config set, upgrade chart, render, an earlier rollback), or with --to COMMIT every commit after COMMIT, with git revert; puts the inventory back to the text that went with it (kept in .obsctl/inventory/, named by the commits' Obsctl-Inventory trailers); commits "obsctl: rollback to …", pushes (unless --no-push) and waits for Argo CD to sync (unless --no-sync). Refuses (exit 2, nothing changed) when the branch has commits obsctl did not make after that point (it lists them), when a reverted commit added or removed a cluster, when the inventory was edited since the last render, or when the inventory it would restore is one obsctl config validate rejects. --dry-run lists the commits, the inventory diff and the files. Rolling back a rollback redoes the change.`
   static override examples = [
     '<%= config.bin %> rollback --dry-run',
     '<%= config.bin %> rollback --yes',

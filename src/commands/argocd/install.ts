@@ -10,8 +10,7 @@ import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class ArgocdInstall extends BaseCommand {
   static override summary = 'Install Argo CD on the central cluster (the argocd phase of bootstrap).'
-  static override description = `Fetches the install manifest of versions.argocd — the HA one (manifests/ha/install.yaml) when the central cluster has at least 3 nodes, which its pod anti-affinity needs, else manifests/install.yaml — or takes --manifest for air-gapped sites. Checks it parses and runs quay.io/argoproj/argocd:<version>, creates the argocd namespace, server-side applies the CRDs and waits until they are Established, then everything else, waits until every Deployment and StatefulSet is rolled out, and applies the rendered argocd/install/ (settings, ingress).
-Idempotent: a rerun, also after an interruption, converges. Journal, lock and logs in .obsctl/ beside the inventory.`
+  static override description = `Fetches the install manifest of versions.argocd — the HA one (manifests/ha/install.yaml) when the central cluster has at least 3 nodes, which its pod anti-affinity needs, else manifests/install.yaml — or takes --manifest for air-gapped sites. Checks it parses and runs quay.io/argoproj/argocd:<version>, creates the argocd namespace, server-side applies the CRDs and waits until they are Established, then everything else, waits until every Deployment and StatefulSet is rolled out, and applies the rendered argocd/install/ (settings, ingress). Idempotent: a rerun, also after an interruption, converges. Journal, lock and logs in .obsctl/ beside the inventory.`
   static override examples = [
     '<%= config.bin %> argocd install',
     '<%= config.bin %> argocd install --manifest ./argocd-v3.1.9-install.yaml',

@@ -8,8 +8,7 @@ import type {PasswordReport} from '../../lib/argocd/index.js'
 
 export default class ArgocdPassword extends BaseCommand {
   static override summary = 'Show or rotate the Argo CD admin password.'
-  static override description = `Reads Secret argocd/argocd-initial-admin-secret (the password is printed only with --show).
---rotate sets a new password the way Argo CD documents it: its bcrypt hash in argocd-secret admin.password and the change time in admin.passwordMtime, then deletes the initial secret. The new password is prompted for on a terminal, or generated with --generate and shown once.`
+  static override description = `Reads Secret argocd/argocd-initial-admin-secret (the password is printed only with --show). --rotate sets a new password the way Argo CD documents it: its bcrypt hash in argocd-secret admin.password and the change time in admin.passwordMtime, then deletes the initial secret. The new password is prompted for on a terminal, or generated with --generate and shown once.`
   static override examples = [
     '<%= config.bin %> argocd password --show',
     '<%= config.bin %> argocd password --rotate           # interactive: asks for the new password twice',

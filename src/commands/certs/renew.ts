@@ -6,17 +6,9 @@ import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class CertsRenew extends BaseCommand {
   static override summary = 'Renew the kubeadm certificates, restart the control plane one node at a time, refresh the kubeconfig.'
-  static override description = `On each control-plane node, one node at a time: kubeadm certs renew all; then kube-apiserver,
-kube-controller-manager, kube-scheduler and etcd are restarted one by one the way the Kubernetes documentation
-describes (the static pod's manifest is moved out of /etc/kubernetes/manifests until crictl shows its container
-gone, then moved back until a new container runs); then the certificates are read back (one still expiring within
-30 days fails the node), and a TLS connection from the node to its own API server (through the SSH connection)
-must find it serving the renewed apiserver.crt, verified against the cluster CA (an API server that did not
-restart, or one that cannot be reached, fails the node). Last, the renewed admin.conf is merged into the kubeconfig (as obsctl kubeconfig merge).
-CAs are not renewed (kubeadm's live 10 years). --dry-run prints the steps.
+  static override description = `On each control-plane node, one node at a time: kubeadm certs renew all; then kube-apiserver, kube-controller-manager, kube-scheduler and etcd are restarted one by one the way the Kubernetes documentation describes (the static pod's manifest is moved out of /etc/kubernetes/manifests until crictl shows its container gone, then moved back until a new container runs); then the certificates are read back (one still expiring within 30 days fails the node), and a TLS connection from the node to its own API server (through the SSH connection) must find it serving the renewed apiserver.crt, verified against the cluster CA (an API server that did not restart, or one that cannot be reached, fails the node). Last, the renewed admin.conf is merged into the kubeconfig (as obsctl kubeconfig merge). CAs are not renewed (kubeadm's live 10 years). --dry-run prints the steps.
 
-A renew stopped by Ctrl-C, a kill or a failed node is taken up by the next run: the nodes it already renewed are
-skipped. Once every node and the kubeconfig are done, the next run renews every node again.`
+A renew stopped by Ctrl-C, a kill or a failed node is taken up by the next run: the nodes it already renewed are skipped. Once every node and the kubeconfig are done, the next run renews every node again.`
   static override examples = [
     '<%= config.bin %> certs renew --dry-run',
     '<%= config.bin %> certs renew --cluster cluster-02',

@@ -10,12 +10,7 @@ const PHASES = [...ADD_PHASES]
 
 export default class ClusterAdd extends BaseCommand {
   static override summary = 'Add a cluster to the fleet: inventory, nodes, kubeconfig, GitOps repo, Argo CD, secrets, sync, validate.'
-  static override description = `One resumable task list: the cluster is appended to the inventory (comments and order kept; lint
-first, exit 2 when it would be invalid; SSH credentials first too: without a terminal, a missing
-one is exit 2 naming ssh.identityFile, ssh-agent, OBSCTL_SSH_PASSWORD, nothing written), then the phases ${PHASES.join(' → ')} run for this cluster only
-(the render commits and pushes its overlay and Applications). Rerun the same command to resume after a
-failure: the inventory edit is skipped when the cluster is already there with the same settings, and
-finished tasks are skipped. --dry-run prints the plan and touches nothing.`
+  static override description = `One resumable task list: the cluster is appended to the inventory (comments and order kept; lint first, exit 2 when it would be invalid; SSH credentials first too: without a terminal, a missing one is exit 2 naming ssh.identityFile, ssh-agent, OBSCTL_SSH_PASSWORD, nothing written), then the phases ${PHASES.join(' → ')} run for this cluster only (the render commits and pushes its overlay and Applications). Rerun the same command to resume after a failure: the inventory edit is skipped when the cluster is already there with the same settings, and finished tasks are skipped. --dry-run prints the plan and touches nothing.`
   static override examples = [
     '<%= config.bin %> cluster add cluster-05 --host 192.168.101.199 --dry-run',
     '<%= config.bin %> cluster add cluster-05 --host 192.168.101.199 --metrics agent --yes',

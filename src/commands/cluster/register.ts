@@ -9,9 +9,7 @@ import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class ClusterRegister extends BaseCommand {
   static override summary = 'Register edge clusters with Argo CD (the register phase of bootstrap).'
-  static override description = `For each edge, what \`argocd cluster add\` creates: ServiceAccount kube-system/argocd-manager, ClusterRole argocd-manager-role, ClusterRoleBinding argocd-manager-role-binding and the long-lived token Secret argocd-manager-long-lived-token (waiting until the token controller fills it); then the declarative cluster Secret in argocd on the central cluster (labels argocd.argoproj.io/secret-type=cluster, obsctl.dev/cluster, obsctl.dev/role).
-For a remote-scrape edge also a ServiceAccount that may only list/watch nodes, get nodes/proxy, and list/watch pods and services and get their proxy in monitoring, with its token and CA copied to Secret monitoring/obsctl-scrape-<cluster> on central.
-The central cluster is Argo CD's in-cluster and is not registered. Idempotent; --rotate-tokens replaces the tokens on purpose.`
+  static override description = `For each edge, what \`argocd cluster add\` creates: ServiceAccount kube-system/argocd-manager, ClusterRole argocd-manager-role, ClusterRoleBinding argocd-manager-role-binding and the long-lived token Secret argocd-manager-long-lived-token (waiting until the token controller fills it); then the declarative cluster Secret in argocd on the central cluster (labels argocd.argoproj.io/secret-type=cluster, obsctl.dev/cluster, obsctl.dev/role). For a remote-scrape edge also a ServiceAccount that may only list/watch nodes, get nodes/proxy, and list/watch pods and services and get their proxy in monitoring, with its token and CA copied to Secret monitoring/obsctl-scrape-<cluster> on central. The central cluster is Argo CD's in-cluster and is not registered. Idempotent; --rotate-tokens replaces the tokens on purpose.`
   static override strict = false
   static override args = {cluster: Args.string({description: 'Edge cluster(s) to register (default: every edge).'})}
   static override examples = [

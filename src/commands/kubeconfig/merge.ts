@@ -7,14 +7,7 @@ import {kubeconfigMerge, type KubeconfigMergeReport} from '../../lib/kube/merge.
 
 export default class KubeconfigMerge extends BaseCommand {
   static override summary = "Merge each cluster's admin.conf into one kubeconfig as <cluster>, <cluster>-admin, <cluster>-context."
-  static override description = `Reads /etc/kubernetes/admin.conf from each cluster's first control-plane node over SSH (sudo), or from --from-file,
-renames its cluster/user/context to <cluster>, <cluster>-admin and the cluster's context (--context, else clusters[].context, else <cluster>-context),
-sets server to the inventory's apiServer, and merges them into --kubeconfig, else $KUBECONFIG's files as kubectl writes them
-(an entry in the file that holds it, a new one in the first file that exists), else ~/.kube/config.
-Every other entry, comment and line of the file stays as it was; the previous file is kept as <file>.obsctl-backup-<time> (0600);
-the file is written atomically with mode 0600. A rerun with nothing new changes no byte.
-A name already used by a different cluster (other server or CA) is an error (exit 2) unless --overwrite.
-Runs the kubeconfig phase of bootstrap (journal, lock, logs in .obsctl/ beside the inventory).`
+  static override description = `Reads /etc/kubernetes/admin.conf from each cluster's first control-plane node over SSH (sudo), or from --from-file, renames its cluster/user/context to <cluster>, <cluster>-admin and the cluster's context (--context, else clusters[].context, else <cluster>-context), sets server to the inventory's apiServer, and merges them into --kubeconfig, else $KUBECONFIG's files as kubectl writes them (an entry in the file that holds it, a new one in the first file that exists), else ~/.kube/config. Every other entry, comment and line of the file stays as it was; the previous file is kept as <file>.obsctl-backup-<time> (0600); the file is written atomically with mode 0600. A rerun with nothing new changes no byte. A name already used by a different cluster (other server or CA) is an error (exit 2) unless --overwrite. Runs the kubeconfig phase of bootstrap (journal, lock, logs in .obsctl/ beside the inventory).`
   static override examples = [
     '<%= config.bin %> kubeconfig merge',
     '<%= config.bin %> kubeconfig merge --dry-run',

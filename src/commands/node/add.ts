@@ -8,12 +8,7 @@ import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class NodeAdd extends BaseCommand {
   static override summary = 'Add a node to a cluster: inventory entry, preflight, install and join, Ready, labels.'
-  static override description = `The node is appended to the cluster in the inventory (lint first: exit 2 and nothing written when it
-would be invalid), then preflight and the install of bootstrap run on that host only: a fresh join token
-(30 minutes) is created on the first control plane and handed to the node in a 0600 file — never in a
-command line or a log. Then its Node is awaited Ready through the API and labelled (obsctl.dev/cluster,
-node-role.kubernetes.io/worker). Rerun the same command to resume after a failure. CPU and memory default
-to the cluster's last node. Passwords are never flags (OBSCTL_SSH_PASSWORD / OBSCTL_SUDO_PASSWORD).`
+  static override description = `The node is appended to the cluster in the inventory (lint first: exit 2 and nothing written when it would be invalid), then preflight and the install of bootstrap run on that host only: a fresh join token (30 minutes) is created on the first control plane and handed to the node in a 0600 file — never in a command line or a log. Then its Node is awaited Ready through the API and labelled (obsctl.dev/cluster, node-role.kubernetes.io/worker). Rerun the same command to resume after a failure. CPU and memory default to the cluster's last node. Passwords are never flags (OBSCTL_SSH_PASSWORD / OBSCTL_SUDO_PASSWORD).`
   static override examples = [
     '<%= config.bin %> node add cluster-02 --host 192.168.101.201 --dry-run',
     '<%= config.bin %> node add cluster-02 --host 192.168.101.201',

@@ -7,8 +7,7 @@ import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class NodeInstall extends BaseCommand {
   static override summary = 'Install Kubernetes on the nodes over SSH (the `nodes` phase): preflight, upload install-k8s.sh, run it, wait for Ready.'
-  static override description = `Nodes are installed concurrently; workers wait for their cluster's first control plane. Each node's full output is in .obsctl/logs/<run>/nodes/. A rerun skips nodes already done and retries the rest; the script itself checks before every step, so an installed node is reported "already installed".
-Passwords are never flags: a prompt, or OBSCTL_SSH_PASSWORD / OBSCTL_SUDO_PASSWORD for automation.`
+  static override description = `Nodes are installed concurrently; workers wait for their cluster's first control plane. Each node's full output is in .obsctl/logs/<run>/nodes/. A rerun skips nodes already done and retries the rest; the script itself checks before every step, so an installed node is reported "already installed". Passwords are never flags: a prompt, or OBSCTL_SSH_PASSWORD / OBSCTL_SUDO_PASSWORD for automation.`
   static override examples = [
     '<%= config.bin %> node install',
     '<%= config.bin %> node install cluster-02 --concurrency 2',

@@ -8,14 +8,7 @@ import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class NodeRemove extends BaseCommand {
   static override summary = 'Remove a node from a cluster: cordon, drain, kubeadm reset, delete the Node, remove it from the inventory.'
-  static override description = `Refuses (exit 1, nothing touched) when a Longhorn volume has its last healthy replica on the node,
-unless --force. Then cordon and drain (the Eviction API: PodDisruptionBudgets are honoured; a budget that
-blocks past --drain-timeout stops here with its message), \`kubeadm reset -f\` on the machine over SSH
-(--force also goes on when the machine cannot be reached), the Node object deleted, and the inventory
-entry removed last, so a rerun after a failure or a kill finishes the job; the journal then forgets the node,
-so a later node add of the same host installs and joins it again. NODE is the node name or its host. The
-cluster's first control plane and its only node cannot be removed (obsctl cluster remove). Asks first
-(--yes); --dry-run prints the steps.`
+  static override description = `Refuses (exit 1, nothing touched) when a Longhorn volume has its last healthy replica on the node, unless --force. Then cordon and drain (the Eviction API: PodDisruptionBudgets are honoured; a budget that blocks past --drain-timeout stops here with its message), \`kubeadm reset -f\` on the machine over SSH (--force also goes on when the machine cannot be reached), the Node object deleted, and the inventory entry removed last, so a rerun after a failure or a kill finishes the job; the journal then forgets the node, so a later node add of the same host installs and joins it again. NODE is the node name or its host. The cluster's first control plane and its only node cannot be removed (obsctl cluster remove). Asks first (--yes); --dry-run prints the steps.`
   static override examples = [
     '<%= config.bin %> node remove cluster-02 192.168.101.201 --dry-run',
     '<%= config.bin %> node remove cluster-02 worker-3 --yes',

@@ -7,10 +7,7 @@ import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class S3Setup extends BaseCommand {
   static override summary = "Create the inventory's buckets on the S3 (MinIO) endpoint, with lifecycle expiry and versioning where asked."
-  static override description = `Runs the buckets phase of bootstrap (journal, lock, logs in .obsctl/ beside the inventory), rechecking every bucket on the server.
-Idempotent: a bucket that exists is reported as "exists", a rule already in place as "unchanged".
-Credentials come from the env vars named by s3.accessKeyEnv / s3.secretKeyEnv (default OBSCTL_S3_ACCESS_KEY / OBSCTL_S3_SECRET_KEY), or a prompt on a terminal; never from the command line.
-A server that does not implement lifecycle or versioning gets a warning naming the feature.`
+  static override description = `Runs the buckets phase of bootstrap (journal, lock, logs in .obsctl/ beside the inventory), rechecking every bucket on the server. Idempotent: a bucket that exists is reported as "exists", a rule already in place as "unchanged". Credentials come from the env vars named by s3.accessKeyEnv / s3.secretKeyEnv (default OBSCTL_S3_ACCESS_KEY / OBSCTL_S3_SECRET_KEY), or a prompt on a terminal; never from the command line. A server that does not implement lifecycle or versioning gets a warning naming the feature.`
   static override examples = [
     'OBSCTL_S3_ACCESS_KEY=… OBSCTL_S3_SECRET_KEY=… <%= config.bin %> s3 setup',
     '<%= config.bin %> s3 setup --ca-file ./minio-ca.pem --json',

@@ -7,8 +7,7 @@ import {secretsApply, type SecretsApplyReport} from '../../lib/kube/secrets-appl
 export default class SecretsApply extends BaseCommand {
   static override summary =
     'Create or update the credentials and TLS Secrets the GitOps repo references (S3, OpenSearch, Grafana, Longhorn, Fluent Bit, Alertmanager receivers, ingress TLS); never in Git.'
-  static override description = `Server-side apply (field manager obsctl) with the merged kubeconfig (each cluster's context: clusters[].context, else <cluster>-context); namespaces are created when missing.
-Values stay in memory, never on disk, in state or in logs (the one exception: the platform CA's key, .obsctl/pki/ca.key, mode 0600):
+  static override description = `Server-side apply (field manager obsctl) with the merged kubeconfig (each cluster's context: clusters[].context, else <cluster>-context); namespaces are created when missing. Values stay in memory, never on disk, in state or in logs (the one exception: the platform CA's key, .obsctl/pki/ca.key, mode 0600):
   S3 keys           the env vars named by s3.accessKeyEnv / s3.secretKeyEnv (default OBSCTL_S3_ACCESS_KEY / OBSCTL_S3_SECRET_KEY), else a prompt
   passwords         OBSCTL_OPENSEARCH_ADMIN_PASSWORD, OBSCTL_FLUENTBIT_OPENSEARCH_PASSWORD, OBSCTL_GRAFANA_ADMIN_PASSWORD;
                     else the value already in the cluster (a rerun keeps it); else generated with --generate-passwords; else a prompt
@@ -18,8 +17,7 @@ Values stay in memory, never on disk, in state or in logs (the one exception: th
                     in .obsctl/pki beside the inventory (created on first need; ca.key is mode 0600), reused while still valid
                     for 30 days and every host; a TLS Secret without the label app.kubernetes.io/managed-by=obsctl is yours and is kept
   OpenSearch CA     --opensearch-ca-file or OBSCTL_OPENSEARCH_CA_FILE, else the platform CA when obsctl manages logging/opensearch-http-tls,
-                    else ca.crt of your logging/opensearch-http-tls on the central cluster
-Runs the secrets phase of bootstrap (journal, lock, logs in .obsctl/ beside the inventory); a Secret that already holds the wanted values is not written.`
+                    else ca.crt of your logging/opensearch-http-tls on the central cluster Runs the secrets phase of bootstrap (journal, lock, logs in .obsctl/ beside the inventory); a Secret that already holds the wanted values is not written.`
   static override examples = [
     'OBSCTL_S3_ACCESS_KEY=… OBSCTL_S3_SECRET_KEY=… <%= config.bin %> secrets apply --generate-passwords --show-generated',
     '<%= config.bin %> secrets apply --opensearch-ca-file ./opensearch-ca.pem cluster-02',

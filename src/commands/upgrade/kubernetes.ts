@@ -8,17 +8,7 @@ import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class UpgradeKubernetes extends BaseCommand {
   static override summary = 'Upgrade Kubernetes on the clusters (kubeadm): control planes first, then the workers one at a time.'
-  static override description = `Per cluster (clusters side by side), kubeadm's procedure as resumable tasks:
-preflight (one minor at a time, no kubelet newer than the API server, every node Ready, etcd healthy, the
-package repository of the target minor reachable from every node — pkgs.k8s.io or ssh.aptMirror); the
-first control plane: kubeadm package, kubeadm upgrade plan, kubeadm upgrade apply; the other control
-planes: kubeadm upgrade node; each of them then cordoned, drained, kubelet/kubectl upgraded, kubelet
-restarted, Ready at the new version, uncordoned. Workers one at a time: cordon, drain (the Eviction API:
-PodDisruptionBudgets are honoured; a budget that blocks past --drain-timeout stops the upgrade with its
-message, the node stays cordoned), kubeadm/kubelet/kubectl packages, kubeadm upgrade node, restart
-kubelet, wait Ready at the new version, uncordon. Each node is recorded in the journal: rerun the same
-command after a failure or a kill and it resumes at the node it stopped on. versions.kubernetes in the
-inventory is set to VERSION once every cluster runs it. Asks first (--yes); --dry-run prints the plan.`
+  static override description = `Per cluster (clusters side by side), kubeadm's procedure as resumable tasks: preflight (one minor at a time, no kubelet newer than the API server, every node Ready, etcd healthy, the package repository of the target minor reachable from every node — pkgs.k8s.io or ssh.aptMirror); the first control plane: kubeadm package, kubeadm upgrade plan, kubeadm upgrade apply; the other control planes: kubeadm upgrade node; each of them then cordoned, drained, kubelet/kubectl upgraded, kubelet restarted, Ready at the new version, uncordoned. Workers one at a time: cordon, drain (the Eviction API: PodDisruptionBudgets are honoured; a budget that blocks past --drain-timeout stops the upgrade with its message, the node stays cordoned), kubeadm/kubelet/kubectl packages, kubeadm upgrade node, restart kubelet, wait Ready at the new version, uncordon. Each node is recorded in the journal: rerun the same command after a failure or a kill and it resumes at the node it stopped on. versions.kubernetes in the inventory is set to VERSION once every cluster runs it. Asks first (--yes); --dry-run prints the plan.`
   static override examples = [
     '<%= config.bin %> upgrade kubernetes 1.35 --dry-run',
     '<%= config.bin %> upgrade kubernetes 1.35 --yes',

@@ -12,8 +12,7 @@ export default class OpenSearchSnapshotRestore extends BaseCommand {
 
 Before anything changes, obsctl compares the names the indices would be restored under with the cluster's indices. An open index under such a name is not overwritten: exit 2, unless
   --rename-pattern REGEX --rename-replacement TEXT   restore under other names (OpenSearch's rename: every match of REGEX replaced, $1… for its groups), or
-  --close                                            close those indices first; the restore replaces their data with the snapshot's and reopens them.
-A closed index under such a name is replaced. --dry-run shows each index, the name it gets and what is there now, and changes nothing.
+  --close                                            close those indices first; the restore replaces their data with the snapshot's and reopens them. A closed index under such a name is replaced. --dry-run shows each index, the name it gets and what is there now, and changes nothing.
 
 OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, --ca-file, --request-timeout). Credentials: $OBSCTL_OPENSEARCH_USER and $OBSCTL_OPENSEARCH_PASSWORD, else a prompt on a terminal.`
   static override examples = [
