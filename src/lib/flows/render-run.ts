@@ -5,7 +5,8 @@
  * another run's commit, nor renders from an inventory another run is rewriting.
  */
 import path from 'node:path'
-import type {LoadedInventory} from '../config/load.js'
+import {formatPosition, type LoadedInventory} from '../config/load.js'
+import {isObsctlError} from '../errors.js'
 import {assertFolderPath} from '../fs.js'
 import type {RenderResult} from '../gitops/repo.js'
 
@@ -37,6 +38,14 @@ export async function renderRun(inv: LoadedInventory, o: RenderRunOptions): Prom
   try {
     const trailers = git && !o.dryRun ? await inventoryTrailers(inv.dir, 'render', inv.text) : undefined
     return await renderRepo(inv.platform, {dir, force: o.force, commit: git, push: o.push, dryRun: o.dryRun, trailers, signal: o.signal})
+  } catch (e) {
+    // the http remote wanted a login obsctl refused to give in cleartext: name the inventory line to change
+    if (isObsctlError(e) && e.code === 'GIT_PLAIN_HTTP') {
+      const {plainHttpLoginError} = await import('../gitops/git.js')
+      const {remote, branch} = e.details as {remote: string; branch: string}
+      throw plainHttpLoginError(remote, branch, `git.remote (${formatPosition(inv.positionOf(['git', 'remote']))})`)
+    }
+    throw e
   } finally {
     lock?.release()
   }

@@ -2,7 +2,7 @@
 import {existsSync} from 'node:fs'
 import {ensureDir, readText} from '../fs.js'
 import path from 'node:path'
-import {ObsctlError} from '../errors.js'
+import {ObsctlError, inputError} from '../errors.js'
 import {killPoint} from '../engine/kill-point.js'
 import {traced} from '../trace.js'
 import {withTrailers, type Trailers} from './trailers.js'
@@ -16,18 +16,98 @@ export interface GitResult {
 /** The git commands that talk to a remote: traced under --verbose (../trace.ts) with their exit code. */
 const REMOTE_COMMANDS = new Set(['clone', 'fetch', 'ls-remote', 'pull', 'push'])
 
+/** Options of the remote commands whose value is the next argument (never the remote). */
+const OPTIONS_WITH_VALUE = new Set([
+  '--depth',
+  '-o',
+  '--push-option',
+  '--server-option',
+  '--upload-pack',
+  '--receive-pack',
+  '--exec',
+  '--shallow-exclude',
+  '--shallow-since',
+  '-b',
+  '--branch',
+  '--origin',
+  '--reference',
+  '-c',
+  '--config',
+])
+
+/**
+ * The URL a remote command reaches, as git will use it (`url.<base>.insteadOf` and, for push, `pushInsteadOf`
+ * applied): the remote is args' first operand, a remote's name or a URL. Undefined when git cannot say (no such
+ * remote): git then fails on its own without reaching anything.
+ */
+async function effectiveRemoteUrl(
+  dir: string,
+  args: string[],
+  run: (a: string[]) => Promise<{exitCode?: number; stdout?: unknown}>,
+): Promise<string | undefined> {
+  let remote: string | undefined
+  for (let i = 1; i < args.length && !remote; i++) {
+    if (OPTIONS_WITH_VALUE.has(args[i]!)) i++
+    else if (!args[i]!.startsWith('-')) remote = args[i]
+  }
+  if (!remote) return undefined
+  const r = args[0] === 'push' && !/[:/]/.test(remote) ? await run(['remote', 'get-url', '--push', remote]) : await run(['ls-remote', '--get-url', remote])
+  return r.exitCode === 0 ? String(r.stdout ?? '').trim() : undefined
+}
+
+/** True for a plain-http URL: nothing obsctl runs may hand git a credential for it. */
+export function isPlainHttp(url: string | undefined): boolean {
+  return /^http:\/\//i.test(url ?? '')
+}
+
+/**
+ * The settings every remote command runs with, so that git never sends a credential unverified (docs/architecture.md
+ * "Credentials and TLS"):
+ * - TLS verification stays on whatever the user's git config or environment says (`http.sslVerify=true`, and
+ *   GIT_SSL_NO_VERIFY removed: git reads it after its config and it would win); a private CA goes in
+ *   `http.sslCAInfo`;
+ * - towards an https remote, a redirect to plain http is refused (`protocol.http.allow=never`, and http taken out of
+ *   GIT_ALLOW_PROTOCOL, which overrides it: git gives curl its allowed protocols as CURLOPT_REDIR_PROTOCOLS), since git would answer the http server's 401 with the credential
+ *   helper's token for the redirected URL;
+ * - towards a plain-http remote, no credential helper and no askpass program is asked (`credential.helper=` empties
+ *   the helper list, URL-specific ones included; an empty GIT_ASKPASS ends git's askpass chain, core.askPass and
+ *   SSH_ASKPASS included; terminal prompts are already off): a server that wants a login is refused by git with
+ *   "could not read Username", and the token never leaves in cleartext. An http remote that needs no login still works.
+ */
+function remoteSafety(url: string | undefined): {config: string[]; env: Record<string, string | undefined>} {
+  const config = ['-c', 'http.sslVerify=true']
+  const env: Record<string, string | undefined> = {GIT_SSL_NO_VERIFY: undefined}
+  if (isPlainHttp(url)) {
+    config.push('-c', 'credential.helper=')
+    env.GIT_ASKPASS = ''
+  } else {
+    config.push('-c', 'protocol.http.allow=never')
+    // GIT_ALLOW_PROTOCOL overrides every protocol.*.allow setting: keep the user's list, without http
+    const allowed = process.env.GIT_ALLOW_PROTOCOL
+    if (allowed !== undefined)
+      env.GIT_ALLOW_PROTOCOL = allowed
+        .split(':')
+        .filter((p) => p.toLowerCase() !== 'http')
+        .join(':')
+  }
+  return {config, env}
+}
+
 /** Run git in dir; never throws for a non-zero exit (callers decide). */
 export async function git(dir: string, args: string[], opts: {input?: string; env?: Record<string, string>} = {}): Promise<GitResult> {
   const {execa} = await import('execa')
-  const run = () =>
-    execa('git', args, {
+  const exec = (a: string[], extraEnv: Record<string, string | undefined> = {}) =>
+    execa('git', a, {
       cwd: dir,
       reject: false,
       input: opts.input,
-      env: {GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env},
+      env: {GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...opts.env, ...extraEnv},
       stripFinalNewline: true,
     })
-  const r = REMOTE_COMMANDS.has(args[0] ?? '') ? await traced(`git ${args.join(' ')}`, run, (x) => `exit ${x.exitCode ?? '?'}`) : await run()
+  const remote = REMOTE_COMMANDS.has(args[0] ?? '')
+  const safety = remote ? remoteSafety(await effectiveRemoteUrl(dir, args, (a) => exec(a))) : undefined
+  const run = () => (safety ? exec([...safety.config, ...args], safety.env) : exec(args))
+  const r = remote ? await traced(`git ${args.join(' ')}`, run, (x) => `exit ${x.exitCode ?? '?'}`) : await run()
   if (r.failed && r.exitCode === undefined) {
     throw new ObsctlError(`cannot run git: ${r.shortMessage ?? r.message}`, {code: 'GIT_MISSING', hints: ['install git (apt-get install git)']})
   }
@@ -162,16 +242,28 @@ export interface PushResult {
   commit: string
 }
 
+/** GIT_PLAIN_HTTP: the http remote wants a login, and obsctl never gives git a credential for plain http. */
+export function plainHttpLoginError(remote: string, branch: string, at = 'git.remote'): ObsctlError {
+  return inputError(
+    `push to ${remote} (${branch}) needs a login, and the remote is plain http: obsctl does not let git send a credential (credential helper, askpass) in cleartext`,
+    [`set ${at} to the repository's https:// (or ssh://) address`],
+    'GIT_PLAIN_HTTP',
+    {remote, branch},
+  )
+}
+
 /**
  * Push HEAD to origin/<branch>. A rejected push (the remote has commits this copy lacks) is an
  * exit-1 error that keeps the local commit and says how to recover.
  */
 export async function push(dir: string, branch: string): Promise<PushResult> {
   const head = (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()
-  const remote = (await git(dir, ['remote', 'get-url', 'origin'])).stdout.trim()
+  const remote = (await git(dir, ['remote', 'get-url', '--push', 'origin'])).stdout.trim()
   const r = await git(dir, ['push', '--porcelain', 'origin', `HEAD:refs/heads/${branch}`])
   if (r.exitCode !== 0) {
     const text = `${r.stdout}\n${r.stderr}`
+    if (isPlainHttp(remote) && /could not read (Username|Password)|Authentication failed|HTTP Basic: Access denied/i.test(text))
+      throw plainHttpLoginError(remote, branch)
     if (/\[rejected\]|non-fast-forward|fetch first|\(rejected\)|failed to push some refs/i.test(text) && /reject/i.test(text)) {
       throw new ObsctlError(`push to ${remote} (${branch}) was rejected: the remote has commits this working copy does not have`, {
         code: 'PUSH_REJECTED',
