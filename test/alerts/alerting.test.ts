@@ -206,6 +206,15 @@ describe('alerting: config validate', () => {
       path: 'alerting.receivers[0].email.authUsername',
       needle: 'authUsername: alertmanager',
     },
+    {
+      // Alertmanager's LOGIN mechanism would send the password on a connection without STARTTLS
+      name: 'SMTP login with requireTls: false (not the TLS port 465)',
+      from: ', authPasswordEnv: OBSCTL_SMTP_PASSWORD}',
+      to: ', authPasswordEnv: OBSCTL_SMTP_PASSWORD, requireTls: false}',
+      id: 'alerting-email-plaintext-auth',
+      path: 'alerting.receivers[0].email.requireTls',
+      needle: 'requireTls: false',
+    },
   ]
   for (const c of CASES) {
     it(`error with file:line: ${c.name}`, () => {
@@ -222,6 +231,14 @@ describe('alerting: config validate', () => {
       expect(f!.fix.length).toBeGreaterThan(5)
     })
   }
+
+  it('SMTP login with requireTls: false on port 465 (TLS from the first byte) is no finding', () => {
+    const text = withAlertingExample()
+      .replace(', authPasswordEnv: OBSCTL_SMTP_PASSWORD}', ', authPasswordEnv: OBSCTL_SMTP_PASSWORD, requireTls: false}')
+      .replace(/smarthost: smtp\.([a-z.]+):587/, 'smarthost: smtp.$1:465')
+    expect(text).toContain(':465, authUsername')
+    expect(lint(text).findings.filter((f) => f.id === 'alerting-email-plaintext-auth')).toEqual([])
+  })
 
   it('schema: an unknown receiver kind and a secret given as a value are rejected at load, with file:line', () => {
     const text = withAlertingExample().replace('webhook: {urlEnv: OBSCTL_ALERT_WEBHOOK_URL}', 'webhook: {url: "https://x.example.org/hook?token=abc"}')

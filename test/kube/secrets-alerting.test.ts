@@ -16,6 +16,7 @@ import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
 import {isObsctlError} from '../../src/lib/errors.js'
 import {renderFiles} from '../../src/lib/gitops/index.js'
 import {secretsApply} from '../../src/lib/kube/secrets-apply.js'
+import {receiverUrlRefusal} from '../../src/lib/kube/secrets/values.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {filesContaining} from './fixtures.js'
@@ -147,6 +148,41 @@ describe("secrets apply: alert receivers and Grafana's OpenSearch datasource", (
     } finally {
       setEnv({OBSCTL_SLACK_WEBHOOK_URL: ALERT_ENV.OBSCTL_SLACK_WEBHOOK_URL})
     }
+  }, 120_000)
+
+  it('a receiver URL that would carry its credential in cleartext is exit 2 naming the field (file:line) and the env var, never the value; nothing is written', async () => {
+    const slackLine = INVENTORY.split('\n').findIndex((l) => l.includes('webhookUrlEnv: OBSCTL_SLACK_WEBHOOK_URL')) + 1
+    const hookLine = INVENTORY.split('\n').findIndex((l) => l.includes('urlEnv: OBSCTL_ALERT_WEBHOOK_URL')) + 1
+    const cases = [
+      // the Slack URL is the credential (its path is the token): https only
+      {
+        env: {OBSCTL_SLACK_WEBHOOK_URL: 'http://hooks.slack.com/services/T0OBSCTL/B0TEST/s3cr3tSlackToken'},
+        at: `${inv.file}:${slackLine}:`,
+        secret: 's3cr3tSlackToken',
+      },
+      // a user and password in an http webhook URL become a Basic header Alertmanager would send in cleartext
+      {env: {OBSCTL_ALERT_WEBHOOK_URL: 'http://alerts:hookPassw0rd@127.0.0.1:9/hook'}, at: `${inv.file}:${hookLine}:`, secret: 'hookPassw0rd'},
+    ]
+    try {
+      for (const c of cases) {
+        setEnv({...ALERT_ENV, ...c.env})
+        servers.forEach((s) => s.clearRequestLog())
+        const err = await secretsApply(inv, {kubeconfig, opensearchCaFile: caFile, renderer: 'silent'}).catch((e: unknown) => e)
+        expect(isObsctlError(err) && err.exitCode).toBe(2)
+        expect(isObsctlError(err) && err.code).toBe('ALERTING_PLAIN_HTTP')
+        const text = `${(err as Error).message}\n${(err as {hints: string[]}).hints.join('\n')}`
+        expect(text).toContain(c.at)
+        expect(text).toContain(`$${Object.keys(c.env)[0]}`)
+        expect(text).toContain('https://')
+        expect(text).not.toContain(c.secret)
+        for (const s of servers) expect(s.requestLog.filter((e) => e.method !== 'GET')).toEqual([])
+      }
+    } finally {
+      setEnv(ALERT_ENV)
+    }
+    // a webhook over http without a user or password (an in-cluster receiver) stays allowed
+    expect(receiverUrlRefusal({kind: 'webhook', field: 'urlEnv', receiver: 'ticketing'}, 'http://alert-sink.monitoring.svc:8080/hook')).toBeUndefined()
+    expect(receiverUrlRefusal({kind: 'slack', field: 'webhookUrlEnv', receiver: 'ops-slack'}, ALERT_ENV.OBSCTL_SLACK_WEBHOOK_URL)).toBeUndefined()
   }, 120_000)
 
   it('creates monitoring/alertmanager-receivers with the env values under the keys the rendered *_file fields name, on the central cluster only', async () => {

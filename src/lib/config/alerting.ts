@@ -211,6 +211,17 @@ export function lintAlerting(a: Alerting | undefined, clusterNames: string[], ad
         `receiver "${r.name}": authPasswordEnv without authUsername (Alertmanager authenticates only with a username)`,
         'set authUsername',
       )
+    // requireTls: false lets Alertmanager log in on a connection without STARTTLS: Go's net/smtp PLAIN refuses that
+    // (but for localhost), Alertmanager's own LOGIN mechanism does not, and sends the password readable on the wire.
+    // Port 465 is TLS from the first byte (Alertmanager dials it with TLS whatever require_tls says).
+    if (r.email && r.email.authPasswordEnv && r.email.requireTls === false && !r.email.smarthost.endsWith(':465'))
+      add(
+        'alerting-email-plaintext-auth',
+        'error',
+        ['alerting', 'receivers', i, 'email', 'requireTls'],
+        `receiver "${r.name}": requireTls: false with a login (authPasswordEnv): the SMTP password would cross the network unencrypted`,
+        'remove requireTls: false (Alertmanager then requires STARTTLS), use the TLS port (smarthost host:465), or remove authUsername/authPasswordEnv for a relay without login',
+      )
     if (r.pagerduty && Boolean(r.pagerduty.routingKeyEnv) === Boolean(r.pagerduty.serviceKeyEnv))
       add(
         'alerting-pagerduty-key',

@@ -2,7 +2,7 @@
 import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
-import {receiverSecrets} from '../../config/alerting.js'
+import {receiverSecrets, type ReceiverSecret} from '../../config/alerting.js'
 import {formatPath, formatPosition, type LoadedInventory} from '../../config/load.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
 import {canPrompt, prompter} from '../../prompt.js'
@@ -188,6 +188,36 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
 }
 
 /**
+ * Why a receiver's URL must not go into the Secret, or undefined. Alertmanager posts every alert to it, so a credential
+ * in it goes wherever the URL says: a Slack incoming-webhook URL is itself the credential (its path is the token) and
+ * Slack serves it only over https; a webhook URL's user and password become a Basic Authorization header (Go's
+ * net/http), which plain http carries in cleartext. A webhook over http without them stays allowed (an in-cluster
+ * receiver); a token in its path or query is not recognisable, which docs/alerts.md says.
+ */
+export function receiverUrlRefusal(r: Pick<ReceiverSecret, 'kind' | 'field' | 'receiver'>, value: string): {why: string; fix: string} | undefined {
+  if (r.field !== 'webhookUrlEnv' && r.field !== 'urlEnv') return undefined
+  let u: URL
+  try {
+    u = new URL(value)
+  } catch {
+    return {why: 'is not a URL', fix: `export it as the receiver's https:// URL`}
+  }
+  if (u.protocol === 'https:') return undefined
+  if (r.field === 'webhookUrlEnv')
+    return {
+      why: `is not an https:// URL (receiver ${r.receiver}): a Slack webhook URL is the credential itself, and Alertmanager would post it with every alert in cleartext`,
+      fix: 'export the https://hooks.slack.com/services/… URL Slack gave you',
+    }
+  if (u.protocol !== 'http:') return {why: `is not an http(s) URL (receiver ${r.receiver})`, fix: "export the receiver's https:// URL"}
+  if (u.username || u.password)
+    return {
+      why: `is plain http with a user and password in it (receiver ${r.receiver}): Alertmanager would send them as a Basic Authorization header in cleartext with every alert`,
+      fix: "export the receiver's https:// URL",
+    }
+  return undefined
+}
+
+/**
  * The alert receivers' values from the env vars the inventory names (alerting.receivers[].*Env). Only from
  * the environment: a missing one is bad input naming the inventory field (file:line) that names it.
  */
@@ -196,8 +226,12 @@ export function alertingValues(inv: LoadedInventory): Record<string, string> {
   const missing: string[] = []
   for (const r of receiverSecrets(inv.platform.alerting)) {
     const value = process.env[r.env]
-    if (value) out[r.key] = value
-    else missing.push(`${formatPosition(inv.positionOf(r.at))}: ${formatPath(r.at)}: $${r.env} is not set (receiver ${r.receiver}, ${r.kind})`)
+    if (value) {
+      const refused = receiverUrlRefusal(r, value)
+      if (refused)
+        throw inputError(`${formatPosition(inv.positionOf(r.at))}: ${formatPath(r.at)}: $${r.env} ${refused.why}`, [refused.fix], 'ALERTING_PLAIN_HTTP')
+      out[r.key] = value
+    } else missing.push(`${formatPosition(inv.positionOf(r.at))}: ${formatPath(r.at)}: $${r.env} is not set (receiver ${r.receiver}, ${r.kind})`)
   }
   if (missing.length > 0) {
     throw inputError(
