@@ -5,7 +5,7 @@
 import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type {Interfaces} from '@oclif/core'
-import {declinedError, ExitCode, fromFsError, isPromptExit, ObsctlError, isObsctlError, promptInterruptedError} from '../errors.js'
+import {declinedError, ExitCode, fromFsError, inputError, isPromptExit, ObsctlError, isObsctlError, promptInterruptedError} from '../errors.js'
 import {loadInventory, resolveInventoryPath, type LoadedInventory} from '../config/load.js'
 import {prompter, usePrompter} from '../prompt.js'
 import {terminalPrompter} from './terminal-prompter.js'
@@ -66,6 +66,7 @@ export abstract class BaseCommand extends Command {
    */
   override async init(): Promise<void> {
     await super.init()
+    refuseTlsVerificationOff()
     usePrompter(terminalPrompter)
     if (this.argv.includes('--verbose')) await (await import('../trace.js')).enableTraces()
     process.on('SIGINT', this.onInterrupt)
@@ -281,4 +282,23 @@ function refuseEmptyValues(raw: ParsingToken[], flags: Record<string, {type?: st
     if (t.type === 'arg' && t.input === '' && t.arg in args && !EMPTY_ARG_ALLOWED[id ?? '']?.includes(t.arg))
       throw new ObsctlError(`the argument ${t.arg.toUpperCase()} is empty`, {exitCode: ExitCode.badInput, code: 'BAD_ARGS', hints: [help]})
   }
+}
+
+/**
+ * NODE_TLS_REJECT_UNAUTHORIZED=0 turns TLS verification off for every connection that does not ask for it itself:
+ * @kubernetes/client-node leaves rejectUnauthorized unset (its config.js: "When not set, fetch will use
+ * NODE_TLS_REJECT_UNAUTHORIZED"), so the API servers' tokens and client keys would go to whoever answers. obsctl's
+ * own clients ask for verification (platform/http.ts, platform/s3.ts, argocd/manifest.ts), but no command runs
+ * with it: exit 2 naming the variable (docs/architecture.md "Credentials and TLS").
+ */
+export function refuseTlsVerificationOff(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.NODE_TLS_REJECT_UNAUTHORIZED !== '0') return
+  throw inputError(
+    'NODE_TLS_REJECT_UNAUTHORIZED=0 turns TLS verification off, and obsctl never sends credentials to a server it has not verified',
+    [
+      'unset NODE_TLS_REJECT_UNAUTHORIZED',
+      "for a private CA: --ca-file PATH (services), s3.caFile (S3), the kubeconfig's certificate-authority-data (API servers)",
+    ],
+    'TLS_VERIFICATION_OFF',
+  )
 }

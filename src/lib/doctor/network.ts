@@ -178,7 +178,7 @@ async function clockSkew(url: string, trust: ClockTrust, timeoutMs: number, sign
     // no credentials: any answer (a 401 or 403 too) carries the server's Date
     const req = request(
       url,
-      {method: 'HEAD', timeout: timeoutMs, signal, ...(ca ? {ca} : {}), ...(trust.servername ? {servername: trust.servername} : {})},
+      {method: 'HEAD', timeout: timeoutMs, signal, rejectUnauthorized: true, ...(ca ? {ca} : {}), ...(trust.servername ? {servername: trust.servername} : {})},
       (res) => {
         trace(`HEAD ${url}`, String(res.statusCode), traceT0)
         const t1 = Date.now()
