@@ -51,8 +51,12 @@ export async function killPointHandled(point: string): Promise<void> {
   if (!due(point)) return
   const signal = killSignal()
   const handled = signal !== 'SIGKILL' && process.listenerCount(signal) > 0 ? new Promise<void>((resolve) => process.once(signal, () => resolve())) : undefined
+  // Node's signal watcher does not keep the process alive: with nothing else pending (no socket, no timer) it would
+  // exit 0 before the handlers ran; a timer holds it until they have
+  const alive = handled && setInterval(() => {}, 1000)
   process.kill(process.pid, signal)
   await handled
+  if (alive) clearInterval(alive)
 }
 
 function killSignal(): NodeJS.Signals {
