@@ -434,4 +434,49 @@ describe('cluster add / remove', () => {
     expect(opensearch.users['fluentbit-cluster-05']).toBeUndefined()
     expect(state()['remove-inventory/cluster-05']?.status).toBe('done')
   })
+
+  it("remove stopped by Ctrl-C between two steps, twice: once its kubeconfig entries were gone, then in a rerun that took the first run's revoke: the third run finishes (the first run had revoked its tokens)", async () => {
+    requireBuild()
+    const invBefore = readFileSync(ws.file, 'utf8')
+    const kcBefore = readFileSync(kubeconfig, 'utf8')
+    expect((await addCluster(ws.inv(), addOptions())).ok).toBe(true)
+    const argoToken = Buffer.from(servers[4]!.getObject('secrets', 'kube-system', 'argocd-manager-long-lived-token')!.data.token, 'base64').toString('utf8')
+    expect(await tokenStatus(servers[4]!, argoToken)).toBe(200)
+    opensearch.users['fluentbit-cluster-05'] = {backend_roles: []}
+    const args = ['cluster', 'remove', 'cluster-05', '--yes', '-c', ws.file, '--kubeconfig', kubeconfig, '--endpoint', `opensearch=${opensearch.url}`]
+    type Journal = {
+      tasks: Record<string, {status: string; runId?: string; report?: {byEarlierRun?: string}}>
+      phaseRuns?: Record<string, {runId: string; status: string}>
+    }
+    const journal = () => JSON.parse(readFileSync(path.join(ws.dir, '.obsctl', 'state.json'), 'utf8')) as Journal
+    const sigint = {OBSCTL_TEST_KILL_SIGNAL: 'SIGINT'}
+
+    // Ctrl-C just after the kubeconfig entries' removal was recorded done: no record of that run is left unfinished
+    const first = await obsctl(args, {env: {...sigint, OBSCTL_TEST_KILL_AT: 'remove-kubeconfig:recorded'}})
+    expect(first.status, first.stderr).toBe(130)
+    expect(await tokenStatus(servers[4]!, argoToken)).toBe(401)
+    expect(readFileSync(kubeconfig, 'utf8')).not.toContain('cluster-05')
+    expect(readFileSync(ws.file, 'utf8')).toContain('name: cluster-05')
+    const firstRun = journal().tasks['revoke-edge-tokens/cluster-05']!.runId!
+    expect(journal().tasks['remove-kubeconfig/cluster-05']).toMatchObject({status: 'done', runId: firstRun})
+    expect(journal().phaseRuns?.['remove-kubeconfig']).toMatchObject({runId: firstRun, status: 'interrupted'})
+
+    // its rerun takes that revoke from the journal (the edge has no context now), then Ctrl-C before the next step
+    const second = await obsctl(args, {env: {...sigint, OBSCTL_TEST_KILL_AT: 'revoke-edge-tokens:recorded'}})
+    expect(second.status, second.stderr).toBe(130)
+    expect(journal().tasks['revoke-edge-tokens/cluster-05']).toMatchObject({status: 'done', report: {byEarlierRun: firstRun}})
+    expect(journal().tasks['revoke-edge-tokens/cluster-05']!.runId).not.toBe(firstRun)
+    expect(journal().tasks['remove-kubeconfig/cluster-05']!.runId).toBe(firstRun)
+
+    // the third run: the revoke is still the first run's (it removed the entries), not an unreachable edge's failure
+    const third = await obsctl([...args, '--json'])
+    expect(third.status, third.stderr + third.stdout.slice(0, 2000)).toBe(0)
+    const out = JSON.parse(third.stdout) as {ok: boolean; report: {tokens?: {deleted: string[]; unreachable?: string; byEarlierRun?: string}}}
+    expect(out.report.tokens).toMatchObject({deleted: expect.arrayContaining(['Secret kube-system/argocd-manager-long-lived-token']), byEarlierRun: firstRun})
+    expect(out.report.tokens!.unreachable).toBeUndefined()
+    expect(readFileSync(ws.file, 'utf8')).toBe(invBefore)
+    expect(parse(readFileSync(kubeconfig, 'utf8'))).toEqual(parse(kcBefore))
+    expect(opensearch.users['fluentbit-cluster-05']).toBeUndefined()
+    expect(journal().tasks['remove-inventory/cluster-05']?.status).toBe('done')
+  })
 })

@@ -136,24 +136,31 @@ export interface RevokeTokensReport {
   byEarlierRun?: string
 }
 
-/**
- * A removal that an earlier run took past this step and on to the kubeconfig entries (then stopped: killed, a
- * failure) leaves the edge without a context, and nothing to reach it with: that run's outcome stands. Only when the
- * journal says so — the same earlier run revoked (or found the edge unreachable), then removed the entries, and did
- * not finish (a finished removal's records are an earlier life's of a cluster added again since).
- */
 /** The removal records earlierRevoke reads: remove-inventory's forgetting keeps them. */
 export const REVOKE_EVIDENCE = ['revoke-edge-tokens', 'remove-kubeconfig', 'remove-inventory'] as const
 
+/**
+ * A removal that an earlier run took past this step and on to the kubeconfig entries (then stopped: killed, Ctrl-C, a
+ * failure) leaves the edge without a context, and nothing to reach it with: that run's outcome stands. Only when the
+ * journal says so — the run that revoked (or found the edge unreachable) went on to remove the entries, and no run that did
+ * this step since finished the removal (a finished removal's records are an earlier life's of a cluster added again
+ * since). The run that revoked is the one this step's record names: its own, or, for a rerun that took the outcome
+ * from it (byEarlierRun) and stopped before its own removal of the entries, the earlier one. The cluster's own records
+ * decide, not the phases' runs (RunJournal.lastRun): those are per phase, across clusters, and the removal's end is
+ * remove-inventory's task done, which a run stopped between two steps never reached.
+ */
 function earlierRevoke(ctx: RunContext, cluster: string): RevokeTokensReport | undefined {
   const revoked = ctx.journal?.before('revoke-edge-tokens', cluster)
   const kubeconfig = ctx.journal?.before('remove-kubeconfig', cluster)
   const finished = ctx.journal?.before('remove-inventory', cluster)
-  if (revoked?.status !== 'done' || !revoked.runId || kubeconfig?.runId !== revoked.runId) return undefined
-  if (finished?.runId === revoked.runId && finished.status === 'done') return undefined
+  if (revoked?.status !== 'done' || !revoked.runId) return undefined
   const r = (revoked.report ?? {}) as Partial<RevokeTokensReport>
-  // a run that itself took it from an earlier one (killed again) names the run that did the step
-  return {deleted: r.deleted ?? [], ...(r.unreachable ? {unreachable: r.unreachable} : {}), byEarlierRun: r.byEarlierRun ?? revoked.runId}
+  // a run that itself took it from an earlier one names the run that did the step
+  const doneBy = r.byEarlierRun ?? revoked.runId
+  const runs = [revoked.runId, doneBy]
+  if (!kubeconfig?.runId || !runs.includes(kubeconfig.runId)) return undefined
+  if (finished?.runId && runs.includes(finished.runId) && finished.status === 'done') return undefined
+  return {deleted: r.deleted ?? [], ...(r.unreachable ? {unreachable: r.unreachable} : {}), byEarlierRun: doneBy}
 }
 
 /**
