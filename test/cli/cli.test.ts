@@ -133,6 +133,21 @@ process.on('exit', () => fs.writeFileSync(process.env.REQUESTS_OUT, [...seen].jo
 
     const show = JSON.parse((await obsctl(['state', 'show', '-c', file, '--json'])).stdout)
     expect(show.tasks.map((t: {status: string}) => t.status)).toEqual(['failed', 'done'])
+    // each phase's latest run, from the journal's phaseRuns
+    expect(show.phaseRuns).toEqual([
+      {phase: 'buckets', runId: 'run-b', status: 'interrupted', startedAt: '2030-01-01T00:00:00.000Z', endedAt: '2030-01-01T00:00:01.000Z'},
+      {phase: 'nodes', runId: 'run-n', status: 'done', startedAt: '2030-01-01T00:00:00.000Z', endedAt: '2030-01-01T00:00:01.000Z'},
+    ])
+    const table = (await obsctl(['state', 'show', '-c', file])).stdout
+    expect(table).toContain(
+      [
+        'the latest run of each phase (obsctl logs --run RUN prints its task logs):',
+        'run run-b',
+        '  buckets  interrupted  ended 2030-01-01T00:00:01.000Z',
+        'run run-n',
+        '  nodes    done         ended 2030-01-01T00:00:01.000Z',
+      ].join('\n'),
+    )
     expect((await obsctl(['state', 'show', '-c', file, '--phase', 'nodes', '--json'])).stdout).toContain('"tasks": []')
 
     const noYes = await obsctl(['state', 'reset', '-c', file])

@@ -6,6 +6,7 @@ import {describe, expect, it} from 'vitest'
 import {
   acquireLock,
   fingerprintOf,
+  formatState,
   planPhases,
   resetState,
   runPhases,
@@ -324,6 +325,51 @@ describe('engine: lock and state commands', () => {
     expect(readState(t.stateFile).tasks['alpha/a']!.status).toBe('running')
     lock(process.ppid) // a live process: another run is at work
     expect([shown(), await planned()]).toEqual(['running', 'running'])
+  })
+
+  it("state show gives each phase's latest run: killed when recorded running by a run that is gone, running only while that run holds the lock; grouped by run, --phase filters", async () => {
+    const t = tmpInventory()
+    const r = await runPhases(makePhases({dir: t.dir}).phases, {inv: t.inv, ...silent})
+    expect(showState(t.inv).phaseRuns).toEqual([
+      {phase: 'alpha', runId: r.runId, status: 'done', startedAt: expect.any(String), endedAt: expect.any(String)},
+      {phase: 'beta', runId: r.runId, status: 'done', startedAt: expect.any(String), endedAt: expect.any(String)},
+    ])
+    // what a SIGKILL in beta leaves: its run recorded running, no end; the run that did alpha earlier is another one
+    const live = process.ppid
+    const state = readState(t.stateFile)
+    state.phaseRuns = {
+      beta: {runId: `2030-01-02T00-00-00-000Z-${live}`, status: 'running', startedAt: '2030-01-02T00:00:00.100Z'},
+      alpha: {runId: '2030-01-01T00-00-00-000Z-7', status: 'interrupted', startedAt: '2030-01-01T00:00:00.100Z', endedAt: '2030-01-01T00:00:02.000Z'},
+    }
+    writeFileSync(t.stateFile, JSON.stringify(state))
+    mkdirSync(path.dirname(t.lockFile), {recursive: true})
+    const lock = (pid: number, startedAt: string) => writeFileSync(t.lockFile, JSON.stringify({pid, startedAt, command: 'bootstrap --all', host: hostname()}))
+    const shown = (phases?: string[]) => showState(t.inv, {phases}).phaseRuns.map((x) => [x.phase, x.status])
+    // no lock: beta's run is gone
+    expect(shown()).toEqual([
+      ['alpha', 'interrupted'],
+      ['beta', 'killed'],
+    ])
+    expect(readState(t.stateFile).phaseRuns!.beta!.status).toBe('running') // the journal is left as it was
+    lock(live, '2030-01-02T00:00:00.000Z') // that run, alive, holds the lock
+    expect(shown(['beta'])).toEqual([['beta', 'running']])
+    lock(live, '2030-01-02T00:00:00.500Z') // a later run of the same pid (reused) holds it: beta's run is still gone
+    expect(shown(['beta'])).toEqual([['beta', 'killed']])
+    lock(spawnSync(process.execPath, ['-e', '0']).pid!, '2030-01-02T00:00:00.000Z') // a dead holder
+    expect(shown(['beta'])).toEqual([['beta', 'killed']])
+
+    // the human view fits 80 columns with the longest phase name, status and run id (a 7-digit pid)
+    state.phaseRuns = {'revoke-opensearch-user': {runId: '2030-01-02T00-00-00-000Z-4194304', status: 'interrupted', startedAt: '2030-01-02T00:00:00.100Z'}}
+    writeFileSync(t.stateFile, JSON.stringify(state))
+    const view = formatState(showState(t.inv)).split('\n')
+    const from = view.findIndex((l) => l.startsWith('the latest run of each phase'))
+    const section = view.slice(from, view.indexOf('', from))
+    expect(section).toEqual([
+      'the latest run of each phase (obsctl logs --run RUN prints its task logs):',
+      'run 2030-01-02T00-00-00-000Z-4194304',
+      '  revoke-opensearch-user  interrupted  started 2030-01-02T00:00:00.100Z',
+    ])
+    for (const line of section) expect(line.length).toBeLessThanOrEqual(80)
   })
 
   it('a failure the journal keeps quotes no credential its message carried (a URL password, a --token value)', async () => {

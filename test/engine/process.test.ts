@@ -9,6 +9,7 @@ import {hostname} from 'node:os'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {pidAlive} from '../../src/lib/engine/lock.js'
+import {showState} from '../../src/lib/engine/plan.js'
 import {acquireFileLock} from '../../src/lib/file-lock.js'
 import {FIXTURE_RUN, readState, requireDist, runsOf, statuses, tmpInventory, waitFor} from './helpers.js'
 
@@ -42,6 +43,8 @@ describe('engine in real processes', () => {
       120_000,
       'c to start and a, b/x to finish',
     )
+    // state show, while that run holds the lock: its phase's run is running
+    expect(showState(t.inv).phaseRuns.map((x) => [x.phase, x.status])).toEqual([['alpha', 'running']])
     child.kill('SIGKILL')
     const r = await done
     expect(r.signal).toBe('SIGKILL')
@@ -50,6 +53,8 @@ describe('engine in real processes', () => {
     // the phase's run, recorded before its first task, is left unfinished
     const killedRun = readState(t.stateFile).tasks['alpha/a']!.runId
     expect(readState(t.stateFile).phaseRuns).toEqual({alpha: {runId: killedRun, status: 'running', startedAt: expect.any(String)}})
+    // and state show calls it what it is now: killed (the journal keeps `running`)
+    expect(showState(t.inv).phaseRuns).toEqual([{phase: 'alpha', runId: killedRun, status: 'killed', startedAt: expect.any(String)}])
     expect(existsSync(t.lockFile)).toBe(true) // left behind by the killed process
 
     const second = start(t.file, {dir: t.dir})

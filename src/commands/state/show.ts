@@ -4,7 +4,7 @@ import {formatState, requireKnownPhases, showState, type StateShowResult} from '
 
 export default class StateShow extends BaseCommand {
   static override readOnly = true
-  static override summary = "Show the run journal (.obsctl/state.json): each task's status, time and error."
+  static override summary = "Show the run journal (.obsctl/state.json): each task's status, time and error, and each phase's latest run."
   static override examples = ['<%= config.bin %> state show', '<%= config.bin %> state show --phase nodes --json']
   static override flags = {
     output: outputFlag(),

@@ -2,7 +2,7 @@
 import {table} from '../table.js'
 import type {PlanResult} from './plan.js'
 import type {RunResult} from './result.js'
-import type {StateShowResult} from './plan.js'
+import type {PhaseRunShown, StateShowResult} from './plan.js'
 
 /**
  * What a dry run says a task would do, in the words of the task list and `obsctl plan`: `would run: DESCRIPTION`
@@ -81,12 +81,26 @@ export function formatState(s: StateShowResult): string {
   const logs = `task logs: ${s.logsDir}${s.lastRun ? ` (latest run ${s.lastRun}; obsctl logs prints them)` : ' (none yet)'}`
   if (!s.exists) return `no state yet (${s.stateFile}): nothing has run\n${logs}`
   const rows = s.tasks.map((t) => [t.phase, t.target, t.status, t.endedAt ?? t.startedAt ?? '', secs(t.durationMs), t.failure?.message ?? t.summary ?? ''])
-  const out = [
-    table(['PHASE', 'TARGET', 'STATUS', 'AT', 'TIME', 'DETAIL'], rows),
-    '',
-    `${s.tasks.length} task(s) in ${s.stateFile}, updated ${s.updatedAt}`,
-    logs,
-  ]
+  const out = [table(['PHASE', 'TARGET', 'STATUS', 'AT', 'TIME', 'DETAIL'], rows), '']
+  if (s.phaseRuns.length) out.push(...formatPhaseRuns(s.phaseRuns), '')
+  out.push(`${s.tasks.length} task(s) in ${s.stateFile}, updated ${s.updatedAt}`, logs)
   if (s.lock) out.push(`a run is in progress: pid ${s.lock.pid} on ${s.lock.host}, started ${s.lock.startedAt} (${s.lock.command})`)
   return out.join('\n')
+}
+
+/**
+ * The latest run of each phase, under the run's id (one run usually covers several phases), one line a phase: its
+ * status and when it ended (when it started, for a run that has not ended: running, killed). Narrow enough for 80
+ * columns with the longest phase name and run id.
+ */
+function formatPhaseRuns(runs: PhaseRunShown[]): string[] {
+  const rows = runs.map((r) => [r.phase, r.status, r.endedAt ? `ended ${r.endedAt}` : `started ${r.startedAt}`])
+  // one table for every run's lines, so the columns line up across runs; its (empty) header line dropped
+  const lines = table(['', '', ''], rows).split('\n').slice(1)
+  const out = ['the latest run of each phase (obsctl logs --run RUN prints its task logs):']
+  runs.forEach((r, i) => {
+    if (runs[i - 1]?.runId !== r.runId) out.push(`run ${r.runId}`)
+    out.push(`  ${lines[i]}`)
+  })
+  return out
 }

@@ -10,7 +10,7 @@ import {acquireLock, holderAlive, readLock, type LockInfo} from './lock.js'
 import {listRuns} from './logs.js'
 import {Resources} from './resources.js'
 import {StateStore, fingerprintOf} from './state.js'
-import type {Phase, RunContext, Target, TaskRecord} from './types.js'
+import type {Phase, PhaseRunRecord, RunContext, Target, TaskRecord} from './types.js'
 
 export type PlanState = 'done' | 'pending' | 'failed' | 'interrupted' | 'changed' | 'running'
 
@@ -130,12 +130,27 @@ export async function planPhases(phases: Phase<any, any>[], opts: PlanOptions): 
   }
 }
 
+/** A phase's latest run as `state show` gives it (the journal's PhaseRunRecord, its status as it stands now). */
+export interface PhaseRunShown {
+  phase: string
+  runId: string
+  /**
+   * `done`, `failed`, `interrupted` (Ctrl-C, SIGTERM) as the run recorded its end; `running` only while that run still
+   * holds the run lock; `killed`: recorded running by a run that is gone (SIGKILL, a crash), which never wrote its end
+   */
+  status: Exclude<PhaseRunRecord['status'], 'running'> | 'running' | 'killed'
+  startedAt: string
+  endedAt?: string
+}
+
 export interface StateShowResult {
   stateFile: string
   exists: boolean
   updatedAt?: string
   lock?: LockInfo
   tasks: TaskRecord[]
+  /** per phase, its latest run: grouped by run (in the order they started), in each run the phases in their order */
+  phaseRuns: PhaseRunShown[]
   /** where each run's task logs are (`.obsctl/logs/<runId>/`; obsctl logs prints them) */
   logsDir: string
   /** the latest run that left logs */
@@ -150,6 +165,15 @@ export function showState(inv: LoadedInventory, opts: {phases?: string[]} = {}):
     .all()
     .filter((r) => !opts.phases?.length || opts.phases.includes(r.phase))
     .map((r) => (r.status === 'running' && !stillRunning(lock) ? {...r, status: 'interrupted' as const} : r))
+  const phaseRuns = Object.entries(state.phaseRuns())
+    .filter(([phase]) => !opts.phases?.length || opts.phases.includes(phase))
+    .map(([phase, r]): PhaseRunShown => ({phase, ...r, status: r.status === 'running' && !heldBy(lock, r) ? 'killed' : r.status}))
+  // each run where its first phase started, so a run's phases stay together
+  const runStart = new Map<string, string>()
+  for (const r of phaseRuns) if (!runStart.has(r.runId) || r.startedAt < runStart.get(r.runId)!) runStart.set(r.runId, r.startedAt)
+  phaseRuns.sort(
+    (a, b) => runStart.get(a.runId)!.localeCompare(runStart.get(b.runId)!) || a.runId.localeCompare(b.runId) || a.startedAt.localeCompare(b.startedAt),
+  )
   const exists = state.updatedAt !== new Date(0).toISOString()
   return {
     stateFile: state.file,
@@ -157,9 +181,18 @@ export function showState(inv: LoadedInventory, opts: {phases?: string[]} = {}):
     updatedAt: exists ? state.updatedAt : undefined,
     lock,
     tasks,
+    phaseRuns,
     logsDir: path.join(stateDir, 'logs'),
     lastRun: listRuns(stateDir).at(-1),
   }
+}
+
+/**
+ * Is the run that recorded this phase run `running` the one holding the run lock now? Its id ends in its pid
+ * (newRunId) and it started once the lock was taken; a live lock of another run (a pid reused, a later run) is not it.
+ */
+function heldBy(lock: LockInfo | undefined, r: PhaseRunRecord): boolean {
+  return stillRunning(lock) && r.runId.endsWith(`-${lock!.pid}`) && r.startedAt >= lock!.startedAt
 }
 
 export interface StateResetResult {
@@ -198,13 +231,13 @@ export function requireKnownPhases(inv: LoadedInventory, phases: readonly string
 
 /** Phase names that appear in the journal (for validating --phase on state commands). */
 export function phasesInState(inv: LoadedInventory): string[] {
-  let tasks: TaskRecord[]
+  let store: StateStore
   try {
-    tasks = StateStore.load(obsctlDir(inv.dir), inv.file).all()
+    store = StateStore.load(obsctlDir(inv.dir), inv.file)
   } catch (e) {
     // an unusable journal has no phases to offer; `state reset` sets it aside
     if ((e as {code?: string}).code === 'STATE_CORRUPT') return []
     throw e
   }
-  return [...new Set(tasks.map((r) => r.phase))]
+  return [...new Set([...store.all().map((r) => r.phase), ...Object.keys(store.phaseRuns())])]
 }
