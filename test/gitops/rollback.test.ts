@@ -1,8 +1,8 @@
 /**
  * obsctl rollback against a real bare Git remote (git CLI): config set / upgrade chart commits are
  * reverted with git revert, the inventory goes back byte for byte, the revert is pushed; commits obsctl
- * did not make stop it (exit 2, listed) and nothing changes; a working copy another obsctl run committed to after
- * rollback planned stops it under the lock (exit 1, CONCURRENT_EDIT) and nothing changes.
+ * did not make stop it (exit 2, listed) and nothing changes; a working copy whose HEAD moved after rollback planned
+ * (another obsctl run committed, a hand `git pull`) stops it under the lock (exit 1, CONCURRENT_EDIT) and nothing changes.
  */
 import {execFileSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
@@ -239,7 +239,7 @@ describe('obsctl rollback', () => {
     const e = jsonError(r)
     expect(e.code).toBe('CONCURRENT_EDIT')
     expect(e.message).toBe(
-      `${w.gitops} moved from ${set.commit!.sha.slice(0, 12)} to ${rendered.slice(0, 12)} since rollback read it (another obsctl run committed); nothing was reverted`,
+      `HEAD of ${w.gitops} moved from ${set.commit!.sha.slice(0, 12)} to ${rendered.slice(0, 12)} since rollback read it (a commit, pull or checkout there, by another obsctl run or by hand); nothing was reverted`,
     )
     expect(e.hints).toEqual(['rerun obsctl rollback: it plans from the working copy as it is now'])
     // nothing written: the inventory, the working copy (HEAD, index, files), the remote, the kept inventories; the lock released
@@ -259,5 +259,43 @@ describe('obsctl rollback', () => {
     expect(w.remoteGit('rev-parse', 'main').trim()).toBe(out.commit.sha)
     expect(tree(w)).toBe(tree(w, set.commit!.sha))
     expect(readFileSync(w.file, 'utf8')).toBe(changed)
+  })
+
+  it('a hand git pull in the working copy after rollback planned: the same CONCURRENT_EDIT, naming what moved (HEAD, from and to); the rerun then finds the pulled commit', async () => {
+    requireBuild()
+    ws = await workspace()
+    const w = ws
+    const git = (...a: string[]) => execFileSync('git', ['-C', w.gitops, ...a], {encoding: 'utf8'}).trim()
+    const set = await configSet(w.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+    const changed = readFileSync(w.file, 'utf8')
+
+    const h = holdAt(w, 'rollback', 'inventory-lock:before')
+    let ended: CliResult | undefined
+    const first = obsctlAsync(['rollback', '--yes', '--no-sync', '--json', '-c', w.file], {env: h.env}).then((r) => (ended = r))
+    await waitFor(() => h.held() || ended !== undefined, 120_000, 'rollback to plan and reach the lock')
+    expect(h.held(), ended && ended.stdout + ended.stderr).toBe(true)
+    // someone pushed a note by hand, and it is pulled into the working copy while rollback waits for the lock
+    const pushed = foreignCommit(w, 'NOTES.md', 'notes by hand')
+    git('pull', '-q', '--ff-only', 'origin', 'main')
+    expect(git('rev-parse', 'HEAD')).toBe(pushed)
+
+    h.go()
+    const r = await first
+    expect(r.status, r.stdout + r.stderr).toBe(1)
+    const e = jsonError(r)
+    expect(e.code).toBe('CONCURRENT_EDIT')
+    expect(e.message).toBe(
+      `HEAD of ${w.gitops} moved from ${set.commit!.sha.slice(0, 12)} to ${pushed.slice(0, 12)} since rollback read it (a commit, pull or checkout there, by another obsctl run or by hand); nothing was reverted`,
+    )
+    expect(e.hints).toEqual(['rerun obsctl rollback: it plans from the working copy as it is now'])
+    expect(readFileSync(w.file, 'utf8')).toBe(changed)
+    expect(git('rev-parse', 'HEAD')).toBe(pushed)
+    expect(w.remoteGit('rev-parse', 'main').trim()).toBe(pushed)
+    expect(existsSync(path.join(w.dir, '.obsctl', 'lock'))).toBe(false)
+
+    // the rerun plans from that HEAD: the hand commit is not obsctl's, so it refuses and lists it
+    const again = await obsctlAsync(['rollback', '--yes', '--no-sync', '--json', '-c', w.file])
+    expect(again.status, again.stderr).toBe(2)
+    expect(jsonError(again)).toMatchObject({code: 'FOREIGN_COMMITS', message: expect.stringContaining('notes by hand')})
   })
 })

@@ -268,14 +268,15 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   }
 
   // the revert, the inventory write, the commit, the push and the sync under the run lock; under it the inventory
-  // and the working copy must still be what this rollback planned from (another run in between: CONCURRENT_EDIT)
+  // and the working copy must still be what this rollback planned from (another run, or a hand commit or pull in between:
+  // CONCURRENT_EDIT)
   const {lockInventory} = await import('../engine/inventory-lock.js')
   const lock = await lockInventory(inv, 'rollback', o.onNotice)
   try {
     const now = (await must(dir, ['rev-parse', 'HEAD'], 'git rev-parse')).trim()
     if (now !== head) {
       throw new ObsctlError(
-        `${dir} moved from ${head.slice(0, 12)} to ${now.slice(0, 12)} since rollback read it (another obsctl run committed); nothing was reverted`,
+        `HEAD of ${dir} moved from ${head.slice(0, 12)} to ${now.slice(0, 12)} since rollback read it (a commit, pull or checkout there, by another obsctl run or by hand); nothing was reverted`,
         {code: 'CONCURRENT_EDIT', hints: ['rerun obsctl rollback: it plans from the working copy as it is now']},
       )
     }
