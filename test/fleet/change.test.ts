@@ -1,8 +1,8 @@
-import {readFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {configSet, upgradeChart} from '../../src/lib/flows/change-run.js'
-import {secretSetting} from '../../src/lib/config/validators.js'
+import {secretSetting, withholdDeep} from '../../src/lib/config/validators.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {obsctl, requireBuild} from '../cli/helpers.js'
 import {workspace, type Workspace} from './helpers.js'
@@ -145,6 +145,56 @@ describe('config set: a secret typed as a value is never repeated (summary, diff
     expect(back.stdout + back.stderr).not.toContain(secret)
     expect(JSON.parse(back.stdout)).toMatchObject({title: 'set s3.region *** → eu-west-1', previous: '***', value: 'eu-west-1'})
     expect(ws.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: set s3.region *** → eu-west-1')
+  })
+
+  it('an error that would quote such a value (a field rule, a lint finding, the edit named in the message, a hint) shows *** by the same rule, on stderr and in --json; nothing written', async () => {
+    requireBuild()
+    ws = await workspace()
+    const w = ws
+    const hex = 'd1a9c0ffee42beef1234567890abcdef00112233'
+    const env = {env: {XDG_CACHE_HOME: path.join(w.dir, 'cache')}}
+    // cluster-02 already names that context (a lint finding quotes the duplicate); the file is the user's own
+    const text = readFileSync(w.file, 'utf8').replace(/(\n {2}- name: cluster-02\n)/, `$1    context: ${hex}\n`)
+    expect(text).toContain(`context: ${hex}`)
+    writeFileSync(w.file, text)
+    const cases: {args: string[]; code: string; shows: string[]}[] = [
+      // the schema's rule for the field quotes the value
+      {args: ['s3.endpoint', hex], code: 'EDIT_INVALID', shows: ['config set s3.endpoint *** would make the inventory invalid', '"***" is not a URL']},
+      // a lint finding quotes it
+      {
+        args: ['clusters.cluster-03.context', hex],
+        code: 'EDIT_INVALID',
+        shows: ['config set clusters.cluster-03.context *** would make', 'duplicate kubeconfig context "***" (also clusters[1] (cluster-02))'],
+      },
+      // only the edit's own words quote it
+      {args: ['retention.prometheus', 'P4ss!word9'], code: 'EDIT_INVALID', shows: ['config set retention.prometheus *** would make the inventory invalid']},
+      // a hint quotes it
+      {args: ['versions.kubernetes', 'P4ss!word9'], code: 'USE_UPGRADE_KUBERNETES', shows: ['obsctl upgrade kubernetes *** upgrades the clusters']},
+    ]
+    for (const c of cases) {
+      const secret = c.args[1]!
+      const human = await obsctl(['config', 'set', ...c.args, '-c', w.file, '--dry-run'], env)
+      expect(human.status, human.stderr).toBe(2)
+      expect(human.stdout + human.stderr, c.args[0]).not.toContain(secret)
+      for (const part of c.shows) expect(human.stderr).toContain(part)
+      const json = await obsctl(['config', 'set', ...c.args, '-c', w.file, '--dry-run', '--json'], env)
+      expect(json.status, json.stderr).toBe(2)
+      expect(json.stdout + json.stderr, c.args[0]).not.toContain(secret)
+      const e = (JSON.parse(json.stdout) as {error: {code: string; message: string}}).error
+      expect(e.code).toBe(c.code)
+      expect(e.message + JSON.stringify(e)).toContain(c.shows[0])
+    }
+    expect(readFileSync(w.file, 'utf8')).toBe(text)
+    // a value that does not look like a secret is still quoted as typed
+    const plain = await obsctl(['config', 'set', 's3.endpoint', 'not-a-url', '-c', w.file, '--dry-run'], env)
+    expect(plain.status).toBe(2)
+    expect(plain.stderr).toContain('config set s3.endpoint not-a-url would make the inventory invalid')
+    expect(plain.stderr).toContain('"not-a-url" is not a URL')
+  })
+
+  it('withholdDeep masks a withheld value in every string of an error; a short one only where it stands alone', () => {
+    expect(withholdDeep({message: 'x P4ss!word9 y', hints: ['"P4ss!word9"'], n: 3}, ['P4ss!word9'])).toEqual({message: 'x *** y', hints: ['"***"'], n: 3})
+    expect(withholdDeep('set a.password abc: "abc" is short; fabric stays', ['abc'])).toBe('set a.password ***: "***" is short; fabric stays')
   })
 
   it('a value at a secret-named path is withheld; versions, host names, URLs, numbers, durations and names are shown', () => {

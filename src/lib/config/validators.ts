@@ -330,6 +330,30 @@ export function secretSetting(path: string, value: string): boolean {
 }
 
 /**
+ * Every string in a value (an error's message, hints and details) with each of `secrets` shown as `***`: a value
+ * secretSetting withholds, wherever a message of the edit quotes it (`config set PATH VALUE would make…`, a field's
+ * rule quoting the value, a hint). One of fewer than 4 characters only where it stands alone (quoted, or a whole
+ * word between spaces), so a word that merely contains it stays readable.
+ */
+export function withholdDeep<T>(value: T, secrets: readonly string[]): T {
+  if (typeof value === 'string') {
+    let out: string = value
+    for (const secret of secrets.filter(Boolean)) {
+      if (secret.length >= 4) out = out.split(secret).join('***')
+      else {
+        const escaped = secret.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+        out = out.replace(new RegExp(`(^|[\\s"'])${escaped}(?=$|[\\s"',;:])`, 'g'), '$1***')
+      }
+    }
+    return out as T
+  }
+  if (Array.isArray(value)) return value.map((v) => withholdDeep(v, secrets)) as T
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withholdDeep(v, secrets)])) as T
+  return value
+}
+
+/**
  * Every string in a value (an error's message, hints and details) through redactInput: what a message quotes of
  * the user's input (a URL with a password, `--token X`) is masked, while words that merely equal a short
  * credential (an access key `minio`) stay readable.

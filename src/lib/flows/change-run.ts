@@ -12,7 +12,7 @@ import type {SyncReport} from '../argocd/sync.js'
 import type {LoadedInventory} from '../config/load.js'
 import {relabelledEdges} from '../config/model.js'
 import {parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
-import {compareVersions, secretSetting, semverError} from '../config/validators.js'
+import {compareVersions, secretSetting, semverError, withholdDeep} from '../config/validators.js'
 import type {Lock, RunResult} from '../engine/index.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {
@@ -190,6 +190,40 @@ async function writeCommitSync(
 
 /** `obsctl config set PATH VALUE`. */
 export async function configSet(inv: LoadedInventory, rawPath: string, rawValue: string, o: ChangeOptions = {}): Promise<ChangeResult> {
+  // a secret typed as a value is never repeated, by the same rule on every path out: the result (summary, diff's
+  // header, --json, the commit message: `shown`) and an error that would quote it (a field's rule, a lint finding,
+  // `config set PATH VALUE would make…`, a hint): `***` there too
+  const withheld = withheldValues(rawPath, rawValue)
+  try {
+    return await setAndRollOut(inv, rawPath, rawValue, o, withheld.length > 0)
+  } catch (error) {
+    if (withheld.length > 0 && error instanceof ObsctlError)
+      throw new ObsctlError(withholdDeep(error.message, withheld), {
+        exitCode: error.exitCode,
+        code: error.code,
+        hints: withholdDeep(error.hints, withheld),
+        details: withholdDeep(error.details, withheld),
+        cause: error.cause,
+      })
+    throw error
+  }
+}
+
+/** The forms of a config set value that secretSetting withholds (as typed, and as YAML reads it), else none. */
+function withheldValues(rawPath: string, rawValue: string): string[] {
+  let parsed: string | undefined
+  try {
+    parsed = show(parseValue(rawValue))
+  } catch {
+    parsed = undefined
+  }
+  const forms = [rawValue, rawValue.trim(), ...(parsed === undefined ? [] : [parsed])]
+  if (!forms.some((v) => secretSetting(rawPath, v))) return []
+  // longest first: a form inside another (the value inside its quotes) is replaced after the whole
+  return [...new Set(forms.filter(Boolean))].sort((a, b) => b.length - a.length)
+}
+
+async function setAndRollOut(inv: LoadedInventory, rawPath: string, rawValue: string, o: ChangeOptions, secret: boolean): Promise<ChangeResult> {
   if (rawPath.replace(/^\.+|\.+$/g, '') === 'versions.kubernetes') {
     // nothing renders from it: the clusters run what kubeadm installed, and a new value alone upgrades nothing
     const want = String(parseValue(rawValue))
@@ -206,10 +240,10 @@ export async function configSet(inv: LoadedInventory, rawPath: string, rawValue:
     inv,
     {
       path: rawPath,
-      edit: (dryRun) => setInventoryValue(inv, rawPath, rawValue, {dryRun, allowOvercommit: o.allowOvercommit}),
+      edit: (dryRun) =>
+        setInventoryValue(inv, rawPath, rawValue, {dryRun, allowOvercommit: o.allowOvercommit, ...(secret && {origin: {what: `config set ${rawPath} ***`}})}),
       title: (prev, value, changed) => (changed ? `set ${rawPath} ${show(prev)} → ${show(value)}` : `set ${rawPath} = ${show(value)}`),
       command: 'config set',
-      // a secret typed as a value is never repeated: not in the summary, the diff's header, --json, nor the commit message
       shown: (v) => (v !== undefined && secretSetting(rawPath, show(v)) ? '***' : v),
     },
     o,
