@@ -35,12 +35,14 @@ if (argv.length === 1 && argv[0] === '--version') {
   } catch (error) {
     if (error.code === 'ENOENT') process.stderr.write('WARNING: current directory does not exist\n')
   }
-  // the bundle's folders, as the code cache compares file names against them (with the separator)
+  // the bundle's folders, as the code cache compares file names against them (with the separator): its chunks,
+  // the commands, the help class and the hooks (the unknown-command hook: `obsctl bootsrap`)
   const chunks = path.join(root, 'dist', 'chunks') + path.sep
   const bundle = JSON.parse(readFileSync(path.join(chunks, 'bundle.json'), 'utf8'))
   const {installCodeCache} = require('../dist/code-cache.cjs')
+  const dist = (folder) => path.join(root, 'dist', folder) + path.sep
   installCodeCache({
-    roots: [chunks, path.join(root, 'dist', 'commands') + path.sep, path.join(root, 'dist', 'help') + path.sep],
+    roots: [chunks, dist('commands'), dist('help'), dist('hooks')],
     version: bundle.version,
     bundleId: bundle.id,
   })

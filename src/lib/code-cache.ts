@@ -2,7 +2,7 @@
  * V8 code cache for the CLI's start-up bundle (DESIGN.md §6, issue 18): compiling JavaScript is 30–40% of
  * start-up CPU, and Node 20 has no compile cache (`module.enableCompileCache` came in Node 22). So
  * bin/run.js installs this before it requires the bundle: every CommonJS file of the bundle (bin/bundle.mjs:
- * dist/chunks/, dist/commands/) is compiled as a `vm.Script` with the cached data of the previous run, and
+ * dist/chunks/, dist/commands/, dist/help/, dist/hooks/) is compiled as a `vm.Script` with the cached data of the previous run, and
  * the scripts compiled without usable data have theirs written when the process exits (after the command
  * ran, so the functions it ran are in it).
  *

@@ -147,6 +147,19 @@ describe('code cache', () => {
     expect(readdirSync(first.dir).filter((f) => f.endsWith('.v8')).length).toBe(files.length + plan.written)
   })
 
+  it('an unknown command: the hook that answers it (dist/hooks/) is compiled through the cache as the commands are, and read back on the next run', async () => {
+    const cacheHome = path.join(dir, 'hook')
+    const first = await run(['bootsrap'], {cacheHome})
+    expect(first.status).toBe(2)
+    expect(first.stderr).toContain('"bootsrap" is not an obsctl command. Did you mean "obsctl bootstrap"?')
+    expect(first.written).toBe(first.compiled)
+    expect(readdirSync(first.dir)).toContain('hooks!command-not-found.js.v8')
+    const second = await run(['bootsrap'], {cacheHome})
+    expect(second.status).toBe(2)
+    expect(second.stderr.replace(/^OBSCTL-CODE-CACHE.*\n/m, '')).toBe(first.stderr.replace(/^OBSCTL-CODE-CACHE.*\n/m, ''))
+    expect(second).toMatchObject({dir: first.dir, fromCache: first.compiled, compiled: 0, written: 0})
+  })
+
   it('data V8 refuses (another Node/V8) and data of a changed source are recompiled and replaced; OBSCTL_CODE_CACHE=0 reads and writes nothing', async () => {
     const cacheHome = path.join(dir, 'stale')
     const first = await run(['--help'], {cacheHome})
