@@ -13,7 +13,7 @@ import {CLUSTER_REMOVE_PHASES, clusterRemovePhaseOptions, selectClusterRemove} f
 import {CHANGE_PHASES, changePhaseOptions, selectChange} from '../../src/lib/flows/change.js'
 import {ROTATE_PHASES, rotatePhaseOptions} from '../../src/lib/flows/rotate.js'
 import {CERTS_CHECK_PHASES, CERTS_RENEW_PHASES} from '../../src/lib/flows/certs.js'
-import {BACKUP_CREATE_PHASES, BACKUP_RESTORE_PHASES} from '../../src/lib/flows/backup.js'
+import {BACKUP_ABANDON_PHASES, BACKUP_CREATE_PHASES, BACKUP_RESTORE_PHASES} from '../../src/lib/flows/backup.js'
 import {buildPhases, PHASE_REGISTRY, REGISTERED_PHASES, selectFlow} from '../../src/lib/flows/registry.js'
 import {NODE_ADD_PHASES, nodeAddPhaseOptions} from '../../src/lib/flows/node-add.js'
 import {NODE_REMOVE_PHASES, nodeRemovePhaseOptions} from '../../src/lib/flows/node-remove.js'
@@ -165,6 +165,7 @@ describe('flows are ordered lists of registered phases', () => {
       CERTS_RENEW_PHASES,
       BACKUP_CREATE_PHASES,
       BACKUP_RESTORE_PHASES,
+      BACKUP_ABANDON_PHASES,
     ]) {
       for (const n of flow) expect(REGISTERED_PHASES).toContain(n)
     }
@@ -196,6 +197,7 @@ describe('flows are ordered lists of registered phases', () => {
         ...CERTS_RENEW_PHASES,
         ...BACKUP_CREATE_PHASES,
         ...BACKUP_RESTORE_PHASES,
+        ...BACKUP_ABANDON_PHASES,
       ]),
     ).toEqual(new Set(Object.keys(PHASE_REGISTRY)))
   })
