@@ -15,8 +15,9 @@
  *   Alertmanager's silences; under --json the error is on stdout);
  * - a command without `--dry-run` talks to live systems: it must end as a run that could not reach its
  *   systems does — exit 0 or 1, never 2 (bad input: an unknown flag, a refused value, a lint error) nor a
- *   crash; one still running after WAIT_MS (`--watch`, `--wait`) has parsed and started its work, and is
- *   stopped;
+ *   crash. One that runs until stopped (`status --watch`, `validate --wait`: UNTIL) is stopped with Ctrl-C as
+ *   soon as its output shows it has started its work (a first frame, a first round of checks), and must end as
+ *   Ctrl-C ends it; any other still running after WAIT_MS has parsed and started its work, and is stopped;
  * - `init` examples run in a folder without an inventory (they write one); the interactive wizard needs a
  *   terminal and is tested in test/config/init.test.ts, so it is the one example not run here.
  * Files and variables that examples name (./x.pem, ./x.conf, an Argo CD install manifest, ~/.ssh/known_hosts,
@@ -42,6 +43,27 @@ interface ManifestCommand {
 }
 const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, ManifestCommand>}
 const WAIT_MS = 20_000
+
+/**
+ * Examples that run until Ctrl-C (`--watch`; `--wait` on systems that never answer), by command id and flag: what
+ * their output shows once their work has started, and how Ctrl-C ends them. They are stopped then, not after
+ * WAIT_MS (20 s each, two intervals of `--interval 10`).
+ */
+const UNTIL: {id: string; flag: string; stream: 'stdout' | 'stderr'; started: RegExp; ends: {status: number | null; signal: NodeJS.Signals | null}}[] = [
+  // the first frame, drawn in full: the table and its summary line (in a pipe, a blank line ends each frame);
+  // Ctrl-C ends --watch with exit 0 (status's --help)
+  {
+    id: 'status',
+    flag: '--watch',
+    stream: 'stdout',
+    started: /^CLUSTER +ROLE [^\n]*STATUS\n[\s\S]*\n(\d+\/\d+ clusters degraded|all \d+ clusters ok); [^\n]*\n\n/,
+    ends: {status: 0, signal: null},
+  },
+  // the first round of checks done and the failing ones being waited for; Ctrl-C ends it as it ends any process
+  // that does not catch it
+  {id: 'validate', flag: '--wait', stream: 'stderr', started: /\d+\/\d+ checks pass · .* · waiting for: /, ends: {status: null, signal: 'SIGINT'}},
+]
+const untilOf = (e: Example) => UNTIL.find((u) => u.id === e.id && e.argv.includes(u.flag))
 
 interface Example {
   id: string
@@ -159,7 +181,7 @@ async function prepare(): Promise<void> {
 }
 
 let copies = 0
-function run(e: Example): Promise<{status: number | null; stdout: string; stderr: string; stopped: boolean}> {
+function run(e: Example): Promise<{status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; stopped: boolean}> {
   // a copy of the prepared folder: examples run at once, and some change the inventory or the journal
   const cwd = `${dir}-${++copies}`
   cpSync(dir, cwd, {recursive: true})
@@ -167,23 +189,34 @@ function run(e: Example): Promise<{status: number | null; stdout: string; stderr
   const env: NodeJS.ProcessEnv = {...process.env, CI: '1', NO_COLOR: '1', ...baseEnv, ...e.env}
   for (const k of ['HOME', 'KUBECONFIG']) env[k] = env[k]!.replace(dir, cwd)
   delete env.OBSCTL_CONFIG
+  const until = untilOf(e)
   return new Promise((resolve, reject) => {
     const child = spawn('unshare', ['-n', '--', process.execPath, BIN, ...e.argv], {cwd, env, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     let stopped = false
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const stop = () => {
+      if (stopped) return
+      stopped = true
+      child.kill('SIGINT')
+    }
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
+      if (until?.stream === 'stdout' && until.started.test(stdout)) stop()
+    })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d
+      if (until?.stream === 'stderr' && until.started.test(stderr)) stop()
+    })
     const timer = e.dryRun
       ? setTimeout(() => child.kill('SIGKILL'), 240_000)
-      : setTimeout(() => {
-          stopped = true
-          child.kill('SIGINT')
-        }, WAIT_MS)
+      : until
+        ? setTimeout(() => child.kill('SIGKILL'), 240_000)
+        : setTimeout(stop, WAIT_MS)
     child.on('error', reject)
-    child.on('close', (status) => {
+    child.on('close', (status, signal) => {
       clearTimeout(timer)
-      resolve({status, stdout, stderr, stopped})
+      resolve({status, signal, stdout, stderr, stopped})
     })
   })
 }
@@ -205,6 +238,12 @@ export function exampleShard(shard: number): void {
   describe.concurrent(`every --help example runs (dry-run form, example inventory), part ${shard} of ${SHARDS}`, () => {
     it('the manifest has examples to run; this part has its share of them', () => {
       expect(all.length).toBeGreaterThan(40)
+      // every example that runs until Ctrl-C is still an example (else UNTIL is stale)
+      for (const u of UNTIL)
+        expect(
+          all.some((e) => untilOf(e) === u),
+          `an example of ${u.id} ${u.flag}`,
+        ).toBe(true)
       expect(mine.length).toBe(Math.floor(all.length / SHARDS) + (shard - 1 < all.length % SHARDS ? 1 : 0))
       // every part has its file, so no example is left out
       for (let n = 1; n <= SHARDS; n++)
@@ -213,10 +252,14 @@ export function exampleShard(shard: number): void {
 
     it.each(mine.map((e) => [`${e.id.replaceAll(':', ' ')}: ${e.text}`, e] as const))('%s', {timeout: 300_000}, async (_name, e) => {
       const r = await run(e)
-      const why = `obsctl ${e.argv.join(' ')}\nexit ${r.status}\nstdout: ${r.stdout.slice(-1500)}\nstderr: ${r.stderr.slice(-1500)}`
+      const why = `obsctl ${e.argv.join(' ')}\nexit ${r.status ?? r.signal}\nstdout: ${r.stdout.slice(-1500)}\nstderr: ${r.stderr.slice(-1500)}`
       expect(r.stderr, why).not.toMatch(/TypeError|ReferenceError|SyntaxError|Cannot read properties|is not a function/)
       if (e.dryRun) expect(r.status === 0 || (r.status === 1 && NETWORK.test(r.stderr + r.stdout)), why).toBe(true)
-      else if (!r.stopped) expect([0, 1], why).toContain(r.status)
+      else if (untilOf(e)) {
+        const until = untilOf(e)!
+        expect(r[until.stream], `${why}\nits work must have started: ${until.started}`).toMatch(until.started)
+        expect({status: r.status, signal: r.signal}, why).toEqual(until.ends)
+      } else if (!r.stopped) expect([0, 1], why).toContain(r.status)
       if (e.argv.includes('--json') && r.status === 0 && !e.text.includes('|')) {
         const parsed = JSON.parse(r.stdout) as unknown
         expect(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed), `${why}\n--json must print an object`).toBe(true)
