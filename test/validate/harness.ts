@@ -46,11 +46,13 @@ export const endpointsYaml = (e: Record<string, string>): Record<string, unknown
 export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Platform> {
   const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-validate-'))
   // OpenSearch gets credentials: it serves https with a certificate from the platform CA beside the inventory
-  const tls = await platformTls(dir)
-  const [metrics, s3, alertmanager] = await Promise.all([
+  // the peers that do not need it start beside it: Prometheus applies its first targets at its 5-second discovery
+  // tick, so everything that waits for a first scrape (settled) counts from its start
+  const [metrics, s3, alertmanager, tls] = await Promise.all([
     startMetrics({central: 'cluster-01', clusters}),
     startS3rver(),
     startAlertmanager({replicas: 2, receivers: ['ops']}),
+    platformTls(dir),
   ])
   const [thanos, opensearch] = await Promise.all([
     // the inventories of these tests: cluster-02 uses metrics: agent, every other edge remote-scrape (its own Prometheus and sidecar)
