@@ -298,7 +298,7 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
       spec: {maxUnavailable: 0, selector: {matchLabels: {app: 'db'}}},
     })
     for (const x of sb.nodes) x.clearCalls()
-    const r = await cli(['upgrade', 'kubernetes', '1.36', '--cluster', 'cluster-02', '--drain-timeout', '5', '--yes'])
+    const r = await cli(['upgrade', 'kubernetes', '1.36', '--cluster', 'cluster-02', '--drain-timeout', '1', '--yes'])
     expect(r.code, r.stderr + r.stdout).toBe(1)
     expect(r.stderr).toContain(
       `drain of ${n(4).hostname} stopped: pod default/db-0 cannot be evicted: Cannot evict pod as it would violate the pod's disruption budget. The disruption budget db needs 1 healthy pods and has 1 currently`,
