@@ -60,9 +60,9 @@ const UNTIL: {id: string; flag: string; stream: 'stdout' | 'stderr'; started: Re
     started: /^CLUSTER +ROLE [^\n]*STATUS\n[\s\S]*\n(\d+\/\d+ clusters degraded|all \d+ clusters ok); [^\n]*\n\n/,
     ends: {status: 0, signal: null},
   },
-  // the first round of checks done and the failing ones being waited for; Ctrl-C ends it as it ends any process
-  // that does not catch it
-  {id: 'validate', flag: '--wait', stream: 'stderr', started: /\d+\/\d+ checks pass · .* · waiting for: /, ends: {status: null, signal: 'SIGINT'}},
+  // the first round of checks done and the failing ones being waited for; Ctrl-C ends it as every command without
+  // its own handling (src/lib/cli/base.ts onInterrupt): said in words, exit 130
+  {id: 'validate', flag: '--wait', stream: 'stderr', started: /\d+\/\d+ checks pass · .* · waiting for: /, ends: {status: 130, signal: null}},
 ]
 const untilOf = (e: Example) => UNTIL.find((u) => u.id === e.id && e.argv.includes(u.flag))
 
