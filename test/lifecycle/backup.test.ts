@@ -26,7 +26,10 @@ import {backupCreate, backupRestore, type BackupAbandonResult, type BackupRestor
 import {backupList} from '../../src/lib/lifecycle/backup-store.js'
 import {obsctl, requireBuild} from '../cli/helpers.js'
 import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js'
-import {startSandbox, sandboxInventory, type Sandbox} from '../support/sshd.js'
+import {startSandbox, sandboxInventory, type Sandbox, type SandboxNode} from '../support/sshd.js'
+import {SshConnection} from '../../src/lib/ssh/index.js'
+import {claimSnapshotDir, markRestoreCopy} from '../../src/lib/lifecycle/etcd-node.js'
+import {waitFor} from '../support/wait.js'
 import {platformOf} from '../gitops/support.js'
 import {nodeBytes, onNode, seedControlPlane, writeBytes} from './helpers.js'
 
@@ -224,6 +227,121 @@ describe('backup create', () => {
     expect(r.run.phases[0]!.tasks[0]!.failure).toMatchObject({code: 'BACKUP_ID_IN_USE', hints: [expect.stringContaining(`/var/lib/obsctl/backup/${held}`)]})
     expect(onNode(sb.nodes[1]!, `cat /var/lib/obsctl/backup/${held}/cluster-02.db && rm -r /var/lib/obsctl/backup/${held}`)).toBe('the other run snapshot\n')
     expect(await keys(`_obsctl/${held}/`)).toEqual([])
+  }, 120_000)
+})
+
+describe('backup create stopped on a node', () => {
+  const BACKUP_DIR = '/var/lib/obsctl/backup'
+  const RESTORE_DIR = '/var/lib/obsctl/restore'
+  const ls = (node: SandboxNode, d: string) => onNode(node, `ls -A ${d} 2>/dev/null; true`).split('\n').filter(Boolean).sort()
+  /** The node's sshd process a marker names (session=<pid>.<start>) is gone: that connection has ended. */
+  const sessionGone = async (node: SandboxNode, marker: string) => {
+    const m = /^session=(\d+)\.(\d+)$/m.exec(onNode(node, `cat ${marker}`))
+    expect(m, marker).toBeTruthy()
+    await waitFor(() => onNode(node, `awk '{print $22}' /proc/${m![1]}/stat 2>/dev/null; true`).trim() !== m![2], 60_000, `the session of ${marker} to end`)
+  }
+  const connect = async (node: SandboxNode) =>
+    SshConnection.connect({
+      host: node.ip,
+      port: node.port,
+      user: 'root',
+      knownHostsFile: path.join(dir, '.obsctl', 'known_hosts'),
+      privateKey: readFileSync(sb.clientKey),
+    })
+
+  it.each(['SIGINT', 'SIGTERM'])(
+    'stopped by %s with the snapshot taken on the node: the folder is removed all the same, and the output says so',
+    async (sig) => {
+      requireBuild()
+      const node = sb.nodes[0]!
+      node.clearCalls()
+      const r = await obsctl(['backup', 'create', '-c', inv.file, '--cluster', 'cluster-01'], {
+        env: {OBSCTL_TEST_KILL_AT: 'backup-etcd:snapshot-taken', OBSCTL_TEST_KILL_SIGNAL: sig},
+      })
+      expect(r.status, r.stderr).toBe(130)
+      // the snapshot was taken in the run's folder …
+      const taken = node.calls().find((c) => c.line.startsWith('etcdctl '))?.line ?? ''
+      const folder = /snapshot save (\/var\/lib\/obsctl\/backup\/\S+)\/cluster-01\.db/.exec(taken)?.[1]
+      expect(folder, taken).toBeDefined()
+      // … and is gone, which the run says (its progress and the task's interruption)
+      expect(ls(node, BACKUP_DIR)).toEqual([])
+      expect(r.stderr).toContain(`backup-etcd cluster-01: removed ${folder} (the snapshot) from root@`)
+      expect(r.stderr).toMatch(new RegExp(`backup-etcd cluster-01: interrupted.*removed ${folder} \\(the snapshot\\)`))
+    },
+    60_000,
+  )
+
+  it('killed (SIGKILL) with the snapshot on the node: the next backup create there removes it and a killed restore’s copy no record names, never what runs still going have there', async () => {
+    requireBuild()
+    const node = sb.nodes[0]!
+    // another backup, still going (its connection open), has its folder on the node
+    const live = await connect(node)
+    const going = await claimSnapshotDir(live, '20260101T000000Z-0a0a0a', 'run-still-going')
+    writeBytes(node, `${going.dir}/cluster-01.db`, Buffer.from('the snapshot of a backup still going\n'))
+
+    const killed = await obsctl(['backup', 'create', '-c', inv.file, '--cluster', 'cluster-01'], {env: {OBSCTL_TEST_KILL_AT: 'backup-etcd:snapshot-taken'}})
+    expect(killed.status, killed.stderr).toBeNull()
+    const left = ls(node, BACKUP_DIR).filter((d) => d !== '20260101T000000Z-0a0a0a')
+    expect(left).toHaveLength(1)
+    const folder = `${BACKUP_DIR}/${left[0]}`
+    expect(ls(node, folder)).toEqual(['.obsctl-run', 'cluster-01.db'])
+    // the killed run's own claim kept the live one's
+    expect(ls(node, going.dir)).toEqual(['.obsctl-run', 'cluster-01.db'])
+    await sessionGone(node, `${folder}/.obsctl-run`)
+    const killedRun = (JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')) as {tasks: Record<string, {runId: string; status: string}>})
+      .tasks['backup-etcd/cluster-01']!
+    expect(killedRun.status).toBe('running')
+
+    // restores' snapshot copies: one a killed restore placed before its record (its run gone), one the node's record
+    // names (a restore to resume), one a restore still going is placing
+    const copy = (id: string) => `${RESTORE_DIR}/${id}-cluster-01.db`
+    const dead = await connect(node)
+    await markRestoreCopy(dead, copy('20260102T000000Z-0b0b0b'), 'run-restore-killed')
+    await markRestoreCopy(dead, copy('20260103T000000Z-0c0c0c'), 'run-restore-to-resume')
+    dead.close()
+    await markRestoreCopy(live, copy('20260104T000000Z-0d0d0d'), 'run-restore-going')
+    for (const id of ['20260102T000000Z-0b0b0b', '20260103T000000Z-0c0c0c', '20260104T000000Z-0d0d0d']) writeBytes(node, copy(id), Buffer.from(`copy ${id}\n`))
+    writeBytes(node, `${RESTORE_DIR}/in-progress`, Buffer.from('id=20260103T000000Z-0c0c0c\nrun=run-restore-to-resume\n'))
+    await sessionGone(node, `${copy('20260102T000000Z-0b0b0b')}.run`)
+    // folders without a marker (an earlier obsctl's): two days old, and new; a name obsctl does not make
+    onNode(
+      node,
+      `mkdir -p ${BACKUP_DIR}/20251201T000000Z/ ${BACKUP_DIR}/20251202T000000Z-0e0e0e ${BACKUP_DIR}/notes && touch -d '2 days ago' ${BACKUP_DIR}/20251201T000000Z ${BACKUP_DIR}/notes`,
+    )
+
+    const r = await backupCreate(inv, {...quiet, clusters: ['cluster-01']})
+    expect(r.ok, JSON.stringify(r.run.phases.flatMap((p) => p.tasks.map((t) => t.error)))).toBe(true)
+    const removed = r.clusters[0]!.leftoversRemoved
+    expect([...removed].sort((a, b) => a.path.localeCompare(b.path))).toEqual([
+      {path: `${BACKUP_DIR}/20251201T000000Z`},
+      {path: folder, run: expect.any(String), since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/)},
+      {path: copy('20260102T000000Z-0b0b0b'), run: 'run-restore-killed', since: expect.any(String)},
+    ])
+    // the run the folder's marker names is the killed one (the journal has it running)
+    expect(removed.find((x) => x.path === folder)!.run).toBe(killedRun.runId)
+    expect(readFileSync(r.run.phases[0]!.tasks[0]!.logFile!, 'utf8')).toContain(`removed 3 things runs no longer running left on root@`)
+    expect(ls(node, BACKUP_DIR)).toEqual(['20251202T000000Z-0e0e0e', '20260101T000000Z-0a0a0a', 'notes'])
+    expect(ls(node, going.dir)).toEqual(['.obsctl-run', 'cluster-01.db'])
+    expect(ls(node, RESTORE_DIR)).toEqual(
+      [
+        '20260103T000000Z-0c0c0c-cluster-01.db',
+        '20260103T000000Z-0c0c0c-cluster-01.db.run',
+        '20260104T000000Z-0d0d0d-cluster-01.db',
+        '20260104T000000Z-0d0d0d-cluster-01.db.run',
+        'in-progress',
+      ].sort(),
+    )
+
+    // the backup and the restore that were going end (their connection closes): the next run removes theirs
+    live.close()
+    await sessionGone(node, `${going.dir}/.obsctl-run`)
+    const again = await backupCreate(inv, {...quiet, clusters: ['cluster-01']})
+    expect(again.ok).toBe(true)
+    expect(again.clusters[0]!.leftoversRemoved.map((x) => x.path).sort()).toEqual([going.dir, copy('20260104T000000Z-0d0d0d')])
+    expect(ls(node, BACKUP_DIR)).toEqual(['20251202T000000Z-0e0e0e', 'notes'])
+    // the record's copy stays as long as the record does
+    expect(ls(node, RESTORE_DIR)).toEqual(['20260103T000000Z-0c0c0c-cluster-01.db', '20260103T000000Z-0c0c0c-cluster-01.db.run', 'in-progress'])
+    onNode(node, `rm -r ${RESTORE_DIR}/* ${BACKUP_DIR}/*`)
   }, 120_000)
 })
 

@@ -18,7 +18,7 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {fetchRootFile, pushRootFile} from '../../src/lib/lifecycle/etcd-node.js'
+import {claimSnapshotDir, fetchRootFile, pushRootFile} from '../../src/lib/lifecycle/etcd-node.js'
 import {SshConnection} from '../../src/lib/ssh/index.js'
 import {startSandbox, type Sandbox, type SandboxNode} from '../support/sshd.js'
 import {onNode, writeBytes} from './helpers.js'
@@ -276,6 +276,31 @@ describe('transfer files an interrupted run left', () => {
     expect(transferFiles().map((l) => l.split(' ')[2])).not.toContain(liveName)
     onNode(node, `cd ${home} && rm -f ${keep.join(' ')}`)
     expect(transferFiles()).toEqual([])
+  })
+})
+
+describe('a backup’s snapshot folder, as a login user that is not root', () => {
+  it('its marker names the connection’s sshd process through sudo: a later claim keeps the folder while that connection lasts and removes it after', async () => {
+    const a = await connect('ops')
+    const first = await claimSnapshotDir(a, '20260201T000000Z-0a0b0c', 'run-a')
+    expect(modeOwner(first.dir)).toBe('700 root')
+    const [, pid, start] = /^session=(\d+)\.(\d+)$/m.exec(onNode(node, `cat ${first.dir}/.obsctl-run`)) ?? []
+    // the login user's sshd process of that connection (sudo and the shells between are not it)
+    expect(onNode(node, `stat -c %U /proc/${pid}; cat /proc/${pid}/comm`)).toMatch(/^ops\nsshd/)
+    const b = await connect('ops')
+    const second = await claimSnapshotDir(b, '20260201T000000Z-0d0e0f', 'run-b')
+    expect(second.removed).toEqual([])
+    a.close()
+    await waitFor(() => onNode(node, `awk '{print $22}' /proc/${pid}/stat 2>/dev/null; true`).trim() !== start, 60_000, 'the first connection to end')
+    const third = await claimSnapshotDir(b, '20260201T000000Z-101112', 'run-b')
+    expect(third.removed).toEqual([{path: first.dir, run: 'run-a', since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/)}])
+    expect(
+      node
+        .list('/var/lib/obsctl/backup')
+        .filter((n) => n.startsWith('20260201T'))
+        .sort(),
+    ).toEqual(['20260201T000000Z-0d0e0f', '20260201T000000Z-101112'])
+    onNode(node, 'rm -r /var/lib/obsctl/backup/20260201T*')
   })
 })
 

@@ -8,7 +8,8 @@
  * returned, before the journal records it done), `<phase>:recorded` (a task's end is in the journal, the phase's
  * next task not started: with SIGINT/SIGTERM the run has handled the signal before it goes on); in the render path: `render:pending-manifest`,
  * `render:write` (one rendered file written), `render:remove`, `render:manifest`, `render:staged`,
- * `render:committed`, `render:pushed`; in `backup restore`: `restore-etcd:data-dir-aside` (the control plane
+ * `render:committed`, `render:pushed`; in `backup create`: `backup-etcd:snapshot-taken` (the snapshot taken and checked in
+ * its folder on the node, not yet copied here; with SIGINT/SIGTERM the run has handled the signal); in `backup restore`: `restore-etcd:data-dir-aside` (the control plane
  * stopped, etcd's data dir moved aside, nothing restored yet), `restore-etcd:restored` (`etcdutl snapshot restore`
  * done, the pods still stopped); in `secrets rotate`: `rotate:pending-written` (the new value recorded as pending,
  * the consumer not yet changed), `rotate:consumer-changed` (the consumer changed to the new value: Grafana's or

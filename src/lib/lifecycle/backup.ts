@@ -21,7 +21,7 @@ import {findCluster, firstControlPlane, nodeName, obsctlDir} from '../config/mod
 import type {Cluster} from '../config/schema.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
-import {ObsctlError, inputError} from '../errors.js'
+import {ExitCode, ObsctlError, errorMessage, inputError} from '../errors.js'
 import {
   backupBucket,
   backupS3,
@@ -37,9 +37,9 @@ import {
 import {knownHostsPath} from '../config/files.js'
 import {sha256} from '../hash.js'
 import {encrypt, ENVELOPE} from './envelope.js'
-import {claimSnapshotDir, connOf, fetchRootFile, requireTools, takeSnapshot} from './etcd-node.js'
+import {claimSnapshotDir, connOf, fetchRootFile, leftoversLine, requireTools, rootCleanup, takeSnapshot, type Leftover} from './etcd-node.js'
+import {killPointHandled} from '../engine/kill-point.js'
 import {shQuote} from '../ssh/quote.js'
-import {rootStep} from '../nodes/lock.js'
 
 // ---------------------------------------------------------------------------------------------
 // backup-etcd
@@ -61,6 +61,8 @@ export interface BackupEtcdReport {
   size: number
   sha256: string
   revision?: number
+  /** what runs that are no longer running had left on the node, removed by this one (claimSnapshotDir) */
+  leftoversRemoved: Leftover[]
 }
 
 export function clusterOf(ctx: RunContext, name: string): Cluster {
@@ -87,18 +89,28 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
       const conn = await connOf(ctx, node)
       const log = (l: string) => io.log(l)
       await requireTools(conn, ['etcdctl', 'etcdutl'], ctx.signal)
-      const dir = await claimSnapshotDir(conn, o.id, ctx.signal)
+      // what killed runs left on the node goes first (a snapshot folder, a restore's copy no record names)
+      const {dir, removed} = await claimSnapshotDir(conn, o.id, ctx.runId, ctx.signal)
+      if (removed.length > 0) io.log(leftoversLine(removed, conn.label))
       const file = `${dir}/${c.name}.db`
-      // the plaintext snapshot does not stay on the node, also when a step fails
-      const removeSnapshot = () => rootStep(conn, `rm -rf ${shQuote(dir)}`, `removing ${dir}`, {signal: ctx.signal})
+      // the plaintext snapshot does not stay on the node, also when a step fails or the run is interrupted
+      const removeSnapshot = () => rootCleanup(ctx, node, conn, `rm -rf ${shQuote(dir)}`, `removing ${dir}`)
       let snap: Awaited<ReturnType<typeof takeSnapshot>>
       let data: Buffer
       try {
         snap = await takeSnapshot(conn, file, log, ctx.signal)
+        await killPointHandled('backup-etcd:snapshot-taken')
         data = await fetchRootFile(conn, file, ctx.signal, log)
       } catch (error) {
-        await removeSnapshot().catch(() => undefined)
-        throw error
+        const outcome = await removeSnapshot().then(
+          () => `removed ${dir} (the snapshot) from ${conn.label}`,
+          (e: unknown) =>
+            `could not remove ${dir} (the snapshot) from ${conn.label}: ${errorMessage(e)}; the next obsctl backup create on ${nodeName(node)} removes it`,
+        )
+        io.log(outcome)
+        if (!ctx.signal.aborted) throw error
+        // interrupted: the run's output says what stays on the node
+        throw new ObsctlError(`${errorMessage(error)}; ${outcome}`, {exitCode: ExitCode.interrupted, code: 'INTERRUPTED', cause: error})
       }
       await removeSnapshot()
       const got = sha256(data)
@@ -125,9 +137,19 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
       }
       await putObject(session, bucket, objectKey(o.id, `${c.name}.etcd.json`), Buffer.from(`${JSON.stringify(meta, null, 2)}\n`), 'application/json')
       io.log(`uploaded s3://${bucket}/${encName}`)
+      const swept = removed.length > 0 ? `; removed ${removed.length} left by runs no longer running` : ''
       return {
-        summary: `${data.length} bytes, revision ${snap.etcd.revision ?? '?'}, sha256 ${got.slice(0, 12)}… → s3://${bucket}/${encName}`,
-        report: {id: o.id, cluster: c.name, node: nodeName(node), object: encName, size: data.length, sha256: got, revision: snap.etcd.revision},
+        summary: `${data.length} bytes, revision ${snap.etcd.revision ?? '?'}, sha256 ${got.slice(0, 12)}… → s3://${bucket}/${encName}${swept}`,
+        report: {
+          id: o.id,
+          cluster: c.name,
+          node: nodeName(node),
+          object: encName,
+          size: data.length,
+          sha256: got,
+          revision: snap.etcd.revision,
+          leftoversRemoved: removed,
+        },
       }
     },
   }

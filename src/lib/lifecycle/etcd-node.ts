@@ -18,6 +18,8 @@ import {rootStep} from '../nodes/lock.js'
 export const ETCD_TLS =
   '--endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key'
 export const WORK_DIR = '/var/lib/obsctl/backup'
+/** Where a restore places its snapshot copy and its record (./restore.ts). */
+export const RESTORE_DIR = '/var/lib/obsctl/restore'
 const ETCD_TOOLS_HINT = 'install etcdctl and etcdutl (etcd release binaries of the cluster’s etcd version) in /usr/local/bin on the control-plane node'
 
 export async function connOf(ctx: RunContext, node: ClusterNode): Promise<SshConnection> {
@@ -153,19 +155,171 @@ export async function remoteSha256(conn: SshConnection, file: string, signal?: A
 export const snapshotDir = (id: string) => `${WORK_DIR}/${id}`
 
 /**
- * Create snapshotDir(id) on the node, never taking it over: where it exists, another run of backup ID has it
- * (running, or interrupted), and BACKUP_ID_IN_USE says so without touching anything in it. The caller removes it.
+ * The file in a snapshot folder (and beside a restore's snapshot copy, `<copy>.run`) that says whose it is:
+ * `session=<pid>.<start>` the node's sshd process of the SSH connection of the run that made it (as transfer files
+ * name it: that process ends with its connection, also when obsctl is killed), `run=` that run's id, `since=` when.
  */
-export async function claimSnapshotDir(conn: SshConnection, id: string, signal?: AbortSignal): Promise<string> {
+export const RUN_MARKER = '.obsctl-run'
+/** What has no session in its marker (an earlier obsctl's, or no /proc) is left over once this old: no run lasts a day. */
+export const STALE_LEFTOVER_SECONDS = STALE_TRANSFER_SECONDS
+
+/**
+ * Shell functions for a root step (POSIX sh): `session_of` prints `<pid>.<start>` of this connection's sshd process
+ * (the first ancestor named sshd* of the shell: through sudo it is the login user's, as root root's), or fails;
+ * `run_marker RUN` prints a marker's lines; `leftover MARKER PATH` succeeds when PATH is no run's any more: its
+ * marker's session process is gone (another process with that pid has another start time), or, without a session in
+ * it, PATH is older than STALE_LEFTOVER_SECONDS.
+ */
+const LEFTOVER_FUNCTIONS = `start_of() { _s=$(cat /proc/$1/stat 2>/dev/null) || return 1; _s=\${_s##*')'}; set -- $_s; echo "\${20}"; }
+session_of() {
+  _p=$$; _i=0
+  while [ $_i -lt 8 ]; do
+    case $(cat /proc/$_p/comm 2>/dev/null) in sshd*) echo "$_p.$(start_of $_p)"; return 0 ;; esac
+    _s=$(cat /proc/$_p/stat 2>/dev/null) || return 1; _s=\${_s##*')'}; set -- $_s; _p=$2; _i=$((_i + 1))
+    [ "$_p" -gt 1 ] 2>/dev/null || return 1
+  done
+  return 1
+}
+run_marker() { printf 'session=%s\\nrun=%s\\nsince=%s\\n' "$(session_of)" "$1" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; }
+leftover() {
+  _ses=$(sed -n 's/^session=//p' "$1" 2>/dev/null)
+  _pid=\${_ses%%.*}; _st=\${_ses#*.}
+  case $_ses in *.*) ;; *) _pid= ;; esac
+  case $_pid in '' | *[!0-9]*) _pid= ;; esac
+  case $_st in '' | *[!0-9]*) _pid= ;; esac
+  if [ -n "$_pid" ]; then [ "$(start_of $_pid)" != "$_st" ]; return; fi
+  _m=$(stat -c %Y -- "$2" 2>/dev/null) || return 1
+  [ $(($(date +%s) - _m)) -gt ${STALE_LEFTOVER_SECONDS} ]
+}
+removed() { printf 'removed %s %s %s\\n' "$1" "$(sed -n 's/^run=//p' "$2" 2>/dev/null | grep . || echo -)" "$(sed -n 's/^since=//p' "$2" 2>/dev/null | grep . || echo -)"; }`
+
+/** A backup id as a shell pattern (checkBackupId's two forms): only folders and copies of such names are looked at. */
+const ID_GLOB = '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z'
+const HEX6 = '[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
+
+/**
+ * Remove what runs that are no longer running left on the node (leftover): snapshot folders of `backup create`
+ * (WORK_DIR/<id>, the etcd snapshot in plaintext) and restore snapshot copies (RESTORE_DIR/<id>-<cluster>.db with
+ * their `.run` marker) — never a copy the restore record names (that restore may be resumed: only finishing it or
+ * `backup restore --abandon` removes it), never one while the record names no backup (an earlier obsctl's record),
+ * and never a symlink or a name obsctl does not make. Prints `removed PATH RUN SINCE` per path.
+ */
+const SWEEP = `for d in ${WORK_DIR}/*; do
+  [ -d "$d" ] && [ ! -h "$d" ] || continue
+  case \${d##*/} in ${ID_GLOB}|${ID_GLOB}-${HEX6}) ;; *) continue ;; esac
+  leftover "$d/${RUN_MARKER}" "$d" || continue
+  _r=$(removed "$d" "$d/${RUN_MARKER}"); rm -rf -- "$d" && echo "$_r"
+done
+_rid=; _rec=no
+if [ -f ${RESTORE_DIR}/in-progress ]; then _rec=yes; _rid=$(sed -n 's/^id=//p' ${RESTORE_DIR}/in-progress); fi
+for f in ${RESTORE_DIR}/*.db; do
+  [ -f "$f" ] && [ ! -h "$f" ] || continue
+  case \${f##*/} in ${ID_GLOB}*-*.db) ;; *) continue ;; esac
+  if [ $_rec = yes ]; then
+    [ -n "$_rid" ] || continue
+    case \${f##*/} in "$_rid"-*) continue ;; esac
+  fi
+  leftover "$f.run" "$f" || continue
+  _r=$(removed "$f" "$f.run"); rm -f -- "$f" "$f.run" && echo "$_r"
+done
+for m in ${RESTORE_DIR}/*.db.run; do
+  [ -f "$m" ] && [ ! -h "$m" ] && [ ! -e "\${m%.run}" ] || continue
+  leftover "$m" "$m" && rm -f -- "$m"
+done
+true`
+
+/** A path on a node that a run no longer running left, and which run that was (from its marker; absent without one). */
+export interface Leftover {
+  path: string
+  run?: string
+  since?: string
+}
+
+const leftoversOf = (out: string): Leftover[] =>
+  [...out.matchAll(/^removed (\S+) (\S+) (\S+)$/gm)].map(([, p, run, since]) => ({
+    path: p!,
+    ...(run !== '-' && {run}),
+    ...(since !== '-' && {since}),
+  }))
+
+/** `removed 2 things runs that are no longer running left on NODE: PATH (run R, since T), …` */
+export function leftoversLine(removed: Leftover[], label: string): string {
+  const what = removed.map((l) => `${l.path}${l.run ? ` (run ${l.run}${l.since ? `, since ${l.since}` : ''})` : ''}`)
+  return `removed ${removed.length === 1 ? 'what a run' : `${removed.length} things runs`} no longer running left on ${label}: ${what.join(', ')}`
+}
+
+/**
+ * Create snapshotDir(id) on the node with its RUN_MARKER (this connection's session, RUN), never taking it over:
+ * where it exists, another run of backup ID has it (running, or interrupted), and BACKUP_ID_IN_USE says so without
+ * touching anything in it. First, in the same step, what runs that are no longer running left on the node is removed
+ * (SWEEP: a killed backup's snapshot folder, a killed restore's copy no record names), and returned. The caller
+ * removes the folder.
+ */
+export async function claimSnapshotDir(conn: SshConnection, id: string, run: string, signal?: AbortSignal): Promise<{dir: string; removed: Leftover[]}> {
   const dir = snapshotDir(id)
-  await rootStep(conn, `mkdir -p ${WORK_DIR} && chmod 700 ${WORK_DIR} && mkdir -m 700 ${shQuote(dir)}`, 'preparing the snapshot folder', {
-    signal,
-    code: 'BACKUP_ID_IN_USE',
-    hints: [
-      `${dir} on the node is another backup create run's with id ${id} (running, or interrupted): run obsctl backup create again (a new id); remove ${dir} once no run of ${id} is left`,
-    ],
-  })
-  return dir
+  const out = await rootStep(
+    conn,
+    [
+      LEFTOVER_FUNCTIONS,
+      `mkdir -p ${WORK_DIR} && chmod 700 ${WORK_DIR} || exit 1`,
+      SWEEP,
+      `if mkdir -m 700 ${shQuote(dir)}; then run_marker ${shQuote(run)} > ${shQuote(`${dir}/${RUN_MARKER}`)} || exit 1; else [ -e ${shQuote(dir)} ] || exit 1; echo in-use=yes; fi`,
+    ].join('\n'),
+    'preparing the snapshot folder',
+    {signal},
+  )
+  const removed = leftoversOf(out)
+  if (/^in-use=yes$/m.test(out))
+    throw new ObsctlError(`${dir} exists on ${conn.label}: another backup create run of ${id} has it`, {
+      code: 'BACKUP_ID_IN_USE',
+      details: {removed},
+      hints: [
+        `${dir} on the node is another backup create run's with id ${id} (running, or interrupted): run obsctl backup create again (a new id); the next backup create on the node removes ${dir} once its run is gone`,
+      ],
+    })
+  return {dir, removed}
+}
+
+/**
+ * Before a restore places its snapshot copy FILE (RESTORE_DIR/<id>-<cluster>.db): `FILE.run`, its RUN_MARKER (this
+ * connection's session, RUN), so that a later backup create removes a copy left by a restore killed before its record
+ * named it, and never one a restore still running is placing.
+ */
+export async function markRestoreCopy(conn: SshConnection, file: string, run: string, signal?: AbortSignal): Promise<void> {
+  const dir = path.posix.dirname(file)
+  await rootStep(
+    conn,
+    [LEFTOVER_FUNCTIONS, `mkdir -p ${shQuote(dir)} && chmod 700 ${shQuote(dir)} && run_marker ${shQuote(run)} > ${shQuote(`${file}.run`)}`].join('\n'),
+    "marking the restore copy as this run's",
+    {signal},
+  )
+}
+
+/** How long removing what an interrupted step left may take: within the runner's grace for tasks to stop (5 s). */
+export const CLEANUP_AFTER_INTERRUPT_MS = 4000
+
+/**
+ * Run a root step that removes what this task put on NODE. On the run's connection with the run's signal; once the
+ * run is interrupted (Ctrl-C, SIGTERM: its signal aborted and its connections closed), on a connection of its own with
+ * a fresh signal that ends CLEANUP_AFTER_INTERRUPT_MS later, so an interrupt still removes it, bounded.
+ */
+export async function rootCleanup(ctx: RunContext, node: ClusterNode, conn: SshConnection, command: string, what: string): Promise<void> {
+  if (!ctx.signal.aborted) {
+    try {
+      await rootStep(conn, command, what, {signal: ctx.signal})
+      return
+    } catch (error) {
+      if (!ctx.signal.aborted) throw error
+    }
+  }
+  const signal = AbortSignal.timeout(CLEANUP_AFTER_INTERRUPT_MS)
+  const {sshPool} = await import('../ssh/pool.js')
+  const own = await (await sshPool(ctx)).connectOwn(node, signal)
+  try {
+    await rootStep(own, command, what, {signal})
+  } finally {
+    own.close()
+  }
 }
 
 /** Take and verify a snapshot on the node, as FILE (in a folder claimSnapshotDir made): its status and its sha256. */

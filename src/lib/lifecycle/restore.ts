@@ -18,7 +18,7 @@ import {ExitCode, ObsctlError, inputError} from '../errors.js'
 import {shQuote} from '../ssh/quote.js'
 import {clusterOf, type ClusterTarget} from './backup.js'
 import {backupS3, objectKey, readSnapshot, snapshotName, type BackupS3Options} from './backup-store.js'
-import {connOf, etcdMember, pushRootFile, remoteSha256, requireTools, waitEtcdHealthy} from './etcd-node.js'
+import {RESTORE_DIR, connOf, etcdMember, markRestoreCopy, pushRootFile, remoteSha256, requireTools, waitEtcdHealthy} from './etcd-node.js'
 import {rootStep} from '../nodes/lock.js'
 import type {SshConnection} from '../ssh/connection.js'
 import {CONTROL_PLANE_PODS, runningContainers, startStaticPod, stopStaticPod, type ControlPlanePod} from './static-pods.js'
@@ -62,9 +62,12 @@ export function refuseMultiControlPlane(c: Cluster): void {
  * its pods started; a restore of another backup stops (RESTORE_OTHER_IN_PROGRESS) until that one is finished or given
  * up (`backup restore --abandon`, restoreAbandonPhase). Removed when the restore ends.
  */
-export const RESTORE_RECORD = '/var/lib/obsctl/restore/in-progress'
+export const RESTORE_RECORD = `${RESTORE_DIR}/in-progress`
 
-/** Where a restore places the snapshot on the node (0600, root's). */
+/**
+ * Where a restore places the snapshot on the node (0600, root's), with `<copy>.run` beside it (markRestoreCopy: the
+ * run placing it): a later backup create removes a copy whose run is gone and that no record names.
+ */
 const restoreCopy = (id: string, cluster: string) => `${path.posix.dirname(RESTORE_RECORD)}/${id}-${cluster}.db`
 
 /** A `key=value` line of the restore record (or of a step's output about it). */
@@ -184,6 +187,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
         previous = rec.previous
         io.log(`an interrupted run restored ${o.id} already (the data dir as it was: ${previous}): starting the pods on it`)
       } else {
+        await markRestoreCopy(conn, file, ctx.runId, ctx.signal)
         await pushRootFile(conn, file, data, ctx.signal, log)
         const onNode = await remoteSha256(conn, file, ctx.signal)
         if (onNode !== meta.sha256)
@@ -217,7 +221,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
       // start: etcd first (a pod a killed run started already only has to be running)
       for (const p of [...CONTROL_PLANE_PODS].reverse()) await startStaticPod(conn, p, before.get(p) ?? [], wait)
       await waitEtcdHealthy(conn, wait)
-      await rootStep(conn, `rm -f ${file} ${RESTORE_RECORD}`, `removing ${file}`, {signal: ctx.signal})
+      await rootStep(conn, `rm -f ${file} ${file}.run ${RESTORE_RECORD}`, `removing ${file}`, {signal: ctx.signal})
       return {
         summary: `restored ${o.id} (revision ${meta.etcd.revision ?? '?'}) on ${nodeName(node)}; previous data in ${previous}`,
         report: {id: o.id, cluster: c.name, node: nodeName(node), revision: meta.etcd.revision, sha256: meta.sha256, previousDataDir: previous},
@@ -275,7 +279,7 @@ export function restoreAbandonPhase(): Phase<ClusterTarget, RestoreAbandonReport
           `  echo record=yes; cat ${RESTORE_RECORD}`,
           `  p=$(sed -n 's/^previous=//p' ${RESTORE_RECORD}); if [ -n "$p" ] && [ -e "$p" ]; then echo previous-exists=yes; fi`,
           `  i=$(sed -n 's/^id=//p' ${RESTORE_RECORD})`,
-          `  copy=${path.posix.dirname(RESTORE_RECORD)}/$i-${c.name}.db; if [ -n "$i" ] && [ -e "$copy" ]; then rm -f "$copy" && echo "removed=$copy"; fi`,
+          `  copy=${path.posix.dirname(RESTORE_RECORD)}/$i-${c.name}.db; if [ -n "$i" ] && [ -e "$copy" ]; then rm -f "$copy" && echo "removed=$copy"; fi; [ -z "$i" ] || rm -f "$copy.run"`,
           `  rm -f ${RESTORE_RECORD} && echo removed=${RESTORE_RECORD}`,
           'fi',
           `if [ -e ${d} ]; then echo datadir=yes; fi`,

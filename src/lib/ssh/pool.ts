@@ -155,6 +155,27 @@ export class SshPool {
     return p
   }
 
+  /**
+   * A connection to NODE of its own, outside the run's (never shared, not closed with them: the caller closes it),
+   * whose connect and commands stop at SIGNAL: for removing what an interrupted step left on a node, after Ctrl-C
+   * closed the run's connections (lifecycle/etcd-node.ts rootCleanup). The run's credentials, known_hosts and policy.
+   */
+  async connectOwn(node: ClusterNode, signal: AbortSignal): Promise<SshConnection> {
+    const t = sshTarget(this.o.platform, node)
+    const [creds, sudoPassword] = await Promise.all([this.credentials(), this.sudoPassword()])
+    return SshConnection.connect({
+      ...t,
+      ...creds,
+      knownHostsFile: this.knownHostsFile,
+      hostKeyPolicy: this.o.platform.ssh.hostKeyPolicy,
+      sudo: {mode: this.o.platform.ssh.sudo, password: sudoPassword},
+      connectTimeoutMs: this.o.platform.ssh.connectTimeoutSeconds * 1000,
+      attempts: 1,
+      signal,
+      onNotice: (l) => this.notice(`${nodeName(node)}: ${l}`),
+    })
+  }
+
   /** Close every connection (idempotent). */
   close(): void {
     this.closedAll = true
