@@ -6,6 +6,7 @@
  */
 import type {LoadedInventory} from '../config/load.js'
 import {findCluster, selectClusters, unknownClusterError} from '../config/model.js'
+import type * as Engine from '../engine/index.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
@@ -65,7 +66,7 @@ export async function backupCreate(inv: LoadedInventory, o: BackupRunOptions = {
   const secret = o.dryRun ? '' : backupSecret(keyEnv)
   const creds = o.dryRun ? undefined : await backupCredentials(inv, o.credentials)
   const id = o.id ?? newBackupId()
-  const [{buildPhases}, {BACKUP_CREATE_PHASES, backupCreatePhaseOptions}, {runPhases, runReports}] = await Promise.all([
+  const [{buildPhases}, {BACKUP_CREATE_PHASES, backupCreatePhaseOptions}, {runReports}] = await Promise.all([
     import('./registry.js'),
     import('./backup.js'),
     import('../engine/index.js'),
@@ -82,17 +83,7 @@ export async function backupCreate(inv: LoadedInventory, o: BackupRunOptions = {
       knownHostsFile: o.ssh?.knownHostsFile,
     }),
   )
-  const run = await runPhases(phases, {
-    inv,
-    dryRun: o.dryRun,
-    restart: true,
-    clusters: o.clusters,
-    ssh: o.ssh,
-    renderer: o.renderer,
-    onEvent: o.onEvent,
-    handleSignals: o.handleSignals,
-    command: `backup create ${id}`,
-  })
+  const {run, plan} = await runBackupPhases(inv, phases, o, {clusters: o.clusters, command: `backup create ${id}`})
   return {
     id,
     bucket: backupBucket(inv.platform),
@@ -101,7 +92,7 @@ export async function backupCreate(inv: LoadedInventory, o: BackupRunOptions = {
     exitCode: run.exitCode,
     clusters: runReports<BackupEtcdReport>(run, 'backup-etcd'),
     state: runReports<BackupStateReport>(run, 'backup-state')[0],
-    plan: o.dryRun ? run.phases.flatMap((p) => p.tasks.map((t) => ({phase: p.name, target: t.target, description: t.description ?? ''}))) : undefined,
+    plan,
     run,
   }
 }
@@ -135,7 +126,7 @@ export async function backupRestore(
     const q = `restore etcd of ${cluster} from backup ${id}: its control plane stops, and everything written to the cluster since ${id} is lost (the current data dir is kept beside it). Go ahead?`
     if (!(await o.confirm(q))) return {id, cluster, dryRun: false, ok: false, exitCode: 1, cancelled: true}
   }
-  const [{buildPhases}, {BACKUP_RESTORE_PHASES, backupRestorePhaseOptions}, {runPhases, runReports}] = await Promise.all([
+  const [{buildPhases}, {BACKUP_RESTORE_PHASES, backupRestorePhaseOptions}, {runReports}] = await Promise.all([
     import('./registry.js'),
     import('./backup.js'),
     import('../engine/index.js'),
@@ -152,17 +143,7 @@ export async function backupRestore(
       pollMs: o.pollMs,
     }),
   )
-  const run = await runPhases(phases, {
-    inv,
-    dryRun: o.dryRun,
-    restart: true,
-    clusters: [cluster],
-    ssh: o.ssh,
-    renderer: o.renderer,
-    onEvent: o.onEvent,
-    handleSignals: o.handleSignals,
-    command: `backup restore ${id} --cluster ${cluster}`,
-  })
+  const {run, plan} = await runBackupPhases(inv, phases, o, {clusters: [cluster], command: `backup restore ${id} --cluster ${cluster}`})
   return {
     id,
     cluster,
@@ -170,7 +151,7 @@ export async function backupRestore(
     ok: run.ok,
     exitCode: run.exitCode,
     restored: runReports<RestoreEtcdReport>(run, 'restore-etcd')[0],
-    plan: o.dryRun ? run.phases.flatMap((p) => p.tasks.map((t) => ({phase: p.name, target: t.target, description: t.description ?? ''}))) : undefined,
+    plan,
     run,
   }
 }
@@ -189,20 +170,13 @@ export interface BackupAbandonResult {
 /** `backup restore --abandon --cluster C`: give up the interrupted restore the node's record is about. */
 export async function backupRestoreAbandon(inv: LoadedInventory, cluster: string, o: BackupRunOptions = {}): Promise<BackupAbandonResult> {
   if (!findCluster(inv.platform, cluster)) throw unknownClusterError(inv.platform, cluster, '--cluster')
-  const [{buildPhases}, {BACKUP_ABANDON_PHASES}, {runPhases, runReports}] = await Promise.all([
+  const [{buildPhases}, {BACKUP_ABANDON_PHASES}, {runReports}] = await Promise.all([
     import('./registry.js'),
     import('./backup.js'),
     import('../engine/index.js'),
   ])
-  const run = await runPhases(await buildPhases(BACKUP_ABANDON_PHASES, {'restore-abandon': {}}), {
-    inv,
-    dryRun: o.dryRun,
-    restart: true,
+  const {run, plan} = await runBackupPhases(inv, await buildPhases(BACKUP_ABANDON_PHASES, {'restore-abandon': {}}), o, {
     clusters: [cluster],
-    ssh: o.ssh,
-    renderer: o.renderer,
-    onEvent: o.onEvent,
-    handleSignals: o.handleSignals,
     command: `backup restore --abandon --cluster ${cluster}`,
   })
   return {
@@ -211,7 +185,30 @@ export async function backupRestoreAbandon(inv: LoadedInventory, cluster: string
     ok: run.ok,
     exitCode: run.exitCode,
     abandoned: runReports<RestoreAbandonReport>(run, 'restore-abandon')[0],
-    plan: o.dryRun ? run.phases.flatMap((p) => p.tasks.map((t) => ({phase: p.name, target: t.target, description: t.description ?? ''}))) : undefined,
+    plan,
     run,
   }
+}
+
+/** A backup command's phases run with the options every backup command shares; with --dry-run, its plan. */
+async function runBackupPhases(
+  inv: LoadedInventory,
+  phases: Parameters<typeof Engine.runPhases>[0],
+  o: BackupRunOptions,
+  on: {clusters?: string[]; command: string},
+): Promise<{run: RunResult; plan?: {phase: string; target: string; description: string}[]}> {
+  const {runPhases} = await import('../engine/index.js')
+  const run = await runPhases(phases, {
+    inv,
+    dryRun: o.dryRun,
+    restart: true,
+    clusters: on.clusters,
+    ssh: o.ssh,
+    renderer: o.renderer,
+    onEvent: o.onEvent,
+    handleSignals: o.handleSignals,
+    command: on.command,
+  })
+  const plan = o.dryRun ? run.phases.flatMap((p) => p.tasks.map((t) => ({phase: p.name, target: t.target, description: t.description ?? ''}))) : undefined
+  return {run, plan}
 }

@@ -49,18 +49,30 @@ const PLAIN_TRANSFER = /^\.obsctl-transfer-[0-9a-f]{16}-[^/\n]+$/
 export const STALE_TRANSFER_SECONDS = 24 * 3600
 
 /**
- * Run as the login user (files in its home are its own): prints `session=<pid>.<start>` of the sshd process of this
- * connection (this shell's parent, or its grandparent where the login shell did not exec `sh`: the first ancestor
- * named sshd* that runs as this user), `now=` (the node's clock) and, for each regular file (not a symlink) of this
- * user named .obsctl-transfer-* in HOME, `file <mtime> <start of the process its name gives, or -> <name>`.
+ * Shell functions (POSIX sh) over /proc: `start_of PID` prints the process's start time (field 22 of
+ * /proc/PID/stat, after the name, which may hold spaces and parentheses), or fails when it is gone; `session_of` prints
+ * `<pid>.<start>` of this connection's sshd process (the first ancestor of the shell named sshd*: the login user's
+ * own, also through sudo), or fails. Transfer files and run markers name that process: it ends with its connection.
  */
-const transferScan = (home: string) => `me=$(id -u)
-start_of() { s=$(cat /proc/$1/stat 2>/dev/null) || return 1; s=\${s##*')'}; set -- $s; echo "\${20}"; }
-p=$PPID
-for i in 1 2 3; do
-  case $(cat /proc/$p/comm 2>/dev/null) in sshd*) [ "$(stat -c %u /proc/$p 2>/dev/null)" = "$me" ] && echo "session=$p.$(start_of $p)"; break ;; esac
-  s=$(cat /proc/$p/stat 2>/dev/null) || break; s=\${s##*')'}; set -- $s; p=$2
-done
+const SESSION_FUNCTIONS = `start_of() { _s=$(cat /proc/$1/stat 2>/dev/null) || return 1; _s=\${_s##*')'}; set -- $_s; echo "\${20}"; }
+session_of() {
+  _p=$$; _i=0
+  while [ $_i -lt 8 ]; do
+    case $(cat /proc/$_p/comm 2>/dev/null) in sshd*) echo "$_p.$(start_of $_p)"; return 0 ;; esac
+    _s=$(cat /proc/$_p/stat 2>/dev/null) || return 1; _s=\${_s##*')'}; set -- $_s; _p=$2; _i=$((_i + 1))
+    [ "$_p" -gt 1 ] 2>/dev/null || return 1
+  done
+  return 1
+}`
+
+/**
+ * Run as the login user (files in its home are its own): prints `session=<pid>.<start>` of the sshd process of this
+ * connection (session_of), `now=` (the node's clock) and, for each regular file (not a symlink) of this user named
+ * .obsctl-transfer-* in HOME, `file <mtime> <start of the process its name gives, or -> <name>`.
+ */
+const transferScan = (home: string) => `${SESSION_FUNCTIONS}
+me=$(id -u)
+_ses=$(session_of) && echo "session=$_ses"
 echo "now=$(date +%s)"
 cd ${shQuote(home)} || exit 1
 for f in ${TRANSFER_PREFIX}*; do
@@ -164,22 +176,11 @@ export const RUN_MARKER = '.obsctl-run'
 export const STALE_LEFTOVER_SECONDS = STALE_TRANSFER_SECONDS
 
 /**
- * Shell functions for a root step (POSIX sh): `session_of` prints `<pid>.<start>` of this connection's sshd process
- * (the first ancestor named sshd* of the shell: through sudo it is the login user's, as root root's), or fails;
- * `run_marker RUN` prints a marker's lines; `leftover MARKER PATH` succeeds when PATH is no run's any more: its
+ * Shell functions for a root step (POSIX sh): SESSION_FUNCTIONS, and `run_marker RUN` prints a marker's lines; `leftover MARKER PATH` succeeds when PATH is no run's any more: its
  * marker's session process is gone (another process with that pid has another start time), or, without a session in
  * it, PATH is older than STALE_LEFTOVER_SECONDS.
  */
-const LEFTOVER_FUNCTIONS = `start_of() { _s=$(cat /proc/$1/stat 2>/dev/null) || return 1; _s=\${_s##*')'}; set -- $_s; echo "\${20}"; }
-session_of() {
-  _p=$$; _i=0
-  while [ $_i -lt 8 ]; do
-    case $(cat /proc/$_p/comm 2>/dev/null) in sshd*) echo "$_p.$(start_of $_p)"; return 0 ;; esac
-    _s=$(cat /proc/$_p/stat 2>/dev/null) || return 1; _s=\${_s##*')'}; set -- $_s; _p=$2; _i=$((_i + 1))
-    [ "$_p" -gt 1 ] 2>/dev/null || return 1
-  done
-  return 1
-}
+const LEFTOVER_FUNCTIONS = `${SESSION_FUNCTIONS}
 run_marker() { printf 'session=%s\\nrun=%s\\nsince=%s\\n' "$(session_of)" "$1" "$(date -u +%Y-%m-%dT%H:%M:%SZ)"; }
 leftover() {
   _ses=$(sed -n 's/^session=//p' "$1" 2>/dev/null)

@@ -133,23 +133,7 @@ export class SshPool {
   }
 
   private reconnect(key: string, node: ClusterNode): Promise<SshConnection> {
-    const t = sshTarget(this.o.platform, node)
-    const p = (async () => {
-      const [creds, sudoPassword] = await Promise.all([this.credentials(), this.sudoPassword()])
-      return SshConnection.connect({
-        ...t,
-        ...creds,
-        knownHostsFile: this.knownHostsFile,
-        hostKeyPolicy: this.o.platform.ssh.hostKeyPolicy,
-        sudo: {mode: this.o.platform.ssh.sudo, password: sudoPassword},
-        connectTimeoutMs: this.o.platform.ssh.connectTimeoutSeconds * 1000,
-        keepaliveIntervalMs: 15_000,
-        attempts: this.o.attempts,
-        backoffMs: this.o.backoffMs,
-        signal: this.o.signal,
-        onNotice: (l) => this.notice(`${nodeName(node)}: ${l}`),
-      })
-    })()
+    const p = this.connectTo(node, {keepaliveIntervalMs: 15_000, attempts: this.o.attempts, backoffMs: this.o.backoffMs, signal: this.o.signal})
     this.conns.set(key, p)
     p.catch(() => this.conns.delete(key))
     return p
@@ -160,18 +144,24 @@ export class SshPool {
    * whose connect and commands stop at SIGNAL: for removing what an interrupted step left on a node, after Ctrl-C
    * closed the run's connections (lifecycle/etcd-node.ts rootCleanup). The run's credentials, known_hosts and policy.
    */
-  async connectOwn(node: ClusterNode, signal: AbortSignal): Promise<SshConnection> {
-    const t = sshTarget(this.o.platform, node)
+  connectOwn(node: ClusterNode, signal: AbortSignal): Promise<SshConnection> {
+    return this.connectTo(node, {attempts: 1, signal})
+  }
+
+  /** Connect to NODE with the run's credentials, known_hosts, host-key policy and sudo; `o` says how (retries, signal). */
+  private async connectTo(
+    node: ClusterNode,
+    o: Pick<Parameters<typeof SshConnection.connect>[0], 'keepaliveIntervalMs' | 'attempts' | 'backoffMs' | 'signal'>,
+  ): Promise<SshConnection> {
     const [creds, sudoPassword] = await Promise.all([this.credentials(), this.sudoPassword()])
     return SshConnection.connect({
-      ...t,
+      ...sshTarget(this.o.platform, node),
       ...creds,
       knownHostsFile: this.knownHostsFile,
       hostKeyPolicy: this.o.platform.ssh.hostKeyPolicy,
       sudo: {mode: this.o.platform.ssh.sudo, password: sudoPassword},
       connectTimeoutMs: this.o.platform.ssh.connectTimeoutSeconds * 1000,
-      attempts: 1,
-      signal,
+      ...o,
       onNotice: (l) => this.notice(`${nodeName(node)}: ${l}`),
     })
   }
