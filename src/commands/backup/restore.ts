@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {formatRunSummary} from '../../lib/engine/index.js'
+import {formatRunSummary, wouldRun} from '../../lib/engine/index.js'
 import type {BackupAbandonResult, BackupRestoreResult} from '../../lib/flows/backup-run.js'
 import {inputError} from '../../lib/errors.js'
 import type {RestoreAbandonReport} from '../../lib/lifecycle/restore.js'
@@ -59,7 +59,7 @@ dirs and parked manifests are, removes the record and that restore's snapshot co
         ssh: {knownHostsFile: flags['known-hosts']},
         renderer: this.renderer(),
       })
-      if (a.plan) this.out(a.plan.map((p) => `${p.phase} ${p.target}: would ${p.description}`).join('\n'))
+      if (a.plan) this.out(a.plan.map((p) => `${p.phase} ${p.target}: ${wouldRun(p.description)}`).join('\n'))
       else this.out(formatRunSummary(a.run))
       if (a.abandoned) this.out(formatAbandoned(a.abandoned))
       if (!a.ok) this.failWith(a.exitCode)
@@ -75,7 +75,7 @@ dirs and parked manifests are, removes the record and that restore's snapshot co
       renderer: this.renderer(),
       confirm: flags.yes ? undefined : (q) => this.confirm(q),
     })
-    if (r.plan) this.out(r.plan.map((p) => `${p.phase} ${p.target}: would ${p.description}`).join('\n'))
+    if (r.plan) this.out(r.plan.map((p) => `${p.phase} ${p.target}: ${wouldRun(p.description)}`).join('\n'))
     else if (r.run) this.out(formatRunSummary(r.run))
     if (!r.ok) this.failWith(r.exitCode)
     return r

@@ -75,5 +75,6 @@ export default class ClusterAdd extends BaseCommand {
 
 function formatPlanOf(r: AddResult): string {
   const lines = r.run!.phases.flatMap((p) => [`${p.name}: ${p.title}`, ...p.tasks.map((t) => `  ${t.target}: ${wouldRun(t.description ?? t.summary)}`)])
-  return lines.join('\n')
+  // the last line, as bootstrap --dry-run's: neither the inventory nor a node nor a cluster was touched
+  return [...lines, '', 'dry run: nothing was changed'].join('\n')
 }

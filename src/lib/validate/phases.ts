@@ -20,8 +20,7 @@ export function validatePhase(o: ValidatePhaseOptions = {}): Phase<Target> {
     targets: () => [{id: 'platform', title: 'platform'}],
     // always re-run: validation is about now, not about inputs
     fingerprint: () => ({at: Date.now()}),
-    describe: () =>
-      'run every check of obsctl validate all (Argo CD, Prometheus, Thanos, OpenSearch, Fluent Bit), failing ones again until they pass or --timeout',
+    describe: () => 'every check of obsctl validate all (Argo CD, Prometheus, Thanos, OpenSearch, Fluent Bit), failing ones again until they pass or --timeout',
     async run(_t, ctx, io) {
       // the checks load only when the phase runs (obsctl plan builds this phase to describe it)
       const [{validate}, {toOutcome}] = await Promise.all([import('./index.js'), import('./run.js')])
