@@ -475,6 +475,10 @@ function oclifPlainHelpText() {
  *   start; the bundle's readJson reads them with readFileSync inside the same async function (an error is the
  *   same rejection), and the rest (stat for Flags.file, the TypeScript paths for development) require it when used.
  * - node:readline: the parser reads stdin with it for a flag or argument given as `-`, which no obsctl flag takes.
+ * - wrap-ansi (with strip-ansi, ansi-styles and string-width), widest-line: oclif's errors wrap with it only when
+ *   rendering an error of their own (obsctl prints its errors itself: src/lib/cli/error-output.ts), and its help
+ *   formatter only in the wrap and list that obsctl's help class replaces (src/help/obsctl-help.ts): every start
+ *   loaded them, `--help` included.
  * - lilconfig (which takes `fs.promises` at load, ~3 ms): searched for an `.oclifrc` only when package.json has no
  *   `oclif` section, and obsctl's has one; supports-color (node:tty, which loads node:net, and node:os): asked only
  *   when oclif colours help, an error or a warning (obsctl's own output colours through chalk), and not even then
@@ -489,6 +493,11 @@ function oclifLazyRequires() {
   const lazily = (local, module, members) => [
     `const ${local} = require(${JSON.stringify(module)});`,
     `const ${local} = { ${members.map((m) => `get ${m}() { return require(${JSON.stringify(module)}).${m}; }`).join(', ')} };`,
+  ]
+  // `const local = __importDefault(require("module"));` likewise, for a package whose default export is what is used
+  const lazyDefault = (local, module) => [
+    `const ${local} = __importDefault(require(${JSON.stringify(module)}));`,
+    `const ${local} = { get default() { return __importDefault(require(${JSON.stringify(module)})).default; } };`,
   ]
   const patches = [
     [
@@ -508,6 +517,12 @@ function oclifLazyRequires() {
       ],
     ],
     ['errors/handle.js', [lazily('index_1', '../help/index', ['Help'])]],
+    ['errors/errors/cli.js', [lazyDefault('wrap_ansi_1', 'wrap-ansi')]],
+    ['errors/errors/pretty-print.js', [lazyDefault('wrap_ansi_1', 'wrap-ansi')]],
+    [
+      'help/formatter.js',
+      [lazyDefault('wrap_ansi_1', 'wrap-ansi'), lazyDefault('string_width_1', 'string-width'), lazyDefault('widest_line_1', 'widest-line')],
+    ],
     ['config/plugin.js', [lazily('tinyglobby_1', 'tinyglobby', ['glob'])]],
     ['performance.js', [lazily('node_perf_hooks_1', 'node:perf_hooks', ['performance', 'PerformanceObserver'])]],
     ['util/os.js', [lazily('node_child_process_1', 'node:child_process', ['execSync'])]],

@@ -1,11 +1,13 @@
-// docs/commands.md: the command reference, generated from the commands' own help (oclif's Help class over
-// oclif.manifest.json, so it is exactly what `obsctl COMMAND --help` prints, at 100 columns, no colour).
+// docs/commands.md: the command reference, generated from the commands' own help (obsctl's help class, the built
+// dist/help/obsctl-help.js, over oclif.manifest.json, so it is exactly what `obsctl COMMAND --help` prints, at 100
+// columns, no colour).
 // Run by `npm run docs:commands` after `npm run build`; `--check` exits 1 when the file is stale
 // (test/cli/commands-doc.test.ts); `--out FILE` writes elsewhere. Works for any set of commands: it lists
 // whatever the manifest holds, grouped by topic.
 import {readFileSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import path from 'node:path'
-import {Config, Help} from '@oclif/core'
+import {Config} from '@oclif/core'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const args = process.argv.slice(2)
@@ -14,7 +16,9 @@ const outIndex = args.indexOf('--out')
 const out = outIndex >= 0 ? path.resolve(args[outIndex + 1]) : path.join(ROOT, 'docs', 'commands.md')
 
 const config = await Config.load(ROOT)
-const help = new Help(config, {maxWidth: 100, stripAnsi: true})
+// package.json's oclif.helpClass, as the runner loads it (CommonJS, the bundle's)
+const {default: ObsctlHelp} = createRequire(import.meta.url)(path.join(ROOT, `${config.pjson.oclif.helpClass}.js`))
+const help = new ObsctlHelp(config, {maxWidth: 100, stripAnsi: true})
 const bin = config.bin
 const topicOf = (id) => (/[: ]/.test(id) ? id.split(/[: ]/)[0] : '')
 // commands without a topic first, then each topic's

@@ -10,6 +10,10 @@
  * on one line, whatever its length, for grep and scripts.
  */
 import {colorCell, paint, visibleLength} from './style.js'
+import {wrapText} from './wrap.js'
+
+/** `text` cut into lines of at most `width` characters, at spaces where it can (a longer word is split): ./wrap.ts */
+export {wrapText}
 
 export interface TableOptions {
   /** the width to fit (default: the terminal's columns when stdout is a terminal; none in a pipe) */
@@ -23,35 +27,6 @@ const UNDER = '    '
 /** The width a table on stdout should fit: the terminal's, or undefined (a pipe, a file: no limit). */
 export function terminalWidth(stream: {isTTY?: boolean; columns?: number} = process.stdout): number | undefined {
   return stream.isTTY && stream.columns && stream.columns > 0 ? stream.columns : undefined
-}
-
-/** `text` cut into lines of at most `width` characters, at spaces where it can (a longer word is split). */
-export function wrapText(text: string, width: number): string[] {
-  const w = Math.max(1, width)
-  const out: string[] = []
-  let line = ''
-  for (const word of text.split(/ +/)) {
-    let rest = word
-    while (rest.length > 0) {
-      const room = line ? w - line.length - 1 : w
-      if (rest.length <= room) {
-        line = line ? `${line} ${rest}` : rest
-        rest = ''
-      } else if (line && rest.length <= w) {
-        out.push(line)
-        line = ''
-      } else {
-        // a word longer than a line: as much as fits here, the rest on the next line
-        const take = Math.max(1, room)
-        line = line ? `${line} ${rest.slice(0, take)}` : rest.slice(0, take)
-        rest = rest.slice(take)
-        out.push(line)
-        line = ''
-      }
-    }
-  }
-  if (line || out.length === 0) out.push(line)
-  return out
 }
 
 export function table(headers: string[], rows: (string | number)[][], o: TableOptions = {}): string {

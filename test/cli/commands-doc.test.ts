@@ -2,7 +2,7 @@
  * docs/commands.md is generated from the commands' own help (bin/commands-doc.mjs, `npm run docs:commands`):
  * this fails when it is stale — a command, flag, summary or example changed without regenerating it.
  */
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {obsctl, requireBuild, ROOT, runProcess, tmpDir} from './helpers.js'
@@ -103,19 +103,36 @@ describe('docs/commands.md', () => {
     expect(r.stderr).toContain('-p, --phase=<value>...')
   })
 
-  it("the bundle's help, root and every visible command, is the unpatched packages' help, byte for byte (its string-width returns an ASCII text's length at once: bin/bundle.mjs stringWidthAscii)", async () => {
-    // oclif's Help over the manifest with the packages as npm installed them, in a plain Node process (under vitest's
-    // module loading the root help lists topic commands too, which neither Node nor the bundle does)
+  it("the bundle's help, root and every visible command, is obsctl's help class over the unpatched packages, byte for byte (its string-width returns an ASCII text's length at once: bin/bundle.mjs stringWidthAscii; wrap-ansi and co. required when used: oclifLazyRequires)", async () => {
+    // src/help/obsctl-help.ts compiled alone (esbuild, its packages left as imports), over the manifest with the packages
+    // as npm installed them, in a plain Node process (under vitest's module loading the root help lists topic commands
+    // too, which neither Node nor the bundle does); what it prints on stdout is captured
+    const own = tmpDir('obsctl-help-class-')
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(own, 'node_modules'))
+    const {build} = await import('esbuild')
+    await build({
+      entryPoints: [path.join(ROOT, 'src/help/obsctl-help.ts')],
+      outfile: path.join(own, 'obsctl-help.mjs'),
+      bundle: true,
+      packages: 'external',
+      format: 'esm',
+      platform: 'node',
+      logLevel: 'silent',
+    })
     const script = [
-      "import {Config, Help} from '@oclif/core'",
+      "import {Config} from '@oclif/core'",
+      `import ObsctlHelp from ${JSON.stringify(path.join(own, 'obsctl-help.mjs'))}`,
       'const config = await Config.load(process.cwd())',
-      'class Captured extends Help { lines = []; log(...args) { this.lines.push(args.join(" ")) } }',
       'const out = {}',
+      'const write = process.stdout.write.bind(process.stdout)',
       // `help --help` is oclif's runner's own case (the root help), not a command's help
       'for (const id of ["", ...config.commands.filter((c) => !c.hidden && c.id !== "help").map((c) => c.id)]) {',
-      '  const help = new Captured(config, {maxWidth: 100, stripAnsi: true})',
+      '  const help = new ObsctlHelp(config, {maxWidth: 100, stripAnsi: true})',
+      '  let text = ""',
+      '  process.stdout.write = (s) => ((text += s), true)',
       '  await help.showHelp(id ? id.split(":") : [])',
-      '  out[id] = help.lines.join("\\n") + "\\n"',
+      '  process.stdout.write = write',
+      '  out[id] = text',
       '}',
       'process.stdout.write(JSON.stringify(out))',
     ].join('\n')

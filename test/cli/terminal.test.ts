@@ -72,6 +72,34 @@ describe('tables fit the terminal', () => {
   })
 })
 
+describe('help fits the terminal', () => {
+  // the words of a help text, as a shell and a reader take them: a command continued with ` \` and an option list
+  // broken after a `|` are one line again
+  const words = (text: string) =>
+    text
+      .replace(/ \\\n\s+/g, ' ')
+      .replace(/\|\n\s+/g, '|')
+      .replace(/\n\s+# /g, ' ')
+      .split(/\s+/)
+      .filter(Boolean)
+
+  it.each([
+    [80, ['--help']],
+    [50, ['--help']],
+    [50, ['cluster', 'add', '--help']],
+    [50, ['bootstrap', '--help']],
+  ])('at %i columns, %j: no line wider (the screen read with wrapped lines joined), no word cut', async (cols, args) => {
+    term = await Terminal.start(`${cli} ${args.join(' ')}`, {cwd: dir, env: {NO_COLOR: '1'}, cols, rows: 400})
+    expect(await term.exitCode()).toBe(0)
+    const screen = (await term.screen()).split('__EXIT=')[0]!.trimEnd()
+    // the root description broke as 'platfor' / 'm' at 80 columns; lists one per line were 2 columns too wide at 50
+    for (const l of screen.split('\n')) expect([...l].length, l).toBeLessThanOrEqual(cols)
+    // the same words as the help unwrapped (a pipe as wide as the longest line)
+    const wide = await obsctl(args, {cwd: dir, env: {OCLIF_COLUMNS: '1000'}})
+    expect(words(screen)).toEqual(words(wide.stdout))
+  })
+})
+
 describe('Ctrl-C in a command without a task list', () => {
   it('validate --wait: said in words (nothing was changed, run it again), exit 130', async () => {
     // every check through an API server on a closed loopback port: it fails and is retried until Ctrl-C
