@@ -6,12 +6,7 @@ import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class BackupCreate extends BaseCommand {
   static override summary = "Back up every cluster's etcd and obsctl's own files, encrypted, to the backups bucket."
-  static override description = `Per cluster, on its first control-plane node over SSH: etcdctl snapshot save, etcdutl snapshot status and
-sha256sum; the snapshot is copied here over SFTP and checked against that sha256. Then obsctl's side (the inventory,
-.obsctl/pki and known_hosts) is added. Everything is encrypted here before upload (AES-256-GCM, key derived with
-scrypt from the secret in the env var named by backup.keyEnv, default OBSCTL_BACKUP_KEY, or --key-env; the secret
-is never read from the command line) and stored in s3.buckets.backups under _obsctl/<id>/. A manifest written last
-marks the backup complete. The nodes need etcdctl and etcdutl (etcd release binaries).`
+  static override description = `Per cluster, on its first control-plane node over SSH: etcdctl snapshot save, etcdutl snapshot status and sha256sum; the snapshot is copied here over SFTP and checked against that sha256. Then obsctl's side (the inventory, .obsctl/pki and known_hosts) is added. Everything is encrypted here before upload (AES-256-GCM, key derived with scrypt from the secret in the env var named by backup.keyEnv, default OBSCTL_BACKUP_KEY, or --key-env; the secret is never read from the command line) and stored in s3.buckets.backups under _obsctl/<id>/. A manifest written last marks the backup complete. The nodes need etcdctl and etcdutl (etcd release binaries).`
   static override examples = [
     'OBSCTL_BACKUP_KEY="$(openssl rand -base64 32)" <%= config.bin %> backup create --dry-run',
     '<%= config.bin %> backup create',

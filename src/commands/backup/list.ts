@@ -7,9 +7,7 @@ import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 export default class BackupList extends BaseCommand {
   static override readOnly = true
   static override summary = 'List the backups in the backups bucket (newest first).'
-  static override description = `Lists s3.buckets.backups under _obsctl/: each backup's id, when it was made, the clusters whose etcd
-snapshot it holds, its size and whether it is complete (its manifest was written last). Reads no secret but the S3
-credentials; nothing is decrypted.`
+  static override description = `Lists s3.buckets.backups under _obsctl/: each backup's id, when it was made, the clusters whose etcd snapshot it holds, its size and whether it is complete (its manifest was written last). Reads no secret but the S3 credentials; nothing is decrypted.`
   static override examples = ['<%= config.bin %> backup list', '<%= config.bin %> backup list --json']
   static override flags = {
     'ca-file': Flags.string({summary: 'CA bundle for the S3 endpoint (else s3.caFile).'}),

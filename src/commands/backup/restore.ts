@@ -9,16 +9,13 @@ import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class BackupRestore extends BaseCommand {
   static override summary = "Restore a single-control-plane cluster's etcd from a backup."
-  static override description = `Downloads the cluster's snapshot of backup ID, decrypts it (the secret from backup.keyEnv or --key-env) and
-checks its sha256; on the control-plane node: places it, stops kube-apiserver, kube-controller-manager,
-kube-scheduler and etcd (their manifests moved out of /etc/kubernetes/manifests), moves the etcd data dir aside
-(kept as <data-dir>.before-restore-ID-RUN), runs etcdutl snapshot restore with the member's name and peer URL from
-kubeadm's etcd manifest, starts the pods again and waits until etcd answers healthy.
+  static override description = `Downloads the cluster's snapshot of backup ID, decrypts it (the secret from backup.keyEnv or --key-env) and checks its sha256; on the control-plane node: places it, stops kube-apiserver, kube-controller-manager, kube-scheduler and etcd (their manifests moved out of /etc/kubernetes/manifests), moves the etcd data dir aside (kept as <data-dir>.before-restore-ID-RUN), runs etcdutl snapshot restore with the member's name and peer URL from kubeadm's etcd manifest, starts the pods again and waits until etcd answers healthy.
+
 Interrupted, rerun it: it finishes (the data dir is moved aside once, a finished etcdutl restore is not repeated).
+
 A cluster with several control-plane nodes is refused (exit 2): see docs/backup.md. Asks first (--yes).
-A restore of another backup than the one an interrupted restore was restoring stops (exit 2) until that one is
-finished (rerun it) or given up: --abandon --cluster C says what the node's restore record holds and where the data
-dirs and parked manifests are, removes the record and that restore's snapshot copy, and moves or deletes no data dir.`
+
+A restore of another backup than the one an interrupted restore was restoring stops (exit 2) until that one is finished (rerun it) or given up: --abandon --cluster C says what the node's restore record holds and where the data dirs and parked manifests are, removes the record and that restore's snapshot copy, and moves or deletes no data dir.`
   static override examples = [
     '<%= config.bin %> backup restore 20261202T115300Z-3f9a1c --cluster cluster-02 --dry-run',
     '<%= config.bin %> backup restore 20261202T115300Z-3f9a1c --cluster cluster-02 --yes',

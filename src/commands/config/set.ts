@@ -4,11 +4,7 @@ import type {ChangeResult} from '../../lib/fleet/index.js'
 
 export default class ConfigSet extends ChangeCommand {
   static override summary = 'Change one inventory value and roll it out: render, diff, commit, push, sync.'
-  static override description = `Lints the edited inventory first (exit 2, nothing written, when it would be invalid), renders the
-GitOps repository in dry-run mode and shows the rendered diff, asks (--yes), then writes the inventory
-(only the value's bytes change; a field not yet in the file is inserted as its own text, every other byte,
-line ending and byte-order mark kept; the file keeps its mode), renders and commits, pushes (unless --no-push)
-and waits for Argo CD to sync (unless --no-sync). --dry-run shows the diff only.`
+  static override description = `Lints the edited inventory first (exit 2, nothing written, when it would be invalid), renders the GitOps repository in dry-run mode and shows the rendered diff, asks (--yes), then writes the inventory (only the value's bytes change; a field not yet in the file is inserted as its own text, every other byte, line ending and byte-order mark kept; the file keeps its mode), renders and commits, pushes (unless --no-push) and waits for Argo CD to sync (unless --no-sync). --dry-run shows the diff only.`
   static override examples = [
     '<%= config.bin %> config set retention.prometheus 12h --dry-run',
     '<%= config.bin %> config set retention.prometheus 12h --yes',
