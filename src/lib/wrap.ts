@@ -1,6 +1,6 @@
 /**
  * Text cut into lines that fit a width, at spaces, below every layer: tables (./table.ts), obsctl's help class
- * (src/help/) and errors and notices on a terminal (./cli/error-output.ts) wrap with it. Widths count what shows:
+ * (src/help/), and errors and notices on a terminal (./cli/error-output.ts printError, ./cli/base.ts note) wrap with it. Widths count what shows:
  * colour codes take none, and a word is never cut inside one.
  */
 import {stripVTControlCharacters} from 'node:util'
@@ -87,7 +87,7 @@ export function wrapText(text: string, width: number, o: WrapOptions = {}): stri
 export function wrapLines(text: string, width: number, hang: (line: string) => number = () => 0, o: Omit<WrapOptions, 'indent'> = {}): string {
   return text
     .split('\n')
-    .flatMap((l) => (visible(l) <= width ? [l] : wrapText(l, width, {...o, indent: (/^ */.exec(l)![0].length ?? 0) + hang(l)})))
+    .flatMap((l) => (visible(l) <= width ? [l] : wrapText(l, width, {...o, indent: /^ */.exec(l)![0].length + hang(l)})))
     .join('\n')
 }
 
@@ -119,4 +119,23 @@ function splitWords(s: string, quotes: boolean): {gap: string; word: string}[] {
   }
   if (cur) words.push({gap, word: cur})
   return words
+}
+
+/**
+ * How far a line's continuation goes in beyond the line's own leading spaces: under the text after its marker
+ * (`Error: `, `→ `, `✖ `, `‼ `, `- `…), else by two (a hanging indent).
+ */
+export function markerHang(line: string): number {
+  const m = /^ *(Error: |[→✔✖‼ℹ⚠•*-] )/.exec(stripVTControlCharacters(line))
+  return m ? m[1]!.length : 2
+}
+
+/**
+ * `text` as it should reach `stream`: on a terminal, every line fitted to its width at spaces, continuation lines
+ * indented (markerHang), a word longer than a line (a path, a URL) kept whole; to a pipe or a file as it is, one line
+ * per line, for scripts that read it.
+ */
+export function fitTerminal(text: string, stream: {isTTY?: boolean; columns?: number}): string {
+  const width = stream.isTTY ? stream.columns : undefined
+  return width && width > 0 ? wrapLines(text, width, markerHang, {long: 'keep'}) : text
 }

@@ -100,6 +100,45 @@ describe('help fits the terminal', () => {
   })
 })
 
+describe('errors and notices on a terminal', () => {
+  it('an error fits the width at spaces, its continuation lines under its text; a pipe gets each line whole', async () => {
+    term = await Terminal.start(`${cli} bootstrap --dry-run`, {cwd: dir, env: {NO_COLOR: '1'}, cols: 50})
+    expect(await term.exitCode()).toBe(2)
+    let screen = (await term.screen()).split('__EXIT=')[0]!
+    // the terminal cut 'preflight → nodes → kubeco' / 'nfig' at its edge, with no indent
+    for (const l of screen.split('\n')) expect([...l].length, l).toBeLessThanOrEqual(50)
+    expect(screen).toMatch(/^Error: say which phases to run: --all, --phase P\n {7}or --from P \(exactly one\)$/m)
+    expect(screen).toMatch(/^ {2}→ phases in order: preflight → nodes →\n {4}kubeconfig → buckets → render → argocd →\n {4}register/m)
+    await term.close()
+    term = await Terminal.start(`${cli} bootstrap --dry-run 2>&1 | cat`, {cwd: dir, env: {NO_COLOR: '1'}, cols: 50})
+    await term.exitCode()
+    screen = await term.screen()
+    // (the screen read with the terminal's own wrapping joined: one line as printed)
+    expect(screen).toMatch(/^Error: say which phases to run: --all, --phase P or --from P \(exactly one\)$/m)
+    expect(screen).toMatch(
+      /^ {2}→ phases in order: preflight → nodes → kubeconfig → buckets → render → argocd → register → secrets → root-app → sync → validate$/m,
+    )
+  })
+
+  it('a missing required flag is named as typed, --host (oclif dims its line on a terminal: it said "Missing required flag host")', async () => {
+    // in colour, as a terminal has it: with NO_COLOR oclif wrote the line plain and it was read
+    term = await Terminal.start(`${cli} cluster add cluster-05 --dry-run`, {cwd: dir, env: {NO_COLOR: undefined, FORCE_COLOR: undefined}})
+    expect(await term.exitCode()).toBe(2)
+    expect(await term.screen()).toMatch(/^Error: missing required flag --host\n {2}→ obsctl cluster add --help$/m)
+  })
+
+  it("bootstrap --dry-run's workstation warnings fit the width, continued under their text", async () => {
+    const env = {NO_COLOR: '1', OBSCTL_S3_ACCESS_KEY: undefined, OBSCTL_S3_SECRET_KEY: undefined}
+    term = await Terminal.start(`${cli} bootstrap --phase buckets --dry-run`, {cwd: dir, env, cols: 60, rows: 200})
+    expect(await term.exitCode()).toBe(0)
+    const screen = (await term.screen()).split('__EXIT=')[0]!
+    expect(screen).toContain('workstation warnings (obsctl doctor):')
+    // a word longer than a line (the test folder's path) is kept whole, on a line of its own
+    for (const l of screen.split('\n')) if ([...l].length > 60) expect(l.trim(), l).not.toContain(' ')
+    expect(screen).toMatch(/^ {4}\$OBSCTL_S3_ACCESS_KEY is not set: obsctl will ask for\n {6}the S3 access key/m)
+  })
+})
+
 describe('Ctrl-C in a command without a task list', () => {
   it('validate --wait: said in words (nothing was changed, run it again), exit 130', async () => {
     // every check through an API server on a closed loopback port: it fails and is retried until Ctrl-C

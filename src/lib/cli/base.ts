@@ -12,6 +12,7 @@ import {terminalPrompter} from './terminal-prompter.js'
 import {requestedOutput} from './output-format.js'
 import {page, pagerFor} from './pager.js'
 import {colorize, hasDiff} from '../style.js'
+import {fitTerminal} from '../wrap.js'
 import {yaml} from '../lazy-deps.js'
 import {refuseBadFileFlags} from './file-flags.js'
 
@@ -133,9 +134,9 @@ export abstract class BaseCommand extends Command {
     process.stdout.write(shown)
   }
 
-  /** Print to stderr (notices and progress); suppressed under --json. */
+  /** Print to stderr (notices and progress); suppressed under --json. On a terminal fitted to its width (fitTerminal). */
   protected note(text: string): void {
-    if (!this.jsonEnabled()) process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
+    if (!this.jsonEnabled()) process.stderr.write(fitTerminal(text.endsWith('\n') ? text : `${text}\n`, process.stderr))
   }
 
   /** The engine renderer for this output mode: silent under --json, else auto (listr2 on a TTY, lines otherwise). */

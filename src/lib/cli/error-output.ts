@@ -1,13 +1,15 @@
 /**
  * How an obsctl error leaves: redacted, then under --json (or -o json|yaml) the error object on stdout, else
- * `Error: message` and one `→ hint` line per hint on stderr. The base command's catch prints every command's
+ * `Error: message` and one `→ hint` line per hint on stderr (on a terminal, fitted to its width: ../wrap.ts fitTerminal). The base command's catch prints every command's
  * error with it, and the unknown-command hook (which runs before any command) its own.
  */
 import {writeSync} from 'node:fs'
+import {stripVTControlCharacters} from 'node:util'
 import type {Command} from '@oclif/core/command'
 import {ExitCode, fromFsError, isObsctlError, ObsctlError} from '../errors.js'
 import {redactDeep} from '../config/validators.js'
 import {paint} from '../style.js'
+import {fitTerminal} from '../wrap.js'
 
 /** A value the user typed (a URL with a password, a --token) is never echoed back, whatever code built the message. */
 export function redactError(e: ObsctlError): ObsctlError {
@@ -34,9 +36,12 @@ export async function printError(e: ObsctlError, o: {json: boolean; extra?: stri
   // straight to fd 2: a progress renderer still holding process.stderr (listr2 buffers it while it draws)
   // must not swallow the verdict when the run stops under it (Ctrl-C at a prompt)
   const c = paint(process.stderr)
-  const lines = [`${c.red.bold('Error:')} ${r.message}`, ...r.hints.map((h) => `  ${c.cyan('→')} ${h}`), ...(o.extra ?? [])]
+  const lines = [`${c.red.bold('Error:')} ${r.message}`, ...r.hints.map((h) => `  ${c.cyan('→')} ${h}`)]
+  // on a terminal fitted to its width at spaces, continuation lines under the text (`Error: `, `→ `): the terminal's own
+  // wrap cut words at its edge; a pipe gets each line whole (scripts read it); a stack trace (extra) as it is
+  const text = [fitTerminal(lines.join('\n'), process.stderr), ...(o.extra ?? [])].join('\n')
   // (and the cursor a renderer may have hidden is shown again)
-  writeFully(2, `${process.stderr.isTTY ? '\u001b[?25h' : ''}${lines.join('\n')}\n`)
+  writeFully(2, `${process.stderr.isTTY ? '\u001b[?25h' : ''}${text}\n`)
 }
 
 /**
@@ -58,10 +63,12 @@ function writeFully(fd: number, text: string): void {
 
 /**
  * A parse error as exit 2 naming the flag: oclif writes "Parsing --interval \n\tExpected an integer but
- * received: abc\nSee more help with --help"; we say "--interval: expected an integer but received: abc".
+ * received: abc\nSee more help with --help"; we say "--interval: expected an integer but received: abc". A flag is
+ * named as it is typed, `--host` (oclif's "Missing required flag host", for every flag of every command).
  */
 export function usageError(err: Error, id: string | undefined): ObsctlError {
-  const lines = err.message
+  // on a terminal oclif dims its flag-validation lines (`\e[2mMissing required flag host\n\e[22m`): read without colour
+  const lines = stripVTControlCharacters(err.message)
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !/^See more help with --help$/.test(l))
