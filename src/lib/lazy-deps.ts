@@ -8,7 +8,8 @@
  * only when output is coloured (./style.ts: at level 0 no style changes a text, and chalk's own colour detection
  * loads node:tty, node:os and, through node:tty, node:net: ~4 ms); write-file-atomic at the first write (it loads
  * node:crypto, worker_threads and signal-exit; as a bundle entry it is compiled through the code cache and found
- * without a search of node_modules, ~8 ms of `init` when it was required from there). Call zod's and chalk's members as
+ * without a search of node_modules, ~8 ms of `init` when it was required from there); fastest-levenshtein only to
+ * say what an unknown value may have meant (./did-you-mean.ts, on an error's path). Call zod's and chalk's members as
  * `zod().member` (the bundle keeps the members it finds called that way).
  *
  * Here (tsc's output, which the tests import) these are plain imports. The bundle replaces this file's text
@@ -18,6 +19,7 @@
  * these packages from no other module of obsctl but as types (the build checks both).
  */
 import * as chalkModule from 'chalk'
+import * as levenshteinModule from 'fastest-levenshtein'
 import ipaddrModule from 'ipaddr.js'
 import compare from 'semver/functions/compare.js'
 import valid from 'semver/functions/valid.js'
@@ -26,6 +28,7 @@ import writeFileAtomicModule from 'write-file-atomic'
 import * as zodModule from 'zod'
 
 export const chalk = (): typeof chalkModule => chalkModule
+export const levenshtein = (): typeof levenshteinModule => levenshteinModule
 export const ipaddr = (): typeof ipaddrModule => ipaddrModule
 export const semverCompare = (): typeof compare => compare
 export const semverValid = (): typeof valid => valid

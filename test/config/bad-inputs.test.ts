@@ -162,6 +162,22 @@ const INVENTORY_ROWS: InventoryRow[] = [
     'thanos-qeury:',
     /unknown field "thanos-qeury".*thanos-query/,
   ),
+  // an unknown enum value: in obsctl's words with what was meant (zod said `Invalid option: expected one of "remote-scrape"|"agent"`)
+  R(
+    'metrics agnet',
+    [['clusters.cluster-02.metrics', 'agnet']],
+    'clusters[1].metrics',
+    'metrics: agnet',
+    /: unknown value "agnet" \(did you mean "agent"\? allowed: remote-scrape, agent\)$/m,
+  ),
+  R('profile lba', [['profile', 'lba']], 'profile', 'profile: lba', /: unknown value "lba" \(did you mean "lab"\? allowed: /),
+  R(
+    'metrics pushy: nothing close',
+    [['clusters.cluster-02.metrics', 'pushy']],
+    'clusters[1].metrics',
+    'metrics: pushy',
+    /: unknown value "pushy" \(allowed: remote-scrape, agent\)$/m,
+  ),
   // versions
   R('chart version banana', [['versions.charts.longhorn', 'banana']], 'versions.charts.longhorn', 'longhorn: banana', /not a semantic version/),
   R('OpenSearch version without a patch', [['versions.opensearch', '"2.19"']], 'versions.opensearch', 'opensearch: "2.19"', /not a semantic version/),

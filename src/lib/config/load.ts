@@ -8,6 +8,7 @@ import type {Node, Document, LineCounter} from 'yaml'
 import {yaml} from '../lazy-deps.js'
 import type {z} from 'zod'
 import {derivedCache, derivedMemo, fileEntryName, notePlatformFile} from '../derived-cache.js'
+import {didYouMean} from '../did-you-mean.js'
 import {errorMessage, fsReason, inputError, isObsctlError} from '../errors.js'
 import {fileKind} from '../fs.js'
 import type {FieldPath} from './field-path.js'
@@ -150,7 +151,7 @@ export function knownFields(p: FieldPath): string[] {
   return cur?._zod.def.type === 'object' ? Object.keys(cur._zod.def.shape ?? {}) : []
 }
 
-function zodProblems(error: z.ZodError, positionOf: (p: FieldPath, key?: boolean) => Position): ConfigProblem[] {
+function zodProblems(error: z.ZodError, data: unknown, positionOf: (p: FieldPath, key?: boolean) => Position): ConfigProblem[] {
   const out: ConfigProblem[] = []
   for (const issue of error.issues) {
     const p = issue.path.filter((s): s is string | number => typeof s !== 'symbol')
@@ -166,9 +167,24 @@ function zodProblems(error: z.ZodError, positionOf: (p: FieldPath, key?: boolean
     }
     let message = issue.message
     if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = `required field is missing (${message.replace(/^Invalid input: /, '')})`
+    // zod's `Invalid option: expected one of "remote-scrape"|"agent"`: in obsctl's words, with what was meant
+    if (issue.code === 'invalid_value' && issue.values.every((v) => typeof v === 'string')) message = unknownValueMessage(valueAt(data, p), issue.values)
     out.push({path: formatPath(p), message, position: positionOf(p)})
   }
   return out
+}
+
+/** The value at `p` in the parsed data (undefined where there is none). */
+function valueAt(data: unknown, p: FieldPath): unknown {
+  let cur = data
+  for (const seg of p) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string | number, unknown>)[seg] : undefined
+  return cur
+}
+
+/** `unknown value "agnet" (did you mean "agent"? allowed: remote-scrape, agent)` */
+function unknownValueMessage(given: unknown, allowed: readonly string[]): string {
+  const meant = typeof given === 'string' ? didYouMean(given, allowed) : undefined
+  return `unknown value ${JSON.stringify(given) ?? String(given)} (${meant ? `did you mean "${meant}"? ` : ''}allowed: ${allowed.join(', ')})`
 }
 
 function unknownFieldMessage(k: string, known: string[]): string {
@@ -227,7 +243,7 @@ export function parseInventory(text: string, file: string): LoadedInventory {
     ])
   }
   const result = parsePlatform(data)
-  if (!result.success) throw configError(file, zodProblems(result.error, positionOf))
+  if (!result.success) throw configError(file, zodProblems(result.error, data, positionOf))
   cache?.set(cacheName, text, JSON.stringify(result.data))
   return inventoryOf(file, text, result.data, cacheName, {doc, lc, positionOf})
 }
