@@ -7,9 +7,11 @@
  * in test/status/status.test.ts (it needs the platform harness).
  */
 import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {createServer, type AddressInfo, type Server, type Socket} from 'node:net'
 import path from 'node:path'
-import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {Terminal} from '../support/tmux.js'
+import {waitFor} from '../support/wait.js'
 import {BIN, obsctl, tmpDir} from './helpers.js'
 
 const ESC = '\u001b['
@@ -136,6 +138,56 @@ describe('errors and notices on a terminal', () => {
     // a word longer than a line (the test folder's path) is kept whole, on a line of its own
     for (const l of screen.split('\n')) if ([...l].length > 60) expect(l.trim(), l).not.toContain(' ')
     expect(screen).toMatch(/^ {4}\$OBSCTL_S3_ACCESS_KEY is not set: obsctl will ask for\n {6}the S3 access key/m)
+  })
+})
+
+describe('Ctrl-C while preflight connects', () => {
+  // the nodes on loopback addresses whose port accepts and never answers: every SSH check is connecting when Ctrl-C comes
+  let own: string
+  const servers: Server[] = []
+  // connections the nodes' ports took, kept open and silent
+  let connections: Socket[] = []
+  beforeAll(async () => {
+    own = tmpDir('obsctl-term-pre-')
+    expect((await obsctl(['init', '--example', '-c', path.join(own, 'obsctl.yaml')])).status).toBe(0)
+    const text = readFileSync(path.join(own, 'obsctl.yaml'), 'utf8').replaceAll('192.168.101.', '127.0.1.')
+    const hosts = [...new Set(text.match(/127\.0\.1\.\d+/g))]
+    let port = 0
+    for (const h of hosts) {
+      const s = createServer((c) => connections.push(c))
+      await new Promise<void>((resolve) => s.listen(port, h, resolve))
+      port = (s.address() as AddressInfo).port
+      servers.push(s)
+    }
+    writeFileSync(path.join(own, 'obsctl.yaml'), text.replace(/^ {2}user: bsh$/m, `  user: bsh\n  port: ${port}`))
+  })
+  afterAll(() => servers.forEach((s) => s.close()))
+  afterEach(() => {
+    connections.forEach((c) => c.destroy())
+    connections = []
+  })
+  const env = {NO_COLOR: '1', OBSCTL_SSH_PASSWORD: 'not-used'}
+
+  it('bootstrap --phase preflight: its tasks and phase say interrupted, none ✖ failed (it said "✖ 1 check(s) failed: SSH: interrupted")', async () => {
+    term = await Terminal.start(`${cli} bootstrap --phase preflight --yes`, {cwd: own, env})
+    await term.waitFor(/› task: ssh 127\.0\.1\.194/)
+    await term.keys('C-c')
+    expect(await term.exitCode()).toBe(130)
+    const screen = await term.screen()
+    expect(screen).toMatch(/^. Preflight checks on every node \(preflight\): interrupted$/m)
+    expect(screen).toMatch(/^ {4}↓ cluster-01\/127\.0\.1\.194: interrupted by SIGINT; resumes on the next run$/m)
+    expect(screen).not.toMatch(/✖|✔|failed/)
+  })
+
+  it('node preflight: interrupted, exit 130, no check reported failed', async () => {
+    term = await Terminal.start(`${cli} node preflight`, {cwd: own, env})
+    // (no task list: it waits on the connections, which never answer)
+    await waitFor(() => connections.length > 0, 60_000, 'a node connected to')
+    await term.keys('C-c')
+    expect(await term.exitCode()).toBe(130)
+    const screen = await term.screen()
+    expect(screen).toMatch(/Error: interrupted by SIGINT \(Ctrl-C\) before `obsctl node preflight` finished: it only reads, nothing was changed$/m)
+    expect(screen).not.toMatch(/✖|fail/)
   })
 })
 

@@ -249,24 +249,37 @@ async function runPhase(phase: AnyPhase, env: PhaseRunEnv): Promise<PhaseResult>
     const {Listr} = await import('listr2')
     const concurrency = phase.concurrency ?? env.concurrency
     const listrRenderer = env.renderer === 'default' ? 'default' : 'silent'
+    type Drawn = {title: string; output: string | undefined; skip(msg?: string): void}
+    // the phase's own line: not ✔ when a task of it was interrupted (listr2 leaves a task skipped while its subtasks run)
+    let phaseLine: Drawn | undefined
     const work = targets.map((target, i) => ({
       title: target.title ?? target.id,
-      task: async (_c: unknown, task: {title: string; output: string | undefined; skip(msg?: string): void}) => {
+      task: async (_c: unknown, task: Drawn) => {
         const tr = await runTask(phase, target, pr.tasks[i]!, env, (line) => {
           task.output = line
         })
         if (tr.status === 'unchanged' || tr.status === 'in-state' || tr.status === 'would-skip' || tr.status === 'not-run')
           task.skip(`${task.title}: ${tr.summary ?? tr.status}`)
         else if (tr.status === 'would-run') task.title = `${task.title}: would run: ${tr.description}`
-        else if (tr.status === 'failed' || tr.status === 'interrupted') throw new Error(`${task.title}: ${tr.error ?? tr.status}`)
-        else if (tr.summary) task.title = `${task.title}: ${tr.summary}`
+        else if (tr.status === 'failed') throw new Error(`${task.title}: ${tr.error ?? tr.status}`)
+        // an interrupted task did not fail (no ✖): shown as skipped, saying so (as the journal has it); it resumes on the next run
+        else if (tr.status === 'interrupted') {
+          task.skip(`${task.title}: ${tr.error ?? 'interrupted'}; resumes on the next run`)
+          if (phaseLine && !phaseLine.title.endsWith(': interrupted')) {
+            phaseLine.title = `${phaseLine.title}: interrupted`
+            phaseLine.skip(phaseLine.title)
+          }
+        } else if (tr.summary) task.title = `${task.title}: ${tr.summary}`
       },
     }))
     const list = new Listr(
       [
         {
           title: `${env.dryRun ? '[dry-run] ' : ''}${phase.title} (${phase.name})`,
-          task: (_c, parent) => parent.newListr(work, {concurrent: concurrency && concurrency > 0 ? concurrency : true, exitOnError: false}),
+          task: (_c, parent) => {
+            phaseLine = parent
+            return parent.newListr(work, {concurrent: concurrency && concurrency > 0 ? concurrency : true, exitOnError: false})
+          },
         },
       ],
       {

@@ -122,7 +122,11 @@ export async function runTask(phase: AnyPhase, target: Target, tr: TaskResult, e
     }
   } catch (e) {
     const failure = failureOf(e)
-    outcome = ctx.signal.aborted ? {status: 'interrupted', error: failure.message, failure} : failed(failure)
+    // stopped by the run's signal: interrupted, in the task's words when it says where it stopped (INTERRUPTED: `…after
+    // the commit, before the push`), else in the signal's (as the runner recorded it when it came) — not as a failure
+    // of its own (preflight's `1 check(s) failed: SSH: interrupted`), which its log keeps
+    const stopped = ctx.signal.aborted ? (failure.code === 'INTERRUPTED' ? failure : failureOf(ctx.signal.reason)) : undefined
+    outcome = stopped ? {status: 'interrupted', error: stopped.message, failure: stopped} : failed(failure)
     try {
       if (e instanceof Error && e.stack && !(e instanceof ObsctlError)) log.write(e.stack, true)
       log.write(`ERROR: ${failure.message}`, true)

@@ -5,6 +5,7 @@ import type {RunEventSink} from '../engine/events.js'
 import {SshPool, resolveSshSecrets} from '../ssh/pool.js'
 import {preflight, type PreflightReport} from './preflight.js'
 import {selectClusters} from '../config/model.js'
+import {interruptedAt} from '../engine/interrupt.js'
 
 export interface NodeRunOptions {
   clusters?: string[]
@@ -16,7 +17,7 @@ export interface NodeRunOptions {
 export async function runNodePreflight(inv: LoadedInventory, o: NodeRunOptions = {}): Promise<PreflightReport> {
   const clusters = selectClusters(inv.platform, o.clusters)
   const ac = new AbortController()
-  const onSignal = () => ac.abort()
+  const onSignal = () => ac.abort('SIGINT (Ctrl-C)')
   process.once('SIGINT', onSignal)
   const pool = new SshPool({
     platform: inv.platform,
@@ -26,7 +27,13 @@ export async function runNodePreflight(inv: LoadedInventory, o: NodeRunOptions =
     signal: ac.signal,
   })
   try {
-    return await preflight(pool, inv.platform, clusters)
+    const report = await preflight(pool, inv.platform, clusters)
+    // the checks Ctrl-C stopped did not fail (they said `✖ fail  interrupted`): interrupted, exit 130, as a run's are
+    if (ac.signal.aborted)
+      throw interruptedAt(ac.signal, 'before `obsctl node preflight` finished: it only reads, nothing was changed', [
+        'run the same command again for its result',
+      ])
+    return report
   } finally {
     process.off('SIGINT', onSignal)
     pool.close()
