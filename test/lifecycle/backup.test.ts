@@ -174,7 +174,7 @@ describe('backup create', () => {
     sb.nodes[0]!.clearCalls()
     const dry = await obsctl(['backup', 'create', '-c', inv.file, '--dry-run', '--cluster', 'cluster-01'], {env: {OBSCTL_BACKUP_KEY: undefined}})
     expect(dry.status, dry.stderr).toBe(0)
-    expect(dry.stdout).toMatch(/backup-etcd cluster-01: would ssh .+: etcdctl snapshot save/)
+    expect(dry.stdout).toMatch(/backup-etcd cluster-01: would run: ssh .+: etcdctl snapshot save/)
     expect(sb.nodes[0]!.calls()).toEqual([])
     const list = await obsctl(['backup', 'list', '-c', inv.file, '--json'])
     expect(list.status, list.stderr).toBe(0)
