@@ -234,14 +234,7 @@ describe('obsctl rollback', () => {
     const records = readdirSync(path.join(w.dir, '.obsctl', 'inventory')).sort()
 
     h.go()
-    const r = await first
-    expect(r.status, r.stdout + r.stderr).toBe(1)
-    const e = jsonError(r)
-    expect(e.code).toBe('CONCURRENT_EDIT')
-    expect(e.message).toBe(
-      `HEAD of ${w.gitops} moved from ${set.commit!.sha.slice(0, 12)} to ${rendered.slice(0, 12)} since rollback read it (a commit, pull or checkout there, by another obsctl run or by hand); nothing was reverted`,
-    )
-    expect(e.hints).toEqual(['rerun obsctl rollback: it plans from the working copy as it is now'])
+    expectConcurrentEdit(await first, w.gitops, set.commit!.sha, rendered)
     // nothing written: the inventory, the working copy (HEAD, index, files), the remote, the kept inventories; the lock released
     expect(readFileSync(w.file, 'utf8')).toBe(original)
     expect(git('rev-parse', 'HEAD')).toBe(rendered)
@@ -280,14 +273,7 @@ describe('obsctl rollback', () => {
     expect(git('rev-parse', 'HEAD')).toBe(pushed)
 
     h.go()
-    const r = await first
-    expect(r.status, r.stdout + r.stderr).toBe(1)
-    const e = jsonError(r)
-    expect(e.code).toBe('CONCURRENT_EDIT')
-    expect(e.message).toBe(
-      `HEAD of ${w.gitops} moved from ${set.commit!.sha.slice(0, 12)} to ${pushed.slice(0, 12)} since rollback read it (a commit, pull or checkout there, by another obsctl run or by hand); nothing was reverted`,
-    )
-    expect(e.hints).toEqual(['rerun obsctl rollback: it plans from the working copy as it is now'])
+    expectConcurrentEdit(await first, w.gitops, set.commit!.sha, pushed)
     expect(readFileSync(w.file, 'utf8')).toBe(changed)
     expect(git('rev-parse', 'HEAD')).toBe(pushed)
     expect(w.remoteGit('rev-parse', 'main').trim()).toBe(pushed)
@@ -299,3 +285,14 @@ describe('obsctl rollback', () => {
     expect(jsonError(again)).toMatchObject({code: 'FOREIGN_COMMITS', message: expect.stringContaining('notes by hand')})
   })
 })
+
+/** rollback's own CONCURRENT_EDIT: exit 1, HEAD of the working copy named as moved from FROM to TO, nothing reverted */
+function expectConcurrentEdit(r: CliResult, gitops: string, from: string, to: string): void {
+  expect(r.status, r.stdout + r.stderr).toBe(1)
+  const e = jsonError(r)
+  expect(e.code).toBe('CONCURRENT_EDIT')
+  expect(e.message).toBe(
+    `HEAD of ${gitops} moved from ${from.slice(0, 12)} to ${to.slice(0, 12)} since rollback read it (a commit, pull or checkout there, by another obsctl run or by hand); nothing was reverted`,
+  )
+  expect(e.hints).toEqual(['rerun obsctl rollback: it plans from the working copy as it is now'])
+}
