@@ -3,6 +3,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary, wouldRun} from '../../lib/engine/index.js'
 import type {BackupCreateResult} from '../../lib/flows/backup-run.js'
 import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
+import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
 
 export default class BackupCreate extends BaseCommand {
   static override summary = "Back up every cluster's etcd and obsctl's own files, encrypted, to the backups bucket."
@@ -18,7 +19,7 @@ export default class BackupCreate extends BaseCommand {
     'ca-file': Flags.string({summary: 'CA bundle for the S3 endpoint (else s3.caFile).'}),
     timeout: secondsFlag('Seconds one S3 request may take.', 600, DAY),
     'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
-    'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
+    'known-hosts': knownHostsFlag(),
   }
 
   async run(): Promise<BackupCreateResult> {

@@ -6,6 +6,7 @@ import type {BackupAbandonResult, BackupRestoreResult} from '../../lib/flows/bac
 import {inputError} from '../../lib/errors.js'
 import type {RestoreAbandonReport} from '../../lib/lifecycle/restore.js'
 import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
+import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
 
 export default class BackupRestore extends BaseCommand {
   static override summary = "Restore a single-control-plane cluster's etcd from a backup."
@@ -30,7 +31,7 @@ A restore of another backup than the one an interrupted restore was restoring st
     timeout: secondsFlag('Seconds one S3 request may take.', 600, DAY),
     'pod-timeout': secondsFlag('Seconds each static pod may take to stop or start, and etcd to be healthy.', 300),
     'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
-    'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
+    'known-hosts': knownHostsFlag(),
   }
 
   async run(): Promise<BackupRestoreResult | BackupAbandonResult> {

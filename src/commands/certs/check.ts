@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import type {CertsCheckResult} from '../../lib/flows/certs-run.js'
+import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
 
 export default class CertsCheck extends BaseCommand {
   static override readOnly = true
@@ -13,7 +14,7 @@ export default class CertsCheck extends BaseCommand {
   ]
   static override flags = {
     cluster: Flags.string({summary: 'Only this cluster (repeatable; default: every cluster).', multiple: true}),
-    'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
+    'known-hosts': knownHostsFlag(),
   }
 
   async run(): Promise<CertsCheckResult> {

@@ -3,6 +3,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary, wouldRun} from '../../lib/engine/index.js'
 import type {CertsRenewResult} from '../../lib/flows/certs-run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
+import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
 
 export default class CertsRenew extends BaseCommand {
   static override summary = 'Renew the kubeadm certificates, restart the control plane one node at a time, refresh the kubeconfig.'
@@ -17,7 +18,7 @@ A renew stopped by Ctrl-C, a kill or a failed node is taken up by the next run: 
   static override flags = {
     cluster: Flags.string({summary: 'Only this cluster (repeatable; default: every cluster).', multiple: true}),
     'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
-    'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
+    'known-hosts': knownHostsFlag(),
     'pod-timeout': secondsFlag('Seconds each static pod may take to stop or start (and kube-apiserver to answer again).', 300),
   }
 

@@ -4,6 +4,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import {contextFlag} from '../../lib/cli/context-flag.js'
 import {kubeconfigMerge, type KubeconfigMergeReport} from '../../lib/kube/merge.js'
+import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
 
 export default class KubeconfigMerge extends BaseCommand {
   static override summary = "Merge each cluster's admin.conf into one kubeconfig as <cluster>, <cluster>-admin, <cluster>-context."
@@ -24,7 +25,7 @@ export default class KubeconfigMerge extends BaseCommand {
     overwrite: Flags.boolean({summary: 'Replace entries whose names a different cluster (other server or CA) already uses.'}),
     'dry-run': Flags.boolean({summary: 'Read the admin.conf files, write nothing: print the diff with credentials masked.'}),
     context: contextFlag('the cluster merged (the context name written; one cluster only)'),
-    'known-hosts': Flags.string({summary: 'known_hosts file for the nodes (else ssh.knownHosts, else .obsctl/known_hosts).'}),
+    'known-hosts': knownHostsFlag(),
   }
 
   async run(): Promise<KubeconfigMergeReport> {

@@ -4,6 +4,7 @@ import {BaseCommand} from '../../lib/cli/base.js'
 import {formatRunSummary, type RunResult} from '../../lib/engine/index.js'
 import {runNodeInstall} from '../../lib/nodes/run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
+import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
 
 export default class NodeInstall extends BaseCommand {
   static override summary = 'Install Kubernetes on the nodes over SSH (the `nodes` phase): preflight, upload install-k8s.sh, run it, wait for Ready.'
@@ -18,7 +19,7 @@ export default class NodeInstall extends BaseCommand {
   static override strict = false
   static override flags = {
     concurrency: Flags.integer({summary: 'Nodes at once (default: all).', min: 1}),
-    'known-hosts': Flags.string({summary: "known_hosts file to use instead of obsctl's own (.obsctl/known_hosts)."}),
+    'known-hosts': knownHostsFlag(),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every node (each step still checks before it acts).'}),
     'dry-run': Flags.boolean({summary: 'Connect to nothing: print what each node task would do.'}),
     timeout: secondsFlag('Seconds to wait for a node to become Ready (and a worker for its control plane).', 600),

@@ -1,10 +1,10 @@
 import * as Args from '@oclif/core/args'
-import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {formatPreflight} from '../../lib/cli/views/node-preflight.js'
 import {ExitCode} from '../../lib/errors.js'
 import {runNodePreflight} from '../../lib/nodes/run.js'
 import type {PreflightReport} from '../../lib/nodes/preflight.js'
+import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
 
 export default class NodePreflight extends BaseCommand {
   static override summary = 'Check every node over SSH before installing Kubernetes: OS/arch, CPU, memory, disk, swap, ports, clock, sudo, hostnames.'
@@ -17,7 +17,7 @@ export default class NodePreflight extends BaseCommand {
   static override args = {clusters: Args.string({description: 'clusters to check (default: all)'})}
   static override strict = false
   static override flags = {
-    'known-hosts': Flags.string({summary: "known_hosts file to use instead of obsctl's own (.obsctl/known_hosts)."}),
+    'known-hosts': knownHostsFlag(),
   }
 
   async run(): Promise<PreflightReport> {
