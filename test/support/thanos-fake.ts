@@ -25,8 +25,6 @@ export interface ThanosFake extends FakeServer {
   warnings: string[]
   /** the compactor's thanos_compact_halted */
   halted: number
-  /** how long a query waits for a Prometheus replica (REPLICA_TIMEOUT_MS; a test of a stopped replica shortens it) */
-  replicaTimeoutMs: number
 }
 
 export const REPLICA_LABEL = 'prometheus_replica'
@@ -56,7 +54,6 @@ export async function startThanosFake(opts: {
     } as Record<string, FakeStore[]>,
     warnings: [] as string[],
     halted: 0,
-    replicaTimeoutMs: REPLICA_TIMEOUT_MS,
   }
   let state!: ThanosFake
   const fake = await startFake([
@@ -71,7 +68,7 @@ export async function startThanosFake(opts: {
         const answers = await Promise.all(
           opts.replicas.map(async (r) => {
             try {
-              const res = await fetch(`${r.url}/api/v1/query?${new URLSearchParams({query})}`, {signal: AbortSignal.timeout(state.replicaTimeoutMs)})
+              const res = await fetch(`${r.url}/api/v1/query?${new URLSearchParams({query})}`, {signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS)})
               return (await res.json()) as {
                 status: string
                 data?: {resultType: string; result: {metric: Record<string, string>; value: unknown}[]}
