@@ -336,8 +336,8 @@ export function secretSetting(path: string, value: string): boolean {
  * word between spaces), so a word that merely contains it stays readable.
  */
 export function withholdDeep<T>(value: T, secrets: readonly string[]): T {
-  if (typeof value === 'string') {
-    let out: string = value
+  return mapStrings(value, (text) => {
+    let out = text
     for (const secret of secrets.filter(Boolean)) {
       if (secret.length >= 4) out = out.split(secret).join('***')
       else {
@@ -345,11 +345,16 @@ export function withholdDeep<T>(value: T, secrets: readonly string[]): T {
         out = out.replace(new RegExp(`(^|[\\s"'])${escaped}(?=$|[\\s"',;:])`, 'g'), '$1***')
       }
     }
-    return out as T
-  }
-  if (Array.isArray(value)) return value.map((v) => withholdDeep(v, secrets)) as T
+    return out
+  })
+}
+
+/** Every string in a value (strings, arrays, plain objects; anything else as it is) through `f`. */
+function mapStrings<T>(value: T, f: (text: string) => string): T {
+  if (typeof value === 'string') return f(value) as T
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f)) as T
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withholdDeep(v, secrets)])) as T
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)])) as T
   return value
 }
 
@@ -359,11 +364,7 @@ export function withholdDeep<T>(value: T, secrets: readonly string[]): T {
  * credential (an access key `minio`) stay readable.
  */
 export function redactDeep<T>(value: T): T {
-  if (typeof value === 'string') return redactInput(value) as T
-  if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T
-  return value
+  return mapStrings(value, redactInput)
 }
 
 /**
