@@ -24,7 +24,8 @@ import {renderFiles} from '../../src/lib/gitops/plan.js'
 import {decrypt} from '../../src/lib/lifecycle/envelope.js'
 import {backupCreate, backupRestore, type BackupAbandonResult, type BackupRestoreResult} from '../../src/lib/flows/backup-run.js'
 import {backupList} from '../../src/lib/lifecycle/backup-store.js'
-import {obsctl, requireBuild} from '../cli/helpers.js'
+import {BIN, obsctl, requireBuild} from '../cli/helpers.js'
+import {Terminal} from '../support/tmux.js'
 import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js'
 import {startSandbox, sandboxInventory, type Sandbox, type SandboxNode} from '../support/sshd.js'
 import {SshConnection} from '../../src/lib/ssh/index.js'
@@ -451,7 +452,34 @@ describe('backup restore', () => {
     expect(none.status).toBe(2)
     expect(none.stderr).toMatch(/--abandon/)
 
-    const a = await obsctl(['backup', 'restore', '--abandon', '--cluster', 'cluster-01', '-c', inv.file, '--json'])
+    // it asks first, as every command that removes what a rerun needs does: without a terminal it needs --yes (exit 2,
+    // naming it), and a "no" at the terminal ends it (exit 1); either way the record and the copy stay
+    const restoreDir = () => onNode(node, 'ls -A /var/lib/obsctl/restore').trim()
+    const recorded = restoreDir()
+    expect(recorded).toContain('in-progress')
+    const noTty = await obsctl(['backup', 'restore', '--abandon', '--cluster', 'cluster-01', '-c', inv.file, '--json'])
+    expect(noTty.status, noTty.stderr + noTty.stdout).toBe(2)
+    expect(noTty.stdout + noTty.stderr).toMatch(/--yes/)
+    expect(restoreDir()).toBe(recorded)
+    const term = await Terminal.start(
+      `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} backup restore --abandon --cluster cluster-01 -c ${inv.file}`,
+      {
+        cwd: dir,
+      },
+    )
+    try {
+      await term.waitFor(/give up the restore in progress on cluster-01 .*\(y\/N\)/s)
+      await term.type('n')
+      await term.keys('Enter')
+      expect(await term.exitCode()).toBe(1)
+      expect(await term.screen()).toMatch(/declined/)
+    } finally {
+      await term.close()
+    }
+    expect(restoreDir()).toBe(recorded)
+    expect(state()).toBe(before)
+
+    const a = await obsctl(['backup', 'restore', '--abandon', '--cluster', 'cluster-01', '-c', inv.file, '--yes', '--json'])
     expect(a.status, a.stderr + a.stdout.slice(0, 2000)).toBe(0)
     const out = JSON.parse(a.stdout) as BackupAbandonResult
     expect(out.abandoned).toMatchObject({

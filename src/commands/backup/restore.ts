@@ -16,16 +16,19 @@ Interrupted, rerun it: it finishes (the data dir is moved aside once, a finished
 
 A cluster with several control-plane nodes is refused (exit 2): see docs/backup.md. Asks first (--yes).
 
-A restore of another backup than the one an interrupted restore was restoring stops (exit 2) until that one is finished (rerun it) or given up: --abandon --cluster C says what the node's restore record holds and where the data dirs and parked manifests are, removes the record and that restore's snapshot copy, and moves or deletes no data dir.`
+A restore of another backup than the one an interrupted restore was restoring stops (exit 2) until that one is finished (rerun it) or given up: --abandon --cluster C says what the node's restore record holds and where the data dirs and parked manifests are, removes the record and that restore's snapshot copy, and moves or deletes no data dir. It asks first too (--yes; without a terminal it needs --yes).`
   static override examples = [
     '<%= config.bin %> backup restore 20261202T115300Z-3f9a1c --cluster cluster-02 --dry-run',
     '<%= config.bin %> backup restore 20261202T115300Z-3f9a1c --cluster cluster-02 --yes',
-    '<%= config.bin %> backup restore --abandon --cluster cluster-02 --json',
+    '<%= config.bin %> backup restore --abandon --cluster cluster-02 --yes --json',
   ]
   static override args = {id: Args.string({description: 'The backup id (obsctl backup list), e.g. 20261202T115300Z-3f9a1c (none with --abandon).'})}
   static override flags = {
     cluster: Flags.string({summary: 'The cluster to restore.', required: true}),
-    abandon: Flags.boolean({summary: "Give up the cluster's interrupted restore: report it, remove its record; no data dir is moved or deleted."}),
+    abandon: Flags.boolean({
+      summary:
+        "Give up the cluster's interrupted restore: report it, remove its record and snapshot copy; no data dir is moved or deleted. Asks first (--yes).",
+    }),
     'key-env': Flags.string({summary: 'Env var holding the encryption secret (else backup.keyEnv).'}),
     'ca-file': Flags.string({summary: 'CA bundle for the S3 endpoint (else s3.caFile).'}),
     timeout: secondsFlag('Seconds one S3 request may take.', 600, DAY),
@@ -56,9 +59,10 @@ A restore of another backup than the one an interrupted restore was restoring st
         dryRun: flags['dry-run'],
         ssh: {knownHostsFile: flags['known-hosts']},
         renderer: this.renderer(),
+        confirm: flags.yes ? undefined : (q) => this.confirm(q),
       })
       if (a.plan) this.out(a.plan.map((p) => `${p.phase} ${p.target}: ${wouldRun(p.description)}`).join('\n'))
-      else this.out(formatRunSummary(a.run))
+      else if (a.run) this.out(formatRunSummary(a.run))
       if (a.abandoned) this.out(formatAbandoned(a.abandoned))
       if (!a.ok) this.failWith(a.exitCode)
       return a

@@ -5,7 +5,7 @@
  * progress display and kept in memory only.
  */
 import type {LoadedInventory} from '../config/load.js'
-import {findCluster, selectClusters, unknownClusterError} from '../config/model.js'
+import {findCluster, firstControlPlane, nodeName, selectClusters, unknownClusterError} from '../config/model.js'
 import type * as Engine from '../engine/index.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
@@ -161,15 +161,29 @@ export interface BackupAbandonResult {
   dryRun: boolean
   ok: boolean
   exitCode: number
+  /** the question was answered no (a library caller's confirm; the command's own ends with exit 1 instead) */
+  cancelled?: boolean
   /** what the node's restore record said, what is where, what was removed and what to do next */
   abandoned?: RestoreAbandonReport
   plan?: {phase: string; target: string; description: string}[]
-  run: RunResult
+  run?: RunResult
 }
 
-/** `backup restore --abandon --cluster C`: give up the interrupted restore the node's record is about. */
-export async function backupRestoreAbandon(inv: LoadedInventory, cluster: string, o: BackupRunOptions = {}): Promise<BackupAbandonResult> {
-  if (!findCluster(inv.platform, cluster)) throw unknownClusterError(inv.platform, cluster, '--cluster')
+/**
+ * `backup restore --abandon --cluster C`: give up the interrupted restore the node's record is about. Asks first
+ * (o.confirm; the command passes none with --yes), as the other commands that remove what a rerun needs do.
+ */
+export async function backupRestoreAbandon(
+  inv: LoadedInventory,
+  cluster: string,
+  o: BackupRunOptions & {confirm?: (q: string) => Promise<boolean>} = {},
+): Promise<BackupAbandonResult> {
+  const c = findCluster(inv.platform, cluster)
+  if (!c) throw unknownClusterError(inv.platform, cluster, '--cluster')
+  if (!o.dryRun && o.confirm) {
+    const q = `give up the restore in progress on ${cluster} (${nodeName(firstControlPlane(c))}), if there is one: its record and its snapshot copy are removed from the node, so rerunning that restore can no longer finish it, nor tell which data dir was etcd's before it (no data dir is moved or deleted; the report says where they are). Go ahead?`
+    if (!(await o.confirm(q))) return {cluster, dryRun: false, ok: false, exitCode: 1, cancelled: true}
+  }
   const [{buildPhases}, {BACKUP_ABANDON_PHASES}, {runReports}] = await Promise.all([
     import('./registry.js'),
     import('./backup.js'),
