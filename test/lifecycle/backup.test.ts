@@ -32,6 +32,7 @@ import {SshConnection} from '../../src/lib/ssh/index.js'
 import {claimSnapshotDir, markRestoreCopy} from '../../src/lib/lifecycle/etcd-node.js'
 import {waitFor} from '../support/wait.js'
 import {platformOf} from '../gitops/support.js'
+import type {PreflightReport} from '../../src/lib/nodes/preflight.js'
 import {nodeBytes, onNode, seedControlPlane, writeBytes} from './helpers.js'
 
 const BACKUP_KEY = 'obsctl-test-backup-secret-7Qm2'
@@ -505,6 +506,64 @@ describe('backup restore', () => {
     // the node as it was before the killed restore, for the tests after this one
     onNode(node, `mv ${previous} /var/lib/etcd && mv /etc/kubernetes/obsctl-parked-manifests/*.yaml /etc/kubernetes/manifests/`)
   }, 120_000)
+
+  it('killed while it uploads its snapshot copy (as root): node preflight names the file it left, the next restore removes it first and says so, never a live connection’s', async () => {
+    requireBuild()
+    const node = sb.nodes[0]!
+    const R = '/var/lib/obsctl/restore'
+    const uploads = () =>
+      onNode(node, `ls -A ${R} 2>/dev/null; true`)
+        .split('\n')
+        .filter((n) => n.startsWith('.obsctl-upload-'))
+    const killed = await obsctl(['backup', 'restore', id, '--cluster', 'cluster-01', '--yes', '-c', inv.file], {
+      env: {OBSCTL_TEST_KILL_AT: 'ssh-upload:written'},
+    })
+    expect(killed.status, killed.stderr).toBeNull()
+    // the whole snapshot, in plaintext, in the upload's file beside the copy it was to become, named after the
+    // killed run's connection (its sshd process on the node)
+    const [left] = uploads()
+    const m = /^\.obsctl-upload-(\d+)\.(\d+)-[0-9a-f]{16}-(.+)$/.exec(left ?? '')
+    expect(m?.[3], onNode(node, `ls -A ${R}`)).toBe(`${id}-cluster-01.db`)
+    expect(nodeBytes(node, `${R}/${left}`).equals(dbs[0]!)).toBe(true)
+    await waitFor(() => onNode(node, `awk '{print $22}' /proc/${m![1]}/stat 2>/dev/null; true`).trim() !== m![2], 60_000, 'the killed run’s connection to end')
+    // another restore's upload, its connection still open
+    const live = await SshConnection.connect({
+      host: node.ip,
+      port: node.port,
+      user: 'root',
+      knownHostsFile: path.join(dir, '.obsctl', 'known_hosts'),
+      privateKey: readFileSync(sb.clientKey),
+    })
+    const liveUpload = `.obsctl-upload-${await live.session()}-0123456789abcdef-20260105T000000Z-0d0d0d-cluster-01.db`
+    writeBytes(node, `${R}/${liveUpload}`, Buffer.from('a restore still uploading\n'))
+
+    // node preflight (it connects to every node anyway) names it, and the command that removes it
+    const preflightCheck = async () => {
+      const pre = await obsctl(['node', 'preflight', 'cluster-01', '-c', inv.file, '--json'])
+      return (JSON.parse(pre.stdout) as PreflightReport).checks.find((c) => c.id === 'leftovers' && c.host === node.ip)
+    }
+    const warned = await preflightCheck()
+    expect(warned).toMatchObject({
+      status: 'warn',
+      title: 'Leftovers of obsctl runs',
+      detail: expect.stringContaining(`${R}/${left}`),
+      hint: 'the next obsctl backup create --cluster cluster-01 (or backup restore --cluster cluster-01) removes them',
+    })
+    expect(warned!.detail).not.toContain(liveUpload)
+
+    // the rerun removes it before it places its own copy
+    const r = await backupRestore(inv, id, 'cluster-01', {...quiet, pollMs: 100})
+    expect(r.ok, JSON.stringify(r.run?.phases.flatMap((p) => p.tasks.map((t) => t.error)))).toBe(true)
+    expect(r.restored!.leftoversRemoved).toEqual([{path: `${R}/${left}`, since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/)}])
+    expect(readFileSync(r.run!.phases[0]!.tasks[0]!.logFile!, 'utf8')).toContain(
+      `removed what a run no longer running left on root@[${node.ip}]:${node.port}: ${R}/${left}`,
+    )
+    expect(r.run!.phases[0]!.tasks[0]!.summary).toContain('removed 1 left by runs no longer running')
+    expect(uploads()).toEqual([liveUpload])
+    live.close()
+    onNode(node, `rm ${R}/${liveUpload}`)
+    expect(await preflightCheck()).toMatchObject({status: 'pass', detail: 'none'})
+  }, 240_000)
 
   it('the wrong key stops before anything on the node changes', async () => {
     const node = sb.nodes[1]!

@@ -10,8 +10,9 @@
  * transfer file (the download of a fetch; the root step that places a push) only once the other transfer has written
  * its own (a fetch: its root step; a push: its upload) — the order in which a shared name loses one of the two.
  * A transfer whose connection dies (its sshd process on the node killed) with the snapshot in its transfer file leaves
- * that file; the next transfer on the node removes it, and nothing a live transfer uses or that is not exactly such a
- * file of the login user's.
+ * that file; the next sweep on the node (../../src/lib/nodes/leftovers.ts, run by backup create and restore) removes
+ * it, and nothing a live transfer uses or that is not exactly such a file of the login user's; the same for an
+ * upload's temporary file (node install's in ~/.obsctl, a restore's copy as root).
  */
 import {randomBytes} from 'node:crypto'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
@@ -19,6 +20,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {claimSnapshotDir, fetchRootFile, pushRootFile} from '../../src/lib/lifecycle/etcd-node.js'
+import {sweepLeftovers} from '../../src/lib/nodes/leftovers.js'
 import {SshConnection} from '../../src/lib/ssh/index.js'
 import {startSandbox, type Sandbox, type SandboxNode} from '../support/sshd.js'
 import {onNode, writeBytes} from './helpers.js'
@@ -192,7 +194,7 @@ describe('two transfers at once on one node, as a login user that is not root', 
 })
 
 describe('transfer files an interrupted run left', () => {
-  it('the connection dies with the snapshot in its transfer file: the next transfer on the node removes that file, and only files no live transfer can be using', async () => {
+  it('the connection dies with the snapshot in its transfer file: the next sweep on the node removes that file, and only files no live transfer can be using', async () => {
     for (const n of ['left', 'live', 'next']) writeBytes(node, `/var/lib/obsctl/backup/${n}.db`, bytes(`${n} snapshot`))
     // 1. a live transfer, held before it reads its transfer file (a later transfer must leave that file alone)
     let release!: () => void
@@ -260,11 +262,11 @@ describe('transfer files an interrupted run left', () => {
       ].join(' && '),
     )
 
-    // 4. the next transfer on the node
-    const logs: string[] = []
-    const next = await fetchRootFile(await connect('ops'), '/var/lib/obsctl/backup/next.db', undefined, (l) => logs.push(l))
+    // 4. the next sweep on the node (backup create and backup restore run it before they copy anything)
+    const removed = await sweepLeftovers(await connect('ops'))
+    expect(removed.map((l) => l.path).sort()).toEqual([`${home}/${leftName}`, `${home}/.obsctl-transfer-0123456789abcdef-old.db`].sort())
+    const next = await fetchRootFile(await connect('ops'), '/var/lib/obsctl/backup/next.db')
     expect(next.subarray(0, 14).toString()).toBe('next snapshot\n')
-    expect(logs).toEqual([expect.stringMatching(/^removed 2 transfer files an interrupted run left in \/var\/lib\/ops: /)])
     const names = transferFiles().map((l) => l.split(' ')[2])
     expect(names.sort()).toEqual([...keep, liveName].sort())
     // the symlink's target is untouched
@@ -276,6 +278,82 @@ describe('transfer files an interrupted run left', () => {
     expect(transferFiles().map((l) => l.split(' ')[2])).not.toContain(liveName)
     onNode(node, `cd ${home} && rm -f ${keep.join(' ')}`)
     expect(transferFiles()).toEqual([])
+  })
+})
+
+describe('upload files a killed run left', () => {
+  /** a connection of USER that has ended (its sshd process on the node gone), and the session it had */
+  async function endedSession(user: string): Promise<string> {
+    const c = await connect(user)
+    const session = (await c.session())!
+    expect(session).toMatch(/^\d+\.\d+$/)
+    c.close()
+    const [pid, start] = session.split('.')
+    await waitFor(() => onNode(node, `awk '{print $22}' /proc/${pid}/stat 2>/dev/null; true`).trim() !== start, 60_000, 'the connection to end')
+    return session
+  }
+  const hex16 = () => randomBytes(8).toString('hex')
+
+  it('node install’s in ~/.obsctl and a restore’s copy as root: node preflight lists exactly what the sweep removes — only obsctl’s names, only ended runs, never a symlink or another owner’s file', async () => {
+    const dead = await endedSession('ops')
+    const rootDead = await endedSession('root')
+    const live = await connect('ops')
+    const liveSession = (await live.session())!
+    const obsctlDir = `${home}/.obsctl`
+    const R = '/var/lib/obsctl/restore'
+    const gone = [
+      `${obsctlDir}/.obsctl-upload-${dead}-${hex16()}-install-k8s.sh`,
+      `${obsctlDir}/.obsctl-upload-${hex16()}-kubeadm-join-0a0b0c0d0e0f.yaml`,
+      `${obsctlDir}/.install-k8s.sh.0123456789ab.part`,
+      `${R}/.obsctl-upload-${rootDead}-${hex16()}-20260301T000000Z-0a0b0c-cluster-01.db`,
+      `${R}/.20260301T000000Z-cluster-01.db.0123456789ab.part`,
+    ]
+    const kept = [
+      // a live connection's, an ops file in root's folder, root's file in the login user's, a symlink, other names, new ones
+      `${obsctlDir}/.obsctl-upload-${liveSession}-${hex16()}-install-k8s.sh`,
+      `${R}/.obsctl-upload-${dead}-${hex16()}-20260302T000000Z-cluster-01.db`,
+      `${obsctlDir}/.obsctl-upload-${dead}-${hex16()}-root.sh`,
+      `${obsctlDir}/.obsctl-upload-${dead}-${hex16()}-link.sh`,
+      `${R}/.obsctl-upload-${rootDead}-${hex16()}-link.db`,
+      `${obsctlDir}/.obsctl-upload-notes`,
+      `${obsctlDir}/.obsctl-upload-${hex16()}-recent.sh`,
+      `${obsctlDir}/.recent.sh.0123456789ab.part`,
+      `${obsctlDir}/install-k8s.sh`,
+    ]
+    onNode(
+      node,
+      [
+        `install -d -m 700 -o ops -g ops ${obsctlDir} && install -d -m 700 ${R}`,
+        ...[gone[0], gone[1], gone[2], kept[0], kept[5], kept[6], kept[7], kept[8]].map((f) => `echo upload > ${f} && chown ops: ${f}`),
+        `echo plaintext snapshot > ${gone[3]} && echo plaintext snapshot > ${gone[4]}`,
+        `echo ops > ${kept[1]} && chown ops: ${kept[1]}`,
+        `echo root > ${kept[2]}`,
+        `ln -s ${obsctlDir}/install-k8s.sh ${kept[3]} && chown -h ops: ${kept[3]}`,
+        `ln -s /etc/hostname ${kept[4]}`,
+        `touch -d '2 days ago' ${gone[1]} ${gone[2]} ${gone[4]} ${kept[4]}`,
+        `touch -d '1 hour ago' ${kept[6]} ${kept[7]}`,
+      ].join(' && '),
+    )
+    const listing = () => onNode(node, `ls -A ${obsctlDir} ${R}`)
+    const before = listing()
+
+    // node preflight's probe lists them and touches nothing
+    const {probeSudo} = await import('../../src/lib/nodes/preflight.js')
+    const probe = await probeSudo(live)
+    expect(probe.ok).toBe(true)
+    const found = probe.ok ? probe.leftovers : []
+    expect(found.map((l) => l.path).sort()).toEqual([...gone].sort())
+    for (const l of found) expect(l.since).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(listing()).toBe(before)
+
+    // the sweep removes exactly those
+    const removed = await sweepLeftovers(live)
+    expect(removed.map((l) => l.path).sort()).toEqual([...gone].sort())
+    for (const f of gone) expect(onNode(node, `[ -e ${f} ] && echo there || echo gone`).trim(), f).toBe('gone')
+    for (const f of kept) expect(onNode(node, `[ -e ${f} ] || [ -h ${f} ] && echo there || echo gone`).trim(), f).toBe('there')
+    // a symlink's target is untouched
+    expect(onNode(node, `cat ${obsctlDir}/install-k8s.sh`)).toBe('upload\n')
+    onNode(node, `rm -f ${kept.join(' ')}`)
   })
 })
 

@@ -16,7 +16,7 @@ import {MUTATING, filesUnder, inventoryFor, tasks} from './helpers.js'
 import {killWhileHeld, releaseHold} from '../support/kill-held.js'
 import {taskLogsSay} from '../support/task-logs.js'
 import {waitFor} from '../support/wait.js'
-import {BIN, requireBuild} from '../cli/helpers.js'
+import {BIN, obsctl, requireBuild} from '../cli/helpers.js'
 import {NODE_LOCK_FILE} from '../../src/lib/nodes/lock.js'
 
 describe('a two-node cluster (control plane + worker)', () => {
@@ -323,6 +323,35 @@ describe("a worker's join configuration (a join token) does not outlive a failed
     ).toEqual([`kubeadm join --config /root/.obsctl/${(held.atKill as string[])[0]}`, `kubeadm join --config /root/.obsctl/${ours}`])
     expect(readFileSync(path.join(sb.clustersDir, sb.nodes[0]!.ip, worker.hostname), 'utf8').trim()).toBe('worker')
     expect(worker.list('/root/.obsctl')).toEqual(['install-k8s.sh'])
+  })
+
+  test('a run killed while it uploads leaves the file beside its target, named after its connection: the next install removes it before it uploads', async () => {
+    requireBuild()
+    const inv = inventoryFor(sb, [[0, 1]])
+    const killed = await obsctl(['node', 'install', '--restart', '-c', inv.file], {env: {OBSCTL_TEST_KILL_AT: 'ssh-upload:written'}})
+    expect(killed.status, killed.stderr).toBeNull()
+    // the upload that reached the point (and any other that had written its bytes), in ~/.obsctl on its node
+    const left = sb.nodes.flatMap((n) =>
+      n
+        .list('/root/.obsctl')
+        .filter((f) => f.startsWith('.obsctl-upload-'))
+        .map((f) => ({n, f, m: /^\.obsctl-upload-(\d+)\.(\d+)-[0-9a-f]{16}-install-k8s\.sh$/.exec(f)})),
+    )
+    expect(left.length, sb.nodes.map((n) => n.list('/root/.obsctl').join(' ')).join(' | ')).toBeGreaterThan(0)
+    for (const {n, f, m} of left) {
+      expect(m, f).toBeTruthy()
+      await waitFor(
+        () => inNode(n, ['sh', '-c', `awk '{print $22}' /proc/${m![1]}/stat 2>/dev/null; true`]).stdout.trim() !== m![2],
+        60_000,
+        'the killed run’s connection to end',
+      )
+    }
+    const r = await runNodeInstall(loadInventory(inv.file), {renderer: 'silent', readyTimeoutSeconds: 20})
+    expect(r.ok, JSON.stringify(tasks(r))).toBe(true)
+    for (const {n, f} of left) {
+      expect(n.list('/root/.obsctl')).toEqual(['install-k8s.sh'])
+      expect(taskLogsSay(inv.dir, `removed what a run no longer running left on root@[${n.ip}]:${n.port}: /root/.obsctl/${f} (since `)).toBe(true)
+    }
   })
 })
 

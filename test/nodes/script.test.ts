@@ -6,7 +6,7 @@ import path from 'node:path'
 import {describe, expect, test} from 'vitest'
 import {parseInventory} from '../../src/lib/config/load.js'
 import type {Platform} from '../../src/lib/config/schema.js'
-import {evaluateNode, type NodeFacts} from '../../src/lib/nodes/preflight.js'
+import {evaluateNode, type NodeFacts, type SudoProbe} from '../../src/lib/nodes/preflight.js'
 import {kubeadmInitConfig, kubeadmJoinConfig, packageBase, parseJoinCommand, renderInstallScript} from '../../src/lib/nodes/script.js'
 
 const INVENTORY = `apiVersion: obsctl.dev/v1alpha1
@@ -135,8 +135,9 @@ describe('preflight evaluation', () => {
     hostname: 'n1',
     skewMs: 120,
   }
-  const ok = {ok: true, detail: 'sudo (password)'}
-  const byId = (f: Partial<NodeFacts>, sudo = ok) => Object.fromEntries(evaluateNode(p, c, c.nodes[0]!, {...facts, ...f}, sudo).map((r) => [r.id, r]))
+  const ok: SudoProbe = {ok: true, detail: 'sudo (password)', leftovers: []}
+  const byId = (f: Partial<NodeFacts>, sudo: SudoProbe = ok, node = c.nodes[0]!) =>
+    Object.fromEntries(evaluateNode(p, c, node, {...facts, ...f}, sudo).map((r) => [r.id, r]))
 
   test('a good node passes everything', () => {
     expect(Object.values(byId({})).map((r) => `${r.id}:${r.status}`)).toEqual([
@@ -149,6 +150,7 @@ describe('preflight evaluation', () => {
       'port-10250:pass',
       'clock:pass',
       'sudo:pass',
+      'leftovers:pass',
     ])
   })
 
@@ -177,7 +179,28 @@ describe('preflight evaluation', () => {
     expect(r.clock!.status).toBe('fail')
     expect(r.sudo!.status).toBe('fail')
     expect(r.sudo!.hint).toContain('OBSCTL_SUDO_PASSWORD')
+    // what interrupted runs left cannot be looked for without root: said so, never a pass
+    expect(r.leftovers).toMatchObject({status: 'fail', detail: expect.stringContaining('sudo failed')})
     // a port held by our own Kubernetes is fine
     expect(byId({listening: ['0.0.0.0:6443', '0.0.0.0:10250'], kubeletConf: true})['port-6443']!.detail).toContain('already ours')
+  })
+
+  test('what interrupted runs left is a warning naming each path and the command that removes it', () => {
+    const leftovers = [
+      {path: '/var/lib/obsctl/backup/20261202T115300Z-3f9a1c', run: 'run-1', since: '2026-12-02T11:53:04Z'},
+      {path: '/home/ops/.obsctl/.obsctl-upload-812.4411-0123456789abcdef-install-k8s.sh', since: '2026-12-01T10:00:00Z'},
+    ]
+    const first = byId({}, {...ok, leftovers}).leftovers!
+    expect(first).toMatchObject({status: 'warn', title: 'Leftovers of obsctl runs'})
+    expect(first.detail).toBe(
+      '2 left by interrupted runs: /var/lib/obsctl/backup/20261202T115300Z-3f9a1c (run run-1, since 2026-12-02T11:53:04Z), /home/ops/.obsctl/.obsctl-upload-812.4411-0123456789abcdef-install-k8s.sh (since 2026-12-01T10:00:00Z)',
+    )
+    expect(first.hint).toBe(`the next obsctl backup create --cluster ${c.name} (or backup restore --cluster ${c.name}) removes them`)
+    // on another node no backup runs: node install removes the login user's files, the rest is by hand
+    const other = byId({}, {...ok, leftovers}, c.nodes[1]!).leftovers!
+    expect(other.status).toBe('warn')
+    expect(other.hint).toBe(
+      `obsctl node install ${c.name} --restart removes the ones in the login user's home; remove the others by hand (no obsctl run there does): sudo rm -rf /var/lib/obsctl/backup/20261202T115300Z-3f9a1c`,
+    )
   })
 })

@@ -7,7 +7,8 @@ import type {PreflightReport} from '../../lib/nodes/preflight.js'
 import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
 
 export default class NodePreflight extends BaseCommand {
-  static override summary = 'Check every node over SSH before installing Kubernetes: OS/arch, CPU, memory, disk, swap, ports, clock, sudo, hostnames.'
+  static override summary =
+    'Check every node over SSH before installing Kubernetes: OS/arch, CPU, memory, disk, swap, ports, clock, sudo, hostnames, what interrupted obsctl runs left.'
   static override description = `Read-only. Connects with the inventory's ssh settings (key file, ssh-agent, or a prompted password; OBSCTL_SSH_PASSWORD / OBSCTL_SUDO_PASSWORD for automation) and verifies host keys against .obsctl/known_hosts (trust on first use; a changed key is refused). Exit 1 when any check fails.`
   static override examples = [
     '<%= config.bin %> node preflight',

@@ -11,7 +11,8 @@
  * `render:committed`, `render:pushed`; in `backup create`: `backup-etcd:snapshot-taken` (the snapshot taken and checked in
  * its folder on the node, not yet copied here; with SIGINT/SIGTERM the run has handled the signal); in `backup restore`: `restore-etcd:data-dir-aside` (the control plane
  * stopped, etcd's data dir moved aside, nothing restored yet), `restore-etcd:restored` (`etcdutl snapshot restore`
- * done, the pods still stopped); in `secrets rotate`: `rotate:pending-written` (the new value recorded as pending,
+ * done, the pods still stopped); in any SFTP upload (SshConnection.upload): `ssh-upload:written` (the bytes in the
+ * upload's temporary file beside its target, not yet renamed into place); in `secrets rotate`: `rotate:pending-written` (the new value recorded as pending,
  * the consumer not yet changed), `rotate:consumer-changed` (the consumer changed to the new value: Grafana's or
  * OpenSearch's user, Argo CD's hash, a cluster's S3 Secrets). `cluster remove` and `node remove` use the engine's
  * points (e.g. `remove-kubeconfig:after-run`, `node-reset:after-run`). Examples: `render:write:3`, `nodes:after-run:2`.

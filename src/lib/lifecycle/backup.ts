@@ -37,7 +37,8 @@ import {
 import {knownHostsPath} from '../config/files.js'
 import {sha256} from '../hash.js'
 import {encrypt, ENVELOPE} from './envelope.js'
-import {claimSnapshotDir, connOf, fetchRootFile, leftoversLine, requireTools, rootCleanup, takeSnapshot, type Leftover} from './etcd-node.js'
+import {claimSnapshotDir, connOf, fetchRootFile, requireTools, rootCleanup, takeSnapshot} from './etcd-node.js'
+import {leftoversLine, sweepHome, type Leftover} from '../nodes/leftovers.js'
 import {killPointHandled} from '../engine/kill-point.js'
 import {shQuote} from '../ssh/quote.js'
 
@@ -89,8 +90,12 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
       const conn = await connOf(ctx, node)
       const log = (l: string) => io.log(l)
       await requireTools(conn, ['etcdctl', 'etcdutl'], ctx.signal)
-      // what killed runs left on the node goes first (a snapshot folder, a restore's copy no record names)
-      const {dir, removed} = await claimSnapshotDir(conn, o.id, ctx.runId, ctx.signal)
+      // what killed runs left on the node goes first (a transfer file; then, with the claim, a snapshot folder, a
+      // restore's copy no record names or its upload file): nothing of this run's is on the node before the claim
+      const home = await sweepHome(conn, ctx.signal)
+      const claimed = await claimSnapshotDir(conn, o.id, ctx.runId, ctx.signal)
+      const {dir} = claimed
+      const removed = [...claimed.removed, ...home]
       if (removed.length > 0) io.log(leftoversLine(removed, conn.label))
       const file = `${dir}/${c.name}.db`
       // the plaintext snapshot does not stay on the node, also when a step fails or the run is interrupted
@@ -100,7 +105,7 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
       try {
         snap = await takeSnapshot(conn, file, log, ctx.signal)
         await killPointHandled('backup-etcd:snapshot-taken')
-        data = await fetchRootFile(conn, file, ctx.signal, log)
+        data = await fetchRootFile(conn, file, ctx.signal)
       } catch (error) {
         const outcome = await removeSnapshot().then(
           () => `removed ${dir} (the snapshot) from ${conn.label}`,

@@ -18,8 +18,9 @@ import {ExitCode, ObsctlError, inputError} from '../errors.js'
 import {shQuote} from '../ssh/quote.js'
 import {clusterOf, type ClusterTarget} from './backup.js'
 import {backupS3, objectKey, readSnapshot, snapshotName, type BackupS3Options} from './backup-store.js'
-import {RESTORE_DIR, connOf, etcdMember, markRestoreCopy, pushRootFile, remoteSha256, requireTools, waitEtcdHealthy} from './etcd-node.js'
+import {connOf, etcdMember, markRestoreCopy, pushRootFile, remoteSha256, requireTools, waitEtcdHealthy} from './etcd-node.js'
 import {rootStep} from '../nodes/lock.js'
+import {RESTORE_RECORD, leftoversLine, sweepLeftovers, type Leftover} from '../nodes/leftovers.js'
 import type {SshConnection} from '../ssh/connection.js'
 import {CONTROL_PLANE_PODS, runningContainers, startStaticPod, stopStaticPod, type ControlPlanePod} from './static-pods.js'
 
@@ -38,6 +39,8 @@ export interface RestoreEtcdReport {
   sha256: string
   /** the data dir as it was, kept beside it */
   previousDataDir: string
+  /** what runs that are no longer running had left on the node, removed by this one before it placed its copy */
+  leftoversRemoved: Leftover[]
 }
 
 /** A restore of one member from a snapshot is the whole cluster only when etcd has one member. */
@@ -60,13 +63,14 @@ export function refuseMultiControlPlane(c: Cluster): void {
  * aside, `restored=ID` once etcdutl restored backup ID into the data dir. A rerun after a kill reads it: the data dir
  * it finds then is an interrupted restore's (never "the data dir as it was"), and one that is ID's already only needs
  * its pods started; a restore of another backup stops (RESTORE_OTHER_IN_PROGRESS) until that one is finished or given
- * up (`backup restore --abandon`, restoreAbandonPhase). Removed when the restore ends.
+ * up (`backup restore --abandon`, restoreAbandonPhase). Removed when the restore ends. The sweep of what killed runs
+ * left (../nodes/leftovers.ts) never removes the snapshot copy of the backup it names.
  */
-export const RESTORE_RECORD = `${RESTORE_DIR}/in-progress`
+export {RESTORE_RECORD}
 
 /**
  * Where a restore places the snapshot on the node (0600, root's), with `<copy>.run` beside it (markRestoreCopy: the
- * run placing it): a later backup create removes a copy whose run is gone and that no record names.
+ * run placing it, written before the copy): a later sweep removes a copy whose run is gone and that no record names.
  */
 const restoreCopy = (id: string, cluster: string) => `${path.posix.dirname(RESTORE_RECORD)}/${id}-${cluster}.db`
 
@@ -179,6 +183,9 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
       const {meta, data} = await readSnapshot(await backupS3(ctx, o), ctx.platform, o.id, c.name, o.secret)
       io.log(`snapshot of ${meta.createdAt}: ${meta.size} bytes, revision ${meta.etcd.revision ?? '?'}, sha256 checked`)
       await requireTools(conn, ['etcdutl', 'etcdctl'], ctx.signal)
+      // what killed runs left on the node goes first (a restore's copy no record names, its upload file, a snapshot folder)
+      const removed = await sweepLeftovers(conn, ctx.signal)
+      if (removed.length > 0) io.log(leftoversLine(removed, conn.label))
       const file = restoreCopy(o.id, c.name)
       let previous: string
       const before = new Map<ControlPlanePod, string[]>()
@@ -188,7 +195,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
         io.log(`an interrupted run restored ${o.id} already (the data dir as it was: ${previous}): starting the pods on it`)
       } else {
         await markRestoreCopy(conn, file, ctx.runId, ctx.signal)
-        await pushRootFile(conn, file, data, ctx.signal, log)
+        await pushRootFile(conn, file, data, ctx.signal)
         const onNode = await remoteSha256(conn, file, ctx.signal)
         if (onNode !== meta.sha256)
           throw new ObsctlError(`the snapshot placed on ${conn.label} has sha256 ${onNode}, expected ${meta.sha256}`, {code: 'CHECKSUM'})
@@ -222,9 +229,18 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
       for (const p of [...CONTROL_PLANE_PODS].reverse()) await startStaticPod(conn, p, before.get(p) ?? [], wait)
       await waitEtcdHealthy(conn, wait)
       await rootStep(conn, `rm -f ${file} ${file}.run ${RESTORE_RECORD}`, `removing ${file}`, {signal: ctx.signal})
+      const swept = removed.length > 0 ? `; removed ${removed.length} left by runs no longer running` : ''
       return {
-        summary: `restored ${o.id} (revision ${meta.etcd.revision ?? '?'}) on ${nodeName(node)}; previous data in ${previous}`,
-        report: {id: o.id, cluster: c.name, node: nodeName(node), revision: meta.etcd.revision, sha256: meta.sha256, previousDataDir: previous},
+        summary: `restored ${o.id} (revision ${meta.etcd.revision ?? '?'}) on ${nodeName(node)}; previous data in ${previous}${swept}`,
+        report: {
+          id: o.id,
+          cluster: c.name,
+          node: nodeName(node),
+          revision: meta.etcd.revision,
+          sha256: meta.sha256,
+          previousDataDir: previous,
+          leftoversRemoved: removed,
+        },
       }
     },
   }

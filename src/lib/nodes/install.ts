@@ -21,6 +21,7 @@ import type {SshConnection} from '../ssh/connection.js'
 import type {SshPool} from '../ssh/pool.js'
 import {shQuote} from '../ssh/quote.js'
 import {installMode, installScriptTemplate, kubeadmJoinConfig, parseJoinCommand, renderInstallScript, type JoinInfo} from './script.js'
+import {HOME_UPLOAD_DIR, leftoversLine, sweepHome} from './leftovers.js'
 import {platformMemo} from '../derived-cache.js'
 import {waitReporter} from '../progress.js'
 
@@ -206,8 +207,11 @@ export async function installNode(t: NodeTarget, ctx: RunContext, io: TaskIO, o:
     const conn = await pool.get(node)
     const cp = mode === 'init' ? conn : await pool.get(firstControlPlane(cluster))
 
+    // upload files of runs killed while they uploaded here (a join configuration holds a token) go first
+    const removed = await sweepHome(conn, io.signal)
+    if (removed.length > 0) io.log(leftoversLine(removed, conn.label))
     const home = await conn.home()
-    const dir = `${home}/.obsctl`
+    const dir = `${home}/${HOME_UPLOAD_DIR}`
     await conn.mkdir(dir, 0o700)
     // the script goes up under its own name, renamed into place (conn.upload): a killed run's script still running on
     // the node reads its own bytes to its end. The join configuration's name is this run's: that script's cleanup

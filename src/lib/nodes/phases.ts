@@ -27,7 +27,7 @@ export function preflightPhase(o: PreflightPhaseOptions = {}): Phase<NodeTarget>
       const {cluster, node} = resolveTarget(ctx.platform, t)
       return {node, role: cluster.role, profile: ctx.platform.profile, k8s: clusterKubernetes(ctx.platform, cluster)}
     },
-    describe: (t) => `ssh ${t.host}: OS/arch, CPU, memory, disk, swap, ports 6443/10250, clock, sudo (read-only)`,
+    describe: (t) => `ssh ${t.host}: OS/arch, CPU, memory, disk, swap, ports 6443/10250, clock, sudo, leftovers of obsctl runs (read-only)`,
     prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
     async run(t, ctx, io) {
       const {cluster, node} = resolveTarget(ctx.platform, t)

@@ -1,7 +1,8 @@
 /**
  * Node preflight in the one check model (src/lib/checks/): every check has an id, a title and a
  * pass/warn/fail status with detail and a hint, plus the node it is about. Facts are read in one SSH
- * exec per node, plus one sudo probe; nothing on the node is changed. The nodes are probed through the
+ * exec per node, plus one sudo probe (which also lists what interrupted obsctl runs left on the node:
+ * ./leftovers.ts); nothing on the node is changed. The nodes are probed through the
  * check runner (one definition per node, judging many things from one read).
  *
  * Over 300 lines on purpose: every check judges the same one-exec probe of a node (its script and its
@@ -9,12 +10,13 @@
  */
 import {capacity} from '../config/sizing.js'
 import {cpuMillis, formatMemory, memoryBytes} from '../config/units.js'
-import {nodeName} from '../config/model.js'
+import {firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
 import {runChecks, type CheckDef, type CheckStatus, type Outcome} from '../checks/index.js'
 import type {SshConnection} from '../ssh/connection.js'
 import type {SshPool} from '../ssh/pool.js'
+import {WORK_DIR, RESTORE_DIR, listLeftoversScript, leftoversOf, type Leftover} from './leftovers.js'
 
 export type {CheckStatus}
 
@@ -138,8 +140,35 @@ function portOpen(listening: string[], port: number): boolean {
   return listening.some((a) => a.endsWith(`:${port}`))
 }
 
+/** The sudo probe: root works (and then what interrupted obsctl runs left on the node, listed as root), or why not. */
+export type SudoProbe = {ok: true; detail: string; leftovers: Leftover[]} | {ok: false; detail: string}
+
+/**
+ * The `leftovers` check: what interrupted obsctl runs left on the node (./leftovers.ts; an etcd snapshot in plaintext
+ * among them), and the command that removes it: on a cluster's first control plane, its next backup create or restore
+ * removes everything; elsewhere node install removes the login user's files, and what is under /var/lib/obsctl (a
+ * node that was the first control plane once) is removed by hand.
+ */
+function leftoversCheck(c: Cluster, n: ClusterNode, sudo: SudoProbe): {status: CheckStatus; detail: string; hint?: string} {
+  if (!sudo.ok) return {status: 'fail', detail: 'could not look: it needs root, and sudo failed (the sudo check)', hint: SUDO_HINT}
+  const found = sudo.leftovers
+  if (found.length === 0) return {status: 'pass', detail: 'none'}
+  const say = (l: Leftover) => `${l.path}${l.run ? ` (run ${l.run}${l.since ? `, since ${l.since}` : ''})` : l.since ? ` (since ${l.since})` : ''}`
+  const detail = `${found.length} left by interrupted runs: ${found.map(say).join(', ')}`
+  if (firstControlPlane(c) === n)
+    return {status: 'warn', detail, hint: `the next obsctl backup create --cluster ${c.name} (or backup restore --cluster ${c.name}) removes them`}
+  const byHand = found.filter((l) => l.path.startsWith(`${WORK_DIR}/`) || l.path.startsWith(`${RESTORE_DIR}/`))
+  const hints = [
+    ...(byHand.length < found.length ? [`obsctl node install ${c.name} --restart removes the ones in the login user's home`] : []),
+    ...(byHand.length > 0 ? [`remove the others by hand (no obsctl run there does): sudo rm -rf ${byHand.map((l) => l.path).join(' ')}`] : []),
+  ]
+  return {status: 'warn', detail, hint: hints.join('; ')}
+}
+
+const SUDO_HINT = 'ssh.sudo: nopasswd needs a NOPASSWD rule; ssh.sudo: password prompts (or OBSCTL_SUDO_PASSWORD)'
+
 /** All per-node checks from the facts (pure; tested without SSH). */
-export function evaluateNode(p: Platform, c: Cluster, n: ClusterNode, f: NodeFacts, sudo: {ok: boolean; detail: string}): CheckResult[] {
+export function evaluateNode(p: Platform, c: Cluster, n: ClusterNode, f: NodeFacts, sudo: SudoProbe): CheckResult[] {
   const base = metaOf(c, n)
   const out: CheckResult[] = []
   const add = (id: string, title: string, status: CheckStatus, detail: string, hint?: string) =>
@@ -238,13 +267,9 @@ export function evaluateNode(p: Platform, c: Cluster, n: ClusterNode, f: NodeFac
     )
   }
 
-  add(
-    'sudo',
-    'sudo',
-    sudo.ok ? 'pass' : 'fail',
-    sudo.detail,
-    sudo.ok ? undefined : 'ssh.sudo: nopasswd needs a NOPASSWD rule; ssh.sudo: password prompts (or OBSCTL_SUDO_PASSWORD)',
-  )
+  add('sudo', 'sudo', sudo.ok ? 'pass' : 'fail', sudo.detail, sudo.ok ? undefined : SUDO_HINT)
+  const left = leftoversCheck(c, n, sudo)
+  add('leftovers', 'Leftovers of obsctl runs', left.status, left.detail, left.hint)
   return out
 }
 
@@ -307,11 +332,12 @@ export function evaluateFleet(p: Platform, clusters: Cluster[], facts: Map<Clust
   return out
 }
 
-export async function probeSudo(conn: SshConnection): Promise<{ok: boolean; detail: string}> {
+/** Root works (`id -u` is 0), and, in the same root shell, what interrupted obsctl runs left (read-only: no node lock). */
+export async function probeSudo(conn: SshConnection): Promise<SudoProbe> {
   try {
-    const r = await conn.sudo('id -u')
-    return r.code === 0 && r.stdout.trim() === '0'
-      ? {ok: true, detail: conn.opts.user === 'root' ? 'root login' : `sudo (${conn.opts.sudo?.mode ?? 'nopasswd'})`}
+    const r = await conn.sudo(`id -u || exit 1\n${listLeftoversScript(conn.opts.user)}`)
+    return r.code === 0 && r.stdout.split('\n')[0]!.trim() === '0'
+      ? {ok: true, detail: conn.opts.user === 'root' ? 'root login' : `sudo (${conn.opts.sudo?.mode ?? 'nopasswd'})`, leftovers: leftoversOf(r.stdout, 'found')}
       : {ok: false, detail: r.stderr.trim() || `exit ${r.code}`}
   } catch (e) {
     return {ok: false, detail: errorMessage(e)}

@@ -11,13 +11,14 @@
  * Over 300 lines on purpose: connect/retry, exec, sudo and SFTP share one connection state machine and
  * one set of error translations; they stay together.
  */
-import {randomBytes} from 'node:crypto'
 import path from 'node:path'
 import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
 import {sleepOrInterrupt as sleep} from '../async.js'
 import {ObsctlError, interruptedError, netReason} from '../errors.js'
 import {traceCommand, traced, tracing} from '../trace.js'
 import {shQuote} from './quote.js'
+import {SESSION_FUNCTIONS, UPLOAD_PREFIX, sessionFileName} from './session.js'
+import {killPoint} from '../engine/kill-point.js'
 import {append, check, hostPattern, keyType, lookup, refusal as hostKeyRefusal, type HostKeyPolicy} from './known-hosts.js'
 
 export type SudoMode = 'nopasswd' | 'password'
@@ -100,6 +101,7 @@ function isRetryable(e: Ssh2Error): boolean {
 
 export class SshConnection {
   private sftpP?: Promise<SFTPWrapper>
+  private sessionP?: Promise<string | undefined>
   private closed = false
   readonly label: string
 
@@ -407,6 +409,21 @@ export class SshConnection {
     return this.sftpP
   }
 
+  /**
+   * `<pid>.<start>` of the node's sshd process of this connection (./session.ts), asked once per connection; undefined
+   * where it cannot be found (a node without /proc), and after a failed ask (asked again next time).
+   */
+  session(): Promise<string | undefined> {
+    this.sessionP ??= this.exec(`sh -c ${shQuote(`${SESSION_FUNCTIONS}\nsession_of`)}`).then(
+      (r) => /^(\d+\.\d+)$/m.exec(r.stdout)?.[1],
+      () => {
+        this.sessionP = undefined
+        return undefined
+      },
+    )
+    return this.sessionP
+  }
+
   /** Absolute path of the login user's home directory. */
   async home(): Promise<string> {
     const sftp = await this.sftp()
@@ -425,11 +442,15 @@ export class SshConnection {
    * file of a name unique to this upload in the same folder, which is then renamed over the path. A process that has
    * the old file open (bash runs a script as it reads it, a killed run's install-k8s.sh goes on on the node) keeps
    * reading the old bytes to its end, and nothing ever sees a half-written file; a failed upload leaves the old file
-   * as it was and removes its temporary one.
+   * as it was and removes its temporary one. The temporary name carries this connection's sshd process
+   * (`.obsctl-upload-<pid>.<start>-<random>-<name>`, ./session.ts): one a killed run left (its bytes are the whole
+   * file, e.g. a restore's etcd snapshot) is known for no upload's any more once that process is gone, and swept
+   * (../nodes/leftovers.ts).
    */
   async upload(remotePath: string, data: string | Buffer, mode = 0o600): Promise<void> {
+    const session = await this.session()
     const sftp = await this.sftp()
-    const tmp = `${path.posix.dirname(remotePath)}/.${path.posix.basename(remotePath)}.${randomBytes(6).toString('hex')}.part`
+    const tmp = `${path.posix.dirname(remotePath)}/${sessionFileName(UPLOAD_PREFIX, session, path.posix.basename(remotePath))}`
     try {
       await traced(
         `ssh ${this.label} sftp put ${remotePath}`,
@@ -438,6 +459,7 @@ export class SshConnection {
             // 'wx': a new file, never one that is there (the name is this upload's own)
             await call((cb) => sftp.writeFile(tmp, data, {mode, flag: 'wx'}, cb))
             await call((cb) => sftp.chmod(tmp, mode, cb))
+            killPoint('ssh-upload:written')
             await renameOver(sftp, tmp, remotePath)
           } catch (error) {
             await new Promise<void>((resolve) => sftp.unlink(tmp, () => resolve()))
