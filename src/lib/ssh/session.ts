@@ -10,11 +10,12 @@ import {randomBytes} from 'node:crypto'
 
 /**
  * Shell functions (POSIX sh) over /proc: `start_of PID` prints the process's start time (field 22 of /proc/PID/stat,
- * after the name, which may hold spaces and parentheses), or fails when it is gone; `session_of` prints
+ * after the name, which may hold spaces and parentheses), or fails when it is gone — a zombie (state Z or X: exited,
+ * not yet reaped, as an sshd whose parent never waits) is gone; `session_of` prints
  * `<pid>.<start>` of this connection's sshd process (the first ancestor of the shell named sshd*: the login user's
  * own, also through sudo), or fails.
  */
-export const SESSION_FUNCTIONS = `start_of() { _s=$(cat /proc/$1/stat 2>/dev/null) || return 1; _s=\${_s##*')'}; set -- $_s; echo "\${20}"; }
+export const SESSION_FUNCTIONS = `start_of() { _s=$(cat /proc/$1/stat 2>/dev/null) || return 1; _s=\${_s##*')'}; set -- $_s; case $1 in Z|X) return 1 ;; esac; echo "\${20}"; }
 session_of() {
   _p=$$; _i=0
   while [ $_i -lt 8 ]; do
