@@ -25,6 +25,8 @@ export interface ThanosFake extends FakeServer {
   warnings: string[]
   /** the compactor's thanos_compact_halted */
   halted: number
+  /** each replica's answer to each query, in order (what a test prints when a query's outcome surprises it) */
+  replicaAnswers: {replica: string; query: string; status: string; ms: number; error?: string}[]
 }
 
 export const REPLICA_LABEL = 'prometheus_replica'
@@ -54,6 +56,7 @@ export async function startThanosFake(opts: {
     } as Record<string, FakeStore[]>,
     warnings: [] as string[],
     halted: 0,
+    replicaAnswers: [] as ThanosFake['replicaAnswers'],
   }
   let state!: ThanosFake
   const fake = await startFake([
@@ -67,16 +70,27 @@ export async function startThanosFake(opts: {
         const partial = req.query.get('partial_response') === 'true'
         const answers = await Promise.all(
           opts.replicas.map(async (r) => {
-            try {
-              const res = await fetch(`${r.url}/api/v1/query?${new URLSearchParams({query})}`, {signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS)})
-              return (await res.json()) as {
-                status: string
-                data?: {resultType: string; result: {metric: Record<string, string>; value: unknown}[]}
-                error?: string
+            const t0 = performance.now()
+            const answer = await (async () => {
+              try {
+                const res = await fetch(`${r.url}/api/v1/query?${new URLSearchParams({query})}`, {signal: AbortSignal.timeout(REPLICA_TIMEOUT_MS)})
+                return (await res.json()) as {
+                  status: string
+                  data?: {resultType: string; result: {metric: Record<string, string>; value: unknown}[]}
+                  error?: string
+                }
+              } catch (e) {
+                return {status: 'error', error: `${r.name}: ${(e as Error).message}`}
               }
-            } catch (e) {
-              return {status: 'error', error: `${r.name}: ${(e as Error).message}`}
-            }
+            })()
+            state.replicaAnswers.push({
+              replica: r.name,
+              query,
+              status: answer.status,
+              ms: Math.round(performance.now() - t0),
+              ...(answer.error ? {error: answer.error} : {}),
+            })
+            return answer
           }),
         )
         const warnings = [...state.warnings]
