@@ -12,7 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {parseAllDocuments, stringify} from 'yaml'
 import {Client} from 'minio'
-import {startSandbox, type Sandbox} from '../support/sshd.js'
+import {SANDBOX_CONNECT_TIMEOUT_S, startSandbox, type Sandbox} from '../support/sshd.js'
 import {startKubeServers, stopKubeServers, type KubeServer} from '../support/kube/index.js'
 import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js'
 import {writeManifest} from '../argocd/harness.js'
@@ -121,7 +121,7 @@ ssh:
   user: root
   identityFile: ${sb.clientKey}
   agent: false
-  connectTimeoutSeconds: 5
+  connectTimeoutSeconds: ${SANDBOX_CONNECT_TIMEOUT_S}
 s3:
   endpoint: ${s3.url}
   buckets:

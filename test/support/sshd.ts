@@ -404,6 +404,9 @@ export async function startSandbox(nodes: number | NodeOptions[], o: {firstIp?: 
   return sandbox
 }
 
+/** ssh.connectTimeoutSeconds of the sandbox inventories (sandboxInventory; the e2e lab's) */
+export const SANDBOX_CONNECT_TIMEOUT_S = 60
+
 /** An inventory (YAML text) for sandbox nodes: `layout` lists node indexes per cluster (first = control plane). */
 export function sandboxInventory(
   sb: Sandbox,
@@ -436,7 +439,11 @@ export function sandboxInventory(
     `  identityFile: ${extra.identityFile ?? sb.clientKey}`,
     '  agent: false',
     `  sudo: ${extra.sudo ?? 'nopasswd'}`,
-    '  connectTimeoutSeconds: 5',
+    // bounds only a connection that never completes (a stopped node refuses at once), so generous: under load an SSH
+    // handshake with a sandbox sshd took 2.7 s, 3.2 s and once past 5 s; two in a row past the old 5 s (these tests
+    // make 2 attempts) left a control plane unread — certs check's node `error` "cannot connect: Timed out while
+    // waiting for handshake (after 2 attempts)", as an sshd stopped for 11 s reproduces
+    `  connectTimeoutSeconds: ${SANDBOX_CONNECT_TIMEOUT_S}`,
     ...(extra.knownHosts ? [`  knownHosts: ${extra.knownHosts}`] : []),
     ...(extra.hostKeyPolicy ? [`  hostKeyPolicy: ${extra.hostKeyPolicy}`] : []),
     's3:',
