@@ -43,7 +43,7 @@ const quiet = {renderer: 'silent' as const, extraOptions: {sshAttempts: 1}}
 beforeAll(async () => {
   sb = await startSandbox(
     [0, 1, 2, 3].map((i) => ({files: {'/etc/kubernetes/admin.conf': adminConf(`c${i}`, `https://10.9.9.${i}:6443`)}})),
-    {firstIp: 61},
+    {firstIp: 71},
   )
   dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-kcssh-'))
   invFile = path.join(dir, 'obsctl.yaml')
