@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {allowOvercommitFlag, BaseCommand, type BaseFlags} from '../lib/cli/base.js'
 import type {RenderResult} from '../lib/gitops/repo.js'
+import {endDryRun} from '../lib/engine/format.js'
 
 export default class Render extends BaseCommand {
   static override summary = 'Write the GitOps repository (Argo CD apps, kustomize overlays, dashboards) from the inventory.'
@@ -57,7 +58,7 @@ export default class Render extends BaseCommand {
     if (r.commit) lines.push(`committed ${r.commit.sha.slice(0, 12)}: ${r.commit.message}`)
     else if (flags.commit || flags.push) lines.push('nothing to commit')
     if (r.push) lines.push(`pushed ${r.push.commit.slice(0, 12)} to ${r.push.remote} (${r.push.branch})`)
-    this.out(lines.join('\n'))
+    this.out(r.dryRun ? endDryRun(lines) : lines.join('\n'))
     return r
   }
 }

@@ -10,7 +10,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {listAlerts, silence, unsilence} from '../../src/lib/alerts/index.js'
+import {formatSilence, formatUnsilence, listAlerts, silence, unsilence} from '../../src/lib/alerts/index.js'
 import {checkSilenceMatchers, parseMatchers} from '../../src/lib/alerts/matchers.js'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
 import {validate, type Verdict} from '../../src/lib/validate/index.js'
@@ -143,6 +143,8 @@ describe('alerts through the central API server service proxy', () => {
     expect(r.id).toBeUndefined()
     expect(r.matching.map((a) => a.alertname)).toEqual(['NodeDown'])
     expect(await get<ApiSilence[]>(`${am.url}/api/v2/silences`)).toEqual(before)
+    // the human view ends as every dry run's does
+    expect(formatSilence(r).split('\n').slice(-2)).toEqual(['', 'dry run: nothing was changed'])
   })
 
   it('silence creates it in Alertmanager (gossiped to the other replica), the alert turns suppressed; unsilence expires it and the alert is active again', async () => {
@@ -183,6 +185,7 @@ describe('alerts through the central API server service proxy', () => {
 
     const dry = await unsilence(inv, {...access(), id, dryRun: true})
     expect(dry).toMatchObject({dryRun: true, before: 'active', state: 'active', changed: false})
+    expect(formatUnsilence(dry).split('\n').slice(-2)).toEqual(['', 'dry run: nothing was changed'])
     expect((await silenceOn(am.url, id)).status.state).toBe('active')
 
     const u = await unsilence(inv, {...access(), id})

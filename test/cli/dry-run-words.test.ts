@@ -4,14 +4,25 @@
  * `would argocd-manager ServiceAccount…`, `would server-side apply …`, `would render …: would add 88`.
  * The built CLI in a pipe, on the example inventory: a dry run contacts nothing.
  */
+import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
+import {adminConf} from '../kube/fixtures.js'
 import {obsctl, tmpDir} from './helpers.js'
 
 let dir: string
 beforeAll(async () => {
   dir = tmpDir('obsctl-dry-words-')
   expect((await obsctl(['init', '--example', '-c', path.join(dir, 'obsctl.yaml')])).status).toBe(0)
+  // node remove needs a node that is not the cluster's first control plane: cluster-02 with a worker
+  const example = readFileSync(path.join(dir, 'obsctl.yaml'), 'utf8')
+  const first = '      - host: 192.168.101.196\n        roles: [control-plane, worker]\n        cpu: "4"\n        memory: 16Gi\n'
+  expect(example).toContain(first)
+  writeFileSync(
+    path.join(dir, 'two-nodes.yaml'),
+    example.replace(first, `${first}      - host: 192.168.101.200\n        roles: [worker]\n        cpu: "4"\n        memory: 16Gi\n`),
+  )
+  writeFileSync(path.join(dir, 'cluster-02.conf'), adminConf('c2', 'https://192.168.101.196:6443'))
 })
 
 const taskLines = (stdout: string) => stdout.split('\n').filter((l) => /: would /.test(l))
@@ -50,5 +61,46 @@ describe('cluster add --dry-run', () => {
     expect(r.stdout).toMatch(/^ {2}platform: would run: every check of obsctl validate all /m)
     expect(r.stdout).not.toMatch(/would run: run /)
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('dry run: nothing was changed')
+  })
+})
+
+/**
+ * Every dry run's human output ends with the one closing line cluster add and bootstrap print (engine/format.ts
+ * endDryRun): node add, cluster register, certs renew … printed their "would run" lines and stopped, which reads
+ * the same as a run cut short. --json stays one JSON object on stdout, its dryRun true. The example inventory's
+ * nodes (192.168.101.x) are never reached: a dry run contacts nothing (kubeconfig merge reads --from-file).
+ */
+describe('every dry run ends with "dry run: nothing was changed"', () => {
+  const CLOSING = 'dry run: nothing was changed'
+  it.each([
+    ['node add', ['node', 'add', 'cluster-02', '--host', '192.168.101.200', '--dry-run']],
+    ['node remove', ['node', 'remove', 'cluster-02', '192.168.101.200', '--dry-run', '-c', 'two-nodes.yaml']],
+    ['cluster register', ['cluster', 'register', '--dry-run']],
+    ['cluster remove', ['cluster', 'remove', 'cluster-04', '--dry-run']],
+    ['upgrade kubernetes', ['upgrade', 'kubernetes', '1.35', '--dry-run']],
+    ['argocd install', ['argocd', 'install', '--dry-run']],
+    ['certs renew', ['certs', 'renew', '--dry-run']],
+    ['backup create', ['backup', 'create', '--dry-run']],
+    ['backup restore', ['backup', 'restore', '20260101T000000Z', '--cluster', 'cluster-02', '--dry-run']],
+    ['backup restore --abandon', ['backup', 'restore', '--abandon', '--cluster', 'cluster-02', '--dry-run']],
+    ['secrets rotate', ['secrets', 'rotate', 'grafana', '--dry-run']],
+    ['secrets apply', ['secrets', 'apply', '--dry-run']],
+    ['s3 setup', ['s3', 'setup', '--dry-run']],
+    ['render', ['render', '--dry-run']],
+    ['kubeconfig merge', ['kubeconfig', 'merge', 'cluster-02', '--from-file', 'cluster-02=cluster-02.conf', '--dry-run']],
+  ])('%s', async (_name, args) => {
+    const env = {OBSCTL_BACKUP_KEY: 'dry-run-words-test-key-0123456789abcdef', KUBECONFIG: path.join(dir, 'kubeconfig')}
+    const r = await obsctl(args, {cwd: dir, env})
+    expect(r.status, r.stderr).toBe(0)
+    const lines = r.stdout.trimEnd().split('\n')
+    expect(lines.at(-1)).toBe(CLOSING)
+    // after a blank line, and said once
+    expect(lines.at(-2)).toBe('')
+    expect(lines.filter((l) => l.includes('dry run'))).toEqual([CLOSING])
+    const j = await obsctl([...args, '--json'], {cwd: dir, env})
+    expect(j.status, j.stderr).toBe(0)
+    const o = JSON.parse(j.stdout) as {dryRun?: boolean; run?: {dryRun?: boolean}}
+    expect(o.dryRun ?? o.run?.dryRun).toBe(true)
+    expect(j.stdout).not.toContain(CLOSING)
   })
 })

@@ -16,6 +16,8 @@ import type {LoadedInventory} from '../../src/lib/config/load.js'
 import {
   createSnapshot,
   deleteSnapshot,
+  formatDelete,
+  formatRestore,
   listSnapshots,
   matchesPattern,
   renamedIndex,
@@ -164,6 +166,8 @@ describe('restore', () => {
     expect(r.indices.every((i) => i.existing === 'open' && i.to === i.from)).toBe(true)
     expect(fake.restoreRequests).toHaveLength(0)
     expect(fake.closed.size).toBe(0)
+    // the human view ends as every dry run's does
+    expect(formatRestore(r).split('\n').slice(-2)).toEqual(['', 'dry run: nothing was changed'])
   })
 
   it('bad input: a missing snapshot, a lone --rename-pattern, a bad regex, --indices matching nothing, two indices renamed to one name (exit 2)', async () => {
@@ -207,6 +211,7 @@ describe('delete', () => {
   it('deletes through DELETE _snapshot/<repo>/<name>; the snapshot is gone from the list', async () => {
     const dry = await deleteSnapshot(inv, {...access, name: 'base', dryRun: true})
     expect(dry).toMatchObject({dryRun: true, deleted: false, state: 'SUCCESS'})
+    expect(formatDelete(dry).split('\n').slice(-2)).toEqual(['', 'dry run: nothing was changed'])
     expect(fake.snapshots[SNAPSHOT_REPOSITORY]!.base).toBeDefined()
     const r = await deleteSnapshot(inv, {...access, name: 'base'})
     expect(r).toMatchObject({dryRun: false, deleted: true, repository: 's3-snapshots', name: 'base'})

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {formatRunSummary, wouldRun} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldRun} from '../../lib/engine/index.js'
 import type {CertsRenewResult} from '../../lib/flows/certs-run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
@@ -37,9 +37,9 @@ A renew stopped by Ctrl-C, a kill or a failed node is taken up by the next run: 
     })
     if (r.plan)
       this.out(
-        r.plan
-          .map((p) => `${p.phase} ${p.target}: ${p.skip ? 'skip (renewed in the unfinished renew this run takes up)' : wouldRun(p.description)}`)
-          .join('\n'),
+        endDryRun(
+          r.plan.map((p) => `${p.phase} ${p.target}: ${p.skip ? 'skip (renewed in the unfinished renew this run takes up)' : wouldRun(p.description)}`),
+        ),
       )
     else this.out(formatRunSummary(r.run))
     if (!r.ok) this.failWith(r.exitCode)

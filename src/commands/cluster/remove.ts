@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {serviceFlags} from '../../lib/cli/service-flags.js'
-import {formatRunSummary, wouldRun} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/index.js'
 import type {RemoveResult} from '../../lib/flows/cluster-remove-run.js'
 
 export default class ClusterRemove extends BaseCommand {
@@ -42,7 +42,7 @@ export default class ClusterRemove extends BaseCommand {
     })
     if (r.absent) this.out(`${r.cluster} is not in ${inv.file}: nothing to remove`)
     else if (r.cancelled) this.out('cancelled; nothing was changed')
-    else if (r.run && r.dryRun) this.out(r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: ${wouldRun(t.description)}`)).join('\n'))
+    else if (r.run && r.dryRun) this.out(endDryRun(wouldRunLines(r.run)))
     else if (r.run) this.out(formatRunSummary(r.run))
     if (r.run && !r.run.ok) this.failWith(r.run.exitCode)
     return r

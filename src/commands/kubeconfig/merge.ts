@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
+import {endDryRun} from '../../lib/engine/format.js'
 import {contextFlag} from '../../lib/cli/context-flag.js'
 import {kubeconfigMerge, type KubeconfigMergeReport} from '../../lib/kube/merge.js'
 import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
@@ -49,11 +50,8 @@ export default class KubeconfigMerge extends BaseCommand {
 function formatReport(r: KubeconfigMergeReport): string {
   const rows = r.clusters.flatMap((c) => c.changes.map((ch) => [c.cluster, ch.section.replace(/s$/, ''), ch.name, ch.action]))
   const lines = [table(['CLUSTER', 'ENTRY', 'NAME', 'ACTION'], rows)]
-  if (r.dryRun) {
-    lines.unshift(`${r.file}: dry run, nothing written`)
-    lines.push(r.diff ? r.diff.replace(/\n$/, '') : 'no change')
-  } else {
-    lines.push(r.changed ? `wrote ${r.file} (0600)${r.backup ? `; previous file: ${r.backup}` : ''}` : `${r.file}: already up to date, not touched`)
-  }
+  // (a dry run's diff names the file)
+  if (r.dryRun) return endDryRun([...lines, r.diff ? r.diff.replace(/\n$/, '') : `${r.file}: no change`])
+  lines.push(r.changed ? `wrote ${r.file} (0600)${r.backup ? `; previous file: ${r.backup}` : ''}` : `${r.file}: already up to date, not touched`)
   return lines.join('\n')
 }

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {formatRunSummary, wouldRun} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/index.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
 import type {NodeAddResult} from '../../lib/flows/node-run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
@@ -49,9 +49,7 @@ export default class NodeAdd extends BaseCommand {
       onNotice: (l) => this.note(l),
     })
     if (r.inventory.added) this.out(`${r.dryRun ? 'would add' : 'added'} ${r.host} (${r.role}) to ${r.cluster} in ${r.inventory.file}`)
-    this.out(
-      r.dryRun ? r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: ${wouldRun(t.description)}`)).join('\n') : formatRunSummary(r.run),
-    )
+    this.out(r.dryRun ? endDryRun(wouldRunLines(r.run)) : formatRunSummary(r.run))
     if (!r.run.ok) {
       const f = runFailures(r.run)
       for (const l of f.lines) this.note(l)

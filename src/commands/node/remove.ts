@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {formatRunSummary, wouldRun} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/index.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
 import type {NodeRemoveResult} from '../../lib/flows/node-run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
@@ -39,7 +39,7 @@ export default class NodeRemove extends BaseCommand {
       onNotice: (l) => this.note(l),
     })
     if (r.absent) this.out(`${r.node} is not a node of ${r.cluster} in ${inv.file}: nothing to remove`)
-    else if (r.run && r.dryRun) this.out(r.run.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: ${wouldRun(t.description)}`)).join('\n'))
+    else if (r.run && r.dryRun) this.out(endDryRun(wouldRunLines(r.run)))
     else if (r.run) this.out(formatRunSummary(r.run))
     if (r.run && !r.run.ok) {
       const f = runFailures(r.run)

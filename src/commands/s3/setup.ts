@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
+import {endDryRun} from '../../lib/engine/format.js'
 import {ICONS} from '../../lib/checks/render.js'
 import {s3Setup, type S3SetupReport} from '../../lib/s3/index.js'
 import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
@@ -39,8 +40,8 @@ export default class S3Setup extends BaseCommand {
 }
 
 function formatReport(r: S3SetupReport): string {
-  const head = `S3 endpoint ${r.endpoint} (region ${r.region}${r.caFile ? `, CA ${r.caFile}` : ''})${r.dryRun ? ': dry run, nothing touched' : ''}`
-  if (r.dryRun) return [head, ...r.buckets.map((b) => `  ${b.name} (${b.use}): would ${b.plan}`)].join('\n')
+  const head = `S3 endpoint ${r.endpoint} (region ${r.region}${r.caFile ? `, CA ${r.caFile}` : ''})`
+  if (r.dryRun) return endDryRun([head, ...r.buckets.map((b) => `  ${b.name} (${b.use}): would ${b.plan}`)])
   const rows = r.buckets.map((b) => [
     b.name,
     b.use,

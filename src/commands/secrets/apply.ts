@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
+import {endDryRun} from '../../lib/engine/format.js'
 import {secretsApply, type SecretsApplyReport} from '../../lib/kube/secrets-apply.js'
 
 export default class SecretsApply extends BaseCommand {
@@ -71,10 +72,10 @@ function formatReport(r: SecretsApplyReport): string {
     if ('plan' in c) for (const s of c.plan) rows.push([c.cluster, `${s.namespace}/${s.name}`, keyList(s.keys), 'would apply'])
     else for (const s of c.secrets) rows.push([c.cluster, `${s.namespace}/${s.name}`, keyList(s.keys), s.action])
   }
-  const lines = [r.dryRun ? 'dry run, nothing touched' : '', table(['CLUSTER', 'SECRET', 'KEYS', 'ACTION'], rows)].filter(Boolean)
+  const lines = [table(['CLUSTER', 'SECRET', 'KEYS', 'ACTION'], rows)]
   if (r.generatedPasswords) {
     lines.push('', 'Generated passwords (shown once; they are stored only in the clusters):')
     for (const [k, v] of Object.entries(r.generatedPasswords)) lines.push(`  ${k}: ${v}`)
   }
-  return lines.join('\n')
+  return r.dryRun ? endDryRun(lines) : lines.join('\n')
 }

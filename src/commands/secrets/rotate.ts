@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
+import {endDryRun} from '../../lib/engine/format.js'
 import {serviceFlags} from '../../lib/cli/service-flags.js'
 import type {SecretsRotateResult} from '../../lib/flows/rotate-run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
@@ -50,7 +51,7 @@ Grafana and OpenSearch are reached as obsctl validate reaches them (--endpoint g
       access: serviceAccess(flags),
       renderer: this.renderer(),
     })
-    if (result.dryRun) this.out(['dry run, nothing touched', ...result.plan!.map((p) => `  ${p.credential}: ${p.steps}`)].join('\n'))
+    if (result.dryRun) this.out(endDryRun(result.plan!.map((p) => `${p.credential}: ${p.steps}`)))
     else {
       this.out(
         table(

@@ -7,6 +7,7 @@ import os from 'node:os'
 import type {LoadedInventory} from '../config/load.js'
 import {durationSeconds, isDuration} from '../config/units.js'
 import {ObsctlError, inputError} from '../errors.js'
+import {endDryRun} from '../engine/format.js'
 import {
   alertmanagerWhere,
   amExpireSilence,
@@ -285,13 +286,16 @@ export function formatSilence(r: SilenceResult): string {
       ? `${r.dryRun ? 'It would silence' : 'It silences'} ${r.matching.length} alert(s) firing now: ${r.matching.map((a) => `${a.alertname}${a.cluster ? `{cluster=${a.cluster}}` : ''}`).join(', ')}`
       : 'No alert firing now matches it (it applies to alerts that start before it ends).',
   )
-  if (!r.dryRun) lines.push(`Undo: obsctl alerts unsilence ${r.id}`)
+  if (r.dryRun) return endDryRun(lines)
+  lines.push(`Undo: obsctl alerts unsilence ${r.id}`)
   return lines.join('\n')
 }
 
 export function formatUnsilence(r: UnsilenceResult): string {
   if (r.dryRun)
-    return r.before === 'expired' ? `Silence ${r.id} is already expired; nothing to do.` : `Would expire silence ${r.id} (${r.before}): ${r.matchers.join(' ')}`
+    return endDryRun(
+      r.before === 'expired' ? `Silence ${r.id} is already expired; nothing to do.` : `Would expire silence ${r.id} (${r.before}): ${r.matchers.join(' ')}`,
+    )
   if (!r.changed) return `Silence ${r.id} was already expired; nothing changed.`
   return `Silence ${r.id} expired: ${r.matchers.join(' ')}`
 }

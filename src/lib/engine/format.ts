@@ -10,6 +10,22 @@ import type {PhaseRunShown, StateShowResult} from './plan.js'
  */
 export const wouldRun = (description: string | undefined): string => `would run: ${description ?? ''}`.trimEnd()
 
+/**
+ * How every dry run's human output ends, in one wording (bootstrap's summary, cluster add's plan, the day-2
+ * commands): whoever reads only the last line knows that nothing was touched. Human output only: --json has `dryRun`.
+ */
+export const DRY_RUN_CLOSING = 'dry run: nothing was changed'
+
+/** A dry run's human output: what it would do, a blank line, then DRY_RUN_CLOSING. */
+export function endDryRun(body: string | string[]): string {
+  const text = (typeof body === 'string' ? body : body.join('\n')).trimEnd()
+  return text ? `${text}\n\n${DRY_RUN_CLOSING}` : DRY_RUN_CLOSING
+}
+
+/** A dry run's tasks, one a line: `PHASE TARGET: would run: DESCRIPTION`. */
+export const wouldRunLines = (r: Pick<RunResult, 'phases'>): string[] =>
+  r.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: ${wouldRun(t.description)}`))
+
 const secs = (ms?: number) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)}s`)
 
 export function formatPlan(p: PlanResult): string {
@@ -50,7 +66,7 @@ export function formatRunSummary(r: RunResult): string {
     for (const t of ph.tasks)
       rows.push([ph.name, t.target, RESULT_WORDS[t.status] ?? t.status, secs(t.durationMs), t.error ?? t.summary ?? t.description ?? ''])
   }
-  const verdict = r.dryRun ? 'dry run: nothing was changed' : r.ok ? 'all phases done' : r.interrupted ? 'interrupted' : 'failed'
+  const verdict = r.dryRun ? DRY_RUN_CLOSING : r.ok ? 'all phases done' : r.interrupted ? 'interrupted' : 'failed'
   return [
     table(['PHASE', 'TARGET', 'RESULT', 'TIME', 'DETAIL'], rows),
     '',

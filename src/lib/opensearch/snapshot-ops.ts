@@ -23,6 +23,7 @@ import {table} from '../cli/format.js'
 import {ICONS} from '../checks/render.js'
 import type {LoadedInventory} from '../config/load.js'
 import {ObsctlError, inputError} from '../errors.js'
+import {endDryRun} from '../engine/format.js'
 import {SNAPSHOT_REPOSITORY, okJson, openPlatform, os, osError} from '../platform/index.js'
 import type {PlatformContext, PlatformOptions} from '../platform/index.js'
 import {
@@ -299,7 +300,7 @@ export function formatSnapshotList(r: SnapshotListResult): string {
 export function formatRestore(r: RestoreResult): string {
   const out: string[] = []
   const n = r.indices.length
-  if (r.dryRun) out.push(`dry run: would restore ${n} ${n === 1 ? 'index' : 'indices'} of snapshot ${r.name} from ${r.repository}`)
+  if (r.dryRun) out.push(`would restore ${n} ${n === 1 ? 'index' : 'indices'} of snapshot ${r.name} from ${r.repository}`)
   else
     out.push(
       `${r.ok ? ICONS.pass : ICONS.fail} restored ${r.restoredIndices.length} ${r.restoredIndices.length === 1 ? 'index' : 'indices'} of snapshot ${r.name} from ${r.repository}: ${r.shards!.successful}/${r.shards!.total} shards${r.shards!.failed ? ` (${r.shards!.failed} failed)` : ''}`,
@@ -315,12 +316,12 @@ export function formatRestore(r: RestoreResult): string {
           : ''
     out.push(`  ${i.from}${i.to !== i.from ? ` → ${i.to}` : ''}${note}`)
   }
-  return out.join('\n')
+  return r.dryRun ? endDryRun(out) : out.join('\n')
 }
 
 export function formatDelete(r: DeleteResult): string {
   const n = r.indices.length
   return r.dryRun
-    ? `dry run: would delete snapshot ${r.name} (${r.state ?? 'state unknown'}, ${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository}`
+    ? endDryRun(`would delete snapshot ${r.name} (${r.state ?? 'state unknown'}, ${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository}`)
     : `${ICONS.pass} deleted snapshot ${r.name} (${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository} through the snapshot API`
 }
