@@ -179,14 +179,16 @@ describe('Ctrl-C while preflight connects', () => {
     expect(screen).not.toMatch(/✖|✔|failed/)
   })
 
-  it('node preflight: interrupted, exit 130, no check reported failed', async () => {
+  it('node preflight: interrupted, exit 130, no check reported failed; the message on a line of its own, under the ^C', async () => {
     term = await Terminal.start(`${cli} node preflight`, {cwd: own, env})
     // (no task list: it waits on the connections, which never answer)
     await waitFor(() => connections.length > 0, 60_000, 'a node connected to')
     await term.keys('C-c')
     expect(await term.exitCode()).toBe(130)
     const screen = await term.screen()
-    expect(screen).toMatch(/Error: interrupted by SIGINT \(Ctrl-C\) before `obsctl node preflight` finished: it only reads, nothing was changed$/m)
+    // (the terminal echoes ^C where the cursor is: `^CError: interrupted …` before)
+    expect(screen).toMatch(/^Error: interrupted by SIGINT \(Ctrl-C\) before `obsctl node preflight` finished: it only reads, nothing was changed$/m)
+    expect(screen).toMatch(/^\^C$/m)
     expect(screen).not.toMatch(/✖|fail/)
   })
 })

@@ -2,6 +2,7 @@
  * Base class of every obsctl command: the global flags of DESIGN.md §2, inventory loading and the
  * one error renderer (human: message + "try this" lines on stderr; --json: the error object on stdout).
  */
+import {writeSync} from 'node:fs'
 import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type {Interfaces} from '@oclif/core'
@@ -78,12 +79,16 @@ export abstract class BaseCommand extends Command {
    */
   static readOnly = false
 
+  /** Ctrl-C came while the command ran (whoever handled it: this class, an engine run, render, node preflight …). */
+  private sigintSeen = false
+
   /**
    * Ctrl-C in a command that has no handling of its own: said in words, exit 130, the cursor shown again (Node's
    * default was to end silently). An engine run, render and status --watch each listen for SIGINT themselves
    * and say where they stopped: then this one stays quiet.
    */
   private readonly onInterrupt = (): void => {
+    this.sigintSeen = true
     if (process.listenerCount('SIGINT') > 1) return
     const cmd = `obsctl ${this.id?.replaceAll(':', ' ') ?? ''}`.trim()
     const readOnly = (this.ctor as {readOnly?: boolean}).readOnly === true
@@ -92,9 +97,17 @@ export abstract class BaseCommand extends Command {
       code: 'INTERRUPTED',
       hints: [readOnly ? 'run the same command again for its result' : 'run the same command again'],
     })
-    // (on a new line: the terminal has echoed ^C where the cursor was)
-    if (process.stderr.isTTY && !this.jsonEnabled()) process.stderr.write('\n')
+    this.freshLineAfterCtrlC()
     void import('./error-output.js').then(({printError}) => printError(e, {json: this.jsonEnabled()})).finally(() => process.exit(ExitCode.interrupted))
+  }
+
+  /**
+   * The terminal has echoed `^C` where the cursor was, after the last line obsctl wrote: the message that says where
+   * the command stopped starts on the next line, not after `^C` (`^CError: interrupted …`). A terminal only: a pipe
+   * or a file gets no echo, and --json is the error object alone.
+   */
+  private freshLineAfterCtrlC(): void {
+    if (process.stderr.isTTY && !this.jsonEnabled()) writeSync(2, '\n')
   }
 
   protected inventoryPath(flag?: string): string {
@@ -257,6 +270,8 @@ export abstract class BaseCommand extends Command {
     if (!json && this.argv.includes('--verbose')) await this.printFailureTails(redactError(e).details).catch(() => undefined)
     // the stack's first line is the original message: redacted as the message is
     const {redactDeep} = await import('../config/validators.js')
+    // stopped by Ctrl-C with a handler of its own (node preflight, render …): on the line under the echoed ^C
+    if (e.code === 'INTERRUPTED' && this.sigintSeen) this.freshLineAfterCtrlC()
     await printError(e, {json, extra: stack ? [redactDeep(String(err.stack))] : []})
     this.exit(e.exitCode)
     return undefined
