@@ -118,6 +118,27 @@ class ObsctlCommandHelp extends CommandHelp {
     return renderList(this, input, opts)
   }
 
+  /**
+   * USAGE, each line fitted with its groups whole: oclif cut the line at the last space that fits (`[--cpu` /
+   * `<value>]`, `--host` / `<value>...`). oclif's own lines are taken at a width they fit (its cut and wrap do
+   * nothing then), and wrapped here: a `[…]` group and a flag with its `<value>` are words; continuations by 2.
+   */
+  protected override usage(): string {
+    const width = this.opts.maxWidth - this.indentSpacing
+    const {maxWidth} = this.opts
+    let lines: string
+    try {
+      this.opts.maxWidth = Number.POSITIVE_INFINITY
+      lines = super.usage()
+    } finally {
+      this.opts.maxWidth = maxWidth
+    }
+    return lines
+      .split('\n')
+      .flatMap((l) => wrapText(l, width, {indent: /^ */.exec(l)![0].length + 2, breakAfter: BREAK_AFTER, usage: true}))
+      .join('\n')
+  }
+
   protected override examples(examples: Parameters<CommandHelp['examples']>[0]): string | undefined {
     const body = super.examples(examples)
     // the section indents them by 2

@@ -17,6 +17,12 @@ export interface WrapOptions {
   breakAfter?: string
   /** a quoted part ("…" or '…') is one word: a shell command is never broken inside its quotes */
   quotes?: boolean
+  /**
+   * a command's usage line (`--host <value>... [--cpu <value>] [--role edge]`): a bracketed group (`[…]`, `(…)`) is one word, and so
+   * is a `<value>` with the flag before it, so neither is broken at its inner space; a group longer than a line is
+   * cut as a long word is (after a `|` of its options, with breakAfter)
+   */
+  usage?: boolean
 }
 
 const visible = (s: string): number => stripVTControlCharacters(s).length
@@ -40,7 +46,7 @@ export function wrapText(text: string, width: number, o: WrapOptions = {}): stri
     line = pad
     bare = true
   }
-  for (const {gap, word} of splitWords(text.slice(lead.length), Boolean(o.quotes))) {
+  for (const {gap, word} of usageWords(splitWords(text.slice(lead.length), o), w - pad.length, o)) {
     let rest = word
     let sep = gap
     while (rest.length > 0) {
@@ -64,7 +70,8 @@ export function wrapText(text: string, width: number, o: WrapOptions = {}): stri
         // the next line), cut where the line ends when it has none; the rest on the next line
         const take = Math.max(1, room)
         const soft = o.breakAfter ? lastBreak(rest.slice(0, take), o.breakAfter) : -1
-        if (soft < 0 && !bare && o.breakAfter && lastBreak(rest, o.breakAfter) >= 0) {
+        // (a usage group too long for any line starts one: `[--from a|b|…|` under the flags before it)
+        if (!bare && ((o.usage && rest === word) || (soft < 0 && o.breakAfter && lastBreak(rest, o.breakAfter) >= 0))) {
           push()
           continue
         }
@@ -91,33 +98,56 @@ export function wrapLines(text: string, width: number, hang: (line: string) => n
     .join('\n')
 }
 
+/**
+ * With `usage`, a group longer than a line and without a break character (`[--rename-pattern <value>
+ * --rename-replacement <value>]`) in the words inside it, each flag with its value: it goes on between two flags.
+ */
+function usageWords(words: {gap: string; word: string}[], width: number, o: WrapOptions): {gap: string; word: string}[] {
+  if (!o.usage) return words
+  return words.flatMap((x) => {
+    if (visible(x.word) <= width || !x.word.includes(' ') || (o.breakAfter && lastBreak(x.word, o.breakAfter) >= 0)) return [x]
+    // inside the outer bracket (its closing one ends the last word)
+    const inner = splitWords(x.word.slice(1), o)
+    inner[0] = {gap: x.gap, word: x.word[0]! + inner[0]!.word}
+    return inner
+  })
+}
+
 function lastBreak(s: string, chars: string): number {
   for (let i = s.length - 1; i >= 0; i--) if (chars.includes(s[i]!)) return i
   return -1
 }
 
-/** The words of `s` with the spaces before each (a quoted part one word when `quotes`). */
-function splitWords(s: string, quotes: boolean): {gap: string; word: string}[] {
+/**
+ * The words of `s` with the spaces before each: a quoted part one word with `quotes`; with `usage`, a bracketed group
+ * one word and a `<value>` one with the word before it.
+ */
+function splitWords(s: string, o: Pick<WrapOptions, 'quotes' | 'usage'>): {gap: string; word: string}[] {
   const words: {gap: string; word: string}[] = []
   let gap = ''
   let cur = ''
   let q: string | undefined
+  let depth = 0
+  const end = () => {
+    const prev = words.at(-1)
+    if (o.usage && cur.startsWith('<') && prev) prev.word += gap + cur
+    else words.push({gap, word: cur})
+    cur = ''
+    gap = ''
+  }
   for (const ch of s) {
     if (q) {
       if (ch === q) q = undefined
-    } else if (quotes && (ch === '"' || ch === "'")) q = ch
-    else if (ch === ' ') {
-      if (cur) {
-        words.push({gap, word: cur})
-        cur = ''
-        gap = ''
-      }
+    } else if (o.quotes && (ch === '"' || ch === "'")) q = ch
+    else if (o.usage && '[]()'.includes(ch)) depth = Math.max(0, depth + ('[('.includes(ch) ? 1 : -1))
+    else if (ch === ' ' && depth === 0) {
+      if (cur) end()
       gap += ch
       continue
     }
     cur += ch
   }
-  if (cur) words.push({gap, word: cur})
+  if (cur) end()
   return words
 }
 

@@ -8,7 +8,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {parse as parseYaml} from 'yaml'
-import {obsctl, requireBuild, runProcess, tmpDir} from './helpers.js'
+import {obsctl, requireBuild, ROOT, runProcess, tmpDir} from './helpers.js'
 
 let cache: string
 beforeAll(() => {
@@ -115,6 +115,37 @@ describe('help', () => {
     const ok = await obsctl(['config', '--help'], {env: env()})
     expect(ok.status).toBe(0)
     expect(ok.stdout).toContain('$ obsctl config COMMAND')
+  })
+
+  it('USAGE on a narrow terminal (50 columns) keeps each group whole: `[--cpu <value>]`, `--host <value>...`', async () => {
+    // oclif cut the line at the last space that fit: `[--kubeconfig` / `<value>]`, `--host` / `<value>...`
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+    const ids = Object.keys(manifest.commands)
+    expect(ids).toContain('cluster:add')
+    const broken: string[] = []
+    // a few at a time: each is a process of the bundle
+    for (let i = 0; i < ids.length; i += 4) {
+      await Promise.all(
+        ids.slice(i, i + 4).map(async (id) => {
+          const r = await obsctl([...id.split(':'), '--help'], {env: {OCLIF_COLUMNS: '50'}})
+          expect(r.status, r.stderr).toBe(0)
+          const usage = /^USAGE\n((?: {2}.*\n)+)/m.exec(r.stdout)?.[1]
+          expect(usage, id).toBeDefined()
+          const lines = usage!.trimEnd().split('\n')
+          let depth = 0
+          lines.forEach((l, n) => {
+            expect(l.length, `${id}: ${l}`).toBeLessThanOrEqual(50)
+            for (const ch of l) depth += ch === '[' || ch === '(' ? 1 : ch === ']' || ch === ')' ? -1 : 0
+            // a line may end inside a group only when the group is longer than a line: after a `|` of its options, or
+            // between two of its flags
+            if (depth !== 0 && !l.endsWith('|') && !/^ *-/.test(lines[n + 1] ?? '')) broken.push(`${id}: ${l}`)
+            // a flag parted from its value
+            if (/^ *</.test(lines[n + 1] ?? '') && /--?[\w-]+$/.test(l)) broken.push(`${id}: ${l} / ${lines[n + 1]!.trim()}`)
+          })
+        }),
+      )
+    }
+    expect(broken).toEqual([])
   })
 
   it('--version prints the commit and build date', async () => {
