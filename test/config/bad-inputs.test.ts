@@ -155,12 +155,28 @@ const INVENTORY_ROWS: InventoryRow[] = [
     ['name: edge-a', 2],
     /duplicate node name "edge-a"/,
   ),
+  // an unknown field: with the known one meant, as an unknown value says it (it said "a typo? known here: …" alone)
   R(
     'typo in an endpoints key',
     [['endpoints.thanos-qeury', 'https://tq.miribit.lab']],
     'endpoints.thanos-qeury',
     'thanos-qeury:',
-    /unknown field "thanos-qeury".*thanos-query/,
+    /: unknown field "thanos-qeury" \(did you mean "thanos-query"\? known here: .*thanos-query/,
+  ),
+  R(
+    'apiServr in a cluster',
+    [['clusters.cluster-02.apiServr', 'https://192.168.101.196:6443']],
+    'clusters[1].apiServr',
+    'apiServr:',
+    /: unknown field "apiServr" \(did you mean "apiServer"\? known here: name, /,
+  ),
+  R('clusterz at the top', [['clusterz', '[]']], 'clusterz', 'clusterz:', /: unknown field "clusterz" \(did you mean "clusters"\? known here: /),
+  R(
+    'an unknown field nothing is close to',
+    [['ssh.colour', 'blue']],
+    'ssh.colour',
+    'colour:',
+    /: unknown field "colour" \(a typo\? known here: user, port, identityFile/,
   ),
   // an unknown enum value: in obsctl's words with what was meant (zod said `Invalid option: expected one of "remote-scrape"|"agent"`)
   R(

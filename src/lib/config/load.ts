@@ -187,9 +187,11 @@ function unknownValueMessage(given: unknown, allowed: readonly string[]): string
   return `unknown value ${JSON.stringify(given) ?? String(given)} (${meant ? `did you mean "${meant}"? ` : ''}allowed: ${allowed.join(', ')})`
 }
 
+/** `unknown field "apiServr" (did you mean "apiServer"? known here: name, id, …)`, as unknown values say it */
 function unknownFieldMessage(k: string, known: string[]): string {
   if (known.length === 0) return `unknown field "${k}"`
-  return `unknown field "${k}" (a typo? known here: ${known.join(', ')})`
+  const meant = didYouMean(k, known)
+  return `unknown field "${k}" (${meant ? `did you mean "${meant}"?` : 'a typo?'} known here: ${known.join(', ')})`
 }
 
 /**
