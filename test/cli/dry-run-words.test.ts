@@ -32,12 +32,12 @@ describe('dry runs: "would run:" as in bootstrap and plan', () => {
     [
       'cluster add',
       ['cluster', 'add', 'cluster-05', '--host', '192.168.101.199', '--dry-run'],
-      /^ {2}cluster-05\/192\.168\.101\.199: would run: ssh 192\.168\.101\.199: /m,
+      /^ {2}cluster-05\/192\.168\.101\.199: would run: ssh bsh@192\.168\.101\.199: OS\/arch/m,
     ],
     ['node add', ['node', 'add', 'cluster-02', '--host', '192.168.101.200', '--dry-run'], /^nodes cluster-02\/192\.168\.101\.200: would run: ssh bsh@/m],
     ['cluster register', ['cluster', 'register', '--dry-run'], /^cluster-02: would run: argocd-manager ServiceAccount/m],
     // backup create said `would ssh 192.168.101.194: etcdctl snapshot save, …`
-    ['backup create', ['backup', 'create', '--dry-run'], /^backup-etcd cluster-01: would run: ssh 192\.168\.101\.194: etcdctl snapshot save/m],
+    ['backup create', ['backup', 'create', '--dry-run'], /^backup-etcd cluster-01: would run: ssh bsh@192\.168\.101\.194: etcdctl snapshot save/m],
     [
       'backup restore',
       ['backup', 'restore', '20260101T000000Z', '--cluster', 'cluster-02', '--dry-run'],
@@ -103,4 +103,43 @@ describe('every dry run ends with "dry run: nothing was changed"', () => {
     expect(o.dryRun ?? o.run?.dryRun).toBe(true)
     expect(j.stdout).not.toContain(CLOSING)
   })
+})
+
+/**
+ * A node's SSH login is named one way wherever a plan says it (ssh/label.ts sshLogin, as SSH errors and traces name
+ * it): the dry runs wrote `ssh 192.168.101.194` (preflight, certs, backup, resets), `ssh bsh@192.168.101.194` (the
+ * install) and `bsh@192.168.101.194:22` (the kubeconfig step).
+ */
+it('every dry run names a node ssh bsh@HOST, never ssh HOST nor bsh@HOST:22', async () => {
+  const env = {OBSCTL_BACKUP_KEY: 'dry-run-words-test-key-0123456789abcdef', KUBECONFIG: path.join(dir, 'kubeconfig')}
+  const runs = [
+    ['bootstrap', '--all', '--dry-run'],
+    ['certs', 'renew', '--dry-run'],
+    ['backup', 'create', '--dry-run'],
+    ['backup', 'restore', '--abandon', '--cluster', 'cluster-02', '--dry-run'],
+    ['backup', 'restore', '20260101T000000Z', '--cluster', 'cluster-02', '--dry-run'],
+    ['node', 'remove', 'cluster-02', '192.168.101.200', '--dry-run', '-c', 'two-nodes.yaml'],
+    ['cluster', 'remove', 'cluster-04', '--reset-nodes', '--dry-run'],
+  ]
+  let text = ''
+  for (const args of runs) {
+    const r = await obsctl(args, {cwd: dir, env})
+    expect(r.status, r.stderr).toBe(0)
+    text += r.stdout
+  }
+  // each kind of step that reaches a node: preflight, install, kubeconfig, certs, etcd backup and restore, restore record, resets
+  for (const said of [
+    /ssh bsh@192\.168\.101\.194: OS\/arch/,
+    /ssh bsh@192\.168\.101\.194: upload install-k8s\.sh/,
+    /read \/etc\/kubernetes\/admin\.conf on bsh@192\.168\.101\.194 \(sudo\)/,
+    /ssh bsh@192\.168\.101\.196: kubeadm certs renew all/,
+    /ssh bsh@192\.168\.101\.194: etcdctl snapshot save/,
+    /ssh bsh@192\.168\.101\.196: read \/var\/lib\/obsctl/,
+    /; ssh bsh@192\.168\.101\.196: stop kube-apiserver/,
+    /ssh bsh@192\.168\.101\.200: sudo kubeadm reset -f/,
+    /ssh bsh@192\.168\.101\.198: sudo kubeadm reset -f/,
+  ])
+    expect(text).toMatch(said)
+  expect(text).not.toMatch(/ssh 192\.168/)
+  expect(text).not.toMatch(/@192\.168\.101\.\d+:22\b/)
 })

@@ -65,7 +65,7 @@ describe('tables fit the terminal', () => {
     expect(await term.exitCode()).toBe(0)
     // the table: the screen down to the blank line before the counts
     const lines = (await term.screen()).split('\n\n')[0]!.split('\n')
-    expect(lines.join('\n')).toMatch(/^preflight +cluster-01\/192\.168\.101\.194 +pending\n {4}ssh 192\.168\.101\.194: /m)
+    expect(lines.join('\n')).toMatch(/^preflight +cluster-01\/192\.168\.101\.194 +pending\n {4}ssh bsh@192\.168\.101\.194: /m)
     for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(50)
     await term.close()
     term = await Terminal.start(`${cli} plan | grep -c '^preflight .*pending  ssh .*(read-only)$'`, {cwd: dir, cols: 50})
@@ -170,7 +170,7 @@ describe('Ctrl-C while preflight connects', () => {
 
   it('bootstrap --phase preflight: its tasks and phase say interrupted, none ✖ failed (it said "✖ 1 check(s) failed: SSH: interrupted")', async () => {
     term = await Terminal.start(`${cli} bootstrap --phase preflight --yes`, {cwd: own, env})
-    await term.waitFor(/› task: ssh 127\.0\.1\.194/)
+    await term.waitFor(/› task: ssh bsh@\[127\.0\.1\.194\]:\d+/)
     await term.keys('C-c')
     expect(await term.exitCode()).toBe(130)
     const screen = await term.screen()

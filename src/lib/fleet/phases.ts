@@ -5,7 +5,7 @@
  * from the run result. Every step checks before it acts, so a rerun after a failure finishes the job.
  * The steps that revoke the cluster's credentials are in ./revoke.ts, re-exported here.
  */
-import {centralCluster, kubeContextName, NAMESPACES, nodeName} from '../config/model.js'
+import {centralCluster, kubeContextName, NAMESPACES, nodeLogin, nodeName} from '../config/model.js'
 import {removeClusterFromInventory} from '../config/edit.js'
 import type {Cluster} from '../config/schema.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
@@ -236,7 +236,11 @@ export function resetNodesPhase({cluster: c}: RemovalOptions): Phase<Target & {h
     title: 'kubeadm reset on its nodes',
     targets: () => c.nodes.map((n) => ({id: `${c.name}/${n.host}`, title: `${c.name}/${nodeName(n)}`, cluster: c.name, host: n.host})),
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
-    describe: (t) => `ssh ${t.host}: sudo kubeadm reset -f`,
+    describe: (t, ctx) =>
+      `ssh ${nodeLogin(
+        ctx.platform,
+        c.nodes.find((n) => n.host === t.host)!,
+      )}: sudo kubeadm reset -f`,
     async run(t, ctx, io) {
       const {sshPool} = await import('../ssh/pool.js')
       const node = c.nodes.find((n) => n.host === t.host)!

@@ -12,7 +12,7 @@ import {statSync} from 'node:fs'
 import {yaml} from '../lazy-deps.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
-import {centralCluster, findCluster, firstControlPlane, kubeClusterName, kubeContextName, kubeUserName, sshTarget} from '../config/model.js'
+import {centralCluster, findCluster, firstControlPlane, kubeClusterName, kubeContextName, kubeUserName, nodeLogin, sshTarget} from '../config/model.js'
 import {receiverSecrets} from '../config/alerting.js'
 import type {Cluster} from '../config/schema.js'
 import {inputError} from '../errors.js'
@@ -63,11 +63,13 @@ function clusterOf(ctx: RunContext, name: string): Cluster {
   return c
 }
 
-function sourceOf(ctx: RunContext, c: Cluster, o: KubeconfigPhaseOptions): {kind: 'file'; file: string} | {kind: 'ssh'; label: string} {
+function sourceOf(ctx: RunContext, c: Cluster, o: KubeconfigPhaseOptions): {kind: 'file'; file: string} | {kind: 'ssh'; label: string; key: string} {
   const file = o.fromFiles?.[c.name]
   if (file) return {kind: 'file', file}
-  const t = sshTarget(ctx.platform, firstControlPlane(c))
-  return {kind: 'ssh', label: `${t.user}@${t.host}:${t.port}`}
+  const node = firstControlPlane(c)
+  // key: the fingerprint's form of the login, as journals hold it (user@host:port)
+  const t = sshTarget(ctx.platform, node)
+  return {kind: 'ssh', label: nodeLogin(ctx.platform, node), key: `${t.user}@${t.host}:${t.port}`}
 }
 
 /** admin.conf of one cluster: from --from-file, else over SSH from its first control-plane node. */
@@ -97,7 +99,7 @@ export async function mergeCluster(
   log: (line: string) => void = () => undefined,
 ): Promise<KubeconfigClusterReport> {
   const src = sourceOf(ctx, c, o)
-  const sourceText = src.kind === 'file' ? src.file : `ssh ${src.label}:${ADMIN_CONF_PATH} (sudo)`
+  const sourceText = src.kind === 'file' ? src.file : `${ADMIN_CONF_PATH} on ${src.label} (sudo)`
   log(`reading admin.conf of ${c.name} from ${sourceText}`)
   const admin = await fetchAdminConf(ctx, c, o)
   if (admin.server && admin.server !== c.apiServer) log(`admin.conf names server ${admin.server}; using the inventory's ${c.apiServer}`)
@@ -185,7 +187,7 @@ export function kubeconfigPhase(o: KubeconfigPhaseOptions = {}): Phase<ClusterTa
       return {
         cluster: c.name,
         apiServer: c.apiServer,
-        source: src.kind === 'file' ? {file: src.file, stamp: fileStamp} : src.label,
+        source: src.kind === 'file' ? {file: src.file, stamp: fileStamp} : src.key,
         kubeconfig: kubeconfigFile(ctx),
       }
     },

@@ -17,7 +17,7 @@
  */
 import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs'
 import path from 'node:path'
-import {findCluster, firstControlPlane, nodeName, obsctlDir} from '../config/model.js'
+import {findCluster, firstControlPlane, nodeLogin, nodeName, obsctlDir} from '../config/model.js'
 import type {Cluster} from '../config/schema.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
@@ -83,7 +83,7 @@ export function backupEtcdPhase(o: BackupEtcdOptions): Phase<ClusterTarget, Back
       await backupS3(ctx, o)
     },
     describe: (t, ctx) =>
-      `ssh ${firstControlPlane(clusterOf(ctx, t.cluster)).host}: etcdctl snapshot save, etcdutl snapshot status, sha256sum; copy it here, check the sha256, encrypt (AES-256-GCM), upload s3://${backupBucket(ctx.platform)}/${objectKey(o.id, `${snapshotName(t.cluster)}.enc`)}`,
+      `ssh ${nodeLogin(ctx.platform, firstControlPlane(clusterOf(ctx, t.cluster)))}: etcdctl snapshot save, etcdutl snapshot status, sha256sum; copy it here, check the sha256, encrypt (AES-256-GCM), upload s3://${backupBucket(ctx.platform)}/${objectKey(o.id, `${snapshotName(t.cluster)}.enc`)}`,
     async run(t, ctx, io) {
       const c = clusterOf(ctx, t.cluster)
       const node = firstControlPlane(c)

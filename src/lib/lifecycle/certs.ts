@@ -26,7 +26,7 @@
  */
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
-import {apiServerPort, controlPlaneNodes, findCluster, kubeUserName, nodeName, obsctlDir} from '../config/model.js'
+import {apiServerPort, controlPlaneNodes, findCluster, kubeUserName, nodeLogin, nodeName, obsctlDir} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
 import type {Cluster, ClusterNode} from '../config/schema.js'
 import {runClusters} from '../engine/options.js'
@@ -283,7 +283,7 @@ export function certsRenewPhase(o: CertsRenewOptions = {}): Phase<CpNodeTarget, 
     fingerprint: async (t, ctx) => ({cluster: t.cluster, host: t.host, renew: await renewOf(ctx, t.cluster)}),
     prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
     describe: (t, ctx) =>
-      `ssh ${t.host}: kubeadm certs renew all; restart ${CONTROL_PLANE_PODS.join(', ')} one at a time (manifest moved out of /etc/kubernetes/manifests until crictl shows the container gone, then back until a new container runs); read the certificates back; check that kube-apiserver at ${t.host}:${apiServerPort(clusterOf(ctx, t.cluster))} (a TLS connection from the node through its sshd) serves the renewed apiserver.crt`,
+      `ssh ${nodeLogin(ctx.platform, cpNode(ctx, t).node)}: kubeadm certs renew all; restart ${CONTROL_PLANE_PODS.join(', ')} one at a time (manifest moved out of /etc/kubernetes/manifests until crictl shows the container gone, then back until a new container runs); read the certificates back; check that kube-apiserver at ${t.host}:${apiServerPort(clusterOf(ctx, t.cluster))} (a TLS connection from the node through its sshd) serves the renewed apiserver.crt`,
     async run(t, ctx, io) {
       const {cluster, node} = cpNode(ctx, t)
       const conn = await rootShell(ctx, node)

@@ -12,7 +12,7 @@
  * `node-reset` (`kubeadm reset -f` over SSH), `node-delete` (the Node object), `node-forget` (the
  * inventory entry, last: a rerun after a failure finishes the job).
  */
-import {findCluster, nodeName} from '../config/model.js'
+import {findCluster, nodeLogin, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode} from '../config/schema.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
@@ -217,7 +217,7 @@ export function nodeResetPhase(o: NodeRemovalOptions): Phase<HostTarget, {reset:
     title: 'kubeadm reset on the node',
     targets: () => [removalTarget(o)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
-    describe: (t) => `ssh ${t.host}: sudo kubeadm reset -f${o.force ? ' (--force: an unreachable machine is skipped)' : ''}`,
+    describe: (_t, ctx) => `ssh ${nodeLogin(ctx.platform, o.node)}: sudo kubeadm reset -f${o.force ? ' (--force: an unreachable machine is skipped)' : ''}`,
     prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
     async run(t, ctx, io) {
       const {sshPool} = await import('../ssh/pool.js')

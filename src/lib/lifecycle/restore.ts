@@ -9,7 +9,7 @@
  * and stays the one reported, and a data dir that holds the backup already is not restored again.
  */
 import path from 'node:path'
-import {controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
+import {controlPlaneNodes, firstControlPlane, nodeLogin, nodeName} from '../config/model.js'
 import type {Cluster} from '../config/schema.js'
 import {killPoint} from '../engine/kill-point.js'
 import {runClusters} from '../engine/options.js'
@@ -169,7 +169,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
       await backupS3(ctx, o)
     },
     describe: (t, ctx) =>
-      `download and decrypt ${objectKey(o.id, `${snapshotName(t.cluster)}.enc`)}; on ${firstControlPlane(clusterOf(ctx, t.cluster)).host}: stop ${CONTROL_PLANE_PODS.join(', ')} (manifests out of /etc/kubernetes/manifests), move the etcd data dir aside, etcdutl snapshot restore, start them again, wait for etcd to be healthy`,
+      `download and decrypt ${objectKey(o.id, `${snapshotName(t.cluster)}.enc`)}; ssh ${nodeLogin(ctx.platform, firstControlPlane(clusterOf(ctx, t.cluster)))}: stop ${CONTROL_PLANE_PODS.join(', ')} (manifests out of /etc/kubernetes/manifests), move the etcd data dir aside, etcdutl snapshot restore, start them again, wait for etcd to be healthy`,
     async run(t, ctx, io) {
       const c = clusterOf(ctx, t.cluster)
       refuseMultiControlPlane(c)
@@ -281,7 +281,7 @@ export function restoreAbandonPhase(): Phase<ClusterTarget, RestoreAbandonReport
     fingerprint: (t) => ({cluster: t.cluster}),
     prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
     describe: (t, ctx) =>
-      `ssh ${firstControlPlane(clusterOf(ctx, t.cluster)).host}: read ${RESTORE_RECORD}, list the etcd data dirs and ${PARKED}; remove the record and its snapshot copy (no data dir is moved or deleted)`,
+      `ssh ${nodeLogin(ctx.platform, firstControlPlane(clusterOf(ctx, t.cluster)))}: read ${RESTORE_RECORD}, list the etcd data dirs and ${PARKED}; remove the record and its snapshot copy (no data dir is moved or deleted)`,
     async run(t, ctx, io) {
       const c = clusterOf(ctx, t.cluster)
       const node = firstControlPlane(c)

@@ -12,7 +12,7 @@
 import {randomBytes} from 'node:crypto'
 import {sleepOrInterrupt as sleep, withTimeout} from '../async.js'
 import {runClusters} from '../engine/options.js'
-import {clusterKubernetes, findCluster, firstControlPlane, nodeName} from '../config/model.js'
+import {clusterKubernetes, findCluster, firstControlPlane, nodeLogin, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import type {RunContext, Target, TaskIO} from '../engine/types.js'
 import {ObsctlError, errorMessage} from '../errors.js'
@@ -261,5 +261,5 @@ export function describeInstall(t: NodeTarget, ctx: RunContext): string {
   const {cluster, node} = resolveTarget(ctx.platform, t)
   const mode = installMode(cluster, node)
   const what = mode === 'init' ? 'kubeadm init + Cilium' : mode === 'join' ? `join ${cluster.name} as worker` : `join ${cluster.name} as control plane`
-  return `ssh ${node.user ?? ctx.platform.ssh.user}@${node.host}: upload install-k8s.sh (Kubernetes ${clusterKubernetes(ctx.platform, cluster)}, ${what}), run it with sudo, wait for Ready`
+  return `ssh ${nodeLogin(ctx.platform, node)}: upload install-k8s.sh (Kubernetes ${clusterKubernetes(ctx.platform, cluster)}, ${what}), run it with sudo, wait for Ready`
 }

@@ -3,7 +3,7 @@
  * run's resources (one per node, shared by both phases, closed at run end and on Ctrl-C).
  */
 import type {Phase} from '../engine/types.js'
-import {clusterKubernetes} from '../config/model.js'
+import {clusterKubernetes, nodeLogin} from '../config/model.js'
 import {ObsctlError} from '../errors.js'
 import {
   describeInstall,
@@ -27,7 +27,8 @@ export function preflightPhase(o: PreflightPhaseOptions = {}): Phase<NodeTarget>
       const {cluster, node} = resolveTarget(ctx.platform, t)
       return {node, role: cluster.role, profile: ctx.platform.profile, k8s: clusterKubernetes(ctx.platform, cluster)}
     },
-    describe: (t) => `ssh ${t.host}: OS/arch, CPU, memory, disk, swap, ports 6443/10250, clock, sudo, leftovers of obsctl runs (read-only)`,
+    describe: (t, ctx) =>
+      `ssh ${nodeLogin(ctx.platform, resolveTarget(ctx.platform, t).node)}: OS/arch, CPU, memory, disk, swap, ports 6443/10250, clock, sudo, leftovers of obsctl runs (read-only)`,
     prepare: async (_t, ctx) => (await import('../ssh/pool.js')).prepareSsh(ctx),
     async run(t, ctx, io) {
       const {cluster, node} = resolveTarget(ctx.platform, t)

@@ -20,6 +20,7 @@ import {shQuote} from './quote.js'
 import {SESSION_FUNCTIONS, UPLOAD_PREFIX, sessionFileName} from './session.js'
 import {killPoint} from '../engine/kill-point.js'
 import {append, check, hostPattern, keyType, lookup, refusal as hostKeyRefusal, type HostKeyPolicy} from './known-hosts.js'
+import {sshLogin} from './label.js'
 
 export type SudoMode = 'nopasswd' | 'password'
 
@@ -109,7 +110,7 @@ export class SshConnection {
     private readonly client: Client,
     readonly opts: ConnectOptions,
   ) {
-    this.label = `${opts.user}@${hostPattern(opts.host, opts.port)}`
+    this.label = sshLogin(opts)
     client.on('close', () => {
       this.closed = true
     })
@@ -126,14 +127,14 @@ export class SshConnection {
     for (let i = 1; ; i++) {
       try {
         return await traced(
-          `ssh ${opts.user}@${hostPattern(opts.host, opts.port)} connect`,
+          `ssh ${sshLogin(opts)} connect`,
           () => SshConnection.connectOnce(opts),
           () => 'ok',
         )
       } catch (error) {
         const e = error as Ssh2Error
         if (e instanceof ObsctlError || !isRetryable(e) || i >= attempts) throw SshConnection.wrap(e, opts, i)
-        opts.onNotice?.(`ssh ${opts.user}@${hostPattern(opts.host, opts.port)}: ${netReason(e)}; retrying in ${delay} ms (attempt ${i + 1}/${attempts})`)
+        opts.onNotice?.(`ssh ${sshLogin(opts)}: ${netReason(e)}; retrying in ${delay} ms (attempt ${i + 1}/${attempts})`)
         await sleep(delay, opts.signal)
         delay *= 2
       }
@@ -142,7 +143,7 @@ export class SshConnection {
 
   private static wrap(e: Ssh2Error, opts: ConnectOptions, attempts: number): Error {
     if (e instanceof ObsctlError) return e
-    const who = `${opts.user}@${hostPattern(opts.host, opts.port)}`
+    const who = sshLogin(opts)
     if (e.level === 'client-authentication') {
       const tried = [opts.privateKey ? 'key file' : '', opts.agent ? 'ssh-agent' : '', opts.password ? 'password' : ''].filter(Boolean).join(', ') || 'none'
       return new ObsctlError(`ssh ${who}: authentication failed (tried: ${tried}); the server accepted none of the offered credentials`, {

@@ -23,6 +23,10 @@ import {closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, rea
 import {ObsctlError} from '../errors.js'
 import {lockPathFor, withFileLock} from '../file-lock.js'
 import {assertRegularFile} from '../fs.js'
+import {hostPattern} from './label.js'
+
+/** (./label.ts: the known_hosts host name is also how a node is named in messages) */
+export {hostPattern}
 
 export type HostKeyPolicy = 'accept-new' | 'strict'
 
@@ -50,11 +54,6 @@ export function keyType(key: Buffer): string {
   if (key.length < 4) return 'unknown'
   const n = key.readUInt32BE(0)
   return key.subarray(4, 4 + n).toString('latin1')
-}
-
-/** The host name OpenSSH writes and matches: `host` for port 22, else `[host]:port`. */
-export function hostPattern(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`
 }
 
 /** OpenSSH match_pattern: `*` any run of characters, `?` exactly one (case-insensitive for host names). */
