@@ -53,6 +53,6 @@ describe('the summary of a run that did not finish', () => {
       formatRunSummary({...done, dryRun: true, ok: true})
         .split('\n')
         .at(-1),
-    ).toMatch(/^dry run: nothing was changed in /)
+    ).toBe('dry run: nothing was changed')
   })
 })

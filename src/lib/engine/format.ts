@@ -66,11 +66,12 @@ export function formatRunSummary(r: RunResult): string {
     for (const t of ph.tasks)
       rows.push([ph.name, t.target, RESULT_WORDS[t.status] ?? t.status, secs(t.durationMs), t.error ?? t.summary ?? t.description ?? ''])
   }
-  const verdict = r.dryRun ? DRY_RUN_CLOSING : r.ok ? 'all phases done' : r.interrupted ? 'interrupted' : 'failed'
+  const verdict = r.ok ? 'all phases done' : r.interrupted ? 'interrupted' : 'failed'
   return [
     table(['PHASE', 'TARGET', 'RESULT', 'TIME', 'DETAIL'], rows),
     '',
-    `${verdict} in ${secs(r.durationMs)}${r.logsDir ? `; logs: ${r.logsDir}` : ''}`,
+    // a dry run's time is its planning's: the closing line reads the same as every other dry run's
+    r.dryRun ? DRY_RUN_CLOSING : `${verdict} in ${secs(r.durationMs)}${r.logsDir ? `; logs: ${r.logsDir}` : ''}`,
     ...nextSteps(r).map((h) => `  → ${h}`),
   ].join('\n')
 }
