@@ -223,5 +223,12 @@ describe('config explain', () => {
     expect(r.status).toBe(2)
     expect(r.stderr).toContain('ssh.nope: ssh has no field nope')
     expect(r.stderr).toContain('fields of ssh: user, port, identityFile')
+    expect(r.stderr).not.toContain('did you mean')
+  })
+
+  it('a typed field names the one meant, as an unknown inventory field does', () => {
+    expect(() => explainField('ssh.prot')).toThrow('ssh.prot: ssh has no field prot (did you mean "port"?)')
+    expect(() => explainField('clusters.nodes.hots')).toThrow('has no field hots (did you mean "host"?)')
+    expect(() => explainField('git.reomte')).toThrow('git.reomte: git has no field reomte (did you mean "remote"?)')
   })
 })

@@ -5,6 +5,7 @@
  * (`clusters.nodes.host`, `clusters[].nodes[].host` and `clusters.0.nodes.0.host` are the same field).
  */
 import {inputError} from '../errors.js'
+import {didYouMean} from '../did-you-mean.js'
 import {jsonSchema} from './schema.js'
 
 type Node = Record<string, unknown> & {
@@ -126,8 +127,14 @@ export function explainField(path: string, schema: Record<string, unknown> = jso
     if (!next) {
       const fields = fieldsOf(root, node)
       const at = walked.length ? walked.join('.') : 'the inventory'
+      const meant = fields?.length
+        ? didYouMean(
+            seg,
+            fields.map((f) => f.name),
+          )
+        : undefined
       throw inputError(
-        `${path}: ${at} has no field ${seg}`,
+        `${path}: ${at} has no field ${seg}${meant ? ` (did you mean "${meant}"?)` : ''}`,
         [
           fields?.length ? `fields of ${at}: ${fields.map((f) => f.name).join(', ')}` : `${at} is a ${typeOf(root, node)}, not an object`,
           `obsctl config explain ${walked.join('.') || ''}`.trim(),
