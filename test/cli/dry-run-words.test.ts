@@ -106,7 +106,7 @@ describe('every dry run ends with "dry run: nothing was changed"', () => {
 })
 
 /**
- * A node's SSH login is named one way wherever a plan says it (ssh/label.ts sshLogin, as SSH errors and traces name
+ * A node's SSH login is named one way wherever a plan says it (src/lib/ssh-login.ts sshLogin, as SSH errors and traces name
  * it): the dry runs wrote `ssh 192.168.101.194` (preflight, certs, backup, resets), `ssh bsh@192.168.101.194` (the
  * install) and `bsh@192.168.101.194:22` (the kubeconfig step).
  */

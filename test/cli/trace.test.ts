@@ -251,6 +251,8 @@ describe('SSH (ssh2 through SshConnection, the sshd sandbox)', () => {
       expect(lines).toEqual([
         expect.stringMatching(new RegExp(`^trace: ssh ${escape(at)} connect → ok \\(\\d+ ms\\)$`)),
         expect.stringMatching(new RegExp(`^trace: ssh ${escape(at)} exec 'DB_PASSWORD=\\*\\*\\* sh -c "exit 3"' → exit 3 \\(\\d+ ms\\)$`)),
+        // the upload's temporary file is named after the connection's sshd process, asked once per connection
+        expect.stringMatching(new RegExp(`^trace: ssh ${escape(at)} exec 'sh -c 'start_of\\(\\) .*' → exit 0 \\(\\d+ ms\\)$`)),
         expect.stringMatching(new RegExp(`^trace: ssh ${escape(at)} sftp put /tmp/obsctl-trace-test → ok \\(\\d+ ms\\)$`)),
       ])
       expect(lines.join('\n')).not.toContain('hunter2-Wq9')

@@ -2,7 +2,7 @@
 import path from 'node:path'
 import {inputError, type ObsctlError} from '../errors.js'
 import type {Cluster, ClusterNode, Platform} from './schema.js'
-import {sshLogin} from '../ssh/label.js'
+import {sshLogin} from '../ssh-login.js'
 
 /** The Kubernetes version a cluster runs (and its new nodes get): its own while it differs, else versions.kubernetes. */
 export function clusterKubernetes(p: Platform, c: Cluster): string {
@@ -129,7 +129,7 @@ export function sshTarget(p: Platform, n: ClusterNode): {host: string; port: num
   return {host: n.host, port: n.port ?? p.ssh.port, user: n.user ?? p.ssh.user}
 }
 
-/** The node's SSH login as every message names it (`bsh@192.168.101.194`; ../ssh/label.ts sshLogin). */
+/** The node's SSH login as every message names it (`bsh@192.168.101.194`; ../ssh-login.ts sshLogin). */
 export function nodeLogin(p: Platform, n: ClusterNode): string {
   return sshLogin(sshTarget(p, n))
 }

@@ -20,7 +20,7 @@ import {shQuote} from './quote.js'
 import {SESSION_FUNCTIONS, UPLOAD_PREFIX, sessionFileName} from './session.js'
 import {killPoint} from '../engine/kill-point.js'
 import {append, check, hostPattern, keyType, lookup, refusal as hostKeyRefusal, type HostKeyPolicy} from './known-hosts.js'
-import {sshLogin} from './label.js'
+import {sshLogin} from '../ssh-login.js'
 
 export type SudoMode = 'nopasswd' | 'password'
 

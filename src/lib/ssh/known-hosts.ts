@@ -23,7 +23,7 @@ import {closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, rea
 import {ObsctlError} from '../errors.js'
 import {lockPathFor, withFileLock} from '../file-lock.js'
 import {assertRegularFile} from '../fs.js'
-import {hostPattern} from './label.js'
+import {hostPattern} from '../ssh-login.js'
 
 /** (./label.ts: the known_hosts host name is also how a node is named in messages) */
 export {hostPattern}
