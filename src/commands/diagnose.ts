@@ -4,6 +4,7 @@ import {durationFlag} from '../lib/cli/duration-flag.js'
 import {BaseCommand} from '../lib/cli/base.js'
 import {serviceFlags} from '../lib/cli/service-flags.js'
 import type {DiagnoseResult} from '../lib/diagnose/collect.js'
+import {countFlagWithDefault, MAX_LOG_TAIL_LINES} from '../lib/cli/count-flag.js'
 
 export default class Diagnose extends BaseCommand {
   static override summary = 'Write one tar.gz for a support ticket: validate/status, journal, nodes, events, unready pods and their logs, CR status.'
@@ -17,7 +18,7 @@ export default class Diagnose extends BaseCommand {
   static override flags = {
     since: durationFlag('Events and log lines of this window (e.g. 30m, 1h, 1d).', '1h', {example: '30m, 2h or 1d'}),
     out: Flags.string({summary: 'The archive to write (default ./obsctl-diagnose-<UTC time>.tar.gz).'}),
-    'tail-lines': Flags.integer({summary: 'Log lines per container of a pod that is not Ready.', default: 100, min: 1}),
+    'tail-lines': countFlagWithDefault('Log lines per container of a pod that is not Ready (at most 10000).', {max: MAX_LOG_TAIL_LINES, default: 100}),
     ...serviceFlags(),
   }
 

@@ -3,6 +3,7 @@ import {BaseCommand} from '../lib/cli/base.js'
 import {ExitCode} from '../lib/errors.js'
 import type {DriftResult} from '../lib/gitops/drift.js'
 import {DAY, secondsFlag} from '../lib/cli/seconds-flag.js'
+import {countFlagWithDefault, MAX_LINES} from '../lib/cli/count-flag.js'
 
 export default class Diff extends BaseCommand {
   static override readOnly = true
@@ -24,7 +25,7 @@ Exit 0 when there is no drift, 1 when there is any (also with --json), 2 for bad
   static override flags = {
     cluster: Flags.string({summary: "Only this cluster's Applications."}),
     diffs: Flags.boolean({summary: "Print each differing file's unified diff (--no-diffs: only the file names).", default: true, allowNo: true}),
-    context: Flags.integer({summary: 'Lines of context in the diffs.', default: 3, min: 0}),
+    context: countFlagWithDefault('Lines of context in the diffs (0 to 1000000).', {min: 0, max: MAX_LINES, default: 3}),
     'request-timeout': secondsFlag('Seconds each Kubernetes request may take.', 30, DAY),
   }
 

@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand, outputFlag} from '../lib/cli/base.js'
 import type {LogsResult} from '../lib/engine/show-logs.js'
+import {countFlag, MAX_LINES} from '../lib/cli/count-flag.js'
 
 export default class Logs extends BaseCommand {
   static override readOnly = true
@@ -19,7 +20,7 @@ export default class Logs extends BaseCommand {
     run: Flags.string({summary: 'The run id (or its unique beginning); default: the latest run.'}),
     phase: Flags.string({char: 'p', summary: 'Only this phase (repeatable).', multiple: true}),
     target: Flags.string({char: 't', summary: 'Only this target, e.g. cluster-01 or cluster-01/192.168.101.194 (repeatable).', multiple: true}),
-    tail: Flags.integer({summary: 'Only the last N lines of each log.', min: 1}),
+    tail: countFlag('Only the last N lines of each log (at most 1000000).', {max: MAX_LINES}),
   }
 
   async run(): Promise<LogsResult> {

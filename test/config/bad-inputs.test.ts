@@ -354,7 +354,7 @@ interface ArgvRow {
 }
 
 const ARGV_ROWS: ArgvRow[] = [
-  {name: '--interval abc', argv: ['status', '--interval', 'abc'], says: /--interval: expected an integer but received: abc/},
+  {name: '--interval abc', argv: ['status', '--interval', 'abc'], says: /--interval: expected an integer \(seconds\) but received: abc/},
   {name: '--interval without a value', argv: ['status', '--interval'], says: /--interval expects a value/},
   {name: '--port abc', argv: ['cluster', 'add', 'cluster-05', '--host', '192.168.101.199', '--port', 'abc'], says: /--port: expected an integer/},
   {

@@ -5,6 +5,7 @@ import {formatRunSummary, type RunResult} from '../../lib/engine/index.js'
 import {runNodeInstall} from '../../lib/nodes/run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
+import {countFlag, MAX_CONCURRENCY} from '../../lib/cli/count-flag.js'
 
 export default class NodeInstall extends BaseCommand {
   static override summary = 'Install Kubernetes on the nodes over SSH (the `nodes` phase): preflight, upload install-k8s.sh, run it, wait for Ready.'
@@ -18,7 +19,7 @@ export default class NodeInstall extends BaseCommand {
   static override args = {clusters: Args.string({description: 'clusters to install (default: all)'})}
   static override strict = false
   static override flags = {
-    concurrency: Flags.integer({summary: 'Nodes at once (default: all).', min: 1}),
+    concurrency: countFlag('Nodes at once, at most 1000 (default: all).', {max: MAX_CONCURRENCY}),
     'known-hosts': knownHostsFlag(),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every node (each step still checks before it acts).'}),
     'dry-run': Flags.boolean({summary: 'Connect to nothing: print what each node task would do.'}),

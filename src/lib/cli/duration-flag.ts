@@ -8,6 +8,7 @@
  */
 import * as Flags from '@oclif/core/flags'
 import {durationSeconds, isDuration} from '../config/units.js'
+import {shownValue} from './count-flag.js'
 
 export const YEAR = 365 * 86_400
 
@@ -15,7 +16,7 @@ export const YEAR = 365 * 86_400
 export function durationFlagProblem(value: string, o: {example: string; max?: number}): string | undefined {
   const max = o.max ?? YEAR
   // a value with a space, a newline or a quote is shown quoted, so the message says what was typed
-  const got = `but received: ${/^[\w.-]+$/.test(value) ? value : JSON.stringify(value)}`
+  const got = `but received: ${shownValue(value)}`
   if (!isDuration(value)) return `expected a duration such as ${o.example} (a number and a unit: ms, s, m, h, d, w, y; largest unit first, e.g. 1h30m) ${got}`
   const s = durationSeconds(value)
   if (s < 1) return `expected a duration of at least 1s ${got}`
