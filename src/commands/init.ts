@@ -16,8 +16,10 @@ export default class Init extends BaseCommand {
 
   async run(): Promise<InitResult> {
     const {flags} = await this.parse(Init)
+    const {file, from} = this.inventoryFile(flags.config)
     const result = await initInventory({
-      file: this.inventoryPath(flags.config),
+      file,
+      from,
       example: flags.example,
       force: flags.force,
       yes: flags.yes,

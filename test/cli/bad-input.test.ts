@@ -26,10 +26,12 @@ interface Probe {
   /** what the output (stderr, or stdout under --json) must name: the flag or env var that fixes it */
   names: RegExp
   env?: Record<string, string>
+  /** a secret the output must not show */
+  hides?: string
 }
 
 // {dir} is the probe's own copy of the folder
-const P = (name: string, argv: string[], names: RegExp, env?: Record<string, string>): Probe => ({name, argv, names, env})
+const P = (name: string, argv: string[], names: RegExp, env?: Record<string, string>, hides?: string): Probe => ({name, argv, names, env, hides})
 
 const PROBES: Probe[] = [
   // empty values: a script's unset variable (`--ca-file "$CA"`) was taken for "flag not given"
@@ -150,6 +152,35 @@ const PROBES: Probe[] = [
   P('OBSCTL_GRAFANA_ADMIN_PASSWORD too short (secrets apply dry run)', ['secrets', 'apply', '--dry-run'], /\$OBSCTL_GRAFANA_ADMIN_PASSWORD /, {
     OBSCTL_GRAFANA_ADMIN_PASSWORD: 'short',
   }),
+  // OBSCTL_CONFIG: blank (init wrote an inventory named " "), a line end, a folder (the message named only -c)
+  P('OBSCTL_CONFIG blank', ['config', 'validate'], /\$OBSCTL_CONFIG \(" "\) is blank/, {OBSCTL_CONFIG: ' '}),
+  P('init --example with OBSCTL_CONFIG blank', ['init', '--example'], /\$OBSCTL_CONFIG \(" "\) is blank/, {OBSCTL_CONFIG: ' '}),
+  P('OBSCTL_CONFIG with a line end', ['status'], /\$OBSCTL_CONFIG \("obsctl\.yaml\\n"\) holds a newline at its end/, {OBSCTL_CONFIG: 'obsctl.yaml\n'}),
+  P('OBSCTL_CONFIG=FOLDER', ['config', 'validate'], /inventory .*gitops \(from \$OBSCTL_CONFIG\): it is a folder/, {OBSCTL_CONFIG: '{dir}/gitops'}),
+  P('init --example --force with OBSCTL_CONFIG=FOLDER', ['init', '--example', '--force'], /\$OBSCTL_CONFIG names the inventory file to write/, {
+    OBSCTL_CONFIG: '{dir}/gitops',
+  }),
+  // credentials that are blank or hold a line end: refused before any connection, never shown (a key with a newline
+  // failed in the S3 request, exit 1: "Invalid character in header content")
+  P(
+    'S3 access key with a line end (s3 setup)',
+    ['s3', 'setup'],
+    /\$OBSCTL_S3_ACCESS_KEY holds a newline at its end/,
+    {OBSCTL_S3_ACCESS_KEY: 'AKIAPROBEKEY\n'},
+    'AKIAPROBEKEY',
+  ),
+  P('SSH password with a carriage return (node install)', ['node', 'install', '--yes'], /\$OBSCTL_SSH_PASSWORD holds a carriage return at its end/, {
+    OBSCTL_SSH_PASSWORD: 'probe-ssh-pw\r',
+  }),
+  P('OpenSearch password blank (status)', ['status'], /\$OBSCTL_OPENSEARCH_PASSWORD is blank/, {OBSCTL_OPENSEARCH_PASSWORD: '   '}),
+  P('backup key of 16 spaces (backup create)', ['backup', 'create', '--yes'], /\$OBSCTL_BACKUP_KEY is blank/, {OBSCTL_BACKUP_KEY: ' '.repeat(16)}),
+  P(
+    'Grafana admin password with a tab (bootstrap dry run)',
+    ['bootstrap', '--all', '--dry-run'],
+    /\$OBSCTL_GRAFANA_ADMIN_PASSWORD holds a tab at character 5 of 15/,
+    {OBSCTL_GRAFANA_ADMIN_PASSWORD: 'Good\tPassword-1'},
+    'Password-1',
+  ),
   // already refused before the audit: a sample of the other shapes
   P('status --watch --interval 99999999999', ['status', '--watch', '--interval', '99999999999'], /--interval: expected an integer less than or equal to 86400/),
   P('bootstrap --phase nope', ['bootstrap', '--phase', 'nope', '--dry-run'], /--phase=nope to be one of/),
@@ -284,5 +315,6 @@ describe('bad input on the command line: exit 2, the flag or env var named, noth
     expect(text, why).toMatch(p.names)
     expect(text, why).not.toMatch(/\n\s+at .+:\d+:\d+\)?\n/)
     expect(changed, why).toEqual([])
+    if (p.hides) expect(text, why).not.toContain(p.hides)
   })
 })

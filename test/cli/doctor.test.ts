@@ -121,6 +121,15 @@ describe('obsctl doctor', () => {
     expect(human.stdout).toContain('✖ git [tools.git]\n    git is not on PATH\n    → install git')
   })
 
+  it('fails (exit 1) naming a credential env var set to a value with a line end, never showing it (it passed as "set")', async () => {
+    const r = await obsctl(['doctor', '-c', inv, '--json'], {env: {...keys, OBSCTL_S3_ACCESS_KEY: `${SECRET}\n`}})
+    expect(r.status, r.stderr).toBe(1)
+    const rep = JSON.parse(r.stdout) as Report
+    expect(byId(rep, 'env.OBSCTL_S3_ACCESS_KEY')).toMatchObject({status: 'fail', detail: '$OBSCTL_S3_ACCESS_KEY holds a newline at its end'})
+    expect(byId(rep, 'env.OBSCTL_S3_SECRET_KEY').status).toBe('pass')
+    expect(r.stdout + r.stderr).not.toContain(SECRET)
+  })
+
   it('fails (exit 1) naming a credential env var the inventory names that is not set', async () => {
     const r = await obsctl(['doctor', '-c', inv, '--json'], {env: {...keys, OBSCTL_S3_SECRET_KEY: undefined}})
     expect(r.status, r.stderr).toBe(1)

@@ -318,6 +318,24 @@ const INVENTORY_ROWS: InventoryRow[] = [
     OBSCTL_OPENSEARCH_CA_FILE: '/etc/hostname',
   }),
   R('Grafana admin password "admin"', [], '$OBSCTL_GRAFANA_ADMIN_PASSWORD', '', /at least 8/, {OBSCTL_GRAFANA_ADMIN_PASSWORD: 'admin'}),
+  // values from the environment that are blank or hold a line end (checked here before a run reaches the service)
+  R('OpenSearch admin password with a line end', [], '$OBSCTL_OPENSEARCH_ADMIN_PASSWORD', '', /holds a newline at its end/, {
+    OBSCTL_OPENSEARCH_ADMIN_PASSWORD: 'Good-Passw0rd!\n',
+  }),
+  R('S3 secret key with a line end', [], 's3.secretKeyEnv', 'secretKeyEnv: OBSCTL_S3_SECRET_KEY', /\$OBSCTL_S3_SECRET_KEY holds a newline at its end/, {
+    OBSCTL_S3_SECRET_KEY: 'probe-s3-secret-value\n',
+  }),
+  R(
+    'Git token blank',
+    [
+      ['git.private', 'true'],
+      ['git.tokenEnv', 'OBSCTL_GIT_TOKEN'],
+    ],
+    'git.tokenEnv',
+    'tokenEnv: OBSCTL_GIT_TOKEN',
+    /\$OBSCTL_GIT_TOKEN is blank/,
+    {OBSCTL_GIT_TOKEN: '  '},
+  ),
 ]
 
 interface TextRow {

@@ -13,6 +13,7 @@ import {describeObject, type Kube, type KubeObject} from '../platform/kube.js'
 import {intoNamespace, parseObjects} from './manifest.js'
 import {LABELS, fnv32a} from './register.js'
 import {readText} from '../fs.js'
+import {envValue} from '../env.js'
 
 export const REPO_USERNAME = 'git'
 
@@ -68,7 +69,7 @@ export async function repoCredential(p: Platform, inventoryDir: string, prompt?:
     return {kind: 'ssh', from: file, secret: key}
   }
   const env = p.git.tokenEnv
-  const value = env ? process.env[env] : undefined
+  const value = env ? envValue(env, {secret: true}) : undefined
   if (value) return {kind: 'token', from: `$${env}`, secret: value}
   if (prompt) {
     const v = await prompt(`Token for ${p.git.remote} (Argo CD reads the repo with it)`)

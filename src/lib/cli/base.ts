@@ -7,7 +7,8 @@ import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type {Interfaces} from '@oclif/core'
 import {declinedError, ExitCode, fromFsError, inputError, isPromptExit, ObsctlError, isObsctlError, promptInterruptedError} from '../errors.js'
-import {loadInventory, resolveInventoryPath, type LoadedInventory} from '../config/load.js'
+import {resolve as resolvePath} from 'node:path'
+import {inventorySource, loadInventory, resolveInventoryPath, type InventorySource, type LoadedInventory} from '../config/load.js'
 import {prompter, usePrompter} from '../prompt.js'
 import {terminalPrompter} from './terminal-prompter.js'
 import {requestedOutput} from './output-format.js'
@@ -114,9 +115,16 @@ export abstract class BaseCommand extends Command {
     return resolveInventoryPath(flag)
   }
 
+  /** The inventory file and what named it (-c, $OBSCTL_CONFIG or neither), for messages about it. */
+  protected inventoryFile(flag?: string): {file: string; from?: InventorySource['from']} {
+    const source = inventorySource(flag)
+    return {file: resolvePath(source.value), from: source.from}
+  }
+
   /** The inventory; the flags that name a workstation file are checked against it first (./file-flags.ts). */
   protected loadInventory(flag?: string): LoadedInventory {
-    const inv = loadInventory(this.inventoryPath(flag))
+    const {file, from} = this.inventoryFile(flag)
+    const inv = loadInventory(file, from)
     refuseBadFileFlags(this.parsedFlags, inv.dir)
     return inv
   }

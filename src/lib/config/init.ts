@@ -13,6 +13,8 @@ import {EXAMPLE_ANSWERS, renderInventoryYaml, type InitAnswers} from './write.js
 
 export interface InitOptions {
   file: string
+  /** what named the file when not the default (-c/--config or $OBSCTL_CONFIG): the hints name it */
+  from?: '-c/--config' | '$OBSCTL_CONFIG'
   example?: boolean
   force?: boolean
   /** answers supplied programmatically (tests, other commands); skips the prompts */
@@ -34,16 +36,15 @@ export interface InitResult {
 
 export async function initInventory(opts: InitOptions): Promise<InitResult> {
   // before any question or write: what is in the way of the inventory or of .obsctl/ beside it is bad input
-  const elsewhere = ['or -c/--config OTHER.yaml to write elsewhere']
+  const byEnv = opts.from === '$OBSCTL_CONFIG'
+  const elsewhere = [
+    byEnv ? 'the path came from $OBSCTL_CONFIG: set it to another file, or pass -c/--config OTHER.yaml' : 'or -c/--config OTHER.yaml to write elsewhere',
+  ]
   assertFolderPath(path.dirname(path.resolve(opts.file)), elsewhere)
-  assertRegularFile(opts.file, ['-c/--config names the inventory file to write: give the path of a regular file'])
+  assertRegularFile(opts.file, [`${byEnv ? '$OBSCTL_CONFIG' : '-c/--config'} names the inventory file to write: give the path of a regular file`])
   assertFolderPath(obsctlDir(path.dirname(path.resolve(opts.file))), elsewhere)
   if (existsSync(opts.file) && !opts.force) {
-    throw inputError(
-      `${opts.file} already exists; not overwriting it`,
-      ['pass --force to overwrite it', 'or -c/--config OTHER.yaml to write elsewhere'],
-      'EXISTS',
-    )
+    throw inputError(`${opts.file} already exists; not overwriting it`, ['pass --force to overwrite it', ...elsewhere], 'EXISTS')
   }
   const interactive = !opts.answers && !opts.example
   let answers = opts.answers ?? (opts.example ? EXAMPLE_ANSWERS : undefined)

@@ -11,7 +11,7 @@ import type {FieldPath, LoadedInventory, Position} from './load.js'
 import {formatPath} from './load.js'
 import {derivedJson, fileEntryName} from '../derived-cache.js'
 import {apiServerHost, argocdHA, centralCluster, edgePrometheusName, kubeContextName, metricsMode, nodeName} from './model.js'
-import {lintAlerting} from './alerting.js'
+import {lintAlerting, receiverSecrets} from './alerting.js'
 import {capacity, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
 import {durationSeconds} from './units.js'
 import path from 'node:path'
@@ -19,6 +19,7 @@ import type {CheckStatus, Outcome} from '../checks/model.js'
 import {caProblem, checkFiles} from './files.js'
 import {inputError} from '../errors.js'
 import {envPasswordProblems} from './passwords.js'
+import {envValueProblem} from '../env.js'
 import {addressRange, overlaps, parseCidr, parseLbEntry, type AddressRange} from './validators.js'
 
 export type Severity = 'error' | 'warning' | 'info'
@@ -454,6 +455,21 @@ function workstationFindings(inv: LoadedInventory, opts: LintOptions): Finding[]
       message: osCaProblem.message,
       fix: osCaProblem.fix,
     })
+  // the credentials the inventory names for a run: a blank or multi-line value would fail only once it reached the service
+  // (the backup key is checked by backup create: a restore must take an older backup's key as it is)
+  const named: [string, FieldPath][] = [
+    [p.s3.accessKeyEnv, ['s3', 'accessKeyEnv']],
+    [p.s3.secretKeyEnv, ['s3', 'secretKeyEnv']],
+    ...(p.git.tokenEnv ? [[p.git.tokenEnv, ['git', 'tokenEnv']] as [string, FieldPath]] : []),
+    ...receiverSecrets(p.alerting).map((r): [string, FieldPath] => [r.env, r.at]),
+  ]
+  const seen = new Set<string>()
+  for (const [name, at] of named) {
+    const v = env[name]
+    const problem = v && !seen.has(name) ? envValueProblem(name, v, {secret: true}) : undefined
+    seen.add(name)
+    if (problem) add('env-value', 'error', at, problem, `export ${name}=… with the value alone, or unset it`)
+  }
   for (const w of envPasswordProblems(env)) {
     findings.push({
       id: 'password-policy',

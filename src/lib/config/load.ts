@@ -10,6 +10,7 @@ import type {z} from 'zod'
 import {derivedCache, derivedMemo, fileEntryName, notePlatformFile} from '../derived-cache.js'
 import {didYouMean} from '../did-you-mean.js'
 import {errorMessage, fsReason, inputError, isObsctlError} from '../errors.js'
+import {envValue} from '../env.js'
 import {fileKind} from '../fs.js'
 import type {FieldPath} from './field-path.js'
 import {plainYamlOffsets, readPlainYaml} from './plain-yaml.js'
@@ -58,16 +59,41 @@ export function formatPosition(pos: Position): string {
 
 /**
  * Where the inventory is: the flag, else $OBSCTL_CONFIG, else ./obsctl.yaml. An empty OBSCTL_CONFIG counts as
- * unset (as shells and CI systems leave it); an empty -c is bad input, not the current folder.
+ * unset (as shells and CI systems leave it); an empty -c is bad input, not the current folder, and so is an
+ * OBSCTL_CONFIG that is only whitespace or holds a line end (../env.ts): `init` wrote an inventory named " ".
  */
 export function resolveInventoryPath(flag?: string): string {
+  return path.resolve(inventorySource(flag).value)
+}
+
+/** What named the inventory file, for messages: the flag, the env var or the default. */
+export interface InventorySource {
+  value: string
+  /** how the message names it: `-c/--config`, `$OBSCTL_CONFIG`, or undefined for ./obsctl.yaml */
+  from?: '-c/--config' | '$OBSCTL_CONFIG'
+}
+
+export function inventorySource(flag?: string): InventorySource {
   if (flag !== undefined && flag.trim() === '')
     throw inputError(
       '-c/--config is empty: give the inventory file',
       ['e.g. -c obsctl.yaml, or leave -c out for $OBSCTL_CONFIG, else ./obsctl.yaml'],
       'BAD_FLAGS',
     )
-  return path.resolve(flag || process.env.OBSCTL_CONFIG || 'obsctl.yaml')
+  if (flag) return {value: flag, from: '-c/--config'}
+  const env = envValue(INVENTORY_ENV, {fix: `export ${INVENTORY_ENV}=PATH of the inventory file (-c/--config FILE wins over it)`})
+  if (env) return {value: env, from: '$OBSCTL_CONFIG'}
+  return {value: 'obsctl.yaml'}
+}
+
+export const INVENTORY_ENV = 'OBSCTL_CONFIG'
+
+/** The hints of an inventory that cannot be read, naming what named it. */
+export function inventoryHints(from: InventorySource['from']): string[] {
+  const create = 'or create one: obsctl init (obsctl init --example for the example lab)'
+  if (from === '$OBSCTL_CONFIG')
+    return [`the path came from $${INVENTORY_ENV}: set it to the inventory file, or unset it for ./obsctl.yaml (-c/--config FILE wins over it)`, create]
+  return ['pass -c/--config FILE or set OBSCTL_CONFIG', create]
 }
 
 function nodeAt(doc: Document, p: FieldPath, keyNode: boolean): Node | undefined {
@@ -330,19 +356,30 @@ export function configError(file: string, problems: ConfigProblem[]) {
   )
 }
 
-/** Read and parse the inventory file; a missing file is an exit-2 error naming the flag and env var. */
-export function loadInventory(file: string): LoadedInventory {
-  const hints = ['pass -c/--config FILE or set OBSCTL_CONFIG', 'or create one: obsctl init (obsctl init --example for the example lab)']
+/**
+ * Read and parse the inventory file; a missing file is an exit-2 error naming the flag and env var (`from`: what named
+ * the file, when it was not the default; one from the environment is said, `… (from $OBSCTL_CONFIG)`).
+ */
+export function loadInventory(file: string, from?: InventorySource['from']): LoadedInventory {
+  const hints = inventoryHints(from)
+  // the flag the user typed needs no saying; a path from the environment does
+  const named = from === '$OBSCTL_CONFIG' ? ` (from ${from})` : ''
+  // a path with a space at an end, a quote or a control character is shown quoted, so the message says what it is
+  const shown = /^[\w./~+@:,=-]+$/.test(file) ? file : JSON.stringify(file)
   let text: string
   try {
     // only a regular file (or a symlink to one) is read: a FIFO would block the read for ever, a device never end
     const st = statSync(file)
-    if (!st.isFile()) throw inputError(`cannot read inventory ${file}: it is ${fileKind(st)}, not a regular file`, hints, 'CONFIG_NOT_FOUND')
+    if (!st.isFile()) throw inputError(`cannot read inventory ${shown}${named}: it is ${fileKind(st)}, not a regular file`, hints, 'CONFIG_NOT_FOUND')
     text = readFileSync(file, 'utf8')
   } catch (error) {
     if (isObsctlError(error)) throw error
     const code = (error as NodeJS.ErrnoException).code
-    throw inputError(code === 'ENOENT' ? `inventory not found: ${file}` : `cannot read inventory ${file}: ${fsReason(error)}`, hints, 'CONFIG_NOT_FOUND')
+    throw inputError(
+      code === 'ENOENT' ? `inventory not found: ${shown}${named}` : `cannot read inventory ${shown}${named}: ${fsReason(error)}`,
+      hints,
+      'CONFIG_NOT_FOUND',
+    )
   }
   return parseInventory(text, file)
 }

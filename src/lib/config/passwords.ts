@@ -14,6 +14,7 @@
  * Grafana: at least 4 characters without the strong password policy (pkg/services/user ValidatePassword);
  * obsctl asks for 8, like its prompt, and refuses Grafana's well-known default `admin`.
  */
+import {valueProblem} from '../env.js'
 
 /** Environment variables holding the platform's passwords (the names `secrets apply` reads). */
 export const PASSWORD_ENV = {
@@ -67,7 +68,7 @@ export function envPasswordProblems(env: NodeJS.ProcessEnv = process.env): {kind
     const name = PASSWORD_ENV[kind]
     const value = env[name]
     if (!value) continue
-    const problem = passwordProblem(kind, value)
+    const problem = valueProblem(value) ?? passwordProblem(kind, value)
     if (problem) out.push({kind, env: name, problem})
   }
   return out

@@ -11,6 +11,14 @@ import {fail, pass, warn} from '../checks/model.js'
 import {PACKAGE_ROOT} from '../package-root.js'
 import {ENV_KEY_PASSPHRASE, ENV_SSH_PASSWORD, expandHome} from '../ssh/pool.js'
 import type {DoctorCheck} from './types.js'
+import {envValueProblem} from '../env.js'
+
+/** A secret env var set to a value obsctl refuses (blank, a line end): the doctor says so before a run does. */
+function envProblem(env: NodeJS.ProcessEnv, name: string) {
+  const v = env[name]
+  const problem = v ? envValueProblem(name, v, {secret: true}) : undefined
+  return problem && fail(problem, `export ${name}=… with the value alone, or unset it`)
+}
 
 const SSH_PHASES = ['preflight', 'nodes', 'kubeconfig'] as const
 
@@ -99,6 +107,8 @@ export const sshCheck: DoctorCheck = {
       const {utils} = await import('../ssh/ssh2.js')
       const parsed = utils.parseKey(text)
       if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
+        const bad = envProblem(ctx.env, ENV_KEY_PASSPHRASE)
+        if (bad) return bad
         if (ctx.env[ENV_KEY_PASSPHRASE]) return pass(`${file} (passphrase from $${ENV_KEY_PASSPHRASE})`)
         return ctx.canPrompt
           ? warn(
@@ -127,6 +137,8 @@ export const sshCheck: DoctorCheck = {
         )
       }
     }
+    const bad = envProblem(ctx.env, ENV_SSH_PASSWORD)
+    if (bad) return bad
     if (ctx.env[ENV_SSH_PASSWORD]) return pass(`password login (from $${ENV_SSH_PASSWORD})`)
     const why = ssh.agent ? 'no ssh.identityFile, $SSH_AUTH_SOCK is not set' : 'no ssh.identityFile and ssh.agent: false'
     return ctx.canPrompt
@@ -197,6 +209,8 @@ export function envCheck(e: NamedEnv): DoctorCheck {
     tier: 'offline',
     neededBy: e.phases,
     async run(ctx) {
+      const bad = envProblem(ctx.env, e.env)
+      if (bad) return bad
       if (ctx.env[e.env]) return pass(`set (${e.use})`)
       if (e.prompted && ctx.canPrompt) return warn(`$${e.env} is not set: obsctl will ask for ${e.use}`, `for automation: export ${e.env}=…`)
       return fail(`$${e.env} is not set: ${e.use}${e.prompted ? ' (no terminal to ask on)' : ''}`, `export ${e.env}=… (named by ${e.field} in ${ctx.inv.file})`)

@@ -120,7 +120,7 @@ export async function backupRestore(
   if (!c) throw unknownClusterError(inv.platform, cluster, '--cluster')
   refuseMultiControlPlane(c)
   const keyEnv = keyEnvOf(inv, o)
-  const secret = o.dryRun ? '' : backupSecret(keyEnv)
+  const secret = o.dryRun ? '' : backupSecret(keyEnv, {restore: true})
   const creds = o.dryRun ? undefined : await backupCredentials(inv, o.credentials)
   if (!o.dryRun && o.confirm) {
     const q = `restore etcd of ${cluster} from backup ${id}: its control plane stops, and everything written to the cluster since ${id} is lost (the current data dir is kept beside it). Go ahead?`

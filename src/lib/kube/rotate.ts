@@ -68,6 +68,7 @@ export {
   type RotateReport,
   type Workload,
 } from './rotate/model.js'
+import {envValue} from '../env.js'
 
 /** Parse the credential names (bad input names the choices). */
 export function parseRotatable(names: string[]): Rotatable[] {
@@ -87,7 +88,7 @@ export function rotationSources(p: Platform, ids: Rotatable[], env: NodeJS.Proce
       continue
     }
     const name = id === 'argocd' ? ARGOCD_NEW_PASSWORD_ENV : PASSWORD_ENV[CREDENTIALS[id].kind]
-    const v = env[name]
+    const v = envValue(name, {secret: true, env})
     if (v) {
       const problem = id === 'argocd' ? argocdProblem(v) : passwordProblem(CREDENTIALS[id].kind, v)
       if (problem)

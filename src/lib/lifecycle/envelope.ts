@@ -10,6 +10,7 @@
  */
 import {createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb, type ScryptOptions} from 'node:crypto'
 import {ObsctlError, inputError} from '../errors.js'
+import {envValue} from '../env.js'
 
 const MAGIC = Buffer.from('OBSCTLBK1\n')
 const SALT = 16
@@ -26,9 +27,13 @@ function deriveKey(secret: string, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => scryptCb(secret, salt, 32, KDF, (err, key) => (err ? reject(err) : resolve(key))))
 }
 
-/** The backup secret from the environment: missing or too short is bad input (exit 2) naming the variable. */
-export function backupSecret(envName: string): string {
-  const v = process.env[envName]
+/**
+ * The backup secret from the environment: missing or too short is bad input (exit 2) naming the variable, and so is a
+ * blank one or one with a line end (../env.ts) for a new backup. A restore takes the value as it is: a backup an older
+ * obsctl made with such a key decrypts only with exactly that key.
+ */
+export function backupSecret(envName: string, o: {restore?: boolean} = {}): string {
+  const v = o.restore ? process.env[envName] || undefined : envValue(envName, {secret: true})
   const hint = `export ${envName}="$(openssl rand -base64 32)" and keep a copy outside this machine: without it no backup can be restored`
   if (!v)
     throw inputError(

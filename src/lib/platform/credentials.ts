@@ -6,6 +6,8 @@ import type {Platform} from '../config/schema.js'
 import {canPrompt, prompter} from '../prompt.js'
 import type {S3Credentials} from './s3.js'
 import {CREDENTIAL_ENV} from './catalogue.js'
+import {envValue} from '../env.js'
+import {isObsctlError} from '../errors.js'
 
 export interface OpenSearchCredentials {
   user: string
@@ -14,8 +16,8 @@ export interface OpenSearchCredentials {
 
 /** OpenSearch credentials from the environment, else asked on a terminal, else the reason there are none. */
 export async function opensearchCredentials(prompt: boolean): Promise<OpenSearchCredentials | {missing: string}> {
-  let user = process.env[CREDENTIAL_ENV.user] || undefined
-  let password = process.env[CREDENTIAL_ENV.password] || undefined
+  let user = envValue(CREDENTIAL_ENV.user)
+  let password = envValue(CREDENTIAL_ENV.password, {secret: true})
   if (user && password) return {user, password}
   if (!prompt || !canPrompt())
     return {
@@ -33,6 +35,8 @@ export async function s3Credentials(platform: Platform): Promise<S3Credentials |
   try {
     return await resolveCredentials(platform)
   } catch (e) {
+    // a key set to a blank or multi-line value is bad input before any check runs, not a check's failure
+    if (isObsctlError(e) && e.code === 'BAD_ENV') throw e
     return e as Error
   }
 }

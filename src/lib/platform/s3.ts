@@ -15,6 +15,7 @@ import type {Platform} from '../config/schema.js'
 import type {Client} from 'minio'
 import {formatDuration} from '../progress.js'
 import {trace, traceError, traceStart, tracing} from '../trace.js'
+import {envValue} from '../env.js'
 
 export interface S3Credentials {
   accessKey: string
@@ -86,8 +87,8 @@ export function parseEndpoint(url: string): S3Endpoint {
  */
 export async function resolveCredentials(platform: Platform): Promise<S3Credentials> {
   const {accessKeyEnv, secretKeyEnv} = platform.s3
-  let accessKey = process.env[accessKeyEnv] || undefined
-  let secretKey = process.env[secretKeyEnv] || undefined
+  let accessKey = envValue(accessKeyEnv, {secret: true})
+  let secretKey = envValue(secretKeyEnv, {secret: true})
   if (accessKey && secretKey) return {accessKey, secretKey}
   const missing = [accessKey ? undefined : accessKeyEnv, secretKey ? undefined : secretKeyEnv].filter(Boolean) as string[]
   if (!canPrompt()) {

@@ -15,6 +15,7 @@ import {prompter} from '../prompt.js'
 import {SshConnection} from './connection.js'
 import type {Credentials, SshSecrets} from './types.js'
 import {expandHome, knownHostsPath} from '../config/files.js'
+import {envValue} from '../env.js'
 
 export type {Credentials, SshSecrets} from './types.js'
 
@@ -82,7 +83,7 @@ export class SshPool {
         const parsed = utils.parseKey(c.privateKey)
         if (parsed instanceof Error && /passphrase/i.test(parsed.message)) {
           c.passphrase =
-            process.env[ENV_KEY_PASSPHRASE] ??
+            envValue(ENV_KEY_PASSPHRASE, {secret: true}) ??
             (await promptSecret(`Passphrase of ${file}`, [`set ${ENV_KEY_PASSPHRASE}`, 'or load the key into ssh-agent and leave identityFile unset']))
         } else if (parsed instanceof Error) {
           throw inputError(
@@ -95,7 +96,7 @@ export class SshPool {
       if (ssh.agent && process.env.SSH_AUTH_SOCK) c.agent = process.env.SSH_AUTH_SOCK
       if (!c.privateKey && !c.agent) {
         c.password =
-          process.env[ENV_SSH_PASSWORD] ??
+          envValue(ENV_SSH_PASSWORD, {secret: true}) ??
           (await promptSecret(`SSH password for ${ssh.user} on the nodes`, [
             'set ssh.identityFile in the inventory, or start an ssh-agent (SSH_AUTH_SOCK) with the key loaded',
             `for automation: ${ENV_SSH_PASSWORD} in the environment`,
@@ -111,7 +112,7 @@ export class SshPool {
     this.sudoP ??= (async () => {
       if (this.o.platform.ssh.sudo !== 'password') return undefined
       return (
-        process.env[ENV_SUDO_PASSWORD] ??
+        envValue(ENV_SUDO_PASSWORD, {secret: true}) ??
         (await promptSecret('sudo password on the nodes', [
           `for automation: ${ENV_SUDO_PASSWORD} in the environment`,
           'or configure NOPASSWD sudo and set ssh.sudo: nopasswd',

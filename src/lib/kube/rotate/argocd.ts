@@ -16,6 +16,7 @@ import {kubeForCluster} from '../run.js'
 import {MANAGED_BY, decoded, type SecretObject} from '../secrets/catalogue.js'
 import {http} from './common.js'
 import {ARGOCD_NEW_PASSWORD_ENV, type RotatePhaseOptions, type RotateReport} from './model.js'
+import {envValue} from '../../env.js'
 
 /** The pending rotation of the Argo CD admin password (plain values, as the initial admin secret holds one), while it runs. */
 export const PENDING_SECRET = 'obsctl-admin-password-rotation'
@@ -83,7 +84,7 @@ export async function rotateArgocd(ctx: RunContext, o: RotatePhaseOptions, io: T
     log(`${NAMESPACES.argocd}/${PENDING_SECRET} holds a rotation an earlier run did not finish: finishing it${waits}`)
   } else {
     if (!given) throw new ObsctlError('no new value for the Argo CD admin password', {code: 'ROTATE_NO_VALUE'})
-    const fromEnv = process.env[ARGOCD_PASSWORD_ENV]
+    const fromEnv = envValue(ARGOCD_PASSWORD_ENV, {secret: true})
     const oldPw = fromEnv || (await readInitialPassword(kube))
     const oldFrom = fromEnv ? `$${ARGOCD_PASSWORD_ENV}` : `${NAMESPACES.argocd}/${INITIAL_ADMIN_SECRET}`
     if (!oldPw)

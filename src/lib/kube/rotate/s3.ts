@@ -39,6 +39,7 @@ import {decoded, s3Secrets, thanosObjstoreYaml} from '../secrets/catalogue.js'
 import {readS3Ca} from '../secrets/values.js'
 import {basic, finishPending, http, pendingPairOf, previousKey, readSecret, restartAll, writeSecretKeys, type PendingCodec} from './common.js'
 import {CREDENTIALS, TITLES, type NewValue, type OperatorWorkload, type RotatePhaseOptions, type RotateReport, type Workload} from './model.js'
+import {envValue} from '../../env.js'
 
 /** Where the current pair is read: central's objstore.yml (Thanos's configuration). */
 export const S3_REFERENCE = {namespace: NAMESPACES.monitoring, name: SECRET_NAMES.thanosObjstore, key: 'objstore.yml'}
@@ -52,8 +53,8 @@ export const s3Source = (p: Platform) => `$${p.s3.accessKeyEnv}/$${p.s3.secretKe
 
 /** The new pair from the inventory's S3 env vars; both are needed (obsctl cannot make one). */
 export function s3NewValue(p: Platform, env: NodeJS.ProcessEnv = process.env): NewValue | undefined {
-  const accessKey = env[p.s3.accessKeyEnv]
-  const secretKey = env[p.s3.secretKeyEnv]
+  const accessKey = envValue(p.s3.accessKeyEnv, {secret: true, env})
+  const secretKey = envValue(p.s3.secretKeyEnv, {secret: true, env})
   return accessKey && secretKey ? {accessKey, value: secretKey, source: s3Source(p)} : undefined
 }
 

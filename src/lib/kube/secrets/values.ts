@@ -12,6 +12,7 @@ import {SERVICES} from '../../platform/catalogue.js'
 import type {Kube} from '../../platform/kube.js'
 import {ENV, FLUENTBIT_KEY_ENTRY, FLUENTBIT_OPENSEARCH_USER, liveValue, type SecretValues} from './catalogue.js'
 import {resolveTls} from './tls.js'
+import {envValue} from '../../env.js'
 
 export interface ResolveOptions {
   /** --generate-passwords: generate OpenSearch/Grafana passwords that are neither set nor in the cluster */
@@ -69,7 +70,7 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
 
   const password = async (what: string, kind: PasswordKind, live: () => Promise<string | undefined>): Promise<string> => {
     const env = PASSWORD_ENV[kind]
-    const fromEnv = process.env[env]
+    const fromEnv = envValue(env, {secret: true})
     if (fromEnv) {
       // checked before anything is applied: the consumer (OpenSearch, Grafana) would refuse it later
       const problem = passwordProblem(kind, fromEnv)
@@ -114,7 +115,7 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
     liveValue(kube, NAMESPACES.monitoring, SECRET_NAMES.grafanaAdmin, 'admin-password'),
   )
   // a machine credential (Grafana's datasource): env, else the cluster's, else generated without asking
-  let grafanaOpensearchPassword = process.env[ENV.grafanaOpensearchPassword]
+  let grafanaOpensearchPassword = envValue(ENV.grafanaOpensearchPassword, {secret: true})
   const grafanaOsProblem = grafanaOpensearchPassword ? passwordProblem('grafanaOpensearch', grafanaOpensearchPassword) : undefined
   if (grafanaOsProblem)
     throw inputError(
@@ -225,7 +226,7 @@ export function alertingValues(inv: LoadedInventory): Record<string, string> {
   const out: Record<string, string> = {}
   const missing: string[] = []
   for (const r of receiverSecrets(inv.platform.alerting)) {
-    const value = process.env[r.env]
+    const value = envValue(r.env, {secret: true})
     if (value) {
       const refused = receiverUrlRefusal(r, value)
       if (refused)

@@ -3,6 +3,7 @@ import {centralCluster, edgeClusters} from '../../config/model.js'
 import {APPLICATION, ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, NAMESPACES, okJson, requireCredentialRoute, type KubeObject} from '../../platform/index.js'
 import type {Check, ValidateContext} from '../types.js'
 import {clustersOf, fail, list, pass, warn} from './util.js'
+import {envValue} from '../../env.js'
 
 interface Application extends KubeObject {
   status?: {
@@ -47,7 +48,7 @@ interface ArgoCluster {
 }
 
 async function adminPassword(ctx: ValidateContext): Promise<string> {
-  const env = process.env[ARGOCD_PASSWORD_ENV]
+  const env = envValue(ARGOCD_PASSWORD_ENV, {secret: true})
   if (env) return env
   const kube = await ctx.kube(centralCluster(ctx.platform).name)
   const s = await kube.get<KubeObject & {data?: Record<string, string>}>('v1', 'Secret', INITIAL_ADMIN_SECRET, NAMESPACES.argocd)
