@@ -1,6 +1,11 @@
 /**
  * The run journal `.obsctl/state.json`: one record per `<phase>/<target.id>`, rewritten atomically
  * (write + fsync + rename) on every task transition, so a SIGKILLed run always leaves a whole file.
+ *
+ * Keys this version does not know — a newer obsctl's, at the top, in a task record, its failure or a phase run —
+ * are kept when the file is rewritten (the schema's objects are loose, not stripping): a journal a newer obsctl
+ * wrote and this one saved still has them. A record this version writes anew (its task ran again, or its phase
+ * started again) is this version's: it describes the new run, and what a newer version kept about the old one goes.
  */
 import {existsSync, readFileSync, renameSync} from 'node:fs'
 import path from 'node:path'
@@ -21,14 +26,14 @@ function buildStateFileSchema() {
   const z = zod()
   const TaskStatusSchema = z.enum(['pending', 'running', 'done', 'failed', 'interrupted', 'skipped'])
 
-  const TaskFailureSchema = z.object({
+  const TaskFailureSchema = z.looseObject({
     message: z.string(),
     code: z.string().optional(),
     exitCode: z.number().int(),
     hints: z.array(z.string()),
   })
 
-  const TaskRecordSchema = z.object({
+  const TaskRecordSchema = z.looseObject({
     phase: z.string().min(1),
     target: z.string().min(1),
     status: TaskStatusSchema,
@@ -45,14 +50,14 @@ function buildStateFileSchema() {
     logFile: z.string().optional(),
   })
 
-  const PhaseRunSchema = z.object({
+  const PhaseRunSchema = z.looseObject({
     runId: z.string().min(1),
     status: z.enum(['running', 'done', 'failed', 'interrupted']),
     startedAt: z.string(),
     endedAt: z.string().optional(),
   })
 
-  return z.object({
+  return z.looseObject({
     version: z.literal(1),
     inventory: z.string().optional(),
     updatedAt: z.string().optional(),
@@ -155,7 +160,10 @@ export class StateStore {
     for (const [k, {error, ...rec}] of Object.entries(s.tasks)) {
       tasks[k] = error !== undefined && !rec.failure ? {...rec, failure: {message: error, exitCode: 1, hints: []}} : rec
     }
+    // the known keys as this version has them; every other key as it was (see the file's comment)
+    const {version: _version, inventory: _inventory, updatedAt: _updatedAt, tasks: _tasks, phaseRuns: _phaseRuns, ...unknown} = s
     return new StateStore(file, {
+      ...unknown,
       version: 1,
       inventory: s.inventory ?? inventory,
       updatedAt: s.updatedAt ?? empty.updatedAt,

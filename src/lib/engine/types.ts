@@ -179,6 +179,7 @@ export interface PhaseRunRecord {
   endedAt?: string
 }
 
+/** `.obsctl/state.json`; a newer obsctl's keys are kept beside these when this one rewrites it (state.ts). */
 export interface StateFile {
   version: 1
   inventory: string

@@ -363,7 +363,8 @@ export async function recordCerts(inv: LoadedInventory, reports: CertsClusterRep
   const file = certsRecordFile(inv)
   await withFileLock(lockPathFor(file), async () => {
     const prev = lastCerts(inv)
-    const rec: CertsRecord = {at: at.toISOString(), clusters: {...prev?.clusters}}
+    // a newer obsctl's keys are kept: at the top, and on the clusters this check did not cover
+    const rec: CertsRecord = {...prev, at: at.toISOString(), clusters: {...prev?.clusters}}
     for (const r of reports) rec.clusters[r.cluster] = {status: r.status, soonest: r.soonest}
     await writeFileAtomic(file, `${JSON.stringify(rec, null, 2)}\n`)
   })

@@ -10,7 +10,8 @@
  * cluster's warnings and failures); a check about some removed clusters keeps the others. The top-level `ok`,
  * `components`, `summary` and `skipped` describe the merged checks; `at` is when the latest run ended.
  * A record written before checks had their own time (no `at` on a check) reads as if every check was made at the
- * record's `at`.
+ * record's `at`. Keys this version does not know (a newer obsctl's) are kept on rewriting, at the top and on each
+ * check it keeps; a check a run replaces is this run's result.
  */
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
@@ -65,7 +66,9 @@ const currentOf = (inv: LoadedInventory): Current => ({checkIds: CHECK_IDS, clus
 export async function recordVerdict(inv: LoadedInventory, v: Verdict, now = new Date()): Promise<void> {
   const file = recordFile(inv)
   await withFileLock(lockPathFor(file), async () => {
-    const rec = mergeRecord(readRecord(inv), v, now, currentOf(inv))
+    const prev = readRecord(inv)
+    // a newer obsctl's keys at the top are kept (every key this version knows is the merge's)
+    const rec = {...prev, ...mergeRecord(prev, v, now, currentOf(inv))}
     await writeFileAtomic(file, `${JSON.stringify(rec, null, 2)}\n`)
   })
 }
