@@ -19,17 +19,29 @@ function controlName(ch: string): string {
   return `control character U+${ch.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`
 }
 
-/** What is wrong with a (non-empty) value read from the environment, as `is blank …` / `holds a newline at its end`, or undefined. */
-export function valueProblem(value: string): string | undefined {
+/**
+ * What is wrong with a (non-empty) value read from the environment, as `is blank …` / `holds a newline at its end`, or
+ * undefined. Where inside the value is said by character (`at character 5 of 15`), except for a secret, whose length
+ * is not told: its end, its start or inside it.
+ */
+export function valueProblem(value: string, o: {secret?: boolean} = {}): string | undefined {
   if (value.trim() === '') return 'is blank: only whitespace'
   const at = CONTROL.exec(value)
   if (!at) return undefined
-  return `holds ${controlName(at[0])} ${at.index === value.length - 1 ? 'at its end' : `at character ${at.index + 1} of ${value.length}`}`
+  const where =
+    at.index === value.length - 1
+      ? 'at its end'
+      : o.secret
+        ? at.index === 0
+          ? 'at its start'
+          : 'inside it'
+        : `at character ${at.index + 1} of ${value.length}`
+  return `holds ${controlName(at[0])} ${where}`
 }
 
 /** What is wrong with an env var's (non-empty) value, naming it, or undefined; `secret`: the value is never quoted. */
 export function envValueProblem(name: string, value: string, o: {secret?: boolean} = {}): string | undefined {
-  const problem = valueProblem(value)
+  const problem = valueProblem(value, o)
   return problem && `$${name}${o.secret ? '' : ` (${JSON.stringify(value)})`} ${problem}`
 }
 

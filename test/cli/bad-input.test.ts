@@ -177,7 +177,7 @@ const PROBES: Probe[] = [
   P(
     'Grafana admin password with a tab (bootstrap dry run)',
     ['bootstrap', '--all', '--dry-run'],
-    /\$OBSCTL_GRAFANA_ADMIN_PASSWORD holds a tab at character 5 of 15/,
+    /\$OBSCTL_GRAFANA_ADMIN_PASSWORD holds a tab inside it/,
     {OBSCTL_GRAFANA_ADMIN_PASSWORD: 'Good\tPassword-1'},
     'Password-1',
   ),

@@ -68,7 +68,7 @@ export function envPasswordProblems(env: NodeJS.ProcessEnv = process.env): {kind
     const name = PASSWORD_ENV[kind]
     const value = env[name]
     if (!value) continue
-    const problem = valueProblem(value) ?? passwordProblem(kind, value)
+    const problem = valueProblem(value, {secret: true}) ?? passwordProblem(kind, value)
     if (problem) out.push({kind, env: name, problem})
   }
   return out
