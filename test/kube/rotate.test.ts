@@ -750,22 +750,40 @@ describe('killed (SIGKILL) and rerun (built binary)', () => {
   })
 
   it('two credentials, stopped between them (Ctrl-C, or killed) with the first done and the second not started: the rerun does not rotate the first again', async () => {
+    // the second credential is Argo CD: no workload restarts (Fluent Bit's four each waited the built CLI's 1-s
+    // rollout poll, ~10 s for this case), and its state is plain to check: the hash argocd-server reads, the
+    // initial secret, obsctl's pending Secret
     const GS = ['monitoring', 'grafana-admin-credentials'] as const
-    const FB = ['logging', 'fluentbit-opensearch-credentials'] as const
-    const two = ['secrets', 'rotate', 'grafana', 'fluent-bit', '--json', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig]
+    const session = async (password: string) =>
+      (await tlsRequest(`${argocd.url}/api/v1/session`, ca, {method: 'POST', body: JSON.stringify({username: 'admin', password})})).status
+    const argocdSecrets = () =>
+      servers[0]!
+        .listObjects('secrets', 'argocd')
+        .map((o) => o.metadata.name)
+        .sort()
+    const two = ['secrets', 'rotate', 'grafana', 'argocd', '--json', '-c', path.join(dir, 'obsctl.yaml'), '--kubeconfig', kubeconfig]
     const state = () =>
       JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8')) as {
         tasks: Record<string, {status: string; runId: string}>
         phaseRuns?: Record<string, {runId: string; status: string}>
       }
-    // `rotate:recorded`: Grafana's task recorded done, Fluent Bit's not started (with SIGINT, the run has handled it by then)
+    // `rotate:recorded`: Grafana's task recorded done, Argo CD's not started (with SIGINT, the run has handled it by then)
     const stops = [
-      {how: 'Ctrl-C', env: {OBSCTL_TEST_KILL_AT: 'rotate:recorded', OBSCTL_TEST_KILL_SIGNAL: 'SIGINT'}, exit: 130, phaseRun: 'interrupted'},
-      {how: 'SIGKILL', env: {OBSCTL_TEST_KILL_AT: 'rotate:recorded'}, exit: null, phaseRun: 'running'},
+      {
+        how: 'Ctrl-C',
+        env: {OBSCTL_TEST_KILL_AT: 'rotate:recorded', OBSCTL_TEST_KILL_SIGNAL: 'SIGINT'},
+        exit: 130,
+        phaseRun: 'interrupted',
+        first: 'argoStopFirst3Wq',
+      },
+      {how: 'SIGKILL', env: {OBSCTL_TEST_KILL_AT: 'rotate:recorded'}, exit: null, phaseRun: 'running', first: 'argoStopFirst7Hn'},
     ]
     for (const stop of stops) {
+      // Argo CD as its install leaves it (its current password in the initial secret, as the rerun finds it)
+      seen.add(stop.first)
+      servers[0]!.seed(...argocdAsInstalled(stop.first))
+      const argocdHash = value(servers[0]!, 'argocd', 'argocd-secret', 'admin.password')
       const grafanaBefore = value(servers[0]!, ...GS, 'admin-password')!
-      const keyBefore = value(servers[0]!, ...FB, 'per-cluster-key')!
       const changes = grafana.passwordChanges.length
       const stopped = await obsctl(two, {env: stop.env})
       expect(stopped.status, `${stop.how}: ${stopped.stderr}`).toBe(stop.exit)
@@ -774,13 +792,14 @@ describe('killed (SIGKILL) and rerun (built binary)', () => {
       seen.add(rotated)
       expect(rotated, stop.how).not.toBe(grafanaBefore)
       expect(grafana.passwordChanges.length, stop.how).toBe(changes + 1)
-      // Fluent Bit untouched: no task of the stopped run, the key as it was — nothing in the journal but the run says it stopped
-      expect(value(servers[0]!, ...FB, 'per-cluster-key'), stop.how).toBe(keyBefore)
-      expect(value(servers[0]!, ...FB, 'per-cluster-key-previous'), stop.how).toBeUndefined()
+      // Argo CD untouched: no task of the stopped run, its hash and initial secret as they were, nothing pending — nothing in the journal but the run says it stopped
+      expect(value(servers[0]!, 'argocd', 'argocd-secret', 'admin.password'), stop.how).toBe(argocdHash)
+      expect(argocdSecrets(), stop.how).toEqual(['argocd-initial-admin-secret', 'argocd-secret'])
+      expect(await session(stop.first), stop.how).toBe(200)
       const after = state()
       const stoppedRun = after.tasks['rotate/grafana']!.runId
       expect(after.tasks['rotate/grafana']!.status, stop.how).toBe('done')
-      expect(after.tasks['rotate/fluent-bit']?.runId, stop.how).not.toBe(stoppedRun)
+      expect(after.tasks['rotate/argocd']?.runId, stop.how).not.toBe(stoppedRun)
       expect(after.phaseRuns?.rotate, stop.how).toMatchObject({runId: stoppedRun, status: stop.phaseRun})
       // a dry run reads it from the journal as the rerun will
       const dry = await obsctl([...two, '--dry-run'])
@@ -790,23 +809,26 @@ describe('killed (SIGKILL) and rerun (built binary)', () => {
         stop.how,
       ).toEqual([
         ['grafana', stoppedRun],
-        ['fluent-bit', undefined],
+        ['argocd', undefined],
       ])
 
-      // the rerun, the same command line (it would generate new values): Grafana is the stopped run's, Fluent Bit is rotated
+      // the rerun, the same command line (it would generate new values): Grafana is the stopped run's, Argo CD is rotated
       const again = await obsctl(two)
       expect(again.status, `${stop.how}: ${again.stderr}`).toBe(0)
       const out = JSON.parse(again.stdout) as SecretsRotateResult
+      const shown = out.generatedPasswords?.argocd ?? ''
+      seen.add(shown)
       expect(out.rotated[0], stop.how).toMatchObject({credential: 'grafana', byEarlierRun: stoppedRun, verified: {newAccepted: true, oldRefused: true}})
       expect(out.rotated[1], stop.how).toMatchObject({
-        credential: 'fluent-bit',
+        credential: 'argocd',
         source: 'generated',
         resumed: false,
         verified: {newAccepted: true, oldRefused: true},
       })
       expect(out.rotated[1]!.byEarlierRun, stop.how).toBeUndefined()
-      seeKey(value(servers[0]!, ...FB, 'per-cluster-key')!)
-      expect(value(servers[0]!, ...FB, 'per-cluster-key'), stop.how).not.toBe(keyBefore)
+      expect(shown, stop.how).toMatch(/^[A-Za-z2-9]{24}$/)
+      expect([await session(shown), await session(stop.first)], stop.how).toEqual([200, 401])
+      expect(argocdSecrets(), stop.how).toEqual(['argocd-secret'])
       // Grafana not rotated again: no password change, the stopped run's password still the one
       expect(grafana.passwordChanges.length, stop.how).toBe(changes + 1)
       expect(value(servers[0]!, ...GS, 'admin-password'), stop.how).toBe(rotated)
