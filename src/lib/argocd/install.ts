@@ -23,6 +23,7 @@ import {
   type PodTemplated,
   type VariantChoice,
 } from './manifest.js'
+import {pollMs} from '../poll.js'
 
 export interface InstallOptions {
   /** --manifest FILE|URL (air-gapped sites); else the release manifest from GitHub */
@@ -199,7 +200,7 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
         if (!crdEstablished(await kube.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', c.metadata.name))) pending.push(c.metadata.name)
       return pending.length === 0 ? true : {state: `${crds.length - pending.length}/${crds.length} CRDs Established`, pending}
     },
-    {timeoutMs: remaining(), intervalMs: opts.intervalMs ?? 1000, signal: opts.signal, onProgress: log},
+    {timeoutMs: remaining(), intervalMs: opts.intervalMs ?? pollMs(1000), signal: opts.signal, onProgress: log},
   )
   log(`${crds.length} CustomResourceDefinitions Established`)
 
@@ -239,7 +240,7 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
       const ready = [...states.values()].filter((s) => s.ready).length
       return waiting.length === 0 ? true : {state: `${ready}/${workloads.length} rolled out`, pending: waiting}
     },
-    {timeoutMs: remaining(), intervalMs: opts.intervalMs ?? 2000, signal: opts.signal, onProgress: log},
+    {timeoutMs: remaining(), intervalMs: opts.intervalMs ?? pollMs(2000), signal: opts.signal, onProgress: log},
   ).catch((error: ObsctlError) => {
     if (error.code !== 'TIMEOUT') throw error
     const waiting = [...states.values()].filter((s) => !s.ready)

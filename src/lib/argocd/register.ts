@@ -23,6 +23,7 @@ import type {Cluster, Platform} from '../config/schema.js'
 import {describeObject, waitUntil, type Kube, type KubeObject} from '../platform/kube.js'
 import {clusterSecretName} from './cluster-secret.js'
 import {readText} from '../fs.js'
+import {pollMs} from '../poll.js'
 
 export {clusterSecretName, fnv32a} from './cluster-secret.js'
 
@@ -199,7 +200,7 @@ async function ensureToken(edge: Kube, obj: SecretObj, opts: RegisterOptions): P
     await edge.delete(obj)
     await waitUntil(`Secret ${namespace}/${name} to be deleted`, async () => ((await edge.get('v1', 'Secret', name, namespace)) ? 'still there' : true), {
       timeoutMs: opts.timeoutMs,
-      intervalMs: opts.intervalMs ?? 500,
+      intervalMs: opts.intervalMs ?? pollMs(500),
       signal: opts.signal,
     })
     rotated = true
@@ -217,7 +218,7 @@ async function ensureToken(edge: Kube, obj: SecretObj, opts: RegisterOptions): P
       if (oldToken && t === oldToken) return `Secret ${namespace}/${name}: still the old token`
       return true
     },
-    {timeoutMs: opts.timeoutMs, intervalMs: opts.intervalMs ?? 500, signal: opts.signal, onProgress: log},
+    {timeoutMs: opts.timeoutMs, intervalMs: opts.intervalMs ?? pollMs(500), signal: opts.signal, onProgress: log},
   )
   return {token: unb64(filled!.data!.token!), caCrt: filled!.data?.['ca.crt'] ? unb64(filled!.data['ca.crt']) : undefined, rotated}
 }

@@ -6,6 +6,7 @@ import {ObsctlError} from '../errors.js'
 import {NAMESPACES} from '../config/model.js'
 import {sleep, type Kube, type KubeObject} from '../kube/index.js'
 import {waitReporter} from '../progress.js'
+import {pollMs} from '../poll.js'
 
 export interface AppStatus {
   name: string
@@ -82,7 +83,7 @@ export async function waitForApps(central: Kube, opts: SyncOptions): Promise<Syn
     if (Date.now() >= deadline) break
     if (apps.length === 0) progress({state: 'no Applications in argocd yet'})
     else progress({state: `${ready}/${apps.length} Synced and Healthy`, pending: apps.filter((a) => !isReady(a)).map((a) => a.name)})
-    await sleep(Math.min(opts.intervalMs ?? 3000, Math.max(0, deadline - Date.now())), opts.signal)
+    await sleep(Math.min(opts.intervalMs ?? pollMs(3000), Math.max(0, deadline - Date.now())), opts.signal)
   }
   const notReady = apps.filter((a) => !isReady(a))
   const lines = notReady.map((a) => `${a.name}: ${a.sync}/${a.health}${a.messages.length ? ` — ${a.messages.join('; ')}` : ''}`)

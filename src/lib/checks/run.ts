@@ -7,6 +7,7 @@ import {sleep} from '../async.js'
 import {ObsctlError, errorMessage} from '../errors.js'
 import {waitReporter} from '../progress.js'
 import type {CheckDef, Finding, Outcome} from './model.js'
+import {pollMs} from '../poll.js'
 
 export interface RunChecksOptions<X extends object = object> {
   /** how many definitions run at once (default: all) */
@@ -82,7 +83,7 @@ function outcomesOf<C, X extends object>(def: CheckDef<C, X>, r: Finding | Outco
 /** Run every definition; outcomes come back in the definitions' order. */
 export async function runChecks<C, X extends object = object>(defs: readonly CheckDef<C, X>[], ctx: C, o: RunChecksOptions<X> = {}): Promise<Outcome<X>[]> {
   const deadline = Date.now() + (o.waitTimeoutMs ?? 300_000)
-  const interval = o.intervalMs ?? 2000
+  const interval = o.intervalMs ?? pollMs(2000)
   const results: Outcome<X>[][] = new Array(defs.length)
   // under wait: which checks fail for now (by index), which pass, for the progress line
   const failing = new Set<number>()

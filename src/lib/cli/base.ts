@@ -17,6 +17,7 @@ import {colorize, hasDiff} from '../style.js'
 import {fitTerminal} from '../wrap.js'
 import {yaml} from '../lazy-deps.js'
 import {refuseBadFileFlags} from './file-flags.js'
+import {pollCap} from '../poll.js'
 
 /**
  * `-o json|yaml` for read commands, as kubectl users type it: the same result object as --json, printed as
@@ -70,6 +71,7 @@ export abstract class BaseCommand extends Command {
   override async init(): Promise<void> {
     await super.init()
     refuseTlsVerificationOff()
+    pollCap() // a bad OBSCTL_TEST_POLL_MS (test-only) is refused before anything runs
     usePrompter(terminalPrompter)
     if (this.argv.includes('--verbose')) await (await import('../trace.js')).enableTraces()
     process.on('SIGINT', this.onInterrupt)

@@ -9,6 +9,7 @@ import {gitDir} from '../config/model.js'
 import {canPrompt} from '../prompt.js'
 import type {RendererChoice, RunResult} from '../engine/index.js'
 import {ObsctlError, inputError} from '../errors.js'
+import {pollMs} from '../poll.js'
 
 export interface ChangeOptions {
   dryRun?: boolean
@@ -292,6 +293,6 @@ export async function waitForRevision(
         },
       )
     }
-    await sleep(Math.min(o.intervalMs ?? 5000, Math.max(0, deadline - Date.now())), o.signal)
+    await sleep(Math.min(o.intervalMs ?? pollMs(5000), Math.max(0, deadline - Date.now())), o.signal)
   }
 }

@@ -11,6 +11,7 @@ import type {Cluster} from '../config/schema.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {rootStep} from '../nodes/lock.js'
 import {centralKube, target, type RemovalOptions} from './removal.js'
+import {pollMs} from '../poll.js'
 
 export type {RemovalOptions} from './removal.js'
 // registered with the other removal steps (../flows/registry.ts loads this module)
@@ -128,7 +129,7 @@ export function removeAppsPhase({cluster: c}: RemovalOptions): Phase<Target, {ap
                 await kube.delete({...APP, metadata: {name: a.metadata.name, namespace: NAMESPACES.argocd}})
             return left.length === 0 ? true : `still there: ${left.map((a) => a.metadata.name).join(', ')}`
           },
-          {timeoutMs: APP_DELETION_TIMEOUT_MS, intervalMs: 1000, signal: ctx.signal, onProgress: io.log},
+          {timeoutMs: APP_DELETION_TIMEOUT_MS, intervalMs: pollMs(1000), signal: ctx.signal, onProgress: io.log},
         )
       }
       return {summary: apps.length ? `deleted ${apps.length} Application(s)` : 'no Applications left', report: {applications: deleted}}

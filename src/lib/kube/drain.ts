@@ -10,6 +10,7 @@
 import {ObsctlError, interruptedError} from '../errors.js'
 import {kubeRequestOptions, send} from '../platform/http.js'
 import type {Kube, KubeObject} from '../platform/kube.js'
+import {pollMs as pollInterval} from '../poll.js'
 
 export interface NodeState {
   name: string
@@ -157,7 +158,7 @@ function refusal(body: string): string {
 
 /** Cordon (if not yet) and evict every pod of the node; waits until the evicted pods are gone. */
 export async function drainNode(kube: Kube, node: string, o: DrainOptions): Promise<DrainReport> {
-  const pollMs = o.pollMs ?? 2000
+  const pollMs = o.pollMs ?? pollInterval(2000)
   const deadline = Date.now() + o.timeoutMs
   const state = await nodeState(kube, node)
   if (!state.exists) throw new ObsctlError(`Node ${node} is not in the cluster ${kube.context}`, {code: 'NODE_NOT_FOUND'})
@@ -254,6 +255,6 @@ export async function waitNodeReady(
         hints: [`on the node: systemctl status kubelet; journalctl -u kubelet`, `kubectl describe node ${node}`],
       })
     }
-    await wait(o.pollMs ?? 2000, o.signal)
+    await wait(o.pollMs ?? pollInterval(2000), o.signal)
   }
 }

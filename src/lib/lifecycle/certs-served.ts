@@ -22,6 +22,7 @@ import tls from 'node:tls'
 import {sleepOrInterrupt as sleep} from '../async.js'
 import {ObsctlError, errorMessage, interruptedError} from '../errors.js'
 import type {RootShell} from '../nodes/lock.js'
+import {pollMs} from '../poll.js'
 
 export const PKI_CA = '/etc/kubernetes/pki/ca.crt'
 export const APISERVER_CRT = '/etc/kubernetes/pki/apiserver.crt'
@@ -192,7 +193,7 @@ export async function servedCertificate(conn: NodeShell, host: string, port: num
       last = why
     }
     if (Date.now() > deadline) throw unreachable(conn, host, port, last, o.timeoutMs)
-    await sleep(o.intervalMs ?? 1000, o.signal)
+    await sleep(o.intervalMs ?? pollMs(1000), o.signal)
   }
 }
 

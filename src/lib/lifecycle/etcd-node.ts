@@ -14,6 +14,7 @@ import {TRANSFER_PREFIX, sessionFileName} from '../ssh/session.js'
 import {LEFTOVER_FUNCTIONS, RUN_MARKER, SWEEP_ROOT, WORK_DIR, leftoversOf, type Leftover} from '../nodes/leftovers.js'
 import type {EtcdSnapshotMeta} from './backup-store.js'
 import {rootStep} from '../nodes/lock.js'
+import {pollMs} from '../poll.js'
 
 /** kubeadm's etcd client credentials on a control-plane node (the health check's client certificate) */
 export const ETCD_TLS =
@@ -223,6 +224,6 @@ export async function waitEtcdHealthy(
         code: 'ETCD_UNHEALTHY',
         hints: ['journalctl -u kubelet and sudo crictl logs $(sudo crictl ps -a --name etcd -q | head -1) on the node'],
       })
-    await new Promise((res) => setTimeout(res, o.intervalMs ?? 1000))
+    await new Promise((res) => setTimeout(res, o.intervalMs ?? pollMs(1000)))
   }
 }

@@ -12,6 +12,7 @@
 import {sleepOrInterrupt as sleep} from '../async.js'
 import {ObsctlError} from '../errors.js'
 import {rootStep, type RootShell} from '../nodes/lock.js'
+import {pollMs} from '../poll.js'
 
 /** Static pods of a kubeadm control plane, in the order they are restarted (etcd last: the API server retries it). */
 export const CONTROL_PLANE_PODS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const
@@ -56,7 +57,7 @@ async function waitFor(conn: RootShell, pod: ControlPlanePod, what: string, done
         ],
       })
     }
-    await sleep(o.intervalMs ?? 1000, o.signal)
+    await sleep(o.intervalMs ?? pollMs(1000), o.signal)
   }
 }
 

@@ -24,6 +24,7 @@ import {installMode, installScriptTemplate, kubeadmJoinConfig, parseJoinCommand,
 import {HOME_UPLOAD_DIR, leftoversLine, sweepHome} from './leftovers.js'
 import {platformMemo} from '../derived-cache.js'
 import {waitReporter} from '../progress.js'
+import {pollMs} from '../poll.js'
 
 export interface NodeTarget extends Target {
   cluster: string
@@ -170,7 +171,7 @@ async function verifyReady(o: NodesPhaseOptions, cp: SshConnection, node: Cluste
     }
     if (Date.now() > deadline) break
     progress({state: `node not Ready yet (${last})`, pending: [name]})
-    await sleep(o.readyPollMs ?? 5000, io.signal)
+    await sleep(o.readyPollMs ?? pollMs(5000), io.signal)
   }
   throw new ObsctlError(`node ${name} did not become Ready within ${Math.round(readyTimeoutMs(o) / 1000)} s (${last})`, {
     code: 'NODE_NOT_READY',

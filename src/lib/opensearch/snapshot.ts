@@ -20,6 +20,7 @@ import {NAMESPACES} from '../config/model.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {CREDENTIAL_ENV, SNAPSHOT_REPOSITORY, okJson, openPlatform, os, osError, parseJson, requireCredentialRoute} from '../platform/index.js'
 import type {HttpResponse, PlatformContext, PlatformOptions} from '../platform/index.js'
+import {pollMs as pollInterval} from '../poll.js'
 
 /** The log indices Fluent Bit writes (fluent-bit-<cluster>-YYYY.MM.DD). */
 export const DEFAULT_INDICES = 'fluent-bit-*'
@@ -328,7 +329,7 @@ async function waitForSnapshot(
   o: SnapshotOptions,
 ): Promise<SnapshotResult> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS
-  const pollMs = o.pollMs ?? DEFAULT_POLL_MS
+  const pollMs = o.pollMs ?? pollInterval(DEFAULT_POLL_MS)
   const progress = o.onProgress ?? (() => undefined)
   const t0 = Date.now()
   const deadline = t0 + timeoutMs

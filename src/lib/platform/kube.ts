@@ -14,6 +14,7 @@ import {sleep} from '../async.js'
 import {ObsctlError, fsReason, inputError} from '../errors.js'
 import {waitReporter, type WaitState} from '../progress.js'
 import {traced, tracing} from '../trace.js'
+import {pollMs} from '../poll.js'
 
 export const FIELD_MANAGER = 'obsctl'
 
@@ -475,7 +476,7 @@ export async function waitUntil(what: string, check: () => Promise<true | string
         hints: ['raise --timeout, or look at the objects named above'],
       })
     }
-    await sleep(opts.intervalMs ?? 1000, opts.signal)
+    await sleep(opts.intervalMs ?? pollMs(1000), opts.signal)
   }
 }
 

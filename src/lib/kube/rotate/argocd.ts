@@ -17,6 +17,7 @@ import {MANAGED_BY, decoded, type SecretObject} from '../secrets/catalogue.js'
 import {http} from './common.js'
 import {ARGOCD_NEW_PASSWORD_ENV, type RotatePhaseOptions, type RotateReport} from './model.js'
 import {envValue} from '../../env.js'
+import {pollMs} from '../../poll.js'
 
 /** The pending rotation of the Argo CD admin password (plain values, as the initial admin secret holds one), while it runs. */
 export const PENDING_SECRET = 'obsctl-admin-password-rotation'
@@ -138,7 +139,7 @@ export async function rotateArgocd(ctx: RunContext, o: RotatePhaseOptions, io: T
         ? true
         : `argocd: new password ${verified.newAccepted ? 'accepted, old one still accepted' : 'refused'}`
     },
-    {timeoutMs, intervalMs: o.pollMs ?? 1000, signal: ctx.signal, onProgress: log},
+    {timeoutMs, intervalMs: o.pollMs ?? pollMs(1000), signal: ctx.signal, onProgress: log},
   )
   log('verified: argocd accepts the new admin password and refuses the old one')
 

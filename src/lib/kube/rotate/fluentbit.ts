@@ -9,6 +9,7 @@ import {decoded, fluentbitPasswordFor, fluentbitUser} from '../secrets/catalogue
 import {accepts, finishPending, http, pendingPair, previousKey, readSecret, restartAll, writeSecretKeys} from './common.js'
 import {opensearchChange} from './consumers.js'
 import {CREDENTIALS, type RotatePhaseOptions, type RotateReport} from './model.js'
+import {pollMs} from '../../poll.js'
 
 /**
  * Fluent Bit: the key rotates (pending in central's Secret as per-cluster-key / per-cluster-key-previous);
@@ -82,7 +83,7 @@ export async function rotateFluentbit(ctx: RunContext, o: RotatePhaseOptions, io
       }
       return waiting.length === 0 ? true : `opensearch: ${waiting.join('; ')}`
     },
-    {timeoutMs, intervalMs: o.pollMs ?? 1000, signal: ctx.signal, onProgress: log},
+    {timeoutMs, intervalMs: o.pollMs ?? pollMs(1000), signal: ctx.signal, onProgress: log},
   )
   if (users.length) log(`verified: OpenSearch accepts the new password of ${users.map((u) => u.user).join(', ')} and refuses the old one`)
   if (failures.length > 0) {

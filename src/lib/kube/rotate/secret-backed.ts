@@ -13,6 +13,7 @@ import {decoded} from '../secrets/catalogue.js'
 import {accepts, finishPending, http, pendingPair, previousKey, readSecret, restartAll, writeSecretKeys} from './common.js'
 import {grafanaChange, opensearchChange} from './consumers.js'
 import {CREDENTIALS, type CredentialSpec, type RotatePhaseOptions, type RotateReport} from './model.js'
+import {pollMs} from '../../poll.js'
 
 export async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: CredentialSpec, io: TaskIO): Promise<RotateReport> {
   const log = (l: string) => io.log(l)
@@ -88,7 +89,7 @@ export async function rotateOne(ctx: RunContext, o: RotatePhaseOptions, spec: Cr
       if (verified.newAccepted && verified.oldRefused) return true
       return `${spec.service}: new password ${verified.newAccepted ? 'accepted, old one still accepted' : 'refused'}`
     },
-    {timeoutMs, intervalMs: o.pollMs ?? 1000, signal: ctx.signal, onProgress: log},
+    {timeoutMs, intervalMs: o.pollMs ?? pollMs(1000), signal: ctx.signal, onProgress: log},
   )
   log(`verified: ${spec.service} accepts the new ${spec.title} and refuses the old one`)
   if (failures.length > 0) {
