@@ -169,6 +169,10 @@ ${clusters.join('\n')}
       GIT_AUTHOR_EMAIL: 'e2e@obsctl.test',
       GIT_COMMITTER_NAME: 'obsctl e2e',
       GIT_COMMITTER_EMAIL: 'e2e@obsctl.test',
+      // the lab's controllers act every 100 ms: obsctl looks again as often instead of after its own 0.5–5 s
+      // (Argo CD at the pushed commit 5 s, the Applications 3 s, validate 2 s); what it waits for and its
+      // deadlines are unchanged (src/lib/poll.ts, docs/testing.md)
+      OBSCTL_TEST_POLL_MS: '100',
       ...extra,
     }),
     bootstrap(opts = {}) {

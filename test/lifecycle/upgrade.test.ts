@@ -63,6 +63,10 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
       .filter((l) => MUTATING.test(l))
 
   beforeAll(async () => {
+    // every CLI of this file (it inherits the worker's environment): the player marks a restarted kubelet's Node
+    // Ready within ~50 ms, and obsctl looks again as often instead of every 2 s (drain, waitNodeReady); what it
+    // waits for and its deadlines are unchanged (src/lib/poll.ts, docs/testing.md)
+    process.env.OBSCTL_TEST_POLL_MS = '100'
     ;[sb, kubes] = await Promise.all([startSandbox(5, {firstIp: 143}), startKubeServers(['cluster-01', 'cluster-02'])])
     // cluster-01: control plane 0, workers 1 and 2; cluster-02: control plane 3, worker 4 — all at 1.34.1
     const layout = [
@@ -107,6 +111,7 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
   }, 120_000)
 
   afterAll(async () => {
+    delete process.env.OBSCTL_TEST_POLL_MS
     player?.stop()
     await Promise.all([sb?.stop(), kubes && stopKubeServers(kubes)])
     if (dir) rmSync(dir, {recursive: true, force: true})
