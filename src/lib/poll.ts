@@ -10,6 +10,7 @@
  * docs/testing.md says which test files set it. A value that is not a whole number from 10 to 10000 is refused
  * (exit 2, BaseCommand.init): a typo must not make a test quietly slow, and 0 would hammer the API servers.
  */
+import {envValue} from './env.js'
 import {inputError} from './errors.js'
 
 export const POLL_ENV = 'OBSCTL_TEST_POLL_MS'
@@ -18,8 +19,8 @@ const MAX_MS = 10_000
 
 /** The cap OBSCTL_TEST_POLL_MS sets, or undefined when unset (a bad value: exit 2 naming the variable). */
 export function pollCap(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const raw = env[POLL_ENV]
-  if (raw === undefined || raw === '') return undefined
+  const raw = envValue(POLL_ENV, {env})
+  if (raw === undefined) return undefined
   const n = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : Number.NaN
   if (!(n >= MIN_MS && n <= MAX_MS))
     throw inputError(
