@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {allowOvercommitFlag, BaseCommand} from '../lib/cli/base.js'
 import {formatPlan, formatRunSummary} from '../lib/engine/index.js'
-import {BOOTSTRAP_PHASES, BOOTSTRAP_USER_PHASES, bootstrap, type BootstrapResult} from '../lib/flows/bootstrap.js'
+import {BOOTSTRAP_PHASES, BOOTSTRAP_TIMEOUT_S, BOOTSTRAP_USER_PHASES, bootstrap, type BootstrapResult} from '../lib/flows/bootstrap.js'
 import {secondsFlag} from '../lib/cli/seconds-flag.js'
 import {countFlag, MAX_CONCURRENCY} from '../lib/cli/count-flag.js'
 
@@ -23,7 +23,7 @@ export default class Bootstrap extends BaseCommand {
     'dry-run': Flags.boolean({summary: 'Print what each task would do; render the repo locally; touch no remote system.'}),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every task against the live system.'}),
     concurrency: countFlag('Targets at once per phase, at most 1000 (default: all).', {max: MAX_CONCURRENCY}),
-    timeout: secondsFlag('Seconds to wait for rollouts, sync and validation to settle.', 900),
+    timeout: secondsFlag('Seconds to wait for rollouts, sync and validation to settle.', BOOTSTRAP_TIMEOUT_S),
     'allow-overcommit': allowOvercommitFlag(),
     push: Flags.boolean({
       summary: 'Push the render commit (Argo CD pulls it from the remote); --no-push keeps the commit local.',

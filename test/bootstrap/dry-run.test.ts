@@ -55,6 +55,18 @@ describe('bootstrap --all --dry-run on the example inventory (the README first c
     expect(existsSync(path.join(dir, '.obsctl', 'lock'))).toBe(false)
     expect(existsSync(path.join(dir, 'kubeconfig'))).toBe(false)
     expect(existsSync(path.join(dir, 'gitops'))).toBe(false)
+
+    // `plan` says what bootstrap would do: the same tasks, waiting as long as bootstrap's default --timeout
+    // (plan showed each phase's own default, 'wait up to 1800s' for a sync bootstrap gives 900 s)
+    const plan = await obsctl(dir, ['plan', '--json'])
+    expect(plan.code, plan.stderr).toBe(0)
+    const describe = (tasks: {phase: string; target: string; description?: string}[]) =>
+      Object.fromEntries(tasks.map((t) => [`${t.phase} ${t.target}`, t.description]))
+    type Phases = {phases: {tasks: {phase: string; target: string; description?: string}[]}[]}
+    const planned = describe((JSON.parse(plan.stdout) as Phases).phases.flatMap((p) => p.tasks))
+    const dryRun = describe((out.run as Phases).phases.flatMap((p) => p.tasks))
+    expect(planned['sync applications']).toContain('wait up to 900s')
+    expect(planned).toEqual(dryRun)
   })
 
   it('refuses a real run without a TTY unless --yes, and bad phase selections, with exit 2', async () => {

@@ -49,11 +49,14 @@ export function selectBootstrap(select: {only?: readonly string[]; from?: string
   return selectWithRefresh(BOOTSTRAP_PHASES, select)
 }
 
+/** `bootstrap --timeout`'s default, in seconds: what `plan` shows the phases would wait, too. */
+export const BOOTSTRAP_TIMEOUT_S = 900
+
 /** What the bootstrap command's flags set for its phases. */
 export interface BootstrapSettings {
   /** --kubeconfig */
   kubeconfig?: string
-  /** --timeout: rollouts, node readiness and sync */
+  /** --timeout: rollouts, node readiness and sync (default BOOTSTRAP_TIMEOUT_S) */
   timeoutSeconds?: number
   /** --push: commit and push the rendered repo (Argo CD pulls it from the remote) */
   push?: boolean
@@ -63,7 +66,7 @@ export interface BootstrapSettings {
 
 /** Each bootstrap phase's typed options, from the command's settings. */
 export function bootstrapPhaseOptions(s: BootstrapSettings): FlowOptions<BootstrapPhase> {
-  const timeoutSeconds = s.timeoutSeconds
+  const timeoutSeconds = s.timeoutSeconds ?? BOOTSTRAP_TIMEOUT_S
   return {
     preflight: {},
     nodes: {readyTimeoutSeconds: timeoutSeconds},
