@@ -173,6 +173,21 @@ const PROBES: Probe[] = [
     OBSCTL_SSH_PASSWORD: 'probe-ssh-pw\r',
   }),
   P('OpenSearch password blank (status)', ['status'], /\$OBSCTL_OPENSEARCH_PASSWORD is blank/, {OBSCTL_OPENSEARCH_PASSWORD: '   '}),
+  // read past env.ts until 5 December: a blank CA path failed as "…/ : no such file or directory", a blank mirror was taken as set
+  P('OBSCTL_OPENSEARCH_CA_FILE blank (config validate)', ['config', 'validate'], /\$OBSCTL_OPENSEARCH_CA_FILE \(" "\) is blank/, {
+    OBSCTL_OPENSEARCH_CA_FILE: ' ',
+  }),
+  P('OBSCTL_OPENSEARCH_CA_FILE blank (secrets apply dry run)', ['secrets', 'apply', '--dry-run'], /\$OBSCTL_OPENSEARCH_CA_FILE \(" "\) is blank/, {
+    OBSCTL_OPENSEARCH_CA_FILE: ' ',
+  }),
+  P(
+    'OBSCTL_ARGOCD_MANIFEST_BASE with a line end (bootstrap dry run)',
+    ['bootstrap', '--all', '--dry-run'],
+    /\$OBSCTL_ARGOCD_MANIFEST_BASE \(.*\) holds a newline at its end/,
+    {
+      OBSCTL_ARGOCD_MANIFEST_BASE: 'https://mirror.example/argo-cd\n',
+    },
+  ),
   P('backup key of 16 spaces (backup create)', ['backup', 'create', '--yes'], /\$OBSCTL_BACKUP_KEY is blank/, {OBSCTL_BACKUP_KEY: ' '.repeat(16)}),
   P(
     'Grafana admin password with a tab (bootstrap dry run)',

@@ -24,6 +24,7 @@ import {
   type VariantChoice,
 } from './manifest.js'
 import {pollMs} from '../poll.js'
+import {envValue} from '../env.js'
 
 export interface InstallOptions {
   /** --manifest FILE|URL (air-gapped sites); else the release manifest from GitHub */
@@ -168,7 +169,7 @@ export async function installArgocd(kube: Kube, p: Platform, inventoryDir: strin
     log(`${choice.reason}`)
   }
   log(`reading ${source}`)
-  const origin = !opts.manifest && process.env[MANIFEST_BASE_ENV] ? MANIFEST_BASE_ENV : (opts.manifestFlag ?? '--manifest')
+  const origin = !opts.manifest && envValue(MANIFEST_BASE_ENV) ? MANIFEST_BASE_ENV : (opts.manifestFlag ?? '--manifest')
   const manifest = await loadManifest(source, version, {signal: opts.signal, origin, ca: opts.manifestCa, release: !opts.manifest})
   let reason = choice?.reason ?? `--manifest ${manifest.source}: the ${manifest.variant === 'ha' ? 'HA' : 'non-HA'} manifest as given`
   if (!choice && manifest.variant === 'ha') {

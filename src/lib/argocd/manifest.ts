@@ -10,6 +10,7 @@ import {ObsctlError, inputError, fsReason} from '../errors.js'
 import {traced} from '../trace.js'
 import type {KubeObject} from '../platform/kube.js'
 import {readText} from '../fs.js'
+import {envValue} from '../env.js'
 
 export type ManifestVariant = 'ha' | 'non-ha'
 
@@ -30,7 +31,7 @@ export const MANIFEST_BASE_ENV = 'OBSCTL_ARGOCD_MANIFEST_BASE'
  */
 export function manifestUrl(version: string, variant: ManifestVariant, base?: string): string {
   const file = variant === 'ha' ? 'manifests/ha/install.yaml' : 'manifests/install.yaml'
-  const mirror = base === undefined ? process.env[MANIFEST_BASE_ENV] : undefined
+  const mirror = base === undefined ? envValue(MANIFEST_BASE_ENV) : undefined
   const url = `${(base ?? (mirror || DEFAULT_MANIFEST_BASE)).replace(/\/+$/, '')}/${version}/${file}`
   if (!mirror) return url
   const plain = manifestSourceError(url, MANIFEST_BASE_ENV)

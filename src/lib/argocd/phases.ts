@@ -17,6 +17,7 @@ import {controllerSharding} from './sharding.js'
 import {edgeRegistered, edgesToRegister, registerEdge, type RegisterReport} from './register.js'
 import {applyRootApp, credentialDigest, readRootApp, repoSecretName, type RepoCredential, type RootAppReport} from './rootapp.js'
 import type {SyncReport} from './sync.js'
+import {envValue} from '../env.js'
 
 /** What every Argo CD phase waits with: --timeout (else the phase's default) and the poll interval (tests). */
 export interface ArgocdWaitOptions {
@@ -165,8 +166,9 @@ function credentialFingerprint(ctx: RunContext): string | null {
     try {
       cred = {kind: 'ssh', from: g.sshKeyFile, secret: readFileSync(path.resolve(ctx.inv.dir, g.sshKeyFile), 'utf8')}
     } catch {}
-  } else if (g.tokenEnv && process.env[g.tokenEnv]) {
-    cred = {kind: 'token', from: g.tokenEnv, secret: process.env[g.tokenEnv]!}
+  } else {
+    const token = g.tokenEnv ? envValue(g.tokenEnv, {secret: true}) : undefined
+    if (token) cred = {kind: 'token', from: g.tokenEnv!, secret: token}
   }
   return credentialDigest(cred)
 }

@@ -445,7 +445,12 @@ function workstationFindings(inv: LoadedInventory, opts: LintOptions): Finding[]
   }
   // the CA `secrets apply` gives Fluent Bit (its --opensearch-ca-file flag is checked where it is read)
   const osCa = env.OBSCTL_OPENSEARCH_CA_FILE
-  const osCaProblem = osCa ? caProblem(path.resolve(osCa)) : undefined
+  const osCaValue = osCa ? envValueProblem('OBSCTL_OPENSEARCH_CA_FILE', osCa) : undefined
+  const osCaProblem = osCaValue
+    ? {message: osCaValue, fix: 'export OBSCTL_OPENSEARCH_CA_FILE=PATH with the path alone, or unset it'}
+    : osCa
+      ? caProblem(path.resolve(osCa))
+      : undefined
   if (osCaProblem)
     findings.push({
       id: 'opensearch-ca-file',

@@ -29,6 +29,7 @@ import {tlsSecretSpecs} from './secrets/tls.js'
 import {ADMIN_CONF_PATH, entriesFor, readAdminConfFile, readKubeconfigFile, type AdminConf} from './kubeconfig/parse.js'
 import {conflictError, describeChanges, type EntryChange} from './kubeconfig/plan.js'
 import {mergedView, planChainMerge} from './kubeconfig/chain.js'
+import {envValue} from '../env.js'
 
 export interface ClusterTarget extends Target {
   cluster: string
@@ -280,7 +281,7 @@ export function secretsPhase(o: SecretsPhaseOptions = {}): Phase<ClusterTarget, 
           ...receiverSecrets(p.alerting).map((r) => r.env),
         ],
         s3: {endpoint: p.s3.endpoint, region: p.s3.region, pathStyle: p.s3.pathStyle, buckets: p.s3.buckets, caFile: p.s3.caFile ?? null},
-        opensearchCaFile: o.opensearchCaFile ?? process.env[ENV.opensearchCaFile] ?? null,
+        opensearchCaFile: o.opensearchCaFile ?? envValue(ENV.opensearchCaFile) ?? null,
       }
     },
     prepare: async (_t, ctx) => void (await secretValues(ctx, o)),

@@ -16,6 +16,7 @@ import {ENV} from './secrets/shared.js'
 import {Kube} from '../platform/index.js'
 import {secretsPhase, type SecretsClusterReport} from './phases.js'
 import {resolveSecretValues, secretShapes, type SecretValues} from './secrets/index.js'
+import {envValue} from '../env.js'
 
 export interface SecretsApplyOptions {
   kubeconfig?: string
@@ -117,7 +118,7 @@ export async function secretsApply(inv: LoadedInventory, opts: SecretsApplyOptio
 }
 
 function refuseWorkstationInputs(opts: SecretsApplyOptions): void {
-  const caEnv = process.env[ENV.opensearchCaFile]
+  const caEnv = envValue(ENV.opensearchCaFile)
   if (opts.opensearchCaFile === undefined && caEnv) {
     const p = caProblem(path.resolve(caEnv), {parse: false})
     if (p)

@@ -146,7 +146,7 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
   if (platformCa) sources.platformCa = `${platformCa.file}${platformCa.created ? ' (created in this run)' : ''}`
 
   const caHint = `--opensearch-ca-file PATH (or $${ENV.opensearchCaFile}): the PEM CA that signed the central OpenSearch HTTP certificate`
-  const caFile = opts.opensearchCaFile ?? process.env[ENV.opensearchCaFile]
+  const caFile = opts.opensearchCaFile ?? envValue(ENV.opensearchCaFile)
   const osTls = tls?.find((t) => t.name === SECRET_NAMES.opensearchHttpTls && t.namespace === SERVICES.opensearch.namespace)
   let opensearchCa: string | undefined
   if (caFile) {
