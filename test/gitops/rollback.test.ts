@@ -195,6 +195,12 @@ describe('obsctl rollback', () => {
     const plan = JSON.parse(dry.stdout)
     expect(plan.reverted[0].sha).toBe(set.commit!.sha)
     expect(plan.dryRun).toBe(true)
+    // the human dry run: the inventory's diff, one blank line (the diff's own line end made two), the files
+    const human = await obsctlAsync(['rollback', '--dry-run', '-c', ws.file])
+    expect(human.status).toBe(0)
+    expect(human.stdout).toMatch(/\n- {2}prometheus: 8h .*\n\+ {2}prometheus: 6h /)
+    expect(human.stdout).toMatch(/[^\n]\n\n\d+ rendered file\(s\) would change:/)
+    expect(human.stdout).not.toContain('\n\n\n')
     const run = await obsctlAsync(['rollback', '--yes', '--no-sync', '-c', ws.file])
     expect(run.status).toBe(0)
     expect(run.stdout).toContain(`rolled back 1 commit(s) to ${start.slice(0, 12)}`)

@@ -379,7 +379,8 @@ export function formatRollback(r: RollbackResult): string {
     return [
       `would roll ${r.branch} back to ${r.base.slice(0, 12)}, reverting ${r.reverted.length} commit(s):`,
       ...r.reverted.map(line),
-      r.inventory.diff ? `\n${r.inventory.diff}` : `${r.inventory.file}: unchanged`,
+      // the diff ends with its own line end: one blank line before what follows, as without a diff
+      r.inventory.diff ? `\n${r.inventory.diff.replace(/\n+$/, '')}` : `${r.inventory.file}: unchanged`,
       `\n${r.files.length} rendered file(s) would change:`,
       ...r.files.map((f) => `  ${f}`),
       '\ndry run: nothing was written, committed or pushed',
