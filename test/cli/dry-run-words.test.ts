@@ -67,7 +67,7 @@ describe('cluster add --dry-run', () => {
 /**
  * Every dry run's human output ends with the one closing line cluster add and bootstrap print (engine/format.ts
  * endDryRun): node add, cluster register, certs renew … printed their "would run" lines and stopped, which reads
- * the same as a run cut short. --json stays one JSON object on stdout, its dryRun true. The example inventory's
+ * the same as a run cut short. --json stays one JSON object on stdout, `dryRun: true` at its top. The example inventory's
  * nodes (192.168.101.x) are never reached: a dry run contacts nothing (kubeconfig merge reads --from-file).
  */
 describe('every dry run ends with "dry run: nothing was changed"', () => {
@@ -88,6 +88,8 @@ describe('every dry run ends with "dry run: nothing was changed"', () => {
     ['s3 setup', ['s3', 'setup', '--dry-run']],
     ['render', ['render', '--dry-run']],
     ['kubeconfig merge', ['kubeconfig', 'merge', 'cluster-02', '--from-file', 'cluster-02=cluster-02.conf', '--dry-run']],
+    ['cluster add', ['cluster', 'add', 'cluster-05', '--host', '192.168.101.199', '--dry-run']],
+    ['bootstrap', ['bootstrap', '--all', '--dry-run']],
   ])('%s', async (_name, args) => {
     const env = {OBSCTL_BACKUP_KEY: 'dry-run-words-test-key-0123456789abcdef', KUBECONFIG: path.join(dir, 'kubeconfig')}
     const r = await obsctl(args, {cwd: dir, env})
@@ -99,8 +101,11 @@ describe('every dry run ends with "dry run: nothing was changed"', () => {
     expect(lines.filter((l) => l.includes('dry run'))).toEqual([CLOSING])
     const j = await obsctl([...args, '--json'], {cwd: dir, env})
     expect(j.status, j.stderr).toBe(0)
+    // at the top of the result, as every command says it (cluster register, argocd install and bootstrap had it only
+    // inside `run`); inside `run` too where there is one
     const o = JSON.parse(j.stdout) as {dryRun?: boolean; run?: {dryRun?: boolean}}
-    expect(o.dryRun ?? o.run?.dryRun).toBe(true)
+    expect(o.dryRun).toBe(true)
+    if (o.run) expect(o.run.dryRun).toBe(true)
     expect(j.stdout).not.toContain(CLOSING)
   })
 })

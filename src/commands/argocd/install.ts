@@ -27,7 +27,7 @@ export default class ArgocdInstall extends BaseCommand {
     'allow-overcommit': allowOvercommitFlag(),
   }
 
-  async run(): Promise<{install?: InstallReport; run: RunResult}> {
+  async run(): Promise<{dryRun: boolean; install?: InstallReport; run: RunResult}> {
     const {flags} = await this.parse(ArgocdInstall)
     const inv = await this.loadValidInventory(flags.config, {allowOvercommit: flags['allow-overcommit']})
     if (flags.context !== undefined) {

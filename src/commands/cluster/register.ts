@@ -24,7 +24,7 @@ export default class ClusterRegister extends BaseCommand {
     'allow-overcommit': allowOvercommitFlag(),
   }
 
-  async run(): Promise<{register: RegisterReport[]; run: RunResult}> {
+  async run(): Promise<{dryRun: boolean; register: RegisterReport[]; run: RunResult}> {
     const {argv, flags} = await this.parse(ClusterRegister)
     const inv = await this.loadValidInventory(flags.config, {allowOvercommit: flags['allow-overcommit']})
     const {clusterRegister, edgesToRegister} = await import('../../lib/argocd/index.js')

@@ -21,17 +21,23 @@ export interface ArgocdRunOptions {
 
 const standalone = async () => (await import('../engine/standalone.js')).runStandalone
 
-/** `argocd install`: the install report, absent when the live check found Argo CD installed already. */
-export async function argocdInstall(inv: LoadedInventory, o: ArgocdRunOptions & ArgocdPhaseOptions = {}): Promise<{install?: InstallReport; run: RunResult}> {
+/**
+ * `argocd install`: the install report, absent when the live check found Argo CD installed already. `dryRun` at the top,
+ * as every command's --json result says it (also in `run`).
+ */
+export async function argocdInstall(
+  inv: LoadedInventory,
+  o: ArgocdRunOptions & ArgocdPhaseOptions = {},
+): Promise<{dryRun: boolean; install?: InstallReport; run: RunResult}> {
   const {reports, run} = await (await standalone())(argocdPhase(o), {...o, inv, command: 'argocd install', failureCode: 'ARGOCD_FAILED'})
-  return {install: reports[0], run}
+  return {dryRun: Boolean(o.dryRun), install: reports[0], run}
 }
 
-/** `cluster register [NAME…]`: a report per edge that was registered now (not those found registered). */
+/** `cluster register [NAME…]`: a report per edge that was registered now (not those found registered); `dryRun` as argocdInstall. */
 export async function clusterRegister(
   inv: LoadedInventory,
   o: ArgocdRunOptions & RegisterPhaseOptions & {clusters?: string[]} = {},
-): Promise<{register: RegisterReport[]; run: RunResult}> {
+): Promise<{dryRun: boolean; register: RegisterReport[]; run: RunResult}> {
   const {reports, run} = await (await standalone())(registerPhase(o), {...o, inv, command: 'cluster register', failureCode: 'ARGOCD_FAILED'})
-  return {register: reports, run}
+  return {dryRun: Boolean(o.dryRun), register: reports, run}
 }

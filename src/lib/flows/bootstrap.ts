@@ -113,6 +113,8 @@ export interface PhaseSummary {
 }
 
 export interface BootstrapResult {
+  /** --dry-run: nothing was changed (at the top, as every command's --json result says it; also in `run`) */
+  dryRun: boolean
   lint: Pick<LintReport, 'errors' | 'warnings'>
   /** the offline `obsctl doctor` checks the selected phases need, run first */
   doctor?: DoctorReport
@@ -160,7 +162,7 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
       `${doctor.ok ? 'workstation warnings' : 'this workstation is not ready; a real run would stop here'} (obsctl doctor):\n${formatChecklist(problems).trimEnd()}`,
     )
   const phases = await buildPhases(selected, bootstrapPhaseOptions(settings))
-  const result: BootstrapResult = {lint: {errors: lint.errors, warnings: lint.warnings}, doctor, summary: [], ok: false}
+  const result: BootstrapResult = {dryRun: Boolean(o.dryRun), lint: {errors: lint.errors, warnings: lint.warnings}, doctor, summary: [], ok: false}
 
   if (o.dryRun) {
     result.preview = await renderPreview(o)
