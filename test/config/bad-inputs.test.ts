@@ -304,6 +304,59 @@ const INVENTORY_ROWS: InventoryRow[] = [
     /kilo is a lower-case k/,
   ),
   R('CPU that is no quantity', [['clusters.cluster-02.nodes[0].cpu', 'four']], 'clusters[1].nodes[0].cpu', 'cpu: four', /CPU quantity/),
+  // numbers past what the consumer takes: Prometheus' and Thanos' durations (64-bit nanoseconds), Kubernetes' int32
+  // replicas, a quantity's 2^63-1 (CPU in millicores); each was accepted up to 2^53 or further
+  R(
+    'Thanos retention of 99999999999d',
+    [['retention.thanos.raw', '99999999999d']],
+    'retention.thanos.raw',
+    'raw: 99999999999d',
+    /99999999999d is longer than Prometheus and Thanos take: at most 106751d \(about 292y/,
+  ),
+  R('Prometheus retention of 293y', [['retention.prometheus', '293y']], 'retention.prometheus', 'prometheus: 293y', /at most 106751d/),
+  R(
+    'log retention of 106752d',
+    [['retention.opensearch.deleteAfter', '106752d']],
+    'retention.opensearch.deleteAfter',
+    'deleteAfter: 106752d',
+    /106752d is longer than Prometheus and Thanos take/,
+  ),
+  R(
+    'bucket expiry of 99999999999w',
+    [['s3.buckets.metrics.expireAfter', '99999999999w']],
+    's3.buckets.metrics.expireAfter',
+    'expireAfter: 99999999999w',
+    /at most 106751d/,
+  ),
+  R('alert repeat interval of 300y', [['alerting.repeatInterval', '300y']], 'alerting.repeatInterval', 'repeatInterval: 300y', /at most 106751d/),
+  R(
+    'replicas past int32',
+    [['replicas.prometheus', '2147483648']],
+    'replicas.prometheus',
+    'prometheus: 2147483648',
+    /2147483648 replicas is more than Kubernetes holds: at most 2147483647 \(replicas is a 32-bit integer, int32/,
+  ),
+  R(
+    'replicas of 2^53',
+    [['replicas.opensearch-data', '9007199254740992']],
+    'replicas.opensearch-data',
+    'opensearch-data: 9007199254740992',
+    /at most 2147483647/,
+  ),
+  R(
+    'CPU past what Kubernetes counts',
+    [['clusters.cluster-02.nodes[0].cpu', '"99999999999999999999"']],
+    'clusters[1].nodes[0].cpu',
+    'cpu: "99999999999999999999"',
+    /more CPU than Kubernetes can count: at most 9223372036854775 \(it counts CPU in millicores/,
+  ),
+  R(
+    'memory of 8Ei (a quantity holds 2^63-1)',
+    [['clusters.cluster-02.nodes[0].memory', '8Ei']],
+    'clusters[1].nodes[0].memory',
+    'memory: 8Ei',
+    /8Ei is more memory than a Kubernetes quantity holds: at most 9223372036854775807 bytes/,
+  ),
   // passwords from the environment (checked before anything is applied)
   R('OpenSearch admin password too short', [], '$OBSCTL_OPENSEARCH_ADMIN_PASSWORD', '', /OpenSearch's security plugin needs 8 to 100/, {
     OBSCTL_OPENSEARCH_ADMIN_PASSWORD: 'Ab1!',

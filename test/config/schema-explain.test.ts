@@ -218,6 +218,18 @@ describe('config explain', () => {
     expect(explainField('replicas.prometheus')).toMatchObject({type: 'integer', minimum: 0})
   })
 
+  it('shows the upper bounds: replicas an int32 (RANGE), durations and quantities in their description', async () => {
+    // Kubernetes' replicas is int32 (StatefulSetSpec, DeploymentSpec and the Prometheus CRD, checked in
+    // ../shared/upstream k8s.json.gz and crds.json.gz: format int32)
+    expect(explainField('replicas.prometheus')).toMatchObject({minimum: 0, maximum: 2_147_483_647})
+    const r = await obsctl(['config', 'explain', 'replicas.opensearch-data'])
+    expect(r.stdout).toContain('RANGE:    0 to 2147483647')
+    for (const field of ['retention.prometheus', 'retention.thanos.raw', 'retention.opensearch.deleteAfter', 's3.buckets.metrics.expireAfter'])
+      expect(explainField(field).description, field).toMatch(/at most 106751d/)
+    expect(explainField('clusters.nodes.cpu').description).toMatch(/at most 9223372036854775/)
+    expect(explainField('clusters.nodes.memory').description).toMatch(/under 8Ei/)
+  })
+
   it('an unknown field is exit 2, naming the fields that exist', async () => {
     const r = await obsctl(['config', 'explain', 'ssh.nope'])
     expect(r.status).toBe(2)

@@ -1,7 +1,18 @@
 /** Unit tests of the inventory's field validators, units and password rules. */
 import {describe, expect, it} from 'vitest'
 import {passwordProblem, envPasswordProblems} from '../../src/lib/config/passwords.js'
-import {cpuMillis, durationSeconds, isCpu, isDuration, isMemory, memoryBytes, parseQuantity} from '../../src/lib/config/units.js'
+import {
+  cpuError,
+  cpuMillis,
+  durationRangeError,
+  durationSeconds,
+  isCpu,
+  isDuration,
+  isMemory,
+  memoryBytes,
+  memoryError,
+  parseQuantity,
+} from '../../src/lib/config/units.js'
 import {
   cidrError,
   compareVersions,
@@ -145,6 +156,14 @@ describe('durations as Prometheus writes them', () => {
     ['5ms', 0.005],
   ])('%s = %d s', (d, s) => expect(durationSeconds(d)).toBeCloseTo(s, 6))
   it.each(['', 'h', '6', '1h1d', '1h1h', '6x', '1.5h', '-1h', '6H', ' 6h'])('%j is not a duration', (d) => expect(isDuration(d)).toBe(false))
+  // prometheus/common model.ParseDuration refuses a duration past Go's time.Duration, 2^63-1 ns ("duration out of range")
+  it.each(['106751d', '292y', '106751d23h47m16s854ms', '0', '15250w'])('%s is within what Prometheus takes', (d) =>
+    expect(durationRangeError(d)).toBeUndefined(),
+  )
+  it.each(['106752d', '293y', '106751d23h47m16s855ms', '99999999999d', '9223372036854775808ms', `${'9'.repeat(40)}y`])(
+    '%s is longer than Prometheus takes',
+    (d) => expect(durationRangeError(d)).toMatch(/at most 106751d/),
+  )
 })
 
 describe('quantities as Kubernetes writes them', () => {
@@ -170,6 +189,37 @@ describe('quantities as Kubernetes writes them', () => {
     expect(isMemory('1k')).toBe(true)
     expect(isMemory('-1Gi')).toBe(false)
   })
+  it('E and Ei are exa and exbi, not an exponent without digits', () => {
+    expect(parseQuantity('1Ei')).toBe(1024 ** 6)
+    expect(parseQuantity('2E')).toBe(2e18)
+    expect(parseQuantity('1E3')).toBe(1000)
+    expect(isMemory('7Ei')).toBe(true)
+  })
+  // apimachinery quantity.go: a quantity holds at most 2^63-1 (maxAllowed), CPU is read in millicores (MaxMilliValue)
+  it.each([
+    ['9223372036854775', undefined],
+    ['9223372036854775000m', undefined],
+    ['9223372036854775.001', /more CPU than Kubernetes can count/],
+    ['9223372036854776', /at most 9223372036854775 /],
+    ['99999999999999999999', /at most 9223372036854775 /],
+    ['1e16', /more CPU/],
+    ['1e999', /more CPU/],
+    ['10P', /more CPU/],
+    ['0.001', undefined],
+    ['1e-4', /CPU quantity/],
+  ])('CPU %s', (q, says) => (says ? expect(cpuError(q)).toMatch(says) : expect(cpuError(q)).toBeUndefined()))
+  it.each([
+    ['9223372036854775807', undefined],
+    ['8191Pi', undefined],
+    ['7Ei', undefined],
+    ['9223372036854775808', /at most 9223372036854775807 bytes/],
+    ['8Ei', /more memory than a Kubernetes quantity holds/],
+    ['9.3E', /more memory/],
+    ['1e19', /more memory/],
+    ['99999999999999999999Ei', /more memory/],
+    ['16Gi', undefined],
+    ['16GB', /memory quantity/],
+  ])('memory %s', (q, says) => (says ? expect(memoryError(q)).toMatch(says) : expect(memoryError(q)).toBeUndefined()))
 })
 
 describe('platform passwords: what OpenSearch and Grafana enforce', () => {

@@ -12,7 +12,7 @@
 import type * as z from 'zod'
 import {zod} from '../lazy-deps.js'
 import type {FieldPath} from './field-path.js'
-import {isDuration} from './units.js'
+import {durationRangeError, isDuration} from './units.js'
 import {emptyWhenNull} from './empty-mapping.js'
 
 /** The `alerting` schema, built on first use (schema.ts builds the inventory's schema the same way). */
@@ -20,7 +20,11 @@ function buildAlertingSchema() {
   const z = zod()
   // the same rules as schema.ts's envName / duration (kept here: schema.ts imports this module)
   const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (A-Z, 0-9, _)')
-  const duration = z.string().refine(isDuration, {message: 'expected a duration such as 5m, 4h, 1d'})
+  // Alertmanager reads it with prometheus/common's model.ParseDuration too: the same upper bound
+  const duration = z.string().superRefine((v, ctx) => {
+    const problem = isDuration(v) ? durationRangeError(v) : 'expected a duration such as 5m, 4h, 1d'
+    if (problem) ctx.addIssue({code: 'custom', message: problem})
+  })
   /** a receiver name becomes part of a Secret key: letters, digits, -, _ (Secret keys allow [-._a-zA-Z0-9]) */
   const receiverName = z
     .string()

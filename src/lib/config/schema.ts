@@ -5,7 +5,7 @@
  */
 import type * as z from 'zod'
 import {zod} from '../lazy-deps.js'
-import {isCpu, isDuration, isMemory} from './units.js'
+import {MAX_DURATION_DAYS, cpuError, durationRangeError, isDuration, memoryError} from './units.js'
 import {derivedJson} from '../derived-cache.js'
 import {alertingSchema} from './alerting.js'
 import {emptyWhenNull, emptyWhenNullJson} from './empty-mapping.js'
@@ -55,15 +55,22 @@ function buildPlatformSchema() {
       if (problem) ctx.addIssue({code: 'custom', message: problem})
     })
 
-  const duration = z
-    .string()
-    .refine(isDuration, {message: 'expected a duration as Prometheus writes it: units y, w, d, h, m, s, ms, largest first, e.g. 6h, 30d, 1d12h'})
+  /** A duration as Prometheus writes it, no longer than Prometheus and Thanos take (units.ts durationRangeError). */
+  const duration = checked((v) =>
+    isDuration(v) ? durationRangeError(v) : 'expected a duration as Prometheus writes it: units y, w, d, h, m, s, ms, largest first, e.g. 6h, 30d, 1d12h',
+  )
   const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name (A-Z, 0-9, _)')
   const dnsLabel = checked(dnsLabelError)
-  const cpu = z.union([z.number().positive(), z.string()]).refine(isCpu, {message: 'expected a CPU quantity as Kubernetes writes it, e.g. 4, 500m, 0.5'})
-  const memory = z
-    .union([z.number().positive(), z.string()])
-    .refine(isMemory, {message: 'expected a memory quantity as Kubernetes writes it, e.g. 16Gi, 512Mi, 16G, 1e9 (kilo is a lower-case k)'})
+  /** A number or string checked by `check`, as `checked` does for strings. */
+  const quantity = (check: (v: string | number) => string | undefined) =>
+    z.union([z.number().positive(), z.string()]).superRefine((v, ctx) => {
+      const problem = check(v)
+      if (problem) ctx.addIssue({code: 'custom', message: problem})
+    })
+  const cpu = quantity(cpuError)
+  const memory = quantity(memoryError)
+  /** The most replicas of one component: Kubernetes holds `replicas` as an int32 (StatefulSet, Deployment, and the Prometheus, Alertmanager, ThanosRuler and OpenSearchCluster node pool specs). */
+  const INT32_MAX = 2_147_483_647
   const cidr = checked(cidrError)
   const host = checked(hostError)
   /** An http(s) URL without embedded credentials; `credentialFix` says where a credential goes instead. */
@@ -120,7 +127,7 @@ function buildPlatformSchema() {
     expireAfter: duration
       .optional()
       .describe(
-        'lifecycle rule: expire objects after this long (whole days); never on the snapshots bucket, whose snapshots OpenSearch deletes itself; e.g. 30d',
+        `lifecycle rule: expire objects after this long (whole days, at most ${MAX_DURATION_DAYS}d); never on the snapshots bucket, whose snapshots OpenSearch deletes itself; e.g. 30d`,
       ),
   })
 
@@ -187,8 +194,17 @@ function buildPlatformSchema() {
   })
 
   const RetentionSchema = z.strictObject({
-    prometheus: duration.default('6h').describe('Prometheus local retention (the sidecar wants >= 6h)'),
-    thanos: emptyWhenNull(z.record(z.string(), duration))
+    prometheus: duration
+      .default('6h')
+      .describe(`Prometheus local retention (the sidecar wants >= 6h; at most ${MAX_DURATION_DAYS}d, Prometheus' longest duration)`),
+    thanos: emptyWhenNull(
+      z.record(
+        z.string(),
+        duration.describe(
+          `how long the compactor keeps blocks of this resolution, e.g. 30d; 0 keeps them for ever; at most ${MAX_DURATION_DAYS}d (Thanos' longest duration)`,
+        ),
+      ),
+    )
       .default({raw: '30d', '5m': '90d', '1h': '180d'})
       .describe('per resolution: raw, 5m, 1h (the only resolutions Thanos has)'),
     opensearch: emptyWhenNull(
@@ -198,7 +214,11 @@ function buildPlatformSchema() {
           .describe(
             'no longer used: the snapshot management policy snapshots the log indices every day (accepted so older inventories load; config validate warns), e.g. 1d',
           ),
-        deleteAfter: duration.default('180d').describe('log indices (ISM policy) and their snapshots (snapshot management policy) are deleted after this'),
+        deleteAfter: duration
+          .default('180d')
+          .describe(
+            `log indices (ISM policy) and their snapshots (snapshot management policy) are deleted after this, in whole days; at most ${MAX_DURATION_DAYS}d`,
+          ),
       }),
     )
       .default({deleteAfter: '180d'})
@@ -234,8 +254,8 @@ function buildPlatformSchema() {
       .min(1)
       .default(['control-plane', 'worker'])
       .describe('what the node runs, e.g. [worker]'),
-    cpu: cpu.describe('declared CPU, e.g. 4'),
-    memory: memory.describe('declared memory, e.g. 16Gi'),
+    cpu: cpu.describe('declared CPU, e.g. 4 (at most 9223372036854775: Kubernetes counts CPU in 64-bit millicores)'),
+    memory: memory.describe('declared memory, e.g. 16Gi (under 8Ei: a Kubernetes quantity holds at most 2^63-1)'),
   })
 
   const ClusterSchema = z.strictObject({
@@ -296,9 +316,22 @@ function buildPlatformSchema() {
       .default(VersionsSchema.parse({}))
       .describe('versions of Kubernetes, Argo CD, the charts and images; each defaults to the tested version'),
     retention: emptyWhenNull(RetentionSchema).default(RetentionSchema.parse({})).describe('how long metrics and logs are kept, locally and in S3'),
-    replicas: emptyWhenNull(z.record(z.string(), z.number().int().min(0)))
+    replicas: emptyWhenNull(
+      z.record(
+        z.string(),
+        z
+          .number()
+          .int()
+          .min(0)
+          .max(INT32_MAX, {
+            error: (issue) =>
+              `${String(issue.input)} replicas is more than Kubernetes holds: at most ${INT32_MAX} (replicas is a 32-bit integer, int32, in every manifest obsctl renders it into, which the API server would refuse)`,
+          })
+          .describe(`replicas of this component, 0 to ${INT32_MAX} (Kubernetes' replicas is an int32), e.g. 3`),
+      ),
+    )
       .default({})
-      .describe('per-component replica overrides of the sizing profile, e.g. prometheus: 3, opensearch-data: 5'),
+      .describe(`per-component replica overrides of the sizing profile, e.g. prometheus: 3, opensearch-data: 5; each at most ${INT32_MAX} (int32)`),
     endpoints: emptyWhenNull(
       z.strictObject(
         Object.fromEntries(

@@ -32,6 +32,37 @@ export function isDuration(v: string): boolean {
   return parseDuration(v) !== undefined
 }
 
+/**
+ * The longest duration Prometheus, Thanos and Alertmanager take: prometheus/common model.ParseDuration reads it into
+ * Go's time.Duration, 64-bit nanoseconds, and refuses a longer one ("duration out of range"): 2^63-1 ns, some 292
+ * years. So a Prometheus or Thanos Receive `retention` past it, or a compactor `--retention.resolution-*` flag, stops
+ * the component at start.
+ */
+const MAX_DURATION_NS = 2n ** 63n - 1n
+/** The largest whole number of days within MAX_DURATION_NS, as messages say the bound. */
+export const MAX_DURATION_DAYS = 106_751
+const UNIT_NS: Record<string, bigint> = {
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+  d: 86_400_000_000_000n,
+  w: 604_800_000_000_000n,
+  y: 31_536_000_000_000_000n,
+}
+
+/**
+ * Why a well-formed duration is longer than Prometheus takes (undefined when it fits, or is malformed: isDuration
+ * says that). Counted exactly, in BigInt nanoseconds: `99999999999d` is 8.6e24 ns.
+ */
+export function durationRangeError(v: string): string | undefined {
+  if (!isDuration(v) || v === '0') return undefined
+  let ns = 0n
+  for (const m of v.matchAll(/(\d+)(ms|[ywdhms])/g)) ns += BigInt(m[1]!) * UNIT_NS[m[2]!]!
+  if (ns <= MAX_DURATION_NS) return undefined
+  return `${v} is longer than Prometheus and Thanos take: at most ${MAX_DURATION_DAYS}d (about 292y; a duration is 64-bit nanoseconds there, and a longer one stops the component at start)`
+}
+
 /** Seconds in a duration such as `6h`, `30d` or `1d12h`; throws on a malformed value. */
 export function durationSeconds(v: string): number {
   const s = parseDuration(v)
@@ -51,6 +82,7 @@ export function durationDays(v: string): number {
  * So `1k` (not `1K`), `1e9`, `500m`, `16Gi`.
  */
 const QUANTITY_RE = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/
+const EXPONENT = /^[eE][+-]?\d/
 const SUFFIX: Record<string, number> = {
   '': 1,
   n: 1e-9,
@@ -76,7 +108,8 @@ export function parseQuantity(v: string | number): number | undefined {
   const m = QUANTITY_RE.exec(v.trim())
   if (!m) return undefined
   const suffix = m[2] ?? ''
-  const mult = /^[eE]/.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix]!
+  // `E` alone and `Ei` are exa and exbi, an exponent has digits after its e/E
+  const mult = EXPONENT.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix]!
   const n = Number(m[1]) * mult
   return Number.isFinite(n) ? n : undefined
 }
@@ -95,13 +128,66 @@ export function memoryBytes(v: string | number): number {
   return Math.round(n)
 }
 
-export function isCpu(v: string | number): boolean {
+/**
+ * Whether a quantity is larger than `max` (an integer, in the quantity's own unit), exactly: the digits as a BigInt
+ * against `max` scaled by the fraction and the suffix. Kubernetes holds a quantity in at most 2^63-1 (apimachinery
+ * quantity.go maxAllowed: a larger one is silently cut down to it), and CPU in millicores (MaxMilliValue,
+ * (2^63-1)/1000 cores): a value past that is not the value Kubernetes would count.
+ */
+function quantityAbove(v: string | number, max: bigint): boolean {
+  const m = QUANTITY_RE.exec(String(v).trim())
+  if (!m) return false
+  const [whole = '', frac = ''] = m[1]!.replace(/^[+-]/, '').split('.')
+  const digits = BigInt(`${whole}${frac}` || '0')
+  if (m[1]!.startsWith('-') || digits === 0n) return false
+  const suffix = m[2] ?? ''
+  let num = digits
+  let den = 10n ** BigInt(frac.length)
+  if (EXPONENT.test(suffix)) {
+    const exp = Number(suffix.slice(1))
+    // past these the value is far above or below any bound (and 10^exp is not worth computing)
+    if (exp - frac.length > 40) return true
+    if (exp + whole.length < -40) return false
+    if (exp >= 0) num *= 10n ** BigInt(exp)
+    else den *= 10n ** BigInt(-exp)
+  } else if (suffix.endsWith('i')) num *= 1024n ** BigInt(['Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'].indexOf(suffix) + 1)
+  else {
+    const exp = {n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18}[suffix]!
+    if (exp >= 0) num *= 10n ** BigInt(exp)
+    else den *= 10n ** BigInt(-exp)
+  }
+  return num > max * den
+}
+
+/** The most CPU Kubernetes counts: its millicores in 64 bits (MaxMilliValue = (2^63-1)/1000 cores). */
+const MAX_CPU = 9_223_372_036_854_775n
+/** The most memory a Kubernetes quantity holds: 2^63-1 bytes (1 byte under 8Ei). */
+const MAX_MEMORY = 2n ** 63n - 1n
+
+const CPU_SHAPE = 'expected a CPU quantity as Kubernetes writes it, e.g. 4, 500m, 0.5'
+const MEMORY_SHAPE = 'expected a memory quantity as Kubernetes writes it, e.g. 16Gi, 512Mi, 16G, 1e9 (kilo is a lower-case k)'
+
+/** What is wrong with a CPU quantity (a node's declared CPU): malformed, under 1m, or more than Kubernetes counts. */
+export function cpuError(v: string | number): string | undefined {
+  if (quantityAbove(v, MAX_CPU))
+    return `${v} is more CPU than Kubernetes can count: at most ${MAX_CPU} (it counts CPU in millicores, a 64-bit integer); a node declares its real CPUs, e.g. 4`
   const n = parseQuantity(v)
-  return n !== undefined && n >= 0.001
+  return n !== undefined && n >= 0.001 ? undefined : CPU_SHAPE
+}
+
+/** What is wrong with a memory quantity (a node's declared memory): malformed, under 1 byte, or more than a quantity holds. */
+export function memoryError(v: string | number): string | undefined {
+  if (quantityAbove(v, MAX_MEMORY))
+    return `${v} is more memory than a Kubernetes quantity holds: at most ${MAX_MEMORY} bytes (2^63-1, just under 8Ei); a node declares its real memory, e.g. 16Gi`
+  const n = parseQuantity(v)
+  return n !== undefined && n >= 1 ? undefined : MEMORY_SHAPE
+}
+
+export function isCpu(v: string | number): boolean {
+  return cpuError(v) === undefined
 }
 export function isMemory(v: string | number): boolean {
-  const n = parseQuantity(v)
-  return n !== undefined && n >= 1
+  return memoryError(v) === undefined
 }
 
 export function formatCpu(millis: number): string {

@@ -10,9 +10,15 @@ import path from 'node:path'
 import type {Prompter} from '../prompt.js'
 import type {Finding as LintFinding} from './lint.js'
 import {expandHome} from './files.js'
-import {isCpu, isMemory} from './units.js'
+import {cpuError, memoryError} from './units.js'
 import {dnsLabelError, dnsSubdomainError, gitRemoteError, hostError, httpUrlError, parseIp} from './validators.js'
 import type {InitAnswers, InitCluster} from './write.js'
+
+/** A quantity answer: fine, or its shape as the wizard words it, or (too large) units.ts's message with the bound. */
+function quantityAnswer(problem: string | undefined, shape: string): true | string {
+  if (problem === undefined) return true
+  return problem.startsWith('expected ') ? shape : problem
+}
 
 /** One question of the wizard: a global field, or one field of the i-th cluster. */
 export type Question =
@@ -161,7 +167,11 @@ async function ask(p: Prompter, a: InitAnswers, q: Question): Promise<void> {
       return
     case 'cpu':
       c.cpu = (
-        await p.input({message: `${label}: CPU per node`, default: c.cpu || '4', validate: (v) => (isCpu(v.trim()) ? true : 'a CPU quantity: 4, 8 or 3500m')})
+        await p.input({
+          message: `${label}: CPU per node`,
+          default: c.cpu || '4',
+          validate: (v) => quantityAnswer(cpuError(v.trim()), 'a CPU quantity: 4, 8 or 3500m'),
+        })
       ).trim()
       return
     case 'memory':
@@ -169,7 +179,7 @@ async function ask(p: Prompter, a: InitAnswers, q: Question): Promise<void> {
         await p.input({
           message: `${label}: memory per node`,
           default: c.memory || '16Gi',
-          validate: (v) => (isMemory(v.trim()) ? true : 'a memory quantity: 16Gi, 32Gi or 16000Mi'),
+          validate: (v) => quantityAnswer(memoryError(v.trim()), 'a memory quantity: 16Gi, 32Gi or 16000Mi'),
         })
       ).trim()
       return
