@@ -78,6 +78,43 @@ const PROBES: Probe[] = [
     ['diff', '--kubeconfig', '{dir}/nope.conf'],
     /cannot read kubeconfig .*nope\.conf[^]*--kubeconfig/,
   ),
+  // $KUBECONFIG, judged as kubectl judges it: a folder, or (where the kubeconfig is read) no file at all, is refused before
+  // any cluster is contacted, naming the variable (status, validate and certs check took it for every cluster failing,
+  // exit 1); a missing file among several is skipped, as kubectl skips it
+  P('status with $KUBECONFIG MISSING', ['status'], /\$KUBECONFIG: \S+nope\.conf does not exist[^]*KUBECONFIG/, {KUBECONFIG: '{dir}/nope.conf'}),
+  P('validate with $KUBECONFIG=FOLDER', ['validate'], /\$KUBECONFIG: \S+gitops is a folder, not a kubeconfig file/, {KUBECONFIG: '{dir}/gitops'}),
+  P('certs check with $KUBECONFIG of two missing files', ['certs', 'check'], /\$KUBECONFIG: none of its 2 files exists/, {
+    KUBECONFIG: '{dir}/a.conf:{dir}/b.conf',
+  }),
+  P('diagnose with a folder among the $KUBECONFIG files', ['diagnose', '--out', '{dir}/d.tar.gz'], /\$KUBECONFIG: \S+gitops is a folder/, {
+    KUBECONFIG: '{dir}/kubeconfig:{dir}/gitops',
+  }),
+  P(
+    'alerts list --context nope, a missing file among the $KUBECONFIG files (skipped)',
+    ['alerts', 'list', '--context', 'nope'],
+    /--context nope: no such context[^]*contexts there: cluster-01-context/,
+    {
+      KUBECONFIG: '{dir}/nope.conf:{dir}/kubeconfig',
+    },
+  ),
+  P('validate --kubeconfig MISSING', ['validate', '--kubeconfig', '{dir}/nope.conf'], /cannot read kubeconfig .*nope\.conf[^]*--kubeconfig/),
+  // numbers past what the consumer takes: the refusal names the flag and the field
+  P(
+    'cluster add --cpu 99999999999999999999',
+    ['cluster', 'add', 'cluster-05', '--host', '192.168.101.201', '--cpu', '99999999999999999999', '--dry-run'],
+    /--cpu 99999999999999999999 clusters\[4\]\.nodes\[0\]\.cpu: .*more CPU than Kubernetes can count: at most 9223372036854775/,
+  ),
+  P(
+    'node add --memory 8Ei',
+    ['node', 'add', 'cluster-02', '--host', '192.168.101.200', '--memory', '8Ei', '--dry-run'],
+    /--memory "8Ei" clusters\[1\]\.nodes\[2\]\.memory: .*more memory than a Kubernetes quantity holds/,
+  ),
+  P(
+    'config set retention.thanos.raw 99999999999d',
+    ['config', 'set', 'retention.thanos.raw', '99999999999d', '--yes'],
+    /retention\.thanos\.raw: 99999999999d is longer than Prometheus and Thanos take: at most 106751d/,
+  ),
+  P('config set replicas.prometheus 2147483648', ['config', 'set', 'replicas.prometheus', '2147483648', '--yes'], /replicas\.prometheus: .*at most 2147483647/),
   // durations: one shape for every duration flag, at least 1s, at most a year (ten for a silence)
   P(
     'alerts silence --for 99999999999d',

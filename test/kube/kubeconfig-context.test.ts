@@ -13,7 +13,7 @@ import YAML from 'yaml'
 import {lintInventory, parseInventory} from '../../src/lib/config/index.js'
 import {isObsctlError} from '../../src/lib/errors.js'
 import {entriesFor, parseAdminConf, planChainMerge, writeMerge} from '../../src/lib/kube/kubeconfig/index.js'
-import {Kube} from '../../src/lib/platform/kube.js'
+import {Kube, kubeconfigFiles, resolveKubeconfigPath} from '../../src/lib/platform/kube.js'
 import {obsctl, requireBuild, tmpDir} from '../cli/helpers.js'
 import {exampleInventory} from '../support/inventory.js'
 import {adminConf, fakeB64} from './fixtures.js'
@@ -136,6 +136,52 @@ describe('KUBECONFIG with several files', () => {
     expect(execFileSync(KUBECTL, ['config', 'view', '--minify', '-o', 'jsonpath={.clusters[0].cluster.server}'], {encoding: 'utf8', env})).toBe(
       'https://127.0.0.21:6443',
     )
+  })
+
+  it('a bad $KUBECONFIG is judged as kubectl judges it: a missing file among several is skipped, a folder is an error, none at all is an error where it is read', async () => {
+    const real = path.join(dir, 'bad-env-real')
+    writeFileSync(real, MINE)
+    const [missing, missing2] = [path.join(dir, 'bad-env-missing'), path.join(dir, 'bad-env-missing-2')]
+    const saved = process.env.KUBECONFIG
+    const refusal = (f: () => unknown) => {
+      try {
+        f()
+      } catch (e) {
+        expect(isObsctlError(e), String(e)).toBe(true)
+        return e as {exitCode: number; message: string}
+      }
+      throw new Error('not refused')
+    }
+    try {
+      // a missing file among several: skipped, the other one read (kubectl lists its contexts)
+      process.env.KUBECONFIG = [missing, real].join(path.delimiter)
+      expect(kubeconfigFiles(undefined, {read: true})).toEqual([missing, real])
+      expect((await Kube.loadConfig()).kc.getContexts().map((c) => c.name)).toContain('mine')
+      expect(execFileSync(KUBECTL, ['config', 'get-contexts', '-o', 'name'], {encoding: 'utf8', env: {...process.env}})).toContain('mine')
+      // a folder: kubectl fails ("read …: is a directory"); obsctl refuses it, reading or writing, naming the variable
+      process.env.KUBECONFIG = [dir, real].join(path.delimiter)
+      expect(() => execFileSync(KUBECTL, ['config', 'get-contexts', '-o', 'name'], {encoding: 'utf8', env: {...process.env}, stdio: 'pipe'})).toThrow(
+        /is a directory/,
+      )
+      for (const read of [true, false]) {
+        const e = refusal(() => kubeconfigFiles(undefined, {read}))
+        expect(e.exitCode).toBe(2)
+        expect(e.message).toBe(`$KUBECONFIG: ${dir} is a folder, not a kubeconfig file`)
+      }
+      await expect(Kube.loadConfig()).rejects.toThrow(`$KUBECONFIG: ${dir} is a folder`)
+      // none exists: nothing to read (refused), but a writer creates the last one, as kubectl does
+      process.env.KUBECONFIG = [missing, missing2].join(path.delimiter)
+      expect(refusal(() => kubeconfigFiles(undefined, {read: true})).message).toBe(`$KUBECONFIG: none of its 2 files exists (${missing}, ${missing2})`)
+      expect(kubeconfigFiles(undefined)).toEqual([missing, missing2])
+      expect(resolveKubeconfigPath()).toBe(missing2)
+      process.env.KUBECONFIG = missing
+      await expect(Kube.connect({context: 'mine'})).rejects.toThrow(`$KUBECONFIG: ${missing} does not exist`)
+      // --kubeconfig is that one file, as before
+      expect(kubeconfigFiles(missing, {read: true})).toEqual([missing])
+    } finally {
+      if (saved === undefined) delete process.env.KUBECONFIG
+      else process.env.KUBECONFIG = saved
+    }
   })
 
   it('cluster removal takes the entries out of every file of the chain', async () => {

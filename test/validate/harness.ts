@@ -1,5 +1,5 @@
 /** The validate test platform: real Prometheus + node-exporters, fake Thanos Query/Compactor and OpenSearch, s3rver. */
-import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {Client} from 'minio'
@@ -12,6 +12,17 @@ import type {LoadedInventory} from '../../src/lib/config/load.js'
 import {platformTls, sharePlatformCa, type PlatformTls, startPlatformOpenSearch} from '../support/platform-tls.js'
 
 export const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
+
+/**
+ * A kubeconfig with no cluster, user or context in `dir`: validate's kube-based checks fail (no context for the
+ * cluster), each with its fix, while the others run. A kubeconfig that is missing or a folder is bad input instead:
+ * validate refuses it (exit 2) before any check runs.
+ */
+export function emptyKubeconfig(dir: string): string {
+  const file = path.join(dir, 'empty-kubeconfig')
+  writeFileSync(file, 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n', {mode: 0o600})
+  return file
+}
 export const OS_USER = 'admin'
 export const OS_PASSWORD = 'test-Opensearch-pw-7'
 export const BLOCK = '01JBQ4V1X2Y3Z4A5B6C7D8E9F0'
@@ -96,7 +107,9 @@ export async function startPlatform(clusters: string[] = CLUSTERS): Promise<Plat
     OBSCTL_OPENSEARCH_USER: OS_USER,
     OBSCTL_OPENSEARCH_PASSWORD: OS_PASSWORD,
     CI: '1',
-    KUBECONFIG: path.join(dir, 'no-kubeconfig'),
+    // a kubeconfig without contexts: the kube-based checks fail, each with its fix (a missing file would be refused as
+    // bad input before any check runs)
+    KUBECONFIG: emptyKubeconfig(dir),
   }
   let n = 0
   return {

@@ -336,10 +336,41 @@ describe('runner', () => {
     expect(byId(v, 'opensearch.health').detail).toBe('opensearch: cannot reach https://127.0.0.1:9 (ECONNREFUSED)')
     expect(byId(v, 'thanos.compactor').result).toBe('pass')
     expect(byId(v, 'prometheus.targets').result).toBe('pass')
-    // no kubeconfig: the kube-based checks fail with the fix
-    expect(byId(v, 'argocd.apps').detail).toMatch(/^cannot read kubeconfig/)
-    expect(byId(v, 'argocd.apps').hint).toBe('pass --kubeconfig FILE or set KUBECONFIG')
+    // a kubeconfig without the clusters' contexts: the kube-based checks fail with the fix
+    expect(byId(v, 'argocd.apps').detail).toMatch(/^context cluster-01-context is not in \S+empty-kubeconfig/)
+    expect(byId(v, 'argocd.apps').hint).toMatch(/obsctl kubeconfig merge|it has no context/)
     expect(v.ok).toBe(false)
+  })
+
+  it('a kubeconfig that is missing or a folder, named by --kubeconfig or $KUBECONFIG, is bad input before any check runs', async () => {
+    const refusal = async (o: Parameters<typeof validate>[1]) => {
+      try {
+        await validate(p.inv, {component: 'all', requestTimeoutMs: GENEROUS_MS, ...o})
+      } catch (e) {
+        return e as {exitCode?: number; message: string; hints?: string[]}
+      }
+      throw new Error('validate ran its checks')
+    }
+    const missing = await refusal({kubeconfig: `${p.dir}/nope.conf`})
+    expect(missing.exitCode).toBe(2)
+    expect(missing.message).toMatch(/^cannot read kubeconfig \S+nope\.conf: no such file/)
+    const saved = process.env.KUBECONFIG
+    try {
+      process.env.KUBECONFIG = p.dir
+      const folder = await refusal({})
+      expect(folder.exitCode).toBe(2)
+      expect(folder.message).toBe(`$KUBECONFIG: ${p.dir} is a folder, not a kubeconfig file`)
+      // several files: a missing one is skipped as kubectl skips it, none at all is refused
+      process.env.KUBECONFIG = [`${p.dir}/nope-1`, `${p.dir}/nope-2`].join(':')
+      const none = await refusal({})
+      expect(none.exitCode).toBe(2)
+      expect(none.message).toMatch(/^\$KUBECONFIG: none of its 2 files exists/)
+      process.env.KUBECONFIG = [`${p.dir}/nope-1`, saved].join(':')
+      const v = await validate(p.inv, {component: 'all', requestTimeoutMs: GENEROUS_MS})
+      expect(byId(v, 'argocd.apps').detail).toMatch(/^context cluster-01-context is not in \S+nope-1:\S+empty-kubeconfig/)
+    } finally {
+      process.env.KUBECONFIG = saved
+    }
   })
 
   it('a hanging endpoint is bounded by the request timeout', async () => {

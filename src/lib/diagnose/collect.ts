@@ -110,9 +110,9 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   const scrub = new Scrubber()
   for (const name of await secretEnvNames(inv)) scrub.add(process.env[name])
   const {Kube, kubeconfigFiles} = await import('../platform/kube.js')
-  // every cluster is read through the kubeconfig: a --kubeconfig that cannot be read is bad input, not an archive of
-  // unreachable clusters
-  if (o.kubeconfig !== undefined) await Kube.loadConfig(o.kubeconfig)
+  // every cluster is read through the kubeconfig: a --kubeconfig or $KUBECONFIG that cannot be read is bad input, not an
+  // archive of unreachable clusters
+  await Kube.loadNamedConfig(o.kubeconfig)
   // every file of a $KUBECONFIG chain: a credential in any of them may show up in what is collected
   for (const file of kubeconfigFiles(o.kubeconfig)) kubeconfigSecrets(file, scrub)
 

@@ -34,7 +34,7 @@ export function doctorChecks(inv: LoadedInventory, o: {kubeconfig?: string} = {}
   let lookup: Promise<(context: string) => ContextServer | undefined> | undefined
   const serverOf = async (context: string) => {
     lookup ??= Promise.all([import('../kube/kubeconfig/chain.js'), import('../platform/kube.js')]).then(([k, {kubeconfigFiles}]) => {
-      const chain = k.readChain(kubeconfigFiles(o.kubeconfig))
+      const chain = k.readChain(kubeconfigFiles(o.kubeconfig, {read: true}))
       return (ctx: string) => k.contextServer(chain, ctx)
     })
     return (await lookup)(context)

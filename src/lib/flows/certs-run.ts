@@ -12,7 +12,7 @@ import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {AnyPhase} from '../engine/runner.js'
 import type {RunSsh} from '../engine/types.js'
 import {ExitCode} from '../errors.js'
-import {resolveKubeconfigPath} from '../platform/kube.js'
+import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/kube.js'
 import type {KubeconfigClusterReport} from '../kube/phases.js'
 import {WARN_DAYS, recordCerts, type CertsClusterReport, type CertsRenewOptions, type CertsRenewReport} from '../lifecycle/certs.js'
 import type {CertsCheckSummary} from '../lifecycle/certs-format.js'
@@ -35,6 +35,8 @@ export interface CertsCheckResult extends CertsCheckSummary {
 }
 
 export async function certsCheck(inv: LoadedInventory, o: CertsRunOptions & {now?: number} = {}): Promise<CertsCheckResult> {
+  // each cluster's kubeconfig certificate is read after its nodes: a bad $KUBECONFIG is refused before any node is
+  kubeconfigFiles(o.kubeconfig, {read: true})
   const {run, runReports} = await runCerts(inv, o, (m, build) => build(m.CERTS_CHECK_PHASES, m.certsCheckPhaseOptions({now: o.now})), {
     restart: true,
     command: 'certs check',

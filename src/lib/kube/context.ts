@@ -15,7 +15,7 @@ import {mergedView, readKubeconfigFile, type Obj} from './kubeconfig/index.js'
 
 /** The context names of the kubeconfig (--kubeconfig, else every $KUBECONFIG file merged, else ~/.kube/config). */
 export function kubeconfigContexts(kubeconfig?: string): {files: string[]; contexts: string[]} {
-  const files = kubeconfigFiles(kubeconfig)
+  const files = kubeconfigFiles(kubeconfig, {read: true})
   const objs: Obj[] = []
   for (const f of files) {
     const text = readKubeconfigFile(f)

@@ -178,7 +178,7 @@ export async function checkClusterCerts(
     }),
   )
   // the first $KUBECONFIG file that names the user, as kubectl reads a chain
-  const kubeconfig = kubeconfigCert(chainFileFor(kubeconfigFiles(ctx.kubeconfig), 'users', kubeUserName(c)), c, now)
+  const kubeconfig = kubeconfigCert(chainFileFor(kubeconfigFiles(ctx.kubeconfig, {read: true}), 'users', kubeUserName(c)), c, now)
   log(kubeconfig.cert ? `kubeconfig ${kubeconfig.user}: ${kubeconfig.cert.status} (${kubeconfig.cert.daysLeft} days)` : `kubeconfig: ${kubeconfig.error}`)
   return {cluster: c.name, nodes, kubeconfig, soonest: soonestOf(nodes, kubeconfig), status: worst(nodes, kubeconfig)}
 }

@@ -6,7 +6,7 @@
  * Over 300 lines on purpose: one class wraps the whole client (connect, deadlines, apply/get/list/delete,
  * waits, error translation); splitting it would scatter the deadline and error rules every call shares.
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type * as k8s from '@kubernetes/client-node'
@@ -25,15 +25,64 @@ export interface KubeObject {
   [k: string]: unknown
 }
 
+/** The paths $KUBECONFIG names (':'-separated, empty parts dropped), resolved, each once; [] when it names none. */
+function kubeconfigEnvFiles(): string[] {
+  const env = (process.env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean)
+  return [...new Set(env.map((f) => path.resolve(f)))]
+}
+
+/** Whether the kubeconfig comes from $KUBECONFIG (no --kubeconfig, and the variable names a path). */
+export function kubeconfigFromEnv(flag?: string): boolean {
+  return !flag && kubeconfigEnvFiles().length > 0
+}
+
+/**
+ * What is wrong with the files $KUBECONFIG names, judged as kubectl judges them (client-go's clientcmd loading rules:
+ * each path is read in turn, one that does not exist is skipped, any other failure, a folder first of all, is an error):
+ * a folder or a path that cannot be looked at; and, for a command that reads the kubeconfig (`read`), none of them
+ * existing — kubectl would go on with an empty configuration and reach no cluster. A command that writes the kubeconfig
+ * (kubeconfig merge, bootstrap's kubeconfig phase) creates the last one instead, as kubectl does (kubeconfigCreateFile).
+ */
+function kubeconfigEnvProblem(files: string[], read: boolean): ObsctlError | undefined {
+  const bad = (why: string, hints: string[] = []) =>
+    inputError(
+      `$KUBECONFIG: ${why}`,
+      [
+        ...hints,
+        'set KUBECONFIG to your kubeconfig file, or to several separated by ":" (a missing one among them is skipped, as kubectl skips it)',
+        'or pass --kubeconfig FILE, or unset KUBECONFIG to use ~/.kube/config',
+      ],
+      'KUBECONFIG_ENV',
+    )
+  let found = false
+  for (const f of files) {
+    try {
+      if (statSync(f).isDirectory()) return bad(`${f} is a folder, not a kubeconfig file`)
+      found = true
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return bad(`${f} cannot be read: ${fsReason(error)}`)
+    }
+  }
+  if (read && !found)
+    return bad(files.length === 1 ? `${files[0]} does not exist` : `none of its ${files.length} files exists (${files.join(', ')})`, [
+      'obsctl kubeconfig merge writes the contexts obsctl uses (it creates the file)',
+    ])
+  return undefined
+}
+
 /**
  * The kubeconfig files, as kubectl and client-node's loadFromDefault list them: --kubeconfig alone, else
- * every path of $KUBECONFIG (':'-separated; merged, see loadKubeconfigChain), else ~/.kube/config.
+ * every path of $KUBECONFIG (':'-separated; merged, see loadKubeconfigChain), else ~/.kube/config. Every reader and
+ * writer of the kubeconfig resolves it here, so a bad $KUBECONFIG (kubeconfigEnvProblem: a folder; with `o.read`, no
+ * file at all) is refused here, exit 2 naming the variable, before anything is contacted through it.
  */
-export function kubeconfigFiles(flag?: string): string[] {
+export function kubeconfigFiles(flag?: string, o: {read?: boolean} = {}): string[] {
   if (flag) return [path.resolve(flag)]
-  const env = (process.env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean)
-  if (env.length > 0) return [...new Set(env.map((f) => path.resolve(f)))]
-  return [path.join(os.homedir(), '.kube', 'config')]
+  const env = kubeconfigEnvFiles()
+  if (env.length === 0) return [path.join(os.homedir(), '.kube', 'config')]
+  const problem = kubeconfigEnvProblem(env, o.read === true)
+  if (problem) throw problem
+  return env
 }
 
 /**
@@ -177,8 +226,9 @@ function traceRequests(lib: K8sLib, objects: k8s.KubernetesObjectApi): void {
 
 /** The kubeconfig's files read into a KubeConfig (see Kube.loadConfig), contacting nothing. */
 function readKubeconfig(lib: K8sLib, kubeconfig: string | undefined): {lib: K8sLib; kc: k8s.KubeConfig; file: string} {
-  const files = kubeconfigFiles(kubeconfig)
+  const files = kubeconfigFiles(kubeconfig, {read: true})
   const file = files.join(path.delimiter)
+  const fromEnv = kubeconfigFromEnv(kubeconfig)
   const kc = new lib.KubeConfig()
   try {
     if (files.length === 1) kc.loadFromFile(files[0]!)
@@ -187,8 +237,11 @@ function readKubeconfig(lib: K8sLib, kubeconfig: string | undefined): {lib: K8sL
     // client-node reads an empty or non-mapping file as undefined and fails with a TypeError: say what it is
     const why = error instanceof TypeError ? 'it is empty or not a kubeconfig (no clusters, users and contexts)' : fsReason(error)
     throw inputError(
-      `cannot read kubeconfig ${file}: ${why}`,
-      ['pass --kubeconfig FILE or set KUBECONFIG', 'obsctl kubeconfig merge writes the contexts obsctl uses'],
+      `cannot read kubeconfig ${file}${fromEnv ? ' (from $KUBECONFIG)' : ''}: ${why}`,
+      [
+        fromEnv ? 'fix the file, or set KUBECONFIG (or pass --kubeconfig) to another' : 'pass --kubeconfig FILE or set KUBECONFIG',
+        'obsctl kubeconfig merge writes the contexts obsctl uses',
+      ],
       'KUBECONFIG',
     )
   }
@@ -223,6 +276,15 @@ export class Kube {
    */
   static async loadConfig(kubeconfig?: string): Promise<{lib: K8sLib; kc: k8s.KubeConfig; file: string}> {
     return readKubeconfig(await k8sLib(), kubeconfig)
+  }
+
+  /**
+   * loadConfig when the kubeconfig was named, by --kubeconfig or $KUBECONFIG: a bad one is exit 2 naming the flag or the
+   * variable before anything is contacted. The default ~/.kube/config is read when a cluster is (a command that reports
+   * clusters may report it missing as a finding). Status, validate and diagnose call it first.
+   */
+  static async loadNamedConfig(kubeconfig?: string): Promise<void> {
+    if (kubeconfig !== undefined || kubeconfigFromEnv()) await Kube.loadConfig(kubeconfig)
   }
 
   static async connect(opts: ConnectOptions): Promise<Kube> {

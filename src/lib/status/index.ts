@@ -168,9 +168,9 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
   const timeoutMs = o.requestTimeoutMs ?? 5000
   const probeMs = timeoutMs * 2
   const now = o.now ?? Date.now
-  // status reads every cluster's nodes through the kubeconfig: a --kubeconfig that cannot be read is bad input, not
-  // every cluster unreachable
-  if (o.kubeconfig !== undefined) await (await import('../platform/kube.js')).Kube.loadConfig(o.kubeconfig)
+  // status reads every cluster's nodes through the kubeconfig: a --kubeconfig or $KUBECONFIG that cannot be read is bad
+  // input, not every cluster unreachable
+  await (await import('../platform/kube.js')).Kube.loadNamedConfig(o.kubeconfig)
   const opened = await openPlatform(inv, {...o, requestTimeoutMs: timeoutMs, prompt: o.prompt, need: {opensearch: true, s3: false}})
   const {ctx} = opened
   const p = inv.platform
