@@ -279,12 +279,16 @@ export class Kube {
   }
 
   /**
-   * loadConfig when the kubeconfig was named, by --kubeconfig or $KUBECONFIG: a bad one is exit 2 naming the flag or the
-   * variable before anything is contacted. The default ~/.kube/config is read when a cluster is (a command that reports
-   * clusters may report it missing as a finding). Status, validate and diagnose call it first.
+   * A kubeconfig named by --kubeconfig or $KUBECONFIG that cannot be used is exit 2 naming the flag or the variable
+   * before anything is contacted: --kubeconfig's file is read (loadConfig); $KUBECONFIG's paths are judged as kubectl
+   * judges them (kubeconfigFiles: a folder, none existing) without loading the client library — reading the file
+   * here too put ~9 ms (the library, a second parse) before `status`'s first request. The default ~/.kube/config is
+   * read when a cluster is (a command that reports clusters may report it missing as a finding). Status, validate
+   * and diagnose call it first.
    */
   static async loadNamedConfig(kubeconfig?: string): Promise<void> {
-    if (kubeconfig !== undefined || kubeconfigFromEnv()) await Kube.loadConfig(kubeconfig)
+    if (kubeconfig !== undefined) await Kube.loadConfig(kubeconfig)
+    else kubeconfigFiles(undefined, {read: true})
   }
 
   static async connect(opts: ConnectOptions): Promise<Kube> {
