@@ -24,6 +24,17 @@ interface IntFlag {
 
 type Command = {flags?: Record<string, IntFlag>; baseFlags?: Record<string, IntFlag>}
 
+/** Every flag of every built command, as oclif loads them (CommonJS bundles), named `FILE --flag`. */
+function builtFlags(): {id: string; flag: IntFlag}[] {
+  const load = createRequire(import.meta.url)
+  const dir = path.join(ROOT, 'dist/commands')
+  return commandFiles(dir).flatMap((file) => {
+    const mod = load(file) as {default?: Command} & Command
+    const cmd = mod.default ?? mod
+    return Object.entries({...cmd.baseFlags, ...cmd.flags}).map(([name, flag]) => ({id: `${path.relative(dir, file)} --${name}`, flag}))
+  })
+}
+
 function commandFiles(dir: string): string[] {
   return readdirSync(dir, {withFileTypes: true}).flatMap((e) =>
     e.isDirectory() ? commandFiles(path.join(dir, e.name)) : e.name.endsWith('.js') ? [path.join(dir, e.name)] : [],
@@ -70,27 +81,20 @@ describe('flags in seconds have a maximum a timer can hold', () => {
 
   it("every command's integer flag has a maximum a number holds exactly and refuses 99999999999999999999", async () => {
     requireBuild()
-    const load = createRequire(import.meta.url)
-    const dir = path.join(ROOT, 'dist/commands')
     const checked: string[] = []
-    for (const file of commandFiles(dir)) {
-      const mod = load(file) as {default?: Command} & Command
-      const cmd = mod.default ?? mod
-      for (const [name, flag] of Object.entries({...cmd.baseFlags, ...cmd.flags})) {
-        if (typeof flag.parse !== 'function') continue
-        // an integer flag is one that refuses a word as "not an integer"
-        const word = await flag.parse('abc', undefined, flag).then(
-          () => '',
-          (e: Error) => e.message,
-        )
-        if (!/integer/i.test(word)) continue
-        const id = `${path.relative(dir, file)} --${name}`
-        checked.push(id)
-        expect(flag.max, id).toBeDefined()
-        expect(flag.max!, id).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER)
-        await expect(flag.parse('99999999999999999999', undefined, flag), id).rejects.toThrow(/less than or equal to/)
-        await expect(flag.parse(String(flag.max), undefined, flag), id).resolves.toBe(flag.max)
-      }
+    for (const {id, flag} of builtFlags()) {
+      if (typeof flag.parse !== 'function') continue
+      // an integer flag is one that refuses a word as "not an integer"
+      const word = await flag.parse('abc', undefined, flag).then(
+        () => '',
+        (e: Error) => e.message,
+      )
+      if (!/integer/i.test(word)) continue
+      checked.push(id)
+      expect(flag.max, id).toBeDefined()
+      expect(flag.max!, id).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER)
+      await expect(flag.parse('99999999999999999999', undefined, flag), id).rejects.toThrow(/less than or equal to/)
+      await expect(flag.parse(String(flag.max), undefined, flag), id).resolves.toBe(flag.max)
     }
     // the seconds flags, --concurrency, --tail, --context, --tail-lines, --port
     expect(checked.length).toBeGreaterThanOrEqual(30)
@@ -107,22 +111,14 @@ describe('flags in seconds have a maximum a timer can hold', () => {
 
   it("every command's flag in seconds refuses a value past a timer's limit and accepts its default", async () => {
     requireBuild()
-    // the built commands, as oclif loads them (CommonJS bundles)
-    const load = createRequire(import.meta.url)
-    const dir = path.join(ROOT, 'dist/commands')
     const checked: string[] = []
-    for (const file of commandFiles(dir)) {
-      const mod = load(file) as {default?: Command} & Command
-      const cmd = mod.default ?? mod
-      for (const [name, flag] of Object.entries({...cmd.baseFlags, ...cmd.flags})) {
-        if (!flag.summary?.startsWith('Seconds')) continue
-        const id = `${path.relative(dir, file)} --${name}`
-        checked.push(id)
-        expect(flag.max, id).toBeDefined()
-        expect(flag.max! * 1000, id).toBeLessThanOrEqual(TIMER_MAX_MS)
-        await expect(flag.parse(String(OVERFLOW), undefined, flag), id).rejects.toThrow(/less than or equal to/)
-        await expect(flag.parse(String(flag.default), undefined, flag), id).resolves.toBe(flag.default)
-      }
+    for (const {id, flag} of builtFlags()) {
+      if (!flag.summary?.startsWith('Seconds')) continue
+      checked.push(id)
+      expect(flag.max, id).toBeDefined()
+      expect(flag.max! * 1000, id).toBeLessThanOrEqual(TIMER_MAX_MS)
+      await expect(flag.parse(String(OVERFLOW), undefined, flag), id).rejects.toThrow(/less than or equal to/)
+      await expect(flag.parse(String(flag.default), undefined, flag), id).resolves.toBe(flag.default)
     }
     // the timeouts, intervals and request timeouts of 20-odd commands
     expect(checked.length).toBeGreaterThanOrEqual(25)
