@@ -225,6 +225,25 @@ const PROBES: Probe[] = [
       OBSCTL_ARGOCD_MANIFEST_BASE: 'https://mirror.example/argo-cd\n',
     },
   ),
+  // dry runs ask for no credential, but took one set badly as fine: the real run then refused it
+  P(
+    'backup key with a tab (backup create dry run)',
+    ['backup', 'create', '--dry-run'],
+    /\$OBSCTL_BACKUP_KEY holds a tab inside it/,
+    {
+      OBSCTL_BACKUP_KEY: 'probe-backup\tkey-0123456789',
+    },
+    'probe-backup',
+  ),
+  P(
+    'S3 secret key with a line end (s3 setup dry run)',
+    ['s3', 'setup', '--dry-run'],
+    /\$OBSCTL_S3_SECRET_KEY holds a newline at its end/,
+    {
+      OBSCTL_S3_SECRET_KEY: 'probeS3secret\n',
+    },
+    'probeS3secret',
+  ),
   P('backup key of 16 spaces (backup create)', ['backup', 'create', '--yes'], /\$OBSCTL_BACKUP_KEY is blank/, {OBSCTL_BACKUP_KEY: ' '.repeat(16)}),
   P(
     'Grafana admin password with a tab (bootstrap dry run)',

@@ -63,6 +63,8 @@ export async function backupCreate(inv: LoadedInventory, o: BackupRunOptions = {
   selectClusters(inv.platform, o.clusters, '--cluster')
   const keyEnv = keyEnvOf(inv, o)
   // bad input first: nothing is touched without a key to encrypt with
+  // a dry run needs no key, but one set badly (blank, a line end, too short) is refused as the real run would refuse it
+  if (o.dryRun && process.env[keyEnv]) backupSecret(keyEnv)
   const secret = o.dryRun ? '' : backupSecret(keyEnv)
   const creds = o.dryRun ? undefined : await backupCredentials(inv, o.credentials)
   const id = o.id ?? newBackupId()

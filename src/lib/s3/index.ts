@@ -7,6 +7,7 @@ import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import {dryRunReport, wantedBuckets, type BucketReport} from './buckets.js'
 import {resolveCaFile, resolveCredentials, type S3ConnectOptions, type S3Credentials} from '../platform/s3.js'
 import {bucketsPhase} from './phases.js'
+import {envValue} from '../env.js'
 
 export * from './buckets.js'
 export {openS3, parseEndpoint, resolveCaFile, resolveCredentials, translateS3Error, isNotImplemented} from '../platform/s3.js'
@@ -45,6 +46,8 @@ export async function s3Setup(inv: LoadedInventory, opts: S3SetupOptions = {}): 
   const wanted = wantedBuckets(inv.platform)
   const caFile = resolveCaFile(inv, opts.caFile) ?? null
   const dryRun = Boolean(opts.dryRun)
+  // a dry run asks for no credential, but one set badly (blank, a line end) is refused as the real run would refuse it
+  if (dryRun) for (const name of [inv.platform.s3.accessKeyEnv, inv.platform.s3.secretKeyEnv]) envValue(name, {secret: true})
   const credentials = dryRun ? undefined : (opts.credentials ?? (await resolveCredentials(inv.platform)))
   const {runStandalone} = await import('../engine/standalone.js')
   // every task shares one session, so they usually fail for one reason: the first failure is thrown with its hints
