@@ -6,26 +6,32 @@
  * that order, e.g. 1d12h or 1h30m; "0" alone is zero. A year is 365 days.
  */
 const UNITS = ['y', 'w', 'd', 'h', 'm', 's', 'ms'] as const
-const UNIT_SECONDS: Record<string, number> = {ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000}
+type Unit = (typeof UNITS)[number]
+/** Each unit in milliseconds (whole numbers: seconds and the 64-bit nanoseconds of durationRangeError derive from it). */
+const UNIT_MS: Record<Unit, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000}
 
-function parseDuration(v: string): number | undefined {
-  if (v === '0') return 0
+/** A duration's parts (`1d12h` → [['1', 'd'], ['12', 'h']]; `0` → []), or undefined when it is malformed. */
+function durationParts(v: string): [digits: string, unit: Unit][] | undefined {
+  if (v === '0') return []
   if (v === '') return undefined
-  let total = 0
+  const parts: [string, Unit][] = []
   let last = -1
   for (let i = 0; i < v.length;) {
     let j = i
     while (j < v.length && v[j]! >= '0' && v[j]! <= '9') j++
     if (j === i) return undefined
-    const n = Number(v.slice(i, j))
-    const unit = v.startsWith('ms', j) ? 'ms' : v[j]
-    const idx = UNITS.indexOf(unit as (typeof UNITS)[number])
+    const unit = (v.startsWith('ms', j) ? 'ms' : v[j]) as Unit
+    const idx = UNITS.indexOf(unit)
     if (idx < 0 || idx <= last) return undefined // unknown unit, or out of order / repeated
     last = idx
-    total += n * UNIT_SECONDS[unit!]!
-    i = j + unit!.length
+    parts.push([v.slice(i, j), unit])
+    i = j + unit.length
   }
-  return total
+  return parts
+}
+
+function parseDuration(v: string): number | undefined {
+  return durationParts(v)?.reduce((total, [n, unit]) => total + Number(n) * (UNIT_MS[unit] / 1000), 0)
 }
 
 export function isDuration(v: string): boolean {
@@ -41,24 +47,15 @@ export function isDuration(v: string): boolean {
 const MAX_DURATION_NS = 2n ** 63n - 1n
 /** The largest whole number of days within MAX_DURATION_NS, as messages say the bound. */
 export const MAX_DURATION_DAYS = 106_751
-const UNIT_NS: Record<string, bigint> = {
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-  d: 86_400_000_000_000n,
-  w: 604_800_000_000_000n,
-  y: 31_536_000_000_000_000n,
-}
 
 /**
  * Why a well-formed duration is longer than Prometheus takes (undefined when it fits, or is malformed: isDuration
  * says that). Counted exactly, in BigInt nanoseconds: `99999999999d` is 8.6e24 ns.
  */
 export function durationRangeError(v: string): string | undefined {
-  if (!isDuration(v) || v === '0') return undefined
-  let ns = 0n
-  for (const m of v.matchAll(/(\d+)(ms|[ywdhms])/g)) ns += BigInt(m[1]!) * UNIT_NS[m[2]!]!
+  const parts = durationParts(v)
+  if (!parts) return undefined
+  const ns = parts.reduce((total, [n, unit]) => total + BigInt(n) * BigInt(UNIT_MS[unit]) * 1_000_000n, 0n)
   if (ns <= MAX_DURATION_NS) return undefined
   return `${v} is longer than Prometheus and Thanos take: at most ${MAX_DURATION_DAYS}d (about 292y; a duration is 64-bit nanoseconds there, and a longer one stops the component at start)`
 }
@@ -83,24 +80,27 @@ export function durationDays(v: string): number {
  */
 const QUANTITY_RE = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/
 const EXPONENT = /^[eE][+-]?\d/
-const SUFFIX: Record<string, number> = {
-  '': 1,
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 1024,
-  Mi: 1024 ** 2,
-  Gi: 1024 ** 3,
-  Ti: 1024 ** 4,
-  Pi: 1024 ** 5,
-  Ei: 1024 ** 6,
+/** Each suffix as a power: decimal (`k` 10^3, `m` 10^-3) or binary (`Ki` 1024^1), for parseQuantity and quantityAbove. */
+const SUFFIX_POWER: Record<string, [base: 10 | 1024, exp: number]> = {
+  '': [10, 0],
+  n: [10, -9],
+  u: [10, -6],
+  m: [10, -3],
+  k: [10, 3],
+  M: [10, 6],
+  G: [10, 9],
+  T: [10, 12],
+  P: [10, 15],
+  E: [10, 18],
+  Ki: [1024, 1],
+  Mi: [1024, 2],
+  Gi: [1024, 3],
+  Ti: [1024, 4],
+  Pi: [1024, 5],
+  Ei: [1024, 6],
 }
+/** A quantity's suffix as a power; `E` alone and `Ei` are exa and exbi, an exponent (`e9`, `E-3`) has digits after it. */
+const suffixPower = (suffix: string): [base: 10 | 1024, exp: number] => (EXPONENT.test(suffix) ? [10, Number(suffix.slice(1))] : SUFFIX_POWER[suffix]!)
 
 /** The value of a Kubernetes quantity as a number (`16Gi` → 17179869184, `500m` → 0.5); undefined when malformed. */
 export function parseQuantity(v: string | number): number | undefined {
@@ -108,9 +108,8 @@ export function parseQuantity(v: string | number): number | undefined {
   const m = QUANTITY_RE.exec(v.trim())
   if (!m) return undefined
   const suffix = m[2] ?? ''
-  // `E` alone and `Ei` are exa and exbi, an exponent has digits after its e/E
-  const mult = EXPONENT.test(suffix) ? 10 ** Number(suffix.slice(1)) : SUFFIX[suffix]!
-  const n = Number(m[1]) * mult
+  const [base, exp] = suffixPower(suffix)
+  const n = Number(m[1]) * base ** exp
   return Number.isFinite(n) ? n : undefined
 }
 
@@ -143,19 +142,12 @@ function quantityAbove(v: string | number, max: bigint): boolean {
   const suffix = m[2] ?? ''
   let num = digits
   let den = 10n ** BigInt(frac.length)
-  if (EXPONENT.test(suffix)) {
-    const exp = Number(suffix.slice(1))
-    // past these the value is far above or below any bound (and 10^exp is not worth computing)
-    if (exp - frac.length > 40) return true
-    if (exp + whole.length < -40) return false
-    if (exp >= 0) num *= 10n ** BigInt(exp)
-    else den *= 10n ** BigInt(-exp)
-  } else if (suffix.endsWith('i')) num *= 1024n ** BigInt(['Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'].indexOf(suffix) + 1)
-  else {
-    const exp = {n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18}[suffix]!
-    if (exp >= 0) num *= 10n ** BigInt(exp)
-    else den *= 10n ** BigInt(-exp)
-  }
+  const [base, exp] = suffixPower(suffix)
+  // past these (an exponent's) the value is far above or below any bound (and 10^exp is not worth computing)
+  if (exp - frac.length > 40) return true
+  if (exp + whole.length < -40) return false
+  if (exp >= 0) num *= BigInt(base) ** BigInt(exp)
+  else den *= BigInt(base) ** BigInt(-exp)
   return num > max * den
 }
 
