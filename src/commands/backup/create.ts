@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {endDryRun, formatRunSummary, wouldRun} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/index.js'
 import type {BackupCreateResult} from '../../lib/flows/backup-run.js'
 import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
@@ -36,7 +36,7 @@ export default class BackupCreate extends BaseCommand {
       ssh: {knownHostsFile: flags['known-hosts']},
       renderer: this.renderer(),
     })
-    if (r.plan) this.out(endDryRun(r.plan.map((p) => `${p.phase} ${p.target}: ${wouldRun(p.description)}`)))
+    if (r.plan) this.out(endDryRun(wouldRunLines(r.run)))
     else
       this.out(
         `${formatRunSummary(r.run)}\n${r.ok ? `backup ${r.id} in s3://${r.bucket}/_obsctl/${r.id}/` : `backup ${r.id} is incomplete (no manifest); rerun obsctl backup create`}`,

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {endDryRun, formatRunSummary, wouldRun} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/index.js'
 import type {BackupAbandonResult, BackupRestoreResult} from '../../lib/flows/backup-run.js'
 import {inputError} from '../../lib/errors.js'
 import type {RestoreAbandonReport} from '../../lib/lifecycle/restore.js'
@@ -61,7 +61,7 @@ A restore of another backup than the one an interrupted restore was restoring st
         renderer: this.renderer(),
         confirm: flags.yes ? undefined : (q) => this.confirm(q),
       })
-      if (a.plan) this.out(endDryRun(a.plan.map((p) => `${p.phase} ${p.target}: ${wouldRun(p.description)}`)))
+      if (a.plan && a.run) this.out(endDryRun(wouldRunLines(a.run)))
       else if (a.run) this.out(formatRunSummary(a.run))
       if (a.abandoned) this.out(formatAbandoned(a.abandoned))
       if (!a.ok) this.failWith(a.exitCode)
@@ -77,7 +77,7 @@ A restore of another backup than the one an interrupted restore was restoring st
       renderer: this.renderer(),
       confirm: flags.yes ? undefined : (q) => this.confirm(q),
     })
-    if (r.plan) this.out(endDryRun(r.plan.map((p) => `${p.phase} ${p.target}: ${wouldRun(p.description)}`)))
+    if (r.plan && r.run) this.out(endDryRun(wouldRunLines(r.run)))
     else if (r.run) this.out(formatRunSummary(r.run))
     if (!r.ok) this.failWith(r.exitCode)
     return r

@@ -32,7 +32,7 @@ function kubeconfigEnvFiles(): string[] {
 }
 
 /** Whether the kubeconfig comes from $KUBECONFIG (no --kubeconfig, and the variable names a path). */
-export function kubeconfigFromEnv(flag?: string): boolean {
+function kubeconfigFromEnv(flag?: string): boolean {
   return !flag && kubeconfigEnvFiles().length > 0
 }
 
