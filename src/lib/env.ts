@@ -45,6 +45,9 @@ export function envValueProblem(name: string, value: string, o: {secret?: boolea
   return problem && `$${name}${o.secret ? '' : ` (${JSON.stringify(value)})`} ${problem}`
 }
 
+/** The one-line fix for an env var's bad value, as doctor and config validate give it. */
+export const envFix = (name: string, value = '…', what = 'value'): string => `export ${name}=${value} with the ${what} alone, or unset it`
+
 /**
  * The value of `$name`, or undefined when it is unset or empty. Blank or with a control character: exit 2 naming the
  * variable, with `fix` (what to set it to) and a way to leave it unset as hints.

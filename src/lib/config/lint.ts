@@ -19,7 +19,7 @@ import type {CheckStatus, Outcome} from '../checks/model.js'
 import {caProblem, checkFiles} from './files.js'
 import {inputError} from '../errors.js'
 import {envPasswordProblems} from './passwords.js'
-import {envValueProblem} from '../env.js'
+import {envFix, envValueProblem} from '../env.js'
 import {addressRange, overlaps, parseCidr, parseLbEntry, type AddressRange} from './validators.js'
 
 export type Severity = 'error' | 'warning' | 'info'
@@ -447,7 +447,7 @@ function workstationFindings(inv: LoadedInventory, opts: LintOptions): Finding[]
   const osCa = env.OBSCTL_OPENSEARCH_CA_FILE
   const osCaValue = osCa ? envValueProblem('OBSCTL_OPENSEARCH_CA_FILE', osCa) : undefined
   const osCaProblem = osCaValue
-    ? {message: osCaValue, fix: 'export OBSCTL_OPENSEARCH_CA_FILE=PATH with the path alone, or unset it'}
+    ? {message: osCaValue, fix: envFix('OBSCTL_OPENSEARCH_CA_FILE', 'PATH', 'path')}
     : osCa
       ? caProblem(path.resolve(osCa))
       : undefined
@@ -473,7 +473,7 @@ function workstationFindings(inv: LoadedInventory, opts: LintOptions): Finding[]
     const v = env[name]
     const problem = v && !seen.has(name) ? envValueProblem(name, v, {secret: true}) : undefined
     seen.add(name)
-    if (problem) add('env-value', 'error', at, problem, `export ${name}=… with the value alone, or unset it`)
+    if (problem) add('env-value', 'error', at, problem, envFix(name))
   }
   for (const w of envPasswordProblems(env)) {
     findings.push({

@@ -11,13 +11,13 @@ import {fail, pass, warn} from '../checks/model.js'
 import {PACKAGE_ROOT} from '../package-root.js'
 import {ENV_KEY_PASSPHRASE, ENV_SSH_PASSWORD, expandHome} from '../ssh/pool.js'
 import type {DoctorCheck} from './types.js'
-import {envValueProblem} from '../env.js'
+import {envFix, envValueProblem} from '../env.js'
 
 /** A secret env var set to a value obsctl refuses (blank, a line end): the doctor says so before a run does. */
 function envProblem(env: NodeJS.ProcessEnv, name: string) {
   const v = env[name]
   const problem = v ? envValueProblem(name, v, {secret: true}) : undefined
-  return problem && fail(problem, `export ${name}=… with the value alone, or unset it`)
+  return problem && fail(problem, envFix(name))
 }
 
 const SSH_PHASES = ['preflight', 'nodes', 'kubeconfig'] as const
