@@ -11,6 +11,7 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import net from 'node:net'
 import {gunzipSync} from 'node:zlib'
 import YAML from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -429,6 +430,131 @@ describe('alerting: a real Alertmanager delivers with the values of the mounted 
     } finally {
       await am.close()
       await fake.close()
+    }
+  }, 120_000)
+})
+
+/**
+ * A loopback SMTP listener that offers AUTH LOGIN and no STARTTLS, as a plain-text relay does. It records every line
+ * the client sends and decodes LOGIN's base64 answers.
+ */
+async function smtpListener(): Promise<{port: number; lines: string[]; logins: string[]; close(): Promise<void>}> {
+  const lines: string[] = []
+  const logins: string[] = []
+  const server = net.createServer((sock) => {
+    let buf = ''
+    let state: 'cmd' | 'user' | 'pass' | 'data' = 'cmd'
+    const say = (s: string) => sock.write(`${s}\r\n`)
+    say('220 stub.lab ESMTP')
+    sock.on('data', (d) => {
+      buf += d.toString('latin1')
+      for (let i = buf.indexOf('\r\n'); i >= 0; i = buf.indexOf('\r\n')) {
+        const line = buf.slice(0, i)
+        buf = buf.slice(i + 2)
+        lines.push(line)
+        if (state === 'data') {
+          if (line === '.') {
+            state = 'cmd'
+            say('250 queued')
+          }
+          continue
+        }
+        if (state === 'user' || state === 'pass') {
+          logins.push(Buffer.from(line, 'base64').toString('utf8'))
+          const next = state === 'user' ? `334 ${Buffer.from('Password:').toString('base64')}` : '235 authenticated'
+          state = state === 'user' ? 'pass' : 'cmd'
+          say(next)
+          continue
+        }
+        const verb = line.split(' ')[0]!.toUpperCase()
+        if (verb === 'EHLO') say(['250-stub.lab', '250 AUTH LOGIN'].join('\r\n'))
+        else if (verb === 'AUTH') {
+          state = 'user'
+          say(`334 ${Buffer.from('Username:').toString('base64')}`)
+        } else if (verb === 'DATA') {
+          state = 'data'
+          say('354 go on')
+        } else if (verb === 'QUIT') {
+          say('221 bye')
+          sock.end()
+        } else say('250 ok')
+      }
+    })
+    sock.on('error', () => undefined)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    lines,
+    logins,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  }
+}
+
+describe('alerting: why requireTls: false with a login is refused (the real Alertmanager 0.25 against a loopback SMTP listener)', () => {
+  // Alertmanager's own LOGIN mechanism (notify/email: loginAuth.Start) does not ask whether the connection is
+  // encrypted, unlike Go's PLAIN; the server's AUTH list decides which one it uses. A server that offers LOGIN gets
+  // the password, base64 only, on a plain connection. With require_tls left at its default, Alertmanager stops before
+  // AUTH when the server offers no STARTTLS.
+  const password = 'smtp-Pw-readable-on-the-wire'
+  const deliverTo = async (smtp: {port: number}, requireTls: boolean | undefined) => {
+    const email = 'smarthost: smtp.miribit.lab:587, authUsername: alertmanager, authPasswordEnv: OBSCTL_SMTP_PASSWORD'
+    const text = withAlertingExample().replace(email, requireTls === false ? `${email}, requireTls: false` : email)
+    const config = effectiveConfig(renderedValues(text))
+    ;(config.route as Values).group_wait = '0s'
+    const receivers = config.receivers as Values[]
+    const mail = receivers.find((r) => r.name === 'ops-email')!.email_configs as Values[]
+    expect(mail[0]!.require_tls).toBe(requireTls)
+    mail[0]!.smarthost = `127.0.0.1:${smtp.port}`
+    // the other receivers are not reached by this alert; keep them on loopback anyway
+    config.global = {...(config.global as Values), pagerduty_url: 'http://127.0.0.1:1/v2/enqueue'}
+    const file = writeForAmtool(config, `smtp-${String(requireTls)}`, {
+      auth_password_file: password,
+      api_url_file: 'http://127.0.0.1:1/slack',
+      url_file: 'http://127.0.0.1:1/hook',
+    })
+    expect(amtool(['check-config', file]).status).toBe(0)
+    const am = await startAlertmanager({config: readFileSync(file, 'utf8')})
+    // severity info on cluster-01: no route matches, so the default receiver (ops-email) gets it
+    await am.postAlerts([{labels: {alertname: 'DiskFilling', severity: 'info', cluster: 'cluster-01'}}])
+    return {am, lint: lint(text)}
+  }
+
+  it('requireTls: false: config validate refuses it; the real Alertmanager logs in without TLS and the password crosses readable', async () => {
+    if (!which('prometheus-alertmanager')) throw new Error('prometheus-alertmanager missing: install Debian prometheus-alertmanager')
+    const smtp = await smtpListener()
+    const {am, lint: report} = await deliverTo(smtp, false)
+    try {
+      expect(report.findings.filter((f) => f.severity === 'error').map((f) => f.id)).toContain('alerting-email-plaintext-auth')
+      await waitForValue('the SMTP listener got a mail', async () => smtp.lines.includes('.'), 60_000).catch((e: Error) => {
+        throw new Error(`${e.message}\nsmtp saw: ${JSON.stringify(smtp.lines)}\nalertmanager log:\n${am.log()}`)
+      })
+      expect(smtp.lines).toContain('AUTH LOGIN')
+      expect(smtp.lines.some((l) => /^STARTTLS/i.test(l))).toBe(false)
+      // base64 is an encoding, not encryption: anyone on the path reads it
+      expect(smtp.logins).toEqual(['alertmanager', password])
+    } finally {
+      await am.close()
+      await smtp.close()
+    }
+  }, 120_000)
+
+  it("requireTls left at Alertmanager's default: no STARTTLS offered, so it never logs in, and the inventory lints clean", async () => {
+    if (!which('prometheus-alertmanager')) throw new Error('prometheus-alertmanager missing: install Debian prometheus-alertmanager')
+    const smtp = await smtpListener()
+    const {am, lint: report} = await deliverTo(smtp, undefined)
+    try {
+      expect(report.findings.map((f) => f.id)).not.toContain('alerting-email-plaintext-auth')
+      await waitForValue('Alertmanager gave up on the SMTP server', async () => /does not advertise the STARTTLS extension/.test(am.log()), 60_000).catch(
+        (e: Error) => {
+          throw new Error(`${e.message}\nsmtp saw: ${JSON.stringify(smtp.lines)}\nalertmanager log:\n${am.log()}`)
+        },
+      )
+      expect(smtp.lines.some((l) => /^AUTH/i.test(l))).toBe(false)
+      expect(smtp.logins).toEqual([])
+    } finally {
+      await am.close()
+      await smtp.close()
     }
   }, 120_000)
 })

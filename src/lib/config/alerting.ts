@@ -217,7 +217,8 @@ export function lintAlerting(a: Alerting | undefined, clusterNames: string[], ad
       )
     // requireTls: false lets Alertmanager log in on a connection without STARTTLS: Go's net/smtp PLAIN refuses that
     // (but for localhost), Alertmanager's own LOGIN mechanism does not, and sends the password readable on the wire.
-    // Port 465 is TLS from the first byte (Alertmanager dials it with TLS whatever require_tls says).
+    // Port 465 is TLS from the first byte (Alertmanager dials it with TLS whatever require_tls says). Checked against
+    // the real Alertmanager 0.25 in test/alerts/alerting.test.ts ("why requireTls: false with a login is refused").
     if (r.email && r.email.authPasswordEnv && r.email.requireTls === false && !r.email.smarthost.endsWith(':465'))
       add(
         'alerting-email-plaintext-auth',
