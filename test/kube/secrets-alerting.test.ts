@@ -162,6 +162,13 @@ describe("secrets apply: alert receivers and Grafana's OpenSearch datasource", (
       },
       // a user and password in an http webhook URL become a Basic header Alertmanager would send in cleartext
       {env: {OBSCTL_ALERT_WEBHOOK_URL: 'http://alerts:hookPassw0rd@127.0.0.1:9/hook'}, at: `${inv.file}:${hookLine}:`, secret: 'hookPassw0rd'},
+      // a token in the query or the path travels as readably as a password does
+      {env: {OBSCTL_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook?token=tkn-Query-0001'}, at: `${inv.file}:${hookLine}:`, secret: 'tkn-Query-0001'},
+      {
+        env: {OBSCTL_ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hooks/9f8e7d6c5b4a39281706f5e4d3c2b1a0'},
+        at: `${inv.file}:${hookLine}:`,
+        secret: '9f8e7d6c5b4a3928',
+      },
     ]
     try {
       for (const c of cases) {
@@ -180,8 +187,15 @@ describe("secrets apply: alert receivers and Grafana's OpenSearch datasource", (
     } finally {
       setEnv(ALERT_ENV)
     }
-    // a webhook over http without a user or password (an in-cluster receiver) stays allowed
-    expect(receiverUrlRefusal({kind: 'webhook', field: 'urlEnv', receiver: 'ticketing'}, 'http://alert-sink.monitoring.svc:8080/hook')).toBeUndefined()
+    // a webhook over http without a credential (an in-cluster receiver) stays allowed: plain names in its path and query
+    const hook = (url: string) => receiverUrlRefusal({kind: 'webhook', field: 'urlEnv', receiver: 'ticketing'}, url)
+    expect(hook('http://alert-sink.monitoring.svc:8080/hook')).toBeUndefined()
+    expect(hook('http://alert-sink.monitoring.svc:8080/api/v1/alerts?cluster=cluster-01&severity=critical&format=json')).toBeUndefined()
+    // what reads as a credential: a secret-named parameter, a credential-shaped value or path segment (also %-encoded)
+    expect(hook('http://alert-sink:8080/hook?api_key=x')?.why).toContain('in its query')
+    expect(hook('http://alert-sink:8080/api/hook?code=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA')?.why).toContain('in its query')
+    expect(hook('http://alert-sink:8080/hooks/P4ss%21word')?.why).toContain('in its path')
+    expect(hook('https://alert-sink:8443/hook?token=abc')).toBeUndefined()
     expect(receiverUrlRefusal({kind: 'slack', field: 'webhookUrlEnv', receiver: 'ops-slack'}, ALERT_ENV.OBSCTL_SLACK_WEBHOOK_URL)).toBeUndefined()
   }, 120_000)
 

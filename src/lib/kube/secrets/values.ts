@@ -13,6 +13,7 @@ import type {Kube} from '../../platform/kube.js'
 import {ENV, FLUENTBIT_KEY_ENTRY, FLUENTBIT_OPENSEARCH_USER, liveValue, type SecretValues} from './catalogue.js'
 import {resolveTls} from './tls.js'
 import {envValue} from '../../env.js'
+import {secretName, secretSetting} from '../../config/validators.js'
 
 export interface ResolveOptions {
   /** --generate-passwords: generate OpenSearch/Grafana passwords that are neither set nor in the cluster */
@@ -193,7 +194,7 @@ export async function resolveSecretValues(inv: LoadedInventory, opts: ResolveOpt
  * in it goes wherever the URL says: a Slack incoming-webhook URL is itself the credential (its path is the token) and
  * Slack serves it only over https; a webhook URL's user and password become a Basic Authorization header (Go's
  * net/http), which plain http carries in cleartext. A webhook over http without them stays allowed (an in-cluster
- * receiver); a token in its path or query is not recognisable, which docs/alerts.md says.
+ * receiver) unless its path or query carries what reads as a credential (credentialInUrl).
  */
 export function receiverUrlRefusal(r: Pick<ReceiverSecret, 'kind' | 'field' | 'receiver'>, value: string): {why: string; fix: string} | undefined {
   if (r.field !== 'webhookUrlEnv' && r.field !== 'urlEnv') return undefined
@@ -215,6 +216,32 @@ export function receiverUrlRefusal(r: Pick<ReceiverSecret, 'kind' | 'field' | 'r
       why: `is plain http with a user and password in it (receiver ${r.receiver}): Alertmanager would send them as a Basic Authorization header in cleartext with every alert`,
       fix: "export the receiver's https:// URL",
     }
+  const carried = credentialInUrl(u)
+  if (carried)
+    return {
+      why: `is plain http with what looks like a credential in its ${carried} (receiver ${r.receiver}): Alertmanager would send it in cleartext with every alert`,
+      fix: "export the receiver's https:// URL (a receiver that takes no credential: its URL without that part)",
+    }
+  return undefined
+}
+
+/**
+ * Where a URL carries what reads as a credential, or undefined: a query parameter whose name says so (`token`,
+ * `apiKey`, `sig`…, as secret names are read everywhere) or a path segment or query value that `config set` would
+ * withhold as credential-shaped (a long run of letters and digits, a password-like word). Plain names (`/hook`,
+ * `/api/v1/alerts`, `?cluster=cluster-01`) are not.
+ */
+function credentialInUrl(u: URL): 'path' | 'query' | undefined {
+  for (const [key, value] of u.searchParams) if (secretName(key) || secretSetting('', value)) return 'query'
+  for (const segment of u.pathname.split('/')) {
+    let text = segment
+    try {
+      text = decodeURIComponent(segment)
+    } catch {
+      // a stray % stays as typed
+    }
+    if (secretSetting('', text)) return 'path'
+  }
   return undefined
 }
 
