@@ -2,6 +2,7 @@ import {chmodSync, chownSync, mkdtempSync, readFileSync, statSync, writeFileSync
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
+import * as yaml from 'yaml'
 import {
   EXAMPLE_ANSWERS,
   addClusterToInventory,
@@ -158,6 +159,63 @@ describe('config set of a field not yet in the file changes only the bytes it ad
     expect(text.startsWith('\uFEFFapiVersion: ') || text.startsWith('\uFEFF# obsctl inventory')).toBe(true)
     expect(text.match(/(?<!\r)\n/g) ?? []).toEqual([])
     expect(loadInventory(file).platform.clusters[0]!.nodes[0]!.host).toBe('127.0.1.8')
+  })
+})
+
+describe('what an edit writes is indented as the file is', () => {
+  /** The example inventory (with `alerting:` to be filled), as a person who indents by 4 writes it. */
+  function fourSpaces(): {file: string; text: string} {
+    const file = example()
+    const text = yaml
+      .parseDocument(`${readFileSync(file, 'utf8')}alerting:   # to be filled\n`)
+      .toString({indent: 4, lineWidth: 0, flowCollectionPadding: false})
+    expect(text).toContain('\nssh:\n    user: bsh\n')
+    writeFileSync(file, text)
+    return {file, text}
+  }
+
+  it('a 4-space file stays 4-space: a mapping filled in under a null, a new nested mapping, a new cluster, a list rewritten', async () => {
+    const {file, text} = fourSpaces()
+    await setInventoryValue(loadInventory(file), 'alerting.receivers', '[{name: ops, webhook: {urlEnv: OBSCTL_ALERT_WEBHOOK_URL}}]')
+    await setInventoryValue(loadInventory(file), 'ssh.proxy', '{http: "http://proxy.lab:3128"}')
+    const filled = text
+      .replace(
+        'alerting: # to be filled\n',
+        'alerting: # to be filled\n    receivers:\n        - name: ops\n          webhook:\n              urlEnv: OBSCTL_ALERT_WEBHOOK_URL\n',
+      )
+      .replace(/^( {4}sudo: .*\n)/m, '$1    proxy:\n        http: http://proxy.lab:3128\n')
+    expect(readFileSync(file, 'utf8')).toBe(filled)
+    // a whole list replaced: the yaml Document API writes the file, at its own indentation
+    await setInventoryValue(
+      loadInventory(file),
+      'clusters.cluster-01.nodes',
+      JSON.stringify([{host: '127.0.1.8', roles: ['control-plane', 'worker'], cpu: '4', memory: '16Gi'}]),
+    )
+    const rewritten = readFileSync(file, 'utf8')
+    expect(rewritten).toContain('\nssh:\n    user: bsh\n')
+    expect(rewritten).toContain('\n    - name: cluster-01\n      id: "01"\n')
+    expect(rewritten).toContain('\n      nodes:\n          - host: 127.0.1.8\n            roles:\n                - control-plane\n')
+    expect(rewritten).toContain('\n    receivers:\n        - name: ops\n          webhook:\n              urlEnv: OBSCTL_ALERT_WEBHOOK_URL\n')
+    await addClusterToInventory(
+      loadInventory(file),
+      {name: 'cluster-05', role: 'edge', hosts: ['127.0.1.9'], cpu: '4', memory: '16Gi'},
+      {allowOvercommit: true},
+    )
+    expect(readFileSync(file, 'utf8')).toContain('    - name: cluster-05\n      id: "05"\n')
+    expect(readFileSync(file, 'utf8')).toContain('      nodes:\n          - host: 127.0.1.9\n            roles: [control-plane, worker]\n')
+    expect(loadInventory(file).platform.alerting.receivers.map((r) => r.name)).toEqual(['ops'])
+  })
+
+  it('a file whose lists start at their key’s column keeps them there when the Document API writes it', async () => {
+    const file = example()
+    const text = yaml.parseDocument(readFileSync(file, 'utf8')).toString({indentSeq: false, lineWidth: 0, flowCollectionPadding: false})
+    expect(text).toContain('\nclusters:\n- name: cluster-01\n')
+    writeFileSync(file, text)
+    const nodes = [{host: '127.0.1.8', roles: ['control-plane', 'worker'], cpu: '4', memory: '16Gi'}]
+    await setInventoryValue(loadInventory(file), 'clusters.cluster-01.nodes', JSON.stringify(nodes))
+    const rewritten = readFileSync(file, 'utf8')
+    expect(rewritten).toContain('\nclusters:\n- name: cluster-01\n')
+    expect(rewritten).toContain('\n  nodes:\n  - host: 127.0.1.8\n')
   })
 })
 

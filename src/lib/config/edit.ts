@@ -174,6 +174,7 @@ export function setInventoryText(text: string, rawPath: string, value: unknown, 
   const doc = yaml().parseDocument(text, {keepSourceTokens: false})
   const segs = resolvePath(doc, rawPath)
   refuseValueInTheWay(doc, text, segs, rawPath, file)
+  const style = indentationOf(doc, text)
   const written = doc.getIn(segs)
   const target = doc.getIn(segs, true)
   let after: string | undefined
@@ -182,12 +183,12 @@ export function setInventoryText(text: string, rawPath: string, value: unknown, 
     const scalar = yaml().stringify(value, {lineWidth: 0}).trimEnd()
     after = text.slice(0, target.range[0]) + scalar + text.slice(target.range[1])
   } else {
-    if (target === undefined) after = insertField(doc, text, segs, value)
+    if (target === undefined) after = insertField(doc, text, segs, value, style)
     // a key with nothing under it (YAML null) on the way is a mapping to fill in (`alerting:` "to be filled")
     const empty = nullOnTheWay(doc, segs)
     if (empty !== undefined) doc.setIn(segs.slice(0, empty), doc.createNode({}))
     doc.setIn(segs, value)
-    const whole = documentText(doc, text)
+    const whole = documentText(doc, text, style)
     // the inserted lines must read back as exactly what the Document API would write; else it writes
     if (after !== undefined && !sameData(after, whole)) after = undefined
     after ??= whole
@@ -200,9 +201,54 @@ function eolOf(text: string): string {
   return text.includes('\r\n') ? '\r\n' : '\n'
 }
 
-/** The edited document as text, with the original text's line endings and byte-order mark (the yaml library writes neither). */
-function documentText(doc: Document, original: string): string {
-  let out = doc.toString({lineWidth: 0, flowCollectionPadding: false})
+/**
+ * How the text indents its blocks, so that what an edit writes is indented as the rest of the file (a 4-space file
+ * stays 4-space): `indent`, the columns from a key to the keys of the block mapping under it (`retention:` →
+ * `    thanos:`); `indentSeq`, whether a block list under a key is indented (`nodes:` → `  - host:`) or starts at the
+ * key's column (`nodes:` → `- host:`). The first of each in the text; 2 and indented when it has none (the yaml
+ * library's own, as `obsctl init` writes).
+ */
+export interface Indentation {
+  indent: number
+  indentSeq: boolean
+}
+
+function indentationOf(doc: Document, text: string): Indentation {
+  let indent: number | undefined
+  let indentSeq: boolean | undefined
+  yaml().visit(doc, {
+    Pair(_, pair) {
+      const v = pair.value
+      if (!yaml().isNode(pair.key) || !pair.key.range || !yaml().isCollection(v) || v.flow) return undefined
+      const keyColumn = columnOf(text, pair.key.range[0])
+      const first = v.items[0]
+      if (yaml().isMap(v) && indent === undefined) {
+        const k = (first as {key?: unknown} | undefined)?.key
+        // a key on its own line: not `- name: a` (a list item's first key), whose column is the dash's
+        if (yaml().isNode(k) && k.range && columnOf(text, k.range[0]) > keyColumn && isLineStart(text, k.range[0]))
+          indent = columnOf(text, k.range[0]) - keyColumn
+      }
+      if (yaml().isSeq(v) && indentSeq === undefined && yaml().isNode(first) && first.range) {
+        const dash = text.lastIndexOf('-', first.range[0] - 1)
+        if (dash >= 0 && isLineStart(text, dash)) indentSeq = columnOf(text, dash) > keyColumn
+      }
+      return indent !== undefined && indentSeq !== undefined ? yaml().visit.BREAK : undefined
+    },
+  })
+  return {indent: indent ?? 2, indentSeq: indentSeq ?? true}
+}
+
+/** Whether only spaces are before an offset on its line. */
+function isLineStart(text: string, offset: number): boolean {
+  return text.slice(text.lastIndexOf('\n', offset - 1) + 1, offset).trim() === ''
+}
+
+/**
+ * The edited document as text, with the original text's line endings, byte-order mark and indentation (the yaml
+ * library writes none of them).
+ */
+function documentText(doc: Document, original: string, style: Indentation = indentationOf(doc, original)): string {
+  let out = doc.toString({lineWidth: 0, flowCollectionPadding: false, ...style})
   if (eolOf(original) === '\r\n') out = out.replace(/\r?\n/g, '\r\n')
   return original.startsWith('\uFEFF') && !out.startsWith('\uFEFF') ? `\uFEFF${out}` : out
 }
@@ -219,12 +265,12 @@ function sameData(a: string, b: string): boolean {
  * (`clusters.cluster-02.nodes[1]`, node add); a key with nothing under it on the way filled in (fillNull: `alerting:`
  * → `alerting:` and `  repeatInterval: 4h` below it). Undefined otherwise (the Document API writes it).
  */
-function insertField(doc: Document, text: string, segs: (string | number)[], value: unknown): string | undefined {
+function insertField(doc: Document, text: string, segs: (string | number)[], value: unknown, style: Indentation): string | undefined {
   let i = segs.length - 1
   while (i > 0 && doc.getIn(segs.slice(0, i), true) === undefined) i--
   const node = i === 0 ? doc.contents : doc.getIn(segs.slice(0, i), true)
   const rest = segs.slice(i)
-  if (yaml().isScalar(node) && nullOnTheWay(doc, segs) === i) return fillNull(doc, text, segs.slice(0, i), node, rest, value)
+  if (yaml().isScalar(node) && nullOnTheWay(doc, segs) === i) return fillNull(doc, text, segs.slice(0, i), node, rest, value, style)
   if (!yaml().isCollection(node) || !node.range) return undefined
   const eol = eolOf(text)
   if (yaml().isMap(node)) {
@@ -240,7 +286,7 @@ function insertField(doc: Document, text: string, segs: (string | number)[], val
     }
     const first = node.items[0]?.key
     if (!yaml().isNode(first) || !first.range) return undefined
-    return appendLines(text, node.range[1], columnOf(text, first.range[0]), blockText(entry), eol)
+    return appendLines(text, node.range[1], columnOf(text, first.range[0]), blockText(entry, style), eol)
   }
   // a new last item of a block list
   if (node.flow || rest.length !== 1 || rest[0] !== node.items.length) return undefined
@@ -249,7 +295,7 @@ function insertField(doc: Document, text: string, segs: (string | number)[], val
   const lineStart = text.lastIndexOf('\n', first.range[0] - 1) + 1
   const dash = text.lastIndexOf('-', first.range[0] - 1)
   if (dash < lineStart) return undefined
-  return appendLines(text, node.range[1], dash - lineStart, blockText([value]), eol)
+  return appendLines(text, node.range[1], dash - lineStart, blockText([value], style), eol)
 }
 
 /**
@@ -270,10 +316,18 @@ function nullOnTheWay(doc: Document, segs: (string | number)[]): number | undefi
 /**
  * A null (`alerting:`, `alerting: ~  # to be filled`) filled in with the rest of the path and the value by
  * inserting text only: in a block mapping, the null's own text (`~`, `null`) is taken out and the new lines follow
- * the key's line, indented two columns more than the key; in a flow mapping, the
+ * the key's line, indented as the file indents a mapping under a key (indentationOf); in a flow mapping, the
  * null's text becomes `{key: value}`. Undefined otherwise (the Document API writes it).
  */
-function fillNull(doc: Document, text: string, at: (string | number)[], node: Scalar, rest: (string | number)[], value: unknown): string | undefined {
+function fillNull(
+  doc: Document,
+  text: string,
+  at: (string | number)[],
+  node: Scalar,
+  rest: (string | number)[],
+  value: unknown,
+  style: Indentation,
+): string | undefined {
   if (!node.range || node.anchor || node.tag) return undefined
   let entry: unknown = value
   for (const k of [...rest].reverse()) {
@@ -297,7 +351,7 @@ function fillNull(doc: Document, text: string, at: (string | number)[], node: Sc
   const nl = text.indexOf('\n', to)
   const lineEnd = nl === -1 ? text.length : nl + 1
   const without = text.slice(0, start) + text.slice(to)
-  return appendLines(without, lineEnd - (to - start), columnOf(text, key.range[0]) + 2, blockText(entry), eolOf(text))
+  return appendLines(without, lineEnd - (to - start), columnOf(text, key.range[0]) + style.indent, blockText(entry, style), eolOf(text))
 }
 
 /** `lines` (block YAML ending in \n), indented by `indent` columns, inserted at `end` (a block collection's end). */
@@ -316,8 +370,11 @@ function appendLines(text: string, at: number, indent: number, lines: string, eo
   return `${text.slice(0, end)}${lead}${body}${eol}${text.slice(end)}`
 }
 
-/** A value as block YAML, its lists of plain values in flow style as the inventory writes them (`roles: [control-plane, worker]`). */
-function blockText(value: unknown): string {
+/**
+ * A value as block YAML indented as the file is (`style`), its lists of plain values in flow style as the inventory
+ * writes them (`roles: [control-plane, worker]`).
+ */
+function blockText(value: unknown, style: Indentation): string {
   const d = new (yaml().Document)(value)
   yaml().visit(d, {
     Seq(_, n) {
@@ -326,7 +383,7 @@ function blockText(value: unknown): string {
   })
   // the top list (a new list item) stays block
   if (yaml().isSeq(d.contents)) d.contents.flow = false
-  return d.toString({lineWidth: 0, flowCollectionPadding: false})
+  return d.toString({lineWidth: 0, flowCollectionPadding: false, ...style})
 }
 
 /** The column (0-based) of an offset in its line. */
@@ -515,7 +572,7 @@ export async function addClusterToInventory(
   const lineStart = inv.text.lastIndexOf('\n', (first?.range?.[0] ?? seq.range[0]) - 1) + 1
   const indent = ' '.repeat(Math.max(0, inv.text.slice(lineStart).search(/-/)))
   const body = yaml()
-    .stringify([entry], {lineWidth: 0, flowCollectionPadding: false, collectionStyle: 'block'})
+    .stringify([entry], {lineWidth: 0, flowCollectionPadding: false, collectionStyle: 'block', ...indentationOf(doc, inv.text)})
     .replace(/roles:\n(\s+- .+\n)+/g, (m) => `roles: [${[...m.matchAll(/- (.+)\n/g)].map((x) => x[1]).join(', ')}]\n`)
   const block = body
     .trimEnd()
