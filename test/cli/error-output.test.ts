@@ -155,6 +155,18 @@ describe('an error quotes no credential the user typed', () => {
     }
   })
 
+  it('cluster remove of a key or a password pasted as NAME: *** (config set’s withhold rule), text and --json; a name as typed', async () => {
+    for (const pasted of ['a8f5f167f44f4964e6c998dee827110c', 'Tr0ub4dor&3xyz', 'wJalrXUtnFEMI7K7MDENGbPxRfiCYEXAMPLEKEY']) {
+      const r = await obsctl(['cluster', 'remove', pasted], {cwd: clean})
+      expect([r.status, r.stdout, r.stderr]).toEqual([0, expect.stringMatching(/^\*\*\* is not in .*obsctl\.yaml: nothing to remove\n$/), ''])
+      const j = await obsctl(['cluster', 'remove', pasted, '--json'], {cwd: clean})
+      expect(JSON.parse(j.stdout)).toMatchObject({cluster: '***', absent: true})
+      expect(r.stdout + j.stdout + j.stderr).not.toContain(pasted)
+    }
+    const r = await obsctl(['cluster', 'remove', 'edge-lab7', '--json'], {cwd: clean})
+    expect(JSON.parse(r.stdout)).toMatchObject({cluster: 'edge-lab7', absent: true})
+  })
+
   it('cluster add --api-server with a password: refused naming the flag, the password nowhere', async () => {
     const r = await obsctl(['cluster', 'add', 'cluster-05', '--host', '127.0.0.199', '--api-server', 'https://u:p4ssw0rd@127.0.0.199:6443', '--dry-run'], {
       cwd: clean,

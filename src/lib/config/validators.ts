@@ -309,6 +309,17 @@ export function redactInput(text: string): string {
 }
 
 /**
+ * A word typed where a name goes (`cluster remove NAME` of one not in the inventory) as obsctl may quote it back:
+ * through redactInput (a URL's password, a token, `TOKEN=…` masked), and `***` whole when it is credential-shaped by
+ * the rule config set withholds a value by (secretSetting: a pasted API key, a hex secret, `P4ss!word`), which
+ * redactInput alone lets through. A name as names are (`cluster-05`, `edge-lab7`) stays as typed.
+ */
+export function redactArgument(text: string): string {
+  const redacted = redactInput(text)
+  return redacted === text && secretSetting('', text) ? '***' : redacted
+}
+
+/**
  * Whether a value set at an inventory path (`obsctl config set PATH VALUE`, and the value it replaces) is withheld
  * from what obsctl prints and commits (shown as `***`), because a commit message stays in Git's history for good:
  * - the path names a secret, as redactText reads names (a segment such as `password`, `token`, `apiKey`; names of

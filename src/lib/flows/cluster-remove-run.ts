@@ -12,7 +12,7 @@ import {removeClusterFromInventory} from '../config/edit.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
-import {redactInput} from '../config/validators.js'
+import {redactArgument} from '../config/validators.js'
 import type {ServiceAccess} from '../platform/access.js'
 import {confirmOrRefuse} from '../fleet/change.js'
 import type {RemoveKubeconfigReport, RemoveRenderReport, RevokeOpensearchReport, RevokeTokensReport} from '../fleet/phases.js'
@@ -51,7 +51,7 @@ export interface RemoveReport {
 }
 
 export interface RemoveResult {
-  /** the cluster's name; one that is not in the inventory (absent) as typed, redacted (redactInput) */
+  /** the cluster's name; one that is not in the inventory (absent) as typed, redacted (redactArgument) */
   cluster: string
   dryRun: boolean
   /** the cluster was not in the inventory: nothing to do */
@@ -67,8 +67,8 @@ export async function removeCluster(inv: LoadedInventory, name: string, o: Remov
   const report: RemoveReport = {applications: [], secrets: [], reset: [], inventory: false}
   const c = findCluster(inv.platform, name)
   // the inventory edit is the last step: a cluster that is not there is removed already (the command says so, quoting
-  // the name as typed, redacted: a URL with a password pasted as NAME is never echoed whole)
-  if (!c) return {cluster: redactInput(name), dryRun: Boolean(o.dryRun), absent: true, steps: [], report, ok: true}
+  // the name as typed, redacted: a URL with a password, a key or a password pasted as NAME is never echoed whole)
+  if (!c) return {cluster: redactArgument(name), dryRun: Boolean(o.dryRun), absent: true, steps: [], report, ok: true}
   if (c.role === 'central') throw inputError(`${name} is the central cluster; it cannot be removed`, ['remove edge clusters only'], 'CENTRAL')
   // the inventory must stay valid without it (fails here, before anything is touched); removing a cluster adds no
   // requests, so the capacity finding does not block it (as node remove)
