@@ -162,6 +162,27 @@ describe('config set of a field not yet in the file changes only the bytes it ad
   })
 })
 
+describe('an edit refused beside an error the file has already names each, and which is the file’s', () => {
+  it('retention.prometheus 4h with two clusters of id "02": the edit’s finding, then the file’s, each with file:line', async () => {
+    const file = example()
+    const text = readFileSync(file, 'utf8').replace('id: "03"', 'id: "02"')
+    writeFileSync(file, text)
+    const idLine = text.split('\n').lastIndexOf('    id: "02"') + 1
+    const e = await setInventoryValue(loadInventory(file), 'retention.prometheus', '4h').then(
+      () => undefined,
+      (error: unknown) => error as ObsctlError,
+    )
+    expect(e?.exitCode).toBe(2)
+    expect(e?.message).toMatch(
+      new RegExp(
+        `^config set retention\\.prometheus 4h would make the inventory invalid; nothing was written:\n${file}:46:15 retention\\.prometheus: Prometheus local retention 4h is under 6h.*\nAlso blocking it, already in the file \\(not retention\\.prometheus, the field the edit sets\\):\n${file}:${idLine}:9 clusters\\[2\\]\\.id: duplicate cluster id "02"`,
+      ),
+    )
+    expect(e?.hints.join('\n')).toContain(`fix the errors already in ${file} by editing the file`)
+    expect(readFileSync(file, 'utf8')).toBe(text)
+  })
+})
+
 describe('what an edit writes is indented as the file is', () => {
   /** The example inventory (with `alerting:` to be filled), as a person who indents by 4 writes it. */
   function fourSpaces(): {file: string; text: string} {

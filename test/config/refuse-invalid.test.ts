@@ -159,7 +159,12 @@ describe('commands that change remote systems refuse an inventory config validat
       // the error was in the file before the edit: not "would make the inventory invalid"
       expect
         .soft(r.stderr, name)
-        .toMatch(new RegExp(`^Error: invalid inventory ${file.replaceAll('.', '\\.')}, with or without .+; nothing was written:$`, 'm'))
+        .toMatch(
+          new RegExp(
+            `^Error: invalid inventory ${file.replaceAll('.', '\\.')}, with or without .+; nothing was written\\. Errors blocking it, already in the file \\(not .+, the field the edit sets\\):$`,
+            'm',
+          ),
+        )
       expect.soft(r.stderr, name).toContain(`\n${lines[0]}\n`)
     }
     expect(connections).toBe(0)

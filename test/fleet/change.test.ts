@@ -89,6 +89,50 @@ describe('config set', () => {
     expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(head)
   })
 
+  it('an invalid file: config set of the broken field mends it (written, rendered, pushed); with another error left, exit 2 naming that one as the file’s, nothing written or pushed', async () => {
+    requireBuild()
+    ws = await workspace()
+    const w = ws
+    const env = {env: {XDG_CACHE_HOME: path.join(w.dir, 'cache')}}
+    const good = readFileSync(w.file, 'utf8')
+    const broken = good.replace(/^( {2}prometheus: )6h /m, '$16x ')
+    const twice = broken.replace(/^ {2}user: bsh$/m, '  user: "b sh"')
+    expect(twice).not.toBe(broken)
+    const line = (text: string, start: string) => text.split('\n').findIndex((l) => l.startsWith(start)) + 1
+    const head = w.remoteGit('rev-parse', 'main').trim()
+
+    // two errors; the edit mends one: the other blocks it, named as the file's own (not the field being set) with file:line
+    writeFileSync(w.file, twice)
+    const r = await obsctl(['config', 'set', 'retention.prometheus', '8h', '-c', w.file, '--yes', '--no-sync'], env)
+    expect(r.status, r.stderr).toBe(2)
+    expect(r.stderr).toContain(
+      `Error: invalid inventory ${w.file}, with or without config set retention.prometheus 8h; nothing was written. Errors blocking it, already in the file (not retention.prometheus, the field the edit sets):\n${w.file}:${line(twice, '  user:')}:9 ssh.user: "b sh" is not a login name`,
+    )
+    expect(r.stderr).not.toMatch(/retention\.prometheus: expected a duration/)
+    // a value of its own that is wrong too: its error first, then the file's
+    const j = await obsctl(['config', 'set', 'retention.prometheus', '4x', '-c', w.file, '--yes', '--no-sync', '--json'], env)
+    expect(j.status).toBe(2)
+    const e = JSON.parse(j.stdout) as {error: {code: string; message: string; details: {problems: {path: string; location: string; alreadyInFile: boolean}[]}}}
+    expect(e.error.code).toBe('EDIT_INVALID')
+    expect(e.error.message).toMatch(
+      /^config set retention\.prometheus 4x would make the inventory invalid; nothing was written:\n.*:\d+:15 retention\.prometheus: expected a duration.*\nAlso blocking it, already in the file/,
+    )
+    expect(e.error.details.problems.map((pr) => [pr.path, pr.alreadyInFile])).toEqual([
+      ['retention.prometheus', false],
+      ['ssh.user', true],
+    ])
+    expect(readFileSync(w.file, 'utf8')).toBe(twice)
+    expect(w.remoteGit('rev-parse', 'main').trim()).toBe(head)
+
+    // the one error is the field being set: mended, only its bytes changed, rendered, committed and pushed
+    writeFileSync(w.file, broken)
+    const ok = await obsctl(['config', 'set', 'retention.prometheus', '8h', '-c', w.file, '--yes', '--no-sync'], env)
+    expect(ok.status, ok.stderr).toBe(0)
+    expect(ok.stdout).toContain('retention.prometheus: 6x → 8h')
+    expect(changedSpan(broken, readFileSync(w.file, 'utf8'))).toEqual({before: '6x', after: '8h'})
+    expect(w.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: set retention.prometheus 6x → 8h')
+  })
+
   it('without a terminal and without --yes it refuses (exit 2, naming --yes) and writes nothing', async () => {
     ws = await workspace()
     const before = readFileSync(ws.file, 'utf8')

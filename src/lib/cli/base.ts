@@ -123,10 +123,13 @@ export abstract class BaseCommand extends Command {
     return {file: resolvePath(source.value), from: source.from}
   }
 
-  /** The inventory; the flags that name a workstation file are checked against it first (./file-flags.ts). */
-  protected loadInventory(flag?: string): LoadedInventory {
+  /**
+   * The inventory; the flags that name a workstation file are checked against it first (./file-flags.ts). `load`
+   * reads it (config set: one that also takes an invalid file its edit mends).
+   */
+  protected loadInventory(flag?: string, load: (file: string, from?: InventorySource['from']) => LoadedInventory = loadInventory): LoadedInventory {
     const {file, from} = this.inventoryFile(flag)
-    const inv = loadInventory(file, from)
+    const inv = load(file, from)
     refuseBadFileFlags(this.parsedFlags, inv.dir)
     return inv
   }

@@ -7,7 +7,17 @@ import {yaml} from '../lazy-deps.js'
 import {readFileSync} from 'node:fs'
 import {ObsctlError, errorMessage, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
-import {formatPath, formatPosition, parseInventory, type ConfigProblem, type FieldPath, type LoadedInventory} from './load.js'
+import {
+  formatPath,
+  formatPosition,
+  loadInventory,
+  parseInventory,
+  yamlDocument,
+  type ConfigProblem,
+  type FieldPath,
+  type InventorySource,
+  type LoadedInventory,
+} from './load.js'
 import {lintInventory, type LintReport} from './lint.js'
 
 export interface EditResult {
@@ -110,19 +120,23 @@ async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boole
     const errs = lint.findings.filter((f) => f.severity === 'error')
     // errors the file on disk has already are not the edit's doing: said as bootstrap and render say them (lint.ts
     // refuseLintErrors: "invalid inventory FILE"); "would make" only when the edit brings an error of its own
-    // (by rule and message: a field's path moves when an edit removes a list item before it)
+    // (by rule and message: a field's path moves when an edit removes a list item before it). A file the edit
+    // mends (loadInventoryToEdit) could not be linted: there, an error away from the edited field is the file's.
     const key = (f: {id: string; message: string}) => `${f.id}\0${f.message}`
-    const before = new Set(
-      lintInventory(inv, {allowOvercommit: opts.allowOvercommit})
-        .findings.filter((f) => f.severity === 'error')
-        .map(key),
-    )
-    const head = errs.every((f) => before.has(key(f)))
-      ? `invalid inventory ${inv.file}, with or without ${origin.what}; nothing was written:`
-      : `${origin.what} would make the inventory invalid; nothing was written:`
+    const before = inv.mended
+      ? undefined
+      : new Set(
+          lintInventory(inv, {allowOvercommit: opts.allowOvercommit})
+            .findings.filter((f) => f.severity === 'error')
+            .map(key),
+        )
+    const edited = formatPath(origin.at)
+    const already = errs.filter((f) => (before ? before.has(key(f)) : !underPath(f.path, edited)))
+    const own = errs.filter((f) => !already.includes(f))
+    const line = (f: {path: string; message: string}) => `${editLocation(inv, origin, f.path)} ${f.path}: ${f.message}`
     throw inputError(
-      `${head}\n${errs.map((f) => `${editLocation(inv, origin, f.path)} ${f.path}: ${f.message}`).join('\n')}`,
-      [...new Set(errs.map((f) => f.fix))],
+      editRefusal(inv.file, origin.what, edited, own.map(line), already.map(line)),
+      [...new Set(errs.map((f) => f.fix)), ...(already.length > 0 ? [alreadyHint(inv.file, origin.what)] : [])],
       'EDIT_INVALID',
       lint,
     )
@@ -133,6 +147,76 @@ async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boole
     await writeFileAtomic(inv.file, after)
   }
   return {file: inv.file, inventory: next, lint, before: inv.text, after, changed}
+}
+
+/** Whether a formatted field path is PATH or a field under it. */
+function underPath(field: string, path: string): boolean {
+  return field === path || field.startsWith(`${path}.`) || field.startsWith(`${path}[`)
+}
+
+/**
+ * The refusal of an edit that leaves the inventory invalid, nothing written: the errors the edit brings (`own`),
+ * then those the file has already, away from the field the edit sets — said to be the file's, not the edit's, each
+ * with its file:line, so that it is plain which error blocks the edit. Only the file's: `invalid inventory FILE,
+ * with or without WHAT`, as bootstrap and render say an invalid inventory.
+ */
+function editRefusal(file: string, what: string, edited: string, own: string[], already: string[]): string {
+  const theirs = `blocking it, already in the file (not ${edited}, the field the edit sets):\n${already.join('\n')}`
+  if (own.length === 0) return `invalid inventory ${file}, with or without ${what}; nothing was written. Errors ${theirs}`
+  return `${what} would make the inventory invalid; nothing was written:\n${own.join('\n')}${already.length > 0 ? `\nAlso ${theirs}` : ''}`
+}
+
+/** The hint of an edit refused for errors the file has already. */
+function alreadyHint(file: string, what: string): string {
+  return `fix the errors already in ${file} by editing the file (obsctl config validate shows each with its fix; config set writes only a valid inventory, so it cannot mend them one by one), then rerun ${what}`
+}
+
+/**
+ * The inventory `config set PATH VALUE` edits: the file as loadInventory reads it; when the file is invalid (its
+ * schema problems, not its YAML), the edit is made on its text and, if that mends it, the inventory is the edited
+ * one's (`mended`: the file's problems) — `config set retention.prometheus 6h` fixes a `retention.prometheus: 6x`
+ * that every other command refuses. An edit that leaves problems is refused (exit 2, EDIT_INVALID, nothing
+ * written), naming each remaining problem with its file:line and saying which are the file's own (away from PATH),
+ * not the edit's.
+ */
+export function loadInventoryToEdit(file: string, from: InventorySource['from'], rawPath: string, rawValue: string): LoadedInventory {
+  try {
+    return loadInventory(file, from)
+  } catch (error) {
+    const problems = (error as {code?: string; details?: {problems?: ConfigProblem[]}}).details?.problems
+    if ((error as {code?: string}).code !== 'CONFIG_INVALID' || !problems?.length || problems.some((pr) => /^\(/.test(pr.path))) throw error
+    const text = readFileSync(file, 'utf8')
+    const {segs, after} = setInventoryText(text, rawPath, parseValue(rawValue, rawPath), file)
+    const what = `config set ${rawPath} ${rawValue}`
+    let next: LoadedInventory
+    try {
+      next = parseInventory(after, file)
+    } catch (afterError) {
+      const left = (afterError as {details?: {problems?: ConfigProblem[]}}).details?.problems
+      if (!left?.length) throw afterError
+      const old = yamlDocument(text, file)
+      const edited = formatPath(segs)
+      const at = (pr: ConfigProblem) => {
+        const fp = parseFormattedPath(pr.path)
+        return formatPosition(fp.length > 0 && old.doc.hasIn(fp) ? old.positionOf(fp) : old.positionOf(segs))
+      }
+      const was = new Set(problems.map((pr) => `${pr.path}\0${pr.message}`))
+      const already = left.filter((pr) => was.has(`${pr.path}\0${pr.message}`) && !underPath(pr.path, edited))
+      const own = left.filter((pr) => !already.includes(pr))
+      const line = (pr: ConfigProblem) => `${at(pr)} ${pr.path}: ${pr.message}`
+      throw inputError(
+        editRefusal(file, what, edited, own.map(line), already.map(line)),
+        [
+          ...(own.length > 0 ? ["fix the value and rerun; `obsctl config schema` prints every field's rule"] : []),
+          ...(already.length > 0 ? [alreadyHint(file, what)] : []),
+        ],
+        'EDIT_INVALID',
+        {problems: [...own, ...already].map((pr) => ({path: pr.path, message: pr.message, location: at(pr), alreadyInFile: already.includes(pr)}))},
+      )
+    }
+    const old = yamlDocument(text, file)
+    return {file, dir: next.dir, platform: next.platform, doc: old.doc, text, positionOf: (p) => old.positionOf(p), mended: problems}
+  }
 }
 
 /**
@@ -442,7 +526,7 @@ export async function setInventoryValue(
   const {segs, written, value, after} = editInventoryText(inv, rawPath, rawValue)
   // not in the file: the value in effect is the schema's default
   const fallback =
-    written === undefined
+    written === undefined && !inv.mended
       ? segs.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[String(k)] : undefined), inv.platform)
       : undefined
   const previous = written ?? fallback

@@ -39,6 +39,12 @@ export interface LoadedInventory {
   text: string
   /** file:line:column of a field path (the nearest existing ancestor if the field is absent) */
   positionOf(p: FieldPath): Position
+  /**
+   * Set only on the inventory `config set` edits when the file on disk is invalid and the edit mends it
+   * (./edit.ts loadInventoryToEdit): the file's own problems. `platform` is then the edited inventory's (the
+   * file's own does not parse); `text`, `doc` and `positionOf` are the file's.
+   */
+  mended?: ConfigProblem[]
 }
 
 export interface ConfigProblem {
@@ -331,7 +337,7 @@ function positionsMemo(cacheName: string, text: string) {
   return derivedMemo(`positions${cacheName.slice('inventory'.length)}`, () => text)
 }
 
-function yamlDocument(text: string, file: string) {
+export function yamlDocument(text: string, file: string) {
   const lc = new (yaml().LineCounter)()
   const doc = yaml().parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: true})
   return {doc, lc, positionOf: makePositionOf(file, doc, lc)}

@@ -9,9 +9,9 @@
 import type {ArgocdRunOptions} from '../argocd/run.js'
 import type {ArgocdWaitOptions} from '../argocd/phases.js'
 import type {SyncReport} from '../argocd/sync.js'
-import type {LoadedInventory} from '../config/load.js'
+import type {InventorySource, LoadedInventory} from '../config/load.js'
 import {relabelledEdges} from '../config/model.js'
-import {parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
+import {loadInventoryToEdit, parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
 import {compareVersions, secretSetting, semverError, withholdDeep} from '../config/validators.js'
 import type {Lock, RunResult} from '../engine/index.js'
 import {ObsctlError, inputError} from '../errors.js'
@@ -170,7 +170,7 @@ async function writeCommitSync(
   if (rc.commit) o.onNotice?.(`commit ${rc.commit.sha.slice(0, 12)} ${rc.commit.message}`)
   if (rc.push) o.onNotice?.(`pushed to ${rc.push.remote} (${rc.push.branch})`)
   if (o.sync !== false) {
-    result.sync = await runSync(next, {...o, lock, labels: relabelledEdges(inv.platform, next.platform).length > 0}, change.command, rc.push?.commit)
+    result.sync = await runSync(next, {...o, lock, labels: relabelled(inv, next)}, change.command, rc.push?.commit)
     if (!result.sync.ok) {
       const first = result.sync.run.phases[0]?.error
       throw new ObsctlError(`the change is committed${rc.push ? ' and pushed' : ''}, but the sync did not finish: ${result.sync.summary}`, {
@@ -183,9 +183,48 @@ async function writeCommitSync(
   } else {
     result.sync = null
     // --no-sync after a push: the edges' cluster Secret labels still follow the pushed inventory
-    if (rc.push && relabelledEdges(inv.platform, next.platform).length > 0) await labelsOnly(next, {...o, lock}, change.command, rc.push.commit)
+    if (rc.push && relabelled(inv, next)) await labelsOnly(next, {...o, lock}, change.command, rc.push.commit)
   }
   return result
+}
+
+/**
+ * Whether the edges' cluster Secret labels follow the change: an edge's role or metrics changed, or the change
+ * mended an invalid `clusters` (config set of a file every other command refuses: what the clusters had is unknown;
+ * a mended field elsewhere leaves the clusters as they were, and `platform` is the edited inventory's).
+ */
+function relabelled(inv: LoadedInventory, next: LoadedInventory): boolean {
+  if (inv.mended) return inv.mended.some((pr) => /^clusters\b/.test(pr.path))
+  return relabelledEdges(inv.platform, next.platform).length > 0
+}
+
+/**
+ * The inventory `config set PATH VALUE` edits (../config/edit.ts loadInventoryToEdit: an invalid file that the
+ * edit mends too), its errors with a secret value withheld as configSet's are.
+ */
+export function inventoryToSet(file: string, from: InventorySource['from'], rawPath: string, rawValue: string): LoadedInventory {
+  return withholding(rawPath, rawValue, () => loadInventoryToEdit(file, from, rawPath, rawValue))
+}
+
+/** `f()`, its ObsctlError with the value withheld (withheldValues) in message, hints and details. */
+function withholding<T>(rawPath: string, rawValue: string, f: () => T): T {
+  try {
+    return f()
+  } catch (error) {
+    throw withheldError(error, withheldValues(rawPath, rawValue))
+  }
+}
+
+/** An ObsctlError with each of `withheld` shown as *** in its message, hints and details (others as they are). */
+function withheldError(error: unknown, withheld: string[]): unknown {
+  if (withheld.length === 0 || !(error instanceof ObsctlError)) return error
+  return new ObsctlError(withholdDeep(error.message, withheld), {
+    exitCode: error.exitCode,
+    code: error.code,
+    hints: withholdDeep(error.hints, withheld),
+    details: withholdDeep(error.details, withheld),
+    cause: error.cause,
+  })
 }
 
 /** `obsctl config set PATH VALUE`. */
@@ -197,15 +236,7 @@ export async function configSet(inv: LoadedInventory, rawPath: string, rawValue:
   try {
     return await setAndRollOut(inv, rawPath, rawValue, o, withheld.length > 0)
   } catch (error) {
-    if (withheld.length > 0 && error instanceof ObsctlError)
-      throw new ObsctlError(withholdDeep(error.message, withheld), {
-        exitCode: error.exitCode,
-        code: error.code,
-        hints: withholdDeep(error.hints, withheld),
-        details: withholdDeep(error.details, withheld),
-        cause: error.cause,
-      })
-    throw error
+    throw withheldError(error, withheld)
   }
 }
 
