@@ -155,16 +155,26 @@ describe('an error quotes no credential the user typed', () => {
     }
   })
 
-  it('cluster remove of a key or a password pasted as NAME: *** (config set’s withhold rule), text and --json; a name as typed', async () => {
+  it('cluster remove and node remove of a key or a password pasted as NAME: *** (config set’s withhold rule), text and --json; a name as typed', async () => {
     for (const pasted of ['a8f5f167f44f4964e6c998dee827110c', 'Tr0ub4dor&3xyz', 'wJalrXUtnFEMI7K7MDENGbPxRfiCYEXAMPLEKEY']) {
       const r = await obsctl(['cluster', 'remove', pasted], {cwd: clean})
       expect([r.status, r.stdout, r.stderr]).toEqual([0, expect.stringMatching(/^\*\*\* is not in .*obsctl\.yaml: nothing to remove\n$/), ''])
       const j = await obsctl(['cluster', 'remove', pasted, '--json'], {cwd: clean})
       expect(JSON.parse(j.stdout)).toMatchObject({cluster: '***', absent: true})
-      expect(r.stdout + j.stdout + j.stderr).not.toContain(pasted)
+      const n = await obsctl(['node', 'remove', 'cluster-02', pasted], {cwd: clean})
+      expect([n.status, n.stdout, n.stderr]).toEqual([
+        0,
+        expect.stringMatching(/^\*\*\* is not a node of cluster-02 in .*obsctl\.yaml: nothing to remove\n$/),
+        '',
+      ])
+      const nj = await obsctl(['node', 'remove', 'cluster-02', pasted, '--json'], {cwd: clean})
+      expect(JSON.parse(nj.stdout)).toMatchObject({cluster: 'cluster-02', node: '***', absent: true})
+      expect(r.stdout + j.stdout + j.stderr + n.stdout + nj.stdout + nj.stderr).not.toContain(pasted)
     }
     const r = await obsctl(['cluster', 'remove', 'edge-lab7', '--json'], {cwd: clean})
     expect(JSON.parse(r.stdout)).toMatchObject({cluster: 'edge-lab7', absent: true})
+    const n = await obsctl(['node', 'remove', 'cluster-02', '192.168.101.250', '--json'], {cwd: clean})
+    expect(JSON.parse(n.stdout)).toMatchObject({node: '192.168.101.250', absent: true})
   })
 
   it('cluster add --api-server with a password: refused naming the flag, the password nowhere', async () => {

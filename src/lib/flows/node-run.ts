@@ -11,7 +11,7 @@ import {findCluster, firstControlPlane, nodeName} from '../config/model.js'
 import type {Lock, RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
-import {redactInput} from '../config/validators.js'
+import {redactArgument} from '../config/validators.js'
 
 interface RunSettings {
   dryRun?: boolean
@@ -155,7 +155,7 @@ export interface NodeRemoveOptions extends RunSettings {
 
 export interface NodeRemoveResult {
   cluster: string
-  /** the node's name; one that is not in the cluster (absent) as typed, redacted (redactInput) */
+  /** the node's name; one that is not in the cluster (absent) as typed, redacted (redactArgument: a pasted key or password is ***) */
   node: string
   host?: string
   dryRun: boolean
@@ -169,7 +169,7 @@ export async function removeNode(inv: LoadedInventory, cluster: string, which: s
   const c = findCluster(inv.platform, cluster)
   if (!c) throw inputError(`no cluster ${cluster} in ${inv.file}`, ['obsctl cluster list shows the clusters'], 'NOT_FOUND')
   const n = c.nodes.find((x) => nodeName(x) === which || x.host === which)
-  if (!n) return {cluster: c.name, node: redactInput(which), dryRun: Boolean(o.dryRun), absent: true, ok: true}
+  if (!n) return {cluster: c.name, node: redactArgument(which), dryRun: Boolean(o.dryRun), absent: true, ok: true}
   // the central cluster cannot be removed (cluster remove refuses it): only an edge's removal is a way out
   const wholeCluster = c.role === 'central' ? 'the central cluster itself cannot be removed' : `obsctl cluster remove ${cluster} removes the whole cluster`
   if (c.nodes.length === 1) throw inputError(`${which} is the only node of ${cluster}`, [wholeCluster], 'LAST_NODE')
