@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by shim.sh before its main `case` (issue 15: certs check/renew, backup create/restore).
 # Emulates kubeadm's certificate commands, crictl's view of the control-plane static pods, and
 # etcdctl/etcdutl snapshots. State lives where the real tools keep it, inside the node's overlays:
@@ -19,6 +20,9 @@
 #   - etcd data: /var/lib/etcd/member/snap/db; `etcdctl snapshot save` copies it (etcd must run),
 #     `etcdutl snapshot restore` writes a new data dir (refusing an existing one, as etcdutl does).
 # Handled commands exit here; anything else falls through to shim.sh's main case.
+
+# what shim.sh has set when it sources this file: the node's state folder, its address, the command called
+: "${st:?}" "${ip:?}" "${cmd:?}"
 
 lc_pki=/etc/kubernetes/pki
 lc_when() { date -u -d "$1" +%Y%m%d%H%M%SZ; }
@@ -171,7 +175,10 @@ lc_kubelet() {
     # in the same call cannot change what it serves
     i=0
     until (exec 3<>"/dev/tcp/$ip/$port") 2>/dev/null; do
-      [ $i -lt 200 ] && lc_api_alive || { echo "sandbox: the kube-apiserver emulation did not listen on $ip:$port (state/apiserver.log)" >&2; break; }
+      if [ $i -ge 200 ] || ! lc_api_alive; then
+        echo "sandbox: the kube-apiserver emulation did not listen on $ip:$port (state/apiserver.log)" >&2
+        break
+      fi
       sleep 0.05
       i=$((i + 1))
     done
@@ -218,7 +225,7 @@ case "$cmd ${1:-} ${2:-}" in
     echo 'Done renewing certificates. You must restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd, so that they can use the new certificates.'
     exit 0
     ;;
-  "crictl ps "* | "crictl ps")
+  "crictl ps "*)
     name=$(lc_arg name "$@")
     name=${name#^}
     name=${name%\$}
@@ -237,7 +244,10 @@ case "$cmd ${1:-} ${2:-}" in
     fi
     for want in cacert cert key; do
       f=$(lc_arg "$want" "$@")
-      [ -n "$f" ] && [ -r "$f" ] || { echo "Error: open ${f:-(no --$want)}: no such file or directory" >&2; exit 1; }
+      if [ -z "$f" ] || [ ! -r "$f" ]; then
+        echo "Error: open ${f:-(no --$want)}: no such file or directory" >&2
+        exit 1
+      fi
     done
     args=" $* "
     case $args in

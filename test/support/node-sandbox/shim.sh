@@ -74,6 +74,7 @@ install_pkgs() {
 }
 
 # certificates, static pods and etcd snapshots (certs/backup tests): a separate file, exits when it handles the call
+# shellcheck source-path=SCRIPTDIR source=shim-certs-etcd.sh
 . "$(dirname "$0")/shim-certs-etcd.sh"
 # ---- upgrades and node lifecycle (obsctl upgrade kubernetes, node add|remove) --------------------------
 # Kept apart from the rest so other emulations can grow beside it. State it keeps:
@@ -102,7 +103,10 @@ up_cluster_dir() {
   for d in "$clusters"/*/; do [ -e "$d$name" ] && { echo "${d%/}"; return 0; }; done
   return 1
 }
-up_cluster_version() { local d; d=$(up_cluster_dir) && cat "$d/version" 2>/dev/null || k8s_version; }
+up_cluster_version() { # the cluster's control-plane version, else the node's own
+  local d
+  if d=$(up_cluster_dir) && [ -r "$d/version" ]; then cat "$d/version"; else k8s_version; fi
+}
 up_older() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -1)" = "$1" ] && [ "$1" != "$2" ]; } # $1 < $2
 up_unreachable() { [ -n "$1" ] && grep -qx "$1" "$st/unreachable-minors" 2>/dev/null; }
 upgrade_shim() { # 0: handled (exit code in up_rc); 1: fall through to the emulation below
@@ -344,7 +348,7 @@ case $cmd in
     if [ -n "$out" ]; then cat >"$out"; else cat; fi
     ;;
   curl)
-    out= url=
+    out='' url=''
     while [ $# -gt 0 ]; do
       case $1 in
         -o) out=$2; shift 2 ;;
@@ -389,7 +393,7 @@ case $cmd in
         # initDoneTempl; the join commands from cmd/kubeadm/app/cmd/util/join.go joinCommandTemplate, token and
         # certificate key "<value withheld>" under --skip-token-print / --skip-certificate-key-print); the
         # InitConfiguration has a controlPlaneEndpoint, so the control-plane join command is printed too
-        tok=s4ndbx.sandboxinittoken key= skip_tok= skip_key=
+        tok=s4ndbx.sandboxinittoken key='' skip_tok='' skip_key=''
         for a in "$@"; do
           case $a in
             --skip-token-print) skip_tok=1 ;;
@@ -400,6 +404,7 @@ case $cmd in
         [ -z "$skip_tok" ] || tok='<value withheld>'
         [ -z "$key" ] || [ -z "$skip_key" ] || key='<value withheld>'
         hash=sha256:$(printf '%064d' 0 | tr 0 c)
+        # shellcheck disable=SC2016 # kubeadm prints $HOME and $(id -u) unexpanded, for the user to run
         printf '%s\n' 'Your Kubernetes control-plane has initialized successfully!' '' \
           'To start using your cluster, you need to run the following as a regular user:' '' \
           '  mkdir -p $HOME/.kube' '  sudo cp -i /etc/kubernetes/admin.conf $HOME/.kube/config' '  sudo chown $(id -u):$(id -g) $HOME/.kube/config' '' \
