@@ -32,6 +32,8 @@ describe('bootstrap --all --dry-run on the example inventory (the README first c
     expect(r.code).toBe(0)
     const out = JSON.parse(r.stdout)
     expect(out.run.dryRun).toBe(true)
+    // bootstrap's phase order, written out here and only here (other tests take BOOTSTRAP_PHASES): a change of order
+    // must be seen and made on purpose
     expect(out.run.phases.map((p: {name: string}) => p.name)).toEqual([
       'preflight',
       'nodes',

@@ -2,6 +2,7 @@
 import {mkdirSync, writeFileSync, readFileSync, existsSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
+import {BOOTSTRAP_PHASES} from '../../src/lib/flows/bootstrap.js'
 import {obsctl, requireBuild, tmpDir, ROOT} from './helpers.js'
 
 let dir: string
@@ -78,20 +79,7 @@ process.on('exit', () => fs.writeFileSync(process.env.REQUESTS_OUT, [...seen].jo
     expect(r.status).toBe(0)
     expect(r.stderr).toBe('')
     const plan = JSON.parse(r.stdout)
-    expect(plan.phases.map((p: {name: string}) => p.name)).toEqual([
-      'preflight',
-      'nodes',
-      'kubeconfig',
-      'buckets',
-      'render',
-      'argocd',
-      'register',
-      'secrets',
-      'root-app',
-      'argocd-refresh',
-      'sync',
-      'validate',
-    ])
+    expect(plan.phases.map((p: {name: string}) => p.name)).toEqual([...BOOTSTRAP_PHASES])
     for (const p of plan.phases) {
       for (const t of p.tasks) {
         expect(t).toMatchObject({phase: p.name, state: 'pending'})

@@ -16,6 +16,7 @@ import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import type {Token, Tokens} from 'marked'
 import {describe, expect, it} from 'vitest'
+import {BOOTSTRAP_USER_PHASES} from '../../src/lib/flows/bootstrap.js'
 import {markdownPages, ROOT, shellSegments, walkMarkdown} from './helpers.js'
 
 interface ManifestFlag {
@@ -408,7 +409,7 @@ describe('what the documentation names exists', () => {
       'probe.md:4: `CERTS_NOT_SERVD` is no error code of src/ (nor a name it uses)',
       'probe.md:5: `obsctl node add | delete`: obsctl has no command `node delete`',
       'probe.md:6: `obsctl validate`: thanoss is no value of its argument component (prometheus, thanos, opensearch, fluent-bit, argocd, alertmanager, certificates, all)',
-      'probe.md:7: `obsctl bootstrap`: certz is no value of --from (preflight, nodes, kubeconfig, buckets, render, argocd, register, secrets, root-app, sync, validate)',
+      `probe.md:7: \`obsctl bootstrap\`: certz is no value of --from (${BOOTSTRAP_USER_PHASES.join(', ')})`,
       'probe.md:7: `obsctl plan`: xml is no value of -o (json, yaml)',
       'probe.md:10: OBSCTL_X is not read anywhere in src/',
       'probe.md:10: `obsctl config set` has no flag -z',

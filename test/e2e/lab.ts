@@ -22,24 +22,13 @@ import {BLOCK, OS_PASSWORD, OS_USER, endpointsYaml, startPlatform, type Platform
 import {deployPlatform, startArgocdApi, type ArgocdApi, type Deployed} from '../validate/deployed.js'
 import {sharePlatformCa} from '../support/platform-tls.js'
 import {loadInventory} from '../../src/lib/config/load.js'
+import {BOOTSTRAP_PHASES} from '../../src/lib/flows/bootstrap.js'
 import {exampleInventory} from '../support/inventory.js'
 
 export const BIN = path.resolve('bin/run.js')
 export const CLUSTERS = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
-export const PHASES = [
-  'preflight',
-  'nodes',
-  'kubeconfig',
-  'buckets',
-  'render',
-  'argocd',
-  'register',
-  'secrets',
-  'root-app',
-  'argocd-refresh',
-  'sync',
-  'validate',
-]
+/** bootstrap's phases in the product's order (test/bootstrap/dry-run.test.ts states that order) */
+export const PHASES: readonly string[] = BOOTSTRAP_PHASES
 
 export interface RunOutcome {
   code: number | null
