@@ -144,7 +144,9 @@ describe('two cluster add at once', () => {
     ws.file,
     ...(json ? ['--json'] : []),
   ]
-  const env = {OBSCTL_SSH_PASSWORD: 'x'}
+  // OBSCTL_TEST_POLL_MS (test-only, src/lib/poll.ts): each refused connection is tried again as often, 0.1 s apart
+  // instead of after 0.5 s and 1 s
+  const env = {OBSCTL_SSH_PASSWORD: 'x', OBSCTL_TEST_POLL_MS: '100'}
 
   it('the second, started while the first holds the lock, exits LOCKED and adds nothing; the rerun adds it beside the first', async () => {
     ws = await workspace()

@@ -21,6 +21,7 @@ import {SESSION_FUNCTIONS, UPLOAD_PREFIX, sessionFileName} from './session.js'
 import {killPoint} from '../engine/kill-point.js'
 import {append, check, hostPattern, keyType, lookup, refusal as hostKeyRefusal, type HostKeyPolicy} from './known-hosts.js'
 import {sshLogin} from '../ssh-login.js'
+import {pollMs} from '../poll.js'
 
 export type SudoMode = 'nopasswd' | 'password'
 
@@ -41,7 +42,7 @@ export interface ConnectOptions {
   keepaliveIntervalMs?: number
   /** attempts in all (default 3): the first plus retries on connection errors */
   attempts?: number
-  /** first backoff delay; doubled each retry (default 500 ms) */
+  /** first backoff delay; doubled each retry (default 500 ms; each capped by the test-only OBSCTL_TEST_POLL_MS, ../poll.ts) */
   backoffMs?: number
   /** notices such as a newly trusted host key (never secrets) */
   onNotice?: (line: string) => void
@@ -123,7 +124,7 @@ export class SshConnection {
   /** Connect, retrying connection errors (never authentication or host key errors) with backoff. */
   static async connect(opts: ConnectOptions): Promise<SshConnection> {
     const attempts = opts.attempts ?? 3
-    let delay = opts.backoffMs ?? 500
+    let backoff = opts.backoffMs ?? 500
     for (let i = 1; ; i++) {
       try {
         return await traced(
@@ -134,9 +135,11 @@ export class SshConnection {
       } catch (error) {
         const e = error as Ssh2Error
         if (e instanceof ObsctlError || !isRetryable(e) || i >= attempts) throw SshConnection.wrap(e, opts, i)
+        // the time before the next look at the node, as a wait's poll interval: capped by OBSCTL_TEST_POLL_MS (test-only)
+        const delay = pollMs(backoff)
         opts.onNotice?.(`ssh ${sshLogin(opts)}: ${netReason(e)}; retrying in ${delay} ms (attempt ${i + 1}/${attempts})`)
         await sleep(delay, opts.signal)
-        delay *= 2
+        backoff *= 2
       }
     }
   }
