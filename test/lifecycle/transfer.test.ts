@@ -281,6 +281,39 @@ describe('transfer files an interrupted run left', () => {
   })
 })
 
+describe('a root copy that runs after its transfer file was swept', () => {
+  it('fails, naming the missing file: it creates no file of root’s in the login user’s home', async () => {
+    writeBytes(node, '/var/lib/obsctl/backup/late.db', bytes('late snapshot'))
+    // a killed run's root copy that starts only once the next run's sweep has removed the run's transfer file (its
+    // connection is gone): the file is removed between its creation and the root step that fills it; and the run,
+    // killed, removes nothing after
+    let swept = ''
+    const conn = await connect('ops')
+    const late = new Proxy(conn, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown
+        if (prop === 'remove') return async () => {}
+        if (prop !== 'sudo') return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+        return async (...a: Parameters<SshConnection['sudo']>) => {
+          swept = transferFiles().join('\n')
+          onNode(node, `rm -- ${home}/.obsctl-transfer-*`)
+          return target.sudo(...a)
+        }
+      },
+    })
+    const outcome = await fetchRootFile(late, '/var/lib/obsctl/backup/late.db').then(
+      () => 'fetched',
+      (e: Error) => e.message,
+    )
+    expect(swept).toMatch(/^600 ops \.obsctl-transfer-\S+-late\.db$/)
+    expect(transferFiles()).toEqual([])
+    expect(outcome).toMatch(
+      /^copying \/var\/lib\/obsctl\/backup\/late\.db for transfer failed on .*: .*\.obsctl-transfer-\S+-late\.db.*No such file or directory/,
+    )
+    onNode(node, 'rm /var/lib/obsctl/backup/late.db')
+  })
+})
+
 describe('upload files a killed run left', () => {
   /** a connection of USER that has ended (its sshd process on the node gone), and the session it had */
   async function endedSession(user: string): Promise<string> {

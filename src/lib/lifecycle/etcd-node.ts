@@ -48,14 +48,16 @@ async function transferFile(conn: SshConnection, file: string): Promise<string> 
  * Copy a root-owned file to this machine. As root, read as it is; else through a transfer file in the login user's
  * home: created by that user (exclusively, empty, 0600), filled by root (it keeps its owner and mode: readable by
  * nobody else, at no moment), read, and removed — also when a step fails, and by a later sweep when this run could
- * not (transferFile).
+ * not (transferFile). Root writes into the file that is there and never creates one (dd conv=nocreat, GNU coreutils:
+ * Debian, Ubuntu, RHEL): a killed run's copy that runs only after the next run's sweep removed its transfer file
+ * fails, where a redirection would make a new file of root's (umask's mode) that no sweep removes.
  */
 export async function fetchRootFile(conn: SshConnection, file: string, signal?: AbortSignal): Promise<Buffer> {
   if (conn.opts.user === 'root') return conn.download(file)
   const tmp = await transferFile(conn, file)
   await conn.writeNew(tmp, '', 0o600)
   try {
-    await rootStep(conn, `cat -- ${shQuote(file)} > ${shQuote(tmp)}`, `copying ${file} for transfer`, {signal})
+    await rootStep(conn, `dd if=${shQuote(file)} of=${shQuote(tmp)} conv=nocreat bs=1M status=none`, `copying ${file} for transfer`, {signal})
     return await conn.download(tmp)
   } finally {
     await conn.remove(tmp)
