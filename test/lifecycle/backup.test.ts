@@ -469,7 +469,10 @@ describe('backup restore', () => {
       },
     )
     try {
-      await term.waitFor(/give up the restore in progress on cluster-01 .*\(y\/N\)/s)
+      // the node as every message writes it (user@host, ../../src/lib/ssh-login.ts), not the inventory's name or host alone
+      const login = `root@[${node.ip}]:${node.port}`.replace(/[[\].]/g, '\\$&')
+      await term.waitFor(/\(y\/N\)/)
+      expect(await term.screen()).toMatch(new RegExp(`give up the restore in progress on cluster-01 \\(${login}\\), if there is one: .*\\(y/N\\)`, 's'))
       await term.type('n')
       await term.keys('Enter')
       expect(await term.exitCode()).toBe(1)

@@ -5,7 +5,7 @@
  * progress display and kept in memory only.
  */
 import type {LoadedInventory} from '../config/load.js'
-import {findCluster, firstControlPlane, nodeName, selectClusters, unknownClusterError} from '../config/model.js'
+import {findCluster, firstControlPlane, nodeLogin, selectClusters, unknownClusterError} from '../config/model.js'
 import type * as Engine from '../engine/index.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunSsh} from '../engine/types.js'
@@ -183,7 +183,7 @@ export async function backupRestoreAbandon(
   const c = findCluster(inv.platform, cluster)
   if (!c) throw unknownClusterError(inv.platform, cluster, '--cluster')
   if (!o.dryRun && o.confirm) {
-    const q = `give up the restore in progress on ${cluster} (${nodeName(firstControlPlane(c))}), if there is one: its record and its snapshot copy are removed from the node, so rerunning that restore can no longer finish it, nor tell which data dir was etcd's before it (no data dir is moved or deleted; the report says where they are). Go ahead?`
+    const q = `give up the restore in progress on ${cluster} (${nodeLogin(inv.platform, firstControlPlane(c))}), if there is one: its record and its snapshot copy are removed from the node, so rerunning that restore can no longer finish it, nor tell which data dir was etcd's before it (no data dir is moved or deleted; the report says where they are). Go ahead?`
     if (!(await o.confirm(q))) return {cluster, dryRun: false, ok: false, exitCode: 1, cancelled: true}
   }
   const [{buildPhases}, {BACKUP_ABANDON_PHASES}, {runReports}] = await Promise.all([
