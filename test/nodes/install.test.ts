@@ -129,6 +129,47 @@ describe('a two-node cluster (control plane + worker)', () => {
     const log = readFileSync(tasks(restarted)[0]!.logFile!, 'utf8')
     expect(log).toContain('already installed')
   })
+
+  test("what a killed run left in a worker's home: node preflight names node install of that node alone, which removes it and touches no other node", async () => {
+    requireBuild()
+    const inv = inventoryFor(sb, [[0, 1]])
+    const [cp, worker] = sb.nodes as [Sandbox['nodes'][0], Sandbox['nodes'][0]]
+    // an earlier obsctl's upload file (named without its connection), two days old, on both nodes
+    const left = '/root/.obsctl/.obsctl-upload-0123456789abcdef-install-k8s.sh'
+    for (const n of [cp, worker]) {
+      n.writeFile(left, 'script\n', 0o600)
+      expect(spawnSync('nsenter', ['-t', String(n.pid()), '-m', 'touch', '-d', '2 days ago', left]).status).toBe(0)
+    }
+    const pre = await obsctl(['node', 'preflight', 'cluster-01', '-c', inv.file, '--json'])
+    const checks = (JSON.parse(pre.stdout) as {checks: {host: string; id: string; status: string; hint?: string}[]}).checks
+    const found = checks.find((c) => c.id === 'leftovers' && c.host === worker.ip)!
+    expect(found.status).toBe('warn')
+    const command = /^obsctl (node install \S+ --host \S+ --restart) removes the ones in the login user's home/.exec(found.hint ?? '')?.[1]
+    expect(command, found.hint).toBe(`node install cluster-01 --host ${worker.ip} --restart`)
+
+    cp.clearCalls()
+    worker.clearCalls()
+    const r = await obsctl([...command!.split(' '), '-c', inv.file, '--json'])
+    expect(r.status, r.stderr).toBe(0)
+    const run = JSON.parse(r.stdout) as {phases: {tasks: {target: string; status: string}[]}[]}
+    expect(run.phases.flatMap((p) => p.tasks.map((t) => [t.target, t.status]))).toEqual([[`cluster-01/${worker.ip}`, 'done']])
+    expect(worker.list('/root/.obsctl')).toEqual(['install-k8s.sh'])
+    // the control plane: not installed again, its own leftover for its own command (backup create)
+    expect(cp.list('/root/.obsctl').sort()).toEqual(['.obsctl-upload-0123456789abcdef-install-k8s.sh', 'install-k8s.sh'])
+    // (only read: the worker's Ready, which the control plane's kubectl answers)
+    expect(cp.calls().filter((c) => !c.line.startsWith(`kubectl --kubeconfig /etc/kubernetes/admin.conf get node ${worker.hostname} `))).toEqual([])
+    cp.writeFile(left, '', 0o600)
+    expect(spawnSync('nsenter', ['-t', String(cp.pid()), '-m', 'rm', left]).status).toBe(0)
+
+    // --host is a node of the clusters given, by address or name
+    const byName = await obsctl(['node', 'install', 'cluster-01', '--host', worker.hostname, '-c', inv.file, '--dry-run', '--json'])
+    expect(byName.status, byName.stderr).toBe(0)
+    expect((JSON.parse(byName.stdout) as typeof run).phases.flatMap((p) => p.tasks.map((t) => t.target))).toEqual([`cluster-01/${worker.ip}`])
+    const bad = await obsctl(['node', 'install', 'cluster-01', '--host', '127.0.1.250', '-c', inv.file])
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toContain('--host 127.0.1.250: no node of cluster-01 has that address or name')
+    expect(bad.stderr).toContain(`${worker.ip} (${worker.hostname})`)
+  })
 })
 
 describe('four single-node clusters', () => {

@@ -200,7 +200,7 @@ describe('preflight evaluation', () => {
     const other = byId({}, {...ok, leftovers}, c.nodes[1]!).leftovers!
     expect(other.status).toBe('warn')
     expect(other.hint).toBe(
-      `obsctl node install ${c.name} --restart removes the ones in the login user's home; remove the others by hand (no obsctl run there does): sudo rm -rf /var/lib/obsctl/backup/20261202T115300Z-3f9a1c`,
+      `obsctl node install ${c.name} --host ${c.nodes[1]!.host} --restart removes the ones in the login user's home (it reruns the install on this node alone; each step checks before it acts); remove the others by hand (no obsctl run there does): sudo rm -rf /var/lib/obsctl/backup/20261202T115300Z-3f9a1c`,
     )
   })
 })

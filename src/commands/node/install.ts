@@ -14,6 +14,7 @@ export default class NodeInstall extends BaseCommand {
     '<%= config.bin %> node install',
     '<%= config.bin %> node install cluster-02 --concurrency 2',
     '<%= config.bin %> node install --dry-run',
+    '<%= config.bin %> node install cluster-02 --host 192.168.101.196 --restart',
     'OBSCTL_SUDO_PASSWORD=… <%= config.bin %> node install --json',
   ]
   static override args = {clusters: Args.string({description: 'clusters to install (default: all)'})}
@@ -21,6 +22,9 @@ export default class NodeInstall extends BaseCommand {
   static override flags = {
     concurrency: countFlag('Nodes at once, at most 1000 (default: all).', {max: MAX_CONCURRENCY}),
     'known-hosts': knownHostsFlag(),
+    host: Flags.string({
+      summary: "Only this node (its address or name in the inventory); with --restart, e.g. to remove what killed runs left in its login user's home.",
+    }),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every node (each step still checks before it acts).'}),
     'dry-run': Flags.boolean({summary: 'Connect to nothing: print what each node task would do.'}),
     timeout: secondsFlag('Seconds to wait for a node to become Ready (and a worker for its control plane).', 600),
@@ -32,6 +36,7 @@ export default class NodeInstall extends BaseCommand {
     const inv = await this.loadValidInventory(flags.config, {allowOvercommit: true})
     const result = await runNodeInstall(inv, {
       clusters: argv as string[],
+      host: flags.host,
       knownHosts: flags['known-hosts'],
       concurrency: flags.concurrency,
       restart: flags.restart,

@@ -146,7 +146,7 @@ export type SudoProbe = {ok: true; detail: string; leftovers: Leftover[]} | {ok:
 /**
  * The `leftovers` check: what interrupted obsctl runs left on the node (./leftovers.ts; an etcd snapshot in plaintext
  * among them), and the command that removes it: on a cluster's first control plane, its next backup create or restore
- * removes everything; elsewhere node install removes the login user's files, and what is under /var/lib/obsctl (a
+ * removes everything; elsewhere node install of that node (--host) removes the login user's files, and what is under /var/lib/obsctl (a
  * node that was the first control plane once) is removed by hand.
  */
 function leftoversCheck(c: Cluster, n: ClusterNode, sudo: SudoProbe): {status: CheckStatus; detail: string; hint?: string} {
@@ -159,7 +159,11 @@ function leftoversCheck(c: Cluster, n: ClusterNode, sudo: SudoProbe): {status: C
     return {status: 'warn', detail, hint: `the next obsctl backup create --cluster ${c.name} (or backup restore --cluster ${c.name}) removes them`}
   const byHand = found.filter((l) => l.path.startsWith(`${WORK_DIR}/`) || l.path.startsWith(`${RESTORE_DIR}/`))
   const hints = [
-    ...(byHand.length < found.length ? [`obsctl node install ${c.name} --restart removes the ones in the login user's home`] : []),
+    ...(byHand.length < found.length
+      ? [
+          `obsctl node install ${c.name} --host ${n.host} --restart removes the ones in the login user's home (it reruns the install on this node alone; each step checks before it acts)`,
+        ]
+      : []),
     ...(byHand.length > 0 ? [`remove the others by hand (no obsctl run there does): sudo rm -rf ${byHand.map((l) => l.path).join(' ')}`] : []),
   ]
   return {status: 'warn', detail, hint: hints.join('; ')}
