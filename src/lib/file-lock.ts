@@ -21,16 +21,17 @@
  *   killed — kubectl itself would refuse every change until someone removed it.
  * Taking over is atomic as in engine/lock.ts: the taker first creates `<lock>.takeover-<hash of what it found>`
  * exclusively, so of several processes that found the same stale lock exactly one removes it, and only while the
- * lock is still that same file (inode, mtime and content); then every waiter races for the lock again.
+ * lock is still that same file (inode, mtime and content); then every waiter races for the lock again. A takeover
+ * file left by a taker that was killed before it removed it is judged by its taker's pid as the lock is, and taken
+ * over the same way: the next writer goes on at once.
  */
 import {readFileSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import path from 'node:path'
 import {randomBytes} from 'node:crypto'
-import {holderAlive, tryLink, unlinkQuiet, type LockInfo} from './engine/lock.js'
+import {holderAlive, takeOverStale, tryLink, unlinkQuiet, type LockInfo} from './engine/lock.js'
 import {ObsctlError} from './errors.js'
 import {ensureDir} from './fs.js'
-import {sha256} from './hash.js'
 
 export interface FileLockOptions {
   /** how long to wait for a held lock before failing (default 30 s) */
@@ -101,19 +102,18 @@ function isStale(f: Found, staleUnownedMs: number): boolean {
 }
 
 /**
- * Remove the stale lock `f` if this process wins the right to (see the file's comment); true when the lock is gone
- * (by this process or another), false when another process is taking it over.
+ * Remove the stale lock `f` if this process wins the right to (see the file's comment; ./engine/lock.ts
+ * takeOverStale, which also takes over a takeover file its dead taker left); true when the lock is gone (by this
+ * process or another), false when another process is taking it over.
  */
 function takeOver(lock: string, f: Found, content: string): boolean {
-  const takeover = `${lock}.takeover-${sha256(f.id).slice(0, 16)}`
-  if (!createExclusive(takeover, content)) return false
-  try {
-    const now = read(lock)
-    if (now?.id === f.id) unlinkQuiet(lock)
-  } finally {
-    unlinkQuiet(takeover)
-  }
-  return true
+  return !takeOverStale(
+    lock,
+    f.id,
+    () => read(lock)?.id === f.id,
+    (p) => createExclusive(p, content),
+    'file-lock:takeover',
+  ).taker
 }
 
 /** Take `lock` (waiting for it as the file's comment says); returns the release. */

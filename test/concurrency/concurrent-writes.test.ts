@@ -51,9 +51,10 @@ interface Child {
   done: Promise<{ok: boolean; code?: string; message?: string; stderr: string}>
 }
 
-function writer(kind: string, target: string, sync: string, me: string, other: string, args: string[]): Child {
+function writer(kind: string, target: string, sync: string, me: string, other: string, args: string[], env: Record<string, string> = {}): Child {
   const child = spawn(process.execPath, [WRITER, kind, path.resolve(target), sync, me, other, path.join(sync, 'go'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: {...process.env, ...env},
   })
   let out = ''
   let err = ''
@@ -171,7 +172,12 @@ describe('the lock file', () => {
     // one holds it; the other says it waits, naming the holder
     await waitFor(() => ['a', 'b'].some((w) => existsSync(path.join(sync, `${w}.holding`))), 60_000, 'one holder')
     const [holder, waiter] = existsSync(path.join(sync, 'a.holding')) ? ['a', 'b'] : ['b', 'a']
-    await waitFor(() => existsSync(path.join(sync, `${waiter}.waiting`)), 60_000, 'the other waiting')
+    // (its content, not only the file: writeFileSync creates it empty, then writes)
+    await waitFor(
+      () => existsSync(path.join(sync, `${waiter}.waiting`)) && readFileSync(path.join(sync, `${waiter}.waiting`), 'utf8') !== '',
+      60_000,
+      'the other waiting',
+    )
     expect(readFileSync(path.join(sync, `${waiter}.waiting`), 'utf8')).toMatch(/^pid \d+ on /)
     expect(existsSync(path.join(sync, `${waiter}.holding`))).toBe(false)
     expect(JSON.parse(readFileSync(`${target}.lock`, 'utf8'))).toMatchObject({host: hostname()})
@@ -201,6 +207,24 @@ describe('the lock file', () => {
     utimesSync(lock, old, old)
     expect(await withFileLock(lock, () => 'ran')).toBe('ran')
     expect(existsSync(lock)).toBe(false)
+  })
+
+  it('a process killed while it takes over a stale lock leaves its takeover file: the next writer judges that file by its pid, as the lock, and goes on at once', async () => {
+    const d = tmp()
+    const target = path.join(d, 'file')
+    const lock = `${target}.lock`
+    writeFileSync(lock, JSON.stringify({pid: await deadPid(), host: hostname(), startedAt: 'x', command: 'obsctl'}))
+    const sync = tmp()
+    // killed with its takeover file made, the stale lock not yet removed
+    const killed = writer('hold', target, sync, 'a', 'b', [], {OBSCTL_TEST_KILL_AT: 'file-lock:takeover'})
+    await waitFor(() => existsSync(path.join(sync, 'a.ready')), 120_000, 'the writer loaded')
+    writeFileSync(path.join(sync, 'go'), '')
+    expect(await killed.done).toMatchObject({ok: false, message: 'no result: '})
+    expect(readdirSync(d).sort()).toEqual(['file.lock', expect.stringMatching(/^file\.lock\.takeover-[0-9a-f]{16}$/)])
+
+    // the next writer takes the lock at once (its wait for a live holder is 10 s here: the 30 s default was spent before)
+    expect(await withFileLock(lock, () => readFileSync(lock, 'utf8'), {timeoutMs: 10_000})).toContain(`"pid":${process.pid}`)
+    expect(readdirSync(d)).toEqual([])
   })
 
   it('a lock of another host (a shared home folder) counts as held; the lock is removed when the work throws', async () => {

@@ -125,10 +125,10 @@ interface Held {
   exited: Promise<number | null>
 }
 
-function hold(file: string, go: string, release: string, pauseMs = 0): Held {
+function hold(file: string, go: string, release: string, pauseMs = 0, env: Record<string, string> = {}): Held {
   const child = spawn(process.execPath, [HOLD, file, go, release], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: {...process.env, HOLD_LOCK_PAUSE_MS: String(pauseMs)},
+    env: {...process.env, HOLD_LOCK_PAUSE_MS: String(pauseMs), ...env},
   })
   let stdout = ''
   let stderr = ''
@@ -212,5 +212,32 @@ describe('the run lock', () => {
       await Promise.all(starters.map((s) => s.exited))
       expect(existsSync(lockFile)).toBe(false)
     }
+  })
+
+  it('a run killed while it takes over a stale lock leaves its takeover file: the next run judges that file by its pid, as the lock, and takes the lock', async () => {
+    const dead = spawnSync(process.execPath, ['-e', ''], {stdio: 'ignore'}).pid!
+    const t = inventory()
+    const lockFile = path.join(t.dir, '.obsctl', 'lock')
+    const stale = `${JSON.stringify({pid: dead, startedAt: '2026-01-01T00:00:00.000Z', command: 'bootstrap', host: hostname()})}\n`
+    writeFileSync(lockFile, stale, {mode: 0o600})
+    const go = path.join(t.dir, 'go')
+    const release = path.join(t.dir, 'release')
+    writeFileSync(go, '')
+    // killed with its takeover file made, the stale lock not yet removed
+    const killed = hold(t.file, go, release, 0, {OBSCTL_TEST_KILL_AT: 'lock:takeover'})
+    killed.out.catch(() => {})
+    expect(await killed.exited).toBeNull()
+    const left = () => readdirSync(path.dirname(lockFile)).filter((f) => f.includes('takeover'))
+    expect(left()).toEqual([expect.stringMatching(/^lock\.takeover-[0-9a-f]{16}$/)])
+    expect(readFileSync(lockFile, 'utf8')).toBe(stale)
+
+    const next = hold(t.file, go, release)
+    const got = await next.out
+    expect(got, JSON.stringify(got)).toMatchObject({ok: true, takenOver: {pid: dead}})
+    expect(JSON.parse(readFileSync(lockFile, 'utf8')).pid).toBe(got.pid)
+    expect(left()).toEqual([])
+    writeFileSync(release, '')
+    expect(await next.exited).toBe(0)
+    expect(existsSync(lockFile)).toBe(false)
   })
 })

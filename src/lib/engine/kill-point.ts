@@ -14,7 +14,8 @@
  * done, the pods still stopped); in any SFTP upload (SshConnection.upload): `ssh-upload:written` (the bytes in the
  * upload's temporary file beside its target, not yet renamed into place); in `secrets rotate`: `rotate:pending-written` (the new value recorded as pending,
  * the consumer not yet changed), `rotate:consumer-changed` (the consumer changed to the new value: Grafana's or
- * OpenSearch's user, Argo CD's hash, a cluster's S3 Secrets). `cluster remove` and `node remove` use the engine's
+ * OpenSearch's user, Argo CD's hash, a cluster's S3 Secrets); taking over a stale lock: `lock:takeover` (the run lock,
+ * ./lock.ts) and `file-lock:takeover` (../file-lock.ts), the takeover file made, the stale lock not yet removed. `cluster remove` and `node remove` use the engine's
  * points (e.g. `remove-kubeconfig:after-run`, `node-reset:after-run`). Examples: `render:write:3`, `nodes:after-run:2`.
  * `OBSCTL_TEST_KILL_SIGNAL=SIGTERM` (or `SIGINT`) sends that signal instead of SIGKILL, so a test places a
  * Ctrl-C or a `kill` at the same exact point and sees how the run handles it.

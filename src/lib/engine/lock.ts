@@ -8,7 +8,9 @@
  * `lock.takeover-<hash of the stale content>` exclusively, so of several processes that found the same
  * stale lock exactly one may remove it; it removes it only if the lock still holds that same content
  * (a stale content never comes back: pid and start time are in it), then every process races for the
- * plain exclusive link again and exactly one wins.
+ * plain exclusive link again and exactly one wins. A takeover file holds its taker (pid, host) and is judged
+ * as a lock is: one whose taker is dead (killed between making it and removing it) is itself taken over the
+ * same way (takeOverStale), so a later run goes on instead of failing until someone removes it.
  */
 import {hostname} from 'node:os'
 import {linkSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
@@ -16,6 +18,7 @@ import path from 'node:path'
 import {ObsctlError} from '../errors.js'
 import {ensurePrivateDir} from '../fs.js'
 import {sha256} from '../hash.js'
+import {killPoint} from './kill-point.js'
 
 export interface LockInfo {
   pid: number
@@ -116,6 +119,48 @@ function procState(pid: number): string | undefined {
   return end < 0 ? undefined : stat.charAt(end + 2) || undefined
 }
 
+/** How many takeover files deep takeOverStale goes (each level is a taker killed at that very point). */
+const MAX_TAKEOVER_DEPTH = 4
+
+/**
+ * Remove the stale file FILE (found as ID: what identifies that very file, its content or more; still there while
+ * `same()`) if this process wins the right to: it creates `FILE.takeover-<hash of ID>` exclusively (`create(path)`: a
+ * file holding this process's LockInfo, written whole), removes FILE only while `same()`, then its takeover file. Of
+ * several processes that found the same stale file exactly one gets the takeover file. One that is there already is
+ * judged as a lock is, by its taker (pid, host): a live taker is returned (`taker`: it is taking over); a dead one's
+ * (killed between making it and removing it; unreadable: obsctl writes them whole) is taken over the same way, one
+ * level down, then this process tries again. `removed`: this process removed FILE; neither: FILE is gone or another
+ * file (another process took it over).
+ */
+export function takeOverStale(
+  file: string,
+  id: string,
+  same: () => boolean,
+  create: (path: string) => boolean,
+  point: string,
+  depth = 0,
+): {removed?: boolean; taker?: LockInfo} {
+  const takeover = `${file}.takeover-${sha256(id).slice(0, 16)}`
+  for (let attempt = 0; !create(takeover); attempt++) {
+    const raw = readRaw(takeover)
+    const taker = parseLock(raw)
+    if (taker && typeof taker.host === 'string' && holderAlive(taker)) return {taker}
+    if (depth >= MAX_TAKEOVER_DEPTH || attempt >= 5)
+      return {taker: {pid: taker?.pid ?? 0, startedAt: taker?.startedAt ?? 'unknown', command: taker?.command ?? 'unknown', host: taker?.host ?? 'unknown'}}
+    if (raw === undefined) continue // its taker finished in between: try again
+    const below = takeOverStale(takeover, raw, () => readRaw(takeover) === raw, create, point, depth + 1)
+    if (below.taker) return below
+  }
+  killPoint(point)
+  try {
+    if (!same()) return {}
+    unlinkQuiet(file)
+    return {removed: true}
+  } finally {
+    unlinkQuiet(takeover)
+  }
+}
+
 export function acquireLock(stateDir: string, command: string, onNotice?: (msg: string) => void): Lock {
   ensurePrivateDir(stateDir)
   const file = lockFilePath(stateDir)
@@ -142,23 +187,15 @@ export function acquireLock(stateDir: string, command: string, onNotice?: (msg: 
       if (holder && holderAlive(holder)) throw lockedError(file, holder)
       if (attempt >= 5) throw lockedError(file, holder ?? {pid: 0, startedAt: 'unknown', command: 'unknown', host: 'unknown'})
       // dead holder (or an unreadable lock): exactly one process may remove this stale content
-      const takeover = `${file}.takeover-${sha256(raw).slice(0, 16)}`
-      if (!tryLink(tmp, takeover)) {
-        const taker = parseLock(readRaw(takeover))
-        if (taker && holderAlive(taker)) throw lockedError(file, taker, 'is taking over a stale lock')
-        throw new ObsctlError(`a takeover of the stale lock ${file} was left unfinished by pid ${taker?.pid ?? 'unknown'}, which is no longer running`, {
-          code: 'LOCKED',
-          hints: [`if no obsctl is running for this inventory: rm ${file} ${takeover}`],
-        })
-      }
-      try {
-        if (readRaw(file) === raw) {
-          unlinkQuiet(file)
-          removedStale = holder ?? {pid: 0, startedAt: 'unknown', command: 'unknown', host: 'unknown'}
-        }
-      } finally {
-        unlinkQuiet(takeover)
-      }
+      const taken = takeOverStale(
+        file,
+        raw,
+        () => readRaw(file) === raw,
+        (p) => tryLink(tmp, p),
+        'lock:takeover',
+      )
+      if (taken.taker) throw lockedError(file, taken.taker, 'is taking over a stale lock')
+      if (taken.removed) removedStale = holder ?? {pid: 0, startedAt: 'unknown', command: 'unknown', host: 'unknown'}
     }
   } finally {
     unlinkQuiet(tmp)
