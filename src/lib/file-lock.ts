@@ -26,10 +26,9 @@
  * over the same way: the next writer goes on at once.
  */
 import {readFileSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
-import {hostname} from 'node:os'
 import path from 'node:path'
 import {randomBytes} from 'node:crypto'
-import {holderAlive, takeOverStale, tryLink, unlinkQuiet, type LockInfo} from './engine/lock.js'
+import {holderAlive, lockHolder, takeOverStale, tryLink, unlinkQuiet, type LockInfo} from './engine/lock.js'
 import {ObsctlError} from './errors.js'
 import {ensureDir} from './fs.js'
 
@@ -122,10 +121,7 @@ export async function acquireFileLock(lock: string, opts: FileLockOptions = {}):
   const staleUnownedMs = opts.staleUnownedMs ?? STALE_UNOWNED_MS
   ensureDir(path.dirname(lock))
   const info: LockInfo & {nonce: string} = {
-    pid: process.pid,
-    host: hostname(),
-    startedAt: new Date().toISOString(),
-    command: ['obsctl', ...process.argv.slice(2, 4)].join(' '),
+    ...lockHolder(['obsctl', ...process.argv.slice(2, 4)].join(' ')),
     // two locks of one process never have the same content (a takeover compares content)
     nonce: randomBytes(6).toString('hex'),
   }

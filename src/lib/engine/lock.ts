@@ -13,7 +13,7 @@
  * same way (takeOverStale), so a later run goes on instead of failing until someone removes it.
  */
 import {hostname} from 'node:os'
-import {linkSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {linkSync, readFileSync, readlinkSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
 import {ensurePrivateDir} from '../fs.js'
@@ -25,6 +25,27 @@ export interface LockInfo {
   startedAt: string
   command: string
   host: string
+  /**
+   * The holder's pid namespace (the number in /proc/self/ns/pid, Linux): a pid means something only there. Two
+   * containers can share a host name and a mounted inventory folder; neither can see the other's pids. Absent in
+   * locks written by an older obsctl or without /proc.
+   */
+  pidns?: string
+}
+
+/** This process's pid namespace (`pid:[4026531836]` → `4026531836`), or undefined without /proc. */
+export function ownPidNamespace(): string | undefined {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1]
+  } catch {
+    return undefined
+  }
+}
+
+/** Who holds a lock this process takes: what holderAlive (here or in another obsctl) judges it by. */
+export function lockHolder(command: string): LockInfo {
+  const pidns = ownPidNamespace()
+  return {pid: process.pid, startedAt: new Date().toISOString(), command, host: hostname(), ...(pidns ? {pidns} : {})}
 }
 
 export interface Lock {
@@ -82,10 +103,20 @@ export function unlinkQuiet(file: string): void {
   }
 }
 
-/** Is the holder alive? Only checkable on the same host; another host's lock counts as alive. */
+/**
+ * Is the holder alive? Only checkable on the same host and in the same pid namespace; another host's lock, or one
+ * taken in another pid namespace (another container with this host name), counts as alive: its pid names another
+ * process here, or none.
+ */
 export function holderAlive(info: LockInfo): boolean {
   if (info.host !== hostname()) return true
+  if (otherPidNamespace(info)) return true
   return pidAlive(info.pid)
+}
+
+function otherPidNamespace(info: LockInfo): boolean {
+  const ours = ownPidNamespace()
+  return typeof info.pidns === 'string' && ours !== undefined && info.pidns !== ours
 }
 
 /**
@@ -164,7 +195,7 @@ export function takeOverStale(
 export function acquireLock(stateDir: string, command: string, onNotice?: (msg: string) => void): Lock {
   ensurePrivateDir(stateDir)
   const file = lockFilePath(stateDir)
-  const info: LockInfo = {pid: process.pid, startedAt: new Date().toISOString(), command, host: hostname()}
+  const info = lockHolder(command)
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
   writeFileSync(tmp, `${JSON.stringify(info)}\n`, {mode: 0o600})
   let takenOver: LockInfo | undefined
@@ -231,6 +262,8 @@ function lockedError(file: string, holder: LockInfo, doing = 'holds'): ObsctlErr
  */
 function staleHint(file: string, holder: LockInfo): string {
   const here = hostname()
+  if (holder.host === here && otherPidNamespace(holder))
+    return `that run is in another pid namespace on ${here} (another container sharing this folder: pid ${holder.pid} is a process there, not here): check there whether it is still obsctl; only if it is not, remove ${file}`
   if (holder.host === here || holder.host === 'unknown') return `if pid ${holder.pid} is not obsctl, remove ${file}`
   return `that run is on host ${holder.host}, not on this one (${here}): check on ${holder.host} whether pid ${holder.pid} is still obsctl; only if it is not, remove ${file}`
 }
