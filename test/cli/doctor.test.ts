@@ -217,6 +217,35 @@ describe('obsctl doctor', () => {
     }
   })
 
+  it('--network: a bad $KUBECONFIG is one finding that names the variable and the fix, not a failed clock check per cluster', async () => {
+    const doctor = async (KUBECONFIG: string) => {
+      const r = await obsctl(['doctor', '-c', inv, '--network', '--json', '--skip', `tcp.127.0.0.1:${refused}`], {env: {...keys, KUBECONFIG}})
+      expect(r.status, r.stderr).toBe(1)
+      return JSON.parse(r.stdout) as Report
+    }
+    const garbage = path.join(dir, 'garbage.kubeconfig')
+    writeFileSync(garbage, '::: not: [a kubeconfig\n')
+    const empty = path.join(dir, 'empty.kubeconfig')
+    writeFileSync(empty, '')
+    for (const [file, detail] of [
+      [dir, `$KUBECONFIG: ${dir} is a folder, not a kubeconfig file`],
+      [garbage, `cannot read kubeconfig ${garbage} (from $KUBECONFIG): bad indentation of a mapping entry (1:8)`],
+      [empty, `cannot read kubeconfig ${empty} (from $KUBECONFIG): it is empty or not a kubeconfig (no clusters, users and contexts)`],
+    ]) {
+      const rep = await doctor(file!)
+      expect(byId(rep, 'kubeconfig')).toMatchObject({status: 'fail', detail})
+      expect(byId(rep, 'kubeconfig').hint).toMatch(/set KUBECONFIG .*--kubeconfig/)
+      // the clock against the API server is not measured (a warning), and is not where the problem is told
+      expect(byId(rep, 'clock.cluster-01').status).toBe('warn')
+      expect(rep.checks.filter((c) => c.status === 'fail').map((c) => c.id)).toEqual(['kubeconfig'])
+    }
+    // none of its files there yet (before kubeconfig merge): a warning, as for a missing ~/.kube/config
+    const missing = path.join(dir, 'not-yet.kubeconfig')
+    const rep = await obsctl(['doctor', '-c', inv, '--network', '--json', '--skip', `tcp.127.0.0.1:${refused}`], {env: {...keys, KUBECONFIG: missing}})
+    expect(rep.status, rep.stderr).toBe(0)
+    expect(byId(JSON.parse(rep.stdout) as Report, 'kubeconfig')).toMatchObject({status: 'warn', detail: `${missing}: not there yet`})
+  })
+
   it('an unknown --skip id is bad input (exit 2)', async () => {
     const r = await obsctl(['doctor', '-c', inv, '--skip', 'no.such'], {env: keys})
     expect(r.status).toBe(2)

@@ -9,7 +9,7 @@ import path from 'node:path'
 import type {LoadedInventory} from '../config/load.js'
 import {kubeContextName} from '../config/model.js'
 import type {ContextServer} from '../kube/kubeconfig/chain.js'
-import {apiServerClockCheck, clockCheck, dnsCheck, inventoryEndpoints, tcpCheck, type Endpoint} from './network.js'
+import {apiServerClockCheck, clockCheck, dnsCheck, inventoryEndpoints, kubeconfigCheck, tcpCheck, type Endpoint} from './network.js'
 import type {DoctorCheck} from './types.js'
 import {envCheck, gitCheck, namedEnvVars, nodeCheck, sshCheck} from './workstation.js'
 
@@ -17,7 +17,7 @@ export type {DoctorCheck, DoctorContext, DoctorTier} from './types.js'
 export {inventoryEndpoints, tcpProbe, type Endpoint} from './network.js'
 export {namedEnvVars, versionAtLeast} from './workstation.js'
 
-/** `kubeconfig`: --kubeconfig (else $KUBECONFIG, else ~/.kube/config), read only when a clock check runs. */
+/** `kubeconfig`: --kubeconfig (else $KUBECONFIG, else ~/.kube/config), read only when the network checks run. */
 export function doctorChecks(inv: LoadedInventory, o: {kubeconfig?: string} = {}): DoctorCheck[] {
   const checks: DoctorCheck[] = [nodeCheck, gitCheck, sshCheck, ...namedEnvVars(inv).map(envCheck)]
   const endpoints = inventoryEndpoints(inv)
@@ -30,11 +30,13 @@ export function doctorChecks(inv: LoadedInventory, o: {kubeconfig?: string} = {}
   for (const users of byAddr.values()) checks.push(tcpCheck(users[0]!, users))
   const s3 = endpoints.find((e) => e.what === 'S3 endpoint')
   if (s3?.url) checks.push(clockCheck(s3 as Endpoint & {url: string}, inv.platform.s3.caFile ? path.resolve(inv.dir, inv.platform.s3.caFile) : undefined))
+  checks.push(kubeconfigCheck(o.kubeconfig))
   // the kubeconfig chain, read once per run by the first API server clock check that runs
   let lookup: Promise<(context: string) => ContextServer | undefined> | undefined
   const serverOf = async (context: string) => {
     lookup ??= Promise.all([import('../kube/kubeconfig/chain.js'), import('../platform/kube.js')]).then(([k, {kubeconfigFiles}]) => {
-      const chain = k.readChain(kubeconfigFiles(o.kubeconfig, {read: true}))
+      // none of the files there yet: no context (a warning); what else is wrong is the kubeconfig check's finding
+      const chain = k.readChain(kubeconfigFiles(o.kubeconfig))
       return (ctx: string) => k.contextServer(chain, ctx)
     })
     return (await lookup)(context)

@@ -2,14 +2,14 @@
  * Doctor's endpoint checks: DNS of every host the inventory names, and with --network a TCP connection
  * to each endpoint and the clock against the S3 endpoint's HTTP Date header (TLS always verified).
  */
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {lookup} from 'node:dns/promises'
 import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, serviceUrl} from '../config/model.js'
-import {errorMessage} from '../errors.js'
+import {errorMessage, isObsctlError} from '../errors.js'
 import {fail, pass, warn, type Finding} from '../checks/model.js'
 import {SERVICE_KEYS} from '../platform/catalogue.js'
 import {trace, traceError, traceStart, traced} from '../trace.js'
@@ -226,6 +226,40 @@ export function clockCheck(e: Endpoint & {url: string}, caFile: string | undefin
 }
 
 /**
+ * The kubeconfig the API server clock checks read (and every command that reaches a cluster): --kubeconfig, else
+ * $KUBECONFIG's files, else ~/.kube/config, read as Kube.connect reads it. A folder, an unreadable file or one that is
+ * no kubeconfig fails, naming the flag or the variable and the fix (a bad $KUBECONFIG was a failed clock check that
+ * named only --kubeconfig); none there yet warns (kubeconfig merge and bootstrap write it).
+ */
+export function kubeconfigCheck(kubeconfig: string | undefined): DoctorCheck {
+  return {
+    id: 'kubeconfig',
+    title: 'The kubeconfig (API servers)',
+    group: 'network',
+    tier: 'network',
+    async run() {
+      const {Kube, kubeconfigFiles} = await import('../platform/kube.js')
+      const bad = (e: unknown) => fail(errorMessage(e), isObsctlError(e) && e.hints.length ? e.hints.join('; ') : undefined)
+      let files: string[]
+      try {
+        files = kubeconfigFiles(kubeconfig)
+      } catch (e) {
+        return bad(e)
+      }
+      const there = files.filter((f) => existsSync(f))
+      if (there.length === 0)
+        return warn(`${files.join(', ')}: not there yet`, 'obsctl kubeconfig merge writes it (bootstrap does too, in its kubeconfig phase)')
+      try {
+        await Kube.loadConfig(kubeconfig)
+      } catch (e) {
+        return bad(e)
+      }
+      return pass(there.join(', '))
+    },
+  }
+}
+
+/**
  * The clock against a cluster's API server (`/version`'s Date header, no credentials sent), reached as the kubeconfig
  * says (its context for the cluster: server and CA; verified, as every obsctl request). Without that context there
  * is nothing to verify the server with: not measured, a warning (before `obsctl kubeconfig merge` there is none).
@@ -244,8 +278,9 @@ export function apiServerClockCheck(
       let at: Awaited<ReturnType<typeof locate>>
       try {
         at = await locate()
-      } catch (e) {
-        return fail(`could not measure: ${errorMessage(e)}`, 'pass --kubeconfig with a file this user can read')
+      } catch {
+        // what is wrong with the kubeconfig is the kubeconfig check's finding (once), not each clock's
+        return warn('not measured: the kubeconfig cannot be read', 'the kubeconfig check says why and how to fix it')
       }
       if (!at) return warn(`not measured: no context ${context} in the kubeconfig`, 'obsctl kubeconfig merge writes it (or pass --kubeconfig)')
       if (!at.server.startsWith('https:') || !at.ca)
