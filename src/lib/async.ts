@@ -17,6 +17,22 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string, signal?:
   })
 }
 
+/**
+ * Settle with `p`, or reject with `signal`'s reason as soon as it aborts (at once when it already has): for work whose
+ * every result is moot once something they all depend on turned out bad. `p` goes on; what it settles with is dropped.
+ */
+export function unlessAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => undefined)
+    return Promise.reject(signal.reason)
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, {once: true})
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
 /** Wait `ms`, or less when `signal` aborts (resolves either way: the caller looks at the signal). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

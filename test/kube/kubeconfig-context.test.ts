@@ -6,7 +6,7 @@
  * file that exists (the last in the list when none does); current-context is the first one set.
  */
 import {execFileSync} from 'node:child_process'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import YAML from 'yaml'
@@ -14,7 +14,7 @@ import {lintInventory, parseInventory} from '../../src/lib/config/index.js'
 import {isObsctlError} from '../../src/lib/errors.js'
 import {entriesFor, parseAdminConf, planChainMerge, writeMerge} from '../../src/lib/kube/kubeconfig/index.js'
 import {Kube, kubeconfigFiles, resolveKubeconfigPath} from '../../src/lib/platform/kube.js'
-import {obsctl, requireBuild, tmpDir} from '../cli/helpers.js'
+import {BIN, obsctl, requireBuild, runProcess, tmpDir} from '../cli/helpers.js'
 import {exampleInventory} from '../support/inventory.js'
 import {adminConf, fakeB64} from './fixtures.js'
 
@@ -202,6 +202,88 @@ describe('KUBECONFIG with several files', () => {
     }
     expect(readFileSync(a, 'utf8')).toBe(MINE)
     expect(readFileSync(b, 'utf8')).not.toContain('cluster-02')
+  })
+})
+
+describe('a bad $KUBECONFIG is bad input: said once, exit 2, before anything is written', () => {
+  // the example inventory's addresses (192.168.101.x) are never reached: every run is in a network namespace of its own
+  let lab: string
+  let labInv: string
+  const offline = (argv: string[], KUBECONFIG: string) => {
+    const env: NodeJS.ProcessEnv = {...process.env, CI: '1', NO_COLOR: '1', HOME: lab, KUBECONFIG}
+    for (const k of Object.keys(env)) if (k.startsWith('OBSCTL_')) delete env[k]
+    Object.assign(env, {
+      OBSCTL_OPENSEARCH_USER: 'probe-user',
+      OBSCTL_OPENSEARCH_PASSWORD: 'probe-password',
+      OBSCTL_S3_ACCESS_KEY: 'probe-access-key',
+      OBSCTL_S3_SECRET_KEY: 'probe-secret-key',
+      OBSCTL_ARGOCD_PASSWORD: 'probe-password',
+    })
+    return runProcess('unshare', ['-n', '--', process.execPath, BIN, ...argv, '--config', labInv], {cwd: lab, env, timeoutMs: 120_000})
+  }
+  const journal = () => ['state.json', 'logs'].filter((f) => existsSync(path.join(lab, '.obsctl', f)))
+  beforeAll(() => {
+    lab = tmpDir('obsctl-kcenv-')
+    labInv = path.join(lab, 'obsctl.yaml')
+    writeFileSync(labInv, exampleInventory())
+    mkdirSync(path.join(lab, 'folder'))
+    writeFileSync(path.join(lab, 'garbage.conf'), '::: not: [a kubeconfig\n')
+    writeFileSync(path.join(lab, 'empty.conf'), '')
+    writeFileSync(path.join(lab, 'binary.conf'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0, 0xff, 0xfe, 0, 0]))
+  })
+
+  it('status and validate: a $KUBECONFIG file that is no kubeconfig (garbage, empty, binary) is one error naming the variable and the file, not every cluster failing', async () => {
+    for (const name of ['garbage.conf', 'empty.conf', 'binary.conf']) {
+      const file = path.join(lab, name)
+      for (const argv of [['status'], ['validate'], ['status', '--via-api-server']]) {
+        const r = await offline(argv, file)
+        const why = `obsctl ${argv.join(' ')} with KUBECONFIG=${name}\nexit ${r.status}\n${r.stderr}${r.stdout}`
+        expect(r.status, why).toBe(2)
+        // once, before or instead of any cluster's finding: no table, no checklist
+        expect(r.stderr.split(`cannot read kubeconfig ${file} (from $KUBECONFIG): `).length - 1, why).toBe(1)
+        expect(r.stderr, why).toContain('→ fix the file, or set KUBECONFIG (or pass --kubeconfig) to another')
+        expect(r.stdout, why).toBe('')
+        // one line of the YAML parser's message: never the file's bytes
+        expect(
+          [...r.stderr].filter((ch) => ch.charCodeAt(0) < 9 || ch.charCodeAt(0) === 0x7f),
+          why,
+        ).toEqual([])
+      }
+      // the same file named by --kubeconfig was refused as before
+      expect((await offline(['status', '--kubeconfig', file], path.join(lab, 'unused'))).status).toBe(2)
+    }
+    expect(journal()).toEqual([])
+  })
+
+  it('commands that run phases judge $KUBECONFIG before the run: exit 2, no journal entry, no task log', async () => {
+    const cases: [string[], string, RegExp][] = [
+      [['cluster', 'register'], path.join(lab, 'folder'), /\$KUBECONFIG: \S+folder is a folder, not a kubeconfig file/],
+      [['argocd', 'install'], path.join(lab, 'nope.conf'), /\$KUBECONFIG: \S+nope\.conf does not exist/],
+      [['cluster', 'remove', 'cluster-02', '--yes'], path.join(lab, 'nope.conf'), /\$KUBECONFIG: \S+nope\.conf does not exist/],
+      [
+        ['bootstrap', '--phase', 'argocd', '--yes'],
+        [path.join(lab, 'a.conf'), path.join(lab, 'b.conf')].join(path.delimiter),
+        /\$KUBECONFIG: none of its 2 files exists/,
+      ],
+      [['bootstrap', '--phase', 'kubeconfig', '--yes'], path.join(lab, 'folder'), /\$KUBECONFIG: \S+folder is a folder/],
+    ]
+    for (const [argv, KUBECONFIG, message] of cases) {
+      const r = await offline(argv, KUBECONFIG)
+      const why = `obsctl ${argv.join(' ')} with KUBECONFIG=${KUBECONFIG}\nexit ${r.status}\n${r.stderr}${r.stdout}`
+      expect(r.status, why).toBe(2)
+      expect(r.stderr, why).toMatch(message)
+      expect(r.stderr, why).toContain('set KUBECONFIG to your kubeconfig file')
+      expect(journal(), why).toEqual([])
+    }
+  })
+
+  it('kubeconfig merge still creates the file $KUBECONFIG names, as kubectl does', async () => {
+    const fresh = path.join(lab, 'fresh.conf')
+    const r = await obsctl(['kubeconfig', 'merge', 'cluster-02', '--config', labInv, '--from-file', `cluster-02=${path.join(dir, 'c02.conf')}`, '--json'], {
+      env: {KUBECONFIG: fresh},
+    })
+    expect(r.status, r.stderr).toBe(0)
+    expect(YAML.parse(readFileSync(fresh, 'utf8')).contexts.map((c: {name: string}) => c.name)).toEqual(['cluster-02-context'])
   })
 })
 

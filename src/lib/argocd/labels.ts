@@ -22,6 +22,7 @@ export interface ClusterLabelsReport {
 export function clusterLabelsPhase(): Phase<Target, ClusterLabelsReport> {
   return {
     name: 'cluster-labels',
+    kubeconfig: 'read',
     title: 'Edge cluster Secrets labelled as the inventory says',
     targets: () => [{id: 'cluster-secrets', title: 'Argo CD cluster Secrets of the edges'}],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),

@@ -74,6 +74,7 @@ const centralTarget = (ctx: RunContext): Target => {
 export function argocdPhase(o: ArgocdPhaseOptions = {}): Phase<Target, InstallReport> {
   return {
     name: 'argocd',
+    kubeconfig: 'read',
     title: 'Install Argo CD on the central cluster',
     targets: (ctx) => [centralTarget(ctx)],
     fingerprint: (_t, ctx) => ({
@@ -121,6 +122,7 @@ function selectedEdges(ctx: RunContext) {
 export function registerPhase(o: RegisterPhaseOptions = {}): Phase<RegisterTarget, RegisterReport> {
   return {
     name: 'register',
+    kubeconfig: 'read',
     title: 'Register edge clusters with Argo CD',
     targets: (ctx) => selectedEdges(ctx).map((c) => ({id: c.name, title: `${c.name} (${metricsMode(c)})`, cluster: c.name})),
     fingerprint: (t, ctx) => {
@@ -176,6 +178,7 @@ function credentialFingerprint(ctx: RunContext): string | null {
 export function rootAppPhase(): Phase<Target, RootAppReport> {
   return {
     name: 'root-app',
+    kubeconfig: 'read',
     title: 'Apply the Argo CD root application',
     targets: (ctx) => [centralTarget(ctx)],
     fingerprint: (_t, ctx) => ({
@@ -206,6 +209,7 @@ export function rootAppPhase(): Phase<Target, RootAppReport> {
 export function syncPhase(o: ArgocdWaitOptions = {}): Phase<Target, SyncReport> {
   return {
     name: 'sync',
+    kubeconfig: 'read',
     title: 'Wait for every Application to be Synced and Healthy',
     targets: (ctx) => [{...centralTarget(ctx), id: 'applications', title: `Applications on ${centralCluster(ctx.platform).name}`}],
     // live state is the only truth here: look again on every run

@@ -3,7 +3,7 @@
  * each bounded by `timeoutMs` (no answer in time is a fail, never a pass); under `wait` the failing ones
  * run again until they pass or the deadline passes. Used by validate, node preflight and doctor.
  */
-import {sleep} from '../async.js'
+import {sleep, unlessAborted} from '../async.js'
 import {ObsctlError, errorMessage} from '../errors.js'
 import {waitReporter} from '../progress.js'
 import type {CheckDef, Finding, Outcome} from './model.js'
@@ -41,6 +41,12 @@ export interface RunChecksOptions<X extends object = object> {
   /** under `wait`: at most one waiting line this often, changed or not (default 1 s) */
   minGapMs?: number
   signal?: AbortSignal
+  /**
+   * Ends the run when it aborts: runChecks rejects with its reason at once, no further outcome is reported, and the
+   * checks still running are aborted — for bad input that every check depends on and that is found only while they
+   * run (validate: a $KUBECONFIG file that is no kubeconfig, ../platform/access.ts PlatformContext.fatal).
+   */
+  stop?: AbortSignal
 }
 
 /** A thrown error as a failed check: its message and its first hint. */
@@ -81,7 +87,11 @@ function outcomesOf<C, X extends object>(def: CheckDef<C, X>, r: Finding | Outco
 }
 
 /** Run every definition; outcomes come back in the definitions' order. */
-export async function runChecks<C, X extends object = object>(defs: readonly CheckDef<C, X>[], ctx: C, o: RunChecksOptions<X> = {}): Promise<Outcome<X>[]> {
+export async function runChecks<C, X extends object = object>(defs: readonly CheckDef<C, X>[], ctx: C, opts: RunChecksOptions<X> = {}): Promise<Outcome<X>[]> {
+  const stop = opts.stop
+  if (stop?.aborted) throw stop.reason
+  // a stop aborts what runs (as Ctrl-C does), and what settles after it is not reported
+  const o: RunChecksOptions<X> = stop ? {...opts, signal: opts.signal ? AbortSignal.any([opts.signal, stop]) : stop} : opts
   const deadline = Date.now() + (o.waitTimeoutMs ?? 300_000)
   const interval = o.intervalMs ?? pollMs(2000)
   const results: Outcome<X>[][] = new Array(defs.length)
@@ -125,13 +135,15 @@ export async function runChecks<C, X extends object = object>(defs: readonly Che
         report()
         await sleep(interval, o.signal)
       }
+      if (stop?.aborted) return
       results[i] = outcomesOf(def, r, Date.now() - start, attempts)
       for (const out of results[i]!) o.onOutcome?.(out)
     }
   }
   const width = Math.max(1, Math.min(o.concurrency ?? defs.length, defs.length))
+  const workers = Promise.all(Array.from({length: width}, () => worker()))
   try {
-    await Promise.all(Array.from({length: width}, () => worker()))
+    await (stop ? unlessAborted(workers, stop) : workers)
   } finally {
     clearInterval(ticker)
   }

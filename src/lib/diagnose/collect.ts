@@ -111,8 +111,8 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   for (const name of await secretEnvNames(inv)) scrub.add(process.env[name])
   const {Kube, kubeconfigFiles} = await import('../platform/kube.js')
   // every cluster is read through the kubeconfig: a --kubeconfig or $KUBECONFIG that cannot be read is bad input, not an
-  // archive of unreachable clusters
-  await Kube.loadNamedConfig(o.kubeconfig)
+  // archive of unreachable clusters ($KUBECONFIG's files read now too: a diagnose's start-up is not counted)
+  await Kube.loadNamedConfig(o.kubeconfig, {read: true})
   // every file of a $KUBECONFIG chain: a credential in any of them may show up in what is collected
   for (const file of kubeconfigFiles(o.kubeconfig)) kubeconfigSecrets(file, scrub)
 

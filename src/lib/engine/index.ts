@@ -1,7 +1,7 @@
 /** The task engine's public surface (DESIGN.md §3). */
 export type * from './types.js'
 export type * from './result.js'
-export {runPhases, resolveRenderer, type AnyPhase, type RunOptions, type RendererChoice} from './runner.js'
+export {runPhases, refuseBadKubeconfig, resolveRenderer, type AnyPhase, type RunOptions, type RendererChoice} from './runner.js'
 export {runStandalone, runFailure, runReports, type StandaloneOptions, type StandaloneResult} from './standalone.js'
 export {failureOf, failureError} from './failure.js'
 export {

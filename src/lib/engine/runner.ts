@@ -10,6 +10,7 @@ import {setMaxListeners} from 'node:events'
 import {obsctlDir} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
 import {ExitCode, ObsctlError, isPromptExit} from '../errors.js'
+import {kubeconfigFiles} from '../platform/kube.js'
 import {isCI} from '../prompt.js'
 import {tone} from '../style.js'
 import {lineRenderer, type RunEvent, type RunEventSink} from './events.js'
@@ -64,7 +65,20 @@ export function resolveRenderer(choice: RendererChoice = 'auto'): Exclude<Render
   return process.stdout.isTTY && !isCI() ? 'default' : 'lines'
 }
 
+/**
+ * A $KUBECONFIG the run's phases cannot use, refused before the run (exit 2 naming the variable; no lock, no journal
+ * entry, no task log): its paths judged as kubectl judges them, no file read (../platform/kube.ts kubeconfigFiles). The
+ * first phase that uses the kubeconfig decides: one that reads it needs a file there; one that writes it (bootstrap's
+ * and cluster add's kubeconfig phase, before the phases that read) creates the last path, as kubectl does. Flows that
+ * ask, lock or edit the inventory before the run call it first too.
+ */
+export function refuseBadKubeconfig(phases: readonly AnyPhase[], kubeconfig: string | undefined): void {
+  const use = phases.find((p) => p.kubeconfig)?.kubeconfig
+  if (use) kubeconfigFiles(kubeconfig, {read: use === 'read'})
+}
+
 export async function runPhases(phases: AnyPhase[], opts: RunOptions): Promise<RunResult> {
+  refuseBadKubeconfig(phases, opts.kubeconfig)
   const started = Date.now()
   const dryRun = Boolean(opts.dryRun)
   const restart = Boolean(opts.restart)

@@ -138,6 +138,13 @@ export interface Phase<T extends Target = Target, R = unknown> {
   describe(target: T, ctx: RunContext): string | Promise<string>
   /** max targets at once (default: all, or the run's --concurrency) */
   concurrency?: number
+  /**
+   * How the phase's tasks use the kubeconfig (the run's --kubeconfig, else $KUBECONFIG's files, else ~/.kube/config):
+   * `read`, they reach clusters through it; `write`, they merge entries into it, creating the file kubectl would
+   * create. A run judges $KUBECONFIG's paths by its first phase that uses it before it starts (./runner.ts
+   * refuseBadKubeconfig): a bad one is exit 2, nothing in the journal, no task log.
+   */
+  kubeconfig?: 'read' | 'write'
 }
 
 /** A phase of any target and report type, as a list of a flow holds them. */

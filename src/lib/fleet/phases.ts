@@ -30,6 +30,7 @@ export interface RefreshPhaseOptions {
 export function refreshPhase(o: RefreshPhaseOptions = {}): Phase<Target, {revision: string | null}> {
   return {
     name: 'argocd-refresh',
+    kubeconfig: 'read',
     title: 'Argo CD sees the pushed commit',
     targets: () => [{id: 'applications', title: 'Applications tracking the GitOps repository'}],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
@@ -77,6 +78,7 @@ export const APP_DELETION_TIMEOUT_MS = 15 * 60_000
 export function removeAppsPhase({cluster: c}: RemovalOptions): Phase<Target, {applications: string[]}> {
   return {
     name: 'remove-apps',
+    kubeconfig: 'read',
     title: 'Delete its Argo CD Applications (and what they deployed)',
     targets: () => [target(c)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
@@ -140,6 +142,7 @@ export function removeAppsPhase({cluster: c}: RemovalOptions): Phase<Target, {ap
 export function removeSecretPhase({cluster: c}: RemovalOptions): Phase<Target, {secrets: string[]}> {
   return {
     name: 'remove-secret',
+    kubeconfig: 'read',
     title: 'Delete its Argo CD cluster Secret',
     targets: () => [target(c)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
@@ -211,6 +214,7 @@ export interface RemoveKubeconfigReport {
 export function removeKubeconfigPhase({cluster: c}: RemovalOptions): Phase<Target, RemoveKubeconfigReport> {
   return {
     name: 'remove-kubeconfig',
+    kubeconfig: 'write',
     title: 'Remove its kubeconfig entries',
     targets: () => [target(c)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),

@@ -31,6 +31,7 @@ function unreachable(e: unknown): string | undefined {
 export function revokeOpensearchUserPhase({cluster: c, access}: RemovalOptions): Phase<Target, RevokeOpensearchReport> {
   return {
     name: 'revoke-opensearch-user',
+    kubeconfig: 'read',
     title: 'Revoke its OpenSearch user',
     targets: () => [target(c)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
@@ -172,6 +173,7 @@ function earlierRevoke(ctx: RunContext, cluster: string): RevokeTokensReport | u
 export function revokeEdgeTokensPhase({cluster: c}: RemovalOptions): Phase<Target, RevokeTokensReport> {
   return {
     name: 'revoke-edge-tokens',
+    kubeconfig: 'read',
     title: 'Revoke its Argo CD and scrape tokens on the edge',
     targets: () => [target(c)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),

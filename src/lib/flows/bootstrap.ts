@@ -150,6 +150,11 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
     if (refused) throw refused
   }
   const selected = selectPhases(o)
+  const phases = await buildPhases(selected, bootstrapPhaseOptions(settings))
+  // a $KUBECONFIG the phases cannot use is bad input: exit 2 before the workstation checks, the plan, the question and
+  // the lock (runPhases judges it too)
+  const {refuseBadKubeconfig} = await import('../engine/runner.js')
+  refuseBadKubeconfig(phases, settings.kubeconfig)
   // the workstation first (doctor's offline part): a real run stops here, before anything changes;
   // a dry run shows what would stop it and goes on
   // loaded here: `obsctl plan` imports this module for the flow's phase list (doctor brings node:http/https)
@@ -161,7 +166,6 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
     o.onNotice?.(
       `${doctor.ok ? 'workstation warnings' : 'this workstation is not ready; a real run would stop here'} (obsctl doctor):\n${formatChecklist(problems).trimEnd()}`,
     )
-  const phases = await buildPhases(selected, bootstrapPhaseOptions(settings))
   const result: BootstrapResult = {dryRun: Boolean(o.dryRun), lint: {errors: lint.errors, warnings: lint.warnings}, doctor, summary: [], ok: false}
 
   if (o.dryRun) {

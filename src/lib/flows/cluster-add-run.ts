@@ -122,7 +122,9 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
     result.phases,
     clusterAddPhaseOptions({name: n.name, push: o.push, timeoutSeconds: o.timeoutSeconds, fromFiles: o.fromFiles, intervalMs: o.intervalMs}),
   )
-  const {runPhases} = await import('../engine/index.js')
+  const {runPhases, refuseBadKubeconfig} = await import('../engine/index.js')
+  // a $KUBECONFIG the phases cannot use: exit 2 before the question, the inventory edit and the lock (runPhases too)
+  refuseBadKubeconfig(phases, o.kubeconfig)
   const command = `cluster add ${n.name}`
   const run = {kubeconfig: o.kubeconfig, clusters: [n.name], ssh: o.ssh, onEvent: o.onEvent, command, handleSignals: o.handleSignals}
 

@@ -77,6 +77,8 @@ export async function removeCluster(inv: LoadedInventory, name: string, o: Remov
   const {buildPhases} = await import('./registry.js')
   const phases = await buildPhases(selectClusterRemove(o), clusterRemovePhaseOptions({cluster: c, push: o.push !== false, force: o.force, access: o.access}))
   const steps = phases.map((p) => p.title)
+  // a $KUBECONFIG the phases cannot use: exit 2 before the question and the lock (runPhases judges it too)
+  ;(await import('../engine/runner.js')).refuseBadKubeconfig(phases, o.kubeconfig)
   const result: RemoveResult = {cluster: name, dryRun: Boolean(o.dryRun), steps, report, ok: false}
   const {runPhases, runReports} = await import('../engine/index.js')
   const command = `cluster remove ${name}`

@@ -66,6 +66,13 @@ export async function addNode(inv: LoadedInventory, o: NodeAddOptions): Promise<
       'EXISTS',
     )
   }
+  // a $KUBECONFIG the phases cannot use: exit 2 before the inventory edit and the lock (runPhases judges it too)
+  const [{buildPhases}, {NODE_ADD_PHASES, nodeAddPhaseOptions}, {refuseBadKubeconfig}] = await Promise.all([
+    import('./registry.js'),
+    import('./node-add.js'),
+    import('../engine/runner.js'),
+  ])
+  refuseBadKubeconfig(await buildPhases(NODE_ADD_PHASES, nodeAddPhaseOptions({host: o.host})), o.kubeconfig)
   // a real run holds the run lock from before its inventory edit (the file must still be the text this command
   // planned from: CONCURRENT_EDIT otherwise) to the end of its engine run
   const {lockInventory} = await import('../engine/inventory-lock.js')
@@ -188,6 +195,8 @@ export async function removeNode(inv: LoadedInventory, cluster: string, which: s
     NODE_REMOVE_PHASES,
     nodeRemovePhaseOptions({cluster: c, node: n, force: o.force, drainTimeoutSeconds: o.drainTimeoutSeconds, pollMs: o.pollMs}),
   )
+  // a $KUBECONFIG the phases cannot use: exit 2 before the question and the lock (runPhases judges it too)
+  ;(await import('../engine/runner.js')).refuseBadKubeconfig(phases, o.kubeconfig)
   if (!o.dryRun) {
     const {confirmOrRefuse} = await import('../fleet/change.js')
     const question = `remove ${nodeName(n)} (${n.host}) from ${cluster}:\n${phases.map((p, i) => `  ${i + 1}. ${p.title}`).join('\n')}\nGo ahead?`

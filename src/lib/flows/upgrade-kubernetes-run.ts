@@ -47,6 +47,8 @@ export async function upgradeKubernetes(inv: LoadedInventory, version: string, o
   const {buildPhases} = await import('./registry.js')
   const {UPGRADE_KUBERNETES_PHASES, upgradeKubernetesPhaseOptions} = await import('./upgrade-kubernetes.js')
   const phases = await buildPhases(UPGRADE_KUBERNETES_PHASES, upgradeKubernetesPhaseOptions(settings))
+  // a $KUBECONFIG the phases cannot use: exit 2 before the question and the lock (runPhases judges it too)
+  ;(await import('../engine/runner.js')).refuseBadKubeconfig(phases, o.kubeconfig)
   const result: UpgradeKubernetesResult = {version, clusters, dryRun: Boolean(o.dryRun), preflight: [], nodes: [], ok: false}
   if (!o.dryRun) {
     const {confirmOrRefuse} = await import('../fleet/change.js')

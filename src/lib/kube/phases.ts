@@ -169,6 +169,7 @@ export function kubeconfigHasCluster(file: string | string[], c: Cluster): boole
 export function kubeconfigPhase(o: KubeconfigPhaseOptions = {}): Phase<ClusterTarget, KubeconfigClusterReport> {
   return {
     name: 'kubeconfig',
+    kubeconfig: 'write',
     title: 'Merge admin kubeconfigs',
     targets(ctx) {
       return runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} → ${kubeContextName(c)}`}))
@@ -256,6 +257,7 @@ function shapeOptions(ctx: Pick<RunContext, 'platform'>): {opensearchCa: boolean
 export function secretsPhase(o: SecretsPhaseOptions = {}): Phase<ClusterTarget, SecretsClusterReport> {
   return {
     name: 'secrets',
+    kubeconfig: 'read',
     title: 'Credentials as Secrets in the clusters',
     targets(ctx) {
       return runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${c.role})`}))

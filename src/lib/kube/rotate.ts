@@ -177,6 +177,7 @@ export function describeRotation(p: Platform, id: Rotatable, source: string): st
 export function rotatePhase(o: RotatePhaseOptions): Phase<Target, RotateReport> {
   return {
     name: 'rotate',
+    kubeconfig: 'read',
     title: 'Credential rotation',
     // one at a time: rotating Fluent Bit's password uses the admin password an OpenSearch rotation changes
     concurrency: 1,

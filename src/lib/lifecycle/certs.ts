@@ -186,6 +186,7 @@ export async function checkClusterCerts(
 export function certsCheckPhase(o: CertsCheckOptions = {}): Phase<ClusterTarget, CertsClusterReport> {
   return {
     name: 'certs-check',
+    kubeconfig: 'read',
     title: 'Certificate expiry per cluster',
     targets: (ctx) =>
       runClusters(ctx).map((c) => ({id: c.name, cluster: c.name, title: `${c.name} (${controlPlaneNodes(c).length} control plane(s) + kubeconfig)`})),

@@ -66,6 +66,7 @@ function resolve(ctx: RunContext, t: HostTarget): {cluster: Cluster; node: Clust
 export function nodeLabelsPhase(o: NodeLabelsOptions): Phase<HostTarget, NodeLabelsReport> {
   return {
     name: 'node-labels',
+    kubeconfig: 'read',
     title: 'The new node Ready in the API, labelled',
     targets: (ctx) => hostTargets(ctx, o.hosts),
     fingerprint: (t, ctx) => nodeLabels(resolve(ctx, t).cluster, resolve(ctx, t).node),
@@ -169,6 +170,7 @@ export interface NodeDrainReport {
 export function nodeDrainPhase(o: NodeRemovalOptions): Phase<HostTarget, NodeDrainReport> {
   return {
     name: 'node-drain',
+    kubeconfig: 'read',
     title: 'Cordon and drain the node (Longhorn replicas checked first)',
     targets: () => [removalTarget(o)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
@@ -238,6 +240,7 @@ export function nodeResetPhase(o: NodeRemovalOptions): Phase<HostTarget, {reset:
 export function nodeDeletePhase(o: NodeRemovalOptions): Phase<HostTarget, {deleted: boolean}> {
   return {
     name: 'node-delete',
+    kubeconfig: 'read',
     title: 'Delete the Node object',
     targets: () => [removalTarget(o)],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),

@@ -60,6 +60,7 @@ export interface UpgradeNodesState {
 export function upgradePreflightPhase(o: UpgradeOptions): Phase<Target, UpgradePreflightReport> {
   return {
     name: 'upgrade-preflight',
+    kubeconfig: 'read',
     title: `Preflight for Kubernetes ${o.version}`,
     targets: (ctx) => runClusters(ctx).map((c) => ({id: c.name, cluster: c.name})),
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
@@ -209,6 +210,7 @@ export interface UpgradeInventoryReport {
 export function upgradeInventoryPhase(o: UpgradeOptions): Phase<Target, UpgradeInventoryReport> {
   return {
     name: 'upgrade-inventory',
+    kubeconfig: 'read',
     title: 'Record the version in the inventory',
     targets: () => [{id: 'versions.kubernetes', title: 'versions.kubernetes'}],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),

@@ -15,7 +15,7 @@ import type {S3Credentials, S3Session} from './s3.js'
 import {SERVICE_KEYS, podProxyPath} from './catalogue.js'
 import {opensearchCredentials, platformCaPem, s3Credentials, type OpenSearchCredentials} from './credentials.js'
 import {apiServerClient, directClient, viaApiServer, type HttpClient, type HttpResponse} from './http.js'
-import {Kube} from './kube.js'
+import {Kube, isKubeconfigEnvError} from './kube.js'
 
 export interface PlatformOptions {
   /** --kubeconfig */
@@ -45,6 +45,13 @@ export interface PlatformContext {
   http: HttpClient
   /** Kubernetes client of a cluster (by cluster name), connected once */
   kube(cluster: string): Promise<Kube>
+  /**
+   * Aborted, with the error as its reason, when the first connect finds that a file $KUBECONFIG names is no kubeconfig
+   * (empty, not YAML, unreadable: ./kube.ts isKubeconfigEnvError). It is read there, not up front, to keep it off
+   * status's start-up (Kube.loadNamedConfig); the command then ends with that one error (exit 2) instead of reporting
+   * every cluster failed: status races its probes against it, validate's check runner stops on it.
+   */
+  fatal: AbortSignal
   /** GET/POST a pod's port through a cluster's API server pod proxy */
   podProxy(cluster: string, namespace: string, pod: string, port: number, path: string): Promise<HttpResponse>
   /** OpenSearch basic-auth credentials, or the reason there are none */
@@ -99,10 +106,17 @@ export async function openPlatform(inv: LoadedInventory, o: PlatformOptions = {}
   if (platformCa) cas.push(platformCa)
   const ca = cas.length ? cas.join('\n') : undefined
   const kubes = new Map<string, Promise<Kube>>()
+  const fatal = new AbortController()
   const kube = (cluster: string) => {
     let k = kubes.get(cluster)
     if (!k) {
       k = Kube.connect({kubeconfig: o.kubeconfig, context: kubeContextName(cluster), requestTimeoutMs: timeoutMs})
+      // a reaction beside the caller's, not a link before it: a connect that succeeds reaches its caller in the same
+      // turn (its request starts before the other checks go on, see Kube.connect); registered first, it runs before the
+      // caller's, so the runner stops before the failing check's outcome is reported
+      k.catch((e: unknown) => {
+        if (isKubeconfigEnvError(e) && !fatal.signal.aborted) fatal.abort(e)
+      })
       kubes.set(cluster, k)
     }
     return k
@@ -145,6 +159,7 @@ export async function openPlatform(inv: LoadedInventory, o: PlatformOptions = {}
     inv,
     http,
     kube,
+    fatal: fatal.signal,
     podProxy: async (cluster, namespace, pod, port, p) =>
       viaApiServer(await kube(cluster), podProxyPath(namespace, pod, port), p, {timeoutMs, what: `${cluster} pod ${pod}`}),
     opensearch,

@@ -234,18 +234,29 @@ function readKubeconfig(lib: K8sLib, kubeconfig: string | undefined): {lib: K8sL
     if (files.length === 1) kc.loadFromFile(files[0]!)
     else loadKubeconfigChain(lib, kc, files)
   } catch (error) {
-    // client-node reads an empty or non-mapping file as undefined and fails with a TypeError: say what it is
-    const why = error instanceof TypeError ? 'it is empty or not a kubeconfig (no clusters, users and contexts)' : fsReason(error)
+    // client-node reads an empty or non-mapping file as undefined and fails with a TypeError: say what it is; a YAML
+    // error's first line only (js-yaml adds the lines around it, which for a binary file are its bytes)
+    const why = error instanceof TypeError ? 'it is empty or not a kubeconfig (no clusters, users and contexts)' : fsReason(error).split('\n')[0]!
     throw inputError(
       `cannot read kubeconfig ${file}${fromEnv ? ' (from $KUBECONFIG)' : ''}: ${why}`,
       [
         fromEnv ? 'fix the file, or set KUBECONFIG (or pass --kubeconfig) to another' : 'pass --kubeconfig FILE or set KUBECONFIG',
         'obsctl kubeconfig merge writes the contexts obsctl uses',
       ],
-      'KUBECONFIG',
+      fromEnv ? 'KUBECONFIG_ENV' : 'KUBECONFIG',
     )
   }
   return {lib, kc, file}
+}
+
+/**
+ * A $KUBECONFIG that cannot be used (kubeconfigEnvProblem's refusals, and readKubeconfig's of a file there that is
+ * empty, unreadable or no kubeconfig): the same for every cluster, so bad input that ends a command, never one cluster's
+ * finding. Status and validate read $KUBECONFIG's files at their first connect, not up front (see loadNamedConfig), and
+ * end on it there (../platform/access.ts PlatformContext.fatal).
+ */
+export function isKubeconfigEnvError(e: unknown): e is ObsctlError {
+  return e instanceof ObsctlError && e.code === 'KUBECONFIG_ENV'
 }
 
 export class Kube {
@@ -282,12 +293,13 @@ export class Kube {
    * A kubeconfig named by --kubeconfig or $KUBECONFIG that cannot be used is exit 2 naming the flag or the variable
    * before anything is contacted: --kubeconfig's file is read (loadConfig); $KUBECONFIG's paths are judged as kubectl
    * judges them (kubeconfigFiles: a folder, none existing) without loading the client library — reading the file
-   * here too put ~9 ms (the library, a second parse) before `status`'s first request. The default ~/.kube/config is
-   * read when a cluster is (a command that reports clusters may report it missing as a finding). Status, validate
-   * and diagnose call it first.
+   * here too put ~9 ms (the library, a second parse) before `status`'s first request: a file there that is no
+   * kubeconfig is found by the first connect, and ends the command there (isKubeconfigEnvError; `read` reads it now,
+   * for a command whose start-up does not count, diagnose). The default ~/.kube/config is read when a cluster is (a
+   * command that reports clusters may report it missing as a finding). Status, validate and diagnose call it first.
    */
-  static async loadNamedConfig(kubeconfig?: string): Promise<void> {
-    if (kubeconfig !== undefined) await Kube.loadConfig(kubeconfig)
+  static async loadNamedConfig(kubeconfig?: string, o: {read?: boolean} = {}): Promise<void> {
+    if (kubeconfig !== undefined || (o.read && kubeconfigFromEnv(kubeconfig))) await Kube.loadConfig(kubeconfig)
     else kubeconfigFiles(undefined, {read: true})
   }
 

@@ -10,7 +10,7 @@ import {centralCluster} from '../config/model.js'
 import type {Cluster} from '../config/schema.js'
 import {durationSeconds, isDuration} from '../config/units.js'
 import {errorMessage, inputError} from '../errors.js'
-import {withTimeout} from '../async.js'
+import {unlessAborted, withTimeout} from '../async.js'
 import {
   APPLICATION,
   NAMESPACES,
@@ -169,14 +169,17 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
   const probeMs = timeoutMs * 2
   const now = o.now ?? Date.now
   // status reads every cluster's nodes through the kubeconfig: a --kubeconfig or $KUBECONFIG that cannot be read is bad
-  // input, not every cluster unreachable
+  // input, not every cluster unreachable (a $KUBECONFIG file that is no kubeconfig: at the first connect, ctx.fatal)
   await (await import('../platform/kube.js')).Kube.loadNamedConfig(o.kubeconfig)
   const opened = await openPlatform(inv, {...o, requestTimeoutMs: timeoutMs, prompt: o.prompt, need: {opensearch: true, s3: false}})
   const {ctx} = opened
   const p = inv.platform
   const central = centralCluster(p).name
 
-  async function collect(): Promise<FleetStatus> {
+  // a file $KUBECONFIG names that is no kubeconfig is found by the first connect (not read up front: start-up), and is
+  // then the command's one error (exit 2), not every cluster's API server cell
+  const collect = (): Promise<FleetStatus> => unlessAborted(measure(), ctx.fatal)
+  async function measure(): Promise<FleetStatus> {
     const [apps, ages] = await Promise.all([
       probe('Argo CD Applications', probeMs, async () =>
         (await ctx.kube(central)).list<Application>(APPLICATION.apiVersion, APPLICATION.kind, {namespace: NAMESPACES.argocd}),

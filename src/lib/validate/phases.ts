@@ -16,6 +16,7 @@ export interface ValidatePhaseOptions {
 export function validatePhase(o: ValidatePhaseOptions = {}): Phase<Target> {
   return {
     name: 'validate',
+    kubeconfig: 'read',
     title: 'Validate the platform end to end',
     targets: () => [{id: 'platform', title: 'platform'}],
     // always re-run: validation is about now, not about inputs

@@ -91,6 +91,8 @@ export async function runChecks(checks: Check[], ctx: ValidateContext, o: RunOpt
     waitTimeoutMs: o.waitTimeoutMs,
     intervalMs: o.intervalMs,
     signal: o.signal,
+    // a $KUBECONFIG file that is no kubeconfig, found by the first connect: the run's one error, not every check's
+    stop: ctx.fatal,
     onOutcome: o.onOutcome && ((x) => o.onOutcome!(fromOutcome(x))),
     onWaiting: o.onWaiting,
     onRunning: o.onRunning,
