@@ -23,6 +23,9 @@ beforeAll(async () => {
     example.replace(first, `${first}      - host: 192.168.101.200\n        roles: [worker]\n        cpu: "4"\n        memory: 16Gi\n`),
   )
   writeFileSync(path.join(dir, 'cluster-02.conf'), adminConf('c2', 'https://192.168.101.196:6443'))
+  // the $KUBECONFIG of the runs: there, with no cluster yet (a dry run refuses one that does not exist where the real
+  // run would read it, as the real run does)
+  writeFileSync(path.join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n', {mode: 0o600})
 })
 
 const taskLines = (stdout: string) => stdout.split('\n').filter((l) => /: would /.test(l))

@@ -3,6 +3,7 @@
  * each bounded by `timeoutMs` (no answer in time is a fail, never a pass); under `wait` the failing ones
  * run again until they pass or the deadline passes. Used by validate, node preflight and doctor.
  */
+import {setMaxListeners} from 'node:events'
 import {sleep, unlessAborted} from '../async.js'
 import {ObsctlError, errorMessage} from '../errors.js'
 import {waitReporter} from '../progress.js'
@@ -90,8 +91,11 @@ function outcomesOf<C, X extends object>(def: CheckDef<C, X>, r: Finding | Outco
 export async function runChecks<C, X extends object = object>(defs: readonly CheckDef<C, X>[], ctx: C, opts: RunChecksOptions<X> = {}): Promise<Outcome<X>[]> {
   const stop = opts.stop
   if (stop?.aborted) throw stop.reason
-  // a stop aborts what runs (as Ctrl-C does), and what settles after it is not reported
-  const o: RunChecksOptions<X> = stop ? {...opts, signal: opts.signal ? AbortSignal.any([opts.signal, stop]) : stop} : opts
+  // a stop aborts what runs (as Ctrl-C does), and what settles after it is not reported; every check listens on the
+  // signal (one listener each: no limit)
+  const signal = stop ? AbortSignal.any(opts.signal ? [opts.signal, stop] : [stop]) : undefined
+  if (signal) setMaxListeners(0, signal)
+  const o: RunChecksOptions<X> = signal ? {...opts, signal} : opts
   const deadline = Date.now() + (o.waitTimeoutMs ?? 300_000)
   const interval = o.intervalMs ?? pollMs(2000)
   const results: Outcome<X>[][] = new Array(defs.length)
