@@ -121,7 +121,8 @@ class ObsctlCommandHelp extends CommandHelp {
   /**
    * USAGE, each line fitted with its groups whole: oclif cut the line at the last space that fits (`[--cpu` /
    * `<value>]`, `--host` / `<value>...`). oclif's own lines are taken at a width they fit (its cut and wrap do
-   * nothing then), and wrapped here: a `[…]` group and a flag with its `<value>` are words; continuations by 2.
+   * nothing then), and wrapped here: a `[…]` group and a flag with its `<value>` are words; continuations by 2; a
+   * group longer than a line on lines of its own, going on before a ` | ` between its alternatives (src/lib/wrap.ts).
    */
   protected override usage(): string {
     const width = this.opts.maxWidth - this.indentSpacing

@@ -19,8 +19,10 @@ export interface WrapOptions {
   quotes?: boolean
   /**
    * a command's usage line (`--host <value>... [--cpu <value>] [--role edge]`): a bracketed group (`[…]`, `(…)`) is one word, and so
-   * is a `<value>` with the flag before it, so neither is broken at its inner space; a group longer than a line is
-   * cut as a long word is (after a `|` of its options, with breakAfter)
+   * is a `<value>` with the flag before it, so neither is broken at its inner space. A group longer than a line
+   * starts one; one of alternatives (`[--all | -p a|b… | --from a|b…]`) goes on before a ` | `, each alternative
+   * whole where it fits; else (an alternative, a group without them, longer than a line) it is cut as a long word
+   * is (after a `|` of its options, with breakAfter)
    */
   usage?: boolean
 }
@@ -46,9 +48,10 @@ export function wrapText(text: string, width: number, o: WrapOptions = {}): stri
     line = pad
     bare = true
   }
-  for (const {gap, word} of usageWords(splitWords(text.slice(lead.length), o), w - pad.length, o)) {
+  for (const {gap, word, starts, hang} of usageWords(splitWords(text.slice(lead.length), o), w - pad.length, o)) {
     let rest = word
     let sep = gap
+    if (starts && !bare) push()
     while (rest.length > 0) {
       const room = w - visible(line) - (bare ? 0 : sep.length)
       const len = visible(rest)
@@ -77,9 +80,11 @@ export function wrapText(text: string, width: number, o: WrapOptions = {}): stri
         }
         const cut = soft > 0 ? soft + 1 : take
         line = bare ? line + rest.slice(0, cut) : line + sep + rest.slice(0, cut)
-        rest = rest.slice(cut)
+        // (never a line that starts with the space after a cut)
+        rest = rest.slice(cut).trimStart()
         sep = ''
         push()
+        if (hang) line += ' '.repeat(Math.min(hang, w - pad.length - 1))
       }
     }
   }
@@ -98,19 +103,58 @@ export function wrapLines(text: string, width: number, hang: (line: string) => n
     .join('\n')
 }
 
+interface Word {
+  gap: string
+  word: string
+  /** it starts a line (the first of a group's words, the word after them) */
+  starts?: boolean
+  /** a word cut goes on this much further in (under an alternative's text, after its `| `) */
+  hang?: number
+}
+
 /**
- * With `usage`, a group longer than a line and without a break character (`[--rename-pattern <value>
- * --rename-replacement <value>]`) in the words inside it, each flag with its value: it goes on between two flags.
+ * With `usage`, a group longer than a line: one of alternatives (`[--all | -p a|b|c... | --from a|b|c]`) in its
+ * alternatives, each after the first with the ` | ` before it (`[--all`, `| -p a|b|c...`, `| --from a|b|c]`); one
+ * without a break character (`[--rename-pattern <value> --rename-replacement <value>]`) in the words inside it, each
+ * flag with its value. Either goes on between two of them, never inside one that fits, and starts a line.
  */
-function usageWords(words: {gap: string; word: string}[], width: number, o: WrapOptions): {gap: string; word: string}[] {
+function usageWords(words: Word[], width: number, o: WrapOptions): Word[] {
   if (!o.usage) return words
-  return words.flatMap((x) => {
-    if (visible(x.word) <= width || !x.word.includes(' ') || (o.breakAfter && lastBreak(x.word, o.breakAfter) >= 0)) return [x]
+  let after = false
+  return words.flatMap((x): Word[] => {
+    const word = after ? {...x, starts: true} : x
+    after = false
+    if (visible(x.word) <= width || !/^[[(].* /.test(x.word)) return [word]
+    const alternatives = topLevelAlternatives(x.word)
+    if (alternatives.length === 1 && o.breakAfter && lastBreak(x.word, o.breakAfter) >= 0) return [word]
+    // the word after the group's words on a line of its own, as their first is
+    after = true
+    if (alternatives.length > 1)
+      return alternatives.map((a, i) => (i === 0 ? {gap: x.gap, word: a, starts: true, hang: 1} : {gap: ' ', word: `| ${a}`, hang: 2}))
     // inside the outer bracket (its closing one ends the last word)
-    const inner = splitWords(x.word.slice(1), o)
-    inner[0] = {gap: x.gap, word: x.word[0]! + inner[0]!.word}
+    const inner: Word[] = splitWords(x.word.slice(1), o)
+    inner[0] = {gap: x.gap, word: x.word[0]! + inner[0]!.word, starts: true}
     return inner
   })
+}
+
+/** A bracketed group's parts between the ` | `s at its own level (`[a | b [c | d]]`: `[a`, `b [c | d]]`); one part without them. */
+function topLevelAlternatives(group: string): string[] {
+  const parts: string[] = []
+  let depth = 0
+  let from = 0
+  for (let i = 0; i < group.length; i++) {
+    const ch = group[i]!
+    if ('[('.includes(ch)) depth++
+    else if ('])'.includes(ch)) depth--
+    else if (depth === 1 && group.startsWith(' | ', i)) {
+      parts.push(group.slice(from, i))
+      from = i + 3
+      i += 2
+    }
+  }
+  parts.push(group.slice(from))
+  return parts
 }
 
 function lastBreak(s: string, chars: string): number {

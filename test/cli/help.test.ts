@@ -136,9 +136,9 @@ describe('help', () => {
           lines.forEach((l, n) => {
             expect(l.length, `${id}: ${l}`).toBeLessThanOrEqual(50)
             for (const ch of l) depth += ch === '[' || ch === '(' ? 1 : ch === ']' || ch === ')' ? -1 : 0
-            // a line may end inside a group only when the group is longer than a line: after a `|` of its options, or
-            // between two of its flags
-            if (depth !== 0 && !l.endsWith('|') && !/^ *-/.test(lines[n + 1] ?? '')) broken.push(`${id}: ${l}`)
+            // a line may end inside a group only when the group is longer than a line: after a `|` of its options,
+            // before the ` | ` between two alternatives, or between two of its flags
+            if (depth !== 0 && !l.endsWith('|') && !/^ *(-|\| )/.test(lines[n + 1] ?? '')) broken.push(`${id}: ${l}`)
             // a flag parted from its value
             if (/^ *</.test(lines[n + 1] ?? '') && /--?[\w-]+$/.test(l)) broken.push(`${id}: ${l} / ${lines[n + 1]!.trim()}`)
           })
@@ -146,6 +146,47 @@ describe('help', () => {
       )
     }
     expect(broken).toEqual([])
+  })
+
+  it('USAGE: a group of alternatives stays whole where it fits, else goes on only at its ` | `s (bootstrap, 40 to 200 columns)', async () => {
+    const usage = async (cols: number, id = 'bootstrap') => {
+      const r = await obsctl([...id.split(' '), '--help'], {env: {OCLIF_COLUMNS: String(cols)}})
+      expect(r.status, r.stderr).toBe(0)
+      return /^USAGE\n((?: {2}.*\n)+)/m.exec(r.stdout)![1]!.trimEnd()
+    }
+    // the line oclif draws, unwrapped
+    const whole = (await usage(1000)).trim()
+    // at 80 columns: the group on lines of its own, a line per alternative, each option list going on under its text
+    // (it went on after any `|` of the lists, and the line after a ` | ` started with its space: `     --from …`)
+    expect(await usage(80)).toBe(
+      [
+        '  $ obsctl bootstrap [--json] [-c <value>] [--kubeconfig <value>] [-y]',
+        '    [--verbose]',
+        '    [--all',
+        '    | -p preflight|nodes|kubeconfig|buckets|render|argocd|register|secrets|',
+        '      root-app|sync|validate...',
+        '    | --from preflight|nodes|kubeconfig|buckets|render|argocd|register|secrets|',
+        '      root-app|sync|validate]',
+        '    [--dry-run] [--restart] [--concurrency <value>] [--timeout <value>]',
+        '    [--allow-overcommit] [--push] [--argocd-manifest <value>]',
+      ].join('\n'),
+    )
+    for (const cols of [40, 50, 60, 72, 100, 120, 200]) {
+      const lines = (await usage(cols)).split('\n')
+      for (const [n, l] of lines.entries()) {
+        expect(l.length, `${cols}: ${l}`).toBeLessThanOrEqual(cols)
+        // never a ` | ` at a line's end, nor a flag parted from its option list
+        expect(l, `${cols}`).not.toMatch(/ (\||-p|--from)$/)
+        // an option list that goes on, under its alternative's text; every other line at the usage's indent
+        const goesOn = /[a-z]\|$/.test(lines[n - 1] ?? '')
+        expect(/^ */.exec(l)![0].length, `${cols}: ${lines[n - 1]} / ${l}`).toBe(n === 0 ? 2 : goesOn ? 6 : 4)
+      }
+      // the same words and alternatives, in order
+      const joined = lines.map((l) => l.trim()).reduce((a, l) => (/\S\|$/.test(a) ? a + l : `${a} ${l}`))
+      expect(joined).toBe(whole)
+    }
+    // a group that fits stays on one line, at 50 columns as at 200
+    expect(await usage(50, 'argocd password')).toMatch(/^ {4}.*\[--show \| --rotate\]/m)
   })
 
   it('--version prints the commit and build date', async () => {
