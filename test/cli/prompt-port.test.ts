@@ -5,6 +5,7 @@
 import {readdirSync, readFileSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
+import {fitQuestion} from '../../src/lib/cli/terminal-prompter.js'
 import {canPrompt, isCI, prompter, usePrompter, type Prompter} from '../../src/lib/prompt.js'
 import {ROOT} from './helpers.js'
 
@@ -62,5 +63,29 @@ describe('prompt port', () => {
       .filter((f) => /from '@inquirer\/|import\('@inquirer\//.test(readFileSync(f, 'utf8')))
       .map((f) => path.relative(ROOT, f))
     expect(offenders).toEqual([])
+  })
+})
+
+describe('a question on a terminal (terminal-prompter fitQuestion; the real one in ./terminal.test.ts)', () => {
+  it('fitted at spaces under the text after `? `, room kept on the last line for ` (y/N)`; a URL whole; no width: as it is', () => {
+    const q = 'remove cluster-04 (https://192.168.101.198:6443):\n  1. Delete its Argo CD Applications (and what they deployed)\nGo ahead?'
+    expect(fitQuestion(q, undefined)).toBe(q)
+    expect(fitQuestion(q, 200, 7)).toBe(q.replace(/\n/g, '\n  '))
+    // (inquirer writes `? ` before it)
+    expect(`? ${fitQuestion(q, 40, 7)}`.split('\n')).toEqual([
+      '? remove cluster-04',
+      '  (https://192.168.101.198:6443):',
+      '    1. Delete its Argo CD Applications',
+      '       (and what they deployed)',
+      '  Go ahead?',
+    ])
+    // 30 columns to the `?` of `change?`: no room for ` (y/N)` beside it, so the word goes on the next line
+    expect(`? ${fitQuestion('commit and push this change?', 30, 7)}`.split('\n')).toEqual(['? commit and push this', '  change?'])
+    // a last word that leaves no room beside it: what inquirer writes goes on a line of its own (after a space)
+    expect(`? ${fitQuestion('see https://git.example.test/a/very/long/path', 30, 7)}`.split('\n')).toEqual([
+      '? see',
+      '  https://git.example.test/a/very/long/path',
+      ' ',
+    ])
   })
 })

@@ -1,7 +1,7 @@
 /**
  * obsctl in a real terminal (tmux, test/support/tmux.ts), driven by keystrokes as a person uses it:
  * colour on a terminal and none with NO_COLOR or in a pipe; a dry run drawn as "would run", never ✔; a long
- * diff paged; Ctrl-C at a prompt (exit 130, nothing written); a declined confirmation; an unknown command's
+ * diff paged; Ctrl-C at a prompt (exit 130, nothing written); a declined confirmation; a long question fitted to the width; an unknown command's
  * "Did you mean …?" (obsctl's words and prompt, no password quoted; yes runs the suggestion as typed).
  * status --watch is
  * in test/status/status.test.ts (it needs the platform harness).
@@ -260,6 +260,37 @@ describe('prompts', () => {
     await term.keys('C-c')
     expect(await term.exitCode()).toBe(130)
     expect(readFileSync(file, 'utf8')).toBe(before)
+  })
+})
+
+describe('questions fit the terminal', () => {
+  it('cluster remove at 50 columns: the question at spaces, in a block under its text, each step under its own text; no: exit 1, unchanged', async () => {
+    const file = path.join(dir, 'obsctl.yaml')
+    const before = readFileSync(file, 'utf8')
+    term = await Terminal.start(`${cli} cluster remove cluster-04`, {cwd: dir, env: {NO_COLOR: '1'}, cols: 50, rows: 60})
+    const screen = await term.waitFor(/Go ahead\? \(y\/N\)/)
+    const question = screen.slice(screen.indexOf('? remove cluster-04'))
+    // (the screen read with the terminal's own wrapping joined: inquirer broke the lines where the width ended, each
+    // continuation at the first column: `they deployed)`, `(commit + push)`)
+    for (const l of question.trimEnd().split('\n')) expect([...l].length, l).toBeLessThanOrEqual(50)
+    expect(question).toMatch(/^\? remove cluster-04\n {2}\(https:\/\/192\.168\.101\.198:6443\):\n {4}1\. Delete its Argo CD/m)
+    expect(question).toMatch(/^ {4}1\. Delete its Argo CD Applications \(and what\n {7}they deployed\)$/m)
+    expect(question).toMatch(/^ {4}5\. Render the GitOps repository without it\n {7}\(commit \+ push\)$/m)
+    expect(question).toMatch(/^ {2}its nodes are left untouched \(--reset-nodes\n {2}wipes them\)\n {2}Go ahead\? \(y\/N\)/m)
+    await term.type('n')
+    await term.keys('Enter')
+    expect(await term.exitCode()).toBe(1)
+    expect(await term.screen()).toMatch(/^ {2}Go ahead\? No$/m)
+    expect(readFileSync(file, 'utf8')).toBe(before)
+  })
+
+  it('the wizard at 40 columns: a default too long for the last line goes under the question, not at the first column', async () => {
+    const empty = tmpDir('obsctl-term-init-')
+    term = await Terminal.start(`${cli} init`, {cwd: empty, env: {NO_COLOR: '1'}, cols: 40})
+    const screen = await term.waitFor(/\(example\.lab\)/)
+    expect(screen).toMatch(/^\? Base domain \(services are\n {2}<service>\.k8s-cluster-<id>\.<domain>\)\n {2}\(example\.lab\)/m)
+    await term.keys('C-c')
+    expect(await term.exitCode()).toBe(130)
   })
 })
 
