@@ -59,6 +59,19 @@ describe('dry runs', () => {
   })
 })
 
+describe('the task list fits the terminal', () => {
+  it('at 50 columns a task line goes on at a space, under the task’s text, with no space carried to the next line', async () => {
+    term = await Terminal.start(`${cli} bootstrap --phase buckets --dry-run 2>/dev/null`, {cwd: dir, env: {NO_COLOR: '1'}, cols: 50})
+    expect(await term.exitCode()).toBe(0)
+    // the task list: the screen down to the summary table
+    const list = (await term.screen()).split('\nPHASE ')[0]!
+    for (const l of list.split('\n')) expect([...l].length, l).toBeLessThanOrEqual(50)
+    // (listr2's wrap filled the line to the width and went on with the space it broke at: `     run: create …`)
+    expect(list).toMatch(/^ {2}○ bucket thanos-metrics \(Thanos blocks\): would\n {4}run: create bucket thanos-metrics if\n {4}missing;/m)
+    for (const l of list.split('\n').slice(1)) expect(l, l).toMatch(/^ {2}(○ | {2}\S)/)
+  })
+})
+
 describe('tables fit the terminal', () => {
   it('obsctl plan at 50 columns: no line wraps (the screen read with wrapped lines joined); in a pipe each row is one line', async () => {
     term = await Terminal.start(`${cli} plan`, {cwd: dir, env: {NO_COLOR: '1'}, cols: 50, rows: 300})

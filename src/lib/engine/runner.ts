@@ -260,9 +260,10 @@ async function runPhase(phase: AnyPhase, env: PhaseRunEnv): Promise<PhaseResult>
   }
 
   if (targets.length > 0) {
-    const {Listr} = await import('listr2')
+    const [{Listr}, {FittedRenderer}] = await Promise.all([import('listr2'), import('./listr-renderer.js')])
     const concurrency = phase.concurrency ?? env.concurrency
-    const listrRenderer = env.renderer === 'default' ? 'default' : 'silent'
+    // on a terminal listr2's default renderer, its lines fitted by obsctl (./listr-renderer.ts)
+    const listrRenderer = env.renderer === 'default' ? FittedRenderer : 'silent'
     type Drawn = {title: string; output: string | undefined; skip(msg?: string): void}
     // the phase's own line: not ✔ when a task of it was interrupted (listr2 leaves a task skipped while its subtasks run)
     let phaseLine: Drawn | undefined
