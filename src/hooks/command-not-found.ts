@@ -15,7 +15,7 @@
  */
 import type {Hook, Interfaces} from '@oclif/core'
 import {toConfiguredId} from '@oclif/core'
-import {closest} from 'fastest-levenshtein'
+import {distance} from 'fastest-levenshtein'
 import {ExitCode, isPromptExit, ObsctlError, promptInterruptedError} from '../lib/errors.js'
 import {wantsStructuredOutput} from '../lib/cli/output-format.js'
 
@@ -72,7 +72,8 @@ interface Suggestion {
 }
 
 /**
- * The command closest to the (redacted) id among the visible ones and their aliases; a word `help` among those
+ * The command closest to the (redacted) id among the visible ones and their aliases, when one is close enough to be
+ * a typo (else none: the error without a question); a word `help` among those
  * typed asks for help on the others (`obsctl cluster help`: `obsctl help cluster`).
  */
 function suggest(redactedId: string, words: string[], config: Interfaces.Config): Suggestion | undefined {
@@ -82,9 +83,20 @@ function suggest(redactedId: string, words: string[], config: Interfaces.Config)
   }
   const visible = config.commands.filter((c) => !c.hidden)
   const ids = [...visible.map((c) => c.id), ...visible.flatMap((c) => c.aliases)]
-  if (ids.length === 0) return undefined
-  const id = closest(redactedId, ids)
-  return {id, shown: toConfiguredId(id, config), argv: (rest) => [...words.slice(id.split(':').length), ...rest]}
+  // each command against as many of the typed words as it has, and only one close enough to be a typo of them (at
+  // most two edits, or a third of their length): the closest command to a pasted URL (`state show`) was suggested,
+  // yes by default, and Enter ran it
+  const typedParts = redactedId.split(':')
+  let id: string | undefined
+  let best = Number.POSITIVE_INFINITY
+  for (const c of ids) {
+    const head = typedParts.slice(0, c.split(':').length).join(':')
+    const d = distance(head, c)
+    if (d < best && d <= Math.max(2, Math.floor(head.length / 3))) [id, best] = [c, d]
+  }
+  if (id === undefined) return undefined
+  const n = id.split(':').length
+  return {id, shown: toConfiguredId(id, config), argv: (rest) => [...words.slice(n), ...rest]}
 }
 
 /**

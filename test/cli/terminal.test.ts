@@ -313,16 +313,24 @@ describe('an unknown command', () => {
     new RegExp(`^\\? "${typed.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" is not an obsctl command\\. Did you mean "obsctl ${meant}"\\? \\(Y/n\\)`, 'm')
 
   it('asks in obsctl’s words, quoting a pasted URL whole without its password; no: exit 2, the error as obsctl prints it', async () => {
-    term = await Terminal.start(`${cli} https://ops:pa55word@git.example.test/x`, {cwd: dir})
-    const asked = await term.waitFor(QUESTION('https://git.example.test/x', '[a-z ]+'))
+    term = await Terminal.start(`${cli} clster remove https://ops:pa55word@git.example.test/x`, {cwd: dir})
+    const asked = await term.waitFor(QUESTION('clster remove https://git.example.test/x', 'cluster remove'))
     // not the plugin's "a obsctl command", nor its URL split at ':' (`https //git.example.test/x`)
     expect(asked).not.toMatch(/a obsctl|https \/\/|pa55word/)
     await term.type('n')
     await term.keys('Enter')
     expect(await term.exitCode()).toBe(2)
     const screen = await term.screen()
-    expect(screen).toMatch(/^Error: "https:\/\/git\.example\.test\/x" is not an obsctl command\.\n\s+→ obsctl help$/m)
+    expect(screen).toMatch(/^Error: "clster remove https:\/\/git\.example\.test\/x" is not an obsctl command\.\n\s+→ obsctl help$/m)
     expect(screen).not.toContain('pa55word')
+  })
+
+  it('a URL alone, close to no command: no question (Enter ran the closest, `state show`), the error at once, exit 2', async () => {
+    term = await Terminal.start(`${cli} https://ops:pa55word@git.example.test/x`, {cwd: dir})
+    expect(await term.exitCode()).toBe(2)
+    const screen = await term.screen()
+    expect(screen).toMatch(/^Error: "https:\/\/git\.example\.test\/x" is not an obsctl command\.\n\s+→ obsctl help$/m)
+    expect(screen).not.toMatch(/\?|Did you mean|pa55word/)
   })
 
   it('Ctrl-C at the question: exit 130, as at every question of obsctl', async () => {
