@@ -134,10 +134,15 @@ class ObsctlCommandHelp extends CommandHelp {
     } finally {
       this.opts.maxWidth = maxWidth
     }
-    return lines
-      .split('\n')
-      .flatMap((l) => wrapText(l, width, {indent: /^ */.exec(l)![0].length + 2, breakAfter: BREAK_AFTER, usage: true}))
-      .join('\n')
+    return (
+      lines
+        // oclif's docopts closes a dependsOn flag's group with a space when another group (an exclusive pair) has
+        // already taken its partner: `[--generate ]` for argocd password's --generate (dependsOn --rotate)
+        .replace(/ +([\])])/g, '$1')
+        .split('\n')
+        .flatMap((l) => wrapText(l, width, {indent: /^ */.exec(l)![0].length + 2, breakAfter: BREAK_AFTER, usage: true}))
+        .join('\n')
+    )
   }
 
   protected override examples(examples: Parameters<CommandHelp['examples']>[0]): string | undefined {

@@ -144,6 +144,8 @@ describe('help', () => {
             if (depth !== 0 && !l.endsWith('|') && !/^ *(-|\| )/.test(lines[n + 1] ?? '')) broken.push(`${id}: ${l}`)
             // a flag parted from its value
             if (/^ *</.test(lines[n + 1] ?? '') && /--?[\w-]+$/.test(l)) broken.push(`${id}: ${l} / ${lines[n + 1]!.trim()}`)
+            // a space closing a group (oclif's `[--generate ]`: a flag whose dependsOn partner another group has taken)
+            if (/ [\])]/.test(l)) broken.push(`${id}: ${l}`)
           })
         }),
       )
