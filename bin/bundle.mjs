@@ -60,9 +60,6 @@ const BUNDLED = [
   // client-node's YAML reader, bundled into its chunk (with the code cache); src/lib/config/plain-yaml.ts
   // require()s node_modules' copy itself, only when an inventory is parsed
   'js-yaml',
-  // through src/lib/lazy-deps.ts, an entry of its own: its temp file names hash its own __filename, which in the
-  // bundle is that entry's file (one per install, as node_modules' copy was)
-  'write-file-atomic',
 ]
 // optional requires inside @oclif/core (TypeScript support for development) and ssh2 (cpu-features, a
 // native addon, in try/catch): resolved at run time, never bundled

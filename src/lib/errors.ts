@@ -138,21 +138,30 @@ export function fsErrorMessage(e: unknown): string | undefined {
   return `cannot ${verb}${where}: ${FS_REASONS[err.code]}`
 }
 
+/** The folder a path is in ("/x/y" → "/x"), without node:path (this module is a leaf every command loads). */
+function parentOf(p: string): string {
+  const i = p.replace(/\/+$/, '').lastIndexOf('/')
+  return i > 0 ? p.slice(0, i) : '/'
+}
+
 /** An ObsctlError for a raw Node.js file-system error (what to check, where), or undefined. */
 export function fromFsError(e: unknown): ObsctlError | undefined {
   const message = fsErrorMessage(e)
   if (!message) return undefined
   const err = e as NodeError
   const p = err.path ?? 'the file'
+  const dir = err.path ? parentOf(err.path) : 'the folder'
   const hints: Record<string, string[]> = {
     EACCES: [`check the owner and mode of ${p} and its folders (ls -ld ${p}); run obsctl as the user who owns them`],
     EPERM: [`check the owner and mode of ${p} (ls -ld ${p})`],
     EISDIR: [`give the path of a file, not of the folder ${p}`],
     ENOTDIR: [`check the path ${p}: one of its parents is a file`],
     ENOENT: [`check the path ${p}`],
-    EROFS: ['run from a folder on a writable file system (obsctl writes .obsctl/ beside the inventory)'],
-    ENOSPC: ['free some disk space and rerun; finished tasks are not redone'],
-    EDQUOT: ['free some disk space and rerun; finished tasks are not redone'],
+    EROFS: [
+      `${dir} is on a read-only file system: remount it read-write, or run from a folder on a writable one (obsctl writes .obsctl/ beside the inventory)`,
+    ],
+    ENOSPC: [`free some space on the file system holding ${dir} (df -h ${dir}) and run the same command again`],
+    EDQUOT: [`free some space of your quota on the file system holding ${dir} (quota -s) and run the same command again`],
   }
   // a path the user pointed at (wrong kind of file, missing) is bad input; the machine refusing is a failure
   const badInput = ['EISDIR', 'ENOTDIR', 'ENOENT', 'ENAMETOOLONG', 'ELOOP'].includes(err.code!)

@@ -25,12 +25,12 @@
  * file left by a taker that was killed before it removed it is judged by its taker's pid as the lock is, and taken
  * over the same way: the next writer goes on at once.
  */
-import {readFileSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {readFileSync, statSync, unlinkSync} from 'node:fs'
 import path from 'node:path'
 import {randomBytes} from 'node:crypto'
 import {holderAlive, lockHolder, takeOverStale, tryLink, unlinkQuiet, type LockInfo} from './engine/lock.js'
 import {ObsctlError} from './errors.js'
-import {ensureDir} from './fs.js'
+import {ensureDir, writeNewFileSync} from './fs.js'
 
 export interface FileLockOptions {
   /** how long to wait for a held lock before failing (default 30 s) */
@@ -82,7 +82,7 @@ function parse(raw: string): LockInfo | undefined {
  */
 function createExclusive(file: string, content: string): boolean {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  writeFileSync(tmp, content, {mode: 0o600, flag: 'wx'})
+  writeNewFileSync(tmp, content, {mode: 0o600, about: file})
   try {
     return tryLink(tmp, file)
   } finally {

@@ -1,13 +1,31 @@
 /**
- * Atomic file writes (write + fsync + rename) — the one way obsctl writes state and credentials — and the private
- * folders they go in; readText, a file's text read without loading node:fs/promises before the first read.
+ * Atomic file writes (a temporary file beside the target, every byte written, fsync, rename over it) — the one way
+ * obsctl writes state and credentials — and the private folders they go in; readText, a file's text read without
+ * loading node:fs/promises before the first read.
+ *
+ * On a full or read-only disk a write fails before the rename: the file named keeps what it held, the temporary file
+ * is removed, and the error names the file the user knows (not the temporary one) and the reason in words
+ * (errors.ts fromFsError). A write(2) on a nearly full file system writes what fits and returns that count (the next
+ * one fails ENOSPC): every write here loops until all bytes are written, so a short write never becomes a truncated
+ * file renamed into place (write-file-atomic, used before, ignored the count).
  */
-import {chmodSync, mkdirSync, realpathSync, statSync, type Stats} from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fchownSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs'
 import path from 'node:path'
 import {inputError} from './errors.js'
-// write-file-atomic on the first write (./lazy-deps.ts): it loads node:crypto, worker_threads and signal-exit,
-// start-up time that commands which only read need not pay
-import {atomicWriter as writeFileAtomicLib} from './lazy-deps.js'
 
 export interface AtomicWriteOptions {
   /**
@@ -16,6 +34,13 @@ export interface AtomicWriteOptions {
    * of an existing file is kept either way (write-file-atomic chowns the new file as root).
    */
   mode?: number
+  /**
+   * fsync the data before the rename (default true). A rendered tree (gitops/render.ts) writes many files without
+   * it: its manifest, written with it, says which files a crash may have left old.
+   */
+  fsync?: boolean
+  /** the temporary file's name (default `.<name>.<pid>-<n>.obsctl-tmp` beside it): one a later run looks for */
+  temp?: string
 }
 
 /** The folder obsctl keeps its state in, beside the inventory (see config/model obsctlDir). */
@@ -52,15 +77,33 @@ export function ensureDir(dir: string): void {
   else mkdirFolder(dir)
 }
 
-/** mkdir -p; a file (or anything but a folder) in the way is bad input naming it, not "cannot create the folder: it already exists". */
+/**
+ * mkdir -p; a file (or anything but a folder) in the way is bad input naming it, not "cannot create the folder: it
+ * already exists". Node's recursive mkdir says ENOENT ("no such file or directory", bad input) when the first folder
+ * it has to create is on a read-only file system (or any mkdir of the way fails): the folder that could not be made
+ * is made again alone, and its own error (EROFS, EACCES, ENOSPC) is the one thrown.
+ */
 function mkdirFolder(dir: string, mode?: number): void {
   try {
     mkdirSync(dir, {recursive: true, mode})
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EEXIST' || code === 'ENOTDIR') assertFolderPath(dir)
+    if (code === 'ENOENT') throw firstMissingFolderError(path.resolve(dir)) ?? error
     throw error
   }
+}
+
+/** The error of creating the first missing folder on the way to dir (its parent exists), or undefined. */
+function firstMissingFolderError(dir: string): unknown {
+  let missing = dir
+  while (path.dirname(missing) !== missing && !statOrUndefined(path.dirname(missing))) missing = path.dirname(missing)
+  try {
+    mkdirSync(missing)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return error
+  }
+  return undefined
 }
 
 /** What a path that exists is, in words, e.g. "a FIFO (named pipe)". */
@@ -112,57 +155,153 @@ export function assertRegularFile(file: string, hints: string[] = []): void {
   if (st && !st.isFile()) throw inputError(`${path.resolve(file)} is ${fileKind(st)}, not a regular file`, hints, 'NOT_A_FILE')
 }
 
-function modeFor(file: string, opts: AtomicWriteOptions): number {
-  if (opts.mode !== undefined) return opts.mode
-  if (isPrivatePath(file)) return 0o600
+/** The mode of the file written, and the owner to keep (root replacing another user's file). */
+function modeFor(file: string, opts: AtomicWriteOptions): {mode: number; owner?: {uid: number; gid: number}} {
   const st = statOrUndefined(file)
-  return st?.isFile() ? st.mode & 0o7777 : 0o644
+  const owner = st?.isFile() && process.getuid?.() === 0 && (st.uid !== 0 || st.gid !== 0) ? {uid: st.uid, gid: st.gid} : undefined
+  if (opts.mode !== undefined) return {mode: opts.mode, owner}
+  if (isPrivatePath(file)) return {mode: 0o600, owner}
+  return {mode: st?.isFile() ? st.mode & 0o7777 : 0o644, owner}
+}
+
+let tempCount = 0
+
+/** The temporary file an atomic write of file goes through: beside it (the rename stays on its file system). */
+function tempFor(file: string, opts: AtomicWriteOptions): string {
+  return opts.temp ?? path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${++tempCount}.obsctl-tmp`)
+}
+
+/** The file a write replaces: a symlink's target (the link stays a link), else the path itself. */
+function targetOf(file: string): string {
+  try {
+    return realpathSync(file)
+  } catch {
+    return path.resolve(file)
+  }
+}
+
+/** Write all of buf at fd: write(2) may write less than asked (a nearly full disk); the next write says why. */
+function writeAllSync(fd: number, buf: Buffer): void {
+  for (let off = 0; off < buf.length;) {
+    const n = writeSync(fd, buf, off, buf.length - off)
+    if (n <= 0) throw Object.assign(new Error('write returned 0 bytes'), {code: 'EIO', syscall: 'write'})
+    off += n
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file)
+  } catch {
+    // not created, or already gone
+  }
 }
 
 /**
- * Write `file` atomically: a temporary file beside it, fsync, rename over it. A target that exists and is not a
- * regular file (a folder, FIFO, device; symlinks are followed) is refused, exit 2: the rename would replace it.
+ * Write `file` atomically: a temporary file beside it, every byte written, fsync, rename over it. A target that
+ * exists and is not a regular file (a folder, FIFO, device; symlinks are followed) is refused, exit 2: the rename
+ * would replace it. On any failure (a full or read-only disk) the file keeps what it held, the temporary file is
+ * removed, and the error names the file.
  */
 export async function writeFileAtomic(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
   ensureDir(path.dirname(file))
   assertRegularFile(file)
+  const target = targetOf(file)
+  const {mode, owner} = modeFor(target, opts)
+  const temp = tempFor(target, opts)
+  const buf = typeof data === 'string' ? Buffer.from(data) : data
+  const {open, rename} = await import('node:fs/promises')
+  let fh: Awaited<ReturnType<typeof open>> | undefined
   try {
-    await writeFileAtomicLib()(file, data, {mode: modeFor(file, opts), fsync: true})
+    fh = await open(temp, opts.temp ? 'w' : 'wx', mode)
+    await fh.chmod(mode)
+    if (owner) await fh.chown(owner.uid, owner.gid)
+    for (let off = 0; off < buf.length;) {
+      const {bytesWritten} = await fh.write(buf, off, buf.length - off)
+      if (bytesWritten <= 0) throw Object.assign(new Error('write returned 0 bytes'), {code: 'EIO', syscall: 'write'})
+      off += bytesWritten
+    }
+    if (opts.fsync !== false) await fh.sync()
+    const closing = fh
+    fh = undefined
+    await closing.close()
+    await rename(temp, target)
   } catch (error) {
-    throw aboutTarget(error, file)
+    await fh?.close().catch(() => undefined)
+    removeQuietly(temp)
+    throw aboutTarget(error, file, temp)
   }
 }
 
 export function writeFileAtomicSync(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): void {
   ensureDir(path.dirname(file))
   assertRegularFile(file)
+  const target = targetOf(file)
+  const {mode, owner} = modeFor(target, opts)
+  const temp = tempFor(target, opts)
+  let fd: number | undefined
   try {
-    writeFileAtomicLib().sync(file, data, {mode: modeFor(file, opts), fsync: true})
+    // a fixed temporary name may be a killed run's leftover: it is written over
+    fd = openSync(temp, opts.temp ? 'w' : 'wx', mode)
+    fchmodSync(fd, mode)
+    if (owner) fchownSync(fd, owner.uid, owner.gid)
+    writeAllSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
+    if (opts.fsync !== false) fsyncSync(fd)
+    const closing = fd
+    fd = undefined
+    closeSync(closing)
+    renameSync(temp, target)
   } catch (error) {
-    throw aboutTarget(error, file)
+    if (fd !== undefined) closeQuietly(fd)
+    removeQuietly(temp)
+    throw aboutTarget(error, file, temp)
   }
 }
 
 /**
- * A file-system error of an atomic write about its temporary file (`x.yaml.280809446`), made about the file the
- * user named: "cannot write …/x.yaml: permission denied", not the temporary name they never gave.
+ * Create `temp` holding `data`, exclusively (EEXIST when it exists), whole or not at all: a file that is then linked
+ * or renamed into place (the run lock, kubectl's lock). On a failure it is removed and the error names `about`, the
+ * file it stands for: "cannot write …/.obsctl/lock: no space left on the device".
  */
-function aboutTarget(error: unknown, file: string): unknown {
-  const err = error as NodeJS.ErrnoException
-  if (typeof err?.path !== 'string') return error
-  let real = file
+export function writeNewFileSync(temp: string, data: string, opts: {mode: number; about: string}): void {
+  let fd: number | undefined
   try {
-    real = realpathSync(file)
-  } catch {
-    // not there yet: the library writes beside the path as given
+    fd = openSync(temp, 'wx', opts.mode)
+    writeAllSync(fd, Buffer.from(data))
+    const closing = fd
+    fd = undefined
+    closeSync(closing)
+  } catch (error) {
+    if (fd !== undefined) closeQuietly(fd)
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') removeQuietly(temp)
+    throw aboutTarget(error, opts.about, temp)
   }
-  const tmp = [file, path.resolve(file), real].find((t) => err.path!.startsWith(`${t}.`) && /^\d+$/.test(err.path!.slice(t.length + 1)))
-  if (tmp === undefined) return error
-  const temp = err.path
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd)
+  } catch {
+    // the error being reported is the write's
+  }
+}
+
+/**
+ * A file-system error of a write through a temporary file, made about the file the user named: "cannot write
+ * …/x.yaml: no space left on the device", not the temporary name they never gave, nor no name at all (write(2) and
+ * fsync(2) errors carry no path).
+ */
+function aboutTarget(error: unknown, file: string, temp: string): unknown {
+  const err = error as NodeJS.ErrnoException
+  if (!(error instanceof Error) || typeof err.code !== 'string') return error
+  if (err.code === 'EEXIST' && err.path === temp) return error
+  if (typeof err.path === 'string' && err.path !== temp) return error
+  const was = err.path
   err.path = path.resolve(file)
-  // opening the temporary file for writing is writing the file
-  if (err.syscall === 'open') err.syscall = 'write'
-  err.message = err.message.replaceAll(temp, err.path)
+  // opening the temporary file for writing, renaming it into place, is writing the file
+  if (err.syscall === 'open' || err.syscall === 'rename' || err.syscall === 'fsync' || err.syscall === 'fchmod' || err.syscall === 'fchown')
+    err.syscall = 'write'
+  err.message = was ? err.message.replaceAll(was, err.path) : `${err.message} '${err.path}'`
   return err
 }
 

@@ -6,9 +6,7 @@
  * with the render, fingerprints and journal read back too, `plan`, `state show` and `config validate` parse and
  * write no YAML and check nothing against a zod schema (yaml ~2.5 ms, zod ~3 ms of reading and running); chalk
  * only when output is coloured (./style.ts: at level 0 no style changes a text, and chalk's own colour detection
- * loads node:tty, node:os and, through node:tty, node:net: ~4 ms); write-file-atomic at the first write (it loads
- * node:crypto, worker_threads and signal-exit; as a bundle entry it is compiled through the code cache and found
- * without a search of node_modules, ~8 ms of `init` when it was required from there); fastest-levenshtein only to
+ * loads node:tty, node:os and, through node:tty, node:net: ~4 ms); fastest-levenshtein only to
  * say what an unknown value may have meant (./did-you-mean.ts, on an error's path). Call zod's and chalk's members as
  * `zod().member` (the bundle keeps the members it finds called that way).
  *
@@ -24,7 +22,6 @@ import ipaddrModule from 'ipaddr.js'
 import compare from 'semver/functions/compare.js'
 import valid from 'semver/functions/valid.js'
 import YAML from 'yaml'
-import writeFileAtomicModule from 'write-file-atomic'
 import * as zodModule from 'zod'
 
 export const chalk = (): typeof chalkModule => chalkModule
@@ -34,4 +31,3 @@ export const semverCompare = (): typeof compare => compare
 export const semverValid = (): typeof valid => valid
 export const yaml = (): typeof YAML => YAML
 export const zod = (): typeof zodModule => zodModule
-export const atomicWriter = (): typeof writeFileAtomicModule => writeFileAtomicModule

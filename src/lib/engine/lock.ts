@@ -13,10 +13,10 @@
  * same way (takeOverStale), so a later run goes on instead of failing until someone removes it.
  */
 import {hostname} from 'node:os'
-import {linkSync, readFileSync, readlinkSync, unlinkSync, writeFileSync} from 'node:fs'
+import {linkSync, readFileSync, readlinkSync, unlinkSync} from 'node:fs'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
-import {ensurePrivateDir} from '../fs.js'
+import {ensurePrivateDir, writeNewFileSync} from '../fs.js'
 import {sha256} from '../hash.js'
 import {killPoint} from './kill-point.js'
 
@@ -197,7 +197,7 @@ export function acquireLock(stateDir: string, command: string, onNotice?: (msg: 
   const file = lockFilePath(stateDir)
   const info = lockHolder(command)
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
-  writeFileSync(tmp, `${JSON.stringify(info)}\n`, {mode: 0o600})
+  writeNewFileSync(tmp, `${JSON.stringify(info)}\n`, {mode: 0o600, about: file})
   let takenOver: LockInfo | undefined
   let removedStale: LockInfo | undefined
   try {

@@ -13,7 +13,7 @@
  * temporary name and renamed (never a torn file); the final manifest (without `previous`) is
  * written last. A file whose bytes match the new render, the manifest or `previous` is obsctl's.
  */
-import {existsSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, rmSync, rmdirSync, unlinkSync} from 'node:fs'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
 import {ensureDir, writeFileAtomicSync} from '../fs.js'
@@ -201,9 +201,8 @@ export function applyRender(plan: RenderPlan): void {
       ensureDir(d)
       dirs.add(d)
     }
-    const tmp = tmpOf(abs)
-    writeFileSync(tmp, f.content)
-    renameSync(tmp, abs)
+    // no fsync for each file: the pending manifest written first says which files a crash may have left old
+    writeFileAtomicSync(abs, f.content, {temp: tmpOf(abs), fsync: false})
     killPoint('render:write')
   }
   for (const p of plan.removed) {

@@ -1,0 +1,191 @@
+/**
+ * A full or read-only disk (the workstation has been seen with 287 MB free): on a real tmpfs of a few MB
+ * (test/support/small-fs.ts, a user + mount namespace), filled to a given number of free pages or made
+ * read-only, the built CLI must fail loudly (exit non-zero, the reason in words and the file it could not
+ * write), keep every file as it was or write it whole (never truncated: write(2) on a nearly full disk
+ * writes what fits), leave no temporary file behind, and its journal must never claim what is not on disk.
+ *
+ * The free space is swept page by page, from none to enough, so every write of the command meets the
+ * full disk in turn: the run lock, the journal, the task logs, the file itself.
+ */
+import {cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import YAML from 'yaml'
+import {adminConf, fakeB64} from '../kube/fixtures.js'
+import {onSmallFs, PAGE, smallFsRefused, type SmallFsRun} from '../support/small-fs.js'
+import {BIN, obsctl, requireBuild, tmpDir} from './helpers.js'
+
+const refused = smallFsRefused()
+// CI runs as root in a fresh container, where seccomp may refuse user namespaces: then say so, do not pass quietly
+if (refused) process.stderr.write(`disk-full tests skipped: ${refused}\n`)
+const describeFs = (title: string, body: () => void) => (refused ? describe.skip(`${title} (skipped: ${refused})`, body) : describe(title, body))
+
+/** Every file under dir (relative paths) and its text, `.git/` left out, a run's log folder named RUN, a kubeconfig backup's time TIME. */
+function files(dir: string): Map<string, string> {
+  const out = new Map<string, string>()
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, {withFileTypes: true})) {
+      const p = path.join(d, e.name)
+      if (e.isDirectory()) {
+        if (e.name !== '.git') walk(p)
+      } else
+        out.set(
+          path
+            .relative(dir, p)
+            .replace(/(\.obsctl\/logs\/)[^/]+/, '$1RUN')
+            .replace(/(\.obsctl-backup-).+$/, '$1TIME'),
+          e.isFile() ? readFileSync(p, 'latin1') : 'link',
+        )
+    }
+  }
+  walk(dir)
+  return out
+}
+
+/** Files a write left half-done: temporary names of obsctl and of the libraries it used. */
+const leftovers = (tree: string) => [...files(tree).keys()].filter((f) => /\.obsctl-tmp$|\.tmp$|\.\d+$/.test(f))
+
+function expectLoudFailure(r: SmallFsRun, reason: RegExp): void {
+  expect(r.status, r.stderr).not.toBe(0)
+  // the reason in words and the file, not ENOSPC/EROFS codes or a temporary name
+  expect(r.stderr).toMatch(new RegExp(`^Error: (.*: )?cannot (write|create the folder) /\\S+[^.\\d]: ${reason.source}$`, 'm'))
+  expect(r.stderr).not.toMatch(/ENOSPC|EROFS|obsctl-tmp|lock\.\d+/)
+  expect(r.stdout).not.toMatch(/^wrote /m)
+}
+
+let root: string
+let fixture: string
+beforeAll(async () => {
+  requireBuild()
+  if (refused) return
+  root = tmpDir('obsctl-disk-full-')
+  fixture = path.join(root, 'fixture')
+  const inv = path.join(fixture, 'a', 'obsctl.yaml')
+  expect((await obsctl(['init', '--example', '-c', inv])).status).toBe(0)
+  expect((await obsctl(['render', '-c', inv])).status).toBe(0)
+  writeFileSync(path.join(root, 'c1.conf'), adminConf('c1'))
+  // a kubeconfig of 24 clusters (~6 pages): the merged file spans pages, so a short write could truncate it
+  const clusters = Array.from({length: 24}, (_, i) => ({
+    name: `old-${i}`,
+    cluster: {server: `https://127.0.0.${i + 10}:6443`, 'certificate-authority-data': fakeB64(`ca${i}`, 300)},
+  }))
+  const users = clusters.map((c, i) => ({name: `${c.name}-admin`, user: {token: fakeB64(`token${i}`, 120)}}))
+  const contexts = clusters.map((c) => ({name: `${c.name}-context`, context: {cluster: c.name, user: `${c.name}-admin`}}))
+  const kube = path.join(fixture, 'kube')
+  mkdirSync(kube)
+  writeFileSync(path.join(kube, 'config'), YAML.stringify({apiVersion: 'v1', kind: 'Config', clusters, users, contexts, 'current-context': 'old-0-context'}), {
+    mode: 0o600,
+  })
+})
+
+describeFs('a full disk', () => {
+  it('kubeconfig merge: the kubeconfig is replaced whole (0600) or kept as it was, never truncated; no temporary file; the journal claims only what is on disk', async () => {
+    const kubeconfig = path.join(fixture, 'kube', 'config')
+    const before = readFileSync(kubeconfig, 'utf8')
+    const run = (disk: {freePages: number}) =>
+      onSmallFs({
+        fixture,
+        sizeKiB: 4096,
+        disk,
+        cwd: 'a',
+        // the kubeconfig given by a path inside the small file system (the command runs there)
+        argv: [
+          'sh',
+          '-c',
+          `KUBECONFIG="$PWD/../kube/config" exec "$0" "$@"`,
+          process.execPath,
+          BIN,
+          'kubeconfig',
+          'merge',
+          'cluster-01',
+          '--from-file',
+          `cluster-01=${path.join(root, 'c1.conf')}`,
+        ],
+      })
+    const ok = await run({freePages: 1000})
+    expect(ok.status, ok.stderr).toBe(0)
+    const merged = readFileSync(path.join(ok.tree, 'kube', 'config'), 'utf8')
+    expect(merged.length).toBeGreaterThan(before.length)
+    expect(Math.ceil(merged.length / PAGE)).toBeGreaterThan(4)
+    const wanted = new Set(files(ok.tree).keys())
+    const outcomes: string[] = []
+    for (let freePages = 0; freePages <= 2 * Math.ceil(merged.length / PAGE) + 8; freePages++) {
+      const r = await run({freePages})
+      const now = readFileSync(path.join(r.tree, 'kube', 'config'), 'utf8')
+      outcomes.push(`${freePages}: exit ${r.status}`)
+      if (r.status === 0) expect(now, `${freePages} free pages`).toBe(merged)
+      else {
+        expectLoudFailure(r, /no space left on the device/)
+        expect(r.stderr).toMatch(/→ free some space on the file system holding \/\S+ \(df -h \/\S+\) and run the same command again/)
+        expect(
+          now === before || now === merged,
+          `${freePages} free pages: the kubeconfig is neither the old one nor the merged one (${now.length} bytes)`,
+        ).toBe(true)
+      }
+      expect(statSync(path.join(r.tree, 'kube', 'config')).mode & 0o777).toBe(0o600)
+      expect(leftovers(r.tree), `${freePages} free pages`).toEqual([])
+      for (const f of files(r.tree).keys()) expect(wanted.has(f), `${freePages} free pages: ${f}`).toBe(true)
+      expect(lstatSync(path.join(r.tree, 'a', '.obsctl')).mode & 0o777).toBe(0o700)
+      // the journal is whole, and says the merge is done only when the kubeconfig has it
+      // the kubeconfig's backup, when one was written, is the old kubeconfig whole
+      const backup = files(r.tree).get('kube/config.obsctl-backup-TIME')
+      if (backup !== undefined) expect(backup).toBe(before)
+      const journalFile = path.join(r.tree, 'a', '.obsctl', 'state.json')
+      const journal = existsSync(journalFile) ? JSON.parse(readFileSync(journalFile, 'utf8')) : {tasks: {}}
+      if (journal.tasks['kubeconfig/cluster-01']?.status === 'done') expect(now).toBe(merged)
+    }
+    // the sweep met the disk full and then not
+    expect(outcomes.some((o) => !o.endsWith('exit 0'))).toBe(true)
+    expect(outcomes.at(-1)).toMatch(/exit 0$/)
+  })
+
+  it('render: every rendered file is the old one or the new one whole; the manifest is whole; no temporary file', async () => {
+    // the inventory changed since the last render: retention is in several rendered files
+    const changed = path.join(root, 'changed')
+    cpSync(fixture, changed, {recursive: true})
+    const inv = path.join(changed, 'a', 'obsctl.yaml')
+    writeFileSync(inv, readFileSync(inv, 'utf8').replace(/^(\s+prometheus:) 6h/m, '$1 9h'))
+    const run = (disk: {freePages: number}) => onSmallFs({fixture: changed, sizeKiB: 4096, disk, cwd: 'a', argv: [process.execPath, BIN, 'render']})
+    const ok = await run({freePages: 1000})
+    expect(ok.status, ok.stderr).toBe(0)
+    const old = files(changed)
+    const rendered = files(ok.tree)
+    const differ = [...rendered.keys()].filter((f) => f.startsWith('a/gitops/') && rendered.get(f) !== old.get(f))
+    expect(differ.length).toBeGreaterThan(2)
+    let failures = 0
+    for (let freePages = 0; freePages <= 10; freePages++) {
+      const r = await run({freePages})
+      if (r.status !== 0) {
+        failures++
+        expectLoudFailure(r, /no space left on the device/)
+      }
+      const now = files(r.tree)
+      expect(leftovers(r.tree), `${freePages} free pages`).toEqual([])
+      for (const [f, text] of now) {
+        // the manifest may be the pending one, written before the files (a later render finishes the job): whole JSON
+        if (!f.startsWith('a/gitops/') || f === 'a/gitops/.obsctl-render.json') continue
+        expect(text === old.get(f) || text === rendered.get(f), `${freePages} free pages: ${f} is neither the old file nor the rendered one`).toBe(true)
+      }
+      JSON.parse(now.get('a/gitops/.obsctl-render.json')!)
+    }
+    expect(failures).toBeGreaterThan(0)
+  })
+})
+
+describeFs('a read-only disk', () => {
+  it('render and bootstrap --dry-run say the file system is read-only and name the file or folder (not "no such file", exit 2); nothing changes', async () => {
+    const before = files(fixture)
+    const render = await onSmallFs({fixture, sizeKiB: 4096, disk: 'read-only', cwd: 'a', argv: [process.execPath, BIN, 'render']})
+    expectLoudFailure(render, /the file system is read-only/)
+    expect(render.stderr).toMatch(/^Error: cannot write \S+\/a\/\.obsctl\/lock: the file system is read-only$/m)
+    expect(render.stderr).toMatch(/→ \S+\/a\/\.obsctl is on a read-only file system: remount it read-write, or run from a folder on a writable one/)
+    expect(files(render.tree)).toEqual(before)
+
+    const dry = await onSmallFs({fixture, sizeKiB: 4096, disk: 'read-only', cwd: 'a', argv: [process.execPath, BIN, 'bootstrap', '--all', '--dry-run']})
+    expect(dry.status, dry.stderr).toBe(1)
+    expect(dry.stderr).toMatch(/^Error: cannot create the folder \S+\/a\/\.obsctl\/dry-run: the file system is read-only$/m)
+    expect(dry.stderr).not.toMatch(/no such file/)
+    expect(files(dry.tree)).toEqual(before)
+  })
+})
