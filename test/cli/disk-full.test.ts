@@ -9,6 +9,7 @@
  * full disk in turn: the run lock, the journal, the task logs, the file itself.
  */
 import {cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import YAML from 'yaml'
@@ -63,7 +64,9 @@ beforeAll(async () => {
   fixture = path.join(root, 'fixture')
   const inv = path.join(fixture, 'a', 'obsctl.yaml')
   expect((await obsctl(['init', '--example', '-c', inv])).status).toBe(0)
-  expect((await obsctl(['render', '-c', inv])).status).toBe(0)
+  // rendered and committed, as after a bootstrap (--no-push: the example's remote is never reached)
+  const first = await obsctl(['config', 'set', 'retention.prometheus', '7h', '--no-push', '--no-sync', '--yes', '-c', inv])
+  expect(first.status, first.stderr).toBe(0)
   writeFileSync(path.join(root, 'c1.conf'), adminConf('c1'))
   // a kubeconfig of 24 clusters (~6 pages): the merged file spans pages, so a short write could truncate it
   const clusters = Array.from({length: 24}, (_, i) => ({
@@ -145,7 +148,7 @@ describeFs('a full disk', () => {
     const changed = path.join(root, 'changed')
     cpSync(fixture, changed, {recursive: true})
     const inv = path.join(changed, 'a', 'obsctl.yaml')
-    writeFileSync(inv, readFileSync(inv, 'utf8').replace(/^(\s+prometheus:) 6h/m, '$1 9h'))
+    writeFileSync(inv, readFileSync(inv, 'utf8').replace(/^(\s+prometheus:) 7h/m, '$1 9h'))
     const run = (disk: {freePages: number}) => onSmallFs({fixture: changed, sizeKiB: 4096, disk, cwd: 'a', argv: [process.execPath, BIN, 'render']})
     const ok = await run({freePages: 1000})
     expect(ok.status, ok.stderr).toBe(0)
@@ -170,6 +173,47 @@ describeFs('a full disk', () => {
       JSON.parse(now.get('a/gitops/.obsctl-render.json')!)
     }
     expect(failures).toBeGreaterThan(0)
+  })
+})
+
+describeFs('a full disk, then space again', () => {
+  it('config set --no-push stopped by the full disk (its inventory write, render, git add or commit): the same command, run again, commits the change', async () => {
+    const firstRun = tmpDir('obsctl-disk-full-first-')
+    const failedAt = new Set<string>()
+    for (let freePages = 0; freePages <= 18; freePages += 2) {
+      const out = path.join(firstRun, String(freePages))
+      mkdirSync(out)
+      const cmd = [process.execPath, BIN, 'config', 'set', 'retention.prometheus', '12h', '--no-push', '--no-sync', '--yes'].map((a) => `'${a}'`).join(' ')
+      // the first run on the full disk (its output kept outside it), the filler removed, the same command again
+      const r = await onSmallFs({
+        fixture,
+        sizeKiB: 4096,
+        disk: {freePages},
+        cwd: 'a',
+        argv: ['sh', '-c', `${cmd} > '${out}/stdout' 2> '${out}/stderr'; echo $? > '${out}/status'; rm ../.filler; exec ${cmd}`],
+      })
+      const first = {status: Number(readFileSync(path.join(out, 'status'), 'utf8')), stderr: readFileSync(path.join(out, 'stderr'), 'utf8')}
+      if (first.status !== 0) {
+        expect(first.stderr).toMatch(/no space left on the device|No space left on device|Out of diskspace/)
+        failedAt.add(/^Error: ([^:]+)/m.exec(first.stderr)?.[1] ?? first.stderr)
+      }
+      expect(r.status, `${freePages} free pages, then space: ${r.stderr}`).toBe(0)
+      const gitops = path.join(r.tree, 'a', 'gitops')
+      const git = (...args: string[]) => execFileSync('git', ['-C', gitops, ...args], {encoding: 'utf8'})
+      expect(git('status', '--porcelain'), `${freePages} free pages, then space: everything rendered is committed`).toBe('')
+      expect(git('show', 'HEAD:deploy/base/thanos/receive.yaml')).toContain('--tsdb.retention=12h')
+      expect(readFileSync(path.join(r.tree, 'a', 'obsctl.yaml'), 'utf8')).toMatch(/^\s+prometheus: 12h/m)
+      expect(leftovers(r.tree)).toEqual([])
+    }
+    // the sweep stopped the first run at the lock, the inventory, the render and Git
+    expect(
+      [...failedAt].some((f) => f.startsWith('cannot write')),
+      [...failedAt].join(' | '),
+    ).toBe(true)
+    expect(
+      [...failedAt].some((f) => /^git (add|commit) failed/.test(f)),
+      [...failedAt].join(' | '),
+    ).toBe(true)
   })
 })
 

@@ -153,6 +153,18 @@ export async function renderCommitPush(
   return {commit: sha ? {sha, message: message.split('\n')[0]!} : null, push: pushed, files: r}
 }
 
+/**
+ * How many of obsctl's rendered files in the working copy Git HEAD does not hold: an earlier run rendered them and
+ * stopped before its commit (a full disk at `git add`, a kill). The inventory and the render then already say what
+ * the change wanted, and only the commit (and push) is left to do.
+ */
+export async function uncommittedRender(inv: LoadedInventory): Promise<number> {
+  const {isRepo} = await import('../gitops/index.js')
+  const {uncommittedCount} = await import('../gitops/repo.js')
+  const dir = gitDir(inv.platform, inv.dir)
+  return (await isRepo(dir)) ? uncommittedCount(dir) : 0
+}
+
 /** HEAD of the working copy when the remote branch does not have it (an earlier run committed, then failed to push). */
 export async function unpushedHead(inv: LoadedInventory): Promise<string | undefined> {
   const {git, isRepo} = await import('../gitops/index.js')

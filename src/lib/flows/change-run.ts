@@ -22,6 +22,7 @@ import {
   previewRender,
   renderCommitPush,
   showValue as show,
+  uncommittedRender,
   unpushedHead,
   type ChangeOptions,
   type ChangeResult,
@@ -135,6 +136,12 @@ export async function applyInventoryChange(
   if (pending) {
     result.noop = false
     o.onNotice?.(`the working copy has commit ${pending.slice(0, 12)} that the remote does not have: pushing it`)
+  }
+  // resume: the inventory and the render have the change, but its commit never happened (the command stopped at `git add`)
+  const uncommitted = result.noop ? await uncommittedRender(next) : 0
+  if (uncommitted > 0) {
+    result.noop = false
+    o.onNotice?.(`the working copy has ${uncommitted} rendered file(s) that were never committed: committing them`)
   }
   if (result.noop && change.refuseNoop) throw inputError(change.refuseNoop, ['nothing was changed'], 'NOOP', result)
   if (o.dryRun || result.noop) return result
