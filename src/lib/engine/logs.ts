@@ -43,7 +43,14 @@ export class TaskLog {
       ensurePrivateDir(path.dirname(this.file))
       this.fd = openSync(this.file, 'a', 0o600)
     }
-    writeSync(this.fd, `${new Date().toISOString()} ${text}\n`)
+    try {
+      writeSync(this.fd, `${new Date().toISOString()} ${text}\n`)
+    } catch (error) {
+      // write(2) errors carry no path: a full disk's "cannot write …/alpha/a.log: no space left on the device"
+      const err = error as NodeJS.ErrnoException
+      if (err.path === undefined) err.path = this.file
+      throw err
+    }
     const lastLine = text
       .split('\n')
       .filter((l) => l.trim())
