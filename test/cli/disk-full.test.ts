@@ -217,6 +217,52 @@ describeFs('a full disk, then space again', () => {
   })
 })
 
+describeFs('a full disk, then space again: init', () => {
+  it('init --example stopped by the full disk leaves no inventory behind (the same command, run again, is not refused); once there is space it writes both files', async () => {
+    const firstRun = tmpDir('obsctl-disk-full-init-')
+    // what init writes on a disk with room
+    const reference = tmpDir('obsctl-disk-full-init-ref-')
+    expect((await obsctl(['init', '--example', '-c', path.join(reference, 'obsctl.yaml')])).status).toBe(0)
+    const failed: string[] = []
+    for (let freePages = 0; freePages <= 12; freePages += 2) {
+      const out = path.join(firstRun, String(freePages))
+      mkdirSync(out)
+      const cmd = [process.execPath, BIN, 'init', '--example', '-c', 'fresh/obsctl.yaml'].map((a) => `'${a}'`).join(' ')
+      const r = await onSmallFs({
+        fixture,
+        sizeKiB: 4096,
+        disk: {freePages},
+        cwd: 'a',
+        argv: [
+          'sh',
+          '-c',
+          `${cmd} > '${out}/stdout' 2> '${out}/stderr'; echo $? > '${out}/status'; ls fresh > '${out}/ls' 2>&1; rm ../.filler; [ "$(cat '${out}/status')" = 0 ] || exec ${cmd}`,
+        ],
+      })
+      const first = {status: Number(readFileSync(path.join(out, 'status'), 'utf8')), stderr: readFileSync(path.join(out, 'stderr'), 'utf8')}
+      if (first.status !== 0) {
+        failed.push(/^Error: (.*)$/m.exec(first.stderr)?.[1] ?? first.stderr)
+        expectLoudFailure({...first, stdout: readFileSync(path.join(out, 'stdout'), 'utf8'), tree: ''}, /no space left on the device/)
+        // the inventory is the last file written: a failed init leaves none
+        expect(readFileSync(path.join(out, 'ls'), 'utf8'), `${freePages} free pages`).not.toMatch(/obsctl\.yaml/)
+      }
+      expect(r.status, `${freePages} free pages, then space: ${r.stderr}`).toBe(0)
+      expect(readFileSync(path.join(r.tree, 'a', 'fresh', 'obsctl.yaml'), 'utf8')).toBe(readFileSync(path.join(reference, 'obsctl.yaml'), 'utf8'))
+      JSON.parse(readFileSync(path.join(r.tree, 'a', 'fresh', '.obsctl', 'schema.json'), 'utf8'))
+      expect(leftovers(r.tree)).toEqual([])
+    }
+    // the sweep stopped the first run at the schema and at the inventory
+    expect(
+      failed.some((f) => f.includes('schema.json')),
+      failed.join(' | '),
+    ).toBe(true)
+    expect(
+      failed.some((f) => f.includes('fresh/obsctl.yaml')),
+      failed.join(' | '),
+    ).toBe(true)
+  })
+})
+
 describeFs('a read-only disk', () => {
   it('render and bootstrap --dry-run say the file system is read-only and name the file or folder (not "no such file", exit 2); nothing changes', async () => {
     const before = files(fixture)

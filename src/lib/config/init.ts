@@ -81,10 +81,12 @@ export async function initInventory(opts: InitOptions): Promise<InitResult> {
     for (const line of summaryLines(answers, opts.file)) say(line)
     if (!(await ask!.confirm({message: `Write ${opts.file}?`, default: true}))) throw declinedError(`declined: ${opts.file} was not written`)
   }
-  // 0644 when new; a file replaced with --force keeps its mode (and owner)
-  await writeFileAtomic(opts.file, text)
+  // the schema first, the inventory last: a write that fails (a full disk) leaves no inventory behind, which the same
+  // command run again would refuse to overwrite without --force
   const schema = path.join(ensurePrivateDir(obsctlDir(path.dirname(path.resolve(opts.file)))), 'schema.json')
   await writeFileAtomic(schema, `${JSON.stringify(jsonSchema(), null, 2)}\n`, {mode: 0o644})
+  // 0644 when new; a file replaced with --force keeps its mode (and owner)
+  await writeFileAtomic(opts.file, text)
   return {
     schema,
     file: opts.file,
