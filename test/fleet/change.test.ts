@@ -290,3 +290,41 @@ describe('upgrade chart', () => {
     await expectExit2(upgradeChart(ws.inv(), 'longhorn', '1.10.0', {yes: true, sync: false}), 'NOOP')
   })
 })
+
+describe('a $KUBECONFIG the sync could not use is refused before anything is written', () => {
+  // the sync reads the kubeconfig only after the inventory is written, committed and pushed: without this check the
+  // change was on the remote and the command then stopped at the sync, exit 2 (the engine's own check)
+  const withEnv = async <T>(value: string, f: () => Promise<T>): Promise<T> => {
+    const old = process.env.KUBECONFIG
+    process.env.KUBECONFIG = value
+    try {
+      return await f()
+    } finally {
+      if (old === undefined) delete process.env.KUBECONFIG
+      else process.env.KUBECONFIG = old
+    }
+  }
+
+  it('config set, upgrade chart and rollback: a folder, or no file at all, is exit 2 naming KUBECONFIG; inventory and remote unchanged; --no-sync needs none', async () => {
+    ws = await workspace()
+    const w = ws
+    const before = readFileSync(w.file, 'utf8')
+    const head = w.remoteGit('rev-parse', 'main').trim()
+    const {rollback} = await import('../../src/lib/gitops/rollback.js')
+    for (const bad of [w.gitops, path.join(w.gitops, 'no-such-kubeconfig')]) {
+      for (const run of [
+        () => configSet(w.inv(), 'retention.prometheus', '8h', {yes: true}),
+        () => upgradeChart(w.inv(), 'kube-prometheus-stack', '79.0.0', {yes: true}),
+        () => rollback(w.inv(), {yes: true}),
+      ]) {
+        const e = await withEnv(bad, () => expectExit2(run(), 'KUBECONFIG_ENV'))
+        expect(e.message).toContain('$KUBECONFIG')
+        expect(readFileSync(w.file, 'utf8')).toBe(before)
+        expect(w.remoteGit('rev-parse', 'main').trim()).toBe(head)
+      }
+    }
+    // without the sync nothing reads it: the change goes through
+    const r = await withEnv(w.gitops, () => configSet(w.inv(), 'retention.prometheus', '8h', {yes: true, sync: false}))
+    expect(r.push?.commit).toBe(w.remoteGit('rev-parse', 'main').trim())
+  })
+})

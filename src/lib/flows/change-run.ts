@@ -11,6 +11,7 @@ import type {ArgocdWaitOptions} from '../argocd/phases.js'
 import type {SyncReport} from '../argocd/sync.js'
 import type {InventorySource, LoadedInventory} from '../config/load.js'
 import {relabelledEdges} from '../config/model.js'
+import {kubeconfigFiles} from '../platform/kube.js'
 import {loadInventoryToEdit, parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
 import {compareVersions, secretSetting, semverError, withholdDeep} from '../config/validators.js'
 import type {Lock, RunResult} from '../engine/index.js'
@@ -113,6 +114,10 @@ export async function applyInventoryChange(
 ): Promise<ChangeResult> {
   const dry = await change.edit(true)
   const next = dry.inventory
+  // the sync (and the edges' labels after a push) read the kubeconfig only once the inventory is written, committed
+  // and pushed: a $KUBECONFIG they could not use is refused now (exit 2, nothing written), as engine commands refuse
+  // it before their run, paths only (../platform/kube.ts kubeconfigFiles)
+  if (o.sync !== false || (o.push !== false && relabelled(inv, next))) kubeconfigFiles(o.kubeconfig, {read: true})
   const render = await previewRender(next, {force: o.force})
   const renderChanges = render.added.length + render.changed.length + render.removed.length
   const shown = change.shown ?? ((v: unknown) => v)

@@ -17,6 +17,7 @@ import {parseInventory} from '../config/load.js'
 import {gitDir, relabelledEdges} from '../config/model.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
+import {kubeconfigFiles} from '../platform/kube.js'
 import type {Lock, RendererChoice, RunResult} from '../engine/index.js'
 import {git, isRepo, must, push as gitPush, type PushResult} from './git.js'
 import {history, info, type CommitInfo, type LogEntry} from './history.js'
@@ -108,6 +109,9 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
     )
   if (!(await isRepo(dir)))
     throw inputError(`${dir} is not a Git working copy: obsctl has committed nothing to roll back`, ['obsctl render --push creates it'], 'NO_REPO')
+  // the sync reads the kubeconfig once the revert is committed and pushed: a $KUBECONFIG it could not use is refused
+  // now, exit 2, nothing reverted (paths only, as engine commands refuse it before their run)
+  if (o.sync !== false) kubeconfigFiles(o.kubeconfig, {read: true})
 
   // uncommitted changes would be mixed into the revert (and an interrupted rollback leaves its revert staged)
   const dirty = (await must(dir, ['status', '--porcelain=v1', '--untracked-files=no'], 'git status')).trim()
