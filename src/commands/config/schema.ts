@@ -9,6 +9,8 @@ export default class ConfigSchema extends BaseCommand {
   ]
 
   async run(): Promise<Record<string, unknown>> {
+    // it takes no flag of its own, but refuses one it does not know (`--ouput`), as every command does
+    await this.parse(ConfigSchema)
     const schema = jsonSchema()
     if (!this.jsonEnabled()) process.stdout.write(`${JSON.stringify(schema, null, 2)}\n`)
     return schema

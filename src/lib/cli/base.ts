@@ -257,6 +257,17 @@ export abstract class BaseCommand extends Command {
     process.exitCode = code
   }
 
+  /**
+   * The result object under --json (and -o json|yaml). A report that ends with a non-zero exit (failWith: checks or
+   * tasks that failed, config validate's errors) says so itself, whichever command made it: `ok: false` and the
+   * `exitCode`, as the error object has one (docs/output.md "--json"), so that `jq -e .ok` and the exit agree.
+   */
+  protected override toSuccessJson(result: unknown): unknown {
+    const code = Number(process.exitCode ?? 0)
+    if (!code || typeof result !== 'object' || result === null || Array.isArray(result) || 'error' in result) return result
+    return {...result, ok: false, exitCode: code}
+  }
+
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     // oclif's own parse errors (unknown flag, missing arg) are bad input: exit 2
     const {isParseError, usageError} = await import('./error-output.js')

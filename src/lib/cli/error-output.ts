@@ -89,8 +89,8 @@ export function isParseError(err: Error): boolean {
 
 /**
  * The end of a command obsctl takes from oclif's plugins (help, autocomplete: no BaseCommand) on an error: printed
- * as every obsctl error is (printError: redacted, so `obsctl help URL` never quotes the URL's password back), bad
- * input (a parse error, oclif's "Command … not found") exit 2. `hints`: what to run (default: the command's --help).
+ * as every obsctl error is (printError: redacted, so `obsctl help URL` never quotes the URL's password back; the
+ * error object on stdout under --json or -o json|yaml), bad input (a parse error, oclif's "Command … not found") exit 2. `hints`: what to run (default: the command's --help).
  */
 export async function endWithError(cmd: Command, err: Error & {oclif?: {exit?: number}; code?: unknown}, hints?: string[]): Promise<never> {
   // an exit the command asked for (oclif's ExitError), or oclif's exit 0
@@ -106,6 +106,9 @@ export async function endWithError(cmd: Command, err: Error & {oclif?: {exit?: n
           code: bad ? 'BAD_ARGS' : 'FAILED',
           hints: hints ?? [`obsctl ${cmd.id?.replaceAll(':', ' ') ?? ''} --help`],
         }))
-  await printError(e, {json: false})
+  // under --json (which these commands do not take: oclif's parse refuses it) the error object on stdout, as every
+  // obsctl command's: a script that asked for JSON gets JSON
+  const {wantsStructuredOutput} = await import('./output-format.js')
+  await printError(e, {json: wantsStructuredOutput(cmd.argv)})
   return cmd.exit(e.exitCode)
 }
