@@ -177,6 +177,24 @@ describe('an error quotes no credential the user typed', () => {
     expect(JSON.parse(n.stdout)).toMatchObject({node: '192.168.101.250', absent: true})
   })
 
+  it("a missing argument: oclif's note about a multiple-value flag only when that flag was typed", async () => {
+    // oclif notes every flag that takes several values ("Note: --endpoint allows multiple values…") after a missing
+    // argument, typed or not: `obsctl cluster remove` alone spoke of --endpoint
+    for (const args of [
+      ['cluster', 'remove'],
+      ['alerts', 'silence'],
+    ]) {
+      const r = await obsctl(args, {cwd: clean})
+      expect(r.status).toBe(2)
+      expect(r.stderr).toMatch(/^Error: Missing 1 required arg:\n/)
+      expect(r.stderr).not.toContain('Note:')
+      expect(r.stderr).not.toContain('--endpoint')
+    }
+    const r = await obsctl(['alerts', 'silence', '--endpoint', 'http://127.0.0.1:9'], {cwd: clean})
+    expect(r.status).toBe(2)
+    expect(r.stderr).toContain('Note: --endpoint allows multiple values')
+  })
+
   it('cluster add --api-server with a password: refused naming the flag, the password nowhere', async () => {
     const r = await obsctl(['cluster', 'add', 'cluster-05', '--host', '127.0.0.199', '--api-server', 'https://u:p4ssw0rd@127.0.0.199:6443', '--dry-run'], {
       cwd: clean,

@@ -68,7 +68,8 @@ function writeFully(fd: number, text: string): void {
  */
 export function usageError(err: Error, id: string | undefined): ObsctlError {
   // on a terminal oclif dims its flag-validation lines (`\e[2mMissing required flag host\n\e[22m`): read without colour
-  const lines = stripVTControlCharacters(err.message)
+  const text = dropUnusedMultipleNote(stripVTControlCharacters(err.message))
+  const lines = text
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !/^See more help with --help$/.test(l))
@@ -79,6 +80,19 @@ export function usageError(err: Error, id: string | undefined): ObsctlError {
   const m = /^Parsing (--[\w-]+)\s*\n?(.*)$/s.exec(message)
   if (m) message = `${m[1]}: ${m[2]!.charAt(0).toLowerCase()}${m[2]!.slice(1)}`
   return new ObsctlError(message, {exitCode: ExitCode.badInput, code: 'BAD_FLAGS', hints: [`obsctl ${id?.replaceAll(':', ' ') ?? ''} --help`]})
+}
+
+/**
+ * oclif's missing-argument error ends with a note for every flag that takes several values ("Note: --endpoint allows
+ * multiple values. Because of this you need to provide all arguments before providing that flag." and how to use
+ * `--`), whether or not that flag was typed: `obsctl cluster remove` alone spoke of --endpoint. Kept only when one of
+ * those flags is on the command line (then it is the likely cause).
+ */
+function dropUnusedMultipleNote(message: string): string {
+  const m = /\n*Note: ((?:--[\w-]+(?:, )?)+) allows? multiple values\.[^\n]*(?:\nAlternatively, you can use "--"[^\n]*)?/.exec(message)
+  if (!m) return message
+  const typed = m[1]!.split(', ').some((flag) => process.argv.some((a) => a === flag || a.startsWith(`${flag}=`)))
+  return typed ? message : message.slice(0, m.index) + message.slice(m.index + m[0].length)
 }
 
 /** oclif's flag/argument parse errors (CLIParseError and subclasses carry a `parse` field). */
