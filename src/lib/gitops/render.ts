@@ -16,7 +16,7 @@
 import {existsSync, readFileSync, readdirSync, rmSync, rmdirSync, unlinkSync} from 'node:fs'
 import path from 'node:path'
 import {ObsctlError} from '../errors.js'
-import {ensureDir, writeFileAtomicSync} from '../fs.js'
+import {ensureDir, replaceFileSync, writeFileAtomicSync} from '../fs.js'
 import {sha256} from '../hash.js'
 import {killPoint} from '../engine/kill-point.js'
 import {renderDigests, renderFiles, type FileDigest, type RenderedFile} from './plan.js'
@@ -202,7 +202,7 @@ export function applyRender(plan: RenderPlan): void {
       dirs.add(d)
     }
     // no fsync for each file: the pending manifest written first says which files a crash may have left old
-    writeFileAtomicSync(abs, f.content, {temp: tmpOf(abs), fsync: false})
+    replaceFileSync(abs, f.content, tmpOf(abs))
     killPoint('render:write')
   }
   for (const p of plan.removed) {
