@@ -14,10 +14,13 @@ import {
   closeSync,
   fchmodSync,
   fchownSync,
+  fstatSync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   realpathSync,
+  readSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -285,6 +288,45 @@ export function writeNewFileSync(temp: string, data: string, opts: {mode: number
     if (fd !== undefined) closeQuietly(fd)
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') removeQuietly(temp)
     throw aboutTarget(error, opts.about, temp)
+  }
+}
+
+/**
+ * Append `data` at `fd` (opened O_APPEND, and for reading: 'a' + '+') whole or not at all: every byte written (a write
+ * on a nearly full disk writes what fits, the next one fails), then fsync unless `fsync` is false. On a failure the
+ * bytes already written are taken back (the file is cut back to its size before), so a full disk never leaves a
+ * partial line a later reader would take for a whole one — a known_hosts line cut inside its key is a different key
+ * for that host. They are taken back only while they are still the file's last bytes: another process that appended
+ * after them (ssh adds its own lines without a lock) keeps its line, and the partial one stays before it. The error
+ * names `about`, the file: write(2) errors carry no path.
+ */
+export function appendWholeSync(fd: number, data: Buffer, about: string, opts: {fsync?: boolean} = {}): void {
+  let written = 0
+  try {
+    while (written < data.length) {
+      const n = writeSync(fd, data, written, data.length - written)
+      if (n <= 0) throw Object.assign(new Error('write returned 0 bytes'), {code: 'EIO', syscall: 'write'})
+      written += n
+    }
+    if (opts.fsync !== false) fsyncSync(fd)
+  } catch (error) {
+    if (written > 0) takeBack(fd, data.subarray(0, written))
+    throw aboutTarget(error, about, '')
+  }
+}
+
+/** Cut the file at fd back to before `tail`, when `tail` is still how it ends. */
+function takeBack(fd: number, tail: Buffer): void {
+  try {
+    const size = fstatSync(fd).size
+    const start = size - tail.length
+    if (start < 0) return
+    const now = Buffer.alloc(tail.length)
+    if (readSync(fd, now, 0, tail.length, start) !== tail.length || !now.equals(tail)) return
+    ftruncateSync(fd, start)
+    fsyncSync(fd)
+  } catch {
+    // the error being reported is the write's
   }
 }
 

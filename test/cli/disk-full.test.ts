@@ -15,7 +15,7 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import YAML from 'yaml'
 import {adminConf, fakeB64} from '../kube/fixtures.js'
 import {onSmallFs, PAGE, smallFsRefused, type SmallFsRun} from '../support/small-fs.js'
-import {BIN, obsctl, requireBuild, tmpDir} from './helpers.js'
+import {BIN, obsctl, requireBuild, ROOT, tmpDir} from './helpers.js'
 
 const refused = smallFsRefused()
 // CI runs as root in a fresh container, where seccomp may refuse user namespaces: then say so, do not pass quietly
@@ -277,5 +277,76 @@ describeFs('a read-only disk', () => {
     expect(dry.stderr).toMatch(/^Error: cannot create the folder \S+\/a\/\.obsctl\/dry-run: the file system is read-only$/m)
     expect(dry.stderr).not.toMatch(/no such file/)
     expect(files(dry.tree)).toEqual(before)
+  })
+})
+
+describeFs('a full disk: known_hosts', () => {
+  // The append is driven through the module's own function (dist/lib/ssh/known-hosts.js `append`, what the SSH pool
+  // calls on a first connection under accept-new), on the small tmpfs — a real file system, not a mock — rather than
+  // through a real sshd: the node sandbox (test/support/sshd.ts) would have to run beside the namespace. The file
+  // lock, the O_APPEND write and the file's mode are the ones every connection uses.
+  it('a new host key line is appended whole or not at all: a short write is taken back, so the next connection does not find a CHANGED key', async () => {
+    const dir = path.join(root, 'kh-fixture')
+    mkdirSync(path.join(dir, 'kh'), {recursive: true})
+    // an ed25519 key blob (string "ssh-ed25519", string of 32 bytes), as a host presents it
+    const blob = (seed: number) => {
+      const t = Buffer.from('ssh-ed25519')
+      const k = Buffer.alloc(32, seed)
+      const len = (n: number) => Buffer.from([0, 0, 0, n])
+      return Buffer.concat([len(t.length), t, len(k.length), k])
+    }
+    // other hosts' lines, then padding comments, so that the file ends 50 bytes before a page boundary: the new line
+    // (98 bytes) then crosses into a page the full disk does not have, and write(2) writes 50 bytes, inside the key
+    let text = Array.from({length: 40}, (_, i) => `[127.0.2.${i}]:2222 ssh-ed25519 ${blob(i + 1).toString('base64')}\n`).join('')
+    const end = 2 * PAGE - 50
+    while (text.length < end) text += `#${'x'.repeat(Math.min(78, end - text.length - 2))}\n`
+    expect(text.length).toBe(end)
+    writeFileSync(path.join(dir, 'kh', 'known_hosts'), text, {mode: 0o600})
+    const script = path.join(root, 'kh-append.mjs')
+    writeFileSync(
+      script,
+      [
+        `import {readFileSync, statSync, unlinkSync} from 'node:fs'`,
+        `const {append, check} = await import(${JSON.stringify(path.join(ROOT, 'dist/lib/ssh/known-hosts.js'))})`,
+        // the words the CLI shows (errors.ts fromFsError)
+        `const {fsErrorMessage} = await import(${JSON.stringify(path.join(ROOT, 'dist/lib/errors.js'))})`,
+        `const key = Buffer.from(${JSON.stringify(blob(200).toString('base64'))}, 'base64')`,
+        `const attempt = async () => append('known_hosts', '127.0.1.9', 2222, key).then(() => 'ok', (e) => fsErrorMessage(e) ?? e.code + ': ' + e.message)`,
+        `const first = await attempt()`,
+        `const afterFirst = readFileSync('known_hosts', 'latin1')`,
+        `const modeAfterFirst = statSync('known_hosts').mode & 0o777`,
+        // space again: the same host connects again
+        `unlinkSync('../.filler')`,
+        `const decision = check('known_hosts', '127.0.1.9', 2222, key).status`,
+        `const second = await attempt()`,
+        `console.log(JSON.stringify({first, afterFirst, modeAfterFirst, decision, second}))`,
+      ].join('\n'),
+    )
+    const line = `[127.0.1.9]:2222 ssh-ed25519 ${blob(200).toString('base64')}\n`
+    expect(line.length).toBe(98)
+    const outcomes: string[] = []
+    for (let freePages = 0; freePages <= 3; freePages++) {
+      const r = await onSmallFs({fixture: dir, sizeKiB: 1024, disk: {freePages}, cwd: 'kh', argv: [process.execPath, script]})
+      expect(r.status, r.stderr).toBe(0)
+      const o = JSON.parse(r.stdout) as {first: string; afterFirst: string; modeAfterFirst: number; decision: string; second: string}
+      outcomes.push(`${freePages}: ${o.first}`)
+      if (o.first === 'ok') expect(o.afterFirst, `${freePages} free pages`).toBe(text + line)
+      else {
+        // the next connection, with space, finds the key new (not CHANGED) and records it
+        expect(o.decision, `${freePages} free pages: ${o.first}`).toBe('new')
+        expect(o.second).toBe('ok')
+        // exactly as it was: no partial line
+        expect(o.afterFirst.length, `${freePages} free pages: ${JSON.stringify(o.afterFirst.slice(text.length))}`).toBe(text.length)
+        expect(o.afterFirst).toBe(text)
+        expect(o.first).toMatch(/^cannot write \/\S+\/kh\/known_hosts(\.lock)?: no space left on the device$/)
+      }
+      expect(o.modeAfterFirst).toBe(0o600)
+      expect(readFileSync(path.join(r.tree, 'kh', 'known_hosts'), 'latin1')).toBe(text + line)
+      expect(readdirSync(path.join(r.tree, 'kh')).sort()).toEqual(['known_hosts'])
+    }
+    // the sweep met the disk full at the lock, at the line itself, and then not
+    expect(outcomes.join(' | ')).toMatch(/known_hosts\.lock: no space/)
+    expect(outcomes.join(' | ')).toMatch(/known_hosts: no space/)
+    expect(outcomes.at(-1)).toMatch(/: ok$/)
   })
 })

@@ -19,10 +19,10 @@
  * (see append).
  */
 import {createHash, createHmac, timingSafeEqual} from 'node:crypto'
-import {closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync} from 'node:fs'
+import {closeSync, existsSync, fstatSync, openSync, readFileSync, readSync} from 'node:fs'
 import {ObsctlError} from '../errors.js'
 import {lockPathFor, withFileLock} from '../file-lock.js'
-import {assertRegularFile} from '../fs.js'
+import {appendWholeSync, assertRegularFile} from '../fs.js'
 import {hostPattern} from '../ssh-login.js'
 
 /** (./label.ts: the known_hosts host name is also how a node is named in messages) */
@@ -163,8 +163,10 @@ let appendChain: Promise<void> = Promise.resolve()
  *
  * The line goes in one write(2) on a descriptor opened with O_APPEND, which the kernel places at the end of the
  * file whatever others write. A new file is created 0600; an existing one keeps its mode (a user's
- * ~/.ssh/known_hosts stays as OpenSSH made it). A write cut short (a full disk, a crash) can leave at most a
- * partial last line, which every reader skips as malformed and the next append ends with a newline first.
+ * ~/.ssh/known_hosts stays as OpenSSH made it). On a full disk the line is written whole or not at all: the bytes a
+ * short write(2) left are cut off again, and the file is as it was (a line cut inside its key would read as another
+ * key for the host: the next connection refused as a CHANGED key). Only a crash in the middle of the write can still
+ * leave a partial last line; the next append ends it with a newline first.
  */
 export function append(file: string, host: string, port: number, key: Buffer): Promise<void> {
   const next = appendChain.then(() =>
@@ -192,11 +194,8 @@ function appendLine(file: string, line: string): void {
       readSync(fd, last, 0, 1, size - 1)
       if (last[0] !== 0x0a) data = `\n${line}`
     }
-    const buf = Buffer.from(data)
-    const n = writeSync(fd, buf)
-    if (n !== buf.length)
-      throw new ObsctlError(`cannot append to ${file}: only ${n} of ${buf.length} bytes were written (is the disk full?)`, {code: 'WRITE_SHORT'})
-    fsyncSync(fd)
+    // whole or not at all (../fs.ts appendWholeSync): a line cut inside its key would be a different key for the host
+    appendWholeSync(fd, Buffer.from(data), file)
   } finally {
     closeSync(fd)
   }
