@@ -50,7 +50,7 @@ export interface CodeCacheState {
   written: string[]
 }
 
-const FORMAT = 'obsctl-code-cache 1'
+const FORMAT = 'obsctl-code-cache 2'
 const debug = debuglog('obsctl-code-cache')
 
 /**
@@ -281,8 +281,8 @@ function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void 
       if (data === undefined) continue
       const fd = fs.openSync(tmp, 'wx', 0o600)
       try {
-        fs.writeSync(fd, p.head)
-        fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)
+        writeWhole(fd, Buffer.from(p.head, 'latin1'))
+        writeWhole(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)
       } finally {
         fs.closeSync(fd)
       }
@@ -295,9 +295,24 @@ function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void 
 }
 
 /**
+ * Write all of buf at fd: on a nearly full disk write(2) writes what fits and returns that count (the next one
+ * fails), and a file cut at a page boundary must not be renamed into place (src/lib/fs.ts does the same; this file
+ * is loaded before the bundle, and imports none of it).
+ */
+function writeWhole(fd: number, buf: Buffer): void {
+  for (let off = 0; off < buf.length;) {
+    const n = fs.writeSync(fd, buf, off, buf.length - off)
+    if (n <= 0) throw new Error('write returned 0 bytes')
+    off += n
+  }
+}
+
+/**
  * Derived results (../derived-cache.ts) in the same folder, as `data!<name>`: the head, then the whole input,
- * then the output. Read only when the stored input is the given one, compared as UTF-8 bytes (the inputs are file
- * texts and JSON, which hold no lone surrogate, so equal bytes are equal strings); written at exit with the code.
+ * then the output's length in bytes and a newline, then the output. Read only when the stored input is the given
+ * one, compared as UTF-8 bytes (the inputs are file texts and JSON, which hold no lone surrogate, so equal bytes are
+ * equal strings), and when the output is as long as recorded: an entry cut short (by whatever means) is never read
+ * back as a shorter result — its JSON would fail to parse on every start. Written at exit with the code.
  */
 function derivedStore(dir: string, uid: number, pending: Pending[]): DerivedCache {
   const fileOf = (name: string) => path.join(dir, `data!${name.replace(/[^\w.-]/g, '_')}`)
@@ -306,7 +321,7 @@ function derivedStore(dir: string, uid: number, pending: Pending[]): DerivedCach
   return {
     get(name, input) {
       const bytes = Buffer.from(input, 'utf8')
-      const hit = readCache(fileOf(name), headOf(bytes.length), uid, bytes)?.toString('utf8')
+      const hit = outputOf(readCache(fileOf(name), headOf(bytes.length), uid, bytes))
       debug('derived %s: %s', name, hit === undefined ? 'computed' : 'from cache')
       return hit
     },
@@ -319,11 +334,20 @@ function derivedStore(dir: string, uid: number, pending: Pending[]): DerivedCach
         head: headOf(Buffer.byteLength(input, 'utf8')),
         body: () => {
           const out = typeof output === 'string' ? output : output()
-          return out === undefined ? undefined : input + out
+          return out === undefined ? undefined : `${input}${Buffer.byteLength(out, 'utf8')}\n${out}`
         },
       })
     },
   }
+}
+
+/** The output of a derived entry's rest (`<bytes>\n<output>`), or undefined when it is not that long. */
+function outputOf(rest: Buffer | undefined): string | undefined {
+  if (!rest) return undefined
+  const nl = rest.indexOf(0x0a)
+  const len = rest.toString('latin1', 0, nl)
+  if (nl < 1 || !/^\d+$/.test(len) || rest.length - nl - 1 !== Number(len)) return undefined
+  return rest.toString('utf8', nl + 1)
 }
 
 /** A new version's folder replaces those of versions not used for 30 days (several installs may alternate). */

@@ -181,7 +181,7 @@ describe('code cache', () => {
     expect(await run(['--help'], {cacheHome})).toMatchObject({fromCache: first.compiled, compiled: 0})
 
     // a header for another source (size/mtime): not used
-    writeFileSync(main, Buffer.concat([Buffer.from('obsctl-code-cache 1 1 1\n'), buf.subarray(head.length)]), {mode: 0o600})
+    writeFileSync(main, Buffer.concat([Buffer.from('obsctl-code-cache 2 1 1\n'), buf.subarray(head.length)]), {mode: 0o600})
     expect(await run(['--help'], {cacheHome})).toMatchObject({compiled: 1, written: 1})
     expect(readFileSync(main).subarray(0, head.length).equals(head)).toBe(true)
 

@@ -350,3 +350,95 @@ describeFs('a full disk: known_hosts', () => {
     expect(outcomes.at(-1)).toMatch(/: ok$/)
   })
 })
+
+describeFs('a full disk at exit: the code cache', () => {
+  it('a cache entry the full disk cut short is never read back: the next start, with space, runs as without a cache', async () => {
+    // the inventory and a code cache warmed by one run (the compiled code of every file the command loads): on the
+    // small disk only the results derived from the inventory (named after its path there) are new, and written at exit
+    const dir = path.join(root, 'cache-fixture')
+    cpSync(path.join(fixture, 'a'), path.join(dir, 'a'), {recursive: true})
+    const warm = await obsctl(['plan', '-c', path.join(dir, 'a', 'obsctl.yaml')], {env: {XDG_CACHE_HOME: path.join(dir, 'cache'), OBSCTL_CODE_CACHE: '1'}})
+    expect(warm.status, warm.stderr).toBe(0)
+    const cmd = [process.execPath, BIN, 'plan'].map((a) => `'${a}'`).join(' ')
+    const run = (freePages: number, out: string) =>
+      onSmallFs({
+        fixture: dir,
+        sizeKiB: 8192,
+        disk: {freePages},
+        cwd: 'a',
+        env: {OBSCTL_CODE_CACHE: '1'},
+        // the first start on the full disk (the cache written at its exit), then space again and the next start
+        argv: [
+          'sh',
+          '-c',
+          `export XDG_CACHE_HOME="$PWD/../cache"; ${cmd} > '${out}/stdout' 2> '${out}/stderr'; echo $? > '${out}/status'; rm ../.filler; exec ${cmd}`,
+        ],
+      })
+    // each run's file system is mounted at a folder of its own
+    const sameFs = (text: string) => text.replaceAll(/obsctl-smallfs-\w+/g, 'FS')
+    const outs = tmpDir('obsctl-disk-full-cache-')
+    const reference = await run(100_000, outs)
+    expect(reference.status, reference.stderr).toBe(0)
+    // the derived results, written at the end of the first start
+    const derived = readdirSync(path.join(reference.tree, 'cache', 'obsctl', 'code-cache'), {recursive: true, encoding: 'utf8'}).filter((f) =>
+      f.includes('data!'),
+    )
+    expect(derived.length).toBeGreaterThan(1)
+    for (let freePages = 0; freePages <= 64; freePages += 4) {
+      const out = path.join(outs, String(freePages))
+      mkdirSync(out)
+      const r = await run(freePages, out)
+      // the command itself does not fail for want of space for its cache
+      expect(Number(readFileSync(path.join(out, 'status'), 'utf8')), readFileSync(path.join(out, 'stderr'), 'utf8')).toBe(0)
+      // the next start reads what the first one left: the same plan
+      expect(r.status, `${freePages} free pages, then space: ${r.stderr}`).toBe(0)
+      expect(sameFs(r.stdout), `${freePages} free pages, then space`).toBe(sameFs(reference.stdout))
+      expect(leftovers(r.tree).filter((f) => f.startsWith('cache/'))).toEqual([])
+    }
+
+    // an entry cut short by other means (a copy, a crash of the machine before the data reached the disk) is not
+    // read back either: each derived result records its length
+    const cache = path.join(dir, 'cache')
+    const entries = readdirSync(cache, {recursive: true, encoding: 'utf8'}).filter((f) => path.basename(f).startsWith('data!'))
+    expect(entries.length).toBeGreaterThan(1)
+    for (const f of entries) {
+      const text = readFileSync(path.join(cache, f))
+      writeFileSync(path.join(cache, f), text.subarray(0, text.length - 100))
+    }
+    const cut = await obsctl(['plan', '-c', path.join(dir, 'a', 'obsctl.yaml')], {env: {XDG_CACHE_HOME: cache, OBSCTL_CODE_CACHE: '1'}})
+    expect(cut.status, cut.stderr).toBe(0)
+    expect(cut.stdout).toBe(warm.stdout)
+  })
+})
+
+describeFs('a full disk: task logs', () => {
+  // the log's own class (dist/lib/engine/logs.js TaskLog, what every task writes through) on the small tmpfs
+  it('a log line is appended whole or not at all, and the error names the log', async () => {
+    const dir = path.join(root, 'log-fixture')
+    mkdirSync(path.join(dir, 'logs'), {recursive: true, mode: 0o700})
+    // earlier lines, ending 20 bytes before a page boundary: the next line (100 bytes) crosses it
+    const earlier = Array.from({length: (2 * PAGE) / 64}, (_, i) => `2026-01-01T00:00:00.000Z line ${String(i).padStart(4, '0')} ${'x'.repeat(28)}\n`).join('')
+    const text = earlier.slice(0, earlier.length - 64) + `2026-01-01T00:00:00.000Z ${'y'.repeat(64 - 20 - 25 - 1)}\n`
+    expect(text.length).toBe(2 * PAGE - 20)
+    writeFileSync(path.join(dir, 'logs', 'a.log'), text, {mode: 0o600})
+    const script = path.join(root, 'log-append.mjs')
+    writeFileSync(
+      script,
+      [
+        `const {TaskLog} = await import(${JSON.stringify(path.join(ROOT, 'dist/lib/engine/logs.js'))})`,
+        `const {fsErrorMessage} = await import(${JSON.stringify(path.join(ROOT, 'dist/lib/errors.js'))})`,
+        `const log = new TaskLog('logs/a.log')`,
+        `let result = 'ok'`,
+        `try { log.write('${'z'.repeat(75)}') } catch (e) { result = fsErrorMessage(e) ?? String(e) }`,
+        `log.close()`,
+        `console.log(result)`,
+      ].join('\n'),
+    )
+    const r = await onSmallFs({fixture: dir, sizeKiB: 1024, disk: {freePages: 0}, cwd: '.', argv: [process.execPath, script]})
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stdout.trim()).toMatch(/^cannot write \/\S+\/logs\/a\.log: no space left on the device$/)
+    const now = readFileSync(path.join(r.tree, 'logs', 'a.log'), 'latin1')
+    expect(now.length, JSON.stringify(now.slice(text.length))).toBe(text.length)
+    expect(now).toBe(text)
+  })
+})

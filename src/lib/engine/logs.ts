@@ -1,7 +1,7 @@
 /** Per-task log files: `.obsctl/logs/<runId>/<phase>/<target>.log`, appended line by line. */
-import {closeSync, openSync, readFileSync, readdirSync, writeSync} from 'node:fs'
+import {closeSync, openSync, readFileSync, readdirSync} from 'node:fs'
 import {redactText} from '../config/validators.js'
-import {ensurePrivateDir} from '../fs.js'
+import {appendWholeSync, ensurePrivateDir} from '../fs.js'
 import path from 'node:path'
 
 /** A target id as a file name: `cluster-01/192.168.101.194` → `cluster-01_192.168.101.194`. */
@@ -41,16 +41,12 @@ export class TaskLog {
     const text = redactText(String(line).replace(/\r?\n$/, ''))
     if (this.fd === undefined) {
       ensurePrivateDir(path.dirname(this.file))
-      this.fd = openSync(this.file, 'a', 0o600)
+      // 'a+': appendWholeSync reads back what a failed write left, to cut it off
+      this.fd = openSync(this.file, 'a+', 0o600)
     }
-    try {
-      writeSync(this.fd, `${new Date().toISOString()} ${text}\n`)
-    } catch (error) {
-      // write(2) errors carry no path: a full disk's "cannot write …/alpha/a.log: no space left on the device"
-      const err = error as NodeJS.ErrnoException
-      if (err.path === undefined) err.path = this.file
-      throw err
-    }
+    // each line whole or not at all, not fsynced (a log, not state); a full disk's error names the log:
+    // "cannot write …/alpha/a.log: no space left on the device"
+    appendWholeSync(this.fd, Buffer.from(`${new Date().toISOString()} ${text}\n`), this.file, {fsync: false})
     const lastLine = text
       .split('\n')
       .filter((l) => l.trim())
