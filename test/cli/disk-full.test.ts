@@ -177,7 +177,7 @@ describeFs('a full disk', () => {
 })
 
 describeFs('a full disk, then space again', () => {
-  it('config set --no-push stopped by the full disk (its inventory write, render, git add or commit): the same command, run again, commits the change', async () => {
+  it('config set --no-push stopped by the full disk (its inventory write, render, git add or commit): the same command, run again, commits the change as the first attempt would have (title, inventory before)', async () => {
     const firstRun = tmpDir('obsctl-disk-full-first-')
     const failedAt = new Set<string>()
     for (let freePages = 0; freePages <= 18; freePages += 2) {
@@ -190,9 +190,15 @@ describeFs('a full disk, then space again', () => {
         sizeKiB: 4096,
         disk: {freePages},
         cwd: 'a',
-        argv: ['sh', '-c', `${cmd} > '${out}/stdout' 2> '${out}/stderr'; echo $? > '${out}/status'; rm ../.filler; exec ${cmd}`],
+        // then what the rerun committed: its message
+        argv: [
+          'sh',
+          '-c',
+          `${cmd} > '${out}/stdout' 2> '${out}/stderr'; echo $? > '${out}/status'; rm ../.filler; ${cmd} && exec git -C gitops log -1 --format=%B`,
+        ],
       })
-      const first = {status: Number(readFileSync(path.join(out, 'status'), 'utf8')), stderr: readFileSync(path.join(out, 'stderr'), 'utf8')}
+      const read = (f: string) => readFileSync(path.join(out, f), 'utf8')
+      const first = {status: Number(read('status')), stderr: read('stderr')}
       if (first.status !== 0) {
         expect(first.stderr).toMatch(/no space left on the device|No space left on device|Out of diskspace/)
         failedAt.add(/^Error: ([^:]+)/m.exec(first.stderr)?.[1] ?? first.stderr)
@@ -203,6 +209,16 @@ describeFs('a full disk, then space again', () => {
       expect(git('status', '--porcelain'), `${freePages} free pages, then space: everything rendered is committed`).toBe('')
       expect(git('show', 'HEAD:deploy/base/thanos/receive.yaml')).toContain('--tsdb.retention=12h')
       expect(readFileSync(path.join(r.tree, 'a', 'obsctl.yaml'), 'utf8')).toMatch(/^\s+prometheus: 12h/m)
+      // the commit, first attempt or resumed, is the change's: its title and the inventory before it (what rollback
+      // restores: test/gitops/rollback.test.ts), kept in .obsctl/inventory/
+      const message = r.stdout
+      expect(message, `${freePages} free pages, then space`).toMatch(/^obsctl: set retention\.prometheus 7h → 12h$/m)
+      expect(message).toMatch(/^Obsctl-Command: config set$/m)
+      const beforeHash = /^Obsctl-Inventory-Before: sha256:([0-9a-f]{64})$/m.exec(message)?.[1]
+      expect(beforeHash, `${freePages} free pages, then space: ${message}`).toBeDefined()
+      expect(readFileSync(path.join(r.tree, 'a', '.obsctl', 'inventory', `${beforeHash}.yaml`), 'utf8')).toBe(
+        readFileSync(path.join(fixture, 'a', 'obsctl.yaml'), 'utf8'),
+      )
       expect(leftovers(r.tree)).toEqual([])
     }
     // the sweep stopped the first run at the lock, the inventory, the render and Git

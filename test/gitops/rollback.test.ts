@@ -9,7 +9,9 @@ import {existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileS
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
+import {setInventoryValue} from '../../src/lib/config/edit.js'
 import {configSet, upgradeChart} from '../../src/lib/flows/change-run.js'
+import {renderRepo} from '../../src/lib/gitops/repo.js'
 import {rollback} from '../../src/lib/gitops/rollback.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {inventoryHash, recordInventory, withTrailers} from '../../src/lib/gitops/trailers.js'
@@ -183,6 +185,29 @@ describe('obsctl rollback', () => {
     expect(again.resumed).toBe(true)
     expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(r.commit!.sha)
     expect(tree(ws)).toBe(tree(ws, start))
+  })
+
+  it('a config set resumed after its first attempt stopped before the commit (a full disk at git add) commits with its title and the inventory before; rollback restores that inventory byte for byte', async () => {
+    ws = await workspace()
+    const start = await configSet(ws.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+    const before = readFileSync(ws.file, 'utf8')
+    // what the first attempt of `config set retention.prometheus 9h` left (test/cli/disk-full.test.ts makes it on a
+    // full disk): the inventory written, the repository rendered, nothing committed
+    await setInventoryValue(ws.inv(), 'retention.prometheus', '9h')
+    await renderRepo(ws.inv().platform, {dir: ws.gitops})
+    expect(execFileSync('git', ['-C', ws.gitops, 'status', '--porcelain'], {encoding: 'utf8'})).not.toBe('')
+
+    const resumed = await configSet(ws.inv(), 'retention.prometheus', '9h', {yes: true, sync: false})
+    expect(resumed.commit?.message).toBe('obsctl: set retention.prometheus 8h → 9h')
+    const body = ws.remoteGit('log', '-1', '--format=%B', 'main')
+    expect(body).toMatch(/^Obsctl-Command: config set$/m)
+    const beforeHash = /^Obsctl-Inventory-Before: sha256:([0-9a-f]{64})$/m.exec(body)?.[1]
+    expect(beforeHash, body).toBeDefined()
+    expect(readFileSync(path.join(ws.dir, '.obsctl', 'inventory', `${beforeHash}.yaml`), 'utf8')).toBe(before)
+
+    await rollback(ws.inv(), {yes: true, sync: false})
+    expect(readFileSync(ws.file, 'utf8')).toBe(before)
+    expect(tree(ws)).toBe(tree(ws, start.commit!.sha))
   })
 
   it('through the CLI: --dry-run --json is an object naming the commit; the rollback pushes; a foreign commit is exit 2 with its code', async () => {

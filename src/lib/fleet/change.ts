@@ -165,6 +165,21 @@ export async function uncommittedRender(inv: LoadedInventory): Promise<number> {
   return (await isRepo(dir)) ? uncommittedCount(dir) : 0
 }
 
+/**
+ * The inventory text HEAD's commit was rendered from (its Obsctl-Inventory trailer, the text kept in
+ * `.obsctl/inventory/`), or undefined (no repository, no commit, a commit not obsctl's, a text not kept here). A change
+ * resumed after its first attempt wrote the inventory but stopped before the commit (a full disk at `git add`) finds
+ * the inventory already changed: this is the inventory before it, as far as the repository knows.
+ */
+export async function headInventory(inv: LoadedInventory): Promise<string | undefined> {
+  const {git, isRepo, parseTrailers, recordedInventory, TRAILER} = await import('../gitops/index.js')
+  const dir = gitDir(inv.platform, inv.dir)
+  if (!(await isRepo(dir))) return undefined
+  const r = await git(dir, ['log', '-1', '--format=%(trailers:only,unfold)', 'HEAD', '--'])
+  const hash = r.exitCode === 0 ? parseTrailers(r.stdout)[TRAILER.inventory]?.[0] : undefined
+  return hash ? recordedInventory(inv.dir, hash) : undefined
+}
+
 /** HEAD of the working copy when the remote branch does not have it (an earlier run committed, then failed to push). */
 export async function unpushedHead(inv: LoadedInventory): Promise<string | undefined> {
   const {git, isRepo} = await import('../gitops/index.js')

@@ -9,7 +9,7 @@
 import type {ArgocdRunOptions} from '../argocd/run.js'
 import type {ArgocdWaitOptions} from '../argocd/phases.js'
 import type {SyncReport} from '../argocd/sync.js'
-import type {InventorySource, LoadedInventory} from '../config/load.js'
+import {parseInventory, type InventorySource, type LoadedInventory} from '../config/load.js'
 import {relabelledEdges} from '../config/model.js'
 import {kubeconfigFiles} from '../platform/kube.js'
 import {loadInventoryToEdit, parseValue, setInventoryValue, type EditResult} from '../config/edit.js'
@@ -20,6 +20,7 @@ import {
   changeMessage,
   confirmOrRefuse,
   formatChangeDiff,
+  headInventory,
   previewRender,
   renderCommitPush,
   showValue as show,
@@ -104,7 +105,8 @@ export async function applyInventoryChange(
   inv: LoadedInventory,
   change: {
     path: string
-    edit: (dryRun: boolean) => Promise<EditResult & {previous?: unknown; previousIsDefault?: boolean; value?: unknown}>
+    /** the edit, of the inventory given (by default the one being changed; a resumed change asks about the one before it) */
+    edit: (dryRun: boolean, from?: LoadedInventory) => Promise<EditResult & {previous?: unknown; previousIsDefault?: boolean; value?: unknown}>
     title: (previous: unknown, value: unknown, inventoryChanged: boolean) => string
     refuseNoop?: string
     command: string
@@ -121,7 +123,7 @@ export async function applyInventoryChange(
   const render = await previewRender(next, {force: o.force})
   const renderChanges = render.added.length + render.changed.length + render.removed.length
   const shown = change.shown ?? ((v: unknown) => v)
-  const title = change.title(shown(dry.previous), shown(dry.value), dry.changed)
+  let title = change.title(shown(dry.previous), shown(dry.value), dry.changed)
   // a withheld value is masked in the rendered diff that is shown too (the rendered files are what Argo CD applies)
   const withheld = [dry.previous, dry.value].filter((v) => v !== undefined && shown(v) !== v).map((v) => show(v))
   const shownDiff = withheld.filter((v) => v.length >= 4).reduce((d, v) => d.split(v).join('***'), render.diff)
@@ -149,6 +151,13 @@ export async function applyInventoryChange(
     o.onNotice?.(`the working copy has ${uncommitted} rendered file(s) that were never committed: committing them`)
   }
   if (result.noop && change.refuseNoop) throw inputError(change.refuseNoop, ['nothing was changed'], 'NOOP', result)
+  // resume: the inventory already has the value (an earlier attempt wrote it and stopped before its commit): the commit
+  // still names the inventory before the change and says what changed, as the first attempt's would have
+  const resumed = !dry.changed && !result.noop && !pending ? await resumedFrom(inv, next, change) : undefined
+  if (resumed) {
+    title = change.title(shown(resumed.previous), shown(dry.value), true)
+    result.title = title
+  }
   if (o.dryRun || result.noop) return result
 
   o.onDiff?.(formatChangeDiff(result))
@@ -159,7 +168,30 @@ export async function applyInventoryChange(
   // from the write of the inventory to the end of the sync, under the run lock: another run's edit is never
   // overwritten, and its render is never committed or pushed in this change's name (nor the reverse)
   const {withInventoryLock} = await import('../engine/inventory-lock.js')
-  return withInventoryLock(inv, change.command, o.onNotice, (lock) => writeCommitSync(inv, change, o, {dry, next, render, title, result, lock}))
+  return withInventoryLock(inv, change.command, o.onNotice, (lock) =>
+    writeCommitSync(inv, change, o, {dry, next, render, title, result, lock, before: resumed?.text}),
+  )
+}
+
+/**
+ * The inventory before a change that is resumed (./change.ts headInventory: the one HEAD's commit was rendered from)
+ * and the value it had there, when it had another one; else undefined (the commit then has no Obsctl-Inventory-Before,
+ * and rollback goes back to the inventory of the commit before it).
+ */
+async function resumedFrom(
+  inv: LoadedInventory,
+  next: LoadedInventory,
+  change: Parameters<typeof applyInventoryChange>[1],
+): Promise<{text: string; previous: unknown} | undefined> {
+  const text = await headInventory(next)
+  if (text === undefined || text === next.text) return undefined
+  try {
+    const edit = await change.edit(true, parseInventory(text, inv.file))
+    return edit.changed ? {text, previous: edit.previous} : undefined
+  } catch {
+    // the inventory before no longer parses or validates (an older obsctl's): the title says the value only
+    return {text, previous: undefined}
+  }
 }
 
 /** applyInventoryChange under the run lock: the inventory written, rendered, committed, pushed, synced. */
@@ -167,10 +199,10 @@ async function writeCommitSync(
   inv: LoadedInventory,
   change: Parameters<typeof applyInventoryChange>[1],
   o: ChangeOptions,
-  s: {dry: EditResult; next: LoadedInventory; render: ChangeResult['render']; title: string; result: ChangeResult; lock: Lock},
+  s: {dry: EditResult; next: LoadedInventory; render: ChangeResult['render']; title: string; result: ChangeResult; lock: Lock; before?: string},
 ): Promise<ChangeResult> {
   const {dry, next, render, title, result, lock} = s
-  const before = dry.changed ? inv.text : undefined
+  const before = dry.changed ? inv.text : s.before
   if (dry.changed) {
     await change.edit(false)
     o.onNotice?.(`wrote ${inv.file}`)
@@ -283,8 +315,8 @@ async function setAndRollOut(inv: LoadedInventory, rawPath: string, rawValue: st
     inv,
     {
       path: rawPath,
-      edit: (dryRun) =>
-        setInventoryValue(inv, rawPath, rawValue, {dryRun, allowOvercommit: o.allowOvercommit, ...(secret && {origin: {what: `config set ${rawPath} ***`}})}),
+      edit: (dryRun, from = inv) =>
+        setInventoryValue(from, rawPath, rawValue, {dryRun, allowOvercommit: o.allowOvercommit, ...(secret && {origin: {what: `config set ${rawPath} ***`}})}),
       title: (prev, value, changed) => (changed ? `set ${rawPath} ${show(prev)} → ${show(value)}` : `set ${rawPath} = ${show(value)}`),
       command: 'config set',
       shown: (v) => (v !== undefined && secretSetting(rawPath, show(v)) ? '***' : v),
@@ -320,8 +352,8 @@ export async function upgradeChart(inv: LoadedInventory, name: string, version: 
     {
       path,
       // quote the version so 1.10 stays the string "1.10"
-      edit: (dryRun) =>
-        setInventoryValue(inv, path, JSON.stringify(version), {
+      edit: (dryRun, from = inv) =>
+        setInventoryValue(from, path, JSON.stringify(version), {
           dryRun,
           allowOvercommit: o.allowOvercommit,
           origin: {what: `upgrade chart ${name} --version ${version}`},
