@@ -10,6 +10,7 @@ import {BaseSequencer, type TestSpecification} from 'vitest/node'
 const SLOW: Record<string, number> = {
   'test/e2e/kill-chain.test.ts': 63,
   'test/e2e/bootstrap.test.ts': 47,
+  'test/cli/disk-full.test.ts': 45,
   'test/lifecycle/backup.test.ts': 45,
   'test/lifecycle/certs.test.ts': 44,
   'test/lifecycle/upgrade.test.ts': 42,
@@ -17,6 +18,7 @@ const SLOW: Record<string, number> = {
   'test/cli/help-examples-1.test.ts': 35,
   'test/validate/metrics-logs.test.ts': 30,
   'test/gitops/kill.test.ts': 29,
+  'test/cli/json-contract.test.ts': 21,
   'test/fleet/change.test.ts': 28,
   'test/nodes/install.test.ts': 28,
   'test/cli/bad-input.test.ts': 27,
