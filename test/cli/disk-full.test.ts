@@ -113,7 +113,8 @@ describeFs('a full disk', () => {
     expect(Math.ceil(merged.length / PAGE)).toBeGreaterThan(4)
     const wanted = new Set(files(ok.tree).keys())
     const outcomes: string[] = []
-    for (let freePages = 0; freePages <= 2 * Math.ceil(merged.length / PAGE) + 8; freePages++) {
+    // every other page: a cut inside the backup, inside the new file and in the journal each come up several times
+    for (let freePages = 0; freePages <= 2 * Math.ceil(merged.length / PAGE) + 8; freePages += 2) {
       const r = await run({freePages})
       const now = readFileSync(path.join(r.tree, 'kube', 'config'), 'utf8')
       outcomes.push(`${freePages}: exit ${r.status}`)
@@ -157,7 +158,7 @@ describeFs('a full disk', () => {
     const differ = [...rendered.keys()].filter((f) => f.startsWith('a/gitops/') && rendered.get(f) !== old.get(f))
     expect(differ.length).toBeGreaterThan(2)
     let failures = 0
-    for (let freePages = 0; freePages <= 10; freePages++) {
+    for (let freePages = 0; freePages <= 10; freePages += 2) {
       const r = await run({freePages})
       if (r.status !== 0) {
         failures++
