@@ -13,6 +13,8 @@ export const PEERS: Record<string, string> = {
   // the node sandbox (test/support/sshd.ts): mount namespaces for each sshd
   unshare: 'util-linux',
   nsenter: 'util-linux',
+  // the loopback of a network namespace of its own, brought up (test/cli/json-contract.test.ts)
+  ip: 'iproute2',
   kubectl: 'kubernetes-client',
   // the independent check of the platform CA and TLS certificates obsctl makes (test/kube/pki.test.ts), and
   // the TLS of the test peers (test/support/kube/tls.ts)
