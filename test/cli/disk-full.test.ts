@@ -14,7 +14,7 @@ import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import YAML from 'yaml'
 import {adminConf, fakeB64} from '../kube/fixtures.js'
-import {onSmallFs, PAGE, smallFsRefused, type SmallFsRun} from '../support/small-fs.js'
+import {fullThenSpace, onSmallFs, PAGE, smallFsRefused, type SmallFsRun} from '../support/small-fs.js'
 import {BIN, obsctl, requireBuild, ROOT, tmpDir} from './helpers.js'
 
 const refused = smallFsRefused()
@@ -184,7 +184,6 @@ describeFs('a full disk, then space again', () => {
     for (let freePages = 0; freePages <= 18; freePages += 2) {
       const out = path.join(firstRun, String(freePages))
       mkdirSync(out)
-      const cmd = [process.execPath, BIN, 'config', 'set', 'retention.prometheus', '12h', '--no-push', '--no-sync', '--yes'].map((a) => `'${a}'`).join(' ')
       // the first run on the full disk (its output kept outside it), the filler removed, the same command again
       const r = await onSmallFs({
         fixture,
@@ -192,11 +191,9 @@ describeFs('a full disk, then space again', () => {
         disk: {freePages},
         cwd: 'a',
         // then what the rerun committed: its message
-        argv: [
-          'sh',
-          '-c',
-          `${cmd} > '${out}/stdout' 2> '${out}/stderr'; echo $? > '${out}/status'; rm ../.filler; ${cmd} && exec git -C gitops log -1 --format=%B`,
-        ],
+        argv: fullThenSpace([process.execPath, BIN, 'config', 'set', 'retention.prometheus', '12h', '--no-push', '--no-sync', '--yes'], out, {
+          after: (cmd) => `${cmd} && exec git -C gitops log -1 --format=%B`,
+        }),
       })
       const read = (f: string) => readFileSync(path.join(out, f), 'utf8')
       const first = {status: Number(read('status')), stderr: read('stderr')}
@@ -244,17 +241,15 @@ describeFs('a full disk, then space again: init', () => {
     for (let freePages = 0; freePages <= 12; freePages += 2) {
       const out = path.join(firstRun, String(freePages))
       mkdirSync(out)
-      const cmd = [process.execPath, BIN, 'init', '--example', '-c', 'fresh/obsctl.yaml'].map((a) => `'${a}'`).join(' ')
       const r = await onSmallFs({
         fixture,
         sizeKiB: 4096,
         disk: {freePages},
         cwd: 'a',
-        argv: [
-          'sh',
-          '-c',
-          `${cmd} > '${out}/stdout' 2> '${out}/stderr'; echo $? > '${out}/status'; ls fresh > '${out}/ls' 2>&1; rm ../.filler; [ "$(cat '${out}/status')" = 0 ] || exec ${cmd}`,
-        ],
+        argv: fullThenSpace([process.execPath, BIN, 'init', '--example', '-c', 'fresh/obsctl.yaml'], out, {
+          between: `ls fresh > '${out}/ls' 2>&1`,
+          after: (cmd) => `[ "$(cat '${out}/status')" = 0 ] || exec ${cmd}`,
+        }),
       })
       const first = {status: Number(readFileSync(path.join(out, 'status'), 'utf8')), stderr: readFileSync(path.join(out, 'stderr'), 'utf8')}
       if (first.status !== 0) {
@@ -376,7 +371,6 @@ describeFs('a full disk at exit: the code cache', () => {
     cpSync(path.join(fixture, 'a'), path.join(dir, 'a'), {recursive: true})
     const warm = await obsctl(['plan', '-c', path.join(dir, 'a', 'obsctl.yaml')], {env: {XDG_CACHE_HOME: path.join(dir, 'cache'), OBSCTL_CODE_CACHE: '1'}})
     expect(warm.status, warm.stderr).toBe(0)
-    const cmd = [process.execPath, BIN, 'plan'].map((a) => `'${a}'`).join(' ')
     const run = (freePages: number, out: string) =>
       onSmallFs({
         fixture: dir,
@@ -385,11 +379,7 @@ describeFs('a full disk at exit: the code cache', () => {
         cwd: 'a',
         env: {OBSCTL_CODE_CACHE: '1'},
         // the first start on the full disk (the cache written at its exit), then space again and the next start
-        argv: [
-          'sh',
-          '-c',
-          `export XDG_CACHE_HOME="$PWD/../cache"; ${cmd} > '${out}/stdout' 2> '${out}/stderr'; echo $? > '${out}/status'; rm ../.filler; exec ${cmd}`,
-        ],
+        argv: fullThenSpace([process.execPath, BIN, 'plan'], out, {before: 'export XDG_CACHE_HOME="$PWD/../cache"', after: (cmd) => `exec ${cmd}`}),
       })
     // each run's file system is mounted at a folder of its own
     const sameFs = (text: string) => text.replaceAll(/obsctl-smallfs-\w+/g, 'FS')

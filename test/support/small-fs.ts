@@ -84,3 +84,14 @@ export async function onSmallFs(o: {
     tree: path.join(out, 'tree'),
   }
 }
+
+/**
+ * The `sh -c` argv of a command run twice: first on the full disk, its stdout, stderr and exit status kept in `out`
+ * (a folder outside the small file system, which ends with the run), then `between` (shell), the filler removed, and
+ * `after(cmd)` (shell, `cmd` being the command again, quoted) with space on the disk. `before`: shell run first.
+ */
+export function fullThenSpace(args: string[], out: string, o: {before?: string; between?: string; after: (cmd: string) => string}): string[] {
+  const cmd = args.map((a) => `'${a}'`).join(' ')
+  const steps = [o.before, `${cmd} > '${out}/stdout' 2> '${out}/stderr'`, `echo $? > '${out}/status'`, o.between, 'rm ../.filler', o.after(cmd)]
+  return ['sh', '-c', steps.filter(Boolean).join('; ')]
+}
