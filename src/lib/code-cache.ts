@@ -281,8 +281,10 @@ function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void 
       if (data === undefined) continue
       const fd = fs.openSync(tmp, 'wx', 0o600)
       try {
-        writeWhole(fd, Buffer.from(p.head, 'latin1'))
-        writeWhole(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data)
+        // writeFileSync on a descriptor writes every byte (write(2) on a nearly full disk writes what fits): a file
+        // cut at a page boundary is never renamed into place
+        fs.writeFileSync(fd, Buffer.from(p.head, 'latin1'))
+        fs.writeFileSync(fd, data)
       } finally {
         fs.closeSync(fd)
       }
@@ -291,19 +293,6 @@ function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void 
     } catch {
       safe(() => fs.unlinkSync(tmp))
     }
-  }
-}
-
-/**
- * Write all of buf at fd: on a nearly full disk write(2) writes what fits and returns that count (the next one
- * fails), and a file cut at a page boundary must not be renamed into place (src/lib/fs.ts does the same; this file
- * is loaded before the bundle, and imports none of it).
- */
-function writeWhole(fd: number, buf: Buffer): void {
-  for (let off = 0; off < buf.length;) {
-    const n = fs.writeSync(fd, buf, off, buf.length - off)
-    if (n <= 0) throw new Error('write returned 0 bytes')
-    off += n
   }
 }
 

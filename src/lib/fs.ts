@@ -6,8 +6,9 @@
  * On a full or read-only disk a write fails before the rename: the file named keeps what it held, the temporary file
  * is removed, and the error names the file the user knows (not the temporary one) and the reason in words
  * (errors.ts fromFsError). A write(2) on a nearly full file system writes what fits and returns that count (the next
- * one fails ENOSPC): every write here loops until all bytes are written, so a short write never becomes a truncated
- * file renamed into place (write-file-atomic, used before, ignored the count).
+ * one fails ENOSPC): every write here writes all bytes (Node's writeFileSync and FileHandle.writeFile loop over the
+ * count), so a short write never becomes a truncated file renamed into place (write-file-atomic, used before, made
+ * one writeSync and ignored the count).
  */
 import {
   chmodSync,
@@ -177,15 +178,6 @@ function targetOf(file: string): string {
   }
 }
 
-/** Write all of buf at fd: write(2) may write less than asked (a nearly full disk); the next write says why. */
-function writeAllSync(fd: number, buf: Buffer): void {
-  for (let off = 0; off < buf.length;) {
-    const n = writeSync(fd, buf, off, buf.length - off)
-    if (n <= 0) throw Object.assign(new Error('write returned 0 bytes'), {code: 'EIO', syscall: 'write'})
-    off += n
-  }
-}
-
 function removeQuietly(file: string): void {
   try {
     unlinkSync(file)
@@ -206,18 +198,14 @@ export async function writeFileAtomic(file: string, data: string | Buffer, opts:
   const target = targetOf(file)
   const {mode, owner} = modeFor(target, opts)
   const temp = tempFor(target)
-  const buf = typeof data === 'string' ? Buffer.from(data) : data
   const {open, rename} = await import('node:fs/promises')
   let fh: Awaited<ReturnType<typeof open>> | undefined
   try {
     fh = await open(temp, 'wx', mode)
     await fh.chmod(mode)
     if (owner) await fh.chown(owner.uid, owner.gid)
-    for (let off = 0; off < buf.length;) {
-      const {bytesWritten} = await fh.write(buf, off, buf.length - off)
-      if (bytesWritten <= 0) throw Object.assign(new Error('write returned 0 bytes'), {code: 'EIO', syscall: 'write'})
-      off += bytesWritten
-    }
+    // FileHandle.writeFile loops until every byte is written
+    await fh.writeFile(data)
     await fh.sync()
     const closing = fh
     fh = undefined
@@ -241,7 +229,8 @@ export function writeFileAtomicSync(file: string, data: string | Buffer, opts: A
     fd = openSync(temp, 'wx', mode)
     fchmodSync(fd, mode)
     if (owner) fchownSync(fd, owner.uid, owner.gid)
-    writeAllSync(fd, typeof data === 'string' ? Buffer.from(data) : data)
+    // writeFileSync on a descriptor loops until every byte is written (a short write is followed by the next)
+    writeFileSync(fd, data)
     fsyncSync(fd)
     const closing = fd
     fd = undefined
@@ -280,7 +269,7 @@ export function writeNewFileSync(temp: string, data: string, opts: {mode: number
   let fd: number | undefined
   try {
     fd = openSync(temp, 'wx', opts.mode)
-    writeAllSync(fd, Buffer.from(data))
+    writeFileSync(fd, data)
     const closing = fd
     fd = undefined
     closeSync(closing)
