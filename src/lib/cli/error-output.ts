@@ -68,7 +68,8 @@ function writeFully(fd: number, text: string): void {
  */
 export function usageError(err: Error, id: string | undefined): ObsctlError {
   // on a terminal oclif dims its flag-validation lines (`\e[2mMissing required flag host\n\e[22m`): read without colour
-  const text = dropUnusedMultipleNote(stripVTControlCharacters(err.message))
+  const typed = (err as {parse?: {input?: {argv?: unknown}}}).parse?.input?.argv
+  const text = dropUnusedMultipleNote(stripVTControlCharacters(err.message), Array.isArray(typed) ? typed.map(String) : process.argv)
   const lines = text
     .split('\n')
     .map((l) => l.trim())
@@ -86,12 +87,12 @@ export function usageError(err: Error, id: string | undefined): ObsctlError {
  * oclif's missing-argument error ends with a note for every flag that takes several values ("Note: --endpoint allows
  * multiple values. Because of this you need to provide all arguments before providing that flag." and how to use
  * `--`), whether or not that flag was typed: `obsctl cluster remove` alone spoke of --endpoint. Kept only when one of
- * those flags is on the command line (then it is the likely cause).
+ * those flags is among the words the parser was given (the error's own `parse.input.argv`; else the process's).
  */
-function dropUnusedMultipleNote(message: string): string {
+function dropUnusedMultipleNote(message: string, argv: string[]): string {
   const m = /\n*Note: ((?:--[\w-]+(?:, )?)+) allows? multiple values\.[^\n]*(?:\nAlternatively, you can use "--"[^\n]*)?/.exec(message)
   if (!m) return message
-  const typed = m[1]!.split(', ').some((flag) => process.argv.some((a) => a === flag || a.startsWith(`${flag}=`)))
+  const typed = m[1]!.split(', ').some((flag) => argv.some((a) => a === flag || a.startsWith(`${flag}=`)))
   return typed ? message : message.slice(0, m.index) + message.slice(m.index + m[0].length)
 }
 
