@@ -33,13 +33,21 @@ export interface LockInfo {
   pidns?: string
 }
 
-/** This process's pid namespace (`pid:[4026531836]` → `4026531836`), or undefined without /proc. */
+let pidNamespace: {ns?: string} | undefined
+
+/**
+ * This process's pid namespace (`pid:[4026531836]` → `4026531836`), or undefined without /proc: read once (a
+ * process never changes it), as a waiter asks at every look at a held lock.
+ */
 export function ownPidNamespace(): string | undefined {
-  try {
-    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1]
-  } catch {
-    return undefined
+  if (!pidNamespace) {
+    try {
+      pidNamespace = {ns: /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1]}
+    } catch {
+      pidNamespace = {}
+    }
   }
+  return pidNamespace.ns
 }
 
 /** Who holds a lock this process takes: what holderAlive (here or in another obsctl) judges it by. */
