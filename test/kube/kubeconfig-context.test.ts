@@ -5,7 +5,7 @@
  * names an entry wins, a modified entry is written to the file that defines it, a new one to the first
  * file that exists (the last in the list when none does); current-context is the first one set.
  */
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
@@ -251,6 +251,12 @@ describe('a bad $KUBECONFIG is bad input: said once, exit 2, before anything is 
       }
       // the same file named by --kubeconfig was refused as before
       expect((await offline(['status', '--kubeconfig', file], path.join(lab, 'unused'))).status).toBe(2)
+      // kubectl, the truth for what a kubeconfig is: it refuses the garbage and the binary file too ("error loading
+      // config file … yaml: …"); the empty one it loads as a configuration with no context, through which no cluster
+      // is reached either: obsctl says so once rather than for every cluster
+      const k = spawnSync(KUBECTL, ['config', 'get-contexts', '-o', 'name'], {encoding: 'utf8', env: {...process.env, KUBECONFIG: file}})
+      if (name === 'empty.conf') expect([k.status, k.stdout], k.stderr).toEqual([0, ''])
+      else expect([k.status, k.stderr]).toEqual([1, expect.stringContaining(`error loading config file "${file}": yaml:`)])
     }
     expect(journal()).toEqual([])
   })
