@@ -8,9 +8,9 @@
  */
 import {execFile, execFileSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {SHIM, type Sandbox, type SandboxNode} from '../support/sshd.js'
+import {type Sandbox, type SandboxNode, writeShimWrapper} from '../support/sshd.js'
 
 export const TOOLS = ['kubeadm', 'crictl', 'etcdctl', 'etcdutl']
 
@@ -18,11 +18,7 @@ export const TOOLS = ['kubeadm', 'crictl', 'etcdctl', 'etcdutl']
 export function installTools(sb: Sandbox, node: SandboxNode, tools = TOOLS): void {
   const dir = path.join(node.dir, 'pkgbin')
   mkdirSync(dir, {recursive: true})
-  for (const t of tools) {
-    const f = path.join(dir, t)
-    writeFileSync(f, `#!/bin/bash\nexec /bin/bash ${SHIM} ${node.dir} ${node.ip} ${sb.clustersDir} ${t} "$@"\n`)
-    chmodSync(f, 0o755)
-  }
+  for (const t of tools) writeShimWrapper(path.join(dir, t), node, sb.clustersDir, t)
 }
 
 const nodeShell = (node: SandboxNode, script: string) => {

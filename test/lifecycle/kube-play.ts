@@ -11,7 +11,7 @@ import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {stringify} from 'yaml'
 import type {KubeServer} from '../support/kube/index.js'
-import {SHIM, type Sandbox, type SandboxNode} from '../support/sshd.js'
+import {type Sandbox, type SandboxNode, writeShimWrapper} from '../support/sshd.js'
 import {obsctl as runCli} from '../cli/helpers.js'
 
 /** The CLI through the suite's one runner (test/cli/helpers.ts), with the exit code as these tests read it. */
@@ -61,7 +61,7 @@ export function seedInstalled(
   mkdirSync(path.join(n.dir, 'pkgbin'), {recursive: true})
   for (const p of ['kubeadm', 'kubelet', 'kubectl']) {
     writeFileSync(path.join(st, 'pkgver', p), `${version}\n`)
-    writeFileSync(path.join(n.dir, 'pkgbin', p), `#!/bin/bash\nexec /bin/bash ${SHIM} ${n.dir} ${n.ip} ${sb.clustersDir} ${p} "$@"\n`, {mode: 0o755})
+    writeShimWrapper(path.join(n.dir, 'pkgbin', p), n, sb.clustersDir, p)
   }
   writeFileSync(path.join(st, 'pkgs'), 'kubeadm\nkubelet\nkubectl\ncontainerd\n')
   writeFileSync(path.join(st, 'kubelet-running'), `${version}\n`)

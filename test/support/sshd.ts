@@ -17,7 +17,16 @@ import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-export const SHIM = path.join(HERE, 'node-sandbox', 'shim.sh')
+const SHIM = path.join(HERE, 'node-sandbox', 'shim.sh')
+
+/**
+ * An executable FILE that runs the recording shim as command CMD of NODE: what the sandbox puts on the PATH for
+ * each shimmed command, and what a test writes to "install" a tool (as the shim's own package installs do).
+ */
+export function writeShimWrapper(file: string, node: {dir: string; ip: string}, clustersDir: string, cmd: string): void {
+  writeFileSync(file, `#!/bin/bash\nexec /bin/bash ${SHIM} ${node.dir} ${node.ip} ${clustersDir} ${cmd} "$@"\n`)
+  chmodSync(file, 0o755)
+}
 
 /** Commands replaced by recording shims on every node's PATH. */
 export const SHIMMED = [
@@ -201,9 +210,7 @@ function makeNode(root: string, clustersDir: string, clientPub: string, ip: stri
   writeFileSync(path.join(st, 'owner-pid'), String(process.pid))
   const dnf = o.packageManager === 'dnf'
   for (const c of SHIMMED.filter((x) => !(dnf && APT_TOOLS.includes(x)))) {
-    const w = path.join(bin, c)
-    writeFileSync(w, `#!/bin/bash\nexec /bin/bash ${SHIM} ${dir} ${ip} ${clustersDir} ${c} "$@"\n`)
-    chmodSync(w, 0o755)
+    writeShimWrapper(path.join(bin, c), {dir, ip}, clustersDir, c)
   }
   const upperOf = (p: string) => {
     const o2 = OVERLAYS.find((x) => p === x || p.startsWith(`${x}/`))
