@@ -185,6 +185,17 @@ export function knownFields(p: FieldPath): string[] {
 
 function zodProblems(error: z.ZodError, data: unknown, positionOf: (p: FieldPath, key?: boolean) => Position): ConfigProblem[] {
   const out: ConfigProblem[] = []
+  // a required field missing beside an unknown one that is its misspelling (`apiServr` for `apiServer`) is one mistake:
+  // the unknown field's "did you mean" says it, at the line to fix, and the missing field is not listed as well
+  const misspelt = new Set<string>()
+  for (const issue of error.issues) {
+    if (issue.code !== 'unrecognized_keys') continue
+    const p = issue.path.filter((s): s is string | number => typeof s !== 'symbol')
+    for (const k of issue.keys) {
+      const meant = didYouMean(k, knownFields(p))
+      if (meant) misspelt.add(formatPath([...p, meant]))
+    }
+  }
   for (const issue of error.issues) {
     const p = issue.path.filter((s): s is string | number => typeof s !== 'symbol')
     if (issue.code === 'unrecognized_keys') {
@@ -198,7 +209,10 @@ function zodProblems(error: z.ZodError, data: unknown, positionOf: (p: FieldPath
       continue
     }
     let message = issue.message
-    if (issue.code === 'invalid_type' && /received undefined/.test(message)) message = `required field is missing (${message.replace(/^Invalid input: /, '')})`
+    if (issue.code === 'invalid_type' && /received undefined/.test(message)) {
+      if (misspelt.has(formatPath(p))) continue
+      message = `required field is missing (${message.replace(/^Invalid input: /, '')})`
+    }
     // zod's `Invalid option: expected one of "remote-scrape"|"agent"`: in obsctl's words, with what was meant
     if (issue.code === 'invalid_value' && issue.values.every((v) => typeof v === 'string')) message = unknownValueMessage(valueAt(data, p), issue.values)
     out.push({path: formatPath(p), message, position: positionOf(p)})
