@@ -252,7 +252,8 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   const plan = [
     `roll ${branch} back to ${target.sha.slice(0, 12)} (${target.subject}), reverting ${undo.length} commit(s):`,
     ...reverted.map(line),
-    invDiff ? `\n${invDiff}` : `${inv.file}: unchanged`,
+    // the diff ends with its own line end: one blank line before what follows, as in the dry run (formatRollback)
+    invDiff ? `\n${invDiff.replace(/\n+$/, '')}` : `${inv.file}: unchanged`,
     `\n${files.length} rendered file(s) change:`,
     ...files.map((f) => `  ${f}`),
   ].join('\n')
