@@ -59,7 +59,7 @@ if [ "$(cat /etc/apt/sources.list.d/kubernetes.list 2>/dev/null)" != "$want" ]; 
   install -d -m 0755 /etc/apt/keyrings
   curl -fsSL ${shQuote(`${base}/deb/Release.key`)} | gpg --batch --yes --dearmor -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
   printf '%s\\n' "$want" >/etc/apt/sources.list.d/kubernetes.list
-  echo "repository: ${base}"
+  printf '%s\\n' ${shQuote(`repository: ${base}`)}
 fi
 apt_update`
       : `set -eo pipefail; cat >/etc/yum.repos.d/kubernetes.repo <<'EOF'
@@ -71,7 +71,7 @@ gpgcheck=1
 gpgkey=${base}/rpm/repodata/repomd.xml.key
 exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
 EOF
-echo "repository: ${base}"`
+printf '%s\\n' ${shQuote(`repository: ${base}`)}`
   await root(conn, `switching the Kubernetes package repository to ${minor}`, script, io, 'UPGRADE_REPOSITORY')
 }
 
