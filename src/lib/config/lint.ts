@@ -20,7 +20,7 @@ import {caProblem, checkFiles} from './files.js'
 import {inputError} from '../errors.js'
 import {envPasswordProblems} from './passwords.js'
 import {envFix, envValueProblem} from '../env.js'
-import {addressRange, overlaps, parseCidr, parseLbEntry, type AddressRange} from './validators.js'
+import {addressRange, dnsSubdomainError, overlaps, parseCidr, parseLbEntry, type AddressRange} from './validators.js'
 
 export type Severity = 'error' | 'warning' | 'info'
 
@@ -189,6 +189,34 @@ function inventoryLint(inv: LoadedInventory, opts: LintOptions): {findings: Find
           'give each node of a cluster its own name',
         )
     })
+    // a node without a name is the Kubernetes node its host names: kubeadm refuses a nodeRegistration.name that is no
+    // lower-case DNS name (an upper-case host name, an IPv6 address) on the node, after its packages are installed
+    c.nodes.forEach((n, j) => {
+      if (n.name !== undefined || dnsSubdomainError(n.host) === undefined) return
+      const suggestion = n.host
+        .toLowerCase()
+        .replace(/[^a-z0-9.-]+/g, '-')
+        .replace(/^[-.]+|[-.]+$/g, '')
+      add(
+        'node-name',
+        'error',
+        ['clusters', i, 'nodes', j, 'host'],
+        `node ${n.host} has no name, so its Kubernetes node name would be its host, which Kubernetes refuses: a node name is a lower-case DNS name${n.host.includes(':') ? ', and an IPv6 address is none' : ''} (kubeadm's nodeRegistration.name)`,
+        `give the node a name, e.g. name: ${dnsSubdomainError(suggestion) === undefined ? suggestion : 'node-1'}`,
+      )
+    })
+    // a remote-scrape edge's Prometheus on the central cluster is the StatefulSet prometheus-edge-<name>: Kubernetes
+    // creates no pod for a StatefulSet whose name is over 52 characters (the pods' controller-revision-hash label is
+    // the name, '-' and a 10-character hash, at most 63: kubernetes/kubernetes#64023)
+    const sts = `prometheus-${edgePrometheusName(c)}`
+    if (metricsMode(c) === 'remote-scrape' && sts.length > 52)
+      add(
+        'edge-prometheus-name',
+        'error',
+        ['clusters', i, 'name'],
+        `remote-scrape edge ${c.name}: its Prometheus on the central cluster would be the StatefulSet ${sts} (${sts.length} characters), and Kubernetes starts no pod of a StatefulSet whose name is over 52 (the pods' controller-revision-hash label, that name and 11 characters, must be at most 63)`,
+        `name the cluster with at most ${52 - sts.length + c.name.length} characters, or give it metrics: agent`,
+      )
     if (c.role === 'central' && c.metrics)
       add(
         'metrics-central',

@@ -13,12 +13,16 @@ import {
   cidrError,
   dnsLabelError,
   dnsSubdomainError,
+  gitBranchError,
   gitRemoteError,
   hostError,
   apiServerUrlError,
   httpUrlError,
+  noProxyError,
   parseLbEntry,
   plainHttpCredentialError,
+  proxyUrlError,
+  s3RegionError,
   semverError,
   vTagError,
 } from './validators.js'
@@ -81,6 +85,9 @@ function buildPlatformSchema() {
     /^[^\s\p{Cc}]+$/u.test(v) ? undefined : `"${JSON.stringify(v).slice(1, -1)}" is not a login name: no spaces or control characters`,
   )
 
+  /** a proxy of the nodes: http(s)://HOST[:PORT] (validators.ts proxyUrlError) */
+  const proxyUrl = checked((v) => proxyUrlError(v, 'obsctl has no field for proxy credentials: allow the nodes at the proxy instead'))
+
   const SshSchema = z.strictObject({
     user: loginName.default('root').describe('login user on every node unless the node sets its own'),
     port: z.number().int().min(1).max(65535).default(22).describe('SSH port on every node unless the node sets its own, e.g. 2222'),
@@ -102,13 +109,11 @@ function buildPlatformSchema() {
       .describe('seconds to wait for an SSH connection to a node (at most a day), e.g. 60 on slow links'),
     proxy: emptyWhenNull(
       z.strictObject({
-        http: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead')
+        http: proxyUrl.optional().describe('proxy for http:// on the nodes, http(s)://HOST[:PORT], e.g. http://proxy.lab:3128'),
+        https: proxyUrl.optional().describe('proxy for https:// on the nodes, http(s)://HOST[:PORT], e.g. http://proxy.lab:3128'),
+        noProxy: checked(noProxyError)
           .optional()
-          .describe('proxy for http:// on the nodes, e.g. http://proxy.lab:3128'),
-        https: url('obsctl has no field for proxy credentials: allow the nodes at the proxy instead')
-          .optional()
-          .describe('proxy for https:// on the nodes, e.g. http://proxy.lab:3128'),
-        noProxy: z.string().optional().describe('hosts and networks reached without the proxy, comma-separated, e.g. 10.0.0.0/8,.lab'),
+          .describe('hosts, .domains, addresses and CIDRs reached without the proxy, comma-separated, e.g. 10.0.0.0/8,.lab'),
       }),
     )
       .optional()
@@ -133,7 +138,7 @@ function buildPlatformSchema() {
 
   const S3Schema = z.strictObject({
     endpoint: url('set s3.accessKeyEnv and s3.secretKeyEnv to the names of the env vars holding the keys').describe('e.g. https://s3.minio.miribit.lab'),
-    region: z.string().default('us-east-1').describe('S3 region the clients sign requests for, e.g. us-east-1'),
+    region: checked(s3RegionError).default('us-east-1').describe('S3 region the clients sign requests for, e.g. us-east-1'),
     caFile: z.string().optional().describe('CA bundle for a private CA (TLS is never disabled), e.g. ./minio-ca.pem'),
     pathStyle: z.boolean().default(true).describe('path-style bucket URLs (https://s3.example/bucket), as MinIO serves them; false: virtual-host style'),
     accessKeyEnv: envName.default('OBSCTL_S3_ACCESS_KEY').describe('name of the environment variable holding the S3 access key (never the key itself)'),
@@ -155,7 +160,7 @@ function buildPlatformSchema() {
 
   const GitSchema = z.strictObject({
     remote: checked(gitRemoteError).describe('the GitOps repository Argo CD pulls (https:// or ssh), e.g. https://git.example.lab/platform/gitops.git'),
-    branch: z.string().default('main').describe('branch Argo CD follows and obsctl commits to, e.g. main'),
+    branch: checked(gitBranchError).default('main').describe('branch Argo CD follows and obsctl commits to, e.g. main'),
     dir: z.string().default('gitops').describe('local working copy, relative to the inventory'),
     private: z.boolean().default(false).describe('Argo CD needs repository credentials'),
     sshKeyFile: z.string().optional().describe('deploy key Argo CD uses for a private ssh remote, e.g. ~/.ssh/gitops-deploy'),

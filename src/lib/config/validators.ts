@@ -424,11 +424,92 @@ export function apiServerUrlError(text: string): string | undefined {
   return `"${text}": plain http is refused for an API server: Argo CD sends the cluster's bearer token to it (the cluster Secret obsctl registers), and kubectl the credentials of the kubeconfig obsctl merges, which http:// would carry in cleartext to a server nobody verified; use ${text.replace(/^http:/i, 'https:')} (kube-apiserver serves https only)`
 }
 
+/** A character of a refused value, named so a user can find it (`a newline`, `the character "%"`). */
+function named(ch: string): string {
+  const names: Record<string, string> = {'\n': 'a newline', '\r': 'a carriage return', '\t': 'a tab', ' ': 'a space'}
+  return names[ch] ?? (/\p{Cc}/u.test(ch) ? `the control character ${JSON.stringify(ch)}` : `the character ${JSON.stringify(ch)}`)
+}
+
+/**
+ * Text that Argo CD would read as its own: the ApplicationSets obsctl renders use Go templates (goTemplate: true), and
+ * every field of their template (repoURL, targetRevision) is a template, so `{{ … }}` there is not the value.
+ */
+const GO_TEMPLATE = /\{\{|\}\}/
+
+/**
+ * An HTTP(S) proxy of the nodes (ssh.proxy.http, .https): http(s)://HOST[:PORT], as curl, apt, Go and containerd use a
+ * proxy: a path, query or fragment is not used by any of them, and the URL goes into containerd's systemd drop-in
+ * (Environment="HTTP_PROXY=…"), where `"`, `\` and `%` (a percent-encoded path) are systemd's own syntax.
+ */
+export function proxyUrlError(text: string, credentialFix: string): string | undefined {
+  const e = httpUrlError(text, credentialFix)
+  if (e) return e
+  if (!/^https?:\/\/[^/?#]+\/?$/i.test(text))
+    return `"${redactUrl(text)}" is not a proxy address: a proxy is http(s)://HOST[:PORT] (no path, query or fragment, which no client sends to a proxy), e.g. http://proxy.lab:3128`
+  return undefined
+}
+
+/**
+ * NO_PROXY of the nodes (ssh.proxy.noProxy): hosts, .domains, *, addresses, CIDRs and HOST:PORT, separated by commas
+ * (spaces after a comma are fine: curl and Go trim them). The list goes into the nodes' environment and into
+ * containerd's systemd drop-in (Environment="NO_PROXY=…"), where a newline would start a directive of its own, and
+ * `"`, `\` and `%` are systemd's syntax: any other character is refused, as no host name or address holds one.
+ */
+export function noProxyError(text: string): string | undefined {
+  const bad = /[^A-Za-z0-9.,:/*_[\] -]/u.exec(text)
+  if (bad)
+    return `${JSON.stringify(text)} is not a no-proxy list: ${named(bad[0])} is in no host name or address (hosts, .domains, addresses and CIDRs separated by commas, e.g. 10.0.0.0/8,.lab,localhost); the list goes into the nodes' environment and containerd's systemd unit`
+  if (text.split(',').every((p) => p.trim() === ''))
+    return 'empty no-proxy list: name the hosts, .domains, addresses or CIDRs the nodes reach without the proxy, or remove noProxy'
+  return undefined
+}
+
+/**
+ * An S3 region (s3.region): the name S3 clients sign every request for (AWS Signature V4's credential scope
+ * DATE/REGION/s3/aws4_request, so never a `/`) and that Longhorn's backup target carries (s3://BUCKET@REGION/PATH,
+ * so never `@`, `:` or `/`). Every S3 service's region names are letters, digits, '-', '_' (MinIO's own rule) and dots.
+ */
+export function s3RegionError(text: string): string | undefined {
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(text)) return undefined
+  return `${JSON.stringify(text)} is not an S3 region name: letters, digits, '-', '_' and '.' (e.g. us-east-1); it is signed into every S3 request and written into Longhorn's backup target s3://BUCKET@REGION/`
+}
+
+/**
+ * A Git branch name as `git check-ref-format --branch` takes it (refs.c check_refname_component, and a branch never
+ * starts with '-', which git would read as an option), and without `{{`/`}}`: the branch is the targetRevision of
+ * the Argo CD ApplicationSets, whose Go templates would read it.
+ */
+export function gitBranchError(text: string): string | undefined {
+  const refused = (problem: string) => `${JSON.stringify(text)} is not a Git branch name: ${problem} (git check-ref-format --branch; e.g. main)`
+  if (text === '') return refused('it is empty')
+  if (text.startsWith('-')) return refused("it starts with '-' (git would read it as an option)")
+  if (text === 'HEAD') return refused('git reserves the name HEAD')
+  const bad = /[\p{Cc} ~^:?*[\\]/u.exec(text)
+  if (bad) return refused(`${named(bad[0])} is not allowed in a branch name (nor a space, a control character, ~ ^ : ? * [ or \\)`)
+  if (text.includes('..') || text.includes('@{')) return refused(`it holds ${text.includes('..') ? "'..'" : "'@{'"}`)
+  if (text.startsWith('/') || text.endsWith('/') || text.includes('//')) return refused("it starts or ends with '/' or holds '//'")
+  if (text.endsWith('.') || text.split('/').some((c) => c.startsWith('.') || c.endsWith('.lock')))
+    return refused("it ends with '.', or a part of it starts with '.' or ends with '.lock'")
+  if (GO_TEMPLATE.test(text)) return refused("it holds '{{' or '}}', which the Argo CD ApplicationSets (Go templates) would read as a template")
+  return undefined
+}
+
 /**
  * A Git remote: https://, http://, ssh://, git:// or scp-like user@host:path. An https remote never
  * carries user or token; an ssh remote may name its user (git@) but never a password.
+ * Never git's `<transport>::<address>` (a remote helper: `ext::` runs a command, `fd::` talks over a file descriptor),
+ * never a control character (nor, but in a local path, a space), never `{{`/`}}` (Argo CD's ApplicationSet templates).
  */
 export function gitRemoteError(text: string): string | undefined {
+  // git's transport_get: a run of RFC 3986 unreserved characters, then "::", names a remote helper git-remote-<name>
+  const helper = /^([A-Za-z0-9._~-]+)::/.exec(text)
+  if (helper)
+    return `"${text.slice(0, helper[0].length)}…" is git's syntax for a remote helper (git-remote-${helper[1]}: ext:: runs a command, fd:: talks over a file descriptor), not a repository address: use https://HOST/PATH.git, ssh://git@HOST/PATH.git or git@HOST:PATH.git`
+  const ws = /[\s\p{Cc}]/u.exec(text)
+  const local = text.startsWith('/') || text.startsWith('./') || text.startsWith('../')
+  if (ws && (!local || /\p{Cc}/u.test(ws[0]))) return `${JSON.stringify(text.replace(/\/\/[^/@]*@/, '//…@'))} is not a Git remote: it holds ${named(ws[0])}`
+  if (GO_TEMPLATE.test(text))
+    return `"${redactUrl(text)}" holds '{{' or '}}': the remote is the repoURL of the Argo CD ApplicationSets, whose Go templates would read it as a template`
   if (/^(https?|ssh|git|file):\/\//.test(text)) {
     let u: URL
     try {
@@ -448,7 +529,7 @@ export function gitRemoteError(text: string): string | undefined {
     const hostProblem = hostError(m[2]!)
     return hostProblem ? `"${text}": ${hostProblem}` : undefined
   }
-  if (text.startsWith('/') || text.startsWith('./') || text.startsWith('../')) return undefined // a local path (tests, mirrors)
+  if (local) return undefined // a local path (tests, mirrors)
   return `"${text}" is not a Git remote: expected https://HOST/PATH.git, ssh://git@HOST/PATH.git or git@HOST:PATH.git`
 }
 
