@@ -55,20 +55,40 @@ export interface RenderPlan<F extends RenderedFile | FileDigest = RenderedFile> 
   old: RenderManifest
 }
 
+/**
+ * A manifest path as obsctl writes one: relative, '/'-separated, no empty, '.' or '..' part, no NUL or backslash. The
+ * manifest comes with the repository (anyone who can push writes it), and render removes what it lists: a path that
+ * leaves the folder would name a file outside it.
+ */
+const insidePath = (p: string) => p !== '' && !/[\0\\]/.test(p) && p.split('/').every((part) => part !== '' && part !== '.' && part !== '..')
+
 export function readManifest(dir: string): RenderManifest {
   const f = path.join(dir, MANIFEST_FILE)
   if (!existsSync(f)) return {version: 1, files: {}}
+  let m: RenderManifest
   try {
-    const m = JSON.parse(readFileSync(f, 'utf8')) as RenderManifest
+    m = JSON.parse(readFileSync(f, 'utf8')) as RenderManifest
     if (m.version !== 1 || typeof m.files !== 'object' || m.files === null) throw new Error('unknown format')
     if (m.previous !== undefined && (typeof m.previous !== 'object' || m.previous === null)) throw new Error('unknown format')
-    return m
   } catch (error) {
     throw new ObsctlError(`cannot read ${f}: ${(error as Error).message}`, {
       code: 'RENDER_MANIFEST',
       hints: [`restore it from Git: git -C ${dir} checkout -- ${MANIFEST_FILE}`],
     })
   }
+  const outside = [...Object.keys(m.files), ...Object.keys(m.previous ?? {})].find((p) => !insidePath(p))
+  if (outside !== undefined)
+    throw new ObsctlError(
+      `${f} lists ${JSON.stringify(outside)}, which is not a path inside ${dir}: obsctl renders only there, so this manifest is not one it wrote, and nothing was read, written or removed`,
+      {
+        code: 'RENDER_MANIFEST',
+        hints: [
+          `see who changed it: git -C ${dir} log -p -- ${MANIFEST_FILE}`,
+          `then restore obsctl's manifest from an earlier commit (git -C ${dir} checkout COMMIT -- ${MANIFEST_FILE})`,
+        ],
+      },
+    )
+  return m
 }
 
 function readIf(file: string): Buffer | undefined {
