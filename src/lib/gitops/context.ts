@@ -39,6 +39,34 @@ export const FLUENT_BIT_IMAGE = 'ghcr.io/fluent/fluent-operator/fluent-bit'
 
 const q = (v: unknown) => JSON.stringify(v)
 
+/** plain (true) or not, per value: a fleet's names are few, and the YAML reading is not free */
+const plainScalars = new Map<string, boolean>()
+
+/**
+ * A string as one YAML scalar of type string: as it is when YAML 1.1 (kubectl, kustomize and Argo CD read manifests
+ * with go-yaml through sigs.k8s.io/yaml) and YAML 1.2 both read it back as that string (`cluster-01`: the bytes
+ * rendered before), else double-quoted. Cluster names are DNS labels, and `on`, `no`, `y`, `123`, `0x1f`, `1e3`,
+ * `null` or `2024-01-02` are bools, numbers, a null or a timestamp to YAML; an IPv6 address `[fd00::1]:6443` is a
+ * flow sequence. For the values the templates print whole (`cluster: <%= it.y(c.name) %>`).
+ */
+export function yamlScalar(v: string): string {
+  // a letter, then letters and digits in parts joined by '-': no YAML type but string starts with a letter and holds '-'
+  if (/^[a-z][a-z0-9]*(-[a-z0-9]+)+$/.test(v)) return v
+  let plain = plainScalars.get(v)
+  if (plain === undefined) {
+    const back = (version: '1.1' | '1.2') => {
+      try {
+        return (yaml().parse(`v: ${v}\n`, {version}) as {v?: unknown} | null)?.v
+      } catch {
+        return undefined
+      }
+    }
+    plain = v !== '' && back('1.1') === v && back('1.2') === v
+    plainScalars.set(v, plain)
+  }
+  return plain ? v : JSON.stringify(v)
+}
+
 export function indent(text: string, n: number): string {
   const pad = ' '.repeat(n)
   return text
@@ -172,6 +200,7 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
       {component: OPENSEARCH_NODE_POOLS[1], size: sizeOf(p, 'opensearch-data'), roles: ['data', 'ingest']},
     ],
     q,
+    y: yamlScalar,
     indent,
     host,
     size: (component: string) => sizeOf(p, component),
@@ -182,7 +211,7 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
     /** the ScrapeConfig objects of a remote-scrape edge (partials/scrape-jobs.yaml), read by its own Prometheus */
     scrapeConfigs: (e: Cluster) => {
       const api = hostPort(e.apiServer)
-      const data = {e, ns: NAMESPACES, api: `${api.host}:${api.port}`, secret: SECRET_NAMES.scrape(e.name)}
+      const data = {e, ns: NAMESPACES, api: `${api.host}:${api.port}`, secret: SECRET_NAMES.scrape(e.name), y: yamlScalar}
       // Fluent Bit's own metrics on the edge: a ScrapeConfig of its own (partials/scrape-jobs-fluent-bit.yaml)
       return `${renderPartial('scrape-jobs', data).trimEnd()}\n---\n${renderPartial('scrape-jobs-fluent-bit', data).trimEnd()}`
     },
