@@ -161,7 +161,7 @@ function checkRestoreInputs(o: RestoreOptions): RegExp | undefined {
   checkName(o.name)
   if (o.indices !== undefined && badIndexPattern(o.indices)) {
     throw inputError(
-      `--indices ${JSON.stringify(o.indices)}: expected an index pattern without spaces or empty parts, e.g. fluent-bit-cluster-02-*`,
+      `--indices ${JSON.stringify(o.indices)}: expected an index pattern without spaces or empty parts (nor a part . or ..), e.g. fluent-bit-cluster-02-*`,
       [],
       'BAD_INDICES',
     )

@@ -90,6 +90,10 @@ const FORBIDDEN = ['\\', '/', '*', '?', '"', '<', '>', '|', ',', '#']
 /** Why OpenSearch would refuse this snapshot name, or undefined when it is valid. */
 export function snapshotNameProblem(name: string): string | undefined {
   if (!name) return 'it is empty'
+  // a URL path's . and .. segments are resolved away (WHATWG URL, as every HTTP client does): PUT _snapshot/REPO/. is
+  // PUT _snapshot/REPO/, the repository's own settings
+  if (name === '.' || name === '..')
+    return `it is ${name}, which a URL path cannot carry (_snapshot/<repository>/${name} is read as the repository${name === '..' ? ' list' : ''})`
   if (/\s/.test(name)) return 'it contains whitespace'
   const bad = FORBIDDEN.filter((c) => name.includes(c))
   if (bad.length) return `it contains ${bad.join(' ')}`
@@ -112,7 +116,7 @@ function checkInputs(name: string, indices: string): void {
   }
   if (badIndexPattern(indices)) {
     throw inputError(
-      `--indices ${JSON.stringify(indices)}: expected an index pattern without spaces or empty parts, e.g. ${DEFAULT_INDICES} or fluent-bit-cluster-02-*,fluent-bit-cluster-03-*`,
+      `--indices ${JSON.stringify(indices)}: expected an index pattern without spaces or empty parts (nor a part . or ..), e.g. ${DEFAULT_INDICES} or fluent-bit-cluster-02-*,fluent-bit-cluster-03-*`,
       [],
       'BAD_INDICES',
     )
@@ -421,5 +425,6 @@ export function formatSnapshot(r: SnapshotResult): string {
 
 /** An --indices value OpenSearch cannot take: empty, with a space, or with an empty part between commas (`a,,b`). */
 export function badIndexPattern(indices: string): boolean {
-  return !indices || /\s/.test(indices) || indices.split(',').some((part) => part === '')
+  // OpenSearch has no index named . or .. (it refuses the names), and a URL path resolves them away
+  return !indices || /\s/.test(indices) || indices.split(',').some((part) => ['', '.', '..', '-.', '-..'].includes(part))
 }
