@@ -12,7 +12,7 @@ import {describe, expect, it} from 'vitest'
 import {parseAllDocuments} from 'yaml'
 import {EXAMPLE_ANSWERS, parseInventory, renderInventoryYaml, setInventoryValue} from '../../src/lib/config/index.js'
 import {renderFiles} from '../../src/lib/gitops/index.js'
-import {yamlScalar} from '../../src/lib/gitops/context.js'
+import {yamlScalar} from '../../src/lib/yaml-scalar.js'
 import {checkRepository, formatFinding} from '../support/upstream/index.js'
 
 const FILE = '/virtual/obsctl.yaml'

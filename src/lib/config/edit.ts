@@ -19,6 +19,7 @@ import {
   type LoadedInventory,
 } from './load.js'
 import {lintInventory, type LintReport} from './lint.js'
+import {urlHost} from './validators.js'
 
 export interface EditResult {
   file: string
@@ -639,7 +640,7 @@ export async function addClusterToInventory(
   for (let n = 1; !id; n++) if (!used.has(String(n).padStart(2, '0'))) id = String(n).padStart(2, '0')
   const entry: Record<string, unknown> = {name: c.name, id, role: c.role}
   if (c.role === 'edge') entry.metrics = c.metrics ?? 'remote-scrape'
-  entry.apiServer = c.apiServer ?? `https://${c.hosts[0]}:6443`
+  entry.apiServer = c.apiServer ?? `https://${urlHost(c.hosts[0]!)}:6443`
   entry.nodes = c.hosts.map((host, i) => {
     const n: Record<string, unknown> = {host}
     if (c.port) n.port = c.port
@@ -680,7 +681,7 @@ export async function addClusterToInventory(
       return `--host ${c.hosts[p[3]] ?? ''}`.trim()
     }
     if (f === 'name') return `NAME ${c.name}`
-    if (f === 'apiServer') return c.apiServer ? `--api-server ${c.apiServer}` : `--host ${c.hosts[0]} (API server https://${c.hosts[0]}:6443)`
+    if (f === 'apiServer') return c.apiServer ? `--api-server ${c.apiServer}` : `--host ${c.hosts[0]} (API server https://${urlHost(c.hosts[0]!)}:6443)`
     if (f === 'metrics') return `--metrics ${c.metrics ?? 'remote-scrape'}`
     if (f === 'id') return `NAME ${c.name} (id ${id})`
     return `cluster ${c.name}`

@@ -424,6 +424,9 @@ export function apiServerUrlError(text: string): string | undefined {
   return `"${text}": plain http is refused for an API server: Argo CD sends the cluster's bearer token to it (the cluster Secret obsctl registers), and kubectl the credentials of the kubeconfig obsctl merges, which http:// would carry in cleartext to a server nobody verified; use ${text.replace(/^http:/i, 'https:')} (kube-apiserver serves https only)`
 }
 
+/** A host as a URL names it: an IPv6 address in brackets (https://[fd00::1]:6443), anything else as it is. */
+export const urlHost = (host: string) => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host)
+
 /** A character of a refused value, named so a user can find it (`a newline`, `the character "%"`). */
 function named(ch: string): string {
   const names: Record<string, string> = {'\n': 'a newline', '\r': 'a carriage return', '\t': 'a tab', ' ': 'a space'}

@@ -1,5 +1,7 @@
 /** Writing a new commented inventory (obsctl init); the example is the seed's lab. */
 import {API_VERSION, KIND} from './schema.js'
+import {urlHost} from './validators.js'
+import {yamlScalar as y} from '../yaml-scalar.js'
 
 export interface InitCluster {
   name: string
@@ -68,7 +70,7 @@ export const EXAMPLE_ANSWERS: InitAnswers = {
 const q = (s: string) => JSON.stringify(s)
 
 function clusterYaml(c: InitCluster): string {
-  const lines = [`  - name: ${c.name}`, `    id: ${q(c.id)}`, `    role: ${c.role}`]
+  const lines = [`  - name: ${y(c.name)}`, `    id: ${q(c.id)}`, `    role: ${c.role}`]
   if (c.role === 'edge') {
     lines.push(
       `    # remote-scrape: a Prometheus of its own on central scrapes this cluster through its API server`,
@@ -76,15 +78,15 @@ function clusterYaml(c: InitCluster): string {
       `    metrics: ${c.metrics ?? 'remote-scrape'}`,
     )
   }
-  lines.push(`    apiServer: https://${c.hosts[0]}:6443`)
+  lines.push(`    apiServer: ${y(`https://${urlHost(c.hosts[0]!)}:6443`)}`)
   if (c.loadBalancerIPs?.length) lines.push(`    loadBalancerIPs: [${c.loadBalancerIPs.map(q).join(', ')}]   # Cilium L2 LB pool`)
   lines.push(`    nodes:`)
   c.hosts.forEach((h, i) => {
     lines.push(
-      `      - host: ${h}`,
+      `      - host: ${y(h)}`,
       `        roles: [${i === 0 ? 'control-plane, worker' : 'worker'}]`,
       `        cpu: ${q(c.cpu)}`,
-      `        memory: ${c.memory}`,
+      `        memory: ${y(c.memory)}`,
     )
   })
   return lines.join('\n')
@@ -97,17 +99,17 @@ export function renderInventoryYaml(a: InitAnswers): string {
 # yaml-language-server: $schema=./.obsctl/schema.json
 apiVersion: ${API_VERSION}
 kind: ${KIND}
-domain: ${a.domain}            # services are <service>.k8s-cluster-<id>.${a.domain}
+domain: ${y(a.domain)}            # services are <service>.k8s-cluster-<id>.${a.domain}
 # lab fits 4-core/16 GB machines; production is the tuning for larger machines (bigger requests and heaps)
 profile: ${a.profile}
 
 ssh:
-  user: ${a.sshUser}
-${a.identityFile ? `  identityFile: ${a.identityFile}` : '  # identityFile: ~/.ssh/id_ed25519   # else the ssh-agent; else a password prompt'}
+  user: ${y(a.sshUser)}
+${a.identityFile ? `  identityFile: ${y(a.identityFile)}` : '  # identityFile: ~/.ssh/id_ed25519   # else the ssh-agent; else a password prompt'}
   sudo: nopasswd               # or: password (prompted once, sent on stdin, never logged)
 
 s3:
-  endpoint: ${a.s3Endpoint}
+  endpoint: ${y(a.s3Endpoint)}
   # caFile: ./minio-ca.pem      # a private CA; TLS verification is never turned off
   # credentials are read from these environment variables, never stored here
   accessKeyEnv: OBSCTL_S3_ACCESS_KEY
@@ -119,7 +121,7 @@ s3:
     backups: {name: longhorn-backups}
 
 git:
-  remote: ${a.gitRemote}
+  remote: ${y(a.gitRemote)}
   branch: main
   dir: gitops                  # local working copy, beside this file
 

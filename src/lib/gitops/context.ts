@@ -3,6 +3,7 @@
  * config/sizing.ts (so lint and render agree), and small helpers that print YAML fragments.
  */
 import {yaml} from '../lazy-deps.js'
+import {yamlScalar} from '../yaml-scalar.js'
 import type {Cluster, Platform} from '../config/schema.js'
 import {alertmanagerConfig, alertmanagerSecretMounts} from '../alerts/config.js'
 import {
@@ -38,34 +39,6 @@ export const GRAFANA_DATASOURCES = {thanos: 'thanos', opensearch: 'opensearch'} 
 export const FLUENT_BIT_IMAGE = 'ghcr.io/fluent/fluent-operator/fluent-bit'
 
 const q = (v: unknown) => JSON.stringify(v)
-
-/** plain (true) or not, per value: a fleet's names are few, and the YAML reading is not free */
-const plainScalars = new Map<string, boolean>()
-
-/**
- * A string as one YAML scalar of type string: as it is when YAML 1.1 (kubectl, kustomize and Argo CD read manifests
- * with go-yaml through sigs.k8s.io/yaml) and YAML 1.2 both read it back as that string (`cluster-01`: the bytes
- * rendered before), else double-quoted. Cluster names are DNS labels, and `on`, `no`, `y`, `123`, `0x1f`, `1e3`,
- * `null` or `2024-01-02` are bools, numbers, a null or a timestamp to YAML; an IPv6 address `[fd00::1]:6443` is a
- * flow sequence. For the values the templates print whole (`cluster: <%= it.y(c.name) %>`).
- */
-export function yamlScalar(v: string): string {
-  // a letter, then letters and digits in parts joined by '-': no YAML type but string starts with a letter and holds '-'
-  if (/^[a-z][a-z0-9]*(-[a-z0-9]+)+$/.test(v)) return v
-  let plain = plainScalars.get(v)
-  if (plain === undefined) {
-    const back = (version: '1.1' | '1.2') => {
-      try {
-        return (yaml().parse(`v: ${v}\n`, {version}) as {v?: unknown} | null)?.v
-      } catch {
-        return undefined
-      }
-    }
-    plain = v !== '' && back('1.1') === v && back('1.2') === v
-    plainScalars.set(v, plain)
-  }
-  return plain ? v : JSON.stringify(v)
-}
 
 export function indent(text: string, n: number): string {
   const pad = ' '.repeat(n)
