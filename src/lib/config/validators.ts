@@ -469,12 +469,15 @@ export function noProxyError(text: string): string | undefined {
 
 /**
  * An S3 region (s3.region): the name S3 clients sign every request for (AWS Signature V4's credential scope
- * DATE/REGION/s3/aws4_request, so never a `/`) and that Longhorn's backup target carries (s3://BUCKET@REGION/PATH,
- * so never `@`, `:` or `/`). Every S3 service's region names are letters, digits, '-', '_' (MinIO's own rule) and dots.
+ * DATE/REGION/s3/aws4_request, sent in the Authorization header) and that Longhorn's backup target carries as the
+ * host of a URL (s3://BUCKET@REGION/PATH). So never empty, and never a space, a control character, or one of
+ * / @ : ? # % \ (each would end or change that scope or that URL's host); every S3 service's region names are far
+ * inside that (us-east-1, MinIO's letters, digits, - and _).
  */
 export function s3RegionError(text: string): string | undefined {
-  if (/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(text)) return undefined
-  return `${JSON.stringify(text)} is not an S3 region name: letters, digits, '-', '_' and '.' (e.g. us-east-1); it is signed into every S3 request and written into Longhorn's backup target s3://BUCKET@REGION/`
+  const bad = /[\s\p{Cc}/@:?#%\\]/u.exec(text)
+  if (text !== '' && !bad) return undefined
+  return `${JSON.stringify(text)} is not an S3 region name${bad ? ` (${named(bad[0])})` : ''}, e.g. us-east-1: it is signed into every S3 request (SigV4's DATE/REGION/s3 scope) and is the host of Longhorn's backup target s3://BUCKET@REGION/`
 }
 
 /**
