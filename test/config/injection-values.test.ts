@@ -163,6 +163,19 @@ describe('Kubernetes names obsctl derives from the inventory are refused before 
     expect(refuseLintErrors(parseInventory(named, FILE)).errors).toBe(0)
   })
 
+  it('a node name over 63 characters (its own, or its host for want of one): the kubelet’s kubernetes.io/hostname label', async () => {
+    const long = `node-4.${'x'.repeat(50)}.miribit.lab` // 69 characters, every label under 63
+    for (const [field, needle] of [
+      ['host', `host: ${long}`],
+      ['name', `name: ${long}`],
+    ] as const) {
+      const text = edited([[`clusters.cluster-04.nodes[0].${field}`, long]])
+      const e = await rejection(Promise.resolve().then(() => refuseLintErrors(parseInventory(text, FILE))))
+      expect(e.message).toMatch(new RegExp(`${FILE}:${lineOf(text, needle)}:\\d+ clusters\\[3\\]\\.nodes\\[0\\]\\.${field}: node name ${long}.* 69 characters`))
+    }
+    expect(refuseLintErrors(parseInventory(edited([['clusters.cluster-04.nodes[0].name', long.slice(0, 63)]]), FILE)).errors).toBe(0)
+  })
+
   it("a remote-scrape edge whose Prometheus StatefulSet name would be over 52 characters; 36 is the longest, agent edges don't have one", async () => {
     const long = `e${'x'.repeat(36)}` // 37: prometheus-edge-<37> is 53
     const text = edited([['clusters.cluster-04.name', long]])

@@ -192,6 +192,17 @@ function inventoryLint(inv: LoadedInventory, opts: LintOptions): {findings: Find
     // a node without a name is the Kubernetes node its host names: kubeadm refuses a nodeRegistration.name that is no
     // lower-case DNS name (an upper-case host name, an IPv6 address) on the node, after its packages are installed
     c.nodes.forEach((n, j) => {
+      // the kubelet labels its Node kubernetes.io/hostname=<node name>, and a label value is at most 63 characters:
+      // a longer node name (a DNS subdomain may have 253) never registers
+      const nn = nodeName(n)
+      if (nn.length > 63 && dnsSubdomainError(nn) === undefined)
+        add(
+          'node-name',
+          'error',
+          ['clusters', i, 'nodes', j, n.name ? 'name' : 'host'],
+          `node name ${nn}${n.name ? '' : ' (its host: the node has no name)'} is ${nn.length} characters: the kubelet labels its Node kubernetes.io/hostname with it, and a label value is at most 63, so the node would never register`,
+          `give the node a name of at most 63 characters, e.g. name: ${nn.split('.')[0]}`,
+        )
       if (n.name !== undefined || dnsSubdomainError(n.host) === undefined) return
       const suggestion = n.host
         .toLowerCase()
