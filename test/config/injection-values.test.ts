@@ -76,6 +76,7 @@ describe('git.remote', () => {
     ['https://git.lab/org/repo\n.git', /holds a newline/],
     ['git@git.lab:org/re\tpo.git', /holds a tab/],
     ['https://git.lab/{{.name}}/repo.git', /'\{\{' or '\}\}'.*ApplicationSets/],
+    ['ssh://-oProxyCommand=touch%20x/repo.git', /host starts with '-'/],
   ])('%j is refused', (remote, says) => expect(gitRemoteError(remote)).toMatch(says))
   it.each([
     'https://git.example.lab/platform/gitops.git',

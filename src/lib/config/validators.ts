@@ -527,6 +527,8 @@ export function gitRemoteError(text: string): string | undefined {
       return 'the remote carries a credential (user:token@ before the host); it would end up in .git/config, the Argo CD Applications and logs: set git.private: true and git.tokenEnv to the name of an env var holding the token'
     if (u.password) return 'the ssh remote carries a password; use a key: set git.private: true and git.sshKeyFile'
     if (u.protocol !== 'file:' && !u.hostname) return `"${redactUrl(text)}" has no host`
+    // ssh would read it as an option (-oProxyCommand=…): git blocks it ("strange hostname"), the inventory refuses it first
+    if (u.hostname.startsWith('-')) return `"${redactUrl(text)}": the host starts with '-', which ssh would read as an option`
     return undefined
   }
   // scp-like syntax: [user@]host:path (git's own rule: no slash before the first colon)
