@@ -8,7 +8,7 @@ import {execFileSync} from 'node:child_process'
 import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, editInventoryText, parseInventory, renderInventoryYaml} from '../../src/lib/config/index.js'
 import {refuseLintErrors} from '../../src/lib/config/lint.js'
 import {gitBranchError, gitRemoteError, noProxyError, proxyUrlError, s3RegionError} from '../../src/lib/config/validators.js'
@@ -52,17 +52,22 @@ describe('git.branch: what git check-ref-format --branch takes, without Go templ
     '',
     'a\u007fb',
   ]
+  // git asked outside any repository: inside one, `@{-1}` is the branch checked out before (the verdict would
+  // depend on the clone's history), and a branch name in the inventory is a name, never such a reference
+  const outside = mkdtempSync(path.join(os.tmpdir(), 'obsctl-branch-'))
+  const gitOutside = {stdio: 'pipe', cwd: outside, env: {...process.env, GIT_CEILING_DIRECTORIES: path.dirname(outside)}} as const
+  afterAll(() => rmSync(outside, {recursive: true, force: true}))
   it.each([...names, ...refused].map((n) => [JSON.stringify(n), n] as const))('%s: the same verdict as git', (_shown, name) => {
     let gitTakes = true
     try {
-      execFileSync('git', ['check-ref-format', '--branch', name], {stdio: 'pipe'})
+      execFileSync('git', ['check-ref-format', '--branch', name], gitOutside)
     } catch {
       gitTakes = false
     }
     expect(gitBranchError(name) === undefined, String(gitBranchError(name))).toBe(gitTakes)
   })
   it('{{ }} is refused although git takes it: the ApplicationSets (goTemplate) would read it', () => {
-    execFileSync('git', ['check-ref-format', '--branch', '{{.name}}'], {stdio: 'pipe'})
+    execFileSync('git', ['check-ref-format', '--branch', '{{.name}}'], gitOutside)
     expect(gitBranchError('{{.name}}')).toMatch(/'\{\{' or '\}\}'.*ApplicationSets/)
   })
 })
