@@ -104,6 +104,9 @@ describe('every dry run ends with "dry run: nothing was changed"', () => {
     expect(lines.filter((l) => l.includes('dry run'))).toEqual([CLOSING])
     const j = await obsctl([...args, '--json'], {cwd: dir, env})
     expect(j.status, j.stderr).toBe(0)
+    // the --json contract (test/cli/json-contract.test.ts runs these dry runs no more): nothing on stderr, no credential
+    expect(j.stderr).toBe('')
+    expect(j.stdout).not.toContain(env.OBSCTL_BACKUP_KEY)
     // at the top of the result, as every command says it (cluster register, argocd install and bootstrap had it only
     // inside `run`); inside `run` too where there is one
     const o = JSON.parse(j.stdout) as {dryRun?: boolean; run?: {dryRun?: boolean}}

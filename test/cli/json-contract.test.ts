@@ -12,6 +12,9 @@
  * that exits non-zero says `ok: false` and its `exitCode`, a dry run says `"dryRun": true` at its top level, and no
  * credential of the environment or the kubeconfig is in it. A command that cannot be driven in one of these
  * situations is listed with the reason (NOT_DRIVEN), never skipped silently, and the table must name every command.
+ * A situation whose `--json` run another file already makes and checks (a dry run in test/cli/dry-run-words.test.ts,
+ * `plan --json` in test/cli/cli.test.ts …) is named with that file and test (ELSEWHERE) instead of being run again:
+ * every bad input runs here, and the rest wherever no other file drives the command in that situation.
  *
  * Every run is the built CLI inside a network namespace of its own (`unshare -rn`, its loopback brought up): the
  * inventory's nodes, API servers, S3 and Git remote are 127.0.0.x port 9, where nothing listens (as bench/startup.js
@@ -57,7 +60,6 @@ const CASES: Case[] = [
   C('alerts:unsilence', 'bad', ['alerts', 'unsilence', 'not-a-uuid'], {code: 'BAD_SILENCE_ID'}),
   C('alerts:unsilence', 'refused', ['alerts', 'unsilence', '3f2a0000-0000-4000-8000-000000000000', '--dry-run']),
   nf('argocd:install'),
-  C('argocd:install', 'ok', ['argocd', 'install', '--dry-run']),
   C('argocd:install', 'refused', ['argocd', 'install', '--yes']),
   C('argocd:password', 'bad', ['argocd', 'password', '--rotate'], {code: 'NO_TTY'}),
   C('argocd:password', 'refused', ['argocd', 'password', '--show']),
@@ -66,80 +68,48 @@ const CASES: Case[] = [
   C('autocomplete', 'bad', ['autocomplete', 'tcsh'], {code: 'BAD_FLAGS'}),
   C('autocomplete:script', 'bad', ['autocomplete', 'script', 'tcsh'], {code: 'BAD_FLAGS'}),
   nf('backup:create'),
-  C('backup:create', 'ok', ['backup', 'create', '--dry-run']),
   C('backup:create', 'refused', ['backup', 'create', '--yes'], {report: true}),
   nf('backup:list'),
   C('backup:list', 'refused', ['backup', 'list']),
   nf('backup:restore', ['20260101T000000Z', '--cluster', 'cluster-02']),
-  C('backup:restore', 'ok', ['backup', 'restore', '20260101T000000Z', '--cluster', 'cluster-02', '--dry-run']),
   C('backup:restore', 'refused', ['backup', 'restore', '20260101T000000Z', '--cluster', 'cluster-02', '--yes'], {report: true}),
   nf('bootstrap', ['--all']),
-  C('bootstrap', 'ok', ['bootstrap', '--all', '--dry-run']),
   C('bootstrap', 'refused', ['bootstrap', '--all', '--yes'], {report: true}),
   nf('certs:check'),
-  C('certs:check', 'refused', ['certs', 'check'], {report: true}),
   nf('certs:renew'),
-  C('certs:renew', 'ok', ['certs', 'renew', '--dry-run']),
-  C('certs:renew', 'refused', ['certs', 'renew', '--yes'], {report: true}),
   nf('cluster:add', ['cluster-05', '--host', '127.0.0.19']),
-  C('cluster:add', 'ok', ['cluster', 'add', 'cluster-05', '--host', '127.0.0.19', '--dry-run']),
   C('cluster:add', 'refused', ['cluster', 'add', 'cluster-05', '--host', '127.0.0.19', '--port', '9', '--yes'], {report: true}),
   nf('cluster:list'),
-  C('cluster:list', 'ok', ['cluster', 'list']),
   nf('cluster:register'),
-  C('cluster:register', 'ok', ['cluster', 'register', '--dry-run']),
   C('cluster:register', 'refused', ['cluster', 'register', '--yes']),
   nf('cluster:remove', ['cluster-04']),
-  C('cluster:remove', 'ok', ['cluster', 'remove', 'cluster-04', '--dry-run']),
   C('cluster:remove', 'refused', ['cluster', 'remove', 'cluster-04', '--yes'], {report: true}),
   C('config:explain', 'bad', ['config', 'explain', 'nope.x'], {code: 'UNKNOWN_FIELD'}),
-  C('config:explain', 'ok', ['config', 'explain', 'retention']),
   C('config:schema', 'bad', ['config', 'schema', '--no-such-flag'], {code: 'BAD_FLAGS'}),
   C('config:schema', 'ok', ['config', 'schema']),
   nf('config:set', ['retention.prometheus', '24h']),
   C('config:set', 'ok', ['config', 'set', 'retention.prometheus', '24h', '--dry-run']),
   C('config:set', 'refused', ['config', 'set', 'retention.prometheus', '24h', '--yes']),
   nf('config:validate'),
-  C('config:validate', 'ok', ['config', 'validate']),
   // an inventory with an error: the report, exit 2 (docs/inventory.md)
   C('config:validate', 'bad', ['config', 'validate', '-c', 'lint-error.yaml'], {report: true}),
   nf('diagnose', ['cluster-01']),
-  // the archive is written whatever it could reach
+  // the archive is written whatever it could reach (here: nothing; test/diagnose's --json run reaches its cluster)
   C('diagnose', 'ok', ['diagnose', 'cluster-01']),
   nf('diff'),
-  C('diff', 'refused', ['diff']),
   nf('doctor'),
-  C('doctor', 'refused', ['doctor', '--network'], {report: true}),
   C('help', 'bad', ['help', 'no-such-command'], {code: 'BAD_FLAGS'}),
   C('init', 'bad', ['init', '-c', 'new/obsctl.yaml'], {code: 'NO_TTY'}),
-  C('init', 'ok', ['init', '--example', '-c', 'new/obsctl.yaml']),
   nf('kubeconfig:merge'),
-  C('kubeconfig:merge', 'ok', [
-    'kubeconfig',
-    'merge',
-    '--dry-run',
-    '--from-file',
-    'cluster-01=cluster-01.conf',
-    '--from-file',
-    'cluster-02=cluster-02.conf',
-    '--from-file',
-    'cluster-03=cluster-03.conf',
-    '--from-file',
-    'cluster-04=cluster-04.conf',
-  ]),
   C('kubeconfig:merge', 'refused', ['kubeconfig', 'merge', '--yes']),
   nf('logs'),
-  C('logs', 'ok', ['logs']),
   nf('node:add', ['cluster-02', '--host', '127.0.0.20']),
-  C('node:add', 'ok', ['node', 'add', 'cluster-02', '--host', '127.0.0.20', '--dry-run']),
   C('node:add', 'refused', ['node', 'add', 'cluster-02', '--host', '127.0.0.20', '--port', '9', '--yes'], {report: true}),
   nf('node:install'),
-  C('node:install', 'ok', ['node', 'install', '--dry-run']),
   C('node:install', 'refused', ['node', 'install', '--yes'], {report: true}),
   nf('node:preflight'),
   C('node:preflight', 'refused', ['node', 'preflight'], {report: true}),
   nf('node:remove', ['cluster-02', '127.0.0.20']),
-  C('node:remove', 'ok', ['node', 'remove', 'cluster-02', '127.0.0.20', '--dry-run', '-c', 'two-nodes.yaml']),
   C('node:remove', 'refused', ['node', 'remove', 'cluster-02', '127.0.0.20', '--yes', '-c', 'two-nodes.yaml']),
   nf('opensearch:snapshot'),
   C('opensearch:snapshot', 'refused', ['opensearch', 'snapshot']),
@@ -151,35 +121,25 @@ const CASES: Case[] = [
   nf('opensearch:snapshot:restore', ['snap-1']),
   C('opensearch:snapshot:restore', 'refused', ['opensearch', 'snapshot', 'restore', 'snap-1', '--dry-run']),
   nf('plan'),
-  C('plan', 'ok', ['plan']),
   nf('render'),
-  C('render', 'ok', ['render', '--dry-run']),
   nf('rollback'),
   // a dry run reads the remote's branch first
   C('rollback', 'refused', ['rollback', '--dry-run']),
   nf('s3:setup'),
-  C('s3:setup', 'ok', ['s3', 'setup', '--dry-run']),
   C('s3:setup', 'refused', ['s3', 'setup', '--yes']),
   nf('secrets:apply'),
-  C('secrets:apply', 'ok', ['secrets', 'apply', '--dry-run']),
   C('secrets:apply', 'refused', ['secrets', 'apply', '--yes']),
   nf('secrets:rotate', ['grafana']),
-  C('secrets:rotate', 'ok', ['secrets', 'rotate', 'grafana', '--dry-run']),
   C('secrets:rotate', 'refused', ['secrets', 'rotate', 'grafana', '--yes']),
   nf('state:reset', ['--yes']),
-  C('state:reset', 'ok', ['state', 'reset', '--yes']),
   nf('state:show'),
-  C('state:show', 'ok', ['state', 'show']),
   nf('status'),
-  C('status', 'refused', ['status'], {report: true}),
   nf('upgrade:chart', ['cilium', '--version', '9.9.9']),
   C('upgrade:chart', 'ok', ['upgrade', 'chart', 'cilium', '--version', '9.9.9', '--dry-run']),
   C('upgrade:chart', 'refused', ['upgrade', 'chart', 'cilium', '--version', '9.9.9', '--yes']),
   nf('upgrade:kubernetes', ['1.35']),
-  C('upgrade:kubernetes', 'ok', ['upgrade', 'kubernetes', '1.35', '--dry-run']),
   C('upgrade:kubernetes', 'refused', ['upgrade', 'kubernetes', '1.35', '--yes'], {report: true}),
   nf('validate'),
-  C('validate', 'refused', ['validate'], {report: true}),
   // Ctrl-C: a command without a handler of its own (the base command's), and a run whose SSH connection waits
   // for a node that accepted it and says nothing (the engine's handler)
   C('validate', 'interrupted', ['validate', '--wait'], {silent: true}),
@@ -224,6 +184,141 @@ const NOT_DRIVEN: Record<string, {situations: Situation[]; why: string}> = {
   status: {situations: ['ok'], why: 'reads every cluster and service'},
   validate: {situations: ['ok'], why: 'reads every cluster and service'},
 }
+
+/**
+ * Situations whose `--json` run another file already makes and checks (the built CLI, the same situation: its exit code,
+ * stdout parsed whole as the result or the error object, a dry run's `"dryRun": true`): not run here again. Each names
+ * the file, its test and a line of that test, which must still be there (else this table is stale). Every dry run of
+ * test/cli/dry-run-words.test.ts also checks the contract's stderr (empty) and that its credential is not in the output.
+ */
+interface Elsewhere {
+  id: string
+  situation: Situation
+  file: string
+  test: string
+  line: string
+}
+const DRY_RUN_WORDS = 'every dry run ends with "dry run: nothing was changed"'
+const dryRunWords = (id: string, line: string): Elsewhere => ({id, situation: 'ok', file: 'test/cli/dry-run-words.test.ts', test: DRY_RUN_WORDS, line})
+const PLAN_STATE = 'plan and state show reflect the journal: failed and changed since; state reset --yes forgets'
+const ELSEWHERE: Elsewhere[] = [
+  dryRunWords('argocd:install', "['argocd install', ['argocd', 'install', '--dry-run']]"),
+  dryRunWords('backup:create', "['backup create', ['backup', 'create', '--dry-run']]"),
+  dryRunWords('backup:restore', "['backup restore', ['backup', 'restore', '20260101T000000Z', '--cluster', 'cluster-02', '--dry-run']]"),
+  dryRunWords('bootstrap', "['bootstrap', ['bootstrap', '--all', '--dry-run']]"),
+  dryRunWords('certs:renew', "['certs renew', ['certs', 'renew', '--dry-run']]"),
+  dryRunWords('cluster:add', "['cluster add', ['cluster', 'add', 'cluster-05', '--host', '192.168.101.199', '--dry-run']]"),
+  dryRunWords('cluster:register', "['cluster register', ['cluster', 'register', '--dry-run']]"),
+  dryRunWords('cluster:remove', "['cluster remove', ['cluster', 'remove', 'cluster-04', '--dry-run']]"),
+  dryRunWords('kubeconfig:merge', "['kubeconfig merge', ['kubeconfig', 'merge', 'cluster-02', '--from-file', 'cluster-02=cluster-02.conf', '--dry-run']]"),
+  dryRunWords('node:add', "['node add', ['node', 'add', 'cluster-02', '--host', '192.168.101.200', '--dry-run']]"),
+  dryRunWords('node:remove', "['node remove', ['node', 'remove', 'cluster-02', '192.168.101.200', '--dry-run', '-c', 'two-nodes.yaml']]"),
+  dryRunWords('render', "['render', ['render', '--dry-run']]"),
+  dryRunWords('s3:setup', "['s3 setup', ['s3', 'setup', '--dry-run']]"),
+  dryRunWords('secrets:apply', "['secrets apply', ['secrets', 'apply', '--dry-run']]"),
+  dryRunWords('secrets:rotate', "['secrets rotate', ['secrets', 'rotate', 'grafana', '--dry-run']]"),
+  dryRunWords('upgrade:kubernetes', "['upgrade kubernetes', ['upgrade', 'kubernetes', '1.35', '--dry-run']]"),
+  {
+    id: 'cluster:list',
+    situation: 'ok',
+    file: 'test/cli/help.test.ts',
+    test: 'cluster list: --json, -o json and -o yaml give the same object {clusters: [...]}; -o xml is exit 2',
+    line: "obsctl(['cluster', 'list', '-c', file, '--json'])",
+  },
+  {
+    id: 'config:explain',
+    situation: 'ok',
+    file: 'test/config/schema-explain.test.ts',
+    test: 'walks lists through their items and lists an object’s fields; --json is the same data',
+    line: "obsctl(['config', 'explain', 'clusters[].nodes', '--json'])",
+  },
+  {
+    id: 'config:validate',
+    situation: 'ok',
+    file: 'test/cli/poll-env.test.ts',
+    test: 'exit 2 with a bad value, before the command runs; a good one changes nothing else',
+    line: "const good = await obsctl(['config', 'validate', '-c', inv, '--json'], {env: {[POLL_ENV]: '100'}})",
+  },
+  {
+    id: 'init',
+    situation: 'ok',
+    file: 'test/config/init.test.ts',
+    test: '--example writes the example lab that validates; an existing file is not overwritten without --force',
+    line: "obsctl(['init', '--example', '--json'], {cwd: dir})",
+  },
+  {
+    id: 'logs',
+    situation: 'ok',
+    file: 'test/cli/logs.test.ts',
+    test: 'obsctl logs: the latest run by default, filtered by phase and target, --tail, --run by its beginning; redacted',
+    line: "obsctl(['logs', '--json', '-c', inv])",
+  },
+  {
+    id: 'node:install',
+    situation: 'ok',
+    file: 'test/nodes/install.test.ts',
+    test: "what a killed run left in a worker's home: node preflight names node install of that node alone, which removes it and touches no other node",
+    line: "obsctl(['node', 'install', 'cluster-01', '--host', worker.hostname, '-c', inv.file, '--dry-run', '--json'])",
+  },
+  {
+    id: 'plan',
+    situation: 'ok',
+    file: 'test/cli/cli.test.ts',
+    test: 'plan --json: every phase × target with state and description, pending when nothing ran',
+    line: "obsctl(['plan', '-c', file, '--json'])",
+  },
+  {
+    id: 'state:reset',
+    situation: 'ok',
+    file: 'test/cli/cli.test.ts',
+    test: PLAN_STATE,
+    line: "obsctl(['state', 'reset', '-c', file, '--phase', 'buckets', '--yes', '--json'])",
+  },
+  {id: 'state:show', situation: 'ok', file: 'test/cli/cli.test.ts', test: PLAN_STATE, line: "obsctl(['state', 'show', '-c', file, '--json'])"},
+  // refused or failing: exit 1, the error object or the report with ok: false
+  {
+    id: 'certs:check',
+    situation: 'refused',
+    file: 'test/lifecycle/certs.test.ts',
+    test: 'the CLI exits 1 on an expired certificate and 0 when only warning, with --json an object',
+    line: "obsctl(['certs', 'check', '-c', inv.file, '--cluster', 'cluster-03', '--json'], {env})",
+  },
+  {
+    id: 'certs:renew',
+    situation: 'refused',
+    file: 'test/lifecycle/certs.test.ts',
+    test: "a kube-apiserver that did not restart (its old process still serving the old certificate) fails that node's renew, naming served and file; the other node's work is kept and the rerun finishes",
+    line: "failed = await obsctl([...args, '--json'], {env})",
+  },
+  {
+    id: 'diff',
+    situation: 'refused',
+    file: 'test/gitops/drift.test.ts',
+    test: 'a remote that cannot be read is a failure (exit 1), never "no drift"',
+    line: "obsctl(['diff', '-c', broken, '--json'], {env: env()})",
+  },
+  {
+    id: 'doctor',
+    situation: 'refused',
+    file: 'test/cli/doctor.test.ts',
+    test: '--network: TCP to the loopback listener passes, the refused port fails; clock skew from the Date header',
+    line: "obsctl(['doctor', '-c', inv, '--network', '--json'], {env: keys})",
+  },
+  {
+    id: 'status',
+    situation: 'refused',
+    file: 'test/status/status.test.ts',
+    test: 'the built CLI: table and exit 0, --json, exit 1 when degraded, --watch --json streams until Ctrl-C (exit 0)',
+    line: "obsctlAsync(['status', '-c', inv.file, '--json'], {env})",
+  },
+  {
+    id: 'validate',
+    situation: 'refused',
+    file: 'test/validate/kube.test.ts',
+    test: 'the built CLI: exit 0 with the checklist, exit 1 with --json when a check fails',
+    line: "obsctl(['validate', 'all', '-c', inv.file, '--json', '--skip', 'thanos.bucket'], {env})",
+  },
+]
 
 /** The credentials the runs are given: none may be in their output. */
 const SECRETS = {
@@ -282,7 +377,7 @@ async function prepare(): Promise<void> {
   const caData = readFileSync(path.join(dir, 'ca.pem')).toString('base64')
   const names = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
   const server = (n: string) => `https://127.0.0.1${[4, 6, 7, 8][names.indexOf(n)]}:9`
-  const kubeconfig = (ns: string[], context = (n: string) => `${n}-context`) =>
+  const kubeconfig = (ns: string[]) =>
     [
       'apiVersion: v1',
       'kind: Config',
@@ -291,18 +386,11 @@ async function prepare(): Promise<void> {
       'users:',
       ...ns.map((n) => `- name: ${n}-admin\n  user:\n    token: ${KUBE_TOKEN}`),
       'contexts:',
-      ...ns.map((n) => `- name: ${context(n)}\n  context:\n    cluster: ${n}\n    user: ${n}-admin`),
-      `current-context: ${context(ns[0]!)}`,
+      ...ns.map((n) => `- name: ${n}-context\n  context:\n    cluster: ${n}\n    user: ${n}-admin`),
+      `current-context: ${ns[0]}-context`,
       '',
     ].join('\n')
   writeFileSync(path.join(dir, 'kubeconfig'), kubeconfig(names), {mode: 0o600})
-  // kubeadm's admin.conf of each cluster, for kubeconfig merge --from-file
-  for (const n of names)
-    writeFileSync(
-      path.join(lab, `${n}.conf`),
-      kubeconfig([n], () => 'kubernetes-admin@kubernetes'),
-      {mode: 0o600},
-    )
   // what the interrupted cases connect to: a listener on the first node's and API server's address that accepts and
   // says nothing (an sshd or API server that hangs), started in the case's namespace; it marks the first connection
   // and ends when obsctl does
@@ -434,10 +522,21 @@ describe('--json: one JSON document on stdout, the same error object everywhere,
     for (const id of ids)
       for (const s of ['bad', 'ok', 'refused'] as Situation[]) {
         const driven = CASES.some((c) => c.id === id && c.situation === s)
-        const excused = NOT_DRIVEN[id]?.situations.includes(s)
-        if (driven === Boolean(excused)) missing.push(`${id} ${s}: ${driven ? 'driven and excused' : 'neither driven nor excused'}`)
+        const excused = Boolean(NOT_DRIVEN[id]?.situations.includes(s))
+        const elsewhere = ELSEWHERE.some((e) => e.id === id && e.situation === s)
+        if ([driven, excused, elsewhere].filter(Boolean).length !== 1)
+          missing.push(`${id} ${s}: driven ${driven}, excused ${excused}, asserted elsewhere ${elsewhere} (exactly one)`)
       }
     expect(missing).toEqual([])
+    // each run made elsewhere is still there, in the test named
+    for (const e of ELSEWHERE) {
+      const text = readFileSync(path.join(ROOT, e.file), 'utf8')
+      const at = text.indexOf(e.line)
+      expect(at, `${e.id} (${e.situation}): ${e.file} no longer runs ${e.line}`).toBeGreaterThan(-1)
+      const title = text.lastIndexOf(e.test, at)
+      expect(title, `${e.id} (${e.situation}): ${e.line} is no longer in ${e.file}'s test "${e.test}"`).toBeGreaterThan(-1)
+      expect(text.slice(title, at), `${e.id}: ${e.line} is in another test of ${e.file} than "${e.test}"`).not.toMatch(/\n\s*(it|test)(\.\w+)*\(\s*['"`]/)
+    }
     // every case is a command of the manifest, run as itself, and every dry run it has is driven or excused
     for (const c of CASES) expect(c.argv.slice(0, c.id.split(':').length).join(':'), c.argv.join(' ')).toBe(c.id)
     for (const c of CASES)
