@@ -11,7 +11,8 @@ set -u
 node=$1 ip=$2 clusters=$3 cmd=$4
 shift 4
 st=$node/state
-mkdir -p "$st"
+# (no mkdir or dirname process when there is nothing to do: the shim runs for every system command of every node)
+[ -d "$st" ] || mkdir -p "$st"
 
 line=$cmd
 for a in "$@"; do line+=$'\t'"$a"; done
@@ -75,7 +76,7 @@ install_pkgs() {
 
 # certificates, static pods and etcd snapshots (certs/backup tests): a separate file, exits when it handles the call
 # shellcheck source-path=SCRIPTDIR source=shim-certs-etcd.sh
-. "$(dirname "$0")/shim-certs-etcd.sh"
+. "${0%/*}/shim-certs-etcd.sh"
 # ---- upgrades and node lifecycle (obsctl upgrade kubernetes, node add|remove) --------------------------
 # Kept apart from the rest so other emulations can grow beside it. State it keeps:
 #   state/pkgver/<pkg>        the installed version of kubeadm, kubelet, kubectl (from `apt-get install pkg=VER`)
