@@ -119,7 +119,11 @@ process.on('exit', () => fs.writeFileSync(process.env.REQUESTS_OUT, [...seen].jo
     const human = await obsctl(['plan', '-c', file, '--phase', 'buckets'])
     expect(human.stdout).toMatch(new RegExp(`buckets\\s+${t2.target}\\s+changed since`))
 
-    const show = JSON.parse((await obsctl(['state', 'show', '-c', file, '--json'])).stdout)
+    const shown = await obsctl(['state', 'show', '-c', file, '--json'])
+    expect(shown.status, shown.stderr).toBe(0)
+    // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+    expect(shown.stderr).toBe('')
+    const show = JSON.parse(shown.stdout)
     expect(show.tasks.map((t: {status: string}) => t.status)).toEqual(['failed', 'done'])
     // each phase's latest run, from the journal's phaseRuns
     expect(show.phaseRuns).toEqual([
@@ -143,6 +147,7 @@ process.on('exit', () => fs.writeFileSync(process.env.REQUESTS_OUT, [...seen].jo
     expect(noYes.stderr).toContain('--yes')
     const reset = await obsctl(['state', 'reset', '-c', file, '--phase', 'buckets', '--yes', '--json'])
     expect(reset.status).toBe(0)
+    expect(reset.stderr).toBe('')
     expect(JSON.parse(reset.stdout)).toMatchObject({removed: 2, phases: ['buckets']})
     const after = JSON.parse(readFileSync(path.join(dir, '.obsctl', 'state.json'), 'utf8'))
     expect(after.tasks).toEqual({})

@@ -145,6 +145,8 @@ describe('obsctl doctor', () => {
   it('--network: TCP to the loopback listener passes, the refused port fails; clock skew from the Date header', async () => {
     const r = await obsctl(['doctor', '-c', inv, '--network', '--json'], {env: keys})
     expect(r.status, r.stderr).toBe(1)
+    // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+    expect(r.stderr).toBe('')
     const rep = JSON.parse(r.stdout) as Report
     expect(rep.network).toBe(true)
     expect(byId(rep, `tcp.127.0.0.1:${port}`)).toMatchObject({status: 'pass'})

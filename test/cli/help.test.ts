@@ -212,6 +212,9 @@ describe('-o json|yaml on read commands', () => {
       obsctl(['cluster', 'list', '-c', file, '-o', 'yaml']),
       obsctl(['cluster', 'list', '-c', file, '-o', 'xml']),
     ])
+    expect(json.status, json.stderr).toBe(0)
+    // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+    expect(json.stderr).toBe('')
     const obj = JSON.parse(json.stdout)
     expect(obj.clusters.map((c: {name: string}) => c.name)).toEqual(['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04'])
     expect(JSON.parse(o.stdout)).toEqual(obj)

@@ -60,7 +60,11 @@ describe('the CLI', () => {
   })
 
   it('obsctl logs: the latest run by default, filtered by phase and target, --tail, --run by its beginning; redacted', async () => {
-    const j = JSON.parse((await obsctl(['logs', '--json', '-c', inv])).stdout)
+    const logs = await obsctl(['logs', '--json', '-c', inv])
+    expect(logs.status, logs.stderr).toBe(0)
+    // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+    expect(logs.stderr).toBe('')
+    const j = JSON.parse(logs.stdout)
     expect(j.runs.length).toBe(2)
     expect(j.runId).toBe(j.runs[1])
     expect(j.logsDir).toBe(path.join(dir, '.obsctl', 'logs'))

@@ -120,6 +120,9 @@ describe('OBSCTL_TEST_POLL_MS', () => {
       expect(e.hints.join('\n')).toContain(`unset ${POLL_ENV}`)
       const good = await obsctl(['config', 'validate', '-c', inv, '--json'], {env: {[POLL_ENV]: '100'}})
       expect(good.status, good.stdout + good.stderr).toBe(0)
+      // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+      expect(good.stderr).toBe('')
+      JSON.parse(good.stdout)
     })
   })
 })

@@ -31,6 +31,8 @@ describe('init without a terminal', () => {
     const dir = tmpDir()
     const r = await obsctl(['init', '--example', '--json'], {cwd: dir})
     expect(r.status).toBe(0)
+    // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+    expect(r.stderr).toBe('')
     const file = path.join(dir, 'obsctl.yaml')
     expect(JSON.parse(r.stdout)).toEqual({file, clusters: 4, nodes: 4, example: true, schema: path.join(dir, '.obsctl', 'schema.json')})
     const inv = loadInventory(file)

@@ -209,6 +209,8 @@ describe('config explain', () => {
   it('walks lists through their items and lists an object’s fields; --json is the same data', async () => {
     const r = await obsctl(['config', 'explain', 'clusters[].nodes', '--json'])
     expect(r.status).toBe(0)
+    // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+    expect(r.stderr).toBe('')
     const e = JSON.parse(r.stdout)
     expect(e).toMatchObject({path: 'clusters.nodes', type: '[]object', required: true})
     expect(e.fields.map((f: {name: string}) => f.name)).toEqual(expect.arrayContaining(['host', 'cpu', 'memory', 'roles']))

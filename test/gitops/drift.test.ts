@@ -223,6 +223,8 @@ describe('obsctl diff', () => {
       writeFileSync(broken, exampleInventory({'git.remote': path.join(ws.dir, 'no-such-remote.git')}, readFileSync(ws.file, 'utf8')))
       const r = await obsctl(['diff', '-c', broken, '--json'], {env: env()})
       expect(r.status).toBe(1)
+      // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+      expect(r.stderr).toBe('')
       expect(JSON.parse(r.stdout).error.code).toBe('GIT_REMOTE_UNREADABLE')
     })
   })

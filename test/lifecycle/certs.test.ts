@@ -214,6 +214,8 @@ describe.concurrent('one control plane per cluster (nodes 0-2)', () => {
       const env = {KUBECONFIG: kubeconfig}
       const bad = await obsctl(['certs', 'check', '-c', inv.file, '--cluster', 'cluster-03', '--json'], {env})
       expect(bad.status, bad.stderr).toBe(1)
+      // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+      expect(bad.stderr).toBe('')
       const j = JSON.parse(bad.stdout)
       expect(j.clusters[0], reported(j.clusters[0])).toMatchObject({cluster: 'cluster-03', status: 'expired'})
       expect(j.clusters[0].nodes[0].served).toMatchObject({status: 'expired', verifyError: 'CERT_HAS_EXPIRED: certificate has expired'})
@@ -646,6 +648,8 @@ describe.concurrent('two control planes in one cluster (nodes 3 and 4)', () => {
         rmSync(switchFile(b(), 'apiserver-no-restart'))
       }
       expect(failed.status, failed.stderr + failed.stdout.slice(0, 2000)).toBe(1)
+      // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+      expect(failed.stderr).toBe('')
       const j = JSON.parse(failed.stdout) as {
         ok: boolean
         run: {phases: {name: string; status: string; tasks: {target: string; status: string; failure?: {message: string; code: string; hints: string[]}}[]}[]}

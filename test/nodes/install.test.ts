@@ -164,6 +164,8 @@ describe('a two-node cluster (control plane + worker)', () => {
     // --host is a node of the clusters given, by address or name
     const byName = await obsctl(['node', 'install', 'cluster-01', '--host', worker.hostname, '-c', inv.file, '--dry-run', '--json'])
     expect(byName.status, byName.stderr).toBe(0)
+    // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+    expect(byName.stderr).toBe('')
     expect((JSON.parse(byName.stdout) as typeof run).phases.flatMap((p) => p.tasks.map((t) => t.target))).toEqual([`cluster-01/${worker.ip}`])
     const bad = await obsctl(['node', 'install', 'cluster-01', '--host', '127.0.1.250', '-c', inv.file])
     expect(bad.status).toBe(2)

@@ -242,6 +242,8 @@ describe('obsctl status', () => {
     try {
       const bad = await obsctlAsync(['status', '-c', inv.file, '--json'], {env})
       expect(bad.status).toBe(1)
+      // the --json contract (test/cli/json-contract.test.ts counts on this run): nothing on stderr
+      expect(bad.stderr).toBe('')
       const s = JSON.parse(bad.stdout) as FleetStatus
       expect(s.clusters.filter((c) => !c.ok).map((c) => c.name)).toEqual(['cluster-02'])
       expect(row(s, 'cluster-02').logs).toMatchObject({fresh: true, ageSeconds: expect.any(Number)})
