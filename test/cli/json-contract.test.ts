@@ -188,8 +188,9 @@ const NOT_DRIVEN: Record<string, {situations: Situation[]; why: string}> = {
 /**
  * Situations whose `--json` run another file already makes and checks (the built CLI, the same situation: its exit code,
  * stdout parsed whole as the result or the error object, a dry run's `"dryRun": true`): not run here again. Each names
- * the file, its test and a line of that test, which must still be there (else this table is stale). Every dry run of
- * test/cli/dry-run-words.test.ts also checks the contract's stderr (empty) and that its credential is not in the output.
+ * the file, its test and a line of that test, which must still be there (else this table is stale), and that test must
+ * check the contract's empty stderr too (the dry runs of test/cli/dry-run-words.test.ts also that their credential is
+ * not in the output).
  */
 interface Elsewhere {
   id: string
@@ -535,7 +536,11 @@ describe('--json: one JSON document on stdout, the same error object everywhere,
       expect(at, `${e.id} (${e.situation}): ${e.file} no longer runs ${e.line}`).toBeGreaterThan(-1)
       const title = text.lastIndexOf(e.test, at)
       expect(title, `${e.id} (${e.situation}): ${e.line} is no longer in ${e.file}'s test "${e.test}"`).toBeGreaterThan(-1)
-      expect(text.slice(title, at), `${e.id}: ${e.line} is in another test of ${e.file} than "${e.test}"`).not.toMatch(/\n\s*(it|test)(\.\w+)*\(\s*['"`]/)
+      const next = /\n\s*((it|test)(\.\w+)*\(\s*['"`]|describe\()/
+      expect(text.slice(title, at), `${e.id}: ${e.line} is in another test of ${e.file} than "${e.test}"`).not.toMatch(next)
+      const rest = text.slice(at)
+      const body = rest.slice(0, rest.search(next) === -1 ? undefined : rest.search(next))
+      expect(body, `${e.id} (${e.situation}): ${e.file} "${e.test}" no longer checks that stderr is empty`).toMatch(/stderr\)\.toBe\(''\)/)
     }
     // every case is a command of the manifest, run as itself, and every dry run it has is driven or excused
     for (const c of CASES) expect(c.argv.slice(0, c.id.split(':').length).join(':'), c.argv.join(' ')).toBe(c.id)
