@@ -4,11 +4,13 @@
  *
  * Every test worker, and every process a test starts (obsctl, sshd, prometheus, git, kubectl), inherits
  * TMPDIR (and XDG_CACHE_HOME, for obsctl's code cache), so `os.tmpdir()`-based folders all land under one run folder that the teardown removes
- * whole: a test that forgets its own clean-up, or a worker killed by a timeout, leaves nothing behind.
+ * whole: a test that forgets its own clean-up, or a worker killed by a timeout, leaves nothing behind. The run
+ * folder is in memory (/dev/shm) when that is a tmpfs with 2 GiB free, else in the temporary folder;
+ * OBSCTL_TEST_TMPDIR_PARENT=FOLDER chooses.
  * The teardown also ends any peer process still running from that folder.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync, statfsSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {ensureSystemPeers} from './peers.js'
@@ -31,9 +33,30 @@ export function processesUnder(dir: string): number[] {
   return pids
 }
 
+/** statfs's f_type of a tmpfs (linux/magic.h TMPFS_MAGIC) */
+const TMPFS_MAGIC = 0x01021994
+/** the suite's files at their peak took ~165 MB (sampled every 2 s, 5 December); a Docker /dev/shm has 64 MB */
+const MEMORY_FOLDER_MIN_FREE = 2 * 1024 ** 3
+
+/**
+ * /dev/shm when it is a tmpfs with room to spare, else undefined. The suite creates and removes tens of thousands of
+ * small files (sandboxes, Git repositories, copies of prepared folders): on this VM's ext4 that was ~1/4 of the
+ * run's system CPU, and a file created where many were removed minutes before costs 2–5 times more
+ * (docs/performance.md, eighteenth round). Nothing the tests check depends on a disk: the full-disk tests mount a
+ * tmpfs of their own.
+ */
+export function memoryFolder(dir = '/dev/shm'): string | undefined {
+  try {
+    const fs = statfsSync(dir)
+    return fs.type === TMPFS_MAGIC && fs.bavail * fs.bsize >= MEMORY_FOLDER_MIN_FREE ? dir : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export default async function setup(): Promise<() => void> {
   await ensureSystemPeers()
-  const base = process.env.OBSCTL_TEST_TMPDIR_PARENT ?? tmpdir()
+  const base = process.env.OBSCTL_TEST_TMPDIR_PARENT ?? memoryFolder() ?? tmpdir()
   const dir = mkdtempSync(path.join(base, 'obsctl-tests-'))
   process.env.TMPDIR = dir
   // git reaches only local repositories in tests: a remote left at the example's https://git.miribit.lab (or an
