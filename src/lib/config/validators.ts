@@ -531,14 +531,37 @@ export function gitRemoteError(text: string): string | undefined {
     if (u.hostname.startsWith('-')) return `"${redactUrl(text)}": the host starts with '-', which ssh would read as an option`
     return undefined
   }
-  // scp-like syntax: [user@]host:path (git's own rule: no slash before the first colon)
-  const m = /^(?:([^@/:]+)@)?([^@/:]+):(.+)$/.exec(text)
-  if (m) {
-    const hostProblem = hostError(m[2]!)
+  const notRemote = `"${text}" is not a Git remote: expected https://HOST/PATH.git, ssh://git@HOST/PATH.git or git@HOST:PATH.git`
+  const scp = scpLikeRemote(text)
+  if (scp) {
+    if (scp.user === '' || !scp.host || !scp.path) return notRemote
+    const hostProblem = hostError(scp.host)
     return hostProblem ? `"${text}": ${hostProblem}` : undefined
   }
   if (local) return undefined // a local path (tests, mirrors)
-  return `"${text}" is not a Git remote: expected https://HOST/PATH.git, ssh://git@HOST/PATH.git or git@HOST:PATH.git`
+  return notRemote
+}
+
+/** A URL as git tells one from a path (url.c is_url): a scheme, then "://". */
+export function isGitUrl(text: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9+.-]*:\/\//.test(text)
+}
+
+/**
+ * A Git remote in scp-like syntax, [user@]host:path, split as git reads it: an address that is not a URL is ssh when
+ * it holds a colon and no slash before the first one (url.c url_is_local_not_ssh; git-clone(1), GIT URLS), with or
+ * without user@ — `git.lab:platform/gitops.git` is the host git.lab. Anything else (`./a:b`, `/srv/a:b`) is a local
+ * path: undefined. (Only `git clone` first looks for a local folder of that name; ls-remote, fetch and push, which
+ * obsctl runs, do not.) The user is what precedes the first '@' (the inventory check refuses any other '@').
+ */
+export function scpLikeRemote(text: string): {user?: string; host: string; path: string} | undefined {
+  if (isGitUrl(text)) return undefined
+  const colon = text.indexOf(':')
+  const slash = text.indexOf('/')
+  if (colon < 0 || (slash >= 0 && slash < colon)) return undefined
+  const login = text.slice(0, colon)
+  const at = login.indexOf('@')
+  return {user: at < 0 ? undefined : login.slice(0, at), host: login.slice(at + 1), path: text.slice(colon + 1)}
 }
 
 /** A semantic version (strict: MAJOR.MINOR.PATCH[-pre][+build], no leading v). */

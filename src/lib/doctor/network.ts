@@ -9,6 +9,7 @@ import https from 'node:https'
 import net from 'node:net'
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, serviceUrl} from '../config/model.js'
+import {isGitUrl, scpLikeRemote} from '../config/validators.js'
 import {errorMessage, isObsctlError} from '../errors.js'
 import {fail, pass, warn, type Finding} from '../checks/model.js'
 import {SERVICE_KEYS} from '../platform/catalogue.js'
@@ -68,8 +69,8 @@ export function inventoryEndpoints(inv: LoadedInventory): Endpoint[] {
   const s3 = urlEndpoint(p.s3.endpoint, 'S3 endpoint')
   if (s3) out.push(s3)
   const remote = p.git.remote
-  const scp = /^(?:[^@/]+@)?([^:/]+):(?!\/\/)/.exec(remote)
-  const git = /^[a-z]+:\/\//.test(remote) ? urlEndpoint(remote, 'Git remote') : scp ? {host: scp[1]!, port: 22, what: 'Git remote (SSH)'} : undefined
+  const scp = scpLikeRemote(remote)
+  const git = isGitUrl(remote) ? urlEndpoint(remote, 'Git remote') : scp ? {host: scp.host, port: 22, what: 'Git remote (SSH)'} : undefined
   if (git) out.push(git)
   const central = p.clusters.find((c) => c.role === 'central') ? centralCluster(p) : undefined
   if (central) {

@@ -6,6 +6,7 @@ import {ObsctlError, inputError} from '../errors.js'
 import {killPoint} from '../engine/kill-point.js'
 import {traced} from '../trace.js'
 import {withTrailers, type Trailers} from './trailers.js'
+import {isGitUrl, scpLikeRemote} from '../config/validators.js'
 
 export interface GitResult {
   stdout: string
@@ -231,9 +232,12 @@ export async function readRemoteHead(dir: string, remote: string, branch: string
   return {commit: r.stdout.split(/\s/)[0] ?? ''}
 }
 
-/** git.remote as git can reach it: a local path is relative to the inventory's folder (as the working copy's origin is). */
+/**
+ * git.remote as git can reach it: a URL and a scp-like [user@]host:path (git's rule, scpLikeRemote) as they are; a
+ * local path is relative to the inventory's folder (as the working copy's origin is).
+ */
 export function remoteLocation(remote: string, inventoryDir: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\/|^[^/]+@[^/]+:/i.test(remote) || path.isAbsolute(remote) ? remote : path.resolve(inventoryDir, remote)
+  return isGitUrl(remote) || scpLikeRemote(remote) || path.isAbsolute(remote) ? remote : path.resolve(inventoryDir, remote)
 }
 
 export interface PushResult {
