@@ -172,6 +172,38 @@ describe('config: each reference-runbook mistake is found with file:line', () =>
     })
   }
 
+  it('two nodes at one address are found however the address is spelt: a name in another case, an IPv6 literal in another form', () => {
+    for (const [first, second] of [
+      ['node1.lab', 'Node1.LAB'],
+      ['fd00::1', 'FD00:0::1'],
+      ['192.168.101.199', '::ffff:192.168.101.199'],
+    ]) {
+      const text = exampleInventory({
+        'clusters.cluster-01.nodes[0].host': first,
+        'clusters.cluster-01.nodes[0].name': 'central-1',
+        'clusters.cluster-02.nodes[0].host': second,
+        'clusters.cluster-02.nodes[0].name': 'edge-1',
+      })
+      const found = lint(text).findings.filter((x) => x.id === 'unique-node address')
+      expect(found, `${first} / ${second}`).toEqual([
+        expect.objectContaining({
+          severity: 'error',
+          path: 'clusters[1].nodes[0].host',
+          location: expect.stringMatching(new RegExp(`^${FILE}:${lineOf(text, second)}:`)),
+          message: expect.stringContaining('(also clusters[0].nodes[0] (cluster-01))'),
+        }),
+      ])
+      expect(found[0]!.message).toContain(second)
+    }
+    // the same host on another SSH port is another machine (a forwarded port): not a duplicate
+    const ports = exampleInventory({
+      'clusters.cluster-01.nodes[0].host': 'node1.lab',
+      'clusters.cluster-02.nodes[0].host': 'NODE1.lab',
+      'clusters.cluster-02.nodes[0].port': 2222,
+    })
+    expect(lint(ports).findings.map((x) => x.id)).not.toContain('unique-node address')
+  })
+
   it('Thanos messages explain the compactor rule and the 2h confusion', () => {
     const r = lint(CASES.rawTwoHours().text)
     expect(r.findings.find((f) => f.id === 'thanos-raw-retention')!.message).toMatch(/40h.*compactor|compactor.*40h/)

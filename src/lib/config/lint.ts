@@ -20,7 +20,7 @@ import {caProblem, checkFiles} from './files.js'
 import {inputError} from '../errors.js'
 import {envPasswordProblems} from './passwords.js'
 import {envFix, envValueProblem} from '../env.js'
-import {addressRange, dnsSubdomainError, overlaps, parseCidr, parseLbEntry, type AddressRange} from './validators.js'
+import {addressRange, dnsSubdomainError, hostKey, overlaps, parseCidr, parseLbEntry, urlHost, type AddressRange} from './validators.js'
 
 export type Severity = 'error' | 'warning' | 'info'
 
@@ -157,9 +157,10 @@ function inventoryLint(inv: LoadedInventory, opts: LintOptions): {findings: Find
     )
 
   // uniqueness
-  const seen = (kind: string, key: string, at: FieldPath, map: Map<string, string>, owner: string) => {
+  // `shown`: the entry as written, when the key is a normal form of it
+  const seen = (kind: string, key: string, at: FieldPath, map: Map<string, string>, owner: string, shown = key) => {
     const prev = map.get(key)
-    if (prev) add(`unique-${kind}`, 'error', at, `duplicate ${kind} "${key}" (also ${prev})`, `give each ${kind} a unique value`)
+    if (prev) add(`unique-${kind}`, 'error', at, `duplicate ${kind} "${shown}" (also ${prev})`, `give each ${kind} a unique value`)
     else map.set(key, owner)
   }
   const names = new Map<string, string>()
@@ -173,7 +174,16 @@ function inventoryLint(inv: LoadedInventory, opts: LintOptions): {findings: Find
     seen('API server', c.apiServer, ['clusters', i, 'apiServer'], apis, `clusters[${i}] (${c.name})`)
     seen('kubeconfig context', kubeContextName(c), ['clusters', i, c.context ? 'context' : 'name'], contexts, `clusters[${i}] (${c.name})`)
     c.nodes.forEach((n, j) => {
-      seen('node address', `${n.host}:${n.port ?? p.ssh.port}`, ['clusters', i, 'nodes', j, 'host'], addrs, `clusters[${i}].nodes[${j}] (${c.name})`)
+      // one machine however its address is spelt (Node1.lab and node1.lab; fd00::1 and FD00:0::1)
+      const port = n.port ?? p.ssh.port
+      seen(
+        'node address',
+        `${hostKey(n.host)}:${port}`,
+        ['clusters', i, 'nodes', j, 'host'],
+        addrs,
+        `clusters[${i}].nodes[${j}] (${c.name})`,
+        `${urlHost(n.host)}:${port}`,
+      )
     })
     // Kubernetes node names (name, else the host) are unique in a cluster; equal hosts are reported above
     const nodeNames = new Map<string, number>()

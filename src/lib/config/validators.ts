@@ -136,6 +136,17 @@ export function hostError(text: string): string | undefined {
   return dnsSubdomainError(text.toLowerCase())
 }
 
+/**
+ * One spelling per host, to tell whether two entries name one machine: a host name in lower case (DNS names are
+ * case-insensitive, RFC 4343: Node1.lab is node1.lab), an address in ipaddr.js's normal form (FD00:0::1 is fd00::1,
+ * and an IPv4-mapped ::ffff:192.0.2.1 is 192.0.2.1).
+ */
+export function hostKey(host: string): string {
+  const ip = parseIp(host)
+  if (!ip) return host.toLowerCase()
+  return (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() ? (ip as ipaddr.IPv6).toIPv4Address() : ip).toNormalizedString()
+}
+
 /** Where a credential embedded in a URL must go instead (the inventory field or environment variable). */
 export interface CredentialHint {
   /** e.g. "set git.tokenEnv to the name of an env var holding the token" */

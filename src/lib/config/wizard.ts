@@ -11,7 +11,7 @@ import type {Prompter} from '../prompt.js'
 import type {Finding as LintFinding} from './lint.js'
 import {expandHome} from './files.js'
 import {cpuError, memoryError} from './units.js'
-import {dnsLabelError, dnsSubdomainError, gitRemoteError, hostError, httpUrlError, parseIp} from './validators.js'
+import {dnsLabelError, dnsSubdomainError, gitRemoteError, hostError, hostKey, httpUrlError} from './validators.js'
 import type {InitAnswers, InitCluster} from './write.js'
 
 /** A quantity answer: fine, or its shape as the wizard words it, or (too large) units.ts's message with the bound. */
@@ -65,8 +65,6 @@ export const splitHosts = (v: string): string[] =>
     .split(',')
     .map((h) => h.trim())
     .filter(Boolean)
-/** One spelling per address: 10.0.0.1 and 10.00.0.1 are refused anyway; IPv6 in its normal form; names lower-case. */
-const hostKey = (h: string): string => parseIp(h)?.toNormalizedString() ?? h.toLowerCase()
 
 /** Ask one question, with `current` (the previous answer) as the default when re-asking. */
 async function ask(p: Prompter, a: InitAnswers, q: Question): Promise<void> {
