@@ -10,6 +10,8 @@ import {hostname, tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
+import {loadInventory} from '../../src/lib/config/load.js'
+import {resetState} from '../../src/lib/engine/index.js'
 import {obsctl, requireBuild} from '../cli/helpers.js'
 import {ROOT} from './helpers.js'
 import {waitForValue} from '../support/wait.js'
@@ -29,6 +31,9 @@ function inventory(): {dir: string; file: string; state: string} {
   mkdirSync(path.join(dir, '.obsctl'), {mode: 0o700})
   return {dir, file, state: path.join(dir, '.obsctl', 'state.json')}
 }
+
+/** TEXT as a regular expression matching it literally */
+const re = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 const record = (phase: string, target: string) => ({
   phase,
@@ -74,7 +79,12 @@ describe('an unusable journal', () => {
       expect(bad).toHaveLength(1)
       expect(bad[0]).toMatch(/^state\.json\.bad-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z$/)
       const moved = path.join(path.dirname(t.state), bad[0]!)
-      expect(reset.stdout + reset.stderr).toContain(moved)
+      // said once, with why: the result line (not a notice repeating it)
+      expect(reset.stdout).toMatch(
+        new RegExp(`^${re(t.state)} is not a usable obsctl journal: .+; moved it aside to ${re(moved)}; ${re(t.state)} starts empty\n$`),
+      )
+      expect(reset.stdout).toMatch(why)
+      expect(reset.stderr).not.toContain(moved)
       expect(readFileSync(moved, 'utf8')).toBe(content) // kept as it was, for a post-mortem
       expect(statSync(moved).mode & 0o777).toBe(0o600)
       const fresh = JSON.parse(readFileSync(t.state, 'utf8'))
@@ -85,6 +95,22 @@ describe('an unusable journal', () => {
       expect(JSON.parse(show.stdout).tasks).toEqual([])
     })
   }
+
+  it('state reset tells the move once, in its result (the --json object: movedAside and problem), not also as a notice', () => {
+    const t = inventory()
+    writeFileSync(t.state, '{"version": 1, "tas', {mode: 0o600})
+    const notices: string[] = []
+    const r = resetState(loadInventory(t.file), {onNotice: (m) => notices.push(m)})
+    expect(notices).toEqual([])
+    const bad = readdirSync(path.dirname(t.state)).filter((f) => f.startsWith('state.json.bad-'))
+    expect(r).toEqual({
+      stateFile: t.state,
+      phases: 'all',
+      removed: 0,
+      movedAside: path.join(path.dirname(t.state), bad[0]!),
+      problem: expect.stringMatching(new RegExp(`^${re(t.state)} is not a usable obsctl journal: not valid JSON`)),
+    })
+  })
 
   it('a folder where state.json should be: exit 2 with the reset hint; the reset moves it aside', async () => {
     const t = inventory()

@@ -23,7 +23,7 @@ export default class StateReset extends BaseCommand {
       await this.confirm(`Forget ${what}?`) // no: exit 1, nothing reset
     }
     const result = resetState(inv, {phases: flags.phase, onNotice: (m) => this.note(m)})
-    if (result.movedAside) this.out(`the unusable journal was moved aside to ${result.movedAside}; ${result.stateFile} starts empty`)
+    if (result.movedAside) this.out(`${result.problem}; moved it aside to ${result.movedAside}; ${result.stateFile} starts empty`)
     else this.out(`reset ${what}: ${result.removed} task record(s) removed from ${result.stateFile}`)
     return result
   }

@@ -210,8 +210,8 @@ export function resetState(inv: LoadedInventory, opts: {phases?: string[]; onNot
   const stateDir = obsctlDir(inv.dir)
   const lock = acquireLock(stateDir, 'state reset', opts.onNotice)
   try {
+    // a journal moved aside is told once, by the caller, from the result (movedAside, problem)
     const {store: state, movedTo, problem} = StateStore.loadOrSetAside(stateDir, inv.file)
-    if (movedTo) opts.onNotice?.(`${problem}; moved it aside to ${movedTo}`)
     const removed = state.reset(opts.phases)
     return {stateFile: state.file, phases: opts.phases?.length ? opts.phases : 'all', removed, ...(movedTo && {movedAside: movedTo, problem})}
   } finally {
