@@ -15,6 +15,7 @@ import {LEFTOVER_FUNCTIONS, RUN_MARKER, SWEEP_ROOT, WORK_DIR, leftoversOf, type 
 import type {EtcdSnapshotMeta} from './backup-store.js'
 import {rootStep} from '../nodes/lock.js'
 import {pollMs} from '../poll.js'
+import {yaml} from '../lazy-deps.js'
 
 /** kubeadm's etcd client credentials on a control-plane node (the health check's client certificate) */
 export const ETCD_TLS =
@@ -192,6 +193,12 @@ export async function takeSnapshot(
 }
 
 /** etcd's --name, --initial-advertise-peer-urls and --data-dir from kubeadm's manifest (wherever it is parked). */
+/**
+ * The etcd member as kubeadm's manifest on the node declares it: --name, --initial-advertise-peer-urls and --data-dir
+ * (default /var/lib/etcd), each the exact text of its `--flag=value` argument in the etcd container's command (the
+ * manifest is read as YAML, so a value may hold a space). These go into root commands: the callers quote them
+ * (shQuote); a value holding a control character (a newline would split the restore record's lines) is refused.
+ */
 export async function etcdMember(conn: SshConnection, signal?: AbortSignal): Promise<{name: string; peerUrl: string; dataDir: string}> {
   const out = await rootStep(
     conn,
@@ -199,7 +206,12 @@ export async function etcdMember(conn: SshConnection, signal?: AbortSignal): Pro
     'reading the etcd manifest',
     {signal, code: 'ETCD_MANIFEST'},
   )
-  const flag = (n: string) => new RegExp(`--${n}=(\\S+)`).exec(out)?.[1]
+  const args = containerArgs(out)
+  const flag = (n: string) =>
+    args
+      .filter((a) => a.startsWith(`--${n}=`))
+      .map((a) => a.slice(n.length + 3))
+      .pop() || undefined
   const name = flag('name')
   const peerUrl = flag('initial-advertise-peer-urls')
   if (!name || !peerUrl)
@@ -207,7 +219,28 @@ export async function etcdMember(conn: SshConnection, signal?: AbortSignal): Pro
       code: 'ETCD_MANIFEST',
       hints: ['is this a kubeadm control plane with a local (stacked) etcd?'],
     })
-  return {name, peerUrl, dataDir: flag('data-dir') ?? '/var/lib/etcd'}
+  const member = {name, peerUrl, dataDir: flag('data-dir') ?? '/var/lib/etcd'}
+  const odd = Object.entries(member).find(([, v]) => /\p{Cc}/u.test(v))
+  if (odd)
+    throw new ObsctlError(`the etcd manifest on ${conn.label} gives a ${odd[0]} with a control character: ${JSON.stringify(odd[1])}`, {
+      code: 'ETCD_MANIFEST',
+      hints: ['check /etc/kubernetes/manifests/etcd.yaml on the node'],
+    })
+  return member
+}
+
+/** The command and args of the etcd container (else the first) of a static pod manifest; none when it is no such YAML. */
+function containerArgs(text: string): string[] {
+  let doc: unknown
+  try {
+    doc = yaml().parse(text)
+  } catch {
+    return []
+  }
+  const containers = (doc as {spec?: {containers?: unknown}} | null)?.spec?.containers
+  if (!Array.isArray(containers)) return []
+  const c = (containers.find((x) => (x as {name?: unknown})?.name === 'etcd') ?? containers[0]) as {command?: unknown; args?: unknown} | undefined
+  return [c?.command, c?.args].flatMap((l) => (Array.isArray(l) ? l.filter((a): a is string => typeof a === 'string') : []))
 }
 
 export async function waitEtcdHealthy(

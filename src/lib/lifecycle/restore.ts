@@ -97,7 +97,7 @@ const readRecord = (out: string): RestoreRecord => ({
 async function readRestoreRecord(conn: SshConnection, dataDir: string, signal?: AbortSignal): Promise<RestoreRecord & {exists: boolean; dataDir: boolean}> {
   const out = await rootStep(
     conn,
-    `if [ -f ${RESTORE_RECORD} ]; then echo record=yes; cat ${RESTORE_RECORD}; fi; if [ -e ${dataDir} ]; then echo datadir=yes; fi; true`,
+    `if [ -f ${RESTORE_RECORD} ]; then echo record=yes; cat ${RESTORE_RECORD}; fi; if [ -e ${shQuote(dataDir)} ]; then echo datadir=yes; fi; true`,
     'reading the restore record',
     {signal},
   )
@@ -134,7 +134,8 @@ async function moveDataDirAside(
   runId: string,
   signal?: AbortSignal,
 ): Promise<{previous: string; interrupted?: string}> {
-  const interrupted = `${dataDir}.interrupted-restore-${runId}`
+  // from the node's etcd manifest: each one shell word
+  const [dir, interrupted] = [dataDir, `${dataDir}.interrupted-restore-${runId}`].map(shQuote)
   const tmp = `${RESTORE_RECORD}.tmp`
   const out = await rootStep(
     conn,
@@ -144,11 +145,11 @@ async function moveDataDirAside(
       `if [ -n "$prev" ] && [ -e "$prev" ]; then`,
       // the record first (without restored=), then the move: a record never names a data dir that is not this backup's
       `  sed '/^restored=/d' ${RESTORE_RECORD} > ${tmp} && mv ${tmp} ${RESTORE_RECORD}`,
-      `  if [ -e ${dataDir} ]; then mv ${dataDir} ${interrupted} && echo interrupted=${interrupted}; fi`,
+      `  if [ -e ${dir} ]; then mv ${dir} ${interrupted} && echo interrupted=${interrupted}; fi`,
       'else',
-      `  prev=${aside}`,
+      `  prev=${shQuote(aside)}`,
       `  printf 'id=%s\\nrun=%s\\nsince=%s\\nprevious=%s\\n' ${shQuote(id)} ${shQuote(runId)} "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$prev" > ${tmp} && mv ${tmp} ${RESTORE_RECORD}`,
-      `  if [ -e ${dataDir} ]; then mv ${dataDir} "$prev"; else mkdir -m 700 "$prev"; fi`,
+      `  if [ -e ${dir} ]; then mv ${dir} "$prev"; else mkdir -m 700 "$prev"; fi`,
       'fi',
       'echo "previous=$prev"',
     ].join('\n'),
@@ -156,6 +157,15 @@ async function moveDataDirAside(
     {signal},
   )
   return {previous: recordField(out, 'previous') ?? aside, interrupted: recordField(out, 'interrupted')}
+}
+
+/**
+ * `etcdutl snapshot restore` of FILE into the member's data dir, as the member (its name and peer URL): the values come
+ * from the node's etcd manifest (etcdMember), so each is one shell word whatever it holds.
+ */
+export function etcdutlRestoreCommand(file: string, member: {name: string; peerUrl: string; dataDir: string}): string {
+  const q = shQuote
+  return `etcdutl snapshot restore ${q(file)} --data-dir ${q(member.dataDir)} --name ${q(member.name)} --initial-cluster ${q(`${member.name}=${member.peerUrl}`)} --initial-advertise-peer-urls ${q(member.peerUrl)}`
 }
 
 export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, RestoreEtcdReport> {
@@ -212,7 +222,7 @@ export function restoreEtcdPhase(o: RestoreEtcdOptions): Phase<ClusterTarget, Re
         killPoint('restore-etcd:data-dir-aside')
         await rootStep(
           conn,
-          `etcdutl snapshot restore ${file} --data-dir ${member.dataDir} --name ${member.name} --initial-cluster ${member.name}=${member.peerUrl} --initial-advertise-peer-urls ${member.peerUrl} && { cat ${RESTORE_RECORD}; printf 'restored=%s\\n' ${o.id}; } > ${RESTORE_RECORD}.tmp && mv ${RESTORE_RECORD}.tmp ${RESTORE_RECORD}`,
+          `${etcdutlRestoreCommand(file, member)} && { cat ${RESTORE_RECORD}; printf 'restored=%s\\n' ${shQuote(o.id)}; } > ${RESTORE_RECORD}.tmp && mv ${RESTORE_RECORD}.tmp ${RESTORE_RECORD}`,
           'etcdutl snapshot restore',
           {
             log,
