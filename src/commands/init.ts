@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../lib/cli/base.js'
 import {initInventory, type InitResult} from '../lib/config/init.js'
+import {shWord} from '../lib/shell-quote.js'
 
 export default class Init extends BaseCommand {
   static override summary = 'Write obsctl.yaml: asks for domain, clusters, nodes, SSH, S3 and Git (or --example for the example lab).'
@@ -26,7 +27,7 @@ export default class Init extends BaseCommand {
       say: (line) => this.note(line),
     })
     this.out(`wrote ${result.file} (${result.clusters} clusters, ${result.nodes} nodes) and its JSON Schema ${result.schema}`)
-    this.out(`next: obsctl config validate${flags.config ? ` -c ${flags.config}` : ''} && obsctl plan`)
+    this.out(`next: obsctl config validate${flags.config ? ` -c ${shWord(flags.config)}` : ''} && obsctl plan`)
     return result
   }
 }

@@ -31,6 +31,7 @@ import {randomBytes} from 'node:crypto'
 import {holderAlive, lockHolder, takeOverStale, tryLink, unlinkQuiet, type LockInfo} from './engine/lock.js'
 import {ObsctlError} from './errors.js'
 import {ensureDir, writeNewFileSync} from './fs.js'
+import {shWord} from './shell-quote.js'
 
 export interface FileLockOptions {
   /** how long to wait for a held lock before failing (default 30 s) */
@@ -185,7 +186,7 @@ function lockTimeoutError(lock: string, f: Found, timeoutMs: number): ObsctlErro
     details: {lock, holder: f.holder},
     hints: [
       'another obsctl (or kubectl) is writing that file: rerun when it is done',
-      `if no obsctl or kubectl is running, the lock was left by one that was killed: remove it (rm ${lock} ${lock}.takeover-*) and rerun`,
+      `if no obsctl or kubectl is running, the lock was left by one that was killed: remove it (rm ${shWord(lock)} ${shWord(lock)}.takeover-*) and rerun`,
     ],
   })
 }

@@ -31,6 +31,7 @@ import {
 } from 'node:fs'
 import path from 'node:path'
 import {inputError} from './errors.js'
+import {shWord} from './shell-quote.js'
 
 export interface AtomicWriteOptions {
   /**
@@ -137,7 +138,7 @@ export function assertFolderPath(dir: string, hints: string[] = []): void {
     if (!st.isDirectory()) {
       const what =
         path.basename(p) === OBSCTL_DIR_NAME
-          ? `obsctl keeps its state in the folder ${p}: move that file away (mv ${p} ${p}.old) and rerun`
+          ? `obsctl keeps its state in the folder ${p}: move that file away (mv ${shWord(p)} ${shWord(`${p}.old`)}) and rerun`
           : `move ${p} away, or give another path`
       throw inputError(`${p} is ${fileKind(st)}, not a folder`, [what, ...hints], 'NOT_A_FOLDER')
     }

@@ -86,7 +86,9 @@ describe('host keys and authentication', () => {
     const ssh = r.checks.find((c) => c.id === 'ssh')!
     expect(ssh.status).toBe('fail')
     expect(ssh.detail).toMatch(/root@\[127\.0\.1\.32\]:\d+: authentication failed \(tried: key file\)/)
-    expect(ssh.hint).toContain('ssh-copy-id')
+    // the command ssh-copy-id takes (its -p, never ssh's [host]:port, which a shell would also read as a glob)
+    const node = sb.nodes[1]!
+    expect(ssh.hint).toContain(`authorize the public key on the node: ssh-copy-id -i KEY.pub -p ${node.port} root@${node.ip}`)
     expect(notices.filter((n) => n.includes('retrying'))).toEqual([])
   })
 })

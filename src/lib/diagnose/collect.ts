@@ -19,6 +19,7 @@ import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, findCluster, kubeContextName, obsctlDir} from '../config/model.js'
 import {durationSeconds, isDuration} from '../config/units.js'
 import {inputError} from '../errors.js'
+import {shWord} from '../shell-quote.js'
 import type {Kube} from '../platform/kube.js'
 import type {ArchiveEntry} from './archive.js'
 import {collectCluster, json, message, type DiagnoseProblem} from './cluster.js'
@@ -213,7 +214,8 @@ function refuseOut(file: string): void {
     return
   }
   const hint = '--out PATH: a new file (default ./obsctl-diagnose-<UTC time>.tar.gz)'
-  if (st.isDirectory()) throw inputError(`--out ${file}: it is a directory, not a file`, [hint, `e.g. --out ${path.join(file, 'diagnose.tar.gz')}`], 'BAD_OUT')
+  if (st.isDirectory())
+    throw inputError(`--out ${file}: it is a directory, not a file`, [hint, `e.g. --out ${shWord(path.join(file, 'diagnose.tar.gz'))}`], 'BAD_OUT')
   const head = Buffer.alloc(2)
   let n = 0
   try {

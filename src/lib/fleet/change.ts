@@ -10,6 +10,7 @@ import {canPrompt} from '../prompt.js'
 import type {RendererChoice, RunResult} from '../engine/index.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {pollMs} from '../poll.js'
+import {shWord} from '../shell-quote.js'
 
 export interface ChangeOptions {
   dryRun?: boolean
@@ -255,8 +256,8 @@ export async function pushedRevision(inv: LoadedInventory): Promise<{revision?: 
     {
       code: 'PUSHED_COMMIT_GONE',
       hints: [
-        `Argo CD deploys ${remote.commit.slice(0, 12)}; see what it lacks: git -C ${dir} log --oneline ${remote.commit.slice(0, 12)}..${pushed.slice(0, 12)}`,
-        `to publish the working copy's render again on top of it: git -C ${dir} pull --rebase origin ${p.git.branch}, then obsctl render --push`,
+        `Argo CD deploys ${remote.commit.slice(0, 12)}; see what it lacks: git -C ${shWord(dir)} log --oneline ${remote.commit.slice(0, 12)}..${pushed.slice(0, 12)}`,
+        `to publish the working copy's render again on top of it: git -C ${shWord(dir)} pull --rebase origin ${shWord(p.git.branch)}, then obsctl render --push`,
       ],
       details: {remote: p.git.remote, branch: p.git.branch, remoteCommit: remote.commit, pushed},
     },

@@ -7,6 +7,7 @@ import {killPoint} from '../engine/kill-point.js'
 import {traced} from '../trace.js'
 import {withTrailers, type Trailers} from './trailers.js'
 import {isGitUrl, scpLikeRemote} from '../config/validators.js'
+import {shWord} from '../shell-quote.js'
 
 export interface GitResult {
   stdout: string
@@ -121,9 +122,12 @@ export async function must(dir: string, args: string[], what: string, opts: {inp
   if (r.exitCode !== 0) {
     // a git process killed together with obsctl can leave its lock behind (said in the message: a task shows only that)
     const lock = /index\.lock': File exists/.test(r.stderr)
-      ? `; if no git process is running in ${dir}, remove the stale lock: rm ${path.join(dir, '.git', 'index.lock')}`
+      ? `; if no git process is running in ${dir}, remove the stale lock: rm ${shWord(path.join(dir, '.git', 'index.lock'))}`
       : ''
-    throw new ObsctlError(`${what} failed: ${(r.stderr || r.stdout).trim()}${lock}`, {code: 'GIT_FAILED', hints: [`in ${dir}: git ${args.join(' ')}`]})
+    throw new ObsctlError(`${what} failed: ${(r.stderr || r.stdout).trim()}${lock}`, {
+      code: 'GIT_FAILED',
+      hints: [`git -C ${shWord(dir)} ${args.map(shWord).join(' ')}`],
+    })
   }
   return r.stdout
 }
@@ -273,7 +277,7 @@ export async function push(dir: string, branch: string): Promise<PushResult> {
         code: 'PUSH_REJECTED',
         hints: [
           `your commit ${head.slice(0, 12)} is kept in ${dir}`,
-          `bring in the remote's commits: git -C ${dir} pull --rebase origin ${branch}`,
+          `bring in the remote's commits: git -C ${shWord(dir)} pull --rebase origin ${shWord(branch)}`,
           'then push again: obsctl render --push',
         ],
         details: {remote, branch, commit: head},

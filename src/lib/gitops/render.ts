@@ -18,6 +18,7 @@ import path from 'node:path'
 import {ObsctlError} from '../errors.js'
 import {ensureDir, replaceFileSync, writeFileAtomicSync} from '../fs.js'
 import {sha256} from '../hash.js'
+import {shWord} from '../shell-quote.js'
 import {killPoint} from '../engine/kill-point.js'
 import {renderDigests, renderFiles, type FileDigest, type RenderedFile} from './plan.js'
 
@@ -73,7 +74,7 @@ export function readManifest(dir: string): RenderManifest {
   } catch (error) {
     throw new ObsctlError(`cannot read ${f}: ${(error as Error).message}`, {
       code: 'RENDER_MANIFEST',
-      hints: [`restore it from Git: git -C ${dir} checkout -- ${MANIFEST_FILE}`],
+      hints: [`restore it from Git: git -C ${shWord(dir)} checkout -- ${MANIFEST_FILE}`],
     })
   }
   const outside = [...Object.keys(m.files), ...Object.keys(m.previous ?? {})].find((p) => !insidePath(p))
@@ -83,8 +84,8 @@ export function readManifest(dir: string): RenderManifest {
       {
         code: 'RENDER_MANIFEST',
         hints: [
-          `see who changed it: git -C ${dir} log -p -- ${MANIFEST_FILE}`,
-          `then restore obsctl's manifest from an earlier commit (git -C ${dir} checkout COMMIT -- ${MANIFEST_FILE})`,
+          `see who changed it: git -C ${shWord(dir)} log -p -- ${MANIFEST_FILE}`,
+          `then restore obsctl's manifest from an earlier commit (git -C ${shWord(dir)} checkout COMMIT -- ${MANIFEST_FILE})`,
         ],
       },
     )

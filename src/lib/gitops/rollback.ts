@@ -17,6 +17,7 @@ import {parseInventory} from '../config/load.js'
 import {gitDir, relabelledEdges} from '../config/model.js'
 import {ObsctlError, inputError} from '../errors.js'
 import {writeFileAtomic} from '../fs.js'
+import {shWord} from '../shell-quote.js'
 import {kubeconfigFiles} from '../platform/kube.js'
 import type {Lock, RendererChoice, RunResult} from '../engine/index.js'
 import {git, isRepo, must, push as gitPush, type PushResult} from './git.js'
@@ -104,7 +105,7 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   if (o.to !== undefined && (o.to === '' || o.to.startsWith('-') || /[\s\p{Cc}]/u.test(o.to)))
     throw inputError(
       `--to ${JSON.stringify(o.to)}: expected a commit SHA or a ref on ${branch} (e.g. 3f2a9c1, HEAD~2)`,
-      [`commits: git -C ${dir} log --oneline`],
+      [`commits: git -C ${shWord(dir)} log --oneline`],
       'BAD_COMMIT',
     )
   if (!(await isRepo(dir)))
@@ -118,7 +119,10 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   if (dirty) {
     throw inputError(
       `${dir} has uncommitted changes; rollback reverts commits only in a clean working copy:\n${dirty}`,
-      [`look at them: git -C ${dir} status`, `discard them (an interrupted rollback's staged revert included): git -C ${dir} reset --hard HEAD`],
+      [
+        `look at them: git -C ${shWord(dir)} status`,
+        `discard them (an interrupted rollback's staged revert included): git -C ${shWord(dir)} reset --hard HEAD`,
+      ],
       'DIRTY_WORKING_COPY',
     )
   }
@@ -142,14 +146,14 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
     if (ahead.every((c) => c.command === 'rollback')) return resume(inv, ahead, o, base)
     throw inputError(
       `${dir} has ${ahead.length} commit(s) that ${branch} on ${p.git.remote} does not have:\n${ahead.map((c) => line(info(c))).join('\n')}`,
-      [`push them first (obsctl render --push), or drop them: git -C ${dir} reset --hard origin/${branch}`],
+      [`push them first (obsctl render --push), or drop them: git -C ${shWord(dir)} reset --hard ${shWord(`origin/${branch}`)}`],
       'UNPUSHED_COMMITS',
     )
   }
   if (head !== remoteTip && !(await isAncestor(head, remoteTip))) {
     throw inputError(
       `${dir} and ${branch} on ${p.git.remote} have diverged`,
-      [`bring in the remote's commits: git -C ${dir} pull --rebase origin ${branch}`],
+      [`bring in the remote's commits: git -C ${shWord(dir)} pull --rebase origin ${shWord(branch)}`],
       'DIVERGED',
     )
   }
@@ -160,14 +164,14 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   let undo: LogEntry[]
   if (o.to) {
     const resolved = await git(dir, ['rev-parse', '--verify', '-q', `${o.to}^{commit}`])
-    if (resolved.exitCode !== 0) throw inputError(`--to ${o.to}: no such commit in ${dir}`, [`commits: git -C ${dir} log --oneline`], 'BAD_COMMIT')
+    if (resolved.exitCode !== 0) throw inputError(`--to ${o.to}: no such commit in ${dir}`, [`commits: git -C ${shWord(dir)} log --oneline`], 'BAD_COMMIT')
     const to = resolved.stdout.trim()
     const chain = await history(dir, tip, undefined, 10_000)
     const at = chain.findIndex((c) => c.sha === to)
     if (at < 0)
       throw inputError(
         `--to ${o.to}: ${to.slice(0, 12)} is not on the history of ${branch}`,
-        [`commits: git -C ${dir} log --first-parent --oneline ${branch}`],
+        [`commits: git -C ${shWord(dir)} log --first-parent --oneline ${shWord(branch)}`],
         'BAD_COMMIT',
       )
     if (at === 0) throw inputError(`--to ${o.to}: ${branch} is at ${to.slice(0, 12)} already: nothing to roll back`, [], 'NOTHING_TO_ROLL_BACK')
@@ -192,7 +196,10 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   if (foreign.length > 0) {
     throw inputError(
       `${branch} has ${foreign.length} commit(s) obsctl did not make after ${target.sha.slice(0, 12)}; rollback does not revert other people's work:\n${foreign.map((c) => line(info(c))).join('\n')}`,
-      [`revert them yourself (git -C ${dir} revert SHA), then push`, 'or roll back only what is after them: obsctl rollback --to SHA (the newest of them)'],
+      [
+        `revert them yourself (git -C ${shWord(dir)} revert SHA), then push`,
+        'or roll back only what is after them: obsctl rollback --to SHA (the newest of them)',
+      ],
       'FOREIGN_COMMITS',
       {commits: foreign.map(info)},
     )
@@ -213,7 +220,7 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
   if (!wantedHash) {
     throw inputError(
       `obsctl does not know which inventory went with ${target.sha.slice(0, 12)} (${target.subject}): its commits carry no ${TRAILER.inventory} trailer (made by an older obsctl or by hand)`,
-      [`revert by hand: git -C ${dir} revert ${undo.map((c) => c.sha.slice(0, 12)).join(' ')}, edit ${inv.file} to match, then obsctl render --push`],
+      [`revert by hand: git -C ${shWord(dir)} revert ${undo.map((c) => c.sha.slice(0, 12)).join(' ')}, edit ${inv.file} to match, then obsctl render --push`],
       'NO_INVENTORY_RECORD',
     )
   }
@@ -223,7 +230,7 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
       `the inventory that went with ${target.sha.slice(0, 12)} (${wantedHash.slice(0, 19)}…) is not kept on this machine (${inv.dir}/.obsctl/inventory/)`,
       [
         'run rollback where the change was made (its .obsctl/ keeps the inventory texts)',
-        `or revert by hand: git -C ${dir} revert ${undo.map((c) => c.sha.slice(0, 12)).join(' ')}, edit ${inv.file} to match, then obsctl render --push`,
+        `or revert by hand: git -C ${shWord(dir)} revert ${undo.map((c) => c.sha.slice(0, 12)).join(' ')}, edit ${inv.file} to match, then obsctl render --push`,
       ],
       'NO_INVENTORY_RECORD',
     )

@@ -40,7 +40,7 @@ import {encrypt, ENVELOPE} from './envelope.js'
 import {claimSnapshotDir, connOf, fetchRootFile, requireTools, rootCleanup, takeSnapshot} from './etcd-node.js'
 import {leftoversLine, sweepHome, type Leftover} from '../nodes/leftovers.js'
 import {killPointHandled} from '../engine/kill-point.js'
-import {shQuote} from '../ssh/quote.js'
+import {shQuote} from '../shell-quote.js'
 
 // ---------------------------------------------------------------------------------------------
 // backup-etcd

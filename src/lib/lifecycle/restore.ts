@@ -15,7 +15,7 @@ import {killPoint} from '../engine/kill-point.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase} from '../engine/types.js'
 import {ExitCode, ObsctlError, inputError} from '../errors.js'
-import {shQuote} from '../ssh/quote.js'
+import {shQuote, shWord} from '../shell-quote.js'
 import {clusterOf, type ClusterTarget} from './backup.js'
 import {backupS3, objectKey, readSnapshot, snapshotName, type BackupS3Options} from './backup-store.js'
 import {connOf, etcdMember, markRestoreCopy, pushRootFile, remoteSha256, requireTools, waitEtcdHealthy} from './etcd-node.js'
@@ -332,10 +332,10 @@ export function restoreAbandonPhase(): Phase<ClusterTarget, RestoreAbandonReport
       }
       if (r.previousExists && record?.previous)
         r.next.push(
-          `to go back to the data dir as it was before that restore: ${r.dataDirExists ? `mv ${member.dataDir} ${member.dataDir}.abandoned-restore && ` : ''}mv ${record.previous} ${member.dataDir}`,
+          `to go back to the data dir as it was before that restore: ${r.dataDirExists ? `mv ${shWord(member.dataDir)} ${shWord(`${member.dataDir}.abandoned-restore`)} && ` : ''}mv ${shWord(record.previous)} ${shWord(member.dataDir)}`,
         )
       if (r.parkedManifests.length > 0) r.next.push(`the control plane is stopped; to start it: mv ${PARKED}/*.yaml /etc/kubernetes/manifests/`)
-      if (r.keptDataDirs.length > 0) r.next.push(`the kept data dirs stay until you remove them: ${r.keptDataDirs.join(' ')}`)
+      if (r.keptDataDirs.length > 0) r.next.push(`the kept data dirs stay until you remove them: ${r.keptDataDirs.map(shWord).join(' ')}`)
       for (const l of r.next) io.log(l)
       return {
         summary: record

@@ -7,7 +7,7 @@ import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import {runClusters} from '../engine/options.js'
 import type {RunContext, Target, TaskIO} from '../engine/types.js'
 import {ObsctlError} from '../errors.js'
-import {shQuote} from '../ssh/quote.js'
+import {shQuote} from '../shell-quote.js'
 import {holdPackages, installPackages, installedVersion, packageManager, resolvePackage, root, switchRepository} from './upgrade-packages.js'
 import {formatVersion, isAt, minorOf, parseTarget, parseVersion, type Version} from './versions.js'
 

@@ -9,7 +9,7 @@ import {ObsctlError} from '../errors.js'
 import type {SshConnection} from '../ssh/connection.js'
 import {APT_FUNCTIONS} from '../nodes/apt.js'
 import {rootStep} from '../nodes/lock.js'
-import {shQuote} from '../ssh/quote.js'
+import {shQuote} from '../shell-quote.js'
 import {formatVersion, minorOf, parseVersion, type Version} from './versions.js'
 
 /** The package repository of a minor: pkgs.k8s.io, or ssh.aptMirror (same layout). */

@@ -24,7 +24,7 @@ import {nodeName} from '../config/model.js'
 import {runClusters} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {ObsctlError, errorMessage} from '../errors.js'
-import {shQuote} from '../ssh/quote.js'
+import {shQuote} from '../shell-quote.js'
 import {sequenceOf, type Sequence} from './sequence.js'
 import {
   clusterOf,

@@ -17,7 +17,7 @@
  * upload files) once it is a day old.
  */
 import type {SshConnection} from '../ssh/connection.js'
-import {shQuote} from '../ssh/quote.js'
+import {shQuote} from '../shell-quote.js'
 import {SESSION_FUNCTIONS, TRANSFER_PREFIX, UPLOAD_PREFIX} from '../ssh/session.js'
 import {rootStep} from './lock.js'
 

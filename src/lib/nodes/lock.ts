@@ -6,7 +6,7 @@
  * certificate renewals, backups, restores and resets (rootStep): the same file, so none of them overlaps another.
  */
 import {ObsctlError} from '../errors.js'
-import {shQuote} from '../ssh/quote.js'
+import {shQuote} from '../shell-quote.js'
 
 /** The node's obsctl lock file (flock, util-linux). */
 export const NODE_LOCK_FILE = '/var/lib/obsctl/install.lock'

@@ -17,6 +17,7 @@ import {runChecks, type CheckDef, type CheckStatus, type Outcome} from '../check
 import type {SshConnection} from '../ssh/connection.js'
 import type {SshPool} from '../ssh/pool.js'
 import {WORK_DIR, RESTORE_DIR, listLeftoversScript, leftoversOf, type Leftover} from './leftovers.js'
+import {shWord} from '../shell-quote.js'
 
 export type {CheckStatus}
 
@@ -164,7 +165,7 @@ function leftoversCheck(c: Cluster, n: ClusterNode, sudo: SudoProbe): {status: C
           `obsctl node install ${c.name} --host ${n.host} --restart removes the ones in the login user's home (it reruns the install on this node alone; each step checks before it acts)`,
         ]
       : []),
-    ...(byHand.length > 0 ? [`remove the others by hand (no obsctl run there does): sudo rm -rf ${byHand.map((l) => l.path).join(' ')}`] : []),
+    ...(byHand.length > 0 ? [`remove the others by hand (no obsctl run there does): sudo rm -rf ${byHand.map((l) => shWord(l.path)).join(' ')}`] : []),
   ]
   return {status: 'warn', detail, hint: hints.join('; ')}
 }

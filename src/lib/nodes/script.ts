@@ -11,7 +11,7 @@ import {apiServerHost, apiServerPort, clusterKubernetes, controlPlaneNodes, firs
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import {contentMemo} from '../derived-cache.js'
 import {PACKAGE_ROOT} from '../package-root.js'
-import {shQuote} from '../ssh/quote.js'
+import {shQuote} from '../shell-quote.js'
 import {APT_FUNCTIONS} from './apt.js'
 import {NODE_LOCK_FUNCTIONS} from './lock.js'
 

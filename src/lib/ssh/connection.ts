@@ -16,7 +16,7 @@ import type {Client, ClientChannel, ConnectConfig, SFTPWrapper} from 'ssh2'
 import {sleepOrInterrupt as sleep} from '../async.js'
 import {ObsctlError, interruptedError, netReason} from '../errors.js'
 import {traceCommand, traced, tracing} from '../trace.js'
-import {shQuote} from './quote.js'
+import {shQuote, shWord} from '../shell-quote.js'
 import {SESSION_FUNCTIONS, UPLOAD_PREFIX, sessionFileName} from './session.js'
 import {killPoint} from '../engine/kill-point.js'
 import {append, check, hostPattern, keyType, lookup, refusal as hostKeyRefusal, type HostKeyPolicy} from './known-hosts.js'
@@ -154,7 +154,7 @@ export class SshConnection {
         cause: e,
         hints: [
           'check ssh.identityFile (or the node/user) in the inventory, or load the key into ssh-agent (ssh-add)',
-          `authorize the public key on the node: ssh-copy-id -i KEY.pub ${who}`,
+          `authorize the public key on the node: ssh-copy-id -i KEY.pub${opts.port === 22 ? '' : ` -p ${opts.port}`} ${shWord(`${opts.user}@${opts.host}`)}`,
           'for password login leave identityFile unset, stop the agent and set OBSCTL_SSH_PASSWORD or answer the prompt',
         ],
       })

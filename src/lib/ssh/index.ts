@@ -1,5 +1,5 @@
 /** SSH to the nodes: connections, exec, sudo, SFTP upload, obsctl's known_hosts (DESIGN.md §4). */
-export {shQuote} from './quote.js'
+export {shQuote} from '../shell-quote.js'
 export {SshConnection, type ConnectOptions, type ExecOptions, type ExecResult, type SudoMode} from './connection.js'
 export {
   SshPool,

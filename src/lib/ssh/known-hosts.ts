@@ -24,6 +24,7 @@ import {ObsctlError} from '../errors.js'
 import {lockPathFor, withFileLock} from '../file-lock.js'
 import {appendWholeSync, assertRegularFile} from '../fs.js'
 import {hostPattern} from '../ssh-login.js'
+import {shQuote, shWord} from '../shell-quote.js'
 
 /** (./label.ts: the known_hosts host name is also how a node is named in messages) */
 export {hostPattern}
@@ -247,7 +248,7 @@ export function hostKeyChangedError(file: string, host: string, port: number, d:
       code: 'SSH_HOSTKEY_CHANGED',
       hints: [
         'verify the new fingerprint on the machine itself: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub',
-        `if the change is expected, remove the old entry: ssh-keygen -R '${hostPattern(host, port)}' -f ${file}`,
+        `if the change is expected, remove the old entry: ssh-keygen -R ${shQuote(hostPattern(host, port))} -f ${shWord(file)}`,
       ],
       details: {host, port, presented: d.fingerprint, known: d.known, knownHostsFile: file},
     },
@@ -273,7 +274,7 @@ export function unknownKeyError(file: string, host: string, port: number, fp: st
     {
       code: 'SSH_HOSTKEY_UNKNOWN',
       hints: [
-        `check the fingerprint on the machine (ssh-keygen -lf /etc/ssh/ssh_host_${type === 'ssh-ed25519' ? 'ed25519' : type.startsWith('ecdsa') ? 'ecdsa' : 'rsa'}_key.pub), then add its line: ssh-keyscan -p ${port} -t ${type} ${host} >> ${file}`,
+        `check the fingerprint on the machine (ssh-keygen -lf /etc/ssh/ssh_host_${type === 'ssh-ed25519' ? 'ed25519' : type.startsWith('ecdsa') ? 'ecdsa' : 'rsa'}_key.pub), then add its line: ssh-keyscan -p ${port} -t ${shWord(type)} ${shWord(host)} >> ${shWord(file)}`,
         'or set ssh.hostKeyPolicy: accept-new to trust a new key on first use',
       ],
       details: {host, port, presented: fp, knownHostsFile: file},
@@ -287,7 +288,9 @@ export function certAuthorityError(file: string, host: string, port: number, fp:
       `so the plain key it presented (${type} ${fp}) cannot be checked against the CA. Refusing rather than trusting it unverified.`,
     {
       code: 'SSH_HOSTKEY_CERT_UNSUPPORTED',
-      hints: [`add the host's plain key to ${file} after checking its fingerprint on the machine: ssh-keyscan -p ${port} -t ${type} ${host} >> ${file}`],
+      hints: [
+        `add the host's plain key to ${file} after checking its fingerprint on the machine: ssh-keyscan -p ${port} -t ${shWord(type)} ${shWord(host)} >> ${shWord(file)}`,
+      ],
       details: {host, port, presented: fp, knownHostsFile: file, lines},
     },
   )
