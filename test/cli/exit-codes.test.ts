@@ -90,3 +90,66 @@ describe('exit codes at a terminal', () => {
     expect(tasks.filter((t) => (t as {status: string}).status === 'done')).toEqual([])
   })
 })
+
+describe('SIGTERM (a service manager, a CI runner, kill) in a command without a run of its own', () => {
+  let dir2: string
+  beforeAll(() => {
+    requireBuild()
+    dir2 = tmpDir('obsctl-sigterm-')
+    writeFileSync(path.join(dir2, 'obsctl.yaml'), renderInventoryYaml(EXAMPLE_ANSWERS))
+    // every check through an API server on a closed loopback port: it fails and is retried until stopped
+    writeFileSync(
+      path.join(dir2, 'closed.kubeconfig'),
+      'apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]\nusers: [{name: u, user: {token: t}}]\n' +
+        'contexts: [{name: cluster-01-context, context: {cluster: c, user: u}}]\ncurrent-context: cluster-01-context\n',
+    )
+  })
+  afterAll(() => {
+    if (dir2) rmSync(dir2, {recursive: true, force: true})
+  })
+
+  /** Start obsctl ARGS, send SIGTERM once `ready` shows on stderr; the exit code and what it printed. */
+  function terminatedWhen(args: string[], ready: RegExp): Promise<{code: number | null; signal: NodeJS.Signals | null; out: string}> {
+    const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
+    for (const k of Object.keys(env)) if (k.startsWith('OBSCTL_')) delete env[k]
+    const child = spawn(process.execPath, [BIN, ...args], {cwd: dir2, env, stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    let sent = false
+    return new Promise((resolve, reject) => {
+      const deadline = setTimeout(() => {
+        child.kill('SIGKILL')
+        reject(new Error(`no ${ready} within 90s:\n${out}`))
+      }, 90_000)
+      const read = (d: Buffer) => {
+        out += d.toString()
+        if (!sent && ready.test(out)) {
+          sent = true
+          child.kill('SIGTERM')
+        }
+      }
+      child.stdout.on('data', read)
+      child.stderr.on('data', read)
+      child.on('close', (code, signal) => {
+        clearTimeout(deadline)
+        resolve({code, signal, out})
+      })
+    })
+  }
+
+  it('validate --wait: exit 130 and said in words, as Ctrl-C (Node alone ended it silently, 143)', async () => {
+    const r = await terminatedWhen(
+      ['validate', 'argocd', '--via-api-server', '--kubeconfig', 'closed.kubeconfig', '--wait', '--timeout', '600'],
+      /waiting for: argocd/,
+    )
+    expect({code: r.code, signal: r.signal}, r.out).toEqual({code: 130, signal: null})
+    expect(r.out).toMatch(/^Error: interrupted by SIGTERM before `obsctl validate` finished: it only reads, nothing was changed$/m)
+    expect(r.out).toMatch(/^ {2}→ run the same command again for its result$/m)
+  })
+
+  it('status --watch, which stops on Ctrl-C at a point of its own, ends on SIGTERM the same way', async () => {
+    const r = await terminatedWhen(['status', '--via-api-server', '--kubeconfig', 'closed.kubeconfig', '--watch', '--interval', '60', '--json'], /"clusters"/)
+    expect({code: r.code, signal: r.signal}, r.out).toEqual({code: 130, signal: null})
+    expect(r.out).toMatch(/"code": ?"INTERRUPTED"/)
+    expect(r.out).toContain('interrupted by SIGTERM before `obsctl status` finished')
+  })
+})

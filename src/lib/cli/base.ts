@@ -75,6 +75,7 @@ export abstract class BaseCommand extends Command {
     usePrompter(terminalPrompter)
     if (this.argv.includes('--verbose')) await (await import('../trace.js')).enableTraces()
     process.on('SIGINT', this.onInterrupt)
+    process.on('SIGTERM', this.onTerminate)
   }
 
   /**
@@ -93,14 +94,30 @@ export abstract class BaseCommand extends Command {
   private readonly onInterrupt = (): void => {
     this.sigintSeen = true
     if (process.listenerCount('SIGINT') > 1) return
+    this.freshLineAfterCtrlC()
+    this.stopInterrupted('Ctrl-C')
+  }
+
+  /**
+   * SIGTERM (a service manager, a CI runner, `kill`) in a command that has no handling of its own: as Ctrl-C, exit
+   * 130 with the same words, where Node's default ended the process silently with 143 (docs/inventory.md's exit
+   * codes). An engine run and render listen for SIGTERM themselves and say where they stopped; so do the commands
+   * that stop on Ctrl-C at a point of their own (status --watch, node preflight): those listen for SIGINT only, and a
+   * SIGTERM ends them here.
+   */
+  private readonly onTerminate = (): void => {
+    if (process.listenerCount('SIGTERM') > 1) return
+    this.stopInterrupted('SIGTERM')
+  }
+
+  private stopInterrupted(by: 'Ctrl-C' | 'SIGTERM'): void {
     const cmd = `obsctl ${this.id?.replaceAll(':', ' ') ?? ''}`.trim()
     const readOnly = (this.ctor as {readOnly?: boolean}).readOnly === true
-    const e = new ObsctlError(`interrupted by Ctrl-C before \`${cmd}\` finished${readOnly ? ': it only reads, nothing was changed' : ''}`, {
+    const e = new ObsctlError(`interrupted by ${by} before \`${cmd}\` finished${readOnly ? ': it only reads, nothing was changed' : ''}`, {
       exitCode: ExitCode.interrupted,
       code: 'INTERRUPTED',
       hints: [readOnly ? 'run the same command again for its result' : 'run the same command again'],
     })
-    this.freshLineAfterCtrlC()
     void import('./error-output.js').then(({printError}) => printError(e, {json: this.jsonEnabled()})).finally(() => process.exit(ExitCode.interrupted))
   }
 
@@ -240,6 +257,7 @@ export abstract class BaseCommand extends Command {
       return result
     } finally {
       process.removeListener('SIGINT', this.onInterrupt)
+      process.removeListener('SIGTERM', this.onTerminate)
     }
   }
 
