@@ -204,6 +204,29 @@ describe('config: each reference-runbook mistake is found with file:line', () =>
     expect(lint(ports).findings.map((x) => x.id)).not.toContain('unique-node address')
   })
 
+  it('two clusters at one API server are found however its URL is spelt: the host in another case, an IPv6 literal in another form, the default port', () => {
+    for (const [first, second] of [
+      ['https://api.lab:6443', 'https://API.Lab:6443'],
+      ['https://[fd00::1]:6443', 'https://[FD00:0::1]:6443'],
+      ['https://api.lab', 'https://api.lab:443/'],
+    ]) {
+      const text = exampleInventory({'clusters.cluster-01.apiServer': first, 'clusters.cluster-02.apiServer': second})
+      const found = lint(text).findings.filter((x) => x.id === 'unique-API server')
+      expect(found, `${first} / ${second}`).toEqual([
+        expect.objectContaining({
+          severity: 'error',
+          path: 'clusters[1].apiServer',
+          location: expect.stringMatching(new RegExp(`^${FILE}:${lineOf(text, second)}:`)),
+          message: expect.stringContaining('(also clusters[0] (cluster-01))'),
+        }),
+      ])
+      expect(found[0]!.message).toContain(second)
+    }
+    // another port is another API server
+    const ports = exampleInventory({'clusters.cluster-01.apiServer': 'https://api.lab:6443', 'clusters.cluster-02.apiServer': 'https://API.lab:7443'})
+    expect(lint(ports).findings.map((x) => x.id)).not.toContain('unique-API server')
+  })
+
   it('Thanos messages explain the compactor rule and the 2h confusion', () => {
     const r = lint(CASES.rawTwoHours().text)
     expect(r.findings.find((f) => f.id === 'thanos-raw-retention')!.message).toMatch(/40h.*compactor|compactor.*40h/)
