@@ -10,7 +10,7 @@
  * The teardown also ends any peer process still running from that folder.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync, statfsSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readlinkSync, readFileSync, rmSync, statfsSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {ensureSystemPeers} from './peers.js'
@@ -39,18 +39,27 @@ const TMPFS_MAGIC = 0x01021994
 const MEMORY_FOLDER_MIN_FREE = 2 * 1024 ** 3
 
 /**
- * /dev/shm when it is a tmpfs with room to spare, else undefined. The suite creates and removes tens of thousands of
- * small files (sandboxes, Git repositories, copies of prepared folders): on this VM's ext4 that was ~1/4 of the
- * run's system CPU, and a file created where many were removed minutes before costs 2–5 times more
- * (docs/performance.md, eighteenth round). Nothing the tests check depends on a disk: the full-disk tests mount a
- * tmpfs of their own.
+ * /dev/shm when it is a tmpfs with room to spare where a file can be run, else undefined. The suite creates and
+ * removes tens of thousands of small files (sandboxes, Git repositories, copies of prepared folders): on this VM's
+ * ext4 that was ~1/4 of the run's system CPU, and a file created where many were removed minutes before costs 2–5
+ * times more (docs/performance.md, eighteenth round). Nothing the tests check depends on a disk: the full-disk tests
+ * mount a tmpfs of their own. The tests run scripts from the run folder (the sandbox's shims, Git hooks, GIT_SSH),
+ * so a tmpfs mounted noexec (as a container's /dev/shm often is) is not used either: one script is tried there.
  */
 export function memoryFolder(dir = '/dev/shm'): string | undefined {
+  let probe: string | undefined
   try {
     const fs = statfsSync(dir)
-    return fs.type === TMPFS_MAGIC && fs.bavail * fs.bsize >= MEMORY_FOLDER_MIN_FREE ? dir : undefined
+    if (fs.type !== TMPFS_MAGIC || fs.bavail * fs.bsize < MEMORY_FOLDER_MIN_FREE) return undefined
+    probe = mkdtempSync(path.join(dir, 'obsctl-exec-probe-'))
+    const script = path.join(probe, 'probe.sh')
+    writeFileSync(script, '#!/bin/sh\nexit 0\n', {mode: 0o755})
+    execFileSync(script, {stdio: 'ignore'})
+    return dir
   } catch {
     return undefined
+  } finally {
+    if (probe) rmSync(probe, {recursive: true, force: true})
   }
 }
 
