@@ -17,7 +17,7 @@ import {createHash} from 'node:crypto'
 import {cpSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {BIN, obsctl, requireBuild, runProcess, tmpDir, type CliResult} from './helpers.js'
+import {BIN, obsctl, requireBuild, runProcess, tmpDir, type CliResult, packForCopies} from './helpers.js'
 
 interface Probe {
   /** what is wrong, as the table's row name */
@@ -337,11 +337,8 @@ describe('bad input on the command line: exit 2, the flag or env var named, noth
     expect((await obsctl(['config', 'validate', '-c', inv])).status).toBe(0)
     // the GitOps working copy, committed (its .git is hashed too)
     expect((await obsctl(['render', '--commit', '-c', inv])).status).toBe(0)
-    // each probe gets a copy of this folder: its Git objects packed and no sample hooks, 158 entries instead of 389
-    // (creating them is most of a copy's cost: ~0.2 s of system CPU for 389 on ext4); still a committed working copy
-    const gitops = path.join(fixture, 'gitops')
-    expect(spawnSync('git', ['-C', gitops, 'gc', '-q', '--prune=now']).status).toBe(0)
-    rmSync(path.join(gitops, '.git', 'hooks'), {recursive: true, force: true})
+    // each probe gets a copy of this folder: 158 entries instead of 389; still a committed working copy
+    packForCopies(path.join(fixture, 'gitops'))
     const ctx = (n: string, ip: string) => [
       `- name: ${n}\n  cluster: {server: "https://${ip}:6443"}`,
       `- name: ${n}-context\n  context: {cluster: ${n}, user: admin}`,

@@ -8,14 +8,14 @@
  * The free space is swept page by page, from none to enough, so every write of the command meets the
  * full disk in turn: the run lock, the journal, the task logs, the file itself.
  */
-import {cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {execFileSync} from 'node:child_process'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import YAML from 'yaml'
 import {adminConf, fakeB64} from '../kube/fixtures.js'
 import {fullThenSpace, onSmallFs, PAGE, smallFsRefused, type SmallFsRun} from '../support/small-fs.js'
-import {BIN, obsctl, requireBuild, ROOT, tmpDir} from './helpers.js'
+import {BIN, obsctl, requireBuild, ROOT, tmpDir, packForCopies} from './helpers.js'
 
 const refused = smallFsRefused()
 // CI runs as root in a fresh container, where seccomp may refuse user namespaces: then say so, do not pass quietly
@@ -67,12 +67,9 @@ beforeAll(async () => {
   // rendered and committed, as after a bootstrap (--no-push: the example's remote is never reached)
   const first = await obsctl(['config', 'set', 'retention.prometheus', '7h', '--no-push', '--no-sync', '--yes', '-c', inv])
   expect(first.status, first.stderr).toBe(0)
-  // every run copies the fixture onto its small disk and the disk's whole tree back out: the working copy's Git
-  // objects packed and no sample hooks, ~150 entries fewer (creating them is most of a copy's cost on this ext4 /tmp);
-  // git add and commit still write loose objects, the index and the ref on the small disk
-  const gitops = path.join(fixture, 'a', 'gitops')
-  execFileSync('git', ['-C', gitops, 'gc', '-q', '--prune=now'])
-  rmSync(path.join(gitops, '.git', 'hooks'), {recursive: true, force: true})
+  // every run copies the fixture onto its small disk and the disk's whole tree back out; git add and commit still
+  // write loose objects, the index and the ref on the small disk
+  packForCopies(path.join(fixture, 'a', 'gitops'))
   writeFileSync(path.join(root, 'c1.conf'), adminConf('c1'))
   // a kubeconfig of 24 clusters (~6 pages): the merged file spans pages, so a short write could truncate it
   const clusters = Array.from({length: 24}, (_, i) => ({

@@ -34,7 +34,7 @@ import {rm} from 'node:fs/promises'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {argocdManifest} from '../argocd/harness.js'
-import {BIN, obsctl, requireBuild, ROOT, shellWords, tmpDir} from './helpers.js'
+import {BIN, obsctl, requireBuild, ROOT, shellWords, tmpDir, packForCopies} from './helpers.js'
 
 interface ManifestCommand {
   id: string
@@ -116,11 +116,8 @@ async function prepare(): Promise<void> {
   // a GitOps working copy with obsctl's commits (a render, then a change), as a user who runs `rollback` has
   expect((await obsctl(['render', '--commit', '--yes', '-c', inv])).status).toBe(0)
   expect((await obsctl(['config', 'set', 'retention.prometheus', '12h', '--no-push', '--no-sync', '--yes', '-c', inv])).status).toBe(0)
-  // each example gets a copy of this folder: the working copy's Git objects packed and no sample hooks, ~150 entries
-  // fewer (creating them is most of a copy's cost: ~0.25 s of system CPU for ~400 on ext4); the same commits
-  const gitops = path.join(dir, 'gitops')
-  expect(spawnSync('git', ['-C', gitops, 'gc', '-q', '--prune=now']).status).toBe(0)
-  rmSync(path.join(gitops, '.git', 'hooks'), {recursive: true, force: true})
+  // each example gets a copy of this folder
+  packForCopies(path.join(dir, 'gitops'))
   const home = path.join(dir, 'home')
   mkdirSync(path.join(home, '.ssh'), {recursive: true})
   // the SSH key the example inventory names (ssh.identityFile, else ~/.ssh/id_ed25519)

@@ -26,7 +26,7 @@ import {cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from
 import {rm} from 'node:fs/promises'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
-import {BIN, obsctl, requireBuild, ROOT, tmpDir} from './helpers.js'
+import {BIN, obsctl, requireBuild, ROOT, tmpDir, packForCopies} from './helpers.js'
 
 const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
   commands: Record<string, {hidden?: boolean; flags: Record<string, unknown>}>
@@ -362,10 +362,8 @@ async function prepare(): Promise<void> {
   // an inventory with a lint error (two clusters with one API server)
   writeFileSync(path.join(lab, 'lint-error.yaml'), text.replace('https://127.0.0.16:9', 'https://127.0.0.14:9'))
   expect((await obsctl(['render', '--commit', '--yes', '-c', inv])).status).toBe(0)
-  // each case that may write runs in a copy of the lab: its Git objects packed and no sample hooks, a third of the files
-  const git = path.join(lab, 'gitops')
-  expect(spawnSync('git', ['-C', git, 'gc', '-q', '--prune=now']).status).toBe(0)
-  rmSync(path.join(git, '.git', 'hooks'), {recursive: true, force: true})
+  // each case that may write runs in a copy of the lab
+  packForCopies(path.join(lab, 'gitops'))
   const home = path.join(dir, 'home')
   mkdirSync(path.join(home, '.ssh'), {recursive: true})
   expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'obsctl-json', '-f', path.join(home, '.ssh', 'id_ed25519')]).status).toBe(0)
