@@ -8,7 +8,7 @@ import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
-import {BIN, requireBuild, tmpDir} from './helpers.js'
+import {BIN, obsctl, requireBuild, tmpDir} from './helpers.js'
 
 let dir: string
 
@@ -108,32 +108,10 @@ describe('SIGTERM (a service manager, a CI runner, kill) in a command without a 
     if (dir2) rmSync(dir2, {recursive: true, force: true})
   })
 
-  /** Start obsctl ARGS, send SIGTERM once `ready` shows on stderr; the exit code and what it printed. */
-  function terminatedWhen(args: string[], ready: RegExp): Promise<{code: number | null; signal: NodeJS.Signals | null; out: string}> {
-    const env: NodeJS.ProcessEnv = {...process.env, NO_COLOR: '1'}
-    for (const k of Object.keys(env)) if (k.startsWith('OBSCTL_')) delete env[k]
-    const child = spawn(process.execPath, [BIN, ...args], {cwd: dir2, env, stdio: ['ignore', 'pipe', 'pipe']})
-    let out = ''
-    let sent = false
-    return new Promise((resolve, reject) => {
-      const deadline = setTimeout(() => {
-        child.kill('SIGKILL')
-        reject(new Error(`no ${ready} within 90s:\n${out}`))
-      }, 90_000)
-      const read = (d: Buffer) => {
-        out += d.toString()
-        if (!sent && ready.test(out)) {
-          sent = true
-          child.kill('SIGTERM')
-        }
-      }
-      child.stdout.on('data', read)
-      child.stderr.on('data', read)
-      child.on('close', (code, signal) => {
-        clearTimeout(deadline)
-        resolve({code, signal, out})
-      })
-    })
+  /** obsctl ARGS, sent SIGTERM once `ready` shows in its output: the exit status (null if the signal ended it) and the output. */
+  async function terminatedWhen(args: string[], ready: RegExp): Promise<{status: number | null; out: string}> {
+    const r = await obsctl(args, {cwd: dir2, signalWhen: {when: ready, signal: 'SIGTERM'}, timeoutMs: 90_000})
+    return {status: r.status, out: r.stdout + r.stderr}
   }
 
   it('validate --wait: exit 130 and said in words, as Ctrl-C (Node alone ended it silently, 143)', async () => {
@@ -141,14 +119,14 @@ describe('SIGTERM (a service manager, a CI runner, kill) in a command without a 
       ['validate', 'argocd', '--via-api-server', '--kubeconfig', 'closed.kubeconfig', '--wait', '--timeout', '600'],
       /waiting for: argocd/,
     )
-    expect({code: r.code, signal: r.signal}, r.out).toEqual({code: 130, signal: null})
+    expect(r.status, r.out).toBe(130)
     expect(r.out).toMatch(/^Error: interrupted by SIGTERM before `obsctl validate` finished: it only reads, nothing was changed$/m)
     expect(r.out).toMatch(/^ {2}→ run the same command again for its result$/m)
   })
 
   it('status --watch, which stops on Ctrl-C at a point of its own, ends on SIGTERM the same way', async () => {
     const r = await terminatedWhen(['status', '--via-api-server', '--kubeconfig', 'closed.kubeconfig', '--watch', '--interval', '60', '--json'], /"clusters"/)
-    expect({code: r.code, signal: r.signal}, r.out).toEqual({code: 130, signal: null})
+    expect(r.status, r.out).toBe(130)
     expect(r.out).toMatch(/"code": ?"INTERRUPTED"/)
     expect(r.out).toContain('interrupted by SIGTERM before `obsctl status` finished')
   })

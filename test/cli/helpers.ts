@@ -20,18 +20,33 @@ export interface CliResult {
  */
 export function obsctl(
   args: string[],
-  opts: {cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number} = {},
+  opts: {cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number; signalWhen?: {when: RegExp; signal: NodeJS.Signals}} = {},
 ): Promise<CliResult> {
   const env: Record<string, string | undefined> = {...process.env, CI: '1', OBSCTL_CONFIG: undefined, NO_COLOR: '1', ...opts.env}
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
-  return runProcess(process.execPath, [BIN, ...args], {cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, input: opts.input, timeoutMs: opts.timeoutMs})
+  return runProcess(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: env as NodeJS.ProcessEnv,
+    input: opts.input,
+    timeoutMs: opts.timeoutMs,
+    signalWhen: opts.signalWhen,
+  })
 }
 
 /** Any child process, asynchronously (see obsctl): exit status (null when killed), stdout and stderr. */
 export function runProcess(
   cmd: string,
   args: string[],
-  opts: {cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; uid?: number; gid?: number} = {},
+  opts: {
+    cwd?: string
+    env?: NodeJS.ProcessEnv
+    input?: string
+    timeoutMs?: number
+    uid?: number
+    gid?: number
+    /** send `signal` once, as soon as stdout or stderr (together) match `when`: a stop placed on what the process printed */
+    signalWhen?: {when: RegExp; signal: NodeJS.Signals}
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
@@ -42,8 +57,18 @@ export function runProcess(
     })
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    let both = ''
+    let signalled = false
+    const seen = (d: string) => {
+      if (!opts.signalWhen || signalled) return
+      both += d
+      if (opts.signalWhen.when.test(both)) {
+        signalled = true
+        child.kill(opts.signalWhen.signal)
+      }
+    }
+    child.stdout.setEncoding('utf8').on('data', (d: string) => ((stdout += d), seen(d)))
+    child.stderr.setEncoding('utf8').on('data', (d: string) => ((stderr += d), seen(d)))
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 240_000)
     child.on('error', reject)
     child.on('close', (code, signal) => {
