@@ -28,6 +28,7 @@ import {
   plainHttpCredentialError,
   redactUrl,
   semverError,
+  urlKey,
   vTagError,
 } from '../../src/lib/config/validators.js'
 
@@ -242,5 +243,16 @@ describe('platform passwords: what OpenSearch and Grafana enforce', () => {
     const found = envPasswordProblems({OBSCTL_OPENSEARCH_ADMIN_PASSWORD: 'weakpass', OBSCTL_GRAFANA_ADMIN_PASSWORD: 'long-enough-1'})
     expect(found.map((f) => f.env)).toEqual(['OBSCTL_OPENSEARCH_ADMIN_PASSWORD'])
     expect(JSON.stringify(found)).not.toContain('weakpass')
+  })
+})
+
+describe('urlKey: one key per server, however its URL is spelt', () => {
+  it('compares hosts as hostKey does and keeps an IPv6 host apart from its port', () => {
+    expect(urlKey('https://API.Lab:443/')).toBe(urlKey('https://api.lab'))
+    expect(urlKey('https://[FD00:0::1]:6443')).toBe(urlKey('https://[fd00::1]:6443'))
+    expect(urlKey('https://[::ffff:10.0.0.1]:6443')).toBe(urlKey('https://10.0.0.1:6443'))
+    expect(urlKey('https://[fd00::1]:6443')).not.toBe(urlKey('https://[fd00::1:6443]'))
+    expect(urlKey('https://api.lab:6443')).not.toBe(urlKey('https://api.lab:7443'))
+    expect(urlKey('not a url')).toBe('not a url')
   })
 })

@@ -20,7 +20,7 @@ import {caProblem, checkFiles} from './files.js'
 import {inputError} from '../errors.js'
 import {envPasswordProblems} from './passwords.js'
 import {envFix, envValueProblem} from '../env.js'
-import {addressRange, dnsSubdomainError, hostKey, overlaps, parseCidr, parseLbEntry, urlHost, type AddressRange} from './validators.js'
+import {addressRange, dnsSubdomainError, hostKey, overlaps, parseCidr, parseLbEntry, urlHost, urlKey, type AddressRange} from './validators.js'
 
 export type Severity = 'error' | 'warning' | 'info'
 
@@ -171,9 +171,8 @@ function inventoryLint(inv: LoadedInventory, opts: LintOptions): {findings: Find
   p.clusters.forEach((c, i) => {
     seen('cluster name', c.name, ['clusters', i, 'name'], names, `clusters[${i}]`)
     seen('cluster id', c.id, ['clusters', i, 'id'], ids, `clusters[${i}] (${c.name})`)
-    // one API server however its URL is spelt (API.Lab and api.lab, [FD00:0::1] and [fd00::1], :443 and none): the
-    // URL parser's normal form; the schema has already refused what is no URL
-    seen('API server', apiServerKey(c.apiServer), ['clusters', i, 'apiServer'], apis, `clusters[${i}] (${c.name})`, c.apiServer)
+    // one API server however its URL is spelt (API.Lab and api.lab, [FD00:0::1] and [fd00::1], :443 and none)
+    seen('API server', urlKey(c.apiServer), ['clusters', i, 'apiServer'], apis, `clusters[${i}] (${c.name})`, c.apiServer)
     seen('kubeconfig context', kubeContextName(c), ['clusters', i, c.context ? 'context' : 'name'], contexts, `clusters[${i}] (${c.name})`)
     c.nodes.forEach((n, j) => {
       // one machine however its address is spelt (Node1.lab and node1.lab; fd00::1 and FD00:0::1)
@@ -655,15 +654,4 @@ function lintNetworks(p: LoadedInventory['platform'], add: AddFinding): void {
         )
     }
   })
-}
-
-/** An API server URL in the URL parser's normal form (scheme and host lower-cased, IPv6 compressed, default port and
- * a lone trailing '/' dropped), so that two spellings of one server compare equal. */
-function apiServerKey(url: string): string {
-  try {
-    const u = new URL(url)
-    return `${u.protocol}//${u.host}${u.pathname.replace(/\/$/, '')}`
-  } catch {
-    return url
-  }
 }

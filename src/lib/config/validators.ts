@@ -147,6 +147,20 @@ export function hostKey(host: string): string {
   return (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() ? (ip as ipaddr.IPv6).toIPv4Address() : ip).toNormalizedString()
 }
 
+/**
+ * A URL as one key whatever its spelling: scheme, then the host as hostKey compares hosts (any case; an IP address in
+ * its normal form, an IPv6 one in brackets), the port unless it is the scheme's default, the path without a lone trailing '/'. A text that is
+ * no URL is its own key.
+ */
+export function urlKey(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.protocol}//${urlHost(hostKey(u.hostname.replace(/^\[(.*)\]$/, '$1')))}${u.port ? `:${u.port}` : ''}${u.pathname.replace(/\/$/, '')}`
+  } catch {
+    return url
+  }
+}
+
 /** Where a credential embedded in a URL must go instead (the inventory field or environment variable). */
 export interface CredentialHint {
   /** e.g. "set git.tokenEnv to the name of an env var holding the token" */
