@@ -34,7 +34,7 @@ import {rm} from 'node:fs/promises'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 import {argocdManifest} from '../argocd/harness.js'
-import {BIN, obsctl, requireBuild, ROOT, shellWords, tmpDir, packForCopies} from './helpers.js'
+import {BIN, obsctl, requireBuild, ROOT, shellWords, tmpDir, packForCopies, userHome} from './helpers.js'
 
 interface ManifestCommand {
   id: string
@@ -118,11 +118,7 @@ async function prepare(): Promise<void> {
   expect((await obsctl(['config', 'set', 'retention.prometheus', '12h', '--no-push', '--no-sync', '--yes', '-c', inv])).status).toBe(0)
   // each example gets a copy of this folder
   packForCopies(path.join(dir, 'gitops'))
-  const home = path.join(dir, 'home')
-  mkdirSync(path.join(home, '.ssh'), {recursive: true})
-  // the SSH key the example inventory names (ssh.identityFile, else ~/.ssh/id_ed25519)
-  expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'obsctl-examples', '-f', path.join(home, '.ssh', 'id_ed25519')]).status).toBe(0)
-  writeFileSync(path.join(home, '.ssh', 'known_hosts'), '')
+  const home = userHome(dir, 'obsctl-examples')
   // files the examples name, as the user would have them: a CA bundle, per-cluster admin.conf files
   const ca = spawnSync('openssl', [
     'req',

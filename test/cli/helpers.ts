@@ -1,5 +1,5 @@
 import {execFile, execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {Marked, type Token} from 'marked'
@@ -106,6 +106,18 @@ export function obsctlAsync(args: string[], opts: {cwd?: string; env?: Record<st
 export function packForCopies(gitDir: string): void {
   execFileSync('git', ['-C', gitDir, 'gc', '-q', '--prune=now'])
   rmSync(path.join(gitDir, '.git', 'hooks'), {recursive: true, force: true})
+}
+
+/**
+ * DIR/home as a user's home for the example inventory: the SSH key it names (ssh.identityFile, else
+ * ~/.ssh/id_ed25519) and an empty known_hosts. Returns the folder.
+ */
+export function userHome(dir: string, comment: string): string {
+  const home = path.join(dir, 'home')
+  mkdirSync(path.join(home, '.ssh'), {recursive: true})
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path.join(home, '.ssh', 'id_ed25519')])
+  writeFileSync(path.join(home, '.ssh', 'known_hosts'), '')
+  return home
 }
 
 export function tmpDir(prefix = 'obsctl-cli-'): string {

@@ -26,7 +26,7 @@ import {cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from
 import {rm} from 'node:fs/promises'
 import path from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
-import {BIN, obsctl, requireBuild, ROOT, tmpDir, packForCopies} from './helpers.js'
+import {BIN, obsctl, requireBuild, ROOT, tmpDir, packForCopies, userHome} from './helpers.js'
 
 const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
   commands: Record<string, {hidden?: boolean; flags: Record<string, unknown>}>
@@ -364,10 +364,7 @@ async function prepare(): Promise<void> {
   expect((await obsctl(['render', '--commit', '--yes', '-c', inv])).status).toBe(0)
   // each case that may write runs in a copy of the lab
   packForCopies(path.join(lab, 'gitops'))
-  const home = path.join(dir, 'home')
-  mkdirSync(path.join(home, '.ssh'), {recursive: true})
-  expect(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'obsctl-json', '-f', path.join(home, '.ssh', 'id_ed25519')]).status).toBe(0)
-  writeFileSync(path.join(home, '.ssh', 'known_hosts'), '')
+  const home = userHome(dir, 'obsctl-json')
   const ca = spawnSync('openssl', [
     ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=obsctl-json-ca'],
     ...['-keyout', path.join(dir, 'ca.key'), '-out', path.join(dir, 'ca.pem')],
