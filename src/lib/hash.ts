@@ -1,7 +1,7 @@
 /**
  * sha256 as hex, the one helper for every digest obsctl keeps: rendered files in the render manifest, task
  * fingerprints, node install scripts, inventory trailers, backup checksums. A text is hashed as UTF-8.
- * `crypto.hash` (Node ≥ 20.12, the engines' floor) digests in one call, a third less CPU than
+ * `crypto.hash` (Node ≥ 20.12; the engines ask ^20.16 || >=22) digests in one call, a third less CPU than
  * createHash().update().digest() on the ~3 KB files a render hashes thousands of (issue 18).
  *
  * node:crypto is required at the first digest, not when this module loads: commands that import it and never

@@ -20,6 +20,8 @@ import * as chalkModule from 'chalk'
 import * as levenshteinModule from 'fastest-levenshtein'
 import ipaddrModule from 'ipaddr.js'
 import compare from 'semver/functions/compare.js'
+import satisfies from 'semver/functions/satisfies.js'
+import minVersion from 'semver/ranges/min-version.js'
 import valid from 'semver/functions/valid.js'
 import YAML from 'yaml'
 import * as zodModule from 'zod'
@@ -29,5 +31,7 @@ export const levenshtein = (): typeof levenshteinModule => levenshteinModule
 export const ipaddr = (): typeof ipaddrModule => ipaddrModule
 export const semverCompare = (): typeof compare => compare
 export const semverValid = (): typeof valid => valid
+export const semverSatisfies = (): typeof satisfies => satisfies
+export const semverMinVersion = (): typeof minVersion => minVersion
 export const yaml = (): typeof YAML => YAML
 export const zod = (): typeof zodModule => zodModule

@@ -15,7 +15,7 @@ import {envCheck, gitCheck, namedEnvVars, nodeCheck, sshCheck} from './workstati
 
 export type {DoctorCheck, DoctorContext, DoctorTier} from './types.js'
 export {inventoryEndpoints, tcpProbe, type Endpoint} from './network.js'
-export {namedEnvVars, versionAtLeast} from './workstation.js'
+export {namedEnvVars} from './workstation.js'
 
 /** `kubeconfig`: --kubeconfig (else $KUBECONFIG, else ~/.kube/config), read only when the network checks run. */
 export function doctorChecks(inv: LoadedInventory, o: {kubeconfig?: string} = {}): DoctorCheck[] {

@@ -8,6 +8,7 @@ import {receiverSecrets} from '../config/alerting.js'
 import type {LoadedInventory} from '../config/load.js'
 import {errorMessage} from '../errors.js'
 import {fail, pass, warn} from '../checks/model.js'
+import {semverMinVersion, semverSatisfies} from '../lazy-deps.js'
 import {PACKAGE_ROOT} from '../package-root.js'
 import {ENV_KEY_PASSPHRASE, ENV_SSH_PASSWORD, expandHome} from '../ssh/pool.js'
 import type {DoctorCheck} from './types.js'
@@ -24,21 +25,9 @@ const SSH_PHASES = ['preflight', 'nodes', 'kubeconfig'] as const
 
 // ---------- workstation ----------
 
-function minNode(): string {
-  const engines = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {engines?: {node?: string}}).engines?.node ?? '>=20.12'
-  return /(\d+(?:\.\d+){0,2})/.exec(engines)?.[1] ?? '20.12'
-}
-
-const versionParts = (v: string) =>
-  v
-    .replace(/^v/, '')
-    .split('.')
-    .map((x) => Number.parseInt(x, 10) || 0)
-
-export function versionAtLeast(have: string, want: string): boolean {
-  const [a, b] = [versionParts(have), versionParts(want)]
-  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0)
-  return true
+/** The Node.js versions obsctl runs on: package.json's `engines.node`, the range npm checks at install. */
+export function nodeRange(): string {
+  return (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {engines?: {node?: string}}).engines?.node ?? '^20.16 || >=22'
 }
 
 export const nodeCheck: DoctorCheck = {
@@ -47,10 +36,14 @@ export const nodeCheck: DoctorCheck = {
   group: 'workstation',
   tier: 'offline',
   async run() {
-    const want = minNode()
-    return versionAtLeast(process.versions.node, want)
-      ? pass(`Node.js ${process.versions.node} (needs ≥ ${want})`)
-      : fail(`Node.js ${process.versions.node} is older than ${want}`, `install Node.js ${want} or newer (e.g. from nodejs.org or nvm)`)
+    const range = nodeRange()
+    const have = process.versions.node
+    if (semverSatisfies()(have, range)) return pass(`Node.js ${have} (needs ${range})`)
+    const oldest = semverMinVersion()(range)?.version ?? range
+    return fail(
+      `Node.js ${have} is not one obsctl runs on (needs ${range})`,
+      `install Node.js ${oldest} or a newer release that ${range} admits (e.g. from nodejs.org or nvm)`,
+    )
   },
 }
 
