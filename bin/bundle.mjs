@@ -60,6 +60,10 @@ const BUNDLED = [
   // client-node's YAML reader, bundled into its chunk (with the code cache); src/lib/config/plain-yaml.ts
   // require()s node_modules' copy itself, only when an inventory is parsed
   'js-yaml',
+  // the userland punycode, for the builtin one that client-node's node-fetch → whatwg-url → tr46 require by name:
+  // Node 21+ warns at run time (DEP0040) when code outside node_modules requires the builtin, and the bundle is
+  // outside node_modules (`(node:…) [DEP0040] DeprecationWarning` on every status, validate … under Node 22)
+  'punycode',
 ]
 // optional requires inside @oclif/core (TypeScript support for development) and ssh2 (cpu-features, a
 // native addon, in try/catch): resolved at run time, never bundled
@@ -105,6 +109,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
+  alias: {punycode: 'punycode/punycode.js'},
   plugins: [lazy.plugin, nativeAddons(), clientNodePure(), pluginInternals(), sourcePatches(patches, applied)],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
