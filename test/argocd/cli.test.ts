@@ -38,7 +38,7 @@ describe('obsctl argocd / cluster register (built CLI)', () => {
     remote = path.join(mkdtempSync(path.join(tmpdir(), 'obsctl-remote-')), 'gitops.git')
     execFileSync('git', ['init', '-q', '--bare', '-b', 'main', remote])
     fleet = await startFleet({edit: (t) => t.replace('https://git.miribit.lab/platform/thanos-multi-cluster.git', remote)})
-    await renderRepo(fleet.inv.platform, {dir: gitDir(fleet.inv.platform, fleet.inv.dir), commit: true, push: true})
+    await renderRepo(fleet.inv.platform, {dir: gitDir(fleet.inv.platform, fleet.inv.dir), inventoryDir: fleet.inv.dir, commit: true, push: true})
     stop = autoRollout(fleet.central)
     common = ['-c', path.join(fleet.dir, 'obsctl.yaml'), '--kubeconfig', fleet.kubeconfig]
   })

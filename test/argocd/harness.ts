@@ -45,7 +45,7 @@ export async function startFleet(opts: {centralNodes?: number; edit?: (yaml: str
   const file = path.join(dir, 'obsctl.yaml')
   writeFileSync(file, text)
   const inv = loadInventory(file)
-  await renderRepo(inv.platform, {dir: gitDir(inv.platform, inv.dir)})
+  await renderRepo(inv.platform, {dir: gitDir(inv.platform, inv.dir), inventoryDir: inv.dir})
   const byName = Object.fromEntries(servers.map((s) => [s.name, s]))
   return {
     dir,

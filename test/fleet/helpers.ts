@@ -29,7 +29,7 @@ export async function workspace(opts: {edit?: (yaml: string) => string; dir?: st
   writeFileSync(file, text)
   const inv = loadInventory(file)
   const gitops = gitDir(inv.platform, inv.dir)
-  await renderRepo(inv.platform, {dir: gitops, commit: true, push: true})
+  await renderRepo(inv.platform, {dir: gitops, inventoryDir: inv.dir, commit: true, push: true})
   return {
     dir,
     remote,

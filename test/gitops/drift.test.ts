@@ -218,6 +218,63 @@ describe('obsctl diff', () => {
       expect(unknown.stderr).toMatch(/--cluster cluster-9: no such cluster/)
     })
 
+    /**
+     * git.remote `../gitops-mirror.git` with git.dir `some/deeper/dir`: taken from the inventory's folder (docs), it is
+     * ROOT/gitops-mirror.git; taken from the working copy, as git takes a relative path it finds in origin, it is
+     * INVENTORY/some/deeper/gitops-mirror.git. Both repositories exist here, so a push to the wrong one succeeds and
+     * only the diff that reads the other tells.
+     */
+    function relativeRemote(name: string) {
+      const root = path.join(ws.dir, name)
+      const invDir = path.join(root, 'inventory')
+      const mirror = path.join(root, 'gitops-mirror.git')
+      const wrong = path.join(invDir, 'some', 'deeper', 'gitops-mirror.git')
+      for (const bare of [mirror, wrong]) execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare])
+      const file = path.join(invDir, 'obsctl.yaml')
+      writeFileSync(file, exampleInventory({'git.remote': '../gitops-mirror.git', 'git.dir': 'some/deeper/dir'}, readFileSync(ws.file, 'utf8')))
+      const heads = (bare: string) => execFileSync('git', ['--git-dir', bare, 'for-each-ref', '--format=%(refname) %(objectname)'], {encoding: 'utf8'})
+      const gitops = path.join(invDir, 'some', 'deeper', 'dir')
+      const wc = (...args: string[]) => execFileSync('git', ['-C', gitops, ...args], {encoding: 'utf8'}).trim()
+      // from another folder: neither the working directory nor the working copy decides where the remote is
+      const cli = (args: string[]) => obsctl(args, {env: {...env(), OBSCTL_CONFIG: file}, cwd: ws.dir})
+      return {mirror, wrong, gitops, heads, wc, cli}
+    }
+
+    it("a relative local git.remote is one repository, from the inventory's folder: render --push writes the one diff reads", async () => {
+      const t = relativeRemote('relative-remote')
+      const push = await t.cli(['render', '--push'])
+      expect(push.status, push.stderr).toBe(0)
+      const head = t.wc('rev-parse', 'HEAD')
+      expect(t.heads(t.mirror)).toBe(`refs/heads/main ${head}\n`)
+      expect(t.heads(t.wrong)).toBe('')
+      // what git itself will use from the working copy (obsctl's hints say `git -C <dir> pull --rebase origin …`)
+      expect(t.wc('ls-remote', '--get-url', 'origin')).toBe(t.mirror)
+      const diff = await t.cli(['diff', '--json'])
+      expect(diff.status, diff.stdout + diff.stderr).toBe(0)
+      expect(JSON.parse(diff.stdout)).toMatchObject({ok: true, commit: head, summary: {notPushed: 0, handEdits: 0}})
+    })
+
+    it('a working copy whose origin holds the relative path (as earlier obsctl set it) is pointed at that repository, and its commit pushed there', async () => {
+      const t = relativeRemote('relative-remote-old')
+      const commit = await t.cli(['render', '--commit'])
+      expect(commit.status, commit.stderr).toBe(0)
+      // what an earlier obsctl left: origin = the text of git.remote, to which it pushed (git read it from the working copy)
+      t.wc('remote', 'set-url', 'origin', '../gitops-mirror.git')
+      t.wc('push', '-q', 'origin', 'HEAD:refs/heads/main')
+      const head = t.wc('rev-parse', 'HEAD')
+      expect(t.heads(t.wrong)).toBe(`refs/heads/main ${head}\n`)
+
+      const push = await t.cli(['render', '--push'])
+      expect(push.status, push.stderr).toBe(0)
+      expect(t.wc('remote', 'get-url', 'origin')).toBe(t.mirror)
+      expect(t.heads(t.mirror)).toBe(`refs/heads/main ${head}\n`)
+      const diff = await t.cli(['diff', '--json'])
+      expect(diff.status, diff.stdout + diff.stderr).toBe(0)
+      expect(JSON.parse(diff.stdout)).toMatchObject({ok: true, commit: head})
+      // the other repository is left as it was (obsctl never pushes or deletes there)
+      expect(t.heads(t.wrong)).toBe(`refs/heads/main ${head}\n`)
+    })
+
     it('a remote that cannot be read is a failure (exit 1), never "no drift"', async () => {
       const broken = path.join(ws.dir, 'broken.yaml')
       writeFileSync(broken, exampleInventory({'git.remote': path.join(ws.dir, 'no-such-remote.git')}, readFileSync(ws.file, 'utf8')))

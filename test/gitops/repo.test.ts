@@ -37,20 +37,20 @@ describe('renderRepo into a directory', () => {
   it('writes the tree and the manifest; a second run says no changes', async () => {
     const p = platformOf()
     const dir = path.join(tmp, 'repo')
-    const first = await renderRepo(p, {dir})
+    const first = await renderRepo(p, {dir, inventoryDir: tmp})
     expect(first.added.length).toBe(renderFiles(p).length)
     expect(Object.keys(readManifest(dir).files).sort()).toEqual(first.added.slice().sort())
-    const second = await renderRepo(p, {dir})
+    const second = await renderRepo(p, {dir, inventoryDir: tmp})
     expect(second.noChanges).toBe(true)
     expect(second.unchanged).toBe(first.added.length)
   })
 
   it('removing cluster-04 removes exactly its files and touches files obsctl did not render', async () => {
     const dir = path.join(tmp, 'repo')
-    await renderRepo(platformOf(), {dir})
+    await renderRepo(platformOf(), {dir, inventoryDir: tmp})
     writeFileSync(path.join(dir, 'NOTES.md'), 'mine\n')
     writeFileSync(path.join(dir, 'deploy/overlays/cluster-04-edge/mine.txt'), 'mine too\n')
-    const r = await renderRepo(platformOf(withoutCluster(EXAMPLE_ANSWERS, 'cluster-04')), {dir})
+    const r = await renderRepo(platformOf(withoutCluster(EXAMPLE_ANSWERS, 'cluster-04')), {dir, inventoryDir: tmp})
     // its own files are its Cilium and Longhorn overlays (the ApplicationSets and the shared edge overlays stay)
     const own = (f: string) => f.startsWith('deploy/overlays/cluster-04-edge/')
     expect(r.removed.length).toBeGreaterThanOrEqual(2)
@@ -71,32 +71,32 @@ describe('renderRepo into a directory', () => {
   it('folders deleted by hand: their files come back as added, the others stay unchanged (planRender does not read in absent folders)', async () => {
     const p = platformOf()
     const dir = path.join(tmp, 'repo')
-    const first = await renderRepo(p, {dir})
+    const first = await renderRepo(p, {dir, inventoryDir: tmp})
     const gone = (f: string) => f.startsWith('deploy/overlays/cluster-04-edge/') || f.startsWith('deploy/base/')
     expect(first.added.filter(gone).length).toBeGreaterThan(2)
     rmSync(path.join(dir, 'deploy/overlays/cluster-04-edge'), {recursive: true})
     rmSync(path.join(dir, 'deploy/base'), {recursive: true})
-    const again = await renderRepo(p, {dir})
+    const again = await renderRepo(p, {dir, inventoryDir: tmp})
     expect(again.added.slice().sort()).toEqual(first.added.filter(gone).sort())
     expect(again.changed).toEqual([])
     expect(again.removed).toEqual([])
     expect(again.unchanged).toBe(first.added.length - again.added.length)
     for (const f of renderFiles(p).filter((x) => gone(x.path))) expect(readFileSync(path.join(dir, f.path), 'utf8')).toBe(f.content)
     // and a render into a folder that does not exist yet adds everything, below a missing parent too
-    const nested = await renderRepo(p, {dir: path.join(tmp, 'a', 'b', 'repo')})
+    const nested = await renderRepo(p, {dir: path.join(tmp, 'a', 'b', 'repo'), inventoryDir: tmp})
     expect(nested.added.length).toBe(first.added.length)
   })
 
   it('a hand-edited file is not overwritten without force; the error shows the diff; --force overwrites', async () => {
     const p = platformOf()
     const dir = path.join(tmp, 'repo')
-    await renderRepo(p, {dir})
+    await renderRepo(p, {dir, inventoryDir: tmp})
     const rel = 'deploy/overlays/cluster-01-central/kube-prometheus-stack/values.yaml'
     const file = path.join(dir, rel)
     const original = readFileSync(file, 'utf8')
     writeFileSync(file, original.replace('retention: 6h', 'retention: 4h'))
     const changed = platformOf({...EXAMPLE_ANSWERS, domain: 'example.lab'})
-    const e = await rejects(renderRepo(changed, {dir}))
+    const e = await rejects(renderRepo(changed, {dir, inventoryDir: tmp}))
     expect(e.code).toBe('RENDER_CONFLICT')
     expect(e.exitCode).toBe(1)
     expect(e.message).toContain(rel)
@@ -106,8 +106,8 @@ describe('renderRepo into a directory', () => {
     // nothing was written
     expect(readFileSync(path.join(dir, 'argocd/install/ingress.yaml'), 'utf8')).toContain('miribit.lab')
     // the same inventory also leaves the edit alone
-    await expect(renderRepo(p, {dir})).rejects.toThrow(/edited by hand/)
-    const forced = await renderRepo(changed, {dir, force: true})
+    await expect(renderRepo(p, {dir, inventoryDir: tmp})).rejects.toThrow(/edited by hand/)
+    const forced = await renderRepo(changed, {dir, inventoryDir: tmp, force: true})
     expect(forced.changed).toContain(rel)
     expect(readFileSync(file, 'utf8')).toContain('retention: 6h')
   })
@@ -129,7 +129,7 @@ describe('renderRepo into a directory', () => {
       return fromFiles
     }
     expect(same('nothing rendered yet', p).added.length).toBe(digests.length)
-    await renderRepo(p, {dir})
+    await renderRepo(p, {dir, inventoryDir: tmp})
     expect(same('rendered', p).unchanged).toBe(digests.length)
     const edited = 'deploy/overlays/cluster-04-edge/cilium/lb-ippool.yaml'
     writeFileSync(path.join(dir, edited), 'edited by hand\n')
@@ -142,12 +142,12 @@ describe('renderRepo into a directory', () => {
   it('a file that exists but was never rendered is not overwritten', async () => {
     const dir = path.join(tmp, 'repo')
     const p = platformOf()
-    await renderRepo(p, {dir, dryRun: true})
+    await renderRepo(p, {dir, inventoryDir: tmp, dryRun: true})
     expect(existsSync(dir)).toBe(false)
     const {mkdirSync} = await import('node:fs')
     mkdirSync(path.join(dir, 'argocd'), {recursive: true})
     writeFileSync(path.join(dir, 'argocd/root-app.yaml'), 'hand written\n')
-    const e = await rejects(renderRepo(p, {dir}))
+    const e = await rejects(renderRepo(p, {dir, inventoryDir: tmp}))
     expect(e.message).toContain('was not rendered by obsctl')
   })
 })
@@ -158,14 +158,14 @@ describe('commit and push against a bare repository', () => {
     execFileSync('git', ['init', '-q', '--bare', '-b', 'main', remote])
     const answers = {...EXAMPLE_ANSWERS, gitRemote: remote}
     const dir = path.join(tmp, 'work')
-    const first = await renderRepo(platformOf(answers), {dir, commit: true, push: true})
+    const first = await renderRepo(platformOf(answers), {dir, inventoryDir: tmp, commit: true, push: true})
     expect(first.commit?.message).toMatch(/^obsctl render: add cluster-01 \(\d+ files\), add cluster-02/)
     expect(first.push?.branch).toBe('main')
     expect(git(remote, 'rev-parse', 'main')).toBe(first.commit!.sha)
     expect(git(remote, 'ls-tree', '-r', '--name-only', 'main')).toContain(MANIFEST_FILE)
 
     // nothing changed: nothing to commit, push is a no-op
-    const again = await renderRepo(platformOf(answers), {dir, commit: true, push: true})
+    const again = await renderRepo(platformOf(answers), {dir, inventoryDir: tmp, commit: true, push: true})
     expect(again.commit).toBeNull()
 
     // add a cluster: the message names it
@@ -176,7 +176,7 @@ describe('commit and push against a bare repository', () => {
         {name: 'cluster-05', id: '05', role: 'edge' as const, metrics: 'agent' as const, hosts: ['192.168.101.199'], cpu: '4', memory: '16Gi'},
       ],
     }
-    const added = await renderRepo(platformOf(more), {dir, commit: true, push: true})
+    const added = await renderRepo(platformOf(more), {dir, inventoryDir: tmp, commit: true, push: true})
     expect(added.commit?.message).toMatch(/^obsctl render: add cluster-05 \(\d+ files\), update /)
     expect(git(remote, 'rev-parse', 'main')).toBe(added.commit!.sha)
 
@@ -187,7 +187,7 @@ describe('commit and push against a bare repository', () => {
     git(other, 'add', 'README.md')
     git(other, 'commit', '-q', '-m', 'other')
     git(other, 'push', '-q', 'origin', 'main')
-    const e = await rejects(renderRepo(platformOf(answers), {dir, commit: true, push: true}))
+    const e = await rejects(renderRepo(platformOf(answers), {dir, inventoryDir: tmp, commit: true, push: true}))
     expect(e.code).toBe('PUSH_REJECTED')
     expect(e.exitCode).toBe(1)
     expect(e.hints.join('\n')).toContain('pull --rebase')

@@ -5,17 +5,19 @@
  * (another obsctl run committed, a hand `git pull`) stops it under the lock (exit 1, CONCURRENT_EDIT) and nothing changes.
  */
 import {execFileSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {setInventoryValue} from '../../src/lib/config/edit.js'
 import {configSet, upgradeChart} from '../../src/lib/flows/change-run.js'
-import {renderRepo} from '../../src/lib/gitops/repo.js'
+import {renderRepo, repoInSync} from '../../src/lib/gitops/repo.js'
 import {rollback} from '../../src/lib/gitops/rollback.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {inventoryHash, recordInventory, withTrailers} from '../../src/lib/gitops/trailers.js'
 import {holdAt, jsonError, workspace, type Workspace} from '../fleet/helpers.js'
+import {pushedRevision} from '../../src/lib/fleet/change.js'
+import {exampleInventory} from '../support/inventory.js'
 import {obsctlAsync, requireBuild, type CliResult} from '../cli/helpers.js'
 import {waitFor} from '../support/wait.js'
 
@@ -174,6 +176,56 @@ describe('obsctl rollback', () => {
     expect(g('status', '--porcelain')).toBe('')
   })
 
+  it("a working copy whose origin holds a relative git.remote (as an earlier obsctl wrote it; git takes it from the working copy): config set, a resumed push, rollback and the sync wait all reach the repository named from the inventory's folder", async () => {
+    // ROOT/inventory/obsctl.yaml with git.remote ../gitops-mirror.git = ROOT/gitops-mirror.git; from the working copy
+    // INVENTORY/some/deeper/dir the same text is INVENTORY/some/deeper/gitops-mirror.git, which exists too
+    const root = mkdtempSync(path.join(tmpdir(), 'obsctl-relative-remote-'))
+    const invDir = path.join(root, 'inventory')
+    const mirror = path.join(root, 'gitops-mirror.git')
+    const wrong = path.join(invDir, 'some', 'deeper', 'gitops-mirror.git')
+    for (const bare of [mirror, wrong]) execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare])
+    ws = await workspace({dir: invDir, edit: (y) => exampleInventory({'git.remote': '../gitops-mirror.git', 'git.dir': 'some/deeper/dir'}, y)})
+    const wc = (...a: string[]) => execFileSync('git', ['-C', ws!.gitops, ...a], {encoding: 'utf8'}).trim()
+    const head = (bare: string) => execFileSync('git', ['--git-dir', bare, 'rev-parse', '-q', '--verify', 'refs/heads/main'], {encoding: 'utf8'}).trim()
+    /** what an earlier obsctl left: origin = the text of git.remote, and its pushes in the repository git found from there */
+    const asBefore = () => {
+      wc('remote', 'set-url', 'origin', '../gitops-mirror.git')
+      wc('push', '-q', '-f', 'origin', 'HEAD:refs/heads/main')
+    }
+    try {
+      asBefore()
+      const set = await configSet(ws.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+      expect(head(mirror)).toBe(set.commit!.sha)
+      expect(wc('remote', 'get-url', 'origin')).toBe(mirror)
+
+      // a rollback committed, not pushed, then pushed by hand through the relative origin: the mirror lacks it
+      const local = await rollback(ws.inv(), {yes: true, sync: false, push: false})
+      asBefore()
+      expect(head(wrong)).toBe(local.commit!.sha)
+      expect(head(mirror)).toBe(set.commit!.sha)
+      // the same value again: nothing to change, but the commit the mirror lacks is pushed there
+      const resumed = await configSet(ws.inv(), 'retention.prometheus', '6h', {yes: true, sync: false})
+      expect(resumed.push?.commit).toBe(local.commit!.sha)
+      expect(head(mirror)).toBe(local.commit!.sha)
+
+      asBefore()
+      const redo = await rollback(ws.inv(), {yes: true, sync: false})
+      expect(redo.reverted[0]!.sha).toBe(local.commit!.sha)
+      expect(head(mirror)).toBe(redo.commit!.sha)
+      expect(head(wrong)).toBe(local.commit!.sha)
+
+      // the sync wait reads the mirror's head too (the other repository, at an older commit, reads as a rewritten branch)
+      wc('remote', 'set-url', 'origin', '../gitops-mirror.git')
+      expect((await pushedRevision(ws.inv())).revision).toBe(redo.commit!.sha)
+
+      // bootstrap's render phase is not done while origin is the relative text, though the repository git finds from there holds HEAD
+      asBefore()
+      expect(await repoInSync(ws.inv().platform, ws.gitops, invDir, {commit: true, push: true})).toBe(false)
+    } finally {
+      rmSync(root, {recursive: true, force: true})
+    }
+  })
+
   it('--no-push commits only; the next run pushes that rollback commit instead of reverting it', async () => {
     ws = await workspace()
     const start = ws.remoteGit('rev-parse', 'main').trim()
@@ -194,7 +246,7 @@ describe('obsctl rollback', () => {
     // what the first attempt of `config set retention.prometheus 9h` left (test/cli/disk-full.test.ts makes it on a
     // full disk): the inventory written, the repository rendered, nothing committed
     await setInventoryValue(ws.inv(), 'retention.prometheus', '9h')
-    await renderRepo(ws.inv().platform, {dir: ws.gitops})
+    await renderRepo(ws.inv().platform, {dir: ws.gitops, inventoryDir: ws.dir})
     expect(execFileSync('git', ['-C', ws.gitops, 'status', '--porcelain'], {encoding: 'utf8'})).not.toBe('')
 
     const resumed = await configSet(ws.inv(), 'retention.prometheus', '9h', {yes: true, sync: false})

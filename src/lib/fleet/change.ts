@@ -74,7 +74,7 @@ const show = showValue
 export async function previewRender(inv: LoadedInventory, opts: {force?: boolean} = {}): Promise<RenderedDiff> {
   const {renderRepo, renderFiles, unifiedDiff} = await import('../gitops/index.js')
   const dir = gitDir(inv.platform, inv.dir)
-  const r = await renderRepo(inv.platform, {dir, dryRun: true, force: opts.force})
+  const r = await renderRepo(inv.platform, {dir, inventoryDir: inv.dir, dryRun: true, force: opts.force})
   const wanted = new Map(renderFiles(inv.platform).map((f) => [f.path, f.content]))
   const parts: string[] = []
   // one diff library for every diff (src/lib/diff.ts through gitops' unifiedDiff): an added file diffs from /dev/null
@@ -139,8 +139,8 @@ export async function renderCommitPush(
   const {ensureRepo, renderRepo, commitRender, push, git, inventoryTrailers} = await import('../gitops/index.js')
   const p = next.platform
   const dir = gitDir(p, next.dir)
-  await ensureRepo(dir, p.git.remote, p.git.branch)
-  const r = await renderRepo(p, {dir, force: o.force})
+  await ensureRepo(dir, p.git.remote, p.git.branch, next.dir)
+  const r = await renderRepo(p, {dir, inventoryDir: next.dir, force: o.force})
   // the commit names the command and the inventory before/after (kept in .obsctl/inventory/): obsctl rollback undoes it
   const trailers = await inventoryTrailers(next.dir, o.command, next.text, o.before)
   // against Git, not the render: files an interrupted run wrote but never committed go in too
@@ -181,17 +181,21 @@ export async function headInventory(inv: LoadedInventory): Promise<string | unde
   return hash ? recordedInventory(inv.dir, hash) : undefined
 }
 
-/** HEAD of the working copy when the remote branch does not have it (an earlier run committed, then failed to push). */
+/**
+ * HEAD of the working copy when the remote branch does not have it (an earlier run committed, then failed to push).
+ * The remote is git.remote as remoteLocation resolves it, which the push will set origin to (ensureRepo): read-only,
+ * since a dry run asks too.
+ */
 export async function unpushedHead(inv: LoadedInventory): Promise<string | undefined> {
-  const {git, isRepo} = await import('../gitops/index.js')
+  const {git, isRepo, readRemoteHead, remoteLocation} = await import('../gitops/index.js')
   const dir = gitDir(inv.platform, inv.dir)
   if (!(await isRepo(dir))) return undefined
   const head = await git(dir, ['rev-parse', '--verify', '-q', 'HEAD'])
   if (head.exitCode !== 0) return undefined
-  const remote = await git(dir, ['ls-remote', 'origin', `refs/heads/${inv.platform.git.branch}`])
-  if (remote.exitCode !== 0) return undefined
+  const remote = await readRemoteHead(dir, remoteLocation(inv.platform.git.remote, inv.dir), inv.platform.git.branch)
+  if ('error' in remote) return undefined
   const sha = head.stdout.trim()
-  return remote.stdout.split(/\s/)[0] === sha ? undefined : sha
+  return remote.commit === sha ? undefined : sha
 }
 
 /**
@@ -208,7 +212,7 @@ export async function unpushedHead(inv: LoadedInventory): Promise<string | undef
  * A branch with no commit yet gives nothing to wait for (`why` says so).
  */
 export async function pushedRevision(inv: LoadedInventory): Promise<{revision?: string; why?: string; notes: string[]}> {
-  const {git, isRepo, readRemoteHead, remoteLocation} = await import('../gitops/index.js')
+  const {ensureOrigin, git, isRepo, readRemoteHead, remoteLocation} = await import('../gitops/index.js')
   const {remoteUnreadable} = await import('../gitops/remote-tree.js')
   const p = inv.platform
   const dir = gitDir(p, inv.dir)
@@ -219,6 +223,8 @@ export async function pushedRevision(inv: LoadedInventory): Promise<{revision?: 
     if (!remote.commit) return {why: `nothing on ${where} yet`, notes: []}
     return {revision: remote.commit, notes: [`no GitOps working copy at ${dir}: the head of ${where} is ${remote.commit.slice(0, 12)}`]}
   }
+  // origin read below is git.remote as the drift check reads it (an earlier obsctl wrote a relative path git took from here)
+  await ensureOrigin(dir, p.git.remote, inv.dir)
   const sha = async (ref: string) => {
     const r = await git(dir, ['rev-parse', '--verify', '-q', `${ref}^{commit}`])
     return r.exitCode === 0 ? r.stdout.trim() : undefined

@@ -233,6 +233,6 @@ async function renderPreview(o: BootstrapOptions): Promise<{dir: string; files: 
   const dir = o.previewDir ?? path.join(obsctlDir(o.inv.dir), 'dry-run', 'gitops')
   ensureDir(dir) // private (0700) under .obsctl/
   const {renderRepo} = await import('../gitops/index.js')
-  const r = await renderRepo(o.inv.platform, {dir, force: true})
+  const r = await renderRepo(o.inv.platform, {dir, inventoryDir: o.inv.dir, force: true})
   return {dir, files: r.added.length + r.changed.length + r.unchanged}
 }

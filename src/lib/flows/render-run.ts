@@ -37,7 +37,7 @@ export async function renderRun(inv: LoadedInventory, o: RenderRunOptions): Prom
   const lock = locked ? await lockInventory(inv, git ? `render --${o.push ? 'push' : 'commit'}` : 'render', o.onNotice) : undefined
   try {
     const trailers = git && !o.dryRun ? await inventoryTrailers(inv.dir, 'render', inv.text) : undefined
-    return await renderRepo(inv.platform, {dir, force: o.force, commit: git, push: o.push, dryRun: o.dryRun, trailers, signal: o.signal})
+    return await renderRepo(inv.platform, {dir, inventoryDir: inv.dir, force: o.force, commit: git, push: o.push, dryRun: o.dryRun, trailers, signal: o.signal})
   } catch (e) {
     // the http remote wanted a login obsctl refused to give in cleartext: name the inventory line to change
     if (isObsctlError(e) && e.code === 'GIT_PLAIN_HTTP') {

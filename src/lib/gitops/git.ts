@@ -143,19 +143,32 @@ async function realDir(dir: string): Promise<string> {
   return realpathSync(dir)
 }
 
-/** Make dir a Git working copy on `branch` with `origin` = remote (only what is missing). */
-export async function ensureRepo(dir: string, remote: string, branch: string): Promise<{initialised: boolean}> {
+/**
+ * Make dir a Git working copy on `branch` with `origin` = git.remote as remoteLocation resolves it (only what is
+ * missing; ensureOrigin).
+ */
+export async function ensureRepo(dir: string, remote: string, branch: string, inventoryDir: string): Promise<{initialised: boolean}> {
   ensureDir(dir)
   let initialised = false
   if (!(await isRepo(dir))) {
     await must(dir, ['init', '-q', '-b', branch], 'git init')
     initialised = true
   }
-  const cur = await git(dir, ['remote', 'get-url', 'origin'])
-  if (cur.exitCode !== 0) await must(dir, ['remote', 'add', 'origin', remote], 'git remote add')
-  // the inventory's git.remote is the truth: a changed remote is followed, not pushed past
-  else if (cur.stdout.trim() !== remote) await must(dir, ['remote', 'set-url', 'origin', remote], 'git remote set-url')
+  await ensureOrigin(dir, remote, inventoryDir)
   return {initialised}
+}
+
+/**
+ * Point the working copy's `origin` at git.remote as remoteLocation resolves it: the repository the drift check and
+ * the sync wait read. A relative local path goes in absolute, since git would take a relative one from the working
+ * copy (git.dir), not from the inventory's folder — an earlier obsctl wrote it so, and that origin is set right here.
+ * The inventory's git.remote is the truth: a changed remote is followed, not pushed past.
+ */
+export async function ensureOrigin(dir: string, remote: string, inventoryDir: string): Promise<void> {
+  const url = remoteLocation(remote, inventoryDir)
+  const cur = await git(dir, ['remote', 'get-url', 'origin'])
+  if (cur.exitCode !== 0) await must(dir, ['remote', 'add', 'origin', url], 'git remote add')
+  else if (cur.stdout.trim() !== url) await must(dir, ['remote', 'set-url', 'origin', url], 'git remote set-url')
 }
 
 /** Identity for obsctl's commits when the user has none configured (CI, fresh machines). */
@@ -237,8 +250,9 @@ export async function readRemoteHead(dir: string, remote: string, branch: string
 }
 
 /**
- * git.remote as git can reach it: a URL and a scp-like [user@]host:path (git's rule, scpLikeRemote) as they are; a
- * local path is relative to the inventory's folder (as the working copy's origin is).
+ * git.remote as git can reach it, the one resolution every reader and the working copy's origin use: a URL and a
+ * scp-like [user@]host:path (git's rule, scpLikeRemote) as they are; a relative local path from the inventory's
+ * folder (docs/inventory.md: the inventory's relative paths are), made absolute.
  */
 export function remoteLocation(remote: string, inventoryDir: string): string {
   return isGitUrl(remote) || scpLikeRemote(remote) || path.isAbsolute(remote) ? remote : path.resolve(inventoryDir, remote)

@@ -28,7 +28,7 @@ export function renderPhase(o: RenderPhaseOptions = {}): Phase<Target> {
     recheck: true,
     async isDone(_t, ctx) {
       const {repoInSync} = await import('./repo.js')
-      return repoInSync(ctx.platform, renderDir(ctx.platform, ctx.inv.dir), {commit: o.commit !== false, push: Boolean(o.push)})
+      return repoInSync(ctx.platform, renderDir(ctx.platform, ctx.inv.dir), ctx.inv.dir, {commit: o.commit !== false, push: Boolean(o.push)})
     },
     async run(_t, ctx, io) {
       const {renderRepo} = await import('./repo.js')
@@ -36,6 +36,7 @@ export function renderPhase(o: RenderPhaseOptions = {}): Phase<Target> {
       const dir = renderDir(ctx.platform, ctx.inv.dir)
       const r = await renderRepo(ctx.platform, {
         dir,
+        inventoryDir: ctx.inv.dir,
         force: Boolean(o.force),
         commit: o.commit !== false,
         push: Boolean(o.push),

@@ -7,7 +7,19 @@ import path from 'node:path'
 import type {Platform} from '../config/schema.js'
 import {checkpoint} from '../engine/interrupt.js'
 import {ObsctlError} from '../errors.js'
-import {commitManaged, dirtyPaths, ensureRepo, git, isRepo, push as gitPush, remoteHead, unifiedDiff, type GitChanges, type PushResult} from './git.js'
+import {
+  commitManaged,
+  dirtyPaths,
+  ensureRepo,
+  git,
+  isRepo,
+  push as gitPush,
+  remoteHead,
+  remoteLocation,
+  unifiedDiff,
+  type GitChanges,
+  type PushResult,
+} from './git.js'
 import type {Trailers} from './trailers.js'
 import {
   applyRender,
@@ -25,6 +37,8 @@ import {
 export interface RenderOptions {
   /** target directory (absolute); the inventory's git dir by default (resolved by the caller) */
   dir: string
+  /** the inventory's folder: a relative local git.remote is taken from it (remoteLocation), for origin too */
+  inventoryDir: string
   /** overwrite/remove hand-edited files */
   force?: boolean
   /** commit what changed (initialising the working copy if needed) */
@@ -184,13 +198,14 @@ export async function commitRender(
  * is HEAD or has the same rendered content. Returns a one-line summary, or false. Changes nothing
  * in the working copy: `git status`, `git ls-remote`, and `git fetch` when the remote moved on.
  */
-export async function repoInSync(p: Platform, dir: string, o: {commit?: boolean; push?: boolean}): Promise<string | false> {
+export async function repoInSync(p: Platform, dir: string, inventoryDir: string, o: {commit?: boolean; push?: boolean}): Promise<string | false> {
   const plan = planRender(dir, renderDigests(p))
   if (plan.conflicts.length > 0 || plan.added.length + plan.changed.length + plan.removed.length > 0 || !sameManifest(plan)) return false
   if (!o.commit && !o.push) return `${dir} matches the render`
   if (!(await isRepo(dir))) return false
   const origin = await git(dir, ['remote', 'get-url', 'origin'])
-  if (origin.exitCode !== 0 || origin.stdout.trim() !== p.git.remote) return false
+  // an origin that is not git.remote as resolved (another remote, or a relative path an earlier obsctl wrote): the render sets it
+  if (origin.exitCode !== 0 || origin.stdout.trim() !== remoteLocation(p.git.remote, inventoryDir)) return false
   const managed = await managedPaths(dir)
   if ((await dirtyPaths(dir, managed)).length > 0) return false
   const head = await git(dir, ['rev-parse', '--verify', '-q', 'HEAD'])
@@ -239,7 +254,7 @@ export async function renderRepo(p: Platform, opts: RenderOptions): Promise<Rend
       throw error
     }
   }
-  if (wantGit) await step('before writing the files; nothing was rendered', () => ensureRepo(opts.dir, p.git.remote, p.git.branch))
+  if (wantGit) await step('before writing the files; nothing was rendered', () => ensureRepo(opts.dir, p.git.remote, p.git.branch, opts.inventoryDir))
   await stop('before writing the files; nothing was rendered')
   applyRender(plan)
   if (wantGit) {

@@ -20,7 +20,7 @@ import {writeFileAtomic} from '../fs.js'
 import {shWord} from '../shell-quote.js'
 import {kubeconfigFiles} from '../platform/kube.js'
 import type {Lock, RendererChoice, RunResult} from '../engine/index.js'
-import {git, isRepo, must, push as gitPush, type PushResult} from './git.js'
+import {ensureOrigin, git, isRepo, must, push as gitPush, type PushResult} from './git.js'
 import {history, info, type CommitInfo, type LogEntry} from './history.js'
 import {TRAILER, inventoryHash, recordFile, recordInventory, recordedInventory, type Trailers} from './trailers.js'
 
@@ -127,7 +127,9 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
     )
   }
 
-  // the remote is the truth: what Argo CD deploys is its branch
+  // the remote is the truth: what Argo CD deploys is its branch. origin is git.remote as the drift check reads it
+  // (an earlier obsctl wrote a relative path, which git took from the working copy): the revert is pushed there too
+  await ensureOrigin(dir, p.git.remote, inv.dir)
   const fetched = await git(dir, ['fetch', '-q', 'origin', `refs/heads/${branch}`])
   if (fetched.exitCode !== 0)
     throw new ObsctlError(`cannot read ${branch} from ${p.git.remote}: ${fetched.stderr.trim()}`, {
@@ -309,7 +311,7 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
     }
     // the render of the restored inventory is the truth for the tree (templates may have changed since)
     const {renderRepo, commitRender} = await import('./repo.js')
-    await renderRepo(next.platform, {dir})
+    await renderRepo(next.platform, {dir, inventoryDir: inv.dir})
     const message = `obsctl: rollback to ${target.sha.slice(0, 12)} (${target.subject})\n\n${reverted.map((c) => `Revert ${c.sha.slice(0, 12)} ${c.subject}`).join('\n')}\n`
     const trailers: Trailers = {
       [TRAILER.command]: 'rollback',
