@@ -137,6 +137,8 @@ describe('refused at their file:line, exit 2 (schema)', () => {
   it.each([
     ['git.branch', '--output=/tmp/x', 'branch: --output=/tmp/x', /not a Git branch name: it starts with '-'/],
     ['git.remote', 'fd::17', 'remote: fd::17', /remote helper/],
+    // git reads it as ssh to fd00::1, Argo CD's go-git as the host "[fd00": the URL both read the same is named
+    ['git.remote', 'git@[fd00::1]:platform/gitops.git', '[fd00::1]:platform', /go-git.*write ssh:\/\/git@\[fd00::1\]\/platform\/gitops\.git/],
     ['s3.region', 'us-east-1/x', 'region: us-east-1/x', /not an S3 region name/],
     ['ssh.proxy.noProxy', '".lab,%h"', 'noProxy: .lab,%h', /not a no-proxy list/],
     ['ssh.proxy.http', 'http://proxy.lab:3128/%h', 'http: http://proxy.lab:3128/%h', /not a proxy address/],

@@ -4,8 +4,14 @@
  * url_is_local_not_ssh; git-clone(1) "GIT URLS"), with or without user@; anything else is a local path, which obsctl
  * resolves from the inventory's folder. The fetch test runs real git on both sides, with GIT_SSH standing in for ssh:
  * a script that records the host git asked for and runs git's command on a bare repository here.
+ *
+ * Git also takes the host in brackets — `git@[fd00::1]:path`, `[::1]:path`, and `[user@host:port]:path`, the short
+ * form of ssh://user@host:port/path (connect.c host_end and get_host_and_port) — and strips them before it calls ssh.
+ * The parser is held to git's own reading of each address: `git fetch-pack --diag-url`, which parses and connects
+ * nowhere. Argo CD reads git.remote (its repoURL) with go-git, whose scp-like syntax has no brackets, so the inventory
+ * check refuses these forms, naming the ssh:// URL both read the same.
  */
-import {execFileSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -88,5 +94,153 @@ describe('remoteLocation: scp-like remotes are left to git, with or without user
       remote.close()
     }
     expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['git.lab', 'git.lab'])
+  })
+})
+
+/** git's own reading of an address (`git fetch-pack --diag-url`: parsed, never connected), or 'local', or git's error */
+function gitReading(remote: string, repo: string): {userAndHost: string; port?: number; path: string} | 'local' | {error: string} {
+  const r = spawnSync('git', ['fetch-pack', '--diag-url', remote], {cwd: repo, encoding: 'utf8', env: {...process.env, GIT_ALLOW_PROTOCOL: 'file:ssh'}})
+  if (r.status !== 0) return {error: r.stderr.trim()}
+  const diag = Object.fromEntries([...r.stdout.matchAll(/^Diag: (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]))
+  if (diag.protocol !== 'ssh') return 'local'
+  return {userAndHost: diag.userandhost!, ...(diag.port === 'NONE' ? {} : {port: Number(diag.port)}), path: diag.path!}
+}
+
+describe('scpLikeRemote reads an address as git does, brackets included', () => {
+  it('the same user, host, port and path as git fetch-pack --diag-url', () => {
+    execFileSync('git', ['init', '-q', tmp])
+    for (const remote of [
+      'git.lab:platform/gitops.git',
+      'git@git.lab:platform/gitops.git',
+      'git.lab:/srv/git/gitops.git',
+      'git.lab:~user/gitops.git',
+      '192.0.2.7:gitops.git',
+      'git@[fd00::1]:platform/gitops.git',
+      '[::1]:repo.git',
+      '[fd00::1]:/srv/git/gitops.git',
+      '[git@fd00::1]:repo.git',
+      '[git@host.lab:2222]:repo.git',
+      '[host.lab:2222]:repo.git',
+      'git@[host.lab:2222]:repo.git',
+      'user@[host.lab]:x',
+      '[not-an-ip]:x',
+      // git's reading, whatever was meant: the host fd00 on port 22; a port past 65535 stays in the host
+      '[fd00:22]:x',
+      '[host:99999]:x',
+      // git's reading of unbalanced or stray brackets: hosts no inventory takes
+      '[fd00::1',
+      'git@[fd00::1',
+      'a[b]:c',
+      './a:b',
+      '/srv/a:b',
+      'gitops.git',
+    ]) {
+      const git = gitReading(remote, tmp)
+      if ('error' in Object(git)) throw new Error(`git refuses ${remote}: ${(git as {error: string}).error}`)
+      const ours = scpLikeRemote(remote)
+      if (git === 'local') expect(ours, remote).toBeUndefined()
+      else
+        expect(
+          {
+            userAndHost: `${ours?.user === undefined ? '' : `${ours.user}@`}${ours?.host}`,
+            ...(ours?.port === undefined ? {} : {port: ours.port}),
+            path: ours?.path,
+          },
+          remote,
+        ).toEqual(git)
+    }
+  })
+
+  it('git hands ssh the host without brackets, and the port as -p (GIT_SSH records its arguments and connects nowhere)', () => {
+    const log = path.join(tmp, 'ssh.args')
+    // named ssh so that git takes it for OpenSSH and passes -p
+    const ssh = path.join(tmp, 'ssh')
+    writeFileSync(ssh, `#!/bin/bash\nprintf '%s\\n' "$@" >'${log}'\nexit 1\n`)
+    chmodSync(ssh, 0o755)
+    const argsFor = (remote: string) => {
+      rmSync(log, {force: true})
+      spawnSync('git', ['ls-remote', remote], {cwd: tmp, env: {...process.env, GIT_SSH: ssh, GIT_ALLOW_PROTOCOL: 'ssh', GIT_TERMINAL_PROMPT: '0'}})
+      return readFileSync(log, 'utf8').trim().split('\n')
+    }
+    const v6 = argsFor('git@[fd00::1]:platform/gitops.git')
+    expect(v6).toContain('git@fd00::1')
+    expect(v6.at(-1)).toBe("git-upload-pack 'platform/gitops.git'")
+    expect(v6).not.toContain('-p')
+    expect(scpLikeRemote('git@[fd00::1]:platform/gitops.git')).toEqual({user: 'git', host: 'fd00::1', path: 'platform/gitops.git', bracketed: true})
+
+    const port = argsFor('[git@host.lab:2222]:repo.git')
+    expect(port.slice(port.indexOf('-p'), port.indexOf('-p') + 2)).toEqual(['-p', '2222'])
+    expect(port).toContain('git@host.lab')
+    expect(scpLikeRemote('[git@host.lab:2222]:repo.git')).toEqual({user: 'git', host: 'host.lab', port: 2222, path: 'repo.git', bracketed: true})
+  })
+
+  it('remoteLocation leaves every form git reads as ssh to git (never a folder beside the inventory)', () => {
+    for (const remote of ['git@[fd00::1]:platform/gitops.git', '[::1]:repo.git', '[git@host.lab:2222]:repo.git', '[fd00::1'])
+      expect(remoteLocation(remote, '/srv/inventory'), remote).toBe(remote)
+  })
+})
+
+describe('the inventory check on bracketed scp-like remotes', () => {
+  it('refuses what git reads but Argo CD (go-git) would not, naming the ssh:// URL both read the same', () => {
+    const cases: [string, string][] = [
+      ['git@[fd00::1]:platform/gitops.git', 'ssh://git@[fd00::1]/platform/gitops.git'],
+      ['[::1]:repo.git', 'ssh://[::1]/repo.git'],
+      ['[git@fd00::1]:/srv/git/gitops.git', 'ssh://git@[fd00::1]/srv/git/gitops.git'],
+      ['[git@host.lab:2222]:repo.git', 'ssh://git@host.lab:2222/repo.git'],
+      ['git@[192.0.2.7:2222]:repo.git', 'ssh://git@192.0.2.7:2222/repo.git'],
+      // git reads the host not-an-ip (a name); brackets around a name without a port need no URL
+      ['[not-an-ip]:x', 'not-an-ip:x'],
+      ['user@[git.lab]:platform/gitops.git', 'user@git.lab:platform/gitops.git'],
+    ]
+    for (const [remote, instead] of cases) {
+      const e = gitRemoteError(remote)
+      expect(e, remote).toContain(`write ${instead}`)
+      expect(e, remote).toMatch(/go-git/)
+    }
+    // the address named is read by git as the same user, host and port, and the path from the server's root where
+    // the scp-like one started in the ssh user's home (which the message says)
+    execFileSync('git', ['init', '-q', tmp])
+    const rooted = (r: ReturnType<typeof gitReading>) => (typeof r === 'object' && 'path' in r ? {...r, path: r.path.replace(/^\//, '')} : r)
+    for (const [remote, instead] of cases) {
+      expect(rooted(gitReading(instead, tmp)), instead).toEqual(rooted(gitReading(remote, tmp)))
+      expect(gitRemoteError(instead), instead).toBeUndefined()
+    }
+    expect(gitRemoteError('git@[fd00::1]:platform/gitops.git')).toMatch(/a URL's path starts at the server's root.*give the full path/)
+    expect(gitRemoteError('[git@fd00::1]:/srv/git/gitops.git')).not.toMatch(/server's root/)
+  })
+
+  it('refuses brackets git would read as another host, an address that is none, a zone, a port out of range', () => {
+    for (const [remote, says] of [
+      // git: the host "[fd00", the path ":1"
+      ['[fd00::1', /'\[' without its '\]'/],
+      ['git@[fd00::1', /'\[' without its '\]'/],
+      ['a[b]:c', /'\[' or '\]'/],
+      ['[fd00::1]x:y', /'\[' or '\]'/],
+      ['[[fd00::1]]:x', /'\[' or '\]'/],
+      ['[git@[fd00::1]:2222]:x', /'\[' or '\]'/],
+      // git: no path
+      ['[fd00::1]', /'\[' or '\]'|not a Git remote/],
+      ['[fd00::1]:', /not a Git remote/],
+      ['[fd00::zz]:x', /not an IPv4 or IPv6 address/],
+      ['[fd00::1%eth0]:x', /not an IPv4 or IPv6 address/],
+      ['[host:0]:x', /port/],
+      ['[host:99999]:x', /99999/],
+      ['[host:]:x', /host:/],
+      ['[]:x', /not a Git remote/],
+      // an IPv6 host without brackets: git splits it at its first ':'
+      ['git@fd00::1:platform/gitops.git', /the host "fd00" and the path ":1:platform\/gitops\.git"/],
+    ] as const)
+      expect(gitRemoteError(remote), remote).toMatch(says)
+  })
+
+  it('a password in the user is refused without being repeated', () => {
+    const e = gitRemoteError('[git:s3cr3t-pw@git.lab:2222]:repo.git')
+    expect(e).toMatch(/carries a password.*git\.sshKeyFile/)
+    expect(e).not.toContain('s3cr3t-pw')
+  })
+
+  it('ssh:// with an IPv6 host, with or without a port, is taken', () => {
+    for (const remote of ['ssh://git@[fd00::1]/platform/gitops.git', 'ssh://git@[fd00::1]:2222/platform/gitops.git', 'ssh://[::1]/repo.git'])
+      expect(gitRemoteError(remote), remote).toBeUndefined()
   })
 })

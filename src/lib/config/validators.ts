@@ -529,7 +529,8 @@ export function gitBranchError(text: string): string | undefined {
  * A Git remote: https://, http://, ssh://, git:// or scp-like user@host:path. An https remote never
  * carries user or token; an ssh remote may name its user (git@) but never a password.
  * Never git's `<transport>::<address>` (a remote helper: `ext::` runs a command, `fd::` talks over a file descriptor),
- * never a control character (nor, but in a local path, a space), never `{{`/`}}` (Argo CD's ApplicationSet templates).
+ * never a control character (nor, but in a local path, a space), never `{{`/`}}` (Argo CD's ApplicationSet templates),
+ * never scp-like with the host in brackets, which git reads and Argo CD does not (bracketedRemoteError).
  */
 export function gitRemoteError(text: string): string | undefined {
   // git's transport_get: a run of RFC 3986 unreserved characters, then "::", names a remote helper git-remote-<name>
@@ -559,12 +560,59 @@ export function gitRemoteError(text: string): string | undefined {
   const notRemote = `"${text}" is not a Git remote: expected https://HOST/PATH.git, ssh://git@HOST/PATH.git or git@HOST:PATH.git`
   const scp = scpLikeRemote(text)
   if (scp) {
-    if (scp.user === '' || !scp.host || !scp.path) return notRemote
-    const hostProblem = hostError(scp.host)
-    return hostProblem ? `"${text}": ${hostProblem}` : undefined
+    // a ':' in the user is a password ([user:secret@host]:path): never repeated
+    if (scp.user?.includes(':')) return 'the ssh remote carries a password; use a key: set git.private: true and git.sshKeyFile'
+    if (scp.user === '' || /[@\s]/.test(scp.user ?? '') || !scp.host || !scp.path) return notRemote
+    // brackets anywhere else before the path: an unbalanced '[' is part of git's host ("[fd00::1" is the host "[fd00")
+    if (!scp.bracketed && /[[\]]/.test(text.slice(0, text.indexOf(':')))) {
+      const unbalanced = text.includes('[') && !text.includes(']')
+      return `"${text}": ${unbalanced ? `a '[' without its ']' (git would connect to the host "${scp.host}")` : "a '[' or ']' out of place"}: an IPv6 host goes in brackets in a URL, ssh://git@[ADDRESS]/PATH.git`
+    }
+    // an IPv6 host written bare: git splits it at its first ':' (git@fd00::1:x is the host fd00, the path ":1:x")
+    if (!scp.bracketed && scp.path.startsWith(':'))
+      return `"${text}": git reads the host "${scp.host}" and the path "${scp.path}": an IPv6 host goes in brackets in a URL, ssh://git@[ADDRESS]/PATH.git`
+    const port = /^[^:]*:(\d+)$/.exec(scp.host)
+    if (port) return `"${text}": port ${port[1]} is out of range (1-65535)`
+    const hostProblem = scp.host.includes(':') ? (parseIp(scp.host)?.kind() === 'ipv6' ? undefined : ipError(scp.host)) : hostError(scp.host)
+    if (hostProblem) return `"${text}": ${hostProblem}`
+    if (scp.port === 0) return `"${text}": port 0 is out of range (1-65535)`
+    if (scp.bracketed) return bracketedRemoteError(text, scp)
+    return undefined
   }
   if (local) return undefined // a local path (tests, mirrors)
   return notRemote
+}
+
+/**
+ * A bracketed scp-like remote that git reads (connect.c: `[host]:path`, `user@[host]:path`, `[user@host:port]:path`)
+ * is refused anyway: git.remote is Argo CD's repoURL too, and Argo CD reads it with go-git, whose scp-like syntax has
+ * no brackets (its host ends at the first ':', and it has no port there), so it would connect elsewhere. The message
+ * names the address both read the same: the URL ssh://[user@]HOST[:PORT]/PATH (an IPv6 host in brackets), or plain
+ * [user@]host:path when brackets were only around a name or an IPv4 address.
+ */
+function bracketedRemoteError(text: string, scp: ScpRemote): string {
+  const user = scp.user === undefined ? '' : `${scp.user}@`
+  const instead =
+    scp.port === undefined && !scp.host.includes(':')
+      ? `${user}${scp.host}:${scp.path}`
+      : `ssh://${user}${scp.host.includes(':') ? `[${scp.host}]` : scp.host}${scp.port === undefined ? '' : `:${scp.port}`}/${scp.path.replace(/^\//, '')}`
+  // an scp-like path starts in the ssh user's home, a URL's at the server's root (Git hosting reads both the same)
+  const home =
+    instead.startsWith('ssh://') && !scp.path.startsWith('/')
+      ? ` (a URL's path starts at the server's root, where ${JSON.stringify(scp.path)} started in the ssh user's home: for a plain ssh server, give the full path)`
+      : ''
+  return `"${text}": git reads it as ssh to ${scp.host}${scp.port === undefined ? '' : ` port ${scp.port}`}, but Argo CD reads git.remote (its repoURL) with go-git, whose scp-like syntax has no brackets, and would connect elsewhere: write ${instead}${home}`
+}
+
+export interface ScpRemote {
+  user?: string
+  /** as git hands it to ssh: without brackets (fd00::1) */
+  host: string
+  /** git's `[user@host:port]:path` only */
+  port?: number
+  path: string
+  /** written with brackets around the host: `[host]:path`, `user@[host]:path`, `[user@host:port]:path` */
+  bracketed?: true
 }
 
 /** A URL as git tells one from a path (url.c is_url): a scheme, then "://". */
@@ -578,12 +626,34 @@ export function isGitUrl(text: string): boolean {
  * without user@ — `git.lab:platform/gitops.git` is the host git.lab. Anything else (`./a:b`, `/srv/a:b`) is a local
  * path: undefined. (Only `git clone` first looks for a local folder of that name; ls-remote, fetch and push, which
  * obsctl runs, do not.) The user is what precedes the first '@' (the inventory check refuses any other '@').
+ *
+ * The host may be in brackets (connect.c host_end): `git@[fd00::1]:path`, `[::1]:path`, `[user@host:port]:path`.
+ * Git takes them off (the host is fd00::1, never "[fd00") and reads a port after the first ':' inside them when
+ * only digits follow, below 65536 (get_host_and_port), so `[fd00:22]:x` is the host fd00 on port 22, as git reads
+ * it. Other brackets (`[fd00::1` unbalanced, `a[b]:c`) are split as above: git's host then holds the bracket.
+ * test/gitops/remote-location.test.ts holds this to `git fetch-pack --diag-url`.
  */
-export function scpLikeRemote(text: string): {user?: string; host: string; path: string} | undefined {
+export function scpLikeRemote(text: string): ScpRemote | undefined {
   if (isGitUrl(text)) return undefined
   const colon = text.indexOf(':')
   const slash = text.indexOf('/')
   if (colon < 0 || (slash >= 0 && slash < colon)) return undefined
+  const bracketed = /^(?:([^@[\]]*)@)?\[([^[\]]*)\]:/.exec(text)
+  if (bracketed) {
+    const inside = `${bracketed[1] === undefined ? '' : `${bracketed[1]}@`}${bracketed[2]}`
+    const sep = inside.indexOf(':')
+    const digits = sep < 0 ? '' : inside.slice(sep + 1)
+    const port = /^\d+$/.test(digits) && Number(digits) < 65536 ? Number(digits) : undefined
+    const login = port === undefined ? inside : inside.slice(0, sep)
+    const at = login.indexOf('@')
+    return {
+      ...(at < 0 ? {} : {user: login.slice(0, at)}),
+      host: login.slice(at + 1),
+      ...(port === undefined ? {} : {port}),
+      path: text.slice(bracketed[0].length),
+      bracketed: true,
+    }
+  }
   const login = text.slice(0, colon)
   const at = login.indexOf('@')
   return {user: at < 0 ? undefined : login.slice(0, at), host: login.slice(at + 1), path: text.slice(colon + 1)}
