@@ -5,7 +5,8 @@
  * bootstrap stopping on the pre-check before anything runs. Outcomes: exit codes, the --json report's
  * checks, the checklist text, and that no secret value is printed.
  */
-import {copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import type {AddressInfo} from 'node:net'
@@ -13,7 +14,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import ssh2 from 'ssh2'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {obsctl, requireBuild} from './helpers.js'
+import {BIN, obsctl, requireBuild} from './helpers.js'
 import {writeKubeconfigFile} from '../support/kube/kubeconfig.js'
 import {CertificateAuthority} from '../support/kube/tls.js'
 
@@ -246,6 +247,21 @@ describe('obsctl doctor', () => {
     const rep = await obsctl(['doctor', '-c', inv, '--network', '--json', '--skip', `tcp.127.0.0.1:${refused}`], {env: {...keys, KUBECONFIG: missing}})
     expect(rep.status, rep.stderr).toBe(0)
     expect(byId(JSON.parse(rep.stdout) as Report, 'kubeconfig')).toMatchObject({status: 'warn', detail: `${missing}: not there yet`})
+  })
+
+  it('--network: an IPv6 Git remote (ssh://git@[ADDRESS]:PORT/…) is one TCP check on that address and port, never a DNS lookup; run in a network namespace of its own (unshare -rn), so nothing leaves this machine', () => {
+    const v6 = path.join(dir, 'obsctl-ipv6-remote.yaml')
+    writeFileSync(v6, readFileSync(inv, 'utf8').replace(/git: \{remote: "[^"]*"\}/, 'git: {remote: "ssh://git@[fd00::1]:2222/platform/gitops.git"}'))
+    const r = spawnSync('unshare', ['-rn', process.execPath, BIN, 'doctor', '-c', v6, '--network', '--json'], {
+      encoding: 'utf8',
+      env: {...process.env, ...keys, SSH_AUTH_SOCK: '', CI: '1', NO_COLOR: '1', OBSCTL_CONFIG: ''},
+      timeout: 60_000,
+    })
+    const rep = JSON.parse(r.stdout) as Report
+    expect(rep.checks.filter((c) => c.id.startsWith('dns.') && c.id.includes('fd00'))).toEqual([])
+    const tcp = byId(rep, 'tcp.fd00::1:2222')
+    // no route in the empty namespace: the connection is refused by this kernel, never sent
+    expect(tcp.detail).toMatch(/^fd00::1:2222: (ENETUNREACH|EADDRNOTAVAIL) \(Git remote\)/)
   })
 
   it('an unknown --skip id is bad input (exit 2)', async () => {

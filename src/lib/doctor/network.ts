@@ -70,7 +70,7 @@ export function inventoryEndpoints(inv: LoadedInventory): Endpoint[] {
   if (s3) out.push(s3)
   const remote = p.git.remote
   const scp = scpLikeRemote(remote)
-  const git = isGitUrl(remote) ? urlEndpoint(remote, 'Git remote') : scp ? {host: scp.host, port: 22, what: 'Git remote (SSH)'} : undefined
+  const git = isGitUrl(remote) ? urlEndpoint(remote, 'Git remote') : scp ? {host: scp.host, port: scp.port ?? 22, what: 'Git remote (SSH)'} : undefined
   if (git) out.push(git)
   const central = p.clusters.find((c) => c.role === 'central') ? centralCluster(p) : undefined
   if (central) {
