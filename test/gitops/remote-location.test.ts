@@ -18,6 +18,7 @@ import path from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {remoteLocation} from '../../src/lib/gitops/git.js'
 import {fetchRemote} from '../../src/lib/gitops/remote-tree.js'
+import {isSshRemote} from '../../src/lib/argocd/rootapp.js'
 import {gitRemoteError, scpLikeRemote} from '../../src/lib/config/validators.js'
 
 let tmp: string
@@ -32,7 +33,7 @@ afterEach(() => {
   rmSync(tmp, {recursive: true, force: true})
 })
 
-describe('remoteLocation: scp-like remotes are left to git, with or without user@', () => {
+describe('remoteLocation: scp-like remotes are left to git, with or without user@ (the inventory asks for one)', () => {
   it('reads each address as git reads it', () => {
     const inv = '/srv/inventory'
     for (const remote of [
@@ -54,9 +55,23 @@ describe('remoteLocation: scp-like remotes are left to git, with or without user
     expect(scpLikeRemote('git.lab:platform/gitops.git')).toEqual({user: undefined, host: 'git.lab', path: 'platform/gitops.git'})
     expect(scpLikeRemote('git@git.lab:platform/gitops.git')).toEqual({user: 'git', host: 'git.lab', path: 'platform/gitops.git'})
     for (const local of ['./a:b', '/srv/a:b', 'https://git.lab/x.git', 'gitops.git']) expect(scpLikeRemote(local), local).toBeUndefined()
-    expect(gitRemoteError('git.lab:platform/gitops.git')).toBeUndefined()
+    expect(gitRemoteError('git@git.lab:platform/gitops.git')).toBeUndefined()
     expect(gitRemoteError('-oProxyCommand=x:repo')).toMatch(/-oProxyCommand=x/)
     for (const bad of ['git.lab:', '@git.lab:x.git', 'git@:x.git']) expect(gitRemoteError(bad), bad).toMatch(/not a Git remote/)
+  })
+
+  it("an ssh remote names its user: Argo CD's repoURL is ssh only with USER@, and the deploy key goes with an ssh remote", () => {
+    // argo-cd util/git IsSSHURL: ^(ssh://)?([^/:]*?)@[^@]+$ (read through the search tool): no user, no ssh login name
+    expect(gitRemoteError('git.lab:platform/gitops.git')).toBe(
+      '"git.lab:platform/gitops.git" names no ssh user: git would log in as yours, but Argo CD reads git.remote (its repoURL) as ssh only with USER@ and logs in as that user: write git@git.lab:platform/gitops.git (git is the user GitHub, GitLab and Gitea expect)',
+    )
+    expect(gitRemoteError('ssh://git.lab:2222/platform/gitops.git')).toMatch(/names no ssh user: .* write ssh:\/\/git@git\.lab:2222\/platform\/gitops\.git /)
+    for (const ok of ['git@git.lab:platform/gitops.git', 'ssh://git@git.lab:2222/platform/gitops.git', 'deploy@192.0.2.7:gitops.git'])
+      expect(gitRemoteError(ok), ok).toBeUndefined()
+    // private over ssh: the key, not a token; one reading of the address with the inventory check (scpLikeRemote)
+    for (const ssh of ['git@git.lab:platform/gitops.git', 'ssh://git@git.lab/x.git', 'git.lab:x.git', 'deploy@192.0.2.7:gitops.git'])
+      expect(isSshRemote(ssh), ssh).toBe(true)
+    for (const other of ['https://git.lab/x.git', 'git://git.lab/x.git', '/srv/git/x.git', './a:b']) expect(isSshRemote(other), other).toBe(false)
   })
 
   it('the drift check fetches git.lab:platform/gitops.git over ssh from git.lab, not from a folder named so', async () => {
@@ -184,12 +199,13 @@ describe('the inventory check on bracketed scp-like remotes', () => {
   it('refuses what git reads but Argo CD (go-git) would not, naming the ssh:// URL both read the same', () => {
     const cases: [string, string][] = [
       ['git@[fd00::1]:platform/gitops.git', 'ssh://git@[fd00::1]/platform/gitops.git'],
-      ['[::1]:repo.git', 'ssh://[::1]/repo.git'],
+      // no user: the address named has git@, as Argo CD needs one (noSshUserError)
+      ['[::1]:repo.git', 'ssh://git@[::1]/repo.git'],
       ['[git@fd00::1]:/srv/git/gitops.git', 'ssh://git@[fd00::1]/srv/git/gitops.git'],
       ['[git@host.lab:2222]:repo.git', 'ssh://git@host.lab:2222/repo.git'],
       ['git@[192.0.2.7:2222]:repo.git', 'ssh://git@192.0.2.7:2222/repo.git'],
       // git reads the host not-an-ip (a name); brackets around a name without a port need no URL
-      ['[not-an-ip]:x', 'not-an-ip:x'],
+      ['[not-an-ip]:x', 'git@not-an-ip:x'],
       ['user@[git.lab]:platform/gitops.git', 'user@git.lab:platform/gitops.git'],
     ]
     for (const [remote, instead] of cases) {
@@ -201,8 +217,10 @@ describe('the inventory check on bracketed scp-like remotes', () => {
     // the scp-like one started in the ssh user's home (which the message says)
     execFileSync('git', ['init', '-q', tmp])
     const rooted = (r: ReturnType<typeof gitReading>) => (typeof r === 'object' && 'path' in r ? {...r, path: r.path.replace(/^\//, '')} : r)
+    const withUser = (remote: string, r: ReturnType<typeof gitReading>) =>
+      typeof r === 'object' && 'userAndHost' in r && !/@/.test(r.userAndHost) && !/^\[?[^[]*@/.test(remote) ? {...r, userAndHost: `git@${r.userAndHost}`} : r
     for (const [remote, instead] of cases) {
-      expect(rooted(gitReading(instead, tmp)), instead).toEqual(rooted(gitReading(remote, tmp)))
+      expect(rooted(gitReading(instead, tmp)), instead).toEqual(rooted(withUser(remote, gitReading(remote, tmp))))
       expect(gitRemoteError(instead), instead).toBeUndefined()
     }
     expect(gitRemoteError('git@[fd00::1]:platform/gitops.git')).toMatch(/a URL's path starts at the server's root.*give the full path/)
@@ -240,7 +258,7 @@ describe('the inventory check on bracketed scp-like remotes', () => {
   })
 
   it('ssh:// with an IPv6 host, with or without a port, is taken', () => {
-    for (const remote of ['ssh://git@[fd00::1]/platform/gitops.git', 'ssh://git@[fd00::1]:2222/platform/gitops.git', 'ssh://[::1]/repo.git'])
+    for (const remote of ['ssh://git@[fd00::1]/platform/gitops.git', 'ssh://git@[fd00::1]:2222/platform/gitops.git', 'ssh://deploy@[::1]/repo.git'])
       expect(gitRemoteError(remote), remote).toBeUndefined()
   })
 })

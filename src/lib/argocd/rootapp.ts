@@ -8,6 +8,7 @@ import path from 'node:path'
 import {ObsctlError, inputError, fsReason} from '../errors.js'
 import {NAMESPACES, gitDir} from '../config/model.js'
 import type {Platform} from '../config/schema.js'
+import {scpLikeRemote} from '../config/validators.js'
 import {sha256} from '../hash.js'
 import {describeObject, type Kube, type KubeObject} from '../platform/kube.js'
 import {intoNamespace, parseObjects} from './manifest.js'
@@ -36,8 +37,9 @@ export async function readRootApp(p: Platform, inventoryDir: string): Promise<{f
 }
 
 /** ssh remotes: git@host:path or ssh://…; everything else is https. */
+/** ssh, as git reads the address: ssh:// or scp-like (scpLikeRemote, the one parser), so the key is what Argo CD gets. */
 export function isSshRemote(remote: string): boolean {
-  return remote.startsWith('ssh://') || /^[\w.-]+@[\w.-]+:/.test(remote)
+  return /^ssh:\/\//i.test(remote) || scpLikeRemote(remote) !== undefined
 }
 
 export interface RepoCredential {

@@ -527,7 +527,7 @@ export function gitBranchError(text: string): string | undefined {
 
 /**
  * A Git remote: https://, http://, ssh://, git:// or scp-like user@host:path. An https remote never
- * carries user or token; an ssh remote may name its user (git@) but never a password.
+ * carries user or token; an ssh remote names its user (git@; noSshUserError) but never a password.
  * Never git's `<transport>::<address>` (a remote helper: `ext::` runs a command, `fd::` talks over a file descriptor),
  * never a control character (nor, but in a local path, a space), never `{{`/`}}` (Argo CD's ApplicationSet templates),
  * never scp-like with the host in brackets, which git reads and Argo CD does not (bracketedRemoteError).
@@ -555,6 +555,7 @@ export function gitRemoteError(text: string): string | undefined {
     if (u.protocol !== 'file:' && !u.hostname) return `"${redactUrl(text)}" has no host`
     // ssh would read it as an option (-oProxyCommand=…): git blocks it ("strange hostname"), the inventory refuses it first
     if (u.hostname.startsWith('-')) return `"${redactUrl(text)}": the host starts with '-', which ssh would read as an option`
+    if (u.protocol === 'ssh:' && !u.username) return noSshUserError(text, text.replace(/^ssh:\/\//i, 'ssh://git@'))
     return undefined
   }
   const notRemote = `"${text}" is not a Git remote: expected https://HOST/PATH.git, ssh://git@HOST/PATH.git or git@HOST:PATH.git`
@@ -577,10 +578,21 @@ export function gitRemoteError(text: string): string | undefined {
     if (hostProblem) return `"${text}": ${hostProblem}`
     if (scp.port === 0) return `"${text}": port 0 is out of range (1-65535)`
     if (scp.bracketed) return bracketedRemoteError(text, scp)
+    if (scp.user === undefined) return noSshUserError(text, `git@${text}`)
     return undefined
   }
   if (local) return undefined // a local path (tests, mirrors)
   return notRemote
+}
+
+/**
+ * An ssh remote without `user@` (`git.lab:platform/gitops.git`, `ssh://git.lab/…`): git logs in as the local user or
+ * ~/.ssh/config's, but git.remote is Argo CD's repoURL too, and Argo CD takes an address for ssh, and its login name,
+ * only from `USER@` (util/git IsSSHURL: `^(ssh://)?([^/:]*?)@[^@]+$`): without one it would offer the deploy key as
+ * no user, or read the address as neither ssh nor https.
+ */
+function noSshUserError(text: string, instead: string): string {
+  return `"${text}" names no ssh user: git would log in as yours, but Argo CD reads git.remote (its repoURL) as ssh only with USER@ and logs in as that user: write ${instead} (git is the user GitHub, GitLab and Gitea expect)`
 }
 
 /**
@@ -591,7 +603,8 @@ export function gitRemoteError(text: string): string | undefined {
  * [user@]host:path when brackets were only around a name or an IPv4 address.
  */
 function bracketedRemoteError(text: string, scp: ScpRemote): string {
-  const user = scp.user === undefined ? '' : `${scp.user}@`
+  // no user: Argo CD needs one too (noSshUserError), so the address named has git@
+  const user = `${scp.user ?? 'git'}@`
   const instead =
     scp.port === undefined && !scp.host.includes(':')
       ? `${user}${scp.host}:${scp.path}`
@@ -601,7 +614,8 @@ function bracketedRemoteError(text: string, scp: ScpRemote): string {
     instead.startsWith('ssh://') && !scp.path.startsWith('/')
       ? ` (a URL's path starts at the server's root, where ${JSON.stringify(scp.path)} started in the ssh user's home: for a plain ssh server, give the full path)`
       : ''
-  return `"${text}": git reads it as ssh to ${scp.host}${scp.port === undefined ? '' : ` port ${scp.port}`}, but Argo CD reads git.remote (its repoURL) with go-git, whose scp-like syntax has no brackets, and would connect elsewhere: write ${instead}${home}`
+  const named = scp.user === undefined ? ' (with the ssh user Argo CD needs: git is the one GitHub, GitLab and Gitea expect)' : ''
+  return `"${text}": git reads it as ssh to ${scp.host}${scp.port === undefined ? '' : ` port ${scp.port}`}, but Argo CD reads git.remote (its repoURL) with go-git, whose scp-like syntax has no brackets, and would connect elsewhere: write ${instead}${named}${home}`
 }
 
 export interface ScpRemote {
