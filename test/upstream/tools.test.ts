@@ -4,78 +4,14 @@
  * values (the chart's default `alertmanager.config` coalesced with ours, as Helm does), and
  * `kubectl kustomize` on every kustomization without helmCharts.
  */
-import {execFile} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
-import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
 import {alertmanagerConfigs, isKustomization, parseYaml, renderedObjects, ruleFiles, upstream, valuesBlocks} from '../support/upstream/index.js'
+import {amtoolVersion, forAmtool, limited, tool} from '../support/upstream/tools.js'
 import {INVENTORY_LABELS, inventories, type CheckedInventory} from './inventories.js'
-
-const run = promisify(execFile)
-
-/** Exit code and output of a command (never throws on a non-zero exit). */
-async function tool(cmd: string, args: string[], cwd?: string): Promise<{code: number; out: string}> {
-  try {
-    const r = await run(cmd, args, {cwd, maxBuffer: 64 << 20})
-    return {code: 0, out: r.stdout + r.stderr}
-  } catch (error) {
-    const e = error as {code?: number | string; stdout?: string; stderr?: string; message: string}
-    if (typeof e.code !== 'number') throw error
-    return {code: e.code, out: `${e.stdout ?? ''}${e.stderr ?? ''}`}
-  }
-}
-
-/** Run jobs two at a time (the machine has two cores). */
-async function limited<T, R>(items: T[], fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length)
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i]!)
-    }
-  }
-  await Promise.all([worker(), worker()])
-  return out
-}
-
-/**
- * Alertmanager fields newer than Debian's amtool (0.25): valid for the Alertmanager the chart deploys
- * (its values pin the image tag), unknown to the older amtool. For the amtool run only, such a field is
- * replaced by its older counterpart with a placeholder (amtool check-config never connects to it);
- * every other field is checked by amtool as rendered. webhook_configs[].url_file: Alertmanager v0.26
- * (prometheus/alertmanager PR #3223); amtool 0.25 answers "field url_file not found" (tried here).
- */
-const NEWER_THAN_AMTOOL = [{list: 'webhook_configs', field: 'url_file', since: '0.26.0', older: {url: 'http://amtool-placeholder.invalid/'}}]
-
-const semver = (v: string) => v.replace(/^v/, '').split(/[.+-]/).slice(0, 3).map(Number)
-const older = (a: string, b: string) => {
-  const [x, y] = [semver(a), semver(b)]
-  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i]! < y[i]!
-  return false
-}
-
-function forAmtool(config: Record<string, unknown>, amtoolVersion: string, deployed: string): {config: Record<string, unknown>; replaced: string[]} {
-  const replaced: string[] = []
-  const receivers = ((config.receivers as Record<string, unknown>[] | undefined) ?? []).map((r) => {
-    const out = {...r}
-    for (const n of NEWER_THAN_AMTOOL) {
-      if (!older(amtoolVersion, n.since) || !Array.isArray(out[n.list])) continue
-      expect(older(deployed, n.since), `${n.list}[].${n.field} needs Alertmanager ${n.since}, the chart deploys ${deployed}`).toBe(false)
-      out[n.list] = (out[n.list] as Record<string, unknown>[]).map((c) => {
-        if (!(n.field in c)) return c
-        replaced.push(`${String(r.name)}: ${n.list}[].${n.field}`)
-        const {[n.field]: _, ...rest} = c
-        return {...rest, ...n.older}
-      })
-    }
-    return out
-  })
-  return {config: {...config, receivers}, replaced}
-}
 
 let tmp: string
 let all: CheckedInventory[] = []
@@ -114,7 +50,7 @@ describe.each(INVENTORY_LABELS.map((label, n) => [label, n] as const))('%s', (la
     expect(configs.map((c) => c.file)).toEqual(
       inv.inventory.platform.clusters.filter((c) => c.role === 'central').map((c) => `deploy/overlays/${c.name}-central/kube-prometheus-stack/values.yaml`),
     )
-    const version = /version (\S+)/.exec((await tool('amtool', ['--version'])).out)?.[1] ?? '0.0.0'
+    const version = await amtoolVersion()
     const deployed = String(
       (upstream().charts['kube-prometheus-stack']!.values as {alertmanager: {alertmanagerSpec: {image: {tag: string}}}}).alertmanager.alertmanagerSpec.image
         .tag,

@@ -30,17 +30,26 @@ export interface ParsedObject {
 /** Kustomize's own files: not objects for the API server. */
 export const isKustomization = (p: string) => /(^|\/)kustomization\.ya?ml$/.test(p)
 
+/** Documents of each text parsed so far: the checks parse most files twice, and renders of similar inventories share most files. */
+const parsed = new Map<string, unknown[]>()
+
 /**
  * YAML as kubectl, Helm and Argo CD read it (sigs.k8s.io/yaml → go-yaml, YAML 1.1 scalars: `on`/`yes`
- * are booleans there, so they are here).
+ * are booleans there, so they are here). Each call returns documents of its own (a copy of the parse kept for
+ * that text), so a caller may change them.
  */
 export function parseYaml(file: string, content: string): unknown[] {
-  return parseAllDocuments(content, {version: '1.1'})
-    .map((d) => {
-      if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`)
-      return d.toJS({maxAliasCount: -1}) as unknown
-    })
-    .filter((o) => o !== null && o !== undefined)
+  let docs = parsed.get(content)
+  if (!docs) {
+    docs = parseAllDocuments(content, {version: '1.1'})
+      .map((d) => {
+        if (d.errors.length > 0) throw new Error(`${file}: ${d.errors[0]!.message}`)
+        return d.toJS({maxAliasCount: -1}) as unknown
+      })
+      .filter((o) => o !== null && o !== undefined)
+    parsed.set(content, docs)
+  }
+  return structuredClone(docs)
 }
 
 type KustomizationDoc = {
