@@ -59,7 +59,7 @@ export async function fleet(n: number): Promise<LoadedInventory> {
  * get a receiver of every kind and routes by severity, cluster and matcher, so amtool checks how each
  * notifier is rendered (field names as in src/lib/config/alerting.ts on branch h-alerting).
  */
-const ALERTING = `{receivers: [
+export const ALERTING = `{receivers: [
   {name: ops-email, email: {to: [ops@example.org], from: alertmanager@example.org, smarthost: "smtp.example.org:587", authUsername: alertmanager, authPasswordEnv: SMTP_PASSWORD}},
   {name: ops-slack, slack: {webhookUrlEnv: SLACK_WEBHOOK_URL, channel: "#alerts"}},
   {name: ops-webhook, webhook: {urlEnv: ALERT_WEBHOOK_URL}},
@@ -70,7 +70,7 @@ const ALERTING = `{receivers: [
   {receiver: ops-slack, clusters: [cluster-02, cluster-03]},
   {receiver: ops-webhook, matchers: ['namespace = "logging"']}]}`
 
-async function withAlerting(inv: LoadedInventory): Promise<LoadedInventory> {
+export async function withAlerting(inv: LoadedInventory): Promise<LoadedInventory> {
   if (!('alerting' in inv.platform)) return inv // the schema has no alerting section yet
   return (await setInventoryValue(inv, 'alerting', ALERTING, {dryRun: true, allowOvercommit: true})).inventory
 }

@@ -264,6 +264,37 @@ describe('the upstream checker catches', () => {
     expect(webhook({enabled: false})).toEqual([])
   })
 
+  it('what the API server and Cilium refuse in code: an IP address or a bad name as an Ingress host, a bracketed k8sServiceHost', () => {
+    const ingress = 'deploy/overlays/cluster-01-central/thanos/ingress.yaml'
+    const src = '[kubernetes pkg/apis/networking/validation/validation.go]'
+    const hosts = (rule: string, tls: string) =>
+      newFindings(
+        ingress,
+        ofKind('Ingress', (d) =>
+          d.metadata.name === 'thanos-query'
+            ? {...d, spec: {...d.spec, rules: [{...d.spec.rules[0], host: rule}], tls: [{...d.spec.tls[0], hosts: [tls]}]}}
+            : d,
+        ),
+      )
+    expect(hosts('10.0.0.1', 'Query.lab')).toEqual([
+      `${ingress}: Ingress/thanos-query spec.rules[0].host: "10.0.0.1" must be a DNS name, not an IP address ${src}`,
+      `${ingress}: Ingress/thanos-query spec.tls[0].hosts[0]: "Query.lab" is not a DNS-1123 subdomain (lower-case alphanumeric characters, - or ., starting and ending with an alphanumeric) ${src}`,
+    ])
+    expect(hosts('*.query.lab', '*.query.lab')).toEqual([])
+    expect(newFindings(KPS, ([d]) => [{...d, grafana: {...d!.grafana, ingress: {...d!.grafana.ingress, hosts: ['fd00::1']}}}])).toEqual([
+      `${KPS}: helm values of chart kube-prometheus-stack 78.2.1 grafana.ingress.hosts[0]: "fd00::1" must be a DNS name, not an IP address ${src.slice(0, -1)}, via the grafana chart's templates/ingress.yaml]`,
+    ])
+    const cilium = 'deploy/overlays/cluster-03-edge/cilium/kustomization.yaml'
+    const host = (k8sServiceHost: string) =>
+      newFindings(cilium, ([d]) => [{...d, helmCharts: [{...d!.helmCharts[0], valuesInline: {...d!.helmCharts[0].valuesInline, k8sServiceHost}}]}])
+    expect(host('[fd00::197]')).toEqual([
+      expect.stringMatching(
+        /^deploy\/overlays\/cluster-03-edge\/cilium\/kustomization\.yaml: helm values of chart cilium 1\.18\.2 k8sServiceHost: "\[fd00::197\]" is bracketed: .*net\.JoinHostPort/,
+      ),
+    ])
+    expect(host('fd00::197')).toEqual([])
+  })
+
   it('missing upstream data: a clear error naming the path', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'obsctl-no-upstream-'))
     try {

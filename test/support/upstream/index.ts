@@ -1,7 +1,8 @@
 /**
  * The rendered GitOps repository checked against the upstream projects it pins (issue 12):
  * every object against its CRD schema or the Kubernetes OpenAPI, every Helm values block against
- * its chart, every Thanos flag against its component. See the README's Testing section.
+ * its chart, every Thanos flag against its component, and the rules upstream enforces in code that no
+ * schema holds (validation.ts: Ingress hosts, Cilium's API server host). See the README's Testing section.
  */
 import {upstream, type Upstream} from './data.js'
 import {Findings, type Finding} from './finding.js'
@@ -10,6 +11,7 @@ import {alertmanagerConfigs, silentReceivers} from './extract.js'
 import {checkValuesBlock, valuesBlocks, type ValuesBlock} from './helm.js'
 import {checkObject, renderedObjects, type ParsedObject, type RenderedFile} from './objects.js'
 import {checkThanosObject, checkThanosValues} from './thanos.js'
+import {validationFindings} from './validation.js'
 
 export {upstream, loadUpstream, UPSTREAM_DIR} from './data.js'
 export {formatFinding, type Finding} from './finding.js'
@@ -48,5 +50,6 @@ export function checkRepository(files: RenderedFile[], up: Upstream = upstream()
   // alerts must reach someone: the Alertmanager configuration the chart renders needs a notifier
   for (const am of alertmanagerConfigs(up, values)) for (const f of silentReceivers(am, up)) findings.add(f)
   for (const f of consistencyFindings(up, objects, values)) findings.add(f)
+  for (const f of validationFindings(objects, values)) findings.add(f)
   return {findings: findings.list, objects, values, bySource, thanosChecked, unchecked}
 }

@@ -1,0 +1,265 @@
+/**
+ * The inventory's optional settings against upstream (rendered.test.ts checks the example and a fleet, which
+ * leave most of them at their defaults). Each row sets the optional fields a platform engineer would, in the
+ * forms they come in (IPv6 addresses, an IP address as a URL host, long names, compound durations, ssh remotes…),
+ * through the project's own editing API, so each row is an inventory a user can write:
+ * - an accepted row must pass `config validate` (setInventoryValue lints every edit) and render a repository
+ *   without a finding against upstream (checkRepository: CRD schemas, the Kubernetes OpenAPI and its validation
+ *   rules, chart values, Thanos flags), its LoadBalancer IP pools holding exactly the addresses the inventory
+ *   names, as Cilium's LB IPAM reads the blocks;
+ * - a refused row is a value that can never deploy: its render shows the upstream finding that proves it, and
+ *   `config validate` refuses it at its file:line (test/config/lint.test.ts runs the CLI on the same refusals).
+ * Each row is rendered once; amtool and promtool check the rows that change what they read.
+ */
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parse, stringify} from 'yaml'
+import {
+  addClusterToInventory,
+  lintInventory,
+  parseInventory,
+  parseLbEntry,
+  setInventoryValue,
+  type LoadedInventory,
+  type NewCluster,
+} from '../../src/lib/config/index.js'
+import {renderFiles, type RenderedFile} from '../../src/lib/gitops/index.js'
+import {alertmanagerConfigs, checkRepository, formatFinding, renderedObjects, ruleFiles, upstream, valuesBlocks} from '../support/upstream/index.js'
+import {amtoolVersion, forAmtool, tool} from '../support/upstream/tools.js'
+import {exampleInventory} from '../support/inventory.js'
+import {ALERTING, example, withAlerting} from './inventories.js'
+
+type Step = [path: string, value: string] | {add: NewCluster}
+
+interface Accepted {
+  label: string
+  steps: Step[]
+  /** also checked with amtool check-config / promtool check rules */
+  tools?: ('amtool' | 'promtool')[]
+}
+
+interface Refused {
+  label: string
+  /** fields set in the example's text as `config set` writes them (not validated: config validate must refuse it) */
+  sets: Record<string, unknown>
+  /** the upstream finding its render has (formatFinding, matched) */
+  upstream: RegExp
+  /** the config validate error: rule id and field */
+  lint: {id: string; path: string}
+}
+
+const edge = (name: string, metrics: 'agent' | 'remote-scrape', host: string): Step => ({
+  add: {name, role: 'edge', metrics, hosts: [host], cpu: '8', memory: '32Gi'},
+})
+
+const ACCEPTED: Accepted[] = [
+  {
+    label: 'endpoints: every service at a name of its own, with ports and paths; an IP address where no Ingress is rendered',
+    steps: [
+      [
+        'endpoints',
+        '{grafana: "https://grafana.ops.example.lab", opensearch: "https://logs.example.lab:9200", opensearch-dashboards: "https://dashboards.example.lab/", thanos-query: "https://query.example.lab:8443", thanos-receive: "https://receive.example.lab", argocd: "https://argocd.example.lab", prometheus: "https://10.0.0.5:9090", alertmanager: "http://[fd00::7]:9093", thanos-compactor: "https://compactor.example.lab"}',
+      ],
+    ],
+  },
+  {
+    label: 'an API server by DNS name (the kubeadm port), one on port 443',
+    steps: [
+      ['clusters.cluster-03.apiServer', 'https://api.cluster-03.example.lab:6443'],
+      ['clusters.cluster-04.apiServer', 'https://api.cluster-04.example.lab:443'],
+    ],
+  },
+  {
+    label: 'replicas of every component the render scales, above the profile',
+    steps: [
+      [
+        'replicas',
+        '{prometheus: 3, alertmanager: 3, thanos-query: 2, thanos-store: 2, thanos-ruler: 2, opensearch-master: 5, opensearch-data: 4, opensearch-dashboards: 2, prometheus-agent: 2, prometheus-edge: 2}',
+      ],
+    ],
+  },
+  {
+    label: 'replicas at 0 where the platform still deploys',
+    steps: [['replicas', '{alertmanager: 0, thanos-ruler: 0, opensearch-dashboards: 0, prometheus-agent: 0}']],
+  },
+  {
+    label: 'retention: compound durations, keep-for-ever 0, years',
+    steps: [['retention', '{prometheus: 1d12h, thanos: {raw: "0", 5m: "0", 1h: "0"}, opensearch: {deleteAfter: 3650d}}']],
+  },
+  {
+    label: 'retention at the lower bounds, in weeks and years',
+    steps: [['retention', '{prometheus: 2w, thanos: {raw: 40h, 5m: 10d, 1h: 5y}, opensearch: {deleteAfter: 2d}}']],
+  },
+  {
+    label: 'S3: http on an IP address with a port, a region of its own, virtual-host style, dotted bucket names, versioning and expiry',
+    steps: [
+      ['s3.endpoint', 'http://10.0.0.9:9000'],
+      ['s3.region', 'eu_west-9'],
+      ['s3.pathStyle', 'false'],
+      [
+        's3.buckets',
+        '{metrics: {name: thanos.metrics.prod, versioning: true, expireAfter: 400d}, snapshots: {name: os-snapshots-prod}, backups: {name: lh.backups.prod, expireAfter: 30d}}',
+      ],
+    ],
+  },
+  {label: 'S3 on an IPv6 address', steps: [['s3.endpoint', 'https://[fd00::9]:9000/']]},
+  {label: 'volume backups on weekdays, the most kept', steps: [['backup', '{keyEnv: PLATFORM_BACKUP_KEY, volumes: {schedule: "30 2 * * 1-5", retain: 100}}']]},
+  {
+    label: 'git: a private ssh remote on its own port, a branch with slashes and dots',
+    steps: [['git', '{remote: "ssh://git@git.example.lab:2222/platform/gitops.git", branch: "release/2025.1", private: true, sshKeyFile: ./gitops-deploy}']],
+  },
+  {label: 'git: an scp-like remote', steps: [['git.remote', 'git@git.example.lab:platform/gitops.git']]},
+  {
+    label: 'a long platform name and domain',
+    steps: [
+      ['name', 'observability-platform-of-the-operations-team-in-building-b-01'],
+      ['domain', 'k8s.operations.department.of.the.company.example.internal'],
+    ],
+  },
+  {
+    label: 'versions of OpenSearch and Fluent Bit other than the defaults',
+    steps: [
+      ['versions.opensearch', '2.18.0'],
+      ['versions.fluentBit', '4.0.0'],
+    ],
+  },
+  {
+    label: 'alerting: every receiver option, the default receiver, grouping, repeat intervals, routes by severity, cluster and regex matchers',
+    steps: [
+      [
+        'alerting',
+        `{receivers: [{name: Ops_Team, email: {to: [a@example.org, b@example.org], from: am@example.org, smarthost: "10.0.0.25:465", authUsername: am, authPasswordEnv: SMTP_PW, requireTls: false}, sendResolved: false}, {name: chat, slack: {webhookUrlEnv: SLACK_URL}, sendResolved: true}, {name: hook, webhook: {urlEnv: HOOK_URL, maxAlerts: 10}}, {name: pd-v1, pagerduty: {serviceKeyEnv: PD_KEY}}], defaultReceiver: chat, groupBy: [alertname, cluster], repeatInterval: 1d, routes: [{receiver: pd-v1, severity: [critical, page-now], continue: true, repeatInterval: 30m}, {receiver: hook, clusters: [cluster-01, cluster-04], matchers: ['alertname =~ "Thanos.*"', 'namespace != "kube-system"']}, {receiver: "null", matchers: ['severity = "info"']}]}`,
+      ],
+    ],
+    tools: ['amtool'],
+  },
+  {
+    label: 'every edge on agent',
+    steps: [
+      ['clusters.cluster-03.metrics', 'agent'],
+      ['clusters.cluster-04.metrics', 'agent'],
+    ],
+  },
+  {label: 'every edge on remote-scrape', steps: [['clusters.cluster-02.metrics', 'remote-scrape']]},
+  {
+    label: 'long cluster names: a 63-character agent edge, a remote-scrape edge at its longest',
+    steps: [
+      edge('a'.repeat(55) + '-edge-05', 'agent', '10.9.0.5'),
+      edge('edge-with-the-longest-name-scraped-6', 'remote-scrape', '10.9.0.6'),
+      ['clusters.edge-with-the-longest-name-scraped-6.id', '"06"'],
+    ],
+    tools: ['promtool'],
+  },
+]
+
+const REFUSED: Refused[] = []
+
+const OPTS = {dryRun: true, allowOvercommit: true}
+
+async function build(base: LoadedInventory, steps: Step[]): Promise<LoadedInventory> {
+  let inv = base
+  for (const s of steps)
+    inv = Array.isArray(s) ? (await setInventoryValue(inv, s[0], s[1], OPTS)).inventory : (await addClusterToInventory(inv, s.add, OPTS)).inventory
+  return inv
+}
+
+/** The address ranges of the rendered LoadBalancer IP pools, as Cilium's LB IPAM reads a block (lbipam.go ipRangeFromBlock: a CIDR is its whole network). */
+function poolRanges(files: RenderedFile[]): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  for (const {file, object} of renderedObjects(files)) {
+    if (object.kind !== 'CiliumLoadBalancerIPPool') continue
+    const blocks = (object.spec?.blocks ?? []) as {cidr?: string; start?: string; stop?: string}[]
+    const ranges = blocks.map((b) => parseLbEntry(b.cidr ?? (b.stop ? `${b.start}-${b.stop}` : b.start!)))
+    out.set(file.split('/')[2]!.replace(/-(central|edge)$/, ''), ranges.map(rangeText))
+  }
+  return out
+}
+
+const rangeText = (r: ReturnType<typeof parseLbEntry>) => (typeof r === 'string' ? r : `${r.family} ${r.start}-${r.end}`)
+
+interface Rendered {
+  inventory: LoadedInventory
+  files: RenderedFile[]
+  findings: string[]
+}
+
+let tmp: string
+const accepted = new Map<string, Rendered>()
+const refused = new Map<string, {findings: string[]; lint: ReturnType<typeof lintInventory>}>()
+let started = 0
+beforeAll(async () => {
+  started = performance.now()
+  tmp = mkdtempSync(path.join(tmpdir(), 'obsctl-optional-'))
+  // the example with a receiver of every kind (an inventory without one drops every alert: a finding of its own)
+  const base = await withAlerting(example())
+  for (const v of ACCEPTED) {
+    const inventory = await build(base, v.steps)
+    const files = renderFiles(inventory.platform)
+    accepted.set(v.label, {inventory, files, findings: checkRepository(files).findings.map(formatFinding)})
+  }
+  for (const v of REFUSED) {
+    const inventory = parseInventory(exampleInventory({...v.sets, alerting: parse(ALERTING) as unknown}), '/virtual/obsctl.yaml')
+    refused.set(v.label, {findings: checkRepository(renderFiles(inventory.platform)).findings.map(formatFinding), lint: lintInventory(inventory)})
+  }
+})
+afterAll(() => {
+  rmSync(tmp, {recursive: true, force: true})
+  console.info(`optional settings: ${ACCEPTED.length + REFUSED.length} inventories rendered and checked in ${Math.round(performance.now() - started)} ms`)
+})
+
+describe.each(ACCEPTED.map((v) => [v.label, v] as const))('accepted: %s', (label, v) => {
+  it('renders a repository without a finding against upstream', () => {
+    expect(accepted.get(label)!.findings).toEqual([])
+  })
+
+  it('its LoadBalancer IP pools hold exactly the addresses the inventory names', () => {
+    const {inventory, files} = accepted.get(label)!
+    const want = new Map(
+      inventory.platform.clusters.filter((c) => c.loadBalancerIPs.length > 0).map((c) => [c.name, c.loadBalancerIPs.map((e) => rangeText(parseLbEntry(e)))]),
+    )
+    expect(poolRanges(files)).toEqual(want)
+  })
+
+  if (v.tools?.includes('amtool'))
+    it('amtool check-config: the Alertmanager configuration the chart renders', async () => {
+      const {files} = accepted.get(label)!
+      const [am] = alertmanagerConfigs(upstream(), valuesBlocks(files))
+      const deployed = String(
+        (upstream().charts['kube-prometheus-stack']!.values as {alertmanager: {alertmanagerSpec: {image: {tag: string}}}}).alertmanager.alertmanagerSpec.image
+          .tag,
+      )
+      const f = path.join(tmp, 'alertmanager.yaml')
+      writeFileSync(f, stringify(forAmtool(am!.config, await amtoolVersion(), deployed).config))
+      const r = await tool('amtool', ['check-config', f])
+      expect(r.code, r.out).toBe(0)
+      expect(r.out).toMatch(/5 receivers/)
+    })
+
+  if (v.tools?.includes('promtool'))
+    it('promtool check rules: every rule group', async () => {
+      const {files} = accepted.get(label)!
+      const rules = ruleFiles(renderedObjects(files), valuesBlocks(files))
+      const paths = rules.map((r, i) => {
+        const f = path.join(tmp, `rules-${i}.yaml`)
+        writeFileSync(f, stringify(r.content))
+        return f
+      })
+      const r = await tool('promtool', ['check', 'rules', ...paths])
+      expect(r.code, r.out).toBe(0)
+    })
+})
+
+describe.each(REFUSED.map((v) => [v.label, v] as const))('refused: %s', (label, v) => {
+  it('its render has the upstream finding that proves it cannot deploy', () => {
+    expect(refused.get(label)!.findings).toEqual(expect.arrayContaining([expect.stringMatching(v.upstream)]))
+  })
+
+  it('config validate refuses it at its field, with the reason and what to write instead', () => {
+    const errors = refused.get(label)!.lint.findings.filter((f) => f.severity === 'error')
+    expect(errors).toEqual([expect.objectContaining({id: v.lint.id, path: v.lint.path, location: expect.stringMatching(/^\/virtual\/obsctl\.yaml:\d+:\d+$/)})])
+    expect(errors[0]!.message).toMatch(/Ingress/)
+    expect(errors[0]!.fix).toMatch(/DNS name/)
+  })
+})
