@@ -4,6 +4,7 @@ import {mkdtempSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {describe, expect, test} from 'vitest'
+import {parse} from 'yaml'
 import {parseInventory} from '../../src/lib/config/load.js'
 import type {Platform} from '../../src/lib/config/schema.js'
 import {evaluateNode, type NodeFacts, type SudoProbe} from '../../src/lib/nodes/preflight.js'
@@ -102,6 +103,16 @@ describe('install-k8s.sh', () => {
     for (const san of ['api.k8s-cluster-01.miribit.lab', '192.168.101.194', '192.168.101.195']) expect(y).toContain(`- ${san}`)
     expect(y).toContain('- addon/kube-proxy')
     expect(y).toContain('name: 192.168.101.194')
+  })
+
+  test('kubeadm init config of an IPv6 API server: the endpoint bracketed beside its port, the SAN bare (kubeadm ValidateCertSANs takes an IP, never [IP])', () => {
+    const v6 = {...c1, apiServer: 'https://[fd00:101::194]:6443'}
+    const [, cluster] = kubeadmInitConfig(p, v6)
+      .split('\n---\n')
+      .map((d) => parse(d) as {controlPlaneEndpoint?: string; apiServer?: {certSANs: string[]}})
+    expect(cluster!.controlPlaneEndpoint).toBe('[fd00:101::194]:6443')
+    expect(cluster!.apiServer!.certSANs[0]).toBe('fd00:101::194')
+    expect(cluster!.apiServer!.certSANs.filter((s) => s.includes('['))).toEqual([])
   })
 
   test('join command parsed into a JoinConfiguration (control planes get the certificate key)', () => {

@@ -65,6 +65,18 @@ const ACCEPTED: Accepted[] = [
     ],
   },
   {
+    label: 'IPv6 API servers: an agent edge, a remote-scrape edge, an edge added on an IPv6 node',
+    steps: [
+      ['clusters.cluster-02.apiServer', 'https://[fd00:101::196]:6443'],
+      ['clusters.cluster-03.apiServer', 'https://[fd00:101::197]:6443'],
+      edge('edge-v6-07', 'agent', 'edge-v6-07.example.lab'),
+      // cluster add takes no node name, and a node on an IPv6 address needs one
+      ['clusters.edge-v6-07.nodes[0].name', 'edge-v6-07-node-1'],
+      ['clusters.edge-v6-07.nodes[0].host', 'fd00:9::7'],
+      ['clusters.edge-v6-07.apiServer', 'https://[fd00:9::7]:6443'],
+    ],
+  },
+  {
     label: 'an API server by DNS name (the kubeadm port), one on port 443',
     steps: [
       ['clusters.cluster-03.apiServer', 'https://api.cluster-03.example.lab:6443'],

@@ -139,9 +139,13 @@ export function argocdHA(p: Platform): boolean {
   return centralCluster(p).nodes.length >= 3
 }
 
-/** API server host (without scheme/port) of a cluster. */
+/**
+ * API server host of a cluster, without scheme, port or an IPv6 address's brackets (fd00::1): the form a host takes
+ * where it stands alone — Cilium's k8sServiceHost, which client-go joins with the port through Go's net.JoinHostPort
+ * (adding the brackets itself), and kubeadm's certSANs. Next to a port it needs them again (urlHost).
+ */
 export function apiServerHost(c: Cluster): string {
-  return new URL(c.apiServer).hostname
+  return new URL(c.apiServer).hostname.replace(/^\[(.*)\]$/, '$1')
 }
 
 /** API server port of a cluster: its URL's, else 6443 (kubeadm's bindPort, which the install sets to it on every control plane). */

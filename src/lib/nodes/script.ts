@@ -8,6 +8,7 @@ import path from 'node:path'
 import {yaml} from '../lazy-deps.js'
 import {ciliumValuesYaml} from '../config/cilium.js'
 import {apiServerHost, apiServerPort, clusterKubernetes, controlPlaneNodes, firstControlPlane, nodeName} from '../config/model.js'
+import {urlHost} from '../config/validators.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import {contentMemo} from '../derived-cache.js'
 import {PACKAGE_ROOT} from '../package-root.js'
@@ -72,7 +73,7 @@ export function kubeadmInitConfig(p: Platform, c: Cluster): string {
     kind: 'ClusterConfiguration',
     clusterName: c.name,
     kubernetesVersion: '@KUBERNETES_VERSION@',
-    controlPlaneEndpoint: `${host}:${apiServerPort(c)}`,
+    controlPlaneEndpoint: `${urlHost(host)}:${apiServerPort(c)}`,
     networking: {podSubnet: c.podCidr, serviceSubnet: c.serviceCidr},
     apiServer: {certSANs: sans},
   }
