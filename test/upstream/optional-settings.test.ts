@@ -77,6 +77,13 @@ const ACCEPTED: Accepted[] = [
     ],
   },
   {
+    label: 'LoadBalancer IP pools of every form: IPv4 and IPv6 CIDRs, single addresses of both families, ranges',
+    steps: [
+      ['clusters.cluster-01.loadBalancerIPs', '["192.168.101.208/30", "fd00:200::/120", "fd00:300::5", "192.168.101.230"]'],
+      ['clusters.cluster-03.loadBalancerIPs', '["fd00:400::10-fd00:400::20", "192.168.101.220-192.168.101.224"]'],
+    ],
+  },
+  {
     label: 'an API server by DNS name (the kubeadm port), one on port 443',
     steps: [
       ['clusters.cluster-03.apiServer', 'https://api.cluster-03.example.lab:6443'],
@@ -189,7 +196,7 @@ function poolRanges(files: RenderedFile[]): Map<string, string[]> {
   return out
 }
 
-const rangeText = (r: ReturnType<typeof parseLbEntry>) => (typeof r === 'string' ? r : `${r.family} ${r.start}-${r.end}`)
+const rangeText = (r: ReturnType<typeof parseLbEntry>) => (typeof r === 'string' ? r : `${r.family} ${r.start}-${r.end} (${r.end - r.start + 1n} addresses)`)
 
 interface Rendered {
   inventory: LoadedInventory

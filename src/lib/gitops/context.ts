@@ -64,14 +64,18 @@ function jvm(memory: string): string {
   return `-Xms${mi}m -Xmx${mi}m`
 }
 
-/** Cilium LB pool blocks from the inventory's loadBalancerIPs (CIDR, single IP, or start-stop). */
+/**
+ * Cilium LB pool blocks from the inventory's loadBalancerIPs (CIDR, single IP, or start-stop). A single address is
+ * its host prefix: /32, or /128 for IPv6 (Cilium's LB IPAM takes a block's whole network, lbipam.go
+ * ipRangeFromBlock, so fd00::5/32 would be 2^96 addresses).
+ */
 export function lbBlocks(c: Cluster): {cidr?: string; start?: string; stop?: string}[] {
   return c.loadBalancerIPs.map((r) => {
     if (r.includes('-')) {
       const [start, stop] = r.split('-')
       return {start, stop}
     }
-    return {cidr: r.includes('/') ? r : `${r}/32`}
+    return {cidr: r.includes('/') ? r : `${r}/${r.includes(':') ? 128 : 32}`}
   })
 }
 
