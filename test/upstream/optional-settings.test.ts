@@ -77,6 +77,15 @@ const ACCEPTED: Accepted[] = [
     ],
   },
   {
+    label: 'endpoints at single-label host names that YAML 1.1 reads as booleans or null (a lab hosts file: on, no, null)',
+    steps: [
+      [
+        'endpoints',
+        '{grafana: "https://on", thanos-query: "https://no", argocd: "https://null", opensearch-dashboards: "https://y", thanos-receive: "https://off", opensearch: "https://yes:9200"}',
+      ],
+    ],
+  },
+  {
     label: 'LoadBalancer IP pools of every form: IPv4 and IPv6 CIDRs, single addresses of both families, ranges',
     steps: [
       ['clusters.cluster-01.loadBalancerIPs', '["192.168.101.208/30", "fd00:200::/120", "fd00:300::5", "192.168.101.230"]'],
