@@ -21,6 +21,7 @@ import {
   lintInventory,
   parseInventory,
   parseLbEntry,
+  removeClusterFromInventory,
   setInventoryValue,
   type LoadedInventory,
   type NewCluster,
@@ -31,7 +32,7 @@ import {amtoolVersion, forAmtool, tool} from '../support/upstream/tools.js'
 import {exampleInventory} from '../support/inventory.js'
 import {ALERTING, example, withAlerting} from './inventories.js'
 
-type Step = [path: string, value: string] | {add: NewCluster}
+type Step = [path: string, value: string] | {add: NewCluster} | {remove: string}
 
 interface Accepted {
   label: string
@@ -172,6 +173,15 @@ const ACCEPTED: Accepted[] = [
   },
   {label: 'every edge on remote-scrape', steps: [['clusters.cluster-02.metrics', 'remote-scrape']]},
   {
+    label: 'the central cluster alone (no edge, no alert route to an edge)',
+    steps: [['alerting.routes', '[{receiver: oncall, severity: [critical]}]'], {remove: 'cluster-02'}, {remove: 'cluster-03'}, {remove: 'cluster-04'}],
+  },
+  {
+    label: 'cluster names YAML 1.1 reads as a number or a boolean: an agent edge 123, a remote-scrape edge no',
+    steps: [edge('123', 'agent', '10.9.1.23'), edge('no', 'remote-scrape', '10.9.1.24')],
+    tools: ['promtool'],
+  },
+  {
     label: 'long cluster names: a 63-character agent edge, a remote-scrape edge at its longest',
     steps: [
       edge('a'.repeat(55) + '-edge-05', 'agent', '10.9.0.5'),
@@ -189,7 +199,11 @@ const OPTS = {dryRun: true, allowOvercommit: true}
 async function build(base: LoadedInventory, steps: Step[]): Promise<LoadedInventory> {
   let inv = base
   for (const s of steps)
-    inv = Array.isArray(s) ? (await setInventoryValue(inv, s[0], s[1], OPTS)).inventory : (await addClusterToInventory(inv, s.add, OPTS)).inventory
+    inv = Array.isArray(s)
+      ? (await setInventoryValue(inv, s[0], s[1], OPTS)).inventory
+      : 'add' in s
+        ? (await addClusterToInventory(inv, s.add, OPTS)).inventory
+        : (await removeClusterFromInventory(inv, s.remove, OPTS)).inventory
   return inv
 }
 
