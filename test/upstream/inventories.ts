@@ -59,7 +59,7 @@ export async function fleet(n: number): Promise<LoadedInventory> {
  * get a receiver of every kind and routes by severity, cluster and matcher, so amtool checks how each
  * notifier is rendered (field names as in src/lib/config/alerting.ts on branch h-alerting).
  */
-export const ALERTING = `{receivers: [
+const ALERTING = `{receivers: [
   {name: ops-email, email: {to: [ops@example.org], from: alertmanager@example.org, smarthost: "smtp.example.org:587", authUsername: alertmanager, authPasswordEnv: SMTP_PASSWORD}},
   {name: ops-slack, slack: {webhookUrlEnv: SLACK_WEBHOOK_URL, channel: "#alerts"}},
   {name: ops-webhook, webhook: {urlEnv: ALERT_WEBHOOK_URL}},

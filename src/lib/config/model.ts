@@ -3,6 +3,7 @@ import path from 'node:path'
 import {inputError, type ObsctlError} from '../errors.js'
 import type {Cluster, ClusterNode, Platform} from './schema.js'
 import {sshLogin} from '../ssh-login.js'
+import {parseIp} from './validators.js'
 
 /** The Kubernetes version a cluster runs (and its new nodes get): its own while it differs, else versions.kubernetes. */
 export function clusterKubernetes(p: Platform, c: Cluster): string {
@@ -102,6 +103,23 @@ export function serviceHost(p: Platform, c: Cluster, service: string): string {
 /** URL of a service: the inventory's endpoints override, else https://<service host>. */
 export function serviceUrl(p: Platform, c: Cluster, service: string): string {
   return (p.endpoints as Record<string, string | undefined>)[service] ?? `https://${serviceHost(p, c, service)}`
+}
+
+/**
+ * The services whose host is the host of an Ingress in the GitOps repository (templates/gitops: `it.host(...)`, through
+ * ingressHost); thanos-receive's Ingress is rendered only while an edge uses `metrics: agent` (needsReceive).
+ */
+export const INGRESS_SERVICES = ['argocd', 'grafana', 'opensearch', 'opensearch-dashboards', 'thanos-query', 'thanos-receive'] as const
+
+/**
+ * The host of a service's Ingress: its URL's host (endpoints.NAME, else <service>.k8s-cluster-<id>.<domain>) when that is
+ * a DNS name. An endpoint at an IP address (obsctl reaches the service there: a port-forward, a NodePort, a load balancer
+ * of its own) leaves the default name on the Ingress: Kubernetes refuses an IP address as an Ingress host
+ * (pkg/apis/networking/validation validateIngressRules: "must be a DNS name, not an IP address").
+ */
+export function ingressHost(p: Platform, c: Cluster, service: string): string {
+  const h = new URL(serviceUrl(p, c, service)).hostname
+  return parseIp(h.replace(/^\[(.*)\]$/, '$1')) ? serviceHost(p, c, service) : h
 }
 
 /** The kubeconfig context of a cluster: the inventory's clusters[].context, else `<name>-context`. */

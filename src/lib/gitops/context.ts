@@ -18,12 +18,14 @@ import {
   metricsMode,
   needsReceive,
   overlayName,
+  ingressHost,
   serviceUrl,
 } from '../config/model.js'
 import {fluentBitDelivery, sizeOf, type ComponentSize} from '../config/sizing.js'
 import {ISM_POLICY_ID, LEGACY_ISM_POLICY_ID, LOG_INDEX_PATTERN, OPENSEARCH_NODE_POOLS, SNAPSHOT_POLICY, SNAPSHOT_REPOSITORY} from '../platform/catalogue.js'
 import {CILIUM_L2_POLICY, CILIUM_LB_POOL, ciliumValuesYaml} from '../config/cilium.js'
 import {durationDays, memoryBytes} from '../config/units.js'
+import {urlHost} from '../config/validators.js'
 import {sha256} from '../hash.js'
 import {IN_CLUSTER_SERVER, clusterSecretName} from '../argocd/cluster-secret.js'
 
@@ -79,9 +81,13 @@ export function lbBlocks(c: Cluster): {cidr?: string; start?: string; stop?: str
   })
 }
 
+/**
+ * The host (an IPv6 address bare, as a program takes a host on its own: Fluent Bit's `host` goes to getaddrinfo as it is)
+ * and the port of a URL; urlHost puts the brackets back where a host and a port are joined.
+ */
 function hostPort(url: string): {host: string; port: number} {
   const u = new URL(url)
-  return {host: u.hostname, port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80}
+  return {host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80}
 }
 
 // the log index pattern and the ISM / snapshot policy names are platform facts (lib/platform/catalogue.ts)
@@ -135,7 +141,7 @@ export type Scope = 'platform' | 'cluster' | 'central' | 'edge'
 export function platformContext(p: Platform, renderPartial: (name: string, data: object) => string) {
   const central = centralCluster(p)
   const edges = edgeClusters(p)
-  const host = (service: string) => new URL(serviceUrl(p, central, service)).hostname
+  const host = (service: string) => ingressHost(p, central, service)
   const s3 = new URL(p.s3.endpoint)
   const base = {
     p,
@@ -188,7 +194,7 @@ export function platformContext(p: Platform, renderPartial: (name: string, data:
     /** the ScrapeConfig objects of a remote-scrape edge (partials/scrape-jobs.yaml), read by its own Prometheus */
     scrapeConfigs: (e: Cluster) => {
       const api = hostPort(e.apiServer)
-      const data = {e, ns: NAMESPACES, api: `${api.host}:${api.port}`, secret: SECRET_NAMES.scrape(e.name), y: yamlScalar}
+      const data = {e, ns: NAMESPACES, api: `${urlHost(api.host)}:${api.port}`, secret: SECRET_NAMES.scrape(e.name), y: yamlScalar}
       // Fluent Bit's own metrics on the edge: a ScrapeConfig of its own (partials/scrape-jobs-fluent-bit.yaml)
       return `${renderPartial('scrape-jobs', data).trimEnd()}\n---\n${renderPartial('scrape-jobs-fluent-bit', data).trimEnd()}`
     },
