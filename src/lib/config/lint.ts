@@ -12,7 +12,7 @@ import {formatPath} from './load.js'
 import {derivedJson, fileEntryName} from '../derived-cache.js'
 import {apiServerHost, argocdHA, centralCluster, edgePrometheusName, kubeContextName, metricsMode, nodeName} from './model.js'
 import {lintAlerting, receiverSecrets} from './alerting.js'
-import {capacity, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
+import {capacity, FIXED_REPLICAS, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
 import {durationSeconds} from './units.js'
 import path from 'node:path'
 import type {CheckStatus, Outcome} from '../checks/model.js'
@@ -441,8 +441,25 @@ function inventoryLint(inv: LoadedInventory, opts: LintOptions): {findings: Find
   }
 
   for (const [component, n] of Object.entries(p.replicas)) {
-    if (!SCALABLE_COMPONENTS.includes(component))
+    const fixed = FIXED_REPLICAS[component]
+    if (fixed !== undefined)
+      add(
+        'replicas-fixed',
+        'error',
+        ['replicas', component],
+        `replicas.${component} is not rendered: ${fixed}`,
+        `remove replicas.${component}; the ones obsctl renders: ${SCALABLE_COMPONENTS.join(', ')}`,
+      )
+    else if (!SCALABLE_COMPONENTS.includes(component))
       add('replicas-component', 'error', ['replicas', component], `no scalable component "${component}"`, `use one of: ${SCALABLE_COMPONENTS.join(', ')}`)
+    else if (n === 0)
+      add(
+        'replicas-zero',
+        'warning',
+        ['replicas', component],
+        `replicas.${component} is 0: ${component} will not run${/^opensearch-(master|data)$/.test(component) ? ' (and the OpenSearch cluster cannot form or hold the logs without it)' : ''}`,
+        `set replicas.${component} to 1 or more, or remove it for the profile's count`,
+      )
     else if (component === 'prometheus' && n < 2)
       add(
         'prometheus-ha',

@@ -89,10 +89,40 @@ function pick(rows: Row[], p: Pick<Platform, 'profile' | 'replicas'>): Component
   }))
 }
 
-/** Component names that `replicas` overrides may use (not the per-node agents). */
-export const SCALABLE_COMPONENTS: string[] = [...SYSTEM, ...CENTRAL, RECEIVE, AGENT, EDGE_PROMETHEUS]
-  .filter((r) => !r[4] && r[0] !== 'kube-control-plane')
-  .map((r) => r[0])
+/**
+ * Component names that `replicas` overrides may use: the ones whose replicas the GitOps repository renders (the
+ * templates' `it.size(NAME).replicas`; test/gitops/replicas.test.ts renders each at another count and finds it).
+ */
+export const SCALABLE_COMPONENTS: string[] = [
+  'prometheus',
+  'alertmanager',
+  'thanos-query',
+  'thanos-store',
+  'thanos-ruler',
+  'opensearch-master',
+  'opensearch-data',
+  'opensearch-dashboards',
+  'prometheus-agent',
+  'prometheus-edge',
+]
+
+/**
+ * The sized components whose count obsctl does not render, and why: `replicas.NAME` for one of them changed only the
+ * capacity check, and the platform ran the count below (lint: replicas-fixed).
+ */
+export const FIXED_REPLICAS: Record<string, string> = {
+  coredns: 'kubeadm installs CoreDNS with 2 replicas and keeps it (kubectl -n kube-system scale deployment coredns changes it)',
+  'fluent-operator': 'the operator runs one replica (the Fluent Bit agents run on every node)',
+  'kube-state-metrics': 'kube-prometheus-stack runs one kube-state-metrics replica',
+  argocd:
+    "Argo CD's replicas follow the central cluster: the HA manifest from 3 nodes on, and the application controller's shards from the cluster count (docs/argocd.md)",
+  'prometheus-operator': 'the operator runs one replica',
+  'thanos-sidecar': 'one sidecar runs in every Prometheus pod: set replicas.prometheus',
+  grafana: 'Grafana runs one replica on its own volume (a second would need a shared database)',
+  'thanos-compactor': 'Thanos needs exactly one compactor per bucket',
+  'opensearch-operator': 'the operator runs one replica',
+  'thanos-receive': 'obsctl renders one Thanos Receive (no hashring)',
+}
 
 /** The platform components a cluster of this role runs, with sizes for the profile. */
 export function componentsFor(p: Platform, c: Cluster): ComponentSize[] {
