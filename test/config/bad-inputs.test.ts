@@ -239,6 +239,14 @@ const INVENTORY_ROWS: InventoryRow[] = [
     'apiServer: http://192.168.101.196:6443',
     /plain http is refused for an API server: .*bearer token.*; use https:\/\/192\.168\.101\.196:6443/,
   ),
+  // kubeadm binds the URL's port (6443 where none was written, before) while kubectl, Argo CD and Prometheus read 443
+  R(
+    'an API server URL without its port',
+    [['clusters.cluster-02.apiServer', 'https://192.168.101.196']],
+    'clusters[1].apiServer',
+    'apiServer: https://192.168.101.196',
+    /"https:\/\/192\.168\.101\.196" names no port: .* read an https URL without a port as 443; write the port, e\.g\. https:\/\/192\.168\.101\.196:6443/,
+  ),
   R(
     'password in the node proxy URL',
     [['ssh.proxy', '{http: "http://u:p@proxy.miribit.lab:3128"}']],

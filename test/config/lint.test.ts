@@ -204,11 +204,11 @@ describe('config: each reference-runbook mistake is found with file:line', () =>
     expect(lint(ports).findings.map((x) => x.id)).not.toContain('unique-node address')
   })
 
-  it('two clusters at one API server are found however its URL is spelt: the host in another case, an IPv6 literal in another form, the default port', () => {
+  it('two clusters at one API server are found however its URL is spelt: the host in another case, an IPv6 literal in another form, the port spelt two ways', () => {
     for (const [first, second] of [
       ['https://api.lab:6443', 'https://API.Lab:6443'],
       ['https://[fd00::1]:6443', 'https://[FD00:0::1]:6443'],
-      ['https://api.lab', 'https://api.lab:443/'],
+      ['https://api.lab:443', 'https://api.lab:0443/'],
     ]) {
       const text = exampleInventory({'clusters.cluster-01.apiServer': first, 'clusters.cluster-02.apiServer': second})
       const found = lint(text).findings.filter((x) => x.id === 'unique-API server')

@@ -196,6 +196,13 @@ describe('preflight evaluation', () => {
     expect(byId({listening: ['0.0.0.0:6443', '0.0.0.0:10250'], kubeletConf: true})['port-6443']!.detail).toContain('already ours')
   })
 
+  test("the API server's port is the one checked: the port the install binds (apiServer's), not always 6443", () => {
+    const c7443 = {...c, apiServer: c.apiServer.replace(/:\d+$/, ':7443')}
+    const r = Object.fromEntries(evaluateNode(p, c7443, c7443.nodes[0]!, {...facts, listening: ['0.0.0.0:7443']}, ok).map((x) => [x.id, x]))
+    expect(r['port-7443']).toMatchObject({status: 'fail', title: 'Port 7443', hint: "find it with: ss -ltnp 'sport = :7443'"})
+    expect(r['port-6443']).toBeUndefined()
+  })
+
   test('what interrupted runs left is a warning naming each path and the command that removes it', () => {
     const leftovers = [
       {path: '/var/lib/obsctl/backup/20261202T115300Z-3f9a1c', run: 'run-1', since: '2026-12-02T11:53:04Z'},

@@ -166,10 +166,11 @@ export function apiServerHost(c: Cluster): string {
   return new URL(c.apiServer).hostname.replace(/^\[(.*)\]$/, '$1')
 }
 
-/** API server port of a cluster: its URL's, else 6443 (kubeadm's bindPort, which the install sets to it on every control plane). */
+/** API server port of a cluster: its URL's (the inventory check asks for one; kubeadm's bindPort, which the install sets to it on every control plane). */
 export function apiServerPort(c: Cluster): number {
   const u = new URL(c.apiServer)
-  return u.port ? Number(u.port) : 6443
+  // the inventory check asks for the port (apiServerUrlError): an empty one is https's 443 written out, which the URL drops
+  return u.port ? Number(u.port) : 443
 }
 
 /** Where obsctl keeps its state beside the inventory. */

@@ -10,7 +10,7 @@
  */
 import {capacity} from '../config/sizing.js'
 import {cpuMillis, formatMemory, memoryBytes} from '../config/units.js'
-import {firstControlPlane, nodeName} from '../config/model.js'
+import {apiServerPort, firstControlPlane, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import {errorMessage} from '../errors.js'
 import {runChecks, type CheckDef, type CheckStatus, type Outcome} from '../checks/index.js'
@@ -247,7 +247,7 @@ export function evaluateNode(p: Platform, c: Cluster, n: ClusterNode, f: NodeFac
     )
   }
 
-  for (const port of isCp ? [6443, 10250] : [10250]) {
+  for (const port of isCp ? [apiServerPort(c), 10250] : [10250]) {
     if (unmeasurable(`port-${port}`, `Port ${port}`, 'listen')) continue
     const open = portOpen(f.listening, port)
     const status: CheckStatus = !open ? 'pass' : f.kubeletConf ? 'pass' : 'fail'
