@@ -149,17 +149,13 @@ describe('alerts through the central API server service proxy', () => {
 
   it('silence creates it in Alertmanager (gossiped to the other replica), the alert turns suppressed; unsilence expires it and the alert is active again', async () => {
     const t0 = Date.now()
-    const r = await silence(inv, {
-      ...access(),
-      matchers: ['NodeDown', 'cluster=~"cluster-0[2-4]"'],
-      for: '2h',
-      comment: 'node-3 maintenance',
-      author: 'obsctl/tester',
-    })
+    const asked = {...access(), matchers: ['NodeDown', 'cluster=~"cluster-0[2-4]"'], for: '2h', comment: 'node-3 maintenance', author: 'obsctl/tester'}
+    const r = await silence(inv, asked)
     expect(r.dryRun).toBe(false)
     expect(r.state).toBe('active')
+    expect(r).toMatchObject({action: 'created', changed: true})
     expect(r.matching.map((a) => a.alertname)).toEqual(['NodeDown'])
-    const id = r.id!
+    let id = r.id!
     // in Alertmanager, on both replicas
     for (const base of am.urls) {
       await waitFor(async () => (await fetch(`${base}/api/v2/silence/${id}`)).status === 200, 60_000, `silence ${id} on ${base}`)
@@ -182,6 +178,31 @@ describe('alerts through the central API server service proxy', () => {
     const l = await listAlerts(inv, access())
     expect(l.alerts.find((a) => a.alertname === 'NodeDown')!.silencedBy).toEqual([id])
     expect(l.silences.map((s) => [s.id, s.state, s.matchers])).toContainEqual([id, 'active', ['alertname="NodeDown"', 'cluster=~"cluster-0[2-4]"']])
+
+    // the same command again (a retry after a timeout, a CI job's rerun), matchers in another order: that silence, no second one
+    const ours = async () =>
+      (await get<ApiSilence[]>(`${am.url}/api/v2/silences`)).filter((s) => s.comment === 'node-3 maintenance' && s.status.state !== 'expired')
+    const reordered = {...asked, matchers: ['cluster=~"cluster-0[2-4]"', 'alertname=NodeDown']}
+    const dryAgain = await silence(inv, {...reordered, dryRun: true})
+    expect(dryAgain).toMatchObject({dryRun: true, action: 'unchanged', changed: false, id, endsAt: r.endsAt})
+    expect(formatSilence(dryAgain)).toContain(`Silence ${id} is already active`)
+    const again = await silence(inv, reordered)
+    expect(again).toMatchObject({dryRun: false, action: 'unchanged', changed: false, id, state: 'active', endsAt: r.endsAt})
+    expect(formatSilence(again).split('\n')[0]).toBe(
+      `Silence ${id} already active: alertname="NodeDown" cluster=~"cluster-0[2-4]" until ${r.endsAt} (by obsctl/tester: node-3 maintenance); nothing changed`,
+    )
+    expect((await ours()).map((s) => s.id)).toEqual([id])
+    // asked for longer: the same silence now ends later (still one)
+    const longer = await silence(inv, {...asked, for: '3h'})
+    expect(longer).toMatchObject({action: 'extended', changed: true, state: 'active', previous: {id, endsAt: r.endsAt}})
+    const now = await ours()
+    expect(now.map((s) => s.id)).toEqual([longer.id])
+    expect((Date.parse(now[0]!.endsAt) - t0) / 3_600_000).toBeGreaterThan(2.99)
+    expect(formatSilence(longer).split('\n')[0]).toMatch(
+      new RegExp(`^Silence ${longer.id} extended: .* until ${longer.endsAt} \\(by obsctl\\/tester: node-3 maintenance\\) \\(it ended at ${r.endsAt}`),
+    )
+    id = longer.id!
+    await waitFor(async () => (await alertNamed(am.url, 'NodeDown'))?.status.silencedBy.join() === id, 60_000, 'NodeDown silenced by the extended silence')
 
     const dry = await unsilence(inv, {...access(), id, dryRun: true})
     expect(dry).toMatchObject({dryRun: true, before: 'active', state: 'active', changed: false})
@@ -266,6 +287,14 @@ describe('the CLI', () => {
     const id = /^Silence (\S+) active/m.exec(s.stdout)?.[1]
     expect(id, s.stdout).toBeDefined()
     expect((await silenceOn(am.url, id!)).status.state).toBe('active')
+    // run again (--json): exit 0, the same silence, nothing created
+    const count = async () => (await get<ApiSilence[]>(`${am.url}/api/v2/silences`)).filter((x) => x.comment === 'cli test').length
+    const again = await obsctl(['alerts', 'silence', 'alertname=Watchdog', '--for', '1h', '--comment', 'cli test', '--request-timeout', '20', '--json'], {
+      env: env(),
+    })
+    expect(again.status, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({id, action: 'unchanged', changed: false, state: 'active'})
+    expect(await count()).toBe(1)
     const u = await obsctl(['alerts', 'unsilence', id!, '--json', '--request-timeout', '20'], {env: env()})
     expect(u.status, u.stderr).toBe(0)
     expect(JSON.parse(u.stdout)).toMatchObject({id, state: 'expired', changed: true})

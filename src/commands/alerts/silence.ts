@@ -12,6 +12,8 @@ export default class AlertsSilence extends BaseCommand {
 
 The silence starts now and ends after --for (a Prometheus duration: 30m, 2h, 1d). It is created through POST /api/v2/silences, then read back to check Alertmanager holds it active; the alerts firing now that it silences are listed. --dry-run shows the silence and those alerts and creates nothing. Undo with obsctl alerts unsilence ID.
 
+Run again with the same matchers, author and comment, it creates no second silence: the active one is kept (nothing changed) or, when it would end before the new --for, extended.
+
 Alertmanager is reached as obsctl alerts list reaches it.`
   static override examples = [
     '<%= config.bin %> alerts silence NodeDown cluster=cluster-02 --for 2h --comment "node-3 kernel upgrade"',

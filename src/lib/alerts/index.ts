@@ -2,6 +2,8 @@
  * `obsctl alerts list|silence|unsilence`: the central Alertmanager's alerts and silences through its API
  * v2 (./api.ts). A silence is created, then read back to check Alertmanager holds it active; an
  * unsilence expires it and reads it back expired. Nothing is printed as done that was not verified.
+ * A silence asked for again (the same matchers, author and comment: a retry, a CI job's rerun) is the
+ * active one already there, extended when it would end before the new --for: never a second silence.
  */
 import os from 'node:os'
 import type {LoadedInventory} from '../config/load.js'
@@ -60,8 +62,18 @@ export interface AlertsListResult {
 export interface SilenceResult {
   alertmanager: string
   dryRun: boolean
-  /** set once Alertmanager holds it (never under --dry-run) */
+  /**
+   * created: a new silence; unchanged: an active silence with the same matchers, author and comment already lasts
+   * as long (or within a minute, at most a tenth of --for, of it); extended: that silence ended earlier and now ends
+   * at endsAt. Under --dry-run: what the run would do.
+   */
+  action: 'created' | 'unchanged' | 'extended'
+  /** false when Alertmanager was left as it was (unchanged, and every dry run) */
+  changed: boolean
+  /** set once Alertmanager holds it; under --dry-run only for the silence already there */
   id?: string
+  /** extended: the silence as it was (Alertmanager gives an updated silence a new id when it cannot update it in place) */
+  previous?: {id: string; endsAt: string}
   state?: AmSilence['status']['state']
   matchers: string[]
   startsAt: string
@@ -185,7 +197,7 @@ export async function silence(inv: LoadedInventory, o: SilenceOptions): Promise<
   const end = new Date(start.getTime() + durationSeconds(o.for) * 1000)
   const createdBy = o.author?.trim() || defaultAuthor()
   return withAlertmanager(inv, o, async (ctx) => {
-    const firing = await amAlerts(ctx, matchers.map(formatMatcher))
+    const [firing, existing] = await Promise.all([amAlerts(ctx, matchers.map(formatMatcher)), amSilences(ctx)])
     const base = {
       alertmanager: alertmanagerWhere(ctx),
       matchers: matchers.map(formatMatcher),
@@ -195,14 +207,45 @@ export async function silence(inv: LoadedInventory, o: SilenceOptions): Promise<
       comment,
       matching: firing.map(alertRow),
     }
-    if (o.dryRun) return {...base, dryRun: true}
-    const id = await amPostSilence(ctx, {matchers: matchers.map(toApiMatcher), startsAt: base.startsAt, endsAt: base.endsAt, createdBy, comment})
+    const same = sameSilence(existing, matchers, createdBy, comment)
+    // a minute (a tenth of a short silence) is the same request made a little later: not worth an update
+    const slack = Math.min(60_000, durationSeconds(o.for) * 100)
+    if (same && Date.parse(same.endsAt) >= end.getTime() - slack) {
+      return {...base, ...held(same), dryRun: Boolean(o.dryRun), action: 'unchanged', changed: false}
+    }
+    const action = same ? ('extended' as const) : ('created' as const)
+    const previous = same ? {previous: {id: same.id, endsAt: same.endsAt}} : {}
+    if (o.dryRun) return {...base, ...previous, dryRun: true, action, changed: false, ...(same ? {id: same.id} : {})}
+    // an update keeps the silence's matchers and start as Alertmanager holds them (else it replaces the silence)
+    const posted = same
+      ? {id: same.id, matchers: same.matchers, startsAt: same.startsAt, endsAt: base.endsAt, createdBy, comment}
+      : {matchers: matchers.map(toApiMatcher), startsAt: base.startsAt, endsAt: base.endsAt, createdBy, comment}
+    const id = await amPostSilence(ctx, posted)
     const back = await amSilence(ctx, id)
-    if (!back) throw new ObsctlError(`alertmanager answered silence ${id} created, but GET /api/v2/silence/${id} does not find it`, {code: 'SILENCE_LOST'})
+    if (!back) throw new ObsctlError(`alertmanager answered silence ${id} ${action}, but GET /api/v2/silence/${id} does not find it`, {code: 'SILENCE_LOST'})
     if (back.status.state === 'expired')
-      throw new ObsctlError(`silence ${id} was created already expired (ends ${back.endsAt}): check this machine's clock`, {code: 'SILENCE_EXPIRED'})
-    return {...base, dryRun: false, id, state: back.status.state, startsAt: back.startsAt, endsAt: back.endsAt}
+      throw new ObsctlError(`silence ${id} was ${action} already expired (ends ${back.endsAt}): check this machine's clock`, {code: 'SILENCE_EXPIRED'})
+    return {...base, ...previous, ...held(back), dryRun: false, action, changed: true}
   })
+}
+
+/** A silence's fields as Alertmanager holds them. */
+const held = (s: AmSilence) => ({
+  id: s.id,
+  state: s.status.state,
+  matchers: s.matchers.map((m) => formatMatcher(fromApiMatcher(m))),
+  startsAt: s.startsAt,
+  endsAt: s.endsAt,
+})
+
+/** The active silence (latest end first) with these matchers (in any order), author and comment: what this silence command made before. */
+function sameSilence(silences: AmSilence[], matchers: Matcher[], createdBy: string, comment: string): AmSilence | undefined {
+  const key = (ms: string[]) => JSON.stringify([...new Set(ms)].sort())
+  const want = key(matchers.map(formatMatcher))
+  return silences
+    .filter((s) => s.status.state === 'active' && s.createdBy === createdBy && s.comment.trim() === comment)
+    .filter((s) => key(s.matchers.map((m) => formatMatcher(fromApiMatcher(m)))) === want)
+    .sort((a, b) => b.endsAt.localeCompare(a.endsAt))[0]
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -279,11 +322,23 @@ export function formatAlertsList(r: AlertsListResult): string {
 }
 
 export function formatSilence(r: SilenceResult): string {
-  const head = r.dryRun ? 'Would create a silence' : `Silence ${r.id} ${r.state}`
-  const lines = [`${head}: ${r.matchers.join(' ')} until ${r.endsAt} (by ${r.createdBy}: ${r.comment})`]
+  const what = `${r.matchers.join(' ')} until ${r.endsAt} (by ${r.createdBy}: ${r.comment})`
+  const lines = [
+    r.action === 'unchanged'
+      ? r.dryRun
+        ? `Silence ${r.id} is already active: ${what}; nothing would change`
+        : `Silence ${r.id} already active: ${what}; nothing changed`
+      : r.action === 'extended'
+        ? r.dryRun
+          ? `Would extend silence ${r.id} (it ends at ${r.previous?.endsAt}): ${what}`
+          : `Silence ${r.id} extended: ${what} (it ended at ${r.previous?.endsAt}${r.previous && r.previous.id !== r.id ? `, as silence ${r.previous.id}, now expired` : ''})`
+        : r.dryRun
+          ? `Would create a silence: ${what}`
+          : `Silence ${r.id} ${r.state}: ${what}`,
+  ]
   lines.push(
     r.matching.length
-      ? `${r.dryRun ? 'It would silence' : 'It silences'} ${r.matching.length} alert(s) firing now: ${r.matching.map((a) => `${a.alertname}${a.cluster ? `{cluster=${a.cluster}}` : ''}`).join(', ')}`
+      ? `${r.dryRun && r.action !== 'unchanged' ? 'It would silence' : 'It silences'} ${r.matching.length} alert(s) firing now: ${r.matching.map((a) => `${a.alertname}${a.cluster ? `{cluster=${a.cluster}}` : ''}`).join(', ')}`
       : 'No alert firing now matches it (it applies to alerts that start before it ends).',
   )
   if (r.dryRun) return endDryRun(lines)

@@ -105,6 +105,8 @@ export async function amSilence(ctx: PlatformContext, id: string): Promise<AmSil
 }
 
 export interface AmPostableSilence {
+  /** an existing silence's id: Alertmanager updates it (or, when it cannot, expires it and answers a new id) */
+  id?: string
   matchers: AmMatcher[]
   startsAt: string
   endsAt: string
