@@ -11,6 +11,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import {argocdSync, configSet} from '../../src/lib/flows/change-run.js'
+import {formatChange} from '../../src/lib/fleet/change.js'
 import {loadInventory} from '../../src/lib/config/load.js'
 import {Kube} from '../../src/lib/kube/index.js'
 import {APPLICATION_CRD, REFRESH_ANNOTATION, fetchRevisions, type RevisionMove} from '../support/kube/argocd-controllers.js'
@@ -107,6 +108,34 @@ describe('argocd sync waits for the pushed commit', () => {
       playing = true
     }
     await vi.waitFor(() => expect(rootApp().status.sync.revision).toBe(head()), {timeout: 60_000, interval: 20})
+  })
+
+  it('config set whose sync timed out, run again (a CI retry): it waits for Argo CD again instead of exit 0 with nothing done; no second commit', async () => {
+    const commits = () => ws.remoteGit('rev-list', '--count', 'main').trim()
+    const set = (timeoutSeconds: number) => configSet(ws.inv(), 'retention.prometheus', '11h', {...options, yes: true, timeoutSeconds})
+    let pushed: string
+    let count: string
+    playing = false
+    try {
+      expect(await set(1).catch((x: unknown) => x)).toMatchObject({exitCode: 1, code: 'SYNC_FAILED'})
+      pushed = head()
+      count = commits()
+      // the same command again: inventory, render and remote have the change, and Argo CD has still not fetched it
+      const again = await set(1).catch((x: unknown) => x)
+      expect(again).toMatchObject({exitCode: 1, code: 'SYNC_FAILED'})
+      expect((again as Error).message).toContain(`Argo CD has not seen commit ${pushed.slice(0, 12)} yet`)
+      expect([head(), commits()]).toEqual([pushed, count])
+    } finally {
+      playing = true
+    }
+    // and once Argo CD fetches it: done, nothing committed or pushed again
+    const done = await set(60)
+    expect(done).toMatchObject({noop: true, sync: {ok: true}})
+    expect(done.commit ?? null).toBeNull()
+    expect(done.push ?? null).toBeNull()
+    expect(rootApp().status.sync).toMatchObject({status: 'Synced', revision: pushed})
+    expect([head(), commits()]).toEqual([pushed, count])
+    expect(formatChange(done)).toBe(`retention.prometheus is already 11h and the repository is rendered: nothing to change\nsync    ${done.sync!.summary}`)
   })
 
   it('a commit kept local (--no-push): it waits for the branch head it pushed, which is what Argo CD can fetch', async () => {

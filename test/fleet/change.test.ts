@@ -2,6 +2,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {configSet, upgradeChart} from '../../src/lib/flows/change-run.js'
+import {formatChange} from '../../src/lib/fleet/change.js'
 import {secretSetting, withholdDeep} from '../../src/lib/config/validators.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {obsctl, requireBuild} from '../cli/helpers.js'
@@ -280,14 +281,24 @@ describe('upgrade chart', () => {
     expect(diffs[0]).toMatch(/^\+\s+version: "?79\.0\.0"?/m)
     expect(ws.remoteGit('log', '-1', '--format=%s', 'main').trim()).toBe('obsctl: upgrade kube-prometheus-stack 78.2.1 → 79.0.0')
     expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(r.commit!.sha)
+
+    // the same command again (a retry, a CI job's rerun): exit 0, nothing to do, no second commit or push
+    const inventory = readFileSync(ws.file, 'utf8')
+    const again = await upgradeChart(ws.inv(), 'kube-prometheus-stack', '79.0.0', {yes: true, sync: false})
+    expect(again).toMatchObject({noop: true, inventory: {changed: false}, render: {added: [], changed: [], removed: []}})
+    expect(formatChange(again)).toBe('versions.charts.kube-prometheus-stack is already 79.0.0 and the repository is rendered: nothing to change')
+    expect(readFileSync(ws.file, 'utf8')).toBe(inventory)
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(r.commit!.sha)
   })
 
-  it('an unknown chart exits 2 listing the charts; the same version is refused as a no-op', async () => {
+  it('an unknown chart exits 2 listing the charts; the version it is at already is nothing to do (exit 0)', async () => {
     ws = await workspace()
     const e = await expectExit2(upgradeChart(ws.inv(), 'grafana', '1.0.0', {yes: true, sync: false}), 'UNKNOWN_CHART')
     expect(e.hints.join(' ')).toContain('kube-prometheus-stack')
     expect(e.hints.join(' ')).toContain('longhorn')
-    await expectExit2(upgradeChart(ws.inv(), 'longhorn', '1.10.0', {yes: true, sync: false}), 'NOOP')
+    const head = ws.remoteGit('rev-parse', 'main').trim()
+    expect(await upgradeChart(ws.inv(), 'longhorn', '1.10.0', {yes: true, sync: false})).toMatchObject({noop: true})
+    expect(ws.remoteGit('rev-parse', 'main').trim()).toBe(head)
   })
 })
 

@@ -115,7 +115,7 @@ export function formatChangeDiff(r: ChangeResult): string {
 /** What the command prints: the diff on a dry run, else what was done. */
 export function formatChange(r: ChangeResult): string {
   if (r.dryRun) return `${formatChangeDiff(r)}\n\ndry run: nothing was written, committed or pushed`
-  if (r.noop) return `${r.path} is already ${show(r.value)} and the repository is rendered: nothing to do`
+  if (r.noop) return `${r.path} is already ${show(r.value)} and the repository is rendered: nothing to change${r.sync ? `\nsync    ${r.sync.summary}` : ''}`
   if (r.cancelled) return 'cancelled; nothing was changed'
   const lines = [`${r.title}`]
   lines.push(r.commit ? `commit  ${r.commit.sha.slice(0, 12)} ${r.commit.message}` : 'commit  (nothing new to commit)')

@@ -39,12 +39,14 @@ export async function runSync(
   o: Pick<ChangeOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean; lock?: Lock},
   command: string,
   revision?: string,
+  /** a commit was pushed, by this run (`revision`) or an earlier one: Argo CD must report the branch head */
+  pushed = Boolean(revision),
 ): Promise<{ok: boolean; summary: string; run: RunResult}> {
   if (revision && o.sync !== false) o.onNotice?.(`waiting for Argo CD to see commit ${revision.slice(0, 12)}`)
   const {runPhases} = await import('../engine/index.js')
   const {buildPhases} = await import('./registry.js')
   const {changePhaseOptions, selectChange} = await import('./change.js')
-  const phases = await buildPhases(selectChange({pushed: Boolean(revision), sync: o.sync, labels: o.labels}), changePhaseOptions(o))
+  const phases = await buildPhases(selectChange({pushed, sync: o.sync, labels: o.labels}), changePhaseOptions(o))
   const run = await runPhases(phases, {inv, restart: true, renderer: o.renderer, command, kubeconfig: o.kubeconfig, lock: o.lock})
   const tasks = run.phases.flatMap((p) => p.tasks)
   const task = tasks.find((t) => t.status === 'failed' || t.status === 'not-run') ?? tasks.at(-1)
@@ -98,8 +100,9 @@ export async function labelsOnly(
 
 /**
  * The shared path. `edit(dryRun)` makes the inventory edit (setInventoryValue & co.); `title` names
- * the change for the commit; `refuseNoop` makes "nothing to change" an exit-2 error (upgrade chart); `shown`, a
- * value as the result (and so every line printed from it) and the title may show it (config set: a secret withheld).
+ * the change for the commit; `shown`, a value as the result (and so every line printed from it) and the title may
+ * show it (config set: a secret withheld). Nothing to change (the same command run again) is exit 0 — after the
+ * wait for Argo CD unless --no-sync: a rerun after a sync that timed out waits again instead of claiming success.
  */
 export async function applyInventoryChange(
   inv: LoadedInventory,
@@ -108,7 +111,6 @@ export async function applyInventoryChange(
     /** the edit, of the inventory given (by default the one being changed; a resumed change asks about the one before it) */
     edit: (dryRun: boolean, from?: LoadedInventory) => Promise<EditResult & {previous?: unknown; previousIsDefault?: boolean; value?: unknown}>
     title: (previous: unknown, value: unknown, inventoryChanged: boolean) => string
-    refuseNoop?: string
     command: string
     shown?: (value: unknown) => unknown
   },
@@ -150,7 +152,6 @@ export async function applyInventoryChange(
     result.noop = false
     o.onNotice?.(`the working copy has ${uncommitted} rendered file(s) that were never committed: committing them`)
   }
-  if (result.noop && change.refuseNoop) throw inputError(change.refuseNoop, ['nothing was changed'], 'NOOP', result)
   // resume: the inventory already has the value (an earlier attempt wrote it and stopped before its commit): the commit
   // still names the inventory before the change and says what changed, as the first attempt's would have
   const resumed = !dry.changed && !result.noop && !pending ? await resumedFrom(inv, next, change) : undefined
@@ -158,7 +159,8 @@ export async function applyInventoryChange(
     title = change.title(shown(resumed.previous), shown(dry.value), true)
     result.title = title
   }
-  if (o.dryRun || result.noop) return result
+  if (o.dryRun) return result
+  if (result.noop) return o.sync === false ? result : syncUnchanged(next, change.command, o, result)
 
   o.onDiff?.(formatChangeDiff(result))
   if (!(await confirmOrRefuse(change.command, `${title}: commit${o.push === false ? '' : ' and push'} this change?`, o))) {
@@ -194,6 +196,30 @@ async function resumedFrom(
   }
 }
 
+/**
+ * Nothing to change (a rerun of a change that was made): the change flow's waits all the same, for the branch head
+ * (when pushing) — the first run may have stopped at them (a timeout, Ctrl-C), and this one must not exit 0 while
+ * Argo CD has not deployed what was pushed.
+ */
+async function syncUnchanged(next: LoadedInventory, command: string, o: ChangeOptions, result: ChangeResult): Promise<ChangeResult> {
+  o.onNotice?.(`nothing to change; waiting for Argo CD${o.push === false ? '' : ' to report the head of the branch'}`)
+  const sync = await runSync(next, o, command, undefined, o.push !== false)
+  result.sync = sync
+  if (!sync.ok) throw syncFailed({...result, sync}, 'nothing needed changing')
+  return result
+}
+
+/** SYNC_FAILED: what was done (`done`), and the sync's failure; `details` the result so far. */
+function syncFailed(result: ChangeResult & {sync: NonNullable<ChangeResult['sync']>}, done: string): ObsctlError {
+  const first = result.sync.run.phases[0]?.error
+  return new ObsctlError(`${done}, but the sync did not finish: ${result.sync.summary}`, {
+    code: 'SYNC_FAILED',
+    exitCode: result.sync.run.exitCode || 1,
+    hints: ['obsctl argocd sync waits again', ...(result.sync.run.logsDir ? [`task logs: ${result.sync.run.logsDir}`] : [])],
+    details: {...result, sync: {ok: false, summary: result.sync.summary}, error: first},
+  })
+}
+
 /** applyInventoryChange under the run lock: the inventory written, rendered, committed, pushed, synced. */
 async function writeCommitSync(
   inv: LoadedInventory,
@@ -215,15 +241,7 @@ async function writeCommitSync(
   if (rc.push) o.onNotice?.(`pushed to ${rc.push.remote} (${rc.push.branch})`)
   if (o.sync !== false) {
     result.sync = await runSync(next, {...o, lock, labels: relabelled(inv, next)}, change.command, rc.push?.commit)
-    if (!result.sync.ok) {
-      const first = result.sync.run.phases[0]?.error
-      throw new ObsctlError(`the change is committed${rc.push ? ' and pushed' : ''}, but the sync did not finish: ${result.sync.summary}`, {
-        code: 'SYNC_FAILED',
-        exitCode: result.sync.run.exitCode || 1,
-        hints: ['obsctl argocd sync waits again', ...(result.sync.run.logsDir ? [`task logs: ${result.sync.run.logsDir}`] : [])],
-        details: {...result, sync: {ok: false, summary: result.sync.summary}, error: first},
-      })
-    }
+    if (!result.sync.ok) throw syncFailed({...result, sync: result.sync}, `the change is committed${rc.push ? ' and pushed' : ''}`)
   } else {
     result.sync = null
     // --no-sync after a push: the edges' cluster Secret labels still follow the pushed inventory
@@ -359,7 +377,6 @@ export async function upgradeChart(inv: LoadedInventory, name: string, version: 
           origin: {what: `upgrade chart ${name} --version ${version}`},
         }),
       title: (prev, value, changed) => (changed ? `upgrade ${name} ${show(prev)} → ${show(value)}` : `upgrade ${name} to ${show(value)}`),
-      refuseNoop: `${name} is already at ${charts[name]} and the repository is rendered: nothing to upgrade`,
       command: 'upgrade chart',
     },
     o,
