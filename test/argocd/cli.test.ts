@@ -55,6 +55,17 @@ describe('obsctl argocd / cluster register (built CLI)', () => {
     expect(r.stdout).toContain('Argo CD v3.1.9 on cluster-01 (cluster-01-context), non-HA manifest')
     expect(r.stdout).toContain('URL: https://argocd.k8s-cluster-01.miribit.lab')
     expect(r.stdout).toMatch(/StatefulSet\s+argocd\/argocd-application-controller\s+yes/)
+
+    // run again, and --dry-run after it: nothing to do, nothing planned, no object written
+    const writes = () => fleet.central.requestLog.filter((x) => !['GET', 'HEAD'].includes(x.method) && !x.path.includes('/tokenreviews'))
+    fleet.central.clearRequestLog()
+    const dry = await obsctl(['argocd', 'install', ...common, '--manifest', writeManifest(fleet.dir), '--dry-run'])
+    expect(dry.status, dry.stderr).toBe(0)
+    expect(dry.stdout).toBe(`would skip: done, unchanged\n\ndry run: nothing was changed\n`)
+    const again = await obsctl(['argocd', 'install', ...common, '--manifest', writeManifest(fleet.dir), '--timeout', '60'])
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stdout).toContain('Argo CD v3.1.9 is already installed and rolled out (live check); nothing to do')
+    expect(writes()).toEqual([])
   })
 
   it('a wrong version manifest is bad input: exit 2 naming the flag, before the cluster is contacted', async () => {
@@ -77,6 +88,12 @@ describe('obsctl argocd / cluster register (built CLI)', () => {
     expect(r.status).toBe(0)
     expect(r.stdout).toMatch(/cluster-02\s+agent\s+argocd\/cluster-127\.0\.0\.1-\d+\s+-\s+kept/)
     expect(r.stdout).toMatch(/cluster-03\s+remote-scrape\s+argocd\/cluster-127\.0\.0\.1-\d+\s+monitoring\/obsctl-scrape-cluster-03\s+kept/)
+    // --dry-run after it: every edge registered, nothing planned
+    const dry = await obsctl(['cluster', 'register', ...common, '--dry-run'])
+    expect(dry.status, dry.stderr).toBe(0)
+    expect(dry.stdout).toBe(
+      `${['cluster-02', 'cluster-03', 'cluster-04'].map((c) => `${c}: would skip: done, unchanged`).join('\n')}\n\ndry run: nothing was changed\n`,
+    )
     const bad = await obsctl(['cluster', 'register', ...common, 'cluster-01'])
     expect(bad.status).toBe(2)
     expect(bad.stderr).toContain('cluster-01 is the central cluster')

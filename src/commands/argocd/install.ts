@@ -5,7 +5,7 @@ import {table} from '../../lib/cli/format.js'
 import {centralCluster, serviceUrl} from '../../lib/config/index.js'
 import type {InstallReport} from '../../lib/argocd/index.js'
 import type {RunResult} from '../../lib/engine/index.js'
-import {endDryRun, wouldRun} from '../../lib/engine/format.js'
+import {endDryRun, wouldDo} from '../../lib/engine/format.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class ArgocdInstall extends BaseCommand {
@@ -47,7 +47,7 @@ export default class ArgocdInstall extends BaseCommand {
       timeoutSeconds: flags.timeout,
     })
     const i = r.install
-    if (flags['dry-run']) this.out(endDryRun(r.run.phases[0]?.tasks.map((t) => wouldRun(t.description)) ?? []))
+    if (flags['dry-run']) this.out(endDryRun(r.run.phases[0]?.tasks.map((t) => wouldDo(t)) ?? []))
     else if (i) {
       this.out(
         [

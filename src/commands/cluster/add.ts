@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {allowOvercommitFlag, BaseCommand} from '../../lib/cli/base.js'
-import {endDryRun, formatRunSummary, wouldRun} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldDo} from '../../lib/engine/index.js'
 import type {AddResult} from '../../lib/flows/cluster-add-run.js'
 import {ADD_PHASES, type AddPhase} from '../../lib/flows/cluster-add.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
@@ -74,7 +74,10 @@ export default class ClusterAdd extends BaseCommand {
 }
 
 function formatPlanOf(r: AddResult): string {
-  const lines = r.run!.phases.flatMap((p) => [`${p.name}: ${p.title}`, ...p.tasks.map((t) => `  ${t.target}: ${wouldRun(t.description ?? t.summary)}`)])
+  const lines = r.run!.phases.flatMap((p) => [
+    `${p.name}: ${p.title}`,
+    ...p.tasks.map((t) => `  ${t.target}: ${wouldDo({status: t.status, description: t.description ?? t.summary})}`),
+  ])
   // the last line, as bootstrap --dry-run's: neither the inventory nor a node nor a cluster was touched
   return endDryRun(lines)
 }

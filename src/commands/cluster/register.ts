@@ -4,7 +4,7 @@ import {allowOvercommitFlag, BaseCommand} from '../../lib/cli/base.js'
 import {table} from '../../lib/cli/format.js'
 import type {RegisterReport} from '../../lib/argocd/index.js'
 import type {RunResult} from '../../lib/engine/index.js'
-import {endDryRun, wouldRun} from '../../lib/engine/format.js'
+import {endDryRun, wouldDo} from '../../lib/engine/format.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 
 export default class ClusterRegister extends BaseCommand {
@@ -38,7 +38,7 @@ export default class ClusterRegister extends BaseCommand {
       timeoutSeconds: flags.timeout,
     })
     if (flags['dry-run']) {
-      this.out(endDryRun(r.run.phases[0]?.tasks.map((t) => `${t.target}: ${wouldRun(t.description)}`) ?? []))
+      this.out(endDryRun(r.run.phases[0]?.tasks.map((t) => `${t.target}: ${wouldDo(t)}`) ?? []))
       return r
     }
     const rows = clusters.map((name) => {

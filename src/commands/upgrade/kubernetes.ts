@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {endDryRun, formatRunSummary, wouldRun} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldDo} from '../../lib/engine/index.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
 import type {UpgradeKubernetesResult} from '../../lib/flows/upgrade-kubernetes-run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
@@ -40,7 +40,7 @@ export default class UpgradeKubernetes extends BaseCommand {
     })
     if (r.cancelled) this.out('cancelled; nothing was changed')
     else if (r.run && r.dryRun)
-      this.out(endDryRun(r.run.phases.flatMap((p) => [`${p.name}: ${p.title}`, ...p.tasks.map((t) => `  ${t.target}: ${wouldRun(t.description)}`)])))
+      this.out(endDryRun(r.run.phases.flatMap((p) => [`${p.name}: ${p.title}`, ...p.tasks.map((t) => `  ${t.target}: ${wouldDo(t)}`)])))
     else if (r.run) {
       this.out(formatRunSummary(r.run))
       if (r.inventory)

@@ -22,9 +22,16 @@ export function endDryRun(body: string | string[]): string {
   return text ? `${text}\n\n${DRY_RUN_CLOSING}` : DRY_RUN_CLOSING
 }
 
-/** A dry run's tasks, one a line: `PHASE TARGET: would run: DESCRIPTION`. */
-export const wouldRunLines = (r: Pick<RunResult, 'phases'>): string[] =>
-  r.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: ${wouldRun(t.description)}`))
+/**
+ * What a dry run says of one task: `would run: DESCRIPTION`, or, for a task the journal has done with the same
+ * inputs (status would-skip: the real run skips it), `would skip: done, unchanged` — a dry run after a success plans
+ * nothing, in words as in --json.
+ */
+export const wouldDo = (t: {status: string; description?: string}): string =>
+  t.status === 'would-skip' ? 'would skip: done, unchanged' : wouldRun(t.description)
+
+/** A dry run's tasks, one a line: `PHASE TARGET: would run: DESCRIPTION` (or `would skip: done, unchanged`). */
+export const wouldRunLines = (r: Pick<RunResult, 'phases'>): string[] => r.phases.flatMap((p) => p.tasks.map((t) => `${p.name} ${t.target}: ${wouldDo(t)}`))
 
 const secs = (ms?: number) => (ms === undefined ? '' : `${(ms / 1000).toFixed(1)}s`)
 

@@ -25,4 +25,4 @@ export {TaskLog, sanitizeForFile, newRunId, runLogsDir, taskLogPath} from './log
 export {Resources} from './resources.js'
 export {runClusterNames, runClusters} from './options.js'
 export {formatEventLine, lineRenderer, type RunEvent, type RunEventSink} from './events.js'
-export {DRY_RUN_CLOSING, endDryRun, formatPlan, formatRunSummary, formatState, wouldRun, wouldRunLines} from './format.js'
+export {DRY_RUN_CLOSING, endDryRun, formatPlan, formatRunSummary, formatState, wouldDo, wouldRun, wouldRunLines} from './format.js'

@@ -13,7 +13,11 @@ import type {Phase, Target} from './types.js'
 export interface StandaloneOptions extends Omit<RunOptions, 'restart' | 'command'> {
   /** the command line shown in the lock and in a failure without a code of its own, e.g. `s3 setup` */
   command: string
-  /** ignore the journal (default true: an explicit command always looks at the live system; bootstrap trusts the journal) */
+  /**
+   * ignore the journal (default true: an explicit command always looks at the live system; bootstrap trusts the
+   * journal). A dry run, which looks at no live system, says what the journal says (default false there): a task done
+   * with the same inputs would be skipped, and the plan after a success is empty instead of the whole job again.
+   */
   restart?: boolean
   /** the code of the error when no failed task carries one (an unexpected error) */
   failureCode?: string
@@ -51,7 +55,7 @@ export function runFailure(run: RunResult, command: string, failureCode = 'TASK_
 
 export async function runStandalone<T extends Target, R>(phase: Phase<T, R>, opts: StandaloneOptions): Promise<StandaloneResult<R>> {
   const {failureCode, ...rest} = opts
-  const run = await runPhases([phase], {...rest, restart: opts.restart ?? true})
+  const run = await runPhases([phase], {...rest, restart: opts.restart ?? !opts.dryRun})
   if (!run.ok) throw runFailure(run, opts.command, failureCode)
   return {run, reports: runReports<R>(run)}
 }
