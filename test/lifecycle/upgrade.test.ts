@@ -232,7 +232,7 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
       ok: boolean
       nodes: {node: string; to: string}[]
       inventory: {updated: boolean; value: string}
-      run: {phases: {name: string; tasks: {target: string; status: string}[]}[]}
+      run: {phases: {name: string; tasks: {target: string; status: string; summary?: string}[]}[]}
     }
     expect(out.ok).toBe(true)
     const statuses = Object.fromEntries(out.run.phases.find((p) => p.name === 'upgrade-nodes')!.tasks.map((t) => [t.target, t.status]))
@@ -291,6 +291,31 @@ describe.skipIf(!root || !built)('obsctl upgrade kubernetes', () => {
       ).toEqual(['kubeadm', 'kubectl', 'kubelet'])
     expect(out.inventory).toMatchObject({updated: true, value: '1.35'})
     expect(loadInventory(file).platform.versions.kubernetes).toBe('1.35')
+
+    // the same command once more (a CI job's rerun), its --dry-run first: nothing planned, nothing changed on any node,
+    // no node cordoned or drained, the inventory as it is
+    for (const x of sb.nodes) x.clearCalls()
+    for (const k of kubes) k.clearRequestLog()
+    const inventory = readFileSync(file, 'utf8')
+    const dry = await cli(['upgrade', 'kubernetes', '1.35', '--dry-run'])
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout.split('\n').filter((l) => /^ {2}cluster-0\d\/127/.test(l))).toEqual(
+      sb.nodes.map((x, i) => `  cluster-0${i < 3 ? 1 : 2}/${x.ip}: would skip: done, unchanged`),
+    )
+    const again = await cli(['upgrade', 'kubernetes', '1.35', '--yes', '--json'])
+    expect(again.code, again.stderr + again.stdout.slice(0, 3000)).toBe(0)
+    const rerun = JSON.parse(again.stdout) as typeof out
+    expect(rerun.ok).toBe(true)
+    // the preflight (read-only) looks again and finds every cluster there; the nodes are skipped; the inventory stays
+    expect(rerun.run.phases.map((p) => [p.name, p.tasks.map((t) => `${t.status}: ${t.summary}`)])).toEqual([
+      ['upgrade-preflight', ['done: already at 1.35', 'done: already at 1.35']],
+      ['upgrade-nodes', sb.nodes.map(() => 'unchanged: done, unchanged')],
+      ['upgrade-inventory', ['done: versions.kubernetes is 1.35']],
+    ])
+    expect(rerun.inventory).toMatchObject({updated: false, value: '1.35'})
+    for (const i of sb.nodes.keys()) expect(mutating(i), n(i).hostname).toEqual([])
+    for (const k of kubes) expect(nodePatches(k)).toEqual([])
+    expect(readFileSync(file, 'utf8')).toBe(inventory)
   }, 600_000)
 
   test('a PodDisruptionBudget that blocks eviction stops the drain with its message; the node stays cordoned; the rerun finishes', async () => {
