@@ -148,11 +148,27 @@ describe('opensearch snapshot (lib against the OpenSearch fake)', () => {
     )
   })
 
-  it('an existing name is a clear error (exit 2)', async () => {
-    await snap({name: 'twice'})
+  it('the same command again (a retry): that snapshot is reported and followed, no second one; other indices under the name are exit 2', async () => {
+    fake.nextSnapshot = {polls: 2}
+    const first = await snap({name: 'twice', indices: 'fluent-bit-cluster-02-*'})
+    expect(first).toMatchObject({ok: true, state: 'IN_PROGRESS'})
+    expect(first.existing).toBeUndefined()
+    const taken = inFake('twice')!
+    // run again while it runs, with --wait: it follows that snapshot to the end
+    const again = await snap({name: 'twice', indices: 'fluent-bit-cluster-02-*', wait: true})
+    expect(again).toMatchObject({ok: true, existing: true, state: 'SUCCESS', snapshotIndices: first.snapshotIndices, startedAt: first.startedAt})
+    expect(inFake('twice')).toBe(taken)
+    expect(formatSnapshot(again)).toMatch(
+      /^✔ snapshot twice of fluent-bit-cluster-02-\* in s3-snapshots: SUCCESS, .*; it was there already \(the same name and indices\): not taken again$/,
+    )
+    // and once more, done
+    expect(await snap({name: 'twice', indices: 'fluent-bit-cluster-02-*'})).toMatchObject({ok: true, existing: true, state: 'SUCCESS'})
+    // the name holds a snapshot of other indices than these select: another snapshot, refused
     const e = await rejection(snap({name: 'twice'}))
-    expect(e).toMatchObject({code: 'SNAPSHOT_EXISTS', exitCode: 2, message: 'snapshot twice already exists in s3-snapshots'})
+    expect(e).toMatchObject({code: 'SNAPSHOT_EXISTS', exitCode: 2})
+    expect(e.message).toMatch(/^snapshot twice already exists in s3-snapshots, of other indices than fluent-bit-\* selects now \(fluent-bit-cluster-02-/)
     expect(e.hints[0]).toMatch(/--name NAME/)
+    expect(inFake('twice')).toBe(taken)
   })
 
   it('a missing repository fails before creating anything, pointing at the setup Job and validate', async () => {
@@ -329,6 +345,12 @@ describe('obsctl opensearch snapshot (built binary)', () => {
     expect(out.snapshotIndices).toHaveLength(5)
     expect(r.stderr).toBe('') // no progress lines under --json
     expect(inFake('bin-ok')!.request.include_global_state).toBe(false)
+    // the same command again: exit 0, that snapshot, said to be there already
+    const taken = inFake('bin-ok')
+    const again = await run(['--name', 'bin-ok', '--wait', '--json'])
+    expect(again.status, again.stderr).toBe(0)
+    expect(JSON.parse(again.stdout)).toMatchObject({ok: true, name: 'bin-ok', state: 'SUCCESS', existing: true, startedAt: out.startedAt})
+    expect(inFake('bin-ok')).toBe(taken)
   })
 
   it('human output: one summary line on stdout, progress on stderr; no secret anywhere', async () => {
@@ -353,9 +375,11 @@ describe('obsctl opensearch snapshot (built binary)', () => {
     const bad = await run(['--name', 'Bad Name', '--json'])
     expect(bad.status).toBe(2)
     expect(JSON.parse(bad.stdout)).toMatchObject({error: {code: 'BAD_SNAPSHOT_NAME', exitCode: 2}})
-    const dup = await run(['--name', 'bin-ok'])
+    const dup = await run(['--name', 'bin-ok', '--indices', 'fluent-bit-cluster-02-*'])
     expect(dup.status).toBe(2)
-    expect(dup.stderr).toMatch(/^Error: snapshot bin-ok already exists in s3-snapshots\n {2}→ --name NAME/)
+    expect(dup.stderr).toMatch(
+      /^Error: snapshot bin-ok already exists in s3-snapshots, of other indices than fluent-bit-cluster-02-\* selects now .*\n {2}→ --name NAME/,
+    )
   })
 
   it('a typo in --indices: exit 2 naming the pattern, no "✔ … SUCCESS, 0 indices"; --json has the error object', async () => {

@@ -61,6 +61,11 @@ export interface SnapshotResult {
   reason?: string
   /** how to look at the snapshot later (no credentials in it) */
   follow: string
+  /**
+   * the name was taken already, by a snapshot of the same indices (the same command run before: a retry, a CI job's
+   * rerun): that snapshot is reported (and followed under --wait), and no second one is taken
+   */
+  existing?: boolean
 }
 
 export interface SnapshotOptions extends Pick<PlatformOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile' | 'requestTimeoutMs' | 'prompt'> {
@@ -266,22 +271,27 @@ export async function takeSnapshot(ctx: PlatformContext, o: SnapshotOptions & {n
   requireOpenSearch(ctx)
   await requireRepository(ctx, repo)
   // nothing is created for a pattern that matches nothing: with ignore_unavailable OpenSearch would take an empty snapshot and call it SUCCESS
-  await resolveIndices(ctx, indices)
+  const resolved = await resolveIndices(ctx, indices)
 
   const path = `/_snapshot/${repo}/${encodeURIComponent(name)}`
   const follow = `GET ${ctx.http.where('opensearch').replace(/\/$/, '')}${path}`
   const body = JSON.stringify({indices, ignore_unavailable: true, include_global_state: false})
   const created = await os(ctx, `${path}?wait_for_completion=false`, {method: 'PUT', body})
+  let existing = false
   if (created.status === 400 && errorType(created) === 'invalid_snapshot_name_exception') {
     const why = osError(created)
-    if (/already exists|already in-progress/.test(why)) {
+    if (!/already exists|already in-progress/.test(why)) throw inputError(`--name ${name}: OpenSearch refuses the name (${why})`, [], 'BAD_SNAPSHOT_NAME')
+    // the same command run again: the snapshot of these very indices is there, taken (or being taken) by that run
+    const there = await readSnapshot(ctx, repo, name)
+    const others = sameIndices(there.indices, resolved) ? undefined : (there.indices ?? [])
+    if (others) {
       throw inputError(
-        `snapshot ${name} already exists in ${repo}`,
+        `snapshot ${name} already exists in ${repo}, of other indices than ${indices} selects now (${others.length ? others.slice(0, 3).join(', ') + (others.length > 3 ? ', …' : '') : 'none'})`,
         ['--name NAME: another name (or leave --name out for obsctl-<UTC yyyymmdd-hhmmss>)', `the existing one: ${follow}`],
         'SNAPSHOT_EXISTS',
       )
     }
-    throw inputError(`--name ${name}: OpenSearch refuses the name (${why})`, [], 'BAD_SNAPSHOT_NAME')
+    existing = true
   }
   if (created.status === 503 && errorType(created) === 'concurrent_snapshot_execution_exception') {
     throw new ObsctlError(`OpenSearch is busy with another snapshot operation (${osError(created)})`, {
@@ -289,13 +299,13 @@ export async function takeSnapshot(ctx: PlatformContext, o: SnapshotOptions & {n
       hints: ['the ISM policy takes snapshots too: try again in a moment'],
     })
   }
-  if (created.status < 200 || created.status >= 300) {
+  if (!existing && (created.status < 200 || created.status >= 300)) {
     throw new ObsctlError(`opensearch: could not start snapshot ${name} in ${repo}: ${osError(created)}`, {code: 'SNAPSHOT_CREATE'})
   }
-  parseJson(created, 'opensearch')
+  if (!existing) parseJson(created, 'opensearch')
 
   // from here on the snapshot runs in OpenSearch whatever happens to us
-  const base = {repository: repo, name, indices, follow}
+  const base = {repository: repo, name, indices, follow, ...(existing ? {existing} : {})}
   try {
     if (!o.wait) {
       const info = await readSnapshot(ctx, repo, name)
@@ -329,7 +339,7 @@ async function waitForSnapshot(
   ctx: PlatformContext,
   repo: string,
   name: string,
-  base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow'>,
+  base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow' | 'existing'>,
   o: SnapshotOptions,
 ): Promise<SnapshotResult> {
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS
@@ -361,9 +371,16 @@ async function waitForSnapshot(
   return resultOf(info, base, {waited: true, timedOut: false})
 }
 
+/** A snapshot's indices are the ones the pattern selects now (in any order). */
+function sameIndices(held: string[] | undefined, resolved: string[]): boolean {
+  const a = [...new Set(held ?? [])].sort()
+  const b = [...new Set(resolved)].sort()
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}
+
 function resultOf(
   info: SnapshotInfo,
-  base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow'>,
+  base: Pick<SnapshotResult, 'repository' | 'name' | 'indices' | 'follow' | 'existing'>,
   how: {waited: boolean; timedOut: boolean},
 ): SnapshotResult {
   const state = info.state ?? 'IN_PROGRESS'
@@ -391,6 +408,7 @@ function resultOf(
     })),
     ...(info.reason ? {reason: info.reason} : {}),
     follow: base.follow,
+    ...(base.existing ? {existing: true} : {}),
   }
 }
 
@@ -407,15 +425,18 @@ export function formatSnapshot(r: SnapshotResult): string {
       `  the indices ${r.indices} matched when obsctl checked them were gone when OpenSearch took it (deleted in between?)`,
       `  → delete it (obsctl opensearch snapshot delete ${r.name}) and take another`,
     ].join('\n')
-  if (r.state === 'SUCCESS') return `${ICONS.pass} ${what}: SUCCESS, ${shards}${took}`
+  // taken by an earlier run of the same command: said, so nobody counts two snapshots
+  const again = r.existing ? '; it was there already (the same name and indices): not taken again' : ''
+  if (r.state === 'SUCCESS') return `${ICONS.pass} ${what}: SUCCESS, ${shards}${took}${again}`
   if (r.state === 'IN_PROGRESS' && !r.waited)
     return [
-      `${ICONS.pass} ${what}: started (IN_PROGRESS${r.startedAt ? ` since ${r.startedAt}` : ''})`,
+      `${ICONS.pass} ${what}: ${r.existing ? 'running' : 'started'} (IN_PROGRESS${r.startedAt ? ` since ${r.startedAt}` : ''})${again}`,
       `  → follow it: ${r.follow} (or add --wait next time)`,
     ].join('\n')
   if (r.timedOut)
     return [`${ICONS.warn} ${what}: still IN_PROGRESS when --timeout passed; it keeps running in OpenSearch`, `  → follow it: ${r.follow}`].join('\n')
-  const out = [`${ICONS.fail} ${what}: ${r.state}, ${shards}${took}`]
+  const out = [`${ICONS.fail} ${what}: ${r.state}, ${shards}${took}${again}`]
+  if (r.existing) out.push(`  → to take it again: obsctl opensearch snapshot delete ${r.name}, then this command`)
   if (r.reason) out.push(`  reason: ${r.reason}`)
   for (const f of r.failures.slice(0, 10))
     out.push(`  ${ICONS.fail} ${f.index}${f.shard !== undefined ? `[${f.shard}]` : ''}${f.node ? ` on ${f.node}` : ''}: ${f.reason}`)
