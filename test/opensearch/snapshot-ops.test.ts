@@ -218,7 +218,15 @@ describe('delete', () => {
     expect(fake.snapshots[SNAPSHOT_REPOSITORY]!.base).toBeUndefined()
     expect(fake.requests.some((q) => q.method === 'DELETE' && q.path === '/_snapshot/s3-snapshots/base')).toBe(true)
     expect((await listSnapshots(inv, access)).snapshots).toEqual([])
-    expect(await rejection(deleteSnapshot(inv, {...access, name: 'base'}))).toMatchObject({exitCode: 2, code: 'SNAPSHOT_MISSING'})
+    // the same command again (a retry after a timeout, a CI rerun): it is not there, so nothing to delete — exit 0, no DELETE sent
+    const deletes = () => fake.requests.filter((q) => q.method === 'DELETE').length
+    const sent = deletes()
+    const dryAgain = await deleteSnapshot(inv, {...access, name: 'base', dryRun: true})
+    expect(dryAgain).toMatchObject({dryRun: true, deleted: false, absent: true})
+    const again = await deleteSnapshot(inv, {...access, name: 'base'})
+    expect(again).toMatchObject({dryRun: false, deleted: false, absent: true, repository: 's3-snapshots', name: 'base', indices: []})
+    expect(formatDelete(again)).toBe('snapshot base is not in s3-snapshots: nothing to delete (obsctl opensearch snapshot list shows the snapshots there)')
+    expect(deletes()).toBe(sent)
   })
 })
 
@@ -268,14 +276,17 @@ describe('obsctl opensearch snapshot list|restore|delete (built binary)', () => 
     expect(count(out.restoredIndices[0]!)).toBe(3)
   })
 
-  it('delete: gone from OpenSearch; an unknown name is exit 2', async () => {
+  it('delete: gone from OpenSearch; run again, it is not there: nothing to delete (exit 0)', async () => {
     const r = await run(['delete', 'base'])
     expect(r.status, r.stderr).toBe(0)
     expect(r.stdout).toMatch(/^✔ deleted snapshot base/)
     expect(fake.snapshots[SNAPSHOT_REPOSITORY]!.base).toBeUndefined()
     const again = await run(['delete', 'base'])
-    expect(again.status).toBe(2)
-    expect(again.stderr).toMatch(/snapshot base is not in s3-snapshots/)
+    expect(again.status, again.stderr).toBe(0)
+    expect(again.stdout).toBe('snapshot base is not in s3-snapshots: nothing to delete (obsctl opensearch snapshot list shows the snapshots there)\n')
+    const json = await run(['delete', 'base', '--json'])
+    expect(json.status).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({deleted: false, absent: true, name: 'base'})
   })
 
   it('the create command still works beside its subcommands', async () => {

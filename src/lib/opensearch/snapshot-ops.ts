@@ -98,8 +98,10 @@ export interface DeleteResult {
   dryRun: boolean
   repository: string
   name: string
-  /** deleted (false under --dry-run) */
+  /** deleted (false under --dry-run, and when it was not there) */
   deleted: boolean
+  /** not in the repository: nothing to delete (deleted already, by an earlier run of the same command or otherwise) */
+  absent?: boolean
   /** what the snapshot held */
   indices: string[]
   state?: SnapshotState
@@ -137,11 +139,18 @@ async function withOpenSearch<T>(inv: LoadedInventory, o: AccessOptions, fn: (ct
 
 /** One snapshot; a missing one is bad input (exit 2) pointing at the list. */
 async function findSnapshot(ctx: PlatformContext, name: string): Promise<SnapshotInfo> {
+  const info = await snapshotIfThere(ctx, name)
+  if (!info) throw inputError(`snapshot ${name} is not in ${SNAPSHOT_REPOSITORY}`, [LIST_HINT], 'SNAPSHOT_MISSING')
+  return info
+}
+
+const LIST_HINT = 'obsctl opensearch snapshot list shows the snapshots there'
+
+/** The snapshot, or undefined when the repository does not have it (OpenSearch's snapshot_missing_exception). */
+async function snapshotIfThere(ctx: PlatformContext, name: string): Promise<SnapshotInfo | undefined> {
   const repo = SNAPSHOT_REPOSITORY
   const res = await os(ctx, `/_snapshot/${repo}/${encodeURIComponent(name)}`)
-  if (res.status === 404 && errorType(res) === 'snapshot_missing_exception') {
-    throw inputError(`snapshot ${name} is not in ${repo}`, ['obsctl opensearch snapshot list shows the snapshots there'], 'SNAPSHOT_MISSING')
-  }
+  if (res.status === 404 && errorType(res) === 'snapshot_missing_exception') return undefined
   const info = okJson<{snapshots?: SnapshotInfo[]}>(res, 'opensearch').snapshots?.find((s) => s.snapshot === name)
   if (!info) throw new ObsctlError(`opensearch: GET _snapshot/${repo}/${name} did not list the snapshot`, {code: 'SNAPSHOT_MISSING'})
   return info
@@ -269,12 +278,15 @@ export async function deleteSnapshot(inv: LoadedInventory, o: DeleteOptions): Pr
   checkName(o.name)
   const repo = SNAPSHOT_REPOSITORY
   return withOpenSearch(inv, o, async (ctx) => {
-    const info = await findSnapshot(ctx, o.name)
+    // not there: what the command wants already holds (its rerun after a delete, a retry after a timeout): exit 0
+    const gone = {repository: repo, name: o.name, indices: [], deleted: false, absent: true}
+    const info = await snapshotIfThere(ctx, o.name)
+    if (!info) return {dryRun: Boolean(o.dryRun), ...gone}
     const base = {repository: repo, name: o.name, indices: info.indices ?? [], ...(info.state ? {state: info.state} : {})}
     if (o.dryRun) return {dryRun: true, deleted: false, ...base}
     const res = await os(ctx, `/_snapshot/${repo}/${encodeURIComponent(o.name)}`, {method: 'DELETE'})
-    if (res.status === 404 && errorType(res) === 'snapshot_missing_exception')
-      throw inputError(`snapshot ${o.name} is not in ${repo} (deleted meanwhile?)`, ['obsctl opensearch snapshot list'], 'SNAPSHOT_MISSING')
+    // deleted meanwhile (the snapshot policy, another operator)
+    if (res.status === 404 && errorType(res) === 'snapshot_missing_exception') return {dryRun: false, ...gone}
     if (res.status === 503 && errorType(res) === 'concurrent_snapshot_execution_exception') {
       throw new ObsctlError(`OpenSearch is busy with another snapshot operation (${osError(res)})`, {
         code: 'SNAPSHOT_BUSY',
@@ -320,6 +332,10 @@ export function formatRestore(r: RestoreResult): string {
 }
 
 export function formatDelete(r: DeleteResult): string {
+  if (r.absent) {
+    const line = `snapshot ${r.name} is not in ${r.repository}: nothing to delete (${LIST_HINT})`
+    return r.dryRun ? endDryRun(line) : line
+  }
   const n = r.indices.length
   return r.dryRun
     ? endDryRun(`would delete snapshot ${r.name} (${r.state ?? 'state unknown'}, ${n} ${n === 1 ? 'index' : 'indices'}) from ${r.repository}`)

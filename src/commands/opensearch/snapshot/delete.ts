@@ -6,7 +6,7 @@ import type {DeleteResult} from '../../../lib/opensearch/snapshot-ops.js'
 
 export default class OpenSearchSnapshotDelete extends BaseCommand {
   static override summary = 'Delete a snapshot of s3-snapshots through the snapshot API (never in the bucket).'
-  static override description = `DELETE _snapshot/s3-snapshots/NAME: OpenSearch removes the files only that snapshot uses and updates the repository's index; deleting objects in the bucket directly would corrupt the repository. A name that is not there is exit 2.
+  static override description = `DELETE _snapshot/s3-snapshots/NAME: OpenSearch removes the files only that snapshot uses and updates the repository's index; deleting objects in the bucket directly would corrupt the repository. A name that is not there is nothing to delete: exit 0, saying so (deleted: false, absent: true), as the same command run again after it deleted the snapshot finds it.
 
 OpenSearch is reached as obsctl validate reaches it (--endpoint opensearch=URL, --ca-file, --request-timeout). Credentials: $OBSCTL_OPENSEARCH_USER and $OBSCTL_OPENSEARCH_PASSWORD, else a prompt on a terminal.`
   static override examples = [
