@@ -26,7 +26,11 @@ export default class Init extends BaseCommand {
       yes: flags.yes,
       say: (line) => this.note(line),
     })
-    this.out(`wrote ${result.file} (${result.clusters} clusters, ${result.nodes} nodes) and its JSON Schema ${result.schema}`)
+    this.out(
+      result.unchanged
+        ? `${result.file} already holds this inventory (${result.clusters} clusters, ${result.nodes} nodes): nothing written`
+        : `wrote ${result.file} (${result.clusters} clusters, ${result.nodes} nodes) and its JSON Schema ${result.schema}`,
+    )
     this.out(`next: obsctl config validate${flags.config ? ` -c ${shWord(flags.config)}` : ''} && obsctl plan`)
     return result
   }

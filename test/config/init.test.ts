@@ -45,6 +45,16 @@ describe('init without a terminal', () => {
     ])
     expect((await obsctl(['config', 'validate'], {cwd: dir})).status).toBe(0)
 
+    // the same command again (a CI job's rerun): the file already holds that inventory — exit 0, not written again
+    const written = statSync(file)
+    const same = await obsctl(['init', '--example', '--json'], {cwd: dir})
+    expect(same.status, same.stderr).toBe(0)
+    expect(JSON.parse(same.stdout)).toEqual({file, clusters: 4, nodes: 4, example: true, schema: path.join(dir, '.obsctl', 'schema.json'), unchanged: true})
+    const human = await obsctl(['init', '--example'], {cwd: dir})
+    expect(human.status, human.stderr).toBe(0)
+    expect(human.stdout).toBe(`${file} already holds this inventory (4 clusters, 4 nodes): nothing written\nnext: obsctl config validate && obsctl plan\n`)
+    expect([statSync(file).ino, statSync(file).mtimeMs]).toEqual([written.ino, written.mtimeMs])
+
     writeFileSync(file, '# mine\n')
     const again = await obsctl(['init', '--example'], {cwd: dir})
     expect(again.status).toBe(2)

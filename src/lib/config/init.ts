@@ -1,5 +1,5 @@
 /** `obsctl init`: the wizard (inquirer) or the seed's lab, written as a commented inventory that passes lint. */
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {declinedError, inputError} from '../errors.js'
 import {assertFolderPath, assertRegularFile, ensurePrivateDir, writeFileAtomic} from '../fs.js'
@@ -32,6 +32,8 @@ export interface InitResult {
   example: boolean
   /** .obsctl/schema.json beside the inventory: the JSON Schema its `# yaml-language-server: $schema=` line names */
   schema: string
+  /** the file already held exactly this inventory (the same `init --example` run again): nothing was written */
+  unchanged?: boolean
 }
 
 export async function initInventory(opts: InitOptions): Promise<InitResult> {
@@ -43,10 +45,11 @@ export async function initInventory(opts: InitOptions): Promise<InitResult> {
   assertFolderPath(path.dirname(path.resolve(opts.file)), elsewhere)
   assertRegularFile(opts.file, [`${byEnv ? '$OBSCTL_CONFIG' : '-c/--config'} names the inventory file to write: give the path of a regular file`])
   assertFolderPath(obsctlDir(path.dirname(path.resolve(opts.file))), elsewhere)
-  if (existsSync(opts.file) && !opts.force) {
-    throw inputError(`${opts.file} already exists; not overwriting it`, ['pass --force to overwrite it', ...elsewhere], 'EXISTS')
-  }
   const interactive = !opts.answers && !opts.example
+  const exists = existsSync(opts.file) && !opts.force
+  const refuse = () => inputError(`${opts.file} already exists; not overwriting it`, ['pass --force to overwrite it', ...elsewhere], 'EXISTS')
+  // the wizard is refused before its questions; --example (answers known) only when the file holds something else
+  if (exists && interactive) throw refuse()
   let answers = opts.answers ?? (opts.example ? EXAMPLE_ANSWERS : undefined)
   let ask: Prompter | undefined
   if (!answers) {
@@ -77,21 +80,33 @@ export async function initInventory(opts: InitOptions): Promise<InitResult> {
     for (const f of errors) say(`  ✖ ${f.path}: ${f.message}\n    → ${f.fix}`)
     await reask(ask!, answers, again)
   }
+  const result = {
+    file: opts.file,
+    clusters: answers.clusters.length,
+    nodes: answers.clusters.reduce((a, c) => a + c.hosts.length, 0),
+    example: Boolean(opts.example),
+  }
+  if (exists) {
+    // the same command run again (a CI job's rerun): the file already holds this inventory, byte for byte
+    if (readFileSync(opts.file, 'utf8') !== text) throw refuse()
+    return {...result, schema: await writeSchema(opts.file, true), unchanged: true}
+  }
   if (interactive && !opts.yes) {
     for (const line of summaryLines(answers, opts.file)) say(line)
     if (!(await ask!.confirm({message: `Write ${opts.file}?`, default: true}))) throw declinedError(`declined: ${opts.file} was not written`)
   }
   // the schema first, the inventory last: a write that fails (a full disk) leaves no inventory behind, which the same
   // command run again would refuse to overwrite without --force
-  const schema = path.join(ensurePrivateDir(obsctlDir(path.dirname(path.resolve(opts.file)))), 'schema.json')
-  await writeFileAtomic(schema, `${JSON.stringify(jsonSchema(), null, 2)}\n`, {mode: 0o644})
+  const schema = await writeSchema(opts.file)
   // 0644 when new; a file replaced with --force keeps its mode (and owner)
   await writeFileAtomic(opts.file, text)
-  return {
-    schema,
-    file: opts.file,
-    clusters: answers.clusters.length,
-    nodes: answers.clusters.reduce((a, c) => a + c.hosts.length, 0),
-    example: Boolean(opts.example),
-  }
+  return {schema, ...result}
+}
+
+/** .obsctl/schema.json beside the inventory; `onlyIfChanged`: left as it is when it holds this obsctl's schema already. */
+async function writeSchema(file: string, onlyIfChanged = false): Promise<string> {
+  const schema = path.join(ensurePrivateDir(obsctlDir(path.dirname(path.resolve(file)))), 'schema.json')
+  const text = `${JSON.stringify(jsonSchema(), null, 2)}\n`
+  if (!(onlyIfChanged && existsSync(schema) && readFileSync(schema, 'utf8') === text)) await writeFileAtomic(schema, text, {mode: 0o644})
+  return schema
 }
