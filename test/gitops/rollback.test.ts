@@ -12,7 +12,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {setInventoryValue} from '../../src/lib/config/edit.js'
 import {configSet, upgradeChart} from '../../src/lib/flows/change-run.js'
 import {renderRepo, repoInSync} from '../../src/lib/gitops/repo.js'
-import {rollback} from '../../src/lib/gitops/rollback.js'
+import {formatRollback, rollback} from '../../src/lib/gitops/rollback.js'
 import {ObsctlError} from '../../src/lib/errors.js'
 import {inventoryHash, recordInventory, withTrailers} from '../../src/lib/gitops/trailers.js'
 import {holdAt, jsonError, workspace, type Workspace} from '../fleet/helpers.js'
@@ -116,6 +116,18 @@ describe('obsctl rollback', () => {
     expect(r.reverted).toHaveLength(2)
     expect(r.reverted[0]!.sha).toBe(up.commit!.sha)
     expect(tree(ws)).toBe(tree(ws, start))
+    expect(readFileSync(ws.file, 'utf8')).toBe(before)
+    // the same command again (a retry, a CI job's rerun): the branch holds that tree and the inventory is that one — nothing to roll back,
+    // no second commit (a plain `rollback` again would revert the rollback: that one redoes the change)
+    const commits = ws.remoteGit('rev-list', '--count', 'main').trim()
+    const dry = await rollback(ws.inv(), {to: start.slice(0, 10), dryRun: true})
+    expect(dry).toMatchObject({noop: true, reverted: [], files: [], inventory: {changed: false}})
+    const again = await rollback(ws.inv(), {to: start.slice(0, 10), yes: true, sync: false})
+    expect(again).toMatchObject({noop: true, reverted: [], files: [], inventory: {changed: false}, commit: null, push: null})
+    expect(formatRollback(again)).toBe(
+      `main already holds the tree of ${start.slice(0, 12)} and ${ws.file} the inventory that went with it: nothing to roll back\nsync    skipped (--no-sync)`,
+    )
+    expect([ws.remoteGit('rev-parse', 'main').trim(), ws.remoteGit('rev-list', '--count', 'main').trim()]).toEqual([r.commit!.sha, commits])
     expect(readFileSync(ws.file, 'utf8')).toBe(before)
     // --to the branch's head, or a commit that is not there: exit 2
     await expectExit2(rollback(ws.inv(), {to: 'main', yes: true, sync: false}), 'NOTHING_TO_ROLL_BACK')

@@ -51,6 +51,8 @@ export interface RollbackOptions {
     o: Pick<RollbackOptions, 'kubeconfig' | 'timeoutSeconds' | 'intervalMs' | 'renderer' | 'onNotice' | 'sync'> & {labels?: boolean; lock?: Lock},
     command: string,
     revision?: string,
+    /** pushed earlier (no `revision` of this run): Argo CD must report the branch head */
+    pushed?: boolean,
   ) => Promise<{ok: boolean; summary: string; run: RunResult}>
   /** the Argo CD cluster Secret labels alone, after a push without the wait (--no-sync): the change flow's labelsOnly */
   runLabels?: (
@@ -77,6 +79,11 @@ export interface RollbackResult {
   cancelled?: boolean
   /** a rollback commit a previous run made but did not push is pushed now */
   resumed?: boolean
+  /**
+   * nothing to roll back: the branch already holds the tree of `base` and the inventory is the one that went with it
+   * (`rollback --to` run again); nothing is reverted, committed or pushed (the sync is still waited for)
+   */
+  noop?: boolean
   commit?: {sha: string; message: string} | null
   push?: PushResult | null
   sync?: {ok: boolean; summary: string} | null
@@ -247,6 +254,11 @@ export async function rollback(inv: LoadedInventory, o: RollbackOptions = {}): P
     )
   }
 
+  // the same rollback run again (`--to` after it finished): the branch holds the target's tree and the inventory is
+  // the target's; git revert would commit nothing, and the result would name commits it did not undo
+  const noDiff = (await must(dir, ['diff', '--name-only', tip, target.sha], 'git diff')).trim() === ''
+  if (noDiff && wanted === inv.text) return alreadyThere(inv, {...base, base: target.sha}, o)
+
   // the inventory it would restore is refused as render refuses one (an older obsctl rendered without linting);
   // parsed under the name of the file it is kept in, so each finding's file:line is one the user can open
   const {refuseLintErrors} = await import('../config/lint.js')
@@ -359,6 +371,34 @@ async function finish(before: LoadedInventory, next: LoadedInventory, result: Ro
   return result
 }
 
+/** Nothing to roll back (./rollback's `noop`): no revert, commit or push; the sync waited for all the same (unless --no-sync). */
+async function alreadyThere(
+  inv: LoadedInventory,
+  base: Pick<RollbackResult, 'dir' | 'remote' | 'branch' | 'dryRun' | 'base'>,
+  o: RollbackOptions,
+): Promise<RollbackResult> {
+  const result: RollbackResult = {...base, reverted: [], inventory: {file: inv.file, changed: false, diff: ''}, files: [], noop: true}
+  if (o.dryRun) return result
+  result.commit = null
+  result.push = null
+  if (o.sync === false) {
+    result.sync = null
+    return result
+  }
+  if (!o.runSync) throw new ObsctlError('rollback was asked to sync but was given no sync to run', {code: 'NO_SYNC_RUNNER'})
+  // a first run that stopped in its wait (a timeout) is not turned into a success by its rerun: it waits again
+  const s = await o.runSync(inv, o, 'rollback', undefined, o.push !== false)
+  result.sync = {ok: s.ok, summary: s.summary}
+  if (!s.ok)
+    throw new ObsctlError(`nothing needed rolling back, but the sync did not finish: ${s.summary}`, {
+      code: 'SYNC_FAILED',
+      exitCode: s.run.exitCode || 1,
+      hints: ['obsctl argocd sync waits again', ...(s.run.logsDir ? [`task logs: ${s.run.logsDir}`] : [])],
+      details: result,
+    })
+  return result
+}
+
 /** An earlier rollback committed (and wrote the inventory) but did not push: push it and sync. */
 async function resume(
   inv: LoadedInventory,
@@ -389,6 +429,11 @@ async function resume(
 }
 
 export function formatRollback(r: RollbackResult): string {
+  if (r.noop) {
+    const what = `${r.branch} already holds the tree of ${r.base.slice(0, 12)} and ${r.inventory.file} the inventory that went with it`
+    if (r.dryRun) return `${what}: nothing would be rolled back\n\ndry run: nothing was written, committed or pushed`
+    return `${what}: nothing to roll back\n${r.sync ? `sync    ${r.sync.summary}` : 'sync    skipped (--no-sync)'}`
+  }
   if (r.dryRun) {
     return [
       `would roll ${r.branch} back to ${r.base.slice(0, 12)}, reverting ${r.reverted.length} commit(s):`,
