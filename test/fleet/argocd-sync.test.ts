@@ -91,6 +91,16 @@ describe('argocd sync waits for the pushed commit', () => {
     expect(r.run.phases[0]!.tasks[0]!.summary).toBe(`Argo CD is at ${pushed.slice(0, 12)}`)
     // Argo CD removed the annotation once it had refreshed
     expect(rootApp().metadata.annotations?.[REFRESH_ANNOTATION]).toBeUndefined()
+
+    // run again: Argo CD is at the commit already — nothing asked of it (no write), done at once
+    central.clearRequestLog()
+    const again = await argocdSync(ws.inv(), {...options, timeoutSeconds: 120})
+    expect(again.revision).toBe(pushed)
+    expect(again.run.phases.map((p) => [p.name, p.tasks.map((t) => t.status)])).toEqual([
+      ['argocd-refresh', ['done']],
+      ['sync', ['in-state']],
+    ])
+    expect(central.requestLog.filter((q) => !['GET', 'HEAD'].includes(q.method)).map((q) => `${q.method} ${q.path}`)).toEqual([])
   })
 
   it('Argo CD never fetches the pushed commit: exit 1 naming the commit and where each Application is, not done', async () => {

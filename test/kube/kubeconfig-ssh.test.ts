@@ -86,6 +86,10 @@ describe('kubeconfig merge over SSH', () => {
     expect(readFileSync(kc).equals(before)).toBe(true)
     expect(statSync(kc).mtimeMs).toBe(mtime)
     expect(readdirSync(dir).filter((f) => f.startsWith('config.obsctl-backup-')).length).toBe(1)
+    // and --dry-run after it plans nothing: no diff
+    const dry = await kubeconfigMerge(inv, {...quiet, kubeconfig: kc, dryRun: true})
+    expect(dry).toMatchObject({dryRun: true, changed: false, diff: ''})
+    expect(statSync(kc).mtimeMs).toBe(mtime)
     // no credential in the task logs or the state file
     expect(readdirSync(path.join(dir, '.obsctl', 'logs')).length).toBe(2)
     expect(
