@@ -57,7 +57,12 @@ export default class Render extends BaseCommand {
     else lines.push(`${dir}: ${r.added.length} ${verb}added, ${r.changed.length} ${verb}changed, ${r.removed.length} ${verb}removed, ${r.unchanged} unchanged`)
     if (r.commit) lines.push(`committed ${r.commit.sha.slice(0, 12)}: ${r.commit.message}`)
     else if (flags.commit || flags.push) lines.push('nothing to commit')
-    if (r.push) lines.push(`pushed ${r.push.commit.slice(0, 12)} to ${r.push.remote} (${r.push.branch})`)
+    if (r.push)
+      lines.push(
+        r.push.upToDate
+          ? `${r.push.branch} on ${r.push.remote} is at ${r.push.commit.slice(0, 12)} already: nothing to push`
+          : `pushed ${r.push.commit.slice(0, 12)} to ${r.push.remote} (${r.push.branch})`,
+      )
     this.out(r.dryRun ? endDryRun(lines) : lines.join('\n'))
     return r
   }

@@ -252,6 +252,13 @@ describe('obsctl diff', () => {
       const diff = await t.cli(['diff', '--json'])
       expect(diff.status, diff.stdout + diff.stderr).toBe(0)
       expect(JSON.parse(diff.stdout)).toMatchObject({ok: true, commit: head, summary: {notPushed: 0, handEdits: 0}})
+      // run again (a retry, a CI job's rerun): git pushes nothing, and obsctl says so rather than "pushed"
+      expect(JSON.parse((await t.cli(['render', '--push', '--json'])).stdout)).toMatchObject({commit: null, push: {commit: head, upToDate: true}})
+      const again = await t.cli(['render', '--push'])
+      expect(again.status, again.stderr).toBe(0)
+      expect(again.stdout).toContain(`main on ${t.mirror} is at ${head.slice(0, 12)} already: nothing to push`)
+      expect(again.stdout).not.toMatch(/^pushed /m)
+      expect(t.heads(t.mirror)).toBe(`refs/heads/main ${head}\n`)
     })
 
     it('a working copy whose origin holds the relative path (as earlier obsctl set it) is pointed at that repository, and its commit pushed there', async () => {

@@ -262,6 +262,8 @@ export interface PushResult {
   remote: string
   branch: string
   commit: string
+  /** the branch was at `commit` already: git pushed nothing (its porcelain `=` line) */
+  upToDate: boolean
 }
 
 /** GIT_PLAIN_HTTP: the http remote wants a login, and obsctl never gives git a credential for plain http. */
@@ -304,7 +306,9 @@ export async function push(dir: string, branch: string): Promise<PushResult> {
     })
   }
   killPoint('render:pushed')
-  return {remote, branch, commit: head}
+  // git push --porcelain: one line per ref, `<flag>\t<from>:<to>\t<summary>`; `=` is a ref that was up to date
+  const upToDate = /^=\t[^\t]*:refs\/heads\//m.test(r.stdout)
+  return {remote, branch, commit: head, upToDate}
 }
 
 /**

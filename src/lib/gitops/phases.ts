@@ -50,11 +50,16 @@ export function renderPhase(o: RenderPhaseOptions = {}): Phase<Target> {
         const c = r.commit.files
         io.log(`commit ${r.commit.sha.slice(0, 12)} ${r.commit.message} (${c.added.length} added, ${c.changed.length} changed, ${c.removed.length} removed)`)
       }
-      if (r.push) io.log(`pushed ${r.push.commit.slice(0, 12)} to ${r.push.remote} ${r.push.branch}`)
+      if (r.push)
+        io.log(
+          r.push.upToDate
+            ? `${r.push.remote} ${r.push.branch} is at ${r.push.commit.slice(0, 12)} already: nothing to push`
+            : `pushed ${r.push.commit.slice(0, 12)} to ${r.push.remote} ${r.push.branch}`,
+        )
       const what = r.noChanges ? 'no file changes' : `${r.added.length} added, ${r.changed.length} changed, ${r.removed.length} removed`
       const n = r.commit ? r.commit.files.added.length + r.commit.files.changed.length + r.commit.files.removed.length : 0
       return {
-        summary: `${dir}: ${what}${r.commit ? `, commit ${r.commit.sha.slice(0, 12)} (${n} files)` : ', nothing to commit'}${r.push ? `, pushed ${r.push.branch} at ${r.push.commit.slice(0, 12)}` : ''}`,
+        summary: `${dir}: ${what}${r.commit ? `, commit ${r.commit.sha.slice(0, 12)} (${n} files)` : ', nothing to commit'}${r.push ? `, ${r.push.upToDate ? `${r.push.branch} already at` : `pushed ${r.push.branch} at`} ${r.push.commit.slice(0, 12)}` : ''}`,
       }
     },
     async describe(_t, ctx) {
