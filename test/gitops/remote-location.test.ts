@@ -66,7 +66,16 @@ describe('remoteLocation: scp-like remotes are left to git, with or without user
       '"git.lab:platform/gitops.git" names no ssh user: git would log in as yours, but Argo CD reads git.remote (its repoURL) as ssh only with USER@ and logs in as that user: write git@git.lab:platform/gitops.git (git is the user GitHub, GitLab and Gitea expect)',
     )
     expect(gitRemoteError('ssh://git.lab:2222/platform/gitops.git')).toMatch(/names no ssh user: .* write ssh:\/\/git@git\.lab:2222\/platform\/gitops\.git /)
-    for (const ok of ['git@git.lab:platform/gitops.git', 'ssh://git@git.lab:2222/platform/gitops.git', 'deploy@192.0.2.7:gitops.git'])
+    // digits and ':' first in the path: git's path, go-git's port (go-git internal/url scpLikeUrlRegExp)
+    expect(gitRemoteError('git@git.lab:2222:platform/gitops.git')).toBe(
+      '"git@git.lab:2222:platform/gitops.git": git reads the path "2222:platform/gitops.git" on git.lab, but Argo CD (go-git) reads 2222 as an ssh port and the path "platform/gitops.git": write ssh://git@git.lab:2222/platform/gitops.git for that port',
+    )
+    for (const ok of [
+      'git@git.lab:platform/gitops.git',
+      'ssh://git@git.lab:2222/platform/gitops.git',
+      'deploy@192.0.2.7:gitops.git',
+      'git@git.lab:2222/gitops.git',
+    ])
       expect(gitRemoteError(ok), ok).toBeUndefined()
     // private over ssh: the key, not a token; one reading of the address with the inventory check (scpLikeRemote)
     for (const ssh of ['git@git.lab:platform/gitops.git', 'ssh://git@git.lab/x.git', 'git.lab:x.git', 'deploy@192.0.2.7:gitops.git'])

@@ -584,6 +584,11 @@ export function gitRemoteError(text: string): string | undefined {
     if (scp.port === 0) return `"${text}": port 0 is out of range (1-65535)`
     if (scp.bracketed) return bracketedRemoteError(text, scp)
     if (scp.user === undefined) return noSshUserError(text, `git@${text}`)
+    // go-git (Argo CD) reads 1-5 digits and ':' after the host's ':' as a port (internal/url scpLikeUrlRegExp:
+    // `host:(?:(?P<port>[0-9]{1,5}):)?path`); git reads them as the start of the path
+    const goPort = /^(\d{1,5}):(.*)$/.exec(scp.path)
+    if (goPort)
+      return `"${text}": git reads the path "${scp.path}" on ${scp.host}, but Argo CD (go-git) reads ${goPort[1]} as an ssh port and the path "${goPort[2]}": write ssh://${scp.user}@${scp.host}:${goPort[1]}/${goPort[2]!.replace(/^\//, '')} for that port`
     return undefined
   }
   if (local) return undefined // a local path (tests, mirrors)
