@@ -28,7 +28,11 @@ function urlHost(url: string): string {
   return new URL(url).hostname.replace(/^\[(.*)\]$/, '$1')
 }
 
-/** The central ingresses' hosts as the templates render them (`it.host(service)` in gitops/context.ts). */
+/**
+ * The central services behind an Ingress that names the ingress certificate. Its names: the wildcard of their default
+ * hosts (what an Ingress gets when an endpoint is an IP address: config/model.ts ingressHost) and each service's URL
+ * host, an endpoint's IP address included (obsctl and the edges connect there).
+ */
 export const INGRESS_TLS_SERVICES = ['grafana', 'thanos-query', 'thanos-receive', 'opensearch-dashboards'] as const
 
 export function tlsSecretSpecs(p: Platform): TlsSecretSpec[] {
