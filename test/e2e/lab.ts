@@ -51,7 +51,8 @@ export interface Lab {
   onNewRevision?: (app: string, from: string, to: string) => void
   env(extra?: Record<string, string>): NodeJS.ProcessEnv
   /** `obsctl bootstrap --all --yes …` as a child process */
-  bootstrap(opts?: {json?: boolean; args?: string[]; env?: Record<string, string>}): Promise<RunOutcome>
+  /** `bootstrap --all --yes` (`yes: false` leaves --yes out; the run has no terminal) */
+  bootstrap(opts?: {json?: boolean; yes?: boolean; args?: string[]; env?: Record<string, string>}): Promise<RunOutcome>
   /** the journal's tasks */
   state(): Record<string, {status: string; endedAt?: string; runId?: string}>
   git(...args: string[]): string
@@ -165,7 +166,17 @@ ${clusters.join('\n')}
       ...extra,
     }),
     bootstrap(opts = {}) {
-      const args = ['bootstrap', '--all', '--yes', ...(opts.json ? ['--json'] : []), '--timeout', '60', '--argocd-manifest', manifest, ...(opts.args ?? [])]
+      const args = [
+        'bootstrap',
+        '--all',
+        ...(opts.yes === false ? [] : ['--yes']),
+        ...(opts.json ? ['--json'] : []),
+        '--timeout',
+        '60',
+        '--argocd-manifest',
+        manifest,
+        ...(opts.args ?? []),
+      ]
       return new Promise((resolve) => {
         const child = spawn(process.execPath, [BIN, ...args], {cwd: dir, env: lab.env(opts.env)})
         let stdout = ''

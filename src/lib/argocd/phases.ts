@@ -210,6 +210,7 @@ export function syncPhase(o: ArgocdWaitOptions = {}): Phase<Target, SyncReport> 
   return {
     name: 'sync',
     kubeconfig: 'read',
+    changesNothing: true,
     title: 'Wait for every Application to be Synced and Healthy',
     targets: (ctx) => [{...centralTarget(ctx), id: 'applications', title: `Applications on ${centralCluster(ctx.platform).name}`}],
     // live state is the only truth here: look again on every run

@@ -145,6 +145,11 @@ export interface Phase<T extends Target = Target, R = unknown> {
    * refuseBadKubeconfig): a bad one is exit 2, nothing in the journal, no task log.
    */
   kubeconfig?: 'read' | 'write'
+  /**
+   * The phase's tasks only read, wait, or ask Argo CD to look again (a refresh annotation): nothing a user would call a
+   * change. bootstrap's question lists them apart, and asks nothing when only they are left to run.
+   */
+  changesNothing?: true
 }
 
 /** A phase of any target and report type, as a list of a flow holds them. */

@@ -31,6 +31,7 @@ export function refreshPhase(o: RefreshPhaseOptions = {}): Phase<Target, {revisi
   return {
     name: 'argocd-refresh',
     kubeconfig: 'read',
+    changesNothing: true,
     title: 'Argo CD sees the pushed commit',
     targets: () => [{id: 'applications', title: 'Applications tracking the GitOps repository'}],
     fingerprint: (_t, ctx) => ({run: ctx.runId}),

@@ -175,8 +175,13 @@ export async function bootstrap(o: BootstrapOptions): Promise<BootstrapResult> {
     const plan = await planPhases(phases, {inv: o.inv, kubeconfig: settings.kubeconfig})
     result.plan = plan
     const todo = plan.phases.flatMap((p) => p.tasks.filter((t) => t.state !== 'done'))
-    if (todo.length > 0 && !o.yes) {
-      const question = `bootstrap will change:\n${todo.map((t) => `  ${t.phase}/${t.target}: ${t.description}`).join('\n')}\nGo ahead?`
+    // a rerun after a success has only the checks and waits left (argocd-refresh, sync, validate): nothing to ask about
+    const quiet = new Set(phases.filter((p) => p.changesNothing).map((p) => p.name))
+    const changes = todo.filter((t) => !quiet.has(t.phase))
+    if (changes.length > 0 && !o.yes) {
+      const line = (t: (typeof todo)[number]) => `  ${t.phase}/${t.target}: ${t.description}`
+      const checks = todo.filter((t) => quiet.has(t.phase))
+      const question = `bootstrap will change:\n${changes.map(line).join('\n')}${checks.length ? `\nthen check and wait:\n${checks.map(line).join('\n')}` : ''}\nGo ahead?`
       if (!canPrompt() || !o.confirm) {
         throw inputError(
           'bootstrap changes remote systems and asks first; there is no terminal to ask on',

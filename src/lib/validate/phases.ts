@@ -17,6 +17,7 @@ export function validatePhase(o: ValidatePhaseOptions = {}): Phase<Target> {
   return {
     name: 'validate',
     kubeconfig: 'read',
+    changesNothing: true,
     title: 'Validate the platform end to end',
     targets: () => [{id: 'platform', title: 'platform'}],
     // always re-run: validation is about now, not about inputs
