@@ -245,7 +245,7 @@ const INVENTORY_ROWS: InventoryRow[] = [
     [['clusters.cluster-02.apiServer', 'https://192.168.101.196']],
     'clusters[1].apiServer',
     'apiServer: https://192.168.101.196',
-    /"https:\/\/192\.168\.101\.196" names no port: .* read an https URL without a port as 443; write the port, e\.g\. https:\/\/192\.168\.101\.196:6443/,
+    /"https:\/\/192\.168\.101\.196" names no port: .* would take an https URL without one as 443; write the port, e\.g\. https:\/\/192\.168\.101\.196:6443 /,
   ),
   R(
     'password in the node proxy URL',

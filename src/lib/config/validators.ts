@@ -448,7 +448,7 @@ export function apiServerUrlError(text: string): string | undefined {
   if (!/^http:\/\//i.test(text)) {
     // no port: kubeadm would bind 6443 (apiServerPort's default) while every client (kubectl, Argo CD, Prometheus) reads https:// as 443
     if (!/^https:\/\/(\[[^\]]*\]|[^/?#[\]]*):\d+(?:[/?#]|$)/i.test(text.replace(/^https:\/\/[^/?#@]*@/i, 'https://')))
-      return `"${text}" names no port: the API server listens where the install binds it (the port here, kubeadm's 6443 without one) while kubectl, Argo CD and Prometheus read an https URL without a port as 443; write the port, e.g. ${text.replace(/\/+$/, '')}:6443`
+      return `"${text}" names no port: the install binds the API server to the URL's port, and kubectl, Argo CD and Prometheus would take an https URL without one as 443; write the port, e.g. ${text.replace(/\/+$/, '')}:6443 (kubeadm's usual)`
     return undefined
   }
   return `"${text}": plain http is refused for an API server: Argo CD sends the cluster's bearer token to it (the cluster Secret obsctl registers), and kubectl the credentials of the kubeconfig obsctl merges, which http:// would carry in cleartext to a server nobody verified; use ${text.replace(/^http:/i, 'https:')} (kube-apiserver serves https only)`
