@@ -16,13 +16,12 @@ import {send} from '../../src/lib/platform/http.js'
 import {git} from '../../src/lib/gitops/git.js'
 import {dnsCheck, tcpProbe} from '../../src/lib/doctor/network.js'
 import {readManifestText} from '../../src/lib/argocd/manifest.js'
-import {SshConnection} from '../../src/lib/ssh/connection.js'
 import {disableTraces, enableTraces} from '../../src/lib/trace.js'
 import {obsctlAsync, requireBuild} from './helpers.js'
 import {startKubeServer, type KubeServer} from '../support/kube/index.js'
 import {startFake, type FakeServer} from '../support/http-fake.js'
 import {platformTls} from '../support/platform-tls.js'
-import {startSandbox} from '../support/sshd.js'
+import {connectNode, startSandbox} from '../support/sshd.js'
 import {ACCESS_KEY, SECRET_KEY, credEnv, startS3rver, writeInventory, type S3Peer} from '../s3/harness.js'
 
 const TRACE = /^trace: /m
@@ -234,13 +233,7 @@ describe('SSH (ssh2 through SshConnection, the sshd sandbox)', () => {
     try {
       await enableTraces((l) => lines.push(l))
       const node = sb.nodes[0]!
-      const conn = await SshConnection.connect({
-        host: node.ip,
-        port: node.port,
-        user: 'root',
-        knownHostsFile: path.join(dir, 'known_hosts'),
-        privateKey: readFileSync(sb.clientKey),
-      })
+      const conn = await connectNode(sb, node, {knownHostsFile: path.join(dir, 'known_hosts')})
       try {
         expect((await conn.exec('DB_PASSWORD=hunter2-Wq9 sh -c "exit 3"')).code).toBe(3)
         await conn.upload('/tmp/obsctl-trace-test', 'x')

@@ -27,7 +27,7 @@ import {backupList} from '../../src/lib/lifecycle/backup-store.js'
 import {BIN, obsctl, requireBuild} from '../cli/helpers.js'
 import {Terminal} from '../support/tmux.js'
 import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from '../s3/harness.js'
-import {startSandbox, sandboxInventory, type Sandbox, type SandboxNode} from '../support/sshd.js'
+import {connectNode, startSandbox, sandboxInventory, type Sandbox, type SandboxNode} from '../support/sshd.js'
 import {SshConnection} from '../../src/lib/ssh/index.js'
 import {claimSnapshotDir, markRestoreCopy} from '../../src/lib/lifecycle/etcd-node.js'
 import {waitFor} from '../support/wait.js'
@@ -242,14 +242,7 @@ describe('backup create stopped on a node', () => {
     expect(m, marker).toBeTruthy()
     await waitFor(() => onNode(node, `awk '{print $22}' /proc/${m![1]}/stat 2>/dev/null; true`).trim() !== m![2], 60_000, `the session of ${marker} to end`)
   }
-  const connect = async (node: SandboxNode) =>
-    SshConnection.connect({
-      host: node.ip,
-      port: node.port,
-      user: 'root',
-      knownHostsFile: path.join(dir, '.obsctl', 'known_hosts'),
-      privateKey: readFileSync(sb.clientKey),
-    })
+  const connect = async (node: SandboxNode) => connectNode(sb, node, {knownHostsFile: path.join(dir, '.obsctl', 'known_hosts')})
 
   it.each(['SIGINT', 'SIGTERM'])(
     'stopped by %s with the snapshot taken on the node: the folder is removed all the same, and the output says so',

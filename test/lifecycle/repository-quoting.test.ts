@@ -5,14 +5,11 @@
  * single quotes: run here on a real sshd node (the sandbox, ../support/sshd.ts), as root through the node lock, the
  * text stays text and nothing of it runs.
  */
-import {mkdtempSync, readFileSync} from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseInventory} from '../../src/lib/config/load.js'
 import {switchRepository} from '../../src/lib/lifecycle/upgrade-packages.js'
-import {SshConnection} from '../../src/lib/ssh/index.js'
-import {sandboxInventory, startSandbox, type Sandbox} from '../support/sshd.js'
+import type {SshConnection} from '../../src/lib/ssh/index.js'
+import {connectNode, sandboxInventory, startSandbox, type Sandbox} from '../support/sshd.js'
 
 /** a mirror URL that, unquoted in a shell, creates a file on the node as root */
 const MIRROR = 'https://mirror.sandbox.test/$(touch${IFS}/var/lib/obsctl-injected)`touch${IFS}/var/lib/obsctl-backtick`'
@@ -22,14 +19,7 @@ describe('switchRepository: ssh.aptMirror reaches the root script as text', () =
   let conn: SshConnection
   beforeAll(async () => {
     sb = await startSandbox(1, {firstIp: 131})
-    const node = sb.nodes[0]!
-    conn = await SshConnection.connect({
-      host: node.ip,
-      port: node.port,
-      user: 'root',
-      knownHostsFile: path.join(mkdtempSync(path.join(os.tmpdir(), 'obsctl-repo-quote-')), 'known_hosts'),
-      privateKey: readFileSync(sb.clientKey),
-    })
+    conn = await connectNode(sb)
   })
   afterAll(async () => {
     conn?.close()

@@ -15,14 +15,14 @@
  * upload's temporary file (node install's in ~/.obsctl, a restore's copy as root).
  */
 import {randomBytes} from 'node:crypto'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {claimSnapshotDir, fetchRootFile, pushRootFile} from '../../src/lib/lifecycle/etcd-node.js'
 import {sweepLeftovers} from '../../src/lib/nodes/leftovers.js'
-import {SshConnection} from '../../src/lib/ssh/index.js'
-import {startSandbox, type Sandbox, type SandboxNode} from '../support/sshd.js'
+import type {SshConnection} from '../../src/lib/ssh/index.js'
+import {connectNode, startSandbox, type Sandbox, type SandboxNode} from '../support/sshd.js'
 import {onNode, writeBytes} from './helpers.js'
 import {waitFor} from '../support/wait.js'
 
@@ -33,13 +33,7 @@ let known: string
 const conns: SshConnection[] = []
 
 async function connect(user: string): Promise<SshConnection> {
-  const c = await SshConnection.connect({
-    host: node.ip,
-    port: node.port,
-    user,
-    knownHostsFile: path.join(known, 'known_hosts'),
-    privateKey: readFileSync(sb.clientKey),
-  })
+  const c = await connectNode(sb, node, {user, knownHostsFile: path.join(known, 'known_hosts')})
   conns.push(c)
   return c
 }

@@ -2,13 +2,12 @@
  * SshConnection.upload against a real OpenSSH server (sftp-server): the file is renamed into place, so a bash that is
  * running the old script (a killed run's install-k8s.sh going on on the node) reads its own bytes to the end.
  */
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
-import os from 'node:os'
+import {existsSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, test} from 'vitest'
 import {SshConnection} from '../../src/lib/ssh/index.js'
 import {releaseHold} from '../support/kill-held.js'
-import {startSandbox, type Sandbox} from '../support/sshd.js'
+import {connectNode, startSandbox, type Sandbox} from '../support/sshd.js'
 import {waitFor} from '../support/wait.js'
 
 describe('upload: renamed into place', () => {
@@ -16,14 +15,7 @@ describe('upload: renamed into place', () => {
   let conn: SshConnection
   beforeAll(async () => {
     sb = await startSandbox(1, {firstIp: 97})
-    const node = sb.nodes[0]!
-    conn = await SshConnection.connect({
-      host: node.ip,
-      port: node.port,
-      user: 'root',
-      knownHostsFile: path.join(mkdtempSync(path.join(os.tmpdir(), 'obsctl-upload-')), 'known_hosts'),
-      privateKey: readFileSync(sb.clientKey),
-    })
+    conn = await connectNode(sb)
   })
   afterAll(async () => {
     conn?.close()

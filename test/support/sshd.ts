@@ -142,6 +142,25 @@ export interface Sandbox {
   stop(): Promise<void>
 }
 
+/**
+ * An SshConnection to a sandbox node (the first by default) as `user` (root by default) with the key every node
+ * authorizes; `knownHostsFile` defaults to a fresh one (the host key is trusted on first use). ssh2 loads only here.
+ */
+export async function connectNode(
+  sb: Sandbox,
+  node: SandboxNode = sb.nodes[0]!,
+  o: {user?: string; knownHostsFile?: string} = {},
+): Promise<import('../../src/lib/ssh/index.js').SshConnection> {
+  const {SshConnection} = await import('../../src/lib/ssh/index.js')
+  return SshConnection.connect({
+    host: node.ip,
+    port: node.port,
+    user: o.user ?? 'root',
+    knownHostsFile: o.knownHostsFile ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'obsctl-known-')), 'known_hosts'),
+    privateKey: readFileSync(sb.clientKey),
+  })
+}
+
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
 }
