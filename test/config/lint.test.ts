@@ -20,6 +20,20 @@ function lineOf(text: string, needle: string): number {
   return i + 1
 }
 
+/** One duplicate finding `id`, an error at `second`'s line naming it and the entry it repeats (`also`). */
+function expectOneDuplicate(text: string, id: string, at: string, second: string, also: string, first: string): void {
+  const found = lint(text).findings.filter((x) => x.id === id)
+  expect(found, `${first} / ${second}`).toEqual([
+    expect.objectContaining({
+      severity: 'error',
+      path: at,
+      location: expect.stringMatching(new RegExp(`^${FILE}:${lineOf(text, second)}:`)),
+      message: expect.stringContaining(`(also ${also})`),
+    }),
+  ])
+  expect(found[0]!.message).toContain(second)
+}
+
 /** A text edit, only for what a field edit cannot make (broken YAML, a field removed, nodes inserted in place). */
 function textEdit(from: string, to: string, text = EXAMPLE): string {
   if (!text.includes(from)) throw new Error(`example has no ${JSON.stringify(from)}`)
@@ -184,16 +198,7 @@ describe('config: each reference-runbook mistake is found with file:line', () =>
         'clusters.cluster-02.nodes[0].host': second,
         'clusters.cluster-02.nodes[0].name': 'edge-1',
       })
-      const found = lint(text).findings.filter((x) => x.id === 'unique-node address')
-      expect(found, `${first} / ${second}`).toEqual([
-        expect.objectContaining({
-          severity: 'error',
-          path: 'clusters[1].nodes[0].host',
-          location: expect.stringMatching(new RegExp(`^${FILE}:${lineOf(text, second)}:`)),
-          message: expect.stringContaining('(also clusters[0].nodes[0] (cluster-01))'),
-        }),
-      ])
-      expect(found[0]!.message).toContain(second)
+      expectOneDuplicate(text, 'unique-node address', 'clusters[1].nodes[0].host', second, 'clusters[0].nodes[0] (cluster-01)', first)
     }
     // the same host on another SSH port is another machine (a forwarded port): not a duplicate
     const ports = exampleInventory({
@@ -211,16 +216,7 @@ describe('config: each reference-runbook mistake is found with file:line', () =>
       ['https://api.lab:443', 'https://api.lab:0443/'],
     ]) {
       const text = exampleInventory({'clusters.cluster-01.apiServer': first, 'clusters.cluster-02.apiServer': second})
-      const found = lint(text).findings.filter((x) => x.id === 'unique-API server')
-      expect(found, `${first} / ${second}`).toEqual([
-        expect.objectContaining({
-          severity: 'error',
-          path: 'clusters[1].apiServer',
-          location: expect.stringMatching(new RegExp(`^${FILE}:${lineOf(text, second)}:`)),
-          message: expect.stringContaining('(also clusters[0] (cluster-01))'),
-        }),
-      ])
-      expect(found[0]!.message).toContain(second)
+      expectOneDuplicate(text, 'unique-API server', 'clusters[1].apiServer', second, 'clusters[0] (cluster-01)', first)
     }
     // another port is another API server
     const ports = exampleInventory({'clusters.cluster-01.apiServer': 'https://api.lab:6443', 'clusters.cluster-02.apiServer': 'https://API.lab:7443'})
