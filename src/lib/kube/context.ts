@@ -5,7 +5,7 @@
  * (exit 2), naming the contexts that are there.
  */
 import path from 'node:path'
-import {yaml} from '../lazy-deps.js'
+import {yamlOrUndefined} from '../yaml-lenient.js'
 import type {LoadedInventory} from '../config/load.js'
 import {findCluster} from '../config/model.js'
 import {dnsSubdomainError} from '../config/validators.js'
@@ -20,12 +20,9 @@ export function kubeconfigContexts(kubeconfig?: string): {files: string[]; conte
   for (const f of files) {
     const text = readKubeconfigFile(f)
     if (!text?.trim()) continue
-    try {
-      const o = yaml().parse(text) as unknown
-      if (o && typeof o === 'object') objs.push(o as Obj)
-    } catch {
-      // a file that is not YAML: the connection reports it with the file's name
-    }
+    // a file that is not YAML: the connection reports it with the file's name
+    const o = yamlOrUndefined(text)
+    if (o && typeof o === 'object') objs.push(o as Obj)
   }
   const contexts = (mergedView(objs).contexts as Obj[]).map((c) => String(c.name))
   return {files, contexts}

@@ -15,7 +15,7 @@ import {LEFTOVER_FUNCTIONS, RUN_MARKER, SWEEP_ROOT, WORK_DIR, leftoversOf, type 
 import type {EtcdSnapshotMeta} from './backup-store.js'
 import {rootStep} from '../nodes/lock.js'
 import {pollMs} from '../poll.js'
-import {yaml} from '../lazy-deps.js'
+import {yamlOrUndefined} from '../yaml-lenient.js'
 
 /** kubeadm's etcd client credentials on a control-plane node (the health check's client certificate) */
 export const ETCD_TLS =
@@ -231,13 +231,7 @@ export async function etcdMember(conn: SshConnection, signal?: AbortSignal): Pro
 
 /** The command and args of the etcd container (else the first) of a static pod manifest; none when it is no such YAML. */
 function containerArgs(text: string): string[] {
-  let doc: unknown
-  try {
-    doc = yaml().parse(text)
-  } catch {
-    return []
-  }
-  const containers = (doc as {spec?: {containers?: unknown}} | null)?.spec?.containers
+  const containers = (yamlOrUndefined(text) as {spec?: {containers?: unknown}} | null)?.spec?.containers
   if (!Array.isArray(containers)) return []
   const c = (containers.find((x) => (x as {name?: unknown})?.name === 'etcd') ?? containers[0]) as {command?: unknown; args?: unknown} | undefined
   return [c?.command, c?.args].flatMap((l) => (Array.isArray(l) ? l.filter((a): a is string => typeof a === 'string') : []))

@@ -7,7 +7,7 @@
  * reads the same way). With one file (--kubeconfig, or one path) this is planMerge on that file.
  */
 import path from 'node:path'
-import {yaml} from '../../lazy-deps.js'
+import {yamlOrUndefined} from '../../yaml-lenient.js'
 import {kubeconfigCreateFile} from '../../platform/kube.js'
 import {SECTIONS, readKubeconfigFile, type KubeconfigEntries, type Obj, type SectionKey} from './parse.js'
 import {planMerge, type MergePlan, type PlanMergeOptions} from './plan.js'
@@ -15,12 +15,8 @@ import {planMerge, type MergePlan, type PlanMergeOptions} from './plan.js'
 /** Each file's kubeconfig object ({} when missing, empty or not YAML: planMerge reports the last). */
 function objectOf(text: string | undefined): Obj {
   if (!text?.trim()) return {}
-  try {
-    const o = yaml().parse(text) as unknown
-    return o && typeof o === 'object' ? (o as Obj) : {}
-  } catch {
-    return {}
-  }
+  const o = yamlOrUndefined(text)
+  return o && typeof o === 'object' ? (o as Obj) : {}
 }
 
 const named = (o: Obj, s: SectionKey, name: string) => Array.isArray(o[s]) && (o[s] as Obj[]).some((x) => x && x.name === name)

@@ -8,7 +8,7 @@ import {unifiedDiff} from '../../diff.js'
 import {lockPathFor, withFileLocks} from '../../file-lock.js'
 import {writeFileAtomic} from '../../fs.js'
 import {kubeconfigCreateFile} from '../../platform/kube.js'
-import {yaml} from '../../lazy-deps.js'
+import {yamlOrUndefined} from '../../yaml-lenient.js'
 import {KUBECONFIG_MODE} from './parse.js'
 import {conflictError, type MergePlan} from './plan.js'
 
@@ -157,12 +157,8 @@ export function maskKubeconfig(text: string): string {
 
 /** The string values of every users[].user (not the public ones), as they appear in the text (also JSON-escaped). */
 function userValues(text: string): string[] {
-  let doc: unknown
-  try {
-    doc = yaml().parse(text)
-  } catch {
-    return []
-  }
+  const doc = yamlOrUndefined(text)
+  if (doc === undefined) return []
   const out = new Set<string>()
   const walk = (x: unknown, key: string): void => {
     if (typeof x === 'string') {
