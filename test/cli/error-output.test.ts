@@ -7,7 +7,7 @@ import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
-import {BIN, ROOT, obsctl, requireBuild, runProcess, tmpDir} from './helpers.js'
+import {BIN, ROOT, exampleDir, obsctl, requireBuild, runProcess, tmpDir} from './helpers.js'
 
 let dir: string
 
@@ -60,10 +60,9 @@ describe('error output', () => {
 
 describe('an error quotes no credential the user typed', () => {
   let clean: string
-  beforeAll(() => {
+  beforeAll(async () => {
     requireBuild()
-    clean = tmpDir('obsctl-error-secret-')
-    writeFileSync(path.join(clean, 'obsctl.yaml'), renderInventoryYaml(EXAMPLE_ANSWERS))
+    clean = await exampleDir('obsctl-error-secret-')
   })
   afterAll(() => {
     if (clean) rmSync(clean, {recursive: true, force: true})

@@ -7,8 +7,7 @@ import {spawn} from 'node:child_process'
 import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
-import {BIN, obsctl, requireBuild, tmpDir} from './helpers.js'
+import {BIN, exampleDir, obsctl, requireBuild} from './helpers.js'
 
 let dir: string
 
@@ -43,10 +42,9 @@ function atTerminal(args: string[], question: string, keys: string): Promise<{co
 }
 
 describe('exit codes at a terminal', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     requireBuild()
-    dir = tmpDir('obsctl-exit-codes-')
-    writeFileSync(path.join(dir, 'obsctl.yaml'), renderInventoryYaml(EXAMPLE_ANSWERS))
+    dir = await exampleDir('obsctl-exit-codes-')
   })
   afterAll(() => {
     if (dir) rmSync(dir, {recursive: true, force: true})
@@ -93,10 +91,9 @@ describe('exit codes at a terminal', () => {
 
 describe('SIGTERM (a service manager, a CI runner, kill) in a command without a run of its own', () => {
   let dir2: string
-  beforeAll(() => {
+  beforeAll(async () => {
     requireBuild()
-    dir2 = tmpDir('obsctl-sigterm-')
-    writeFileSync(path.join(dir2, 'obsctl.yaml'), renderInventoryYaml(EXAMPLE_ANSWERS))
+    dir2 = await exampleDir('obsctl-sigterm-')
     // every check through an API server on a closed loopback port: it fails and is retried until stopped
     writeFileSync(
       path.join(dir2, 'closed.kubeconfig'),

@@ -124,6 +124,15 @@ export function tmpDir(prefix = 'obsctl-cli-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix))
 }
 
+/** A new temporary folder holding the example inventory (`obsctl init --example`'s) as obsctl.yaml. */
+export async function exampleDir(prefix: string): Promise<string> {
+  // loaded here, not at the top: most files that import these helpers never read an inventory
+  const {EXAMPLE_ANSWERS, renderInventoryYaml} = await import('../../src/lib/config/index.js')
+  const dir = tmpDir(prefix)
+  writeFileSync(path.join(dir, 'obsctl.yaml'), renderInventoryYaml(EXAMPLE_ANSWERS))
+  return dir
+}
+
 export function requireBuild(): void {
   if (!existsSync(path.join(ROOT, 'oclif.manifest.json')) || !existsSync(path.join(ROOT, 'dist/commands'))) {
     throw new Error('the CLI is not built: run `npm run build` first (npm test does)')
