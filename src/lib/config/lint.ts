@@ -655,7 +655,7 @@ function lintNetworks(p: LoadedInventory['platform'], add: AddFinding): void {
     } catch {
       return
     }
-    const a = addressRange(host.replace(/^\[|\]$/g, ''))
+    const a = addressRange(host)
     if (!a) return
     for (const [name, net] of [
       ['podCidr', pod],

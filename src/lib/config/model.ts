@@ -3,7 +3,7 @@ import path from 'node:path'
 import {inputError, type ObsctlError} from '../errors.js'
 import type {Cluster, ClusterNode, Platform} from './schema.js'
 import {sshLogin} from '../ssh-login.js'
-import {parseIp} from './validators.js'
+import {bareHost, parseIp} from './validators.js'
 
 /** The Kubernetes version a cluster runs (and its new nodes get): its own while it differs, else versions.kubernetes. */
 export function clusterKubernetes(p: Platform, c: Cluster): string {
@@ -119,7 +119,7 @@ export const INGRESS_SERVICES = ['argocd', 'grafana', 'opensearch', 'opensearch-
  */
 export function ingressHost(p: Platform, c: Cluster, service: string): string {
   const h = new URL(serviceUrl(p, c, service)).hostname
-  return parseIp(h.replace(/^\[(.*)\]$/, '$1')) ? serviceHost(p, c, service) : h
+  return parseIp(bareHost(h)) ? serviceHost(p, c, service) : h
 }
 
 /** The kubeconfig context of a cluster: the inventory's clusters[].context, else `<name>-context`. */
@@ -163,7 +163,7 @@ export function argocdHA(p: Platform): boolean {
  * (adding the brackets itself), and kubeadm's certSANs. Next to a port it needs them again (urlHost).
  */
 export function apiServerHost(c: Cluster): string {
-  return new URL(c.apiServer).hostname.replace(/^\[(.*)\]$/, '$1')
+  return bareHost(new URL(c.apiServer).hostname)
 }
 
 /** API server port of a cluster: its URL's (the inventory check asks for one; kubeadm's bindPort, which the install sets to it on every control plane). */

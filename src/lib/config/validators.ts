@@ -155,7 +155,7 @@ export function hostKey(host: string): string {
 export function urlKey(url: string): string {
   try {
     const u = new URL(url)
-    return `${u.protocol}//${urlHost(hostKey(u.hostname.replace(/^\[(.*)\]$/, '$1')))}${u.port ? `:${u.port}` : ''}${u.pathname.replace(/\/$/, '')}`
+    return `${u.protocol}//${urlHost(hostKey(bareHost(u.hostname)))}${u.port ? `:${u.port}` : ''}${u.pathname.replace(/\/$/, '')}`
   } catch {
     return url
   }
@@ -419,7 +419,7 @@ export function httpUrlError(text: string, credentialFix: string): string | unde
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return `"${redactUrl(text)}": expected an http:// or https:// URL, not ${u.protocol}`
   if (u.username || u.password) return `the URL carries a credential (user:password@ before the host); credentials never go in the inventory: ${credentialFix}`
-  const host = u.hostname.replace(/^\[|\]$/g, '')
+  const host = bareHost(u.hostname)
   const hostProblem = hostError(host)
   if (hostProblem) return `"${redactUrl(text)}": ${hostProblem}`
   return undefined
@@ -456,6 +456,9 @@ export function apiServerUrlError(text: string): string | undefined {
 
 /** A host as a URL names it: an IPv6 address in brackets (https://[fd00::1]:6443), anything else as it is. */
 export const urlHost = (host: string) => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host)
+
+/** A host standing alone (a URL's hostname without an IPv6 address's brackets: fd00::1), the inverse of urlHost. */
+export const bareHost = (host: string) => host.replace(/^\[(.*)\]$/, '$1')
 
 /** A character of a refused value, named so a user can find it (`a newline`, `the character "%"`). */
 function named(ch: string): string {

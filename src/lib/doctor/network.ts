@@ -9,7 +9,7 @@ import https from 'node:https'
 import net from 'node:net'
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, serviceUrl} from '../config/model.js'
-import {isGitUrl, scpLikeRemote} from '../config/validators.js'
+import {bareHost, isGitUrl, scpLikeRemote} from '../config/validators.js'
 import {errorMessage, isObsctlError} from '../errors.js'
 import {fail, pass, warn, type Finding} from '../checks/model.js'
 import {SERVICE_KEYS} from '../platform/catalogue.js'
@@ -27,8 +27,6 @@ export interface Endpoint {
   optional?: boolean
   url?: string
 }
-
-const bareHost = (h: string) => h.replace(/^\[|\]$/g, '')
 
 function urlEndpoint(text: string, what: string, optional = false): Endpoint | undefined {
   try {

@@ -25,7 +25,7 @@ import {fluentBitDelivery, sizeOf, type ComponentSize} from '../config/sizing.js
 import {ISM_POLICY_ID, LEGACY_ISM_POLICY_ID, LOG_INDEX_PATTERN, OPENSEARCH_NODE_POOLS, SNAPSHOT_POLICY, SNAPSHOT_REPOSITORY} from '../platform/catalogue.js'
 import {CILIUM_L2_POLICY, CILIUM_LB_POOL, ciliumValuesYaml} from '../config/cilium.js'
 import {durationDays, memoryBytes} from '../config/units.js'
-import {urlHost} from '../config/validators.js'
+import {bareHost, urlHost} from '../config/validators.js'
 import {sha256} from '../hash.js'
 import {IN_CLUSTER_SERVER, clusterSecretName} from '../argocd/cluster-secret.js'
 
@@ -87,7 +87,7 @@ export function lbBlocks(c: Cluster): {cidr?: string; start?: string; stop?: str
  */
 function hostPort(url: string): {host: string; port: number} {
   const u = new URL(url)
-  return {host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80}
+  return {host: bareHost(u.hostname), port: u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80}
 }
 
 // the log index pattern and the ISM / snapshot policy names are platform facts (lib/platform/catalogue.ts)

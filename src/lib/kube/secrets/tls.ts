@@ -5,6 +5,7 @@
 import {type LoadedInventory} from '../../config/load.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from '../../config/model.js'
 import type {Platform} from '../../config/schema.js'
+import {bareHost} from '../../config/validators.js'
 import {SERVICES} from '../../platform/catalogue.js'
 import type {Kube} from '../../platform/kube.js'
 import {decoded, isManaged, type SecretObject, type TlsMaterial, type TlsResolution} from './shared.js'
@@ -25,7 +26,7 @@ export interface TlsSecretSpec {
 
 /** The host part of a URL (IPv6 without brackets). */
 function urlHost(url: string): string {
-  return new URL(url).hostname.replace(/^\[(.*)\]$/, '$1')
+  return bareHost(new URL(url).hostname)
 }
 
 /**
