@@ -321,21 +321,21 @@ export function formatAlertsList(r: AlertsListResult): string {
   return out.join('\n')
 }
 
-export function formatSilence(r: SilenceResult): string {
+/** The first line of a silence's report: what was (or would be) done with it. */
+function silenceHead(r: SilenceResult): string {
   const what = `${r.matchers.join(' ')} until ${r.endsAt} (by ${r.createdBy}: ${r.comment})`
-  const lines = [
-    r.action === 'unchanged'
-      ? r.dryRun
-        ? `Silence ${r.id} is already active: ${what}; nothing would change`
-        : `Silence ${r.id} already active: ${what}; nothing changed`
-      : r.action === 'extended'
-        ? r.dryRun
-          ? `Would extend silence ${r.id} (it ends at ${r.previous?.endsAt}): ${what}`
-          : `Silence ${r.id} extended: ${what} (it ended at ${r.previous?.endsAt}${r.previous && r.previous.id !== r.id ? `, as silence ${r.previous.id}, now expired` : ''})`
-        : r.dryRun
-          ? `Would create a silence: ${what}`
-          : `Silence ${r.id} ${r.state}: ${what}`,
-  ]
+  if (r.action === 'unchanged')
+    return r.dryRun ? `Silence ${r.id} is already active: ${what}; nothing would change` : `Silence ${r.id} already active: ${what}; nothing changed`
+  if (r.action === 'extended') {
+    if (r.dryRun) return `Would extend silence ${r.id} (it ends at ${r.previous?.endsAt}): ${what}`
+    const replaced = r.previous && r.previous.id !== r.id ? `, as silence ${r.previous.id}, now expired` : ''
+    return `Silence ${r.id} extended: ${what} (it ended at ${r.previous?.endsAt}${replaced})`
+  }
+  return r.dryRun ? `Would create a silence: ${what}` : `Silence ${r.id} ${r.state}: ${what}`
+}
+
+export function formatSilence(r: SilenceResult): string {
+  const lines = [silenceHead(r)]
   lines.push(
     r.matching.length
       ? `${r.dryRun && r.action !== 'unchanged' ? 'It would silence' : 'It silences'} ${r.matching.length} alert(s) firing now: ${r.matching.map((a) => `${a.alertname}${a.cluster ? `{cluster=${a.cluster}}` : ''}`).join(', ')}`
