@@ -59,10 +59,15 @@ export default defineConfig({
     // deadlines), and with two forks the cores were idle ~20% of the run (177 of 734 core-seconds); a third
     // fills that (73 idle) and the run is CPU-bound: vitest 367 s -> 319 s. Tests wait on conditions with
     // generous deadlines, never on time, so a busier machine only makes them slower (bench/stress-tests.sh)
-    poolOptions: {forks: {maxForks: 3, minForks: 1}},
+    // A fork runs file after file with the modules it loaded (test/support/file-isolation.ts: why, and what
+    // each file's end undoes). All three forks live to the end: with fewer kept, tinypool ends an idle one
+    // while vitest still talks to it ("Terminating worker thread", an unhandled rejection that fails the run)
+    isolate: false,
+    poolOptions: {forks: {maxForks: 3, minForks: 3}},
     sequence: {sequencer: LongestFirst},
     globalSetup: ['test/support/global-setup.ts'],
-    // bcrypt at cost 4 in the workers (the built CLI keeps its own costs): see the file
-    setupFiles: ['test/support/fast-bcrypt.ts'],
+    // each file leaves its fork as it found it; bcrypt at cost 4 in the workers (the built CLI keeps its own
+    // costs): see the files
+    setupFiles: ['test/support/file-isolation.ts', 'test/support/fast-bcrypt.ts'],
   },
 })
