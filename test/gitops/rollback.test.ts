@@ -381,6 +381,46 @@ describe('obsctl rollback', () => {
   })
 })
 
+describe('git.remote changed to another repository', () => {
+  it('the sync wait follows the new remote: what the working copy knew of the old one is dropped, not read as a rewritten branch', async () => {
+    ws = await workspace()
+    const set = await configSet(ws.inv(), 'retention.prometheus', '8h', {yes: true, sync: false})
+    const wc = (...a: string[]) => execFileSync('git', ['-C', ws!.gitops, ...a], {encoding: 'utf8'}).trim()
+    expect(wc('rev-parse', 'refs/remotes/origin/main')).toBe(set.commit!.sha)
+    // the platform moved to another server: a repository of its own history (pushed there by someone else)
+    const moved = path.join(ws.dir, 'moved.git')
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', moved])
+    const seed = mkdtempSync(path.join(tmpdir(), 'obsctl-moved-'))
+    try {
+      const g = (...a: string[]) =>
+        execFileSync('git', ['-C', seed, ...a], {
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            GIT_AUTHOR_NAME: 'Ada',
+            GIT_AUTHOR_EMAIL: 'ada@example.test',
+            GIT_COMMITTER_NAME: 'Ada',
+            GIT_COMMITTER_EMAIL: 'ada@example.test',
+          },
+        })
+      g('init', '-q', '-b', 'main')
+      writeFileSync(path.join(seed, 'README.md'), 'imported\n')
+      g('add', 'README.md')
+      g('commit', '-q', '-m', 'import')
+      g('push', '-q', moved, 'main')
+      const head = g('rev-parse', 'HEAD').trim()
+      writeFileSync(ws.file, readFileSync(ws.file, 'utf8').replace(ws.remote, moved))
+      // before: origin followed git.remote but refs/remotes/origin/main still held the old repository's head, which the
+      // new one does not contain: PUSHED_COMMIT_GONE, "the branch was rewritten"
+      expect((await pushedRevision(ws.inv())).revision).toBe(head)
+      expect(wc('remote', 'get-url', 'origin')).toBe(moved)
+      expect(wc('for-each-ref', 'refs/remotes/origin/')).toBe('')
+    } finally {
+      rmSync(seed, {recursive: true, force: true})
+    }
+  })
+})
+
 /** rollback's own CONCURRENT_EDIT: exit 1, HEAD of the working copy named as moved from FROM to TO, nothing reverted */
 function expectConcurrentEdit(r: CliResult, gitops: string, from: string, to: string): void {
   expect(r.status, r.stdout + r.stderr).toBe(1)

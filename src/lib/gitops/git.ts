@@ -162,13 +162,21 @@ export async function ensureRepo(dir: string, remote: string, branch: string, in
  * Point the working copy's `origin` at git.remote as remoteLocation resolves it: the repository the drift check and
  * the sync wait read. A relative local path goes in absolute, since git would take a relative one from the working
  * copy (git.dir), not from the inventory's folder — an earlier obsctl wrote it so, and that origin is set right here.
- * The inventory's git.remote is the truth: a changed remote is followed, not pushed past.
+ * The inventory's git.remote is the truth: a changed remote is followed, not pushed past, and the remote-tracking
+ * refs of the old one are dropped.
  */
 export async function ensureOrigin(dir: string, remote: string, inventoryDir: string): Promise<void> {
   const url = remoteLocation(remote, inventoryDir)
   const cur = await git(dir, ['remote', 'get-url', 'origin'])
   if (cur.exitCode !== 0) await must(dir, ['remote', 'add', 'origin', url], 'git remote add')
-  else if (cur.stdout.trim() !== url) await must(dir, ['remote', 'set-url', 'origin', url], 'git remote set-url')
+  else if (cur.stdout.trim() !== url) {
+    await must(dir, ['remote', 'set-url', 'origin', url], 'git remote set-url')
+    // what this copy knew of the old origin (refs/remotes/origin/*: the head it last pushed or fetched) is not the new
+    // one's: the sync wait would read a head another repository lacks as a rewritten branch. Dropped; the next
+    // push or fetch writes them from the new remote (a relative path made absolute loses them once, harmlessly)
+    const refs = await must(dir, ['for-each-ref', '--format=%(refname)', 'refs/remotes/origin/'], 'git for-each-ref')
+    for (const ref of refs.split('\n').filter(Boolean)) await must(dir, ['update-ref', '-d', ref], 'git update-ref -d')
+  }
 }
 
 /** Identity for obsctl's commits when the user has none configured (CI, fresh machines). */
