@@ -295,6 +295,32 @@ describe('config: each reference-runbook mistake is found with file:line', () =>
   })
 })
 
+describe('config: the Ingress hosts the domain makes', () => {
+  /** a domain of `n` characters: labels of 63, the last shorter */
+  const domainOf = (n: number) => {
+    const labels: string[] = []
+    for (let left = n; left > 0; left -= 64) labels.push('a'.repeat(Math.min(63, left)))
+    return labels.join('.').slice(0, n).replace(/\.$/, 'b')
+  }
+  const withDomain = (d: string) => textEdit('domain: miribit.lab ', `domain: ${d} `)
+  it('over 253 characters (opensearch-dashboards.k8s-cluster-01.<domain>): an error at domain, naming the host and the longest domain that fits', () => {
+    const fits = domainOf(216)
+    expect(fits).toHaveLength(216)
+    expect(lint(withDomain(fits)).findings.filter((f) => f.id === 'ingress-host-length')).toEqual([])
+    const text = withDomain(domainOf(217))
+    const found = lint(text).findings.filter((f) => f.id === 'ingress-host-length')
+    expect(found).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        path: 'domain',
+        location: `${FILE}:${lineOf(text, 'domain: ')}:9`,
+        message: `the Ingress host opensearch-dashboards.k8s-cluster-01.${domainOf(217)} would be 254 characters; Kubernetes takes at most 253 (a DNS subdomain), so that Application would never sync`,
+        fix: 'a domain of at most 216 characters, or endpoints.opensearch-dashboards naming a shorter host',
+      }),
+    ])
+  })
+})
+
 describe('config: CLI exit codes and output', () => {
   let dir: string
   beforeAll(async () => {

@@ -10,7 +10,18 @@
 import type {FieldPath, LoadedInventory, Position} from './load.js'
 import {formatPath} from './load.js'
 import {derivedJson, fileEntryName} from '../derived-cache.js'
-import {apiServerHost, argocdHA, centralCluster, edgePrometheusName, kubeContextName, metricsMode, nodeName} from './model.js'
+import {
+  apiServerHost,
+  argocdHA,
+  centralCluster,
+  edgePrometheusName,
+  ingressHost,
+  INGRESS_SERVICES,
+  kubeContextName,
+  metricsMode,
+  nodeName,
+  serviceHost,
+} from './model.js'
 import {lintAlerting, receiverSecrets} from './alerting.js'
 import {capacity, FIXED_REPLICAS, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
 import {durationSeconds} from './units.js'
@@ -155,6 +166,23 @@ function inventoryLint(inv: LoadedInventory, opts: LintOptions): {findings: Find
       `more than one central cluster (${centrals.map((j) => p.clusters[j]!.name).join(', ')})`,
       'keep exactly one role: central; make the others role: edge',
     )
+
+  // the central cluster's Ingress hosts (<service>.k8s-cluster-<id>.<domain>, where no endpoint names a DNS host) are
+  // DNS subdomains: Kubernetes refuses an Ingress whose host is over 253 characters, and that Application never syncs
+  const central = p.clusters.find((c) => c.role === 'central')
+  if (central) {
+    const [longest] = INGRESS_SERVICES.map((service) => ({service, host: ingressHost(p, central, service)}))
+      .filter((x) => x.host === serviceHost(p, central, x.service) && x.host.length > 253)
+      .sort((a, b) => b.host.length - a.host.length)
+    if (longest)
+      add(
+        'ingress-host-length',
+        'error',
+        ['domain'],
+        `the Ingress host ${longest.host} would be ${longest.host.length} characters; Kubernetes takes at most 253 (a DNS subdomain), so that Application would never sync`,
+        `a domain of at most ${p.domain.length - (longest.host.length - 253)} characters, or endpoints.${longest.service} naming a shorter host`,
+      )
+  }
 
   // uniqueness
   // `shown`: the entry as written, when the key is a normal form of it
