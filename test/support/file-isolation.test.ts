@@ -13,7 +13,6 @@ import {snapshotProcess} from './process-snapshot.js'
 describe('one worker, many files', () => {
   it('the config runs files in shared forks, with the restoring setup file first', () => {
     expect(config.test?.isolate).toBe(false)
-    expect(config.test?.setupFiles).toEqual(expect.arrayContaining(['test/support/file-isolation.ts']))
     expect((config.test?.setupFiles as string[])[0]).toBe('test/support/file-isolation.ts')
     // all forks live to the end (see the config)
     expect(config.test?.poolOptions?.forks?.minForks).toBe(config.test?.poolOptions?.forks?.maxForks)
