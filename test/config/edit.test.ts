@@ -15,6 +15,8 @@ import {
   setInventoryValue,
 } from '../../src/lib/config/index.js'
 import {ObsctlError} from '../../src/lib/errors.js'
+import {sameSettings} from '../../src/lib/fleet/add.js'
+import {addCluster} from '../../src/lib/flows/cluster-add-run.js'
 
 function example(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-edit-'))
@@ -65,6 +67,39 @@ describe('inventory edits keep comments and order', () => {
     await removeClusterFromInventory(loadInventory(file), 'cluster-05')
     expect(readFileSync(file, 'utf8')).toBe(before)
     await expect(removeClusterFromInventory(loadInventory(file), 'cluster-01')).rejects.toMatchObject({exitCode: 2})
+  })
+})
+
+describe('cluster add names its nodes (--node-name, in --host order)', () => {
+  it('an IPv6 host without a name is refused naming the flag that fixes it; with one, the node has that name; a rerun compares it', async () => {
+    const file = example()
+    const before = readFileSync(file, 'utf8')
+    const n = {name: 'cluster-07', role: 'edge' as const, hosts: ['fd00::7', '127.0.1.8'], cpu: '4', memory: '16Gi'}
+    const e = await addClusterToInventory(loadInventory(file), n).then(
+      () => undefined,
+      (error: unknown) => error as ObsctlError,
+    )
+    expect(e?.exitCode).toBe(2)
+    expect(e?.message).toContain('--host fd00::7 (name that node with --node-name, in --host order)')
+    expect(readFileSync(file, 'utf8')).toBe(before)
+
+    await addClusterToInventory(loadInventory(file), {...n, names: ['cluster-07-cp']})
+    const c7 = loadInventory(file).platform.clusters.find((c) => c.name === 'cluster-07')!
+    expect(c7.nodes.map((x) => [x.host, x.name])).toEqual([
+      ['fd00::7', 'cluster-07-cp'],
+      ['127.0.1.8', undefined],
+    ])
+    expect(c7.apiServer).toBe('https://[fd00::7]:6443')
+    expect(sameSettings(c7, {...n, names: ['cluster-07-cp']})).toEqual([])
+    expect(sameSettings(c7, {...n, names: ['cluster-07-a']})).toEqual(['fd00::7 name cluster-07-cp ≠ cluster-07-a'])
+    // more names than hosts: bad flags, before anything is read or written
+    const after = readFileSync(file, 'utf8')
+    await expect(addCluster(loadInventory(file), {cluster: {...n, name: 'cluster-08', names: ['a', 'b', 'c']}, dryRun: true})).rejects.toMatchObject({
+      code: 'BAD_FLAGS',
+      exitCode: 2,
+      message: '--node-name given 3 times for 2 --host: each names the --host at its position',
+    })
+    expect(readFileSync(file, 'utf8')).toBe(after)
   })
 })
 

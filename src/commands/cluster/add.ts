@@ -15,10 +15,12 @@ export default class ClusterAdd extends BaseCommand {
     '<%= config.bin %> cluster add cluster-05 --host 192.168.101.199 --dry-run',
     '<%= config.bin %> cluster add cluster-05 --host 192.168.101.199 --metrics agent --yes',
     '<%= config.bin %> cluster add cluster-06 --host 10.0.0.5 --host 10.0.0.6 --user ubuntu --cpu 8 --memory 32Gi --yes',
+    '<%= config.bin %> cluster add cluster-07 --host fd00::7 --node-name cluster-07-cp --dry-run',
   ]
   static override args = {name: Args.string({description: 'Cluster name, e.g. cluster-05.', required: true})}
   static override flags = {
     host: Flags.string({summary: 'Node address (repeatable; the first is the control plane).', required: true, multiple: true}),
+    'node-name': Flags.string({summary: 'Kubernetes node name of the --host at the same position (repeatable; default: the host).', multiple: true}),
     role: Flags.string({summary: 'Cluster role.', options: ['edge'], default: 'edge'}),
     metrics: Flags.string({summary: 'How central gets its metrics.', options: ['remote-scrape', 'agent'], default: 'remote-scrape'}),
     user: Flags.string({summary: 'SSH user of its nodes (default: ssh.user).'}),
@@ -44,6 +46,7 @@ export default class ClusterAdd extends BaseCommand {
         role: flags.role as 'edge',
         metrics: flags.metrics as 'remote-scrape' | 'agent',
         hosts: flags.host,
+        names: flags['node-name'],
         user: flags.user,
         port: flags.port,
         cpu: flags.cpu,

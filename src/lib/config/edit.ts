@@ -19,7 +19,7 @@ import {
   type LoadedInventory,
 } from './load.js'
 import {lintInventory, type LintReport} from './lint.js'
-import {urlHost} from './validators.js'
+import {dnsSubdomainError, urlHost} from './validators.js'
 
 export interface EditResult {
   file: string
@@ -618,6 +618,8 @@ export interface NewCluster {
   role: 'central' | 'edge'
   metrics?: 'remote-scrape' | 'agent'
   hosts: string[]
+  /** Kubernetes node names, by position with hosts (a host without one is named by its host) */
+  names?: string[]
   user?: string
   port?: number
   cpu: string
@@ -643,6 +645,7 @@ export async function addClusterToInventory(
   entry.apiServer = c.apiServer ?? `https://${urlHost(c.hosts[0]!)}:6443`
   entry.nodes = c.hosts.map((host, i) => {
     const n: Record<string, unknown> = {host}
+    if (c.names?.[i]) n.name = c.names[i]
     if (c.port) n.port = c.port
     if (c.user) n.user = c.user
     n.roles = i === 0 ? ['control-plane', 'worker'] : ['worker']
@@ -673,6 +676,10 @@ export async function addClusterToInventory(
     const f = p[2]
     if (f === 'nodes' && typeof p[3] === 'number') {
       const leaf = p[4]
+      if (leaf === 'name') return `--node-name ${c.names?.[p[3]] ?? ''}`.trim()
+      // a host that is no node name (an IPv6 address, an upper-case name): the finding asks for a name
+      if (leaf === 'host' && !c.names?.[p[3]] && dnsSubdomainError(c.hosts[p[3]] ?? '') !== undefined)
+        return `--host ${c.hosts[p[3]] ?? ''} (name that node with --node-name, in --host order)`
       if (leaf === 'host' || leaf === undefined) return `--host ${c.hosts[p[3]] ?? ''}`.trim()
       if (leaf === 'port') return `--port ${c.port}`
       if (leaf === 'user') return `--user ${c.user}`

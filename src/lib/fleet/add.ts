@@ -15,7 +15,9 @@ export function sameSettings(c: Cluster, n: NewCluster): string[] {
   const hosts = c.nodes.map((x) => x.host)
   if (hosts.join(',') !== n.hosts.join(',')) diffs.push(`hosts ${hosts.join(',')} ≠ ${n.hosts.join(',')}`)
   if (n.apiServer && c.apiServer !== n.apiServer) diffs.push(`apiServer ${c.apiServer} ≠ ${n.apiServer}`)
-  c.nodes.forEach((x) => {
+  c.nodes.forEach((x, i) => {
+    const name = n.names?.[i]
+    if (name && x.name !== name) diffs.push(`${x.host} name ${x.name ?? '(its host)'} ≠ ${name}`)
     if (n.user && x.user !== n.user) diffs.push(`${x.host} user ${x.user ?? '(default)'} ≠ ${n.user}`)
     if (n.port && x.port !== n.port) diffs.push(`${x.host} port ${x.port ?? '(default)'} ≠ ${n.port}`)
     if (String(x.cpu) !== String(n.cpu)) diffs.push(`${x.host} cpu ${x.cpu} ≠ ${n.cpu}`)

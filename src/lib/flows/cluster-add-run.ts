@@ -83,6 +83,12 @@ export async function addCluster(inv: LoadedInventory, o: AddOptions): Promise<A
     throw inputError(`cluster name ${n.name} is not a DNS label`, ['lowercase letters, digits and -, e.g. cluster-05'], 'BAD_NAME')
   if (n.hosts.length === 0)
     throw inputError('cluster add needs at least one --host', ['e.g. obsctl cluster add cluster-05 --host 192.168.101.199'], 'BAD_FLAGS')
+  if ((n.names?.length ?? 0) > n.hosts.length)
+    throw inputError(
+      `--node-name given ${n.names!.length} times for ${n.hosts.length} --host: each names the --host at its position`,
+      ['e.g. obsctl cluster add cluster-07 --host fd00::7 --node-name cluster-07-cp --host fd00::8 --node-name cluster-07-w1'],
+      'BAD_FLAGS',
+    )
   const existing = inv.platform.clusters.find((c) => c.name === n.name)
   const result: AddResult = {
     cluster: n.name,
