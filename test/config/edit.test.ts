@@ -82,6 +82,17 @@ describe('cluster add names its nodes (--node-name, in --host order)', () => {
     expect(e?.exitCode).toBe(2)
     expect(e?.message).toContain('--host fd00::7 (name that node with --node-name, in --host order)')
     expect(readFileSync(file, 'utf8')).toBe(before)
+    // an upper-case name is a host, not a node name; a host that is neither is refused as a host, without the hint
+    const refused = async (host: string) =>
+      (await addClusterToInventory(loadInventory(file), {...n, hosts: [host]}).then(
+        () => '',
+        (error: unknown) => (error as Error).message,
+      )) as string
+    expect(await refused('Node-7.lab')).toContain('--host Node-7.lab (name that node with --node-name, in --host order)')
+    const bad = await refused('bad_host!')
+    expect(bad).toMatch(/^--host bad_host! clusters\[4\]\.nodes\[0\]\.host: /m)
+    expect(bad).not.toContain('--node-name')
+    expect(readFileSync(file, 'utf8')).toBe(before)
 
     await addClusterToInventory(loadInventory(file), {...n, names: ['cluster-07-cp']})
     const c7 = loadInventory(file).platform.clusters.find((c) => c.name === 'cluster-07')!

@@ -678,8 +678,9 @@ export async function addClusterToInventory(
       const leaf = p[4]
       if (leaf === 'name') return `--node-name ${c.names?.[p[3]] ?? ''}`.trim()
       // a host that is no node name (an IPv6 address, an upper-case name): the finding asks for a name
-      if (leaf === 'host' && !c.names?.[p[3]] && dnsSubdomainError(c.hosts[p[3]] ?? '') !== undefined)
-        return `--host ${c.hosts[p[3]] ?? ''} (name that node with --node-name, in --host order)`
+      const host = c.hosts[p[3]] ?? ''
+      if (leaf === 'host' && !c.names?.[p[3]] && dnsSubdomainError(host) !== undefined && (host.includes(':') || !dnsSubdomainError(host.toLowerCase())))
+        return `--host ${host} (name that node with --node-name, in --host order)`
       if (leaf === 'host' || leaf === undefined) return `--host ${c.hosts[p[3]] ?? ''}`.trim()
       if (leaf === 'port') return `--port ${c.port}`
       if (leaf === 'user') return `--user ${c.user}`
