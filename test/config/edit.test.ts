@@ -17,6 +17,7 @@ import {
 import {ObsctlError} from '../../src/lib/errors.js'
 import {sameSettings} from '../../src/lib/fleet/add.js'
 import {addCluster} from '../../src/lib/flows/cluster-add-run.js'
+import {addNode} from '../../src/lib/flows/node-run.js'
 
 function example(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'obsctl-edit-'))
@@ -111,6 +112,18 @@ describe('cluster add names its nodes (--node-name, in --host order)', () => {
       message: '--node-name given 3 times for 2 --host: each names the --host at its position',
     })
     expect(readFileSync(file, 'utf8')).toBe(after)
+  })
+
+  it("node add: the same refusal names --name (one mechanism: the edit says which flag answers lint's node-name)", async () => {
+    const file = example()
+    const before = readFileSync(file, 'utf8')
+    const e = await addNode(loadInventory(file), {cluster: 'cluster-02', host: 'fd00::9', role: 'worker', dryRun: true}).then(
+      () => undefined,
+      (error: unknown) => error as ObsctlError,
+    )
+    expect(e?.exitCode).toBe(2)
+    expect(e?.message).toContain('--host "fd00::9" (name the node with --name) clusters[1].nodes[')
+    expect(readFileSync(file, 'utf8')).toBe(before)
   })
 })
 

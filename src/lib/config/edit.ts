@@ -19,7 +19,7 @@ import {
   type LoadedInventory,
 } from './load.js'
 import {lintInventory, type LintReport} from './lint.js'
-import {dnsSubdomainError, urlHost} from './validators.js'
+import {urlHost} from './validators.js'
 
 export interface EditResult {
   file: string
@@ -78,8 +78,11 @@ export interface EditOrigin {
   what: string
   /** the field the edit writes (its nearest existing ancestor gives the line) */
   at: FieldPath
-  /** the command-line flag (with its value) that produced a field of the edit, for fields not yet in the file */
-  flagOf?: (p: FieldPath) => string | undefined
+  /**
+   * the command-line flag (with its value) that produced a field of the edit, for fields not yet in the file;
+   * `finding`: the lint rule's id when the problem is a lint finding (a flag may answer it rather than give it)
+   */
+  flagOf?: (p: FieldPath, finding?: string) => string | undefined
 }
 
 /** `clusters[4].nodes[0].host` → ['clusters', 4, 'nodes', 0, 'host'] (the inverse of formatPath). */
@@ -93,10 +96,10 @@ function parseFormattedPath(text: string): FieldPath {
  * Where a problem of the edited text is, in the file as it is on disk (nothing was written): the field's
  * own line when it exists there, else the flag that gave it, else the line of the field being edited.
  */
-function editLocation(inv: LoadedInventory, origin: EditOrigin, path: string): string {
+function editLocation(inv: LoadedInventory, origin: EditOrigin, path: string, finding?: string): string {
   const fp = parseFormattedPath(path)
   if (fp.length > 0 && inv.doc.hasIn(fp)) return formatPosition(inv.positionOf(fp))
-  const flag = origin.flagOf?.(fp)
+  const flag = origin.flagOf?.(fp, finding)
   if (flag) return flag
   return formatPosition(inv.positionOf(origin.at))
 }
@@ -134,7 +137,7 @@ async function commit(inv: LoadedInventory, after: string, opts: {dryRun?: boole
     const edited = formatPath(origin.at)
     const already = errs.filter((f) => (before ? before.has(key(f)) : !underPath(f.path, edited)))
     const own = errs.filter((f) => !already.includes(f))
-    const line = (f: {path: string; message: string}) => `${editLocation(inv, origin, f.path)} ${f.path}: ${f.message}`
+    const line = (f: {id: string; path: string; message: string}) => `${editLocation(inv, origin, f.path, f.id)} ${f.path}: ${f.message}`
     throw inputError(
       editRefusal(inv.file, origin.what, edited, own.map(line), already.map(line)),
       [...new Set(errs.map((f) => f.fix)), ...(already.length > 0 ? [alreadyHint(inv.file, origin.what)] : [])],
@@ -671,16 +674,14 @@ export async function addClusterToInventory(
   const before = inv.text.slice(0, end).replace(/\n*$/, '\n')
   const after = `${before}${block}\n${inv.text.slice(end).replace(/^\n*/, '')}`
   const index = inv.platform.clusters.length
-  const flagOf = (p: FieldPath): string | undefined => {
+  const flagOf = (p: FieldPath, finding?: string): string | undefined => {
     if (p[0] !== 'clusters' || p[1] !== index) return undefined
     const f = p[2]
     if (f === 'nodes' && typeof p[3] === 'number') {
       const leaf = p[4]
       if (leaf === 'name') return `--node-name ${c.names?.[p[3]] ?? ''}`.trim()
-      // a host that is no node name (an IPv6 address, an upper-case name): the finding asks for a name
-      const host = c.hosts[p[3]] ?? ''
-      if (leaf === 'host' && !c.names?.[p[3]] && dnsSubdomainError(host) !== undefined && (host.includes(':') || !dnsSubdomainError(host.toLowerCase())))
-        return `--host ${host} (name that node with --node-name, in --host order)`
+      // lint's node-name: a host that is no node name (an IPv6 address, an upper-case name) and no name for it
+      if (finding === 'node-name') return `--host ${c.hosts[p[3]] ?? ''} (name that node with --node-name, in --host order)`
       if (leaf === 'host' || leaf === undefined) return `--host ${c.hosts[p[3]] ?? ''}`.trim()
       if (leaf === 'port') return `--port ${c.port}`
       if (leaf === 'user') return `--user ${c.user}`

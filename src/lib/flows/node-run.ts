@@ -110,8 +110,10 @@ async function addNodeLocked(
     // a node adds capacity: it never makes the requests exceed what is declared
     // a refusal names the flag that gave the field (--host, --name, --cpu …), as cluster add's does
     const index = inv.platform.clusters.indexOf(c)
-    const flagOf = (p: (string | number)[]): string | undefined => {
+    const flagOf = (p: (string | number)[], finding?: string): string | undefined => {
       if (p[0] !== 'clusters' || p[1] !== index || p[2] !== 'nodes' || p[3] !== c.nodes.length) return undefined
+      // lint's node-name: the host is no node name and --name gave none
+      if (finding === 'node-name') return `--host ${JSON.stringify(o.host)} (name the node with --name)`
       const leaf = p[4]
       const flag = leaf === 'roles' ? 'role' : leaf
       const value = typeof leaf === 'string' ? entry[leaf] : undefined
