@@ -3,7 +3,7 @@ import path from 'node:path'
 import {inputError, type ObsctlError} from '../errors.js'
 import type {Cluster, ClusterNode, Platform} from './schema.js'
 import {sshLogin} from '../ssh-login.js'
-import {bareHost, parseIp} from './validators.js'
+import {hostOfUrl, parseIp} from './validators.js'
 
 /** The Kubernetes version a cluster runs (and its new nodes get): its own while it differs, else versions.kubernetes. */
 export function clusterKubernetes(p: Platform, c: Cluster): string {
@@ -118,8 +118,8 @@ export const INGRESS_SERVICES = ['argocd', 'grafana', 'opensearch', 'opensearch-
  * (pkg/apis/networking/validation validateIngressRules: "must be a DNS name, not an IP address").
  */
 export function ingressHost(p: Platform, c: Cluster, service: string): string {
-  const h = new URL(serviceUrl(p, c, service)).hostname
-  return parseIp(bareHost(h)) ? serviceHost(p, c, service) : h
+  const h = hostOfUrl(serviceUrl(p, c, service))
+  return parseIp(h) ? serviceHost(p, c, service) : h
 }
 
 /** The kubeconfig context of a cluster: the inventory's clusters[].context, else `<name>-context`. */
@@ -163,7 +163,7 @@ export function argocdHA(p: Platform): boolean {
  * (adding the brackets itself), and kubeadm's certSANs. Next to a port it needs them again (urlHost).
  */
 export function apiServerHost(c: Cluster): string {
-  return bareHost(new URL(c.apiServer).hostname)
+  return hostOfUrl(c.apiServer)
 }
 
 /** API server port of a cluster: its URL's (the inventory check asks for one; kubeadm's bindPort, which the install sets to it on every control plane). */

@@ -460,6 +460,9 @@ export const urlHost = (host: string) => (host.includes(':') && !host.startsWith
 /** A host standing alone (a URL's hostname without an IPv6 address's brackets: fd00::1), the inverse of urlHost. */
 export const bareHost = (host: string) => host.replace(/^\[(.*)\]$/, '$1')
 
+/** The host of a URL, standing alone (bareHost): https://[fd00::1]:6443 → fd00::1. */
+export const hostOfUrl = (url: string) => bareHost(new URL(url).hostname)
+
 /** A character of a refused value, named so a user can find it (`a newline`, `the character "%"`). */
 function named(ch: string): string {
   const names: Record<string, string> = {'\n': 'a newline', '\r': 'a carriage return', '\t': 'a tab', ' ': 'a space'}

@@ -5,7 +5,7 @@
 import {type LoadedInventory} from '../../config/load.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES, serviceHost, serviceUrl} from '../../config/model.js'
 import type {Platform} from '../../config/schema.js'
-import {bareHost} from '../../config/validators.js'
+import {hostOfUrl} from '../../config/validators.js'
 import {SERVICES} from '../../platform/catalogue.js'
 import type {Kube} from '../../platform/kube.js'
 import {decoded, isManaged, type SecretObject, type TlsMaterial, type TlsResolution} from './shared.js'
@@ -24,11 +24,6 @@ export interface TlsSecretSpec {
   purpose: string
 }
 
-/** The host part of a URL (IPv6 without brackets). */
-function urlHost(url: string): string {
-  return bareHost(new URL(url).hostname)
-}
-
 /**
  * The central services behind an Ingress that names the ingress certificate. Its names: the wildcard of their default
  * hosts (what an Ingress gets when an endpoint is an IP address: config/model.ts ingressHost) and each service's URL
@@ -40,10 +35,10 @@ export function tlsSecretSpecs(p: Platform): TlsSecretSpec[] {
   const central = centralCluster(p)
   const os = SERVICES.opensearch
   const inCluster = [os.name, `${os.name}.${os.namespace}`, `${os.name}.${os.namespace}.svc`, `${os.name}.${os.namespace}.svc.cluster.local`]
-  const osHosts = [...inCluster, serviceHost(p, central, 'opensearch'), ...(p.endpoints.opensearch ? [urlHost(p.endpoints.opensearch)] : [])]
+  const osHosts = [...inCluster, serviceHost(p, central, 'opensearch'), ...(p.endpoints.opensearch ? [hostOfUrl(p.endpoints.opensearch)] : [])]
   // the wildcard of the central cluster's service hosts (<service>.k8s-cluster-<id>.<domain>)
   const wildcard = serviceHost(p, central, '*')
-  const ingressHosts = [wildcard, ...INGRESS_TLS_SERVICES.map((s) => urlHost(serviceUrl(p, central, s)))]
+  const ingressHosts = [wildcard, ...INGRESS_TLS_SERVICES.map((s) => hostOfUrl(serviceUrl(p, central, s)))]
   const uniq = (xs: string[]) => [...new Set(xs)]
   return [
     {
