@@ -169,7 +169,7 @@ function inventoryLint(inv: LoadedInventory, opts: LintOptions): {findings: Find
 
   // the central cluster's Ingress hosts (<service>.k8s-cluster-<id>.<domain>, where no endpoint names a DNS host) are
   // DNS subdomains: Kubernetes refuses an Ingress whose host is over 253 characters, and that Application never syncs
-  const central = p.clusters.find((c) => c.role === 'central')
+  const central = centrals.length > 0 ? p.clusters[centrals[0]!] : undefined
   if (central) {
     const [longest] = INGRESS_SERVICES.map((service) => ({service, host: ingressHost(p, central, service)}))
       .filter((x) => x.host === serviceHost(p, central, x.service) && x.host.length > 253)
