@@ -8,6 +8,8 @@ import {beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, lintInventory, parseInventory, renderInventoryYaml, type LintReport} from '../../src/lib/config/index.js'
 import {isObsctlError} from '../../src/lib/errors.js'
 import {exampleInventory} from '../support/inventory.js'
+import {checkRepository, formatFinding} from '../support/upstream/index.js'
+import {renderFiles} from '../../src/lib/gitops/index.js'
 import {obsctl, requireBuild, tmpDir} from '../cli/helpers.js'
 
 const EXAMPLE = renderInventoryYaml(EXAMPLE_ANSWERS)
@@ -318,6 +320,17 @@ describe('config: the Ingress hosts the domain makes', () => {
         fix: 'a domain of at most 216 characters, or endpoints.opensearch-dashboards naming a shorter host',
       }),
     ])
+  })
+
+  it('where the line is, Kubernetes draws it: rendered, the Ingresses pass the upstream rule at 216 and fail IsDNS1123Subdomain at 217', () => {
+    const ingressFindings = (n: number) =>
+      checkRepository(renderFiles(parseInventory(withDomain(domainOf(n)), FILE).platform))
+        .findings.map(formatFinding)
+        .filter((f) => /\bIngress\b|ingress/.test(f))
+    expect(ingressFindings(216)).toEqual([])
+    const over = ingressFindings(217)
+    expect(over.length).toBeGreaterThan(0)
+    expect(over.join('\n')).toContain(`"opensearch-dashboards.k8s-cluster-01.${domainOf(217)}" is longer than 253 characters (a DNS-1123 subdomain)`)
   })
 })
 
