@@ -40,14 +40,19 @@ async function expectExit2(p: Promise<unknown>, code: string): Promise<ObsctlErr
 
 const tree = (w: Workspace, ref = 'main') => w.remoteGit('rev-parse', `${ref}^{tree}`).trim()
 
-/** a commit someone else pushes to the remote (a clone of their own) */
-function foreignCommit(w: Workspace, file: string, subject: string): string {
-  const clone = mkdtempSync(path.join(tmpdir(), 'obsctl-foreign-'))
-  const g = (...a: string[]) =>
-    execFileSync('git', ['-C', clone, ...a], {
+/** git in `dir` as someone else (Ada), not obsctl */
+const asAda =
+  (dir: string) =>
+  (...a: string[]) =>
+    execFileSync('git', ['-C', dir, ...a], {
       encoding: 'utf8',
       env: {...process.env, GIT_AUTHOR_NAME: 'Ada', GIT_AUTHOR_EMAIL: 'ada@example.test', GIT_COMMITTER_NAME: 'Ada', GIT_COMMITTER_EMAIL: 'ada@example.test'},
     })
+
+/** a commit someone else pushes to the remote (a clone of their own) */
+function foreignCommit(w: Workspace, file: string, subject: string): string {
+  const clone = mkdtempSync(path.join(tmpdir(), 'obsctl-foreign-'))
+  const g = asAda(clone)
   execFileSync('git', ['clone', '-q', '-b', 'main', w.remote, clone])
   writeFileSync(path.join(clone, file), 'by hand\n')
   g('add', file)
@@ -392,17 +397,7 @@ describe('git.remote changed to another repository', () => {
     execFileSync('git', ['init', '-q', '--bare', '-b', 'main', moved])
     const seed = mkdtempSync(path.join(tmpdir(), 'obsctl-moved-'))
     try {
-      const g = (...a: string[]) =>
-        execFileSync('git', ['-C', seed, ...a], {
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            GIT_AUTHOR_NAME: 'Ada',
-            GIT_AUTHOR_EMAIL: 'ada@example.test',
-            GIT_COMMITTER_NAME: 'Ada',
-            GIT_COMMITTER_EMAIL: 'ada@example.test',
-          },
-        })
+      const g = asAda(seed)
       g('init', '-q', '-b', 'main')
       writeFileSync(path.join(seed, 'README.md'), 'imported\n')
       g('add', 'README.md')
