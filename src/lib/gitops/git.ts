@@ -175,7 +175,8 @@ export async function ensureOrigin(dir: string, remote: string, inventoryDir: st
     // one's: the sync wait would read a head another repository lacks as a rewritten branch. Dropped; the next
     // push or fetch writes them from the new remote (a relative path made absolute loses them once, harmlessly)
     const refs = await must(dir, ['for-each-ref', '--format=%(refname)', 'refs/remotes/origin/'], 'git for-each-ref')
-    for (const ref of refs.split('\n').filter(Boolean)) await must(dir, ['update-ref', '-d', ref], 'git update-ref -d')
+    const gone = refs.split('\n').filter(Boolean)
+    if (gone.length > 0) await must(dir, ['update-ref', '--stdin'], 'git update-ref --stdin', {input: gone.map((ref) => `delete ${ref}\n`).join('')})
   }
 }
 
