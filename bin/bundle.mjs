@@ -60,10 +60,6 @@ const BUNDLED = [
   // client-node's YAML reader, bundled into its chunk (with the code cache); src/lib/config/plain-yaml.ts
   // require()s node_modules' copy itself, only when an inventory is parsed
   'js-yaml',
-  // the userland punycode, for the builtin one that client-node's node-fetch → whatwg-url → tr46 require by name:
-  // Node 21+ warns at run time (DEP0040) when code outside node_modules requires the builtin, and the bundle is
-  // outside node_modules (`(node:…) [DEP0040] DeprecationWarning` on every status, validate … under Node 22)
-  'punycode',
 ]
 // optional requires inside @oclif/core (TypeScript support for development) and ssh2 (cpu-features, a
 // native addon, in try/catch): resolved at run time, never bundled
@@ -109,8 +105,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  alias: {punycode: 'punycode/punycode.js'},
-  plugins: [lazy.plugin, nativeAddons(), clientNodePure(), pluginInternals(), sourcePatches(patches, applied)],
+  plugins: [lazy.plugin, nativeAddons(), clientNodePure(), nodeFetchUrl(), pluginInternals(), sourcePatches(patches, applied)],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -124,6 +119,9 @@ const result = await build({
 })
 const unused = patches.filter((p) => !applied.has(p.name))
 if (unused.length) throw new Error(`bin/bundle.mjs: no bundled file matched ${unused.map((p) => p.name).join(', ')}; update it`)
+// node-fetch's URL fallback stays out (nodeFetchUrl), whoever would bring it in
+const urlFallback = Object.keys(result.metafile.inputs).filter((f) => /node_modules[\\/](whatwg-url|tr46)[\\/]/.test(f))
+if (urlFallback.length) throw new Error(`bin/bundle.mjs: the WHATWG URL fallback is bundled again (${urlFallback[0]}); see nodeFetchUrl`)
 
 // esbuild exposes a bundled CommonJS module reached by a dynamic import() as a chunk with a default
 // export only, where Node gives named exports too: `const {parse} = await import('yaml')` would get
@@ -283,6 +281,26 @@ function clientNodePure() {
         const file = path.resolve(args.resolveDir, args.path)
         return existsSync(file) ? {path: file, sideEffects: false} : undefined
       })
+    },
+  }
+}
+
+/**
+ * client-node's HTTP client is node-fetch 2, which takes its URL class from node:url and falls back to the
+ * whatwg-url package only where node:url has none (`Url.URL || whatwgUrl.URL`: Node < 10). It requires the
+ * fallback at load all the same, and with it tr46 and its 260 KB mapping table, punycode and webidl-conversions:
+ * 45% of the Kubernetes client's chunk, ~35 ms of CPU before `cluster register`'s first request (paired runs,
+ * docs/performance.md). Here `whatwg-url`, when node-fetch asks for it, is node:url's URL: the class node-fetch
+ * uses either way. (It also ends Node 21+'s DEP0040 warning: tr46 required the builtin punycode by name.)
+ */
+function nodeFetchUrl() {
+  return {
+    name: 'node-fetch-url',
+    setup(b) {
+      b.onResolve({filter: /^whatwg-url$/}, (args) =>
+        /[\\/]node_modules[\\/]node-fetch[\\/]/.test(args.importer) ? {path: 'whatwg-url', namespace: 'node-fetch-url'} : undefined,
+      )
+      b.onLoad({filter: /.*/, namespace: 'node-fetch-url'}, () => ({contents: "module.exports = {URL: require('node:url').URL}", loader: 'js'}))
     },
   }
 }
