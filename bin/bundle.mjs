@@ -105,7 +105,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [lazy.plugin, nativeAddons(), clientNodePure(), nodeFetchUrl(), minioSlim(), pluginInternals(), sourcePatches(patches, applied)],
+  plugins: [lazy.plugin, nativeAddons(), clientNodePure(), nodeFetchUrl(), slimImportsPlugin(), pluginInternals(), sourcePatches(patches, applied)],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -286,109 +286,155 @@ function clientNodePure() {
 }
 
 /**
- * minio's client imports five CommonJS packages at load for a few calls that are rare or not on obsctl's paths:
- * all of lodash (540 KB) for six functions, async for `eachSeries` (listIncompleteUploads), mime-types with
- * mime-db's 186 KB table for `lookup` (fPutObject), block-stream2 with readable-stream for a stream upload of
- * unknown size, and xml2js (sax, xmlbuilder) for the XML bodies of bucket settings. Loading the minio chunk
- * cost ~40 ms of CPU before `s3 setup`'s first request (paired runs, docs/performance.md). minio's imports of
- * them are answered here by modules that hand out the same code: lodash's own per-function modules (with only
- * their own dependencies), and for the others the package itself, required at the first call. What minio uses
- * of each is checked against what is handed out (minioSlimUses), so a minio that uses more stops the build.
- * test/s3/bundle.test.ts sends the same requests with the bundle's minio and the package's, byte for byte.
+ * Packages that a bundled library imports at load for calls that are rare or not on obsctl's paths, answered by
+ * modules that hand out the same code: the package itself required at the first call, or, for lodash, its own
+ * per-function modules (with only their own dependencies). Loading the minio chunk cost ~40 ms of CPU before `s3
+ * setup`'s first request (paired runs, docs/performance.md): all of lodash (540 KB) for six functions, mime-db's
+ * 186 KB table for fPutObject's content type, readable-stream under block-stream2 for a stream of unknown size,
+ * xml2js (sax, xmlbuilder) for the XML bodies of bucket settings, async for listIncompleteUploads. client-node's
+ * configuration imports socks-proxy-agent (socks, ip-address: ~100 KB) for a kubeconfig whose proxy-url is socks,
+ * and its Azure and GCP auth providers jsonpath-plus.
+ *
+ * Each entry says how the library imports the package (`form`, its local name in parentheses) and what it may do
+ * with it: call `members`, or only construct it (`construct`); slimUses reads every file of the library that imports
+ * the package and stops the build on any other import form or use. test/s3/bundle.test.ts sends the same calls through
+ * the bundle's minio and the package's to s3rver, byte for byte; test/kube-server/bundle.test.ts runs client-node's
+ * SOCKS proxy and gcp token paths.
  */
-function minioSlimModules() {
-  return {
-    // import _ from 'lodash': the members minio calls, each from its own module
-    lodash: {
+function slimImports() {
+  const minio = {library: 'minio', files: 'dist/esm', ext: '.mjs'}
+  const clientNode = {library: '@kubernetes/client-node', files: 'dist', ext: '.js'}
+  return [
+    {
+      ...minio,
+      pkg: 'lodash',
+      form: /^import (_) from 'lodash';$/,
       members: ['chunk', 'isEmpty', 'mapKeys', 'mapValues', 'pick', 'pickBy'],
-      contents: (m) => `module.exports = {${m.map((f) => `${f}: require('lodash/${f}.js')`).join(', ')}}`,
+      contents: (members) => `module.exports = {${members.map((f) => `${f}: require('lodash/${f}.js')`).join(', ')}}`,
     },
-    // import * as async from 'async'
-    async: {members: ['eachSeries'], contents: () => "module.exports = {get eachSeries() { return require('async/eachSeries.js') }}"},
-    // import * as mime from 'mime-types'
-    'mime-types': {members: ['lookup'], contents: () => "module.exports = {lookup: (path) => require('mime-types').lookup(path)}"},
-    // import BlockStream2 from 'block-stream2', only ever `new BlockStream2(options)`
-    'block-stream2': {
-      members: [],
+    {
+      ...minio,
+      pkg: 'async',
+      form: /^import \* as (async) from 'async';$/,
+      members: ['eachSeries'],
+      contents: () => "module.exports = {get eachSeries() { return require('async/eachSeries.js') }}",
+    },
+    {
+      ...minio,
+      pkg: 'mime-types',
+      form: /^import \* as (mime) from 'mime-types';$/,
+      members: ['lookup'],
+      contents: () => "module.exports = {lookup: (path) => require('mime-types').lookup(path)}",
+    },
+    {
+      ...minio,
+      pkg: 'block-stream2',
+      form: /^import (BlockStream2) from 'block-stream2';$/,
+      construct: true,
       contents: () => "module.exports = function BlockStream2(options) { const Block = require('block-stream2'); return new Block(options) }",
     },
-    // import xml2js from 'xml2js': `new xml2js.Builder(options)`, whose builders minio only asks to buildObject (one
-    // of them made at load)
-    xml2js: {
+    {
+      ...minio,
+      pkg: 'xml2js',
+      form: /^import (xml2js) from 'xml2js';$/,
       members: ['Builder'],
+      // `new xml2js.Builder(options)`, whose builders minio only asks to buildObject (one of them made at load)
+      builders: true,
       contents: () =>
         "module.exports = {Builder: function Builder(options) { let b; return {buildObject: (o) => (b ??= new (require('xml2js').Builder)(options)).buildObject(o)} }}",
     },
-  }
+    {
+      ...clientNode,
+      pkg: 'socks-proxy-agent',
+      form: /^import \{ (SocksProxyAgent) \} from 'socks-proxy-agent';$/,
+      construct: true,
+      contents: () =>
+        "module.exports = {SocksProxyAgent: function SocksProxyAgent(proxy, options) { const Agent = require('socks-proxy-agent').SocksProxyAgent; return new Agent(proxy, options) }}",
+    },
+    {
+      ...clientNode,
+      pkg: 'jsonpath-plus',
+      form: /^import \* as (jsonpath) from 'jsonpath-plus';$/,
+      members: ['JSONPath'],
+      contents: () => "module.exports = {JSONPath: (options) => require('jsonpath-plus').JSONPath(options)}",
+    },
+  ]
 }
 
-function minioSlim() {
-  const modules = minioSlimModules()
-  minioSlimUses(modules)
-  const names = Object.keys(modules)
+function slimImportsPlugin() {
+  const entries = slimImports()
+  slimUses(entries)
+  const at = (library) => new RegExp(`[\\\\/]node_modules[\\\\/]${library.replace('/', '[\\\\/]')}[\\\\/]`)
   return {
-    name: 'minio-slim',
+    name: 'slim-imports',
     setup(b) {
-      b.onResolve({filter: new RegExp(`^(${names.join('|')})$`)}, (args) =>
-        /[\\/]node_modules[\\/]minio[\\/]/.test(args.importer) ? {path: args.path, namespace: 'minio-slim'} : undefined,
-      )
-      b.onLoad({filter: /.*/, namespace: 'minio-slim'}, (args) => {
-        const slim = modules[args.path]
-        return {contents: slim.contents(slim.members), loader: 'js', resolveDir: ROOT}
+      b.onResolve({filter: new RegExp(`^(${[...new Set(entries.map((e) => e.pkg))].join('|')})$`)}, (args) => {
+        const e = entries.find((x) => x.pkg === args.path && at(x.library).test(args.importer))
+        return e && {path: `${e.library}:${e.pkg}`, namespace: 'slim-imports'}
+      })
+      b.onLoad({filter: /.*/, namespace: 'slim-imports'}, (args) => {
+        const e = entries.find((x) => `${x.library}:${x.pkg}` === args.path)
+        return {contents: e.contents(e.members), loader: 'js', resolveDir: ROOT}
       })
     },
   }
 }
 
-/** minio's ES module files use of the packages minioSlim hands out: the import forms and members it provides, nothing else. */
-function minioSlimUses(modules) {
-  const dir = path.join(path.dirname(requireFromRoot.resolve('minio/package.json')), 'dist', 'esm')
-  const stop = (file, why) => {
-    throw new Error(`bin/bundle.mjs minioSlim: ${path.relative(ROOT, file)}: ${why}; update minioSlimModules`)
+/** Each library's use of the packages slimImports hands out: the import form and the uses it provides, nothing else. */
+function slimUses(entries) {
+  const sources = new Map()
+  const filesOf = (e) => {
+    const dir = path.join(path.dirname(requireFromRoot.resolve(`${e.library}/package.json`)), e.files)
+    const key = `${dir}|${e.ext}`
+    if (!sources.has(key))
+      sources.set(
+        key,
+        readdirSync(dir, {recursive: true})
+          .map((f) => path.join(dir, String(f)))
+          .filter((f) => f.endsWith(e.ext))
+          .map((f) => [f, readFileSync(f, 'utf8')]),
+      )
+    return sources.get(key)
   }
-  const forms = {
-    lodash: /^import (_) from 'lodash';$/,
-    async: /^import \* as (async) from 'async';$/,
-    'mime-types': /^import \* as (mime) from 'mime-types';$/,
-    'block-stream2': /^import (BlockStream2) from 'block-stream2';$/,
-    xml2js: /^import (xml2js) from 'xml2js';$/,
-  }
-  for (const file of readdirSync(dir, {recursive: true})
-    .map((f) => path.join(dir, String(f)))
-    .filter((f) => f.endsWith('.mjs'))) {
-    const source = readFileSync(file, 'utf8')
-    // the code without its comments and the contents of its strings (`'_'` is no use of lodash); the import lines as written
-    const text = source.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g, (t) =>
-      t.startsWith('/') ? '' : `${t[0]}${t[0]}`,
-    )
-    for (const [pkg, form] of Object.entries(forms)) {
-      const lines = source.split('\n').filter((l) => l.startsWith('import') && (l.includes(`'${pkg}'`) || l.includes(`"${pkg}"`)))
+  for (const e of entries) {
+    const stop = (file, why) => {
+      throw new Error(`bin/bundle.mjs slimImports: ${path.relative(ROOT, file)}: ${why}; update slimImports`)
+    }
+    for (const [file, source] of filesOf(e)) {
+      const lines = source.split('\n').filter((l) => l.startsWith('import') && (l.includes(`'${e.pkg}'`) || l.includes(`"${e.pkg}"`)))
       if (lines.length === 0) continue
-      const m = lines.length === 1 && form.exec(lines[0])
-      if (!m) stop(file, `imports ${pkg} as ${JSON.stringify(lines.join(' '))}`)
-      const local = m[1].replace('$', '\\$')
+      const m = lines.length === 1 && e.form.exec(lines[0])
+      if (!m) stop(file, `imports ${e.pkg} as ${JSON.stringify(lines.join(' '))}`)
+      // the code without its comments and the contents of its strings (`'_'` is no use of lodash)
+      const text = source.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g, (t) =>
+        t.startsWith('/') ? '' : `${t[0]}${t[0]}`,
+      )
+      const local = m[1]
       const used = new Set([...text.matchAll(new RegExp(`(?<![\\w.$/])${local}\\.(\\w+)`, 'g'))].map((u) => u[1]))
-      const extra = [...used].filter((u) => !modules[pkg].members.includes(u))
-      if (extra.length) stop(file, `uses ${pkg}'s ${extra.join(', ')}`)
-      // the name as a value (passed on, assigned), not a member's: `async` is also a keyword, and a destructuring's `_`
-      // (`const [_, o] = …`) is a local name of its own
+      const extra = [...used].filter((u) => !(e.members ?? []).includes(u))
+      if (extra.length) stop(file, `uses ${e.pkg}'s ${extra.join(', ')}`)
+      // the name as a value (passed on, assigned) rather than a member's: `async` is also a keyword, and a
+      // destructuring's `_` (`const [_, o] = …`) is a local name of its own
       const bare =
-        pkg === 'async'
+        local === 'async'
           ? []
-          : text.split('\n').filter((l) => !l.startsWith('import') && !/(?:const|let|var) \[/.test(l) && new RegExp(`(?<![\\w.$])${local}(?![\\w.$])`).test(l))
-      if (pkg === 'block-stream2' && bare.some((l) => !new RegExp(`new ${local}\\(`).test(l))) stop(file, `uses ${local} other than as \`new ${local}(…)\``)
-      if (pkg !== 'block-stream2' && bare.length) stop(file, `uses ${local} other than through its members`)
-      if (pkg === 'xml2js') {
+          : text
+              .split('\n')
+              .filter((l) => !l.startsWith('import') && !/(?:const|let|var) \[/.test(l))
+              .flatMap((l) => [...l.matchAll(new RegExp(`(?<![\\w.$])(new )?${local}(?![\\w$])(\\.)?`, 'g'))])
+              .filter((u) => !u[2] && !(e.construct && u[1]))
+      if (bare.length) stop(file, `uses ${local} other than ${e.construct ? `as \`new ${local}(…)\`` : 'through its members'}`)
+      if (e.builders) {
         // each builder is asked only to buildObject: one named by a const, or one asked at once (`new …Builder(…).buildObject(…)`)
-        for (const m of text.matchAll(new RegExp(`(const (\\w+) = )?new ${local}\\.Builder\\(`, 'g'))) {
-          if (m[2]) {
-            const calls = new Set([...text.matchAll(new RegExp(`(?<![\\w.$])${m[2]}\\.(\\w+)`, 'g'))].map((u) => u[1]))
+        for (const b of text.matchAll(new RegExp(`(const (\\w+) = )?new ${local}\\.Builder\\(`, 'g'))) {
+          if (b[2]) {
+            const calls = new Set([...text.matchAll(new RegExp(`(?<![\\w.$])${b[2]}\\.(\\w+)`, 'g'))].map((u) => u[1]))
             if ([...calls].some((c) => c !== 'buildObject')) stop(file, `asks an xml2js builder for ${[...calls].join(', ')}`)
             continue
           }
-          let at = m.index + m[0].length
-          for (let depth = 1; depth > 0 && at < text.length; at++) depth += text[at] === '(' ? 1 : text[at] === ')' ? -1 : 0
-          if (!text.startsWith('.buildObject(', at)) stop(file, 'makes an xml2js builder it does not only ask to buildObject')
+          let i = b.index + b[0].length
+          for (let depth = 1; depth > 0 && i < text.length; i++) depth += text[i] === '(' ? 1 : text[i] === ')' ? -1 : 0
+          if (!text.startsWith('.buildObject(', i)) stop(file, 'makes an xml2js builder it does not only ask to buildObject')
         }
       }
     }

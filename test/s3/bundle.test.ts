@@ -1,6 +1,6 @@
 /**
  * The built CLI's minio (`npm run build` first) against the package's own, over the wire to s3rver: the bundle hands
- * minio slimmer modules for lodash, async, mime-types, block-stream2 and xml2js (bin/bundle.mjs minioSlim). Each
+ * minio slimmer modules for lodash, async, mime-types, block-stream2 and xml2js (bin/bundle.mjs slimImports). Each
  * client makes the same calls through a transport that records what it sends; the requests must be the same, byte
  * for byte — the XML bodies of bucket settings and of a multi-object delete (xml2js), a stream of unknown size in
  * parts (block-stream2), a file's content type from its name (mime-types), the headers and queries lodash shapes.
@@ -117,7 +117,7 @@ async function session(lib: typeof Minio, bucket: string): Promise<{sent: Sent[]
   return {sent, outcomes, stored: `${Buffer.concat(chunks).toString('utf8')} | ${String(meta.metaData['content-type'])}`}
 }
 
-describe("the bundle's minio (bin/bundle.mjs minioSlim)", () => {
+describe("the bundle's minio (bin/bundle.mjs slimImports)", () => {
   it('sends what the package sends, byte for byte, and s3rver stores the same', async () => {
     requireBuild()
     const chunks = path.join(ROOT, 'dist', 'chunks')

@@ -1,0 +1,130 @@
+/**
+ * The built CLI's Kubernetes client (`npm run build` first) on the two paths where the bundle hands client-node a
+ * module of its own (bin/bundle.mjs slimImports): a kubeconfig whose proxy-url is a SOCKS5 proxy
+ * (socks-proxy-agent, required when the agent is made) and a gcp auth-provider, whose token the client reads out
+ * of its command's JSON with jsonpath-plus (required at the first read). Each against the kube test server, with
+ * the package's client-node beside it for the same outcome.
+ */
+import {chmodSync, readdirSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import net from 'node:net'
+import path from 'node:path'
+import * as k8s from '@kubernetes/client-node'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {ROOT, requireBuild} from '../cli/helpers.js'
+import {startKubeServer, type KubeServer} from '../support/kube/index.js'
+import {tempDir} from './fixtures.js'
+
+type Lib = Pick<typeof k8s, 'KubeConfig' | 'KubernetesObjectApi'>
+
+/**
+ * A SOCKS5 proxy (RFC 1928: no authentication, CONNECT to an IPv4 address or a domain name) that relays to loopback
+ * only and records where each connection went. A stand-in of our own: no SOCKS server is installed here; the
+ * client side, socks-proxy-agent and socks, is the real one.
+ */
+async function startSocks5(): Promise<{port: number; connects: string[]; close(): void}> {
+  const connects: string[] = []
+  const server = net.createServer((client) => {
+    client.once('data', (greeting) => {
+      if (greeting[0] !== 5) return client.destroy()
+      client.write(Buffer.from([5, 0]))
+      client.once('data', (req) => {
+        const atyp = req[3]
+        let host: string
+        let at: number
+        if (atyp === 1) {
+          host = [...req.subarray(4, 8)].join('.')
+          at = 8
+        } else if (atyp === 3) {
+          host = req.subarray(5, 5 + req[4]!).toString()
+          at = 5 + req[4]!
+        } else return client.destroy()
+        const port = req.readUInt16BE(at)
+        connects.push(`${host}:${port}`)
+        if (req[1] !== 1 || !/^(127\.|localhost$)/.test(host)) return client.end(Buffer.from([5, 2, 0, 1, 0, 0, 0, 0, 0, 0]))
+        const upstream = net.connect(port, host, () => {
+          client.write(Buffer.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 0]))
+          client.pipe(upstream).pipe(client)
+        })
+        upstream.on('error', () => client.destroy())
+        client.on('error', () => upstream.destroy())
+      })
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {port: (server.address() as net.AddressInfo).port, connects, close: () => server.close()}
+}
+
+let kube: KubeServer
+let tmp: ReturnType<typeof tempDir>
+let socks: Awaited<ReturnType<typeof startSocks5>>
+beforeAll(async () => {
+  tmp = tempDir()
+  kube = await startKubeServer({name: 'cluster-02'})
+  socks = await startSocks5()
+})
+afterAll(async () => {
+  socks?.close()
+  await kube?.stop()
+  tmp?.cleanup()
+})
+
+function bundled(): Lib {
+  requireBuild()
+  const chunks = path.join(ROOT, 'dist', 'chunks')
+  const file = readdirSync(chunks).find((f) => /^client-node-\w+\.js$/.test(f))
+  expect(file).toBeDefined()
+  return createRequire(import.meta.url)(path.join(chunks, file!)) as Lib
+}
+
+function config(lib: Lib, o: {proxyUrl?: string; user: Record<string, unknown>}): k8s.KubeConfig {
+  const kc = new lib.KubeConfig()
+  kc.loadFromOptions({
+    clusters: [{name: 'c', server: kube.url, caData: Buffer.from(kube.kubeconfigEntry().caPem).toString('base64'), proxyUrl: o.proxyUrl}],
+    users: [{name: 'u', ...o.user}],
+    contexts: [{name: 'ctx', cluster: 'c', user: 'u'}],
+    currentContext: 'ctx',
+  })
+  return kc
+}
+
+async function readNamespace(lib: Lib, kc: k8s.KubeConfig): Promise<string> {
+  try {
+    const ns = await lib.KubernetesObjectApi.makeApiClient(kc).read({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'kube-system'}})
+    return `read ${ns.metadata?.name}`
+  } catch (e) {
+    return `failed: ${(e as {code?: number}).code ?? (e as Error).message}`
+  }
+}
+
+describe("the bundle's client-node (bin/bundle.mjs slimImports)", () => {
+  it("a kubeconfig cluster's socks5 proxy-url: the request goes through the proxy, as with the package", async () => {
+    const token = kube.credentials().token
+    const port = new URL(kube.url).port
+    const through: string[][] = []
+    for (const lib of [k8s, bundled()]) {
+      const before = socks.connects.length
+      expect(await readNamespace(lib, config(lib, {proxyUrl: `socks5://127.0.0.1:${socks.port}`, user: {token}}))).toBe('read kube-system')
+      through.push(socks.connects.slice(before))
+    }
+    // every connection to the API server went through the proxy, as many for the bundle's client as for the package's
+    expect(through[0]!.length).toBeGreaterThan(0)
+    expect(new Set(through[0])).toEqual(new Set([`127.0.0.1:${port}`]))
+    expect(through[1]).toEqual(through[0])
+  })
+
+  it("a gcp auth-provider: the token is read out of its command's JSON by the token-key path, as with the package", async () => {
+    const token = kube.credentials().token
+    const cmd = path.join(tmp.dir, 'gcp-token')
+    writeFileSync(cmd, `#!/bin/sh\necho '{"credential": {"access_token": "${token}", "token_expiry": "2099-01-01T00:00:00Z"}}'\n`)
+    chmodSync(cmd, 0o700)
+    const user = (tokenKey: string) => ({
+      authProvider: {name: 'gcp', config: {'cmd-path': cmd, 'token-key': tokenKey, 'expiry-key': '{.credential.token_expiry}'}},
+    })
+    for (const lib of [k8s, bundled()]) {
+      expect(await readNamespace(lib, config(lib, {user: user('{.credential.access_token}')}))).toBe('read kube-system')
+      // a path to nothing: no token, and the server refuses the request
+      expect(await readNamespace(lib, config(lib, {user: user('{.credential.nothing}')}))).toBe('failed: 401')
+    }
+  })
+})
