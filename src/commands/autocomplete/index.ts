@@ -3,8 +3,9 @@
  * @oclif/plugin-autocomplete's (it writes the completion functions into obsctl's cache folder and prints
  * how to load them); fish is made here (src/lib/cli/completion-fish.ts), which the plugin does not cover.
  */
-import {Args} from '@oclif/core'
+import {Args, type Interfaces} from '@oclif/core'
 import Index from '@oclif/plugin-autocomplete/lib/commands/autocomplete/index.js'
+import {withoutStdin, type ArgOutput, type FlagOutput} from '../../lib/cli/base.js'
 
 export default class Autocomplete extends Index {
   static override summary = 'Print how to set up shell completion for bash, zsh, fish or PowerShell.'
@@ -36,6 +37,14 @@ export default class Autocomplete extends Index {
   ${bin} command --<TAB>        # flag completion
 
 Run step 1 again after upgrading ${bin}.`)
+  }
+
+  /** an argument only from the command line, also when the plugin's run() parses (lib/cli/base.ts withoutStdin) */
+  protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
+    options?: Interfaces.Input<F, B, A>,
+    argv?: string[],
+  ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    return super.parse(withoutStdin(options), argv)
   }
 
   /** its errors (a shell it does not know) printed as obsctl's are: redacted, exit 2 */

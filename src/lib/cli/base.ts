@@ -38,9 +38,9 @@ type ParsingToken = Interfaces.ParserOutput['raw'][number]
 
 // oclif's parser output constraints (not exported by @oclif/core's package entry points)
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type FlagOutput = {[name: string]: any}
+export type FlagOutput = {[name: string]: any}
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type ArgOutput = {[name: string]: any}
+export type ArgOutput = {[name: string]: any}
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -199,6 +199,10 @@ export abstract class BaseCommand extends Command {
   /**
    * oclif's parse, with every parse problem (bad value, missing value, a single-value flag given twice,
    * unknown flag, missing argument) turned into exit 2 naming the flag.
+   *
+   * An argument is only ever what the command line says: oclif takes a missing one from stdin when stdin is not a
+   * terminal (`echo cluster-04 | obsctl cluster remove` removed cluster-04; `yes | obsctl cluster register`
+   * registered a cluster named "y"), waiting up to 10 ms for it; every argument is parsed with `ignoreStdin` (withoutStdin).
    */
   protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
     options?: Interfaces.Input<F, B, A>,
@@ -206,7 +210,7 @@ export abstract class BaseCommand extends Command {
   ): Promise<Interfaces.ParserOutput<F, B, A>> {
     let parsed: Interfaces.ParserOutput<F, B, A>
     try {
-      parsed = await super.parse(options, argv)
+      parsed = await super.parse(withoutStdin(options), argv)
     } catch (error) {
       if (isObsctlError(error)) throw error
       const {usageError} = await import('./error-output.js')
@@ -359,4 +363,18 @@ export function refuseTlsVerificationOff(env: NodeJS.ProcessEnv = process.env): 
     ],
     'TLS_VERIFICATION_OFF',
   )
+}
+
+/**
+ * What a command parses with, each argument with oclif's `ignoreStdin` (BaseCommand.parse; the autocomplete commands,
+ * which extend the plugin's commands, parse through it too). `options` is usually the command's class: oclif's parse
+ * copies its own properties and reads flags, baseFlags and enableJsonFlag from it, inherited ones too (`--config` is
+ * BaseCommand's), so this object carries those three as the class has them.
+ */
+export function withoutStdin<I extends {args?: Record<string, object>; flags?: unknown; baseFlags?: unknown; enableJsonFlag?: unknown}>(
+  options: I | undefined,
+): I | undefined {
+  if (!options) return options
+  const args = options.args && Object.fromEntries(Object.entries(options.args).map(([name, arg]) => [name, {...arg, ignoreStdin: true}]))
+  return {...options, flags: options.flags, baseFlags: options.baseFlags, enableJsonFlag: options.enableJsonFlag, args}
 }
