@@ -34,7 +34,7 @@ export default class ArgocdInstall extends BaseCommand {
       const [{useContext}, {centralCluster}] = await Promise.all([import('../../lib/kube/context.js'), import('../../lib/config/model.js')])
       useContext(inv, centralCluster(inv.platform).name, flags.context, {kubeconfig: flags.kubeconfig, mustExist: true})
     }
-    const {argocdInstall, loadManifest} = await import('../../lib/argocd/index.js')
+    const [{argocdInstall}, {loadManifest}] = await Promise.all([import('../../lib/argocd/run.js'), import('../../lib/argocd/manifest.js')])
     // an explicit manifest is checked even when the live check finds Argo CD installed already; without one, the
     // mirror $OBSCTL_ARGOCD_MANIFEST_BASE is (bad input before anything runs, --dry-run too)
     if (flags.manifest) await loadManifest(flags.manifest, inv.platform.versions.argocd)

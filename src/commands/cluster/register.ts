@@ -27,7 +27,9 @@ export default class ClusterRegister extends BaseCommand {
   async run(): Promise<{dryRun: boolean; register: RegisterReport[]; run: RunResult}> {
     const {argv, flags} = await this.parse(ClusterRegister)
     const inv = await this.loadValidInventory(flags.config, {allowOvercommit: flags['allow-overcommit']})
-    const {clusterRegister, edgesToRegister} = await import('../../lib/argocd/index.js')
+    // the two modules it runs, not the package's index (which loads install, password and sync too: ~10 ms before the
+    // first request)
+    const [{clusterRegister}, {edgesToRegister}] = await Promise.all([import('../../lib/argocd/run.js'), import('../../lib/argocd/register.js')])
     const clusters = edgesToRegister(inv.platform, argv as string[]).map((c) => c.name)
     const r = await clusterRegister(inv, {
       dryRun: flags['dry-run'],
