@@ -401,6 +401,37 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(JSON.parse(changed.stdout)).toMatchObject({tasks: [{status: 'failed', failure: {message: 'it broke'}}]})
   })
 
+  it('a journal a command wrote is read back as checked by the next command, which shows what a check of the file shows', async () => {
+    const cacheHome = path.join(dir, 'journal-written')
+    const home = path.join(dir, 'journal-written-home')
+    mkdirSync(path.join(home, '.obsctl'), {recursive: true, mode: 0o700})
+    const inv = path.join(home, 'obsctl.yaml')
+    writeFileSync(inv, readFileSync(inventory, 'utf8'))
+    const state = path.join(home, '.obsctl', 'state.json')
+    const record = (phase: string, target: string) => ({phase, target, status: 'done', fingerprint: 'f'.repeat(64), durationMs: 12})
+    const tasks = {'render/repo': record('render', 'repo'), 'nodes/cluster-01/192.168.101.194': record('nodes', 'cluster-01/192.168.101.194')}
+    writeFileSync(state, `${JSON.stringify({version: 1, inventory: inv, updatedAt: '2026-12-01T00:00:00.000Z', tasks}, null, 2)}\n`)
+    const name = `journal${state.replace(/[^\w.-]/g, '_').slice(-150)}`
+    // state reset checks the journal, forgets the nodes phase and writes the rest
+    const reset = await run(['state', 'reset', '--yes', '--phase', 'nodes', '-c', inv], {cacheHome})
+    expect(reset.status, reset.stderr).toBe(0)
+    expect(reset.stderr).toContain(`derived ${name}: computed`)
+    expect(readFileSync(path.join(reset.dir, `data!${name}`), 'utf8')).toContain(readFileSync(state, 'utf8'))
+    const next = await run(['state', 'show', '--json', '-c', inv], {cacheHome})
+    expect(next.status, next.stderr).toBe(0)
+    expect(next.stderr).toContain(`derived ${name}: from cache`)
+    expect((JSON.parse(next.stdout) as {tasks: {phase: string}[]}).tasks.map((t) => t.phase)).toEqual(['render'])
+    // the same as the journal checked afresh (another cache folder: the schema's check of the file)
+    const checked = await run(['state', 'show', '--json', '-c', inv], {cacheHome: path.join(dir, 'journal-written-fresh')})
+    expect(checked.stderr).toContain(`derived ${name}: computed`)
+    expect(next.stdout).toBe(checked.stdout)
+    // an edit by hand is checked again, and refused when it is no journal
+    writeFileSync(state, readFileSync(state, 'utf8').replace('"status": "done"', '"status": "half-done"'))
+    const edited = await run(['state', 'show', '-c', inv], {cacheHome})
+    expect(edited.status).toBe(2)
+    expect(edited.stderr).toContain(`${state} is not a usable obsctl journal`)
+  })
+
   it('templates compiled from cached sources render the same repository as compiled afresh', async () => {
     const cacheHome = path.join(dir, 'templates')
     const cold = path.join(dir, 'render-cold')

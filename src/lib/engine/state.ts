@@ -11,7 +11,7 @@ import {existsSync, readFileSync, renameSync} from 'node:fs'
 import path from 'node:path'
 import type * as z from 'zod'
 import {zod} from '../lazy-deps.js'
-import {derivedJson, fileEntryName} from '../derived-cache.js'
+import {derivedCache, derivedJson, fileEntryName} from '../derived-cache.js'
 import {ObsctlError} from '../errors.js'
 import {writeFileAtomicSync} from '../fs.js'
 import {sha256} from '../hash.js'
@@ -85,6 +85,9 @@ function firstIssue(err: z.ZodError): string {
   return `${where || '(root)'}: ${i.message}${more}`
 }
 
+/** The derived-result cache's entry for a journal file (load reads it, save writes it). */
+const journalEntry = (file: string) => fileEntryName('journal', file)
+
 export const STATE_FILE = 'state.json'
 
 export function stateFilePath(stateDir: string): string {
@@ -140,9 +143,11 @@ export class StateStore {
       // a folder or an unreadable file in its place
       throw corrupt(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, e)
     }
-    // a journal this build checked before, unchanged to the character, is read back as checked (the derived-result
-    // cache, ../derived-cache.ts): building the schema and checking cost plan, status and state show ~3.5 ms each
-    const s = derivedJson(fileEntryName('journal', file), text, () => {
+    // a journal this build checked before, or wrote itself (save), unchanged to the character, is read back as checked
+    // (the derived-result cache, ../derived-cache.ts): loading zod, building the schema and checking cost ~8 ms of the
+    // first command after one that ran a phase. The schema only checks (its objects are loose: no default, no
+    // transform), so what is kept is the file's JSON as parsed, the same whichever way it was found good.
+    const s = derivedJson(journalEntry(file), text, () => {
       let parsed: unknown
       try {
         parsed = JSON.parse(text)
@@ -154,7 +159,7 @@ export class StateStore {
       for (const [k, rec] of Object.entries(r.data.tasks)) {
         if (k !== taskKey(rec.phase, rec.target)) throw corrupt(file, `tasks[${JSON.stringify(k)}] holds the record of ${taskKey(rec.phase, rec.target)}`)
       }
-      return r.data
+      return parsed as typeof r.data
     })
     const tasks: Record<string, TaskRecord> = {}
     for (const [k, {error, ...rec}] of Object.entries(s.tasks)) {
@@ -288,7 +293,11 @@ export class StateStore {
 
   save(): void {
     this.data.updatedAt = new Date().toISOString()
+    const text = `${JSON.stringify(this.data, null, 2)}\n`
     // sync: transitions must be on disk before the next step (and from a signal handler)
-    writeFileAtomicSync(this.file, `${JSON.stringify(this.data, null, 2)}\n`, {mode: 0o600})
+    writeFileAtomicSync(this.file, text, {mode: 0o600})
+    // what this process wrote is a journal (its records are this version's or were checked when loaded): the next
+    // command reads it back as checked while the file holds exactly this text (load)
+    derivedCache()?.set(journalEntry(this.file), text, text)
   }
 }
