@@ -11,7 +11,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, loadInventory, renderInventoryYaml} from '../../src/lib/config/index.js'
-import {StateStore} from '../../src/lib/engine/state.js'
+import {StateStore, stateFileSchema} from '../../src/lib/engine/state.js'
 import {recordCerts, certsRecordFile} from '../../src/lib/lifecycle/certs.js'
 import {recordFile, recordVerdict} from '../../src/lib/validate/record.js'
 import type {Verdict} from '../../src/lib/validate/types.js'
@@ -88,6 +88,30 @@ describe('the run journal keeps keys a newer obsctl wrote', () => {
     // and reads it as this version's journal (the extra keys are no problem for state show)
     const show = await obsctl(['state', 'show', '--json', '-c', t.file])
     expect(show.status, show.stderr).toBe(0)
+  })
+
+  it("the journal's schema only checks: what it returns is what it was given (load keeps the file's JSON as parsed)", () => {
+    const journal = {
+      version: 1,
+      inventory: '/srv/obsctl.yaml',
+      updatedAt: T1,
+      futureTop: {nested: [1, 'two']},
+      tasks: {
+        'buckets/thanos-metrics': {
+          ...record('buckets', 'thanos-metrics'),
+          status: 'failed',
+          failure: {message: 'm', code: 'X', exitCode: 1, hints: ['h'], future: 1},
+        },
+        'nodes/a': {phase: 'nodes', target: 'a', status: 'pending'},
+        'render/gitops': {...record('render', 'gitops'), durationMs: 3, report: {files: 2}, error: 'old form', runId: 'r1', logFile: 'l', futureRecordKey: 'x'},
+      },
+      phaseRuns: {
+        buckets: {runId: 'r1', status: 'failed', startedAt: T0, endedAt: T1, futurePhaseRunKey: 3},
+        nodes: {runId: 'r2', status: 'running', startedAt: T1},
+      },
+    }
+    expect(stateFileSchema().parse(structuredClone(journal))).toStrictEqual(journal)
+    expect(stateFileSchema().parse({version: 1, tasks: {}})).toStrictEqual({version: 1, tasks: {}})
   })
 })
 

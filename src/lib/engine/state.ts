@@ -67,7 +67,12 @@ function buildStateFileSchema() {
 }
 
 let built: ReturnType<typeof buildStateFileSchema> | undefined
-const stateFileSchema = () => (built ??= buildStateFileSchema())
+/**
+ * The journal's schema. It only checks: loose objects, no default, no transform, so what it returns is what it was
+ * given — StateStore.load keeps the file's JSON as parsed, and a journal save() wrote is read back without it
+ * (test/engine/unknown-keys.test.ts holds it to that).
+ */
+export const stateFileSchema = () => (built ??= buildStateFileSchema())
 
 const RESET_HINT = 'obsctl state reset --yes  (moves the bad file aside; tasks then re-check the live systems)'
 
