@@ -50,6 +50,16 @@ async function run(args: string[], o: {cacheHome: string; bin?: string; uid?: nu
   return {status: r.status, stdout: r.stdout, stderr: r.stderr, dir: m[1]!, fromCache: Number(m[2]), compiled: Number(m[3]), written: Number(m[4])}
 }
 
+/** A folder of its own with the example inventory and an empty .obsctl/, its cache folder, and the journal's cache entry name. */
+function journalHome(key: string): {cacheHome: string; inv: string; state: string; name: string} {
+  const home = path.join(dir, `${key}-home`)
+  mkdirSync(path.join(home, '.obsctl'), {recursive: true, mode: 0o700})
+  const inv = path.join(home, 'obsctl.yaml')
+  writeFileSync(inv, readFileSync(inventory, 'utf8'))
+  const state = path.join(home, '.obsctl', 'state.json')
+  return {cacheHome: path.join(dir, `${key}-cache`), inv, state, name: `journal${state.replace(/[^\w.-]/g, '_').slice(-150)}`}
+}
+
 /** file → mtime and inode: what a rewrite would change */
 function snapshot(d: string): Record<string, string> {
   const out: Record<string, string> = {}
@@ -365,19 +375,13 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
   })
 
   it('a journal checked once is read back as checked while unchanged; any change is checked again, and a bad one is still refused', async () => {
-    const cacheHome = path.join(dir, 'journal-cache')
-    const home = path.join(dir, 'journal')
-    mkdirSync(path.join(home, '.obsctl'), {recursive: true, mode: 0o700})
-    const inv = path.join(home, 'obsctl.yaml')
-    writeFileSync(inv, readFileSync(inventory, 'utf8'))
-    const state = path.join(home, '.obsctl', 'state.json')
+    const {cacheHome, inv, state, name} = journalHome('journal')
     const record = {phase: 'render', target: 'repo', status: 'done', fingerprint: 'f'.repeat(64), durationMs: 12}
     const journal = (extra: object) =>
       `${JSON.stringify({version: 1, inventory: inv, updatedAt: '2026-12-01T00:00:00.000Z', tasks: {'render/repo': {...record, ...extra}}}, null, 2)}\n`
     // a key the journal's shape does not know (a newer obsctl's) is kept by the check, as a save keeps it
     // (docs/journal.md): the cached result is the checked one, whole
     writeFileSync(state, journal({leftOver: 'from a newer obsctl'}))
-    const name = `journal${state.replace(/[^\w.-]/g, '_').slice(-150)}`
     const first = await run(['state', 'show', '--json', '-c', inv], {cacheHome})
     expect(first.status, first.stderr).toBe(0)
     expect(first.stderr).toContain(`derived ${name}: computed`)
@@ -402,16 +406,10 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
   })
 
   it('a journal a command wrote is read back as checked by the next command, which shows what a check of the file shows', async () => {
-    const cacheHome = path.join(dir, 'journal-written')
-    const home = path.join(dir, 'journal-written-home')
-    mkdirSync(path.join(home, '.obsctl'), {recursive: true, mode: 0o700})
-    const inv = path.join(home, 'obsctl.yaml')
-    writeFileSync(inv, readFileSync(inventory, 'utf8'))
-    const state = path.join(home, '.obsctl', 'state.json')
+    const {cacheHome, inv, state, name} = journalHome('journal-written')
     const record = (phase: string, target: string) => ({phase, target, status: 'done', fingerprint: 'f'.repeat(64), durationMs: 12})
     const tasks = {'render/repo': record('render', 'repo'), 'nodes/cluster-01/192.168.101.194': record('nodes', 'cluster-01/192.168.101.194')}
     writeFileSync(state, `${JSON.stringify({version: 1, inventory: inv, updatedAt: '2026-12-01T00:00:00.000Z', tasks}, null, 2)}\n`)
-    const name = `journal${state.replace(/[^\w.-]/g, '_').slice(-150)}`
     // state reset checks the journal, forgets the nodes phase and writes the rest
     const reset = await run(['state', 'reset', '--yes', '--phase', 'nodes', '-c', inv], {cacheHome})
     expect(reset.status, reset.stderr).toBe(0)
