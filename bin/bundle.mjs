@@ -370,11 +370,12 @@ function slimImportsPlugin() {
     setup(b) {
       b.onResolve({filter: new RegExp(`^(${[...new Set(entries.map((e) => e.pkg))].join('|')})$`)}, (args) => {
         const e = entries.find((x) => x.pkg === args.path && at(x.library).test(args.importer))
-        return e && {path: `${e.library}:${e.pkg}`, namespace: 'slim-imports'}
+        // the package is resolved from the library's file, as its own import would be (a copy nested under the library)
+        return e && {path: `${e.library}:${e.pkg}`, namespace: 'slim-imports', pluginData: {resolveDir: path.dirname(args.importer)}}
       })
       b.onLoad({filter: /.*/, namespace: 'slim-imports'}, (args) => {
         const e = entries.find((x) => `${x.library}:${x.pkg}` === args.path)
-        return {contents: e.contents(e.members), loader: 'js', resolveDir: ROOT}
+        return {contents: e.contents(e.members), loader: 'js', resolveDir: args.pluginData.resolveDir}
       })
     },
   }
