@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {allowOvercommitFlag, BaseCommand} from '../lib/cli/base.js'
-import {formatPlan, formatRunSummary} from '../lib/engine/index.js'
+import {formatPlan, formatRunSummary} from '../lib/engine/format.js'
 import {BOOTSTRAP_PHASES, BOOTSTRAP_TIMEOUT_S, BOOTSTRAP_USER_PHASES, bootstrap, type BootstrapResult} from '../lib/flows/bootstrap.js'
 import {secondsFlag} from '../lib/cli/seconds-flag.js'
 import {countFlag, MAX_CONCURRENCY} from '../lib/cli/count-flag.js'

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/format.js'
 import type {BackupCreateResult} from '../../lib/flows/backup-run.js'
 import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'

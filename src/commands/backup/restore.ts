@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/format.js'
 import type {BackupAbandonResult, BackupRestoreResult} from '../../lib/flows/backup-run.js'
 import {inputError} from '../../lib/errors.js'
 import type {RestoreAbandonReport} from '../../lib/lifecycle/restore.js'

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {endDryRun, formatRunSummary, wouldRun} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldRun} from '../../lib/engine/format.js'
 import type {CertsRenewResult} from '../../lib/flows/certs-run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'

@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {allowOvercommitFlag, BaseCommand} from '../../lib/cli/base.js'
-import {endDryRun, formatRunSummary, wouldDo} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldDo} from '../../lib/engine/format.js'
 import type {AddResult} from '../../lib/flows/cluster-add-run.js'
 import {ADD_PHASES, type AddPhase} from '../../lib/flows/cluster-add.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'

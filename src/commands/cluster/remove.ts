@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {serviceFlags} from '../../lib/cli/service-flags.js'
-import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/format.js'
 import type {RemoveResult} from '../../lib/flows/cluster-remove-run.js'
 
 export default class ClusterRemove extends BaseCommand {

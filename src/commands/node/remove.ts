@@ -1,7 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
-import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/index.js'
+import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/format.js'
 import {runFailures} from '../../lib/lifecycle/report.js'
 import type {NodeRemoveResult} from '../../lib/flows/node-run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
 import {requireInteractive} from '../../lib/prompt.js'
-import {requireKnownPhases, resetState, type StateResetResult} from '../../lib/engine/index.js'
+import {requireKnownPhases, resetState, type StateResetResult} from '../../lib/engine/plan.js'
 import {REGISTERED_PHASES as PHASE_NAMES} from '../../lib/flows/registry.js'
 
 export default class StateReset extends BaseCommand {

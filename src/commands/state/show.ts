@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand, outputFlag} from '../../lib/cli/base.js'
-import {formatState, requireKnownPhases, showState, type StateShowResult} from '../../lib/engine/index.js'
+import {formatState} from '../../lib/engine/format.js'
+import {requireKnownPhases, showState, type StateShowResult} from '../../lib/engine/plan.js'
 
 export default class StateShow extends BaseCommand {
   static override readOnly = true
