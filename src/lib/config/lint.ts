@@ -25,6 +25,7 @@ import {
 import {lintAlerting, receiverSecrets} from './alerting.js'
 import {capacity, FIXED_REPLICAS, SCALABLE_COMPONENTS, type CapacityRow} from './sizing.js'
 import {durationSeconds} from './units.js'
+import {SNAPSHOT_EXPIRY_FIX, SNAPSHOT_EXPIRY_REASON} from './snapshot-expiry.js'
 import path from 'node:path'
 import type {CheckStatus, Outcome} from '../checks/model.js'
 import {caProblem, checkFiles} from './files.js'
@@ -83,10 +84,6 @@ export interface LintOptions {
 
 const THANOS_RESOLUTIONS = ['raw', '5m', '1h'] as const
 
-/** Why the snapshots bucket must not expire objects (also the error of `s3 setup`). */
-export const SNAPSHOT_EXPIRY_REASON =
-  'an S3 lifecycle expiry on the OpenSearch snapshots bucket deletes files that newer snapshots still use: snapshots are incremental and share segment files, so expiring objects by age corrupts every later snapshot. OpenSearch deletes old snapshots itself, through the snapshot API (the snapshot management policy, retention.opensearch.deleteAfter)'
-export const SNAPSHOT_EXPIRY_FIX = 'remove s3.buckets.snapshots.expireAfter; set retention.opensearch.deleteAfter to keep snapshots for that long'
 const HOUR = 3600
 const DAY = 86_400
 

@@ -6,7 +6,6 @@
  * The steps that revoke the cluster's credentials are in ./revoke.ts, re-exported here.
  */
 import {centralCluster, kubeContextName, NAMESPACES, nodeLogin, nodeName} from '../config/model.js'
-import {removeClusterFromInventory} from '../config/edit.js'
 import type {Cluster} from '../config/schema.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
 import {rootStep} from '../nodes/lock.js'
@@ -187,6 +186,8 @@ export function removeRenderPhase({cluster: c, push, force}: RemovalOptions): Ph
     fingerprint: (_t, ctx) => ({run: ctx.runId}),
     describe: () => `render without ${c.name} (its overlay and Applications removed), commit${push === false ? '' : ' and push'}`,
     async run(_t, ctx, io) {
+      // the inventory editor (and its lint) only when the phase runs: plan describes this phase too
+      const {removeClusterFromInventory} = await import('../config/edit.js')
       const next = (await removeClusterFromInventory(ctx.inv, c.name, {dryRun: true, allowOvercommit: true})).inventory
       const {changeMessage, previewRender, renderCommitPush} = await import('./change.js')
       const preview = await previewRender(next, {force: Boolean(force)})
@@ -271,6 +272,7 @@ export function removeInventoryPhase({cluster: c}: RemovalOptions): Phase<Target
       const {REVOKE_EVIDENCE} = await import('./revoke.js')
       const forgotten = ctx.journal?.forgetTargets([c.name], REVOKE_EVIDENCE) ?? 0
       if (forgotten) io.log(`the journal forgets ${forgotten} task record(s) of ${c.name}`)
+      const {removeClusterFromInventory} = await import('../config/edit.js')
       await removeClusterFromInventory(ctx.inv, c.name, {allowOvercommit: true})
       return {summary: `removed from ${ctx.inv.file}`, report: {inventory: true}}
     },

@@ -6,7 +6,7 @@
 import {inputError} from '../errors.js'
 import type {Platform} from '../config/schema.js'
 import {durationDays} from '../config/units.js'
-import {SNAPSHOT_EXPIRY_FIX, SNAPSHOT_EXPIRY_REASON} from '../config/lint.js'
+import {SNAPSHOT_EXPIRY_FIX, SNAPSHOT_EXPIRY_REASON} from '../config/snapshot-expiry.js'
 import type {S3Session} from '../platform/s3.js'
 import type {LifecycleConfig, LifecycleRule} from 'minio'
 
