@@ -13,6 +13,7 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {codeCacheKey, userCacheHome} from '../../src/lib/code-cache.js'
 import {BIN, ROOT, requireBuild, runProcess, tmpDir} from './helpers.js'
+import {exampleInventory} from '../support/inventory.js'
 
 /** the derived-result entry of what is derived from one inventory file (its kind, then the file's path made a name) */
 const entryOf = (kind: string, file: string) => `${kind}${file.replace(/[^\w.-]/g, '_').slice(-150)}`
@@ -428,6 +429,32 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     const edited = await run(['state', 'show', '-c', inv], {cacheHome})
     expect(edited.status).toBe(2)
     expect(edited.stderr).toContain(`${state} is not a usable obsctl journal`)
+  })
+
+  it("a command that refuses an invalid inventory knows an unchanged text's clean lint without loading the lint; an error is still refused", async () => {
+    const cacheHome = path.join(dir, 'lint-known')
+    const inv = path.join(dir, 'lint-known.yaml')
+    writeFileSync(inv, readFileSync(inventory, 'utf8'))
+    const preload = path.join(dir, 'loaded-lint.cjs')
+    writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
+    const env = {NODE_OPTIONS: `--require ${preload}`}
+    const lintLoaded = (r: Run) => (JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[]).some((f) => /[\\/]chunks[\\/]lint-\w+\.js$/.test(f))
+    // s3 setup refuses an invalid inventory before anything (BaseCommand.loadValidInventory); --dry-run contacts nothing
+    const args = ['s3', 'setup', '--dry-run', '-c', inv]
+    const first = await run(args, {cacheHome, env})
+    expect(first.status, first.stderr).toBe(0)
+    expect(lintLoaded(first)).toBe(true)
+    const second = await run(args, {cacheHome, env})
+    expect(second.status, second.stderr).toBe(0)
+    expect(lintLoaded(second)).toBe(false)
+    expect(second.stdout).toBe(first.stdout)
+    // a text with a lint error is refused, the first time and when its lint is read back
+    writeFileSync(inv, exampleInventory({'s3.buckets.snapshots.expireAfter': '30d'}))
+    for (const n of [1, 2]) {
+      const bad = await run(args, {cacheHome, env})
+      expect(bad.status, `run ${n}: ${bad.stderr}`).toBe(2)
+      expect(bad.stderr).toMatch(/s3\.buckets\.snapshots\.expireAfter: an S3 lifecycle expiry on the OpenSearch snapshots bucket/)
+    }
   })
 
   it('templates compiled from cached sources render the same repository as compiled afresh', async () => {

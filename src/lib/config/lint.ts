@@ -9,7 +9,8 @@
  */
 import type {FieldPath, LoadedInventory, Position} from './load.js'
 import {formatPath} from './load.js'
-import {derivedJson, fileEntryName} from '../derived-cache.js'
+import {derivedJson} from '../derived-cache.js'
+import {lintEntry} from './lint-entry.js'
 import {
   apiServerHost,
   argocdHA,
@@ -102,9 +103,8 @@ function finder(inv: LoadedInventory, findings: Finding[]): AddFinding {
  * no address parser. The workstation's findings (files, environment) are looked at on every run, in their place.
  */
 export function lintInventory(inv: LoadedInventory, opts: LintOptions = {}): LintReport {
-  const own = derivedJson(fileEntryName('lint', inv.file), `${opts.allowOvercommit ? 'overcommit' : ''}\0${inv.file}\0${inv.text}`, () =>
-    inventoryLint(inv, opts),
-  )
+  const entry = lintEntry(inv, opts.allowOvercommit)
+  const own = derivedJson(entry.name, entry.input, () => inventoryLint(inv, opts))
   const findings = [
     ...own.findings.slice(0, own.workstationAt),
     ...(opts.workstation ? workstationFindings(inv, opts) : []),

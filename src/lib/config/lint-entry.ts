@@ -1,0 +1,20 @@
+/**
+ * Where the inventory's own lint (every finding but the workstation's, ./lint.ts lintInventory) is kept in the
+ * derived-result cache: the entry's name and input. Read here without loading the lint itself: a command that refuses
+ * an inventory with errors (../cli/base.ts loadValidInventory) asks first whether this text's lint is known and clean.
+ */
+import {derivedCache, fileEntryName} from '../derived-cache.js'
+import type {LoadedInventory} from './load.js'
+
+export function lintEntry(inv: Pick<LoadedInventory, 'file' | 'text'>, allowOvercommit: boolean | undefined): {name: string; input: string} {
+  return {name: fileEntryName('lint', inv.file), input: `${allowOvercommit ? 'overcommit' : ''}\0${inv.file}\0${inv.text}`}
+}
+
+/** The cache holds this text's lint and it found no error (false: not known, or it found one). */
+export function lintKnownClean(inv: Pick<LoadedInventory, 'file' | 'text'>, allowOvercommit: boolean | undefined): boolean {
+  const {name, input} = lintEntry(inv, allowOvercommit)
+  const hit = derivedCache()?.get(name, input)
+  if (hit === undefined) return false
+  const {findings} = JSON.parse(hit) as {findings?: {severity?: string}[]}
+  return Array.isArray(findings) && findings.every((f) => f.severity !== 'error')
+}
