@@ -105,7 +105,7 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   external,
-  plugins: [lazy.plugin, nativeAddons(), clientNodePure(), nodeFetchUrl(), slimImportsPlugin(), pluginInternals(), sourcePatches(patches, applied)],
+  plugins: [lazy.plugin, nativeAddons(), clientNodePure(), slimImportsPlugin(), pluginInternals(), sourcePatches(patches, applied)],
   // less to read and parse; identifiers stay, and class and function names stay as written (error
   // classes are told apart by constructor name); source maps lead back to src/
   minifyWhitespace: true,
@@ -119,9 +119,9 @@ const result = await build({
 })
 const unused = patches.filter((p) => !applied.has(p.name))
 if (unused.length) throw new Error(`bin/bundle.mjs: no bundled file matched ${unused.map((p) => p.name).join(', ')}; update it`)
-// node-fetch's URL fallback stays out (nodeFetchUrl), whoever would bring it in
+// node-fetch's URL fallback stays out (slimImports), whoever would bring it in
 const urlFallback = Object.keys(result.metafile.inputs).filter((f) => /node_modules[\\/](whatwg-url|tr46)[\\/]/.test(f))
-if (urlFallback.length) throw new Error(`bin/bundle.mjs: the WHATWG URL fallback is bundled again (${urlFallback[0]}); see nodeFetchUrl`)
+if (urlFallback.length) throw new Error(`bin/bundle.mjs: the WHATWG URL fallback is bundled again (${urlFallback[0]}); see slimImports`)
 
 // esbuild exposes a bundled CommonJS module reached by a dynamic import() as a chunk with a default
 // export only, where Node gives named exports too: `const {parse} = await import('yaml')` would get
@@ -293,11 +293,15 @@ function clientNodePure() {
  * 186 KB table for fPutObject's content type, readable-stream under block-stream2 for a stream of unknown size,
  * xml2js (sax, xmlbuilder) for the XML bodies of bucket settings, async for listIncompleteUploads. client-node's
  * configuration imports socks-proxy-agent (socks, ip-address: ~100 KB) for a kubeconfig whose proxy-url is socks,
- * and its Azure and GCP auth providers jsonpath-plus.
+ * and its Azure and GCP auth providers jsonpath-plus. And one package is not handed out at all: client-node's HTTP
+ * client, node-fetch 2, takes its URL class from node:url and falls back to whatwg-url only where node:url has none
+ * (`Url.URL || whatwgUrl.URL`: Node < 10), but required it at load, with tr46's 260 KB mapping table, punycode and
+ * webidl-conversions: 45% of the Kubernetes client's chunk. Its `whatwg-url` is node:url's URL, the class it uses
+ * either way (which also ends Node 21+'s DEP0040 warning: tr46 required the builtin punycode by name).
  *
- * Each entry says how the library imports the package (`form`, its local name in parentheses) and what it may do
- * with it: call `members`, or only construct it (`construct`); slimUses reads every file of the library that imports
- * the package and stops the build on any other import form or use. test/s3/bundle.test.ts sends the same calls through
+ * Each entry says how the library imports the package (`form`, an import or a require line, its local name in
+ * parentheses) and what it may do with it: call `members`, or only construct it (`construct`); slimUses reads every
+ * file of the library that imports the package and stops the build on any other import form or use. test/s3/bundle.test.ts sends the same calls through
  * the bundle's minio and the package's to s3rver, byte for byte; test/kube-server/bundle.test.ts runs client-node's
  * SOCKS proxy and gcp token paths.
  */
@@ -352,6 +356,16 @@ function slimImports() {
         "module.exports = {SocksProxyAgent: function SocksProxyAgent(proxy, options) { const Agent = require('socks-proxy-agent').SocksProxyAgent; return new Agent(proxy, options) }}",
     },
     {
+      // node-fetch's CommonJS build and its ES module build (both .js in lib/)
+      library: 'node-fetch',
+      files: 'lib',
+      ext: '.js',
+      pkg: 'whatwg-url',
+      form: /^(?:import (whatwgUrl) from 'whatwg-url';|var (whatwgUrl) = _interopDefault\(require\('whatwg-url'\)\);)$/,
+      members: ['URL'],
+      contents: () => "module.exports = {URL: require('node:url').URL}",
+    },
+    {
       ...clientNode,
       pkg: 'jsonpath-plus',
       form: /^import \* as (jsonpath) from 'jsonpath-plus';$/,
@@ -381,8 +395,14 @@ function slimImportsPlugin() {
   }
 }
 
-/** Each library's use of the packages slimImports hands out: the import form and the uses it provides, nothing else. */
+/**
+ * Each library's use of the packages slimImports hands out: the import form and the uses it provides, nothing else.
+ * Read with TypeScript's parser (a devDependency, as the build is), so comments, strings and regular expressions are
+ * never taken for code: every reference to the package's local name must be a member in `members`, or with
+ * `construct` a `new`; xml2js's builders are only asked to buildObject.
+ */
 function slimUses(entries) {
+  const ts = requireFromRoot('typescript')
   const sources = new Map()
   const filesOf = (e) => {
     const dir = path.join(path.dirname(requireFromRoot.resolve(`${e.library}/package.json`)), e.files)
@@ -397,68 +417,58 @@ function slimUses(entries) {
       )
     return sources.get(key)
   }
+  const walk = (node, f) => {
+    f(node)
+    ts.forEachChild(node, (c) => walk(c, f))
+  }
   for (const e of entries) {
     const stop = (file, why) => {
       throw new Error(`bin/bundle.mjs slimImports: ${path.relative(ROOT, file)}: ${why}; update slimImports`)
     }
     for (const [file, source] of filesOf(e)) {
-      const lines = source.split('\n').filter((l) => l.startsWith('import') && (l.includes(`'${e.pkg}'`) || l.includes(`"${e.pkg}"`)))
+      const imports = (l) => (l.startsWith('import') || l.includes('require(')) && (l.includes(`'${e.pkg}'`) || l.includes(`"${e.pkg}"`))
+      const lines = source.split('\n').filter(imports)
       if (lines.length === 0) continue
       const m = lines.length === 1 && e.form.exec(lines[0])
       if (!m) stop(file, `imports ${e.pkg} as ${JSON.stringify(lines.join(' '))}`)
-      // the code without its comments and the contents of its strings (`'_'` is no use of lodash)
-      const text = source.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\/|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g, (t) =>
-        t.startsWith('/') ? '' : `${t[0]}${t[0]}`,
-      )
-      const local = m[1]
-      const used = new Set([...text.matchAll(new RegExp(`(?<![\\w.$/])${local}\\.(\\w+)`, 'g'))].map((u) => u[1]))
-      const extra = [...used].filter((u) => !(e.members ?? []).includes(u))
-      if (extra.length) stop(file, `uses ${e.pkg}'s ${extra.join(', ')}`)
-      // the name as a value (passed on, assigned) rather than a member's: `async` is also a keyword, and a
-      // destructuring's `_` (`const [_, o] = …`) is a local name of its own
-      const bare =
-        local === 'async'
-          ? []
-          : text
-              .split('\n')
-              .filter((l) => !l.startsWith('import') && !/(?:const|let|var) \[/.test(l))
-              .flatMap((l) => [...l.matchAll(new RegExp(`(?<![\\w.$])(new )?${local}(?![\\w$])(\\.)?`, 'g'))])
-              .filter((u) => !u[2] && !(e.construct && u[1]))
-      if (bare.length) stop(file, `uses ${local} other than ${e.construct ? `as \`new ${local}(…)\`` : 'through its members'}`)
-      if (e.builders) {
-        // each builder is asked only to buildObject: one named by a const, or one asked at once (`new …Builder(…).buildObject(…)`)
-        for (const b of text.matchAll(new RegExp(`(const (\\w+) = )?new ${local}\\.Builder\\(`, 'g'))) {
-          if (b[2]) {
-            const calls = new Set([...text.matchAll(new RegExp(`(?<![\\w.$])${b[2]}\\.(\\w+)`, 'g'))].map((u) => u[1]))
-            if ([...calls].some((c) => c !== 'buildObject')) stop(file, `asks an xml2js builder for ${[...calls].join(', ')}`)
-            continue
-          }
-          let i = b.index + b[0].length
-          for (let depth = 1; depth > 0 && i < text.length; i++) depth += text[i] === '(' ? 1 : text[i] === ')' ? -1 : 0
-          if (!text.startsWith('.buildObject(', i)) stop(file, 'makes an xml2js builder it does not only ask to buildObject')
+      const local = m.slice(1).find(Boolean)
+      const sf = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS)
+      // names given to builders (`const builder = new xml2js.Builder(…)`), checked below
+      const builders = new Set()
+      walk(sf, (n) => {
+        if (!ts.isIdentifier(n) || n.text !== local) return
+        const parent = n.parent
+        // the import itself, and other things of the same name (a destructuring's `_` in `const [_, o] = …`)
+        if (ts.isImportClause(parent) || ts.isNamespaceImport(parent) || ts.isImportSpecifier(parent)) return
+        if ((ts.isVariableDeclaration(parent) || ts.isBindingElement(parent) || ts.isParameter(parent)) && parent.name === n) {
+          if (ts.isVariableDeclaration(parent) && lines[0].startsWith('var ') && parent.getText().includes(`'${e.pkg}'`)) return
+          if (ts.isBindingElement(parent)) return
+          stop(file, `declares another ${local}`)
         }
-      }
+        if (ts.isPropertyAccessExpression(parent) && parent.expression === n) {
+          const member = parent.name.text
+          if (!(e.members ?? []).includes(member)) stop(file, `uses ${e.pkg}'s ${member}`)
+          if (e.builders && member === 'Builder') {
+            const made = parent.parent
+            if (!ts.isNewExpression(made) || made.expression !== parent) stop(file, `uses ${local}.Builder other than as \`new\``)
+            const use = made.parent
+            if (ts.isVariableDeclaration(use) && ts.isIdentifier(use.name)) builders.add(use.name.text)
+            else if (!(ts.isPropertyAccessExpression(use) && use.name.text === 'buildObject'))
+              stop(file, 'makes an xml2js builder it does not only ask to buildObject')
+          }
+          return
+        }
+        if (e.construct && ts.isNewExpression(parent) && parent.expression === n) return
+        stop(file, `uses ${local} other than ${e.construct ? `as \`new ${local}(…)\`` : 'through its members'}`)
+      })
+      walk(sf, (n) => {
+        if (!ts.isIdentifier(n) || !builders.has(n.text)) return
+        const parent = n.parent
+        if (ts.isVariableDeclaration(parent) && parent.name === n) return
+        if (!(ts.isPropertyAccessExpression(parent) && parent.expression === n && parent.name.text === 'buildObject'))
+          stop(file, `asks the xml2js builder ${n.text} for more than buildObject`)
+      })
     }
-  }
-}
-
-/**
- * client-node's HTTP client is node-fetch 2, which takes its URL class from node:url and falls back to the
- * whatwg-url package only where node:url has none (`Url.URL || whatwgUrl.URL`: Node < 10). It requires the
- * fallback at load all the same, and with it tr46 and its 260 KB mapping table, punycode and webidl-conversions:
- * 45% of the Kubernetes client's chunk, ~35 ms of CPU before `cluster register`'s first request (paired runs,
- * docs/performance.md). Here `whatwg-url`, when node-fetch asks for it, is node:url's URL: the class node-fetch
- * uses either way. (It also ends Node 21+'s DEP0040 warning: tr46 required the builtin punycode by name.)
- */
-function nodeFetchUrl() {
-  return {
-    name: 'node-fetch-url',
-    setup(b) {
-      b.onResolve({filter: /^whatwg-url$/}, (args) =>
-        /[\\/]node_modules[\\/]node-fetch[\\/]/.test(args.importer) ? {path: 'whatwg-url', namespace: 'node-fetch-url'} : undefined,
-      )
-      b.onLoad({filter: /.*/, namespace: 'node-fetch-url'}, () => ({contents: "module.exports = {URL: require('node:url').URL}", loader: 'js'}))
-    },
   }
 }
 
