@@ -1,5 +1,5 @@
 import {execFile, execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {Marked, type Token} from 'marked'
@@ -137,6 +137,19 @@ export function requireBuild(): void {
   if (!existsSync(path.join(ROOT, 'oclif.manifest.json')) || !existsSync(path.join(ROOT, 'dist/commands'))) {
     throw new Error('the CLI is not built: run `npm run build` first (npm test does)')
   }
+}
+
+/**
+ * A lazily loaded chunk of the built bundle by its name (dist/chunks/NAME-HASH.js, bin/bundle.mjs): its file, exactly
+ * one, and the sources its source map names (what was bundled into it).
+ */
+export function bundleChunk(name: string): {file: string; sources: string[]} {
+  requireBuild()
+  const chunks = path.join(ROOT, 'dist', 'chunks')
+  const files = readdirSync(chunks).filter((f) => new RegExp(`^${name}-\\w+\\.js$`).test(f))
+  if (files.length !== 1) throw new Error(`dist/chunks holds ${files.length} ${name}-*.js chunks, not one: npm run build`)
+  const file = path.join(chunks, files[0]!)
+  return {file, sources: (JSON.parse(readFileSync(`${file}.map`, 'utf8')) as {sources: string[]}).sources}
 }
 
 /**

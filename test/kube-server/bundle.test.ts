@@ -3,15 +3,15 @@
  * module of its own (bin/bundle.mjs slimImports): a kubeconfig whose proxy-url is a SOCKS5 proxy
  * (socks-proxy-agent, required when the agent is made) and a gcp auth-provider, whose token the client reads out
  * of its command's JSON with jsonpath-plus (required at the first read). Each against the kube test server, with
- * the package's client-node beside it for the same outcome.
+ * the package's client-node beside it for the same outcome; and what is not in it.
  */
-import {chmodSync, readdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import net from 'node:net'
 import path from 'node:path'
 import * as k8s from '@kubernetes/client-node'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ROOT, requireBuild} from '../cli/helpers.js'
+import {bundleChunk} from '../cli/helpers.js'
 import {startKubeServer, type KubeServer} from '../support/kube/index.js'
 import {tempDir} from './fixtures.js'
 
@@ -70,11 +70,7 @@ afterAll(async () => {
 })
 
 function bundled(): Lib {
-  requireBuild()
-  const chunks = path.join(ROOT, 'dist', 'chunks')
-  const file = readdirSync(chunks).find((f) => /^client-node-\w+\.js$/.test(f))
-  expect(file).toBeDefined()
-  return createRequire(import.meta.url)(path.join(chunks, file!)) as Lib
+  return createRequire(import.meta.url)(bundleChunk('client-node').file) as Lib
 }
 
 function config(lib: Lib, o: {proxyUrl?: string; user: Record<string, unknown>}): k8s.KubeConfig {
@@ -126,5 +122,11 @@ describe("the bundle's client-node (bin/bundle.mjs slimImports)", () => {
       // a path to nothing: no token, and the server refuses the request
       expect(await readNamespace(lib, config(lib, {user: user('{.credential.nothing}')}))).toBe('failed: 401')
     }
+  })
+
+  it("takes node-fetch's URL class from node:url: whatwg-url, tr46 with its 260 KB table and punycode are not in the bundle (test/status/status.test.ts makes the built CLI's requests through it)", () => {
+    const {sources} = bundleChunk('client-node')
+    expect(sources.filter((s) => s.endsWith('node-fetch/lib/index.js'))).toHaveLength(1)
+    expect(sources.filter((s) => /node_modules\/(whatwg-url|tr46|punycode|webidl-conversions)\//.test(s))).toEqual([])
   })
 })

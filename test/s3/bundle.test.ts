@@ -5,7 +5,7 @@
  * for byte — the XML bodies of bucket settings and of a multi-object delete (xml2js), a stream of unknown size in
  * parts (block-stream2), a file's content type from its name (mime-types), the headers and queries lodash shapes.
  */
-import {mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import http from 'node:http'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
@@ -13,7 +13,7 @@ import path from 'node:path'
 import {Readable} from 'node:stream'
 import * as Minio from 'minio'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ROOT, requireBuild} from '../cli/helpers.js'
+import {bundleChunk} from '../cli/helpers.js'
 import {ACCESS_KEY, SECRET_KEY, startS3rver, type S3Peer} from './harness.js'
 
 interface Sent {
@@ -119,11 +119,8 @@ async function session(lib: typeof Minio, bucket: string): Promise<{sent: Sent[]
 
 describe("the bundle's minio (bin/bundle.mjs slimImports)", () => {
   it('sends what the package sends, byte for byte, and s3rver stores the same', async () => {
-    requireBuild()
-    const chunks = path.join(ROOT, 'dist', 'chunks')
-    const file = readdirSync(chunks).find((f) => /^minio-\w+\.js$/.test(f))
-    expect(file).toBeDefined()
-    const bundled = createRequire(import.meta.url)(path.join(chunks, file!)) as typeof Minio
+    const chunk = bundleChunk('minio')
+    const bundled = createRequire(import.meta.url)(chunk.file) as typeof Minio
     expect(typeof bundled.Client).toBe('function')
 
     const theirs = await session(Minio, 'package-bucket')
@@ -142,7 +139,7 @@ describe("the bundle's minio (bin/bundle.mjs slimImports)", () => {
     expect(ours.sent).toEqual(theirs.sent)
 
     // and the chunk no longer carries all of lodash (its per-function modules only)
-    const {sources} = JSON.parse(readFileSync(path.join(chunks, `${file!}.map`), 'utf8')) as {sources: string[]}
+    const {sources} = chunk
     expect(sources.filter((s) => s.endsWith('node_modules/lodash/lodash.js'))).toEqual([])
   })
 })

@@ -3,7 +3,7 @@
  * Applications), real Prometheus behind the Thanos Query fake (metrics freshness), the OpenSearch fake
  * (logs freshness) and the validation record.
  */
-import {mkdirSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {spawn} from 'node:child_process'
@@ -13,7 +13,7 @@ import {recordFile, type ValidationRecord} from '../../src/lib/validate/record.j
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {CLUSTERS, startPlatform, type Platform} from '../validate/harness.js'
 import {deployPlatform, type Deployed} from '../validate/deployed.js'
-import {BIN, ROOT, obsctlAsync, requireBuild} from '../cli/helpers.js'
+import {BIN, obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {Terminal} from '../support/tmux.js'
 import {waitFor} from '../support/wait.js'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
@@ -234,7 +234,7 @@ describe('obsctl status', () => {
     const env = {...p.env, KUBECONFIG: kubeconfig}
     // --pending-deprecation: Node 20 warns of what Node 22 warns at every run, on the path that loads the Kubernetes
     // client: the builtin punycode that node-fetch's URL fallback (tr46) required (DEP0040), now not bundled at all
-    // (bin/bundle.mjs nodeFetchUrl; the next test). Left: node-fetch's url.parse (DEP0169), a warning from Node 24 only, and only for code outside
+    // (bin/bundle.mjs slimImports; test/kube-server/bundle.test.ts). Left: node-fetch's url.parse (DEP0169), a warning from Node 24 only, and only for code outside
     // node_modules (an `npm link`ed checkout, not an installed obsctl). Nothing else on stderr.
     const ok = await obsctlAsync(['status', '-c', inv.file], {env: {...env, NODE_OPTIONS: '--pending-deprecation'}})
     expect(
@@ -276,16 +276,6 @@ describe('obsctl status', () => {
     expect(frames.length).toBeGreaterThanOrEqual(2)
     expect(frames.every((f) => f.clusters.length === 4)).toBe(true)
     expect(Date.parse(frames[1]!.at)).toBeGreaterThan(Date.parse(frames[0]!.at))
-  })
-
-  it("the built CLI's Kubernetes client (whose requests the test above made) takes node-fetch's URL class from node:url: whatwg-url, tr46 with its 260 KB table and punycode are not in the bundle (bin/bundle.mjs nodeFetchUrl)", () => {
-    requireBuild()
-    const chunks = path.join(ROOT, 'dist', 'chunks')
-    const maps = readdirSync(chunks).filter((f) => /^client-node-\w+\.js\.map$/.test(f))
-    expect(maps).toHaveLength(1)
-    const {sources} = JSON.parse(readFileSync(path.join(chunks, maps[0]!), 'utf8')) as {sources: string[]}
-    expect(sources.filter((s) => s.endsWith('node-fetch/lib/index.js'))).toHaveLength(1)
-    expect(sources.filter((s) => /node_modules\/(whatwg-url|tr46|punycode|webidl-conversions)\//.test(s))).toEqual([])
   })
 
   it('--watch in a real terminal: the screen is redrawn in colour, Ctrl-C ends it with exit 0', async () => {
