@@ -320,7 +320,10 @@ function derivedStore(dir: string, uid: number, pending: Pending[]): DerivedCach
       if (at >= 0) pending.splice(at, 1)
       pending.push({
         cacheFile,
-        head: headOf(Buffer.byteLength(input, 'utf8')),
+        // counted when written: a journal is set again at every save (../engine/state.ts), and only the last is written
+        get head() {
+          return headOf(Buffer.byteLength(input, 'utf8'))
+        },
         body: () => {
           const out = typeof output === 'string' ? output : output()
           return out === undefined ? undefined : `${input}${Buffer.byteLength(out, 'utf8')}\n${out}`
