@@ -5,22 +5,25 @@
  * of its command's JSON with jsonpath-plus (required at the first read). Each against the kube test server, with
  * the package's client-node beside it for the same outcome; and what is not in it.
  */
-import {chmodSync, writeFileSync} from 'node:fs'
+import {chmodSync, readFileSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import net from 'node:net'
 import path from 'node:path'
 import * as k8s from '@kubernetes/client-node'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {bundleChunk} from '../cli/helpers.js'
+import {freePorts, readyOrExit, spawnDaemon, type Daemon} from '../support/daemon.js'
 import {startKubeServer, type KubeServer} from '../support/kube/index.js'
+import {startSandbox} from '../support/sshd.js'
+import {waitFor} from '../support/wait.js'
 import {tempDir} from './fixtures.js'
 
 type Lib = Pick<typeof k8s, 'KubeConfig' | 'KubernetesObjectApi'>
 
 /**
  * A SOCKS5 proxy (RFC 1928: no authentication, CONNECT to an IPv4 address or a domain name) that relays to loopback
- * only and records where each connection went. A stand-in of our own: no SOCKS server is installed here; the
- * client side, socks-proxy-agent and socks, is the real one.
+ * only and records where each connection went: our stand-in, for counting what went through it. The real SOCKS5
+ * server of the test below is OpenSSH's dynamic forwarding (`ssh -D`), which records nothing.
  */
 async function startSocks5(): Promise<{port: number; connects: string[]; close(): void}> {
   const connects: string[] = []
@@ -121,6 +124,53 @@ describe("the bundle's client-node (bin/bundle.mjs slimImports)", () => {
       expect(await readNamespace(lib, config(lib, {user: user('{.credential.access_token}')}))).toBe('read kube-system')
       // a path to nothing: no token, and the server refuses the request
       expect(await readNamespace(lib, config(lib, {user: user('{.credential.nothing}')}))).toBe('failed: 401')
+    }
+  })
+
+  it("the same through a real SOCKS5 server: OpenSSH's dynamic forwarding (ssh -D) over a sandbox sshd; without it the request fails", async () => {
+    const token = kube.credentials().token
+    const sb = await startSandbox(1, {firstIp: 195})
+    let ssh: Daemon | undefined
+    try {
+      const node = sb.nodes[0]!
+      const knownHosts = path.join(tmp.dir, 'known_hosts')
+      writeFileSync(knownHosts, `[${node.ip}]:${node.port} ${readFileSync(`${node.hostKeyFile}.pub`, 'utf8')}`)
+      const listening = (port: number) =>
+        new Promise<boolean>((resolve) =>
+          net
+            .connect(port, '127.0.0.1', function (this: net.Socket) {
+              this.destroy()
+              resolve(true)
+            })
+            .on('error', () => resolve(false)),
+        )
+      let port = 0
+      // a port taken between choosing and binding it: ssh exits saying so (ExitOnForwardFailure), and another is chosen
+      for (let attempt = 1; !ssh; attempt++) {
+        ;[port] = await freePorts(1)
+        const d = spawnDaemon('ssh', [
+          ...['-N', '-D', `127.0.0.1:${port!}`, '-o', 'ExitOnForwardFailure=yes', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes'],
+          ...['-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'GlobalKnownHostsFile=none', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none'],
+          ...['-i', sb.clientKey, '-p', String(node.port), `root@${node.ip}`],
+        ])
+        try {
+          await readyOrExit([d], (gone) => waitFor(async () => gone() || (await listening(port!)), 60_000, 'ssh -D to listen'))
+          ssh = d
+        } catch (e) {
+          if (attempt >= 5 || !/address already in use/i.test((e as Error).message)) throw e
+        }
+      }
+      for (const lib of [k8s, bundled()]) {
+        expect(await readNamespace(lib, config(lib, {proxyUrl: `socks5://127.0.0.1:${port}`, user: {token}}))).toBe('read kube-system')
+      }
+      await ssh.stop()
+      // the proxy gone, the same request fails: it went through the proxy, not around it
+      for (const lib of [k8s, bundled()]) {
+        expect(await readNamespace(lib, config(lib, {proxyUrl: `socks5://127.0.0.1:${port}`, user: {token}}))).toMatch(/^failed: .*ECONNREFUSED/)
+      }
+    } finally {
+      await ssh?.stop()
+      await sb.stop()
     }
   })
 
