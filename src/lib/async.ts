@@ -61,3 +61,25 @@ export function sleepOrInterrupt(ms: number, signal?: AbortSignal): Promise<void
     signal?.addEventListener('abort', onAbort, {once: true})
   })
 }
+
+/**
+ * `fn` over every item, at most `width` at once (all at once when `width` is unset or 0), started in the items' order as
+ * earlier ones settle. Once one rejects no further item starts; what runs is waited for, then the first rejection is
+ * thrown — nothing goes on in the background after this settles.
+ */
+export async function eachLimited<T>(items: readonly T[], width: number | undefined, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0
+  let failure: {error: unknown} | undefined
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const i = next++
+      try {
+        await fn(items[i]!, i)
+      } catch (error) {
+        failure ??= {error}
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.max(1, Math.min(width || items.length, items.length))}, worker))
+  if (failure) throw failure.error
+}

@@ -6,6 +6,7 @@
 import {readdir, readFile} from 'node:fs/promises'
 import path from 'node:path'
 import {yaml} from '../lazy-deps.js'
+import {eachLimited} from '../async.js'
 import {ObsctlError} from '../errors.js'
 import {NAMESPACES, centralCluster, gitDir, serviceUrl} from '../config/model.js'
 import type {Cluster, Platform} from '../config/schema.js'
@@ -125,7 +126,7 @@ function interrupted(what: string): ObsctlError {
   return new ObsctlError(`interrupted while ${what}`, {exitCode: 130, code: 'INTERRUPTED'})
 }
 
-/** Apply objects in order, a few at a time; stops promptly on abort. */
+/** Apply objects in order, a few at a time; stops promptly on abort, and after a failure starts no other. */
 async function applyAll(
   kube: Kube,
   objects: KubeObject[],
@@ -134,19 +135,13 @@ async function applyAll(
   what: string,
   fieldManager?: string,
 ): Promise<void> {
-  const width = 8
-  let next = 0
   let done = 0
-  const worker = async () => {
-    while (next < objects.length) {
-      if (signal?.aborted) throw interrupted(`applying ${what}`)
-      const o = objects[next++]!
-      await kube.apply(o, {fieldManager})
-      done++
-      if (done % 10 === 0 || done === objects.length) log(`applied ${done}/${objects.length} ${what}`)
-    }
-  }
-  await Promise.all(Array.from({length: Math.min(width, objects.length)}, worker))
+  await eachLimited(objects, 8, async (o) => {
+    if (signal?.aborted) throw interrupted(`applying ${what}`)
+    await kube.apply(o, {fieldManager})
+    done++
+    if (done % 10 === 0 || done === objects.length) log(`applied ${done}/${objects.length} ${what}`)
+  })
 }
 
 export function crdEstablished(crd: KubeObject | undefined): boolean {

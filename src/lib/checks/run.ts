@@ -4,7 +4,7 @@
  * run again until they pass or the deadline passes. Used by validate, node preflight and doctor.
  */
 import {setMaxListeners} from 'node:events'
-import {sleep, unlessAborted} from '../async.js'
+import {eachLimited, sleep, unlessAborted} from '../async.js'
 import {ObsctlError, errorMessage} from '../errors.js'
 import {waitReporter} from '../progress.js'
 import type {CheckDef, Finding, Outcome} from './model.js'
@@ -119,33 +119,29 @@ export async function runChecks<C, X extends object = object>(defs: readonly Che
         if (pending.length) running({state: `${defs.length - pending.length}/${defs.length} checks done`, pending})
       }, o.tickMs ?? 1000)
     : undefined
-  let next = 0
-  async function worker(): Promise<void> {
-    for (let i = next++; i < defs.length; i = next++) {
-      const def = defs[i]!
-      const start = Date.now()
-      let attempts = 0
-      let r: Finding | Outcome<X>[]
-      for (;;) {
-        attempts++
-        r = await runOnce(def, ctx, o)
-        const failed = Array.isArray(r) ? r.some((x) => x.status === 'fail') : r.status === 'fail'
-        if (failed) failing.add(i)
-        else {
-          failing.delete(i)
-          passing.add(i)
-        }
-        if (!failed || !o.wait || o.signal?.aborted || Date.now() + interval > deadline) break
-        report()
-        await sleep(interval, o.signal)
+  const check = async (def: CheckDef<C, X>, i: number): Promise<void> => {
+    if (stop?.aborted) return
+    const start = Date.now()
+    let attempts = 0
+    let r: Finding | Outcome<X>[]
+    for (;;) {
+      attempts++
+      r = await runOnce(def, ctx, o)
+      const failed = Array.isArray(r) ? r.some((x) => x.status === 'fail') : r.status === 'fail'
+      if (failed) failing.add(i)
+      else {
+        failing.delete(i)
+        passing.add(i)
       }
-      if (stop?.aborted) return
-      results[i] = outcomesOf(def, r, Date.now() - start, attempts)
-      for (const out of results[i]!) o.onOutcome?.(out)
+      if (!failed || !o.wait || o.signal?.aborted || Date.now() + interval > deadline) break
+      report()
+      await sleep(interval, o.signal)
     }
+    if (stop?.aborted) return
+    results[i] = outcomesOf(def, r, Date.now() - start, attempts)
+    for (const out of results[i]!) o.onOutcome?.(out)
   }
-  const width = Math.max(1, Math.min(o.concurrency ?? defs.length, defs.length))
-  const workers = Promise.all(Array.from({length: width}, () => worker()))
+  const workers = eachLimited(defs, o.concurrency, check)
   try {
     await (stop ? unlessAborted(workers, stop) : workers)
   } finally {
