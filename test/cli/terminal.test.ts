@@ -6,7 +6,7 @@
  * status --watch is
  * in test/status/status.test.ts (it needs the platform harness).
  */
-import {readFileSync, readdirSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {createServer, type AddressInfo, type Server, type Socket} from 'node:net'
 import path from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
@@ -56,6 +56,31 @@ describe('dry runs', () => {
     expect(screen).toMatch(/^buckets +thanos-metrics +would run /m)
     expect(screen).not.toContain('✔')
     expect(screen).toContain('dry run: nothing was changed')
+  })
+
+  it('listr2 draws the task list on a terminal only: in a pipe the same tasks are lines, and listr2 is not loaded at all', async () => {
+    // the files the process loaded (require.cache at exit), and of those the bundle chunks whose source map names listr2
+    const preload = path.join(dir, 'loaded.cjs')
+    writeFileSync(preload, "process.on('exit', () => require('fs').writeFileSync(process.env.LOADED_TO, JSON.stringify(Object.keys(require.cache))))\n")
+    const listr2In = (file: string) =>
+      (JSON.parse(readFileSync(file, 'utf8')) as string[]).filter(
+        (f) =>
+          existsSync(`${f}.map`) &&
+          (JSON.parse(readFileSync(`${f}.map`, 'utf8')) as {sources: string[]}).sources.some((s) => s.includes('node_modules/listr2/')),
+      )
+    const onTerminal = path.join(dir, 'loaded-terminal.json')
+    term = await Terminal.start(`${cli} bootstrap --phase buckets --dry-run 2>/dev/null`, {
+      cwd: dir,
+      env: {NO_COLOR: '1', NODE_OPTIONS: `--require ${preload}`, LOADED_TO: onTerminal},
+    })
+    expect(await term.exitCode()).toBe(0)
+    expect(await term.screen()).toMatch(/○ bucket thanos-metrics .*: would run: create bucket thanos-metrics/)
+    expect(listr2In(onTerminal).length).toBeGreaterThan(0)
+    const inPipe = path.join(dir, 'loaded-pipe.json')
+    const r = await obsctl(['bootstrap', '--phase', 'buckets', '--dry-run'], {cwd: dir, env: {NODE_OPTIONS: `--require ${preload}`, LOADED_TO: inPipe}})
+    expect(r.status, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/^buckets thanos-metrics: would run: create bucket thanos-metrics/m)
+    expect(listr2In(inPipe)).toEqual([])
   })
 })
 

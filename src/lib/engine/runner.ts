@@ -9,6 +9,7 @@
 import {setMaxListeners} from 'node:events'
 import {obsctlDir} from '../config/model.js'
 import type {LoadedInventory} from '../config/load.js'
+import {eachLimited} from '../async.js'
 import {ExitCode, ObsctlError, isPromptExit} from '../errors.js'
 import {kubeconfigFiles} from '../platform/kube.js'
 import {isCI} from '../prompt.js'
@@ -17,7 +18,7 @@ import {lineRenderer, type RunEvent, type RunEventSink} from './events.js'
 import {acquireLock, assertHeld, type Lock} from './lock.js'
 import {newRunId, runLogsDir} from './logs.js'
 import {Resources} from './resources.js'
-import type {PhaseResult, RunResult} from './result.js'
+import type {PhaseResult, RunResult, TaskResult} from './result.js'
 import {failureOf} from './failure.js'
 import {StateStore, stateFilePath, taskKey} from './state.js'
 import {pendingTargets, runTask, type PhaseRunEnv} from './task.js'
@@ -58,6 +59,7 @@ export interface RunOptions {
  * A dry run's finished task is one that would run, not one that ran: listr2's ✔ (COMPLETED) becomes a
  * hollow ○ in the plan's colour, and the title says "would run" (would-skip tasks show listr2's skip arrow).
  */
+const noop = () => undefined
 const DRY_RUN_STYLE = () => ({icon: {COMPLETED: '○'}, color: {COMPLETED: (m?: string) => tone('plan', m ?? '')}})
 
 export function resolveRenderer(choice: RendererChoice = 'auto'): Exclude<RendererChoice, 'auto'> {
@@ -260,52 +262,16 @@ async function runPhase(phase: AnyPhase, env: PhaseRunEnv): Promise<PhaseResult>
   }
 
   if (targets.length > 0) {
-    const [{Listr}, {FittedRenderer}] = await Promise.all([import('listr2'), import('./listr-renderer.js')])
     const concurrency = phase.concurrency ?? env.concurrency
-    // on a terminal listr2's default renderer, its lines fitted by obsctl (./listr-renderer.ts)
-    const listrRenderer = env.renderer === 'default' ? FittedRenderer : 'silent'
-    type Drawn = {title: string; output: string | undefined; skip(msg?: string): void}
-    // the phase's own line: not ✔ when a task of it was interrupted (listr2 leaves a task skipped while its subtasks run)
-    let phaseLine: Drawn | undefined
-    const work = targets.map((target, i) => ({
-      title: target.title ?? target.id,
-      task: async (_c: unknown, task: Drawn) => {
-        const tr = await runTask(phase, target, pr.tasks[i]!, env, (line) => {
-          task.output = line
-        })
-        if (tr.status === 'unchanged' || tr.status === 'in-state' || tr.status === 'would-skip' || tr.status === 'not-run')
-          task.skip(`${task.title}: ${tr.summary ?? tr.status}`)
-        else if (tr.status === 'would-run') task.title = `${task.title}: would run: ${tr.description}`
-        else if (tr.status === 'failed') throw new Error(`${task.title}: ${tr.error ?? tr.status}`)
-        // an interrupted task did not fail (no ✖): shown as skipped, saying so (as the journal has it); it resumes on the next run
-        else if (tr.status === 'interrupted') {
-          task.skip(`${task.title}: ${tr.error ?? 'interrupted'}; resumes on the next run`)
-          if (phaseLine && !phaseLine.title.endsWith(': interrupted')) {
-            phaseLine.title = `${phaseLine.title}: interrupted`
-            phaseLine.skip(phaseLine.title)
-          }
-        } else if (tr.summary) task.title = `${task.title}: ${tr.summary}`
-      },
-    }))
-    const list = new Listr(
-      [
-        {
-          title: `${env.dryRun ? '[dry-run] ' : ''}${phase.title} (${phase.name})`,
-          task: (_c, parent) => {
-            phaseLine = parent
-            return parent.newListr(work, {concurrent: concurrency && concurrency > 0 ? concurrency : true, exitOnError: false})
-          },
-        },
-      ],
-      {
-        renderer: listrRenderer,
-        exitOnError: false,
-        registerSignalListeners: false,
-        collectErrors: false,
-        rendererOptions: {collapseSubtasks: false, collapseSkips: false, ...(env.dryRun && DRY_RUN_STYLE())},
-      },
-    )
-    const done = list.run().catch(() => undefined)
+    const run = (i: number, progress: (line: string) => void) => runTask(phase, targets[i]!, pr.tasks[i]!, env, progress)
+    // on a terminal listr2 draws the tasks; elsewhere the events are the output (lines, or nothing under --json) and the
+    // tasks only run, at most `concurrency` at once: listr2 is not loaded for that (~4 ms of CPU). Either way a task that
+    // throws (runTask records its own failures; this is a journal it could not write) leaves its record not-run and the
+    // others go on
+    const done =
+      env.renderer === 'default'
+        ? drawTasks(phase, targets, concurrency, env.dryRun, run)
+        : eachLimited(targets, concurrency, (_, i) => run(i, () => undefined).then(noop, noop))
     // after Ctrl-C, give tasks a grace period to stop, then stop waiting for them
     let graceTimer: NodeJS.Timeout | undefined
     const gaveUp = new Promise<void>((resolve) => {
@@ -327,4 +293,60 @@ async function runPhase(phase: AnyPhase, env: PhaseRunEnv): Promise<PhaseResult>
   pr.durationMs = Date.now() - t0
   emit({type: 'phase-end', phase: phase.name, status: pr.status, durationMs: pr.durationMs, failed})
   return pr
+}
+
+/**
+ * The phase's tasks run under listr2's default renderer, its lines fitted by obsctl (./listr-renderer.ts): each task's
+ * last output line under it, its outcome in its title. Settles when every task has.
+ */
+async function drawTasks(
+  phase: AnyPhase,
+  targets: Target[],
+  concurrency: number | undefined,
+  dryRun: boolean,
+  run: (i: number, progress: (line: string) => void) => Promise<TaskResult>,
+): Promise<void> {
+  const [{Listr}, {FittedRenderer}] = await Promise.all([import('listr2'), import('./listr-renderer.js')])
+  type Drawn = {title: string; output: string | undefined; skip(msg?: string): void}
+  // the phase's own line: not ✔ when a task of it was interrupted (listr2 leaves a task skipped while its subtasks run)
+  let phaseLine: Drawn | undefined
+  const work = targets.map((target, i) => ({
+    title: target.title ?? target.id,
+    task: async (_c: unknown, task: Drawn) => {
+      const tr = await run(i, (line) => {
+        task.output = line
+      })
+      if (tr.status === 'unchanged' || tr.status === 'in-state' || tr.status === 'would-skip' || tr.status === 'not-run')
+        task.skip(`${task.title}: ${tr.summary ?? tr.status}`)
+      else if (tr.status === 'would-run') task.title = `${task.title}: would run: ${tr.description}`
+      else if (tr.status === 'failed') throw new Error(`${task.title}: ${tr.error ?? tr.status}`)
+      // an interrupted task did not fail (no ✖): shown as skipped, saying so (as the journal has it); it resumes on the next run
+      else if (tr.status === 'interrupted') {
+        task.skip(`${task.title}: ${tr.error ?? 'interrupted'}; resumes on the next run`)
+        if (phaseLine && !phaseLine.title.endsWith(': interrupted')) {
+          phaseLine.title = `${phaseLine.title}: interrupted`
+          phaseLine.skip(phaseLine.title)
+        }
+      } else if (tr.summary) task.title = `${task.title}: ${tr.summary}`
+    },
+  }))
+  const list = new Listr(
+    [
+      {
+        title: `${dryRun ? '[dry-run] ' : ''}${phase.title} (${phase.name})`,
+        task: (_c, parent) => {
+          phaseLine = parent
+          return parent.newListr(work, {concurrent: concurrency && concurrency > 0 ? concurrency : true, exitOnError: false})
+        },
+      },
+    ],
+    {
+      renderer: FittedRenderer,
+      exitOnError: false,
+      registerSignalListeners: false,
+      collectErrors: false,
+      rendererOptions: {collapseSubtasks: false, collapseSkips: false, ...(dryRun && DRY_RUN_STYLE())},
+    },
+  )
+  await list.run().catch(() => undefined)
 }
