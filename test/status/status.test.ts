@@ -95,6 +95,21 @@ describe('obsctl status', () => {
     expect(text).toMatch(/all 4 clusters ok; no validation recorded yet \(obsctl validate\)$/)
   })
 
+  it("every cluster's newest log comes from one multi-search; a search that fails alone is its cluster's LOGS error, the others fresh", async () => {
+    const before = p.opensearch.msearches.length
+    await status()
+    expect(p.opensearch.msearches.slice(before)).toEqual([CLUSTERS.length])
+    p.opensearch.failSearch['fluent-bit-cluster-03-*'] = 'no mapping found for [@timestamp]'
+    try {
+      const s = await status()
+      expect(row(s, 'cluster-03').logs).toEqual({error: 'opensearch: search_phase_execution_exception: all shards failed'})
+      expect(row(s, 'cluster-03').ok).toBe(false)
+      for (const c of CLUSTERS.filter((n) => n !== 'cluster-03')) expect(row(s, c).logs, c).toMatchObject({fresh: true})
+    } finally {
+      p.opensearch.failSearch = {}
+    }
+  })
+
   it('shows the last validation per cluster: failures that name a cluster go to it, the rest to the central', async () => {
     // cluster-04's node-exporter stops: its scrapes fail (up 0), so thanos.clusters has no metrics from it. (Not a
     // reload without its target: Prometheus 2.42 applies new targets at its 5-second discovery and scrape-manager

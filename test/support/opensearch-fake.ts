@@ -2,7 +2,9 @@
  * OpenSearch stand-in built from the documented REST responses: `_cluster/health`, `_snapshot/<repo>`
  * (+ `_verify`), `_plugins/_ism/policies/<id>`, `_plugins/_ism/explain/<index pattern>`,
  * `<index pattern>/_count` with a `range` on `@timestamp` (now-Ns), `<index pattern>/_search` with a `max`
- * aggregation on `@timestamp`, `_cat/indices?format=json` and `_cat/indices/<index expression>?format=json` (`h`
+ * aggregation on `@timestamp` and `track_total_hits`, `_msearch` of such searches (NDJSON; checked against
+ * docs.opensearch.org, Search APIs > Multi-search: metadata line, body line, a final newline, `responses` in order
+ * each with its `status`), `_cat/indices?format=json` and `_cat/indices/<index expression>?format=json` (`h`
  * columns; a missing concrete index 404, a wildcard matching nothing no row; a user whose roles lack
  * indices:monitor/settings/get gets the security plugin's 403 security_exception), and
  * errors in OpenSearch's envelope ({error: {root_cause, type, reason}, status}). Basic auth is enforced.
@@ -36,6 +38,13 @@
  */
 import bcrypt from 'bcryptjs'
 import {startFake, type FakeServer} from './http-fake.js'
+
+/** The parts of a search (or count) body the fake reads */
+interface SearchBody {
+  query?: {range?: Record<string, {gte?: string}>}
+  aggs?: Record<string, {max?: {field?: string}}>
+  track_total_hits?: boolean
+}
 
 export interface LogDoc {
   index: string
@@ -81,6 +90,10 @@ export interface OpenSearchFake extends FakeServer {
   /** index → failed action (name + message) */
   failedIndices: Record<string, {action: string; message: string}>
   docs: LogDoc[]
+  /** every _msearch request: how many searches it carried */
+  msearches: number[]
+  /** index expression → reason: a search of it fails alone (in an _msearch, its own `{error, status}` entry) */
+  failSearch: Record<string, string>
   addLogs(cluster: string, n: number, ageMs?: number): void
   /** repository → snapshot name → the snapshot (its create request and how it runs) */
   snapshots: Record<string, Record<string, FakeSnapshot>>
@@ -278,6 +291,36 @@ export async function startOpenSearchFake(opts: {
       message: `No permission to access REST API: User ${name} with Security roles [own_index] does not have any access to endpoint INTERNALUSERS and method ${method}`,
     },
   })
+  /** the documents a search or count reads: its index expression's, within a `range` on `@timestamp` (now-Ns) */
+  const matching = (expression: string, body: SearchBody) => {
+    const gte = body.query?.range?.['@timestamp']?.gte
+    const m = gte ? /^now-(\d+)([smhd])$/.exec(gte) : null
+    const since = m ? Date.now() - Number(m[1]) * {s: 1000, m: 60_000, h: 3600_000, d: 86_400_000}[m[2] as 's'] : 0
+    return self.docs.filter((d) => matches(expression, d.index) && d.timestamp >= since)
+  }
+  /**
+   * A search response (the Search API's shape) for the bodies obsctl sends: `size` 0, `max` aggregations on @timestamp,
+   * `track_total_hits` (false: no `hits.total`; true: exact; unset: exact up to 10,000, then `gte`)
+   */
+  const searchResponse = (expression: string, body: SearchBody): Record<string, unknown> => {
+    const mine = matching(expression, body)
+    const aggregations: Record<string, {value: number | null; value_as_string?: string}> = {}
+    for (const [name, agg] of Object.entries(body.aggs ?? {})) {
+      if (agg.max?.field !== '@timestamp') continue
+      const max = mine.length ? Math.max(...mine.map((d) => d.timestamp)) : null
+      aggregations[name] = max === null ? {value: null} : {value: max, value_as_string: new Date(max).toISOString()}
+    }
+    const track = body.track_total_hits
+    const total =
+      track === false ? undefined : track === true || mine.length <= 10_000 ? {value: mine.length, relation: 'eq'} : {value: 10_000, relation: 'gte'}
+    return {
+      took: 1,
+      timed_out: false,
+      _shards: {total: 1, successful: 1, skipped: 0, failed: 0},
+      hits: {...(total ? {total} : {}), max_score: null, hits: []},
+      ...(body.aggs ? {aggregations} : {}),
+    }
+  }
   const indices = () => [...new Set(self.docs.map((d) => d.index))].sort()
   const catRows = (names: string[], query: URLSearchParams) => catRowsOf(self, names, query)
   const fake = await startFake(
@@ -466,12 +509,7 @@ export async function startOpenSearchFake(opts: {
         '*',
         /^\/([^_/][^/]*)\/_count$/,
         guard((req) => {
-          const body = req.body ? (JSON.parse(req.body) as {query?: {range?: Record<string, {gte?: string}>}}) : {}
-          const gte = body.query?.range?.['@timestamp']?.gte
-          let since = 0
-          const m = gte ? /^now-(\d+)([smhd])$/.exec(gte) : null
-          if (m) since = Date.now() - Number(m[1]) * {s: 1000, m: 60_000, h: 3600_000, d: 86_400_000}[m[2] as 's']
-          const mine = self.docs.filter((d) => matches(req.params[0]!, d.index) && d.timestamp >= since)
+          const mine = matching(req.params[0]!, req.body ? (JSON.parse(req.body) as SearchBody) : {})
           return {json: {count: mine.length, _shards: {total: 1, successful: 1, skipped: 0, failed: 0}}}
         }),
         'count',
@@ -479,27 +517,39 @@ export async function startOpenSearchFake(opts: {
       [
         '*',
         /^\/([^_/][^/]*)\/_search$/,
-        guard((req) => {
-          // the shape obsctl status asks for: size 0 and a max aggregation on @timestamp
-          const body = req.body ? (JSON.parse(req.body) as {aggs?: Record<string, {max?: {field?: string}}>}) : {}
-          const mine = self.docs.filter((d) => matches(req.params[0]!, d.index))
-          const aggregations: Record<string, {value: number | null; value_as_string?: string}> = {}
-          for (const [name, agg] of Object.entries(body.aggs ?? {})) {
-            if (agg.max?.field !== '@timestamp') continue
-            const max = mine.length ? Math.max(...mine.map((d) => d.timestamp)) : null
-            aggregations[name] = max === null ? {value: null} : {value: max, value_as_string: new Date(max).toISOString()}
-          }
-          return {
-            json: {
-              took: 1,
-              timed_out: false,
-              _shards: {total: 1, successful: 1, skipped: 0, failed: 0},
-              hits: {total: {value: mine.length, relation: 'eq'}, max_score: null, hits: []},
-              aggregations,
-            },
-          }
-        }),
+        guard((req) => ({json: searchResponse(req.params[0]!, req.body ? (JSON.parse(req.body) as SearchBody) : {})})),
         'search',
+      ],
+      // the Multi-search API (docs.opensearch.org, Search APIs > Multi-search): NDJSON, a metadata line ({index, …}) and a
+      // search body per search, the whole ending with a newline (else 400, as RestMultiSearchAction refuses it); the
+      // answer {took, responses: [search response + status: 200, in the order asked]}
+      [
+        'POST',
+        /^\/_msearch$/,
+        guard((req) => {
+          const text = req.body ?? ''
+          if (!text.endsWith('\n')) return err(400, 'illegal_argument_exception', 'The msearch request must be terminated by a newline [\n]')
+          const lines = text.split('\n').slice(0, -1)
+          if (lines.length % 2 !== 0) return err(400, 'illegal_argument_exception', 'Validation Failed: 1: no requests added;')
+          self.msearches.push(lines.length / 2)
+          const responses: Record<string, unknown>[] = []
+          for (let i = 0; i < lines.length; i += 2) {
+            const meta = JSON.parse(lines[i]!) as {index?: string}
+            const failed = self.failSearch[meta.index ?? '*']
+            // a search whose every shard failed: OpenSearch's search_phase_execution_exception, in its entry only
+            if (failed !== undefined) {
+              const rootCause = [{type: 'query_shard_exception', reason: failed, index: meta.index}]
+              responses.push({
+                error: {root_cause: rootCause, type: 'search_phase_execution_exception', reason: 'all shards failed', phase: 'query', grouped: true},
+                status: 503,
+              })
+              continue
+            }
+            responses.push({...searchResponse(meta.index ?? '*', JSON.parse(lines[i + 1]!) as SearchBody), status: 200})
+          }
+          return {json: {took: 1, responses}}
+        }),
+        'msearch',
       ],
       ['GET', /^\/_cat\/indices$/, guard((req) => ({json: catRows(indices(), req.query)})), 'cat'],
       // GET _cat/indices/{index} (OpenSearch 2.x RestIndicesAction: IndicesOptions.fromRequest(request, strictExpand())):
@@ -774,6 +824,8 @@ export async function startOpenSearchFake(opts: {
     savedObjects: {},
     failedIndices: {},
     docs: [],
+    msearches: [],
+    failSearch: {},
     snapshots: {},
     nextSnapshot: {},
     closed: new Set<string>(),

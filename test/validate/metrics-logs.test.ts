@@ -178,6 +178,24 @@ describe('opensearch', () => {
     ])
   })
 
+  it("logs: one multi-search counts every cluster's logs; a search that fails alone fails the check naming its clusters' indices", async () => {
+    const before = p.opensearch.msearches.length
+    const v = await run('opensearch')
+    expect(byId(v, 'opensearch.logs')).toMatchObject({result: 'pass'})
+    // one request for the four clusters, not one each (1,000 clusters: 1,000 searches at once against a queue of 1,000)
+    expect(p.opensearch.msearches.slice(before)).toEqual([4])
+    p.opensearch.failSearch['fluent-bit-cluster-02-*'] = 'failed to create query: field [@timestamp] of type [keyword] does not support range queries'
+    try {
+      const bad = await run('opensearch')
+      expect(byId(bad, 'opensearch.logs')).toMatchObject({
+        result: 'fail',
+        detail: 'opensearch: counting fluent-bit-cluster-02-*: search_phase_execution_exception: all shards failed',
+      })
+    } finally {
+      p.opensearch.failSearch = {}
+    }
+  })
+
   it('warn: yellow health', async () => {
     p.opensearch.health.status = 'yellow'
     p.opensearch.health.unassigned_shards = 3

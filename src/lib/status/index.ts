@@ -15,9 +15,8 @@ import {
   APPLICATION,
   NAMESPACES,
   indexPattern,
-  okJson,
+  msearch,
   openPlatform,
-  os,
   thanosQuery,
   type KubeObject,
   type PlatformContext,
@@ -112,11 +111,26 @@ async function metricsAges(ctx: PlatformContext): Promise<Map<string, number>> {
   return new Map(rows.filter((r) => r.metric.cluster).map((r) => [r.metric.cluster!, Number(r.value?.[1]) * 1000]))
 }
 
-async function newestLog(ctx: PlatformContext, cluster: string): Promise<number | null> {
-  const body = JSON.stringify({size: 0, track_total_hits: false, aggs: {newest: {max: {field: '@timestamp'}}}})
-  const res = await os(ctx, `/${encodeURIComponent(indexPattern(cluster))}/_search?allow_no_indices=true&ignore_unavailable=true`, {method: 'POST', body})
-  const v = okJson<{aggregations?: {newest?: {value: number | null}}}>(res, 'opensearch').aggregations?.newest?.value
-  return typeof v === 'number' ? v : null
+/**
+ * Every cluster's newest log (`max` of @timestamp over its fluent-bit-<cluster>-* indices) in one multi-search: one
+ * request to OpenSearch however many clusters (platform/opensearch.ts msearch). A search that failed alone is that
+ * cluster's error.
+ */
+async function newestLogs(ctx: PlatformContext, clusters: readonly string[]): Promise<Map<string, number | null | ProbeError>> {
+  const body = {size: 0, track_total_hits: false, aggs: {newest: {max: {field: '@timestamp'}}}}
+  const answers = await msearch(
+    ctx,
+    clusters.map((c) => ({index: indexPattern(c), body})),
+    'opensearch',
+  )
+  return new Map(
+    clusters.map((c, i): [string, number | null | ProbeError] => {
+      const a = answers[i]!
+      if (!a.ok) return [c, {error: `opensearch: ${a.error}`}]
+      const v = (a.response as {aggregations?: {newest?: {value?: number | null}}}).aggregations?.newest?.value
+      return [c, typeof v === 'number' ? v : null]
+    }),
+  )
 }
 
 async function certsOf(ctx: PlatformContext, cluster: string, rec: CertsRecord | undefined, timeoutMs: number): Promise<CertsStatus> {
@@ -189,11 +203,20 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
     const rec = lastValidation(inv)
     const certsRec = lastCerts(inv)
     const t = now()
+    const newest = probe('OpenSearch', probeMs, () =>
+      newestLogs(
+        ctx,
+        p.clusters.map((c) => c.name),
+      ),
+    )
     const clusters = await Promise.all(
       p.clusters.map(async (c): Promise<ClusterStatus> => {
         const [nodes, logs, certs] = await Promise.all([
           probe(`${c.name} API server`, probeMs, () => nodesOf(ctx, c.name)),
-          probe('OpenSearch', probeMs, async () => freshness(await newestLog(ctx, c.name), now(), logsS)),
+          newest.then((all): Freshness | ProbeError => {
+            const last = isError(all) ? all : all.get(c.name)!
+            return isError(last) ? last : freshness(last, now(), logsS)
+          }),
           probe(`${c.name} certificates`, probeMs, () => certsOf(ctx, c.name, certsRec, timeoutMs)),
         ])
         let appsOf: AppsStatus | ProbeError
