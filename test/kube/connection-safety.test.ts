@@ -13,6 +13,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {EXAMPLE_ANSWERS, renderInventoryYaml} from '../../src/lib/config/index.js'
 import {BIN, obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {rejection} from '../support/errors.js'
+import {Kube} from '../../src/lib/platform/kube.js'
 import {buildKubeconfig} from '../support/kube/kubeconfig.js'
 import {startKubeServer, type KubeServer} from '../support/kube/index.js'
 
@@ -126,6 +127,47 @@ describe('a server that accepts and never answers', () => {
     expect(r.stdout).toMatch(/no answer from .*within 1s|no answer from the API server/)
     // every socket the run opened was closed by it (none left held open on our side by a live client)
     await expect.poll(() => held.size, {timeout: 30_000}).toBe(0)
+  })
+})
+
+describe('a request the API server turns away for now', () => {
+  // as kubectl does (test/kube-server/kubectl.test.ts): a 429 or 5xx with Retry-After is sent again after that many seconds
+  const statuses = (method: string, prefix: string) => kube.requestLog.filter((e) => e.method === method && e.path.startsWith(prefix)).map((e) => e.status)
+  const connect = (o: {requestTimeoutMs?: number} = {}) =>
+    Kube.connect({kubeconfig: kube.writeKubeconfig(path.join(dir, 'turned-away.kubeconfig')), context: `${CLUSTERS[0]}-context`, ...o})
+  const cm = (name: string) => ({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name, namespace: 'default'}, data: {a: '1'}})
+
+  it('429 with Retry-After (API Priority and Fairness), twice: the apply is sent again and lands', async () => {
+    const k = await connect()
+    kube.clearRequestLog()
+    kube.failNext('/api/v1/namespaces/default/configmaps/throttled', 2, {status: 429, retryAfterSeconds: 1, method: 'PATCH'})
+    await k.apply(cm('throttled'))
+    expect(statuses('PATCH', '/api/v1/namespaces/default/configmaps/throttled')).toEqual([429, 429, 201])
+    expect(kube.getObject('ConfigMap', 'default', 'throttled')?.data).toEqual({a: '1'})
+  })
+
+  it('a 503 with Retry-After on a read is sent again; a 429 without Retry-After is the error at once, named', async () => {
+    const k = await connect()
+    kube.clearRequestLog()
+    kube.failNext('/api/v1/namespaces/default/configmaps', 1, {status: 503, retryAfterSeconds: 1, method: 'GET'})
+    expect((await k.list('v1', 'ConfigMap', {namespace: 'default'})).length).toBeGreaterThan(0)
+    expect(statuses('GET', '/api/v1/namespaces/default/configmaps')).toEqual([503, 200])
+    kube.failNext('/api/v1/namespaces/default/configmaps', 1, {status: 429, method: 'GET'})
+    const e = await rejection(k.list('v1', 'ConfigMap', {namespace: 'default'}))
+    expect(e.message).toMatch(/list ConfigMap in default.*(429|TooManyRequests|Too many requests)/i)
+    expect(statuses('GET', '/api/v1/namespaces/default/configmaps')).toEqual([503, 200, 429])
+  })
+
+  it("a Retry-After past the request's deadline: the 429 is the answer (not a timeout), after the deadline", async () => {
+    const k = await connect({requestTimeoutMs: 1500})
+    kube.clearRequestLog()
+    kube.failNext('/api/v1/namespaces/default/configmaps/late', 1, {status: 429, retryAfterSeconds: 30, method: 'GET'})
+    const t0 = Date.now()
+    const e = await rejection(k.get('v1', 'ConfigMap', 'late', 'default'))
+    expect(Date.now() - t0).toBeLessThan(20_000)
+    expect(e.code).not.toBe('KUBE_TIMEOUT')
+    expect(e.message).toMatch(/(429|TooManyRequests|Too many requests)/i)
+    expect(statuses('GET', '/api/v1/namespaces/default/configmaps/late')).toEqual([429])
   })
 })
 

@@ -204,24 +204,57 @@ export function refuseUnverified(kc: k8s.KubeConfig, file: string, context: stri
   )
 }
 
+/** How often a request the API server turned away for now is sent again: client-go's default (rest.Request maxRetries). */
+export const KUBE_RETRIES = 10
+
 /**
- * Under --verbose (../trace.ts), every request of the objects client traced as it completes: method, URL,
- * status or error. client-node 1.4 sends each request through its configuration's `httpApi.send(requestContext)`
- * (dist/object.js requestPromise; the default library is dist/gen/http/isomorphic-fetch.js), so wrapping that
- * one method traces them all; headers and bodies are never looked at.
+ * Every request of the objects client goes through here. client-node 1.4 sends each through its configuration's
+ * `httpApi.send(requestContext)` (dist/object.js requestPromise; the default library is dist/gen/http/isomorphic-fetch.js),
+ * so wrapping that one method reaches them all:
+ *
+ * - a request the API server turned away for now — 429 (API Priority and Fairness, --max-requests-inflight: a fleet's
+ *   registrations writing to the central cluster at once) or a 5xx, with a `Retry-After` — is sent again after that many
+ *   seconds, up to KUBE_RETRIES times, as kubectl does (client-go's rest.Request checkWait: any verb, only with the header;
+ *   test/kube-server/kubectl.test.ts holds kubectl to it). Within the request's own deadline (cancelAtDeadline): when it
+ *   passes during a wait, the last answer is what the caller gets (its 429, not a timeout);
+ * - under --verbose (../trace.ts), each attempt is traced as it completes: method, URL, status or error; headers and
+ *   bodies are never looked at.
  */
-function traceRequests(lib: K8sLib, objects: k8s.KubernetesObjectApi): void {
+function sendThroughRetries(lib: K8sLib, objects: k8s.KubernetesObjectApi): void {
   // `configuration` is protected in the typings; it is a plain object (dist/gen/configuration.js createConfiguration)
   const config = (objects as unknown as {configuration: {httpApi: k8s.HttpLibrary}}).configuration
   const inner = config.httpApi
+  const trace = tracing()
+  const once = (ctx: k8s.RequestContext) =>
+    trace
+      ? traced(
+          `${ctx.getHttpMethod()} ${ctx.getUrl()}`,
+          () => inner.send(ctx).toPromise(),
+          (res) => String(res.httpStatusCode),
+        )
+      : inner.send(ctx).toPromise()
   config.httpApi = lib.wrapHttpLibrary({
-    send: (ctx) =>
-      traced(
-        `${ctx.getHttpMethod()} ${ctx.getUrl()}`,
-        () => inner.send(ctx).toPromise(),
-        (res) => String(res.httpStatusCode),
-      ),
+    send: async (ctx) => {
+      for (let retries = 0; ; retries++) {
+        const res = await once(ctx)
+        const seconds = retryAfter(res)
+        if (seconds === undefined || retries >= KUBE_RETRIES) return res
+        // read whole (the socket is free again), and kept: the answer the caller gets should the deadline come first
+        const body = await res.body.binary()
+        res.body = {text: async () => body.toString('utf8'), binary: async () => body}
+        const signal = ctx.getSignal()
+        await sleep(seconds * 1000, signal)
+        if (signal?.aborted) return res
+      }
+    },
   })
+}
+
+/** The seconds a 429 or 5xx answer asks to wait before the request is sent again (`Retry-After: N`); else undefined. */
+function retryAfter(res: k8s.ResponseContext): number | undefined {
+  if (res.httpStatusCode !== 429 && res.httpStatusCode < 500) return undefined
+  const header = res.headers['retry-after']
+  return header !== undefined && /^\d+$/.test(header.trim()) ? Number(header.trim()) : undefined
 }
 
 /** The kubeconfig's files read into a KubeConfig (see Kube.loadConfig), contacting nothing. */
@@ -325,7 +358,7 @@ export class Kube {
     const timeoutMs = opts.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS
     cancelAtDeadline(kc, timeoutMs, opts.signal)
     const objects = lib.KubernetesObjectApi.makeApiClient(kc)
-    if (tracing()) traceRequests(lib, objects)
+    sendThroughRetries(lib, objects)
     return new Kube(lib, kc, objects, timeoutMs, opts.signal, opts.requestTimeoutMs !== undefined)
   }
 
