@@ -159,7 +159,7 @@ describe('a request the API server turns away for now', () => {
   })
 
   it("a Retry-After past the request's deadline: the 429 is the answer (not a timeout), after the deadline", async () => {
-    const k = await connect({requestTimeoutMs: 1500})
+    const k = await connect({requestTimeoutMs: 1000})
     kube.clearRequestLog()
     kube.failNext('/api/v1/namespaces/default/configmaps/late', 1, {status: 429, retryAfterSeconds: 30, method: 'GET'})
     const t0 = Date.now()
