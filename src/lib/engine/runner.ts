@@ -59,8 +59,9 @@ export interface RunOptions {
  * A dry run's finished task is one that would run, not one that ran: listr2's ✔ (COMPLETED) becomes a
  * hollow ○ in the plan's colour, and the title says "would run" (would-skip tasks show listr2's skip arrow).
  */
-const noop = () => undefined
 const DRY_RUN_STYLE = () => ({icon: {COMPLETED: '○'}, color: {COMPLETED: (m?: string) => tone('plan', m ?? '')}})
+/** what a settled task's promise becomes off a terminal (its result is already in the phase's record) */
+const noop = () => undefined
 
 export function resolveRenderer(choice: RendererChoice = 'auto'): Exclude<RendererChoice, 'auto'> {
   if (choice !== 'auto') return choice

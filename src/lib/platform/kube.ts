@@ -205,7 +205,7 @@ export function refuseUnverified(kc: k8s.KubeConfig, file: string, context: stri
 }
 
 /** How often a request the API server turned away for now is sent again: client-go's default (rest.Request maxRetries). */
-export const KUBE_RETRIES = 10
+const KUBE_RETRIES = 10
 
 /**
  * Every request of the objects client goes through here. client-node 1.4 sends each through its configuration's
