@@ -257,6 +257,35 @@ function retryAfter(res: k8s.ResponseContext): number | undefined {
   return header !== undefined && /^\d+$/.test(header.trim()) ? Number(header.trim()) : undefined
 }
 
+type ParsedKubeconfig = Pick<k8s.KubeConfig, 'clusters' | 'users' | 'contexts' | 'currentContext'>
+/** per list of files: what they were (path, inode, size, mtime) when parsed, and the parse */
+const parsedKubeconfigs = new Map<string, {stamp: string; parsed: ParsedKubeconfig}>()
+
+/**
+ * The kubeconfig's files as parsed, once per process while they stay the same files (path, inode, size, mtime: a
+ * rewrite, which obsctl does by rename, is read again). Every cluster obsctl reaches connects through the one
+ * kubeconfig: a fleet of 1,000 clusters has one of ~5.5 MB (CA, client certificate and key per cluster), 60–120 ms of CPU
+ * a parse, and status, validate or a phase over the fleet connected 1,000 times — a minute and more of parsing the same
+ * file.
+ */
+function parsedKubeconfig(lib: K8sLib, files: string[]): ParsedKubeconfig {
+  const stamp = files
+    .map((f) => {
+      const st = statSync(f, {throwIfNoEntry: false})
+      return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-'
+    })
+    .join(' ')
+  const key = files.join('\0')
+  const known = parsedKubeconfigs.get(key)
+  if (known?.stamp === stamp) return known.parsed
+  const kc = new lib.KubeConfig()
+  if (files.length === 1) kc.loadFromFile(files[0]!)
+  else loadKubeconfigChain(lib, kc, files)
+  const parsed = {clusters: kc.clusters, users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext}
+  parsedKubeconfigs.set(key, {stamp, parsed})
+  return parsed
+}
+
 /** The kubeconfig's files read into a KubeConfig (see Kube.loadConfig), contacting nothing. */
 function readKubeconfig(lib: K8sLib, kubeconfig: string | undefined): {lib: K8sLib; kc: k8s.KubeConfig; file: string} {
   const files = kubeconfigFiles(kubeconfig, {read: true})
@@ -264,8 +293,9 @@ function readKubeconfig(lib: K8sLib, kubeconfig: string | undefined): {lib: K8sL
   const fromEnv = kubeconfigFromEnv(kubeconfig)
   const kc = new lib.KubeConfig()
   try {
-    if (files.length === 1) kc.loadFromFile(files[0]!)
-    else loadKubeconfigChain(lib, kc, files)
+    const parsed = parsedKubeconfig(lib, files)
+    // the lists copied, the entries shared: each Kube sets its own current context (and its own request deadline) on its KubeConfig
+    kc.loadFromOptions({...parsed, clusters: [...parsed.clusters], users: [...parsed.users], contexts: [...parsed.contexts]})
   } catch (error) {
     // client-node reads an empty or non-mapping file as undefined and fails with a TypeError: say what it is; a YAML
     // error's first line only (js-yaml adds the lines around it, which for a binary file are its bytes)
