@@ -192,7 +192,8 @@ async function waitForPort(ip: string, port: number, ms = 10_000): Promise<void>
   }
 }
 
-function keygen(file: string, comment: string): void {
+/** A key pair by OpenSSH's own ssh-keygen (ed25519, no passphrase): FILE and FILE.pub, replacing any there. */
+export function keygen(file: string, comment: string): void {
   rmSync(file, {force: true})
   rmSync(`${file}.pub`, {force: true})
   sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file])
