@@ -35,11 +35,22 @@ describe.runIf(process.platform === 'linux')('start_of (a leftover file’s run:
   })
 
   it('judges a zombie gone: an sshd that exited but whose parent never reaped it ended its connection', async () => {
-    // sh starts `sleep 0` in the background, then becomes a `sleep` (exec: same pid) that never waits: the child
-    // stays a zombie until the parent ends
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 600'], {stdio: ['ignore', 'pipe', 'ignore']})
+    // sh starts a background child, then becomes a `sleep` (exec: same pid) that never waits: once the child exits it
+    // stays a zombie until the parent ends. The child waits for a byte on fd 3 that the test writes only after the exec:
+    // a child that exited first could be reaped by sh before it exec'd (it was, once, on a loaded machine), and no
+    // zombie would ever appear
+    const parent = spawn('sh', ['-c', 'head -c 1 <&3 >/dev/null & echo $!; exec sleep 600'], {stdio: ['ignore', 'pipe', 'ignore', 'pipe']})
     try {
-      const child = await new Promise<number>((resolve) => parent.stdout.once('data', (d) => resolve(Number(String(d).trim()))))
+      const child = await new Promise<number>((resolve) => parent.stdout!.once('data', (d) => resolve(Number(String(d).trim()))))
+      const comm = () => {
+        try {
+          return readFileSync(`/proc/${parent.pid}/comm`, 'utf8').trim()
+        } catch {
+          return undefined
+        }
+      }
+      await waitFor(() => comm() === 'sleep', 60_000, 'the parent shell to exec sleep')
+      ;(parent.stdio[3] as NodeJS.WritableStream).write('x')
       await waitFor(() => procState(child) === 'Z', 60_000, 'the background child to exit and stay a zombie')
       // the case a bare read of /proc/PID/stat gets wrong: the zombie's stat is still there
       expect(readFileSync(`/proc/${child}/stat`, 'utf8')).toContain(' Z ')
