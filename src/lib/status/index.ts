@@ -6,8 +6,8 @@
  * probe is a cell saying why, never a failed command.
  */
 import type {LoadedInventory} from '../config/load.js'
-import {centralCluster} from '../config/model.js'
-import type {Cluster} from '../config/schema.js'
+import {centralCluster, findCluster} from '../config/model.js'
+import type {Cluster, Platform} from '../config/schema.js'
 import {durationSeconds, isDuration} from '../config/units.js'
 import {errorMessage, inputError} from '../errors.js'
 import {unlessAborted, withTimeout} from '../async.js'
@@ -64,10 +64,10 @@ interface Application extends KubeObject {
  * fleet of 1,000 clusters has ~10,000 Applications, and matching each cluster against every Application took ~140 ms a
  * collect with the label, ~20 s without it (a destination looked up in the cluster list each time).
  */
-function appsByCluster(apps: Application[], clusters: Cluster[], central: string): Map<string, Application[]> {
-  const byName = new Map(clusters.map((c) => [c.name, c.name]))
+function appsByCluster(apps: Application[], p: Platform, central: string): Map<string, Application[]> {
+  // by name: the platform's own cluster index (findCluster); by API server URL: indexed here, once
   const byServer = new Map<string, string>()
-  for (const c of clusters) if (!byServer.has(c.apiServer)) byServer.set(c.apiServer, c.name)
+  for (const c of p.clusters) if (!byServer.has(c.apiServer)) byServer.set(c.apiServer, c.name)
   const out = new Map<string, Application[]>()
   for (const a of apps) {
     const d = a.spec?.destination ?? {}
@@ -75,7 +75,7 @@ function appsByCluster(apps: Application[], clusters: Cluster[], central: string
       a.metadata.labels?.['obsctl.dev/cluster'] ||
       (d.server === 'https://kubernetes.default.svc' || d.name === 'in-cluster'
         ? central
-        : ((d.name !== undefined ? byName.get(d.name) : undefined) ?? (d.server ? byServer.get(d.server) : undefined)))
+        : ((d.name !== undefined ? findCluster(p, d.name)?.name : undefined) ?? (d.server ? byServer.get(d.server) : undefined)))
     if (cluster === undefined) continue
     const list = out.get(cluster)
     if (list) list.push(a)
@@ -221,7 +221,7 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
     const rec = lastValidation(inv)
     const certsRec = lastCerts(inv)
     const t = now()
-    const grouped = isError(apps) ? undefined : appsByCluster(apps, p.clusters, central)
+    const grouped = isError(apps) ? undefined : appsByCluster(apps, p, central)
     const newest = probe('OpenSearch', probeMs, () =>
       newestLogs(
         ctx,
