@@ -27,11 +27,20 @@ export async function os(
 /** OpenSearch's error envelope: {error: {type, reason, root_cause}, status} */
 export function osError(res: HttpResponse): string {
   try {
-    const e = (JSON.parse(res.body) as {error?: {type?: string; reason?: string} | string}).error
-    if (typeof e === 'string') return e
-    if (e) return `${e.type ?? 'error'}: ${e.reason ?? ''}`.trim()
-  } catch {}
-  return `HTTP ${res.status}`
+    return errorText(JSON.parse(res.body) as ErrorEnvelope, res.status)
+  } catch {
+    return `HTTP ${res.status}`
+  }
+}
+
+type ErrorEnvelope = {error?: {type?: string; reason?: string} | string; status?: number}
+
+/** The envelope's error as one line: `type: reason` (or its text), else the HTTP status. */
+function errorText(envelope: ErrorEnvelope, status: number | undefined): string {
+  const e = envelope.error
+  if (typeof e === 'string') return e
+  if (e) return `${e.type ?? 'error'}: ${e.reason ?? ''}`.trim()
+  return `HTTP ${status ?? 0}`
 }
 
 /** One search of a multi-search: the index expression it reads and the search's body (the Search API's). */
@@ -64,7 +73,5 @@ export async function msearch(
   const {responses} = okJson<{responses?: ({error?: unknown; status?: number} & Record<string, unknown>)[]}>(res, what)
   if (!Array.isArray(responses) || responses.length !== searches.length)
     throw new ObsctlError(`${what}: _msearch answered ${Array.isArray(responses) ? responses.length : 'no'} responses for ${searches.length} searches`)
-  return responses.map((r) =>
-    r.error === undefined ? {ok: true, response: r} : {ok: false, error: osError({status: r.status ?? 0, body: JSON.stringify(r), url: '/_msearch'})},
-  )
+  return responses.map((r) => (r.error === undefined ? {ok: true, response: r} : {ok: false, error: errorText(r as ErrorEnvelope, r.status)}))
 }
