@@ -111,16 +111,15 @@ describe.skipIf(!KUBECTL)(
 
     it('a request turned away with Retry-After (429, or 503 on a write) is sent again; a 429 without one is the error', async () => {
       // what obsctl's Kubernetes client does too (src/lib/platform/kube.ts sendThroughRetries): the reference is kubectl's
-      const count = (method: string, prefix: string) => kube.requestLog.filter((e) => e.method === method && e.path.startsWith(prefix)).map((e) => e.status)
       kube.clearRequestLog()
       kube.failNext('/api/v1/namespaces', 1, {status: 429, retryAfterSeconds: 1, method: 'GET'})
       const listed = await kubectl(tmp.dir, admin, ['get', 'namespaces'])
       expect(listed.exitCode, listed.stderr).toBe(0)
-      expect(count('GET', '/api/v1/namespaces')).toEqual([429, 200])
+      expect(kube.statusesOf('GET', '/api/v1/namespaces')).toEqual([429, 200])
       kube.failNext('/api/v1/namespaces', 1, {status: 503, retryAfterSeconds: 1, method: 'POST'})
       const created = await kubectl(tmp.dir, admin, ['create', 'namespace', 'turned-away'])
       expect(created.exitCode, created.stderr).toBe(0)
-      expect(count('POST', '/api/v1/namespaces')).toEqual([503, 201])
+      expect(kube.statusesOf('POST', '/api/v1/namespaces')).toEqual([503, 201])
       kube.failNext('/api/v1/namespaces', 1, {status: 429, method: 'GET'})
       const refused = await kubectl(tmp.dir, admin, ['get', 'namespaces'])
       expect(refused.exitCode).toBe(1)

@@ -132,7 +132,6 @@ describe('a server that accepts and never answers', () => {
 
 describe('a request the API server turns away for now', () => {
   // as kubectl does (test/kube-server/kubectl.test.ts): a 429 or 5xx with Retry-After is sent again after that many seconds
-  const statuses = (method: string, prefix: string) => kube.requestLog.filter((e) => e.method === method && e.path.startsWith(prefix)).map((e) => e.status)
   const connect = (o: {requestTimeoutMs?: number} = {}) =>
     Kube.connect({kubeconfig: kube.writeKubeconfig(path.join(dir, 'turned-away.kubeconfig')), context: `${CLUSTERS[0]}-context`, ...o})
   const cm = (name: string) => ({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name, namespace: 'default'}, data: {a: '1'}})
@@ -142,7 +141,7 @@ describe('a request the API server turns away for now', () => {
     kube.clearRequestLog()
     kube.failNext('/api/v1/namespaces/default/configmaps/throttled', 2, {status: 429, retryAfterSeconds: 1, method: 'PATCH'})
     await k.apply(cm('throttled'))
-    expect(statuses('PATCH', '/api/v1/namespaces/default/configmaps/throttled')).toEqual([429, 429, 201])
+    expect(kube.statusesOf('PATCH', '/api/v1/namespaces/default/configmaps/throttled')).toEqual([429, 429, 201])
     expect(kube.getObject('ConfigMap', 'default', 'throttled')?.data).toEqual({a: '1'})
   })
 
@@ -151,11 +150,11 @@ describe('a request the API server turns away for now', () => {
     kube.clearRequestLog()
     kube.failNext('/api/v1/namespaces/default/configmaps', 1, {status: 503, retryAfterSeconds: 1, method: 'GET'})
     expect((await k.list('v1', 'ConfigMap', {namespace: 'default'})).length).toBeGreaterThan(0)
-    expect(statuses('GET', '/api/v1/namespaces/default/configmaps')).toEqual([503, 200])
+    expect(kube.statusesOf('GET', '/api/v1/namespaces/default/configmaps')).toEqual([503, 200])
     kube.failNext('/api/v1/namespaces/default/configmaps', 1, {status: 429, method: 'GET'})
     const e = await rejection(k.list('v1', 'ConfigMap', {namespace: 'default'}))
     expect(e.message).toMatch(/list ConfigMap in default.*(429|TooManyRequests|Too many requests)/i)
-    expect(statuses('GET', '/api/v1/namespaces/default/configmaps')).toEqual([503, 200, 429])
+    expect(kube.statusesOf('GET', '/api/v1/namespaces/default/configmaps')).toEqual([503, 200, 429])
   })
 
   it("a Retry-After past the request's deadline: the 429 is the answer (not a timeout), after the deadline", async () => {
@@ -167,7 +166,7 @@ describe('a request the API server turns away for now', () => {
     expect(Date.now() - t0).toBeLessThan(20_000)
     expect(e.code).not.toBe('KUBE_TIMEOUT')
     expect(e.message).toMatch(/(429|TooManyRequests|Too many requests)/i)
-    expect(statuses('GET', '/api/v1/namespaces/default/configmaps/late')).toEqual([429])
+    expect(kube.statusesOf('GET', '/api/v1/namespaces/default/configmaps/late')).toEqual([429])
   })
 })
 

@@ -414,6 +414,11 @@ export class KubeServer {
     this.requestLog.length = 0
   }
 
+  /** the statuses answered, in order, to requests of `method` whose path starts with `pathPrefix` (-1: connection dropped) */
+  statusesOf(method: string, pathPrefix: string): number[] {
+    return this.requestLog.filter((e) => e.method === method && e.path.startsWith(pathPrefix)).map((e) => e.status)
+  }
+
   /** resolves "Deployment", "deployments", "deployments.apps", "deploy", "Application", "applications.argoproj.io" */
   type(ref: KindRef): ResourceType {
     const [head, ...groupParts] = ref.split('.')
