@@ -82,6 +82,8 @@ export default async function bench() {
     const cases = [
       ['--version', ['--version'], 1.3],
       ['--help', ['--help'], 2],
+      // the root help drawn by the CLI, as on the first run (src/lib/root-help-cache.ts keeps it for the next)
+      ['--help (no code cache)', ['--help'], undefined, {env: noCache}],
       ['config validate', ['config', 'validate'], 2.5],
       ['plan', ['plan'], 2.5],
       ['plan (no code cache)', ['plan'], undefined, {env: noCache}],

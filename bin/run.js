@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `obsctl --version` is answered here, before anything else loads (DESIGN.md §6: ≤ 1.3x of `node -e 0`):
-// the same line oclif prints, plus the commit and build date that bin/build-info.mjs recorded.
+// the same line oclif prints, plus the commit and build date that bin/build-info.mjs recorded. So is the root help
+// (`obsctl --help`, ≤ 2x) when the last run's text is still what the CLI would draw (src/lib/root-help-cache.ts).
 //
 // Everything else: dist/chunks/main.js is @oclif/core's `execute`, bundled with the commands (bin/bundle.mjs)
 // so that start-up reads a few files instead of hundreds, as CommonJS so that dist/code-cache.cjs can
@@ -28,7 +29,7 @@ if (argv.length === 1 && argv[0] === '--version') {
   const version = info.version ?? JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version
   const arch = process.arch === 'ia32' ? 'x86' : process.arch
   const extra = info.commit ? ` (commit ${info.commit}, built ${info.date})` : ''
-  process.stdout.write(`obsctl/${version} ${process.platform}-${arch} node-${process.version}${extra}\n`)
+  say(`obsctl/${version} ${process.platform}-${arch} node-${process.version}${extra}\n`)
 } else {
   try {
     process.cwd()
@@ -39,13 +40,21 @@ if (argv.length === 1 && argv[0] === '--version') {
   // the commands, the help class and the hooks (the unknown-command hook: `obsctl bootsrap`)
   const chunks = path.join(root, 'dist', 'chunks') + path.sep
   const bundle = JSON.parse(readFileSync(path.join(chunks, 'bundle.json'), 'utf8'))
-  const {installCodeCache} = require('../dist/code-cache.cjs')
+  const {installCodeCache, cachedRootHelp} = require('../dist/code-cache.cjs')
   const dist = (folder) => path.join(root, 'dist', folder) + path.sep
   installCodeCache({
     roots: [chunks, dist('commands'), dist('help'), dist('hooks')],
     version: bundle.version,
     bundleId: bundle.id,
   })
+  // `obsctl --help` and `obsctl` alone: the text the last run drew, when nothing it was drawn from changed
+  // (src/lib/root-help-cache.ts); else the CLI draws it and it is kept
+  const help = cachedRootHelp(argv, root)
+  if (help !== undefined) say(help)
+  else run()
+}
+
+function run() {
   // the built commands are what runs, whatever NODE_ENV says: with NODE_ENV=development or test (a
   // JavaScript developer's shell, vitest's workers) oclif would otherwise read tsconfig.json (loading the
   // TypeScript compiler: ~350 ms of CPU per command) and try to register tsx or ts-node over dist/
@@ -54,4 +63,15 @@ if (argv.length === 1 && argv[0] === '--version') {
   // oclif looks for the package.json from here up: the package's folder (bin/ has one of its own, for
   // CommonJS); it handles a command's failure itself (exit code, message)
   execute({dir: root})
+}
+
+/**
+ * Text printed here, before oclif: a reader that went away first (`obsctl --version | true`, `obsctl --help | head -1`)
+ * ends nothing in error, as oclif's commands swallow it (an EPIPE of stdout).
+ */
+function say(text) {
+  process.stdout.on('error', (error) => {
+    if (error.code !== 'EPIPE') throw error
+  })
+  process.stdout.write(text)
 }

@@ -20,7 +20,9 @@
 // both already loaded by the runner (execute requires errors/index at start, main the help module for --help)
 import {exit} from '@oclif/core/errors'
 import {CommandHelp, Help} from '@oclif/core/help'
+import path from 'node:path'
 import {stripVTControlCharacters} from 'node:util'
+import {rootHelpDrawn} from '../lib/root-help-cache.js'
 import {wrapLines, wrapText} from '../lib/wrap.js'
 
 type ListOptions = Parameters<Help['renderList']>[1]
@@ -184,6 +186,15 @@ export default class ObsctlHelp extends Help {
       .filter(Boolean)
       .join('\n\n')
     return this.opts.stripAnsi ? stripVTControlCharacters(output) : output
+  }
+
+  /**
+   * The root help, as oclif draws it; then kept for the next `obsctl --help` with the user's files it was drawn from
+   * (src/lib/root-help-cache.ts): the theme and the user plugins' package.json, which oclif read at start.
+   */
+  override async showRootHelp(): Promise<void> {
+    await super.showRootHelp()
+    rootHelpDrawn([path.join(this.config.configDir, 'theme.json'), path.join(this.config.dataDir, 'package.json')])
   }
 
   /** every line printed fits: the root description and a command's summary come unwrapped from oclif */

@@ -6,10 +6,11 @@
  * read and wrote is what NODE_DEBUG=obsctl-code-cache reports, checked against the files themselves.
  * No timings are asserted (DESIGN.md §6: budgets are for bench/startup.js).
  */
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {stripVTControlCharacters} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {codeCacheKey, userCacheHome} from '../../src/lib/code-cache.js'
 import {BIN, ROOT, requireBuild, runProcess, tmpDir} from './helpers.js'
@@ -46,7 +47,8 @@ async function run(args: string[], o: {cacheHome: string; bin?: string; uid?: nu
   if (o.home) env.HOME = o.home
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k]
   const r = await runProcess(process.execPath, [o.bin ?? BIN, ...args], {cwd: dir, env, uid: o.uid})
-  const m = /OBSCTL-CODE-CACHE \d+: (.+?): (\d+) from cache, (\d+) compiled, (\d+) written/.exec(r.stderr)
+  // (FORCE_COLOR colours debuglog's pid)
+  const m = /OBSCTL-CODE-CACHE \d+: (.+?): (\d+) from cache, (\d+) compiled, (\d+) written/.exec(stripVTControlCharacters(r.stderr))
   if (!m) throw new Error(`no code cache report on stderr (exit ${r.status}): ${r.stderr}`)
   return {status: r.status, stdout: r.stdout, stderr: r.stderr, dir: m[1]!, fromCache: Number(m[2]), compiled: Number(m[3]), written: Number(m[4])}
 }
@@ -177,14 +179,14 @@ describe('code cache', () => {
 
   it('data V8 refuses (another Node/V8) and data of a changed source are recompiled and replaced; OBSCTL_CODE_CACHE=0 reads and writes nothing', async () => {
     const cacheHome = path.join(dir, 'stale')
-    const first = await run(['--help'], {cacheHome})
+    const first = await run(['config', '--help'], {cacheHome})
     expect(first.status).toBe(0)
     const main = path.join(first.dir, 'chunks!main.js.v8')
     // same header (size and mtime of the source), data V8 cannot accept: what another V8 version's data is to it
     const buf = readFileSync(main)
     const head = buf.subarray(0, buf.indexOf(10) + 1)
     writeFileSync(main, Buffer.concat([head, Buffer.alloc(buf.length - head.length, 7)]), {mode: 0o600})
-    const rejected = await run(['--help'], {cacheHome})
+    const rejected = await run(['config', '--help'], {cacheHome})
     expect(rejected.status).toBe(0)
     expect(rejected.stdout).toBe(first.stdout)
     expect(rejected).toMatchObject({fromCache: first.compiled - 1, compiled: 1, written: 1})
@@ -193,11 +195,11 @@ describe('code cache', () => {
         .subarray(head.length)
         .equals(Buffer.alloc(buf.length - head.length, 7)),
     ).toBe(false)
-    expect(await run(['--help'], {cacheHome})).toMatchObject({fromCache: first.compiled, compiled: 0})
+    expect(await run(['config', '--help'], {cacheHome})).toMatchObject({fromCache: first.compiled, compiled: 0})
 
     // a header for another source (size/mtime): not used
     writeFileSync(main, Buffer.concat([Buffer.from('obsctl-code-cache 2 1 1\n'), buf.subarray(head.length)]), {mode: 0o600})
-    expect(await run(['--help'], {cacheHome})).toMatchObject({compiled: 1, written: 1})
+    expect(await run(['config', '--help'], {cacheHome})).toMatchObject({compiled: 1, written: 1})
     expect(readFileSync(main).subarray(0, head.length).equals(head)).toBe(true)
 
     const before = snapshot(first.dir)
@@ -211,7 +213,7 @@ describe('code cache', () => {
 
   it('another obsctl version (or bundle, or install) uses a folder of its own; the key names the Node version and architecture', async () => {
     const cacheHome = path.join(dir, 'versions')
-    const ours = await run(['--help'], {cacheHome})
+    const ours = await run(['config', '--help'], {cacheHome})
     expect(ours.written).toBeGreaterThan(0)
     const ourFiles = snapshot(ours.dir)
 
@@ -219,7 +221,7 @@ describe('code cache', () => {
     const bundleJson = path.join(dir, 'upgraded', 'dist', 'chunks', 'bundle.json')
     const bundle = JSON.parse(readFileSync(bundleJson, 'utf8')) as {version: string; id: string}
     writeFileSync(bundleJson, JSON.stringify({...bundle, version: `${bundle.version}-next`}))
-    const upgraded = await run(['--help'], {cacheHome, bin})
+    const upgraded = await run(['config', '--help'], {cacheHome, bin})
     expect(upgraded.status).toBe(0)
     expect(upgraded.dir).not.toBe(ours.dir)
     expect(path.basename(upgraded.dir)).toContain(`obsctl-${bundle.version}-next-${bundle.id}-node-${process.version}-${process.arch}-`)
@@ -658,5 +660,141 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
     // Node's loader searched only for what is not a .js file of the bundle: the command file itself (required from
     // outside), the JSON file, the file outside the bundle's folders, and shared.js required from outside
     expect(out.asked).toEqual([path.join(root, 'dist', 'commands', 'cmd.js'), '../chunks/data.json', '../outside.js', path.join(chunks, 'shared.js')])
+  })
+})
+
+describe('the root help (src/lib/root-help-cache.ts): `obsctl --help` printed again without the CLI while nothing it was drawn from changed', () => {
+  const ENTRY = 'data!root-help'
+  /** the help as the CLI draws it, no cache at all */
+  const drawn = async (env: NodeJS.ProcessEnv = {}, bin?: string) => {
+    const r = await runProcess(process.execPath, [bin ?? BIN, '--help'], {
+      cwd: dir,
+      env: {...process.env, CI: '1', NO_COLOR: '1', OBSCTL_CODE_CACHE: '0', ...env},
+    })
+    expect(r.status, r.stderr).toBe(0)
+    return r.stdout
+  }
+  const said = (r: Run) => /root help: (drawn|from cache)/.exec(r.stderr)?.[1]
+
+  it('the second run prints the same bytes and loads nothing of the CLI; `obsctl` alone and `-h` share it; another width, colour, theme or environment is drawn again', async () => {
+    const cacheHome = path.join(dir, 'root-help')
+    const config = path.join(dir, 'root-help-config')
+    const env = {XDG_CONFIG_HOME: config}
+    const first = await run(['--help'], {cacheHome, env})
+    expect(first.status, first.stderr).toBe(0)
+    expect(said(first)).toBe('drawn')
+    expect(first.stdout).toBe(await drawn(env))
+    expect(first.stdout).toMatch(/^VERSION\n {2}obsctl\/\d/m)
+    const entry = path.join(first.dir, ENTRY)
+    expect(statSync(entry).mode & 0o777).toBe(0o600)
+
+    const again = await run(['--help'], {cacheHome, env})
+    expect(again).toMatchObject({status: 0, stdout: first.stdout, dir: first.dir, fromCache: 0, compiled: 0, written: 0})
+    expect(said(again)).toBe('from cache')
+    // the shell's bookkeeping is not the help's input
+    expect(said(await run(['--help'], {cacheHome, env: {...env, PWD: '/elsewhere', OLDPWD: dir, SHLVL: '7'}}))).toBe('from cache')
+    for (const args of [[], ['-h']]) expect(await run(args, {cacheHome, env}), args.join(' ')).toMatchObject({status: 0, stdout: first.stdout, compiled: 0})
+    // a command's or a topic's help is not this entry's
+    expect(said(await run(['config', '--help'], {cacheHome, env}))).toBeUndefined()
+
+    // another width: drawn at that width (and kept in its place)
+    const narrow = {...env, OCLIF_COLUMNS: '50'}
+    const at50 = await run(['--help'], {cacheHome, env: narrow})
+    expect(said(at50)).toBe('drawn')
+    expect(at50.stdout).toBe(await drawn(narrow))
+    expect(at50.stdout).not.toBe(first.stdout)
+    expect(await run(['--help'], {cacheHome, env: narrow})).toMatchObject({stdout: at50.stdout, compiled: 0})
+
+    // colour, then a theme written into the user's config folder: each drawn again, as the CLI draws it
+    const colour = {...env, NO_COLOR: undefined, FORCE_COLOR: '1'}
+    const coloured = await run(['--help'], {cacheHome, env: colour})
+    expect(said(coloured)).toBe('drawn')
+    expect(coloured.stdout).toContain('\u001B[1mVERSION\u001B[22m')
+    expect(coloured.stdout).toBe(await drawn(colour))
+    expect(said(await run(['--help'], {cacheHome, env: colour}))).toBe('from cache')
+    mkdirSync(path.join(config, 'obsctl'), {recursive: true})
+    writeFileSync(path.join(config, 'obsctl', 'theme.json'), '{"sectionHeader": "red"}\n')
+    const themed = await run(['--help'], {cacheHome, env: colour})
+    expect(said(themed)).toBe('drawn')
+    expect(themed.stdout).toContain('\u001B[31m\u001B[1mVERSION')
+    expect(themed.stdout).toBe(await drawn(colour))
+    expect(await run(['--help'], {cacheHome, env: colour})).toMatchObject({stdout: themed.stdout, compiled: 0})
+
+    // any other variable: drawn again; with DEBUG (oclif's trace) nothing is read or kept
+    expect(said(await run(['--help'], {cacheHome, env: {...colour, SOMETHING_ELSE: '1'}}))).toBe('drawn')
+    const before = snapshot(first.dir)
+    const debug = await run(['--help'], {cacheHome, env: {...colour, SOMETHING_ELSE: '1', DEBUG: '*'}})
+    expect(debug.status).toBe(0)
+    expect(debug.stderr).toMatch(/config/)
+    expect(said(debug)).toBeUndefined()
+    expect(snapshot(first.dir)[ENTRY]).toBe(before[ENTRY])
+  })
+
+  it('the environment is kept as a digest: a token in it is in no file of the cache folder', async () => {
+    const cacheHome = path.join(dir, 'root-help-secret')
+    const token = 'tok-3f9c1e27d5b84a06'
+    const env = {OBSCTL_GIT_TOKEN: token, XDG_CONFIG_HOME: path.join(dir, 'root-help-secret-config')}
+    expect(said(await run(['--help'], {cacheHome, env}))).toBe('drawn')
+    expect(said(await run(['--help'], {cacheHome, env}))).toBe('from cache')
+    const top = path.join(cacheHome, 'obsctl')
+    const files = readdirSync(top, {recursive: true}).map((f) => path.join(top, String(f)))
+    expect(files.some((f) => f.endsWith(ENTRY))).toBe(true)
+    for (const f of files) if (statSync(f).isFile()) expect(readFileSync(f).includes(token), f).toBe(false)
+  })
+
+  it("an install whose manifest changed is drawn again; a run that warned (oclif's manifest warning) keeps nothing", async () => {
+    const cacheHome = path.join(dir, 'root-help-install')
+    const bin = copyInstall(path.join(dir, 'root-help-install-copy'))
+    const env = {XDG_CONFIG_HOME: path.join(dir, 'root-help-install-config')}
+    const first = await run(['--help'], {cacheHome, env, bin})
+    expect(said(first)).toBe('drawn')
+    expect(said(await run(['--help'], {cacheHome, env, bin}))).toBe('from cache')
+    const manifest = path.join(dir, 'root-help-install-copy', 'oclif.manifest.json')
+    const text = readFileSync(manifest, 'utf8')
+    const m = JSON.parse(text) as {version: string}
+    const kept = snapshot(first.dir)[ENTRY]
+    writeFileSync(manifest, JSON.stringify({...m, version: '0.0.1'}))
+    for (let i = 0; i < 2; i++) {
+      const warned = await run(['--help'], {cacheHome, env, bin})
+      expect(warned.status).toBe(0)
+      expect(warned.stderr).toContain('Mismatched version')
+      expect(warned.stderr).toContain(`root help: drawn (${manifest} changed)`)
+      // the entry of the run before, not rewritten
+      expect(snapshot(first.dir)[ENTRY]).toBe(kept)
+    }
+    writeFileSync(manifest, text)
+    expect(said(await run(['--help'], {cacheHome, env, bin}))).toBe('drawn')
+    expect(snapshot(first.dir)[ENTRY]).not.toBe(kept)
+    expect(await run(['--help'], {cacheHome, env, bin})).toMatchObject({stdout: first.stdout, compiled: 0})
+  })
+
+  it('a reader gone before the text is written (`obsctl --help | true`): exit 0, nothing on stderr, from the cache and for --version', async () => {
+    const cacheHome = path.join(dir, 'root-help-pipe')
+    const env = {
+      ...process.env,
+      CI: '1',
+      NO_COLOR: '1',
+      NODE_DEBUG: 'obsctl-code-cache',
+      XDG_CACHE_HOME: cacheHome,
+      XDG_CONFIG_HOME: path.join(dir, 'root-help-pipe-config'),
+    }
+    expect((await runProcess(process.execPath, [BIN, '--help'], {cwd: dir, env})).status).toBe(0)
+    const closed = (args: string[]) =>
+      new Promise<{code: number | null; stderr: string}>((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, ...args], {cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe']})
+        // closed before the child can have written: its write meets no reader (EPIPE)
+        child.stdout.destroy()
+        let stderr = ''
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+        child.on('error', reject)
+        child.on('close', (code) => resolve({code, stderr}))
+      })
+    const help = await closed(['--help'])
+    expect(help.code, help.stderr).toBe(0)
+    expect(help.stderr).toContain('root help: from cache')
+    expect(help.stderr).not.toMatch(/EPIPE|Error/)
+    const version = await closed(['--version'])
+    expect(version.code, version.stderr).toBe(0)
+    expect(version.stderr).not.toMatch(/EPIPE|Error/)
   })
 })

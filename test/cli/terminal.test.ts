@@ -112,6 +112,33 @@ describe('tables fit the terminal', () => {
   })
 })
 
+describe('the root help kept (src/lib/root-help-cache.ts)', () => {
+  it('drawn on a terminal, printed again from the cache at that width; another width is drawn', async () => {
+    const log = path.join(dir, 'root-help.log')
+    const help = `${cli} --help 2>>${log}`
+    term = await Terminal.start(`${help}; echo =====; ${help}`, {
+      cwd: dir,
+      env: {NO_COLOR: undefined, FORCE_COLOR: undefined, XDG_CACHE_HOME: path.join(dir, 'root-help-cache'), NODE_DEBUG: 'obsctl-code-cache'},
+      cols: 60,
+      rows: 400,
+    })
+    expect(await term.exitCode()).toBe(0)
+    const [drawn, kept] = (await term.screen(true)).split('__EXIT=')[0]!.split('=====\n')
+    expect(drawn).toMatch(/^VERSION$/m)
+    expect(kept!.trimEnd()).toBe(drawn!.trimEnd())
+    for (const l of drawn!.split('\n')) expect([...l].length, l).toBeLessThanOrEqual(60)
+    await term.close()
+    term = await Terminal.start(help, {
+      cwd: dir,
+      env: {NO_COLOR: undefined, FORCE_COLOR: undefined, XDG_CACHE_HOME: path.join(dir, 'root-help-cache'), NODE_DEBUG: 'obsctl-code-cache'},
+      cols: 70,
+      rows: 400,
+    })
+    expect(await term.exitCode()).toBe(0)
+    expect(readFileSync(log, 'utf8').match(/root help: \w+/g)).toEqual(['root help: drawn', 'root help: from', 'root help: drawn'])
+  })
+})
+
 describe('help fits the terminal', () => {
   // the words of a help text, as a shell and a reader take them: a command continued with ` \` and an option list
   // broken after a `|` are one line again
