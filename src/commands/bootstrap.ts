@@ -3,7 +3,7 @@ import {allowOvercommitFlag, BaseCommand} from '../lib/cli/base.js'
 import {formatPlan, formatRunSummary} from '../lib/engine/format.js'
 import {BOOTSTRAP_PHASES, BOOTSTRAP_TIMEOUT_S, BOOTSTRAP_USER_PHASES, bootstrap, type BootstrapResult} from '../lib/flows/bootstrap.js'
 import {secondsFlag} from '../lib/cli/seconds-flag.js'
-import {countFlag, MAX_CONCURRENCY} from '../lib/cli/count-flag.js'
+import {concurrencyFlag} from '../lib/cli/count-flag.js'
 
 const PHASE_NAMES = [...BOOTSTRAP_USER_PHASES]
 
@@ -22,7 +22,7 @@ export default class Bootstrap extends BaseCommand {
     from: Flags.string({summary: 'This phase and every later one.', options: PHASE_NAMES, exclusive: ['all', 'phase']}),
     'dry-run': Flags.boolean({summary: 'Print what each task would do; render the repo locally; touch no remote system.'}),
     restart: Flags.boolean({summary: 'Ignore the journal: recheck every task against the live system.'}),
-    concurrency: countFlag('Targets at once per phase, at most 1000 (default: all).', {max: MAX_CONCURRENCY}),
+    concurrency: concurrencyFlag('Targets of a phase'),
     timeout: secondsFlag('Seconds to wait for rollouts, sync and validation to settle.', BOOTSTRAP_TIMEOUT_S),
     'allow-overcommit': allowOvercommitFlag(),
     push: Flags.boolean({

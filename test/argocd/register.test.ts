@@ -4,6 +4,8 @@ import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {clusterRegister, clusterSecretName, fnv32a, registerPhase, type RegisterReport} from '../../src/lib/argocd/index.js'
 import {ObsctlError} from '../../src/lib/errors.js'
+import type {RunEvent} from '../../src/lib/engine/index.js'
+import {tasksAtOnce} from '../support/run-events.js'
 import {runContext, startFleet, taskIO, type Fleet} from './harness.js'
 
 const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8')
@@ -131,6 +133,21 @@ describe('register', () => {
     // central is Argo CD's in-cluster: no Secret for it
     expect(fleet.central.listObjects('secrets', 'argocd').filter((s) => s.metadata.labels?.['obsctl.dev/cluster'] === 'cluster-01')).toEqual([])
     expect(fleet.central.listObjects('secrets', 'argocd').filter((s) => s.metadata.labels?.['argocd.argoproj.io/secret-type'] === 'cluster')).toHaveLength(3)
+  })
+
+  it('--concurrency 1: one edge at a time, every edge still registered', async () => {
+    const events: RunEvent[] = []
+    const r = await clusterRegister(fleet.inv, {
+      renderer: 'silent',
+      handleSignals: false,
+      kubeconfig: fleet.kubeconfig,
+      intervalMs: 25,
+      concurrency: 1,
+      onEvent: (e) => events.push(e),
+    })
+    expect(r.run.ok).toBe(true)
+    // (without it the three overlap: each waits on its edge's token controller)
+    expect(tasksAtOnce(events, 'register')).toEqual({most: 1, started: 3})
   })
 
   it('idempotent: the live check says done, and a rerun keeps the tokens', async () => {

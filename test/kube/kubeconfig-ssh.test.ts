@@ -11,6 +11,8 @@ import YAML from 'yaml'
 import {loadInventory} from '../../src/lib/config/load.js'
 import {kubeconfigMerge} from '../../src/lib/kube/merge.js'
 import {isObsctlError} from '../../src/lib/errors.js'
+import type {RunEvent} from '../../src/lib/engine/index.js'
+import {tasksAtOnce} from '../support/run-events.js'
 import {startSandbox, sandboxInventory, type Sandbox} from '../support/sshd.js'
 import {adminConf, fakeB64, filesContaining} from './fixtures.js'
 
@@ -78,10 +80,12 @@ describe('kubeconfig merge over SSH', () => {
     // the user's current context is theirs
     expect(execFileSync(KUBECTL, ['--kubeconfig', kc, 'config', 'current-context'], {encoding: 'utf8'}).trim()).toBe('mine')
 
-    // rerun: no byte changes, no new backup
+    // rerun, one cluster at a time (--concurrency 1): no byte changes, no new backup
     const before = readFileSync(kc)
     const mtime = statSync(kc).mtimeMs
-    const again = await kubeconfigMerge(inv, {...quiet, kubeconfig: kc})
+    const events: RunEvent[] = []
+    const again = await kubeconfigMerge(inv, {...quiet, kubeconfig: kc, concurrency: 1, onEvent: (e) => events.push(e)})
+    expect(tasksAtOnce(events, 'kubeconfig')).toEqual({most: 1, started: 4})
     expect(again.changed).toBe(false)
     expect(readFileSync(kc).equals(before)).toBe(true)
     expect(statSync(kc).mtimeMs).toBe(mtime)

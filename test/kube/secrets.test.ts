@@ -12,6 +12,7 @@ import bcrypt from 'bcryptjs'
 import YAML from 'yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
+import type {RunEvent} from '../../src/lib/engine/index.js'
 import {isObsctlError} from '../../src/lib/errors.js'
 import {ensurePlatformCa, issueServerCertificate} from '../../src/lib/kube/pki.js'
 import {secretsApply, type SecretsApplyReport} from '../../src/lib/kube/secrets-apply.js'
@@ -21,6 +22,7 @@ import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer
 import {writeKubeconfigFile} from '../support/kube/kubeconfig.js'
 import {filesContaining} from './fixtures.js'
 import {bcryptRoundsAsked} from '../support/fast-bcrypt.js'
+import {tasksAtOnce} from '../support/run-events.js'
 
 const NAMES = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
 const S3 = {access: 'AKIA-obsctl-test-7Q2', secret: 'sEcReT-s3-key-Zx81-obsctl'}
@@ -339,7 +341,16 @@ describe('secrets apply', () => {
     const b64 = values.map((v) => Buffer.from(v).toString('base64'))
     expect(filesContaining(path.join(dir, '.obsctl'), [...values, ...b64])).toEqual([])
     expect(filesContaining(path.join(dir, '.obsctl'), ['objstore.yml']).length).toBeGreaterThan(0) // the logs name keys, and exist
-    const r = await secretsApply(inv, {kubeconfig, opensearchCaFile: path.join(dir, 'os-ca.pem'), renderer: 'silent'})
+    // (one cluster at a time: --concurrency 1)
+    const events: RunEvent[] = []
+    const r = await secretsApply(inv, {
+      kubeconfig,
+      opensearchCaFile: path.join(dir, 'os-ca.pem'),
+      renderer: 'silent',
+      concurrency: 1,
+      onEvent: (e) => events.push(e),
+    })
+    expect(tasksAtOnce(events, 'secrets')).toEqual({most: 1, started: inv.platform.clusters.length})
     const json = JSON.stringify(r)
     for (const v of [...values, ...b64]) expect(json).not.toContain(v)
 

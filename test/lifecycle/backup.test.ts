@@ -20,6 +20,7 @@ import {Client} from 'minio'
 import {afterAll, beforeAll, describe, expect, it, vi} from 'vitest'
 import YAML from 'yaml'
 import {loadInventory, type LoadedInventory} from '../../src/lib/config/load.js'
+import type {RunEvent} from '../../src/lib/engine/index.js'
 import {renderFiles} from '../../src/lib/gitops/plan.js'
 import {decrypt} from '../../src/lib/lifecycle/envelope.js'
 import {backupCreate, backupRestore, type BackupAbandonResult, type BackupRestoreResult} from '../../src/lib/flows/backup-run.js'
@@ -31,6 +32,7 @@ import {connectNode, startSandbox, sandboxInventory, type Sandbox, type SandboxN
 import {SshConnection} from '../../src/lib/ssh/index.js'
 import {claimSnapshotDir, markRestoreCopy} from '../../src/lib/lifecycle/etcd-node.js'
 import {waitFor} from '../support/wait.js'
+import {tasksAtOnce} from '../support/run-events.js'
 import {platformOf} from '../gitops/support.js'
 import type {PreflightReport} from '../../src/lib/nodes/preflight.js'
 import {nodeBytes, onNode, seedControlPlane, writeBytes} from './helpers.js'
@@ -108,8 +110,10 @@ describe('backup create', () => {
     expect(sb.nodes[0]!.calls()).toEqual([])
   })
 
-  it('snapshots every cluster, and the objects decrypt to exactly the snapshots and files that went in', async () => {
-    const r = await backupCreate(inv, quiet)
+  it('snapshots every cluster (one at a time: --concurrency 1), and the objects decrypt to exactly the snapshots and files that went in', async () => {
+    const events: RunEvent[] = []
+    const r = await backupCreate(inv, {...quiet, concurrency: 1, onEvent: (e) => events.push(e)})
+    expect(tasksAtOnce(events, 'backup-etcd')).toEqual({most: 1, started: 2})
     expect(r.ok, JSON.stringify(r.run.phases.flatMap((p) => p.tasks.map((t) => t.error)))).toBe(true)
     id = r.id
     expect(id).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/)

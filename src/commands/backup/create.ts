@@ -4,6 +4,7 @@ import {endDryRun, formatRunSummary, wouldRunLines} from '../../lib/engine/forma
 import type {BackupCreateResult} from '../../lib/flows/backup-run.js'
 import {DAY, secondsFlag} from '../../lib/cli/seconds-flag.js'
 import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
+import {concurrencyFlag} from '../../lib/cli/count-flag.js'
 
 export default class BackupCreate extends BaseCommand {
   static override summary = "Back up every cluster's etcd and obsctl's own files, encrypted, to the backups bucket."
@@ -12,6 +13,7 @@ export default class BackupCreate extends BaseCommand {
     'OBSCTL_BACKUP_KEY="$(openssl rand -base64 32)" <%= config.bin %> backup create --dry-run',
     '<%= config.bin %> backup create',
     '<%= config.bin %> backup create --cluster cluster-02 --json',
+    '<%= config.bin %> backup create --concurrency 10',
   ]
   static override flags = {
     cluster: Flags.string({summary: 'Only this cluster (repeatable; default: every cluster).', multiple: true}),
@@ -20,6 +22,7 @@ export default class BackupCreate extends BaseCommand {
     timeout: secondsFlag('Seconds one S3 request may take.', 600, DAY),
     'dry-run': Flags.boolean({summary: 'Print what would be done; touch nothing.'}),
     'known-hosts': knownHostsFlag(),
+    concurrency: concurrencyFlag('Clusters'),
   }
 
   async run(): Promise<BackupCreateResult> {
@@ -33,6 +36,7 @@ export default class BackupCreate extends BaseCommand {
       caFile: flags['ca-file'],
       timeoutSeconds: flags.timeout,
       dryRun: flags['dry-run'],
+      concurrency: flags.concurrency,
       ssh: {knownHostsFile: flags['known-hosts']},
       renderer: this.renderer(),
     })

@@ -6,6 +6,7 @@ import type {RegisterReport} from '../../lib/argocd/index.js'
 import type {RunResult} from '../../lib/engine/index.js'
 import {endDryRun, wouldDo} from '../../lib/engine/format.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
+import {concurrencyFlag} from '../../lib/cli/count-flag.js'
 
 export default class ClusterRegister extends BaseCommand {
   static override summary = 'Register edge clusters with Argo CD (the register phase of bootstrap).'
@@ -16,10 +17,12 @@ export default class ClusterRegister extends BaseCommand {
     '<%= config.bin %> cluster register',
     '<%= config.bin %> cluster register cluster-02 cluster-03',
     '<%= config.bin %> cluster register --rotate-tokens',
+    '<%= config.bin %> cluster register --concurrency 20',
   ]
   static override flags = {
     'rotate-tokens': Flags.boolean({summary: 'Delete and recreate the token Secrets (new tokens), and update the copies on central.'}),
     timeout: secondsFlag('Seconds to wait for each token.', 120),
+    concurrency: concurrencyFlag('Edge clusters'),
     'dry-run': Flags.boolean({summary: 'Touch nothing: print what would be done.'}),
     'allow-overcommit': allowOvercommitFlag(),
   }
@@ -38,6 +41,7 @@ export default class ClusterRegister extends BaseCommand {
       clusters,
       rotateTokens: flags['rotate-tokens'],
       timeoutSeconds: flags.timeout,
+      concurrency: flags.concurrency,
     })
     if (flags['dry-run']) {
       this.out(endDryRun(r.run.phases[0]?.tasks.map((t) => `${t.target}: ${wouldDo(t)}`) ?? []))

@@ -6,6 +6,7 @@ import {endDryRun} from '../../lib/engine/format.js'
 import {contextFlag} from '../../lib/cli/context-flag.js'
 import {kubeconfigMerge, type KubeconfigMergeReport} from '../../lib/kube/merge.js'
 import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
+import {concurrencyFlag} from '../../lib/cli/count-flag.js'
 
 export default class KubeconfigMerge extends BaseCommand {
   static override summary = "Merge each cluster's admin.conf into one kubeconfig as <cluster>, <cluster>-admin, <cluster>-context."
@@ -16,6 +17,7 @@ export default class KubeconfigMerge extends BaseCommand {
     '<%= config.bin %> kubeconfig merge --kubeconfig ./lab.kubeconfig cluster-02',
     '<%= config.bin %> kubeconfig merge cluster-02 --context lab-02 --from-file cluster-02=./cluster-02.conf',
     '<%= config.bin %> kubeconfig merge --from-file cluster-02=./cluster-02.conf --from-file cluster-03=./cluster-03.conf',
+    '<%= config.bin %> kubeconfig merge --concurrency 20',
   ]
   static override strict = false
   static override args = {
@@ -27,6 +29,7 @@ export default class KubeconfigMerge extends BaseCommand {
     'dry-run': Flags.boolean({summary: 'Read the admin.conf files, write nothing: print the diff with credentials masked.'}),
     context: contextFlag('the cluster merged (the context name written; one cluster only)'),
     'known-hosts': knownHostsFlag(),
+    concurrency: concurrencyFlag('Clusters read'),
   }
 
   async run(): Promise<KubeconfigMergeReport> {
@@ -40,6 +43,7 @@ export default class KubeconfigMerge extends BaseCommand {
       dryRun: flags['dry-run'],
       knownHosts: flags['known-hosts'],
       context: flags.context,
+      concurrency: flags.concurrency,
       renderer: this.renderer(),
     })
     this.out(formatReport(report))

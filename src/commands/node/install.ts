@@ -6,7 +6,7 @@ import type {RunResult} from '../../lib/engine/result.js'
 import {runNodeInstall} from '../../lib/nodes/run.js'
 import {secondsFlag} from '../../lib/cli/seconds-flag.js'
 import {knownHostsFlag} from '../../lib/cli/known-hosts-flag.js'
-import {countFlag, MAX_CONCURRENCY} from '../../lib/cli/count-flag.js'
+import {concurrencyFlag} from '../../lib/cli/count-flag.js'
 
 export default class NodeInstall extends BaseCommand {
   static override summary = 'Install Kubernetes on the nodes over SSH (the `nodes` phase): preflight, upload install-k8s.sh, run it, wait for Ready.'
@@ -21,7 +21,7 @@ export default class NodeInstall extends BaseCommand {
   static override args = {clusters: Args.string({description: 'clusters to install (default: all)'})}
   static override strict = false
   static override flags = {
-    concurrency: countFlag('Nodes at once, at most 1000 (default: all).', {max: MAX_CONCURRENCY}),
+    concurrency: concurrencyFlag('Nodes'),
     'known-hosts': knownHostsFlag(),
     host: Flags.string({
       summary: "Only this node (its address or name in the inventory); with --restart, e.g. to remove what killed runs left in its login user's home.",

@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {BaseCommand} from '../../lib/cli/base.js'
+import {concurrencyFlag} from '../../lib/cli/count-flag.js'
 import {table} from '../../lib/cli/format.js'
 import {endDryRun} from '../../lib/engine/format.js'
 import {secretsApply, type SecretsApplyReport} from '../../lib/kube/secrets-apply.js'
@@ -23,6 +24,7 @@ export default class SecretsApply extends BaseCommand {
     'OBSCTL_S3_ACCESS_KEY=… OBSCTL_S3_SECRET_KEY=… <%= config.bin %> secrets apply --generate-passwords --show-generated',
     '<%= config.bin %> secrets apply --opensearch-ca-file ./opensearch-ca.pem cluster-02',
     '<%= config.bin %> secrets apply --dry-run',
+    '<%= config.bin %> secrets apply --concurrency 20',
   ]
   static override strict = false
   static override args = {
@@ -35,6 +37,7 @@ export default class SecretsApply extends BaseCommand {
     'show-generated': Flags.boolean({summary: 'Print the passwords generated in this run, once (with --generate-passwords).'}),
     'opensearch-ca-file': Flags.string({summary: "PEM CA of the central OpenSearch's HTTP certificate, for Fluent Bit (else $OBSCTL_OPENSEARCH_CA_FILE)."}),
     'dry-run': Flags.boolean({summary: 'Touch nothing (no Secret, no CA): list the Secrets and keys each cluster would get.'}),
+    concurrency: concurrencyFlag('Clusters'),
   }
 
   async run(): Promise<SecretsApplyReport> {
@@ -48,6 +51,7 @@ export default class SecretsApply extends BaseCommand {
       showGenerated: flags['show-generated'],
       opensearchCaFile: flags['opensearch-ca-file'],
       dryRun: flags['dry-run'],
+      concurrency: flags.concurrency,
       renderer: this.renderer(),
     })
     this.out(formatReport(report))

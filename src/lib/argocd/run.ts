@@ -17,6 +17,8 @@ export interface ArgocdRunOptions {
   dryRun?: boolean
   /** let the engine handle SIGINT/SIGTERM (default true; tests turn it off) */
   handleSignals?: boolean
+  /** --concurrency: targets at once (default: all) */
+  concurrency?: number
 }
 
 const standalone = async () => (await import('../engine/standalone.js')).runStandalone

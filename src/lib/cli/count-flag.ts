@@ -55,6 +55,14 @@ export function countFlagWithDefault(summary: string, o: {min?: number; max: num
 
 /** `--concurrency`: targets at once. More than a phase has runs them all at once, as the default does. */
 export const MAX_CONCURRENCY = 1000
+
+/**
+ * `--concurrency N` of a command that runs a phase over many targets (bootstrap, node install, and the fleet-wide
+ * commands over clusters): `what` at once, at most MAX_CONCURRENCY; unset, all at once.
+ */
+export function concurrencyFlag(what: string) {
+  return countFlag(`${what} at once, at most ${MAX_CONCURRENCY} (default: all).`, {max: MAX_CONCURRENCY})
+}
 /** Lines of local output (`logs --tail`, `diff --context`): past a file's length, the whole file. */
 export const MAX_LINES = 1_000_000
 /**

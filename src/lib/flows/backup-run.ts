@@ -33,6 +33,8 @@ export interface BackupRunOptions {
   credentials?: S3Credentials
   /** the id of the new backup (default: now) */
   id?: string
+  /** --concurrency: clusters at once (default: all) */
+  concurrency?: number
 }
 
 export interface BackupCreateResult {
@@ -219,6 +221,7 @@ async function runBackupPhases(
     dryRun: o.dryRun,
     restart: true,
     clusters: on.clusters,
+    concurrency: o.concurrency,
     ssh: o.ssh,
     renderer: o.renderer,
     onEvent: o.onEvent,

@@ -8,9 +8,11 @@ import {centralCluster, kubeContextName, obsctlDir} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunContext, RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
+import {eachLimited} from '../async.js'
 import path from 'node:path'
 import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/index.js'
 import {conflictError, entriesFor, maskedDiff, parseFromFiles, planChainMerge, type EntryChange} from './kubeconfig/index.js'
+import type {AdminConf} from './kubeconfig/parse.js'
 import {useContext} from './context.js'
 import {fetchAdminConf, kubeconfigPhase, type KubeconfigPhaseOptions} from './phases.js'
 
@@ -31,6 +33,8 @@ export interface KubeconfigMergeOptions {
   onEvent?: RunEventSink
   /** SSH connection settings beyond --known-hosts (tests: attempts, backoffMs) */
   ssh?: RunSsh
+  /** --concurrency: clusters whose admin.conf is read at once (default: all) */
+  concurrency?: number
 }
 
 export interface KubeconfigMergeReport {
@@ -76,7 +80,7 @@ export async function kubeconfigMerge(inv: LoadedInventory, opts: KubeconfigMerg
   }
   const phaseOptions: KubeconfigPhaseOptions = {fromFiles: Object.fromEntries(fromFiles), overwrite: Boolean(opts.overwrite), recheck: true}
   const ssh: RunSsh = {...opts.ssh, knownHostsFile: opts.knownHosts}
-  if (opts.dryRun) return dryRun(inv, file, opts.kubeconfig, clusters, phaseOptions, ssh)
+  if (opts.dryRun) return dryRun(inv, file, opts, clusters, phaseOptions, ssh)
 
   const {runStandalone} = await import('../engine/standalone.js')
   const {run, reports: list} = await runStandalone(kubeconfigPhase(phaseOptions), {
@@ -85,6 +89,7 @@ export async function kubeconfigMerge(inv: LoadedInventory, opts: KubeconfigMerg
     kubeconfig: opts.kubeconfig,
     clusters,
     ssh,
+    concurrency: opts.concurrency,
     renderer: opts.renderer,
     onEvent: opts.onEvent,
     command: 'kubeconfig merge',
@@ -100,11 +105,11 @@ export async function kubeconfigMerge(inv: LoadedInventory, opts: KubeconfigMerg
   }
 }
 
-/** Read every admin.conf (nothing is written anywhere) and diff the merged result. */
+/** Read every admin.conf (nothing is written anywhere; at most --concurrency at once) and diff the merged result. */
 async function dryRun(
   inv: LoadedInventory,
   file: string,
-  kubeconfigFlag: string | undefined,
+  {kubeconfig: kubeconfigFlag, concurrency}: KubeconfigMergeOptions,
   clusters: string[],
   o: KubeconfigPhaseOptions,
   ssh: RunSsh,
@@ -128,7 +133,10 @@ async function dryRun(
   }
   try {
     const wanted = clusters.map((n) => inv.platform.clusters.find((c) => c.name === n)!)
-    const admins = await Promise.all(wanted.map((c) => fetchAdminConf(ctx, c, o)))
+    const admins: AdminConf[] = []
+    await eachLimited(wanted, concurrency, async (c, i) => {
+      admins[i] = await fetchAdminConf(ctx, c, o)
+    })
     const entries = wanted.map((c, i) => entriesFor(c, admins[i]!))
     const central = centralCluster(inv.platform)
     const files = kubeconfigFiles(kubeconfigFlag)

@@ -30,6 +30,8 @@ export interface SecretsApplyOptions {
   onEvent?: RunEventSink
   /** values already resolved (tests, bootstrap) */
   values?: SecretValues
+  /** --concurrency: clusters at once (default: all) */
+  concurrency?: number
 }
 
 export interface SecretsApplyReport {
@@ -93,6 +95,7 @@ export async function secretsApply(inv: LoadedInventory, opts: SecretsApplyOptio
     inv,
     kubeconfig: opts.kubeconfig,
     clusters,
+    concurrency: opts.concurrency,
     renderer: opts.renderer,
     onEvent: opts.onEvent,
     command: 'secrets apply',
