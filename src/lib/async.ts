@@ -62,6 +62,15 @@ export function sleepOrInterrupt(ms: number, signal?: AbortSignal): Promise<void
   })
 }
 
+/** `fn` over every item as eachLimited runs it (at most `width` at once), its results in the items' order. */
+export async function mapLimited<T, R>(items: readonly T[], width: number | undefined, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = []
+  await eachLimited(items, width, async (item, i) => {
+    out[i] = await fn(item, i)
+  })
+  return out
+}
+
 /**
  * `fn` over every item, at most `width` at once (all at once when `width` is unset or 0), started in the items' order as
  * earlier ones settle. Once one rejects no further item starts; what runs is waited for, then the first rejection is

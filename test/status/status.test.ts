@@ -129,6 +129,23 @@ describe('obsctl status', () => {
     }
   })
 
+  it('a bounded number of clusters at once (clustersAtOnce 2 of 4): two clusters in flight until answered, then the others; every cluster measured', async () => {
+    // a fleet's requests all at once queued behind their own deadlines (551 of 1,000 API servers reported as not
+    // answering): each cluster's probes wait for its turn (PlatformContext.mapClusters)
+    const holds = kubes.map((k) => k.hold('GET', '/api/v1/nodes'))
+    const held = () => holds.reduce((n, h) => n + h.held(), 0)
+    const run = status({clustersAtOnce: 2, requestTimeoutMs: 120_000})
+    try {
+      await waitFor(() => held() >= 2, 120_000, 'two clusters asking for their nodes')
+      // the other two wait for a turn, which only an answer gives (all four at once before)
+      expect(held()).toBe(2)
+    } finally {
+      for (const h of holds) h.release()
+    }
+    const s = await run
+    expect(s.clusters.map((c) => [c.name, c.nodes])).toEqual(CLUSTERS.map((c) => [c, {ready: 1, total: 1, notReady: []}]))
+  })
+
   it('shows the last validation per cluster: failures that name a cluster go to it, the rest to the central', async () => {
     // cluster-04's node-exporter stops: its scrapes fail (up 0), so thanos.clusters has no metrics from it. (Not a
     // reload without its target: Prometheus 2.42 applies new targets at its 5-second discovery and scrape-manager

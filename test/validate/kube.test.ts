@@ -14,6 +14,7 @@ import {b64, deployPlatform, forward, readyPod, seedPod, setDaemonSet, type Depl
 import type {FakeServer} from '../support/http-fake.js'
 import {obsctlAsync as obsctl, requireBuild} from '../cli/helpers.js'
 import type {LoadedInventory} from '../../src/lib/config/load.js'
+import {waitFor} from '../support/wait.js'
 
 let p: Platform
 let kubes: KubeServer[]
@@ -194,6 +195,20 @@ describe('validate all with Kubernetes state', () => {
     } finally {
       central.onProxy('pods/monitoring/prometheus-kube-prometheus-stack-prometheus-0:9090', forward(p.metrics.replicas[0]!.url))
     }
+  })
+
+  it('a check over every cluster probes a bounded number at once (clustersAtOnce 2 of 4), and still measures each', async () => {
+    const holds = kubes.map((k) => k.hold('GET', '/apis/apps/v1/namespaces/logging/daemonsets/fluent-bit'))
+    const held = () => holds.reduce((n, h) => n + h.held(), 0)
+    const run = validate(inv, {kubeconfig, requestTimeoutMs: 120_000, component: 'fluent-bit', clustersAtOnce: 2})
+    try {
+      await waitFor(() => held() >= 2, 120_000, 'two clusters asking for their DaemonSet')
+      // the other two wait for a turn, which only an answer gives (all four at once before)
+      expect(held()).toBe(2)
+    } finally {
+      for (const h of holds) h.release()
+    }
+    expect(byId(await run, 'fluent-bit.daemonset')).toMatchObject({result: 'pass', detail: 'ready on 4 clusters'})
   })
 
   it('the built CLI: exit 0 with the checklist, exit 1 with --json when a check fails', async () => {

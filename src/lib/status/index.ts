@@ -28,7 +28,7 @@ import type {AppsStatus, CertsStatus, ClusterStatus, ClusterValidation, FleetSta
 
 export type * from './types.js'
 
-export interface StatusOptions extends Pick<PlatformOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile'> {
+export interface StatusOptions extends Pick<PlatformOptions, 'kubeconfig' | 'endpoints' | 'viaApiServer' | 'caFile' | 'clustersAtOnce'> {
   /** per-request timeout (default 5 s); each probe is bounded by twice that */
   requestTimeoutMs?: number
   /** newest metric sample older than this is stale (default 5m) */
@@ -228,44 +228,42 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
         p.clusters.map((c) => c.name),
       ),
     )
-    const clusters = await Promise.all(
-      p.clusters.map(async (c): Promise<ClusterStatus> => {
-        const [nodes, logs, certs] = await Promise.all([
-          probe(`${c.name} API server`, probeMs, () => nodesOf(ctx, c.name)),
-          newest.then((all): Freshness | ProbeError => {
-            const last = isError(all) ? all : all.get(c.name)!
-            return isError(last) ? last : freshness(last, now(), logsS)
-          }),
-          probe(`${c.name} certificates`, probeMs, () => certsOf(ctx, c.name, certsRec, timeoutMs)),
-        ])
-        let appsOf: AppsStatus | ProbeError
-        if (isError(apps)) appsOf = apps
-        else {
-          const mine = grouped!.get(c.name) ?? []
-          const synced = mine.filter((a) => a.status?.sync?.status === 'Synced').length
-          const healthy = mine.filter((a) => a.status?.health?.status === 'Healthy').length
-          const problems = mine
-            .filter((a) => a.status?.sync?.status !== 'Synced' || a.status?.health?.status !== 'Healthy')
-            .map((a) => `${a.metadata.name} (${a.status?.sync?.status ?? 'Unknown'}/${a.status?.health?.status ?? 'Unknown'})`)
-            .sort()
-          appsOf = {total: mine.length, synced, healthy, problems}
-        }
-        const metrics: Freshness | ProbeError = isError(ages) ? ages : freshness(ages.get(c.name), now(), metricsS)
-        const ok = clusterOk({nodes, apps: appsOf, metrics, logs, certs})
-        return {
-          name: c.name,
-          id: c.id,
-          role: c.role,
-          nodes,
-          apps: appsOf,
-          metrics,
-          logs,
-          certs,
-          validation: rec ? clusterValidation(rec, c, central, t) : null,
-          ok,
-        }
-      }),
-    )
+    const clusters = await ctx.mapClusters(async (c): Promise<ClusterStatus> => {
+      const [nodes, logs, certs] = await Promise.all([
+        probe(`${c.name} API server`, probeMs, () => nodesOf(ctx, c.name)),
+        newest.then((all): Freshness | ProbeError => {
+          const last = isError(all) ? all : all.get(c.name)!
+          return isError(last) ? last : freshness(last, now(), logsS)
+        }),
+        probe(`${c.name} certificates`, probeMs, () => certsOf(ctx, c.name, certsRec, timeoutMs)),
+      ])
+      let appsOf: AppsStatus | ProbeError
+      if (isError(apps)) appsOf = apps
+      else {
+        const mine = grouped!.get(c.name) ?? []
+        const synced = mine.filter((a) => a.status?.sync?.status === 'Synced').length
+        const healthy = mine.filter((a) => a.status?.health?.status === 'Healthy').length
+        const problems = mine
+          .filter((a) => a.status?.sync?.status !== 'Synced' || a.status?.health?.status !== 'Healthy')
+          .map((a) => `${a.metadata.name} (${a.status?.sync?.status ?? 'Unknown'}/${a.status?.health?.status ?? 'Unknown'})`)
+          .sort()
+        appsOf = {total: mine.length, synced, healthy, problems}
+      }
+      const metrics: Freshness | ProbeError = isError(ages) ? ages : freshness(ages.get(c.name), now(), metricsS)
+      const ok = clusterOk({nodes, apps: appsOf, metrics, logs, certs})
+      return {
+        name: c.name,
+        id: c.id,
+        role: c.role,
+        nodes,
+        apps: appsOf,
+        metrics,
+        logs,
+        certs,
+        validation: rec ? clusterValidation(rec, c, central, t) : null,
+        ok,
+      }
+    })
     return {
       at: new Date(t).toISOString(),
       ok: clusters.every((c) => c.ok),

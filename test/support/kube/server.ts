@@ -97,6 +97,7 @@ export class KubeServer {
   private readonly users = new Map<string, UserCredentials & {rules?: PolicyRule[]}>()
   private readonly tokens = new Map<string, {user?: string; sa?: IssuedToken}>()
   private readonly failures: Failure[] = []
+  private readonly holds: {method: string; prefix: string; held: number; waiting: (() => void)[] | undefined}[] = []
   private readonly proxies = new Map<string, ProxyHandler>()
   private readonly podLogs = new Map<string, string>()
   private readonly sockets = new Set<Socket>()
@@ -317,6 +318,11 @@ export class KubeServer {
     res.on('finish', () => {
       entry.status = res.statusCode
     })
+    const hold = this.holds.find((h) => h.waiting && h.method === entry.method && url.pathname.startsWith(h.prefix))
+    if (hold) {
+      hold.held++
+      await new Promise<void>((resolve) => hold.waiting!.push(resolve))
+    }
     try {
       const failure = this.takeFailure(entry.method, url.pathname + url.search)
       if (failure) {
@@ -412,6 +418,24 @@ export class KubeServer {
 
   clearRequestLog(): void {
     this.requestLog.length = 0
+  }
+
+  /**
+   * Requests of `method` whose path starts with `pathPrefix` wait, unanswered, until `release()` (then each is answered
+   * as usual, and later ones are not held): `held()` counts those that arrived while held. How a test sees how many
+   * requests a client has in flight at once, by what reached the server, with no timing.
+   */
+  hold(method: string, pathPrefix: string): {held(): number; release(): void} {
+    const h: (typeof this.holds)[number] = {method, prefix: pathPrefix, held: 0, waiting: []}
+    this.holds.push(h)
+    return {
+      held: () => h.held,
+      release: () => {
+        const waiting = h.waiting ?? []
+        h.waiting = undefined
+        for (const go of waiting) go()
+      },
+    }
   }
 
   /** the statuses answered, in order, to requests of `method` whose path starts with `pathPrefix` (-1: connection dropped) */

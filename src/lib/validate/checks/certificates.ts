@@ -92,7 +92,7 @@ const expiry: Check = {
   component: 'certificates',
   title: `API server and kubeconfig client certificates are valid for ${WARN_DAYS} more days`,
   async run(ctx) {
-    const all = await Promise.all(ctx.platform.clusters.map((c) => measure(ctx, c.name)))
+    const all = await ctx.mapClusters((c) => measure(ctx, c.name))
     const line = (m: Measured, c: CertInfo) =>
       `${m.cluster}: ${c.name} ${c.status === 'expired' ? 'EXPIRED' : 'expires'} ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)`
     const expired = all.flatMap((m) => m.certs.filter((c) => c.status === 'expired').map((c) => line(m, c)))

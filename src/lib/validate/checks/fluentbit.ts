@@ -11,17 +11,15 @@ export const FLUENT_BIT_POD_SELECTOR = 'app.kubernetes.io/name=fluent-bit'
 export const FLUENT_BIT_HTTP_PORT = 2020
 export const CLUSTER_OUTPUT = {apiVersion: 'fluentbit.fluent.io/v1alpha2', kind: 'ClusterOutput'} as const
 
-/** Run one probe per cluster concurrently; a cluster whose probe throws is a problem, not a crash. */
+/** Run one probe per cluster (ctx.mapClusters: a bounded number at once); a cluster whose probe throws is a problem, not a crash. */
 async function perCluster(ctx: ValidateContext, probe: (c: Cluster) => Promise<string | undefined>): Promise<{problems: string[]; ok: number}> {
-  const out = await Promise.all(
-    ctx.platform.clusters.map(async (c) => {
-      try {
-        return await probe(c)
-      } catch (e) {
-        return `${c.name}: ${(e as Error).message}`
-      }
-    }),
-  )
+  const out = await ctx.mapClusters(async (c) => {
+    try {
+      return await probe(c)
+    } catch (e) {
+      return `${c.name}: ${(e as Error).message}`
+    }
+  })
   const problems = out.filter((x): x is string => Boolean(x))
   return {problems, ok: out.length - problems.length}
 }
