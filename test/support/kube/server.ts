@@ -101,6 +101,7 @@ export class KubeServer {
   private readonly proxies = new Map<string, ProxyHandler>()
   private readonly podLogs = new Map<string, string>()
   private readonly sockets = new Set<Socket>()
+  private readonly tls = {accepted: 0, open: new Set<Socket>()}
   private server?: Server
   private port = 0
   private readonly aggregated: boolean
@@ -152,7 +153,12 @@ export class KubeServer {
     })
     this.server.on('secureConnection', (s) => {
       this.sockets.add(s)
-      s.on('close', () => this.sockets.delete(s))
+      this.tls.accepted++
+      this.tls.open.add(s)
+      s.on('close', () => {
+        this.sockets.delete(s)
+        this.tls.open.delete(s)
+      })
     })
     await new Promise<void>((resolve, reject) => {
       this.server!.once('error', reject)
@@ -418,6 +424,16 @@ export class KubeServer {
 
   clearRequestLog(): void {
     this.requestLog.length = 0
+  }
+
+  /** TLS connections accepted so far, and how many are still open: how a test sees a client reuse or close its connections */
+  connections(): {accepted: number; open: number} {
+    return {accepted: this.tls.accepted, open: this.tls.open.size}
+  }
+
+  /** close the connections that carry no request now, as a server's idle timeout or a restart does */
+  closeIdleConnections(): void {
+    this.server?.closeIdleConnections()
   }
 
   /**
