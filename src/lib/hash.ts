@@ -4,14 +4,13 @@
  * `crypto.hash` (Node ≥ 20.12; the engines ask ^20.16 || >=22) digests in one call, a third less CPU than
  * createHash().update().digest() on the ~3 KB files a render hashes thousands of (issue 18).
  *
- * node:crypto is required at the first digest, not when this module loads: commands that import it and never
- * hash (`state show`) skip its ~1.5 ms of loading.
+ * node:crypto is loaded at the first digest, not when this module loads: commands that import it and never
+ * hash (`state show`) skip its ~1.5 ms of loading. Through process.getBuiltinModule (Node ≥ 20.16), which works the
+ * same in the ES modules, the bundle and dist/code-cache.cjs (the root help's digest of the environment).
  */
-import {createRequire} from 'node:module'
-
 let hash: typeof import('node:crypto').hash | undefined
 
 export function sha256(data: string | Buffer): string {
-  hash ??= (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).hash
+  hash ??= process.getBuiltinModule('node:crypto').hash
   return hash('sha256', data, 'hex')
 }

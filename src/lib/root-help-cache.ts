@@ -27,6 +27,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import {debuglog} from 'node:util'
 import {derivedCache} from './derived-cache.js'
+import {sha256} from './hash.js'
 
 const NAME = 'root-help'
 // the code cache's: NODE_DEBUG=obsctl-code-cache says whether the text was printed from the cache, and why not
@@ -61,10 +62,8 @@ function inputOf(env: NodeJS.ProcessEnv): string {
   const entries = Object.entries(env)
     .filter(([k]) => !SHELL_BOOKKEEPING.has(k))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  // required here, not at the top: dist/code-cache.cjs is loaded by every command
-  const {hash} = process.getBuiltinModule('node:crypto')
   const out = process.stdout
-  return `${JSON.stringify({env: hash('sha256', JSON.stringify(entries)), stdout: out.isTTY ? out.columns : 'not a terminal'})}\n`
+  return `${JSON.stringify({env: sha256(JSON.stringify(entries)), stdout: out.isTTY ? out.columns : 'not a terminal'})}\n`
 }
 
 /**

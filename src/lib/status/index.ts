@@ -228,15 +228,19 @@ export async function openStatus(inv: LoadedInventory, o: StatusOptions = {}): P
         p.clusters.map((c) => c.name),
       ),
     )
-    const clusters = await ctx.mapClusters(async (c): Promise<ClusterStatus> => {
-      const [nodes, logs, certs] = await Promise.all([
+    // each cluster's own probes, a bounded number of clusters at once (their turn ends with their answers, not with the
+    // central OpenSearch's)
+    const probed = await ctx.mapClusters((c) =>
+      Promise.all([
         probe(`${c.name} API server`, probeMs, () => nodesOf(ctx, c.name)),
-        newest.then((all): Freshness | ProbeError => {
-          const last = isError(all) ? all : all.get(c.name)!
-          return isError(last) ? last : freshness(last, now(), logsS)
-        }),
         probe(`${c.name} certificates`, probeMs, () => certsOf(ctx, c.name, certsRec, timeoutMs)),
-      ])
+      ]),
+    )
+    const newestAll = await newest
+    const clusters = p.clusters.map((c, i): ClusterStatus => {
+      const [nodes, certs] = probed[i]!
+      const last = isError(newestAll) ? newestAll : newestAll.get(c.name)!
+      const logs: Freshness | ProbeError = isError(last) ? last : freshness(last, now(), logsS)
       let appsOf: AppsStatus | ProbeError
       if (isError(apps)) appsOf = apps
       else {
