@@ -45,6 +45,21 @@ describe("a cluster's connection, kept while requests follow one another", () =>
     expect(kube.connections().accepted - before).toBe(1)
   })
 
+  it(`a request in flight longer than ${KUBE_IDLE_MS} ms is not cut by the idle limit: only its own deadline ends it`, async () => {
+    const k = await connect()
+    const hold = kube.hold('GET', '/api/v1/namespaces/kube-public')
+    const asked = k.get('v1', 'Namespace', 'kube-public')
+    try {
+      await waitFor(() => hold.held() === 1, 120_000, 'the request to reach the server')
+      // past the idle limit, with the request unanswered: its connection is still open
+      await new Promise((r) => setTimeout(r, KUBE_IDLE_MS + 500))
+      expect(kube.connections().open).toBeGreaterThan(0)
+    } finally {
+      hold.release()
+    }
+    expect((await asked)?.metadata.name).toBe('kube-public')
+  })
+
   it('a connection the server closed (its idle timeout, a restart) is not used again: the next request succeeds on a new one', async () => {
     const k = await connect()
     await k.get('v1', 'Namespace', 'default')
