@@ -319,16 +319,33 @@ function parsedKubeconfig(lib: K8sLib, files: string[]): ParsedKubeconfig {
   return parsed
 }
 
-/** The kubeconfig's files read into a KubeConfig (see Kube.loadConfig), contacting nothing. */
-function readKubeconfig(lib: K8sLib, kubeconfig: string | undefined): {lib: K8sLib; kc: k8s.KubeConfig; file: string} {
+/**
+ * The kubeconfig's files read into a KubeConfig (see Kube.loadConfig), contacting nothing: all of it, or with `context`
+ * that context, its cluster and its user only (the first of each name, as client-node finds them; a context that is not
+ * there is exit 2 naming those that are). A connection needs no more, and client-node looks the current ones up by a
+ * linear search 3–6 times a request: over a 1,000-cluster kubeconfig's every entry ~1 ms a request (status over 1,000
+ * clusters: ~0.8 s of CPU).
+ */
+function readKubeconfig(lib: K8sLib, kubeconfig: string | undefined, context?: string): {lib: K8sLib; kc: k8s.KubeConfig; file: string} {
   const files = kubeconfigFiles(kubeconfig, {read: true})
   const file = files.join(path.delimiter)
   const fromEnv = kubeconfigFromEnv(kubeconfig)
   const kc = new lib.KubeConfig()
+  let have: string[]
   try {
     const parsed = parsedKubeconfig(lib, files)
-    // the lists copied, the entries shared: each Kube sets its own current context (and its own request deadline) on its KubeConfig
-    kc.loadFromOptions({...parsed, clusters: [...parsed.clusters], users: [...parsed.users], contexts: [...parsed.contexts]})
+    if (context === undefined) {
+      // the lists copied, the entries shared (each KubeConfig has its own current context)
+      kc.loadFromOptions({...parsed, clusters: [...parsed.clusters], users: [...parsed.users], contexts: [...parsed.contexts]})
+      return {lib, kc, file}
+    }
+    const ctx = parsed.contexts.find((c) => c.name === context)
+    const first = <T extends {name: string}>(list: T[], name: string) => list.filter((x) => x.name === name).slice(0, 1)
+    if (ctx) {
+      kc.loadFromOptions({clusters: first(parsed.clusters, ctx.cluster), users: first(parsed.users, ctx.user), contexts: [ctx], currentContext: context})
+      return {lib, kc, file}
+    }
+    have = parsed.contexts.map((c) => c.name)
   } catch (error) {
     // client-node reads an empty or non-mapping file as undefined and fails with a TypeError: say what it is; a YAML
     // error's first line only (js-yaml adds the lines around it, which for a binary file are its bytes)
@@ -342,7 +359,15 @@ function readKubeconfig(lib: K8sLib, kubeconfig: string | undefined): {lib: K8sL
       fromEnv ? 'KUBECONFIG_ENV' : 'KUBECONFIG',
     )
   }
-  return {lib, kc, file}
+  throw inputError(
+    `context ${context} is not in ${file}`,
+    [
+      have.length ? `contexts there: ${have.join(', ')}` : 'it has no context',
+      'run obsctl kubeconfig merge',
+      `or pass --kubeconfig with a file that has ${context}, or --context with one of its contexts`,
+    ],
+    'KUBE_CONTEXT',
+  )
 }
 
 /**
@@ -403,30 +428,7 @@ export class Kube {
     // the library, then the file read in the same turn (not through loadConfig's own await): a check that connects
     // starts its request before the other checks started beside it go on (validate's S3 checks load minio, 845 KB)
     const lib = await k8sLib()
-    const {kc, file} = readKubeconfig(lib, opts.kubeconfig)
-    const context = kc.getContextObject(opts.context)
-    if (!context) {
-      const have = kc.getContexts().map((c) => c.name)
-      throw inputError(
-        `context ${opts.context} is not in ${file}`,
-        [
-          have.length ? `contexts there: ${have.join(', ')}` : 'it has no context',
-          'run obsctl kubeconfig merge',
-          `or pass --kubeconfig with a file that has ${opts.context}, or --context with one of its contexts`,
-        ],
-        'KUBE_CONTEXT',
-      )
-    }
-    // this connection's KubeConfig holds its own context, cluster and user only (the first of each name, as client-node
-    // finds them): client-node looks them up by a linear search 3–6 times a request, which over a 1,000-cluster
-    // kubeconfig's every entry cost ~1 ms a request (status over 1,000 clusters: ~0.8 s of CPU)
-    const byName = <T extends {name: string}>(list: T[], name: string) => list.filter((x) => x.name === name).slice(0, 1)
-    kc.loadFromOptions({
-      clusters: byName(kc.clusters, context.cluster),
-      users: byName(kc.users, context.user),
-      contexts: [context],
-      currentContext: opts.context,
-    })
+    const {kc, file} = readKubeconfig(lib, opts.kubeconfig, opts.context)
     refuseUnverified(kc, file, opts.context)
     const timeoutMs = opts.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS
     keepConnections(kc)
