@@ -57,7 +57,6 @@ interface Application extends KubeObject {
   status?: {sync?: {status?: string}; health?: {status?: string}}
 }
 
-/** The cluster an Application deploys to: obsctl's label, else its destination (in-cluster = central). */
 /**
  * The Applications by the cluster they deploy to: the obsctl.dev/cluster label, else their destination (in-cluster is the
  * central; a name or API server URL of the inventory's clusters). Grouped once per collect, with the clusters indexed: a
