@@ -32,7 +32,12 @@ afterAll(async () => {
  * an API server on loopback presenting a certificate valid from `start` to `end`; a kubeconfig that trusts its CA
  * (`names`: the certificate's names, and the kubeconfig's tls-server-name when it lacks 127.0.0.1)
  */
-async function serverWith(start: Date, end: Date, name: string, names?: {san: string; tlsServerName: string}): Promise<{kubeconfig: string; url: string}> {
+async function serverWith(
+  start: Date,
+  end: Date,
+  name: string,
+  names?: {san: string; tlsServerName: string},
+): Promise<{kubeconfig: string; url: string; cert: string; connections: () => number}> {
   const {key, cert} = ca.servingDated(start, end, names?.san)
   // what client-node asks for a get: the core group's resource list (its discovery), then the object
   const resources = {kind: 'APIResourceList', groupVersion: 'v1', resources: [{name: 'namespaces', namespaced: false, kind: 'Namespace', verbs: ['get']}]}
@@ -40,6 +45,10 @@ async function serverWith(start: Date, end: Date, name: string, names?: {san: st
     res.writeHead(200, {'content-type': 'application/json'})
     res.end(JSON.stringify(req.url === '/api/v1' ? resources : {kind: 'Namespace', apiVersion: 'v1', metadata: {name: 'default'}}))
   })
+  // connections as accepted (TCP): the server sees one before the client's handshake can end, so a count read after a
+  // client's request or handshake is whole
+  let connections = 0
+  server.on('connection', () => connections++)
   servers.push(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -54,7 +63,7 @@ async function serverWith(start: Date, end: Date, name: string, names?: {san: st
       tlsServerName: names?.tlsServerName,
     },
   ])
-  return {kubeconfig, url}
+  return {kubeconfig, url, cert, connections: () => connections}
 }
 
 describe('API server certificates out of their dates', () => {
@@ -75,6 +84,11 @@ describe('API server certificates out of their dates', () => {
       "or this machine's clock is ahead: timedatectl says whether it is synchronised, obsctl doctor --network measures it against each API server",
       'obsctl never skips TLS verification',
     ])
+    // the certificate checks (validate, status): the request's handshake failed, so nothing was served on it; their own
+    // handshake says what the certificate is
+    const {liveCerts} = await import('../../src/lib/validate/checks/certificates.js')
+    expect(kube.servingCertificate()).toBeUndefined()
+    expect((await liveCerts(kube, 10_000)).problems).toEqual([`API server certificate: ${s.url} presents an EXPIRED certificate`])
   })
 
   it('valid only from next week: the clock first', async () => {
@@ -112,5 +126,37 @@ describe('a kubeconfig with tls-server-name (the certificate names the API serve
     const check = apiServerClockCheck('cluster-01', 'cluster-01-context', async () => at)
     const finding = (await check.run({timeoutMs: 10_000} as Parameters<typeof check.run>[0], new AbortController().signal)) as {status: string; detail: string}
     expect(finding.status, finding.detail).toBe('pass')
+  })
+})
+
+describe('the serving certificate, as the certificate checks read it', () => {
+  it("after a request, the one that request's connection was served with: no handshake of their own; before any, their own", async () => {
+    const s = await serverWith(new Date(Date.now() - DAY), new Date(Date.now() + 90 * DAY), 'served')
+    const {liveCerts} = await import('../../src/lib/validate/checks/certificates.js')
+    const {X509Certificate} = await import('node:crypto')
+    const serving = new X509Certificate(s.cert)
+    // a connection that has made no request: a handshake of its own
+    const fresh = await Kube.connect({kubeconfig: s.kubeconfig, context: 'cluster-01-context'})
+    expect(fresh.servingCertificate()).toBeUndefined()
+    const own = await liveCerts(fresh, 10_000)
+    expect(own.problems).toEqual([])
+    expect(own.certs.map((c) => [c.name, c.notAfter])).toEqual([['apiserver (serving)', new Date(serving.validTo).toISOString()]])
+    expect(s.connections()).toBe(1)
+    // after a request: the certificate that request's (verified) connection was served with, and no other connection
+    const kube = await Kube.connect({kubeconfig: s.kubeconfig, context: 'cluster-01-context'})
+    expect((await kube.get('v1', 'Namespace', 'default'))?.metadata.name).toBe('default')
+    expect(s.connections()).toBe(2)
+    expect(kube.servingCertificate()?.fingerprint256).toBe(serving.fingerprint256)
+    expect(await liveCerts(kube, 10_000)).toEqual(own)
+    expect(s.connections()).toBe(2)
+  })
+
+  it('after a request that used up the timeout without a handshake (status waits for its nodes request): no handshake begun, the timeout said', async () => {
+    const s = await serverWith(new Date(Date.now() - DAY), new Date(Date.now() + 90 * DAY), 'spent')
+    const {liveCerts} = await import('../../src/lib/validate/checks/certificates.js')
+    const kube = await Kube.connect({kubeconfig: s.kubeconfig, context: 'cluster-01-context'})
+    const r = await liveCerts(kube, 10_000, {since: Date.now() - 10_000})
+    expect(r).toEqual({certs: [], problems: [`API server certificate: no TLS handshake with ${s.url} within 10s`]})
+    expect(s.connections()).toBe(0)
   })
 })

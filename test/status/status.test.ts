@@ -146,6 +146,20 @@ describe('obsctl status', () => {
     expect(s.clusters.map((c) => [c.name, c.nodes])).toEqual(CLUSTERS.map((c) => [c, {ready: 1, total: 1, notReady: []}]))
   })
 
+  it("one TLS connection a cluster: the serving certificate is the one the nodes request's connection was served with", async () => {
+    // the certificate probe made a handshake of its own beside the nodes request's (two a cluster, a third of status's
+    // CPU at 1,000 clusters). The central cluster also answers the Argo CD Applications request, on a connection of
+    // its own when both are in flight at once: the edge clusters are counted.
+    const edges = kubes.slice(1)
+    const before = edges.map((k) => k.connections().accepted)
+    const s = await status()
+    expect(edges.map((k, i) => k.connections().accepted - before[i]!)).toEqual(edges.map(() => 1))
+    for (const c of CLUSTERS) {
+      expect(row(s, c).nodes, c).toEqual({ready: 1, total: 1, notReady: []})
+      expect(row(s, c).certs, c).toMatchObject({problems: []})
+    }
+  })
+
   it('shows the last validation per cluster: failures that name a cluster go to it, the rest to the central', async () => {
     // cluster-04's node-exporter stops: its scrapes fail (up 0), so thanos.clusters has no metrics from it. (Not a
     // reload without its target: Prometheus 2.42 applies new targets at its 5-second discovery and scrape-manager

@@ -6,9 +6,11 @@
  * Over 300 lines on purpose: one class wraps the whole client (connect, deadlines, apply/get/list/delete,
  * waits, error translation); splitting it would scatter the deadline and error rules every call shares.
  */
+import type {X509Certificate} from 'node:crypto'
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import type {TLSSocket} from 'node:tls'
 import type * as k8s from '@kubernetes/client-node'
 import {sleep} from '../async.js'
 import {ObsctlError, fsReason, inputError} from '../errors.js'
@@ -189,10 +191,14 @@ export const KUBE_IDLE_MS = 2000
  * the next request sent on one, which nothing sends again); one in use is never cut by it (only the request's own
  * deadline ends a request). The agent is made again when its TLS options change (an exec plugin's new client
  * certificate); a proxy's agent (proxy-url) is used as client-node made it.
+ *
+ * Returns what the API server presented in the latest of these connections' TLS handshakes that verified it
+ * (Kube.servingCertificate): the certificate checks read it there instead of making a handshake of their own.
  */
-function keepConnections(kc: k8s.KubeConfig): void {
+function keepConnections(kc: k8s.KubeConfig): () => X509Certificate | undefined {
   const apply = kc.applySecurityAuthentication.bind(kc)
   let kept: {key: string; agent: import('node:https').Agent} | undefined
+  let served: X509Certificate | undefined
   kc.applySecurityAuthentication = async (context: k8s.RequestContext) => {
     await apply(context)
     const {Agent} = process.getBuiltinModule('node:https')
@@ -204,10 +210,20 @@ function keepConnections(kc: k8s.KubeConfig): void {
       .join('\0')
     // (the old agent's connections end as they are: one in use finishes, an idle one closes at its timeout)
     if (kept?.key !== key) {
-      kept = {key, agent: new Agent({...o, keepAlive: true, timeout: KUBE_IDLE_MS})}
+      const agent = new Agent({...o, keepAlive: true, timeout: KUBE_IDLE_MS})
+      const open = agent.createConnection.bind(agent)
+      agent.createConnection = (options, callback) => {
+        const socket = open(options, callback) as TLSSocket
+        socket.once('secureConnect', () => {
+          if (socket.authorized) served = socket.getPeerX509Certificate()
+        })
+        return socket
+      }
+      kept = {key, agent}
     }
     context.setAgent(kept.agent)
   }
+  return () => served
 }
 
 /**
@@ -391,6 +407,12 @@ export class Kube {
     readonly kc: k8s.KubeConfig,
     readonly objects: k8s.KubernetesObjectApi,
     requestTimeoutMs: number,
+    /**
+     * The certificate the API server presented in the latest verified TLS handshake of this connection's requests;
+     * undefined before any request made one (or when a proxy-url's agent carries them). The certificate checks read it
+     * instead of a handshake of their own (validate/checks/certificates.ts liveCerts).
+     */
+    readonly servingCertificate: () => X509Certificate | undefined,
     private readonly signal?: AbortSignal,
     /** the deadline came from the command's --request-timeout */
     private readonly timeoutFromFlag = false,
@@ -431,11 +453,11 @@ export class Kube {
     const {kc, file} = readKubeconfig(lib, opts.kubeconfig, opts.context)
     refuseUnverified(kc, file, opts.context)
     const timeoutMs = opts.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS
-    keepConnections(kc)
+    const served = keepConnections(kc)
     cancelAtDeadline(kc, timeoutMs, opts.signal)
     const objects = lib.KubernetesObjectApi.makeApiClient(kc)
     sendThroughRetries(lib, objects)
-    return new Kube(lib, kc, objects, timeoutMs, opts.signal, opts.requestTimeoutMs !== undefined)
+    return new Kube(lib, kc, objects, timeoutMs, served, opts.signal, opts.requestTimeoutMs !== undefined)
   }
 
   /** Server-side apply (field manager obsctl, force: obsctl owns what it applies). */

@@ -148,12 +148,14 @@ export class KubeServer {
       void this.handle(req, res)
     })
     this.server.on('connection', (s: Socket) => {
+      // counted as accepted (TCP), before the handshake: the client cannot end its handshake before this, so a count
+      // read after a client's request or handshake is whole (a bare handshake, as a certificate probe makes, included)
+      this.tls.accepted++
       this.sockets.add(s)
       s.on('close', () => this.sockets.delete(s))
     })
     this.server.on('secureConnection', (s) => {
       this.sockets.add(s)
-      this.tls.accepted++
       this.tls.open.add(s)
       s.on('close', () => {
         this.sockets.delete(s)
@@ -426,7 +428,7 @@ export class KubeServer {
     this.requestLog.length = 0
   }
 
-  /** TLS connections accepted so far, and how many are still open: how a test sees a client reuse or close its connections */
+  /** connections accepted so far, and how many TLS connections are still open: how a test sees a client reuse or close its connections */
   connections(): {accepted: number; open: number} {
     return {accepted: this.tls.accepted, open: this.tls.open.size}
   }

@@ -21,9 +21,10 @@ interface Measured {
 
 /**
  * The API server's serving certificate, as the handshake presents it (verified against the kubeconfig's CA, and
- * against its `tls-server-name` when the cluster entry has one, as kubectl and client-node verify it).
+ * against its `tls-server-name` when the cluster entry has one, as kubectl and client-node verify it). It waits
+ * `timeoutMs`; a failure to answer names `saidMs`, the whole timeout when this is what was left of it.
  */
-function servingCert(server: string, ca: string | undefined, tlsServerName: string | undefined, timeoutMs: number): Promise<CertInfo> {
+function servingCert(server: string, ca: string | undefined, tlsServerName: string | undefined, timeoutMs: number, saidMs = timeoutMs): Promise<CertInfo> {
   const u = new URL(server)
   return new Promise((resolve, reject) => {
     const s = tls.connect(
@@ -47,18 +48,38 @@ function servingCert(server: string, ca: string | undefined, tlsServerName: stri
     )
     s.once('timeout', () => {
       s.destroy()
-      reject(new Error(`no TLS handshake with ${server} within ${timeoutMs / 1000}s`))
+      reject(new Error(`no TLS handshake with ${server} within ${saidMs / 1000}s`))
     })
     s.once('error', (e: Error & {code?: string}) => reject(e.code === 'CERT_HAS_EXPIRED' ? new Error(`${server} presents an EXPIRED certificate`) : e))
   })
 }
 
+/**
+ * The API server's serving certificate: the one this connection's requests were last served with, verified as they
+ * verify it (Kube.servingCertificate), so that a cluster that already answered costs no second TLS handshake (status
+ * asks for its nodes first); before any request, or when that handshake failed (an expired certificate), a handshake
+ * of its own, which ends `timeoutMs` after `since` (status: when the request it waited for started, so that a cluster
+ * that does not answer holds its turn for one timeout, not two).
+ */
+async function servingCertOf(kube: Kube, timeoutMs: number, since: number): Promise<CertInfo> {
+  const served = kube.servingCertificate()
+  if (served) return certInfo('apiserver (serving)', kube.server, served.raw)
+  const left = since + timeoutMs - Date.now()
+  if (left <= 0) throw new Error(`no TLS handshake with ${kube.server} within ${timeoutMs / 1000}s`)
+  const kcCluster = kube.kc.getCurrentCluster()
+  const ca = kcCluster?.caData
+    ? Buffer.from(kcCluster.caData, 'base64').toString('utf8')
+    : kcCluster?.caFile
+      ? readFileSync(kcCluster.caFile, 'utf8')
+      : undefined
+  return servingCert(kube.server, ca, kcCluster?.tlsServerName, left, timeoutMs)
+}
+
 /** The serving and kubeconfig client certificates of one cluster, measured live (status uses it too). */
-export async function liveCerts(kube: Kube, timeoutMs: number): Promise<{certs: CertInfo[]; problems: string[]}> {
+export async function liveCerts(kube: Kube, timeoutMs: number, o: {since?: number} = {}): Promise<{certs: CertInfo[]; problems: string[]}> {
   const certs: CertInfo[] = []
   const problems: string[] = []
   const user = kube.kc.getCurrentUser()
-  const kcCluster = kube.kc.getCurrentCluster()
   try {
     if (user?.certData) certs.push(certInfo(`kubeconfig ${user.name}`, kube.context, Buffer.from(user.certData, 'base64')))
     else if (user?.certFile) certs.push(certInfo(`kubeconfig ${user.name}`, user.certFile, readFileSync(user.certFile)))
@@ -66,12 +87,7 @@ export async function liveCerts(kube: Kube, timeoutMs: number): Promise<{certs: 
     problems.push(`kubeconfig client certificate: ${errorMessage(e)}`)
   }
   try {
-    const ca = kcCluster?.caData
-      ? Buffer.from(kcCluster.caData, 'base64').toString('utf8')
-      : kcCluster?.caFile
-        ? readFileSync(kcCluster.caFile, 'utf8')
-        : undefined
-    certs.push(await servingCert(kube.server, ca, kcCluster?.tlsServerName, timeoutMs))
+    certs.push(await servingCertOf(kube, timeoutMs, o.since ?? Date.now()))
   } catch (e) {
     problems.push(`API server certificate: ${errorMessage(e)}`)
   }
