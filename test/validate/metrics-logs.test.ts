@@ -35,7 +35,7 @@ describe('thanos and prometheus against four clusters', () => {
     const v = await run('thanos')
     expect(v.checks.map((c) => [c.id, c.result, c.detail])).toEqual([
       ['thanos.stores', 'pass', '4 sidecar, 1 store, 1 rule, 1 receive'],
-      ['thanos.clusters', 'pass', '4 clusters: cluster-01, cluster-02, cluster-03, cluster-04'],
+      ['thanos.clusters', 'pass', '4 clusters: cluster-01, cluster-02, cluster-03 and cluster-04'],
       ['thanos.replicas', 'pass', '2 replicas: prometheus-0, prometheus-1'],
       ['thanos.compactor', 'pass', 'running (thanos_compact_halted 0)'],
       ['thanos.bucket', 'pass', 'bucket thanos-metrics: 1 block(s)'],
@@ -46,7 +46,7 @@ describe('thanos and prometheus against four clusters', () => {
   it('pass: no target down, every remote-scrape edge scraped', async () => {
     const v = await run('prometheus')
     expect(byId(v, 'prometheus.targets')).toMatchObject({result: 'pass', detail: '5 targets up'})
-    expect(byId(v, 'prometheus.edges')).toMatchObject({result: 'pass', detail: 'targets up: cluster-03 1, cluster-04 1'})
+    expect(byId(v, 'prometheus.edges')).toMatchObject({result: 'pass', detail: 'targets up: cluster-03 1 and cluster-04 1'})
     expect(v.skipped).toEqual(['prometheus.replicas'])
     expect(v.ok).toBe(true)
   })
@@ -55,7 +55,7 @@ describe('thanos and prometheus against four clusters', () => {
     await p.metrics.scrapeClusters(['cluster-01', 'cluster-02', 'cluster-03'])
     try {
       const [t, pr] = await Promise.all([run('thanos'), run('prometheus')])
-      expect(byId(t, 'thanos.clusters')).toMatchObject({result: 'fail', detail: 'no metrics from cluster-04 (seen: cluster-01, cluster-02, cluster-03)'})
+      expect(byId(t, 'thanos.clusters')).toMatchObject({result: 'fail', detail: 'no metrics from cluster-04 (seen: cluster-01, cluster-02 and cluster-03)'})
       expect(byId(t, 'thanos.clusters').hint).toMatch(/remote-scrape/)
       expect(byId(pr, 'prometheus.edges')).toMatchObject({result: 'fail', detail: 'cluster-04: no targets'})
       expect(t.ok).toBe(false)
@@ -79,7 +79,7 @@ describe('thanos and prometheus against four clusters', () => {
         Date.now() < deadline
       )
       // its up series are still there (value 0): no successful scrape is no metrics
-      expect(byId(t, 'thanos.clusters')).toMatchObject({result: 'fail', detail: 'no metrics from cluster-03 (seen: cluster-01, cluster-02, cluster-04)'})
+      expect(byId(t, 'thanos.clusters')).toMatchObject({result: 'fail', detail: 'no metrics from cluster-03 (seen: cluster-01, cluster-02 and cluster-04)'})
       expect(byId(v, 'prometheus.targets').result).toBe('fail')
       expect(byId(v, 'prometheus.targets').detail).toMatch(
         /^1\/5 targets down: node-exporter\/127\.0\.0\.1:\d+ \(cluster-03\): .*connection (refused|reset by peer)/,
@@ -174,7 +174,7 @@ describe('opensearch', () => {
         's3 repository, bucket opensearch-snapshots, verified by 6 node(s); snapshot policy fluent-bit-snapshots enabled, last creation SUCCESS',
       ],
       ['opensearch.ism', 'pass', 'policy fluent-bit-logs, 4 managed indices on its current version, none failed'],
-      ['opensearch.logs', 'pass', 'within 15m: cluster-01 5, cluster-02 5, cluster-03 5, cluster-04 5'],
+      ['opensearch.logs', 'pass', 'within 15m: cluster-01 5, cluster-02 5, cluster-03 5 and cluster-04 5'],
     ])
   })
 
@@ -232,7 +232,7 @@ describe('opensearch', () => {
       })
       expect(byId(v, 'opensearch.logs')).toMatchObject({result: 'fail', detail: 'no logs within 15m from cluster-03'})
       const longer = await run('opensearch', {since: '3h'})
-      expect(byId(longer, 'opensearch.logs')).toMatchObject({result: 'pass', detail: 'within 3h: cluster-01 5, cluster-02 5, cluster-03 2, cluster-04 5'})
+      expect(byId(longer, 'opensearch.logs')).toMatchObject({result: 'pass', detail: 'within 3h: cluster-01 5, cluster-02 5, cluster-03 2 and cluster-04 5'})
     } finally {
       p.opensearch.health.status = 'green'
       p.opensearch.health.number_of_nodes = 6

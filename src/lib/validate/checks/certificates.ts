@@ -127,7 +127,7 @@ const expiry: Check = {
     // a user that signs in with a token or an exec plugin has no client certificate to age out: said, not counted
     const noClientCert = all.filter((m) => !m.certs.some((c) => c.name.startsWith('kubeconfig '))).map((m) => m.cluster)
     return pass(
-      `${all.reduce((n, m) => n + m.certs.length, 0)} certificates valid${soonest ? `; soonest: ${soonest.m.cluster} ${soonest.c.name} in ${soonest.c.daysLeft} days` : ''}${noClientCert.length ? `; no client certificate (the kubeconfig user has a token or exec plugin): ${noClientCert.join(', ')}` : ''}`,
+      `${all.reduce((n, m) => n + m.certs.length, 0)} certificates valid${soonest ? `; soonest: ${soonest.m.cluster} ${soonest.c.name} in ${soonest.c.daysLeft} days` : ''}${noClientCert.length ? `; no client certificate (the kubeconfig user has a token or exec plugin): ${list(noClientCert)}` : ''}`,
     )
   },
 }

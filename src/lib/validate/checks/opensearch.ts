@@ -196,7 +196,7 @@ const logs: Check = {
         silent,
       )
     }
-    return pass(`within ${ctx.since}: ${results.map(([c, n]) => `${c} ${n}`).join(', ')}`)
+    return pass(`within ${ctx.since}: ${list(results.map(([c, n]) => `${c} ${n}`))}`)
   },
 }
 

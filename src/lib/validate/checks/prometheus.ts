@@ -136,11 +136,11 @@ const edges: Check = {
     if (problems.length) {
       return fail(
         list(problems),
-        `each edge has its own Prometheus on the central cluster (${want.map((c) => edgePrometheusName(c)).join(', ')}) scraping through the edge's API server: kubectl -n monitoring get prometheus,scrapeconfig -l obsctl.dev/edge=<edge>; check the edge is up and the Secret obsctl-scrape-<edge> holds a valid token (obsctl cluster register)`,
+        `each edge has its own Prometheus on the central cluster (${list(want.map((c) => edgePrometheusName(c)))}) scraping through the edge's API server: kubectl -n monitoring get prometheus,scrapeconfig -l obsctl.dev/edge=<edge>; check the edge is up and the Secret obsctl-scrape-<edge> holds a valid token (obsctl cluster register)`,
         clustersOf(problems),
       )
     }
-    return pass(`targets up: ${ok.join(', ')}`)
+    return pass(`targets up: ${list(ok)}`)
   },
 }
 

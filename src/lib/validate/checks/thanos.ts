@@ -66,12 +66,12 @@ const clusters: Check = {
     const missing = ctx.platform.clusters.map((c) => c.name).filter((n) => !seen.has(n))
     if (missing.length) {
       return fail(
-        `no metrics from ${list(missing)} (seen: ${[...seen].sort().join(', ') || 'none'})`,
+        `no metrics from ${list(missing)} (seen: ${list([...seen].sort()) || 'none'})`,
         'remote-scrape edges: see prometheus.edges (each has its own Prometheus edge-<edge> on the central cluster); agent edges: the Prometheus Agent remote-writes to Thanos Receive — kubectl -n monitoring logs of the agent on that cluster',
         missing,
       )
     }
-    return pass(`${seen.size} clusters: ${[...seen].sort().join(', ')}`)
+    return pass(`${seen.size} clusters: ${list([...seen].sort())}`)
   },
 }
 
