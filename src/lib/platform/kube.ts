@@ -192,13 +192,16 @@ export const KUBE_IDLE_MS = 2000
  * deadline ends a request). The agent is made again when its TLS options change (an exec plugin's new client
  * certificate); a proxy's agent (proxy-url) is used as client-node made it.
  *
- * Returns what the API server presented in the latest of these connections' TLS handshakes that verified it
- * (Kube.servingCertificate): the certificate checks read it there instead of making a handshake of their own.
+ * Returns what the API server presented in the latest of these connections' TLS handshakes that verified it, while
+ * that connection is open (Kube.servingCertificate): the certificate checks read it there instead of making a
+ * handshake of their own.
  */
 function keepConnections(kc: k8s.KubeConfig): () => X509Certificate | undefined {
   const apply = kc.applySecurityAuthentication.bind(kc)
   let kept: {key: string; agent: import('node:https').Agent} | undefined
-  let served: X509Certificate | undefined
+  // the latest connection whose handshake verified the server; its certificate is read when asked for (~0.3 ms a
+  // certificate: not paid by the connections whose certificate nobody reads)
+  let verified: TLSSocket | undefined
   kc.applySecurityAuthentication = async (context: k8s.RequestContext) => {
     await apply(context)
     const {Agent} = process.getBuiltinModule('node:https')
@@ -215,7 +218,7 @@ function keepConnections(kc: k8s.KubeConfig): () => X509Certificate | undefined 
       agent.createConnection = (options, callback) => {
         const socket = open(options, callback) as TLSSocket
         socket.once('secureConnect', () => {
-          if (socket.authorized) served = socket.getPeerX509Certificate()
+          if (socket.authorized) verified = socket
         })
         return socket
       }
@@ -223,7 +226,13 @@ function keepConnections(kc: k8s.KubeConfig): () => X509Certificate | undefined 
     }
     context.setAgent(kept.agent)
   }
-  return () => served
+  // (a connection closed since has no certificate to read: the checks then make a handshake of their own).
+  // getPeerCertificate, not getPeerX509Certificate: on Node 20 the latter answers once per connection, and then
+  // neither answers again on it
+  return () => {
+    const raw = verified && !verified.destroyed ? verified.getPeerCertificate().raw : undefined
+    return raw ? new (process.getBuiltinModule('node:crypto').X509Certificate)(raw) : undefined
+  }
 }
 
 /**
@@ -408,9 +417,9 @@ export class Kube {
     readonly objects: k8s.KubernetesObjectApi,
     requestTimeoutMs: number,
     /**
-     * The certificate the API server presented in the latest verified TLS handshake of this connection's requests;
-     * undefined before any request made one (or when a proxy-url's agent carries them). The certificate checks read it
-     * instead of a handshake of their own (validate/checks/certificates.ts liveCerts).
+     * The certificate the API server presented in the latest verified TLS handshake of this connection's requests, while
+     * that connection is open; undefined before any request made one, once it closed, or when a proxy-url's agent
+     * carries them. The certificate checks read it instead of a handshake of their own (validate/checks/certificates.ts).
      */
     readonly servingCertificate: () => X509Certificate | undefined,
     private readonly signal?: AbortSignal,
