@@ -97,3 +97,33 @@ describe('one set of patterns: what the scrubber caught on its own, task logs an
     expect(redactText(text, {})).toBe('mc alias set s3 https://s3.example.test/bucket; bucket: thanos; retention: 12h')
   })
 })
+
+describe('Scrubber: known values', () => {
+  it('two values that overlap in the text are both gone, the overlap and each one whole', () => {
+    const s = new Scrubber()
+    s.add('s3cr3t-alpha-OVERLAP')
+    s.add('OVERLAP-beta-t0ken')
+    // one replaced first used to leave the other's rest: "[REDACTED]-beta-t0ken"
+    expect(s.scrub('joined: s3cr3t-alpha-OVERLAP-beta-t0ken; next')).toBe(`joined: ${REDACTED}; next`)
+    expect(s.scrub('alone: OVERLAP-beta-t0ken and s3cr3t-alpha-OVERLAP.')).toBe(`alone: ${REDACTED} and ${REDACTED}.`)
+  })
+
+  it("a fleet's credentials (30,000 values: each cluster's admin key, line by line, and a token): every one in the text is gone, the rest is as it was", () => {
+    const s = new Scrubber()
+    const values: string[] = []
+    for (let c = 0; c < 1000; c++) {
+      const n = String(c).padStart(4, '0')
+      // a private key's lines (64 base64 characters each, as kubeadm's PEM) and a bearer token
+      const lines = Array.from({length: 28}, (_, l) => `MII${n}${String(l).padStart(2, '0')}${'Qk'.repeat(28)}${n}`.slice(0, 64))
+      s.add(`-----BEGIN RSA PRIVATE KEY-----\n${lines.join('\n')}\n-----END RSA PRIVATE KEY-----`)
+      s.add(`tok-${n}-abcdefghijklmnopqrst`)
+      values.push(lines[7]!, `tok-${n}-abcdefghijklmnopqrst`)
+    }
+    expect(s.size).toBeGreaterThan(30_000)
+    const shown = values.filter((_, i) => i % 97 === 0)
+    const text = shown.map((v, i) => `line ${i} of cluster logs, value=${v} (plain text around it)`).join('\n')
+    const out = s.scrub(text)
+    for (const v of shown) expect(out).not.toContain(v)
+    expect(out).toBe(shown.map((_, i) => `line ${i} of cluster logs, value=${REDACTED} (plain text around it)`).join('\n'))
+  })
+})

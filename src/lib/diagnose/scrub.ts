@@ -33,9 +33,15 @@ export const PUBLIC_KEYS = new Set([
   'AWS_CERT',
 ])
 
+/** The first four UTF-16 code units of `s` from `at` as one number (every value is at least 4 long): Scrubber's index key. */
+function head4(s: string, at: number): number {
+  return (((s.charCodeAt(at) * 31 + s.charCodeAt(at + 1)) * 31 + s.charCodeAt(at + 2)) * 31 + s.charCodeAt(at + 3)) | 0
+}
+
 export class Scrubber {
   private readonly values = new Set<string>()
-  private ordered: string[] | undefined
+  /** the values by their first four characters (head4), longest first: the candidates at a position of a text */
+  private index: Map<number, string[]> | undefined
 
   /** A secret value; its base64 form too (Secrets and kubeconfigs carry it encoded). Very short values are ignored. */
   add(value: string | undefined): void {
@@ -49,7 +55,7 @@ export class Scrubber {
       for (const line of v.split('\n')) if (line.trim().length >= 16 && !/^-----/.test(line.trim())) this.values.add(line.trim())
     }
     this.leaves(v)
-    this.ordered = undefined
+    this.index = undefined
   }
 
   private leaves(v: string): void {
@@ -75,10 +81,44 @@ export class Scrubber {
     return this.values.size
   }
 
+  /**
+   * Every occurrence of every known value is replaced, and values that overlap in the text go as one [REDACTED]. One
+   * pass over the text, looking up the values that start with the four characters at each position: a fleet's
+   * kubeconfig holds ~30,000 values (each cluster's admin key, line by line), and a search per value took ~6 ms for
+   * each entry of the archive (~2 minutes for 20,000 entries), as long as the search per value took for one.
+   */
   scrub(text: string): string {
-    this.ordered ??= [...this.values].sort((a, b) => b.length - a.length)
+    if (!this.index) {
+      this.index = new Map()
+      for (const v of [...this.values].sort((a, b) => b.length - a.length)) {
+        const k = head4(v, 0)
+        const same = this.index.get(k)
+        if (same) same.push(v)
+        else this.index.set(k, [v])
+      }
+    }
+    // [from, to) spans of the text to replace, merged where they overlap or touch
+    const spans: number[] = []
+    for (let i = 0; i + 4 <= text.length; i++) {
+      const candidates = this.index.get(head4(text, i))
+      if (!candidates) continue
+      const v = candidates.find((c) => text.startsWith(c, i))
+      if (v === undefined) continue
+      const end = i + v.length
+      if (spans.length && i <= spans[spans.length - 1]!) spans[spans.length - 1] = Math.max(spans[spans.length - 1]!, end)
+      else spans.push(i, end)
+    }
     let out = text
-    for (const v of this.ordered) if (out.includes(v)) out = out.split(v).join(REDACTED)
+    if (spans.length) {
+      const parts: string[] = []
+      let at = 0
+      for (let k = 0; k < spans.length; k += 2) {
+        parts.push(text.slice(at, spans[k]), REDACTED)
+        at = spans[k + 1]!
+      }
+      parts.push(text.slice(at))
+      out = parts.join('')
+    }
     // what every message, task log and trace goes through (one set of patterns), a URL's user kept for support:
     // not the environment's values, which add() was given by name
     return redactText(out, {}, REDACTED, {urlUser: true})
