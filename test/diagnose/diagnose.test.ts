@@ -23,6 +23,7 @@ import {seedPod} from '../validate/deployed.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {APPLICATION_CRD} from '../support/kube/argocd-controllers.js'
+import {waitFor} from '../support/wait.js'
 
 const SECRETS = {
   s3Access: 'AKIA-diag-access-4711',
@@ -319,6 +320,29 @@ describe('obsctl diagnose', () => {
       ['cluster-03', true],
       ['cluster-04', false],
     ])
+  }, 240_000)
+
+  it("collects the clusters at once (a bounded number), and writes what each found in the inventory's order", async () => {
+    // one after another, a fleet's collection took every cluster's few dozen requests in a row: here the second cluster
+    // asked for nothing until the first's events were answered
+    const holds = servers.map((s) => s.hold('GET', '/api/v1/events'))
+    const held = () => holds.reduce((n, h) => n + h.held(), 0)
+    const run = diagnose(inv, {kubeconfig, out: path.join(dir, 'at-once.tar.gz'), since: '1h', requestTimeoutMs: 120_000})
+    try {
+      await waitFor(() => held() === servers.length, 120_000, 'every reachable cluster asking for its events at once')
+    } finally {
+      for (const h of holds) h.release()
+    }
+    const r = await run
+    expect(r.clusters.map((c) => [c.name, c.reachable])).toEqual([
+      ['cluster-01', true],
+      ['cluster-02', true],
+      ['cluster-03', true],
+      ['cluster-04', false],
+    ])
+    const clusterDirs = r.entries.map((e) => /\/clusters\/(cluster-\d+)\//.exec(e)?.[1]).filter((c) => c !== undefined)
+    expect([...new Set(clusterDirs)]).toEqual(['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04'])
+    expect(r.problems.some((p) => p.item.startsWith('cluster-04'))).toBe(true)
   }, 240_000)
 
   it('one cluster only; a bad --since or an unknown cluster is exit 2 and writes nothing', async () => {

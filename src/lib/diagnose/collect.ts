@@ -15,6 +15,7 @@
  */
 import {closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync} from 'node:fs'
 import path from 'node:path'
+import {mapLimited} from '../async.js'
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, findCluster, kubeContextName, obsctlDir} from '../config/model.js'
 import {durationSeconds, isDuration} from '../config/units.js'
@@ -148,31 +149,38 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   }
   entries.push(...obsctlFiles(inv, problems))
 
-  const summary: DiagnoseResult['clusters'] = []
+  // each cluster's collection (a few dozen requests one after another: lists, pod logs, custom resources), a bounded
+  // number of clusters at once as status and validate probe them: one at a time, a fleet of 1,000 took 1,000 times a
+  // cluster's round trips, and every cluster that does not answer its timeout after the other. What each finds goes
+  // into the archive in the inventory's order.
   const centralName = centralCluster(p).name
-  for (const c of clusters) {
+  const {CLUSTERS_AT_ONCE} = await import('../platform/access.js')
+  const collected = await mapLimited(clusters, CLUSTERS_AT_ONCE, async (c) => {
     note(`collecting ${c.name}`)
+    const mine: DiagnoseProblem[] = []
     let kube: Kube
     try {
       kube = await Kube.connect({kubeconfig: o.kubeconfig, context: kubeContextName(c), requestTimeoutMs: o.requestTimeoutMs ?? 10_000})
     } catch (e) {
-      problems.push({item: c.name, message: message(e)})
-      entries.push({name: `clusters/${c.name}/error.json`, content: json({error: message(e)})})
-      summary.push({name: c.name, reachable: false, notReadyPods: 0, events: 0})
-      continue
+      const entry = {name: `clusters/${c.name}/error.json`, content: json({error: message(e)})}
+      return {problems: [{item: c.name, message: message(e)}], entries: [entry], summary: {name: c.name, reachable: false, notReadyPods: 0, events: 0}}
     }
-    const got = await collectCluster(kube, c, c.name === centralName, {tailLines: o.tailLines ?? 100, maxPods: o.maxPods ?? 20, sinceS, now}, problems)
+    const got = await collectCluster(kube, c, c.name === centralName, {tailLines: o.tailLines ?? 100, maxPods: o.maxPods ?? 20, sinceS, now}, mine)
     if (got.reachable) {
       try {
         await clusterSecretValues(kube, scrub)
       } catch (e) {
         // without them only the env, kubeconfig and pattern scrubbing apply: say so in the archive
-        problems.push({item: `${c.name}/secret values for scrubbing`, message: message(e)})
+        mine.push({item: `${c.name}/secret values for scrubbing`, message: message(e)})
       }
     }
-    entries.push(...got.entries)
-    summary.push({name: c.name, reachable: got.reachable, notReadyPods: got.notReadyPods, events: got.events})
+    return {problems: mine, entries: got.entries, summary: {name: c.name, reachable: got.reachable, notReadyPods: got.notReadyPods, events: got.events}}
+  })
+  for (const r of collected) {
+    problems.push(...r.problems)
+    entries.push(...r.entries)
   }
+  const summary: DiagnoseResult['clusters'] = collected.map((r) => r.summary)
 
   const manifest = {
     createdAt: now.toISOString(),
