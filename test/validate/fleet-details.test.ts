@@ -1,11 +1,11 @@
 /**
  * A check's detail and hint stay a few lines however large the fleet: a pass that listed every cluster printed a
  * 14,000-character line for 1,000 clusters (certificates.expiry's clusters without a client certificate; so did
- * thanos.clusters, prometheus.edges and opensearch.logs). Each check runs here against a 1,000-cluster platform
- * with its services answering as the real ones do: Thanos Query's /api/v1/query and /api/v1/targets (the Prometheus
- * HTTP API envelope, prometheus/web/api/v1/api.go), OpenSearch's _msearch (`responses` in order, `hits.total.value`
- * with track_total_hits), and the API server's certificate as the cluster's connection was served it (a real one,
- * issued by openssl).
+ * thanos.clusters, prometheus.edges and opensearch.logs, and argocd.clusters' fix named every edge not registered).
+ * Each check runs here against a 1,000-cluster platform with its services answering as the real ones do: Thanos
+ * Query's /api/v1/query and /api/v1/targets (the Prometheus HTTP API envelope, prometheus/web/api/v1/api.go),
+ * OpenSearch's _msearch (`responses` in order, `hits.total.value` with track_total_hits), the API server's certificate
+ * as the cluster's connection was served it (a real one, issued by openssl), and no Argo CD cluster Secret.
  */
 import {X509Certificate} from 'node:crypto'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -53,6 +53,8 @@ function fleet(answer: Answer): ValidateContext {
         getCurrentCluster: () => ({name: cluster, server: `https://${cluster}.test:6443`}),
       },
       servingCertificate: () => serving,
+      // the central cluster's lists: no Argo CD cluster Secret (no edge registered)
+      list: async () => [],
     }),
     mapClusters: <R>(fn: (c: Cluster) => Promise<R>) => mapLimited(clusters, 64, fn),
   } as unknown as ValidateContext
@@ -127,5 +129,14 @@ describe(`check results over ${FLEET} clusters`, () => {
     expect(r.result).toBe('pass')
     short(r)
     expect(r.detail).toMatch(/^within 15m: cluster-01 5, edge-0001 5, .* and 992 more$/)
+  })
+
+  it('argocd.clusters: no edge registered, the fix registers every edge instead of naming 999', async () => {
+    const r = await run('argocd.clusters', () => ({}))
+    expect(r.result).toBe('fail')
+    short(r)
+    expect(r.detail).toMatch(/^not registered: edge-0001, edge-0002, .* and 991 more$/)
+    expect(r.hint).toBe('obsctl cluster register (every edge; 999 are not registered)')
+    expect(r.clusters).toHaveLength(999)
   })
 })

@@ -74,7 +74,12 @@ const clusters: Check = {
     }
     const edges = edgeClusters(ctx.platform)
     const unregistered = edges.filter((e) => !registered.has(e.name)).map((e) => e.name)
-    if (unregistered.length) return fail(`not registered: ${list(unregistered)}`, `obsctl cluster register ${unregistered.join(' ')}`, unregistered)
+    if (unregistered.length) {
+      // the edges by name while a command line can hold them; else every edge (one registered already is applied again as
+      // it is, its token kept)
+      const which = unregistered.length <= 8 ? ` ${unregistered.join(' ')}` : ` (every edge; ${unregistered.length} are not registered)`
+      return fail(`not registered: ${list(unregistered)}`, `obsctl cluster register${which}`, unregistered)
+    }
     if (edges.length === 0) return pass('no edge clusters')
     // the admin password (in the session request's body) and the session token (a cookie: an API server proxy would
     // strip an Authorization header) go to Argo CD only over verified https: with --via-api-server and no
