@@ -16,12 +16,12 @@ import type {RunEvent} from '../../src/lib/engine/index.js'
 import {isObsctlError} from '../../src/lib/errors.js'
 import {ensurePlatformCa, issueServerCertificate} from '../../src/lib/kube/pki.js'
 import {secretsApply, type SecretsApplyReport} from '../../src/lib/kube/secrets-apply.js'
-import {fluentbitPasswordFor, secretShapes} from '../../src/lib/kube/secrets/index.js'
+import {FLUENTBIT_HASH_COST, fluentbitPasswordFor, secretShapes} from '../../src/lib/kube/secrets/index.js'
 import {obsctlAsync, requireBuild} from '../cli/helpers.js'
 import {startKubeServers, stopKubeServers, writeFleetKubeconfig, type KubeServer} from '../support/kube/index.js'
 import {writeKubeconfigFile} from '../support/kube/kubeconfig.js'
 import {filesContaining} from './fixtures.js'
-import {bcryptRoundsAsked} from '../support/fast-bcrypt.js'
+import {bcryptRoundsAsked, withRealBcryptCost} from '../support/fast-bcrypt.js'
 import {tasksAtOnce} from '../support/run-events.js'
 
 const NAMES = ['cluster-01', 'cluster-02', 'cluster-03', 'cluster-04']
@@ -163,9 +163,13 @@ describe('secrets apply', () => {
     const costs = bcryptRoundsAsked().length
     const r = await secretsApply(inv, {kubeconfig, opensearchCaFile: ca, renderer: 'silent'})
     expect(r.clusters.length).toBe(4)
-    // the security config's hashes: obsctl asks bcrypt for cost 12 (the workers hash at cost 4: test/support/fast-bcrypt.ts)
-    expect(bcryptRoundsAsked().slice(costs).length).toBeGreaterThanOrEqual(5)
-    expect(new Set(bcryptRoundsAsked().slice(costs))).toEqual(new Set([12]))
+    // the security config's hashes: bcrypt cost 12 for the admin and Grafana users, FLUENTBIT_HASH_COST (4) for each
+    // cluster's Fluent Bit user, whose password is 240 bits of HMAC output (the workers cap at 4: test/support/fast-bcrypt.ts)
+    expect(
+      bcryptRoundsAsked()
+        .slice(costs)
+        .sort((a, b) => a - b),
+    ).toEqual([4, 4, 4, 4, 12, 12])
     const [central, ...edges] = servers
     for (const ns of ['monitoring', 'logging', 'longhorn-system']) expect(central!.getObject('namespaces', undefined as unknown as string, ns)).toBeTruthy()
 
@@ -216,6 +220,7 @@ describe('secrets apply', () => {
     for (const n of names) {
       expect(users[`fluentbit-${n}`].reserved).toBe(false)
       expect(bcrypt.compareSync(fluentbitPasswordFor(PW.fluentbit, n), users[`fluentbit-${n}`].hash)).toBe(true)
+      expect(bcrypt.getRounds(users[`fluentbit-${n}`].hash)).toBe(FLUENTBIT_HASH_COST)
     }
     expect(YAML.parse(dec(security.data['roles_mapping.yml']!)).fluentbit_writer.users).toEqual(names.map((n) => `fluentbit-${n}`))
     expect(new Set(names.map((n) => fluentbitPasswordFor(PW.fluentbit, n))).size).toBe(names.length)
@@ -311,6 +316,33 @@ describe('secrets apply', () => {
     )
     expect(after).toEqual(before)
     for (const s of servers) expect(s.requestLog.filter((e) => e.method !== 'GET')).toEqual([])
+  })
+
+  it("a Fluent Bit user's hash of another cost (an earlier obsctl hashed at 12) is replaced once, at FLUENTBIT_HASH_COST; then kept", async () => {
+    const users = () => YAML.parse(dec(secret(servers[0]!, 'logging', 'opensearch-security-config')!.data['internal_users.yml']!))
+    const before = users()
+    const password = fluentbitPasswordFor(PW.fluentbit, 'cluster-02')
+    // the right password's hash, of another cost (5: as cheap as the test needs; 12 is what the earlier obsctl wrote)
+    const older = await withRealBcryptCost(() => bcrypt.hash(password, 5))
+    const live = secret(servers[0]!, 'logging', 'opensearch-security-config')!
+    const edited = {...before, 'fluentbit-cluster-02': {...before['fluentbit-cluster-02'], hash: older}}
+    servers[0]!.seed({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {name: 'opensearch-security-config', namespace: 'logging', labels: live.metadata.labels},
+      type: live.type,
+      data: {...live.data, 'internal_users.yml': Buffer.from(YAML.stringify(edited)).toString('base64')},
+    })
+    const apply = () => secretsApply(inv, {kubeconfig, opensearchCaFile: path.join(dir, 'os-ca.pem'), renderer: 'silent', clusters: ['cluster-01']})
+    expect(actions(await apply(), 'cluster-01')['logging/opensearch-security-config']).toBe('updated')
+    const after = users()
+    expect(bcrypt.getRounds(after['fluentbit-cluster-02'].hash)).toBe(FLUENTBIT_HASH_COST)
+    expect(bcrypt.compareSync(password, after['fluentbit-cluster-02'].hash)).toBe(true)
+    // every other user's hash is the one it had
+    for (const u of Object.keys(before).filter((k) => k !== 'fluentbit-cluster-02' && k !== '_meta')) expect(after[u].hash, u).toBe(before[u].hash)
+    const rv = secret(servers[0]!, 'logging', 'opensearch-security-config')!.metadata.resourceVersion
+    expect(actions(await apply(), 'cluster-01')['logging/opensearch-security-config']).toBe('unchanged')
+    expect(secret(servers[0]!, 'logging', 'opensearch-security-config')!.metadata.resourceVersion).toBe(rv)
   })
 
   it('the shapes plans and fingerprints use (no value computed) are the Secrets written: names and keys, every cluster', async () => {

@@ -1,8 +1,9 @@
 /**
  * Setup file (vitest.config.ts `setupFiles`): bcrypt at cost 4 inside the test workers.
  *
- * obsctl hashes the OpenSearch internal users and the Argo CD admin password with bcryptjs at cost 12 and
- * 10 (src/lib/kube/secrets/security-config.ts, src/lib/kube/rotate.ts, src/lib/argocd/password.ts). In pure
+ * obsctl hashes the OpenSearch admin and Grafana users and the Argo CD admin password with bcryptjs at cost 12
+ * and 10 (src/lib/kube/secrets/security-config.ts, src/lib/kube/rotate.ts, src/lib/argocd/password.ts; each
+ * cluster's Fluent Bit user at 4, FLUENTBIT_HASH_COST). In pure
  * JavaScript one cost-12 hash or compare is 0.3–1 s of CPU, and an apply hashes or compares five users:
  * most of the time of the secrets and rotate files went there, on two shared cores. Here the cost a caller
  * asks for is recorded (bcryptRoundsAsked(), so tests still assert obsctl asks for its costs) and capped

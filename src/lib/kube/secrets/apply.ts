@@ -17,7 +17,7 @@ import {
   type WantedSecret,
   type SecretObject,
 } from './catalogue.js'
-import {securityHashes} from './security-config.js'
+import {fluentbitHashStays, securityHashes} from './security-config.js'
 import {TLS_SECRET_TYPE} from './tls.js'
 
 export type SecretAction = 'created' | 'updated' | 'unchanged'
@@ -148,8 +148,8 @@ export async function clusterSecretsMatch(kube: Kube, x: Omit<SecretsContext, 'h
     const fluentbit: Record<string, string> = {}
     for (const c of x.platform.clusters) {
       const f = users[fluentbitUser(c.name)]?.hash
-      if (!f || !(await bcrypt.compare(fluentbitPasswordFor(x.values.fluentbitPassword, c.name), f))) return false
-      fluentbit[c.name] = f
+      if (!(await fluentbitHashStays(fluentbitPasswordFor(x.values.fluentbitPassword, c.name), f))) return false
+      fluentbit[c.name] = f!
     }
     hashes = {admin: a, fluentbit, grafana: g}
   }

@@ -91,6 +91,30 @@ export interface SecurityHashes {
   grafana: string
 }
 
+/** The bcrypt cost of the users whose passwords a person chooses or may (admin, grafana): OpenSearch's own default. */
+const PERSON_COST = 12
+
+/**
+ * The bcrypt cost of each cluster's Fluent Bit user: bcrypt's minimum. Its password is 240 bits of HMAC-SHA256 output
+ * (fluentbitPasswordFor), which no work factor makes harder to guess; the plain password is in the edge's Fluent Bit
+ * Secret, and its key in central's. At OpenSearch's 12 every hash was ~0.3 s of CPU here (bcryptjs), and
+ * central's security config holds one user a cluster, each hashed or compared at every run: ~5 minutes of one core
+ * for `secrets apply` over 1,000 clusters; OpenSearch pays the same cost at every Fluent Bit sign-in its cache
+ * does not answer. A hash of another cost (written before) is replaced once, not compared.
+ */
+export const FLUENTBIT_HASH_COST = 4
+
+/** A live hash of a user's password that can stay: of `password`, and for a Fluent Bit user of FLUENTBIT_HASH_COST. */
+async function hashStays(password: string, hash: string | undefined, cost: number): Promise<boolean> {
+  if (typeof hash !== 'string' || !hash) return false
+  const bcrypt = (await import('bcryptjs')).default
+  if (cost === FLUENTBIT_HASH_COST && bcrypt.getRounds(hash) !== cost) return false
+  return bcrypt.compare(password, hash)
+}
+
+/** A Fluent Bit user's live hash that can stay (its password's, of FLUENTBIT_HASH_COST). */
+export const fluentbitHashStays = (password: string, hash: string | undefined) => hashStays(password, hash, FLUENTBIT_HASH_COST)
+
 /** bcrypt hashes for the security config, reusing a live hash when it still matches the password. */
 export async function securityHashes(kube: Kube, v: SecretValues, clusters: string[]): Promise<SecurityHashes> {
   const bcrypt = (await import('bcryptjs')).default
@@ -101,17 +125,19 @@ export async function securityHashes(kube: Kube, v: SecretValues, clusters: stri
   } catch {
     users = {}
   }
-  const hashFor = async (user: string, password: string) => {
+  const hashFor = async (user: string, password: string, cost: number) => {
     const old = users[user]?.hash
-    if (old && (await bcrypt.compare(password, old))) return old
-    return bcrypt.hash(password, 12)
+    if (await hashStays(password, old, cost)) return old!
+    return bcrypt.hash(password, cost)
   }
   return {
-    admin: await hashFor(OPENSEARCH_ADMIN_USER, v.opensearchAdminPassword),
+    admin: await hashFor(OPENSEARCH_ADMIN_USER, v.opensearchAdminPassword, PERSON_COST),
     fluentbit: Object.fromEntries(
-      await Promise.all(clusters.map(async (c) => [c, await hashFor(fluentbitUser(c), fluentbitPasswordFor(v.fluentbitPassword, c))] as const)),
+      await Promise.all(
+        clusters.map(async (c) => [c, await hashFor(fluentbitUser(c), fluentbitPasswordFor(v.fluentbitPassword, c), FLUENTBIT_HASH_COST)] as const),
+      ),
     ),
-    grafana: await hashFor(GRAFANA_OPENSEARCH_USER, v.grafanaOpensearchPassword),
+    grafana: await hashFor(GRAFANA_OPENSEARCH_USER, v.grafanaOpensearchPassword, PERSON_COST),
   }
 }
 
@@ -142,9 +168,9 @@ export async function ensureFluentbitUser(
   const password = fluentbitPasswordFor(v.fluentbitPassword, cluster)
   const old = users[user]?.hash
   const mapped = mapping.fluentbit_writer?.users?.includes(user) ?? false
-  if (old && mapped && (await bcrypt.compare(password, old))) return 'unchanged'
+  if (mapped && (await fluentbitHashStays(password, old))) return 'unchanged'
   users[user] = {
-    hash: await bcrypt.hash(password, 12),
+    hash: await bcrypt.hash(password, FLUENTBIT_HASH_COST),
     reserved: false,
     backend_roles: [],
     description: `Fluent Bit log shipping from ${cluster} (obsctl secrets apply)`,
