@@ -124,8 +124,36 @@ describe('runStandalone', () => {
     // a's plain Error has no code: c's structured failure is the one the command shows
     expect(err).toMatchObject({exitCode: 2, code: 'BAD_THING', message: 'c: the inventory says something impossible'})
     expect(err.hints[0]).toBe('set clusters.x.y in obsctl.yaml')
-    expect(err.hints).toContain('2 tasks failed: a, c')
+    expect(err.hints).toContain('2 tasks failed: a and c')
     expect(err.hints.at(-1)).toMatch(/^task logs: .*\.obsctl\/logs\//)
+  })
+
+  it('a fleet whose every task failed: the first targets and messages, and how many more (a line, not 1,000 names)', async () => {
+    const t = inventory()
+    const targets = Array.from({length: 1000}, (_, i) => `cluster-${String(i + 1).padStart(4, '0')}`)
+    const fleetPhase = (structured: boolean): Phase<Target, never> => ({
+      name: 'fleet',
+      title: 'A phase over a fleet that fails everywhere',
+      targets: () => targets.map((id) => ({id})),
+      fingerprint: (x) => ({t: x.id}),
+      describe: (x) => `fail on ${x.id}`,
+      async run(x) {
+        if (structured) throw inputError(`${x.id}: the inventory says something impossible`, ['set clusters.x.y in obsctl.yaml'], 'BAD_THING')
+        throw new Error('unexpected')
+      },
+    })
+    const plain = await runStandalone(fleetPhase(false), {inv: t.inv, command: 'fleet', failureCode: 'FLEET_FAILED', ...silent}).catch((e) => e)
+    expect(plain).toMatchObject({exitCode: 1, code: 'FLEET_FAILED'})
+    expect(plain.message).toBe(
+      `fleet failed: ${targets
+        .slice(0, 5)
+        .map((c) => `${c}: unexpected`)
+        .join('; ')}; and 995 more (obsctl state show)`,
+    )
+    const coded = await runStandalone(fleetPhase(true), {inv: t.inv, command: 'fleet', ...silent}).catch((e) => e)
+    expect(coded).toMatchObject({exitCode: 2, code: 'BAD_THING', message: 'cluster-0001: the inventory says something impossible'})
+    expect(coded.hints).toContain(`1000 tasks failed: ${targets.slice(0, 8).join(', ')} and 992 more`)
+    for (const h of coded.hints) expect(h.length).toBeLessThan(200)
   })
 
   it("without a structured failure: every failed task named, exit 1, under the command's failure code", async () => {

@@ -5,6 +5,7 @@
  * exit code and hints intact (a task failing with a bad-input error makes the command exit 2).
  */
 import {ObsctlError} from '../errors.js'
+import {list} from '../words.js'
 import {failureError} from './failure.js'
 import type {RunResult} from './result.js'
 import {runPhases, type RunOptions} from './runner.js'
@@ -38,6 +39,9 @@ export function runReports<R = unknown>(run: RunResult, phase?: string): R[] {
     .map((t) => t.report as R)
 }
 
+/** failed tasks whose messages a run's error says (the others by count) */
+const MESSAGES_SHOWN = 5
+
 /**
  * The error of a run that did not finish: the first structured failure (a phase that could not list its
  * targets, else the first failed task in target order whose error had a code), with the other failed
@@ -46,10 +50,13 @@ export function runReports<R = unknown>(run: RunResult, phase?: string): R[] {
 export function runFailure(run: RunResult, command: string, failureCode = 'TASK_FAILED'): ObsctlError {
   const failed = run.phases.flatMap((p) => p.tasks).filter((t) => t.status === 'failed')
   const logs = run.logsDir ? [`task logs: ${run.logsDir}`] : []
-  const others = failed.length > 1 ? [`${failed.length} tasks failed: ${failed.map((t) => t.target).join(', ')}`] : []
+  // a fleet's failed targets, and their messages, by the first few and how many more (each is in the journal and its log)
+  const others = failed.length > 1 ? [`${failed.length} tasks failed: ${list(failed.map((t) => t.target))}`] : []
   const first = run.phases.find((p) => p.failure?.code)?.failure ?? failed.find((t) => t.failure?.code)?.failure
   if (first) return failureError(first, {hints: [...others, ...logs], details: {run}})
-  const what = failed.map((t) => `${t.target}: ${t.error}`).join('; ') || run.phases.find((p) => p.error)?.error || 'a task did not finish'
+  const shown = failed.slice(0, MESSAGES_SHOWN).map((t) => `${t.target}: ${t.error}`)
+  if (failed.length > MESSAGES_SHOWN) shown.push(`and ${failed.length - MESSAGES_SHOWN} more (obsctl state show)`)
+  const what = shown.join('; ') || run.phases.find((p) => p.error)?.error || 'a task did not finish'
   return new ObsctlError(`${command} failed: ${what}`, {code: failureCode, hints: logs, details: {run}})
 }
 

@@ -25,12 +25,6 @@ export function failFromError(e: unknown): CheckResult {
   return fail(f.detail, f.hint)
 }
 
-/** "a, b and c" */
-export function list(items: string[], max = 8): string {
-  const shown = items.slice(0, max)
-  const more = items.length > max ? ` and ${items.length - max} more` : ''
-  if (shown.length <= 1) return shown.join('') + more
-  return more ? `${shown.join(', ')}${more}` : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`
-}
+export {list} from '../../words.js'
 
 export type {PromEnvelope, PromVector} from '../../platform/index.js'
