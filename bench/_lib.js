@@ -1,5 +1,5 @@
 // Shared helpers for bench/*.js (not a benchmark itself: files starting with "_" are skipped by run-all).
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -24,18 +24,48 @@ export let lastCpuMs
  * machine CPU time is the steadier figure.
  */
 export function timeOnce(cmd, args, {cwd, env, okCodes = [0]} = {}) {
-  const [c, a] = BASH
-    ? [BASH, ['-c', 'TIMEFORMAT="CPU %3U %3S"; time "$@"', 'bench', cmd, ...args]]
-    : GNU_TIME
-      ? [GNU_TIME, ['-f', 'CPU %U %S', cmd, ...args]]
-      : [cmd, args]
+  const [c, a] = timedCommand(cmd, args)
   const t0 = process.hrtime.bigint()
   const r = spawnSync(c, a, {cwd, env: {...process.env, ...env}, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'})
   const ms = Number(process.hrtime.bigint() - t0) / 1e6
   if (!okCodes.includes(r.status)) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`)
-  const m = c !== cmd && /CPU ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr)
-  lastCpuMs = m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined
+  lastCpuMs = c !== cmd ? cpuOf(r.stderr) : undefined
   return ms
+}
+
+/** The command wrapped in bash's `time` (or GNU time), whose last stderr line cpuOf reads. */
+function timedCommand(cmd, args) {
+  return BASH
+    ? [BASH, ['-c', 'TIMEFORMAT="CPU %3U %3S"; time "$@"', 'bench', cmd, ...args]]
+    : GNU_TIME
+      ? [GNU_TIME, ['-f', 'CPU %U %S', cmd, ...args]]
+      : [cmd, args]
+}
+
+/** The CPU time (user+sys, ms) timedCommand's wrapper printed last on stderr, else undefined. */
+function cpuOf(stderr) {
+  const m = /CPU ([\d.]+) ([\d.]+)\s*$/.exec(stderr)
+  return m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined
+}
+
+/**
+ * One run of a command without blocking this process (a bench whose peer, a test server, lives here): its wall time,
+ * CPU time (user+sys, when bash or GNU time is installed), exit status and stdout.
+ */
+export function timeOnceAsync(cmd, args, {cwd, env} = {}) {
+  const [c, a] = timedCommand(cmd, args)
+  const t0 = process.hrtime.bigint()
+  return new Promise((resolve, reject) => {
+    const child = spawn(c, a, {cwd, env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (status) => {
+      resolve({ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: c !== cmd ? cpuOf(stderr) : undefined, status, stdout, stderr})
+    })
+  })
 }
 
 /**
@@ -127,6 +157,8 @@ export async function loadTestSupport(names) {
           target: 'node20',
           logLevel: 'error',
           define: {'import.meta.url': JSON.stringify(src.href)},
+          // CommonJS packages bundled in (yaml) require Node's builtins: a require resolving from the source file
+          banner: {js: "import {createRequire as __benchRequire} from 'node:module'; const require = __benchRequire(import.meta.url);"},
         })
         return import(pathToFileURL(outfile).href)
       }),
