@@ -64,8 +64,9 @@ function servingCert(server: string, ca: string | undefined, tlsServerName: stri
 async function servingCertOf(kube: Kube, timeoutMs: number, since: number): Promise<CertInfo> {
   const served = kube.servingCertificate()
   if (served) return certInfo('apiserver (serving)', kube.server, served.raw)
+  // the request it waited for took the whole timeout: this cluster answered nothing in time
   const left = since + timeoutMs - Date.now()
-  if (left <= 0) throw new Error(`no TLS handshake with ${kube.server} within ${timeoutMs / 1000}s`)
+  if (left <= 0) throw new Error(`not measured: no answer from ${kube.server} within ${timeoutMs / 1000}s`)
   const kcCluster = kube.kc.getCurrentCluster()
   const ca = kcCluster?.caData
     ? Buffer.from(kcCluster.caData, 'base64').toString('utf8')
