@@ -23,10 +23,10 @@
  * `rootHelpDrawn` when the root help is complete (the entry is written at exit with the code cache's, 0600). The
  * two sides are different copies of this module (dist/code-cache.cjs and the bundle): they meet at a global.
  */
-import fs from 'node:fs'
 import path from 'node:path'
 import {debuglog} from 'node:util'
 import {derivedCache} from './derived-cache.js'
+import {fileStamp} from './file-stamp.js'
 import {sha256} from './hash.js'
 
 const NAME = 'root-help'
@@ -47,15 +47,6 @@ type Drawn = (files: string[]) => void
 /** The arguments of the root help: none, or a help flag alone (`--help`, or `-h`: package.json additionalHelpFlags). */
 function isRootHelp(argv: readonly string[]): boolean {
   return argv.length === 0 || (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h'))
-}
-
-function signature(file: string): string {
-  try {
-    const st = fs.statSync(file)
-    return `${st.ino}:${st.size}:${st.mtimeMs}`
-  } catch {
-    return '-'
-  }
 }
 
 function inputOf(env: NodeJS.ProcessEnv): string {
@@ -79,7 +70,7 @@ export function cachedRootHelp(argv: readonly string[], root: string, env: NodeJ
   if (hit !== undefined) {
     try {
       const entry = JSON.parse(hit) as Entry
-      changed = Object.keys(entry.files).find((file) => signature(file) !== entry.files[file])
+      changed = Object.keys(entry.files).find((file) => fileStamp(file) !== entry.files[file])
       if (!changed) {
         debug('root help: from cache')
         return entry.text
@@ -106,7 +97,7 @@ function record(input: string, root: string, cache: NonNullable<ReturnType<typeo
   })
   const drawn: Drawn = (files) => {
     const all = [path.join(root, 'package.json'), path.join(root, 'oclif.manifest.json'), ...files]
-    const entry: Entry = {files: Object.fromEntries(all.map((f) => [f, signature(f)])), text: ''}
+    const entry: Entry = {files: Object.fromEntries(all.map((f) => [f, fileStamp(f)])), text: ''}
     // at exit, with the code cache's writes: by then the text is complete and the exit code known
     cache.set(NAME, input, () => {
       if (warned || (process.exitCode ?? 0) !== 0) return undefined

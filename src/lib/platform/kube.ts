@@ -14,6 +14,7 @@ import type {TLSSocket} from 'node:tls'
 import type * as k8s from '@kubernetes/client-node'
 import {sleep} from '../async.js'
 import {ObsctlError, fsReason, inputError} from '../errors.js'
+import {fileStamp} from '../file-stamp.js'
 import {waitReporter, type WaitState} from '../progress.js'
 import {traced, tracing} from '../trace.js'
 import {pollMs} from '../poll.js'
@@ -327,12 +328,7 @@ const parsedKubeconfigs = new Map<string, {stamp: string; parsed: ParsedKubeconf
  * file.
  */
 function parsedKubeconfig(lib: K8sLib, files: string[]): ParsedKubeconfig {
-  const stamp = files
-    .map((f) => {
-      const st = statSync(f, {throwIfNoEntry: false})
-      return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '-'
-    })
-    .join(' ')
+  const stamp = files.map(fileStamp).join(' ')
   const key = files.join('\0')
   const known = parsedKubeconfigs.get(key)
   if (known?.stamp === stamp) return known.parsed
