@@ -8,11 +8,10 @@ import {centralCluster, kubeContextName, obsctlDir} from '../config/model.js'
 import type {RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
 import type {RunContext, RunSsh} from '../engine/types.js'
 import {inputError} from '../errors.js'
-import {eachLimited} from '../async.js'
+import {mapLimited} from '../async.js'
 import path from 'node:path'
 import {kubeconfigFiles, resolveKubeconfigPath} from '../platform/index.js'
 import {conflictError, entriesFor, maskedDiff, parseFromFiles, planChainMerge, type EntryChange} from './kubeconfig/index.js'
-import type {AdminConf} from './kubeconfig/parse.js'
 import {useContext} from './context.js'
 import {fetchAdminConf, kubeconfigPhase, type KubeconfigPhaseOptions} from './phases.js'
 
@@ -133,10 +132,7 @@ async function dryRun(
   }
   try {
     const wanted = clusters.map((n) => inv.platform.clusters.find((c) => c.name === n)!)
-    const admins: AdminConf[] = []
-    await eachLimited(wanted, concurrency, async (c, i) => {
-      admins[i] = await fetchAdminConf(ctx, c, o)
-    })
+    const admins = await mapLimited(wanted, concurrency, (c) => fetchAdminConf(ctx, c, o))
     const entries = wanted.map((c, i) => entriesFor(c, admins[i]!))
     const central = centralCluster(inv.platform)
     const files = kubeconfigFiles(kubeconfigFlag)
