@@ -104,11 +104,14 @@ const PERSON_COST = 12
  */
 export const FLUENTBIT_HASH_COST = 4
 
-/** A live hash of a user's password that can stay: of `password`, and for a Fluent Bit user of FLUENTBIT_HASH_COST. */
-async function hashStays(password: string, hash: string | undefined, cost: number): Promise<boolean> {
+/**
+ * A live hash of a user's password that can stay: of `password`, and of `requiredCost` when one is given (read from the
+ * hash, never compared otherwise). A person's user keeps a matching hash of any cost.
+ */
+async function hashStays(password: string, hash: string | undefined, requiredCost?: number): Promise<boolean> {
   if (typeof hash !== 'string' || !hash) return false
   const bcrypt = (await import('bcryptjs')).default
-  if (cost === FLUENTBIT_HASH_COST && bcrypt.getRounds(hash) !== cost) return false
+  if (requiredCost !== undefined && bcrypt.getRounds(hash) !== requiredCost) return false
   return bcrypt.compare(password, hash)
 }
 
@@ -125,19 +128,20 @@ export async function securityHashes(kube: Kube, v: SecretValues, clusters: stri
   } catch {
     users = {}
   }
-  const hashFor = async (user: string, password: string, cost: number) => {
+  // a person's user: a matching hash of any cost stays, a new one is of PERSON_COST
+  const personHash = async (user: string, password: string) => {
     const old = users[user]?.hash
-    if (await hashStays(password, old, cost)) return old!
-    return bcrypt.hash(password, cost)
+    return (await hashStays(password, old)) ? old! : bcrypt.hash(password, PERSON_COST)
+  }
+  const fluentbitHash = async (cluster: string) => {
+    const old = users[fluentbitUser(cluster)]?.hash
+    const password = fluentbitPasswordFor(v.fluentbitPassword, cluster)
+    return (await fluentbitHashStays(password, old)) ? old! : bcrypt.hash(password, FLUENTBIT_HASH_COST)
   }
   return {
-    admin: await hashFor(OPENSEARCH_ADMIN_USER, v.opensearchAdminPassword, PERSON_COST),
-    fluentbit: Object.fromEntries(
-      await Promise.all(
-        clusters.map(async (c) => [c, await hashFor(fluentbitUser(c), fluentbitPasswordFor(v.fluentbitPassword, c), FLUENTBIT_HASH_COST)] as const),
-      ),
-    ),
-    grafana: await hashFor(GRAFANA_OPENSEARCH_USER, v.grafanaOpensearchPassword, PERSON_COST),
+    admin: await personHash(OPENSEARCH_ADMIN_USER, v.opensearchAdminPassword),
+    fluentbit: Object.fromEntries(await Promise.all(clusters.map(async (c) => [c, await fluentbitHash(c)] as const))),
+    grafana: await personHash(GRAFANA_OPENSEARCH_USER, v.grafanaOpensearchPassword),
   }
 }
 
