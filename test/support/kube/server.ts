@@ -101,7 +101,7 @@ export class KubeServer {
   private readonly proxies = new Map<string, ProxyHandler>()
   private readonly podLogs = new Map<string, string>()
   private readonly sockets = new Set<Socket>()
-  private readonly tls = {accepted: 0, open: new Set<Socket>()}
+  private readonly conns = {accepted: 0, tlsOpen: new Set<Socket>()}
   private server?: Server
   private port = 0
   private readonly aggregated: boolean
@@ -150,16 +150,16 @@ export class KubeServer {
     this.server.on('connection', (s: Socket) => {
       // counted as accepted (TCP), before the handshake: the client cannot end its handshake before this, so a count
       // read after a client's request or handshake is whole (a bare handshake, as a certificate probe makes, included)
-      this.tls.accepted++
+      this.conns.accepted++
       this.sockets.add(s)
       s.on('close', () => this.sockets.delete(s))
     })
     this.server.on('secureConnection', (s) => {
       this.sockets.add(s)
-      this.tls.open.add(s)
+      this.conns.tlsOpen.add(s)
       s.on('close', () => {
         this.sockets.delete(s)
-        this.tls.open.delete(s)
+        this.conns.tlsOpen.delete(s)
       })
     })
     await new Promise<void>((resolve, reject) => {
@@ -430,7 +430,7 @@ export class KubeServer {
 
   /** connections accepted so far, and how many TLS connections are still open: how a test sees a client reuse or close its connections */
   connections(): {accepted: number; open: number} {
-    return {accepted: this.tls.accepted, open: this.tls.open.size}
+    return {accepted: this.conns.accepted, open: this.conns.tlsOpen.size}
   }
 
   /** close the connections that carry no request now, as a server's idle timeout or a restart does */
