@@ -75,6 +75,17 @@ const secret = (s: KubeServer, ns: string, name: string) =>
     | undefined
 const dec = (b64: string) => Buffer.from(b64, 'base64').toString('utf8')
 
+/**
+ * A hash OpenSearch's security plugin can check, by the rules of the code that checks it (not of our OpenSearch
+ * stand-in, which checks with bcryptjs like obsctl): since 2.12 password4j's BcryptFunction (getInstanceFromHash, then
+ * cryptRaw: minor a, b or y, rounds 4 to 31), before it BouncyCastle's OpenBSDBCrypt.checkPassword (60 characters,
+ * version 2a/2b/2y, a two-digit cost from 4 to 31, else IllegalArgumentException).
+ */
+function openSearchChecks(hash: string): boolean {
+  const m = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/.exec(hash)
+  return m !== null && Number(m[1]) >= 4 && Number(m[1]) <= 31
+}
+
 // the central TLS Secrets and the hosts of their certificates (inventory() above: central cluster-01, id 01, domain lab.test)
 const TLS = [
   {ns: 'logging', name: 'opensearch-http-tls'},
@@ -221,7 +232,9 @@ describe('secrets apply', () => {
       expect(users[`fluentbit-${n}`].reserved).toBe(false)
       expect(bcrypt.compareSync(fluentbitPasswordFor(PW.fluentbit, n), users[`fluentbit-${n}`].hash)).toBe(true)
       expect(bcrypt.getRounds(users[`fluentbit-${n}`].hash)).toBe(FLUENTBIT_HASH_COST)
+      expect(openSearchChecks(users[`fluentbit-${n}`].hash), users[`fluentbit-${n}`].hash).toBe(true)
     }
+    expect(openSearchChecks(users.admin.hash)).toBe(true)
     expect(YAML.parse(dec(security.data['roles_mapping.yml']!)).fluentbit_writer.users).toEqual(names.map((n) => `fluentbit-${n}`))
     expect(new Set(names.map((n) => fluentbitPasswordFor(PW.fluentbit, n))).size).toBe(names.length)
 
@@ -337,6 +350,7 @@ describe('secrets apply', () => {
     expect(actions(await apply(), 'cluster-01')['logging/opensearch-security-config']).toBe('updated')
     const after = users()
     expect(bcrypt.getRounds(after['fluentbit-cluster-02'].hash)).toBe(FLUENTBIT_HASH_COST)
+    expect(openSearchChecks(after['fluentbit-cluster-02'].hash)).toBe(true)
     expect(bcrypt.compareSync(password, after['fluentbit-cluster-02'].hash)).toBe(true)
     // every other user's hash is the one it had
     for (const u of Object.keys(before).filter((k) => k !== 'fluentbit-cluster-02' && k !== '_meta')) expect(after[u].hash, u).toBe(before[u].hash)
