@@ -127,3 +127,30 @@ describe('Scrubber: known values', () => {
     expect(out).toBe(shown.map((_, i) => `line ${i} of cluster logs, value=${REDACTED} (plain text around it)`).join('\n'))
   })
 })
+
+describe('one line of megabytes', () => {
+  // A container log line can be a whole JSON document, a base64 blob or a dump without spaces. The key=value pattern
+  // used to try every position of a run of word characters and scan the run from each: a 64 KiB run took ~4 s and a
+  // log of twenty such lines minutes (quadratic in the run's length). 4 MiB runs finish in well under a second each
+  // when every pattern is linear, and would take hours otherwise: the deadline below is not what this test measures.
+  const MiB = 1024 * 1024
+  it.each([
+    ['word characters', () => 'x'.repeat(4 * MiB)],
+    ['hex', () => 'deadbeef'.repeat(MiB / 2)],
+    ['dotted', () => 'a.'.repeat(2 * MiB)],
+    ['dashed', () => 'x-'.repeat(2 * MiB)],
+    ['underscores', () => '_'.repeat(4 * MiB)],
+    ['a URL without a password', () => `https://example.test/${'x'.repeat(4 * MiB)}`],
+    ['digits before a key', () => `${'1'.repeat(4 * MiB)}password=hunter2hunter2`],
+  ])(
+    'a run of %s: redacted as a short one, the secret after it too',
+    (_, run) => {
+      const text = `[info] ${run()} password=hunter2hunter2 end`
+      const out = redactText(text, {}, REDACTED)
+      expect(out.endsWith(` password=${REDACTED} end`)).toBe(true)
+      expect(out).not.toContain('hunter2hunter2')
+      expect(new Scrubber().scrub(text).endsWith(` password=${REDACTED} end`)).toBe(true)
+    },
+    120_000,
+  )
+})

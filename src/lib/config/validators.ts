@@ -208,8 +208,11 @@ const secretField = (name: string) => secretName(name) && name.toLowerCase() !==
 const TOKEN_SHAPE =
   /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_\w{20,}|glpat-[\w-]{20,}|xox[abposr]-[\w-]{10,}|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)/g
 
-/** A PEM private key, whole (a kubeconfig's client-key-data decoded, a TLS key, an SSH key). */
-const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g
+/**
+ * A PEM private key, whole (a kubeconfig's client-key-data decoded, a TLS key, an SSH key). A header without its end
+ * is not searched past the next header: each one searched to the end of the text made many of them quadratic.
+ */
+const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----(?:(?!-----BEGIN )[\s\S])*?-----END [A-Z ]*PRIVATE KEY-----/g
 
 /**
  * A value that stands for one, in a hint or example: `…`, `...`, `***`, `[REDACTED]`, `<token>` (also
@@ -230,7 +233,10 @@ const PLACEHOLDER = /^(…|\.\.\.|\*+|\[REDACTED\]|<.*|\$\{?[A-Za-z_]\w*\}?)$/
  */
 export function redactText(text: string, env: NodeJS.ProcessEnv = process.env, mask = '***', o: {urlUser?: boolean} = {}): string {
   let out = text.replace(PRIVATE_KEY, mask)
-  out = out.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => {
+  // a URL: its scheme starts at the first word start of its run of scheme characters (the lookbehind), as the first match
+  // there would; tried from every word start of a run like `a-b-c-…` or `a.b.c…`, each attempt scanned the rest of the
+  // run (quadratic: minutes for a log line of a few hundred KB)
+  out = out.replace(/\b(?=[a-z])(?<!\b[a-z][a-z0-9+.-]*?)[a-z][a-z0-9+.-]*:\/\/[^\s'"<>]+/gi, (u) => {
     const userinfo = /\/\/([^/@\s]*)@/.exec(u)?.[1]
     if (userinfo === undefined) return u
     // a password already masked (or a placeholder in a hint) is kept, with the user it belongs to
@@ -262,7 +268,11 @@ export function redactText(text: string, env: NodeJS.ProcessEnv = process.env, m
   out = out.replace(/(^|[\s{,])([A-Za-z][\w]*(?:-\w+)+)(\s*:[ \t]*)([^\s"',}]+)/gm, (m, pre: string, k: string, sep: string, v: string) =>
     secretField(k) && !PLACEHOLDER.test(v) && !/^[|>]/.test(v) ? `${pre}${k}${sep}${mask}` : m,
   )
-  out = out.replace(/([A-Za-z_][\w.-]*)=('[^']*'|"[^"]*"|[^\s&'";]+)/g, (m, k: string, v: string) =>
+  // key=value: the key starts at its run's first letter or underscore (the lookbehind), as the first match there would;
+  // tried from every position of a run of word characters, each attempt scanned the rest of the run: quadratic, minutes
+  // for a log line of a few hundred KB without an equals sign (a later start in a run ends where the first did, so it
+  // can only fail as the first did)
+  out = out.replace(/(?=[A-Za-z_])(?<![A-Za-z_][\w.-]*?)([A-Za-z_][\w.-]*)=('[^']*'|"[^"]*"|[^\s&'";]+)/g, (m, k: string, v: string) =>
     secretName(k) && !PLACEHOLDER.test(v) ? `${k}=${mask}` : m,
   )
   out = out.replace(/(^|\s)(--?[A-Za-z][\w-]*)(\s+)('[^']*'|"[^"]*"|[^\s'"-][^\s'"]*)/gm, (m, pre: string, f: string, sp: string, v: string) =>
