@@ -43,6 +43,9 @@ const SECRETS = {
   certificateKey: 'd1a9'.repeat(16),
   // only in kube-system's bootstrap-token Secret and, as <id>.<secret>, in a pod log line no pattern knows
   bootstrapSecret: 'b00tstrapsecret7',
+  // only in the last cluster's Secret (cluster-03), and in a log line of the second one's (cluster-02) no pattern knows:
+  // scrubbed only if every cluster's values are known before any cluster's entries are written
+  lastClusterValue: 'Zeta-only-on-cluster-03-9q',
 }
 const CA_HASH = `sha256:${'c'.repeat(64)}`
 const JWT = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyJ9.eyJpc3MiOiJrdWJlcm5ldGVzIiwic3ViIjoic3lzdGVtOnNhIn0.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLWp3dA'
@@ -89,7 +92,7 @@ describe('obsctl diagnose', () => {
     writeFileSync(kubeconfig, YAML.stringify(kc), {mode: 0o600})
     tokens.push('cluster-04-token-not-used-1234')
 
-    const [central, edge] = servers as [KubeServer, KubeServer]
+    const [central, edge, last] = servers as [KubeServer, KubeServer, KubeServer]
     central.addReadyNode('k8s-cluster-01-master-01')
     edge.addReadyNode('k8s-cluster-02-worker-01')
     central.seed(
@@ -218,6 +221,40 @@ describe('obsctl diagnose', () => {
       ].join('\n'),
     )
 
+    // cluster-02: a pod whose log is larger than a log entry holds (1 MiB: 20 lines of 64 KiB in the tail), its last line quoting a value
+    // only cluster-03's Secret holds
+    edge.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}})
+    seedPod(edge, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {name: 'fluent-bit-e1', namespace: 'logging', labels: {app: 'fluent-bit'}},
+      spec: {containers: [{name: 'fluent-bit', image: 'x'}]},
+      status: {
+        phase: 'Running',
+        conditions: [{type: 'Ready', status: 'False', reason: 'ContainersNotReady'}],
+        containerStatuses: [{name: 'fluent-bit', ready: false, restartCount: 3}],
+      },
+    })
+    edge.setPodLog(
+      'logging',
+      'fluent-bit-e1',
+      'fluent-bit',
+      [
+        ...Array.from({length: 99}, (_, i) => `[info] big line ${i} ${'x'.repeat(64 * 1024)}`),
+        `[error] upstream said ${SECRETS.lastClusterValue}: the last line`,
+      ].join('\n'),
+    )
+    last.seed(
+      {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}},
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {name: 'fluent-bit-opensearch', namespace: 'logging', labels: {'app.kubernetes.io/managed-by': 'obsctl'}},
+        type: 'Opaque',
+        data: {password: Buffer.from(SECRETS.lastClusterValue).toString('base64')},
+      },
+    )
+
     // a journal and the last run's task log, as the engine writes them (.obsctl/state.json, .obsctl/logs/<run>/<phase>/<target>.log)
     const state = path.join(dir, '.obsctl')
     mkdirSync(path.join(state, 'logs', '20261202T000000Z-aaaa', 'secrets'), {recursive: true, mode: 0o700})
@@ -303,6 +340,15 @@ describe('obsctl diagnose', () => {
     const argocd = JSON.parse(at('clusters/cluster-01/argocd.json'))
     expect(argocd.applications[0]).toMatchObject({name: 'kube-prometheus-stack-cluster-02', sync: 'Unknown', health: 'Missing'})
     expect(argocd.applications[0].conditions[0].message).toContain('token [REDACTED]')
+    // a log larger than an entry holds keeps its last 1 MiB, from a line's start, and says what it left out; a value only
+    // the last cluster's Secret holds is scrubbed from the second cluster's log
+    const big = at('clusters/cluster-02/logs/logging/fluent-bit-e1/fluent-bit.log')
+    const bigLines = big.trimEnd().split('\n')
+    expect(Buffer.byteLength(big)).toBeLessThanOrEqual(1024 * 1024 + 200)
+    expect(Buffer.byteLength(big)).toBeGreaterThan(1024 * 1024 - 65 * 1024)
+    expect(bigLines[0]).toMatch(/^\[obsctl: the first \d+ bytes of this log are left out: each log keeps its last 1 MiB\]$/)
+    expect(bigLines[1]).toMatch(/^\[info\] big line \d+ x{65536}$/)
+    expect(bigLines.at(-1)).toBe('[error] upstream said [REDACTED]: the last line')
     // an edge: collected too, no argocd.json there
     expect(JSON.parse(at('clusters/cluster-02/nodes.json')).nodes).toHaveLength(1)
     expect(all.some((f) => f.endsWith('cluster-02/argocd.json'))).toBe(false)

@@ -22,6 +22,12 @@ export const PLATFORM_RESOURCES = [
   {apiVersion: 'fluentbit.fluent.io/v1alpha2', kind: 'FluentBit'},
 ] as const
 
+/**
+ * Each container log's last bytes kept (the last --tail-lines lines, of which this much): a line can be a JSON document or
+ * a dump of megabytes, and a fleet's archive holds up to 20 pods' logs a cluster.
+ */
+export const LOG_KEEP_BYTES = 1024 * 1024
+
 export const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`
 export const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
@@ -137,9 +143,10 @@ export async function collectCluster(
           const url = new URL(
             `${kube.server.replace(/\/$/, '')}/api/v1/namespaces/${encodeURIComponent(p.metadata.namespace!)}/pods/${encodeURIComponent(p.metadata.name)}/log?${q}`,
           )
-          const res = await send(url, {tls, what: `log of ${p.metadata.name}/${ct.name}`})
+          const res = await send(url, {tls, what: `log of ${p.metadata.name}/${ct.name}`, keepLastBytes: LOG_KEEP_BYTES})
           if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 300)}`)
-          out.entries.push({name: `${dir}/${name}`, content: res.body})
+          const cut = res.cutBytes ? `[obsctl: the first ${res.cutBytes} bytes of this log are left out: each log keeps its last 1 MiB]\n` : ''
+          out.entries.push({name: `${dir}/${name}`, content: cut + res.body})
         } catch (e) {
           problems.push({item: `${c.name}/${name}`, message: message(e)})
           out.entries.push({name: `${dir}/${name}`, content: `(no log: ${message(e)})\n`})

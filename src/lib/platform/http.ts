@@ -17,6 +17,8 @@ export interface HttpResponse {
   status: number
   body: string
   url: string
+  /** with SendOptions.keepLastBytes: how many bytes of the body were left out before what `body` holds */
+  cutBytes?: number
 }
 
 export interface HttpOptions {
@@ -88,6 +90,11 @@ export interface SendOptions extends HttpOptions {
   tls?: RequestOptions
   /** the service name for messages */
   what: string
+  /**
+   * Keep only the body's last this many bytes, from the first line that starts within them (a log's tail; one line
+   * longer than that is cut at a character): what comes before is dropped as it arrives, never held whole.
+   */
+  keepLastBytes?: number
 }
 
 function joinUrl(base: string, path: string): URL {
@@ -118,9 +125,9 @@ export async function send(url: URL, opts: SendOptions): Promise<HttpResponse> {
       () =>
         new Promise<HttpResponse>((resolve, reject) => {
           const req = mod.request(url, {...opts.tls, method, headers, signal, rejectUnauthorized: true}, (res) => {
-            const chunks: Buffer[] = []
-            res.on('data', (c: Buffer) => chunks.push(c))
-            res.on('end', () => resolve({status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), url: shown}))
+            const body = new BodyTail(opts.keepLastBytes)
+            res.on('data', (c: Buffer) => body.add(c))
+            res.on('end', () => resolve({status: res.statusCode ?? 0, ...body.text(), url: shown}))
             res.on('error', reject)
           })
           req.on('error', reject)
@@ -150,6 +157,41 @@ export async function send(url: URL, opts: SendOptions): Promise<HttpResponse> {
       })
     }
     throw new ObsctlError(`${opts.what}: request to ${shown} failed: ${errorMessage(e)}`, {code: 'HTTP_ERROR'})
+  }
+}
+
+/** A response body as it arrives, or only its last `keep` bytes (SendOptions.keepLastBytes). */
+class BodyTail {
+  private readonly chunks: Buffer[] = []
+  private held = 0
+  private dropped = 0
+  /** the last byte dropped (a line ends there when it is a newline) */
+  private before: number | undefined
+  constructor(private readonly keep = Infinity) {}
+
+  add(chunk: Buffer): void {
+    this.chunks.push(chunk)
+    this.held += chunk.length
+    // the oldest chunks, while what is left still holds `keep` bytes
+    while (this.chunks.length > 1 && this.held - this.chunks[0]!.length >= this.keep) {
+      const gone = this.chunks.shift()!
+      this.held -= gone.length
+      this.dropped += gone.length
+      this.before = gone[gone.length - 1]
+    }
+  }
+
+  text(): {body: string; cutBytes?: number} {
+    const all = Buffer.concat(this.chunks)
+    if (!this.dropped && all.length <= this.keep) return {body: all.toString('utf8')}
+    let from = Math.max(0, all.length - this.keep)
+    if ((from ? all[from - 1] : this.before) !== 0x0a) {
+      const nl = all.indexOf(0x0a, from)
+      if (nl >= 0 && nl + 1 < all.length) from = nl + 1
+      // one line longer than what is kept: cut at a character's first byte, not inside its UTF-8 sequence
+      else while (from < all.length && (all[from]! & 0xc0) === 0x80) from++
+    }
+    return {body: all.subarray(from).toString('utf8'), cutBytes: this.dropped + from}
   }
 }
 
