@@ -184,7 +184,8 @@ function cancelAtDeadline(kc: k8s.KubeConfig, timeoutMs: number, signal?: AbortS
 export const KUBE_IDLE_MS = 2000
 
 /**
- * One kept-alive agent per connection. client-node makes a new https.Agent at every request, so every request opened a
+ * One kept-alive agent per connection. client-node makes a new https.Agent at every request (and for every set of
+ * request options it fills in, applyToHTTPSOptions: the requests obsctl sends itself), so every request opened a
  * new TCP and TLS connection: ~3 ms of CPU here (the handshake, Node's secure context, its host name check), and one
  * or two round trips more to a remote API server; a phase's applies and polls, validate's checks and a fleet's probes
  * paid it at each request. Requests to a cluster now reuse its connection while they follow one another. A connection
@@ -203,18 +204,19 @@ function keepConnections(kc: k8s.KubeConfig): () => X509Certificate | undefined 
   // the latest connection whose handshake verified the server; its certificate is read when asked for (~0.3 ms a
   // certificate: not paid by the connections whose certificate nobody reads)
   let verified: TLSSocket | undefined
-  kc.applySecurityAuthentication = async (context: k8s.RequestContext) => {
-    await apply(context)
+  /** the kept agent in place of the one client-node made; undefined for a proxy's agent (used as made) */
+  const keptFor = (made: unknown): import('node:https').Agent | undefined => {
     const {Agent} = process.getBuiltinModule('node:https')
-    const made = context.getAgent()
-    if (!made || made.constructor !== Agent) return
-    const o = (made as import('node:https').Agent).options
+    if (!(made instanceof Agent) || Object.getPrototypeOf(made) !== Agent.prototype) return undefined
+    const o = made.options
     const key = [o.ca, o.cert, o.key, o.pfx, o.passphrase, o.servername, o.rejectUnauthorized]
       .map((v) => (Buffer.isBuffer(v) ? v.toString('latin1') : Array.isArray(v) ? v.map(String).join('\n') : String(v ?? '')))
       .join('\0')
     // (the old agent's connections end as they are: one in use finishes, an idle one closes at its timeout)
     if (kept?.key !== key) {
-      const agent = new Agent({...o, keepAlive: true, timeout: KUBE_IDLE_MS})
+      // verification said outright (it is on either way: an unverified kubeconfig is refused, refuseUnverified), as the
+      // requests obsctl sends itself say it: a connection is pooled under its options, and these then match
+      const agent = new Agent({...o, keepAlive: true, timeout: KUBE_IDLE_MS, rejectUnauthorized: true})
       const open = agent.createConnection.bind(agent)
       agent.createConnection = (options, callback) => {
         const socket = open(options, callback) as TLSSocket
@@ -225,7 +227,18 @@ function keepConnections(kc: k8s.KubeConfig): () => X509Certificate | undefined 
       }
       kept = {key, agent}
     }
-    context.setAgent(kept.agent)
+    return kept.agent
+  }
+  kc.applySecurityAuthentication = async (context: k8s.RequestContext) => {
+    await apply(context)
+    const agent = keptFor(context.getAgent())
+    if (agent) context.setAgent(agent)
+  }
+  // the requests obsctl sends the API server itself (pod logs, the service and pod proxies: http.ts kubeRequestOptions)
+  const applyToHttps = kc.applyToHTTPSOptions.bind(kc)
+  kc.applyToHTTPSOptions = async (opts) => {
+    await applyToHttps(opts)
+    opts.agent = keptFor(opts.agent) ?? opts.agent
   }
   // (a connection closed since has no certificate to read: the checks then make a handshake of their own).
   // getPeerCertificate, not getPeerX509Certificate: on Node 20 the latter answers once per connection, and then
