@@ -190,23 +190,23 @@ function removeQuietly(file: string): void {
 /**
  * Write `file` atomically: a temporary file beside it, every byte written, fsync, rename over it. A target that
  * exists and is not a regular file (a folder, FIFO, device; symlinks are followed) is refused, exit 2: the rename
- * would replace it. On any failure (a full or read-only disk) the file keeps what it held, the temporary file is
- * removed, and the error names the file.
+ * would replace it. On any failure (a full or read-only disk, a stream given as `data` that fails) the file keeps what
+ * it held, the temporary file is removed, and the error names the file.
  */
-export async function writeFileAtomic(file: string, data: string | Buffer, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Buffer | AsyncIterable<Uint8Array>, opts: AtomicWriteOptions = {}): Promise<void> {
   ensureDir(path.dirname(file))
   assertRegularFile(file)
   const target = targetOf(file)
   const {mode, owner} = modeFor(target, opts)
   const temp = tempFor(target)
-  const {open, rename} = await import('node:fs/promises')
+  const {open, rename, writeFile} = await import('node:fs/promises')
   let fh: Awaited<ReturnType<typeof open>> | undefined
   try {
     fh = await open(temp, 'wx', mode)
     await fh.chmod(mode)
     if (owner) await fh.chown(owner.uid, owner.gid)
-    // FileHandle.writeFile loops until every byte is written
-    await fh.writeFile(data)
+    // writeFile on a FileHandle loops until every byte is written (a stream's as they come; the stream's error fails it)
+    await writeFile(fh, data)
     await fh.sync()
     const closing = fh
     fh = undefined

@@ -22,7 +22,7 @@ import {durationSeconds, isDuration} from '../config/units.js'
 import {inputError} from '../errors.js'
 import {shWord} from '../shell-quote.js'
 import type {Kube} from '../platform/kube.js'
-import type {ArchiveEntry} from './archive.js'
+import {hold, release, writeTarGz, type ArchiveEntry, type HeldEntry} from './archive.js'
 import {collectCluster, json, message, type DiagnoseProblem} from './cluster.js'
 import {Scrubber} from './scrub.js'
 import {clusterSecretValues, kubeconfigSecrets, secretEnvNames} from './secrets.js'
@@ -105,7 +105,10 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   if (o.out !== undefined) refuseOut(file)
   const root = `obsctl-diagnose-${stamp}`
   const problems: DiagnoseProblem[] = []
-  const entries: ArchiveEntry[] = []
+  // every entry waits deflated until the archive is written (./archive.ts hold): none can be scrubbed before every
+  // cluster's secret values are known, and over a failing fleet the logs alone are up to 20 pods' a cluster
+  const entries: HeldEntry[] = []
+  const add = (e: ArchiveEntry) => entries.push(hold(e))
   const note = o.onNotice ?? (() => undefined)
 
   // the values to scrub: env, kubeconfig, and (below) each reachable cluster's Secrets
@@ -129,25 +132,25 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   note('running validate')
   try {
     const {validate} = await import('../validate/index.js')
-    entries.push({name: 'validate.json', content: json(await validate(inv, platform))})
+    add({name: 'validate.json', content: json(await validate(inv, platform))})
   } catch (e) {
     problems.push({item: 'validate.json', message: message(e)})
-    entries.push({name: 'validate.json', content: json({error: message(e)})})
+    add({name: 'validate.json', content: json({error: message(e)})})
   }
   note('collecting status')
   try {
     const {openStatus} = await import('../status/index.js')
     const session = await openStatus(inv, platform)
     try {
-      entries.push({name: 'status.json', content: json(await session.collect())})
+      add({name: 'status.json', content: json(await session.collect())})
     } finally {
       session.close()
     }
   } catch (e) {
     problems.push({item: 'status.json', message: message(e)})
-    entries.push({name: 'status.json', content: json({error: message(e)})})
+    add({name: 'status.json', content: json({error: message(e)})})
   }
-  entries.push(...obsctlFiles(inv, problems))
+  for (const e of obsctlFiles(inv, problems)) add(e)
 
   // each cluster's collection (a few dozen requests one after another: lists, pod logs, custom resources), a bounded
   // number of clusters at once as status and validate probe them: one at a time, a fleet of 1,000 took 1,000 times a
@@ -162,7 +165,7 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
     try {
       kube = await Kube.connect({kubeconfig: o.kubeconfig, context: kubeContextName(c), requestTimeoutMs: o.requestTimeoutMs ?? 10_000})
     } catch (e) {
-      const entry = {name: `clusters/${c.name}/error.json`, content: json({error: message(e)})}
+      const entry = hold({name: `clusters/${c.name}/error.json`, content: json({error: message(e)})})
       return {problems: [{item: c.name, message: message(e)}], entries: [entry], summary: {name: c.name, reachable: false, notReadyPods: 0, events: 0}}
     }
     const got = await collectCluster(kube, c, c.name === centralName, {tailLines: o.tailLines ?? 100, maxPods: o.maxPods ?? 20, sinceS, now}, mine)
@@ -174,7 +177,11 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
         mine.push({item: `${c.name}/secret values for scrubbing`, message: message(e)})
       }
     }
-    return {problems: mine, entries: got.entries, summary: {name: c.name, reachable: got.reachable, notReadyPods: got.notReadyPods, events: got.events}}
+    return {
+      problems: mine,
+      entries: got.entries.map(hold),
+      summary: {name: c.name, reachable: got.reachable, notReadyPods: got.notReadyPods, events: got.events},
+    }
   })
   for (const r of collected) {
     problems.push(...r.problems)
@@ -191,10 +198,14 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
     scrubbing:
       'every entry had the known secret values (inventory env vars, obsctl-managed and Argo CD Secrets, kubeconfig credentials) and token patterns replaced by [REDACTED]; no Secret object is included',
   }
-  const all = [{name: 'manifest.json', content: json(manifest)}, ...entries].map((e) => ({name: `${root}/${e.name}`, content: scrub.scrub(e.content)}))
-  const {writeTarGz} = await import('./archive.js')
-  const bytes = await writeTarGz(file, all, now)
-  return {file, bytes, clusters: summary, entries: all.map((e) => e.name), problems, scrubbedValues: scrub.size}
+  const names = ['manifest.json', ...entries.map((e) => e.name)].map((n) => `${root}/${n}`)
+  // each entry scrubbed as the archive takes it (one at a time in memory), in the order above
+  function* scrubbed(): Generator<ArchiveEntry> {
+    yield {name: names[0]!, content: scrub.scrub(json(manifest))}
+    for (const [i, h] of entries.entries()) yield {name: names[i + 1]!, content: scrub.scrub(release(h).content)}
+  }
+  const bytes = await writeTarGz(file, scrubbed(), now)
+  return {file, bytes, clusters: summary, entries: names, problems, scrubbedValues: scrub.size}
 }
 
 export function formatDiagnose(r: DiagnoseResult): string {
