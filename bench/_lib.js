@@ -33,8 +33,12 @@ export function timeOnce(cmd, args, {cwd, env, okCodes = [0]} = {}) {
   return ms
 }
 
-/** The command wrapped in bash's `time` (or GNU time), whose last stderr line cpuOf reads. */
-function timedCommand(cmd, args) {
+/**
+ * The command wrapped in bash's `time` (or GNU time), whose last stderr line cpuOf reads; with `rss`, GNU time (when
+ * installed), which also says the child's peak resident memory on the line before (rssOf).
+ */
+function timedCommand(cmd, args, {rss = false} = {}) {
+  if (rss && GNU_TIME) return [GNU_TIME, ['-f', 'RSS %M\nCPU %U %S', cmd, ...args]]
   return BASH
     ? [BASH, ['-c', 'TIMEFORMAT="CPU %3U %3S"; time "$@"', 'bench', cmd, ...args]]
     : GNU_TIME
@@ -48,12 +52,19 @@ function cpuOf(stderr) {
   return m ? (Number(m[1]) + Number(m[2])) * 1000 : undefined
 }
 
+/** The peak resident memory (MiB) GNU time printed before the CPU line, else undefined. */
+function rssOf(stderr) {
+  const m = /RSS (\d+)\nCPU [\d.]+ [\d.]+\s*$/.exec(stderr)
+  return m ? Number(m[1]) / 1024 : undefined
+}
+
 /**
  * One run of a command without blocking this process (a bench whose peer, a test server, lives here): its wall time,
- * CPU time (user+sys, when bash or GNU time is installed), exit status and stdout.
+ * CPU time (user+sys, when bash or GNU time is installed), exit status and stdout; with `rss`, its peak resident memory
+ * in MiB too (`rssMiB`, when GNU time is installed).
  */
-export function timeOnceAsync(cmd, args, {cwd, env} = {}) {
-  const [c, a] = timedCommand(cmd, args)
+export function timeOnceAsync(cmd, args, {cwd, env, rss = false} = {}) {
+  const [c, a] = timedCommand(cmd, args, {rss})
   const t0 = process.hrtime.bigint()
   return new Promise((resolve, reject) => {
     const child = spawn(c, a, {cwd, env: {...process.env, ...env}, stdio: ['ignore', 'pipe', 'pipe']})
@@ -63,7 +74,7 @@ export function timeOnceAsync(cmd, args, {cwd, env} = {}) {
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
     child.on('error', reject)
     child.on('close', (status) => {
-      resolve({ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: c !== cmd ? cpuOf(stderr) : undefined, status, stdout, stderr})
+      resolve({ms: Number(process.hrtime.bigint() - t0) / 1e6, cpuMs: c !== cmd ? cpuOf(stderr) : undefined, rssMiB: rssOf(stderr), status, stdout, stderr})
     })
   })
 }

@@ -5,7 +5,8 @@
 // sys, bash's `time`; wall), a first run and one more (BENCH_RUNS for the median of more), with what each found, so that a figure of a
 // run that measured nothing is not taken for a fast one: `status` (every cluster's nodes and certificates measured),
 // `validate certificates` and `validate fluent-bit --via-api-server` (each check's result), `secrets apply` (every
-// cluster done), `cluster register` (every edge registered) and `diagnose` (every cluster reachable).
+// cluster done), `cluster register` (every edge registered) and `diagnose` (every cluster reachable), and `diagnose` again
+// over a failing fleet (20 pods with logs a cluster), with its peak memory (GNU time, when installed).
 // The whole runs in a network namespace of its own (`unshare -rn`, loopback up): the inventory's service and node
 // addresses are not this machine's, and nothing may reach them; without user namespaces the bench cannot measure.
 // Figures are for comparison between builds (alternate them), not budgets: the test server shares the machine.
@@ -61,6 +62,16 @@ export default async function bench() {
         (j) => found(j.clusters.filter((c) => c.reachable).length, n, 'clusters collected'),
         () => rmSync(path.join(dir, 'diagnose.tar.gz'), {force: true}),
       ],
+      // a fleet-wide failure, as when a bad Fluent Bit configuration reaches every edge: each cluster has 20 pods that are
+      // not Ready, each with a log of 100 lines (~200 bytes each): ~400 KB of logs a cluster, 400 MB over 1,000, and
+      // its peak memory is the figure that matters
+      [
+        `diagnose, every cluster failing (${FAILING_PODS} pods with logs)`,
+        ['diagnose', '--json', '--out', path.join(dir, 'diagnose.tar.gz')],
+        (j) => found(j.clusters.filter((c) => c.reachable && c.notReadyPods === FAILING_PODS).length, n, 'clusters collected with every pod'),
+        () => rmSync(path.join(dir, 'diagnose.tar.gz'), {force: true}),
+        () => failingPods(kube),
+      ],
       ['secrets apply', ['secrets', 'apply', '--yes', '--generate-passwords', '--json'], (j) => tasks(j.run, n, 'clusters')],
       // a run that finds every edge registered in the journal reports none
       ['cluster register', ['cluster', 'register', '--yes', '--json'], (j) => tasks(j.run, edges, 'edges')],
@@ -69,10 +80,11 @@ export default async function bench() {
     // its figure); the later ones find it done (the phases' tasks in the journal) or, for the read-only commands, do it
     // again. A command that fails (exit 2, a crash, no JSON) fails the bench.
     const rows = []
-    for (const [name, args, what, after] of cases) {
-      const again = {cpu: [], wall: [], said: ''}
+    for (const [name, args, what, after, before] of cases) {
+      before?.()
+      const again = {cpu: [], wall: [], rss: [], said: ''}
       for (let i = 0; i <= runs; i++) {
-        const r = await timeOnceAsync(process.execPath, [BIN, ...args], {env})
+        const r = await timeOnceAsync(process.execPath, [BIN, ...args], {env, rss: true})
         after?.()
         let j
         try {
@@ -83,19 +95,44 @@ export default async function bench() {
         if (r.status === 2 || j.error) throw new Error(`obsctl ${args.join(' ')}: ${j.error?.message ?? `exit ${r.status}`}`)
         if (i === 0) {
           rows.push({name: `cpu: ${name}, first (${what(j)})`, value: r.cpuMs / 1000, unit: 's'}, {name: `wall: ${name}, first`, value: r.ms / 1000, unit: 's'})
+          if (r.rssMiB !== undefined) rows.push({name: `peak memory: ${name}, first`, value: r.rssMiB, unit: 'MiB'})
           continue
         }
         again.said = what(j)
         again.wall.push(r.ms)
         again.cpu.push(r.cpuMs)
+        if (r.rssMiB !== undefined) again.rss.push(r.rssMiB)
       }
       rows.push({name: `cpu: ${name}, again (${again.said})`, value: median(again.cpu) / 1000, unit: 's'})
       rows.push({name: `wall: ${name}, again`, value: median(again.wall) / 1000, unit: 's'})
+      if (again.rss.length) rows.push({name: `peak memory: ${name}, again`, value: median(again.rss), unit: 'MiB'})
     }
     return {title: `commands over ${n} clusters (one loopback API test server, a network namespace of its own; ${runs} run(s) each)`, rows}
   } finally {
     await kube.stop()
     rmSync(dir, {recursive: true, force: true})
+  }
+}
+
+const FAILING_PODS = 20
+
+/** FAILING_PODS pods in `logging` that are not Ready (no status: Pending), each with a log of 100 lines */
+function failingPods(kube) {
+  kube.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}})
+  for (let p = 0; p < FAILING_PODS; p++) {
+    const name = `fluent-bit-${String(p).padStart(2, '0')}`
+    kube.seed({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {name, namespace: 'logging', labels: {app: 'fluent-bit'}},
+      spec: {containers: [{name: 'fluent-bit', image: 'x'}]},
+    })
+    const lines = Array.from(
+      {length: 100},
+      (_, i) =>
+        `[2026/12/06 10:00:${String(i % 60).padStart(2, '0')}] [error] [output:opensearch:opensearch.0] HTTP status=401 URI=/_bulk, pod ${name} attempt ${i}: could not flush chunk 1-1733479200.${i}.flb, retrying in 10s`,
+    )
+    kube.setPodLog('logging', name, 'fluent-bit', lines.join('\n'))
   }
 }
 
