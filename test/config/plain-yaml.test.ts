@@ -327,6 +327,8 @@ describe('texts the fast reader leaves to the yaml library', () => {
     ['an entry holding an empty nested entry, then more (js-yaml nests them)', '- -\n- b\n'],
     ['an empty key', ': a\n'],
     ['a null key in a sequence', '- null: a\n'],
+    ['a null key with spaces before its colon', 'Null   : a\n'],
+    ['an empty key after entries and spaces', '- -   : a\n'],
     ['duplicate keys', 'a: 1\na: 2\n'],
     ['two documents', 'a: 1\n---\nb: 2\n'],
     ['an unknown tag', 'a: !custom 1\n'],
@@ -336,6 +338,11 @@ describe('texts the fast reader leaves to the yaml library', () => {
   for (const [name, text] of left) {
     it(name, () => expect(readPlainYaml(text)).toBeUndefined())
   }
+
+  it('a line of a million spaces is read as it was, at once: the null-key search tried every split of it (quadratic)', () => {
+    // (hours before, well under a second now: the test's deadline is not what it measures)
+    expect(readPlainYaml(`a: 1\n${' '.repeat(1 << 20)}\nb: 2\n`)?.data).toEqual({a: 1, b: 2})
+  }, 120_000)
 
   it('an ampersand inside a value is read fast (only an anchor at a token start is left)', () => {
     expect(readPlainYaml('url: http://h/?a=1&b=2\n')?.data).toEqual({url: 'http://h/?a=1&b=2'})

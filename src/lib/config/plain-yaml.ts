@@ -65,9 +65,10 @@ const FRACTION = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/
 /**
  * Texts left to the yaml library: an anchor or an explicit key (`? `) at the start of a token, a directive line,
  * a null key, a sequence entry whose nested entry is empty (`- -`: js-yaml puts the next entries in the
- * nested sequence, the yaml library after it)
+ * nested sequence, the yaml library after it). (The null key's spaces before the colon are matched once: two runs of
+ * `[\t ]*` side by side tried every split of a line of spaces, quadratic in its length.)
  */
-const NOT_PLAIN = /(?:^|[\s[{,])(?:&[^\s,[\]{}]|\?(?:[\t ]|$))|^%|^[\t ]*(?:-[\t ]+)*(?:~|null|Null|NULL)?[\t ]*:(?:[\t ]|$)|^[\t ]*-(?:[\t ]+-)+[\t ]*$/m
+const NOT_PLAIN = /(?:^|[\s[{,])(?:&[^\s,[\]{}]|\?(?:[\t ]|$))|^%|^[\t ]*(?:-[\t ]+)*(?:(?:~|null|Null|NULL)[\t ]*)?:(?:[\t ]|$)|^[\t ]*-(?:[\t ]+-)+[\t ]*$/m
 
 /**
  * The values of a YAML text, as the yaml library's `parseDocument(text).toJS()` gives them; undefined when the
