@@ -50,6 +50,21 @@ const SECRETS = {
 const CA_HASH = `sha256:${'c'.repeat(64)}`
 const JWT = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImFiYyJ9.eyJpc3MiOiJrdWJlcm5ldGVzIiwic3ViIjoic3lzdGVtOnNhIn0.c2lnbmF0dXJlLXBhcnQtb2YtdGhlLWp3dA'
 
+/** a Fluent Bit pod in logging, Running but not Ready, restarted `restarts` times (its status as the kubelet writes it) */
+function crashingFluentBit(name: string, restarts: number) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {name, namespace: 'logging', labels: {app: 'fluent-bit'}},
+    spec: {containers: [{name: 'fluent-bit', image: 'x'}]},
+    status: {
+      phase: 'Running',
+      conditions: [{type: 'Ready', status: 'False', reason: 'ContainersNotReady'}],
+      containerStatuses: [{name: 'fluent-bit', ready: false, restartCount: restarts}],
+    },
+  }
+}
+
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
     const full = path.join(dir, f)
@@ -188,17 +203,7 @@ describe('obsctl diagnose', () => {
         lastTimestamp: new Date(Date.now() - 86_400_000).toISOString(),
       },
     )
-    seedPod(central, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {name: 'fluent-bit-x1', namespace: 'logging', labels: {app: 'fluent-bit'}},
-      spec: {containers: [{name: 'fluent-bit', image: 'x'}]},
-      status: {
-        phase: 'Running',
-        conditions: [{type: 'Ready', status: 'False', reason: 'ContainersNotReady'}],
-        containerStatuses: [{name: 'fluent-bit', ready: false, restartCount: 7}],
-      },
-    })
+    seedPod(central, crashingFluentBit('fluent-bit-x1', 7))
     seedPod(central, {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -224,17 +229,7 @@ describe('obsctl diagnose', () => {
     // cluster-02: a pod whose log is larger than a log entry holds (1 MiB: 20 lines of 64 KiB in the tail), its last line quoting a value
     // only cluster-03's Secret holds
     edge.seed({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'logging'}})
-    seedPod(edge, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {name: 'fluent-bit-e1', namespace: 'logging', labels: {app: 'fluent-bit'}},
-      spec: {containers: [{name: 'fluent-bit', image: 'x'}]},
-      status: {
-        phase: 'Running',
-        conditions: [{type: 'Ready', status: 'False', reason: 'ContainersNotReady'}],
-        containerStatuses: [{name: 'fluent-bit', ready: false, restartCount: 3}],
-      },
-    })
+    seedPod(edge, crashingFluentBit('fluent-bit-e1', 3))
     edge.setPodLog(
       'logging',
       'fluent-bit-e1',
