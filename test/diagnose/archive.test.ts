@@ -1,7 +1,8 @@
 /**
  * The diagnosis archive (src/lib/diagnose/archive.ts) written entry by entry: read back with the real tar, entries taken
  * one at a time as the archive is ready for them, and a failure on either side (an entry that cannot be made, the file
- * that cannot be written) leaves an earlier archive as it was and no temporary file behind.
+ * that cannot be written) leaves an earlier archive as it was and no temporary file behind. And what the command
+ * prints about it (formatDiagnose), for a few clusters and for a fleet.
  */
 import {execFileSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
@@ -9,6 +10,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {hold, release, writeTarGz, type ArchiveEntry} from '../../src/lib/diagnose/archive.js'
+import {formatDiagnose, type DiagnoseResult} from '../../src/lib/diagnose/collect.js'
 
 let dir: string
 beforeAll(() => {
@@ -82,5 +84,52 @@ describe('hold / release', () => {
     const h = hold(e)
     expect(release(h)).toEqual(e)
     expect(h.deflated.length).toBeLessThan(Buffer.byteLength(e.content) / 5)
+  })
+})
+
+describe('formatDiagnose: what a fleet reads', () => {
+  const result = (clusters: DiagnoseResult['clusters'], problems: DiagnoseResult['problems'] = []): DiagnoseResult => ({
+    file: '/tmp/obsctl-diagnose.tar.gz',
+    bytes: 40 * 1024,
+    clusters,
+    entries: ['a', 'b'],
+    problems,
+    scrubbedValues: 3,
+  })
+
+  it('a few clusters: a line each', () => {
+    const text = formatDiagnose(
+      result([
+        {name: 'cluster-01', reachable: true, notReadyPods: 1, events: 2},
+        {name: 'cluster-02', reachable: false, notReadyPods: 0, events: 0},
+      ]),
+    )
+    expect(text.split('\n')).toEqual([
+      'wrote /tmp/obsctl-diagnose.tar.gz (40 KiB, 2 files)',
+      '  cluster-01: 1 pod(s) not Ready, 2 event(s)',
+      '  cluster-02: NOT reachable (recorded in the archive)',
+      'secrets: none collected; known secret values and token patterns are scrubbed',
+    ])
+  })
+
+  it('1,000 clusters: a few lines, the unreachable and the most troubled named first', () => {
+    const clusters = Array.from({length: 1000}, (_, i) => {
+      const name = `cluster-${String(i + 1).padStart(4, '0')}`
+      return {name, reachable: i % 250 !== 7, notReadyPods: i % 100 === 3 ? 20 : i % 2, events: 1}
+    })
+    const lines = formatDiagnose(result(clusters)).split('\n')
+    expect(lines).toEqual([
+      'wrote /tmp/obsctl-diagnose.tar.gz (40 KiB, 2 files)',
+      '  1000 clusters: 996 reachable, 4 NOT reachable (recorded in the archive): cluster-0008, cluster-0258, cluster-0508 and cluster-0758',
+      '  pods not Ready: 686 on 496 clusters, most on cluster-0004 (20), cluster-0104 (20), cluster-0204 (20), cluster-0304 (20), cluster-0404 (20), cluster-0504 (20), cluster-0604 (20), cluster-0704 (20) and 488 more',
+      '  events: 996 (per cluster in manifest.json and diagnose --json)',
+      'secrets: none collected; known secret values and token patterns are scrubbed',
+    ])
+    // every cluster reachable, one with pods not Ready
+    const calm = clusters.map((c, i) => ({...c, reachable: true, notReadyPods: i === 41 ? 2 : 0}))
+    expect(formatDiagnose(result(calm)).split('\n').slice(1, 3)).toEqual([
+      '  1000 clusters: 1000 reachable',
+      '  pods not Ready: 2 on 1 cluster, most on cluster-0042 (2)',
+    ])
   })
 })

@@ -21,6 +21,7 @@ import {centralCluster, findCluster, kubeContextName, obsctlDir} from '../config
 import {durationSeconds, isDuration} from '../config/units.js'
 import {inputError} from '../errors.js'
 import {shWord} from '../shell-quote.js'
+import {list} from '../words.js'
 import type {Kube} from '../platform/kube.js'
 import {hold, release, writeTarGz, type ArchiveEntry, type HeldEntry} from './archive.js'
 import {collectCluster, json, message, type DiagnoseProblem} from './cluster.js'
@@ -208,10 +209,30 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   return {file, bytes, clusters: summary, entries: names, problems, scrubbedValues: scrub.size}
 }
 
+/** Past this many clusters the text says the fleet in a few lines, not a line a cluster (the archive and --json have each). */
+const CLUSTER_LINES = 8
+
 export function formatDiagnose(r: DiagnoseResult): string {
   const lines = [`wrote ${r.file} (${Math.ceil(r.bytes / 1024)} KiB, ${r.entries.length} files)`]
-  for (const c of r.clusters)
-    lines.push(`  ${c.name}: ${c.reachable ? `${c.notReadyPods} pod(s) not Ready, ${c.events} event(s)` : 'NOT reachable (recorded in the archive)'}`)
+  if (r.clusters.length <= CLUSTER_LINES) {
+    for (const c of r.clusters)
+      lines.push(`  ${c.name}: ${c.reachable ? `${c.notReadyPods} pod(s) not Ready, ${c.events} event(s)` : 'NOT reachable (recorded in the archive)'}`)
+  } else {
+    const reached = r.clusters.filter((c) => c.reachable)
+    const unreached = r.clusters.filter((c) => !c.reachable).map((c) => c.name)
+    lines.push(
+      `  ${r.clusters.length} clusters: ${reached.length} reachable${unreached.length ? `, ${unreached.length} NOT reachable (recorded in the archive): ${list(unreached)}` : ''}`,
+    )
+    // the clusters with the most pods not Ready first (the inventory's order among equals)
+    const troubled = reached.filter((c) => c.notReadyPods > 0).sort((a, b) => b.notReadyPods - a.notReadyPods)
+    const pods = troubled.reduce((n, c) => n + c.notReadyPods, 0)
+    lines.push(
+      troubled.length
+        ? `  pods not Ready: ${pods} on ${troubled.length} cluster${troubled.length === 1 ? '' : 's'}, most on ${list(troubled.map((c) => `${c.name} (${c.notReadyPods})`))}`
+        : '  pods not Ready: none',
+      `  events: ${reached.reduce((n, c) => n + c.events, 0)} (per cluster in manifest.json and diagnose --json)`,
+    )
+  }
   if (r.problems.length)
     lines.push(
       `${r.problems.length} item(s) could not be collected (see manifest.json):`,
