@@ -18,6 +18,7 @@ import path from 'node:path'
 import {mapLimited} from '../async.js'
 import type {LoadedInventory} from '../config/load.js'
 import {centralCluster, findCluster, kubeContextName, obsctlDir} from '../config/model.js'
+import type {Cluster} from '../config/schema.js'
 import {durationSeconds, isDuration} from '../config/units.js'
 import {inputError} from '../errors.js'
 import {shWord} from '../shell-quote.js'
@@ -85,6 +86,12 @@ function obsctlFiles(inv: LoadedInventory, problems: DiagnoseProblem[]): Archive
   }
   return out
 }
+
+/**
+ * Past this many clusters what diagnose says is about the fleet, not a line a cluster: while collecting (a count each
+ * tenth) and at the end (formatDiagnose); the archive and --json have every cluster.
+ */
+const CLUSTER_LINES = 8
 
 export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): Promise<DiagnoseResult> {
   const p = inv.platform
@@ -159,8 +166,25 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   // into the archive in the inventory's order.
   const centralName = centralCluster(p).name
   const {CLUSTERS_AT_ONCE} = await import('../platform/access.js')
+  // a few clusters are named as each starts; a fleet is counted, a line each tenth (1,000 lines said nothing more)
+  const perCluster = clusters.length <= CLUSTER_LINES
+  if (!perCluster) note(`collecting ${clusters.length} clusters, ${CLUSTERS_AT_ONCE} at a time`)
+  let done = 0
+  let tenths = 0
   const collected = await mapLimited(clusters, CLUSTERS_AT_ONCE, async (c) => {
-    note(`collecting ${c.name}`)
+    if (perCluster) note(`collecting ${c.name}`)
+    try {
+      return await collectOne(c)
+    } finally {
+      done++
+      const reached = Math.floor((done * 10) / clusters.length)
+      if (!perCluster && reached > tenths) {
+        tenths = reached
+        note(`collected ${done}/${clusters.length} clusters`)
+      }
+    }
+  })
+  async function collectOne(c: Cluster) {
     const mine: DiagnoseProblem[] = []
     let kube: Kube
     try {
@@ -183,7 +207,7 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
       entries: got.entries.map(hold),
       summary: {name: c.name, reachable: got.reachable, notReadyPods: got.notReadyPods, events: got.events},
     }
-  })
+  }
   for (const r of collected) {
     problems.push(...r.problems)
     entries.push(...r.entries)
@@ -208,9 +232,6 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   const bytes = await writeTarGz(file, scrubbed(), now)
   return {file, bytes, clusters: summary, entries: names, problems, scrubbedValues: scrub.size}
 }
-
-/** Past this many clusters the text says the fleet in a few lines, not a line a cluster (the archive and --json have each). */
-const CLUSTER_LINES = 8
 
 export function formatDiagnose(r: DiagnoseResult): string {
   const lines = [`wrote ${r.file} (${Math.ceil(r.bytes / 1024)} KiB, ${r.entries.length} files)`]
