@@ -27,6 +27,7 @@ export const PLATFORM_RESOURCES = [
  * a dump of megabytes, and a fleet's archive holds up to 20 pods' logs a cluster.
  */
 export const LOG_KEEP_BYTES = 1024 * 1024
+const MiB = 1024 * 1024
 
 export const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`
 export const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
@@ -145,7 +146,9 @@ export async function collectCluster(
           )
           const res = await send(url, {tls, what: `log of ${p.metadata.name}/${ct.name}`, keepLastBytes: LOG_KEEP_BYTES})
           if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 300)}`)
-          const cut = res.cutBytes ? `[obsctl: the first ${res.cutBytes} bytes of this log are left out: each log keeps its last 1 MiB]\n` : ''
+          const cut = res.cutBytes
+            ? `[obsctl: the first ${res.cutBytes} bytes of this log are left out: each log keeps its last ${LOG_KEEP_BYTES / MiB} MiB]\n`
+            : ''
           out.entries.push({name: `${dir}/${name}`, content: cut + res.body})
         } catch (e) {
           problems.push({item: `${c.name}/${name}`, message: message(e)})

@@ -22,7 +22,7 @@ import type {Cluster} from '../config/schema.js'
 import {durationSeconds, isDuration} from '../config/units.js'
 import {inputError} from '../errors.js'
 import {shWord} from '../shell-quote.js'
-import {list} from '../words.js'
+import {LIST_MAX, list} from '../words.js'
 import type {Kube} from '../platform/kube.js'
 import {hold, release, writeTarGz, type ArchiveEntry, type HeldEntry} from './archive.js'
 import {collectCluster, json, message, type DiagnoseProblem} from './cluster.js'
@@ -86,12 +86,6 @@ function obsctlFiles(inv: LoadedInventory, problems: DiagnoseProblem[]): Archive
   }
   return out
 }
-
-/**
- * Past this many clusters what diagnose says is about the fleet, not a line a cluster: while collecting (a count each
- * tenth) and at the end (formatDiagnose); the archive and --json have every cluster.
- */
-const CLUSTER_LINES = 8
 
 export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): Promise<DiagnoseResult> {
   const p = inv.platform
@@ -166,24 +160,7 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
   // into the archive in the inventory's order.
   const centralName = centralCluster(p).name
   const {CLUSTERS_AT_ONCE} = await import('../platform/access.js')
-  // a few clusters are named as each starts; a fleet is counted, a line each tenth (1,000 lines said nothing more)
-  const perCluster = clusters.length <= CLUSTER_LINES
-  if (!perCluster) note(`collecting ${clusters.length} clusters, ${CLUSTERS_AT_ONCE} at a time`)
-  let done = 0
-  let tenths = 0
-  const collected = await mapLimited(clusters, CLUSTERS_AT_ONCE, async (c) => {
-    if (perCluster) note(`collecting ${c.name}`)
-    try {
-      return await collectOne(c)
-    } finally {
-      done++
-      const reached = Math.floor((done * 10) / clusters.length)
-      if (!perCluster && reached > tenths) {
-        tenths = reached
-        note(`collected ${done}/${clusters.length} clusters`)
-      }
-    }
-  })
+  // one cluster's collection: what it found, or its error as the entry
   async function collectOne(c: Cluster) {
     const mine: DiagnoseProblem[] = []
     let kube: Kube
@@ -208,6 +185,25 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
       summary: {name: c.name, reachable: got.reachable, notReadyPods: got.notReadyPods, events: got.events},
     }
   }
+  // a few clusters (as many as a line names) are named as each starts; a fleet is counted, a line each tenth (1,000
+  // lines said nothing more); the archive and --json have every cluster
+  const perCluster = clusters.length <= LIST_MAX
+  if (!perCluster) note(`collecting ${clusters.length} clusters, ${CLUSTERS_AT_ONCE} at a time`)
+  let done = 0
+  let tenths = 0
+  const collected = await mapLimited(clusters, CLUSTERS_AT_ONCE, async (c) => {
+    if (perCluster) note(`collecting ${c.name}`)
+    try {
+      return await collectOne(c)
+    } finally {
+      done++
+      const reached = Math.floor((done * 10) / clusters.length)
+      if (!perCluster && reached > tenths) {
+        tenths = reached
+        note(`collected ${done}/${clusters.length} clusters`)
+      }
+    }
+  })
   for (const r of collected) {
     problems.push(...r.problems)
     entries.push(...r.entries)
@@ -235,7 +231,8 @@ export async function diagnose(inv: LoadedInventory, o: DiagnoseOptions = {}): P
 
 export function formatDiagnose(r: DiagnoseResult): string {
   const lines = [`wrote ${r.file} (${Math.ceil(r.bytes / 1024)} KiB, ${r.entries.length} files)`]
-  if (r.clusters.length <= CLUSTER_LINES) {
+  // a line a cluster for a few (as many as a line names); a fleet's counts, and the first few names, else
+  if (r.clusters.length <= LIST_MAX) {
     for (const c of r.clusters)
       lines.push(`  ${c.name}: ${c.reachable ? `${c.notReadyPods} pod(s) not Ready, ${c.events} event(s)` : 'NOT reachable (recorded in the archive)'}`)
   } else {

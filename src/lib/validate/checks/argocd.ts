@@ -2,6 +2,7 @@
 import {centralCluster, edgeClusters} from '../../config/model.js'
 import {APPLICATION, ARGOCD_PASSWORD_ENV, INITIAL_ADMIN_SECRET, NAMESPACES, okJson, requireCredentialRoute, type KubeObject} from '../../platform/index.js'
 import type {Check, ValidateContext} from '../types.js'
+import {LIST_MAX} from '../../words.js'
 import {clustersOf, fail, list, pass, warn} from './util.js'
 import {envValue} from '../../env.js'
 
@@ -77,7 +78,7 @@ const clusters: Check = {
     if (unregistered.length) {
       // the edges by name while a command line can hold them; else every edge (one registered already is applied again as
       // it is, its token kept)
-      const which = unregistered.length <= 8 ? ` ${unregistered.join(' ')}` : ` (every edge; ${unregistered.length} are not registered)`
+      const which = unregistered.length <= LIST_MAX ? ` ${unregistered.join(' ')}` : ` (every edge; ${unregistered.length} are not registered)`
       return fail(`not registered: ${list(unregistered)}`, `obsctl cluster register${which}`, unregistered)
     }
     if (edges.length === 0) return pass('no edge clusters')
