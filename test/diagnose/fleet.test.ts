@@ -3,17 +3,17 @@
  * API test server on loopback (every service and S3 on a loopback port nothing listens on, as in diagnose.test.ts).
  * What it says while it collects is a count, not a line a cluster; every cluster is still collected.
  */
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {loadInventory, renderInventoryYaml} from '../../src/lib/config/index.js'
+import {renderInventoryYaml} from '../../src/lib/config/index.js'
 import {SERVICE_KEYS, isCredentialService} from '../../src/lib/platform/catalogue.js'
 import {diagnose} from '../../src/lib/diagnose/collect.js'
 import {fleetAnswers} from '../gitops/support.js'
-import {exampleInventory} from '../support/inventory.js'
 import {startKubeServer, type KubeServer} from '../support/kube/index.js'
 import {writeKubeconfigFile} from '../support/kube/kubeconfig.js'
+import {writeInventory} from '../s3/harness.js'
 import {DEAD, DEAD_TLS, endpointsYaml} from '../validate/harness.js'
 
 const N = 12
@@ -34,20 +34,18 @@ describe('obsctl diagnose over a fleet of 12', () => {
 
   it('says how many clusters it collects and how far it is, a line each tenth; every cluster collected', async () => {
     const endpoints = Object.fromEntries(SERVICE_KEYS.map((k) => [k, isCredentialService(k) ? DEAD_TLS : DEAD]))
-    const file = path.join(dir, 'obsctl.yaml')
-    writeFileSync(
-      file,
-      exampleInventory(
-        {'s3.endpoint': DEAD, ...endpointsYaml(endpoints), ...Object.fromEntries(names.map((n) => [`clusters.${n}.apiServer`, kube.url]))},
-        renderInventoryYaml(fleetAnswers(N)),
-      ),
+    const {inv} = writeInventory(
+      dir,
+      DEAD,
+      {...endpointsYaml(endpoints), ...Object.fromEntries(names.map((n) => [`clusters.${n}.apiServer`, kube.url]))},
+      renderInventoryYaml(fleetAnswers(N)),
     )
     const kubeconfig = writeKubeconfigFile(
       path.join(dir, 'kubeconfig'),
       names.map((clusterName) => kube.kubeconfigEntry({clusterName})),
     )
     const notes: string[] = []
-    const r = await diagnose(loadInventory(file), {kubeconfig, out: path.join(dir, 'fleet.tar.gz'), requestTimeoutMs: 5000, onNotice: (l) => notes.push(l)})
+    const r = await diagnose(inv, {kubeconfig, out: path.join(dir, 'fleet.tar.gz'), requestTimeoutMs: 5000, onNotice: (l) => notes.push(l)})
     expect(r.clusters.map((c) => [c.name, c.reachable])).toEqual(names.map((n) => [n, true]))
     const collecting = notes.filter((l) => /collect/.test(l) && !/status/.test(l))
     expect(collecting[0]).toBe(`collecting ${N} clusters, 64 at a time`)

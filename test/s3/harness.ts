@@ -77,9 +77,12 @@ export function makeCerts(): TestCerts {
   }
 }
 
-/** The example inventory (`obsctl init --example`), pointed at `endpoint`, with fields set (test/support/inventory.ts). */
-export function writeInventory(dir: string, endpoint: string, sets: Record<string, unknown> = {}): {file: string; inv: LoadedInventory} {
-  const text = exampleInventory({'s3.endpoint': endpoint, ...sets})
+/**
+ * The example inventory (`obsctl init --example`), or `base`, pointed at `endpoint`, with fields set
+ * (test/support/inventory.ts).
+ */
+export function writeInventory(dir: string, endpoint: string, sets: Record<string, unknown> = {}, base?: string): {file: string; inv: LoadedInventory} {
+  const text = exampleInventory({'s3.endpoint': endpoint, ...sets}, base)
   const file = path.join(dir, 'obsctl.yaml')
   writeFileSync(file, text)
   return {file, inv: loadInventory(file)}
