@@ -63,6 +63,22 @@ describe('writeTarGz', () => {
     expect(readdirSync(dir).filter((f) => f.includes('obsctl-tmp'))).toEqual([])
   })
 
+  it('the file refused before a byte is written (a folder in its place): its error, not a wait on a tar nobody reads', async () => {
+    const folder = path.join(dir, 'a-folder.tar.gz')
+    mkdirSync(folder)
+    let taken = 0
+    function* entries(): Generator<ArchiveEntry> {
+      for (let n = 0; n < 50; n++) {
+        taken++
+        yield {name: `root/${n}.log`, content: logText(n, 64)}
+      }
+    }
+    await expect(writeTarGz(folder, entries())).rejects.toThrow(/a-folder\.tar\.gz/)
+    // it stopped at the entry the tar had no room for, not after all of them
+    expect(taken).toBeLessThan(50)
+    expect(readdirSync(folder)).toEqual([])
+  })
+
   it('the file that cannot be written (its folder removed half-way): the write error, naming the file; nothing left', async () => {
     const sub = path.join(dir, 'gone')
     mkdirSync(sub)

@@ -41,11 +41,8 @@ export async function writeTarGz(file: string, entries: Iterable<ArchiveEntry>, 
   const gzip = pipeline(pack, createGzip(), () => undefined)
   // it still describes the platform (names, addresses, errors): private like .obsctl/
   const written = writeFileAtomic(file, gzip, {mode: 0o600})
-  // the write's failure ends the wait for an entry the tar has no room for (nobody reads it any more)
-  const failed = written.then(
-    () => new Promise<never>(() => undefined),
-    (e: unknown) => Promise.reject(e),
-  )
+  // the write's failure (never its success) ends the wait for an entry the tar has no room for: nobody reads it any more
+  const failed = new Promise<never>((_, reject) => void written.catch(reject))
   failed.catch(() => undefined)
   try {
     for (const e of entries) {
