@@ -48,9 +48,11 @@ export async function writeTarGz(file: string, entries: Iterable<ArchiveEntry>, 
     for (const e of entries) {
       const body = Buffer.from(e.content, 'utf8')
       await Promise.race([
-        new Promise<void>((resolve, reject) =>
-          pack.entry({name: e.name, size: body.length, mode: 0o600, mtime}, body, (err) => (err ? reject(err) : resolve())),
-        ),
+        new Promise<void>((resolve, reject) => {
+          const entry = pack.entry({name: e.name, size: body.length, mode: 0o600, mtime}, body, (err) => (err ? reject(err) : resolve()))
+          // destroyed with the write's error, an entry emits it too: it reaches the callback, and is not thrown again here
+          entry.on('error', () => undefined)
+        }),
         failed,
       ])
     }
