@@ -704,6 +704,13 @@ function oclifLazyRequires() {
       ],
     ],
     ['errors/handle.js', [lazily('index_1', '../help/index', ['Help'])]],
+    // the help flag's parse loads the help class; ejs renders help texts that hold a tag (`<%= config.bin %>`) and
+    // the update plugin's S3 keys (Config#s3Key), never a command's run; the terminal spinner runs only on a
+    // terminal outside CI
+    ['flags.js', [lazily('help_1', './help', ['loadHelpClass'])]],
+    ['config/config.js', [lazyDefault('ejs_1', 'ejs')]],
+    ['help/util.js', [lazyDefault('ejs_1', 'ejs')]],
+    ['ux/index.js', [lazyDefault('spinner_1', './action/spinner')]],
     ['errors/errors/cli.js', [lazyDefault('wrap_ansi_1', 'wrap-ansi')]],
     ['errors/errors/pretty-print.js', [lazyDefault('wrap_ansi_1', 'wrap-ansi')]],
     [
