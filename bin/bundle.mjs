@@ -13,6 +13,8 @@
 // imports, now require(); `import()` becomes a lazy require(); `import.meta.url` the file's own URL).
 //
 //   dist/chunks/main.js        the runner: @oclif/core's `execute` (bin/run.js requires it)
+//   dist/chunks/direct.js      a command run without oclif's runner (src/direct.ts; bin/run.js requires it when
+//                              src/lib/cli/direct-command.ts finds the command line needs none of it)
 //   dist/commands/**.js        one file per command (oclif.manifest.json points at them; `isESM: false`)
 //   dist/hooks/*.js            oclif's hooks (package.json `oclif.hooks`)
 //   dist/help/obsctl-help.js   the help class (package.json `oclif.helpClass`: oclif's Help, errors redacted)
@@ -94,6 +96,7 @@ const lazy = lazyDeps()
 const result = await build({
   entryPoints: [
     {in: path.join(DIST, 'main.js'), out: 'chunks/main'},
+    {in: path.join(DIST, 'direct.js'), out: 'chunks/direct'},
     ...commands.map((f) => ({in: f, out: path.relative(DIST, f).replace(/\.js$/, '')})),
     ...lazy.entries,
   ],
@@ -708,6 +711,8 @@ function oclifLazyRequires() {
     // the update plugin's S3 keys (Config#s3Key), never a command's run; the terminal spinner runs only on a
     // terminal outside CI
     ['flags.js', [lazily('help_1', './help', ['loadHelpClass'])]],
+    // Command.run (static) loads the configuration; a command run directly (src/direct.ts) has its own
+    ['command.js', [lazily('config_1', './config', ['Config'])]],
     ['config/config.js', [lazyDefault('ejs_1', 'ejs')]],
     ['help/util.js', [lazyDefault('ejs_1', 'ejs')]],
     ['ux/index.js', [lazyDefault('spinner_1', './action/spinner')]],

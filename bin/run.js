@@ -40,7 +40,7 @@ if (argv.length === 1 && argv[0] === '--version') {
   // the commands, the help class and the hooks (the unknown-command hook: `obsctl bootsrap`)
   const chunks = path.join(root, 'dist', 'chunks') + path.sep
   const bundle = JSON.parse(readFileSync(path.join(chunks, 'bundle.json'), 'utf8'))
-  const {installCodeCache, cachedRootHelp} = require('../dist/code-cache.cjs')
+  const {installCodeCache, cachedRootHelp, directCommand} = require('../dist/code-cache.cjs')
   const dist = (folder) => path.join(root, 'dist', folder) + path.sep
   installCodeCache({
     roots: [chunks, dist('commands'), dist('help'), dist('hooks')],
@@ -51,13 +51,20 @@ if (argv.length === 1 && argv[0] === '--version') {
   // (src/lib/root-help-cache.ts); else the CLI draws it and it is kept
   const help = cachedRootHelp(argv, root)
   if (help !== undefined) say(help)
-  else run()
+  else {
+    // an exact command line that needs nothing of oclif's runner (its configuration, the manifest, the help, the
+    // hooks) runs without it (src/lib/cli/direct-command.ts); anything else, oclif's runner
+    const direct = directCommand(argv, root)
+    if (direct) require('../dist/chunks/direct.js').runDirect(direct, require(direct.file))
+    else run()
+  }
 }
 
 function run() {
   // the built commands are what runs, whatever NODE_ENV says: with NODE_ENV=development or test (a
   // JavaScript developer's shell, vitest's workers) oclif would otherwise read tsconfig.json (loading the
-  // TypeScript compiler: ~350 ms of CPU per command) and try to register tsx or ts-node over dist/
+  // TypeScript compiler: ~350 ms of CPU per command) and try to register tsx or ts-node over dist/ (the direct
+  // runner reads neither)
   globalThis.oclif = {...globalThis.oclif, enableAutoTranspile: false}
   const {execute} = require('../dist/chunks/main.js')
   // oclif looks for the package.json from here up: the package's folder (bin/ has one of its own, for

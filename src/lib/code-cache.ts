@@ -29,8 +29,10 @@ import {debuglog} from 'node:util'
 import vm from 'node:vm'
 import {DERIVED_CACHE, type DerivedCache} from './derived-cache.js'
 
-// bin/run.js's one CommonJS file holds the root help's reader too: it answers before the bundle loads
+// bin/run.js's one CommonJS file holds the root help's reader too: it answers before the bundle loads;
 export {cachedRootHelp} from './root-help-cache.js'
+// and which command line runs without oclif's runner
+export {directCommand} from './cli/direct-command.js'
 
 export interface CodeCacheOptions {
   /** the bundle's folders: every .js file under them is compiled through the cache */

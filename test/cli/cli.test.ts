@@ -50,14 +50,21 @@ process.on('exit', () => fs.writeFileSync(process.env.REQUESTS_OUT, [...seen].jo
     )
     const plain = await obsctl(['config', 'validate', '-c', file])
     expect(plain.status).toBe(0)
-    for (const nodeEnv of ['development', 'test']) {
-      const out = path.join(dir, `requests-${nodeEnv}.txt`)
-      const r = await obsctl(['config', 'validate', '-c', file], {env: {NODE_ENV: nodeEnv, NODE_OPTIONS: `--require ${preload}`, REQUESTS_OUT: out}})
+    // through oclif's runner (OBSCTL_DIRECT_RUN=0), which reads tsconfig.json unless told not to, and without it
+    for (const [nodeEnv, runner] of [
+      ['development', 'main'],
+      ['test', 'main'],
+      ['development', 'direct'],
+    ]) {
+      const out = path.join(dir, `requests-${nodeEnv}-${runner}.txt`)
+      const r = await obsctl(['config', 'validate', '-c', file], {
+        env: {NODE_ENV: nodeEnv, NODE_OPTIONS: `--require ${preload}`, REQUESTS_OUT: out, OBSCTL_DIRECT_RUN: runner === 'main' ? '0' : undefined},
+      })
       expect(r.status, r.stderr).toBe(0)
       expect(r.stdout).toBe(plain.stdout)
       expect(r.stderr).toBe(plain.stderr)
       const requests = readFileSync(out, 'utf8').split('\n')
-      expect(requests).toContain('../dist/chunks/main.js') // the preload saw the CLI's own loads
+      expect(requests).toContain(`../dist/chunks/${runner}.js`) // the preload saw the CLI's own loads
       expect(requests.filter((q) => /^(typescript|ts-node|tsx)(\/|$)|node_modules\/typescript/.test(q))).toEqual([])
     }
   })

@@ -127,7 +127,8 @@ describe('code cache', () => {
     // compiled code (.v8) and, beside it, the parse of the inventory (data!…: the derived-results test below)
     const files = readdirSync(first.dir).filter((f) => f.endsWith('.v8'))
     expect(files).toHaveLength(first.written)
-    expect(files).toContain('chunks!main.js.v8')
+    // the command runs without oclif's runner (src/direct.ts, test/cli/direct-run.test.ts)
+    expect(files).toContain('chunks!direct.js.v8')
     expect(files).toContain('commands!config!validate.js.v8')
     // what a command that needs no network or WSL loads: not client-node, minio or ssh2, and not oclif's WSL
     // detection (wsl-utils) on a Linux that is not WSL (bin/bundle.mjs oclifWslCheck)

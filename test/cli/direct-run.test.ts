@@ -1,0 +1,164 @@
+/**
+ * A command run without oclif's runner (src/lib/cli/direct-command.ts, src/direct.ts; issue 18's start-up budgets).
+ * What must hold: the built CLI prints the same bytes and exits with the same code either way (each case is run
+ * directly and with OBSCTL_DIRECT_RUN=0, oclif's runner, and compared), the command lines oclif must see still go to
+ * it, and the index bin/run.js reads is the manifest's. oclif's rules mirrored here were read in @oclif/core 4's
+ * lib/help/util.js (collateSpacedCmdIDFromArgs), lib/main.js (help flags, `--`) and lib/config/config.js (`dir()`).
+ */
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {beforeAll, describe, expect, it} from 'vitest'
+import {commandIdOf, directCommand, type CommandIndex} from '../../src/lib/cli/direct-command.js'
+import {exampleInventory} from '../support/inventory.js'
+import {BIN, ROOT, requireBuild, runProcess, tmpDir} from './helpers.js'
+
+const index = (): CommandIndex => JSON.parse(readFileSync(path.join(ROOT, 'dist', 'command-index.json'), 'utf8')) as CommandIndex
+
+describe('which command line runs directly', () => {
+  beforeAll(() => requireBuild())
+
+  it("takes oclif's command id: the longest run of words that starts an id, up to a flag, a=b or a command's arguments", () => {
+    const idx = index()
+    const id = (...argv: string[]) => commandIdOf(argv, idx)
+    expect(id('config', 'validate')).toEqual({id: 'config:validate', words: 2})
+    expect(id('plan', '--json')).toEqual({id: 'plan', words: 1})
+    expect(id('cluster', 'add', 'cluster-05', '--dry-run')).toEqual({id: 'cluster:add', words: 2})
+    // a command that is also a topic: the next word is its subcommand when one has that name, else its argument
+    expect(id('opensearch', 'snapshot', 'delete', 'nightly-1')).toEqual({id: 'opensearch:snapshot:delete', words: 3})
+    expect(id('opensearch', 'snapshot')).toEqual({id: 'opensearch:snapshot', words: 2})
+    // variadic (strict: false): every word after it is an argument
+    expect(id('node', 'install', 'cp-1', 'cp-2')).toEqual({id: 'node:install', words: 2})
+    // a topic alone, a typo, a flag first: no command (oclif shows the topic's help or runs the unknown-command hook)
+    expect(id('config')).toBeUndefined()
+    expect(id('config', 'valdate')).toBeUndefined()
+    expect(id('config', 'validate-all')).toBeUndefined()
+    expect(id('--json', 'plan')).toBeUndefined()
+    expect(id('config=x')).toBeUndefined()
+  })
+
+  it('leaves to oclif: help flags before `--`, help and autocomplete, colon ids, debug output, a user theme or plugins file, another build', () => {
+    const env = {HOME: tmpDir('direct-home-')}
+    const direct = (argv: string[], e: NodeJS.ProcessEnv = env, root = ROOT) => directCommand(argv, root, e)?.id
+    expect(direct(['config', 'validate'])).toBe('config:validate')
+    expect(directCommand(['cluster', 'add', 'c-5', '--dry-run'], ROOT, env)).toMatchObject({
+      id: 'cluster:add',
+      file: path.join(ROOT, 'dist', 'commands', 'cluster', 'add.js'),
+      argv: ['c-5', '--dry-run'],
+    })
+    expect(direct(['config', 'validate', '--help'])).toBeUndefined()
+    expect(direct(['config', 'validate', '-h'])).toBeUndefined()
+    expect(direct(['--help', 'config', 'validate'])).toBeUndefined()
+    expect(direct(['config', 'set', 'domain', '--', '--help'])).toBe('config:set')
+    expect(direct([])).toBeUndefined()
+    expect(direct(['help', 'plan'])).toBeUndefined()
+    expect(direct(['autocomplete', 'bash'])).toBeUndefined()
+    expect(direct(['autocomplete:script', 'bash'])).toBeUndefined()
+    expect(direct(['config:validate'])).toBeUndefined()
+    expect(direct(['config', 'validate'], {...env, OBSCTL_DIRECT_RUN: '0'})).toBeUndefined()
+    expect(direct(['config', 'validate'], {...env, DEBUG: '*'})).toBeUndefined()
+    expect(direct(['config', 'validate'], {...env, OBSCTL_DEBUG: '1'})).toBeUndefined()
+
+    // oclif reads a user theme and user plugins at every start: where it looks (its dir(): XDG_*_HOME, else HOME)
+    const xdg = tmpDir('direct-xdg-')
+    const xenv = {...env, XDG_CONFIG_HOME: path.join(xdg, 'config'), XDG_DATA_HOME: path.join(xdg, 'data')}
+    expect(direct(['plan'], xenv)).toBe('plan')
+    mkdirSync(path.join(xdg, 'config', 'obsctl'), {recursive: true})
+    writeFileSync(path.join(xdg, 'config', 'obsctl', 'theme.json'), '{}')
+    expect(direct(['plan'], xenv)).toBeUndefined()
+    expect(direct(['plan'], {...xenv, OBSCTL_CONFIG_DIR: path.join(xdg, 'elsewhere')})).toBe('plan')
+    mkdirSync(path.join(env.HOME, '.local', 'share', 'obsctl'), {recursive: true})
+    writeFileSync(path.join(env.HOME, '.local', 'share', 'obsctl', 'package.json'), '{}')
+    expect(direct(['plan'])).toBeUndefined()
+
+    // a package whose index is not its manifest's version, or that has hooks or plugins oclif would run
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {version: string; oclif: Record<string, unknown>}
+    const fake = (p: object, idx: object = index()) => {
+      const root = tmpDir('direct-root-')
+      mkdirSync(path.join(root, 'dist'))
+      writeFileSync(path.join(root, 'package.json'), JSON.stringify(p))
+      writeFileSync(path.join(root, 'dist', 'command-index.json'), JSON.stringify(idx))
+      return root
+    }
+    const home = {HOME: tmpDir('direct-home-')}
+    expect(direct(['plan'], home, fake(pkg))).toBe('plan')
+    expect(direct(['plan'], home, fake(pkg, {...index(), version: '0.0.0-other'}))).toBeUndefined()
+    expect(direct(['plan'], home, fake({...pkg, oclif: {...pkg.oclif, hooks: {...(pkg.oclif.hooks as object), prerun: './x'}}}))).toBeUndefined()
+    expect(direct(['plan'], home, fake({...pkg, oclif: {...pkg.oclif, plugins: ['@oclif/plugin-plugins']}}))).toBeUndefined()
+  })
+
+  it("the index is the manifest's: every command, its file, its arguments and strictness", () => {
+    const manifest = JSON.parse(readFileSync(path.join(ROOT, 'oclif.manifest.json'), 'utf8')) as {
+      version: string
+      commands: Record<string, {relativePath: string[]; args: Record<string, unknown>; strict?: boolean}>
+    }
+    const idx = index()
+    expect(idx.version).toBe(manifest.version)
+    expect(Object.keys(idx.commands)).toEqual(Object.keys(manifest.commands))
+    for (const [id, c] of Object.entries(manifest.commands)) {
+      expect(idx.commands[id], id).toEqual({file: c.relativePath.join('/'), args: Object.keys(c.args), strict: c.strict !== false})
+      expect(() => readFileSync(path.join(ROOT, idx.commands[id]!.file)), id).not.toThrow()
+    }
+  })
+})
+
+describe('a command run directly prints and exits as under oclif', () => {
+  let dir: string
+  beforeAll(() => {
+    requireBuild()
+    dir = tmpDir('direct-run-')
+    writeFileSync(path.join(dir, 'obsctl.yaml'), exampleInventory())
+  })
+
+  /** the built CLI with or without the direct runner; which bundle runner file it loaded, printed at exit by a preload */
+  async function run(args: string[], direct: boolean) {
+    const preload = path.join(dir, 'runner.cjs')
+    writeFileSync(
+      preload,
+      "process.on('exit', () => process.stderr.write('RUNNER ' + Object.keys(require.cache).filter((f) => /[\\\\/]chunks[\\\\/](main|direct)\\.js$/.test(f)).map((f) => require('path').basename(f)).join(',') + '\\n'))\n",
+    )
+    const home = path.join(dir, 'home')
+    const r = await runProcess(process.execPath, ['-r', preload, BIN, ...args], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        CI: '1',
+        NO_COLOR: '1',
+        HOME: home,
+        XDG_CONFIG_HOME: path.join(home, '.config'),
+        XDG_DATA_HOME: path.join(home, '.local', 'share'),
+        XDG_CACHE_HOME: path.join(dir, 'cache'),
+        OBSCTL_CONFIG: path.join(dir, 'obsctl.yaml'),
+        OBSCTL_DIRECT_RUN: direct ? undefined : '0',
+      } as NodeJS.ProcessEnv,
+    })
+    const runner = /^RUNNER (.*)$/m.exec(r.stderr)?.[1]
+    return {status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/^RUNNER .*\n/m, ''), runner}
+  }
+
+  it.each([
+    [['config', 'validate'], 0, 'direct.js'],
+    [['config', 'validate', '--json'], 0, 'direct.js'],
+    [['plan', '-o', 'yaml'], 0, 'direct.js'],
+    [['state', 'show'], 0, 'direct.js'],
+    [['config', 'explain', 'clusters'], 0, 'direct.js'],
+    // bad input: an unknown flag, a missing argument, one argument too many, an inventory that is not there
+    [['config', 'validate', '--bogus'], 2, 'direct.js'],
+    [['cluster', 'add'], 2, 'direct.js'],
+    [['cluster', 'add', '--json'], 2, 'direct.js'],
+    [['cluster', 'add', 'a', 'b'], 2, 'direct.js'],
+    [['plan', '-c', 'missing.yaml'], 2, 'direct.js'],
+    // oclif's: a topic, a typo, a word after a command without arguments (oclif reads it as part of the id), a help
+    [['config'], 0, 'main.js'],
+    [['config', 'valdate'], 2, 'main.js'],
+    [['state', 'show', 'extra'], 2, 'main.js'],
+    [['state', 'show', '--help'], 0, 'main.js'],
+  ] as const)('obsctl %j: exit %i, the same output either way (runner %s)', async (args, status, runner) => {
+    const direct = await run([...args], true)
+    const oclif = await run([...args], false)
+    expect(oclif.runner).toBe('main.js')
+    expect(direct.runner).toBe(runner)
+    expect(direct.status).toBe(status)
+    expect({status: direct.status, stdout: direct.stdout, stderr: direct.stderr}).toEqual({status: oclif.status, stdout: oclif.stdout, stderr: oclif.stderr})
+    expect(direct.stdout + direct.stderr).not.toBe('')
+  })
+})
