@@ -110,7 +110,7 @@ describe('a command run directly prints and exits as under oclif', () => {
   })
 
   /** the built CLI with or without the direct runner; which bundle runner file it loaded, printed at exit by a preload */
-  async function run(args: string[], direct: boolean) {
+  async function run(args: string[], direct: boolean, extra: NodeJS.ProcessEnv = {}) {
     const preload = path.join(dir, 'runner.cjs')
     writeFileSync(
       preload,
@@ -129,6 +129,7 @@ describe('a command run directly prints and exits as under oclif', () => {
         XDG_CACHE_HOME: path.join(dir, 'cache'),
         OBSCTL_CONFIG: path.join(dir, 'obsctl.yaml'),
         OBSCTL_DIRECT_RUN: direct ? undefined : '0',
+        ...extra,
       } as NodeJS.ProcessEnv,
     })
     const runner = /^RUNNER (.*)$/m.exec(r.stderr)?.[1]
@@ -160,5 +161,14 @@ describe('a command run directly prints and exits as under oclif', () => {
     expect(direct.status).toBe(status)
     expect({status: direct.status, stdout: direct.stdout, stderr: direct.stderr}).toEqual({status: oclif.status, stdout: oclif.stdout, stderr: oclif.stderr})
     expect(direct.stdout + direct.stderr).not.toBe('')
+  })
+
+  it("oclif's scoped environment variables: OBSCTL_CONTENT_TYPE=json is --json either way", async () => {
+    const direct = await run(['state', 'show'], true, {OBSCTL_CONTENT_TYPE: 'json'})
+    const oclif = await run(['state', 'show'], false, {OBSCTL_CONTENT_TYPE: 'json'})
+    expect(direct.runner).toBe('direct.js')
+    expect(direct.status).toBe(0)
+    expect(JSON.parse(direct.stdout)).toMatchObject({exists: false})
+    expect({stdout: direct.stdout, stderr: direct.stderr}).toEqual({stdout: oclif.stdout, stderr: oclif.stderr})
   })
 })

@@ -1,8 +1,8 @@
 /**
  * A command run without oclif's runner (issue 18: start-up budgets). oclif's `execute` loads its whole runtime, reads
  * and parses the 196 KB manifest, builds every command's and topic's entry, reads the user's theme and plugins files,
- * and loads its configuration twice (once in `execute`, again in `Command.run`): ~9 ms of CPU before any command runs
- * (paired, `config validate` 0.87x without it). For an exact command line that needs none of it, bin/run.js asks
+ * and loads its configuration twice (once in `execute`, again in `Command.run`): ~6–7 ms of CPU before any command
+ * runs (paired, `config validate` 0.89x without it). For an exact command line that needs none of it, bin/run.js asks
  * `directCommand` here which command that is (from dist/command-index.json, the manifest's ids written at build time,
  * bin/command-index.mjs) and src/direct.ts runs it as oclif's `Command.run` would, with the configuration
  * `directConfig` gives: what a command of this CLI reads of it.
@@ -30,6 +30,7 @@ export interface PackageJson {
   version: string
   oclif: {
     bin?: string
+    binAliases?: string[]
     dirname?: string
     topicSeparator?: string
     additionalHelpFlags?: string[]
@@ -136,7 +137,11 @@ export function directCommand(argv: readonly string[], root: string, env: NodeJS
 export function directConfig(d: DirectCommand): Record<string, unknown> {
   const {pjson, index} = d
   const bin = pjson.oclif.bin ?? pjson.name
-  const scopedEnvVarKeys = (k: string) => [scopedKey(bin, k)]
+  const scopedEnvVarKeys = (k: string) => [bin, ...(pjson.oclif.binAliases ?? [])].map((b) => scopedKey(b, k))
+  const scopedEnvVar = (k: string) => {
+    const key = scopedEnvVarKeys(k).find((n) => process.env[n])
+    return key === undefined ? undefined : process.env[key]
+  }
   const arch = process.arch === 'ia32' ? 'x86' : process.arch
   return {
     root: d.root,
@@ -158,8 +163,8 @@ export function directConfig(d: DirectCommand): Record<string, unknown> {
     },
     scopedEnvVarKeys,
     scopedEnvVarKey: (k: string) => scopedKey(bin, k),
-    scopedEnvVar: (k: string) => process.env[scopedKey(bin, k)] || undefined,
-    scopedEnvVarTrue: (k: string) => ['1', 'true'].includes(process.env[scopedKey(bin, k)] ?? ''),
+    scopedEnvVar,
+    scopedEnvVarTrue: (k: string) => ['1', 'true'].includes(scopedEnvVar(k) ?? ''),
     runHook: async () => ({successes: [], failures: []}),
   }
 }
