@@ -163,6 +163,11 @@ describe('a command run directly prints and exits as under oclif', () => {
     expect(direct.stdout + direct.stderr).not.toBe('')
   })
 
+  it('NODE_DEBUG=obsctl-code-cache says which runner a command line took', async () => {
+    expect((await run(['state', 'show'], true, {NODE_DEBUG: 'obsctl-code-cache'})).stderr).toMatch(/runner: state:show directly/)
+    expect((await run(['state', 'show'], false, {NODE_DEBUG: 'obsctl-code-cache'})).stderr).toMatch(/runner: oclif's/)
+  })
+
   it("oclif's scoped environment variables: OBSCTL_CONTENT_TYPE=json is --json either way", async () => {
     const direct = await run(['state', 'show'], true, {OBSCTL_CONTENT_TYPE: 'json'})
     const oclif = await run(['state', 'show'], false, {OBSCTL_CONTENT_TYPE: 'json'})

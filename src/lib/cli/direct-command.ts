@@ -16,6 +16,10 @@
 import {existsSync, readFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {debuglog} from 'node:util'
+
+// the code cache's: NODE_DEBUG=obsctl-code-cache also says which runner a command line took
+const debug = debuglog('obsctl-code-cache')
 
 /** dist/command-index.json: each command id with its file (relative to the package) and what decides where its id ends. */
 export interface CommandIndex {
@@ -112,6 +116,12 @@ export function commandIdOf(argv: readonly string[], index: CommandIndex): {id: 
 
 /** The command to run directly, or undefined: oclif's runner (see the top of this file for when). `root`: the package's folder. */
 export function directCommand(argv: readonly string[], root: string, env: NodeJS.ProcessEnv = process.env): DirectCommand | undefined {
+  const found = findDirect(argv, root, env)
+  debug(found ? 'runner: %s directly' : "runner: oclif's", found?.id)
+  return found
+}
+
+function findDirect(argv: readonly string[], root: string, env: NodeJS.ProcessEnv): DirectCommand | undefined {
   if (env.OBSCTL_DIRECT_RUN === '0' || env.DEBUG || env.OBSCTL_DEBUG === '1' || env.OBSCTL_DEBUG === 'true') return undefined
   if (argv.length === 0 || argv[0]!.includes(':') || process.platform === 'win32') return undefined
   const pjson = readJson<PackageJson>(path.join(root, 'package.json'))
