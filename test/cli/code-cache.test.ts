@@ -443,22 +443,30 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     const preload = path.join(dir, 'loaded-lint.cjs')
     writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
     const env = {NODE_OPTIONS: `--require ${preload}`}
-    const lintLoaded = (r: Run) => (JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[]).some((f) => /[\\/]chunks[\\/]lint-\w+\.js$/.test(f))
-    // s3 setup refuses an invalid inventory before anything (BaseCommand.loadValidInventory); --dry-run contacts nothing
-    const args = ['s3', 'setup', '--dry-run', '-c', inv]
-    const first = await run(args, {cacheHome, env})
-    expect(first.status, first.stderr).toBe(0)
-    expect(lintLoaded(first)).toBe(true)
-    const second = await run(args, {cacheHome, env})
-    expect(second.status, second.stderr).toBe(0)
-    expect(lintLoaded(second)).toBe(false)
-    expect(second.stdout).toBe(first.stdout)
-    // a text with a lint error is refused, the first time and when its lint is read back
-    writeFileSync(inv, exampleInventory({'s3.buckets.snapshots.expireAfter': '30d'}))
-    for (const n of [1, 2]) {
-      const bad = await run(args, {cacheHome, env})
-      expect(bad.status, `run ${n}: ${bad.stderr}`).toBe(2)
-      expect(bad.stderr).toMatch(/s3\.buckets\.snapshots\.expireAfter: an S3 lifecycle expiry on the OpenSearch snapshots bucket/)
+    const loaded = (r: Run, chunk: string) =>
+      (JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[]).some((f) => new RegExp(`[\\\\/]chunks[\\\\/]${chunk}-\\w+\\.js$`).test(f))
+    // s3 setup refuses an invalid inventory before anything (BaseCommand.loadValidInventory), render before it renders
+    // (src/lib/config/refuse-invalid.ts); --dry-run contacts nothing, and a dry render takes no run lock (nor loads it)
+    for (const args of [
+      ['s3', 'setup', '--dry-run', '-c', inv],
+      ['render', '--dry-run', '--out', path.join(dir, 'lint-known-repo'), '-c', inv],
+    ]) {
+      writeFileSync(inv, readFileSync(inventory, 'utf8'))
+      const first = await run(args, {cacheHome, env})
+      expect(first.status, first.stderr).toBe(0)
+      expect(loaded(first, 'lint')).toBe(true)
+      const second = await run(args, {cacheHome, env})
+      expect(second.status, second.stderr).toBe(0)
+      expect(loaded(second, 'lint')).toBe(false)
+      expect(loaded(second, 'inventory-lock')).toBe(false)
+      expect(second.stdout).toBe(first.stdout)
+      // a text with a lint error is refused, the first time and when its lint is read back
+      writeFileSync(inv, exampleInventory({'s3.buckets.snapshots.expireAfter': '30d'}))
+      for (const n of [1, 2]) {
+        const bad = await run(args, {cacheHome, env})
+        expect(bad.status, `${args[0]} run ${n}: ${bad.stderr}`).toBe(2)
+        expect(bad.stderr).toMatch(/s3\.buckets\.snapshots\.expireAfter: an S3 lifecycle expiry on the OpenSearch snapshots bucket/)
+      }
     }
   })
 

@@ -9,7 +9,7 @@ import type {Interfaces} from '@oclif/core'
 import {declinedError, ExitCode, fromFsError, inputError, isPromptExit, ObsctlError, isObsctlError, promptInterruptedError} from '../errors.js'
 import {resolve as resolvePath} from 'node:path'
 import {inventorySource, loadInventory, resolveInventoryPath, type InventorySource, type LoadedInventory} from '../config/load.js'
-import {lintKnownClean} from '../config/lint-entry.js'
+import {refuseInvalidInventory} from '../config/refuse-invalid.js'
 import {prompter, usePrompter} from '../prompt.js'
 import {terminalPrompter} from './terminal-prompter.js'
 import {requestedOutput} from './output-format.js'
@@ -160,12 +160,7 @@ export abstract class BaseCommand extends Command {
    */
   protected async loadValidInventory(flag: string | undefined, o: {allowOvercommit?: boolean}): Promise<LoadedInventory> {
     const inv = this.loadInventory(flag)
-    // an unchanged inventory whose lint found no error is known clean from the derived-result cache, without loading
-    // the lint (~3 ms before cluster register's or s3 setup's first request)
-    if (!lintKnownClean(inv, o.allowOvercommit)) {
-      const {refuseLintErrors} = await import('../config/lint.js')
-      refuseLintErrors(inv, {allowOvercommit: o.allowOvercommit})
-    }
+    await refuseInvalidInventory(inv, o)
     return inv
   }
 

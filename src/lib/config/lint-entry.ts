@@ -1,7 +1,7 @@
 /**
  * Where the inventory's own lint (every finding but the workstation's, ./lint.ts lintInventory) is kept in the
  * derived-result cache: the entry's name and input. Read here without loading the lint itself: a command that refuses
- * an inventory with errors (../cli/base.ts loadValidInventory) asks first whether this text's lint is known and clean.
+ * an inventory with errors (./refuse-invalid.ts) asks first whether this text's lint is known and clean.
  */
 import {derivedCache, fileEntryName} from '../derived-cache.js'
 import type {LoadedInventory} from './load.js'

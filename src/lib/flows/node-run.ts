@@ -6,6 +6,7 @@
  * control plane, checks the inventory edit first, asks, then drains, resets, deletes and forgets.
  */
 import type {LoadedInventory} from '../config/load.js'
+import {refuseInvalidInventory} from '../config/refuse-invalid.js'
 import type {Cluster} from '../config/schema.js'
 import {findCluster, firstControlPlane, nodeName} from '../config/model.js'
 import type {Lock, RendererChoice, RunEventSink, RunResult} from '../engine/index.js'
@@ -130,8 +131,7 @@ async function addNodeLocked(
     ).inventory
   } else {
     // a rerun finds the node there already and makes no edit: the inventory is linted all the same, before any connection
-    const {refuseLintErrors} = await import('../config/lint.js')
-    refuseLintErrors(inv, {allowOvercommit: true})
+    await refuseInvalidInventory(inv, {allowOvercommit: true})
   }
   const host = o.host
   const node = nodeName(findCluster(next.platform, c.name)!.nodes.find((n) => n.host === host)!)

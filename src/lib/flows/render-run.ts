@@ -6,6 +6,7 @@
  */
 import path from 'node:path'
 import {formatPosition, type LoadedInventory} from '../config/load.js'
+import {refuseInvalidInventory} from '../config/refuse-invalid.js'
 import {isObsctlError} from '../errors.js'
 import {assertFolderPath} from '../fs.js'
 import type {RenderResult} from '../gitops/repo.js'
@@ -23,18 +24,16 @@ export interface RenderRunOptions {
 }
 
 export async function renderRun(inv: LoadedInventory, o: RenderRunOptions): Promise<RenderResult> {
-  const {refuseLintErrors} = await import('../config/lint.js')
-  refuseLintErrors(inv, {allowOvercommit: o.allowOvercommit})
-  const [{renderRepo, renderDir, inventoryTrailers}, {gitDir}, {lockInventory}] = await Promise.all([
-    import('../gitops/index.js'),
-    import('../config/model.js'),
-    import('../engine/inventory-lock.js'),
-  ])
+  await refuseInvalidInventory(inv, o)
+  const [{renderRepo, renderDir, inventoryTrailers}, {gitDir}] = await Promise.all([import('../gitops/index.js'), import('../config/model.js')])
   const dir = renderDir(inv.platform, inv.dir, o.out)
   if (o.out) assertFolderPath(dir, ['--out names the folder to render into'])
   const git = Boolean(o.commit || o.push)
   const locked = !o.dryRun && (git || path.resolve(dir) === path.resolve(gitDir(inv.platform, inv.dir)))
-  const lock = locked ? await lockInventory(inv, git ? `render --${o.push ? 'push' : 'commit'}` : 'render', o.onNotice) : undefined
+  // (a dry run, or a render into another folder, takes no lock: nor loads its code)
+  const lock = locked
+    ? await (await import('../engine/inventory-lock.js')).lockInventory(inv, git ? `render --${o.push ? 'push' : 'commit'}` : 'render', o.onNotice)
+    : undefined
   try {
     const trailers = git && !o.dryRun ? await inventoryTrailers(inv.dir, 'render', inv.text) : undefined
     return await renderRepo(inv.platform, {dir, inventoryDir: inv.dir, force: o.force, commit: git, push: o.push, dryRun: o.dryRun, trailers, signal: o.signal})
