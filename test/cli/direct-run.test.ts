@@ -3,12 +3,21 @@
  * What must hold: the built CLI prints the same bytes and exits with the same code either way (each case is run
  * directly and with OBSCTL_DIRECT_RUN=0, oclif's runner, and compared), the command lines oclif must see still go to
  * it, and the index bin/run.js reads is the manifest's. oclif's rules mirrored here were read in @oclif/core 4's
- * lib/help/util.js (collateSpacedCmdIDFromArgs), lib/main.js (help flags, `--`) and lib/config/config.js (`dir()`).
+ * lib/help/util.js (collateSpacedCmdIDFromArgs), lib/main.js (help flags, `--`) and lib/config/config.js (`dir()`), and
+ * are checked against oclif itself: its `normalizeArgv` and the `Config` it loads for this package.
  */
+
+/** oclif's own configuration of this package, as its runner loads it (the built commands, as bin/run.js says) */
+async function oclifConfig(): Promise<Config> {
+  ;(globalThis as {oclif?: object}).oclif = {...(globalThis as {oclif?: object}).oclif, enableAutoTranspile: false}
+  return Config.load(ROOT)
+}
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {beforeAll, describe, expect, it} from 'vitest'
-import {commandIdOf, directCommand, type CommandIndex} from '../../src/lib/cli/direct-command.js'
+import {Config} from '@oclif/core'
+import {normalizeArgv} from '@oclif/core/help'
+import {beforeAll, describe, expect, it, vi} from 'vitest'
+import {commandIdOf, directCommand, directConfig, oclifUserFiles, type CommandIndex, type PackageJson} from '../../src/lib/cli/direct-command.js'
 import {exampleInventory} from '../support/inventory.js'
 import {BIN, ROOT, requireBuild, runProcess, tmpDir} from './helpers.js'
 
@@ -34,6 +43,72 @@ describe('which command line runs directly', () => {
     expect(id('config', 'validate-all')).toBeUndefined()
     expect(id('--json', 'plan')).toBeUndefined()
     expect(id('config=x')).toBeUndefined()
+  })
+
+  it("takes the id oclif's own normalizeArgv takes, on every command's words with an argument, a flag, a=b or nothing after them", async () => {
+    const idx = index()
+    const config = await oclifConfig()
+    const lines: string[][] = [['--json', 'plan'], ['config=x'], ['nothing-of-ours'], ['config', 'valdate']]
+    for (const id of Object.keys(idx.commands)) {
+      const words = id.split(':')
+      for (const tail of [[], ['x'], ['x', 'y'], ['--json'], ['a=b'], ['-c', 'x.yaml']]) lines.push([...words, ...tail])
+      // a topic (every id's prefix) with a word after it
+      for (let i = 1; i < words.length; i++) lines.push([...words.slice(0, i), 'x'])
+    }
+    for (const argv of lines) {
+      const [oclifId, ...rest] = normalizeArgv(config, [...argv])
+      const mine = commandIdOf(argv, idx)
+      if (mine) expect({id: mine.id, rest: argv.slice(mine.words)}, argv.join(' ')).toEqual({id: oclifId, rest})
+      else expect(config.findCommand(oclifId!), argv.join(' ')).toBeUndefined()
+    }
+  })
+
+  it("configures a command as oclif's Config would: names, user agent, scoped variables, ids, each command's arguments, the user's files", async () => {
+    const home = tmpDir('direct-home-')
+    const xdg = tmpDir('direct-xdg-')
+    const pjson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as PackageJson
+    for (const env of [
+      {HOME: home},
+      {HOME: home, XDG_CONFIG_HOME: path.join(xdg, 'config'), XDG_DATA_HOME: path.join(xdg, 'data')},
+      {HOME: home, OBSCTL_CONFIG_DIR: path.join(xdg, 'c'), OBSCTL_DATA_DIR: path.join(xdg, 'd'), OBSCTL_CONTENT_TYPE: 'json'},
+    ]) {
+      vi.unstubAllEnvs()
+      for (const k of ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'OBSCTL_CONFIG_DIR', 'OBSCTL_DATA_DIR', 'OBSCTL_CONTENT_TYPE']) vi.stubEnv(k, undefined)
+      for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v)
+      try {
+        const config = await oclifConfig()
+        expect(oclifUserFiles(pjson, process.env)).toEqual([path.join(config.configDir, 'theme.json'), path.join(config.dataDir, 'package.json')])
+        const d = directCommand(['config', 'validate'], ROOT, process.env)!
+        const mine = directConfig(d) as {[k: string]: unknown} & {
+          scopedEnvVar(k: string): string | undefined
+          scopedEnvVarKey(k: string): string
+          scopedEnvVarKeys(k: string): string[]
+          findCommand(id: string): {strict: boolean; args: Record<string, unknown>} | undefined
+        }
+        expect({bin: mine.bin, dirname: mine.dirname, name: mine.name, version: mine.version, root: mine.root, topicSeparator: mine.topicSeparator}).toEqual({
+          bin: config.bin,
+          dirname: config.dirname,
+          name: config.name,
+          version: config.version,
+          root: config.root,
+          topicSeparator: config.topicSeparator,
+        })
+        if (config.platform !== 'wsl') expect(mine.userAgent).toBe(config.userAgent)
+        expect(mine.scopedEnvVarKey('CONTENT_TYPE')).toBe(config.scopedEnvVarKey('CONTENT_TYPE'))
+        expect(mine.scopedEnvVarKeys('CONTENT_TYPE')).toEqual(config.scopedEnvVarKeys('CONTENT_TYPE'))
+        expect(mine.scopedEnvVar('CONTENT_TYPE')).toBe(config.scopedEnvVar('CONTENT_TYPE'))
+        expect([...(mine.commandIDs as string[])].sort()).toEqual([...config.commandIDs].sort())
+        for (const id of config.commandIDs) {
+          const theirs = config.findCommand(id)!
+          expect({strict: mine.findCommand(id)?.strict, args: Object.keys(mine.findCommand(id)?.args ?? {})}, id).toEqual({
+            strict: theirs.strict !== false,
+            args: Object.keys(theirs.args ?? {}),
+          })
+        }
+      } finally {
+        vi.unstubAllEnvs()
+      }
+    }
   })
 
   it('leaves to oclif: help flags before `--`, help and autocomplete, colon ids, debug output, a user theme or plugins file, another build', () => {
