@@ -240,7 +240,7 @@ describe('a command run directly prints and exits as under oclif', () => {
 
   it('NODE_DEBUG=obsctl-code-cache says which runner a command line took', async () => {
     expect((await run(['state', 'show'], true, {NODE_DEBUG: 'obsctl-code-cache'})).stderr).toMatch(/runner: state:show directly/)
-    expect((await run(['state', 'show'], false, {NODE_DEBUG: 'obsctl-code-cache'})).stderr).toMatch(/runner: oclif's/)
+    expect((await run(['state', 'show'], false, {NODE_DEBUG: 'obsctl-code-cache'})).stderr).toMatch(/runner: oclif's\n/)
   })
 
   it("oclif's scoped environment variables: OBSCTL_CONTENT_TYPE=json is --json either way", async () => {

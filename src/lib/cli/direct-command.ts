@@ -117,7 +117,8 @@ export function commandIdOf(argv: readonly string[], index: CommandIndex): {id: 
 /** The command to run directly, or undefined: oclif's runner (see the top of this file for when). `root`: the package's folder. */
 export function directCommand(argv: readonly string[], root: string, env: NodeJS.ProcessEnv = process.env): DirectCommand | undefined {
   const found = findDirect(argv, root, env)
-  debug(found ? 'runner: %s directly' : "runner: oclif's", found?.id)
+  if (found) debug('runner: %s directly', found.id)
+  else debug("runner: oclif's")
   return found
 }
 
