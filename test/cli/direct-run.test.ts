@@ -182,17 +182,17 @@ describe('a command run directly prints and exits as under oclif', () => {
     requireBuild()
     dir = tmpDir('direct-run-')
     writeFileSync(path.join(dir, 'obsctl.yaml'), exampleInventory())
-  })
-
-  /** the built CLI with or without the direct runner; which bundle runner file it loaded, printed at exit by a preload */
-  async function run(args: string[], direct: boolean, extra: NodeJS.ProcessEnv = {}) {
-    const preload = path.join(dir, 'runner.cjs')
+    // which bundle runner file a run loaded, printed at exit
     writeFileSync(
-      preload,
+      path.join(dir, 'runner.cjs'),
       "process.on('exit', () => process.stderr.write('RUNNER ' + Object.keys(require.cache).filter((f) => /[\\\\/]chunks[\\\\/](main|direct)\\.js$/.test(f)).map((f) => require('path').basename(f)).join(',') + '\\n'))\n",
     )
+  })
+
+  /** the built CLI with or without the direct runner, and which bundle runner file it loaded (runner.cjs, above) */
+  async function run(args: string[], direct: boolean, extra: NodeJS.ProcessEnv = {}) {
     const home = path.join(dir, 'home')
-    const r = await runProcess(process.execPath, ['-r', preload, BIN, ...args], {
+    const r = await runProcess(process.execPath, ['-r', path.join(dir, 'runner.cjs'), BIN, ...args], {
       cwd: dir,
       env: {
         ...process.env,
