@@ -22,12 +22,12 @@ export const PLATFORM_RESOURCES = [
   {apiVersion: 'fluentbit.fluent.io/v1alpha2', kind: 'FluentBit'},
 ] as const
 
+const MiB = 1024 * 1024
 /**
  * Each container log's last bytes kept (the last --tail-lines lines, of which this much): a line can be a JSON document or
  * a dump of megabytes, and a fleet's archive holds up to 20 pods' logs a cluster.
  */
-export const LOG_KEEP_BYTES = 1024 * 1024
-const MiB = 1024 * 1024
+export const LOG_KEEP_BYTES = MiB
 
 export const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`
 export const message = (e: unknown) => (e instanceof Error ? e.message : String(e))
