@@ -6,6 +6,7 @@
  * otherwise every `heartbeatMs` (the elapsed time moves on), so a long wait never looks frozen and a
  * CI log is not flooded.
  */
+import {LIST_MAX} from './words.js'
 
 /** 40s, 1m12s, 10m, 1h5m (whole seconds, rounded down; zero units left out). */
 export function formatDuration(ms: number): string {
@@ -29,7 +30,7 @@ export interface WaitState {
 export function waitLine(w: WaitState & {elapsedMs: number; timeoutMs: number; maxNames?: number}): string {
   const parts = [w.state, `${formatDuration(w.elapsedMs)} of ${formatDuration(w.timeoutMs)}`]
   const names = w.pending ?? []
-  const max = w.maxNames ?? 8
+  const max = w.maxNames ?? LIST_MAX
   if (names.length) parts.push(`waiting for: ${names.slice(0, max).join(', ')}${names.length > max ? ` and ${names.length - max} more` : ''}`)
   return parts.join(' · ')
 }
