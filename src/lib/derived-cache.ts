@@ -111,8 +111,8 @@ export function notePlatformFile(p: object, file: string): void {
  * derivedMemo over the inventory's parsed platform: what is derived from it alone (a node's install
  * fingerprint, a cluster's Secret shapes, the rendered files), so `plan` and `render` of an unchanged
  * inventory read them back instead of rendering YAML and templates again. `extra` names what else the results
- * depend on that the cache folder's key (obsctl's version, bundle hash, Node) does not cover: the text of
- * templates read from disk.
+ * depend on that the cache folder's key (obsctl's version, bundle hash, Node) does not cover: the templates read
+ * from disk (their digest, ./gitops/templates.ts), the node install script's text.
  *
  * Each inventory file has its own entry (`name` and the file, as the parse's): a team that runs obsctl on a staging
  * and a production inventory in turn finds each one's results where the other's would have replaced them (at 1,000

@@ -1,8 +1,8 @@
 /** What makes the render phase run again: the inventory fields that reach a template, and the templates. */
-import {createHash} from 'node:crypto'
 import type {Platform} from '../config/schema.js'
 import {gitDir} from '../config/model.js'
-import {templatesDigestInput} from './templates.js'
+import {sha256} from '../hash.js'
+import {templatesDigest} from './templates.js'
 
 /** The inventory without what no template reads (SSH access, env var names of credentials). */
 export function renderInputs(p: Platform): unknown {
@@ -24,11 +24,7 @@ export function renderInputs(p: Platform): unknown {
 }
 
 export function renderFingerprint(p: Platform): string {
-  return createHash('sha256')
-    .update(JSON.stringify(renderInputs(p)))
-    .update('\0')
-    .update(templatesDigestInput())
-    .digest('hex')
+  return sha256(`${JSON.stringify(renderInputs(p))}\0${templatesDigest()}`)
 }
 
 /** Where render writes: --out, else the inventory's git.dir beside the inventory. */

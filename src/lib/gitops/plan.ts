@@ -5,7 +5,7 @@
 import type {Cluster, Platform} from '../config/schema.js'
 import {centralCluster, edgeClusters, metricsMode, overlayName} from '../config/model.js'
 import {clusterContext, edgeUnitContext, platformContext} from './context.js'
-import {loadTemplates, templatesDigestInput, type Template} from './templates.js'
+import {loadTemplates, templatesDigest, type Template} from './templates.js'
 import {platformMemo} from '../derived-cache.js'
 import {sha256} from '../hash.js'
 
@@ -197,8 +197,8 @@ export function renderDigests(p: Platform): FileDigest[] {
   return renderedDigests(p, '', () => renderOnce(p).map((f) => ({path: f.path, hash: sha256(f.content)})))
 }
 
-const renderedFiles = platformMemo('rendered-files', templatesDigestInput)
-const renderedDigests = platformMemo('rendered-digests', templatesDigestInput)
+const renderedFiles = platformMemo('rendered-files', templatesDigest)
+const renderedDigests = platformMemo('rendered-digests', templatesDigest)
 
 /** one render per inventory and process, whether the digests or the files asked first (`render` asks both) */
 const rendered = new WeakMap<Platform, RenderedFile[]>()
