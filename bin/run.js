@@ -42,7 +42,7 @@ if (argv.length === 1 && argv[0] === '--version') {
   const bundle = JSON.parse(readFileSync(path.join(chunks, 'bundle.json'), 'utf8'))
   const {installCodeCache, cachedRootHelp, directCommand} = require('../dist/code-cache.cjs')
   const dist = (folder) => path.join(root, 'dist', folder) + path.sep
-  installCodeCache({
+  const cache = installCodeCache({
     roots: [chunks, dist('commands'), dist('help'), dist('hooks')],
     version: bundle.version,
     bundleId: bundle.id,
@@ -55,8 +55,11 @@ if (argv.length === 1 && argv[0] === '--version') {
     // an exact command line that needs nothing of oclif's runner (its configuration, the manifest, the help, the
     // hooks) runs without it (src/lib/cli/direct-command.ts); anything else, oclif's runner
     const direct = directCommand(argv, root)
-    if (direct) require('../dist/chunks/direct.js').runDirect(direct, require(direct.file))
-    else run()
+    if (direct) {
+      // the bundle files this command loaded before, as one script (src/lib/code-cache.ts usePack)
+      cache.usePack(direct.id)
+      require('../dist/chunks/direct.js').runDirect(direct, require(direct.file))
+    } else run()
   }
 }
 

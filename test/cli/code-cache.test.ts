@@ -7,7 +7,21 @@
  * No timings are asserted (DESIGN.md §6: budgets are for bench/startup.js).
  */
 import {spawn, spawnSync} from 'node:child_process'
-import {chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {stripVTControlCharacters} from 'node:util'
@@ -135,8 +149,8 @@ describe('code cache', () => {
     expect(files.filter((f) => /^chunks!(client-node|minio|ssh2|wsl-utils)-/.test(f))).toEqual([])
     for (const d of [path.join(cacheHome, 'obsctl'), path.join(cacheHome, 'obsctl', 'code-cache'), first.dir]) expect(statSync(d).mode & 0o777).toBe(0o700)
     for (const f of readdirSync(first.dir)) expect(statSync(path.join(first.dir, f)).mode & 0o777).toBe(0o600)
-    // compiled code only (the derived results have their own tests below)
-    const code = (d: string) => Object.fromEntries(Object.entries(snapshot(d)).filter(([f]) => f.endsWith('.v8')))
+    // each bundle file's compiled code only (the derived results and the packs have their own tests below)
+    const code = (d: string) => Object.fromEntries(Object.entries(snapshot(d)).filter(([f]) => f.endsWith('.v8') && !f.startsWith('pack!')))
     const before = code(first.dir)
 
     // the YAML library is a bundle entry of its own (bin/bundle.mjs lazyDeps), read when an inventory is parsed
@@ -162,7 +176,7 @@ describe('code cache', () => {
     expect(plan.status).toBe(0)
     expect(plan.fromCache).toBeGreaterThan(0)
     expect(plan.written).toBe(plan.compiled)
-    expect(readdirSync(first.dir).filter((f) => f.endsWith('.v8')).length).toBe(files.length + plan.written)
+    expect(Object.keys(code(first.dir)).length).toBe(files.length + plan.written)
   })
 
   it('an unknown command: the hook that answers it (dist/hooks/) is compiled through the cache as the commands are, and read back on the next run', async () => {
@@ -269,6 +283,93 @@ describe('code cache', () => {
     expect(tree(path.join(ro, 'install'))).toEqual(install)
     // the commands' own output is there too
     expect((await run(['plan', '-c', inv], {cacheHome: home, home, bin, uid})).stdout).toMatch(/pending/)
+  })
+
+  it('a command runs from its pack: what it loaded, as one script written at its first exit and compiled once; used while every file in it is as it was', async () => {
+    const cacheHome = path.join(dir, 'pack')
+    const bin = copyInstall(path.join(dir, 'pack-install'))
+    const dist = path.join(path.dirname(path.dirname(bin)), 'dist') + path.sep
+    const preload = path.join(dir, 'loaded-pack.cjs')
+    writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
+    const env = {NODE_OPTIONS: `--require ${preload}`}
+    const args = ['plan', '-c', inventory]
+    const packLine = (r: Run) => /pack plan: (.*)$/m.exec(r.stderr)?.[1]
+    const first = await run(args, {cacheHome, bin, env})
+    expect(first.status, first.stderr).toBe(0)
+    expect(packLine(first)).toBe('0 files from it, rewritten')
+    const pack = path.join(first.dir, 'pack!plan.js')
+    expect(statSync(pack).mode & 0o777).toBe(0o600)
+    // its first line names every bundle file the run loaded, but the lazily loaded libraries, with size and mtime
+    const head = readFileSync(pack, 'utf8').split('\n', 1)[0]!
+    expect(head.startsWith('// obsctl-pack 1 ')).toBe(true)
+    const listed = JSON.parse(head.slice('// obsctl-pack 1 '.length)) as [string, number, number][]
+    const loadedBy = (r: Run) =>
+      (JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[])
+        .filter((f) => f.startsWith(dist) && !f.endsWith('code-cache.cjs') && !f.startsWith(path.join(dist, 'chunks', 'lazy')))
+        .map((f) => f.slice(dist.length))
+    const loaded = loadedBy(first)
+    expect(listed.map(([f]) => f)).toEqual(loaded)
+    expect(loaded).toContain('commands/plan.js')
+    for (const [f, size, mtime] of listed) expect([size, mtime], f).toEqual([statSync(dist + f).size, Math.trunc(statSync(dist + f).mtimeMs)])
+
+    // the second run runs every file it loads from it (fewer: the first computed what the second reads back), compiling
+    // the pack (and no file) and writing its data; the third reads both
+    const second = await run(args, {cacheHome, bin, env})
+    expect(second.status, second.stderr).toBe(0)
+    expect(second.stdout).toBe(first.stdout)
+    const used = loadedBy(second)
+    expect(used.filter((f) => !loaded.includes(f))).toEqual([])
+    expect(packLine(second)).toBe(`${used.length} files from it, compiled`)
+    expect(second).toMatchObject({fromCache: 0, compiled: 0, written: 0})
+    expect(statSync(`${pack}.v8`).mode & 0o777).toBe(0o600)
+    const kept = snapshot(first.dir)
+    const third = await run(args, {cacheHome, bin})
+    expect(third.status, third.stderr).toBe(0)
+    expect(third.stdout).toBe(first.stdout)
+    expect(packLine(third)).toBe(`${used.length} files from it`)
+    expect(third).toMatchObject({fromCache: 0, compiled: 0, written: 0})
+    expect(snapshot(first.dir)).toEqual(kept)
+
+    // a run that loads a file the pack lacks (an unknown phase's error) adds it: the pack is written again
+    const typo = await run(['plan', '--phase', 'nodez', '-c', inventory], {cacheHome, bin})
+    expect(typo.status).toBe(2)
+    expect(packLine(typo)).toMatch(/^\d+ files from it, rewritten$/)
+    const grown = JSON.parse(readFileSync(pack, 'utf8').split('\n', 1)[0]!.slice('// obsctl-pack 1 '.length)) as [string][]
+    expect(grown.slice(0, listed.length)).toEqual(listed)
+    expect(grown.length).toBeGreaterThan(listed.length)
+    const after = await run(args, {cacheHome, bin})
+    expect(after.stdout).toBe(first.stdout)
+    expect(packLine(after)).toBe(`${used.length} files from it, compiled`)
+
+    // a file of the pack changed since it was written: the pack is not used (the file is compiled from its text), and is
+    // written again with what is there now
+    const member = dist + 'commands/plan.js'
+    const later = new Date(statSync(member).mtimeMs + 10_000)
+    utimesSync(member, later, later)
+    const touched = await run(args, {cacheHome, bin})
+    expect(touched.status, touched.stderr).toBe(0)
+    expect(touched.stdout).toBe(first.stdout)
+    expect(packLine(touched)).toBe('0 files from it, rewritten')
+    expect(touched).toMatchObject({compiled: 1})
+    expect(readFileSync(pack, 'utf8').split('\n', 1)[0]).toContain(`["commands/plan.js",${statSync(member).size},${Math.trunc(later.getTime())}]`)
+
+    // a pack others may write to is not run (the rule of every file here), nor one cut short; each is replaced
+    for (const spoil of [() => chmodSync(pack, 0o666), () => writeFileSync(pack, readFileSync(pack, 'utf8').slice(0, 5000), {mode: 0o600})]) {
+      await run(args, {cacheHome, bin})
+      spoil()
+      const spoiled = await run(args, {cacheHome, bin})
+      expect(spoiled.status, spoiled.stderr).toBe(0)
+      expect(spoiled.stdout).toBe(first.stdout)
+      expect(packLine(spoiled)).toBe('0 files from it, rewritten')
+      expect(statSync(pack).mode & 0o777).toBe(0o600)
+      expect(readFileSync(pack, 'utf8').length).toBeGreaterThan(5000)
+    }
+
+    // with source maps on, a stack names the bundle's own files: no pack
+    const mapped = await run(args, {cacheHome, bin, env: {NODE_OPTIONS: '--enable-source-maps'}})
+    expect(mapped.status, mapped.stderr).toBe(0)
+    expect(mapped.stdout).toBe(first.stdout)
+    expect(packLine(mapped)).toBeUndefined()
   })
 
   it('a cache folder others may write to, or that belongs to another user, is never read or written', async () => {
