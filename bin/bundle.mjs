@@ -90,7 +90,7 @@ const jsFiles = (dir) =>
 // Pass 1: ES modules, split.
 const commands = [...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks')), ...jsFiles(path.join(DIST, 'help'))]
 rmSync(ESM, {recursive: true, force: true})
-const patches = [yamlNoTokenLog(), oclifWslCheck(), oclifCommandSort(), oclifPlainHelpText(), ...oclifLazyRequires(), stringWidthAscii()]
+const patches = [yamlNoTokenLog(), oclifWslCheck(), oclifCommandSort(), oclifPlainHelpText(), ...oclifLazyRequires(), stringWidthAscii(), ansisAscii()]
 const applied = new Set()
 const lazy = lazyDeps()
 const result = await build({
@@ -189,8 +189,13 @@ rmSync(ESM, {recursive: true, force: true})
 // (lazyDeps below): each name becomes the entry's path relative to the file that requires it, which the code
 // cache loads as any file of the bundle.
 //
-// One pass over the output files: both rewrites, the checks (no import() and no lazy entry's name left) and the
-// bundle's hash, each file read once.
+// Every file is ASCII, so a command's pack (src/lib/code-cache.ts usePack), a megabyte of their texts, is read as a
+// one-byte string: with one character beyond ASCII in it, decoding it as UTF-8 costs ~2.5 ms more of every start.
+// esbuild escapes strings, templates and identifiers (its default charset), not regular expression literals: those
+// are written with \u escapes in src/, and a dependency's patched (sourcePatch: ansisAscii).
+//
+// One pass over the output files: both rewrites, the checks (no import() and no lazy entry's name left, ASCII) and
+// the bundle's hash, each file read once.
 const outputs = [
   ...jsFiles(path.join(DIST, 'chunks')),
   ...jsFiles(path.join(DIST, 'commands')),
@@ -200,6 +205,7 @@ const outputs = [
 const hash = createHash('sha256')
 const left = []
 const unresolved = []
+const wide = []
 for (const f of outputs) {
   const text = readFileSync(f, 'utf8')
   const fixed = text
@@ -214,6 +220,8 @@ for (const f of outputs) {
   if (fixed !== text) writeFileSync(f, fixed)
   if (/\bimport\(/.test(fixed.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) left.push(f)
   if (/obsctl-lazy-entry:|__obsctl_lazy_require/.test(fixed)) unresolved.push(f)
+  const at = fixed.search(/[\u0080-\uffff]/)
+  if (at >= 0) wide.push(`${path.relative(DIST, f)} (${JSON.stringify(fixed.slice(Math.max(0, at - 40), at + 10))})`)
   hash
     .update(`${path.relative(DIST, f)}\0`)
     .update(fixed)
@@ -221,6 +229,10 @@ for (const f of outputs) {
 }
 if (left.length) throw new Error(`bin/bundle.mjs: import() left in ${left.map((f) => path.relative(DIST, f)).join(', ')}`)
 if (unresolved.length) throw new Error(`bin/bundle.mjs: a lazy entry's name was left in ${unresolved.map((f) => path.relative(DIST, f)).join(', ')}`)
+if (wide.length)
+  throw new Error(
+    `bin/bundle.mjs: characters beyond ASCII in ${wide.join(', ')}: write them as \\u escapes in the regular expression literal (esbuild escapes strings, not those), or patch the dependency (sourcePatch)`,
+  )
 
 // tsc's ES module runner, replaced by dist/chunks/main.js
 rmSync(path.join(DIST, 'main.js'))
@@ -767,6 +779,12 @@ function stringWidthAscii() {
   return sourcePatch('stringWidthAscii', new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`), [
     [strip, `\tif (!/[^\\x20-\\x7e]/.test(string)) {\n\t\treturn string.length;\n\t}\n\n${strip}`],
   ])
+}
+
+/** ansis's `strip` regular expression holds a raw U+009B (CSI): written as its escape, as the bundle is ASCII. */
+function ansisAscii() {
+  const file = path.join(ROOT, 'node_modules', 'ansis', 'index.js')
+  return sourcePatch('ansisAscii', new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`), [['/[\u001b\u009b][[()#;?]*', '/[\\x1b\\x9b][[()#;?]*']])
 }
 
 /**

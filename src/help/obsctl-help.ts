@@ -35,7 +35,8 @@ interface Formatter {
 const BREAK_AFTER = '|,'
 const visible = (s: string) => stripVTControlCharacters(s).length
 /** A list item (`- x`, `1. x`) goes on under its text. */
-const itemHang = (line: string) => /^ *([-*•] |\d+\. )/.exec(line)?.[1]?.length ?? 0
+// • (regex literals are written in ASCII, bin/bundle.mjs)
+const itemHang = (line: string) => /^ *([-*\u2022] |\d+\. )/.exec(line)?.[1]?.length ?? 0
 
 /** Text fitted to `width` at spaces, each line's continuation under its own start (a list item's under its text). */
 const fit = (text: string, width: number) => wrapLines(text, width, itemHang, {breakAfter: BREAK_AFTER})

@@ -25,6 +25,7 @@
  * the command runs as without a cache, silently. OBSCTL_CODE_CACHE=0 turns it off;
  * NODE_DEBUG=obsctl-code-cache prints where it is and what it read and wrote.
  */
+import {isAscii} from 'node:buffer'
 import fs from 'node:fs'
 import Module from 'node:module'
 import os from 'node:os'
@@ -249,7 +250,8 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
     state.pack = pack
     const read = readOwned(pack.file, uid!)
     if (!read) return
-    const text = read.buf.toString('utf8')
+    // the bundle is ASCII (bin/bundle.mjs): a one-byte string, without decoding a megabyte of UTF-8 (~2.5 ms)
+    const text = isAscii(read.buf) ? read.buf.toString('latin1') : read.buf.toString('utf8')
     const files = packFiles(text, distDir)
     if (!files) return
     const head = `${FORMAT} ${read.st.size} ${Math.trunc(read.st.mtimeMs)}\n`

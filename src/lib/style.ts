@@ -137,7 +137,8 @@ export function colorCell(cell: string, c: ChalkInstance = paint()): string {
   if (c.level === 0) return cell
   const t = toneOfWord(cell)
   if (t) return tone(t, cell, c)
-  const m = /^([✔✖‼ℹ⚠]) (\S.*)$/.exec(cell)
+  // ✔ ✖ ‼ ℹ ⚠ (regex literals are written in ASCII, bin/bundle.mjs)
+  const m = /^([\u2714\u2716\u203c\u2139\u26a0]) (\S.*)$/.exec(cell)
   if (m && ICON_TONES[m[1]!]) return tone(toneOfWord(m[2]!) ?? ICON_TONES[m[1]!]!, cell, c)
   return cell
 }
@@ -145,7 +146,7 @@ export function colorCell(cell: string, c: ChalkInstance = paint()): string {
 /** Every ✔ ✖ ‼ ℹ ⚠ of a text in its colour. */
 export function colorIcons(text: string, c: ChalkInstance = paint()): string {
   if (c.level === 0) return text
-  return text.replace(/[✔✖‼ℹ⚠]/g, (i) => tone(ICON_TONES[i]!, i, c))
+  return text.replace(/[\u2714\u2716\u203c\u2139\u26a0]/g, (i) => tone(ICON_TONES[i]!, i, c))
 }
 
 /**

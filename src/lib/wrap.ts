@@ -200,7 +200,8 @@ function splitWords(s: string, o: Pick<WrapOptions, 'quotes' | 'usage'>): {gap: 
  * (`Error: `, `→ `, `✖ `, `‼ `, `- `…), else by two (a hanging indent).
  */
 export function markerHang(line: string): number {
-  const m = /^ *(Error: |[→✔✖‼ℹ⚠•*-] )/.exec(stripVTControlCharacters(line))
+  // → ✔ ✖ ‼ ℹ ⚠ • (regex literals are written in ASCII, bin/bundle.mjs)
+  const m = /^ *(Error: |[\u2192\u2714\u2716\u203c\u2139\u26a0\u2022*-] )/.exec(stripVTControlCharacters(line))
   return m ? m[1]!.length : 2
 }
 

@@ -19,7 +19,8 @@ const MARK = 2
 
 /** A list item (`1. x`, `- x`, `→ x`) goes on under its text; a line of its own indented under its start plus 2. */
 function hang(line: string): number {
-  const item = /^ *(\d+\. |[-*•→] )/.exec(line)?.[1]?.length
+  // • → (regex literals are written in ASCII, bin/bundle.mjs)
+  const item = /^ *(\d+\. |[-*\u2022\u2192] )/.exec(line)?.[1]?.length
   return item ?? (line.startsWith(' ') ? 2 : 0)
 }
 

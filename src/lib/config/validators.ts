@@ -219,7 +219,8 @@ const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----(?:(?!-----BEGIN )[\s\S])
  * `<token with repo read access>`, of which the patterns see only `<token`; kubeadm's `<value withheld>`), `$VAR`,
  * `${VAR}` (never a secret itself).
  */
-const PLACEHOLDER = /^(…|\.\.\.|\*+|\[REDACTED\]|<.*|\$\{?[A-Za-z_]\w*\}?)$/
+// (\u2026: …; regex literals are written in ASCII, bin/bundle.mjs asciiBundle)
+const PLACEHOLDER = /^(\u2026|\.\.\.|\*+|\[REDACTED\]|<.*|\$\{?[A-Za-z_]\w*\}?)$/
 
 /**
  * A text (a task log, a request trace) as it may be shown: every URL without its user and password
