@@ -231,7 +231,8 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
     const dir = path.dirname(filename)
     const require = ((id: string) => {
       if (id.endsWith('.js') && (id.startsWith('./') || id.startsWith('../'))) {
-        const file = path.join(dir, id)
+        // "./chunk-X.js", most of a command's ~1,000 requires, needs no normalising (path.join: ~1 ms in all)
+        const file = id.startsWith('./') && !id.includes('/', 2) ? `${dir}${path.sep}${id.slice(2)}` : path.join(dir, id)
         if (inBundle(file)) return requireSibling(file, module)
       }
       return module.require(id)

@@ -345,13 +345,15 @@ describe('code cache', () => {
     // written again with what is there now
     const member = dist + 'commands/plan.js'
     const later = new Date(statSync(member).mtimeMs + 10_000)
+    const before = statSync(member).mtimeMs
     utimesSync(member, later, later)
+    expect(statSync(member).mtimeMs).toBeGreaterThan(before + 9000)
     const touched = await run(args, {cacheHome, bin})
     expect(touched.status, touched.stderr).toBe(0)
     expect(touched.stdout).toBe(first.stdout)
     expect(packLine(touched)).toBe('0 files from it, rewritten')
     expect(touched).toMatchObject({compiled: 1})
-    expect(readFileSync(pack, 'utf8').split('\n', 1)[0]).toContain(`["commands/plan.js",${statSync(member).size},${Math.trunc(later.getTime())}]`)
+    expect(readFileSync(pack, 'utf8').split('\n', 1)[0]).toContain(`["commands/plan.js",${statSync(member).size},${Math.trunc(statSync(member).mtimeMs)}]`)
 
     // a pack others may write to is not run (the rule of every file here), nor one cut short; each is replaced
     for (const spoil of [() => chmodSync(pack, 0o666), () => writeFileSync(pack, readFileSync(pack, 'utf8').slice(0, 5000), {mode: 0o600})]) {
@@ -734,7 +736,14 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
     mkdirSync(chunks, {recursive: true})
     mkdirSync(path.join(root, 'dist', 'commands'))
     const w = (f: string, text: string) => writeFileSync(path.join(root, 'dist', f), text)
-    w('chunks/shared.js', 'globalThis.loads = (globalThis.loads ?? 0) + 1; exports.value = {n: 1}\n')
+    // a sibling in the same folder ("./leaf.js", the bundle's usual name) and one in a folder below it
+    w(
+      'chunks/shared.js',
+      'globalThis.loads = (globalThis.loads ?? 0) + 1; exports.value = {n: 1, leaf: require("./leaf.js").leaf, deep: require("./lazy/deep.js").deep}\n',
+    )
+    w('chunks/leaf.js', 'exports.leaf = __filename\n')
+    mkdirSync(path.join(chunks, 'lazy'))
+    w('chunks/lazy/deep.js', 'exports.deep = __filename\n')
     w('chunks/broken.js', 'globalThis.broken = (globalThis.broken ?? 0) + 1; throw new Error("broken at load")\n')
     w('chunks/data.json', '{"from": "node"}\n')
     w(
@@ -769,7 +778,7 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
     const out = JSON.parse(r.stdout) as Record<string, unknown>
     expect(out).toMatchObject({
       same: true,
-      value: {n: 1},
+      value: {n: 1, leaf: path.join(chunks, 'leaf.js'), deep: path.join(chunks, 'lazy', 'deep.js')},
       loads: 1,
       data: {from: 'node'},
       outside: true,
