@@ -2,10 +2,15 @@
  * One string as a YAML scalar of type string, for text that prints YAML (the GitOps templates, the inventory
  * `obsctl init` writes): a leaf of its own (config/ and gitops/ both use it).
  */
+import {contentMemo} from './derived-cache.js'
 import {yaml} from './lazy-deps.js'
 
-/** plain (true) or not, per value: a fleet's names are few, and the YAML reading is not free */
+/**
+ * plain (true) or not, per value: a fleet's names are few, and the YAML reading is not free (nor is loading the YAML
+ * library, ~6 ms of `obsctl init`'s start-up: the answers are kept between runs, as '1' or '0', by the value)
+ */
 const plainScalars = new Map<string, boolean>()
+const keptPlain = contentMemo('yaml-plain-scalars')
 
 /**
  * A string as one YAML scalar of type string: as it is when YAML 1.1 (kubectl, kustomize and Argo CD read manifests
@@ -26,7 +31,7 @@ export function yamlScalar(v: string): string {
         return undefined
       }
     }
-    plain = v !== '' && back('1.1') === v && back('1.2') === v
+    plain = keptPlain(v, () => (v !== '' && back('1.1') === v && back('1.2') === v ? '1' : '0')) === '1'
     plainScalars.set(v, plain)
   }
   return plain ? v : JSON.stringify(v)

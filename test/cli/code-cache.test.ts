@@ -727,6 +727,34 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(schema(b)).toBe(schema(a))
     expect(JSON.parse(schema(a))).toMatchObject({$schema: 'http://json-schema.org/draft-07/schema#'})
   })
+
+  it("init's inventory: which of its values YAML reads as plain strings is kept, so writing it again loads no YAML library", async () => {
+    const cacheHome = path.join(dir, 'init-scalars')
+    const a = path.join(dir, 'init-scalars-a', 'obsctl.yaml')
+    const b = path.join(dir, 'init-scalars-b', 'obsctl.yaml')
+    const preload = path.join(dir, 'loaded-init.cjs')
+    writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
+    const yamlLoaded = (r: Run) => (JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[]).some((f) => /[\\/]chunks[\\/]lazy[\\/]yaml\.js$/.test(f))
+    const env = {NODE_OPTIONS: `--require ${preload}`}
+    const first = await run(['init', '--example', '-c', a], {cacheHome, env})
+    expect(first.status, first.stderr).toBe(0)
+    expect(yamlLoaded(first)).toBe(true)
+    expect(first.stderr).toContain('derived yaml-plain-scalars: computed')
+    // written again over itself (a file of its own has its parse to make: that reads YAML)
+    mkdirSync(path.dirname(b))
+    writeFileSync(b, readFileSync(a, 'utf8'))
+    expect((await run(['config', 'validate', '-c', b], {cacheHome})).status).toBe(0)
+    const second = await run(['init', '--example', '--force', '-c', b], {cacheHome, env})
+    expect(second.status, second.stderr).toBe(0)
+    expect(second.stderr).toContain('derived yaml-plain-scalars: from cache')
+    expect(yamlLoaded(second)).toBe(false)
+    // the same inventory, byte for byte, as one written without any cache
+    const c = path.join(dir, 'init-scalars-c', 'obsctl.yaml')
+    const cold = await runProcess(process.execPath, [BIN, 'init', '--example', '-c', c], {env: {...process.env, CI: '1', OBSCTL_CODE_CACHE: '0'}})
+    expect(cold.status, cold.stderr).toBe(0)
+    expect(readFileSync(b, 'utf8')).toBe(readFileSync(c, 'utf8'))
+    expect(readFileSync(a, 'utf8')).toBe(readFileSync(c, 'utf8'))
+  })
 })
 
 describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () => {
