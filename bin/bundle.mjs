@@ -90,7 +90,16 @@ const jsFiles = (dir) =>
 // Pass 1: ES modules, split.
 const commands = [...jsFiles(path.join(DIST, 'commands')), ...jsFiles(path.join(DIST, 'hooks')), ...jsFiles(path.join(DIST, 'help'))]
 rmSync(ESM, {recursive: true, force: true})
-const patches = [yamlNoTokenLog(), oclifWslCheck(), oclifCommandSort(), oclifPlainHelpText(), ...oclifLazyRequires(), stringWidthAscii(), ansisAscii()]
+const patches = [
+  yamlNoTokenLog(),
+  oclifWslCheck(),
+  oclifCommandSort(),
+  oclifPlainHelpText(),
+  ...oclifLazyRequires(),
+  ...ssh2LazyBuiltins(),
+  stringWidthAscii(),
+  ansisAscii(),
+]
 const applied = new Set()
 const lazy = lazyDeps()
 const result = await build({
@@ -779,6 +788,31 @@ function stringWidthAscii() {
   return sourcePatch('stringWidthAscii', new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`), [
     [strip, `\tif (!/[^\\x20-\\x7e]/.test(string)) {\n\t\treturn string.length;\n\t}\n\n${strip}`],
   ])
+}
+
+/**
+ * Node builtins ssh2 requires at load for paths an obsctl connection never takes, each required at its first use
+ * instead: child_process (with dgram and dns: Pageant and Cygwin agents, on Windows), assert (its SFTP `fs`
+ * compatibility checks, on a caller's mistake; asn1 still loads it where ssh2 reads a private key file) and dns (a
+ * lookup only when an address family is forced; obsctl connects to addresses and names as given). `node preflight` to
+ * its first connection: 0.92x, paired over 31 runs.
+ */
+function ssh2LazyBuiltins() {
+  const lib = (f) => new RegExp(`[\\/]node_modules[\\/]ssh2[\\/]lib[\\/]${f.replaceAll('/', '[\\/]').replaceAll('.', '\\.')}$`)
+  return [
+    sourcePatch('ssh2LazyChildProcess', lib('agent.js'), [
+      [
+        "const { execFile, spawn } = require('child_process');",
+        "const execFile = (...args) => require('child_process').execFile(...args);\nconst spawn = (...args) => require('child_process').spawn(...args);",
+      ],
+    ]),
+    sourcePatch('ssh2LazyAssert', lib('protocol/node-fs-compat.js'), [
+      ["const assert = require('assert');", "const assert = (...args) => require('assert')(...args);"],
+    ]),
+    sourcePatch('ssh2LazyDns', lib('client.js'), [
+      ["const { lookup: dnsLookup } = require('dns');", "const dnsLookup = (...args) => require('dns').lookup(...args);"],
+    ]),
+  ]
 }
 
 /** ansis's `strip` regular expression holds a raw U+009B (CSI): written as its escape, as the bundle is ASCII. */
