@@ -250,7 +250,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
     if (!state.dir || process.sourceMapsEnabled || pack) return
     pack = {key, file: path.join(state.dir, `pack!${key.replace(/[^\w.-]/g, '_')}.js`), files: [], functions: new Map(), used: 0}
     state.pack = pack
-    const read = readOwned(pack.file, uid!)
+    const read = readWhole(pack.file, uid!)
     if (!read) return
     // the bundle is ASCII (bin/bundle.mjs): a one-byte string, without decoding a megabyte of UTF-8 (~2.5 ms)
     const text = isAscii(read.buf) ? read.buf.toString('latin1') : read.buf.toString('utf8')
@@ -387,49 +387,39 @@ function packText(files: string[], distDir: string): string | undefined {
  * decoded only to be found stale.
  */
 function readCache(cacheFile: string, head: string, uid: number, input?: Buffer): Buffer | undefined {
-  let fd: number | undefined
-  try {
-    const owned = openOwned(cacheFile, uid)
-    if (!owned) return undefined
-    fd = owned.fd
-    const st = owned.st
+  return readOwned(cacheFile, uid, (fd, st) => {
     const known = head.length + (input?.length ?? 0)
     if (st.size <= head.length || st.size < known) return undefined
     const buf = Buffer.allocUnsafe(st.size)
     if (!readFully(fd, buf, 0, known) || buf.toString('latin1', 0, head.length) !== head) return undefined
     if (input && !buf.subarray(head.length, known).equals(input)) return undefined
     return readFully(fd, buf, known, st.size) ? buf.subarray(known) : undefined
-  } catch {
-    return undefined
-  } finally {
-    if (fd !== undefined) safe(() => fs.closeSync(fd!))
-  }
+  })
 }
 
-/** A descriptor of the file when it is a regular file of this user's that no one else may write, else undefined. */
-function openOwned(file: string, uid: number): {fd: number; st: fs.Stats} | undefined {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
-  const st = safe(() => fs.fstatSync(fd))
-  if (st?.isFile() && st.uid === uid && !(st.mode & 0o022)) return {fd, st}
-  fs.closeSync(fd)
-  return undefined
-}
-
-/** A whole file of this user's that no one else may write (openOwned), with its stat; undefined otherwise or when absent. */
-function readOwned(file: string, uid: number): {buf: Buffer; st: fs.Stats} | undefined {
+/**
+ * `read` of the file, when it is a regular file of this user's that no one else may write (not followed if a link);
+ * undefined otherwise, when it is absent, or when reading throws. The descriptor is closed after.
+ */
+function readOwned<T>(file: string, uid: number, read: (fd: number, st: fs.Stats) => T | undefined): T | undefined {
   let fd: number | undefined
   try {
-    const owned = openOwned(file, uid)
-    if (!owned) return undefined
-    fd = owned.fd
-    const st = owned.st
-    const buf = Buffer.allocUnsafe(st.size)
-    return readFully(fd, buf, 0, st.size) ? {buf, st} : undefined
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW)
+    const st = fs.fstatSync(fd)
+    return st.isFile() && st.uid === uid && !(st.mode & 0o022) ? read(fd, st) : undefined
   } catch {
     return undefined
   } finally {
     if (fd !== undefined) safe(() => fs.closeSync(fd!))
   }
+}
+
+/** A whole file of this user's that no one else may write (readOwned), with its stat. */
+function readWhole(file: string, uid: number): {buf: Buffer; st: fs.Stats} | undefined {
+  return readOwned(file, uid, (fd, st) => {
+    const buf = Buffer.allocUnsafe(st.size)
+    return readFully(fd, buf, 0, st.size) ? {buf, st} : undefined
+  })
 }
 
 /** Fill buf[from, to) from the file at the same offsets; false when the file ends first. */
