@@ -59,7 +59,7 @@ export interface CodeCacheState {
   hits: string[]
   misses: string[]
   written: string[]
-  /** the command's pack (usePack), when there is one this run: its name, the files run from it, what happened to it */
+  /** the command's pack (usePack), when there was one this run: its name, the files run from it, what happened to it (at exit) */
   pack?: {key: string; used: number; compiled?: boolean; rewritten?: boolean}
 }
 
@@ -249,7 +249,6 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
     // with source maps on, a stack names the file it is in (a pack would be one file); and one pack per process
     if (!state.dir || process.sourceMapsEnabled || pack) return
     pack = {key, file: path.join(state.dir, `pack!${key.replace(/[^\w.-]/g, '_')}.js`), files: [], functions: new Map(), used: 0}
-    state.pack = pack
     const read = readWhole(pack.file, uid!)
     if (!read) return
     // the bundle is ASCII (bin/bundle.mjs): a one-byte string, without decoding a megabyte of UTF-8 (~2.5 ms)

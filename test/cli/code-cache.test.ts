@@ -67,6 +67,17 @@ async function run(args: string[], o: {cacheHome: string; bin?: string; uid?: nu
   return {status: r.status, stdout: r.stdout, stderr: r.stderr, dir: m[1]!, fromCache: Number(m[2]), compiled: Number(m[3]), written: Number(m[4])}
 }
 
+/**
+ * What makes a run print, at exit, the files it loaded (`require.cache`: the bundle's files too, those run from a pack
+ * included): `env` for run(); `loadedBy` reads them back from its stderr.
+ */
+function loadedPreload(): {env: NodeJS.ProcessEnv; loadedBy: (r: Run) => string[]} {
+  const preload = path.join(dir, 'loaded.cjs')
+  if (!existsSync(preload))
+    writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
+  return {env: {NODE_OPTIONS: `--require ${preload}`}, loadedBy: (r) => JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[]}
+}
+
 /** A folder of its own with the example inventory and an empty .obsctl/, its cache folder, and the journal's cache entry name. */
 function journalHome(key: string): {cacheHome: string; inv: string; state: string; name: string} {
   const home = path.join(dir, `${key}-home`)
@@ -158,14 +169,13 @@ describe('code cache', () => {
     expect(files).toContain('chunks!lazy!zod.js.v8')
 
     // the bundle files a run loaded, printed at exit by a preload
-    const preload = path.join(dir, 'loaded.cjs')
-    writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
-    const second = await run(['config', 'validate', '-c', inventory], {cacheHome, env: {NODE_OPTIONS: `--require ${preload}`}})
+    const {env, loadedBy} = loadedPreload()
+    const second = await run(['config', 'validate', '-c', inventory], {cacheHome, env})
     expect(second.status).toBe(0)
     expect(second.stdout).toBe(first.stdout)
     expect(second).toMatchObject({dir: first.dir, compiled: 0, written: 0})
     // the inventory's parse came from the derived-result cache: neither the YAML library nor zod was read or run
-    const loaded = JSON.parse(/^LOADED (.*)$/m.exec(second.stderr)![1]!) as string[]
+    const loaded = loadedBy(second)
     expect(loaded.filter((f) => f.includes(`${path.sep}dist${path.sep}chunks${path.sep}`)).length).toBeGreaterThan(3)
     expect(loaded.filter((f) => /[\\/]chunks[\\/]lazy[\\/](yaml|zod)\.js$/.test(f))).toEqual([])
     expect(second.fromCache).toBeLessThan(first.compiled)
@@ -289,9 +299,7 @@ describe('code cache', () => {
     const cacheHome = path.join(dir, 'pack')
     const bin = copyInstall(path.join(dir, 'pack-install'))
     const dist = path.join(path.dirname(path.dirname(bin)), 'dist') + path.sep
-    const preload = path.join(dir, 'loaded-pack.cjs')
-    writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
-    const env = {NODE_OPTIONS: `--require ${preload}`}
+    const {env, loadedBy: loadedAll} = loadedPreload()
     const args = ['plan', '-c', inventory]
     const packLine = (r: Run) => /pack plan: (.*)$/m.exec(r.stderr)?.[1]
     const first = await run(args, {cacheHome, bin, env})
@@ -304,7 +312,7 @@ describe('code cache', () => {
     expect(head.startsWith('// obsctl-pack 1 ')).toBe(true)
     const listed = JSON.parse(head.slice('// obsctl-pack 1 '.length)) as [string, number, number][]
     const loadedBy = (r: Run) =>
-      (JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[])
+      loadedAll(r)
         .filter((f) => f.startsWith(dist) && !f.endsWith('code-cache.cjs') && !f.startsWith(path.join(dist, 'chunks', 'lazy')))
         .map((f) => f.slice(dist.length))
     const loaded = loadedBy(first)
@@ -543,11 +551,8 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     const cacheHome = path.join(dir, 'lint-known')
     const inv = path.join(dir, 'lint-known.yaml')
     writeFileSync(inv, readFileSync(inventory, 'utf8'))
-    const preload = path.join(dir, 'loaded-lint.cjs')
-    writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
-    const env = {NODE_OPTIONS: `--require ${preload}`}
-    const loaded = (r: Run, chunk: string) =>
-      (JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[]).some((f) => new RegExp(`[\\\\/]chunks[\\\\/]${chunk}-\\w+\\.js$`).test(f))
+    const {env, loadedBy} = loadedPreload()
+    const loaded = (r: Run, chunk: string) => loadedBy(r).some((f) => new RegExp(`[\\\\/]chunks[\\\\/]${chunk}-\\w+\\.js$`).test(f))
     // s3 setup refuses an invalid inventory before anything (BaseCommand.loadValidInventory), render before it renders
     // (src/lib/config/refuse-invalid.ts); --dry-run contacts nothing, and a dry render takes no run lock (nor loads it)
     for (const args of [
@@ -732,10 +737,8 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     const cacheHome = path.join(dir, 'init-scalars')
     const a = path.join(dir, 'init-scalars-a', 'obsctl.yaml')
     const b = path.join(dir, 'init-scalars-b', 'obsctl.yaml')
-    const preload = path.join(dir, 'loaded-init.cjs')
-    writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
-    const yamlLoaded = (r: Run) => (JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[]).some((f) => /[\\/]chunks[\\/]lazy[\\/]yaml\.js$/.test(f))
-    const env = {NODE_OPTIONS: `--require ${preload}`}
+    const {env, loadedBy} = loadedPreload()
+    const yamlLoaded = (r: Run) => loadedBy(r).some((f) => /[\\/]chunks[\\/]lazy[\\/]yaml\.js$/.test(f))
     const first = await run(['init', '--example', '-c', a], {cacheHome, env})
     expect(first.status, first.stderr).toBe(0)
     expect(yamlLoaded(first)).toBe(true)
