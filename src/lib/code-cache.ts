@@ -201,14 +201,11 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
     }
     return m.exports
   }
-  /** the bundle files this process loaded, in order (what a pack is made of) */
-  const loaded: string[] = []
   let pack: Pack | undefined
   const original = extensions['.js']
   extensions['.js'] = function obsctlCodeCache(module, filename) {
     if (!inBundle(filename)) return original.call(this, module, filename)
-    loaded.push(filename)
-    let fn = pack?.functions.get(filename)
+    let fn = pack?.functions.get(filename.slice(distDir.length))
     if (fn) pack!.used++
     else {
       const source = fs.readFileSync(filename, 'utf8')
@@ -218,7 +215,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
       if (state.dir) {
         cacheFile = cacheFileOf(filename)
         const st = safe(() => fs.statSync(filename))
-        head = st ? `${FORMAT} ${st.size} ${Math.trunc(st.mtimeMs)}\n` : ''
+        head = st ? headOf(st) : ''
         cachedData = head ? readCache(cacheFile, head, uid!) : undefined
       }
       const script = compile(Module.wrap(source), filename, cachedData)
@@ -248,22 +245,21 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
   const usePack = (key: string): void => {
     // with source maps on, a stack names the file it is in (a pack would be one file); and one pack per process
     if (!state.dir || process.sourceMapsEnabled || pack) return
-    pack = {key, file: path.join(state.dir, `pack!${key.replace(/[^\w.-]/g, '_')}.js`), files: [], functions: new Map(), used: 0}
+    pack = {key, file: path.join(state.dir, `pack!${key.replace(/[^\w.-]/g, '_')}.js`), functions: new Map(), used: 0}
     const read = readWhole(pack.file, uid!)
     if (!read) return
     // the bundle is ASCII (bin/bundle.mjs): a one-byte string, without decoding a megabyte of UTF-8 (~2.5 ms)
     const text = isAscii(read.buf) ? read.buf.toString('latin1') : read.buf.toString('utf8')
     const files = packFiles(text, distDir)
     if (!files) return
-    const head = `${FORMAT} ${read.st.size} ${Math.trunc(read.st.mtimeMs)}\n`
+    const head = headOf(read.st)
     const cacheFile = `${pack.file}.v8`
     const cachedData = readCache(cacheFile, head, uid!)
     try {
       const script = compile(text, pack.file, cachedData)
       const functions = script.runInThisContext({displayErrors: true}) as ModuleFunction[]
       if (!Array.isArray(functions) || functions.length !== files.length) return
-      files.forEach((f, i) => pack!.functions.set(distDir + f, functions[i]!))
-      pack.files = files
+      files.forEach((f, i) => pack!.functions.set(f, functions[i]!))
       if (!cachedData || script.cachedDataRejected) {
         pack.compiled = true
         pending.push({cacheFile, head, body: () => script.createCachedData()})
@@ -273,17 +269,21 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
     }
   }
 
-  /** At exit: a pack with what this run loaded besides, when it loaded files its pack (if any) lacked. */
+  /**
+   * At exit: a pack with what this run loaded besides, when it loaded files its pack (if any) lacked. What it loaded is
+   * require.cache's bundle files, in the order they were loaded (a file that threw while loading is not kept there).
+   */
   const repack = (p: Pack): void => {
-    const packable = (f: string) => f.startsWith(distDir) && !f.startsWith(lazyDir)
-    const have = new Set(p.files)
-    const more = loaded.filter((f) => packable(f) && !have.has(f.slice(distDir.length))).map((f) => f.slice(distDir.length))
+    const more = Object.keys(moduleCache)
+      .filter((f) => inBundle(f) && !f.startsWith(lazyDir))
+      .map((f) => f.slice(distDir.length))
+      .filter((f) => !p.functions.has(f))
     if (!more.length) return
     // the old pack's cached data was made from its old text
     const at = pending.findIndex((q) => q.cacheFile === `${p.file}.v8`)
     if (at >= 0) pending.splice(at, 1)
     p.rewritten = true
-    pending.push({cacheFile: p.file, head: '', body: () => packText([...p.files, ...new Set(more)], distDir)})
+    pending.push({cacheFile: p.file, head: '', body: () => packText([...p.functions.keys(), ...more], distDir)})
   }
 
   if (state.dir) (globalThis as {[DERIVED_CACHE]?: DerivedCache})[DERIVED_CACHE] = derivedStore(state.dir, uid!, pending)
@@ -314,9 +314,7 @@ interface Pack {
   key: string
   /** pack!<key>.js in the cache folder */
   file: string
-  /** its files (paths under dist/), when it was read and every one is as it was */
-  files: string[]
-  /** each file's module function, by its full path */
+  /** each file's module function by its path under dist/, in the pack's order: empty unless it was read and every file is as it was */
   functions: Map<string, ModuleFunction>
   /** files run from it */
   used: number
@@ -325,6 +323,12 @@ interface Pack {
   /** written again at exit, with files this run loaded besides */
   rewritten?: boolean
 }
+
+/** a file's mtime as the cache records it: whole milliseconds */
+const mtimeOf = (st: fs.Stats) => Math.trunc(st.mtimeMs)
+
+/** The head of a cached data file: what its source was when the data was made (size and mtime). */
+const headOf = (st: fs.Stats) => `${FORMAT} ${st.size} ${mtimeOf(st)}\n`
 
 function compile(source: string, filename: string, cachedData: Buffer | undefined): vm.Script {
   return new vm.Script(source, {
@@ -349,7 +353,7 @@ function packFiles(text: string, distDir: string): string[] | undefined {
   for (const entry of list as unknown[]) {
     if (!Array.isArray(entry) || typeof entry[0] !== 'string' || entry[0].includes('..')) return undefined
     const st = safe(() => fs.statSync(distDir + entry[0]))
-    if (!st || st.size !== entry[1] || Math.trunc(st.mtimeMs) !== entry[2]) return undefined
+    if (!st || st.size !== entry[1] || mtimeOf(st) !== entry[2]) return undefined
     files.push(entry[0])
   }
   return files
@@ -369,7 +373,7 @@ function packText(files: string[], distDir: string): string | undefined {
       fd = fs.openSync(distDir + f, 'r')
       const st = fs.fstatSync(fd)
       bodies.push(Module.wrap(fs.readFileSync(fd, 'utf8')).replace(/;$/, ''))
-      listed.push([f, st.size, Math.trunc(st.mtimeMs)])
+      listed.push([f, st.size, mtimeOf(st)])
     } catch {
       return undefined
     } finally {
