@@ -29,6 +29,15 @@ function engine(): Eta {
   return eta
 }
 
+/** the templates' names under `dir` (sorted), listed once per process and folder: their digest and their texts both need them */
+const namesOf = new Map<string, string[]>()
+
+function templateNames(dir: string): string[] {
+  let names = namesOf.get(dir)
+  if (!names) namesOf.set(dir, (names = walk(dir)))
+  return names
+}
+
 function walk(dir: string, rel = ''): string[] {
   const out: string[] = []
   for (const e of readdirSync(path.join(dir, rel), {withFileTypes: true})) {
@@ -90,7 +99,7 @@ const textsOf = new Map<string, {name: string; text: string}[]>()
 
 function templateTexts(dir: string): {name: string; text: string}[] {
   let texts = textsOf.get(dir)
-  if (!texts) textsOf.set(dir, (texts = walk(dir).map((name) => ({name, text: readFileSync(path.join(dir, name), 'utf8')}))))
+  if (!texts) textsOf.set(dir, (texts = templateNames(dir).map((name) => ({name, text: readFileSync(path.join(dir, name), 'utf8')}))))
   return texts
 }
 
@@ -103,7 +112,7 @@ function templateTexts(dir: string): {name: string; text: string}[] {
 export function templatesDigest(dir = TEMPLATES_DIR): string {
   let digest = digestOf.get(dir)
   if (digest === undefined) {
-    const stamps = walk(dir).map((name) => `${name}\0${fileStamp(path.join(dir, name))}`)
+    const stamps = templateNames(dir).map((name) => `${name}\0${fileStamp(path.join(dir, name))}`)
     digest = derivedJson('templates-digest', `${dir}\n${stamps.join('\n')}`, () =>
       sha256(
         templateTexts(dir)
