@@ -6,11 +6,10 @@ import {contentMemo} from './derived-cache.js'
 import {yaml} from './lazy-deps.js'
 
 /**
- * plain (true) or not, per value: a fleet's names are few, and the YAML reading is not free (nor is loading the YAML
- * library, ~6 ms of `obsctl init`'s start-up: the answers are kept between runs, as '1' or '0', by the value)
+ * plain ('1') or not ('0'), per value, for the process and between runs: a fleet's names are few, and the YAML reading
+ * is not free (nor is loading the YAML library, ~6 ms of `obsctl init`'s start-up)
  */
-const plainScalars = new Map<string, boolean>()
-const keptPlain = contentMemo('yaml-plain-scalars')
+const plainScalars = contentMemo('yaml-plain-scalars')
 
 /**
  * A string as one YAML scalar of type string: as it is when YAML 1.1 (kubectl, kustomize and Argo CD read manifests
@@ -22,17 +21,13 @@ const keptPlain = contentMemo('yaml-plain-scalars')
 export function yamlScalar(v: string): string {
   // a letter, then letters and digits in parts joined by '-': no YAML type but string starts with a letter and holds '-'
   if (/^[a-z][a-z0-9]*(-[a-z0-9]+)+$/.test(v)) return v
-  let plain = plainScalars.get(v)
-  if (plain === undefined) {
-    const back = (version: '1.1' | '1.2') => {
-      try {
-        return (yaml().parse(`v: ${v}\n`, {version}) as {v?: unknown} | null)?.v
-      } catch {
-        return undefined
-      }
+  const back = (version: '1.1' | '1.2') => {
+    try {
+      return (yaml().parse(`v: ${v}\n`, {version}) as {v?: unknown} | null)?.v
+    } catch {
+      return undefined
     }
-    plain = keptPlain(v, () => (v !== '' && back('1.1') === v && back('1.2') === v ? '1' : '0')) === '1'
-    plainScalars.set(v, plain)
   }
+  const plain = plainScalars(v, () => (v !== '' && back('1.1') === v && back('1.2') === v ? '1' : '0')) === '1'
   return plain ? v : JSON.stringify(v)
 }
