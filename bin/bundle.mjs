@@ -590,7 +590,7 @@ function lazyDeps() {
     plugin: {
       name: 'lazy-deps',
       setup(b) {
-        b.onResolve({filter: new RegExp(`^(${pkgs.map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(/|$)`)}, (args) => {
+        b.onResolve({filter: new RegExp(`^(${pkgs.map(escapeRegExp).join('|')})(/|$)`)}, (args) => {
           if (ownModule(args.importer) && args.importer !== file) stop(`${path.relative(DIST, args.importer)} imports ${args.path}; use src/lib/lazy-deps.ts`)
           return undefined
         })
@@ -699,7 +699,7 @@ function oclifPlainHelpText() {
  * test/cli/commands-doc.test.ts runs each rare path (DEBUG output, help, help for an error).
  */
 function oclifLazyRequires() {
-  const lib = (f) => new RegExp(`[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]${f.replaceAll('/', '[\\/]').replaceAll('.', '\\.')}$`)
+  const lib = inPackage('@oclif/core/lib')
   // `const local = require("module");` becomes an object whose getters require the module at the first use of a member
   const lazily = (local, module, members) => [
     `const ${local} = require(${JSON.stringify(module)});`,
@@ -785,9 +785,7 @@ function stringWidthAscii() {
   const strip = '\tstring = stripAnsi(string);\n'
   // the top-level copy only (oclif's); listr2 and log-update have later majors of their own
   const file = path.join(ROOT, 'node_modules', 'string-width', 'index.js')
-  return sourcePatch('stringWidthAscii', new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`), [
-    [strip, `\tif (!/[^\\x20-\\x7e]/.test(string)) {\n\t\treturn string.length;\n\t}\n\n${strip}`],
-  ])
+  return sourcePatch('stringWidthAscii', exactFile(file), [[strip, `\tif (!/[^\\x20-\\x7e]/.test(string)) {\n\t\treturn string.length;\n\t}\n\n${strip}`]])
 }
 
 /**
@@ -798,7 +796,7 @@ function stringWidthAscii() {
  * its first connection: 0.92x, paired over 31 runs.
  */
 function ssh2LazyBuiltins() {
-  const lib = (f) => new RegExp(`[\\/]node_modules[\\/]ssh2[\\/]lib[\\/]${f.replaceAll('/', '[\\/]').replaceAll('.', '\\.')}$`)
+  const lib = inPackage('ssh2/lib')
   return [
     sourcePatch('ssh2LazyChildProcess', lib('agent.js'), [
       [
@@ -818,7 +816,22 @@ function ssh2LazyBuiltins() {
 /** ansis's `strip` regular expression holds a raw U+009B (CSI): written as its escape, as the bundle is ASCII. */
 function ansisAscii() {
   const file = path.join(ROOT, 'node_modules', 'ansis', 'index.js')
-  return sourcePatch('ansisAscii', new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`), [['/[\u001b\u009b][[()#;?]*', '/[\\x1b\\x9b][[()#;?]*']])
+  return sourcePatch('ansisAscii', exactFile(file), [['/[\u001b\u009b][[()#;?]*', '/[\\x1b\\x9b][[()#;?]*']])
+}
+
+/** A string as it reads inside a regular expression. */
+function escapeRegExp(s) {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+}
+
+/** The one file at this path (not a copy of the package nested elsewhere). */
+function exactFile(file) {
+  return new RegExp(`^${escapeRegExp(file)}$`)
+}
+
+/** A file under a folder of a package (`ssh2/lib`), wherever npm put the package, by its path there (`client.js`). */
+function inPackage(folder) {
+  return (f) => new RegExp(`[\\\\/]node_modules[\\\\/]${[...folder.split('/'), ...f.split('/')].map(escapeRegExp).join('[\\\\/]')}$`)
 }
 
 /**
