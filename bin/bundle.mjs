@@ -203,7 +203,13 @@ rmSync(ESM, {recursive: true, force: true})
 // esbuild escapes strings, templates and identifiers (its default charset), not regular expression literals: those
 // are written with \u escapes in src/, and a dependency's patched (sourcePatch: ansisAscii).
 //
-// One pass over the output files: both rewrites, the checks (no import() and no lazy entry's name left, ASCII) and
+// A file's exports are the object esbuild defined its names on (`__export`: one getter per name), marked __esModule.
+// esbuild's CommonJS output copies that object into a second one (`__toCommonJS`: a getter per name reading the
+// first), which Node's interop does not need: the bundle's modules are only ever required, and each copy is made
+// once. Without the copy a command's start defines half as many properties and each read of an import calls one
+// getter, not two (`plan` 0.97x, paired). Same length, so the source maps still line up.
+//
+// One pass over the output files: the rewrites, the checks (no import() and no lazy entry's name left, ASCII) and
 // the bundle's hash, each file read once.
 const outputs = [
   ...jsFiles(path.join(DIST, 'chunks')),
@@ -217,7 +223,7 @@ const unresolved = []
 const wide = []
 for (const f of outputs) {
   const text = readFileSync(f, 'utf8')
-  const fixed = text
+  const fixed = oneExportsObject(text, f)
     .replace(/__toESM\((require\("\.{1,2}\/[^"]+"\)),1\)/g, '__toESM($1,0)')
     .replace(/__obsctl_lazy_require\("obsctl-lazy-entry:([\w.-]+)"\)/g, (_, name) => {
       const rel = path
@@ -266,6 +272,18 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
 })
+
+writeFileSync(path.join(DIST, 'code-cache.cjs'), oneExportsObject(readFileSync(path.join(DIST, 'code-cache.cjs'), 'utf8'), 'code-cache.cjs'))
+
+/** The text with esbuild's __toCommonJS returning the exports object itself (see the pass over the output files). */
+function oneExportsObject(text, file) {
+  if (!text.includes('__toCommonJS=')) return text
+  const fixed = text.replace(/__toCommonJS=mod=>__copyProps\(__defProp\(\{\},"__esModule",\{value:(true|!0)\}\),mod\)/g, (whole, yes) =>
+    `__toCommonJS=mod=>__defProp(mod,"__esModule",{value:${yes}})`.padEnd(whole.length, ' '),
+  )
+  if (fixed === text) throw new Error(`bin/bundle.mjs: esbuild's __toCommonJS in ${file} is not the one oneExportsObject rewrites; update it`)
+  return fixed
+}
 
 /**
  * A native addon (`require('./build/Release/x.node')` inside a bundled package) stays where npm put it:
