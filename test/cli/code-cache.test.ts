@@ -784,8 +784,12 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
         'let err1, err2',
         'try { require("../chunks/broken.js") } catch (e) { err1 = e.message }',
         'try { require("../chunks/broken.js") } catch (e) { err2 = e.message }',
+        'const sharedModule = module.children[0]',
         'exports.report = {same: a === b, value: a.value, data: require("../chunks/data.json"), outside: require("../outside.js").outside, err1, err2,',
-        '  children: module.children.map((c) => c.id), broken: globalThis.broken, loads: globalThis.loads}',
+        '  children: module.children.map((c) => c.id), broken: globalThis.broken, loads: globalThis.loads,',
+        "  // the module as Node's loader leaves one: its file, loaded, where it would look for a package",
+        '  loaded: sharedModule.loaded, filename: sharedModule.filename, paths: sharedModule.paths,',
+        '  nodePaths: require("node:module")._nodeModulePaths(require("node:path").dirname(sharedModule.filename)), ownPaths: sharedModule.paths !== module.paths}',
       ].join('\n'),
     )
     w('outside.js', 'exports.outside = true\n')
