@@ -4,13 +4,19 @@
  * `crypto.hash` (Node ≥ 20.12; the engines ask ^20.16 || >=22) digests in one call, a third less CPU than
  * createHash().update().digest() on the ~3 KB files a render hashes thousands of (issue 18).
  *
- * node:crypto is loaded at the first digest, not when this module loads: commands that import it and never
- * hash (`state show`) skip its ~1.5 ms of loading. Through process.getBuiltinModule (Node ≥ 20.16), which works the
- * same in the ES modules, the bundle and dist/code-cache.cjs (the root help's digest of the environment).
+ * node:crypto is loaded at the first use, not when a module that uses it loads (nodeCrypto): it loads fifteen of
+ * Node's stream modules with it (~11 M instructions, 4% of a `plan`), and a command that imports a phase to describe
+ * its tasks (`plan`, `state show`) never hashes nor draws a random token. Through process.getBuiltinModule (Node ≥
+ * 20.16), which works the same in the ES modules, the bundle and dist/code-cache.cjs (the root help's digest of the
+ * environment).
  */
-let hash: typeof import('node:crypto').hash | undefined
+let crypto: typeof import('node:crypto') | undefined
+
+/** node:crypto, loaded at the first call (for randomBytes, createHmac…: a static import would load it with the module). */
+export function nodeCrypto(): typeof import('node:crypto') {
+  return (crypto ??= process.getBuiltinModule('node:crypto'))
+}
 
 export function sha256(data: string | Buffer): string {
-  hash ??= process.getBuiltinModule('node:crypto').hash
-  return hash('sha256', data, 'hex')
+  return nodeCrypto().hash('sha256', data, 'hex')
 }

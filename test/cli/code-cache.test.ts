@@ -604,8 +604,20 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
   it('plan and render of an unchanged inventory read back the rendered files, node fingerprints and Secret shapes; an edited inventory or template is computed again', async () => {
     const cacheHome = path.join(dir, 'platform-memo')
     const bin = copyInstall(path.join(dir, 'memo-install'))
-    const inv = path.join(dir, 'memo.yaml')
+    const memoDir = path.join(dir, 'memo')
+    mkdirSync(path.join(memoDir, '.obsctl'), {recursive: true, mode: 0o700})
+    const inv = path.join(memoDir, 'memo.yaml')
     writeFileSync(inv, readFileSync(inventory, 'utf8'))
+    // every node installed (a done task in the journal both inventories here share): plan works out each node's install
+    // fingerprint to compare with the one the journal holds (with no task done it works out none)
+    const nodes = await runProcess(process.execPath, [bin, 'plan', '--json', '--phase', 'nodes', '-c', inv], {
+      env: {...process.env, CI: '1', OBSCTL_CODE_CACHE: '0'},
+    })
+    const targets = (JSON.parse(nodes.stdout) as {phases: {tasks: {target: string}[]}[]}).phases[0]!.tasks.map((t) => t.target)
+    expect(targets.length).toBeGreaterThan(3)
+    const done = (t: string) => [`nodes/${t}`, {phase: 'nodes', target: t, status: 'done', fingerprint: 'an-older-input'}]
+    const journal = {version: 1, inventory: inv, updatedAt: '2030-01-01T00:00:00.000Z', tasks: Object.fromEntries(targets.map(done))}
+    writeFileSync(path.join(memoDir, '.obsctl', 'state.json'), JSON.stringify(journal), {mode: 0o600})
     const names = ['rendered-digests', 'node-fingerprints', 'secret-shapes']
     const first = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
     expect(first.status, first.stderr).toBe(0)
@@ -636,7 +648,7 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(snapshot(first.dir)).toEqual(kept)
 
     // another inventory in turn (staging, then production) has entries of its own: neither replaces the other's
-    const other = path.join(dir, 'memo-other.yaml')
+    const other = path.join(memoDir, 'memo-other.yaml')
     writeFileSync(other, readFileSync(inv, 'utf8').replace(/domain: (\S+)/, 'domain: memo-other.lab'))
     const otherPlan = await run(['plan', '--json', '-c', other], {cacheHome, bin})
     expect(otherPlan.status, otherPlan.stderr).toBe(0)
@@ -716,6 +728,27 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     const replanned = await run(['plan', '--json', '-c', inv], {cacheHome, bin})
     expect(replanned.status, replanned.stderr).toBe(0)
     expect(replanned.stderr).toContain(`derived ${entryOf('node-fingerprints', inv)}: computed`)
+  })
+
+  it('a plan of an unchanged inventory with no task done hashes nothing: node:crypto is not loaded (a fingerprint is compared with a done task only)', async () => {
+    const cacheHome = path.join(dir, 'no-crypto-cache')
+    const inv = path.join(dir, 'no-crypto.yaml')
+    writeFileSync(inv, readFileSync(inventory, 'utf8'))
+    const preload = path.join(dir, 'builtins.cjs')
+    writeFileSync(
+      preload,
+      "process.on('exit', () => process.stderr.write('BUILTINS ' + JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13))) + '\\n'))\n",
+    )
+    const builtinsOf = (r: Run) => JSON.parse(/^BUILTINS (.*)$/m.exec(r.stderr)![1]!) as string[]
+    // the first run derives what the second reads back (the rendered files' digests: sha256)
+    const first = await run(['plan', '--json', '-c', inv], {cacheHome, env: {NODE_OPTIONS: `--require ${preload}`}})
+    expect(first.status, first.stderr).toBe(0)
+    expect(builtinsOf(first)).toContain('crypto')
+    const second = await run(['plan', '--json', '-c', inv], {cacheHome, env: {NODE_OPTIONS: `--require ${preload}`}})
+    expect(second.status, second.stderr).toBe(0)
+    expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout))
+    expect((JSON.parse(second.stdout) as {counts: {pending: number}}).counts.pending).toBeGreaterThan(10)
+    expect(builtinsOf(second)).not.toContain('crypto')
   })
 
   it('the JSON Schema init writes is the same read back as built', async () => {

@@ -3,13 +3,12 @@
  * on central), `register` (one task per edge), `root-app` and `sync`. Each task returns its report
  * (install, register, root-app, sync), which commands read from the run result.
  */
-import {createHash} from 'node:crypto'
 import {readFileSync, readdirSync} from 'node:fs'
 import path from 'node:path'
 import {centralCluster, findCluster, gitDir, metricsMode} from '../config/model.js'
 import {runClusterNames} from '../engine/options.js'
 import type {Phase, RunContext, Target} from '../engine/types.js'
-import {sha256} from '../hash.js'
+import {nodeCrypto, sha256} from '../hash.js'
 import {kubeForCluster} from '../kube/run.js'
 import type {InstallReport} from './install.js'
 import {manifestUrl} from './manifest.js'
@@ -46,7 +45,7 @@ function timeoutMs(o: ArgocdWaitOptions, phase: keyof typeof DEFAULT_TIMEOUT_S):
 
 function digestDir(dir: string): string | null {
   try {
-    const h = createHash('sha256')
+    const h = nodeCrypto().createHash('sha256')
     for (const f of readdirSync(dir).sort())
       h.update(f)
         .update('\0')

@@ -9,14 +9,13 @@
  * with waiting joiners. Splitting init and join into two phases would serialise every cluster behind
  * the slowest control plane of the fleet; the promise keeps clusters independent.
  */
-import {randomBytes} from 'node:crypto'
 import {sleepOrInterrupt as sleep, withTimeout} from '../async.js'
 import {runClusters} from '../engine/options.js'
 import {clusterKubernetes, findCluster, firstControlPlane, nodeLogin, nodeName} from '../config/model.js'
 import type {Cluster, ClusterNode, Platform} from '../config/schema.js'
 import type {RunContext, Target, TaskIO} from '../engine/types.js'
 import {ObsctlError, errorMessage} from '../errors.js'
-import {sha256} from '../hash.js'
+import {nodeCrypto, sha256} from '../hash.js'
 import type {SshConnection} from '../ssh/connection.js'
 import type {SshPool} from '../ssh/pool.js'
 import {shQuote} from '../shell-quote.js'
@@ -218,7 +217,7 @@ export async function installNode(t: NodeTarget, ctx: RunContext, io: TaskIO, o:
     // the node reads its own bytes to its end. The join configuration's name is this run's: that script's cleanup
     // (its EXIT trap) removes its own file, never the one this run's script is about to read.
     const scriptPath = `${dir}/install-k8s.sh`
-    const joinPath = `${dir}/kubeadm-join-${randomBytes(6).toString('hex')}.yaml`
+    const joinPath = `${dir}/kubeadm-join-${nodeCrypto().randomBytes(6).toString('hex')}.yaml`
     let joined = false
     let joinFile = false
     let r: Awaited<ReturnType<SshConnection['sudo']>>

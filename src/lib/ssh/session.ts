@@ -6,7 +6,7 @@
  * (`.obsctl-transfer-…`, ../lifecycle/etcd-node.ts) and an upload's temporary file beside its target
  * (`.obsctl-upload-…`, ./connection.ts upload); ../nodes/leftovers.ts judges and sweeps them.
  */
-import {randomBytes} from 'node:crypto'
+import {nodeCrypto} from '../hash.js'
 
 /**
  * Shell functions (POSIX sh) over /proc: `start_of PID` prints the process's start time (field 22 of /proc/PID/stat,
@@ -37,4 +37,4 @@ export const UPLOAD_PREFIX = '.obsctl-upload-'
  * part keeps two runs at once on one node from sharing one.
  */
 export const sessionFileName = (prefix: string, session: string | undefined, name: string): string =>
-  `${prefix}${session ? `${session}-` : ''}${randomBytes(8).toString('hex')}-${name}`
+  `${prefix}${session ? `${session}-` : ''}${nodeCrypto().randomBytes(8).toString('hex')}-${name}`

@@ -2,8 +2,8 @@
  * What every part of `secrets apply` shares (a leaf: ./catalogue.ts, ./security-config.ts and ./tls.ts
  * build on it): the env vars and users, the values held in memory for one run, and reading a live Secret.
  */
-import {createHmac} from 'node:crypto'
 import {PASSWORD_ENV} from '../../config/passwords.js'
+import {nodeCrypto} from '../../hash.js'
 import {GRAFANA_OPENSEARCH_USER} from '../../config/model.js'
 import type {Kube, KubeObject} from '../../platform/kube.js'
 
@@ -31,7 +31,7 @@ export function fluentbitUser(cluster: string): string {
  * another cluster's password, and central computes every cluster's hash without reaching the edges.
  */
 export function fluentbitPasswordFor(key: string, cluster: string): string {
-  const mac = createHmac('sha256', key).update(`obsctl fluent-bit opensearch ${cluster}`).digest('base64url')
+  const mac = nodeCrypto().createHmac('sha256', key).update(`obsctl fluent-bit opensearch ${cluster}`).digest('base64url')
   // upper, lower, digit and symbol for password policies that count classes
   return `Fb9-${mac.slice(0, 40)}`
 }

@@ -1,7 +1,7 @@
 /** Values: env vars, a prompt on a terminal, the cluster (a rerun keeps what is there), or generated. */
-import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
+import {nodeCrypto} from '../../hash.js'
 import {receiverSecrets, type ReceiverSecret} from '../../config/alerting.js'
 import {formatPath, formatPosition, type LoadedInventory} from '../../config/load.js'
 import {centralCluster, NAMESPACES, SECRET_NAMES} from '../../config/model.js'
@@ -29,7 +29,7 @@ export interface ResolveOptions {
 export function generatePassword(): string {
   // 192 random bits; drawn again until it has every character class OpenSearch's rules ask for
   for (;;) {
-    const pw = randomBytes(24).toString('base64url')
+    const pw = nodeCrypto().randomBytes(24).toString('base64url')
     if ((['opensearchAdmin', 'fluentbitOpensearch', 'grafanaOpensearch'] as const).every((k) => passwordProblem(k, pw) === undefined)) return pw
   }
 }
