@@ -18,6 +18,7 @@ import path from 'node:path'
 import {ObsctlError} from '../errors.js'
 import {ensureDir, replaceFileSync, writeFileAtomicSync} from '../fs.js'
 import {sha256} from '../hash.js'
+import {joinPlain} from '../join-plain.js'
 import {shWord} from '../shell-quote.js'
 import {killPoint} from '../engine/kill-point.js'
 import {renderDigests, renderFiles, type FileDigest, type RenderedFile} from './plan.js'
@@ -118,7 +119,7 @@ function dirReader(dir: string): (rel: string) => Buffer | undefined {
     return a
   }
   return (rel) => {
-    const file = path.join(dir, rel)
+    const file = joinPlain(dir, rel)
     return isAbsent(path.dirname(file)) ? undefined : readIf(file)
   }
 }

@@ -10,6 +10,7 @@ import {Eta, type TemplateFunction} from 'eta'
 import {derivedCache, derivedJson} from '../derived-cache.js'
 import {fileStamp} from '../file-stamp.js'
 import {sha256} from '../hash.js'
+import {joinPlain} from '../join-plain.js'
 import {PACKAGE_ROOT} from '../package-root.js'
 
 export const TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates', 'gitops') + path.sep
@@ -40,7 +41,7 @@ function templateNames(dir: string): string[] {
 
 function walk(dir: string, rel = ''): string[] {
   const out: string[] = []
-  for (const e of readdirSync(path.join(dir, rel), {withFileTypes: true})) {
+  for (const e of readdirSync(rel ? joinPlain(dir, rel) : dir, {withFileTypes: true})) {
     const r = rel ? `${rel}/${e.name}` : e.name
     if (e.isDirectory()) out.push(...walk(dir, r))
     else out.push(r)
@@ -99,7 +100,7 @@ const textsOf = new Map<string, {name: string; text: string}[]>()
 
 function templateTexts(dir: string): {name: string; text: string}[] {
   let texts = textsOf.get(dir)
-  if (!texts) textsOf.set(dir, (texts = templateNames(dir).map((name) => ({name, text: readFileSync(path.join(dir, name), 'utf8')}))))
+  if (!texts) textsOf.set(dir, (texts = templateNames(dir).map((name) => ({name, text: readFileSync(joinPlain(dir, name), 'utf8')}))))
   return texts
 }
 
@@ -112,7 +113,7 @@ function templateTexts(dir: string): {name: string; text: string}[] {
 export function templatesDigest(dir = TEMPLATES_DIR): string {
   let digest = digestOf.get(dir)
   if (digest === undefined) {
-    const stamps = templateNames(dir).map((name) => `${name}\0${fileStamp(path.join(dir, name))}`)
+    const stamps = templateNames(dir).map((name) => `${name}\0${fileStamp(joinPlain(dir, name))}`)
     digest = derivedJson('templates-digest', `${dir}\n${stamps.join('\n')}`, () =>
       sha256(
         templateTexts(dir)
