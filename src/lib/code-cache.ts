@@ -236,11 +236,14 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
       fn = script.runInThisContext({displayErrors: true}) as ModuleFunction
     }
     const dir = path.dirname(filename)
-    let up: string | undefined
     const require = ((id: string) => {
       if (id.endsWith('.js') && (id.startsWith('./') || id.startsWith('../'))) {
-        // "./chunk-X.js" and "../chunks/x.js", a command's ~1,000 requires, need no normalising (./join-plain.ts)
-        const file = id.startsWith('./') ? joinPlain(dir, id.slice(2)) : joinPlain((up ??= path.dirname(dir)), id.slice(3))
+        // "./chunk-X.js" and "../../chunks/x.js", a command's ~1,000 requires, need no normalising (./join-plain.ts)
+        let base = dir
+        let rel = id
+        if (rel.startsWith('./')) rel = rel.slice(2)
+        else for (; rel.startsWith('../'); rel = rel.slice(3)) base = path.dirname(base)
+        const file = joinPlain(base, rel)
         if (inBundle(file)) return requireSibling(file, module)
       }
       return module.require(id)
@@ -486,7 +489,7 @@ function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void 
  * back as a shorter result — its JSON would fail to parse on every start. Written at exit with the code.
  */
 function derivedStore(dir: string, uid: number, pending: Pending[]): DerivedCache {
-  const fileOf = (name: string) => path.join(dir, `data!${name.replace(/[^\w.-]/g, '_')}`)
+  const fileOf = (name: string) => joinPlain(dir, `data!${name.replace(/[^\w.-]/g, '_')}`)
   // the input's length in UTF-8 bytes, as stored
   const headOf = (bytes: number) => `${FORMAT} data ${bytes}\n`
   return {

@@ -819,6 +819,7 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
         'try { require("../chunks/broken.js") } catch (e) { err2 = e.message }',
         'const sharedModule = module.children[0]',
         'exports.report = {same: a === b, value: a.value, data: require("../chunks/data.json"), outside: require("../outside.js").outside, err1, err2,',
+        '  nested: require("./sub/nested.js").leaf,',
         '  children: module.children.map((c) => c.id), broken: globalThis.broken, loads: globalThis.loads,',
         "  // the module as Node's loader leaves one: its file, loaded, where it would look for a package",
         '  loaded: sharedModule.loaded, filename: sharedModule.filename, paths: sharedModule.paths,',
@@ -826,6 +827,9 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
       ].join('\n'),
     )
     w('outside.js', 'exports.outside = true\n')
+    // a command in a folder below (dist/commands/node/preflight.js): the bundle's files two folders up
+    mkdirSync(path.join(root, 'dist', 'commands', 'sub'))
+    w('commands/sub/nested.js', 'exports.leaf = require("../../chunks/leaf.js").leaf\n')
     // the harness: the code cache over the two folders, then what Node's loader was asked to resolve
     const harness = [
       `const {installCodeCache} = await import(${JSON.stringify(path.join(ROOT, 'dist', 'lib', 'code-cache.js'))})`,
@@ -857,7 +861,13 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
       brokenCached: false,
       cached: true,
       sameAsOutside: true,
-      children: [path.join(chunks, 'shared.js'), path.join(chunks, 'data.json'), path.join(root, 'dist', 'outside.js')],
+      nested: path.join(chunks, 'leaf.js'),
+      children: [
+        path.join(chunks, 'shared.js'),
+        path.join(chunks, 'data.json'),
+        path.join(root, 'dist', 'outside.js'),
+        path.join(root, 'dist', 'commands', 'sub', 'nested.js'),
+      ],
       loaded: true,
       filename: path.join(chunks, 'shared.js'),
       ownPaths: true,
