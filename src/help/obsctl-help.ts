@@ -21,9 +21,8 @@
 import {exit} from '@oclif/core/errors'
 import {CommandHelp, Help} from '@oclif/core/help'
 import path from 'node:path'
-import {stripVTControlCharacters} from 'node:util'
 import {rootHelpDrawn} from '../lib/root-help-cache.js'
-import {wrapLines, wrapText} from '../lib/wrap.js'
+import {stripColor, visibleLength, wrapLines, wrapText} from '../lib/wrap.js'
 
 type ListOptions = Parameters<Help['renderList']>[1]
 interface Formatter {
@@ -33,7 +32,6 @@ interface Formatter {
 
 /** A word too long for a line is cut after one of these (an option list `a|b|c`, a list `a,b`), else where the line ends. */
 const BREAK_AFTER = '|,'
-const visible = (s: string) => stripVTControlCharacters(s).length
 /** A list item (`- x`, `1. x`) goes on under its text. */
 // • (regex literals are written in ASCII, bin/bundle.mjs)
 const itemHang = (line: string) => /^ *([-*\u2022] |\d+\. )/.exec(line)?.[1]?.length ?? 0
@@ -60,7 +58,7 @@ function fitCommand(line: string, width: number): string {
   if (!m) return wrapText(line, width - 2, {indent: lead + 4, long: 'keep', quotes: true}).join(' \\\n')
   const [, command, gap, comment] = m as unknown as [string, string, string, string]
   // under the `#` while that leaves room for a few words, else on lines of their own under the command
-  const beside = visible(command) + gap.length
+  const beside = visibleLength(command) + gap.length
   const col = width - beside >= 24 ? beside : lead + 4
   const said = wrapText(comment, width - col, {indent: 2}).map((l, i) => (i === 0 ? l : `# ${l.trimStart()}`))
   const head = col === beside ? [`${command}${gap}${said.shift()!}`] : [fitCommand(command, width)]
@@ -74,7 +72,7 @@ function fitCommand(line: string, width: number): string {
  */
 function renderList(f: Formatter, input: (string | undefined)[][], opts: ListOptions): string {
   if (input.length === 0) return ''
-  const plain = (s: string) => (opts.stripAnsi ? stripVTControlCharacters(s) : s)
+  const plain = (s: string) => (opts.stripAnsi ? stripColor(s) : s)
   const oneper = () => {
     let output = ''
     for (const [left, right] of input) {
@@ -86,7 +84,7 @@ function renderList(f: Formatter, input: (string | undefined)[][], opts: ListOpt
     return output.trim()
   }
   if (opts.multiline) return oneper()
-  const widest = Math.max(0, ...input.flatMap(([left]) => (left ?? '').split('\n').map(visible)))
+  const widest = Math.max(0, ...input.flatMap(([left]) => (left ?? '').split('\n').map(visibleLength)))
   let output = ''
   let spacer = opts.spacer || '\n'
   let cur = ''
@@ -101,7 +99,7 @@ function renderList(f: Formatter, input: (string | undefined)[][], opts: ListOpt
       .wrap(plain(r).trim(), opts.indentation + widest + 2)
       .split('\n')
       .map((s) => s.trim())
-    cur += ' '.repeat(Math.max(0, widest - visible(cur) + 2)) + first
+    cur += ' '.repeat(Math.max(0, widest - visibleLength(cur) + 2)) + first
     if (lines.length === 0) continue
     if (lines.length > 4) return oneper()
     if (!opts.spacer) spacer = '\n'
@@ -154,7 +152,7 @@ class ObsctlCommandHelp extends CommandHelp {
     const width = this.opts.maxWidth - this.indentSpacing
     return body
       ?.split('\n')
-      .map((l) => (visible(l) <= width ? l : /^ *(\$ |[A-Z][A-Z0-9_]*=)/.test(l) ? fitCommand(l, width) : fit(l, width)))
+      .map((l) => (visibleLength(l) <= width ? l : /^ *(\$ |[A-Z][A-Z0-9_]*=)/.test(l) ? fitCommand(l, width) : fit(l, width)))
       .join('\n')
   }
 }
@@ -186,7 +184,7 @@ export default class ObsctlHelp extends Help {
     ]
       .filter(Boolean)
       .join('\n\n')
-    return this.opts.stripAnsi ? stripVTControlCharacters(output) : output
+    return this.opts.stripAnsi ? stripColor(output) : output
   }
 
   /**

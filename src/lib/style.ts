@@ -6,7 +6,6 @@
  *
  * Below every layer (like ./diff.ts): the engine's, the checks' and the commands' renderers all use it.
  */
-import {stripVTControlCharacters} from 'node:util'
 import type {ChalkInstance} from 'chalk'
 import {chalk} from './lazy-deps.js'
 
@@ -60,10 +59,8 @@ export function paint(stream: {isTTY?: boolean} = process.stdout): ChalkInstance
   return c
 }
 
-/** Width on screen: colour codes take none. */
-export const visibleLength = (s: string): number => stripVTControlCharacters(s).length
-
-export const stripColor = (s: string): string => stripVTControlCharacters(s)
+// width on screen and the text without colour codes: one definition, below every layer
+export {stripColor, visibleLength} from './wrap.js'
 
 export type Tone = 'good' | 'bad' | 'warn' | 'info' | 'dim' | 'plan'
 

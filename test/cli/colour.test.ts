@@ -122,6 +122,25 @@ describe('what is coloured', () => {
   })
 })
 
+describe('stripColor (src/lib/wrap.ts)', () => {
+  it("is Node's stripVTControlCharacters, which it runs only on a text holding ESC or CSI", () => {
+    const c = new Chalk({level: 3})
+    const samples = [
+      'plain text, no codes',
+      '',
+      c.red('red') + ' and ' + c.bold.green('bold green'),
+      `${ESC}31mred${ESC}0m`,
+      '\u009b31mred via CSI\u009b0m',
+      '\u001b]8;;https://example.com\u0007a link\u001b]8;;\u0007',
+      'lone ESC \u001b at the end \u001b',
+      'tab\tand bell\u0007 without ESC',
+    ]
+    for (const s of samples) expect(stripColor(s), JSON.stringify(s)).toBe(stripVTControlCharacters(s))
+    const plain = 'no codes at all'
+    expect(stripColor(plain)).toBe(plain)
+  })
+})
+
 describe('pagerFor', () => {
   const long = `${Array.from({length: 60}, (_, i) => `+line ${i}`).join('\n')}\n`
   it('pages a text taller than the terminal, with $PAGER or less -R', () => {

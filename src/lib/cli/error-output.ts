@@ -4,12 +4,11 @@
  * error with it, and the unknown-command hook (which runs before any command) its own.
  */
 import {writeSync} from 'node:fs'
-import {stripVTControlCharacters} from 'node:util'
 import type {Command} from '@oclif/core/command'
 import {ExitCode, fromFsError, isObsctlError, ObsctlError} from '../errors.js'
 import {redactDeep} from '../config/validators.js'
 import {paint} from '../style.js'
-import {fitTerminal} from '../wrap.js'
+import {fitTerminal, stripColor} from '../wrap.js'
 
 /** A value the user typed (a URL with a password, a --token) is never echoed back, whatever code built the message. */
 export function redactError(e: ObsctlError): ObsctlError {
@@ -69,7 +68,7 @@ function writeFully(fd: number, text: string): void {
 export function usageError(err: Error, id: string | undefined): ObsctlError {
   // on a terminal oclif dims its flag-validation lines (`\e[2mMissing required flag host\n\e[22m`): read without colour
   const typed = (err as {parse?: {input?: {argv?: unknown}}}).parse?.input?.argv
-  const text = dropUnusedMultipleNote(stripVTControlCharacters(err.message), Array.isArray(typed) ? typed.map(String) : process.argv)
+  const text = dropUnusedMultipleNote(stripColor(err.message), Array.isArray(typed) ? typed.map(String) : process.argv)
   const lines = text
     .split('\n')
     .map((l) => l.trim())
