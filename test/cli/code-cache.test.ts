@@ -26,6 +26,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {stripVTControlCharacters} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {decode as decodeMappings} from '@jridgewell/sourcemap-codec'
 import {codeCacheKey, userCacheHome} from '../../src/lib/code-cache.js'
 import {BIN, ROOT, requireBuild, runProcess, tmpDir} from './helpers.js'
 import {exampleInventory} from '../support/inventory.js'
@@ -913,6 +914,40 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
     expect(seen.names).toBeGreaterThan(300)
     expect(seen.unmarked).toEqual([])
     expect(seen.copied.slice(0, 5)).toEqual([])
+  })
+
+  it("each file's exports are an object literal of getters, and its source map still leads each function back to its name (bin/bundle.mjs exportGetters)", () => {
+    const chunks = path.join(ROOT, 'dist', 'chunks')
+    let files = 0
+    let checked = 0
+    const wrong: string[] = []
+    for (const f of readdirSync(chunks).filter((n) => n.endsWith('.js'))) {
+      const text = readFileSync(path.join(chunks, f), 'utf8')
+      // esbuild's __export is gone: the names are the literal's
+      expect(text, f).not.toMatch(/\b__export\(\w/)
+      const literal = text.indexOf('_exports={get ')
+      if (literal < 0) continue
+      files++
+      const map = JSON.parse(readFileSync(path.join(chunks, `${f}.map`), 'utf8')) as {mappings: string; sourcesContent: (string | null)[]}
+      const lines = decodeMappings(map.mappings)
+      text.split('\n').forEach((line, at) => {
+        // every `function name(` after the literal (its columns moved when the literal grew)
+        for (const m of line.matchAll(/function ([A-Za-z_$][\w$]*)\(/g)) {
+          if (at === 0 && m.index < literal) continue
+          const segment = lines[at]?.find((s) => s[0] === m.index + 'function '.length)
+          const source = segment && segment.length >= 4 ? map.sourcesContent[segment[1]!] : undefined
+          if (typeof source !== 'string') continue
+          const from = source.split('\n')[segment![2]!]!.slice(segment![3])
+          const named = /^(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*)?([A-Za-z_$][\w$]*)/.exec(from)?.[1]
+          checked++
+          // esbuild renames a clash with a number (`clone2`), and names the wrapper of a bundled CommonJS module itself
+          if (named !== m[1] && named !== m[1]!.replace(/\d+$/, '') && !/^require[A-Z_]/.test(m[1]!)) wrong.push(`${f} ${m[1]} -> ${from.slice(0, 40)}`)
+        }
+      })
+    }
+    expect(files).toBeGreaterThan(100)
+    expect(checked).toBeGreaterThan(1000)
+    expect(wrong).toEqual([])
   })
 })
 
