@@ -10,11 +10,11 @@
  * 20.16), which works the same in the ES modules, the bundle and dist/code-cache.cjs (the root help's digest of the
  * environment).
  */
-let crypto: typeof import('node:crypto') | undefined
+let cryptoModule: typeof import('node:crypto') | undefined
 
 /** node:crypto, loaded at the first call (for randomBytes, createHmac…: a static import would load it with the module). */
 export function nodeCrypto(): typeof import('node:crypto') {
-  return (crypto ??= process.getBuiltinModule('node:crypto'))
+  return (cryptoModule ??= process.getBuiltinModule('node:crypto'))
 }
 
 export function sha256(data: string | Buffer): string {
