@@ -3,7 +3,9 @@
  * module of its own (bin/bundle.mjs slimImports): a kubeconfig whose proxy-url is a SOCKS5 proxy
  * (socks-proxy-agent, required when the agent is made) and a gcp auth-provider, whose token the client reads out
  * of its command's JSON with jsonpath-plus (required at the first read). Each against the kube test server, with
- * the package's client-node beside it for the same outcome; and what is not in it.
+ * the package's client-node beside it for the same outcome; and what is not in it. The other two ways a kubeconfig
+ * has client-node run a command for a token (an azure auth-provider, an exec credential plugin) go through the
+ * bundle's client-node as well.
  */
 import {chmodSync, readFileSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
@@ -124,6 +126,32 @@ describe("the bundle's client-node (bin/bundle.mjs slimImports)", () => {
       expect(await readNamespace(lib, config(lib, {user: user('{.credential.access_token}')}))).toBe('read kube-system')
       // a path to nothing: no token, and the server refuses the request
       expect(await readNamespace(lib, config(lib, {user: user('{.credential.nothing}')}))).toBe('failed: 401')
+    }
+  })
+
+  it("an azure auth-provider: the same, by its own command (client-node's azure_auth.js)", async () => {
+    const token = kube.credentials().token
+    const cmd = path.join(tmp.dir, 'azure-token')
+    writeFileSync(cmd, `#!/bin/sh\necho '{"accessToken": "${token}", "expiresOn": "2099-01-01 00:00:00.000000"}'\n`)
+    chmodSync(cmd, 0o700)
+    const user = {authProvider: {name: 'azure', config: {'cmd-path': cmd, 'token-key': '{.accessToken}', 'expiry-key': '{.expiresOn}'}}}
+    for (const lib of [k8s, bundled()]) expect(await readNamespace(lib, config(lib, {user}))).toBe('read kube-system')
+  })
+
+  it('an exec credential plugin (client.authentication.k8s.io/v1): the token its command prints authenticates, as with the package; a failing command fails the request', async () => {
+    const token = kube.credentials().token
+    const cmd = path.join(tmp.dir, 'exec-token')
+    writeFileSync(
+      cmd,
+      `#!/bin/sh\n[ "$OBSCTL_TEST_FAIL" = 1 ] && exit 3\necho '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"token": "${token}"}}'\n`,
+    )
+    chmodSync(cmd, 0o700)
+    const user = (fail: boolean) => ({
+      exec: {apiVersion: 'client.authentication.k8s.io/v1', command: cmd, args: [], env: [{name: 'OBSCTL_TEST_FAIL', value: fail ? '1' : '0'}]},
+    })
+    for (const lib of [k8s, bundled()]) {
+      expect(await readNamespace(lib, config(lib, {user: user(false)}))).toBe('read kube-system')
+      expect(await readNamespace(lib, config(lib, {user: user(true)}))).toMatch(/^failed: /)
     }
   })
 
