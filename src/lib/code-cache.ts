@@ -131,10 +131,12 @@ function unsafeDir(dir: string, uid: number, mine: boolean): string | undefined 
   return undefined
 }
 
-interface Pending {
+/** What is written at exit, by the file it goes to (a later entry for a file replaces the earlier one). */
+type Pending = Map<string, PendingWrite>
+
+interface PendingWrite {
   /** the bundle file whose compiled code this is; undefined for a derived result (../derived-cache.ts) */
   file?: string
-  cacheFile: string
   head: string
   /** undefined: nothing to write after all (a derived result with nothing new) */
   body: () => Buffer | string | undefined
@@ -160,7 +162,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
   }
   const roots = opts.roots.map((r) => path.resolve(r) + path.sep)
   const inBundle = (file: string) => roots.some((r) => file.startsWith(r))
-  const pending: Pending[] = []
+  const pending: Pending = new Map()
   // every root is in the first one's parent (dist/): a prefix cut, not path.relative (path work is ~5% of a plan's start-up)
   const distDir = path.dirname(roots[0]!) + path.sep
   const lazyDir = `${distDir}chunks${path.sep}lazy${path.sep}`
@@ -231,7 +233,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
       if (cachedData && !script.cachedDataRejected) state.hits.push(filename)
       else {
         state.misses.push(filename)
-        if (cacheFile && head) pending.push({file: filename, cacheFile, head, body: () => script.createCachedData()})
+        if (cacheFile && head) pending.set(cacheFile, {file: filename, head, body: () => script.createCachedData()})
       }
       fn = script.runInThisContext({displayErrors: true}) as ModuleFunction
     }
@@ -275,7 +277,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
       files.forEach((f, i) => pack!.functions.set(f, functions[i]!))
       if (!cachedData || script.cachedDataRejected) {
         pack.compiled = true
-        pending.push({cacheFile, head, body: () => script.createCachedData()})
+        pending.set(cacheFile, {head, body: () => script.createCachedData()})
       }
     } catch (error) {
       debug('pack %s not used: %s', key, (error as Error).message)
@@ -293,10 +295,9 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
       .filter((f) => !p.functions.has(f))
     if (!more.length) return
     // the old pack's cached data was made from its old text
-    const at = pending.findIndex((q) => q.cacheFile === `${p.file}.v8`)
-    if (at >= 0) pending.splice(at, 1)
+    pending.delete(`${p.file}.v8`)
     p.rewritten = true
-    pending.push({cacheFile: p.file, head: '', body: () => packText([...p.functions.keys(), ...more], distDir)})
+    pending.set(p.file, {head: '', body: () => packText([...p.functions.keys(), ...more], distDir)})
   }
 
   if (state.dir) (globalThis as {[DERIVED_CACHE]?: DerivedCache})[DERIVED_CACHE] = derivedStore(state.dir, uid!, pending)
@@ -308,7 +309,7 @@ export function installCodeCache(opts: CodeCacheOptions): CodeCache {
       state.pack = {key, used, compiled, rewritten}
       debug('pack %s: %d files from it%s%s', key, used, compiled ? ', compiled' : '', rewritten ? ', rewritten' : '')
     }
-    if (pending.length) writeAll(state, pending, uid!)
+    if (pending.size) writeAll(state, pending, uid!)
     debug(
       '%s: %d from cache, %d compiled, %d written%s',
       state.dir ?? 'off',
@@ -449,7 +450,7 @@ function readFully(fd: number, buf: Buffer, from: number, to: number): boolean {
 }
 
 /** Write the data of the scripts compiled from source: folders 0700, files 0600, each atomically. */
-function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void {
+function writeAll(state: CodeCacheState, pending: Pending, uid: number): void {
   const dir = state.dir!
   try {
     const created = fs.mkdirSync(dir, {recursive: true, mode: 0o700})
@@ -459,8 +460,8 @@ function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void 
   } catch {
     return
   }
-  for (const p of pending) {
-    const tmp = `${p.cacheFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
+  for (const [cacheFile, p] of pending) {
+    const tmp = `${cacheFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
     try {
       const data = p.body()
       if (data === undefined) continue
@@ -473,7 +474,7 @@ function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void 
       } finally {
         fs.closeSync(fd)
       }
-      fs.renameSync(tmp, p.cacheFile)
+      fs.renameSync(tmp, cacheFile)
       if (p.file) state.written.push(p.file)
     } catch {
       safe(() => fs.unlinkSync(tmp))
@@ -488,26 +489,22 @@ function writeAll(state: CodeCacheState, pending: Pending[], uid: number): void 
  * equal strings), and when the output is as long as recorded: an entry cut short (by whatever means) is never read
  * back as a shorter result — its JSON would fail to parse on every start. Written at exit with the code.
  */
-function derivedStore(dir: string, uid: number, pending: Pending[]): DerivedCache {
+function derivedStore(dir: string, uid: number, pending: Pending): DerivedCache {
   const fileOf = (name: string) => joinPlain(dir, `data!${name.replace(/[^\w.-]/g, '_')}`)
   // the input's length in UTF-8 bytes, as stored
-  const headOf = (bytes: number) => `${FORMAT} data ${bytes}\n`
+  const dataHeadOf = (bytes: number) => `${FORMAT} data ${bytes}\n`
   return {
     get(name, input) {
       const bytes = Buffer.from(input, 'utf8')
-      const hit = outputOf(readCache(fileOf(name), headOf(bytes.length), uid, bytes))
+      const hit = outputOf(readCache(fileOf(name), dataHeadOf(bytes.length), uid, bytes))
       debug('derived %s: %s', name, hit === undefined ? 'computed' : 'from cache')
       return hit
     },
     set(name, input, output) {
-      const cacheFile = fileOf(name)
-      const at = pending.findIndex((p) => p.cacheFile === cacheFile)
-      if (at >= 0) pending.splice(at, 1)
-      pending.push({
-        cacheFile,
+      pending.set(fileOf(name), {
         // counted when written: a journal is set again at every save (../engine/state.ts), and only the last is written
         get head() {
-          return headOf(Buffer.byteLength(input, 'utf8'))
+          return dataHeadOf(Buffer.byteLength(input, 'utf8'))
         },
         body: () => {
           const out = typeof output === 'string' ? output : output()
