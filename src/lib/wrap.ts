@@ -28,9 +28,9 @@ export interface WrapOptions {
 }
 
 /**
- * The text without its colour codes. Each starts with ESC or CSI (Node's pattern for them, which stripVTControlCharacters
- * runs, starts with one of the two): a text with neither is given back as it is, without the pattern (its first run
- * compiles it, ~0.9 ms of a `plan`'s table with no colour at all).
+ * The text without its colour codes: the one definition (tables, help, prompts, errors). Each code starts with ESC or
+ * CSI (Node's pattern for them, which stripVTControlCharacters runs, starts with one of the two), so a text with
+ * neither is given back as it is, without running the pattern.
  */
 export const stripColor = (s: string): string => (s.includes('\u001b') || s.includes('\u009b') ? stripVTControlCharacters(s) : s)
 

@@ -8,7 +8,7 @@
  * `1. Delete its Argo CD Applications (and what` / `they deployed)`) or with the space it broke at in front.
  */
 import type {Prompter} from '../prompt.js'
-import {stripColor, wrapText} from '../wrap.js'
+import {visibleLength, wrapText} from '../wrap.js'
 
 const inquirer = () => import('@inquirer/prompts')
 const context = {output: process.stderr}
@@ -42,7 +42,7 @@ export function fitQuestion(message: string, width: number | undefined, room = 1
   })
   // a last word too long to leave the room beside it (kept whole): what inquirer writes after it (with a space
   // before it) goes on the next line, in the block
-  if (stripColor(fitted.at(-1)!).length + room > width) fitted.push(' '.repeat(MARK - 1))
+  if (visibleLength(fitted.at(-1)!) + room > width) fitted.push(' '.repeat(MARK - 1))
   // the first line without the mark's place (inquirer writes the mark)
   return fitted.join('\n').slice(MARK)
 }
