@@ -229,7 +229,7 @@ const unresolved = []
 const wide = []
 for (const f of outputs) {
   const text = readFileSync(f, 'utf8')
-  const fixed = exportGetters(oneExportsObject(text, f), f)
+  const fixed = esbuildExports(text, f)
     .replace(/__toESM\((require\("\.{1,2}\/[^"]+"\)),1\)/g, '__toESM($1,0)')
     .replace(/__obsctl_lazy_require\("obsctl-lazy-entry:([\w.-]+)"\)/g, (_, name) => {
       const rel = path
@@ -280,7 +280,12 @@ await build({
 })
 
 const loaderFile = path.join(DIST, 'code-cache.cjs')
-writeFileSync(loaderFile, exportGetters(oneExportsObject(readFileSync(loaderFile, 'utf8'), loaderFile), loaderFile))
+writeFileSync(loaderFile, esbuildExports(readFileSync(loaderFile, 'utf8'), loaderFile))
+
+/** A file's exports as one object literal of getters, marked __esModule (see the pass over the output files). */
+function esbuildExports(text, file) {
+  return exportGetters(oneExportsObject(text, file), file)
+}
 
 /** The text with esbuild's __toCommonJS returning the exports object itself (see the pass over the output files). */
 function oneExportsObject(text, file) {
