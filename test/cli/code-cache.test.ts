@@ -69,14 +69,20 @@ async function run(args: string[], o: {cacheHome: string; bin?: string; uid?: nu
 }
 
 /**
- * What makes a run print, at exit, the files it loaded (`require.cache`: the bundle's files too, those run from a pack
- * included): `env` for run(); `loadedBy` reads them back from its stderr.
+ * A preload that prints `expression` (JavaScript, evaluated at the run's exit) as `NAME <JSON>` on stderr, after the
+ * `setup` lines (run when it loads): `env` for run(), `of` reads the value back from a run's stderr.
  */
-function loadedPreload(): {env: NodeJS.ProcessEnv; loadedBy: (r: Run) => string[]} {
-  const preload = path.join(dir, 'loaded.cjs')
+function exitReport<T>(name: string, expression: string, setup: string[] = []): {env: NodeJS.ProcessEnv; of: (r: {stderr: string}) => T} {
+  const preload = path.join(dir, `${name.toLowerCase()}.cjs`)
   if (!existsSync(preload))
-    writeFileSync(preload, "process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(require.cache)) + '\\n'))\n")
-  return {env: {NODE_OPTIONS: `--require ${preload}`}, loadedBy: (r) => JSON.parse(/^LOADED (.*)$/m.exec(r.stderr)![1]!) as string[]}
+    writeFileSync(preload, [...setup, `process.on('exit', () => process.stderr.write('${name} ' + JSON.stringify(${expression}) + '\\n'))`, ''].join('\n'))
+  return {env: {NODE_OPTIONS: `--require ${preload}`}, of: (r) => JSON.parse(new RegExp(`^${name} (.*)$`, 'm').exec(r.stderr)![1]!) as T}
+}
+
+/** What makes a run print, at exit, the files it loaded (`require.cache`: the bundle's files too, those run from a pack included). */
+function loadedPreload(): {env: NodeJS.ProcessEnv; loadedBy: (r: Run) => string[]} {
+  const {env, of} = exitReport<string[]>('LOADED', 'Object.keys(require.cache)')
+  return {env, loadedBy: of}
 }
 
 /** A folder of its own with the example inventory and an empty .obsctl/, its cache folder, and the journal's cache entry name. */
@@ -628,14 +634,11 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(existsSync(path.join(first.dir, `data!${entryOf('rendered-files', inv)}`))).toBe(false)
     // the templates' digest (a key of the rendered digests, part of the render fingerprint) is read back against their
     // file stamps: no template is read (templates/gitops: 430 KB in 58 files), as a preload counting reads shows
-    const reads = path.join(dir, 'template-reads.cjs')
-    writeFileSync(
-      reads,
-      "const fs = require('fs'); const read = fs.readFileSync; let n = 0\n" +
-        'fs.readFileSync = function (f, ...a) { if (/[\\\\/]templates[\\\\/]gitops[\\\\/]/.test(String(f))) n++; return read.call(this, f, ...a) }\n' +
-        "process.on('exit', () => process.stderr.write('TEMPLATE-READS ' + n + '\\n'))\n",
-    )
-    const second = await run(['plan', '--json', '-c', inv], {cacheHome, bin, env: {NODE_OPTIONS: `--require ${reads}`}})
+    const reads = exitReport<number>('TEMPLATE-READS', 'n', [
+      "const fs = require('fs'); const read = fs.readFileSync; let n = 0",
+      'fs.readFileSync = function (f, ...a) { if (/[\\\\/]templates[\\\\/]gitops[\\\\/]/.test(String(f))) n++; return read.call(this, f, ...a) }',
+    ])
+    const second = await run(['plan', '--json', '-c', inv], {cacheHome, bin, env: reads.env})
     expect(second.status, second.stderr).toBe(0)
     for (const n of names) expect(second.stderr).toContain(`derived ${entryOf(n, inv)}: from cache`)
     expect(first.stderr).toContain('derived templates-digest: computed')
@@ -735,21 +738,16 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     const cacheHome = path.join(dir, 'no-crypto-cache')
     const inv = path.join(dir, 'no-crypto.yaml')
     writeFileSync(inv, readFileSync(inventory, 'utf8'))
-    const preload = path.join(dir, 'builtins.cjs')
-    writeFileSync(
-      preload,
-      "process.on('exit', () => process.stderr.write('BUILTINS ' + JSON.stringify(process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13))) + '\\n'))\n",
-    )
-    const builtinsOf = (r: Run) => JSON.parse(/^BUILTINS (.*)$/m.exec(r.stderr)![1]!) as string[]
+    const builtins = exitReport<string[]>('BUILTINS', "process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13))")
     // the first run derives what the second reads back (the rendered files' digests: sha256)
-    const first = await run(['plan', '--json', '-c', inv], {cacheHome, env: {NODE_OPTIONS: `--require ${preload}`}})
+    const first = await run(['plan', '--json', '-c', inv], {cacheHome, env: builtins.env})
     expect(first.status, first.stderr).toBe(0)
-    expect(builtinsOf(first)).toContain('crypto')
-    const second = await run(['plan', '--json', '-c', inv], {cacheHome, env: {NODE_OPTIONS: `--require ${preload}`}})
+    expect(builtins.of(first)).toContain('crypto')
+    const second = await run(['plan', '--json', '-c', inv], {cacheHome, env: builtins.env})
     expect(second.status, second.stderr).toBe(0)
     expect(JSON.parse(second.stdout)).toEqual(JSON.parse(first.stdout))
     expect((JSON.parse(second.stdout) as {counts: {pending: number}}).counts.pending).toBeGreaterThan(10)
-    expect(builtinsOf(second)).not.toContain('crypto')
+    expect(builtins.of(second)).not.toContain('crypto')
   })
 
   it('the JSON Schema init writes is the same read back as built', async () => {
@@ -882,34 +880,30 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
 
   it("a bundle file's exports are the object its names were defined on, marked __esModule: one getter per name, no copy (bin/bundle.mjs)", async () => {
     // what a `plan` loads, inspected at its exit: every bundle module's exports (esbuild's CommonJS output copies them
-    // into a second object of getters reading the first, two getters and two definitions a name, ~2 ms of a start)
-    const preload = path.join(dir, 'exports.cjs')
-    writeFileSync(
-      preload,
-      [
-        "const path = require('node:path')",
-        `const dist = ${JSON.stringify(path.join(ROOT, 'dist') + path.sep)}`,
-        "process.on('exit', () => {",
-        '  const seen = {modules: 0, names: 0, copied: [], unmarked: []}',
-        '  for (const [file, m] of Object.entries(require.cache)) {',
-        "    if (!file.startsWith(dist) || !m.exports || typeof m.exports !== 'object' || !Object.keys(m.exports).length) continue",
-        '    const ds = Object.getOwnPropertyDescriptors(m.exports)',
-        '    if (!ds.__esModule) continue // a bundled CommonJS package or a JSON file',
-        '    seen.modules++',
-        '    if (m.exports.__esModule !== true) seen.unmarked.push(path.relative(dist, file))',
-        '    for (const [name, d] of Object.entries(ds)) {',
-        "      if (name === '__esModule') continue",
-        '      seen.names++',
-        "      if (d.get && /from\\[key\\]/.test(String(d.get))) seen.copied.push(path.relative(dist, file) + ' ' + name)",
-        '    }',
-        '  }',
-        "  process.stderr.write('EXPORTS ' + JSON.stringify(seen) + '\\n')",
-        '})',
-      ].join('\n'),
-    )
-    const r = await run(['plan', '-c', inventory], {cacheHome: path.join(dir, 'exports-cache'), env: {NODE_OPTIONS: `--require ${preload}`}})
+    // into a second object of getters reading the first: two getters and two definitions a name)
+    const exportsReport = exitReport<{modules: number; names: number; copied: string[]; unmarked: string[]}>('EXPORTS', 'exportsSeen()', [
+      "const path = require('node:path')",
+      `const dist = ${JSON.stringify(path.join(ROOT, 'dist') + path.sep)}`,
+      'function exportsSeen() {',
+      '  const seen = {modules: 0, names: 0, copied: [], unmarked: []}',
+      '  for (const [file, m] of Object.entries(require.cache)) {',
+      "    if (!file.startsWith(dist) || !m.exports || typeof m.exports !== 'object' || !Object.keys(m.exports).length) continue",
+      '    const ds = Object.getOwnPropertyDescriptors(m.exports)',
+      '    if (!ds.__esModule) continue // a bundled CommonJS package or a JSON file',
+      '    seen.modules++',
+      '    if (m.exports.__esModule !== true) seen.unmarked.push(path.relative(dist, file))',
+      '    for (const [name, d] of Object.entries(ds)) {',
+      "      if (name === '__esModule') continue",
+      '      seen.names++',
+      "      if (d.get && /from\\[key\\]/.test(String(d.get))) seen.copied.push(path.relative(dist, file) + ' ' + name)",
+      '    }',
+      '  }',
+      '  return seen',
+      '}',
+    ])
+    const r = await run(['plan', '-c', inventory], {cacheHome: path.join(dir, 'exports-cache'), env: exportsReport.env})
     expect(r.status, r.stderr).toBe(0)
-    const seen = JSON.parse(/^EXPORTS (.*)$/m.exec(r.stderr)![1]!) as {modules: number; names: number; copied: string[]; unmarked: string[]}
+    const seen = exportsReport.of(r)
     expect(seen.modules).toBeGreaterThan(30)
     expect(seen.names).toBeGreaterThan(300)
     expect(seen.unmarked).toEqual([])
