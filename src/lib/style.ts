@@ -128,22 +128,25 @@ export function toneOfWord(word: string): Tone | undefined {
 }
 
 const ICON_TONES: Record<string, Tone> = {'✔': 'good', '✖': 'bad', '‼': 'warn', ℹ: 'info', '⚠': 'warn'}
+/** any one of the icons: a class built from ICON_TONES (a string, which the bundle escapes; see bin/bundle.mjs on ASCII) */
+const ICON = `[${Object.keys(ICON_TONES).join('')}]`
+const ICON_CELL = new RegExp(`^(${ICON}) (\\S.*)$`)
+const ICONS = new RegExp(ICON, 'g')
 
 /** A table cell: a status word (`failed`), or an icon and a word (`✔ pass`), in its colour; else as it is. */
 export function colorCell(cell: string, c: ChalkInstance = paint()): string {
   if (c.level === 0) return cell
   const t = toneOfWord(cell)
   if (t) return tone(t, cell, c)
-  // ✔ ✖ ‼ ℹ ⚠ (regex literals are written in ASCII, bin/bundle.mjs)
-  const m = /^([\u2714\u2716\u203c\u2139\u26a0]) (\S.*)$/.exec(cell)
-  if (m && ICON_TONES[m[1]!]) return tone(toneOfWord(m[2]!) ?? ICON_TONES[m[1]!]!, cell, c)
+  const m = ICON_CELL.exec(cell)
+  if (m) return tone(toneOfWord(m[2]!) ?? ICON_TONES[m[1]!]!, cell, c)
   return cell
 }
 
 /** Every ✔ ✖ ‼ ℹ ⚠ of a text in its colour. */
 export function colorIcons(text: string, c: ChalkInstance = paint()): string {
   if (c.level === 0) return text
-  return text.replace(/[\u2714\u2716\u203c\u2139\u26a0]/g, (i) => tone(ICON_TONES[i]!, i, c))
+  return text.replace(ICONS, (i) => tone(ICON_TONES[i]!, i, c))
 }
 
 /**
