@@ -476,6 +476,23 @@ describe('derived results (src/lib/derived-cache.ts): the parse of an unchanged 
     expect(rendered.some((t) => t.includes('cache-test.lab'))).toBe(true)
   })
 
+  it('the lint with and without --allow-overcommit are kept side by side: commands that alternate read both back', async () => {
+    // `node preflight` and `s3 setup` lint with the capacity finding a warning, `cluster register` and `render` with it
+    // an error: with one entry for the file, each of them linted the inventory again (and loaded the lint) after the other
+    const cacheHome = path.join(dir, 'derived-overcommit')
+    const inv = path.join(dir, 'derived-overcommit.yaml')
+    writeFileSync(inv, readFileSync(inventory, 'utf8'))
+    const strict = ['config', 'validate', '--json', '-c', inv]
+    const loose = [...strict, '--allow-overcommit']
+    const verdicts: string[] = []
+    for (const args of [strict, loose, strict, loose]) {
+      const r = await run(args, {cacheHome})
+      expect(r.status, r.stderr).toBe(0)
+      verdicts.push(/derived lint\S*: (computed|from cache)/.exec(r.stderr)?.[1] ?? 'none')
+    }
+    expect(verdicts).toEqual(['computed', 'computed', 'from cache', 'from cache'])
+  })
+
   it('an entry is used only for exactly its input: a text of other characters than ASCII is read back, an edit of the same length is not', async () => {
     const cacheHome = path.join(dir, 'derived-bytes')
     const inv = path.join(dir, 'derived-bytes.yaml')
