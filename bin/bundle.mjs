@@ -217,6 +217,8 @@ rmSync(ESM, {recursive: true, force: true})
 //
 // One pass over the output files: the rewrites, the checks (no import() and no lazy entry's name left, ASCII) and
 // the bundle's hash, each file read once.
+lazyClientNodeModels(result.metafile)
+
 const outputs = [
   ...jsFiles(path.join(DIST, 'chunks')),
   ...jsFiles(path.join(DIST, 'commands')),
@@ -305,18 +307,30 @@ function oneExportsObject(text, file) {
  */
 function exportGetters(text, file) {
   const pattern = /var ([A-Za-z_$][\w$]*_exports)=\{\};__export\(\1,\{((?:[\w$]+:\(\)=>[\w$]+(?:\.[\w$]+)*,?)*)\}\);/g
-  const edits = []
-  const fixed = text.replace(pattern, (whole, name, list, at) => {
+  return replaceMapped(text, file, pattern, (whole, name, list) => {
     const getters = list
       .split(',')
       .filter(Boolean)
       .map((pair) => pair.split(':()=>'))
       .map(([key, value]) => `get ${key}(){return ${value}}`)
-    const replacement = `var ${name}={${getters.join(',')}};`
-    edits.push({at, end: at + whole.length, grew: replacement.length - whole.length})
+    return `var ${name}={${getters.join(',')}};`
+  })
+}
+
+/**
+ * `text.replace(pattern, replace)` (a global pattern) for a file of the bundle, and its source map (`<file>.map`)
+ * rewritten to match: on the line of each replacement, every mapping after it moves by what the text grew or shrank.
+ */
+function replaceMapped(text, file, pattern, replace) {
+  const edits = []
+  const fixed = text.replace(pattern, (...args) => {
+    // replace's arguments end with the offset and the whole text (and the named groups, when the pattern has any)
+    const at = args.at(typeof args.at(-1) === 'object' ? -3 : -2)
+    const replacement = replace(...args)
+    edits.push({at, end: at + args[0].length, grew: replacement.length - args[0].length})
     return replacement
   })
-  if (!edits.length) return text
+  if (!edits.some((e) => e.grew)) return fixed
   const mapFile = `${file}.map`
   const map = JSON.parse(readFileSync(mapFile, 'utf8'))
   const lines = decodeMappings(map.mappings)
@@ -329,6 +343,67 @@ function exportGetters(text, file) {
   map.mappings = encodeMappings(lines)
   writeFileSync(mapFile, JSON.stringify(map))
   return fixed
+}
+
+/**
+ * client-node's model classes (its ObjectSerializer's ~700 generated classes, one shared chunk of ~480 KB) become a
+ * lazily required file, dist/chunks/lazy/client-node-models.js: the chunks that use them (client-node's, the
+ * serializer's) read each of its names through a getter that requires the file at the first read. A request reads
+ * them to encode a body or query parameter and to decode the response, so a command reaches its first request
+ * without them (their compiled code was ~half of `cluster register`'s pack, read at every start: 0.88x of its CPU to
+ * the first request, paired), and a request to an unreachable server never reads them. Under chunks/lazy/ a command's
+ * pack leaves it out (src/lib/code-cache.ts): it has a code cache file of its own. The file keeps its source map, its
+ * sources one folder further up; esbuild has no way to name one shared chunk, so the chunk is found by its input.
+ */
+function lazyClientNodeModels(metafile) {
+  const stop = (why) => {
+    throw new Error(`bin/bundle.mjs lazyClientNodeModels: ${why}`)
+  }
+  const input = 'node_modules/@kubernetes/client-node/dist/gen/models/ObjectSerializer.js'
+  const holders = Object.entries(metafile.outputs).filter(([out, o]) => out.endsWith('.js') && o.inputs[input])
+  if (holders.length !== 1) stop(`${input} is in ${holders.length} output files, not one`)
+  const name = path.basename(holders[0][0])
+  if (!/^chunk-\w+\.js$/.test(name) || path.basename(path.dirname(holders[0][0])) !== 'chunks') stop(`${input} is in ${holders[0][0]}, not a shared chunk`)
+  const from = path.join(DIST, 'chunks', name)
+  const lazyDir = path.join(DIST, 'chunks', 'lazy')
+  const to = path.join(lazyDir, 'client-node-models.js')
+  // the file itself, one folder down: its requires of its siblings, its source map's name and sources
+  let text = replaceMapped(readFileSync(from, 'utf8'), from, /require\("\.\/([\w.-]+\.js)"\)/g, (_, sibling) => `require("../${sibling}")`)
+  if (/require\("\.\//.test(text)) stop(`${name} requires a file in its own folder by another form`)
+  const url = `//# sourceMappingURL=${name}.map`
+  if (!text.includes(url)) stop(`${name} does not end with its source map's URL`)
+  text = text.replace(url, `//# sourceMappingURL=${path.basename(to)}.map`)
+  const map = JSON.parse(readFileSync(`${from}.map`, 'utf8'))
+  map.sources = map.sources.map((s) => path.posix.join('..', s))
+  mkdirSync(lazyDir, {recursive: true})
+  writeFileSync(to, text)
+  writeFileSync(`${to}.map`, JSON.stringify(map))
+  rmSync(from)
+  rmSync(`${from}.map`)
+  // every file that required it: `var x=require("…/chunk-….js");` as an object with a getter for each `x.name` it reads
+  let users = 0
+  for (const f of [path.join(DIST, 'chunks'), path.join(DIST, 'commands'), path.join(DIST, 'hooks'), path.join(DIST, 'help')].flatMap(jsFiles)) {
+    const own = readFileSync(f, 'utf8')
+    if (!own.includes(name)) continue
+    const rel = (file) => {
+      const r = path.relative(path.dirname(f), file).split(path.sep).join('/')
+      return r.startsWith('.') ? r : `./${r}`
+    }
+    const decl = new RegExp(`var ([\\w$]+)=require\\(${escapeRegExp(JSON.stringify(rel(from)))}\\);`, 'g')
+    const fixed = replaceMapped(own, f, decl, (_, local, at) => {
+      // besides the declaration, only reads of a name
+      const reads = [...own.matchAll(new RegExp(`(?<![\\w$.])${escapeRegExp(local)}(\\.[\\w$]+)?`, 'g'))].filter((m) => m.index !== at + 'var '.length)
+      if (reads.some((m) => !m[1])) stop(`${path.relative(DIST, f)} uses ${local} other than as ${local}.name`)
+      const members = [...new Set(reads.map((m) => m[1].slice(1)))].sort()
+      if (!members.length) stop(`${path.relative(DIST, f)} reads nothing of ${name}`)
+      const load = `(${local}_m??=require(${JSON.stringify(rel(to))}))`
+      return `var ${local}_m,${local}={${members.map((m) => `get ${m}(){return ${load}.${m}}`).join(',')}};`
+    })
+    if (fixed.includes(name)) stop(`${path.relative(DIST, f)} names ${name} other than in one require of it`)
+    writeFileSync(f, fixed)
+    users++
+  }
+  if (!users) stop(`no file requires ${name}`)
 }
 
 /**

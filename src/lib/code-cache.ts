@@ -72,7 +72,8 @@ export interface CodeCache extends CodeCacheState {
    * files the pack did not have (or found none, or a stale one), with its cached data written at the exit of the run
    * after. Used only while every file in it is as it was (size and mtime, as the per-file data), and never with
    * source maps on (a stack would name the pack, not the file). The lazily loaded libraries (chunks/lazy/: YAML, zod,
-   * chalk…) stay out: a command loads them on some runs only, and each run would pay for their code in the pack.
+   * chalk…, client-node's model classes) stay out: a command loads them on some runs only, or only once its first
+   * request is sent, and each run would pay for their code in the pack before it.
    */
   usePack(key: string): void
 }

@@ -927,38 +927,49 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
     expect(seen.copied.slice(0, 5)).toEqual([])
   })
 
-  it("each file's exports are an object literal of getters, and its source map still leads each function back to its name (bin/bundle.mjs exportGetters)", () => {
+  it("each file's exports are an object literal of getters, and its source map still leads each function and class back to its name and place (bin/bundle.mjs exportGetters, lazyClientNodeModels)", () => {
     const chunks = path.join(ROOT, 'dist', 'chunks')
     let files = 0
     let checked = 0
     const wrong: string[] = []
-    for (const f of readdirSync(chunks).filter((n) => n.endsWith('.js'))) {
+    const missing: string[] = []
+    // the shared chunks and the lazily required ones (chunks/lazy/: client-node's models, moved there by the build)
+    for (const f of [...readdirSync(chunks), ...readdirSync(path.join(chunks, 'lazy')).map((n) => `lazy/${n}`)].filter((n) => n.endsWith('.js'))) {
       const text = readFileSync(path.join(chunks, f), 'utf8')
+      const map = JSON.parse(readFileSync(path.join(chunks, `${f}.map`), 'utf8')) as {mappings: string; sources: string[]; sourcesContent: (string | null)[]}
+      // the file the build moved: its sources (client-node's TypeScript, which its own maps name) one folder further up,
+      // in node_modules as from the folder it was written in
+      if (f === 'lazy/client-node-models.js')
+        for (const s of map.sources) if (!path.resolve(chunks, 'lazy', s).startsWith(path.join(ROOT, 'node_modules') + path.sep)) missing.push(`${f}: ${s}`)
       // esbuild's __export is gone: the names are the literal's
       expect(text, f).not.toMatch(/\b__export\(\w/)
       const literal = text.indexOf('_exports={get ')
       if (literal < 0) continue
       files++
-      const map = JSON.parse(readFileSync(path.join(chunks, `${f}.map`), 'utf8')) as {mappings: string; sourcesContent: (string | null)[]}
       const lines = decodeMappings(map.mappings)
       text.split('\n').forEach((line, at) => {
-        // every `function name(` after the literal (its columns moved when the literal grew)
-        for (const m of line.matchAll(/function ([A-Za-z_$][\w$]*)\(/g)) {
+        // every `function name(` and `class Name` after the literal (its columns moved when the literal grew)
+        for (const m of line.matchAll(/(function |class )([A-Za-z_$][\w$]*)[({ ]/g)) {
           if (at === 0 && m.index < literal) continue
-          const segment = lines[at]?.find((s) => s[0] === m.index + 'function '.length)
+          const segment = lines[at]?.find((s) => s[0] === m.index + m[1]!.length)
           const source = segment && segment.length >= 4 ? map.sourcesContent[segment[1]!] : undefined
           if (typeof source !== 'string') continue
           const from = source.split('\n')[segment![2]!]!.slice(segment![3])
           const named = /^(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*)?([A-Za-z_$][\w$]*)/.exec(from)?.[1]
           checked++
-          // esbuild renames a clash with a number (`clone2`), and names the wrapper of a bundled CommonJS module itself
-          if (named !== m[1] && named !== m[1]!.replace(/\d+$/, '') && !/^require[A-Z_]/.test(m[1]!)) wrong.push(`${f} ${m[1]} -> ${from.slice(0, 40)}`)
+          // esbuild renames a clash with a number (`clone2`), a class that names itself inside with an underscore
+          // (`var _Config = class _Config`), names an anonymous default export (`export default function ()`) after its
+          // module, and names the wrapper of a bundled CommonJS module itself
+          const forms = [m[2]!, m[2]!.replace(/\d+$/, ''), m[2]!.replace(/^_/, ''), m[2]!.replace(/^_/, '').replace(/\d+$/, '')]
+          const anonymousDefault = /^default\s+function\s*\(/.test(from)
+          if (!forms.includes(named!) && !anonymousDefault && !/^require[A-Z_]/.test(m[2]!)) wrong.push(`${f} ${m[2]} -> ${from.slice(0, 40)}`)
         }
       })
     }
     expect(files).toBeGreaterThan(100)
     expect(checked).toBeGreaterThan(1000)
     expect(wrong).toEqual([])
+    expect(missing).toEqual([])
   })
 })
 

@@ -13,7 +13,7 @@ import net from 'node:net'
 import path from 'node:path'
 import * as k8s from '@kubernetes/client-node'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {bundleChunk} from '../cli/helpers.js'
+import {bundleChunk, runProcess} from '../cli/helpers.js'
 import {freePorts, readyOrExit, spawnDaemon, type Daemon} from '../support/daemon.js'
 import {startKubeServer, type KubeServer} from '../support/kube/index.js'
 import {startSandbox} from '../support/sshd.js'
@@ -200,6 +200,34 @@ describe("the bundle's client-node (bin/bundle.mjs slimImports)", () => {
       await ssh?.stop()
       await sb.stop()
     }
+  })
+
+  it("reads client-node's model classes (chunks/lazy/client-node-models.js) at the first use, after the first request is sent, not with the chunk", async () => {
+    // a process of its own, as a command is: what it had loaded when it opened its first connection, and after a read
+    const chunk = bundleChunk('client-node').file
+    const models = path.join(path.dirname(chunk), 'lazy', 'client-node-models.js')
+    const script = [
+      "const net = require('node:net')",
+      `const models = ${JSON.stringify(models)}`,
+      'const seen = {}',
+      'const loaded = () => Object.keys(require.cache).includes(models)',
+      'const connect = net.Socket.prototype.connect',
+      'net.Socket.prototype.connect = function (...a) { seen.atConnect ??= loaded(); return connect.apply(this, a) }',
+      `const lib = require(${JSON.stringify(chunk)})`,
+      'seen.withChunk = loaded()',
+      'const kc = new lib.KubeConfig()',
+      "kc.loadFromOptions({clusters: [{name: 'c', server: process.env.URL, caData: process.env.CA}], users: [{name: 'u', token: process.env.TOKEN}], contexts: [{name: 'x', cluster: 'c', user: 'u'}], currentContext: 'x'})",
+      "lib.KubernetesObjectApi.makeApiClient(kc).read({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'kube-system'}}).then((ns) => {",
+      '  seen.read = ns.metadata.name',
+      '  seen.after = loaded()',
+      '  console.log(JSON.stringify(seen))',
+      '})',
+    ].join('\n')
+    const env = {...process.env, URL: kube.url, CA: Buffer.from(kube.kubeconfigEntry().caPem).toString('base64'), TOKEN: kube.credentials().token}
+    // (not spawnSync: the kube test server answers from this process)
+    const r = await runProcess(process.execPath, ['-e', script], {env, timeoutMs: 60_000})
+    expect(r.status, r.stderr).toBe(0)
+    expect(JSON.parse(r.stdout)).toEqual({withChunk: false, atConnect: false, read: 'kube-system', after: true})
   })
 
   it("takes node-fetch's URL class from node:url: whatwg-url, tr46 with its 260 KB table and punycode are not in the bundle (test/status/status.test.ts makes the built CLI's requests through it)", () => {
