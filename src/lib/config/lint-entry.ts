@@ -9,7 +9,10 @@ import type {LoadedInventory} from './load.js'
 export function lintEntry(inv: Pick<LoadedInventory, 'file' | 'text'>, allowOvercommit: boolean | undefined): {name: string; input: string} {
   // one entry for each setting: `node preflight` and `s3 setup` lint with the capacity finding a warning, `render` and
   // `cluster register` with it an error, and with a single entry each of them linted again after the other
-  return {name: fileEntryName(allowOvercommit ? 'lint-overcommit' : 'lint', inv.file), input: `${allowOvercommit ? 'overcommit' : ''}\0${inv.file}\0${inv.text}`}
+  return {
+    name: fileEntryName(allowOvercommit ? 'lint-overcommit' : 'lint', inv.file),
+    input: `${allowOvercommit ? 'overcommit' : ''}\0${inv.file}\0${inv.text}`,
+  }
 }
 
 /** The cache holds this text's lint and it found no error (false: not known, or it found one). */
