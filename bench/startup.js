@@ -82,6 +82,20 @@ export default async function bench() {
     copyFileSync(env.OBSCTL_CONFIG, noCache.OBSCTL_CONFIG)
     const edited = path.join(dir, 'edited.yaml')
     copyFileSync(env.OBSCTL_CONFIG, edited)
+    // a platform whose GitOps repository is rendered and committed, as after a bootstrap: `plan` describes the render
+    // task from the files and Git (src/lib/gitops/render-state.ts), which the inventory above, never rendered, skips
+    const rendered = {...env, OBSCTL_CONFIG: path.join(dir, 'rendered', 'obsctl.yaml')}
+    mkdirSync(path.join(dir, 'rendered'))
+    copyFileSync(env.OBSCTL_CONFIG, rendered.OBSCTL_CONFIG)
+    timeOnce(process.execPath, [BIN, 'render'], {env: rendered, cwd: path.join(dir, 'rendered')})
+    for (const args of [
+      ['init', '-q', '-b', 'main'],
+      ['add', '-A'],
+      ['-c', 'user.name=bench', '-c', 'user.email=bench@example.lab', 'commit', '-qm', 'rendered'],
+    ]) {
+      const g = spawnSync('git', args, {cwd: path.join(dir, 'rendered', 'gitops'), encoding: 'utf8'})
+      if (g.status !== 0) throw new Error(`bench/startup.js: git ${args.join(' ')}: ${g.stderr}`)
+    }
     const failing = [0, 1]
     // [name, argv, budget, {env?, okCodes?}]
     const cases = [
@@ -94,6 +108,7 @@ export default async function bench() {
       ['plan (no code cache)', ['plan'], undefined, {env: noCache}],
       // an inventory edited since the last command: its parse is not in the derived-result cache
       ['plan (inventory just edited)', ['plan'], undefined, {edit: true}],
+      ['plan (repository rendered and committed)', ['plan'], 2.5, {env: rendered}],
       ['render --dry-run', ['render', '--dry-run', '--out', path.join(dir, 'repo')], 2.5],
       ['state show', ['state', 'show'], 2.5],
       ['init --example --force', ['init', '--example', '--force', '-c', path.join(dir, 'init.yaml')], 2.5],

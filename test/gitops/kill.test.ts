@@ -384,3 +384,48 @@ describe.concurrent('obsctl render --push stopped by SIGTERM / SIGINT: exit 130 
     expect(commits(l)).toBe(1)
   })
 })
+
+describe('plan of a rendered repository (src/lib/gitops/render-state.ts): read again only when it changed', () => {
+  it('plan describes an unchanged repository again without running git; git init and a commit by hand, a file edited by hand each work it out again', async () => {
+    const l = lab()
+    const work = path.join(l.dir, 'gitops')
+    expect((await obsctl(l, ['render'])).code).toBe(0)
+    // every git obsctl runs, through a git of its own on PATH that logs its arguments and runs the real one
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], {encoding: 'utf8'}).trim()
+    const bin = path.join(l.dir, 'bin')
+    const log = path.join(l.dir, 'git.log')
+    mkdirSync(bin)
+    writeFileSync(path.join(bin, 'git'), `#!/bin/sh\necho "$*" >> '${log}'\nexec '${realGit}' "$@"\n`)
+    chmodSync(path.join(bin, 'git'), 0o755)
+    const described = async (): Promise<{text?: string; git: string[]}> => {
+      rmSync(log, {force: true})
+      const r = await obsctl(l, ['plan', '--phase', 'render'], {PATH: `${bin}:${process.env.PATH}`})
+      expect(r.code, r.stderr).toBe(0)
+      return {text: /^render +platform +pending +(.*)$/m.exec(r.stdout)?.[1], git: existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []}
+    }
+    const byHand = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.lab', ...args], {cwd: work})
+
+    const first = await described()
+    expect(first.text).toBe(`render ${work}: no changes; ${N + 1} rendered file(s) not committed yet`)
+    expect(first.git).not.toEqual([])
+    expect(await described()).toEqual({text: first.text, git: []})
+
+    byHand('init', '-q', '-b', 'main')
+    byHand('add', '-A')
+    byHand('commit', '-qm', 'by hand')
+    const committed = await described()
+    expect(committed.text).toBe(`render ${work}: no changes`)
+    expect(committed.git).toEqual(expect.arrayContaining([expect.stringMatching(/^status /)]))
+    expect(await described()).toEqual({text: committed.text, git: []})
+
+    // the same size and a later mtime: a stamp of its own
+    const file = path.join(work, 'argocd', 'root-app.yaml')
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^# /, '#!'))
+    const edited = await described()
+    expect(edited.text).toBe(
+      `render ${work}: no changes; 1 rendered file(s) not committed yet; 1 file(s) edited by hand would block it (obsctl render --force discards the edits)`,
+    )
+    expect(edited.git).not.toEqual([])
+    expect(await described()).toEqual({text: edited.text, git: []})
+  })
+})

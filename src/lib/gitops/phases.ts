@@ -63,18 +63,14 @@ export function renderPhase(o: RenderPhaseOptions = {}): Phase<Target> {
       }
     },
     async describe(_t, ctx) {
-      const {planRender, renderDigests} = await import('./render.js')
+      // local only (plan and dry runs read no remote), and kept while nothing it was worked out from changed
+      const {renderState} = await import('./render-state.js')
       const dir = renderDir(ctx.platform, ctx.inv.dir)
-      const plan = planRender(dir, renderDigests(ctx.platform), {force: Boolean(o.force)})
-      const n = plan.added.length + plan.changed.length + plan.removed.length
-      const conflicts = plan.conflicts.length
-        ? `; ${plan.conflicts.length} file(s) edited by hand would block it (obsctl render --force discards the edits)`
-        : ''
-      // local only (plan and dry runs read no remote): rendered files Git does not hold yet
-      const {uncommittedCount} = await import('./repo.js')
-      const pending = await uncommittedCount(dir)
-      if (n === 0) return `render ${dir}: no changes${pending ? `; ${pending} rendered file(s) not committed yet` : ''}${conflicts}`
-      return `render ${dir}: would add ${plan.added.length}, change ${plan.changed.length}, remove ${plan.removed.length} file(s)${conflicts}`
+      const s = await renderState(ctx.platform, dir, Boolean(o.force))
+      const conflicts = s.conflicts ? `; ${s.conflicts} file(s) edited by hand would block it (obsctl render --force discards the edits)` : ''
+      if (s.added + s.changed + s.removed === 0)
+        return `render ${dir}: no changes${s.uncommitted ? `; ${s.uncommitted} rendered file(s) not committed yet` : ''}${conflicts}`
+      return `render ${dir}: would add ${s.added}, change ${s.changed}, remove ${s.removed} file(s)${conflicts}`
     },
   }
 }
