@@ -4,14 +4,15 @@
  *
  * Working that out reads and hashes every rendered file and runs git three times (rev-parse, show, status): of a
  * `plan` beside a rendered repository, ~40% of its CPU (4.06x of `node -e 0` against its 2.5x budget, the git
- * processes' own CPU counted; 2.39x kept). So it is kept in the derived-result cache (../derived-cache.ts) against everything it
- * was worked out from — the digests the render wants, the stamp (inode, size, mtime) of every file rendered now or by
- * an earlier render (the render's manifest among them), and Git's state: HEAD, the branch it names, the packed refs,
- * the index (as `git status` leaves it), the repository's config and excludes, the working copy's top .gitignore —
- * and worked out again when any of them changed. A repository whose `.git` is not a folder of its own (a worktree, a submodule) or a `GIT_DIR`,
- * `GIT_WORK_TREE` or `GIT_INDEX_FILE` in the environment is worked out every time. What a stamp cannot see (a file
- * rewritten with the same size within the same mtime, a nested .gitignore, the user's global git config) only
- * changes what `plan` says until the next change it does see; the render itself always reads the files and asks git.
+ * processes' own CPU counted; 2.39x kept). So it is kept in the derived-result cache (../derived-cache.ts) against
+ * everything it was worked out from — the digests the render wants, the stamp (inode, size, mtime) of every file
+ * rendered now or by an earlier render (the render's manifest among them), and Git's state: HEAD, the branch it names,
+ * the packed refs, the index (as `git status` leaves it), the repository's config and excludes, the working copy's top
+ * .gitignore — and worked out again when any of them changed. A repository whose `.git` is not a folder of its own (a
+ * worktree, a submodule) or a `GIT_DIR`, `GIT_WORK_TREE` or `GIT_INDEX_FILE` in the environment is worked out every
+ * time. What a stamp cannot see (a file rewritten with the same size within the same mtime, a nested .gitignore, the
+ * user's global git config) only changes what `plan` says until the next change it does see; the render itself always
+ * reads the files and asks git.
  */
 import {lstatSync, readFileSync} from 'node:fs'
 import path from 'node:path'
