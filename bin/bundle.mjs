@@ -216,8 +216,9 @@ rmSync(ESM, {recursive: true, force: true})
 // so the source map's columns after it on its line move with it (exportGetters).
 //
 // One pass over the output files: the rewrites, the checks (no import() and no lazy entry's name left, ASCII) and
-// the bundle's hash, each file read once.
-lazyClientNodeModels(result.metafile)
+// the bundle's hash, each file read once (but the models chunk and the two files that import it, moved and rewritten
+// just before: lazyClientNodeModels).
+const movedModels = lazyClientNodeModels(result.metafile)
 
 const outputs = [
   ...jsFiles(path.join(DIST, 'chunks')),
@@ -242,7 +243,7 @@ for (const f of outputs) {
     })
   if (fixed !== text) writeFileSync(f, fixed)
   if (/\bimport\(/.test(fixed.replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) left.push(f)
-  if (/obsctl-lazy-entry:|__obsctl_lazy_require/.test(fixed)) unresolved.push(f)
+  if (/obsctl-lazy-entry:|__obsctl_lazy_require/.test(fixed) || fixed.includes(movedModels)) unresolved.push(f)
   const at = fixed.search(/[\u0080-\uffff]/)
   if (at >= 0) wide.push(`${path.relative(DIST, f)} (${JSON.stringify(fixed.slice(Math.max(0, at - 40), at + 10))})`)
   hash
@@ -251,7 +252,8 @@ for (const f of outputs) {
     .update('\0')
 }
 if (left.length) throw new Error(`bin/bundle.mjs: import() left in ${left.map((f) => path.relative(DIST, f)).join(', ')}`)
-if (unresolved.length) throw new Error(`bin/bundle.mjs: a lazy entry's name was left in ${unresolved.map((f) => path.relative(DIST, f)).join(', ')}`)
+if (unresolved.length)
+  throw new Error(`bin/bundle.mjs: a lazy entry's name (or ${movedModels}, moved) was left in ${unresolved.map((f) => path.relative(DIST, f)).join(', ')}`)
 if (wide.length)
   throw new Error(
     `bin/bundle.mjs: characters beyond ASCII in ${wide.join(', ')}: write them as \\u escapes in the regular expression literal (esbuild escapes strings, not those), or patch the dependency (sourcePatch)`,
@@ -380,11 +382,14 @@ function lazyClientNodeModels(metafile) {
   writeFileSync(`${to}.map`, JSON.stringify(map))
   rmSync(from)
   rmSync(`${from}.map`)
-  // every file that required it: `var x=require("…/chunk-….js");` as an object with a getter for each `x.name` it reads
-  let users = 0
-  for (const f of [path.join(DIST, 'chunks'), path.join(DIST, 'commands'), path.join(DIST, 'hooks'), path.join(DIST, 'help')].flatMap(jsFiles)) {
+  // every file that imports it (esbuild's metafile says which: no file is read to find them), whose
+  // `var x=require("…/chunk-….js");` becomes an object with a getter for each `x.name` it reads
+  const users = Object.entries(metafile.outputs)
+    .filter(([, o]) => o.imports.some((i) => i.path === holders[0][0]))
+    .map(([out]) => path.join(DIST, path.relative(ESM, path.join(ROOT, out))))
+  if (!users.length) stop(`no file requires ${name}`)
+  for (const f of users) {
     const own = readFileSync(f, 'utf8')
-    if (!own.includes(name)) continue
     const rel = (file) => {
       const r = path.relative(path.dirname(f), file).split(path.sep).join('/')
       return r.startsWith('.') ? r : `./${r}`
@@ -401,9 +406,9 @@ function lazyClientNodeModels(metafile) {
     })
     if (fixed.includes(name)) stop(`${path.relative(DIST, f)} names ${name} other than in one require of it`)
     writeFileSync(f, fixed)
-    users++
   }
-  if (!users) stop(`no file requires ${name}`)
+  // the name it had: the pass over the output files stops the build if any file still names it
+  return name
 }
 
 /**
