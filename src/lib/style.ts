@@ -59,9 +59,6 @@ export function paint(stream: {isTTY?: boolean} = process.stdout): ChalkInstance
   return c
 }
 
-// width on screen and the text without colour codes: one definition, below every layer
-export {stripColor, visibleLength} from './wrap.js'
-
 export type Tone = 'good' | 'bad' | 'warn' | 'info' | 'dim' | 'plan'
 
 export function tone(t: Tone, text: string, c: ChalkInstance = paint()): string {

@@ -9,8 +9,8 @@
  * (a narrow terminal), it goes on the lines under its row, indented by four. A pipe or a file gets every row
  * on one line, whatever its length, for grep and scripts.
  */
-import {colorCell, paint, visibleLength} from './style.js'
-import {wrapText} from './wrap.js'
+import {colorCell, paint} from './style.js'
+import {visibleLength, wrapText} from './wrap.js'
 
 /** `text` cut into lines of at most `width` characters, at spaces where it can (a longer word is split): ./wrap.ts */
 export {wrapText}

@@ -3,7 +3,8 @@
  * narrow terminal; a pipe gets each row on one line. The built CLI in a real terminal is in ./terminal.test.ts.
  */
 import {describe, expect, it} from 'vitest'
-import {setColorLevel, stripColor} from '../../src/lib/style.js'
+import {setColorLevel} from '../../src/lib/style.js'
+import {stripColor} from '../../src/lib/wrap.js'
 import {table, terminalWidth, wrapText} from '../../src/lib/table.js'
 
 const rows = [

@@ -11,7 +11,7 @@ export function lintEntry(inv: Pick<LoadedInventory, 'file' | 'text'>, allowOver
   // `cluster register` with it an error, and with a single entry each of them linted again after the other
   return {
     name: fileEntryName(allowOvercommit ? 'lint-overcommit' : 'lint', inv.file),
-    input: `${allowOvercommit ? 'overcommit' : ''}\0${inv.file}\0${inv.text}`,
+    input: `${inv.file}\0${inv.text}`,
   }
 }
 
