@@ -220,14 +220,23 @@ describe("the bundle's client-node (bin/bundle.mjs slimImports)", () => {
       "lib.KubernetesObjectApi.makeApiClient(kc).read({apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'kube-system'}}).then((ns) => {",
       '  seen.read = ns.metadata.name',
       '  seen.after = loaded()',
-      '  console.log(JSON.stringify(seen))',
+      '  console.log(JSON.stringify({seen, object: ns}))',
       '})',
     ].join('\n')
     const env = {...process.env, URL: kube.url, CA: Buffer.from(kube.kubeconfigEntry().caPem).toString('base64'), TOKEN: kube.credentials().token}
     // (not spawnSync: the kube test server answers from this process)
     const r = await runProcess(process.execPath, ['-e', script], {env, timeoutMs: 60_000})
     expect(r.status, r.stderr).toBe(0)
-    expect(JSON.parse(r.stdout)).toEqual({withChunk: false, atConnect: false, read: 'kube-system', after: true})
+    const out = JSON.parse(r.stdout) as {seen: unknown; object: unknown}
+    expect(out.seen).toEqual({withChunk: false, atConnect: false, read: 'kube-system', after: true})
+    // decoded by the models read late as the package's own client-node decodes it
+    const token = kube.credentials().token
+    const pkg = await k8s.KubernetesObjectApi.makeApiClient(config(k8s, {user: {token}})).read({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {name: 'kube-system'},
+    })
+    expect(out.object).toEqual(JSON.parse(JSON.stringify(pkg)))
   })
 
   it("takes node-fetch's URL class from node:url: whatwg-url, tr46 with its 260 KB table and punycode are not in the bundle (test/status/status.test.ts makes the built CLI's requests through it)", () => {
