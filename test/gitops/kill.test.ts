@@ -427,5 +427,16 @@ describe('plan of a rendered repository (src/lib/gitops/render-state.ts): read a
     )
     expect(edited.git).not.toEqual([])
     expect(await described()).toEqual({text: edited.text, git: []})
+
+    // a second inventory beside the first, rendering into the same folder with another domain: each keeps what it
+    // worked out (the entry was one per folder, so each plan of one worked it out again after a plan of the other)
+    const other = path.join(l.dir, 'other.yaml')
+    writeFileSync(other, readFileSync(path.join(l.dir, 'obsctl.yaml'), 'utf8').replace(/^domain: .*$/m, 'domain: other.example.lab'))
+    rmSync(log, {force: true})
+    const o = await obsctl(l, ['plan', '--phase', 'render', '-c', other], {PATH: `${bin}:${process.env.PATH}`})
+    expect(o.code, o.stderr).toBe(0)
+    expect(o.stdout).toMatch(/would add \d+, change [1-9]\d*, remove \d+ file/)
+    expect(readFileSync(log, 'utf8')).toMatch(/^status /m)
+    expect(await described()).toEqual({text: edited.text, git: []})
   })
 })

@@ -66,7 +66,7 @@ export function renderPhase(o: RenderPhaseOptions = {}): Phase<Target> {
       // local only (plan and dry runs read no remote), and kept while nothing it was worked out from changed
       const {renderState} = await import('./render-state.js')
       const dir = renderDir(ctx.platform, ctx.inv.dir)
-      const s = await renderState(ctx.platform, dir, Boolean(o.force))
+      const s = await renderState(ctx.platform, dir, {force: Boolean(o.force), inventory: ctx.inv.file})
       const conflicts = s.conflicts ? `; ${s.conflicts} file(s) edited by hand would block it (obsctl render --force discards the edits)` : ''
       if (s.added + s.changed + s.removed === 0)
         return `render ${dir}: no changes${s.uncommitted ? `; ${s.uncommitted} rendered file(s) not committed yet` : ''}${conflicts}`
