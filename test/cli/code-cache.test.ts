@@ -927,7 +927,9 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
     expect(seen.copied.slice(0, 5)).toEqual([])
   })
 
-  it("each file's exports are an object literal of getters, and its source map still leads each function and class back to its name and place (bin/bundle.mjs exportGetters, lazyClientNodeModels)", () => {
+  it("each file's exports are an object literal of getters, and its source map still leads each function and class back to its name and place (bin/bundle.mjs exportGetters, builtinNamespaces, lazyClientNodeModels)", () => {
+    // the code cache's own file too (bin/run.js requires it first)
+    expect(readFileSync(path.join(ROOT, 'dist', 'code-cache.cjs'), 'utf8')).not.toMatch(/=__toESM\(require\("node:/)
     const chunks = path.join(ROOT, 'dist', 'chunks')
     let files = 0
     let checked = 0
@@ -943,6 +945,8 @@ describe("the bundle's own requires (src/lib/code-cache.ts requireSibling)", () 
         for (const s of map.sources) if (!path.resolve(chunks, 'lazy', s).startsWith(path.join(ROOT, 'node_modules') + path.sep)) missing.push(`${f}: ${s}`)
       // esbuild's __export is gone: the names are the literal's
       expect(text, f).not.toMatch(/\b__export\(\w/)
+      // and a default import of a Node builtin is not a copy of its every name (builtinNamespaces)
+      expect(text, f).not.toMatch(/=__toESM\(require\("node:/)
       const literal = text.indexOf('_exports={get ')
       if (literal < 0) continue
       files++
