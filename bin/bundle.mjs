@@ -96,6 +96,7 @@ const patches = [
   oclifWslCheck(),
   oclifCommandSort(),
   oclifPlainHelpText(),
+  ...stdioWithoutStreams(),
   ...oclifLazyRequires(),
   ...ssh2LazyBuiltins(),
   stringWidthAscii(),
@@ -821,6 +822,57 @@ function oclifCommandSort() {
   return sourcePatch('oclifCommandSort', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]config[\\/]plugin\.js$/, [
     ['.sort((a, b) => a.id.localeCompare(b.id));', '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));'],
   ])
+}
+
+/**
+ * Reading process.stdout or process.stderr makes Node build the stream (for a pipe a net.Socket: node:net and the
+ * stream modules; for a file or /dev/null the stream modules): ~15M instructions, ~8% of a `plan`'s start-up. A
+ * command's own output goes to a file or a pipe without them (src/lib/stdio.ts); these dependencies read them when they
+ * load, and their copies in the bundle no longer do: @oclif/core's screen.js (the width its help and error messages
+ * wrap to, now worked out at its first read), its ux/index.js (a spinner or plain lines for ux.action, on stderr), the
+ * action it makes (the streams' write functions, now read when used), its command.js (an EPIPE handler on stdout, now
+ * installed when Node makes the stream) and ansis (whether oclif's theme colours stdout). Whether stdout or stderr is a
+ * terminal is src/lib/stdio.ts's answer, which bin/run.js installs on the global before the bundle loads (without it,
+ * the streams as before).
+ */
+function stdioWithoutStreams() {
+  const isTerminal = (fd, stream) => `(globalThis[Symbol.for('obsctl.stdio')]?.isTerminal(${fd}) ?? ${stream})`
+  return [
+    sourcePatch('stdioWithoutStreams (oclif screen.js)', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]screen\.js$/, [
+      [
+        'exports.stdtermwidth = columns || termwidth(process.stdout);\nexports.errtermwidth = columns || termwidth(process.stderr);',
+        [
+          'let stdWidth, errWidth;',
+          "Object.defineProperty(exports, 'stdtermwidth', { enumerable: true, get: () => (stdWidth ??= columns || termwidth(process.stdout)) });",
+          "Object.defineProperty(exports, 'errtermwidth', { enumerable: true, get: () => (errWidth ??= columns || termwidth(process.stderr)) });",
+        ].join('\n'),
+      ],
+    ]),
+    sourcePatch('stdioWithoutStreams (oclif ux/index.js)', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]ux[\\/]index\.js$/, [
+      ['const ACTION_TYPE = (Boolean(process.stderr.isTTY) &&', `const ACTION_TYPE = (Boolean(${isTerminal(2, 'process.stderr.isTTY')}) &&`],
+    ]),
+    // the write functions it puts back after drawing a spinner, read when it is made (ux/index.js makes one at load)
+    sourcePatch('stdioWithoutStreams (oclif ux/action/base.js)', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]ux[\\/]action[\\/]base\.js$/, [
+      [
+        '    stdmockOrigs = {\n        stderr: process.stderr.write,\n        stdout: process.stdout.write,\n    };',
+        '    stdmockOrigs = {\n        get stderr() { return process.stderr.write; },\n        get stdout() { return process.stdout.write; },\n    };',
+      ],
+    ]),
+    // its EPIPE handler on stdout (`obsctl … | head`), installed when it loads: now when Node makes the stream
+    sourcePatch('stdioWithoutStreams (oclif command.js)', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]command\.js$/, [
+      [
+        "process.stdout.on('error', (err) => {\n    if (err && err.code === 'EPIPE')\n        return;\n    throw err;\n});",
+        [
+          "const swallowEpipe = (stdout) => stdout.on('error', (err) => {\n    if (err && err.code === 'EPIPE')\n        return;\n    throw err;\n});",
+          "const obsctlStdio = globalThis[Symbol.for('obsctl.stdio')];",
+          'if (obsctlStdio) obsctlStdio.whenMade(1, swallowEpipe); else swallowEpipe(process.stdout);',
+        ].join('\n'),
+      ],
+    ]),
+    sourcePatch('stdioWithoutStreams (ansis)', exactFile(path.join(ROOT, 'node_modules', 'ansis', 'index.js')), [
+      ['(l?r.isatty(1):!!s.stdout?.isTTY)', `(l?r.isatty(1):${isTerminal(1, '!!s.stdout?.isTTY')})`],
+    ]),
+  ]
 }
 
 /**

@@ -40,7 +40,10 @@ if (argv.length === 1 && argv[0] === '--version') {
   // the commands, the help class and the hooks (the unknown-command hook: `obsctl bootsrap`)
   const chunks = path.join(root, 'dist', 'chunks') + path.sep
   const bundle = JSON.parse(readFileSync(path.join(chunks, 'bundle.json'), 'utf8'))
-  const {installCodeCache, cachedRootHelp, directCommand} = require('../dist/code-cache.cjs')
+  const {installCodeCache, cachedRootHelp, directCommand, installStdio} = require('../dist/code-cache.cjs')
+  // a command's output goes to a file or a pipe without Node's stream objects (src/lib/stdio.ts): noted from here on,
+  // before anything reads process.stdout or process.stderr, whether Node made them
+  installStdio()
   const dist = (folder) => path.join(root, 'dist', folder) + path.sep
   const cache = installCodeCache({
     roots: [chunks, dist('commands'), dist('help'), dist('hooks')],

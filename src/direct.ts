@@ -9,6 +9,7 @@ import type {Command} from '@oclif/core/command'
 import {flush} from '@oclif/core/flush'
 import {handle} from '@oclif/core/handle'
 import {directConfig, type DirectCommand} from './lib/cli/direct-command.js'
+import {streamMade} from './lib/stdio.js'
 
 /** a command class as oclif's Config.runCommand holds it: its static id set, and an instance made and run */
 interface CommandClass {
@@ -29,7 +30,8 @@ export async function runDirect(d: DirectCommand, mod: Record<string, unknown>):
     const C = commandClass(mod, d.file)
     C.id = d.id
     const result = await new C(d.argv, directConfig(d) as never)._run()
-    void flush()
+    // (what went to a file or a pipe without process.stdout, ./lib/stdio.ts, was written whole: nothing to wait for)
+    if (streamMade(1)) void flush()
     return result
   } catch (error) {
     return handle(error as Error)

@@ -40,6 +40,8 @@ import {joinPlain} from './join-plain.js'
 export {cachedRootHelp} from './root-help-cache.js'
 // and which command line runs without oclif's runner
 export {directCommand} from './cli/direct-command.js'
+// and what notes, before anything reads them, when Node makes process.stdout and process.stderr
+export {installStdio} from './stdio.js'
 
 export interface CodeCacheOptions {
   /** the bundle's folders: every .js file under them is compiled through the cache */

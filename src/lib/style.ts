@@ -8,11 +8,12 @@
  */
 import type {ChalkInstance} from 'chalk'
 import {chalk} from './lazy-deps.js'
+import {stdoutView} from './stdio.js'
 
 export type ColorLevel = 0 | 1 | 2 | 3
 
 /** The colour level for output to `stream` under `env` (see the file comment for the rules). */
-export function colorLevel(stream: {isTTY?: boolean} = process.stdout, env: NodeJS.ProcessEnv = process.env): ColorLevel {
+export function colorLevel(stream: {isTTY?: boolean} = stdoutView, env: NodeJS.ProcessEnv = process.env): ColorLevel {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0
   const force = env.FORCE_COLOR
   if (force !== undefined) {
@@ -51,7 +52,7 @@ const EMPTY = plainStyle(true)
 const PLAIN = plainStyle(false)
 
 /** chalk at the level of `stream` (stdout by default: the report). */
-export function paint(stream: {isTTY?: boolean} = process.stdout): ChalkInstance {
+export function paint(stream: {isTTY?: boolean} = stdoutView): ChalkInstance {
   const level = override ?? colorLevel(stream)
   if (level === 0) return PLAIN
   let c = instances.get(level)
@@ -182,7 +183,7 @@ export function colorDiff(text: string, c: ChalkInstance = paint()): string {
 export const hasDiff = (text: string): boolean => /(^|\n)(\s*)--- [^\n]*\n\2\+\+\+ /.test(text)
 
 /** The human output's colour, for a text going to `stream`: icons and diffs. */
-export function colorize(text: string, stream: {isTTY?: boolean} = process.stdout): string {
+export function colorize(text: string, stream: {isTTY?: boolean} = stdoutView): string {
   const c = paint(stream)
   return c.level === 0 ? text : colorDiff(colorIcons(text, c), c)
 }

@@ -9,6 +9,7 @@
  * (a narrow terminal), it goes on the lines under its row, indented by four. A pipe or a file gets every row
  * on one line, whatever its length, for grep and scripts.
  */
+import {stdoutView} from './stdio.js'
 import {colorCell, paint} from './style.js'
 import {visibleLength, wrapText} from './wrap.js'
 
@@ -25,7 +26,7 @@ const MIN_LAST = 40
 const UNDER = '    '
 
 /** The width a table on stdout should fit: the terminal's, or undefined (a pipe, a file: no limit). */
-export function terminalWidth(stream: {isTTY?: boolean; columns?: number} = process.stdout): number | undefined {
+export function terminalWidth(stream: {isTTY?: boolean; columns?: number} = stdoutView): number | undefined {
   return stream.isTTY && stream.columns && stream.columns > 0 ? stream.columns : undefined
 }
 

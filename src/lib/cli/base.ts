@@ -15,6 +15,7 @@ import {terminalPrompter} from './terminal-prompter.js'
 import {requestedOutput} from './output-format.js'
 import {page, pagerFor} from './pager.js'
 import {colorize, hasDiff} from '../style.js'
+import {isTerminal, stderrView, stdoutView, writeStd} from '../stdio.js'
 import {fitTerminal} from '../wrap.js'
 import {yaml} from '../lazy-deps.js'
 import {refuseBadFileFlags} from './file-flags.js'
@@ -128,7 +129,7 @@ export abstract class BaseCommand extends Command {
    * or a file gets no echo, and --json is the error object alone.
    */
   private freshLineAfterCtrlC(): void {
-    if (process.stderr.isTTY && !this.jsonEnabled()) writeSync(2, '\n')
+    if (isTerminal(2) && !this.jsonEnabled()) writeSync(2, '\n')
   }
 
   protected inventoryPath(flag?: string): string {
@@ -171,15 +172,15 @@ export abstract class BaseCommand extends Command {
    */
   protected out(text: string): void {
     if (this.jsonEnabled()) return
-    const shown = colorize(text.endsWith('\n') ? text : `${text}\n`)
+    const shown = colorize(text.endsWith('\n') ? text : `${text}\n`, stdoutView)
     const pager = hasDiff(text) ? pagerFor(shown) : undefined
     if (pager && page(shown, pager)) return
-    process.stdout.write(shown)
+    writeStd(1, shown)
   }
 
   /** Print to stderr (notices and progress); suppressed under --json. On a terminal fitted to its width (fitTerminal). */
   protected note(text: string): void {
-    if (!this.jsonEnabled()) process.stderr.write(fitTerminal(text.endsWith('\n') ? text : `${text}\n`, process.stderr))
+    if (!this.jsonEnabled()) writeStd(2, fitTerminal(text.endsWith('\n') ? text : `${text}\n`, stderrView))
   }
 
   /** The engine renderer for this output mode: silent under --json, else auto (listr2 on a TTY, lines otherwise). */
@@ -271,7 +272,7 @@ export abstract class BaseCommand extends Command {
     const tails = run ? failedTaskTails(run) : []
     if (tails.length === 0) return
     const {formatFailureTails} = await import('./views/logs.js')
-    process.stderr.write(`\n${formatFailureTails(tails)}\n\n(all of the run's logs: obsctl logs --run ${run!.runId})\n`)
+    writeStd(2, `\n${formatFailureTails(tails)}\n\n(all of the run's logs: obsctl logs --run ${run!.runId})\n`)
   }
 
   /** Set the exit code for a result that says "something failed" while still returning it (also with --json). */

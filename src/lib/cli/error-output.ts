@@ -3,10 +3,10 @@
  * `Error: message` and one `→ hint` line per hint on stderr (on a terminal, fitted to its width: ../wrap.ts fitTerminal). The base command's catch prints every command's
  * error with it, and the unknown-command hook (which runs before any command) its own.
  */
-import {writeSync} from 'node:fs'
 import type {Command} from '@oclif/core/command'
 import {ExitCode, fromFsError, isObsctlError, ObsctlError} from '../errors.js'
 import {redactDeep} from '../config/validators.js'
+import {stderrView, writeFully} from '../stdio.js'
 import {paint} from '../style.js'
 import {fitTerminal, stripColor} from '../wrap.js'
 
@@ -34,30 +34,13 @@ export async function printError(e: ObsctlError, o: {json: boolean; extra?: stri
   }
   // straight to fd 2: a progress renderer still holding process.stderr (listr2 buffers it while it draws)
   // must not swallow the verdict when the run stops under it (Ctrl-C at a prompt)
-  const c = paint(process.stderr)
+  const c = paint(stderrView)
   const lines = [`${c.red.bold('Error:')} ${r.message}`, ...r.hints.map((h) => `  ${c.cyan('→')} ${h}`)]
   // on a terminal fitted to its width at spaces, continuation lines under the text (`Error: `, `→ `): the terminal's own
   // wrap cut words at its edge; a pipe gets each line whole (scripts read it); a stack trace (extra) as it is
-  const text = [fitTerminal(lines.join('\n'), process.stderr), ...(o.extra ?? [])].join('\n')
+  const text = [fitTerminal(lines.join('\n'), stderrView), ...(o.extra ?? [])].join('\n')
   // (and the cursor a renderer may have hidden is shown again)
-  writeFully(2, `${process.stderr.isTTY ? '\u001b[?25h' : ''}${text}\n`)
-}
-
-/**
- * All of `text` on file descriptor `fd` before the process exits: Node opens a stdio pipe non-blocking, so a
- * reader slower than us takes 64 KiB, then the write answers EAGAIN (or takes part of the text), and an error's
- * end, its hints, would be lost. A reader that went away (EPIPE) ends it.
- */
-function writeFully(fd: number, text: string): void {
-  let rest = Buffer.from(text)
-  while (rest.length > 0) {
-    try {
-      rest = rest.subarray(writeSync(fd, rest))
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5)
-    }
-  }
+  writeFully(2, `${stderrView.isTTY ? '\u001b[?25h' : ''}${text}\n`)
 }
 
 /**

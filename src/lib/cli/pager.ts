@@ -6,6 +6,7 @@
  */
 import {createRequire} from 'node:module'
 import {isCI} from '../prompt.js'
+import {isTerminal, stdoutView} from '../stdio.js'
 
 export interface PagerEnv {
   isTTY?: boolean
@@ -16,8 +17,8 @@ export interface PagerEnv {
 /** The pager command for this text, or undefined to print it directly. */
 export function pagerFor(text: string, o: PagerEnv = {}): string | undefined {
   const env = o.env ?? process.env
-  const isTTY = o.isTTY ?? process.stdout.isTTY === true
-  const rows = o.rows ?? process.stdout.rows ?? 24
+  const isTTY = o.isTTY ?? isTerminal(1)
+  const rows = o.rows ?? stdoutView.rows ?? 24
   if (!isTTY || isCI(env)) return undefined
   const pager = (env.PAGER ?? 'less -R').trim()
   if (pager === '' || pager === 'cat') return undefined

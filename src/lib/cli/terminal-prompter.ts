@@ -11,7 +11,12 @@ import type {Prompter} from '../prompt.js'
 import {visibleLength, wrapText} from '../wrap.js'
 
 const inquirer = () => import('@inquirer/prompts')
-const context = {output: process.stderr}
+// stderr read at the first question, not when the module loads (../stdio.ts)
+const context = {
+  get output() {
+    return process.stderr
+  },
+}
 
 /** inquirer's mark before a question (`?`, `✔` once answered) and the space after it */
 const MARK = 2

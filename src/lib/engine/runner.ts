@@ -13,6 +13,7 @@ import {eachLimited} from '../async.js'
 import {ExitCode, ObsctlError, isPromptExit} from '../errors.js'
 import {kubeconfigFiles} from '../platform/kube.js'
 import {isCI} from '../prompt.js'
+import {isTerminal} from '../stdio.js'
 import {tone} from '../style.js'
 import {lineRenderer, type RunEvent, type RunEventSink} from './events.js'
 import {acquireLock, assertHeld, type Lock} from './lock.js'
@@ -65,7 +66,7 @@ const noop = () => undefined
 
 export function resolveRenderer(choice: RendererChoice = 'auto'): Exclude<RendererChoice, 'auto'> {
   if (choice !== 'auto') return choice
-  return process.stdout.isTTY && !isCI() ? 'default' : 'lines'
+  return isTerminal(1) && !isCI() ? 'default' : 'lines'
 }
 
 /**

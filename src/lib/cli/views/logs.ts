@@ -1,6 +1,7 @@
 /** `obsctl logs`' human output, and the task-log tails `--verbose` prints under a failed run. */
 import type {TaskLogFile} from '../../engine/logs.js'
 import type {LogsResult} from '../../engine/show-logs.js'
+import {stderrView} from '../../stdio.js'
 import {paint} from '../../style.js'
 
 function block(t: TaskLogFile, stream?: {isTTY?: boolean}): string {
@@ -25,5 +26,5 @@ export function formatLogs(r: LogsResult): string {
 
 /** For stderr: each failed task's log tail. */
 export function formatFailureTails(tails: TaskLogFile[]): string {
-  return tails.map((t) => block(t, process.stderr)).join('\n\n')
+  return tails.map((t) => block(t, stderrView)).join('\n\n')
 }
