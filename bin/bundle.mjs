@@ -1012,7 +1012,7 @@ function stringWidthAscii() {
 /**
  * Node builtins ssh2 requires at load for paths an obsctl connection never takes, each required at its first use
  * instead: child_process (with dgram and dns: Pageant and Cygwin agents, on Windows), assert (its SFTP `fs`
- * compatibility checks, on a caller's mistake; asn1 still loads it where ssh2 reads a private key file) and dns (a
+ * compatibility checks, on a caller's mistake; and asn1's, which ssh2 uses where it reads a private key file) and dns (a
  * lookup only when an address family is forced; obsctl connects to addresses and names as given). `node preflight` to
  * its first connection: 0.92x, paired over 31 runs.
  */
@@ -1028,6 +1028,16 @@ function ssh2LazyBuiltins() {
     sourcePatch('ssh2LazyAssert', lib('protocol/node-fs-compat.js'), [
       ["const assert = require('assert');", "const assert = (...args) => require('assert')(...args);"],
     ]),
+    // asn1 (ssh2 writes a key it read as DER with it) checks its own arguments with assert: node:assert loads Node's
+    // colour support, which reads process.stderr (src/lib/stdio.ts); the same checks, assert loaded only to fail one
+    ...['reader.js', 'writer.js'].map((f) =>
+      sourcePatch(`asn1LazyAssert (${f})`, inPackage('asn1/lib/ber')(f), [
+        [
+          "var assert = require('assert');",
+          "var assert = {\n  ok: function (v, m) { if (!v) require('assert').ok(v, m); },\n  equal: function (a, b, m) { if (a != b) require('assert').equal(a, b, m); }\n};",
+        ],
+      ]),
+    ),
     sourcePatch('ssh2LazyDns', lib('client.js'), [
       ["const { lookup: dnsLookup } = require('dns');", "const dnsLookup = (...args) => require('dns').lookup(...args);"],
     ]),

@@ -6,6 +6,7 @@ import {serviceFlags} from '../lib/cli/service-flags.js'
 import {ExitCode} from '../lib/errors.js'
 import type {Verdict} from '../lib/validate/types.js'
 import {secondsFlag} from '../lib/cli/seconds-flag.js'
+import {isTerminal} from '../lib/stdio.js'
 
 export default class Validate extends BaseCommand {
   static override readOnly = true
@@ -55,7 +56,7 @@ Services are reached at <service>.k8s-cluster-<id>.<domain> of the central clust
       onStart: (line) => this.note(line),
       onWaiting: (line) => this.note(line),
       // which checks are still pending: on a terminal only (a CI log gets the start line and the verdict)
-      onRunning: process.stderr.isTTY ? (line) => this.note(line) : undefined,
+      onRunning: isTerminal(2) ? (line) => this.note(line) : undefined,
       record: true,
     })
     this.out(formatVerdict(verdict))

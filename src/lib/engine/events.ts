@@ -1,5 +1,6 @@
 /** What the runner reports while it works; renderers turn these into screen output. */
 import type {TaskOutcome} from './result.js'
+import {writeStd} from '../stdio.js'
 
 export type RunEvent =
   | {type: 'phase-start'; phase: string; title: string; targets: number; dryRun: boolean}
@@ -45,9 +46,10 @@ export function formatEventLine(e: RunEvent): string | undefined {
   }
 }
 
-export function lineRenderer(stream: NodeJS.WritableStream = process.stderr): RunEventSink {
+/** Each event as one line, on stderr (../stdio.ts: without Node's stream where stderr is not a terminal) by default. */
+export function lineRenderer(write: (text: string) => void = (text) => writeStd(2, text)): RunEventSink {
   return (e) => {
     const line = formatEventLine(e)
-    if (line !== undefined) stream.write(`${line.replace(/\n/g, ' ')}\n`)
+    if (line !== undefined) write(`${line.replace(/\n/g, ' ')}\n`)
   }
 }
