@@ -14,6 +14,7 @@
  * the module) everything goes through the streams, as before.
  */
 import {fstatSync, writeSync} from 'node:fs'
+import {ExitCode, fsErrorMessage, ObsctlError} from './errors.js'
 
 export type StdFd = 1 | 2
 
@@ -111,14 +112,29 @@ export const stderrView = view(2)
  */
 export function writeStd(fd: StdFd, text: string): void {
   const s = stateOf()
-  if (!s || s.made[fd] || s.isTerminal(fd)) streamOf(fd).write(text)
-  else writeFully(fd, text)
+  if (!s || s.made[fd] || s.isTerminal(fd)) {
+    streamOf(fd).write(text)
+    return
+  }
+  try {
+    writeFully(fd, text)
+  } catch (error) {
+    // `obsctl plan > report.txt` on a full disk: the command fails saying where its output could not go
+    const name = fd === 1 ? 'standard output' : 'standard error'
+    const reason = fsErrorMessage(error)?.replace(/^cannot \w+: /, '') ?? (error as Error).message
+    throw new ObsctlError(`cannot write to ${name}: ${reason}`, {
+      exitCode: ExitCode.failed,
+      code: `FS_${(error as NodeJS.ErrnoException).code ?? 'ERROR'}`,
+      hints: [`check where ${name} goes (a full disk: df -h that folder) and run the same command again`],
+      cause: error,
+    })
+  }
 }
 
 /**
  * All of `text` to the descriptor, now: a pipe another process made non-blocking answers EAGAIN while it is full (the
- * wait is a millisecond at a time); a reader gone (EPIPE) or any other error ends the output silently, as an EPIPE of
- * oclif's own output does.
+ * wait is a millisecond at a time); a reader gone (EPIPE) ends the output quietly, as oclif treats an EPIPE of its
+ * own; any other error (a full disk: ENOSPC) is thrown, for the command to fail with it.
  */
 export function writeFully(fd: number, text: string): void {
   let rest = Buffer.from(text)
@@ -126,7 +142,9 @@ export function writeFully(fd: number, text: string): void {
     try {
       rest = rest.subarray(writeSync(fd, rest))
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EPIPE') return
+      if (code !== 'EAGAIN') throw error
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1)
     }
   }

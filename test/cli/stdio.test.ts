@@ -78,6 +78,18 @@ describe('stdout and stderr to a pipe, a file or /dev/null (src/lib/stdio.ts)', 
     expect(loaded().filter((m) => STREAM_MODULES.includes(m))).toEqual([])
   })
 
+  it('a full disk (/dev/full) is an error naming it, not a report cut short with exit 0', () => {
+    if (process.platform !== 'linux') return
+    const fd = openSync('/dev/full', 'w')
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'plan'], {env, cwd: dir, stdio: ['ignore', fd, 'pipe'], encoding: 'utf8'})
+      expect(r.status).not.toBe(0)
+      expect(r.stderr).toMatch(/no space left/i)
+    } finally {
+      closeSync(fd)
+    }
+  })
+
   it('a reader gone before anything is written (`obsctl plan | true`): exit 0, nothing on stderr', async () => {
     const child = spawn(process.execPath, [BIN, 'plan'], {env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe']})
     // closed before the child has even started Node: every write of its report meets EPIPE

@@ -40,7 +40,10 @@ export async function printError(e: ObsctlError, o: {json: boolean; extra?: stri
   // wrap cut words at its edge; a pipe gets each line whole (scripts read it); a stack trace (extra) as it is
   const text = [fitTerminal(lines.join('\n'), stderrView), ...(o.extra ?? [])].join('\n')
   // (and the cursor a renderer may have hidden is shown again)
-  writeFully(2, `${stderrView.isTTY ? '\u001b[?25h' : ''}${text}\n`)
+  // (an error's own output that cannot be written has nowhere else to go)
+  try {
+    writeFully(2, `${stderrView.isTTY ? '\u001b[?25h' : ''}${text}\n`)
+  } catch {}
 }
 
 /**
