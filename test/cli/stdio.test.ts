@@ -106,7 +106,8 @@ describe('stdout and stderr to a pipe, a file or /dev/null (src/lib/stdio.ts)', 
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
     // the read end, open (so the writer's non-blocking open succeeds) and not read yet: the pipe fills
     const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
-    const data = Array.from({length: 20_000}, (_, i) => `line ${i} ${'x'.repeat(i % 50)}\n`).join('')
+    // ~2 MB: more than a pipe holds (64 KiB by default, 1 MiB at most unless raised), so the writer meets a full pipe
+    const data = Array.from({length: 60_000}, (_, i) => `line ${i} ${'x'.repeat(i % 50)}\n`).join('')
     // the writer: src/lib/stdio.ts writeFully on a non-blocking write end, saying on stderr when a write first met
     // EAGAIN (fs.writeSync counted, as the module's named import sees it)
     const writer = spawn(
