@@ -321,8 +321,8 @@ function exportGetters(text, file) {
 }
 
 /**
- * The text with each default import of a Node builtin (`import path from 'node:path'`, which esbuild writes as
- * `var x=__toESM(require("node:path"),1)`) as an object whose prototype is the module and whose `default` is it. esbuild's
+ * The text with each default import of a Node builtin (`import path from 'node:path'`, which esbuild writes as `var
+ * x=__toESM(require("node:path"),1)`) as an object whose prototype is the module and whose `default` is it. esbuild's
  * interop copies the module's every name onto a new object as a getter (a closure and a defineProperty each: node:fs
  * has 104, node:process 79): a `plan` made 55 such copies at every start, ~920 getters (205M -> 200M instructions).
  * Reading `x.default` or `x.name` gives the same, live, value either way; only listing the object's own names would
@@ -1012,9 +1012,9 @@ function stringWidthAscii() {
 /**
  * Node builtins ssh2 requires at load for paths an obsctl connection never takes, each required at its first use
  * instead: child_process (with dgram and dns: Pageant and Cygwin agents, on Windows), assert (its SFTP `fs`
- * compatibility checks, on a caller's mistake; and asn1's, which ssh2 uses where it reads a private key file) and dns (a
- * lookup only when an address family is forced; obsctl connects to addresses and names as given). `node preflight` to
- * its first connection: 0.92x, paired over 31 runs.
+ * compatibility checks, on a caller's mistake; and asn1's, which ssh2 uses where it reads a private key file) and dns
+ * (a lookup only when an address family is forced; obsctl connects to addresses and names as given). `node preflight`
+ * to its first connection: 0.92x, paired over 31 runs.
  */
 function ssh2LazyBuiltins() {
   const lib = inPackage('ssh2/lib')
