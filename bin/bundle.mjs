@@ -331,18 +331,28 @@ function exportGetters(text, file) {
 function builtinNamespaces(text, file) {
   const pattern = /([\w$]+)=__toESM\(require\("(node:[\w/]+)"\)(?:,1)?\)/g
   return replaceMapped(text, file, pattern, (whole, local, id, at) => {
-    const site = at + local.length + 1
-    const uses = [...text.matchAll(new RegExp(`(?<![\\w$.])${escapeRegExp(local)}(?![\\w$])(\\.)?`, 'g'))].filter(
-      // (not the declaration, nor a builtin's name in a require: `require("node:fs")`)
-      (m) => m.index !== at && !(m.index > site && m.index < at + whole.length) && text.slice(m.index - 6, m.index) !== '"node:',
-    )
-    const other = uses.find((m) => !m[1])
-    if (other)
+    // (not the declaration, nor a builtin's name in a require: `require("node:fs")`)
+    const {other} = memberReads(text, local, (i) => (i >= at && i < at + whole.length) || text.slice(i - 6, i) === '"node:')
+    if (other !== undefined)
       throw new Error(
-        `bin/bundle.mjs builtinNamespaces: ${path.relative(DIST, file)} uses ${local} (${id}) other than as ${local}.name: ${JSON.stringify(text.slice(Math.max(0, other.index - 40), other.index + 40))}`,
+        `bin/bundle.mjs builtinNamespaces: ${path.relative(DIST, file)} uses ${local} (${id}) other than as ${local}.name: ${JSON.stringify(text.slice(Math.max(0, other - 40), other + 40))}`,
       )
     return `${local}=(m=>Object.create(m,{default:{value:m,enumerable:!0}}))(require(${JSON.stringify(id)}))`
   })
+}
+
+/**
+ * What `text` reads of the variable `local`: the names of `local.name`, in order; or `other`, where it first uses it
+ * another way (passed whole, spread, listed). `skip(at)`: an occurrence at `at` that is not a use (its declaration).
+ */
+function memberReads(text, local, skip) {
+  const names = []
+  for (const m of text.matchAll(new RegExp(`(?<![\\w$.])${escapeRegExp(local)}(?![\\w$])(\\.[\\w$]+)?`, 'g'))) {
+    if (skip(m.index)) continue
+    if (!m[1]) return {names, other: m.index}
+    names.push(m[1].slice(1))
+  }
+  return {names}
 }
 
 /**
@@ -423,9 +433,9 @@ function lazyClientNodeModels(metafile) {
     const decl = new RegExp(`var ([\\w$]+)=require\\(${escapeRegExp(JSON.stringify(rel(from)))}\\);`, 'g')
     const fixed = replaceMapped(own, f, decl, (_, local, at) => {
       // besides the declaration, only reads of a name
-      const reads = [...own.matchAll(new RegExp(`(?<![\\w$.])${escapeRegExp(local)}(\\.[\\w$]+)?`, 'g'))].filter((m) => m.index !== at + 'var '.length)
-      if (reads.some((m) => !m[1])) stop(`${path.relative(DIST, f)} uses ${local} other than as ${local}.name`)
-      const members = [...new Set(reads.map((m) => m[1].slice(1)))].sort()
+      const reads = memberReads(own, local, (i) => i === at + 'var '.length)
+      if (reads.other !== undefined) stop(`${path.relative(DIST, f)} uses ${local} other than as ${local}.name`)
+      const members = [...new Set(reads.names)].sort()
       if (!members.length) stop(`${path.relative(DIST, f)} reads nothing of ${name}`)
       const load = `(${local}_m??=require(${JSON.stringify(rel(to))}))`
       return `var ${local}_m,${local}={${members.map((m) => `get ${m}(){return ${load}.${m}}`).join(',')}};`
@@ -836,9 +846,10 @@ function oclifCommandSort() {
  * the streams as before).
  */
 function stdioWithoutStreams() {
+  const oclif = inPackage('@oclif/core/lib')
   const isTerminal = (fd, stream) => `(globalThis[Symbol.for('obsctl.stdio')]?.isTerminal(${fd}) ?? ${stream})`
   return [
-    sourcePatch('stdioWithoutStreams (oclif screen.js)', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]screen\.js$/, [
+    sourcePatch('stdioWithoutStreams (oclif screen.js)', oclif('screen.js'), [
       [
         'exports.stdtermwidth = columns || termwidth(process.stdout);\nexports.errtermwidth = columns || termwidth(process.stderr);',
         [
@@ -848,18 +859,18 @@ function stdioWithoutStreams() {
         ].join('\n'),
       ],
     ]),
-    sourcePatch('stdioWithoutStreams (oclif ux/index.js)', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]ux[\\/]index\.js$/, [
+    sourcePatch('stdioWithoutStreams (oclif ux/index.js)', oclif('ux/index.js'), [
       ['const ACTION_TYPE = (Boolean(process.stderr.isTTY) &&', `const ACTION_TYPE = (Boolean(${isTerminal(2, 'process.stderr.isTTY')}) &&`],
     ]),
     // the write functions it puts back after drawing a spinner, read when it is made (ux/index.js makes one at load)
-    sourcePatch('stdioWithoutStreams (oclif ux/action/base.js)', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]ux[\\/]action[\\/]base\.js$/, [
+    sourcePatch('stdioWithoutStreams (oclif ux/action/base.js)', oclif('ux/action/base.js'), [
       [
         '    stdmockOrigs = {\n        stderr: process.stderr.write,\n        stdout: process.stdout.write,\n    };',
         '    stdmockOrigs = {\n        get stderr() { return process.stderr.write; },\n        get stdout() { return process.stdout.write; },\n    };',
       ],
     ]),
     // its EPIPE handler on stdout (`obsctl … | head`), installed when it loads: now when Node makes the stream
-    sourcePatch('stdioWithoutStreams (oclif command.js)', /[\\/]node_modules[\\/]@oclif[\\/]core[\\/]lib[\\/]command\.js$/, [
+    sourcePatch('stdioWithoutStreams (oclif command.js)', oclif('command.js'), [
       [
         "process.stdout.on('error', (err) => {\n    if (err && err.code === 'EPIPE')\n        return;\n    throw err;\n});",
         [
