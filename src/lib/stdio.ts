@@ -14,7 +14,7 @@
  * the module) everything goes through the streams, as before.
  */
 import {fstatSync, writeSync} from 'node:fs'
-import {ExitCode, fsErrorMessage, ObsctlError} from './errors.js'
+import {ExitCode, fsReason, ObsctlError} from './errors.js'
 
 export type StdFd = 1 | 2
 
@@ -121,8 +121,7 @@ export function writeStd(fd: StdFd, text: string): void {
   } catch (error) {
     // `obsctl plan > report.txt` on a full disk: the command fails saying where its output could not go
     const name = fd === 1 ? 'standard output' : 'standard error'
-    const reason = fsErrorMessage(error)?.replace(/^cannot \w+: /, '') ?? (error as Error).message
-    throw new ObsctlError(`cannot write to ${name}: ${reason}`, {
+    throw new ObsctlError(`cannot write to ${name}: ${fsReason(error)}`, {
       exitCode: ExitCode.failed,
       code: `FS_${(error as NodeJS.ErrnoException).code ?? 'ERROR'}`,
       hints: [`check where ${name} goes (a full disk: df -h that folder) and run the same command again`],

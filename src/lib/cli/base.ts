@@ -15,7 +15,7 @@ import {terminalPrompter} from './terminal-prompter.js'
 import {requestedOutput} from './output-format.js'
 import {page, pagerFor} from './pager.js'
 import {colorize, hasDiff} from '../style.js'
-import {isTerminal, stderrView, stdoutView, writeStd} from '../stdio.js'
+import {isTerminal, stderrView, writeStd} from '../stdio.js'
 import {fitTerminal} from '../wrap.js'
 import {yaml} from '../lazy-deps.js'
 import {refuseBadFileFlags} from './file-flags.js'
@@ -172,7 +172,7 @@ export abstract class BaseCommand extends Command {
    */
   protected out(text: string): void {
     if (this.jsonEnabled()) return
-    const shown = colorize(text.endsWith('\n') ? text : `${text}\n`, stdoutView)
+    const shown = colorize(text.endsWith('\n') ? text : `${text}\n`)
     const pager = hasDiff(text) ? pagerFor(shown) : undefined
     if (pager && page(shown, pager)) return
     writeStd(1, shown)

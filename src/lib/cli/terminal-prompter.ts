@@ -8,6 +8,7 @@
  * `1. Delete its Argo CD Applications (and what` / `they deployed)`) or with the space it broke at in front.
  */
 import type {Prompter} from '../prompt.js'
+import {stderrView} from '../stdio.js'
 import {visibleLength, wrapText} from '../wrap.js'
 
 const inquirer = () => import('@inquirer/prompts')
@@ -52,7 +53,7 @@ export function fitQuestion(message: string, width: number | undefined, room = 1
   return fitted.join('\n').slice(MARK)
 }
 
-const fit = (message: string, room = 1) => fitQuestion(message, process.stderr.isTTY ? process.stderr.columns : undefined, room)
+const fit = (message: string, room = 1) => fitQuestion(message, stderrView.columns, room)
 /** ` (default) ` and the cursor after it */
 const defaultRoom = (d: unknown) => (d === undefined || d === '' ? 1 : String(d).length + 4)
 
