@@ -5,7 +5,7 @@ import {spawn, spawnSync} from 'node:child_process'
 import {closeSync, constants, openSync, readFileSync, readSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {BIN, ROOT, requireBuild, runProcess, tmpDir} from './helpers.js'
+import {BIN, ROOT, exampleDir, requireBuild, runProcess} from './helpers.js'
 
 let dir: string
 let env: NodeJS.ProcessEnv
@@ -17,7 +17,7 @@ let streamsFirst: string
 
 beforeAll(async () => {
   requireBuild()
-  dir = tmpDir('obsctl-stdio-')
+  dir = await exampleDir('obsctl-stdio-')
   report = path.join(dir, 'report.json')
   preload = path.join(dir, 'builtins.cjs')
   writeFileSync(
@@ -27,8 +27,6 @@ beforeAll(async () => {
   streamsFirst = path.join(dir, 'streams-first.cjs')
   writeFileSync(streamsFirst, 'process.stdout; process.stderr\n')
   env = {...process.env, CI: '1', NO_COLOR: '1', XDG_CACHE_HOME: path.join(dir, 'cache'), OBSCTL_CONFIG: path.join(dir, 'obsctl.yaml'), STDIO_REPORT: report}
-  const r = await runProcess(process.execPath, [BIN, 'init', '--example'], {env, cwd: dir})
-  expect(r.status, r.stderr).toBe(0)
 })
 afterAll(() => {
   spawnSync('rm', ['-rf', dir])
